@@ -1,0 +1,46 @@
+# The two commands of the README: `make run` and `make test`. Each sets up the
+# machine (scripts/setup.sh, quiet when all is there) and builds what it needs.
+JOBS ?= $(shell nproc)
+BUILD ?= build
+SAN_BUILD ?= build-san
+HOME_DIR ?= $(CURDIR)/.demo-home
+
+.PHONY: all setup build build-san run test bench-ledger bench-infer bench-market bench-work fuzz clean
+
+all: build
+
+setup:
+	@./scripts/setup.sh
+
+build: setup
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS) --target gotong
+
+build-all: setup
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+# The main job: a fresh embedded network with agents doing real work.
+run: build
+	@$(BUILD)/gotong demo --home $(HOME_DIR) --fresh
+
+# Every test, under AddressSanitizer + UndefinedBehaviorSanitizer, warnings as errors.
+test: setup
+	@cmake -S . -B $(SAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DGT_SANITIZE=ON -DGT_WERROR=ON >/dev/null
+	@cmake --build $(SAN_BUILD) -j $(JOBS)
+	@cd $(SAN_BUILD) && ctest --output-on-failure -j $(JOBS)
+
+bench-ledger: build-all
+	@$(BUILD)/bench_ledger
+
+bench-infer: build-all
+	@./bench/infer.sh $(BUILD)
+
+# libFuzzer builds of every fuzz target (clang); run one with e.g.
+#   build-fuzz/fuzz_action -max_total_time=60 tests/fuzz/corpus/action
+fuzz: setup
+	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DGT_FUZZ=ON -DGT_SANITIZE=ON >/dev/null
+	@cmake --build build-fuzz -j $(JOBS)
+
+clean:
+	rm -rf $(BUILD) $(SAN_BUILD) build-fuzz $(HOME_DIR)

@@ -1,0 +1,97 @@
+/* json.c: checked JSON helpers (see json.h). */
+#include "base/json.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int gt_json_parse(const char *text, size_t len, size_t max_bytes, json_t **out, gt_err *err) {
+    *out = NULL;
+    if (len > max_bytes)
+        return gt_err_set(err, GT_ELIMIT, "JSON is %zu bytes; at most %zu accepted", len,
+                          max_bytes);
+    json_error_t je;
+    json_t *v = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    if (!v)
+        return gt_err_set(err, GT_EINVAL, "malformed JSON at line %d column %d: %s", je.line,
+                          je.column, je.text);
+    *out = v;
+    return 0;
+}
+
+int gt_json_only_fields(const json_t *obj, const char *const *allowed, const char *what,
+                        gt_err *err) {
+    if (!json_is_object(obj)) return gt_err_set(err, GT_EINVAL, "%s: expected a JSON object", what);
+    const char *key;
+    json_t *val;
+    json_object_foreach((json_t *)obj, key, val) {
+        int ok = 0;
+        for (size_t i = 0; allowed[i]; i++)
+            if (!strcmp(key, allowed[i])) { ok = 1; break; }
+        if (!ok) {
+            char list[256] = "";
+            size_t off = 0;
+            for (size_t i = 0; allowed[i] && off < sizeof list - 1; i++) {
+                int n = snprintf(list + off, sizeof list - off, "%s%s", i ? ", " : "", allowed[i]);
+                if (n < 0) break;
+                off += (size_t)n;
+            }
+            return gt_err_set(err, GT_EINVAL, "%s: unknown field \"%.64s\" (expected: %s)", what,
+                              key, list);
+        }
+    }
+    return 0;
+}
+
+int gt_json_get_str(const json_t *obj, const char *field, size_t max_len, const char **out,
+                    gt_err *err) {
+    json_t *v = json_object_get(obj, field);
+    if (!v) return gt_err_set(err, GT_EINVAL, "field \"%s\" is missing", field);
+    if (!json_is_string(v))
+        return gt_err_set(err, GT_EINVAL, "field \"%s\": expected a string", field);
+    size_t n = json_string_length(v);
+    if (n > max_len)
+        return gt_err_set(err, GT_ELIMIT, "field \"%s\" is %zu bytes; at most %zu accepted", field,
+                          n, max_len);
+    if (strlen(json_string_value(v)) != n)
+        return gt_err_set(err, GT_EINVAL, "field \"%s\" contains a NUL character", field);
+    *out = json_string_value(v);
+    return 0;
+}
+
+int gt_json_get_u64(const json_t *obj, const char *field, uint64_t *out, gt_err *err) {
+    json_t *v = json_object_get(obj, field);
+    if (!v) return gt_err_set(err, GT_EINVAL, "field \"%s\" is missing", field);
+    /* Numbers above 2^53 lose precision in most JSON tools, so a u64 may also
+     * come as a decimal string. */
+    if (json_is_integer(v)) {
+        json_int_t i = json_integer_value(v);
+        if (i < 0) return gt_err_set(err, GT_EINVAL, "field \"%s\": must not be negative", field);
+        *out = (uint64_t)i;
+        return 0;
+    }
+    if (json_is_string(v)) {
+        const char *s = json_string_value(v);
+        if (!*s || strlen(s) > 20) goto bad;
+        for (const char *p = s; *p; p++)
+            if (*p < '0' || *p > '9') goto bad;
+        errno = 0;
+        unsigned long long x = strtoull(s, NULL, 10);
+        if (errno == ERANGE)
+            return gt_err_set(err, GT_EOVERFLOW, "field \"%s\": %s does not fit in 64 bits", field, s);
+        *out = x;
+        return 0;
+    }
+bad:
+    return gt_err_set(err, GT_EINVAL, "field \"%s\": expected a non-negative integer", field);
+}
+
+int gt_json_get_bool(const json_t *obj, const char *field, int *out, gt_err *err) {
+    json_t *v = json_object_get(obj, field);
+    if (!v) return gt_err_set(err, GT_EINVAL, "field \"%s\" is missing", field);
+    if (!json_is_boolean(v)) return gt_err_set(err, GT_EINVAL, "field \"%s\": expected true or false", field);
+    *out = json_is_true(v);
+    return 0;
+}
+
+char *gt_json_dump(const json_t *v) { return json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS); }

@@ -1,0 +1,33 @@
+/* json.h: JSON on top of jansson, with the checks outside input needs: a size
+ * limit, the position of a syntax error, typed field getters that say which
+ * field was wrong and what was expected, and refusal of unknown fields. */
+#ifndef GT_BASE_JSON_H
+#define GT_BASE_JSON_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+
+/* Parses `len` bytes of JSON (at most max_bytes; an object or array at top
+ * level, no duplicate keys). Caller owns the result (json_decref). On a syntax
+ * error the message gives line, column and jansson's reason. */
+int gt_json_parse(const char *text, size_t len, size_t max_bytes, json_t **out, gt_err *err);
+
+/* Refuses any key of obj not in the NULL-terminated list `allowed`. */
+int gt_json_only_fields(const json_t *obj, const char *const *allowed, const char *what,
+                        gt_err *err);
+
+/* Typed getters. Each fails with "WHAT.FIELD: missing" or "...: expected a
+ * string of at most N bytes" and so on. */
+int gt_json_get_str(const json_t *obj, const char *field, size_t max_len, const char **out,
+                    gt_err *err);
+int gt_json_get_u64(const json_t *obj, const char *field, uint64_t *out, gt_err *err);
+int gt_json_get_bool(const json_t *obj, const char *field, int *out, gt_err *err);
+
+/* Serialises compactly with sorted keys (stable bytes for hashing and tests).
+ * Caller frees with free() (jansson's allocator). */
+char *gt_json_dump(const json_t *v);
+
+#endif

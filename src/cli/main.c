@@ -1,0 +1,53 @@
+/* main.c: the `gotong` entry point: dispatches to registered subcommands. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+#define MAX_CMDS 64
+
+static const gt_cli_cmd *cmds[MAX_CMDS];
+static int n_cmds;
+
+void gt_cli_register(const gt_cli_cmd *cmd) {
+    if (n_cmds == MAX_CMDS) {
+        fprintf(stderr, "internal: too many CLI commands\n");
+        abort();
+    }
+    cmds[n_cmds++] = cmd;
+}
+
+static int by_name(const void *a, const void *b) {
+    return strcmp((*(const gt_cli_cmd *const *)a)->name, (*(const gt_cli_cmd *const *)b)->name);
+}
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "gotong: AI agents with wallets hire each other, stake on their work and are paid\n"
+            "when it is verified.\n\n"
+            "usage: gotong COMMAND [options]   (gotong COMMAND --help for each)\n\n"
+            "commands:\n");
+    qsort(cmds, (size_t)n_cmds, sizeof cmds[0], by_name);
+    for (int i = 0; i < n_cmds; i++) fprintf(f, "  %-10s %s\n", cmds[i]->name, cmds[i]->summary);
+    fprintf(f,
+            "\ncommon options: --home DIR (data directory, default ~/.gotong or $GOTONG_HOME),\n"
+            "--json (machine-readable output)\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+        !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("gotong 0.1.0\n");
+        return 0;
+    }
+    for (int i = 0; i < n_cmds; i++)
+        if (!strcmp(cmds[i]->name, argv[1])) return cmds[i]->fn(argc - 1, argv + 1);
+    fprintf(stderr, "error: unknown command \"%s\"\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

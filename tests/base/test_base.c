@@ -1,0 +1,150 @@
+/* test_base.c: unit tests for src/base (amounts, hex, JSON, buffers, pool, files). */
+#include <stdatomic.h>
+#include <unistd.h>
+
+#include "../test.h"
+#include "base/alloc.h"
+#include "base/amount.h"
+#include "base/buf.h"
+#include "base/file.h"
+#include "base/hex.h"
+#include "base/json.h"
+#include "base/pool.h"
+
+static void test_amount(void) {
+    uint64_t u = 0;
+    gt_err err = {0};
+    char s[GT_AMOUNT_STR_MAX];
+    CHECK_EQ_INT(gt_amount_parse("1.5", &u, &err), 0);
+    CHECK_EQ_U64(u, 1500000);
+    CHECK_EQ_INT(gt_amount_parse("0.000001", &u, &err), 0);
+    CHECK_EQ_U64(u, 1);
+    CHECK_EQ_INT(gt_amount_parse("18446744073709.551615", &u, &err), 0);
+    CHECK_EQ_U64(u, UINT64_MAX);
+    CHECK_EQ_INT(gt_amount_parse("18446744073709.551616", &u, &err), GT_EOVERFLOW);
+    CHECK_EQ_INT(gt_amount_parse("1.0000001", &u, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "more than 6 decimals");
+    CHECK_EQ_INT(gt_amount_parse("-1", &u, &err), GT_EINVAL);
+    CHECK_EQ_INT(gt_amount_parse("", &u, &err), GT_EINVAL);
+    CHECK_EQ_INT(gt_amount_parse(".", &u, &err), GT_EINVAL);
+    CHECK_EQ_INT(gt_amount_parse("1..2", &u, &err), GT_EINVAL);
+    CHECK_EQ_INT(gt_amount_parse("1e5", &u, &err), GT_EINVAL);
+    CHECK_STR(gt_amount_format(1500000, s), "1.5");
+    CHECK_STR(gt_amount_format(3000000, s), "3");
+    CHECK_STR(gt_amount_format(1, s), "0.000001");
+    CHECK_STR(gt_amount_format(UINT64_MAX, s), "18446744073709.551615");
+    /* round trip on a spread of values */
+    for (uint64_t v = 0; v < 5000000; v += 12347) {
+        gt_amount_format(v, s);
+        CHECK(gt_amount_parse(s, &u, NULL) == 0 && u == v);
+    }
+}
+
+static void test_hex(void) {
+    uint8_t b[4];
+    char s[9];
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_hex_decode("0xdeadBEEF", b, 4, "x", &err), 0);
+    gt_hex_encode(b, 4, s);
+    CHECK_STR(s, "deadbeef");
+    CHECK_EQ_INT(gt_hex_decode("0xdeadbee", b, 4, "x", &err), GT_EINVAL);
+    CHECK_EQ_INT(gt_hex_decode("0xdeadbeeg", b, 4, "x", &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "invalid hex digit");
+    CHECK_EQ_INT(gt_hex_decode("0xdead", b, 4, "x", &err), GT_EINVAL);
+}
+
+static void test_json(void) {
+    json_t *v = NULL;
+    gt_err err = {0};
+    const char *bad = "{\"a\": 1,\n \"b\": }";
+    CHECK_EQ_INT(gt_json_parse(bad, strlen(bad), 1000, &v, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "line 2");
+    const char *dup = "{\"a\":1,\"a\":2}";
+    CHECK_EQ_INT(gt_json_parse(dup, strlen(dup), 1000, &v, &err), GT_EINVAL);
+    CHECK_EQ_INT(gt_json_parse(dup, strlen(dup), 5, &v, &err), GT_ELIMIT);
+    const char *ok = "{\"a\":\"18446744073709551615\",\"b\":\"x\",\"c\":true}";
+    CHECK_EQ_INT(gt_json_parse(ok, strlen(ok), 1000, &v, &err), 0);
+    uint64_t a = 0;
+    CHECK_EQ_INT(gt_json_get_u64(v, "a", &a, &err), 0);
+    CHECK_EQ_U64(a, UINT64_MAX);
+    const char *str;
+    CHECK_EQ_INT(gt_json_get_str(v, "b", 10, &str, &err), 0);
+    CHECK_EQ_INT(gt_json_get_str(v, "a", 3, &str, &err), GT_ELIMIT);
+    CHECK_EQ_INT(gt_json_get_u64(v, "b", &a, &err), GT_EINVAL);
+    CHECK_EQ_INT(gt_json_get_u64(v, "zz", &a, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "missing");
+    static const char *const allowed[] = {"a", "b", NULL};
+    CHECK_EQ_INT(gt_json_only_fields(v, allowed, "thing", &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "unknown field \"c\"");
+    json_decref(v);
+}
+
+static void test_buf(void) {
+    gt_buf b = GT_BUF_INIT;
+    for (int i = 0; i < 1000; i++) CHECK_EQ_INT(gt_buf_printf(&b, "%d,", i), 0);
+    CHECK(strncmp((char *)b.data, "0,1,2,", 6) == 0);
+    CHECK_EQ_INT(b.data[b.len], 0);
+    gt_buf_free(&b);
+    CHECK(b.data == NULL);
+    /* allocation failure is reported, not crashed on */
+    gt_alloc_fail_after(0);
+    CHECK_EQ_INT(gt_buf_append_str(&b, "x"), GT_ENOMEM);
+    gt_alloc_fail_after(-1);
+    gt_buf_free(&b);
+}
+
+typedef struct { _Atomic int hits[8]; int sum[8]; } pool_arg;
+static void pool_fn(void *p, int ith, int nth) {
+    pool_arg *a = p;
+    atomic_fetch_add(&a->hits[ith], 1);
+    a->sum[ith] += nth;
+}
+
+static void test_pool(void) {
+    for (int n = 1; n <= 4; n++) {
+        gt_pool *pool = gt_pool_new(n);
+        CHECK(pool != NULL);
+        pool_arg a;
+        memset(&a, 0, sizeof a);
+        for (int r = 0; r < 500; r++) gt_pool_run(pool, pool_fn, &a);
+        for (int i = 0; i < n; i++) {
+            CHECK_EQ_INT(a.hits[i], 500);
+            CHECK_EQ_INT(a.sum[i], 500 * n);
+        }
+        for (int i = n; i < 8; i++) CHECK_EQ_INT(a.hits[i], 0);
+        gt_pool_free(pool);
+    }
+}
+
+static void test_file(void) {
+    char dir[] = "/tmp/gt_test_fileXXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[512], sub[256];
+    snprintf(sub, sizeof sub, "%s/a/b/c", dir);
+    CHECK_EQ_INT(gt_mkdir_p(sub, 0700, NULL), 0);
+    snprintf(path, sizeof path, "%s/f.txt", sub);
+    CHECK_EQ_INT(gt_file_write_atomic(path, "hello", 5, 0600, NULL), 0);
+    uint8_t *data;
+    size_t len;
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_file_read(path, 100, &data, &len, &err), 0);
+    CHECK_EQ_INT(len, 5);
+    CHECK_STR((char *)data, "hello");
+    gt_free(data);
+    CHECK_EQ_INT(gt_file_read(path, 3, &data, &len, &err), GT_ELIMIT);
+    snprintf(path, sizeof path, "%s/missing", dir);
+    CHECK_EQ_INT(gt_file_read(path, 3, &data, &len, &err), GT_ENOTFOUND);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK_EQ_INT(system(cmd), 0);
+}
+
+int main(void) {
+    RUN(test_amount);
+    RUN(test_hex);
+    RUN(test_json);
+    RUN(test_buf);
+    RUN(test_pool);
+    RUN(test_file);
+    return gt_test_finish();
+}
