@@ -1,0 +1,136 @@
+/* test_keccak.c: Keccak-256 against published vectors, every way of splitting
+ * the input, and the permutation cross-checked through SHA3-256 (same
+ * permutation, 0x06 padding) against OpenSSL. */
+#include <openssl/evp.h>
+
+#include "base/alloc.h"
+#include "base/hex.h"
+#include "crypto/keccak.h"
+#include "../test.h"
+
+static void hex32(const uint8_t h[32], char out[65]) {
+    gt_hex_encode(h, 32, out);
+}
+
+/* Hashes hex-encoded input and compares with the expected digest (any case). */
+static void check_vector(const char *in_hex, const char *want) {
+    uint8_t in[256], h[32];
+    size_t n = 0;
+    CHECK_EQ_INT(gt_hex_decode_var(in_hex, in, sizeof in, &n, "input", NULL), 0);
+    gt_keccak256(in, n, h);
+    char got[65], w[65];
+    hex32(h, got);
+    for (int i = 0; i < 64; i++) w[i] = (char)(want[i] >= 'A' && want[i] <= 'F' ? want[i] + 32 : want[i]);
+    w[64] = 0;
+    CHECK_STR(got, w);
+}
+
+static void test_published_vectors(void) {
+    uint8_t h[32];
+    char got[65];
+    gt_keccak256("", 0, h);
+    hex32(h, got);
+    CHECK_STR(got, "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470");
+    gt_keccak256("abc", 3, h);
+    hex32(h, got);
+    CHECK_STR(got, "4e03657aea45a94fc7d47ba826c8d667c0d1e6e33a64a036ec44f58fa12d6c45");
+    /* Keccak team KATs (ShortMsgKAT_256, as in Go's x/crypto/sha3 tests). */
+    check_vector("CC", "EEAD6DBFC7340A56CAEDC044696A168870549A6A7F6F56961E84A54BD9970B8A");
+    check_vector("84FB51B517DF6C5ACCB5D022F8F28DA09B10232D42320FFC32DBECC3835B29",
+                 "D477FB02CAAA95B3280EC8EE882C29D9E8A654B21EF178E0F97571BF9D4D3C1C");
+    check_vector("DE8F1B3FAA4B7040ED4563C3B8E598253178E87E4D0DF75E4FF2F2DEDD5A0BE046",
+                 "E78C421E6213AFF8DE1F025759A4F2C943DB62BBDE359C8737E19B3776ED2DD2");
+}
+
+/* The truncated ExtremelyLongMsgKAT: a 64-byte string repeated 2^20 times
+ * (64 MiB), hashed incrementally. */
+static void test_long_message(void) {
+    static const char piece[] = "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmno";
+    gt_keccak k;
+    gt_keccak_init(&k);
+    for (int i = 0; i < 1024 * 1024; i++) gt_keccak_update(&k, piece, 64);
+    uint8_t h[32];
+    char got[65];
+    gt_keccak_final(&k, h);
+    hex32(h, got);
+    CHECK_STR(got, "5015a4935f0b51e091c6550a94dcd262c08998232ccaa22e7f0756deac0dc0d0");
+}
+
+/* Every split point of a 3-block input, plus byte-at-a-time and an uneven
+ * 137-byte stride, must give the one-shot digest. */
+static void test_incremental_splits(void) {
+    uint8_t msg[3 * GT_KECCAK256_RATE_BYTES + 17], want[32], got[32];
+    for (size_t i = 0; i < sizeof msg; i++) msg[i] = (uint8_t)(i * 7 + 3);
+    gt_keccak256(msg, sizeof msg, want);
+    int bad = 0;
+    for (size_t cut = 0; cut <= sizeof msg; cut++) {
+        gt_keccak k;
+        gt_keccak_init(&k);
+        gt_keccak_update(&k, msg, cut);
+        gt_keccak_update(&k, msg + cut, sizeof msg - cut);
+        gt_keccak_final(&k, got);
+        bad += memcmp(got, want, 32) != 0;
+    }
+    CHECK_EQ_INT(bad, 0);
+    for (size_t a = 0; a <= sizeof msg; a += 5)
+        for (size_t b = a; b <= sizeof msg; b += 11) {
+            gt_keccak k;
+            gt_keccak_init(&k);
+            gt_keccak_update(&k, msg, a);
+            gt_keccak_update(&k, msg + a, b - a);
+            gt_keccak_update(&k, msg + b, sizeof msg - b);
+            gt_keccak_final(&k, got);
+            bad += memcmp(got, want, 32) != 0;
+        }
+    CHECK_EQ_INT(bad, 0);
+    gt_keccak k;
+    gt_keccak_init(&k);
+    for (size_t i = 0; i < sizeof msg; i++) gt_keccak_update(&k, msg + i, 1);
+    gt_keccak_final(&k, got);
+    CHECK(memcmp(got, want, 32) == 0);
+}
+
+/* SHA3-256 built from our sponge state with FIPS 202 padding (0x06). */
+static void sha3_with_our_permutation(const uint8_t *msg, size_t n, uint8_t out[32]) {
+    gt_keccak k;
+    gt_keccak_init(&k);
+    gt_keccak_update(&k, msg, n);
+    memset(k.buf + k.pos, 0, GT_KECCAK256_RATE_BYTES - k.pos);
+    k.buf[k.pos] ^= 0x06;
+    k.buf[GT_KECCAK256_RATE_BYTES - 1] ^= 0x80;
+    for (int i = 0; i < GT_KECCAK256_RATE_BYTES / 8; i++) {
+        uint64_t lane = 0;
+        for (int b = 0; b < 8; b++) lane |= (uint64_t)k.buf[8 * i + b] << (8 * b);
+        k.st[i] ^= lane;
+    }
+    gt_keccak_f1600(k.st);
+    for (int i = 0; i < 32; i++) out[i] = (uint8_t)(k.st[i / 8] >> (8 * (i % 8)));
+}
+
+static void test_permutation_vs_openssl_sha3(void) {
+    uint8_t msg[700], ours[32], theirs[32];
+    for (size_t i = 0; i < sizeof msg; i++) msg[i] = (uint8_t)(i * 131 + 17);
+    int bad = 0;
+    for (size_t n = 0; n <= sizeof msg; n++) {
+        unsigned len = 0;
+        sha3_with_our_permutation(msg, n, ours);
+        EVP_Digest(msg, n, theirs, &len, EVP_sha3_256(), NULL);
+        bad += len != 32 || memcmp(ours, theirs, 32) != 0;
+    }
+    CHECK_EQ_INT(bad, 0);
+    /* FIPS 202 example: SHA3-256 of 200 bytes of 0xa3 (1600 bits). */
+    uint8_t a3[200];
+    memset(a3, 0xa3, sizeof a3);
+    sha3_with_our_permutation(a3, sizeof a3, ours);
+    char got[65];
+    hex32(ours, got);
+    CHECK_STR(got, "79f38adec5c20307a98ef76e8324afbfd46cfd81b22e3973c65fa1bd9de31787");
+}
+
+int main(void) {
+    RUN(test_published_vectors);
+    RUN(test_incremental_splits);
+    RUN(test_permutation_vs_openssl_sha3);
+    RUN(test_long_message);
+    return gt_test_finish();
+}
