@@ -21,6 +21,8 @@
 #define GT_GGUF_MAX_ARRAY (1u << 24)      /* vocabularies are ~150k-260k entries */
 #define GT_GGUF_MAX_DIMS 4
 #define GT_GGUF_DEFAULT_ALIGNMENT 32
+#define GT_GGUF_MAX_NAME 256            /* keys and tensor names (ggml's own limit is 64) */
+#define GT_GGUF_MAX_ALIGNMENT 65536     /* general.alignment: a power of two up to this */
 
 /* ggml tensor types, numbered as in GGUF. */
 typedef enum gt_ggml_type {
@@ -123,8 +125,13 @@ int gt_gguf_get_bool(const gt_gguf *g, const char *key, int *out, gt_err *err);
 int gt_gguf_get_str(const gt_gguf *g, const char *key, gt_gguf_str *out, gt_err *err);
 /* Element i of an array of strings (bounds-checked by the caller against arr_len). */
 gt_gguf_str gt_gguf_arr_str(const gt_gguf_kv *kv, uint64_t i);
+/* Name of a metadata value type ("u32", "string"), for messages. */
+const char *gt_gguf_vtype_name(uint32_t vtype);
 
-/* Writer: builds a GGUF v3 file (used by `gotong model random` and tests). */
+/* Writer: builds a GGUF v3 file (used by `gotong model random` and tests).
+ * Setting a key that is already set replaces its value. The set/add calls
+ * return 0 or a GT_E* code; a failed call also makes the final write fail,
+ * so callers may check only that. */
 typedef struct gt_gguf_writer gt_gguf_writer;
 gt_gguf_writer *gt_gguf_writer_new(void);
 void gt_gguf_writer_free(gt_gguf_writer *w);
@@ -133,12 +140,30 @@ int gt_gguf_writer_set_i32(gt_gguf_writer *w, const char *key, int32_t v);
 int gt_gguf_writer_set_f32(gt_gguf_writer *w, const char *key, float v);
 int gt_gguf_writer_set_bool(gt_gguf_writer *w, const char *key, int v);
 int gt_gguf_writer_set_str(gt_gguf_writer *w, const char *key, const char *v);
+/* Arrays: n scalars of type arr_type (a gt_gguf_vtype other than STRING and
+ * ARRAY) from data, or n NUL-terminated strings. */
+int gt_gguf_writer_set_arr(gt_gguf_writer *w, const char *key, uint32_t arr_type,
+                           const void *data, size_t n);
+int gt_gguf_writer_set_arr_str(gt_gguf_writer *w, const char *key, const char *const *v,
+                               size_t n);
 /* Copies a key/value (any type, arrays included) from an open file. */
 int gt_gguf_writer_copy_kv(gt_gguf_writer *w, const gt_gguf_kv *kv);
 /* Adds a tensor; data (nbytes = gt_ggml_row_bytes(type, ne0) * rows) is copied. */
 int gt_gguf_writer_add_tensor(gt_gguf_writer *w, const char *name, uint32_t n_dims,
                               const uint64_t *ne, uint32_t type, const void *data,
                               size_t nbytes);
+/* Adds a tensor whose bytes are produced at write time by fill(ctx, dst,
+ * nbytes, err) (returns 0 or a GT_E* code): large random models are written
+ * without holding every tensor in memory. ctx must live until the write. */
+typedef int (*gt_gguf_fill_fn)(void *ctx, void *dst, size_t nbytes, gt_err *err);
+int gt_gguf_writer_add_tensor_fill(gt_gguf_writer *w, const char *name, uint32_t n_dims,
+                                   const uint64_t *ne, uint32_t type, gt_gguf_fill_fn fill,
+                                   void *ctx);
+/* Writes the file (to a temporary name, then renamed into place, so a failed
+ * write never leaves a half file at path). */
 int gt_gguf_writer_write(gt_gguf_writer *w, const char *path, gt_err *err);
+/* Writes the file into a buffer instead (tests, fuzz corpus); caller frees
+ * *out with gt_free. */
+int gt_gguf_writer_to_mem(gt_gguf_writer *w, uint8_t **out, size_t *len, gt_err *err);
 
 #endif
