@@ -1,0 +1,283 @@
+/* test_kernels.c: number formats, weight packing and every SIMD kernel path
+ * against the scalar reference (bit-exact: all paths follow one canonical
+ * order, see kernels.h), and the scalar reference against plain math. */
+#include <math.h>
+#include <string.h>
+
+#include "../test.h"
+#include "base/alloc.h"
+#include "infer/gguf.h"
+#include "infer/kernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+/* xorshift64*: reproducible test data. */
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static uint32_t rnd(void) {
+    rng ^= rng >> 12;
+    rng ^= rng << 25;
+    rng ^= rng >> 27;
+    return (uint32_t)((rng * 0x2545f4914f6cdd1dull) >> 32);
+}
+static float rndf(void) { return (float)((double)rnd() / 4294967296.0 * 2.0 - 1.0); }
+
+static uint32_t f32_bits(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("f16c"))) static uint16_t hw_f32_to_f16(float f) {
+    return (uint16_t)_cvtss_sh(f, 0); /* round to nearest even */
+}
+__attribute__((target("f16c"))) static float hw_f16_to_f32(uint16_t h) { return _cvtsh_ss(h); }
+#endif
+
+static void test_f16(void) {
+    /* Every half widens and narrows back to itself (NaNs to a quiet NaN). */
+    int bad = 0;
+    for (uint32_t h = 0; h < 65536; h++) {
+        float f = gt_f16_to_f32((gt_f16)h);
+        gt_f16 back = gt_f32_to_f16(f);
+        if (isnan(f)) bad += (back & 0x7e00) != 0x7e00;
+        else bad += back != h;
+    }
+    CHECK_EQ_INT(bad, 0);
+    CHECK(gt_f16_to_f32(0x3c00) == 1.0f);
+    CHECK(gt_f16_to_f32(0xc000) == -2.0f);
+    CHECK(gt_f16_to_f32(0x0001) == 0x1p-24f);
+    CHECK_EQ_INT(gt_f32_to_f16(65520.0f), 0x7c00);  /* ties to even: rounds to inf */
+    CHECK_EQ_INT(gt_f32_to_f16(65519.0f), 0x7bff);
+    CHECK_EQ_INT(gt_f32_to_f16(0x1p-25f), 0);       /* tie with 0: even */
+    CHECK_EQ_INT(gt_f32_to_f16(0x1.8p-25f), 1);
+    CHECK(gt_bf16_to_f32(0x3f80) == 1.0f);
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("f16c")) {
+        int mism = 0;
+        for (uint32_t h = 0; h < 65536; h++) {
+            float a = gt_f16_to_f32((gt_f16)h), b = hw_f16_to_f32((uint16_t)h);
+            mism += f32_bits(a) != f32_bits(b) && !(isnan(a) && isnan(b));
+        }
+        for (int i = 0; i < 2000000; i++) {
+            uint32_t u = rnd();
+            if (i < 1000000) u = (u & 0x807fffff) | ((100 + rnd() % 50) << 23); /* near half range */
+            float f;
+            memcpy(&f, &u, 4);
+            mism += gt_f32_to_f16(f) != hw_f32_to_f16(f);
+        }
+        CHECK_EQ_INT(mism, 0);
+    }
+#endif
+}
+
+/* A random GGUF matrix of `type` (n_rows x n_cols); caller frees with gt_free. */
+static void *make_gguf(uint32_t type, int n_rows, int n_cols) {
+    size_t row_bytes = gt_ggml_row_bytes(type, (uint64_t)n_cols);
+    uint8_t *m = gt_malloc(row_bytes * (size_t)n_rows);
+    for (int r = 0; r < n_rows; r++) {
+        uint8_t *row = m + row_bytes * (size_t)r;
+        for (int c = 0; c < n_cols; c++) {
+            float v = rndf();
+            if (type == GT_TYPE_F32) memcpy(row + 4 * c, &v, 4);
+            else if (type == GT_TYPE_F16) {
+                gt_f16 h = gt_f32_to_f16(v);
+                memcpy(row + 2 * c, &h, 2);
+            } else if (type == GT_TYPE_BF16) {
+                uint16_t h = (uint16_t)(f32_bits(v) >> 16);
+                memcpy(row + 2 * c, &h, 2);
+            }
+        }
+        if (type == GT_TYPE_Q8_0 || type == GT_TYPE_Q4_0) {
+            for (int b = 0; b < n_cols / 32; b++) {
+                gt_f16 d = gt_f32_to_f16(0.001f + 0.02f * (float)(rnd() % 1000) / 1000.0f);
+                if (type == GT_TYPE_Q8_0) {
+                    gt_block_q8_0 blk = {.d = d};
+                    for (int i = 0; i < 32; i++) blk.qs[i] = (int8_t)(rnd() & 0xff); /* -128 too */
+                    memcpy(row + b * sizeof blk, &blk, sizeof blk);
+                } else {
+                    gt_block_q4_0 blk = {.d = d};
+                    for (int i = 0; i < 16; i++) blk.qs[i] = (uint8_t)rnd();
+                    memcpy(row + b * sizeof blk, &blk, sizeof blk);
+                }
+            }
+        }
+    }
+    return m;
+}
+
+/* Integer value of element e of a GGUF Q8_0/Q4_0 row, and its block scale. */
+static int gguf_q(uint32_t type, const uint8_t *row, int e, float *d) {
+    int b = e / 32, i = e % 32;
+    if (type == GT_TYPE_Q8_0) {
+        gt_block_q8_0 blk;
+        memcpy(&blk, row + b * sizeof blk, sizeof blk);
+        *d = gt_f16_to_f32(blk.d);
+        return blk.qs[i];
+    }
+    gt_block_q4_0 blk;
+    memcpy(&blk, row + b * sizeof blk, sizeof blk);
+    *d = gt_f16_to_f32(blk.d);
+    return (i < 16 ? (blk.qs[i] & 0xf) : (blk.qs[i - 16] >> 4)) - 8;
+}
+
+/* The canonical order of kernels.h written straight over the GGUF blocks,
+ * independent of the packed layout: checks the packing. */
+static float canonical_dot(uint32_t type, const uint8_t *row, const gt_act *a, int t,
+                           int n_cols) {
+    float acc[16] = {0};
+    size_t per_tok = (size_t)a->n_sb * GT_KERN_SB;
+    if (type == GT_TYPE_Q8_0 || type == GT_TYPE_Q4_0) {
+        const int8_t *aq = a->qs + per_tok * (size_t)t;
+        const float *ad = a->d + (size_t)a->n_sb * 4 * (size_t)t;
+        for (int pb = 0; pb < n_cols / 32; pb += 2)
+            for (int l = 0; l < 16; l++) {
+                int b = pb + l / 8;
+                if (b >= n_cols / 32) continue; /* padding adds exact zeros */
+                int p = 0;
+                float d = 0;
+                for (int i = 0; i < 4; i++) {
+                    int e = b * 32 + 4 * (l % 8) + i;
+                    p += gguf_q(type, row, e, &d) * aq[e];
+                }
+                acc[l] = fmaf((float)p, d * ad[b], acc[l]);
+            }
+    } else {
+        float *w = gt_malloc((size_t)n_cols * sizeof(float));
+        gt_dequant_row(type, row, w, n_cols);
+        for (int k = 0; k < n_cols; k++) acc[k % 16] = fmaf(w[k], a->x[per_tok * (size_t)t + k], acc[k % 16]);
+        gt_free(w);
+    }
+    return gt_kern_tree16(acc);
+}
+
+static const uint32_t types[] = {GT_TYPE_F32, GT_TYPE_F16, GT_TYPE_BF16, GT_TYPE_Q8_0, GT_TYPE_Q4_0};
+
+/* Packs random matrices of awkward shapes and compares: scalar vs the
+ * canonical GGUF walk (exact), scalar vs dequantized double math (close),
+ * every SIMD path vs scalar (exact), act_set paths (exact). */
+static void test_matmul(void) {
+    const int shapes[][3] = {{1, 32, 1}, {5, 96, 3}, {7, 128, 6}, {13, 352, 9}, {4, 416, 4}, {9, 1024, 5}};
+    const gt_kern *ref = gt_kern_isa(GT_ISA_SCALAR);
+    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++)
+        for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+            uint32_t type = types[ti];
+            int n_rows = shapes[si][0], n_cols = shapes[si][1], n_tok = shapes[si][2];
+            int quant = type == GT_TYPE_Q8_0 || type == GT_TYPE_Q4_0;
+            void *g = make_gguf(type, n_rows, n_cols);
+            gt_qmat m;
+            gt_err err = {0};
+            CHECK_EQ_INT(gt_qmat_pack(&m, type, g, n_rows, n_cols, &err), 0);
+            float *x = gt_malloc((size_t)n_tok * n_cols * sizeof(float));
+            for (int i = 0; i < n_tok * n_cols; i++) x[i] = rndf() * (i % 7 == 0 ? 4.0f : 1.0f);
+            gt_act a;
+            CHECK_EQ_INT(gt_act_init(&a, n_tok, n_cols), 0);
+            a.n_tok = n_tok;
+            for (int t = 0; t < n_tok; t++) ref->act_set(&a, t, x + (size_t)t * n_cols, quant);
+            size_t ny = (size_t)n_tok * n_rows;
+            float *y_ref = gt_calloc(ny, sizeof(float)), *y = gt_calloc(ny, sizeof(float));
+            ref->matmul(&m, 0, m.n_tiles, &a, y_ref, (size_t)n_rows);
+            size_t row_bytes = gt_ggml_row_bytes(type, (uint64_t)n_cols);
+            int exact_bad = 0, close_bad = 0;
+            float *wrow = gt_malloc((size_t)n_cols * sizeof(float));
+            for (int t = 0; t < n_tok; t++)
+                for (int r = 0; r < n_rows; r++) {
+                    const uint8_t *row = (const uint8_t *)g + row_bytes * (size_t)r;
+                    float c = canonical_dot(type, row, &a, t, n_cols);
+                    exact_bad += f32_bits(c) != f32_bits(y_ref[(size_t)t * n_rows + r]);
+                    gt_dequant_row(type, row, wrow, n_cols);
+                    double exact = 0, mag = 0;
+                    for (int k = 0; k < n_cols; k++) {
+                        exact += (double)wrow[k] * x[(size_t)t * n_cols + k];
+                        mag += fabs((double)wrow[k] * x[(size_t)t * n_cols + k]);
+                    }
+                    /* 8-bit activations: error ~ 1/254 of the magnitude. */
+                    double tol = quant ? 0.01 * mag + 1e-4 : 1e-5 * mag + 1e-6;
+                    close_bad += fabs(exact - y_ref[(size_t)t * n_rows + r]) > tol;
+                }
+            CHECK_MSG(exact_bad == 0, "%s %dx%d: %d outputs differ from the canonical walk",
+                      gt_ggml_type_name(type), n_rows, n_cols, exact_bad);
+            CHECK_MSG(close_bad == 0, "%s %dx%d: %d outputs far from exact math",
+                      gt_ggml_type_name(type), n_rows, n_cols, close_bad);
+            for (int isa = GT_ISA_AVX2; isa < GT_ISA_COUNT; isa++) {
+                const gt_kern *k = gt_kern_isa((gt_isa)isa);
+                if (!k) {
+                    fprintf(stderr, "  (no %s on this CPU: skipped)\n", isa == GT_ISA_AVX2 ? "avx2" : "avx512");
+                    continue;
+                }
+                gt_act b;
+                CHECK_EQ_INT(gt_act_init(&b, n_tok, n_cols), 0);
+                b.n_tok = n_tok;
+                for (int t = 0; t < n_tok; t++) k->act_set(&b, t, x + (size_t)t * n_cols, quant);
+                size_t per_tok = (size_t)a.n_sb * GT_KERN_SB;
+                CHECK(memcmp(a.x, b.x, per_tok * n_tok * sizeof(float)) == 0);
+                if (quant) {
+                    CHECK_MSG(memcmp(a.qs, b.qs, per_tok * n_tok) == 0, "%s act quants", k->name);
+                    CHECK_MSG(memcmp(a.d, b.d, (size_t)a.n_sb * 4 * n_tok * sizeof(float)) == 0,
+                              "%s act scales", k->name);
+                }
+                memset(y, 0, ny * sizeof(float));
+                /* Split the tiles in two calls, as threads do. */
+                int mid = m.n_tiles / 2;
+                k->matmul(&m, 0, mid, &b, y, (size_t)n_rows);
+                k->matmul(&m, mid, m.n_tiles, &b, y, (size_t)n_rows);
+                CHECK_MSG(memcmp(y, y_ref, ny * sizeof(float)) == 0, "%s matmul %s %dx%d x %d tok",
+                          k->name, gt_ggml_type_name(type), n_rows, n_cols, n_tok);
+                gt_act_free(&b);
+            }
+            gt_free(wrow);
+            gt_free(y);
+            gt_free(y_ref);
+            gt_act_free(&a);
+            gt_free(x);
+            gt_qmat_free(&m);
+            gt_free(g);
+        }
+}
+
+static void test_dot_axpy(void) {
+    const gt_kern *ref = gt_kern_isa(GT_ISA_SCALAR);
+    float a[256], b[256], y0[256], y1[256];
+    for (int i = 0; i < 256; i++) a[i] = rndf(), b[i] = rndf() * 3, y0[i] = rndf();
+    double exact = 0;
+    for (int i = 0; i < 256; i++) exact += (double)a[i] * b[i];
+    CHECK(fabs(ref->dot(a, b, 256) - exact) < 1e-4);
+    for (int isa = GT_ISA_AVX2; isa < GT_ISA_COUNT; isa++) {
+        const gt_kern *k = gt_kern_isa((gt_isa)isa);
+        if (!k) continue;
+        for (int n = 16; n <= 256; n += 48) {
+            float r0 = ref->dot(a, b, n), r1 = k->dot(a, b, n);
+            CHECK_MSG(f32_bits(r0) == f32_bits(r1), "%s dot n=%d: %.9g vs %.9g", k->name, n, r0, r1);
+            memcpy(y1, y0, sizeof y0);
+            float yr[256];
+            memcpy(yr, y0, sizeof y0);
+            ref->axpy(yr, 0.37f, a, n);
+            k->axpy(y1, 0.37f, a, n);
+            CHECK_MSG(memcmp(yr, y1, sizeof yr) == 0, "%s axpy n=%d", k->name, n);
+        }
+    }
+}
+
+static void test_refusals(void) {
+    gt_qmat m;
+    gt_err err = {0};
+    uint8_t buf[64] = {0};
+    CHECK_EQ_INT(gt_qmat_pack(&m, GT_TYPE_Q4_1, buf, 1, 32, &err), GT_EUNSUPPORTED);
+    CHECK_CONTAINS(err.msg, "q4_1");
+    CHECK_EQ_INT(gt_qmat_pack(&m, GT_TYPE_F32, buf, 1, 33, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "multiple of 32");
+    gt_qmat_free(&m);
+    const gt_kern *best = gt_kern_best();
+    CHECK(best != NULL);
+    fprintf(stderr, "  best kernels here: %s\n", best ? best->name : "?");
+}
+
+int main(void) {
+    RUN(test_f16);
+    RUN(test_matmul);
+    RUN(test_dot_axpy);
+    RUN(test_refusals);
+    return gt_test_finish();
+}
