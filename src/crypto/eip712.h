@@ -52,16 +52,21 @@ void gt_eip712_enc_final(gt_eip712_enc *e, uint8_t struct_hash[32]);
  * verifying_contract NULL omits the field (and from the type string). */
 void gt_eip712_domain_separator(const char *name, const char *version, uint64_t chain_id,
                                 const gt_addr *verifying_contract, uint8_t out[32]);
-/* keccak(0x19 0x01 || domain_sep || struct_hash): the digest that is signed. */
+/* keccak(0x19 0x01 || domain_sep || struct_hash): the digest that is signed.
+ * struct_hash NULL gives keccak(0x19 0x01 || domain_sep), what wallets sign
+ * when primaryType is EIP712Domain itself. */
 void gt_eip712_digest(const uint8_t domain_sep[32], const uint8_t struct_hash[32],
                       uint8_t out[32]);
 
 /* Hashes eth_signTypedData_v4 JSON ({types, primaryType, domain, message}) to
- * the digest a wallet signs. Types: structs (nested, recursive references
- * refused), T[] and T[n] arrays, string, bytes, bytes1..32, uint8..256,
- * int8..256, address, bool. Integers may be JSON numbers or decimal / 0x-hex
- * strings and must fit their width. Errors name the path ("message.to.wallet:
- * expected an address") and what was expected. */
+ * the digest a wallet signs. Types: structs (nested; a type may refer to
+ * itself, as the EIP allows, since values are finite), T[] and T[n] arrays,
+ * string, bytes, bytes1..32, uint8..256, int8..256, address, bool. Integers
+ * may be JSON numbers or decimal / 0x-hex strings and must fit their width;
+ * unsized uint/int mean 256 bits. Message fields not declared in the type are
+ * refused. Without an EIP712Domain entry in types, the domain type is built
+ * from the domain's keys (as ethers and viem do). Errors name the path
+ * ("message.to[0].wallet: ...") and what was expected. */
 int gt_eip712_hash_json(const char *json, size_t len, uint8_t digest_out[32], gt_err *err);
 
 /* As gt_eip712_hash_json but also returns the domain separator and the
