@@ -1,0 +1,415 @@
+/* action.c: action kinds, EIP-712 digests, signatures and the JSON codec. */
+#include "ledger/action.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/hex.h"
+#include "base/json.h"
+#include "base/limits.h"
+#include "crypto/addr.h"
+#include "crypto/eip712.h"
+
+static gt_action_kind *kinds[GT_ACTION_MAX_KINDS];
+static int n_kinds;
+
+/* The EIP-712 type name of a field type. */
+static const char *ftype_name(gt_ftype t) {
+    switch (t) {
+    case GT_F_ADDRESS: return "address";
+    case GT_F_U64: return "uint64";
+    case GT_F_BYTES32: return "bytes32";
+    case GT_F_STRING: return "string";
+    case GT_F_BOOL: return "bool";
+    }
+    return "?";
+}
+
+int gt_action_register(gt_action_kind *kind, gt_err *err) {
+    for (int i = 0; i < n_kinds; i++) {
+        if (kinds[i] == kind) return 0;
+        if (!strcmp(kinds[i]->name, kind->name))
+            return gt_err_set(err, GT_EEXIST, "action kind \"%s\" registered twice", kind->name);
+    }
+    if (n_kinds == GT_ACTION_MAX_KINDS)
+        return gt_err_set(err, GT_ELIMIT, "too many action kinds (max %d)", GT_ACTION_MAX_KINDS);
+    assert(kind->n_fields >= 0 && kind->n_fields <= GT_ACTION_MAX_FIELDS);
+    assert(strlen(kind->name) < GT_ACTION_NAME_MAX);
+    size_t off = 0;
+    int n = snprintf(kind->encode_type, sizeof kind->encode_type, "%s(address from,uint64 nonce",
+                     kind->struct_name);
+    assert(n > 0 && (size_t)n < sizeof kind->encode_type);
+    off = (size_t)n;
+    for (int i = 0; i < kind->n_fields; i++) {
+        n = snprintf(kind->encode_type + off, sizeof kind->encode_type - off, ",%s %s",
+                     ftype_name(kind->fields[i].type), kind->fields[i].name);
+        assert(n > 0 && off + (size_t)n < sizeof kind->encode_type);
+        off += (size_t)n;
+    }
+    assert(off + 2 <= sizeof kind->encode_type);
+    kind->encode_type[off++] = ')';
+    kind->encode_type[off] = 0;
+    gt_eip712_type_hash(kind->encode_type, kind->type_hash);
+    kind->id = n_kinds;
+    kinds[n_kinds++] = kind;
+    return 0;
+}
+
+const gt_action_kind *gt_action_kind_by_name(const char *name) {
+    for (int i = 0; i < n_kinds; i++)
+        if (!strcmp(kinds[i]->name, name)) return kinds[i];
+    return NULL;
+}
+
+const gt_action_kind *gt_action_kind_by_id(int id) {
+    return id >= 0 && id < n_kinds ? kinds[id] : NULL;
+}
+
+int gt_action_field(const gt_action_kind *kind, const char *name) {
+    for (int i = 0; i < kind->n_fields; i++)
+        if (!strcmp(kind->fields[i].name, name)) return i;
+    return -1;
+}
+
+void gt_action_init(gt_action *a, const gt_action_kind *kind, uint64_t chain_id,
+                    const gt_addr *from, uint64_t nonce) {
+    memset(a, 0, offsetof(gt_action, text));
+    a->text[0] = 0;
+    a->kind = kind;
+    a->chain_id = chain_id;
+    a->from = *from;
+    a->nonce = nonce;
+    /* every string field starts as "" at offset 0 */
+}
+
+/* Looks up a field that must exist with the given type (programmer error otherwise). */
+static int field_of(const gt_action *a, const char *field, gt_ftype t) {
+    int i = gt_action_field(a->kind, field);
+    assert(i >= 0 && "no such field in this action kind");
+    assert(a->kind->fields[i].type == t && "field has another type");
+    return i;
+}
+
+void gt_action_set_addr(gt_action *a, const char *field, const gt_addr *v) {
+    a->f[field_of(a, field, GT_F_ADDRESS)].addr = *v;
+}
+
+void gt_action_set_u64(gt_action *a, const char *field, uint64_t v) {
+    int i = gt_action_field(a->kind, field);
+    assert(i >= 0 && (a->kind->fields[i].type == GT_F_U64 || a->kind->fields[i].type == GT_F_BOOL));
+    a->f[i].u64 = a->kind->fields[i].type == GT_F_BOOL ? !!v : v;
+}
+
+void gt_action_set_b32(gt_action *a, const char *field, const uint8_t v[32]) {
+    memcpy(a->f[field_of(a, field, GT_F_BYTES32)].b32, v, 32);
+}
+
+/* Stores a string value into the action's text area. */
+static int store_str(gt_action *a, int i, const char *s, size_t len, gt_err *err) {
+    const gt_field_def *fd = &a->kind->fields[i];
+    if (len > fd->max_len)
+        return gt_err_set(err, GT_ELIMIT, "field \"%s\" is %zu bytes; at most %u accepted",
+                          fd->name, len, fd->max_len);
+    if (memchr(s, 0, len))
+        return gt_err_set(err, GT_EINVAL, "field \"%s\" contains a NUL character", fd->name);
+    /* offset 0 is reserved for the empty string */
+    uint32_t off = a->text_len ? a->text_len : 1;
+    if ((size_t)off + len + 1 > GT_ACTION_TEXT_BYTES)
+        return gt_err_set(err, GT_ELIMIT, "the action's text fields exceed %d bytes in all",
+                          GT_ACTION_TEXT_BYTES);
+    memcpy(a->text + off, s, len);
+    a->text[off + len] = 0;
+    a->f[i].str_off = off;
+    a->f[i].str_len = (uint32_t)len;
+    a->text_len = off + (uint32_t)len + 1;
+    return 0;
+}
+
+int gt_action_set_str(gt_action *a, const char *field, const char *s, size_t len, gt_err *err) {
+    return store_str(a, field_of(a, field, GT_F_STRING), s, len, err);
+}
+
+void gt_action_digest(gt_action *a) {
+    const gt_action_kind *k = a->kind;
+    gt_eip712_enc e;
+    gt_eip712_enc_init(&e, k->type_hash);
+    gt_eip712_enc_address(&e, &a->from);
+    gt_eip712_enc_uint(&e, a->nonce);
+    for (int i = 0; i < k->n_fields; i++) {
+        const gt_value *v = &a->f[i];
+        switch (k->fields[i].type) {
+        case GT_F_ADDRESS: gt_eip712_enc_address(&e, &v->addr); break;
+        case GT_F_U64: gt_eip712_enc_uint(&e, v->u64); break;
+        case GT_F_BYTES32: gt_eip712_enc_bytes32(&e, v->b32); break;
+        case GT_F_STRING: gt_eip712_enc_string(&e, a->text + v->str_off, v->str_len); break;
+        case GT_F_BOOL: gt_eip712_enc_bool(&e, (int)v->u64); break;
+        }
+    }
+    uint8_t struct_hash[32], domain[32];
+    gt_eip712_enc_final(&e, struct_hash);
+    /* The domain separator depends only on the chain id: cache the last one. */
+    static _Thread_local uint64_t cached_chain = UINT64_MAX;
+    static _Thread_local uint8_t cached_domain[32];
+    if (cached_chain != a->chain_id) {
+        gt_eip712_domain_separator("gotong", "1", a->chain_id, NULL, cached_domain);
+        cached_chain = a->chain_id;
+    }
+    memcpy(domain, cached_domain, 32);
+    gt_eip712_digest(domain, struct_hash, a->id);
+}
+
+int gt_action_sign(gt_action *a, const gt_key *key, gt_err *err) {
+    gt_addr signer;
+    gt_key_address(key, &signer);
+    if (!gt_addr_eq(&signer, &a->from)) {
+        char s1[43], s2[43];
+        gt_addr_to_str(&signer, s1);
+        gt_addr_to_str(&a->from, s2);
+        return gt_err_set(err, GT_EPERM, "key %s cannot sign for %s", s1, s2);
+    }
+    gt_action_digest(a);
+    return gt_sign_digest(key, a->id, &a->sig, err);
+}
+
+int gt_action_verify(gt_action *a, uint64_t chain_id, gt_err *err) {
+    if (a->chain_id != chain_id)
+        return gt_err_set(err, GT_ECHAIN, "wrong chain id %llu; this ledger is chain %llu",
+                          (unsigned long long)a->chain_id, (unsigned long long)chain_id);
+    gt_action_digest(a);
+    gt_addr signer;
+    int rc = gt_recover_digest(a->id, &a->sig, &signer, err);
+    if (rc) return gt_err_wrap(err, "bad signature");
+    if (!gt_addr_eq(&signer, &a->from)) {
+        char s1[43], s2[43];
+        gt_addr_to_str(&signer, s1);
+        gt_addr_to_str(&a->from, s2);
+        return gt_err_set(err, GT_ESIG,
+                          "bad signature: it was made by %s, not by the sender %s "
+                          "(or the action was altered after signing)",
+                          s1, s2);
+    }
+    return 0;
+}
+
+/* Reads one declared field from JSON into the action. */
+static int field_from_json(const json_t *obj, gt_action *a, int i, gt_err *err) {
+    const gt_field_def *fd = &a->kind->fields[i];
+    json_t *v = json_object_get(obj, fd->name);
+    if (!v) return gt_err_set(err, GT_EINVAL, "field \"%s\" is missing", fd->name);
+    const char *s;
+    int rc;
+    switch (fd->type) {
+    case GT_F_ADDRESS:
+        if (!json_is_string(v))
+            return gt_err_set(err, GT_EINVAL, "field \"%s\": expected an address string", fd->name);
+        rc = gt_addr_parse(json_string_value(v), &a->f[i].addr, err);
+        return rc ? gt_err_wrap(err, "field \"%s\"", fd->name) : 0;
+    case GT_F_U64:
+        return gt_json_get_u64(obj, fd->name, &a->f[i].u64, err);
+    case GT_F_BOOL: {
+        int b;
+        rc = gt_json_get_bool(obj, fd->name, &b, err);
+        a->f[i].u64 = (uint64_t)b;
+        return rc;
+    }
+    case GT_F_BYTES32:
+        rc = gt_json_get_str(obj, fd->name, 66, &s, err);
+        if (rc) return rc;
+        return gt_hex_decode(s, a->f[i].b32, 32, fd->name, err);
+    case GT_F_STRING:
+        if (!json_is_string(v))
+            return gt_err_set(err, GT_EINVAL, "field \"%s\": expected a string", fd->name);
+        return store_str(a, i, json_string_value(v), json_string_length(v), err);
+    }
+    return gt_err_set(err, GT_EINVAL, "field \"%s\": unknown type", fd->name);
+}
+
+int gt_action_from_json(const json_t *obj, gt_action *a, gt_err *err) {
+    if (!json_is_object(obj)) return gt_err_set(err, GT_EINVAL, "an action must be a JSON object");
+    const char *type;
+    int rc = gt_json_get_str(obj, "type", GT_ACTION_NAME_MAX, &type, err);
+    if (rc) return rc;
+    const gt_action_kind *k = gt_action_kind_by_name(type);
+    if (!k) return gt_err_set(err, GT_EINVAL, "unknown action type \"%s\"", type);
+    /* Refuse unknown fields: a field the signer did not sign must not ride along. */
+    const char *key;
+    json_t *val;
+    json_object_foreach((json_t *)obj, key, val) {
+        if (!strcmp(key, "type") || !strcmp(key, "chainId") || !strcmp(key, "from") ||
+            !strcmp(key, "nonce") || !strcmp(key, "sig") || !strcmp(key, "id"))
+            continue;
+        if (gt_action_field(k, key) < 0)
+            return gt_err_set(err, GT_EINVAL, "%s: unknown field \"%.64s\" (fields: %s)", type, key,
+                              k->encode_type);
+    }
+    gt_addr from;
+    const char *s;
+    uint64_t chain_id, nonce;
+    if ((rc = gt_json_get_u64(obj, "chainId", &chain_id, err))) return rc;
+    if ((rc = gt_json_get_str(obj, "from", 64, &s, err))) return rc;
+    if ((rc = gt_addr_parse(s, &from, err))) return gt_err_wrap(err, "field \"from\"");
+    if ((rc = gt_json_get_u64(obj, "nonce", &nonce, err))) return rc;
+    gt_action_init(a, k, chain_id, &from, nonce);
+    for (int i = 0; i < k->n_fields; i++)
+        if ((rc = field_from_json(obj, a, i, err))) return rc;
+    if (json_object_get(obj, "sig")) {
+        if ((rc = gt_json_get_str(obj, "sig", 140, &s, err))) return rc;
+        if ((rc = gt_sig_from_hex(&a->sig, s, err))) return gt_err_wrap(err, "field \"sig\"");
+    } else {
+        return gt_err_set(err, GT_ESIG, "the action is not signed (field \"sig\" is missing)");
+    }
+    gt_action_digest(a);
+    if (json_object_get(obj, "id")) {
+        /* An id given by the client must be the digest we compute. */
+        uint8_t id[32];
+        if ((rc = gt_json_get_str(obj, "id", 66, &s, err))) return rc;
+        if ((rc = gt_hex_decode(s, id, 32, "id", err))) return rc;
+        if (memcmp(id, a->id, 32))
+            return gt_err_set(err, GT_EINVAL, "field \"id\" is not this action's EIP-712 digest");
+    }
+    return 0;
+}
+
+int gt_action_from_json_text(const char *text, size_t len, gt_action *out, gt_err *err) {
+    json_t *v;
+    int rc = gt_json_parse(text, len, GT_LIMIT_JSON_BYTES, &v, err);
+    if (rc) return rc;
+    rc = gt_action_from_json(v, out, err);
+    json_decref(v);
+    return rc;
+}
+
+/* A uint64 as JSON: an integer when exact in a double, else a decimal string. */
+static json_t *u64_json(uint64_t v) {
+    if (v <= (1ull << 53)) return json_integer((json_int_t)v);
+    char s[24];
+    snprintf(s, sizeof s, "%llu", (unsigned long long)v);
+    return json_string(s);
+}
+
+json_t *gt_action_to_json(const gt_action *a, int with_sig) {
+    const gt_action_kind *k = a->kind;
+    json_t *o = json_object();
+    char s[140];
+    json_object_set_new(o, "type", json_string(k->name));
+    json_object_set_new(o, "chainId", u64_json(a->chain_id));
+    gt_addr_to_str(&a->from, s);
+    json_object_set_new(o, "from", json_string(s));
+    json_object_set_new(o, "nonce", u64_json(a->nonce));
+    for (int i = 0; i < k->n_fields; i++) {
+        const gt_value *v = &a->f[i];
+        json_t *j = NULL;
+        switch (k->fields[i].type) {
+        case GT_F_ADDRESS: gt_addr_to_str(&v->addr, s); j = json_string(s); break;
+        case GT_F_U64: j = u64_json(v->u64); break;
+        case GT_F_BOOL: j = json_boolean(v->u64); break;
+        case GT_F_BYTES32:
+            s[0] = '0', s[1] = 'x';
+            gt_hex_encode(v->b32, 32, s + 2);
+            j = json_string(s);
+            break;
+        case GT_F_STRING: j = json_stringn(a->text + v->str_off, v->str_len); break;
+        }
+        json_object_set_new(o, k->fields[i].name, j);
+    }
+    if (with_sig) {
+        gt_sig_to_hex(&a->sig, s);
+        json_object_set_new(o, "sig", json_string(s));
+        s[0] = '0', s[1] = 'x';
+        gt_hex_encode(a->id, 32, s + 2);
+        json_object_set_new(o, "id", json_string(s));
+    }
+    return o;
+}
+
+/* Binary layout (all integers little-endian):
+ *   u8 version (1) | u8 name_len | name | u64 chain_id | from[20] | u64 nonce |
+ *   per field: address 20 | uint64 8 | bytes32 32 | bool 1 | string u32 len + bytes |
+ *   sig r[32] s[32] v[1] */
+static void put_le(uint8_t *p, uint64_t v, int n) {
+    for (int i = 0; i < n; i++) { p[i] = (uint8_t)v; v >>= 8; }
+}
+static uint64_t get_le(const uint8_t *p, int n) {
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--) v = v << 8 | p[i];
+    return v;
+}
+
+size_t gt_action_encode(const gt_action *a, uint8_t *out) {
+    const gt_action_kind *k = a->kind;
+    size_t o = 0, nl = strlen(k->name);
+    out[o++] = 1;
+    out[o++] = (uint8_t)nl;
+    memcpy(out + o, k->name, nl), o += nl;
+    put_le(out + o, a->chain_id, 8), o += 8;
+    memcpy(out + o, a->from.b, 20), o += 20;
+    put_le(out + o, a->nonce, 8), o += 8;
+    for (int i = 0; i < k->n_fields; i++) {
+        const gt_value *v = &a->f[i];
+        switch (k->fields[i].type) {
+        case GT_F_ADDRESS: memcpy(out + o, v->addr.b, 20), o += 20; break;
+        case GT_F_U64: put_le(out + o, v->u64, 8), o += 8; break;
+        case GT_F_BYTES32: memcpy(out + o, v->b32, 32), o += 32; break;
+        case GT_F_BOOL: out[o++] = (uint8_t)v->u64; break;
+        case GT_F_STRING:
+            put_le(out + o, v->str_len, 4), o += 4;
+            memcpy(out + o, a->text + v->str_off, v->str_len), o += v->str_len;
+            break;
+        }
+    }
+    uint8_t sig[65];
+    gt_sig_to_bytes(&a->sig, sig);
+    memcpy(out + o, sig, 65), o += 65;
+    assert(o <= GT_ACTION_BIN_MAX);
+    return o;
+}
+
+int gt_action_decode(const uint8_t *in, size_t len, gt_action *a, gt_err *err) {
+    size_t o = 0;
+#define NEED(n) do { if (len - o < (size_t)(n)) return gt_err_set(err, GT_EINVAL, "stored action is truncated"); } while (0)
+    NEED(2);
+    if (in[0] != 1) return gt_err_set(err, GT_EINVAL, "stored action has unknown version %u", in[0]);
+    size_t nl = in[1];
+    o = 2;
+    NEED(nl);
+    char name[GT_ACTION_NAME_MAX];
+    if (nl >= sizeof name) return gt_err_set(err, GT_EINVAL, "stored action has a bad kind name");
+    memcpy(name, in + o, nl), name[nl] = 0, o += nl;
+    const gt_action_kind *k = gt_action_kind_by_name(name);
+    if (!k) return gt_err_set(err, GT_EINVAL, "stored action has unknown kind \"%s\"", name);
+    NEED(36);
+    gt_addr from;
+    uint64_t chain_id = get_le(in + o, 8);
+    memcpy(from.b, in + o + 8, 20);
+    uint64_t nonce = get_le(in + o + 28, 8);
+    o += 36;
+    gt_action_init(a, k, chain_id, &from, nonce);
+    for (int i = 0; i < k->n_fields; i++) {
+        gt_value *v = &a->f[i];
+        switch (k->fields[i].type) {
+        case GT_F_ADDRESS: NEED(20); memcpy(v->addr.b, in + o, 20), o += 20; break;
+        case GT_F_U64: NEED(8); v->u64 = get_le(in + o, 8), o += 8; break;
+        case GT_F_BYTES32: NEED(32); memcpy(v->b32, in + o, 32), o += 32; break;
+        case GT_F_BOOL: NEED(1); v->u64 = in[o++] ? 1 : 0; break;
+        case GT_F_STRING: {
+            NEED(4);
+            uint64_t sl = get_le(in + o, 4);
+            o += 4;
+            NEED(sl);
+            int rc = store_str(a, i, (const char *)in + o, (size_t)sl, err);
+            if (rc) return rc;
+            o += sl;
+            break;
+        }
+        }
+    }
+    NEED(65);
+    int rc = gt_sig_from_bytes(&a->sig, in + o, err);
+    if (rc) return rc;
+    o += 65;
+    if (o != len) return gt_err_set(err, GT_EINVAL, "stored action has %zu trailing bytes", len - o);
+#undef NEED
+    gt_action_digest(a);
+    return 0;
+}

@@ -1,0 +1,98 @@
+/* block.c: applying actions into a block and computing its roots and hash. */
+#include "ledger/block.h"
+
+#include <assert.h>
+#include <string.h>
+
+#include "crypto/keccak.h"
+
+#define MAX_MODULES 16
+
+static const gt_ledger_module *modules[MAX_MODULES];
+static int n_modules;
+
+int gt_ledger_register_module(const gt_ledger_module *m, gt_err *err) {
+    for (int i = 0; i < n_modules; i++)
+        if (modules[i] == m) return 0;
+    if (n_modules == MAX_MODULES) return gt_err_set(err, GT_ELIMIT, "too many ledger modules");
+    modules[n_modules++] = m;
+    return 0;
+}
+
+int gt_ledger_n_modules(void) { return n_modules; }
+const gt_ledger_module *gt_ledger_module_at(int i) { return i >= 0 && i < n_modules ? modules[i] : NULL; }
+
+int gt_block_begin(gt_tx *tx, gt_err *err) {
+    gt_keccak_init(&tx->diff);
+    int changes = 0;
+    gt_tx_begin_action(tx);
+    int rc = gt_state_mature_unbonding(tx, err);
+    if (rc < 0) return rc;
+    changes += rc;
+    for (int i = 0; i < n_modules; i++) {
+        if (!modules[i]->begin_block) continue;
+        rc = modules[i]->begin_block(tx, err);
+        if (rc < 0) return rc;
+        changes += rc;
+    }
+    return changes;
+}
+
+int gt_block_apply_action(gt_tx *tx, const gt_action *a, gt_err *err) {
+    gt_tx_begin_action(tx);
+    int savepoint = a->kind->uses_db;
+    if (savepoint && sqlite3_exec(tx->db, "SAVEPOINT act", NULL, NULL, NULL))
+        return gt_err_set(err, GT_EDB, "savepoint: %s", sqlite3_errmsg(tx->db));
+    int rc = gt_state_use_nonce(tx, &a->from, a->nonce, err);
+    if (!rc) rc = a->kind->apply(tx, a, err);
+    if (rc) {
+        gt_tx_rollback_action(tx);
+        if (savepoint) {
+            sqlite3_exec(tx->db, "ROLLBACK TO act", NULL, NULL, NULL);
+            sqlite3_exec(tx->db, "RELEASE act", NULL, NULL, NULL);
+        }
+        return rc;
+    }
+    if (savepoint && sqlite3_exec(tx->db, "RELEASE act", NULL, NULL, NULL))
+        return gt_err_set(err, GT_EDB, "savepoint: %s", sqlite3_errmsg(tx->db));
+    return 0;
+}
+
+/* Writes v big-endian into the last 8 bytes of a 32-byte word. */
+static void word_u64(uint8_t w[32], uint64_t v) {
+    memset(w, 0, 32);
+    for (int i = 31; i >= 24; i--) { w[i] = (uint8_t)v; v >>= 8; }
+}
+
+void gt_block_hash(gt_block *b) {
+    uint8_t buf[5 * 32];
+    memcpy(buf, b->prev, 32);
+    memcpy(buf + 32, b->actions_root, 32);
+    memcpy(buf + 64, b->state_root, 32);
+    word_u64(buf + 96, b->height);
+    word_u64(buf + 128, b->time_s);
+    gt_keccak256(buf, sizeof buf, b->hash);
+}
+
+void gt_genesis_state_root(uint64_t chain_id, const gt_addr *authority, uint64_t unbonding_blocks,
+                           uint64_t time_s, uint8_t out[32]) {
+    uint8_t buf[4 * 32];
+    word_u64(buf, chain_id);
+    memset(buf + 32, 0, 12);
+    memcpy(buf + 44, authority->b, 20);
+    word_u64(buf + 64, unbonding_blocks);
+    word_u64(buf + 96, time_s);
+    gt_keccak256(buf, sizeof buf, out);
+}
+
+int gt_block_finish(gt_tx *tx, const uint8_t prev_state_root[32], gt_block *b, gt_err *err) {
+    int rc = gt_state_flush(tx, err);
+    if (rc) return rc;
+    uint8_t diff[32], buf[64];
+    gt_keccak_final(&tx->diff, diff);
+    memcpy(buf, prev_state_root, 32);
+    memcpy(buf + 32, diff, 32);
+    gt_keccak256(buf, 64, b->state_root);
+    gt_block_hash(b);
+    return 0;
+}

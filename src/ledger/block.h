@@ -1,0 +1,66 @@
+/* block.h: building a block -- the one code path that applies actions, shared
+ * by the live ledger and by replay (`gotong ledger verify`), so replay checks
+ * exactly the rules that ran.
+ *
+ *   block hash  = keccak256(prev_hash ‖ actions_root ‖ state_root ‖ height ‖ time)
+ *                 (five 32-byte words, integers big-endian: abi.encode layout)
+ *   actions_root = Merkle root (keccak, sorted pairs, as OpenZeppelin's
+ *                 MerkleProof) of the ids of the block's actions
+ *   state_root  = keccak256(prev_state_root ‖ keccak256(changes)): a chained
+ *                 commitment to every state row the block changed, in sorted
+ *                 order, so two replays agree iff every intermediate state does.
+ * Genesis (height 0): prev = 0, actions_root = 0,
+ *   state_root = keccak256(chain_id ‖ authority ‖ unbonding_blocks ‖ time). */
+#ifndef GT_LEDGER_BLOCK_H
+#define GT_LEDGER_BLOCK_H
+
+#include <stdint.h>
+
+#include "ledger/action.h"
+#include "ledger/state.h"
+
+typedef struct gt_block {
+    uint64_t height;
+    uint64_t time_s;
+    uint32_t n_actions;
+    uint8_t prev[32], actions_root[32], state_root[32], hash[32];
+} gt_block;
+
+/* Outcome of one submitted action. */
+typedef struct gt_result {
+    int code;           /* 0: applied; else GT_E* */
+    uint64_t height;    /* block it landed in (when code == 0) */
+    char msg[GT_ERR_MSG_MAX]; /* why it was refused */
+} gt_result;
+
+/* A module adds rules that run at the start of every block (the market's
+ * deadlines) and tables of its own. Registered once, like action kinds. */
+typedef struct gt_ledger_module {
+    const char *name;
+    const char *schema_sql; /* CREATE TABLE IF NOT EXISTS ... */
+    /* Runs after unbonding matures, before the block's actions. Returns the
+     * number of changes it made (>= 0) or a negative GT_E* code. */
+    int (*begin_block)(gt_tx *tx, gt_err *err);
+} gt_ledger_module;
+
+int gt_ledger_register_module(const gt_ledger_module *m, gt_err *err);
+int gt_ledger_n_modules(void);
+const gt_ledger_module *gt_ledger_module_at(int i);
+
+/* Runs the block-start rules (unbonding, modules) for tx->height. Returns the
+ * number of changes (>= 0) or a negative code. */
+int gt_block_begin(gt_tx *tx, gt_err *err);
+
+/* Applies one action whose signature has been verified: consumes its nonce and
+ * runs its kind's rule; on refusal everything it did is undone. */
+int gt_block_apply_action(gt_tx *tx, const gt_action *a, gt_err *err);
+
+/* Finishes the block: flushes state, computes state_root and hash into b
+ * (b->height, time_s, prev and actions_root must be set). */
+int gt_block_finish(gt_tx *tx, const uint8_t prev_state_root[32], gt_block *b, gt_err *err);
+
+void gt_block_hash(gt_block *b);
+void gt_genesis_state_root(uint64_t chain_id, const gt_addr *authority, uint64_t unbonding_blocks,
+                           uint64_t time_s, uint8_t out[32]);
+
+#endif

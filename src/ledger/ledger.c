@@ -1,0 +1,545 @@
+/* ledger.c: opening the store, group commit of blocks, reads. */
+#include "ledger/ledger.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/alloc.h"
+#include "base/limits.h"
+#include "crypto/addr.h"
+#include "crypto/merkle.h"
+#include "ledger/rules.h"
+
+static const char chain_schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS blocks(height INTEGER PRIMARY KEY, hash BLOB NOT NULL,"
+    " prev BLOB NOT NULL, actions_root BLOB NOT NULL, state_root BLOB NOT NULL,"
+    " time INTEGER NOT NULL, n_actions INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS actions(seq INTEGER PRIMARY KEY, height INTEGER NOT NULL,"
+    " idx INTEGER NOT NULL, id BLOB NOT NULL UNIQUE, sender BLOB NOT NULL, nonce INTEGER NOT NULL,"
+    " kind TEXT NOT NULL, body BLOB NOT NULL);";
+
+/* A caller's batch waiting for the writer. */
+typedef struct pending {
+    gt_action *acts;
+    gt_result *res;
+    size_t n;
+    int tick, done;
+    struct pending *next;
+} pending;
+
+struct gt_ledger {
+    char path[4096];
+    int readonly, lock_fd;
+    sqlite3 *db;
+    gt_genesis g;
+    gt_state *state;
+    gt_block head;
+    pthread_mutex_t mu;       /* queue + writer flag */
+    pthread_cond_t cv;
+    pending *q_head, *q_tail;
+    int writer_active;
+    pthread_mutex_t state_mu; /* held while a block is written, and by readers */
+    uint64_t fixed_time_s;
+    sqlite3_stmt *ins_action, *ins_block;
+    uint8_t (*ids)[32];       /* scratch: ids of the block being built */
+    size_t ids_cap;
+};
+
+/* Runs SQL that returns no rows. */
+static int exec(sqlite3 *db, const char *sql, gt_err *err) {
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        gt_err_set(err, GT_EDB, "ledger store: %s", msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        return GT_EDB;
+    }
+    return 0;
+}
+
+/* Creates every table: chain, state, and each registered module's. */
+static int create_schema(sqlite3 *db, gt_err *err) {
+    int rc;
+    if ((rc = exec(db, chain_schema_sql, err)) || (rc = exec(db, gt_state_schema_sql, err))) return rc;
+    for (int i = 0; i < gt_ledger_n_modules(); i++) {
+        const gt_ledger_module *m = gt_ledger_module_at(i);
+        if (m->schema_sql && (rc = exec(db, m->schema_sql, err))) return rc;
+    }
+    return 0;
+}
+
+static int open_db(const char *path, int readonly, sqlite3 **out, gt_err *err) {
+    int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+        gt_err_set(err, GT_EDB, "cannot open ledger %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return GT_EDB;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    int rc = exec(db, readonly ? "PRAGMA query_only=1;" :
+                  "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;", err);
+    if (rc) { sqlite3_close(db); return rc; }
+    *out = db;
+    return 0;
+}
+
+static int meta_put_u64(sqlite3 *db, const char *key, uint64_t v, gt_err *err) {
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO meta VALUES(?,?)", -1, &q, NULL))
+        return gt_err_set(err, GT_EDB, "meta: %s", sqlite3_errmsg(db));
+    sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, (int64_t)v);
+    int rc = sqlite3_step(q);
+    sqlite3_finalize(q);
+    return rc == SQLITE_DONE ? 0 : gt_err_set(err, GT_EDB, "meta: %s", sqlite3_errmsg(db));
+}
+
+static int meta_get(sqlite3 *db, const char *key, uint64_t *u, uint8_t *blob, int blob_len, gt_err *err) {
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key=?", -1, &q, NULL))
+        return gt_err_set(err, GT_EDB, "meta: %s", sqlite3_errmsg(db));
+    sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(q);
+    if (rc != SQLITE_ROW) {
+        sqlite3_finalize(q);
+        return gt_err_set(err, GT_EDB, "ledger store has no \"%s\" (not a gotong ledger?)", key);
+    }
+    if (u) *u = (uint64_t)sqlite3_column_int64(q, 0);
+    if (blob) {
+        if (sqlite3_column_bytes(q, 0) != blob_len) {
+            sqlite3_finalize(q);
+            return gt_err_set(err, GT_EDB, "ledger store: \"%s\" has the wrong size", key);
+        }
+        memcpy(blob, sqlite3_column_blob(q, 0), (size_t)blob_len);
+    }
+    sqlite3_finalize(q);
+    return 0;
+}
+
+static int put_block(sqlite3 *db, sqlite3_stmt **cached, const gt_block *b, gt_err *err) {
+    if (!*cached && sqlite3_prepare_v2(db, "INSERT INTO blocks VALUES(?,?,?,?,?,?,?)", -1, cached, NULL))
+        return gt_err_set(err, GT_EDB, "blocks: %s", sqlite3_errmsg(db));
+    sqlite3_stmt *q = *cached;
+    sqlite3_bind_int64(q, 1, (int64_t)b->height);
+    sqlite3_bind_blob(q, 2, b->hash, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 3, b->prev, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 4, b->actions_root, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 5, b->state_root, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 6, (int64_t)b->time_s);
+    sqlite3_bind_int64(q, 7, b->n_actions);
+    int rc = sqlite3_step(q);
+    sqlite3_reset(q);
+    return rc == SQLITE_DONE ? 0 : gt_err_set(err, GT_EDB, "writing block: %s", sqlite3_errmsg(db));
+}
+
+/* Reads one block row (the query's columns in table order). */
+static void row_to_block(sqlite3_stmt *q, gt_block *b) {
+    memset(b, 0, sizeof *b);
+    b->height = (uint64_t)sqlite3_column_int64(q, 0);
+#define BLOB32(col, dst) if (sqlite3_column_bytes(q, col) == 32) memcpy(dst, sqlite3_column_blob(q, col), 32)
+    BLOB32(1, b->hash);
+    BLOB32(2, b->prev);
+    BLOB32(3, b->actions_root);
+    BLOB32(4, b->state_root);
+#undef BLOB32
+    b->time_s = (uint64_t)sqlite3_column_int64(q, 5);
+    b->n_actions = (uint32_t)sqlite3_column_int64(q, 6);
+}
+
+static int read_block(sqlite3 *db, int64_t height /* -1: head */, gt_block *b, gt_err *err) {
+    sqlite3_stmt *q;
+    const char *sql = height < 0 ? "SELECT * FROM blocks ORDER BY height DESC LIMIT 1"
+                                 : "SELECT * FROM blocks WHERE height=?";
+    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL)) return gt_err_set(err, GT_EDB, "blocks: %s", sqlite3_errmsg(db));
+    if (height >= 0) sqlite3_bind_int64(q, 1, height);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) row_to_block(q, b);
+    sqlite3_finalize(q);
+    if (rc != SQLITE_ROW) {
+        if (height < 0) return gt_err_set(err, GT_EDB, "ledger has no genesis block");
+        return gt_err_set(err, GT_ENOTFOUND, "no block at height %lld", (long long)height);
+    }
+    return 0;
+}
+
+int gt_ledger_create(const char *path, const gt_genesis *g, gt_err *err) {
+    int rc = gt_rules_register(err);
+    if (rc) return rc;
+    if (access(path, F_OK) == 0)
+        return gt_err_set(err, GT_EEXIST, "a ledger already exists at %s", path);
+    if (g->chain_id == 0) return gt_err_set(err, GT_EINVAL, "chain id must not be 0");
+    sqlite3 *db;
+    if ((rc = open_db(path, 0, &db, err))) return rc;
+    gt_block b = {0};
+    b.time_s = g->time_s;
+    gt_genesis_state_root(g->chain_id, &g->authority, g->unbonding_blocks, g->time_s, b.state_root);
+    gt_block_hash(&b);
+    sqlite3_stmt *ins = NULL;
+    if ((rc = exec(db, "BEGIN", err)) || (rc = create_schema(db, err)) ||
+        (rc = meta_put_u64(db, "version", 1, err)) || (rc = meta_put_u64(db, "chain_id", g->chain_id, err)) ||
+        (rc = meta_put_u64(db, "unbonding_blocks", g->unbonding_blocks, err)) ||
+        (rc = meta_put_u64(db, "genesis_time", g->time_s, err)) || (rc = meta_put_u64(db, "supply", 0, err)))
+        goto fail;
+    {
+        sqlite3_stmt *q;
+        if (sqlite3_prepare_v2(db, "INSERT INTO meta VALUES('authority',?)", -1, &q, NULL)) {
+            rc = gt_err_set(err, GT_EDB, "meta: %s", sqlite3_errmsg(db));
+            goto fail;
+        }
+        sqlite3_bind_blob(q, 1, g->authority.b, 20, SQLITE_STATIC);
+        int s = sqlite3_step(q);
+        sqlite3_finalize(q);
+        if (s != SQLITE_DONE) { rc = gt_err_set(err, GT_EDB, "meta: %s", sqlite3_errmsg(db)); goto fail; }
+    }
+    if ((rc = put_block(db, &ins, &b, err)) || (rc = exec(db, "COMMIT", err))) goto fail;
+    sqlite3_finalize(ins);
+    sqlite3_close(db);
+    return 0;
+fail:
+    sqlite3_finalize(ins);
+    sqlite3_close(db);
+    unlink(path);
+    return rc;
+}
+
+/* Reads the genesis parameters from meta. */
+static int load_genesis(sqlite3 *db, gt_genesis *g, gt_err *err) {
+    int rc;
+    uint64_t version;
+    if ((rc = meta_get(db, "version", &version, NULL, 0, err))) return rc;
+    if (version != 1) return gt_err_set(err, GT_EUNSUPPORTED, "ledger format version %llu is not supported (expected 1)", (unsigned long long)version);
+    if ((rc = meta_get(db, "chain_id", &g->chain_id, NULL, 0, err)) ||
+        (rc = meta_get(db, "unbonding_blocks", &g->unbonding_blocks, NULL, 0, err)) ||
+        (rc = meta_get(db, "genesis_time", &g->time_s, NULL, 0, err)) ||
+        (rc = meta_get(db, "authority", NULL, g->authority.b, 20, err)))
+        return rc;
+    return 0;
+}
+
+int gt_ledger_open(const char *path, int flags, gt_ledger **out, gt_err *err) {
+    *out = NULL;
+    int rc = gt_rules_register(err);
+    if (rc) return rc;
+    if (access(path, F_OK) != 0)
+        return gt_err_set(err, GT_ENOTFOUND, "no ledger at %s (run `gotong init` first)", path);
+    gt_ledger *l = gt_calloc(1, sizeof *l);
+    if (!l) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    l->lock_fd = -1;
+    l->readonly = flags & GT_LEDGER_READONLY;
+    snprintf(l->path, sizeof l->path, "%s", path);
+    pthread_mutex_init(&l->mu, NULL);
+    pthread_cond_init(&l->cv, NULL);
+    pthread_mutex_init(&l->state_mu, NULL);
+    if (!l->readonly) {
+        char lock_path[4200];
+        snprintf(lock_path, sizeof lock_path, "%s.lock", path);
+        l->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (l->lock_fd < 0) {
+            rc = gt_err_set(err, GT_EIO, "cannot open %s: %s", lock_path, strerror(errno));
+            goto fail;
+        }
+        if (flock(l->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+            rc = gt_err_set(err, GT_ESTATE,
+                            "the ledger %s is in use by another process (a running node?); "
+                            "stop it or go through its API",
+                            path);
+            goto fail;
+        }
+    }
+    if ((rc = open_db(path, l->readonly, &l->db, err))) goto fail;
+    if (!l->readonly && (rc = create_schema(l->db, err))) goto fail;
+    if ((rc = load_genesis(l->db, &l->g, err))) goto fail;
+    if ((rc = read_block(l->db, -1, &l->head, err))) goto fail;
+    l->state = gt_state_new();
+    if (!l->state) { rc = gt_err_set(err, GT_ENOMEM, "out of memory"); goto fail; }
+    uint64_t supply;
+    if ((rc = meta_get(l->db, "supply", &supply, NULL, 0, err))) goto fail;
+    gt_state_set_supply(l->state, supply);
+    *out = l;
+    return 0;
+fail:
+    gt_ledger_close(l);
+    return rc;
+}
+
+void gt_ledger_close(gt_ledger *l) {
+    if (!l) return;
+    assert(!l->writer_active);
+    sqlite3_finalize(l->ins_action);
+    sqlite3_finalize(l->ins_block);
+    gt_state_free(l->state);
+    if (l->db) sqlite3_close(l->db);
+    if (l->lock_fd >= 0) close(l->lock_fd);
+    pthread_mutex_destroy(&l->mu);
+    pthread_cond_destroy(&l->cv);
+    pthread_mutex_destroy(&l->state_mu);
+    gt_free(l->ids);
+    gt_free(l);
+}
+
+const gt_genesis *gt_ledger_genesis(const gt_ledger *l) { return &l->g; }
+
+void gt_ledger_set_time(gt_ledger *l, uint64_t time_s) { l->fixed_time_s = time_s; }
+
+/* Inserts one applied action into the log. */
+static int put_action(gt_ledger *l, const gt_action *a, uint64_t height, uint32_t idx, gt_err *err) {
+    if (!l->ins_action &&
+        sqlite3_prepare_v2(l->db, "INSERT INTO actions(height,idx,id,sender,nonce,kind,body) VALUES(?,?,?,?,?,?,?)",
+                           -1, &l->ins_action, NULL))
+        return gt_err_set(err, GT_EDB, "actions: %s", sqlite3_errmsg(l->db));
+    uint8_t body[GT_ACTION_BIN_MAX];
+    size_t n = gt_action_encode(a, body);
+    sqlite3_stmt *q = l->ins_action;
+    sqlite3_bind_int64(q, 1, (int64_t)height);
+    sqlite3_bind_int64(q, 2, idx);
+    sqlite3_bind_blob(q, 3, a->id, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 4, a->from.b, 20, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 5, (int64_t)a->nonce);
+    sqlite3_bind_text(q, 6, a->kind->name, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 7, body, (int)n, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(q);
+    sqlite3_reset(q);
+    return rc == SQLITE_DONE ? 0 : gt_err_set(err, GT_EDB, "writing action: %s", sqlite3_errmsg(l->db));
+}
+
+/* Builds, writes and commits one block from a list of pending batches.
+ * Called by the writer only, without l->mu held. */
+static void write_block(gt_ledger *l, pending *list) {
+    gt_err err = {0};
+    size_t total = 0;
+    int tick = 0;
+    for (pending *p = list; p; p = p->next) total += p->n, tick |= p->tick;
+    pthread_mutex_lock(&l->state_mu);
+    if (total > l->ids_cap) {
+        void *ids = gt_realloc(l->ids, total * 32);
+        if (!ids) {
+            for (pending *p = list; p; p = p->next)
+                for (size_t i = 0; i < p->n; i++)
+                    if (!p->res[i].code) p->res[i].code = gt_err_set(&err, GT_ENOMEM, "out of memory");
+            pthread_mutex_unlock(&l->state_mu);
+            return;
+        }
+        l->ids = ids;
+        l->ids_cap = total;
+    }
+    uint64_t now = l->fixed_time_s ? l->fixed_time_s : (uint64_t)time(NULL);
+    gt_tx tx = {.state = l->state, .db = l->db, .chain_id = l->g.chain_id, .height = l->head.height + 1,
+                .time_s = now > l->head.time_s ? now : l->head.time_s,
+                .unbonding_blocks = l->g.unbonding_blocks, .authority = l->g.authority};
+    gt_block b = {.height = tx.height, .time_s = tx.time_s};
+    memcpy(b.prev, l->head.hash, 32);
+    int rc = exec(l->db, "BEGIN IMMEDIATE", &err);
+    int changes = rc ? rc : gt_block_begin(&tx, &err);
+    if (changes < 0) rc = changes;
+    uint32_t k = 0;
+    for (pending *p = list; p && !rc; p = p->next) {
+        for (size_t i = 0; i < p->n; i++) {
+            gt_result *r = &p->res[i];
+            if (r->code) continue; /* refused before queueing (signature) */
+            gt_action *a = &p->acts[i];
+            gt_err aerr = {0};
+            tx.action_seq = k;
+            int arc = gt_block_apply_action(&tx, a, &aerr);
+            if (arc) {
+                r->code = arc;
+                snprintf(r->msg, sizeof r->msg, "%s", aerr.msg);
+                if (arc == GT_EDB || arc == GT_ENOMEM) { rc = arc; err = aerr; break; }
+                continue;
+            }
+            /* Nonces make ids unique, so a failed insert is a store failure:
+             * the whole block is abandoned below. */
+            if ((rc = put_action(l, a, b.height, k, &err))) break;
+            memcpy(l->ids[k], a->id, 32);
+            r->height = b.height;
+            k++;
+        }
+    }
+    if (!rc && k == 0 && changes == 0 && !tick) {
+        /* Nothing was applied: no block. Every change was rolled back already. */
+        exec(l->db, "ROLLBACK", NULL);
+        pthread_mutex_unlock(&l->state_mu);
+        return;
+    }
+    if (!rc) {
+        b.n_actions = k;
+        gt_merkle_root((const uint8_t(*)[32])l->ids, k, b.actions_root);
+        rc = gt_block_finish(&tx, l->head.state_root, &b, &err);
+    }
+    if (!rc) rc = put_block(l->db, &l->ins_block, &b, &err);
+    if (!rc) rc = exec(l->db, "COMMIT", &err);
+    if (rc) {
+        /* The block is lost as a whole: the store is the truth again. */
+        exec(l->db, "ROLLBACK", NULL);
+        gt_state_reset(l->state);
+        uint64_t supply = 0;
+        meta_get(l->db, "supply", &supply, NULL, 0, NULL);
+        gt_state_set_supply(l->state, supply);
+        for (pending *p = list; p; p = p->next)
+            for (size_t i = 0; i < p->n; i++)
+                if (!p->res[i].code) {
+                    p->res[i].code = rc;
+                    snprintf(p->res[i].msg, sizeof p->res[i].msg, "block not committed: %.400s", err.msg);
+                }
+    } else {
+        l->head = b;
+    }
+    pthread_mutex_unlock(&l->state_mu);
+}
+
+/* Queues a batch and waits until it is committed, writing blocks while we
+ * are the writer. */
+static void enqueue_and_wait(gt_ledger *l, pending *me) {
+    pthread_mutex_lock(&l->mu);
+    if (l->q_tail) l->q_tail->next = me; else l->q_head = me;
+    l->q_tail = me;
+    while (!me->done) {
+        if (l->writer_active) {
+            pthread_cond_wait(&l->cv, &l->mu);
+            continue;
+        }
+        /* Become the writer: take up to a block's worth of batches. */
+        l->writer_active = 1;
+        pending *list = l->q_head, *last = list;
+        size_t total = last->n;
+        while (last->next && total + last->next->n <= GT_LIMIT_BLOCK_ACTIONS) {
+            last = last->next;
+            total += last->n;
+        }
+        l->q_head = last->next;
+        if (!l->q_head) l->q_tail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&l->mu);
+        write_block(l, list);
+        pthread_mutex_lock(&l->mu);
+        for (pending *p = list; p; p = p->next) p->done = 1;
+        l->writer_active = 0;
+        pthread_cond_broadcast(&l->cv);
+    }
+    pthread_mutex_unlock(&l->mu);
+}
+
+/* Submits in chunks of at most a block's worth. */
+static size_t submit(gt_ledger *l, gt_action *acts, size_t n, gt_result *res, int verified) {
+    if (l->readonly) {
+        for (size_t i = 0; i < n; i++) {
+            res[i].code = GT_EPERM;
+            snprintf(res[i].msg, sizeof res[i].msg, "ledger is open read-only");
+        }
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        gt_err err = {0};
+        res[i].code = 0;
+        res[i].height = 0;
+        res[i].msg[0] = 0;
+        if (!verified && gt_action_verify(&acts[i], l->g.chain_id, &err)) {
+            res[i].code = err.code;
+            snprintf(res[i].msg, sizeof res[i].msg, "%s", err.msg);
+        }
+    }
+    for (size_t off = 0; off < n; off += GT_LIMIT_BLOCK_ACTIONS) {
+        size_t m = n - off < GT_LIMIT_BLOCK_ACTIONS ? n - off : GT_LIMIT_BLOCK_ACTIONS;
+        pending me = {.acts = acts + off, .res = res + off, .n = m};
+        enqueue_and_wait(l, &me);
+    }
+    size_t ok = 0;
+    for (size_t i = 0; i < n; i++) ok += res[i].code == 0;
+    return ok;
+}
+
+size_t gt_ledger_submit(gt_ledger *l, gt_action *acts, size_t n, gt_result *res) {
+    return submit(l, acts, n, res, 0);
+}
+
+size_t gt_ledger_submit_verified(gt_ledger *l, gt_action *acts, size_t n, gt_result *res) {
+    return submit(l, acts, n, res, 1);
+}
+
+int gt_ledger_tick(gt_ledger *l, gt_err *err) {
+    if (l->readonly) return gt_err_set(err, GT_EPERM, "ledger is open read-only");
+    uint64_t before = l->head.height;
+    pending me = {.tick = 1};
+    enqueue_and_wait(l, &me);
+    pthread_mutex_lock(&l->state_mu);
+    int ok = l->head.height > before;
+    pthread_mutex_unlock(&l->state_mu);
+    return ok ? 0 : gt_err_set(err, GT_EDB, "could not write an empty block");
+}
+
+int gt_ledger_head(gt_ledger *l, gt_block *out, gt_err *err) {
+    if (l->readonly) return read_block(l->db, -1, out, err);
+    pthread_mutex_lock(&l->state_mu);
+    *out = l->head;
+    pthread_mutex_unlock(&l->state_mu);
+    return 0;
+}
+
+int gt_ledger_block(gt_ledger *l, uint64_t height, gt_block *out, gt_err *err) {
+    if (height > INT64_MAX) return gt_err_set(err, GT_ENOTFOUND, "no block at height %llu", (unsigned long long)height);
+    return read_block(l->db, (int64_t)height, out, err);
+}
+
+int gt_ledger_read(gt_ledger *l, int (*fn)(void *arg, gt_tx *tx, gt_err *err), void *arg, gt_err *err) {
+    pthread_mutex_lock(&l->state_mu);
+    gt_tx tx = {.state = l->state, .db = l->db, .chain_id = l->g.chain_id, .height = l->head.height,
+                .time_s = l->head.time_s, .unbonding_blocks = l->g.unbonding_blocks,
+                .authority = l->g.authority};
+    if (l->readonly) gt_state_reset(l->state); /* another process writes: read fresh rows */
+    int rc = fn(arg, &tx, err);
+    pthread_mutex_unlock(&l->state_mu);
+    return rc;
+}
+
+static int read_account(void *arg, gt_tx *tx, gt_err *err) {
+    gt_account *a = arg;
+    gt_addr addr = a->addr;
+    return gt_state_account(tx, &addr, a, err);
+}
+
+int gt_ledger_account(gt_ledger *l, const gt_addr *a, gt_account *out, gt_err *err) {
+    out->addr = *a;
+    return gt_ledger_read(l, read_account, out, err);
+}
+
+uint64_t gt_ledger_supply(gt_ledger *l) {
+    pthread_mutex_lock(&l->state_mu);
+    uint64_t s = gt_state_supply(l->state);
+    if (l->readonly) meta_get(l->db, "supply", &s, NULL, 0, NULL);
+    pthread_mutex_unlock(&l->state_mu);
+    return s;
+}
+
+int gt_ledger_each_action(gt_ledger *l, uint64_t from, uint64_t to, gt_ledger_action_fn fn, void *arg,
+                          gt_err *err) {
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(l->db, "SELECT height,idx,body FROM actions WHERE height BETWEEN ? AND ? ORDER BY seq",
+                           -1, &q, NULL))
+        return gt_err_set(err, GT_EDB, "actions: %s", sqlite3_errmsg(l->db));
+    sqlite3_bind_int64(q, 1, (int64_t)(from > INT64_MAX ? INT64_MAX : from));
+    sqlite3_bind_int64(q, 2, (int64_t)(to > INT64_MAX ? INT64_MAX : to));
+    int rc, stop = 0;
+    gt_action *a = gt_malloc(sizeof *a);
+    if (!a) { sqlite3_finalize(q); return gt_err_set(err, GT_ENOMEM, "out of memory"); }
+    while (!stop && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        uint64_t h = (uint64_t)sqlite3_column_int64(q, 0);
+        uint32_t idx = (uint32_t)sqlite3_column_int64(q, 1);
+        int drc = gt_action_decode(sqlite3_column_blob(q, 2), (size_t)sqlite3_column_bytes(q, 2), a, err);
+        if (drc) { gt_free(a); sqlite3_finalize(q); return gt_err_wrap(err, "block %llu action %u", (unsigned long long)h, idx); }
+        json_t *j = gt_action_to_json(a, 1);
+        char *s = json_dumps(j, JSON_COMPACT);
+        stop = fn(arg, h, idx, s);
+        free(s);
+        json_decref(j);
+    }
+    gt_free(a);
+    sqlite3_finalize(q);
+    if (!stop && rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "actions: %s", sqlite3_errmsg(l->db));
+    return 0;
+}

@@ -1,0 +1,91 @@
+/* ledger.h: the embedded ledger: a SQLite file (WAL) holding state, blocks and
+ * the signed action log.
+ *
+ * Submitting: gt_ledger_submit verifies signatures in the calling thread (so
+ * several threads verify in parallel: signature recovery is the cost worth
+ * paying), then queues the actions for the single writer. Whichever submitter
+ * finds no writer running becomes it and applies everything queued as one
+ * block in one SQLite transaction (group commit). Submit returns when its
+ * actions are durable.
+ *
+ * Durability (fsync policy): journal_mode=WAL, synchronous=FULL: each block's
+ * commit fsyncs the WAL before gt_ledger_submit returns, so an acknowledged
+ * action survives kill -9 and power loss (on a disk that honours fsync). One
+ * fsync per block, not per action: that is what group commit buys.
+ *
+ * One process writes a ledger at a time (an flock on DB.lock); readers may
+ * open it read-only alongside (WAL). */
+#ifndef GT_LEDGER_LEDGER_H
+#define GT_LEDGER_LEDGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ledger/action.h"
+#include "ledger/block.h"
+#include "ledger/state.h"
+
+typedef struct gt_genesis {
+    uint64_t chain_id;
+    gt_addr authority;        /* may mint: the faucet of a local network */
+    uint64_t unbonding_blocks;
+    uint64_t time_s;
+} gt_genesis;
+
+#define GT_DEFAULT_CHAIN_ID 1337
+#define GT_DEFAULT_UNBONDING_BLOCKS 10
+
+typedef struct gt_ledger gt_ledger;
+
+enum { GT_LEDGER_READONLY = 1 };
+
+/* Registers the core rules and creates a new ledger file with its genesis
+ * block. Refuses to overwrite an existing file. */
+int gt_ledger_create(const char *path, const gt_genesis *g, gt_err *err);
+/* Opens a ledger. Caller frees with gt_ledger_close. */
+int gt_ledger_open(const char *path, int flags, gt_ledger **out, gt_err *err);
+void gt_ledger_close(gt_ledger *l); /* accepts NULL */
+
+const gt_genesis *gt_ledger_genesis(const gt_ledger *l);
+
+/* Verifies, applies and durably commits n actions in order; fills res[i] for
+ * each. Returns the number applied. Thread-safe. */
+size_t gt_ledger_submit(gt_ledger *l, gt_action *acts, size_t n, gt_result *res);
+/* Like submit but for actions whose signatures the caller already checked
+ * with gt_action_verify (each must have a->id set). */
+size_t gt_ledger_submit_verified(gt_ledger *l, gt_action *acts, size_t n, gt_result *res);
+/* Makes a block with no actions (lets deadlines pass when nothing else happens). */
+int gt_ledger_tick(gt_ledger *l, gt_err *err);
+
+/* Fixes the clock used for new blocks' timestamps (0: wall clock). Block
+ * times never go backwards whatever the clock says. */
+void gt_ledger_set_time(gt_ledger *l, uint64_t time_s);
+
+int gt_ledger_head(gt_ledger *l, gt_block *out, gt_err *err);
+int gt_ledger_block(gt_ledger *l, uint64_t height, gt_block *out, gt_err *err);
+int gt_ledger_account(gt_ledger *l, const gt_addr *a, gt_account *out, gt_err *err);
+uint64_t gt_ledger_supply(gt_ledger *l);
+
+/* Calls fn for each action of blocks [from, to] in order (stops when fn
+ * returns non-zero). json is the action as stored (compact JSON with sig and id). */
+typedef int (*gt_ledger_action_fn)(void *arg, uint64_t height, uint32_t index, const char *json);
+int gt_ledger_each_action(gt_ledger *l, uint64_t from, uint64_t to, gt_ledger_action_fn fn, void *arg,
+                          gt_err *err);
+
+/* Runs fn(arg, tx) with exclusive access to state (no block is being written):
+ * for reads that need several rows consistently. */
+int gt_ledger_read(gt_ledger *l, int (*fn)(void *arg, gt_tx *tx, gt_err *err), void *arg, gt_err *err);
+
+/* Replays the whole log of the ledger at path into a fresh state: checks every
+ * signature, nonce, rule, root and hash, then that the replayed state equals
+ * the stored one. Fills a summary. */
+typedef struct gt_verify_report {
+    uint64_t blocks, actions;
+    uint8_t head_hash[32];
+    uint64_t supply;
+} gt_verify_report;
+typedef void (*gt_verify_progress)(void *arg, uint64_t done, uint64_t total);
+int gt_ledger_verify(const char *path, gt_verify_report *rep, gt_verify_progress progress,
+                     void *progress_arg, gt_err *err);
+
+#endif

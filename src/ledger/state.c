@@ -1,0 +1,622 @@
+/* state.c: cached accounts and locks, the state primitives, undo and flush.
+ *
+ * Rows are read from SQLite once and then live in two open-addressing hash
+ * maps for the life of the ledger (an account is ~64 bytes: millions fit).
+ * Changes stay in the maps until the block ends, when gt_state_flush writes
+ * the dirty rows in one go: a block touches each hot account once in SQL no
+ * matter how many of its actions touched it. */
+#include "ledger/state.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/amount.h"
+#include "crypto/addr.h"
+
+const char gt_state_schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS accounts(addr BLOB PRIMARY KEY, balance INTEGER NOT NULL,"
+    " staked INTEGER NOT NULL, locked INTEGER NOT NULL, unbonding INTEGER NOT NULL,"
+    " nonce INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS locks(id BLOB PRIMARY KEY, owner BLOB NOT NULL,"
+    " amount INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS unbonding(seq INTEGER PRIMARY KEY, addr BLOB NOT NULL,"
+    " amount INTEGER NOT NULL, release_height INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS unbonding_release ON unbonding(release_height);";
+
+typedef struct acct_slot {
+    gt_account a;
+    uint8_t used, dirty;
+} acct_slot;
+
+typedef struct lock_slot {
+    gt_lock l;
+    uint8_t used, dirty, exists;
+} lock_slot;
+
+/* One undo record: the whole previous row (rows are small). */
+typedef struct undo_rec {
+    uint8_t is_lock, was_dirty;
+    acct_slot acct;
+    lock_slot lock;
+} undo_rec;
+
+struct gt_state {
+    acct_slot *accts;
+    size_t acct_cap, acct_n;
+    lock_slot *locks;
+    size_t lock_cap, lock_n;
+    gt_addr *dirty_accts;
+    size_t n_dirty_accts, cap_dirty_accts;
+    uint8_t (*dirty_locks)[32];
+    size_t n_dirty_locks, cap_dirty_locks;
+    undo_rec *undo;
+    size_t n_undo, cap_undo;
+    size_t mark_dirty_accts, mark_dirty_locks; /* dirty list lengths at action start */
+    uint64_t supply, supply_at_mark;
+    int supply_dirty;
+    sqlite3 *db;
+    sqlite3_stmt *sel_acct, *put_acct, *sel_lock, *put_lock;
+};
+
+static uint64_t key_hash(const uint8_t *k) {
+    uint64_t h;
+    memcpy(&h, k, 8); /* keys are keccak outputs or addresses: already uniform */
+    return h;
+}
+
+gt_state *gt_state_new(void) {
+    gt_state *s = gt_calloc(1, sizeof *s);
+    return s;
+}
+
+static void finalize_stmts(gt_state *s) {
+    sqlite3_finalize(s->sel_acct);
+    sqlite3_finalize(s->put_acct);
+    sqlite3_finalize(s->sel_lock);
+    sqlite3_finalize(s->put_lock);
+    s->sel_acct = s->put_acct = s->sel_lock = s->put_lock = NULL;
+    s->db = NULL;
+}
+
+void gt_state_free(gt_state *s) {
+    if (!s) return;
+    finalize_stmts(s);
+    gt_free(s->accts);
+    gt_free(s->locks);
+    gt_free(s->dirty_accts);
+    gt_free(s->dirty_locks);
+    gt_free(s->undo);
+    gt_free(s);
+}
+
+void gt_state_reset(gt_state *s) {
+    gt_free(s->accts);
+    gt_free(s->locks);
+    s->accts = NULL;
+    s->locks = NULL;
+    s->acct_cap = s->acct_n = s->lock_cap = s->lock_n = 0;
+    s->n_dirty_accts = s->n_dirty_locks = s->n_undo = 0;
+    s->mark_dirty_accts = s->mark_dirty_locks = 0;
+    s->supply_dirty = 0;
+}
+
+uint64_t gt_state_supply(gt_state *s) { return s->supply; }
+void gt_state_set_supply(gt_state *s, uint64_t supply) { s->supply = s->supply_at_mark = supply; }
+
+/* Prepares the cached statements against db (once per db). */
+static int bind_db(gt_state *s, sqlite3 *db, gt_err *err) {
+    if (s->db == db) return 0;
+    finalize_stmts(s);
+    s->db = db;
+    if (sqlite3_prepare_v2(db, "SELECT balance,staked,locked,unbonding,nonce FROM accounts WHERE addr=?", -1, &s->sel_acct, NULL) ||
+        sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO accounts VALUES(?,?,?,?,?,?)", -1, &s->put_acct, NULL) ||
+        sqlite3_prepare_v2(db, "SELECT owner,amount FROM locks WHERE id=?", -1, &s->sel_lock, NULL) ||
+        sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO locks VALUES(?,?,?)", -1, &s->put_lock, NULL)) {
+        gt_err_set(err, GT_EDB, "state: %s", sqlite3_errmsg(db));
+        finalize_stmts(s);
+        return GT_EDB;
+    }
+    return 0;
+}
+
+/* Grows a hash map of slots to twice its size (or 1024), rehashing. */
+static int grow_accts(gt_state *s) {
+    size_t cap = s->acct_cap ? s->acct_cap * 2 : 1024;
+    acct_slot *n = gt_calloc(cap, sizeof *n);
+    if (!n) return GT_ENOMEM;
+    for (size_t i = 0; i < s->acct_cap; i++) {
+        if (!s->accts[i].used) continue;
+        size_t j = key_hash(s->accts[i].a.addr.b) & (cap - 1);
+        while (n[j].used) j = (j + 1) & (cap - 1);
+        n[j] = s->accts[i];
+    }
+    gt_free(s->accts);
+    s->accts = n;
+    s->acct_cap = cap;
+    return 0;
+}
+
+static int grow_locks(gt_state *s) {
+    size_t cap = s->lock_cap ? s->lock_cap * 2 : 256;
+    lock_slot *n = gt_calloc(cap, sizeof *n);
+    if (!n) return GT_ENOMEM;
+    for (size_t i = 0; i < s->lock_cap; i++) {
+        if (!s->locks[i].used) continue;
+        size_t j = key_hash(s->locks[i].l.id) & (cap - 1);
+        while (n[j].used) j = (j + 1) & (cap - 1);
+        n[j] = s->locks[i];
+    }
+    gt_free(s->locks);
+    s->locks = n;
+    s->lock_cap = cap;
+    return 0;
+}
+
+/* Finds (loading from the db if needed) the cached slot of an account. */
+static acct_slot *acct_slot_get(gt_tx *tx, const gt_addr *a, gt_err *err) {
+    gt_state *s = tx->state;
+    if (bind_db(s, tx->db, err)) return NULL;
+    if (s->acct_n * 2 >= s->acct_cap && grow_accts(s)) {
+        gt_err_set(err, GT_ENOMEM, "out of memory (accounts)");
+        return NULL;
+    }
+    size_t j = key_hash(a->b) & (s->acct_cap - 1);
+    while (s->accts[j].used) {
+        if (!memcmp(s->accts[j].a.addr.b, a->b, 20)) return &s->accts[j];
+        j = (j + 1) & (s->acct_cap - 1);
+    }
+    acct_slot *slot = &s->accts[j];
+    memset(slot, 0, sizeof *slot);
+    slot->a.addr = *a;
+    sqlite3_stmt *q = s->sel_acct;
+    sqlite3_bind_blob(q, 1, a->b, 20, SQLITE_STATIC);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        slot->a.balance = (uint64_t)sqlite3_column_int64(q, 0);
+        slot->a.staked = (uint64_t)sqlite3_column_int64(q, 1);
+        slot->a.locked = (uint64_t)sqlite3_column_int64(q, 2);
+        slot->a.unbonding = (uint64_t)sqlite3_column_int64(q, 3);
+        slot->a.nonce = (uint64_t)sqlite3_column_int64(q, 4);
+    } else if (rc != SQLITE_DONE) {
+        sqlite3_reset(q);
+        gt_err_set(err, GT_EDB, "reading account: %s", sqlite3_errmsg(s->db));
+        return NULL;
+    }
+    sqlite3_reset(q);
+    slot->used = 1;
+    s->acct_n++;
+    return slot;
+}
+
+static lock_slot *lock_slot_get(gt_tx *tx, const uint8_t id[32], gt_err *err) {
+    gt_state *s = tx->state;
+    if (bind_db(s, tx->db, err)) return NULL;
+    if (s->lock_n * 2 >= s->lock_cap && grow_locks(s)) {
+        gt_err_set(err, GT_ENOMEM, "out of memory (locks)");
+        return NULL;
+    }
+    size_t j = key_hash(id) & (s->lock_cap - 1);
+    while (s->locks[j].used) {
+        if (!memcmp(s->locks[j].l.id, id, 32)) return &s->locks[j];
+        j = (j + 1) & (s->lock_cap - 1);
+    }
+    lock_slot *slot = &s->locks[j];
+    memset(slot, 0, sizeof *slot);
+    memcpy(slot->l.id, id, 32);
+    sqlite3_stmt *q = s->sel_lock;
+    sqlite3_bind_blob(q, 1, id, 32, SQLITE_STATIC);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        if (sqlite3_column_bytes(q, 0) == 20) memcpy(slot->l.owner.b, sqlite3_column_blob(q, 0), 20);
+        slot->l.amount = (uint64_t)sqlite3_column_int64(q, 1);
+        slot->exists = 1;
+    } else if (rc != SQLITE_DONE) {
+        sqlite3_reset(q);
+        gt_err_set(err, GT_EDB, "reading lock: %s", sqlite3_errmsg(s->db));
+        return NULL;
+    }
+    sqlite3_reset(q);
+    slot->used = 1;
+    s->lock_n++;
+    return slot;
+}
+
+/* Appends to a growable array of fixed-size items. */
+static int push(void **arr, size_t *n, size_t *cap, size_t item, const void *v) {
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 64;
+        void *p = gt_realloc(*arr, nc * item);
+        if (!p) return GT_ENOMEM;
+        *arr = p;
+        *cap = nc;
+    }
+    memcpy((uint8_t *)*arr + *n * item, v, item);
+    (*n)++;
+    return 0;
+}
+
+/* Records the old row and marks it dirty: call before changing a slot. */
+static int touch_acct(gt_state *s, acct_slot *slot) {
+    undo_rec u = {0};
+    u.is_lock = 0;
+    u.was_dirty = slot->dirty;
+    u.acct = *slot;
+    if (push((void **)&s->undo, &s->n_undo, &s->cap_undo, sizeof u, &u)) return GT_ENOMEM;
+    if (!slot->dirty) {
+        if (push((void **)&s->dirty_accts, &s->n_dirty_accts, &s->cap_dirty_accts, sizeof(gt_addr),
+                 &slot->a.addr))
+            return GT_ENOMEM;
+        slot->dirty = 1;
+    }
+    return 0;
+}
+
+static int touch_lock(gt_state *s, lock_slot *slot) {
+    undo_rec u = {0};
+    u.is_lock = 1;
+    u.was_dirty = slot->dirty;
+    u.lock = *slot;
+    if (push((void **)&s->undo, &s->n_undo, &s->cap_undo, sizeof u, &u)) return GT_ENOMEM;
+    if (!slot->dirty) {
+        if (push((void **)&s->dirty_locks, &s->n_dirty_locks, &s->cap_dirty_locks, 32, slot->l.id))
+            return GT_ENOMEM;
+        slot->dirty = 1;
+    }
+    return 0;
+}
+
+void gt_tx_begin_action(gt_tx *tx) {
+    gt_state *s = tx->state;
+    s->n_undo = 0;
+    s->mark_dirty_accts = s->n_dirty_accts;
+    s->mark_dirty_locks = s->n_dirty_locks;
+    s->supply_at_mark = s->supply;
+}
+
+void gt_tx_rollback_action(gt_tx *tx) {
+    gt_state *s = tx->state;
+    gt_err err;
+    /* Undo newest first so the oldest record of a row wins. */
+    for (size_t i = s->n_undo; i-- > 0;) {
+        undo_rec *u = &s->undo[i];
+        if (u->is_lock) {
+            lock_slot *slot = lock_slot_get(tx, u->lock.l.id, &err);
+            assert(slot); /* it is cached: no db access, cannot fail */
+            *slot = u->lock;
+            slot->dirty = u->was_dirty;
+        } else {
+            acct_slot *slot = acct_slot_get(tx, &u->acct.a.addr, &err);
+            assert(slot);
+            *slot = u->acct;
+            slot->dirty = u->was_dirty;
+        }
+    }
+    s->n_undo = 0;
+    s->n_dirty_accts = s->mark_dirty_accts;
+    s->n_dirty_locks = s->mark_dirty_locks;
+    s->supply = s->supply_at_mark;
+}
+
+int gt_state_account(gt_tx *tx, const gt_addr *a, gt_account *out, gt_err *err) {
+    acct_slot *slot = acct_slot_get(tx, a, err);
+    if (!slot) return err ? err->code : GT_EDB;
+    *out = slot->a;
+    return 0;
+}
+
+int gt_state_lock_get(gt_tx *tx, const uint8_t id[32], gt_lock *out, gt_err *err) {
+    lock_slot *slot = lock_slot_get(tx, id, err);
+    if (!slot) return err ? err->code : GT_EDB;
+    if (!slot->exists) return gt_err_set(err, GT_ENOTFOUND, "no such escrow lock");
+    *out = slot->l;
+    return 0;
+}
+
+static const char *addr_str(const gt_addr *a, char buf[43]) {
+    gt_addr_to_str(a, buf);
+    return buf;
+}
+
+#define GET_ACCT(var, addr)                                   \
+    acct_slot *var = acct_slot_get(tx, (addr), err);          \
+    if (!var) return err ? err->code : GT_EDB
+
+int gt_state_use_nonce(gt_tx *tx, const gt_addr *a, uint64_t nonce, gt_err *err) {
+    GET_ACCT(slot, a);
+    char s[43];
+    if (nonce < slot->a.nonce)
+        return gt_err_set(err, GT_ENONCE, "nonce %llu already used by %s; next is %llu",
+                          (unsigned long long)nonce, addr_str(a, s),
+                          (unsigned long long)slot->a.nonce);
+    if (nonce > slot->a.nonce)
+        return gt_err_set(err, GT_ENONCE, "nonce %llu skips ahead for %s; next is %llu",
+                          (unsigned long long)nonce, addr_str(a, s),
+                          (unsigned long long)slot->a.nonce);
+    if (touch_acct(tx->state, slot)) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    slot->a.nonce++;
+    return 0;
+}
+
+/* The message for a balance that does not cover an amount. */
+static int no_funds(gt_err *err, const gt_addr *a, const char *what, uint64_t have, uint64_t need) {
+    char s[43], h[GT_AMOUNT_STR_MAX], n[GT_AMOUNT_STR_MAX];
+    return gt_err_set(err, GT_EFUNDS, "insufficient %s: %s has %s, needs %s", what, addr_str(a, s),
+                      gt_amount_format(have, h), gt_amount_format(need, n));
+}
+
+int gt_state_transfer(gt_tx *tx, const gt_addr *from, const gt_addr *to, uint64_t amount, gt_err *err) {
+    GET_ACCT(src, from);
+    if (src->a.balance < amount) return no_funds(err, from, "balance", src->a.balance, amount);
+    if (gt_addr_eq(from, to)) return 0; /* a self-transfer moves nothing */
+    /* Load the destination before touching the source: loading may grow the
+     * map and move slots. */
+    GET_ACCT(dst, to);
+    src = acct_slot_get(tx, from, err);
+    assert(src);
+    /* Supply <= INT64_MAX bounds every balance, so this add cannot overflow. */
+    assert(dst->a.balance + amount >= dst->a.balance);
+    if (touch_acct(tx->state, src) || touch_acct(tx->state, dst))
+        return gt_err_set(err, GT_ENOMEM, "out of memory");
+    src->a.balance -= amount;
+    dst->a.balance += amount;
+    return 0;
+}
+
+int gt_state_mint(gt_tx *tx, const gt_addr *to, uint64_t amount, gt_err *err) {
+    gt_state *s = tx->state;
+    uint64_t supply;
+    if (gt_add_u64(s->supply, amount, &supply) || supply > GT_SUPPLY_MAX)
+        return gt_err_set(err, GT_EOVERFLOW, "minting this would exceed the maximum supply");
+    GET_ACCT(dst, to);
+    if (touch_acct(s, dst)) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    dst->a.balance += amount;
+    s->supply = supply;
+    s->supply_dirty = 1;
+    return 0;
+}
+
+int gt_state_burn(gt_tx *tx, const gt_addr *from, uint64_t amount, gt_err *err) {
+    gt_state *s = tx->state;
+    GET_ACCT(src, from);
+    if (src->a.balance < amount) return no_funds(err, from, "balance", src->a.balance, amount);
+    if (touch_acct(s, src)) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    assert(s->supply >= amount);
+    src->a.balance -= amount;
+    s->supply -= amount;
+    s->supply_dirty = 1;
+    return 0;
+}
+
+int gt_state_stake(gt_tx *tx, const gt_addr *a, uint64_t amount, gt_err *err) {
+    GET_ACCT(slot, a);
+    if (slot->a.balance < amount) return no_funds(err, a, "balance", slot->a.balance, amount);
+    if (touch_acct(tx->state, slot)) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    slot->a.balance -= amount;
+    slot->a.staked += amount;
+    return 0;
+}
+
+int gt_state_unstake(gt_tx *tx, const gt_addr *a, uint64_t amount, gt_err *err) {
+    GET_ACCT(slot, a);
+    if (slot->a.staked < amount) return no_funds(err, a, "stake", slot->a.staked, amount);
+    uint64_t release;
+    if (gt_add_u64(tx->height, tx->unbonding_blocks, &release))
+        return gt_err_set(err, GT_EOVERFLOW, "unbonding height overflows");
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(tx->db, "INSERT INTO unbonding(addr,amount,release_height) VALUES(?,?,?)",
+                           -1, &q, NULL))
+        return gt_err_set(err, GT_EDB, "unstake: %s", sqlite3_errmsg(tx->db));
+    sqlite3_bind_blob(q, 1, a->b, 20, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, (int64_t)amount);
+    sqlite3_bind_int64(q, 3, (int64_t)release);
+    int rc = sqlite3_step(q);
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "unstake: %s", sqlite3_errmsg(tx->db));
+    if (touch_acct(tx->state, slot)) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    slot->a.staked -= amount;
+    slot->a.unbonding += amount;
+    uint8_t rec[20 + 16];
+    memcpy(rec, a->b, 20);
+    memcpy(rec + 20, &amount, 8);
+    memcpy(rec + 28, &release, 8);
+    gt_tx_commit(tx, rec, sizeof rec);
+    return 0;
+}
+
+int gt_state_slash_stake(gt_tx *tx, const gt_addr *a, const gt_addr *to, uint64_t amount, gt_err *err) {
+    gt_state *s = tx->state;
+    GET_ACCT(src, a);
+    if (src->a.staked < amount) return no_funds(err, a, "stake", src->a.staked, amount);
+    acct_slot *dst = NULL;
+    if (to) {
+        dst = acct_slot_get(tx, to, err);
+        if (!dst) return err ? err->code : GT_EDB;
+        src = acct_slot_get(tx, a, err);
+        assert(src);
+    }
+    if (touch_acct(s, src) || (dst && dst != src && touch_acct(s, dst)))
+        return gt_err_set(err, GT_ENOMEM, "out of memory");
+    src->a.staked -= amount;
+    if (dst) {
+        dst->a.balance += amount;
+    } else {
+        s->supply -= amount;
+        s->supply_dirty = 1;
+    }
+    return 0;
+}
+
+int gt_state_lock(gt_tx *tx, const gt_addr *owner, const uint8_t id[32], uint64_t amount, gt_err *err) {
+    gt_state *s = tx->state;
+    lock_slot *l = lock_slot_get(tx, id, err);
+    if (!l) return err ? err->code : GT_EDB;
+    if (l->exists && !gt_addr_eq(&l->l.owner, owner))
+        return gt_err_set(err, GT_EPERM, "escrow lock belongs to another account");
+    GET_ACCT(src, owner);
+    l = lock_slot_get(tx, id, err); /* the account load may have moved nothing, but be exact */
+    assert(l);
+    if (src->a.balance < amount) return no_funds(err, owner, "balance", src->a.balance, amount);
+    if (touch_acct(s, src) || touch_lock(s, l)) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    src->a.balance -= amount;
+    src->a.locked += amount;
+    l->l.owner = *owner;
+    l->l.amount += amount;
+    l->exists = 1;
+    return 0;
+}
+
+/* Moves amount out of a lock: to `to`'s balance, or burned when to is NULL. */
+static int unlock_to(gt_tx *tx, const uint8_t id[32], const gt_addr *to, uint64_t amount, gt_err *err) {
+    gt_state *s = tx->state;
+    lock_slot *l = lock_slot_get(tx, id, err);
+    if (!l) return err ? err->code : GT_EDB;
+    if (!l->exists) return gt_err_set(err, GT_ENOTFOUND, "no such escrow lock");
+    if (l->l.amount < amount) {
+        char h[GT_AMOUNT_STR_MAX], n[GT_AMOUNT_STR_MAX];
+        return gt_err_set(err, GT_EFUNDS, "escrow lock holds %s, cannot release %s",
+                          gt_amount_format(l->l.amount, h), gt_amount_format(amount, n));
+    }
+    gt_addr owner_addr = l->l.owner;
+    GET_ACCT(owner, &owner_addr);
+    acct_slot *dst = NULL;
+    if (to) {
+        dst = acct_slot_get(tx, to, err);
+        if (!dst) return err ? err->code : GT_EDB;
+        owner = acct_slot_get(tx, &owner_addr, err);
+    }
+    l = lock_slot_get(tx, id, err);
+    assert(owner && l);
+    assert(owner->a.locked >= amount);
+    if (touch_lock(s, l) || touch_acct(s, owner) || (dst && dst != owner && touch_acct(s, dst)))
+        return gt_err_set(err, GT_ENOMEM, "out of memory");
+    l->l.amount -= amount;
+    owner->a.locked -= amount;
+    if (dst) {
+        dst->a.balance += amount;
+    } else {
+        s->supply -= amount;
+        s->supply_dirty = 1;
+    }
+    return 0;
+}
+
+int gt_state_release(gt_tx *tx, const uint8_t id[32], const gt_addr *to, uint64_t amount, gt_err *err) {
+    assert(to);
+    return unlock_to(tx, id, to, amount, err);
+}
+
+int gt_state_slash(gt_tx *tx, const uint8_t id[32], const gt_addr *to, uint64_t amount, gt_err *err) {
+    return unlock_to(tx, id, to, amount, err);
+}
+
+int gt_state_mature_unbonding(gt_tx *tx, gt_err *err) {
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(tx->db,
+                           "SELECT seq,addr,amount FROM unbonding WHERE release_height<=? ORDER BY seq",
+                           -1, &q, NULL))
+        return gt_err_set(err, GT_EDB, "unbonding: %s", sqlite3_errmsg(tx->db));
+    sqlite3_bind_int64(q, 1, (int64_t)tx->height);
+    int rc, n = 0;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        gt_addr a;
+        if (sqlite3_column_bytes(q, 1) != 20) continue;
+        memcpy(a.b, sqlite3_column_blob(q, 1), 20);
+        uint64_t amount = (uint64_t)sqlite3_column_int64(q, 2);
+        acct_slot *slot = acct_slot_get(tx, &a, err);
+        if (!slot) { sqlite3_finalize(q); return err ? err->code : GT_EDB; }
+        assert(slot->a.unbonding >= amount);
+        if (touch_acct(tx->state, slot)) { sqlite3_finalize(q); return gt_err_set(err, GT_ENOMEM, "out of memory"); }
+        slot->a.unbonding -= amount;
+        slot->a.balance += amount;
+        n++;
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "unbonding: %s", sqlite3_errmsg(tx->db));
+    if (n) {
+        char sql[96];
+        snprintf(sql, sizeof sql, "DELETE FROM unbonding WHERE release_height<=%lld", (long long)tx->height);
+        if (sqlite3_exec(tx->db, sql, NULL, NULL, NULL))
+            return gt_err_set(err, GT_EDB, "unbonding: %s", sqlite3_errmsg(tx->db));
+    }
+    tx->state->n_undo = 0; /* maturing is not part of any action */
+    return n;
+}
+
+void gt_tx_commit(gt_tx *tx, const void *data, size_t len) { gt_keccak_update(&tx->diff, data, len); }
+
+static int cmp_addr(const void *a, const void *b) { return memcmp(a, b, 20); }
+static int cmp_b32(const void *a, const void *b) { return memcmp(a, b, 32); }
+
+/* Big-endian u64 into 8 bytes (the commitment's byte order is fixed). */
+static void put_be64(uint8_t *p, uint64_t v) {
+    for (int i = 7; i >= 0; i--) { p[i] = (uint8_t)v; v >>= 8; }
+}
+
+int gt_state_flush(gt_tx *tx, gt_err *err) {
+    gt_state *s = tx->state;
+    if (bind_db(s, tx->db, err)) return err->code;
+    if (s->n_dirty_accts) qsort(s->dirty_accts, s->n_dirty_accts, sizeof(gt_addr), cmp_addr);
+    for (size_t i = 0; i < s->n_dirty_accts; i++) {
+        acct_slot *slot = acct_slot_get(tx, &s->dirty_accts[i], err);
+        assert(slot && slot->dirty);
+        gt_account *a = &slot->a;
+        sqlite3_stmt *q = s->put_acct;
+        sqlite3_bind_blob(q, 1, a->addr.b, 20, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 2, (int64_t)a->balance);
+        sqlite3_bind_int64(q, 3, (int64_t)a->staked);
+        sqlite3_bind_int64(q, 4, (int64_t)a->locked);
+        sqlite3_bind_int64(q, 5, (int64_t)a->unbonding);
+        sqlite3_bind_int64(q, 6, (int64_t)a->nonce);
+        int rc = sqlite3_step(q);
+        sqlite3_reset(q);
+        if (rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "writing account: %s", sqlite3_errmsg(s->db));
+        uint8_t rec[20 + 5 * 8];
+        memcpy(rec, a->addr.b, 20);
+        put_be64(rec + 20, a->balance);
+        put_be64(rec + 28, a->staked);
+        put_be64(rec + 36, a->locked);
+        put_be64(rec + 44, a->unbonding);
+        put_be64(rec + 52, a->nonce);
+        gt_tx_commit(tx, rec, sizeof rec);
+        slot->dirty = 0;
+    }
+    if (s->n_dirty_locks) qsort(s->dirty_locks, s->n_dirty_locks, 32, cmp_b32);
+    for (size_t i = 0; i < s->n_dirty_locks; i++) {
+        lock_slot *slot = lock_slot_get(tx, s->dirty_locks[i], err);
+        assert(slot && slot->dirty && slot->exists);
+        sqlite3_stmt *q = s->put_lock;
+        sqlite3_bind_blob(q, 1, slot->l.id, 32, SQLITE_STATIC);
+        sqlite3_bind_blob(q, 2, slot->l.owner.b, 20, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 3, (int64_t)slot->l.amount);
+        int rc = sqlite3_step(q);
+        sqlite3_reset(q);
+        if (rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "writing lock: %s", sqlite3_errmsg(s->db));
+        uint8_t rec[32 + 20 + 8];
+        memcpy(rec, slot->l.id, 32);
+        memcpy(rec + 32, slot->l.owner.b, 20);
+        put_be64(rec + 52, slot->l.amount);
+        gt_tx_commit(tx, rec, sizeof rec);
+        slot->dirty = 0;
+    }
+    if (s->supply_dirty) {
+        sqlite3_stmt *q;
+        if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta VALUES('supply',?)", -1, &q, NULL))
+            return gt_err_set(err, GT_EDB, "writing supply: %s", sqlite3_errmsg(s->db));
+        sqlite3_bind_int64(q, 1, (int64_t)s->supply);
+        int rc = sqlite3_step(q);
+        sqlite3_finalize(q);
+        if (rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "writing supply: %s", sqlite3_errmsg(s->db));
+    }
+    uint8_t sup[8];
+    put_be64(sup, s->supply);
+    gt_tx_commit(tx, sup, 8);
+    s->supply_dirty = 0;
+    s->n_dirty_accts = s->n_dirty_locks = s->n_undo = 0;
+    s->mark_dirty_accts = s->mark_dirty_locks = 0;
+    s->supply_at_mark = s->supply;
+    return 0;
+}

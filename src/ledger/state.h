@@ -1,0 +1,107 @@
+/* state.h: the ledger's state and the primitives every rule is built from.
+ *
+ * Accounts hold four buckets of one token: balance (spendable), staked (bonded
+ * for validation), locked (in escrow locks) and unbonding (unstaked, released
+ * after a delay in blocks). Supply = sum of all buckets over all accounts;
+ * only mint and burn change it. A lock is escrow with a 32-byte id chosen by the
+ * rule that opens it (a task's bounty, a worker's stake): funds move from the
+ * owner's balance into the lock and leave it by release (to anyone, usually the
+ * owner or the worker) or slash (to a named account, or burned).
+ *
+ * Rules see state only through a gt_tx: the open block's transaction. Every
+ * primitive checks before it changes anything and records what it changed, so
+ * the ledger can undo a refused action exactly (gt_tx_rollback_action).
+ * Integers are checked for overflow; supply is capped at INT64_MAX so every
+ * value also fits SQLite's signed integers. */
+#ifndef GT_LEDGER_STATE_H
+#define GT_LEDGER_STATE_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "crypto/keccak.h"
+#include "crypto/key.h"
+
+#define GT_SUPPLY_MAX ((uint64_t)INT64_MAX)
+
+typedef struct gt_account {
+    gt_addr addr;
+    uint64_t balance, staked, locked, unbonding;
+    uint64_t nonce; /* next nonce this account must use */
+} gt_account;
+
+typedef struct gt_lock {
+    uint8_t id[32];
+    gt_addr owner;
+    uint64_t amount;
+} gt_lock;
+
+typedef struct gt_state gt_state; /* caches + dirty sets, owned by the ledger */
+
+/* The open block. Rules read height/time from here: the only clock rules see. */
+typedef struct gt_tx {
+    gt_state *state;
+    sqlite3 *db;          /* the block's SQLite transaction; modules may add rows */
+    uint64_t chain_id;
+    uint64_t height;      /* height of the block being built */
+    uint64_t time_s;      /* its timestamp (seconds since the epoch) */
+    uint64_t unbonding_blocks;
+    gt_addr authority;    /* may mint */
+    uint64_t action_seq;  /* sequence number of the action being applied */
+    gt_keccak diff;       /* modules feed the bytes of rows they change (see gt_tx_commit) */
+} gt_tx;
+
+/* State caches: created empty, filled from the db on demand. */
+gt_state *gt_state_new(void);
+void gt_state_free(gt_state *s); /* accepts NULL */
+/* Forgets all cached rows (after a failed commit, the db is the truth again). */
+void gt_state_reset(gt_state *s);
+uint64_t gt_state_supply(gt_state *s);
+void gt_state_set_supply(gt_state *s, uint64_t supply);
+
+/* Reads an account (all zero when it never appeared). */
+int gt_state_account(gt_tx *tx, const gt_addr *a, gt_account *out, gt_err *err);
+/* Reads a lock; GT_ENOTFOUND when no such lock exists. */
+int gt_state_lock_get(gt_tx *tx, const uint8_t id[32], gt_lock *out, gt_err *err);
+
+/* Primitives. Each either succeeds fully or changes nothing. */
+int gt_state_use_nonce(gt_tx *tx, const gt_addr *a, uint64_t nonce, gt_err *err);
+int gt_state_transfer(gt_tx *tx, const gt_addr *from, const gt_addr *to, uint64_t amount, gt_err *err);
+int gt_state_mint(gt_tx *tx, const gt_addr *to, uint64_t amount, gt_err *err);
+int gt_state_burn(gt_tx *tx, const gt_addr *from, uint64_t amount, gt_err *err);
+int gt_state_stake(gt_tx *tx, const gt_addr *a, uint64_t amount, gt_err *err);
+/* Moves amount from staked to unbonding; it returns to balance at block
+ * height + tx->unbonding_blocks (see gt_state_mature_unbonding). */
+int gt_state_unstake(gt_tx *tx, const gt_addr *a, uint64_t amount, gt_err *err);
+/* Takes staked funds as a penalty: to `to` (balance) or burned when to is NULL. */
+int gt_state_slash_stake(gt_tx *tx, const gt_addr *a, const gt_addr *to, uint64_t amount, gt_err *err);
+/* Escrow: balance -> lock. Opening a lock id that exists adds to it if the owner matches. */
+int gt_state_lock(gt_tx *tx, const gt_addr *owner, const uint8_t id[32], uint64_t amount, gt_err *err);
+/* lock -> to's balance. */
+int gt_state_release(gt_tx *tx, const uint8_t id[32], const gt_addr *to, uint64_t amount, gt_err *err);
+/* lock -> to's balance as a penalty, or burned when to is NULL. */
+int gt_state_slash(gt_tx *tx, const uint8_t id[32], const gt_addr *to, uint64_t amount, gt_err *err);
+
+/* Credits every unbonding entry due at tx->height back to balances (the
+ * ledger calls this at the start of every block). Returns how many matured
+ * (>= 0) or a negative GT_E* code. */
+int gt_state_mature_unbonding(gt_tx *tx, gt_err *err);
+
+/* Feeds bytes describing a change into the block's state commitment. Modules
+ * call it for each row they write, in a deterministic order. */
+void gt_tx_commit(gt_tx *tx, const void *data, size_t len);
+
+/* Action boundaries: the ledger marks where an action starts, and rolls back
+ * the cached changes of a refused one. */
+void gt_tx_begin_action(gt_tx *tx);
+void gt_tx_rollback_action(gt_tx *tx);
+
+/* Block end: writes dirty accounts/locks/supply to the db inside the open
+ * transaction and feeds their bytes (sorted) into tx->diff. */
+int gt_state_flush(gt_tx *tx, gt_err *err);
+
+/* Schema of the state tables (accounts, locks, unbonding, meta). */
+extern const char gt_state_schema_sql[];
+
+#endif

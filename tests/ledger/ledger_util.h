@@ -1,0 +1,58 @@
+/* ledger_util.h: helpers shared by the ledger tests: deterministic keys, a
+ * fresh ledger in a temp dir, and one-line signing of core actions. */
+#ifndef GT_TESTS_LEDGER_UTIL_H
+#define GT_TESTS_LEDGER_UTIL_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crypto/addr.h"
+#include "crypto/keccak.h"
+#include "ledger/ledger.h"
+#include "ledger/rules.h"
+
+/* Key number i: keccak("gotong-test-key" || i), deterministic across runs. */
+static inline void tkey(int i, gt_key *k, gt_addr *a) {
+    char seed[64];
+    uint8_t priv[32];
+    snprintf(seed, sizeof seed, "gotong-test-key-%d", i);
+    gt_keccak256(seed, strlen(seed), priv);
+    gt_key_from_bytes(k, priv, NULL);
+    gt_key_address(k, a);
+}
+
+/* A temp dir; returns the ledger path inside it (static storage). */
+static inline const char *tledger_path(char dir[64]) {
+    static char path[128];
+    strcpy(dir, "/tmp/gt_ledger_testXXXXXX");
+    if (!mkdtemp(dir)) abort();
+    snprintf(path, sizeof path, "%s/ledger.db", dir);
+    return path;
+}
+
+static inline void trm(const char *dir) {
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0) abort();
+}
+
+/* Signs a core action (to may be NULL for stake/unstake). */
+static inline void tsign(gt_action *a, const gt_action_kind *kind, uint64_t chain, const gt_key *k,
+                         uint64_t nonce, const gt_addr *to, uint64_t amount) {
+    gt_addr from;
+    gt_key_address(k, &from);
+    gt_action_init(a, kind, chain, &from, nonce);
+    if (to) gt_action_set_addr(a, "to", to);
+    gt_action_set_u64(a, "amount", amount);
+    if (gt_action_sign(a, k, NULL)) abort();
+}
+
+/* Submits one action; returns its result code, message in r. */
+static inline int tsubmit(gt_ledger *l, gt_action *a, gt_result *r) {
+    gt_ledger_submit(l, a, 1, r);
+    return r->code;
+}
+
+#endif

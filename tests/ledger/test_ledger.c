@@ -1,0 +1,244 @@
+/* test_ledger.c: rules v1 -- each action kind, each refusal with its message,
+ * blocks and roots, durability across reopen, replay verification, tamper
+ * detection. */
+#include "../test.h"
+#include "ledger_util.h"
+#include "base/amount.h"
+
+#define CHAIN 1337
+#define UNIT GT_AMOUNT_UNIT
+
+static char dir[64];
+static gt_key K[4];
+static gt_addr A[4];
+
+static gt_ledger *fresh(void) {
+    const char *path = tledger_path(dir);
+    gt_genesis g = {.chain_id = CHAIN, .authority = A[0], .unbonding_blocks = 2, .time_s = 1700000000};
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_ledger_create(path, &g, &err), 0);
+    CHECK_EQ_INT(gt_ledger_create(path, &g, &err), GT_EEXIST);
+    gt_ledger *l = NULL;
+    CHECK_EQ_INT(gt_ledger_open(path, 0, &l, &err), 0);
+    gt_ledger_set_time(l, 1700000100);
+    return l;
+}
+
+static uint64_t bal(gt_ledger *l, int i) {
+    gt_account a;
+    CHECK_EQ_INT(gt_ledger_account(l, &A[i], &a, NULL), 0);
+    return a.balance;
+}
+
+static void test_mint_transfer(void) {
+    gt_ledger *l = fresh();
+    gt_action a;
+    gt_result r;
+    /* mint by the authority */
+    tsign(&a, &gt_kind_mint, CHAIN, &K[0], 0, &A[1], 100 * UNIT);
+    CHECK_EQ_INT(tsubmit(l, &a, &r), 0);
+    CHECK_EQ_U64(r.height, 1);
+    CHECK_EQ_U64(bal(l, 1), 100 * UNIT);
+    CHECK_EQ_U64(gt_ledger_supply(l), 100 * UNIT);
+    /* mint by anyone else: refused, names the authority */
+    tsign(&a, &gt_kind_mint, CHAIN, &K[1], 0, &A[1], 1);
+    CHECK_EQ_INT(tsubmit(l, &a, &r), GT_EPERM);
+    CHECK_CONTAINS(r.msg, "only the genesis authority");
+    /* the refused action did not use the nonce */
+    tsign(&a, &gt_kind_transfer, CHAIN, &K[1], 0, &A[2], 30 * UNIT);
+    CHECK_EQ_INT(tsubmit(l, &a, &r), 0);
+    CHECK_EQ_U64(bal(l, 1), 70 * UNIT);
+    CHECK_EQ_U64(bal(l, 2), 30 * UNIT);
+    /* nonce reuse and skip: say the expected one */
+    tsign(&a, &gt_kind_transfer, CHAIN, &K[1], 0, &A[2], 1);
+    CHECK_EQ_INT(tsubmit(l, &a, &r), GT_ENONCE);
+    CHECK_CONTAINS(r.msg, "nonce 0 already used");
+    CHECK_CONTAINS(r.msg, "next is 1");
+    tsign(&a, &gt_kind_transfer, CHAIN, &K[1], 5, &A[2], 1);
+    CHECK_EQ_INT(tsubmit(l, &a, &r), GT_ENONCE);
+    CHECK_CONTAINS(r.msg, "nonce 5 skips ahead");
+    /* insufficient funds: say the balance */
+    tsign(&a, &gt_kind_transfer, CHAIN, &K[1], 1, &A[2], 71 * UNIT);
+    CHECK_EQ_INT(tsubmit(l, &a, &r), GT_EFUNDS);
+    CHECK_CONTAINS(r.msg, "has 70, needs 71");
+    /* zero amount, zero address */
+    tsign(&a, &gt_kind_transfer, CHAIN, &K[1], 1, &A[2], 0);
+    CHECK_EQ_INT(tsubmit(l, &a, &r), GT_EINVAL);
+    gt_addr zero = {{0}};
+    tsign(&a, &gt_kind_transfer, CHAIN, &K[1], 1, &zero, 1);
+    CHECK_EQ_INT(tsubmit(l, &a, &r), GT_EINVAL);
+    /* wrong chain id */
+    tsign(&a, &gt_kind_transfer, 1, &K[1], 1, &A[2], 1);
+    CHECK_EQ_INT(tsubmit(l, &a, &r), GT_ECHAIN);
+    CHECK_CONTAINS(r.msg, "this ledger is chain 1337");
+    /* bad signature: altered after signing */
+    tsign(&a, &gt_kind_transfer, CHAIN, &K[1], 1, &A[2], 1);
+    a.f[1].u64 = 2;
+    CHECK_EQ_INT(tsubmit(l, &a, &r), GT_ESIG);
+    CHECK_CONTAINS(r.msg, "bad signature");
+    /* signed by someone else for A[1] */
+    tsign(&a, &gt_kind_transfer, CHAIN, &K[2], 0, &A[3], 1);
+    a.from = A[1];
+    CHECK_EQ_INT(tsubmit(l, &a, &r), GT_ESIG);
+    CHECK_EQ_U64(bal(l, 1), 70 * UNIT);
+    CHECK_EQ_U64(gt_ledger_supply(l), 100 * UNIT);
+    gt_ledger_close(l);
+    trm(dir);
+}
+
+static void test_stake_unstake(void) {
+    gt_ledger *l = fresh();
+    gt_action a;
+    gt_result r;
+    gt_account acc;
+    tsign(&a, &gt_kind_mint, CHAIN, &K[0], 0, &A[1], 10 * UNIT);
+    CHECK_EQ_INT(tsubmit(l, &a, &r), 0);
+    tsign(&a, &gt_kind_stake, CHAIN, &K[1], 0, NULL, 4 * UNIT);
+    CHECK_EQ_INT(tsubmit(l, &a, &r), 0);
+    gt_ledger_account(l, &A[1], &acc, NULL);
+    CHECK_EQ_U64(acc.balance, 6 * UNIT);
+    CHECK_EQ_U64(acc.staked, 4 * UNIT);
+    tsign(&a, &gt_kind_stake, CHAIN, &K[1], 1, NULL, 7 * UNIT);
+    CHECK_EQ_INT(tsubmit(l, &a, &r), GT_EFUNDS);
+    tsign(&a, &gt_kind_unstake, CHAIN, &K[1], 1, NULL, 5 * UNIT);
+    CHECK_EQ_INT(tsubmit(l, &a, &r), GT_EFUNDS);
+    CHECK_CONTAINS(r.msg, "insufficient stake");
+    tsign(&a, &gt_kind_unstake, CHAIN, &K[1], 1, NULL, 3 * UNIT);
+    CHECK_EQ_INT(tsubmit(l, &a, &r), 0);
+    uint64_t h = r.height; /* unbonding 2 blocks: back at h + 2 */
+    gt_ledger_account(l, &A[1], &acc, NULL);
+    CHECK_EQ_U64(acc.staked, 1 * UNIT);
+    CHECK_EQ_U64(acc.unbonding, 3 * UNIT);
+    CHECK_EQ_INT(gt_ledger_tick(l, NULL), 0); /* h+1: still unbonding */
+    gt_ledger_account(l, &A[1], &acc, NULL);
+    CHECK_EQ_U64(acc.unbonding, 3 * UNIT);
+    CHECK_EQ_INT(gt_ledger_tick(l, NULL), 0); /* h+2: released */
+    gt_block head;
+    gt_ledger_head(l, &head, NULL);
+    CHECK_EQ_U64(head.height, h + 2);
+    gt_ledger_account(l, &A[1], &acc, NULL);
+    CHECK_EQ_U64(acc.unbonding, 0);
+    CHECK_EQ_U64(acc.balance, 9 * UNIT);
+    gt_ledger_close(l);
+    trm(dir);
+}
+
+static void test_json_codec(void) {
+    gt_action a, b;
+    gt_err err = {0};
+    tsign(&a, &gt_kind_transfer, CHAIN, &K[1], 7, &A[2], 123456789);
+    json_t *j = gt_action_to_json(&a, 1);
+    char *s = json_dumps(j, JSON_COMPACT);
+    CHECK_EQ_INT(gt_action_from_json_text(s, strlen(s), &b, &err), 0);
+    CHECK(memcmp(a.id, b.id, 32) == 0);
+    CHECK_EQ_INT(gt_action_verify(&b, CHAIN, &err), 0);
+    /* binary round trip */
+    uint8_t bin[GT_ACTION_BIN_MAX];
+    size_t n = gt_action_encode(&a, bin);
+    CHECK_EQ_INT(gt_action_decode(bin, n, &b, &err), 0);
+    CHECK(memcmp(a.id, b.id, 32) == 0);
+    for (size_t cut = 0; cut < n; cut++) CHECK(gt_action_decode(bin, cut, &b, &err) != 0);
+    /* unknown field */
+    json_object_set_new(j, "memo", json_string("hi"));
+    free(s);
+    s = json_dumps(j, JSON_COMPACT);
+    CHECK_EQ_INT(gt_action_from_json_text(s, strlen(s), &b, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "unknown field \"memo\"");
+    json_object_del(j, "memo");
+    /* bad checksum address */
+    char addr[43];
+    gt_addr_to_str(&A[2], addr);
+    for (int i = 2; i < 42; i++) {
+        if (addr[i] >= 'a' && addr[i] <= 'f') { addr[i] -= 32; break; }
+        if (addr[i] >= 'A' && addr[i] <= 'F') { addr[i] += 32; break; }
+    }
+    json_object_set_new(j, "to", json_string(addr));
+    free(s);
+    s = json_dumps(j, JSON_COMPACT);
+    CHECK_EQ_INT(gt_action_from_json_text(s, strlen(s), &b, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "checksum");
+    free(s);
+    json_decref(j);
+    /* malformed JSON says where */
+    const char *bad = "{\"type\":\"transfer\",\n\"from\":}";
+    CHECK_EQ_INT(gt_action_from_json_text(bad, strlen(bad), &b, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "line 2");
+    const char *unk = "{\"type\":\"steal\"}";
+    CHECK_EQ_INT(gt_action_from_json_text(unk, strlen(unk), &b, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "unknown action type");
+    const char *nosig = "{\"type\":\"stake\",\"chainId\":1,\"from\":\"0x0000000000000000000000000000000000000001\",\"nonce\":0,\"amount\":1}";
+    CHECK_EQ_INT(gt_action_from_json_text(nosig, strlen(nosig), &b, &err), GT_ESIG);
+    const char *neg = "{\"type\":\"stake\",\"chainId\":1,\"from\":\"0x0000000000000000000000000000000000000001\",\"nonce\":0,\"amount\":-5,\"sig\":\"0x00\"}";
+    CHECK_EQ_INT(gt_action_from_json_text(neg, strlen(neg), &b, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "negative");
+}
+
+static void test_blocks_verify_tamper(void) {
+    gt_ledger *l = fresh();
+    char path[128];
+    snprintf(path, sizeof path, "%s/ledger.db", dir);
+    gt_action acts[8];
+    gt_result res[8];
+    tsign(&acts[0], &gt_kind_mint, CHAIN, &K[0], 0, &A[1], 50 * UNIT);
+    tsign(&acts[1], &gt_kind_mint, CHAIN, &K[0], 1, &A[2], 50 * UNIT);
+    tsign(&acts[2], &gt_kind_transfer, CHAIN, &K[1], 0, &A[2], 5 * UNIT);
+    tsign(&acts[3], &gt_kind_transfer, CHAIN, &K[1], 9, &A[2], 5 * UNIT); /* refused: nonce */
+    tsign(&acts[4], &gt_kind_transfer, CHAIN, &K[2], 0, &A[3], 1 * UNIT);
+    CHECK_EQ_INT(gt_ledger_submit(l, acts, 5, res), 4);
+    CHECK_EQ_INT(res[3].code, GT_ENONCE);
+    gt_block head, b1;
+    gt_ledger_head(l, &head, NULL);
+    CHECK_EQ_U64(head.height, 1); /* one submit, one block */
+    CHECK_EQ_INT(head.n_actions, 4);
+    gt_ledger_block(l, 0, &b1, NULL);
+    CHECK(memcmp(head.prev, b1.hash, 32) == 0);
+    gt_ledger_close(l);
+    /* reopen: durable, same head, same balances */
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_ledger_open(path, 0, &l, &err), 0);
+    gt_block head2;
+    gt_ledger_head(l, &head2, NULL);
+    CHECK(memcmp(head.hash, head2.hash, 32) == 0);
+    CHECK_EQ_U64(bal(l, 2), 54 * UNIT);
+    /* opening a second writer is refused clearly */
+    gt_ledger *l2 = NULL;
+    CHECK_EQ_INT(gt_ledger_open(path, 0, &l2, &err), GT_ESTATE);
+    CHECK_CONTAINS(err.msg, "in use by another process");
+    gt_ledger_close(l);
+    gt_verify_report rep;
+    CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &err), 0);
+    CHECK_EQ_U64(rep.blocks, 1);
+    CHECK_EQ_U64(rep.actions, 4);
+    CHECK_EQ_U64(rep.supply, 100 * UNIT);
+    /* tamper with a balance: verify must notice */
+    sqlite3 *db;
+    sqlite3_open(path, &db);
+    CHECK_EQ_INT(sqlite3_exec(db, "UPDATE accounts SET balance=balance+1 WHERE rowid IN (SELECT rowid FROM accounts LIMIT 1)", NULL, NULL, NULL), SQLITE_ERROR); /* WITHOUT ROWID */
+    CHECK_EQ_INT(sqlite3_exec(db, "UPDATE accounts SET balance=balance+1", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    CHECK(gt_ledger_verify(path, &rep, NULL, NULL, &err) != 0);
+    CHECK_CONTAINS(err.msg, "accounts differ");
+    sqlite3_open(path, &db);
+    sqlite3_exec(db, "UPDATE accounts SET balance=balance-1", NULL, NULL, NULL);
+    CHECK_EQ_INT(sqlite3_exec(db, "UPDATE blocks SET time=time+1 WHERE height=1", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    CHECK(gt_ledger_verify(path, &rep, NULL, NULL, &err) != 0);
+    CHECK_CONTAINS(err.msg, "block 1");
+    sqlite3_open(path, &db);
+    sqlite3_exec(db, "UPDATE blocks SET time=time-1 WHERE height=1", NULL, NULL, NULL);
+    CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &err), 0);
+    /* flip a byte of a stored signature */
+    sqlite3_exec(db, "UPDATE actions SET body=substr(body,1,length(body)-2)||X'0101' WHERE seq=3", NULL, NULL, NULL);
+    sqlite3_close(db);
+    CHECK(gt_ledger_verify(path, &rep, NULL, NULL, &err) != 0);
+    trm(dir);
+}
+
+int main(void) {
+    for (int i = 0; i < 4; i++) tkey(i, &K[i], &A[i]);
+    RUN(test_mint_transfer);
+    RUN(test_stake_unstake);
+    RUN(test_json_codec);
+    RUN(test_blocks_verify_tamper);
+    return gt_test_finish();
+}
