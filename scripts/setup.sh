@@ -20,12 +20,27 @@ missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq >/dev/null
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  echo "setup: done" >&2
+fi
 
-echo "setup: installing ${missing[*]}" >&2
-SUDO=""
-[ "$(id -u)" -ne 0 ] && SUDO="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq >/dev/null
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-echo "setup: done" >&2
+# npm tools for interop tests, installed into the ignored .cache/npm of the
+# repository (pinned versions; nothing is done when they are already there).
+root="$(cd "$(dirname "$0")/.." && pwd)"
+npm_pkgs=(
+  @foundry-rs/cast-linux-amd64@1.7.1   # tests/crypto: keystores written by cast and by gotong
+)
+for spec in "${npm_pkgs[@]}"; do
+  name="${spec%@*}"
+  [ -f "$root/.cache/npm/node_modules/$name/package.json" ] && continue
+  command -v npm >/dev/null || { echo "setup: npm is needed for $name" >&2; exit 1; }
+  echo "setup: npm installing $spec" >&2
+  mkdir -p "$root/.cache/npm"
+  npm install --prefix "$root/.cache/npm" --no-audit --no-fund --silent "$spec" >/dev/null
+done
