@@ -277,7 +277,7 @@ void gt_kern_quant_block(const float *x, int8_t *q, float *d) {
         amax = v > amax ? v : amax;
     }
     float id = amax != 0.0f ? 127.0f / amax : 0.0f;
-    *d = amax / 127.0f;
+    *d = gt_f16_to_f32(gt_f32_to_f16(amax / 127.0f));
     for (int i = 0; i < GT_QK; i++) q[i] = (int8_t)(int)nearbyintf(x[i] * id);
 }
 

@@ -52,7 +52,7 @@ static void act_set_avx2(gt_act *a, int t, const float *x, int quant) {
         }
         float amax = hmax8(m);
         float id = amax != 0.0f ? 127.0f / amax : 0.0f;
-        d[b] = amax / 127.0f;
+        d[b] = gt_f16_to_f32(gt_f32_to_f16(amax / 127.0f));
         __m256 vid = _mm256_set1_ps(id);
         __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(v[0], vid));
         __m256i i1 = _mm256_cvtps_epi32(_mm256_mul_ps(v[1], vid));

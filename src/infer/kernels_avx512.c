@@ -46,7 +46,7 @@ static void act_set_512(gt_act *a, int t, const float *x, int quant) {
         __m512 m = _mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1));
         float amax = _mm512_reduce_max_ps(m); /* max is exact in any order */
         float id = amax != 0.0f ? 127.0f / amax : 0.0f;
-        d[b] = amax / 127.0f;
+        d[b] = gt_f16_to_f32(gt_f32_to_f16(amax / 127.0f));
         __m512 vid = _mm512_set1_ps(id);
         __m512i i0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, vid)); /* round to nearest even */
         __m512i i1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, vid));

@@ -1,0 +1,293 @@
+/* model.c: loading a llama / qwen2 model from GGUF: hyperparameters from the
+ * metadata, every tensor checked for name, shape and type, weights packed
+ * into the kernels' layout. The forward pass is in ctx.c. */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "infer/model_impl.h"
+
+/* Reads ARCH.suffix as u32 into *out; a missing key is an error unless
+ * `fallback` >= 0, which is then used. */
+static int hp_u32(const gt_gguf *g, const char *arch, const char *suffix, long fallback,
+                  int *out, gt_err *err) {
+    char key[128];
+    snprintf(key, sizeof key, "%s.%s", arch, suffix);
+    uint32_t v;
+    int rc = gt_gguf_get_u32(g, key, &v, err);
+    if (rc == GT_ENOTFOUND && fallback >= 0) {
+        *out = (int)fallback;
+        return 0;
+    }
+    if (rc == GT_ENOTFOUND) return gt_err_set(err, GT_EINVAL, "model metadata lacks %s", key);
+    if (rc) return rc;
+    if (v > (uint32_t)GT_MODEL_MAX_FF * 4u)
+        return gt_err_set(err, GT_ELIMIT, "%s = %u is out of range", key, v);
+    *out = (int)v;
+    return 0;
+}
+
+static int hp_f32(const gt_gguf *g, const char *arch, const char *suffix, double fallback,
+                  float *out, gt_err *err) {
+    char key[128];
+    snprintf(key, sizeof key, "%s.%s", arch, suffix);
+    int rc = gt_gguf_get_f32(g, key, out, err);
+    if (rc == GT_ENOTFOUND && fallback >= 0) {
+        *out = (float)fallback;
+        return 0;
+    }
+    if (rc == GT_ENOTFOUND) return gt_err_set(err, GT_EINVAL, "model metadata lacks %s", key);
+    return rc;
+}
+
+/* Checks a named value against [lo, hi]. */
+static int in_range(const char *what, long v, long lo, long hi, gt_err *err) {
+    if (v < lo || v > hi)
+        return gt_err_set(err, GT_ELIMIT, "%s = %ld is out of range (expected %ld..%ld)", what, v,
+                          lo, hi);
+    return 0;
+}
+
+/* Reads the hyperparameters of a llama / qwen2 file into hp. */
+static int load_hparams(const gt_gguf *g, gt_hparams *hp, gt_err *err) {
+    gt_gguf_str s;
+    int rc = gt_gguf_get_str(g, "general.architecture", &s, err);
+    if (rc == GT_ENOTFOUND) return gt_err_set(err, GT_EINVAL, "model metadata lacks general.architecture");
+    if (rc) return rc;
+    if (s.len == 5 && !memcmp(s.ptr, "llama", 5)) {
+        hp->arch = GT_ARCH_LLAMA;
+        hp->arch_name = "llama";
+        hp->rope_neox = 0;
+    } else if (s.len == 5 && !memcmp(s.ptr, "qwen2", 5)) {
+        hp->arch = GT_ARCH_QWEN2;
+        hp->arch_name = "qwen2";
+        hp->rope_neox = 1;
+    } else {
+        return gt_err_set(err, GT_EUNSUPPORTED,
+                          "architecture \"%.*s\" is not supported (expected llama or qwen2)",
+                          (int)(s.len > 64 ? 64 : s.len), s.ptr);
+    }
+    const char *a = hp->arch_name;
+    if ((rc = hp_u32(g, a, "embedding_length", -1, &hp->n_embd, err)) ||
+        (rc = hp_u32(g, a, "block_count", -1, &hp->n_layer, err)) ||
+        (rc = hp_u32(g, a, "attention.head_count", -1, &hp->n_head, err)) ||
+        (rc = hp_u32(g, a, "feed_forward_length", -1, &hp->n_ff, err)) ||
+        (rc = hp_u32(g, a, "context_length", 2048, &hp->n_ctx_train, err)) ||
+        (rc = hp_f32(g, a, "rope.freq_base", 10000.0, &hp->rope_base, err)) ||
+        (rc = hp_f32(g, a, "attention.layer_norm_rms_epsilon", -1, &hp->rms_eps, err)))
+        return rc;
+    if ((rc = in_range("embedding_length", hp->n_embd, 32, GT_MODEL_MAX_EMBD, err)) ||
+        (rc = in_range("block_count", hp->n_layer, 1, GT_MODEL_MAX_LAYERS, err)) ||
+        (rc = in_range("attention.head_count", hp->n_head, 1, GT_MODEL_MAX_HEADS, err)) ||
+        (rc = in_range("feed_forward_length", hp->n_ff, 32, GT_MODEL_MAX_FF, err)))
+        return rc;
+    if ((rc = hp_u32(g, a, "attention.head_count_kv", hp->n_head, &hp->n_head_kv, err))) return rc;
+    if ((rc = in_range("attention.head_count_kv", hp->n_head_kv, 1, hp->n_head, err))) return rc;
+    if (hp->n_head % hp->n_head_kv)
+        return gt_err_set(err, GT_EINVAL, "head_count %d is not a multiple of head_count_kv %d",
+                          hp->n_head, hp->n_head_kv);
+    if (hp->n_embd % hp->n_head)
+        return gt_err_set(err, GT_EINVAL, "embedding_length %d is not a multiple of head_count %d",
+                          hp->n_embd, hp->n_head);
+    hp->head_dim = hp->n_embd / hp->n_head;
+    if (hp->head_dim % 16 || hp->head_dim > GT_MODEL_MAX_HEAD_DIM)
+        return gt_err_set(err, GT_EUNSUPPORTED,
+                          "head dimension %d is not supported (expected a multiple of 16 up to %d)",
+                          hp->head_dim, GT_MODEL_MAX_HEAD_DIM);
+    if (hp->n_embd % 32 || hp->n_ff % 32)
+        return gt_err_set(err, GT_EUNSUPPORTED,
+                          "embedding_length %d and feed_forward_length %d must be multiples of 32",
+                          hp->n_embd, hp->n_ff);
+    int key_len;
+    if ((rc = hp_u32(g, a, "attention.key_length", hp->head_dim, &key_len, err))) return rc;
+    if (key_len != hp->head_dim)
+        return gt_err_set(err, GT_EUNSUPPORTED,
+                          "attention.key_length %d differs from embedding_length/head_count %d",
+                          key_len, hp->head_dim);
+    if ((rc = hp_u32(g, a, "rope.dimension_count", hp->head_dim, &hp->rope_dims, err))) return rc;
+    if (hp->rope_dims < 2 || hp->rope_dims > hp->head_dim || hp->rope_dims % 2)
+        return gt_err_set(err, GT_EINVAL, "rope.dimension_count %d: expected an even number up to %d",
+                          hp->rope_dims, hp->head_dim);
+    if ((rc = in_range("context_length", hp->n_ctx_train, 1, GT_CTX_MAX_POSITIONS, err))) return rc;
+    if (!(hp->rope_base > 0.0f) || !(hp->rms_eps > 0.0f) || hp->rms_eps > 1.0f)
+        return gt_err_set(err, GT_EINVAL, "rope.freq_base %g and rms epsilon %g must be positive",
+                          (double)hp->rope_base, (double)hp->rms_eps);
+    return 0;
+}
+
+/* Finds a tensor and checks its shape [ne0] or [ne0, ne1] and its type.
+ * Optional tensors that are absent give *out = NULL. */
+static int find_tensor(const gt_gguf *g, const char *name, int64_t ne0, int64_t ne1, int optional,
+                       const gt_gguf_tensor **out, gt_err *err) {
+    const gt_gguf_tensor *t = gt_gguf_find_tensor(g, name);
+    *out = NULL;
+    if (!t) {
+        if (optional) return 0;
+        return gt_err_set(err, GT_EINVAL, "model lacks tensor %s", name);
+    }
+    uint64_t want[GT_GGUF_MAX_DIMS] = {(uint64_t)ne0, ne1 ? (uint64_t)ne1 : 1, 1, 1};
+    for (uint32_t i = 0; i < GT_GGUF_MAX_DIMS; i++) {
+        uint64_t have = i < t->n_dims ? t->ne[i] : 1;
+        if (have != want[i])
+            return gt_err_set(err, GT_EINVAL,
+                              "tensor %s has shape [%llu, %llu], expected [%lld, %lld]", name,
+                              (unsigned long long)t->ne[0],
+                              (unsigned long long)(t->n_dims > 1 ? t->ne[1] : 1), (long long)ne0,
+                              (long long)(ne1 ? ne1 : 1));
+    }
+    if (!gt_kern_type_ok(t->type))
+        return gt_err_set(err, GT_EUNSUPPORTED,
+                          "tensor %s has type %s, which is not supported (expected f32, f16, bf16, "
+                          "q8_0 or q4_0)",
+                          name, gt_ggml_type_name(t->type));
+    if (!t->data || t->nbytes < gt_ggml_row_bytes(t->type, t->ne[0]) * (ne1 ? (uint64_t)ne1 : 1))
+        return gt_err_set(err, GT_EINVAL, "tensor %s has no data of the right size", name);
+    *out = t;
+    return 0;
+}
+
+/* Loads a 1-D tensor (norm weights, biases) as f32. *out is NULL when
+ * optional and absent; caller frees with gt_free. */
+static int load_vec(const gt_gguf *g, const char *name, int n, int optional, float **out,
+                    gt_err *err) {
+    const gt_gguf_tensor *t;
+    *out = NULL;
+    int rc = find_tensor(g, name, n, 0, optional, &t, err);
+    if (rc || !t) return rc;
+    if (n % (int)gt_ggml_block_elems(t->type))
+        return gt_err_set(err, GT_EINVAL, "tensor %s: %d elements do not fill %s blocks", name, n,
+                          gt_ggml_type_name(t->type));
+    *out = gt_malloc((size_t)n * sizeof(float));
+    if (!*out) return gt_err_set(err, GT_ENOMEM, "out of memory loading %s", name);
+    gt_dequant_row(t->type, t->data, *out, n);
+    return 0;
+}
+
+/* Loads and packs a matrix of n_rows x n_cols. */
+static int load_mat(const gt_gguf *g, const char *name, int n_rows, int n_cols, gt_qmat *m,
+                    gt_err *err) {
+    const gt_gguf_tensor *t;
+    int rc = find_tensor(g, name, n_cols, n_rows, 0, &t, err);
+    if (rc) return rc;
+    rc = gt_qmat_pack(m, t->type, t->data, n_rows, n_cols, err);
+    if (rc) return gt_err_wrap(err, "tensor %s", name);
+    return 0;
+}
+
+static int load_layer(const gt_gguf *g, const gt_hparams *hp, int il, gt_layer *L, gt_err *err) {
+    char name[96];
+    int kv_dim = hp->n_head_kv * hp->head_dim, rc;
+    int qwen = hp->arch == GT_ARCH_QWEN2;
+#define NAME(suffix) (snprintf(name, sizeof name, "blk.%d.%s", il, suffix), name)
+    if ((rc = load_vec(g, NAME("attn_norm.weight"), hp->n_embd, 0, &L->attn_norm, err)) ||
+        (rc = load_vec(g, NAME("ffn_norm.weight"), hp->n_embd, 0, &L->ffn_norm, err)) ||
+        (rc = load_vec(g, NAME("attn_q.bias"), hp->n_embd, !qwen, &L->bq, err)) ||
+        (rc = load_vec(g, NAME("attn_k.bias"), kv_dim, !qwen, &L->bk, err)) ||
+        (rc = load_vec(g, NAME("attn_v.bias"), kv_dim, !qwen, &L->bv, err)) ||
+        (rc = load_mat(g, NAME("attn_q.weight"), hp->n_embd, hp->n_embd, &L->wq, err)) ||
+        (rc = load_mat(g, NAME("attn_k.weight"), kv_dim, hp->n_embd, &L->wk, err)) ||
+        (rc = load_mat(g, NAME("attn_v.weight"), kv_dim, hp->n_embd, &L->wv, err)) ||
+        (rc = load_mat(g, NAME("attn_output.weight"), hp->n_embd, hp->n_embd, &L->wo, err)) ||
+        (rc = load_mat(g, NAME("ffn_gate.weight"), hp->n_ff, hp->n_embd, &L->wgate, err)) ||
+        (rc = load_mat(g, NAME("ffn_up.weight"), hp->n_ff, hp->n_embd, &L->wup, err)) ||
+        (rc = load_mat(g, NAME("ffn_down.weight"), hp->n_embd, hp->n_ff, &L->wdown, err)))
+        return rc;
+#undef NAME
+    return 0;
+}
+
+int gt_model_from_gguf(gt_gguf *g, gt_model **out, gt_err *err) {
+    *out = NULL;
+    gt_model *m = gt_calloc(1, sizeof *m);
+    if (!m) {
+        gt_gguf_close(g);
+        return gt_err_set(err, GT_ENOMEM, "out of memory");
+    }
+    m->gguf = g;
+    gt_hparams *hp = &m->hp;
+    int rc = load_hparams(g, hp, err);
+    if (rc) goto fail;
+    const gt_gguf_tensor *te = gt_gguf_find_tensor(g, "token_embd.weight");
+    if (!te) {
+        rc = gt_err_set(err, GT_EINVAL, "model lacks tensor token_embd.weight");
+        goto fail;
+    }
+    if (te->n_dims != 2 || te->ne[1] < 1 || te->ne[1] > GT_MODEL_MAX_VOCAB) {
+        rc = gt_err_set(err, GT_EINVAL, "token_embd.weight: expected [%d, n_vocab] with n_vocab up to %d",
+                        hp->n_embd, GT_MODEL_MAX_VOCAB);
+        goto fail;
+    }
+    hp->n_vocab = (int)te->ne[1];
+    if ((rc = find_tensor(g, "token_embd.weight", hp->n_embd, hp->n_vocab, 0, &m->tok_embd, err)))
+        goto fail;
+    m->layers = gt_calloc((size_t)hp->n_layer, sizeof *m->layers);
+    if (!m->layers) {
+        rc = gt_err_set(err, GT_ENOMEM, "out of memory");
+        goto fail;
+    }
+    for (int il = 0; il < hp->n_layer; il++)
+        if ((rc = load_layer(g, hp, il, &m->layers[il], err))) goto fail;
+    hp->weight_type = m->layers[0].wq.type;
+    if ((rc = load_vec(g, "output_norm.weight", hp->n_embd, 0, &m->out_norm, err))) goto fail;
+    const gt_gguf_tensor *to;
+    if ((rc = find_tensor(g, "output.weight", hp->n_embd, hp->n_vocab, 1, &to, err))) goto fail;
+    hp->tied_output = to == NULL;
+    if ((rc = load_mat(g, to ? "output.weight" : "token_embd.weight", hp->n_vocab, hp->n_embd,
+                       &m->out, err)))
+        goto fail;
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        uint64_t n = 1;
+        for (uint32_t d = 0; d < g->tensors[i].n_dims; d++) n *= g->tensors[i].ne[d];
+        m->n_params += n;
+    }
+    *out = m;
+    return 0;
+fail:
+    gt_model_free(m);
+    return rc;
+}
+
+int gt_model_load(const char *path, gt_model **out, gt_err *err) {
+    gt_gguf *g;
+    *out = NULL;
+    int rc = gt_gguf_open(path, &g, err);
+    if (rc) return rc;
+    rc = gt_model_from_gguf(g, out, err);
+    if (rc) gt_err_wrap(err, "%s", path);
+    return rc;
+}
+
+void gt_model_free(gt_model *m) {
+    if (!m) return;
+    if (m->layers)
+        for (int il = 0; il < m->hp.n_layer; il++) {
+            gt_layer *L = &m->layers[il];
+            gt_free(L->attn_norm);
+            gt_free(L->ffn_norm);
+            gt_free(L->bq);
+            gt_free(L->bk);
+            gt_free(L->bv);
+            gt_qmat *mats[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->wgate, &L->wup, &L->wdown};
+            for (size_t i = 0; i < sizeof mats / sizeof mats[0]; i++) gt_qmat_free(mats[i]);
+        }
+    gt_free(m->layers);
+    gt_free(m->out_norm);
+    gt_qmat_free(&m->out);
+    gt_gguf_close(m->gguf);
+    gt_free(m);
+}
+
+const gt_hparams *gt_model_hparams(const gt_model *m) { return &m->hp; }
+const gt_gguf *gt_model_gguf(const gt_model *m) { return m->gguf; }
+uint64_t gt_model_n_params(const gt_model *m) { return m->n_params; }
+
+size_t gt_model_weight_bytes(const gt_model *m) {
+    size_t n = gt_qmat_bytes(&m->out);
+    for (int il = 0; il < m->hp.n_layer; il++) {
+        const gt_layer *L = &m->layers[il];
+        n += gt_qmat_bytes(&L->wq) + gt_qmat_bytes(&L->wk) + gt_qmat_bytes(&L->wv) +
+             gt_qmat_bytes(&L->wo) + gt_qmat_bytes(&L->wgate) + gt_qmat_bytes(&L->wup) +
+             gt_qmat_bytes(&L->wdown);
+    }
+    return n;
+}

@@ -1,0 +1,109 @@
+/* model.h: a llama-family transformer (architectures llama and qwen2) loaded
+ * from GGUF, and evaluation contexts with a KV cache.
+ *
+ * A gt_model holds the hyperparameters (from the file's metadata) and the
+ * weights, copied out of the file mapping into the kernels' tiled layout
+ * (anonymous memory), so evaluation never faults on the file. A gt_ctx holds
+ * a KV cache, scratch buffers and a thread pool; several contexts may share
+ * one model (the model is read-only after load).
+ *
+ * Determinism: every output element is computed by exactly one thread in a
+ * fixed order (kernels.h), so logits are bit-identical whatever the thread
+ * count, run to run, and whether tokens are evaluated in one batch or one by
+ * one. */
+#ifndef GT_INFER_MODEL_H
+#define GT_INFER_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "infer/gguf.h"
+
+/* Limits on what a model file may declare (checked before any allocation). */
+#define GT_MODEL_MAX_LAYERS 512
+#define GT_MODEL_MAX_EMBD 65536
+#define GT_MODEL_MAX_HEADS 1024
+#define GT_MODEL_MAX_HEAD_DIM 1024
+#define GT_MODEL_MAX_FF (1 << 20)
+#define GT_MODEL_MAX_VOCAB (1 << 22)
+/* Contexts: positions and tokens per internal batch. */
+#define GT_CTX_MAX_POSITIONS (1 << 20)
+#define GT_CTX_DEFAULT_POSITIONS 2048
+#define GT_CTX_DEFAULT_BATCH 256
+#define GT_CTX_MAX_BATCH 4096
+
+typedef enum gt_arch { GT_ARCH_LLAMA = 0, GT_ARCH_QWEN2 = 1 } gt_arch;
+
+typedef struct gt_hparams {
+    gt_arch arch;
+    const char *arch_name;   /* "llama", "qwen2" (static storage) */
+    int n_vocab;             /* rows of token_embd.weight */
+    int n_embd;              /* ARCH.embedding_length */
+    int n_layer;             /* ARCH.block_count */
+    int n_head, n_head_kv;   /* ARCH.attention.head_count(_kv) */
+    int n_ff;                /* ARCH.feed_forward_length */
+    int head_dim;            /* n_embd / n_head */
+    int rope_dims;           /* ARCH.rope.dimension_count (default head_dim) */
+    int rope_neox;           /* 1: rotate halves (qwen2); 0: adjacent pairs (llama) */
+    int n_ctx_train;         /* ARCH.context_length */
+    float rope_base;         /* ARCH.rope.freq_base (default 10000) */
+    float rms_eps;           /* ARCH.attention.layer_norm_rms_epsilon */
+    int tied_output;         /* 1 when the output matrix is token_embd.weight */
+    uint32_t weight_type;    /* type of the attention matrices (for display) */
+} gt_hparams;
+
+typedef struct gt_model gt_model;
+
+/* Opens a GGUF file and loads the model in it. Caller frees with
+ * gt_model_free. Errors name what was wrong: missing keys or tensors, shapes,
+ * unsupported architectures or tensor types (by name). */
+int gt_model_load(const char *path, gt_model **out, gt_err *err);
+/* Loads from an already open file; the model takes ownership of g (closing
+ * it when freed, or at once on failure). */
+int gt_model_from_gguf(gt_gguf *g, gt_model **out, gt_err *err);
+void gt_model_free(gt_model *m); /* accepts NULL */
+
+const gt_hparams *gt_model_hparams(const gt_model *m);
+/* The open file behind the model (for the tokenizer and metadata); owned by
+ * the model. */
+const gt_gguf *gt_model_gguf(const gt_model *m);
+/* Weight bytes one decoded token streams from memory (all matrices, in the
+ * packed layout; the embedding row is negligible). */
+size_t gt_model_weight_bytes(const gt_model *m);
+/* Parameter count (elements of every weight tensor in the file). */
+uint64_t gt_model_n_params(const gt_model *m);
+
+/* --- contexts ------------------------------------------------------------- */
+
+typedef struct gt_ctx_params {
+    int n_ctx;      /* positions in the KV cache; 0: min(n_ctx_train, 2048) */
+    int n_threads;  /* 0: 1 */
+    int n_batch;    /* tokens per forward pass; 0: GT_CTX_DEFAULT_BATCH */
+    const struct gt_kern *kern; /* kernel table (tests); NULL: gt_kern_best() */
+} gt_ctx_params;
+
+typedef struct gt_ctx gt_ctx;
+
+/* Makes a context (KV cache, scratch, pool). Caller frees with gt_ctx_free;
+ * the model must outlive it. */
+int gt_ctx_new(const gt_model *m, const gt_ctx_params *p, gt_ctx **out, gt_err *err);
+void gt_ctx_free(gt_ctx *c); /* accepts NULL */
+int gt_ctx_n_ctx(const gt_ctx *c);
+/* Positions currently held in the KV cache. */
+int gt_ctx_n_past(const gt_ctx *c);
+const gt_model *gt_ctx_model(const gt_ctx *c);
+
+#define GT_EVAL_LAST 0 /* logits for the last token only: n_vocab floats */
+#define GT_EVAL_ALL 1  /* logits for every token: n * n_vocab floats, row t for token t */
+
+/* Evaluates tokens[0..n) at positions pos..pos+n-1 (batched: one pass over
+ * the weights per GT_CTX batch), appending their keys and values to the
+ * cache, and writes logits (see GT_EVAL_*; logits may be NULL to only fill
+ * the cache). pos may be below gt_ctx_n_past to rewind (the cache past pos
+ * is dropped) but not above it. Fails without changing anything when a token
+ * is out of the vocabulary or the context would overflow. */
+int gt_ctx_eval(gt_ctx *c, const int32_t *tokens, int n, int pos, float *logits, int which,
+                gt_err *err);
+
+#endif

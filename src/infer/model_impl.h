@@ -1,0 +1,26 @@
+/* model_impl.h: the inside of a gt_model, shared by model.c (loading) and
+ * ctx.c (the forward pass). Not a public interface. */
+#ifndef GT_INFER_MODEL_IMPL_H
+#define GT_INFER_MODEL_IMPL_H
+
+#include "infer/kernels.h"
+#include "infer/model.h"
+
+typedef struct gt_layer {
+    float *attn_norm, *ffn_norm;     /* n_embd each */
+    float *bq, *bk, *bv;             /* qwen2 only; NULL for llama */
+    gt_qmat wq, wk, wv, wo;          /* attention */
+    gt_qmat wgate, wup, wdown;       /* SwiGLU feed-forward */
+} gt_layer;
+
+struct gt_model {
+    gt_gguf *gguf;                   /* owned: metadata, tokenizer, embeddings */
+    gt_hparams hp;
+    gt_layer *layers;                /* hp.n_layer */
+    float *out_norm;                 /* n_embd */
+    gt_qmat out;                     /* n_vocab x n_embd */
+    const gt_gguf_tensor *tok_embd;  /* rows read from the mapping per token */
+    uint64_t n_params;
+};
+
+#endif
