@@ -62,13 +62,17 @@ void gt_gguf_writer_free(gt_gguf_writer *w) {
 
 /* Remembers the first failure and returns it. */
 static int fail(gt_gguf_writer *w, int code) {
-    if (!w->failed) w->failed = code;
+    if (w && !w->failed) w->failed = code;
     return code;
 }
 
 /* Sets key to a serialised value (taking ownership of val), replacing any
  * earlier value. */
 static int set_raw(gt_gguf_writer *w, const char *key, uint32_t type, uint8_t *val, size_t len) {
+    if (!w) { /* gt_gguf_writer_new ran out of memory: the write reports it */
+        gt_free(val);
+        return GT_ENOMEM;
+    }
     if (!val) return fail(w, GT_ENOMEM);
     if (strlen(key) > GT_GGUF_MAX_NAME) {
         gt_free(val);
@@ -222,6 +226,7 @@ int gt_gguf_writer_copy_kv(gt_gguf_writer *w, const gt_gguf_kv *kv) {
  * its size. The data is attached by the caller. */
 static wtensor *add_desc(gt_gguf_writer *w, const char *name, uint32_t n_dims,
                          const uint64_t *ne, uint32_t type) {
+    if (!w) return NULL;
     uint32_t be = gt_ggml_block_elems(type);
     if (!be || n_dims < 1 || n_dims > GT_GGUF_MAX_DIMS || strlen(name) > GT_GGUF_MAX_NAME ||
         ne[0] % be) {
@@ -274,7 +279,7 @@ int gt_gguf_writer_add_tensor(gt_gguf_writer *w, const char *name, uint32_t n_di
                               const uint64_t *ne, uint32_t type, const void *data,
                               size_t nbytes) {
     wtensor *t = add_desc(w, name, n_dims, ne, type);
-    if (!t) return w->failed;
+    if (!t) return w ? w->failed : GT_ENOMEM;
     if (t->nbytes != nbytes) {
         gt_free(t->name);
         w->n_t--;
@@ -293,7 +298,7 @@ int gt_gguf_writer_add_tensor_fill(gt_gguf_writer *w, const char *name, uint32_t
                                    const uint64_t *ne, uint32_t type, gt_gguf_fill_fn fill,
                                    void *ctx) {
     wtensor *t = add_desc(w, name, n_dims, ne, type);
-    if (!t) return w->failed;
+    if (!t) return w ? w->failed : GT_ENOMEM;
     t->fill = fill;
     t->fill_ctx = ctx;
     return 0;
@@ -337,6 +342,7 @@ static size_t writer_alignment(const gt_gguf_writer *w) {
 
 /* Emits the whole file to s. */
 static int emit(gt_gguf_writer *w, sink *s, gt_err *err) {
+    if (!w) return gt_err_set(err, GT_ENOMEM, "GGUF writer: out of memory");
     if (w->failed)
         return gt_err_set(err, w->failed, "GGUF writer: an earlier call failed (%s)",
                           gt_err_name(w->failed));

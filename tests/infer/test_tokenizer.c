@@ -1,0 +1,303 @@
+#define _GNU_SOURCE /* memmem */
+/* test_tokenizer.c: both tokenizer families against llama.cpp: every case of
+ * llama.cpp's own tokenizer tests (fixtures tokenizer/NAME.inp and .out)
+ * must give exactly the same ids, the prompts of the model fixtures their
+ * reference ids (with BOS as llama.cpp adds it), and detokenizing gives the
+ * text back. Plus special tokens, limits, bad ids and malformed vocabularies. */
+#include <jansson.h>
+
+#include "../test.h"
+#include "base/alloc.h"
+#include "base/file.h"
+#include "infer/tokenizer.h"
+
+static gt_tokenizer *load(const char *rel, gt_gguf **gp) {
+    gt_err err = {0};
+    gt_gguf *g = NULL;
+    gt_tokenizer *tok = NULL;
+    int rc = gt_gguf_open(gt_fixture(rel), &g, &err);
+    if (!rc) rc = gt_tokenizer_load(g, &tok, &err);
+    CHECK_MSG(rc == 0, "%s: %s", rel, err.msg);
+    if (gp) *gp = g;
+    else gt_gguf_close(g);
+    return tok;
+}
+
+/* Runs the llama.cpp test cases of one vocabulary; returns cases checked. */
+static int run_cases(const char *vocab) {
+    char rel[256];
+    uint8_t *inp = NULL, *outp = NULL;
+    size_t inl, outl;
+    gt_err err = {0};
+    snprintf(rel, sizeof rel, "tokenizer/%s.inp", vocab);
+    int rc = gt_file_read(gt_fixture(rel), 1 << 20, &inp, &inl, &err);
+    snprintf(rel, sizeof rel, "tokenizer/%s.out", vocab);
+    if (!rc) rc = gt_file_read(gt_fixture(rel), 1 << 20, &outp, &outl, &err);
+    CHECK_MSG(rc == 0, "%s", err.msg);
+    snprintf(rel, sizeof rel, "tokenizer/%s", vocab);
+    gt_tokenizer *tok = load(rel, NULL);
+    int cases = 0;
+    if (rc || !tok) goto done;
+    static const char sep[] = "\n__ggml_vocab_test__\n";
+    char *p = (char *)inp, *end = (char *)inp + inl;
+    char *line = (char *)outp;
+    int32_t ids[4096];
+    while (p < end) {
+        char *m = memmem(p, (size_t)(end - p), sep, sizeof sep - 1);
+        if (!m) break;
+        size_t len = (size_t)(m - p);
+        char *nl = strchr(line, '\n');
+        if (!nl) {
+            CHECK_MSG(0, "%s: .out has fewer lines than .inp has cases", vocab);
+            break;
+        }
+        *nl = 0;
+        /* expected ids */
+        int32_t want[4096];
+        size_t nw = 0;
+        for (char *q = line; *q;) {
+            while (*q == ' ') q++;
+            if (!*q) break;
+            want[nw++] = (int32_t)strtol(q, &q, 10);
+        }
+        size_t n = 0;
+        rc = gt_tokenize(tok, p, len, 0, 0, ids, 4096, &n, &err);
+        int same = rc == 0 && n == nw && !memcmp(ids, want, n * sizeof *ids);
+        if (!same) {
+            fprintf(stderr, "%s case %d \"%.*s\":\n  want %s\n  got ", vocab, cases, (int)len, p,
+                    line);
+            for (size_t i = 0; i < n; i++) fprintf(stderr, " %d", ids[i]);
+            fprintf(stderr, "\n");
+        }
+        CHECK(same);
+        /* and back to the same text */
+        gt_buf back = GT_BUF_INIT;
+        CHECK_EQ_INT(gt_detokenize(tok, ids, n, 0, 0, &back, &err), 0);
+        int round = back.len == len && (len == 0 || !memcmp(back.data, p, len));
+        CHECK_MSG(round, "%s case %d: detokenized to \"%.*s\"", vocab, cases, (int)back.len,
+                  back.data ? (char *)back.data : "");
+        gt_buf_free(&back);
+        cases++;
+        line = nl + 1;
+        p = m + sizeof sep - 1;
+    }
+done:
+    gt_tokenizer_free(tok);
+    gt_free(inp);
+    gt_free(outp);
+    return cases;
+}
+
+static void test_llama_spm_cases(void) { CHECK(run_cases("ggml-vocab-llama-spm.gguf") >= 30); }
+static void test_gpt2_cases(void) { CHECK(run_cases("ggml-vocab-gpt-2.gguf") >= 30); }
+
+/* The model fixtures' prompts give llama.cpp's ids (BOS included as it adds it). */
+static void check_ref(const char *model) {
+    char rel[256];
+    snprintf(rel, sizeof rel, "models/%s.gguf", model);
+    gt_tokenizer *tok = load(rel, NULL);
+    snprintf(rel, sizeof rel, "models/%s.ref.json", model);
+    json_error_t je;
+    json_t *ref = json_load_file(gt_fixture(rel), 0, &je);
+    CHECK_MSG(ref && json_is_array(ref), "%s: %s", rel, je.text);
+    if (!tok || !ref) goto done;
+    size_t i;
+    json_t *item;
+    json_array_foreach(ref, i, item) {
+        const char *prompt = json_string_value(json_object_get(item, "prompt"));
+        json_t *want = json_object_get(item, "tokens");
+        CHECK(prompt && json_is_array(want));
+        if (!prompt || !want) continue;
+        int32_t ids[512];
+        size_t n = 0;
+        gt_err err = {0};
+        CHECK_EQ_INT(gt_tokenize(tok, prompt, strlen(prompt), 1, 1, ids, 512, &n, &err), 0);
+        int same = n == json_array_size(want);
+        for (size_t k = 0; same && k < n; k++)
+            same = ids[k] == (int32_t)json_integer_value(json_array_get(want, k));
+        CHECK_MSG(same, "%s: \"%s\" tokenized differently (%zu tokens)", model, prompt, n);
+        CHECK_EQ_INT(gt_tokenizer_n_vocab(tok), json_integer_value(json_object_get(item, "n_vocab")));
+        /* the tokens after BOS detokenize to the text exactly (llama.cpp keeps
+         * the SentencePiece space when it strips a BOS itself) */
+        size_t skip = n && gt_tokenizer_add_bos(tok) && ids[0] == gt_tokenizer_bos(tok);
+        gt_buf back = GT_BUF_INIT;
+        CHECK_EQ_INT(gt_detokenize(tok, ids + skip, n - skip, 0, 0, &back, &err), 0);
+        CHECK_MSG(back.len == strlen(prompt) && !memcmp(back.data, prompt, back.len),
+                  "%s: detokenized \"%.*s\"", model, (int)back.len, back.data ? (char *)back.data : "");
+        gt_buf_free(&back);
+    }
+done:
+    json_decref(ref);
+    gt_tokenizer_free(tok);
+}
+
+static void test_model_prompts(void) {
+    check_ref("tiny-llama-f16");
+    check_ref("tiny-llama-q8_0");
+    check_ref("tiny-qwen2-f16");
+}
+
+static void test_specials_spm(void) {
+    gt_tokenizer *tok = load("tokenizer/ggml-vocab-llama-spm.gguf", NULL);
+    if (!tok) return;
+    CHECK_EQ_INT(gt_tokenizer_bos(tok), 1);
+    CHECK_EQ_INT(gt_tokenizer_eos(tok), 2);
+    CHECK(gt_tokenizer_add_bos(tok) && !gt_tokenizer_add_eos(tok));
+    CHECK(gt_tokenizer_is_eog(tok, 2) && !gt_tokenizer_is_eog(tok, 1));
+    CHECK_STR(gt_tokenizer_model(tok), "llama");
+    int32_t ids[64];
+    size_t n = 0;
+    gt_err err = {0};
+    /* empty text: just BOS with add_special, nothing without */
+    CHECK_EQ_INT(gt_tokenize(tok, "", 0, 1, 0, ids, 64, &n, &err), 0);
+    CHECK(n == 1 && ids[0] == 1);
+    CHECK_EQ_INT(gt_tokenize(tok, "", 0, 0, 0, ids, 64, &n, &err), 0);
+    CHECK_EQ_U64(n, 0);
+    /* "</s>" is text unless parse_special */
+    const char *t = "Hello</s>";
+    CHECK_EQ_INT(gt_tokenize(tok, t, strlen(t), 1, 1, ids, 64, &n, &err), 0);
+    CHECK(n == 3 && ids[0] == 1 && ids[1] == 15043 && ids[2] == 2);
+    CHECK_EQ_INT(gt_tokenize(tok, t, strlen(t), 1, 0, ids, 64, &n, &err), 0);
+    CHECK(n > 3);
+    /* pieces: a space-prefixed word, a byte token, control tokens */
+    size_t len;
+    const char *p = gt_token_to_piece(tok, 15043, 0, &len);
+    CHECK(len == 6 && !memcmp(p, " Hello", 6));
+    p = gt_token_to_piece(tok, 3 + 0x41, 0, &len); /* <0x41> */
+    CHECK(len == 1 && p[0] == 'A');
+    gt_token_to_piece(tok, 2, 0, &len);
+    CHECK_EQ_U64(len, 0);
+    p = gt_token_to_piece(tok, 2, 1, &len);
+    CHECK(len == 4 && !memcmp(p, "</s>", 4));
+    CHECK(gt_token_to_piece(tok, 32000, 0, &len) == NULL);
+    CHECK(gt_token_to_piece(tok, -1, 0, &len) == NULL);
+    /* detokenize with BOS/EOS kept or dropped */
+    int32_t seq[] = {1, 15043, 3186, 2};
+    gt_buf b = GT_BUF_INIT;
+    CHECK_EQ_INT(gt_detokenize(tok, seq, 4, 1, 0, &b, &err), 0);
+    CHECK(b.len == 12 && !memcmp(b.data, " Hello world", 12)); /* llama.cpp keeps it after BOS */
+    gt_buf_reset(&b);
+    CHECK_EQ_INT(gt_detokenize(tok, seq, 4, 0, 1, &b, &err), 0);
+    CHECK(b.len == 19 && !memcmp(b.data, "<s> Hello world</s>", 19));
+    int32_t bad[] = {15043, 99999};
+    CHECK_EQ_INT(gt_detokenize(tok, bad, 2, 0, 0, &b, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "id 99999");
+    gt_buf_free(&b);
+    /* output capacity: the count needed comes back */
+    CHECK_EQ_INT(gt_tokenize(tok, "Hello world", 11, 1, 0, ids, 2, &n, &err), GT_ELIMIT);
+    CHECK_EQ_U64(n, 3);
+    /* invalid UTF-8 falls back to byte tokens, never crashes */
+    const char inv[] = "a\xff\xc3(\xe2\x82";
+    CHECK_EQ_INT(gt_tokenize(tok, inv, sizeof inv - 1, 0, 0, ids, 64, &n, &err), 0);
+    CHECK(n >= 4);
+    CHECK_EQ_INT(gt_tokenizer_find(tok, "<s>", 3), 1);
+    CHECK_EQ_INT(gt_token_attr(tok, 1), GT_TOKEN_CONTROL);
+    gt_tokenizer_free(tok);
+}
+
+static void test_specials_bpe(void) {
+    gt_tokenizer *tok = load("tokenizer/ggml-vocab-gpt-2.gguf", NULL);
+    if (!tok) return;
+    CHECK_STR(gt_tokenizer_pre(tok), "gpt-2");
+    CHECK(!gt_tokenizer_add_bos(tok));
+    CHECK(gt_tokenizer_is_eog(tok, 50256));
+    int32_t ids[64];
+    size_t n = 0;
+    gt_err err = {0};
+    const char *t = "Hi<|endoftext|>there";
+    CHECK_EQ_INT(gt_tokenize(tok, t, strlen(t), 1, 1, ids, 64, &n, &err), 0);
+    CHECK(n == 3 && ids[1] == 50256);
+    CHECK_EQ_INT(gt_tokenize(tok, t, strlen(t), 1, 0, ids, 64, &n, &err), 0);
+    CHECK(n > 3);
+    size_t len;
+    const char *p = gt_token_to_piece(tok, 995, 0, &len); /* "Ġworld" */
+    CHECK(len == 6 && !memcmp(p, " world", 6));
+    /* invalid UTF-8 becomes U+FFFD's bytes, as llama.cpp does */
+    const char inv[] = "\xff";
+    CHECK_EQ_INT(gt_tokenize(tok, inv, 1, 0, 0, ids, 64, &n, &err), 0);
+    gt_buf b = GT_BUF_INIT;
+    CHECK_EQ_INT(gt_detokenize(tok, ids, n, 0, 0, &b, &err), 0);
+    CHECK(b.len == 3 && !memcmp(b.data, "\xef\xbf\xbd", 3));
+    gt_buf_free(&b);
+    /* over the text limit */
+    char *big = gt_malloc(GT_TOKENIZER_MAX_TEXT_BYTES + 1);
+    memset(big, 'a', GT_TOKENIZER_MAX_TEXT_BYTES + 1);
+    CHECK_EQ_INT(gt_tokenize(tok, big, GT_TOKENIZER_MAX_TEXT_BYTES + 1, 0, 0, ids, 64, &n, &err),
+                 GT_ELIMIT);
+    CHECK_CONTAINS(err.msg, "at most");
+    gt_free(big);
+    gt_tokenizer_free(tok);
+}
+
+/* A hand-made vocabulary file with the given tokenizer keys. */
+static int tiny_vocab(const char *model, const char *pre, int with_merges, gt_tokenizer **tok,
+                      gt_err *err) {
+    gt_gguf_writer *w = gt_gguf_writer_new();
+    if (model) gt_gguf_writer_set_str(w, "tokenizer.ggml.model", model);
+    if (pre) gt_gguf_writer_set_str(w, "tokenizer.ggml.pre", pre);
+    const char *toks[] = {"a", "b", "ab", "<|im_end|>", "c"};
+    gt_gguf_writer_set_arr_str(w, "tokenizer.ggml.tokens", toks, 5);
+    if (with_merges) {
+        const char *merges[] = {"a b", "bad", "a b"};
+        gt_gguf_writer_set_arr_str(w, "tokenizer.ggml.merges", merges, 3);
+    }
+    uint8_t *buf;
+    size_t len;
+    int rc = gt_gguf_writer_to_mem(w, &buf, &len, err);
+    gt_gguf_writer_free(w);
+    if (rc) return rc;
+    gt_gguf *g = NULL;
+    rc = gt_gguf_parse(buf, len, &g, err);
+    if (!rc) rc = gt_tokenizer_load(g, tok, err);
+    gt_gguf_close(g); /* the tokenizer keeps its own copies */
+    gt_free(buf);
+    return rc;
+}
+
+static void test_malformed_vocab(void) {
+    gt_tokenizer *tok = NULL;
+    gt_err err = {0};
+    CHECK_EQ_INT(tiny_vocab(NULL, NULL, 1, &tok, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "tokenizer.ggml.model is missing");
+    CHECK_EQ_INT(tiny_vocab("bert", NULL, 1, &tok, &err), GT_EUNSUPPORTED);
+    CHECK_CONTAINS(err.msg, "\"bert\" is not supported");
+    CHECK_EQ_INT(tiny_vocab("gpt2", "tekken", 1, &tok, &err), GT_EUNSUPPORTED);
+    CHECK_CONTAINS(err.msg, "pre-tokenizer \"tekken\"");
+    CHECK_EQ_INT(tiny_vocab("gpt2", "qwen2", 0, &tok, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "tokenizer.ggml.merges");
+    CHECK_EQ_INT(tiny_vocab("gpt2", "qwen2", 1, &tok, &err), 0);
+    if (tok) {
+        int32_t ids[16];
+        size_t n;
+        CHECK_EQ_INT(gt_tokenize(tok, "abc<|im_end|>", 13, 0, 1, ids, 16, &n, &err), 0);
+        CHECK(n == 3 && ids[0] == 2 && ids[1] == 4 && ids[2] == 3);
+        CHECK(gt_tokenizer_is_eog(tok, 3)); /* known by its text */
+        CHECK_EQ_INT(gt_tokenizer_eot(tok), 3);
+        gt_tokenizer_free(tok);
+    }
+    /* every allocation failing in turn: an error, never a crash or a leak */
+    int ok = 0;
+    for (long k = 0; k < 400 && !ok; k++) {
+        tok = NULL;
+        gt_alloc_fail_after(k);
+        int rc = tiny_vocab("gpt2", "llama3", 1, &tok, &err);
+        gt_alloc_fail_after(-1);
+        if (!rc) {
+            int32_t ids[16];
+            size_t n;
+            ok = gt_tokenize(tok, "ab c", 4, 1, 1, ids, 16, &n, &err) == 0;
+            gt_tokenizer_free(tok);
+        }
+    }
+    CHECK(ok);
+}
+
+int main(void) {
+    RUN(test_llama_spm_cases);
+    RUN(test_gpt2_cases);
+    RUN(test_model_prompts);
+    RUN(test_specials_spm);
+    RUN(test_specials_bpe);
+    RUN(test_malformed_vocab);
+    return gt_test_finish();
+}
