@@ -1,0 +1,251 @@
+/* cli_run.c: `gotong run`: generate text with a GGUF model on this CPU.
+ *
+ * Tokens stream to stdout as they are generated; timings go to stderr. With
+ * --json nothing streams and one JSON object is printed at the end (prompt
+ * and generated ids, the text, timings, and with --top-logits K the top K
+ * logits before each generated token), for scripts and for validators that
+ * re-run a worker's generation and compare. Seeded and deterministic: the
+ * same model, prompt, options and seed give the same tokens and logits
+ * whatever --threads is. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "base/pool.h"
+#include "cli/cli.h"
+#include "infer/generate.h"
+#include "infer/kernels.h"
+#include "infer/model.h"
+#include "infer/tokenizer.h"
+
+#define RUN_MAX_PREDICT 1000000
+#define RUN_MAX_TOP_LOGITS 100
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: gotong run -m MODEL.gguf -p PROMPT [options]\n\n"
+            "Generates text after PROMPT with a llama or qwen2 GGUF model (f32, f16, bf16,\n"
+            "q8_0, q4_0 weights). Tokens stream to stdout, timings to stderr.\n\n"
+            "options:\n"
+            "  -m, --model FILE      the model (GGUF)\n"
+            "  -p, --prompt TEXT     the prompt (BOS added as the vocabulary asks)\n"
+            "  -n, --n-predict N     tokens to generate at most (default 128)\n"
+            "  --temp T              temperature; 0 is greedy (default 0.8)\n"
+            "  --top-k K             keep the K likeliest tokens; 0 is off (default 40)\n"
+            "  --top-p P             keep the smallest set with probability P (default 0.95)\n"
+            "  --min-p P             drop tokens below P x the likeliest (default 0.05)\n"
+            "  --repeat-penalty R    penalise the last 64 tokens; 1 is off (default 1)\n"
+            "  --seed S              sampler seed (default 0: runs repeat exactly)\n"
+            "  -t, --threads K       threads (default: number of CPUs)\n"
+            "  -c, --ctx N           context positions (default min(model, 2048))\n"
+            "  --json                print one JSON object instead of streaming\n"
+            "  --top-logits K        with --json: the top K logits before each token\n");
+}
+
+/* Parses a whole decimal integer in [lo, hi]. */
+static int parse_int(const char *s, long lo, long hi, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_float(const char *s, float *out) {
+    char *end;
+    errno = 0;
+    float v = strtof(s, &end);
+    if (errno || end == s || *end) return -1;
+    *out = v;
+    return 0;
+}
+
+typedef struct run_state {
+    int json, top_logits;
+    json_t *steps; /* top logits per step (--json --top-logits) */
+} run_state;
+
+/* Streams a piece, or records the step's top logits for --json. */
+static int on_token(void *user, const gt_gen_step *st) {
+    run_state *rs = user;
+    if (!rs->json) {
+        fwrite(st->piece, 1, st->piece_len, stdout);
+        fflush(stdout);
+        return 0;
+    }
+    if (rs->top_logits > 0) {
+        int k = rs->top_logits < st->n_vocab ? rs->top_logits : st->n_vocab;
+        int best[RUN_MAX_TOP_LOGITS];
+        int m = 0;
+        for (int i = 0; i < st->n_vocab; i++) { /* insertion into a sorted top-k */
+            if (m == k && !(st->logits[i] > st->logits[best[m - 1]])) continue;
+            int j = m < k ? m++ : k - 1;
+            while (j > 0 && st->logits[i] > st->logits[best[j - 1]]) {
+                best[j] = best[j - 1];
+                j--;
+            }
+            best[j] = i;
+        }
+        json_t *arr = json_array();
+        for (int i = 0; i < m; i++)
+            json_array_append_new(arr, json_pack("[i,f]", best[i], (double)st->logits[best[i]]));
+        json_array_append_new(rs->steps, arr);
+    }
+    return 0;
+}
+
+static json_t *ids_json(const int32_t *ids, int n) {
+    json_t *a = json_array();
+    for (int i = 0; i < n; i++) json_array_append_new(a, json_integer(ids[i]));
+    return a;
+}
+
+static int cmd_run(int argc, char **argv) {
+    const char *model_path = NULL, *prompt = NULL;
+    gt_gen_params gp = gt_gen_defaults();
+    long threads = gt_cpu_count(), n_ctx = 0, v;
+    run_state rs = {0};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        int takes = 1;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--json")) {
+            rs.json = 1;
+            takes = 0;
+        } else if (!val) {
+            return gt_cli_usage_error("run", "%s needs a value", a);
+        } else if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
+            model_path = val;
+        } else if (!strcmp(a, "-p") || !strcmp(a, "--prompt")) {
+            prompt = val;
+        } else if (!strcmp(a, "-n") || !strcmp(a, "--n-predict")) {
+            if (parse_int(val, 0, RUN_MAX_PREDICT, &v))
+                return gt_cli_usage_error("run", "-n %s: expected a count 0..%d", val, RUN_MAX_PREDICT);
+            gp.n_predict = (int)v;
+        } else if (!strcmp(a, "--temp")) {
+            if (parse_float(val, &gp.sampling.temp))
+                return gt_cli_usage_error("run", "--temp %s: expected a number", val);
+        } else if (!strcmp(a, "--top-k")) {
+            if (parse_int(val, 0, 100000, &v)) return gt_cli_usage_error("run", "--top-k %s: expected 0..100000", val);
+            gp.sampling.top_k = (int)v;
+        } else if (!strcmp(a, "--top-p")) {
+            if (parse_float(val, &gp.sampling.top_p)) return gt_cli_usage_error("run", "--top-p %s: expected a number", val);
+        } else if (!strcmp(a, "--min-p")) {
+            if (parse_float(val, &gp.sampling.min_p)) return gt_cli_usage_error("run", "--min-p %s: expected a number", val);
+        } else if (!strcmp(a, "--repeat-penalty")) {
+            if (parse_float(val, &gp.sampling.repeat_penalty))
+                return gt_cli_usage_error("run", "--repeat-penalty %s: expected a number", val);
+        } else if (!strcmp(a, "--seed")) {
+            char *end;
+            errno = 0;
+            unsigned long long s = strtoull(val, &end, 10);
+            if (errno || end == val || *end || val[0] == '-')
+                return gt_cli_usage_error("run", "--seed %s: expected an unsigned integer", val);
+            gp.sampling.seed = s;
+        } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
+            if (parse_int(val, 1, GT_POOL_MAX_THREADS, &threads))
+                return gt_cli_usage_error("run", "--threads %s: expected 1..%d", val, GT_POOL_MAX_THREADS);
+        } else if (!strcmp(a, "-c") || !strcmp(a, "--ctx")) {
+            if (parse_int(val, 1, GT_CTX_MAX_POSITIONS, &n_ctx))
+                return gt_cli_usage_error("run", "--ctx %s: expected 1..%d", val, GT_CTX_MAX_POSITIONS);
+        } else if (!strcmp(a, "--top-logits")) {
+            if (parse_int(val, 0, RUN_MAX_TOP_LOGITS, &v))
+                return gt_cli_usage_error("run", "--top-logits %s: expected 0..%d", val, RUN_MAX_TOP_LOGITS);
+            rs.top_logits = (int)v;
+        } else {
+            return gt_cli_usage_error("run", "unknown option %s", a);
+        }
+        i += takes;
+    }
+    if (!model_path) return gt_cli_usage_error("run", "no model: give -m MODEL.gguf");
+    if (!prompt) return gt_cli_usage_error("run", "no prompt: give -p TEXT");
+    if (rs.top_logits && !rs.json) return gt_cli_usage_error("run", "--top-logits needs --json");
+
+    gt_err err = {0};
+    gt_model *m = NULL;
+    gt_tokenizer *tok = NULL;
+    gt_ctx *ctx = NULL;
+    int32_t *ids = NULL;
+    gt_gen_result res = {0};
+    gt_buf text = {0};
+    int code = 1;
+    double t_load = gt_now_ms();
+    if (gt_model_load(model_path, &m, &err) || gt_tokenizer_load(gt_model_gguf(m), &tok, &err)) goto fail;
+    t_load = gt_now_ms() - t_load;
+    size_t len = strlen(prompt), n_ids = 0;
+    if (len > GT_TOKENIZER_MAX_TEXT_BYTES) {
+        gt_err_set(&err, GT_ELIMIT, "prompt of %zu bytes is over the limit of %u", len, GT_TOKENIZER_MAX_TEXT_BYTES);
+        goto fail;
+    }
+    size_t cap = len + 8;
+    ids = gt_malloc(cap * sizeof *ids);
+    if (!ids) {
+        gt_err_set(&err, GT_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if (gt_tokenize(tok, prompt, len, 1, 1, ids, cap, &n_ids, &err)) goto fail;
+    if (n_ids == 0) {
+        gt_err_set(&err, GT_EINVAL, "the prompt gives no tokens (this vocabulary adds no BOS)");
+        goto fail;
+    }
+    gt_ctx_params cp = {.n_ctx = (int)n_ctx, .n_threads = (int)threads};
+    if (gt_ctx_new(m, &cp, &ctx, &err)) goto fail;
+    if ((long)n_ids + 1 > gt_ctx_n_ctx(ctx)) {
+        gt_err_set(&err, GT_ELIMIT, "prompt of %zu tokens does not fit the context of %d (see --ctx)",
+                   n_ids, gt_ctx_n_ctx(ctx));
+        goto fail;
+    }
+    if (rs.json) rs.steps = json_array();
+    if (gt_generate(ctx, tok, ids, (int)n_ids, &gp, on_token, &rs, &res, &err)) goto fail;
+    if (gt_detokenize(tok, res.tokens, (size_t)res.n_tokens, 0, 0, &text, &err)) goto fail;
+    double pp = res.prompt_ms > 0 ? res.n_prompt / (res.prompt_ms / 1e3) : 0;
+    double tg = res.gen_ms > 0 ? res.n_tokens / (res.gen_ms / 1e3) : 0;
+    if (rs.json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "model", json_string(model_path));
+        json_object_set_new(o, "prompt_tokens", ids_json(ids, (int)n_ids));
+        json_object_set_new(o, "tokens", ids_json(res.tokens, res.n_tokens));
+        json_object_set_new(o, "text", json_stringn_nocheck(text.data ? (const char *)text.data : "", text.len));
+        json_object_set_new(o, "stopped_by_eog", json_boolean(res.stopped_by_eog));
+        json_object_set_new(o, "seed", json_integer((json_int_t)gp.sampling.seed));
+        json_object_set_new(o, "threads", json_integer(threads));
+        json_object_set_new(o, "kernels", json_string(gt_kern_best()->name));
+        json_object_set_new(o, "timings", json_pack("{s:f,s:f,s:f,s:f,s:f}", "load_ms", t_load, "prompt_ms",
+                                                    res.prompt_ms, "gen_ms", res.gen_ms, "prompt_tok_per_s", pp,
+                                                    "gen_tok_per_s", tg));
+        if (rs.top_logits) json_object_set(o, "top_logits", rs.steps);
+        char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+        if (s) puts(s);
+        free(s);
+        json_decref(o);
+    } else {
+        putchar('\n');
+    }
+    fprintf(stderr,
+            "load: %.0f ms; prompt: %d tokens in %.1f ms (%.1f tok/s); generation: %d tokens in %.1f ms "
+            "(%.1f tok/s); %ld threads, %s kernels\n",
+            t_load, res.n_prompt, res.prompt_ms, pp, res.n_tokens, res.gen_ms, tg, threads, gt_kern_best()->name);
+    code = 0;
+    goto out;
+fail:
+    code = gt_cli_fail(&err);
+out:
+    json_decref(rs.steps);
+    gt_buf_free(&text);
+    gt_gen_result_free(&res);
+    gt_free(ids);
+    gt_ctx_free(ctx);
+    gt_tokenizer_free(tok);
+    gt_model_free(m);
+    return code;
+}
+
+GT_CLI_COMMAND(cmd_run_def, "run", "generate text with a GGUF model (llama, qwen2) on this CPU", cmd_run)

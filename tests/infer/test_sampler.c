@@ -1,0 +1,172 @@
+/* test_sampler.c: the sampling chain (greedy, temperature, top-k, top-p,
+ * min-p, repetition penalty, seeds) and the generate loop on a tiny model. */
+#include <math.h>
+#include <string.h>
+
+#include "../test.h"
+#include "base/alloc.h"
+#include "infer/generate.h"
+#include "infer/sampler.h"
+
+static gt_sampler *make(gt_sampler_params p, int n) {
+    gt_sampler *s = NULL;
+    gt_err err = {0};
+    CHECK_MSG(gt_sampler_new(&p, n, &s, &err) == 0, "%s", err.msg);
+    return s;
+}
+
+static void test_greedy_and_penalty(void) {
+    float l[5] = {0.1f, 2.0f, 1.9f, -3.0f, 2.0f};
+    gt_sampler_params p = gt_sampler_defaults();
+    p.temp = 0;
+    gt_sampler *s = make(p, 5);
+    CHECK_EQ_INT(gt_sampler_sample(s, l), 1); /* tie: the lower id */
+    gt_sampler_free(s);
+    p.repeat_penalty = 1.5f;
+    s = make(p, 5);
+    gt_sampler_accept(s, 1);
+    gt_sampler_accept(s, 4);
+    gt_sampler_accept(s, 1);
+    CHECK_EQ_INT(gt_sampler_sample(s, l), 2); /* 1 and 4 fall to 1.33 */
+    CHECK(l[1] == 2.0f);                      /* logits are not modified */
+    gt_sampler_reset(s);
+    CHECK_EQ_INT(gt_sampler_sample(s, l), 1);
+    gt_sampler_free(s);
+}
+
+/* Frequencies of n draws over 3 tokens. */
+static void draw(gt_sampler_params p, const float *l, int n, double *freq) {
+    gt_sampler *s = make(p, 3);
+    int count[3] = {0};
+    for (int i = 0; i < n; i++) count[gt_sampler_sample(s, l)]++;
+    for (int i = 0; i < 3; i++) freq[i] = (double)count[i] / n;
+    gt_sampler_free(s);
+}
+
+static void test_distribution(void) {
+    float l[3] = {logf(0.5f), logf(0.3f), logf(0.2f)};
+    gt_sampler_params p = {.temp = 1.0f, .top_p = 1.0f, .repeat_penalty = 1.0f, .seed = 42};
+    double f[3];
+    draw(p, l, 200000, f);
+    CHECK_MSG(fabs(f[0] - 0.5) < 0.01 && fabs(f[1] - 0.3) < 0.01 && fabs(f[2] - 0.2) < 0.01,
+              "%.3f %.3f %.3f", f[0], f[1], f[2]);
+    p.top_p = 0.6f; /* 0.5 < 0.6 <= 0.8: keeps two */
+    draw(p, l, 100000, f);
+    CHECK_MSG(f[2] == 0 && fabs(f[0] - 0.625) < 0.01, "top-p %.3f %.3f %.3f", f[0], f[1], f[2]);
+    p.top_p = 1.0f, p.min_p = 0.5f; /* keeps p >= 0.25 */
+    draw(p, l, 100000, f);
+    CHECK_MSG(f[2] == 0 && fabs(f[0] - 0.625) < 0.01, "min-p %.3f %.3f %.3f", f[0], f[1], f[2]);
+    p.min_p = 0, p.top_k = 1;
+    draw(p, l, 1000, f);
+    CHECK(f[0] == 1.0);
+    p.top_k = 0, p.temp = 0.5f; /* p ~ q^2: 25:9:4 */
+    draw(p, l, 200000, f);
+    CHECK_MSG(fabs(f[0] - 25.0 / 38) < 0.01 && fabs(f[2] - 4.0 / 38) < 0.01, "temp %.3f %.3f", f[0], f[2]);
+}
+
+static void test_seeds(void) {
+    enum { N = 1000 };
+    float *l = gt_malloc(N * sizeof(float));
+    for (int i = 0; i < N; i++) l[i] = (float)((i * 37) % 101) / 20.0f;
+    gt_sampler_params p = gt_sampler_defaults();
+    int32_t a[64], b[64], c[64];
+    gt_sampler *s1 = make(p, N), *s2 = make(p, N);
+    p.seed = 7;
+    gt_sampler *s3 = make(p, N);
+    for (int i = 0; i < 64; i++) a[i] = gt_sampler_sample(s1, l), b[i] = gt_sampler_sample(s2, l), c[i] = gt_sampler_sample(s3, l);
+    CHECK(memcmp(a, b, sizeof a) == 0);
+    CHECK(memcmp(a, c, sizeof a) != 0);
+    gt_sampler_free(s1), gt_sampler_free(s2), gt_sampler_free(s3);
+    gt_free(l);
+}
+
+static void test_bad_params(void) {
+    gt_sampler *s;
+    gt_err err = {0};
+    gt_sampler_params p = gt_sampler_defaults();
+    p.top_p = 1.5f;
+    CHECK_EQ_INT(gt_sampler_new(&p, 10, &s, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "top-p");
+    p = gt_sampler_defaults();
+    p.temp = NAN;
+    CHECK_EQ_INT(gt_sampler_new(&p, 10, &s, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "temperature");
+    p = gt_sampler_defaults();
+    p.min_p = -1;
+    CHECK_EQ_INT(gt_sampler_new(&p, 10, &s, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "min-p");
+}
+
+typedef struct seen {
+    int n;
+    int32_t ids[32];
+} seen;
+
+static int collect(void *user, const gt_gen_step *st) {
+    seen *s = user;
+    if (s->n < 32) s->ids[s->n] = st->token;
+    s->n++;
+    return 0;
+}
+
+static void test_generate(void) {
+    gt_model *m;
+    gt_err err = {0};
+    if (gt_model_load(gt_fixture("models/tiny-llama-q8_0.gguf"), &m, &err)) {
+        CHECK_MSG(0, "%s", err.msg);
+        return;
+    }
+    gt_tokenizer *tok;
+    CHECK(gt_tokenizer_load(gt_model_gguf(m), &tok, &err) == 0);
+    int32_t prompt[3] = {1, 15043, 3186}; /* "Hello world" */
+    /* Greedy: llama.cpp's first greedy tokens (tiny-llama-q8_0.ref.json). */
+    gt_gen_params gp = gt_gen_defaults();
+    gp.n_predict = 3;
+    gp.sampling.temp = 0;
+    gt_ctx_params cp = {.n_ctx = 64, .n_threads = 2};
+    gt_ctx *c;
+    CHECK(gt_ctx_new(m, &cp, &c, &err) == 0);
+    seen sn = {0};
+    gt_gen_result r;
+    CHECK(gt_generate(c, tok, prompt, 3, &gp, collect, &sn, &r, &err) == 0);
+    CHECK_EQ_INT(r.n_tokens, 3);
+    CHECK_EQ_INT(sn.n, 3);
+    CHECK_EQ_INT(r.tokens[0], 30483);
+    CHECK_EQ_INT(r.tokens[1], 10622);
+    CHECK_EQ_INT(r.tokens[2], 9579);
+    gt_gen_result_free(&r);
+    gt_ctx_free(c);
+    /* Sampled: the same seed gives the same tokens with 1 and 3 threads. */
+    gp.n_predict = 12;
+    gp.sampling = gt_sampler_defaults();
+    gp.sampling.temp = 1.5f;
+    gp.sampling.seed = 99;
+    gt_gen_result r1, r3;
+    cp.n_threads = 1;
+    CHECK(gt_ctx_new(m, &cp, &c, &err) == 0);
+    CHECK(gt_generate(c, tok, prompt, 3, &gp, NULL, NULL, &r1, &err) == 0);
+    gt_ctx_free(c);
+    cp.n_threads = 3;
+    CHECK(gt_ctx_new(m, &cp, &c, &err) == 0);
+    CHECK(gt_generate(c, tok, prompt, 3, &gp, NULL, NULL, &r3, &err) == 0);
+    CHECK_EQ_INT(r1.n_tokens, r3.n_tokens);
+    CHECK(r1.n_tokens > 0 && memcmp(r1.tokens, r3.tokens, (size_t)r1.n_tokens * 4) == 0);
+    gt_gen_result_free(&r1);
+    gt_gen_result_free(&r3);
+    /* A prompt longer than the context is refused. */
+    int32_t big[70] = {0};
+    CHECK_EQ_INT(gt_generate(c, tok, big, 70, &gp, NULL, NULL, &r1, &err), GT_ELIMIT);
+    gt_gen_result_free(&r1);
+    gt_ctx_free(c);
+    gt_tokenizer_free(tok);
+    gt_model_free(m);
+}
+
+int main(void) {
+    RUN(test_greedy_and_penalty);
+    RUN(test_distribution);
+    RUN(test_seeds);
+    RUN(test_bad_params);
+    RUN(test_generate);
+    return gt_test_finish();
+}
