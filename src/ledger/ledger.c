@@ -41,10 +41,12 @@ struct gt_ledger {
     gt_genesis g;
     gt_state *state;
     gt_block head;
-    pthread_mutex_t mu;       /* queue + writer flag */
-    pthread_cond_t cv;
+    pthread_mutex_t mu;       /* queue, flags */
+    pthread_cond_t cv;        /* work for the writer */
+    pthread_cond_t done_cv;   /* a batch is committed */
     pending *q_head, *q_tail;
-    int writer_active;
+    int writer_active, stop, has_writer;
+    pthread_t writer;
     pthread_mutex_t state_mu; /* held while a block is written, and by readers */
     uint64_t fixed_time_s;
     sqlite3_stmt *ins_action, *ins_block;
@@ -122,6 +124,8 @@ static int meta_get(sqlite3 *db, const char *key, uint64_t *u, uint8_t *blob, in
     sqlite3_finalize(q);
     return 0;
 }
+
+static void *writer_main(void *arg);
 
 static int put_block(sqlite3 *db, sqlite3_stmt **cached, const gt_block *b, gt_err *err) {
     if (!*cached && sqlite3_prepare_v2(db, "INSERT INTO blocks VALUES(?,?,?,?,?,?,?)", -1, cached, NULL))
@@ -236,6 +240,7 @@ int gt_ledger_open(const char *path, int flags, gt_ledger **out, gt_err *err) {
     snprintf(l->path, sizeof l->path, "%s", path);
     pthread_mutex_init(&l->mu, NULL);
     pthread_cond_init(&l->cv, NULL);
+    pthread_cond_init(&l->done_cv, NULL);
     pthread_mutex_init(&l->state_mu, NULL);
     if (!l->readonly) {
         char lock_path[4200];
@@ -262,6 +267,13 @@ int gt_ledger_open(const char *path, int flags, gt_ledger **out, gt_err *err) {
     uint64_t supply;
     if ((rc = meta_get(l->db, "supply", &supply, NULL, 0, err))) goto fail;
     gt_state_set_supply(l->state, supply);
+    if (!l->readonly) {
+        if (pthread_create(&l->writer, NULL, writer_main, l) != 0) {
+            rc = gt_err_set(err, GT_ENOMEM, "cannot start the ledger's writer thread");
+            goto fail;
+        }
+        l->has_writer = 1;
+    }
     *out = l;
     return 0;
 fail:
@@ -271,7 +283,14 @@ fail:
 
 void gt_ledger_close(gt_ledger *l) {
     if (!l) return;
-    assert(!l->writer_active);
+    if (l->has_writer) {
+        pthread_mutex_lock(&l->mu);
+        l->stop = 1;
+        pthread_cond_signal(&l->cv);
+        pthread_mutex_unlock(&l->mu);
+        pthread_join(l->writer, NULL);
+    }
+    assert(!l->writer_active && !l->q_head);
     sqlite3_finalize(l->ins_action);
     sqlite3_finalize(l->ins_block);
     gt_state_free(l->state);
@@ -279,6 +298,7 @@ void gt_ledger_close(gt_ledger *l) {
     if (l->lock_fd >= 0) close(l->lock_fd);
     pthread_mutex_destroy(&l->mu);
     pthread_cond_destroy(&l->cv);
+    pthread_cond_destroy(&l->done_cv);
     pthread_mutex_destroy(&l->state_mu);
     gt_free(l->ids);
     gt_free(l);
@@ -393,19 +413,16 @@ static void write_block(gt_ledger *l, pending *list) {
     pthread_mutex_unlock(&l->state_mu);
 }
 
-/* Queues a batch and waits until it is committed, writing blocks while we
- * are the writer. */
-static void enqueue_and_wait(gt_ledger *l, pending *me) {
+/* The writer thread: takes up to a block's worth of queued batches, writes
+ * them as one block, marks them done, repeats. It spends most of its time
+ * waiting on fsync, which costs no CPU, so the submitting threads keep their
+ * cores busy verifying signatures in the meantime. */
+static void *writer_main(void *arg) {
+    gt_ledger *l = arg;
     pthread_mutex_lock(&l->mu);
-    if (l->q_tail) l->q_tail->next = me; else l->q_head = me;
-    l->q_tail = me;
-    while (!me->done) {
-        if (l->writer_active) {
-            pthread_cond_wait(&l->cv, &l->mu);
-            continue;
-        }
-        /* Become the writer: take up to a block's worth of batches. */
-        l->writer_active = 1;
+    for (;;) {
+        while (!l->q_head && !l->stop) pthread_cond_wait(&l->cv, &l->mu);
+        if (!l->q_head) break; /* stop requested and nothing left */
         pending *list = l->q_head, *last = list;
         size_t total = last->n;
         while (last->next && total + last->next->n <= GT_LIMIT_BLOCK_ACTIONS) {
@@ -415,58 +432,97 @@ static void enqueue_and_wait(gt_ledger *l, pending *me) {
         l->q_head = last->next;
         if (!l->q_head) l->q_tail = NULL;
         last->next = NULL;
+        l->writer_active = 1;
         pthread_mutex_unlock(&l->mu);
         write_block(l, list);
         pthread_mutex_lock(&l->mu);
-        for (pending *p = list; p; p = p->next) p->done = 1;
         l->writer_active = 0;
-        pthread_cond_broadcast(&l->cv);
+        for (pending *p = list; p; p = p->next) p->done = 1;
+        pthread_cond_broadcast(&l->done_cv);
     }
+    pthread_mutex_unlock(&l->mu);
+    return NULL;
+}
+
+static void enqueue(gt_ledger *l, pending *p) {
+    pthread_mutex_lock(&l->mu);
+    if (l->q_tail) l->q_tail->next = p; else l->q_head = p;
+    l->q_tail = p;
+    pthread_cond_signal(&l->cv);
     pthread_mutex_unlock(&l->mu);
 }
 
-/* Submits in chunks of at most a block's worth. */
-static size_t submit(gt_ledger *l, gt_action *acts, size_t n, gt_result *res, int verified) {
-    if (l->readonly) {
-        for (size_t i = 0; i < n; i++) {
-            res[i].code = GT_EPERM;
-            snprintf(res[i].msg, sizeof res[i].msg, "ledger is open read-only");
-        }
-        return 0;
-    }
+struct gt_ledger_ticket {
+    pending *parts;  /* one pending per block-sized chunk */
+    size_t n_parts;
+};
+
+int gt_ledger_submit_async(gt_ledger *l, gt_action *acts, size_t n, gt_result *res, gt_ledger_ticket **out) {
+    *out = NULL;
     for (size_t i = 0; i < n; i++) {
         gt_err err = {0};
         res[i].code = 0;
         res[i].height = 0;
         res[i].msg[0] = 0;
-        if (!verified && gt_action_verify(&acts[i], l->g.chain_id, &err)) {
+        if (l->readonly) {
+            res[i].code = GT_EPERM;
+            snprintf(res[i].msg, sizeof res[i].msg, "ledger is open read-only");
+        } else if (gt_action_verify(&acts[i], l->g.chain_id, &err)) {
             res[i].code = err.code;
             snprintf(res[i].msg, sizeof res[i].msg, "%s", err.msg);
         }
     }
-    for (size_t off = 0; off < n; off += GT_LIMIT_BLOCK_ACTIONS) {
-        size_t m = n - off < GT_LIMIT_BLOCK_ACTIONS ? n - off : GT_LIMIT_BLOCK_ACTIONS;
-        pending me = {.acts = acts + off, .res = res + off, .n = m};
-        enqueue_and_wait(l, &me);
+    if (l->readonly || n == 0) return 0;
+    size_t parts = (n + GT_LIMIT_BLOCK_ACTIONS - 1) / GT_LIMIT_BLOCK_ACTIONS;
+    gt_ledger_ticket *t = gt_calloc(1, sizeof *t);
+    pending *p = gt_calloc(parts, sizeof *p);
+    if (!t || !p) {
+        gt_free(t);
+        gt_free(p);
+        for (size_t i = 0; i < n; i++)
+            if (!res[i].code) res[i].code = GT_ENOMEM, snprintf(res[i].msg, sizeof res[i].msg, "out of memory");
+        return GT_ENOMEM;
     }
-    size_t ok = 0;
-    for (size_t i = 0; i < n; i++) ok += res[i].code == 0;
-    return ok;
+    t->parts = p;
+    t->n_parts = parts;
+    for (size_t k = 0; k < parts; k++) {
+        size_t off = k * GT_LIMIT_BLOCK_ACTIONS;
+        p[k].acts = acts + off;
+        p[k].res = res + off;
+        p[k].n = n - off < GT_LIMIT_BLOCK_ACTIONS ? n - off : GT_LIMIT_BLOCK_ACTIONS;
+        enqueue(l, &p[k]);
+    }
+    *out = t;
+    return 0;
+}
+
+void gt_ledger_wait(gt_ledger *l, gt_ledger_ticket *t) {
+    if (!t) return;
+    pthread_mutex_lock(&l->mu);
+    for (size_t k = 0; k < t->n_parts; k++)
+        while (!t->parts[k].done) pthread_cond_wait(&l->done_cv, &l->mu);
+    pthread_mutex_unlock(&l->mu);
+    gt_free(t->parts);
+    gt_free(t);
 }
 
 size_t gt_ledger_submit(gt_ledger *l, gt_action *acts, size_t n, gt_result *res) {
-    return submit(l, acts, n, res, 0);
-}
-
-size_t gt_ledger_submit_verified(gt_ledger *l, gt_action *acts, size_t n, gt_result *res) {
-    return submit(l, acts, n, res, 1);
+    gt_ledger_ticket *t;
+    gt_ledger_submit_async(l, acts, n, res, &t);
+    gt_ledger_wait(l, t);
+    size_t ok = 0;
+    for (size_t i = 0; i < n; i++) ok += res[i].code == 0;
+    return ok;
 }
 
 int gt_ledger_tick(gt_ledger *l, gt_err *err) {
     if (l->readonly) return gt_err_set(err, GT_EPERM, "ledger is open read-only");
     uint64_t before = l->head.height;
     pending me = {.tick = 1};
-    enqueue_and_wait(l, &me);
+    enqueue(l, &me);
+    pthread_mutex_lock(&l->mu);
+    while (!me.done) pthread_cond_wait(&l->done_cv, &l->mu);
+    pthread_mutex_unlock(&l->mu);
     pthread_mutex_lock(&l->state_mu);
     int ok = l->head.height > before;
     pthread_mutex_unlock(&l->state_mu);

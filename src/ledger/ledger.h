@@ -3,10 +3,9 @@
  *
  * Submitting: gt_ledger_submit verifies signatures in the calling thread (so
  * several threads verify in parallel: signature recovery is the cost worth
- * paying), then queues the actions for the single writer. Whichever submitter
- * finds no writer running becomes it and applies everything queued as one
- * block in one SQLite transaction (group commit). Submit returns when its
- * actions are durable.
+ * paying), then queues the actions for the ledger's writer thread, which
+ * applies everything queued as one block in one SQLite transaction (group
+ * commit). Submit returns when its actions are durable.
  *
  * Durability (fsync policy): journal_mode=WAL, synchronous=FULL: each block's
  * commit fsyncs the WAL before gt_ledger_submit returns, so an acknowledged
@@ -51,9 +50,14 @@ const gt_genesis *gt_ledger_genesis(const gt_ledger *l);
 /* Verifies, applies and durably commits n actions in order; fills res[i] for
  * each. Returns the number applied. Thread-safe. */
 size_t gt_ledger_submit(gt_ledger *l, gt_action *acts, size_t n, gt_result *res);
-/* Like submit but for actions whose signatures the caller already checked
- * with gt_action_verify (each must have a->id set). */
-size_t gt_ledger_submit_verified(gt_ledger *l, gt_action *acts, size_t n, gt_result *res);
+/* The same in two halves, so a caller can verify its next batch while this
+ * one commits: submit_async verifies the signatures in the calling thread and
+ * queues the batch; gt_ledger_wait blocks until it is durable (res filled) and
+ * frees the ticket. acts and res must stay valid until then. *ticket is NULL
+ * when nothing was queued (read-only ledger, empty batch). */
+typedef struct gt_ledger_ticket gt_ledger_ticket;
+int gt_ledger_submit_async(gt_ledger *l, gt_action *acts, size_t n, gt_result *res, gt_ledger_ticket **ticket);
+void gt_ledger_wait(gt_ledger *l, gt_ledger_ticket *ticket); /* accepts NULL */
 /* Makes a block with no actions (lets deadlines pass when nothing else happens). */
 int gt_ledger_tick(gt_ledger *l, gt_err *err);
 
