@@ -1,0 +1,342 @@
+/* cli_ledger.c: the money commands: init, balance, send, mint, stake, unstake,
+ * and `ledger log|verify|head|submit`. They open HOME/ledger.db directly (the
+ * embedded default); keys come from HOME/keystore. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/alloc.h"
+#include "base/amount.h"
+#include "base/file.h"
+#include "base/hex.h"
+#include "base/json.h"
+#include "base/limits.h"
+#include "base/progress.h"
+#include "cli/cli.h"
+#include "crypto/addr.h"
+#include "crypto/keystore.h"
+#include "ledger/ledger.h"
+#include "ledger/rules.h"
+
+/* Options most money commands share. */
+typedef struct common_opts {
+    const char *home, *password_file, *from;
+    int json, light;
+    char home_path[4096], db_path[4200];
+} common_opts;
+
+enum { OPT_HOME = 1000, OPT_PASSWORD_FILE, OPT_FROM, OPT_TO, OPT_JSON, OPT_LIGHT, OPT_CHAIN_ID,
+       OPT_UNBONDING, OPT_FROM_H, OPT_TO_H, OPT_LIMIT, OPT_HELP };
+
+static int resolve_home(common_opts *o, gt_err *err) {
+    int rc = gt_cli_home(o->home, o->home_path, sizeof o->home_path, err);
+    if (rc) return rc;
+    snprintf(o->db_path, sizeof o->db_path, "%s/ledger.db", o->home_path);
+    return 0;
+}
+
+/* Picks the signing address: --from, else the only key in the keystore. */
+static int pick_from(common_opts *o, gt_addr *from, gt_err *err) {
+    if (o->from) return gt_addr_parse(o->from, from, err);
+    gt_addr *addrs = NULL;
+    size_t n = 0;
+    int rc = gt_keystore_list(o->home_path, &addrs, &n, err);
+    if (rc) return rc;
+    if (n != 1) {
+        gt_free(addrs);
+        return gt_err_set(err, GT_EINVAL, "%s; pass --from ADDRESS",
+                          n ? "the keystore holds several keys" : "the keystore is empty");
+    }
+    *from = addrs[0];
+    gt_free(addrs);
+    return 0;
+}
+
+static int load_key(common_opts *o, const gt_addr *from, gt_key *key, gt_err *err) {
+    char pw[GT_LIMIT_PASSWORD_BYTES], as[43], prompt[96];
+    gt_addr_to_str(from, as);
+    snprintf(prompt, sizeof prompt, "Password for %s: ", as);
+    int rc = gt_cli_password(o->password_file, prompt, 0, pw, sizeof pw, err);
+    if (!rc) rc = gt_keystore_load(o->home_path, from, pw, key, err);
+    memset(pw, 0, sizeof pw);
+    return rc;
+}
+
+/* Prints one applied/refused action in human or JSON form. */
+static void print_result(const common_opts *o, const gt_action *a, const gt_result *r) {
+    char id[67] = "0x";
+    gt_hex_encode(a->id, 32, id + 2);
+    if (o->json) {
+        json_t *j = json_object();
+        json_object_set_new(j, "id", json_string(id));
+        json_object_set_new(j, "ok", json_boolean(r->code == 0));
+        if (r->code) {
+            json_object_set_new(j, "error", json_string(gt_err_name(r->code)));
+            json_object_set_new(j, "message", json_string(r->msg));
+        } else {
+            json_object_set_new(j, "height", json_integer((json_int_t)r->height));
+        }
+        char *s = json_dumps(j, JSON_COMPACT);
+        printf("%s\n", s);
+        free(s);
+        json_decref(j);
+    } else if (r->code) {
+        fprintf(stderr, "error: %s\n", r->msg);
+    } else {
+        printf("%s %s applied in block %llu\n", a->kind->name, id, (unsigned long long)r->height);
+    }
+}
+
+/* Signs and submits one core action from the --from key. */
+static int sign_and_submit(common_opts *o, const gt_action_kind *kind, const gt_addr *to, uint64_t amount) {
+    gt_err err = {0};
+    gt_addr from;
+    gt_key key;
+    gt_ledger *l = NULL;
+    int rc;
+    if ((rc = resolve_home(o, &err)) || (rc = pick_from(o, &from, &err))) return gt_cli_fail(&err);
+    if ((rc = gt_ledger_open(o->db_path, 0, &l, &err))) return gt_cli_fail(&err);
+    gt_account acc;
+    if ((rc = gt_ledger_account(l, &from, &acc, &err)) || (rc = load_key(o, &from, &key, &err))) {
+        gt_ledger_close(l);
+        return gt_cli_fail(&err);
+    }
+    gt_action *a = gt_malloc(sizeof *a);
+    if (!a) { gt_ledger_close(l); gt_key_wipe(&key); return gt_cli_fail(NULL); }
+    gt_action_init(a, kind, gt_ledger_genesis(l)->chain_id, &from, acc.nonce);
+    if (to) gt_action_set_addr(a, "to", to);
+    gt_action_set_u64(a, "amount", amount);
+    rc = gt_action_sign(a, &key, &err);
+    gt_key_wipe(&key);
+    if (rc) { gt_free(a); gt_ledger_close(l); return gt_cli_fail(&err); }
+    gt_result r;
+    gt_ledger_submit(l, a, 1, &r);
+    print_result(o, a, &r);
+    gt_free(a);
+    gt_ledger_close(l);
+    return r.code ? 1 : 0;
+}
+
+/* Parses the options shared by send/mint/stake/unstake; positional args are left in argv. */
+static int parse_common(int argc, char **argv, common_opts *o, const char **to, const char *usage) {
+    static const struct option opts[] = {
+        {"home", required_argument, 0, OPT_HOME}, {"password-file", required_argument, 0, OPT_PASSWORD_FILE},
+        {"from", required_argument, 0, OPT_FROM}, {"to", required_argument, 0, OPT_TO},
+        {"json", no_argument, 0, OPT_JSON}, {"help", no_argument, 0, OPT_HELP}, {0, 0, 0, 0}};
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case OPT_HOME: o->home = optarg; break;
+        case OPT_PASSWORD_FILE: o->password_file = optarg; break;
+        case OPT_FROM: o->from = optarg; break;
+        case OPT_TO: if (!to) goto bad; *to = optarg; break;
+        case OPT_JSON: o->json = 1; break;
+        case 'h': case OPT_HELP: printf("%s", usage); return 0;
+        default: goto bad;
+        }
+    }
+    return -1;
+bad:
+    fprintf(stderr, "%s", usage);
+    return 2;
+}
+
+static const char send_usage[] =
+    "usage: gotong send --to ADDRESS AMOUNT [--from ADDRESS] [--home DIR] [--password-file F] [--json]\n"
+    "Transfers AMOUNT tokens (decimal, up to 6 places: 1.5 = 1500000 units) from --from\n"
+    "(default: the only key in the keystore) to --to, signed with --from's keystore key.\n";
+
+static int cmd_send(int argc, char **argv) {
+    common_opts o = {0};
+    const char *to_s = NULL;
+    int rc = parse_common(argc, argv, &o, &to_s, send_usage);
+    if (rc >= 0) return rc;
+    if (!to_s) return gt_cli_usage_error("send", "--to ADDRESS is required");
+    if (optind != argc - 1) return gt_cli_usage_error("send", "expected one AMOUNT");
+    gt_err err = {0};
+    gt_addr to;
+    uint64_t amount;
+    if (gt_addr_parse(to_s, &to, &err) || gt_amount_parse(argv[optind], &amount, &err)) return gt_cli_fail(&err);
+    return sign_and_submit(&o, &gt_kind_transfer, &to, amount);
+}
+GT_CLI_COMMAND(cli_send, "send", "transfer tokens to an address", cmd_send)
+
+static const char mint_usage[] =
+    "usage: gotong mint --to ADDRESS AMOUNT [--from AUTHORITY] [--home DIR] [--password-file F] [--json]\n"
+    "Creates AMOUNT new tokens for --to. Only the genesis authority (the local\n"
+    "network's faucet, made by `gotong init`) may mint.\n";
+
+static int cmd_mint(int argc, char **argv) {
+    common_opts o = {0};
+    const char *to_s = NULL;
+    int rc = parse_common(argc, argv, &o, &to_s, mint_usage);
+    if (rc >= 0) return rc;
+    if (!to_s) return gt_cli_usage_error("mint", "--to ADDRESS is required");
+    if (optind != argc - 1) return gt_cli_usage_error("mint", "expected one AMOUNT");
+    gt_err err = {0};
+    gt_addr to;
+    uint64_t amount;
+    if (gt_addr_parse(to_s, &to, &err) || gt_amount_parse(argv[optind], &amount, &err)) return gt_cli_fail(&err);
+    if (!o.from) {
+        /* default to the authority */
+        if (resolve_home(&o, &err)) return gt_cli_fail(&err);
+        gt_ledger *l;
+        if (gt_ledger_open(o.db_path, GT_LEDGER_READONLY, &l, &err)) return gt_cli_fail(&err);
+        static char auth[43];
+        gt_addr_to_str(&gt_ledger_genesis(l)->authority, auth);
+        gt_ledger_close(l);
+        o.from = auth;
+    }
+    return sign_and_submit(&o, &gt_kind_mint, &to, amount);
+}
+GT_CLI_COMMAND(cli_mint, "mint", "create tokens (genesis authority only: the faucet)", cmd_mint)
+
+static const char stake_usage[] =
+    "usage: gotong stake AMOUNT [--from ADDRESS] [--home DIR] [--password-file F] [--json]\n"
+    "Bonds AMOUNT of --from's balance as stake (validators need stake).\n";
+static const char unstake_usage[] =
+    "usage: gotong unstake AMOUNT [--from ADDRESS] [--home DIR] [--password-file F] [--json]\n"
+    "Unbonds AMOUNT of stake; it returns to the balance after the ledger's\n"
+    "unbonding delay (in blocks, set at genesis).\n";
+
+static int stake_common(int argc, char **argv, const gt_action_kind *kind, const char *usage, const char *name) {
+    common_opts o = {0};
+    int rc = parse_common(argc, argv, &o, NULL, usage);
+    if (rc >= 0) return rc;
+    if (optind != argc - 1) return gt_cli_usage_error(name, "expected one AMOUNT");
+    gt_err err = {0};
+    uint64_t amount;
+    if (gt_amount_parse(argv[optind], &amount, &err)) return gt_cli_fail(&err);
+    return sign_and_submit(&o, kind, NULL, amount);
+}
+static int cmd_stake(int argc, char **argv) { return stake_common(argc, argv, &gt_kind_stake, stake_usage, "stake"); }
+static int cmd_unstake(int argc, char **argv) { return stake_common(argc, argv, &gt_kind_unstake, unstake_usage, "unstake"); }
+GT_CLI_COMMAND(cli_stake, "stake", "bond tokens as stake", cmd_stake)
+GT_CLI_COMMAND(cli_unstake, "unstake", "unbond stake (returns after a delay in blocks)", cmd_unstake)
+
+static const char init_usage[] =
+    "usage: gotong init [--home DIR] [--chain-id N] [--unbonding-blocks N] [--password-file F] [--light]\n"
+    "Creates the data directory (default ~/.gotong), a new key for the genesis\n"
+    "authority (the local network's faucet: it alone may mint) in HOME/keystore,\n"
+    "and HOME/ledger.db with its genesis block. --light uses scrypt n=4096 for\n"
+    "the key file (fast; for tests and demos, not for real funds).\n";
+
+static int cmd_init(int argc, char **argv) {
+    static const struct option opts[] = {
+        {"home", required_argument, 0, OPT_HOME}, {"password-file", required_argument, 0, OPT_PASSWORD_FILE},
+        {"chain-id", required_argument, 0, OPT_CHAIN_ID}, {"unbonding-blocks", required_argument, 0, OPT_UNBONDING},
+        {"light", no_argument, 0, OPT_LIGHT}, {"json", no_argument, 0, OPT_JSON},
+        {"help", no_argument, 0, OPT_HELP}, {0, 0, 0, 0}};
+    common_opts o = {0};
+    gt_genesis g = {.chain_id = GT_DEFAULT_CHAIN_ID, .unbonding_blocks = GT_DEFAULT_UNBONDING_BLOCKS};
+    optind = 1;
+    int c;
+    char *end;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case OPT_HOME: o.home = optarg; break;
+        case OPT_PASSWORD_FILE: o.password_file = optarg; break;
+        case OPT_CHAIN_ID:
+            g.chain_id = strtoull(optarg, &end, 10);
+            if (*end || !g.chain_id) return gt_cli_usage_error("init", "--chain-id must be a positive integer");
+            break;
+        case OPT_UNBONDING:
+            g.unbonding_blocks = strtoull(optarg, &end, 10);
+            if (*end) return gt_cli_usage_error("init", "--unbonding-blocks must be an integer");
+            break;
+        case OPT_LIGHT: o.light = 1; break;
+        case OPT_JSON: o.json = 1; break;
+        case 'h': case OPT_HELP: printf("%s", init_usage); return 0;
+        default: fprintf(stderr, "%s", init_usage); return 2;
+        }
+    }
+    if (optind != argc) return gt_cli_usage_error("init", "unexpected argument \"%s\"", argv[optind]);
+    gt_err err = {0};
+    if (resolve_home(&o, &err)) return gt_cli_fail(&err);
+    if (gt_file_exists(o.db_path))
+        return gt_err_set(&err, GT_EEXIST, "%s already holds a ledger; use another --home", o.home_path), gt_cli_fail(&err);
+    if (gt_mkdir_p(o.home_path, 0700, &err)) return gt_cli_fail(&err);
+    char pw[GT_LIMIT_PASSWORD_BYTES];
+    if (gt_cli_password(o.password_file, "Password for the new authority key: ", 1, pw, sizeof pw, &err))
+        return gt_cli_fail(&err);
+    gt_key key;
+    char key_path[4400];
+    gt_kdf_params light = {4096, 8, 1};
+    int rc = gt_key_generate(&key, &err);
+    if (!rc) rc = gt_keystore_save(o.home_path, &key, pw, o.light ? &light : NULL, key_path, sizeof key_path, &err);
+    memset(pw, 0, sizeof pw);
+    if (!rc) gt_key_address(&key, &g.authority);
+    gt_key_wipe(&key);
+    if (rc) return gt_cli_fail(&err);
+    g.time_s = (uint64_t)time(NULL);
+    if (gt_ledger_create(o.db_path, &g, &err)) return gt_cli_fail(&err);
+    char as[43];
+    gt_addr_to_str(&g.authority, as);
+    if (o.json) {
+        printf("{\"home\":\"%s\",\"chainId\":%llu,\"authority\":\"%s\",\"keyfile\":\"%s\"}\n", o.home_path,
+               (unsigned long long)g.chain_id, as, key_path);
+    } else {
+        printf("initialised %s\n  chain id   %llu\n  authority  %s (the faucet: `gotong mint --to ADDR AMOUNT`)\n"
+               "  key file   %s\n  ledger     %s\n",
+               o.home_path, (unsigned long long)g.chain_id, as, key_path, o.db_path);
+    }
+    return 0;
+}
+GT_CLI_COMMAND(cli_init, "init", "create a data directory with a genesis ledger and faucet key", cmd_init)
+
+static const char balance_usage[] =
+    "usage: gotong balance [ADDRESS...] [--home DIR] [--json]\n"
+    "Shows balance, stake, escrowed and unbonding amounts and the next nonce of\n"
+    "each ADDRESS (default: every key in the keystore).\n";
+
+static int cmd_balance(int argc, char **argv) {
+    common_opts o = {0};
+    int rc = parse_common(argc, argv, &o, NULL, balance_usage);
+    if (rc >= 0) return rc;
+    gt_err err = {0};
+    if (resolve_home(&o, &err)) return gt_cli_fail(&err);
+    gt_addr *addrs = NULL;
+    size_t n = 0;
+    if (optind < argc) {
+        n = (size_t)(argc - optind);
+        addrs = gt_calloc(n, sizeof *addrs);
+        if (!addrs) return gt_cli_fail(NULL);
+        for (size_t i = 0; i < n; i++)
+            if (gt_addr_parse(argv[optind + (int)i], &addrs[i], &err)) { gt_free(addrs); return gt_cli_fail(&err); }
+    } else if (gt_keystore_list(o.home_path, &addrs, &n, &err)) {
+        return gt_cli_fail(&err);
+    }
+    gt_ledger *l;
+    if (gt_ledger_open(o.db_path, GT_LEDGER_READONLY, &l, &err)) { gt_free(addrs); return gt_cli_fail(&err); }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        gt_account a;
+        if (gt_ledger_account(l, &addrs[i], &a, &err)) { rc = gt_cli_fail(&err); break; }
+        char as[43], b[GT_AMOUNT_STR_MAX], s[GT_AMOUNT_STR_MAX], lk[GT_AMOUNT_STR_MAX], u[GT_AMOUNT_STR_MAX];
+        gt_addr_to_str(&addrs[i], as);
+        gt_amount_format(a.balance, b), gt_amount_format(a.staked, s);
+        gt_amount_format(a.locked, lk), gt_amount_format(a.unbonding, u);
+        if (o.json) {
+            json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "address", as, "balance", b,
+                                                 "staked", s, "locked", lk, "unbonding", u, "nonce", (json_int_t)a.nonce));
+        } else {
+            printf("%s  balance %s  staked %s  escrow %s  unbonding %s  nonce %llu\n", as, b, s, lk, u,
+                   (unsigned long long)a.nonce);
+        }
+    }
+    if (rc < 0) rc = 0;
+    if (o.json && !rc) {
+        char *js = json_dumps(arr, JSON_COMPACT);
+        printf("%s\n", js);
+        free(js);
+    }
+    json_decref(arr);
+    gt_ledger_close(l);
+    gt_free(addrs);
+    return rc;
+}
+GT_CLI_COMMAND(cli_balance, "balance", "show balances, stake and nonces", cmd_balance)
