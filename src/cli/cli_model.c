@@ -1,0 +1,492 @@
+/* cli_model.c: `gotong model info` (what a GGUF file holds) and `gotong model
+ * random` (a random-weight llama or qwen2 model around a real vocabulary).
+ *
+ * Random models are what the tests and benchmarks run when no trained model
+ * may be downloaded: the vocabulary and tokenizer metadata are copied from an
+ * existing GGUF file, the metadata keys and tensor names are the ones
+ * llama.cpp reads, and the weights are seeded normal(0, 0.02) values (norm
+ * weights 1) quantized with ggml's reference rounding. Each row is generated
+ * from (seed, tensor name, row), so the file is the same bytes whatever the
+ * thread count. */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "base/alloc.h"
+#include "base/json.h"
+#include "base/pool.h"
+#include "base/progress.h"
+#include "cli/cli.h"
+#include "infer/gguf.h"
+#include "infer/quantize.h"
+#include "infer/tokenizer.h"
+
+/* Bounds on `model random` shapes: far past the 0.1-5 B models gotong runs,
+ * low enough that no product of them overflows. */
+#define MODEL_MAX_DIM 65536
+#define MODEL_MAX_LAYERS 1024
+#define MODEL_MAX_HEADS 1024
+#define MODEL_MAX_FF (4 * 65536)
+#define MODEL_MAX_CTX (1u << 24)
+#define MODEL_WEIGHT_STD 0.02f
+
+/* ---- model info ------------------------------------------------------------ */
+
+/* Copies a file string into a NUL-terminated buffer (truncating). */
+static const char *cstr(gt_gguf_str s, char *buf, size_t cap) {
+    snprintf(buf, cap, "%.*s", (int)(s.len < cap ? s.len : cap - 1), s.ptr);
+    return buf;
+}
+
+/* An architecture key ("llama.block_count") as u32, or 0 when absent. */
+static uint32_t arch_u32(const gt_gguf *g, const char *arch, const char *suffix) {
+    char key[160];
+    uint32_t v = 0;
+    snprintf(key, sizeof key, "%s.%s", arch, suffix);
+    if (gt_gguf_get_u32(g, key, &v, NULL)) return 0;
+    return v;
+}
+
+static float arch_f32(const gt_gguf *g, const char *arch, const char *suffix) {
+    char key[160];
+    float v = 0;
+    snprintf(key, sizeof key, "%s.%s", arch, suffix);
+    if (gt_gguf_get_f32(g, key, &v, NULL)) return 0;
+    return v;
+}
+
+static void usage_info(FILE *f) {
+    fprintf(f, "usage: gotong model info MODEL.gguf [--json] [--tensors]\n"
+               "Prints the architecture, shapes, tokenizer and tensor types of a GGUF model.\n");
+}
+
+static int cmd_info(int argc, char **argv) {
+    const char *path = NULL;
+    int json = 0, tensors = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json")) json = 1;
+        else if (!strcmp(argv[i], "--tensors")) tensors = 1;
+        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage_info(stdout);
+            return 0;
+        } else if (argv[i][0] == '-') return gt_cli_usage_error("model info", "unknown option %s", argv[i]);
+        else if (path) return gt_cli_usage_error("model info", "one model file expected");
+        else path = argv[i];
+    }
+    if (!path) return gt_cli_usage_error("model info", "MODEL.gguf is missing");
+    gt_err err = {0};
+    gt_gguf *g = NULL;
+    if (gt_gguf_open(path, &g, &err)) return gt_cli_fail(&err);
+
+    char arch[64] = "", name[128] = "", tmodel[32] = "", tpre[64] = "";
+    gt_gguf_str s;
+    if (!gt_gguf_get_str(g, "general.architecture", &s, NULL)) cstr(s, arch, sizeof arch);
+    if (!gt_gguf_get_str(g, "general.name", &s, NULL)) cstr(s, name, sizeof name);
+    if (!gt_gguf_get_str(g, "tokenizer.ggml.model", &s, NULL)) cstr(s, tmodel, sizeof tmodel);
+    if (!gt_gguf_get_str(g, "tokenizer.ggml.pre", &s, NULL)) cstr(s, tpre, sizeof tpre);
+    const gt_gguf_kv *tk = gt_gguf_find(g, "tokenizer.ggml.tokens");
+    uint64_t n_vocab = tk && tk->type == GT_GGUF_ARRAY ? tk->arr_len : 0;
+    uint32_t dim = arch_u32(g, arch, "embedding_length"), layers = arch_u32(g, arch, "block_count");
+    uint32_t heads = arch_u32(g, arch, "attention.head_count");
+    uint32_t kv_heads = arch_u32(g, arch, "attention.head_count_kv");
+    uint32_t ff = arch_u32(g, arch, "feed_forward_length"), ctx = arch_u32(g, arch, "context_length");
+    uint32_t rope_dims = arch_u32(g, arch, "rope.dimension_count");
+    float rope_base = arch_f32(g, arch, "rope.freq_base");
+    float eps = arch_f32(g, arch, "attention.layer_norm_rms_epsilon");
+    if (!kv_heads) kv_heads = heads; /* llama.cpp's default */
+
+    uint64_t type_count[GT_TYPE_COUNT] = {0}, type_bytes[GT_TYPE_COUNT] = {0}, params = 0;
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        const gt_gguf_tensor *t = &g->tensors[i];
+        params += t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3];
+        type_count[t->type]++;
+        type_bytes[t->type] += t->nbytes;
+    }
+    int rc = 0;
+    if (json) {
+        json_t *o = json_object(), *types = json_object(), *arr = json_array();
+        json_object_set_new(o, "file", json_string(path));
+        json_object_set_new(o, "file_bytes", json_integer((json_int_t)g->size));
+        json_object_set_new(o, "gguf_version", json_integer(g->version));
+        json_object_set_new(o, "architecture", json_string(arch));
+        json_object_set_new(o, "name", json_string(name));
+        json_object_set_new(o, "dim", json_integer(dim));
+        json_object_set_new(o, "layers", json_integer(layers));
+        json_object_set_new(o, "heads", json_integer(heads));
+        json_object_set_new(o, "kv_heads", json_integer(kv_heads));
+        json_object_set_new(o, "ff", json_integer(ff));
+        json_object_set_new(o, "context", json_integer(ctx));
+        json_object_set_new(o, "rope_base", json_real(rope_base));
+        json_object_set_new(o, "rope_dims", json_integer(rope_dims));
+        json_object_set_new(o, "rms_eps", json_real(eps));
+        json_object_set_new(o, "vocab_size", json_integer((json_int_t)n_vocab));
+        json_object_set_new(o, "tokenizer_model", json_string(tmodel));
+        json_object_set_new(o, "tokenizer_pre", json_string(tpre));
+        json_object_set_new(o, "tensor_count", json_integer((json_int_t)g->n_tensors));
+        json_object_set_new(o, "params", json_integer((json_int_t)params));
+        for (uint32_t t = 0; t < GT_TYPE_COUNT; t++)
+            if (type_count[t]) json_object_set_new(types, gt_ggml_type_name(t), json_integer((json_int_t)type_count[t]));
+        json_object_set_new(o, "tensor_types", types);
+        if (tensors) {
+            for (uint64_t i = 0; i < g->n_tensors; i++) {
+                const gt_gguf_tensor *t = &g->tensors[i];
+                char nm[GT_GGUF_MAX_NAME + 1];
+                json_t *shape = json_array();
+                for (uint32_t d = 0; d < t->n_dims; d++) json_array_append_new(shape, json_integer((json_int_t)t->ne[d]));
+                json_array_append_new(arr, json_pack("{s:s, s:s, s:o, s:I, s:I}", "name",
+                                                     cstr(t->name, nm, sizeof nm), "type",
+                                                     gt_ggml_type_name(t->type), "shape", shape,
+                                                     "bytes", (json_int_t)t->nbytes, "offset",
+                                                     (json_int_t)t->offset));
+            }
+            json_object_set_new(o, "tensors", arr);
+        } else {
+            json_decref(arr);
+        }
+        char *out = gt_json_dump(o);
+        if (out) printf("%s\n", out);
+        else rc = 1;
+        free(out);
+        json_decref(o);
+    } else {
+        printf("file          %s (%.1f MiB, GGUF v%" PRIu32 ")\n", path, (double)g->size / 1048576.0,
+               g->version);
+        printf("architecture  %s%s%s%s\n", arch[0] ? arch : "(none)", name[0] ? " \"" : "", name,
+               name[0] ? "\"" : "");
+        printf("dim           %" PRIu32 "\nlayers        %" PRIu32 "\nheads         %" PRIu32
+               "\nkv heads      %" PRIu32 "\nff            %" PRIu32 "\n", dim, layers, heads,
+               kv_heads, ff);
+        printf("rope          base %g, %" PRIu32 " dims\ncontext       %" PRIu32 "\n", rope_base,
+               rope_dims, ctx);
+        printf("vocab         %" PRIu64 " tokens, tokenizer %s%s%s\n", n_vocab,
+               tmodel[0] ? tmodel : "(none)", tpre[0] ? ", pre " : "", tpre);
+        printf("params        %" PRIu64 " (%.1f M)\n", params, (double)params / 1e6);
+        printf("tensors       %" PRIu64 ":", g->n_tensors);
+        for (uint32_t t = 0; t < GT_TYPE_COUNT; t++)
+            if (type_count[t])
+                printf(" %s x%" PRIu64 " (%.1f MiB)", gt_ggml_type_name(t), type_count[t],
+                       (double)type_bytes[t] / 1048576.0);
+        printf("\n");
+        if (tensors)
+            for (uint64_t i = 0; i < g->n_tensors; i++) {
+                const gt_gguf_tensor *t = &g->tensors[i];
+                char shape[96] = "";
+                size_t o = 0;
+                for (uint32_t d = 0; d < t->n_dims; d++)
+                    o += (size_t)snprintf(shape + o, sizeof shape - o, "%s%" PRIu64, d ? " x " : "", t->ne[d]);
+                printf("  %-32.*s %-6s %-22s %10" PRIu64 " bytes\n", (int)t->name.len, t->name.ptr,
+                       gt_ggml_type_name(t->type), shape, t->nbytes);
+            }
+    }
+    gt_gguf_close(g);
+    return rc;
+}
+
+/* ---- model random ---------------------------------------------------------- */
+
+/* splitmix64: seeds and per-row generator state. */
+static uint64_t splitmix(uint64_t *s) {
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* n normal(0, std) values from state s (Box-Muller on 53-bit uniforms). */
+static void fill_normal(uint64_t s, float *out, int64_t n, float std) {
+    for (int64_t i = 0; i < n; i += 2) {
+        double u1 = ((double)(splitmix(&s) >> 11) + 1.0) * 0x1p-53; /* (0, 1] */
+        double u2 = (double)(splitmix(&s) >> 11) * 0x1p-53;
+        double r = sqrt(-2.0 * log(u1)) * std;
+        out[i] = (float)(r * cos(6.283185307179586 * u2));
+        if (i + 1 < n) out[i + 1] = (float)(r * sin(6.283185307179586 * u2));
+    }
+}
+
+enum { FILL_NORMAL, FILL_ONES };
+
+/* What one tensor is filled with, and the job state while it is. */
+typedef struct rand_tensor {
+    char name[64];
+    uint32_t n_dims, type;
+    uint64_t ne[2];
+    int kind;
+    uint64_t seed;
+    /* during a fill */
+    uint8_t *dst;
+    size_t row_bytes;
+    float *scratch; /* one row per thread */
+    struct rand_model *model;
+} rand_tensor;
+
+typedef struct rand_model {
+    gt_pool *pool;
+    gt_progress progress;
+    uint64_t done;
+} rand_model;
+
+/* Fills rows ith, ith+nth, ... of the tensor (each row from its own seed). */
+static void fill_rows(void *arg, int ith, int nth) {
+    rand_tensor *t = arg;
+    float *row = t->scratch + (size_t)ith * t->ne[0];
+    for (uint64_t r = (uint64_t)ith; r < t->ne[1]; r += (uint64_t)nth) {
+        if (t->kind == FILL_ONES) {
+            for (uint64_t j = 0; j < t->ne[0]; j++) row[j] = 1.0f;
+        } else {
+            uint64_t s = t->seed ^ (r * 0xd1b54a32d192ed03ull);
+            fill_normal(splitmix(&s), row, (int64_t)t->ne[0], MODEL_WEIGHT_STD);
+        }
+        int rc = gt_quantize_row(t->type, row, t->dst + r * t->row_bytes, (int64_t)t->ne[0]);
+        (void)rc;
+    }
+}
+
+/* The writer's callback: generates the tensor into dst. */
+static int fill_tensor(void *ctx, void *dst, size_t nbytes, gt_err *err) {
+    rand_tensor *t = ctx;
+    int nth = gt_pool_size(t->model->pool);
+    t->dst = dst;
+    t->row_bytes = gt_ggml_row_bytes(t->type, t->ne[0]);
+    if (t->row_bytes * t->ne[1] != nbytes)
+        return gt_err_set(err, GT_EINVAL, "internal: size of %s", t->name);
+    t->scratch = gt_malloc((size_t)nth * t->ne[0] * sizeof(float));
+    if (!t->scratch) return gt_err_set(err, GT_ENOMEM, "out of memory generating %s", t->name);
+    gt_pool_run(t->model->pool, fill_rows, t);
+    gt_free(t->scratch);
+    t->scratch = NULL;
+    t->model->done += t->ne[0] * t->ne[1];
+    gt_progress_update(&t->model->progress, t->model->done);
+    return 0;
+}
+
+/* The tensors of a random model being listed. */
+typedef struct rand_list {
+    rand_tensor *t;
+    size_t n;
+    uint64_t total; /* elements */
+    uint32_t seed;
+    rand_model *model;
+} rand_list;
+
+/* Appends a d0 x d1 tensor (d1 == 1: a vector) whose seed derives from the
+ * model seed and the tensor's name. */
+static int add_rand(rand_list *L, const char *name, uint64_t d0, uint64_t d1, uint32_t type,
+                    int kind) {
+    rand_tensor *t = &L->t[L->n++];
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->ne[0] = d0;
+    t->ne[1] = d1;
+    t->n_dims = d1 > 1 ? 2 : 1;
+    t->type = type;
+    t->kind = kind;
+    t->model = L->model;
+    uint64_t s = (uint64_t)L->seed * 0x9e3779b97f4a7c15ull;
+    for (const char *c = t->name; *c; c++) s = (s ^ (uint8_t)*c) * 0x100000001b3ull;
+    t->seed = splitmix(&s);
+    L->total += d0 * d1;
+    return 0;
+}
+
+/* Parses an unsigned integer option value in [lo, hi]. */
+static int parse_u32(const char *opt, const char *v, uint32_t lo, uint32_t hi, uint32_t *out) {
+    char *end;
+    errno = 0;
+    unsigned long long x = v ? strtoull(v, &end, 10) : 0;
+    if (!v || !*v || *end || errno || v[0] == '-' || x < lo || x > hi) {
+        fprintf(stderr, "error: %s expects an integer in %u..%u, got \"%s\"; see gotong model "
+                        "random --help\n", opt, lo, hi, v ? v : "");
+        return 2;
+    }
+    *out = (uint32_t)x;
+    return 0;
+}
+
+static void usage_random(FILE *f) {
+    fprintf(f,
+            "usage: gotong model random --like VOCAB.gguf --arch llama|qwen2 --dim D --layers L\n"
+            "         --heads H --kv-heads K --ff F [--type q8_0|q4_0|f16|bf16|f32] [--seed S]\n"
+            "         [--ctx N] [--rope-base B] [--tied|--untied] [--threads T] -o OUT.gguf\n"
+            "Writes a model with seeded random weights (normal(0, %.2f), norms 1) and the\n"
+            "vocabulary of VOCAB.gguf, in the layout llama.cpp loads. qwen2 gets q/k/v biases\n"
+            "and tied embeddings unless --untied; llama gets output.weight unless --tied.\n"
+            "Defaults: --type q8_0 --seed 1 --ctx 2048, rope base 10000 (llama) / 1000000 (qwen2).\n",
+            (double)MODEL_WEIGHT_STD);
+}
+
+static int cmd_random(int argc, char **argv) {
+    const char *like = NULL, *arch = NULL, *outp = NULL, *type_s = "q8_0";
+    uint32_t dim = 0, layers = 0, heads = 0, kv_heads = 0, ff = 0, seed = 1, ctx = 2048;
+    uint32_t threads = (uint32_t)gt_cpu_count();
+    float rope_base = 0;
+    int tied = -1, rc;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage_random(stdout);
+            return 0;
+        }
+        if (!strcmp(a, "--tied")) { tied = 1; continue; }
+        if (!strcmp(a, "--untied")) { tied = 0; continue; }
+        if (!v) return gt_cli_usage_error("model random", "%s needs a value", a);
+        i++;
+        if (!strcmp(a, "--like")) like = v;
+        else if (!strcmp(a, "--arch")) arch = v;
+        else if (!strcmp(a, "-o") || !strcmp(a, "--out")) outp = v;
+        else if (!strcmp(a, "--type")) type_s = v;
+        else if (!strcmp(a, "--dim")) { if ((rc = parse_u32(a, v, 32, MODEL_MAX_DIM, &dim))) return rc; }
+        else if (!strcmp(a, "--layers")) { if ((rc = parse_u32(a, v, 1, MODEL_MAX_LAYERS, &layers))) return rc; }
+        else if (!strcmp(a, "--heads")) { if ((rc = parse_u32(a, v, 1, MODEL_MAX_HEADS, &heads))) return rc; }
+        else if (!strcmp(a, "--kv-heads")) { if ((rc = parse_u32(a, v, 1, MODEL_MAX_HEADS, &kv_heads))) return rc; }
+        else if (!strcmp(a, "--ff")) { if ((rc = parse_u32(a, v, 32, MODEL_MAX_FF, &ff))) return rc; }
+        else if (!strcmp(a, "--seed")) { if ((rc = parse_u32(a, v, 0, UINT32_MAX, &seed))) return rc; }
+        else if (!strcmp(a, "--ctx")) { if ((rc = parse_u32(a, v, 1, MODEL_MAX_CTX, &ctx))) return rc; }
+        else if (!strcmp(a, "--threads")) { if ((rc = parse_u32(a, v, 1, GT_POOL_MAX_THREADS, &threads))) return rc; }
+        else if (!strcmp(a, "--rope-base")) {
+            char *end;
+            rope_base = strtof(v, &end);
+            if (*end || !(rope_base > 1.0f) || !isfinite(rope_base))
+                return gt_cli_usage_error("model random", "--rope-base expects a number > 1, got \"%s\"", v);
+        } else return gt_cli_usage_error("model random", "unknown option %s", a);
+    }
+    if (!like || !arch || !outp || !dim || !layers || !heads || !ff)
+        return gt_cli_usage_error("model random", "--like, --arch, --dim, --layers, --heads, --ff "
+                                  "and -o are required");
+    int qwen2 = !strcmp(arch, "qwen2");
+    if (!qwen2 && strcmp(arch, "llama"))
+        return gt_cli_usage_error("model random", "--arch must be llama or qwen2, not \"%s\"", arch);
+    uint32_t type;
+    if (!strcmp(type_s, "q8_0")) type = GT_TYPE_Q8_0;
+    else if (!strcmp(type_s, "q4_0")) type = GT_TYPE_Q4_0;
+    else if (!strcmp(type_s, "f16")) type = GT_TYPE_F16;
+    else if (!strcmp(type_s, "bf16")) type = GT_TYPE_BF16;
+    else if (!strcmp(type_s, "f32")) type = GT_TYPE_F32;
+    else return gt_cli_usage_error("model random", "--type must be q8_0, q4_0, f16, bf16 or f32, not \"%s\"", type_s);
+    if (!kv_heads) kv_heads = heads;
+    if (dim % heads || heads % kv_heads || (dim / heads) % 2)
+        return gt_cli_usage_error("model random", "--dim %u must split into --heads %u even-sized heads, "
+                                  "and --heads into groups of --kv-heads %u", dim, heads, kv_heads);
+    uint32_t be = gt_ggml_block_elems(type);
+    if (dim % be || ff % be)
+        return gt_cli_usage_error("model random", "%s needs --dim and --ff to be multiples of %u",
+                                  type_s, be);
+    if (tied < 0) tied = qwen2;
+    if (!rope_base) rope_base = qwen2 ? 1000000.0f : 10000.0f;
+    uint32_t head_dim = dim / heads, kv_dim = head_dim * kv_heads;
+
+    gt_err err = {0};
+    gt_gguf *vg = NULL;
+    gt_tokenizer *tok = NULL;
+    if (gt_gguf_open(like, &vg, &err)) return gt_cli_fail(&err);
+    /* the vocabulary must be one we (and so llama.cpp) can tokenize with */
+    if (gt_tokenizer_load(vg, &tok, &err)) {
+        gt_err_wrap(&err, "--like %s", like);
+        gt_gguf_close(vg);
+        return gt_cli_fail(&err);
+    }
+    uint64_t n_vocab = (uint64_t)gt_tokenizer_n_vocab(tok);
+    gt_tokenizer_free(tok);
+
+    gt_gguf_writer *w = gt_gguf_writer_new();
+    char key[128], name[128];
+#define AKEY(suffix) (snprintf(key, sizeof key, "%s.%s", arch, suffix), key)
+    gt_gguf_writer_set_str(w, "general.architecture", arch);
+    snprintf(name, sizeof name, "random-%s-%ux%u-%s", arch, dim, layers, type_s);
+    gt_gguf_writer_set_str(w, "general.name", name);
+    gt_gguf_writer_set_u32(w, AKEY("context_length"), ctx);
+    gt_gguf_writer_set_u32(w, AKEY("embedding_length"), dim);
+    gt_gguf_writer_set_u32(w, AKEY("block_count"), layers);
+    gt_gguf_writer_set_u32(w, AKEY("feed_forward_length"), ff);
+    gt_gguf_writer_set_u32(w, AKEY("attention.head_count"), heads);
+    gt_gguf_writer_set_u32(w, AKEY("attention.head_count_kv"), kv_heads);
+    gt_gguf_writer_set_f32(w, AKEY("attention.layer_norm_rms_epsilon"), qwen2 ? 1e-6f : 1e-5f);
+    gt_gguf_writer_set_f32(w, AKEY("rope.freq_base"), rope_base);
+    gt_gguf_writer_set_u32(w, AKEY("rope.dimension_count"), head_dim);
+    gt_gguf_writer_set_u32(w, AKEY("vocab_size"), (uint32_t)n_vocab);
+    gt_gguf_writer_set_u32(w, "general.quantization_version", 2);
+    uint32_t ftype = type == GT_TYPE_F32 ? 0 : type == GT_TYPE_F16 ? 1 : type == GT_TYPE_Q4_0 ? 2
+                   : type == GT_TYPE_Q8_0 ? 7 : 32; /* llama_ftype numbering */
+    gt_gguf_writer_set_u32(w, "general.file_type", ftype);
+#undef AKEY
+    for (uint64_t i = 0; i < vg->n_kv; i++)
+        if (vg->kv[i].key.len > 10 && !memcmp(vg->kv[i].key.ptr, "tokenizer.", 10))
+            gt_gguf_writer_copy_kv(w, &vg->kv[i]);
+
+    /* the tensors, in llama.cpp's names; ne[0] is the input dimension */
+    size_t max_t = 3 + (size_t)layers * 12;
+    rand_tensor *ts = gt_calloc(max_t, sizeof *ts);
+    rand_model m = {0};
+    m.pool = gt_pool_new((int)threads);
+    if (!ts || !m.pool) {
+        gt_free(ts);
+        gt_pool_free(m.pool);
+        gt_gguf_writer_free(w);
+        gt_gguf_close(vg);
+        gt_err_set(&err, GT_ENOMEM, "out of memory");
+        return gt_cli_fail(&err);
+    }
+    size_t nt = 0;
+    uint64_t total = 0;
+    rand_list L = {ts, 0, 0, seed, &m};
+    add_rand(&L, "token_embd.weight", dim, n_vocab, type, FILL_NORMAL);
+    add_rand(&L, "output_norm.weight", dim, 1, GT_TYPE_F32, FILL_ONES);
+    if (!tied) add_rand(&L, "output.weight", dim, n_vocab, type, FILL_NORMAL);
+    for (uint32_t l = 0; l < layers; l++) {
+        char nm[64];
+#define BLK(suffix, d0, d1, ty, kd) \
+    (snprintf(nm, sizeof nm, "blk.%u.%s", l, suffix), add_rand(&L, nm, d0, d1, ty, kd))
+        BLK("attn_norm.weight", dim, 1, GT_TYPE_F32, FILL_ONES);
+        BLK("attn_q.weight", dim, dim, type, FILL_NORMAL);
+        BLK("attn_k.weight", dim, kv_dim, type, FILL_NORMAL);
+        BLK("attn_v.weight", dim, kv_dim, type, FILL_NORMAL);
+        if (qwen2) {
+            BLK("attn_q.bias", dim, 1, GT_TYPE_F32, FILL_NORMAL);
+            BLK("attn_k.bias", kv_dim, 1, GT_TYPE_F32, FILL_NORMAL);
+            BLK("attn_v.bias", kv_dim, 1, GT_TYPE_F32, FILL_NORMAL);
+        }
+        BLK("attn_output.weight", dim, dim, type, FILL_NORMAL);
+        BLK("ffn_norm.weight", dim, 1, GT_TYPE_F32, FILL_ONES);
+        BLK("ffn_gate.weight", dim, ff, type, FILL_NORMAL);
+        BLK("ffn_up.weight", dim, ff, type, FILL_NORMAL);
+        BLK("ffn_down.weight", ff, dim, type, FILL_NORMAL);
+#undef BLK
+    }
+    nt = L.n;
+    total = L.total;
+    for (size_t i = 0; i < nt; i++)
+        gt_gguf_writer_add_tensor_fill(w, ts[i].name, ts[i].n_dims, ts[i].ne, ts[i].type,
+                                       fill_tensor, &ts[i]);
+    gt_progress_start(&m.progress, "writing", total);
+    double t0 = gt_now_s();
+    rc = gt_gguf_writer_write(w, outp, &err);
+    gt_progress_finish(&m.progress);
+    gt_gguf_writer_free(w);
+    gt_pool_free(m.pool);
+    gt_free(ts);
+    gt_gguf_close(vg);
+    if (rc) return gt_cli_fail(&err);
+    struct stat st;
+    stat(outp, &st);
+    fprintf(stderr, "wrote %s: %s, %" PRIu64 " params (%.1f M), %s, %.1f MiB in %.1f s\n", outp,
+            arch, total, (double)total / 1e6, type_s, (double)st.st_size / 1048576.0,
+            gt_now_s() - t0);
+    return 0;
+}
+
+static int cmd_model(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        FILE *f = argc < 2 ? stderr : stdout;
+        fprintf(f, "usage: gotong model info MODEL.gguf [--json] [--tensors]\n"
+                   "       gotong model random --like VOCAB.gguf --arch llama|qwen2 ... -o OUT.gguf\n"
+                   "(gotong model SUBCOMMAND --help for each)\n");
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "info")) return cmd_info(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "random")) return cmd_random(argc - 1, argv + 1);
+    return gt_cli_usage_error("model", "unknown subcommand \"%s\" (info, random)", argv[1]);
+}
+
+GT_CLI_COMMAND(model_cmd, "model", "inspect GGUF models, write random-weight ones", cmd_model)
