@@ -261,18 +261,22 @@ static int load_specials(gt_tokenizer *tok, const gt_gguf *g, gt_err *err) {
         (rc = opt_bool(g, "tokenizer.ggml.add_eos_token", &tok->add_eos, err)) ||
         (rc = opt_bool(g, "tokenizer.ggml.add_space_prefix", &tok->add_space_prefix, err)))
         return rc;
+    /* tokens found by their text are control tokens, whatever the file says */
     if (tok->eot < 0)
         for (int i = 0; eot_texts[i] && tok->eot < 0; i++)
-            tok->eot = gt_tok_find(tok, eot_texts[i], strlen(eot_texts[i]));
-    if (tok->eom < 0) tok->eom = gt_tok_find(tok, "<|eom_id|>", 10);
+            if ((tok->eot = gt_tok_find(tok, eot_texts[i], strlen(eot_texts[i]))) >= 0)
+                tok->attr[tok->eot] = GT_TOKEN_CONTROL;
+    if (tok->eom < 0 && (tok->eom = gt_tok_find(tok, "<|eom_id|>", 10)) >= 0)
+        tok->attr[tok->eom] = GT_TOKEN_CONTROL;
     if ((rc = add_eog(tok, tok->eos)) || (rc = add_eog(tok, tok->eot)) ||
         (rc = add_eog(tok, tok->eom)))
         return gt_err_set(err, rc, "out of memory");
-    for (int i = 0; eog_texts[i]; i++)
-        if ((rc = add_eog(tok, gt_tok_find(tok, eog_texts[i], strlen(eog_texts[i])))))
-            return gt_err_set(err, rc, "out of memory");
-    /* end-of-generation tokens are control tokens, whatever the file says */
-    for (size_t i = 0; i < tok->n_eog; i++) tok->attr[tok->eog[i]] = GT_TOKEN_CONTROL;
+    for (int i = 0; eog_texts[i]; i++) {
+        int32_t id = gt_tok_find(tok, eog_texts[i], strlen(eog_texts[i]));
+        if (id < 0) continue;
+        tok->attr[id] = GT_TOKEN_CONTROL;
+        if ((rc = add_eog(tok, id))) return gt_err_set(err, rc, "out of memory");
+    }
 
     len_id *sp = gt_malloc((size_t)tok->n_vocab * sizeof *sp);
     tok->specials = gt_malloc((size_t)tok->n_vocab * sizeof(int32_t));
@@ -624,7 +628,7 @@ int gt_detokenize(const gt_tokenizer *tok, const int32_t *ids, size_t n, int rem
     for (size_t i = 0; i < n; i++) {
         size_t len;
         const char *p = gt_token_to_piece(tok, ids[i], unparse_special, &len);
-        if (remove_space && len && p[0] == ' ' && tok->attr[ids[i]] == GT_TOKEN_NORMAL) {
+        if (remove_space && len && p[0] == ' ') {
             p++;
             len--;
         }
