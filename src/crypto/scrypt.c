@@ -56,36 +56,39 @@ static void salsa20_8(uint32_t b[16]) {
     for (int i = 0; i < 16; i++) b[i] += x[i];
 }
 
-/* BlockMix: in and out are 2r 64-byte blocks (32r words); out gets the even
- * outputs first, then the odd ones. in and out must not overlap. */
-static void block_mix(const uint32_t *in, uint32_t *out, uint32_t r) {
+/* BlockMix of (in ^ mix) into out; in and out are 2r 64-byte blocks (32r
+ * words), mix is NULL or another such block. out gets the even outputs
+ * first, then the odd ones, and must not overlap in or mix. Always inlined,
+ * so the two uses (mix NULL or not) each get a branch-free copy. */
+static inline __attribute__((always_inline)) void block_mix(const uint32_t *in,
+                                                            const uint32_t *mix, uint32_t *out,
+                                                            uint32_t r) {
     uint32_t x[16];
-    memcpy(x, in + (2 * r - 1) * 16, 64);
+    const uint32_t *last = in + (2 * r - 1) * 16;
+    for (int w = 0; w < 16; w++) x[w] = last[w] ^ (mix ? mix[(2 * r - 1) * 16 + w] : 0);
     for (uint32_t i = 0; i < 2 * r; i++) {
-        for (int w = 0; w < 16; w++) x[w] ^= in[i * 16 + w];
+        for (int w = 0; w < 16; w++) x[w] ^= in[i * 16 + w] ^ (mix ? mix[i * 16 + w] : 0);
         salsa20_8(x);
         memcpy(out + ((i & 1) * r + i / 2) * 16, x, 64);
     }
 }
 
 /* ROMix on one 128r-byte block b (as words), with v (n blocks) and the
- * scratch xy (two blocks) supplied by the caller. */
+ * scratch xy (two blocks) supplied by the caller. The first loop fills V by
+ * mixing each block straight into the next; the second XORs V[j] in on the
+ * fly and ping-pongs between the two scratch blocks, so no block is copied
+ * more than the algorithm needs. */
 static void ro_mix(uint32_t *b, uint64_t n, uint32_t r, uint32_t *v, uint32_t *xy) {
     size_t words = 32 * (size_t)r;
-    uint32_t *x = xy, *y = xy + words;
-    memcpy(x, b, words * 4);
-    for (uint64_t i = 0; i < n; i++) {
-        memcpy(v + i * words, x, words * 4);
-        block_mix(x, y, r);
-        memcpy(x, y, words * 4);
-    }
+    uint32_t *x = xy, *y = xy + words, *t;
+    memcpy(v, b, words * 4);
+    for (uint64_t i = 0; i + 1 < n; i++) block_mix(v + i * words, NULL, v + (i + 1) * words, r);
+    block_mix(v + (n - 1) * words, NULL, x, r);
     for (uint64_t i = 0; i < n; i++) {
         /* Integerify: the first word of the last 64-byte block, mod n. */
         uint64_t j = x[(2 * r - 1) * 16] & (n - 1);
-        const uint32_t *vj = v + j * words;
-        for (size_t w = 0; w < words; w++) x[w] ^= vj[w];
-        block_mix(x, y, r);
-        memcpy(x, y, words * 4);
+        block_mix(x, v + j * words, y, r);
+        t = x, x = y, y = t;
     }
     memcpy(b, x, words * 4);
 }
