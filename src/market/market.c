@@ -1,0 +1,152 @@
+/* market.c: registering the market with the ledger (kinds, tables, the
+ * block-start sweep), the action context that buffers state-commitment bytes,
+ * lock ids and small helpers the market's files share.
+ *
+ * Tables (all prefixed mk_, all WITHOUT ROWID keyed by what identifies a row,
+ * so replay into a fresh store produces identical rows):
+ *   mk_agents(addr) cards; mk_agent_skills(skill, addr) for lookups;
+ *   mk_tasks(id) terms and status; mk_slots(task, slot) the current attempt;
+ *   mk_votes(task, slot, attempt, round, voter); mk_disputes(task, slot, attempt);
+ *   mk_reputation(addr, skill) counters. */
+#include "market/market.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/amount.h"
+#include "base/hex.h"
+#include "crypto/addr.h"
+#include "crypto/keccak.h"
+#include "ledger/block.h"
+#include "ledger/rules.h"
+#include "market/market_impl.h"
+
+static const char market_schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS mk_agents(addr BLOB PRIMARY KEY, name TEXT NOT NULL, skills TEXT NOT NULL,"
+    " model BLOB NOT NULL, endpoint TEXT NOT NULL, price INTEGER NOT NULL, status INTEGER NOT NULL,"
+    " card_id BLOB NOT NULL, registered_height INTEGER NOT NULL, updated_height INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS mk_agent_skills(skill TEXT NOT NULL, addr BLOB NOT NULL,"
+    " PRIMARY KEY(skill, addr)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS mk_tasks(id BLOB PRIMARY KEY, poster BLOB NOT NULL, kind TEXT NOT NULL,"
+    " spec BLOB NOT NULL, parent BLOB NOT NULL, slots INTEGER NOT NULL, bounty INTEGER NOT NULL,"
+    " stake INTEGER NOT NULL, verifier BLOB NOT NULL, fee INTEGER NOT NULL, quorum INTEGER NOT NULL,"
+    " policy INTEGER NOT NULL, submit_blocks INTEGER NOT NULL, verify_blocks INTEGER NOT NULL,"
+    " posted_height INTEGER NOT NULL, expiry_height INTEGER NOT NULL, status INTEGER NOT NULL,"
+    " claims INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS mk_tasks_expiry ON mk_tasks(expiry_height) WHERE status=0;"
+    "CREATE INDEX IF NOT EXISTS mk_tasks_parent ON mk_tasks(parent);"
+    "CREATE INDEX IF NOT EXISTS mk_tasks_posted ON mk_tasks(posted_height);"
+    "CREATE TABLE IF NOT EXISTS mk_slots(task BLOB NOT NULL, slot INTEGER NOT NULL, state INTEGER NOT NULL,"
+    " attempt INTEGER NOT NULL, worker BLOB NOT NULL, claimed_height INTEGER NOT NULL,"
+    " deadline INTEGER NOT NULL, result BLOB NOT NULL, accept INTEGER NOT NULL, score INTEGER NOT NULL,"
+    " reason BLOB NOT NULL, verdict_by BLOB NOT NULL, rbond INTEGER NOT NULL,"
+    " PRIMARY KEY(task, slot)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS mk_slots_deadline ON mk_slots(deadline) WHERE state IN (1,2,5);"
+    "CREATE INDEX IF NOT EXISTS mk_slots_worker ON mk_slots(worker);"
+    "CREATE TABLE IF NOT EXISTS mk_votes(task BLOB NOT NULL, slot INTEGER NOT NULL, attempt INTEGER NOT NULL,"
+    " round INTEGER NOT NULL, voter BLOB NOT NULL, accept INTEGER NOT NULL, weight INTEGER NOT NULL,"
+    " seq INTEGER NOT NULL, PRIMARY KEY(task, slot, attempt, round, voter)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS mk_disputes(task BLOB NOT NULL, slot INTEGER NOT NULL, attempt INTEGER NOT NULL,"
+    " worker BLOB NOT NULL, bond INTEGER NOT NULL, opened_height INTEGER NOT NULL, deadline INTEGER NOT NULL,"
+    " outcome INTEGER NOT NULL, accept_weight INTEGER NOT NULL, reject_weight INTEGER NOT NULL,"
+    " voters INTEGER NOT NULL, PRIMARY KEY(task, slot, attempt)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS mk_reputation(addr BLOB NOT NULL, skill TEXT NOT NULL,"
+    " accepted INTEGER NOT NULL, rejected INTEGER NOT NULL, missed INTEGER NOT NULL,"
+    " disputes_won INTEGER NOT NULL, disputes_lost INTEGER NOT NULL, slashed INTEGER NOT NULL,"
+    " PRIMARY KEY(addr, skill)) WITHOUT ROWID;";
+
+static const gt_ledger_module market_module = {"market", market_schema_sql, mk_begin_block};
+
+int gt_market_register(gt_err *err) {
+    static gt_action_kind *const kinds[] = {
+        &gt_kind_agent_register, &gt_kind_agent_update, &gt_kind_agent_retire, &gt_kind_task_post,
+        &gt_kind_task_cancel,    &gt_kind_task_claim,   &gt_kind_task_submit,  &gt_kind_task_verify,
+        &gt_kind_task_settle,    &gt_kind_task_dispute, &gt_kind_dispute_vote,
+    };
+    int rc = gt_rules_register(err);
+    for (size_t i = 0; !rc && i < sizeof kinds / sizeof kinds[0]; i++) rc = gt_action_register(kinds[i], err);
+    return rc ? rc : gt_ledger_register_module(&market_module, err);
+}
+
+const char *gt_slot_state_name(int state) {
+    static const char *const names[] = {"open", "claimed", "submitted", "accepted",
+                                        "rejected", "disputed", "paid", "refunded"};
+    return state >= 0 && state < 8 ? names[state] : "unknown";
+}
+
+const char *gt_task_status_name(int status) {
+    static const char *const names[] = {"open", "expired", "cancelled", "complete"};
+    return status >= 0 && status < 4 ? names[status] : "unknown";
+}
+
+const char *gt_policy_name(int policy) {
+    static const char *const names[] = {"poster", "evaluator", "quorum"};
+    return policy >= 0 && policy < 3 ? names[policy] : "unknown";
+}
+
+void mk_ctx_init(mk_ctx *c, gt_tx *tx) {
+    memset(c, 0, sizeof *c);
+    c->tx = tx;
+}
+
+int mk_finish(mk_ctx *c, int rc) {
+    if (!rc && c->diff.len) gt_tx_commit(c->tx, c->diff.data, c->diff.len);
+    gt_buf_free(&c->diff);
+    return rc;
+}
+
+/* Big-endian u64 (the lock-id preimage layout is fixed for the EVM mirror). */
+static void be64(uint8_t *p, uint64_t v) {
+    for (int i = 7; i >= 0; i--) { p[i] = (uint8_t)v; v >>= 8; }
+}
+
+void mk_lock_id(const char *tag, const uint8_t task[32], uint64_t slot, uint64_t attempt, uint8_t out[32]) {
+    uint8_t buf[64 + 32 + 16];
+    size_t n = strlen(tag);
+    assert(n <= 64);
+    memcpy(buf, tag, n);
+    memcpy(buf + n, task, 32);
+    be64(buf + n + 32, slot);
+    be64(buf + n + 40, attempt);
+    gt_keccak256(buf, n + 48, out);
+}
+
+void gt_market_escrow_id(const uint8_t task_id[32], uint8_t out[32]) { mk_lock_id(MK_TAG_ESCROW, task_id, 0, 0, out); }
+
+void gt_market_stake_id(const uint8_t task_id[32], uint64_t slot, uint64_t attempt, uint8_t out[32]) {
+    mk_lock_id(MK_TAG_STAKE, task_id, slot, attempt, out);
+}
+
+const char *mk_short(const uint8_t id[32], char out[19]) {
+    out[0] = '0', out[1] = 'x';
+    gt_hex_encode(id, 8, out + 2);
+    return out;
+}
+
+const char *mk_addr(const gt_addr *a, char out[43]) {
+    gt_addr_to_str(a, out);
+    return out;
+}
+
+const char *mk_units(uint64_t units, char out[32]) { return gt_amount_format(units, out); }
+
+int mk_is_zero32(const uint8_t b[32]) {
+    uint8_t acc = 0;
+    for (int i = 0; i < 32; i++) acc |= b[i];
+    return acc == 0;
+}
+
+int mk_exec(gt_tx *tx, const char *sql, gt_err *err) {
+    if (sqlite3_exec(tx->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return gt_err_set(err, GT_EDB, "market store: %s", sqlite3_errmsg(tx->db));
+    return 0;
+}
+
+int mk_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **q, gt_err *err) {
+    if (sqlite3_prepare_v2(db, sql, -1, q, NULL) != SQLITE_OK) {
+        *q = NULL;
+        return gt_err_set(err, GT_EDB, "market store: %s", sqlite3_errmsg(db));
+    }
+    return 0;
+}

@@ -1,0 +1,159 @@
+/* market.h: the market's rules on the ledger: the agent registry, tasks with
+ * escrowed bounties and staked claims, verification by the poster, a named
+ * evaluator or a quorum of staked validators, disputes decided by staked
+ * validators who re-run the work, timeouts, subcontracting and reputation.
+ *
+ * Every change is a signed action (ledger/action.h) whose kind is declared in
+ * this module; money moves only through ledger/state.h's primitives, so supply
+ * is conserved by construction and every refusal undoes everything. Deadlines
+ * fire at the start of blocks (gt_ledger_module.begin_block), by height only.
+ *
+ * Action kinds (JSON "type", then fields beside chainId/from/nonce/sig):
+ *   agent_register  name, skills, model, endpoint, price   the sender's card
+ *   agent_update    name, skills, model, endpoint, price   replaces the card
+ *   agent_retire    (none)                                 no new claims
+ *   task_post       kind, spec, parent, slots, bounty, stake, verifier, fee,
+ *                   quorum, claimBlocks, submitBlocks, verifyBlocks
+ *   task_cancel     task                                   before any claim
+ *   task_claim      task                                   takes the lowest open slot
+ *   task_submit     task, slot, result
+ *   task_verify     task, slot, result, accept, score, reason
+ *   task_settle     task, slot
+ *   task_dispute    task, slot, result
+ *   dispute_vote    task, slot, result, accept
+ * Types: name/skills/endpoint/kind strings; model/spec/parent/task/result/
+ * reason bytes32 (sha256 of the blob, see blob.h); verifier address; accept
+ * bool; the rest uint64 (amounts in base units, windows in blocks).
+ * The rules themselves and the attacks they answer are described at the top
+ * of task.c (tasks), verdict.c (verification, settlement, timeouts) and
+ * dispute.c (disputes). */
+#ifndef GT_MARKET_MARKET_H
+#define GT_MARKET_MARKET_H
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "crypto/key.h"
+#include "ledger/action.h"
+
+/* Limits on what comes from outside (each checked with a message). */
+#define GT_MARKET_NAME_MAX 64          /* agent name, bytes */
+#define GT_MARKET_SKILL_MAX 64         /* one skill / task kind, bytes */
+#define GT_MARKET_SKILLS_MAX 16        /* skills on one card */
+#define GT_MARKET_SKILLS_BYTES 512     /* the comma-separated skills field */
+#define GT_MARKET_ENDPOINT_MAX 256     /* endpoint URL, bytes */
+#define GT_MARKET_MAX_SLOTS 64         /* slots of one task: bounds the work of one settle sweep */
+#define GT_MARKET_MAX_QUORUM 16        /* k of a quorum (panel of 2k-1) */
+#define GT_MARKET_SCORE_MAX 100        /* verdict scores are 0..100 */
+/* Windows in blocks: a floor so nobody can grief with deadlines that expire
+ * before the other side can act, a ceiling so escrow is never locked for ever. */
+#define GT_MARKET_MIN_WINDOW_BLOCKS 2
+#define GT_MARKET_MAX_WINDOW_BLOCKS 1000000
+/* After a reject verdict by the poster or an evaluator the worker has this
+ * many blocks to dispute; a dispute's vote stays open this many blocks. */
+#define GT_MARKET_DISPUTE_WINDOW_BLOCKS 5
+#define GT_MARKET_DISPUTE_VOTE_BLOCKS 5
+/* A dispute closes early once this many validators have voted. */
+#define GT_MARKET_DISPUTE_MAX_VOTERS 5
+/* Least stake (ledger `stake` action) that makes an address a validator. */
+#define GT_MARKET_VALIDATOR_MIN_STAKE 1000000ull /* 1 token */
+/* Listing pages. */
+#define GT_MARKET_PAGE_MAX 200
+
+/* Verifier policies, derived from task_post's fields:
+ *   quorum > 0           QUORUM: the first side to reach `quorum` votes of
+ *                        distinct staked validators decides (k of n = 2k-1)
+ *   verifier != 0        EVALUATOR: that address verifies for `fee` per slot
+ *   otherwise            POSTER: the poster verifies */
+typedef enum gt_market_policy {
+    GT_POLICY_POSTER = 0,
+    GT_POLICY_EVALUATOR = 1,
+    GT_POLICY_QUORUM = 2,
+} gt_market_policy;
+
+/* Slot states. OPEN -> CLAIMED -> SUBMITTED -> ACCEPTED -> PAID
+ *                                           -> REJECTED -> (DISPUTED) -> back to OPEN
+ * plus REFUNDED (expired or cancelled before a claim). PAID and REFUNDED are final. */
+typedef enum gt_slot_state {
+    GT_SLOT_OPEN = 0,
+    GT_SLOT_CLAIMED = 1,
+    GT_SLOT_SUBMITTED = 2,
+    GT_SLOT_ACCEPTED = 3,
+    GT_SLOT_REJECTED = 4,
+    GT_SLOT_DISPUTED = 5,
+    GT_SLOT_PAID = 6,
+    GT_SLOT_REFUNDED = 7,
+} gt_slot_state;
+
+typedef enum gt_task_status {
+    GT_TASK_OPEN = 0,      /* accepting claims */
+    GT_TASK_EXPIRED = 1,   /* past its claim window; claimed slots run to the end */
+    GT_TASK_CANCELLED = 2,
+    GT_TASK_COMPLETE = 3,  /* every slot paid or refunded */
+} gt_task_status;
+
+typedef enum gt_agent_status { GT_AGENT_ACTIVE = 0, GT_AGENT_RETIRED = 1 } gt_agent_status;
+
+extern gt_action_kind gt_kind_agent_register, gt_kind_agent_update, gt_kind_agent_retire;
+extern gt_action_kind gt_kind_task_post, gt_kind_task_cancel, gt_kind_task_claim, gt_kind_task_submit;
+extern gt_action_kind gt_kind_task_verify, gt_kind_task_settle, gt_kind_task_dispute, gt_kind_dispute_vote;
+
+/* Registers the ledger rules v1 (gt_rules_register), every market kind and the
+ * market's ledger module (tables + deadlines). Call before gt_ledger_create /
+ * gt_ledger_open / gt_ledger_verify. Idempotent; not thread-safe (call at start). */
+int gt_market_register(gt_err *err);
+
+/* Names of states and policies ("open", "claimed", ..., "poster", ...), for JSON. */
+const char *gt_slot_state_name(int state);
+const char *gt_task_status_name(int status);
+const char *gt_policy_name(int policy);
+
+/* ---- Readers (query.c). Each takes a connection to the ledger's SQLite file
+ * (a read-only one on HOME/ledger.db, or tx->db inside gt_ledger_read) and
+ * returns a new JSON reference the caller json_decref's, or NULL with err set
+ * (GT_ENOTFOUND when there is no such row). Amounts are decimal strings of base
+ * units; hashes "0x"+hex; blob hashes also as "sha256:<hex>" ids. */
+
+/* One task: its terms, status, escrow, every slot (with votes and dispute),
+ * and the ids of its sub-tasks. */
+json_t *gt_market_task_get(sqlite3 *db, const uint8_t task_id[32], gt_err *err);
+
+typedef struct gt_market_task_filter {
+    int status;            /* -1: any; else gt_task_status */
+    const char *kind;      /* NULL: any */
+    const gt_addr *poster; /* NULL: any */
+    const gt_addr *worker; /* NULL: any; tasks where it holds or held a slot */
+    const uint8_t *parent; /* NULL: any; 32 bytes: sub-tasks of that task */
+} gt_market_task_filter;
+/* Tasks matching f, newest first: {"tasks":[...summaries...],"next":offset|null}.
+ * limit is capped at GT_MARKET_PAGE_MAX. */
+json_t *gt_market_tasks_list(sqlite3 *db, const gt_market_task_filter *f, uint64_t offset, uint64_t limit,
+                             gt_err *err);
+
+/* An agent's card (name, skills, model, endpoint, price, status, card id). */
+json_t *gt_market_agent_get(sqlite3 *db, const gt_addr *addr, gt_err *err);
+/* Agents, optionally only those listing `skill` and only active ones:
+ * {"agents":[...],"next":offset|null}. */
+json_t *gt_market_agents_list(sqlite3 *db, const char *skill, int active_only, uint64_t offset, uint64_t limit,
+                              gt_err *err);
+/* Reputation of addr: {"address":..,"skills":[{skill, accepted, rejected,
+ * missed, disputesWon, disputesLost, slashed}], "total":{...}}; skill NULL: all. */
+json_t *gt_market_reputation(sqlite3 *db, const gt_addr *addr, const char *skill, gt_err *err);
+
+/* Checks the market's books against the ledger's escrow locks: every task's
+ * escrow holds exactly (bounty + fee) for each unfinished slot, every claim's
+ * stake, rejection bond and dispute bond is locked in full, and no market lock
+ * holds anything else; the accounts' locked buckets sum to the locks. Fills
+ * *locked_units (may be NULL) with what the market holds in all its locks.
+ * 0, or GT_EINVAL naming the first discrepancy. The scenario tests run it
+ * after every step. */
+int gt_market_audit(sqlite3 *db, uint64_t *locked_units, gt_err *err);
+
+/* Lock ids (keccak256 of a tag, the task id and the slot/attempt), exposed so
+ * tools can read the escrow of a task with gt_state_lock_get. */
+void gt_market_escrow_id(const uint8_t task_id[32], uint8_t out[32]);
+void gt_market_stake_id(const uint8_t task_id[32], uint64_t slot, uint64_t attempt, uint8_t out[32]);
+
+#endif

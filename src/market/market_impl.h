@@ -1,0 +1,176 @@
+/* market_impl.h: what the market's files share and nobody else sees: the rows
+ * of the market tables as structs, their load/store functions, the buffer of
+ * state-commitment bytes of the action being applied, lock ids and the
+ * payment and reputation helpers. */
+#ifndef GT_MARKET_IMPL_H
+#define GT_MARKET_IMPL_H
+
+#include <assert.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "crypto/addr.h"
+#include "market/market.h"
+#include "ledger/state.h"
+
+/* The action (or block-start sweep) being applied. Row writes append their
+ * canonical bytes to `diff`; only when the whole apply succeeds are they fed
+ * to the block's state commitment (mk_finish), since a refused action leaves
+ * no rows and must leave no bytes either (replay never sees it). */
+typedef struct mk_ctx {
+    gt_tx *tx;
+    gt_buf diff;
+    int changes; /* rows written, for begin_block's count */
+} mk_ctx;
+
+void mk_ctx_init(mk_ctx *c, gt_tx *tx);
+
+/* Declares an action kind's apply function NAME(tx, a, err) around a rule
+ * NAME_rule(c, a, err): the rule runs with a context, its commitment bytes are
+ * kept only if it succeeds, and supply is asserted unchanged (the market only
+ * moves money between accounts and locks: it never mints or burns). */
+#define MK_APPLY(name)                                                              \
+    static int name##_rule(mk_ctx *c, const gt_action *a, gt_err *err);            \
+    static int name(gt_tx *tx, const gt_action *a, gt_err *err) {                  \
+        mk_ctx c;                                                                   \
+        mk_ctx_init(&c, tx);                                                        \
+        uint64_t supply0 = gt_state_supply(tx->state);                              \
+        int rc = name##_rule(&c, a, err);                                           \
+        assert(rc || gt_state_supply(tx->state) == supply0);                        \
+        return mk_finish(&c, rc);                                                   \
+    }
+/* Feeds the buffered bytes to the block commitment when rc == 0; frees. Returns rc. */
+int mk_finish(mk_ctx *c, int rc);
+
+typedef struct mk_task {
+    uint8_t id[32];
+    gt_addr poster;
+    char kind[GT_MARKET_SKILL_MAX + 1];
+    uint8_t spec[32], parent[32];
+    uint64_t slots, bounty, stake, fee, quorum;
+    gt_addr verifier;
+    int policy;
+    uint64_t submit_blocks, verify_blocks;
+    uint64_t posted_height, expiry_height;
+    int status;
+    uint64_t claims; /* claims ever made: cancel is refused once it is > 0 */
+} mk_task;
+
+typedef struct mk_slot {
+    uint8_t task[32];
+    uint64_t slot;
+    int state;
+    uint64_t attempt;  /* starts at 0, +1 each time the slot reopens */
+    gt_addr worker;
+    uint64_t claimed_height;
+    uint64_t deadline; /* CLAIMED: submit by; SUBMITTED: verify by; REJECTED:
+                        * dispute by; DISPUTED: votes by (first height too late) */
+    uint8_t result[32];
+    int accept;        /* the verdict, in ACCEPTED/REJECTED/DISPUTED/PAID */
+    uint64_t score;
+    uint8_t reason[32];
+    gt_addr verdict_by; /* poster or evaluator who gave the verdict (zero for a quorum) */
+    uint64_t rbond;     /* rejection bond locked by verdict_by */
+} mk_slot;
+
+typedef struct mk_dispute {
+    uint8_t task[32];
+    uint64_t slot, attempt;
+    gt_addr worker;
+    uint64_t bond, opened_height, deadline;
+    int outcome; /* 0 open, 1 worker won, 2 worker lost, 3 no decision */
+    uint64_t accept_weight, reject_weight, voters;
+} mk_dispute;
+
+enum { MK_DISPUTE_OPEN = 0, MK_DISPUTE_WORKER_WON = 1, MK_DISPUTE_WORKER_LOST = 2, MK_DISPUTE_NO_DECISION = 3 };
+enum { MK_ROUND_VERIFY = 0, MK_ROUND_DISPUTE = 1 };
+
+/* Canonical record bytes of a stored row (see rows.c): one tag byte, then
+ * each column: integers 8 bytes big-endian, blobs raw, text length-prefixed.
+ * Each returns 0 or GT_ENOMEM. */
+enum { MK_REC_TASK = 1, MK_REC_SLOT = 2, MK_REC_VOTE = 3, MK_REC_DISPUTE = 4, MK_REC_AGENT = 5,
+       MK_REC_AGENT_SKILL = 6, MK_REC_REPUTATION = 7 };
+static inline int mk_rec_u64(mk_ctx *c, uint64_t v) {
+    uint8_t b[8];
+    for (int i = 7; i >= 0; i--) { b[i] = (uint8_t)v; v >>= 8; }
+    return gt_buf_append(&c->diff, b, 8);
+}
+static inline int mk_rec_bytes(mk_ctx *c, const void *p, size_t n) { return gt_buf_append(&c->diff, p, n); }
+static inline int mk_rec_text(mk_ctx *c, const char *s) {
+    size_t n = strlen(s);
+    return mk_rec_u64(c, n) || gt_buf_append(&c->diff, s, n);
+}
+static inline int mk_rec_tag(mk_ctx *c, uint8_t tag) { return gt_buf_putc(&c->diff, tag); }
+
+/* Rows: load returns 0, GT_ENOTFOUND (with a message naming the task) or GT_EDB. */
+int mk_task_load(gt_tx *tx, const uint8_t id[32], mk_task *t, gt_err *err);
+int mk_task_store(mk_ctx *c, const mk_task *t, int insert, gt_err *err);
+int mk_slot_load(gt_tx *tx, const uint8_t task[32], uint64_t slot, mk_slot *s, gt_err *err);
+int mk_slot_store(mk_ctx *c, const mk_slot *s, int insert, gt_err *err);
+int mk_dispute_load(gt_tx *tx, const uint8_t task[32], uint64_t slot, uint64_t attempt, mk_dispute *d, gt_err *err);
+int mk_dispute_store(mk_ctx *c, const mk_dispute *d, int insert, gt_err *err);
+/* Records a vote; GT_EEXIST when voter already voted in that round. */
+int mk_vote_insert(mk_ctx *c, const uint8_t task[32], uint64_t slot, uint64_t attempt, int round,
+                   const gt_addr *voter, int accept, uint64_t weight, gt_err *err);
+/* Calls fn for each vote of a round in vote order (stops on non-zero). */
+typedef int (*mk_vote_fn)(void *arg, const gt_addr *voter, int accept, uint64_t weight);
+int mk_votes_each(gt_tx *tx, const uint8_t task[32], uint64_t slot, uint64_t attempt, int round, mk_vote_fn fn,
+                  void *arg, gt_err *err);
+
+/* Agents (registry.c): 0 if addr has an active card listing skill, else
+ * GT_EPERM with a message saying why not (or GT_EDB). */
+int mk_agent_can_work(gt_tx *tx, const gt_addr *addr, const char *skill, gt_err *err);
+/* Checks a skill / task kind name: 1-64 bytes of [a-z0-9._:-], starting alnum. */
+int mk_skill_check(const char *s, size_t len, const char *what, gt_err *err);
+
+/* Reputation (reputation.c): adds to the counters of (addr, skill). */
+typedef struct mk_rep_delta {
+    uint64_t accepted, rejected, missed, disputes_won, disputes_lost, slashed;
+} mk_rep_delta;
+int mk_rep_add(mk_ctx *c, const gt_addr *addr, const char *skill, const mk_rep_delta *d, gt_err *err);
+
+/* Lock ids. */
+void mk_lock_id(const char *tag, const uint8_t task[32], uint64_t slot, uint64_t attempt, uint8_t out[32]);
+#define MK_TAG_ESCROW "gotong.market.escrow"
+#define MK_TAG_STAKE "gotong.market.stake"
+#define MK_TAG_RBOND "gotong.market.rejection-bond"
+#define MK_TAG_DBOND "gotong.market.dispute-bond"
+
+/* Settlement steps shared by verdict.c and dispute.c. Each moves money with
+ * state.h primitives and writes the slot; the caller writes nothing after. */
+/* Pays an accepted slot: bounty and stake to the worker, the fee to the
+ * evaluator or the accepting voters (or back to the poster when fee_to_poster). */
+int mk_pay_accepted(mk_ctx *c, const mk_task *t, mk_slot *s, int fee_to_poster, gt_err *err);
+/* Settles a rejected slot: the stake pays the verification fee and the rest
+ * goes to the poster; the rejection bond goes back; the slot reopens (or is
+ * refunded when the task no longer takes claims). */
+int mk_settle_rejected(mk_ctx *c, mk_task *t, mk_slot *s, gt_err *err);
+/* Shares amount from lock among the voters of a round who voted `side`, by
+ * weight over total_weight, in vote order; the rounding rest to rest_to. */
+int mk_pay_voters(mk_ctx *c, const mk_slot *sl, int round, int side, const uint8_t lock[32], uint64_t amount,
+                  uint64_t total_weight, const gt_addr *rest_to, gt_err *err);
+/* Reopens a slot after a failed attempt (or refunds it when the task is
+ * expired), and marks the task complete when no slot is left unfinished. */
+int mk_slot_reopen(mk_ctx *c, mk_task *t, mk_slot *s, gt_err *err);
+/* Marks the task complete if every slot is PAID or REFUNDED. */
+int mk_task_maybe_complete(mk_ctx *c, mk_task *t, gt_err *err);
+/* Resolves an open dispute (dispute.c): at its deadline or when full. */
+int mk_dispute_resolve(mk_ctx *c, mk_task *t, mk_slot *s, gt_err *err);
+
+/* Block-start sweeps (verdict.c): timeouts due at tx->height. */
+int mk_begin_block(gt_tx *tx, gt_err *err);
+
+/* Messages: "task 0x1234abcd" / short hex of an id, an address. */
+const char *mk_short(const uint8_t id[32], char out[19]);
+const char *mk_addr(const gt_addr *a, char out[43]);
+const char *mk_units(uint64_t units, char out[32]);
+
+/* Is the 32-byte value all zero? */
+int mk_is_zero32(const uint8_t b[32]);
+
+/* Runs SQL with no result rows; GT_EDB with the store's message. */
+int mk_exec(gt_tx *tx, const char *sql, gt_err *err);
+int mk_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **q, gt_err *err);
+
+#endif

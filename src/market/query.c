@@ -1,0 +1,368 @@
+/* query.c: read-only views of the market for the node's API, the CLI and
+ * tests: tasks with their slots, votes and disputes, agents, and the audit
+ * of the market's books against the ledger's escrow locks. Everything here
+ * only SELECTs, so it runs on a read-only connection beside the writer. */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/amount.h"
+#include "base/hex.h"
+#include "crypto/addr.h"
+#include "market/market_impl.h"
+
+static json_t *j_hex(const void *b, size_t n) {
+    char s[2 + 64 + 1];
+    s[0] = '0', s[1] = 'x';
+    gt_hex_encode(b, n, s + 2);
+    return json_string(s);
+}
+static json_t *j_blob(const uint8_t *b) {
+    if (mk_is_zero32(b)) return json_null();
+    char s[7 + 64 + 1];
+    memcpy(s, "sha256:", 7);
+    gt_hex_encode(b, 32, s + 7);
+    return json_string(s);
+}
+static json_t *j_addr(const gt_addr *a) {
+    char s[43];
+    gt_addr_to_str(a, s);
+    return json_string(s);
+}
+static json_t *j_units(uint64_t v) {
+    char s[32];
+    return json_string(gt_amount_format(v, s));
+}
+static json_t *j_u64(uint64_t v) { return json_integer((json_int_t)v); }
+
+/* A gt_tx good for the row loaders: they only use tx->db. */
+static gt_tx read_tx(sqlite3 *db) {
+    gt_tx tx;
+    memset(&tx, 0, sizeof tx);
+    tx.db = db;
+    return tx;
+}
+
+static json_t *task_terms(const mk_task *t) {
+    json_t *o = json_object();
+    json_object_set_new(o, "id", j_hex(t->id, 32));
+    json_object_set_new(o, "poster", j_addr(&t->poster));
+    json_object_set_new(o, "kind", json_string(t->kind));
+    json_object_set_new(o, "spec", j_blob(t->spec));
+    json_object_set_new(o, "parent", mk_is_zero32(t->parent) ? json_null() : j_hex(t->parent, 32));
+    json_object_set_new(o, "slots", j_u64(t->slots));
+    json_object_set_new(o, "bounty", j_units(t->bounty));
+    json_object_set_new(o, "stake", j_units(t->stake));
+    json_object_set_new(o, "policy", json_string(gt_policy_name(t->policy)));
+    json_object_set_new(o, "verifier", gt_addr_is_zero(&t->verifier) ? json_null() : j_addr(&t->verifier));
+    json_object_set_new(o, "fee", j_units(t->fee));
+    json_object_set_new(o, "quorum", j_u64(t->quorum));
+    json_object_set_new(o, "submitBlocks", j_u64(t->submit_blocks));
+    json_object_set_new(o, "verifyBlocks", j_u64(t->verify_blocks));
+    json_object_set_new(o, "postedHeight", j_u64(t->posted_height));
+    json_object_set_new(o, "expiryHeight", j_u64(t->expiry_height));
+    json_object_set_new(o, "status", json_string(gt_task_status_name(t->status)));
+    json_object_set_new(o, "claims", j_u64(t->claims));
+    return o;
+}
+
+/* Votes of one round of a slot's current attempt, as a JSON array. */
+static json_t *votes_json(sqlite3 *db, const mk_slot *sl, int round) {
+    json_t *arr = json_array();
+    sqlite3_stmt *q;
+    if (mk_prepare(db, "SELECT voter,accept,weight FROM mk_votes WHERE task=? AND slot=? AND attempt=? AND round=? ORDER BY seq",
+                   &q, NULL))
+        return arr;
+    sqlite3_bind_blob(q, 1, sl->task, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, (int64_t)sl->slot);
+    sqlite3_bind_int64(q, 3, (int64_t)sl->attempt);
+    sqlite3_bind_int(q, 4, round);
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        gt_addr v = {{0}};
+        if (sqlite3_column_bytes(q, 0) == 20) memcpy(v.b, sqlite3_column_blob(q, 0), 20);
+        json_t *o = json_object();
+        json_object_set_new(o, "voter", j_addr(&v));
+        json_object_set_new(o, "accept", json_boolean(sqlite3_column_int(q, 1)));
+        json_object_set_new(o, round == MK_ROUND_VERIFY ? "count" : "weight",
+                            round == MK_ROUND_VERIFY ? j_u64((uint64_t)sqlite3_column_int64(q, 2))
+                                                     : j_units((uint64_t)sqlite3_column_int64(q, 2)));
+        json_array_append_new(arr, o);
+    }
+    sqlite3_finalize(q);
+    return arr;
+}
+
+static json_t *slot_json(sqlite3 *db, const mk_task *t, const mk_slot *sl) {
+    json_t *o = json_object();
+    json_object_set_new(o, "slot", j_u64(sl->slot));
+    json_object_set_new(o, "state", json_string(gt_slot_state_name(sl->state)));
+    json_object_set_new(o, "attempt", j_u64(sl->attempt));
+    int held = sl->state >= GT_SLOT_CLAIMED && sl->state <= GT_SLOT_PAID;
+    json_object_set_new(o, "worker", held ? j_addr(&sl->worker) : json_null());
+    json_object_set_new(o, "claimedHeight", held ? j_u64(sl->claimed_height) : json_null());
+    json_object_set_new(o, "deadline", sl->deadline ? j_u64(sl->deadline) : json_null());
+    json_object_set_new(o, "result", j_blob(sl->result));
+    int verdict = sl->state >= GT_SLOT_ACCEPTED && sl->state <= GT_SLOT_PAID;
+    if (verdict) {
+        json_object_set_new(o, "accept", json_boolean(sl->accept));
+        json_object_set_new(o, "score", j_u64(sl->score));
+        json_object_set_new(o, "reason", j_blob(sl->reason));
+        json_object_set_new(o, "verdictBy", gt_addr_is_zero(&sl->verdict_by) ? json_null() : j_addr(&sl->verdict_by));
+        json_object_set_new(o, "rejectionBond", j_units(sl->rbond));
+    }
+    if (t->policy == GT_POLICY_QUORUM && sl->state >= GT_SLOT_SUBMITTED)
+        json_object_set_new(o, "votes", votes_json(db, sl, MK_ROUND_VERIFY));
+    gt_tx tx = read_tx(db);
+    mk_dispute d;
+    if (!mk_dispute_load(&tx, sl->task, sl->slot, sl->attempt, &d, NULL)) {
+        static const char *const outcomes[] = {"open", "worker-won", "worker-lost", "no-decision"};
+        json_t *dj = json_object();
+        json_object_set_new(dj, "bond", j_units(d.bond));
+        json_object_set_new(dj, "openedHeight", j_u64(d.opened_height));
+        json_object_set_new(dj, "deadline", j_u64(d.deadline));
+        json_object_set_new(dj, "outcome", json_string(d.outcome >= 0 && d.outcome < 4 ? outcomes[d.outcome] : "?"));
+        json_object_set_new(dj, "acceptWeight", j_units(d.accept_weight));
+        json_object_set_new(dj, "rejectWeight", j_units(d.reject_weight));
+        json_object_set_new(dj, "votes", votes_json(db, sl, MK_ROUND_DISPUTE));
+        json_object_set_new(o, "dispute", dj);
+    }
+    return o;
+}
+
+/* Escrow still held for a task, read from the ledger's locks table. */
+static uint64_t lock_amount(sqlite3 *db, const uint8_t id[32]) {
+    sqlite3_stmt *q;
+    uint64_t v = 0;
+    if (mk_prepare(db, "SELECT amount FROM locks WHERE id=?", &q, NULL)) return 0;
+    sqlite3_bind_blob(q, 1, id, 32, SQLITE_STATIC);
+    if (sqlite3_step(q) == SQLITE_ROW) v = (uint64_t)sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    return v;
+}
+
+json_t *gt_market_task_get(sqlite3 *db, const uint8_t task_id[32], gt_err *err) {
+    gt_tx tx = read_tx(db);
+    mk_task t;
+    if (mk_task_load(&tx, task_id, &t, err)) return NULL;
+    json_t *o = task_terms(&t);
+    uint8_t escrow[32];
+    gt_market_escrow_id(t.id, escrow);
+    json_object_set_new(o, "escrow", j_units(lock_amount(db, escrow)));
+    json_t *slots = json_array();
+    for (uint64_t i = 0; i < t.slots; i++) {
+        mk_slot sl;
+        if (mk_slot_load(&tx, t.id, i, &sl, err)) {
+            json_decref(slots);
+            json_decref(o);
+            return NULL;
+        }
+        json_array_append_new(slots, slot_json(db, &t, &sl));
+    }
+    json_object_set_new(o, "slotList", slots);
+    json_t *subs = json_array();
+    sqlite3_stmt *q;
+    if (!mk_prepare(db, "SELECT id FROM mk_tasks WHERE parent=? ORDER BY posted_height, id", &q, NULL)) {
+        sqlite3_bind_blob(q, 1, t.id, 32, SQLITE_STATIC);
+        while (sqlite3_step(q) == SQLITE_ROW)
+            if (sqlite3_column_bytes(q, 0) == 32) json_array_append_new(subs, j_hex(sqlite3_column_blob(q, 0), 32));
+        sqlite3_finalize(q);
+    }
+    json_object_set_new(o, "subtasks", subs);
+    return o;
+}
+
+json_t *gt_market_tasks_list(sqlite3 *db, const gt_market_task_filter *f, uint64_t offset, uint64_t limit,
+                             gt_err *err) {
+    if (limit == 0 || limit > GT_MARKET_PAGE_MAX) limit = GT_MARKET_PAGE_MAX;
+    if (offset > INT64_MAX) offset = INT64_MAX;
+    sqlite3_stmt *q;
+    if (mk_prepare(db,
+                   "SELECT id FROM mk_tasks t WHERE (?1 < 0 OR status=?1) AND (?2 IS NULL OR kind=?2) "
+                   "AND (?3 IS NULL OR poster=?3) AND (?4 IS NULL OR parent=?4) "
+                   "AND (?5 IS NULL OR EXISTS (SELECT 1 FROM mk_slots s WHERE s.task=t.id AND s.worker=?5)) "
+                   "ORDER BY posted_height DESC, id LIMIT ?6 OFFSET ?7",
+                   &q, err))
+        return NULL;
+    sqlite3_bind_int(q, 1, f ? f->status : -1);
+    if (f && f->kind) sqlite3_bind_text(q, 2, f->kind, -1, SQLITE_STATIC); else sqlite3_bind_null(q, 2);
+    if (f && f->poster) sqlite3_bind_blob(q, 3, f->poster->b, 20, SQLITE_STATIC); else sqlite3_bind_null(q, 3);
+    if (f && f->parent) sqlite3_bind_blob(q, 4, f->parent, 32, SQLITE_STATIC); else sqlite3_bind_null(q, 4);
+    if (f && f->worker) sqlite3_bind_blob(q, 5, f->worker->b, 20, SQLITE_STATIC); else sqlite3_bind_null(q, 5);
+    sqlite3_bind_int64(q, 6, (int64_t)limit + 1); /* one more tells whether a next page exists */
+    sqlite3_bind_int64(q, 7, (int64_t)offset);
+    json_t *arr = json_array();
+    gt_tx tx = read_tx(db);
+    uint64_t n = 0;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (n++ == limit) break;
+        mk_task t;
+        if (sqlite3_column_bytes(q, 0) != 32 || mk_task_load(&tx, sqlite3_column_blob(q, 0), &t, NULL)) continue;
+        json_t *o = task_terms(&t);
+        uint8_t escrow[32];
+        gt_market_escrow_id(t.id, escrow);
+        json_object_set_new(o, "escrow", j_units(lock_amount(db, escrow)));
+        json_array_append_new(arr, o);
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        json_decref(arr);
+        gt_err_set(err, GT_EDB, "listing tasks: %s", sqlite3_errmsg(db));
+        return NULL;
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "tasks", arr);
+    json_object_set_new(o, "next", n > limit ? j_u64(offset + limit) : json_null());
+    return o;
+}
+
+/* One agent row (columns of mk_agents in order) as JSON. */
+static json_t *agent_row(sqlite3_stmt *q) {
+    gt_addr a = {{0}};
+    uint8_t model[32] = {0}, card[32] = {0};
+    if (sqlite3_column_bytes(q, 0) == 20) memcpy(a.b, sqlite3_column_blob(q, 0), 20);
+    if (sqlite3_column_bytes(q, 3) == 32) memcpy(model, sqlite3_column_blob(q, 3), 32);
+    if (sqlite3_column_bytes(q, 7) == 32) memcpy(card, sqlite3_column_blob(q, 7), 32);
+    json_t *o = json_object();
+    json_object_set_new(o, "address", j_addr(&a));
+    json_object_set_new(o, "name", json_string((const char *)sqlite3_column_text(q, 1)));
+    json_t *skills = json_array();
+    const char *s = (const char *)sqlite3_column_text(q, 2);
+    for (const char *p = s; p && *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        json_array_append_new(skills, json_stringn(p, len));
+        if (!e) break;
+        p = e + 1;
+    }
+    json_object_set_new(o, "skills", skills);
+    json_object_set_new(o, "model", j_blob(model));
+    json_object_set_new(o, "endpoint", json_string((const char *)sqlite3_column_text(q, 4)));
+    json_object_set_new(o, "price", j_units((uint64_t)sqlite3_column_int64(q, 5)));
+    json_object_set_new(o, "status", json_string(sqlite3_column_int(q, 6) == GT_AGENT_ACTIVE ? "active" : "retired"));
+    json_object_set_new(o, "card", j_hex(card, 32));
+    json_object_set_new(o, "registeredHeight", j_u64((uint64_t)sqlite3_column_int64(q, 8)));
+    json_object_set_new(o, "updatedHeight", j_u64((uint64_t)sqlite3_column_int64(q, 9)));
+    return o;
+}
+
+json_t *gt_market_agent_get(sqlite3 *db, const gt_addr *addr, gt_err *err) {
+    sqlite3_stmt *q;
+    if (mk_prepare(db, "SELECT * FROM mk_agents WHERE addr=?", &q, err)) return NULL;
+    sqlite3_bind_blob(q, 1, addr->b, 20, SQLITE_STATIC);
+    json_t *o = NULL;
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) o = agent_row(q);
+    sqlite3_finalize(q);
+    char s[43];
+    if (rc == SQLITE_DONE) gt_err_set(err, GT_ENOTFOUND, "%s is not a registered agent", mk_addr(addr, s));
+    else if (rc != SQLITE_ROW) gt_err_set(err, GT_EDB, "reading agent: %s", sqlite3_errmsg(db));
+    return o;
+}
+
+json_t *gt_market_agents_list(sqlite3 *db, const char *skill, int active_only, uint64_t offset, uint64_t limit,
+                              gt_err *err) {
+    if (limit == 0 || limit > GT_MARKET_PAGE_MAX) limit = GT_MARKET_PAGE_MAX;
+    if (offset > INT64_MAX) offset = INT64_MAX;
+    sqlite3_stmt *q;
+    if (mk_prepare(db,
+                   "SELECT a.* FROM mk_agents a WHERE (?1 IS NULL OR EXISTS (SELECT 1 FROM mk_agent_skills s "
+                   "WHERE s.skill=?1 AND s.addr=a.addr)) AND (?2 = 0 OR a.status=0) ORDER BY a.addr LIMIT ?3 OFFSET ?4",
+                   &q, err))
+        return NULL;
+    if (skill) sqlite3_bind_text(q, 1, skill, -1, SQLITE_STATIC); else sqlite3_bind_null(q, 1);
+    sqlite3_bind_int(q, 2, active_only ? 1 : 0);
+    sqlite3_bind_int64(q, 3, (int64_t)limit + 1);
+    sqlite3_bind_int64(q, 4, (int64_t)offset);
+    json_t *arr = json_array();
+    uint64_t n = 0;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (n++ == limit) break;
+        json_array_append_new(arr, agent_row(q));
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        json_decref(arr);
+        gt_err_set(err, GT_EDB, "listing agents: %s", sqlite3_errmsg(db));
+        return NULL;
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "agents", arr);
+    json_object_set_new(o, "next", n > limit ? j_u64(offset + limit) : json_null());
+    return o;
+}
+
+/* ---- audit ---- */
+
+/* Expects the lock id to hold exactly want; marks it seen. */
+static int audit_lock(sqlite3 *db, const uint8_t id[32], uint64_t want, const char *what, const mk_task *t,
+                      uint64_t slot, uint64_t *seen_total, gt_err *err) {
+    uint64_t have = lock_amount(db, id);
+    *seen_total += have;
+    if (have != want) {
+        char h[19], u1[32], u2[32];
+        return gt_err_set(err, GT_EINVAL, "market books: %s of task %s… slot %llu holds %s, expected %s", what,
+                          mk_short(t->id, h), (unsigned long long)slot, mk_units(have, u1), mk_units(want, u2));
+    }
+    return 0;
+}
+
+int gt_market_audit(sqlite3 *db, uint64_t *locked_units, gt_err *err) {
+    sqlite3_stmt *q;
+    int rc = mk_prepare(db, "SELECT id FROM mk_tasks ORDER BY id", &q, err);
+    if (rc) return rc;
+    gt_tx tx = read_tx(db);
+    uint64_t market_locked = 0;
+    while (!rc && sqlite3_step(q) == SQLITE_ROW) {
+        mk_task t;
+        if (sqlite3_column_bytes(q, 0) != 32) continue;
+        if ((rc = mk_task_load(&tx, sqlite3_column_blob(q, 0), &t, err))) break;
+        uint64_t unfinished = 0;
+        for (uint64_t i = 0; !rc && i < t.slots; i++) {
+            mk_slot sl;
+            if ((rc = mk_slot_load(&tx, t.id, i, &sl, err))) break;
+            if (sl.state != GT_SLOT_PAID && sl.state != GT_SLOT_REFUNDED) unfinished++;
+            /* Every attempt's locks: the current one holds what its state says,
+             * earlier ones hold nothing. */
+            for (uint64_t at = 0; !rc && at <= sl.attempt; at++) {
+                int cur = at == sl.attempt;
+                int staked = cur && sl.state >= GT_SLOT_CLAIMED && sl.state <= GT_SLOT_DISPUTED;
+                int rbonded = cur && (sl.state == GT_SLOT_REJECTED || sl.state == GT_SLOT_DISPUTED);
+                int dbonded = cur && sl.state == GT_SLOT_DISPUTED;
+                uint8_t id[32];
+                mk_lock_id(MK_TAG_STAKE, t.id, i, at, id);
+                rc = audit_lock(db, id, staked ? t.stake : 0, "the worker's stake", &t, i, &market_locked, err);
+                mk_lock_id(MK_TAG_RBOND, t.id, i, at, id);
+                if (!rc) rc = audit_lock(db, id, rbonded ? sl.rbond : 0, "the rejection bond", &t, i, &market_locked, err);
+                mk_lock_id(MK_TAG_DBOND, t.id, i, at, id);
+                if (!rc) rc = audit_lock(db, id, dbonded ? t.stake : 0, "the dispute bond", &t, i, &market_locked, err);
+            }
+        }
+        if (rc) break;
+        uint8_t escrow[32];
+        gt_market_escrow_id(t.id, escrow);
+        rc = audit_lock(db, escrow, unfinished * (t.bounty + t.fee), "the escrow", &t, 0, &market_locked, err);
+        if (!rc && unfinished == 0 && t.status != GT_TASK_COMPLETE && t.status != GT_TASK_CANCELLED) {
+            char h[19];
+            rc = gt_err_set(err, GT_EINVAL, "market books: task %s… has no unfinished slot but is %s", mk_short(t.id, h),
+                            gt_task_status_name(t.status));
+        }
+    }
+    sqlite3_finalize(q);
+    if (rc) return rc;
+    /* The ledger's buckets agree with its locks, and the market's locks are
+     * among them (other modules may hold locks of their own). */
+    uint64_t locked_total = 0, lock_rows = 0;
+    if ((rc = mk_prepare(db, "SELECT coalesce(sum(locked),0) FROM accounts", &q, err))) return rc;
+    if (sqlite3_step(q) == SQLITE_ROW) locked_total = (uint64_t)sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    if ((rc = mk_prepare(db, "SELECT coalesce(sum(amount),0) FROM locks", &q, err))) return rc;
+    if (sqlite3_step(q) == SQLITE_ROW) lock_rows = (uint64_t)sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    char u1[32], u2[32], u3[32];
+    if (locked_units) *locked_units = market_locked;
+    if (locked_total != lock_rows || market_locked > lock_rows)
+        return gt_err_set(err, GT_EINVAL, "market books: accounts have %s locked, locks hold %s, the market accounts for %s",
+                          mk_units(locked_total, u1), mk_units(lock_rows, u2), mk_units(market_locked, u3));
+    return 0;
+}

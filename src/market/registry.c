@@ -1,0 +1,236 @@
+/* registry.c: the agent registry (after ERC-8004's identity registry). An
+ * agent's card is the signed action itself: its wallet signs name, skills
+ * (the task kinds it accepts), model id (SHA-256 of its GGUF file; zero for an
+ * agent that runs no model, such as a human reviewer), endpoint URL and price
+ * per task. Register, update, retire. A card is what a task's claim checks:
+ * only an active agent listing the task's kind may claim it, so a hirer
+ * choosing by skill and reputation gets what the card says.
+ *
+ * Why these rules:
+ *  - One card per address, replaced only by its own signature: nobody can
+ *    impersonate or overwrite another agent's card.
+ *  - Retiring stops new claims but not the work in flight: retiring cannot be
+ *    used to escape a stake already locked (timeouts still slash it).
+ *  - Skills are a closed, short alphabet ([a-z0-9._:-], at most 16 of 64
+ *    bytes): lookups by skill are exact, no homoglyph or case games. */
+#include <stdio.h>
+#include <string.h>
+
+#include "market/market_impl.h"
+
+static const gt_field_def card_fields[] = {
+    {"name", GT_F_STRING, GT_MARKET_NAME_MAX},
+    {"skills", GT_F_STRING, GT_MARKET_SKILLS_BYTES},
+    {"model", GT_F_BYTES32, 0},
+    {"endpoint", GT_F_STRING, GT_MARKET_ENDPOINT_MAX},
+    {"price", GT_F_U64, 0},
+};
+enum { F_NAME, F_SKILLS, F_MODEL, F_ENDPOINT, F_PRICE };
+
+static int skill_char(char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == ':' || ch == '-';
+}
+
+int mk_skill_check(const char *s, size_t len, const char *what, gt_err *err) {
+    if (len == 0 || len > GT_MARKET_SKILL_MAX)
+        return gt_err_set(err, GT_EINVAL, "%s must be 1 to %d bytes, got %zu", what, GT_MARKET_SKILL_MAX, len);
+    if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
+        return gt_err_set(err, GT_EINVAL, "%s \"%.*s\" must start with a lowercase letter or digit", what, (int)len, s);
+    for (size_t i = 0; i < len; i++)
+        if (!skill_char(s[i]))
+            return gt_err_set(err, GT_EINVAL,
+                              "%s \"%.*s\" has the character '%c' at %zu; allowed: a-z 0-9 . _ : -", what,
+                              (int)len, s, (s[i] >= 32 && s[i] < 127) ? s[i] : '?', i);
+    return 0;
+}
+
+/* Checks the comma-separated skills list: 1..16 valid, distinct skills. */
+static int skills_check(const char *s, gt_err *err) {
+    const char *items[GT_MARKET_SKILLS_MAX];
+    size_t lens[GT_MARKET_SKILLS_MAX];
+    int n = 0;
+    if (!*s) return gt_err_set(err, GT_EINVAL, "skills: expected a comma-separated list of task kinds, got nothing");
+    for (const char *p = s;;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (n == GT_MARKET_SKILLS_MAX)
+            return gt_err_set(err, GT_ELIMIT, "skills: at most %d skills on one card", GT_MARKET_SKILLS_MAX);
+        int rc = mk_skill_check(p, len, "skill", err);
+        if (rc) return gt_err_wrap(err, "skills");
+        for (int i = 0; i < n; i++)
+            if (lens[i] == len && !memcmp(items[i], p, len))
+                return gt_err_set(err, GT_EINVAL, "skills: \"%.*s\" is listed twice", (int)len, p);
+        items[n] = p, lens[n] = len, n++;
+        if (!e) break;
+        p = e + 1;
+    }
+    return 0;
+}
+
+/* Checks a card's fields (name printable, skills, endpoint http(s) URL). */
+static int card_check(const gt_action *a, gt_err *err) {
+    const char *name = gt_action_str(a, F_NAME), *ep = gt_action_str(a, F_ENDPOINT);
+    if (!*name) return gt_err_set(err, GT_EINVAL, "name: an agent needs a name (1 to %d bytes)", GT_MARKET_NAME_MAX);
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        if (*p < 32 || *p == 127) return gt_err_set(err, GT_EINVAL, "name: control characters are not allowed");
+    int rc = skills_check(gt_action_str(a, F_SKILLS), err);
+    if (rc) return rc;
+    if (*ep) {
+        if (strncmp(ep, "http://", 7) && strncmp(ep, "https://", 8))
+            return gt_err_set(err, GT_EINVAL, "endpoint \"%.64s\": expected an http:// or https:// URL (or empty)", ep);
+        for (const unsigned char *p = (const unsigned char *)ep; *p; p++)
+            if (*p <= 32 || *p >= 127)
+                return gt_err_set(err, GT_EINVAL, "endpoint: spaces and non-ASCII characters are not allowed");
+    }
+    return 0;
+}
+
+/* Reads an agent's status: 0 active, 1 retired, or -1 when it has no card. */
+static int agent_status(gt_tx *tx, const gt_addr *addr, uint64_t *registered_height, gt_err *err) {
+    sqlite3_stmt *q;
+    int rc = mk_prepare(tx->db, "SELECT status,registered_height FROM mk_agents WHERE addr=?", &q, err);
+    if (rc) return rc;
+    sqlite3_bind_blob(q, 1, addr->b, 20, SQLITE_STATIC);
+    rc = sqlite3_step(q);
+    int st = -1;
+    if (rc == SQLITE_ROW) {
+        st = sqlite3_column_int(q, 0);
+        if (registered_height) *registered_height = (uint64_t)sqlite3_column_int64(q, 1);
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "reading agent: %s", sqlite3_errmsg(tx->db));
+    return st == -1 ? 2 : st; /* 2: none (kept positive so errors stay negative) */
+}
+
+/* Writes the card of a->from from the action's fields with status. */
+static int card_store(mk_ctx *c, const gt_action *a, int status, uint64_t registered_height, gt_err *err) {
+    gt_tx *tx = c->tx;
+    sqlite3_stmt *q;
+    int rc = mk_prepare(tx->db, "INSERT OR REPLACE INTO mk_agents VALUES(?,?,?,?,?,?,?,?,?,?)", &q, err);
+    if (rc) return rc;
+    const char *name = gt_action_str(a, F_NAME), *skills = gt_action_str(a, F_SKILLS);
+    const char *ep = gt_action_str(a, F_ENDPOINT);
+    sqlite3_bind_blob(q, 1, a->from.b, 20, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, skills, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 4, a->f[F_MODEL].b32, 32, SQLITE_STATIC);
+    sqlite3_bind_text(q, 5, ep, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 6, (int64_t)a->f[F_PRICE].u64);
+    sqlite3_bind_int64(q, 7, status);
+    sqlite3_bind_blob(q, 8, a->id, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 9, (int64_t)registered_height);
+    sqlite3_bind_int64(q, 10, (int64_t)tx->height);
+    rc = sqlite3_step(q);
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "writing agent: %s", sqlite3_errmsg(tx->db));
+    /* The skills index: derived from the card, so only the card is committed. */
+    if ((rc = mk_prepare(tx->db, "DELETE FROM mk_agent_skills WHERE addr=?", &q, err))) return rc;
+    sqlite3_bind_blob(q, 1, a->from.b, 20, SQLITE_STATIC);
+    rc = sqlite3_step(q);
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "writing agent skills: %s", sqlite3_errmsg(tx->db));
+    for (const char *p = skills; *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if ((rc = mk_prepare(tx->db, "INSERT INTO mk_agent_skills VALUES(?,?)", &q, err))) return rc;
+        sqlite3_bind_text(q, 1, p, (int)len, SQLITE_STATIC);
+        sqlite3_bind_blob(q, 2, a->from.b, 20, SQLITE_STATIC);
+        rc = sqlite3_step(q);
+        sqlite3_finalize(q);
+        if (rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "writing agent skills: %s", sqlite3_errmsg(tx->db));
+        if (!e) break;
+        p = e + 1;
+    }
+    c->changes++;
+    if (mk_rec_tag(c, MK_REC_AGENT) || mk_rec_bytes(c, a->from.b, 20) || mk_rec_text(c, name) ||
+        mk_rec_text(c, skills) || mk_rec_bytes(c, a->f[F_MODEL].b32, 32) || mk_rec_text(c, ep) ||
+        mk_rec_u64(c, a->f[F_PRICE].u64) || mk_rec_u64(c, (uint64_t)status) || mk_rec_bytes(c, a->id, 32) ||
+        mk_rec_u64(c, registered_height) || mk_rec_u64(c, tx->height))
+        return gt_err_set(err, GT_ENOMEM, "out of memory");
+    return 0;
+}
+
+MK_APPLY(apply_register)
+static int apply_register_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
+    int rc = card_check(a, err);
+    if (rc) return rc;
+    int st = agent_status(c->tx, &a->from, NULL, err);
+    if (st < 0) return st;
+    char s[43];
+    if (st == GT_AGENT_ACTIVE)
+        return gt_err_set(err, GT_EEXIST, "agent %s is already registered; send agent_update to change its card",
+                          mk_addr(&a->from, s));
+    /* A retired agent may come back with a new card (same address, same history). */
+    return card_store(c, a, GT_AGENT_ACTIVE, c->tx->height, err);
+}
+
+MK_APPLY(apply_update)
+static int apply_update_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
+    int rc = card_check(a, err);
+    if (rc) return rc;
+    uint64_t reg = 0;
+    int st = agent_status(c->tx, &a->from, &reg, err);
+    if (st < 0) return st;
+    char s[43];
+    if (st != GT_AGENT_ACTIVE)
+        return gt_err_set(err, GT_ESTATE, "agent %s is %s; send agent_register first", mk_addr(&a->from, s),
+                          st == GT_AGENT_RETIRED ? "retired" : "not registered");
+    return card_store(c, a, GT_AGENT_ACTIVE, reg, err);
+}
+
+MK_APPLY(apply_retire)
+static int apply_retire_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
+    gt_tx *tx = c->tx;
+    int st = agent_status(tx, &a->from, NULL, err);
+    if (st < 0) return st;
+    char s[43];
+    if (st != GT_AGENT_ACTIVE)
+        return gt_err_set(err, GT_ESTATE, "agent %s is %s", mk_addr(&a->from, s),
+                          st == GT_AGENT_RETIRED ? "already retired" : "not registered");
+    sqlite3_stmt *q;
+    int rc = mk_prepare(tx->db, "UPDATE mk_agents SET status=1, updated_height=? WHERE addr=?", &q, err);
+    if (rc) return rc;
+    sqlite3_bind_int64(q, 1, (int64_t)tx->height);
+    sqlite3_bind_blob(q, 2, a->from.b, 20, SQLITE_STATIC);
+    rc = sqlite3_step(q);
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "writing agent: %s", sqlite3_errmsg(tx->db));
+    c->changes++;
+    if (mk_rec_tag(c, MK_REC_AGENT) || mk_rec_bytes(c, a->from.b, 20) || mk_rec_u64(c, GT_AGENT_RETIRED) ||
+        mk_rec_u64(c, tx->height))
+        return gt_err_set(err, GT_ENOMEM, "out of memory");
+    return 0;
+}
+
+int mk_agent_can_work(gt_tx *tx, const gt_addr *addr, const char *skill, gt_err *err) {
+    sqlite3_stmt *q;
+    int rc = mk_prepare(tx->db,
+                        "SELECT a.status, a.skills, s.addr IS NOT NULL FROM mk_agents a LEFT JOIN mk_agent_skills s "
+                        "ON s.addr=a.addr AND s.skill=? WHERE a.addr=?",
+                        &q, err);
+    if (rc) return rc;
+    sqlite3_bind_text(q, 1, skill, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 2, addr->b, 20, SQLITE_STATIC);
+    rc = sqlite3_step(q);
+    char s[43];
+    int ok;
+    if (rc == SQLITE_DONE) {
+        ok = gt_err_set(err, GT_EPERM, "%s is not a registered agent (send agent_register with skill \"%s\" first)",
+                   mk_addr(addr, s), skill);
+    } else if (rc != SQLITE_ROW) {
+        ok = gt_err_set(err, GT_EDB, "reading agent: %s", sqlite3_errmsg(tx->db));
+    } else if (sqlite3_column_int(q, 0) != GT_AGENT_ACTIVE) {
+        ok = gt_err_set(err, GT_EPERM, "agent %s is retired and takes no new work", mk_addr(addr, s));
+    } else if (!sqlite3_column_int(q, 2)) {
+        ok = gt_err_set(err, GT_EPERM, "agent %s does not list skill \"%s\" (its skills: %.200s)", mk_addr(addr, s), skill,
+                   (const char *)sqlite3_column_text(q, 1));
+    } else {
+        ok = 0;
+    }
+    sqlite3_finalize(q);
+    return ok;
+}
+
+gt_action_kind gt_kind_agent_register = {"agent_register", "AgentRegister", card_fields, 5, apply_register, 1, {0}, {0}, 0};
+gt_action_kind gt_kind_agent_update = {"agent_update", "AgentUpdate", card_fields, 5, apply_update, 1, {0}, {0}, 0};
+gt_action_kind gt_kind_agent_retire = {"agent_retire", "AgentRetire", NULL, 0, apply_retire, 1, {0}, {0}, 0};

@@ -1,0 +1,98 @@
+/* reputation.c: counters per (address, skill) that anyone choosing whom to
+ * hire can read: results accepted and rejected, submit deadlines missed,
+ * disputes won and lost, and the amount slashed. They are written only by the
+ * settlement rules (never by an action of their own), so they cannot be
+ * bought except by doing, or pretending to do, real tasks with real stakes:
+ * the poster of a task cannot claim it, so self-dealing needs a second funded
+ * wallet and costs the same stakes and bonds as honest work. */
+#include <string.h>
+
+#include "base/amount.h"
+#include "crypto/addr.h"
+#include "market/market_impl.h"
+
+int mk_rep_add(mk_ctx *c, const gt_addr *addr, const char *skill, const mk_rep_delta *d, gt_err *err) {
+    gt_tx *tx = c->tx;
+    sqlite3_stmt *q;
+    /* Counters saturate far beyond any real count; slashed is bounded by the supply. */
+    int rc = mk_prepare(tx->db,
+                        "INSERT INTO mk_reputation VALUES(?1,?2,?3,?4,?5,?6,?7,?8) ON CONFLICT(addr, skill) DO UPDATE SET "
+                        "accepted=accepted+?3, rejected=rejected+?4, missed=missed+?5, disputes_won=disputes_won+?6, "
+                        "disputes_lost=disputes_lost+?7, slashed=slashed+?8 "
+                        "RETURNING accepted,rejected,missed,disputes_won,disputes_lost,slashed",
+                        &q, err);
+    if (rc) return rc;
+    sqlite3_bind_blob(q, 1, addr->b, 20, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, skill, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, (int64_t)d->accepted);
+    sqlite3_bind_int64(q, 4, (int64_t)d->rejected);
+    sqlite3_bind_int64(q, 5, (int64_t)d->missed);
+    sqlite3_bind_int64(q, 6, (int64_t)d->disputes_won);
+    sqlite3_bind_int64(q, 7, (int64_t)d->disputes_lost);
+    sqlite3_bind_int64(q, 8, (int64_t)d->slashed);
+    if (sqlite3_step(q) != SQLITE_ROW) {
+        rc = gt_err_set(err, GT_EDB, "writing reputation: %s", sqlite3_errmsg(tx->db));
+        sqlite3_finalize(q);
+        return rc;
+    }
+    uint64_t v[6];
+    for (int i = 0; i < 6; i++) v[i] = (uint64_t)sqlite3_column_int64(q, i);
+    sqlite3_step(q); /* run the statement to completion */
+    sqlite3_finalize(q);
+    c->changes++;
+    if (mk_rec_tag(c, MK_REC_REPUTATION) || mk_rec_bytes(c, addr->b, 20) || mk_rec_text(c, skill))
+        return gt_err_set(err, GT_ENOMEM, "out of memory");
+    for (int i = 0; i < 6; i++)
+        if (mk_rec_u64(c, v[i])) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* One row as JSON. */
+static json_t *rep_row(const char *skill, const uint64_t v[6]) {
+    char u[32];
+    json_t *o = json_object();
+    if (skill) json_object_set_new(o, "skill", json_string(skill));
+    json_object_set_new(o, "accepted", json_integer((json_int_t)v[0]));
+    json_object_set_new(o, "rejected", json_integer((json_int_t)v[1]));
+    json_object_set_new(o, "missed", json_integer((json_int_t)v[2]));
+    json_object_set_new(o, "disputesWon", json_integer((json_int_t)v[3]));
+    json_object_set_new(o, "disputesLost", json_integer((json_int_t)v[4]));
+    json_object_set_new(o, "slashed", json_string(gt_amount_format(v[5], u)));
+    return o;
+}
+
+json_t *gt_market_reputation(sqlite3 *db, const gt_addr *addr, const char *skill, gt_err *err) {
+    sqlite3_stmt *q;
+    if (mk_prepare(db,
+                   "SELECT skill,accepted,rejected,missed,disputes_won,disputes_lost,slashed FROM mk_reputation "
+                   "WHERE addr=? AND (?2 IS NULL OR skill=?2) ORDER BY skill",
+                   &q, err))
+        return NULL;
+    sqlite3_bind_blob(q, 1, addr->b, 20, SQLITE_STATIC);
+    if (skill) sqlite3_bind_text(q, 2, skill, -1, SQLITE_STATIC);
+    else sqlite3_bind_null(q, 2);
+    json_t *rows = json_array();
+    uint64_t total[6] = {0};
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        uint64_t v[6];
+        for (int i = 0; i < 6; i++) {
+            v[i] = (uint64_t)sqlite3_column_int64(q, i + 1);
+            total[i] += v[i];
+        }
+        json_array_append_new(rows, rep_row((const char *)sqlite3_column_text(q, 0), v));
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE) {
+        json_decref(rows);
+        gt_err_set(err, GT_EDB, "reading reputation: %s", sqlite3_errmsg(db));
+        return NULL;
+    }
+    char s[43];
+    gt_addr_to_str(addr, s);
+    json_t *o = json_object();
+    json_object_set_new(o, "address", json_string(s));
+    json_object_set_new(o, "skills", rows);
+    json_object_set_new(o, "total", rep_row(NULL, total));
+    return o;
+}

@@ -1,0 +1,266 @@
+/* task.c: posting, cancelling, claiming and submitting tasks.
+ *
+ * A task is posted with its terms; its id is the post action's EIP-712 digest.
+ * The bounty and the verification fee of every slot are locked in one escrow
+ * lock at post time, so a worker never works for a promise. A claim locks the
+ * worker's stake and gives it `submitBlocks` to submit; the result is a blob
+ * hash. Deadlines are heights: "deadline D" means an action must land in a
+ * block below D; at the start of block D the timeout fires (verdict.c).
+ *   expiry  = post height + claimBlocks   (no claims from then on; open slots refunded)
+ *   submit  = claim height + submitBlocks
+ *   verify  = submit height + verifyBlocks
+ *
+ * What each rule defends against:
+ *  - Stake required (> 0) on every claim: squatting on slots (or front-running
+ *    a claim to block a competitor) costs the stake, slashed to the poster if
+ *    nothing is submitted in time.
+ *  - One slot per worker per task, and the poster and the evaluator may not
+ *    claim: no buying your own work to farm reputation, no one agent filling
+ *    every slot of a task that asked for independent workers.
+ *  - Claims need an active agent card listing the task's kind (registry.c):
+ *    hirers choose by skill and reputation and get what they chose.
+ *  - Cancel only before the first claim: a poster cannot watch who claims (or
+ *    what they will charge in time) and then pull the bounty.
+ *  - Windows of at least GT_MARKET_MIN_WINDOW_BLOCKS: no griefing with a
+ *    deadline that expires before the other side can act; at most
+ *    GT_MARKET_MAX_WINDOW_BLOCKS so escrow is never locked for ever. A claim's
+ *    submit window runs in full even past the task's expiry.
+ *  - Evaluator and quorum tasks need stake >= fee: the rejected worker pays
+ *    for its evaluation from its stake, so a slot can be re-verified after a
+ *    rejection without the escrow running short.
+ *  - Subcontracting: a task whose `parent` is set must be posted by a worker
+ *    holding a claimed slot of the parent, and is paid from that worker's own
+ *    wallet; the parent's result cites the sub-results by blob hash, and the
+ *    link lets anyone follow the chain (gt_market_task_get lists sub-tasks). */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/amount.h"
+#include "market/market_impl.h"
+
+static const gt_field_def post_fields[] = {
+    {"kind", GT_F_STRING, GT_MARKET_SKILL_MAX},
+    {"spec", GT_F_BYTES32, 0},
+    {"parent", GT_F_BYTES32, 0},
+    {"slots", GT_F_U64, 0},
+    {"bounty", GT_F_U64, 0},
+    {"stake", GT_F_U64, 0},
+    {"verifier", GT_F_ADDRESS, 0},
+    {"fee", GT_F_U64, 0},
+    {"quorum", GT_F_U64, 0},
+    {"claimBlocks", GT_F_U64, 0},
+    {"submitBlocks", GT_F_U64, 0},
+    {"verifyBlocks", GT_F_U64, 0},
+};
+enum { P_KIND, P_SPEC, P_PARENT, P_SLOTS, P_BOUNTY, P_STAKE, P_VERIFIER, P_FEE, P_QUORUM, P_CLAIM, P_SUBMIT, P_VERIFY };
+
+static const gt_field_def task_fields[] = {{"task", GT_F_BYTES32, 0}};
+static const gt_field_def submit_fields[] = {
+    {"task", GT_F_BYTES32, 0},
+    {"slot", GT_F_U64, 0},
+    {"result", GT_F_BYTES32, 0},
+};
+
+/* Checks one window field against the floor and ceiling. */
+static int window_check(const char *name, uint64_t v, gt_err *err) {
+    if (v < GT_MARKET_MIN_WINDOW_BLOCKS || v > GT_MARKET_MAX_WINDOW_BLOCKS)
+        return gt_err_set(err, GT_EINVAL, "%s must be %d to %d blocks, got %llu", name, GT_MARKET_MIN_WINDOW_BLOCKS,
+                          GT_MARKET_MAX_WINDOW_BLOCKS, (unsigned long long)v);
+    return 0;
+}
+
+/* Checks that the poster of a sub-task holds a claimed slot of the parent. */
+static int parent_check(gt_tx *tx, const uint8_t parent[32], const gt_addr *poster, gt_err *err) {
+    mk_task p;
+    int rc = mk_task_load(tx, parent, &p, err);
+    if (rc) return rc == GT_ENOTFOUND ? gt_err_wrap(err, "parent") : rc;
+    sqlite3_stmt *q;
+    if ((rc = mk_prepare(tx->db, "SELECT count(*) FROM mk_slots WHERE task=? AND worker=? AND state=?", &q, err)))
+        return rc;
+    sqlite3_bind_blob(q, 1, parent, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 2, poster->b, 20, SQLITE_STATIC);
+    sqlite3_bind_int(q, 3, GT_SLOT_CLAIMED);
+    int n = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int(q, 0) : -1;
+    sqlite3_finalize(q);
+    if (n < 0) return gt_err_set(err, GT_EDB, "reading slots: %s", sqlite3_errmsg(tx->db));
+    char h[19], s[43];
+    if (n == 0)
+        return gt_err_set(err, GT_EPERM,
+                          "parent task %s…: %s holds no claimed slot of it, so cannot subcontract its work",
+                          mk_short(parent, h), mk_addr(poster, s));
+    return 0;
+}
+
+MK_APPLY(apply_post)
+static int apply_post_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
+    gt_tx *tx = c->tx;
+    const char *kind = gt_action_str(a, P_KIND);
+    int rc = mk_skill_check(kind, a->f[P_KIND].str_len, "kind", err);
+    if (rc) return rc;
+    mk_task t;
+    memset(&t, 0, sizeof t);
+    memcpy(t.id, a->id, 32);
+    t.poster = a->from;
+    snprintf(t.kind, sizeof t.kind, "%s", kind);
+    memcpy(t.spec, a->f[P_SPEC].b32, 32);
+    memcpy(t.parent, a->f[P_PARENT].b32, 32);
+    t.slots = a->f[P_SLOTS].u64;
+    t.bounty = a->f[P_BOUNTY].u64;
+    t.stake = a->f[P_STAKE].u64;
+    t.verifier = a->f[P_VERIFIER].addr;
+    t.fee = a->f[P_FEE].u64;
+    t.quorum = a->f[P_QUORUM].u64;
+    t.submit_blocks = a->f[P_SUBMIT].u64;
+    t.verify_blocks = a->f[P_VERIFY].u64;
+    if (mk_is_zero32(t.spec)) return gt_err_set(err, GT_EINVAL, "spec: expected the sha256 of the task's spec blob, got zero");
+    if (t.slots < 1 || t.slots > GT_MARKET_MAX_SLOTS)
+        return gt_err_set(err, GT_EINVAL, "slots must be 1 to %d, got %llu", GT_MARKET_MAX_SLOTS, (unsigned long long)t.slots);
+    if (!t.bounty) return gt_err_set(err, GT_EINVAL, "bounty must be greater than 0");
+    if (!t.stake)
+        return gt_err_set(err, GT_EINVAL, "stake must be greater than 0 (an unstaked claim could squat on a slot for free)");
+    if ((rc = window_check("claimBlocks", a->f[P_CLAIM].u64, err)) || (rc = window_check("submitBlocks", t.submit_blocks, err)) ||
+        (rc = window_check("verifyBlocks", t.verify_blocks, err)))
+        return rc;
+    int has_verifier = !gt_addr_is_zero(&t.verifier);
+    char u1[32], u2[32];
+    if (t.quorum) {
+        t.policy = GT_POLICY_QUORUM;
+        if (has_verifier) return gt_err_set(err, GT_EINVAL, "a quorum task has no single verifier: leave verifier zero or quorum 0");
+        if (t.quorum > GT_MARKET_MAX_QUORUM)
+            return gt_err_set(err, GT_EINVAL, "quorum must be 1 to %d, got %llu", GT_MARKET_MAX_QUORUM, (unsigned long long)t.quorum);
+    } else if (has_verifier) {
+        t.policy = GT_POLICY_EVALUATOR;
+        if (gt_addr_eq(&t.verifier, &a->from))
+            return gt_err_set(err, GT_EINVAL, "verifier is the poster: leave it zero to verify your own task");
+    } else {
+        t.policy = GT_POLICY_POSTER;
+        if (t.fee) return gt_err_set(err, GT_EINVAL, "fee pays an evaluator or validators; a task the poster verifies has none");
+    }
+    if (t.fee > t.stake)
+        return gt_err_set(err, GT_EINVAL,
+                          "stake (%s) must cover the fee (%s): a rejected worker pays for its evaluation from its stake",
+                          mk_units(t.stake, u1), mk_units(t.fee, u2));
+    if (!mk_is_zero32(t.parent) && (rc = parent_check(tx, t.parent, &a->from, err))) return rc;
+    uint64_t per_slot, total;
+    if (gt_add_u64(t.bounty, t.fee, &per_slot) || gt_mul_u64(per_slot, t.slots, &total) || total > GT_SUPPLY_MAX)
+        return gt_err_set(err, GT_EOVERFLOW, "slots x (bounty + fee) overflows");
+    t.posted_height = tx->height;
+    t.expiry_height = tx->height + a->f[P_CLAIM].u64;
+    t.status = GT_TASK_OPEN;
+    uint8_t lock[32];
+    gt_market_escrow_id(t.id, lock);
+    if ((rc = gt_state_lock(tx, &a->from, lock, total, err)))
+        return gt_err_wrap(err, "escrow of %llu x (bounty + fee) = %s", (unsigned long long)t.slots, mk_units(total, u1));
+    if ((rc = mk_task_store(c, &t, 1, err))) return rc;
+    for (uint64_t i = 0; i < t.slots; i++) {
+        mk_slot s;
+        memset(&s, 0, sizeof s);
+        memcpy(s.task, t.id, 32);
+        s.slot = i;
+        s.state = GT_SLOT_OPEN;
+        if ((rc = mk_slot_store(c, &s, 1, err))) return rc;
+    }
+    return 0;
+}
+
+MK_APPLY(apply_cancel)
+static int apply_cancel_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
+    gt_tx *tx = c->tx;
+    mk_task t;
+    int rc = mk_task_load(tx, a->f[0].b32, &t, err);
+    if (rc) return rc;
+    char h[19], s[43];
+    if (!gt_addr_eq(&a->from, &t.poster))
+        return gt_err_set(err, GT_EPERM, "only the poster %s may cancel task %s…", mk_addr(&t.poster, s), mk_short(t.id, h));
+    if (t.claims)
+        return gt_err_set(err, GT_ESTATE, "task %s… cannot be cancelled: it has been claimed (%llu claim%s)",
+                          mk_short(t.id, h), (unsigned long long)t.claims, t.claims == 1 ? "" : "s");
+    if (t.status != GT_TASK_OPEN)
+        return gt_err_set(err, GT_ESTATE, "task %s… is %s, not open", mk_short(t.id, h), gt_task_status_name(t.status));
+    uint8_t lock[32];
+    gt_lock l;
+    gt_market_escrow_id(t.id, lock);
+    if ((rc = gt_state_lock_get(tx, lock, &l, err))) return rc;
+    if (l.amount && (rc = gt_state_release(tx, lock, &t.poster, l.amount, err))) return rc;
+    for (uint64_t i = 0; i < t.slots; i++) {
+        mk_slot sl;
+        if ((rc = mk_slot_load(tx, t.id, i, &sl, err))) return rc;
+        sl.state = GT_SLOT_REFUNDED;
+        if ((rc = mk_slot_store(c, &sl, 0, err))) return rc;
+    }
+    t.status = GT_TASK_CANCELLED;
+    return mk_task_store(c, &t, 0, err);
+}
+
+MK_APPLY(apply_claim)
+static int apply_claim_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
+    gt_tx *tx = c->tx;
+    mk_task t;
+    int rc = mk_task_load(tx, a->f[0].b32, &t, err);
+    if (rc) return rc;
+    char h[19], s[43], u[32];
+    if (t.status != GT_TASK_OPEN || tx->height >= t.expiry_height)
+        return gt_err_set(err, GT_ESTATE, "task %s… takes no claims: it is %s (claims closed at height %llu)",
+                          mk_short(t.id, h), t.status == GT_TASK_OPEN ? "expired" : gt_task_status_name(t.status),
+                          (unsigned long long)t.expiry_height);
+    if (gt_addr_eq(&a->from, &t.poster))
+        return gt_err_set(err, GT_EPERM, "the poster may not claim its own task");
+    if (t.policy == GT_POLICY_EVALUATOR && gt_addr_eq(&a->from, &t.verifier))
+        return gt_err_set(err, GT_EPERM, "the task's evaluator may not claim it");
+    if ((rc = mk_agent_can_work(tx, &a->from, t.kind, err))) return rc;
+    /* Find the lowest open slot; refuse a worker already holding one. */
+    uint64_t free_slot = UINT64_MAX;
+    for (uint64_t i = 0; i < t.slots; i++) {
+        mk_slot sl;
+        if ((rc = mk_slot_load(tx, t.id, i, &sl, err))) return rc;
+        int active = sl.state >= GT_SLOT_CLAIMED && sl.state <= GT_SLOT_DISPUTED;
+        if (active && gt_addr_eq(&sl.worker, &a->from))
+            return gt_err_set(err, GT_EEXIST, "%s already holds slot %llu of task %s… (one slot per worker)",
+                              mk_addr(&a->from, s), (unsigned long long)i, mk_short(t.id, h));
+        if (sl.state == GT_SLOT_OPEN && free_slot == UINT64_MAX) free_slot = i;
+    }
+    if (free_slot == UINT64_MAX)
+        return gt_err_set(err, GT_ESTATE, "all %llu slot%s of task %s… are taken", (unsigned long long)t.slots,
+                          t.slots == 1 ? "" : "s", mk_short(t.id, h));
+    mk_slot sl;
+    if ((rc = mk_slot_load(tx, t.id, free_slot, &sl, err))) return rc;
+    uint8_t lock[32];
+    mk_lock_id(MK_TAG_STAKE, t.id, sl.slot, sl.attempt, lock);
+    if ((rc = gt_state_lock(tx, &a->from, lock, t.stake, err)))
+        return gt_err_wrap(err, "claiming needs a stake of %s", mk_units(t.stake, u));
+    sl.state = GT_SLOT_CLAIMED;
+    sl.worker = a->from;
+    sl.claimed_height = tx->height;
+    sl.deadline = tx->height + t.submit_blocks;
+    t.claims++;
+    if ((rc = mk_slot_store(c, &sl, 0, err))) return rc;
+    return mk_task_store(c, &t, 0, err);
+}
+
+MK_APPLY(apply_submit)
+static int apply_submit_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
+    gt_tx *tx = c->tx;
+    mk_task t;
+    mk_slot sl;
+    int rc = mk_task_load(tx, a->f[0].b32, &t, err);
+    if (rc || (rc = mk_slot_load(tx, t.id, a->f[1].u64, &sl, err))) return rc;
+    char h[19], s[43];
+    if (sl.state != GT_SLOT_CLAIMED)
+        return gt_err_set(err, GT_ESTATE, "slot %llu of task %s… is %s; only a claimed slot takes a result",
+                          (unsigned long long)sl.slot, mk_short(t.id, h), gt_slot_state_name(sl.state));
+    if (!gt_addr_eq(&a->from, &sl.worker))
+        return gt_err_set(err, GT_EPERM, "only the claimant %s may submit to slot %llu", mk_addr(&sl.worker, s),
+                          (unsigned long long)sl.slot);
+    if (tx->height >= sl.deadline)
+        return gt_err_set(err, GT_ESTATE, "the submit deadline (height %llu) has passed", (unsigned long long)sl.deadline);
+    if (mk_is_zero32(a->f[2].b32)) return gt_err_set(err, GT_EINVAL, "result: expected the sha256 of the result blob, got zero");
+    memcpy(sl.result, a->f[2].b32, 32);
+    sl.state = GT_SLOT_SUBMITTED;
+    sl.deadline = tx->height + t.verify_blocks;
+    return mk_slot_store(c, &sl, 0, err);
+}
+
+gt_action_kind gt_kind_task_post = {"task_post", "TaskPost", post_fields, 12, apply_post, 1, {0}, {0}, 0};
+gt_action_kind gt_kind_task_cancel = {"task_cancel", "TaskCancel", task_fields, 1, apply_cancel, 1, {0}, {0}, 0};
+gt_action_kind gt_kind_task_claim = {"task_claim", "TaskClaim", task_fields, 1, apply_claim, 1, {0}, {0}, 0};
+gt_action_kind gt_kind_task_submit = {"task_submit", "TaskSubmit", submit_fields, 3, apply_submit, 1, {0}, {0}, 0};

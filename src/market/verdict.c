@@ -1,0 +1,391 @@
+/* verdict.c: verification, settlement and timeouts.
+ *
+ * Verification policies (fixed at post time, market.h):
+ *   poster     the poster gives the verdict;
+ *   evaluator  a named address gives it and earns `fee` per verdict;
+ *   quorum     staked validators vote; the first side to `quorum` (k) votes
+ *              decides (k of n = 2k-1); `fee` is shared by the deciding voters.
+ * A verdict is bound to the exact result hash it judges, so a verdict signed
+ * for one attempt can never land on another after the slot reopened.
+ *
+ * Settlement (task_settle, anyone may send it; the money goes where the rules
+ * say whoever pays for the transaction):
+ *   accepted   bounty and stake to the worker, fee to the evaluator / voters;
+ *   rejected   the fee comes out of the worker's stake to the evaluator /
+ *              voters, the rest of the stake goes to the poster, the rejection
+ *              bond goes back to whoever rejected, and the slot reopens (or is
+ *              refunded when the task no longer takes claims). A rejection by
+ *              the poster or an evaluator can be disputed (dispute.c) for
+ *              GT_MARKET_DISPUTE_WINDOW_BLOCKS; it settles only after that,
+ *              unless the worker settles it itself, giving up the dispute.
+ *
+ * Timeouts, at the start of each block, by height:
+ *   no submission by the submit deadline   stake to the poster, slot reopens
+ *   no verdict by the verify deadline      the worker is paid in full; the fee
+ *                                          goes back to the poster
+ *   claims closed (expiry)                 open slots refunded to the poster
+ *   dispute vote deadline                  the dispute is resolved
+ *
+ * What each rule defends against:
+ *  - A poster who would reject good work to keep it for free: a reject verdict
+ *    locks a rejection bond equal to the task's stake from the rejecter, lost
+ *    to the validators if the worker disputes and wins; and the work is never
+ *    kept for free anyway: the bounty stays in escrow until a verdict settles.
+ *  - A verifier who never answers: the worker is paid at the verify deadline.
+ *  - A worker who submits garbage: rejected, its stake pays the evaluation and
+ *    compensates the poster; disputing costs a bond it loses when validators
+ *    re-run the task and disagree.
+ *  - Sybil quorum voters: a quorum voter must have staked at least the task's
+ *    stake (and GT_MARKET_VALIDATOR_MIN_STAKE), so k fake validators cost k
+ *    stakes; the poster, worker and evaluator cannot vote on their own task.
+ *  - Settling twice: a settled slot is PAID (final) or reopened with a new
+ *    attempt number, and settlement requires a verdict on the current attempt. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "market/market_impl.h"
+
+static const gt_field_def verify_fields[] = {
+    {"task", GT_F_BYTES32, 0},
+    {"slot", GT_F_U64, 0},
+    {"result", GT_F_BYTES32, 0},
+    {"accept", GT_F_BOOL, 0},
+    {"score", GT_F_U64, 0},
+    {"reason", GT_F_BYTES32, 0},
+};
+enum { V_TASK, V_SLOT, V_RESULT, V_ACCEPT, V_SCORE, V_REASON };
+static const gt_field_def settle_fields[] = {{"task", GT_F_BYTES32, 0}, {"slot", GT_F_U64, 0}};
+
+/* ---- payment steps ---- */
+
+/* Shares `amount` from lock among the voters of a round who voted `side`, in
+ * vote order, proportionally to weight (the quorum round weighs 1 each); the
+ * remainder goes to `rest_to`. */
+typedef struct share_arg {
+    gt_tx *tx;
+    const uint8_t *lock;
+    int side;
+    uint64_t amount, total_weight, paid;
+    gt_err *err;
+} share_arg;
+
+static int share_one(void *arg, const gt_addr *voter, int accept, uint64_t weight) {
+    share_arg *s = arg;
+    if (accept != s->side) return 0;
+    uint64_t part = (uint64_t)((unsigned __int128)s->amount * weight / s->total_weight);
+    if (part && gt_state_slash(s->tx, s->lock, voter, part, s->err)) return s->err ? s->err->code : GT_EDB;
+    s->paid += part;
+    return 0;
+}
+
+int mk_pay_voters(mk_ctx *c, const mk_slot *sl, int round, int side, const uint8_t lock[32], uint64_t amount,
+                  uint64_t total_weight, const gt_addr *rest_to, gt_err *err) {
+    if (!amount) return 0;
+    share_arg s = {c->tx, lock, side, amount, total_weight, 0, err};
+    int rc = 0;
+    if (total_weight) rc = mk_votes_each(c->tx, sl->task, sl->slot, sl->attempt, round, share_one, &s, err);
+    if (rc) return rc;
+    assert(s.paid <= amount);
+    if (amount > s.paid) return gt_state_slash(c->tx, lock, rest_to, amount - s.paid, err);
+    return 0;
+}
+
+int mk_task_maybe_complete(mk_ctx *c, mk_task *t, gt_err *err) {
+    sqlite3_stmt *q;
+    int rc = mk_prepare(c->tx->db, "SELECT count(*) FROM mk_slots WHERE task=? AND state NOT IN (6,7)", &q, err);
+    if (rc) return rc;
+    sqlite3_bind_blob(q, 1, t->id, 32, SQLITE_STATIC);
+    int n = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int(q, 0) : -1;
+    sqlite3_finalize(q);
+    if (n < 0) return gt_err_set(err, GT_EDB, "reading slots: %s", sqlite3_errmsg(c->tx->db));
+    if (n == 0 && t->status != GT_TASK_CANCELLED && t->status != GT_TASK_COMPLETE) {
+        t->status = GT_TASK_COMPLETE;
+        return mk_task_store(c, t, 0, err);
+    }
+    return 0;
+}
+
+int mk_pay_accepted(mk_ctx *c, const mk_task *t, mk_slot *sl, int fee_to_poster, gt_err *err) {
+    gt_tx *tx = c->tx;
+    uint8_t escrow[32], stake[32];
+    gt_market_escrow_id(t->id, escrow);
+    mk_lock_id(MK_TAG_STAKE, t->id, sl->slot, sl->attempt, stake);
+    int rc;
+    if ((rc = gt_state_release(tx, escrow, &sl->worker, t->bounty, err)) ||
+        (rc = gt_state_release(tx, stake, &sl->worker, t->stake, err)))
+        return rc;
+    if (t->fee) {
+        if (fee_to_poster || t->policy == GT_POLICY_POSTER) rc = gt_state_release(tx, escrow, &t->poster, t->fee, err);
+        else if (t->policy == GT_POLICY_EVALUATOR) rc = gt_state_release(tx, escrow, &t->verifier, t->fee, err);
+        else rc = mk_pay_voters(c, sl, MK_ROUND_VERIFY, 1, escrow, t->fee, t->quorum, &t->poster, err);
+        if (rc) return rc;
+    }
+    mk_rep_delta d = {.accepted = 1};
+    if ((rc = mk_rep_add(c, &sl->worker, t->kind, &d, err))) return rc;
+    sl->state = GT_SLOT_PAID;
+    sl->deadline = 0;
+    if ((rc = mk_slot_store(c, sl, 0, err))) return rc;
+    mk_task t2 = *t;
+    return mk_task_maybe_complete(c, &t2, err);
+}
+
+int mk_slot_reopen(mk_ctx *c, mk_task *t, mk_slot *sl, gt_err *err) {
+    gt_tx *tx = c->tx;
+    int rc;
+    sl->attempt++;
+    memset(&sl->worker, 0, sizeof sl->worker);
+    memset(sl->result, 0, 32);
+    memset(sl->reason, 0, 32);
+    memset(&sl->verdict_by, 0, sizeof sl->verdict_by);
+    sl->claimed_height = sl->deadline = sl->score = sl->rbond = 0;
+    sl->accept = 0;
+    if (t->status == GT_TASK_OPEN && tx->height < t->expiry_height) {
+        sl->state = GT_SLOT_OPEN;
+        return mk_slot_store(c, sl, 0, err);
+    }
+    /* Claims are closed: nobody can take the slot again, refund it now. */
+    uint8_t escrow[32];
+    gt_market_escrow_id(t->id, escrow);
+    if ((rc = gt_state_release(tx, escrow, &t->poster, t->bounty + t->fee, err))) return rc;
+    sl->state = GT_SLOT_REFUNDED;
+    if ((rc = mk_slot_store(c, sl, 0, err))) return rc;
+    return mk_task_maybe_complete(c, t, err);
+}
+
+int mk_settle_rejected(mk_ctx *c, mk_task *t, mk_slot *sl, gt_err *err) {
+    gt_tx *tx = c->tx;
+    uint8_t stake[32], rbond[32];
+    mk_lock_id(MK_TAG_STAKE, t->id, sl->slot, sl->attempt, stake);
+    int rc = 0;
+    assert(t->fee <= t->stake);
+    if (t->fee && t->policy == GT_POLICY_EVALUATOR) rc = gt_state_slash(tx, stake, &t->verifier, t->fee, err);
+    else if (t->fee && t->policy == GT_POLICY_QUORUM)
+        rc = mk_pay_voters(c, sl, MK_ROUND_VERIFY, 0, stake, t->fee, t->quorum, &t->poster, err);
+    if (rc || (rc = gt_state_slash(tx, stake, &t->poster, t->stake - (t->policy == GT_POLICY_POSTER ? 0 : t->fee), err)))
+        return rc;
+    if (sl->rbond) {
+        mk_lock_id(MK_TAG_RBOND, t->id, sl->slot, sl->attempt, rbond);
+        if ((rc = gt_state_release(tx, rbond, &sl->verdict_by, sl->rbond, err))) return rc;
+    }
+    mk_rep_delta d = {.rejected = 1, .slashed = t->stake};
+    if ((rc = mk_rep_add(c, &sl->worker, t->kind, &d, err))) return rc;
+    return mk_slot_reopen(c, t, sl, err);
+}
+
+/* ---- task_verify ---- */
+
+typedef struct tally_arg { uint64_t yes, no; } tally_arg;
+static int tally_one(void *arg, const gt_addr *voter, int accept, uint64_t weight) {
+    tally_arg *t = arg;
+    (void)voter;
+    if (accept) t->yes += weight; else t->no += weight;
+    return 0;
+}
+
+/* A quorum vote: records it and decides the slot when one side reaches k. */
+static int quorum_vote(mk_ctx *c, mk_task *t, mk_slot *sl, const gt_action *a, gt_err *err) {
+    gt_tx *tx = c->tx;
+    char s[43], u1[32], u2[32];
+    if (gt_addr_eq(&a->from, &t->poster) || gt_addr_eq(&a->from, &sl->worker))
+        return gt_err_set(err, GT_EPERM, "%s is the %s of this task and cannot vote on it", mk_addr(&a->from, s),
+                          gt_addr_eq(&a->from, &t->poster) ? "poster" : "worker");
+    gt_account acc;
+    int rc = gt_state_account(tx, &a->from, &acc, err);
+    if (rc) return rc;
+    uint64_t need = t->stake > GT_MARKET_VALIDATOR_MIN_STAKE ? t->stake : GT_MARKET_VALIDATOR_MIN_STAKE;
+    if (acc.staked < need)
+        return gt_err_set(err, GT_EPERM, "only validators with at least %s staked may vote on this task; %s has %s staked",
+                          mk_units(need, u1), mk_addr(&a->from, s), mk_units(acc.staked, u2));
+    int accept = (int)a->f[V_ACCEPT].u64;
+    if ((rc = mk_vote_insert(c, t->id, sl->slot, sl->attempt, MK_ROUND_VERIFY, &a->from, accept, 1, err))) return rc;
+    tally_arg ta = {0, 0};
+    if ((rc = mk_votes_each(tx, t->id, sl->slot, sl->attempt, MK_ROUND_VERIFY, tally_one, &ta, err))) return rc;
+    if (ta.yes < t->quorum && ta.no < t->quorum) return 0; /* not decided yet */
+    sl->state = accept ? GT_SLOT_ACCEPTED : GT_SLOT_REJECTED;
+    sl->accept = accept;
+    sl->score = a->f[V_SCORE].u64;
+    memcpy(sl->reason, a->f[V_REASON].b32, 32);
+    sl->deadline = 0; /* a quorum verdict is final: no dispute window */
+    return mk_slot_store(c, sl, 0, err);
+}
+
+MK_APPLY(apply_verify)
+static int apply_verify_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
+    gt_tx *tx = c->tx;
+    mk_task t;
+    mk_slot sl;
+    int rc = mk_task_load(tx, a->f[V_TASK].b32, &t, err);
+    if (rc || (rc = mk_slot_load(tx, t.id, a->f[V_SLOT].u64, &sl, err))) return rc;
+    char h[19], s[43], u[32];
+    if (sl.state != GT_SLOT_SUBMITTED)
+        return gt_err_set(err, GT_ESTATE, "slot %llu of task %s… is %s; only a submitted result can be verified",
+                          (unsigned long long)sl.slot, mk_short(t.id, h), gt_slot_state_name(sl.state));
+    if (memcmp(a->f[V_RESULT].b32, sl.result, 32))
+        return gt_err_set(err, GT_ESTATE, "result does not match the one submitted to slot %llu (attempt %llu)",
+                          (unsigned long long)sl.slot, (unsigned long long)sl.attempt);
+    if (tx->height >= sl.deadline)
+        return gt_err_set(err, GT_ESTATE, "the verify deadline (height %llu) has passed", (unsigned long long)sl.deadline);
+    if (a->f[V_SCORE].u64 > GT_MARKET_SCORE_MAX)
+        return gt_err_set(err, GT_EINVAL, "score must be 0 to %d, got %llu", GT_MARKET_SCORE_MAX,
+                          (unsigned long long)a->f[V_SCORE].u64);
+    int accept = (int)a->f[V_ACCEPT].u64;
+    if (!accept && mk_is_zero32(a->f[V_REASON].b32))
+        return gt_err_set(err, GT_EINVAL, "reason: a rejection needs the sha256 of a reason blob");
+    if (t.policy == GT_POLICY_QUORUM) return quorum_vote(c, &t, &sl, a, err);
+    const gt_addr *who = t.policy == GT_POLICY_POSTER ? &t.poster : &t.verifier;
+    if (!gt_addr_eq(&a->from, who))
+        return gt_err_set(err, GT_EPERM, "only the %s %s may verify task %s…", gt_policy_name(t.policy), mk_addr(who, s),
+                          mk_short(t.id, h));
+    sl.accept = accept;
+    sl.score = a->f[V_SCORE].u64;
+    memcpy(sl.reason, a->f[V_REASON].b32, 32);
+    sl.verdict_by = a->from;
+    if (accept) {
+        sl.state = GT_SLOT_ACCEPTED;
+        sl.deadline = 0;
+    } else {
+        uint8_t lock[32];
+        mk_lock_id(MK_TAG_RBOND, t.id, sl.slot, sl.attempt, lock);
+        if ((rc = gt_state_lock(tx, &a->from, lock, t.stake, err)))
+            return gt_err_wrap(err, "a rejection locks a bond of %s (the task's stake)", mk_units(t.stake, u));
+        sl.rbond = t.stake;
+        sl.state = GT_SLOT_REJECTED;
+        sl.deadline = tx->height + GT_MARKET_DISPUTE_WINDOW_BLOCKS;
+    }
+    return mk_slot_store(c, &sl, 0, err);
+}
+
+MK_APPLY(apply_settle)
+static int apply_settle_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
+    gt_tx *tx = c->tx;
+    mk_task t;
+    mk_slot sl;
+    int rc = mk_task_load(tx, a->f[0].b32, &t, err);
+    if (rc || (rc = mk_slot_load(tx, t.id, a->f[1].u64, &sl, err))) return rc;
+    char h[19];
+    mk_short(t.id, h);
+    switch (sl.state) {
+    case GT_SLOT_ACCEPTED:
+        return mk_pay_accepted(c, &t, &sl, 0, err);
+    case GT_SLOT_REJECTED:
+        if (sl.deadline && tx->height < sl.deadline && !gt_addr_eq(&a->from, &sl.worker))
+            return gt_err_set(err, GT_ESTATE,
+                              "slot %llu of task %s… may still be disputed by its worker until height %llu; settle after that",
+                              (unsigned long long)sl.slot, h, (unsigned long long)sl.deadline);
+        return mk_settle_rejected(c, &t, &sl, err);
+    case GT_SLOT_DISPUTED:
+        return gt_err_set(err, GT_ESTATE, "slot %llu of task %s… is under dispute; the vote settles it by height %llu",
+                          (unsigned long long)sl.slot, h, (unsigned long long)sl.deadline);
+    case GT_SLOT_PAID:
+    case GT_SLOT_REFUNDED:
+        return gt_err_set(err, GT_ESTATE, "slot %llu of task %s… is already settled (%s)", (unsigned long long)sl.slot, h,
+                          gt_slot_state_name(sl.state));
+    default:
+        return gt_err_set(err, GT_ESTATE, "slot %llu of task %s… has no verdict to settle (it is %s, attempt %llu)",
+                          (unsigned long long)sl.slot, h, gt_slot_state_name(sl.state), (unsigned long long)sl.attempt);
+    }
+}
+
+/* ---- block-start sweeps ---- */
+
+typedef struct due { uint8_t task[32]; uint64_t slot; } due;
+
+/* Collects the keys of rows a sweep must visit (writing while a SELECT on the
+ * same table is open is avoided). *out: caller frees with gt_free. */
+static int collect(gt_tx *tx, const char *sql, due **out, size_t *n_out, gt_err *err) {
+    sqlite3_stmt *q;
+    int rc = mk_prepare(tx->db, sql, &q, err);
+    if (rc) return rc;
+    sqlite3_bind_int64(q, 1, (int64_t)tx->height);
+    due *v = NULL;
+    size_t n = 0, cap = 0;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            due *nv = gt_realloc(v, cap * sizeof *v);
+            if (!nv) { gt_free(v); sqlite3_finalize(q); return gt_err_set(err, GT_ENOMEM, "out of memory"); }
+            v = nv;
+        }
+        if (sqlite3_column_bytes(q, 0) != 32) continue;
+        memcpy(v[n].task, sqlite3_column_blob(q, 0), 32);
+        v[n].slot = (uint64_t)sqlite3_column_int64(q, 1);
+        n++;
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE) { gt_free(v); return gt_err_set(err, GT_EDB, "market sweep: %s", sqlite3_errmsg(tx->db)); }
+    *out = v;
+    *n_out = n;
+    return 0;
+}
+
+/* Expiry: tasks whose claim window closed; their open slots are refunded. */
+static int sweep_expiry(mk_ctx *c, gt_err *err) {
+    due *v = NULL;
+    size_t n = 0;
+    int rc = collect(c->tx, "SELECT id, 0 FROM mk_tasks WHERE status=0 AND expiry_height<=? ORDER BY id", &v, &n, err);
+    for (size_t i = 0; !rc && i < n; i++) {
+        mk_task t;
+        if ((rc = mk_task_load(c->tx, v[i].task, &t, err))) break;
+        t.status = GT_TASK_EXPIRED;
+        if ((rc = mk_task_store(c, &t, 0, err))) break;
+        uint8_t escrow[32];
+        gt_market_escrow_id(t.id, escrow);
+        for (uint64_t k = 0; !rc && k < t.slots; k++) {
+            mk_slot sl;
+            if ((rc = mk_slot_load(c->tx, t.id, k, &sl, err))) break;
+            if (sl.state != GT_SLOT_OPEN) continue;
+            if ((rc = gt_state_release(c->tx, escrow, &t.poster, t.bounty + t.fee, err))) break;
+            sl.state = GT_SLOT_REFUNDED;
+            rc = mk_slot_store(c, &sl, 0, err);
+        }
+        if (!rc) rc = mk_task_maybe_complete(c, &t, err);
+    }
+    gt_free(v);
+    return rc;
+}
+
+/* Deadlines of claimed, submitted and disputed slots. */
+static int sweep_slots(mk_ctx *c, gt_err *err) {
+    due *v = NULL;
+    size_t n = 0;
+    int rc = collect(c->tx, "SELECT task, slot FROM mk_slots WHERE state IN (1,2,5) AND deadline<=? ORDER BY task, slot",
+                     &v, &n, err);
+    for (size_t i = 0; !rc && i < n; i++) {
+        mk_task t;
+        mk_slot sl;
+        if ((rc = mk_task_load(c->tx, v[i].task, &t, err)) || (rc = mk_slot_load(c->tx, t.id, v[i].slot, &sl, err))) break;
+        if (sl.state == GT_SLOT_CLAIMED) {
+            /* Nothing submitted in time: the stake compensates the poster. */
+            uint8_t stake[32];
+            mk_lock_id(MK_TAG_STAKE, t.id, sl.slot, sl.attempt, stake);
+            mk_rep_delta d = {.missed = 1, .slashed = t.stake};
+            if ((rc = gt_state_slash(c->tx, stake, &t.poster, t.stake, err)) ||
+                (rc = mk_rep_add(c, &sl.worker, t.kind, &d, err)))
+                break;
+            rc = mk_slot_reopen(c, &t, &sl, err);
+        } else if (sl.state == GT_SLOT_SUBMITTED) {
+            /* No verdict in time: the worker is paid; the unearned fee goes back. */
+            rc = mk_pay_accepted(c, &t, &sl, 1, err);
+        } else {
+            rc = mk_dispute_resolve(c, &t, &sl, err);
+        }
+    }
+    gt_free(v);
+    return rc;
+}
+
+int mk_begin_block(gt_tx *tx, gt_err *err) {
+    mk_ctx c;
+    mk_ctx_init(&c, tx);
+    uint64_t supply0 = gt_state_supply(tx->state);
+    int rc = sweep_expiry(&c, err);
+    if (!rc) rc = sweep_slots(&c, err);
+    assert(rc || gt_state_supply(tx->state) == supply0);
+    int changes = c.changes;
+    rc = mk_finish(&c, rc);
+    return rc ? rc : changes;
+}
+
+gt_action_kind gt_kind_task_verify = {"task_verify", "TaskVerify", verify_fields, 6, apply_verify, 1, {0}, {0}, 0};
+gt_action_kind gt_kind_task_settle = {"task_settle", "TaskSettle", settle_fields, 2, apply_settle, 1, {0}, {0}, 0};

@@ -1,0 +1,528 @@
+/* test_scenarios.c: runs every tests/scenarios/ *.json file against a real ledger
+ * with the market's rules (the format is described in tests/scenarios/README.md;
+ * the EVM contracts of a later issue run the same files).
+ *
+ * For each file: a fresh ledger in a temp dir; the named accounts get keys
+ * (deterministic: keccak256 of the name, or the key given) and their mints
+ * in block 1; then each step: actions signed by the named account and
+ * submitted (each step one block; a "batch" several actions in one block),
+ * outcomes compared with "expect", balances, tasks, agents and reputation
+ * compared with what the step expects. After every step the books are
+ * checked: supply equals what was minted and what all accounts hold, and the
+ * market's escrow agrees with the ledger's locks (gt_market_audit). At the end
+ * the ledger is replayed from its log (gt_ledger_verify).
+ *
+ * usage: test_scenarios [FILE.json ...]   (default: every file in the folder) */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../test.h"
+#include "base/amount.h"
+#include "base/hex.h"
+#include "base/json.h"
+#include "crypto/addr.h"
+#include "crypto/keccak.h"
+#include "crypto/sha256.h"
+#include "ledger/ledger.h"
+#include "ledger/rules.h"
+#include "market/market.h"
+
+#define MAX_ACCOUNTS 32
+#define MAX_TAGS 64
+#define MAX_BATCH 16
+
+typedef struct account { char name[32]; gt_key key; gt_addr addr; uint64_t mint; } account;
+typedef struct tag { char name[32]; uint8_t id[32]; } tag;
+
+typedef struct scen {
+    const char *file;
+    account acc[MAX_ACCOUNTS];
+    int n_acc;
+    tag tags[MAX_TAGS];
+    int n_tags;
+    gt_ledger *l;
+    uint64_t chain_id, minted;
+    int step;
+    int failed; /* this scenario had a failure: stop it (later steps would only cascade) */
+} scen;
+
+#define FAIL(sc, ...)                                                                     \
+    do {                                                                                  \
+        gt_test_checks++;                                                                 \
+        gt_test_failures++;                                                               \
+        fprintf(stderr, "%s: step %d: ", (sc)->file, (sc)->step);                         \
+        fprintf(stderr, __VA_ARGS__);                                                     \
+        fputc('\n', stderr);                                                              \
+        (sc)->failed = 1;                                                                 \
+    } while (0)
+#define PASS() (gt_test_checks++)
+
+static account *find_acc(scen *sc, const char *name) {
+    for (int i = 0; i < sc->n_acc; i++)
+        if (!strcmp(sc->acc[i].name, name)) return &sc->acc[i];
+    return NULL;
+}
+
+static int is_amount_field(const char *f) {
+    return !strcmp(f, "bounty") || !strcmp(f, "stake") || !strcmp(f, "fee") || !strcmp(f, "price") ||
+           !strcmp(f, "amount");
+}
+
+/* Resolves a scenario string: "@name" -> address, "$tag" -> 0x id,
+ * "blob:TEXT" -> sha256 of TEXT (0x form in actions, sha256: form in
+ * expectations). Writes into out; returns 0 or -1 (unknown name). */
+static int resolve_str(scen *sc, const char *s, int for_action, char *out, size_t cap) {
+    if (s[0] == '@') {
+        account *a = find_acc(sc, s + 1);
+        if (!a) return -1;
+        gt_addr_to_str(&a->addr, out);
+        return 0;
+    }
+    if (s[0] == '$') {
+        for (int i = 0; i < sc->n_tags; i++)
+            if (!strcmp(sc->tags[i].name, s + 1)) {
+                out[0] = '0', out[1] = 'x';
+                gt_hex_encode(sc->tags[i].id, 32, out + 2);
+                return 0;
+            }
+        return -1;
+    }
+    if (!strncmp(s, "blob:", 5)) {
+        uint8_t h[32];
+        gt_sha256(s + 5, strlen(s + 5), h);
+        if (for_action) {
+            out[0] = '0', out[1] = 'x';
+            gt_hex_encode(h, 32, out + 2);
+        } else {
+            memcpy(out, "sha256:", 7);
+            gt_hex_encode(h, 32, out + 7);
+        }
+        return 0;
+    }
+    snprintf(out, cap, "%s", s);
+    return 0;
+}
+
+/* Builds and signs the action of a step. */
+static int build_action(scen *sc, const char *as, json_t *spec, gt_action *a, uint64_t nonce) {
+    account *acc = find_acc(sc, as);
+    if (!acc) { FAIL(sc, "unknown account \"%s\"", as); return -1; }
+    const char *type = json_string_value(json_object_get(spec, "type"));
+    const gt_action_kind *k = type ? gt_action_kind_by_name(type) : NULL;
+    if (!k) { FAIL(sc, "unknown action type \"%s\"", type ? type : "(none)"); return -1; }
+    const char *key;
+    json_t *v;
+    json_object_foreach(spec, key, v) {
+        if (strcmp(key, "type") && gt_action_field(k, key) < 0) {
+            FAIL(sc, "%s has no field \"%s\" (%s)", type, key, k->encode_type);
+            return -1;
+        }
+    }
+    gt_action_init(a, k, sc->chain_id, &acc->addr, nonce);
+    gt_err err = {0};
+    for (int i = 0; i < k->n_fields; i++) {
+        const gt_field_def *fd = &k->fields[i];
+        v = json_object_get(spec, fd->name);
+        if (!v) continue; /* absent fields are zero / empty / false */
+        char buf[GT_ACTION_TEXT_BYTES];
+        const char *s = NULL;
+        if (json_is_string(v)) {
+            if (resolve_str(sc, json_string_value(v), 1, buf, sizeof buf)) {
+                FAIL(sc, "%s.%s: unknown name in \"%s\"", type, fd->name, json_string_value(v));
+                return -1;
+            }
+            s = buf;
+        }
+        int rc = 0;
+        switch (fd->type) {
+        case GT_F_ADDRESS:
+            rc = s ? gt_addr_parse(s, &a->f[i].addr, &err) : -1;
+            break;
+        case GT_F_BYTES32:
+            rc = s ? gt_hex_decode(s, a->f[i].b32, 32, fd->name, &err) : -1;
+            break;
+        case GT_F_STRING:
+            rc = s ? gt_action_set_str(a, fd->name, s, strlen(s), &err) : -1;
+            break;
+        case GT_F_BOOL:
+            if (json_is_boolean(v)) a->f[i].u64 = json_is_true(v); else rc = -1;
+            break;
+        case GT_F_U64:
+            if (json_is_integer(v) && json_integer_value(v) >= 0) a->f[i].u64 = (uint64_t)json_integer_value(v);
+            else if (s && is_amount_field(fd->name)) rc = gt_amount_parse(s, &a->f[i].u64, &err);
+            else rc = -1;
+            break;
+        }
+        if (rc) { FAIL(sc, "%s.%s: bad value (%s)", type, fd->name, err.msg); return -1; }
+    }
+    if (gt_action_sign(a, &acc->key, &err)) { FAIL(sc, "signing: %s", err.msg); return -1; }
+    /* Every action also goes through the JSON codec: the API's path. */
+    json_t *j = gt_action_to_json(a, 1);
+    char *text = json_dumps(j, JSON_COMPACT);
+    gt_action b;
+    int rc = gt_action_from_json_text(text, strlen(text), &b, &err);
+    if (rc || memcmp(a->id, b.id, 32)) FAIL(sc, "JSON round trip of %s failed: %s", type, err.msg);
+    free(text);
+    json_decref(j);
+    return sc->failed ? -1 : 0;
+}
+
+/* Compares an outcome with "expect" ("ok" when absent). */
+static void check_outcome(scen *sc, json_t *expect, const gt_result *r, const char *type) {
+    if (!expect || (json_is_string(expect) && !strcmp(json_string_value(expect), "ok"))) {
+        if (r->code) FAIL(sc, "%s refused (%s): %s", type, gt_err_name(r->code), r->msg);
+        else PASS();
+        return;
+    }
+    const char *code = json_string_value(json_object_get(expect, "error"));
+    const char *msg = json_string_value(json_object_get(expect, "message"));
+    if (!code) { FAIL(sc, "expect must be \"ok\" or {\"error\":..}"); return; }
+    if (!r->code) { FAIL(sc, "%s was applied, expected %s", type, code); return; }
+    if (strcmp(gt_err_name(r->code), code)) { FAIL(sc, "%s refused with %s (%s), expected %s", type, gt_err_name(r->code), r->msg, code); return; }
+    if (msg && !strstr(r->msg, msg)) { FAIL(sc, "%s message \"%s\" lacks \"%s\"", type, r->msg, msg); return; }
+    PASS();
+}
+
+/* Submits one or more {as, action, expect, save} items as one block. */
+static void run_actions(scen *sc, json_t *items) {
+    size_t n = json_array_size(items);
+    if (n == 0 || n > MAX_BATCH) { FAIL(sc, "a batch holds 1 to %d actions", MAX_BATCH); return; }
+    static gt_action acts[MAX_BATCH];
+    gt_result res[MAX_BATCH];
+    uint64_t next_nonce[MAX_ACCOUNTS];
+    for (int i = 0; i < sc->n_acc; i++) {
+        gt_account acc;
+        gt_ledger_account(sc->l, &sc->acc[i].addr, &acc, NULL);
+        next_nonce[i] = acc.nonce;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *it = json_array_get(items, i);
+        const char *as = json_string_value(json_object_get(it, "as"));
+        account *acc = as ? find_acc(sc, as) : NULL;
+        if (!acc) { FAIL(sc, "action without a known \"as\""); return; }
+        uint64_t nonce = json_is_integer(json_object_get(it, "nonce")) ? (uint64_t)json_integer_value(json_object_get(it, "nonce"))
+                                                                        : next_nonce[acc - sc->acc]++;
+        if (build_action(sc, as, json_object_get(it, "action"), &acts[i], nonce)) return;
+    }
+    gt_ledger_submit(sc->l, acts, n, res);
+    for (size_t i = 0; i < n; i++) {
+        json_t *it = json_array_get(items, i);
+        check_outcome(sc, json_object_get(it, "expect"), &res[i], acts[i].kind->name);
+        const char *save = json_string_value(json_object_get(it, "save"));
+        if (save && sc->n_tags < MAX_TAGS) {
+            snprintf(sc->tags[sc->n_tags].name, sizeof sc->tags[0].name, "%s", save);
+            memcpy(sc->tags[sc->n_tags].id, acts[i].id, 32);
+            sc->n_tags++;
+        }
+    }
+}
+
+/* Is every key of `want` in `got` with an equal value (recursively)? Strings
+ * in want are resolved first. Writes the first mismatch's path into where. */
+static int subset(scen *sc, json_t *want, json_t *got, char *where, size_t cap) {
+    if (json_is_object(want)) {
+        if (!json_is_object(got)) return 0;
+        const char *k;
+        json_t *v;
+        json_object_foreach(want, k, v) {
+            size_t len = strlen(where);
+            snprintf(where + len, cap - len, ".%s", k);
+            if (!subset(sc, v, json_object_get(got, k), where, cap)) return 0;
+            where[len] = 0;
+        }
+        return 1;
+    }
+    if (json_is_array(want)) {
+        if (!json_is_array(got) || json_array_size(got) != json_array_size(want)) return 0;
+        for (size_t i = 0; i < json_array_size(want); i++) {
+            size_t len = strlen(where);
+            snprintf(where + len, cap - len, "[%zu]", i);
+            if (!subset(sc, json_array_get(want, i), json_array_get(got, i), where, cap)) return 0;
+            where[len] = 0;
+        }
+        return 1;
+    }
+    if (json_is_string(want)) {
+        char buf[256];
+        if (resolve_str(sc, json_string_value(want), 0, buf, sizeof buf)) return 0;
+        return json_is_string(got) && !strcasecmp(buf, json_string_value(got));
+    }
+    return json_equal(want, got);
+}
+
+typedef struct query_arg { scen *sc; json_t *spec; const char *what; json_t *out; gt_err err; } query_arg;
+
+static int do_query(void *arg, gt_tx *tx, gt_err *err) {
+    query_arg *q = arg;
+    char buf[256];
+    (void)err;
+    if (!strcmp(q->what, "task")) {
+        const char *id = json_string_value(json_object_get(q->spec, "task"));
+        uint8_t b[32];
+        if (!id || resolve_str(q->sc, id, 1, buf, sizeof buf) || gt_hex_decode(buf, b, 32, "task", &q->err)) return -1;
+        q->out = gt_market_task_get(tx->db, b, &q->err);
+    } else {
+        const char *who = json_string_value(json_object_get(q->spec, q->what[0] == 'a' ? "agent" : "address"));
+        gt_addr a;
+        if (!who || resolve_str(q->sc, who, 1, buf, sizeof buf) || gt_addr_parse(buf, &a, &q->err)) return -1;
+        if (q->what[0] == 'a') {
+            q->out = gt_market_agent_get(tx->db, &a, &q->err);
+        } else {
+            const char *skill = json_string_value(json_object_get(q->spec, "skill"));
+            json_t *r = gt_market_reputation(tx->db, &a, skill, &q->err);
+            /* Compare against the skill's row (zeros when it has none yet). */
+            json_t *rows = r ? json_object_get(r, skill ? "skills" : "total") : NULL;
+            json_t *row = skill ? json_array_get(rows, 0) : rows;
+            q->out = row ? json_incref(row) : json_pack("{s:i,s:i,s:i,s:i,s:i,s:s}", "accepted", 0, "rejected", 0,
+                                                         "missed", 0, "disputesWon", 0, "disputesLost", 0, "slashed", "0");
+            json_decref(r);
+        }
+    }
+    return q->out ? 0 : -1;
+}
+
+static void check_view(scen *sc, json_t *spec, const char *what, const char *id_key) {
+    query_arg q = {sc, spec, what, NULL, {0}};
+    gt_ledger_read(sc->l, do_query, &q, NULL);
+    if (!q.out) { FAIL(sc, "expect %s: cannot read it: %s", what, q.err.msg); return; }
+    json_t *want = json_deep_copy(spec);
+    json_object_del(want, id_key);
+    if (!strcmp(what, "reputation")) json_object_del(want, "skill");
+    char where[256] = "";
+    if (!subset(sc, want, q.out, where, sizeof where)) {
+        char *g = json_dumps(q.out, JSON_COMPACT | JSON_SORT_KEYS), *w = json_dumps(want, JSON_COMPACT | JSON_SORT_KEYS);
+        FAIL(sc, "expect %s: mismatch at %s\n  want %s\n  got  %s", what, where, w, g);
+        free(g);
+        free(w);
+    } else {
+        PASS();
+    }
+    json_decref(want);
+    json_decref(q.out);
+}
+
+static void check_balances(scen *sc, json_t *spec) {
+    const char *name;
+    json_t *want;
+    json_object_foreach(spec, name, want) {
+        account *a = find_acc(sc, name);
+        if (!a) { FAIL(sc, "expectBalances: unknown account %s", name); return; }
+        gt_account acc;
+        gt_ledger_account(sc->l, &a->addr, &acc, NULL);
+        static const char *const buckets[] = {"balance", "staked", "locked", "unbonding"};
+        uint64_t have[4] = {acc.balance, acc.staked, acc.locked, acc.unbonding};
+        for (int i = 0; i < 4; i++) {
+            const char *s = json_string_value(json_object_get(want, buckets[i]));
+            if (!s) continue;
+            uint64_t units;
+            if (gt_amount_parse(s, &units, NULL)) { FAIL(sc, "expectBalances: %s.%s: bad amount", name, buckets[i]); continue; }
+            char h[32];
+            if (units != have[i]) FAIL(sc, "%s.%s is %s, expected %s", name, buckets[i], gt_amount_format(have[i], h), s);
+            else PASS();
+        }
+    }
+}
+
+/* The books after every step: supply = minted = sum of every account's
+ * buckets; the market's escrow agrees with the locks. */
+typedef struct books { uint64_t sum, locks, market; gt_err err; int audit_rc; } books;
+static int read_books(void *arg, gt_tx *tx, gt_err *err) {
+    books *b = arg;
+    (void)err;
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(tx->db, "SELECT coalesce(sum(balance+staked+locked+unbonding),0) FROM accounts", -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        b->sum = (uint64_t)sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    if (sqlite3_prepare_v2(tx->db, "SELECT coalesce(sum(amount),0) FROM locks", -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        b->locks = (uint64_t)sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    b->audit_rc = gt_market_audit(tx->db, &b->market, &b->err);
+    return 0;
+}
+
+static void check_books(scen *sc) {
+    books b = {0};
+    gt_ledger_read(sc->l, read_books, &b, NULL);
+    uint64_t supply = gt_ledger_supply(sc->l);
+    if (supply != sc->minted || b.sum != supply)
+        FAIL(sc, "supply not conserved: supply %llu, minted %llu, accounts hold %llu", (unsigned long long)supply,
+             (unsigned long long)sc->minted, (unsigned long long)b.sum);
+    else if (b.audit_rc)
+        FAIL(sc, "%s", b.err.msg);
+    else if (b.market != b.locks)
+        FAIL(sc, "locks hold %llu units, the market accounts for %llu", (unsigned long long)b.locks, (unsigned long long)b.market);
+    else
+        PASS();
+}
+
+static void setup_accounts(scen *sc, json_t *genesis) {
+    json_t *accs = json_object_get(genesis, "accounts");
+    const char *name;
+    json_t *v;
+    json_object_foreach(accs, name, v) {
+        if (sc->n_acc == MAX_ACCOUNTS) { FAIL(sc, "too many accounts"); return; }
+        account *a = &sc->acc[sc->n_acc++];
+        snprintf(a->name, sizeof a->name, "%s", name);
+        const char *key = json_string_value(json_object_get(v, "key"));
+        uint8_t priv[32];
+        if (key && gt_hex_decode(key, priv, 32, "key", NULL) == 0) {
+        } else {
+            const char *seed = key ? key : name;
+            gt_keccak256(seed, strlen(seed), priv);
+        }
+        if (gt_key_from_bytes(&a->key, priv, NULL)) { FAIL(sc, "bad key for %s", name); return; }
+        gt_key_address(&a->key, &a->addr);
+        const char *mint = json_string_value(json_object_get(v, "mint"));
+        if (mint && gt_amount_parse(mint, &a->mint, NULL)) FAIL(sc, "bad mint for %s", name);
+    }
+}
+
+static void run_file(const char *path) {
+    scen *sc = calloc(1, sizeof *sc);
+    sc->file = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    json_t *doc = NULL;
+    uint8_t *text = NULL;
+    size_t len = 0;
+    FILE *f = fopen(path, "rb");
+    if (f) {
+        text = malloc(1 << 20);
+        len = fread(text, 1, (1 << 20) - 1, f);
+        fclose(f);
+    }
+    gt_err err = {0};
+    if (!text || gt_json_parse((const char *)text, len, 1 << 20, &doc, &err)) {
+        FAIL(sc, "cannot read %s: %s", path, err.msg);
+        free(text);
+        free(sc);
+        return;
+    }
+    free(text);
+    json_t *genesis = json_object_get(doc, "genesis");
+    sc->chain_id = json_integer_value(json_object_get(genesis, "chainId"));
+    if (!sc->chain_id) sc->chain_id = GT_DEFAULT_CHAIN_ID;
+    json_t *ub = json_object_get(genesis, "unbondingBlocks");
+    setup_accounts(sc, genesis);
+    /* The authority mints; it is an account of its own. */
+    account *auth = &sc->acc[sc->n_acc++];
+    snprintf(auth->name, sizeof auth->name, "genesis-authority");
+    uint8_t priv[32];
+    gt_keccak256("gotong-scenario-authority", 25, priv);
+    gt_key_from_bytes(&auth->key, priv, NULL);
+    gt_key_address(&auth->key, &auth->addr);
+
+    char dir[] = "/tmp/gt_scenarioXXXXXX", lpath[128];
+    if (!mkdtemp(dir)) abort();
+    snprintf(lpath, sizeof lpath, "%s/ledger.db", dir);
+    gt_genesis g = {.chain_id = sc->chain_id, .authority = auth->addr,
+                    .unbonding_blocks = ub ? (uint64_t)json_integer_value(ub) : GT_DEFAULT_UNBONDING_BLOCKS,
+                    .time_s = 1700000000};
+    if (gt_ledger_create(lpath, &g, &err) || gt_ledger_open(lpath, 0, &sc->l, &err)) {
+        FAIL(sc, "ledger: %s", err.msg);
+        goto done;
+    }
+    gt_ledger_set_time(sc->l, 1700000000);
+    /* Block 1: the mints. */
+    {
+        static gt_action mints[MAX_ACCOUNTS];
+        gt_result res[MAX_ACCOUNTS];
+        size_t n = 0;
+        for (int i = 0; i < sc->n_acc; i++) {
+            if (!sc->acc[i].mint) continue;
+            gt_action_init(&mints[n], &gt_kind_mint, sc->chain_id, &auth->addr, n);
+            gt_action_set_addr(&mints[n], "to", &sc->acc[i].addr);
+            gt_action_set_u64(&mints[n], "amount", sc->acc[i].mint);
+            gt_action_sign(&mints[n], &auth->key, NULL);
+            sc->minted += sc->acc[i].mint;
+            n++;
+        }
+        if (n && gt_ledger_submit(sc->l, mints, n, res) != n) FAIL(sc, "mints refused: %s", res[0].msg);
+    }
+    json_t *steps = json_object_get(doc, "steps");
+    for (size_t i = 0; i < json_array_size(steps) && !sc->failed; i++) {
+        json_t *st = json_array_get(steps, i);
+        sc->step = (int)i + 1;
+        json_t *v;
+        if ((v = json_object_get(st, "action"))) {
+            json_t *one = json_array();
+            json_array_append(one, st);
+            run_actions(sc, one);
+            json_decref(one);
+        } else if ((v = json_object_get(st, "batch"))) {
+            run_actions(sc, v);
+        } else if ((v = json_object_get(st, "tick"))) {
+            for (json_int_t k = 0; k < json_integer_value(v); k++)
+                if (gt_ledger_tick(sc->l, &err)) FAIL(sc, "tick: %s", err.msg);
+        } else if ((v = json_object_get(st, "block"))) {
+            if (gt_ledger_tick(sc->l, &err)) FAIL(sc, "block: %s", err.msg);
+        } else if ((v = json_object_get(st, "expectBalances"))) {
+            check_balances(sc, v);
+        } else if ((v = json_object_get(st, "expectTask"))) {
+            check_view(sc, v, "task", "task");
+        } else if ((v = json_object_get(st, "expectAgent"))) {
+            check_view(sc, v, "agent", "agent");
+        } else if ((v = json_object_get(st, "expectReputation"))) {
+            check_view(sc, v, "reputation", "address");
+        } else if ((v = json_object_get(st, "expectHeight"))) {
+            gt_block head;
+            gt_ledger_head(sc->l, &head, NULL);
+            if ((json_int_t)head.height != json_integer_value(v))
+                FAIL(sc, "height is %llu, expected %lld", (unsigned long long)head.height, (long long)json_integer_value(v));
+            else PASS();
+        } else {
+            FAIL(sc, "unknown step kind");
+        }
+        check_books(sc);
+    }
+    gt_ledger_close(sc->l);
+    sc->l = NULL;
+    if (!sc->failed) {
+        gt_verify_report rep;
+        if (gt_ledger_verify(lpath, &rep, NULL, NULL, &err)) FAIL(sc, "replay verification: %s", err.msg);
+        else if (rep.supply != sc->minted) FAIL(sc, "replayed supply %llu != minted", (unsigned long long)rep.supply);
+        else PASS();
+    }
+    fprintf(stderr, "%s %s (%d steps)\n", sc->failed ? "FAIL" : "ok  ", sc->file, sc->step);
+done:
+    gt_ledger_close(sc->l);
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0) abort();
+    json_decref(doc);
+    free(sc);
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+int main(int argc, char **argv) {
+    gt_err err = {0};
+    if (gt_market_register(&err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
+    if (argc > 1) {
+        for (int i = 1; i < argc; i++) run_file(argv[i]);
+        return gt_test_finish();
+    }
+    const char *dirpath = GT_SOURCE_DIR "/tests/scenarios";
+    DIR *d = opendir(dirpath);
+    if (!d) { fprintf(stderr, "cannot open %s\n", dirpath); return 1; }
+    char *names[256];
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < 256) {
+        size_t len = strlen(e->d_name);
+        if (len > 5 && !strcmp(e->d_name + len - 5, ".json")) names[n++] = strdup(e->d_name);
+    }
+    closedir(d);
+    qsort(names, (size_t)n, sizeof names[0], cmp_str);
+    CHECK(n > 0);
+    for (int i = 0; i < n; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dirpath, names[i]);
+        run_file(path);
+        free(names[i]);
+    }
+    return gt_test_finish();
+}
