@@ -39,13 +39,17 @@ static int addr_from_name(const char *name, gt_addr *out) {
     return gt_hex_decode(name + n - 40, out->b, 20, "file name", NULL) ? -1 : 0;
 }
 
-/* Address from a keystore file's "address" field; 0 if it has a valid one. */
+/* Address from a keystore file's "address" field: 0 if it has a valid one,
+ * GT_ENOMEM if we could not tell for lack of memory, -1 if it is not a
+ * keystore with an address (skipped, as geth skips it). */
 static int addr_from_file(const char *path, gt_addr *out) {
     uint8_t *data;
     size_t len;
-    if (gt_file_read(path, GT_LIMIT_KEYSTORE_BYTES, &data, &len, NULL)) return -1;
+    int rc = gt_file_read(path, GT_LIMIT_KEYSTORE_BYTES, &data, &len, NULL);
+    if (rc == GT_ENOMEM) return rc;
+    if (rc) return -1;
     json_t *root = NULL;
-    int rc = -1;
+    rc = -1;
     if (!gt_json_parse((const char *)data, len, GT_LIMIT_KEYSTORE_BYTES, &root, NULL)) {
         const char *s;
         if (json_is_object(root) && !gt_json_get_str(root, "address", 64, &s, NULL) &&
@@ -93,7 +97,14 @@ static int scan(const char *dir, entry **out, size_t *n_out, gt_err *err) {
         struct stat st;
         if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) continue;
         gt_addr a;
-        if (addr_from_name(de->d_name, &a) && addr_from_file(path, &a)) continue;
+        if (addr_from_name(de->d_name, &a)) {
+            int fr = addr_from_file(path, &a);
+            if (fr == GT_ENOMEM) {
+                rc = gt_err_set(err, GT_ENOMEM, "out of memory reading %s", path);
+                break;
+            }
+            if (fr) continue;
+        }
         if (n == GT_KEYSTORE_MAX_FILES) {
             rc = gt_err_set(err, GT_ELIMIT, "%s holds over %d keystore files", kdir,
                             GT_KEYSTORE_MAX_FILES);
@@ -172,6 +183,23 @@ int gt_keystore_find(const char *dir, const gt_addr *a, char *path_out, size_t c
     return rc;
 }
 
+/* 0 if dir holds no key for a; GT_EEXIST naming the file if it does; any
+ * other failure of the lookup (out of memory, unreadable directory) is
+ * passed on rather than taken for "absent". */
+static int check_absent(const char *dir, const gt_addr *a, gt_err *err) {
+    char existing[PATH_BYTES];
+    gt_err e = {0};
+    int rc = gt_keystore_find(dir, a, existing, sizeof existing, &e);
+    if (rc == GT_ENOTFOUND) return 0;
+    if (rc) {
+        if (err) *err = e;
+        return rc;
+    }
+    char s[GT_ADDR_STR_BYTES];
+    gt_addr_to_str(a, s);
+    return gt_err_set(err, GT_EEXIST, "a key for %s is already stored in %s", s, existing);
+}
+
 /* Writes the geth-style file name for address a, created now. */
 static void file_name(const gt_addr *a, char out[128]) {
     struct timespec ts;
@@ -186,13 +214,8 @@ static void file_name(const gt_addr *a, char out[128]) {
 
 int gt_keystore_save_json(const char *dir, const gt_addr *a, const char *json, size_t len,
                           char *path_out, size_t cap, gt_err *err) {
-    char existing[PATH_BYTES];
-    int rc = gt_keystore_find(dir, a, existing, sizeof existing, NULL);
-    if (rc == 0) {
-        char s[GT_ADDR_STR_BYTES];
-        gt_addr_to_str(a, s);
-        return gt_err_set(err, GT_EEXIST, "a key for %s is already stored in %s", s, existing);
-    }
+    int rc = check_absent(dir, a, err);
+    if (rc) return rc;
     /* The JSON must be a keystore object; its "address", if any, must be a. */
     json_t *root = NULL;
     rc = gt_json_parse(json, len, GT_LIMIT_KEYSTORE_BYTES, &root, err);
@@ -222,14 +245,10 @@ int gt_keystore_save(const char *dir, const gt_key *k, const char *password,
                      const gt_kdf_params *p, char *path_out, size_t cap, gt_err *err) {
     gt_addr a;
     if (gt_key_address(k, &a)) return gt_err_set(err, GT_EINVAL, "invalid private key");
-    char existing[PATH_BYTES];
-    if (gt_keystore_find(dir, &a, existing, sizeof existing, NULL) == 0) {
-        char s[GT_ADDR_STR_BYTES];
-        gt_addr_to_str(&a, s);
-        return gt_err_set(err, GT_EEXIST, "a key for %s is already stored in %s", s, existing);
-    }
+    int rc = check_absent(dir, &a, err);
+    if (rc) return rc;
     char *json;
-    int rc = gt_keystore_encrypt(k, password, p, &json, err);
+    rc = gt_keystore_encrypt(k, password, p, &json, err);
     if (rc) return rc;
     rc = gt_keystore_save_json(dir, &a, json, strlen(json), path_out, cap, err);
     gt_free(json);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "../test.h"
+#include "base/alloc.h"
 #include "base/hex.h"
 #include "crypto/addr.h"
 #include "crypto/eip712.h"
@@ -396,6 +397,24 @@ static void test_implicit_domain(void) {
     CHECK(memcmp(dig, want_dig, 32) == 0);
 }
 
+/* Each of our allocations failing in turn gives GT_ENOMEM or the right
+ * digest, never a crash or a leak (LeakSanitizer checks at exit). */
+static void test_out_of_memory(void) {
+    uint8_t want[32], got[32];
+    CHECK_EQ_INT(gt_eip712_hash_json(ARRAYS_JSON, strlen(ARRAYS_JSON), want, NULL), 0);
+    int ok_seen = 0, bad = 0;
+    for (long k = 0; k < 200 && !ok_seen; k++) {
+        gt_err err = {0};
+        gt_alloc_fail_after(k);
+        int rc = gt_eip712_hash_json(ARRAYS_JSON, strlen(ARRAYS_JSON), got, &err);
+        gt_alloc_fail_after(-1);
+        if (rc == 0) ok_seen = 1, bad += memcmp(got, want, 32) != 0;
+        else bad += rc != GT_ENOMEM;
+    }
+    CHECK(ok_seen);
+    CHECK_EQ_INT(bad, 0);
+}
+
 int main(void) {
     RUN(test_mail_encoder);
     RUN(test_mail_json);
@@ -407,5 +426,6 @@ int main(void) {
     RUN(test_document_errors);
     RUN(test_recursion_and_depth);
     RUN(test_implicit_domain);
+    RUN(test_out_of_memory);
     return gt_test_finish();
 }

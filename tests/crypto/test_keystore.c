@@ -210,6 +210,44 @@ static void test_bounded(void) {
     CHECK(json == NULL);
 }
 
+static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw);
+
+/* Each of our allocations failing in turn, through encrypt, decrypt, save,
+ * list and load: GT_ENOMEM or success, nothing else, no leaks. */
+static void test_out_of_memory(void) {
+    char dir[] = "/tmp/gt-keystore-oom-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    gt_kdf_params tiny = {16, 1, 1};
+    gt_key k, back;
+    CHECK_EQ_INT(gt_key_generate(&k, NULL), 0);
+    int bad = 0, ok_seen = 0;
+    for (long f = 0; f < 100 && !ok_seen; f++) {
+        char *json = NULL, path[4096];
+        gt_alloc_fail_after(f);
+        int rc = gt_keystore_encrypt(&k, "pw", &tiny, &json, NULL);
+        if (!rc) rc = gt_keystore_decrypt(json, strlen(json), "pw", &back, NULL);
+        if (!rc) rc = gt_keystore_save(dir, &k, "pw", &tiny, path, sizeof path, NULL);
+        gt_addr *list = NULL;
+        size_t n = 0;
+        if (!rc) rc = gt_keystore_list(dir, &list, &n, NULL);
+        gt_addr a;
+        gt_key_address(&k, &a);
+        if (!rc) rc = gt_keystore_load(dir, &a, "pw", &back, NULL);
+        gt_alloc_fail_after(-1);
+        if (rc == 0) ok_seen = 1, bad += n != 1 || memcmp(back.priv, k.priv, 32) != 0;
+        else bad += rc != GT_ENOMEM;
+        gt_free(list);
+        gt_free(json);
+        if (rc == 0) break;
+        /* a save that got through before a later failure must be undone */
+        char found[4096];
+        if (!gt_keystore_find(dir, &a, found, sizeof found, NULL)) remove(found);
+    }
+    CHECK(ok_seen);
+    CHECK_EQ_INT(bad, 0);
+    nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
     return remove(p);
 }
@@ -302,5 +340,6 @@ int main(void) {
     RUN(test_malformed);
     RUN(test_bounded);
     RUN(test_directory);
+    RUN(test_out_of_memory);
     return gt_test_finish();
 }
