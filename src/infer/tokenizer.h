@@ -70,9 +70,13 @@ int gt_tokenize(const gt_tokenizer *tok, const char *text, size_t len, int add_s
 const char *gt_token_to_piece(const gt_tokenizer *tok, int32_t id, int special, size_t *len);
 
 /* Appends the text of n tokens to out. remove_special drops a leading BOS and
- * trailing EOS that add_special would have added (and then the leading space
- * SentencePiece added); unparse_special writes control tokens' texts. Fails
- * (GT_EINVAL, nothing appended) on an id out of range. */
+ * trailing EOS that add_special would have added; the space SentencePiece
+ * prefixed is dropped from the first piece unless a BOS was dropped (both as
+ * llama_detokenize does); unparse_special writes control tokens' texts.
+ * Unlike llama_detokenize, spaces before punctuation are never "cleaned up"
+ * (GPT-2 vocabularies): the result is exactly the pieces, so the text of
+ * tokenize(text) comes back unchanged. Fails (GT_EINVAL, nothing appended)
+ * on an id out of range. */
 int gt_detokenize(const gt_tokenizer *tok, const int32_t *ids, size_t n, int remove_special,
                   int unparse_special, gt_buf *out, gt_err *err);
 
