@@ -13,6 +13,7 @@
 
 #include "base/alloc.h"
 #include "base/limits.h"
+#include "base/progress.h"
 #include "crypto/addr.h"
 #include "crypto/merkle.h"
 #include "ledger/rules.h"
@@ -50,6 +51,7 @@ struct gt_ledger {
     pthread_mutex_t state_mu; /* held while a block is written, and by readers */
     uint64_t fixed_time_s;
     sqlite3_stmt *ins_action, *ins_block;
+    gt_ledger_stats stats;    /* under state_mu */
     uint8_t (*ids)[32];       /* scratch: ids of the block being built */
     size_t ids_cap;
 };
@@ -349,6 +351,7 @@ static void write_block(gt_ledger *l, pending *list) {
         l->ids = ids;
         l->ids_cap = total;
     }
+    double t_start = gt_now_s();
     uint64_t now = l->fixed_time_s ? l->fixed_time_s : (uint64_t)time(NULL);
     gt_tx tx = {.state = l->state, .db = l->db, .chain_id = l->g.chain_id, .height = l->head.height + 1,
                 .time_s = now > l->head.time_s ? now : l->head.time_s,
@@ -393,7 +396,10 @@ static void write_block(gt_ledger *l, pending *list) {
         rc = gt_block_finish(&tx, l->head.state_root, &b, &err);
     }
     if (!rc) rc = put_block(l->db, &l->ins_block, &b, &err);
+    double t_commit = gt_now_s();
+    l->stats.apply_s += t_commit - t_start;
     if (!rc) rc = exec(l->db, "COMMIT", &err);
+    l->stats.commit_s += gt_now_s() - t_commit;
     if (rc) {
         /* The block is lost as a whole: the store is the truth again. */
         exec(l->db, "ROLLBACK", NULL);
@@ -409,7 +415,17 @@ static void write_block(gt_ledger *l, pending *list) {
                 }
     } else {
         l->head = b;
+        l->stats.blocks++;
+        l->stats.actions_applied += k;
     }
+    for (pending *p = list; p; p = p->next)
+        for (size_t i = 0; i < p->n; i++) l->stats.actions_refused += p->res[i].code != 0;
+    pthread_mutex_unlock(&l->state_mu);
+}
+
+void gt_ledger_stats_get(gt_ledger *l, gt_ledger_stats *out) {
+    pthread_mutex_lock(&l->state_mu);
+    *out = l->stats;
     pthread_mutex_unlock(&l->state_mu);
 }
 

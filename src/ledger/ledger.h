@@ -70,6 +70,14 @@ int gt_ledger_block(gt_ledger *l, uint64_t height, gt_block *out, gt_err *err);
 int gt_ledger_account(gt_ledger *l, const gt_addr *a, gt_account *out, gt_err *err);
 uint64_t gt_ledger_supply(gt_ledger *l);
 
+/* Counters since open (for /metrics and benchmarks). */
+typedef struct gt_ledger_stats {
+    uint64_t blocks, actions_applied, actions_refused;
+    double apply_s;   /* writer time building blocks (rules, SQL writes, roots) */
+    double commit_s;  /* writer time in COMMIT (the WAL fsync) */
+} gt_ledger_stats;
+void gt_ledger_stats_get(gt_ledger *l, gt_ledger_stats *out);
+
 /* Calls fn for each action of blocks [from, to] in order (stops when fn
  * returns non-zero). json is the action as stored (compact JSON with sig and id). */
 typedef int (*gt_ledger_action_fn)(void *arg, uint64_t height, uint32_t index, const char *json);
