@@ -1,0 +1,111 @@
+/* fam_logic.c: the "logic" family: the truth value of a boolean formula over
+ * 2..4 named values, with and, or, xor and not, nested up to depth 3 and
+ * fully parenthesised (no precedence rules to argue about). The checker
+ * takes the last true/false/yes/no word of the answer (any case). */
+#include <stdio.h>
+#include <string.h>
+
+#include "work/data/families_impl.h"
+
+#define LOGIC_MAX_VARS 4
+
+typedef struct logic_gen {
+    gt_rng *r;
+    int nvars, vals[LOGIC_MAX_VARS];
+    char *out;
+    size_t cap, off;
+} logic_gen;
+
+/* Writes a random formula of at most `depth` levels and returns its value. */
+static int formula(logic_gen *g, int depth) {
+    uint64_t pick = depth <= 0 ? 0 : gt_rng_below(g->r, 4);
+    if (pick == 0) { /* a variable */
+        int v = (int)gt_rng_below(g->r, (uint64_t)g->nvars);
+        fam_cat(g->out, g->cap, &g->off, "%c", 'A' + v);
+        return g->vals[v];
+    }
+    if (pick == 1) { /* not */
+        fam_cat(g->out, g->cap, &g->off, "not ");
+        int inner_paren = gt_rng_below(g->r, 2) && depth > 1;
+        if (inner_paren) {
+            fam_cat(g->out, g->cap, &g->off, "(");
+            int a = formula(g, depth - 1);
+            int b;
+            static const char *ops[] = {"and", "or", "xor"};
+            int op = (int)gt_rng_below(g->r, 3);
+            fam_cat(g->out, g->cap, &g->off, " %s ", ops[op]);
+            b = formula(g, depth - 2);
+            fam_cat(g->out, g->cap, &g->off, ")");
+            return !(op == 0 ? a && b : op == 1 ? a || b : a != b);
+        }
+        int v = (int)gt_rng_below(g->r, (uint64_t)g->nvars);
+        fam_cat(g->out, g->cap, &g->off, "%c", 'A' + v);
+        return !g->vals[v];
+    }
+    static const char *ops[] = {"and", "or", "xor"};
+    int op = (int)(pick - 2 + gt_rng_below(g->r, 2)) % 3; /* 2,3 -> and/or/xor, evenly enough */
+    fam_cat(g->out, g->cap, &g->off, "(");
+    int a = formula(g, depth - 1);
+    fam_cat(g->out, g->cap, &g->off, " %s ", ops[op]);
+    int b = formula(g, depth - 1);
+    fam_cat(g->out, g->cap, &g->off, ")");
+    return op == 0 ? a && b : op == 1 ? a || b : a != b;
+}
+
+static void logic_generate(gt_rng *r, gt_family_item *it) {
+    logic_gen g = {.r = r, .nvars = (int)gt_rng_range(r, 2, LOGIC_MAX_VARS)};
+    char f[GT_FAMILY_QUESTION_MAX / 2];
+    g.out = f, g.cap = sizeof f, g.off = 0;
+    f[0] = 0;
+    for (int i = 0; i < g.nvars; i++) g.vals[i] = (int)gt_rng_below(r, 2);
+    int depth = (int)gt_rng_range(r, 2, 3);
+    int val = formula(&g, depth);
+    size_t off = 0;
+    fam_cat(it->question, sizeof it->question, &off, "Let ");
+    for (int i = 0; i < g.nvars; i++)
+        fam_cat(it->question, sizeof it->question, &off, "%s%c = %s", i ? ", " : "", 'A' + i,
+                g.vals[i] ? "true" : "false");
+    fam_cat(it->question, sizeof it->question, &off, ". Is %s true or false?", f);
+    snprintf(it->answer, sizeof it->answer, "%s", val ? "true" : "false");
+    snprintf(it->meta, sizeof it->meta, "{\"vars\":%d,\"depth\":%d}", g.nvars, depth);
+}
+
+static void logic_check(const gt_family_item *it, const char *ans, size_t n, int marked, gt_verdict *v) {
+    (void)marked;
+    int last = -1; /* 1 true, 0 false */
+    size_t i = 0;
+    while (i < n) {
+        int c = (unsigned char)ans[i] | 32;
+        if (!(c >= 'a' && c <= 'z')) {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        while (j < n && (((unsigned char)ans[j] | 32) >= 'a' && ((unsigned char)ans[j] | 32) <= 'z')) j++;
+        char w[8];
+        size_t wl = j - i;
+        if (wl < sizeof w) {
+            for (size_t q = 0; q < wl; q++) w[q] = (char)(ans[i + q] | 32);
+            w[wl] = 0;
+            if (!strcmp(w, "true") || !strcmp(w, "yes")) last = 1;
+            else if (!strcmp(w, "false") || !strcmp(w, "no")) last = 0;
+        }
+        i = j;
+    }
+    if (last < 0) return fam_verdict(v, 0, "no true/false in the answer");
+    int want = !strcmp(it->answer, "true");
+    if (last == want) return fam_verdict(v, 1, "correct");
+    fam_verdict(v, 0, "expected %s, got %s", it->answer, last ? "true" : "false");
+}
+
+static int logic_distract(const gt_family_item *it, gt_rng *r, char (*out)[GT_FAMILY_ANSWER_MAX], int k) {
+    (void)r;
+    if (k < 1) return 0;
+    snprintf(out[0], GT_FAMILY_ANSWER_MAX, "%s", strcmp(it->answer, "true") ? "true" : "false");
+    return 1;
+}
+
+const gt_family gt_family_logic = {
+    "logic", "truth value of a boolean formula (and, or, xor, not)", "true or false",
+    logic_generate, logic_check, logic_distract,
+};

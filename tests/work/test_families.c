@@ -1,0 +1,358 @@
+/* test_families.c: every procedural family on known good and bad answers,
+ * answer extraction, determinism from (seed, index), distractors, and a sweep
+ * of many items checking that each canonical answer passes and each
+ * distractor fails. */
+#include <stdio.h>
+#include <string.h>
+
+#include "../test.h"
+#include "work/data/families.h"
+#include "work/data/rng.h"
+
+static int ok(const gt_family_item *it, const char *out) {
+    gt_verdict v;
+    gt_family_check(it, out, strlen(out), &v);
+    return v.ok;
+}
+
+static void test_extract(void) {
+    const char *s;
+    int marked;
+    size_t n = gt_answer_extract("Let me think.\n6*7 = 42\nAnswer: **42**.\n", 38, &s, &marked);
+    CHECK_EQ_INT(n, 2);
+    CHECK(!memcmp(s, "42", 2));
+    CHECK_EQ_INT(marked, 1);
+    const char *t = "first answer: 1\nthen ANSWER: \"abc\"\nmore text";
+    n = gt_answer_extract(t, strlen(t), &s, &marked);
+    CHECK_EQ_INT(n, 3);
+    CHECK(!memcmp(s, "abc", 3));
+    t = "no marker here\n  the result is 17  \n\n";
+    n = gt_answer_extract(t, strlen(t), &s, &marked);
+    CHECK_EQ_INT(marked, 0);
+    CHECK(n == 16 && !memcmp(s, "the result is 17", 16));
+    t = "Answer:   \nfallback line";
+    n = gt_answer_extract(t, strlen(t), &s, &marked);
+    CHECK_EQ_INT(marked, 0);
+    CHECK(n == 13 && !memcmp(s, "fallback line", 13));
+    n = gt_answer_extract(" \n\t ", 4, &s, &marked);
+    CHECK_EQ_INT(n, 0);
+    n = gt_answer_extract("", 0, &s, &marked);
+    CHECK_EQ_INT(n, 0);
+}
+
+static void test_rng(void) {
+    gt_rng a, b, c;
+    gt_rng_seed(&a, 42, 7);
+    gt_rng_seed(&b, 42, 7);
+    gt_rng_seed(&c, 42, 8);
+    int same = 1, diff = 0;
+    for (int i = 0; i < 100; i++) {
+        uint64_t x = gt_rng_next(&a), y = gt_rng_next(&b), z = gt_rng_next(&c);
+        same &= x == y;
+        diff += x != z;
+    }
+    CHECK(same);
+    CHECK(diff == 100);
+    /* below() is in range and roughly uniform over 6 faces. */
+    int counts[6] = {0};
+    for (int i = 0; i < 60000; i++) counts[gt_rng_below(&a, 6)]++;
+    for (int i = 0; i < 6; i++) CHECK_MSG(counts[i] > 9500 && counts[i] < 10500, "face %d: %d", i, counts[i]);
+    double u = gt_rng_unit(&a);
+    CHECK(u >= 0 && u < 1);
+    /* Pinned values: the items of versioned benchmarks (arith-v1, ...) depend
+     * on these bits, so a change here must come with new benchmark versions. */
+    gt_rng_seed(&a, 0, 0);
+    CHECK_EQ_U64(gt_rng_next(&a), 0xc127b9c72b087cd9ull);
+    CHECK_EQ_U64(gt_rng_next(&a), 0x2261db7a4a106b14ull);
+    CHECK_EQ_U64(gt_rng_next(&a), 0x6a444ac24ab90710ull);
+}
+
+/* Item 0 of seed 1 of every family, pinned for the same reason. */
+static void test_pinned_items(void) {
+    static const char *const want[][3] = {
+        {"arith", "What is 4500064 * 2995531?", "13480081213984"},
+        {"units", "Convert 238 kilograms (kg) to grams (g). Give the result rounded to 2 decimal places.", "238000.00"},
+        {"sort",
+         "Sort these words in alphabetical order: pencil, needle, tunnel, oyster, falcon, rabbit, umbrella, glacier, "
+         "marble.",
+         "falcon, glacier, marble, needle, oyster, pencil, rabbit, tunnel, umbrella"},
+        {"logic", "Let A = false, B = true. Is ((A xor B) and not B) true or false?", "false"},
+        {"strings", "Remove every vowel (a, e, i, o, u, either case) from the string \"atdxmjr\".", "tdxmjr"},
+    };
+    CHECK_EQ_INT(gt_family_count(), 5);
+    for (int i = 0; i < 5; i++) {
+        gt_family_item it;
+        gt_family_generate(gt_family_by_name(want[i][0]), 1, 0, &it);
+        CHECK_STR(it.question, want[i][1]);
+        CHECK_STR(it.answer, want[i][2]);
+    }
+}
+
+static void test_arith(void) {
+    const gt_family *f = gt_family_by_name("arith");
+    CHECK(f != NULL);
+    gt_family_item it;
+    gt_family_generate(f, 1, 0, &it);
+    gt_family_item again;
+    gt_family_generate(f, 1, 0, &again);
+    CHECK_STR(it.question, again.question);
+    CHECK_STR(it.answer, again.answer);
+    char buf[600];
+    snprintf(buf, sizeof buf, "Working it out...\nAnswer: %s", it.answer);
+    CHECK(ok(&it, buf));
+    snprintf(buf, sizeof buf, "so the result is %s", it.answer);
+    CHECK(ok(&it, buf));
+    CHECK(!ok(&it, "Answer: 0"));
+    CHECK(!ok(&it, "I do not know"));
+    CHECK(!ok(&it, "Answer: 123456789012345678901234"));
+    /* Hand-made items through the same checker. */
+    gt_family_item h = {.family = f};
+    snprintf(h.answer, sizeof h.answer, "43729191");
+    CHECK(ok(&h, "Answer: 43,729,191"));
+    CHECK(ok(&h, "Answer: 43729191 (48213 * 907)"));  /* first number of a marked span */
+    CHECK(!ok(&h, "48213 * 907 = 43729190"));          /* last number of an unmarked one */
+    CHECK(ok(&h, "48213 * 907 = 43729191"));
+    CHECK(!ok(&h, "Answer: -43729191"));
+    snprintf(h.answer, sizeof h.answer, "-333");
+    CHECK(ok(&h, "Answer: -333"));
+    CHECK(!ok(&h, "Answer: 333"));
+    CHECK(ok(&h, "12 - 345 = -333"));
+    gt_verdict v;
+    gt_family_check(&h, "Answer: 333", 11, &v);
+    CHECK_CONTAINS(v.reason, "expected -333, got 333");
+}
+
+static void test_units(void) {
+    const gt_family *f = gt_family_by_name("units");
+    gt_family_item it = {.family = f};
+    /* 10 mi = 16.09344 km exactly. */
+    snprintf(it.meta, sizeof it.meta, "{\"tenths\":100,\"from\":\"mi\",\"to\":\"km\"}");
+    snprintf(it.answer, sizeof it.answer, "16.09");
+    CHECK(ok(&it, "Answer: 16.09"));
+    CHECK(ok(&it, "Answer: 16.09344 km"));
+    CHECK(ok(&it, "Answer: 16.0934"));
+    CHECK(ok(&it, "Answer: 16.098"));    /* within 0.005 of 16.09344 */
+    CHECK(!ok(&it, "Answer: 16.1"));     /* 0.00656 away */
+    CHECK(!ok(&it, "Answer: 16"));
+    CHECK(!ok(&it, "Answer: -16.09"));
+    CHECK(!ok(&it, "Answer: miles"));
+    /* 1 lb = 453.59237 g: the bound is exact, not floating point. */
+    snprintf(it.meta, sizeof it.meta, "{\"tenths\":10,\"from\":\"lb\",\"to\":\"g\"}");
+    CHECK(ok(&it, "Answer: 453.59"));
+    CHECK(ok(&it, "Answer: 453.58737"));  /* exactly 0.005 below */
+    CHECK(!ok(&it, "Answer: 453.587369"));
+    CHECK(ok(&it, "Answer: 453.59737"));  /* exactly 0.005 above */
+    CHECK(!ok(&it, "Answer: 453.597371"));
+    gt_family_item g;
+    gt_family_generate(f, 5, 3, &g);
+    CHECK_CONTAINS(g.question, "rounded to 2 decimal places");
+    CHECK(ok(&g, g.answer));
+}
+
+static void test_sort(void) {
+    const gt_family *f = gt_family_by_name("sort");
+    int seen_words = 0, seen_nums = 0;
+    for (uint64_t i = 0; i < 40; i++) {
+        gt_family_item it;
+        gt_family_generate(f, 9, i, &it);
+        char buf[700];
+        snprintf(buf, sizeof buf, "Answer: %s", it.answer);
+        CHECK(ok(&it, buf));
+        if (strstr(it.question, "words")) {
+            seen_words++;
+            /* Upper case and other separators are fine; order is not. */
+            char up[300];
+            snprintf(up, sizeof up, "Answer: %s", it.answer);
+            for (char *c = up + 8; *c; c++)
+                if (*c >= 'a' && *c <= 'z') *c = (char)(*c - 32);
+                else if (*c == ',') *c = ' ';
+            CHECK(ok(&it, up));
+        } else {
+            seen_nums++;
+            /* Drop the last element: wrong count. */
+            char *last = strrchr(buf, ',');
+            if (last) {
+                *last = 0;
+                gt_verdict v;
+                gt_family_check(&it, buf, strlen(buf), &v);
+                CHECK(!v.ok);
+                CHECK_CONTAINS(v.reason, "expected");
+            }
+        }
+    }
+    CHECK(seen_words > 5 && seen_nums > 5);
+}
+
+static void test_logic(void) {
+    const gt_family *f = gt_family_by_name("logic");
+    gt_family_item it;
+    gt_family_generate(f, 3, 11, &it);
+    CHECK(strstr(it.question, "true or false") != NULL);
+    int t = !strcmp(it.answer, "true");
+    CHECK(ok(&it, t ? "It is true." : "It is false."));
+    CHECK(ok(&it, t ? "Answer: YES" : "Answer: No"));
+    CHECK(!ok(&it, t ? "Answer: false" : "Answer: true"));
+    CHECK(!ok(&it, "Answer: maybe"));
+    /* The last truth word counts. */
+    CHECK(ok(&it, t ? "A is false, so the formula is true" : "A is true, so the formula is false"));
+}
+
+/* Evaluates the formula in the question independently (a small recursive
+ * parser), so the generator's own evaluation is checked against another. */
+typedef struct lp {
+    const char *s;
+    int vals[26];
+} lp;
+static void lp_ws(lp *p) {
+    while (*p->s == ' ') p->s++;
+}
+static int lp_expr(lp *p);
+static int lp_atom(lp *p) {
+    lp_ws(p);
+    if (!strncmp(p->s, "not ", 4)) {
+        p->s += 4;
+        return !lp_atom(p);
+    }
+    if (*p->s == '(') {
+        p->s++;
+        int v = lp_expr(p);
+        lp_ws(p);
+        if (*p->s == ')') p->s++;
+        return v;
+    }
+    int v = p->vals[*p->s - 'A'];
+    p->s++;
+    return v;
+}
+static int lp_expr(lp *p) {
+    int a = lp_atom(p);
+    lp_ws(p);
+    if (!strncmp(p->s, "and ", 4)) return p->s += 4, a & lp_atom(p);
+    if (!strncmp(p->s, "or ", 3)) return p->s += 3, a | lp_atom(p);
+    if (!strncmp(p->s, "xor ", 4)) return p->s += 4, a ^ lp_atom(p);
+    return a;
+}
+
+static void test_logic_independent(void) {
+    const gt_family *f = gt_family_by_name("logic");
+    for (uint64_t i = 0; i < 500; i++) {
+        gt_family_item it;
+        gt_family_generate(f, 77, i, &it);
+        lp p;
+        memset(&p, 0, sizeof p);
+        const char *q = it.question + 4; /* "Let " */
+        while (*q >= 'A' && *q <= 'Z' && q[1] == ' ') {
+            p.vals[*q - 'A'] = !strncmp(q + 4, "true", 4);
+            q = strchr(q, ',') && strchr(q, ',') < strstr(q, ". Is ") ? strchr(q, ',') + 2 : strstr(q, ". Is ");
+            if (!strncmp(q, ". Is ", 5)) break;
+        }
+        p.s = strstr(it.question, ". Is ") + 5;
+        int v = lp_expr(&p);
+        CHECK_MSG(v == !strcmp(it.answer, "true"), "item %d: %s -> %s", (int)i, it.question, it.answer);
+    }
+}
+
+static void test_strings(void) {
+    const gt_family *f = gt_family_by_name("strings");
+    gt_family_item it;
+    int seen[6] = {0};
+    for (uint64_t i = 0; i < 200; i++) {
+        gt_family_generate(f, 4, i, &it);
+        char buf[400];
+        snprintf(buf, sizeof buf, "Answer: \"%s\"", it.answer);
+        CHECK(ok(&it, buf));
+        if (strstr(it.question, "Reverse")) {
+            seen[0]++;
+            const char *in = strchr(it.question, '"') + 1;
+            size_t n = (size_t)(strchr(in, '"') - in);
+            CHECK_EQ_INT(strlen(it.answer), n);
+            for (size_t k = 0; k < n; k++) CHECK(it.answer[k] == in[n - 1 - k]);
+        }
+        if (strstr(it.question, "rot13")) {
+            seen[1]++;
+            const char *in = strchr(it.question, '"') + 1;
+            for (size_t k = 0; it.answer[k]; k++) {
+                int a = in[k] | 32, b = it.answer[k] | 32;
+                CHECK((a - 'a' + 13) % 26 == b - 'a');
+            }
+        }
+    }
+    CHECK(seen[0] > 10 && seen[1] > 10);
+    gt_family_item h = {.family = f};
+    snprintf(h.answer, sizeof h.answer, "tneqra");
+    CHECK(ok(&h, "Answer: tneqra"));
+    CHECK(ok(&h, "Answer: `tneqra`."));
+    CHECK(!ok(&h, "Answer: Tneqra"));
+    CHECK(!ok(&h, "Answer: tneqr"));
+}
+
+/* Every family: canonical answers pass, distractors fail, choices hold the
+ * gold answer once, generation is a pure function of (seed, index). */
+static void test_sweep(void) {
+    for (int fi = 0; fi < gt_family_count(); fi++) {
+        const gt_family *f = gt_family_at(fi);
+        int bad = 0, distinct_q = 0;
+        char prev[GT_FAMILY_QUESTION_MAX] = "";
+        for (uint64_t i = 0; i < 1000; i++) {
+            gt_family_item it;
+            gt_family_generate(f, 2024, i, &it);
+            CHECK(strlen(it.question) < GT_FAMILY_QUESTION_MAX - 1);
+            distinct_q += strcmp(prev, it.question) != 0;
+            snprintf(prev, sizeof prev, "%s", it.question);
+            gt_verdict v;
+            gt_family_check(&it, it.answer, strlen(it.answer), &v);
+            if (!v.ok) {
+                bad++;
+                if (bad < 4) fprintf(stderr, "%s item %d: answer %s judged wrong: %s\n", f->name, (int)i, it.answer, v.reason);
+            }
+            char ch[GT_FAMILY_MAX_CHOICES][GT_FAMILY_ANSWER_MAX];
+            int gold = -1;
+            int n = gt_family_choices(&it, 4, ch, &gold);
+            CHECK(n >= 2 && gold >= 0 && gold < n);
+            int golds = 0;
+            for (int c = 0; c < n; c++) {
+                gt_family_check(&it, ch[c], strlen(ch[c]), &v);
+                golds += v.ok;
+                if (c == gold) CHECK(v.ok);
+                for (int d = 0; d < c; d++) CHECK(strcmp(ch[c], ch[d]) != 0);
+            }
+            CHECK_MSG(golds == 1, "%s item %d: %d choices judged correct", f->name, (int)i, golds);
+            if (!strcmp(f->name, "logic")) CHECK_EQ_INT(n, 2);
+            else CHECK_MSG(n == 4, "%s item %d: %d choices", f->name, (int)i, n);
+        }
+        CHECK_MSG(bad == 0, "%s: %d canonical answers judged wrong", f->name, bad);
+        CHECK(distinct_q > 900);
+    }
+    CHECK(gt_family_by_name("nope") == NULL);
+    CHECK(gt_family_at(-1) == NULL && gt_family_at(gt_family_count()) == NULL);
+}
+
+static void test_limits(void) {
+    gt_family_item it;
+    gt_family_generate(gt_family_by_name("arith"), 1, 1, &it);
+    static char big[GT_FAMILY_CANDIDATE_MAX + 2];
+    memset(big, '7', sizeof big - 1);
+    gt_verdict v;
+    gt_family_check(&it, big, sizeof big - 1, &v);
+    CHECK(!v.ok);
+    CHECK_CONTAINS(v.reason, "over the limit");
+    /* A long run of digits is refused, not overflowed. */
+    gt_family_check(&it, big, 4000, &v);
+    CHECK(!v.ok);
+    CHECK_CONTAINS(v.reason, "digits");
+}
+
+int main(void) {
+    RUN(test_extract);
+    RUN(test_rng);
+    RUN(test_pinned_items);
+    RUN(test_arith);
+    RUN(test_units);
+    RUN(test_sort);
+    RUN(test_logic);
+    RUN(test_logic_independent);
+    RUN(test_strings);
+    RUN(test_sweep);
+    RUN(test_limits);
+    return gt_test_finish();
+}
