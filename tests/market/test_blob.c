@@ -1,0 +1,151 @@
+/* test_blob.c: the blob store: ids, put/get round trips, idempotent puts,
+ * the size limit, damaged and swapped files detected on read, bad ids, and
+ * concurrent puts of the same blob. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../test.h"
+#include "base/alloc.h"
+#include "base/limits.h"
+#include "market/blob.h"
+
+static char dir[64];
+
+static void test_id(void) {
+    uint8_t h[32];
+    gt_err err = {0};
+    /* sha256("abc"), the FIPS 180-2 example */
+    const char *abc = "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    CHECK_EQ_INT(gt_blob_id_parse(abc, h, &err), 0);
+    CHECK_EQ_INT(h[0], 0xba);
+    char out[GT_BLOB_ID_BYTES];
+    gt_blob_id_format(h, out);
+    CHECK_STR(out, abc);
+    CHECK_EQ_INT(gt_blob_id_parse("0xba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", h, &err), 0);
+    CHECK_EQ_INT(gt_blob_id_parse("sha256:ba78", h, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "expected \"sha256:\" followed by 64 hex digits");
+    CHECK_EQ_INT(gt_blob_id_parse("md5:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", h, &err), GT_EINVAL);
+    CHECK_EQ_INT(gt_blob_id_parse("sha256:zz7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", h, &err), GT_EINVAL);
+}
+
+static void test_put_get(void) {
+    gt_err err = {0};
+    char id[GT_BLOB_ID_BYTES], id2[GT_BLOB_ID_BYTES];
+    CHECK_EQ_INT(gt_blob_put(dir, "abc", 3, id, &err), 0);
+    CHECK_STR(id, "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    char path[256];
+    snprintf(path, sizeof path, "%s/ba/7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", dir);
+    CHECK(access(path, F_OK) == 0);
+    uint8_t *data;
+    size_t len;
+    CHECK_EQ_INT(gt_blob_get(dir, id, &data, &len, &err), 0);
+    CHECK_EQ_INT(len, 3);
+    CHECK(data && !memcmp(data, "abc", 3) && data[3] == 0);
+    gt_free(data);
+    /* again: a no-op with the same id */
+    CHECK_EQ_INT(gt_blob_put(dir, "abc", 3, id2, &err), 0);
+    CHECK_STR(id2, id);
+    CHECK(gt_blob_exists(dir, id));
+    /* the empty blob is a blob */
+    CHECK_EQ_INT(gt_blob_put(dir, "", 0, id2, &err), 0);
+    CHECK_STR(id2, "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    CHECK_EQ_INT(gt_blob_get(dir, id2, &data, &len, &err), 0);
+    CHECK_EQ_INT(len, 0);
+    gt_free(data);
+    /* absent */
+    const char *absent = "sha256:0000000000000000000000000000000000000000000000000000000000000001";
+    CHECK_EQ_INT(gt_blob_get(dir, absent, &data, &len, &err), GT_ENOTFOUND);
+    CHECK_CONTAINS(err.msg, "no blob sha256:0000");
+    CHECK(!gt_blob_exists(dir, absent));
+    CHECK(data == NULL);
+}
+
+static void test_limits_and_damage(void) {
+    gt_err err = {0};
+    char id[GT_BLOB_ID_BYTES];
+    /* over the limit: refused before anything is written */
+    size_t big = (size_t)GT_LIMIT_BLOB_BYTES + 1;
+    uint8_t *buf = calloc(1, big);
+    CHECK_EQ_INT(gt_blob_put(dir, buf, big, id, &err), GT_ELIMIT);
+    CHECK_CONTAINS(err.msg, "at most 16777216 accepted");
+    /* exactly at the limit: fine */
+    CHECK_EQ_INT(gt_blob_put(dir, buf, big - 1, id, &err), 0);
+    uint8_t *data;
+    size_t len;
+    CHECK_EQ_INT(gt_blob_get(dir, id, &data, &len, &err), 0);
+    CHECK_EQ_INT(len, big - 1);
+    gt_free(data);
+    free(buf);
+    /* a damaged file: one byte flipped */
+    char id2[GT_BLOB_ID_BYTES];
+    CHECK_EQ_INT(gt_blob_put(dir, "the result", 10, id2, &err), 0);
+    char path[256];
+    snprintf(path, sizeof path, "%s/%.2s/%s", dir, id2 + 7, id2 + 9);
+    FILE *f = fopen(path, "r+b");
+    CHECK(f != NULL);
+    if (f) {
+        fputc('T', f);
+        fclose(f);
+    }
+    CHECK_EQ_INT(gt_blob_get(dir, id2, &data, &len, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "is damaged");
+    CHECK(data == NULL);
+    /* storing it again repairs the copy */
+    CHECK_EQ_INT(gt_blob_put(dir, "the result", 10, id2, &err), 0);
+    CHECK_EQ_INT(gt_blob_get(dir, id2, &data, &len, &err), 0);
+    CHECK(len == 10 && !memcmp(data, "the result", 10));
+    gt_free(data);
+    /* a bad id never touches the disk */
+    CHECK_EQ_INT(gt_blob_get(dir, "../../etc/passwd", &data, &len, &err), GT_EINVAL);
+}
+
+static void *put_many(void *arg) {
+    (void)arg;
+    for (int i = 0; i < 50; i++) {
+        char id[GT_BLOB_ID_BYTES];
+        char body[64];
+        int n = snprintf(body, sizeof body, "blob %d", i % 10);
+        if (gt_blob_put(dir, body, (size_t)n, id, NULL)) return (void *)1;
+    }
+    return NULL;
+}
+
+static void test_concurrent(void) {
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) pthread_create(&t[i], NULL, put_many, NULL);
+    int bad = 0;
+    for (int i = 0; i < 4; i++) {
+        void *r;
+        pthread_join(t[i], &r);
+        bad += r != NULL;
+    }
+    CHECK_EQ_INT(bad, 0);
+    for (int i = 0; i < 10; i++) {
+        char id[GT_BLOB_ID_BYTES], body[64];
+        int n = snprintf(body, sizeof body, "blob %d", i);
+        uint8_t *data;
+        size_t len;
+        CHECK_EQ_INT(gt_blob_put(dir, body, (size_t)n, id, NULL), 0);
+        CHECK_EQ_INT(gt_blob_get(dir, id, &data, &len, NULL), 0);
+        CHECK(len == (size_t)n && !memcmp(data, body, len));
+        gt_free(data);
+    }
+}
+
+int main(void) {
+    strcpy(dir, "/tmp/gt_blob_testXXXXXX");
+    if (!mkdtemp(dir)) return 1;
+    strcat(dir, "/blobs"); /* the store creates its own directory */
+    RUN(test_id);
+    RUN(test_put_get);
+    RUN(test_limits_and_damage);
+    RUN(test_concurrent);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %.*s", (int)(strlen(dir) - 6), dir);
+    if (system(cmd) != 0) return 1;
+    return gt_test_finish();
+}
