@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "market/market.h"
 
 #define MAX_CMDS 64
 
@@ -35,7 +36,20 @@ static void usage(FILE *f) {
             "--json (machine-readable output)\n");
 }
 
+/* Registers every action kind and ledger module the CLI may meet in a ledger
+ * (core rules, the market), so any command can read, verify or submit any
+ * action. */
+static int register_rules(void) {
+    gt_err err = {0};
+    if (gt_market_register(&err)) {
+        fprintf(stderr, "internal: %s\n", err.msg);
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (register_rules()) return 1;
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
         !strcmp(argv[1], "help")) {
         usage(stdout);
