@@ -46,12 +46,12 @@ int main(int argc, char **argv) {
     }
     gt_err err = {0};
     gt_model *m;
-    double t0 = gt_now_ms();
+    double t0 = gt_gen_now_ms();
     if (gt_model_load(argv[1], &m, &err)) {
         fprintf(stderr, "error: %s\n", err.msg);
         return 1;
     }
-    double load_ms = gt_now_ms() - t0;
+    double load_ms = gt_gen_now_ms() - t0;
     const gt_hparams *hp = gt_model_hparams(m);
     gt_ctx_params cp = {.n_ctx = n_prompt + n_gen + 1, .n_threads = threads, .n_batch = n_prompt};
     gt_ctx *c;
@@ -68,12 +68,12 @@ int main(int argc, char **argv) {
     }
     double pp[100], tg[100];
     for (int r = -1; r < reps; r++) { /* r = -1: warm-up */
-        double a = gt_now_ms();
+        double a = gt_gen_now_ms();
         if (gt_ctx_eval(c, toks, n_prompt, 0, logits, GT_EVAL_LAST, &err)) goto fail;
-        double b = gt_now_ms();
+        double b = gt_gen_now_ms();
         for (int i = 0; i < n_gen; i++)
             if (gt_ctx_eval(c, toks + i, 1, i, logits, GT_EVAL_LAST, &err)) goto fail;
-        double e = gt_now_ms();
+        double e = gt_gen_now_ms();
         if (r >= 0) pp[r] = n_prompt / ((b - a) / 1e3), tg[r] = n_gen / ((e - b) / 1e3);
     }
     double pm, ps, tm, ts;

@@ -177,9 +177,9 @@ static int cmd_run(int argc, char **argv) {
     gt_gen_result res = {0};
     gt_buf text = {0};
     int code = 1;
-    double t_load = gt_now_ms();
+    double t_load = gt_gen_now_ms();
     if (gt_model_load(model_path, &m, &err) || gt_tokenizer_load(gt_model_gguf(m), &tok, &err)) goto fail;
-    t_load = gt_now_ms() - t_load;
+    t_load = gt_gen_now_ms() - t_load;
     size_t len = strlen(prompt), n_ids = 0;
     if (len > GT_TOKENIZER_MAX_TEXT_BYTES) {
         gt_err_set(&err, GT_ELIMIT, "prompt of %zu bytes is over the limit of %u", len, GT_TOKENIZER_MAX_TEXT_BYTES);

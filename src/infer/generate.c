@@ -6,7 +6,7 @@
 
 #include "base/alloc.h"
 
-double gt_now_ms(void) {
+double gt_gen_now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
@@ -46,9 +46,9 @@ int gt_generate(gt_ctx *ctx, const gt_tokenizer *tok, const int32_t *prompt, int
     }
     res->n_prompt = n_prompt;
     for (int i = 0; i < n_prompt; i++) gt_sampler_accept(smp, prompt[i]);
-    double t0 = gt_now_ms();
+    double t0 = gt_gen_now_ms();
     rc = gt_ctx_eval(ctx, prompt, n_prompt, 0, logits, GT_EVAL_LAST, err);
-    double t1 = gt_now_ms();
+    double t1 = gt_gen_now_ms();
     res->prompt_ms = t1 - t0;
     if (rc) goto done;
     int pos = n_prompt;
@@ -70,7 +70,7 @@ int gt_generate(gt_ctx *ctx, const gt_tokenizer *tok, const int32_t *prompt, int
         if ((rc = gt_ctx_eval(ctx, &t, 1, pos, logits, GT_EVAL_LAST, err))) break;
         pos++;
     }
-    res->gen_ms = gt_now_ms() - t1;
+    res->gen_ms = gt_gen_now_ms() - t1;
 done:
     gt_free(logits);
     gt_sampler_free(smp);

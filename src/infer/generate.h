@@ -61,6 +61,6 @@ int gt_generate(gt_ctx *ctx, const gt_tokenizer *tok, const int32_t *prompt, int
 void gt_gen_result_free(gt_gen_result *res);
 
 /* Monotonic milliseconds (for timings). */
-double gt_now_ms(void);
+double gt_gen_now_ms(void);
 
 #endif

@@ -21,6 +21,7 @@
 
 #define R GT_KERN_TILE_ROWS
 #define SB GT_KERN_SB
+#define PF_SB 4 /* superblocks ahead to prefetch (prefetches never fault) */
 
 /* The canonical halving tree over the 16 lanes of v. */
 static inline float tree16(__m512 v) {
@@ -85,6 +86,19 @@ tile_quant(const gt_qmat *w, int tile, const gt_act *a, int t0, const int NT, fl
                                       _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, a1));
             ad[t] = _mm_loadu_ps(a->d + (size_t)a->n_sb * 4 * (size_t)(t0 + t) + (size_t)s * 4);
         }
+        /* Decode streams weights from memory: ask for them ahead. */
+        _mm_prefetch((const char *)(tq + (size_t)(s + PF_SB) * R * (q4 ? SB / 2 : SB)), _MM_HINT_T0);
+        _mm_prefetch((const char *)(tq + (size_t)(s + PF_SB) * R * (q4 ? SB / 2 : SB) + 64), _MM_HINT_T0);
+        _mm_prefetch((const char *)(tq + (size_t)(s + PF_SB) * R * (q4 ? SB / 2 : SB) + 128), _MM_HINT_T0);
+        _mm_prefetch((const char *)(tq + (size_t)(s + PF_SB) * R * (q4 ? SB / 2 : SB) + 192), _MM_HINT_T0);
+        if (!q4) {
+            _mm_prefetch((const char *)(tq + (size_t)(s + PF_SB) * R * SB + 256), _MM_HINT_T0);
+            _mm_prefetch((const char *)(tq + (size_t)(s + PF_SB) * R * SB + 320), _MM_HINT_T0);
+            _mm_prefetch((const char *)(tq + (size_t)(s + PF_SB) * R * SB + 384), _MM_HINT_T0);
+            _mm_prefetch((const char *)(tq + (size_t)(s + PF_SB) * R * SB + 448), _MM_HINT_T0);
+        }
+        _mm_prefetch((const char *)(td + (size_t)(s + PF_SB) * R * 4), _MM_HINT_T0);
+#pragma GCC unroll 4
         for (int r = 0; r < R; r++) {
             __m512i w0, w1;
             if (q4) {
@@ -137,6 +151,10 @@ tile_float(const gt_qmat *w, int tile, const gt_act *a, int t0, const int NT, fl
             __m512 x[GT_KERN_TOK_TILE];
             for (int t = 0; t < NT; t++)
                 x[t] = _mm512_loadu_ps(a->x + per_tok * (size_t)(t0 + t) + (size_t)s * SB + c);
+            if (c == 0)
+                for (int pf = 0; pf < R * SB * (w->type == GT_TYPE_F32 ? 4 : 2); pf += 64)
+                    _mm_prefetch((const char *)(tq + (size_t)(s + PF_SB) * R * SB * (w->type == GT_TYPE_F32 ? 4 : 2) + pf), _MM_HINT_T0);
+#pragma GCC unroll 4
             for (int r = 0; r < R; r++) {
                 __m512 wv = load_w16(w->type, tq, ((size_t)s * R + r) * SB + c);
                 for (int t = 0; t < NT; t++) acc[r][t] = _mm512_fmadd_ps(wv, x[t], acc[r][t]);
