@@ -69,24 +69,17 @@ static int check_scrypt(uint64_t n, uint64_t r, uint64_t p, uint64_t max_mem, ui
 static int derive(const kdf *k, const char *password, uint8_t dk[DK_BYTES], gt_err *err) {
     uint8_t full[DK_MAX_BYTES];
     size_t pw_len = strlen(password);
-    int ok;
+    int rc = 0;
     assert(k->dklen >= DK_BYTES && k->dklen <= DK_MAX_BYTES);
-    if (k->scrypt) {
-        int rc = gt_scrypt(password, pw_len, k->salt, k->salt_len, k->n, (uint32_t)k->r,
-                           (uint32_t)k->p, full, k->dklen, err);
-        if (rc) {
-            OPENSSL_cleanse(full, sizeof full);
-            return rc;
-        }
-        ok = 1;
-    } else {
-        ok = PKCS5_PBKDF2_HMAC(password, (int)pw_len, k->salt, (int)k->salt_len, (int)k->c,
-                               EVP_sha256(), (int)k->dklen, full);
-    }
-    if (ok != 1) {
+    if (k->scrypt)
+        rc = gt_scrypt(password, pw_len, k->salt, k->salt_len, k->n, (uint32_t)k->r,
+                       (uint32_t)k->p, full, k->dklen, err);
+    else if (PKCS5_PBKDF2_HMAC(password, (int)pw_len, k->salt, (int)k->salt_len, (int)k->c,
+                               EVP_sha256(), (int)k->dklen, full) != 1)
+        rc = gt_err_set(err, GT_ENOMEM, "key derivation (pbkdf2) failed in OpenSSL");
+    if (rc) {
         OPENSSL_cleanse(full, sizeof full);
-        return gt_err_set(err, GT_ENOMEM, "key derivation (%s) failed in OpenSSL",
-                          k->scrypt ? "scrypt" : "pbkdf2");
+        return rc;
     }
     memcpy(dk, full, DK_BYTES);
     OPENSSL_cleanse(full, sizeof full);
