@@ -1,0 +1,436 @@
+/* minhash.c: text normalisation, exact-dedup hashes, MinHash signatures and
+ * the LSH banding index (see minhash.h). */
+#include "work/data/minhash.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "crypto/sha256.h"
+#include "work/data/rng.h"
+
+#define MERSENNE61 ((1ull << 61) - 1)
+
+gt_minhash_params gt_minhash_defaults(void) {
+    gt_minhash_params p = {GT_MINHASH_DEFAULT_HASHES, GT_SHINGLE_WORDS, GT_MINHASH_DEFAULT_WORDS, 1};
+    return p;
+}
+
+/* ---- normalisation ---- */
+
+/* Decodes one UTF-8 sequence (strict: shortest form, no surrogates); returns
+ * its length or 0 when s does not start a valid one. */
+static size_t utf8_next(const uint8_t *s, size_t n, uint32_t *cp) {
+    uint8_t c = s[0];
+    size_t len;
+    uint32_t v, min;
+    if (c < 0x80) return *cp = c, 1;
+    if ((c & 0xE0) == 0xC0) len = 2, v = c & 0x1F, min = 0x80;
+    else if ((c & 0xF0) == 0xE0) len = 3, v = c & 0x0F, min = 0x800;
+    else if ((c & 0xF8) == 0xF0) len = 4, v = c & 0x07, min = 0x10000;
+    else return 0;
+    if (len > n) return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80) return 0;
+        v = (v << 6) | (s[i] & 0x3F);
+    }
+    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
+    *cp = v;
+    return len;
+}
+
+static int is_uspace(uint32_t cp) {
+    return cp == ' ' || (cp >= 0x09 && cp <= 0x0D) || cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) ||
+           cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
+}
+static int is_zero_width(uint32_t cp) { return (cp >= 0x200B && cp <= 0x200D) || cp == 0x2060 || cp == 0xFEFF; }
+
+static int put_cp(gt_buf *out, uint32_t cp) {
+    uint8_t b[4];
+    size_t n;
+    if (cp < 0x80) b[0] = (uint8_t)cp, n = 1;
+    else if (cp < 0x800) b[0] = (uint8_t)(0xC0 | cp >> 6), b[1] = (uint8_t)(0x80 | (cp & 0x3F)), n = 2;
+    else if (cp < 0x10000)
+        b[0] = (uint8_t)(0xE0 | cp >> 12), b[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F)), b[2] = (uint8_t)(0x80 | (cp & 0x3F)),
+        n = 3;
+    else
+        b[0] = (uint8_t)(0xF0 | cp >> 18), b[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F)),
+        b[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F)), b[3] = (uint8_t)(0x80 | (cp & 0x3F)), n = 4;
+    return gt_buf_append(out, b, n);
+}
+
+int gt_text_normalize(const char *text, size_t n, gt_buf *out) {
+    const uint8_t *s = (const uint8_t *)text;
+    size_t start = out->len;
+    int pending_space = 0;
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        size_t k = utf8_next(s + i, n - i, &cp);
+        if (k == 0) { /* an invalid byte stays as it is */
+            if (pending_space && out->len > start && gt_buf_putc(out, ' ')) return GT_ENOMEM;
+            pending_space = 0;
+            if (gt_buf_putc(out, s[i])) return GT_ENOMEM;
+            i++;
+            continue;
+        }
+        i += k;
+        if (is_zero_width(cp)) continue;
+        if (is_uspace(cp)) {
+            pending_space = 1;
+            continue;
+        }
+        if (cp >= 0xFF01 && cp <= 0xFF5E) cp -= 0xFEE0;        /* full-width ASCII */
+        if (cp >= 'A' && cp <= 'Z') cp += 32;
+        else if (cp >= 0xC0 && cp <= 0xDE && cp != 0xD7) cp += 32; /* Latin-1 capitals */
+        if (pending_space && out->len > start && gt_buf_putc(out, ' ')) return GT_ENOMEM;
+        pending_space = 0;
+        if (put_cp(out, cp)) return GT_ENOMEM;
+    }
+    return 0;
+}
+
+int gt_text_hash(const char *s, size_t n, uint8_t out[32]) {
+    gt_buf b = GT_BUF_INIT;
+    if (gt_text_normalize(s, n, &b)) {
+        gt_buf_free(&b);
+        return GT_ENOMEM;
+    }
+    gt_sha256(b.data ? b.data : (const uint8_t *)"", b.len, out);
+    gt_buf_free(&b);
+    return 0;
+}
+
+/* ---- shingles ---- */
+
+static uint64_t fnv1a(const uint8_t *p, size_t n) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* Calls fn for the 64-bit hash of every shingle of normalised text t[0..n).
+ * Word shingles: k consecutive words (a text of fewer words is one shingle). */
+typedef int (*shingle_fn)(void *arg, uint64_t h);
+
+static int each_shingle(const gt_minhash_params *p, const uint8_t *t, size_t n, shingle_fn fn, void *arg) {
+    if (n == 0) return 0;
+    size_t k = (size_t)p->shingle_size;
+    if (p->kind == GT_SHINGLE_CHARS) {
+        if (n <= k) return fn(arg, gt_mix64(fnv1a(t, n)));
+        for (size_t i = 0; i + k <= n; i++) {
+            int rc = fn(arg, gt_mix64(fnv1a(t + i, k)));
+            if (rc) return rc;
+        }
+        return 0;
+    }
+    /* Word starts; normalised text has single spaces and no ends. */
+    size_t starts[GT_MINHASH_MAX_SHINGLE + 1];
+    size_t nw = 0, head = 0; /* ring of the last k+1 word starts */
+    int emitted = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i == 0 || (i < n && t[i - 1] == ' ')) {
+            starts[head] = i;
+            head = (head + 1) % (k + 1);
+            nw++;
+        }
+        /* At each word end (a space or the end), emit the window of the last k words. */
+        if ((i == n || t[i] == ' ') && nw >= k) {
+            size_t first = starts[(head + (k + 1) - k) % (k + 1)];
+            int rc = fn(arg, gt_mix64(fnv1a(t + first, i - first)));
+            if (rc) return rc;
+            emitted = 1;
+        }
+    }
+    if (!emitted) return fn(arg, gt_mix64(fnv1a(t, n)));
+    return 0;
+}
+
+int gt_minhash_init(gt_minhash *mh, const gt_minhash_params *p, gt_err *err) {
+    memset(mh, 0, sizeof *mh);
+    if (p->n_hashes < 1 || p->n_hashes > GT_MINHASH_MAX_HASHES)
+        return gt_err_set(err, GT_EINVAL, "minhash hashes %d: expected 1..%d", p->n_hashes, GT_MINHASH_MAX_HASHES);
+    if (p->shingle_size < 1 || p->shingle_size > GT_MINHASH_MAX_SHINGLE)
+        return gt_err_set(err, GT_EINVAL, "minhash shingle size %d: expected 1..%d", p->shingle_size,
+                          GT_MINHASH_MAX_SHINGLE);
+    if (p->kind != GT_SHINGLE_WORDS && p->kind != GT_SHINGLE_CHARS)
+        return gt_err_set(err, GT_EINVAL, "minhash shingles: expected words or chars");
+    mh->p = *p;
+    mh->a = gt_malloc(sizeof(uint64_t) * (size_t)p->n_hashes);
+    mh->b = gt_malloc(sizeof(uint64_t) * (size_t)p->n_hashes);
+    if (!mh->a || !mh->b) {
+        gt_minhash_free(mh);
+        return gt_err_set(err, GT_ENOMEM, "out of memory");
+    }
+    gt_rng r;
+    gt_rng_seed(&r, p->seed, 0x6d696e68617368ull /* "minhash" */);
+    for (int i = 0; i < p->n_hashes; i++) {
+        mh->a[i] = gt_rng_range(&r, 1, MERSENNE61 - 1);
+        mh->b[i] = gt_rng_range(&r, 0, MERSENNE61 - 1);
+    }
+    return 0;
+}
+
+void gt_minhash_free(gt_minhash *mh) {
+    if (!mh) return;
+    gt_free(mh->a);
+    gt_free(mh->b);
+    mh->a = mh->b = NULL;
+}
+
+/* (a*x + b) mod 2^61-1 for x, a, b < 2^61. */
+static inline uint64_t perm(uint64_t a, uint64_t b, uint64_t x) {
+    unsigned __int128 v = (unsigned __int128)a * x + b;
+    uint64_t r = (uint64_t)(v & MERSENNE61) + (uint64_t)(v >> 61);
+    r = (r & MERSENNE61) + (r >> 61);
+    return r >= MERSENNE61 ? r - MERSENNE61 : r;
+}
+
+typedef struct sign_arg {
+    const gt_minhash *mh;
+    uint64_t *sig;
+} sign_arg;
+
+static int sign_one(void *arg, uint64_t h) {
+    sign_arg *s = arg;
+    const gt_minhash *mh = s->mh;
+    uint64_t x = h & MERSENNE61;
+    if (x == MERSENNE61) x = 0;
+    for (int i = 0; i < mh->p.n_hashes; i++) {
+        uint64_t v = perm(mh->a[i], mh->b[i], x);
+        if (v < s->sig[i]) s->sig[i] = v;
+    }
+    return 0;
+}
+
+int gt_minhash_sign(const gt_minhash *mh, const char *text, size_t len, uint64_t *sig) {
+    assert(mh->a);
+    for (int i = 0; i < mh->p.n_hashes; i++) sig[i] = UINT64_MAX;
+    if (len > GT_MINHASH_MAX_TEXT) len = GT_MINHASH_MAX_TEXT;
+    gt_buf t = GT_BUF_INIT;
+    if (gt_text_normalize(text, len, &t)) {
+        gt_buf_free(&t);
+        return GT_ENOMEM;
+    }
+    sign_arg s = {mh, sig};
+    each_shingle(&mh->p, t.data, t.len, sign_one, &s);
+    gt_buf_free(&t);
+    return 0;
+}
+
+double gt_minhash_similarity(const uint64_t *a, const uint64_t *b, int n) {
+    int eq = 0;
+    for (int i = 0; i < n; i++) eq += a[i] == b[i];
+    return n ? (double)eq / n : 0;
+}
+
+typedef struct set_arg {
+    uint64_t *v;
+    size_t n, cap;
+} set_arg;
+
+static int set_add(void *arg, uint64_t h) {
+    set_arg *s = arg;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 64;
+        uint64_t *v = gt_realloc(s->v, cap * sizeof *v);
+        if (!v) return GT_ENOMEM;
+        s->v = v, s->cap = cap;
+    }
+    s->v[s->n++] = h;
+    return 0;
+}
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Sorted, deduplicated shingle hashes of a text. */
+static int shingle_set(const gt_minhash *mh, const char *text, size_t len, set_arg *s) {
+    gt_buf t = GT_BUF_INIT;
+    memset(s, 0, sizeof *s);
+    int rc = gt_text_normalize(text, len, &t);
+    if (!rc) rc = each_shingle(&mh->p, t.data, t.len, set_add, s);
+    gt_buf_free(&t);
+    if (rc) return rc;
+    if (s->n) qsort(s->v, s->n, sizeof *s->v, cmp_u64);
+    size_t w = 0;
+    for (size_t i = 0; i < s->n; i++)
+        if (w == 0 || s->v[i] != s->v[w - 1]) s->v[w++] = s->v[i];
+    s->n = w;
+    return 0;
+}
+
+double gt_jaccard_exact(const gt_minhash *mh, const char *a, size_t alen, const char *b, size_t blen) {
+    set_arg x, y;
+    double j = -1;
+    if (shingle_set(mh, a, alen, &x) == 0 && shingle_set(mh, b, blen, &y) == 0) {
+        size_t i = 0, k = 0, inter = 0;
+        while (i < x.n && k < y.n) {
+            if (x.v[i] == y.v[k]) inter++, i++, k++;
+            else if (x.v[i] < y.v[k]) i++;
+            else k++;
+        }
+        size_t uni = x.n + y.n - inter;
+        j = uni ? (double)inter / (double)uni : 1.0; /* two empty texts are identical */
+        gt_free(y.v);
+    }
+    gt_free(x.v);
+    return j;
+}
+
+/* ---- LSH ---- */
+
+/* Probability mass of false positives (below threshold, yet candidates) and
+ * false negatives (above, yet not), by the midpoint rule on 200 steps. */
+static double lsh_error(double t, int b, int r) {
+    double fp = 0, fn = 0;
+    const int steps = 200;
+    for (int i = 0; i < steps; i++) {
+        double s = (i + 0.5) / steps;
+        double p = 1 - pow(1 - pow(s, r), b);
+        if (s < t) fp += p / steps;
+        else fn += (1 - p) / steps;
+    }
+    return 0.5 * fp + 0.5 * fn;
+}
+
+void gt_lsh_params(double threshold, int n_hashes, int *bands, int *rows) {
+    double best = 2;
+    *bands = 1, *rows = n_hashes;
+    for (int b = 1; b <= n_hashes; b++)
+        for (int r = 1; r * b <= n_hashes; r++) {
+            double e = lsh_error(threshold, b, r);
+            if (e < best) best = e, *bands = b, *rows = r;
+        }
+}
+
+typedef struct lsh_entry {
+    uint64_t key;   /* band hash mixed with the band number */
+    uint32_t item;  /* index into sigs */
+    int32_t next;   /* chain in the bucket, -1 ends */
+} lsh_entry;
+
+struct gt_lsh {
+    int n_hashes, bands, rows;
+    uint64_t *sigs;  /* n_items * n_hashes */
+    uint64_t *ids;
+    size_t n_items, cap_items;
+    lsh_entry *entries;
+    size_t n_entries, cap_entries;
+    int32_t *heads;  /* n_buckets heads, power of two */
+    size_t n_buckets;
+};
+
+int gt_lsh_new(int n_hashes, int bands, int rows, gt_lsh **out, gt_err *err) {
+    *out = NULL;
+    if (n_hashes < 1 || n_hashes > GT_MINHASH_MAX_HASHES || bands < 1 || rows < 1 || bands * rows > n_hashes)
+        return gt_err_set(err, GT_EINVAL, "LSH with %d bands of %d rows needs %d hashes; the signature has %d", bands,
+                          rows, bands * rows, n_hashes);
+    gt_lsh *l = gt_calloc(1, sizeof *l);
+    if (!l) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    l->n_hashes = n_hashes, l->bands = bands, l->rows = rows;
+    l->n_buckets = 1024;
+    l->heads = gt_malloc(l->n_buckets * sizeof *l->heads);
+    if (!l->heads) {
+        gt_free(l);
+        return gt_err_set(err, GT_ENOMEM, "out of memory");
+    }
+    memset(l->heads, 0xff, l->n_buckets * sizeof *l->heads);
+    *out = l;
+    return 0;
+}
+
+void gt_lsh_free(gt_lsh *l) {
+    if (!l) return;
+    gt_free(l->sigs);
+    gt_free(l->ids);
+    gt_free(l->entries);
+    gt_free(l->heads);
+    gt_free(l);
+}
+
+size_t gt_lsh_size(const gt_lsh *l) { return l->n_items; }
+
+static uint64_t band_key(const gt_lsh *l, const uint64_t *sig, int band) {
+    uint64_t h = gt_mix64(0x62616e64ull + (uint64_t)band); /* "band" */
+    for (int i = 0; i < l->rows; i++) h = gt_mix64(h ^ sig[band * l->rows + i]);
+    return h;
+}
+
+static int lsh_rehash(gt_lsh *l) {
+    size_t nb = l->n_buckets * 2;
+    int32_t *heads = gt_malloc(nb * sizeof *heads);
+    if (!heads) return GT_ENOMEM;
+    memset(heads, 0xff, nb * sizeof *heads);
+    for (size_t i = 0; i < l->n_entries; i++) {
+        size_t b = l->entries[i].key & (nb - 1);
+        l->entries[i].next = heads[b];
+        heads[b] = (int32_t)i;
+    }
+    gt_free(l->heads);
+    l->heads = heads, l->n_buckets = nb;
+    return 0;
+}
+
+int gt_lsh_insert(gt_lsh *l, uint64_t id, const uint64_t *sig) {
+    if (l->n_items == l->cap_items) {
+        size_t cap = l->cap_items ? l->cap_items * 2 : 64;
+        if (cap > UINT32_MAX) return GT_ENOMEM;
+        uint64_t *s = gt_realloc(l->sigs, cap * (size_t)l->n_hashes * sizeof *s);
+        if (!s) return GT_ENOMEM;
+        l->sigs = s;
+        uint64_t *ids = gt_realloc(l->ids, cap * sizeof *ids);
+        if (!ids) return GT_ENOMEM;
+        l->ids = ids, l->cap_items = cap;
+    }
+    if (l->n_entries + (size_t)l->bands > l->cap_entries) {
+        size_t cap = l->cap_entries ? l->cap_entries * 2 : 256;
+        while (cap < l->n_entries + (size_t)l->bands) cap *= 2;
+        if (cap > INT32_MAX) return GT_ENOMEM;
+        lsh_entry *e = gt_realloc(l->entries, cap * sizeof *e);
+        if (!e) return GT_ENOMEM;
+        l->entries = e, l->cap_entries = cap;
+    }
+    if ((l->n_entries + (size_t)l->bands) * 4 > l->n_buckets * 3 && lsh_rehash(l)) return GT_ENOMEM;
+    uint32_t item = (uint32_t)l->n_items;
+    memcpy(l->sigs + (size_t)item * (size_t)l->n_hashes, sig, sizeof *sig * (size_t)l->n_hashes);
+    l->ids[item] = id;
+    l->n_items++;
+    for (int b = 0; b < l->bands; b++) {
+        lsh_entry *e = &l->entries[l->n_entries];
+        e->key = band_key(l, sig, b);
+        e->item = item;
+        size_t bucket = e->key & (l->n_buckets - 1);
+        e->next = l->heads[bucket];
+        l->heads[bucket] = (int32_t)l->n_entries;
+        l->n_entries++;
+    }
+    return 0;
+}
+
+int gt_lsh_query(const gt_lsh *l, const uint64_t *sig, double threshold, uint64_t *id, double *sim) {
+    int found = 0;
+    double best = -1;
+    uint32_t best_item = 0;
+    for (int b = 0; b < l->bands; b++) {
+        uint64_t key = band_key(l, sig, b);
+        for (int32_t i = l->heads[key & (l->n_buckets - 1)]; i >= 0; i = l->entries[i].next) {
+            const lsh_entry *e = &l->entries[i];
+            if (e->key != key) continue;
+            double s = gt_minhash_similarity(sig, l->sigs + (size_t)e->item * (size_t)l->n_hashes, l->n_hashes);
+            /* Ties go to the earliest item, so the answer does not depend on band order. */
+            if (s >= threshold && (s > best || (s == best && e->item < best_item))) {
+                best = s, best_item = e->item;
+                found = 1;
+            }
+        }
+    }
+    if (found) {
+        if (id) *id = l->ids[best_item];
+        if (sim) *sim = best;
+    }
+    return found;
+}

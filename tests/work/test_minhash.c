@@ -1,0 +1,208 @@
+/* test_minhash.c: normalisation and exact-dedup hashes; MinHash estimates
+ * against exact Jaccard on generated pairs across the whole range (each
+ * within the error expected for k hashes); LSH recall above and precision
+ * below the threshold; parameter checks. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../test.h"
+#include "base/alloc.h"
+#include "work/data/minhash.h"
+#include "work/data/rng.h"
+
+static void norm(const char *in, const char *want) {
+    gt_buf b = GT_BUF_INIT;
+    CHECK_EQ_INT(gt_text_normalize(in, strlen(in), &b), 0);
+    CHECK_STR(b.data ? (const char *)b.data : "", want);
+    gt_buf_free(&b);
+}
+
+static void test_normalize(void) {
+    norm("  Hello,\t\tWORLD \n", "hello, world");
+    norm("caf\xc3\x89 \xc3\x80 la carte", "caf\xc3\xa9 \xc3\xa0 la carte");             /* É -> é, À -> à */
+    norm("\xef\xbc\xa1\xef\xbc\xa2\xef\xbc\xa3", "abc");                               /* full-width ABC */
+    norm("a\xc2\xa0" "b\xe2\x80\x83" "c\xe3\x80\x80" "d", "a b c d");                 /* NBSP, em space, ideographic space */
+    norm("zero\xe2\x80\x8bwidth", "zerowidth");
+    norm("\xff bad \xc3", "\xff bad \xc3");                                           /* invalid bytes kept */
+    norm("\xc3\x97", "\xc3\x97");                                                     /* × is not a capital */
+    norm("", "");
+    uint8_t h1[32], h2[32], h3[32];
+    CHECK_EQ_INT(gt_text_hash("The  answer is 42.", 18, h1), 0);
+    CHECK_EQ_INT(gt_text_hash("the answer IS 42.\n", 18, h2), 0);
+    CHECK_EQ_INT(gt_text_hash("the answer is 43.", 17, h3), 0);
+    CHECK(!memcmp(h1, h2, 32));
+    CHECK(memcmp(h1, h3, 32) != 0);
+}
+
+/* A text of n words drawn from a vocabulary of `vocab` made-up words. */
+static void random_text(gt_rng *r, int n, int vocab, gt_buf *out) {
+    for (int i = 0; i < n; i++) {
+        uint64_t w = gt_rng_below(r, (uint64_t)vocab);
+        gt_buf_printf(out, "%sw%llx", i ? " " : "", (unsigned long long)(w * 2654435761u % 1000003));
+    }
+}
+
+/* Copy of words with a fraction p of them replaced by fresh ones. */
+static void mutate(gt_rng *r, const char *src, double p, gt_buf *out) {
+    const char *s = src;
+    int first = 1;
+    while (*s) {
+        const char *e = strchr(s, ' ');
+        size_t n = e ? (size_t)(e - s) : strlen(s);
+        if (!first) gt_buf_putc(out, ' ');
+        first = 0;
+        if (gt_rng_unit(r) < p) gt_buf_printf(out, "z%llx", (unsigned long long)gt_rng_next(r));
+        else gt_buf_append(out, s, n);
+        s += n;
+        if (*s == ' ') s++;
+    }
+}
+
+static void test_estimate(void) {
+    gt_err err = {0};
+    gt_minhash mh;
+    gt_minhash_params p = gt_minhash_defaults();
+    p.shingle_size = 3;
+    CHECK_EQ_INT(gt_minhash_init(&mh, &p, &err), 0);
+    gt_rng r;
+    gt_rng_seed(&r, 99, 0);
+    int pairs = 0, within2 = 0, within4 = 0;
+    double sum_abs = 0, sum_sigma = 0;
+    int bins[10] = {0};
+    uint64_t sa[GT_MINHASH_DEFAULT_HASHES], sb[GT_MINHASH_DEFAULT_HASHES];
+    for (int t = 0; t < 400; t++) {
+        gt_buf a = GT_BUF_INIT, b = GT_BUF_INIT;
+        random_text(&r, 60 + (int)gt_rng_below(&r, 100), 5000, &a);
+        double frac = gt_rng_unit(&r) * 0.6; /* 0..60% words replaced: Jaccard ~0..1 */
+        mutate(&r, (const char *)a.data, frac, &b);
+        double j = gt_jaccard_exact(&mh, (const char *)a.data, a.len, (const char *)b.data, b.len);
+        CHECK(gt_minhash_sign(&mh, (const char *)a.data, a.len, sa) == 0);
+        CHECK(gt_minhash_sign(&mh, (const char *)b.data, b.len, sb) == 0);
+        double est = gt_minhash_similarity(sa, sb, p.n_hashes);
+        double sigma = sqrt(j * (1 - j) / p.n_hashes);
+        double d = fabs(est - j);
+        pairs++;
+        within2 += d <= 2 * sigma + 1.0 / p.n_hashes;
+        within4 += d <= 4 * sigma + 1.0 / p.n_hashes;
+        sum_abs += d, sum_sigma += sigma;
+        bins[j >= 1 ? 9 : (int)(j * 10)]++;
+        gt_buf_free(&a);
+        gt_buf_free(&b);
+    }
+    /* Estimates are unbiased with binomial error: ~95% within 2 sigma, all within 4. */
+    fprintf(stderr, "  minhash: %d pairs, %.1f%% within 2 sigma, mean |err| %.4f vs mean sigma %.4f\n", pairs,
+            100.0 * within2 / pairs, sum_abs / pairs, sum_sigma / pairs);
+    CHECK_MSG(within2 >= pairs * 90 / 100, "%d of %d within 2 sigma", within2, pairs);
+    CHECK_EQ_INT(within4, pairs);
+    CHECK(sum_abs / pairs < sum_sigma / pairs * 1.1); /* E|err| ~ 0.8 sigma for a binomial */
+    int covered = 0;
+    for (int i = 0; i < 10; i++) covered += bins[i] > 0;
+    CHECK_MSG(covered >= 8, "Jaccard range covered by %d of 10 bins", covered);
+    /* Identical texts match exactly; texts with nothing in common nearly never. */
+    CHECK_EQ_INT(gt_minhash_sign(&mh, "a b c d e f", 11, sa), 0);
+    CHECK_EQ_INT(gt_minhash_sign(&mh, "A  b c D e f", 12, sb), 0);
+    CHECK(gt_minhash_similarity(sa, sb, p.n_hashes) == 1.0);
+    CHECK(gt_jaccard_exact(&mh, "a b c d e f", 11, "A  b c D e f", 12) == 1.0);
+    CHECK(gt_jaccard_exact(&mh, "a b c d e f", 11, "u v w x y z", 11) == 0.0);
+    CHECK_EQ_INT(gt_minhash_sign(&mh, "", 0, sa), 0);
+    CHECK(sa[0] == UINT64_MAX);
+    gt_minhash_free(&mh);
+}
+
+static void test_chars(void) {
+    gt_err err = {0};
+    gt_minhash mh;
+    gt_minhash_params p = {64, GT_SHINGLE_CHARS, 4, 7};
+    CHECK_EQ_INT(gt_minhash_init(&mh, &p, &err), 0);
+    /* "abcdef": abcd bcde cdef; "abcdeg": abcd bcde cdeg -> 2 / 4 */
+    CHECK(fabs(gt_jaccard_exact(&mh, "abcdef", 6, "abcdeg", 6) - 0.5) < 1e-12);
+    /* Shorter than a shingle: the whole text is one shingle. */
+    CHECK(gt_jaccard_exact(&mh, "ab", 2, "AB", 2) == 1.0);
+    gt_minhash_free(&mh);
+}
+
+static void test_lsh(void) {
+    gt_err err = {0};
+    int b, r;
+    gt_lsh_params(0.8, 128, &b, &r);
+    fprintf(stderr, "  lsh params for 0.8 / 128: %d bands x %d rows\n", b, r);
+    CHECK(b * r <= 128 && b > 1 && r > 1);
+    /* The S-curve's midpoint (1/b)^(1/r) lies near the threshold. */
+    double mid = pow(1.0 / b, 1.0 / r);
+    CHECK_MSG(mid > 0.65 && mid < 0.9, "midpoint %.3f", mid);
+
+    gt_minhash mh;
+    gt_minhash_params p = gt_minhash_defaults();
+    p.shingle_size = 2;
+    CHECK_EQ_INT(gt_minhash_init(&mh, &p, &err), 0);
+    gt_lsh *l = NULL;
+    CHECK_EQ_INT(gt_lsh_new(p.n_hashes, b, r, &l, &err), 0);
+    gt_rng g;
+    gt_rng_seed(&g, 5, 0);
+    int hi_n = 0, hi_found = 0, lo_n = 0, lo_found = 0;
+    uint64_t sig[GT_MINHASH_DEFAULT_HASHES], sig2[GT_MINHASH_DEFAULT_HASHES];
+    for (int t = 0; t < 300; t++) {
+        gt_buf a = GT_BUF_INIT, c = GT_BUF_INIT;
+        random_text(&g, 200, 100000, &a);
+        CHECK_EQ_INT(gt_minhash_sign(&mh, (const char *)a.data, a.len, sig), 0);
+        CHECK_EQ_INT(gt_lsh_insert(l, (uint64_t)t, sig), 0);
+        double frac = t % 2 ? 0.02 : 0.25; /* J ~ 0.92 or ~ 0.45 with 2-word shingles */
+        mutate(&g, (const char *)a.data, frac, &c);
+        double j = gt_jaccard_exact(&mh, (const char *)a.data, a.len, (const char *)c.data, c.len);
+        CHECK_EQ_INT(gt_minhash_sign(&mh, (const char *)c.data, c.len, sig2), 0);
+        uint64_t id = 0;
+        double sim = 0;
+        int found = gt_lsh_query(l, sig2, 0.8, &id, &sim);
+        if (found) CHECK(sim >= 0.8);
+        if (j >= 0.88) {
+            hi_n++;
+            hi_found += found && id == (uint64_t)t;
+        } else if (j <= 0.6) {
+            lo_n++;
+            lo_found += found;
+        }
+        gt_buf_free(&a);
+        gt_buf_free(&c);
+    }
+    fprintf(stderr, "  lsh: recall %d/%d above 0.88, false positives %d/%d below 0.6\n", hi_found, hi_n, lo_found, lo_n);
+    CHECK(hi_n > 100 && lo_n > 100);
+    CHECK(hi_found >= hi_n * 95 / 100);
+    CHECK(lo_found <= lo_n / 100);
+    CHECK_EQ_INT(gt_lsh_size(l), 300);
+    gt_lsh_free(l);
+    gt_minhash_free(&mh);
+
+    CHECK(gt_lsh_new(128, 20, 13, &l, &err) == GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "260 hashes");
+}
+
+static void test_params(void) {
+    gt_err err = {0};
+    gt_minhash mh;
+    gt_minhash_params p = gt_minhash_defaults();
+    p.n_hashes = 0;
+    CHECK(gt_minhash_init(&mh, &p, &err) == GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "hashes 0");
+    p = gt_minhash_defaults();
+    p.shingle_size = 1000;
+    CHECK(gt_minhash_init(&mh, &p, &err) == GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "shingle size");
+    /* Out of memory on either coefficient array: clean failure. */
+    p = gt_minhash_defaults();
+    for (int k = 0; k < 2; k++) {
+        gt_alloc_fail_after(k);
+        int rc = gt_minhash_init(&mh, &p, &err);
+        gt_alloc_fail_after(-1);
+        CHECK(rc == GT_ENOMEM);
+    }
+}
+
+int main(void) {
+    RUN(test_normalize);
+    RUN(test_estimate);
+    RUN(test_chars);
+    RUN(test_lsh);
+    RUN(test_params);
+    return gt_test_finish();
+}
