@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,8 +56,11 @@ int gt_file_read(const char *path, size_t max_bytes, uint8_t **out, size_t *len,
 
 int gt_file_write_atomic(const char *path, const void *data, size_t len, unsigned mode,
                          gt_err *err) {
+    /* The temp name is unique per call (pid + a process-wide counter), so
+     * threads writing the same path never share a temp file. */
+    static _Atomic unsigned long seq;
     char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%lu", path, (long)getpid(), atomic_fetch_add(&seq, 1)) >= (int)sizeof tmp)
         return gt_err_set(err, GT_ELIMIT, "path too long: %s", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0) return gt_err_set(err, GT_EIO, "cannot create %s: %s", tmp, strerror(errno));

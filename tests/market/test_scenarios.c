@@ -485,6 +485,19 @@ static void run_file(const char *path) {
         if (gt_ledger_verify(lpath, &rep, NULL, NULL, &err)) FAIL(sc, "replay verification: %s", err.msg);
         else if (rep.supply != sc->minted) FAIL(sc, "replayed supply %llu != minted", (unsigned long long)rep.supply);
         else PASS();
+        /* A market row edited in the stored file after the fact must be caught
+         * by the replay's table comparison. */
+        sqlite3 *db;
+        if (!sc->failed && sqlite3_open(lpath, &db) == SQLITE_OK) {
+            int changed = sqlite3_exec(db, "UPDATE mk_tasks SET bounty=bounty+1", NULL, NULL, NULL) == SQLITE_OK &&
+                          sqlite3_changes(db) > 0;
+            sqlite3_close(db);
+            if (changed) {
+                if (gt_ledger_verify(lpath, &rep, NULL, NULL, &err) == 0) FAIL(sc, "replay did not notice a tampered mk_tasks row");
+                else if (!strstr(err.msg, "mk_tasks")) FAIL(sc, "tampered mk_tasks: unexpected message %s", err.msg);
+                else PASS();
+            }
+        }
     }
     fprintf(stderr, "%s %s (%d steps)\n", sc->failed ? "FAIL" : "ok  ", sc->file, sc->step);
 done:
