@@ -1,0 +1,76 @@
+/* api.h: the node: gotong's HTTP/1.1 JSON API over the embedded ledger and
+ * the market, on libmicrohttpd.
+ *
+ * A node owns HOME/ledger.db as its single writer (the ledger's flock refuses
+ * a second one) and serves:
+ *   - writes: POST /v1/actions (signed actions; each acknowledged action is
+ *     durable when the response is sent), POST /v1/blobs;
+ *   - reads: accounts, head, blocks, actions, chain parameters, tasks, agents,
+ *     reputation, blobs -- each request borrows a read-only SQLite connection
+ *     of its own (WAL lets readers run beside the writer), so reads never wait
+ *     for a block's fsync;
+ *   - GET /v1/events: Server-Sent Events for new blocks and task actions;
+ *   - GET /metrics: Prometheus text.
+ * docs/api.md is the reference for every route, shape and error.
+ *
+ * Blocks: every write makes a block (group commit). Besides, a chain-watcher
+ * thread writes an empty block when none was written for block_interval_ms,
+ * so market deadlines (counted in blocks) pass at a bounded pace even when
+ * nobody submits anything; an idle node adds one small block per interval.
+ *
+ * Threads: a libmicrohttpd thread pool of `threads` threads (each serves many
+ * connections with epoll; SSE streams wait suspended, costing no thread), or
+ * with threads = 0 one thread per connection. */
+#ifndef GT_API_API_H
+#define GT_API_API_H
+
+#include <stdint.h>
+
+#include "base/err.h"
+
+/* Limits and defaults for what comes from outside. */
+#define GT_API_MAX_BATCH 256             /* actions in one POST /v1/actions */
+#define GT_API_MAX_CONNECTIONS 1024      /* open connections (SSE included) */
+#define GT_API_MAX_SSE_CLIENTS 256       /* concurrent /v1/events streams */
+#define GT_API_TIMEOUT_S 30              /* idle connection timeout */
+#define GT_API_SSE_KEEPALIVE_MS 15000    /* comment line on idle event streams */
+#define GT_API_SSE_RING 1024             /* recent events kept for slow/reconnecting clients */
+#define GT_API_BLOCKS_PAGE_MAX 100       /* blocks per GET /v1/blocks page */
+#define GT_API_BLOCK_ACTIONS_MAX 4096    /* actions listed with one block (= a block's limit) */
+#define GT_API_DEFAULT_THREADS 8
+#define GT_API_DEFAULT_BLOCK_INTERVAL_MS 1000
+#define GT_API_DEFAULT_LISTEN "127.0.0.1:8645"
+#define GT_API_SHUTDOWN_GRACE_MS 10000   /* longest wait for in-flight requests at stop */
+
+typedef struct gt_node_config {
+    const char *home;              /* data directory holding ledger.db (and blobs/) */
+    const char *listen;            /* "HOST:PORT" (IPv4 literal); port 0 picks a free one */
+    unsigned threads;              /* MHD pool size; 0: one thread per connection */
+    uint64_t block_interval_ms;    /* empty block after this much idle time; 0: never */
+    unsigned max_connections;
+    unsigned timeout_s;            /* idle connection timeout */
+    unsigned sse_keepalive_ms;
+    int access_log;                /* 1: one info line per request */
+} gt_node_config;
+
+typedef struct gt_node gt_node;
+
+/* Fills c with the defaults above (home NULL: the caller must set it). */
+void gt_node_config_default(gt_node_config *c);
+
+/* Registers the market's action kinds and module, opens HOME/ledger.db as its
+ * writer, binds the listening socket and starts serving. Fails without side
+ * effects left behind (ledger closed, socket released). Caller stops and frees
+ * with gt_node_stop. */
+int gt_node_start(const gt_node_config *c, gt_node **out, gt_err *err);
+
+/* The TCP port actually bound (useful with port 0). */
+uint16_t gt_node_port(const gt_node *n);
+
+/* Graceful stop: stops accepting connections, ends event streams, lets
+ * in-flight requests finish (up to GT_API_SHUTDOWN_GRACE_MS), stops the
+ * chain watcher, closes the ledger (everything acknowledged is durable
+ * already) and frees n. Accepts NULL. */
+void gt_node_stop(gt_node *n);
+
+#endif

@@ -1,0 +1,175 @@
+/* api_impl.h: what the node's files share and nobody else sees: the node
+ * itself, one request and its response, the read connections, the handlers
+ * of the route table, the event hub and the metrics. */
+#ifndef GT_API_IMPL_H
+#define GT_API_IMPL_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "api/api.h"
+#include "api/route.h"
+#include "base/buf.h"
+#include "base/err.h"
+#include "ledger/ledger.h"
+
+/* ---- Read connections: a read-only ledger handle (blocks, accounts, the
+ * action log) and a read-only SQLite connection (market tables, lookups by
+ * id) on the same file. A request borrows one for its lifetime; the pool
+ * grows to the number of concurrent requests and is closed at stop. */
+typedef struct gt_reader {
+    gt_ledger *ro;
+    sqlite3 *db;
+    struct gt_reader *next;
+} gt_reader;
+
+/* ---- Events (events.c): a ring of recent SSE frames and the streams
+ * reading it. */
+typedef struct gt_events gt_events;
+
+/* per_connection: 1 when MHD runs a thread per connection (streams wait on a
+ * condition variable), 0 with a thread pool (streams suspend). */
+gt_events *gt_events_new(int per_connection, unsigned keepalive_ms, unsigned max_clients);
+void gt_events_free(gt_events *ev); /* accepts NULL; streams must be closed */
+/* Appends one event (data: one line of JSON) and wakes every stream. */
+void gt_events_publish(gt_events *ev, const char *event, const char *data);
+/* Wakes suspended streams so those idle for keepalive_ms write a comment. */
+void gt_events_wake(gt_events *ev);
+/* Ends every stream and refuses new ones; returns once all have been freed
+ * by MHD or wait_ms passed (returns the number still open). */
+int gt_events_close(gt_events *ev, unsigned wait_ms);
+unsigned gt_events_clients(gt_events *ev);
+/* A response streaming events from after last_id (0: only new ones), or NULL
+ * with err (GT_ELIMIT: too many streams; GT_ESTATE: closing). */
+struct MHD_Response *gt_events_response(gt_events *ev, struct MHD_Connection *conn, uint64_t last_id, gt_err *err);
+
+/* ---- Metrics (metrics.c): counters updated with atomics from any thread. */
+#define GT_METRICS_MAX_ROUTES 32
+#define GT_METRICS_STATUSES 12  /* see metrics.c: 200 201 400 404 405 409 413 422 500 503 other */
+#define GT_METRICS_BUCKETS 12
+#define GT_METRICS_CODES 20     /* -GT_E* codes 0..19 */
+typedef struct gt_metrics {
+    _Atomic uint64_t requests[GT_METRICS_MAX_ROUTES + 1][GT_METRICS_STATUSES];
+    _Atomic uint64_t latency_bucket[GT_METRICS_BUCKETS + 1]; /* last: +Inf */
+    _Atomic uint64_t latency_sum_us, latency_count;
+    _Atomic uint64_t actions[GT_METRICS_CODES];              /* [0]: accepted; [k]: refused with -k */
+    _Atomic uint64_t blocks_written, head_height, ticks;
+} gt_metrics;
+
+void gt_metrics_request(gt_metrics *m, int route, int status, uint64_t elapsed_us);
+void gt_metrics_action(gt_metrics *m, int code);
+
+/* ---- The node. */
+struct gt_node {
+    gt_node_config cfg;
+    char home[4096], db_path[4200], blob_dir[4200], listen[64];
+    gt_ledger *ledger;              /* the writer */
+    gt_genesis genesis;
+    struct MHD_Daemon *mhd;
+    uint16_t port;
+    pthread_mutex_t readers_mu;
+    gt_reader *free_readers;
+    gt_events *events;
+    gt_metrics metrics;
+    _Atomic uint64_t next_req_id;
+    _Atomic int in_flight;          /* requests being served (event streams excluded) */
+    /* The chain watcher: publishes new blocks as events, ticks when idle. */
+    pthread_t watcher;
+    int has_watcher;
+    pthread_mutex_t watch_mu;
+    pthread_cond_t watch_cv;
+    int watch_stop, kicked;
+    uint64_t published_height;      /* watcher only */
+    uint64_t last_block_ms;         /* watcher only: monotonic ms of the last new block seen */
+};
+
+/* Borrows a reader (opening one if the pool is empty); gt_node_reader_put gives it back. */
+gt_reader *gt_node_reader_get(gt_node *n, gt_err *err);
+void gt_node_reader_put(gt_node *n, gt_reader *r);
+/* Tells the watcher a block may have been written (after a submit). */
+void gt_node_kick(gt_node *n);
+uint64_t gt_api_now_ms(void); /* monotonic clock */
+
+/* ---- One request. */
+typedef struct gt_req {
+    gt_node *node;
+    struct MHD_Connection *conn;
+    const char *method, *url;
+    gt_route_match m;
+    int route;                /* index into the table, or -1 */
+    uint64_t id;              /* request id (X-Request-Id) */
+    uint64_t start_us;
+    gt_buf body;
+    size_t body_limit, discarded;
+    int too_big, responded, status, is_stream;
+    gt_reader *rd;            /* borrowed on first use */
+    int early_status, early_code; /* an error known from the headers alone */
+    char early_msg[GT_ERR_MSG_MAX];
+} gt_req;
+
+typedef struct gt_resp {
+    int status;
+    uint8_t *body;            /* owned (gt_malloc), or NULL */
+    size_t len;
+    const char *content_type; /* default application/json */
+    const char *allow;        /* Allow header for 405 */
+    struct MHD_Response *raw; /* a handler-built response (event stream) */
+} gt_resp;
+
+typedef void (*gt_handler_fn)(gt_req *r, gt_resp *out);
+
+/* Response helpers (http.c). */
+/* Serialises j (stolen reference) as the body with status. */
+void gt_resp_json(gt_resp *o, int status, json_t *j);
+/* {"error":{"code":"EINVAL","message":"..."}} with status. */
+void gt_resp_error(gt_resp *o, int status, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* The same from a gt_err, with the status its code implies (gt_http_status). */
+void gt_resp_err(gt_resp *o, const gt_err *e);
+/* HTTP status for a GT_E* code: 400 malformed, 404 missing, 409 nonce,
+ * 413 too large, 422 refused by the rules, 500 our failure. */
+int gt_http_status(int code);
+
+/* Request helpers (http.c). */
+/* Query parameter value (percent-decoded) or NULL. */
+const char *gt_req_query(gt_req *r, const char *name);
+/* Refuses query parameters outside `allowed` (NULL-terminated). */
+int gt_req_only_query(gt_req *r, const char *const *allowed, gt_err *err);
+/* The request's reader, borrowed on first use (returned when it completes). */
+gt_reader *gt_req_reader(gt_req *r, gt_err *err);
+
+/* Handlers (h_ledger.c, h_market.c, h_blobs.c, http.c). */
+void gt_h_actions_post(gt_req *r, gt_resp *o);
+void gt_h_action_get(gt_req *r, gt_resp *o);
+void gt_h_account(gt_req *r, gt_resp *o);
+void gt_h_head(gt_req *r, gt_resp *o);
+void gt_h_blocks(gt_req *r, gt_resp *o);
+void gt_h_block(gt_req *r, gt_resp *o);
+void gt_h_chain(gt_req *r, gt_resp *o);
+void gt_h_blob_post(gt_req *r, gt_resp *o);
+void gt_h_blob_get(gt_req *r, gt_resp *o);
+void gt_h_tasks(gt_req *r, gt_resp *o);
+void gt_h_task(gt_req *r, gt_resp *o);
+void gt_h_agents(gt_req *r, gt_resp *o);
+void gt_h_agent(gt_req *r, gt_resp *o);
+void gt_h_reputation(gt_req *r, gt_resp *o);
+void gt_h_events(gt_req *r, gt_resp *o);
+void gt_h_metrics(gt_req *r, gt_resp *o);
+
+/* The route table (http.c), for metrics labels. */
+int gt_api_n_routes(void);
+const gt_route *gt_api_route(int i);
+
+/* Block JSON shared by /v1/head, /v1/blocks and events. New reference. */
+json_t *gt_block_json(const gt_block *b);
+/* "0x" + hex of n bytes into out (size >= 2n+3). */
+void gt_api_hex(const uint8_t *b, size_t n, char *out);
+
+/* HTTP server lifecycle (http.c). */
+int gt_http_start(gt_node *n, gt_err *err);
+void gt_http_stop(gt_node *n);
+
+#endif

@@ -1,0 +1,312 @@
+/* h_ledger.c: the ledger's routes: submitting signed actions, and reading
+ * actions, accounts, blocks and the chain's signing parameters.
+ *
+ * Submitting is all or nothing at the door: a batch with one malformed action
+ * (bad JSON, unknown type, bad field) is refused whole with 400 before any of
+ * it reaches the ledger, so a client never has to work out which half of a
+ * batch went in. Well-formed actions are then judged one by one by the rules
+ * (signature, nonce, funds...), each with its own result, exactly as the
+ * ledger applies them. Amounts in responses are decimal strings of base units
+ * (JSON numbers above 2^53 lose precision in most clients). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api_impl.h"
+#include "base/alloc.h"
+#include "base/json.h"
+#include "base/limits.h"
+#include "crypto/addr.h"
+
+json_t *gt_block_json(const gt_block *b) {
+    char hash[67], prev[67], aroot[67], sroot[67];
+    gt_api_hex(b->hash, 32, hash);
+    gt_api_hex(b->prev, 32, prev);
+    gt_api_hex(b->actions_root, 32, aroot);
+    gt_api_hex(b->state_root, 32, sroot);
+    return json_pack("{s:I,s:s,s:s,s:s,s:s,s:I,s:I}", "height", (json_int_t)b->height, "hash", hash, "prev", prev,
+                     "actionsRoot", aroot, "stateRoot", sroot, "time", (json_int_t)b->time_s, "nActions",
+                     (json_int_t)b->n_actions);
+}
+
+static json_t *u64_str(uint64_t v) {
+    char s[24];
+    snprintf(s, sizeof s, "%llu", (unsigned long long)v);
+    return json_string(s);
+}
+
+/* The JSON of one action's outcome. */
+static json_t *result_json(const gt_action *a, const gt_result *res) {
+    char id[67];
+    gt_api_hex(a->id, 32, id);
+    if (res->code == 0)
+        return json_pack("{s:s,s:b,s:I}", "id", id, "ok", 1, "height", (json_int_t)res->height);
+    json_t *m = json_string(res->msg);
+    return json_pack("{s:s,s:b,s:{s:s,s:o}}", "id", id, "ok", 0, "error", "code", gt_err_name(res->code), "message",
+                     m ? m : json_string("refused"));
+}
+
+/* POST /v1/actions: one action object, or an array of them. */
+void gt_h_actions_post(gt_req *r, gt_resp *o) {
+    static const char *const allowed[] = {NULL};
+    gt_err err = {0};
+    json_t *body = NULL;
+    gt_action *acts = NULL;
+    gt_result *res = NULL;
+    if (gt_req_only_query(r, allowed, &err)) goto bad;
+    if (r->body.len == 0) {
+        gt_resp_error(o, 400, GT_EINVAL, "empty body; expected a signed action object or an array of them "
+                                         "(see docs/api.md)");
+        return;
+    }
+    if (gt_json_parse((const char *)r->body.data, r->body.len, GT_LIMIT_JSON_BYTES, &body, &err)) {
+        gt_err_wrap(&err, "request body");
+        goto bad;
+    }
+    int is_array = json_is_array(body);
+    size_t n = is_array ? json_array_size(body) : 1;
+    if (!is_array && !json_is_object(body)) {
+        gt_err_set(&err, GT_EINVAL, "expected a signed action object or an array of them");
+        goto bad;
+    }
+    if (n == 0) {
+        gt_err_set(&err, GT_EINVAL, "empty array: nothing to submit");
+        goto bad;
+    }
+    if (n > GT_API_MAX_BATCH) {
+        json_decref(body);
+        gt_resp_error(o, 413, GT_ELIMIT, "%zu actions in one request; at most %d accepted", n, GT_API_MAX_BATCH);
+        return;
+    }
+    acts = gt_malloc(n * sizeof *acts);
+    res = gt_calloc(n, sizeof *res);
+    if (!acts || !res) {
+        gt_err_set(&err, GT_ENOMEM, "out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *elem = is_array ? json_array_get(body, i) : body;
+        if (!json_is_object(elem)) {
+            gt_err_set(&err, GT_EINVAL, "actions[%zu]: expected an object", i);
+            goto bad;
+        }
+        if (gt_action_from_json(elem, &acts[i], &err)) {
+            if (is_array) gt_err_wrap(&err, "actions[%zu]", i);
+            err.code = GT_EINVAL; /* malformed, whatever the reason: 400 */
+            goto bad;
+        }
+    }
+    json_decref(body);
+    body = NULL;
+    size_t ok = gt_ledger_submit(r->node->ledger, acts, n, res);
+    for (size_t i = 0; i < n; i++) gt_metrics_action(&r->node->metrics, res[i].code);
+    if (ok) gt_node_kick(r->node);
+    if (!is_array) {
+        gt_resp_json(o, gt_http_status(res[0].code), result_json(&acts[0], &res[0]));
+    } else {
+        json_t *list = json_array();
+        for (size_t i = 0; i < n; i++) json_array_append_new(list, result_json(&acts[i], &res[i]));
+        gt_resp_json(o, 200, json_pack("{s:o,s:I,s:I}", "results", list, "accepted", (json_int_t)ok, "refused",
+                                       (json_int_t)(n - ok)));
+    }
+    gt_free(acts);
+    gt_free(res);
+    return;
+bad:
+    if (err.code == 0) err.code = GT_EINVAL;
+fail:
+    json_decref(body);
+    gt_free(acts);
+    gt_free(res);
+    gt_resp_err(o, &err);
+}
+
+/* GET /v1/actions/{id}: an applied action with the block it is in. */
+void gt_h_action_get(gt_req *r, gt_resp *o) {
+    static const char *const allowed[] = {NULL};
+    gt_err err = {0};
+    uint8_t id[32];
+    gt_reader *rd;
+    if (gt_req_only_query(r, allowed, &err) || gt_param_hash(r->m.params[0], "action id", 0, id, &err) ||
+        !(rd = gt_req_reader(r, &err))) {
+        gt_resp_err(o, &err);
+        return;
+    }
+    /* The ledger's log table (ledger.c's schema): actions(seq, height, idx, id, sender, nonce, kind, body). */
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(rd->db, "SELECT height, idx, body FROM actions WHERE id=?", -1, &q, NULL) != SQLITE_OK) {
+        gt_resp_error(o, 500, GT_EDB, "actions: %s", sqlite3_errmsg(rd->db));
+        return;
+    }
+    sqlite3_bind_blob(q, 1, id, 32, SQLITE_STATIC);
+    int step = sqlite3_step(q);
+    if (step != SQLITE_ROW) {
+        sqlite3_finalize(q);
+        if (step == SQLITE_DONE)
+            gt_resp_error(o, 404, GT_ENOTFOUND, "no applied action with id %s (refused actions are not kept)",
+                          r->m.params[0]);
+        else
+            gt_resp_error(o, 500, GT_EDB, "actions: %s", sqlite3_errmsg(rd->db));
+        return;
+    }
+    gt_action *a = gt_malloc(sizeof *a);
+    if (!a) {
+        sqlite3_finalize(q);
+        gt_resp_error(o, 500, GT_ENOMEM, "out of memory");
+        return;
+    }
+    uint64_t height = (uint64_t)sqlite3_column_int64(q, 0);
+    uint64_t idx = (uint64_t)sqlite3_column_int64(q, 1);
+    int rc = gt_action_decode(sqlite3_column_blob(q, 2), (size_t)sqlite3_column_bytes(q, 2), a, &err);
+    sqlite3_finalize(q);
+    if (rc) {
+        gt_free(a);
+        gt_resp_error(o, 500, GT_EDB, "stored action is damaged: %s", err.msg);
+        return;
+    }
+    json_t *j = gt_action_to_json(a, 1);
+    gt_free(a);
+    json_object_set_new(j, "height", json_integer((json_int_t)height));
+    json_object_set_new(j, "index", json_integer((json_int_t)idx));
+    gt_resp_json(o, 200, j);
+}
+
+/* GET /v1/accounts/{address}. An address never seen reads as all zero. */
+void gt_h_account(gt_req *r, gt_resp *o) {
+    static const char *const allowed[] = {NULL};
+    gt_err err = {0};
+    gt_addr addr;
+    gt_account acc;
+    gt_reader *rd;
+    if (gt_req_only_query(r, allowed, &err) || gt_param_addr(r->m.params[0], "address", &addr, &err) ||
+        !(rd = gt_req_reader(r, &err)) || gt_ledger_account(rd->ro, &addr, &acc, &err)) {
+        gt_resp_err(o, &err);
+        return;
+    }
+    char as[43];
+    gt_addr_to_str(&addr, as);
+    gt_resp_json(o, 200,
+                 json_pack("{s:s,s:o,s:o,s:o,s:o,s:I}", "address", as, "balance", u64_str(acc.balance), "staked",
+                           u64_str(acc.staked), "locked", u64_str(acc.locked), "unbonding", u64_str(acc.unbonding),
+                           "nonce", (json_int_t)acc.nonce));
+}
+
+/* GET /v1/head: the newest block. */
+void gt_h_head(gt_req *r, gt_resp *o) {
+    static const char *const allowed[] = {NULL};
+    gt_err err = {0};
+    gt_block b;
+    gt_reader *rd;
+    if (gt_req_only_query(r, allowed, &err) || !(rd = gt_req_reader(r, &err)) || gt_ledger_head(rd->ro, &b, &err)) {
+        gt_resp_err(o, &err);
+        return;
+    }
+    gt_resp_json(o, 200, gt_block_json(&b));
+}
+
+/* GET /v1/blocks?from=H&limit=N: blocks from H upwards (default: the newest
+ * `limit` blocks), with "next" the height to ask for next (null at the head). */
+void gt_h_blocks(gt_req *r, gt_resp *o) {
+    static const char *const allowed[] = {"from", "limit", NULL};
+    gt_err err = {0};
+    uint64_t from = 0, limit = 20;
+    const char *fs = gt_req_query(r, "from"), *ls = gt_req_query(r, "limit");
+    gt_block head;
+    gt_reader *rd;
+    if (gt_req_only_query(r, allowed, &err) ||
+        (fs && gt_param_u64(fs, "from", 0, INT64_MAX, &from, &err)) ||
+        (ls && gt_param_u64(ls, "limit", 1, GT_API_BLOCKS_PAGE_MAX, &limit, &err)) ||
+        !(rd = gt_req_reader(r, &err)) || gt_ledger_head(rd->ro, &head, &err)) {
+        gt_resp_err(o, &err);
+        return;
+    }
+    if (!fs) from = head.height + 1 > limit ? head.height + 1 - limit : 0;
+    json_t *list = json_array();
+    uint64_t h = from;
+    for (; h <= head.height && h < from + limit; h++) {
+        gt_block b;
+        if (gt_ledger_block(rd->ro, h, &b, &err)) {
+            json_decref(list);
+            gt_resp_err(o, &err);
+            return;
+        }
+        json_array_append_new(list, gt_block_json(&b));
+    }
+    gt_resp_json(o, 200, json_pack("{s:o,s:o,s:I}", "blocks", list, "next",
+                                   h <= head.height ? json_integer((json_int_t)h) : json_null(), "head",
+                                   (json_int_t)head.height));
+}
+
+static int collect_action(void *arg, uint64_t height, uint32_t index, const char *json) {
+    json_t *j = json_loads(json, 0, NULL);
+    if (!j) return 1;
+    json_array_append_new(arg, j);
+    return 0;
+}
+
+/* GET /v1/blocks/{height}: one block with its actions. */
+void gt_h_block(gt_req *r, gt_resp *o) {
+    static const char *const allowed[] = {NULL};
+    gt_err err = {0};
+    uint64_t h;
+    gt_block b;
+    gt_reader *rd;
+    if (gt_req_only_query(r, allowed, &err) || gt_param_u64(r->m.params[0], "height", 0, INT64_MAX, &h, &err) ||
+        !(rd = gt_req_reader(r, &err)) || gt_ledger_block(rd->ro, h, &b, &err)) {
+        gt_resp_err(o, &err);
+        return;
+    }
+    json_t *j = gt_block_json(&b), *acts = json_array();
+    if (gt_ledger_each_action(rd->ro, h, h, collect_action, acts, &err)) {
+        json_decref(j);
+        json_decref(acts);
+        gt_resp_err(o, &err);
+        return;
+    }
+    json_object_set_new(j, "actions", acts);
+    gt_resp_json(o, 200, j);
+}
+
+static const char *ftype_name(gt_ftype t) {
+    switch (t) {
+    case GT_F_ADDRESS: return "address";
+    case GT_F_U64: return "uint64";
+    case GT_F_BYTES32: return "bytes32";
+    case GT_F_STRING: return "string";
+    case GT_F_BOOL: return "bool";
+    }
+    return "?";
+}
+
+/* GET /v1/chain: what a client needs to sign actions: chain id, the EIP-712
+ * domain and every action kind's fields and type string. */
+void gt_h_chain(gt_req *r, gt_resp *o) {
+    static const char *const allowed[] = {NULL};
+    gt_err err = {0};
+    if (gt_req_only_query(r, allowed, &err)) {
+        gt_resp_err(o, &err);
+        return;
+    }
+    const gt_genesis *g = &r->node->genesis;
+    char auth[43];
+    gt_addr_to_str(&g->authority, auth);
+    json_t *kinds = json_array();
+    for (int i = 0;; i++) {
+        const gt_action_kind *k = gt_action_kind_by_id(i);
+        if (!k) break;
+        json_t *fields = json_pack("[{s:s,s:s},{s:s,s:s}]", "name", "from", "type", "address", "name", "nonce",
+                                   "type", "uint64");
+        for (int f = 0; f < k->n_fields; f++) {
+            json_t *fd = json_pack("{s:s,s:s}", "name", k->fields[f].name, "type", ftype_name(k->fields[f].type));
+            if (k->fields[f].type == GT_F_STRING) json_object_set_new(fd, "maxBytes", json_integer(k->fields[f].max_len));
+            json_array_append_new(fields, fd);
+        }
+        json_array_append_new(kinds, json_pack("{s:s,s:s,s:s,s:o}", "type", k->name, "primaryType", k->struct_name,
+                                               "encodeType", k->encode_type, "fields", fields));
+    }
+    gt_resp_json(o, 200,
+                 json_pack("{s:I,s:s,s:I,s:I,s:{s:s,s:s,s:I},s:o}", "chainId", (json_int_t)g->chain_id, "authority",
+                           auth, "unbondingBlocks", (json_int_t)g->unbonding_blocks, "genesisTime",
+                           (json_int_t)g->time_s, "domain", "name", "gotong", "version", "1", "chainId",
+                           (json_int_t)g->chain_id, "kinds", kinds));
+}

@@ -1,0 +1,252 @@
+/* node.c: the node's lifecycle (start, graceful stop), its pool of read
+ * connections, and the chain watcher: the thread that turns new blocks into
+ * events and writes an empty block when the chain has been idle for
+ * block_interval_ms, so deadlines counted in blocks keep passing. */
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/api_impl.h"
+#include "base/alloc.h"
+#include "base/log.h"
+#include "market/market.h"
+
+void gt_node_config_default(gt_node_config *c) {
+    memset(c, 0, sizeof *c);
+    c->listen = GT_API_DEFAULT_LISTEN;
+    c->threads = GT_API_DEFAULT_THREADS;
+    c->block_interval_ms = GT_API_DEFAULT_BLOCK_INTERVAL_MS;
+    c->max_connections = GT_API_MAX_CONNECTIONS;
+    c->timeout_s = GT_API_TIMEOUT_S;
+    c->sse_keepalive_ms = GT_API_SSE_KEEPALIVE_MS;
+    c->access_log = 1;
+}
+
+uint16_t gt_node_port(const gt_node *n) { return n->port; }
+
+/* ---- Readers. */
+
+static void reader_close(gt_reader *r) {
+    if (!r) return;
+    gt_ledger_close(r->ro);
+    sqlite3_close(r->db);
+    gt_free(r);
+}
+
+gt_reader *gt_node_reader_get(gt_node *n, gt_err *err) {
+    pthread_mutex_lock(&n->readers_mu);
+    gt_reader *r = n->free_readers;
+    if (r) n->free_readers = r->next;
+    pthread_mutex_unlock(&n->readers_mu);
+    if (r) return r;
+    r = gt_calloc(1, sizeof *r);
+    if (!r) {
+        gt_err_set(err, GT_ENOMEM, "out of memory");
+        return NULL;
+    }
+    if (gt_ledger_open(n->db_path, GT_LEDGER_READONLY, &r->ro, err)) goto fail;
+    /* One thread uses a reader at a time: no SQLite mutex needed. */
+    if (sqlite3_open_v2(n->db_path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        gt_err_set(err, GT_EDB, "cannot open %s for reading: %s", n->db_path,
+                   r->db ? sqlite3_errmsg(r->db) : "out of memory");
+        goto fail;
+    }
+    sqlite3_busy_timeout(r->db, 5000);
+    return r;
+fail:
+    reader_close(r);
+    return NULL;
+}
+
+void gt_node_reader_put(gt_node *n, gt_reader *r) {
+    if (!r) return;
+    pthread_mutex_lock(&n->readers_mu);
+    r->next = n->free_readers;
+    n->free_readers = r;
+    pthread_mutex_unlock(&n->readers_mu);
+}
+
+/* ---- The chain watcher. */
+
+void gt_node_kick(gt_node *n) {
+    pthread_mutex_lock(&n->watch_mu);
+    n->kicked = 1;
+    pthread_cond_signal(&n->watch_cv);
+    pthread_mutex_unlock(&n->watch_mu);
+}
+
+/* One `task` event per market action of a block. */
+static int task_event(void *arg, uint64_t height, uint32_t index, const char *json) {
+    gt_node *n = arg;
+    json_t *a = json_loads(json, 0, NULL);
+    const char *type = a ? json_string_value(json_object_get(a, "type")) : NULL;
+    if (type && (!strncmp(type, "task_", 5) || !strcmp(type, "dispute_vote"))) {
+        /* A task's id is the id of the task_post action that created it. */
+        json_t *task = json_object_get(a, !strcmp(type, "task_post") ? "id" : "task");
+        json_t *ev = json_pack("{s:I,s:I,s:s,s:O?,s:O?,s:O?,s:O?}", "height", (json_int_t)height, "index",
+                               (json_int_t)index, "type", type, "task", task, "slot", json_object_get(a, "slot"),
+                               "from", json_object_get(a, "from"), "action", json_object_get(a, "id"));
+        char *s = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
+        if (s) gt_events_publish(n->events, "task", s);
+        free(s);
+        json_decref(ev);
+    }
+    json_decref(a);
+    return 0;
+}
+
+/* Publishes every block written since the last call (and its task events). */
+static void publish_new(gt_node *n) {
+    gt_block head;
+    gt_err err = {0};
+    if (gt_ledger_head(n->ledger, &head, &err) || head.height <= n->published_height) return;
+    gt_reader *rd = gt_node_reader_get(n, &err);
+    if (!rd) {
+        GT_WARN("node: cannot publish blocks: %s", err.msg);
+        return;
+    }
+    for (uint64_t h = n->published_height + 1; h <= head.height; h++) {
+        gt_block b;
+        if (gt_ledger_block(rd->ro, h, &b, &err)) {
+            GT_WARN("node: block %llu: %s", (unsigned long long)h, err.msg);
+            break;
+        }
+        json_t *j = gt_block_json(&b);
+        char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        if (s) gt_events_publish(n->events, "block", s);
+        free(s);
+        json_decref(j);
+        if (b.n_actions && gt_ledger_each_action(rd->ro, h, h, task_event, n, &err))
+            GT_WARN("node: task events of block %llu: %s", (unsigned long long)h, err.msg);
+        n->published_height = h;
+        atomic_fetch_add(&n->metrics.blocks_written, 1);
+        atomic_store(&n->metrics.head_height, h);
+    }
+    gt_node_reader_put(n, rd);
+    n->last_block_ms = gt_api_now_ms();
+}
+
+static void *watcher_main(void *arg) {
+    gt_node *n = arg;
+    uint64_t interval = n->cfg.block_interval_ms;
+    uint64_t wake_every = n->cfg.sse_keepalive_ms / 2 ? n->cfg.sse_keepalive_ms / 2 : 1;
+    uint64_t last_wake = gt_api_now_ms();
+    n->last_block_ms = last_wake;
+    pthread_mutex_lock(&n->watch_mu);
+    while (!n->watch_stop) {
+        if (!n->kicked) {
+            uint64_t due = last_wake + wake_every;
+            if (interval && n->last_block_ms + interval < due) due = n->last_block_ms + interval;
+            uint64_t now = gt_api_now_ms();
+            if (due > now) {
+                struct timespec until;
+                clock_gettime(CLOCK_MONOTONIC, &until);
+                uint64_t wait_ms = due - now;
+                until.tv_sec += (time_t)(wait_ms / 1000);
+                until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+                if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
+                pthread_cond_timedwait(&n->watch_cv, &n->watch_mu, &until);
+            }
+            if (n->watch_stop) break;
+        }
+        n->kicked = 0;
+        pthread_mutex_unlock(&n->watch_mu);
+        publish_new(n);
+        uint64_t now = gt_api_now_ms();
+        if (interval && now - n->last_block_ms >= interval) {
+            gt_err err = {0};
+            if (gt_ledger_tick(n->ledger, &err)) GT_WARN("node: empty block: %s", err.msg);
+            else atomic_fetch_add(&n->metrics.ticks, 1);
+            publish_new(n);
+            n->last_block_ms = gt_api_now_ms(); /* even after a failure: retry next interval, not in a loop */
+        }
+        if (now - last_wake >= wake_every) {
+            gt_events_wake(n->events);
+            last_wake = now;
+        }
+        pthread_mutex_lock(&n->watch_mu);
+    }
+    pthread_mutex_unlock(&n->watch_mu);
+    publish_new(n); /* the last blocks, for streams still open */
+    return NULL;
+}
+
+/* ---- Lifecycle. */
+
+int gt_node_start(const gt_node_config *c, gt_node **out, gt_err *err) {
+    *out = NULL;
+    if (!c->home) return gt_err_set(err, GT_EINVAL, "the node needs a home directory");
+    gt_node *n = gt_calloc(1, sizeof *n);
+    if (!n) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    n->cfg = *c;
+    if (!n->cfg.listen) n->cfg.listen = GT_API_DEFAULT_LISTEN;
+    if (!n->cfg.max_connections) n->cfg.max_connections = GT_API_MAX_CONNECTIONS;
+    if (!n->cfg.timeout_s) n->cfg.timeout_s = GT_API_TIMEOUT_S;
+    if (!n->cfg.sse_keepalive_ms) n->cfg.sse_keepalive_ms = GT_API_SSE_KEEPALIVE_MS;
+    snprintf(n->home, sizeof n->home, "%s", c->home);
+    snprintf(n->listen, sizeof n->listen, "%s", n->cfg.listen);
+    n->cfg.home = n->home;
+    n->cfg.listen = n->listen;
+    snprintf(n->db_path, sizeof n->db_path, "%s/ledger.db", n->home);
+    snprintf(n->blob_dir, sizeof n->blob_dir, "%s/blobs", n->home);
+    pthread_mutex_init(&n->readers_mu, NULL);
+    pthread_mutex_init(&n->watch_mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&n->watch_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    int rc;
+    /* The market's kinds must be known before the ledger opens, or its
+     * actions would be refused as unknown types. */
+    if ((rc = gt_market_register(err))) goto fail;
+    if ((rc = gt_ledger_open(n->db_path, 0, &n->ledger, err))) goto fail;
+    n->genesis = *gt_ledger_genesis(n->ledger);
+    gt_block head;
+    if ((rc = gt_ledger_head(n->ledger, &head, err))) goto fail;
+    n->published_height = head.height;
+    atomic_store(&n->metrics.head_height, head.height);
+    n->events = gt_events_new(n->cfg.threads == 0, n->cfg.sse_keepalive_ms, GT_API_MAX_SSE_CLIENTS);
+    if (!n->events) { rc = gt_err_set(err, GT_ENOMEM, "out of memory"); goto fail; }
+    if ((rc = gt_http_start(n, err))) goto fail;
+    if (pthread_create(&n->watcher, NULL, watcher_main, n) != 0) {
+        rc = gt_err_set(err, GT_ENOMEM, "cannot start the chain watcher thread");
+        goto fail;
+    }
+    n->has_watcher = 1;
+    GT_INFO("node: serving %s on http://%s:%u (chain %llu, head %llu, %s)", n->db_path, n->listen,
+            (unsigned)n->port, (unsigned long long)n->genesis.chain_id, (unsigned long long)head.height,
+            n->cfg.threads ? "thread pool" : "thread per connection");
+    *out = n;
+    return 0;
+fail:
+    gt_node_stop(n);
+    return rc;
+}
+
+void gt_node_stop(gt_node *n) {
+    if (!n) return;
+    gt_http_stop(n); /* no request runs after this */
+    if (n->has_watcher) {
+        pthread_mutex_lock(&n->watch_mu);
+        n->watch_stop = 1;
+        pthread_cond_signal(&n->watch_cv);
+        pthread_mutex_unlock(&n->watch_mu);
+        pthread_join(n->watcher, NULL);
+    }
+    while (n->free_readers) {
+        gt_reader *r = n->free_readers;
+        n->free_readers = r->next;
+        reader_close(r);
+    }
+    gt_ledger_close(n->ledger); /* waits for the writer: all acknowledged blocks are durable */
+    gt_events_close(n->events, 0);
+    gt_events_free(n->events);
+    pthread_mutex_destroy(&n->readers_mu);
+    pthread_mutex_destroy(&n->watch_mu);
+    pthread_cond_destroy(&n->watch_cv);
+    GT_INFO("node: stopped");
+    gt_free(n);
+}

@@ -1,0 +1,117 @@
+/* cli_node.c: `gotong node`: runs the HTTP JSON API (src/api) over
+ * HOME/ledger.db until SIGINT or SIGTERM, then stops gracefully: no new
+ * connections, in-flight requests finish, event streams end, the ledger
+ * closes. Everything acknowledged before the signal is durable already. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "api/route.h"
+#include "base/log.h"
+#include "cli/cli.h"
+
+enum { OPT_HOME = 1000, OPT_LISTEN, OPT_THREADS, OPT_INTERVAL, OPT_MAXCONN, OPT_TIMEOUT, OPT_QUIET, OPT_HELP };
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: gotong node [--home DIR] [--listen HOST:PORT] [options]\n\n"
+            "Serves the HTTP JSON API (docs/api.md) over HOME/ledger.db as its only writer:\n"
+            "signed actions in, accounts, blocks, tasks, agents, reputation, blobs out, an\n"
+            "event stream (GET /v1/events) and Prometheus metrics (GET /metrics).\n"
+            "Stops gracefully on SIGINT or SIGTERM.\n\n"
+            "options:\n"
+            "  --home DIR               data directory (default ~/.gotong or $GOTONG_HOME)\n"
+            "  --listen HOST:PORT       IPv4 address and port (default %s; port 0 picks one)\n"
+            "  --threads N              HTTP worker threads (default %d; 0: one per connection)\n"
+            "  --block-interval-ms MS   write an empty block after MS idle, so deadlines pass\n"
+            "                           (default %d; 0: never)\n"
+            "  --max-connections N      open connections at most (default %d)\n"
+            "  --timeout-s S            close idle connections after S seconds (default %d)\n"
+            "  --quiet                  no access log (one line per request otherwise)\n"
+            "The first line on stdout is \"listening on http://HOST:PORT\" once it serves.\n",
+            GT_API_DEFAULT_LISTEN, GT_API_DEFAULT_THREADS, GT_API_DEFAULT_BLOCK_INTERVAL_MS, GT_API_MAX_CONNECTIONS,
+            GT_API_TIMEOUT_S);
+}
+
+/* Parses an option's integer value in [min, max]. */
+static int opt_u64(const char *s, const char *name, uint64_t min, uint64_t max, uint64_t *out) {
+    gt_err err = {0};
+    if (gt_param_u64(s, name, min, max, out, &err)) return gt_cli_usage_error("node", "%s", err.msg);
+    return 0;
+}
+
+static int cmd_node(int argc, char **argv) {
+    static const struct option opts[] = {
+        {"home", required_argument, 0, OPT_HOME},
+        {"listen", required_argument, 0, OPT_LISTEN},
+        {"threads", required_argument, 0, OPT_THREADS},
+        {"block-interval-ms", required_argument, 0, OPT_INTERVAL},
+        {"max-connections", required_argument, 0, OPT_MAXCONN},
+        {"timeout-s", required_argument, 0, OPT_TIMEOUT},
+        {"quiet", no_argument, 0, OPT_QUIET},
+        {"help", no_argument, 0, OPT_HELP},
+        {0, 0, 0, 0}};
+    gt_node_config cfg;
+    gt_node_config_default(&cfg);
+    const char *home = NULL;
+    uint64_t v;
+    int c, rc;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case OPT_HOME: home = optarg; break;
+        case OPT_LISTEN: cfg.listen = optarg; break;
+        case OPT_THREADS:
+            if ((rc = opt_u64(optarg, "--threads", 0, 1024, &v))) return rc;
+            cfg.threads = (unsigned)v;
+            break;
+        case OPT_INTERVAL:
+            if ((rc = opt_u64(optarg, "--block-interval-ms", 0, 86400000, &v))) return rc;
+            cfg.block_interval_ms = v;
+            break;
+        case OPT_MAXCONN:
+            if ((rc = opt_u64(optarg, "--max-connections", 1, 100000, &v))) return rc;
+            cfg.max_connections = (unsigned)v;
+            break;
+        case OPT_TIMEOUT:
+            if ((rc = opt_u64(optarg, "--timeout-s", 1, 86400, &v))) return rc;
+            cfg.timeout_s = (unsigned)v;
+            break;
+        case OPT_QUIET: cfg.access_log = 0; break;
+        case OPT_HELP: case 'h': usage(stdout); return 0;
+        default: return gt_cli_usage_error("node", "unknown option");
+        }
+    }
+    if (optind < argc) return gt_cli_usage_error("node", "unexpected argument \"%s\"", argv[optind]);
+    gt_err err = {0};
+    char home_path[4096];
+    if (gt_cli_home(home, home_path, sizeof home_path, &err)) return gt_cli_fail(&err);
+    cfg.home = home_path;
+
+    /* Signals go to this thread only (sigwait below): block them before any
+     * thread starts, so the server's threads inherit the mask. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    gt_node *node = NULL;
+    if (gt_node_start(&cfg, &node, &err)) return gt_cli_fail(&err);
+    char host[64];
+    snprintf(host, sizeof host, "%s", cfg.listen);
+    char *colon = strrchr(host, ':');
+    if (colon) *colon = 0;
+    printf("listening on http://%s:%u\n", host, (unsigned)gt_node_port(node));
+    fflush(stdout);
+    int sig = 0;
+    sigwait(&set, &sig);
+    GT_INFO("node: %s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    gt_node_stop(node);
+    return 0;
+}
+
+GT_CLI_COMMAND(node_cmd, "node", "serve the HTTP JSON API over this home's ledger", cmd_node)

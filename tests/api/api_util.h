@@ -1,0 +1,290 @@
+/* api_util.h: helpers shared by the API tests: deterministic keys, a node on
+ * an ephemeral port over a fresh temp home, HTTP requests with libcurl, a raw
+ * socket client (for what curl hides: partial bodies, streams), and signed
+ * actions as JSON text. */
+#ifndef GT_TESTS_API_UTIL_H
+#define GT_TESTS_API_UTIL_H
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "base/hex.h"
+#include "crypto/addr.h"
+#include "crypto/keccak.h"
+#include "ledger/ledger.h"
+#include "ledger/rules.h"
+#include "market/market.h"
+
+#define TCHAIN 1337
+
+/* Key number i: keccak("gotong-api-test-key-i"), deterministic across runs. */
+static inline void tkey(int i, gt_key *k, gt_addr *a) {
+    char seed[64];
+    uint8_t priv[32];
+    snprintf(seed, sizeof seed, "gotong-api-test-key-%d", i);
+    gt_keccak256(seed, strlen(seed), priv);
+    gt_key_from_bytes(k, priv, NULL);
+    gt_key_address(k, a);
+}
+
+/* A fresh temp home with a ledger whose authority is key 0. Returns the dir. */
+static inline const char *thome(char dir[64]) {
+    strcpy(dir, "/tmp/gt_api_testXXXXXX");
+    if (!mkdtemp(dir)) abort();
+    char path[128];
+    snprintf(path, sizeof path, "%s/ledger.db", dir);
+    gt_key k;
+    gt_genesis g = {.chain_id = TCHAIN, .unbonding_blocks = 2, .time_s = 1700000000};
+    tkey(0, &k, &g.authority);
+    gt_err err = {0};
+    if (gt_market_register(&err) || gt_ledger_create(path, &g, &err)) {
+        fprintf(stderr, "thome: %s\n", err.msg);
+        abort();
+    }
+    return dir;
+}
+
+static inline void trm(const char *dir) {
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0) abort();
+}
+
+/* Starts a node on 127.0.0.1:0 over home; aborts on failure. */
+static inline gt_node *tnode(const char *home, unsigned threads, uint64_t interval_ms) {
+    gt_node_config c;
+    gt_node_config_default(&c);
+    c.home = home;
+    c.listen = "127.0.0.1:0";
+    c.threads = threads;
+    c.block_interval_ms = interval_ms;
+    c.sse_keepalive_ms = 300;
+    c.access_log = 0;
+    gt_node *n = NULL;
+    gt_err err = {0};
+    if (gt_node_start(&c, &n, &err)) {
+        fprintf(stderr, "tnode: %s\n", err.msg);
+        abort();
+    }
+    return n;
+}
+
+/* ---- HTTP with libcurl. */
+typedef struct thttp {
+    long status;
+    char *body;   /* NUL-terminated; free with thttp_free */
+    size_t len;
+    char allow[64], ctype[128], reqid[32];
+} thttp;
+
+static size_t thttp_write(char *p, size_t size, size_t n, void *arg) {
+    thttp *h = arg;
+    size_t add = size * n;
+    char *nb = realloc(h->body, h->len + add + 1);
+    if (!nb) return 0;
+    memcpy(nb + h->len, p, add);
+    h->body = nb;
+    h->len += add;
+    nb[h->len] = 0;
+    return add;
+}
+
+static size_t thttp_header(char *p, size_t size, size_t n, void *arg) {
+    thttp *h = arg;
+    size_t len = size * n;
+    char line[256];
+    snprintf(line, sizeof line, "%.*s", (int)(len < 255 ? len : 255), p);
+    line[strcspn(line, "\r\n")] = 0;
+    if (!strncasecmp(line, "Allow: ", 7)) snprintf(h->allow, sizeof h->allow, "%s", line + 7);
+    if (!strncasecmp(line, "Content-Type: ", 14)) snprintf(h->ctype, sizeof h->ctype, "%s", line + 14);
+    if (!strncasecmp(line, "X-Request-Id: ", 14)) snprintf(h->reqid, sizeof h->reqid, "%s", line + 14);
+    return len;
+}
+
+static inline void thttp_free(thttp *h) {
+    free(h->body);
+    memset(h, 0, sizeof *h);
+}
+
+/* One request; c may be reused (keep-alive). body NULL: no body. Returns the
+ * curl code (0 ok); fills h (caller thttp_free's it). */
+static inline int treq(CURL *c, uint16_t port, const char *method, const char *path, const void *body, size_t len,
+                       thttp *h) {
+    memset(h, 0, sizeof *h);
+    h->body = calloc(1, 1);
+    char url[1024];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u%s", (unsigned)port, path);
+    curl_easy_reset(c);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, thttp_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, thttp_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 20000L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    struct curl_slist *hdrs = curl_slist_append(NULL, "Expect:");
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    }
+    int rc = (int)curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &h->status);
+    curl_slist_free_all(hdrs);
+    return rc;
+}
+
+/* GET/POST conveniences returning the status (body in h). */
+static inline long tget(CURL *c, uint16_t port, const char *path, thttp *h) {
+    treq(c, port, "GET", path, NULL, 0, h);
+    return h->status;
+}
+static inline long tpost(CURL *c, uint16_t port, const char *path, const char *body, thttp *h) {
+    treq(c, port, "POST", path, body, strlen(body), h);
+    return h->status;
+}
+
+/* ---- Raw sockets. */
+static inline int tconnect(uint16_t port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static inline uint64_t tnow_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Reads from fd into buf (appending at *len, NUL-terminated) until `needle`
+ * appears, EOF, or timeout_ms. Returns 1 if needle was seen, 0 otherwise;
+ * *eof set when the peer closed. */
+static inline int tread_until(int fd, char *buf, size_t cap, size_t *len, const char *needle, int timeout_ms,
+                              int *eof) {
+    uint64_t end = tnow_ms() + (uint64_t)timeout_ms;
+    if (eof) *eof = 0;
+    for (;;) {
+        buf[*len] = 0;
+        if (needle && strstr(buf, needle)) return 1;
+        uint64_t now = tnow_ms();
+        if (now >= end || *len + 1 >= cap) return 0;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, (int)(end - now)) <= 0) continue;
+        ssize_t n = read(fd, buf + *len, cap - 1 - *len);
+        if (n <= 0) {
+            if (eof) *eof = 1;
+            buf[*len] = 0;
+            return needle && strstr(buf, needle);
+        }
+        *len += (size_t)n;
+    }
+}
+
+/* ---- Signed actions as JSON text (caller frees with free()). */
+static inline char *tjson(const gt_action *a) {
+    json_t *j = gt_action_to_json(a, 1);
+    char *s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    return s;
+}
+
+/* A signed core action (to may be NULL for stake/unstake). */
+static inline void tcore(gt_action *a, const gt_action_kind *kind, int key, uint64_t nonce, const gt_addr *to,
+                         uint64_t amount) {
+    gt_key k;
+    gt_addr from;
+    tkey(key, &k, &from);
+    gt_action_init(a, kind, TCHAIN, &from, nonce);
+    if (to) gt_action_set_addr(a, "to", to);
+    gt_action_set_u64(a, "amount", amount);
+    if (gt_action_sign(a, &k, NULL)) abort();
+}
+
+static inline void tsign(gt_action *a, int key) {
+    gt_key k;
+    gt_addr from;
+    tkey(key, &k, &from);
+    if (gt_action_sign(a, &k, NULL)) abort();
+}
+
+/* Starts an action of kind from key (fields set by the caller, then tsign). */
+static inline void tinit(gt_action *a, const gt_action_kind *kind, int key, uint64_t nonce) {
+    gt_key k;
+    gt_addr from;
+    tkey(key, &k, &from);
+    gt_action_init(a, kind, TCHAIN, &from, nonce);
+}
+
+/* Fields of a full task lifecycle, shared by tests and the benchmark. */
+static inline void tagent_register(gt_action *a, int key, uint64_t nonce, const char *skill) {
+    tinit(a, &gt_kind_agent_register, key, nonce);
+    char name[32];
+    snprintf(name, sizeof name, "agent-%d", key);
+    gt_action_set_str(a, "name", name, strlen(name), NULL);
+    gt_action_set_str(a, "skills", skill, strlen(skill), NULL);
+    gt_action_set_str(a, "endpoint", "http://127.0.0.1/", 17, NULL);
+    gt_action_set_u64(a, "price", 1);
+    tsign(a, key);
+}
+
+static inline void ttask_post(gt_action *a, int key, uint64_t nonce, const char *kind, uint64_t seq) {
+    tinit(a, &gt_kind_task_post, key, nonce);
+    uint8_t spec[32];
+    gt_keccak256(&seq, sizeof seq, spec);
+    gt_action_set_str(a, "kind", kind, strlen(kind), NULL);
+    gt_action_set_b32(a, "spec", spec);
+    gt_action_set_u64(a, "slots", 1);
+    gt_action_set_u64(a, "bounty", 1000);
+    gt_action_set_u64(a, "stake", 100);
+    gt_action_set_u64(a, "claimBlocks", 1000);
+    gt_action_set_u64(a, "submitBlocks", 1000);
+    gt_action_set_u64(a, "verifyBlocks", 1000);
+    tsign(a, key);
+}
+
+/* task_claim / task_settle (slot < 0: no slot field) / task_submit / task_verify. */
+static inline void ttask_ref(gt_action *a, const gt_action_kind *kind, int key, uint64_t nonce,
+                             const uint8_t task[32], int slot) {
+    tinit(a, kind, key, nonce);
+    gt_action_set_b32(a, "task", task);
+    if (slot >= 0) gt_action_set_u64(a, "slot", (uint64_t)slot);
+    tsign(a, key);
+}
+
+static inline void ttask_submit(gt_action *a, int key, uint64_t nonce, const uint8_t task[32], const uint8_t res[32]) {
+    tinit(a, &gt_kind_task_submit, key, nonce);
+    gt_action_set_b32(a, "task", task);
+    gt_action_set_u64(a, "slot", 0);
+    gt_action_set_b32(a, "result", res);
+    tsign(a, key);
+}
+
+static inline void ttask_verify(gt_action *a, int key, uint64_t nonce, const uint8_t task[32], const uint8_t res[32]) {
+    tinit(a, &gt_kind_task_verify, key, nonce);
+    gt_action_set_b32(a, "task", task);
+    gt_action_set_u64(a, "slot", 0);
+    gt_action_set_b32(a, "result", res);
+    gt_action_set_u64(a, "accept", 1);
+    gt_action_set_u64(a, "score", 90);
+    tsign(a, key);
+}
+
+#endif

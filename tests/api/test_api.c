@@ -1,0 +1,735 @@
+/* test_api.c: the node's HTTP API over a real socket: submitting good and bad
+ * actions (bad JSON, bad signatures, wrong nonce, half-bad batches), size
+ * limits enforced before the body is read, unknown routes and methods, bad
+ * parameters, reads of accounts/blocks/actions/chain, blobs and their
+ * integrity, a full task lifecycle with the market's reads, the event stream,
+ * /metrics, concurrency, both threading modes, and graceful shutdown. */
+#include <pthread.h>
+#include <sys/stat.h>
+
+#include "../test.h"
+#include "api_util.h"
+#include "crypto/sha256.h"
+
+static char dir[64];
+static gt_key K[8];
+static gt_addr A[8];
+static char AS[8][43];
+
+/* Submits one action; returns the HTTP status, response in h. */
+static long submit(CURL *c, uint16_t port, const gt_action *a, thttp *h) {
+    char *s = tjson(a);
+    long st = tpost(c, port, "/v1/actions", s, h);
+    free(s);
+    return st;
+}
+
+/* The same without the "id" field (clients need not send it). */
+static long submit_noid(CURL *c, uint16_t port, const gt_action *a, thttp *h) {
+    json_t *j = gt_action_to_json(a, 1);
+    json_object_del(j, "id");
+    char *s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    long st = tpost(c, port, "/v1/actions", s, h);
+    free(s);
+    return st;
+}
+
+static uint64_t balance(CURL *c, uint16_t port, int i) {
+    char path[128];
+    thttp h;
+    snprintf(path, sizeof path, "/v1/accounts/%s", AS[i]);
+    CHECK_EQ_INT(tget(c, port, path, &h), 200);
+    json_t *j = json_loads(h.body, 0, NULL);
+    const char *b = j ? json_string_value(json_object_get(j, "balance")) : NULL;
+    uint64_t v = b ? strtoull(b, NULL, 10) : UINT64_MAX;
+    json_decref(j);
+    thttp_free(&h);
+    return v;
+}
+
+/* The "error.code" of a JSON error body, or "" (static storage). */
+static const char *ecode(const thttp *h) {
+    static char code[32];
+    code[0] = 0;
+    json_t *j = json_loads(h->body, 0, NULL);
+    const char *s = j ? json_string_value(json_object_get(json_object_get(j, "error"), "code")) : NULL;
+    if (s) snprintf(code, sizeof code, "%s", s);
+    json_decref(j);
+    return code;
+}
+
+static void test_submit_and_read(void) {
+    gt_node *n = tnode(thome(dir), 4, 0);
+    uint16_t port = gt_node_port(n);
+    CHECK(port != 0);
+    CURL *c = curl_easy_init();
+    thttp h;
+    gt_action a;
+    /* mint by the authority: 200 with id and height */
+    tcore(&a, &gt_kind_mint, 0, 0, &A[1], 5000000);
+    CHECK_EQ_INT(submit(c, port, &a, &h), 200);
+    CHECK_CONTAINS(h.body, "\"ok\":true");
+    CHECK_CONTAINS(h.body, "\"height\":1");
+    CHECK_CONTAINS(h.ctype, "application/json");
+    CHECK(h.reqid[0] != 0);
+    char id[67];
+    id[0] = '0', id[1] = 'x';
+    gt_hex_encode(a.id, 32, id + 2);
+    CHECK_CONTAINS(h.body, id);
+    thttp_free(&h);
+    CHECK_EQ_U64(balance(c, port, 1), 5000000);
+    /* the action by id, with its height */
+    char path[256];
+    snprintf(path, sizeof path, "/v1/actions/%s", id);
+    CHECK_EQ_INT(tget(c, port, path, &h), 200);
+    CHECK_CONTAINS(h.body, "\"type\":\"mint\"");
+    CHECK_CONTAINS(h.body, "\"height\":1");
+    thttp_free(&h);
+    /* its block lists it */
+    CHECK_EQ_INT(tget(c, port, "/v1/blocks/1", &h), 200);
+    CHECK_CONTAINS(h.body, id);
+    CHECK_CONTAINS(h.body, "\"nActions\":1");
+    thttp_free(&h);
+    /* head, block pages */
+    CHECK_EQ_INT(tget(c, port, "/v1/head", &h), 200);
+    CHECK_CONTAINS(h.body, "\"height\":1");
+    thttp_free(&h);
+    CHECK_EQ_INT(tget(c, port, "/v1/blocks?from=0&limit=1", &h), 200);
+    CHECK_CONTAINS(h.body, "\"height\":0");
+    CHECK_CONTAINS(h.body, "\"next\":1");
+    thttp_free(&h);
+    CHECK_EQ_INT(tget(c, port, "/v1/blocks", &h), 200);
+    CHECK_CONTAINS(h.body, "\"next\":null");
+    thttp_free(&h);
+    /* chain parameters name the domain and every kind, market ones included */
+    CHECK_EQ_INT(tget(c, port, "/v1/chain", &h), 200);
+    CHECK_CONTAINS(h.body, "\"chainId\":1337");
+    CHECK_CONTAINS(h.body, AS[0]);
+    CHECK_CONTAINS(h.body, "Transfer(address from,uint64 nonce,address to,uint64 amount)");
+    CHECK_CONTAINS(h.body, "\"type\":\"task_post\"");
+    thttp_free(&h);
+    /* a batch: two transfers, the second over the balance: per-action results */
+    gt_action b[2];
+    tcore(&b[0], &gt_kind_transfer, 1, 0, &A[2], 1000000);
+    tcore(&b[1], &gt_kind_transfer, 1, 1, &A[2], 99000000);
+    char *s0 = tjson(&b[0]), *s1 = tjson(&b[1]);
+    char body[4096];
+    snprintf(body, sizeof body, "[%s,%s]", s0, s1);
+    free(s0);
+    free(s1);
+    CHECK_EQ_INT(tpost(c, port, "/v1/actions", body, &h), 200);
+    CHECK_CONTAINS(h.body, "\"accepted\":1");
+    CHECK_CONTAINS(h.body, "\"refused\":1");
+    CHECK_CONTAINS(h.body, "EFUNDS");
+    thttp_free(&h);
+    CHECK_EQ_U64(balance(c, port, 2), 1000000);
+    /* an unknown address reads as zero; an unknown action is 404 */
+    CHECK_EQ_U64(balance(c, port, 7), 0);
+    snprintf(path, sizeof path, "/v1/actions/0x%064d", 0);
+    CHECK_EQ_INT(tget(c, port, path, &h), 404);
+    CHECK_STR(ecode(&h), "ENOTFOUND");
+    thttp_free(&h);
+    curl_easy_cleanup(c);
+    gt_node_stop(n);
+    trm(dir);
+}
+
+static void test_bad_input(void) {
+    gt_node *n = tnode(thome(dir), 2, 0);
+    uint16_t port = gt_node_port(n);
+    CURL *c = curl_easy_init();
+    thttp h;
+    gt_action a;
+    /* bad JSON: 400, the message says where */
+    CHECK_EQ_INT(tpost(c, port, "/v1/actions", "{\"type\": \"mint\",\n  \"to\": }", &h), 400);
+    CHECK_STR(ecode(&h), "EINVAL");
+    CHECK_CONTAINS(h.body, "line 2");
+    thttp_free(&h);
+    CHECK_EQ_INT(tpost(c, port, "/v1/actions", "", &h), 400);
+    CHECK_CONTAINS(h.body, "empty body");
+    thttp_free(&h);
+    CHECK_EQ_INT(tpost(c, port, "/v1/actions", "[]", &h), 400);
+    thttp_free(&h);
+    CHECK_EQ_INT(tpost(c, port, "/v1/actions", "[1]", &h), 400);
+    CHECK_CONTAINS(h.body, "actions[0]");
+    thttp_free(&h);
+    /* a well-formed JSON action with a bad field: names the field */
+    CHECK_EQ_INT(tpost(c, port, "/v1/actions", "{\"type\":\"transfer\",\"chainId\":1337,\"from\":\"0x12\"}", &h), 400);
+    CHECK_CONTAINS(h.body, "from");
+    thttp_free(&h);
+    CHECK_EQ_INT(tpost(c, port, "/v1/actions", "{\"type\":\"nope\"}", &h), 400);
+    CHECK_CONTAINS(h.body, "nope");
+    thttp_free(&h);
+    /* a batch with one malformed action is refused whole: nothing applied */
+    tcore(&a, &gt_kind_mint, 0, 0, &A[1], 10);
+    char *s = tjson(&a), body[4096];
+    snprintf(body, sizeof body, "[%s,{\"type\":\"mint\"}]", s);
+    CHECK_EQ_INT(tpost(c, port, "/v1/actions", body, &h), 400);
+    CHECK_CONTAINS(h.body, "actions[1]");
+    thttp_free(&h);
+    CHECK_EQ_U64(balance(c, port, 1), 0);
+    /* now the good one alone */
+    CHECK_EQ_INT(tpost(c, port, "/v1/actions", s, &h), 200);
+    thttp_free(&h);
+    free(s);
+    /* changed after signing: with the old id it is inconsistent (400);
+     * without an id the signature does not match (422 ESIG) */
+    tcore(&a, &gt_kind_transfer, 1, 0, &A[2], 1);
+    a.f[1].u64 = 2;
+    CHECK_EQ_INT(submit(c, port, &a, &h), 400);
+    CHECK_CONTAINS(h.body, "id");
+    thttp_free(&h);
+    CHECK_EQ_INT(submit_noid(c, port, &a, &h), 422);
+    CHECK_STR(ecode(&h), "ESIG");
+    thttp_free(&h);
+    /* a signature of another key for this sender */
+    tcore(&a, &gt_kind_transfer, 3, 0, &A[2], 1);
+    a.from = A[1];
+    CHECK_EQ_INT(submit_noid(c, port, &a, &h), 422);
+    CHECK_STR(ecode(&h), "ESIG");
+    CHECK_CONTAINS(h.body, "signature");
+    thttp_free(&h);
+    /* signature bytes mangled in the JSON text */
+    tcore(&a, &gt_kind_transfer, 1, 0, &A[2], 1);
+    s = tjson(&a);
+    char *sig = strstr(s, "\"sig\":\"0x");
+    sig[12] = sig[12] == 'a' ? 'b' : 'a';
+    CHECK_EQ_INT(tpost(c, port, "/v1/actions", s, &h), 422);
+    thttp_free(&h);
+    free(s);
+    /* wrong chain */
+    gt_action_init(&a, &gt_kind_transfer, 5, &A[1], 0);
+    gt_action_set_addr(&a, "to", &A[2]);
+    gt_action_set_u64(&a, "amount", 1);
+    gt_action_sign(&a, &K[1], NULL);
+    CHECK_EQ_INT(submit(c, port, &a, &h), 422);
+    CHECK_STR(ecode(&h), "ECHAIN");
+    thttp_free(&h);
+    /* wrong nonce: 409, the message gives the expected one */
+    tcore(&a, &gt_kind_transfer, 1, 0, &A[2], 1);
+    CHECK_EQ_INT(submit(c, port, &a, &h), 200);
+    thttp_free(&h);
+    CHECK_EQ_INT(submit(c, port, &a, &h), 409);
+    CHECK_STR(ecode(&h), "ENONCE");
+    CHECK_CONTAINS(h.body, "next is 1");
+    thttp_free(&h);
+    tcore(&a, &gt_kind_transfer, 1, 7, &A[2], 1);
+    CHECK_EQ_INT(submit(c, port, &a, &h), 409);
+    CHECK_CONTAINS(h.body, "next is 1");
+    thttp_free(&h);
+    /* refused by the rules: 422 */
+    tcore(&a, &gt_kind_mint, 2, 0, &A[2], 1);
+    CHECK_EQ_INT(submit(c, port, &a, &h), 422);
+    CHECK_STR(ecode(&h), "EPERM");
+    thttp_free(&h);
+    curl_easy_cleanup(c);
+    gt_node_stop(n);
+    trm(dir);
+}
+
+static void test_routes_and_params(void) {
+    gt_node *n = tnode(thome(dir), 2, 0);
+    uint16_t port = gt_node_port(n);
+    CURL *c = curl_easy_init();
+    thttp h;
+    CHECK_EQ_INT(tget(c, port, "/v1/nope", &h), 404);
+    CHECK_STR(ecode(&h), "ENOTFOUND");
+    CHECK_CONTAINS(h.ctype, "application/json");
+    thttp_free(&h);
+    CHECK_EQ_INT(tget(c, port, "/", &h), 404);
+    thttp_free(&h);
+    CHECK_EQ_INT(tget(c, port, "/v1/head/", &h), 404);
+    thttp_free(&h);
+    CHECK_EQ_INT(tget(c, port, "/v1/actions", &h), 405);
+    CHECK_STR(h.allow, "POST");
+    thttp_free(&h);
+    treq(c, port, "DELETE", "/v1/head", NULL, 0, &h);
+    CHECK_EQ_INT(h.status, 405);
+    CHECK_STR(h.allow, "GET");
+    thttp_free(&h);
+    /* a 404 with a body coming: answered without reading it */
+    CHECK_EQ_INT(tpost(c, port, "/v1/elsewhere", "{}", &h), 404);
+    thttp_free(&h);
+    /* a path over the limit */
+    char longp[700] = "/v1/";
+    memset(longp + 4, 'a', 600);
+    longp[604] = 0;
+    CHECK_EQ_INT(tget(c, port, longp, &h), 414);
+    thttp_free(&h);
+    /* parameters */
+    CHECK_EQ_INT(tget(c, port, "/v1/blocks/abc", &h), 400);
+    CHECK_CONTAINS(h.body, "height: expected an integer");
+    thttp_free(&h);
+    CHECK_EQ_INT(tget(c, port, "/v1/blocks/99999", &h), 404);
+    thttp_free(&h);
+    CHECK_EQ_INT(tget(c, port, "/v1/blocks/-1", &h), 400);
+    thttp_free(&h);
+    CHECK_EQ_INT(tget(c, port, "/v1/accounts/0x1234", &h), 400);
+    CHECK_CONTAINS(h.body, "address");
+    thttp_free(&h);
+    CHECK_EQ_INT(tget(c, port, "/v1/blocks?limit=1000", &h), 400);
+    CHECK_CONTAINS(h.body, "limit: expected an integer 1..100");
+    thttp_free(&h);
+    CHECK_EQ_INT(tget(c, port, "/v1/head?verbose=1", &h), 400);
+    CHECK_CONTAINS(h.body, "unknown query parameter");
+    CHECK_CONTAINS(h.body, "verbose");
+    thttp_free(&h);
+    CHECK_EQ_INT(tget(c, port, "/v1/tasks?status=done", &h), 400);
+    CHECK_CONTAINS(h.body, "open");
+    thttp_free(&h);
+    CHECK_EQ_INT(tget(c, port, "/v1/tasks?limit=5&status=open", &h), 200);
+    CHECK_CONTAINS(h.body, "\"tasks\":[]");
+    thttp_free(&h);
+    CHECK_EQ_INT(tget(c, port, "/v1/tasks/0x1234", &h), 400);
+    thttp_free(&h);
+    char path[200];
+    snprintf(path, sizeof path, "/v1/tasks/0x%064d", 1);
+    CHECK_EQ_INT(tget(c, port, path, &h), 404);
+    thttp_free(&h);
+    snprintf(path, sizeof path, "/v1/agents/%s", AS[3]);
+    CHECK_EQ_INT(tget(c, port, path, &h), 404);
+    thttp_free(&h);
+    /* a body where none belongs */
+    treq(c, port, "GET", "/v1/head", "xyz", 3, &h);
+    CHECK_EQ_INT(h.status, 400);
+    CHECK_CONTAINS(h.body, "takes no request body");
+    thttp_free(&h);
+    /* keep-alive survives errors: the same handle still works */
+    CHECK_EQ_INT(tget(c, port, "/v1/head", &h), 200);
+    thttp_free(&h);
+    curl_easy_cleanup(c);
+    gt_node_stop(n);
+    trm(dir);
+}
+
+static void test_limits(void) {
+    gt_node *n = tnode(thome(dir), 2, 0);
+    uint16_t port = gt_node_port(n);
+    /* A declared 1 GB body: 413 arrives though not a byte of it was sent. */
+    int fd = tconnect(port);
+    CHECK(fd >= 0);
+    const char *req = "POST /v1/actions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      "Content-Length: 1000000000\r\n\r\n";
+    CHECK(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
+    char buf[4096];
+    size_t len = 0;
+    CHECK(tread_until(fd, buf, sizeof buf, &len, "}}", 5000, NULL));
+    CHECK_CONTAINS(buf, "HTTP/1.1 413");
+    CHECK_CONTAINS(buf, "ELIMIT");
+    CHECK_CONTAINS(buf, "65536");
+    close(fd);
+    /* The same for blobs over 16 MiB. */
+    fd = tconnect(port);
+    req = "POST /v1/blobs HTTP/1.1\r\nHost: x\r\nContent-Length: 16777217\r\n\r\n";
+    CHECK(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
+    len = 0;
+    CHECK(tread_until(fd, buf, sizeof buf, &len, "}}", 5000, NULL));
+    CHECK_CONTAINS(buf, "HTTP/1.1 413");
+    close(fd);
+    /* A chunked body (no length up front) over the limit: 413 as well. */
+    CURL *c = curl_easy_init();
+    thttp h;
+    size_t big = 100 * 1024;
+    char *body = malloc(big + 1);
+    memset(body, ' ', big);
+    body[big] = 0;
+    body[0] = '[';
+    body[big - 1] = ']';
+    memset(&h, 0, sizeof h);
+    h.body = calloc(1, 1);
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/v1/actions", (unsigned)port);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    struct curl_slist *hd = curl_slist_append(NULL, "Transfer-Encoding: chunked");
+    hd = curl_slist_append(hd, "Expect:");
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hd);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, thttp_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &h);
+    curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &h.status);
+    CHECK_EQ_INT(h.status, 413);
+    CHECK_CONTAINS(h.body, "ELIMIT");
+    curl_slist_free_all(hd);
+    thttp_free(&h);
+    free(body);
+    /* Too many actions in one batch. */
+    gt_buf b = GT_BUF_INIT;
+    gt_buf_append_str(&b, "[");
+    for (int i = 0; i <= GT_API_MAX_BATCH; i++) gt_buf_append_str(&b, i ? ",{}" : "{}");
+    gt_buf_append_str(&b, "]");
+    CHECK_EQ_INT(tpost(c, port, "/v1/actions", (const char *)b.data, &h), 413);
+    CHECK_CONTAINS(h.body, "at most 256");
+    thttp_free(&h);
+    gt_buf_free(&b);
+    curl_easy_cleanup(c);
+    gt_node_stop(n);
+    trm(dir);
+}
+
+static void test_blobs(void) {
+    gt_node *n = tnode(thome(dir), 2, 0);
+    uint16_t port = gt_node_port(n);
+    CURL *c = curl_easy_init();
+    thttp h;
+    /* 200 KB of every byte value, NULs included */
+    size_t len = 200 * 1024;
+    uint8_t *data = malloc(len);
+    for (size_t i = 0; i < len; i++) data[i] = (uint8_t)(i * 7 + (i >> 9));
+    uint8_t hash[32];
+    gt_sha256(data, len, hash);
+    char want[80] = "sha256:";
+    gt_hex_encode(hash, 32, want + 7);
+    treq(c, port, "POST", "/v1/blobs", data, len, &h);
+    CHECK_EQ_INT(h.status, 201);
+    CHECK_CONTAINS(h.body, want);
+    thttp_free(&h);
+    char path[200];
+    snprintf(path, sizeof path, "/v1/blobs/%s", want);
+    CHECK_EQ_INT(tget(c, port, path, &h), 200);
+    CHECK_EQ_U64(h.len, len);
+    CHECK(h.len == len && !memcmp(h.body, data, len));
+    CHECK_STR(h.ctype, "application/octet-stream");
+    thttp_free(&h);
+    /* the 0x form of the same id works too */
+    snprintf(path, sizeof path, "/v1/blobs/0x%s", want + 7);
+    CHECK_EQ_INT(tget(c, port, path, &h), 200);
+    thttp_free(&h);
+    /* storing it again is idempotent */
+    treq(c, port, "POST", "/v1/blobs", data, len, &h);
+    CHECK_EQ_INT(h.status, 201);
+    thttp_free(&h);
+    /* absent: 404; malformed id: 400 */
+    snprintf(path, sizeof path, "/v1/blobs/sha256:%064d", 0);
+    CHECK_EQ_INT(tget(c, port, path, &h), 404);
+    thttp_free(&h);
+    CHECK_EQ_INT(tget(c, port, "/v1/blobs/sha256:xyz", &h), 400);
+    thttp_free(&h);
+    /* damage the file on disk: never served, reported as ours (500) */
+    char file[256];
+    snprintf(file, sizeof file, "%s/blobs/%.2s/%s", dir, want + 7, want + 9);
+    FILE *f = fopen(file, "r+b");
+    CHECK(f != NULL);
+    if (f) {
+        fseek(f, 1000, SEEK_SET);
+        fputc(data[1000] ^ 1, f);
+        fclose(f);
+    }
+    snprintf(path, sizeof path, "/v1/blobs/%s", want);
+    CHECK_EQ_INT(tget(c, port, path, &h), 500);
+    CHECK_CONTAINS(h.body, "damaged");
+    thttp_free(&h);
+    free(data);
+    curl_easy_cleanup(c);
+    gt_node_stop(n);
+    trm(dir);
+}
+
+/* Posts, claims, submits, verifies and settles one task through the API,
+ * checking the market's reads and the event stream along the way. */
+static void test_lifecycle_and_events(unsigned threads) {
+    gt_node *n = tnode(thome(dir), threads, 0);
+    uint16_t port = gt_node_port(n);
+    CURL *c = curl_easy_init();
+    thttp h;
+    gt_action a;
+    /* an event stream, opened first */
+    int es = tconnect(port);
+    const char *req = "GET /v1/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n";
+    CHECK(write(es, req, strlen(req)) == (ssize_t)strlen(req));
+    static char ev[1 << 16];
+    size_t evlen = 0;
+    CHECK(tread_until(es, ev, sizeof ev, &evlen, ": connected", 5000, NULL));
+    CHECK_CONTAINS(ev, "text/event-stream");
+    /* fund poster (1) and worker (2) */
+    gt_action m[2];
+    tcore(&m[0], &gt_kind_mint, 0, 0, &A[1], 1000000);
+    tcore(&m[1], &gt_kind_mint, 0, 1, &A[2], 1000000);
+    char *s0 = tjson(&m[0]), *s1 = tjson(&m[1]), body[4096];
+    snprintf(body, sizeof body, "[%s,%s]", s0, s1);
+    free(s0);
+    free(s1);
+    CHECK_EQ_INT(tpost(c, port, "/v1/actions", body, &h), 200);
+    CHECK_CONTAINS(h.body, "\"accepted\":2");
+    thttp_free(&h);
+    CHECK(tread_until(es, ev, sizeof ev, &evlen, "\"height\":1,", 5000, NULL));
+    CHECK_CONTAINS(ev, "event: block");
+    CHECK_CONTAINS(ev, "\"nActions\":2");
+    /* the worker registers, the poster posts */
+    tagent_register(&a, 2, 0, "echo");
+    CHECK_EQ_INT(submit(c, port, &a, &h), 200);
+    thttp_free(&h);
+    ttask_post(&a, 1, 0, "echo", 1);
+    CHECK_EQ_INT(submit(c, port, &a, &h), 200);
+    thttp_free(&h);
+    uint8_t task[32];
+    memcpy(task, a.id, 32);
+    char tid[67] = "0x", path[256];
+    gt_hex_encode(task, 32, tid + 2);
+    CHECK(tread_until(es, ev, sizeof ev, &evlen, "\"type\":\"task_post\"", 5000, NULL));
+    CHECK_CONTAINS(ev, "event: task");
+    CHECK_CONTAINS(ev, tid);
+    CHECK_EQ_INT(tget(c, port, "/v1/tasks?status=open&kind=echo", &h), 200);
+    CHECK_CONTAINS(h.body, tid);
+    thttp_free(&h);
+    snprintf(path, sizeof path, "/v1/tasks?poster=%s&limit=1", AS[1]);
+    CHECK_EQ_INT(tget(c, port, path, &h), 200);
+    CHECK_CONTAINS(h.body, tid);
+    thttp_free(&h);
+    snprintf(path, sizeof path, "/v1/tasks?poster=%s", AS[2]);
+    CHECK_EQ_INT(tget(c, port, path, &h), 200);
+    CHECK_CONTAINS(h.body, "\"tasks\":[]");
+    thttp_free(&h);
+    /* claim, submit, verify, settle */
+    uint8_t result[32];
+    memset(result, 0x5a, 32);
+    ttask_ref(&a, &gt_kind_task_claim, 2, 1, task, -1);
+    CHECK_EQ_INT(submit(c, port, &a, &h), 200);
+    thttp_free(&h);
+    ttask_submit(&a, 2, 2, task, result);
+    CHECK_EQ_INT(submit(c, port, &a, &h), 200);
+    thttp_free(&h);
+    ttask_verify(&a, 1, 1, task, result);
+    CHECK_EQ_INT(submit(c, port, &a, &h), 200);
+    thttp_free(&h);
+    ttask_ref(&a, &gt_kind_task_settle, 1, 2, task, 0);
+    CHECK_EQ_INT(submit(c, port, &a, &h), 200);
+    thttp_free(&h);
+    /* settling again is refused by the rules */
+    ttask_ref(&a, &gt_kind_task_settle, 1, 3, task, 0);
+    CHECK_EQ_INT(submit(c, port, &a, &h), 422);
+    thttp_free(&h);
+    snprintf(path, sizeof path, "/v1/tasks/%s", tid);
+    CHECK_EQ_INT(tget(c, port, path, &h), 200);
+    CHECK_CONTAINS(h.body, "\"complete\"");
+    CHECK_CONTAINS(h.body, "\"paid\"");
+    thttp_free(&h);
+    snprintf(path, sizeof path, "/v1/tasks?worker=%s&status=complete", AS[2]);
+    CHECK_EQ_INT(tget(c, port, path, &h), 200);
+    CHECK_CONTAINS(h.body, tid);
+    thttp_free(&h);
+    /* the worker got bounty + stake back: 1000000 - 100 + 100 + 1000 */
+    CHECK_EQ_U64(balance(c, port, 2), 1001000);
+    snprintf(path, sizeof path, "/v1/agents/%s", AS[2]);
+    CHECK_EQ_INT(tget(c, port, path, &h), 200);
+    CHECK_CONTAINS(h.body, "agent-2");
+    thttp_free(&h);
+    CHECK_EQ_INT(tget(c, port, "/v1/agents?skill=echo&active=1", &h), 200);
+    CHECK_CONTAINS(h.body, AS[2]);
+    thttp_free(&h);
+    snprintf(path, sizeof path, "/v1/reputation/%s", AS[2]);
+    CHECK_EQ_INT(tget(c, port, path, &h), 200);
+    CHECK_CONTAINS(h.body, "\"accepted\":");
+    thttp_free(&h);
+    CHECK(tread_until(es, ev, sizeof ev, &evlen, "\"type\":\"task_settle\"", 5000, NULL));
+    CHECK_CONTAINS(ev, "\"type\":\"task_claim\"");
+    CHECK_CONTAINS(ev, "\"type\":\"task_verify\"");
+    /* keep-alive comments on an idle stream (keepalive is 300 ms in tests) */
+    CHECK(tread_until(es, ev, sizeof ev, &evlen, ": keepalive", 5000, NULL));
+    /* a reconnecting client resumes after Last-Event-ID */
+    int es2 = tconnect(port);
+    req = "GET /v1/events HTTP/1.1\r\nHost: x\r\nLast-Event-ID: 1\r\n\r\n";
+    CHECK(write(es2, req, strlen(req)) == (ssize_t)strlen(req));
+    static char ev2[1 << 16];
+    size_t ev2len = 0;
+    CHECK(tread_until(es2, ev2, sizeof ev2, &ev2len, "id: 2\n", 5000, NULL));
+    CHECK(strstr(ev2, "id: 1\n") == NULL);
+    close(es2);
+    /* the streams end when the node stops (graceful shutdown) */
+    curl_easy_cleanup(c);
+    uint64_t t0 = tnow_ms();
+    gt_node_stop(n);
+    CHECK(tnow_ms() - t0 < 5000);
+    int eof = 0;
+    tread_until(es, ev, sizeof ev, &evlen, "\r\n0\r\n", 3000, &eof);
+    CHECK(eof || strstr(ev, "\r\n0\r\n"));
+    close(es);
+    trm(dir);
+}
+
+static void test_lifecycle_pool(void) { test_lifecycle_and_events(4); }
+static void test_lifecycle_thread_per_connection(void) { test_lifecycle_and_events(0); }
+
+/* Parses Prometheus text: every sample line is `name{labels} value`. Returns
+ * the value of the line starting with `prefix` (or -1). */
+static double metric(const char *text, const char *prefix, int *bad_lines) {
+    double found = -1;
+    const char *p = text;
+    while (*p) {
+        const char *e = strchr(p, '\n');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        char line[512];
+        snprintf(line, sizeof line, "%.*s", (int)(len < 511 ? len : 511), p);
+        if (line[0] && line[0] != '#') {
+            char *sp = strrchr(line, ' ');
+            char *end = NULL;
+            double v = sp ? strtod(sp + 1, &end) : 0;
+            int name_ok = (line[0] >= 'a' && line[0] <= 'z') || line[0] == '_';
+            if (!sp || !end || *end || !name_ok) (*bad_lines)++;
+            else if (!strncmp(line, prefix, strlen(prefix)) && line[strlen(prefix)] == ' ') found = v;
+        }
+        p += len + (e ? 1 : 0);
+    }
+    return found;
+}
+
+static void test_metrics(void) {
+    gt_node *n = tnode(thome(dir), 2, 0);
+    uint16_t port = gt_node_port(n);
+    CURL *c = curl_easy_init();
+    thttp h;
+    gt_action a;
+    tcore(&a, &gt_kind_mint, 0, 0, &A[1], 10);
+    CHECK_EQ_INT(submit(c, port, &a, &h), 200);
+    thttp_free(&h);
+    CHECK_EQ_INT(submit(c, port, &a, &h), 409);
+    thttp_free(&h);
+    CHECK_EQ_INT(tget(c, port, "/v1/head", &h), 200);
+    thttp_free(&h);
+    CHECK_EQ_INT(tget(c, port, "/v1/none", &h), 404);
+    thttp_free(&h);
+    /* the watcher publishes the block asynchronously: give it a moment */
+    for (int i = 0; i < 100; i++) {
+        CHECK_EQ_INT(tget(c, port, "/metrics", &h), 200);
+        int bad = 0;
+        if (metric(h.body, "gotong_head_height", &bad) >= 1) break;
+        thttp_free(&h);
+        struct timespec ts = {0, 20000000};
+        nanosleep(&ts, NULL);
+    }
+    CHECK_CONTAINS(h.ctype, "text/plain");
+    int bad = 0;
+    CHECK(metric(h.body, "gotong_http_requests_total{method=\"GET\",route=\"/v1/head\",status=\"200\"}", &bad) == 1);
+    CHECK(metric(h.body, "gotong_http_requests_total{method=\"POST\",route=\"/v1/actions\",status=\"409\"}", &bad) == 1);
+    CHECK(metric(h.body, "gotong_http_requests_total{method=\"-\",route=\"unmatched\",status=\"404\"}", &bad) == 1);
+    CHECK(metric(h.body, "gotong_actions_total{result=\"accepted\"}", &bad) == 1);
+    CHECK(metric(h.body, "gotong_actions_total{result=\"refused\",code=\"ENONCE\"}", &bad) == 1);
+    CHECK(metric(h.body, "gotong_head_height", &bad) == 1);
+    CHECK(metric(h.body, "gotong_blocks_written_total", &bad) == 1);
+    CHECK(metric(h.body, "gotong_sse_clients", &bad) == 0);
+    /* the histogram: +Inf bucket equals the count, buckets are cumulative */
+    double inf = metric(h.body, "gotong_http_request_duration_seconds_bucket{le=\"+Inf\"}", &bad);
+    double count = metric(h.body, "gotong_http_request_duration_seconds_count", &bad);
+    CHECK(inf >= 4 && inf == count);
+    CHECK(metric(h.body, "gotong_http_request_duration_seconds_bucket{le=\"0.0001\"}", &bad) <= inf);
+    CHECK_EQ_INT(bad, 0);
+    CHECK_CONTAINS(h.body, "# TYPE gotong_http_request_duration_seconds histogram");
+    thttp_free(&h);
+    curl_easy_cleanup(c);
+    gt_node_stop(n);
+    trm(dir);
+}
+
+/* Several clients at once, each with its own key: every action lands once. */
+typedef struct worker_arg {
+    uint16_t port;
+    int key, n, ok;
+} worker_arg;
+
+static void *worker(void *p) {
+    worker_arg *w = p;
+    CURL *c = curl_easy_init();
+    for (int i = 0; i < w->n; i++) {
+        gt_action a;
+        tcore(&a, &gt_kind_transfer, w->key, (uint64_t)i, &A[7], 1);
+        thttp h;
+        if (submit(c, w->port, &a, &h) == 200) w->ok++;
+        thttp_free(&h);
+        if (tget(c, w->port, "/v1/head", &h) == 200) w->ok++;
+        thttp_free(&h);
+    }
+    curl_easy_cleanup(c);
+    return NULL;
+}
+
+static void test_concurrent_and_durable(void) {
+    gt_node *n = tnode(thome(dir), 3, 50);
+    uint16_t port = gt_node_port(n);
+    CURL *c = curl_easy_init();
+    thttp h;
+    gt_action m[4];
+    char body[16384] = "[";
+    for (int i = 0; i < 4; i++) {
+        tcore(&m[i], &gt_kind_mint, 0, (uint64_t)i, &A[3 + i], 1000);
+        char *s = tjson(&m[i]);
+        snprintf(body + strlen(body), sizeof body - strlen(body), "%s%s", i ? "," : "", s);
+        free(s);
+    }
+    strcat(body, "]");
+    CHECK_EQ_INT(tpost(c, port, "/v1/actions", body, &h), 200);
+    CHECK_CONTAINS(h.body, "\"accepted\":4");
+    thttp_free(&h);
+    pthread_t t[4];
+    worker_arg w[4];
+    for (int i = 0; i < 4; i++) {
+        w[i] = (worker_arg){port, 3 + i, 20, 0};
+        pthread_create(&t[i], NULL, worker, &w[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        CHECK_EQ_INT(w[i].ok, 40);
+    }
+    CHECK_EQ_U64(balance(c, port, 7), 80);
+    /* with a 50 ms interval the idle node keeps writing empty blocks */
+    CHECK_EQ_INT(tget(c, port, "/v1/head", &h), 200);
+    json_t *j = json_loads(h.body, 0, NULL);
+    uint64_t h1 = (uint64_t)json_integer_value(json_object_get(j, "height"));
+    json_decref(j);
+    thttp_free(&h);
+    struct timespec ts = {0, 300000000};
+    nanosleep(&ts, NULL);
+    CHECK_EQ_INT(tget(c, port, "/v1/head", &h), 200);
+    j = json_loads(h.body, 0, NULL);
+    uint64_t h2 = (uint64_t)json_integer_value(json_object_get(j, "height"));
+    json_decref(j);
+    thttp_free(&h);
+    CHECK(h2 >= h1 + 2);
+    curl_easy_cleanup(c);
+    gt_node_stop(n);
+    /* after the stop: the port is closed, the ledger's lock released and
+     * everything acknowledged is there */
+    CHECK(tconnect(port) < 0);
+    char path[128];
+    snprintf(path, sizeof path, "%s/ledger.db", dir);
+    gt_ledger *l = NULL;
+    CHECK_EQ_INT(gt_ledger_open(path, 0, &l, NULL), 0);
+    gt_account acc;
+    CHECK_EQ_INT(gt_ledger_account(l, &A[7], &acc, NULL), 0);
+    CHECK_EQ_U64(acc.balance, 80);
+    gt_ledger_close(l);
+    /* a second node on a ledger in use is refused, and leaves nothing behind */
+    gt_node *n1 = tnode(dir, 1, 0), *n2 = NULL;
+    gt_node_config cfg;
+    gt_node_config_default(&cfg);
+    cfg.home = dir;
+    cfg.listen = "127.0.0.1:0";
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_node_start(&cfg, &n2, &err), GT_ESTATE);
+    CHECK_CONTAINS(err.msg, "in use");
+    CHECK(n2 == NULL);
+    cfg.listen = "not-an-address";
+    gt_node_stop(n1);
+    CHECK_EQ_INT(gt_node_start(&cfg, &n2, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "HOST:PORT");
+    trm(dir);
+}
+
+int main(void) {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    for (int i = 0; i < 8; i++) {
+        tkey(i, &K[i], &A[i]);
+        gt_addr_to_str(&A[i], AS[i]);
+    }
+    RUN(test_submit_and_read);
+    RUN(test_bad_input);
+    RUN(test_routes_and_params);
+    RUN(test_limits);
+    RUN(test_blobs);
+    RUN(test_lifecycle_pool);
+    RUN(test_lifecycle_thread_per_connection);
+    RUN(test_metrics);
+    RUN(test_concurrent_and_durable);
+    curl_global_cleanup();
+    return gt_test_finish();
+}

@@ -1,0 +1,138 @@
+/* test_api_cli.c: `gotong node` as a child process: it announces its port,
+ * serves requests, refuses a second node on the same home, and on SIGTERM
+ * ends its event streams and exits 0 with everything acknowledged durable. */
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "../test.h"
+#include "api_util.h"
+
+static char dir[64];
+
+/* Runs `gotong node ARGS...`, stdout to a pipe; returns the pid, *out_fd the pipe. */
+static pid_t spawn(char *const argv[], int *out_fd) {
+    int p[2];
+    if (pipe(p)) abort();
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(p[1], 1);
+        close(p[0]);
+        close(p[1]);
+        execv(GT_CLI, argv);
+        _exit(127);
+    }
+    close(p[1]);
+    *out_fd = p[0];
+    return pid;
+}
+
+/* Waits up to timeout_ms for pid; returns its wait status or -1. */
+static int wait_exit(pid_t pid, int timeout_ms) {
+    uint64_t end = tnow_ms() + (uint64_t)timeout_ms;
+    int st;
+    while (tnow_ms() < end) {
+        if (waitpid(pid, &st, WNOHANG) == pid) return st;
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    return -1;
+}
+
+/* Runs the CLI to completion; returns the exit code, output in buf. */
+static int run_cli(const char *args, char *buf, size_t cap) {
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1", GT_CLI, args);
+    FILE *f = popen(cmd, "r");
+    size_t n = fread(buf, 1, cap - 1, f);
+    buf[n] = 0;
+    int st = pclose(f);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_help_and_usage(void) {
+    char out[4096];
+    CHECK_EQ_INT(run_cli("node --help", out, sizeof out), 0);
+    CHECK_CONTAINS(out, "usage: gotong node");
+    CHECK_CONTAINS(out, "--listen");
+    CHECK_EQ_INT(run_cli("node --threads x", out, sizeof out), 2);
+    CHECK_CONTAINS(out, "--threads");
+    CHECK_EQ_INT(run_cli("node --home /nonexistent/gotong-home --listen 127.0.0.1:0", out, sizeof out), 1);
+    CHECK_CONTAINS(out, "gotong init");
+}
+
+static void test_serve_and_sigterm(void) {
+    thome(dir);
+    char *argv[] = {"gotong", "node", "--home", dir, "--listen", "127.0.0.1:0", "--quiet", NULL};
+    int fd;
+    pid_t pid = spawn(argv, &fd);
+    char line[256];
+    size_t len = 0;
+    CHECK(tread_until(fd, line, sizeof line, &len, "\n", 20000, NULL));
+    CHECK_CONTAINS(line, "listening on http://127.0.0.1:");
+    const char *colon = strrchr(line, ':');
+    uint16_t port = colon ? (uint16_t)atoi(colon + 1) : 0;
+    CHECK(port != 0);
+    CURL *c = curl_easy_init();
+    thttp h;
+    CHECK_EQ_INT(tget(c, port, "/v1/head", &h), 200);
+    CHECK_CONTAINS(h.body, "\"height\":0");
+    thttp_free(&h);
+    gt_action a;
+    gt_addr to;
+    gt_key k;
+    tkey(1, &k, &to);
+    tcore(&a, &gt_kind_mint, 0, 0, &to, 42);
+    char *s = tjson(&a);
+    CHECK_EQ_INT(tpost(c, port, "/v1/actions", s, &h), 200);
+    free(s);
+    thttp_free(&h);
+    /* a second node on the same home is refused */
+    char out[2048], args[256];
+    snprintf(args, sizeof args, "node --home %s --listen 127.0.0.1:0", dir);
+    CHECK_EQ_INT(run_cli(args, out, sizeof out), 1);
+    CHECK_CONTAINS(out, "in use");
+    /* an open event stream ends with the node */
+    int es = tconnect(port);
+    const char *req = "GET /v1/events HTTP/1.1\r\nHost: x\r\n\r\n";
+    CHECK(write(es, req, strlen(req)) == (ssize_t)strlen(req));
+    static char ev[8192];
+    size_t evlen = 0;
+    CHECK(tread_until(es, ev, sizeof ev, &evlen, ": connected", 5000, NULL));
+    CHECK_EQ_INT(kill(pid, SIGTERM), 0);
+    int st = wait_exit(pid, 15000);
+    CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    int eof = 0;
+    tread_until(es, ev, sizeof ev, &evlen, NULL, 3000, &eof);
+    CHECK(eof);
+    close(es);
+    close(fd);
+    CHECK(tconnect(port) < 0);
+    /* the acknowledged mint is durable */
+    char path[128];
+    snprintf(path, sizeof path, "%s/ledger.db", dir);
+    gt_ledger *l = NULL;
+    CHECK_EQ_INT(gt_ledger_open(path, GT_LEDGER_READONLY, &l, NULL), 0);
+    gt_account acc;
+    if (l) {
+        CHECK_EQ_INT(gt_ledger_account(l, &to, &acc, NULL), 0);
+        CHECK_EQ_U64(acc.balance, 42);
+    }
+    gt_ledger_close(l);
+    curl_easy_cleanup(c);
+    trm(dir);
+}
+
+int main(void) {
+    if (access(GT_CLI, X_OK) != 0) {
+        fprintf(stderr, "the CLI %s is not built (cmake --build ... --target gotong)\n", GT_CLI);
+        return 1;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    RUN(test_help_and_usage);
+    RUN(test_serve_and_sigterm);
+    curl_global_cleanup();
+    return gt_test_finish();
+}
