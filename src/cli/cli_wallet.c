@@ -140,6 +140,7 @@ static void print_json(json_t *j) {
     json_decref(j);
 }
 
+/* --light picks geth's light scrypt; otherwise NULL means the standard. */
 static const gt_kdf_params *kdf_for(const opts *o) {
     static const gt_kdf_params light = {GT_KDF_LIGHT_N, GT_KDF_DEFAULT_R, GT_KDF_LIGHT_P};
     return o->light ? &light : NULL;
@@ -159,6 +160,7 @@ static int print_stored(const opts *o, const gt_addr *a, const char *path) {
     return 0;
 }
 
+/* wallet new: random key, encrypted under a password asked twice. */
 static int cmd_new(opts *o, gt_err *err) {
     char pw[GT_LIMIT_PASSWORD_BYTES], path[4200];
     gt_key k;
@@ -174,6 +176,7 @@ static int cmd_new(opts *o, gt_err *err) {
     return rc ? rc : print_stored(o, &a, path);
 }
 
+/* wallet list: addresses in the keystore, oldest first. */
 static int cmd_list(opts *o, gt_err *err) {
     gt_addr *v;
     size_t n;
@@ -199,6 +202,7 @@ static int need_addr(opts *o, const char *cmd, gt_addr *a, gt_err *err) {
     return gt_addr_parse(o->arg, a, err);
 }
 
+/* wallet show ADDR: where the key is and how it is protected. */
 static int cmd_show(opts *o, gt_err *err) {
     gt_addr a;
     char path[4200];
@@ -258,6 +262,7 @@ static int read_key_file(const char *file, gt_key *k, gt_err *err) {
     return rc;
 }
 
+/* wallet import FILE | --private-key-file F. */
 static int cmd_import(opts *o, gt_err *err) {
     char pw[GT_LIMIT_PASSWORD_BYTES] = "", path[4200];
     gt_key k = {{0}};
@@ -306,6 +311,7 @@ static int unlock(opts *o, const gt_addr *a, gt_key *k, gt_err *err) {
     return rc;
 }
 
+/* wallet export ADDR [--private-key]. */
 static int cmd_export(opts *o, gt_err *err) {
     gt_addr a;
     int rc = need_addr(o, "export", &a, err);
@@ -335,6 +341,7 @@ static int cmd_export(opts *o, gt_err *err) {
     return 0;
 }
 
+/* wallet sign ADDR --typed-data FILE | --message TEXT. */
 static int cmd_sign(opts *o, gt_err *err) {
     gt_addr a;
     int rc = need_addr(o, "sign", &a, err);
@@ -376,6 +383,7 @@ static int cmd_sign(opts *o, gt_err *err) {
     return 0;
 }
 
+/* Dispatches `gotong wallet SUB ...`; returns the process exit code. */
 static int wallet_main(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
         !strcmp(argv[1], "help")) {

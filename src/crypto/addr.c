@@ -55,10 +55,12 @@ int gt_addr_parse(const char *s, gt_addr *out, gt_err *err) {
     return 0;
 }
 
+/* 1 if the 20 bytes are equal (addresses are public: no constant time). */
 int gt_addr_eq(const gt_addr *a, const gt_addr *b) {
     return memcmp(a->b, b->b, 20) == 0;
 }
 
+/* 1 for 0x000...0, which the ledger treats as "no address". */
 int gt_addr_is_zero(const gt_addr *a) {
     static const gt_addr zero;
     return memcmp(a->b, zero.b, 20) == 0;

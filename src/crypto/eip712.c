@@ -30,45 +30,54 @@ void gt_eip712_type_hash(const char *encode_type, uint8_t out[32]) {
     gt_keccak256(encode_type, strlen(encode_type), out);
 }
 
+/* Starts a struct hash: the type hash is the first word. */
 void gt_eip712_enc_init(gt_eip712_enc *e, const uint8_t type_hash[32]) {
     gt_keccak_init(&e->k);
     gt_keccak_update(&e->k, type_hash, 32);
 }
 
+/* A uint up to 64 bits as a big-endian uint256 word. */
 void gt_eip712_enc_uint(gt_eip712_enc *e, uint64_t v) {
     uint8_t w[32] = {0};
     for (int i = 0; i < 8; i++) w[31 - i] = (uint8_t)(v >> (8 * i));
     gt_keccak_update(&e->k, w, 32);
 }
 
+/* A full 256-bit word the caller already encoded (big-endian). */
 void gt_eip712_enc_uint256(gt_eip712_enc *e, const uint8_t be[32]) {
     gt_keccak_update(&e->k, be, 32);
 }
 
+/* An address as uint160: 12 zero bytes then the 20 address bytes. */
 void gt_eip712_enc_address(gt_eip712_enc *e, const gt_addr *a) {
     uint8_t w[32] = {0};
     memcpy(w + 12, a->b, 20);
     gt_keccak_update(&e->k, w, 32);
 }
 
+/* bytes32, or the hash of a nested struct or array, as is. */
 void gt_eip712_enc_bytes32(gt_eip712_enc *e, const uint8_t b[32]) {
     gt_keccak_update(&e->k, b, 32);
 }
 
+/* A bool as uint256 0 or 1. */
 void gt_eip712_enc_bool(gt_eip712_enc *e, int v) {
     gt_eip712_enc_uint(e, v ? 1 : 0);
 }
 
+/* A string is dynamic: its word is keccak of its UTF-8 bytes. */
 void gt_eip712_enc_string(gt_eip712_enc *e, const char *s, size_t len) {
     gt_eip712_enc_bytes(e, s, len);
 }
 
+/* Dynamic bytes: the word is keccak of the bytes. */
 void gt_eip712_enc_bytes(gt_eip712_enc *e, const void *b, size_t len) {
     uint8_t h[32];
     gt_keccak256(b, len, h);
     gt_keccak_update(&e->k, h, 32);
 }
 
+/* Finishes hashStruct; e must be re-initialised before reuse. */
 void gt_eip712_enc_final(gt_eip712_enc *e, uint8_t struct_hash[32]) {
     gt_keccak_final(&e->k, struct_hash);
 }
@@ -91,6 +100,7 @@ void gt_eip712_domain_separator(const char *name, const char *version, uint64_t 
     gt_eip712_enc_final(&e, out);
 }
 
+/* The EIP-191 version 0x01 envelope; struct_hash NULL signs the domain only. */
 void gt_eip712_digest(const uint8_t domain_sep[32], const uint8_t struct_hash[32],
                       uint8_t out[32]) {
     gt_keccak k;
@@ -135,6 +145,7 @@ static size_t path_push(ctx *c, const char *fmt, const char *s, size_t i) {
     return old;
 }
 
+/* Restores the path to a length path_push returned. */
 static void path_pop(ctx *c, size_t old) {
     c->path[old] = 0;
 }
@@ -151,6 +162,7 @@ static int is_ident(const char *s) {
     return 1;
 }
 
+/* The declared struct type named name[0..len), or NULL. */
 static stype *find_type(ctx *c, const char *name, size_t len) {
     for (size_t i = 0; i < c->n_types; i++)
         if (strlen(c->types[i].name) == len && !memcmp(c->types[i].name, name, len))
@@ -321,6 +333,7 @@ static void collect_deps(ctx *c, const stype *t, unsigned char *seen) {
     }
 }
 
+/* qsort order for dependencies: by name, bytewise, as the EIP says. */
 static int cmp_type_name(const void *a, const void *b) {
     return strcmp((*(const stype *const *)a)->name, (*(const stype *const *)b)->name);
 }
@@ -379,6 +392,7 @@ static int u256_muladd(uint8_t w[32], unsigned mul, unsigned add) {
     return carry != 0;
 }
 
+/* Two's complement negation of a 256-bit big-endian word, in place. */
 static void u256_negate(uint8_t w[32]) {
     unsigned carry = 1;
     for (int i = 31; i >= 0; i--) {
@@ -517,7 +531,8 @@ static int hash_struct(ctx *c, stype *t, json_t *v, int depth, uint8_t out[32]) 
     return 0;
 }
 
-/* encodeData of one value of type (type, tlen) into a 32-byte word. */
+/* encodeData of one value of type (type, tlen) into a 32-byte word: arrays
+ * hash their element words, structs recurse, atomics encode in place. */
 static int enc_value(ctx *c, const char *type, size_t tlen, json_t *v, int depth,
                      uint8_t out[32]) {
     if (depth > GT_EIP712_MAX_DEPTH)
@@ -627,6 +642,7 @@ static int add_implicit_domain(ctx *c, json_t *domain) {
     return 0;
 }
 
+/* Parses, checks the types, hashes domain and message (see eip712.h). */
 int gt_eip712_hash_json_parts(const char *json, size_t len, uint8_t domain_out[32],
                               uint8_t struct_out[32], uint8_t digest_out[32], gt_err *err) {
     json_t *root = NULL;
@@ -698,6 +714,7 @@ done:
     return rc;
 }
 
+/* The digest alone; see gt_eip712_hash_json_parts. */
 int gt_eip712_hash_json(const char *json, size_t len, uint8_t digest_out[32], gt_err *err) {
     return gt_eip712_hash_json_parts(json, len, NULL, NULL, digest_out, err);
 }

@@ -65,6 +65,7 @@ static int cmp32(const uint8_t *a, const uint8_t *b) {
     return memcmp(a, b, 32);
 }
 
+/* 1 if all 32 bytes are zero (constant time: used on secrets). */
 static int is_zero32(const uint8_t *a) {
     uint8_t acc = 0;
     for (int i = 0; i < 32; i++) acc |= a[i];
@@ -188,6 +189,7 @@ int gt_recover_digest(const uint8_t digest[32], const gt_sig *sig, gt_addr *out,
     return 0;
 }
 
+/* r || s || v, as ecrecover and wallets expect. */
 void gt_sig_to_bytes(const gt_sig *s, uint8_t out[65]) {
     memcpy(out, s->r, 32);
     memcpy(out + 32, s->s, 32);
@@ -206,6 +208,7 @@ int gt_sig_from_bytes(gt_sig *s, const uint8_t in[65], gt_err *err) {
     return 0;
 }
 
+/* "0x" + hex of r || s || v (132 chars + NUL). */
 void gt_sig_to_hex(const gt_sig *s, char out[133]) {
     uint8_t b[65];
     gt_sig_to_bytes(s, b);
@@ -214,6 +217,7 @@ void gt_sig_to_hex(const gt_sig *s, char out[133]) {
     gt_hex_encode(b, 65, out + 2);
 }
 
+/* Parses 65 bytes of hex (0x optional); see gt_sig_from_bytes. */
 int gt_sig_from_hex(gt_sig *s, const char *hex, gt_err *err) {
     uint8_t b[65];
     int rc = gt_hex_decode(hex, b, 65, "signature", err);
@@ -221,6 +225,7 @@ int gt_sig_from_hex(gt_sig *s, const char *hex, gt_err *err) {
     return gt_sig_from_bytes(s, b, err);
 }
 
+/* OPENSSL_cleanse cannot be optimised away, unlike memset before free. */
 void gt_key_wipe(gt_key *k) {
     OPENSSL_cleanse(k->priv, sizeof k->priv);
 }

@@ -123,6 +123,8 @@ static int uuid_v4(char out[37], gt_err *err) {
     return 0;
 }
 
+/* scrypt (p or the defaults) with a fresh random salt, IV and UUID; the
+ * JSON is laid out as geth writes it. Caller frees *json_out with gt_free. */
 int gt_keystore_encrypt(const gt_key *k, const char *password, const gt_kdf_params *p,
                         char **json_out, gt_err *err) {
     *json_out = NULL;
@@ -242,6 +244,8 @@ static int parse_kdf(const json_t *crypto, uint64_t max_mem, uint64_t max_work, 
                       "crypto.kdf \"%s\" is not supported (expected scrypt or pbkdf2)", name);
 }
 
+/* Checks every field, bounds the KDF, derives, verifies the MAC in constant
+ * time, then decrypts; *out is written only on success. */
 int gt_keystore_decrypt_bounded(const char *json, size_t len, const char *password,
                                 uint64_t max_mem_bytes, uint64_t max_work, gt_key *out,
                                 gt_err *err) {
@@ -349,6 +353,7 @@ done:
     return rc;
 }
 
+/* gt_keystore_decrypt_bounded with the fixed limits of keystore.h only. */
 int gt_keystore_decrypt(const char *json, size_t len, const char *password, gt_key *out,
                         gt_err *err) {
     return gt_keystore_decrypt_bounded(json, len, password, GT_KDF_MAX_SCRYPT_MEM_BYTES,

@@ -66,10 +66,12 @@ typedef struct entry {
     gt_addr addr;
 } entry;
 
+/* qsort order: by file name, which for geth names is creation time. */
 static int cmp_entry(const void *a, const void *b) {
     return strcmp(((const entry *)a)->name, ((const entry *)b)->name);
 }
 
+/* Frees an entry array from scan and the names it owns. */
 static void free_entries(entry *e, size_t n) {
     for (size_t i = 0; i < n; i++) gt_free(e[i].name);
     gt_free(e);
@@ -139,6 +141,7 @@ static int scan(const char *dir, entry **out, size_t *n_out, gt_err *err) {
     return 0;
 }
 
+/* Addresses of dir/keystore in file-name order (see keystore.h). */
 int gt_keystore_list(const char *dir, gt_addr **addrs_out, size_t *n, gt_err *err) {
     entry *e;
     size_t ne;
@@ -159,6 +162,7 @@ int gt_keystore_list(const char *dir, gt_addr **addrs_out, size_t *n, gt_err *er
     return 0;
 }
 
+/* Path of the first file (in name order) holding a; GT_ENOTFOUND if none. */
 int gt_keystore_find(const char *dir, const gt_addr *a, char *path_out, size_t cap,
                      gt_err *err) {
     entry *e;
@@ -212,6 +216,7 @@ static void file_name(const gt_addr *a, char out[128]) {
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)ts.tv_nsec, hex);
 }
 
+/* Stores an encrypted keystore as is (import keeps the original KDF). */
 int gt_keystore_save_json(const char *dir, const gt_addr *a, const char *json, size_t len,
                           char *path_out, size_t cap, gt_err *err) {
     int rc = check_absent(dir, a, err);
@@ -241,6 +246,7 @@ int gt_keystore_save_json(const char *dir, const gt_addr *a, const char *json, s
     return gt_file_write_atomic(path_out, json, len, 0600, err);
 }
 
+/* Encrypts k and stores it; refuses a second file for the same address. */
 int gt_keystore_save(const char *dir, const gt_key *k, const char *password,
                      const gt_kdf_params *p, char *path_out, size_t cap, gt_err *err) {
     gt_addr a;
@@ -255,6 +261,7 @@ int gt_keystore_save(const char *dir, const gt_key *k, const char *password,
     return rc;
 }
 
+/* find + read (size-limited) + decrypt; errors carry the file's path. */
 int gt_keystore_load(const char *dir, const gt_addr *a, const char *password, gt_key *out,
                      gt_err *err) {
     char path[PATH_BYTES];

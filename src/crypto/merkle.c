@@ -16,6 +16,7 @@
 
 #define MERKLE_MAX_DEPTH 32
 
+/* keccak(min(a,b) || max(a,b)): OpenZeppelin's _hashPair. out may alias a or b. */
 void gt_merkle_hash_pair(const uint8_t a[32], const uint8_t b[32], uint8_t out[32]) {
     uint8_t buf[64];
     if (memcmp(a, b, 32) <= 0) {
@@ -56,6 +57,7 @@ static void subtree_root(const uint8_t (*leaves)[32], size_t lo, size_t hi, size
     gt_merkle_hash_pair(l, r, out);
 }
 
+/* Root of the whole tree; no allocation (see the file comment). */
 void gt_merkle_root(const uint8_t (*leaves)[32], size_t n, uint8_t root[32]) {
     if (n == 0) {
         memset(root, 0, 32);
@@ -64,6 +66,7 @@ void gt_merkle_root(const uint8_t (*leaves)[32], size_t n, uint8_t root[32]) {
     subtree_root(leaves, 0, n, span_for(n), root);
 }
 
+/* Sibling hashes from leaf to root for leaves[index] (see merkle.h). */
 int gt_merkle_proof(const uint8_t (*leaves)[32], size_t n, size_t index,
                     uint8_t (**proof_out)[32], size_t *proof_len, gt_err *err) {
     *proof_out = NULL;
@@ -104,6 +107,7 @@ int gt_merkle_proof(const uint8_t (*leaves)[32], size_t n, size_t index,
     return 0;
 }
 
+/* Folds the proof into the leaf with sorted pairs and compares the root. */
 int gt_merkle_verify(const uint8_t leaf[32], const uint8_t (*proof)[32], size_t proof_len,
                      const uint8_t root[32]) {
     uint8_t h[32];

@@ -93,10 +93,13 @@ static void ro_mix(uint32_t *b, uint64_t n, uint32_t r, uint32_t *v, uint32_t *x
     memcpy(b, x, words * 4);
 }
 
+/* V, B and the two scratch blocks, as gt_scrypt allocates them. */
 uint64_t gt_scrypt_mem_bytes(uint64_t n, uint64_t r, uint64_t p) {
     return 128 * r * n + 128 * r * p + 256 * r;
 }
 
+/* B = PBKDF2(P, S, 1, p*128r); ROMix each block; DK = PBKDF2(P, B, 1).
+ * All scratch memory is wiped before it is freed. */
 int gt_scrypt(const void *password, size_t password_len, const uint8_t *salt, size_t salt_len,
               uint64_t n, uint32_t r, uint32_t p, uint8_t *out, size_t out_len, gt_err *err) {
     if (n < 2 || (n & (n - 1)) || r == 0 || p == 0)
