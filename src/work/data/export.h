@@ -1,0 +1,49 @@
+/* export.h: a data job's accepted samples as a dataset directory anyone can
+ * check:
+ *   data.jsonl        one row per accepted sample, compact JSON, keys sorted:
+ *                     id, prompt, completion, contributor, model (+ family,
+ *                     question, reference for procedural jobs)
+ *   README.md         dataset card with the YAML header the Hugging Face hub
+ *                     reads (license, pretty_name, size_categories,
+ *                     task_categories, configs/data_files, dataset_info
+ *                     features and splits)
+ *   provenance.json   the job, the Merkle root, and per sample: contributor,
+ *                     model id, seed, validators' verdicts, the row's leaf
+ *                     hash and its Merkle proof
+ * The Merkle root is over keccak256 of each data.jsonl line (without its
+ * newline), in file order, as crypto/merkle.h builds it (OpenZeppelin
+ * compatible), so a copy is checked by recomputing it (gt_dataset_verify)
+ * and comparing with the root recorded on the ledger. */
+#ifndef GT_WORK_EXPORT_H
+#define GT_WORK_EXPORT_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "work/data/job.h"
+#include "work/data/pipeline.h"
+
+#define GT_DATASET_MAX_ROWS (1u << 24) /* the Merkle tree's leaf limit */
+
+/* The dataset row of an accepted sample (compact, sorted keys); caller frees with free(). */
+char *gt_dataset_row(const gt_job_spec *spec, const gt_sample *s);
+
+/* A stored record of a validated sample: its JSON line plus "verdicts"
+ * ({stage: "pass"|"fail"|"skipped"}), "judge_score" and "accepted". */
+json_t *gt_sample_record(const gt_sample *s);
+/* Reads back the verdicts of a record into s (s's text fields are set by
+ * the caller from the same object through gt_batch_parse of its line). */
+int gt_sample_record_verdicts(const json_t *rec, gt_sample *s, gt_err *err);
+
+/* Writes the three files into dir (created) for samples[0..n) (all
+ * accepted) and returns the Merkle root. */
+int gt_dataset_export(const gt_job_spec *spec, const gt_sample *samples, size_t n, const char *dir,
+                      uint8_t root[32], gt_err *err);
+
+/* Re-reads dir/data.jsonl, recomputes the root and compares it with
+ * provenance.json's (and with `expect` when not NULL). *rows gets the count. */
+int gt_dataset_verify(const char *dir, const uint8_t *expect, uint8_t root[32], size_t *rows, gt_err *err);
+
+#endif

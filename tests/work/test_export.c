@@ -1,0 +1,139 @@
+/* test_export.c: dataset export round trip: write data.jsonl, README.md and
+ * provenance.json, re-read the JSONL, recompute the Merkle root, check every
+ * row's proof from provenance.json, and see a one-byte change detected. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../test.h"
+#include "base/alloc.h"
+#include "base/file.h"
+#include "base/hex.h"
+#include "crypto/keccak.h"
+#include "crypto/merkle.h"
+#include "work/data/export.h"
+
+static void test_round_trip(void) {
+    gt_err err = {0};
+    const char *spec =
+        "{\"version\":1,\"name\":\"sort-traces\",\"family\":\"sort\",\"template\":\"{question}\\nAnswer:\","
+        "\"seed\":11,\"samples\":7,\"batch\":7,\"reward\":\"0.02\",\"stake\":\"0.01\",\"license\":\"cc-by-4.0\"}";
+    gt_job_spec s;
+    CHECK_EQ_INT(gt_job_spec_parse(spec, strlen(spec), &s, &err), 0);
+    gt_sample smp[7];
+    memset(smp, 0, sizeof smp);
+    for (int i = 0; i < 7; i++) {
+        gt_family_item it;
+        gt_buf pr = GT_BUF_INIT;
+        CHECK_EQ_INT(gt_job_render(&s, (uint64_t)i, &pr, &it, &err), 0);
+        memcpy(smp[i].job, s.id, 32);
+        smp[i].index = (uint64_t)i;
+        smp[i].seed = gt_job_sample_seed(&s, (uint64_t)i);
+        smp[i].contributor.b[19] = (uint8_t)(i + 1);
+        smp[i].model[0] = 0x42;
+        smp[i].prompt = (char *)gt_buf_take(&pr, NULL);
+        char out[1024];
+        snprintf(out, sizeof out, "Sorted: %s\nAnswer: %s \"quoted\" \xc3\xa9", it.answer, it.answer);
+        smp[i].output = gt_strdup(out);
+        memset(smp[i].verdict, GT_VERDICT_PASS, sizeof smp[i].verdict);
+        smp[i].judge_score = -1;
+        smp[i].accepted = 1;
+    }
+    char dir[] = "/tmp/gt-export-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char sub[256];
+    snprintf(sub, sizeof sub, "%s/ds", dir);
+    uint8_t root[32], root2[32];
+    CHECK_EQ_INT(gt_dataset_export(&s, smp, 7, sub, root, &err), 0);
+    size_t rows = 0;
+    CHECK_EQ_INT(gt_dataset_verify(sub, root, root2, &rows, &err), 0);
+    CHECK_EQ_INT(rows, 7);
+    CHECK(!memcmp(root, root2, 32));
+
+    /* Re-read data.jsonl: each line is the row of its sample, and its
+     * keccak with the proof in provenance.json folds to the root. */
+    char path[512];
+    uint8_t *data, *prov;
+    size_t len, plen;
+    snprintf(path, sizeof path, "%s/data.jsonl", sub);
+    CHECK_EQ_INT(gt_file_read(path, 1 << 20, &data, &len, &err), 0);
+    snprintf(path, sizeof path, "%s/provenance.json", sub);
+    CHECK_EQ_INT(gt_file_read(path, 1 << 20, &prov, &plen, &err), 0);
+    json_t *pj = json_loadb((const char *)prov, plen, 0, NULL);
+    CHECK(pj != NULL);
+    json_t *samples = json_object_get(pj, "samples");
+    CHECK_EQ_INT(json_array_size(samples), 7);
+    size_t a = 0;
+    for (int i = 0; i < 7; i++) {
+        size_t b = a;
+        while (b < len && data[b] != '\n') b++;
+        json_t *row = json_loadb((const char *)data + a, b - a, 0, NULL);
+        CHECK(row != NULL);
+        CHECK_EQ_INT(json_integer_value(json_object_get(row, "id")), i);
+        CHECK_STR(json_string_value(json_object_get(row, "completion")), smp[i].output);
+        CHECK_STR(json_string_value(json_object_get(row, "family")), "sort");
+        char *want = gt_dataset_row(&s, &smp[i]);
+        CHECK(want && strlen(want) == b - a && !memcmp(want, data + a, b - a));
+        free(want);
+        uint8_t leaf[32];
+        gt_keccak256(data + a, b - a, leaf);
+        json_t *ps = json_array_get(samples, (size_t)i);
+        uint8_t hash[32];
+        CHECK_EQ_INT(gt_hex_decode(json_string_value(json_object_get(ps, "hash")), hash, 32, "hash", &err), 0);
+        CHECK(!memcmp(hash, leaf, 32));
+        json_t *pa = json_object_get(ps, "proof");
+        uint8_t proof[32][32];
+        size_t pn = json_array_size(pa);
+        CHECK(pn > 0 && pn <= 32);
+        for (size_t k = 0; k < pn && k < 32; k++)
+            CHECK_EQ_INT(gt_hex_decode(json_string_value(json_array_get(pa, k)), proof[k], 32, "proof", &err), 0);
+        CHECK(gt_merkle_verify(leaf, (const uint8_t(*)[32])proof, pn, root));
+        CHECK_STR(json_string_value(json_object_get(json_object_get(ps, "verdicts"), "verify")), "pass");
+        json_decref(row);
+        a = b + 1;
+    }
+    json_decref(pj);
+    gt_free(prov);
+
+    /* The card carries the hub's YAML header. */
+    uint8_t *card;
+    size_t clen;
+    snprintf(path, sizeof path, "%s/README.md", sub);
+    CHECK_EQ_INT(gt_file_read(path, 1 << 20, &card, &clen, &err), 0);
+    CHECK(!strncmp((const char *)card, "---\nlicense: cc-by-4.0\n", 23));
+    CHECK_CONTAINS((const char *)card, "size_categories:\n- n<1K\n");
+    CHECK_CONTAINS((const char *)card, "task_categories:\n- question-answering\n");
+    CHECK_CONTAINS((const char *)card, "path: data.jsonl");
+    CHECK_CONTAINS((const char *)card, "num_examples: 7\n---\n");
+    CHECK_CONTAINS((const char *)card, "  - name: reference\n    dtype: string\n");
+    gt_free(card);
+
+    /* One byte changed in data.jsonl: the root no longer matches. */
+    data[10] ^= 1;
+    snprintf(path, sizeof path, "%s/data.jsonl", sub);
+    CHECK_EQ_INT(gt_file_write_atomic(path, data, len, 0644, &err), 0);
+    CHECK(gt_dataset_verify(sub, NULL, root2, &rows, &err) == GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "does not match");
+    CHECK(memcmp(root, root2, 32) != 0);
+    gt_free(data);
+
+    /* Records keep the verdicts. */
+    json_t *rec = gt_sample_record(&smp[0]);
+    gt_sample back;
+    memset(&back, 0, sizeof back);
+    CHECK_EQ_INT(gt_sample_record_verdicts(rec, &back, &err), 0);
+    CHECK(back.accepted && back.verdict[GT_STAGE_DEDUP] == GT_VERDICT_PASS);
+    json_decref(rec);
+
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK_EQ_INT(system(cmd), 0);
+    for (int i = 0; i < 7; i++) gt_sample_clear(&smp[i]);
+    gt_job_spec_free(&s);
+}
+
+int main(void) {
+    RUN(test_round_trip);
+    return gt_test_finish();
+}
