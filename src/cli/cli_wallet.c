@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/alloc.h"
 #include "base/file.h"
@@ -132,6 +133,12 @@ static int parse(int argc, char **argv, opts *o) {
     return 0;
 }
 
+/* Tells a person at a terminal why the next step takes a second or more
+ * (standard scrypt is deliberately slow); quiet when stderr is not a TTY. */
+static void kdf_notice(const char *what) {
+    if (isatty(STDERR_FILENO)) fprintf(stderr, "%s (scrypt; takes a moment)...\n", what);
+}
+
 /* Prints a JSON object (consumed) on stdout. */
 static void print_json(json_t *j) {
     char *s = json_dumps(j, JSON_COMPACT);
@@ -168,6 +175,7 @@ static int cmd_new(opts *o, gt_err *err) {
     int rc = gt_cli_password(o->password_file, "Password for the new key: ", 1, pw, sizeof pw, err);
     if (!rc) rc = gt_key_generate(&k, err);
     if (!rc) {
+        kdf_notice("encrypting the new key");
         rc = gt_keystore_save(o->home_path, &k, pw, kdf_for(o), path, sizeof path, err);
         gt_key_address(&k, &a);
         gt_key_wipe(&k);
@@ -306,6 +314,7 @@ static int unlock(opts *o, const gt_addr *a, gt_key *k, gt_err *err) {
     gt_addr_to_str(a, as);
     snprintf(prompt, sizeof prompt, "Password for %s: ", as);
     int rc = gt_cli_password(o->password_file, prompt, 0, pw, sizeof pw, err);
+    if (!rc) kdf_notice("unlocking the key");
     if (!rc) rc = gt_keystore_load(o->home_path, a, pw, k, err);
     memset(pw, 0, sizeof pw);
     return rc;
