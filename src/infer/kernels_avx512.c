@@ -21,6 +21,7 @@
 
 #define R GT_KERN_TILE_ROWS
 #define SB GT_KERN_SB
+#define TILE_BLOCK 16 /* tiles per block in the matmul's outer loop */
 #define PF_SB 4 /* superblocks ahead to prefetch (prefetches never fault) */
 
 /* The canonical halving tree over the 16 lanes of v. */
@@ -170,13 +171,17 @@ tile_float(const gt_qmat *w, int tile, const gt_act *a, int t0, const int NT, fl
 static void matmul_512(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y,
                        size_t ldy) {
     int quant = w->type == GT_TYPE_Q8_0 || w->type == GT_TYPE_Q4_0;
-    for (int tile = tile0; tile < tile1; tile++) {
+    /* Blocks of tiles (weights in L2) against each 4-token chunk (in L1):
+     * the activations are then read from L1, not L2, in the inner loops. */
+    for (int tb = tile0; tb < tile1; tb += TILE_BLOCK) {
+        int te = tb + TILE_BLOCK < tile1 ? tb + TILE_BLOCK : tile1;
         int t0 = 0;
-        for (; t0 + 4 <= a->n_tok; t0 += 4) {
-            if (quant) tile_quant(w, tile, a, t0, 4, y, ldy);
-            else tile_float(w, tile, a, t0, 4, y, ldy);
-        }
-        switch (a->n_tok - t0) {
+        for (; t0 + 4 <= a->n_tok; t0 += 4)
+            for (int tile = tb; tile < te; tile++) {
+                if (quant) tile_quant(w, tile, a, t0, 4, y, ldy);
+                else tile_float(w, tile, a, t0, 4, y, ldy);
+            }
+        for (int tile = tb; tile < te; tile++) switch (a->n_tok - t0) {
         case 3: quant ? tile_quant(w, tile, a, t0, 3, y, ldy) : tile_float(w, tile, a, t0, 3, y, ldy); break;
         case 2: quant ? tile_quant(w, tile, a, t0, 2, y, ldy) : tile_float(w, tile, a, t0, 2, y, ldy); break;
         case 1: quant ? tile_quant(w, tile, a, t0, 1, y, ldy) : tile_float(w, tile, a, t0, 1, y, ldy); break;
