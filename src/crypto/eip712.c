@@ -135,17 +135,21 @@ typedef struct ctx {
     gt_err *err;
 } ctx;
 
-/* Appends ".name" or "[i]" to the path; returns the old length to restore. */
-static size_t path_push(ctx *c, const char *fmt, const char *s, size_t i) {
+/* Appends ".name" to the path; returns the old length to restore. */
+static size_t path_push_field(ctx *c, const char *name) {
     size_t old = strlen(c->path);
-    if (old < sizeof c->path - 1) {
-        if (s) snprintf(c->path + old, sizeof c->path - old, fmt, s);
-        else snprintf(c->path + old, sizeof c->path - old, fmt, i);
-    }
+    if (old < sizeof c->path - 1) snprintf(c->path + old, sizeof c->path - old, ".%s", name);
     return old;
 }
 
-/* Restores the path to a length path_push returned. */
+/* Appends "[i]" to the path; returns the old length to restore. */
+static size_t path_push_index(ctx *c, size_t i) {
+    size_t old = strlen(c->path);
+    if (old < sizeof c->path - 1) snprintf(c->path + old, sizeof c->path - old, "[%zu]", i);
+    return old;
+}
+
+/* Restores the path to a length path_push_* returned. */
 static void path_pop(ctx *c, size_t old) {
     c->path[old] = 0;
 }
@@ -511,14 +515,14 @@ static int hash_struct(ctx *c, stype *t, json_t *v, int depth, uint8_t out[32]) 
                               "%s: field \"%.64s\" is not declared in type %s", c->path, key,
                               t->name);
     }
-    const uint8_t *th;
+    const uint8_t *th = NULL;
     int rc = type_hash(c, t, &th);
     if (rc) return rc;
     gt_eip712_enc e;
     gt_eip712_enc_init(&e, th);
     for (size_t i = 0; i < t->n_fields; i++) {
         const field *f = &t->fields[i];
-        size_t old = path_push(c, ".%s", f->name, 0);
+        size_t old = path_push_field(c, f->name);
         json_t *fv = json_object_get(v, f->name);
         uint8_t w[32];
         if (!fv) rc = gt_err_set(c->err, GT_EINVAL, "%s: missing (type %s)", c->path, f->type);
@@ -556,7 +560,7 @@ static int enc_value(ctx *c, const char *type, size_t tlen, json_t *v, int depth
         gt_keccak k;
         gt_keccak_init(&k);
         for (size_t i = 0; i < n; i++) {
-            size_t old = path_push(c, "[%zu]", NULL, i);
+            size_t old = path_push_index(c, i);
             uint8_t w[32];
             int rc = enc_value(c, type, elem_len, json_array_get(v, i), depth + 1, w);
             if (rc) return rc;
@@ -599,8 +603,8 @@ static int enc_value(ctx *c, const char *type, size_t tlen, json_t *v, int depth
         return 0;
     case K_BYTES:
     case K_BYTESN: {
-        uint8_t *b;
-        size_t n;
+        uint8_t *b = NULL;
+        size_t n = 0;
         int rc = hex_value(c, v, &b, &n);
         if (rc) return rc;
         if (kind == K_BYTES) {
