@@ -100,6 +100,11 @@ int gt_llm_generate(gt_llm *l, const char *prompt, size_t len, const gt_gen_para
     gt_buf raw = GT_BUF_INIT;
     rc = gt_generate(l->ctx, l->tok, ids, (int)n, p, NULL, NULL, &res, err);
     if (!rc) rc = gt_detokenize(l->tok, res.tokens, (size_t)res.n_tokens, 0, 0, &raw, err);
+    /* NUL bytes (a byte token <0x00>) are dropped: outputs travel as C and JSON strings. */
+    size_t w = 0;
+    for (size_t i = 0; i < raw.len; i++)
+        if (raw.data[i]) raw.data[w++] = raw.data[i];
+    raw.len = w;
     if (!rc && gt_utf8_sanitize(raw.data, raw.len, out)) rc = gt_err_set(err, GT_ENOMEM, "out of memory");
     if (!rc && n_tokens) *n_tokens = res.n_tokens;
     gt_buf_free(&raw);

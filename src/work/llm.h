@@ -47,7 +47,7 @@ int gt_llm_tokenize(gt_llm *l, const char *text, size_t len, int add_special, co
 
 /* Generates after prompt with the given parameters (the sampler seed is in
  * p->sampling.seed) and appends the text, as valid UTF-8 (stray bytes become
- * U+FFFD), to out. *n_tokens (may be NULL) gets the generated count. */
+ * U+FFFD, NUL bytes are dropped), to out. *n_tokens (may be NULL) gets the generated count. */
 int gt_llm_generate(gt_llm *l, const char *prompt, size_t len, const gt_gen_params *p, gt_buf *out,
                     int *n_tokens, gt_err *err);
 

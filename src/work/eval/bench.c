@@ -1,0 +1,210 @@
+/* bench.c: benchmark files (strict JSONL parsing) and the built-in
+ * benchmarks generated from the procedural families (see bench.h). */
+#include "work/eval/bench.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/file.h"
+#include "base/json.h"
+#include "crypto/sha256.h"
+#include "work/data/families.h"
+
+const char *const gt_bench_builtins[] = {"arith-v1", "units-v1", "sort-v1", "logic-v1", "strings-v1", NULL};
+
+/* Each built-in: the family, the type, and for generate_until the token budget. */
+static const struct {
+    const char *name, *family;
+    gt_bench_type type;
+    int max_tokens, n_choices;
+} builtins[] = {
+    {"arith-v1", "arith", GT_BENCH_GEN, 24, 0},  {"units-v1", "units", GT_BENCH_MC, 0, 4},
+    {"sort-v1", "sort", GT_BENCH_GEN, 96, 0},    {"logic-v1", "logic", GT_BENCH_MC, 0, 2},
+    {"strings-v1", "strings", GT_BENCH_GEN, 24, 0},
+};
+
+int gt_bench_builtin_text(const char *name, gt_buf *out, gt_err *err) {
+    for (size_t b = 0; b < sizeof builtins / sizeof builtins[0]; b++) {
+        if (strcmp(builtins[b].name, name)) continue;
+        const gt_family *f = gt_family_by_name(builtins[b].family);
+        json_t *spec = builtins[b].type == GT_BENCH_MC
+                           ? json_pack("{s:s,s:s}", "name", name, "type", "multiple_choice")
+                           : json_pack("{s:s,s:s,s:[s],s:i}", "name", name, "type", "generate_until", "until", "\n",
+                                       "max_tokens", builtins[b].max_tokens);
+        char *line = gt_json_dump(spec);
+        json_decref(spec);
+        int rc = !line || gt_buf_append_str(out, line) || gt_buf_putc(out, '\n');
+        free(line);
+        for (int i = 0; i < GT_BENCH_BUILTIN_ITEMS && !rc; i++) {
+            gt_family_item it;
+            gt_family_generate(f, GT_BENCH_BUILTIN_SEED, (uint64_t)i, &it);
+            char prompt[GT_FAMILY_QUESTION_MAX + 32];
+            snprintf(prompt, sizeof prompt, "Question: %s\nAnswer:", it.question);
+            json_t *o;
+            if (builtins[b].type == GT_BENCH_MC) {
+                char ch[GT_FAMILY_MAX_CHOICES][GT_FAMILY_ANSWER_MAX];
+                int gold, n = gt_family_choices(&it, builtins[b].n_choices, ch, &gold);
+                json_t *arr = json_array();
+                for (int c = 0; c < n; c++) {
+                    char sp[GT_FAMILY_ANSWER_MAX + 2];
+                    snprintf(sp, sizeof sp, " %s", ch[c]);
+                    json_array_append_new(arr, json_string(sp));
+                }
+                o = json_pack("{s:s,s:o,s:i}", "prompt", prompt, "choices", arr, "gold", gold);
+            } else {
+                char t[GT_FAMILY_ANSWER_MAX + 2];
+                snprintf(t, sizeof t, " %s", it.answer);
+                o = json_pack("{s:s,s:s}", "prompt", prompt, "target", t);
+            }
+            line = gt_json_dump(o);
+            json_decref(o);
+            rc = !line || gt_buf_append_str(out, line) || gt_buf_putc(out, '\n');
+            free(line);
+        }
+        return rc ? gt_err_set(err, GT_ENOMEM, "out of memory") : 0;
+    }
+    return gt_err_set(err, GT_ENOTFOUND,
+                      "no built-in benchmark \"%.64s\" (built in: arith-v1, units-v1, sort-v1, logic-v1, strings-v1)", name);
+}
+
+void gt_bench_free(gt_bench *b) {
+    if (!b) return;
+    json_decref((json_t *)b->json);
+    gt_free(b->items);
+    gt_free(b);
+}
+
+static int text_field(const json_t *o, const char *f, const char **out, size_t line, gt_err *err) {
+    if (gt_json_get_str(o, f, GT_BENCH_TEXT_MAX, out, err)) return gt_err_wrap(err, "benchmark line %zu", line);
+    return 0;
+}
+
+static int parse_spec(const json_t *o, gt_bench *b, gt_err *err) {
+    static const char *const keys[] = {"name", "type", "until", "max_tokens", NULL};
+    const char *name, *type;
+    if (gt_json_only_fields(o, keys, "benchmark spec (line 1)", err)) return GT_EINVAL;
+    if (gt_json_get_str(o, "name", GT_BENCH_NAME_MAX, &name, err) || gt_json_get_str(o, "type", 32, &type, err))
+        return gt_err_wrap(err, "benchmark spec (line 1)");
+    snprintf(b->name, sizeof b->name, "%s", name);
+    if (!strcmp(type, "multiple_choice")) {
+        b->type = GT_BENCH_MC;
+        if (json_object_get(o, "until") || json_object_get(o, "max_tokens"))
+            return gt_err_set(err, GT_EINVAL, "benchmark spec: until/max_tokens are for generate_until");
+        return 0;
+    }
+    if (strcmp(type, "generate_until"))
+        return gt_err_set(err, GT_EINVAL, "benchmark spec: type \"%s\": expected multiple_choice or generate_until", type);
+    b->type = GT_BENCH_GEN;
+    uint64_t mt = 0;
+    if (gt_json_get_u64(o, "max_tokens", &mt, err) || mt < 1 || mt > GT_BENCH_MAX_TOKENS)
+        return gt_err_set(err, GT_EINVAL, "benchmark spec: max_tokens: expected 1..%d", GT_BENCH_MAX_TOKENS);
+    b->max_tokens = (int)mt;
+    json_t *u = json_object_get(o, "until");
+    if (u) {
+        if (!json_is_array(u) || json_array_size(u) > GT_BENCH_MAX_UNTIL)
+            return gt_err_set(err, GT_EINVAL, "benchmark spec: until: expected at most %d stop strings", GT_BENCH_MAX_UNTIL);
+        for (size_t i = 0; i < json_array_size(u); i++) {
+            json_t *s = json_array_get(u, i);
+            if (!json_is_string(s) || !json_string_length(s) || json_string_length(s) > GT_BENCH_UNTIL_MAX)
+                return gt_err_set(err, GT_EINVAL, "benchmark spec: until[%zu]: expected 1..%d bytes", i, GT_BENCH_UNTIL_MAX);
+            snprintf(b->until[b->n_until++], GT_BENCH_UNTIL_MAX + 1, "%s", json_string_value(s));
+        }
+    }
+    return 0;
+}
+
+static int parse_item(const json_t *o, gt_bench *b, gt_bench_item *it, size_t line, gt_err *err) {
+    static const char *const mc_keys[] = {"prompt", "choices", "gold", NULL};
+    static const char *const gen_keys[] = {"prompt", "target", NULL};
+    char what[48];
+    snprintf(what, sizeof what, "benchmark line %zu", line);
+    if (gt_json_only_fields(o, b->type == GT_BENCH_MC ? mc_keys : gen_keys, what, err)) return GT_EINVAL;
+    if (text_field(o, "prompt", &it->prompt, line, err)) return GT_EINVAL;
+    if (b->type == GT_BENCH_GEN) return text_field(o, "target", &it->target, line, err);
+    json_t *c = json_object_get(o, "choices");
+    if (!json_is_array(c) || json_array_size(c) < 2 || json_array_size(c) > GT_BENCH_MAX_CHOICES)
+        return gt_err_set(err, GT_EINVAL, "%s: choices: expected 2..%d strings", what, GT_BENCH_MAX_CHOICES);
+    it->n_choices = (int)json_array_size(c);
+    for (int i = 0; i < it->n_choices; i++) {
+        json_t *s = json_array_get(c, (size_t)i);
+        if (!json_is_string(s) || !json_string_length(s) || json_string_length(s) > GT_BENCH_TEXT_MAX)
+            return gt_err_set(err, GT_EINVAL, "%s: choices[%d]: expected a non-empty string", what, i);
+        it->choices[i] = json_string_value(s);
+    }
+    uint64_t g;
+    if (gt_json_get_u64(o, "gold", &g, err) || g >= (uint64_t)it->n_choices)
+        return gt_err_set(err, GT_EINVAL, "%s: gold: expected an index 0..%d", what, it->n_choices - 1);
+    it->gold = (int)g;
+    return 0;
+}
+
+int gt_bench_parse(const char *text, size_t len, gt_bench **out, gt_err *err) {
+    *out = NULL;
+    if (len > GT_BENCH_MAX_BYTES)
+        return gt_err_set(err, GT_ELIMIT, "benchmark of %zu bytes is over the limit of %d", len, GT_BENCH_MAX_BYTES);
+    size_t lines = 1;
+    for (size_t i = 0; i < len; i++) lines += text[i] == '\n';
+    if (lines > GT_BENCH_MAX_ITEMS + 2)
+        return gt_err_set(err, GT_ELIMIT, "benchmark has %zu lines; at most %d items", lines, GT_BENCH_MAX_ITEMS);
+    gt_bench *b = gt_calloc(1, sizeof *b);
+    json_t *all = json_array();
+    if (!b || !all || !(b->items = gt_calloc(lines, sizeof *b->items))) {
+        gt_free(b ? b->items : NULL);
+        gt_free(b);
+        json_decref(all);
+        return gt_err_set(err, GT_ENOMEM, "out of memory");
+    }
+    b->json = all;
+    gt_sha256(text, len, b->hash);
+    int rc = 0, have_spec = 0;
+    size_t line = 0;
+    for (size_t a = 0; a < len && !rc;) {
+        size_t e = a;
+        while (e < len && text[e] != '\n') e++;
+        line++;
+        if (e > a) {
+            json_t *o = NULL;
+            rc = gt_json_parse(text + a, e - a, GT_BENCH_MAX_BYTES, &o, err);
+            if (rc) gt_err_wrap(err, "benchmark line %zu", line);
+            else if (json_array_append_new(all, o)) rc = gt_err_set(err, GT_ENOMEM, "out of memory");
+            else if (!have_spec) rc = parse_spec(o, b, err), have_spec = 1;
+            else {
+                gt_bench_item *it = &b->items[b->n_items];
+                rc = parse_item(o, b, it, line, err);
+                if (!rc) gt_sha256(text + a, e - a, it->doc_hash), b->n_items++;
+            }
+        }
+        a = e + 1;
+    }
+    if (!rc && !b->n_items) rc = gt_err_set(err, GT_EINVAL, "benchmark has no items (line 1 is the spec, then one item a line)");
+    if (rc) {
+        gt_bench_free(b);
+        return rc;
+    }
+    *out = b;
+    return 0;
+}
+
+int gt_bench_open(const char *name_or_path, gt_bench **out, gt_err *err) {
+    gt_buf t = GT_BUF_INIT;
+    int rc;
+    for (int i = 0; gt_bench_builtins[i]; i++)
+        if (!strcmp(gt_bench_builtins[i], name_or_path)) {
+            rc = gt_bench_builtin_text(name_or_path, &t, err);
+            if (!rc) rc = gt_bench_parse((const char *)t.data, t.len, out, err);
+            gt_buf_free(&t);
+            return rc;
+        }
+    uint8_t *data;
+    size_t len;
+    if (!gt_file_exists(name_or_path))
+        return gt_err_set(err, GT_ENOTFOUND,
+                          "no benchmark \"%.200s\": not a file, nor a built-in (arith-v1, units-v1, sort-v1, logic-v1, strings-v1)",
+                          name_or_path);
+    if ((rc = gt_file_read(name_or_path, GT_BENCH_MAX_BYTES, &data, &len, err))) return rc;
+    rc = gt_bench_parse((const char *)data, len, out, err);
+    gt_free(data);
+    return rc;
+}

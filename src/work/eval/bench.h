@@ -1,0 +1,72 @@
+/* bench.h: benchmarks: a JSONL file whose first line is the spec and each
+ * further line one item:
+ *   {"name":"my-bench","type":"multiple_choice"}                       spec
+ *   {"prompt":"Question: ...\nAnswer:","choices":[" 12"," 13"],"gold":0} item
+ * or
+ *   {"name":"my-gen","type":"generate_until","until":["\n"],"max_tokens":32}
+ *   {"prompt":"Question: ...\nAnswer:","target":" 42"}
+ * multiple_choice items are scored by the summed log-likelihood of each
+ * choice as the continuation of the prompt (acc: the likeliest is gold;
+ * acc_norm: the likeliest per byte of the choice, as lm-evaluation-harness
+ * reports them); generate_until items by greedy generation up to the first
+ * stop string, exact match of the trimmed text with the trimmed target.
+ * A benchmark's hash is the SHA-256 of its file bytes.
+ *
+ * Built in, generated from the procedural families with seed 1, items
+ * 0..GT_BENCH_BUILTIN_ITEMS-1, versioned so a result names exactly what was
+ * asked: arith-v1, sort-v1, strings-v1 (generate_until), units-v1 (4
+ * choices), logic-v1 (2 choices). */
+#ifndef GT_WORK_BENCH_H
+#define GT_WORK_BENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "base/err.h"
+
+#define GT_BENCH_MAX_BYTES (64 * 1024 * 1024)
+#define GT_BENCH_MAX_ITEMS 100000
+#define GT_BENCH_MAX_CHOICES 16
+#define GT_BENCH_MAX_UNTIL 4
+#define GT_BENCH_UNTIL_MAX 32         /* bytes of one stop string */
+#define GT_BENCH_TEXT_MAX (16 * 1024) /* prompt, choice or target bytes */
+#define GT_BENCH_MAX_TOKENS 1024
+#define GT_BENCH_NAME_MAX 64
+#define GT_BENCH_BUILTIN_ITEMS 200
+#define GT_BENCH_BUILTIN_SEED 1
+
+typedef enum gt_bench_type { GT_BENCH_MC = 0, GT_BENCH_GEN = 1 } gt_bench_type;
+
+typedef struct gt_bench_item {
+    const char *prompt;
+    const char *choices[GT_BENCH_MAX_CHOICES];
+    int n_choices, gold;
+    const char *target;
+    uint8_t doc_hash[32]; /* sha256 of the item's line */
+} gt_bench_item;
+
+typedef struct gt_bench {
+    char name[GT_BENCH_NAME_MAX + 1];
+    gt_bench_type type;
+    char until[GT_BENCH_MAX_UNTIL][GT_BENCH_UNTIL_MAX + 1];
+    int n_until, max_tokens;
+    gt_bench_item *items;
+    size_t n_items;
+    uint8_t hash[32];
+    void *json; /* the parsed lines (strings above point into them) */
+} gt_bench;
+
+/* Parses a benchmark file's text. Free with gt_bench_free. */
+int gt_bench_parse(const char *text, size_t len, gt_bench **out, gt_err *err);
+/* A built-in by name, or a file path. */
+int gt_bench_open(const char *name_or_path, gt_bench **out, gt_err *err);
+void gt_bench_free(gt_bench *b); /* accepts NULL */
+
+/* The JSONL text of a built-in (appended to out); GT_ENOTFOUND naming the
+ * built-ins when there is none of that name. */
+int gt_bench_builtin_text(const char *name, gt_buf *out, gt_err *err);
+/* Names of the built-ins, NULL-terminated. */
+extern const char *const gt_bench_builtins[];
+
+#endif

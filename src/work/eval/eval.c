@@ -1,0 +1,237 @@
+/* eval.c: scoring benchmark items with a local model (see eval.h):
+ * log-likelihoods of continuations for multiple choice, greedy generation
+ * with stop strings for generate_until. Log-softmax is taken in double in a
+ * fixed order over bit-identical logits, so the hex floats repeat exactly. */
+#define _GNU_SOURCE /* memmem */
+#include "work/eval/eval.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/hex.h"
+#include "base/json.h"
+#include "base/progress.h"
+#include "crypto/keccak.h"
+#include "crypto/merkle.h"
+#include "crypto/sha256.h"
+#include "infer/unicode.h"
+
+static json_t *hash_json(const void *p, size_t n) {
+    uint8_t h[32];
+    char s[67] = "0x";
+    gt_sha256(p, n, h);
+    gt_hex_encode(h, 32, s + 2);
+    return json_string(s);
+}
+
+/* Summed log-likelihood of continuation `cont` after `ctx`, tokenised the
+ * way lm-evaluation-harness does: whole = tok(ctx + cont), context =
+ * tok(ctx), continuation = whole[len(context):]. */
+static int loglik(gt_llm *llm, const char *ctx, const char *cont, double *out, gt_err *err) {
+    size_t lc = strlen(ctx), lk = strlen(cont);
+    char *whole = gt_malloc(lc + lk + 1);
+    if (!whole) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    memcpy(whole, ctx, lc);
+    memcpy(whole + lc, cont, lk + 1);
+    const int32_t *ids;
+    size_t n_ctx, n;
+    int rc = gt_llm_tokenize(llm, ctx, lc, 1, &ids, &n_ctx, err);
+    if (!rc) rc = gt_llm_tokenize(llm, whole, lc + lk, 1, &ids, &n, err);
+    gt_free(whole);
+    if (rc) return rc;
+    if (n_ctx >= n) n_ctx = n - 1; /* the continuation merged into the context: score its last token */
+    if (n_ctx < 1) return gt_err_set(err, GT_EINVAL, "prompt gives no tokens to condition on");
+    if ((int)n > gt_ctx_n_ctx(llm->ctx))
+        return gt_err_set(err, GT_ELIMIT, "item of %zu tokens does not fit the context of %d", n, gt_ctx_n_ctx(llm->ctx));
+    int n_vocab = gt_model_hparams(llm->model)->n_vocab;
+    float *logits = gt_malloc(sizeof(float) * (size_t)n_vocab * n);
+    if (!logits) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    rc = gt_ctx_eval(llm->ctx, ids, (int)n, 0, logits, GT_EVAL_ALL, err);
+    double sum = 0;
+    for (size_t t = n_ctx; !rc && t < n; t++) {
+        const float *row = logits + (size_t)n_vocab * (t - 1); /* predicts token t */
+        double mx = row[0], z = 0;
+        for (int v = 1; v < n_vocab; v++) mx = row[v] > mx ? row[v] : mx;
+        for (int v = 0; v < n_vocab; v++) z += exp((double)row[v] - mx);
+        sum += (double)row[ids[t]] - mx - log(z);
+    }
+    gt_free(logits);
+    if (!rc) *out = sum;
+    return rc;
+}
+
+static void trim(const char *s, size_t n, size_t *a, size_t *b) {
+    *a = 0, *b = n;
+    while (*a < *b && strchr(" \t\r\n", s[*a])) (*a)++;
+    while (*b > *a && strchr(" \t\r\n", s[*b - 1])) (*b)--;
+}
+
+typedef struct stop_arg {
+    const gt_bench *b;
+    gt_buf text;
+} stop_arg;
+
+/* Stops generation once any stop string appears in the text so far. */
+static int stop_cb(void *user, const gt_gen_step *st) {
+    stop_arg *sa = user;
+    if (gt_buf_append(&sa->text, st->piece, st->piece_len)) return 1;
+    for (int i = 0; i < sa->b->n_until; i++) {
+        size_t u = strlen(sa->b->until[i]);
+        size_t from = sa->text.len > st->piece_len + u ? sa->text.len - st->piece_len - u : 0;
+        if (memmem(sa->text.data + from, sa->text.len - from, sa->b->until[i], u)) return 1;
+    }
+    return 0;
+}
+
+int gt_eval_item(const gt_bench *b, size_t i, gt_llm *llm, gt_buf *line, int *correct, int *correct_norm, gt_err *err) {
+    const gt_bench_item *it = &b->items[i];
+    char dh[67] = "0x";
+    gt_hex_encode(it->doc_hash, 32, dh + 2);
+    json_t *o = json_pack("{s:I,s:s,s:o}", "i", (json_int_t)i, "doc_hash", dh, "prompt_hash",
+                          hash_json(it->prompt, strlen(it->prompt)));
+    if (!o) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    int rc = 0;
+    if (b->type == GT_BENCH_MC) {
+        json_t *ll = json_array();
+        double best = -INFINITY, best_n = -INFINITY;
+        int pred = 0, pred_n = 0;
+        for (int c = 0; c < it->n_choices && !rc; c++) {
+            double v;
+            rc = loglik(llm, it->prompt, it->choices[c], &v, err);
+            if (rc) break;
+            char hx[64];
+            snprintf(hx, sizeof hx, "%a", v);
+            json_array_append_new(ll, json_string(hx));
+            double vn = v / (double)strlen(it->choices[c]); /* per byte, as lm-eval's acc_norm */
+            if (v > best) best = v, pred = c;
+            if (vn > best_n) best_n = vn, pred_n = c;
+        }
+        *correct = pred == it->gold;
+        *correct_norm = pred_n == it->gold;
+        json_object_set_new(o, "ll", ll);
+        json_object_set_new(o, "target_hash", hash_json(it->choices[it->gold], strlen(it->choices[it->gold])));
+        json_object_set_new(o, "pred", json_integer(pred));
+        json_object_set_new(o, "pred_norm", json_integer(pred_n));
+        json_object_set_new(o, "acc", json_integer(*correct));
+        json_object_set_new(o, "acc_norm", json_integer(*correct_norm));
+    } else {
+        const int32_t *ids;
+        size_t n;
+        stop_arg sa = {b, GT_BUF_INIT};
+        gt_gen_params gp = gt_gen_defaults();
+        gp.n_predict = b->max_tokens;
+        gp.sampling.temp = 0; /* greedy */
+        gt_gen_result res = {0};
+        rc = gt_llm_tokenize(llm, it->prompt, strlen(it->prompt), 1, &ids, &n, err);
+        if (!rc && (int)n >= gt_ctx_n_ctx(llm->ctx))
+            rc = gt_err_set(err, GT_ELIMIT, "item %zu: prompt of %zu tokens does not fit the context", i, n);
+        if (!rc) rc = gt_generate(llm->ctx, llm->tok, ids, (int)n, &gp, stop_cb, &sa, &res, err);
+        gt_gen_result_free(&res);
+        gt_buf text = GT_BUF_INIT;
+        if (!rc) {
+            size_t cut = sa.text.len;
+            for (int u = 0; u < b->n_until; u++) {
+                const uint8_t *p = sa.text.len ? memmem(sa.text.data, sa.text.len, b->until[u], strlen(b->until[u])) : NULL;
+                if (p && (size_t)(p - sa.text.data) < cut) cut = (size_t)(p - sa.text.data);
+            }
+            size_t w = 0; /* NULs dropped, as gt_llm_generate does */
+            for (size_t k = 0; k < cut; k++)
+                if (sa.text.data[k]) sa.text.data[w++] = sa.text.data[k];
+            if (gt_utf8_sanitize(sa.text.data, w, &text)) rc = gt_err_set(err, GT_ENOMEM, "out of memory");
+        }
+        if (!rc) {
+            const char *out = text.data ? (const char *)text.data : "";
+            size_t a1, b1, a2, b2;
+            trim(out, text.len, &a1, &b1);
+            trim(it->target, strlen(it->target), &a2, &b2);
+            *correct = *correct_norm = b1 - a1 == b2 - a2 && !memcmp(out + a1, it->target + a2, b1 - a1);
+            json_object_set_new(o, "output", json_stringn(out, text.len));
+            json_object_set_new(o, "target_hash", hash_json(it->target, strlen(it->target)));
+            json_object_set_new(o, "exact_match", json_integer(*correct));
+        }
+        gt_buf_free(&text);
+        gt_buf_free(&sa.text);
+    }
+    if (!rc) {
+        char *s = gt_json_dump(o);
+        if (!s || gt_buf_append_str(line, s)) rc = gt_err_set(err, GT_ENOMEM, "out of memory");
+        free(s);
+    }
+    json_decref(o);
+    return rc;
+}
+
+/* Mean and standard error (sample std / sqrt(n)) of 0/1 outcomes. */
+static void mean_se(const uint8_t *x, size_t n, double *mean, double *se) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += x[i];
+    *mean = n ? s / (double)n : 0;
+    double v = 0;
+    for (size_t i = 0; i < n; i++) v += (x[i] - *mean) * (x[i] - *mean);
+    *se = n > 1 ? sqrt(v / (double)(n - 1)) / sqrt((double)n) : 0;
+}
+
+int gt_eval_run(const gt_bench *b, gt_llm *llm, size_t limit, gt_eval_progress progress, void *arg, gt_buf *results,
+                gt_eval_summary *sum, gt_err *err) {
+    memset(sum, 0, sizeof *sum);
+    size_t n = limit && limit < b->n_items ? limit : b->n_items;
+    uint8_t(*leaves)[32] = gt_malloc(sizeof *leaves * n);
+    uint8_t *acc = gt_malloc(n), *accn = gt_malloc(n);
+    int rc = 0;
+    if (!leaves || !acc || !accn) rc = gt_err_set(err, GT_ENOMEM, "out of memory");
+    double t0 = gt_now_s();
+    for (size_t i = 0; i < n && !rc; i++) {
+        gt_buf line = GT_BUF_INIT;
+        int c = 0, cn = 0;
+        rc = gt_eval_item(b, i, llm, &line, &c, &cn, err);
+        if (!rc) {
+            gt_keccak256(line.data, line.len, leaves[i]);
+            acc[i] = (uint8_t)c, accn[i] = (uint8_t)cn;
+            if (gt_buf_append(results, line.data, line.len) || gt_buf_putc(results, '\n'))
+                rc = gt_err_set(err, GT_ENOMEM, "out of memory");
+        } else {
+            gt_err_wrap(err, "item %zu", i);
+        }
+        gt_buf_free(&line);
+        if (!rc && progress) progress(arg, i + 1, n);
+    }
+    if (!rc) {
+        sum->n = n;
+        sum->metric = b->type == GT_BENCH_MC ? "acc" : "exact_match";
+        mean_se(acc, n, &sum->score, &sum->stderr_);
+        if (b->type == GT_BENCH_MC) mean_se(accn, n, &sum->acc_norm, &sum->acc_norm_stderr);
+        gt_merkle_root((const uint8_t(*)[32])leaves, n, sum->root);
+        memcpy(sum->model, llm->id, 32);
+        memcpy(sum->bench, b->hash, 32);
+        sum->seconds = gt_now_s() - t0;
+    }
+    gt_free(leaves);
+    gt_free(acc);
+    gt_free(accn);
+    return rc;
+}
+
+uint64_t gt_eval_score_ppm(double score) {
+    if (!(score > 0)) return 0;
+    if (score >= 1) return 1000000;
+    return (uint64_t)llround(score * 1e6);
+}
+
+json_t *gt_eval_summary_json(const gt_bench *b, const gt_eval_summary *sum) {
+    char bh[72], mh[72], root[67] = "0x";
+    gt_llm_id_str(sum->bench, bh);
+    gt_llm_id_str(sum->model, mh);
+    gt_hex_encode(sum->root, 32, root + 2);
+    json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:s,s:f,s:f,s:I,s:s,s:f}", "bench", b->name, "bench_hash", bh, "model", mh,
+                          "n", (json_int_t)sum->n, "metric", sum->metric, "score", sum->score, "stderr", sum->stderr_,
+                          "score_ppm", (json_int_t)gt_eval_score_ppm(sum->score), "results_root", root, "seconds",
+                          sum->seconds);
+    if (o && b->type == GT_BENCH_MC) {
+        json_object_set_new(o, "acc_norm", json_real(sum->acc_norm));
+        json_object_set_new(o, "acc_norm_stderr", json_real(sum->acc_norm_stderr));
+    }
+    return o;
+}
