@@ -36,6 +36,15 @@ bench-ledger: build-all
 bench-infer: build-all
 	@./bench/infer.sh $(BUILD)
 
+# Data pipeline throughput vs raw generation of the same model; ends "pipeline/raw: X.XX".
+bench-work: setup
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS) --target bench_work
+	@$(BUILD)/bench_work
+
+bench-market: build-all
+	@./bench/market.sh $(BUILD)
+
 # libFuzzer builds of every fuzz target (clang); run one with e.g.
 #   build-fuzz/fuzz_action -max_total_time=60 tests/fuzz/corpus/action
 fuzz: setup

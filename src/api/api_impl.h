@@ -43,7 +43,7 @@ void gt_events_wake(gt_events *ev);
  * by MHD or wait_ms passed (returns the number still open). */
 int gt_events_close(gt_events *ev, unsigned wait_ms);
 unsigned gt_events_clients(gt_events *ev);
-/* A response streaming events from after last_id (0: only new ones), or NULL
+/* A response streaming events from after last_id (UINT64_MAX: only new ones), or NULL
  * with err (GT_ELIMIT: too many streams; GT_ESTATE: closing). */
 struct MHD_Response *gt_events_response(gt_events *ev, struct MHD_Connection *conn, uint64_t last_id, gt_err *err);
 

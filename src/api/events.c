@@ -229,7 +229,8 @@ struct MHD_Response *gt_events_response(gt_events *ev, struct MHD_Connection *co
         else gt_err_set(err, GT_ELIMIT, "too many event streams open (limit %u); try again later", ev->max_clients);
         return NULL;
     }
-    c->next_seq = last_id && last_id < ev->next_seq ? last_id + 1 : ev->next_seq;
+    /* UINT64_MAX: only events from now on; else resume after last_id. */
+    c->next_seq = last_id < ev->next_seq ? last_id + 1 : ev->next_seq;
     c->last_write_ms = gt_api_now_ms();
     struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, sse_read, c, sse_free);
     if (!resp) {
@@ -253,10 +254,10 @@ struct MHD_Response *gt_events_response(gt_events *ev, struct MHD_Connection *co
 void gt_h_events(gt_req *r, gt_resp *o) {
     static const char *const allowed[] = {NULL};
     gt_err err = {0};
-    uint64_t last_id = 0;
+    uint64_t last_id = UINT64_MAX;
     const char *lei = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Last-Event-ID");
     if (gt_req_only_query(r, allowed, &err) ||
-        (lei && gt_param_u64(lei, "Last-Event-ID", 0, UINT64_MAX, &last_id, &err))) {
+        (lei && gt_param_u64(lei, "Last-Event-ID", 0, UINT64_MAX - 1, &last_id, &err))) {
         gt_resp_err(o, &err);
         return;
     }

@@ -198,6 +198,12 @@ int gt_node_start(const gt_node_config *c, gt_node **out, gt_err *err) {
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&n->watch_cv, &ca);
     pthread_condattr_destroy(&ca);
+    /* SQLite keeps memory statistics behind one process-wide mutex taken on
+     * every allocation; with many request threads reading at once that lock
+     * dominated the profile of task listings. The node reads no statistics:
+     * turn them off. This only works before SQLite's first use in the
+     * process (as in `gotong node`); later it is refused and changes nothing. */
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     int rc;
     /* The market's kinds must be known before the ledger opens, or its
      * actions would be refused as unknown types. */

@@ -106,9 +106,9 @@ static size_t thttp_header(char *p, size_t size, size_t n, void *arg) {
     char line[256];
     snprintf(line, sizeof line, "%.*s", (int)(len < 255 ? len : 255), p);
     line[strcspn(line, "\r\n")] = 0;
-    if (!strncasecmp(line, "Allow: ", 7)) snprintf(h->allow, sizeof h->allow, "%s", line + 7);
-    if (!strncasecmp(line, "Content-Type: ", 14)) snprintf(h->ctype, sizeof h->ctype, "%s", line + 14);
-    if (!strncasecmp(line, "X-Request-Id: ", 14)) snprintf(h->reqid, sizeof h->reqid, "%s", line + 14);
+    if (!strncasecmp(line, "Allow: ", 7)) snprintf(h->allow, sizeof h->allow, "%.63s", line + 7);
+    if (!strncasecmp(line, "Content-Type: ", 14)) snprintf(h->ctype, sizeof h->ctype, "%.127s", line + 14);
+    if (!strncasecmp(line, "X-Request-Id: ", 14)) snprintf(h->reqid, sizeof h->reqid, "%.31s", line + 14);
     return len;
 }
 

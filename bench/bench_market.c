@@ -1,0 +1,354 @@
+/* bench_market.c: full task lifecycles (post, claim, submit, verify, settle)
+ * per second through the node's HTTP API with 2 client threads, next to what
+ * the ledger does with the same work in the same run, then wrk on a task-list
+ * read.
+ *
+ * Three runs of the same shape, each on a fresh ledger with the same genesis
+ * and setup (funded posters, registered workers), each thread driving its own
+ * poster/worker pair through L lifecycles, one action at a time (each action
+ * depends on the one before, so each waits for its block):
+ *   http     the 5 market actions of each lifecycle as JSON over HTTP/1.1
+ *            (libcurl, keep-alive) to an in-process node;
+ *   direct   the same pre-signed market actions through gt_ledger_submit;
+ *   ledger   5 transfers per lifecycle with the same senders and nonces
+ *            through gt_ledger_submit: the raw ledger apply rate.
+ * All actions are signed before the clock starts: clients' signing is not
+ * the node's cost. Every action must be accepted or the run fails.
+ *   lifecycle/ledger = http lifecycles per second / ledger lifecycles per
+ *   second; the goal is >= 0.80 (API + market cost <= 25 % on top).
+ *
+ * wrk: 64 connections, 2 threads, GET /v1/tasks?limit=20 for S seconds, next
+ * to the HTTP floor measured the same way (GET of an unknown route: parsing,
+ * routing and a JSON error, no data work), for the thread pool and for
+ * thread-per-connection.
+ *
+ * The disk's fsync latency (the bound of one-action-per-block runs) drifts
+ * with whatever else the machine does, so the three runs are repeated in
+ * ROUNDS rounds in rotating order and medians reported.
+ *
+ * usage: bench_market [LIFECYCLES_PER_THREAD] [WRK_SECONDS] [ROUNDS]   (defaults 100, 10, 5)
+ * Ends with `lifecycle/ledger: X.XX` (median of the per-round ratios). */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "../tests/api/api_util.h"
+
+#define THREADS 2
+#define WORKER_SKILL "echo"
+
+static int L = 100;
+
+/* Key numbers: poster of thread t is 10 + 2t, worker 11 + 2t. */
+static int poster_key(int t) { return 10 + 2 * t; }
+static int worker_key(int t) { return 11 + 2 * t; }
+
+typedef struct plan {
+    gt_action *acts;   /* 5 per lifecycle, in submission order */
+    char **json;       /* the same as JSON text (http run) */
+    size_t n;
+} plan;
+
+static plan market_plan[THREADS], transfer_plan[THREADS];
+
+static double now_s(void) {
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+/* Signs thread t's lifecycles: post, claim, submit, verify, settle. */
+static void make_plans(int t) {
+    int pk = poster_key(t), wk = worker_key(t);
+    plan *m = &market_plan[t], *x = &transfer_plan[t];
+    m->n = x->n = (size_t)L * 5;
+    m->acts = gt_malloc(m->n * sizeof *m->acts);
+    x->acts = gt_malloc(x->n * sizeof *x->acts);
+    m->json = gt_calloc(m->n, sizeof *m->json);
+    gt_addr pa, wa;
+    gt_key k;
+    tkey(pk, &k, &pa);
+    tkey(wk, &k, &wa);
+    for (int i = 0; i < L; i++) {
+        gt_action *a = &m->acts[5 * i];
+        uint8_t result[32];
+        uint64_t pn = 3 * (uint64_t)i, wn = 1 + 2 * (uint64_t)i; /* worker nonce 0: agent_register */
+        ttask_post(&a[0], pk, pn, WORKER_SKILL, (uint64_t)t * 1000000 + (uint64_t)i);
+        const uint8_t *task = a[0].id;
+        memset(result, 0, 32);
+        memcpy(result, &i, sizeof i);
+        result[30] = 0xaa; /* never all zero: the rules refuse an empty result */
+        result[31] = (uint8_t)t;
+        ttask_ref(&a[1], &gt_kind_task_claim, wk, wn, task, -1);
+        ttask_submit(&a[2], wk, wn + 1, task, result);
+        ttask_verify(&a[3], pk, pn + 1, task, result);
+        ttask_ref(&a[4], &gt_kind_task_settle, pk, pn + 2, task, 0);
+        for (int j = 0; j < 5; j++) m->json[5 * i + j] = tjson(&a[j]);
+        /* the same senders and nonces, as transfers */
+        gt_action *b = &x->acts[5 * i];
+        tcore(&b[0], &gt_kind_transfer, pk, pn, &wa, 1);
+        tcore(&b[1], &gt_kind_transfer, wk, wn, &pa, 1);
+        tcore(&b[2], &gt_kind_transfer, wk, wn + 1, &pa, 1);
+        tcore(&b[3], &gt_kind_transfer, pk, pn + 1, &wa, 1);
+        tcore(&b[4], &gt_kind_transfer, pk, pn + 2, &wa, 1);
+    }
+}
+
+/* A fresh home with funded posters and registered workers. */
+static void setup_home(char dir[64]) {
+    thome(dir);
+    char path[128];
+    snprintf(path, sizeof path, "%s/ledger.db", dir);
+    gt_ledger *l = NULL;
+    gt_err err = {0};
+    if (gt_ledger_open(path, 0, &l, &err)) {
+        fprintf(stderr, "bench: %s\n", err.msg);
+        exit(1);
+    }
+    gt_action a[4 * THREADS];
+    gt_result r[4 * THREADS];
+    int n = 0;
+    for (int t = 0; t < THREADS; t++) {
+        gt_addr pa, wa;
+        gt_key k;
+        tkey(poster_key(t), &k, &pa);
+        tkey(worker_key(t), &k, &wa);
+        tcore(&a[n++], &gt_kind_mint, 0, (uint64_t)(2 * t), &pa, (uint64_t)L * 2000 + 1000000);
+        tcore(&a[n++], &gt_kind_mint, 0, (uint64_t)(2 * t + 1), &wa, 1000000);
+    }
+    for (int t = 0; t < THREADS; t++) tagent_register(&a[n++], worker_key(t), 0, WORKER_SKILL);
+    if (gt_ledger_submit(l, a, (size_t)n, r) != (size_t)n) {
+        for (int i = 0; i < n; i++)
+            if (r[i].code) fprintf(stderr, "bench: setup action %d: %s\n", i, r[i].msg);
+        exit(1);
+    }
+    gt_ledger_close(l);
+}
+
+typedef struct run_arg {
+    int t, http;
+    gt_ledger *l;
+    uint16_t port;
+    const plan *p;
+    size_t ok;
+    double start;
+    pthread_barrier_t *go;
+} run_arg;
+
+static void *run_thread(void *p) {
+    run_arg *r = p;
+    CURL *c = r->http ? curl_easy_init() : NULL;
+    pthread_barrier_wait(r->go);
+    for (size_t i = 0; i < r->p->n; i++) {
+        if (r->http) {
+            thttp h;
+            long st = tpost(c, r->port, "/v1/actions", r->p->json[i], &h);
+            if (st == 200) r->ok++;
+            else if (r->ok == i) fprintf(stderr, "bench: action %zu: %ld %s", i, st, h.body);
+            thttp_free(&h);
+        } else {
+            gt_action a = r->p->acts[i];
+            gt_result res;
+            gt_ledger_submit(r->l, &a, 1, &res);
+            if (res.code == 0) r->ok++;
+            else if (r->ok == i) fprintf(stderr, "bench: action %zu: %s\n", i, res.msg);
+        }
+    }
+    if (c) curl_easy_cleanup(c);
+    return NULL;
+}
+
+typedef struct result {
+    double seconds, lifecycles_per_s, actions_per_block;
+} result;
+
+/* One run of THREADS threads over plans p; http or direct. */
+static result run(const plan *p, int http) {
+    char dir[64];
+    setup_home(dir);
+    char path[128];
+    snprintf(path, sizeof path, "%s/ledger.db", dir);
+    gt_node *node = NULL;
+    gt_ledger *l = NULL;
+    gt_err err = {0};
+    if (http) {
+        node = tnode(dir, 8, 0);
+    } else if (gt_market_register(&err) || gt_ledger_open(path, 0, &l, &err)) {
+        fprintf(stderr, "bench: %s\n", err.msg);
+        exit(1);
+    }
+    gt_block h0, h1;
+    gt_ledger *probe = NULL;
+    gt_ledger_open(path, GT_LEDGER_READONLY, &probe, NULL);
+    gt_ledger_head(probe, &h0, NULL);
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, THREADS + 1);
+    pthread_t th[THREADS];
+    run_arg ra[THREADS];
+    for (int t = 0; t < THREADS; t++) {
+        ra[t] = (run_arg){.t = t, .http = http, .l = l, .port = node ? gt_node_port(node) : 0, .p = &p[t], .go = &go};
+        pthread_create(&th[t], NULL, run_thread, &ra[t]);
+    }
+    pthread_barrier_wait(&go);
+    double t0 = now_s();
+    size_t ok = 0, total = 0;
+    for (int t = 0; t < THREADS; t++) {
+        pthread_join(th[t], NULL);
+        ok += ra[t].ok;
+        total += p[t].n;
+    }
+    double secs = now_s() - t0;
+    pthread_barrier_destroy(&go);
+    gt_ledger_head(probe, &h1, NULL);
+    gt_ledger_close(probe);
+    if (ok != total) {
+        fprintf(stderr, "bench: only %zu of %zu actions accepted\n", ok, total);
+        exit(1);
+    }
+    gt_node_stop(node);
+    gt_ledger_close(l);
+    trm(dir);
+    result r = {secs, (double)total / 5.0 / secs, (double)total / (double)(h1.height - h0.height)};
+    return r;
+}
+
+/* Runs wrk on url; fills requests/s and p99 latency in ms. Returns 0 or -1. */
+static int wrk(const char *url, int seconds, double *rps, double *p99_ms) {
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "wrk -t2 -c64 -d%ds --latency '%s' 2>&1", seconds, url);
+    FILE *f = popen(cmd, "r");
+    if (!f) return -1;
+    char line[512];
+    *rps = -1;
+    *p99_ms = -1;
+    long non2xx = 0;
+    while (fgets(line, sizeof line, f)) {
+        double v;
+        char unit[8];
+        if (sscanf(line, " Requests/sec: %lf", &v) == 1) *rps = v;
+        if (sscanf(line, " 99%% %lf%7s", &v, unit) == 2)
+            *p99_ms = !strcmp(unit, "us") ? v / 1000 : !strcmp(unit, "s") ? v * 1000 : v;
+        if (sscanf(line, " Non-2xx or 3xx responses: %ld", &non2xx) == 1) {}
+    }
+    int st = pclose(f);
+    if (st != 0 || *rps < 0 || *p99_ms < 0) return -1;
+    return 0;
+}
+
+/* wrk on the task list and on the floor for one threading mode. */
+static void wrk_mode(unsigned threads, int seconds, double out[4]) {
+    char dir[64];
+    setup_home(dir);
+    gt_node *node = tnode(dir, threads, 0);
+    uint16_t port = gt_node_port(node);
+    /* 40 open tasks to list (a page is 20) */
+    CURL *c = curl_easy_init();
+    for (int i = 0; i < 40; i++) {
+        gt_action a;
+        ttask_post(&a, poster_key(0), (uint64_t)i, WORKER_SKILL, 9000000 + (uint64_t)i);
+        char *s = tjson(&a);
+        thttp h;
+        if (tpost(c, port, "/v1/actions", s, &h) != 200) {
+            fprintf(stderr, "bench: posting: %s", h.body);
+            exit(1);
+        }
+        thttp_free(&h);
+        free(s);
+    }
+    curl_easy_cleanup(c);
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/v1/tasks?limit=20", (unsigned)port);
+    if (wrk(url, seconds, &out[0], &out[1])) {
+        fprintf(stderr, "bench: wrk failed on %s (is wrk installed?)\n", url);
+        exit(1);
+    }
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/v1/floor", (unsigned)port);
+    if (wrk(url, seconds, &out[2], &out[3])) {
+        fprintf(stderr, "bench: wrk failed on %s\n", url);
+        exit(1);
+    }
+    gt_node_stop(node);
+    trm(dir);
+}
+
+/* Median of n values (sorts v). */
+static double median(double *v, int n) {
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+            double x = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = x;
+        }
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+#define MAX_ROUNDS 32
+
+int main(int argc, char **argv) {
+    if (argc > 1) L = atoi(argv[1]);
+    int wrk_s = argc > 2 ? atoi(argv[2]) : 10;
+    int rounds = argc > 3 ? atoi(argv[3]) : 5;
+    if (L < 1 || wrk_s < 1 || rounds < 1 || rounds > MAX_ROUNDS) {
+        fprintf(stderr, "usage: bench_market [LIFECYCLES_PER_THREAD] [WRK_SECONDS] [ROUNDS]\n");
+        return 2;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    /* As gt_node_start does in `gotong node`, where the node is SQLite's
+     * first user; here the setup touches SQLite first. */
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    gt_err err = {0};
+    if (gt_market_register(&err)) {
+        fprintf(stderr, "bench: %s\n", err.msg);
+        return 1;
+    }
+    printf("bench_market: %d rounds x (ledger, direct, http), each %d threads x %d lifecycles of 5 actions;\n"
+           "ledger in /tmp (WAL, fsync per block); rounds rotate the order, figures are medians\n",
+           rounds, THREADS, L);
+    fflush(stdout);
+    for (int t = 0; t < THREADS; t++) make_plans(t);
+    double rate[3][MAX_ROUNDS], apb[3][MAX_ROUNDS], ratio[MAX_ROUNDS], api[MAX_ROUNDS], mkt[MAX_ROUNDS];
+    static const char *const names[3] = {"ledger: 5 transfers via gt_ledger_submit",
+                                         "direct: 5 market actions via gt_ledger_submit",
+                                         "http: 5 market actions via POST /v1/actions"};
+    for (int r = 0; r < rounds; r++) {
+        for (int k = 0; k < 3; k++) {
+            int mode = (k + r) % 3; /* rotate so drift in the disk's speed hits every mode alike */
+            result res = run(mode == 0 ? transfer_plan : market_plan, mode == 2);
+            rate[mode][r] = res.lifecycles_per_s;
+            apb[mode][r] = res.actions_per_block;
+        }
+        ratio[r] = rate[2][r] / rate[0][r];
+        api[r] = rate[2][r] / rate[1][r];
+        mkt[r] = rate[1][r] / rate[0][r];
+        printf("  round %d: ledger %.1f, direct %.1f, http %.1f lifecycles/s; http/ledger %.2f\n", r + 1,
+               rate[0][r], rate[1][r], rate[2][r], ratio[r]);
+        fflush(stdout);
+    }
+    printf("%-46s %14s %14s\n", "run (median over rounds)", "lifecycles/s", "actions/block");
+    for (int m = 0; m < 3; m++) printf("%-46s %14.1f %14.2f\n", names[m], median(rate[m], rounds), median(apb[m], rounds));
+    printf("market cost: direct/ledger %.2f; API cost: http/direct %.2f (medians of per-round ratios)\n",
+           median(mkt, rounds), median(api, rounds));
+    fflush(stdout);
+    double pool[4], tpc[4];
+    wrk_mode(GT_API_DEFAULT_THREADS, wrk_s, pool);
+    wrk_mode(0, wrk_s, tpc);
+    printf("wrk -t2 -c64 -d%ds                              %12s %10s\n", wrk_s, "req/s", "p99 ms");
+    printf("  pool(%d)  GET /v1/tasks?limit=20               %12.0f %10.2f\n", GT_API_DEFAULT_THREADS, pool[0],
+           pool[1]);
+    printf("  pool(%d)  HTTP floor (unknown route, 404)      %12.0f %10.2f   tasks/floor %.3f\n",
+           GT_API_DEFAULT_THREADS, pool[2], pool[3], pool[0] / pool[2]);
+    printf("  per-conn GET /v1/tasks?limit=20               %12.0f %10.2f\n", tpc[0], tpc[1]);
+    printf("  per-conn HTTP floor (unknown route, 404)      %12.0f %10.2f   tasks/floor %.3f\n", tpc[2], tpc[3],
+           tpc[0] / tpc[2]);
+    printf("lifecycle/ledger: %.2f\n", median(ratio, rounds));
+    for (int t = 0; t < THREADS; t++) {
+        for (size_t i = 0; i < market_plan[t].n; i++) free(market_plan[t].json[i]);
+        gt_free(market_plan[t].json);
+        gt_free(market_plan[t].acts);
+        gt_free(transfer_plan[t].acts);
+    }
+    curl_global_cleanup();
+    return 0;
+}
