@@ -1,0 +1,856 @@
+/* agent.c: the agent runtime loop (see agent.h for the roles).
+ *
+ * Everything goes through the node's HTTP API with this agent's own client
+ * (client.h), exactly as a remote agent would: listings to find work, task
+ * details for slot states, blobs for specs and results, signed actions for
+ * every move. The loop is a sequence of idempotent passes: each pass reads
+ * the current state and does what that state calls for, so an agent that
+ * crashed or lost a race simply does the right thing on its next pass. A
+ * small memo of (task, slot, attempt, decision) keeps a pass from redoing an
+ * expensive re-run or retrying an action the rules refused. */
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "agent/agent_impl.h"
+#include "base/alloc.h"
+#include "base/amount.h"
+#include "base/hex.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "crypto/addr.h"
+#include "crypto/sha256.h"
+#include "market/blob.h"
+
+enum { MEMO_SKIP = 1, MEMO_VERIFY, MEMO_VOTE, MEMO_REACT, MEMO_SETTLE, MEMO_WORK };
+
+/* ---- small helpers ---- */
+
+/* "0x1234abcd…" of a 32-byte id, for log lines. */
+static const char *short_id(const uint8_t id[32], char out[16]) {
+    out[0] = '0', out[1] = 'x';
+    gt_hex_encode(id, 4, out + 2);
+    memcpy(out + 10, "\xe2\x80\xa6", 4); /* "…" */
+    return out;
+}
+
+static void sleep_ms(uint64_t ms) {
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+void gt_agent_logf(gt_agent *a, const char *fmt, ...) {
+    char line[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (a->log) a->log(a->log_arg, a->name, line);
+    else GT_INFO("%s: %s", a->name, line);
+}
+
+static void count(gt_agent *a, uint64_t *field) {
+    pthread_mutex_lock(&a->stats_mu);
+    (*field)++;
+    pthread_mutex_unlock(&a->stats_mu);
+}
+
+void gt_agent_count_subcontract(gt_agent *a) { count(a, &a->stats.subcontracts); }
+
+int gt_agent_json_hash(const json_t *o, const char *field, uint8_t out[32], gt_err *err) {
+    const char *s = json_string_value(json_object_get(o, field));
+    if (!s) return gt_err_set(err, GT_EINVAL, "field \"%s\": expected a hash", field);
+    if (gt_blob_id_parse(s, out, err)) return gt_err_wrap(err, "field \"%s\"", field);
+    return 0;
+}
+
+int gt_agent_json_units(const json_t *o, const char *field, uint64_t *out, gt_err *err) {
+    const char *s = json_string_value(json_object_get(o, field));
+    if (!s) return gt_err_set(err, GT_EINVAL, "field \"%s\": expected an amount", field);
+    if (gt_amount_parse(s, out, err)) return gt_err_wrap(err, "field \"%s\"", field);
+    return 0;
+}
+
+/* 1 if the JSON address string s is this agent. */
+static int is_me(const gt_agent *a, const json_t *s) {
+    gt_addr x;
+    const char *v = json_string_value(s);
+    return v && !gt_addr_parse(v, &x, NULL) && gt_addr_eq(&x, &a->addr);
+}
+
+static gt_agent_memo *memo_find(gt_agent *a, const uint8_t task[32], uint64_t slot, uint64_t attempt, int what) {
+    for (int i = 0; i < GT_AGENT_MEMO; i++) {
+        gt_agent_memo *m = &a->memo[i];
+        if (m->what == what && m->slot == slot && m->attempt == attempt && !memcmp(m->task, task, 32)) return m;
+    }
+    return NULL;
+}
+
+/* Remembers a decision (a ring: the oldest is forgotten first). */
+static void memo_put(gt_agent *a, const uint8_t task[32], uint64_t slot, uint64_t attempt, int what, uint64_t until) {
+    gt_agent_memo *m = memo_find(a, task, slot, attempt, what);
+    if (!m) m = &a->memo[a->memo_next++ % GT_AGENT_MEMO];
+    memcpy(m->task, task, 32);
+    m->slot = slot, m->attempt = attempt, m->what = what, m->until_height = until;
+}
+
+/* ---- lifecycle ---- */
+
+int gt_agent_new(const gt_agent_config *cfg, const gt_key *key, const char *node_url, gt_agent **out, gt_err *err) {
+    *out = NULL;
+    const char *name = cfg->name ? cfg->name : "";
+    const char *skills = cfg->skills ? cfg->skills : "";
+    const char *endpoint = cfg->endpoint ? cfg->endpoint : "";
+    if (!*name || strlen(name) > GT_MARKET_NAME_MAX)
+        return gt_err_set(err, GT_EINVAL, "agent name must be 1 to %d bytes", GT_MARKET_NAME_MAX);
+    if (strlen(skills) > GT_MARKET_SKILLS_BYTES)
+        return gt_err_set(err, GT_ELIMIT, "skills list over %d bytes", GT_MARKET_SKILLS_BYTES);
+    if (strlen(endpoint) > GT_MARKET_ENDPOINT_MAX)
+        return gt_err_set(err, GT_ELIMIT, "endpoint over %d bytes", GT_MARKET_ENDPOINT_MAX);
+    gt_agent *a = gt_calloc(1, sizeof *a);
+    if (!a) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    pthread_mutex_init(&a->stats_mu, NULL);
+    snprintf(a->name, sizeof a->name, "%s", name);
+    snprintf(a->skills, sizeof a->skills, "%s", skills);
+    snprintf(a->endpoint, sizeof a->endpoint, "%s", endpoint);
+    int rc = 0;
+    for (const char *p = skills; *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        char one[GT_MARKET_SKILL_MAX + 1];
+        if (len == 0 || len > GT_MARKET_SKILL_MAX) {
+            rc = gt_err_set(err, GT_EINVAL, "skills \"%.80s\": expected comma-separated names of 1 to %d bytes", skills,
+                            GT_MARKET_SKILL_MAX);
+            goto fail;
+        }
+        memcpy(one, p, len);
+        one[len] = 0;
+        const gt_skill *s = gt_skill_find(one);
+        if (!s) {
+            rc = gt_err_set(err, GT_EINVAL, "unknown skill \"%s\"; this build knows: %s", one, gt_skill_names());
+            goto fail;
+        }
+        if (a->n_skills == GT_MARKET_SKILLS_MAX) {
+            rc = gt_err_set(err, GT_ELIMIT, "at most %d skills", GT_MARKET_SKILLS_MAX);
+            goto fail;
+        }
+        a->skill_tab[a->n_skills++] = s;
+        if (!e) break;
+        p = e + 1;
+    }
+    if ((cfg->roles & GT_ROLE_WORKER) && a->n_skills == 0) {
+        rc = gt_err_set(err, GT_EINVAL, "a worker needs at least one skill (--skills)");
+        goto fail;
+    }
+    a->price_units = cfg->price_units;
+    a->poll_ms = cfg->poll_ms ? cfg->poll_ms : GT_AGENT_DEFAULT_POLL_MS;
+    a->max_tasks = cfg->max_tasks;
+    a->faults = cfg->faults;
+    a->n_threads = cfg->n_threads > 0 ? cfg->n_threads : 1;
+    a->max_prompts = cfg->max_prompts;
+    a->log = cfg->log;
+    a->log_arg = cfg->log_arg;
+    a->model = cfg->model;
+    atomic_store(&a->roles, cfg->roles);
+    a->key = *key;
+    if (gt_key_address(&a->key, &a->addr)) {
+        rc = gt_err_set(err, GT_EINVAL, "invalid signing key");
+        goto fail;
+    }
+    gt_addr_to_str(&a->addr, a->addr_s);
+    if ((rc = gt_client_new(node_url, &a->client, err))) goto fail;
+    *out = a;
+    return 0;
+fail:
+    gt_agent_free(a);
+    return rc;
+}
+
+void gt_agent_free(gt_agent *a) {
+    if (!a) return;
+    gt_ctx_free(a->ctx);
+    gt_client_free(a->client);
+    gt_key_wipe(&a->key);
+    pthread_mutex_destroy(&a->stats_mu);
+    gt_free(a);
+}
+
+const gt_addr *gt_agent_address(const gt_agent *a) { return &a->addr; }
+const char *gt_agent_name(const gt_agent *a) { return a->name; }
+gt_client *gt_agent_client(gt_agent *a) { return a->client; }
+const gt_agent_model *gt_agent_get_model(const gt_agent *a) { return a->model; }
+int gt_agent_faults(const gt_agent *a) { return a->faults; }
+int gt_agent_max_prompts(const gt_agent *a) { return a->max_prompts; }
+void gt_agent_stop(gt_agent *a) { atomic_store(&a->stop, 1); }
+int gt_agent_stopping(const gt_agent *a) { return atomic_load(&((gt_agent *)a)->stop); }
+void gt_agent_set_roles(gt_agent *a, int roles) { atomic_store(&a->roles, roles); }
+
+void gt_agent_stats_get(const gt_agent *a, gt_agent_stats *out) {
+    gt_agent *m = (gt_agent *)a; /* the mutex is not part of the agent's logical state */
+    pthread_mutex_lock(&m->stats_mu);
+    *out = m->stats;
+    pthread_mutex_unlock(&m->stats_mu);
+}
+
+/* ---- actions ---- */
+
+int gt_agent_act(gt_agent *a, const gt_action_kind *kind, gt_client_fill_fn fill, void *arg, uint8_t id_out[32],
+                 gt_err *err) {
+    return gt_client_act(a->client, &a->key, kind, fill, arg, id_out, NULL, err);
+}
+
+/* The fields of every slot action: each is set when the kind has it. */
+typedef struct slot_args {
+    const uint8_t *task;
+    uint64_t slot;
+    const uint8_t *result, *reason;
+    int accept;
+    uint64_t score;
+} slot_args;
+
+static int fill_slot(void *arg, gt_action *a, gt_err *err) {
+    const slot_args *s = arg;
+    const gt_action_kind *k = a->kind;
+    if (gt_action_field(k, "task") >= 0) gt_action_set_b32(a, "task", s->task);
+    if (gt_action_field(k, "slot") >= 0) gt_action_set_u64(a, "slot", s->slot);
+    if (gt_action_field(k, "result") >= 0 && s->result) gt_action_set_b32(a, "result", s->result);
+    if (gt_action_field(k, "accept") >= 0) gt_action_set_u64(a, "accept", (uint64_t)s->accept);
+    if (gt_action_field(k, "score") >= 0) gt_action_set_u64(a, "score", s->score);
+    if (gt_action_field(k, "reason") >= 0 && s->reason) gt_action_set_b32(a, "reason", s->reason);
+    return 0;
+}
+
+int gt_agent_send_verdict(gt_agent *a, const uint8_t task_id[32], uint64_t slot, const uint8_t result[32],
+                          const gt_verdict *v, gt_err *err) {
+    char rid[72];
+    uint8_t reason[32];
+    int rc = gt_client_blob_put(a->client, v->reason, strlen(v->reason), rid, err);
+    if (rc || (rc = gt_blob_id_parse(rid, reason, err))) return rc;
+    slot_args s = {task_id, slot, result, reason, v->accept, (uint64_t)(v->score < 0 ? 0 : v->score)};
+    return gt_agent_act(a, &gt_kind_task_verify, fill_slot, &s, NULL, err);
+}
+
+int gt_agent_settle(gt_agent *a, const uint8_t task_id[32], uint64_t slot, gt_err *err) {
+    slot_args s = {task_id, slot, NULL, NULL, 0, 0};
+    return gt_agent_act(a, &gt_kind_task_settle, fill_slot, &s, NULL, err);
+}
+
+/* The card's fields. */
+static int fill_card(void *arg, gt_action *act, gt_err *err) {
+    gt_agent *a = arg;
+    uint8_t zero[32] = {0};
+    int rc;
+    if ((rc = gt_action_set_str(act, "name", a->name, strlen(a->name), err)) ||
+        (rc = gt_action_set_str(act, "skills", a->skills, strlen(a->skills), err)) ||
+        (rc = gt_action_set_str(act, "endpoint", a->endpoint, strlen(a->endpoint), err)))
+        return rc;
+    gt_action_set_b32(act, "model", a->model ? a->model->hash : zero);
+    gt_action_set_u64(act, "price", a->price_units);
+    return 0;
+}
+
+int gt_agent_register(gt_agent *a, gt_err *err) {
+    char path[96];
+    snprintf(path, sizeof path, "/v1/agents/%s", a->addr_s);
+    json_t *card = NULL;
+    int rc = gt_client_get_json(a->client, path, &card, err);
+    if (rc && rc != GT_ENOTFOUND) return rc;
+    if (rc == GT_ENOTFOUND) {
+        if ((rc = gt_agent_act(a, &gt_kind_agent_register, fill_card, a, NULL, err))) return rc;
+        gt_agent_logf(a, "registered card %s (skills %s, price %s, model %s)", a->addr_s, a->skills[0] ? a->skills : "-",
+                      gt_amount_format(a->price_units, (char[GT_AMOUNT_STR_MAX]){0}), a->model ? a->model->id : "none");
+        return 0;
+    }
+    /* Compare with what is on the ledger; update only when something changed. */
+    uint64_t price = 0;
+    const char *name = json_string_value(json_object_get(card, "name"));
+    const char *ep = json_string_value(json_object_get(card, "endpoint"));
+    const char *model = json_string_value(json_object_get(card, "model"));
+    const char *status = json_string_value(json_object_get(card, "status"));
+    char skills[GT_MARKET_SKILLS_BYTES + 1] = "";
+    size_t i;
+    json_t *s;
+    json_array_foreach(json_object_get(card, "skills"), i, s) {
+        size_t n = strlen(skills);
+        snprintf(skills + n, sizeof skills - n, "%s%s", i ? "," : "", json_string_value(s) ? json_string_value(s) : "");
+    }
+    int same = name && !strcmp(name, a->name) && ep && !strcmp(ep, a->endpoint) && !strcmp(skills, a->skills) &&
+               !gt_agent_json_units(card, "price", &price, NULL) && price == a->price_units &&
+               (a->model ? model && !strcmp(model, a->model->id) : !model) && status && !strcmp(status, "active");
+    json_decref(card);
+    if (same) return 0;
+    if ((rc = gt_agent_act(a, &gt_kind_agent_update, fill_card, a, NULL, err))) return rc;
+    gt_agent_logf(a, "updated its card (skills %s)", a->skills);
+    return 0;
+}
+
+/* ---- posting ---- */
+
+typedef struct post_args {
+    const gt_task_terms *t;
+    uint8_t spec[32];
+} post_args;
+
+static int fill_post(void *arg, gt_action *a, gt_err *err) {
+    const post_args *p = arg;
+    const gt_task_terms *t = p->t;
+    int rc = gt_action_set_str(a, "kind", t->kind, strlen(t->kind), err);
+    if (rc) return rc;
+    gt_action_set_b32(a, "spec", p->spec);
+    gt_action_set_b32(a, "parent", t->parent);
+    gt_action_set_u64(a, "slots", t->slots ? t->slots : 1);
+    gt_action_set_u64(a, "bounty", t->bounty_units);
+    gt_action_set_u64(a, "stake", t->stake_units);
+    gt_action_set_addr(a, "verifier", &t->verifier);
+    gt_action_set_u64(a, "fee", t->fee_units);
+    gt_action_set_u64(a, "quorum", t->quorum);
+    gt_action_set_u64(a, "claimBlocks", t->claim_blocks ? t->claim_blocks : GT_AGENT_DEFAULT_CLAIM_BLOCKS);
+    gt_action_set_u64(a, "submitBlocks", t->submit_blocks ? t->submit_blocks : GT_AGENT_DEFAULT_SUBMIT_BLOCKS);
+    gt_action_set_u64(a, "verifyBlocks", t->verify_blocks ? t->verify_blocks : GT_AGENT_DEFAULT_VERIFY_BLOCKS);
+    return 0;
+}
+
+int gt_agent_post(gt_agent *a, const gt_task_terms *t, const void *spec, size_t spec_len, uint8_t task_id[32],
+                  gt_err *err) {
+    if (!t->kind) return gt_err_set(err, GT_EINVAL, "a task needs a kind");
+    char sid[72];
+    post_args p = {t, {0}};
+    /* A client of its own: the agent's thread may be using a->client. */
+    gt_client *c = NULL;
+    int rc = gt_client_new(gt_client_url(a->client), &c, err);
+    if (!rc) rc = gt_client_blob_put(c, spec, spec_len, sid, err);
+    if (!rc) rc = gt_blob_id_parse(sid, p.spec, err);
+    if (!rc) rc = gt_client_act(c, &a->key, &gt_kind_task_post, fill_post, &p, task_id, NULL, err);
+    gt_client_free(c);
+    return rc;
+}
+
+/* ---- reading the market ---- */
+
+/* Fetches the task's spec blob and parses it into job (caller frees *spec
+ * with json_decref). */
+static int load_job(gt_agent *a, const json_t *task, uint64_t slot, gt_job *job, json_t **spec, gt_err *err) {
+    memset(job, 0, sizeof *job);
+    *spec = NULL;
+    int rc = gt_agent_json_hash(task, "id", job->task_id, err);
+    if (rc) return rc;
+    const char *sid = json_string_value(json_object_get(task, "spec"));
+    if (!sid) return gt_err_set(err, GT_EINVAL, "task has no spec");
+    uint8_t *bytes;
+    size_t len;
+    if ((rc = gt_client_blob_get(a->client, sid, GT_AGENT_SPEC_MAX_BYTES, &bytes, &len, err)))
+        return gt_err_wrap(err, "spec");
+    rc = gt_json_parse((const char *)bytes, len, GT_AGENT_SPEC_MAX_BYTES, spec, err);
+    gt_free(bytes);
+    if (rc) return gt_err_wrap(err, "spec %.24s… is not JSON", sid);
+    if (!json_is_object(*spec)) {
+        json_decref(*spec);
+        *spec = NULL;
+        return gt_err_set(err, GT_EINVAL, "spec: expected a JSON object");
+    }
+    job->slot = slot;
+    job->task = task;
+    job->spec = *spec;
+    snprintf(job->spec_id, sizeof job->spec_id, "%s", sid);
+    return 0;
+}
+
+static const gt_skill *my_skill(const gt_agent *a, const char *kind) {
+    for (int i = 0; i < a->n_skills; i++)
+        if (kind && !strcmp(a->skill_tab[i]->name, kind)) return a->skill_tab[i];
+    return NULL;
+}
+
+/* Calls fn for every task in the listing `query` (following pages), with the
+ * task's details when detail is set, else the summary. */
+typedef int (*task_fn)(gt_agent *a, const json_t *task, void *arg, int *acted, gt_err *err);
+static int each_task(gt_agent *a, const char *query, int detail, task_fn fn, void *arg, int *acted, gt_err *err) {
+    uint64_t cursor = 0;
+    for (int page = 0; page < 10 && !gt_agent_stopping(a); page++) {
+        char q[512];
+        snprintf(q, sizeof q, "%s&limit=%d&cursor=%llu", query, GT_AGENT_TASKS_PAGE, (unsigned long long)cursor);
+        json_t *list;
+        int rc = gt_client_tasks(a->client, q, &list, err);
+        if (rc) return rc;
+        size_t i;
+        json_t *t;
+        json_array_foreach(json_object_get(list, "tasks"), i, t) {
+            if (gt_agent_stopping(a)) break;
+            json_t *full = NULL;
+            uint8_t id[32];
+            if (detail) {
+                if (gt_agent_json_hash(t, "id", id, err) || gt_client_task(a->client, id, &full, err)) {
+                    json_decref(list);
+                    return err ? err->code : GT_EIO;
+                }
+            }
+            rc = fn(a, detail ? full : t, arg, acted, err);
+            json_decref(full);
+            if (rc) {
+                json_decref(list);
+                return rc;
+            }
+        }
+        json_t *next = json_object_get(list, "next");
+        int more = json_is_integer(next);
+        if (more) cursor = (uint64_t)json_integer_value(next);
+        json_decref(list);
+        if (!more) break;
+    }
+    return 0;
+}
+
+/* Reports a failed action on a slot: logged and counted, not fatal. */
+static void action_failed(gt_agent *a, const char *what, const uint8_t task[32], uint64_t slot, const gt_err *e) {
+    char h[16];
+    count(a, &a->stats.errors);
+    gt_agent_logf(a, "%s on task %s slot %llu failed: %s", what, short_id(task, h), (unsigned long long)slot,
+                  e->msg[0] ? e->msg : gt_err_name(e->code));
+}
+
+/* ---- worker ---- */
+
+/* Runs the work for a claimed slot, uploads the result and submits it. */
+static int do_work(gt_agent *a, const json_t *task, uint64_t slot, uint64_t attempt, int *acted) {
+    gt_err e = {0};
+    gt_job job;
+    json_t *spec = NULL;
+    gt_buf out = GT_BUF_INIT;
+    char h[16], rid[72];
+    uint8_t result[32];
+    int rc = load_job(a, task, slot, &job, &spec, &e);
+    const gt_skill *sk = rc ? NULL : my_skill(a, json_string_value(json_object_get(task, "kind")));
+    if (!rc && !sk) rc = gt_err_set(&e, GT_EUNSUPPORTED, "no skill for this kind");
+    if (!rc) {
+        if (a->faults & GT_FAULT_GARBAGE) {
+            const char *garbage = "{\"garbage\":\"this worker did not run the model\"}";
+            rc = gt_buf_append_str(&out, garbage);
+        } else {
+            rc = sk->work(a, &job, &out, &e);
+        }
+    }
+    if (!rc) rc = gt_client_blob_put(a->client, out.data ? out.data : (const uint8_t *)"", out.len, rid, &e);
+    if (!rc) rc = gt_blob_id_parse(rid, result, &e);
+    if (!rc) {
+        slot_args s = {job.task_id, slot, result, NULL, 0, 0};
+        rc = gt_agent_act(a, &gt_kind_task_submit, fill_slot, &s, NULL, &e);
+    }
+    if (rc) {
+        uint8_t id[32] = {0};
+        gt_agent_json_hash(task, "id", id, NULL);
+        action_failed(a, "work", id, slot, &e);
+        memo_put(a, id, slot, attempt, MEMO_WORK, 0);
+    } else {
+        (*acted)++;
+        count(a, &a->stats.submitted);
+        gt_agent_logf(a, "submitted %s (%zu bytes) for task %s slot %llu%s", rid, out.len, short_id(job.task_id, h),
+                      (unsigned long long)slot, (a->faults & GT_FAULT_GARBAGE) ? " [garbage: did not run the model]" : "");
+    }
+    gt_buf_free(&out);
+    json_decref(spec);
+    return 0;
+}
+
+/* A rejected result: re-run the work honestly; dispute when the re-run
+ * reproduces what was submitted, else concede (settle). */
+static void react_rejected(gt_agent *a, const json_t *task, const json_t *sl, uint64_t slot, uint64_t attempt,
+                           int *acted) {
+    uint8_t id[32], submitted[32], again[32];
+    gt_err e = {0};
+    char h[16];
+    if (gt_agent_json_hash(task, "id", id, &e) || gt_agent_json_hash(sl, "result", submitted, &e)) return;
+    if (memo_find(a, id, slot, attempt, MEMO_REACT)) return;
+    memo_put(a, id, slot, attempt, MEMO_REACT, 0);
+    gt_job job;
+    json_t *spec = NULL;
+    gt_buf out = GT_BUF_INIT;
+    const gt_skill *sk = my_skill(a, json_string_value(json_object_get(task, "kind")));
+    int reproduces = 0;
+    if (sk && !load_job(a, task, slot, &job, &spec, &e) && !sk->work(a, &job, &out, &e)) {
+        gt_sha256(out.data ? out.data : (const uint8_t *)"", out.len, again);
+        reproduces = !memcmp(again, submitted, 32);
+    }
+    gt_buf_free(&out);
+    json_decref(spec);
+    int rc;
+    if (reproduces) {
+        slot_args s = {id, slot, submitted, NULL, 0, 0};
+        rc = gt_agent_act(a, &gt_kind_task_dispute, fill_slot, &s, NULL, &e);
+        if (!rc) {
+            count(a, &a->stats.disputes_opened);
+            gt_agent_logf(a, "result for task %s slot %llu was rejected, but a re-run reproduces it byte for byte: "
+                             "disputing (bond locked)", short_id(id, h), (unsigned long long)slot);
+            (*acted)++;
+            return;
+        }
+        action_failed(a, "dispute", id, slot, &e);
+    }
+    /* Cannot stand behind the result (or the dispute was refused): concede. */
+    if ((rc = gt_agent_settle(a, id, slot, &e))) {
+        action_failed(a, "settle (concede)", id, slot, &e);
+        return;
+    }
+    count(a, &a->stats.conceded);
+    (*acted)++;
+    gt_agent_logf(a, "result for task %s slot %llu was rejected and a re-run does not reproduce it: conceding "
+                     "(stake slashed to the poster)", short_id(id, h), (unsigned long long)slot);
+}
+
+typedef struct worker_pass {
+    int in_flight;
+} worker_pass;
+
+/* My slots in a task I work on. */
+static int worker_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt_err *err) {
+    worker_pass *wp = arg;
+    size_t i;
+    json_t *sl;
+    uint8_t id[32];
+    char h[16];
+    if (gt_agent_json_hash(task, "id", id, NULL)) return 0;
+    json_array_foreach(json_object_get(task, "slotList"), i, sl) {
+        if (!is_me(a, json_object_get(sl, "worker"))) continue;
+        const char *state = json_string_value(json_object_get(sl, "state"));
+        uint64_t slot = (uint64_t)json_integer_value(json_object_get(sl, "slot"));
+        uint64_t attempt = (uint64_t)json_integer_value(json_object_get(sl, "attempt"));
+        if (!state) continue;
+        if (!strcmp(state, "claimed")) {
+            wp->in_flight++;
+            if (!memo_find(a, id, slot, attempt, MEMO_WORK)) do_work(a, task, slot, attempt, acted);
+        } else if (!strcmp(state, "submitted") || !strcmp(state, "disputed")) {
+            wp->in_flight++;
+        } else if (!strcmp(state, "accepted")) {
+            if (memo_find(a, id, slot, attempt, MEMO_SETTLE)) continue;
+            gt_err e = {0};
+            if (gt_agent_settle(a, id, slot, &e)) {
+                memo_put(a, id, slot, attempt, MEMO_SETTLE, 0);
+                action_failed(a, "settle", id, slot, &e);
+                continue;
+            }
+            (*acted)++;
+            count(a, &a->stats.settled);
+            gt_agent_logf(a, "accepted: settled task %s slot %llu (bounty %s paid, stake back)", short_id(id, h),
+                          (unsigned long long)slot, json_string_value(json_object_get(task, "bounty")));
+        } else if (!strcmp(state, "rejected")) {
+            react_rejected(a, task, sl, slot, attempt, acted);
+        }
+    }
+    return 0;
+}
+
+typedef struct claim_pass {
+    int claimed;
+} claim_pass;
+
+/* An open task of one of my kinds: claim it if it is worth it and I can do it. */
+static int maybe_claim(gt_agent *a, const json_t *summary, void *arg, int *acted, gt_err *err) {
+    claim_pass *cp = arg;
+    if (cp->claimed) return 0;
+    uint8_t id[32];
+    uint64_t bounty = 0;
+    char h[16];
+    if (gt_agent_json_hash(summary, "id", id, NULL) || gt_agent_json_units(summary, "bounty", &bounty, NULL)) return 0;
+    if (bounty < a->price_units || is_me(a, json_object_get(summary, "poster")) ||
+        is_me(a, json_object_get(summary, "verifier")) || memo_find(a, id, UINT64_MAX, 0, MEMO_SKIP))
+        return 0;
+    json_t *task = NULL;
+    gt_err e = {0};
+    if (gt_client_task(a->client, id, &task, &e)) return 0;
+    /* An open slot, and none held by me (one slot per worker per task). */
+    size_t i;
+    json_t *sl;
+    int open = 0, mine = 0;
+    json_array_foreach(json_object_get(task, "slotList"), i, sl) {
+        const char *state = json_string_value(json_object_get(sl, "state"));
+        if (state && !strcmp(state, "open")) open++;
+        if (is_me(a, json_object_get(sl, "worker"))) mine++;
+    }
+    const gt_skill *sk = my_skill(a, json_string_value(json_object_get(task, "kind")));
+    if (!open || mine || !sk) {
+        json_decref(task);
+        return 0;
+    }
+    gt_job job;
+    json_t *spec = NULL;
+    int rc = load_job(a, task, 0, &job, &spec, &e);
+    if (!rc && sk->fits) rc = sk->fits(a, &job, &e);
+    json_decref(spec);
+    if (rc) {
+        memo_put(a, id, UINT64_MAX, 0, MEMO_SKIP, 0);
+        gt_agent_logf(a, "skips task %s: %s", short_id(id, h), e.msg);
+        json_decref(task);
+        return 0;
+    }
+    slot_args s = {id, 0, NULL, NULL, 0, 0};
+    if (gt_agent_act(a, &gt_kind_task_claim, fill_slot, &s, NULL, &e)) {
+        memo_put(a, id, UINT64_MAX, 0, MEMO_SKIP, 0);
+        gt_agent_logf(a, "could not claim task %s: %s", short_id(id, h), e.msg);
+        json_decref(task);
+        return 0;
+    }
+    json_decref(task);
+    cp->claimed = 1;
+    (*acted)++;
+    count(a, &a->stats.claimed);
+    gt_agent_logf(a, "claimed task %s (%s, bounty %s, stake %s locked)", short_id(id, h),
+                  json_string_value(json_object_get(summary, "kind")), json_string_value(json_object_get(summary, "bounty")),
+                  json_string_value(json_object_get(summary, "stake")));
+    /* Work at once: the claim's submit window is running. */
+    if ((rc = gt_client_task(a->client, id, &task, &e))) return 0;
+    worker_pass wp = {0};
+    worker_task(a, task, &wp, acted, err);
+    json_decref(task);
+    return 0;
+}
+
+static int worker_step(gt_agent *a, int *acted, gt_err *err) {
+    char q[160];
+    worker_pass wp = {0};
+    int rc = 0;
+    for (int k = 0; k < 2 && !rc; k++) {
+        snprintf(q, sizeof q, "worker=%s&status=%s", a->addr_s, k ? "expired" : "open");
+        rc = each_task(a, q, 1, worker_task, &wp, acted, err);
+    }
+    if (rc || wp.in_flight) return rc;
+    if (!(atomic_load(&a->roles) & GT_ROLE_WORKER)) return 0;
+    gt_agent_stats st;
+    gt_agent_stats_get(a, &st);
+    if (a->max_tasks && st.submitted >= a->max_tasks) return 0;
+    claim_pass cp = {0};
+    for (int i = 0; i < a->n_skills && !rc && !cp.claimed; i++) {
+        snprintf(q, sizeof q, "status=open&kind=%s", a->skill_tab[i]->name);
+        rc = each_task(a, q, 0, maybe_claim, &cp, acted, err);
+    }
+    return rc;
+}
+
+/* ---- verifying: poster, evaluator, quorum validator ---- */
+
+/* Judges the slot's result with the skill (or the reject-all fault) and
+ * sends the verdict. */
+static void verify_slot(gt_agent *a, const json_t *task, const json_t *sl, int honest_only, int *acted) {
+    uint8_t id[32], result[32];
+    gt_err e = {0};
+    char h[16];
+    uint64_t slot = (uint64_t)json_integer_value(json_object_get(sl, "slot"));
+    uint64_t attempt = (uint64_t)json_integer_value(json_object_get(sl, "attempt"));
+    if (gt_agent_json_hash(task, "id", id, &e) || gt_agent_json_hash(sl, "result", result, &e)) return;
+    if (memo_find(a, id, slot, attempt, MEMO_VERIFY)) return;
+    memo_put(a, id, slot, attempt, MEMO_VERIFY, 0);
+    gt_verdict v = {0};
+    int rc = 0;
+    if (!honest_only && (a->faults & GT_FAULT_REJECT_ALL)) {
+        v.accept = 0;
+        v.score = 0;
+        snprintf(v.reason, sizeof v.reason, "the output looks wrong to me");
+    } else {
+        const gt_skill *sk = gt_skill_find(json_string_value(json_object_get(task, "kind")));
+        gt_job job;
+        json_t *spec = NULL;
+        uint8_t *bytes = NULL;
+        size_t len = 0;
+        char rid[72];
+        gt_blob_id_format(result, rid);
+        if (!sk || !sk->verify) rc = gt_err_set(&e, GT_EUNSUPPORTED, "no skill to verify this kind");
+        if (!rc) rc = load_job(a, task, slot, &job, &spec, &e);
+        if (!rc) rc = gt_client_blob_get(a->client, rid, GT_AGENT_RESULT_MAX_BYTES, &bytes, &len, &e);
+        if (!rc) rc = sk->verify(a, &job, bytes, len, &v, &e);
+        gt_free(bytes);
+        json_decref(spec);
+        if (rc) {
+            action_failed(a, "verify", id, slot, &e);
+            return;
+        }
+    }
+    if ((rc = gt_agent_send_verdict(a, id, slot, result, &v, &e))) {
+        action_failed(a, "verdict", id, slot, &e);
+        return;
+    }
+    (*acted)++;
+    count(a, &a->stats.verified);
+    count(a, v.accept ? &a->stats.accepted_given : &a->stats.rejected_given);
+    gt_agent_logf(a, "%s the result of task %s slot %llu (score %d): %s", v.accept ? "accepted" : "REJECTED",
+                  short_id(id, h), (unsigned long long)slot, v.score, v.reason);
+}
+
+/* The poster's slots: verify submissions (poster policy), settle rejections
+ * whose dispute window has passed. */
+static int poster_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt_err *err) {
+    const char *policy = json_string_value(json_object_get(task, "policy"));
+    uint64_t head = *(const uint64_t *)arg;
+    uint8_t id[32];
+    char h[16];
+    if (gt_agent_json_hash(task, "id", id, NULL)) return 0;
+    size_t i;
+    json_t *sl;
+    json_array_foreach(json_object_get(task, "slotList"), i, sl) {
+        const char *state = json_string_value(json_object_get(sl, "state"));
+        uint64_t slot = (uint64_t)json_integer_value(json_object_get(sl, "slot"));
+        uint64_t attempt = (uint64_t)json_integer_value(json_object_get(sl, "attempt"));
+        if (!state) continue;
+        if (!strcmp(state, "submitted") && policy && !strcmp(policy, "poster")) {
+            verify_slot(a, task, sl, 0, acted);
+        } else if (!strcmp(state, "rejected") && is_me(a, json_object_get(sl, "verdictBy"))) {
+            /* The worker may dispute until the deadline; after it the poster
+             * collects the stake and the slot reopens. */
+            json_t *dl = json_object_get(sl, "deadline");
+            uint64_t deadline = json_is_integer(dl) ? (uint64_t)json_integer_value(dl) : 0;
+            gt_agent_memo *m = memo_find(a, id, slot, attempt, MEMO_SETTLE);
+            if (head + 1 < deadline || (m && head < m->until_height)) continue;
+            gt_err e = {0};
+            if (gt_agent_settle(a, id, slot, &e)) {
+                memo_put(a, id, slot, attempt, MEMO_SETTLE, head + 1);
+                continue; /* the worker settled first, or the window is still open: next block */
+            }
+            (*acted)++;
+            count(a, &a->stats.settled);
+            gt_agent_logf(a, "dispute window over: settled the rejection of task %s slot %llu (stake slashed to us, "
+                             "slot reopened)", short_id(id, h), (unsigned long long)slot);
+        }
+    }
+    return 0;
+}
+
+static int evaluator_task(gt_agent *a, const json_t *summary, void *arg, int *acted, gt_err *err) {
+    if (!is_me(a, json_object_get(summary, "verifier"))) return 0;
+    const char *policy = json_string_value(json_object_get(summary, "policy"));
+    if (!policy || strcmp(policy, "evaluator")) return 0;
+    uint8_t id[32];
+    json_t *task = NULL;
+    if (gt_agent_json_hash(summary, "id", id, NULL) || gt_client_task(a->client, id, &task, err)) return 0;
+    size_t i;
+    json_t *sl;
+    json_array_foreach(json_object_get(task, "slotList"), i, sl) {
+        const char *state = json_string_value(json_object_get(sl, "state"));
+        if (state && !strcmp(state, "submitted")) verify_slot(a, task, sl, 0, acted);
+    }
+    json_decref(task);
+    return 0;
+}
+
+/* 1 if addr appears as "voter" in the array of votes. */
+static int voted(const gt_agent *a, const json_t *votes) {
+    size_t i;
+    json_t *v;
+    json_array_foreach(votes, i, v) if (is_me(a, json_object_get(v, "voter"))) return 1;
+    return 0;
+}
+
+/* Disputes: re-run and vote whether the result is reproduced. Quorum tasks:
+ * re-run and give a verdict as one of the panel. */
+static int validator_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt_err *err) {
+    uint8_t id[32];
+    char h[16];
+    if (gt_agent_json_hash(task, "id", id, NULL)) return 0;
+    if (is_me(a, json_object_get(task, "poster")) || is_me(a, json_object_get(task, "verifier"))) return 0;
+    const char *policy = json_string_value(json_object_get(task, "policy"));
+    size_t i;
+    json_t *sl;
+    json_array_foreach(json_object_get(task, "slotList"), i, sl) {
+        const char *state = json_string_value(json_object_get(sl, "state"));
+        uint64_t slot = (uint64_t)json_integer_value(json_object_get(sl, "slot"));
+        uint64_t attempt = (uint64_t)json_integer_value(json_object_get(sl, "attempt"));
+        if (!state || is_me(a, json_object_get(sl, "worker"))) continue;
+        if (!strcmp(state, "submitted") && policy && !strcmp(policy, "quorum")) {
+            if (!voted(a, json_object_get(sl, "votes"))) verify_slot(a, task, sl, 1, acted);
+            continue;
+        }
+        if (strcmp(state, "disputed") || is_me(a, json_object_get(sl, "verdictBy"))) continue;
+        json_t *d = json_object_get(sl, "dispute");
+        if (voted(a, json_object_get(d, "votes")) || memo_find(a, id, slot, attempt, MEMO_VOTE)) continue;
+        memo_put(a, id, slot, attempt, MEMO_VOTE, 0);
+        const gt_skill *sk = gt_skill_find(json_string_value(json_object_get(task, "kind")));
+        uint8_t result[32];
+        gt_err e = {0};
+        gt_job job;
+        json_t *spec = NULL;
+        uint8_t *bytes = NULL;
+        size_t len = 0;
+        char rid[72];
+        gt_verdict v = {0};
+        int rc = gt_agent_json_hash(sl, "result", result, &e);
+        if (!rc && (!sk || !sk->verify)) rc = gt_err_set(&e, GT_EUNSUPPORTED, "no skill to re-run this kind");
+        if (!rc) rc = load_job(a, task, slot, &job, &spec, &e);
+        if (!rc && sk->fits) rc = sk->fits(a, &job, &e);
+        if (!rc) {
+            gt_blob_id_format(result, rid);
+            rc = gt_client_blob_get(a->client, rid, GT_AGENT_RESULT_MAX_BYTES, &bytes, &len, &e);
+        }
+        if (!rc) rc = sk->verify(a, &job, bytes, len, &v, &e);
+        gt_free(bytes);
+        json_decref(spec);
+        if (rc) {
+            gt_agent_logf(a, "abstains on the dispute of task %s slot %llu: %s", short_id(id, h),
+                          (unsigned long long)slot, e.msg);
+            continue;
+        }
+        slot_args s = {id, slot, result, NULL, v.accept, 0};
+        if ((rc = gt_agent_act(a, &gt_kind_dispute_vote, fill_slot, &s, NULL, &e))) {
+            action_failed(a, "vote", id, slot, &e);
+            continue;
+        }
+        (*acted)++;
+        count(a, &a->stats.votes);
+        gt_agent_logf(a, "re-ran the disputed task %s slot %llu: %s; voted %s", short_id(id, h),
+                      (unsigned long long)slot, v.reason, v.accept ? "for the worker" : "against the worker");
+    }
+    return 0;
+}
+
+/* ---- the loop ---- */
+
+int gt_agent_step(gt_agent *a, int *acted_out, gt_err *err) {
+    int acted = 0, rc = 0;
+    int roles = atomic_load(&a->roles);
+    char q[160];
+    /* Slots already held are seen to even when the worker role is off, so
+     * going off line never strands a claimed slot (and its stake). */
+    rc = worker_step(a, &acted, err);
+    if (!rc && (roles & GT_ROLE_POSTER)) {
+        uint64_t head = 0;
+        rc = gt_client_head_height(a->client, &head, err);
+        for (int k = 0; k < 2 && !rc; k++) {
+            snprintf(q, sizeof q, "poster=%s&status=%s", a->addr_s, k ? "expired" : "open");
+            rc = each_task(a, q, 1, poster_task, &head, &acted, err);
+        }
+    }
+    for (int k = 0; k < 2 && !rc && (roles & GT_ROLE_EVALUATOR); k++)
+        rc = each_task(a, k ? "status=expired" : "status=open", 0, evaluator_task, NULL, &acted, err);
+    for (int k = 0; k < 2 && !rc && (roles & GT_ROLE_VALIDATOR); k++)
+        rc = each_task(a, k ? "status=expired" : "status=open", 1, validator_task, NULL, &acted, err);
+    if (acted_out) *acted_out = acted;
+    return rc;
+}
+
+int gt_agent_run(gt_agent *a, const volatile int *stop_flag, gt_err *err) {
+    int rc = gt_agent_register(a, err);
+    if (rc) return rc;
+    int failures = 0;
+    while (!gt_agent_stopping(a) && !(stop_flag && *stop_flag)) {
+        int acted = 0;
+        gt_err e = {0};
+        rc = gt_agent_step(a, &acted, &e);
+        if (rc) {
+            /* The node may be restarting: keep trying for a while, say so once. */
+            if (failures++ == 0) gt_agent_logf(a, "cannot reach the node: %s (retrying)", e.msg);
+            if (failures > 20) {
+                if (err) *err = e;
+                return rc;
+            }
+            sleep_ms(a->poll_ms);
+            continue;
+        }
+        failures = 0;
+        gt_agent_stats st;
+        gt_agent_stats_get(a, &st);
+        if (a->max_tasks && st.submitted >= a->max_tasks && !acted) break;
+        if (!acted) {
+            /* Sleep in small pieces so a stop is noticed quickly. */
+            for (uint64_t t = 0; t < a->poll_ms && !gt_agent_stopping(a) && !(stop_flag && *stop_flag); t += 20)
+                sleep_ms(a->poll_ms - t < 20 ? a->poll_ms - t : 20);
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,212 @@
+/* agent.h: the agent runtime: a wallet, a local model, a table of skills and
+ * the loop that makes an agent take part in the market through a node.
+ *
+ * Roles (any combination):
+ *   worker     registers its card, watches open tasks of its skills whose
+ *              bounty is at least its price, claims one, reads the spec blob,
+ *              runs the skill's work function with its model, uploads the
+ *              result blob and submits it; settles accepted slots (its pay);
+ *              when rejected, re-runs its work: if the re-run reproduces what
+ *              it submitted it disputes, else it concedes and settles.
+ *   poster     verifies results submitted to tasks it posted (the skill's
+ *              verify function: re-execution or a checker) and settles
+ *              rejections once the dispute window has passed.
+ *   evaluator  verifies results of tasks naming it as verifier (for the fee).
+ *   validator  re-executes disputed work and votes (dispute_vote), and votes
+ *              on quorum tasks (task_verify); needs stake on the ledger.
+ * Skills are plain C functions in a table (skills.c): adding one is adding a
+ * gt_skill with work/verify (and optionally fits).
+ *
+ * Determinism is what makes verification by re-execution work: the work of
+ * every skill is a pure function of (spec, model), so honest re-runs agree
+ * with an honest result byte for byte.
+ *
+ * Threads: one gt_agent is driven by one thread (gt_agent_run or
+ * gt_agent_step); gt_agent_stop, gt_agent_set_roles and gt_agent_stats may be
+ * called from any thread. Several agents may share one gt_agent_model. */
+#ifndef GT_AGENT_AGENT_H
+#define GT_AGENT_AGENT_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent/client.h"
+#include "base/buf.h"
+#include "base/err.h"
+#include "crypto/key.h"
+
+/* Limits on what specs and results from outside may ask of an agent. */
+#define GT_AGENT_SPEC_MAX_BYTES (1024 * 1024)     /* a spec blob */
+#define GT_AGENT_RESULT_MAX_BYTES (4 * 1024 * 1024) /* a result blob we download to verify */
+#define GT_AGENT_MAX_PROMPTS 64                   /* prompts in one `complete` spec */
+#define GT_AGENT_PROMPT_MAX_BYTES 8192            /* one prompt */
+#define GT_AGENT_MAX_PREDICT 512                  /* tokens generated per prompt */
+#define GT_AGENT_CTX_POSITIONS 1024               /* KV cache of an agent's context */
+#define GT_AGENT_REASON_MAX 512                   /* a verdict's reason text */
+#define GT_AGENT_TASKS_PAGE 100                   /* tasks read per listing */
+#define GT_AGENT_MEMO 256                         /* remembered (task, slot, attempt) decisions */
+#define GT_AGENT_DEFAULT_POLL_MS 500
+#define GT_AGENT_SUB_WAIT_MS 120000               /* longest wait for a subcontracted result */
+
+enum {
+    GT_ROLE_WORKER = 1,
+    GT_ROLE_POSTER = 2,
+    GT_ROLE_EVALUATOR = 4,
+    GT_ROLE_VALIDATOR = 8,
+};
+
+/* Deliberate misbehaviour, so the market's defences can be shown and tested
+ * (`gotong demo`, `gotong agent --misbehave`); an honest agent has none. */
+enum {
+    GT_FAULT_GARBAGE = 1,    /* work: submit a made-up result without running the model */
+    GT_FAULT_REJECT_ALL = 2, /* verify: reject every result without looking */
+};
+
+/* A model shared by agents: the loaded weights, its tokenizer and its id
+ * (sha256 of the GGUF file, what cards and specs name). */
+typedef struct gt_agent_model gt_agent_model;
+/* Loads path and hashes the file. Caller frees with gt_agent_model_free after
+ * every agent using it is freed. */
+int gt_agent_model_load(const char *path, gt_agent_model **out, gt_err *err);
+void gt_agent_model_free(gt_agent_model *m); /* accepts NULL */
+/* "sha256:<hex>" of the GGUF file, and the raw 32 bytes. */
+const char *gt_agent_model_id(const gt_agent_model *m);
+const uint8_t *gt_agent_model_hash(const gt_agent_model *m);
+
+typedef struct gt_agent gt_agent;
+
+/* A task as a skill sees it. */
+typedef struct gt_job {
+    uint8_t task_id[32];
+    uint64_t slot;
+    const json_t *task;   /* the task from the node (market.h's gt_market_task_get shape) */
+    const json_t *spec;   /* the spec blob, parsed (every skill's spec is a JSON object) */
+    char spec_id[72];     /* "sha256:<hex>" */
+} gt_job;
+
+typedef struct gt_verdict {
+    int accept;                      /* 1 accept, 0 reject */
+    int score;                       /* 0..100 */
+    char reason[GT_AGENT_REASON_MAX]; /* why, for the reason blob (required on reject) */
+} gt_verdict;
+
+typedef struct gt_skill {
+    const char *name; /* the task kind it serves */
+    /* 0 if this agent can do the job (model, size...); else an error saying why. May be NULL. */
+    int (*fits)(gt_agent *a, const gt_job *job, gt_err *err);
+    /* Does the work; appends the result blob's bytes to out. */
+    int (*work)(gt_agent *a, const gt_job *job, gt_buf *out, gt_err *err);
+    /* Judges result[0..len): fills v. Returns an error only when it could not
+     * judge at all (then no verdict is given). */
+    int (*verify)(gt_agent *a, const gt_job *job, const uint8_t *result, size_t len, gt_verdict *v, gt_err *err);
+} gt_skill;
+
+/* The skills this build knows (skills.c), and lookup by name (NULL if none). */
+const gt_skill *gt_skill_find(const char *name);
+/* Comma-separated names of every known skill, for help texts (static storage). */
+const char *gt_skill_names(void);
+
+/* One line of progress: "name: what happened". */
+typedef void (*gt_agent_log_fn)(void *arg, const char *agent_name, const char *line);
+
+typedef struct gt_agent_config {
+    const char *name;          /* card name (1..GT_MARKET_NAME_MAX bytes) */
+    const char *skills;        /* comma-separated task kinds, each a known skill */
+    uint64_t price_units;      /* least bounty worth claiming */
+    const char *endpoint;      /* card endpoint; NULL: "" */
+    int roles;                 /* GT_ROLE_* */
+    int faults;                /* GT_FAULT_*; 0 for an honest agent */
+    gt_agent_model *model;     /* shared, not owned; NULL: an agent without a model (no work, no verify) */
+    int n_threads;             /* inference threads (0: 1) */
+    int max_prompts;           /* `complete`: do at most this many prompts, subcontract the rest (0: all) */
+    uint64_t poll_ms;          /* sleep between idle steps (0: GT_AGENT_DEFAULT_POLL_MS) */
+    uint64_t max_tasks;        /* gt_agent_run stops after this many submitted results (0: no limit) */
+    gt_agent_log_fn log;       /* progress lines; NULL: GT_INFO */
+    void *log_arg;
+} gt_agent_config;
+
+typedef struct gt_agent_stats {
+    uint64_t claimed, submitted, settled, verified, accepted_given, rejected_given;
+    uint64_t disputes_opened, conceded, votes, subcontracts, errors;
+} gt_agent_stats;
+
+/* Makes an agent signing with key (copied) and talking to the node at
+ * node_url. Checks the config (known skills, name) but sends nothing. Caller
+ * frees with gt_agent_free. */
+int gt_agent_new(const gt_agent_config *cfg, const gt_key *key, const char *node_url, gt_agent **out, gt_err *err);
+void gt_agent_free(gt_agent *a); /* accepts NULL; wipes the key */
+
+const gt_addr *gt_agent_address(const gt_agent *a);
+const char *gt_agent_name(const gt_agent *a);
+gt_client *gt_agent_client(gt_agent *a);
+const gt_agent_model *gt_agent_get_model(const gt_agent *a);
+int gt_agent_faults(const gt_agent *a);
+int gt_agent_max_prompts(const gt_agent *a);
+
+/* Sends agent_register, or agent_update when the card on the ledger differs;
+ * nothing when it is already current. */
+int gt_agent_register(gt_agent *a, gt_err *err);
+
+/* One pass over the market for every role: acts on everything actionable
+ * once. *acted (may be NULL) gets the number of actions sent. Errors of
+ * single actions are logged and counted, not returned; only a failure to
+ * reach the node is. */
+int gt_agent_step(gt_agent *a, int *acted, gt_err *err);
+/* Registers, then steps until gt_agent_stop, max_tasks, or *stop_flag (may be
+ * NULL; for signal handlers) becomes non-zero; sleeps poll_ms between passes
+ * that did nothing. Returns 0, or the error that ended it. */
+int gt_agent_run(gt_agent *a, const volatile int *stop_flag, gt_err *err);
+void gt_agent_stop(gt_agent *a);
+int gt_agent_stopping(const gt_agent *a);
+/* Changes the roles (the demo brings workers on and off line). */
+void gt_agent_set_roles(gt_agent *a, int roles);
+void gt_agent_stats_get(const gt_agent *a, gt_agent_stats *out);
+
+/* Terms of a task to post (amounts in base units, windows in blocks; zero
+ * windows take the defaults below). */
+typedef struct gt_task_terms {
+    const char *kind;
+    uint64_t slots, bounty_units, stake_units, fee_units, quorum;
+    gt_addr verifier;               /* zero: the poster verifies */
+    uint8_t parent[32];             /* zero: not a sub-task */
+    uint64_t claim_blocks, submit_blocks, verify_blocks;
+} gt_task_terms;
+#define GT_AGENT_DEFAULT_CLAIM_BLOCKS 600
+#define GT_AGENT_DEFAULT_SUBMIT_BLOCKS 300
+#define GT_AGENT_DEFAULT_VERIFY_BLOCKS 300
+
+/* Uploads the spec blob and posts the task from this agent's wallet;
+ * task_id gets its id. May be called from any thread (it uses a client of
+ * its own), e.g. by a script directing a running agent. */
+int gt_agent_post(gt_agent *a, const gt_task_terms *t, const void *spec, size_t spec_len, uint8_t task_id[32],
+                  gt_err *err);
+
+/* ---- For skills (agent.c). */
+
+/* Logs a progress line for this agent (printf-style). */
+void gt_agent_logf(gt_agent *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Greedy completion of prompt (BOS as the vocabulary asks) for n_predict
+ * tokens with this agent's model and context: appends the generated token ids
+ * to tokens (int32 each) and the text to text. Deterministic. */
+int gt_agent_complete(gt_agent *a, const char *prompt, size_t prompt_len, int n_predict, gt_buf *tokens,
+                      gt_buf *text, gt_err *err);
+/* Signs and submits one action of kind; fill sets its fields (client.h). */
+int gt_agent_act(gt_agent *a, const gt_action_kind *kind, gt_client_fill_fn fill, void *arg, uint8_t id_out[32],
+                 gt_err *err);
+/* Verdict for a slot: task_verify(task, slot, result, accept, score, reason
+ * blob). Uploads the reason text first. */
+int gt_agent_send_verdict(gt_agent *a, const uint8_t task_id[32], uint64_t slot, const uint8_t result[32],
+                          const gt_verdict *v, gt_err *err);
+/* task_settle(task, slot). */
+int gt_agent_settle(gt_agent *a, const uint8_t task_id[32], uint64_t slot, gt_err *err);
+/* Counts a subcontract in the stats. */
+void gt_agent_count_subcontract(gt_agent *a);
+
+/* JSON helpers for the node's shapes: a "0x"+64 hex or "sha256:" hash field
+ * into out (0, or GT_EINVAL naming the field); an amount field ("1.5") into
+ * base units. */
+int gt_agent_json_hash(const json_t *o, const char *field, uint8_t out[32], gt_err *err);
+int gt_agent_json_units(const json_t *o, const char *field, uint64_t *out, gt_err *err);
+
+#endif

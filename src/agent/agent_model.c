@@ -1,0 +1,110 @@
+/* agent_model.c: the model side of an agent: loading a GGUF once for every
+ * agent that shares it, naming it by the SHA-256 of the file (what cards and
+ * specs carry, so a validator knows it runs the very same weights), and the
+ * greedy completion the skills build on. */
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "agent/agent_impl.h"
+#include "base/alloc.h"
+#include "infer/generate.h"
+#include "market/blob.h"
+
+/* SHA-256 of a whole file, streamed (models are gigabytes). */
+static int hash_file(const char *path, uint8_t out[32], gt_err *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return gt_err_set(err, GT_EIO, "cannot open %s to hash it", path);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    uint8_t *buf = gt_malloc(1 << 20);
+    int rc = 0;
+    if (!md || !buf || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
+        rc = gt_err_set(err, GT_ENOMEM, "out of memory");
+        goto out;
+    }
+    size_t n;
+    while ((n = fread(buf, 1, 1 << 20, f)) > 0) EVP_DigestUpdate(md, buf, n);
+    if (ferror(f)) {
+        rc = gt_err_set(err, GT_EIO, "reading %s failed", path);
+        goto out;
+    }
+    unsigned len = 32;
+    EVP_DigestFinal_ex(md, out, &len);
+out:
+    gt_free(buf);
+    EVP_MD_CTX_free(md);
+    fclose(f);
+    return rc;
+}
+
+int gt_agent_model_load(const char *path, gt_agent_model **out, gt_err *err) {
+    *out = NULL;
+    gt_agent_model *m = gt_calloc(1, sizeof *m);
+    if (!m) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    int rc;
+    if ((rc = hash_file(path, m->hash, err)) || (rc = gt_model_load(path, &m->model, err)) ||
+        (rc = gt_tokenizer_load(gt_model_gguf(m->model), &m->tok, err))) {
+        gt_agent_model_free(m);
+        return rc;
+    }
+    gt_blob_id_format(m->hash, m->id);
+    *out = m;
+    return 0;
+}
+
+void gt_agent_model_free(gt_agent_model *m) {
+    if (!m) return;
+    gt_tokenizer_free(m->tok);
+    gt_model_free(m->model);
+    gt_free(m);
+}
+
+const char *gt_agent_model_id(const gt_agent_model *m) { return m->id; }
+const uint8_t *gt_agent_model_hash(const gt_agent_model *m) { return m->hash; }
+
+int gt_agent_complete(gt_agent *a, const char *prompt, size_t prompt_len, int n_predict, gt_buf *tokens,
+                      gt_buf *text, gt_err *err) {
+    if (!a->model) return gt_err_set(err, GT_EUNSUPPORTED, "%s runs no model", a->name);
+    if (n_predict < 0 || n_predict > GT_AGENT_MAX_PREDICT)
+        return gt_err_set(err, GT_ELIMIT, "n_predict must be 0..%d, got %d", GT_AGENT_MAX_PREDICT, n_predict);
+    if (prompt_len > GT_AGENT_PROMPT_MAX_BYTES)
+        return gt_err_set(err, GT_ELIMIT, "prompt of %zu bytes is over the limit of %d", prompt_len,
+                          GT_AGENT_PROMPT_MAX_BYTES);
+    if (!a->ctx) {
+        gt_ctx_params cp = {.n_ctx = GT_AGENT_CTX_POSITIONS, .n_threads = a->n_threads};
+        int rc = gt_ctx_new(a->model->model, &cp, &a->ctx, err);
+        if (rc) return rc;
+    }
+    /* A SentencePiece prompt may take a token per byte plus BOS/EOS. */
+    size_t cap = prompt_len + 8, n_ids = 0;
+    int32_t *ids = gt_malloc(cap * sizeof *ids);
+    if (!ids) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    gt_gen_result res = {0};
+    int rc = gt_tokenize(a->model->tok, prompt, prompt_len, 1, 0, ids, cap, &n_ids, err);
+    if (rc) goto out;
+    if (n_ids == 0) {
+        rc = gt_err_set(err, GT_EINVAL, "the prompt gives no tokens");
+        goto out;
+    }
+    if ((int)n_ids + n_predict > gt_ctx_n_ctx(a->ctx)) {
+        rc = gt_err_set(err, GT_ELIMIT, "prompt of %zu tokens plus %d to generate does not fit the context of %d",
+                        n_ids, n_predict, gt_ctx_n_ctx(a->ctx));
+        goto out;
+    }
+    if (n_predict > 0) {
+        gt_gen_params gp = gt_gen_defaults();
+        gp.n_predict = n_predict;
+        gp.sampling.temp = 0; /* greedy: the one answer every honest re-run gives */
+        if ((rc = gt_generate(a->ctx, a->model->tok, ids, (int)n_ids, &gp, NULL, NULL, &res, err))) goto out;
+    }
+    if ((tokens && gt_buf_append(tokens, res.tokens, (size_t)res.n_tokens * sizeof(int32_t))) ||
+        (text && (rc = gt_detokenize(a->model->tok, res.tokens, (size_t)res.n_tokens, 0, 0, text, err)))) {
+        if (!rc) rc = gt_err_set(err, GT_ENOMEM, "out of memory");
+    }
+out:
+    gt_gen_result_free(&res);
+    gt_free(ids);
+    return rc;
+}

@@ -1,0 +1,303 @@
+/* skill_complete.c: the `complete` skill (see skill_complete.h): greedy
+ * completions, re-execution as the check, and subcontracting part of a spec
+ * that is bigger than the agent wants to handle. */
+#include "agent/skill_complete.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "agent/agent_impl.h"
+#include "base/alloc.h"
+#include "base/amount.h"
+#include "base/json.h"
+#include "infer/unicode.h"
+#include "market/blob.h"
+
+/* The spec, checked. prompts points into the spec's JSON. */
+typedef struct cspec {
+    const char *model;
+    const json_t *prompts;
+    int n_prompts, n_predict;
+} cspec;
+
+static int parse_spec(const json_t *spec, cspec *cs, gt_err *err) {
+    static const char *const allowed[] = {"model", "prompts", "n_predict", NULL};
+    uint64_t np;
+    int rc;
+    if ((rc = gt_json_only_fields(spec, allowed, "spec", err)) ||
+        (rc = gt_json_get_str(spec, "model", 71, &cs->model, err)) || (rc = gt_json_get_u64(spec, "n_predict", &np, err)))
+        return rc;
+    if (np > GT_AGENT_MAX_PREDICT)
+        return gt_err_set(err, GT_ELIMIT, "spec.n_predict must be 0..%d, got %llu", GT_AGENT_MAX_PREDICT,
+                          (unsigned long long)np);
+    cs->n_predict = (int)np;
+    cs->prompts = json_object_get(spec, "prompts");
+    size_t n = json_array_size(cs->prompts);
+    if (!json_is_array(cs->prompts) || n < 1 || n > GT_AGENT_MAX_PROMPTS)
+        return gt_err_set(err, GT_EINVAL, "spec.prompts: expected an array of 1 to %d strings", GT_AGENT_MAX_PROMPTS);
+    for (size_t i = 0; i < n; i++) {
+        json_t *p = json_array_get(cs->prompts, i);
+        if (!json_is_string(p) || json_string_length(p) > GT_AGENT_PROMPT_MAX_BYTES)
+            return gt_err_set(err, GT_EINVAL, "spec.prompts[%zu]: expected a string of at most %d bytes", i,
+                              GT_AGENT_PROMPT_MAX_BYTES);
+    }
+    cs->n_prompts = (int)n;
+    return 0;
+}
+
+char *gt_complete_spec(const char *model_id, const char *const *prompts, int n_prompts, int n_predict) {
+    json_t *arr = json_array();
+    for (int i = 0; i < n_prompts; i++) json_array_append_new(arr, json_string(prompts[i]));
+    json_t *o = json_pack("{s:s,s:o,s:i}", "model", model_id, "prompts", arr, "n_predict", n_predict);
+    char *s = o ? gt_json_dump(o) : NULL;
+    json_decref(o);
+    return s;
+}
+
+/* One output object for prompt p. */
+static int run_prompt(gt_agent *a, const char *p, int n_predict, json_t **out, gt_err *err) {
+    gt_buf toks = GT_BUF_INIT, text = GT_BUF_INIT, clean = GT_BUF_INIT;
+    int rc = gt_agent_complete(a, p, strlen(p), n_predict, &toks, &text, err);
+    if (!rc && gt_utf8_sanitize(text.data ? text.data : (const uint8_t *)"", text.len, &clean))
+        rc = gt_err_set(err, GT_ENOMEM, "out of memory");
+    if (!rc) {
+        json_t *ids = json_array();
+        const int32_t *t = (const int32_t *)toks.data;
+        for (size_t i = 0; i < toks.len / sizeof(int32_t); i++) json_array_append_new(ids, json_integer(t[i]));
+        *out = json_pack("{s:s,s:s%,s:o}", "prompt", p, "text", clean.data ? (const char *)clean.data : "", clean.len,
+                         "tokens", ids);
+        if (!*out) rc = gt_err_set(err, GT_ENOMEM, "out of memory");
+    }
+    gt_buf_free(&toks);
+    gt_buf_free(&text);
+    gt_buf_free(&clean);
+    return rc;
+}
+
+/* Runs prompts [from, to) into outputs. */
+static int run_prompts(gt_agent *a, const cspec *cs, int from, int to, json_t *outputs, gt_err *err) {
+    for (int i = from; i < to; i++) {
+        if (gt_agent_stopping(a)) return gt_err_set(err, GT_ESTATE, "stopping");
+        json_t *o;
+        int rc = run_prompt(a, json_string_value(json_array_get(cs->prompts, (size_t)i)), cs->n_predict, &o, err);
+        if (rc) return rc;
+        json_array_append_new(outputs, o);
+    }
+    return 0;
+}
+
+/* The canonical result bytes. */
+static int result_bytes(const char *model, json_t *outputs, json_t *cites, gt_buf *out, gt_err *err) {
+    json_t *o = json_pack("{s:s,s:O}", "model", model, "outputs", outputs);
+    if (o && cites && json_array_size(cites)) json_object_set(o, "cites", cites);
+    char *s = o ? gt_json_dump(o) : NULL;
+    json_decref(o);
+    if (!s) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    int rc = gt_buf_append_str(out, s);
+    free(s);
+    return rc ? gt_err_set(err, GT_ENOMEM, "out of memory") : 0;
+}
+
+static int complete_fits(gt_agent *a, const gt_job *job, gt_err *err) {
+    cspec cs;
+    int rc = parse_spec(job->spec, &cs, err);
+    if (rc) return rc;
+    const gt_agent_model *m = gt_agent_get_model(a);
+    if (!m) return gt_err_set(err, GT_EUNSUPPORTED, "this agent runs no model");
+    if (strcmp(cs.model, gt_agent_model_id(m)))
+        return gt_err_set(err, GT_EUNSUPPORTED, "the spec asks for model %.20s…, this agent runs %.20s…", cs.model,
+                          gt_agent_model_id(m));
+    return 0;
+}
+
+static void sleep_ms(uint64_t ms) {
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int complete_verify(gt_agent *a, const gt_job *job, const uint8_t *result, size_t len, gt_verdict *v,
+                           gt_err *err);
+
+/* Posts prompts [from, n) as a sub-task of job's task, waits for its result,
+ * verifies it by re-execution and appends its outputs; cite gets the
+ * sub-result's id. When the sub-task fails (rejected, nobody came) the
+ * agent does those prompts itself and cite stays empty. */
+static int subcontract(gt_agent *a, const gt_job *job, const cspec *cs, int from, json_t *outputs, json_t *cites,
+                       gt_err *err) {
+    int n = cs->n_prompts, rest = n - from;
+    const char **ps = gt_calloc((size_t)rest, sizeof *ps);
+    if (!ps) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    for (int i = 0; i < rest; i++) ps[i] = json_string_value(json_array_get(cs->prompts, (size_t)(from + i)));
+    char *spec = gt_complete_spec(cs->model, ps, rest, cs->n_predict);
+    gt_free(ps);
+    if (!spec) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    uint64_t bounty = 0, stake = 0;
+    gt_agent_json_units(job->task, "bounty", &bounty, NULL);
+    gt_agent_json_units(job->task, "stake", &stake, NULL);
+    gt_task_terms t = {.kind = "complete", .slots = 1};
+    /* In proportion to the prompts handed on: the subcontractor keeps the rest. */
+    t.bounty_units = bounty * (uint64_t)rest / (uint64_t)n;
+    t.stake_units = stake * (uint64_t)rest / (uint64_t)n;
+    if (!t.bounty_units) t.bounty_units = 1;
+    if (!t.stake_units) t.stake_units = 1;
+    memcpy(t.parent, job->task_id, 32);
+    t.claim_blocks = 200, t.submit_blocks = 100, t.verify_blocks = 100;
+    uint8_t sub[32];
+    int rc = gt_agent_post(a, &t, spec, strlen(spec), sub, err);
+    free(spec);
+    if (rc) return gt_err_wrap(err, "posting the sub-task");
+    gt_agent_count_subcontract(a);
+    char amt[GT_AMOUNT_STR_MAX];
+    gt_agent_logf(a, "spec has %d prompts, more than the %d it takes on: subcontracted prompts %d..%d as sub-task "
+                     "0x%02x%02x%02x%02x… (bounty %s from its own wallet)",
+                  n, from, from + 1, n, sub[0], sub[1], sub[2], sub[3], gt_amount_format(t.bounty_units, amt));
+    /* Our own share first, while the sub-worker works. */
+    if ((rc = run_prompts(a, cs, 0, from, outputs, err))) return rc;
+    int have = 0;
+    for (uint64_t waited = 0; waited < GT_AGENT_SUB_WAIT_MS && !gt_agent_stopping(a) && !have; waited += 100) {
+        json_t *task = NULL;
+        gt_err e = {0};
+        if (gt_client_task(gt_agent_client(a), sub, &task, &e)) {
+            sleep_ms(100);
+            continue;
+        }
+        json_t *sl = json_array_get(json_object_get(task, "slotList"), 0);
+        const char *state = json_string_value(json_object_get(sl, "state"));
+        uint8_t rh[32];
+        if (state && !strcmp(state, "submitted") && !gt_agent_json_hash(sl, "result", rh, &e)) {
+            char rid[72];
+            uint8_t *bytes = NULL;
+            size_t len = 0;
+            gt_verdict v = {0};
+            gt_job sj = {.slot = 0, .task = task};
+            gt_blob_id_format(rh, rid);
+            memcpy(sj.task_id, sub, 32);
+            int ok = 0;
+            if (gt_client_blob_get(gt_agent_client(a), rid, GT_AGENT_RESULT_MAX_BYTES, &bytes, &len, &e))
+                gt_agent_logf(a, "cannot read its sub-task's result: %s", e.msg);
+            /* The sub-task's spec is ours: verify against it. */
+            json_t *myspec = json_pack("{s:s,s:o,s:i}", "model", cs->model, "prompts", json_array(), "n_predict",
+                                       cs->n_predict);
+            for (int i = from; i < n; i++)
+                json_array_append(json_object_get(myspec, "prompts"), json_array_get(cs->prompts, (size_t)i));
+            sj.spec = myspec;
+            if (bytes && !complete_verify(a, &sj, bytes, len, &v, &e)) {
+                ok = 1;
+                if (gt_agent_send_verdict(a, sub, 0, rh, &v, &e))
+                    gt_agent_logf(a, "verdict on its sub-task failed: %s", e.msg);
+                else
+                    gt_agent_logf(a, "%s the sub-task's result (re-ran it: %s)", v.accept ? "accepted" : "REJECTED",
+                                  v.reason);
+            }
+            if (ok && v.accept) {
+                json_t *r = NULL;
+                if (!gt_json_parse((const char *)bytes, len, GT_AGENT_RESULT_MAX_BYTES, &r, &e)) {
+                    size_t i;
+                    json_t *o;
+                    json_array_foreach(json_object_get(r, "outputs"), i, o) json_array_append(outputs, o);
+                    json_array_append_new(cites, json_string(rid));
+                    have = 1;
+                }
+                json_decref(r);
+            }
+            json_decref(myspec);
+            gt_free(bytes);
+            json_decref(task);
+            if (!have) break; /* rejected: do it ourselves */
+            continue;
+        }
+        json_decref(task);
+        sleep_ms(100);
+    }
+    if (have) return 0;
+    gt_agent_logf(a, "no acceptable sub-result: doing prompts %d..%d itself", from + 1, n);
+    return run_prompts(a, cs, from, n, outputs, err);
+}
+
+static int complete_work(gt_agent *a, const gt_job *job, gt_buf *out, gt_err *err) {
+    cspec cs;
+    int rc = complete_fits(a, job, err);
+    if (rc || (rc = parse_spec(job->spec, &cs, err))) return rc;
+    json_t *outputs = json_array(), *cites = json_array();
+    int max = gt_agent_max_prompts(a);
+    int is_task = 0;
+    for (int i = 0; i < 32; i++) is_task |= job->task_id[i];
+    if (max > 0 && cs.n_prompts > max && is_task && job->task)
+        rc = subcontract(a, job, &cs, max, outputs, cites, err);
+    else
+        rc = run_prompts(a, &cs, 0, cs.n_prompts, outputs, err);
+    if (!rc) rc = result_bytes(cs.model, outputs, cites, out, err);
+    json_decref(outputs);
+    json_decref(cites);
+    return rc;
+}
+
+/* Re-runs the spec and compares the canonical result with the submission. */
+static int complete_verify(gt_agent *a, const gt_job *job, const uint8_t *result, size_t len, gt_verdict *v,
+                           gt_err *err) {
+    cspec cs;
+    int rc = complete_fits(a, job, err);
+    if (rc || (rc = parse_spec(job->spec, &cs, err))) return rc;
+    json_t *sub = NULL, *cites = NULL;
+    v->accept = 0;
+    v->score = 0;
+    if (gt_json_parse((const char *)result, len, GT_AGENT_RESULT_MAX_BYTES, &sub, NULL) || !json_is_object(sub)) {
+        json_decref(sub);
+        snprintf(v->reason, sizeof v->reason, "the result is not a JSON object of a `complete` result");
+        return 0;
+    }
+    cites = json_object_get(sub, "cites");
+    size_t i;
+    json_t *c;
+    int cites_ok = !cites || json_is_array(cites);
+    json_array_foreach(cites, i, c) {
+        uint8_t h[32];
+        if (!json_is_string(c) || gt_blob_id_parse(json_string_value(c), h, NULL)) cites_ok = 0;
+    }
+    if (!cites_ok) {
+        json_decref(sub);
+        snprintf(v->reason, sizeof v->reason, "\"cites\" must be an array of blob ids");
+        return 0;
+    }
+    json_t *outputs = json_array();
+    gt_buf want = GT_BUF_INIT;
+    if ((rc = run_prompts(a, &cs, 0, cs.n_prompts, outputs, err)) ||
+        (rc = result_bytes(cs.model, outputs, cites, &want, err)))
+        goto out;
+    if (want.len == len && !memcmp(want.data, result, len)) {
+        v->accept = 1;
+        v->score = 100;
+        snprintf(v->reason, sizeof v->reason, "re-ran %d prompt%s with model %.20s…: identical output", cs.n_prompts,
+                 cs.n_prompts == 1 ? "" : "s", cs.model);
+        goto out;
+    }
+    /* Say where it differs: the first prompt whose output is not ours. */
+    json_t *got = json_object_get(sub, "outputs");
+    int matched = 0;
+    for (int k = 0; k < cs.n_prompts; k++) {
+        char *x = gt_json_dump(json_array_get(outputs, (size_t)k));
+        char *y = json_array_get(got, (size_t)k) ? gt_json_dump(json_array_get(got, (size_t)k)) : NULL;
+        int same = x && y && !strcmp(x, y);
+        free(x);
+        free(y);
+        if (!same) {
+            const char *t = json_string_value(json_object_get(json_array_get(outputs, (size_t)k), "text"));
+            snprintf(v->reason, sizeof v->reason, "re-ran prompt %d with model %.20s…: output differs (expected \"%.60s\")",
+                     k + 1, cs.model, t ? t : "");
+            break;
+        }
+        matched++;
+    }
+    if (matched == cs.n_prompts)
+        snprintf(v->reason, sizeof v->reason, "outputs match but the result is not in canonical form");
+    v->score = cs.n_prompts ? 100 * matched / cs.n_prompts : 0;
+out:
+    gt_buf_free(&want);
+    json_decref(outputs);
+    json_decref(sub);
+    return rc;
+}
+
+const gt_skill gt_skill_complete = {"complete", complete_fits, complete_work, complete_verify};

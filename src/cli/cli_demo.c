@@ -1,0 +1,615 @@
+/* cli_demo.c: `gotong demo`: a whole market on one machine, end to end.
+ *
+ * It makes a fresh data directory with a genesis ledger, wallets for a cast
+ * of agents (a poster, a poster who rejects everything, three workers with
+ * different prices and habits, an evaluator, three validators), funds them
+ * from the faucet, starts the HTTP node in-process on an ephemeral port, and
+ * runs every agent as a thread of the same runtime `gotong agent` runs
+ * (src/agent), talking to the node over HTTP. It then scripts rounds that
+ * produce, every time, the market's main paths:
+ *   1. accepted work, verified by an evaluator who re-runs it (fee paid);
+ *   2. garbage work rejected by the poster: the worker's stake is slashed
+ *      and the reopened slot is done properly by another worker;
+ *   3. good work wrongly rejected by a poster: the worker disputes, three
+ *      validators re-run it and vote, the poster's bond is slashed;
+ *   4. a subcontract: a worker takes a spec bigger than it wants, posts part
+ *      of it as a sub-task paid from its own wallet, verifies and cites it.
+ * The script decides only who is on line in each round (which is what makes
+ * the outcomes the same on every run); claims, work, verdicts, disputes and
+ * votes are the agents' own decisions.
+ *
+ * Determinism: wallets are derived from the agents' public names (demo
+ * keys: never use them for real value), the random model is seeded, the
+ * inference is bit-exact, so balances, outcomes and reputation are the same
+ * every run; block heights and hashes depend on timing (idle blocks). */
+#define _GNU_SOURCE /* nftw */
+#include <dirent.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/agent.h"
+#include "agent/skill_complete.h"
+#include "api/api.h"
+#include "base/alloc.h"
+#include "base/amount.h"
+#include "base/file.h"
+#include "base/hex.h"
+#include "base/progress.h"
+#include "cli/cli.h"
+#include "cli/cli_demo.h"
+#include "crypto/addr.h"
+#include "crypto/keccak.h"
+#include "crypto/keystore.h"
+#include "ledger/ledger.h"
+#include "ledger/rules.h"
+#include "market/blob.h"
+#include "market/market.h"
+
+#define DEMO_MARKER "gotong-demo.json"     /* what makes a directory a demo home --fresh may wipe */
+#define DEMO_PASSWORD "gotong-demo"        /* of every demo keystore (written to HOME/password.txt) */
+#define DEMO_MAX_ROUNDS 20
+#define DEMO_WAIT_S 180                    /* longest wait for one step of a round */
+#define DEMO_DEFAULT_BLOCK_MS 1000
+#define DEMO_POLL_MS 100
+#define DEMO_N_PREDICT 16
+#define DEMO_VOCAB_REL "tokenizer/ggml-vocab-llama-spm.gguf"
+
+/* The cast. Amounts in tokens. */
+typedef struct persona {
+    const char *name, *role, *skills;
+    int roles, faults, max_prompts;
+    uint64_t price_units, fund_units, stake_units;
+} persona;
+
+enum { P_AYU, P_DEWI, P_ANA, P_BUDI, P_CITRA, P_EKO, P_V1, P_V2, P_V3, N_PERSONAS };
+
+static const persona cast[N_PERSONAS] = {
+    {"ayu", "poster (honest: verifies by re-running)", "complete", GT_ROLE_POSTER, 0, 0, 0, 100000000, 0},
+    {"dewi", "poster who rejects everything", "complete", GT_ROLE_POSTER, GT_FAULT_REJECT_ALL, 0, 0, 40000000, 0},
+    {"ana", "worker, price 1", "complete", 0, 0, 0, 1000000, 10000000, 0},
+    {"budi", "worker, price 1, submits garbage", "complete", 0, GT_FAULT_GARBAGE, 0, 1000000, 10000000, 0},
+    {"citra", "worker, price 2, takes 2 prompts, subcontracts the rest", "complete", 0, 0, 2, 2000000, 10000000, 0},
+    {"eko", "evaluator (re-runs for a fee)", "complete", GT_ROLE_EVALUATOR, 0, 0, 0, 5000000, 0},
+    {"val-1", "validator", "complete", GT_ROLE_VALIDATOR, 0, 0, 0, 10000000, 5000000},
+    {"val-2", "validator", "complete", GT_ROLE_VALIDATOR, 0, 0, 0, 10000000, 5000000},
+    {"val-3", "validator", "complete", GT_ROLE_VALIDATOR, 0, 0, 0, 10000000, 5000000},
+};
+
+/* ---- output ---- */
+
+static pthread_mutex_t out_mu = PTHREAD_MUTEX_INITIALIZER;
+static FILE *progress_out; /* stdout, or stderr with --json */
+static double t_start;
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    pthread_mutex_lock(&out_mu);
+    vfprintf(progress_out, fmt, ap);
+    fputc('\n', progress_out);
+    fflush(progress_out);
+    pthread_mutex_unlock(&out_mu);
+    va_end(ap);
+}
+
+/* Agents' progress lines, with the time since the start. */
+static void agent_log(void *arg, const char *name, const char *line) {
+    say("  %6.1fs  %-6s %s", gt_now_s() - t_start, name, line);
+}
+
+/* ---- the data directory ---- */
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    return remove(path);
+}
+
+/* Makes home ready: refuses a non-empty directory that is not a demo home,
+ * wipes a demo home only with --fresh. */
+static int prepare_home(const char *home, int fresh, gt_err *err) {
+    struct stat st;
+    if (stat(home, &st) == 0) {
+        if (!S_ISDIR(st.st_mode)) return gt_err_set(err, GT_EEXIST, "%s exists and is not a directory", home);
+        DIR *d = opendir(home);
+        int entries = 0;
+        struct dirent *de;
+        while (d && (de = readdir(d)))
+            if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) entries++;
+        if (d) closedir(d);
+        if (entries) {
+            char marker[PATH_MAX];
+            snprintf(marker, sizeof marker, "%s/%s", home, DEMO_MARKER);
+            if (!gt_file_exists(marker))
+                return gt_err_set(err, GT_EEXIST,
+                                  "%s is not empty and is not a demo home (no %s): refusing to touch it; "
+                                  "pick another --home", home, DEMO_MARKER);
+            if (!fresh)
+                return gt_err_set(err, GT_EEXIST,
+                                  "%s holds an earlier demo; pass --fresh to wipe it and start over "
+                                  "(or look at it: gotong ledger log --home %s)", home, home);
+            if (nftw(home, rm_entry, 16, FTW_DEPTH | FTW_PHYS))
+                return gt_err_set(err, GT_EIO, "cannot wipe %s", home);
+        }
+    }
+    int rc = gt_mkdir_p(home, 0700, err);
+    if (rc) return rc;
+    char marker[PATH_MAX];
+    snprintf(marker, sizeof marker, "%s/%s", home, DEMO_MARKER);
+    const char *m = "{\"gotong-demo\":1,\"note\":\"made by gotong demo; gotong demo --fresh may wipe this directory\"}\n";
+    return gt_file_write_atomic(marker, m, strlen(m), 0600, err);
+}
+
+/* A demo key from a public name: keccak256("gotong demo key: " + name).
+ * Anyone can recompute it: demo keys are for demos only. */
+static int demo_key(const char *name, gt_key *k, gt_err *err) {
+    char seed[128];
+    uint8_t h[32];
+    int n = snprintf(seed, sizeof seed, "gotong demo key: %s", name);
+    gt_keccak256(seed, (size_t)n, h);
+    return gt_key_from_bytes(k, h, err);
+}
+
+/* Path of the running binary's directory (for fixtures and self-exec). */
+static int self_exe(char *out, size_t cap) {
+    ssize_t n = readlink("/proc/self/exe", out, cap - 1);
+    if (n <= 0) return -1;
+    out[n] = 0;
+    return 0;
+}
+
+/* Finds the vocabulary for the random model: $GT_FIXTURES, then
+ * ../shared/fixtures beside the source tree (from the binary's and the
+ * current directory). */
+static int find_vocab(char *out, size_t cap) {
+    char exe[PATH_MAX], dir[PATH_MAX];
+    const char *env = getenv("GT_FIXTURES");
+    if (env) {
+        snprintf(out, cap, "%s/%s", env, DEMO_VOCAB_REL);
+        if (gt_file_exists(out)) return 0;
+    }
+    if (!self_exe(exe, sizeof exe)) {
+        snprintf(dir, sizeof dir, "%s", exe);
+        char *slash = strrchr(dir, '/');
+        if (slash) *slash = 0;
+        const char *ups[] = {"../../shared/fixtures", "../shared/fixtures", "../../../shared/fixtures"};
+        for (size_t i = 0; i < sizeof ups / sizeof ups[0]; i++) {
+            snprintf(out, cap, "%s/%s/%s", dir, ups[i], DEMO_VOCAB_REL);
+            if (gt_file_exists(out)) return 0;
+        }
+    }
+    snprintf(out, cap, "../shared/fixtures/%s", DEMO_VOCAB_REL);
+    return gt_file_exists(out) ? 0 : -1;
+}
+
+/* Makes a small random-weight llama with `gotong model random` (this very
+ * binary, so it is the same code), seeded so every run gets the same file. */
+static int make_random_model(const char *vocab, const char *out_path, int threads, gt_err *err) {
+    char exe[PATH_MAX], th[16];
+    if (self_exe(exe, sizeof exe)) return gt_err_set(err, GT_EIO, "cannot find this program's path (/proc/self/exe)");
+    snprintf(th, sizeof th, "%d", threads);
+    char *argv[] = {exe, "model", "random", "--like", (char *)vocab, "--arch", "llama", "--dim", "128", "--layers",
+                    "2", "--heads", "4", "--kv-heads", "2", "--ff", "352", "--seed", "1", "--threads", th, "-o",
+                    (char *)out_path, NULL};
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) return gt_err_set(err, GT_EIO, "fork failed");
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0) dup2(devnull, 2); /* its progress bar would interleave with ours */
+        execv(exe, argv);
+        _exit(127);
+    }
+    int status = 0;
+    if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
+        return gt_err_set(err, GT_EIO, "gotong model random failed (exit %d); try: %s model random --like %s ...",
+                          WIFEXITED(status) ? WEXITSTATUS(status) : -1, exe, vocab);
+    return 0;
+}
+
+/* ---- talking to the node as the faucet and the director ---- */
+
+typedef struct amount_args {
+    const gt_addr *to;
+    uint64_t units;
+} amount_args;
+
+static int fill_amount(void *arg, gt_action *a, gt_err *err) {
+    const amount_args *x = arg;
+    if (gt_action_field(a->kind, "to") >= 0) gt_action_set_addr(a, "to", x->to);
+    gt_action_set_u64(a, "amount", x->units);
+    return 0;
+}
+
+/* Polls task `id` until pred says it is done (1), fails (-1) or the wait runs out. */
+typedef int (*task_pred)(const json_t *task, const void *arg);
+
+static int wait_task(gt_client *c, const uint8_t id[32], task_pred pred, const void *arg, const char *what,
+                     gt_err *err) {
+    double until = gt_now_s() + DEMO_WAIT_S;
+    json_t *t = NULL;
+    while (gt_now_s() < until) {
+        json_decref(t);
+        t = NULL;
+        int rc = gt_client_task(c, id, &t, err);
+        if (rc) return rc;
+        int p = pred(t, arg);
+        if (p) {
+            json_decref(t);
+            return p > 0 ? 0 : gt_err_set(err, GT_ESTATE, "%s: the task went another way than scripted", what);
+        }
+        struct timespec ts = {0, 100 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    char *s = t ? json_dumps(t, JSON_COMPACT) : NULL;
+    gt_err_set(err, GT_ESTATE, "%s: not done after %d s; task: %.300s", what, DEMO_WAIT_S, s ? s : "?");
+    free(s);
+    json_decref(t);
+    return GT_ESTATE;
+}
+
+static const json_t *slot0(const json_t *t) { return json_array_get(json_object_get(t, "slotList"), 0); }
+
+static int is_addr(const json_t *v, const gt_addr *a) {
+    gt_addr x;
+    return json_is_string(v) && !gt_addr_parse(json_string_value(v), &x, NULL) && gt_addr_eq(&x, a);
+}
+
+static int pred_complete(const json_t *t, const void *arg) {
+    const char *s = json_string_value(json_object_get(t, "status"));
+    if (s && !strcmp(s, "complete")) return 1;
+    return s && (!strcmp(s, "cancelled") || !strcmp(s, "expired")) ? -1 : 0;
+}
+
+/* The first slot has been submitted by (or is held by) the given worker. */
+static int pred_submitted_by(const json_t *t, const void *arg) {
+    const json_t *sl = slot0(t);
+    const char *st = json_string_value(json_object_get(sl, "state"));
+    return st && strcmp(st, "open") && strcmp(st, "claimed") && is_addr(json_object_get(sl, "worker"), arg);
+}
+
+static int pred_claimed_by(const json_t *t, const void *arg) {
+    const json_t *sl = slot0(t);
+    const char *st = json_string_value(json_object_get(sl, "state"));
+    return st && strcmp(st, "open") && is_addr(json_object_get(sl, "worker"), arg);
+}
+
+/* The first slot was reopened after a settled rejection. */
+static int pred_reopened(const json_t *t, const void *arg) {
+    const json_t *sl = slot0(t);
+    const char *st = json_string_value(json_object_get(sl, "state"));
+    return json_integer_value(json_object_get(sl, "attempt")) >= 1 && st && !strcmp(st, "open");
+}
+
+/* ---- the rounds ---- */
+
+typedef struct demo {
+    gt_agent *ag[N_PERSONAS];
+    pthread_t th[N_PERSONAS];
+    int started[N_PERSONAS];
+    gt_client *dir;        /* the director's own client (reads only) */
+    const char *model_id;
+} demo;
+
+static void *agent_thread(void *arg) {
+    gt_agent *a = arg;
+    gt_err err = {0};
+    if (gt_agent_run(a, NULL, &err)) say("  %-6s stopped: %s", gt_agent_name(a), err.msg);
+    return NULL;
+}
+
+static void online(demo *d, int who, int on) {
+    gt_agent_set_roles(d->ag[who], on ? cast[who].roles | GT_ROLE_WORKER : cast[who].roles);
+}
+
+/* Posts a `complete` task from poster with n prompts. */
+static int post(demo *d, int poster, int round, int n_prompts, uint64_t bounty, uint64_t stake, int evaluator,
+                uint64_t fee, uint8_t id[32], gt_err *err) {
+    static const char *const topics[] = {"a lighthouse keeper", "rice terraces at dawn", "a market in Yogyakarta",
+                                         "the first rain of the season", "a ferry crossing", "a village meeting"};
+    char prompts[8][160];
+    const char *ps[8];
+    for (int i = 0; i < n_prompts && i < 8; i++) {
+        snprintf(prompts[i], sizeof prompts[i], "Round %d, part %d: write one sentence about %s.", round, i + 1,
+                 topics[(round * 3 + i) % 6]);
+        ps[i] = prompts[i];
+    }
+    char *spec = gt_complete_spec(d->model_id, ps, n_prompts, DEMO_N_PREDICT);
+    if (!spec) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    gt_task_terms t = {.kind = "complete", .slots = 1, .bounty_units = bounty, .stake_units = stake};
+    if (evaluator >= 0) {
+        t.verifier = *gt_agent_address(d->ag[evaluator]);
+        t.fee_units = fee;
+    }
+    int rc = gt_agent_post(d->ag[poster], &t, spec, strlen(spec), id, err);
+    free(spec);
+    if (rc) return gt_err_wrap(err, "%s posting a task", cast[poster].name);
+    char a1[GT_AMOUNT_STR_MAX], a2[GT_AMOUNT_STR_MAX];
+    say("  %6.1fs  %-6s posted task 0x%02x%02x%02x%02x… (%d prompt%s, bounty %s, stake %s%s%s)", gt_now_s() - t_start,
+        cast[poster].name, id[0], id[1], id[2], id[3], n_prompts, n_prompts > 1 ? "s" : "", gt_amount_format(bounty, a1),
+        gt_amount_format(stake, a2), evaluator >= 0 ? ", verified by " : "", evaluator >= 0 ? cast[evaluator].name : "");
+    return 0;
+}
+
+static int run_rounds(demo *d, int rounds, gt_err *err) {
+    uint8_t t[32], sub[32];
+    int rc;
+    for (int r = 1; r <= rounds; r++) {
+        say("\n== round %d.1: accepted work, verified by an evaluator who re-runs it ==", r);
+        say("   on line: ana (worker); eko re-runs the result for a fee of 0.5");
+        online(d, P_ANA, 1);
+        if ((rc = post(d, P_AYU, r, 1, 5000000, 1000000, P_EKO, 500000, t, err)) ||
+            (rc = wait_task(d->dir, t, pred_complete, NULL, "round 1: accepted work", err)))
+            return rc;
+        online(d, P_ANA, 0);
+
+        say("\n== round %d.2: garbage rejected, stake slashed, slot reopened ==", r);
+        say("   on line: budi (submits garbage without running the model); later ana");
+        online(d, P_BUDI, 1);
+        if ((rc = post(d, P_AYU, r, 1, 5000000, 2000000, -1, 0, t, err)) ||
+            (rc = wait_task(d->dir, t, pred_submitted_by, gt_agent_address(d->ag[P_BUDI]), "round 2: budi submits", err)))
+            return rc;
+        online(d, P_BUDI, 0);
+        if ((rc = wait_task(d->dir, t, pred_reopened, NULL, "round 2: rejection settled", err))) return rc;
+        say("   the slot is open again: ana comes on line");
+        online(d, P_ANA, 1);
+        if ((rc = wait_task(d->dir, t, pred_complete, NULL, "round 2: redone by ana", err))) return rc;
+        online(d, P_ANA, 0);
+
+        say("\n== round %d.3: good work wrongly rejected, disputed, settled by validators re-running it ==", r);
+        say("   on line: ana; dewi rejects everything; val-1..3 re-run disputed work and vote");
+        online(d, P_ANA, 1);
+        if ((rc = post(d, P_DEWI, r, 1, 5000000, 2000000, -1, 0, t, err)) ||
+            (rc = wait_task(d->dir, t, pred_complete, NULL, "round 3: dispute", err)))
+            return rc;
+        online(d, P_ANA, 0);
+
+        say("\n== round %d.4: a subcontract ==", r);
+        say("   on line: citra (takes 2 prompts, subcontracts the rest); ana once citra has claimed");
+        online(d, P_CITRA, 1);
+        if ((rc = post(d, P_AYU, r, 4, 8000000, 2000000, -1, 0, t, err)) ||
+            (rc = wait_task(d->dir, t, pred_claimed_by, gt_agent_address(d->ag[P_CITRA]), "round 4: citra claims", err)))
+            return rc;
+        online(d, P_CITRA, 0);
+        online(d, P_ANA, 1);
+        if ((rc = wait_task(d->dir, t, pred_complete, NULL, "round 4: parent task", err))) return rc;
+        json_t *task = NULL;
+        if ((rc = gt_client_task(d->dir, t, &task, err))) return rc;
+        json_t *subs = json_object_get(task, "subtasks");
+        for (size_t i = 0; i < json_array_size(subs) && !rc; i++) {
+            rc = gt_blob_id_parse(json_string_value(json_array_get(subs, i)), sub, err);
+            if (!rc) rc = wait_task(d->dir, sub, pred_complete, NULL, "round 4: sub-task", err);
+        }
+        if (!rc && json_array_size(subs) == 0) rc = gt_err_set(err, GT_ESTATE, "round 4: citra did not subcontract");
+        json_decref(task);
+        online(d, P_ANA, 0);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+/* ---- the command ---- */
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: gotong demo [--home DIR] [--fresh] [--model M.gguf] [--threads N] [--rounds N] [--json]\n\n"
+            "Runs a whole market on this machine: a fresh ledger, funded wallets, the HTTP\n"
+            "node in-process, and agents (posters, workers, an evaluator, validators) as\n"
+            "threads doing real rounds of work with a local model: accepted work, garbage\n"
+            "rejected and slashed, a wrongful rejection overturned by validators re-running\n"
+            "the work, and a subcontract. Ends with balances, outcomes and reputation.\n\n"
+            "options:\n"
+            "  --home DIR        demo data directory (default ~/.gotong-demo)\n"
+            "  --fresh           wipe DIR first (only ever a directory an earlier demo made)\n"
+            "  --model FILE      a llama/qwen2 GGUF; default: a small random-weight model made\n"
+            "                    with `gotong model random` (its outputs are not language)\n"
+            "  --vocab FILE      vocabulary GGUF for that random model (default: the fixture\n"
+            "                    ggml-vocab-llama-spm.gguf from ../shared/fixtures)\n"
+            "  --threads N       inference threads per agent (default 1)\n"
+            "  --rounds N        times to run the four scenes (default 1, at most %d)\n"
+            "  --block-ms MS     idle time after which the node writes an empty block (default %d)\n"
+            "  --json            progress on stderr, one JSON summary on stdout\n",
+            DEMO_MAX_ROUNDS, DEMO_DEFAULT_BLOCK_MS);
+}
+
+enum { O_HOME = 1000, O_FRESH, O_MODEL, O_VOCAB, O_THREADS, O_ROUNDS, O_BLOCK, O_JSON, O_HELP };
+
+static int parse_count(const char *s, long lo, long hi, long *out) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || v < lo || v > hi) return -1;
+    *out = v;
+    return 0;
+}
+
+static int cmd_demo(int argc, char **argv) {
+    static const struct option opts[] = {
+        {"home", required_argument, 0, O_HOME},     {"fresh", no_argument, 0, O_FRESH},
+        {"model", required_argument, 0, O_MODEL},   {"vocab", required_argument, 0, O_VOCAB},
+        {"threads", required_argument, 0, O_THREADS}, {"rounds", required_argument, 0, O_ROUNDS},
+        {"block-ms", required_argument, 0, O_BLOCK}, {"json", no_argument, 0, O_JSON},
+        {"help", no_argument, 0, O_HELP},           {0, 0, 0, 0}};
+    const char *home_opt = NULL, *model_opt = NULL, *vocab_opt = NULL;
+    int fresh = 0, json = 0, c;
+    long threads = 1, rounds = 1, block_ms = DEMO_DEFAULT_BLOCK_MS;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case O_HOME: home_opt = optarg; break;
+        case O_FRESH: fresh = 1; break;
+        case O_MODEL: model_opt = optarg; break;
+        case O_VOCAB: vocab_opt = optarg; break;
+        case O_THREADS:
+            if (parse_count(optarg, 1, 64, &threads)) return gt_cli_usage_error("demo", "--threads: expected 1..64");
+            break;
+        case O_ROUNDS:
+            if (parse_count(optarg, 1, DEMO_MAX_ROUNDS, &rounds))
+                return gt_cli_usage_error("demo", "--rounds: expected 1..%d", DEMO_MAX_ROUNDS);
+            break;
+        case O_BLOCK:
+            if (parse_count(optarg, 50, 60000, &block_ms)) return gt_cli_usage_error("demo", "--block-ms: expected 50..60000");
+            break;
+        case O_JSON: json = 1; break;
+        case 'h': case O_HELP: usage(stdout); return 0;
+        default: return gt_cli_usage_error("demo", "unknown option");
+        }
+    }
+    if (optind < argc) return gt_cli_usage_error("demo", "unexpected argument \"%s\"", argv[optind]);
+    progress_out = json ? stderr : stdout;
+    t_start = gt_now_s();
+    signal(SIGPIPE, SIG_IGN);
+
+    gt_err err = {0};
+    char home[PATH_MAX], path[PATH_MAX + 64], model_path[PATH_MAX + 64], vocab[PATH_MAX];
+    if (gt_path_expand(home_opt ? home_opt : "~/.gotong-demo", home, sizeof home, &err)) return gt_cli_fail(&err);
+    if (prepare_home(home, fresh, &err)) return gt_cli_fail(&err);
+    say("gotong demo: a market of agents on this machine\n  data directory  %s", home);
+
+    /* The model. */
+    int random_model = !model_opt;
+    if (model_opt) {
+        snprintf(model_path, sizeof model_path, "%s", model_opt);
+    } else {
+        if (vocab_opt) snprintf(vocab, sizeof vocab, "%s", vocab_opt);
+        else if (find_vocab(vocab, sizeof vocab)) {
+            err.code = GT_ENOTFOUND;
+            snprintf(err.msg, sizeof err.msg,
+                     "no --model given and no vocabulary found to make a random one (looked for %s under "
+                     "$GT_FIXTURES and ../shared/fixtures); pass --model FILE.gguf or --vocab VOCAB.gguf", DEMO_VOCAB_REL);
+            return gt_cli_fail(&err);
+        }
+        snprintf(path, sizeof path, "%s/models", home);
+        snprintf(model_path, sizeof model_path, "%s/models/random-llama-128x2-q8_0.gguf", home);
+        if (gt_mkdir_p(path, 0700, &err) || make_random_model(vocab, model_path, (int)threads, &err))
+            return gt_cli_fail(&err);
+        say("  model           no --model given: made a RANDOM-WEIGHT llama (128 dims, 2 layers, seed 1) with\n"
+            "                  `gotong model random --like %s`;\n"
+            "                  its outputs are random-weight text, not language (pass --model M.gguf for a real one)",
+            vocab);
+    }
+    gt_agent_model *model = NULL;
+    if (gt_agent_model_load(model_path, &model, &err)) return gt_cli_fail(&err);
+    say("  model file      %s\n  model id        %s", model_path, gt_agent_model_id(model));
+
+    /* Wallets and genesis. */
+    gt_key keys[N_PERSONAS], faucet;
+    gt_kdf_params kdf = {GT_KDF_LIGHT_N, 8, 1}; /* light: a demo's keys guard nothing */
+    demo_report rep = {.home = home, .model_path = model_path, .model_id = gt_agent_model_id(model),
+                       .random_model = random_model, .rounds = (int)rounds};
+    int code = 1;
+    gt_node *node = NULL;
+    demo d = {0};
+    d.model_id = gt_agent_model_id(model);
+    snprintf(path, sizeof path, "%s/password.txt", home);
+    if (gt_file_write_atomic(path, DEMO_PASSWORD "\n", strlen(DEMO_PASSWORD) + 1, 0600, &err)) goto fail;
+    char keyfile[PATH_MAX + 128];
+    if (demo_key("faucet", &faucet, &err) ||
+        gt_keystore_save(home, &faucet, DEMO_PASSWORD, &kdf, keyfile, sizeof keyfile, &err))
+        goto fail;
+    for (int i = 0; i < N_PERSONAS; i++) {
+        if (demo_key(cast[i].name, &keys[i], &err) ||
+            gt_keystore_save(home, &keys[i], DEMO_PASSWORD, &kdf, keyfile, sizeof keyfile, &err))
+            goto fail;
+    }
+    say("  wallets         %d keystores in %s/keystore (light scrypt), password in %s\n"
+        "                  (demo keys are derived from the agents' names: never hold real value with them)",
+        N_PERSONAS + 1, home, path);
+    if (gt_market_register(&err)) goto fail;
+    gt_genesis g = {.chain_id = GT_DEFAULT_CHAIN_ID, .unbonding_blocks = GT_DEFAULT_UNBONDING_BLOCKS,
+                    .time_s = (uint64_t)time(NULL)};
+    gt_key_address(&faucet, &g.authority);
+    snprintf(path, sizeof path, "%s/ledger.db", home);
+    if (gt_ledger_create(path, &g, &err)) goto fail;
+
+    /* The node, in-process, on a port of its own. */
+    gt_node_config nc;
+    gt_node_config_default(&nc);
+    nc.home = home;
+    nc.listen = "127.0.0.1:0";
+    nc.threads = 4;
+    nc.block_interval_ms = (uint64_t)block_ms;
+    nc.access_log = 0;
+    if (gt_node_start(&nc, &node, &err)) goto fail;
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u", (unsigned)gt_node_port(node));
+    say("  node            %s (in-process; an empty block after %ld ms idle)", url, block_ms);
+    if (gt_client_new(url, &d.dir, &err)) goto fail;
+
+    /* Fund everyone from the faucet; validators stake. */
+    for (int i = 0; i < N_PERSONAS; i++) {
+        gt_addr a;
+        gt_key_address(&keys[i], &a);
+        amount_args m = {&a, cast[i].fund_units};
+        if (gt_client_act(d.dir, &faucet, &gt_kind_mint, fill_amount, &m, NULL, NULL, &err)) goto fail;
+        rep.minted_units += cast[i].fund_units;
+        if (cast[i].stake_units) {
+            amount_args s = {NULL, cast[i].stake_units};
+            if (gt_client_act(d.dir, &keys[i], &gt_kind_stake, fill_amount, &s, NULL, NULL, &err)) goto fail;
+        }
+    }
+    say("\n  %-6s %-58s %-42s %s", "agent", "role", "address", "funded");
+    for (int i = 0; i < N_PERSONAS; i++) {
+        demo_party *p = &rep.parties[rep.n_parties++];
+        p->name = cast[i].name;
+        p->role = cast[i].role;
+        gt_key_address(&keys[i], &p->addr);
+        gt_client_acct acc;
+        if (gt_client_account(d.dir, &p->addr, &acc, &err)) goto fail;
+        p->before_balance = acc.balance_units, p->before_staked = acc.staked_units, p->before_locked = acc.locked_units;
+        char as[43], a1[GT_AMOUNT_STR_MAX], a2[GT_AMOUNT_STR_MAX];
+        gt_addr_to_str(&p->addr, as);
+        say("  %-6s %-58s %s %s%s%s", p->name, p->role, as, gt_amount_format(cast[i].fund_units, a1),
+            cast[i].stake_units ? ", staked " : "", cast[i].stake_units ? gt_amount_format(cast[i].stake_units, a2) : "");
+    }
+
+    /* The agents, as threads of the agent runtime. */
+    say("\n  starting %d agents (each registers its card, then watches the market)", N_PERSONAS);
+    for (int i = 0; i < N_PERSONAS; i++) {
+        gt_agent_config ac = {.name = cast[i].name, .skills = cast[i].skills, .price_units = cast[i].price_units,
+                              .roles = cast[i].roles, .faults = cast[i].faults, .model = model,
+                              .n_threads = (int)threads, .max_prompts = cast[i].max_prompts, .poll_ms = DEMO_POLL_MS,
+                              .log = agent_log};
+        if (gt_agent_new(&ac, &keys[i], url, &d.ag[i], &err)) goto fail;
+        if (gt_agent_register(d.ag[i], &err)) goto fail;
+    }
+    for (int i = 0; i < N_PERSONAS; i++) {
+        if (pthread_create(&d.th[i], NULL, agent_thread, d.ag[i])) {
+            gt_err_set(&err, GT_EIO, "cannot start a thread for %s", cast[i].name);
+            goto fail;
+        }
+        d.started[i] = 1;
+    }
+    if (run_rounds(&d, (int)rounds, &err)) goto fail;
+    code = 0;
+fail:
+    for (int i = 0; i < N_PERSONAS; i++)
+        if (d.ag[i]) gt_agent_stop(d.ag[i]);
+    for (int i = 0; i < N_PERSONAS; i++)
+        if (d.started[i]) pthread_join(d.th[i], NULL);
+    for (int i = 0; i < N_PERSONAS; i++) gt_agent_free(d.ag[i]);
+    gt_client_free(d.dir);
+    gt_node_stop(node);
+    for (int i = 0; i < N_PERSONAS; i++) gt_key_wipe(&keys[i]);
+    gt_key_wipe(&faucet);
+    if (code) {
+        gt_agent_model_free(model);
+        return gt_cli_fail(&err);
+    }
+    rep.seconds = gt_now_s() - t_start;
+    code = demo_summary(&rep, json);
+    gt_agent_model_free(model);
+    return code;
+}
+
+GT_CLI_COMMAND(demo_cmd, "demo", "run a whole market of agents on this machine, end to end", cmd_demo)
