@@ -49,7 +49,10 @@ int gt_bench_builtin_text(const char *name, gt_buf *out, gt_err *err) {
                 json_t *arr = json_array();
                 for (int c = 0; c < n; c++) {
                     char sp[GT_FAMILY_ANSWER_MAX + 2];
-                    snprintf(sp, sizeof sp, " %s", ch[c]);
+                    size_t cl = strnlen(ch[c], GT_FAMILY_ANSWER_MAX - 1);
+                    sp[0] = ' ';
+                    memcpy(sp + 1, ch[c], cl);
+                    sp[cl + 1] = 0;
                     json_array_append_new(arr, json_string(sp));
                 }
                 o = json_pack("{s:s,s:o,s:i}", "prompt", prompt, "choices", arr, "gold", gold);

@@ -99,7 +99,7 @@ int gt_eval_item(const gt_bench *b, size_t i, gt_llm *llm, gt_buf *line, int *co
         double best = -INFINITY, best_n = -INFINITY;
         int pred = 0, pred_n = 0;
         for (int c = 0; c < it->n_choices && !rc; c++) {
-            double v;
+            double v = 0;
             rc = loglik(llm, it->prompt, it->choices[c], &v, err);
             if (rc) break;
             char hx[64];

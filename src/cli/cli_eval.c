@@ -1,0 +1,137 @@
+/* cli_eval.c: `gotong eval`: run a benchmark on a local model.
+ *
+ *   gotong eval run -m MODEL.gguf --bench NAME|FILE [--threads K] [--limit N]
+ *                   [-o results.jsonl] [--json]
+ *   gotong eval benches
+ *
+ * The per-item results file has the same bytes on every run and thread
+ * count (work/eval/eval.h), so anyone can re-run any item and compare; the
+ * summary gives the score with its standard error, the model and benchmark
+ * hashes and the results' Merkle root: what an attestation carries. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/file.h"
+#include "base/pool.h"
+#include "base/progress.h"
+#include "cli/cli.h"
+#include "work/eval/eval.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: gotong eval run -m MODEL.gguf --bench NAME|FILE [options]\n"
+            "       gotong eval benches\n\n"
+            "Scores a model on a benchmark: multiple choice by log-likelihood (acc, acc_norm),\n"
+            "generate-until by exact match. Built-in benchmarks: arith-v1 units-v1 sort-v1\n"
+            "logic-v1 strings-v1 (200 items each, generated from the verifiable task families).\n\n"
+            "options:\n"
+            "  -m, --model FILE      the model (GGUF)\n"
+            "  --bench NAME|FILE     a built-in name or a benchmark JSONL file\n"
+            "  -t, --threads K       threads (default: number of CPUs; results do not depend on it)\n"
+            "  --limit N             only the first N items\n"
+            "  -o, --output FILE     write the per-item results (JSONL) to FILE\n"
+            "  --ctx N               context positions (default 2048)\n"
+            "  --json                print the summary as JSON\n");
+}
+
+static long parse_long(const char *s, long lo, long hi) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    return errno || end == s || *end || v < lo || v > hi ? -1 : v;
+}
+
+static void on_progress(void *arg, size_t done, size_t total) {
+    (void)total;
+    gt_progress_update(arg, done);
+}
+
+static int cmd_eval_run(int argc, char **argv) {
+    const char *model = NULL, *bench = NULL, *out = NULL;
+    long threads = gt_cpu_count(), limit = 0, n_ctx = 0;
+    int json = 0;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout), 0;
+        if (!strcmp(a, "--json")) { json = 1; continue; }
+        if (!v) return gt_cli_usage_error("eval", "%s needs a value", a);
+        if (!strcmp(a, "-m") || !strcmp(a, "--model")) model = v;
+        else if (!strcmp(a, "--bench")) bench = v;
+        else if (!strcmp(a, "-o") || !strcmp(a, "--output")) out = v;
+        else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
+            if ((threads = parse_long(v, 1, GT_POOL_MAX_THREADS)) < 0)
+                return gt_cli_usage_error("eval", "--threads %s: expected 1..%d", v, GT_POOL_MAX_THREADS);
+        } else if (!strcmp(a, "--limit")) {
+            if ((limit = parse_long(v, 1, GT_BENCH_MAX_ITEMS)) < 0)
+                return gt_cli_usage_error("eval", "--limit %s: expected 1..%d", v, GT_BENCH_MAX_ITEMS);
+        } else if (!strcmp(a, "--ctx")) {
+            if ((n_ctx = parse_long(v, 16, 1 << 20)) < 0) return gt_cli_usage_error("eval", "--ctx %s: expected 16..1048576", v);
+        } else return gt_cli_usage_error("eval", "unknown option %s", a);
+        i++;
+    }
+    if (!model) return gt_cli_usage_error("eval", "no model: give -m MODEL.gguf");
+    if (!bench) return gt_cli_usage_error("eval", "no benchmark: give --bench NAME|FILE");
+    gt_err err = {0};
+    gt_bench *b = NULL;
+    gt_llm *l = NULL;
+    gt_buf res = GT_BUF_INIT;
+    gt_eval_summary sum;
+    int code = 1;
+    if (gt_bench_open(bench, &b, &err) || gt_llm_open(model, (int)threads, (int)n_ctx, &l, &err)) goto fail;
+    gt_progress pr;
+    size_t total = limit && (size_t)limit < b->n_items ? (size_t)limit : b->n_items;
+    gt_progress_start(&pr, b->name, total);
+    int rc = gt_eval_run(b, l, (size_t)limit, on_progress, &pr, &res, &sum, &err);
+    gt_progress_finish(&pr);
+    if (rc) goto fail;
+    if (out && gt_file_write_atomic(out, res.data, res.len, 0644, &err)) goto fail;
+    json_t *s = gt_eval_summary_json(b, &sum);
+    if (json) {
+        char *t = json_dumps(s, JSON_COMPACT | JSON_SORT_KEYS);
+        if (t) puts(t);
+        free(t);
+    } else {
+        printf("%s: %s = %.4f ± %.4f over %zu items", b->name, sum.metric, sum.score, sum.stderr_, sum.n);
+        if (b->type == GT_BENCH_MC) printf(" (acc_norm %.4f ± %.4f)", sum.acc_norm, sum.acc_norm_stderr);
+        printf("\nmodel:        %s\nbench:        %s\nresults root: %s\ntime:         %.1f s\n",
+               json_string_value(json_object_get(s, "model")), json_string_value(json_object_get(s, "bench_hash")),
+               json_string_value(json_object_get(s, "results_root")), sum.seconds);
+        if (out) printf("results:      %s\n", out);
+    }
+    json_decref(s);
+    code = 0;
+    goto done;
+fail:
+    code = gt_cli_fail(&err);
+done:
+    gt_buf_free(&res);
+    gt_llm_free(l);
+    gt_bench_free(b);
+    return code;
+}
+
+static int cmd_eval(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "run")) return cmd_eval_run(argc, argv);
+    if (!strcmp(argv[1], "benches")) {
+        for (int i = 0; gt_bench_builtins[i]; i++) {
+            gt_err err = {0};
+            gt_bench *b = NULL;
+            if (gt_bench_open(gt_bench_builtins[i], &b, &err)) return gt_cli_fail(&err);
+            char h[72];
+            gt_llm_id_str(b->hash, h);
+            printf("%-11s %-16s %4zu items  %s\n", b->name, b->type == GT_BENCH_MC ? "multiple_choice" : "generate_until",
+                   b->n_items, h);
+            gt_bench_free(b);
+        }
+        return 0;
+    }
+    return gt_cli_usage_error("eval", "unknown subcommand %s (run, benches)", argv[1]);
+}
+
+GT_CLI_COMMAND(cmd_eval_def, "eval", "score a model on a benchmark (built-in verifiable ones or JSONL files)", cmd_eval)
