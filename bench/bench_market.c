@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/time.h>
 
 #include "../tests/api/api_util.h"
@@ -53,6 +54,7 @@ typedef struct plan {
 
 static plan market_plan[THREADS], transfer_plan[THREADS];
 
+/* Wall-clock seconds. */
 static double now_s(void) {
     struct timeval tv;
     gettimeofday(&tv, NULL);
@@ -137,6 +139,8 @@ typedef struct run_arg {
     pthread_barrier_t *go;
 } run_arg;
 
+/* One client thread of a run: submits its plan in order, one action at a
+ * time (over HTTP or directly), counting accepted actions. */
 static void *run_thread(void *p) {
     run_arg *r = p;
     CURL *c = r->http ? curl_easy_init() : NULL;
@@ -162,7 +166,16 @@ static void *run_thread(void *p) {
 
 typedef struct result {
     double seconds, lifecycles_per_s, actions_per_block;
+    double cpu_ms_per_lifecycle; /* user + system CPU of the whole process (clients, node, writer) */
 } result;
+
+/* User + system CPU seconds of this process so far. */
+static double cpu_s(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+           (double)ru.ru_stime.tv_usec / 1e6;
+}
 
 /* One run of THREADS threads over plans p; http or direct. */
 static result run(const plan *p, int http) {
@@ -192,14 +205,14 @@ static result run(const plan *p, int http) {
         pthread_create(&th[t], NULL, run_thread, &ra[t]);
     }
     pthread_barrier_wait(&go);
-    double t0 = now_s();
+    double t0 = now_s(), c0 = cpu_s();
     size_t ok = 0, total = 0;
     for (int t = 0; t < THREADS; t++) {
         pthread_join(th[t], NULL);
         ok += ra[t].ok;
         total += p[t].n;
     }
-    double secs = now_s() - t0;
+    double secs = now_s() - t0, cpu = cpu_s() - c0;
     pthread_barrier_destroy(&go);
     gt_ledger_head(probe, &h1, NULL);
     gt_ledger_close(probe);
@@ -210,7 +223,8 @@ static result run(const plan *p, int http) {
     gt_node_stop(node);
     gt_ledger_close(l);
     trm(dir);
-    result r = {secs, (double)total / 5.0 / secs, (double)total / (double)(h1.height - h0.height)};
+    result r = {secs, (double)total / 5.0 / secs, (double)total / (double)(h1.height - h0.height),
+                cpu * 1000.0 / ((double)total / 5.0)};
     return r;
 }
 
@@ -286,6 +300,7 @@ static double median(double *v, int n) {
 
 #define MAX_ROUNDS 32
 
+/* Runs the rounds, then wrk; prints the table and the final ratio. */
 int main(int argc, char **argv) {
     if (argc > 1) L = atoi(argv[1]);
     int wrk_s = argc > 2 ? atoi(argv[2]) : 10;
@@ -308,7 +323,8 @@ int main(int argc, char **argv) {
            rounds, THREADS, L);
     fflush(stdout);
     for (int t = 0; t < THREADS; t++) make_plans(t);
-    double rate[3][MAX_ROUNDS], apb[3][MAX_ROUNDS], ratio[MAX_ROUNDS], api[MAX_ROUNDS], mkt[MAX_ROUNDS];
+    double rate[3][MAX_ROUNDS], apb[3][MAX_ROUNDS], cpu[3][MAX_ROUNDS];
+    double ratio[MAX_ROUNDS], api[MAX_ROUNDS], mkt[MAX_ROUNDS];
     static const char *const names[3] = {"ledger: 5 transfers via gt_ledger_submit",
                                          "direct: 5 market actions via gt_ledger_submit",
                                          "http: 5 market actions via POST /v1/actions"};
@@ -318,6 +334,7 @@ int main(int argc, char **argv) {
             result res = run(mode == 0 ? transfer_plan : market_plan, mode == 2);
             rate[mode][r] = res.lifecycles_per_s;
             apb[mode][r] = res.actions_per_block;
+            cpu[mode][r] = res.cpu_ms_per_lifecycle;
         }
         ratio[r] = rate[2][r] / rate[0][r];
         api[r] = rate[2][r] / rate[1][r];
@@ -326,8 +343,11 @@ int main(int argc, char **argv) {
                rate[0][r], rate[1][r], rate[2][r], ratio[r]);
         fflush(stdout);
     }
-    printf("%-46s %14s %14s\n", "run (median over rounds)", "lifecycles/s", "actions/block");
-    for (int m = 0; m < 3; m++) printf("%-46s %14.1f %14.2f\n", names[m], median(rate[m], rounds), median(apb[m], rounds));
+    printf("%-46s %13s %14s %17s\n", "run (median over rounds)", "lifecycles/s", "actions/block",
+           "CPU ms/lifecycle");
+    for (int m = 0; m < 3; m++)
+        printf("%-46s %13.1f %14.2f %17.2f\n", names[m], median(rate[m], rounds), median(apb[m], rounds),
+               median(cpu[m], rounds));
     printf("market cost: direct/ledger %.2f; API cost: http/direct %.2f (medians of per-round ratios)\n",
            median(mkt, rounds), median(api, rounds));
     fflush(stdout);

@@ -51,6 +51,7 @@ struct gt_events {
     int closing;
 };
 
+/* Makes an empty hub. Caller frees with gt_events_free (after gt_events_close). */
 gt_events *gt_events_new(int per_connection, unsigned keepalive_ms, unsigned max_clients) {
     gt_events *ev = gt_calloc(1, sizeof *ev);
     if (!ev) return NULL;
@@ -63,6 +64,7 @@ gt_events *gt_events_new(int per_connection, unsigned keepalive_ms, unsigned max
     return ev;
 }
 
+/* Frees the hub and its ring; every stream must have ended (gt_events_close). */
 void gt_events_free(gt_events *ev) {
     if (!ev) return;
     assert(ev->n_clients == 0); /* gt_events_close first */
@@ -82,6 +84,8 @@ static void resume_all(gt_events *ev) {
     pthread_cond_broadcast(&ev->cv);
 }
 
+/* Formats one frame (id, event, data), stores it in the ring over the oldest,
+ * and wakes every stream. data must be one line (compact JSON). */
 void gt_events_publish(gt_events *ev, const char *event, const char *data) {
     pthread_mutex_lock(&ev->mu);
     uint64_t seq = ev->next_seq;
@@ -103,12 +107,14 @@ void gt_events_publish(gt_events *ev, const char *event, const char *data) {
     pthread_mutex_unlock(&ev->mu);
 }
 
+/* Wakes every suspended stream (for keep-alives); they re-suspend if idle. */
 void gt_events_wake(gt_events *ev) {
     pthread_mutex_lock(&ev->mu);
     resume_all(ev);
     pthread_mutex_unlock(&ev->mu);
 }
 
+/* Number of open streams. */
 unsigned gt_events_clients(gt_events *ev) {
     pthread_mutex_lock(&ev->mu);
     unsigned n = ev->n_clients;
@@ -116,6 +122,8 @@ unsigned gt_events_clients(gt_events *ev) {
     return n;
 }
 
+/* Marks the hub closing (streams end at their next read, new ones are
+ * refused), wakes them all and waits up to wait_ms for MHD to free them. */
 int gt_events_close(gt_events *ev, unsigned wait_ms) {
     if (!ev) return 0;
     pthread_mutex_lock(&ev->mu);
@@ -205,6 +213,8 @@ static void sse_free(void *cls) {
     gt_free(c);
 }
 
+/* Registers a stream for conn and makes its MHD response (caller queues and
+ * destroys it; MHD frees the stream through sse_free when it ends). */
 struct MHD_Response *gt_events_response(gt_events *ev, struct MHD_Connection *conn, uint64_t last_id, gt_err *err) {
     sse_client *c = gt_calloc(1, sizeof *c);
     if (!c) {

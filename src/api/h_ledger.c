@@ -18,6 +18,7 @@
 #include "base/limits.h"
 #include "crypto/addr.h"
 
+/* A block as JSON (new reference). */
 json_t *gt_block_json(const gt_block *b) {
     char hash[67], prev[67], aroot[67], sroot[67];
     gt_api_hex(b->hash, 32, hash);
@@ -29,6 +30,7 @@ json_t *gt_block_json(const gt_block *b) {
                      (json_int_t)b->n_actions);
 }
 
+/* A uint64 as a decimal JSON string (amounts: exact in every client). */
 static json_t *u64_str(uint64_t v) {
     char s[24];
     snprintf(s, sizeof s, "%llu", (unsigned long long)v);
@@ -237,6 +239,7 @@ void gt_h_blocks(gt_req *r, gt_resp *o) {
                                    (json_int_t)head.height));
 }
 
+/* gt_ledger_each_action callback: appends the action to the array arg. */
 static int collect_action(void *arg, uint64_t height, uint32_t index, const char *json) {
     json_t *j = json_loads(json, 0, NULL);
     if (!j) return 1;
@@ -267,6 +270,7 @@ void gt_h_block(gt_req *r, gt_resp *o) {
     gt_resp_json(o, 200, j);
 }
 
+/* The EIP-712 type name of a field type. */
 static const char *ftype_name(gt_ftype t) {
     switch (t) {
     case GT_F_ADDRESS: return "address";

@@ -54,18 +54,21 @@ _Static_assert(N_ROUTES <= GT_METRICS_MAX_ROUTES, "metrics have room for every r
 int gt_api_n_routes(void) { return (int)N_ROUTES; }
 const gt_route *gt_api_route(int i) { return i >= 0 && i < (int)N_ROUTES ? &routes[i] : NULL; }
 
+/* Monotonic milliseconds (for intervals, never for block times). */
 uint64_t gt_api_now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* Monotonic microseconds (request latency). */
 static uint64_t now_us(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
+/* Writes "0x" and the lowercase hex of b into out (2n + 3 bytes). */
 void gt_api_hex(const uint8_t *b, size_t n, char *out) {
     out[0] = '0';
     out[1] = 'x';
@@ -77,6 +80,7 @@ void gt_api_hex(const uint8_t *b, size_t n, char *out) {
     out[2 + 2 * n] = 0;
 }
 
+/* The HTTP status of a GT_E* code (see docs/api.md, Errors). */
 int gt_http_status(int code) {
     switch (code) {
     case 0: return 200;
@@ -92,6 +96,8 @@ int gt_http_status(int code) {
     }
 }
 
+/* Sets o to status with j (stolen) as a compact JSON body and a newline;
+ * 500 with no body if memory runs out. */
 void gt_resp_json(gt_resp *o, int status, json_t *j) {
     o->status = status;
     o->content_type = "application/json";
@@ -112,6 +118,7 @@ void gt_resp_json(gt_resp *o, int status, json_t *j) {
     free(s);
 }
 
+/* Sets o to an error response {"error":{"code","message"}}. */
 void gt_resp_error(gt_resp *o, int status, int code, const char *fmt, ...) {
     char msg[GT_ERR_MSG_MAX];
     va_list ap;
@@ -127,11 +134,13 @@ void gt_resp_error(gt_resp *o, int status, int code, const char *fmt, ...) {
     gt_resp_json(o, status, json_pack("{s:o}", "error", e));
 }
 
+/* Sets o to the error in e, with the status its code implies. */
 void gt_resp_err(gt_resp *o, const gt_err *e) {
     int code = e->code ? e->code : GT_EIO;
     gt_resp_error(o, gt_http_status(code), code, "%s", e->msg[0] ? e->msg : gt_err_name(code));
 }
 
+/* The first value of query parameter name (MHD owns it), or NULL. */
 const char *gt_req_query(gt_req *r, const char *name) {
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
@@ -141,6 +150,7 @@ typedef struct only_ctx {
     char bad[80];
 } only_ctx;
 
+/* MHD_get_connection_values callback: stops at the first key not allowed. */
 static enum MHD_Result only_iter(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
     only_ctx *c = cls;
     for (const char *const *a = c->allowed; *a; a++)
@@ -149,6 +159,7 @@ static enum MHD_Result only_iter(void *cls, enum MHD_ValueKind kind, const char 
     return MHD_NO;
 }
 
+/* Refuses the request's query if it has a parameter not in allowed. */
 int gt_req_only_query(gt_req *r, const char *const *allowed, gt_err *err) {
     only_ctx c = {allowed, ""};
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, only_iter, &c);
@@ -160,6 +171,7 @@ int gt_req_only_query(gt_req *r, const char *const *allowed, gt_err *err) {
                       list[0] ? list : "none");
 }
 
+/* Borrows the request's reader on first use; NULL with err if none can open. */
 gt_reader *gt_req_reader(gt_req *r, gt_err *err) {
     if (!r->rd) r->rd = gt_node_reader_get(r->node, err);
     return r->rd;
@@ -310,6 +322,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     gt_free(r);
 }
 
+/* MHD's error log, into ours (one line, no trailing newline). */
 static void mhd_log(void *cls, const char *fmt, va_list ap) {
     char msg[512];
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -336,6 +349,8 @@ static int parse_listen(const char *s, struct sockaddr_in *addr, gt_err *err) {
     return 0;
 }
 
+/* Binds cfg.listen and starts MHD in the configured threading mode; n->port
+ * gets the bound port. */
 int gt_http_start(gt_node *n, gt_err *err) {
     struct sockaddr_in addr;
     int rc = parse_listen(n->cfg.listen, &addr, err);
@@ -362,6 +377,8 @@ int gt_http_start(gt_node *n, gt_err *err) {
     return 0;
 }
 
+/* Graceful stop of the HTTP side; see api.h, gt_node_stop. No request runs
+ * once it returns. */
 void gt_http_stop(gt_node *n) {
     if (!n->mhd) return;
     /* 1. Stop accepting: new connections are refused from here on. */

@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "market/market.h"
 
+/* Fills c with the defaults of api.h. */
 void gt_node_config_default(gt_node_config *c) {
     memset(c, 0, sizeof *c);
     c->listen = GT_API_DEFAULT_LISTEN;
@@ -35,6 +36,8 @@ static void reader_close(gt_reader *r) {
     gt_free(r);
 }
 
+/* Pops a pooled reader or opens a new one (read-only ledger handle and
+ * SQLite connection on db_path). NULL with err when the file cannot be opened. */
 gt_reader *gt_node_reader_get(gt_node *n, gt_err *err) {
     pthread_mutex_lock(&n->readers_mu);
     gt_reader *r = n->free_readers;
@@ -60,6 +63,7 @@ fail:
     return NULL;
 }
 
+/* Returns a reader to the pool (closed at stop). Accepts NULL. */
 void gt_node_reader_put(gt_node *n, gt_reader *r) {
     if (!r) return;
     pthread_mutex_lock(&n->readers_mu);
@@ -128,6 +132,8 @@ static void publish_new(gt_node *n) {
     n->last_block_ms = gt_api_now_ms();
 }
 
+/* The chain watcher thread: waits for a kick, the idle interval or the
+ * keep-alive period; publishes new blocks; ticks when idle; wakes streams. */
 static void *watcher_main(void *arg) {
     gt_node *n = arg;
     uint64_t interval = n->cfg.block_interval_ms;
@@ -232,6 +238,8 @@ fail:
     return rc;
 }
 
+/* See api.h. Order matters: HTTP first (no request may use the ledger or the
+ * readers afterwards), then the watcher, the readers, the ledger. */
 void gt_node_stop(gt_node *n) {
     if (!n) return;
     gt_http_stop(n); /* no request runs after this */

@@ -93,6 +93,7 @@ int gt_route_find(const gt_route *table, size_t n, const char *method, const cha
     return GT_ROUTE_NOT_FOUND;
 }
 
+/* See route.h. Digits only, at most 20, no overflow. */
 int gt_param_u64(const char *s, const char *what, uint64_t min, uint64_t max, uint64_t *out, gt_err *err) {
     assert(min <= max);
     uint64_t v = 0;
@@ -111,6 +112,7 @@ bad:
                       (unsigned long long)min, (unsigned long long)max, s);
 }
 
+/* See route.h. */
 int gt_param_hash(const char *s, const char *what, int allow_sha256_prefix, uint8_t out[32], gt_err *err) {
     const char *hex = NULL;
     if (!strncmp(s, "0x", 2)) hex = s + 2;
@@ -121,12 +123,14 @@ int gt_param_hash(const char *s, const char *what, int allow_sha256_prefix, uint
     return 0;
 }
 
+/* See route.h; the message names the parameter. */
 int gt_param_addr(const char *s, const char *what, gt_addr *out, gt_err *err) {
     gt_err e = {0};
     if (gt_addr_parse(s, out, &e)) return gt_err_set(err, GT_EINVAL, "%s: %s", what, e.msg);
     return 0;
 }
 
+/* See route.h: 1..max_len bytes of printable ASCII, no spaces. */
 int gt_param_token(const char *s, const char *what, size_t max_len, gt_err *err) {
     size_t n = strlen(s);
     int ok = n > 0 && n <= max_len;

@@ -14,6 +14,7 @@
 
 enum { OPT_HOME = 1000, OPT_LISTEN, OPT_THREADS, OPT_INTERVAL, OPT_MAXCONN, OPT_TIMEOUT, OPT_QUIET, OPT_HELP };
 
+/* Prints `gotong node --help`. */
 static void usage(FILE *f) {
     fprintf(f,
             "usage: gotong node [--home DIR] [--listen HOST:PORT] [options]\n\n"
@@ -42,6 +43,9 @@ static int opt_u64(const char *s, const char *name, uint64_t min, uint64_t max, 
     return 0;
 }
 
+/* `gotong node`: parses options, starts the node, waits for SIGINT/SIGTERM
+ * in this thread (blocked in all others), stops gracefully. Exit 0 after a
+ * clean stop, 1 when it cannot start, 2 on a usage error. */
 static int cmd_node(int argc, char **argv) {
     static const struct option opts[] = {
         {"home", required_argument, 0, OPT_HOME},

@@ -55,6 +55,7 @@ static inline const char *thome(char dir[64]) {
     return dir;
 }
 
+/* Removes a temp dir made by thome. */
 static inline void trm(const char *dir) {
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
@@ -88,6 +89,7 @@ typedef struct thttp {
     char allow[64], ctype[128], reqid[32];
 } thttp;
 
+/* curl write callback: appends to h->body (NUL-terminated). */
 static size_t thttp_write(char *p, size_t size, size_t n, void *arg) {
     thttp *h = arg;
     size_t add = size * n;
@@ -100,6 +102,7 @@ static size_t thttp_write(char *p, size_t size, size_t n, void *arg) {
     return add;
 }
 
+/* curl header callback: keeps Allow, Content-Type and X-Request-Id. */
 static size_t thttp_header(char *p, size_t size, size_t n, void *arg) {
     thttp *h = arg;
     size_t len = size * n;
@@ -112,6 +115,7 @@ static size_t thttp_header(char *p, size_t size, size_t n, void *arg) {
     return len;
 }
 
+/* Frees a response. */
 static inline void thttp_free(thttp *h) {
     free(h->body);
     memset(h, 0, sizeof *h);
@@ -151,6 +155,7 @@ static inline long tget(CURL *c, uint16_t port, const char *path, thttp *h) {
     treq(c, port, "GET", path, NULL, 0, h);
     return h->status;
 }
+/* POSTs the string body; returns the status. */
 static inline long tpost(CURL *c, uint16_t port, const char *path, const char *body, thttp *h) {
     treq(c, port, "POST", path, body, strlen(body), h);
     return h->status;
@@ -168,6 +173,7 @@ static inline int tconnect(uint16_t port) {
     return fd;
 }
 
+/* Monotonic milliseconds. */
 static inline uint64_t tnow_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -218,6 +224,7 @@ static inline void tcore(gt_action *a, const gt_action_kind *kind, int key, uint
     if (gt_action_sign(a, &k, NULL)) abort();
 }
 
+/* Signs a with key number key. */
 static inline void tsign(gt_action *a, int key) {
     gt_key k;
     gt_addr from;
@@ -245,6 +252,8 @@ static inline void tagent_register(gt_action *a, int key, uint64_t nonce, const 
     tsign(a, key);
 }
 
+/* A signed task_post of one slot: bounty 1000, stake 100, windows of 1000
+ * blocks, poster verifies; seq makes the spec (and so the id) unique. */
 static inline void ttask_post(gt_action *a, int key, uint64_t nonce, const char *kind, uint64_t seq) {
     tinit(a, &gt_kind_task_post, key, nonce);
     uint8_t spec[32];
@@ -269,6 +278,7 @@ static inline void ttask_ref(gt_action *a, const gt_action_kind *kind, int key, 
     tsign(a, key);
 }
 
+/* A signed task_submit of slot 0 with result res. */
 static inline void ttask_submit(gt_action *a, int key, uint64_t nonce, const uint8_t task[32], const uint8_t res[32]) {
     tinit(a, &gt_kind_task_submit, key, nonce);
     gt_action_set_b32(a, "task", task);
@@ -277,6 +287,7 @@ static inline void ttask_submit(gt_action *a, int key, uint64_t nonce, const uin
     tsign(a, key);
 }
 
+/* A signed accepting task_verify of slot 0 for result res. */
 static inline void ttask_verify(gt_action *a, int key, uint64_t nonce, const uint8_t task[32], const uint8_t res[32]) {
     tinit(a, &gt_kind_task_verify, key, nonce);
     gt_action_set_b32(a, "task", task);

@@ -35,6 +35,7 @@ static long submit_noid(CURL *c, uint16_t port, const gt_action *a, thttp *h) {
     return st;
 }
 
+/* Balance of A[i] read through GET /v1/accounts. */
 static uint64_t balance(CURL *c, uint16_t port, int i) {
     char path[128];
     thttp h;
@@ -59,6 +60,7 @@ static const char *ecode(const thttp *h) {
     return code;
 }
 
+/* Good actions in, every ledger read out: accounts, actions, blocks, chain, batches. */
 static void test_submit_and_read(void) {
     gt_node *n = tnode(thome(dir), 4, 0);
     uint16_t port = gt_node_port(n);
@@ -135,6 +137,7 @@ static void test_submit_and_read(void) {
     trm(dir);
 }
 
+/* Bad JSON, bad fields, half-bad batches, bad signatures, wrong chain and nonce, rule refusals. */
 static void test_bad_input(void) {
     gt_node *n = tnode(thome(dir), 2, 0);
     uint16_t port = gt_node_port(n);
@@ -228,6 +231,7 @@ static void test_bad_input(void) {
     trm(dir);
 }
 
+/* Unknown routes, wrong methods, long paths, bad path and query parameters, stray bodies. */
 static void test_routes_and_params(void) {
     gt_node *n = tnode(thome(dir), 2, 0);
     uint16_t port = gt_node_port(n);
@@ -303,6 +307,7 @@ static void test_routes_and_params(void) {
     trm(dir);
 }
 
+/* Bodies over the limit: 413 from the declared length alone, and for chunked bodies and batches. */
 static void test_limits(void) {
     gt_node *n = tnode(thome(dir), 2, 0);
     uint16_t port = gt_node_port(n);
@@ -368,6 +373,7 @@ static void test_limits(void) {
     trm(dir);
 }
 
+/* Blob round trip (binary bytes), idempotence, absent and malformed ids, damage on disk. */
 static void test_blobs(void) {
     gt_node *n = tnode(thome(dir), 2, 0);
     uint16_t port = gt_node_port(n);
@@ -548,7 +554,9 @@ static void test_lifecycle_and_events(unsigned threads) {
     trm(dir);
 }
 
+/* The lifecycle with a thread pool (streams suspend). */
 static void test_lifecycle_pool(void) { test_lifecycle_and_events(4); }
+/* The lifecycle with a thread per connection (streams wait). */
 static void test_lifecycle_thread_per_connection(void) { test_lifecycle_and_events(0); }
 
 /* Parses Prometheus text: every sample line is `name{labels} value`. Returns
@@ -574,6 +582,7 @@ static double metric(const char *text, const char *prefix, int *bad_lines) {
     return found;
 }
 
+/* /metrics parses as Prometheus text and counts what was done. */
 static void test_metrics(void) {
     gt_node *n = tnode(thome(dir), 2, 0);
     uint16_t port = gt_node_port(n);
@@ -627,6 +636,7 @@ typedef struct worker_arg {
     int key, n, ok;
 } worker_arg;
 
+/* A client thread: n transfers to A[7] and n head reads, counting 200s. */
 static void *worker(void *p) {
     worker_arg *w = p;
     CURL *c = curl_easy_init();
@@ -643,6 +653,7 @@ static void *worker(void *p) {
     return NULL;
 }
 
+/* Concurrent clients, idle ticks, and what a stop leaves: durable state, a free lock. */
 static void test_concurrent_and_durable(void) {
     gt_node *n = tnode(thome(dir), 3, 50);
     uint16_t port = gt_node_port(n);
@@ -715,6 +726,7 @@ static void test_concurrent_and_durable(void) {
     trm(dir);
 }
 
+/* Runs every test; needs no fixture. */
 int main(void) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     for (int i = 0; i < 8; i++) {

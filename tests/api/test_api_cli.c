@@ -52,6 +52,7 @@ static int run_cli(const char *args, char *buf, size_t cap) {
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* --help, a usage error (2), a failure to start (1). */
 static void test_help_and_usage(void) {
     char out[4096];
     CHECK_EQ_INT(run_cli("node --help", out, sizeof out), 0);
@@ -63,6 +64,7 @@ static void test_help_and_usage(void) {
     CHECK_CONTAINS(out, "gotong init");
 }
 
+/* Serve, refuse a second node, SIGTERM: exit 0, streams closed, data durable. */
 static void test_serve_and_sigterm(void) {
     thome(dir);
     char *argv[] = {"gotong", "node", "--home", dir, "--listen", "127.0.0.1:0", "--quiet", NULL};
@@ -125,6 +127,7 @@ static void test_serve_and_sigterm(void) {
     trm(dir);
 }
 
+/* Runs the CLI tests; the CLI must be built. */
 int main(void) {
     if (access(GT_CLI, X_OK) != 0) {
         fprintf(stderr, "the CLI %s is not built (cmake --build ... --target gotong)\n", GT_CLI);

@@ -15,6 +15,7 @@
 #include "base/hex.h"
 #include "crypto/addr.h"
 
+/* Runs every parameter parser on p and checks what they accept round-trips. */
 static void check_params(const char *p) {
     uint64_t v;
     if (gt_param_u64(p, "x", 0, UINT64_MAX, &v, NULL) == 0) {
@@ -41,6 +42,7 @@ static void check_params(const char *p) {
     gt_param_token(p, "x", 64, NULL);
 }
 
+/* One input: "METHOD\nPATH" (no newline: GET). */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static gt_route table[GT_METRICS_MAX_ROUTES];
     static size_t n;
