@@ -104,9 +104,11 @@ int demo_summary(const demo_report *r, int as_json) {
             json_array_append_new(agents, a);
         } else {
             int gain = after >= before;
-            fprintf(f, "%-6s %14s %14s %s%9s   %8llu %8llu %6llu %6llu %6llu %10s\n", p->name,
-                    gt_amount_format(before, a1), gt_amount_format(after, a2), gain ? "+" : "-",
-                    gt_amount_format(gain ? after - before : before - after, a3),
+            char change[GT_AMOUNT_STR_MAX + 1];
+            snprintf(change, sizeof change, "%s%s", gain ? "+" : "-",
+                     gt_amount_format(gain ? after - before : before - after, a3));
+            fprintf(f, "%-6s %14s %14s %10s   %8llu %8llu %6llu %6llu %6llu %10s\n", p->name,
+                    gt_amount_format(before, a1), gt_amount_format(after, a2), change,
                     (unsigned long long)rep_u(total, "accepted"), (unsigned long long)rep_u(total, "rejected"),
                     (unsigned long long)rep_u(total, "missed"), (unsigned long long)rep_u(total, "disputesWon"),
                     (unsigned long long)rep_u(total, "disputesLost"), gt_amount_format(slashed, a4));
@@ -171,7 +173,8 @@ int demo_summary(const demo_report *r, int as_json) {
     } else {
         fprintf(f,
                 "\ntasks           %llu posted (%llu sub-tasks: subcontracts), %llu complete\n"
-                "outcomes        %llu accepted, %llu rejected, %llu missed, disputes %llu won / %llu lost by workers\n"
+                "outcomes        %llu accepted, %llu rejected, %llu missed submissions; disputes: %llu won, %llu lost\n"
+                "                (a decided dispute counts once for its winner and once for its loser)\n"
                 "slashed         %s in all (stakes of rejected work, bonds of wrong rejections)\n"
                 "supply          minted %s, on the ledger %s, held by the agents %s: %s\n"
                 "market books    %s%s\n"

@@ -1,0 +1,226 @@
+/* test_demo.c: `gotong demo` end to end, driving the binary: a fresh home
+ * with the tiny fixture model, every scripted outcome checked in the --json
+ * summary (accepted work, a rejection with slashing, a dispute decided by the
+ * validators' votes, a subcontract, supply conserved, the market's books
+ * audited, the log replayed), `gotong ledger verify` on the result, the same
+ * outcomes on a second run, and the refusals that protect a directory that
+ * is not a demo home. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../test.h"
+
+static char tmp[256];
+
+/* Runs a shell command; stdout into *out (caller frees), stderr into *errout;
+ * returns the exit status. */
+static int run(const char *cmd, char **out, char **errout) {
+    char full[8192], errpath[512];
+    snprintf(errpath, sizeof errpath, "%s/stderr.txt", tmp);
+    snprintf(full, sizeof full, "%s 2>%s", cmd, errpath);
+    FILE *p = popen(full, "r");
+    if (!p) return -1;
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    size_t n;
+    while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0) {
+        len += n;
+        if (cap - len < 4096) buf = realloc(buf, cap *= 2);
+    }
+    buf[len] = 0;
+    int st = pclose(p);
+    *out = buf;
+    if (errout) {
+        FILE *f = fopen(errpath, "r");
+        char *e = calloc(1, 1 << 16);
+        if (f) {
+            size_t m = fread(e, 1, (1 << 16) - 1, f);
+            e[m] = 0;
+            fclose(f);
+        }
+        *errout = e;
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static json_t *agent_named(json_t *summary, const char *name) {
+    size_t i;
+    json_t *a;
+    json_array_foreach(json_object_get(summary, "agents"), i, a) {
+        const char *n = json_string_value(json_object_get(a, "name"));
+        if (n && !strcmp(n, name)) return a;
+    }
+    return NULL;
+}
+
+static const char *str_at(json_t *o, const char *a, const char *b) {
+    return json_string_value(json_object_get(b ? json_object_get(o, a) : o, b ? b : a));
+}
+
+static long long int_at(json_t *o, const char *a, const char *b) {
+    return json_integer_value(json_object_get(json_object_get(o, a), b));
+}
+
+static json_t *first_summary;
+
+/* What must be the same on every run: the agents (addresses, balances,
+ * reputation) and the task outcomes. Heights and hashes depend on timing. */
+static char *stable_part(json_t *s) {
+    json_t *o = json_pack("{s:O,s:O,s:O}", "agents", json_object_get(s, "agents"), "tasks",
+                          json_object_get(s, "tasks"), "supply", json_object_get(s, "supply"));
+    char *d = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    return d;
+}
+
+static void test_demo_run(void) {
+    char cmd[2048], *out = NULL, *err = NULL;
+    snprintf(cmd, sizeof cmd, "%s demo --home %s/home --model %s --json", GT_CLI, tmp,
+             gt_fixture("models/tiny-llama-q8_0.gguf"));
+    int rc = run(cmd, &out, &err);
+    CHECK_MSG(rc == 0, "demo exited %d; stderr tail: %s", rc, err ? err + (strlen(err) > 3000 ? strlen(err) - 3000 : 0) : "");
+    json_error_t je;
+    json_t *s = json_loads(out, 0, &je);
+    CHECK_MSG(s != NULL, "summary is not JSON: %s", out);
+    if (!s) goto out;
+    CHECK(json_is_true(json_object_get(s, "ok")));
+    CHECK(json_is_false(json_object_get(json_object_get(s, "model"), "randomWeights")));
+    /* Outcomes. */
+    CHECK(int_at(s, "tasks", "total") == 5);
+    CHECK(int_at(s, "tasks", "complete") == 5);
+    CHECK(int_at(s, "tasks", "subcontracts") >= 1);
+    CHECK(int_at(s, "tasks", "accepted") >= 1);
+    CHECK(int_at(s, "tasks", "rejected") >= 1);
+    CHECK(int_at(s, "tasks", "disputesWon") >= 1);
+    CHECK_STR(str_at(s, "tasks", "slashed"), "4");
+    /* Books. */
+    CHECK(json_is_true(json_object_get(json_object_get(s, "supply"), "conserved")));
+    CHECK_STR(str_at(s, "supply", "minted"), str_at(s, "supply", "ledger"));
+    CHECK(json_is_true(json_object_get(json_object_get(s, "audit"), "ok")));
+    CHECK(json_is_true(json_object_get(json_object_get(s, "verify"), "ok")));
+    CHECK(int_at(s, "verify", "blocks") == int_at(s, "head", "height"));
+    /* Who got what: the garbage worker was slashed its stake of 2; the
+     * poster who rejected good work lost its bond of 2 to the validators,
+     * who each re-ran the work and voted for the worker. */
+    json_t *budi = agent_named(s, "budi"), *dewi = agent_named(s, "dewi"), *ana = agent_named(s, "ana");
+    json_t *citra = agent_named(s, "citra"), *eko = agent_named(s, "eko"), *v1 = agent_named(s, "val-1");
+    CHECK(budi && dewi && ana && citra && eko && v1);
+    if (budi && dewi && ana && citra && eko && v1) {
+        json_t *rb = json_object_get(budi, "reputation"), *rd = json_object_get(dewi, "reputation");
+        json_t *ra = json_object_get(ana, "reputation");
+        CHECK_EQ_INT(json_integer_value(json_object_get(rb, "rejected")), 1);
+        CHECK_STR(json_string_value(json_object_get(rb, "slashed")), "2");
+        CHECK_STR(str_at(budi, "after", "balance"), "8");
+        CHECK_EQ_INT(json_integer_value(json_object_get(rd, "disputesLost")), 1);
+        CHECK_STR(json_string_value(json_object_get(rd, "slashed")), "2");
+        CHECK_EQ_INT(json_integer_value(json_object_get(ra, "disputesWon")), 1);
+        CHECK_EQ_INT(json_integer_value(json_object_get(ra, "accepted")), 4); /* rounds 1, 2, 3, and the sub-task */
+        CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(citra, "reputation"), "accepted")), 1);
+        CHECK_STR(str_at(eko, "after", "balance"), "5.5"); /* the evaluator's fee */
+        CHECK_STR(str_at(v1, "after", "balance"), "5.666666"); /* 5 + a third of dewi's bond */
+        CHECK_STR(str_at(v1, "after", "staked"), "5");
+        /* Nothing is left locked once every task is complete. */
+        size_t i;
+        json_t *a;
+        json_array_foreach(json_object_get(s, "agents"), i, a) CHECK_STR(str_at(a, "after", "locked"), "0");
+    }
+    first_summary = s;
+    s = NULL;
+out:
+    json_decref(s);
+    free(out);
+    free(err);
+}
+
+/* The ledger the demo leaves behind replays with the CLI too. */
+static void test_ledger_verify_after(void) {
+    char cmd[1024], *out = NULL, *err = NULL;
+    snprintf(cmd, sizeof cmd, "%s ledger verify --home %s/home", GT_CLI, tmp);
+    int rc = run(cmd, &out, &err);
+    CHECK_MSG(rc == 0, "ledger verify exited %d: %s %s", rc, out, err);
+    CHECK_CONTAINS(out, "ok");
+    free(out);
+    free(err);
+}
+
+/* An existing demo home needs --fresh; with it, a second run gives the same
+ * outcomes (same addresses, balances, reputation). */
+static void test_rerun(void) {
+    char cmd[2048], *out = NULL, *err = NULL;
+    snprintf(cmd, sizeof cmd, "%s demo --home %s/home --model %s --json", GT_CLI, tmp,
+             gt_fixture("models/tiny-llama-q8_0.gguf"));
+    int rc = run(cmd, &out, &err);
+    CHECK(rc == 1);
+    CHECK_CONTAINS(err, "--fresh");
+    free(out);
+    free(err);
+    if (!first_summary) return;
+    snprintf(cmd, sizeof cmd, "%s demo --home %s/home --fresh --model %s --json", GT_CLI, tmp,
+             gt_fixture("models/tiny-llama-q8_0.gguf"));
+    rc = run(cmd, &out, &err);
+    CHECK_MSG(rc == 0, "second demo exited %d", rc);
+    json_t *s = json_loads(out, 0, NULL);
+    CHECK(s != NULL);
+    if (s) {
+        char *a = stable_part(first_summary), *b = stable_part(s);
+        CHECK_MSG(a && b && !strcmp(a, b), "outcomes differ between runs:\n%s\n%s", a, b);
+        free(a);
+        free(b);
+    }
+    json_decref(s);
+    free(out);
+    free(err);
+}
+
+/* A directory that is not a demo home is never wiped, even with --fresh. */
+static void test_refuses_foreign_dir(void) {
+    char dir[512], file[600], cmd[2048], *out = NULL, *err = NULL;
+    snprintf(dir, sizeof dir, "%s/precious", tmp);
+    mkdir(dir, 0700);
+    snprintf(file, sizeof file, "%s/keep.txt", dir);
+    FILE *f = fopen(file, "w");
+    if (f) {
+        fputs("keep me\n", f);
+        fclose(f);
+    }
+    snprintf(cmd, sizeof cmd, "%s demo --home %s --fresh --model %s", GT_CLI, dir,
+             gt_fixture("models/tiny-llama-q8_0.gguf"));
+    int rc = run(cmd, &out, &err);
+    CHECK(rc == 1);
+    CHECK_CONTAINS(err, "not a demo home");
+    CHECK(access(file, F_OK) == 0);
+    free(out);
+    free(err);
+    /* Usage errors. */
+    snprintf(cmd, sizeof cmd, "%s demo --rounds 0", GT_CLI);
+    rc = run(cmd, &out, &err);
+    CHECK(rc == 2);
+    CHECK_CONTAINS(err, "--rounds");
+    free(out);
+    free(err);
+    snprintf(cmd, sizeof cmd, "%s demo --home %s/missing-model --model /nonexistent.gguf", GT_CLI, tmp);
+    rc = run(cmd, &out, &err);
+    CHECK(rc == 1);
+    CHECK_CONTAINS(err, "nonexistent.gguf");
+    free(out);
+    free(err);
+}
+
+int main(void) {
+    snprintf(tmp, sizeof tmp, "/tmp/gt-test-demo-XXXXXX");
+    if (!mkdtemp(tmp)) return 1;
+    RUN(test_refuses_foreign_dir);
+    RUN(test_demo_run);
+    RUN(test_ledger_verify_after);
+    RUN(test_rerun);
+    json_decref(first_summary);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
+    if (system(cmd)) fprintf(stderr, "could not remove %s\n", tmp);
+    return gt_test_finish();
+}
