@@ -1,0 +1,436 @@
+/* cli_data.c: `gotong data`: synthetic data jobs on this machine.
+ *
+ *   gotong data job new SPEC.json            check the spec, store it as a blob, make the job
+ *   gotong data job list                     jobs with their progress
+ *   gotong data job show JOB                 the spec's terms and every batch report
+ *   gotong data job run JOB -m MODEL.gguf [--batches N] [--threads K] [--judge MODEL.gguf]
+ *                                            generate the next batches as a worker and run the
+ *                                            validation pipeline on them as a validator
+ *   gotong data export JOB -o DIR            data.jsonl + README.md card + provenance.json
+ *
+ * Files: HOME/blobs/<spec blob>, HOME/jobs/<job hex>/spec.json (the spec's
+ * bytes), records.jsonl (every validated sample with its verdicts) and
+ * reports.jsonl (one report per batch). JOB is the job id ("sha256:<hex>") or
+ * a unique prefix of its hex (8 characters or more). */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "base/alloc.h"
+#include "base/amount.h"
+#include "base/file.h"
+#include "base/hex.h"
+#include "base/json.h"
+#include "base/pool.h"
+#include "base/progress.h"
+#include "cli/cli.h"
+#include "market/blob.h"
+#include "work/data/export.h"
+#include "work/data/pipeline.h"
+
+#define DATA_RECORDS_MAX ((size_t)1 << 31)
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: gotong data job new SPEC.json\n"
+            "       gotong data job list\n"
+            "       gotong data job show JOB\n"
+            "       gotong data job run JOB -m MODEL.gguf [--batches N] [--threads K] [--judge MODEL.gguf]\n"
+            "       gotong data export JOB -o DIR\n\n"
+            "Synthetic data jobs: a spec (JSON) says what to generate, how many samples, the reward\n"
+            "and stake per sample, the validation pipeline and the licence. Options of every command:\n"
+            "  --home DIR    data directory (default $GOTONG_HOME or ~/.gotong)\n"
+            "  --json        machine-readable output\n");
+}
+
+typedef struct data_opts {
+    const char *home_opt, *model, *judge, *out;
+    long batches, threads;
+    int json;
+    char home[4096];
+    const char *pos[4];
+    int n_pos;
+} data_opts;
+
+static int parse_opts(int argc, char **argv, int from, data_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->batches = 1, o->threads = gt_cpu_count();
+    for (int i = from; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--json")) { o->json = 1; continue; }
+        if (a[0] != '-') {
+            if (o->n_pos == 4) return gt_cli_usage_error("data", "too many arguments");
+            o->pos[o->n_pos++] = a;
+            continue;
+        }
+        if (!v) return gt_cli_usage_error("data", "%s needs a value", a);
+        char *end;
+        if (!strcmp(a, "--home")) o->home_opt = v;
+        else if (!strcmp(a, "-m") || !strcmp(a, "--model")) o->model = v;
+        else if (!strcmp(a, "--judge")) o->judge = v;
+        else if (!strcmp(a, "-o") || !strcmp(a, "--output")) o->out = v;
+        else if (!strcmp(a, "--batches")) {
+            o->batches = strtol(v, &end, 10);
+            if (*end || o->batches < 1 || o->batches > 1000000) return gt_cli_usage_error("data", "--batches %s: expected 1..1000000", v);
+        } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
+            o->threads = strtol(v, &end, 10);
+            if (*end || o->threads < 1 || o->threads > GT_POOL_MAX_THREADS)
+                return gt_cli_usage_error("data", "--threads %s: expected 1..%d", v, GT_POOL_MAX_THREADS);
+        } else return gt_cli_usage_error("data", "unknown option %s", a);
+        i++;
+    }
+    gt_err err = {0};
+    if (gt_cli_home(o->home_opt, o->home, sizeof o->home, &err)) return gt_cli_fail(&err);
+    return 0;
+}
+
+static void job_dir(const data_opts *o, const char *hex, char *out, size_t cap) {
+    snprintf(out, cap, "%s/jobs/%s", o->home, hex);
+}
+
+/* Resolves JOB to its 64-hex id: full id or unique prefix of >= 8 hex. */
+static int resolve_job(const data_opts *o, const char *job, char hex[65], gt_err *err) {
+    const char *p = !strncmp(job, "sha256:", 7) ? job + 7 : !strncmp(job, "0x", 2) ? job + 2 : job;
+    size_t n = strlen(p);
+    if (n < 8 || n > 64 || strspn(p, "0123456789abcdef") != n)
+        return gt_err_set(err, GT_EINVAL, "job \"%.80s\": expected sha256:<hex> or 8..64 lowercase hex digits", job);
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/jobs", o->home);
+    DIR *d = opendir(dir);
+    if (!d) return gt_err_set(err, GT_ENOTFOUND, "no jobs in %s (make one with gotong data job new)", o->home);
+    int found = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strlen(e->d_name) == 64 && !strncmp(e->d_name, p, n)) {
+            if (found++) break;
+            memcpy(hex, e->d_name, 65);
+        }
+    }
+    closedir(d);
+    if (found == 0) return gt_err_set(err, GT_ENOTFOUND, "no job %.80s in %s", job, o->home);
+    if (found > 1) return gt_err_set(err, GT_EINVAL, "job prefix %.80s is ambiguous; give more digits", job);
+    return 0;
+}
+
+static int load_spec(const data_opts *o, const char *hex, gt_job_spec *s, gt_err *err) {
+    char path[4300];
+    uint8_t *text;
+    size_t len;
+    job_dir(o, hex, path, sizeof path - 16);
+    strcat(path, "/spec.json");
+    int rc = gt_file_read(path, GT_JOB_SPEC_MAX_BYTES, &text, &len, err);
+    if (rc) return rc;
+    rc = gt_job_spec_parse((const char *)text, len, s, err);
+    gt_free(text);
+    return rc;
+}
+
+/* Reads records.jsonl: every validated sample (with verdicts). */
+static int load_records(const data_opts *o, const char *hex, gt_sample **out, size_t *n, gt_err *err) {
+    char path[4300];
+    job_dir(o, hex, path, sizeof path - 16);
+    strcat(path, "/records.jsonl");
+    *out = NULL, *n = 0;
+    if (!gt_file_exists(path)) return 0;
+    uint8_t *text;
+    size_t len;
+    int rc = gt_file_read(path, DATA_RECORDS_MAX, &text, &len, err);
+    if (rc) return rc;
+    size_t lines = 0;
+    for (size_t i = 0; i < len; i++) lines += text[i] == '\n';
+    gt_sample *s = gt_calloc(lines + 1, sizeof *s);
+    if (!s) rc = gt_err_set(err, GT_ENOMEM, "out of memory");
+    for (size_t a = 0; a < len && !rc;) {
+        size_t b = a;
+        while (b < len && text[b] != '\n') b++;
+        json_t *rec = json_loadb((const char *)text + a, b - a, 0, NULL);
+        if (!rec) {
+            rc = gt_err_set(err, GT_EINVAL, "%s: damaged line", path);
+            break;
+        }
+        /* The sample's own fields go through the strict batch parser. */
+        json_t *copy = json_deep_copy(rec);
+        static const char *const extra[] = {"verdicts", "judge_score", "accepted", "reason", NULL};
+        for (int k = 0; extra[k]; k++) json_object_del(copy, extra[k]);
+        char *line = gt_json_dump(copy);
+        gt_sample *one = NULL;
+        size_t cnt = 0;
+        rc = line ? gt_batch_parse(line, strlen(line), &one, &cnt, err) : gt_err_set(err, GT_ENOMEM, "out of memory");
+        free(line);
+        json_decref(copy);
+        if (!rc) {
+            s[*n] = one[0];
+            gt_free(one);
+            rc = gt_sample_record_verdicts(rec, &s[*n], err);
+            (*n)++;
+        }
+        json_decref(rec);
+        a = b + 1;
+    }
+    gt_free(text);
+    if (rc) {
+        gt_samples_free(s, *n);
+        *n = 0;
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+static int cmd_new(data_opts *o) {
+    gt_err err = {0};
+    if (o->n_pos != 1) return gt_cli_usage_error("data", "job new needs SPEC.json");
+    uint8_t *text;
+    size_t len;
+    gt_job_spec s;
+    if (gt_file_read(o->pos[0], GT_JOB_SPEC_MAX_BYTES, &text, &len, &err)) return gt_cli_fail(&err);
+    int rc = gt_job_spec_parse((const char *)text, len, &s, &err);
+    char blobs[4200], dir[4300], path[4400], id[GT_BLOB_ID_BYTES], hex[65];
+    snprintf(blobs, sizeof blobs, "%s/blobs", o->home);
+    if (!rc) rc = gt_blob_put(blobs, text, len, id, &err);
+    gt_hex_encode(s.id, 32, hex);
+    job_dir(o, hex, dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/spec.json", dir);
+    if (!rc) rc = gt_mkdir_p(dir, 0755, &err);
+    if (!rc) rc = gt_file_write_atomic(path, text, len, 0644, &err);
+    gt_free(text);
+    if (rc) return gt_cli_fail(&err);
+    char r[GT_AMOUNT_STR_MAX], st[GT_AMOUNT_STR_MAX], total[GT_AMOUNT_STR_MAX];
+    if (o->json) printf("{\"job\":\"%s\",\"name\":\"%s\",\"batches\":%llu}\n", id, s.name, (unsigned long long)gt_job_batches(&s));
+    else
+        printf("job %s\n  %s: %llu samples in %llu batches of %llu, reward %s and stake %s per sample (bounty %s)\n", id,
+               s.name, (unsigned long long)s.samples, (unsigned long long)gt_job_batches(&s), (unsigned long long)s.batch,
+               gt_amount_format(s.reward_units, r), gt_amount_format(s.stake_units, st),
+               gt_amount_format(s.reward_units * s.samples, total));
+    gt_job_spec_free(&s);
+    return 0;
+}
+
+static int count_accepted(const gt_sample *s, size_t n) {
+    int a = 0;
+    for (size_t i = 0; i < n; i++) a += s[i].accepted;
+    return a;
+}
+
+static int cmd_list(data_opts *o) {
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/jobs", o->home);
+    DIR *d = opendir(dir);
+    if (!d) {
+        if (!o->json) printf("no jobs\n");
+        else printf("[]\n");
+        return 0;
+    }
+    struct dirent *e;
+    int first = 1;
+    if (o->json) printf("[");
+    while ((e = readdir(d))) {
+        if (strlen(e->d_name) != 64) continue;
+        gt_err err = {0};
+        gt_job_spec s;
+        gt_sample *rec = NULL;
+        size_t n = 0;
+        if (load_spec(o, e->d_name, &s, &err)) continue;
+        load_records(o, e->d_name, &rec, &n, &err);
+        int acc = count_accepted(rec, n);
+        if (o->json)
+            printf("%s{\"job\":\"sha256:%s\",\"name\":\"%s\",\"samples\":%llu,\"validated\":%zu,\"accepted\":%d}",
+                   first ? "" : ",", e->d_name, s.name, (unsigned long long)s.samples, n, acc);
+        else
+            printf("%.16s  %-24s %6d accepted / %zu validated / %llu wanted\n", e->d_name, s.name, acc, n,
+                   (unsigned long long)s.samples);
+        first = 0;
+        gt_samples_free(rec, n);
+        gt_job_spec_free(&s);
+    }
+    closedir(d);
+    if (o->json) printf("]\n");
+    return 0;
+}
+
+static int cmd_show(data_opts *o) {
+    gt_err err = {0};
+    char hex[65], path[4400];
+    gt_job_spec s;
+    if (o->n_pos != 1) return gt_cli_usage_error("data", "job show needs JOB");
+    if (resolve_job(o, o->pos[0], hex, &err) || load_spec(o, hex, &s, &err)) return gt_cli_fail(&err);
+    gt_sample *rec = NULL;
+    size_t n = 0;
+    if (load_records(o, hex, &rec, &n, &err)) return gt_cli_fail(&err);
+    char r[GT_AMOUNT_STR_MAX], st[GT_AMOUNT_STR_MAX];
+    printf("job sha256:%s\nname: %s\nfamily: %s\nlicense: %s\nsamples: %llu wanted, %zu validated, %d accepted\n"
+           "batches: %llu of %llu samples\nreward: %s per accepted sample; stake %s per sample\n",
+           hex, s.name, s.family ? s.family->name : "(free-form)", s.license, (unsigned long long)s.samples, n,
+           count_accepted(rec, n), (unsigned long long)gt_job_batches(&s), (unsigned long long)s.batch,
+           gt_amount_format(s.reward_units, r), gt_amount_format(s.stake_units, st));
+    job_dir(o, hex, path, sizeof path - 16);
+    strcat(path, "/reports.jsonl");
+    uint8_t *text;
+    size_t len;
+    if (gt_file_exists(path) && !gt_file_read(path, DATA_RECORDS_MAX, &text, &len, &err)) {
+        printf("reports:\n%s", (const char *)text);
+        gt_free(text);
+    }
+    gt_samples_free(rec, n);
+    gt_job_spec_free(&s);
+    return 0;
+}
+
+static int append_file(const char *path, const void *data, size_t len, gt_err *err) {
+    FILE *f = fopen(path, "ab");
+    if (!f) return gt_err_set(err, GT_EIO, "%s: %s", path, strerror(errno));
+    int bad = fwrite(data, 1, len, f) != len;
+    bad |= fflush(f) != 0;
+    bad |= fclose(f) != 0;
+    return bad ? gt_err_set(err, GT_EIO, "%s: write failed", path) : 0;
+}
+
+static void on_progress(void *arg, uint64_t done, uint64_t total) {
+    (void)total;
+    gt_progress_update(arg, done);
+}
+
+static int cmd_run(data_opts *o) {
+    gt_err err = {0};
+    char hex[65], dir[4300], rpath[4400], ppath[4400];
+    if (o->n_pos != 1 || !o->model) return gt_cli_usage_error("data", "job run needs JOB and -m MODEL.gguf");
+    gt_job_spec s;
+    if (resolve_job(o, o->pos[0], hex, &err) || load_spec(o, hex, &s, &err)) return gt_cli_fail(&err);
+    gt_sample *rec = NULL, *batch = NULL;
+    size_t n_rec = 0;
+    gt_llm *llm = NULL, *judge = NULL;
+    gt_pipeline *p = NULL;
+    int code = 1;
+    if (load_records(o, hex, &rec, &n_rec, &err) || gt_llm_open(o->model, (int)o->threads, 0, &llm, &err) ||
+        (o->judge && gt_llm_open(o->judge, (int)o->threads, 0, &judge, &err)) || gt_pipeline_new(&s, &p, &err))
+        goto fail;
+    uint64_t next = 0;
+    for (size_t i = 0; i < n_rec; i++) {
+        if (rec[i].accepted && gt_pipeline_remember(p, &rec[i], &err)) goto fail;
+        if (rec[i].index + 1 > next) next = rec[i].index + 1;
+    }
+    job_dir(o, hex, dir, sizeof dir);
+    snprintf(rpath, sizeof rpath, "%s/records.jsonl", dir);
+    snprintf(ppath, sizeof ppath, "%s/reports.jsonl", dir);
+    gt_addr worker;
+    memset(&worker, 0, sizeof worker); /* local runs: no wallet; the market path signs as the agent */
+    for (long k = 0; k < o->batches; k++) {
+        uint64_t b = (next + s.batch - 1) / s.batch, first, count;
+        gt_job_batch_range(&s, b, &first, &count);
+        if (count == 0) {
+            printf("job complete: all %llu batches validated\n", (unsigned long long)gt_job_batches(&s));
+            break;
+        }
+        gt_progress pr;
+        gt_progress_start(&pr, "generate", count);
+        int rc = gt_job_generate(&s, llm, &worker, first, count, on_progress, &pr, &batch, &err);
+        gt_progress_finish(&pr);
+        if (rc) goto fail;
+        gt_pipeline_opts po = {.judge = judge, .regen = llm};
+        if (getrandom(&po.spot_seed, sizeof po.spot_seed, 0) != sizeof po.spot_seed) po.spot_seed = (uint64_t)gt_now_s();
+        gt_batch_report rep;
+        if (gt_pipeline_run(p, &po, b, batch, count, &rep, &err)) goto fail;
+        gt_buf out = GT_BUF_INIT;
+        for (uint64_t i = 0; i < count; i++) {
+            json_t *r = gt_sample_record(&batch[i]);
+            char *line = r ? gt_json_dump(r) : NULL;
+            if (line) gt_buf_append_str(&out, line), gt_buf_putc(&out, '\n');
+            free(line);
+            json_decref(r);
+        }
+        json_t *rj = gt_batch_report_json(&rep);
+        json_object_set_new(rj, "batch", json_integer((json_int_t)b));
+        char *rl = gt_json_dump(rj);
+        json_decref(rj);
+        rc = append_file(rpath, out.data, out.len, &err);
+        if (!rc && rl) rc = append_file(ppath, rl, strlen(rl), &err) || append_file(ppath, "\n", 1, &err);
+        gt_buf_free(&out);
+        if (o->json) puts(rl ? rl : "{}");
+        else {
+            char pa[GT_AMOUNT_STR_MAX], sl[GT_AMOUNT_STR_MAX];
+            printf("batch %llu: %llu accepted, %llu rejected; pays %s, slashes %s", (unsigned long long)b,
+                   (unsigned long long)rep.accepted, (unsigned long long)rep.rejected,
+                   gt_amount_format(rep.paid_units, pa), gt_amount_format(rep.slashed_units, sl));
+            if (rep.spot_failed) printf(" (%s)", rep.spot_reason);
+            printf("\n");
+            for (int st = 0; st < GT_STAGE_COUNT; st++)
+                if (rep.stage[st].enabled)
+                    printf("  %-10s %4llu checked %4llu passed %4llu failed\n", gt_stage_name(st),
+                           (unsigned long long)rep.stage[st].checked, (unsigned long long)rep.stage[st].passed,
+                           (unsigned long long)rep.stage[st].failed);
+        }
+        free(rl);
+        gt_samples_free(batch, count);
+        batch = NULL;
+        if (rc) goto fail;
+        next = first + count;
+    }
+    code = 0;
+    goto done;
+fail:
+    code = gt_cli_fail(&err);
+done:
+    gt_pipeline_free(p);
+    gt_llm_free(llm);
+    gt_llm_free(judge);
+    gt_samples_free(rec, n_rec);
+    gt_job_spec_free(&s);
+    return code;
+}
+
+static int cmd_export(data_opts *o) {
+    gt_err err = {0};
+    char hex[65];
+    if (o->n_pos != 1 || !o->out) return gt_cli_usage_error("data", "export needs JOB and -o DIR");
+    gt_job_spec s;
+    if (resolve_job(o, o->pos[0], hex, &err) || load_spec(o, hex, &s, &err)) return gt_cli_fail(&err);
+    gt_sample *rec = NULL;
+    size_t n = 0, k = 0;
+    if (load_records(o, hex, &rec, &n, &err)) {
+        gt_job_spec_free(&s);
+        return gt_cli_fail(&err);
+    }
+    for (size_t i = 0; i < n; i++) /* keep the accepted ones, in order */
+        if (rec[i].accepted) {
+            gt_sample t = rec[k];
+            rec[k++] = rec[i];
+            rec[i] = t;
+        }
+    uint8_t root[32], again[32];
+    size_t rows = 0;
+    int rc = gt_dataset_export(&s, rec, k, o->out, root, &err);
+    if (!rc) rc = gt_dataset_verify(o->out, root, again, &rows, &err);
+    gt_samples_free(rec, n);
+    gt_job_spec_free(&s);
+    if (rc) return gt_cli_fail(&err);
+    char rh[65];
+    gt_hex_encode(root, 32, rh);
+    if (o->json) printf("{\"dir\":\"%s\",\"rows\":%zu,\"merkle_root\":\"0x%s\"}\n", o->out, rows, rh);
+    else printf("%zu rows written to %s (data.jsonl, README.md, provenance.json)\nMerkle root: 0x%s\n", rows, o->out, rh);
+    return 0;
+}
+
+static int cmd_data(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    data_opts o;
+    int rc;
+    if (!strcmp(argv[1], "export")) {
+        if ((rc = parse_opts(argc, argv, 2, &o))) return rc;
+        return cmd_export(&o);
+    }
+    if (strcmp(argv[1], "job") || argc < 3) return gt_cli_usage_error("data", "expected job new|list|show|run or export");
+    if ((rc = parse_opts(argc, argv, 3, &o))) return rc;
+    if (!strcmp(argv[2], "new")) return cmd_new(&o);
+    if (!strcmp(argv[2], "list")) return cmd_list(&o);
+    if (!strcmp(argv[2], "show")) return cmd_show(&o);
+    if (!strcmp(argv[2], "run")) return cmd_run(&o);
+    return gt_cli_usage_error("data", "unknown subcommand job %s (new, list, show, run)", argv[2]);
+}
+
+GT_CLI_COMMAND(cmd_data_def, "data", "synthetic data jobs: specs, generation + validation, dataset export", cmd_data)
