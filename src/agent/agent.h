@@ -72,6 +72,8 @@ int gt_agent_model_load(const char *path, gt_agent_model **out, gt_err *err);
 void gt_agent_model_free(gt_agent_model *m); /* accepts NULL */
 /* "sha256:<hex>" of the GGUF file, and the raw 32 bytes. */
 const char *gt_agent_model_id(const gt_agent_model *m);
+/* The id a model file would have ("sha256:<hex>" of its bytes), without loading it. */
+int gt_agent_file_id(const char *path, char id[72], gt_err *err);
 const uint8_t *gt_agent_model_hash(const gt_agent_model *m);
 
 typedef struct gt_agent gt_agent;

@@ -39,6 +39,13 @@ out:
     return rc;
 }
 
+int gt_agent_file_id(const char *path, char id[72], gt_err *err) {
+    uint8_t h[32];
+    int rc = hash_file(path, h, err);
+    if (!rc) gt_blob_id_format(h, id);
+    return rc;
+}
+
 int gt_agent_model_load(const char *path, gt_agent_model **out, gt_err *err) {
     *out = NULL;
     gt_agent_model *m = gt_calloc(1, sizeof *m);

@@ -1,0 +1,468 @@
+/* cli_task.c: the market for people: `gotong task post|list|show|claim|
+ * submit|verify|settle|dispute|vote` and `gotong agents`, each talking to a
+ * node over HTTP (--node, default http://127.0.0.1:8645) through the same
+ * client the agents use (src/agent/client.h), signing with a key from the
+ * --home keystore. A person can stand in for any agent: post a task and
+ * verify it by hand, or work a slot and submit a file. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/agent.h"
+#include "agent/skill_complete.h"
+#include "base/alloc.h"
+#include "base/amount.h"
+#include "base/file.h"
+#include "base/hex.h"
+#include "base/limits.h"
+#include "cli/cli.h"
+#include "crypto/addr.h"
+#include "crypto/keystore.h"
+#include "market/blob.h"
+#include "market/market.h"
+
+#define TASK_MAX_PROMPTS 64
+
+/* Every option any task subcommand takes; each subcommand checks what it needs. */
+typedef struct topts {
+    const char *home, *node, *from, *password_file;
+    const char *kind, *spec_file, *model, *result_file, *result_text, *reason, *verifier, *parent;
+    const char *status, *poster, *worker, *skill;
+    const char *prompts[TASK_MAX_PROMPTS];
+    int n_prompts, json, accept, reject;
+    uint64_t bounty, stake, fee, slots, quorum, claim_blocks, submit_blocks, verify_blocks, slot, score, limit;
+    uint64_t n_predict;
+    int have_bounty, have_stake, have_slot;
+    const char *id; /* the positional task id */
+} topts;
+
+static const char *usage_text =
+    "usage: gotong task COMMAND [options]      (talks to a node: --node URL, default " GT_CLIENT_DEFAULT_URL ")\n\n"
+    "  post    --bounty AMT --stake AMT (--spec FILE | --prompt TEXT... --model M.gguf [--n-predict N])\n"
+    "          [--kind K (complete)] [--slots N] [--verifier ADDR --fee AMT | --quorum K]\n"
+    "          [--claim-blocks N] [--submit-blocks N] [--verify-blocks N] [--parent 0xTASK]\n"
+    "  list    [--status open|expired|cancelled|complete] [--kind K] [--poster ADDR] [--worker ADDR] [--limit N]\n"
+    "  show    0xTASK\n"
+    "  claim   0xTASK                                  takes the lowest open slot, locking the stake\n"
+    "  submit  0xTASK --slot N (--result FILE | --result-text TEXT)\n"
+    "  verify  0xTASK --slot N (--accept | --reject --reason TEXT) [--score 0..100]\n"
+    "  settle  0xTASK --slot N\n"
+    "  dispute 0xTASK --slot N                         appeal a rejection (locks a bond of the stake)\n"
+    "  vote    0xTASK --slot N (--accept | --reject)   as a staked validator, on a dispute\n\n"
+    "common options: --home DIR (keystore), --from ADDR (when it holds several keys),\n"
+    "  --password-file FILE, --node URL, --json\n"
+    "amounts are tokens (\"1.5\"); a spec/result/reason is uploaded as a blob and cited by its sha256.\n";
+
+/* Parses an amount or a count option. */
+static int opt_amount(const char *name, const char *v, uint64_t *out) {
+    gt_err err = {0};
+    if (gt_amount_parse(v, out, &err)) return gt_cli_usage_error("task", "%s: %s", name, err.msg);
+    return 0;
+}
+
+static int opt_count(const char *name, const char *v, uint64_t max, uint64_t *out) {
+    char *end;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (!*v || *end || v[0] == '-' || x > max)
+        return gt_cli_usage_error("task", "%s: expected an integer 0..%llu, got \"%s\"", name, (unsigned long long)max, v);
+    *out = x;
+    return 0;
+}
+
+static int parse(int argc, char **argv, const char *cmd, topts *o) {
+    memset(o, 0, sizeof *o);
+    o->limit = 20;
+    o->n_predict = 16;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int rc = 0;
+        if (!strcmp(a, "--json")) { o->json = 1; continue; }
+        if (!strcmp(a, "--accept")) { o->accept = 1; continue; }
+        if (!strcmp(a, "--reject")) { o->reject = 1; continue; }
+        if (a[0] != '-') {
+            if (o->id) return gt_cli_usage_error(cmd, "unexpected argument \"%s\"", a);
+            o->id = a;
+            continue;
+        }
+        if (!v) return gt_cli_usage_error(cmd, "%s needs a value", a);
+        i++;
+        if (!strcmp(a, "--home")) o->home = v;
+        else if (!strcmp(a, "--node")) o->node = v;
+        else if (!strcmp(a, "--from")) o->from = v;
+        else if (!strcmp(a, "--password-file")) o->password_file = v;
+        else if (!strcmp(a, "--kind")) o->kind = v;
+        else if (!strcmp(a, "--spec")) o->spec_file = v;
+        else if (!strcmp(a, "--model")) o->model = v;
+        else if (!strcmp(a, "--prompt")) {
+            if (o->n_prompts == TASK_MAX_PROMPTS) return gt_cli_usage_error(cmd, "at most %d --prompt", TASK_MAX_PROMPTS);
+            o->prompts[o->n_prompts++] = v;
+        } else if (!strcmp(a, "--result")) o->result_file = v;
+        else if (!strcmp(a, "--result-text")) o->result_text = v;
+        else if (!strcmp(a, "--reason")) o->reason = v;
+        else if (!strcmp(a, "--verifier")) o->verifier = v;
+        else if (!strcmp(a, "--parent")) o->parent = v;
+        else if (!strcmp(a, "--status")) o->status = v;
+        else if (!strcmp(a, "--poster")) o->poster = v;
+        else if (!strcmp(a, "--worker")) o->worker = v;
+        else if (!strcmp(a, "--skill")) o->skill = v;
+        else if (!strcmp(a, "--bounty")) { rc = opt_amount(a, v, &o->bounty); o->have_bounty = 1; }
+        else if (!strcmp(a, "--stake")) { rc = opt_amount(a, v, &o->stake); o->have_stake = 1; }
+        else if (!strcmp(a, "--fee")) rc = opt_amount(a, v, &o->fee);
+        else if (!strcmp(a, "--slots")) rc = opt_count(a, v, GT_MARKET_MAX_SLOTS, &o->slots);
+        else if (!strcmp(a, "--quorum")) rc = opt_count(a, v, GT_MARKET_MAX_QUORUM, &o->quorum);
+        else if (!strcmp(a, "--claim-blocks")) rc = opt_count(a, v, GT_MARKET_MAX_WINDOW_BLOCKS, &o->claim_blocks);
+        else if (!strcmp(a, "--submit-blocks")) rc = opt_count(a, v, GT_MARKET_MAX_WINDOW_BLOCKS, &o->submit_blocks);
+        else if (!strcmp(a, "--verify-blocks")) rc = opt_count(a, v, GT_MARKET_MAX_WINDOW_BLOCKS, &o->verify_blocks);
+        else if (!strcmp(a, "--slot")) { rc = opt_count(a, v, GT_MARKET_MAX_SLOTS - 1, &o->slot); o->have_slot = 1; }
+        else if (!strcmp(a, "--score")) rc = opt_count(a, v, GT_MARKET_SCORE_MAX, &o->score);
+        else if (!strcmp(a, "--limit")) rc = opt_count(a, v, GT_MARKET_PAGE_MAX, &o->limit);
+        else if (!strcmp(a, "--n-predict")) rc = opt_count(a, v, GT_AGENT_MAX_PREDICT, &o->n_predict);
+        else return gt_cli_usage_error(cmd, "unknown option %s", a);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+/* The signing key: --from, else the only key in HOME/keystore. */
+static int load_key(const topts *o, gt_key *key, gt_err *err) {
+    char home[4096], pw[GT_LIMIT_PASSWORD_BYTES], as[43], prompt[96];
+    gt_addr from;
+    int rc = gt_cli_home(o->home, home, sizeof home, err);
+    if (rc) return rc;
+    if (o->from) {
+        if ((rc = gt_addr_parse(o->from, &from, err))) return gt_err_wrap(err, "--from");
+    } else {
+        gt_addr *addrs = NULL;
+        size_t n = 0;
+        if ((rc = gt_keystore_list(home, &addrs, &n, err))) return rc;
+        if (n != 1) {
+            gt_free(addrs);
+            return gt_err_set(err, GT_EINVAL, "%s/keystore %s; pass --from ADDRESS", home,
+                              n ? "holds several keys" : "holds no key (gotong wallet new)");
+        }
+        from = addrs[0];
+        gt_free(addrs);
+    }
+    gt_addr_to_str(&from, as);
+    snprintf(prompt, sizeof prompt, "Password for %s: ", as);
+    rc = gt_cli_password(o->password_file, prompt, 0, pw, sizeof pw, err);
+    if (!rc) rc = gt_keystore_load(home, &from, pw, key, err);
+    memset(pw, 0, sizeof pw);
+    return rc;
+}
+
+/* The fields of a slot action (each set when the kind has it). */
+typedef struct slot_fields {
+    uint8_t task[32], result[32], reason[32];
+    uint64_t slot, score;
+    int accept;
+} slot_fields;
+
+static int fill_slot(void *arg, gt_action *a, gt_err *err) {
+    const slot_fields *s = arg;
+    if (gt_action_field(a->kind, "task") >= 0) gt_action_set_b32(a, "task", s->task);
+    if (gt_action_field(a->kind, "slot") >= 0) gt_action_set_u64(a, "slot", s->slot);
+    if (gt_action_field(a->kind, "result") >= 0) gt_action_set_b32(a, "result", s->result);
+    if (gt_action_field(a->kind, "accept") >= 0) gt_action_set_u64(a, "accept", (uint64_t)s->accept);
+    if (gt_action_field(a->kind, "score") >= 0) gt_action_set_u64(a, "score", s->score);
+    if (gt_action_field(a->kind, "reason") >= 0) gt_action_set_b32(a, "reason", s->reason);
+    return 0;
+}
+
+/* Signs and sends one action; prints what happened. */
+static int send(gt_client *c, const topts *o, const gt_action_kind *kind, gt_client_fill_fn fill, void *arg) {
+    gt_err err = {0};
+    gt_key key;
+    uint8_t id[32];
+    uint64_t height = 0;
+    if (load_key(o, &key, &err)) return gt_cli_fail(&err);
+    int rc = gt_client_act(c, &key, kind, fill, arg, id, &height, &err);
+    gt_key_wipe(&key);
+    if (rc) return gt_cli_fail(&err);
+    char hex[67] = "0x";
+    gt_hex_encode(id, 32, hex + 2);
+    if (o->json) printf("{\"id\":\"%s\",\"ok\":true,\"height\":%llu}\n", hex, (unsigned long long)height);
+    else printf("%s %s applied in block %llu\n", kind->name, hex, (unsigned long long)height);
+    return 0;
+}
+
+static int print_json(const json_t *j) {
+    char *s = json_dumps(j, JSON_INDENT(2));
+    if (s) puts(s);
+    free(s);
+    return 0;
+}
+
+static const char *js(const json_t *o, const char *k) {
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "-";
+}
+
+/* `task post` */
+static int t_post(gt_client *c, const topts *o) {
+    gt_err err = {0};
+    if (!o->have_bounty || !o->have_stake) return gt_cli_usage_error("task post", "--bounty and --stake are required");
+    if (!o->spec_file == !o->n_prompts)
+        return gt_cli_usage_error("task post", "give the spec as --spec FILE or as --prompt TEXT (with --model)");
+    uint8_t *spec = NULL;
+    size_t len = 0;
+    if (o->spec_file) {
+        if (gt_file_read(o->spec_file, GT_AGENT_SPEC_MAX_BYTES, &spec, &len, &err)) return gt_cli_fail(&err);
+    } else {
+        if (!o->model) return gt_cli_usage_error("task post", "--prompt needs --model M.gguf (the spec names its id)");
+        char id[72];
+        if (gt_agent_file_id(o->model, id, &err)) return gt_cli_fail(&err);
+        char *s = gt_complete_spec(id, o->prompts, o->n_prompts, (int)o->n_predict);
+        if (!s) return gt_cli_fail(NULL);
+        spec = (uint8_t *)gt_strdup(s);
+        free(s);
+        if (!spec) return gt_cli_fail(NULL);
+        len = strlen((char *)spec);
+    }
+    gt_task_terms t = {.kind = o->kind ? o->kind : "complete", .slots = o->slots ? o->slots : 1,
+                       .bounty_units = o->bounty, .stake_units = o->stake, .fee_units = o->fee, .quorum = o->quorum,
+                       .claim_blocks = o->claim_blocks, .submit_blocks = o->submit_blocks,
+                       .verify_blocks = o->verify_blocks};
+    int rc = 0;
+    if (o->verifier && gt_addr_parse(o->verifier, &t.verifier, &err)) rc = gt_err_wrap(&err, "--verifier");
+    if (!rc && o->parent && gt_hex_decode(o->parent, t.parent, 32, "--parent", &err)) rc = GT_EINVAL;
+    gt_key key;
+    if (!rc) rc = load_key(o, &key, &err);
+    gt_agent *a = NULL;
+    uint8_t id[32];
+    if (!rc) {
+        /* A one-off agent: the same posting code the agents use. */
+        gt_agent_config ac = {.name = "cli"};
+        rc = gt_agent_new(&ac, &key, gt_client_url(c), &a, &err);
+        gt_key_wipe(&key);
+    }
+    if (!rc) rc = gt_agent_post(a, &t, spec, len, id, &err);
+    gt_agent_free(a);
+    gt_free(spec);
+    if (rc) return gt_cli_fail(&err);
+    char hex[67] = "0x";
+    gt_hex_encode(id, 32, hex + 2);
+    if (o->json) printf("{\"task\":\"%s\",\"ok\":true}\n", hex);
+    else printf("posted task %s\n", hex);
+    return 0;
+}
+
+/* `task list` */
+static int t_list(gt_client *c, const topts *o) {
+    char q[512] = "";
+    size_t n = 0;
+    const char *keys[] = {"status", "kind", "poster", "worker", "parent"};
+    const char *vals[] = {o->status, o->kind, o->poster, o->worker, o->parent};
+    for (int i = 0; i < 5; i++)
+        if (vals[i]) n += (size_t)snprintf(q + n, sizeof q - n, "%s=%s&", keys[i], vals[i]);
+    snprintf(q + n, sizeof q - n, "limit=%llu", (unsigned long long)o->limit);
+    json_t *j = NULL;
+    gt_err err = {0};
+    if (gt_client_tasks(c, q, &j, &err)) return gt_cli_fail(&err);
+    if (o->json) {
+        print_json(j);
+    } else {
+        json_t *tasks = json_object_get(j, "tasks"), *t;
+        size_t i;
+        printf("%-66s %-10s %-9s %8s %6s %5s %s\n", "task", "kind", "status", "bounty", "stake", "slots", "poster");
+        json_array_foreach(tasks, i, t)
+            printf("%-66s %-10s %-9s %8s %6s %5lld %s\n", js(t, "id"), js(t, "kind"), js(t, "status"), js(t, "bounty"),
+                   js(t, "stake"), (long long)json_integer_value(json_object_get(t, "slots")), js(t, "poster"));
+        if (!json_array_size(tasks)) printf("(no tasks)\n");
+    }
+    json_decref(j);
+    return 0;
+}
+
+/* Reads the task named on the command line. */
+static int get_task(gt_client *c, const topts *o, const char *cmd, uint8_t id[32], json_t **task, gt_err *err) {
+    if (!o->id) return gt_err_set(err, GT_EINVAL, "which task? give its id (0x + 64 hex) after `%s`", cmd);
+    if (gt_hex_decode(o->id, id, 32, "task id", err)) return GT_EINVAL;
+    return task ? gt_client_task(c, id, task, err) : 0;
+}
+
+/* `task show` */
+static int t_show(gt_client *c, const topts *o) {
+    gt_err err = {0};
+    uint8_t id[32];
+    json_t *t = NULL;
+    if (get_task(c, o, "task show", id, &t, &err)) return gt_cli_fail(&err);
+    if (o->json) {
+        print_json(t);
+        json_decref(t);
+        return 0;
+    }
+    printf("task     %s\nkind     %s    status %s    policy %s\nposter   %s\nspec     %s\n", js(t, "id"), js(t, "kind"),
+           js(t, "status"), js(t, "policy"), js(t, "poster"), js(t, "spec"));
+    printf("terms    bounty %s, stake %s, fee %s per slot; escrow %s; expires at block %lld\n", js(t, "bounty"),
+           js(t, "stake"), js(t, "fee"), js(t, "escrow"), (long long)json_integer_value(json_object_get(t, "expiryHeight")));
+    if (json_is_string(json_object_get(t, "verifier"))) printf("verifier %s\n", js(t, "verifier"));
+    if (json_is_string(json_object_get(t, "parent"))) printf("parent   %s (a subcontract)\n", js(t, "parent"));
+    size_t i;
+    json_t *sl;
+    json_array_foreach(json_object_get(t, "slotList"), i, sl) {
+        printf("slot %lld  %-9s attempt %lld  worker %s\n", (long long)json_integer_value(json_object_get(sl, "slot")),
+               js(sl, "state"), (long long)json_integer_value(json_object_get(sl, "attempt")), js(sl, "worker"));
+        if (json_is_string(json_object_get(sl, "result"))) printf("         result  %s\n", js(sl, "result"));
+        if (json_object_get(sl, "accept"))
+            printf("         verdict %s, score %lld, by %s, reason %s\n",
+                   json_is_true(json_object_get(sl, "accept")) ? "accept" : "reject",
+                   (long long)json_integer_value(json_object_get(sl, "score")), js(sl, "verdictBy"), js(sl, "reason"));
+        json_t *d = json_object_get(sl, "dispute");
+        if (d)
+            printf("         dispute %s: for the worker %s, against %s (stake-weighted), %zu votes\n", js(d, "outcome"),
+                   js(d, "acceptWeight"), js(d, "rejectWeight"), json_array_size(json_object_get(d, "votes")));
+    }
+    json_t *subs = json_object_get(t, "subtasks");
+    json_array_foreach(subs, i, sl) printf("sub-task %s\n", json_string_value(sl));
+    json_decref(t);
+    return 0;
+}
+
+/* Uploads a text or file as a blob; hash gets its sha256. */
+static int put_blob(gt_client *c, const char *file, const char *text, uint8_t hash[32], gt_err *err) {
+    uint8_t *data = NULL;
+    size_t len = 0;
+    if (file) {
+        if (gt_file_read(file, GT_LIMIT_BLOB_BYTES, &data, &len, err)) return err->code;
+    }
+    char id[72];
+    int rc = gt_client_blob_put(c, file ? data : (const uint8_t *)text, file ? len : strlen(text), id, err);
+    gt_free(data);
+    return rc ? rc : gt_blob_id_parse(id, hash, err);
+}
+
+/* The current result of a slot (verify, dispute and vote name it). */
+static int slot_result(gt_client *c, const uint8_t id[32], uint64_t slot, uint8_t out[32], gt_err *err) {
+    json_t *t;
+    int rc = gt_client_task(c, id, &t, err);
+    if (rc) return rc;
+    json_t *sl = json_array_get(json_object_get(t, "slotList"), (size_t)slot);
+    if (!sl) rc = gt_err_set(err, GT_ENOTFOUND, "the task has no slot %llu", (unsigned long long)slot);
+    else if (gt_agent_json_hash(sl, "result", out, err))
+        rc = gt_err_set(err, GT_ESTATE, "slot %llu has no result (it is %s)", (unsigned long long)slot, js(sl, "state"));
+    json_decref(t);
+    return rc;
+}
+
+static int t_slot_action(gt_client *c, const topts *o, const char *sub) {
+    char cmd[32];
+    snprintf(cmd, sizeof cmd, "task %s", sub);
+    gt_err err = {0};
+    slot_fields f = {0};
+    if (get_task(c, o, cmd, f.task, NULL, &err)) return gt_cli_usage_error(cmd, "%s", err.msg);
+    f.slot = o->slot;
+    f.score = o->score;
+    if (!strcmp(sub, "claim")) return send(c, o, &gt_kind_task_claim, fill_slot, &f);
+    if (!o->have_slot) return gt_cli_usage_error(cmd, "--slot N is required");
+    if (!strcmp(sub, "settle")) return send(c, o, &gt_kind_task_settle, fill_slot, &f);
+    if (!strcmp(sub, "submit")) {
+        if (!o->result_file == !o->result_text)
+            return gt_cli_usage_error(cmd, "give the result as --result FILE or --result-text TEXT");
+        if (put_blob(c, o->result_file, o->result_text, f.result, &err)) return gt_cli_fail(&err);
+        return send(c, o, &gt_kind_task_submit, fill_slot, &f);
+    }
+    if (slot_result(c, f.task, f.slot, f.result, &err)) return gt_cli_fail(&err);
+    if (!strcmp(sub, "dispute")) return send(c, o, &gt_kind_task_dispute, fill_slot, &f);
+    if (o->accept == o->reject) return gt_cli_usage_error(cmd, "say --accept or --reject");
+    f.accept = o->accept;
+    if (!strcmp(sub, "vote")) return send(c, o, &gt_kind_dispute_vote, fill_slot, &f);
+    /* verify */
+    if (o->reject && !o->reason) return gt_cli_usage_error(cmd, "a rejection needs --reason TEXT (it is published as a blob)");
+    if (!o->accept || o->score) f.score = o->score;
+    else f.score = GT_MARKET_SCORE_MAX;
+    if (o->reason && put_blob(c, NULL, o->reason, f.reason, &err)) return gt_cli_fail(&err);
+    return send(c, o, &gt_kind_task_verify, fill_slot, &f);
+}
+
+static int cmd_task(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        fputs(usage_text, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const char *sub = argv[1];
+    static const char *const subs[] = {"post", "list", "show", "claim", "submit", "verify", "settle", "dispute", "vote"};
+    int known = 0;
+    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) known |= !strcmp(sub, subs[i]);
+    if (!known) return gt_cli_usage_error("task", "unknown subcommand \"%s\"", sub);
+    for (int i = 2; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(usage_text, stdout);
+            return 0;
+        }
+    topts o;
+    int rc = parse(argc - 1, argv + 1, "task", &o);
+    if (rc) return rc;
+    if (gt_market_register(NULL)) return 1; /* the action kinds we sign */
+    gt_client *c = NULL;
+    gt_err err = {0};
+    if (gt_client_new(o.node, &c, &err)) return gt_cli_fail(&err);
+    if (!strcmp(sub, "post")) rc = t_post(c, &o);
+    else if (!strcmp(sub, "list")) rc = t_list(c, &o);
+    else if (!strcmp(sub, "show")) rc = t_show(c, &o);
+    else rc = t_slot_action(c, &o, sub);
+    gt_client_free(c);
+    return rc;
+}
+
+GT_CLI_COMMAND(task_cmd, "task", "post, list, show, claim, submit, verify, settle, dispute tasks on a node", cmd_task)
+
+/* `gotong agents`: the registered agents, with their reputation totals. */
+static int cmd_agents(int argc, char **argv) {
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: gotong agents [--skill S] [--node URL] [--json]\n\n"
+                   "Lists the agents registered on the node: card (name, skills, price, model)\n"
+                   "and reputation (accepted, rejected, disputes, slashed).\n");
+            return 0;
+        }
+    topts o;
+    int rc = parse(argc, argv, "agents", &o);
+    if (rc) return rc;
+    if (o.id) return gt_cli_usage_error("agents", "unexpected argument \"%s\"", o.id);
+    gt_client *c = NULL;
+    gt_err err = {0};
+    char q[160];
+    snprintf(q, sizeof q, "%s%s%slimit=%d", o.skill ? "skill=" : "", o.skill ? o.skill : "", o.skill ? "&" : "",
+             GT_MARKET_PAGE_MAX);
+    json_t *j = NULL;
+    if (gt_client_new(o.node, &c, &err) || gt_client_agents(c, q, &j, &err)) {
+        gt_client_free(c);
+        return gt_cli_fail(&err);
+    }
+    json_t *list = json_object_get(j, "agents"), *a;
+    size_t i;
+    if (!o.json)
+        printf("%-12s %-42s %-16s %7s %8s %8s %5s %5s %8s\n", "name", "address", "skills", "price", "accepted",
+               "rejected", "d.won", "d.lost", "slashed");
+    json_array_foreach(list, i, a) {
+        gt_addr addr;
+        json_t *rep = NULL;
+        if (gt_addr_parse(js(a, "address"), &addr, NULL) || gt_client_reputation(c, &addr, &rep, &err)) continue;
+        json_t *tot = json_object_get(rep, "total");
+        if (o.json) {
+            json_object_set(a, "reputation", tot);
+        } else {
+            char skills[128] = "";
+            size_t k;
+            json_t *s;
+            json_array_foreach(json_object_get(a, "skills"), k, s) {
+                size_t n = strlen(skills);
+                snprintf(skills + n, sizeof skills - n, "%s%s", k ? "," : "", json_string_value(s));
+            }
+            printf("%-12s %-42s %-16s %7s %8lld %8lld %5lld %5lld %8s\n", js(a, "name"), js(a, "address"), skills,
+                   js(a, "price"), (long long)json_integer_value(json_object_get(tot, "accepted")),
+                   (long long)json_integer_value(json_object_get(tot, "rejected")),
+                   (long long)json_integer_value(json_object_get(tot, "disputesWon")),
+                   (long long)json_integer_value(json_object_get(tot, "disputesLost")), js(tot, "slashed"));
+        }
+        json_decref(rep);
+    }
+    if (o.json) print_json(j);
+    else if (!json_array_size(list)) printf("(no agents)\n");
+    json_decref(j);
+    gt_client_free(c);
+    return 0;
+}
+
+GT_CLI_COMMAND(agents_cmd, "agents", "list the agents registered on a node, with reputation", cmd_agents)
