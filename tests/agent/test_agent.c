@@ -1,0 +1,418 @@
+/* test_agent.c: the agent runtime.
+ *  - the `complete` skill with the tiny fixture model: work is deterministic
+ *    (same bytes twice, and with 1 or 2 threads), verify accepts an honest
+ *    result and rejects a tampered or malformed one saying where, specs that
+ *    are malformed or name another model are refused with a message;
+ *  - the client against a scripted HTTP server: the node's error body
+ *    becomes the error (code and message), a blob whose bytes do not hash to
+ *    its id is refused, a dead node and a bad URL give clear errors;
+ *  - the whole loop against a real node (`gotong node` in a child process):
+ *    a poster posts, a worker claims, works and submits, the poster verifies
+ *    by re-running, the worker settles and is paid; a garbage worker is
+ *    rejected and concedes; money adds up. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../test.h"
+#include "agent/agent.h"
+#include "agent/skill_complete.h"
+#include "base/alloc.h"
+#include "base/json.h"
+#include "crypto/keccak.h"
+#include "ledger/ledger.h"
+#include "ledger/rules.h"
+#include "market/blob.h"
+#include "market/market.h"
+
+static gt_agent_model *model;
+
+static void key_for(const char *name, gt_key *k) {
+    uint8_t h[32];
+    gt_keccak256(name, strlen(name), h);
+    gt_key_from_bytes(k, h, NULL);
+}
+
+static gt_agent *make_agent(const char *name, const char *url, int roles, int faults, int threads) {
+    gt_key k;
+    key_for(name, &k);
+    gt_agent_config c = {.name = name, .skills = "complete", .price_units = 1000000, .roles = roles,
+                         .faults = faults, .model = model, .n_threads = threads, .poll_ms = 50};
+    gt_agent *a = NULL;
+    gt_err err = {0};
+    int rc = gt_agent_new(&c, &k, url, &a, &err);
+    CHECK_MSG(rc == 0, "agent: %s", err.msg);
+    return a;
+}
+
+/* ---- the complete skill ---- */
+
+static json_t *spec_json(const char *model_id, int n_predict) {
+    const char *ps[] = {"The quick brown fox", "Once upon a time"};
+    char *s = gt_complete_spec(model_id, ps, 2, n_predict);
+    json_t *j = json_loads(s, 0, NULL);
+    free(s);
+    return j;
+}
+
+static void test_complete_skill(void) {
+    const gt_skill *sk = gt_skill_find("complete");
+    CHECK(sk != NULL);
+    CHECK(gt_skill_find("nonsense") == NULL);
+    gt_agent *a1 = make_agent("w1", "http://127.0.0.1:1", GT_ROLE_WORKER, 0, 1);
+    gt_agent *a2 = make_agent("w2", "http://127.0.0.1:1", GT_ROLE_WORKER, 0, 2);
+    if (!sk || !a1 || !a2) goto out;
+    json_t *spec = spec_json(gt_agent_model_id(model), 8);
+    gt_job job = {.spec = spec};
+    gt_buf r1 = GT_BUF_INIT, r2 = GT_BUF_INIT, r3 = GT_BUF_INIT;
+    gt_err err = {0};
+    CHECK(sk->fits(a1, &job, &err) == 0);
+    CHECK(sk->work(a1, &job, &r1, &err) == 0);
+    CHECK(sk->work(a1, &job, &r2, &err) == 0);
+    CHECK(sk->work(a2, &job, &r3, &err) == 0); /* two threads: the same bytes */
+    CHECK(r1.len > 0 && r1.len == r2.len && r1.len == r3.len);
+    CHECK(r1.len && !memcmp(r1.data, r2.data, r1.len) && !memcmp(r1.data, r3.data, r1.len));
+    json_t *res = json_loads((const char *)r1.data, 0, NULL);
+    CHECK(res && json_array_size(json_object_get(res, "outputs")) == 2);
+    CHECK(json_array_size(json_object_get(json_array_get(json_object_get(res, "outputs"), 0), "tokens")) == 8);
+    CHECK_STR(json_string_value(json_object_get(res, "model")), gt_agent_model_id(model));
+    CHECK(json_object_get(res, "cites") == NULL);
+    /* Verify: the honest result is accepted. */
+    gt_verdict v = {0};
+    CHECK(sk->verify(a2, &job, r1.data, r1.len, &v, &err) == 0);
+    CHECK(v.accept == 1 && v.score == 100);
+    CHECK_CONTAINS(v.reason, "identical");
+    /* A changed token in the second output: rejected, saying which prompt. */
+    json_t *t0 = json_array_get(json_object_get(json_array_get(json_object_get(res, "outputs"), 1), "tokens"), 0);
+    json_integer_set(t0, json_integer_value(t0) + 1);
+    char *bad = gt_json_dump(res);
+    CHECK(sk->verify(a2, &job, (const uint8_t *)bad, strlen(bad), &v, &err) == 0);
+    CHECK(v.accept == 0 && v.score == 50);
+    CHECK_CONTAINS(v.reason, "prompt 2");
+    free(bad);
+    /* Not JSON, or not canonical: rejected. */
+    CHECK(sk->verify(a2, &job, (const uint8_t *)"garbage", 7, &v, &err) == 0);
+    CHECK(v.accept == 0);
+    CHECK_CONTAINS(v.reason, "not a JSON object");
+    json_decref(res);
+    res = json_loads((const char *)r1.data, 0, NULL);
+    char *pretty = json_dumps(res, JSON_INDENT(2) | JSON_SORT_KEYS);
+    CHECK(sk->verify(a2, &job, (const uint8_t *)pretty, strlen(pretty), &v, &err) == 0);
+    CHECK(v.accept == 0);
+    CHECK_CONTAINS(v.reason, "canonical");
+    free(pretty);
+    json_decref(res);
+    /* Specs refused with a message. */
+    json_t *other = spec_json("sha256:0000000000000000000000000000000000000000000000000000000000000000", 8);
+    gt_job j2 = {.spec = other};
+    CHECK(sk->fits(a1, &j2, &err) == GT_EUNSUPPORTED);
+    CHECK_CONTAINS(err.msg, "asks for model");
+    json_decref(other);
+    json_t *big = spec_json(gt_agent_model_id(model), GT_AGENT_MAX_PREDICT + 1);
+    j2.spec = big;
+    CHECK(sk->work(a1, &j2, &r3, &err) == GT_ELIMIT);
+    CHECK_CONTAINS(err.msg, "n_predict");
+    json_decref(big);
+    json_t *extra = spec_json(gt_agent_model_id(model), 4);
+    json_object_set_new(extra, "temperature", json_real(0.7));
+    j2.spec = extra;
+    CHECK(sk->fits(a1, &j2, &err) == GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "temperature");
+    json_object_del(extra, "temperature");
+    json_object_set_new(extra, "prompts", json_array());
+    CHECK(sk->fits(a1, &j2, &err) == GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "prompts");
+    json_decref(extra);
+    gt_buf_free(&r1);
+    gt_buf_free(&r2);
+    gt_buf_free(&r3);
+    json_decref(spec);
+out:
+    gt_agent_free(a1);
+    gt_agent_free(a2);
+}
+
+static void test_agent_config(void) {
+    gt_key k;
+    key_for("cfg", &k);
+    gt_agent *a = NULL;
+    gt_err err = {0};
+    gt_agent_config c = {.name = "x", .skills = "complete,translate", .roles = GT_ROLE_WORKER};
+    CHECK(gt_agent_new(&c, &k, NULL, &a, &err) == GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "unknown skill \"translate\"");
+    c.skills = "";
+    CHECK(gt_agent_new(&c, &k, NULL, &a, &err) == GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "at least one skill");
+    c.skills = "complete";
+    c.name = "";
+    CHECK(gt_agent_new(&c, &k, NULL, &a, &err) == GT_EINVAL);
+    c.name = "ok";
+    CHECK(gt_agent_new(&c, &k, "ftp://x", &a, &err) == GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "http://HOST:PORT");
+    CHECK(a == NULL);
+}
+
+/* ---- the client against a scripted server ---- */
+
+typedef struct fake {
+    int fd;
+    uint16_t port;
+    pthread_t th;
+} fake;
+
+/* Answers each connection's request by path, then closes it. */
+static void *fake_serve(void *arg) {
+    fake *f = arg;
+    for (;;) {
+        int c = accept(f->fd, NULL, NULL);
+        if (c < 0) return NULL;
+        char req[8192];
+        size_t n = 0;
+        ssize_t r;
+        while (n < sizeof req - 1 && (r = read(c, req + n, sizeof req - 1 - n)) > 0) {
+            n += (size_t)r;
+            req[n] = 0;
+            if (strstr(req, "\r\n\r\n")) break;
+        }
+        req[n] = 0;
+        const char *status = "404 Not Found", *body = "{\"error\":{\"code\":\"ENOTFOUND\",\"message\":\"no route\"}}";
+        const char *ctype = "application/json";
+        if (strstr(req, "GET /v1/refused ")) {
+            status = "422 Unprocessable Entity";
+            body = "{\"error\":{\"code\":\"ESTATE\",\"message\":\"slot 0 is under dispute\"}}";
+        } else if (strstr(req, "GET /v1/blobs/")) {
+            status = "200 OK";
+            ctype = "application/octet-stream";
+            body = "not the bytes you asked for";
+        } else if (strstr(req, "GET /v1/notjson ")) {
+            status = "200 OK";
+            body = "<html>";
+        } else if (strstr(req, "GET /v1/shutdown ")) {
+            status = "200 OK";
+            body = "{}";
+        }
+        char resp[1024];
+        int m = snprintf(resp, sizeof resp, "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                         status, ctype, strlen(body), body);
+        if (write(c, resp, (size_t)m) < 0) {
+        }
+        close(c);
+        if (strstr(req, "GET /v1/shutdown ")) return NULL;
+    }
+}
+
+static void test_client_errors(void) {
+    fake f = {0};
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sa;
+    f.fd = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(bind(f.fd, (struct sockaddr *)&sa, sizeof sa) == 0 && listen(f.fd, 8) == 0);
+    getsockname(f.fd, (struct sockaddr *)&sa, &sl);
+    f.port = ntohs(sa.sin_port);
+    pthread_create(&f.th, NULL, fake_serve, &f);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u", f.port);
+    gt_client *c = NULL;
+    gt_err err = {0};
+    CHECK(gt_client_new(url, &c, &err) == 0);
+    json_t *j = NULL;
+    CHECK(gt_client_get_json(c, "/v1/refused", &j, &err) == GT_ESTATE);
+    CHECK_STR(err.msg, "slot 0 is under dispute");
+    CHECK(gt_client_get_json(c, "/v1/nothing", &j, &err) == GT_ENOTFOUND);
+    CHECK(gt_client_get_json(c, "/v1/notjson", &j, &err) == GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "not JSON");
+    uint8_t *data = NULL;
+    size_t len = 0;
+    CHECK(gt_client_blob_get(c, "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824", 1024,
+                             &data, &len, &err) == GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "do not hash");
+    CHECK(data == NULL);
+    CHECK(gt_client_blob_get(c, "sha256:xyz", 1024, &data, &len, &err) == GT_EINVAL);
+    CHECK(gt_client_get_json(c, "/v1/shutdown", &j, &err) == 0);
+    json_decref(j);
+    pthread_join(f.th, NULL);
+    close(f.fd);
+    /* Nobody listening any more. */
+    CHECK(gt_client_get_json(c, "/v1/head", &j, &err) == GT_EIO);
+    CHECK_CONTAINS(err.msg, url);
+    gt_client_free(c);
+    CHECK(gt_client_new("127.0.0.1:8645", &c, &err) == GT_EINVAL);
+}
+
+/* ---- the loop against a real node ---- */
+
+static pid_t node_pid;
+
+/* Starts `gotong node` on a fresh home with a genesis funding the names. */
+static int start_node(const char *home, char *url, size_t cap) {
+    gt_err err = {0};
+    char db[600];
+    snprintf(db, sizeof db, "%s/ledger.db", home);
+    gt_key fk;
+    key_for("faucet", &fk);
+    gt_genesis g = {.chain_id = 1337, .unbonding_blocks = 10, .time_s = 1700000000};
+    gt_key_address(&fk, &g.authority);
+    if (gt_market_register(&err) || gt_ledger_create(db, &g, &err)) {
+        fprintf(stderr, "genesis: %s\n", err.msg);
+        return -1;
+    }
+    int pipefd[2];
+    if (pipe(pipefd)) return -1;
+    node_pid = fork();
+    if (node_pid == 0) {
+        dup2(pipefd[1], 1);
+        close(pipefd[0]);
+        execl(GT_CLI, GT_CLI, "node", "--home", home, "--listen", "127.0.0.1:0", "--quiet", "--block-interval-ms", "200",
+              (char *)NULL);
+        _exit(127);
+    }
+    close(pipefd[1]);
+    FILE *f = fdopen(pipefd[0], "r");
+    char line[256] = "";
+    if (!f || !fgets(line, sizeof line, f)) {
+        fprintf(stderr, "node did not start (is %s built?)\n", GT_CLI);
+        return -1;
+    }
+    fclose(f);
+    char *u = strstr(line, "http://");
+    if (!u) return -1;
+    u[strcspn(u, "\r\n")] = 0;
+    snprintf(url, cap, "%s", u);
+    return 0;
+}
+
+typedef struct amount_args {
+    gt_addr to;
+    uint64_t units;
+} amount_args;
+
+static int fill_mint(void *arg, gt_action *a, gt_err *err) {
+    const amount_args *x = arg;
+    gt_action_set_addr(a, "to", &x->to);
+    gt_action_set_u64(a, "amount", x->units);
+    return 0;
+}
+
+static uint64_t balance(gt_client *c, const gt_agent *a) {
+    gt_client_acct acc = {0};
+    gt_client_account(c, gt_agent_address(a), &acc, NULL);
+    return acc.balance_units;
+}
+
+/* Steps every agent until the task is complete (or 400 passes). */
+static const char *run_until_complete(gt_agent **ag, int n, gt_client *c, const uint8_t id[32]) {
+    static char status[32];
+    for (int pass = 0; pass < 400; pass++) {
+        for (int i = 0; i < n; i++) {
+            gt_err err = {0};
+            if (gt_agent_step(ag[i], NULL, &err)) fprintf(stderr, "step: %s\n", err.msg);
+        }
+        json_t *t = NULL;
+        if (gt_client_task(c, id, &t, NULL) == 0) {
+            snprintf(status, sizeof status, "%s", json_string_value(json_object_get(t, "status")));
+            json_decref(t);
+            if (!strcmp(status, "complete")) return status;
+        }
+        usleep(50000);
+    }
+    return status;
+}
+
+static void test_loop_on_node(void) {
+    char home[] = "/tmp/gt-test-agent-XXXXXX", url[128];
+    if (!mkdtemp(home)) return;
+    int started = start_node(home, url, sizeof url) == 0;
+    CHECK_MSG(started, "could not start %s node", GT_CLI);
+    if (!started) return;
+    gt_agent *poster = make_agent("poster", url, GT_ROLE_POSTER, 0, 1);
+    gt_agent *worker = make_agent("worker", url, GT_ROLE_WORKER, 0, 1);
+    gt_agent *cheat = make_agent("cheat", url, 0, GT_FAULT_GARBAGE, 1);
+    gt_client *c = NULL;
+    gt_err err = {0};
+    gt_client_new(url, &c, &err);
+    gt_key fk;
+    key_for("faucet", &fk);
+    gt_agent *all[] = {poster, worker, cheat};
+    for (int i = 0; i < 3; i++) {
+        amount_args m = {*gt_agent_address(all[i]), 20000000};
+        CHECK(gt_client_act(c, &fk, &gt_kind_mint, fill_mint, &m, NULL, NULL, &err) == 0);
+        CHECK_MSG(gt_agent_register(all[i], &err) == 0, "register: %s", err.msg);
+    }
+    /* Registering again with the same card sends nothing. */
+    gt_client_acct before = {0}, after = {0};
+    gt_client_account(c, gt_agent_address(worker), &before, NULL);
+    CHECK(gt_agent_register(worker, &err) == 0);
+    gt_client_account(c, gt_agent_address(worker), &after, NULL);
+    CHECK_EQ_U64(after.nonce, before.nonce);
+
+    /* Honest work, verified by re-running, paid. */
+    const char *ps[] = {"Hello"};
+    char *spec = gt_complete_spec(gt_agent_model_id(model), ps, 1, 8);
+    gt_task_terms t = {.kind = "complete", .slots = 1, .bounty_units = 3000000, .stake_units = 1000000};
+    uint8_t id[32];
+    CHECK_MSG(gt_agent_post(poster, &t, spec, strlen(spec), id, &err) == 0, "post: %s", err.msg);
+    CHECK_STR(run_until_complete(all, 2, c, id), "complete");
+    CHECK_EQ_U64(balance(c, worker), 23000000);
+    CHECK_EQ_U64(balance(c, poster), 17000000);
+    gt_agent_stats st;
+    gt_agent_stats_get(worker, &st);
+    CHECK_EQ_U64(st.claimed, 1);
+    CHECK_EQ_U64(st.submitted, 1);
+    CHECK_EQ_U64(st.settled, 1);
+    gt_agent_stats_get(poster, &st);
+    CHECK_EQ_U64(st.accepted_given, 1);
+
+    /* Garbage: rejected by the poster's re-run; the cheat concedes (stake to
+     * the poster), the slot reopens, the honest worker finishes it. */
+    CHECK(gt_agent_post(poster, &t, spec, strlen(spec), id, &err) == 0);
+    gt_agent_set_roles(cheat, GT_ROLE_WORKER);
+    for (int i = 0; i < 20; i++) {
+        gt_agent_step(cheat, NULL, &err);
+        gt_agent_stats_get(cheat, &st);
+        if (st.claimed) break;
+        usleep(50000);
+    }
+    CHECK_EQ_U64(st.claimed, 1);
+    gt_agent_set_roles(cheat, 0);
+    CHECK_STR(run_until_complete(all, 3, c, id), "complete");
+    gt_agent_stats_get(cheat, &st);
+    CHECK_EQ_U64(st.conceded, 1);
+    CHECK_EQ_U64(balance(c, cheat), 19000000);      /* its stake of 1 went to the poster */
+    CHECK_EQ_U64(balance(c, poster), 15000000);     /* 17 - 3 bounty + 1 slashed stake */
+    CHECK_EQ_U64(balance(c, worker), 26000000);
+    json_t *rep = NULL;
+    CHECK(gt_client_reputation(c, gt_agent_address(cheat), &rep, &err) == 0);
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(rep, "total"), "rejected")), 1);
+    json_decref(rep);
+    free(spec);
+    for (int i = 0; i < 3; i++) gt_agent_free(all[i]);
+    gt_client_free(c);
+    kill(node_pid, SIGTERM);
+    waitpid(node_pid, NULL, 0);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", home);
+    if (system(cmd)) fprintf(stderr, "could not remove %s\n", home);
+}
+
+int main(void) {
+    gt_err err = {0};
+    signal(SIGPIPE, SIG_IGN);
+    if (gt_agent_model_load(gt_fixture("models/tiny-llama-q8_0.gguf"), &model, &err)) {
+        fprintf(stderr, "fixture model: %s\n", err.msg);
+        return 1;
+    }
+    if (gt_market_register(&err)) return 1;
+    RUN(test_agent_config);
+    RUN(test_complete_skill);
+    RUN(test_client_errors);
+    RUN(test_loop_on_node);
+    gt_agent_model_free(model);
+    return gt_test_finish();
+}
