@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/alloc.h"
@@ -90,6 +91,13 @@ static void *submit_thread(void *p) {
     return NULL;
 }
 
+/* CPU seconds used by this process so far (all threads). */
+static double cpu_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 static double run_threads(void *(*fn)(void *), job *jobs) {
     pthread_t t[THREADS];
     double t0 = gt_now_s();
@@ -153,6 +161,7 @@ int main(int argc, char **argv) {
      * median round is reported. */
     enum { ROUNDS = 5 };
     double bound_rate[ROUNDS], ledger_rate[ROUNDS], ratio[ROUNDS];
+    double bound_cpu = 0, ledger_cpu = 0; /* CPU seconds, all rounds */
     job full[THREADS];
     memcpy(full, jobs, sizeof full);
     size_t per = full[0].n / ROUNDS;
@@ -163,9 +172,13 @@ int main(int argc, char **argv) {
             jobs[i].n = per;
             jobs[i].ok = 0;
         }
+        double c0 = cpu_s();
         double t = run_threads(recover_thread, jobs);
+        double c1 = cpu_s();
         bound_rate[r] = (double)(per * THREADS) / t;
         t = run_threads(submit_thread, jobs);
+        bound_cpu += c1 - c0;
+        ledger_cpu += cpu_s() - c1;
         size_t ok = jobs[0].ok + jobs[1].ok;
         if (ok != per * THREADS) { fprintf(stderr, "error: only %zu of %zu applied\n", ok, per * THREADS); return 1; }
         ledger_rate[r] = (double)ok / t;
@@ -189,6 +202,11 @@ int main(int argc, char **argv) {
     gt_ledger_stats_get(l, &st);
     printf("  writer: %.1f us/action building blocks, %.2f ms/block in COMMIT (fsync)\n",
            st.apply_s / (double)st.actions_applied * 1e6, st.commit_s / (double)st.blocks * 1e3);
+    /* CPU time per action does not suffer from a busy neighbour the way wall
+     * time does: when the two ratios differ, the machine was contended. */
+    printf("  cpu per action: recover %.1f us, ledger %.1f us (cpu ratio %.2f)\n",
+           bound_cpu / (double)(per * THREADS * ROUNDS) * 1e6, ledger_cpu / (double)(per * THREADS * ROUNDS) * 1e6,
+           bound_cpu / ledger_cpu);
     printf("ratio: %.2f\n", ratio[med]);
     gt_ledger_close(l);
     for (int i = 0; i < THREADS; i++) gt_free(jobs[i].acts);
