@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <assert.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -383,6 +384,10 @@ void gt_http_stop(gt_node *n) {
     if (!n->mhd) return;
     /* 1. Stop accepting: new connections are refused from here on. */
     MHD_socket lsock = MHD_quiesce_daemon(n->mhd);
+    /* MHD no longer polls the socket but the kernel would still complete
+     * connections into its backlog, never to be served: refuse them now.
+     * (Closing must wait until MHD_stop_daemon; shutdown does not free the fd.) */
+    if (lsock != MHD_INVALID_SOCKET) shutdown(lsock, SHUT_RDWR);
     /* 2. End event streams (MHD must not be stopped with suspended ones). */
     int left = gt_events_close(n->events, 3000);
     if (left) GT_WARN("node: %d event stream(s) did not close in time", left);

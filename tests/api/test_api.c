@@ -726,6 +726,47 @@ static void test_concurrent_and_durable(void) {
     trm(dir);
 }
 
+static void *stopper(void *n) {
+    gt_node_stop(n);
+    return NULL;
+}
+
+/* Graceful stop with a request in flight: the stop waits for it, the client
+ * gets its full response, and a new connection is refused meanwhile. */
+static void test_stop_finishes_in_flight(void) {
+    gt_node *n = tnode(thome(dir), 2, 0);
+    uint16_t port = gt_node_port(n);
+    int fd = tconnect(port);
+    CHECK(fd >= 0);
+    const char *head = "POST /v1/blobs HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello";
+    CHECK(write(fd, head, strlen(head)) == (ssize_t)strlen(head));
+    /* let the server see the headers and the first half of the body */
+    struct timespec ts = {0, 200000000};
+    nanosleep(&ts, NULL);
+    pthread_t t;
+    uint64_t t0 = tnow_ms();
+    pthread_create(&t, NULL, stopper, n);
+    nanosleep(&ts, NULL);
+    CHECK(tconnect(port) < 0); /* no longer accepting */
+    CHECK(write(fd, "world", 5) == 5);
+    char buf[2048];
+    size_t len = 0;
+    CHECK(tread_until(fd, buf, sizeof buf, &len, "}", 5000, NULL));
+    CHECK_CONTAINS(buf, "HTTP/1.1 201");
+    CHECK_CONTAINS(buf, "\"size\":10");
+    pthread_join(t, NULL);
+    CHECK(tnow_ms() - t0 < 5000);
+    close(fd);
+    /* the blob it stored is there */
+    uint8_t h[32];
+    gt_sha256("helloworld", 10, h);
+    char file[256], hex[65];
+    gt_hex_encode(h, 32, hex);
+    snprintf(file, sizeof file, "%s/blobs/%.2s/%s", dir, hex, hex + 2);
+    CHECK(access(file, R_OK) == 0);
+    trm(dir);
+}
+
 /* Runs every test; needs no fixture. */
 int main(void) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -742,6 +783,7 @@ int main(void) {
     RUN(test_lifecycle_thread_per_connection);
     RUN(test_metrics);
     RUN(test_concurrent_and_durable);
+    RUN(test_stop_finishes_in_flight);
     curl_global_cleanup();
     return gt_test_finish();
 }
