@@ -41,6 +41,7 @@
 #define GT_API_DEFAULT_BLOCK_INTERVAL_MS 1000
 #define GT_API_DEFAULT_LISTEN "127.0.0.1:8645"
 #define GT_API_SHUTDOWN_GRACE_MS 10000   /* longest wait for in-flight requests at stop */
+#define GT_API_EVENT_BATCH_MS 10         /* events of new blocks go out at most this late */
 
 typedef struct gt_node_config {
     const char *home;              /* data directory holding ledger.db (and blobs/) */
