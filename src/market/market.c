@@ -7,7 +7,9 @@
  *   mk_agents(addr) cards; mk_agent_skills(skill, addr) for lookups;
  *   mk_tasks(id) terms and status; mk_slots(task, slot) the current attempt;
  *   mk_votes(task, slot, attempt, round, voter); mk_disputes(task, slot, attempt);
- *   mk_reputation(addr, skill) counters. */
+ *   mk_reputation(addr, skill) counters; mk_partials(task, slot, attempt)
+ *   per-unit verdicts and mk_rep_units(addr, skill) per-unit counters
+ *   (partial.c). */
 #include "market/market.h"
 
 #include <assert.h>
@@ -54,7 +56,11 @@ static const char market_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS mk_reputation(addr BLOB NOT NULL, skill TEXT NOT NULL,"
     " accepted INTEGER NOT NULL, rejected INTEGER NOT NULL, missed INTEGER NOT NULL,"
     " disputes_won INTEGER NOT NULL, disputes_lost INTEGER NOT NULL, slashed INTEGER NOT NULL,"
-    " PRIMARY KEY(addr, skill)) WITHOUT ROWID;";
+    " PRIMARY KEY(addr, skill)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS mk_partials(task BLOB NOT NULL, slot INTEGER NOT NULL, attempt INTEGER NOT NULL,"
+    " accepted INTEGER NOT NULL, total INTEGER NOT NULL, PRIMARY KEY(task, slot, attempt)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS mk_rep_units(addr BLOB NOT NULL, skill TEXT NOT NULL,"
+    " accepted INTEGER NOT NULL, rejected INTEGER NOT NULL, PRIMARY KEY(addr, skill)) WITHOUT ROWID;";
 
 static const gt_ledger_module market_module = {"market", market_schema_sql, mk_begin_block};
 
@@ -62,7 +68,7 @@ int gt_market_register(gt_err *err) {
     static gt_action_kind *const kinds[] = {
         &gt_kind_agent_register, &gt_kind_agent_update, &gt_kind_agent_retire, &gt_kind_task_post,
         &gt_kind_task_cancel,    &gt_kind_task_claim,   &gt_kind_task_submit,  &gt_kind_task_verify,
-        &gt_kind_task_settle,    &gt_kind_task_dispute, &gt_kind_dispute_vote,
+        &gt_kind_task_settle,    &gt_kind_task_dispute, &gt_kind_dispute_vote, &gt_kind_task_verify_partial,
     };
     int rc = gt_rules_register(err);
     for (size_t i = 0; !rc && i < sizeof kinds / sizeof kinds[0]; i++) rc = gt_action_register(kinds[i], err);

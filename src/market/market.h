@@ -21,6 +21,8 @@
  *   task_settle     task, slot
  *   task_dispute    task, slot, result
  *   dispute_vote    task, slot, result, accept
+ *   task_verify_partial  task, slot, result, accepted, total, score, reason
+ *                   a verdict on `accepted` of `total` units (partial.c)
  * Types: name/skills/endpoint/kind strings; model/spec/parent/task/result/
  * reason bytes32 (sha256 of the blob, see blob.h); verifier address; accept
  * bool; the rest uint64 (amounts in base units, windows in blocks).
@@ -47,6 +49,7 @@
 #define GT_MARKET_MAX_SLOTS 64         /* slots of one task: bounds the work of one settle sweep */
 #define GT_MARKET_MAX_QUORUM 16        /* k of a quorum (panel of 2k-1) */
 #define GT_MARKET_SCORE_MAX 100        /* verdict scores are 0..100 */
+#define GT_MARKET_MAX_UNITS 1000000    /* units judged by one per-unit verdict (a data batch's samples) */
 /* Windows in blocks: a floor so nobody can grief with deadlines that expire
  * before the other side can act, a ceiling so escrow is never locked for ever. */
 #define GT_MARKET_MIN_WINDOW_BLOCKS 2
@@ -99,6 +102,7 @@ typedef enum gt_agent_status { GT_AGENT_ACTIVE = 0, GT_AGENT_RETIRED = 1 } gt_ag
 extern gt_action_kind gt_kind_agent_register, gt_kind_agent_update, gt_kind_agent_retire;
 extern gt_action_kind gt_kind_task_post, gt_kind_task_cancel, gt_kind_task_claim, gt_kind_task_submit;
 extern gt_action_kind gt_kind_task_verify, gt_kind_task_settle, gt_kind_task_dispute, gt_kind_dispute_vote;
+extern gt_action_kind gt_kind_task_verify_partial;
 
 /* Registers the ledger rules v1 (gt_rules_register), every market kind and the
  * market's ledger module (tables + deadlines). Call before gt_ledger_create /
@@ -141,6 +145,25 @@ json_t *gt_market_agents_list(sqlite3 *db, const char *skill, int active_only, u
 /* Reputation of addr: {"address":..,"skills":[{skill, accepted, rejected,
  * missed, disputesWon, disputesLost, slashed}], "total":{...}}; skill NULL: all. */
 json_t *gt_market_reputation(sqlite3 *db, const gt_addr *addr, const char *skill, gt_err *err);
+
+/* A slot and its task's terms as plain values, for the rules of higher
+ * layers that build on tasks (work's attestations name a task slot) and for
+ * tools. db: the ledger's connection (tx->db inside a rule). 0, GT_ENOTFOUND
+ * naming the missing task or slot, or GT_EDB. */
+typedef struct gt_market_slot_ref {
+    char kind[GT_MARKET_SKILL_MAX + 1];
+    uint8_t spec[32];
+    gt_addr poster, verifier;
+    int policy, task_status;
+    uint64_t bounty, stake, fee, quorum, slots;
+    int state;               /* gt_slot_state */
+    uint64_t attempt, deadline;
+    gt_addr worker;          /* zero when open */
+    uint8_t result[32];      /* zero before a submission */
+    int accept;              /* the verdict, once there is one */
+    gt_addr verdict_by;
+} gt_market_slot_ref;
+int gt_market_slot_ref_get(sqlite3 *db, const uint8_t task_id[32], uint64_t slot, gt_market_slot_ref *out, gt_err *err);
 
 /* Checks the market's books against the ledger's escrow locks: every task's
  * escrow holds exactly (bounty + fee) for each unfinished slot, every claim's

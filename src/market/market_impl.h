@@ -90,7 +90,7 @@ enum { MK_ROUND_VERIFY = 0, MK_ROUND_DISPUTE = 1 };
  * each column: integers 8 bytes big-endian, blobs raw, text length-prefixed.
  * Each returns 0 or GT_ENOMEM. */
 enum { MK_REC_TASK = 1, MK_REC_SLOT = 2, MK_REC_VOTE = 3, MK_REC_DISPUTE = 4, MK_REC_AGENT = 5,
-       MK_REC_AGENT_SKILL = 6, MK_REC_REPUTATION = 7 };
+       MK_REC_AGENT_SKILL = 6, MK_REC_REPUTATION = 7, MK_REC_PARTIAL = 8, MK_REC_REP_UNITS = 9 };
 static inline int mk_rec_u64(mk_ctx *c, uint64_t v) {
     uint8_t b[8];
     for (int i = 7; i >= 0; i--) { b[i] = (uint8_t)v; v >>= 8; }
@@ -157,6 +157,25 @@ int mk_slot_reopen(mk_ctx *c, mk_task *t, mk_slot *s, gt_err *err);
 int mk_task_maybe_complete(mk_ctx *c, mk_task *t, gt_err *err);
 /* Resolves an open dispute (dispute.c): at its deadline or when full. */
 int mk_dispute_resolve(mk_ctx *c, mk_task *t, mk_slot *s, gt_err *err);
+
+/* Loads a task and slot for a verdict and checks what every verdict needs:
+ * the slot is SUBMITTED, result is the one submitted, the verify deadline has
+ * not passed, score <= GT_MARKET_SCORE_MAX (verdict.c). */
+int mk_verdict_load(gt_tx *tx, const uint8_t task[32], uint64_t slot, const uint8_t result[32], uint64_t score,
+                    mk_task *t, mk_slot *sl, gt_err *err);
+
+/* Per-unit verdicts (partial.c): one row per (task, slot, attempt). */
+typedef struct mk_partial {
+    uint8_t task[32];
+    uint64_t slot, attempt, accepted, total;
+} mk_partial;
+/* 0, GT_ENOTFOUND when the attempt had no per-unit verdict, or GT_EDB. */
+int mk_partial_load(gt_tx *tx, const uint8_t task[32], uint64_t slot, uint64_t attempt, mk_partial *p, gt_err *err);
+/* Settles a slot whose per-unit verdict accepted some but not all units. */
+int mk_settle_partial(mk_ctx *c, mk_task *t, mk_slot *sl, const mk_partial *p, gt_err *err);
+/* Adds to the per-unit reputation counters of (addr, skill). */
+int mk_rep_units_add(mk_ctx *c, const gt_addr *addr, const char *skill, uint64_t accepted, uint64_t rejected,
+                     gt_err *err);
 
 /* Block-start sweeps (verdict.c): timeouts due at tx->height. */
 int mk_begin_block(gt_tx *tx, gt_err *err);

@@ -112,6 +112,13 @@ static json_t *slot_json(sqlite3 *db, const mk_task *t, const mk_slot *sl) {
     if (t->policy == GT_POLICY_QUORUM && sl->state >= GT_SLOT_SUBMITTED)
         json_object_set_new(o, "votes", votes_json(db, sl, MK_ROUND_VERIFY));
     gt_tx tx = read_tx(db);
+    mk_partial p;
+    if (verdict && !mk_partial_load(&tx, sl->task, sl->slot, sl->attempt, &p, NULL)) {
+        json_t *pj = json_object();
+        json_object_set_new(pj, "accepted", j_u64(p.accepted));
+        json_object_set_new(pj, "total", j_u64(p.total));
+        json_object_set_new(o, "units", pj);
+    }
     mk_dispute d;
     if (!mk_dispute_load(&tx, sl->task, sl->slot, sl->attempt, &d, NULL)) {
         static const char *const outcomes[] = {"open", "worker-won", "worker-lost", "no-decision"};
@@ -290,6 +297,30 @@ json_t *gt_market_agents_list(sqlite3 *db, const char *skill, int active_only, u
     json_object_set_new(o, "agents", arr);
     json_object_set_new(o, "next", n > limit ? j_u64(offset + limit) : json_null());
     return o;
+}
+
+int gt_market_slot_ref_get(sqlite3 *db, const uint8_t task_id[32], uint64_t slot, gt_market_slot_ref *out, gt_err *err) {
+    gt_tx tx = read_tx(db);
+    mk_task t;
+    mk_slot sl;
+    int rc = mk_task_load(&tx, task_id, &t, err);
+    if (rc || (rc = mk_slot_load(&tx, task_id, slot, &sl, err))) return rc;
+    memset(out, 0, sizeof *out);
+    memcpy(out->kind, t.kind, sizeof out->kind);
+    memcpy(out->spec, t.spec, 32);
+    out->poster = t.poster;
+    out->verifier = t.verifier;
+    out->policy = t.policy;
+    out->task_status = t.status;
+    out->bounty = t.bounty, out->stake = t.stake, out->fee = t.fee, out->quorum = t.quorum, out->slots = t.slots;
+    out->state = sl.state;
+    out->attempt = sl.attempt;
+    out->deadline = sl.deadline;
+    out->worker = sl.worker;
+    memcpy(out->result, sl.result, 32);
+    out->accept = sl.accept;
+    out->verdict_by = sl.verdict_by;
+    return 0;
 }
 
 /* ---- audit ---- */

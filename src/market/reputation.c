@@ -47,8 +47,9 @@ int mk_rep_add(mk_ctx *c, const gt_addr *addr, const char *skill, const mk_rep_d
     return 0;
 }
 
-/* One row as JSON. */
-static json_t *rep_row(const char *skill, const uint64_t v[6]) {
+/* One row as JSON (v: the six counters of mk_reputation, then the two of
+ * mk_rep_units). */
+static json_t *rep_row(const char *skill, const uint64_t v[8]) {
     char u[32];
     json_t *o = json_object();
     if (skill) json_object_set_new(o, "skill", json_string(skill));
@@ -58,25 +59,29 @@ static json_t *rep_row(const char *skill, const uint64_t v[6]) {
     json_object_set_new(o, "disputesWon", json_integer((json_int_t)v[3]));
     json_object_set_new(o, "disputesLost", json_integer((json_int_t)v[4]));
     json_object_set_new(o, "slashed", json_string(gt_amount_format(v[5], u)));
+    json_object_set_new(o, "unitsAccepted", json_integer((json_int_t)v[6]));
+    json_object_set_new(o, "unitsRejected", json_integer((json_int_t)v[7]));
     return o;
 }
 
 json_t *gt_market_reputation(sqlite3 *db, const gt_addr *addr, const char *skill, gt_err *err) {
     sqlite3_stmt *q;
     if (mk_prepare(db,
-                   "SELECT skill,accepted,rejected,missed,disputes_won,disputes_lost,slashed FROM mk_reputation "
-                   "WHERE addr=? AND (?2 IS NULL OR skill=?2) ORDER BY skill",
+                   "SELECT r.skill,r.accepted,r.rejected,r.missed,r.disputes_won,r.disputes_lost,r.slashed,"
+                   "coalesce(u.accepted,0),coalesce(u.rejected,0) FROM mk_reputation r "
+                   "LEFT JOIN mk_rep_units u ON u.addr=r.addr AND u.skill=r.skill "
+                   "WHERE r.addr=?1 AND (?2 IS NULL OR r.skill=?2) ORDER BY r.skill",
                    &q, err))
         return NULL;
     sqlite3_bind_blob(q, 1, addr->b, 20, SQLITE_STATIC);
     if (skill) sqlite3_bind_text(q, 2, skill, -1, SQLITE_STATIC);
     else sqlite3_bind_null(q, 2);
     json_t *rows = json_array();
-    uint64_t total[6] = {0};
+    uint64_t total[8] = {0};
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        uint64_t v[6];
-        for (int i = 0; i < 6; i++) {
+        uint64_t v[8];
+        for (int i = 0; i < 8; i++) {
             v[i] = (uint64_t)sqlite3_column_int64(q, i + 1);
             total[i] += v[i];
         }

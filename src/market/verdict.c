@@ -39,7 +39,9 @@
  *    stake (and GT_MARKET_VALIDATOR_MIN_STAKE), so k fake validators cost k
  *    stakes; the poster, worker and evaluator cannot vote on their own task.
  *  - Settling twice: a settled slot is PAID (final) or reopened with a new
- *    attempt number, and settlement requires a verdict on the current attempt. */
+ *    attempt number, and settlement requires a verdict on the current attempt.
+ * Verdicts on part of a result (task_verify_partial) and their pro rata
+ * settlement are in partial.c; settlement here hands over to it. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,6 +125,12 @@ int mk_pay_accepted(mk_ctx *c, const mk_task *t, mk_slot *sl, int fee_to_poster,
     }
     mk_rep_delta d = {.accepted = 1};
     if ((rc = mk_rep_add(c, &sl->worker, t->kind, &d, err))) return rc;
+    /* Paid in full after a per-unit verdict (all accepted, or a dispute won):
+     * every unit counts as accepted (partial.c). */
+    mk_partial p;
+    rc = mk_partial_load(tx, t->id, sl->slot, sl->attempt, &p, err);
+    if (rc && rc != GT_ENOTFOUND) return rc;
+    if (!rc && (rc = mk_rep_units_add(c, &sl->worker, t->kind, p.total, 0, err))) return rc;
     sl->state = GT_SLOT_PAID;
     sl->deadline = 0;
     if ((rc = mk_slot_store(c, sl, 0, err))) return rc;
@@ -157,7 +165,13 @@ int mk_settle_rejected(mk_ctx *c, mk_task *t, mk_slot *sl, gt_err *err) {
     gt_tx *tx = c->tx;
     uint8_t stake[32], rbond[32];
     mk_lock_id(MK_TAG_STAKE, t->id, sl->slot, sl->attempt, stake);
-    int rc = 0;
+    /* A per-unit verdict that accepted some units settles pro rata (partial.c). */
+    mk_partial p;
+    int rc = mk_partial_load(tx, t->id, sl->slot, sl->attempt, &p, err);
+    if (rc && rc != GT_ENOTFOUND) return rc;
+    int has_partial = rc == 0;
+    if (has_partial && p.accepted > 0) return mk_settle_partial(c, t, sl, &p, err);
+    rc = 0;
     assert(t->fee <= t->stake);
     if (t->fee && t->policy == GT_POLICY_EVALUATOR) rc = gt_state_slash(tx, stake, &t->verifier, t->fee, err);
     else if (t->fee && t->policy == GT_POLICY_QUORUM)
@@ -170,6 +184,7 @@ int mk_settle_rejected(mk_ctx *c, mk_task *t, mk_slot *sl, gt_err *err) {
     }
     mk_rep_delta d = {.rejected = 1, .slashed = t->stake};
     if ((rc = mk_rep_add(c, &sl->worker, t->kind, &d, err))) return rc;
+    if (has_partial && (rc = mk_rep_units_add(c, &sl->worker, t->kind, 0, p.total, err))) return rc;
     return mk_slot_reopen(c, t, sl, err);
 }
 
@@ -210,25 +225,32 @@ static int quorum_vote(mk_ctx *c, mk_task *t, mk_slot *sl, const gt_action *a, g
     return mk_slot_store(c, sl, 0, err);
 }
 
+int mk_verdict_load(gt_tx *tx, const uint8_t task[32], uint64_t slot, const uint8_t result[32], uint64_t score,
+                    mk_task *t, mk_slot *sl, gt_err *err) {
+    int rc = mk_task_load(tx, task, t, err);
+    if (rc || (rc = mk_slot_load(tx, t->id, slot, sl, err))) return rc;
+    char h[19];
+    if (sl->state != GT_SLOT_SUBMITTED)
+        return gt_err_set(err, GT_ESTATE, "slot %llu of task %s… is %s; only a submitted result can be verified",
+                          (unsigned long long)sl->slot, mk_short(t->id, h), gt_slot_state_name(sl->state));
+    if (memcmp(result, sl->result, 32))
+        return gt_err_set(err, GT_ESTATE, "result does not match the one submitted to slot %llu (attempt %llu)",
+                          (unsigned long long)sl->slot, (unsigned long long)sl->attempt);
+    if (tx->height >= sl->deadline)
+        return gt_err_set(err, GT_ESTATE, "the verify deadline (height %llu) has passed", (unsigned long long)sl->deadline);
+    if (score > GT_MARKET_SCORE_MAX)
+        return gt_err_set(err, GT_EINVAL, "score must be 0 to %d, got %llu", GT_MARKET_SCORE_MAX, (unsigned long long)score);
+    return 0;
+}
+
 MK_APPLY(apply_verify)
 static int apply_verify_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
     gt_tx *tx = c->tx;
     mk_task t;
     mk_slot sl;
-    int rc = mk_task_load(tx, a->f[V_TASK].b32, &t, err);
-    if (rc || (rc = mk_slot_load(tx, t.id, a->f[V_SLOT].u64, &sl, err))) return rc;
+    int rc = mk_verdict_load(tx, a->f[V_TASK].b32, a->f[V_SLOT].u64, a->f[V_RESULT].b32, a->f[V_SCORE].u64, &t, &sl, err);
+    if (rc) return rc;
     char h[19], s[43], u[32];
-    if (sl.state != GT_SLOT_SUBMITTED)
-        return gt_err_set(err, GT_ESTATE, "slot %llu of task %s… is %s; only a submitted result can be verified",
-                          (unsigned long long)sl.slot, mk_short(t.id, h), gt_slot_state_name(sl.state));
-    if (memcmp(a->f[V_RESULT].b32, sl.result, 32))
-        return gt_err_set(err, GT_ESTATE, "result does not match the one submitted to slot %llu (attempt %llu)",
-                          (unsigned long long)sl.slot, (unsigned long long)sl.attempt);
-    if (tx->height >= sl.deadline)
-        return gt_err_set(err, GT_ESTATE, "the verify deadline (height %llu) has passed", (unsigned long long)sl.deadline);
-    if (a->f[V_SCORE].u64 > GT_MARKET_SCORE_MAX)
-        return gt_err_set(err, GT_EINVAL, "score must be 0 to %d, got %llu", GT_MARKET_SCORE_MAX,
-                          (unsigned long long)a->f[V_SCORE].u64);
     int accept = (int)a->f[V_ACCEPT].u64;
     if (!accept && mk_is_zero32(a->f[V_REASON].b32))
         return gt_err_set(err, GT_EINVAL, "reason: a rejection needs the sha256 of a reason blob");
