@@ -234,7 +234,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *con_cls = r;
         atomic_fetch_add(&n->in_flight, 1);
         gt_err err = {0};
-        int idx = gt_route_find(routes, N_ROUTES, method, url, &r->m, &err);
+        /* HEAD is GET without the body (MHD drops it). */
+        int idx = gt_route_find(routes, N_ROUTES, strcmp(method, "HEAD") ? method : "GET", url, &r->m, &err);
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
         int has_body = (cl && strcmp(cl, "0")) || te;

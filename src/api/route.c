@@ -54,8 +54,18 @@ static int match_pattern(const char *pattern, const char *seg[], const size_t le
     return 1;
 }
 
+/* Copies at most cap-1 bytes of s into out with anything but printable ASCII
+ * as '?', so a message quoting a hostile path stays valid UTF-8. */
+static const char *printable(const char *s, char *out, size_t cap) {
+    size_t i = 0;
+    for (; s[i] && i + 1 < cap; i++) out[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+    out[i] = 0;
+    return out;
+}
+
 int gt_route_find(const gt_route *table, size_t n, const char *method, const char *path, gt_route_match *m,
                   gt_err *err) {
+    char shown[201];
     memset(m, 0, sizeof *m);
     m->index = -1;
     size_t plen = strnlen(path, GT_ROUTE_PATH_MAX + 1);
@@ -67,7 +77,7 @@ int gt_route_find(const gt_route *table, size_t n, const char *method, const cha
     size_t len[GT_ROUTE_MAX_SEGMENTS];
     int ns = split(path, seg, len, GT_ROUTE_MAX_SEGMENTS);
     if (ns < 0) {
-        gt_err_set(err, GT_ENOTFOUND, "no route for %.64s", path);
+        gt_err_set(err, GT_ENOTFOUND, "no route for %s", printable(path, shown, 65));
         return GT_ROUTE_NOT_FOUND;
     }
     int path_known = 0;
@@ -86,10 +96,11 @@ int gt_route_find(const gt_route *table, size_t n, const char *method, const cha
         path_known = 1;
     }
     if (path_known) {
-        gt_err_set(err, GT_EUNSUPPORTED, "%s is not allowed on this path; use %s", method, m->allow);
+        gt_err_set(err, GT_EUNSUPPORTED, "%s is not allowed on this path; use %s", printable(method, shown, 33),
+                   m->allow);
         return GT_ROUTE_BAD_METHOD;
     }
-    gt_err_set(err, GT_ENOTFOUND, "no route for %.200s (see docs/api.md)", path);
+    gt_err_set(err, GT_ENOTFOUND, "no route for %s (see docs/api.md)", printable(path, shown, sizeof shown));
     return GT_ROUTE_NOT_FOUND;
 }
 

@@ -245,6 +245,13 @@ static void test_routes_and_params(void) {
     thttp_free(&h);
     CHECK_EQ_INT(tget(c, port, "/v1/head/", &h), 404);
     thttp_free(&h);
+    CHECK_EQ_INT(tget(c, port, "/v1/%ff%fe", &h), 404);
+    CHECK_CONTAINS(h.body, "no route for /v1/??");
+    thttp_free(&h);
+    treq(c, port, "HEAD", "/v1/head", NULL, 0, &h);
+    CHECK_EQ_INT(h.status, 200);
+    CHECK_CONTAINS(h.ctype, "application/json");
+    thttp_free(&h);
     CHECK_EQ_INT(tget(c, port, "/v1/actions", &h), 405);
     CHECK_STR(h.allow, "POST");
     thttp_free(&h);
