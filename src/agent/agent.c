@@ -493,6 +493,7 @@ static void react_rejected(gt_agent *a, const json_t *task, const json_t *sl, ui
         return;
     }
     count(a, &a->stats.conceded);
+    memo_put(a, id, UINT64_MAX, 0, MEMO_SKIP, 0); /* no second try at a task it could not do */
     (*acted)++;
     gt_agent_logf(a, "result for task %s slot %llu was rejected and a re-run does not reproduce it: conceding "
                      "(stake slashed to the poster)", short_id(id, h), (unsigned long long)slot);

@@ -8,13 +8,13 @@
 #include <string.h>
 
 #include "agent/agent.h"
+#include "base/alloc.h"
 #include "base/amount.h"
 #include "base/limits.h"
 #include "base/progress.h"
 #include "cli/cli.h"
 #include "crypto/addr.h"
 #include "crypto/keystore.h"
-#include "base/alloc.h"
 #include "market/market.h"
 
 static volatile int stop_requested;
@@ -44,6 +44,7 @@ static void usage(FILE *f) {
             "  --threads N           inference threads (default 1)\n"
             "  --poll-ms MS          pause between idle passes (default %d)\n"
             "  --once                one pass over the market, then exit\n"
+            "  --json                at exit, print the agent's counters as one JSON object\n"
             "  --max-tasks N         exit after submitting N results\n"
             "  --misbehave KIND      garbage | reject-all: act badly on purpose, to watch the\n"
             "                        market slash it (tests and demos only)\n",
@@ -85,7 +86,7 @@ static int cmd_agent(int argc, char **argv) {
     const char *home_opt = NULL, *from = NULL, *pwfile = NULL, *node = NULL, *model_path = NULL, *name = NULL;
     const char *skills = "complete";
     gt_agent_config cfg = {.price_units = GT_AMOUNT_UNIT, .roles = GT_ROLE_WORKER, .n_threads = 1};
-    int once = 0, rc;
+    int once = 0, json = 0, rc;
     uint64_t v;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -94,6 +95,7 @@ static int cmd_agent(int argc, char **argv) {
             return 0;
         }
         if (!strcmp(a, "--once")) { once = 1; continue; }
+        if (!strcmp(a, "--json")) { json = 1; continue; }
         if (!val) return gt_cli_usage_error("agent", "%s needs a value", a);
         i++;
         gt_err err = {0};
@@ -202,6 +204,19 @@ static int cmd_agent(int argc, char **argv) {
             (unsigned long long)st.submitted, (unsigned long long)st.settled, (unsigned long long)st.verified,
             (unsigned long long)st.votes, (unsigned long long)st.disputes_opened, (unsigned long long)st.subcontracts,
             (unsigned long long)st.errors);
+    if (json) {
+        json_t *j = json_pack("{s:s,s:s,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b}", "address", as, "name",
+                              card_name, "acted", acted, "claimed", (json_int_t)st.claimed, "submitted",
+                              (json_int_t)st.submitted, "settled", (json_int_t)st.settled, "verdicts",
+                              (json_int_t)st.verified, "accepted", (json_int_t)st.accepted_given, "rejected",
+                              (json_int_t)st.rejected_given, "votes", (json_int_t)st.votes, "disputes",
+                              (json_int_t)st.disputes_opened, "conceded", (json_int_t)st.conceded, "subcontracts",
+                              (json_int_t)st.subcontracts, "errors", (json_int_t)st.errors, "ok", rc == 0);
+        char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        if (s) printf("%s\n", s);
+        free(s);
+        json_decref(j);
+    }
     gt_agent_free(agent);
     gt_agent_model_free(model);
     if (rc) return gt_cli_fail(&err);

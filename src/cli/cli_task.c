@@ -286,7 +286,8 @@ static int t_show(gt_client *c, const topts *o) {
     gt_err err = {0};
     uint8_t id[32];
     json_t *t = NULL;
-    if (get_task(c, o, "task show", id, &t, &err)) return gt_cli_fail(&err);
+    if (get_task(c, o, "task show", id, NULL, &err)) return gt_cli_usage_error("task show", "%s", err.msg);
+    if (gt_client_task(c, id, &t, &err)) return gt_cli_fail(&err);
     if (o->json) {
         print_json(t);
         json_decref(t);

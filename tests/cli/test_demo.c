@@ -6,6 +6,7 @@
  * outcomes on a second run, and the refusals that protect a directory that
  * is not a demo home. */
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,6 +212,112 @@ static void test_refuses_foreign_dir(void) {
     free(err);
 }
 
+/* The people's CLI on what the demo left: a node over the demo home, then
+ * `gotong task list|show|post|claim|submit|verify|dispute` and `gotong agents`. */
+static void test_cli_on_demo_home(void) {
+    if (!first_summary) return;
+    char cmd[4096], *out = NULL, *err = NULL, url[128] = "";
+    int pipefd[2];
+    if (pipe(pipefd)) return;
+    pid_t pid = fork();
+    if (pid == 0) {
+        char home[600];
+        snprintf(home, sizeof home, "%s/home", tmp);
+        dup2(pipefd[1], 1);
+        close(pipefd[0]);
+        execl(GT_CLI, GT_CLI, "node", "--home", home, "--listen", "127.0.0.1:0", "--quiet", (char *)NULL);
+        _exit(127);
+    }
+    close(pipefd[1]);
+    FILE *f = fdopen(pipefd[0], "r");
+    char line[256] = "";
+    if (f && fgets(line, sizeof line, f)) {
+        char *u = strstr(line, "http://");
+        if (u) snprintf(url, sizeof url, "%.*s", (int)strcspn(u, "\r\n"), u);
+    }
+    if (f) fclose(f);
+    CHECK_MSG(url[0], "node did not start: %s", line);
+    if (!url[0]) goto out;
+    snprintf(cmd, sizeof cmd, "%s task list --node %s --json", GT_CLI, url);
+    CHECK(run(cmd, &out, &err) == 0);
+    json_t *list = json_loads(out, 0, NULL);
+    CHECK_EQ_INT(json_array_size(json_object_get(list, "tasks")), 5);
+    const char *id = json_string_value(json_object_get(json_array_get(json_object_get(list, "tasks"), 0), "id"));
+    free(out);
+    free(err);
+    snprintf(cmd, sizeof cmd, "%s task show %s --node %s", GT_CLI, id ? id : "0x", url);
+    CHECK(run(cmd, &out, &err) == 0);
+    CHECK_CONTAINS(out, "paid");
+    CHECK_CONTAINS(out, "a subcontract"); /* the newest task is the sub-task */
+    json_decref(list);
+    free(out);
+    free(err);
+    snprintf(cmd, sizeof cmd, "%s agents --node %s --json", GT_CLI, url);
+    CHECK(run(cmd, &out, &err) == 0);
+    json_t *ag = json_loads(out, 0, NULL);
+    CHECK_EQ_INT(json_array_size(json_object_get(ag, "agents")), 9);
+    CHECK(json_object_get(json_array_get(json_object_get(ag, "agents"), 0), "reputation") != NULL);
+    json_decref(ag);
+    free(out);
+    free(err);
+    /* A task by hand: ayu posts, ana claims and submits, ayu rejects, ana disputes. */
+    json_t *ayu = agent_named(first_summary, "ayu"), *ana = agent_named(first_summary, "ana");
+    const char *ayu_a = str_at(ayu, "address", NULL), *ana_a = str_at(ana, "address", NULL);
+    char common[1200];
+    snprintf(common, sizeof common, "--node %s --home %s/home --password-file %s/home/password.txt", url, tmp, tmp);
+    snprintf(cmd, sizeof cmd, "%s task post %s --from %s --bounty 2 --stake 1 --prompt hi --model %s --json", GT_CLI,
+             common, ayu_a, gt_fixture("models/tiny-llama-q8_0.gguf"));
+    CHECK(run(cmd, &out, &err) == 0);
+    json_t *posted = json_loads(out, 0, NULL);
+    char task[80];
+    snprintf(task, sizeof task, "%s", json_string_value(json_object_get(posted, "task")) ? json_string_value(json_object_get(posted, "task")) : "0x");
+    json_decref(posted);
+    free(out);
+    free(err);
+    snprintf(cmd, sizeof cmd, "%s task claim %s %s --from %s", GT_CLI, task, common, ana_a);
+    CHECK(run(cmd, &out, &err) == 0);
+    CHECK_CONTAINS(out, "task_claim");
+    free(out);
+    free(err);
+    snprintf(cmd, sizeof cmd, "%s task submit %s --slot 0 --result-text 'my answer' %s --from %s", GT_CLI, task, common, ana_a);
+    CHECK(run(cmd, &out, &err) == 0);
+    free(out);
+    free(err);
+    snprintf(cmd, sizeof cmd, "%s task verify %s --slot 0 --reject %s --from %s", GT_CLI, task, common, ayu_a);
+    CHECK(run(cmd, &out, &err) == 2);
+    CHECK_CONTAINS(err, "--reason");
+    free(out);
+    free(err);
+    snprintf(cmd, sizeof cmd, "%s task verify %s --slot 0 --reject --reason 'not what I asked' %s --from %s", GT_CLI, task,
+             common, ayu_a);
+    CHECK(run(cmd, &out, &err) == 0);
+    free(out);
+    free(err);
+    snprintf(cmd, sizeof cmd, "%s task settle %s --slot 0 %s --from %s", GT_CLI, task, common, ayu_a);
+    CHECK(run(cmd, &out, &err) == 1);
+    CHECK_CONTAINS(err, "disputed"); /* the rule's own words: the worker may still dispute */
+    free(out);
+    free(err);
+    snprintf(cmd, sizeof cmd, "%s task dispute %s --slot 0 %s --from %s", GT_CLI, task, common, ana_a);
+    CHECK(run(cmd, &out, &err) == 0);
+    CHECK_CONTAINS(out, "task_dispute");
+    free(out);
+    free(err);
+    snprintf(cmd, sizeof cmd, "%s task show %s --node %s", GT_CLI, task, url);
+    CHECK(run(cmd, &out, &err) == 0);
+    CHECK_CONTAINS(out, "dispute open");
+    free(out);
+    free(err);
+    snprintf(cmd, sizeof cmd, "%s task show 0x1234 --node %s", GT_CLI, url);
+    CHECK(run(cmd, &out, &err) == 2);
+    CHECK_CONTAINS(err, "task id");
+    free(out);
+    free(err);
+out:
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+}
+
 int main(void) {
     snprintf(tmp, sizeof tmp, "/tmp/gt-test-demo-XXXXXX");
     if (!mkdtemp(tmp)) return 1;
@@ -218,6 +325,7 @@ int main(void) {
     RUN(test_demo_run);
     RUN(test_ledger_verify_after);
     RUN(test_rerun);
+    RUN(test_cli_on_demo_home);
     json_decref(first_summary);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
