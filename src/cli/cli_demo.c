@@ -129,7 +129,7 @@ static int prepare_home(const char *home, int fresh, gt_err *err) {
             if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) entries++;
         if (d) closedir(d);
         if (entries) {
-            char marker[PATH_MAX];
+            char marker[PATH_MAX + 32];
             snprintf(marker, sizeof marker, "%s/%s", home, DEMO_MARKER);
             if (!gt_file_exists(marker))
                 return gt_err_set(err, GT_EEXIST,
@@ -145,7 +145,7 @@ static int prepare_home(const char *home, int fresh, gt_err *err) {
     }
     int rc = gt_mkdir_p(home, 0700, err);
     if (rc) return rc;
-    char marker[PATH_MAX];
+    char marker[PATH_MAX + 32];
     snprintf(marker, sizeof marker, "%s/%s", home, DEMO_MARKER);
     const char *m = "{\"gotong-demo\":1,\"note\":\"made by gotong demo; gotong demo --fresh may wipe this directory\"}\n";
     return gt_file_write_atomic(marker, m, strlen(m), 0600, err);
@@ -176,8 +176,7 @@ static int find_vocab(char *out, size_t cap) {
     char exe[PATH_MAX], dir[PATH_MAX];
     const char *env = getenv("GT_FIXTURES");
     if (env) {
-        snprintf(out, cap, "%s/%s", env, DEMO_VOCAB_REL);
-        if (gt_file_exists(out)) return 0;
+        if (snprintf(out, cap, "%s/%s", env, DEMO_VOCAB_REL) < (int)cap && gt_file_exists(out)) return 0;
     }
     if (!self_exe(exe, sizeof exe)) {
         snprintf(dir, sizeof dir, "%s", exe);
@@ -185,7 +184,7 @@ static int find_vocab(char *out, size_t cap) {
         if (slash) *slash = 0;
         const char *ups[] = {"../../shared/fixtures", "../shared/fixtures", "../../../shared/fixtures"};
         for (size_t i = 0; i < sizeof ups / sizeof ups[0]; i++) {
-            snprintf(out, cap, "%s/%s/%s", dir, ups[i], DEMO_VOCAB_REL);
+            if (snprintf(out, cap, "%s/%s/%s", dir, ups[i], DEMO_VOCAB_REL) >= (int)cap) continue;
             if (gt_file_exists(out)) return 0;
         }
     }

@@ -172,7 +172,7 @@ int demo_summary(const demo_report *r, int as_json) {
         free(s);
     } else {
         fprintf(f,
-                "\ntasks           %llu posted (%llu sub-tasks: subcontracts), %llu complete\n"
+                "\ntasks           %llu posted (%llu of them sub-tasks: subcontracts), %llu complete\n"
                 "outcomes        %llu accepted, %llu rejected, %llu missed submissions; disputes: %llu won, %llu lost\n"
                 "                (a decided dispute counts once for its winner and once for its loser)\n"
                 "slashed         %s in all (stakes of rejected work, bonds of wrong rejections)\n"
@@ -196,12 +196,12 @@ int demo_summary(const demo_report *r, int as_json) {
         fprintf(f,
                 "\ndata directory  %s  (password for every wallet in %s/password.txt)\n"
                 "look around:\n"
-                "  gotong ledger log --home %s          every signed action, block by block\n"
-                "  gotong ledger verify --home %s       replay it all from genesis\n"
-                "  gotong node --home %s &              serve it, then:\n"
-                "  gotong task list                     tasks (add --json for everything)\n"
-                "  gotong task show 0xTASK              one task: slots, verdicts, disputes, sub-tasks\n"
-                "  gotong agents                        the agents' cards and reputation\n",
+                "  every signed action, block by block   gotong ledger log --home %s\n"
+                "  replay it all from genesis            gotong ledger verify --home %s\n"
+                "  serve it over HTTP, then ...          gotong node --home %s &\n"
+                "  ... the tasks (--json for all)        gotong task list\n"
+                "  ... one task: slots, verdicts         gotong task show 0xTASK\n"
+                "  ... the agents and their reputation   gotong agents\n",
                 r->home, r->home, r->home, r->home, r->home);
     }
     json_decref(agents);
