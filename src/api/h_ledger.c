@@ -134,36 +134,21 @@ void gt_h_action_get(gt_req *r, gt_resp *o) {
         gt_resp_err(o, &err);
         return;
     }
-    /* The ledger's log table (ledger.c's schema): actions(seq, height, idx, id, sender, nonce, kind, body). */
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(rd->db, "SELECT height, idx, body FROM actions WHERE id=?", -1, &q, NULL) != SQLITE_OK) {
-        gt_resp_error(o, 500, GT_EDB, "actions: %s", sqlite3_errmsg(rd->db));
-        return;
-    }
-    sqlite3_bind_blob(q, 1, id, 32, SQLITE_STATIC);
-    int step = sqlite3_step(q);
-    if (step != SQLITE_ROW) {
-        sqlite3_finalize(q);
-        if (step == SQLITE_DONE)
-            gt_resp_error(o, 404, GT_ENOTFOUND, "no applied action with id %s (refused actions are not kept)",
-                          r->m.params[0]);
-        else
-            gt_resp_error(o, 500, GT_EDB, "actions: %s", sqlite3_errmsg(rd->db));
-        return;
-    }
     gt_action *a = gt_malloc(sizeof *a);
     if (!a) {
-        sqlite3_finalize(q);
         gt_resp_error(o, 500, GT_ENOMEM, "out of memory");
         return;
     }
-    uint64_t height = (uint64_t)sqlite3_column_int64(q, 0);
-    uint64_t idx = (uint64_t)sqlite3_column_int64(q, 1);
-    int rc = gt_action_decode(sqlite3_column_blob(q, 2), (size_t)sqlite3_column_bytes(q, 2), a, &err);
-    sqlite3_finalize(q);
+    uint64_t height = 0;
+    uint32_t idx = 0;
+    int rc = gt_ledger_find_action(rd->db, id, a, &height, &idx, &err);
     if (rc) {
         gt_free(a);
-        gt_resp_error(o, 500, GT_EDB, "stored action is damaged: %s", err.msg);
+        if (rc == GT_ENOTFOUND)
+            gt_resp_error(o, 404, GT_ENOTFOUND, "no applied action with id %s (refused actions are not kept)",
+                          r->m.params[0]);
+        else
+            gt_resp_error(o, 500, GT_EDB, "%s", err.msg);
         return;
     }
     json_t *j = gt_action_to_json(a, 1);

@@ -615,3 +615,24 @@ int gt_ledger_each_action(gt_ledger *l, uint64_t from, uint64_t to, gt_ledger_ac
     if (!stop && rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "actions: %s", sqlite3_errmsg(l->db));
     return 0;
 }
+
+int gt_ledger_find_action(sqlite3 *db, const uint8_t id[32], gt_action *a, uint64_t *height, uint32_t *index,
+                          gt_err *err) {
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(db, "SELECT height,idx,body FROM actions WHERE id=?", -1, &q, NULL))
+        return gt_err_set(err, GT_EDB, "actions: %s", sqlite3_errmsg(db));
+    sqlite3_bind_blob(q, 1, id, 32, SQLITE_STATIC);
+    int step = sqlite3_step(q), rc = 0;
+    if (step == SQLITE_ROW) {
+        if (height) *height = (uint64_t)sqlite3_column_int64(q, 0);
+        if (index) *index = (uint32_t)sqlite3_column_int64(q, 1);
+        rc = gt_action_decode(sqlite3_column_blob(q, 2), (size_t)sqlite3_column_bytes(q, 2), a, err);
+        if (rc) rc = gt_err_wrap(err, "stored action is damaged"), rc = GT_EDB;
+    } else if (step == SQLITE_DONE) {
+        rc = gt_err_set(err, GT_ENOTFOUND, "no applied action with this id (refused actions are not kept)");
+    } else {
+        rc = gt_err_set(err, GT_EDB, "actions: %s", sqlite3_errmsg(db));
+    }
+    sqlite3_finalize(q);
+    return rc;
+}

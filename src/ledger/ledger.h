@@ -84,6 +84,13 @@ typedef int (*gt_ledger_action_fn)(void *arg, uint64_t height, uint32_t index, c
 int gt_ledger_each_action(gt_ledger *l, uint64_t from, uint64_t to, gt_ledger_action_fn fn, void *arg,
                           gt_err *err);
 
+/* Finds an applied action by id through any connection to a ledger file
+ * (e.g. a reader's own read-only one): fills *a and its block height and
+ * index. GT_ENOTFOUND when no applied action has that id (refused actions
+ * are not kept); GT_EDB when the store fails or the stored action is damaged. */
+int gt_ledger_find_action(sqlite3 *db, const uint8_t id[32], gt_action *a, uint64_t *height, uint32_t *index,
+                          gt_err *err);
+
 /* Runs fn(arg, tx) with exclusive access to state (no block is being written):
  * for reads that need several rows consistently. */
 int gt_ledger_read(gt_ledger *l, int (*fn)(void *arg, gt_tx *tx, gt_err *err), void *arg, gt_err *err);
