@@ -24,12 +24,11 @@
 #include "crypto/sha256.h"
 #include "market/blob.h"
 
-enum { MEMO_SKIP = 1, MEMO_VERIFY, MEMO_VOTE, MEMO_REACT, MEMO_SETTLE, MEMO_WORK };
 
 /* ---- small helpers ---- */
 
 /* "0x1234abcd…" of a 32-byte id, for log lines. */
-static const char *short_id(const uint8_t id[32], char out[16]) {
+const char *ag_short_id(const uint8_t id[32], char out[16]) {
     out[0] = '0', out[1] = 'x';
     gt_hex_encode(id, 4, out + 2);
     memcpy(out + 10, "\xe2\x80\xa6", 4); /* "…" */
@@ -51,13 +50,13 @@ void gt_agent_logf(gt_agent *a, const char *fmt, ...) {
     else GT_INFO("%s: %s", a->name, line);
 }
 
-static void count(gt_agent *a, uint64_t *field) {
+void ag_count(gt_agent *a, uint64_t *field) {
     pthread_mutex_lock(&a->stats_mu);
     (*field)++;
     pthread_mutex_unlock(&a->stats_mu);
 }
 
-void gt_agent_count_subcontract(gt_agent *a) { count(a, &a->stats.subcontracts); }
+void gt_agent_count_subcontract(gt_agent *a) { ag_count(a, &a->stats.subcontracts); }
 
 int gt_agent_json_hash(const json_t *o, const char *field, uint8_t out[32], gt_err *err) {
     const char *s = json_string_value(json_object_get(o, field));
@@ -74,13 +73,13 @@ int gt_agent_json_units(const json_t *o, const char *field, uint64_t *out, gt_er
 }
 
 /* 1 if the JSON address string s is this agent. */
-static int is_me(const gt_agent *a, const json_t *s) {
+int ag_is_me(const gt_agent *a, const json_t *s) {
     gt_addr x;
     const char *v = json_string_value(s);
     return v && !gt_addr_parse(v, &x, NULL) && gt_addr_eq(&x, &a->addr);
 }
 
-static gt_agent_memo *memo_find(gt_agent *a, const uint8_t task[32], uint64_t slot, uint64_t attempt, int what) {
+gt_agent_memo *ag_memo_find(gt_agent *a, const uint8_t task[32], uint64_t slot, uint64_t attempt, int what) {
     for (int i = 0; i < GT_AGENT_MEMO; i++) {
         gt_agent_memo *m = &a->memo[i];
         if (m->what == what && m->slot == slot && m->attempt == attempt && !memcmp(m->task, task, 32)) return m;
@@ -89,8 +88,8 @@ static gt_agent_memo *memo_find(gt_agent *a, const uint8_t task[32], uint64_t sl
 }
 
 /* Remembers a decision (a ring: the oldest is forgotten first). */
-static void memo_put(gt_agent *a, const uint8_t task[32], uint64_t slot, uint64_t attempt, int what, uint64_t until) {
-    gt_agent_memo *m = memo_find(a, task, slot, attempt, what);
+void ag_memo_put(gt_agent *a, const uint8_t task[32], uint64_t slot, uint64_t attempt, int what, uint64_t until) {
+    gt_agent_memo *m = ag_memo_find(a, task, slot, attempt, what);
     if (!m) m = &a->memo[a->memo_next++ % GT_AGENT_MEMO];
     memcpy(m->task, task, 32);
     m->slot = slot, m->attempt = attempt, m->what = what, m->until_height = until;
@@ -201,16 +200,7 @@ int gt_agent_act(gt_agent *a, const gt_action_kind *kind, gt_client_fill_fn fill
     return gt_client_act(a->client, &a->key, kind, fill, arg, id_out, NULL, err);
 }
 
-/* The fields of every slot action: each is set when the kind has it. */
-typedef struct slot_args {
-    const uint8_t *task;
-    uint64_t slot;
-    const uint8_t *result, *reason;
-    int accept;
-    uint64_t score;
-} slot_args;
-
-static int fill_slot(void *arg, gt_action *a, gt_err *err) {
+int ag_fill_slot(void *arg, gt_action *a, gt_err *err) {
     const slot_args *s = arg;
     const gt_action_kind *k = a->kind;
     if (gt_action_field(k, "task") >= 0) gt_action_set_b32(a, "task", s->task);
@@ -229,12 +219,12 @@ int gt_agent_send_verdict(gt_agent *a, const uint8_t task_id[32], uint64_t slot,
     int rc = gt_client_blob_put(a->client, v->reason, strlen(v->reason), rid, err);
     if (rc || (rc = gt_blob_id_parse(rid, reason, err))) return rc;
     slot_args s = {task_id, slot, result, reason, v->accept, (uint64_t)(v->score < 0 ? 0 : v->score)};
-    return gt_agent_act(a, &gt_kind_task_verify, fill_slot, &s, NULL, err);
+    return gt_agent_act(a, &gt_kind_task_verify, ag_fill_slot, &s, NULL, err);
 }
 
 int gt_agent_settle(gt_agent *a, const uint8_t task_id[32], uint64_t slot, gt_err *err) {
     slot_args s = {task_id, slot, NULL, NULL, 0, 0};
-    return gt_agent_act(a, &gt_kind_task_settle, fill_slot, &s, NULL, err);
+    return gt_agent_act(a, &gt_kind_task_settle, ag_fill_slot, &s, NULL, err);
 }
 
 /* The card's fields. */
@@ -331,7 +321,7 @@ int gt_agent_post(gt_agent *a, const gt_task_terms *t, const void *spec, size_t 
 
 /* Fetches the task's spec blob and parses it into job (caller frees *spec
  * with json_decref). */
-static int load_job(gt_agent *a, const json_t *task, uint64_t slot, gt_job *job, json_t **spec, gt_err *err) {
+int ag_load_job(gt_agent *a, const json_t *task, uint64_t slot, gt_job *job, json_t **spec, gt_err *err) {
     memset(job, 0, sizeof *job);
     *spec = NULL;
     int rc = gt_agent_json_hash(task, "id", job->task_id, err);
@@ -365,8 +355,7 @@ static const gt_skill *my_skill(const gt_agent *a, const char *kind) {
 
 /* Calls fn for every task in the listing `query` (following pages), with the
  * task's details when detail is set, else the summary. */
-typedef int (*task_fn)(gt_agent *a, const json_t *task, void *arg, int *acted, gt_err *err);
-static int each_task(gt_agent *a, const char *query, int detail, task_fn fn, void *arg, int *acted, gt_err *err) {
+int ag_each_task(gt_agent *a, const char *query, int detail, ag_task_fn fn, void *arg, int *acted, gt_err *err) {
     uint64_t cursor = 0;
     for (int page = 0; page < 10 && !gt_agent_stopping(a); page++) {
         char q[512];
@@ -403,10 +392,10 @@ static int each_task(gt_agent *a, const char *query, int detail, task_fn fn, voi
 }
 
 /* Reports a failed action on a slot: logged and counted, not fatal. */
-static void action_failed(gt_agent *a, const char *what, const uint8_t task[32], uint64_t slot, const gt_err *e) {
+void ag_action_failed(gt_agent *a, const char *what, const uint8_t task[32], uint64_t slot, const gt_err *e) {
     char h[16];
-    count(a, &a->stats.errors);
-    gt_agent_logf(a, "%s on task %s slot %llu failed: %s", what, short_id(task, h), (unsigned long long)slot,
+    ag_count(a, &a->stats.errors);
+    gt_agent_logf(a, "%s on task %s slot %llu failed: %s", what, ag_short_id(task, h), (unsigned long long)slot,
                   e->msg[0] ? e->msg : gt_err_name(e->code));
 }
 
@@ -420,7 +409,7 @@ static int do_work(gt_agent *a, const json_t *task, uint64_t slot, uint64_t atte
     gt_buf out = GT_BUF_INIT;
     char h[16], rid[72];
     uint8_t result[32];
-    int rc = load_job(a, task, slot, &job, &spec, &e);
+    int rc = ag_load_job(a, task, slot, &job, &spec, &e);
     const gt_skill *sk = rc ? NULL : my_skill(a, json_string_value(json_object_get(task, "kind")));
     if (!rc && !sk) rc = gt_err_set(&e, GT_EUNSUPPORTED, "no skill for this kind");
     if (!rc) {
@@ -435,17 +424,17 @@ static int do_work(gt_agent *a, const json_t *task, uint64_t slot, uint64_t atte
     if (!rc) rc = gt_blob_id_parse(rid, result, &e);
     if (!rc) {
         slot_args s = {job.task_id, slot, result, NULL, 0, 0};
-        rc = gt_agent_act(a, &gt_kind_task_submit, fill_slot, &s, NULL, &e);
+        rc = gt_agent_act(a, &gt_kind_task_submit, ag_fill_slot, &s, NULL, &e);
     }
     if (rc) {
         uint8_t id[32] = {0};
         gt_agent_json_hash(task, "id", id, NULL);
-        action_failed(a, "work", id, slot, &e);
-        memo_put(a, id, slot, attempt, MEMO_WORK, 0);
+        ag_action_failed(a, "work", id, slot, &e);
+        ag_memo_put(a, id, slot, attempt, MEMO_WORK, 0);
     } else {
         (*acted)++;
-        count(a, &a->stats.submitted);
-        gt_agent_logf(a, "submitted %s (%zu bytes) for task %s slot %llu%s", rid, out.len, short_id(job.task_id, h),
+        ag_count(a, &a->stats.submitted);
+        gt_agent_logf(a, "submitted %s (%zu bytes) for task %s slot %llu%s", rid, out.len, ag_short_id(job.task_id, h),
                       (unsigned long long)slot, (a->faults & GT_FAULT_GARBAGE) ? " [garbage: did not run the model]" : "");
     }
     gt_buf_free(&out);
@@ -461,14 +450,14 @@ static void react_rejected(gt_agent *a, const json_t *task, const json_t *sl, ui
     gt_err e = {0};
     char h[16];
     if (gt_agent_json_hash(task, "id", id, &e) || gt_agent_json_hash(sl, "result", submitted, &e)) return;
-    if (memo_find(a, id, slot, attempt, MEMO_REACT)) return;
-    memo_put(a, id, slot, attempt, MEMO_REACT, 0);
+    if (ag_memo_find(a, id, slot, attempt, MEMO_REACT)) return;
+    ag_memo_put(a, id, slot, attempt, MEMO_REACT, 0);
     gt_job job;
     json_t *spec = NULL;
     gt_buf out = GT_BUF_INIT;
     const gt_skill *sk = my_skill(a, json_string_value(json_object_get(task, "kind")));
     int reproduces = 0;
-    if (sk && !load_job(a, task, slot, &job, &spec, &e) && !sk->work(a, &job, &out, &e)) {
+    if (sk && !ag_load_job(a, task, slot, &job, &spec, &e) && !sk->work(a, &job, &out, &e)) {
         gt_sha256(out.data ? out.data : (const uint8_t *)"", out.len, again);
         reproduces = !memcmp(again, submitted, 32);
     }
@@ -477,26 +466,26 @@ static void react_rejected(gt_agent *a, const json_t *task, const json_t *sl, ui
     int rc;
     if (reproduces) {
         slot_args s = {id, slot, submitted, NULL, 0, 0};
-        rc = gt_agent_act(a, &gt_kind_task_dispute, fill_slot, &s, NULL, &e);
+        rc = gt_agent_act(a, &gt_kind_task_dispute, ag_fill_slot, &s, NULL, &e);
         if (!rc) {
-            count(a, &a->stats.disputes_opened);
+            ag_count(a, &a->stats.disputes_opened);
             gt_agent_logf(a, "result for task %s slot %llu was rejected, but a re-run reproduces it byte for byte: "
-                             "disputing (bond locked)", short_id(id, h), (unsigned long long)slot);
+                             "disputing (bond locked)", ag_short_id(id, h), (unsigned long long)slot);
             (*acted)++;
             return;
         }
-        action_failed(a, "dispute", id, slot, &e);
+        ag_action_failed(a, "dispute", id, slot, &e);
     }
     /* Cannot stand behind the result (or the dispute was refused): concede. */
     if ((rc = gt_agent_settle(a, id, slot, &e))) {
-        action_failed(a, "settle (concede)", id, slot, &e);
+        ag_action_failed(a, "settle (concede)", id, slot, &e);
         return;
     }
-    count(a, &a->stats.conceded);
-    memo_put(a, id, UINT64_MAX, 0, MEMO_SKIP, 0); /* no second try at a task it could not do */
+    ag_count(a, &a->stats.conceded);
+    ag_memo_put(a, id, UINT64_MAX, 0, MEMO_SKIP, 0); /* no second try at a task it could not do */
     (*acted)++;
     gt_agent_logf(a, "result for task %s slot %llu was rejected and a re-run does not reproduce it: conceding "
-                     "(stake slashed to the poster)", short_id(id, h), (unsigned long long)slot);
+                     "(stake slashed to the poster)", ag_short_id(id, h), (unsigned long long)slot);
 }
 
 typedef struct worker_pass {
@@ -512,27 +501,27 @@ static int worker_task(gt_agent *a, const json_t *task, void *arg, int *acted, g
     char h[16];
     if (gt_agent_json_hash(task, "id", id, NULL)) return 0;
     json_array_foreach(json_object_get(task, "slotList"), i, sl) {
-        if (!is_me(a, json_object_get(sl, "worker"))) continue;
+        if (!ag_is_me(a, json_object_get(sl, "worker"))) continue;
         const char *state = json_string_value(json_object_get(sl, "state"));
         uint64_t slot = (uint64_t)json_integer_value(json_object_get(sl, "slot"));
         uint64_t attempt = (uint64_t)json_integer_value(json_object_get(sl, "attempt"));
         if (!state) continue;
         if (!strcmp(state, "claimed")) {
             wp->in_flight++;
-            if (!memo_find(a, id, slot, attempt, MEMO_WORK)) do_work(a, task, slot, attempt, acted);
+            if (!ag_memo_find(a, id, slot, attempt, MEMO_WORK)) do_work(a, task, slot, attempt, acted);
         } else if (!strcmp(state, "submitted") || !strcmp(state, "disputed")) {
             wp->in_flight++;
         } else if (!strcmp(state, "accepted")) {
-            if (memo_find(a, id, slot, attempt, MEMO_SETTLE)) continue;
+            if (ag_memo_find(a, id, slot, attempt, MEMO_SETTLE)) continue;
             gt_err e = {0};
             if (gt_agent_settle(a, id, slot, &e)) {
-                memo_put(a, id, slot, attempt, MEMO_SETTLE, 0);
-                action_failed(a, "settle", id, slot, &e);
+                ag_memo_put(a, id, slot, attempt, MEMO_SETTLE, 0);
+                ag_action_failed(a, "settle", id, slot, &e);
                 continue;
             }
             (*acted)++;
-            count(a, &a->stats.settled);
-            gt_agent_logf(a, "accepted: settled task %s slot %llu (bounty %s paid, stake back)", short_id(id, h),
+            ag_count(a, &a->stats.settled);
+            gt_agent_logf(a, "accepted: settled task %s slot %llu (bounty %s paid, stake back)", ag_short_id(id, h),
                           (unsigned long long)slot, json_string_value(json_object_get(task, "bounty")));
         } else if (!strcmp(state, "rejected")) {
             react_rejected(a, task, sl, slot, attempt, acted);
@@ -553,8 +542,8 @@ static int maybe_claim(gt_agent *a, const json_t *summary, void *arg, int *acted
     uint64_t bounty = 0;
     char h[16];
     if (gt_agent_json_hash(summary, "id", id, NULL) || gt_agent_json_units(summary, "bounty", &bounty, NULL)) return 0;
-    if (bounty < a->price_units || is_me(a, json_object_get(summary, "poster")) ||
-        is_me(a, json_object_get(summary, "verifier")) || memo_find(a, id, UINT64_MAX, 0, MEMO_SKIP))
+    if (bounty < a->price_units || ag_is_me(a, json_object_get(summary, "poster")) ||
+        ag_is_me(a, json_object_get(summary, "verifier")) || ag_memo_find(a, id, UINT64_MAX, 0, MEMO_SKIP))
         return 0;
     json_t *task = NULL;
     gt_err e = {0};
@@ -566,7 +555,7 @@ static int maybe_claim(gt_agent *a, const json_t *summary, void *arg, int *acted
     json_array_foreach(json_object_get(task, "slotList"), i, sl) {
         const char *state = json_string_value(json_object_get(sl, "state"));
         if (state && !strcmp(state, "open")) open++;
-        if (is_me(a, json_object_get(sl, "worker"))) mine++;
+        if (ag_is_me(a, json_object_get(sl, "worker"))) mine++;
     }
     const gt_skill *sk = my_skill(a, json_string_value(json_object_get(task, "kind")));
     if (!open || mine || !sk) {
@@ -575,27 +564,27 @@ static int maybe_claim(gt_agent *a, const json_t *summary, void *arg, int *acted
     }
     gt_job job;
     json_t *spec = NULL;
-    int rc = load_job(a, task, 0, &job, &spec, &e);
+    int rc = ag_load_job(a, task, 0, &job, &spec, &e);
     if (!rc && sk->fits) rc = sk->fits(a, &job, &e);
     json_decref(spec);
     if (rc) {
-        memo_put(a, id, UINT64_MAX, 0, MEMO_SKIP, 0);
-        gt_agent_logf(a, "skips task %s: %s", short_id(id, h), e.msg);
+        ag_memo_put(a, id, UINT64_MAX, 0, MEMO_SKIP, 0);
+        gt_agent_logf(a, "skips task %s: %s", ag_short_id(id, h), e.msg);
         json_decref(task);
         return 0;
     }
     slot_args s = {id, 0, NULL, NULL, 0, 0};
-    if (gt_agent_act(a, &gt_kind_task_claim, fill_slot, &s, NULL, &e)) {
-        memo_put(a, id, UINT64_MAX, 0, MEMO_SKIP, 0);
-        gt_agent_logf(a, "could not claim task %s: %s", short_id(id, h), e.msg);
+    if (gt_agent_act(a, &gt_kind_task_claim, ag_fill_slot, &s, NULL, &e)) {
+        ag_memo_put(a, id, UINT64_MAX, 0, MEMO_SKIP, 0);
+        gt_agent_logf(a, "could not claim task %s: %s", ag_short_id(id, h), e.msg);
         json_decref(task);
         return 0;
     }
     json_decref(task);
     cp->claimed = 1;
     (*acted)++;
-    count(a, &a->stats.claimed);
-    gt_agent_logf(a, "claimed task %s (%s, bounty %s, stake %s locked)", short_id(id, h),
+    ag_count(a, &a->stats.claimed);
+    gt_agent_logf(a, "claimed task %s (%s, bounty %s, stake %s locked)", ag_short_id(id, h),
                   json_string_value(json_object_get(summary, "kind")), json_string_value(json_object_get(summary, "bounty")),
                   json_string_value(json_object_get(summary, "stake")));
     /* Work at once: the claim's submit window is running. */
@@ -612,7 +601,7 @@ static int worker_step(gt_agent *a, int *acted, gt_err *err) {
     int rc = 0;
     for (int k = 0; k < 2 && !rc; k++) {
         snprintf(q, sizeof q, "worker=%s&status=%s", a->addr_s, k ? "expired" : "open");
-        rc = each_task(a, q, 1, worker_task, &wp, acted, err);
+        rc = ag_each_task(a, q, 1, worker_task, &wp, acted, err);
     }
     if (rc || wp.in_flight) return rc;
     if (!(atomic_load(&a->roles) & GT_ROLE_WORKER)) return 0;
@@ -622,182 +611,9 @@ static int worker_step(gt_agent *a, int *acted, gt_err *err) {
     claim_pass cp = {0};
     for (int i = 0; i < a->n_skills && !rc && !cp.claimed; i++) {
         snprintf(q, sizeof q, "status=open&kind=%s", a->skill_tab[i]->name);
-        rc = each_task(a, q, 0, maybe_claim, &cp, acted, err);
+        rc = ag_each_task(a, q, 0, maybe_claim, &cp, acted, err);
     }
     return rc;
-}
-
-/* ---- verifying: poster, evaluator, quorum validator ---- */
-
-/* Judges the slot's result with the skill (or the reject-all fault) and
- * sends the verdict. */
-static void verify_slot(gt_agent *a, const json_t *task, const json_t *sl, int honest_only, int *acted) {
-    uint8_t id[32], result[32];
-    gt_err e = {0};
-    char h[16];
-    uint64_t slot = (uint64_t)json_integer_value(json_object_get(sl, "slot"));
-    uint64_t attempt = (uint64_t)json_integer_value(json_object_get(sl, "attempt"));
-    if (gt_agent_json_hash(task, "id", id, &e) || gt_agent_json_hash(sl, "result", result, &e)) return;
-    if (memo_find(a, id, slot, attempt, MEMO_VERIFY)) return;
-    memo_put(a, id, slot, attempt, MEMO_VERIFY, 0);
-    gt_verdict v = {0};
-    int rc = 0;
-    if (!honest_only && (a->faults & GT_FAULT_REJECT_ALL)) {
-        v.accept = 0;
-        v.score = 0;
-        snprintf(v.reason, sizeof v.reason, "the output looks wrong to me");
-    } else {
-        const gt_skill *sk = gt_skill_find(json_string_value(json_object_get(task, "kind")));
-        gt_job job;
-        json_t *spec = NULL;
-        uint8_t *bytes = NULL;
-        size_t len = 0;
-        char rid[72];
-        gt_blob_id_format(result, rid);
-        if (!sk || !sk->verify) rc = gt_err_set(&e, GT_EUNSUPPORTED, "no skill to verify this kind");
-        if (!rc) rc = load_job(a, task, slot, &job, &spec, &e);
-        if (!rc) rc = gt_client_blob_get(a->client, rid, GT_AGENT_RESULT_MAX_BYTES, &bytes, &len, &e);
-        if (!rc) rc = sk->verify(a, &job, bytes, len, &v, &e);
-        gt_free(bytes);
-        json_decref(spec);
-        if (rc) {
-            action_failed(a, "verify", id, slot, &e);
-            return;
-        }
-    }
-    if ((rc = gt_agent_send_verdict(a, id, slot, result, &v, &e))) {
-        action_failed(a, "verdict", id, slot, &e);
-        return;
-    }
-    (*acted)++;
-    count(a, &a->stats.verified);
-    count(a, v.accept ? &a->stats.accepted_given : &a->stats.rejected_given);
-    gt_agent_logf(a, "%s the result of task %s slot %llu (score %d): %s", v.accept ? "accepted" : "REJECTED",
-                  short_id(id, h), (unsigned long long)slot, v.score, v.reason);
-}
-
-/* The poster's slots: verify submissions (poster policy), settle rejections
- * whose dispute window has passed. */
-static int poster_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt_err *err) {
-    const char *policy = json_string_value(json_object_get(task, "policy"));
-    uint64_t head = *(const uint64_t *)arg;
-    uint8_t id[32];
-    char h[16];
-    if (gt_agent_json_hash(task, "id", id, NULL)) return 0;
-    size_t i;
-    json_t *sl;
-    json_array_foreach(json_object_get(task, "slotList"), i, sl) {
-        const char *state = json_string_value(json_object_get(sl, "state"));
-        uint64_t slot = (uint64_t)json_integer_value(json_object_get(sl, "slot"));
-        uint64_t attempt = (uint64_t)json_integer_value(json_object_get(sl, "attempt"));
-        if (!state) continue;
-        if (!strcmp(state, "submitted") && policy && !strcmp(policy, "poster")) {
-            verify_slot(a, task, sl, 0, acted);
-        } else if (!strcmp(state, "rejected") && is_me(a, json_object_get(sl, "verdictBy"))) {
-            /* The worker may dispute until the deadline; after it the poster
-             * collects the stake and the slot reopens. */
-            json_t *dl = json_object_get(sl, "deadline");
-            uint64_t deadline = json_is_integer(dl) ? (uint64_t)json_integer_value(dl) : 0;
-            gt_agent_memo *m = memo_find(a, id, slot, attempt, MEMO_SETTLE);
-            if (head + 1 < deadline || (m && head < m->until_height)) continue;
-            gt_err e = {0};
-            if (gt_agent_settle(a, id, slot, &e)) {
-                memo_put(a, id, slot, attempt, MEMO_SETTLE, head + 1);
-                continue; /* the worker settled first, or the window is still open: next block */
-            }
-            (*acted)++;
-            count(a, &a->stats.settled);
-            gt_agent_logf(a, "dispute window over: settled the rejection of task %s slot %llu (stake slashed to us, "
-                             "slot reopened)", short_id(id, h), (unsigned long long)slot);
-        }
-    }
-    return 0;
-}
-
-static int evaluator_task(gt_agent *a, const json_t *summary, void *arg, int *acted, gt_err *err) {
-    if (!is_me(a, json_object_get(summary, "verifier"))) return 0;
-    const char *policy = json_string_value(json_object_get(summary, "policy"));
-    if (!policy || strcmp(policy, "evaluator")) return 0;
-    uint8_t id[32];
-    json_t *task = NULL;
-    if (gt_agent_json_hash(summary, "id", id, NULL) || gt_client_task(a->client, id, &task, err)) return 0;
-    size_t i;
-    json_t *sl;
-    json_array_foreach(json_object_get(task, "slotList"), i, sl) {
-        const char *state = json_string_value(json_object_get(sl, "state"));
-        if (state && !strcmp(state, "submitted")) verify_slot(a, task, sl, 0, acted);
-    }
-    json_decref(task);
-    return 0;
-}
-
-/* 1 if addr appears as "voter" in the array of votes. */
-static int voted(const gt_agent *a, const json_t *votes) {
-    size_t i;
-    json_t *v;
-    json_array_foreach(votes, i, v) if (is_me(a, json_object_get(v, "voter"))) return 1;
-    return 0;
-}
-
-/* Disputes: re-run and vote whether the result is reproduced. Quorum tasks:
- * re-run and give a verdict as one of the panel. */
-static int validator_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt_err *err) {
-    uint8_t id[32];
-    char h[16];
-    if (gt_agent_json_hash(task, "id", id, NULL)) return 0;
-    if (is_me(a, json_object_get(task, "poster")) || is_me(a, json_object_get(task, "verifier"))) return 0;
-    const char *policy = json_string_value(json_object_get(task, "policy"));
-    size_t i;
-    json_t *sl;
-    json_array_foreach(json_object_get(task, "slotList"), i, sl) {
-        const char *state = json_string_value(json_object_get(sl, "state"));
-        uint64_t slot = (uint64_t)json_integer_value(json_object_get(sl, "slot"));
-        uint64_t attempt = (uint64_t)json_integer_value(json_object_get(sl, "attempt"));
-        if (!state || is_me(a, json_object_get(sl, "worker"))) continue;
-        if (!strcmp(state, "submitted") && policy && !strcmp(policy, "quorum")) {
-            if (!voted(a, json_object_get(sl, "votes"))) verify_slot(a, task, sl, 1, acted);
-            continue;
-        }
-        if (strcmp(state, "disputed") || is_me(a, json_object_get(sl, "verdictBy"))) continue;
-        json_t *d = json_object_get(sl, "dispute");
-        if (voted(a, json_object_get(d, "votes")) || memo_find(a, id, slot, attempt, MEMO_VOTE)) continue;
-        memo_put(a, id, slot, attempt, MEMO_VOTE, 0);
-        const gt_skill *sk = gt_skill_find(json_string_value(json_object_get(task, "kind")));
-        uint8_t result[32];
-        gt_err e = {0};
-        gt_job job;
-        json_t *spec = NULL;
-        uint8_t *bytes = NULL;
-        size_t len = 0;
-        char rid[72];
-        gt_verdict v = {0};
-        int rc = gt_agent_json_hash(sl, "result", result, &e);
-        if (!rc && (!sk || !sk->verify)) rc = gt_err_set(&e, GT_EUNSUPPORTED, "no skill to re-run this kind");
-        if (!rc) rc = load_job(a, task, slot, &job, &spec, &e);
-        if (!rc && sk->fits) rc = sk->fits(a, &job, &e);
-        if (!rc) {
-            gt_blob_id_format(result, rid);
-            rc = gt_client_blob_get(a->client, rid, GT_AGENT_RESULT_MAX_BYTES, &bytes, &len, &e);
-        }
-        if (!rc) rc = sk->verify(a, &job, bytes, len, &v, &e);
-        gt_free(bytes);
-        json_decref(spec);
-        if (rc) {
-            gt_agent_logf(a, "abstains on the dispute of task %s slot %llu: %s", short_id(id, h),
-                          (unsigned long long)slot, e.msg);
-            continue;
-        }
-        slot_args s = {id, slot, result, NULL, v.accept, 0};
-        if ((rc = gt_agent_act(a, &gt_kind_dispute_vote, fill_slot, &s, NULL, &e))) {
-            action_failed(a, "vote", id, slot, &e);
-            continue;
-        }
-        (*acted)++;
-        count(a, &a->stats.votes);
-        gt_agent_logf(a, "re-ran the disputed task %s slot %llu: %s; voted %s", short_id(id, h),
-                      (unsigned long long)slot, v.reason, v.accept ? "for the worker" : "against the worker");
-    }
-    return 0;
 }
 
 /* ---- the loop ---- */
@@ -814,13 +630,13 @@ int gt_agent_step(gt_agent *a, int *acted_out, gt_err *err) {
         rc = gt_client_head_height(a->client, &head, err);
         for (int k = 0; k < 2 && !rc; k++) {
             snprintf(q, sizeof q, "poster=%s&status=%s", a->addr_s, k ? "expired" : "open");
-            rc = each_task(a, q, 1, poster_task, &head, &acted, err);
+            rc = ag_each_task(a, q, 1, ag_poster_task, &head, &acted, err);
         }
     }
     for (int k = 0; k < 2 && !rc && (roles & GT_ROLE_EVALUATOR); k++)
-        rc = each_task(a, k ? "status=expired" : "status=open", 0, evaluator_task, NULL, &acted, err);
+        rc = ag_each_task(a, k ? "status=expired" : "status=open", 0, ag_evaluator_task, NULL, &acted, err);
     for (int k = 0; k < 2 && !rc && (roles & GT_ROLE_VALIDATOR); k++)
-        rc = each_task(a, k ? "status=expired" : "status=open", 1, validator_task, NULL, &acted, err);
+        rc = ag_each_task(a, k ? "status=expired" : "status=open", 1, ag_validator_task, NULL, &acted, err);
     if (acted_out) *acted_out = acted;
     return rc;
 }

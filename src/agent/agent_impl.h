@@ -50,4 +50,37 @@ struct gt_agent {
     unsigned memo_next;
 };
 
+
+/* ---- Shared by agent.c and agent_verify.c. */
+enum { MEMO_SKIP = 1, MEMO_VERIFY, MEMO_VOTE, MEMO_REACT, MEMO_SETTLE, MEMO_WORK };
+
+/* The fields of every slot action: each is set when the kind has it. */
+typedef struct slot_args {
+    const uint8_t *task;
+    uint64_t slot;
+    const uint8_t *result, *reason;
+    int accept;
+    uint64_t score;
+} slot_args;
+
+int ag_fill_slot(void *arg, gt_action *a, gt_err *err);
+/* "0x1234abcd…" of an id, for log lines. */
+const char *ag_short_id(const uint8_t id[32], char out[16]);
+/* 1 if the JSON address string is this agent. */
+int ag_is_me(const gt_agent *a, const json_t *s);
+gt_agent_memo *ag_memo_find(gt_agent *a, const uint8_t task[32], uint64_t slot, uint64_t attempt, int what);
+void ag_memo_put(gt_agent *a, const uint8_t task[32], uint64_t slot, uint64_t attempt, int what, uint64_t until);
+/* Fetches and parses the task's spec blob into job (caller json_decref's *spec). */
+int ag_load_job(gt_agent *a, const json_t *task, uint64_t slot, gt_job *job, json_t **spec, gt_err *err);
+/* Logs and counts a failed action on a slot. */
+void ag_action_failed(gt_agent *a, const char *what, const uint8_t task[32], uint64_t slot, const gt_err *e);
+void ag_count(gt_agent *a, uint64_t *field);
+/* Calls fn for every task of the listing `query` (details when detail is set). */
+typedef int (*ag_task_fn)(gt_agent *a, const json_t *task, void *arg, int *acted, gt_err *err);
+int ag_each_task(gt_agent *a, const char *query, int detail, ag_task_fn fn, void *arg, int *acted, gt_err *err);
+/* The roles' per-task passes (agent_verify.c); poster_task's arg is the head height. */
+int ag_poster_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt_err *err);
+int ag_evaluator_task(gt_agent *a, const json_t *summary, void *arg, int *acted, gt_err *err);
+int ag_validator_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt_err *err);
+
 #endif
