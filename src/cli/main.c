@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "market/market.h"
+#include "work/work.h"
 
 #define MAX_CMDS 64
 
@@ -37,11 +37,11 @@ static void usage(FILE *f) {
 }
 
 /* Registers every action kind and ledger module the CLI may meet in a ledger
- * (core rules, the market), so any command can read, verify or submit any
- * action. */
+ * (core rules, the market, the work layer's attestations and datasets), so
+ * any command can read, verify or submit any action. */
 static int register_rules(void) {
     gt_err err = {0};
-    if (gt_market_register(&err)) {
+    if (gt_work_register(&err)) {
         fprintf(stderr, "internal: %s\n", err.msg);
         return 1;
     }

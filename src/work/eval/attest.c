@@ -1,0 +1,296 @@
+/* attest.c: evaluation as market work: signed attestations of benchmark runs
+ * and their co-signatures by validators who re-execute items.
+ *
+ * Flow. Someone who wants a model evaluated posts a market task of kind
+ * `eval` (GT_WORK_KIND_EVAL) whose spec blob names the model and the
+ * benchmark (eval/check.h). An evaluator agent claims a slot (staking the
+ * task's stake), runs the benchmark, uploads the per-item results file (the
+ * same bytes on every run, eval.h) and sends eval_attest: model, bench,
+ * bench hash, results Merkle root, score in parts per million, item count,
+ * and the results blob's sha256, which the same action submits as the slot's
+ * result. Validators download the results, check the root and the score
+ * against the lines, re-execute a random subset of items and send
+ * eval_cosign (agree = every re-executed line matched byte for byte). The
+ * co-sign of whoever verifies the slot is its verdict: agree accepts
+ * (the evaluator is paid), disagree rejects with the evidence blob as the
+ * reason; the attester may dispute a rejection, and while the dispute is
+ * open every validator's co-sign is its dispute vote (dispute.c: votes weigh
+ * stake; the losing side's bond pays the winning voters).
+ *
+ *   eval_attest  task, slot, model, bench, benchHash, resultsRoot, scorePpm, items, results
+ *   eval_cosign  attestation, itemsChecked, agree, evidence
+ *
+ * Rules and what they answer:
+ *  - An attestation is a submission to a claimed slot of an eval task (the
+ *    market's submit rule runs on the same action): every attested score is
+ *    backed by the attester's stake, which a forged one loses, and nobody
+ *    can publish a free-floating score to the leaderboard.
+ *  - The attestation names the exact results bytes (results) and their
+ *    Merkle root: validators re-execute against those bytes, the root lets
+ *    a dispute point at single items, and the score is recomputable from
+ *    the lines, so a score inflated over honest lines is caught without any
+ *    re-execution.
+ *  - scorePpm is an integer (0..1 000 000): ledger rules use no floats.
+ *    items is 1..GT_WORK_ATTEST_MAX_ITEMS; every hash non-zero; the bench
+ *    name 1..64 bytes of [A-Za-z0-9._:-].
+ *  - Validators choose which items to re-execute after the results are
+ *    committed, so an attester who made up k of n items is caught by m
+ *    random re-executions with probability 1 - C(n-k, m) / C(n, m).
+ *  - The attester cannot co-sign its own attestation; each address co-signs
+ *    an attestation once; itemsChecked is 1..items; disagreeing needs the
+ *    evidence blob (the validator's re-executed lines) so anyone can compare
+ *    the two lines of the item in question.
+ *  - A co-sign that is neither a verdict nor a dispute vote needs at least
+ *    GT_MARKET_VALIDATOR_MIN_STAKE staked: co-sign counts on the leaderboard
+ *    cost stake per address, so a swarm of empty addresses cannot pad them.
+ *    Verdicts and votes follow the market's own rules (the poster of a
+ *    poster-verified task needs no stake, quorum voters need the task's
+ *    stake, parties to a dispute cannot vote).
+ *  - A co-sign carries a verdict only when its attestation is the slot's
+ *    current submission (same attempt, same result): a co-sign of an old,
+ *    rejected attempt can never settle a new one.
+ * The market's rule is always the last step that can fail in these rules,
+ * since it feeds the block's state commitment as soon as it succeeds. */
+#include <stdio.h>
+
+#include "crypto/addr.h"
+#include "market/market.h"
+#include "work/work.h"
+#include "work/work_impl.h"
+
+static const gt_field_def attest_fields[] = {
+    {"task", GT_F_BYTES32, 0},
+    {"slot", GT_F_U64, 0},
+    {"model", GT_F_BYTES32, 0},
+    {"bench", GT_F_STRING, GT_WORK_BENCH_NAME_MAX},
+    {"benchHash", GT_F_BYTES32, 0},
+    {"resultsRoot", GT_F_BYTES32, 0},
+    {"scorePpm", GT_F_U64, 0},
+    {"items", GT_F_U64, 0},
+    {"results", GT_F_BYTES32, 0},
+};
+enum { EA_TASK, EA_SLOT, EA_MODEL, EA_BENCH, EA_BENCH_HASH, EA_ROOT, EA_SCORE, EA_ITEMS, EA_RESULTS };
+
+static const gt_field_def cosign_fields[] = {
+    {"attestation", GT_F_BYTES32, 0},
+    {"itemsChecked", GT_F_U64, 0},
+    {"agree", GT_F_BOOL, 0},
+    {"evidence", GT_F_BYTES32, 0},
+};
+enum { EC_ATT, EC_CHECKED, EC_AGREE, EC_EVIDENCE };
+
+enum { ROLE_COSIGN = 0, ROLE_VERDICT = 1, ROLE_VOTE = 2 };
+
+/* A bench name: 1..GT_WORK_BENCH_NAME_MAX bytes of [A-Za-z0-9._:-]. */
+static int bench_name_check(const char *s, size_t len, gt_err *err) {
+    if (len < 1 || len > GT_WORK_BENCH_NAME_MAX)
+        return gt_err_set(err, GT_EINVAL, "bench: expected a name of 1 to %d bytes", GT_WORK_BENCH_NAME_MAX);
+    for (size_t i = 0; i < len; i++) {
+        char ch = s[i];
+        int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+                 ch == '_' || ch == ':' || ch == '-';
+        if (!ok) return gt_err_set(err, GT_EINVAL, "bench \"%.64s\": only letters, digits and . _ : - are allowed", s);
+    }
+    return 0;
+}
+
+static int attest_rule(wk_ctx *c, const gt_action *a, gt_err *err) {
+    gt_tx *tx = c->tx;
+    const char *bench = gt_action_str(a, EA_BENCH);
+    int rc = bench_name_check(bench, a->f[EA_BENCH].str_len, err);
+    if (rc) return rc;
+    static const struct { int f; const char *name; } hashes[] = {
+        {EA_TASK, "task"}, {EA_MODEL, "model"}, {EA_BENCH_HASH, "benchHash"}, {EA_ROOT, "resultsRoot"}, {EA_RESULTS, "results"}};
+    for (size_t i = 0; i < sizeof hashes / sizeof hashes[0]; i++)
+        if (wk_is_zero32(a->f[hashes[i].f].b32)) return gt_err_set(err, GT_EINVAL, "%s: expected a hash, got zero", hashes[i].name);
+    uint64_t score = a->f[EA_SCORE].u64, items = a->f[EA_ITEMS].u64;
+    if (score > GT_WORK_SCORE_PPM_MAX)
+        return gt_err_set(err, GT_EINVAL, "scorePpm must be 0 to %llu (parts per million), got %llu",
+                          (unsigned long long)GT_WORK_SCORE_PPM_MAX, (unsigned long long)score);
+    if (items < 1 || items > GT_WORK_ATTEST_MAX_ITEMS)
+        return gt_err_set(err, GT_EINVAL, "items must be 1 to %d, got %llu", GT_WORK_ATTEST_MAX_ITEMS, (unsigned long long)items);
+    gt_market_slot_ref ref;
+    if ((rc = gt_market_slot_ref_get(tx->db, a->f[EA_TASK].b32, a->f[EA_SLOT].u64, &ref, err))) return rc;
+    char h[19];
+    if (strcmp(ref.kind, GT_WORK_KIND_EVAL))
+        return gt_err_set(err, GT_EINVAL, "task %s… is a \"%s\" task; attestations answer \"%s\" tasks",
+                          wk_short(a->f[EA_TASK].b32, h), ref.kind, GT_WORK_KIND_EVAL);
+    sqlite3_stmt *q;
+    if ((rc = wk_prepare(tx->db, "INSERT INTO wk_attestations VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,0,0,0)", &q, err))) return rc;
+    sqlite3_bind_blob(q, 1, a->id, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 2, a->from.b, 20, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 3, a->f[EA_TASK].b32, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 4, (int64_t)a->f[EA_SLOT].u64);
+    sqlite3_bind_int64(q, 5, (int64_t)ref.attempt);
+    sqlite3_bind_blob(q, 6, a->f[EA_MODEL].b32, 32, SQLITE_STATIC);
+    sqlite3_bind_text(q, 7, bench, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 8, a->f[EA_BENCH_HASH].b32, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 9, a->f[EA_ROOT].b32, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 10, (int64_t)score);
+    sqlite3_bind_int64(q, 11, (int64_t)items);
+    sqlite3_bind_blob(q, 12, a->f[EA_RESULTS].b32, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 13, (int64_t)tx->height);
+    rc = sqlite3_step(q);
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "writing attestation: %s", sqlite3_errmsg(tx->db));
+    if (gt_buf_putc(&c->diff, WK_REC_ATTEST) || wk_rec_bytes(c, a->id, 32) || wk_rec_bytes(c, a->from.b, 20) ||
+        wk_rec_bytes(c, a->f[EA_TASK].b32, 32) || wk_rec_u64(c, a->f[EA_SLOT].u64) || wk_rec_u64(c, ref.attempt) ||
+        wk_rec_bytes(c, a->f[EA_MODEL].b32, 32) || wk_rec_text(c, bench) || wk_rec_bytes(c, a->f[EA_BENCH_HASH].b32, 32) ||
+        wk_rec_bytes(c, a->f[EA_ROOT].b32, 32) || wk_rec_u64(c, score) || wk_rec_u64(c, items) ||
+        wk_rec_bytes(c, a->f[EA_RESULTS].b32, 32) || wk_rec_u64(c, tx->height))
+        return gt_err_set(err, GT_ENOMEM, "out of memory");
+    /* The same action submits the results as the slot's result: the
+     * market checks the claimant, the slot's state and the deadline. */
+    gt_action sub;
+    gt_action_init(&sub, &gt_kind_task_submit, tx->chain_id, &a->from, 0);
+    gt_action_set_b32(&sub, "task", a->f[EA_TASK].b32);
+    gt_action_set_u64(&sub, "slot", a->f[EA_SLOT].u64);
+    gt_action_set_b32(&sub, "result", a->f[EA_RESULTS].b32);
+    return wk_apply_market(tx, &sub, err);
+}
+
+static int apply_attest(gt_tx *tx, const gt_action *a, gt_err *err) {
+    wk_ctx c = {tx, GT_BUF_INIT};
+    return wk_finish(&c, attest_rule(&c, a, err));
+}
+
+/* The attestation row's fields a co-sign needs. */
+typedef struct att_row {
+    gt_addr attester;
+    uint8_t task[32], results[32];
+    uint64_t slot, attempt, items, score_ppm, agreed, disagreed, checked;
+} att_row;
+
+static int att_load(gt_tx *tx, const uint8_t id[32], att_row *r, gt_err *err) {
+    sqlite3_stmt *q;
+    int rc = wk_prepare(tx->db,
+                        "SELECT attester,task,slot,attempt,items,score_ppm,results,agreed,disagreed,checked "
+                        "FROM wk_attestations WHERE id=?",
+                        &q, err);
+    if (rc) return rc;
+    sqlite3_bind_blob(q, 1, id, 32, SQLITE_STATIC);
+    rc = sqlite3_step(q);
+    memset(r, 0, sizeof *r);
+    if (rc == SQLITE_ROW && sqlite3_column_bytes(q, 0) == 20 && sqlite3_column_bytes(q, 1) == 32 &&
+        sqlite3_column_bytes(q, 6) == 32) {
+        memcpy(r->attester.b, sqlite3_column_blob(q, 0), 20);
+        memcpy(r->task, sqlite3_column_blob(q, 1), 32);
+        r->slot = (uint64_t)sqlite3_column_int64(q, 2);
+        r->attempt = (uint64_t)sqlite3_column_int64(q, 3);
+        r->items = (uint64_t)sqlite3_column_int64(q, 4);
+        r->score_ppm = (uint64_t)sqlite3_column_int64(q, 5);
+        memcpy(r->results, sqlite3_column_blob(q, 6), 32);
+        r->agreed = (uint64_t)sqlite3_column_int64(q, 7);
+        r->disagreed = (uint64_t)sqlite3_column_int64(q, 8);
+        r->checked = (uint64_t)sqlite3_column_int64(q, 9);
+        rc = 0;
+    } else if (rc == SQLITE_DONE) {
+        char h[19];
+        rc = gt_err_set(err, GT_ENOTFOUND, "no attestation %s… on this ledger", wk_short(id, h));
+    } else {
+        rc = gt_err_set(err, GT_EDB, "reading attestation: %s", sqlite3_errmsg(tx->db));
+    }
+    sqlite3_finalize(q);
+    return rc;
+}
+
+/* What a co-sign by `from` also is, given the slot of its attestation. */
+static int cosign_role(const gt_market_slot_ref *ref, const att_row *r, const gt_addr *from) {
+    int current = ref->attempt == r->attempt && !memcmp(ref->result, r->results, 32);
+    if (!current) return ROLE_COSIGN;
+    if (ref->state == GT_SLOT_SUBMITTED) {
+        if (ref->policy == GT_POLICY_POSTER && gt_addr_eq(from, &ref->poster)) return ROLE_VERDICT;
+        if (ref->policy == GT_POLICY_EVALUATOR && gt_addr_eq(from, &ref->verifier)) return ROLE_VERDICT;
+        if (ref->policy == GT_POLICY_QUORUM && !gt_addr_eq(from, &ref->poster) && !gt_addr_eq(from, &ref->worker))
+            return ROLE_VERDICT;
+    }
+    if (ref->state == GT_SLOT_DISPUTED) return ROLE_VOTE;
+    return ROLE_COSIGN;
+}
+
+static int cosign_rule(wk_ctx *c, const gt_action *a, gt_err *err) {
+    gt_tx *tx = c->tx;
+    const uint8_t *att_id = a->f[EC_ATT].b32;
+    att_row r;
+    int rc = att_load(tx, att_id, &r, err);
+    if (rc) return rc;
+    char h[19], s[43];
+    if (gt_addr_eq(&a->from, &r.attester)) return gt_err_set(err, GT_EPERM, "an attester cannot co-sign its own attestation");
+    uint64_t checked = a->f[EC_CHECKED].u64;
+    int agree = (int)a->f[EC_AGREE].u64;
+    if (checked < 1 || checked > r.items)
+        return gt_err_set(err, GT_EINVAL, "itemsChecked must be 1 to %llu (the attestation's items), got %llu",
+                          (unsigned long long)r.items, (unsigned long long)checked);
+    if (!agree && wk_is_zero32(a->f[EC_EVIDENCE].b32))
+        return gt_err_set(err, GT_EINVAL, "evidence: disagreeing needs the sha256 of a blob with the re-executed lines");
+    sqlite3_stmt *q;
+    if ((rc = wk_prepare(tx->db, "SELECT 1 FROM wk_cosigns WHERE attestation=? AND cosigner=?", &q, err))) return rc;
+    sqlite3_bind_blob(q, 1, att_id, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 2, a->from.b, 20, SQLITE_STATIC);
+    int dup = sqlite3_step(q) == SQLITE_ROW;
+    sqlite3_finalize(q);
+    if (dup)
+        return gt_err_set(err, GT_EEXIST, "%s already co-signed attestation %s…", (gt_addr_to_str(&a->from, s), s),
+                          wk_short(att_id, h));
+    gt_market_slot_ref ref;
+    if ((rc = gt_market_slot_ref_get(tx->db, r.task, r.slot, &ref, err))) return rc;
+    int role = cosign_role(&ref, &r, &a->from);
+    if (role == ROLE_COSIGN) {
+        gt_account acc;
+        if ((rc = gt_state_account(tx, &a->from, &acc, err))) return rc;
+        if (acc.staked < GT_MARKET_VALIDATOR_MIN_STAKE)
+            return gt_err_set(err, GT_EPERM, "only validators with at least %llu base units staked may co-sign; %s has %llu",
+                              (unsigned long long)GT_MARKET_VALIDATOR_MIN_STAKE, (gt_addr_to_str(&a->from, s), s),
+                              (unsigned long long)acc.staked);
+    }
+    if ((rc = wk_prepare(tx->db, "INSERT INTO wk_cosigns VALUES(?,?,?,?,?,?,?)", &q, err))) return rc;
+    sqlite3_bind_blob(q, 1, att_id, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 2, a->from.b, 20, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, (int64_t)checked);
+    sqlite3_bind_int(q, 4, agree);
+    sqlite3_bind_blob(q, 5, a->f[EC_EVIDENCE].b32, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 6, (int64_t)tx->height);
+    sqlite3_bind_int(q, 7, role);
+    rc = sqlite3_step(q);
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "writing co-sign: %s", sqlite3_errmsg(tx->db));
+    /* Counters saturate far beyond any real count: items <= 1e5 per co-sign. */
+    if (agree) r.agreed++; else r.disagreed++;
+    r.checked += checked;
+    if ((rc = wk_prepare(tx->db, "UPDATE wk_attestations SET agreed=?, disagreed=?, checked=? WHERE id=?", &q, err))) return rc;
+    sqlite3_bind_int64(q, 1, (int64_t)r.agreed);
+    sqlite3_bind_int64(q, 2, (int64_t)r.disagreed);
+    sqlite3_bind_int64(q, 3, (int64_t)r.checked);
+    sqlite3_bind_blob(q, 4, att_id, 32, SQLITE_STATIC);
+    rc = sqlite3_step(q);
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "updating attestation: %s", sqlite3_errmsg(tx->db));
+    if (gt_buf_putc(&c->diff, WK_REC_COSIGN) || wk_rec_bytes(c, att_id, 32) || wk_rec_bytes(c, a->from.b, 20) ||
+        wk_rec_u64(c, checked) || wk_rec_u64(c, (uint64_t)agree) || wk_rec_bytes(c, a->f[EC_EVIDENCE].b32, 32) ||
+        wk_rec_u64(c, tx->height) || wk_rec_u64(c, (uint64_t)role) || gt_buf_putc(&c->diff, WK_REC_ATTEST) ||
+        wk_rec_bytes(c, att_id, 32) || wk_rec_u64(c, r.agreed) || wk_rec_u64(c, r.disagreed) || wk_rec_u64(c, r.checked))
+        return gt_err_set(err, GT_ENOMEM, "out of memory");
+    if (role == ROLE_COSIGN) return 0;
+    gt_action m;
+    if (role == ROLE_VERDICT) {
+        gt_action_init(&m, &gt_kind_task_verify, tx->chain_id, &a->from, 0);
+        gt_action_set_u64(&m, "accept", (uint64_t)agree);
+        gt_action_set_u64(&m, "score", r.score_ppm / (GT_WORK_SCORE_PPM_MAX / GT_MARKET_SCORE_MAX));
+        gt_action_set_b32(&m, "reason", a->f[EC_EVIDENCE].b32);
+    } else {
+        gt_action_init(&m, &gt_kind_dispute_vote, tx->chain_id, &a->from, 0);
+        gt_action_set_u64(&m, "accept", (uint64_t)agree);
+    }
+    gt_action_set_b32(&m, "task", r.task);
+    gt_action_set_u64(&m, "slot", r.slot);
+    gt_action_set_b32(&m, "result", r.results);
+    return wk_apply_market(tx, &m, err);
+}
+
+static int apply_cosign(gt_tx *tx, const gt_action *a, gt_err *err) {
+    wk_ctx c = {tx, GT_BUF_INIT};
+    return wk_finish(&c, cosign_rule(&c, a, err));
+}
+
+gt_action_kind gt_kind_eval_attest = {"eval_attest", "EvalAttest", attest_fields, 9, apply_attest, 1, {0}, {0}, 0};
+gt_action_kind gt_kind_eval_cosign = {"eval_cosign", "EvalCosign", cosign_fields, 4, apply_cosign, 1, {0}, {0}, 0};

@@ -1,0 +1,249 @@
+/* leaderboard.c: read-only views of the work tables for the CLI and the
+ * node: models ranked by attested score with who attested and how many
+ * re-executions agreed, one attestation with its co-signs, and a job's
+ * published dataset. Only SELECTs: they run on a read-only connection beside
+ * the ledger's writer. An attestation's standing comes from its eval task's
+ * slot in the market (gt_market_slot_ref_get), so the leaderboard shows what
+ * the market decided, not what the attester claims. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/hex.h"
+#include "crypto/addr.h"
+#include "market/market.h"
+#include "work/work.h"
+#include "work/work_impl.h"
+
+static json_t *j_hex(const void *b, size_t n) {
+    char s[2 + 64 + 1];
+    s[0] = '0', s[1] = 'x';
+    gt_hex_encode(b, n, s + 2);
+    return json_string(s);
+}
+static json_t *j_sha(const void *b) {
+    char s[7 + 64 + 1];
+    memcpy(s, "sha256:", 7);
+    gt_hex_encode(b, 32, s + 7);
+    return json_string(s);
+}
+static json_t *j_addr(const void *b20) {
+    gt_addr a;
+    memcpy(a.b, b20, 20);
+    char s[43];
+    gt_addr_to_str(&a, s);
+    return json_string(s);
+}
+static json_t *j_u64(uint64_t v) { return json_integer((json_int_t)v); }
+
+/* "0.815000" from parts per million, without floating point. */
+static json_t *j_ppm(uint64_t ppm) {
+    char s[32];
+    snprintf(s, sizeof s, "%llu.%06llu", (unsigned long long)(ppm / 1000000), (unsigned long long)(ppm % 1000000));
+    return json_string(s);
+}
+
+enum { ST_ACCEPTED = 0, ST_PENDING = 1, ST_DISPUTED = 2, ST_UNVERIFIED = 3, ST_REJECTED = 4 };
+static const char *const status_names[] = {"accepted", "pending", "disputed", "unverified", "rejected"};
+
+/* The standing of an attestation of (task, slot, attempt, results). */
+static int att_status(sqlite3 *db, const uint8_t task[32], uint64_t slot, uint64_t attempt, const uint8_t results[32]) {
+    gt_market_slot_ref ref;
+    if (gt_market_slot_ref_get(db, task, slot, &ref, NULL)) return ST_REJECTED;
+    if (ref.attempt != attempt || memcmp(ref.result, results, 32)) return ST_REJECTED; /* the slot moved on */
+    switch (ref.state) {
+    case GT_SLOT_SUBMITTED: return ST_PENDING;
+    case GT_SLOT_ACCEPTED: return ST_ACCEPTED;
+    case GT_SLOT_DISPUTED: return ST_DISPUTED;
+    case GT_SLOT_PAID:
+        /* Paid with nobody's verdict: the verify deadline passed. */
+        return ref.accept || !gt_addr_is_zero(&ref.verdict_by) || ref.policy == GT_POLICY_QUORUM ? ST_ACCEPTED : ST_UNVERIFIED;
+    default: return ST_REJECTED;
+    }
+}
+
+typedef struct entry {
+    json_t *obj;
+    char bench[GT_WORK_BENCH_NAME_MAX + 1];
+    uint8_t model[32];
+    uint64_t score, agreed, height;
+    int status;
+} entry;
+
+/* Better standing first: status, then agreeing co-signs, then the later one. */
+static int better(const entry *a, const entry *b) {
+    if (a->status != b->status) return a->status < b->status;
+    if (a->agreed != b->agreed) return a->agreed > b->agreed;
+    return a->height > b->height;
+}
+
+static int by_rank(const void *pa, const void *pb) {
+    const entry *a = pa, *b = pb;
+    int c = strcmp(a->bench, b->bench);
+    if (c) return c;
+    if (a->score != b->score) return a->score > b->score ? -1 : 1;
+    if (a->status != b->status) return a->status - b->status;
+    return memcmp(a->model, b->model, 32);
+}
+
+#define ATT_COLS "id,attester,task,slot,attempt,model,bench,bench_hash,results_root,score_ppm,items,results,height,agreed,disagreed,checked"
+
+/* One attestation row (ATT_COLS) as JSON; fills e's sort keys. */
+static json_t *att_json(sqlite3 *db, sqlite3_stmt *q, entry *e) {
+    for (int i = 0; i < 12; i++) {
+        int want = i == 1 ? 20 : 32;
+        if ((i <= 2 || i == 5 || i == 7 || i == 8 || i == 11) && sqlite3_column_bytes(q, i) != want) return NULL;
+    }
+    const uint8_t *task = sqlite3_column_blob(q, 2), *results = sqlite3_column_blob(q, 11);
+    uint64_t slot = (uint64_t)sqlite3_column_int64(q, 3), attempt = (uint64_t)sqlite3_column_int64(q, 4);
+    memset(e, 0, sizeof *e);
+    const char *bench = (const char *)sqlite3_column_text(q, 6);
+    snprintf(e->bench, sizeof e->bench, "%s", bench ? bench : "");
+    memcpy(e->model, sqlite3_column_blob(q, 5), 32);
+    e->score = (uint64_t)sqlite3_column_int64(q, 9);
+    e->height = (uint64_t)sqlite3_column_int64(q, 12);
+    e->agreed = (uint64_t)sqlite3_column_int64(q, 13);
+    e->status = att_status(db, task, slot, attempt, results);
+    json_t *o = json_object();
+    json_object_set_new(o, "bench", json_string(e->bench));
+    json_object_set_new(o, "benchHash", j_sha(sqlite3_column_blob(q, 7)));
+    json_object_set_new(o, "model", j_sha(e->model));
+    json_object_set_new(o, "scorePpm", j_u64(e->score));
+    json_object_set_new(o, "score", j_ppm(e->score));
+    json_object_set_new(o, "items", j_u64((uint64_t)sqlite3_column_int64(q, 10)));
+    json_object_set_new(o, "attester", j_addr(sqlite3_column_blob(q, 1)));
+    json_object_set_new(o, "attestation", j_hex(sqlite3_column_blob(q, 0), 32));
+    json_object_set_new(o, "task", j_hex(task, 32));
+    json_object_set_new(o, "slot", j_u64(slot));
+    json_object_set_new(o, "attempt", j_u64(attempt));
+    json_object_set_new(o, "height", j_u64(e->height));
+    json_object_set_new(o, "status", json_string(status_names[e->status]));
+    json_object_set_new(o, "results", j_sha(results));
+    json_object_set_new(o, "resultsRoot", j_hex(sqlite3_column_blob(q, 8), 32));
+    json_t *cs = json_object();
+    json_object_set_new(cs, "agreed", j_u64(e->agreed));
+    json_object_set_new(cs, "disagreed", j_u64((uint64_t)sqlite3_column_int64(q, 14)));
+    json_object_set_new(cs, "itemsChecked", j_u64((uint64_t)sqlite3_column_int64(q, 15)));
+    json_object_set_new(o, "cosigns", cs);
+    return o;
+}
+
+json_t *gt_work_leaderboard(sqlite3 *db, const char *bench, int all, gt_err *err) {
+    sqlite3_stmt *q;
+    if (wk_prepare(db, "SELECT " ATT_COLS " FROM wk_attestations WHERE (?1 IS NULL OR bench=?1) ORDER BY height, id", &q, err))
+        return NULL;
+    if (bench) sqlite3_bind_text(q, 1, bench, -1, SQLITE_STATIC);
+    else sqlite3_bind_null(q, 1);
+    entry *v = NULL;
+    size_t n = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        entry e;
+        json_t *o = att_json(db, q, &e);
+        if (!o) continue; /* a damaged row: `ledger verify` reports it */
+        if (!all && e.status == ST_REJECTED) { json_decref(o); continue; }
+        e.obj = o;
+        size_t k = n;
+        if (!all)
+            for (k = 0; k < n; k++)
+                if (!strcmp(v[k].bench, e.bench) && !memcmp(v[k].model, e.model, 32)) break;
+        if (k < n) { /* the same (bench, model): keep the better-standing one */
+            if (better(&e, &v[k])) { json_decref(v[k].obj); v[k] = e; }
+            else json_decref(o);
+            continue;
+        }
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            entry *nv = gt_realloc(v, cap * sizeof *v);
+            if (!nv) { json_decref(o); rc = SQLITE_NOMEM; break; }
+            v = nv;
+        }
+        v[n++] = e;
+    }
+    sqlite3_finalize(q);
+    json_t *out = NULL;
+    if (rc != SQLITE_DONE) {
+        gt_err_set(err, rc == SQLITE_NOMEM ? GT_ENOMEM : GT_EDB, "reading attestations: %s",
+                   rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(db));
+    } else {
+        if (n) qsort(v, n, sizeof *v, by_rank);
+        json_t *arr = json_array();
+        uint64_t rank = 0;
+        for (size_t i = 0; i < n; i++) {
+            rank = i > 0 && !strcmp(v[i].bench, v[i - 1].bench) ? rank + 1 : 1;
+            if (i >= GT_WORK_LEADERBOARD_MAX) break;
+            json_object_set_new(v[i].obj, "rank", j_u64(rank));
+            json_array_append(arr, v[i].obj);
+        }
+        out = json_object();
+        json_object_set_new(out, "bench", bench ? json_string(bench) : json_null());
+        json_object_set_new(out, "entries", arr);
+    }
+    for (size_t i = 0; i < n; i++) json_decref(v[i].obj);
+    gt_free(v);
+    return out;
+}
+
+json_t *gt_work_attestation_get(sqlite3 *db, const uint8_t id[32], gt_err *err) {
+    sqlite3_stmt *q;
+    if (wk_prepare(db, "SELECT " ATT_COLS " FROM wk_attestations WHERE id=?", &q, err)) return NULL;
+    sqlite3_bind_blob(q, 1, id, 32, SQLITE_STATIC);
+    entry e;
+    json_t *o = NULL;
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) o = att_json(db, q, &e);
+    sqlite3_finalize(q);
+    char h[19];
+    if (rc == SQLITE_DONE) gt_err_set(err, GT_ENOTFOUND, "no attestation %s… on this ledger", wk_short(id, h));
+    else if (rc != SQLITE_ROW) gt_err_set(err, GT_EDB, "reading attestation: %s", sqlite3_errmsg(db));
+    else if (!o) gt_err_set(err, GT_EDB, "attestation %s…: damaged row", wk_short(id, h));
+    if (!o) return NULL;
+    json_t *arr = json_array();
+    if (!wk_prepare(db, "SELECT cosigner,items_checked,agree,evidence,height,role FROM wk_cosigns WHERE attestation=? "
+                        "ORDER BY height, cosigner", &q, NULL)) {
+        sqlite3_bind_blob(q, 1, id, 32, SQLITE_STATIC);
+        static const char *const roles[] = {"cosign", "verdict", "dispute-vote"};
+        while (sqlite3_step(q) == SQLITE_ROW) {
+            if (sqlite3_column_bytes(q, 0) != 20 || sqlite3_column_bytes(q, 3) != 32) continue;
+            int role = sqlite3_column_int(q, 5);
+            json_t *c = json_object();
+            json_object_set_new(c, "cosigner", j_addr(sqlite3_column_blob(q, 0)));
+            json_object_set_new(c, "itemsChecked", j_u64((uint64_t)sqlite3_column_int64(q, 1)));
+            json_object_set_new(c, "agree", json_boolean(sqlite3_column_int(q, 2)));
+            const uint8_t *ev = sqlite3_column_blob(q, 3);
+            json_object_set_new(c, "evidence", wk_is_zero32(ev) ? json_null() : j_sha(ev));
+            json_object_set_new(c, "height", j_u64((uint64_t)sqlite3_column_int64(q, 4)));
+            json_object_set_new(c, "role", json_string(role >= 0 && role < 3 ? roles[role] : "?"));
+            json_array_append_new(arr, c);
+        }
+        sqlite3_finalize(q);
+    }
+    json_object_set_new(o, "cosignList", arr);
+    return o;
+}
+
+json_t *gt_work_dataset_get(sqlite3 *db, const uint8_t job[32], gt_err *err) {
+    sqlite3_stmt *q;
+    if (wk_prepare(db, "SELECT task,publisher,root,rows,manifest,height FROM wk_datasets WHERE job=?", &q, err)) return NULL;
+    sqlite3_bind_blob(q, 1, job, 32, SQLITE_STATIC);
+    json_t *o = NULL;
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW && sqlite3_column_bytes(q, 0) == 32 && sqlite3_column_bytes(q, 1) == 20 &&
+        sqlite3_column_bytes(q, 2) == 32 && sqlite3_column_bytes(q, 4) == 32) {
+        o = json_object();
+        json_object_set_new(o, "job", j_sha(job));
+        json_object_set_new(o, "task", j_hex(sqlite3_column_blob(q, 0), 32));
+        json_object_set_new(o, "publisher", j_addr(sqlite3_column_blob(q, 1)));
+        json_object_set_new(o, "root", j_hex(sqlite3_column_blob(q, 2), 32));
+        json_object_set_new(o, "rows", j_u64((uint64_t)sqlite3_column_int64(q, 3)));
+        json_object_set_new(o, "manifest", j_sha(sqlite3_column_blob(q, 4)));
+        json_object_set_new(o, "height", j_u64((uint64_t)sqlite3_column_int64(q, 5)));
+    }
+    sqlite3_finalize(q);
+    char h[19];
+    if (rc == SQLITE_DONE) gt_err_set(err, GT_ENOTFOUND, "no dataset published for job %s…", wk_short(job, h));
+    else if (rc != SQLITE_ROW) gt_err_set(err, GT_EDB, "reading dataset: %s", sqlite3_errmsg(db));
+    else if (!o) gt_err_set(err, GT_EDB, "dataset of job %s…: damaged row", wk_short(job, h));
+    return o;
+}

@@ -1,0 +1,85 @@
+/* work.h: the work layer's rules on the ledger: evaluation attestations and
+ * their co-signatures, and dataset roots, as signed actions beside the
+ * market's, plus the readers the CLI and the node use (the leaderboard).
+ *
+ * Action kinds (JSON "type", then fields beside chainId/from/nonce/sig):
+ *   eval_attest      task, slot, model, bench, benchHash, resultsRoot,
+ *                    scorePpm, items, results
+ *       An evaluator holding a claimed slot of an `eval` task attests a
+ *       benchmark run; the same action submits the results blob (`results`)
+ *       as the slot's result. Rules in eval/attest.c.
+ *   eval_cosign      attestation, itemsChecked, agree, evidence
+ *       A validator re-executed `itemsChecked` items of an attestation and
+ *       says whether every one matched byte for byte; `evidence` is the
+ *       sha256 of a blob with its re-executed lines (required when it
+ *       disagrees). When the co-signer is the one who verifies the task slot
+ *       (the poster, the evaluator, or any staked validator of a quorum), the
+ *       co-sign is also the verdict; while the slot is under dispute, it is
+ *       also the validator's dispute vote. Rules in eval/attest.c.
+ *   dataset_publish  task, job, root, rows, manifest
+ *       The poster of a data-job task records the Merkle root of the dataset
+ *       exported from its accepted samples (export.h), once per job. Rules in
+ *       work.c.
+ * Types: task, model, benchHash, resultsRoot, results, attestation,
+ * evidence, job, root, manifest bytes32 (model/results/evidence/job/
+ * manifest: sha256 of a file or blob; resultsRoot/root: keccak Merkle roots);
+ * bench string; agree bool; the rest uint64.
+ *
+ * Market task kinds the work layer posts and serves (agent skills of the
+ * same names): GT_WORK_KIND_GENERATE (a data job: one slot per batch,
+ * verified sample by sample with task_verify_partial by a validator agent,
+ * whose skill is GT_WORK_SKILL_VALIDATE) and GT_WORK_KIND_EVAL (an
+ * evaluation: one slot per evaluator, the result an attestation). */
+#ifndef GT_WORK_WORK_H
+#define GT_WORK_WORK_H
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "crypto/key.h"
+#include "ledger/action.h"
+
+#define GT_WORK_KIND_GENERATE "generate"
+#define GT_WORK_SKILL_VALIDATE "validate"
+#define GT_WORK_KIND_EVAL "eval"
+
+#define GT_WORK_SCORE_PPM_MAX 1000000ull
+#define GT_WORK_ATTEST_MAX_ITEMS 100000   /* = GT_BENCH_MAX_ITEMS */
+#define GT_WORK_BENCH_NAME_MAX 64         /* = GT_BENCH_NAME_MAX */
+#define GT_WORK_DATASET_MAX_ROWS (1u << 24) /* = GT_DATASET_MAX_ROWS */
+#define GT_WORK_LEADERBOARD_MAX 1000      /* entries returned */
+
+extern gt_action_kind gt_kind_eval_attest, gt_kind_eval_cosign, gt_kind_dataset_publish;
+
+/* Registers the market (gt_market_register, which registers the core
+ * rules), the work kinds and the work module's tables. Call before
+ * gt_ledger_create / open / verify. Idempotent; not thread-safe. */
+int gt_work_register(gt_err *err);
+
+/* ---- readers (leaderboard.c): db is a connection to the ledger's SQLite
+ * file (read-only on HOME/ledger.db, or tx->db in gt_ledger_read). Each
+ * returns a new reference (caller json_decref's) or NULL with err set. */
+
+/* Models ranked by attested score:
+ *   {"bench": NAME|null, "entries": [{rank, bench, benchHash, model,
+ *     scorePpm, score, items, attester, attestation, task, slot, height,
+ *     status, results, resultsRoot, cosigns: {agreed, disagreed,
+ *     itemsChecked}}]}
+ * status: "accepted" (the eval task's slot was paid on a verdict or a won
+ * dispute), "pending" (submitted, no verdict yet), "disputed", "rejected"
+ * (the verdict went against it), "unverified" (paid because nobody gave a
+ * verdict in time). Without `all`, rejected attestations are left out and
+ * each (bench, model) appears once: its best-standing attestation (accepted
+ * first, then most agreeing co-signs, then the latest). Sorted by bench,
+ * then score (highest first); rank counts within a bench. bench NULL: all. */
+json_t *gt_work_leaderboard(sqlite3 *db, const char *bench, int all, gt_err *err);
+/* One attestation with its co-signs (cosignList: cosigner, itemsChecked,
+ * agree, evidence, height, role: "cosign"|"verdict"|"dispute-vote"). */
+json_t *gt_work_attestation_get(sqlite3 *db, const uint8_t id[32], gt_err *err);
+/* The dataset published for a job: {job, task, publisher, root, rows,
+ * manifest, height}; GT_ENOTFOUND when none. */
+json_t *gt_work_dataset_get(sqlite3 *db, const uint8_t job[32], gt_err *err);
+
+#endif
