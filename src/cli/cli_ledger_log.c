@@ -180,8 +180,8 @@ static int cmd_ledger(int argc, char **argv) {
     }
     if (!strcmp(sub, "submit")) {
         if (optind + 1 >= argc) return gt_cli_usage_error("ledger", "submit needs a FILE (or - for stdin)");
-        gt_action *acts;
-        size_t n;
+        gt_action *acts = NULL;
+        size_t n = 0;
         if (read_actions(argv[optind + 1], &acts, &n, &err)) return gt_cli_fail(&err);
         gt_ledger *l;
         if (gt_ledger_open(db, 0, &l, &err)) { gt_free(acts); return gt_cli_fail(&err); }
