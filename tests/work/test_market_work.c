@@ -1,0 +1,560 @@
+/* test_market_work.c: data jobs and evaluations as market work, end to end on
+ * a real ledger with several agents' keys and the tiny fixture model.
+ *
+ * Data: alice posts a job of 2 batches x 4 samples as one `generate` task
+ * verified by the validator val. w1 and w2 generate their batches with the
+ * model; w2 submits only 3 of its 4 samples. val runs the validation
+ * pipeline (with spot re-execution) on each blob, uploads the reason blob
+ * and gives per-sample verdicts: 4/4 and 3/4. Settlement pays and slashes
+ * pro rata (exact balances checked), reputation counts samples. alice
+ * exports the 7 accepted samples, publishes the dataset's root on the
+ * ledger, and a copy is checked against the root read back from the ledger
+ * (and a damaged copy is caught).
+ *
+ * Eval: alice posts an `eval` task on the built-in arith-v1 (6 items). eve
+ * runs it and attests; val re-executes 3 random items, agrees, and its
+ * co-sign accepts; v1 co-signs too. mallory attests a forged run (every
+ * item marked correct, root and score recomputed to match), which only
+ * re-execution can catch: val disagrees (the verdict), mallory disputes, v1
+ * and v2 re-execute with their own seeds and their co-signs vote it down.
+ * The leaderboard ranks eve's attestation with 2 agreeing re-executions and
+ * leaves mallory's out (and shows it rejected with `all`). Books, supply and
+ * replay verification are checked at the end, and a tampered attestation
+ * row is caught by the replay. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../test.h"
+#include "base/alloc.h"
+#include "base/amount.h"
+#include "base/file.h"
+#include "base/hex.h"
+#include "base/json.h"
+#include "crypto/addr.h"
+#include "crypto/keccak.h"
+#include "crypto/merkle.h"
+#include "crypto/sha256.h"
+#include "ledger/ledger.h"
+#include "ledger/rules.h"
+#include "market/blob.h"
+#include "market/market.h"
+#include "work/data/batch.h"
+#include "work/data/export.h"
+#include "work/eval/check.h"
+#include "work/eval/eval.h"
+#include "work/work.h"
+
+#define MODEL "models/tiny-llama-q8_0.gguf"
+#define TOK(x) ((uint64_t)(x) * 1000000ull)
+
+enum { ALICE, W1, W2, VAL, EVE, MALLORY, V1, V2, N_ACC };
+static const char *const names[N_ACC] = {"alice", "w1", "w2", "val", "eve", "mallory", "v1", "v2"};
+static gt_key keys[N_ACC];
+static gt_addr addrs[N_ACC];
+static gt_ledger *L;
+static char blobs[256];
+
+/* Signs and submits one action of `who`; returns the outcome code. */
+static int submit(int who, gt_action *a, char *msg, size_t cap) {
+    gt_account acc;
+    gt_ledger_account(L, &addrs[who], &acc, NULL);
+    a->nonce = acc.nonce;
+    a->from = addrs[who];
+    gt_err err = {0};
+    if (gt_action_sign(a, &keys[who], &err)) {
+        fprintf(stderr, "sign: %s\n", err.msg);
+        return -100;
+    }
+    gt_result r;
+    gt_ledger_submit(L, a, 1, &r);
+    if (r.code) fprintf(stderr, "  (%s refused: %s)\n", a->kind->name, r.msg);
+    if (msg) snprintf(msg, cap, "%s", r.msg);
+    return r.code;
+}
+
+static void init(gt_action *a, const gt_action_kind *k, int who) {
+    gt_action_init(a, k, GT_DEFAULT_CHAIN_ID, &addrs[who], 0);
+}
+
+static uint64_t balance(int who) {
+    gt_account a;
+    gt_ledger_account(L, &addrs[who], &a, NULL);
+    return a.balance;
+}
+static uint64_t locked(int who) {
+    gt_account a;
+    gt_ledger_account(L, &addrs[who], &a, NULL);
+    return a.locked;
+}
+
+/* Stores bytes as a blob and returns its hash. */
+static void put_blob(const void *p, size_t n, uint8_t h[32]) {
+    char id[GT_BLOB_ID_BYTES];
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_blob_put(blobs, p, n, id, &err), 0);
+    CHECK_EQ_INT(gt_blob_id_parse(id, h, &err), 0);
+}
+
+/* Reads a JSON view under the ledger's lock. */
+typedef struct view_arg { int what; const uint8_t *id; const char *bench; int all; gt_addr addr; json_t *out; } view_arg;
+static int read_view(void *arg, gt_tx *tx, gt_err *err) {
+    view_arg *v = arg;
+    switch (v->what) {
+    case 0: v->out = gt_market_task_get(tx->db, v->id, err); break;
+    case 1: v->out = gt_work_leaderboard(tx->db, v->bench, v->all, err); break;
+    case 2: v->out = gt_work_attestation_get(tx->db, v->id, err); break;
+    case 3: v->out = gt_work_dataset_get(tx->db, v->id, err); break;
+    case 4: v->out = gt_market_reputation(tx->db, &v->addr, "generate", err); break;
+    default: {
+        uint64_t locked_units = 0;
+        return gt_market_audit(tx->db, &locked_units, err);
+    }
+    }
+    return v->out ? 0 : -1;
+}
+static json_t *view(int what, const uint8_t *id, const char *bench, int all) {
+    view_arg v = {what, id, bench, all, {{0}}, NULL};
+    gt_err err = {0};
+    if (gt_ledger_read(L, read_view, &v, &err)) fprintf(stderr, "view %d: %s\n", what, err.msg);
+    return v.out;
+}
+
+static const char *SPEC =
+    "{\"version\":1,\"name\":\"notes\",\"template\":\"Write note {index} in a {tone} tone.\\n\","
+    "\"variables\":{\"tone\":[\"dry\",\"warm\"]},\"seed\":11,\"samples\":8,\"batch\":4,"
+    "\"reward\":\"1\",\"stake\":\"0.5\",\"license\":\"cc-by-4.0\",\"generation\":{\"max_tokens\":10,\"temp\":0.8},"
+    "\"pipeline\":{\"verify\":false,\"near_dedup\":false,\"spot_check\":0.5}}";
+
+/* ---- the data job ---- */
+static void test_data_job(gt_llm *llm) {
+    gt_err err = {0};
+    gt_job_spec spec;
+    CHECK_EQ_INT(gt_job_spec_parse(SPEC, strlen(SPEC), &spec, &err), 0);
+    uint8_t spec_hash[32];
+    put_blob(SPEC, strlen(SPEC), spec_hash);
+    CHECK(!memcmp(spec_hash, spec.id, 32)); /* the job id is the spec blob's hash */
+    gt_work_terms terms;
+    CHECK_EQ_INT(gt_work_job_terms(&spec, &terms, &err), 0);
+    CHECK_EQ_U64(terms.slots, 2);
+    CHECK_EQ_U64(terms.bounty_units, TOK(4));
+    CHECK_EQ_U64(terms.stake_units, TOK(2));
+
+    gt_action a;
+    init(&a, &gt_kind_task_post, ALICE);
+    gt_action_set_str(&a, "kind", GT_WORK_KIND_GENERATE, strlen(GT_WORK_KIND_GENERATE), NULL);
+    gt_action_set_b32(&a, "spec", spec.id);
+    gt_action_set_u64(&a, "slots", terms.slots);
+    gt_action_set_u64(&a, "bounty", terms.bounty_units);
+    gt_action_set_u64(&a, "stake", terms.stake_units);
+    gt_action_set_addr(&a, "verifier", &addrs[VAL]);
+    gt_action_set_u64(&a, "fee", 100000);
+    gt_action_set_u64(&a, "claimBlocks", 50);
+    gt_action_set_u64(&a, "submitBlocks", 20);
+    gt_action_set_u64(&a, "verifyBlocks", 20);
+    CHECK_EQ_INT(submit(ALICE, &a, NULL, 0), 0);
+    uint8_t task[32];
+    memcpy(task, a.id, 32);
+
+    /* Workers claim (slot 0 for w1, slot 1 for w2) and generate their batches. */
+    gt_buf blob[2] = {GT_BUF_INIT, GT_BUF_INIT};
+    uint8_t result[2][32];
+    for (int k = 0; k < 2; k++) {
+        int w = k ? W2 : W1;
+        init(&a, &gt_kind_task_claim, w);
+        gt_action_set_b32(&a, "task", task);
+        CHECK_EQ_INT(submit(w, &a, NULL, 0), 0);
+        CHECK_EQ_INT(gt_work_generate_batch(&spec, llm, &addrs[w], (uint64_t)k, &blob[k], &err), 0);
+    }
+    /* w2 submits only its first 3 samples. */
+    size_t cut = blob[1].len - 1;
+    while (cut > 0 && blob[1].data[cut - 1] != '\n') cut--;
+    blob[1].len = cut;
+    for (int k = 0; k < 2; k++) {
+        int w = k ? W2 : W1;
+        put_blob(blob[k].data, blob[k].len, result[k]);
+        init(&a, &gt_kind_task_submit, w);
+        gt_action_set_b32(&a, "task", task);
+        gt_action_set_u64(&a, "slot", (uint64_t)k);
+        gt_action_set_b32(&a, "result", result[k]);
+        CHECK_EQ_INT(submit(w, &a, NULL, 0), 0);
+    }
+
+    /* The validator judges each blob sample by sample. */
+    gt_pipeline *p = NULL;
+    CHECK_EQ_INT(gt_pipeline_new(&spec, &p, &err), 0);
+    gt_pipeline_opts po = {.regen = llm, .spot_seed = 99};
+    gt_sample *kept[2] = {NULL, NULL};
+    size_t n_kept[2] = {0, 0};
+    uint64_t want_acc[2] = {4, 3};
+    for (int k = 0; k < 2; k++) {
+        gt_work_batch_verdict v;
+        gt_buf reason = GT_BUF_INIT;
+        int w = k ? W2 : W1;
+        CHECK_EQ_INT(gt_work_validate_batch(p, &spec, &po, (uint64_t)k, &addrs[w], blob[k].data, blob[k].len, &v, &reason,
+                                            &kept[k], &n_kept[k], &err), 0);
+        CHECK_EQ_U64(v.accepted, want_acc[k]);
+        CHECK_EQ_U64(v.total, 4);
+        CHECK(v.report.stage[GT_STAGE_SPOT].checked >= 1); /* spot re-execution ran and passed */
+        CHECK_EQ_U64(v.report.stage[GT_STAGE_SPOT].failed, 0);
+        uint8_t rh[32];
+        put_blob(reason.data, reason.len, rh);
+        init(&a, &gt_kind_task_verify_partial, VAL);
+        gt_action_set_b32(&a, "task", task);
+        gt_action_set_u64(&a, "slot", (uint64_t)k);
+        gt_action_set_b32(&a, "result", result[k]);
+        gt_action_set_u64(&a, "accepted", v.accepted);
+        gt_action_set_u64(&a, "total", v.total);
+        gt_action_set_u64(&a, "score", v.score);
+        gt_action_set_b32(&a, "reason", rh);
+        CHECK_EQ_INT(submit(VAL, &a, NULL, 0), 0);
+        gt_buf_free(&reason);
+    }
+    /* A blob naming another contributor is refused whole. */
+    {
+        gt_work_batch_verdict v;
+        gt_buf reason = GT_BUF_INIT;
+        CHECK_EQ_INT(gt_work_validate_batch(p, &spec, &po, 0, &addrs[W2], blob[0].data, blob[0].len, &v, &reason, NULL, NULL,
+                                            &err), 0);
+        CHECK_EQ_U64(v.accepted, 0);
+        CHECK_CONTAINS(v.whole, "names contributor");
+        CHECK_CONTAINS((const char *)reason.data, "\"refused\"");
+        gt_buf_free(&reason);
+        CHECK_EQ_INT(gt_work_validate_batch(p, &spec, &po, 0, &addrs[W1], "not json\n", 9, &v, &reason, NULL, NULL, &err), 0);
+        CHECK_EQ_U64(v.accepted, 0);
+        CHECK_CONTAINS(v.whole, "not a batch");
+        gt_buf_free(&reason);
+    }
+    gt_pipeline_free(p);
+
+    /* Settlement: w1 after acceptance; w2 at once, giving up its dispute. */
+    uint64_t w1_0 = balance(W1), w2_0 = balance(W2), al_0 = balance(ALICE), val_0 = balance(VAL);
+    for (int k = 0; k < 2; k++) {
+        int w = k ? W2 : W1;
+        init(&a, &gt_kind_task_settle, w);
+        gt_action_set_b32(&a, "task", task);
+        gt_action_set_u64(&a, "slot", (uint64_t)k);
+        CHECK_EQ_INT(submit(w, &a, NULL, 0), 0);
+    }
+    /* w1: bounty 4 + stake 2 back. w2: 3/4 of 4 = 3, stake 2 - 1/4 x 2 = 1.5 back.
+     * alice: the unpaid quarter (1) + the slashed quarter of w2's stake (0.5).
+     * val: two fees of 0.1, and its rejection bond (0.5) back. */
+    CHECK_EQ_U64(balance(W1) - w1_0, TOK(6));
+    CHECK_EQ_U64(balance(W2) - w2_0, TOK(3) + TOK(3) / 2);
+    CHECK_EQ_U64(balance(ALICE) - al_0, TOK(1) + TOK(1) / 2);
+    CHECK_EQ_U64(balance(VAL) - val_0, 2 * 100000 + TOK(1) / 2);
+    CHECK_EQ_U64(locked(ALICE), 0);
+    CHECK_EQ_U64(locked(W2), 0);
+    json_t *t = view(0, task, NULL, 0);
+    CHECK_STR(json_string_value(json_object_get(t, "status")), "complete");
+    json_decref(t);
+    view_arg rv = {4, NULL, NULL, 0, addrs[W2], NULL};
+    gt_ledger_read(L, read_view, &rv, NULL);
+    json_t *row = json_array_get(json_object_get(rv.out, "skills"), 0);
+    CHECK_EQ_INT(json_integer_value(json_object_get(row, "unitsAccepted")), 3);
+    CHECK_EQ_INT(json_integer_value(json_object_get(row, "unitsRejected")), 1);
+    json_decref(rv.out);
+
+    /* Export the accepted samples, publish the root, check a copy against the ledger. */
+    gt_sample all[8];
+    size_t n = 0;
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < n_kept[k]; i++)
+            if (kept[k][i].accepted) all[n++] = kept[k][i];
+    CHECK_EQ_U64(n, 7);
+    char dir[300];
+    snprintf(dir, sizeof dir, "%s/../dataset", blobs);
+    uint8_t root[32], again[32];
+    CHECK_EQ_INT(gt_dataset_export(&spec, all, n, dir, root, &err), 0);
+    for (int k = 0; k < 2; k++) gt_samples_free(kept[k], n_kept[k]);
+    char prov[400];
+    snprintf(prov, sizeof prov, "%s/provenance.json", dir);
+    uint8_t *pbytes;
+    size_t plen;
+    uint8_t manifest[32];
+    CHECK_EQ_INT(gt_file_read(prov, 1 << 24, &pbytes, &plen, &err), 0);
+    put_blob(pbytes, plen, manifest);
+    gt_free(pbytes);
+    init(&a, &gt_kind_dataset_publish, ALICE);
+    gt_action_set_b32(&a, "task", task);
+    gt_action_set_b32(&a, "job", spec.id);
+    gt_action_set_b32(&a, "root", root);
+    gt_action_set_u64(&a, "rows", n);
+    gt_action_set_b32(&a, "manifest", manifest);
+    CHECK_EQ_INT(submit(ALICE, &a, NULL, 0), 0);
+    json_t *d = view(3, spec.id, NULL, 0);
+    uint8_t ledger_root[32];
+    CHECK_EQ_INT(gt_hex_decode(json_string_value(json_object_get(d, "root")), ledger_root, 32, "root", &err), 0);
+    CHECK_EQ_INT(json_integer_value(json_object_get(d, "rows")), 7);
+    json_decref(d);
+    size_t rows = 0;
+    CHECK_EQ_INT(gt_dataset_verify(dir, ledger_root, again, &rows, &err), 0);
+    CHECK_EQ_U64(rows, 7);
+    /* A copy with one byte changed no longer matches the ledger's root. */
+    char data[400];
+    snprintf(data, sizeof data, "%s/data.jsonl", dir);
+    FILE *f = fopen(data, "r+b");
+    CHECK(f != NULL);
+    if (f) {
+        fseek(f, 20, SEEK_SET);
+        int ch = fgetc(f);
+        fseek(f, 20, SEEK_SET);
+        fputc(ch == 'x' ? 'y' : 'x', f);
+        fclose(f);
+    }
+    CHECK(gt_dataset_verify(dir, ledger_root, again, &rows, &err) != 0);
+    for (int k = 0; k < 2; k++) gt_buf_free(&blob[k]);
+    gt_job_spec_free(&spec);
+}
+
+/* Posts, claims and attests one slot of the eval task; returns the attestation id. */
+static int attest(int who, const uint8_t task[32], uint64_t slot, const gt_work_attestation *att, uint8_t id[32]) {
+    gt_action a;
+    init(&a, &gt_kind_task_claim, who);
+    gt_action_set_b32(&a, "task", task);
+    if (submit(who, &a, NULL, 0)) return -1;
+    init(&a, &gt_kind_eval_attest, who);
+    gt_work_attest_fill(&a, task, slot, att);
+    int rc = submit(who, &a, NULL, 0);
+    memcpy(id, a.id, 32);
+    return rc;
+}
+
+/* A validator checks an attestation (read back from the ledger) and co-signs. */
+static int check_and_cosign(int who, const gt_work_eval_spec *es, const gt_bench *b, gt_llm *llm, const uint8_t att_id[32],
+                            uint64_t seed, int *agree) {
+    gt_err err = {0};
+    json_t *v = view(2, att_id, NULL, 0);
+    gt_work_attestation att;
+    if (!v || gt_work_attestation_from_json(v, &att, &err)) return -1;
+    json_decref(v);
+    char id[GT_BLOB_ID_BYTES];
+    gt_blob_id_format(att.results, id);
+    uint8_t *res;
+    size_t len;
+    if (gt_blob_get(blobs, id, &res, &len, &err)) return -1;
+    gt_work_check c;
+    gt_buf ev = GT_BUF_INIT;
+    int rc = gt_work_eval_check(es, b, llm, &att, res, len, seed, &c, &ev, &err);
+    gt_free(res);
+    if (rc) { fprintf(stderr, "check: %s\n", err.msg); gt_buf_free(&ev); return -1; }
+    uint8_t evh[32];
+    put_blob(ev.data, ev.len, evh);
+    gt_buf_free(&ev);
+    *agree = c.agree;
+    gt_action a;
+    init(&a, &gt_kind_eval_cosign, who);
+    gt_work_cosign_fill(&a, att_id, c.items_checked, c.agree, evh);
+    return submit(who, &a, NULL, 0);
+}
+
+static void test_eval(gt_llm *llm) {
+    gt_err err = {0};
+    gt_bench *b = NULL;
+    CHECK_EQ_INT(gt_bench_open("arith-v1", &b, &err), 0);
+    if (!b) return;
+    gt_work_eval_spec es = {.limit = 6, .check = 3};
+    memcpy(es.model, llm->id, 32);
+    memcpy(es.bench_hash, b->hash, 32);
+    snprintf(es.bench, sizeof es.bench, "%s", b->name);
+    char *spec_text = gt_work_eval_spec_json(&es);
+    gt_work_eval_spec back;
+    CHECK_EQ_INT(gt_work_eval_spec_parse(spec_text, strlen(spec_text), &back, &err), 0);
+    CHECK(!memcmp(&back, &es, sizeof es));
+    uint8_t spec_hash[32];
+    put_blob(spec_text, strlen(spec_text), spec_hash);
+    free(spec_text);
+
+    gt_action a;
+    init(&a, &gt_kind_task_post, ALICE);
+    gt_action_set_str(&a, "kind", GT_WORK_KIND_EVAL, strlen(GT_WORK_KIND_EVAL), NULL);
+    gt_action_set_b32(&a, "spec", spec_hash);
+    gt_action_set_u64(&a, "slots", 2);
+    gt_action_set_u64(&a, "bounty", TOK(2));
+    gt_action_set_u64(&a, "stake", TOK(1));
+    gt_action_set_addr(&a, "verifier", &addrs[VAL]);
+    gt_action_set_u64(&a, "fee", 200000);
+    gt_action_set_u64(&a, "claimBlocks", 60);
+    gt_action_set_u64(&a, "submitBlocks", 20);
+    gt_action_set_u64(&a, "verifyBlocks", 20);
+    CHECK_EQ_INT(submit(ALICE, &a, NULL, 0), 0);
+    uint8_t task[32];
+    memcpy(task, a.id, 32);
+
+    /* eve: an honest run. */
+    gt_buf res = GT_BUF_INIT;
+    gt_work_attestation att;
+    CHECK_EQ_INT(gt_work_eval_attest(&es, b, llm, &res, &att, &err), 0);
+    CHECK_EQ_U64(att.items, 6);
+    uint8_t h[32], att_eve[32], att_mal[32];
+    put_blob(res.data, res.len, h);
+    CHECK(!memcmp(h, att.results, 32));
+    CHECK_EQ_INT(attest(EVE, task, 0, &att, att_eve), 0);
+    int agree = -1;
+    CHECK_EQ_INT(check_and_cosign(V1, &es, b, llm, att_eve, 1, &agree), 0);
+    CHECK_EQ_INT(agree, 1);
+    CHECK_EQ_INT(check_and_cosign(VAL, &es, b, llm, att_eve, 2, &agree), 0); /* the verdict */
+    CHECK_EQ_INT(agree, 1);
+    json_t *tv = view(0, task, NULL, 0);
+    json_t *s0 = json_array_get(json_object_get(tv, "slotList"), 0);
+    CHECK_STR(json_string_value(json_object_get(s0, "state")), "accepted");
+    json_decref(tv);
+    init(&a, &gt_kind_task_settle, EVE);
+    gt_action_set_b32(&a, "task", task);
+    gt_action_set_u64(&a, "slot", 0);
+    CHECK_EQ_INT(submit(EVE, &a, NULL, 0), 0);
+
+    /* mallory: the same run with every item marked correct, and the root
+     * and score recomputed so that only re-execution can tell. */
+    gt_buf forged = GT_BUF_INIT;
+    uint8_t leaves[6][32];
+    size_t k = 0;
+    for (size_t i = 0; i < res.len;) {
+        size_t e = i;
+        while (res.data[e] != '\n') e++;
+        json_t *o = json_loadb((const char *)res.data + i, e - i, 0, NULL);
+        json_object_set_new(o, "exact_match", json_integer(1));
+        char *line = gt_json_dump(o);
+        json_decref(o);
+        gt_keccak256(line, strlen(line), leaves[k++]);
+        gt_buf_append_str(&forged, line);
+        gt_buf_putc(&forged, '\n');
+        free(line);
+        i = e + 1;
+    }
+    CHECK_EQ_U64(k, 6);
+    gt_work_attestation fa = att;
+    gt_merkle_root((const uint8_t(*)[32])leaves, 6, fa.root);
+    fa.score_ppm = 1000000;
+    put_blob(forged.data, forged.len, fa.results);
+    CHECK(att.score_ppm < 1000000); /* the tiny random model does not solve every item */
+    CHECK_EQ_INT(attest(MALLORY, task, 1, &fa, att_mal), 0);
+    CHECK_EQ_INT(check_and_cosign(VAL, &es, b, llm, att_mal, 3, &agree), 0); /* verdict: reject */
+    CHECK_EQ_INT(agree, 0);
+    init(&a, &gt_kind_task_dispute, MALLORY);
+    gt_action_set_b32(&a, "task", task);
+    gt_action_set_u64(&a, "slot", 1);
+    gt_action_set_b32(&a, "result", fa.results);
+    CHECK_EQ_INT(submit(MALLORY, &a, NULL, 0), 0);
+    uint64_t mal_0 = balance(MALLORY) + locked(MALLORY);
+    CHECK_EQ_INT(check_and_cosign(V1, &es, b, llm, att_mal, 4, &agree), 0); /* dispute votes */
+    CHECK_EQ_INT(agree, 0);
+    CHECK_EQ_INT(check_and_cosign(V2, &es, b, llm, att_mal, 5, &agree), 0);
+    CHECK_EQ_INT(agree, 0);
+    for (int i = 0; i < GT_MARKET_DISPUTE_VOTE_BLOCKS; i++) gt_ledger_tick(L, &err);
+    tv = view(0, task, NULL, 0);
+    json_t *s1 = json_array_get(json_object_get(tv, "slotList"), 1);
+    CHECK_STR(json_string_value(json_object_get(s1, "state")), "open");
+    CHECK_EQ_INT(json_integer_value(json_object_get(s1, "attempt")), 1); /* reopened for another evaluator */
+    json_decref(tv);
+    /* mallory lost its stake (1) and its dispute bond (1). */
+    CHECK_EQ_U64(mal_0 - balance(MALLORY) - locked(MALLORY), TOK(2));
+
+    json_t *lb = view(1, NULL, "arith-v1", 0);
+    json_t *ents = json_object_get(lb, "entries");
+    CHECK_EQ_INT(json_array_size(ents), 1);
+    json_t *e0 = json_array_get(ents, 0);
+    CHECK_STR(json_string_value(json_object_get(e0, "status")), "accepted");
+    CHECK_EQ_INT(json_integer_value(json_object_get(e0, "scorePpm")), (json_int_t)att.score_ppm);
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(e0, "cosigns"), "agreed")), 2);
+    char eve_s[43];
+    gt_addr_to_str(&addrs[EVE], eve_s);
+    CHECK_STR(json_string_value(json_object_get(e0, "attester")), eve_s);
+    json_decref(lb);
+    lb = view(1, NULL, NULL, 1);
+    ents = json_object_get(lb, "entries");
+    CHECK_EQ_INT(json_array_size(ents), 2);
+    e0 = json_array_get(ents, 0); /* the forged one claims 100% */
+    CHECK_STR(json_string_value(json_object_get(e0, "status")), "rejected");
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(e0, "cosigns"), "disagreed")), 3);
+    json_decref(lb);
+    json_t *av = view(2, att_mal, NULL, 0);
+    json_t *cl = json_object_get(av, "cosignList");
+    CHECK_EQ_INT(json_array_size(cl), 3);
+    int votes = 0, verdicts = 0;
+    for (size_t i = 0; i < json_array_size(cl); i++) {
+        const char *role = json_string_value(json_object_get(json_array_get(cl, i), "role"));
+        votes += role && !strcmp(role, "dispute-vote");
+        verdicts += role && !strcmp(role, "verdict");
+    }
+    CHECK_EQ_INT(votes, 2);
+    CHECK_EQ_INT(verdicts, 1);
+    json_decref(av);
+    gt_buf_free(&forged);
+    gt_buf_free(&res);
+    gt_bench_free(b);
+}
+
+int main(void) {
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_work_register(&err), 0);
+    char dir[] = "/tmp/gt_marketworkXXXXXX", path[128];
+    if (!mkdtemp(dir)) return 1;
+    snprintf(path, sizeof path, "%s/ledger.db", dir);
+    snprintf(blobs, sizeof blobs, "%s/blobs", dir);
+    gt_key auth;
+    uint8_t priv[32];
+    gt_keccak256("authority", 9, priv);
+    gt_key_from_bytes(&auth, priv, NULL);
+    gt_genesis g = {.chain_id = GT_DEFAULT_CHAIN_ID, .unbonding_blocks = 10, .time_s = 1700000000};
+    gt_key_address(&auth, &g.authority);
+    for (int i = 0; i < N_ACC; i++) {
+        gt_keccak256(names[i], strlen(names[i]), priv);
+        gt_key_from_bytes(&keys[i], priv, NULL);
+        gt_key_address(&keys[i], &addrs[i]);
+    }
+    CHECK_EQ_INT(gt_ledger_create(path, &g, &err), 0);
+    CHECK_EQ_INT(gt_ledger_open(path, 0, &L, &err), 0);
+    gt_ledger_set_time(L, 1700000000);
+    gt_llm *llm = NULL;
+    CHECK_EQ_INT(gt_llm_open(gt_fixture(MODEL), 1, 512, &llm, &err), 0);
+    if (!L || !llm) return gt_test_finish();
+    /* Mints, cards, validators' stakes. */
+    gt_action a;
+    for (int i = 0; i < N_ACC; i++) {
+        gt_action_init(&a, &gt_kind_mint, GT_DEFAULT_CHAIN_ID, &g.authority, (uint64_t)i);
+        gt_action_set_addr(&a, "to", &addrs[i]);
+        gt_action_set_u64(&a, "amount", TOK(50));
+        gt_action_sign(&a, &auth, NULL);
+        gt_result r;
+        gt_ledger_submit(L, &a, 1, &r);
+        CHECK_EQ_INT(r.code, 0);
+    }
+    static const char *const skills[N_ACC] = {NULL, "generate", "generate", "validate", "eval", "eval", NULL, NULL};
+    for (int i = 0; i < N_ACC; i++) {
+        if (!skills[i]) continue;
+        init(&a, &gt_kind_agent_register, i);
+        gt_action_set_str(&a, "name", names[i], strlen(names[i]), NULL);
+        gt_action_set_str(&a, "skills", skills[i], strlen(skills[i]), NULL);
+        gt_action_set_b32(&a, "model", llm->id);
+        CHECK_EQ_INT(submit(i, &a, NULL, 0), 0);
+    }
+    for (int i = V1; i <= V2; i++) {
+        init(&a, &gt_kind_stake, i);
+        gt_action_set_u64(&a, "amount", TOK(5));
+        CHECK_EQ_INT(submit(i, &a, NULL, 0), 0);
+    }
+    test_data_job(llm);
+    test_eval(llm);
+    /* Books: supply is what was minted, the market's locks add up. */
+    CHECK_EQ_U64(gt_ledger_supply(L), TOK(50) * N_ACC);
+    view_arg va = {9, NULL, NULL, 0, {{0}}, NULL};
+    CHECK_EQ_INT(gt_ledger_read(L, read_view, &va, &err), 0);
+    gt_ledger_close(L);
+    gt_llm_free(llm);
+    gt_verify_report rep;
+    CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &err), 0);
+    CHECK_EQ_U64(rep.supply, TOK(50) * N_ACC);
+    /* A co-sign count edited after the fact is caught by the replay. */
+    sqlite3 *db;
+    CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_exec(db, "UPDATE wk_attestations SET agreed=agreed+5", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    CHECK(gt_ledger_verify(path, &rep, NULL, NULL, &err) != 0);
+    CHECK_CONTAINS(err.msg, "wk_attestations");
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0) return 1;
+    return gt_test_finish();
+}
