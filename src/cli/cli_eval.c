@@ -3,26 +3,34 @@
  *   gotong eval run -m MODEL.gguf --bench NAME|FILE [--threads K] [--limit N]
  *                   [-o results.jsonl] [--json]
  *   gotong eval benches
+ *   gotong eval leaderboard [--home DIR] [--bench NAME] [--all] [--json]
  *
  * The per-item results file has the same bytes on every run and thread
  * count (work/eval/eval.h), so anyone can re-run any item and compare; the
  * summary gives the score with its standard error, the model and benchmark
- * hashes and the results' Merkle root: what an attestation carries. */
+ * hashes and the results' Merkle root: what an attestation carries.
+ * The leaderboard reads the attestations on the ledger (HOME/ledger.db,
+ * read-only): models ranked by attested score, with who attested, the
+ * market's standing of each attestation and how many validators'
+ * re-executions agreed or disagreed (work/work.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/file.h"
+#include "base/json.h"
 #include "base/pool.h"
 #include "base/progress.h"
 #include "cli/cli.h"
 #include "work/eval/eval.h"
+#include "work/work.h"
 
 static void usage(FILE *f) {
     fprintf(f,
             "usage: gotong eval run -m MODEL.gguf --bench NAME|FILE [options]\n"
-            "       gotong eval benches\n\n"
+            "       gotong eval benches\n"
+            "       gotong eval leaderboard [--home DIR] [--bench NAME] [--all] [--json]\n\n"
             "Scores a model on a benchmark: multiple choice by log-likelihood (acc, acc_norm),\n"
             "generate-until by exact match. Built-in benchmarks: arith-v1 units-v1 sort-v1\n"
             "logic-v1 strings-v1 (200 items each, generated from the verifiable task families).\n\n"
@@ -33,7 +41,74 @@ static void usage(FILE *f) {
             "  --limit N             only the first N items\n"
             "  -o, --output FILE     write the per-item results (JSONL) to FILE\n"
             "  --ctx N               context positions (default 2048)\n"
-            "  --json                print the summary as JSON\n");
+            "  --json                print the summary as JSON\n\n"
+            "leaderboard: models ranked by attested score (attestations on HOME/ledger.db), with\n"
+            "the attester, the market's standing and the validators' co-signs agreed/disagreed;\n"
+            "--all also lists rejected attestations and every attestation of a model.\n");
+}
+
+/* `gotong eval leaderboard`: prints gt_work_leaderboard over HOME/ledger.db. */
+static int cmd_eval_leaderboard(int argc, char **argv) {
+    const char *home_opt = NULL, *bench = NULL;
+    int json = 0, all = 0;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout), 0;
+        if (!strcmp(a, "--json")) { json = 1; continue; }
+        if (!strcmp(a, "--all")) { all = 1; continue; }
+        if (!v) return gt_cli_usage_error("eval", "%s needs a value", a);
+        if (!strcmp(a, "--home")) home_opt = v;
+        else if (!strcmp(a, "--bench")) {
+            if (!*v || strlen(v) > GT_WORK_BENCH_NAME_MAX)
+                return gt_cli_usage_error("eval", "--bench: expected a name of 1 to %d bytes", GT_WORK_BENCH_NAME_MAX);
+            bench = v;
+        } else return gt_cli_usage_error("eval", "unknown option %s", a);
+        i++;
+    }
+    gt_err err = {0};
+    char home[4096], path[4200];
+    if (gt_cli_home(home_opt, home, sizeof home, &err)) return gt_cli_fail(&err);
+    snprintf(path, sizeof path, "%s/ledger.db", home);
+    if (!gt_file_exists(path)) {
+        gt_err_set(&err, GT_ENOTFOUND, "no ledger at %s (make one with gotong ledger init, or give --home)", path);
+        return gt_cli_fail(&err);
+    }
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        gt_err_set(&err, GT_EDB, "%s: %s", path, db ? sqlite3_errmsg(db) : "cannot open");
+        sqlite3_close(db);
+        return gt_cli_fail(&err);
+    }
+    sqlite3_busy_timeout(db, 5000);
+    json_t *lb = gt_work_leaderboard(db, bench, all, &err);
+    sqlite3_close(db);
+    if (!lb) return gt_cli_fail(&err);
+    json_t *ents = json_object_get(lb, "entries");
+    if (json) {
+        char *t = gt_json_dump(lb);
+        if (t) puts(t);
+        free(t);
+    } else if (json_array_size(ents) == 0) {
+        printf("no attestations%s%s on this ledger\n", bench ? " for " : "", bench ? bench : "");
+    } else {
+        printf("%-4s %-12s %-10s %6s  %-18s %-13s %-11s %s\n", "rank", "bench", "score", "items", "model", "attester",
+               "status", "co-signs agreed/disagreed (items re-executed)");
+        size_t i;
+        json_t *e;
+        json_array_foreach(ents, i, e) {
+            json_t *cs = json_object_get(e, "cosigns");
+            const char *model = json_string_value(json_object_get(e, "model")), *att = json_string_value(json_object_get(e, "attester"));
+            printf("%-4lld %-12.12s %-10s %6lld  %.18s %.13s %-11s %lld/%lld (%lld)\n",
+                   (long long)json_integer_value(json_object_get(e, "rank")), json_string_value(json_object_get(e, "bench")),
+                   json_string_value(json_object_get(e, "score")), (long long)json_integer_value(json_object_get(e, "items")),
+                   model ? model : "?", att ? att : "?", json_string_value(json_object_get(e, "status")),
+                   (long long)json_integer_value(json_object_get(cs, "agreed")),
+                   (long long)json_integer_value(json_object_get(cs, "disagreed")),
+                   (long long)json_integer_value(json_object_get(cs, "itemsChecked")));
+        }
+    }
+    json_decref(lb);
+    return 0;
 }
 
 static long parse_long(const char *s, long lo, long hi) {
@@ -118,6 +193,7 @@ static int cmd_eval(int argc, char **argv) {
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "run")) return cmd_eval_run(argc, argv);
+    if (!strcmp(argv[1], "leaderboard")) return cmd_eval_leaderboard(argc, argv);
     if (!strcmp(argv[1], "benches")) {
         for (int i = 0; gt_bench_builtins[i]; i++) {
             gt_err err = {0};
@@ -131,7 +207,7 @@ static int cmd_eval(int argc, char **argv) {
         }
         return 0;
     }
-    return gt_cli_usage_error("eval", "unknown subcommand %s (run, benches)", argv[1]);
+    return gt_cli_usage_error("eval", "unknown subcommand %s (run, benches, leaderboard)", argv[1]);
 }
 
-GT_CLI_COMMAND(cmd_eval_def, "eval", "score a model on a benchmark (built-in verifiable ones or JSONL files)", cmd_eval)
+GT_CLI_COMMAND(cmd_eval_def, "eval", "score a model on a benchmark; the leaderboard of attested scores", cmd_eval)

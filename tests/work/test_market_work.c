@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../test.h"
@@ -546,6 +547,34 @@ int main(void) {
     gt_verify_report rep;
     CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &err), 0);
     CHECK_EQ_U64(rep.supply, TOK(50) * N_ACC);
+    /* The CLI's leaderboard over the same ledger (when the binary is built). */
+    if (access(GT_CLI, X_OK) == 0) {
+        char cmd[600], out[8192];
+        snprintf(cmd, sizeof cmd, "%s eval leaderboard --home %s --bench arith-v1 --json 2>&1", GT_CLI, dir);
+        FILE *pf = popen(cmd, "r");
+        size_t n = pf ? fread(out, 1, sizeof out - 1, pf) : 0;
+        out[n] = 0;
+        CHECK(pf && pclose(pf) == 0);
+        char eve_s[43];
+        gt_addr_to_str(&addrs[EVE], eve_s);
+        CHECK_CONTAINS(out, eve_s);
+        CHECK_CONTAINS(out, "\"status\":\"accepted\"");
+        snprintf(cmd, sizeof cmd, "%s eval leaderboard --home %s --all 2>&1", GT_CLI, dir);
+        pf = popen(cmd, "r");
+        n = pf ? fread(out, 1, sizeof out - 1, pf) : 0;
+        out[n] = 0;
+        CHECK(pf && pclose(pf) == 0);
+        CHECK_CONTAINS(out, "rejected");
+        CHECK_CONTAINS(out, "1.000000");
+        snprintf(cmd, sizeof cmd, "%s eval leaderboard --home %s/nowhere 2>&1", GT_CLI, dir);
+        pf = popen(cmd, "r");
+        n = pf ? fread(out, 1, sizeof out - 1, pf) : 0;
+        out[n] = 0;
+        CHECK(pf && WEXITSTATUS(pclose(pf)) == 1);
+        CHECK_CONTAINS(out, "no ledger at");
+    } else {
+        fprintf(stderr, "note: %s not built; the CLI leaderboard was not exercised\n", GT_CLI);
+    }
     /* A co-sign count edited after the fact is caught by the replay. */
     sqlite3 *db;
     CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
