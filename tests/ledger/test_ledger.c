@@ -234,11 +234,51 @@ static void test_blocks_verify_tamper(void) {
     trm(dir);
 }
 
+/* Lookup by id: through the batched id index and through the recent tail. */
+static void test_find_action(void) {
+    gt_ledger *l = fresh();
+    char path[128];
+    snprintf(path, sizeof path, "%s/ledger.db", dir);
+    enum { N = 4100 }; /* more than one id-index batch (4096) */
+    gt_action *acts = malloc(N * sizeof *acts);
+    gt_result *res = malloc(N * sizeof *res);
+    tsign(&acts[0], &gt_kind_mint, CHAIN, &K[0], 0, &A[1], 1000 * UNIT);
+    for (int i = 1; i < N; i++) tsign(&acts[i], &gt_kind_transfer, CHAIN, &K[1], (uint64_t)i - 1, &A[2], 1);
+    CHECK_EQ_INT(gt_ledger_submit(l, acts, 2000, res), 2000);
+    CHECK_EQ_INT(gt_ledger_submit(l, acts + 2000, 2096, res), 2096); /* crosses the batch: indexed */
+    CHECK_EQ_INT(gt_ledger_submit(l, acts + 4096, N - 4096, res), N - 4096);
+    gt_ledger_close(l);
+    sqlite3 *db;
+    CHECK_EQ_INT(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *q;
+    sqlite3_prepare_v2(db, "SELECT count(*) FROM action_ids", -1, &q, NULL);
+    CHECK(sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int64(q, 0) == 4096);
+    sqlite3_finalize(q);
+    gt_action a;
+    uint64_t h = 0;
+    uint32_t idx = 0;
+    gt_err err = {0};
+    for (int i = 0; i < N; i += 37) {
+        CHECK_EQ_INT(gt_ledger_find_action(db, acts[i].id, &a, &h, &idx, &err), 0);
+        CHECK(memcmp(a.id, acts[i].id, 32) == 0);
+    }
+    CHECK_EQ_INT(gt_ledger_find_action(db, acts[N - 1].id, &a, &h, &idx, &err), 0); /* not yet indexed */
+    CHECK_EQ_U64(h, 3);
+    CHECK_EQ_INT(idx, N - 4096 - 1);
+    uint8_t missing[32] = {1, 2, 3};
+    CHECK_EQ_INT(gt_ledger_find_action(db, missing, &a, &h, &idx, &err), GT_ENOTFOUND);
+    sqlite3_close(db);
+    free(acts);
+    free(res);
+    trm(dir);
+}
+
 int main(void) {
     for (int i = 0; i < 4; i++) tkey(i, &K[i], &A[i]);
     RUN(test_mint_transfer);
     RUN(test_stake_unstake);
     RUN(test_json_codec);
     RUN(test_blocks_verify_tamper);
+    RUN(test_find_action);
     return gt_test_finish();
 }
