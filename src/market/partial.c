@@ -173,6 +173,8 @@ int mk_settle_partial(mk_ctx *c, mk_task *t, mk_slot *sl, const mk_partial *p, g
     return mk_task_maybe_complete(c, t, err);
 }
 
+/* task_verify_partial: the checks every verdict needs (mk_verdict_load), the
+ * policy and the counts, then the slot's new state and the verdict's row. */
 MK_APPLY(apply_verify_partial)
 static int apply_verify_partial_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
     gt_tx *tx = c->tx;

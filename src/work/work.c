@@ -99,6 +99,8 @@ static const gt_field_def publish_fields[] = {
 };
 enum { DP_TASK, DP_JOB, DP_ROOT, DP_ROWS, DP_MANIFEST };
 
+/* dataset_publish: checks the fields, the poster and the job, refuses a
+ * second root for the job, records the row. */
 static int publish_rule(wk_ctx *c, const gt_action *a, gt_err *err) {
     gt_tx *tx = c->tx;
     char h[19], s[43];
@@ -148,6 +150,7 @@ static int publish_rule(wk_ctx *c, const gt_action *a, gt_err *err) {
     return 0;
 }
 
+/* The kind's apply: runs the rule, keeps its commitment bytes only on success. */
 static int apply_publish(gt_tx *tx, const gt_action *a, gt_err *err) {
     wk_ctx c = {tx, GT_BUF_INIT};
     return wk_finish(&c, publish_rule(&c, a, err));

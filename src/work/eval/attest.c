@@ -94,6 +94,8 @@ static int bench_name_check(const char *s, size_t len, gt_err *err) {
     return 0;
 }
 
+/* eval_attest: checks the fields and the task's kind, records the
+ * attestation, then submits its results to the slot (the market's rule). */
 static int attest_rule(wk_ctx *c, const gt_action *a, gt_err *err) {
     gt_tx *tx = c->tx;
     const char *bench = gt_action_str(a, EA_BENCH);
@@ -149,6 +151,7 @@ static int attest_rule(wk_ctx *c, const gt_action *a, gt_err *err) {
     return wk_apply_market(tx, &sub, err);
 }
 
+/* The kind's apply: runs the rule, keeps its commitment bytes only on success. */
 static int apply_attest(gt_tx *tx, const gt_action *a, gt_err *err) {
     wk_ctx c = {tx, GT_BUF_INIT};
     return wk_finish(&c, attest_rule(&c, a, err));
@@ -161,6 +164,7 @@ typedef struct att_row {
     uint64_t slot, attempt, items, score_ppm, agreed, disagreed, checked;
 } att_row;
 
+/* Loads attestation `id`: 0, GT_ENOTFOUND naming it, or GT_EDB. */
 static int att_load(gt_tx *tx, const uint8_t id[32], att_row *r, gt_err *err) {
     sqlite3_stmt *q;
     int rc = wk_prepare(tx->db,
@@ -208,6 +212,9 @@ static int cosign_role(const gt_market_slot_ref *ref, const att_row *r, const gt
     return ROLE_COSIGN;
 }
 
+/* eval_cosign: checks the co-signer and fields, records the co-sign and the
+ * attestation's counters, then (last) applies the verdict or dispute vote it
+ * also is. */
 static int cosign_rule(wk_ctx *c, const gt_action *a, gt_err *err) {
     gt_tx *tx = c->tx;
     const uint8_t *att_id = a->f[EC_ATT].b32;
@@ -287,6 +294,7 @@ static int cosign_rule(wk_ctx *c, const gt_action *a, gt_err *err) {
     return wk_apply_market(tx, &m, err);
 }
 
+/* The kind's apply: runs the rule, keeps its commitment bytes only on success. */
 static int apply_cosign(gt_tx *tx, const gt_action *a, gt_err *err) {
     wk_ctx c = {tx, GT_BUF_INIT};
     return wk_finish(&c, cosign_rule(&c, a, err));
