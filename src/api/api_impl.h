@@ -158,6 +158,9 @@ void gt_h_agent(gt_req *r, gt_resp *o);
 void gt_h_reputation(gt_req *r, gt_resp *o);
 void gt_h_events(gt_req *r, gt_resp *o);
 void gt_h_metrics(gt_req *r, gt_resp *o);
+void gt_h_leaderboard(gt_req *r, gt_resp *o);
+void gt_h_attestation(gt_req *r, gt_resp *o);
+void gt_h_dataset(gt_req *r, gt_resp *o);
 
 /* The route table (http.c), for metrics labels. */
 int gt_api_n_routes(void);

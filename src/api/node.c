@@ -12,6 +12,7 @@
 #include "base/alloc.h"
 #include "base/log.h"
 #include "market/market.h"
+#include "work/work.h"
 
 /* Fills c with the defaults of api.h. */
 void gt_node_config_default(gt_node_config *c) {
@@ -224,9 +225,9 @@ int gt_node_start(const gt_node_config *c, gt_node **out, gt_err *err) {
      * process (as in `gotong node`); later it is refused and changes nothing. */
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     int rc;
-    /* The market's kinds must be known before the ledger opens, or its
-     * actions would be refused as unknown types. */
-    if ((rc = gt_market_register(err))) goto fail;
+    /* The market's and the work layer's kinds must be known before the
+     * ledger opens, or their actions would be refused as unknown types. */
+    if ((rc = gt_work_register(err))) goto fail;
     if ((rc = gt_ledger_open(n->db_path, 0, &n->ledger, err))) goto fail;
     n->genesis = *gt_ledger_genesis(n->ledger);
     gt_block head;

@@ -255,6 +255,21 @@ static void test_routes_and_params(void) {
     CHECK_EQ_INT(tget(c, port, "/v1/actions", &h), 405);
     CHECK_STR(h.allow, "POST");
     thttp_free(&h);
+    /* the work routes: an empty leaderboard, unknown attestations/datasets, bad flags */
+    CHECK_EQ_INT(tget(c, port, "/v1/leaderboard", &h), 200);
+    CHECK_CONTAINS(h.body, "[");
+    thttp_free(&h);
+    CHECK_EQ_INT(tget(c, port, "/v1/leaderboard?bench=arith-v1&all=true", &h), 200);
+    thttp_free(&h);
+    CHECK_EQ_INT(tget(c, port, "/v1/leaderboard?all=maybe", &h), 400);
+    CHECK_CONTAINS(h.body, "expected true or false");
+    thttp_free(&h);
+    CHECK_EQ_INT(tget(c, port, "/v1/attestations/0x0000000000000000000000000000000000000000000000000000000000000001", &h), 404);
+    thttp_free(&h);
+    CHECK_EQ_INT(tget(c, port, "/v1/datasets/sha256:0000000000000000000000000000000000000000000000000000000000000001", &h), 404);
+    thttp_free(&h);
+    CHECK_EQ_INT(tget(c, port, "/v1/datasets/nothex", &h), 400);
+    thttp_free(&h);
     treq(c, port, "DELETE", "/v1/head", NULL, 0, &h);
     CHECK_EQ_INT(h.status, 405);
     CHECK_STR(h.allow, "GET");
