@@ -88,6 +88,16 @@ int gt_state_slash(gt_tx *tx, const uint8_t id[32], const gt_addr *to, uint64_t 
  * (>= 0) or a negative GT_E* code. */
 int gt_state_mature_unbonding(gt_tx *tx, gt_err *err);
 
+/* Prepared statements for rules that keep tables of their own, cached with
+ * the state for the life of its connection: preparing a statement costs more
+ * than running most of them. The SQL text is the key. Every statement
+ * gt_tx_stmt hands out must go back through gt_tx_stmt_done (which resets
+ * it) before the action ends; a statement still out when the same SQL is
+ * asked for again (a nested loop) is simply prepared once more and cached too.
+ * A tx without state (a reader's, db only) gets uncached statements. */
+int gt_tx_stmt(gt_tx *tx, const char *sql, sqlite3_stmt **out, gt_err *err);
+void gt_tx_stmt_done(gt_tx *tx, sqlite3_stmt *q);
+
 /* Feeds bytes describing a change into the block's state commitment. Modules
  * call it for each row they write, in a deterministic order. */
 void gt_tx_commit(gt_tx *tx, const void *data, size_t len);

@@ -77,7 +77,7 @@ static uint64_t share(uint64_t v, uint64_t num, uint64_t den) {
 
 int mk_partial_load(gt_tx *tx, const uint8_t task[32], uint64_t slot, uint64_t attempt, mk_partial *p, gt_err *err) {
     sqlite3_stmt *q;
-    int rc = mk_prepare(tx->db, "SELECT accepted,total FROM mk_partials WHERE task=? AND slot=? AND attempt=?", &q, err);
+    int rc = gt_tx_stmt(tx, "SELECT accepted,total FROM mk_partials WHERE task=? AND slot=? AND attempt=?", &q, err);
     if (rc) return rc;
     sqlite3_bind_blob(q, 1, task, 32, SQLITE_STATIC);
     sqlite3_bind_int64(q, 2, (int64_t)slot);
@@ -91,7 +91,7 @@ int mk_partial_load(gt_tx *tx, const uint8_t task[32], uint64_t slot, uint64_t a
         p->accepted = (uint64_t)sqlite3_column_int64(q, 0);
         p->total = (uint64_t)sqlite3_column_int64(q, 1);
     }
-    sqlite3_finalize(q);
+    gt_tx_stmt_done(tx, q);
     if (rc == SQLITE_ROW) return 0;
     if (rc == SQLITE_DONE) return gt_err_set(err, GT_ENOTFOUND, "no partial verdict");
     return gt_err_set(err, GT_EDB, "reading partial verdict: %s", sqlite3_errmsg(tx->db));
@@ -100,7 +100,7 @@ int mk_partial_load(gt_tx *tx, const uint8_t task[32], uint64_t slot, uint64_t a
 /* Inserts the verdict's row (one per attempt) and its record bytes. */
 static int partial_store(mk_ctx *c, const mk_partial *p, gt_err *err) {
     sqlite3_stmt *q;
-    int rc = mk_prepare(c->tx->db, "INSERT INTO mk_partials VALUES(?,?,?,?,?)", &q, err);
+    int rc = gt_tx_stmt(c->tx, "INSERT INTO mk_partials VALUES(?,?,?,?,?)", &q, err);
     if (rc) return rc;
     sqlite3_bind_blob(q, 1, p->task, 32, SQLITE_STATIC);
     sqlite3_bind_int64(q, 2, (int64_t)p->slot);
@@ -108,7 +108,7 @@ static int partial_store(mk_ctx *c, const mk_partial *p, gt_err *err) {
     sqlite3_bind_int64(q, 4, (int64_t)p->accepted);
     sqlite3_bind_int64(q, 5, (int64_t)p->total);
     rc = sqlite3_step(q);
-    sqlite3_finalize(q);
+    gt_tx_stmt_done(c->tx, q);
     if (rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "writing partial verdict: %s", sqlite3_errmsg(c->tx->db));
     c->changes++;
     if (mk_rec_tag(c, MK_REC_PARTIAL) || mk_rec_bytes(c, p->task, 32) || mk_rec_u64(c, p->slot) ||
@@ -120,7 +120,7 @@ static int partial_store(mk_ctx *c, const mk_partial *p, gt_err *err) {
 int mk_rep_units_add(mk_ctx *c, const gt_addr *addr, const char *skill, uint64_t accepted, uint64_t rejected,
                      gt_err *err) {
     sqlite3_stmt *q;
-    int rc = mk_prepare(c->tx->db,
+    int rc = gt_tx_stmt(c->tx,
                         "INSERT INTO mk_rep_units VALUES(?1,?2,?3,?4) ON CONFLICT(addr, skill) DO UPDATE SET "
                         "accepted=accepted+?3, rejected=rejected+?4 RETURNING accepted, rejected",
                         &q, err);
@@ -131,12 +131,12 @@ int mk_rep_units_add(mk_ctx *c, const gt_addr *addr, const char *skill, uint64_t
     sqlite3_bind_int64(q, 4, (int64_t)rejected);
     if (sqlite3_step(q) != SQLITE_ROW) {
         rc = gt_err_set(err, GT_EDB, "writing unit reputation: %s", sqlite3_errmsg(c->tx->db));
-        sqlite3_finalize(q);
+        gt_tx_stmt_done(c->tx, q);
         return rc;
     }
     uint64_t a = (uint64_t)sqlite3_column_int64(q, 0), r = (uint64_t)sqlite3_column_int64(q, 1);
     sqlite3_step(q);
-    sqlite3_finalize(q);
+    gt_tx_stmt_done(c->tx, q);
     c->changes++;
     if (mk_rec_tag(c, MK_REC_REP_UNITS) || mk_rec_bytes(c, addr->b, 20) || mk_rec_text(c, skill) || mk_rec_u64(c, a) ||
         mk_rec_u64(c, r))

@@ -88,7 +88,7 @@ static int card_check(const gt_action *a, gt_err *err) {
 /* Reads an agent's status: 0 active, 1 retired, or -1 when it has no card. */
 static int agent_status(gt_tx *tx, const gt_addr *addr, uint64_t *registered_height, gt_err *err) {
     sqlite3_stmt *q;
-    int rc = mk_prepare(tx->db, "SELECT status,registered_height FROM mk_agents WHERE addr=?", &q, err);
+    int rc = gt_tx_stmt(tx, "SELECT status,registered_height FROM mk_agents WHERE addr=?", &q, err);
     if (rc) return rc;
     sqlite3_bind_blob(q, 1, addr->b, 20, SQLITE_STATIC);
     rc = sqlite3_step(q);
@@ -97,7 +97,7 @@ static int agent_status(gt_tx *tx, const gt_addr *addr, uint64_t *registered_hei
         st = sqlite3_column_int(q, 0);
         if (registered_height) *registered_height = (uint64_t)sqlite3_column_int64(q, 1);
     }
-    sqlite3_finalize(q);
+    gt_tx_stmt_done(tx, q);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "reading agent: %s", sqlite3_errmsg(tx->db));
     return st == -1 ? 2 : st; /* 2: none (kept positive so errors stay negative) */
 }
@@ -106,7 +106,7 @@ static int agent_status(gt_tx *tx, const gt_addr *addr, uint64_t *registered_hei
 static int card_store(mk_ctx *c, const gt_action *a, int status, uint64_t registered_height, gt_err *err) {
     gt_tx *tx = c->tx;
     sqlite3_stmt *q;
-    int rc = mk_prepare(tx->db, "INSERT OR REPLACE INTO mk_agents VALUES(?,?,?,?,?,?,?,?,?,?)", &q, err);
+    int rc = gt_tx_stmt(tx, "INSERT OR REPLACE INTO mk_agents VALUES(?,?,?,?,?,?,?,?,?,?)", &q, err);
     if (rc) return rc;
     const char *name = gt_action_str(a, F_NAME), *skills = gt_action_str(a, F_SKILLS);
     const char *ep = gt_action_str(a, F_ENDPOINT);
@@ -121,22 +121,22 @@ static int card_store(mk_ctx *c, const gt_action *a, int status, uint64_t regist
     sqlite3_bind_int64(q, 9, (int64_t)registered_height);
     sqlite3_bind_int64(q, 10, (int64_t)tx->height);
     rc = sqlite3_step(q);
-    sqlite3_finalize(q);
+    gt_tx_stmt_done(tx, q);
     if (rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "writing agent: %s", sqlite3_errmsg(tx->db));
     /* The skills index: derived from the card, so only the card is committed. */
-    if ((rc = mk_prepare(tx->db, "DELETE FROM mk_agent_skills WHERE addr=?", &q, err))) return rc;
+    if ((rc = gt_tx_stmt(tx, "DELETE FROM mk_agent_skills WHERE addr=?", &q, err))) return rc;
     sqlite3_bind_blob(q, 1, a->from.b, 20, SQLITE_STATIC);
     rc = sqlite3_step(q);
-    sqlite3_finalize(q);
+    gt_tx_stmt_done(tx, q);
     if (rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "writing agent skills: %s", sqlite3_errmsg(tx->db));
     for (const char *p = skills; *p;) {
         const char *e = strchr(p, ',');
         size_t len = e ? (size_t)(e - p) : strlen(p);
-        if ((rc = mk_prepare(tx->db, "INSERT INTO mk_agent_skills VALUES(?,?)", &q, err))) return rc;
+        if ((rc = gt_tx_stmt(tx, "INSERT INTO mk_agent_skills VALUES(?,?)", &q, err))) return rc;
         sqlite3_bind_text(q, 1, p, (int)len, SQLITE_STATIC);
         sqlite3_bind_blob(q, 2, a->from.b, 20, SQLITE_STATIC);
         rc = sqlite3_step(q);
-        sqlite3_finalize(q);
+        gt_tx_stmt_done(tx, q);
         if (rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "writing agent skills: %s", sqlite3_errmsg(tx->db));
         if (!e) break;
         p = e + 1;
@@ -188,12 +188,12 @@ static int apply_retire_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
         return gt_err_set(err, GT_ESTATE, "agent %s is %s", mk_addr(&a->from, s),
                           st == GT_AGENT_RETIRED ? "already retired" : "not registered");
     sqlite3_stmt *q;
-    int rc = mk_prepare(tx->db, "UPDATE mk_agents SET status=1, updated_height=? WHERE addr=?", &q, err);
+    int rc = gt_tx_stmt(tx, "UPDATE mk_agents SET status=1, updated_height=? WHERE addr=?", &q, err);
     if (rc) return rc;
     sqlite3_bind_int64(q, 1, (int64_t)tx->height);
     sqlite3_bind_blob(q, 2, a->from.b, 20, SQLITE_STATIC);
     rc = sqlite3_step(q);
-    sqlite3_finalize(q);
+    gt_tx_stmt_done(tx, q);
     if (rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "writing agent: %s", sqlite3_errmsg(tx->db));
     c->changes++;
     if (mk_rec_tag(c, MK_REC_AGENT) || mk_rec_bytes(c, a->from.b, 20) || mk_rec_u64(c, GT_AGENT_RETIRED) ||
@@ -204,7 +204,7 @@ static int apply_retire_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
 
 int mk_agent_can_work(gt_tx *tx, const gt_addr *addr, const char *skill, gt_err *err) {
     sqlite3_stmt *q;
-    int rc = mk_prepare(tx->db,
+    int rc = gt_tx_stmt(tx,
                         "SELECT a.status, a.skills, s.addr IS NOT NULL FROM mk_agents a LEFT JOIN mk_agent_skills s "
                         "ON s.addr=a.addr AND s.skill=? WHERE a.addr=?",
                         &q, err);
@@ -227,7 +227,7 @@ int mk_agent_can_work(gt_tx *tx, const gt_addr *addr, const char *skill, gt_err 
     } else {
         ok = 0;
     }
-    sqlite3_finalize(q);
+    gt_tx_stmt_done(tx, q);
     return ok;
 }
 

@@ -15,7 +15,7 @@ int mk_rep_add(mk_ctx *c, const gt_addr *addr, const char *skill, const mk_rep_d
     gt_tx *tx = c->tx;
     sqlite3_stmt *q;
     /* Counters saturate far beyond any real count; slashed is bounded by the supply. */
-    int rc = mk_prepare(tx->db,
+    int rc = gt_tx_stmt(tx,
                         "INSERT INTO mk_reputation VALUES(?1,?2,?3,?4,?5,?6,?7,?8) ON CONFLICT(addr, skill) DO UPDATE SET "
                         "accepted=accepted+?3, rejected=rejected+?4, missed=missed+?5, disputes_won=disputes_won+?6, "
                         "disputes_lost=disputes_lost+?7, slashed=slashed+?8 "
@@ -32,13 +32,13 @@ int mk_rep_add(mk_ctx *c, const gt_addr *addr, const char *skill, const mk_rep_d
     sqlite3_bind_int64(q, 8, (int64_t)d->slashed);
     if (sqlite3_step(q) != SQLITE_ROW) {
         rc = gt_err_set(err, GT_EDB, "writing reputation: %s", sqlite3_errmsg(tx->db));
-        sqlite3_finalize(q);
+        gt_tx_stmt_done(tx, q);
         return rc;
     }
     uint64_t v[6];
     for (int i = 0; i < 6; i++) v[i] = (uint64_t)sqlite3_column_int64(q, i);
     sqlite3_step(q); /* run the statement to completion */
-    sqlite3_finalize(q);
+    gt_tx_stmt_done(tx, q);
     c->changes++;
     if (mk_rec_tag(c, MK_REC_REPUTATION) || mk_rec_bytes(c, addr->b, 20) || mk_rec_text(c, skill))
         return gt_err_set(err, GT_ENOMEM, "out of memory");

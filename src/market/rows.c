@@ -17,17 +17,19 @@ static void col_blob(sqlite3_stmt *q, int i, void *out, int n) {
 static uint64_t col_u64(sqlite3_stmt *q, int i) { return (uint64_t)sqlite3_column_int64(q, i); }
 
 /* Steps an INSERT/UPDATE statement and finalizes it. */
-static int step_done(sqlite3 *db, sqlite3_stmt *q, const char *what, gt_err *err) {
+static int step_done(gt_tx *tx, sqlite3_stmt *q, const char *what, gt_err *err) {
     int rc = sqlite3_step(q);
-    sqlite3_finalize(q);
-    if (rc == SQLITE_CONSTRAINT) return gt_err_set(err, GT_EEXIST, "%s already exists", what);
-    if (rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "writing %s: %s", what, sqlite3_errmsg(db));
-    return 0;
+    /* the message first: handing the statement back resets its error */
+    if (rc == SQLITE_CONSTRAINT) rc = gt_err_set(err, GT_EEXIST, "%s already exists", what);
+    else if (rc != SQLITE_DONE) rc = gt_err_set(err, GT_EDB, "writing %s: %s", what, sqlite3_errmsg(tx->db));
+    else rc = 0;
+    gt_tx_stmt_done(tx, q);
+    return rc;
 }
 
 int mk_task_load(gt_tx *tx, const uint8_t id[32], mk_task *t, gt_err *err) {
     sqlite3_stmt *q;
-    int rc = mk_prepare(tx->db,
+    int rc = gt_tx_stmt(tx,
                         "SELECT poster,kind,spec,parent,slots,bounty,stake,verifier,fee,quorum,policy,"
                         "submit_blocks,verify_blocks,posted_height,expiry_height,status,claims "
                         "FROM mk_tasks WHERE id=?",
@@ -36,7 +38,7 @@ int mk_task_load(gt_tx *tx, const uint8_t id[32], mk_task *t, gt_err *err) {
     sqlite3_bind_blob(q, 1, id, 32, SQLITE_STATIC);
     rc = sqlite3_step(q);
     if (rc != SQLITE_ROW) {
-        sqlite3_finalize(q);
+        gt_tx_stmt_done(tx, q);
         char s[19];
         if (rc == SQLITE_DONE) return gt_err_set(err, GT_ENOTFOUND, "no task %s… on this ledger", mk_short(id, s));
         return gt_err_set(err, GT_EDB, "reading task: %s", sqlite3_errmsg(tx->db));
@@ -61,13 +63,13 @@ int mk_task_load(gt_tx *tx, const uint8_t id[32], mk_task *t, gt_err *err) {
     t->expiry_height = col_u64(q, 14);
     t->status = (int)col_u64(q, 15);
     t->claims = col_u64(q, 16);
-    sqlite3_finalize(q);
+    gt_tx_stmt_done(tx, q);
     return 0;
 }
 
 int mk_task_store(mk_ctx *c, const mk_task *t, int insert, gt_err *err) {
     sqlite3_stmt *q;
-    int rc = mk_prepare(c->tx->db,
+    int rc = gt_tx_stmt(c->tx,
                         insert ? "INSERT INTO mk_tasks VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
                                : "INSERT OR REPLACE INTO mk_tasks VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         &q, err);
@@ -90,7 +92,7 @@ int mk_task_store(mk_ctx *c, const mk_task *t, int insert, gt_err *err) {
     sqlite3_bind_int64(q, 16, (int64_t)t->expiry_height);
     sqlite3_bind_int64(q, 17, t->status);
     sqlite3_bind_int64(q, 18, (int64_t)t->claims);
-    if ((rc = step_done(c->tx->db, q, "task", err))) return rc;
+    if ((rc = step_done(c->tx, q, "task", err))) return rc;
     c->changes++;
     if (mk_rec_tag(c, MK_REC_TASK) || mk_rec_bytes(c, t->id, 32) || mk_rec_bytes(c, t->poster.b, 20) || mk_rec_text(c, t->kind) ||
         mk_rec_bytes(c, t->spec, 32) || mk_rec_bytes(c, t->parent, 32) || mk_rec_u64(c, t->slots) ||
@@ -104,7 +106,7 @@ int mk_task_store(mk_ctx *c, const mk_task *t, int insert, gt_err *err) {
 
 int mk_slot_load(gt_tx *tx, const uint8_t task[32], uint64_t slot, mk_slot *s, gt_err *err) {
     sqlite3_stmt *q;
-    int rc = mk_prepare(tx->db,
+    int rc = gt_tx_stmt(tx,
                         "SELECT state,attempt,worker,claimed_height,deadline,result,accept,score,reason,"
                         "verdict_by,rbond FROM mk_slots WHERE task=? AND slot=?",
                         &q, err);
@@ -113,7 +115,7 @@ int mk_slot_load(gt_tx *tx, const uint8_t task[32], uint64_t slot, mk_slot *s, g
     sqlite3_bind_int64(q, 2, (int64_t)(slot > INT64_MAX ? INT64_MAX : slot));
     rc = sqlite3_step(q);
     if (rc != SQLITE_ROW) {
-        sqlite3_finalize(q);
+        gt_tx_stmt_done(tx, q);
         char h[19];
         if (rc == SQLITE_DONE)
             return gt_err_set(err, GT_ENOTFOUND, "task %s… has no slot %llu", mk_short(task, h),
@@ -134,13 +136,13 @@ int mk_slot_load(gt_tx *tx, const uint8_t task[32], uint64_t slot, mk_slot *s, g
     col_blob(q, 8, s->reason, 32);
     col_blob(q, 9, s->verdict_by.b, 20);
     s->rbond = col_u64(q, 10);
-    sqlite3_finalize(q);
+    gt_tx_stmt_done(tx, q);
     return 0;
 }
 
 int mk_slot_store(mk_ctx *c, const mk_slot *s, int insert, gt_err *err) {
     sqlite3_stmt *q;
-    int rc = mk_prepare(c->tx->db,
+    int rc = gt_tx_stmt(c->tx,
                         insert ? "INSERT INTO mk_slots VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)"
                                : "INSERT OR REPLACE INTO mk_slots VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         &q, err);
@@ -158,7 +160,7 @@ int mk_slot_store(mk_ctx *c, const mk_slot *s, int insert, gt_err *err) {
     sqlite3_bind_blob(q, 11, s->reason, 32, SQLITE_STATIC);
     sqlite3_bind_blob(q, 12, s->verdict_by.b, 20, SQLITE_STATIC);
     sqlite3_bind_int64(q, 13, (int64_t)s->rbond);
-    if ((rc = step_done(c->tx->db, q, "slot", err))) return rc;
+    if ((rc = step_done(c->tx, q, "slot", err))) return rc;
     c->changes++;
     if (mk_rec_tag(c, MK_REC_SLOT) || mk_rec_bytes(c, s->task, 32) || mk_rec_u64(c, s->slot) || mk_rec_u64(c, (uint64_t)s->state) ||
         mk_rec_u64(c, s->attempt) || mk_rec_bytes(c, s->worker.b, 20) || mk_rec_u64(c, s->claimed_height) ||
@@ -172,7 +174,7 @@ int mk_slot_store(mk_ctx *c, const mk_slot *s, int insert, gt_err *err) {
 int mk_dispute_load(gt_tx *tx, const uint8_t task[32], uint64_t slot, uint64_t attempt, mk_dispute *d,
                     gt_err *err) {
     sqlite3_stmt *q;
-    int rc = mk_prepare(tx->db,
+    int rc = gt_tx_stmt(tx,
                         "SELECT worker,bond,opened_height,deadline,outcome,accept_weight,reject_weight,voters "
                         "FROM mk_disputes WHERE task=? AND slot=? AND attempt=?",
                         &q, err);
@@ -182,7 +184,7 @@ int mk_dispute_load(gt_tx *tx, const uint8_t task[32], uint64_t slot, uint64_t a
     sqlite3_bind_int64(q, 3, (int64_t)attempt);
     rc = sqlite3_step(q);
     if (rc != SQLITE_ROW) {
-        sqlite3_finalize(q);
+        gt_tx_stmt_done(tx, q);
         char h[19];
         if (rc == SQLITE_DONE)
             return gt_err_set(err, GT_ENOTFOUND, "slot %llu of task %s… has no dispute", (unsigned long long)slot,
@@ -201,13 +203,13 @@ int mk_dispute_load(gt_tx *tx, const uint8_t task[32], uint64_t slot, uint64_t a
     d->accept_weight = col_u64(q, 5);
     d->reject_weight = col_u64(q, 6);
     d->voters = col_u64(q, 7);
-    sqlite3_finalize(q);
+    gt_tx_stmt_done(tx, q);
     return 0;
 }
 
 int mk_dispute_store(mk_ctx *c, const mk_dispute *d, int insert, gt_err *err) {
     sqlite3_stmt *q;
-    int rc = mk_prepare(c->tx->db,
+    int rc = gt_tx_stmt(c->tx,
                         insert ? "INSERT INTO mk_disputes VALUES(?,?,?,?,?,?,?,?,?,?,?)"
                                : "INSERT OR REPLACE INTO mk_disputes VALUES(?,?,?,?,?,?,?,?,?,?,?)",
                         &q, err);
@@ -223,7 +225,7 @@ int mk_dispute_store(mk_ctx *c, const mk_dispute *d, int insert, gt_err *err) {
     sqlite3_bind_int64(q, 9, (int64_t)d->accept_weight);
     sqlite3_bind_int64(q, 10, (int64_t)d->reject_weight);
     sqlite3_bind_int64(q, 11, (int64_t)d->voters);
-    if ((rc = step_done(c->tx->db, q, "dispute", err))) return rc;
+    if ((rc = step_done(c->tx, q, "dispute", err))) return rc;
     c->changes++;
     if (mk_rec_tag(c, MK_REC_DISPUTE) || mk_rec_bytes(c, d->task, 32) || mk_rec_u64(c, d->slot) || mk_rec_u64(c, d->attempt) ||
         mk_rec_bytes(c, d->worker.b, 20) || mk_rec_u64(c, d->bond) || mk_rec_u64(c, d->opened_height) ||
@@ -238,7 +240,7 @@ int mk_vote_insert(mk_ctx *c, const uint8_t task[32], uint64_t slot, uint64_t at
     /* seq orders votes (fee shares go to voters in vote order); it is the
      * number of votes already cast in this round. */
     sqlite3_stmt *q;
-    int rc = mk_prepare(c->tx->db,
+    int rc = gt_tx_stmt(c->tx,
                         "INSERT INTO mk_votes SELECT ?1,?2,?3,?4,?5,?6,?7,count(*) FROM mk_votes "
                         "WHERE task=?1 AND slot=?2 AND attempt=?3 AND round=?4",
                         &q, err);
@@ -250,7 +252,7 @@ int mk_vote_insert(mk_ctx *c, const uint8_t task[32], uint64_t slot, uint64_t at
     sqlite3_bind_blob(q, 5, voter->b, 20, SQLITE_STATIC);
     sqlite3_bind_int64(q, 6, accept ? 1 : 0);
     sqlite3_bind_int64(q, 7, (int64_t)weight);
-    if ((rc = step_done(c->tx->db, q, "vote", err))) {
+    if ((rc = step_done(c->tx, q, "vote", err))) {
         if (rc == GT_EEXIST) {
             char s[43];
             return gt_err_set(err, GT_EEXIST, "%s has already voted on this %s", mk_addr(voter, s),
@@ -269,7 +271,7 @@ int mk_vote_insert(mk_ctx *c, const uint8_t task[32], uint64_t slot, uint64_t at
 int mk_votes_each(gt_tx *tx, const uint8_t task[32], uint64_t slot, uint64_t attempt, int round, mk_vote_fn fn,
                   void *arg, gt_err *err) {
     sqlite3_stmt *q;
-    int rc = mk_prepare(tx->db,
+    int rc = gt_tx_stmt(tx,
                         "SELECT voter,accept,weight FROM mk_votes WHERE task=? AND slot=? AND attempt=? "
                         "AND round=? ORDER BY seq",
                         &q, err);
@@ -284,7 +286,7 @@ int mk_votes_each(gt_tx *tx, const uint8_t task[32], uint64_t slot, uint64_t att
         col_blob(q, 0, v.b, 20);
         stop = fn(arg, &v, (int)col_u64(q, 1), col_u64(q, 2));
     }
-    sqlite3_finalize(q);
+    gt_tx_stmt_done(tx, q);
     if (stop < 0) return stop;
     if (!stop && rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "reading votes: %s", sqlite3_errmsg(tx->db));
     return 0;

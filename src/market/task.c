@@ -75,13 +75,13 @@ static int parent_check(gt_tx *tx, const uint8_t parent[32], const gt_addr *post
     int rc = mk_task_load(tx, parent, &p, err);
     if (rc) return rc == GT_ENOTFOUND ? gt_err_wrap(err, "parent") : rc;
     sqlite3_stmt *q;
-    if ((rc = mk_prepare(tx->db, "SELECT count(*) FROM mk_slots WHERE task=? AND worker=? AND state=?", &q, err)))
+    if ((rc = gt_tx_stmt(tx, "SELECT count(*) FROM mk_slots WHERE task=? AND worker=? AND state=?", &q, err)))
         return rc;
     sqlite3_bind_blob(q, 1, parent, 32, SQLITE_STATIC);
     sqlite3_bind_blob(q, 2, poster->b, 20, SQLITE_STATIC);
     sqlite3_bind_int(q, 3, GT_SLOT_CLAIMED);
     int n = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int(q, 0) : -1;
-    sqlite3_finalize(q);
+    gt_tx_stmt_done(tx, q);
     if (n < 0) return gt_err_set(err, GT_EDB, "reading slots: %s", sqlite3_errmsg(tx->db));
     char h[19], s[43];
     if (n == 0)

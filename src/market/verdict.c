@@ -95,11 +95,11 @@ int mk_pay_voters(mk_ctx *c, const mk_slot *sl, int round, int side, const uint8
 
 int mk_task_maybe_complete(mk_ctx *c, mk_task *t, gt_err *err) {
     sqlite3_stmt *q;
-    int rc = mk_prepare(c->tx->db, "SELECT count(*) FROM mk_slots WHERE task=? AND state NOT IN (6,7)", &q, err);
+    int rc = gt_tx_stmt(c->tx, "SELECT count(*) FROM mk_slots WHERE task=? AND state NOT IN (6,7)", &q, err);
     if (rc) return rc;
     sqlite3_bind_blob(q, 1, t->id, 32, SQLITE_STATIC);
     int n = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int(q, 0) : -1;
-    sqlite3_finalize(q);
+    gt_tx_stmt_done(c->tx, q);
     if (n < 0) return gt_err_set(err, GT_EDB, "reading slots: %s", sqlite3_errmsg(c->tx->db));
     if (n == 0 && t->status != GT_TASK_CANCELLED && t->status != GT_TASK_COMPLETE) {
         t->status = GT_TASK_COMPLETE;
@@ -317,7 +317,7 @@ typedef struct due { uint8_t task[32]; uint64_t slot; } due;
  * same table is open is avoided). *out: caller frees with gt_free. */
 static int collect(gt_tx *tx, const char *sql, due **out, size_t *n_out, gt_err *err) {
     sqlite3_stmt *q;
-    int rc = mk_prepare(tx->db, sql, &q, err);
+    int rc = gt_tx_stmt(tx, sql, &q, err);
     if (rc) return rc;
     sqlite3_bind_int64(q, 1, (int64_t)tx->height);
     due *v = NULL;
@@ -326,7 +326,7 @@ static int collect(gt_tx *tx, const char *sql, due **out, size_t *n_out, gt_err 
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
             due *nv = gt_realloc(v, cap * sizeof *v);
-            if (!nv) { gt_free(v); sqlite3_finalize(q); return gt_err_set(err, GT_ENOMEM, "out of memory"); }
+            if (!nv) { gt_free(v); gt_tx_stmt_done(tx, q); return gt_err_set(err, GT_ENOMEM, "out of memory"); }
             v = nv;
         }
         if (sqlite3_column_bytes(q, 0) != 32) continue;
@@ -334,7 +334,7 @@ static int collect(gt_tx *tx, const char *sql, due **out, size_t *n_out, gt_err 
         v[n].slot = (uint64_t)sqlite3_column_int64(q, 1);
         n++;
     }
-    sqlite3_finalize(q);
+    gt_tx_stmt_done(tx, q);
     if (rc != SQLITE_DONE) { gt_free(v); return gt_err_set(err, GT_EDB, "market sweep: %s", sqlite3_errmsg(tx->db)); }
     *out = v;
     *n_out = n;
