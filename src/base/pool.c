@@ -1,22 +1,49 @@
-/* pool.c: spin-then-sleep thread pool (see pool.h). */
+/* pool.c: spin-then-sleep thread pool (see pool.h).
+ *
+ * Jobs are published through `gen`: a counter in bits 1.. and, in bit 0,
+ * whether every thread must run the job (gt_pool_run) or only those that
+ * join in time (gt_pool_run_shared). Idle workers spin on gen for a short
+ * while (inference issues thousands of small jobs per second), then sleep on
+ * it with a futex. The caller waits for the job's end the same way: a short
+ * spin, then a futex, so that on a machine with more runnable threads than
+ * cores a waiting thread gives its core to the thread it waits for instead
+ * of burning the time slice (the old pool spun without bound and collapsed
+ * to a few jobs per time slice under load).
+ *
+ * Shared jobs: `join` holds JOIN_OPEN while the job takes new workers, plus
+ * the count of workers inside it. A worker enters with a CAS that needs
+ * JOIN_OPEN; the caller, once its own call of fn returns (the work is then
+ * all claimed), clears JOIN_OPEN and waits for the count to reach zero.
+ * Workers that arrive later find the job closed and go back to waiting. */
 #include "base/pool.h"
 
 #include <assert.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/alloc.h"
 
-#define SPIN_ITERS 20000 /* ~tens of µs of spinning before a worker sleeps */
+#define SPIN_IDLE_NS 100000  /* a worker spins this long for the next job, then sleeps */
+#define SPIN_WAIT_NS 30000   /* the caller spins this long for the job's end, then sleeps */
+#define SPIN_PURE_NS 2000    /* ... of which the first part without yielding the core */
+#define JOIN_OPEN 0x80000000u
+#define GEN_ALL 1u           /* bit 0 of gen: every thread runs the job */
 
 struct gt_pool {
     int n;
     pthread_t *threads;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    _Atomic unsigned gen;     /* bumped for each job; workers wait for a change */
-    _Atomic int pending;      /* workers still running the current job */
+    _Atomic uint32_t gen;       /* futex word of idle workers */
+    _Atomic uint32_t join;      /* shared jobs: JOIN_OPEN | workers inside (futex word) */
+    _Atomic uint32_t done;      /* all-thread jobs: workers finished (futex word) */
+    _Atomic int sleepers;       /* workers asleep on gen */
+    _Atomic int caller_waits;   /* the caller is asleep on join or done */
     _Atomic int stop;
     gt_pool_fn fn;
     void *arg;
@@ -33,26 +60,87 @@ static inline void cpu_relax(void) {
 #endif
 }
 
+static uint64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Sleeps while *word == val (returns at once if it already differs, or on a
+ * spurious wake: callers re-check). */
+static void futex_wait(_Atomic uint32_t *word, uint32_t val) {
+    syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+}
+
+static void futex_wake(_Atomic uint32_t *word, int n) {
+    syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+}
+
+/* Spins until *word != val (returns 1) or spin_ns pass (returns 0). After
+ * SPIN_PURE_NS it yields the core between checks: when our threads share a
+ * core with other work, the thread we wait for may need this one. */
+static int spin_change(_Atomic uint32_t *word, uint32_t val, uint64_t spin_ns) {
+    uint64_t t0 = 0;
+    for (unsigned i = 0;; i++) {
+        if (atomic_load(word) != val) return 1;
+        if (i % 32 == 31) {
+            uint64_t t = now_ns();
+            if (!t0) t0 = t;
+            else if (t - t0 > spin_ns) return 0;
+            else if (t - t0 > SPIN_PURE_NS) sched_yield();
+        }
+        cpu_relax();
+    }
+}
+
+/* Returns once *word != val: spins up to spin_ns, then sleeps on the futex
+ * with *sleeping raised (the writer wakes us when it sees it). */
+static uint32_t wait_change(_Atomic uint32_t *word, uint32_t val, uint64_t spin_ns,
+                            _Atomic int *sleeping) {
+    uint32_t v;
+    if (spin_change(word, val, spin_ns)) return atomic_load(word);
+    for (;;) {
+        atomic_fetch_add(sleeping, 1);
+        if ((v = atomic_load(word)) == val) futex_wait(word, val);
+        atomic_fetch_sub(sleeping, 1);
+        if ((v = atomic_load(word)) != val) return v;
+    }
+}
+
+/* Tries to enter the open shared job; 1 on success. */
+static int try_join(gt_pool *pool) {
+    uint32_t j = atomic_load(&pool->join);
+    while (j & JOIN_OPEN)
+        if (atomic_compare_exchange_weak(&pool->join, &j, j + 1)) return 1;
+    return 0;
+}
+
 static void *worker_main(void *p) {
     worker_arg wa = *(worker_arg *)p;
     gt_free(p);
     gt_pool *pool = wa.pool;
-    unsigned seen = 0;
+    uint32_t seen = 0;
     for (;;) {
-        unsigned g;
-        int spins = 0;
-        while ((g = atomic_load_explicit(&pool->gen, memory_order_acquire)) == seen &&
-               !atomic_load(&pool->stop)) {
-            if (++spins < SPIN_ITERS) { cpu_relax(); continue; }
-            pthread_mutex_lock(&pool->mu);
-            while (atomic_load(&pool->gen) == seen && !atomic_load(&pool->stop))
-                pthread_cond_wait(&pool->cv, &pool->mu);
-            pthread_mutex_unlock(&pool->mu);
-        }
+        uint32_t g = wait_change(&pool->gen, seen, SPIN_IDLE_NS, &pool->sleepers);
         if (atomic_load(&pool->stop)) return NULL;
-        seen = g;
+        if (g & GEN_ALL) {
+            /* The caller cannot move on without us: fn and arg are this job's. */
+            pool->fn(pool->arg, wa.ith, pool->n);
+            seen = g;
+            atomic_fetch_add(&pool->done, 1);
+            if (atomic_load(&pool->caller_waits)) futex_wake(&pool->done, 1);
+            continue;
+        }
+        if (!try_join(pool)) {
+            seen = g; /* closed: its work is done; wait for the next one */
+            continue;
+        }
+        /* Inside the open job (perhaps a later one than g): it cannot end
+         * before we leave, so gen, fn and arg are stable. */
+        seen = atomic_load(&pool->gen);
         pool->fn(pool->arg, wa.ith, pool->n);
-        atomic_fetch_sub_explicit(&pool->pending, 1, memory_order_release);
+        if (atomic_fetch_sub(&pool->join, 1) == 1 && atomic_load(&pool->caller_waits))
+            futex_wake(&pool->join, 1); /* last one out of a closed job */
     }
 }
 
@@ -62,8 +150,6 @@ gt_pool *gt_pool_new(int n_threads) {
     gt_pool *pool = gt_calloc(1, sizeof *pool);
     if (!pool) return NULL;
     pool->n = n_threads;
-    pthread_mutex_init(&pool->mu, NULL);
-    pthread_cond_init(&pool->cv, NULL);
     if (n_threads > 1) {
         pool->threads = gt_calloc((size_t)n_threads, sizeof(pthread_t));
         if (!pool->threads) { gt_pool_free(pool); return NULL; }
@@ -85,31 +171,53 @@ gt_pool *gt_pool_new(int n_threads) {
 
 void gt_pool_free(gt_pool *pool) {
     if (!pool) return;
-    pthread_mutex_lock(&pool->mu);
     atomic_store(&pool->stop, 1);
-    pthread_cond_broadcast(&pool->cv);
-    pthread_mutex_unlock(&pool->mu);
+    atomic_fetch_add(&pool->gen, 2);
+    futex_wake(&pool->gen, INT_MAX);
     for (int i = 1; i < pool->n && pool->threads; i++) pthread_join(pool->threads[i], NULL);
-    pthread_mutex_destroy(&pool->mu);
-    pthread_cond_destroy(&pool->cv);
     gt_free(pool->threads);
     gt_free(pool);
 }
 
 int gt_pool_size(const gt_pool *pool) { return pool->n; }
 
-void gt_pool_run(gt_pool *pool, gt_pool_fn fn, void *arg) {
-    if (pool->n == 1) { fn(arg, 0, 1); return; }
-    assert(atomic_load(&pool->pending) == 0);
+/* Publishes fn(arg) as the next job (all: every thread must run it). */
+static void publish(gt_pool *pool, gt_pool_fn fn, void *arg, int all) {
     pool->fn = fn;
     pool->arg = arg;
-    atomic_store(&pool->pending, pool->n - 1);
-    pthread_mutex_lock(&pool->mu);
-    atomic_fetch_add_explicit(&pool->gen, 1, memory_order_release);
-    pthread_cond_broadcast(&pool->cv);
-    pthread_mutex_unlock(&pool->mu);
+    uint32_t g = atomic_load(&pool->gen);
+    atomic_store(&pool->gen, ((g >> 1) + 1) << 1 | (all ? GEN_ALL : 0));
+    if (atomic_load(&pool->sleepers)) futex_wake(&pool->gen, INT_MAX);
+}
+
+/* The caller's wait until *word == want (the word only moves towards it). */
+static void wait_for(gt_pool *pool, _Atomic uint32_t *word, uint32_t want) {
+    uint32_t v;
+    while ((v = atomic_load(word)) != want && spin_change(word, v, SPIN_WAIT_NS)) {
+    }
+    while ((v = atomic_load(word)) != want) {
+        atomic_store(&pool->caller_waits, 1);
+        if ((v = atomic_load(word)) != want) futex_wait(word, v);
+        atomic_store(&pool->caller_waits, 0);
+    }
+}
+
+void gt_pool_run(gt_pool *pool, gt_pool_fn fn, void *arg) {
+    if (pool->n == 1) { fn(arg, 0, 1); return; }
+    atomic_store(&pool->done, 0);
+    publish(pool, fn, arg, 1);
     fn(arg, 0, pool->n);
-    while (atomic_load_explicit(&pool->pending, memory_order_acquire) > 0) cpu_relax();
+    wait_for(pool, &pool->done, (uint32_t)pool->n - 1);
+}
+
+void gt_pool_run_shared(gt_pool *pool, gt_pool_fn fn, void *arg) {
+    if (pool->n == 1) { fn(arg, 0, 1); return; }
+    assert(atomic_load(&pool->join) == 0);
+    atomic_store(&pool->join, JOIN_OPEN);
+    publish(pool, fn, arg, 0);
+    fn(arg, 0, pool->n);
+    atomic_fetch_and(&pool->join, ~JOIN_OPEN);
+    wait_for(pool, &pool->join, 0);
 }
 
 int gt_cpu_count(void) {

@@ -5,7 +5,15 @@
  * Work is split by the callee from (ith, nth), so which thread computes which
  * output is fixed: results never depend on scheduling (DESIGN.md: determinism).
  * Workers spin briefly between jobs (inference issues thousands of small jobs
- * per second) and then sleep. */
+ * per second) and then sleep; the caller waits for a job's end the same way,
+ * so an oversubscribed machine does not stall the pool.
+ *
+ * gt_pool_run_shared is for work that fn claims from shared state (an atomic
+ * counter of chunks): the caller runs fn, and so does each worker that joins
+ * before the caller's fn returns; late workers skip the job. A worker that is
+ * not running when a job starts then delays nothing, and the result is still
+ * deterministic as long as each chunk is computed the same way whoever
+ * claims it. */
 #ifndef GT_BASE_POOL_H
 #define GT_BASE_POOL_H
 
@@ -22,6 +30,10 @@ int gt_pool_size(const gt_pool *pool);
 
 /* Runs fn on every thread of the pool (see above). Not reentrant. */
 void gt_pool_run(gt_pool *pool, gt_pool_fn fn, void *arg);
+/* Runs fn on the caller's thread (ith 0) and on the workers that join in
+ * time (see above); returns once every call has returned. fn must claim its
+ * work so that the caller's call alone would do all of it. Not reentrant. */
+void gt_pool_run_shared(gt_pool *pool, gt_pool_fn fn, void *arg);
 
 /* Number of online CPUs (at least 1). */
 int gt_cpu_count(void);

@@ -116,6 +116,37 @@ static void test_pool(void) {
     }
 }
 
+/* gt_pool_run_shared: chunks claimed from a counter are each done exactly
+ * once, whoever joins, over many short jobs. */
+typedef struct { _Atomic int next; _Atomic int done[64]; } shared_arg;
+static void shared_fn(void *p, int ith, int nth) {
+    shared_arg *a = p;
+    (void)ith, (void)nth;
+    for (int ch; (ch = atomic_fetch_add(&a->next, 1)) < 64;) atomic_fetch_add(&a->done[ch], 1);
+}
+
+static void test_pool_shared(void) {
+    for (int n = 1; n <= 4; n++) {
+        gt_pool *pool = gt_pool_new(n);
+        CHECK(pool != NULL);
+        int bad = 0;
+        for (int r = 0; r < 2000; r++) {
+            shared_arg a;
+            memset(&a, 0, sizeof a);
+            gt_pool_run_shared(pool, shared_fn, &a);
+            for (int i = 0; i < 64; i++) bad += a.done[i] != 1;
+            if (r % 3 == 0) {
+                pool_arg b;
+                memset(&b, 0, sizeof b);
+                gt_pool_run(pool, pool_fn, &b); /* the two kinds of job interleave */
+                for (int i = 0; i < n; i++) bad += b.hits[i] != 1;
+            }
+        }
+        CHECK_EQ_INT(bad, 0);
+        gt_pool_free(pool);
+    }
+}
+
 static void test_file(void) {
     char dir[] = "/tmp/gt_test_fileXXXXXX";
     CHECK(mkdtemp(dir) != NULL);
@@ -145,6 +176,7 @@ int main(void) {
     RUN(test_json);
     RUN(test_buf);
     RUN(test_pool);
+    RUN(test_pool_shared);
     RUN(test_file);
     return gt_test_finish();
 }
