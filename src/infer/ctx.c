@@ -1,18 +1,26 @@
 /* ctx.c: evaluation contexts and the forward pass (llama and qwen2).
  *
  * One pass handles a batch of tokens: each matrix is streamed once for the
- * whole batch (the kernels tile 4 rows x 4 tokens). Work is split so every
- * output element has one owner thread and a fixed order:
- *   - matmuls split rows (tiles) across threads, never the dot product;
- *   - per-token steps (norms, rope, attention, quantizing activations) split
- *     tokens across threads (interleaved, as causal attention grows with t).
+ * whole batch (the kernels block 16-row tiles x several tokens). Each step
+ * is cut into fixed chunks that the pool's threads claim from an atomic
+ * counter (gt_pool_run_shared), so a thread the OS has parked delays
+ * nothing. Every output is computed by one thread in the kernels' fixed
+ * order, and a chunk's result does not depend on who computes it, so logits
+ * do not depend on the thread count or on scheduling:
+ *   - matmuls: chunks of MM_CHUNK_TILES tiles (rows), never the dot product;
+ *   - norms: one token per chunk;
+ *   - rope, KV cache writes and attention: one KV head (with its group of
+ *     query heads) per chunk, all tokens of the batch.
  * Cheap element-wise steps ride along with the step producing their input:
- * residual adds and SiLU(gate) * up are done by the thread owning those rows
- * right after its matmul; the attention output is quantized by the thread
- * that computed it. Per layer that leaves 9 synchronisations.
+ * residual adds, SiLU(gate) * up and quantizing the result for the down
+ * projection are done by the chunk owning those rows right after its
+ * matmul; the attention output is quantized by the chunk that computed it.
+ * Per layer that leaves 7 synchronisations.
  *
  * The KV cache is f32 holding f16-rounded values: [layer][position][kv_dim]. */
+#include <assert.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -35,12 +43,17 @@ struct gt_ctx {
     gt_act a_embd, a_attn, a_ff;
 };
 
-enum { OP_NORM, OP_MM, OP_ROPE, OP_ATTN, OP_QUANT_FF };
+enum { OP_NORM, OP_MM, OP_ATTN, OP_QUANT_ATTN };
 enum { POST_NONE, POST_RESID, POST_SWIGLU };
+
+/* Tiles per matmul chunk: a multiple of 2 so SwiGLU chunks cover whole
+ * blocks of 32 columns of the down projection's input (quantized in place). */
+#define MM_CHUNK_TILES 4
 
 typedef struct job {
     gt_ctx *c;
     int op, il, n, pos;
+    _Atomic int next;        /* next chunk to claim */
     /* OP_NORM: rows src[t * n_embd] for t < n, times norm, into dst. */
     const float *src, *norm;
     gt_act *dst;
@@ -50,6 +63,8 @@ typedef struct job {
     float *y[3];
     size_t ldy[3];
     const gt_act *act;
+    /* OP_ATTN: whether each chunk quantizes its columns of the output. */
+    int attn_quant;
 } job;
 
 /* x * rsqrt(mean(x^2) + eps) * w; the sum of squares in double, in order. */
@@ -72,126 +87,138 @@ static void rope_head(float *v, const float *cs, int rope_dims, int neox) {
     }
 }
 
-/* Matmul rows owned by thread ith (see the file comment), then the post-op
- * for exactly those rows. */
-static void do_mm(const job *j, int ith, int nth) {
+/* One matmul chunk: tiles [t0, t1) of list i (for SwiGLU: of gate and up),
+ * then the post-op for exactly those rows. */
+static void mm_chunk(const job *j, int i, int t0, int t1) {
     gt_ctx *c = j->c;
-    int total = 0;
-    int n_lists = j->post == POST_SWIGLU ? 1 : j->n_mm; /* gate and up split together */
-    for (int i = 0; i < n_lists; i++) total += j->w[i]->n_tiles;
-    int lo = (int)((long)total * ith / nth), hi = (int)((long)total * (ith + 1) / nth);
-    int off = 0;
-    for (int i = 0; i < n_lists; i++) {
-        const gt_qmat *w = j->w[i];
-        int t0 = lo - off, t1 = hi - off;
-        off += w->n_tiles;
-        if (t0 < 0) t0 = 0;
-        if (t1 > w->n_tiles) t1 = w->n_tiles;
-        if (t0 >= t1) continue;
-        c->k->matmul(w, t0, t1, j->act, j->y[i], j->ldy[i]);
-        int r0 = t0 * GT_KERN_TILE_ROWS, r1 = t1 * GT_KERN_TILE_ROWS;
-        if (r1 > w->n_rows) r1 = w->n_rows;
-        if (j->post == POST_RESID) {
-            int E = c->m->hp.n_embd;
-            for (int t = 0; t < j->n; t++)
-                for (int r = r0; r < r1; r++) c->x[(size_t)t * E + r] += j->y[i][(size_t)t * j->ldy[i] + r];
-        } else if (j->post == POST_SWIGLU) {
-            c->k->matmul(j->w[1], t0, t1, j->act, j->y[1], j->ldy[1]);
-            int F = c->m->hp.n_ff;
-            for (int t = 0; t < j->n; t++)
-                for (int r = r0; r < r1; r++) {
-                    float gv = c->g[(size_t)t * F + r];
-                    c->g[(size_t)t * F + r] = gv / (1.0f + expf(-gv)) * c->u[(size_t)t * F + r];
-                }
+    const gt_qmat *w = j->w[i];
+    c->k->matmul(w, t0, t1, j->act, j->y[i], j->ldy[i]);
+    int r0 = t0 * GT_KERN_TILE_ROWS, r1 = t1 * GT_KERN_TILE_ROWS;
+    if (r1 > w->n_rows) r1 = w->n_rows;
+    if (j->post == POST_RESID) {
+        int E = c->m->hp.n_embd;
+        for (int t = 0; t < j->n; t++)
+            for (int r = r0; r < r1; r++) c->x[(size_t)t * E + r] += j->y[i][(size_t)t * j->ldy[i] + r];
+    } else if (j->post == POST_SWIGLU) {
+        c->k->matmul(j->w[1], t0, t1, j->act, j->y[1], j->ldy[1]);
+        int F = c->m->hp.n_ff;
+        assert(r0 % GT_QK == 0 && (r1 % GT_QK == 0 || r1 == F));
+        for (int t = 0; t < j->n; t++) {
+            float *g = c->g + (size_t)t * F;
+            const float *u = c->u + (size_t)t * F;
+            for (int r = r0; r < r1; r++) g[r] = g[r] / (1.0f + expf(-g[r])) * u[r];
+            c->k->act_set(&c->a_ff, t, g, r0, r1, 1);
         }
     }
 }
 
-/* Biases (qwen2), rope on q and k, and k, v into the cache, for token t. */
-static void do_rope(const job *j, int t) {
+/* Claims matmul chunks until none is left. The lists (q, k, v, or one
+ * matrix) are cut into chunks of MM_CHUNK_TILES tiles each. */
+static void do_mm(job *j) {
+    int n_lists = j->post == POST_SWIGLU ? 1 : j->n_mm; /* gate and up go together */
+    int chunks[3], total = 0;
+    for (int i = 0; i < n_lists; i++) {
+        chunks[i] = (j->w[i]->n_tiles + MM_CHUNK_TILES - 1) / MM_CHUNK_TILES;
+        total += chunks[i];
+    }
+    for (int ch; (ch = atomic_fetch_add(&j->next, 1)) < total;) {
+        int i = 0;
+        while (ch >= chunks[i]) ch -= chunks[i++];
+        int t0 = ch * MM_CHUNK_TILES, t1 = t0 + MM_CHUNK_TILES;
+        if (t1 > j->w[i]->n_tiles) t1 = j->w[i]->n_tiles;
+        mm_chunk(j, i, t0, t1);
+    }
+}
+
+/* KV head g and its group of query heads, for every token of the batch:
+ * biases (qwen2), rope on q and k, k and v into the cache, then causal
+ * attention of each token t over positions 0..pos+t, and (attn_quant) the
+ * output columns of the group quantized for the output projection. Nothing
+ * here reads another group's values, so groups run in any order. */
+static void do_head_group(const job *j, int g, float *scores) {
     gt_ctx *c = j->c;
     const gt_hparams *hp = &c->m->hp;
     const gt_layer *L = &c->m->layers[j->il];
     int E = hp->n_embd, hd = hp->head_dim, kvd = hp->n_head_kv * hd;
-    float *q = c->q + (size_t)t * E, *k = c->kk + (size_t)t * kvd, *v = c->vv + (size_t)t * kvd;
-    if (L->bq) {
-        for (int i = 0; i < E; i++) q[i] += L->bq[i];
-        for (int i = 0; i < kvd; i++) k[i] += L->bk[i], v[i] += L->bv[i];
-    }
-    const float *cs = c->rope + (size_t)t * hp->rope_dims;
-    for (int h = 0; h < hp->n_head; h++) rope_head(q + h * hd, cs, hp->rope_dims, hp->rope_neox);
-    for (int h = 0; h < hp->n_head_kv; h++) rope_head(k + h * hd, cs, hp->rope_dims, hp->rope_neox);
-    size_t at = ((size_t)j->il * c->n_ctx + (size_t)(j->pos + t)) * kvd;
-    /* Keys and values keep f16 precision, as llama.cpp's default cache does:
-     * results then track the reference more closely (measured on the tiny
-     * fixtures: worst Q8_0 error 0.94 -> 0.82 of the tolerance). */
-    for (int i = 0; i < kvd; i++) {
-        c->kc[at + i] = gt_f16_to_f32(gt_f32_to_f16(k[i]));
-        c->vc[at + i] = gt_f16_to_f32(gt_f32_to_f16(v[i]));
-    }
-}
-
-/* Causal attention of token t over positions 0..pos+t, every head, then the
- * output quantized for the output projection. */
-static void do_attn(const job *j, int t, float *scores) {
-    gt_ctx *c = j->c;
-    const gt_hparams *hp = &c->m->hp;
-    int E = hp->n_embd, hd = hp->head_dim, kvd = hp->n_head_kv * hd;
-    int n_kv = j->pos + t + 1, group = hp->n_head / hp->n_head_kv;
+    int group = hp->n_head / hp->n_head_kv, h0 = g * group, h1 = h0 + group;
     float scale = 1.0f / sqrtf((float)hd);
-    const float *kc = c->kc + (size_t)j->il * c->n_ctx * kvd;
-    const float *vc = c->vc + (size_t)j->il * c->n_ctx * kvd;
-    float *out = c->att + (size_t)t * E;
-    for (int h = 0; h < hp->n_head; h++) {
-        const float *q = c->q + (size_t)t * E + (size_t)h * hd;
-        int g = h / group;
-        float mx = -INFINITY;
-        for (int p = 0; p < n_kv; p++) {
-            scores[p] = c->k->dot(q, kc + (size_t)p * kvd + (size_t)g * hd, hd) * scale;
-            mx = scores[p] > mx ? scores[p] : mx;
+    float *kc = c->kc + (size_t)j->il * c->n_ctx * kvd + (size_t)g * hd;
+    float *vc = c->vc + (size_t)j->il * c->n_ctx * kvd + (size_t)g * hd;
+    for (int t = 0; t < j->n; t++) {
+        float *q = c->q + (size_t)t * E, *k = c->kk + (size_t)t * kvd + (size_t)g * hd;
+        float *v = c->vv + (size_t)t * kvd + (size_t)g * hd;
+        if (L->bq) {
+            for (int i = h0 * hd; i < h1 * hd; i++) q[i] += L->bq[i];
+            for (int i = 0; i < hd; i++) k[i] += L->bk[g * hd + i], v[i] += L->bv[g * hd + i];
         }
-        float sum = 0.0f;
-        for (int p = 0; p < n_kv; p++) {
-            scores[p] = expf(scores[p] - mx);
-            sum += scores[p];
+        const float *cs = c->rope + (size_t)t * hp->rope_dims;
+        for (int h = h0; h < h1; h++) rope_head(q + h * hd, cs, hp->rope_dims, hp->rope_neox);
+        rope_head(k, cs, hp->rope_dims, hp->rope_neox);
+        /* Keys and values keep f16 precision, as llama.cpp's default cache
+         * does: results then track the reference more closely (measured on
+         * the tiny fixtures: worst Q8_0 error 0.94 -> 0.82 of the tolerance). */
+        size_t at = (size_t)(j->pos + t) * kvd;
+        for (int i = 0; i < hd; i++) {
+            kc[at + i] = gt_f16_to_f32(gt_f32_to_f16(k[i]));
+            vc[at + i] = gt_f16_to_f32(gt_f32_to_f16(v[i]));
         }
-        float *o = out + (size_t)h * hd;
-        memset(o, 0, (size_t)hd * sizeof(float));
-        for (int p = 0; p < n_kv; p++) c->k->axpy(o, scores[p], vc + (size_t)p * kvd + (size_t)g * hd, hd);
-        float inv = 1.0f / sum;
-        for (int i = 0; i < hd; i++) o[i] *= inv;
     }
-    c->k->act_set(&c->a_attn, t, out, 1);
+    for (int t = 0; t < j->n; t++) {
+        int n_kv = j->pos + t + 1;
+        float *out = c->att + (size_t)t * E;
+        for (int h = h0; h < h1; h++) {
+            const float *q = c->q + (size_t)t * E + (size_t)h * hd;
+            float mx = -INFINITY;
+            for (int p = 0; p < n_kv; p++) {
+                scores[p] = c->k->dot(q, kc + (size_t)p * kvd, hd) * scale;
+                mx = scores[p] > mx ? scores[p] : mx;
+            }
+            float sum = 0.0f;
+            for (int p = 0; p < n_kv; p++) {
+                scores[p] = expf(scores[p] - mx);
+                sum += scores[p];
+            }
+            float *o = out + (size_t)h * hd;
+            memset(o, 0, (size_t)hd * sizeof(float));
+            for (int p = 0; p < n_kv; p++) c->k->axpy(o, scores[p], vc + (size_t)p * kvd, hd);
+            float inv = 1.0f / sum;
+            for (int i = 0; i < hd; i++) o[i] *= inv;
+        }
+        if (j->attn_quant) c->k->act_set(&c->a_attn, t, out, h0 * hd, h1 * hd, 1);
+    }
 }
 
+/* The pool's entry: claims chunks of the job's step until none is left. */
 static void worker(void *arg, int ith, int nth) {
-    const job *j = arg;
+    job *j = arg;
     gt_ctx *c = j->c;
     const gt_hparams *hp = &c->m->hp;
     float *scratch = c->scratch + (size_t)ith * c->scratch_len;
+    (void)nth;
+    int ch;
     switch (j->op) {
-    case OP_MM: do_mm(j, ith, nth); break;
+    case OP_MM: do_mm(j); break;
     case OP_NORM:
-        for (int t = ith; t < j->n; t += nth) {
-            rms_norm(j->src + (size_t)t * hp->n_embd, j->norm, scratch, hp->n_embd, hp->rms_eps);
-            c->k->act_set(j->dst, t, scratch, 1);
+        while ((ch = atomic_fetch_add(&j->next, 1)) < j->n) {
+            rms_norm(j->src + (size_t)ch * hp->n_embd, j->norm, scratch, hp->n_embd, hp->rms_eps);
+            c->k->act_set(j->dst, ch, scratch, 0, hp->n_embd, 1);
         }
         break;
-    case OP_ROPE:
-        for (int t = ith; t < j->n; t += nth) do_rope(j, t);
-        break;
     case OP_ATTN:
-        for (int t = ith; t < j->n; t += nth) do_attn(j, t, scratch);
+        while ((ch = atomic_fetch_add(&j->next, 1)) < hp->n_head_kv) do_head_group(j, ch, scratch);
         break;
-    case OP_QUANT_FF:
-        for (int t = ith; t < j->n; t += nth) c->k->act_set(&c->a_ff, t, c->g + (size_t)t * hp->n_ff, 1);
+    case OP_QUANT_ATTN:
+        while ((ch = atomic_fetch_add(&j->next, 1)) < j->n)
+            c->k->act_set(&c->a_attn, ch, c->att + (size_t)ch * hp->n_embd, 0, hp->n_embd, 1);
         break;
     default: break;
     }
 }
 
+/* Runs one step: every chunk claimed and done when it returns. */
 static void run(gt_ctx *c, job *j) {
-    if (c->pool) gt_pool_run(c->pool, worker, j);
+    atomic_store(&j->next, 0);
+    if (c->pool) gt_pool_run_shared(c->pool, worker, j);
     else worker(j, 0, 1);
 }
 
@@ -235,20 +262,23 @@ static void forward(gt_ctx *c, const int32_t *tokens, int n, int pos, float *log
         }
     c->a_embd.n_tok = c->a_attn.n_tok = c->a_ff.n_tok = n;
     job j = {.c = c, .n = n, .pos = pos};
+    /* Attention chunks quantize their own output columns when those are
+     * whole blocks of 32; otherwise a separate step does it per token. */
+    j.attn_quant = (hp->n_head / hp->n_head_kv * hp->head_dim) % GT_QK == 0;
     for (int il = 0; il < hp->n_layer; il++) {
         const gt_layer *L = &m->layers[il];
         j.il = il;
         run_norm(c, &j, c->x, L->attn_norm, &c->a_embd);
         run_mm(c, &j, &c->a_embd, POST_NONE, 3, &L->wq, c->q, E, &L->wk, c->kk, kvd, &L->wv, c->vv, kvd);
-        j.op = OP_ROPE;
-        run(c, &j);
         j.op = OP_ATTN;
         run(c, &j);
+        if (!j.attn_quant) {
+            j.op = OP_QUANT_ATTN;
+            run(c, &j);
+        }
         run_mm(c, &j, &c->a_attn, POST_RESID, 1, &L->wo, c->tmp, E, NULL, NULL, 0, NULL, NULL, 0);
         run_norm(c, &j, c->x, L->ffn_norm, &c->a_embd);
         run_mm(c, &j, &c->a_embd, POST_SWIGLU, 2, &L->wgate, c->g, F, &L->wup, c->u, F, NULL, NULL, 0);
-        j.op = OP_QUANT_FF;
-        run(c, &j);
         run_mm(c, &j, &c->a_ff, POST_RESID, 1, &L->wdown, c->tmp, E, NULL, NULL, 0, NULL, NULL, 0);
     }
     if (which < 0 || !logits) return;

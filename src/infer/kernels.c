@@ -157,17 +157,17 @@ int gt_qmat_pack(gt_qmat *m, uint32_t type, const void *data, int n_rows, int n_
         return gt_err_set(err, GT_EINVAL,
                           "matrix %d x %d: rows must be >= 1 and columns a multiple of %d",
                           n_rows, n_cols, GT_QK);
+    const int R = GT_KERN_TILE_ROWS;
     m->type = type;
     m->n_rows = n_rows;
     m->n_cols = n_cols;
-    m->n_tiles = (n_rows + GT_KERN_TILE_ROWS - 1) / GT_KERN_TILE_ROWS;
-    m->n_sb = (n_cols + GT_KERN_SB - 1) / GT_KERN_SB;
-    const int R = GT_KERN_TILE_ROWS;
+    m->n_tiles = (n_rows + R - 1) / R;
+    m->n_blocks = n_cols / GT_QK;
     int quant = type == GT_TYPE_Q8_0 || type == GT_TYPE_Q4_0;
-    if (type == GT_TYPE_Q8_0) m->qs_tile_bytes = (size_t)m->n_sb * R * GT_KERN_SB;
-    else if (type == GT_TYPE_Q4_0) m->qs_tile_bytes = (size_t)m->n_sb * R * GT_KERN_SB / 2;
-    else m->qs_tile_bytes = (size_t)m->n_sb * R * GT_KERN_SB * elem_bytes(type);
-    m->d_tile_bytes = quant ? (size_t)m->n_sb * R * 4 * sizeof(gt_f16) : 0;
+    if (type == GT_TYPE_Q8_0) m->qs_tile_bytes = (size_t)n_cols * R;
+    else if (type == GT_TYPE_Q4_0) m->qs_tile_bytes = (size_t)n_cols * R / 2;
+    else m->qs_tile_bytes = (size_t)n_cols * R * elem_bytes(type);
+    m->d_tile_bytes = quant ? (size_t)m->n_blocks * R * sizeof(gt_f16) : 0;
     size_t qs_bytes = m->qs_tile_bytes * (size_t)m->n_tiles;
     size_t d_off = (qs_bytes + 63) & ~(size_t)63;
     m->qs = alloc_aligned(d_off + m->d_tile_bytes * (size_t)m->n_tiles, &m->mem);
@@ -175,54 +175,43 @@ int gt_qmat_pack(gt_qmat *m, uint32_t type, const void *data, int n_rows, int n_
                                   n_rows, n_cols);
     m->d = quant ? (gt_f16 *)(m->qs + d_off) : NULL;
     size_t row_bytes = gt_ggml_row_bytes(type, (uint64_t)n_cols);
-    int nb = n_cols / GT_QK;
-    for (int row = 0; row < n_rows; row++) {
-        const uint8_t *src = (const uint8_t *)data + (size_t)row * row_bytes;
+    for (int row = 0; row < m->n_tiles * R; row++) {
         int tile = row / R, r = row % R;
         uint8_t *tq = m->qs + (size_t)tile * m->qs_tile_bytes;
-        gt_f16 *td = quant ? m->d + (size_t)tile * (m->d_tile_bytes / 2) : NULL;
         if (!quant) {
+            /* Padding rows stay zero (alloc_aligned zeroes). */
+            if (row >= n_rows) continue;
+            const uint8_t *src = (const uint8_t *)data + (size_t)row * row_bytes;
             size_t eb = elem_bytes(type);
-            for (int c = 0; c < n_cols; c++) {
-                int s = c / GT_KERN_SB, e = c % GT_KERN_SB;
-                memcpy(tq + (((size_t)s * R + r) * GT_KERN_SB + e) * eb, src + (size_t)c * eb, eb);
-            }
+            for (int c = 0; c < n_cols; c++)
+                memcpy(tq + ((size_t)c * R + r) * eb, src + (size_t)c * eb, eb);
             continue;
         }
-        for (int b = 0; b < nb; b++) {
-            int s = b / 4, bs = b % 4; /* superblock, block within it */
-            gt_f16 d;
-            memcpy(&d, src + (size_t)b * gt_ggml_block_bytes(type), 2);
-            td[s * R * 4 + r * 4 + bs] = d;
+        gt_f16 *td = m->d + (size_t)tile * (m->d_tile_bytes / sizeof(gt_f16));
+        for (int b = 0; b < m->n_blocks; b++) {
+            /* Padding rows: value 0 (stored 128 for Q8_0, nibble 8 for Q4_0)
+             * and scale 0, so they add exact zeros. */
             if (type == GT_TYPE_Q8_0) {
-                gt_block_q8_0 blk;
-                memcpy(&blk, src + (size_t)b * sizeof blk, sizeof blk);
-                memcpy(tq + ((size_t)s * R + r) * GT_KERN_SB + bs * GT_QK, blk.qs, GT_QK);
+                gt_block_q8_0 blk = {0};
+                if (row < n_rows)
+                    memcpy(&blk, (const uint8_t *)data + (size_t)row * row_bytes + (size_t)b * sizeof blk,
+                           sizeof blk);
+                td[b * R + r] = blk.d;
+                uint8_t *dst = tq + (size_t)b * GT_QK * R;
+                for (int e = 0; e < GT_QK; e++)
+                    dst[(e / 4) * 64 + r * 4 + e % 4] = (uint8_t)(blk.qs[e] + 128);
             } else {
                 gt_block_q4_0 blk;
-                memcpy(&blk, src + (size_t)b * sizeof blk, sizeof blk);
-                uint8_t *dst = tq + ((size_t)s * R + r) * (GT_KERN_SB / 2);
-                for (int i = 0; i < GT_QK; i++) {
-                    uint8_t nib = i < 16 ? (blk.qs[i] & 0xf) : (blk.qs[i - 16] >> 4);
-                    int e = bs * GT_QK + i; /* element within the superblock */
-                    if (e < 64) dst[e] = (uint8_t)((dst[e] & 0xf0) | nib);
-                    else dst[e - 64] = (uint8_t)((dst[e - 64] & 0x0f) | (nib << 4));
-                }
+                memset(&blk, 0x88, sizeof blk);
+                blk.d = 0;
+                if (row < n_rows)
+                    memcpy(&blk, (const uint8_t *)data + (size_t)row * row_bytes + (size_t)b * sizeof blk,
+                           sizeof blk);
+                td[b * R + r] = blk.d;
+                uint8_t *dst = tq + (size_t)b * GT_QK / 2 * R;
+                for (int i = 0; i < GT_QK / 2; i++) dst[(i / 4) * 64 + r * 4 + i % 4] = blk.qs[i];
             }
         }
-    }
-    if (type == GT_TYPE_Q4_0) {
-        /* Padding (columns past n_cols, rows past n_rows) holds nibble 8, value 0. */
-        for (int tile = 0; tile < m->n_tiles; tile++)
-            for (int r = 0; r < R; r++) {
-                int row = tile * R + r;
-                for (int e = row < n_rows ? n_cols : 0; e < m->n_sb * GT_KERN_SB; e++) {
-                    int s = e / GT_KERN_SB, es = e % GT_KERN_SB;
-                    uint8_t *p = m->qs + (size_t)tile * m->qs_tile_bytes +
-                                 ((size_t)s * R + r) * (GT_KERN_SB / 2) + es % 64;
-                    *p = es < 64 ? (uint8_t)((*p & 0xf0) | 8) : (uint8_t)((*p & 0x0f) | 0x80);
-                }
-            }
     }
     return 0;
 }
@@ -235,6 +224,7 @@ void gt_qmat_free(gt_qmat *m) {
 
 /* Bytes of weights a full product streams (quants plus scales). */
 size_t gt_qmat_bytes(const gt_qmat *m) {
+    /* Per tile: quants plus scales. */
     return (m->qs_tile_bytes + m->d_tile_bytes) * (size_t)m->n_tiles;
 }
 
@@ -242,21 +232,18 @@ size_t gt_qmat_bytes(const gt_qmat *m) {
 
 int gt_act_init(gt_act *a, int max_tok, int n_cols) {
     memset(a, 0, sizeof *a);
-    assert(max_tok >= 1 && n_cols >= 1);
+    assert(max_tok >= 1 && n_cols >= GT_QK && n_cols % GT_QK == 0);
     a->n_cols = n_cols;
-    a->n_sb = (n_cols + GT_KERN_SB - 1) / GT_KERN_SB;
-    size_t per_tok = (size_t)a->n_sb * GT_KERN_SB;
-    a->x = gt_malloc(per_tok * (size_t)max_tok * sizeof(float));
-    a->qs = gt_malloc(per_tok * (size_t)max_tok);
-    a->d = gt_malloc((size_t)a->n_sb * 4 * (size_t)max_tok * sizeof(float));
-    if (!a->x || !a->qs || !a->d) {
+    a->n_blocks = n_cols / GT_QK;
+    size_t n = (size_t)n_cols * (size_t)max_tok, nb = (size_t)a->n_blocks * (size_t)max_tok;
+    a->x = gt_calloc(n, sizeof(float));
+    a->qs = gt_calloc(n, 1);
+    a->d = gt_calloc(nb, sizeof(float));
+    a->sum = gt_calloc(nb, sizeof(int32_t));
+    if (!a->x || !a->qs || !a->d || !a->sum) {
         gt_act_free(a);
         return GT_ENOMEM;
     }
-    /* Padding stays zero: act_set writes only the first n_cols of a token. */
-    memset(a->x, 0, per_tok * (size_t)max_tok * sizeof(float));
-    memset(a->qs, 0, per_tok * (size_t)max_tok);
-    memset(a->d, 0, (size_t)a->n_sb * 4 * (size_t)max_tok * sizeof(float));
     return 0;
 }
 
@@ -265,12 +252,14 @@ void gt_act_free(gt_act *a) {
     gt_free(a->x);
     gt_free(a->qs);
     gt_free(a->d);
+    gt_free(a->sum);
     memset(a, 0, sizeof *a);
 }
 
-/* Quantizes one block of 32 floats: scale amax/127, values rounded to nearest
- * even (the SIMD paths round the same way). */
-void gt_kern_quant_block(const float *x, int8_t *q, float *d) {
+/* Quantizes one block of 32 floats: scale amax/127 (rounded to f16), values
+ * rounded to nearest even (the SIMD paths round the same way); returns the
+ * sum of the quants. */
+int32_t gt_kern_quant_block(const float *x, int8_t *q, float *d) {
     float amax = 0.0f;
     for (int i = 0; i < GT_QK; i++) {
         float v = fabsf(x[i]);
@@ -278,33 +267,40 @@ void gt_kern_quant_block(const float *x, int8_t *q, float *d) {
     }
     float id = amax != 0.0f ? 127.0f / amax : 0.0f;
     *d = gt_f16_to_f32(gt_f32_to_f16(amax / 127.0f));
-    for (int i = 0; i < GT_QK; i++) q[i] = (int8_t)(int)nearbyintf(x[i] * id);
+    int32_t sum = 0;
+    for (int i = 0; i < GT_QK; i++) {
+        q[i] = (int8_t)(int)nearbyintf(x[i] * id);
+        sum += q[i];
+    }
+    return sum;
 }
 
-static void act_set_scalar(gt_act *a, int t, const float *x, int quant) {
-    size_t per_tok = (size_t)a->n_sb * GT_KERN_SB;
-    float *dst = a->x + per_tok * (size_t)t;
-    memcpy(dst, x, (size_t)a->n_cols * sizeof(float));
+static void act_set_scalar(gt_act *a, int t, const float *x, int col0, int col1, int quant) {
+    assert(col0 % GT_QK == 0 && col1 % GT_QK == 0 && col0 <= col1 && col1 <= a->n_cols);
+    size_t off = (size_t)a->n_cols * (size_t)t;
+    memcpy(a->x + off + col0, x + col0, (size_t)(col1 - col0) * sizeof(float));
     if (!quant) return;
-    for (int b = 0; b < a->n_cols / GT_QK; b++)
-        gt_kern_quant_block(dst + b * GT_QK, a->qs + per_tok * (size_t)t + b * GT_QK,
-                            a->d + (size_t)a->n_sb * 4 * (size_t)t + b);
+    for (int b = col0 / GT_QK; b < col1 / GT_QK; b++) {
+        size_t ib = (size_t)a->n_blocks * (size_t)t + (size_t)b;
+        a->sum[ib] = gt_kern_quant_block(x + b * GT_QK, a->qs + off + (size_t)b * GT_QK, a->d + ib);
+    }
 }
 
 /* --- scalar reference kernels ------------------------------------------------- */
 
-/* Weight element e (< 128) of row r in superblock s of a tile, as an integer
- * (quantized types). */
-static int wq_at(const gt_qmat *w, const uint8_t *tq, int s, int r, int e) {
+/* Weight element e (< 32) of block b, row r of a tile, as an integer
+ * (quantized types; layout in kernels.h). */
+static int wq_at(const gt_qmat *w, const uint8_t *tq, int b, int r, int e) {
     const int R = GT_KERN_TILE_ROWS;
-    if (w->type == GT_TYPE_Q8_0) return ((const int8_t *)tq)[((size_t)s * R + r) * GT_KERN_SB + e];
-    uint8_t byte = tq[((size_t)s * R + r) * (GT_KERN_SB / 2) + e % 64];
-    return (e < 64 ? (byte & 0xf) : (byte >> 4)) - 8;
+    if (w->type == GT_TYPE_Q8_0) return (int)tq[(size_t)b * GT_QK * R + (e / 4) * 64 + r * 4 + e % 4] - 128;
+    int i = e % 16; /* GGUF byte: element i in the low nibble, i + 16 in the high one */
+    uint8_t byte = tq[(size_t)b * GT_QK / 2 * R + (i / 4) * 64 + r * 4 + i % 4];
+    return (e < 16 ? (byte & 0xf) : (byte >> 4)) - 8;
 }
 
-/* Weight element e of row r in superblock s of a tile, as a float (float types). */
-static float wf_at(const gt_qmat *w, const uint8_t *tq, int s, int r, int e) {
-    size_t idx = ((size_t)s * GT_KERN_TILE_ROWS + r) * GT_KERN_SB + (size_t)e;
+/* Weight element k of row r of a tile, as a float (float types). */
+static float wf_at(const gt_qmat *w, const uint8_t *tq, int r, int k) {
+    size_t idx = (size_t)k * GT_KERN_TILE_ROWS + (size_t)r;
     if (w->type == GT_TYPE_F32) {
         float f;
         memcpy(&f, tq + idx * 4, 4);
@@ -315,40 +311,31 @@ static float wf_at(const gt_qmat *w, const uint8_t *tq, int s, int r, int e) {
     return w->type == GT_TYPE_F16 ? gt_f16_to_f32(h) : gt_bf16_to_f32(h);
 }
 
-/* One output: row r of tile `tile` against token t, in the canonical order. */
+/* One output: row r of tile `tile` against token t, in the canonical order
+ * of kernels.h. */
 static float dot_row_scalar(const gt_qmat *w, int tile, int r, const gt_act *a, int t) {
     const uint8_t *tq = w->qs + (size_t)tile * w->qs_tile_bytes;
-    float acc[16] = {0};
-    size_t per_tok = (size_t)a->n_sb * GT_KERN_SB;
+    float acc = 0.0f;
     if (w->type == GT_TYPE_Q8_0 || w->type == GT_TYPE_Q4_0) {
-        const gt_f16 *td = w->d + (size_t)tile * (w->d_tile_bytes / 2);
-        const int8_t *aq = a->qs + per_tok * (size_t)t;
-        const float *ad = a->d + (size_t)a->n_sb * 4 * (size_t)t;
-        for (int s = 0; s < w->n_sb; s++)
-            for (int pair = 0; pair < 2; pair++)
-                for (int l = 0; l < 16; l++) {
-                    int bs = pair * 2 + l / 8, j = l % 8; /* block in superblock, lane */
-                    int p = 0;
-                    for (int i = 0; i < 4; i++) {
-                        int e = bs * GT_QK + 4 * j + i;
-                        p += wq_at(w, tq, s, r, e) * aq[(size_t)s * GT_KERN_SB + e];
-                    }
-                    float scale =
-                        gt_f16_to_f32(td[s * GT_KERN_TILE_ROWS * 4 + r * 4 + bs]) * ad[s * 4 + bs];
-                    acc[l] = fmaf((float)p, scale, acc[l]);
-                }
+        const gt_f16 *td = w->d + (size_t)tile * (w->d_tile_bytes / sizeof(gt_f16));
+        const int8_t *aq = a->qs + (size_t)a->n_cols * (size_t)t;
+        const float *ad = a->d + (size_t)a->n_blocks * (size_t)t;
+        for (int b = 0; b < w->n_blocks; b++) {
+            int32_t p = 0;
+            for (int e = 0; e < GT_QK; e++) p += wq_at(w, tq, b, r, e) * aq[b * GT_QK + e];
+            float scale = gt_f16_to_f32(td[b * GT_KERN_TILE_ROWS + r]) * ad[b];
+            acc = fmaf((float)p, scale, acc);
+        }
     } else {
-        const float *x = a->x + per_tok * (size_t)t;
-        for (int s = 0; s < w->n_sb; s++)
-            for (int e = 0; e < GT_KERN_SB; e++)
-                acc[e % 16] = fmaf(wf_at(w, tq, s, r, e), x[(size_t)s * GT_KERN_SB + e], acc[e % 16]);
+        const float *x = a->x + (size_t)a->n_cols * (size_t)t;
+        for (int k = 0; k < w->n_cols; k++) acc = fmaf(wf_at(w, tq, r, k), x[k], acc);
     }
-    return gt_kern_tree16(acc);
+    return acc;
 }
 
 static void matmul_scalar(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y,
                           size_t ldy) {
-    assert(a->n_sb == w->n_sb);
+    assert(a->n_cols == w->n_cols);
     for (int tile = tile0; tile < tile1; tile++)
         for (int r = 0; r < GT_KERN_TILE_ROWS; r++) {
             int row = tile * GT_KERN_TILE_ROWS + r;
@@ -357,11 +344,20 @@ static void matmul_scalar(const gt_qmat *w, int tile0, int tile1, const gt_act *
         }
 }
 
+/* The halving-tree sum of 16 lanes that ends the attention dot. */
+static float tree16(const float acc[16]) {
+    float s[8];
+    for (int i = 0; i < 8; i++) s[i] = acc[i] + acc[i + 8];
+    for (int i = 0; i < 4; i++) s[i] += s[i + 4];
+    for (int i = 0; i < 2; i++) s[i] += s[i + 2];
+    return s[0] + s[1];
+}
+
 static float dot_scalar(const float *a, const float *b, int n) {
     assert(n % 16 == 0);
     float acc[16] = {0};
     for (int i = 0; i < n; i++) acc[i % 16] = fmaf(a[i], b[i], acc[i % 16]);
-    return gt_kern_tree16(acc);
+    return tree16(acc);
 }
 
 static void axpy_scalar(float *y, float s, const float *x, int n) {

@@ -3,29 +3,29 @@
  * Weights are block formats exactly as GGUF defines them (gt_block_q8_0,
  * gt_block_q4_0, f16, bf16, f32). At load, gt_qmat_pack copies a GGUF matrix
  * out of the file mapping into a tiled layout (anonymous memory, huge pages
- * where the kernel allows): GT_KERN_TILE_ROWS rows interleaved per
- * superblock of GT_KERN_SB columns, quants and scales in separate aligned
- * streams. The values are unchanged; only their place in memory moves.
+ * where the kernel allows): GT_KERN_TILE_ROWS = 16 rows interleaved so that
+ * one 512-bit register holds the same column position of 16 rows. The values
+ * are unchanged (Q8_0 quants are stored offset by +128, see gt_qmat); only
+ * their place in memory moves.
  *
  * Activations feeding a quantized matrix are quantized to 8-bit blocks of 32
- * (scale = amax/127, kept in f32), and the matrix product is integer dot
- * products per block, scaled in f32.
+ * (scale = amax/127 rounded to f16, kept in f32), and the matrix product is
+ * integer dot products per block, scaled in f32.
  *
  * Determinism. Every kernel follows one canonical order of operations, so the
  * scalar reference and every SIMD path give bit-identical results, and a
- * result does not depend on the tiling, the batch or the thread count:
+ * result does not depend on the tiling, the batch or the thread count. Each
+ * output (one row against one token) is a single accumulator, acc = 0, then:
  *
- *   acc[16] = 0. Float weights: element k goes to lane k % 16,
- *     acc[l] = fma(w[k], x[k], acc[l]), k ascending.
- *   Quantized weights: blocks go in pairs (2i, 2i+1); lane l < 8 belongs to
- *     the even block, l >= 8 to the odd one, with j = l % 8 covering elements
- *     4j..4j+3 of its block: p = sum of those 4 integer products (exact),
- *     acc[l] = fma((float)p, dw * da, acc[l]) where dw * da is one f32
- *     product, pairs ascending.
- *   Result = halving tree: acc[i] += acc[i+8] (i<8), then +4, +2, +1.
+ *   Quantized weights: for each block b of 32 columns, ascending,
+ *     p = the sum of the 32 integer products w * a (exact in int32),
+ *     acc = fma((float)p, dw * da, acc), where dw * da is one f32 product.
+ *   Float weights: for each column k, ascending, acc = fma(w[k], x[k], acc).
  *
- * fma is a fused multiply-add (fmaf in the scalar path), so no compiler
- * contraction can change a result. */
+ * The result is acc. SIMD paths vectorise across rows (one lane per row of a
+ * tile) and tokens, never inside one dot product, so no lane split or
+ * reduction tree enters the order. fma is a fused multiply-add (fmaf in the
+ * scalar path), so no compiler contraction can change a result. */
 #ifndef GT_INFER_KERNELS_H
 #define GT_INFER_KERNELS_H
 
@@ -67,21 +67,27 @@ void gt_dequant_row(uint32_t type, const void *row, float *out, int64_t n);
 
 /* --- Packed weight matrices ------------------------------------------------ */
 
-#define GT_KERN_SB 128        /* columns per superblock (4 blocks of 32) */
-#define GT_KERN_TILE_ROWS 4   /* rows interleaved per tile */
+#define GT_KERN_TILE_ROWS 16  /* rows interleaved per tile (lanes of a zmm) */
 
-/* A weight matrix of n_rows x n_cols in the tiled layout. Per tile (4 rows,
- * the last one padded with zero rows) and superblock s:
- *   float types: 4 rows x 128 values (row r at r*128), in the file's type;
- *   Q8_0: qs   4 x 128 int8, scales 4 x 4 f16 (separate stream);
- *   Q4_0: qs   4 x 64 bytes, byte i holding element i in its low nibble and
- *              element 64+i in its high one; scales as Q8_0.
- * Columns past n_cols are zero (so are their scales). */
+/* A weight matrix of n_rows x n_cols in the tiled layout. Tile i holds rows
+ * 16i..16i+15 (rows past n_rows are zero, with zero scales); within a tile,
+ * "row r, bytes i" means bytes 4r+i of a 64-byte group, so a 64-byte load
+ * gives lane r the 4 bytes of row r:
+ *   float types: column k of the 16 rows at k*16 (in the file's type);
+ *   Q8_0: per block b, 8 groups of 64 bytes: group j holds row r's elements
+ *         32b+4j..32b+4j+3 as unsigned bytes q + 128 (vpdpbusd takes them as
+ *         they are; the kernel subtracts 128 * the activation block sum);
+ *   Q4_0: per block b, 4 groups of 64 bytes: group j holds row r's GGUF bytes
+ *         qs[4j..4j+3], i.e. elements 4j+i in the low nibbles and 16+4j+i in
+ *         the high ones (value nibble - 8);
+ *   scales (quantized types): per block b, the 16 rows' f16 scales.
+ * Blocks are contiguous per tile, tiles one after the other, so a tile's
+ * weights are one sequential stream. */
 typedef struct gt_qmat {
     uint32_t type;      /* GT_TYPE_F32, F16, BF16, Q8_0 or Q4_0 */
     int n_rows, n_cols;
-    int n_tiles;        /* ceil(n_rows / 4) */
-    int n_sb;           /* ceil(n_cols / 128) */
+    int n_tiles;        /* ceil(n_rows / 16) */
+    int n_blocks;       /* n_cols / 32 */
     size_t qs_tile_bytes, d_tile_bytes; /* per tile */
     uint8_t *qs;        /* n_tiles * qs_tile_bytes, 64-byte aligned */
     gt_f16 *d;          /* n_tiles * d_tile_bytes (quantized types only) */
@@ -100,18 +106,20 @@ size_t gt_qmat_bytes(const gt_qmat *m); /* weight bytes read per full product */
 
 /* --- Activations ----------------------------------------------------------- */
 
-/* Activations for n_tok tokens of n_cols values, laid out for the kernels:
- * x: f32, each token padded with zeros to n_sb * 128 (float weights);
- * qs/d: the same quantized in blocks of 32 (quantized weights): per token
- * n_sb * 128 int8 and n_sb * 4 f32 scales. */
+/* Activations for n_tok tokens of n_cols values (n_cols a multiple of 32),
+ * laid out for the kernels: x: f32 (float weights); qs/d/sum: the same
+ * quantized in blocks of 32 (quantized weights): per token n_cols int8,
+ * n_cols/32 f32 scales and n_cols/32 int32 sums of the block's quants. */
 typedef struct gt_act {
-    int n_tok, n_cols, n_sb;
+    int n_tok, n_cols, n_blocks;
     float *x;
     int8_t *qs;
     float *d;
+    int32_t *sum;
 } gt_act;
 
-/* Allocates for up to max_tok tokens of n_cols. Caller frees with gt_act_free. */
+/* Allocates for up to max_tok tokens of n_cols (a multiple of 32). Caller
+ * frees with gt_act_free. */
 int gt_act_init(gt_act *a, int max_tok, int n_cols);
 void gt_act_free(gt_act *a);
 
@@ -126,14 +134,18 @@ typedef enum gt_isa {
 
 typedef struct gt_kern {
     const char *name;
-    /* Sets token t of a (t < max_tok) from x[0..n_cols): pads into a->x and,
-     * when quant, quantizes into a->qs / a->d. */
-    void (*act_set)(gt_act *a, int t, const float *x, int quant);
+    /* Sets columns [col0, col1) of token t of a (t < max_tok) from the same
+     * columns of x (x is the whole row): copies them into a->x and, when
+     * quant, quantizes their blocks into a->qs / d / sum. col0 and col1 are
+     * multiples of 32 (col1 <= n_cols). */
+    void (*act_set)(gt_act *a, int t, const float *x, int col0, int col1, int quant);
     /* y[t * ldy + r] = row r of w . token t of a, for rows of tiles
-     * [tile0, tile1) (rows past n_rows are skipped) and t < a->n_tok. */
+     * [tile0, tile1) (rows past n_rows are not written) and t < a->n_tok. */
     void (*matmul)(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y,
                    size_t ldy);
-    /* Canonical 16-lane dot of two f32 vectors (n a multiple of 16). */
+    /* Dot of two f32 vectors (n a multiple of 16, used by attention) in its
+     * own fixed order: element k into lane k % 16 by fma, k ascending, then
+     * the halving tree acc[i] += acc[i+8] (i < 8), then +4, +2, +1. */
     float (*dot)(const float *a, const float *b, int n);
     /* y[i] = fma(s, x[i], y[i]) for i < n (n a multiple of 16). */
     void (*axpy)(float *y, float s, const float *x, int n);
@@ -143,14 +155,5 @@ typedef struct gt_kern {
 const gt_kern *gt_kern_best(void);
 /* The table for one ISA, or NULL when this CPU or build lacks it. */
 const gt_kern *gt_kern_isa(gt_isa isa);
-
-/* The halving-tree sum of 16 lanes that ends every canonical dot. */
-static inline float gt_kern_tree16(const float acc[16]) {
-    float s[8];
-    for (int i = 0; i < 8; i++) s[i] = acc[i] + acc[i + 8];
-    for (int i = 0; i < 4; i++) s[i] += s[i + 4];
-    for (int i = 0; i < 2; i++) s[i] += s[i + 2];
-    return s[0] + s[1];
-}
 
 #endif

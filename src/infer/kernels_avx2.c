@@ -1,12 +1,15 @@
 /* kernels_avx2.c: the AVX2 (+FMA, F16C) kernel table.
  *
  * Compiled for that ISA with a target pragma, entered only after gt_kern_isa
- * checked cpuid. The 16 canonical lanes (kernels.h) are two ymm
- * accumulators: `lo` (lanes 0-7: float elements k%16 < 8, or the even block
- * of a pair) and `hi`. Byte products use vpmaddubsw + vpmaddwd, which give
- * each int32 lane the sum of 4 consecutive products like vpdpbusd does; the
- * 16-bit intermediate cannot saturate for our ranges (|w| <= 128 against
- * |a| <= 127, or nibbles <= 15). */
+ * checked cpuid. Follows the canonical order of kernels.h: a ymm holds one
+ * value for each of 8 rows (half a 16-row tile), every lane runs its own
+ * row's dot product, and results are stored 8 rows at a time.
+ *
+ * Byte products use vpmaddubsw + vpmaddwd, which give each int32 lane the
+ * sum of 4 products like vpdpbusd does; the 16-bit intermediate cannot
+ * saturate for our ranges: Q8_0 goes back to signed weights (xor 0x80) and
+ * uses |w| against sign(a, w), |w| <= 128 and |a| <= 127; Q4_0 nibbles are
+ * <= 15. The Q4_0 offset is removed with the activation block sum, exactly. */
 #if defined(__x86_64__)
 #pragma GCC target("avx2,fma,f16c")
 #include <immintrin.h>
@@ -15,8 +18,8 @@
 #include "infer/gguf.h"
 #include "infer/kernels_impl.h"
 
-#define R GT_KERN_TILE_ROWS
-#define SB GT_KERN_SB
+#define TR GT_KERN_TILE_ROWS
+#define MAX_NT 4
 
 /* The canonical halving tree over lanes lo (0-7) and hi (8-15). */
 static inline float tree16(__m256 lo, __m256 hi) {
@@ -34,20 +37,30 @@ static inline float hmax8(__m256 v) {
     return _mm_cvtss_f32(m);
 }
 
-static void act_set_avx2(gt_act *a, int t, const float *x, int quant) {
-    size_t per_tok = (size_t)a->n_sb * SB;
-    float *dst = a->x + per_tok * (size_t)t;
-    memcpy(dst, x, (size_t)a->n_cols * sizeof(float));
+/* Sum of the 8 int32 lanes of v (exact). */
+static inline int32_t hsum8(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    return _mm_cvtsi128_si32(s);
+}
+
+/* Copies columns [col0, col1) of token t and (quant) quantizes their blocks
+ * exactly as gt_kern_quant_block. */
+static void act_set_avx2(gt_act *a, int t, const float *x, int col0, int col1, int quant) {
+    size_t off = (size_t)a->n_cols * (size_t)t;
+    memcpy(a->x + off + col0, x + col0, (size_t)(col1 - col0) * sizeof(float));
     if (!quant) return;
-    int8_t *q = a->qs + per_tok * (size_t)t;
-    float *d = a->d + (size_t)a->n_sb * 4 * (size_t)t;
+    int8_t *q = a->qs + off;
+    float *d = a->d + (size_t)a->n_blocks * (size_t)t;
+    int32_t *sum = a->sum + (size_t)a->n_blocks * (size_t)t;
     const __m256 sign = _mm256_set1_ps(-0.0f);
     const __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
-    for (int b = 0; b < a->n_cols / GT_QK; b++) {
+    for (int b = col0 / GT_QK; b < col1 / GT_QK; b++) {
         __m256 v[4];
         __m256 m = _mm256_setzero_ps();
         for (int i = 0; i < 4; i++) {
-            v[i] = _mm256_loadu_ps(dst + b * GT_QK + 8 * i);
+            v[i] = _mm256_loadu_ps(x + b * GT_QK + 8 * i);
             m = _mm256_max_ps(m, _mm256_andnot_ps(sign, v[i]));
         }
         float amax = hmax8(m);
@@ -58,6 +71,7 @@ static void act_set_avx2(gt_act *a, int t, const float *x, int quant) {
         __m256i i1 = _mm256_cvtps_epi32(_mm256_mul_ps(v[1], vid));
         __m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(v[2], vid));
         __m256i i3 = _mm256_cvtps_epi32(_mm256_mul_ps(v[3], vid));
+        sum[b] = hsum8(_mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3)));
         /* packs work within 128-bit lanes; the permute restores element order. */
         __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
         _mm256_storeu_si256((__m256i *)(q + b * GT_QK), _mm256_permutevar8x32_epi32(p, perm));
@@ -69,96 +83,137 @@ static inline __m256i dot4(__m256i u, __m256i s) {
     return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
 }
 
-/* Quantized weights: row r of a tile against NT tokens from t0. */
+static inline __m256i bcast4(const int8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm256_set1_epi32(v);
+}
+
+/* Stores 8 rows for one token, leaving rows past n_rows. */
+static inline void store_rows8(float *dst, __m256 v, int row0, int n_rows) {
+    int left = n_rows - row0;
+    if (left >= 8) {
+        _mm256_storeu_ps(dst, v);
+        return;
+    }
+    float tmp[8];
+    _mm256_storeu_ps(tmp, v);
+    for (int i = 0; i < left; i++) dst[i] = tmp[i];
+}
+
+/* Quantized weights: one tile (two halves of 8 rows) x NT tokens from t0. */
 static inline __attribute__((always_inline)) void
-row_quant(const gt_qmat *w, int tile, int r, const gt_act *a, int t0, const int NT, float *y,
-          size_t ldy) {
-    const int q4 = w->type == GT_TYPE_Q4_0;
+mm_quant(const gt_qmat *w, int tile, const gt_act *a, int t0, const int NT, float *y, size_t ldy,
+         const int q4) {
+    const size_t blk_bytes = q4 ? GT_QK / 2 * TR : GT_QK * TR;
     const uint8_t *tq = w->qs + (size_t)tile * w->qs_tile_bytes;
-    const gt_f16 *td = w->d + (size_t)tile * (w->d_tile_bytes / 2);
-    const size_t per_tok = (size_t)a->n_sb * SB;
-    const __m256i low4 = _mm256_set1_epi8(0x0f), eight = _mm256_set1_epi8(8);
-    __m256 lo[GT_KERN_TOK_TILE], hi[GT_KERN_TOK_TILE];
-    for (int t = 0; t < NT; t++) lo[t] = hi[t] = _mm256_setzero_ps();
-    for (int s = 0; s < w->n_sb; s++) {
-        __m256i wb[4]; /* the 4 blocks of this superblock, signed (Q8_0) or nibbles (Q4_0) */
-        if (q4) {
-            const uint8_t *p = tq + ((size_t)s * R + r) * (SB / 2);
-            __m256i v0 = _mm256_loadu_si256((const __m256i *)p);
-            __m256i v1 = _mm256_loadu_si256((const __m256i *)(p + 32));
-            wb[0] = _mm256_and_si256(v0, low4);
-            wb[1] = _mm256_and_si256(v1, low4);
-            wb[2] = _mm256_and_si256(_mm256_srli_epi16(v0, 4), low4);
-            wb[3] = _mm256_and_si256(_mm256_srli_epi16(v1, 4), low4);
-        } else {
-            const uint8_t *p = tq + ((size_t)s * R + r) * SB;
-            for (int b = 0; b < 4; b++) wb[b] = _mm256_loadu_si256((const __m256i *)(p + 32 * b));
-        }
-        __m128 dw = _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)(td + ((size_t)s * R + r) * 4)));
-        for (int t = 0; t < NT; t++) {
-            const int8_t *aq = a->qs + per_tok * (size_t)(t0 + t) + (size_t)s * SB;
-            float sc[4];
-            _mm_storeu_ps(sc, _mm_mul_ps(dw, _mm_loadu_ps(a->d + (size_t)a->n_sb * 4 * (size_t)(t0 + t) + (size_t)s * 4)));
-            for (int b = 0; b < 4; b++) {
-                __m256i av = _mm256_loadu_si256((const __m256i *)(aq + 32 * b));
-                __m256i p;
-                if (q4) p = _mm256_sub_epi32(dot4(wb[b], av), dot4(eight, av));
-                else p = dot4(_mm256_abs_epi8(wb[b]), _mm256_sign_epi8(av, wb[b]));
-                __m256 f = _mm256_cvtepi32_ps(p), vs = _mm256_set1_ps(sc[b]);
-                if (b % 2 == 0) lo[t] = _mm256_fmadd_ps(f, vs, lo[t]);
-                else hi[t] = _mm256_fmadd_ps(f, vs, hi[t]);
+    const gt_f16 *td = w->d + (size_t)tile * (w->d_tile_bytes / sizeof(gt_f16));
+    const __m256i low4 = _mm256_set1_epi8(0x0f), flip = _mm256_set1_epi8((char)0x80);
+    __m256 acc[2][MAX_NT];
+    #pragma GCC unroll 8
+    for (int h = 0; h < 2; h++)
+#pragma GCC unroll 8
+        for (int t = 0; t < NT; t++) acc[h][t] = _mm256_setzero_ps();
+    for (int b = 0; b < w->n_blocks; b++) {
+        __m256i p[2][MAX_NT];
+#pragma GCC unroll 8
+        for (int h = 0; h < 2; h++)
+    #pragma GCC unroll 8
+            for (int t = 0; t < NT; t++) p[h][t] = _mm256_setzero_si256();
+        const uint8_t *wb = tq + (size_t)b * blk_bytes;
+        for (int j = 0; j < (q4 ? 4 : 8); j++)
+    #pragma GCC unroll 8
+            for (int h = 0; h < 2; h++) {
+                __m256i v = _mm256_load_si256((const __m256i *)(wb + j * 64 + h * 32));
+        #pragma GCC unroll 8
+                for (int t = 0; t < NT; t++) {
+                    const int8_t *aq = a->qs + (size_t)a->n_cols * (size_t)(t0 + t) + b * GT_QK;
+                    if (q4) {
+                        p[h][t] = _mm256_add_epi32(p[h][t], dot4(_mm256_and_si256(v, low4), bcast4(aq + 4 * j)));
+                        p[h][t] = _mm256_add_epi32(
+                            p[h][t], dot4(_mm256_and_si256(_mm256_srli_epi16(v, 4), low4), bcast4(aq + 16 + 4 * j)));
+                    } else {
+                        __m256i ws = _mm256_xor_si256(v, flip); /* signed weights */
+                        p[h][t] = _mm256_add_epi32(
+                            p[h][t], dot4(_mm256_abs_epi8(ws), _mm256_sign_epi8(bcast4(aq + 4 * j), ws)));
+                    }
+                }
+            }
+#pragma GCC unroll 8
+        for (int h = 0; h < 2; h++) {
+            __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(td + (size_t)b * TR + h * 8)));
+    #pragma GCC unroll 8
+            for (int t = 0; t < NT; t++) {
+                size_t ib = (size_t)a->n_blocks * (size_t)(t0 + t) + (size_t)b;
+                __m256i pv = p[h][t];
+                if (q4) pv = _mm256_sub_epi32(pv, _mm256_set1_epi32(8 * a->sum[ib]));
+                __m256 sc = _mm256_mul_ps(dw, _mm256_set1_ps(a->d[ib]));
+                acc[h][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(pv), sc, acc[h][t]);
             }
         }
     }
-    int row = tile * R + r;
-    for (int t = 0; t < NT; t++) y[(size_t)(t0 + t) * ldy + row] = tree16(lo[t], hi[t]);
+    #pragma GCC unroll 8
+    for (int h = 0; h < 2; h++)
+#pragma GCC unroll 8
+        for (int t = 0; t < NT; t++)
+            store_rows8(y + (size_t)(t0 + t) * ldy + (size_t)tile * TR + h * 8, acc[h][t], tile * TR + h * 8,
+                        w->n_rows);
 }
 
-static inline __m256 load_w8(uint32_t type, const uint8_t *tq, size_t idx) {
-    if (type == GT_TYPE_F32) return _mm256_loadu_ps((const float *)tq + idx);
-    __m128i h = _mm_loadu_si128((const __m128i *)(tq + idx * 2));
-    if (type == GT_TYPE_F16) return _mm256_cvtph_ps(h);
-    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+/* 8 weights (rows 8h..8h+7 of column k of a tile) of a float type, widened. */
+static inline __m256 load_w8(uint32_t type, const uint8_t *tq, int k, int h) {
+    size_t idx = (size_t)k * TR + (size_t)h * 8;
+    if (type == GT_TYPE_F32) return _mm256_load_ps((const float *)tq + idx);
+    __m128i v = _mm_load_si128((const __m128i *)(tq + idx * 2));
+    if (type == GT_TYPE_F16) return _mm256_cvtph_ps(v);
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(v), 16));
 }
 
-/* Float weights: row r of a tile against NT tokens from t0. */
+/* Float weights: one tile x NT tokens from t0, column k ascending. */
 static inline __attribute__((always_inline)) void
-row_float(const gt_qmat *w, int tile, int r, const gt_act *a, int t0, const int NT, float *y,
-          size_t ldy) {
+mm_float(const gt_qmat *w, int tile, const gt_act *a, int t0, const int NT, float *y, size_t ldy) {
     const uint8_t *tq = w->qs + (size_t)tile * w->qs_tile_bytes;
-    const size_t per_tok = (size_t)a->n_sb * SB;
-    __m256 lo[GT_KERN_TOK_TILE], hi[GT_KERN_TOK_TILE];
-    for (int t = 0; t < NT; t++) lo[t] = hi[t] = _mm256_setzero_ps();
-    for (int s = 0; s < w->n_sb; s++)
-        for (int c = 0; c < SB; c += 16) {
-            size_t idx = ((size_t)s * R + r) * SB + c;
-            __m256 w0 = load_w8(w->type, tq, idx), w1 = load_w8(w->type, tq, idx + 8);
-            for (int t = 0; t < NT; t++) {
-                const float *x = a->x + per_tok * (size_t)(t0 + t) + (size_t)s * SB + c;
-                lo[t] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x), lo[t]);
-                hi[t] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + 8), hi[t]);
-            }
+    __m256 acc[2][MAX_NT];
+    #pragma GCC unroll 8
+    for (int h = 0; h < 2; h++)
+#pragma GCC unroll 8
+        for (int t = 0; t < NT; t++) acc[h][t] = _mm256_setzero_ps();
+    for (int k = 0; k < w->n_cols; k++) {
+        __m256 w0 = load_w8(w->type, tq, k, 0), w1 = load_w8(w->type, tq, k, 1);
+#pragma GCC unroll 8
+        for (int t = 0; t < NT; t++) {
+            __m256 xv = _mm256_set1_ps(a->x[(size_t)a->n_cols * (size_t)(t0 + t) + (size_t)k]);
+            acc[0][t] = _mm256_fmadd_ps(w0, xv, acc[0][t]);
+            acc[1][t] = _mm256_fmadd_ps(w1, xv, acc[1][t]);
         }
-    int row = tile * R + r;
-    for (int t = 0; t < NT; t++) y[(size_t)(t0 + t) * ldy + row] = tree16(lo[t], hi[t]);
+    }
+    #pragma GCC unroll 8
+    for (int h = 0; h < 2; h++)
+#pragma GCC unroll 8
+        for (int t = 0; t < NT; t++)
+            store_rows8(y + (size_t)(t0 + t) * ldy + (size_t)tile * TR + h * 8, acc[h][t], tile * TR + h * 8,
+                        w->n_rows);
 }
+
+/* One tile x nt tokens (1 <= nt <= MAX_NT), with the type and nt as
+ * constants in every instance. */
+#define TILE_CASES(call, Q4)                                                        \
+    switch (nt) {                                                                   \
+    case 1: call(w, tile, a, t0, 1, y, ldy, Q4); break;                             \
+    case 2: call(w, tile, a, t0, 2, y, ldy, Q4); break;                             \
+    case 3: call(w, tile, a, t0, 3, y, ldy, Q4); break;                             \
+    default: call(w, tile, a, t0, 4, y, ldy, Q4); break;                            \
+    }
+#define MM_FLOAT(w, tile, a, t0, NT, y, ldy, unused) mm_float(w, tile, a, t0, NT, y, ldy)
 
 static void matmul_avx2(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y,
                         size_t ldy) {
-    int quant = w->type == GT_TYPE_Q8_0 || w->type == GT_TYPE_Q4_0;
     for (int tile = tile0; tile < tile1; tile++)
-        for (int r = 0; r < R && tile * R + r < w->n_rows; r++) {
-            int t0 = 0;
-            for (; t0 + 4 <= a->n_tok; t0 += 4) {
-                if (quant) row_quant(w, tile, r, a, t0, 4, y, ldy);
-                else row_float(w, tile, r, a, t0, 4, y, ldy);
-            }
-            switch (a->n_tok - t0) {
-            case 3: quant ? row_quant(w, tile, r, a, t0, 3, y, ldy) : row_float(w, tile, r, a, t0, 3, y, ldy); break;
-            case 2: quant ? row_quant(w, tile, r, a, t0, 2, y, ldy) : row_float(w, tile, r, a, t0, 2, y, ldy); break;
-            case 1: quant ? row_quant(w, tile, r, a, t0, 1, y, ldy) : row_float(w, tile, r, a, t0, 1, y, ldy); break;
-            default: break;
-            }
+        for (int t0 = 0; t0 < a->n_tok; t0 += MAX_NT) {
+            int nt = a->n_tok - t0;
+            if (w->type == GT_TYPE_Q8_0) { TILE_CASES(mm_quant, 0) }
+            else if (w->type == GT_TYPE_Q4_0) { TILE_CASES(mm_quant, 1) }
+            else { TILE_CASES(MM_FLOAT, 0) }
         }
 }
 

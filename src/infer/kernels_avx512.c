@@ -2,15 +2,25 @@
  *
  * Compiled for that ISA with a target pragma and only entered after
  * gt_kern_isa checked cpuid. Follows the canonical order of kernels.h
- * exactly: one 512-bit accumulator per (row, token) holds the 16 lanes; for
- * quantized weights a zmm holds a pair of blocks (lanes 0-7 the even block,
- * 8-15 the odd one), and vpdpbusd gives each lane the sum of 4 byte products.
+ * exactly. A zmm holds one value for each of the 16 rows of a tile (lane r =
+ * row r), so every lane runs its own row's dot product in the canonical
+ * order and results are stored 16 rows at a time, with no reduction.
  *
- * vpdpbusd multiplies unsigned by signed bytes. Signed weights w become
- * w + 128 (Q8_0; an xor) or stay nibbles 0..15 (Q4_0, value nibble - 8), and
- * the accumulator starts at -128 (or -8) times the lane's activation sum, so
- * each lane ends with the exact signed sum. The matmul tiles 4 rows x up to
- * 4 tokens: each weight load serves 4 tokens, each activation load 4 rows. */
+ * The matmul is register-blocked: NR tiles (16 NR rows) x NT tokens of
+ * accumulators. Each weight load serves NT tokens, each activation broadcast
+ * NR tiles.
+ *
+ *   Quantized, per block: vpdpbusd adds, in lane r, the 4 products of row r's
+ *   4 bytes (unsigned: Q8_0 stored q + 128, Q4_0 nibbles 0..15) with 4
+ *   broadcast activation bytes (signed); 8 of them cover the block. The
+ *   offset is removed exactly with the block's activation sum
+ *   (p = sum - 128 * asum, or - 8 * asum for Q4_0), then
+ *   acc = fma((float)p, dw * da, acc).
+ *   Float, per column k: acc = fma(w[k], broadcast x[k], acc).
+ *
+ * Prefill uses NR = 2, NT = 6 (quantized) or NR = 4, NT = 6 (float): 12 or
+ * 24 accumulators. Decode (one token) uses NR = 4 and asks for weights a few
+ * blocks ahead, since it streams them from memory. */
 #if defined(__x86_64__)
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")
 #include <immintrin.h>
@@ -19,12 +29,13 @@
 #include "infer/gguf.h"
 #include "infer/kernels_impl.h"
 
-#define R GT_KERN_TILE_ROWS
-#define SB GT_KERN_SB
-#define TILE_BLOCK 16 /* tiles per block in the matmul's outer loop */
-#define PF_SB 4 /* superblocks ahead to prefetch (prefetches never fault) */
+#define TR GT_KERN_TILE_ROWS
+#define MAX_NR 4
+#define DEC_NR 4 /* tiles per register block when decoding (one token) */
+#define MAX_NT 6
+#define PF_BYTES 1024 /* how far ahead decode prefetches each tile's stream */
 
-/* The canonical halving tree over the 16 lanes of v. */
+/* The canonical halving tree over the 16 lanes of v (attention dot). */
 static inline float tree16(__m512 v) {
     __m256 lo = _mm512_castps512_ps256(v);
     __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
@@ -35,16 +46,17 @@ static inline float tree16(__m512 v) {
     return _mm_cvtss_f32(d);
 }
 
-/* Pads token t into a->x and (quant) quantizes it, exactly as the scalar path. */
-static void act_set_512(gt_act *a, int t, const float *x, int quant) {
-    size_t per_tok = (size_t)a->n_sb * SB;
-    float *dst = a->x + per_tok * (size_t)t;
-    memcpy(dst, x, (size_t)a->n_cols * sizeof(float));
+/* Copies columns [col0, col1) of token t and (quant) quantizes their blocks,
+ * exactly as the scalar path (gt_kern_quant_block). */
+static void act_set_512(gt_act *a, int t, const float *x, int col0, int col1, int quant) {
+    size_t off = (size_t)a->n_cols * (size_t)t;
+    memcpy(a->x + off + col0, x + col0, (size_t)(col1 - col0) * sizeof(float));
     if (!quant) return;
-    int8_t *q = a->qs + per_tok * (size_t)t;
-    float *d = a->d + (size_t)a->n_sb * 4 * (size_t)t;
-    for (int b = 0; b < a->n_cols / GT_QK; b++) {
-        __m512 v0 = _mm512_loadu_ps(dst + b * GT_QK), v1 = _mm512_loadu_ps(dst + b * GT_QK + 16);
+    int8_t *q = a->qs + off;
+    float *d = a->d + (size_t)a->n_blocks * (size_t)t;
+    int32_t *sum = a->sum + (size_t)a->n_blocks * (size_t)t;
+    for (int b = col0 / GT_QK; b < col1 / GT_QK; b++) {
+        __m512 v0 = _mm512_loadu_ps(x + b * GT_QK), v1 = _mm512_loadu_ps(x + b * GT_QK + 16);
         __m512 m = _mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1));
         float amax = _mm512_reduce_max_ps(m); /* max is exact in any order */
         float id = amax != 0.0f ? 127.0f / amax : 0.0f;
@@ -52,141 +64,226 @@ static void act_set_512(gt_act *a, int t, const float *x, int quant) {
         __m512 vid = _mm512_set1_ps(id);
         __m512i i0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, vid)); /* round to nearest even */
         __m512i i1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, vid));
+        sum[b] = _mm512_reduce_add_epi32(_mm512_add_epi32(i0, i1)); /* exact integers */
         _mm_storeu_si128((__m128i *)(q + b * GT_QK), _mm512_cvtsepi32_epi8(i0));
         _mm_storeu_si128((__m128i *)(q + b * GT_QK + 16), _mm512_cvtsepi32_epi8(i1));
     }
 }
 
-/* Quantized tile: 4 rows of tile `tile` against NT tokens starting at t0.
- * bias is 0x80 (Q8_0) or 0x08 (Q4_0). Inlined with constant NT so the
- * accumulators stay in registers. */
-static inline __attribute__((always_inline)) void
-tile_quant(const gt_qmat *w, int tile, const gt_act *a, int t0, const int NT, float *y,
-           size_t ldy) {
-    const int q4 = w->type == GT_TYPE_Q4_0;
-    const uint8_t *tq = w->qs + (size_t)tile * w->qs_tile_bytes;
-    const gt_f16 *td = w->d + (size_t)tile * (w->d_tile_bytes / 2);
-    const size_t per_tok = (size_t)a->n_sb * SB;
-    const __m512i bias = _mm512_set1_epi8(q4 ? 0x08 : (char)0x80);
-    const __m512i low4 = _mm512_set1_epi8(0x0f);
-    const __m512i idx01 = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
-    const __m512i idx23 = _mm512_set_epi32(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2);
-    __m512 acc[R][GT_KERN_TOK_TILE];
-    for (int r = 0; r < R; r++)
-        for (int t = 0; t < NT; t++) acc[r][t] = _mm512_setzero_ps();
-    for (int s = 0; s < w->n_sb; s++) {
-        __m512i nc0[GT_KERN_TOK_TILE], nc1[GT_KERN_TOK_TILE];
-        __m128 ad[GT_KERN_TOK_TILE];
-        const int8_t *aq[GT_KERN_TOK_TILE];
-        for (int t = 0; t < NT; t++) {
-            aq[t] = a->qs + per_tok * (size_t)(t0 + t) + (size_t)s * SB;
-            __m512i a0 = _mm512_loadu_si512(aq[t]), a1 = _mm512_loadu_si512(aq[t] + 64);
-            nc0[t] = _mm512_sub_epi32(_mm512_setzero_si512(),
-                                      _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, a0));
-            nc1[t] = _mm512_sub_epi32(_mm512_setzero_si512(),
-                                      _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, a1));
-            ad[t] = _mm_loadu_ps(a->d + (size_t)a->n_sb * 4 * (size_t)(t0 + t) + (size_t)s * 4);
-        }
-        /* Decode streams weights from memory: ask for them ahead. */
-        _mm_prefetch((const char *)(tq + (size_t)(s + PF_SB) * R * (q4 ? SB / 2 : SB)), _MM_HINT_T0);
-        _mm_prefetch((const char *)(tq + (size_t)(s + PF_SB) * R * (q4 ? SB / 2 : SB) + 64), _MM_HINT_T0);
-        _mm_prefetch((const char *)(tq + (size_t)(s + PF_SB) * R * (q4 ? SB / 2 : SB) + 128), _MM_HINT_T0);
-        _mm_prefetch((const char *)(tq + (size_t)(s + PF_SB) * R * (q4 ? SB / 2 : SB) + 192), _MM_HINT_T0);
-        if (!q4) {
-            _mm_prefetch((const char *)(tq + (size_t)(s + PF_SB) * R * SB + 256), _MM_HINT_T0);
-            _mm_prefetch((const char *)(tq + (size_t)(s + PF_SB) * R * SB + 320), _MM_HINT_T0);
-            _mm_prefetch((const char *)(tq + (size_t)(s + PF_SB) * R * SB + 384), _MM_HINT_T0);
-            _mm_prefetch((const char *)(tq + (size_t)(s + PF_SB) * R * SB + 448), _MM_HINT_T0);
-        }
-        _mm_prefetch((const char *)(td + (size_t)(s + PF_SB) * R * 4), _MM_HINT_T0);
-#pragma GCC unroll 4
-        for (int r = 0; r < R; r++) {
-            __m512i w0, w1;
-            if (q4) {
-                __m512i v = _mm512_loadu_si512(tq + ((size_t)s * R + r) * (SB / 2));
-                w0 = _mm512_and_si512(v, low4);
-                w1 = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
-            } else {
-                const uint8_t *p = tq + ((size_t)s * R + r) * SB;
-                w0 = _mm512_xor_si512(_mm512_loadu_si512(p), bias);
-                w1 = _mm512_xor_si512(_mm512_loadu_si512(p + 64), bias);
-            }
-            __m128 dw = _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)(td + ((size_t)s * R + r) * 4)));
-            for (int t = 0; t < NT; t++) {
-                __m512 s4 = _mm512_castps128_ps512(_mm_mul_ps(dw, ad[t]));
-                __m512i p0 = _mm512_dpbusd_epi32(nc0[t], w0, _mm512_loadu_si512(aq[t]));
-                __m512i p1 = _mm512_dpbusd_epi32(nc1[t], w1, _mm512_loadu_si512(aq[t] + 64));
-                acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p0), _mm512_permutexvar_ps(idx01, s4),
-                                            acc[r][t]);
-                acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p1), _mm512_permutexvar_ps(idx23, s4),
-                                            acc[r][t]);
-            }
-        }
-    }
-    for (int r = 0; r < R; r++) {
-        int row = tile * R + r;
-        if (row >= w->n_rows) break;
-        for (int t = 0; t < NT; t++) y[(size_t)(t0 + t) * ldy + row] = tree16(acc[r][t]);
-    }
+/* 4 activation bytes at p, broadcast to every lane. */
+static inline __m512i bcast4(const int8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm512_set1_epi32(v);
 }
 
-/* 16 weights of a float type at element offset idx of a tile, widened. */
-static inline __m512 load_w16(uint32_t type, const uint8_t *tq, size_t idx) {
-    if (type == GT_TYPE_F32) return _mm512_loadu_ps((const float *)tq + idx);
-    __m256i h = _mm256_loadu_si256((const __m256i *)(tq + idx * 2));
-    if (type == GT_TYPE_F16) return _mm512_cvtph_ps(h);
+/* Stores the 16 rows of a tile for one token, leaving rows past n_rows. */
+static inline void store_rows(float *dst, __m512 v, int row0, int n_rows) {
+    int left = n_rows - row0;
+    if (left >= TR) _mm512_storeu_ps(dst, v);
+    else _mm512_mask_storeu_ps(dst, (__mmask16)((1u << left) - 1), v);
+}
+
+/* Quantized weights: tiles [tile, tile + NR) x tokens [t0, t0 + NT). Inlined
+ * with constant NR, NT so the accumulators live in registers. */
+static inline __attribute__((always_inline)) void
+mm_quant(const gt_qmat *w, int tile, const int NR, const gt_act *a, int t0, const int NT,
+         float *y, size_t ldy, const int q4) {
+    const size_t blk_bytes = q4 ? GT_QK / 2 * TR : GT_QK * TR; /* per tile */
+    const int shift = q4 ? 3 : 7;                              /* offset 8 or 128 */
+    const __m512i low4 = _mm512_set1_epi8(0x0f);
+    const uint8_t *wq[MAX_NR];
+    const gt_f16 *wd[MAX_NR];
+    #pragma GCC unroll 8
+    for (int g = 0; g < NR; g++) {
+        wq[g] = w->qs + (size_t)(tile + g) * w->qs_tile_bytes;
+        wd[g] = w->d + (size_t)(tile + g) * (w->d_tile_bytes / sizeof(gt_f16));
+    }
+    const int8_t *aq[MAX_NT];
+    const float *ad[MAX_NT];
+    const int32_t *as[MAX_NT];
+    #pragma GCC unroll 8
+    for (int t = 0; t < NT; t++) {
+        aq[t] = a->qs + (size_t)a->n_cols * (size_t)(t0 + t);
+        ad[t] = a->d + (size_t)a->n_blocks * (size_t)(t0 + t);
+        as[t] = a->sum + (size_t)a->n_blocks * (size_t)(t0 + t);
+    }
+    __m512 acc[MAX_NR][MAX_NT];
+    #pragma GCC unroll 8
+    for (int g = 0; g < NR; g++)
+        #pragma GCC unroll 8
+        for (int t = 0; t < NT; t++) acc[g][t] = _mm512_setzero_ps();
+    for (int b = 0; b < w->n_blocks; b++) {
+        __m512i p[MAX_NR][MAX_NT];
+        #pragma GCC unroll 8
+        for (int g = 0; g < NR; g++)
+            #pragma GCC unroll 8
+            for (int t = 0; t < NT; t++) p[g][t] = _mm512_setzero_si512();
+        if (NT == 1) /* decode streams weights from memory: ask ahead */
+            #pragma GCC unroll 8
+            for (int g = 0; g < NR; g++)
+                for (size_t c = 0; c < blk_bytes; c += 64)
+                    _mm_prefetch((const char *)(wq[g] + (size_t)b * blk_bytes + PF_BYTES + c), _MM_HINT_T0);
+        if (q4) {
+            #pragma GCC unroll 8
+            for (int j = 0; j < 4; j++) {
+                __m512i lo[MAX_NR], hi[MAX_NR];
+                #pragma GCC unroll 8
+                for (int g = 0; g < NR; g++) {
+                    __m512i v = _mm512_load_si512(wq[g] + (size_t)b * blk_bytes + j * 64);
+                    lo[g] = _mm512_and_si512(v, low4);                         /* elements 4j.. */
+                    hi[g] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);   /* 16 + 4j.. */
+                }
+                #pragma GCC unroll 8
+                for (int t = 0; t < NT; t++) {
+                    __m512i x0 = bcast4(aq[t] + b * GT_QK + 4 * j);
+                    __m512i x1 = bcast4(aq[t] + b * GT_QK + 16 + 4 * j);
+                    #pragma GCC unroll 8
+                    for (int g = 0; g < NR; g++) {
+                        p[g][t] = _mm512_dpbusd_epi32(p[g][t], lo[g], x0);
+                        p[g][t] = _mm512_dpbusd_epi32(p[g][t], hi[g], x1);
+                    }
+                }
+            }
+        } else {
+            #pragma GCC unroll 8
+            for (int j = 0; j < 8; j++) {
+                __m512i v[MAX_NR];
+                #pragma GCC unroll 8
+                for (int g = 0; g < NR; g++) v[g] = _mm512_load_si512(wq[g] + (size_t)b * blk_bytes + j * 64);
+                #pragma GCC unroll 8
+                for (int t = 0; t < NT; t++) {
+                    __m512i x = bcast4(aq[t] + b * GT_QK + 4 * j);
+                    #pragma GCC unroll 8
+                    for (int g = 0; g < NR; g++) p[g][t] = _mm512_dpbusd_epi32(p[g][t], v[g], x);
+                }
+            }
+        }
+        __m512 dw[MAX_NR];
+        #pragma GCC unroll 8
+        for (int g = 0; g < NR; g++)
+            dw[g] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(wd[g] + (size_t)b * TR)));
+        #pragma GCC unroll 8
+        for (int t = 0; t < NT; t++) {
+            __m512i off = _mm512_slli_epi32(_mm512_set1_epi32(as[t][b]), shift);
+            __m512 da = _mm512_set1_ps(ad[t][b]);
+            #pragma GCC unroll 8
+            for (int g = 0; g < NR; g++) {
+                __m512 pf = _mm512_cvtepi32_ps(_mm512_sub_epi32(p[g][t], off)); /* exact */
+                acc[g][t] = _mm512_fmadd_ps(pf, _mm512_mul_ps(dw[g], da), acc[g][t]);
+            }
+        }
+    }
+    #pragma GCC unroll 8
+    for (int g = 0; g < NR; g++)
+        #pragma GCC unroll 8
+        for (int t = 0; t < NT; t++)
+            store_rows(y + (size_t)(t0 + t) * ldy + (size_t)(tile + g) * TR, acc[g][t], (tile + g) * TR,
+                       w->n_rows);
+}
+
+enum { FT_F32, FT_F16, FT_BF16 };
+
+/* 16 weights (column k of a tile) of a float type (FT_*), widened. */
+static inline __attribute__((always_inline)) __m512 load_w16(const int ft, const uint8_t *tq, int k) {
+    if (ft == FT_F32) return _mm512_load_ps((const float *)tq + (size_t)k * TR);
+    __m256i h = _mm256_load_si256((const __m256i *)(tq + (size_t)k * TR * 2));
+    if (ft == FT_F16) return _mm512_cvtph_ps(h);
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
 
-/* Float tile: 4 rows x NT tokens, element k into lane k % 16, k ascending. */
+/* Float weights: tiles [tile, tile + NR) x tokens [t0, t0 + NT), column k
+ * ascending. */
 static inline __attribute__((always_inline)) void
-tile_float(const gt_qmat *w, int tile, const gt_act *a, int t0, const int NT, float *y,
-           size_t ldy) {
-    const uint8_t *tq = w->qs + (size_t)tile * w->qs_tile_bytes;
-    const size_t per_tok = (size_t)a->n_sb * SB;
-    __m512 acc[R][GT_KERN_TOK_TILE];
-    for (int r = 0; r < R; r++)
-        for (int t = 0; t < NT; t++) acc[r][t] = _mm512_setzero_ps();
-    for (int s = 0; s < w->n_sb; s++)
-        for (int c = 0; c < SB; c += 16) {
-            __m512 x[GT_KERN_TOK_TILE];
-            for (int t = 0; t < NT; t++)
-                x[t] = _mm512_loadu_ps(a->x + per_tok * (size_t)(t0 + t) + (size_t)s * SB + c);
-            if (c == 0)
-                for (int pf = 0; pf < R * SB * (w->type == GT_TYPE_F32 ? 4 : 2); pf += 64)
-                    _mm_prefetch((const char *)(tq + (size_t)(s + PF_SB) * R * SB * (w->type == GT_TYPE_F32 ? 4 : 2) + pf), _MM_HINT_T0);
-#pragma GCC unroll 4
-            for (int r = 0; r < R; r++) {
-                __m512 wv = load_w16(w->type, tq, ((size_t)s * R + r) * SB + c);
-                for (int t = 0; t < NT; t++) acc[r][t] = _mm512_fmadd_ps(wv, x[t], acc[r][t]);
-            }
+mm_float(const gt_qmat *w, int tile, const int NR, const gt_act *a, int t0, const int NT,
+         float *y, size_t ldy, const int ft) {
+    const uint8_t *wq[MAX_NR];
+    #pragma GCC unroll 8
+    for (int g = 0; g < NR; g++) wq[g] = w->qs + (size_t)(tile + g) * w->qs_tile_bytes;
+    const float *x[MAX_NT];
+    #pragma GCC unroll 8
+    for (int t = 0; t < NT; t++) x[t] = a->x + (size_t)a->n_cols * (size_t)(t0 + t);
+    const size_t col_bytes = TR * (ft == FT_F32 ? 4 : 2);
+    __m512 acc[MAX_NR][MAX_NT];
+    #pragma GCC unroll 8
+    for (int g = 0; g < NR; g++)
+        #pragma GCC unroll 8
+        for (int t = 0; t < NT; t++) acc[g][t] = _mm512_setzero_ps();
+    for (int k = 0; k < w->n_cols; k++) {
+        if (NT == 1 && (k * col_bytes) % 64 == 0)
+            #pragma GCC unroll 8
+            for (int g = 0; g < NR; g++)
+                _mm_prefetch((const char *)(wq[g] + (size_t)k * col_bytes + PF_BYTES), _MM_HINT_T0);
+        __m512 wv[MAX_NR];
+        #pragma GCC unroll 8
+        for (int g = 0; g < NR; g++) wv[g] = load_w16(ft, wq[g], k);
+        #pragma GCC unroll 8
+        for (int t = 0; t < NT; t++) {
+            __m512 xv = _mm512_set1_ps(x[t][k]);
+            #pragma GCC unroll 8
+            for (int g = 0; g < NR; g++) acc[g][t] = _mm512_fmadd_ps(wv[g], xv, acc[g][t]);
         }
-    for (int r = 0; r < R; r++) {
-        int row = tile * R + r;
-        if (row >= w->n_rows) break;
-        for (int t = 0; t < NT; t++) y[(size_t)(t0 + t) * ldy + row] = tree16(acc[r][t]);
     }
+    #pragma GCC unroll 8
+    for (int g = 0; g < NR; g++)
+        #pragma GCC unroll 8
+        for (int t = 0; t < NT; t++)
+            store_rows(y + (size_t)(t0 + t) * ldy + (size_t)(tile + g) * TR, acc[g][t], (tile + g) * TR,
+                       w->n_rows);
 }
 
+/* One register block of nr tiles x nt tokens (1 <= nt <= MAX_NT), with
+ * the type, nr and nt as constants in every instance. */
+#define MM_NT_CASES(fn, NRC, TC)                                                   \
+    switch (nt) {                                                                  \
+    case 1: fn(w, tile, NRC, a, t0, 1, y, ldy, TC); break;                         \
+    case 2: fn(w, tile, NRC, a, t0, 2, y, ldy, TC); break;                         \
+    case 3: fn(w, tile, NRC, a, t0, 3, y, ldy, TC); break;                         \
+    case 4: fn(w, tile, NRC, a, t0, 4, y, ldy, TC); break;                         \
+    case 5: fn(w, tile, NRC, a, t0, 5, y, ldy, TC); break;                         \
+    default: fn(w, tile, NRC, a, t0, 6, y, ldy, TC); break;                        \
+    }
+
+#define QUANT_BLOCK(name, TC)                                                       \
+    static void name(const gt_qmat *w, int tile, int nr, const gt_act *a, int t0, int nt, \
+                     float *y, size_t ldy) {                                        \
+        if (nt == 1 && nr == DEC_NR) mm_quant(w, tile, DEC_NR, a, t0, 1, y, ldy, TC); \
+        else if (nr == 2) { MM_NT_CASES(mm_quant, 2, TC) }                          \
+        else { MM_NT_CASES(mm_quant, 1, TC) }                                       \
+    }
+QUANT_BLOCK(block_q8_0, 0)
+QUANT_BLOCK(block_q4_0, 1)
+
+#define FLOAT_BLOCK(name, TC)                                                       \
+    static void name(const gt_qmat *w, int tile, int nr, const gt_act *a, int t0, int nt, \
+                     float *y, size_t ldy) {                                        \
+        if (nr == 4) { MM_NT_CASES(mm_float, 4, TC) }                               \
+        else { MM_NT_CASES(mm_float, 1, TC) }                                       \
+    }
+FLOAT_BLOCK(block_f32, FT_F32)
+FLOAT_BLOCK(block_f16, FT_F16)
+FLOAT_BLOCK(block_bf16, FT_BF16)
+
+/* Walks the tiles in groups of NR and, per group, the tokens in chunks of
+ * NT: a group's weights (tens of KiB) stay in L1/L2 across the chunks. */
 static void matmul_512(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y,
                        size_t ldy) {
     int quant = w->type == GT_TYPE_Q8_0 || w->type == GT_TYPE_Q4_0;
-    /* Blocks of tiles (weights in L2) against each 4-token chunk (in L1):
-     * the activations are then read from L1, not L2, in the inner loops. */
-    for (int tb = tile0; tb < tile1; tb += TILE_BLOCK) {
-        int te = tb + TILE_BLOCK < tile1 ? tb + TILE_BLOCK : tile1;
-        int t0 = 0;
-        for (; t0 + 4 <= a->n_tok; t0 += 4)
-            for (int tile = tb; tile < te; tile++) {
-                if (quant) tile_quant(w, tile, a, t0, 4, y, ldy);
-                else tile_float(w, tile, a, t0, 4, y, ldy);
+    int n_tok = a->n_tok;
+    int NR = quant ? (n_tok == 1 ? DEC_NR : 2) : 4;
+    for (int tile = tile0; tile < tile1;) {
+        int nr = tile1 - tile >= NR ? NR : 1;
+        for (int t0 = 0; t0 < n_tok; t0 += MAX_NT) {
+            int nt = n_tok - t0 < MAX_NT ? n_tok - t0 : MAX_NT;
+            switch (w->type) {
+            case GT_TYPE_Q8_0: block_q8_0(w, tile, nr, a, t0, nt, y, ldy); break;
+            case GT_TYPE_Q4_0: block_q4_0(w, tile, nr, a, t0, nt, y, ldy); break;
+            case GT_TYPE_F16: block_f16(w, tile, nr, a, t0, nt, y, ldy); break;
+            case GT_TYPE_BF16: block_bf16(w, tile, nr, a, t0, nt, y, ldy); break;
+            default: block_f32(w, tile, nr, a, t0, nt, y, ldy); break;
             }
-        for (int tile = tb; tile < te; tile++) switch (a->n_tok - t0) {
-        case 3: quant ? tile_quant(w, tile, a, t0, 3, y, ldy) : tile_float(w, tile, a, t0, 3, y, ldy); break;
-        case 2: quant ? tile_quant(w, tile, a, t0, 2, y, ldy) : tile_float(w, tile, a, t0, 2, y, ldy); break;
-        case 1: quant ? tile_quant(w, tile, a, t0, 1, y, ldy) : tile_float(w, tile, a, t0, 1, y, ldy); break;
-        default: break;
         }
+        tile += nr;
     }
 }
 

@@ -10,11 +10,8 @@
 extern const gt_kern gt_kern_avx2;
 extern const gt_kern gt_kern_avx512;
 
-/* Scalar quantization of one block of 32 (the reference the SIMD paths match). */
-void gt_kern_quant_block(const float *x, int8_t *q, float *d);
-
-/* Tokens handled together by the SIMD matmuls: weights are loaded once for
- * this many tokens. */
-#define GT_KERN_TOK_TILE 4
+/* Scalar quantization of one block of 32 (the reference the SIMD paths
+ * match); returns the sum of the quants. */
+int32_t gt_kern_quant_block(const float *x, int8_t *q, float *d);
 
 #endif
