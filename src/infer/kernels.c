@@ -364,12 +364,56 @@ static void axpy_scalar(float *y, float s, const float *x, int n) {
     for (int i = 0; i < n; i++) y[i] = fmaf(s, x[i], y[i]);
 }
 
+static void dots_scalar(float *out, const float *q, const float *k, size_t stride, int n_pos,
+                        int n) {
+    for (int p = 0; p < n_pos; p++) out[p] = dot_scalar(q, k + (size_t)p * stride, n);
+}
+
+static void wsum_scalar(float *o, const float *s, const float *v, size_t stride, int n_pos, int n) {
+    memset(o, 0, (size_t)n * sizeof(float));
+    for (int p = 0; p < n_pos; p++) axpy_scalar(o, s[p], v + (size_t)p * stride, n);
+}
+
+/* See kernels_impl.h for the sequence; every path repeats it exactly. */
+float gt_kern_expf(float x) {
+    if (!(x > GT_EXP_LO)) return 0.0f;
+    x = x < GT_EXP_HI ? x : GT_EXP_HI;
+    float n = nearbyintf(x * GT_EXP_LOG2E);
+    float r = fmaf(n, -GT_EXP_C1, x);
+    r = fmaf(n, -GT_EXP_C2, r);
+    float p = GT_EXP_P0;
+    p = fmaf(p, r, GT_EXP_P1);
+    p = fmaf(p, r, GT_EXP_P2);
+    p = fmaf(p, r, GT_EXP_P3);
+    p = fmaf(p, r, GT_EXP_P4);
+    p = fmaf(p, r, GT_EXP_P5);
+    float y = fmaf(p, r * r, r) + 1.0f;
+    return y * bits_f32((uint32_t)((int32_t)n + 127) << 23); /* n in -126..127 */
+}
+
+void gt_kern_silu_mul_scalar(float *g, const float *u, int n) {
+    for (int i = 0; i < n; i++) g[i] = g[i] / (1.0f + gt_kern_expf(-g[i])) * u[i];
+}
+
+void gt_kern_exp_shift_scalar(float *s, float mx, int n) {
+    for (int i = 0; i < n; i++) s[i] = gt_kern_expf(s[i] - mx);
+}
+
+static void f16_round_scalar(float *dst, const float *src, int n) {
+    for (int i = 0; i < n; i++) dst[i] = gt_f16_to_f32(gt_f32_to_f16(src[i]));
+}
+
 static const gt_kern kern_scalar = {
     .name = "scalar",
     .act_set = act_set_scalar,
     .matmul = matmul_scalar,
     .dot = dot_scalar,
     .axpy = axpy_scalar,
+    .dots = dots_scalar,
+    .wsum = wsum_scalar,
+    .silu_mul = gt_kern_silu_mul_scalar,
+    .exp_shift = gt_kern_exp_shift_scalar,
+    .f16_round = f16_round_scalar,
 };
 
 /* --- dispatch ----------------------------------------------------------------- */

@@ -232,11 +232,80 @@ static void axpy_avx2(float *y, float s, const float *x, int n) {
         _mm256_storeu_ps(y + i, _mm256_fmadd_ps(vs, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
 }
 
+static void dots_avx2(float *out, const float *q, const float *k, size_t stride, int n_pos, int n) {
+    for (int p = 0; p < n_pos; p++) out[p] = dot_avx2(q, k + (size_t)p * stride, n);
+}
+
+/* Weighted sum in axpy's order, 64 outputs at a time in registers. */
+static void wsum_avx2(float *o, const float *s, const float *v, size_t stride, int n_pos, int n) {
+    for (int i0 = 0; i0 < n; i0 += 64) {
+        int m = n - i0 < 64 ? (n - i0) / 8 : 8;
+        __m256 acc[8];
+        for (int c = 0; c < 8; c++) acc[c] = _mm256_setzero_ps();
+        for (int p = 0; p < n_pos; p++) {
+            __m256 sp = _mm256_set1_ps(s[p]);
+            const float *row = v + (size_t)p * stride + i0;
+            for (int c = 0; c < m; c++) acc[c] = _mm256_fmadd_ps(sp, _mm256_loadu_ps(row + 8 * c), acc[c]);
+        }
+        for (int c = 0; c < m; c++) _mm256_storeu_ps(o + i0 + 8 * c, acc[c]);
+    }
+}
+
+/* gt_kern_expf on 8 lanes, the same operations in the same order. */
+static inline __m256 exp8(__m256 x) {
+    __m256 live = _mm256_cmp_ps(x, _mm256_set1_ps(GT_EXP_LO), _CMP_GT_OQ);
+    x = _mm256_min_ps(x, _mm256_set1_ps(GT_EXP_HI));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(GT_EXP_LOG2E)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fmadd_ps(n, _mm256_set1_ps(-GT_EXP_C1), x);
+    r = _mm256_fmadd_ps(n, _mm256_set1_ps(-GT_EXP_C2), r);
+    __m256 p = _mm256_set1_ps(GT_EXP_P0);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(GT_EXP_P1));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(GT_EXP_P2));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(GT_EXP_P3));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(GT_EXP_P4));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(GT_EXP_P5));
+    __m256 y = _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), _mm256_set1_ps(1.0f));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_and_ps(live, _mm256_mul_ps(y, _mm256_castsi256_ps(e)));
+}
+
+static void silu_mul_avx2(float *g, const float *u, int n) {
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 gv = _mm256_loadu_ps(g + i);
+        __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), gv));
+        __m256 d = _mm256_div_ps(gv, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+        _mm256_storeu_ps(g + i, _mm256_mul_ps(d, _mm256_loadu_ps(u + i)));
+    }
+    gt_kern_silu_mul_scalar(g + i, u + i, n - i);
+}
+
+static void exp_shift_avx2(float *s, float mx, int n) {
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(s + i, exp8(_mm256_sub_ps(_mm256_loadu_ps(s + i), _mm256_set1_ps(mx))));
+    gt_kern_exp_shift_scalar(s + i, mx, n - i);
+}
+
+static void f16_round_avx2(float *dst, const float *src, int n) {
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(src + i),
+                                                                  _MM_FROUND_TO_NEAREST_INT)));
+    for (; i < n; i++) dst[i] = gt_f16_to_f32(gt_f32_to_f16(src[i]));
+}
+
 const gt_kern gt_kern_avx2 = {
     .name = "avx2",
     .act_set = act_set_avx2,
     .matmul = matmul_avx2,
     .dot = dot_avx2,
     .axpy = axpy_avx2,
+    .dots = dots_avx2,
+    .wsum = wsum_avx2,
+    .silu_mul = silu_mul_avx2,
+    .exp_shift = exp_shift_avx2,
+    .f16_round = f16_round_avx2,
 };
 #endif

@@ -299,11 +299,114 @@ static void axpy_512(float *y, float s, const float *x, int n) {
         _mm512_storeu_ps(y + i, _mm512_fmadd_ps(vs, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
 }
 
+/* Scores of one query against n_pos keys, each in dot_512's order; a few
+ * keys at a time so their independent chains overlap. */
+static void dots_512(float *out, const float *q, const float *k, size_t stride, int n_pos, int n) {
+    int p = 0;
+    for (; p + 4 <= n_pos; p += 4) {
+        const float *k0 = k + (size_t)p * stride;
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int i = 0; i < n; i += 16) {
+            __m512 qv = _mm512_loadu_ps(q + i);
+            a0 = _mm512_fmadd_ps(qv, _mm512_loadu_ps(k0 + i), a0);
+            a1 = _mm512_fmadd_ps(qv, _mm512_loadu_ps(k0 + stride + i), a1);
+            a2 = _mm512_fmadd_ps(qv, _mm512_loadu_ps(k0 + 2 * stride + i), a2);
+            a3 = _mm512_fmadd_ps(qv, _mm512_loadu_ps(k0 + 3 * stride + i), a3);
+        }
+        out[p] = tree16(a0), out[p + 1] = tree16(a1), out[p + 2] = tree16(a2), out[p + 3] = tree16(a3);
+    }
+    for (; p < n_pos; p++) out[p] = dot_512(q, k + (size_t)p * stride, n);
+}
+
+/* Weighted sum of n_pos rows in axpy's order for M * 16 columns, the output
+ * held in registers. */
+static inline __attribute__((always_inline)) void
+wsum_cols(float *o, const float *s, const float *v, size_t stride, int n_pos, const int M) {
+    __m512 acc[8];
+#pragma GCC unroll 8
+    for (int c = 0; c < M; c++) acc[c] = _mm512_setzero_ps();
+    for (int p = 0; p < n_pos; p++) {
+        __m512 sp = _mm512_set1_ps(s[p]);
+        const float *row = v + (size_t)p * stride;
+#pragma GCC unroll 8
+        for (int c = 0; c < M; c++) acc[c] = _mm512_fmadd_ps(sp, _mm512_loadu_ps(row + 16 * c), acc[c]);
+    }
+#pragma GCC unroll 8
+    for (int c = 0; c < M; c++) _mm512_storeu_ps(o + 16 * c, acc[c]);
+}
+
+static void wsum_512(float *o, const float *s, const float *v, size_t stride, int n_pos, int n) {
+    for (int i0 = 0; i0 < n; i0 += 128) {
+        switch (n - i0 < 128 ? (n - i0) / 16 : 8) {
+        case 1: wsum_cols(o + i0, s, v + i0, stride, n_pos, 1); break;
+        case 2: wsum_cols(o + i0, s, v + i0, stride, n_pos, 2); break;
+        case 3: wsum_cols(o + i0, s, v + i0, stride, n_pos, 3); break;
+        case 4: wsum_cols(o + i0, s, v + i0, stride, n_pos, 4); break;
+        case 5: wsum_cols(o + i0, s, v + i0, stride, n_pos, 5); break;
+        case 6: wsum_cols(o + i0, s, v + i0, stride, n_pos, 6); break;
+        case 7: wsum_cols(o + i0, s, v + i0, stride, n_pos, 7); break;
+        default: wsum_cols(o + i0, s, v + i0, stride, n_pos, 8); break;
+        }
+    }
+}
+
+/* gt_kern_expf on 16 lanes, the same operations in the same order. */
+static inline __m512 exp16(__m512 x) {
+    __mmask16 live = _mm512_cmp_ps_mask(x, _mm512_set1_ps(GT_EXP_LO), _CMP_GT_OQ);
+    x = _mm512_min_ps(x, _mm512_set1_ps(GT_EXP_HI));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(GT_EXP_LOG2E)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fmadd_ps(n, _mm512_set1_ps(-GT_EXP_C1), x);
+    r = _mm512_fmadd_ps(n, _mm512_set1_ps(-GT_EXP_C2), r);
+    __m512 p = _mm512_set1_ps(GT_EXP_P0);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(GT_EXP_P1));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(GT_EXP_P2));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(GT_EXP_P3));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(GT_EXP_P4));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(GT_EXP_P5));
+    __m512 y = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
+    __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+    return _mm512_maskz_mul_ps(live, y, _mm512_castsi512_ps(e));
+}
+
+static void silu_mul_512(float *g, const float *u, int n) {
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 gv = _mm512_loadu_ps(g + i);
+        __m512 e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), gv));
+        __m512 d = _mm512_div_ps(gv, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+        _mm512_storeu_ps(g + i, _mm512_mul_ps(d, _mm512_loadu_ps(u + i)));
+    }
+    gt_kern_silu_mul_scalar(g + i, u + i, n - i);
+}
+
+static void exp_shift_512(float *s, float mx, int n) {
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(s + i, exp16(_mm512_sub_ps(_mm512_loadu_ps(s + i), _mm512_set1_ps(mx))));
+    gt_kern_exp_shift_scalar(s + i, mx, n - i);
+}
+
+/* F16C rounds to nearest even exactly as gt_f32_to_f16 (test_kernels checks
+ * every half and two million floats). */
+static void f16_round_512(float *dst, const float *src, int n) {
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(dst + i, _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_loadu_ps(src + i),
+                                                                  _MM_FROUND_TO_NEAREST_INT)));
+    for (; i < n; i++) dst[i] = gt_f16_to_f32(gt_f32_to_f16(src[i]));
+}
+
 const gt_kern gt_kern_avx512 = {
     .name = "avx512",
     .act_set = act_set_512,
     .matmul = matmul_512,
     .dot = dot_512,
     .axpy = axpy_512,
+    .dots = dots_512,
+    .wsum = wsum_512,
+    .silu_mul = silu_mul_512,
+    .exp_shift = exp_shift_512,
+    .f16_round = f16_round_512,
 };
 #endif

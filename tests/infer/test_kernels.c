@@ -8,6 +8,7 @@
 #include "base/alloc.h"
 #include "infer/gguf.h"
 #include "infer/kernels.h"
+#include "infer/kernels_impl.h" /* gt_kern_expf */
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -289,6 +290,102 @@ static void test_dot_axpy(void) {
     }
 }
 
+/* The attention kernels: scores and weighted sums over many positions are
+ * exactly dot / axpy per position, on every path. */
+static void test_attention(void) {
+    const gt_kern *ref = gt_kern_isa(GT_ISA_SCALAR);
+    const int dims[] = {16, 64, 80, 128, 144};
+    size_t stride = 160;
+    int n_pos = 37;
+    float *kv = gt_malloc((size_t)n_pos * stride * sizeof(float));
+    float q[160], s[37], want[160], got[160], sc_want[37], sc_got[37];
+    for (size_t i = 0; i < (size_t)n_pos * stride; i++) kv[i] = rndf();
+    for (int i = 0; i < 160; i++) q[i] = rndf();
+    for (int p = 0; p < n_pos; p++) s[p] = rndf() * 0.5f + 0.5f;
+    for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++) {
+        int n = dims[di];
+        /* The reference itself is dot and axpy per position. */
+        float o[160] = {0};
+        for (int p = 0; p < n_pos; p++) {
+            sc_want[p] = ref->dot(q, kv + (size_t)p * stride, n);
+            ref->axpy(o, s[p], kv + (size_t)p * stride, n);
+        }
+        ref->dots(sc_got, q, kv, stride, n_pos, n);
+        ref->wsum(got, s, kv, stride, n_pos, n);
+        CHECK(memcmp(sc_got, sc_want, (size_t)n_pos * 4) == 0);
+        CHECK(memcmp(got, o, (size_t)n * 4) == 0);
+        memcpy(want, o, sizeof o);
+        for (int isa = GT_ISA_AVX2; isa < GT_ISA_COUNT; isa++) {
+            const gt_kern *k = gt_kern_isa((gt_isa)isa);
+            if (!k) continue;
+            for (int np = 0; np <= n_pos; np += 9) { /* 0 positions too */
+                float w2[160];
+                ref->wsum(w2, s, kv, stride, np, n);
+                k->wsum(got, s, kv, stride, np, n);
+                CHECK_MSG(memcmp(got, w2, (size_t)n * 4) == 0, "%s wsum n=%d pos=%d", k->name, n, np);
+            }
+            k->dots(sc_got, q, kv, stride, n_pos, n);
+            CHECK_MSG(memcmp(sc_got, sc_want, (size_t)n_pos * 4) == 0, "%s dots n=%d", k->name, n);
+        }
+    }
+    gt_free(kv);
+}
+
+
+
+/* The element-wise steps: gt_kern_expf close to exp; silu_mul, exp_shift
+ * and f16_round bit-identical on every path, tails included. */
+static void test_elementwise(void) {
+    double worst = 0;
+    for (int i = 0; i <= 200000; i++) {
+        float x = -86.9f + 174.8f * (float)i / 200000.0f;
+        double e = exp((double)x), got = gt_kern_expf(x);
+        double rel = fabs(got - e) / e;
+        worst = rel > worst ? rel : worst;
+    }
+    fprintf(stderr, "  exp: worst relative error %.3g on [-86.9, 87.9]\n", worst);
+    CHECK(worst < 3e-7); /* about 2 ulp */
+    CHECK(gt_kern_expf(-87.0f) == 0.0f && gt_kern_expf(-1000.0f) == 0.0f && gt_kern_expf(NAN) == 0.0f);
+    CHECK(isfinite(gt_kern_expf(1000.0f)) && gt_kern_expf(0.0f) == 1.0f);
+    enum { N = 203 };
+    float g0[N], u[N], s0[N], want[N], got[N];
+    for (int i = 0; i < N; i++) {
+        g0[i] = rndf() * (i % 5 == 0 ? 120.0f : 8.0f);
+        u[i] = rndf();
+        s0[i] = -fabsf(rndf()) * (i % 7 == 0 ? 200.0f : 20.0f);
+    }
+    g0[3] = 0.0f, g0[4] = -0.0f, g0[5] = 95.0f, g0[6] = -95.0f;
+    const gt_kern *ref = gt_kern_isa(GT_ISA_SCALAR);
+    for (int isa = GT_ISA_AVX2; isa < GT_ISA_COUNT; isa++) {
+        const gt_kern *k = gt_kern_isa((gt_isa)isa);
+        if (!k) continue;
+        for (int n = 0; n <= N; n += 29) {
+            memcpy(want, g0, sizeof g0);
+            memcpy(got, g0, sizeof g0);
+            ref->silu_mul(want, u, n);
+            k->silu_mul(got, u, n);
+            CHECK_MSG(memcmp(want, got, sizeof want) == 0, "%s silu_mul n=%d", k->name, n);
+            memcpy(want, s0, sizeof s0);
+            memcpy(got, s0, sizeof s0);
+            ref->exp_shift(want, -3.5f, n);
+            k->exp_shift(got, -3.5f, n);
+            CHECK_MSG(memcmp(want, got, sizeof want) == 0, "%s exp_shift n=%d", k->name, n);
+            ref->f16_round(want, g0, n);
+            k->f16_round(got, g0, n);
+            CHECK_MSG(memcmp(want, got, (size_t)n * 4) == 0, "%s f16_round n=%d", k->name, n);
+        }
+    }
+    /* And the reference means what it says. */
+    memcpy(got, g0, sizeof g0);
+    ref->silu_mul(got, u, N);
+    int bad = 0;
+    for (int i = 0; i < N; i++) {
+        double e = (double)g0[i] / (1.0 + exp(-(double)g0[i])) * u[i];
+        bad += fabs(got[i] - e) > 1e-6 * (fabs(e) + 1e-30) + 1e-30;
+    }
+    CHECK_EQ_INT(bad, 0);
+}
+
 static void test_refusals(void) {
     gt_qmat m;
     gt_err err = {0};
@@ -307,6 +404,8 @@ int main(void) {
     RUN(test_f16);
     RUN(test_matmul);
     RUN(test_dot_axpy);
+    RUN(test_attention);
+    RUN(test_elementwise);
     RUN(test_refusals);
     return gt_test_finish();
 }
