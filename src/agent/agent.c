@@ -23,6 +23,7 @@
 #include "crypto/addr.h"
 #include "crypto/sha256.h"
 #include "market/blob.h"
+#include "work/work.h"
 
 
 /* ---- small helpers ---- */
@@ -152,6 +153,11 @@ int gt_agent_new(const gt_agent_config *cfg, const gt_key *key, const char *node
     a->log = cfg->log;
     a->log_arg = cfg->log_arg;
     a->model = cfg->model;
+    if (cfg->datasets_dir && strlen(cfg->datasets_dir) >= sizeof a->datasets_dir) {
+        rc = gt_err_set(err, GT_ELIMIT, "datasets directory path over %zu bytes", sizeof a->datasets_dir - 1);
+        goto fail;
+    }
+    snprintf(a->datasets_dir, sizeof a->datasets_dir, "%s", cfg->datasets_dir ? cfg->datasets_dir : "");
     atomic_store(&a->roles, cfg->roles);
     a->key = *key;
     if (gt_key_address(&a->key, &a->addr)) {
@@ -170,6 +176,7 @@ fail:
 void gt_agent_free(gt_agent *a) {
     if (!a) return;
     gt_ctx_free(a->ctx);
+    ag_llm_free(a->llm);
     gt_client_free(a->client);
     gt_key_wipe(&a->key);
     pthread_mutex_destroy(&a->stats_mu);
@@ -180,6 +187,7 @@ const gt_addr *gt_agent_address(const gt_agent *a) { return &a->addr; }
 const char *gt_agent_name(const gt_agent *a) { return a->name; }
 gt_client *gt_agent_client(gt_agent *a) { return a->client; }
 const gt_agent_model *gt_agent_get_model(const gt_agent *a) { return a->model; }
+const char *gt_agent_datasets_dir(const gt_agent *a) { return a->datasets_dir[0] ? a->datasets_dir : NULL; }
 int gt_agent_faults(const gt_agent *a) { return a->faults; }
 int gt_agent_max_prompts(const gt_agent *a) { return a->max_prompts; }
 void gt_agent_stop(gt_agent *a) { atomic_store(&a->stop, 1); }
@@ -213,7 +221,7 @@ int ag_fill_slot(void *arg, gt_action *a, gt_err *err) {
 }
 
 int gt_agent_send_verdict(gt_agent *a, const uint8_t task_id[32], uint64_t slot, const uint8_t result[32],
-                          const gt_verdict *v, gt_err *err) {
+                          const gt_skill_verdict *v, gt_err *err) {
     char rid[72];
     uint8_t reason[32];
     int rc = gt_client_blob_put(a->client, v->reason, strlen(v->reason), rid, err);
@@ -347,9 +355,28 @@ int ag_load_job(gt_agent *a, const json_t *task, uint64_t slot, gt_job *job, jso
     return 0;
 }
 
-static const gt_skill *my_skill(const gt_agent *a, const char *kind) {
+int gt_agent_spec_bytes(gt_agent *a, const json_t *task, uint8_t **bytes, size_t *len, gt_err *err) {
+    *bytes = NULL, *len = 0;
+    const char *sid = json_string_value(json_object_get(task, "spec"));
+    if (!sid) return gt_err_set(err, GT_EINVAL, "task has no spec");
+    if (gt_client_blob_get(a->client, sid, GT_AGENT_SPEC_MAX_BYTES, bytes, len, err)) return gt_err_wrap(err, "spec");
+    return 0;
+}
+
+const json_t *ag_job_slot(const gt_job *job) {
+    size_t i;
+    json_t *sl;
+    json_array_foreach(json_object_get(job->task, "slotList"), i, sl) {
+        if ((uint64_t)json_integer_value(json_object_get(sl, "slot")) == job->slot) return sl;
+    }
+    return NULL;
+}
+
+/* Only skills with a work function take tasks: `validate` names a verifier's
+ * trade on a card, and a task posted with that kind is nobody's work. */
+const gt_skill *ag_my_skill(const gt_agent *a, const char *kind) {
     for (int i = 0; i < a->n_skills; i++)
-        if (kind && !strcmp(a->skill_tab[i]->name, kind)) return a->skill_tab[i];
+        if (kind && a->skill_tab[i]->work && !strcmp(a->skill_tab[i]->name, kind)) return a->skill_tab[i];
     return NULL;
 }
 
@@ -410,21 +437,27 @@ static int do_work(gt_agent *a, const json_t *task, uint64_t slot, uint64_t atte
     char h[16], rid[72];
     uint8_t result[32];
     int rc = ag_load_job(a, task, slot, &job, &spec, &e);
-    const gt_skill *sk = rc ? NULL : my_skill(a, json_string_value(json_object_get(task, "kind")));
+    const gt_skill *sk = rc ? NULL : ag_my_skill(a, json_string_value(json_object_get(task, "kind")));
     if (!rc && !sk) rc = gt_err_set(&e, GT_EUNSUPPORTED, "no skill for this kind");
-    if (!rc) {
+    size_t len = 0;
+    if (!rc && sk->submit && !(a->faults & GT_FAULT_GARBAGE)) {
+        /* The skill's own action is the submission (eval: the attestation). */
+        rc = sk->submit(a, &job, rid, &len, &e);
+        if (!rc) rc = gt_blob_id_parse(rid, result, &e);
+    } else if (!rc) {
         if (a->faults & GT_FAULT_GARBAGE) {
             const char *garbage = "{\"garbage\":\"this worker did not run the model\"}";
             rc = gt_buf_append_str(&out, garbage);
         } else {
             rc = sk->work(a, &job, &out, &e);
         }
-    }
-    if (!rc) rc = gt_client_blob_put(a->client, out.data ? out.data : (const uint8_t *)"", out.len, rid, &e);
-    if (!rc) rc = gt_blob_id_parse(rid, result, &e);
-    if (!rc) {
-        slot_args s = {job.task_id, slot, result, NULL, 0, 0};
-        rc = gt_agent_act(a, &gt_kind_task_submit, ag_fill_slot, &s, NULL, &e);
+        len = out.len;
+        if (!rc) rc = gt_client_blob_put(a->client, out.data ? out.data : (const uint8_t *)"", out.len, rid, &e);
+        if (!rc) rc = gt_blob_id_parse(rid, result, &e);
+        if (!rc) {
+            slot_args s = {job.task_id, slot, result, NULL, 0, 0};
+            rc = gt_agent_act(a, &gt_kind_task_submit, ag_fill_slot, &s, NULL, &e);
+        }
     }
     if (rc) {
         uint8_t id[32] = {0};
@@ -432,9 +465,15 @@ static int do_work(gt_agent *a, const json_t *task, uint64_t slot, uint64_t atte
         ag_action_failed(a, "work", id, slot, &e);
         ag_memo_put(a, id, slot, attempt, MEMO_WORK, 0);
     } else {
+        /* What the skill's own work produced: a rejection of it is disputed
+         * without running it all again (the work is deterministic). */
+        ag_memo_put(a, job.task_id, slot, attempt, MEMO_SUBMITTED, 0);
+        gt_agent_memo *m = ag_memo_find(a, job.task_id, slot, attempt, MEMO_SUBMITTED);
+        memcpy(m->ref, result, 32);
+        m->value = !(a->faults & GT_FAULT_GARBAGE);
         (*acted)++;
         ag_count(a, &a->stats.submitted);
-        gt_agent_logf(a, "submitted %s (%zu bytes) for task %s slot %llu%s", rid, out.len, ag_short_id(job.task_id, h),
+        gt_agent_logf(a, "submitted %s (%zu bytes) for task %s slot %llu%s", rid, len, ag_short_id(job.task_id, h),
                       (unsigned long long)slot, (a->faults & GT_FAULT_GARBAGE) ? " [garbage: did not run the model]" : "");
     }
     gt_buf_free(&out);
@@ -455,9 +494,22 @@ static void react_rejected(gt_agent *a, const json_t *task, const json_t *sl, ui
     gt_job job;
     json_t *spec = NULL;
     gt_buf out = GT_BUF_INIT;
-    const gt_skill *sk = my_skill(a, json_string_value(json_object_get(task, "kind")));
-    int reproduces = 0;
-    if (sk && !ag_load_job(a, task, slot, &job, &spec, &e) && !sk->work(a, &job, &out, &e)) {
+    const gt_skill *sk = ag_my_skill(a, json_string_value(json_object_get(task, "kind")));
+    int reproduces = 0, remembered = 0;
+    gt_agent_memo *mine = ag_memo_find(a, id, slot, attempt, MEMO_SUBMITTED);
+    if (sk && !sk->stands_by && mine && mine->value && !memcmp(mine->ref, submitted, 32)) {
+        reproduces = remembered = 1;
+    } else if (sk && sk->stands_by && !ag_load_job(a, task, slot, &job, &spec, &e)) {
+        /* The skill's own judgement of its result (generate: validate the batch). */
+        char rid[72];
+        uint8_t *bytes = NULL;
+        size_t len = 0;
+        gt_blob_id_format(submitted, rid);
+        if (!gt_client_blob_get(a->client, rid, GT_AGENT_RESULT_MAX_BYTES, &bytes, &len, &e) &&
+            sk->stands_by(a, &job, bytes, len, &reproduces, &e))
+            reproduces = 0;
+        gt_free(bytes);
+    } else if (sk && !ag_load_job(a, task, slot, &job, &spec, &e) && !sk->work(a, &job, &out, &e)) {
         gt_sha256(out.data ? out.data : (const uint8_t *)"", out.len, again);
         reproduces = !memcmp(again, submitted, 32);
     }
@@ -469,8 +521,11 @@ static void react_rejected(gt_agent *a, const json_t *task, const json_t *sl, ui
         rc = gt_agent_act(a, &gt_kind_task_dispute, ag_fill_slot, &s, NULL, &e);
         if (!rc) {
             ag_count(a, &a->stats.disputes_opened);
-            gt_agent_logf(a, "result for task %s slot %llu was rejected, but a re-run reproduces it byte for byte: "
-                             "disputing (bond locked)", ag_short_id(id, h), (unsigned long long)slot);
+            gt_agent_logf(a, "result for task %s slot %llu was rejected, but %s: disputing (bond locked)",
+                          ag_short_id(id, h), (unsigned long long)slot,
+                          sk->stands_by ? "it checked its result again and stands by all of it"
+                          : remembered  ? "it made this result by running the work itself (deterministic)"
+                                        : "a re-run reproduces it byte for byte");
             (*acted)++;
             return;
         }
@@ -484,8 +539,10 @@ static void react_rejected(gt_agent *a, const json_t *task, const json_t *sl, ui
     ag_count(a, &a->stats.conceded);
     ag_memo_put(a, id, UINT64_MAX, 0, MEMO_SKIP, 0); /* no second try at a task it could not do */
     (*acted)++;
-    gt_agent_logf(a, "result for task %s slot %llu was rejected and a re-run does not reproduce it: conceding "
-                     "(stake slashed to the poster)", ag_short_id(id, h), (unsigned long long)slot);
+    gt_agent_logf(a, "result for task %s slot %llu was rejected and %s: conceding (the rejected share of the stake "
+                     "goes to the poster)", ag_short_id(id, h), (unsigned long long)slot,
+                  sk && sk->stands_by ? "its own check agrees that not all of it was good"
+                                      : "a re-run does not reproduce it");
 }
 
 typedef struct worker_pass {
@@ -557,7 +614,7 @@ static int maybe_claim(gt_agent *a, const json_t *summary, void *arg, int *acted
         if (state && !strcmp(state, "open")) open++;
         if (ag_is_me(a, json_object_get(sl, "worker"))) mine++;
     }
-    const gt_skill *sk = my_skill(a, json_string_value(json_object_get(task, "kind")));
+    const gt_skill *sk = ag_my_skill(a, json_string_value(json_object_get(task, "kind")));
     if (!open || mine || !sk) {
         json_decref(task);
         return 0;
@@ -632,11 +689,18 @@ int gt_agent_step(gt_agent *a, int *acted_out, gt_err *err) {
             snprintf(q, sizeof q, "poster=%s&status=%s", a->addr_s, k ? "expired" : "open");
             rc = ag_each_task(a, q, 1, ag_poster_task, &head, &acted, err);
         }
+        if (!rc && a->datasets_dir[0]) {
+            snprintf(q, sizeof q, "poster=%s&status=complete&kind=%s", a->addr_s, "generate");
+            rc = ag_each_task(a, q, 0, ag_poster_done_task, NULL, &acted, err);
+        }
     }
     for (int k = 0; k < 2 && !rc && (roles & GT_ROLE_EVALUATOR); k++)
         rc = ag_each_task(a, k ? "status=expired" : "status=open", 0, ag_evaluator_task, NULL, &acted, err);
-    for (int k = 0; k < 2 && !rc && (roles & GT_ROLE_VALIDATOR); k++)
-        rc = ag_each_task(a, k ? "status=expired" : "status=open", 1, ag_validator_task, NULL, &acted, err);
+    /* Validators also see finished eval tasks: an attestation is worth
+     * co-signing (the leaderboard counts agreeing checks) after it was paid. */
+    static const char *const vq[] = {"status=open", "status=expired", "status=complete&kind=" GT_WORK_KIND_EVAL};
+    for (int k = 0; k < 3 && !rc && (roles & GT_ROLE_VALIDATOR); k++)
+        rc = ag_each_task(a, vq[k], 1, ag_validator_task, NULL, &acted, err);
     if (acted_out) *acted_out = acted;
     return rc;
 }

@@ -61,6 +61,7 @@ enum {
 enum {
     GT_FAULT_GARBAGE = 1,    /* work: submit a made-up result without running the model */
     GT_FAULT_REJECT_ALL = 2, /* verify: reject every result without looking */
+    GT_FAULT_FORGE_SCORE = 4, /* eval: attest a perfect score whatever the results say */
 };
 
 /* A model shared by agents: the loaded weights, its tokenizer and its id
@@ -87,11 +88,16 @@ typedef struct gt_job {
     char spec_id[72];     /* "sha256:<hex>" */
 } gt_job;
 
-typedef struct gt_verdict {
+typedef struct gt_skill_verdict {
     int accept;                      /* 1 accept, 0 reject */
     int score;                       /* 0..100 */
     char reason[GT_AGENT_REASON_MAX]; /* why, for the reason blob (required on reject) */
-} gt_verdict;
+} gt_skill_verdict;
+
+/* What a skill's judge or vote hook returns when it cannot decide yet (a
+ * data batch waits for the batches before it): the agent asks again on a
+ * later pass. Positive, so it never reads as a GT_E* error. */
+#define GT_SKILL_LATER 1
 
 typedef struct gt_skill {
     const char *name; /* the task kind it serves */
@@ -101,7 +107,27 @@ typedef struct gt_skill {
     int (*work)(gt_agent *a, const gt_job *job, gt_buf *out, gt_err *err);
     /* Judges result[0..len): fills v. Returns an error only when it could not
      * judge at all (then no verdict is given). */
-    int (*verify)(gt_agent *a, const gt_job *job, const uint8_t *result, size_t len, gt_verdict *v, gt_err *err);
+    int (*verify)(gt_agent *a, const gt_job *job, const uint8_t *result, size_t len, gt_skill_verdict *v,
+                  gt_err *err);
+    /* Optional hooks for work whose market actions are not the plain ones
+     * (each NULL: the default in parentheses). */
+    /* Does the work and submits it with the skill's own action; rid gets the
+     * result blob's id, *len its size (default: work, upload, task_submit).
+     * eval: the attestation is the submission. */
+    int (*submit)(gt_agent *a, const gt_job *job, char rid[72], size_t *len, gt_err *err);
+    /* Judges the submitted result[0..len) of job->slot (blob id `result`) and
+     * sends the verdict itself; v gets what to log (default: verify, then
+     * task_verify). generate: per-sample task_verify_partial; eval: co-sign. */
+    int (*judge)(gt_agent *a, const gt_job *job, const uint8_t result_id[32], const uint8_t *result, size_t len,
+                 gt_skill_verdict *v, gt_err *err);
+    /* A worker whose result was rejected: *stand = 1 when it still holds
+     * that its whole result was right, so it disputes (default: work again
+     * and compare the bytes). generate: the worker validates its own batch. */
+    int (*stands_by)(gt_agent *a, const gt_job *job, const uint8_t *result, size_t len, int *stand, gt_err *err);
+    /* A validator's vote on a dispute of job->slot: sends it itself (default:
+     * verify, then dispute_vote). eval: co-sign (which is the vote). */
+    int (*vote)(gt_agent *a, const gt_job *job, const uint8_t result_id[32], const uint8_t *result, size_t len,
+                gt_skill_verdict *v, gt_err *err);
 } gt_skill;
 
 /* The skills this build knows (skills.c), and lookup by name (NULL if none). */
@@ -126,11 +152,14 @@ typedef struct gt_agent_config {
     uint64_t max_tasks;        /* gt_agent_run stops after this many submitted results (0: no limit) */
     gt_agent_log_fn log;       /* progress lines; NULL: GT_INFO */
     void *log_arg;
+    const char *datasets_dir;  /* poster: exports the datasets of its data jobs under it and publishes
+                                  their roots (NULL: it does not) */
 } gt_agent_config;
 
 typedef struct gt_agent_stats {
     uint64_t claimed, submitted, settled, verified, accepted_given, rejected_given;
     uint64_t disputes_opened, conceded, votes, subcontracts, errors;
+    uint64_t cosigns, datasets_published;
 } gt_agent_stats;
 
 /* Makes an agent signing with key (copied) and talking to the node at
@@ -186,6 +215,19 @@ int gt_agent_post(gt_agent *a, const gt_task_terms *t, const void *spec, size_t 
 
 /* ---- For skills (agent.c). */
 
+/* The agent's model as the work layer takes it (work/llm.h): a view of the
+ * shared weights with a context of this agent's own, made on first use and
+ * freed with the agent. GT_EUNSUPPORTED when the agent runs no model. */
+struct gt_llm *gt_agent_llm(gt_agent *a, gt_err *err);
+/* A seed only this agent can compute, for choices that must be made after
+ * a commitment and not be predictable by whoever committed (which items or
+ * samples to re-execute): keccak256(private key || what), first 8 bytes. */
+uint64_t gt_agent_secret_seed(const gt_agent *a, const uint8_t what[32]);
+/* The spec blob of a task, raw (for specs whose id is the hash of their
+ * bytes). Caller frees *bytes with gt_free. */
+int gt_agent_spec_bytes(gt_agent *a, const json_t *task, uint8_t **bytes, size_t *len, gt_err *err);
+/* Where this poster exports datasets, or NULL. */
+const char *gt_agent_datasets_dir(const gt_agent *a);
 /* Logs a progress line for this agent (printf-style). */
 void gt_agent_logf(gt_agent *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Greedy completion of prompt (BOS as the vocabulary asks) for n_predict
@@ -199,7 +241,7 @@ int gt_agent_act(gt_agent *a, const gt_action_kind *kind, gt_client_fill_fn fill
 /* Verdict for a slot: task_verify(task, slot, result, accept, score, reason
  * blob). Uploads the reason text first. */
 int gt_agent_send_verdict(gt_agent *a, const uint8_t task_id[32], uint64_t slot, const uint8_t result[32],
-                          const gt_verdict *v, gt_err *err);
+                          const gt_skill_verdict *v, gt_err *err);
 /* task_settle(task, slot). */
 int gt_agent_settle(gt_agent *a, const uint8_t task_id[32], uint64_t slot, gt_err *err);
 /* Counts a subcontract in the stats. */

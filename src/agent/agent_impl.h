@@ -23,8 +23,12 @@ struct gt_agent_model {
 typedef struct gt_agent_memo {
     uint8_t task[32];
     uint64_t slot, attempt;
-    int what;     /* MEMO_* in agent.c */
+    int what;     /* MEMO_* below */
     uint64_t until_height; /* retry once the head reaches this (0: never) */
+    int value;    /* what was decided (MEMO_COSIGNED: 1 agree, 0 disagree; MEMO_PRECHECK: 2 accept,
+                     1 reject, 0 none yet; MEMO_SUBMITTED: 1 when the skill's own work made it) */
+    uint8_t ref[32]; /* what it refers to (MEMO_ATTEST: the attestation's id; MEMO_PRECHECK and
+                        MEMO_SUBMITTED: the result) */
 } gt_agent_memo;
 
 struct gt_agent {
@@ -43,6 +47,8 @@ struct gt_agent {
     gt_client *client;
     gt_agent_model *model; /* borrowed */
     gt_ctx *ctx;           /* made on first use */
+    struct gt_llm *llm;    /* the work layer's view of model, made on first use (gt_agent_llm) */
+    char datasets_dir[1024];
     _Atomic int roles, stop;
     pthread_mutex_t stats_mu;
     gt_agent_stats stats;
@@ -51,8 +57,12 @@ struct gt_agent {
 };
 
 
+/* Frees what gt_agent_llm made (not the shared weights). Accepts NULL. */
+void ag_llm_free(struct gt_llm *l);
+
 /* ---- Shared by agent.c and agent_verify.c. */
-enum { MEMO_SKIP = 1, MEMO_VERIFY, MEMO_VOTE, MEMO_REACT, MEMO_SETTLE, MEMO_WORK };
+enum { MEMO_SKIP = 1, MEMO_VERIFY, MEMO_VOTE, MEMO_REACT, MEMO_SETTLE, MEMO_WORK, MEMO_CHECK, MEMO_PUBLISH,
+       MEMO_ATTEST, MEMO_COSIGNED, MEMO_PRECHECK, MEMO_SUBMITTED };
 
 /* The fields of every slot action: each is set when the kind has it. */
 typedef struct slot_args {
@@ -82,5 +92,12 @@ int ag_each_task(gt_agent *a, const char *query, int detail, ag_task_fn fn, void
 int ag_poster_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt_err *err);
 int ag_evaluator_task(gt_agent *a, const json_t *summary, void *arg, int *acted, gt_err *err);
 int ag_validator_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt_err *err);
+/* The poster's pass over its complete tasks (datasets to publish). */
+int ag_poster_done_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt_err *err);
+/* The slot object of job->slot in the job's task, or NULL. */
+const json_t *ag_job_slot(const gt_job *job);
+/* The skill that does the work of a task kind for this agent (one with a
+ * work function on its card), or NULL. */
+const gt_skill *ag_my_skill(const gt_agent *a, const char *kind);
 
 #endif

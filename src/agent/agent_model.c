@@ -10,8 +10,10 @@
 
 #include "agent/agent_impl.h"
 #include "base/alloc.h"
+#include "crypto/keccak.h"
 #include "infer/generate.h"
 #include "market/blob.h"
+#include "work/llm.h"
 
 /* SHA-256 of a whole file, streamed (models are gigabytes). */
 static int hash_file(const char *path, uint8_t out[32], gt_err *err) {
@@ -114,4 +116,52 @@ out:
     gt_gen_result_free(&res);
     gt_free(ids);
     return rc;
+}
+
+/* The work layer's gt_llm over the shared weights: its model and tokenizer
+ * are borrowed (llm.h has no constructor for an already-loaded model, so the
+ * public fields are filled here and ag_llm_free frees only what is ours:
+ * the context and the tokenizer scratch). */
+struct gt_llm *gt_agent_llm(gt_agent *a, gt_err *err) {
+    if (!a->model) {
+        gt_err_set(err, GT_EUNSUPPORTED, "%s runs no model", a->name);
+        return NULL;
+    }
+    if (a->llm) return a->llm;
+    gt_llm *l = gt_calloc(1, sizeof *l);
+    if (!l) {
+        gt_err_set(err, GT_ENOMEM, "out of memory");
+        return NULL;
+    }
+    l->model = a->model->model;
+    l->tok = a->model->tok;
+    memcpy(l->id, a->model->hash, 32);
+    l->n_threads = a->n_threads;
+    int n_ctx = GT_LLM_DEFAULT_CTX, train = gt_model_hparams(l->model)->n_ctx_train;
+    if (train > 0 && n_ctx > train) n_ctx = train;
+    gt_ctx_params cp = {.n_ctx = n_ctx, .n_threads = a->n_threads};
+    if (gt_ctx_new(l->model, &cp, &l->ctx, err)) {
+        gt_free(l);
+        return NULL;
+    }
+    a->llm = l;
+    return l;
+}
+
+void ag_llm_free(struct gt_llm *l) {
+    if (!l) return;
+    gt_ctx_free(l->ctx);
+    gt_free(l->ids);
+    gt_free(l);
+}
+
+uint64_t gt_agent_secret_seed(const gt_agent *a, const uint8_t what[32]) {
+    uint8_t buf[64], h[32];
+    memcpy(buf, a->key.priv, 32);
+    memcpy(buf + 32, what, 32);
+    gt_keccak256(buf, sizeof buf, h);
+    memset(buf, 0, sizeof buf);
+    uint64_t s = 0;
+    for (int i = 0; i < 8; i++) s = s << 8 | h[i];
+    return s;
 }

@@ -117,7 +117,7 @@ static void sleep_ms(uint64_t ms) {
     nanosleep(&ts, NULL);
 }
 
-static int complete_verify(gt_agent *a, const gt_job *job, const uint8_t *result, size_t len, gt_verdict *v,
+static int complete_verify(gt_agent *a, const gt_job *job, const uint8_t *result, size_t len, gt_skill_verdict *v,
                            gt_err *err);
 
 /* Posts prompts [from, n) as a sub-task of job's task, waits for its result,
@@ -170,7 +170,7 @@ static int subcontract(gt_agent *a, const gt_job *job, const cspec *cs, int from
             char rid[72];
             uint8_t *bytes = NULL;
             size_t len = 0;
-            gt_verdict v = {0};
+            gt_skill_verdict v = {0};
             gt_job sj = {.slot = 0, .task = task};
             gt_blob_id_format(rh, rid);
             memcpy(sj.task_id, sub, 32);
@@ -235,7 +235,7 @@ static int complete_work(gt_agent *a, const gt_job *job, gt_buf *out, gt_err *er
 }
 
 /* Re-runs the spec and compares the canonical result with the submission. */
-static int complete_verify(gt_agent *a, const gt_job *job, const uint8_t *result, size_t len, gt_verdict *v,
+static int complete_verify(gt_agent *a, const gt_job *job, const uint8_t *result, size_t len, gt_skill_verdict *v,
                            gt_err *err) {
     cspec cs;
     int rc = complete_fits(a, job, err);
@@ -300,4 +300,5 @@ out:
     return rc;
 }
 
-const gt_skill gt_skill_complete = {"complete", complete_fits, complete_work, complete_verify};
+const gt_skill gt_skill_complete = {
+    .name = "complete", .fits = complete_fits, .work = complete_work, .verify = complete_verify};

@@ -5,9 +5,14 @@
 
 #include "agent/agent.h"
 #include "agent/skill_complete.h"
+#include "agent/skill_eval.h"
+#include "agent/skill_generate.h"
 
 static const gt_skill *const skills[] = {
     &gt_skill_complete,
+    &gt_skill_generate,
+    &gt_skill_validate,
+    &gt_skill_eval,
 };
 
 const gt_skill *gt_skill_find(const char *name) {
@@ -18,6 +23,6 @@ const gt_skill *gt_skill_find(const char *name) {
 }
 
 const char *gt_skill_names(void) {
-    /* One skill today; when there are more, build the list once here. */
-    return "complete";
+    /* Keep in the table's order. */
+    return "complete, generate, validate, eval";
 }

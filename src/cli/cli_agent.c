@@ -16,6 +16,7 @@
 #include "crypto/addr.h"
 #include "crypto/keystore.h"
 #include "market/market.h"
+#include "work/work.h"
 
 static volatile int stop_requested;
 
@@ -46,8 +47,11 @@ static void usage(FILE *f) {
             "  --once                one pass over the market, then exit\n"
             "  --json                at exit, print the agent's counters as one JSON object\n"
             "  --max-tasks N         exit after submitting N results\n"
-            "  --misbehave KIND      garbage | reject-all: act badly on purpose, to watch the\n"
-            "                        market slash it (tests and demos only)\n",
+            "  --misbehave KIND      garbage | reject-all | forge-score (eval: attest a perfect\n"
+            "                        score): act badly on purpose, to watch the market slash it\n"
+            "                        (tests and demos only)\n"
+            "A poster exports the datasets of its finished data jobs (skill generate) to\n"
+            "HOME/datasets/ and publishes their Merkle roots on the ledger.\n",
             GT_CLIENT_DEFAULT_URL, gt_skill_names(), GT_AGENT_DEFAULT_POLL_MS);
 }
 
@@ -123,7 +127,9 @@ static int cmd_agent(int argc, char **argv) {
         } else if (!strcmp(a, "--misbehave")) {
             if (!strcmp(val, "garbage")) cfg.faults |= GT_FAULT_GARBAGE;
             else if (!strcmp(val, "reject-all")) cfg.faults |= GT_FAULT_REJECT_ALL;
-            else return gt_cli_usage_error("agent", "--misbehave: expected garbage or reject-all, got \"%s\"", val);
+            else if (!strcmp(val, "forge-score")) cfg.faults |= GT_FAULT_FORGE_SCORE;
+            else return gt_cli_usage_error("agent", "--misbehave: expected garbage, reject-all or forge-score, got \"%s\"",
+                                           val);
         } else {
             return gt_cli_usage_error("agent", "unknown option %s", a);
         }
@@ -136,7 +142,10 @@ static int cmd_agent(int argc, char **argv) {
     char home[4096], pw[GT_LIMIT_PASSWORD_BYTES], as[43], prompt[96], card_name[GT_MARKET_NAME_MAX + 1];
     gt_addr addr;
     gt_key key;
-    if (gt_market_register(&err) || gt_cli_home(home_opt, home, sizeof home, &err)) return gt_cli_fail(&err);
+    if (gt_work_register(&err) || gt_cli_home(home_opt, home, sizeof home, &err)) return gt_cli_fail(&err);
+    char datasets[4096 + 16];
+    snprintf(datasets, sizeof datasets, "%s/datasets", home);
+    if (cfg.roles & GT_ROLE_POSTER) cfg.datasets_dir = datasets;
     if (from) {
         if (gt_addr_parse(from, &addr, &err)) return gt_cli_fail(&err);
     } else {

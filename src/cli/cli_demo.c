@@ -2,7 +2,8 @@
  *
  * It makes a fresh data directory with a genesis ledger, wallets for a cast
  * of agents (a poster, a poster who rejects everything, three workers with
- * different prices and habits, an evaluator, three validators), funds them
+ * different prices and habits, an evaluator, two model evaluators of whom
+ * one forges scores, three validators), funds them
  * from the faucet, starts the HTTP node in-process on an ephemeral port, and
  * runs every agent as a thread of the same runtime `gotong agent` runs
  * (src/agent), talking to the node over HTTP. It then scripts rounds that
@@ -13,7 +14,13 @@
  *   3. good work wrongly rejected by a poster: the worker disputes, three
  *      validators re-run it and vote, the poster's bond is slashed;
  *   4. a subcontract: a worker takes a spec bigger than it wants, posts part
- *      of it as a sub-task paid from its own wallet, verifies and cites it.
+ *      of it as a sub-task paid from its own wallet, verifies and cites it;
+ *   5. a data job (cli_demo_work.c): two workers generate a batch each, a
+ *      validator judges every sample, accepted samples are paid and rejected
+ *      ones slashed, the poster exports the dataset and publishes its root;
+ *   6. an evaluation: an evaluator attests a benchmark score, validators
+ *      re-execute items and co-sign; a forged score is rejected, disputed
+ *      and lost; the leaderboard ranks what was attested.
  * The script decides only who is on line in each round (which is what makes
  * the outcomes the same on every run); claims, work, verdicts, disputes and
  * votes are the agents' own decisions.
@@ -56,6 +63,7 @@
 #include "ledger/rules.h"
 #include "market/blob.h"
 #include "market/market.h"
+#include "work/work.h"
 
 #define DEMO_MARKER "gotong-demo.json"     /* what makes a directory a demo home --fresh may wipe */
 #define DEMO_PASSWORD "gotong-demo"        /* of every demo keystore (written to HOME/password.txt) */
@@ -66,23 +74,26 @@
 #define DEMO_N_PREDICT 16
 #define DEMO_VOCAB_REL "tokenizer/ggml-vocab-llama-spm.gguf"
 
-/* The cast. Amounts in tokens. */
+/* The cast (the order of cli_demo.h's P_* names). Amounts in base units. */
 typedef struct persona {
     const char *name, *role, *skills;
     int roles, faults, max_prompts;
     uint64_t price_units, fund_units, stake_units;
 } persona;
 
-enum { P_AYU, P_DEWI, P_ANA, P_BUDI, P_CITRA, P_EKO, P_V1, P_V2, P_V3, N_PERSONAS };
 
 static const persona cast[N_PERSONAS] = {
-    {"ayu", "poster (honest: verifies by re-running)", "complete", GT_ROLE_POSTER, 0, 0, 0, 100000000, 0},
+    {"ayu", "poster (honest: verifies by re-running; publishes datasets)", "complete", GT_ROLE_POSTER, 0, 0, 0, 100000000, 0},
     {"dewi", "poster who rejects everything", "complete", GT_ROLE_POSTER, GT_FAULT_REJECT_ALL, 0, 0, 40000000, 0},
-    {"ana", "worker, price 1", "complete", 0, 0, 0, 1000000, 10000000, 0},
+    {"ana", "worker, price 1", "complete,generate", 0, 0, 0, 1000000, 10000000, 0},
     {"budi", "worker, price 1, submits garbage", "complete", 0, GT_FAULT_GARBAGE, 0, 1000000, 10000000, 0},
-    {"citra", "worker, price 2, takes 2 prompts, subcontracts the rest", "complete", 0, 0, 2, 2000000, 10000000, 0},
-    {"eko", "evaluator (re-runs for a fee)", "complete", GT_ROLE_EVALUATOR, 0, 0, 0, 5000000, 0},
-    {"val-1", "validator", "complete", GT_ROLE_VALIDATOR, 0, 0, 0, 10000000, 5000000},
+    {"citra", "worker, price 2, takes 2 prompts, subcontracts the rest", "complete,generate", 0, 0, 2, 2000000, 10000000, 0},
+    {"eko", "evaluator (re-runs for a fee; validates data batches)", "complete,validate", GT_ROLE_EVALUATOR, 0, 0, 0,
+     5000000, 0},
+    {"fajar", "model evaluator (runs benchmarks, attests)", "eval", 0, 0, 0, 1000000, 10000000, 0},
+    {"gita", "model evaluator who forges its scores", "eval", 0, GT_FAULT_FORGE_SCORE, 0, 1000000, 10000000, 0},
+    {"val-1", "validator (also verifies eval tasks for a fee)", "complete", GT_ROLE_VALIDATOR | GT_ROLE_EVALUATOR, 0, 0,
+     0, 10000000, 5000000},
     {"val-2", "validator", "complete", GT_ROLE_VALIDATOR, 0, 0, 0, 10000000, 5000000},
     {"val-3", "validator", "complete", GT_ROLE_VALIDATOR, 0, 0, 0, 10000000, 5000000},
 };
@@ -93,8 +104,7 @@ static pthread_mutex_t out_mu = PTHREAD_MUTEX_INITIALIZER;
 static FILE *progress_out; /* stdout, or stderr with --json */
 static double t_start;
 
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...) {
+void demo_say(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     pthread_mutex_lock(&out_mu);
@@ -105,9 +115,11 @@ static void say(const char *fmt, ...) {
     va_end(ap);
 }
 
+double demo_elapsed(void) { return gt_now_s() - t_start; }
+
 /* Agents' progress lines, with the time since the start. */
 static void agent_log(void *arg, const char *name, const char *line) {
-    say("  %6.1fs  %-6s %s", gt_now_s() - t_start, name, line);
+    demo_say("  %6.1fs  %-6s %s", gt_now_s() - t_start, name, line);
 }
 
 /* ---- the data directory ---- */
@@ -231,11 +243,8 @@ static int fill_amount(void *arg, gt_action *a, gt_err *err) {
     return 0;
 }
 
-/* Polls task `id` until pred says it is done (1), fails (-1) or the wait runs out. */
-typedef int (*task_pred)(const json_t *task, const void *arg);
-
-static int wait_task(gt_client *c, const uint8_t id[32], task_pred pred, const void *arg, const char *what,
-                     gt_err *err) {
+int demo_wait_task(gt_client *c, const uint8_t id[32], demo_task_pred pred, const void *arg, const char *what,
+                   gt_err *err) {
     double until = gt_now_s() + DEMO_WAIT_S;
     json_t *t = NULL;
     while (gt_now_s() < until) {
@@ -265,27 +274,27 @@ static int is_addr(const json_t *v, const gt_addr *a) {
     return json_is_string(v) && !gt_addr_parse(json_string_value(v), &x, NULL) && gt_addr_eq(&x, a);
 }
 
-static int pred_complete(const json_t *t, const void *arg) {
+int demo_pred_complete(const json_t *t, const void *arg) {
     const char *s = json_string_value(json_object_get(t, "status"));
     if (s && !strcmp(s, "complete")) return 1;
     return s && (!strcmp(s, "cancelled") || !strcmp(s, "expired")) ? -1 : 0;
 }
 
 /* The first slot has been submitted by (or is held by) the given worker. */
-static int pred_submitted_by(const json_t *t, const void *arg) {
+int demo_pred_submitted_by(const json_t *t, const void *arg) {
     const json_t *sl = slot0(t);
     const char *st = json_string_value(json_object_get(sl, "state"));
     return st && strcmp(st, "open") && strcmp(st, "claimed") && is_addr(json_object_get(sl, "worker"), arg);
 }
 
-static int pred_claimed_by(const json_t *t, const void *arg) {
+int demo_pred_claimed_by(const json_t *t, const void *arg) {
     const json_t *sl = slot0(t);
     const char *st = json_string_value(json_object_get(sl, "state"));
     return st && strcmp(st, "open") && is_addr(json_object_get(sl, "worker"), arg);
 }
 
 /* The first slot was reopened after a settled rejection. */
-static int pred_reopened(const json_t *t, const void *arg) {
+int demo_pred_reopened(const json_t *t, const void *arg) {
     const json_t *sl = slot0(t);
     const char *st = json_string_value(json_object_get(sl, "state"));
     return json_integer_value(json_object_get(sl, "attempt")) >= 1 && st && !strcmp(st, "open");
@@ -293,22 +302,14 @@ static int pred_reopened(const json_t *t, const void *arg) {
 
 /* ---- the rounds ---- */
 
-typedef struct demo {
-    gt_agent *ag[N_PERSONAS];
-    pthread_t th[N_PERSONAS];
-    int started[N_PERSONAS];
-    gt_client *dir;        /* the director's own client (reads only) */
-    const char *model_id;
-} demo;
-
 static void *agent_thread(void *arg) {
     gt_agent *a = arg;
     gt_err err = {0};
-    if (gt_agent_run(a, NULL, &err)) say("  %-6s stopped: %s", gt_agent_name(a), err.msg);
+    if (gt_agent_run(a, NULL, &err)) demo_say("  %-6s stopped: %s", gt_agent_name(a), err.msg);
     return NULL;
 }
 
-static void online(demo *d, int who, int on) {
+void demo_online(demo *d, int who, int on) {
     gt_agent_set_roles(d->ag[who], on ? cast[who].roles | GT_ROLE_WORKER : cast[who].roles);
 }
 
@@ -335,7 +336,7 @@ static int post(demo *d, int poster, int round, int n_prompts, uint64_t bounty, 
     free(spec);
     if (rc) return gt_err_wrap(err, "%s posting a task", cast[poster].name);
     char a1[GT_AMOUNT_STR_MAX], a2[GT_AMOUNT_STR_MAX];
-    say("  %6.1fs  %-6s posted task 0x%02x%02x%02x%02x… (%d prompt%s, bounty %s, stake %s%s%s)", gt_now_s() - t_start,
+    demo_say("  %6.1fs  %-6s posted task 0x%02x%02x%02x%02x… (%d prompt%s, bounty %s, stake %s%s%s)", gt_now_s() - t_start,
         cast[poster].name, id[0], id[1], id[2], id[3], n_prompts, n_prompts > 1 ? "s" : "", gt_amount_format(bounty, a1),
         gt_amount_format(stake, a2), evaluator >= 0 ? ", verified by " : "", evaluator >= 0 ? cast[evaluator].name : "");
     return 0;
@@ -345,55 +346,55 @@ static int run_rounds(demo *d, int rounds, gt_err *err) {
     uint8_t t[32], sub[32];
     int rc;
     for (int r = 1; r <= rounds; r++) {
-        say("\n== round %d.1: accepted work, verified by an evaluator who re-runs it ==", r);
-        say("   on line: ana (worker); eko re-runs the result for a fee of 0.5");
-        online(d, P_ANA, 1);
+        demo_say("\n== round %d.1: accepted work, verified by an evaluator who re-runs it ==", r);
+        demo_say("   on line: ana (worker); eko re-runs the result for a fee of 0.5");
+        demo_online(d, P_ANA, 1);
         if ((rc = post(d, P_AYU, r, 1, 5000000, 1000000, P_EKO, 500000, t, err)) ||
-            (rc = wait_task(d->dir, t, pred_complete, NULL, "round 1: accepted work", err)))
+            (rc = demo_wait_task(d->dir, t, demo_pred_complete, NULL, "round 1: accepted work", err)))
             return rc;
-        online(d, P_ANA, 0);
+        demo_online(d, P_ANA, 0);
 
-        say("\n== round %d.2: garbage rejected, stake slashed, slot reopened ==", r);
-        say("   on line: budi (submits garbage without running the model); later ana");
-        online(d, P_BUDI, 1);
+        demo_say("\n== round %d.2: garbage rejected, stake slashed, slot reopened ==", r);
+        demo_say("   on line: budi (submits garbage without running the model); later ana");
+        demo_online(d, P_BUDI, 1);
         if ((rc = post(d, P_AYU, r, 1, 5000000, 2000000, -1, 0, t, err)) ||
-            (rc = wait_task(d->dir, t, pred_submitted_by, gt_agent_address(d->ag[P_BUDI]), "round 2: budi submits", err)))
+            (rc = demo_wait_task(d->dir, t, demo_pred_submitted_by, gt_agent_address(d->ag[P_BUDI]), "round 2: budi submits", err)))
             return rc;
-        online(d, P_BUDI, 0);
-        if ((rc = wait_task(d->dir, t, pred_reopened, NULL, "round 2: rejection settled", err))) return rc;
-        say("   the slot is open again: ana comes on line");
-        online(d, P_ANA, 1);
-        if ((rc = wait_task(d->dir, t, pred_complete, NULL, "round 2: redone by ana", err))) return rc;
-        online(d, P_ANA, 0);
+        demo_online(d, P_BUDI, 0);
+        if ((rc = demo_wait_task(d->dir, t, demo_pred_reopened, NULL, "round 2: rejection settled", err))) return rc;
+        demo_say("   the slot is open again: ana comes on line");
+        demo_online(d, P_ANA, 1);
+        if ((rc = demo_wait_task(d->dir, t, demo_pred_complete, NULL, "round 2: redone by ana", err))) return rc;
+        demo_online(d, P_ANA, 0);
 
-        say("\n== round %d.3: good work wrongly rejected, disputed, settled by validators re-running it ==", r);
-        say("   on line: ana; dewi rejects everything; val-1..3 re-run disputed work and vote");
-        online(d, P_ANA, 1);
+        demo_say("\n== round %d.3: good work wrongly rejected, disputed, settled by validators re-running it ==", r);
+        demo_say("   on line: ana; dewi rejects everything; val-1..3 re-run disputed work and vote");
+        demo_online(d, P_ANA, 1);
         if ((rc = post(d, P_DEWI, r, 1, 5000000, 2000000, -1, 0, t, err)) ||
-            (rc = wait_task(d->dir, t, pred_complete, NULL, "round 3: dispute", err)))
+            (rc = demo_wait_task(d->dir, t, demo_pred_complete, NULL, "round 3: dispute", err)))
             return rc;
-        online(d, P_ANA, 0);
+        demo_online(d, P_ANA, 0);
 
-        say("\n== round %d.4: a subcontract ==", r);
-        say("   on line: citra (takes 2 prompts, subcontracts the rest); ana once citra has claimed");
-        online(d, P_CITRA, 1);
+        demo_say("\n== round %d.4: a subcontract ==", r);
+        demo_say("   on line: citra (takes 2 prompts, subcontracts the rest); ana once citra has claimed");
+        demo_online(d, P_CITRA, 1);
         if ((rc = post(d, P_AYU, r, 4, 8000000, 2000000, -1, 0, t, err)) ||
-            (rc = wait_task(d->dir, t, pred_claimed_by, gt_agent_address(d->ag[P_CITRA]), "round 4: citra claims", err)))
+            (rc = demo_wait_task(d->dir, t, demo_pred_claimed_by, gt_agent_address(d->ag[P_CITRA]), "round 4: citra claims", err)))
             return rc;
-        online(d, P_CITRA, 0);
-        online(d, P_ANA, 1);
-        if ((rc = wait_task(d->dir, t, pred_complete, NULL, "round 4: parent task", err))) return rc;
+        demo_online(d, P_CITRA, 0);
+        demo_online(d, P_ANA, 1);
+        if ((rc = demo_wait_task(d->dir, t, demo_pred_complete, NULL, "round 4: parent task", err))) return rc;
         json_t *task = NULL;
         if ((rc = gt_client_task(d->dir, t, &task, err))) return rc;
         json_t *subs = json_object_get(task, "subtasks");
         for (size_t i = 0; i < json_array_size(subs) && !rc; i++) {
             rc = gt_blob_id_parse(json_string_value(json_array_get(subs, i)), sub, err);
-            if (!rc) rc = wait_task(d->dir, sub, pred_complete, NULL, "round 4: sub-task", err);
+            if (!rc) rc = demo_wait_task(d->dir, sub, demo_pred_complete, NULL, "round 4: sub-task", err);
         }
         if (!rc && json_array_size(subs) == 0) rc = gt_err_set(err, GT_ESTATE, "round 4: citra did not subcontract");
         json_decref(task);
-        online(d, P_ANA, 0);
-        if (rc) return rc;
+        demo_online(d, P_ANA, 0);
+        if (rc || (rc = demo_data_round(d, r, err)) || (rc = demo_eval_round(d, r, err))) return rc;
     }
     return 0;
 }
@@ -407,7 +408,10 @@ static void usage(FILE *f) {
             "node in-process, and agents (posters, workers, an evaluator, validators) as\n"
             "threads doing real rounds of work with a local model: accepted work, garbage\n"
             "rejected and slashed, a wrongful rejection overturned by validators re-running\n"
-            "the work, and a subcontract. Ends with balances, outcomes and reputation.\n\n"
+            "the work, a subcontract, a synthetic-data job paid sample by sample with its\n"
+            "dataset's Merkle root published, and a model evaluation co-signed by validators\n"
+            "(a forged score caught and slashed). Ends with balances, outcomes, reputation,\n"
+            "the dataset check and the leaderboard.\n\n"
             "options:\n"
             "  --home DIR        demo data directory (default ~/.gotong-demo)\n"
             "  --fresh           wipe DIR first (only ever a directory an earlier demo made)\n"
@@ -416,7 +420,7 @@ static void usage(FILE *f) {
             "  --vocab FILE      vocabulary GGUF for that random model (default: the fixture\n"
             "                    ggml-vocab-llama-spm.gguf from ../shared/fixtures)\n"
             "  --threads N       inference threads per agent (default 1)\n"
-            "  --rounds N        times to run the four scenes (default 1, at most %d)\n"
+            "  --rounds N        times to run the six scenes (default 1, at most %d)\n"
             "  --block-ms MS     idle time after which the node writes an empty block (default %d)\n"
             "  --json            progress on stderr, one JSON summary on stdout\n",
             DEMO_MAX_ROUNDS, DEMO_DEFAULT_BLOCK_MS);
@@ -473,7 +477,7 @@ static int cmd_demo(int argc, char **argv) {
     char home[PATH_MAX], path[PATH_MAX + 64], model_path[PATH_MAX + 64], vocab[PATH_MAX];
     if (gt_path_expand(home_opt ? home_opt : "~/.gotong-demo", home, sizeof home, &err)) return gt_cli_fail(&err);
     if (prepare_home(home, fresh, &err)) return gt_cli_fail(&err);
-    say("gotong demo: a market of agents on this machine\n  data directory  %s", home);
+    demo_say("gotong demo: a market of agents on this machine\n  data directory  %s", home);
 
     /* The model. */
     int random_model = !model_opt;
@@ -492,14 +496,14 @@ static int cmd_demo(int argc, char **argv) {
         snprintf(model_path, sizeof model_path, "%s/models/random-llama-128x2-q8_0.gguf", home);
         if (gt_mkdir_p(path, 0700, &err) || make_random_model(vocab, model_path, (int)threads, &err))
             return gt_cli_fail(&err);
-        say("  model           no --model given: made a RANDOM-WEIGHT llama (128 dims, 2 layers, seed 1) with\n"
+        demo_say("  model           no --model given: made a RANDOM-WEIGHT llama (128 dims, 2 layers, seed 1) with\n"
             "                  `gotong model random --like %s`;\n"
             "                  its outputs are random-weight text, not language (pass --model M.gguf for a real one)",
             vocab);
     }
     gt_agent_model *model = NULL;
     if (gt_agent_model_load(model_path, &model, &err)) return gt_cli_fail(&err);
-    say("  model file      %s\n  model id        %s", model_path, gt_agent_model_id(model));
+    demo_say("  model file      %s\n  model id        %s", model_path, gt_agent_model_id(model));
 
     /* Wallets and genesis. */
     gt_key keys[N_PERSONAS], faucet;
@@ -510,6 +514,7 @@ static int cmd_demo(int argc, char **argv) {
     gt_node *node = NULL;
     demo d = {0};
     d.model_id = gt_agent_model_id(model);
+    d.model_hash = gt_agent_model_hash(model);
     snprintf(path, sizeof path, "%s/password.txt", home);
     if (gt_file_write_atomic(path, DEMO_PASSWORD "\n", strlen(DEMO_PASSWORD) + 1, 0600, &err)) goto fail;
     char keyfile[PATH_MAX + 128];
@@ -521,10 +526,10 @@ static int cmd_demo(int argc, char **argv) {
             gt_keystore_save(home, &keys[i], DEMO_PASSWORD, &kdf, keyfile, sizeof keyfile, &err))
             goto fail;
     }
-    say("  wallets         %d keystores in %s/keystore (light scrypt), password in %s\n"
+    demo_say("  wallets         %d keystores in %s/keystore (light scrypt), password in %s\n"
         "                  (demo keys are derived from the agents' names: never hold real value with them)",
         N_PERSONAS + 1, home, path);
-    if (gt_market_register(&err)) goto fail;
+    if (gt_work_register(&err)) goto fail;
     gt_genesis g = {.chain_id = GT_DEFAULT_CHAIN_ID, .unbonding_blocks = GT_DEFAULT_UNBONDING_BLOCKS,
                     .time_s = (uint64_t)time(NULL)};
     gt_key_address(&faucet, &g.authority);
@@ -542,7 +547,7 @@ static int cmd_demo(int argc, char **argv) {
     if (gt_node_start(&nc, &node, &err)) goto fail;
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%u", (unsigned)gt_node_port(node));
-    say("  node            %s (in-process; an empty block after %ld ms idle)", url, block_ms);
+    demo_say("  node            %s (in-process; an empty block after %ld ms idle)", url, block_ms);
     if (gt_client_new(url, &d.dir, &err)) goto fail;
 
     /* Fund everyone from the faucet; validators stake. */
@@ -557,7 +562,7 @@ static int cmd_demo(int argc, char **argv) {
             if (gt_client_act(d.dir, &keys[i], &gt_kind_stake, fill_amount, &s, NULL, NULL, &err)) goto fail;
         }
     }
-    say("\n  %-6s %-58s %-42s %s", "agent", "role", "address", "funded");
+    demo_say("\n  %-6s %-58s %-42s %s", "agent", "role", "address", "funded");
     for (int i = 0; i < N_PERSONAS; i++) {
         demo_party *p = &rep.parties[rep.n_parties++];
         p->name = cast[i].name;
@@ -568,17 +573,19 @@ static int cmd_demo(int argc, char **argv) {
         p->before_balance = acc.balance_units, p->before_staked = acc.staked_units, p->before_locked = acc.locked_units;
         char as[43], a1[GT_AMOUNT_STR_MAX], a2[GT_AMOUNT_STR_MAX];
         gt_addr_to_str(&p->addr, as);
-        say("  %-6s %-58s %s %s%s%s", p->name, p->role, as, gt_amount_format(cast[i].fund_units, a1),
+        demo_say("  %-6s %-58s %s %s%s%s", p->name, p->role, as, gt_amount_format(cast[i].fund_units, a1),
             cast[i].stake_units ? ", staked " : "", cast[i].stake_units ? gt_amount_format(cast[i].stake_units, a2) : "");
     }
 
     /* The agents, as threads of the agent runtime. */
-    say("\n  starting %d agents (each registers its card, then watches the market)", N_PERSONAS);
+    char datasets[PATH_MAX + 16];
+    snprintf(datasets, sizeof datasets, "%s/datasets", home);
+    demo_say("\n  starting %d agents (each registers its card, then watches the market)", N_PERSONAS);
     for (int i = 0; i < N_PERSONAS; i++) {
         gt_agent_config ac = {.name = cast[i].name, .skills = cast[i].skills, .price_units = cast[i].price_units,
                               .roles = cast[i].roles, .faults = cast[i].faults, .model = model,
                               .n_threads = (int)threads, .max_prompts = cast[i].max_prompts, .poll_ms = DEMO_POLL_MS,
-                              .log = agent_log};
+                              .log = agent_log, .datasets_dir = i == P_AYU ? datasets : NULL};
         if (gt_agent_new(&ac, &keys[i], url, &d.ag[i], &err)) goto fail;
         if (gt_agent_register(d.ag[i], &err)) goto fail;
     }

@@ -1,15 +1,55 @@
-/* cli_demo.h: what the two halves of `gotong demo` share: cli_demo.c sets
- * up the network and runs the rounds, cli_demo_summary.c reads the ledger
- * afterwards and prints what happened. */
+/* cli_demo.h: what the parts of `gotong demo` share: cli_demo.c sets up the
+ * network and runs the market rounds, cli_demo_work.c the data-job and
+ * evaluation rounds, cli_demo_summary.c reads the ledger afterwards and
+ * prints what happened. */
 #ifndef GT_CLI_DEMO_H
 #define GT_CLI_DEMO_H
 
+#include <jansson.h>
+#include <pthread.h>
+#include <sqlite3.h>
 #include <stdint.h>
+#include <stdio.h>
 
+#include "agent/agent.h"
 #include "base/err.h"
 #include "crypto/key.h"
 
 #define DEMO_MAX_AGENTS 16
+
+/* The cast, in cli_demo.c's table order. */
+enum { P_AYU, P_DEWI, P_ANA, P_BUDI, P_CITRA, P_EKO, P_FAJAR, P_GITA, P_V1, P_V2, P_V3, N_PERSONAS };
+
+/* The running demo: the agents (threads of the agent runtime) and the
+ * director's own client, which only reads. */
+typedef struct demo {
+    gt_agent *ag[N_PERSONAS];
+    pthread_t th[N_PERSONAS];
+    int started[N_PERSONAS];
+    gt_client *dir;
+    const char *model_id;
+    const uint8_t *model_hash;
+} demo;
+
+/* A progress line (stdout, or stderr with --json), and seconds since the start. */
+void demo_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+double demo_elapsed(void);
+/* Brings an agent's worker role on or off line (its other roles stay). */
+void demo_online(demo *d, int who, int on);
+
+/* Polls task `id` until pred says it is done (1), went another way (-1),
+ * or DEMO_WAIT_S passes (an error quoting the task). */
+typedef int (*demo_task_pred)(const json_t *task, const void *arg);
+int demo_wait_task(gt_client *c, const uint8_t id[32], demo_task_pred pred, const void *arg, const char *what,
+                   gt_err *err);
+int demo_pred_complete(const json_t *t, const void *arg);      /* the task is complete */
+int demo_pred_submitted_by(const json_t *t, const void *arg);  /* slot 0 submitted by arg (a gt_addr) */
+int demo_pred_claimed_by(const json_t *t, const void *arg);    /* slot 0 held by arg */
+int demo_pred_reopened(const json_t *t, const void *arg);      /* slot 0 open again after a rejection */
+
+/* The data-job round and the evaluation round of round `round` (cli_demo_work.c). */
+int demo_data_round(demo *d, int round, gt_err *err);
+int demo_eval_round(demo *d, int round, gt_err *err);
 
 /* One participant: its name, role in the story and address, and its
  * account right after funding (the "before" of the summary). */
@@ -29,6 +69,14 @@ typedef struct demo_report {
     demo_party parties[DEMO_MAX_AGENTS];
     int n_parties;
 } demo_report;
+
+/* The data jobs and evaluations, read back from the ledger (db: a
+ * read-only connection to HOME/ledger.db) and checked: every published
+ * dataset's exported files against the root on the ledger. *out gets
+ * {"data": ..., "eval": ...} (caller json_decref's; attesters named by
+ * r's parties); the human form goes to
+ * f when f is not NULL. *ok becomes 0 when a check fails. (cli_demo_work.c) */
+int demo_work_summary(sqlite3 *db, const demo_report *r, FILE *f, json_t **out, int *ok, gt_err *err);
 
 /* Reads HOME/ledger.db (the node must be stopped) and prints the summary:
  * human-readable on stdout, or one JSON object when json is set. Also checks

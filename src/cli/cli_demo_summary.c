@@ -3,6 +3,7 @@
  * before and after, tasks by outcome, slashes, reputation, the market's
  * books audited against the escrow locks, supply conservation, and a replay
  * of the whole signed log from genesis. */
+#define _GNU_SOURCE /* open_memstream */
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,6 +120,18 @@ int demo_summary(const demo_report *r, int as_json) {
         fprintf(stderr, "error: summary: %s\n", err.msg);
         ok = 0;
     }
+    /* The data jobs and evaluations (human text kept for after the totals). */
+    json_t *work = NULL;
+    char *work_text = NULL;
+    size_t work_len = 0;
+    FILE *wf = as_json ? NULL : open_memstream(&work_text, &work_len);
+    int work_ok = 1;
+    if (ok && demo_work_summary(db, r, wf, &work, &work_ok, &err)) {
+        fprintf(stderr, "error: summary: %s\n", err.msg);
+        ok = 0;
+    }
+    if (wf) fclose(wf);
+    ok = ok && work_ok;
     /* The books: escrow locks match the market's records; supply = minted. */
     uint64_t market_locked = 0;
     gt_err audit_err = {0};
@@ -157,6 +170,10 @@ int demo_summary(const demo_report *r, int as_json) {
                                       (json_int_t)oc.accepted, "rejected", (json_int_t)oc.rejected, "missed",
                                       (json_int_t)oc.missed, "disputesWon", (json_int_t)oc.disputes_won,
                                       "disputesLost", (json_int_t)oc.disputes_lost, "slashed", j_amt(oc.slashed_units)));
+        if (work) {
+            json_object_set(out, "data", json_object_get(work, "data"));
+            json_object_set(out, "eval", json_object_get(work, "eval"));
+        }
         json_object_set_new(out, "supply", json_pack("{s:o,s:o,s:o,s:b}", "minted", j_amt(r->minted_units), "ledger",
                                                      j_amt(supply), "heldByAgents", j_amt(held_total), "conserved",
                                                      conserved));
@@ -190,9 +207,12 @@ int demo_summary(const demo_report *r, int as_json) {
                 audit_ok ? "" : audit_err.msg, (unsigned long long)head.height, head_hex,
                 verify_ok ? "ok" : "FAILED", (unsigned long long)vr.blocks, (unsigned long long)vr.actions,
                 verify_ok ? "" : ": ", verify_ok ? "" : verr.msg, r->seconds);
+        if (work_text) fputs(work_text, f);
         if (r->random_model)
             fprintf(f, "model           random weights (%s): the completions are noise, but verified noise:\n"
-                       "                every honest re-run reproduced them byte for byte\n", r->model_id);
+                       "                every honest re-run reproduced them byte for byte; the data job's verdicts\n"
+                       "                come from dedup of repeated topics, not from what the samples say, and the\n"
+                       "                benchmark score is what random weights get on 2-choice questions\n", r->model_id);
         fprintf(f,
                 "\ndata directory  %s  (password for every wallet in %s/password.txt)\n"
                 "look around:\n"
@@ -206,5 +226,7 @@ int demo_summary(const demo_report *r, int as_json) {
     }
     json_decref(agents);
     json_decref(out);
+    json_decref(work);
+    free(work_text);
     return ok ? 0 : 1;
 }

@@ -85,7 +85,7 @@ static void test_complete_skill(void) {
     CHECK_STR(json_string_value(json_object_get(res, "model")), gt_agent_model_id(model));
     CHECK(json_object_get(res, "cites") == NULL);
     /* Verify: the honest result is accepted. */
-    gt_verdict v = {0};
+    gt_skill_verdict v = {0};
     CHECK(sk->verify(a2, &job, r1.data, r1.len, &v, &err) == 0);
     CHECK(v.accept == 1 && v.score == 100);
     CHECK_CONTAINS(v.reason, "identical");

@@ -1,10 +1,13 @@
 /* test_demo.c: `gotong demo` end to end, driving the binary: a fresh home
  * with the tiny fixture model, every scripted outcome checked in the --json
  * summary (accepted work, a rejection with slashing, a dispute decided by the
- * validators' votes, a subcontract, supply conserved, the market's books
- * audited, the log replayed), `gotong ledger verify` on the result, the same
- * outcomes on a second run, and the refusals that protect a directory that
- * is not a demo home. */
+ * validators' votes, a subcontract, a data job paid and slashed sample by
+ * sample with its dataset's root published and matching the exported files,
+ * an evaluation co-signed by validators and a forged one disputed and lost,
+ * the leaderboard, supply conserved, the market's books audited, the log
+ * replayed), `gotong ledger verify` on the result, the same outcomes on a
+ * second run, and the refusals that protect a directory that is not a demo
+ * home. */
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -72,8 +75,24 @@ static json_t *first_summary;
 /* What must be the same on every run: the agents (addresses, balances,
  * reputation) and the task outcomes. Heights and hashes depend on timing. */
 static char *stable_part(json_t *s) {
-    json_t *o = json_pack("{s:O,s:O,s:O}", "agents", json_object_get(s, "agents"), "tasks",
-                          json_object_get(s, "tasks"), "supply", json_object_get(s, "supply"));
+    /* Of the work: counts, amounts, the dataset root, and per attestation
+     * who, what score, what standing and how many co-signs (not heights). */
+    json_t *data = json_object_get(s, "data"), *ev = json_object_get(s, "eval"), *atts = json_array();
+    size_t i;
+    json_t *a;
+    json_array_foreach(json_object_get(ev, "attestations"), i, a) {
+        json_array_append_new(atts, json_pack("{s:O,s:O,s:O,s:O,s:O,s:O}", "attesterName",
+                                              json_object_get(a, "attesterName"), "scorePpm", json_object_get(a, "scorePpm"),
+                                              "status", json_object_get(a, "status"), "cosigns", json_object_get(a, "cosigns"),
+                                              "resultsRoot", json_object_get(a, "resultsRoot"), "attestation",
+                                              json_object_get(a, "attestation")));
+    }
+    json_t *job = json_array_get(json_object_get(data, "jobs"), 0);
+    json_t *o = json_pack("{s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:o}", "agents", json_object_get(s, "agents"), "tasks",
+                          json_object_get(s, "tasks"), "supply", json_object_get(s, "supply"), "accepted",
+                          json_object_get(data, "samplesAccepted"), "rejected", json_object_get(data, "samplesRejected"),
+                          "paid", json_object_get(data, "paid"), "batches", json_object_get(job, "batches"), "root",
+                          json_object_get(json_object_get(job, "dataset"), "root"), "attestations", atts);
     char *d = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(o);
     return d;
@@ -92,13 +111,14 @@ static void test_demo_run(void) {
     CHECK(json_is_true(json_object_get(s, "ok")));
     CHECK(json_is_false(json_object_get(json_object_get(s, "model"), "randomWeights")));
     /* Outcomes. */
-    CHECK(int_at(s, "tasks", "total") == 5);
-    CHECK(int_at(s, "tasks", "complete") == 5);
+    CHECK(int_at(s, "tasks", "total") == 8); /* 4 scenes + a sub-task, a data job, two eval tasks */
+    CHECK(int_at(s, "tasks", "complete") == 8);
     CHECK(int_at(s, "tasks", "subcontracts") >= 1);
     CHECK(int_at(s, "tasks", "accepted") >= 1);
     CHECK(int_at(s, "tasks", "rejected") >= 1);
     CHECK(int_at(s, "tasks", "disputesWon") >= 1);
-    CHECK_STR(str_at(s, "tasks", "slashed"), "4");
+    /* budi's stake 2, dewi's bond 2, the data job's 1, gita's stake 1 and bond 1. */
+    CHECK_STR(str_at(s, "tasks", "slashed"), "7");
     /* Books. */
     CHECK(json_is_true(json_object_get(json_object_get(s, "supply"), "conserved")));
     CHECK_STR(str_at(s, "supply", "minted"), str_at(s, "supply", "ledger"));
@@ -122,13 +142,83 @@ static void test_demo_run(void) {
         CHECK_EQ_INT(json_integer_value(json_object_get(ra, "disputesWon")), 1);
         CHECK_EQ_INT(json_integer_value(json_object_get(ra, "accepted")), 4); /* rounds 1, 2, 3, and the sub-task */
         CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(citra, "reputation"), "accepted")), 1);
-        CHECK_STR(str_at(eko, "after", "balance"), "5.5"); /* the evaluator's fee */
-        CHECK_STR(str_at(v1, "after", "balance"), "5.666666"); /* 5 + a third of dewi's bond */
+        /* The evaluator's fee 0.5, and 0.2 for each data batch it validated. */
+        CHECK_STR(str_at(eko, "after", "balance"), "5.9");
+        /* 5 + a third of dewi's bond + 3 eval verdict fees of 0.2 (one from gita's slashed stake). */
+        CHECK_STR(str_at(v1, "after", "balance"), "6.266666");
         CHECK_STR(str_at(v1, "after", "staked"), "5");
+        /* Data: ana's batch had 3 of 4 samples accepted (paid 1.5 of 2, 0.25 of
+         * her stake of 1 slashed), citra's 1 of 4 (paid 0.5, slashed 0.75). */
+        CHECK_STR(json_string_value(json_object_get(ra, "slashed")), "0.25");
+        CHECK_EQ_INT(json_integer_value(json_object_get(ra, "unitsAccepted")), 3);
+        CHECK_EQ_INT(json_integer_value(json_object_get(ra, "unitsRejected")), 1);
+        CHECK_STR(str_at(ana, "after", "balance"), "30.250002");
+        json_t *rc_ = json_object_get(citra, "reputation");
+        CHECK_EQ_INT(json_integer_value(json_object_get(rc_, "unitsAccepted")), 1);
+        CHECK_EQ_INT(json_integer_value(json_object_get(rc_, "unitsRejected")), 3);
+        CHECK_STR(json_string_value(json_object_get(rc_, "slashed")), "0.75");
+        CHECK_STR(str_at(citra, "after", "balance"), "13.75");
         /* Nothing is left locked once every task is complete. */
         size_t i;
         json_t *a;
         json_array_foreach(json_object_get(s, "agents"), i, a) CHECK_STR(str_at(a, "after", "locked"), "0");
+    }
+    /* The data job as the summary reads it from the ledger, and its dataset:
+     * the root published on the ledger is the root of the exported files. */
+    json_t *data = json_object_get(s, "data");
+    CHECK_EQ_INT(json_integer_value(json_object_get(data, "samplesAccepted")), 4);
+    CHECK_EQ_INT(json_integer_value(json_object_get(data, "samplesRejected")), 4);
+    CHECK_STR(str_at(s, "data", "paid"), "2");
+    CHECK_STR(str_at(s, "data", "slashed"), "1");
+    CHECK_EQ_INT(json_array_size(json_object_get(data, "jobs")), 1);
+    json_t *ds = json_object_get(json_array_get(json_object_get(data, "jobs"), 0), "dataset");
+    CHECK(json_is_true(json_object_get(ds, "published")));
+    CHECK(json_is_true(json_object_get(ds, "matches")));
+    CHECK_EQ_INT(json_integer_value(json_object_get(ds, "rows")), 4);
+    CHECK_EQ_INT(json_integer_value(json_object_get(ds, "exportedRows")), 4);
+    CHECK(str_at(ds, "root", NULL) && strlen(str_at(ds, "root", NULL)) == 66);
+    CHECK_STR(str_at(ds, "root", NULL), str_at(ds, "exportedRoot", NULL));
+    /* Evaluation: fajar's attestations co-signed by all three validators;
+     * gita's forged one rejected by all three, disputed and lost. */
+    json_t *ev = json_object_get(s, "eval");
+    CHECK_EQ_INT(json_integer_value(json_object_get(ev, "accepted")), 2);
+    CHECK_EQ_INT(json_integer_value(json_object_get(ev, "rejected")), 1);
+    size_t i;
+    json_t *a;
+    int forged = 0, honest = 0;
+    json_array_foreach(json_object_get(ev, "attestations"), i, a) {
+        const char *by = str_at(a, "attesterName", NULL), *st = str_at(a, "status", NULL);
+        json_t *c = json_object_get(a, "cosigns");
+        if (by && !strcmp(by, "gita")) {
+            forged++;
+            CHECK_STR(st, "rejected");
+            CHECK_EQ_INT(json_integer_value(json_object_get(a, "scorePpm")), 1000000);
+            CHECK_EQ_INT(json_integer_value(json_object_get(c, "disagreed")), 3);
+            CHECK_EQ_INT(json_integer_value(json_object_get(c, "agreed")), 0);
+        } else if (by && !strcmp(by, "fajar")) {
+            honest++;
+            CHECK_STR(st, "accepted");
+            CHECK_EQ_INT(json_integer_value(json_object_get(c, "agreed")), 3);
+            CHECK_EQ_INT(json_integer_value(json_object_get(c, "disagreed")), 0);
+            CHECK(json_integer_value(json_object_get(a, "scorePpm")) < 1000000);
+        }
+    }
+    CHECK_EQ_INT(forged, 1);
+    CHECK_EQ_INT(honest, 2);
+    /* The leaderboard: the model once, by an accepted attestation. */
+    json_t *board = json_object_get(ev, "leaderboard");
+    CHECK_EQ_INT(json_array_size(board), 1);
+    CHECK_STR(str_at(json_array_get(board, 0), "attesterName", NULL), "fajar");
+    CHECK_STR(str_at(json_array_get(board, 0), "status", NULL), "accepted");
+    json_t *gita = agent_named(s, "gita"), *fajar = agent_named(s, "fajar");
+    CHECK(gita && fajar);
+    if (gita && fajar) {
+        json_t *rg = json_object_get(gita, "reputation");
+        CHECK_EQ_INT(json_integer_value(json_object_get(rg, "disputesLost")), 1);
+        CHECK_STR(json_string_value(json_object_get(rg, "slashed")), "2"); /* stake 1 + dispute bond 1 */
+        CHECK_STR(str_at(gita, "after", "balance"), "8");
+        CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(fajar, "reputation"), "accepted")), 2);
+        CHECK_STR(str_at(fajar, "after", "balance"), "14");
     }
     first_summary = s;
     s = NULL;
@@ -241,21 +331,27 @@ static void test_cli_on_demo_home(void) {
     snprintf(cmd, sizeof cmd, "%s task list --node %s --json", GT_CLI, url);
     CHECK(run(cmd, &out, &err) == 0);
     json_t *list = json_loads(out, 0, NULL);
-    CHECK_EQ_INT(json_array_size(json_object_get(list, "tasks")), 5);
-    const char *id = json_string_value(json_object_get(json_array_get(json_object_get(list, "tasks"), 0), "id"));
+    CHECK_EQ_INT(json_array_size(json_object_get(list, "tasks")), 8);
+    const char *id = NULL;
+    size_t k;
+    json_t *tk;
+    json_array_foreach(json_object_get(list, "tasks"), k, tk) {
+        if (!json_is_null(json_object_get(tk, "parent"))) id = json_string_value(json_object_get(tk, "id"));
+    }
+    CHECK(id != NULL);
     free(out);
     free(err);
     snprintf(cmd, sizeof cmd, "%s task show %s --node %s", GT_CLI, id ? id : "0x", url);
     CHECK(run(cmd, &out, &err) == 0);
     CHECK_CONTAINS(out, "paid");
-    CHECK_CONTAINS(out, "a subcontract"); /* the newest task is the sub-task */
+    CHECK_CONTAINS(out, "a subcontract");
     json_decref(list);
     free(out);
     free(err);
     snprintf(cmd, sizeof cmd, "%s agents --node %s --json", GT_CLI, url);
     CHECK(run(cmd, &out, &err) == 0);
     json_t *ag = json_loads(out, 0, NULL);
-    CHECK_EQ_INT(json_array_size(json_object_get(ag, "agents")), 9);
+    CHECK_EQ_INT(json_array_size(json_object_get(ag, "agents")), 11);
     CHECK(json_object_get(json_array_get(json_object_get(ag, "agents"), 0), "reputation") != NULL);
     json_decref(ag);
     free(out);
