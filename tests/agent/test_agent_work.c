@@ -1,0 +1,400 @@
+/* test_agent_work.c: the agent skills for data jobs and evaluations, against
+ * a real node (`gotong node` in a child process) with the tiny fixture model:
+ *  - refusals before any work: an eval spec naming a benchmark that is not
+ *    built in (a path on the agent's disk), another model; a job for another
+ *    model; the `validate` skill takes no tasks;
+ *  - a data job of 2 batches: batch 1 submitted while batch 0 is still
+ *    claimed is not judged until batch 0 is (dedup runs in index order), the
+ *    per-sample verdicts (3 of 4, 1 of 4: repeated greedy prompts are
+ *    duplicates), pay and slash pro rata, workers conceding, the poster's
+ *    dataset exported and its root on the ledger equal to the files' root;
+ *  - evaluation: an honest attestation accepted by the verifier's co-sign and
+ *    co-signed by a staked validator; a forged score rejected, disputed by
+ *    its author and lost on the validator's vote; the leaderboard. */
+#include <jansson.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../test.h"
+#include "agent/agent.h"
+#include "agent/skill_generate.h"
+#include "crypto/keccak.h"
+#include "ledger/ledger.h"
+#include "ledger/rules.h"
+#include "market/blob.h"
+#include "market/market.h"
+#include "work/data/batch.h"
+#include "work/data/export.h"
+#include "work/eval/check.h"
+#include "work/work.h"
+
+static gt_agent_model *model;
+static char home[64], url[128];
+static pid_t node_pid;
+static gt_client *dir;
+
+static void key_for(const char *name, gt_key *k) {
+    uint8_t h[32];
+    gt_keccak256(name, strlen(name), h);
+    gt_key_from_bytes(k, h, NULL);
+}
+
+static int fill_amount(void *arg, gt_action *a, gt_err *err) {
+    const uint64_t *x = arg;
+    if (gt_action_field(a->kind, "to") >= 0) gt_action_set_addr(a, "to", (const gt_addr *)(x + 1));
+    gt_action_set_u64(a, "amount", x[0]);
+    return 0;
+}
+
+/* An agent funded with 20 tokens (and staked 2 when it validates). */
+static gt_agent *make(const char *name, const char *skills, int roles, int faults, const char *datasets) {
+    gt_key k, fk;
+    key_for(name, &k);
+    key_for("faucet", &fk);
+    gt_agent_config c = {.name = name, .skills = skills, .price_units = 1, .roles = roles, .faults = faults,
+                         .model = model, .poll_ms = 50, .datasets_dir = datasets};
+    gt_agent *a = NULL;
+    gt_err err = {0};
+    CHECK_MSG(gt_agent_new(&c, &k, url, &a, &err) == 0, "agent: %s", err.msg);
+    if (!a) return NULL;
+    uint64_t m[1 + 3] = {20000000};
+    memcpy(m + 1, gt_agent_address(a), sizeof(gt_addr));
+    CHECK(gt_client_act(dir, &fk, &gt_kind_mint, fill_amount, m, NULL, NULL, &err) == 0);
+    if (roles & GT_ROLE_VALIDATOR) {
+        uint64_t s[1 + 3] = {2000000};
+        CHECK(gt_client_act(dir, &k, &gt_kind_stake, fill_amount, s, NULL, NULL, &err) == 0);
+    }
+    CHECK_MSG(gt_agent_register(a, &err) == 0, "register: %s", err.msg);
+    return a;
+}
+
+static int fill_claim(void *arg, gt_action *a, gt_err *err) {
+    gt_action_set_b32(a, "task", arg);
+    return 0;
+}
+
+static uint64_t balance(const gt_agent *a) {
+    gt_client_acct acc = {0};
+    gt_client_account(dir, gt_agent_address(a), &acc, NULL);
+    return acc.balance_units;
+}
+
+static void step(gt_agent **ag, int n) {
+    for (int i = 0; i < n; i++) {
+        gt_err err = {0};
+        if (ag[i] && gt_agent_step(ag[i], NULL, &err)) fprintf(stderr, "step: %s\n", err.msg);
+    }
+}
+
+static json_t *task_get(const uint8_t id[32]) {
+    json_t *t = NULL;
+    gt_client_task(dir, id, &t, NULL);
+    return t;
+}
+
+static const char *slot_state(const uint8_t id[32], int slot, char *out, size_t cap) {
+    json_t *t = task_get(id);
+    const char *s = json_string_value(json_object_get(json_array_get(json_object_get(t, "slotList"), (size_t)slot), "state"));
+    snprintf(out, cap, "%s", s ? s : "?");
+    json_decref(t);
+    return out;
+}
+
+/* Steps agents until the task is complete and pred (may be NULL) holds. */
+static int run_until(gt_agent **ag, int n, const uint8_t id[32], int (*pred)(void *), void *arg) {
+    for (int pass = 0; pass < 600; pass++) {
+        step(ag, n);
+        json_t *t = task_get(id);
+        int done = t && !strcmp(json_string_value(json_object_get(t, "status")) ?: "", "complete");
+        json_decref(t);
+        if (done && (!pred || pred(arg))) return 1;
+        usleep(20000);
+    }
+    return 0;
+}
+
+static int start_node(void) {
+    gt_err err = {0};
+    char db[128];
+    snprintf(home, sizeof home, "/tmp/gt-test-agent-work-XXXXXX");
+    if (!mkdtemp(home)) return -1;
+    snprintf(db, sizeof db, "%s/ledger.db", home);
+    gt_key fk;
+    key_for("faucet", &fk);
+    gt_genesis g = {.chain_id = 1337, .unbonding_blocks = 10, .time_s = 1700000000};
+    gt_key_address(&fk, &g.authority);
+    if (gt_work_register(&err) || gt_ledger_create(db, &g, &err)) {
+        fprintf(stderr, "genesis: %s\n", err.msg);
+        return -1;
+    }
+    int pipefd[2];
+    if (pipe(pipefd)) return -1;
+    node_pid = fork();
+    if (node_pid == 0) {
+        dup2(pipefd[1], 1);
+        close(pipefd[0]);
+        /* Long idle blocks: every deadline here passes by actions only. */
+        execl(GT_CLI, GT_CLI, "node", "--home", home, "--listen", "127.0.0.1:0", "--quiet", "--block-interval-ms",
+              "60000", (char *)NULL);
+        _exit(127);
+    }
+    close(pipefd[1]);
+    FILE *f = fdopen(pipefd[0], "r");
+    char line[256] = "";
+    if (!f || !fgets(line, sizeof line, f)) return -1;
+    fclose(f);
+    char *u = strstr(line, "http://");
+    if (!u) return -1;
+    u[strcspn(u, "\r\n")] = 0;
+    snprintf(url, sizeof url, "%s", u);
+    return gt_client_new(url, &dir, &err);
+}
+
+/* ---- refusals ---- */
+
+static void test_fits_refusals(void) {
+    const gt_skill *ev = gt_skill_find("eval"), *gen = gt_skill_find("generate"), *val = gt_skill_find("validate");
+    CHECK(ev && gen && val && ev->fits && ev->submit && !val->work);
+    if (!ev || !gen || !val) return;
+    gt_agent *a = make("refuser", "eval,generate,validate", 0, 0, NULL);
+    if (!a) return;
+    /* An eval spec naming a file: never opened. */
+    json_t *spec = json_pack("{s:s,s:i,s:s,s:s,s:s,s:i,s:i}", "type", "eval", "version", 1, "model",
+                             gt_agent_model_id(model), "bench", "/etc/passwd", "benchHash",
+                             "sha256:0000000000000000000000000000000000000000000000000000000000000001", "limit", 2,
+                             "check", 1);
+    gt_job job = {.spec = spec};
+    gt_err err = {0};
+    CHECK(ev->fits(a, &job, &err) == GT_EUNSUPPORTED);
+    CHECK_CONTAINS(err.msg, "not a built-in");
+    /* Another model. */
+    json_object_set_new(spec, "bench", json_string("logic-v1"));
+    json_object_set_new(spec, "model", json_string("sha256:00000000000000000000000000000000000000000000000000000000000000aa"));
+    CHECK(ev->fits(a, &job, &err) == GT_EUNSUPPORTED);
+    CHECK_CONTAINS(err.msg, "another model");
+    /* A bench hash that is not this build's logic-v1. */
+    json_object_set_new(spec, "model", json_string(gt_agent_model_id(model)));
+    CHECK(ev->fits(a, &job, &err) == GT_EUNSUPPORTED);
+    CHECK_CONTAINS(err.msg, "benchHash");
+    json_decref(spec);
+    gt_agent_free(a);
+}
+
+/* ---- a data job ---- */
+
+static char *job_spec(const char *model_id) {
+    json_t *o = json_pack("{s:i,s:s,s:s,s:{s:[s,s,s,s]},s:i,s:i,s:i,s:s,s:s,s:s,s:s,s:{s:i,s:f},s:{s:b,s:f}}", "version",
+                          1, "name", "test-notes", "template", "Write one line about {topic}.\n", "variables", "topic",
+                          "rice terraces", "a ferry crossing", "the monsoon", "a night market", "seed", 7, "samples", 8,
+                          "batch", 4, "reward", "0.5", "stake", "0.25", "license", "cc-by-4.0", "model", model_id,
+                          "generation", "max_tokens", 8, "temp", 0.0, "pipeline", "near_dedup", 0, "spot_check", 0.5);
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return s;
+}
+
+static int published(void *arg) {
+    gt_agent_stats st;
+    gt_agent_stats_get(arg, &st);
+    return st.datasets_published == 1;
+}
+
+static void test_data_job(void) {
+    char datasets[128];
+    snprintf(datasets, sizeof datasets, "%s/datasets", home);
+    gt_agent *poster = make("d-poster", "generate", GT_ROLE_POSTER, 0, datasets);
+    gt_agent *w0 = make("d-worker0", "generate", GT_ROLE_WORKER, 0, NULL);
+    gt_agent *w1 = make("d-worker1", "generate", GT_ROLE_WORKER, 0, NULL);
+    gt_agent *v = make("d-validator", "validate", GT_ROLE_EVALUATOR, 0, NULL);
+    if (!poster || !w0 || !w1 || !v) return;
+    char *spec = job_spec(gt_agent_model_id(model));
+    gt_job_spec js;
+    gt_work_terms terms;
+    gt_err err = {0};
+    CHECK(gt_job_spec_parse(spec, strlen(spec), &js, &err) == 0);
+    CHECK(gt_work_job_terms(&js, &terms, &err) == 0);
+    CHECK_EQ_U64(terms.slots, 2);
+    gt_task_terms t = {.kind = GT_WORK_KIND_GENERATE, .slots = terms.slots, .bounty_units = terms.bounty_units,
+                       .stake_units = terms.stake_units, .fee_units = 100000};
+    t.verifier = *gt_agent_address(v);
+    uint8_t id[32];
+    CHECK_MSG(gt_agent_post(poster, &t, spec, strlen(spec), id, &err) == 0, "post: %s", err.msg);
+    free(spec);
+    /* Batch 0 is claimed with w0's key by hand (so it is not worked on
+     * yet); w1 takes batch 1 and submits it. The validator must not judge
+     * batch 1 before batch 0: dedup depends on the order. */
+    uint64_t w0_before = balance(w0), w1_before = balance(w1);
+    gt_key k0;
+    key_for("d-worker0", &k0);
+    CHECK(gt_client_act(dir, &k0, &gt_kind_task_claim, fill_claim, id, NULL, NULL, &err) == 0);
+    char st1[32];
+    gt_agent *two[] = {w1, v};
+    for (int i = 0; i < 5; i++) step(two, 2);
+    CHECK_STR(slot_state(id, 1, st1, sizeof st1), "submitted");
+    CHECK_STR(slot_state(id, 0, st1, sizeof st1), "claimed");
+    gt_agent *all[] = {poster, w0, w1, v};
+    CHECK(run_until(all, 4, id, published, poster));
+    json_t *task = task_get(id);
+    json_t *u0 = json_object_get(json_array_get(json_object_get(task, "slotList"), 0), "units");
+    json_t *u1 = json_object_get(json_array_get(json_object_get(task, "slotList"), 1), "units");
+    CHECK_EQ_INT(json_integer_value(json_object_get(u0, "accepted")), 3);
+    CHECK_EQ_INT(json_integer_value(json_object_get(u0, "total")), 4);
+    CHECK_EQ_INT(json_integer_value(json_object_get(u1, "accepted")), 1);
+    json_decref(task);
+    /* Pro rata: 3/4 of the bounty 2 and 1/4 of the stake 1; 1/4 and 3/4. */
+    CHECK_EQ_U64(balance(w0), w0_before + 1500000 - 250000);
+    CHECK_EQ_U64(balance(w1), w1_before + 500000 - 750000);
+    gt_agent_stats ws;
+    gt_agent_stats_get(w1, &ws);
+    CHECK_EQ_U64(ws.conceded, 1);
+    CHECK_EQ_U64(ws.disputes_opened, 0);
+    /* The root on the ledger is the root of the exported files. */
+    char db[128], ddir[256];
+    snprintf(db, sizeof db, "%s/ledger.db", home);
+    sqlite3 *h = NULL;
+    CHECK(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    json_t *pub = gt_work_dataset_get(h, js.id, &err);
+    CHECK_MSG(pub != NULL, "dataset: %s", err.msg);
+    uint8_t root[32], got[32];
+    size_t rows = 0;
+    CHECK(pub && gt_agent_json_hash(pub, "root", root, &err) == 0);
+    CHECK_EQ_INT(json_integer_value(json_object_get(pub, "rows")), 4);
+    gt_agent_dataset_dir(datasets, js.id, ddir, sizeof ddir);
+    CHECK_MSG(gt_dataset_verify(ddir, root, got, &rows, &err) == 0, "verify: %s", err.msg);
+    CHECK_EQ_INT((long long)rows, 4);
+    json_decref(pub);
+    sqlite3_close(h);
+    gt_job_spec_free(&js);
+    for (int i = 0; i < 4; i++) gt_agent_free(all[i]);
+}
+
+/* ---- evaluation ---- */
+
+static char *eval_spec(void) {
+    gt_work_eval_spec s = {.limit = 4, .check = 2};
+    gt_bench *b = NULL;
+    gt_err err = {0};
+    if (gt_bench_open("logic-v1", &b, &err)) return NULL;
+    memcpy(s.model, gt_agent_model_hash(model), 32);
+    memcpy(s.bench_hash, b->hash, 32);
+    snprintf(s.bench, sizeof s.bench, "logic-v1");
+    gt_bench_free(b);
+    return gt_work_eval_spec_json(&s);
+}
+
+static void test_eval(void) {
+    gt_agent *poster = make("e-poster", "eval", GT_ROLE_POSTER, 0, NULL);
+    gt_agent *honest = make("e-honest", "eval", GT_ROLE_WORKER, 0, NULL);
+    gt_agent *forger = make("e-forger", "eval", 0, GT_FAULT_FORGE_SCORE, NULL);
+    gt_agent *verifier = make("e-verifier", "eval", GT_ROLE_EVALUATOR | GT_ROLE_VALIDATOR, 0, NULL);
+    gt_agent *val = make("e-validator", "eval", GT_ROLE_VALIDATOR, 0, NULL);
+    if (!poster || !honest || !forger || !verifier || !val) return;
+    char *spec = eval_spec();
+    CHECK(spec != NULL);
+    gt_task_terms t = {.kind = GT_WORK_KIND_EVAL, .slots = 1, .bounty_units = 2000000, .stake_units = 1000000,
+                       .fee_units = 100000};
+    t.verifier = *gt_agent_address(verifier);
+    uint8_t a_id[32], b_id[32];
+    gt_err err = {0};
+    CHECK(gt_agent_post(poster, &t, spec, strlen(spec), a_id, &err) == 0);
+    gt_agent *all[] = {poster, honest, forger, verifier, val};
+    CHECK(run_until(all, 5, a_id, NULL, NULL));
+    /* The validator co-signs even after the task is complete. */
+    for (int i = 0; i < 50; i++) {
+        gt_agent_stats st;
+        gt_agent_stats_get(val, &st);
+        if (st.cosigns >= 1) break;
+        step(all, 5);
+    }
+    /* The forger takes the next one alone. */
+    gt_agent_set_roles(honest, 0);
+    gt_agent_set_roles(forger, GT_ROLE_WORKER);
+    uint64_t forger_before = balance(forger);
+    CHECK(gt_agent_post(poster, &t, spec, strlen(spec), b_id, &err) == 0);
+    char st_s[32];
+    for (int i = 0; i < 20 && strcmp(slot_state(b_id, 0, st_s, sizeof st_s), "submitted"); i++) step(all, 5);
+    gt_agent_set_roles(forger, 0);
+    /* Verdict, dispute, the validator's vote; the vote closes after 5 blocks:
+     * the empty blocks come from the poster's settles and everyone's acts,
+     * so step until the slot reopens. */
+    json_t *tb = NULL;
+    for (int i = 0; i < 400; i++) {
+        step(all, 5);
+        json_decref(tb);
+        tb = task_get(b_id);
+        json_t *sl = json_array_get(json_object_get(tb, "slotList"), 0);
+        if (json_integer_value(json_object_get(sl, "attempt")) >= 1) break;
+        /* A block per pass so the vote's deadline passes. */
+        uint64_t m[1 + 3] = {1};
+        gt_key fk;
+        key_for("faucet", &fk);
+        memcpy(m + 1, gt_agent_address(poster), sizeof(gt_addr));
+        gt_client_act(dir, &fk, &gt_kind_mint, fill_amount, m, NULL, NULL, NULL);
+        usleep(20000);
+    }
+    json_t *sl = json_array_get(json_object_get(tb, "slotList"), 0);
+    CHECK_MSG(json_integer_value(json_object_get(sl, "attempt")) >= 1, "forged slot not reopened: %s",
+              json_string_value(json_object_get(sl, "state")));
+    json_decref(tb);
+    gt_agent_stats fs;
+    gt_agent_stats_get(forger, &fs);
+    CHECK_EQ_U64(fs.disputes_opened, 1);
+    CHECK_EQ_U64(balance(forger), forger_before - 2000000); /* its stake and its dispute bond */
+    /* The leaderboard: the honest attestation only, co-signed twice. */
+    char db[128];
+    snprintf(db, sizeof db, "%s/ledger.db", home);
+    sqlite3 *h = NULL;
+    CHECK(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    json_t *board = gt_work_leaderboard(h, "logic-v1", 0, &err), *all_b = gt_work_leaderboard(h, "logic-v1", 1, &err);
+    CHECK(board && all_b);
+    json_t *e0 = json_array_get(json_object_get(board, "entries"), 0);
+    CHECK_EQ_INT(json_array_size(json_object_get(board, "entries")), 1);
+    CHECK_STR(json_string_value(json_object_get(e0, "status")), "accepted");
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(e0, "cosigns"), "agreed")), 2);
+    int rejected = 0;
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(all_b, "entries"), i, e) {
+        const char *s = json_string_value(json_object_get(e, "status"));
+        if (s && !strcmp(s, "rejected")) {
+            rejected++;
+            CHECK_EQ_INT(json_integer_value(json_object_get(e, "scorePpm")), 1000000);
+            CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(e, "cosigns"), "disagreed")), 2);
+        }
+    }
+    CHECK_EQ_INT(rejected, 1);
+    json_decref(board);
+    json_decref(all_b);
+    sqlite3_close(h);
+    free(spec);
+    for (int k = 0; k < 5; k++) gt_agent_free(all[k]);
+}
+
+int main(void) {
+    gt_err err = {0};
+    signal(SIGPIPE, SIG_IGN);
+    if (gt_agent_model_load(gt_fixture("models/tiny-llama-q8_0.gguf"), &model, &err)) {
+        fprintf(stderr, "fixture model: %s\n", err.msg);
+        return 1;
+    }
+    if (start_node()) {
+        fprintf(stderr, "could not start %s node\n", GT_CLI);
+        return 1;
+    }
+    RUN(test_fits_refusals);
+    RUN(test_data_job);
+    RUN(test_eval);
+    gt_client_free(dir);
+    kill(node_pid, SIGTERM);
+    waitpid(node_pid, NULL, 0);
+    gt_agent_model_free(model);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", home);
+    if (system(cmd)) fprintf(stderr, "could not remove %s\n", home);
+    return gt_test_finish();
+}
