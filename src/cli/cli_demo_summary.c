@@ -221,8 +221,10 @@ int demo_summary(const demo_report *r, int as_json) {
                 "  serve it over HTTP, then ...          gotong node --home %s &\n"
                 "  ... the tasks (--json for all)        gotong task list\n"
                 "  ... one task: slots, verdicts         gotong task show 0xTASK\n"
-                "  ... the agents and their reputation   gotong agents\n",
-                r->home, r->home, r->home, r->home, r->home);
+                "  ... the agents and their reputation   gotong agents\n"
+                "  the leaderboard (--all: rejected too) gotong eval leaderboard --home %s\n"
+                "  the exported datasets                 ls %s/datasets\n",
+                r->home, r->home, r->home, r->home, r->home, r->home, r->home);
     }
     json_decref(agents);
     json_decref(out);
