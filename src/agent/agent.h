@@ -13,7 +13,13 @@
  *              rejections once the dispute window has passed.
  *   evaluator  verifies results of tasks naming it as verifier (for the fee).
  *   validator  re-executes disputed work and votes (dispute_vote), and votes
- *              on quorum tasks (task_verify); needs stake on the ledger.
+ *              on quorum tasks (task_verify); co-signs evaluation attestations
+ *              (skill_eval.h); re-runs rejected work while the worker may still
+ *              dispute, so its vote is ready the moment a dispute opens (the
+ *              vote stays open only GT_MARKET_DISPUTE_VOTE_BLOCKS); needs stake.
+ *   poster     also exports the datasets of its finished data jobs and
+ *              publishes their Merkle roots (skill_generate.h), given a
+ *              datasets directory.
  * Skills are plain C functions in a table (skills.c): adding one is adding a
  * gt_skill with work/verify (and optionally fits).
  *
