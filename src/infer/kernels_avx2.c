@@ -270,22 +270,35 @@ static inline __m256 exp8(__m256 x) {
     return _mm256_and_ps(live, _mm256_mul_ps(y, _mm256_castsi256_ps(e)));
 }
 
+/* Tails run the same vector code on a padded copy (each lane's result is
+ * its own). */
+static inline __m256 silu8(__m256 gv, __m256 uv) {
+    __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), gv));
+    return _mm256_mul_ps(_mm256_div_ps(gv, _mm256_add_ps(_mm256_set1_ps(1.0f), e)), uv);
+}
+
 static void silu_mul_avx2(float *g, const float *u, int n) {
     int i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m256 gv = _mm256_loadu_ps(g + i);
-        __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), gv));
-        __m256 d = _mm256_div_ps(gv, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
-        _mm256_storeu_ps(g + i, _mm256_mul_ps(d, _mm256_loadu_ps(u + i)));
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(g + i, silu8(_mm256_loadu_ps(g + i), _mm256_loadu_ps(u + i)));
+    if (i < n) {
+        float tg[8] = {0}, tu[8] = {0};
+        memcpy(tg, g + i, (size_t)(n - i) * 4);
+        memcpy(tu, u + i, (size_t)(n - i) * 4);
+        _mm256_storeu_ps(tg, silu8(_mm256_loadu_ps(tg), _mm256_loadu_ps(tu)));
+        memcpy(g + i, tg, (size_t)(n - i) * 4);
     }
-    gt_kern_silu_mul_scalar(g + i, u + i, n - i);
 }
 
 static void exp_shift_avx2(float *s, float mx, int n) {
     int i = 0;
     for (; i + 8 <= n; i += 8)
         _mm256_storeu_ps(s + i, exp8(_mm256_sub_ps(_mm256_loadu_ps(s + i), _mm256_set1_ps(mx))));
-    gt_kern_exp_shift_scalar(s + i, mx, n - i);
+    if (i < n) {
+        float t[8] = {0};
+        memcpy(t, s + i, (size_t)(n - i) * 4);
+        _mm256_storeu_ps(t, exp8(_mm256_sub_ps(_mm256_loadu_ps(t), _mm256_set1_ps(mx))));
+        memcpy(s + i, t, (size_t)(n - i) * 4);
+    }
 }
 
 static void f16_round_avx2(float *dst, const float *src, int n) {

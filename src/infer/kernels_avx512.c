@@ -299,10 +299,45 @@ static void axpy_512(float *y, float s, const float *x, int n) {
         _mm512_storeu_ps(y + i, _mm512_fmadd_ps(vs, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
 }
 
-/* Scores of one query against n_pos keys, each in dot_512's order; a few
- * keys at a time so their independent chains overlap. */
+/* The canonical halving tree of 16 vectors at once: lane k of the result
+ * is tree16(acc[k]). Each step adds, for every vector, lane i to lane
+ * i + half exactly as tree16 does, with the halves of two vectors packed
+ * into one register: 8 + 4 + 2 + 1 adds instead of 16 trees. */
+static inline __m512 tree16x16(const __m512 acc[16]) {
+    __m512 s8[8], s4[4], s2[2];
+    for (int k = 0; k < 8; k++) /* lanes 0-7: key 2k, 8-15: key 2k+1 */
+        s8[k] = _mm512_add_ps(_mm512_shuffle_f32x4(acc[2 * k], acc[2 * k + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                              _mm512_shuffle_f32x4(acc[2 * k], acc[2 * k + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+    for (int k = 0; k < 4; k++) /* quarter j: key 4k + j */
+        s4[k] = _mm512_add_ps(_mm512_shuffle_f32x4(s8[2 * k], s8[2 * k + 1], _MM_SHUFFLE(2, 0, 2, 0)),
+                              _mm512_shuffle_f32x4(s8[2 * k], s8[2 * k + 1], _MM_SHUFFLE(3, 1, 3, 1)));
+    for (int k = 0; k < 2; k++) /* quarter j: keys 8k + j (lanes 0-1), 8k + 4 + j (2-3) */
+        s2[k] = _mm512_add_ps(
+            _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(s4[2 * k]), _mm512_castps_pd(s4[2 * k + 1]))),
+            _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(s4[2 * k]), _mm512_castps_pd(s4[2 * k + 1]))));
+    /* lane 4j + m: key j + 4m */
+    __m512 r = _mm512_add_ps(_mm512_shuffle_ps(s2[0], s2[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                             _mm512_shuffle_ps(s2[0], s2[1], _MM_SHUFFLE(3, 1, 3, 1)));
+    const __m512i order = _mm512_set_epi32(15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0);
+    return _mm512_permutexvar_ps(order, r);
+}
+
+/* Scores of one query against n_pos keys, each in dot_512's order: 16 keys
+ * at a time with one joint tree, then 4 at a time, then one. */
 static void dots_512(float *out, const float *q, const float *k, size_t stride, int n_pos, int n) {
     int p = 0;
+    for (; p + 16 <= n_pos; p += 16) {
+        const float *k0 = k + (size_t)p * stride;
+        __m512 acc[16];
+#pragma GCC unroll 16
+        for (int j = 0; j < 16; j++) acc[j] = _mm512_setzero_ps();
+        for (int i = 0; i < n; i += 16) {
+            __m512 qv = _mm512_loadu_ps(q + i);
+#pragma GCC unroll 16
+            for (int j = 0; j < 16; j++) acc[j] = _mm512_fmadd_ps(qv, _mm512_loadu_ps(k0 + j * stride + i), acc[j]);
+        }
+        _mm512_storeu_ps(out + p, tree16x16(acc));
+    }
     for (; p + 4 <= n_pos; p += 4) {
         const float *k0 = k + (size_t)p * stride;
         __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
@@ -369,22 +404,28 @@ static inline __m512 exp16(__m512 x) {
     return _mm512_maskz_mul_ps(live, y, _mm512_castsi512_ps(e));
 }
 
+/* Lanes [0, n - i) of a 16-lane step at i: tails run the same vector code
+ * with masked loads and stores (each lane's result is its own). */
+static inline __mmask16 lanes(int i, int n) {
+    return n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+}
+
 static void silu_mul_512(float *g, const float *u, int n) {
-    int i = 0;
-    for (; i + 16 <= n; i += 16) {
-        __m512 gv = _mm512_loadu_ps(g + i);
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 m = lanes(i, n);
+        __m512 gv = _mm512_maskz_loadu_ps(m, g + i);
         __m512 e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), gv));
         __m512 d = _mm512_div_ps(gv, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
-        _mm512_storeu_ps(g + i, _mm512_mul_ps(d, _mm512_loadu_ps(u + i)));
+        _mm512_mask_storeu_ps(g + i, m, _mm512_mul_ps(d, _mm512_maskz_loadu_ps(m, u + i)));
     }
-    gt_kern_silu_mul_scalar(g + i, u + i, n - i);
 }
 
 static void exp_shift_512(float *s, float mx, int n) {
-    int i = 0;
-    for (; i + 16 <= n; i += 16)
-        _mm512_storeu_ps(s + i, exp16(_mm512_sub_ps(_mm512_loadu_ps(s + i), _mm512_set1_ps(mx))));
-    gt_kern_exp_shift_scalar(s + i, mx, n - i);
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 m = lanes(i, n);
+        __m512 v = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, s + i), _mm512_set1_ps(mx));
+        _mm512_mask_storeu_ps(s + i, m, exp16(v));
+    }
 }
 
 /* F16C rounds to nearest even exactly as gt_f32_to_f16 (test_kernels checks

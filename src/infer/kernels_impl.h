@@ -32,7 +32,7 @@ int32_t gt_kern_quant_block(const float *x, int8_t *q, float *d);
 #define GT_EXP_P4 1.6666665459e-1f
 #define GT_EXP_P5 5.0000001201e-1f
 float gt_kern_expf(float x);
-/* The scalar element-wise steps (SIMD paths use them for tails). */
+/* The scalar element-wise steps (the reference table's entries). */
 void gt_kern_silu_mul_scalar(float *g, const float *u, int n);
 void gt_kern_exp_shift_scalar(float *s, float mx, int n);
 
