@@ -332,7 +332,11 @@ static int cmd_run(data_opts *o) {
         gt_pipeline_opts po = {.judge = judge, .regen = llm};
         if (getrandom(&po.spot_seed, sizeof po.spot_seed, 0) != sizeof po.spot_seed) po.spot_seed = (uint64_t)gt_now_s();
         gt_batch_report rep;
-        if (gt_pipeline_run(p, &po, b, batch, count, &rep, &err)) goto fail;
+        if (gt_pipeline_run(p, &po, b, batch, count, &rep, &err)) {
+            gt_samples_free(batch, count);
+            batch = NULL;
+            goto fail;
+        }
         gt_buf out = GT_BUF_INIT;
         for (uint64_t i = 0; i < count; i++) {
             json_t *r = gt_sample_record(&batch[i]);
