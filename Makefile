@@ -5,7 +5,7 @@ BUILD ?= build
 SAN_BUILD ?= build-san
 HOME_DIR ?= $(CURDIR)/.demo-home
 
-.PHONY: all setup build build-san run test bench-ledger bench-infer bench-market bench-work fuzz clean
+.PHONY: all setup build build-all build-san run test bench-ledger bench-infer bench-market bench-work fuzz clean
 
 all: build
 
