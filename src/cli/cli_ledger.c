@@ -150,18 +150,26 @@ static const char send_usage[] =
     "Transfers AMOUNT tokens (decimal, up to 6 places: 1.5 = 1500000 units) from --from\n"
     "(default: the only key in the keystore) to --to, signed with --from's keystore key.\n";
 
+/* Parses "--to ADDRESS AMOUNT" and the common options of send and mint.
+ * Returns -1 to go on, else the exit code (help printed, usage or input error). */
+static int parse_to_amount(int argc, char **argv, const char *name, const char *usage, common_opts *o,
+                           gt_addr *to, uint64_t *amount) {
+    const char *to_s = NULL;
+    int rc = parse_common(argc, argv, o, &to_s, usage);
+    if (rc >= 0) return rc;
+    if (!to_s) return gt_cli_usage_error(name, "--to ADDRESS is required");
+    if (optind != argc - 1) return gt_cli_usage_error(name, "expected one AMOUNT");
+    gt_err err = {0};
+    if (gt_addr_parse(to_s, to, &err) || gt_amount_parse(argv[optind], amount, &err)) return gt_cli_fail(&err);
+    return -1;
+}
+
 static int cmd_send(int argc, char **argv) {
     common_opts o = {0};
-    const char *to_s = NULL;
-    int rc = parse_common(argc, argv, &o, &to_s, send_usage);
-    if (rc >= 0) return rc;
-    if (!to_s) return gt_cli_usage_error("send", "--to ADDRESS is required");
-    if (optind != argc - 1) return gt_cli_usage_error("send", "expected one AMOUNT");
-    gt_err err = {0};
     gt_addr to;
     uint64_t amount;
-    if (gt_addr_parse(to_s, &to, &err) || gt_amount_parse(argv[optind], &amount, &err)) return gt_cli_fail(&err);
-    return sign_and_submit(&o, &gt_kind_transfer, &to, amount);
+    int rc = parse_to_amount(argc, argv, "send", send_usage, &o, &to, &amount);
+    return rc >= 0 ? rc : sign_and_submit(&o, &gt_kind_transfer, &to, amount);
 }
 GT_CLI_COMMAND(cli_send, "send", "transfer tokens to an address", cmd_send)
 
@@ -172,15 +180,11 @@ static const char mint_usage[] =
 
 static int cmd_mint(int argc, char **argv) {
     common_opts o = {0};
-    const char *to_s = NULL;
-    int rc = parse_common(argc, argv, &o, &to_s, mint_usage);
-    if (rc >= 0) return rc;
-    if (!to_s) return gt_cli_usage_error("mint", "--to ADDRESS is required");
-    if (optind != argc - 1) return gt_cli_usage_error("mint", "expected one AMOUNT");
-    gt_err err = {0};
     gt_addr to;
     uint64_t amount;
-    if (gt_addr_parse(to_s, &to, &err) || gt_amount_parse(argv[optind], &amount, &err)) return gt_cli_fail(&err);
+    int rc = parse_to_amount(argc, argv, "mint", mint_usage, &o, &to, &amount);
+    if (rc >= 0) return rc;
+    gt_err err = {0};
     if (!o.from) {
         /* default to the authority */
         if (resolve_home(&o, &err)) return gt_cli_fail(&err);
