@@ -35,6 +35,15 @@ int gt_cli_home(const char *opt_home, char *out, size_t cap, gt_err *err);
 int gt_cli_password(const char *file, const char *prompt, int confirm, char *out, size_t cap,
                     gt_err *err);
 
+/* Loads a signing key from the keystore of the home opt_home resolves to:
+ * the key of `from` (an address), else the only key there; the password comes
+ * from password_file or a terminal prompt. *addr (may be NULL) gets its
+ * address. The caller wipes the key with gt_key_wipe. */
+struct gt_key;
+struct gt_addr;
+int gt_cli_load_key(const char *opt_home, const char *from, const char *password_file, struct gt_key *key,
+                    struct gt_addr *addr, gt_err *err);
+
 /* Prints "error: MSG" to stderr and returns exit code 1. */
 int gt_cli_fail(const gt_err *err);
 

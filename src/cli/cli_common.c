@@ -10,6 +10,8 @@
 #include "base/file.h"
 #include "base/limits.h"
 #include "cli/cli.h"
+#include "crypto/addr.h"
+#include "crypto/keystore.h"
 
 int gt_cli_home(const char *opt_home, char *out, size_t cap, gt_err *err) {
     const char *h = opt_home ? opt_home : getenv("GOTONG_HOME");
@@ -84,4 +86,33 @@ int gt_cli_usage_error(const char *cmd, const char *fmt, ...) {
     fprintf(stderr, "; see gotong %s --help\n", cmd);
     va_end(ap);
     return 2;
+}
+
+int gt_cli_load_key(const char *opt_home, const char *from, const char *password_file, gt_key *key, gt_addr *addr,
+                    gt_err *err) {
+    char home[4096], pw[GT_LIMIT_PASSWORD_BYTES], as[43], prompt[96];
+    gt_addr a;
+    int rc = gt_cli_home(opt_home, home, sizeof home, err);
+    if (rc) return rc;
+    if (from) {
+        if ((rc = gt_addr_parse(from, &a, err))) return gt_err_wrap(err, "--from");
+    } else {
+        gt_addr *addrs = NULL;
+        size_t n = 0;
+        if ((rc = gt_keystore_list(home, &addrs, &n, err))) return rc;
+        if (n != 1) {
+            gt_free(addrs);
+            return gt_err_set(err, GT_EINVAL, "%s/keystore %s; pass --from ADDRESS", home,
+                              n ? "holds several keys" : "holds no key (gotong wallet new)");
+        }
+        a = addrs[0];
+        gt_free(addrs);
+    }
+    gt_addr_to_str(&a, as);
+    snprintf(prompt, sizeof prompt, "Password for %s: ", as);
+    rc = gt_cli_password(password_file, prompt, 0, pw, sizeof pw, err);
+    if (!rc) rc = gt_keystore_load(home, &a, pw, key, err);
+    memset(pw, 0, sizeof pw);
+    if (!rc && addr) *addr = a;
+    return rc;
 }

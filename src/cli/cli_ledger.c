@@ -38,33 +38,6 @@ static int resolve_home(common_opts *o, gt_err *err) {
     return 0;
 }
 
-/* Picks the signing address: --from, else the only key in the keystore. */
-static int pick_from(common_opts *o, gt_addr *from, gt_err *err) {
-    if (o->from) return gt_addr_parse(o->from, from, err);
-    gt_addr *addrs = NULL;
-    size_t n = 0;
-    int rc = gt_keystore_list(o->home_path, &addrs, &n, err);
-    if (rc) return rc;
-    if (n != 1) {
-        gt_free(addrs);
-        return gt_err_set(err, GT_EINVAL, "%s; pass --from ADDRESS",
-                          n ? "the keystore holds several keys" : "the keystore is empty");
-    }
-    *from = addrs[0];
-    gt_free(addrs);
-    return 0;
-}
-
-static int load_key(common_opts *o, const gt_addr *from, gt_key *key, gt_err *err) {
-    char pw[GT_LIMIT_PASSWORD_BYTES], as[43], prompt[96];
-    gt_addr_to_str(from, as);
-    snprintf(prompt, sizeof prompt, "Password for %s: ", as);
-    int rc = gt_cli_password(o->password_file, prompt, 0, pw, sizeof pw, err);
-    if (!rc) rc = gt_keystore_load(o->home_path, from, pw, key, err);
-    memset(pw, 0, sizeof pw);
-    return rc;
-}
-
 /* Prints one applied/refused action in human or JSON form. */
 static void print_result(const common_opts *o, const gt_action *a, const gt_result *r) {
     char id[67] = "0x";
@@ -97,11 +70,12 @@ static int sign_and_submit(common_opts *o, const gt_action_kind *kind, const gt_
     gt_key key;
     gt_ledger *l = NULL;
     int rc;
-    if ((rc = resolve_home(o, &err)) || (rc = pick_from(o, &from, &err))) return gt_cli_fail(&err);
-    if ((rc = gt_ledger_open(o->db_path, 0, &l, &err))) return gt_cli_fail(&err);
+    if ((rc = resolve_home(o, &err)) || (rc = gt_cli_load_key(o->home, o->from, o->password_file, &key, &from, &err)))
+        return gt_cli_fail(&err);
     gt_account acc;
-    if ((rc = gt_ledger_account(l, &from, &acc, &err)) || (rc = load_key(o, &from, &key, &err))) {
+    if ((rc = gt_ledger_open(o->db_path, 0, &l, &err)) || (rc = gt_ledger_account(l, &from, &acc, &err))) {
         gt_ledger_close(l);
+        gt_key_wipe(&key);
         return gt_cli_fail(&err);
     }
     gt_action *a = gt_malloc(sizeof *a);

@@ -125,30 +125,7 @@ static int parse(int argc, char **argv, const char *cmd, topts *o) {
 
 /* The signing key: --from, else the only key in HOME/keystore. */
 static int load_key(const topts *o, gt_key *key, gt_err *err) {
-    char home[4096], pw[GT_LIMIT_PASSWORD_BYTES], as[43], prompt[96];
-    gt_addr from;
-    int rc = gt_cli_home(o->home, home, sizeof home, err);
-    if (rc) return rc;
-    if (o->from) {
-        if ((rc = gt_addr_parse(o->from, &from, err))) return gt_err_wrap(err, "--from");
-    } else {
-        gt_addr *addrs = NULL;
-        size_t n = 0;
-        if ((rc = gt_keystore_list(home, &addrs, &n, err))) return rc;
-        if (n != 1) {
-            gt_free(addrs);
-            return gt_err_set(err, GT_EINVAL, "%s/keystore %s; pass --from ADDRESS", home,
-                              n ? "holds several keys" : "holds no key (gotong wallet new)");
-        }
-        from = addrs[0];
-        gt_free(addrs);
-    }
-    gt_addr_to_str(&from, as);
-    snprintf(prompt, sizeof prompt, "Password for %s: ", as);
-    rc = gt_cli_password(o->password_file, prompt, 0, pw, sizeof pw, err);
-    if (!rc) rc = gt_keystore_load(home, &from, pw, key, err);
-    memset(pw, 0, sizeof pw);
-    return rc;
+    return gt_cli_load_key(o->home, o->from, o->password_file, key, NULL, err);
 }
 
 /* The fields of a slot action (each set when the kind has it). */
