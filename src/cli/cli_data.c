@@ -27,7 +27,11 @@
 #include "base/pool.h"
 #include "base/progress.h"
 #include "cli/cli.h"
+#include "agent/agent.h"
+#include "crypto/addr.h"
 #include "market/blob.h"
+#include "work/data/batch.h"
+#include "work/work.h"
 #include "work/data/export.h"
 #include "work/data/pipeline.h"
 
@@ -39,15 +43,22 @@ static void usage(FILE *f) {
             "       gotong data job list\n"
             "       gotong data job show JOB\n"
             "       gotong data job run JOB -m MODEL.gguf [--batches N] [--threads K] [--judge MODEL.gguf]\n"
+            "       gotong data job post JOB --validator ADDR [--fee AMT] [--node URL] [--from ADDR]\n"
+            "                                [--password-file F]\n"
             "       gotong data export JOB -o DIR\n\n"
             "Synthetic data jobs: a spec (JSON) says what to generate, how many samples, the reward\n"
             "and stake per sample, the validation pipeline and the licence. Options of every command:\n"
             "  --home DIR    data directory (default $GOTONG_HOME or ~/.gotong)\n"
-            "  --json        machine-readable output\n");
+            "  --json        machine-readable output\n"
+            "`job post` puts the job on a node's market as one task of kind generate: one slot per\n"
+            "batch, bounty = reward x batch, stake = stake x batch, judged sample by sample by the\n"
+            "validator agent (skill validate) for --fee per batch. Workers with skill generate\n"
+            "claim the batches (gotong agent --skills generate).\n");
 }
 
 typedef struct data_opts {
     const char *home_opt, *model, *judge, *out;
+    const char *node, *from, *password_file, *validator, *fee;
     long batches, threads;
     int json;
     char home[4096];
@@ -71,6 +82,11 @@ static int parse_opts(int argc, char **argv, int from, data_opts *o) {
         if (!strcmp(a, "--home")) o->home_opt = v;
         else if (!strcmp(a, "-m") || !strcmp(a, "--model")) o->model = v;
         else if (!strcmp(a, "--judge")) o->judge = v;
+        else if (!strcmp(a, "--node")) o->node = v;
+        else if (!strcmp(a, "--from")) o->from = v;
+        else if (!strcmp(a, "--password-file")) o->password_file = v;
+        else if (!strcmp(a, "--validator")) o->validator = v;
+        else if (!strcmp(a, "--fee")) o->fee = v;
         else if (!strcmp(a, "-o") || !strcmp(a, "--output")) o->out = v;
         else if (!strcmp(a, "--batches")) {
             o->batches = strtol(v, &end, 10);
@@ -417,6 +433,58 @@ static int cmd_export(data_opts *o) {
     return 0;
 }
 
+/* `data job post JOB`: the job as a market task of kind generate (batch.h). */
+static int cmd_post(const data_opts *o) {
+    if (o->n_pos != 1) return gt_cli_usage_error("data", "job post takes one JOB");
+    if (!o->validator) return gt_cli_usage_error("data", "job post needs --validator ADDR (the agent that judges samples)");
+    gt_err err = {0};
+    char hex[65];
+    gt_job_spec s;
+    memset(&s, 0, sizeof s);
+    gt_task_terms t = {.kind = GT_WORK_KIND_GENERATE};
+    gt_work_terms wt;
+    uint8_t *text = NULL;
+    size_t len = 0;
+    char path[4300];
+    int rc = resolve_job(o, o->pos[0], hex, &err);
+    if (!rc) {
+        job_dir(o, hex, path, sizeof path - 16);
+        strcat(path, "/spec.json");
+        rc = gt_file_read(path, GT_JOB_SPEC_MAX_BYTES, &text, &len, &err);
+    }
+    if (!rc) rc = gt_job_spec_parse((const char *)text, len, &s, &err);
+    if (!rc) rc = gt_work_job_terms(&s, &wt, &err);
+    if (!rc && (rc = gt_addr_parse(o->validator, &t.verifier, &err))) gt_err_wrap(&err, "--validator");
+    if (!rc && o->fee && (rc = gt_amount_parse(o->fee, &t.fee_units, &err))) gt_err_wrap(&err, "--fee");
+    gt_key key;
+    int have_key = 0;
+    if (!rc) rc = gt_cli_load_key(o->home_opt, o->from, o->password_file, &key, NULL, &err), have_key = !rc;
+    gt_agent *a = NULL;
+    uint8_t id[32];
+    if (!rc) {
+        t.slots = wt.slots, t.bounty_units = wt.bounty_units, t.stake_units = wt.stake_units;
+        gt_agent_config ac = {.name = "cli"};
+        rc = gt_agent_new(&ac, &key, o->node ? o->node : "http://127.0.0.1:8645", &a, &err);
+    }
+    if (have_key) gt_key_wipe(&key);
+    /* The task's spec blob is the job spec itself: its sha256 is the job id. */
+    if (!rc) rc = gt_agent_post(a, &t, text, len, id, &err);
+    gt_agent_free(a);
+    gt_free(text);
+    gt_job_spec_free(&s);
+    if (rc) return gt_cli_fail(&err);
+    char ih[67] = "0x";
+    gt_hex_encode(id, 32, ih + 2);
+    char b[GT_AMOUNT_STR_MAX], st[GT_AMOUNT_STR_MAX];
+    if (o->json)
+        printf("{\"task\":\"%s\",\"job\":\"sha256:%s\",\"slots\":%llu,\"bounty\":\"%llu\",\"stake\":\"%llu\"}\n", ih, hex,
+               (unsigned long long)t.slots, (unsigned long long)t.bounty_units, (unsigned long long)t.stake_units);
+    else
+        printf("posted job %.16s as task %s: %llu batches, bounty %s and stake %s per batch\n", hex, ih,
+               (unsigned long long)t.slots, gt_amount_format(t.bounty_units, b), gt_amount_format(t.stake_units, st));
+    return 0;
+}
+
 static int cmd_data(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
         usage(argc < 2 ? stderr : stdout);
@@ -428,13 +496,14 @@ static int cmd_data(int argc, char **argv) {
         if ((rc = parse_opts(argc, argv, 2, &o))) return rc;
         return cmd_export(&o);
     }
-    if (strcmp(argv[1], "job") || argc < 3) return gt_cli_usage_error("data", "expected job new|list|show|run or export");
+    if (strcmp(argv[1], "job") || argc < 3) return gt_cli_usage_error("data", "expected job new|list|show|run|post or export");
     if ((rc = parse_opts(argc, argv, 3, &o))) return rc;
     if (!strcmp(argv[2], "new")) return cmd_new(&o);
     if (!strcmp(argv[2], "list")) return cmd_list(&o);
     if (!strcmp(argv[2], "show")) return cmd_show(&o);
     if (!strcmp(argv[2], "run")) return cmd_run(&o);
-    return gt_cli_usage_error("data", "unknown subcommand job %s (new, list, show, run)", argv[2]);
+    if (!strcmp(argv[2], "post")) return cmd_post(&o);
+    return gt_cli_usage_error("data", "unknown subcommand job %s (new, list, show, run, post)", argv[2]);
 }
 
 GT_CLI_COMMAND(cmd_data_def, "data", "synthetic data jobs: specs, generation + validation, dataset export", cmd_data)

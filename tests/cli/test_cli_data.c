@@ -1,0 +1,110 @@
+/* test_cli_data.c: `gotong data job new` + `gotong data job post` against a
+ * real `gotong node` child: the job lands on the market as one task of kind
+ * generate with one slot per batch and the bounty and stake the spec implies;
+ * the usage errors say what is missing. */
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../test.h"
+#include "base/alloc.h"
+#include "base/file.h"
+
+static char tmp[] = "/tmp/gt-cli-data-XXXXXX";
+static char home[256], pwfile[300], out_path[300], err_path[300], spec[300];
+static char *out_s, *err_s;
+
+/* Runs `gotong ARGS --home HOME` without a terminal; captures the output. */
+static int gotong(const char *args) {
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "setsid -w %s %s --home %s >%s 2>%s </dev/null", GT_CLI, args, home, out_path,
+             err_path);
+    int st = system(cmd);
+    gt_free(out_s);
+    gt_free(err_s);
+    size_t n;
+    if (gt_file_read(out_path, 1 << 20, (uint8_t **)&out_s, &n, NULL)) out_s = gt_strdup("");
+    if (gt_file_read(err_path, 1 << 20, (uint8_t **)&err_s, &n, NULL)) err_s = gt_strdup("");
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_job_post(void) {
+    char args[1024], auth[64] = "";
+    snprintf(args, sizeof args, "init --password-file %s --light", pwfile);
+    CHECK_EQ_INT(gotong(args), 0);
+    CHECK_EQ_INT(gotong("balance --json"), 0);
+    char *p = strstr(out_s, "\"address\":\"");
+    if (p) snprintf(auth, 43, "%s", p + 11);
+    snprintf(args, sizeof args, "mint --to %s 100 --password-file %s", auth, pwfile);
+    CHECK_EQ_INT(gotong(args), 0);
+    const char *job =
+        "{\"version\":1,\"name\":\"t\",\"family\":\"arith\",\"template\":\"Q: {question}\\n\",\"seed\":7,"
+        "\"samples\":8,\"batch\":4,\"reward\":\"0.5\",\"stake\":\"0.25\",\"license\":\"cc-by-4.0\"}";
+    CHECK_EQ_INT(gt_file_write_atomic(spec, job, strlen(job), 0600, NULL), 0);
+    snprintf(args, sizeof args, "data job new %s", spec);
+    CHECK_EQ_INT(gotong(args), 0);
+    char jobid[80] = "";
+    p = strstr(out_s, "sha256:");
+    if (p) snprintf(jobid, 17, "%s", p + 7); /* a 16-digit prefix */
+    CHECK(strlen(jobid) == 16);
+
+    /* A node on a free port; its first line says where. */
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "exec %s node --home %s --listen 127.0.0.1:0 --quiet", GT_CLI, home);
+    int fds[2];
+    CHECK_EQ_INT(pipe(fds), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    char line[256] = "";
+    size_t n = 0;
+    while (n < sizeof line - 1 && read(fds[0], line + n, 1) == 1 && line[n] != '\n') n++;
+    line[n] = 0;
+    char *url = strstr(line, "http://");
+    CHECK(url != NULL);
+    if (url) {
+        snprintf(args, sizeof args, "data job post %s --node %s --password-file %s", jobid, url, pwfile);
+        CHECK_EQ_INT(gotong(args), 2);
+        CHECK_CONTAINS(err_s, "--validator");
+        snprintf(args, sizeof args,
+                 "data job post %s --validator 0x000000000000000000000000000000000000dEaD --fee 0.1 --node %s "
+                 "--password-file %s --json", jobid, url, pwfile);
+        CHECK_EQ_INT(gotong(args), 0);
+        CHECK_CONTAINS(out_s, "\"slots\":2");
+        CHECK_CONTAINS(out_s, "\"bounty\":\"2000000\"");
+        CHECK_CONTAINS(out_s, "\"stake\":\"1000000\"");
+        snprintf(args, sizeof args, "task list --node %s --json", url);
+        CHECK_EQ_INT(gotong(args), 0);
+        CHECK_CONTAINS(out_s, "\"generate\"");
+        snprintf(args, sizeof args, "data job post ffffffffffffffff --validator %s --node %s --password-file %s", auth,
+                 url, pwfile);
+        CHECK_EQ_INT(gotong(args), 1);
+        CHECK_CONTAINS(err_s, "no job");
+    }
+    kill(pid, SIGTERM);
+    int st;
+    waitpid(pid, &st, 0);
+    close(fds[0]);
+}
+
+int main(void) {
+    if (!mkdtemp(tmp)) return 1;
+    snprintf(home, sizeof home, "%s/home", tmp);
+    snprintf(pwfile, sizeof pwfile, "%s/pw", tmp);
+    snprintf(out_path, sizeof out_path, "%s/out", tmp);
+    snprintf(err_path, sizeof err_path, "%s/err", tmp);
+    snprintf(spec, sizeof spec, "%s/spec.json", tmp);
+    if (gt_file_write_atomic(pwfile, "secret\n", 7, 0600, NULL)) return 1;
+    RUN(test_job_post);
+    gt_free(out_s);
+    gt_free(err_s);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
+    if (system(cmd) != 0) return 1;
+    return gt_test_finish();
+}
