@@ -120,16 +120,19 @@ void gt_dequant_row(uint32_t type, const void *row, float *out, int64_t n) {
 #define HUGE_BYTES (2u << 20)
 
 /* Allocates n zeroed bytes aligned to 64 (to 2 MiB, advised as huge pages,
- * when n is large: weights are streamed once per token and TLB misses show).
- * *mem receives the pointer to free with gt_free. */
-static void *alloc_aligned(size_t n, void **mem) {
+ * when n is large: weights are streamed once per token, and on 4 KiB pages
+ * the hardware prefetchers stop at every page). *mem receives the pointer to
+ * free with gt_free. */
+void *gt_kern_alloc(size_t n, void **mem) {
     size_t align = n >= HUGE_BYTES ? HUGE_BYTES : 64;
-    uint8_t *raw = gt_malloc(n + align);
+    /* Large: whole huge pages, so the tail is advised too. */
+    size_t span = align == HUGE_BYTES ? (n + HUGE_BYTES - 1) & ~(size_t)(HUGE_BYTES - 1) : n;
+    uint8_t *raw = gt_malloc(span + align);
     *mem = raw;
     if (!raw) return NULL;
     uint8_t *p = (uint8_t *)(((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1));
 #ifdef MADV_HUGEPAGE
-    if (align == HUGE_BYTES) madvise(p, n & ~(size_t)(HUGE_BYTES - 1), MADV_HUGEPAGE);
+    if (align == HUGE_BYTES) madvise(p, span, MADV_HUGEPAGE);
 #endif
     memset(p, 0, n);
     return p;
@@ -144,9 +147,8 @@ int gt_kern_type_ok(uint32_t type) {
 
 static size_t elem_bytes(uint32_t type) { return type == GT_TYPE_F32 ? 4 : 2; }
 
-/* Packs a GGUF matrix into the tiled layout (see kernels.h). */
-int gt_qmat_pack(gt_qmat *m, uint32_t type, const void *data, int n_rows, int n_cols,
-                 gt_err *err) {
+/* Checks type and shape and fills m's geometry (no memory yet). */
+static int qmat_shape(gt_qmat *m, uint32_t type, int n_rows, int n_cols, gt_err *err) {
     memset(m, 0, sizeof *m);
     if (!gt_kern_type_ok(type))
         return gt_err_set(err, GT_EUNSUPPORTED,
@@ -168,18 +170,52 @@ int gt_qmat_pack(gt_qmat *m, uint32_t type, const void *data, int n_rows, int n_
     else if (type == GT_TYPE_Q4_0) m->qs_tile_bytes = (size_t)n_cols * R / 2;
     else m->qs_tile_bytes = (size_t)n_cols * R * elem_bytes(type);
     m->d_tile_bytes = quant ? (size_t)m->n_blocks * R * sizeof(gt_f16) : 0;
-    size_t qs_bytes = m->qs_tile_bytes * (size_t)m->n_tiles;
-    size_t d_off = (qs_bytes + 63) & ~(size_t)63;
-    m->qs = alloc_aligned(d_off + m->d_tile_bytes * (size_t)m->n_tiles, &m->mem);
-    if (!m->qs) return gt_err_set(err, GT_ENOMEM, "out of memory packing a %d x %d matrix",
-                                  n_rows, n_cols);
-    m->d = quant ? (gt_f16 *)(m->qs + d_off) : NULL;
+    return 0;
+}
+
+/* Offset of the scales behind the quants, and the total, both multiples of 64. */
+static size_t qmat_d_off(const gt_qmat *m) {
+    return (m->qs_tile_bytes * (size_t)m->n_tiles + 63) & ~(size_t)63;
+}
+static size_t qmat_total(const gt_qmat *m) {
+    return (qmat_d_off(m) + m->d_tile_bytes * (size_t)m->n_tiles + 63) & ~(size_t)63;
+}
+
+size_t gt_qmat_pack_bytes(uint32_t type, int n_rows, int n_cols) {
+    gt_qmat m;
+    gt_err err = {0};
+    return qmat_shape(&m, type, n_rows, n_cols, &err) ? 0 : qmat_total(&m);
+}
+
+/* Packs a GGUF matrix into the tiled layout (see kernels.h), in its own memory. */
+int gt_qmat_pack(gt_qmat *m, uint32_t type, const void *data, int n_rows, int n_cols,
+                 gt_err *err) {
+    int rc = qmat_shape(m, type, n_rows, n_cols, err);
+    if (rc) return rc;
+    void *own;
+    uint8_t *p = gt_kern_alloc(qmat_total(m), &own);
+    if (!p) return gt_err_set(err, GT_ENOMEM, "out of memory packing a %d x %d matrix", n_rows, n_cols);
+    rc = gt_qmat_pack_into(m, type, data, n_rows, n_cols, p, err);
+    m->mem = own;
+    return rc;
+}
+
+/* Packs into the caller's zeroed, 64-byte aligned memory (see kernels.h). */
+int gt_qmat_pack_into(gt_qmat *m, uint32_t type, const void *data, int n_rows, int n_cols,
+                      void *mem, gt_err *err) {
+    int rc = qmat_shape(m, type, n_rows, n_cols, err);
+    if (rc) return rc;
+    assert(((uintptr_t)mem & 63) == 0);
+    const int R = GT_KERN_TILE_ROWS;
+    int quant = type == GT_TYPE_Q8_0 || type == GT_TYPE_Q4_0;
+    m->qs = mem;
+    m->d = quant ? (gt_f16 *)(m->qs + qmat_d_off(m)) : NULL;
     size_t row_bytes = gt_ggml_row_bytes(type, (uint64_t)n_cols);
     for (int row = 0; row < m->n_tiles * R; row++) {
         int tile = row / R, r = row % R;
         uint8_t *tq = m->qs + (size_t)tile * m->qs_tile_bytes;
         if (!quant) {
-            /* Padding rows stay zero (alloc_aligned zeroes). */
+            /* Padding rows stay zero (the memory comes zeroed). */
             if (row >= n_rows) continue;
             const uint8_t *src = (const uint8_t *)data + (size_t)row * row_bytes;
             size_t eb = elem_bytes(type);

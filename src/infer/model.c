@@ -1,6 +1,8 @@
 /* model.c: loading a llama / qwen2 model from GGUF: hyperparameters from the
  * metadata, every tensor checked for name, shape and type, weights packed
- * into the kernels' layout. The forward pass is in ctx.c. */
+ * into the kernels' layout (all matrices in one huge-page region). The
+ * forward pass is in ctx.c. */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -163,34 +165,59 @@ static int load_vec(const gt_gguf *g, const char *name, int n, int optional, flo
     return 0;
 }
 
-/* Loads and packs a matrix of n_rows x n_cols. */
+/* Where packed matrices go: one region for the whole model (huge pages),
+ * filled in two passes over the same calls: the first (base NULL) checks
+ * every matrix and sums their sizes, the second packs them. */
+typedef struct arena {
+    uint8_t *base;
+    size_t used, cap;
+} arena;
+
+/* Checks a matrix of n_rows x n_cols and (second pass) packs it into ar. */
 static int load_mat(const gt_gguf *g, const char *name, int n_rows, int n_cols, gt_qmat *m,
-                    gt_err *err) {
+                    arena *ar, gt_err *err) {
     const gt_gguf_tensor *t;
     int rc = find_tensor(g, name, n_cols, n_rows, 0, &t, err);
     if (rc) return rc;
-    rc = gt_qmat_pack(m, t->type, t->data, n_rows, n_cols, err);
-    if (rc) return gt_err_wrap(err, "tensor %s", name);
+    size_t need = gt_qmat_pack_bytes(t->type, n_rows, n_cols);
+    if (!need) { /* refused: let the packer say why */
+        gt_qmat tmp;
+        rc = gt_qmat_pack(&tmp, t->type, t->data, n_rows, n_cols, err);
+        gt_qmat_free(&tmp);
+        assert(rc);
+        return gt_err_wrap(err, "tensor %s", name);
+    }
+    if (ar->base) {
+        assert(ar->used + need <= ar->cap);
+        rc = gt_qmat_pack_into(m, t->type, t->data, n_rows, n_cols, ar->base + ar->used, err);
+        if (rc) return gt_err_wrap(err, "tensor %s", name);
+    }
+    ar->used += need;
     return 0;
 }
 
-static int load_layer(const gt_gguf *g, const gt_hparams *hp, int il, gt_layer *L, gt_err *err) {
+/* First pass (ar->base NULL): checks the layer's matrices and counts their
+ * bytes. Second pass: loads the vectors and packs the matrices. */
+static int load_layer(const gt_gguf *g, const gt_hparams *hp, int il, gt_layer *L, arena *ar,
+                      gt_err *err) {
     char name[96];
     int kv_dim = hp->n_head_kv * hp->head_dim, rc;
     int qwen = hp->arch == GT_ARCH_QWEN2;
 #define NAME(suffix) (snprintf(name, sizeof name, "blk.%d.%s", il, suffix), name)
-    if ((rc = load_vec(g, NAME("attn_norm.weight"), hp->n_embd, 0, &L->attn_norm, err)) ||
-        (rc = load_vec(g, NAME("ffn_norm.weight"), hp->n_embd, 0, &L->ffn_norm, err)) ||
-        (rc = load_vec(g, NAME("attn_q.bias"), hp->n_embd, !qwen, &L->bq, err)) ||
-        (rc = load_vec(g, NAME("attn_k.bias"), kv_dim, !qwen, &L->bk, err)) ||
-        (rc = load_vec(g, NAME("attn_v.bias"), kv_dim, !qwen, &L->bv, err)) ||
-        (rc = load_mat(g, NAME("attn_q.weight"), hp->n_embd, hp->n_embd, &L->wq, err)) ||
-        (rc = load_mat(g, NAME("attn_k.weight"), kv_dim, hp->n_embd, &L->wk, err)) ||
-        (rc = load_mat(g, NAME("attn_v.weight"), kv_dim, hp->n_embd, &L->wv, err)) ||
-        (rc = load_mat(g, NAME("attn_output.weight"), hp->n_embd, hp->n_embd, &L->wo, err)) ||
-        (rc = load_mat(g, NAME("ffn_gate.weight"), hp->n_ff, hp->n_embd, &L->wgate, err)) ||
-        (rc = load_mat(g, NAME("ffn_up.weight"), hp->n_ff, hp->n_embd, &L->wup, err)) ||
-        (rc = load_mat(g, NAME("ffn_down.weight"), hp->n_embd, hp->n_ff, &L->wdown, err)))
+    if (ar->base &&
+        ((rc = load_vec(g, NAME("attn_norm.weight"), hp->n_embd, 0, &L->attn_norm, err)) ||
+         (rc = load_vec(g, NAME("ffn_norm.weight"), hp->n_embd, 0, &L->ffn_norm, err)) ||
+         (rc = load_vec(g, NAME("attn_q.bias"), hp->n_embd, !qwen, &L->bq, err)) ||
+         (rc = load_vec(g, NAME("attn_k.bias"), kv_dim, !qwen, &L->bk, err)) ||
+         (rc = load_vec(g, NAME("attn_v.bias"), kv_dim, !qwen, &L->bv, err))))
+        return rc;
+    if ((rc = load_mat(g, NAME("attn_q.weight"), hp->n_embd, hp->n_embd, &L->wq, ar, err)) ||
+        (rc = load_mat(g, NAME("attn_k.weight"), kv_dim, hp->n_embd, &L->wk, ar, err)) ||
+        (rc = load_mat(g, NAME("attn_v.weight"), kv_dim, hp->n_embd, &L->wv, ar, err)) ||
+        (rc = load_mat(g, NAME("attn_output.weight"), hp->n_embd, hp->n_embd, &L->wo, ar, err)) ||
+        (rc = load_mat(g, NAME("ffn_gate.weight"), hp->n_ff, hp->n_embd, &L->wgate, ar, err)) ||
+        (rc = load_mat(g, NAME("ffn_up.weight"), hp->n_ff, hp->n_embd, &L->wup, ar, err)) ||
+        (rc = load_mat(g, NAME("ffn_down.weight"), hp->n_embd, hp->n_ff, &L->wdown, ar, err)))
         return rc;
 #undef NAME
     return 0;
@@ -225,16 +252,29 @@ int gt_model_from_gguf(gt_gguf *g, gt_model **out, gt_err *err) {
         rc = gt_err_set(err, GT_ENOMEM, "out of memory");
         goto fail;
     }
-    for (int il = 0; il < hp->n_layer; il++)
-        if ((rc = load_layer(g, hp, il, &m->layers[il], err))) goto fail;
-    hp->weight_type = m->layers[0].wq.type;
-    if ((rc = load_vec(g, "output_norm.weight", hp->n_embd, 0, &m->out_norm, err))) goto fail;
     const gt_gguf_tensor *to;
     if ((rc = find_tensor(g, "output.weight", hp->n_embd, hp->n_vocab, 1, &to, err))) goto fail;
     hp->tied_output = to == NULL;
-    if ((rc = load_mat(g, to ? "output.weight" : "token_embd.weight", hp->n_vocab, hp->n_embd,
-                       &m->out, err)))
-        goto fail;
+    /* Two passes: check and size every matrix, then pack them all into one
+     * region (see arena). */
+    arena ar = {0};
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1) {
+            ar.cap = ar.used, ar.used = 0;
+            ar.base = gt_kern_alloc(ar.cap, &m->weights_mem);
+            if (!ar.base) {
+                rc = gt_err_set(err, GT_ENOMEM, "out of memory for %zu MiB of weights", ar.cap >> 20);
+                goto fail;
+            }
+        }
+        for (int il = 0; il < hp->n_layer; il++)
+            if ((rc = load_layer(g, hp, il, &m->layers[il], &ar, err))) goto fail;
+        if ((rc = load_mat(g, to ? "output.weight" : "token_embd.weight", hp->n_vocab, hp->n_embd,
+                           &m->out, &ar, err)))
+            goto fail;
+    }
+    hp->weight_type = m->layers[0].wq.type;
+    if ((rc = load_vec(g, "output_norm.weight", hp->n_embd, 0, &m->out_norm, err))) goto fail;
     for (uint64_t i = 0; i < g->n_tensors; i++) {
         uint64_t n = 1;
         for (uint32_t d = 0; d < g->tensors[i].n_dims; d++) n *= g->tensors[i].ne[d];
@@ -273,6 +313,7 @@ void gt_model_free(gt_model *m) {
     gt_free(m->layers);
     gt_free(m->out_norm);
     gt_qmat_free(&m->out);
+    gt_free(m->weights_mem);
     gt_gguf_close(m->gguf);
     gt_free(m);
 }

@@ -19,6 +19,7 @@ struct gt_model {
     gt_layer *layers;                /* hp.n_layer */
     float *out_norm;                 /* n_embd */
     gt_qmat out;                     /* n_vocab x n_embd */
+    void *weights_mem;               /* the region all gt_qmat above live in */
     const gt_gguf_tensor *tok_embd;  /* rows read from the mapping per token */
     uint64_t n_params;
 };

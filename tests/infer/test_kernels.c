@@ -169,6 +169,19 @@ static void test_matmul(void) {
             gt_qmat m;
             gt_err err = {0};
             CHECK_EQ_INT(gt_qmat_pack(&m, type, g, n_rows, n_cols, &err), 0);
+            {
+                /* Packing into caller memory (one region per model) gives the same bytes. */
+                size_t nb = gt_qmat_pack_bytes(type, n_rows, n_cols);
+                CHECK(nb % 64 == 0 && nb >= gt_qmat_bytes(&m));
+                void *own;
+                uint8_t *reg = gt_kern_alloc(nb, &own);
+                gt_qmat m2;
+                CHECK_EQ_INT(gt_qmat_pack_into(&m2, type, g, n_rows, n_cols, reg, &err), 0);
+                CHECK(memcmp(m2.qs, m.qs, m.qs_tile_bytes * (size_t)m.n_tiles) == 0);
+                if (quant) CHECK(memcmp(m2.d, m.d, m.d_tile_bytes * (size_t)m.n_tiles) == 0);
+                gt_qmat_free(&m2); /* frees nothing: the region is ours */
+                gt_free(own);
+            }
             float *x = gt_malloc((size_t)n_tok * n_cols * sizeof(float));
             for (int i = 0; i < n_tok * n_cols; i++) x[i] = rndf() * (i % 7 == 0 ? 4.0f : 1.0f);
             gt_act a;
@@ -396,6 +409,7 @@ static void test_refusals(void) {
     CHECK_CONTAINS(err.msg, "q4_1");
     CHECK_EQ_INT(gt_qmat_pack(&m, GT_TYPE_F32, buf, 1, 33, &err), GT_EINVAL);
     CHECK_CONTAINS(err.msg, "multiple of 32");
+    CHECK(gt_qmat_pack_bytes(GT_TYPE_Q4_1, 1, 32) == 0 && gt_qmat_pack_bytes(GT_TYPE_F32, 1, 33) == 0);
     gt_qmat_free(&m);
     const gt_kern *best = gt_kern_best();
     CHECK(best != NULL);
