@@ -4,6 +4,9 @@
  * kernels_avx2.c and kernels_avx512.c; they are tested against this file. */
 #include "infer/kernels.h"
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -454,19 +457,28 @@ static const gt_kern kern_scalar = {
 
 /* --- dispatch ----------------------------------------------------------------- */
 
+#if defined(__x86_64__)
+/* F16C, read from CPUID leaf 1 (ECX bit 29) directly: clang 14's
+ * __builtin_cpu_supports does not know the name "f16c". */
+static int cpu_has_f16c(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    return (c >> 29) & 1;
+}
+#endif
+
 const gt_kern *gt_kern_isa(gt_isa isa) {
     switch (isa) {
     case GT_ISA_SCALAR: return &kern_scalar;
 #if defined(__x86_64__)
     case GT_ISA_AVX2:
-        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-            __builtin_cpu_supports("f16c"))
+        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c())
             return &gt_kern_avx2;
         return NULL;
     case GT_ISA_AVX512:
         if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni") &&
-            __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
+            __builtin_cpu_supports("fma") && cpu_has_f16c())
             return &gt_kern_avx512;
         return NULL;
 #endif

@@ -12,6 +12,9 @@
  * <= 15. The Q4_0 offset is removed with the activation block sum, exactly. */
 #if defined(__x86_64__)
 #pragma GCC target("avx2,fma,f16c")
+#ifdef __clang__ /* clang ignores the GCC pragma: the same target, its way */
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
+#endif
 #include <immintrin.h>
 #include <string.h>
 
@@ -321,4 +324,8 @@ const gt_kern gt_kern_avx2 = {
     .exp_shift = exp_shift_avx2,
     .f16_round = f16_round_avx2,
 };
+#endif
+
+#ifdef __clang__
+#pragma clang attribute pop
 #endif

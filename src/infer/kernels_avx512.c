@@ -23,6 +23,9 @@
  * blocks ahead, since it streams them from memory. */
 #if defined(__x86_64__)
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")
+#ifdef __clang__ /* clang ignores the GCC pragma: the same target, its way */
+#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c"))), apply_to = function)
+#endif
 #include <immintrin.h>
 #include <string.h>
 
@@ -450,4 +453,8 @@ const gt_kern gt_kern_avx512 = {
     .exp_shift = exp_shift_512,
     .f16_round = f16_round_512,
 };
+#endif
+
+#ifdef __clang__
+#pragma clang attribute pop
 #endif

@@ -2,6 +2,7 @@
  * instructions on millions of values and every half round-tripped; Q8_0 and
  * Q4_0 blocks checked byte by byte on hand-worked cases and within half a
  * step after dequantizing random rows. */
+#include <cpuid.h>
 #include <immintrin.h>
 #include <math.h>
 
@@ -40,7 +41,8 @@ static void test_f16(void) {
     CHECK_EQ_INT(gt_quantize_f32_to_f16(0x1p-25f), 0);      /* tie to even: 0 */
     CHECK_EQ_INT(gt_quantize_f32_to_f16(0x1.8p-25f), 1);    /* above the tie */
     CHECK_EQ_INT(gt_quantize_f32_to_f16(0x1.8p-24f), 2);    /* 1.5 units: tie to even */
-    if (!__builtin_cpu_supports("f16c")) return;
+    unsigned ca, cb, cc, cd; /* F16C: CPUID leaf 1, ECX bit 29 (clang 14 lacks the name "f16c") */
+    if (!__get_cpuid(1, &ca, &cb, &cc, &cd) || !((cc >> 29) & 1)) return;
     /* random bit patterns and values near f16's range, against F16C */
     int mismatch = 0;
     for (int i = 0; i < 2000000; i++) {
