@@ -46,7 +46,8 @@ bench-market: build-all
 	@./bench/market.sh $(BUILD)
 
 # libFuzzer builds of every fuzz target (clang); run one with e.g.
-#   build-fuzz/fuzz_action -max_total_time=60 tests/fuzz/corpus/action
+#   build-fuzz/fuzz_action -max_total_time=60 -artifact_prefix=/tmp/ /tmp/corpus tests/fuzz/corpus/action
+# (the first corpus directory is where libFuzzer writes what it finds)
 fuzz: setup
 	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DGT_FUZZ=ON -DGT_SANITIZE=ON >/dev/null
 	@cmake --build build-fuzz -j $(JOBS)
