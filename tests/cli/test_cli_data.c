@@ -7,35 +7,21 @@
 #include <unistd.h>
 
 #include "../test.h"
+#include "cli_util.h"
 #include "base/alloc.h"
 #include "base/file.h"
 
-static char tmp[] = "/tmp/gt-cli-data-XXXXXX";
-static char home[256], pwfile[300], out_path[300], err_path[300], spec[300];
-static char *out_s, *err_s;
+static char spec[300];
 
-/* Runs `gotong ARGS --home HOME` without a terminal; captures the output. */
-static int gotong(const char *args) {
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "setsid -w %s %s --home %s >%s 2>%s </dev/null", GT_CLI, args, home, out_path,
-             err_path);
-    int st = system(cmd);
-    gt_free(out_s);
-    gt_free(err_s);
-    size_t n;
-    if (gt_file_read(out_path, 1 << 20, (uint8_t **)&out_s, &n, NULL)) out_s = gt_strdup("");
-    if (gt_file_read(err_path, 1 << 20, (uint8_t **)&err_s, &n, NULL)) err_s = gt_strdup("");
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 static void test_job_post(void) {
     char args[1024], auth[64] = "";
-    snprintf(args, sizeof args, "init --password-file %s --light", pwfile);
+    snprintf(args, sizeof args, "init --password-file %s --light", cli_pwfile);
     CHECK_EQ_INT(gotong(args), 0);
     CHECK_EQ_INT(gotong("balance --json"), 0);
     char *p = strstr(out_s, "\"address\":\"");
     if (p) snprintf(auth, 43, "%s", p + 11);
-    snprintf(args, sizeof args, "mint --to %s 100 --password-file %s", auth, pwfile);
+    snprintf(args, sizeof args, "mint --to %s 100 --password-file %s", auth, cli_pwfile);
     CHECK_EQ_INT(gotong(args), 0);
     const char *job =
         "{\"version\":1,\"name\":\"t\",\"family\":\"arith\",\"template\":\"Q: {question}\\n\",\"seed\":7,"
@@ -50,7 +36,7 @@ static void test_job_post(void) {
 
     /* A node on a free port; its first line says where. */
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "exec %s node --home %s --listen 127.0.0.1:0 --quiet", GT_CLI, home);
+    snprintf(cmd, sizeof cmd, "exec %s node --home %s --listen 127.0.0.1:0 --quiet", GT_CLI, cli_home);
     int fds[2];
     CHECK_EQ_INT(pipe(fds), 0);
     pid_t pid = fork();
@@ -68,12 +54,12 @@ static void test_job_post(void) {
     char *url = strstr(line, "http://");
     CHECK(url != NULL);
     if (url) {
-        snprintf(args, sizeof args, "data job post %s --node %s --password-file %s", jobid, url, pwfile);
+        snprintf(args, sizeof args, "data job post %s --node %s --password-file %s", jobid, url, cli_pwfile);
         CHECK_EQ_INT(gotong(args), 2);
         CHECK_CONTAINS(err_s, "--validator");
         snprintf(args, sizeof args,
                  "data job post %s --validator 0x000000000000000000000000000000000000dEaD --fee 0.1 --node %s "
-                 "--password-file %s --json", jobid, url, pwfile);
+                 "--password-file %s --json", jobid, url, cli_pwfile);
         CHECK_EQ_INT(gotong(args), 0);
         CHECK_CONTAINS(out_s, "\"slots\":2");
         CHECK_CONTAINS(out_s, "\"bounty\":\"2000000\"");
@@ -82,7 +68,7 @@ static void test_job_post(void) {
         CHECK_EQ_INT(gotong(args), 0);
         CHECK_CONTAINS(out_s, "\"generate\"");
         snprintf(args, sizeof args, "data job post ffffffffffffffff --validator %s --node %s --password-file %s", auth,
-                 url, pwfile);
+                 url, cli_pwfile);
         CHECK_EQ_INT(gotong(args), 1);
         CHECK_CONTAINS(err_s, "no job");
     }
@@ -93,18 +79,9 @@ static void test_job_post(void) {
 }
 
 int main(void) {
-    if (!mkdtemp(tmp)) return 1;
-    snprintf(home, sizeof home, "%s/home", tmp);
-    snprintf(pwfile, sizeof pwfile, "%s/pw", tmp);
-    snprintf(out_path, sizeof out_path, "%s/out", tmp);
-    snprintf(err_path, sizeof err_path, "%s/err", tmp);
-    snprintf(spec, sizeof spec, "%s/spec.json", tmp);
-    if (gt_file_write_atomic(pwfile, "secret\n", 7, 0600, NULL)) return 1;
+    if (cli_setup("gt-cli-data")) return 1;
+    snprintf(spec, sizeof spec, "%s/spec.json", cli_tmp);
     RUN(test_job_post);
-    gt_free(out_s);
-    gt_free(err_s);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
-    if (system(cmd) != 0) return 1;
+    if (cli_cleanup()) return 1;
     return gt_test_finish();
 }

@@ -5,29 +5,13 @@
 #include <unistd.h>
 
 #include "../test.h"
+#include "cli_util.h"
 #include "base/alloc.h"
 #include "base/file.h"
 #include <jansson.h>
 #include <sqlite3.h>
 
-static char tmp[] = "/tmp/gt-cli-ledger-XXXXXX";
-static char home[256], pwfile[300], out_path[300], err_path[300];
-static char *out_s, *err_s; /* last command's stdout / stderr */
 
-/* Runs `gotong ARGS --home HOME`; captures stdout/stderr; returns the exit
- * code. setsid: no terminal, so a password prompt fails instead of waiting. */
-static int gotong(const char *args) {
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "setsid -w %s %s --home %s >%s 2>%s </dev/null", GT_CLI, args, home, out_path,
-             err_path);
-    int st = system(cmd);
-    gt_free(out_s);
-    gt_free(err_s);
-    size_t n;
-    if (gt_file_read(out_path, 1 << 22, (uint8_t **)&out_s, &n, NULL)) out_s = gt_strdup("");
-    if (gt_file_read(err_path, 1 << 22, (uint8_t **)&err_s, &n, NULL)) err_s = gt_strdup("");
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 /* Reads the "address" of the first entry of `balance --json`. */
 static void first_address(char out[64]) {
@@ -43,7 +27,7 @@ static const char *DEAD = "0x000000000000000000000000000000000000dEaD";
 
 static void test_init_mint_send(void) {
     char args[512], auth[64];
-    snprintf(args, sizeof args, "init --password-file %s --light --chain-id 4242 --unbonding-blocks 2", pwfile);
+    snprintf(args, sizeof args, "init --password-file %s --light --chain-id 4242 --unbonding-blocks 2", cli_pwfile);
     CHECK_EQ_INT(gotong(args), 0);
     CHECK_CONTAINS(out_s, "chain id   4242");
     CHECK_EQ_INT(gotong(args), 1); /* a second init refuses */
@@ -51,23 +35,23 @@ static void test_init_mint_send(void) {
     CHECK_EQ_INT(gotong("balance --json"), 0);
     first_address(auth);
     CHECK(strlen(auth) == 42);
-    snprintf(args, sizeof args, "mint --to %s 100 --password-file %s", auth, pwfile);
+    snprintf(args, sizeof args, "mint --to %s 100 --password-file %s", auth, cli_pwfile);
     CHECK_EQ_INT(gotong(args), 0);
     CHECK_CONTAINS(out_s, "applied in block 1");
-    snprintf(args, sizeof args, "send --to %s 1.5 --password-file %s --json", DEAD, pwfile);
+    snprintf(args, sizeof args, "send --to %s 1.5 --password-file %s --json", DEAD, cli_pwfile);
     CHECK_EQ_INT(gotong(args), 0);
     CHECK_CONTAINS(out_s, "\"ok\":true");
     snprintf(args, sizeof args, "balance %s", DEAD);
     CHECK_EQ_INT(gotong(args), 0);
     CHECK_CONTAINS(out_s, "balance 1.5 ");
     /* refusals say why */
-    snprintf(args, sizeof args, "send --to %s 1000 --password-file %s", DEAD, pwfile);
+    snprintf(args, sizeof args, "send --to %s 1000 --password-file %s", DEAD, cli_pwfile);
     CHECK_EQ_INT(gotong(args), 1);
     CHECK_CONTAINS(err_s, "has 98.5, needs 1000");
-    snprintf(args, sizeof args, "send --to %s 1.1234567 --password-file %s", DEAD, pwfile);
+    snprintf(args, sizeof args, "send --to %s 1.1234567 --password-file %s", DEAD, cli_pwfile);
     CHECK_EQ_INT(gotong(args), 1);
     CHECK_CONTAINS(err_s, "more than 6 decimals");
-    snprintf(args, sizeof args, "send --to 0x000000000000000000000000000000000000DEAd 1 --password-file %s", pwfile);
+    snprintf(args, sizeof args, "send --to 0x000000000000000000000000000000000000DEAd 1 --password-file %s", cli_pwfile);
     CHECK_EQ_INT(gotong(args), 1);
     CHECK_CONTAINS(err_s, "checksum");
     CHECK_EQ_INT(gotong("send 1"), 2);
@@ -78,14 +62,14 @@ static void test_init_mint_send(void) {
     CHECK_EQ_INT(gotong("send --help"), 0);
     CHECK_CONTAINS(out_s, "usage: gotong send");
     /* stake and unstake */
-    snprintf(args, sizeof args, "stake 10 --password-file %s", pwfile);
+    snprintf(args, sizeof args, "stake 10 --password-file %s", cli_pwfile);
     CHECK_EQ_INT(gotong(args), 0);
-    snprintf(args, sizeof args, "unstake 4 --password-file %s", pwfile);
+    snprintf(args, sizeof args, "unstake 4 --password-file %s", cli_pwfile);
     CHECK_EQ_INT(gotong(args), 0);
     CHECK_EQ_INT(gotong("balance --json"), 0);
     CHECK_CONTAINS(out_s, "\"staked\":\"6\"");
     CHECK_CONTAINS(out_s, "\"unbonding\":\"4\"");
-    snprintf(args, sizeof args, "unstake 7 --password-file %s", pwfile);
+    snprintf(args, sizeof args, "unstake 7 --password-file %s", cli_pwfile);
     CHECK_EQ_INT(gotong(args), 1);
     CHECK_CONTAINS(err_s, "insufficient stake");
 }
@@ -107,13 +91,13 @@ static void test_log_verify_submit(void) {
         char *end = strstr(line, "}}\n"); /* the action's brace, then the line's */
         if (end) end[1] = 0;
         char path[320];
-        snprintf(path, sizeof path, "%s/replay.json", tmp);
+        snprintf(path, sizeof path, "%s/replay.json", cli_tmp);
         CHECK_EQ_INT(gt_file_write_atomic(path, line, strlen(line), 0600, NULL), 0);
         char args[400];
         snprintf(args, sizeof args, "ledger submit %s", path);
         CHECK_EQ_INT(gotong(args), 1);
         CHECK_CONTAINS(err_s, "already used");
-        snprintf(path, sizeof path, "%s/bad.json", tmp);
+        snprintf(path, sizeof path, "%s/bad.json", cli_tmp);
         CHECK_EQ_INT(gt_file_write_atomic(path, "{\"type\":\"transfer\",\n\"from\":}", 27, 0600, NULL), 0);
         snprintf(args, sizeof args, "ledger submit %s", path);
         CHECK_EQ_INT(gotong(args), 1);
@@ -124,7 +108,7 @@ static void test_log_verify_submit(void) {
     /* a damaged ledger fails verification */
     sqlite3 *db;
     char dbp[300];
-    snprintf(dbp, sizeof dbp, "%s/ledger.db", home);
+    snprintf(dbp, sizeof dbp, "%s/ledger.db", cli_home);
     CHECK_EQ_INT(sqlite3_open(dbp, &db), SQLITE_OK);
     CHECK_EQ_INT(sqlite3_exec(db, "UPDATE accounts SET balance=balance+1", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
@@ -133,18 +117,9 @@ static void test_log_verify_submit(void) {
 }
 
 int main(void) {
-    if (!mkdtemp(tmp)) return 1;
-    snprintf(home, sizeof home, "%s/home", tmp);
-    snprintf(pwfile, sizeof pwfile, "%s/pw", tmp);
-    snprintf(out_path, sizeof out_path, "%s/out", tmp);
-    snprintf(err_path, sizeof err_path, "%s/err", tmp);
-    if (gt_file_write_atomic(pwfile, "secret\n", 7, 0600, NULL)) return 1;
+    if (cli_setup("gt-cli-ledger")) return 1;
     RUN(test_init_mint_send);
     RUN(test_log_verify_submit);
-    gt_free(out_s);
-    gt_free(err_s);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
-    if (system(cmd) != 0) return 1;
+    if (cli_cleanup()) return 1;
     return gt_test_finish();
 }

@@ -1,0 +1,55 @@
+/* cli_util.h: running the `gotong` binary from a test: a temp directory with
+ * a home and a password file, and one call that runs a command line with
+ * --home set, no terminal (a password prompt fails instead of waiting), and
+ * its stdout/stderr captured. */
+#ifndef GT_TESTS_CLI_UTIL_H
+#define GT_TESTS_CLI_UTIL_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/alloc.h"
+#include "base/file.h"
+
+static char cli_tmp[64];
+static char cli_home[256], cli_pwfile[300], cli_out_path[300], cli_err_path[300];
+static char *out_s, *err_s; /* the last command's stdout / stderr */
+
+/* Makes the temp directory (name from prefix) with a password file "secret". */
+static inline int cli_setup(const char *prefix) {
+    snprintf(cli_tmp, sizeof cli_tmp, "/tmp/%s-XXXXXX", prefix);
+    if (!mkdtemp(cli_tmp)) return -1;
+    snprintf(cli_home, sizeof cli_home, "%s/home", cli_tmp);
+    snprintf(cli_pwfile, sizeof cli_pwfile, "%s/pw", cli_tmp);
+    snprintf(cli_out_path, sizeof cli_out_path, "%s/out", cli_tmp);
+    snprintf(cli_err_path, sizeof cli_err_path, "%s/err", cli_tmp);
+    return gt_file_write_atomic(cli_pwfile, "secret\n", 7, 0600, NULL);
+}
+
+/* Runs `gotong ARGS --home HOME`; returns its exit code. */
+static inline int gotong(const char *args) {
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "setsid -w %s %s --home %s >%s 2>%s </dev/null", GT_CLI, args, cli_home,
+             cli_out_path, cli_err_path);
+    int st = system(cmd);
+    gt_free(out_s);
+    gt_free(err_s);
+    size_t n;
+    if (gt_file_read(cli_out_path, 1 << 22, (uint8_t **)&out_s, &n, NULL)) out_s = gt_strdup("");
+    if (gt_file_read(cli_err_path, 1 << 22, (uint8_t **)&err_s, &n, NULL)) err_s = gt_strdup("");
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Removes the temp directory and the captured output. */
+static inline int cli_cleanup(void) {
+    gt_free(out_s);
+    gt_free(err_s);
+    out_s = err_s = NULL;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", cli_tmp);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+#endif
