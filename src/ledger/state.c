@@ -124,11 +124,17 @@ void gt_state_reset(gt_state *s) {
 uint64_t gt_state_supply(gt_state *s) { return s->supply; }
 void gt_state_set_supply(gt_state *s, uint64_t supply) { s->supply = s->supply_at_mark = supply; }
 
-/* Prepares the cached statements against db (once per db). */
-static int bind_db(gt_state *s, sqlite3 *db, gt_err *err) {
-    if (s->db == db) return 0;
+/* Points the state at db; statements prepared for another connection go. */
+static void use_db(gt_state *s, sqlite3 *db) {
+    if (s->db == db) return;
     finalize_stmts(s);
     s->db = db;
+}
+
+/* Prepares the account and lock statements against db (once per db). */
+static int bind_db(gt_state *s, sqlite3 *db, gt_err *err) {
+    use_db(s, db);
+    if (s->sel_acct) return 0;
     if (sqlite3_prepare_v2(db, "SELECT balance,staked,locked,unbonding,nonce FROM accounts WHERE addr=?", -1, &s->sel_acct, NULL) ||
         sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO accounts VALUES(?,?,?,?,?,?)", -1, &s->put_acct, NULL) ||
         sqlite3_prepare_v2(db, "SELECT owner,amount FROM locks WHERE id=?", -1, &s->sel_lock, NULL) ||
@@ -586,7 +592,7 @@ int gt_tx_stmt(gt_tx *tx, const char *sql, sqlite3_stmt **out, gt_err *err) {
             return gt_err_set(err, GT_EDB, "store: %s", sqlite3_errmsg(tx->db));
         return 0;
     }
-    if (bind_db(s, tx->db, err)) return err ? err->code : GT_EDB;
+    use_db(s, tx->db);
     uint64_t h = str_hash(sql);
     for (int i = 0; i < s->n_stmts; i++) {
         stmt_slot *e = &s->stmts[i];

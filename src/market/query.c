@@ -135,6 +135,17 @@ static json_t *slot_json(sqlite3 *db, const mk_task *t, const mk_slot *sl) {
     return o;
 }
 
+/* The same through tx's statement cache. */
+static uint64_t lock_amount_tx(gt_tx *tx, const uint8_t id[32]) {
+    sqlite3_stmt *q;
+    uint64_t v = 0;
+    if (gt_tx_stmt(tx, "SELECT amount FROM locks WHERE id=?", &q, NULL)) return 0;
+    sqlite3_bind_blob(q, 1, id, 32, SQLITE_STATIC);
+    if (sqlite3_step(q) == SQLITE_ROW) v = (uint64_t)sqlite3_column_int64(q, 0);
+    gt_tx_stmt_done(tx, q);
+    return v;
+}
+
 /* Escrow still held for a task, read from the ledger's locks table. */
 static uint64_t lock_amount(sqlite3 *db, const uint8_t id[32]) {
     sqlite3_stmt *q;
@@ -198,6 +209,9 @@ json_t *gt_market_tasks_list(sqlite3 *db, const gt_market_task_filter *f, uint64
     sqlite3_bind_int64(q, 7, (int64_t)offset);
     json_t *arr = json_array();
     gt_tx tx = read_tx(db);
+    /* A statement cache for this page: each row's task and escrow reads then
+     * prepare once per page, not once per row. */
+    tx.state = gt_state_new();
     uint64_t n = 0;
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
@@ -207,9 +221,10 @@ json_t *gt_market_tasks_list(sqlite3 *db, const gt_market_task_filter *f, uint64
         json_t *o = task_terms(&t);
         uint8_t escrow[32];
         gt_market_escrow_id(t.id, escrow);
-        json_object_set_new(o, "escrow", j_units(lock_amount(db, escrow)));
+        json_object_set_new(o, "escrow", j_units(lock_amount_tx(&tx, escrow)));
         json_array_append_new(arr, o);
     }
+    gt_state_free(tx.state);
     sqlite3_finalize(q);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         json_decref(arr);
