@@ -15,6 +15,7 @@
 #include "base/json.h"
 #include "base/limits.h"
 #include "base/progress.h"
+#include "agent/client.h"
 #include "cli/cli.h"
 #include "crypto/addr.h"
 #include "crypto/keystore.h"
@@ -23,13 +24,13 @@
 
 /* Options most money commands share. */
 typedef struct common_opts {
-    const char *home, *password_file, *from;
+    const char *home, *password_file, *from, *node;
     int json, light;
     char home_path[4096], db_path[4200];
 } common_opts;
 
 enum { OPT_HOME = 1000, OPT_PASSWORD_FILE, OPT_FROM, OPT_TO, OPT_JSON, OPT_LIGHT, OPT_CHAIN_ID,
-       OPT_UNBONDING, OPT_FROM_H, OPT_TO_H, OPT_LIMIT, OPT_HELP };
+       OPT_UNBONDING, OPT_FROM_H, OPT_TO_H, OPT_LIMIT, OPT_NODE, OPT_HELP };
 
 static int resolve_home(common_opts *o, gt_err *err) {
     int rc = gt_cli_home(o->home, o->home_path, sizeof o->home_path, err);
@@ -63,8 +64,43 @@ static void print_result(const common_opts *o, const gt_action *a, const gt_resu
     }
 }
 
+/* The fields of a core action, for the node client's fill callback. */
+typedef struct core_fields {
+    const gt_addr *to;
+    uint64_t amount;
+} core_fields;
+
+static int fill_core(void *arg, gt_action *a, gt_err *err) {
+    const core_fields *f = arg;
+    if (f->to) gt_action_set_addr(a, "to", f->to);
+    gt_action_set_u64(a, "amount", f->amount);
+    return 0;
+}
+
+/* Signs and submits one core action through a running node (--node URL):
+ * the way to act while the node holds the ledger. */
+static int submit_via_node(common_opts *o, const gt_action_kind *kind, const gt_addr *to, uint64_t amount) {
+    gt_err err = {0};
+    gt_key key;
+    gt_client *c = NULL;
+    if (gt_cli_load_key(o->home, o->from, o->password_file, &key, NULL, &err)) return gt_cli_fail(&err);
+    core_fields f = {to, amount};
+    gt_action a;
+    uint64_t height = 0;
+    int rc = gt_client_new(o->node, &c, &err);
+    if (!rc) rc = gt_client_act(c, &key, kind, fill_core, &f, a.id, &height, &err);
+    gt_key_wipe(&key);
+    gt_client_free(c);
+    if (rc) return gt_cli_fail(&err);
+    a.kind = kind;
+    gt_result r = {.code = 0, .height = height};
+    print_result(o, &a, &r);
+    return 0;
+}
+
 /* Signs and submits one core action from the --from key. */
 static int sign_and_submit(common_opts *o, const gt_action_kind *kind, const gt_addr *to, uint64_t amount) {
+    if (o->node) return submit_via_node(o, kind, to, amount);
     gt_err err = {0};
     gt_addr from;
     gt_key key;
@@ -99,7 +135,8 @@ static int parse_common(int argc, char **argv, common_opts *o, const char **to, 
     static const struct option opts[] = {
         {"home", required_argument, 0, OPT_HOME}, {"password-file", required_argument, 0, OPT_PASSWORD_FILE},
         {"from", required_argument, 0, OPT_FROM}, {"to", required_argument, 0, OPT_TO},
-        {"json", no_argument, 0, OPT_JSON}, {"help", no_argument, 0, OPT_HELP}, {0, 0, 0, 0}};
+        {"json", no_argument, 0, OPT_JSON}, {"node", required_argument, 0, OPT_NODE},
+        {"help", no_argument, 0, OPT_HELP}, {0, 0, 0, 0}};
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -109,6 +146,7 @@ static int parse_common(int argc, char **argv, common_opts *o, const char **to, 
         case OPT_FROM: o->from = optarg; break;
         case OPT_TO: if (!to) goto bad; *to = optarg; break;
         case OPT_JSON: o->json = 1; break;
+        case OPT_NODE: o->node = optarg; break;
         case 'h': case OPT_HELP: printf("%s", usage); return 0;
         default: goto bad;
         }
@@ -120,9 +158,11 @@ bad:
 }
 
 static const char send_usage[] =
-    "usage: gotong send --to ADDRESS AMOUNT [--from ADDRESS] [--home DIR] [--password-file F] [--json]\n"
+    "usage: gotong send --to ADDRESS AMOUNT [--from ADDRESS] [--home DIR] [--password-file F] [--node URL] [--json]\n"
     "Transfers AMOUNT tokens (decimal, up to 6 places: 1.5 = 1500000 units) from --from\n"
-    "(default: the only key in the keystore) to --to, signed with --from's keystore key.\n";
+    "(default: the only key in the keystore) to --to, signed with --from's keystore key.\n"
+    "With --node URL the signed action goes through a running node (gotong node holds\n"
+    "the ledger while it runs); without it, HOME/ledger.db is written directly.\n";
 
 /* Parses "--to ADDRESS AMOUNT" and the common options of send and mint.
  * Returns -1 to go on, else the exit code (help printed, usage or input error). */
@@ -148,9 +188,9 @@ static int cmd_send(int argc, char **argv) {
 GT_CLI_COMMAND(cli_send, "send", "transfer tokens to an address", cmd_send)
 
 static const char mint_usage[] =
-    "usage: gotong mint --to ADDRESS AMOUNT [--from AUTHORITY] [--home DIR] [--password-file F] [--json]\n"
+    "usage: gotong mint --to ADDRESS AMOUNT [--from AUTHORITY] [--home DIR] [--password-file F] [--node URL] [--json]\n"
     "Creates AMOUNT new tokens for --to. Only the genesis authority (the local\n"
-    "network's faucet, made by `gotong init`) may mint.\n";
+    "network's faucet, made by `gotong init`) may mint. --node URL: through a running node.\n";
 
 static int cmd_mint(int argc, char **argv) {
     common_opts o = {0};
@@ -174,12 +214,13 @@ static int cmd_mint(int argc, char **argv) {
 GT_CLI_COMMAND(cli_mint, "mint", "create tokens (genesis authority only: the faucet)", cmd_mint)
 
 static const char stake_usage[] =
-    "usage: gotong stake AMOUNT [--from ADDRESS] [--home DIR] [--password-file F] [--json]\n"
-    "Bonds AMOUNT of --from's balance as stake (validators need stake).\n";
+    "usage: gotong stake AMOUNT [--from ADDRESS] [--home DIR] [--password-file F] [--node URL] [--json]\n"
+    "Bonds AMOUNT of --from's balance as stake (validators need stake).\n"
+    "--node URL: through a running node.\n";
 static const char unstake_usage[] =
-    "usage: gotong unstake AMOUNT [--from ADDRESS] [--home DIR] [--password-file F] [--json]\n"
+    "usage: gotong unstake AMOUNT [--from ADDRESS] [--home DIR] [--password-file F] [--node URL] [--json]\n"
     "Unbonds AMOUNT of stake; it returns to the balance after the ledger's\n"
-    "unbonding delay (in blocks, set at genesis).\n";
+    "unbonding delay (in blocks, set at genesis). --node URL: through a running node.\n";
 
 static int stake_common(int argc, char **argv, const gt_action_kind *kind, const char *usage, const char *name) {
     common_opts o = {0};

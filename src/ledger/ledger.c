@@ -269,7 +269,7 @@ int gt_ledger_open(const char *path, int flags, gt_ledger **out, gt_err *err) {
         if (flock(l->lock_fd, LOCK_EX | LOCK_NB) != 0) {
             rc = gt_err_set(err, GT_ESTATE,
                             "the ledger %s is in use by another process (a running node?); "
-                            "stop it or go through its API",
+                            "stop it, or go through its API (--node URL)",
                             path);
             goto fail;
         }

@@ -1,7 +1,8 @@
 /* test_cli_data.c: `gotong data job new` + `gotong data job post` against a
  * real `gotong node` child: the job lands on the market as one task of kind
  * generate with one slot per batch and the bounty and stake the spec implies;
- * the usage errors say what is missing. */
+ * the usage errors say what is missing. Also, beside the running node: money
+ * commands are refused on its ledger file but go through it with --node. */
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -64,6 +65,16 @@ static void test_job_post(void) {
         CHECK_CONTAINS(out_s, "\"slots\":2");
         CHECK_CONTAINS(out_s, "\"bounty\":\"2000000\"");
         CHECK_CONTAINS(out_s, "\"stake\":\"1000000\"");
+        /* money commands: refused on the node's ledger file, fine through the node */
+        snprintf(args, sizeof args, "send --to 0x000000000000000000000000000000000000dEaD 1 --password-file %s", cli_pwfile);
+        CHECK_EQ_INT(gotong(args), 1);
+        CHECK_CONTAINS(err_s, "--node URL");
+        snprintf(args, sizeof args, "send --to 0x000000000000000000000000000000000000dEaD 1 --password-file %s --node %s",
+                 cli_pwfile, url);
+        CHECK_EQ_INT(gotong(args), 0);
+        CHECK_CONTAINS(out_s, "transfer 0x");
+        CHECK_EQ_INT(gotong("balance 0x000000000000000000000000000000000000dEaD"), 0); /* reads beside the node */
+        CHECK_CONTAINS(out_s, "balance 1 ");
         snprintf(args, sizeof args, "task list --node %s --json", url);
         CHECK_EQ_INT(gotong(args), 0);
         CHECK_CONTAINS(out_s, "\"generate\"");
