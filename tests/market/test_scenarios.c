@@ -511,14 +511,13 @@ done:
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-int main(int argc, char **argv) {
-    gt_err err = {0};
-    if (gt_market_register(&err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
+/* Runs the files named on the command line, else every *.json in dirpath
+ * (sorted). The kinds the scenarios use must be registered first. */
+static int scenarios_main(int argc, char **argv, const char *dirpath) {
     if (argc > 1) {
         for (int i = 1; i < argc; i++) run_file(argv[i]);
         return gt_test_finish();
     }
-    const char *dirpath = GT_SOURCE_DIR "/tests/scenarios";
     DIR *d = opendir(dirpath);
     if (!d) { fprintf(stderr, "cannot open %s\n", dirpath); return 1; }
     char *names[256];
@@ -538,4 +537,10 @@ int main(int argc, char **argv) {
         free(names[i]);
     }
     return gt_test_finish();
+}
+
+int main(int argc, char **argv) {
+    gt_err err = {0};
+    if (gt_market_register(&err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
+    return scenarios_main(argc, argv, GT_SOURCE_DIR "/tests/scenarios");
 }

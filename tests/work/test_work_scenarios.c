@@ -17,28 +17,5 @@
 int main(int argc, char **argv) {
     gt_err err = {0};
     if (gt_work_register(&err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
-    if (argc > 1) {
-        for (int i = 1; i < argc; i++) run_file(argv[i]);
-        return gt_test_finish();
-    }
-    const char *dirpath = GT_SOURCE_DIR "/tests/scenarios/work";
-    DIR *d = opendir(dirpath);
-    if (!d) { fprintf(stderr, "cannot open %s\n", dirpath); return 1; }
-    char *names[64];
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) && n < 64) {
-        size_t len = strlen(e->d_name);
-        if (len > 5 && !strcmp(e->d_name + len - 5, ".json")) names[n++] = strdup(e->d_name);
-    }
-    closedir(d);
-    qsort(names, (size_t)n, sizeof names[0], cmp_str);
-    CHECK(n > 0);
-    for (int i = 0; i < n; i++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dirpath, names[i]);
-        run_file(path);
-        free(names[i]);
-    }
-    return gt_test_finish();
+    return scenarios_main(argc, argv, GT_SOURCE_DIR "/tests/scenarios/work");
 }
