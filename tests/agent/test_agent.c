@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "../test.h"
+#include "../node_child.h"
 #include "agent/agent.h"
 #include "agent/skill_complete.h"
 #include "base/alloc.h"
@@ -263,29 +264,8 @@ static int start_node(const char *home, char *url, size_t cap) {
         fprintf(stderr, "genesis: %s\n", err.msg);
         return -1;
     }
-    int pipefd[2];
-    if (pipe(pipefd)) return -1;
-    node_pid = fork();
-    if (node_pid == 0) {
-        dup2(pipefd[1], 1);
-        close(pipefd[0]);
-        execl(GT_CLI, GT_CLI, "node", "--home", home, "--listen", "127.0.0.1:0", "--quiet", "--block-interval-ms", "200",
-              (char *)NULL);
-        _exit(127);
-    }
-    close(pipefd[1]);
-    FILE *f = fdopen(pipefd[0], "r");
-    char line[256] = "";
-    if (!f || !fgets(line, sizeof line, f)) {
-        fprintf(stderr, "node did not start (is %s built?)\n", GT_CLI);
-        return -1;
-    }
-    fclose(f);
-    char *u = strstr(line, "http://");
-    if (!u) return -1;
-    u[strcspn(u, "\r\n")] = 0;
-    snprintf(url, cap, "%s", u);
-    return 0;
+    node_pid = gt_test_node_start(home, "200", url, cap);
+    return node_pid < 0 ? -1 : 0;
 }
 
 typedef struct amount_args {
@@ -394,8 +374,7 @@ static void test_loop_on_node(void) {
     free(spec);
     for (int i = 0; i < 3; i++) gt_agent_free(all[i]);
     gt_client_free(c);
-    kill(node_pid, SIGTERM);
-    waitpid(node_pid, NULL, 0);
+    gt_test_node_stop(node_pid);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf %s", home);
     if (system(cmd)) fprintf(stderr, "could not remove %s\n", home);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "../test.h"
+#include "../node_child.h"
 #include "agent/agent.h"
 #include "agent/skill_generate.h"
 #include "crypto/keccak.h"
@@ -132,26 +133,9 @@ static int start_node(void) {
         fprintf(stderr, "genesis: %s\n", err.msg);
         return -1;
     }
-    int pipefd[2];
-    if (pipe(pipefd)) return -1;
-    node_pid = fork();
-    if (node_pid == 0) {
-        dup2(pipefd[1], 1);
-        close(pipefd[0]);
-        /* Long idle blocks: every deadline here passes by actions only. */
-        execl(GT_CLI, GT_CLI, "node", "--home", home, "--listen", "127.0.0.1:0", "--quiet", "--block-interval-ms",
-              "60000", (char *)NULL);
-        _exit(127);
-    }
-    close(pipefd[1]);
-    FILE *f = fdopen(pipefd[0], "r");
-    char line[256] = "";
-    if (!f || !fgets(line, sizeof line, f)) return -1;
-    fclose(f);
-    char *u = strstr(line, "http://");
-    if (!u) return -1;
-    u[strcspn(u, "\r\n")] = 0;
-    snprintf(url, sizeof url, "%s", u);
+    /* Long idle blocks: every deadline here passes by actions only. */
+    node_pid = gt_test_node_start(home, "60000", url, sizeof url);
+    if (node_pid < 0) return -1;
     return gt_client_new(url, &dir, &err);
 }
 
@@ -390,8 +374,7 @@ int main(void) {
     RUN(test_data_job);
     RUN(test_eval);
     gt_client_free(dir);
-    kill(node_pid, SIGTERM);
-    waitpid(node_pid, NULL, 0);
+    gt_test_node_stop(node_pid);
     gt_agent_model_free(model);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", home);

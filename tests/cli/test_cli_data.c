@@ -9,6 +9,7 @@
 
 #include "../test.h"
 #include "cli_util.h"
+#include "../node_child.h"
 #include "base/alloc.h"
 #include "base/file.h"
 
@@ -36,24 +37,10 @@ static void test_job_post(void) {
     CHECK(strlen(jobid) == 16);
 
     /* A node on a free port; its first line says where. */
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "exec %s node --home %s --listen 127.0.0.1:0 --quiet", GT_CLI, cli_home);
-    int fds[2];
-    CHECK_EQ_INT(pipe(fds), 0);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    char line[256] = "";
-    size_t n = 0;
-    while (n < sizeof line - 1 && read(fds[0], line + n, 1) == 1 && line[n] != '\n') n++;
-    line[n] = 0;
-    char *url = strstr(line, "http://");
-    CHECK(url != NULL);
+    char urlbuf[256];
+    pid_t pid = gt_test_node_start(cli_home, "1000", urlbuf, sizeof urlbuf);
+    CHECK(pid > 0);
+    char *url = pid > 0 ? urlbuf : NULL;
     if (url) {
         snprintf(args, sizeof args, "data job post %s --node %s --password-file %s", jobid, url, cli_pwfile);
         CHECK_EQ_INT(gotong(args), 2);
@@ -83,10 +70,7 @@ static void test_job_post(void) {
         CHECK_EQ_INT(gotong(args), 1);
         CHECK_CONTAINS(err_s, "no job");
     }
-    kill(pid, SIGTERM);
-    int st;
-    waitpid(pid, &st, 0);
-    close(fds[0]);
+    gt_test_node_stop(pid);
 }
 
 int main(void) {
