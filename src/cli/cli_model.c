@@ -227,6 +227,7 @@ typedef struct rand_model {
     gt_pool *pool;
     gt_progress progress;
     uint64_t done;
+    float weight_std;          /* standard deviation of the normal weights */
 } rand_model;
 
 /* Fills rows ith, ith+nth, ... of the tensor (each row from its own seed). */
@@ -238,7 +239,7 @@ static void fill_rows(void *arg, int ith, int nth) {
             for (uint64_t j = 0; j < t->ne[0]; j++) row[j] = 1.0f;
         } else {
             uint64_t s = t->seed ^ (r * 0xd1b54a32d192ed03ull);
-            fill_normal(splitmix(&s), row, (int64_t)t->ne[0], MODEL_WEIGHT_STD);
+            fill_normal(splitmix(&s), row, (int64_t)t->ne[0], t->model->weight_std);
         }
         int rc = gt_quantize_row(t->type, row, t->dst + r * t->row_bytes, (int64_t)t->ne[0]);
         (void)rc;
@@ -309,19 +310,34 @@ static void usage_random(FILE *f) {
     fprintf(f,
             "usage: gotong model random --like VOCAB.gguf --arch llama|qwen2 --dim D --layers L\n"
             "         --heads H --kv-heads K --ff F [--type q8_0|q4_0|f16|bf16|f32] [--seed S]\n"
-            "         [--ctx N] [--rope-base B] [--tied|--untied] [--threads T] -o OUT.gguf\n"
-            "Writes a model with seeded random weights (normal(0, %.2f), norms 1) and the\n"
+            "         [--ctx N] [--rope-base B] [--tied|--untied] [--output-type TYPE]\n"
+            "         [--std S] [--threads T] -o OUT.gguf\n"
+            "Writes a model with seeded random weights (normal(0, S), S %.2f by default;\n"
+            "norms 1) and the\n"
             "vocabulary of VOCAB.gguf, in the layout llama.cpp loads. qwen2 gets q/k/v biases\n"
-            "and tied embeddings unless --untied; llama gets output.weight unless --tied.\n"
+            "and tied embeddings unless --untied; llama gets output.weight unless --tied,\n"
+            "in --output-type (default: --type), as llama.cpp's presets mix types.\n"
             "Defaults: --type q8_0 --seed 1 --ctx 2048, rope base 10000 (llama) / 1000000 (qwen2).\n",
             (double)MODEL_WEIGHT_STD);
 }
 
+/* Parses a weight type name for `model random`'s option opt; on a bad name
+ * prints the usage error and returns 2. */
+static int random_type(const char *opt, const char *name, uint32_t *out) {
+    if (!strcmp(name, "q8_0")) *out = GT_TYPE_Q8_0;
+    else if (!strcmp(name, "q4_0")) *out = GT_TYPE_Q4_0;
+    else if (!strcmp(name, "f16")) *out = GT_TYPE_F16;
+    else if (!strcmp(name, "bf16")) *out = GT_TYPE_BF16;
+    else if (!strcmp(name, "f32")) *out = GT_TYPE_F32;
+    else return gt_cli_usage_error("model random", "%s must be q8_0, q4_0, f16, bf16 or f32, not \"%s\"", opt, name);
+    return 0;
+}
+
 static int cmd_random(int argc, char **argv) {
-    const char *like = NULL, *arch = NULL, *outp = NULL, *type_s = "q8_0";
+    const char *like = NULL, *arch = NULL, *outp = NULL, *type_s = "q8_0", *out_type_s = NULL;
     uint32_t dim = 0, layers = 0, heads = 0, kv_heads = 0, ff = 0, seed = 1, ctx = 2048;
     uint32_t threads = (uint32_t)gt_cpu_count();
-    float rope_base = 0;
+    float rope_base = 0, weight_std = MODEL_WEIGHT_STD;
     int tied = -1, rc;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -337,6 +353,7 @@ static int cmd_random(int argc, char **argv) {
         else if (!strcmp(a, "--arch")) arch = v;
         else if (!strcmp(a, "-o") || !strcmp(a, "--out")) outp = v;
         else if (!strcmp(a, "--type")) type_s = v;
+        else if (!strcmp(a, "--output-type")) out_type_s = v;
         else if (!strcmp(a, "--dim")) { if ((rc = parse_u32(a, v, 32, MODEL_MAX_DIM, &dim))) return rc; }
         else if (!strcmp(a, "--layers")) { if ((rc = parse_u32(a, v, 1, MODEL_MAX_LAYERS, &layers))) return rc; }
         else if (!strcmp(a, "--heads")) { if ((rc = parse_u32(a, v, 1, MODEL_MAX_HEADS, &heads))) return rc; }
@@ -350,6 +367,11 @@ static int cmd_random(int argc, char **argv) {
             rope_base = strtof(v, &end);
             if (*end || !(rope_base > 1.0f) || !isfinite(rope_base))
                 return gt_cli_usage_error("model random", "--rope-base expects a number > 1, got \"%s\"", v);
+        } else if (!strcmp(a, "--std")) {
+            char *end;
+            weight_std = strtof(v, &end);
+            if (*end || !(weight_std > 0.0f && weight_std <= 1.0f))
+                return gt_cli_usage_error("model random", "--std expects a number in (0, 1], got \"%s\"", v);
         } else return gt_cli_usage_error("model random", "unknown option %s", a);
     }
     if (!like || !arch || !outp || !dim || !layers || !heads || !ff)
@@ -358,13 +380,9 @@ static int cmd_random(int argc, char **argv) {
     int qwen2 = !strcmp(arch, "qwen2");
     if (!qwen2 && strcmp(arch, "llama"))
         return gt_cli_usage_error("model random", "--arch must be llama or qwen2, not \"%s\"", arch);
-    uint32_t type;
-    if (!strcmp(type_s, "q8_0")) type = GT_TYPE_Q8_0;
-    else if (!strcmp(type_s, "q4_0")) type = GT_TYPE_Q4_0;
-    else if (!strcmp(type_s, "f16")) type = GT_TYPE_F16;
-    else if (!strcmp(type_s, "bf16")) type = GT_TYPE_BF16;
-    else if (!strcmp(type_s, "f32")) type = GT_TYPE_F32;
-    else return gt_cli_usage_error("model random", "--type must be q8_0, q4_0, f16, bf16 or f32, not \"%s\"", type_s);
+    uint32_t type, out_type;
+    if (random_type("--type", type_s, &type)) return 2;
+    if (random_type("--output-type", out_type_s ? out_type_s : type_s, &out_type)) return 2;
     if (!kv_heads) kv_heads = heads;
     if (dim % heads || heads % kv_heads || (dim / heads) % 2)
         return gt_cli_usage_error("model random", "--dim %u must split into --heads %u even-sized heads, "
@@ -373,6 +391,9 @@ static int cmd_random(int argc, char **argv) {
     if (dim % be || ff % be)
         return gt_cli_usage_error("model random", "%s needs --dim and --ff to be multiples of %u",
                                   type_s, be);
+    if (dim % gt_ggml_block_elems(out_type))
+        return gt_cli_usage_error("model random", "--output-type %s needs --dim to be a multiple of %u",
+                                  out_type_s, gt_ggml_block_elems(out_type));
     if (tied < 0) tied = qwen2;
     if (!rope_base) rope_base = qwen2 ? 1000000.0f : 10000.0f;
     uint32_t head_dim = dim / heads, kv_dim = head_dim * kv_heads;
@@ -418,7 +439,7 @@ static int cmd_random(int argc, char **argv) {
     /* the tensors, in llama.cpp's names; ne[0] is the input dimension */
     size_t max_t = 3 + (size_t)layers * 12;
     rand_tensor *ts = gt_calloc(max_t, sizeof *ts);
-    rand_model m = {0};
+    rand_model m = {.weight_std = weight_std};
     m.pool = gt_pool_new((int)threads);
     if (!ts || !m.pool) {
         gt_free(ts);
@@ -433,7 +454,7 @@ static int cmd_random(int argc, char **argv) {
     rand_list L = {ts, 0, 0, seed, &m};
     add_rand(&L, "token_embd.weight", dim, n_vocab, type, FILL_NORMAL);
     add_rand(&L, "output_norm.weight", dim, 1, GT_TYPE_F32, FILL_ONES);
-    if (!tied) add_rand(&L, "output.weight", dim, n_vocab, type, FILL_NORMAL);
+    if (!tied) add_rand(&L, "output.weight", dim, n_vocab, out_type, FILL_NORMAL);
     for (uint32_t l = 0; l < layers; l++) {
         char nm[64];
 #define BLK(suffix, d0, d1, ty, kd) \
