@@ -1,54 +1,68 @@
 # The two commands of the README: `make run` and `make test`. Each sets up the
-# machine (scripts/setup.sh, quiet when all is there) and builds what it needs.
+# machine for what it needs (scripts/setup.sh TARGET, quiet when all is there)
+# and builds what it runs. Nothing here reads a path outside the repository.
 JOBS ?= $(shell nproc)
 BUILD ?= build
 SAN_BUILD ?= build-san
 HOME_DIR ?= $(CURDIR)/.demo-home
+VOCAB ?= $(CURDIR)/.cache/fixtures/tokenizer/ggml-vocab-llama-spm.gguf
 
-.PHONY: all setup build build-all build-san run test bench-ledger bench-infer bench-market bench-work fuzz clean
+.PHONY: all setup build build-all build-san run test fixtures bench-ledger bench-infer bench-market bench-work fuzz clean
 
 all: build
 
 setup:
-	@./scripts/setup.sh
+	@./scripts/setup.sh run
 
 build: setup
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS) --target gotong
 
 build-all: setup
+	@./scripts/setup.sh test
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
-# The main job: a fresh embedded network with agents doing real work.
+# The main job: a fresh embedded network with agents doing real work, on a
+# random-weight model made around llama.cpp's vocabulary (fetched by setup).
 run: build
-	@$(BUILD)/gotong demo --home $(HOME_DIR) --fresh
+	@$(BUILD)/gotong demo --home $(HOME_DIR) --fresh --vocab $(VOCAB)
 
-# Every test, under AddressSanitizer + UndefinedBehaviorSanitizer, warnings as errors.
-test: setup
+# Every test, under AddressSanitizer + UndefinedBehaviorSanitizer, warnings as
+# errors. ctest's first test ("fixtures") writes the test models and
+# llama.cpp's references for them into .cache/fixtures.
+test:
+	@./scripts/setup.sh test
 	@cmake -S . -B $(SAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DGT_SANITIZE=ON -DGT_WERROR=ON >/dev/null
 	@cmake --build $(SAN_BUILD) -j $(JOBS)
 	@cd $(SAN_BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The test models and references alone (what ctest's "fixtures" test does).
+fixtures: build
+	@./scripts/setup.sh test
+	@./scripts/fixtures.sh $(BUILD)/gotong
 
 bench-ledger: build-all
 	@$(BUILD)/bench_ledger
 
 bench-infer: build-all
+	@./scripts/setup.sh bench
 	@./bench/infer.sh $(BUILD)
 
 # Data pipeline throughput vs raw generation of the same model; ends "pipeline/raw: X.XX".
-bench-work: setup
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+bench-work: fixtures
 	@cmake --build $(BUILD) -j $(JOBS) --target bench_work
 	@$(BUILD)/bench_work
 
 bench-market: build-all
+	@./scripts/setup.sh bench
 	@./bench/market.sh $(BUILD)
 
 # libFuzzer builds of every fuzz target (clang); run one with e.g.
 #   build-fuzz/fuzz_action -max_total_time=60 -artifact_prefix=/tmp/ /tmp/corpus tests/fuzz/corpus/action
 # (the first corpus directory is where libFuzzer writes what it finds)
-fuzz: setup
+fuzz:
+	@./scripts/setup.sh fuzz
 	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DGT_FUZZ=ON -DGT_SANITIZE=ON >/dev/null
 	@cmake --build build-fuzz -j $(JOBS)
 

@@ -10,9 +10,10 @@
 # memory-bandwidth bound (weight bytes read per token / bandwidth).
 #
 # Everything it fetches or builds lives in the ignored .cache/ folder:
-#   .cache/npm-llama   node-llama-cpp@3.22.1 (installed with --ignore-scripts)
-#   .cache/llama.cpp   llama.cpp cloned from its llama/gitRelease.bundle,
-#                      only the llama-bench target built (CPU, GGML_NATIVE)
+#   .cache/llama.git   llama.cpp's source (release v0.5.0) from the git bundle
+#                      in node-llama-cpp@3.22.1 (scripts/setup.sh bench)
+#   .cache/llama.cpp   a checkout of it, only the llama-bench target built
+#                      (CPU, GGML_NATIVE)
 #   .cache/bench       the three random models
 # Ends with one line per type: "q8_0: decode 1.62x prefill 1.10x bound 0.78
 # (163.2 t/s)", the bound being weight bytes per token over the best read
@@ -23,32 +24,22 @@ BUILD=${1:-build}
 MODE=${2:-}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=$ROOT/.cache
-NPM_DIR=$CACHE/npm-llama
 LLAMA_SRC=$CACHE/llama.cpp
 LLAMA_BENCH=$LLAMA_SRC/build/bin/llama-bench
 MODELS=$CACHE/bench
 THREADS=${GT_BENCH_THREADS:-2}
 REPS=${GT_BENCH_REPS:-3}
-VOCAB=$ROOT/../shared/fixtures/tokenizer/ggml-vocab-llama-spm.gguf
+VOCAB=$CACHE/fixtures/tokenizer/ggml-vocab-llama-spm.gguf
 
 die() { echo "bench/infer.sh: $*" >&2; exit 1; }
 
 # Builds llama-bench once; later runs reuse it.
 build_peer() {
     if [ -x "$LLAMA_BENCH" ]; then return 0; fi
-    command -v npm >/dev/null || die "npm not found: needed to fetch node-llama-cpp@3.22.1 (llama.cpp's source)"
-    command -v git >/dev/null || die "git not found: needed to unpack llama.cpp's git bundle"
-    mkdir -p "$NPM_DIR"
-    BUNDLE=$NPM_DIR/node_modules/node-llama-cpp/llama/gitRelease.bundle
-    if [ ! -f "$BUNDLE" ]; then
-        echo "fetching node-llama-cpp@3.22.1 into $NPM_DIR ..." >&2
-        (cd "$NPM_DIR" && npm install --no-save --ignore-scripts --no-audit --no-fund \
-            node-llama-cpp@3.22.1 >&2) || die "npm install node-llama-cpp@3.22.1 failed (offline?)"
-    fi
-    [ -f "$BUNDLE" ] || die "$BUNDLE missing: node-llama-cpp@3.22.1 should ship llama.cpp as a git bundle"
+    "$ROOT/scripts/setup.sh" bench || die "scripts/setup.sh bench failed"
     if [ ! -f "$LLAMA_SRC/CMakeLists.txt" ]; then
         rm -rf "$LLAMA_SRC"
-        git clone -q "$BUNDLE" "$LLAMA_SRC" || die "git clone of $BUNDLE failed"
+        git clone -q -b release "$CACHE/llama.git" "$LLAMA_SRC" || die "git clone of $CACHE/llama.git failed"
     fi
     echo "building llama-bench (once; CPU only, GGML_NATIVE) ..." >&2
     cmake -S "$LLAMA_SRC" -B "$LLAMA_SRC/build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON \
@@ -67,7 +58,7 @@ case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 for t in gotong bench_infer bench_infer_bw; do
     [ -x "$BUILD/$t" ] || cmake --build "$BUILD" --target "$t" >&2 || die "cannot build $t in $BUILD"
 done
-[ -f "$VOCAB" ] || die "$VOCAB missing (the shared fixtures)"
+[ -f "$VOCAB" ] || die "$VOCAB missing: run scripts/setup.sh"
 
 # The three models, once.
 mkdir -p "$MODELS"

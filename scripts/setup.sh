@@ -1,46 +1,191 @@
 #!/usr/bin/env bash
-# Installs every Debian package gotong's build, tests and benchmarks need.
-# Idempotent: when everything is already there it prints nothing and exits 0.
+# scripts/setup.sh [run|test|bench|fuzz]...
+#
+# Installs what one of the Makefile's targets needs, and nothing more:
+#   run    the build's Debian libraries, git, and llama.cpp's tokenizer
+#          vocabularies (the demo's random model is made around one)
+#   test   run's, plus Foundry's `cast` (keystore and signature interop tests)
+#          and llama.cpp's prebuilt libllama (reference outputs for the
+#          engine's tests, made by tests/ref/llama_ref.c)
+#   bench  test's, plus wrk (HTTP load for bench/market.sh)
+#   fuzz   run's, plus clang (libFuzzer builds)
+# With no argument: run.
+#
+# Sources, all pinned and checked:
+#   Debian packages through apt (as root, or with sudo);
+#   npm tarballs of node-llama-cpp and @node-llama-cpp/linux-x64 at 3.22.1
+#   (llama.cpp release v0.5.0), fetched with `npm pack` into .cache/npm-pack,
+#   sha256-checked; the vocabularies come out of the llama.cpp source that
+#   node-llama-cpp ships as a git bundle, each file sha256-checked;
+#   @foundry-rs/cast-linux-amd64 1.7.1 through `npm install`.
+# Everything lands in the repository's ignored .cache/ folder. Idempotent and
+# quiet when everything is there; each install says what it installs and why;
+# a registry that cannot be reached stops with what is missing and how to
+# install it by hand.
 set -euo pipefail
 
-pkgs=(
-  pkg-config
-  libsecp256k1-dev   # secp256k1 signatures with the recovery module
-  libssl-dev         # SHA-256, AES-128-CTR, scrypt, randomness
-  libsqlite3-dev     # the embedded ledger store
-  libjansson-dev     # JSON
-  libmicrohttpd-dev  # the node's HTTP server
-  libcurl4-openssl-dev # the agent's HTTP client
-  libpcre2-dev       # tokenizer pre-split regexes
-  clang              # libFuzzer builds of the fuzz targets
-  wrk                # HTTP load for bench/market
-)
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+CACHE="$ROOT/.cache"
+LLAMA_NPM_VERSION=3.22.1          # node-llama-cpp, ships llama.cpp release v0.5.0
+LLAMA_RELEASE=v0.5.0
+CAST_SPEC=@foundry-rs/cast-linux-amd64@1.7.1
 
-missing=()
-for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "setup: installing ${missing[*]}" >&2
-  SUDO=""
-  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+say() { echo "setup: $*" >&2; }
+die() { echo "setup: error: $*" >&2; exit 1; }
+
+# sha256 pins: npm tarballs (as the registry serves them) and the files taken
+# out of llama.cpp's source.
+declare -A PIN=(
+  [node-llama-cpp-$LLAMA_NPM_VERSION.tgz]=a0d9dd80eacd2ab1cfe71aee57ac8a806487fd70b3d2a38fbec637752d9e5c5f
+  [node-llama-cpp-linux-x64-$LLAMA_NPM_VERSION.tgz]=0d953e1503d5ab4608d8ed5b739132308c81ac05ffeb760d2a7f30e08a9f90e0
+  [ggml-vocab-llama-spm.gguf]=16c3724582d59aa8bf84711894e833f916ee46a31d80e21312759c48bf8d0e69
+  [ggml-vocab-llama-spm.gguf.inp]=be0a11f7071f0c67d3053a2d377d8f35f0dbcb77ff11a60300fb57d36b477cf0
+  [ggml-vocab-llama-spm.gguf.out]=ad6905c925c49c022974fe67e030382e8a4f56eb4489a0b9481dcedb1ec73b29
+  [ggml-vocab-gpt-2.gguf]=cedc56ca6e2e89f63e781696d1fd76b4b1d49e6720dee86463e915f6e90016ac
+  [ggml-vocab-gpt-2.gguf.inp]=be0a11f7071f0c67d3053a2d377d8f35f0dbcb77ff11a60300fb57d36b477cf0
+  [ggml-vocab-gpt-2.gguf.out]=48e8c4cb3ad5c37915b225f872222567c1c4dd4d66951aa53460c8d152ff6d60
+)
+VOCAB_FILES=(ggml-vocab-llama-spm.gguf ggml-vocab-llama-spm.gguf.inp ggml-vocab-llama-spm.gguf.out
+             ggml-vocab-gpt-2.gguf ggml-vocab-gpt-2.gguf.inp ggml-vocab-gpt-2.gguf.out)
+
+# Debian packages, each with the reason it is needed.
+RUN_PKGS=(
+  pkg-config:"finds the libraries below"
+  libsecp256k1-dev:"secp256k1 signatures with the recovery module"
+  libssl-dev:"SHA-256, AES-128-CTR, scrypt, randomness"
+  libsqlite3-dev:"the embedded ledger store"
+  libjansson-dev:"JSON"
+  libmicrohttpd-dev:"the node's HTTP server"
+  libcurl4-openssl-dev:"the agent's HTTP client"
+  libpcre2-dev:"tokenizer pre-split regexes"
+  git:"unpacks llama.cpp's source bundle for the vocabularies"
+)
+BENCH_PKGS=(wrk:"HTTP load for bench/market.sh")
+FUZZ_PKGS=(clang:"libFuzzer builds of the fuzz targets")
+
+sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
+
+# Checks FILE against its pin (by base name, or by the name given as $2).
+check_pin() {
+  local file=$1 name=${2:-$(basename "$1")} want got
+  want=${PIN[$name]:?no pin for $name}
+  got=$(sha256_of "$file")
+  [ "$got" = "$want" ] || die "$file: sha256 $got, expected $want (pinned for $name); delete it and run again"
+}
+
+# Installs the Debian packages among "$@" (name:reason pairs) that are missing.
+apt_install() {
+  local missing=() reasons=() p name
+  for p in "$@"; do
+    name=${p%%:*}
+    dpkg-query -W -f='${Status}' "$name" 2>/dev/null | grep -q 'install ok installed' && continue
+    missing+=("$name"); reasons+=("  $name: ${p#*:}")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  say "installing Debian packages:"; printf '%s\n' "${reasons[@]}" >&2
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  command -v apt-get >/dev/null || die "apt-get not found; install by hand: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq >/dev/null
-  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  echo "setup: done" >&2
-fi
+  $sudo apt-get update -qq >/dev/null 2>&1 \
+    || die "apt-get update failed (is the Debian mirror reachable?); install by hand: apt-get install ${missing[*]}"
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+    || die "apt-get install failed; install by hand: apt-get install ${missing[*]}"
+}
 
-# npm tools for interop tests, installed into the ignored .cache/npm of the
-# repository (pinned versions; nothing is done when they are already there).
-root="$(cd "$(dirname "$0")/.." && pwd)"
-npm_pkgs=(
-  @foundry-rs/cast-linux-amd64@1.7.1   # tests/crypto: keystores written by cast and by gotong
-)
-for spec in "${npm_pkgs[@]}"; do
-  name="${spec%@*}"
-  [ -f "$root/.cache/npm/node_modules/$name/package.json" ] && continue
-  command -v npm >/dev/null || { echo "setup: npm is needed for $name" >&2; exit 1; }
-  echo "setup: npm installing $spec" >&2
-  mkdir -p "$root/.cache/npm"
-  npm install --prefix "$root/.cache/npm" --no-audit --no-fund --silent "$spec" >/dev/null
+# Fetches an npm package's tarball (name, version) into .cache/npm-pack and
+# checks its pin; prints the tarball's path.
+npm_tarball() {
+  local name=$1 version=$2 file
+  file="$(echo "${name#@}" | tr / -)-$version.tgz"
+  local dir="$CACHE/npm-pack"
+  if [ ! -f "$dir/$file" ]; then
+    command -v npm >/dev/null || die "npm not found: needed to fetch $name@$version (install Node.js and npm)"
+    mkdir -p "$dir"
+    say "fetching $name@$version from npm ($(case $name in @*) echo 'llama.cpp prebuilt library, for test references';; *) echo "llama.cpp's source, for its vocabularies";; esac))"
+    (cd "$dir" && npm pack --silent "$name@$version" >/dev/null 2>"$dir/npm.log") \
+      || die "npm pack $name@$version failed (registry unreachable?): see $dir/npm.log; by hand: cd $dir && npm pack $name@$version"
+  fi
+  check_pin "$dir/$file"
+  echo "$dir/$file"
+}
+
+# llama.cpp's source as a bare git repository, from node-llama-cpp's bundle.
+llama_git() {
+  local git_dir="$CACHE/llama.git"
+  if ! git --git-dir "$git_dir" rev-parse -q --verify refs/heads/release >/dev/null 2>&1; then
+    local tgz tmp
+    tgz=$(npm_tarball node-llama-cpp "$LLAMA_NPM_VERSION")
+    tmp=$(mktemp -d)
+    tar -xzf "$tgz" -C "$tmp" package/llama/gitRelease.bundle \
+      || die "$tgz has no package/llama/gitRelease.bundle"
+    rm -rf "$git_dir"
+    git init -q --bare "$git_dir"
+    git --git-dir "$git_dir" fetch -q "$tmp/package/llama/gitRelease.bundle" HEAD:refs/heads/release \
+      || die "cannot read llama.cpp's git bundle from $tgz"
+    rm -rf "$tmp"
+  fi
+  echo "$git_dir"
+}
+
+# The tokenizer vocabularies and their test cases, into .cache/fixtures/tokenizer.
+vocabularies() {
+  local dir="$CACHE/fixtures/tokenizer" f all=1
+  for f in "${VOCAB_FILES[@]}"; do [ -f "$dir/$f" ] || all=0; done
+  if [ $all = 1 ]; then return 0; fi
+  local git_dir
+  git_dir=$(llama_git)
+  mkdir -p "$dir"
+  say "taking llama.cpp $LLAMA_RELEASE's tokenizer vocabularies into .cache/fixtures/tokenizer"
+  for f in "${VOCAB_FILES[@]}"; do
+    git --git-dir "$git_dir" show "release:models/$f" >"$dir/$f.tmp" || die "llama.cpp's source has no models/$f"
+    check_pin "$dir/$f.tmp" "$f"
+    mv "$dir/$f.tmp" "$dir/$f"
+  done
+}
+
+# libllama (prebuilt, CPU) and the headers of the same release, into .cache/libllama.
+libllama() {
+  local dir="$CACHE/libllama"
+  [ -f "$dir/lib/libllama.so" ] && [ -f "$dir/include/llama.h" ] && return 0
+  local tgz git_dir tmp
+  tgz=$(npm_tarball @node-llama-cpp/linux-x64 "$LLAMA_NPM_VERSION")
+  git_dir=$(llama_git)
+  say "unpacking libllama ($LLAMA_RELEASE, prebuilt) and its headers into .cache/libllama"
+  rm -rf "$dir"; mkdir -p "$dir/lib" "$dir/include"
+  tmp=$(mktemp -d)
+  tar -xzf "$tgz" -C "$tmp" || die "cannot unpack $tgz"
+  cp "$tmp"/package/bins/linux-x64/*.so "$dir/lib/" || die "$tgz has no bins/linux-x64/*.so"
+  rm -rf "$tmp"
+  # The package names the libraries by release; the linker wants libllama.so.
+  (cd "$dir/lib" && ln -sf "libllama.$LLAMA_RELEASE.so" libllama.so && ln -sf "libggml.$LLAMA_RELEASE.so" libggml.so)
+  git --git-dir "$git_dir" show release:include/llama.h >"$dir/include/llama.h"
+  local h
+  for h in $(git --git-dir "$git_dir" ls-tree --name-only release ggml/include/); do
+    git --git-dir "$git_dir" show "release:$h" >"$dir/include/$(basename "$h")"
+  done
+}
+
+# Foundry's cast, for the interop tests.
+cast_tool() {
+  local name="${CAST_SPEC%@*}"
+  [ -f "$CACHE/npm/node_modules/$name/package.json" ] && return 0
+  command -v npm >/dev/null || die "npm not found: needed for $CAST_SPEC (install Node.js and npm)"
+  say "npm installing $CAST_SPEC (Foundry's cast: keystore and signature interop tests)"
+  mkdir -p "$CACHE/npm"
+  npm install --prefix "$CACHE/npm" --no-audit --no-fund --silent "$CAST_SPEC" >/dev/null 2>"$CACHE/npm/npm.log" \
+    || die "npm install $CAST_SPEC failed (registry unreachable?): see $CACHE/npm/npm.log"
+}
+
+targets=("$@")
+[ ${#targets[@]} -eq 0 ] && targets=(run)
+for t in "${targets[@]}"; do
+  case $t in
+    run)   apt_install "${RUN_PKGS[@]}"; vocabularies ;;
+    test)  apt_install "${RUN_PKGS[@]}"; vocabularies; cast_tool; libllama ;;
+    bench) apt_install "${RUN_PKGS[@]}" "${BENCH_PKGS[@]}"; vocabularies; cast_tool; libllama ;;
+    fuzz)  apt_install "${RUN_PKGS[@]}" "${FUZZ_PKGS[@]}"; vocabularies ;;
+    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown target '$t' (expected run, test, bench or fuzz)" ;;
+  esac
 done

@@ -1,6 +1,7 @@
 /* test.h: the tiny harness every test uses. A check that fails prints where
  * and why and counts; TEST_MAIN's runner returns non-zero if any failed, so
- * ctest sees it. Fixtures live in ../shared/fixtures (GT_FIXTURES overrides). */
+ * ctest sees it. Fixtures live in the repository's .cache/fixtures (GT_FIXTURES
+ * overrides), written by scripts/setup.sh and scripts/fixtures.sh. */
 #ifndef GT_TESTS_TEST_H
 #define GT_TESTS_TEST_H
 
@@ -92,14 +93,16 @@ static inline int gt_test_finish(void) {
     return gt_test_failures ? 1 : 0;
 }
 
-/* Path of a shared fixture: $GT_FIXTURES/rel or GT_FIXTURES_DIR/rel. */
+/* Path of a test fixture: $GT_FIXTURES/rel, else GT_FIXTURES_DIR/rel (the
+ * repository's .cache/fixtures, filled by scripts/setup.sh test and
+ * scripts/fixtures.sh; see docs/architecture.md). */
 static inline const char *gt_fixture(const char *rel) {
     static char path[4096];
     const char *root = getenv("GT_FIXTURES");
 #ifdef GT_FIXTURES_DIR
     if (!root) root = GT_FIXTURES_DIR;
 #endif
-    if (!root) root = "../shared/fixtures";
+    if (!root) root = ".cache/fixtures";
     snprintf(path, sizeof path, "%s/%s", root, rel);
     return path;
 }

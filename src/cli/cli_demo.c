@@ -181,9 +181,10 @@ static int self_exe(char *out, size_t cap) {
     return 0;
 }
 
-/* Finds the vocabulary for the random model: $GT_FIXTURES, then
- * ../shared/fixtures beside the source tree (from the binary's and the
- * current directory). */
+/* Finds the vocabulary for the random model: $GT_FIXTURES, then the
+ * repository's .cache/fixtures (where scripts/setup.sh puts llama.cpp's
+ * vocabularies) above the binary's directory (build/gotong) and above the
+ * current directory. */
 static int find_vocab(char *out, size_t cap) {
     char exe[PATH_MAX], dir[PATH_MAX];
     const char *env = getenv("GT_FIXTURES");
@@ -194,13 +195,13 @@ static int find_vocab(char *out, size_t cap) {
         snprintf(dir, sizeof dir, "%s", exe);
         char *slash = strrchr(dir, '/');
         if (slash) *slash = 0;
-        const char *ups[] = {"../../shared/fixtures", "../shared/fixtures", "../../../shared/fixtures"};
+        const char *ups[] = {"../.cache/fixtures", "../../.cache/fixtures"};
         for (size_t i = 0; i < sizeof ups / sizeof ups[0]; i++) {
             if (snprintf(out, cap, "%s/%s/%s", dir, ups[i], DEMO_VOCAB_REL) >= (int)cap) continue;
             if (gt_file_exists(out)) return 0;
         }
     }
-    snprintf(out, cap, "../shared/fixtures/%s", DEMO_VOCAB_REL);
+    snprintf(out, cap, ".cache/fixtures/%s", DEMO_VOCAB_REL);
     return gt_file_exists(out) ? 0 : -1;
 }
 
@@ -418,7 +419,8 @@ static void usage(FILE *f) {
             "  --model FILE      a llama/qwen2 GGUF; default: a small random-weight model made\n"
             "                    with `gotong model random` (its outputs are not language)\n"
             "  --vocab FILE      vocabulary GGUF for that random model (default: the fixture\n"
-            "                    ggml-vocab-llama-spm.gguf from ../shared/fixtures)\n"
+            "                    llama.cpp's ggml-vocab-llama-spm.gguf, which scripts/setup.sh\n"
+            "                    puts in the repository's .cache/fixtures/tokenizer)\n"
             "  --threads N       inference threads per agent (default 1)\n"
             "  --rounds N        times to run the six scenes (default 1, at most %d)\n"
             "  --block-ms MS     idle time after which the node writes an empty block (default %d)\n"
@@ -489,7 +491,8 @@ static int cmd_demo(int argc, char **argv) {
             err.code = GT_ENOTFOUND;
             snprintf(err.msg, sizeof err.msg,
                      "no --model given and no vocabulary found to make a random one (looked for %s under "
-                     "$GT_FIXTURES and ../shared/fixtures); pass --model FILE.gguf or --vocab VOCAB.gguf", DEMO_VOCAB_REL);
+                     "$GT_FIXTURES and the repository's .cache/fixtures); run scripts/setup.sh to fetch "
+                     "it, or pass --model FILE.gguf or --vocab VOCAB.gguf", DEMO_VOCAB_REL);
             return gt_cli_fail(&err);
         }
         snprintf(path, sizeof path, "%s/models", home);

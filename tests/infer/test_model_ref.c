@@ -1,5 +1,6 @@
 /* test_model_ref.c: the forward pass against llama.cpp's output on the tiny
- * fixture models (../shared/fixtures/models/ *.ref.json files), plus determinism.
+ * fixture models (.cache/fixtures/models/ *.ref.json, made by scripts/fixtures.sh
+ * with tests/ref/llama_ref.c), plus determinism.
  *
  * For each prompt the reference gives the token ids, the top-8 logits at
  * every prompt position and 16 greedy steps with the top-8 before each step.

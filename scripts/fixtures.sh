@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# scripts/fixtures.sh GOTONG_BINARY
+#
+# Writes the test models and llama.cpp's answers for them into
+# .cache/fixtures/models, from the project's own tools alone:
+#   tiny-llama-{f16,q8_0,q4_0}.gguf  `gotong model random` around llama.cpp's
+#       SentencePiece vocabulary (128 dims, 2 layers, 4 heads, 2 KV heads,
+#       ff 352; weights normal(0, 0.1), which puts the logits' top values
+#       far enough apart for the tests' argmax comparisons to bite; the q4_0
+#       one keeps its output matrix in q8_0, as llama.cpp's presets mix types)
+#   tiny-qwen2-{f16,q8_0}.gguf       the same shape around the GPT-2 BPE
+#       vocabulary (q/k/v biases, tied embeddings)
+#   *.ref.json                       llama.cpp's tokens, top-8 logits per
+#       position and greedy steps for tests/ref/prompts.txt, computed by
+#       tests/ref/llama_ref.c linked against libllama (scripts/setup.sh test)
+#
+# The models are rewritten on every run (well under a second) so they always
+# come from the gotong being tested; a reference is recomputed only when its
+# key changes: the model's sha256, the generator's source, the prompts and
+# libllama's version. So the references cannot drift from llama.cpp, and a
+# second run costs nothing. Run by ctest (the "fixtures" test) before the
+# tests that read them.
+set -euo pipefail
+
+GOTONG=${1:?usage: scripts/fixtures.sh GOTONG_BINARY}
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+CACHE="$ROOT/.cache"
+VOCABS="$CACHE/fixtures/tokenizer"
+OUT="$CACHE/fixtures/models"
+LIB="$CACHE/libllama"
+REF_SRC="$ROOT/tests/ref/llama_ref.c"
+PROMPTS="$ROOT/tests/ref/prompts.txt"
+
+die() { echo "fixtures: error: $*" >&2; exit 1; }
+
+for v in ggml-vocab-llama-spm.gguf ggml-vocab-gpt-2.gguf; do
+  [ -f "$VOCABS/$v" ] || die "$VOCABS/$v missing: run scripts/setup.sh test (it fetches llama.cpp's vocabularies)"
+done
+[ -f "$LIB/lib/libllama.so" ] && [ -f "$LIB/include/llama.h" ] \
+  || die "libllama missing in $LIB: run scripts/setup.sh test (it fetches llama.cpp's prebuilt library from npm)"
+[ -x "$GOTONG" ] || die "$GOTONG is not an executable gotong"
+mkdir -p "$OUT"
+
+# The reference generator, rebuilt when its source is newer.
+REF_BIN="$LIB/llama_ref"
+if [ ! -x "$REF_BIN" ] || [ "$REF_SRC" -nt "$REF_BIN" ]; then
+  cc -std=c11 -O1 -Wall -Wextra -Werror -I"$LIB/include" -DLLAMA_LIB_DIR="\"$LIB/lib\"" \
+    -o "$REF_BIN.tmp" "$REF_SRC" -L"$LIB/lib" -lllama -lggml -lggml-base -Wl,-rpath,"$LIB/lib" \
+    || die "cannot build $REF_SRC against $LIB"
+  mv "$REF_BIN.tmp" "$REF_BIN"
+fi
+
+# name arch vocab type output-type
+MODELS=(
+  "tiny-llama-f16   llama ggml-vocab-llama-spm.gguf f16  f16"
+  "tiny-llama-q8_0  llama ggml-vocab-llama-spm.gguf q8_0 q8_0"
+  "tiny-llama-q4_0  llama ggml-vocab-llama-spm.gguf q4_0 q8_0"
+  "tiny-qwen2-f16   qwen2 ggml-vocab-gpt-2.gguf     f16  f16"
+  "tiny-qwen2-q8_0  qwen2 ggml-vocab-gpt-2.gguf     q8_0 q8_0"
+)
+gen_key=$( (sha256sum "$REF_SRC" "$PROMPTS" | cut -d' ' -f1; readlink "$LIB/lib/libllama.so") | sha256sum | cut -d' ' -f1)
+for row in "${MODELS[@]}"; do
+  read -r name arch vocab type out_type <<<"$row"
+  model="$OUT/$name.gguf"
+  if ! log=$("$GOTONG" model random --like "$VOCABS/$vocab" --arch "$arch" --dim 128 --layers 2 --heads 4 \
+      --kv-heads 2 --ff 352 --type "$type" --output-type "$out_type" --seed 1 --std 0.1 --threads 2 \
+      -o "$model.tmp" 2>&1); then
+    echo "$log" >&2
+    die "gotong model random failed for $name"
+  fi
+  mv "$model.tmp" "$model"
+  key="$(sha256sum "$model" | cut -d' ' -f1) $gen_key"
+  if [ -f "$OUT/$name.ref.json" ] && [ "$(cat "$OUT/$name.ref.key" 2>/dev/null)" = "$key" ]; then continue; fi
+  echo "fixtures: llama.cpp's reference outputs for $name" >&2
+  "$REF_BIN" "$model" "$PROMPTS" "$OUT/$name.ref.json.tmp" || die "llama_ref failed on $model"
+  mv "$OUT/$name.ref.json.tmp" "$OUT/$name.ref.json"
+  echo "$key" >"$OUT/$name.ref.key"
+done
+echo "fixtures: $OUT ready (${#MODELS[@]} models with llama.cpp references)" >&2
