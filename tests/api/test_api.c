@@ -568,7 +568,7 @@ static void test_lifecycle_and_events(unsigned threads) {
     curl_easy_cleanup(c);
     uint64_t t0 = tnow_ms();
     gt_node_stop(n);
-    CHECK(tnow_ms() - t0 < 5000);
+    CHECK(tnow_ms() - t0 < 30000); /* a stop that hangs, not a speed limit */
     int eof = 0;
     tread_until(es, ev, sizeof ev, &evlen, "\r\n0\r\n", 3000, &eof);
     CHECK(eof || strstr(ev, "\r\n0\r\n"));
@@ -621,7 +621,7 @@ static void test_metrics(void) {
     CHECK_EQ_INT(tget(c, port, "/v1/none", &h), 404);
     thttp_free(&h);
     /* the watcher publishes the block asynchronously: give it a moment */
-    for (int i = 0; i < 100; i++) {
+    for (int i = 0; i < 1500; i++) {   /* up to 30 s on a loaded machine */
         CHECK_EQ_INT(tget(c, port, "/metrics", &h), 200);
         int bad = 0;
         if (metric(h.body, "gotong_head_height", &bad) >= 1) break;
@@ -710,14 +710,20 @@ static void test_concurrent_and_durable(void) {
     uint64_t h1 = (uint64_t)json_integer_value(json_object_get(j, "height"));
     json_decref(j);
     thttp_free(&h);
-    struct timespec ts = {0, 300000000};
-    nanosleep(&ts, NULL);
-    CHECK_EQ_INT(tget(c, port, "/v1/head", &h), 200);
-    j = json_loads(h.body, 0, NULL);
-    uint64_t h2 = (uint64_t)json_integer_value(json_object_get(j, "height"));
-    json_decref(j);
-    thttp_free(&h);
-    CHECK(h2 >= h1 + 2);
+    /* Liveness, not speed: the head must move on by two blocks, however slow
+     * this machine is right now (polled for up to 30 s). */
+    uint64_t h2 = h1;
+    for (int tries = 0; tries < 300 && h2 < h1 + 2; tries++) {
+        struct timespec ts = {0, 100000000};
+        nanosleep(&ts, NULL);
+        CHECK_EQ_INT(tget(c, port, "/v1/head", &h), 200);
+        j = json_loads(h.body, 0, NULL);
+        h2 = (uint64_t)json_integer_value(json_object_get(j, "height"));
+        json_decref(j);
+        thttp_free(&h);
+    }
+    CHECK_MSG(h2 >= h1 + 2, "an idle node with a 50 ms block interval went from block %llu only to %llu in 30 s",
+              (unsigned long long)h1, (unsigned long long)h2);
     curl_easy_cleanup(c);
     gt_node_stop(n);
     /* after the stop: the port is closed, the ledger's lock released and
@@ -768,8 +774,18 @@ static void test_stop_finishes_in_flight(void) {
     pthread_t t;
     uint64_t t0 = tnow_ms();
     pthread_create(&t, NULL, stopper, n);
-    nanosleep(&ts, NULL);
-    CHECK(tconnect(port) < 0); /* no longer accepting */
+    /* the stop closes the listening socket first: wait for that (up to 30 s
+     * on a loaded machine), while our request is still unfinished */
+    int refused = 0;
+    for (int i = 0; i < 150 && !refused; i++) {
+        int fd2 = tconnect(port);
+        if (fd2 < 0) refused = 1;
+        else {
+            close(fd2);
+            nanosleep(&ts, NULL);
+        }
+    }
+    CHECK(refused); /* no longer accepting */
     CHECK(write(fd, "world", 5) == 5);
     char buf[2048];
     size_t len = 0;
@@ -777,7 +793,7 @@ static void test_stop_finishes_in_flight(void) {
     CHECK_CONTAINS(buf, "HTTP/1.1 201");
     CHECK_CONTAINS(buf, "\"size\":10");
     pthread_join(t, NULL);
-    CHECK(tnow_ms() - t0 < 5000);
+    CHECK(tnow_ms() - t0 < 30000); /* a stop that hangs, not a speed limit */
     close(fd);
     /* the blob it stored is there */
     uint8_t h[32];
