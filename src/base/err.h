@@ -1,6 +1,6 @@
 /* err.h: error codes and the human-readable error every fallible call can fill.
  *
- * Convention (DESIGN.md): a function that can fail returns int, 0 on success or a
+ * Convention (docs/architecture.md): a function that can fail returns int, 0 on success or a
  * negative GT_E* code, and writes a message for the user into an optional
  * gt_err. The message says what was wrong and what was expected, e.g.
  * "nonce 7 already used by 0xAb…; next is 9". */

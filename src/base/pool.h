@@ -3,7 +3,7 @@
  * gt_pool_run(pool, fn, arg) calls fn(arg, ith, nth) once for every ith in
  * [0, nth) -- the caller's thread runs ith 0 -- and returns when all are done.
  * Work is split by the callee from (ith, nth), so which thread computes which
- * output is fixed: results never depend on scheduling (DESIGN.md: determinism).
+ * output is fixed: results never depend on scheduling (docs/architecture.md: determinism).
  * Workers spin briefly between jobs (inference issues thousands of small jobs
  * per second) and then sleep; the caller waits for a job's end the same way,
  * so an oversubscribed machine does not stall the pool.
