@@ -233,6 +233,21 @@ static void test_generate_and_validate(void) {
     CHECK_EQ_INT(c[2].verdict[GT_STAGE_SPOT], GT_VERDICT_SKIPPED);
     gt_samples_free(c, nc);
 
+    /* A batch naming a model the validator does not run: a spot-check
+     * failure (a verdict against the batch), not an error that left the
+     * result with no verdict, which the verify deadline then paid. */
+    CHECK_EQ_INT(gt_batch_parse((const char *)ja.data, ja.len, &c, &nc, &err), 0);
+    for (size_t i = 0; i < nc; i++) c[i].model[0] ^= 0x5a;
+    s.spot_fraction = 0.5;
+    gt_pipeline_free(p);
+    CHECK_EQ_INT(gt_pipeline_new(&s, &p, &err), 0);
+    CHECK_EQ_INT(gt_pipeline_run(p, &o, 0, c, nc, &rep, &err), 0);
+    CHECK(rep.spot_failed);
+    CHECK_CONTAINS(rep.spot_reason, "not the model this job is re-run with");
+    CHECK_EQ_U64(rep.accepted, 0);
+    gt_samples_free(c, nc);
+    s.spot_fraction = 0;
+
     /* Provenance: wrong prompt, wrong seed, wrong index, wrong job. */
     CHECK_EQ_INT(gt_batch_parse((const char *)ja.data, ja.len, &c, &nc, &err), 0);
     c[0].prompt[0] ^= 1;
