@@ -39,10 +39,36 @@ static int verify_failure(int rc, int panel) {
     }
 }
 
+/* The slot of task holding the same result as sl that came first, or -1: a
+ * copy of another slot's public result (or one worker's single run sold
+ * twice) earns nothing. First: a slot already judged, or one submitted
+ * earlier (its verify deadline is earlier: same verifyBlocks), the lower
+ * slot on a tie. A spec with "sameResults": true allows identical results
+ * (a poster who wants the same deterministic run confirmed several times). */
+static int64_t copied_from(const json_t *task, const json_t *spec, const json_t *sl) {
+    const char *mine = json_string_value(json_object_get(sl, "result"));
+    if (!mine || json_is_true(json_object_get(spec, "sameResults"))) return -1;
+    uint64_t slot = (uint64_t)json_integer_value(json_object_get(sl, "slot"));
+    json_int_t dl = json_integer_value(json_object_get(sl, "deadline"));
+    size_t i;
+    json_t *o;
+    json_array_foreach(json_object_get(task, "slotList"), i, o) {
+        uint64_t k = (uint64_t)json_integer_value(json_object_get(o, "slot"));
+        const char *st = json_string_value(json_object_get(o, "state"));
+        const char *r = json_string_value(json_object_get(o, "result"));
+        if (k == slot || !st || !r || strcmp(r, mine) || !strcmp(st, "open") || !strcmp(st, "refunded")) continue;
+        if (strcmp(st, "submitted")) return (int64_t)k; /* judged already */
+        json_int_t odl = json_integer_value(json_object_get(o, "deadline"));
+        if (odl < dl || (odl == dl && k < slot)) return (int64_t)k;
+    }
+    return -1;
+}
+
 /* Runs the skill on the slot's result: v gets the verdict, *sent is 1 when
  * the skill's judge sent it itself. 0, GT_SKILL_LATER or an error. */
-static int check_slot(gt_agent *a, const json_t *task, uint64_t slot, const uint8_t result[32], gt_skill_verdict *v,
+static int check_slot(gt_agent *a, const json_t *task, const json_t *sl, const uint8_t result[32], gt_skill_verdict *v,
                       int *sent, gt_err *e) {
+    uint64_t slot = (uint64_t)json_integer_value(json_object_get(sl, "slot"));
     const gt_skill *sk = gt_skill_find(json_string_value(json_object_get(task, "kind")));
     gt_job job;
     json_t *spec = NULL;
@@ -54,6 +80,16 @@ static int check_slot(gt_agent *a, const json_t *task, uint64_t slot, const uint
     gt_blob_id_format(result, rid);
     if (!sk || (!sk->verify && !sk->judge)) rc = gt_err_set(e, GT_EUNSUPPORTED, "no skill to verify this kind");
     if (!rc) rc = ag_load_job(a, task, slot, &job, &spec, e);
+    int64_t first = rc ? -1 : copied_from(task, spec, sl);
+    if (first >= 0) {
+        memset(v, 0, sizeof *v);
+        snprintf(v->reason, sizeof v->reason,
+                 "the result is identical to slot %lld's, which came first: a copy earns nothing (the task's spec "
+                 "does not allow identical results)",
+                 (long long)first);
+        json_decref(spec);
+        return 0;
+    }
     /* The same limit the node accepts blobs under: whatever a worker could
      * upload, a verifier can download and judge. */
     if (!rc) rc = gt_client_blob_get(a->client, rid, GT_AGENT_RESULT_MAX_BYTES, &bytes, &len, e);
@@ -87,7 +123,7 @@ static void verify_slot(gt_agent *a, const json_t *task, const json_t *sl, int h
         v.accept = 0;
         v.score = 0;
         snprintf(v.reason, sizeof v.reason, "the output looks wrong to me");
-    } else if ((rc = check_slot(a, task, slot, result, &v, &sent, &e))) {
+    } else if ((rc = check_slot(a, task, sl, result, &v, &sent, &e))) {
         if (rc == GT_SKILL_LATER) return; /* asked again next pass */
         switch (verify_failure(rc, honest_only)) {
         case VF_RETRY:
@@ -179,9 +215,11 @@ int ag_evaluator_task(gt_agent *a, const json_t *summary, void *arg, int *acted,
 }
 
 /* Re-runs the slot's work with the skill: its verify function (v gets the
- * verdict), or with use_vote its vote hook, which sends the vote itself. */
+ * verdict), or with use_vote its vote hook, which sends the vote itself
+ * (*sent = 1). A copy of another slot's result (copied_from) is a verdict
+ * against it without a re-run. */
 static int rerun(gt_agent *a, const json_t *task, const json_t *sl, const gt_skill *sk, const uint8_t result[32],
-                 int use_vote, gt_skill_verdict *v, gt_err *e) {
+                 int use_vote, gt_skill_verdict *v, int *sent, gt_err *e) {
     uint64_t slot = (uint64_t)json_integer_value(json_object_get(sl, "slot"));
     gt_job job;
     json_t *spec = NULL;
@@ -190,13 +228,26 @@ static int rerun(gt_agent *a, const json_t *task, const json_t *sl, const gt_ski
     char rid[72];
     int rc = 0;
     if (!sk->verify && !(use_vote && sk->vote)) return gt_err_set(e, GT_EUNSUPPORTED, "no skill to re-run this kind");
+    *sent = 0;
     if (!rc) rc = ag_load_job(a, task, slot, &job, &spec, e);
+    int64_t first = rc ? -1 : copied_from(task, spec, sl);
+    if (first >= 0) {
+        v->accept = 0;
+        snprintf(v->reason, sizeof v->reason, "the result is identical to slot %lld's, which came first", (long long)first);
+        json_decref(spec);
+        return 0;
+    }
     if (!rc && sk->fits) rc = sk->fits(a, &job, e);
     if (!rc) {
         gt_blob_id_format(result, rid);
         rc = gt_client_blob_get(a->client, rid, GT_AGENT_RESULT_MAX_BYTES, &bytes, &len, e);
     }
-    if (!rc) rc = use_vote && sk->vote ? sk->vote(a, &job, result, bytes, len, v, e) : sk->verify(a, &job, bytes, len, v, e);
+    if (!rc && use_vote && sk->vote) {
+        rc = sk->vote(a, &job, result, bytes, len, v, e);
+        *sent = rc == 0;
+    } else if (!rc) {
+        rc = sk->verify(a, &job, bytes, len, v, e);
+    }
     gt_free(bytes);
     json_decref(spec);
     return rc;
@@ -251,7 +302,8 @@ int ag_validator_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt
                 ag_memo_find(a, id, slot, attempt, MEMO_PRECHECK))
                 continue;
             ag_memo_put(a, id, slot, attempt, MEMO_PRECHECK, 0);
-            int rc = rerun(a, task, sl, sk, result, 0, &v, &e);
+            int unused;
+            int rc = rerun(a, task, sl, sk, result, 0, &v, &unused, &e);
             if (rc) continue; /* tried again if a dispute opens */
             gt_agent_memo *m = ag_memo_find(a, id, slot, attempt, MEMO_PRECHECK);
             m->value = v.accept ? 2 : 1;
@@ -269,8 +321,7 @@ int ag_validator_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt
             snprintf(v.reason, sizeof v.reason, "re-ran it when it was rejected: %s",
                      v.accept ? "it reproduces" : "it does not reproduce");
         } else {
-            rc = rerun(a, task, sl, sk, result, 1, &v, &e);
-            sent = sk->vote != NULL;
+            rc = rerun(a, task, sl, sk, result, 1, &v, &sent, &e);
         }
         int failure = rc && rc != GT_SKILL_LATER ? verify_failure(rc, 1) : VF_GIVE_UP;
         if (rc == GT_SKILL_LATER || (rc && failure == VF_RETRY)) {

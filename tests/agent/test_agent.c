@@ -15,7 +15,8 @@
  *    was never uploaded, a blob over the old 4 MiB download limit (the node
  *    takes up to GT_LIMIT_RESULT_BYTES, the verifier now fetches as much),
  *    a blob that is not a result; each gets a reject verdict whose reason
- *    blob says why, and the attacker is not paid. */
+ *    blob says why, and the attacker is not paid; a copy of an honest
+ *    worker's result submitted to another slot of the task is rejected. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -390,12 +391,13 @@ static void test_loop_on_node(void) {
 
 typedef struct submit_args {
     const uint8_t *task, *result;
+    uint64_t slot;
 } submit_args;
 
 static int fill_submit(void *arg, gt_action *a, gt_err *err) {
     const submit_args *x = arg;
     gt_action_set_b32(a, "task", x->task);
-    gt_action_set_u64(a, "slot", 0);
+    gt_action_set_u64(a, "slot", x->slot);
     gt_action_set_b32(a, "result", x->result);
     return 0;
 }
@@ -419,7 +421,7 @@ static void attack_verdict(gt_agent *poster, gt_client *c, const gt_key *attacke
     why[0] = 0;
     CHECK_MSG(gt_agent_post(poster, &t, spec, strlen(spec), id, &err) == 0, "post: %s", err.msg);
     free(spec);
-    submit_args x = {id, result};
+    submit_args x = {id, result, 0};
     CHECK_MSG(gt_client_act(c, attacker, &gt_kind_task_claim, fill_task, id, NULL, NULL, &err) == 0, "claim: %s", err.msg);
     CHECK_MSG(gt_client_act(c, attacker, &gt_kind_task_submit, fill_submit, &x, NULL, NULL, &err) == 0, "submit: %s",
               err.msg);
@@ -494,6 +496,52 @@ static void test_unverifiable_results(void) {
     gt_client_acct acc = {0};
     gt_client_account(c, &m.to, &acc, NULL);
     CHECK_EQ_U64(acc.balance_units, 20000000 - 3 * 1000000);
+
+    /* A copy of an honest worker's public result in another slot of the same
+     * task (it used to pass the re-run and be paid): refused. */
+    gt_agent *worker = make_agent("u-worker", url, GT_ROLE_WORKER, 0, 1);
+    amount_args wm = {*gt_agent_address(worker), 20000000};
+    CHECK(gt_client_act(c, &fk, &gt_kind_mint, fill_mint, &wm, NULL, NULL, &err) == 0);
+    CHECK_MSG(gt_agent_register(worker, &err) == 0, "register: %s", err.msg);
+    const char *ps[] = {"Hello"};
+    char *spec = gt_complete_spec(gt_agent_model_id(model), ps, 1, 4);
+    gt_task_terms t2 = {.kind = "complete", .slots = 2, .bounty_units = 3000000, .stake_units = 1000000};
+    uint8_t id2[32];
+    CHECK_MSG(gt_agent_post(poster, &t2, spec, strlen(spec), id2, &err) == 0, "post: %s", err.msg);
+    free(spec);
+    json_t *task = NULL;
+    const char *st0 = "";
+    for (int pass = 0; pass < 40 && strcmp(st0, "submitted"); pass++) {
+        gt_agent_step(worker, NULL, &err);
+        json_decref(task);
+        task = NULL;
+        gt_client_task(c, id2, &task, NULL);
+        st0 = json_string_value(json_object_get(json_array_get(json_object_get(task, "slotList"), 0), "state")) ?: "";
+    }
+    gt_agent_set_roles(worker, 0);
+    CHECK_STR(st0, "submitted");
+    uint8_t honest[32];
+    CHECK(gt_agent_json_hash(json_array_get(json_object_get(task, "slotList"), 0), "result", honest, &err) == 0);
+    json_decref(task);
+    submit_args x = {id2, honest, 1};
+    CHECK(gt_client_act(c, &ak, &gt_kind_task_claim, fill_task, id2, NULL, NULL, &err) == 0);
+    CHECK_MSG(gt_client_act(c, &ak, &gt_kind_task_submit, fill_submit, &x, NULL, NULL, &err) == 0, "submit: %s", err.msg);
+    char st1[32] = "submitted";
+    for (int pass = 0; pass < 40 && !strcmp(st1, "submitted"); pass++) {
+        gt_agent_step(poster, NULL, &err);
+        task = NULL;
+        gt_client_task(c, id2, &task, NULL);
+        snprintf(st1, sizeof st1, "%s",
+                 json_string_value(json_object_get(json_array_get(json_object_get(task, "slotList"), 1), "state")) ?: "?");
+        json_decref(task);
+    }
+    CHECK_STR(st1, "rejected");
+    task = NULL;
+    gt_client_task(c, id2, &task, NULL);
+    const char *s0 = json_string_value(json_object_get(json_array_get(json_object_get(task, "slotList"), 0), "state"));
+    CHECK(s0 && (!strcmp(s0, "accepted") || !strcmp(s0, "paid")));
+    json_decref(task);
+    gt_agent_free(worker);
     gt_agent_free(poster);
     gt_agent_free(attacker);
     gt_client_free(c);
