@@ -178,7 +178,10 @@ static int attest_rule(wk_ctx *c, const gt_action *a, gt_err *err) {
     if (strcmp(ref.kind, GT_WORK_KIND_EVAL))
         return gt_err_set(err, GT_EINVAL, "task %s… is a \"%s\" task; attestations answer \"%s\" tasks",
                           wk_short(a->f[EA_TASK].b32, h), ref.kind, GT_WORK_KIND_EVAL);
-    if ((rc = attest_bound(a, &ref, err))) return rc;
+    /* The binding costs up to 2 x GT_WORK_EVAL_MAX_CHECK hashes: only for the
+     * slot's claimant (whose stake is locked); anyone else is refused by the
+     * market's submit rule below, with its own message. */
+    if (ref.state == GT_SLOT_CLAIMED && gt_addr_eq(&a->from, &ref.worker) && (rc = attest_bound(a, &ref, err))) return rc;
     sqlite3_stmt *q;
     if ((rc = wk_prepare(tx->db, "INSERT INTO wk_attestations VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,0,0,0)", &q, err))) return rc;
     sqlite3_bind_blob(q, 1, a->id, 32, SQLITE_STATIC);
