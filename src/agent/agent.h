@@ -40,11 +40,12 @@
 #include "agent/client.h"
 #include "base/buf.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "crypto/key.h"
 
 /* Limits on what specs and results from outside may ask of an agent. */
 #define GT_AGENT_SPEC_MAX_BYTES (1024 * 1024)     /* a spec blob */
-#define GT_AGENT_RESULT_MAX_BYTES (4 * 1024 * 1024) /* a result blob we download to verify */
+#define GT_AGENT_RESULT_MAX_BYTES GT_LIMIT_RESULT_BYTES /* a result blob: the node's own limit (base/limits.h) */
 #define GT_AGENT_MAX_PROMPTS 64                   /* prompts in one `complete` spec */
 #define GT_AGENT_PROMPT_MAX_BYTES 8192            /* one prompt */
 #define GT_AGENT_MAX_PREDICT 512                  /* tokens generated per prompt */

@@ -11,13 +11,104 @@
 #include "agent/skill_eval.h"
 #include "agent/skill_generate.h"
 #include "base/alloc.h"
+#include "base/limits.h"
 #include "market/blob.h"
 #include "work/work.h"
 
 /* ---- verifying: poster, evaluator, quorum validator ---- */
 
+/* What a verifier does when checking a result failed with code rc (a
+ * verdict was not sent). Fail closed, never silent:
+ *   RETRY    the node or this machine failed (I/O, memory, store, nonce,
+ *            funds for the rejection bond): try again next pass; nothing is
+ *            marked handled, and until a verdict is on the ledger the verify
+ *            deadline refunds the poster and pays nobody (verdict.c);
+ *   REJECT   the result cannot be checked (blob never uploaded, over the
+ *            shared limit, unparsable, another model): that is a rejection
+ *            with the error as its reason; the worker may dispute it;
+ *   ABSTAIN  a quorum panelist that cannot run this work (no model, no
+ *            skill) gives no vote rather than a wrong one;
+ *   GIVE_UP  the slot moved on (state, permission): nothing left to judge. */
+enum { VF_RETRY, VF_REJECT, VF_ABSTAIN, VF_GIVE_UP };
+static int verify_failure(int rc, int panel) {
+    switch (rc) {
+    case GT_EIO: case GT_ENOMEM: case GT_EDB: case GT_ENONCE: case GT_EFUNDS: return VF_RETRY;
+    case GT_ENOTFOUND: case GT_ELIMIT: case GT_EINVAL: case GT_EOVERFLOW: return VF_REJECT;
+    case GT_EUNSUPPORTED: return panel ? VF_ABSTAIN : VF_REJECT;
+    default: return VF_GIVE_UP;
+    }
+}
+
+/* The slot of task holding the same result as sl that came first, or -1: a
+ * copy of another slot's public result (or one worker's single run sold
+ * twice) earns nothing. First: a slot already judged, or one submitted
+ * earlier (its verify deadline is earlier: same verifyBlocks), the lower
+ * slot on a tie. A spec with "sameResults": true allows identical results
+ * (a poster who wants the same deterministic run confirmed several times). */
+static int64_t copied_from(const json_t *task, const json_t *spec, const json_t *sl) {
+    const char *mine = json_string_value(json_object_get(sl, "result"));
+    if (!mine || json_is_true(json_object_get(spec, "sameResults"))) return -1;
+    uint64_t slot = (uint64_t)json_integer_value(json_object_get(sl, "slot"));
+    json_int_t dl = json_integer_value(json_object_get(sl, "deadline"));
+    size_t i;
+    json_t *o;
+    json_array_foreach(json_object_get(task, "slotList"), i, o) {
+        uint64_t k = (uint64_t)json_integer_value(json_object_get(o, "slot"));
+        const char *st = json_string_value(json_object_get(o, "state"));
+        const char *r = json_string_value(json_object_get(o, "result"));
+        if (k == slot || !st || !r || strcmp(r, mine) || !strcmp(st, "open") || !strcmp(st, "refunded")) continue;
+        if (strcmp(st, "submitted")) return (int64_t)k; /* judged already */
+        json_int_t odl = json_integer_value(json_object_get(o, "deadline"));
+        if (odl < dl || (odl == dl && k < slot)) return (int64_t)k;
+    }
+    return -1;
+}
+
+/* Runs the skill on the slot's result: v gets the verdict, *sent is 1 when
+ * the skill's judge sent it itself. 0, GT_SKILL_LATER or an error. */
+static int check_slot(gt_agent *a, const json_t *task, const json_t *sl, const uint8_t result[32], gt_skill_verdict *v,
+                      int *sent, gt_err *e) {
+    uint64_t slot = (uint64_t)json_integer_value(json_object_get(sl, "slot"));
+    const gt_skill *sk = gt_skill_find(json_string_value(json_object_get(task, "kind")));
+    gt_job job;
+    json_t *spec = NULL;
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    char rid[72];
+    int rc = 0;
+    *sent = 0;
+    gt_blob_id_format(result, rid);
+    if (!sk || (!sk->verify && !sk->judge)) rc = gt_err_set(e, GT_EUNSUPPORTED, "no skill to verify this kind");
+    if (!rc) rc = ag_load_job(a, task, slot, &job, &spec, e);
+    int64_t first = rc ? -1 : copied_from(task, spec, sl);
+    if (first >= 0) {
+        memset(v, 0, sizeof *v);
+        snprintf(v->reason, sizeof v->reason,
+                 "the result is identical to slot %lld's, which came first: a copy earns nothing (the task's spec "
+                 "does not allow identical results)",
+                 (long long)first);
+        json_decref(spec);
+        return 0;
+    }
+    /* The same limit the node accepts blobs under: whatever a worker could
+     * upload, a verifier can download and judge. */
+    if (!rc) rc = gt_client_blob_get(a->client, rid, GT_AGENT_RESULT_MAX_BYTES, &bytes, &len, e);
+    if (!rc && sk->judge) {
+        /* The skill sends its own verdict (a per-sample count, a co-sign). */
+        rc = sk->judge(a, &job, result, bytes, len, v, e);
+        *sent = rc == 0;
+    } else if (!rc) {
+        rc = sk->verify(a, &job, bytes, len, v, e);
+    }
+    gt_free(bytes);
+    json_decref(spec);
+    return rc;
+}
+
 /* Judges the slot's result with the skill (or the reject-all fault) and
- * sends the verdict. */
+ * sends the verdict. The slot is marked handled only once a verdict is on
+ * the ledger (the node applies an action before it answers), or when there
+ * is nothing left to judge; see verify_failure for what an error does. */
 static void verify_slot(gt_agent *a, const json_t *task, const json_t *sl, int honest_only, int *acted) {
     uint8_t id[32], result[32];
     gt_err e = {0};
@@ -26,46 +117,34 @@ static void verify_slot(gt_agent *a, const json_t *task, const json_t *sl, int h
     uint64_t attempt = (uint64_t)json_integer_value(json_object_get(sl, "attempt"));
     if (gt_agent_json_hash(task, "id", id, &e) || gt_agent_json_hash(sl, "result", result, &e)) return;
     if (ag_memo_find(a, id, slot, attempt, MEMO_VERIFY)) return;
-    ag_memo_put(a, id, slot, attempt, MEMO_VERIFY, 0);
     gt_skill_verdict v = {0};
     int rc = 0, sent = 0;
     if (!honest_only && (a->faults & GT_FAULT_REJECT_ALL)) {
         v.accept = 0;
         v.score = 0;
         snprintf(v.reason, sizeof v.reason, "the output looks wrong to me");
-    } else {
-        const gt_skill *sk = gt_skill_find(json_string_value(json_object_get(task, "kind")));
-        gt_job job;
-        json_t *spec = NULL;
-        uint8_t *bytes = NULL;
-        size_t len = 0;
-        char rid[72];
-        gt_blob_id_format(result, rid);
-        if (!sk || (!sk->verify && !sk->judge)) rc = gt_err_set(&e, GT_EUNSUPPORTED, "no skill to verify this kind");
-        if (!rc) rc = ag_load_job(a, task, slot, &job, &spec, &e);
-        if (!rc) rc = gt_client_blob_get(a->client, rid, GT_AGENT_RESULT_MAX_BYTES, &bytes, &len, &e);
-        if (!rc && sk->judge) {
-            /* The skill sends its own verdict (a per-sample count, a co-sign). */
-            rc = sk->judge(a, &job, result, bytes, len, &v, &e);
-            sent = 1;
-        } else if (!rc) {
-            rc = sk->verify(a, &job, bytes, len, &v, &e);
-        }
-        gt_free(bytes);
-        json_decref(spec);
-        if (rc == GT_SKILL_LATER) {
-            ag_memo_find(a, id, slot, attempt, MEMO_VERIFY)->what = 0; /* ask again next pass */
+    } else if ((rc = check_slot(a, task, sl, result, &v, &sent, &e))) {
+        if (rc == GT_SKILL_LATER) return; /* asked again next pass */
+        switch (verify_failure(rc, honest_only)) {
+        case VF_RETRY:
+            ag_action_failed(a, "verify (will retry)", id, slot, &e);
             return;
-        }
-        if (rc) {
+        case VF_ABSTAIN:
+        case VF_GIVE_UP:
+            ag_memo_put(a, id, slot, attempt, MEMO_VERIFY, 0);
             ag_action_failed(a, "verify", id, slot, &e);
             return;
         }
+        memset(&v, 0, sizeof v);
+        snprintf(v.reason, sizeof v.reason, "the result cannot be verified: %.440s", e.msg);
+        sent = 0;
     }
     if (!sent && (rc = gt_agent_send_verdict(a, id, slot, result, &v, &e))) {
+        if (verify_failure(rc, honest_only) != VF_RETRY) ag_memo_put(a, id, slot, attempt, MEMO_VERIFY, 0);
         ag_action_failed(a, "verdict", id, slot, &e);
         return;
     }
+    ag_memo_put(a, id, slot, attempt, MEMO_VERIFY, 0);
     (*acted)++;
     ag_count(a, &a->stats.verified);
     ag_count(a, v.accept ? &a->stats.accepted_given : &a->stats.rejected_given);
@@ -89,7 +168,9 @@ int ag_poster_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt_er
         uint64_t attempt = (uint64_t)json_integer_value(json_object_get(sl, "attempt"));
         if (!state) continue;
         if (!strcmp(state, "submitted") && policy && !strcmp(policy, "poster")) {
+            int before = *acted;
             verify_slot(a, task, sl, 0, acted);
+            if (*acted != before) break; /* task is stale now (dedup reads verdicts): next pass */
         } else if (!strcmp(state, "rejected") && ag_is_me(a, json_object_get(sl, "verdictBy"))) {
             /* The worker may dispute until the deadline; after it the poster
              * collects the stake and the slot reopens. */
@@ -122,16 +203,23 @@ int ag_evaluator_task(gt_agent *a, const json_t *summary, void *arg, int *acted,
     json_t *sl;
     json_array_foreach(json_object_get(task, "slotList"), i, sl) {
         const char *state = json_string_value(json_object_get(sl, "state"));
-        if (state && !strcmp(state, "submitted")) verify_slot(a, task, sl, 0, acted);
+        if (!state || strcmp(state, "submitted")) continue;
+        int before = *acted;
+        verify_slot(a, task, sl, 0, acted);
+        /* One verdict per task per pass: the next slot is judged against
+         * this verdict (dedup), which the task fetched above does not show. */
+        if (*acted != before) break;
     }
     json_decref(task);
     return 0;
 }
 
 /* Re-runs the slot's work with the skill: its verify function (v gets the
- * verdict), or with use_vote its vote hook, which sends the vote itself. */
+ * verdict), or with use_vote its vote hook, which sends the vote itself
+ * (*sent = 1). A copy of another slot's result (copied_from) is a verdict
+ * against it without a re-run. */
 static int rerun(gt_agent *a, const json_t *task, const json_t *sl, const gt_skill *sk, const uint8_t result[32],
-                 int use_vote, gt_skill_verdict *v, gt_err *e) {
+                 int use_vote, gt_skill_verdict *v, int *sent, gt_err *e) {
     uint64_t slot = (uint64_t)json_integer_value(json_object_get(sl, "slot"));
     gt_job job;
     json_t *spec = NULL;
@@ -140,13 +228,26 @@ static int rerun(gt_agent *a, const json_t *task, const json_t *sl, const gt_ski
     char rid[72];
     int rc = 0;
     if (!sk->verify && !(use_vote && sk->vote)) return gt_err_set(e, GT_EUNSUPPORTED, "no skill to re-run this kind");
+    *sent = 0;
     if (!rc) rc = ag_load_job(a, task, slot, &job, &spec, e);
+    int64_t first = rc ? -1 : copied_from(task, spec, sl);
+    if (first >= 0) {
+        v->accept = 0;
+        snprintf(v->reason, sizeof v->reason, "the result is identical to slot %lld's, which came first", (long long)first);
+        json_decref(spec);
+        return 0;
+    }
     if (!rc && sk->fits) rc = sk->fits(a, &job, e);
     if (!rc) {
         gt_blob_id_format(result, rid);
         rc = gt_client_blob_get(a->client, rid, GT_AGENT_RESULT_MAX_BYTES, &bytes, &len, e);
     }
-    if (!rc) rc = use_vote && sk->vote ? sk->vote(a, &job, result, bytes, len, v, e) : sk->verify(a, &job, bytes, len, v, e);
+    if (!rc && use_vote && sk->vote) {
+        rc = sk->vote(a, &job, result, bytes, len, v, e);
+        *sent = rc == 0;
+    } else if (!rc) {
+        rc = sk->verify(a, &job, bytes, len, v, e);
+    }
     gt_free(bytes);
     json_decref(spec);
     return rc;
@@ -201,7 +302,8 @@ int ag_validator_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt
                 ag_memo_find(a, id, slot, attempt, MEMO_PRECHECK))
                 continue;
             ag_memo_put(a, id, slot, attempt, MEMO_PRECHECK, 0);
-            int rc = rerun(a, task, sl, sk, result, 0, &v, &e);
+            int unused;
+            int rc = rerun(a, task, sl, sk, result, 0, &v, &unused, &e);
             if (rc) continue; /* tried again if a dispute opens */
             gt_agent_memo *m = ag_memo_find(a, id, slot, attempt, MEMO_PRECHECK);
             m->value = v.accept ? 2 : 1;
@@ -219,14 +321,19 @@ int ag_validator_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt
             snprintf(v.reason, sizeof v.reason, "re-ran it when it was rejected: %s",
                      v.accept ? "it reproduces" : "it does not reproduce");
         } else {
-            rc = rerun(a, task, sl, sk, result, 1, &v, &e);
-            sent = sk->vote != NULL;
+            rc = rerun(a, task, sl, sk, result, 1, &v, &sent, &e);
         }
-        if (rc == GT_SKILL_LATER) {
-            ag_memo_find(a, id, slot, attempt, MEMO_VOTE)->what = 0;
+        int failure = rc && rc != GT_SKILL_LATER ? verify_failure(rc, 1) : VF_GIVE_UP;
+        if (rc == GT_SKILL_LATER || (rc && failure == VF_RETRY)) {
+            ag_memo_find(a, id, slot, attempt, MEMO_VOTE)->what = 0; /* again next pass */
             continue;
         }
-        if (rc) {
+        if (rc && failure == VF_REJECT) {
+            /* A result nobody can check does not reproduce. */
+            v.accept = 0;
+            snprintf(v.reason, sizeof v.reason, "the result cannot be verified: %.440s", e.msg);
+            rc = sent = 0;
+        } else if (rc) {
             gt_agent_logf(a, "abstains on the dispute of task %s slot %llu: %s", ag_short_id(id, h),
                           (unsigned long long)slot, e.msg);
             continue;

@@ -23,12 +23,16 @@ typedef struct cspec {
 } cspec;
 
 static int parse_spec(const json_t *spec, cspec *cs, gt_err *err) {
-    static const char *const allowed[] = {"model", "prompts", "n_predict", NULL};
+    /* sameResults (bool): the poster allows identical results in several
+     * slots (agent_verify.c refuses a copy of another slot's otherwise). */
+    static const char *const allowed[] = {"model", "prompts", "n_predict", "sameResults", NULL};
     uint64_t np;
     int rc;
     if ((rc = gt_json_only_fields(spec, allowed, "spec", err)) ||
         (rc = gt_json_get_str(spec, "model", 71, &cs->model, err)) || (rc = gt_json_get_u64(spec, "n_predict", &np, err)))
         return rc;
+    json_t *same = json_object_get(spec, "sameResults");
+    if (same && !json_is_boolean(same)) return gt_err_set(err, GT_EINVAL, "spec.sameResults: expected true or false");
     if (np > GT_AGENT_MAX_PREDICT)
         return gt_err_set(err, GT_ELIMIT, "spec.n_predict must be 0..%d, got %llu", GT_AGENT_MAX_PREDICT,
                           (unsigned long long)np);

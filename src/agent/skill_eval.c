@@ -14,6 +14,7 @@
 #include "base/alloc.h"
 #include "base/hex.h"
 #include "base/json.h"
+#include "crypto/sha256.h"
 #include "market/blob.h"
 #include "work/eval/check.h"
 #include "work/work.h"
@@ -56,7 +57,24 @@ static int eval_fits(gt_agent *a, const gt_job *job, gt_err *err) {
         return gt_err_set(err, GT_EUNSUPPORTED, "the task evaluates another model than this agent runs (%.20s…)",
                           gt_agent_model_id(m));
     rc = open_bench(&s, &b, err);
+    /* The ledger takes an attestation only for a spec it can rebuild from
+     * the attestation (attest.c): the canonical JSON, with a limit of 0 or
+     * at most the bench's items. Refuse others before staking on them. */
+    if (!rc && s.limit > b->n_items)
+        rc = gt_err_set(err, GT_EUNSUPPORTED, "spec.limit %" PRIu64 " is over %s's %zu items", s.limit, s.bench,
+                        b->n_items);
     gt_bench_free(b);
+    char *canon = rc ? NULL : gt_work_eval_spec_json(&s), want[72];
+    uint8_t h[32];
+    if (!rc && !canon) rc = gt_err_set(err, GT_ENOMEM, "out of memory");
+    if (!rc) {
+        gt_sha256(canon, strlen(canon), h);
+        gt_blob_id_format(h, want);
+        if (strcmp(want, job->spec_id))
+            rc = gt_err_set(err, GT_EUNSUPPORTED, "the task's spec is not the canonical eval spec JSON; an attestation "
+                            "of it would be refused");
+    }
+    free(canon);
     return rc;
 }
 

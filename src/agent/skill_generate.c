@@ -98,37 +98,137 @@ out:
     return rc;
 }
 
-/* Feeds p with the accepted samples of the batches below job->slot;
- * GT_SKILL_LATER while one of them is claimed or submitted but not judged. */
-static int remember_earlier(gt_agent *a, const gt_job *job, gt_pipeline *p, gt_err *err) {
+/* ---- which batches a batch is judged against ----
+ *
+ * Dedup makes a batch's verdict depend on other batches: a sample that
+ * repeats an accepted sample of another batch is refused. Slots are judged
+ * independently, in the order their results arrive: the judge of slot k
+ * checks it against every other slot that already has a verdict, and
+ * writes that list into the verdict's reason blob ("against": [{slot,
+ * result}]). Waiting for lower slots instead let one claimed-and-silent
+ * slot hold every later one past its verify deadline. Dispute voters, the
+ * worker deciding whether to dispute and the poster re-validating for
+ * publication read the list back, so all of them judge exactly what the
+ * judge did. */
+
+/* 1 if a slot in this state has a verdict whose samples count for dedup. */
+static int slot_judged(const char *state) {
+    return state && (!strcmp(state, "accepted") || !strcmp(state, "rejected") || !strcmp(state, "disputed") ||
+                     !strcmp(state, "paid"));
+}
+
+/* The task's slot object for `slot`, or NULL. */
+static const json_t *find_slot(const json_t *task, uint64_t slot) {
+    size_t i;
+    json_t *sl;
+    json_array_foreach(json_object_get(task, "slotList"), i, sl) {
+        if ((uint64_t)json_integer_value(json_object_get(sl, "slot")) == slot) return sl;
+    }
+    return NULL;
+}
+
+/* Feeds p with the accepted samples of every other judged slot and appends
+ * each one's {slot, result} to `against` (the judge's first look). */
+static int remember_judged(gt_agent *a, const gt_job *job, gt_pipeline *p, json_t *against, gt_err *err) {
     size_t i;
     json_t *sl;
     json_array_foreach(json_object_get(job->task, "slotList"), i, sl) {
         uint64_t slot = (uint64_t)json_integer_value(json_object_get(sl, "slot"));
-        const char *state = json_string_value(json_object_get(sl, "state"));
-        if (slot >= job->slot || !state) continue;
-        if (!strcmp(state, "claimed") || !strcmp(state, "submitted")) return GT_SKILL_LATER;
-        if (!strcmp(state, "open") || !strcmp(state, "refunded")) continue;
+        json_t *res = json_object_get(sl, "result");
+        if (slot == job->slot || !slot_judged(json_string_value(json_object_get(sl, "state"))) || !json_is_string(res))
+            continue;
+        int rc = remember_slot(a, p, sl, err);
+        if (rc) return rc;
+        if (json_array_append_new(against, json_pack("{s:I,s:O}", "slot", (json_int_t)slot, "result", res)))
+            return gt_err_set(err, GT_ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+/* Feeds p with the slots listed in `against` that still hold the result
+ * they held then (a slot rejected whole and reopened accepted nothing). */
+static int remember_listed(gt_agent *a, const json_t *task, const json_t *against, gt_pipeline *p, gt_err *err) {
+    size_t i;
+    json_t *x;
+    if (json_array_size(against) > GT_JOB_MAX_SAMPLES)
+        return gt_err_set(err, GT_ELIMIT, "a verdict lists %zu batches, more than a job has", json_array_size(against));
+    json_array_foreach(against, i, x) {
+        const json_t *sl = find_slot(task, (uint64_t)json_integer_value(json_object_get(x, "slot")));
+        const char *then = json_string_value(json_object_get(x, "result"));
+        const char *now = sl ? json_string_value(json_object_get(sl, "result")) : NULL;
+        if (!then || !now || strcmp(then, now)) continue;
         int rc = remember_slot(a, p, sl, err);
         if (rc) return rc;
     }
     return 0;
 }
 
+/* The "against" list of the verdict on `sl` (a new reference), or NULL when
+ * it has no verdict with one. */
+static json_t *verdict_against(gt_agent *a, const json_t *sl, gt_err *err) {
+    const char *why = json_string_value(json_object_get(sl, "reason"));
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    json_t *r = NULL, *out = NULL;
+    if (!why || gt_client_blob_get(gt_agent_client(a), why, GT_AGENT_RESULT_MAX_BYTES, &bytes, &len, err)) return NULL;
+    if (!gt_json_parse((const char *)bytes, len, GT_AGENT_RESULT_MAX_BYTES, &r, NULL) &&
+        json_is_array(json_object_get(r, "against")))
+        out = json_incref(json_object_get(r, "against"));
+    json_decref(r);
+    gt_free(bytes);
+    return out;
+}
+
+/* Feeds p for judging job->slot: what its verdict was judged against when
+ * it has one, else every slot judged by now (listed in *against_out, a new
+ * array, when that is not NULL). */
+static int remember_for(gt_agent *a, const gt_job *job, gt_pipeline *p, json_t **against_out, gt_err *err) {
+    const json_t *sl = ag_job_slot(job);
+    json_t *listed = sl && slot_judged(json_string_value(json_object_get(sl, "state"))) ? verdict_against(a, sl, NULL)
+                                                                                          : NULL;
+    int rc;
+    if (listed) {
+        rc = remember_listed(a, job->task, listed, p, err);
+    } else {
+        listed = json_array();
+        if (!listed) return gt_err_set(err, GT_ENOMEM, "out of memory");
+        rc = remember_judged(a, job, p, listed, err);
+    }
+    if (!rc && against_out) *against_out = json_incref(listed);
+    json_decref(listed);
+    return rc;
+}
+
 /* Validates job->slot's batch blob[0..len), submitted by `worker`. reason
- * and samples as gt_work_validate_batch. */
+ * and samples as gt_work_validate_batch; the reason blob also lists the
+ * batches it was judged against. */
 static int validate(gt_agent *a, const gt_job *job, const gt_addr *worker, const uint8_t *blob, size_t len,
                     uint64_t spot_seed, gt_work_batch_verdict *v, gt_buf *reason, gt_err *err) {
     gt_job_spec spec;
     gt_pipeline *p = NULL;
+    json_t *against = NULL;
     gt_llm *llm = gt_agent_llm(a, err);
     if (!llm) return err->code;
     int rc = load_spec(a, job->task, &spec, err);
     if (rc) return rc;
-    if (!(rc = gt_pipeline_new(&spec, &p, err)) && !(rc = remember_earlier(a, job, p, err))) {
+    /* Spot checks re-run samples with this agent's model: with another model
+     * than the job's, honest samples would not reproduce. Say so instead. */
+    if (spec.has_model && memcmp(spec.model, llm->id, 32))
+        rc = gt_err_set(err, GT_EUNSUPPORTED, "job %s needs another model than this validator runs", spec.name);
+    if (!rc && !(rc = gt_pipeline_new(&spec, &p, err)) && !(rc = remember_for(a, job, p, &against, err))) {
         gt_pipeline_opts o = {.judge = spec.judge ? llm : NULL, .regen = llm, .spot_seed = spot_seed};
-        rc = gt_work_validate_batch(p, &spec, &o, job->slot, worker, blob, len, v, reason, NULL, NULL, err);
+        gt_buf r = GT_BUF_INIT;
+        json_t *rj = NULL;
+        rc = gt_work_validate_batch(p, &spec, &o, job->slot, worker, blob, len, v, &r, NULL, NULL, err);
+        if (!rc) rc = gt_json_parse((const char *)r.data, r.len, GT_AGENT_RESULT_MAX_BYTES, &rj, err);
+        if (!rc) json_object_set(rj, "against", against);
+        char *t = rc ? NULL : gt_json_dump(rj);
+        if (!rc && (!t || gt_buf_append_str(reason, t))) rc = gt_err_set(err, GT_ENOMEM, "out of memory");
+        free(t);
+        json_decref(rj);
+        gt_buf_free(&r);
     }
+    json_decref(against);
     gt_pipeline_free(p);
     gt_job_spec_free(&spec);
     return rc;
@@ -224,7 +324,6 @@ static int gen_stands_by(gt_agent *a, const gt_job *job, const uint8_t *result, 
     gt_buf reason = GT_BUF_INIT;
     *stand = 0;
     int rc = validate(a, job, gt_agent_address(a), result, len, 0, &bv, &reason, err);
-    if (rc == GT_SKILL_LATER) rc = gt_err_set(err, GT_ESTATE, "earlier batches are not judged yet");
     if (!rc) *stand = bv.accepted == bv.total;
     gt_buf_free(&reason);
     return rc;
@@ -247,58 +346,160 @@ static int fill_publish(void *arg, gt_action *act, gt_err *err) {
     return 0;
 }
 
-/* Re-validates every paid batch in order into the accepted samples (*out,
- * *n), checking each count against the verdict the ledger paid. */
+/* A paid batch to re-validate, and the slots its verdict was judged
+ * against that still hold the result they held then (sorted). */
+typedef struct paid_batch {
+    const json_t *sl;
+    uint64_t slot;
+    uint64_t *against;
+    size_t n_against;
+} paid_batch;
+
+static int by_slot(const void *x, const void *y) {
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* Judged first, re-validated first: fewer batches against, then slot. */
+static int by_order(const void *x, const void *y) {
+    const paid_batch *a = x, *b = y;
+    if (a->n_against != b->n_against) return a->n_against < b->n_against ? -1 : 1;
+    return a->slot < b->slot ? -1 : a->slot > b->slot;
+}
+
+static int by_index(const void *x, const void *y) {
+    const gt_sample *a = x, *b = y;
+    return a->index < b->index ? -1 : a->index > b->index;
+}
+
+/* Fills b->against for the paid slot b->sl: the slots listed in its
+ * verdict's reason blob, or (a verdict without one, e.g. a quorum's) every
+ * paid slot below it; only those that still hold the result listed. */
+static int paid_against(gt_agent *a, const json_t *task, paid_batch *b, gt_err *err) {
+    json_t *l = verdict_against(a, b->sl, NULL);
+    size_t i;
+    json_t *x;
+    if (!l) {
+        l = json_array();
+        json_array_foreach(json_object_get(task, "slotList"), i, x) {
+            const char *st = json_string_value(json_object_get(x, "state"));
+            if ((uint64_t)json_integer_value(json_object_get(x, "slot")) < b->slot && st && !strcmp(st, "paid"))
+                json_array_append_new(l, json_pack("{s:O,s:O}", "slot", json_object_get(x, "slot"), "result",
+                                                   json_object_get(x, "result")));
+        }
+    }
+    b->against = gt_malloc(sizeof(uint64_t) * (json_array_size(l) + 1));
+    if (!l || !b->against) {
+        json_decref(l);
+        return gt_err_set(err, GT_ENOMEM, "out of memory");
+    }
+    json_array_foreach(l, i, x) {
+        const json_t *sl = find_slot(task, (uint64_t)json_integer_value(json_object_get(x, "slot")));
+        const char *then = json_string_value(json_object_get(x, "result"));
+        const char *now = sl ? json_string_value(json_object_get(sl, "result")) : NULL;
+        if (then && now && !strcmp(then, now)) b->against[b->n_against++] = (uint64_t)json_integer_value(json_object_get(x, "slot"));
+    }
+    json_decref(l);
+    qsort(b->against, b->n_against, sizeof(uint64_t), by_slot);
+    size_t m = 0; /* each slot once: at most as many as the task has */
+    for (size_t k = 0; k < b->n_against; k++)
+        if (!m || b->against[m - 1] != b->against[k]) b->against[m++] = b->against[k];
+    b->n_against = m;
+    return 0;
+}
+
+/* Re-validates one paid batch with p (which holds what its verdict was
+ * judged against) and moves its accepted samples onto acc; the count must
+ * be the one the ledger paid. */
+static int revalidate(gt_agent *a, const gt_job_spec *spec, gt_llm *llm, gt_pipeline *p, const paid_batch *b,
+                      gt_sample **acc, size_t *n, gt_err *err) {
+    const char *rid = json_string_value(json_object_get(b->sl, "result"));
+    gt_addr w;
+    if (gt_addr_parse(json_string_value(json_object_get(b->sl, "worker")), &w, NULL))
+        return gt_err_set(err, GT_EINVAL, "batch %" PRIu64 " has no worker", b->slot);
+    uint8_t *blob = NULL;
+    size_t len = 0, ns = 0;
+    gt_sample *s = NULL;
+    gt_work_batch_verdict v;
+    gt_buf reason = GT_BUF_INIT;
+    gt_pipeline_opts o = {.judge = spec->judge ? llm : NULL, .regen = llm, .spot_seed = b->slot};
+    int rc = gt_client_blob_get(gt_agent_client(a), rid, GT_AGENT_RESULT_MAX_BYTES, &blob, &len, err);
+    if (!rc) rc = gt_work_validate_batch(p, spec, &o, b->slot, &w, blob, len, &v, &reason, &s, &ns, err);
+    const json_t *units = json_object_get(b->sl, "units");
+    uint64_t paid = units ? (uint64_t)json_integer_value(json_object_get(units, "accepted"))
+                          : json_is_true(json_object_get(b->sl, "accept")) ? v.total : 0;
+    if (!rc && paid != v.accepted)
+        rc = gt_err_set(err, GT_ESTATE, "batch %" PRIu64 ": this re-validation accepts %" PRIu64
+                        " samples but the verdict paid %" PRIu64 "; not publishing", b->slot, v.accepted, paid);
+    for (size_t k = 0; !rc && k < ns; k++) {
+        if (!s[k].accepted) continue;
+        gt_sample *nv = gt_realloc(*acc, (*n + 1) * sizeof *nv);
+        if (!nv) {
+            rc = gt_err_set(err, GT_ENOMEM, "out of memory");
+            break;
+        }
+        *acc = nv;
+        (*acc)[(*n)++] = s[k]; /* moves the strings */
+        memset(&s[k], 0, sizeof s[k]);
+    }
+    gt_samples_free(s, ns);
+    gt_buf_free(&reason);
+    gt_free(blob);
+    return rc;
+}
+
+/* Re-validates every paid batch into the accepted samples (*out, *n, by
+ * index), each against exactly what its verdict was judged against, in the
+ * order they were judged: one pipeline grows while each batch was judged
+ * against all the earlier ones (one validator judging in turn), and is
+ * rebuilt from the listed batches when not. */
 static int collect_accepted(gt_agent *a, const json_t *task, const gt_job_spec *spec, gt_llm *llm, gt_sample **out,
                             size_t *n_out, gt_err *err) {
+    size_t n_slots = json_array_size(json_object_get(task, "slotList")), nb = 0, n = 0, i;
+    paid_batch *b = gt_calloc(n_slots + 1, sizeof *b);
+    uint64_t *have = gt_malloc(sizeof(uint64_t) * (n_slots + 1)); /* the slots in p, sorted */
+    size_t n_have = 0;
     gt_pipeline *p = NULL;
     gt_sample *acc = NULL;
-    size_t n = 0;
-    int rc = gt_pipeline_new(spec, &p, err);
-    size_t i;
+    int rc = b && have ? 0 : gt_err_set(err, GT_ENOMEM, "out of memory");
     json_t *sl;
     json_array_foreach(json_object_get(task, "slotList"), i, sl) {
-        const char *rid = json_string_value(json_object_get(sl, "result"));
-        const char *ws = json_string_value(json_object_get(sl, "worker"));
         const char *state = json_string_value(json_object_get(sl, "state"));
-        uint64_t slot = (uint64_t)json_integer_value(json_object_get(sl, "slot"));
-        gt_addr w;
-        if (rc) break;
-        if (!rid || !ws || !state || strcmp(state, "paid") || gt_addr_parse(ws, &w, NULL)) continue;
-        uint8_t *blob = NULL;
-        size_t len = 0, ns = 0;
-        gt_sample *s = NULL;
-        gt_work_batch_verdict v;
-        gt_buf reason = GT_BUF_INIT;
-        gt_pipeline_opts o = {.judge = spec->judge ? llm : NULL, .regen = llm, .spot_seed = slot};
-        rc = gt_client_blob_get(gt_agent_client(a), rid, GT_AGENT_RESULT_MAX_BYTES, &blob, &len, err);
-        if (!rc) rc = gt_work_validate_batch(p, spec, &o, slot, &w, blob, len, &v, &reason, &s, &ns, err);
-        const json_t *units = json_object_get(sl, "units");
-        uint64_t paid = units ? (uint64_t)json_integer_value(json_object_get(units, "accepted"))
-                              : json_is_true(json_object_get(sl, "accept")) ? v.total : 0;
-        if (!rc && paid != v.accepted)
-            rc = gt_err_set(err, GT_ESTATE, "batch %" PRIu64 ": this re-validation accepts %" PRIu64
-                            " samples but the verdict paid %" PRIu64 "; not publishing", slot, v.accepted, paid);
-        for (size_t k = 0; !rc && k < ns; k++) {
-            if (!s[k].accepted) continue;
-            gt_sample *nv = gt_realloc(acc, (n + 1) * sizeof *nv);
-            if (!nv) {
-                rc = gt_err_set(err, GT_ENOMEM, "out of memory");
-                break;
-            }
-            acc = nv;
-            acc[n++] = s[k]; /* moves the strings */
-            memset(&s[k], 0, sizeof s[k]);
+        if (rc || !state || strcmp(state, "paid") || !json_is_string(json_object_get(sl, "result"))) continue;
+        b[nb].sl = sl;
+        b[nb].slot = (uint64_t)json_integer_value(json_object_get(sl, "slot"));
+        rc = paid_against(a, task, &b[nb], err);
+        nb++;
+    }
+    if (!rc) qsort(b, nb, sizeof *b, by_order);
+    for (size_t k = 0; !rc && k < nb; k++) {
+        if (!p || b[k].n_against != n_have || memcmp(b[k].against, have, n_have * sizeof(uint64_t))) {
+            gt_pipeline_free(p);
+            p = NULL;
+            n_have = 0;
+            rc = gt_pipeline_new(spec, &p, err);
+            for (size_t j = 0; !rc && j < b[k].n_against; j++)
+                rc = remember_slot(a, p, find_slot(task, b[k].against[j]), err);
+            memcpy(have, b[k].against, b[k].n_against * sizeof(uint64_t));
+            n_have = b[k].n_against;
         }
-        gt_samples_free(s, ns);
-        gt_buf_free(&reason);
-        gt_free(blob);
+        if (!rc) rc = revalidate(a, spec, llm, p, &b[k], &acc, &n, err);
+        /* p now holds b[k] too */
+        size_t at = n_have;
+        while (at > 0 && have[at - 1] > b[k].slot) at--;
+        memmove(have + at + 1, have + at, (n_have - at) * sizeof(uint64_t));
+        have[at] = b[k].slot;
+        n_have++;
     }
     gt_pipeline_free(p);
+    for (size_t k = 0; k < nb; k++) gt_free(b[k].against);
+    gt_free(b);
+    gt_free(have);
     if (rc) {
         gt_samples_free(acc, n);
         return rc;
     }
+    qsort(acc, n, sizeof *acc, by_index);
     *out = acc, *n_out = n;
     return 0;
 }

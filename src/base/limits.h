@@ -14,6 +14,11 @@
 #define GT_LIMIT_PASSWORD_BYTES 1024
 /* Blobs (task specs, results): 16 MiB keeps one request in memory comfortably. */
 #define GT_LIMIT_BLOB_BYTES (16 * 1024 * 1024)
+/* A task's result blob, as the node stores it and every agent fetches it to
+ * verify: one number, so a result the node accepted can always be judged
+ * (a smaller download limit on the verifier was a way to leave a result
+ * with no verdict). */
+#define GT_LIMIT_RESULT_BYTES GT_LIMIT_BLOB_BYTES
 /* Actions per block: bounds a block's memory and its apply time. */
 #define GT_LIMIT_BLOCK_ACTIONS 4096
 

@@ -10,8 +10,9 @@
  * Rules. Only the poster (poster policy) or the named evaluator (evaluator
  * policy) may give one; a quorum votes yes or no on the whole result
  * (task_verify), since k voters' per-unit counts have no single honest merge.
- * 1 <= total <= GT_MARKET_MAX_UNITS, accepted <= total, and a reason blob is
- * required whenever a unit is rejected. With r = total - accepted:
+ * 1 <= total <= GT_MARKET_MAX_UNITS, total at most the slot's bounty and (when
+ * there is one) its stake in base units, accepted <= total, and a reason blob
+ * is required whenever a unit is rejected. With r = total - accepted:
  *   slash  = floor(stake  x r / total)          the rejected units' share of the stake
  *   paid   = floor(bounty x accepted / total)   the accepted units' share of the bounty
  * Rounding never takes from the party whose money it is: the stake's
@@ -52,6 +53,9 @@
  *  - A verdict stated over a made-up total (say total = 2 x batch to halve
  *    the pay): the worker disputes; validators re-running the batch see the
  *    claim is false, and the rejecter loses its bond.
+ *  - Wash-traded reputation (a sybil poster and evaluator stating a huge
+ *    total on a tiny slot): units are capped by the base units the slot
+ *    escrows, so reputation in units costs at least as much value locked.
  *  - Double counting: the verdict row is keyed by (task, slot, attempt) and
  *    bound to the result hash, like every verdict (verdict.c). */
 #include <string.h>
@@ -196,6 +200,18 @@ static int apply_verify_partial_rule(mk_ctx *c, const gt_action *a, gt_err *err)
     if (total < 1 || total > GT_MARKET_MAX_UNITS)
         return gt_err_set(err, GT_EINVAL, "total must be 1 to %d units, got %llu", GT_MARKET_MAX_UNITS,
                           (unsigned long long)total);
+    /* A unit is worth at least one base unit of the bounty and of the stake
+     * (a data job's slot is reward x batch and stake x batch, both >= 1 a
+     * sample): a verdict cannot mint more units of reputation than the slot
+     * escrows value for. Without it a sybil poster and evaluator wash-traded
+     * 1,000,000 accepted units for a bounty of one base unit. */
+    uint64_t unit_cap = t.stake && t.stake < t.bounty ? t.stake : t.bounty;
+    if (total > unit_cap)
+        return gt_err_set(err, GT_EINVAL,
+                          "total %llu is more units than the slot escrows base units for (bounty %s, stake %llu base "
+                          "units): at most %llu",
+                          (unsigned long long)total, mk_units(t.bounty, u), (unsigned long long)t.stake,
+                          (unsigned long long)unit_cap);
     if (acc > total)
         return gt_err_set(err, GT_EINVAL, "accepted (%llu) is more than total (%llu)", (unsigned long long)acc,
                           (unsigned long long)total);

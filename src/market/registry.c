@@ -67,13 +67,57 @@ static int skills_check(const char *s, gt_err *err) {
     return 0;
 }
 
-/* Checks a card's fields (name printable, skills, endpoint http(s) URL). */
+/* 1 if cp would let a name look like another one without being it: C0/C1
+ * controls, spaces other than ' ', and invisible format characters (soft
+ * hyphen, zero-width, bidi marks, embeddings, overrides and isolates --
+ * "alice\u202Eecila" displays reversed --, variation selectors, fillers,
+ * tags). */
+static int name_cp_hidden(uint32_t cp) {
+    return cp < 32 || (cp >= 0x7F && cp <= 0xA0) || cp == 0xAD || cp == 0x034F || cp == 0x061C || cp == 0x115F ||
+           cp == 0x1160 || cp == 0x1680 || (cp >= 0x17B4 && cp <= 0x17B5) || (cp >= 0x180B && cp <= 0x180F) ||
+           (cp >= 0x2000 && cp <= 0x200F) || (cp >= 0x2028 && cp <= 0x202F) || (cp >= 0x205F && cp <= 0x206F) ||
+           cp == 0x3000 || cp == 0x3164 || (cp >= 0xFE00 && cp <= 0xFE0F) || cp == 0xFEFF || cp == 0xFFA0 ||
+           (cp >= 0xFFF0 && cp <= 0xFFFB) || (cp >= 0xE0000 && cp <= 0xE0FFF);
+}
+
+/* Checks an agent name: valid UTF-8 (shortest forms, no surrogates) with no
+ * control, odd space or invisible character (name_cp_hidden). */
+static int name_check(const char *name, gt_err *err) {
+    const unsigned char *s = (const unsigned char *)name;
+    size_t n = strlen(name);
+    if (!n) return gt_err_set(err, GT_EINVAL, "name: an agent needs a name (1 to %d bytes)", GT_MARKET_NAME_MAX);
+    for (size_t i = 0; i < n;) {
+        uint32_t cp = s[i], min = 0;
+        size_t len = 1;
+        if (cp >= 0x80) {
+            if ((cp & 0xE0) == 0xC0) len = 2, cp &= 0x1F, min = 0x80;
+            else if ((cp & 0xF0) == 0xE0) len = 3, cp &= 0x0F, min = 0x800;
+            else if ((cp & 0xF8) == 0xF0) len = 4, cp &= 0x07, min = 0x10000;
+            else len = 0;
+            for (size_t k = 1; len && k < len; k++) {
+                if (i + k >= n || (s[i + k] & 0xC0) != 0x80) len = 0;
+                else cp = (cp << 6) | (s[i + k] & 0x3F);
+            }
+            if (!len || cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+                return gt_err_set(err, GT_EINVAL, "name: byte %zu is not valid UTF-8; expected UTF-8 text", i);
+        }
+        if (name_cp_hidden(cp))
+            return gt_err_set(err, GT_EINVAL,
+                              "name: U+%04X at byte %zu is a control, space or invisible character (bidi override, "
+                              "zero-width...) that could make the name pass for another; only visible characters "
+                              "and ' ' are allowed",
+                              (unsigned)cp, i);
+        i += len;
+    }
+    return 0;
+}
+
+/* Checks a card's fields (name visible, skills, endpoint http(s) URL). */
 static int card_check(const gt_action *a, gt_err *err) {
     const char *name = gt_action_str(a, F_NAME), *ep = gt_action_str(a, F_ENDPOINT);
-    if (!*name) return gt_err_set(err, GT_EINVAL, "name: an agent needs a name (1 to %d bytes)", GT_MARKET_NAME_MAX);
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-        if (*p < 32 || *p == 127) return gt_err_set(err, GT_EINVAL, "name: control characters are not allowed");
-    int rc = skills_check(gt_action_str(a, F_SKILLS), err);
+    int rc = name_check(name, err);
+    if (rc) return rc;
+    rc = skills_check(gt_action_str(a, F_SKILLS), err);
     if (rc) return rc;
     if (*ep) {
         if (strncmp(ep, "http://", 7) && strncmp(ep, "https://", 8))

@@ -21,8 +21,9 @@
  *
  * Timeouts, at the start of each block, by height:
  *   no submission by the submit deadline   stake to the poster, slot reopens
- *   no verdict by the verify deadline      the worker is paid in full; the fee
- *                                          goes back to the poster
+ *   no verdict by the verify deadline      nobody is paid: the stake goes back
+ *                                          to the worker, bounty and fee to the
+ *                                          poster, the slot is refunded (final)
  *   claims closed (expiry)                 open slots refunded to the poster
  *   dispute vote deadline                  the dispute is resolved
  *
@@ -31,7 +32,8 @@
  *    locks a rejection bond equal to the task's stake from the rejecter, lost
  *    to the validators if the worker disputes and wins; and the work is never
  *    kept for free anyway: the bounty stays in escrow until a verdict settles.
- *  - A verifier who never answers: the worker is paid at the verify deadline.
+ *  - A verifier who never answers (or a result nobody could check): no pay
+ *    without a verdict; the worker keeps its stake, the poster its bounty.
  *  - A worker who submits garbage: rejected, its stake pays the evaluation and
  *    compensates the poster; disputing costs a bond it loses when validators
  *    re-run the task and disagree.
@@ -367,6 +369,27 @@ static int sweep_expiry(mk_ctx *c, gt_err *err) {
     return rc;
 }
 
+/* No verdict by the verify deadline. Nobody accepted the result, so nothing
+ * pays for it (a verifier's crash, a result nobody could check, a blob never
+ * uploaded all end here): the worker's stake goes back to it untouched (it
+ * was not judged wrong either), the slot's bounty and fee go back to the
+ * poster, and the slot is final (REFUNDED) so the same silent verifier
+ * cannot hold a next worker's stake. Reputation records neither side. */
+static int mk_verify_timeout(mk_ctx *c, mk_task *t, mk_slot *sl, gt_err *err) {
+    assert(sl->state == GT_SLOT_SUBMITTED);
+    uint8_t escrow[32], stake[32];
+    gt_market_escrow_id(t->id, escrow);
+    mk_lock_id(MK_TAG_STAKE, t->id, sl->slot, sl->attempt, stake);
+    int rc;
+    if ((rc = gt_state_release(c->tx, stake, &sl->worker, t->stake, err)) ||
+        (rc = gt_state_release(c->tx, escrow, &t->poster, t->bounty + t->fee, err)))
+        return rc;
+    sl->state = GT_SLOT_REFUNDED;
+    sl->deadline = 0;
+    if ((rc = mk_slot_store(c, sl, 0, err))) return rc;
+    return mk_task_maybe_complete(c, t, err);
+}
+
 /* Deadlines of claimed, submitted and disputed slots. */
 static int sweep_slots(mk_ctx *c, gt_err *err) {
     due *v = NULL;
@@ -387,8 +410,7 @@ static int sweep_slots(mk_ctx *c, gt_err *err) {
                 break;
             rc = mk_slot_reopen(c, &t, &sl, err);
         } else if (sl.state == GT_SLOT_SUBMITTED) {
-            /* No verdict in time: the worker is paid; the unearned fee goes back. */
-            rc = mk_pay_accepted(c, &t, &sl, 1, err);
+            rc = mk_verify_timeout(c, &t, &sl, err);
         } else {
             rc = mk_dispute_resolve(c, &t, &sl, err);
         }

@@ -12,9 +12,15 @@
  * data job's dataset, so anyone holding a copy can check it
  * (gt_dataset_verify against the root read from the ledger).
  * Rules and what they answer:
- *  - Only the poster of `task`, a market task whose spec is `job`: the one
- *    who paid for the samples vouches for the dataset, and nobody can squat
- *    on a job's root by publishing first.
+ *  - Only the job's poster: the poster of the first `generate` task posted
+ *    with `job` as its spec (lowest posted height, then task id), through
+ *    `task`, one of its own complete tasks of that job. Being the poster of
+ *    some task of the job is not enough: anyone can post a task naming a
+ *    known spec, publish a bogus root first and lock the real poster out
+ *    forever (the squat this rule closes). The spec's id is unknown to
+ *    others until the poster's task is on the ledger, so the first task is
+ *    the poster's; a spec already used by someone else is someone else's
+ *    job (change its name or seed for a new one).
  *  - Once per job: a root that could be replaced later would let a
  *    publisher swap the data under everyone who checked it. A new version
  *    is a new job.
@@ -99,6 +105,25 @@ static const gt_field_def publish_fields[] = {
 };
 enum { DP_TASK, DP_JOB, DP_ROOT, DP_ROWS, DP_MANIFEST };
 
+/* The job's poster: the poster of the first generate task whose spec is
+ * job (the market's table, read only; publishing is rare, so no index). */
+static int job_poster(sqlite3 *db, const uint8_t job[32], gt_addr *out, gt_err *err) {
+    sqlite3_stmt *q;
+    int rc = wk_prepare(db, "SELECT poster FROM mk_tasks WHERE spec=? AND kind=? ORDER BY posted_height, id LIMIT 1",
+                        &q, err);
+    if (rc) return rc;
+    sqlite3_bind_blob(q, 1, job, 32, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, GT_WORK_KIND_GENERATE, -1, SQLITE_STATIC);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW && sqlite3_column_bytes(q, 0) == 20) memcpy(out->b, sqlite3_column_blob(q, 0), 20);
+    else if (rc == SQLITE_ROW) rc = SQLITE_CORRUPT;
+    sqlite3_finalize(q);
+    char h[19];
+    if (rc == SQLITE_DONE) return gt_err_set(err, GT_ENOTFOUND, "no data job task has spec %s…", wk_short(job, h));
+    if (rc != SQLITE_ROW) return gt_err_set(err, GT_EDB, "reading the job's first task: %s", sqlite3_errmsg(db));
+    return 0;
+}
+
 /* dataset_publish: checks the fields, the poster and the job, refuses a
  * second root for the job, records the row. */
 static int publish_rule(wk_ctx *c, const gt_action *a, gt_err *err) {
@@ -117,9 +142,17 @@ static int publish_rule(wk_ctx *c, const gt_action *a, gt_err *err) {
     if (memcmp(ref.spec, a->f[DP_JOB].b32, 32))
         return gt_err_set(err, GT_EINVAL, "task %s… was posted for another spec: it is not a task of job %s…",
                           wk_short(a->f[DP_TASK].b32, h), wk_short(a->f[DP_JOB].b32, s));
-    if (!gt_addr_eq(&a->from, &ref.poster)) {
-        gt_addr_to_str(&ref.poster, s);
-        return gt_err_set(err, GT_EPERM, "only the job's poster %s may publish its dataset", s);
+    if (strcmp(ref.kind, GT_WORK_KIND_GENERATE))
+        return gt_err_set(err, GT_EINVAL, "task %s… is a %s task, not a data job (%s)", wk_short(a->f[DP_TASK].b32, h),
+                          ref.kind, GT_WORK_KIND_GENERATE);
+    if (ref.task_status != GT_TASK_COMPLETE)
+        return gt_err_set(err, GT_ESTATE, "task %s… is not complete: publish once every batch is settled",
+                          wk_short(a->f[DP_TASK].b32, h));
+    gt_addr owner;
+    if ((rc = job_poster(tx->db, a->f[DP_JOB].b32, &owner, err))) return rc;
+    if (!gt_addr_eq(&a->from, &owner) || !gt_addr_eq(&a->from, &ref.poster)) {
+        gt_addr_to_str(&owner, s);
+        return gt_err_set(err, GT_EPERM, "only the job's poster %s (who posted its first task) may publish its dataset", s);
     }
     sqlite3_stmt *q;
     if ((rc = wk_prepare(tx->db, "SELECT height, root FROM wk_datasets WHERE job=?", &q, err))) return rc;

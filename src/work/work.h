@@ -65,15 +65,23 @@ int gt_work_register(gt_err *err);
 /* Models ranked by attested score:
  *   {"bench": NAME|null, "entries": [{rank, bench, benchHash, model,
  *     scorePpm, score, items, attester, attestation, task, slot, height,
- *     status, results, resultsRoot, cosigns: {agreed, disagreed,
- *     itemsChecked}}]}
- * status: "accepted" (the eval task's slot was paid on a verdict or a won
- * dispute), "pending" (submitted, no verdict yet), "disputed", "rejected"
- * (the verdict went against it), "unverified" (paid because nobody gave a
- * verdict in time). Without `all`, rejected attestations are left out and
- * each (bench, model) appears once: its best-standing attestation (accepted
- * first, then most agreeing co-signs, then the latest). Sorted by bench,
- * then score (highest first); rank counts within a bench. bench NULL: all. */
+ *     status, results, resultsRoot, cosigns: {agreed, backed, disagreed,
+ *     itemsChecked}, others (without `all`)}]}
+ * status: "accepted" (the eval task's slot was accepted or paid on an
+ * evaluator's, a quorum's or a dispute's verdict), "pending" (submitted, no
+ * verdict yet), "disputed", "rejected" (the verdict went against it),
+ * "unverified" (paid with nobody's verdict on an old ledger, or accepted
+ * only by the task's own poster, who may be the attester's sybil).
+ * backed: agreeing co-signs by co-signers other than the task's poster who
+ * hold at least GT_MARKET_VALIDATOR_MIN_STAKE staked now (a stake unstaked
+ * and passed on backs only its current holder's co-signs). Without `all`,
+ * rejected attestations are not ranked and each (bench, model) appears once:
+ * its best-standing attestation (accepted first, then most backed, then
+ * most agreeing co-signs; on a tie the earlier stands, so a later one
+ * replaces it only by being better backed); every other attestation of the
+ * (bench, model) is listed in its `others` ({attestation, attester,
+ * scorePpm, status, backed}). Sorted by bench, then score (highest first);
+ * rank counts within a bench. bench NULL: all. */
 json_t *gt_work_leaderboard(sqlite3 *db, const char *bench, int all, gt_err *err);
 /* One attestation with its co-signs (cosignList: cosigner, itemsChecked,
  * agree, evidence, height, role: "cosign"|"verdict"|"dispute-vote"). */

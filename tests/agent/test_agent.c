@@ -9,7 +9,14 @@
  *  - the whole loop against a real node (`gotong node` in a child process):
  *    a poster posts, a worker claims, works and submits, the poster verifies
  *    by re-running, the worker settles and is paid; a garbage worker is
- *    rejected and concedes; money adds up. */
+ *    rejected and concedes; money adds up;
+ *  - results that cannot be verified are rejections, never silence (which
+ *    the verify deadline used to turn into pay): a result hash whose blob
+ *    was never uploaded, a blob over the old 4 MiB download limit (the node
+ *    takes up to GT_LIMIT_RESULT_BYTES, the verifier now fetches as much),
+ *    a blob that is not a result; each gets a reject verdict whose reason
+ *    blob says why, and the attacker is not paid; a copy of an honest
+ *    worker's result submitted to another slot of the task is rejected. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -27,6 +34,8 @@
 #include "agent/skill_complete.h"
 #include "base/alloc.h"
 #include "base/json.h"
+#include "base/limits.h"
+#include "crypto/sha256.h"
 #include "crypto/keccak.h"
 #include "ledger/ledger.h"
 #include "ledger/rules.h"
@@ -380,6 +389,168 @@ static void test_loop_on_node(void) {
     if (system(cmd)) fprintf(stderr, "could not remove %s\n", home);
 }
 
+typedef struct submit_args {
+    const uint8_t *task, *result;
+    uint64_t slot;
+} submit_args;
+
+static int fill_submit(void *arg, gt_action *a, gt_err *err) {
+    const submit_args *x = arg;
+    gt_action_set_b32(a, "task", x->task);
+    gt_action_set_u64(a, "slot", x->slot);
+    gt_action_set_b32(a, "result", x->result);
+    return 0;
+}
+
+static int fill_task(void *arg, gt_action *a, gt_err *err) {
+    gt_action_set_b32(a, "task", arg);
+    return 0;
+}
+
+/* The poster's verdict on a result the attacker submits by hand for a new
+ * one-slot task: the slot's state once the poster acted (or after 40
+ * passes), with the reason blob's text in why. */
+static void attack_verdict(gt_agent *poster, gt_client *c, const gt_key *attacker, const uint8_t result[32],
+                           char *state, char *why, size_t cap) {
+    const char *ps[] = {"Hello"};
+    char *spec = gt_complete_spec(gt_agent_model_id(model), ps, 1, 4);
+    gt_task_terms t = {.kind = "complete", .slots = 1, .bounty_units = 3000000, .stake_units = 1000000};
+    uint8_t id[32];
+    gt_err err = {0};
+    snprintf(state, 32, "?");
+    why[0] = 0;
+    CHECK_MSG(gt_agent_post(poster, &t, spec, strlen(spec), id, &err) == 0, "post: %s", err.msg);
+    free(spec);
+    submit_args x = {id, result, 0};
+    CHECK_MSG(gt_client_act(c, attacker, &gt_kind_task_claim, fill_task, id, NULL, NULL, &err) == 0, "claim: %s", err.msg);
+    CHECK_MSG(gt_client_act(c, attacker, &gt_kind_task_submit, fill_submit, &x, NULL, NULL, &err) == 0, "submit: %s",
+              err.msg);
+    for (int pass = 0; pass < 40; pass++) {
+        gt_agent_step(poster, NULL, &err);
+        json_t *task = NULL;
+        if (gt_client_task(c, id, &task, NULL)) continue;
+        json_t *sl = json_array_get(json_object_get(task, "slotList"), 0);
+        snprintf(state, 32, "%s", json_string_value(json_object_get(sl, "state")));
+        const char *rid = json_string_value(json_object_get(sl, "reason"));
+        uint8_t *b = NULL;
+        size_t n = 0;
+        if (rid && !gt_client_blob_get(c, rid, 4096, &b, &n, NULL)) snprintf(why, cap, "%.*s", (int)n, (const char *)b);
+        gt_free(b);
+        json_decref(task);
+        if (strcmp(state, "submitted")) break;
+        usleep(20000);
+    }
+}
+
+static void test_unverifiable_results(void) {
+    char home[] = "/tmp/gt-test-agent-XXXXXX", url[128];
+    if (!mkdtemp(home)) return;
+    int started = start_node(home, url, sizeof url) == 0;
+    CHECK_MSG(started, "could not start %s node", GT_CLI);
+    if (!started) return;
+    gt_agent *poster = make_agent("u-poster", url, GT_ROLE_POSTER, 0, 1);
+    gt_client *c = NULL;
+    gt_err err = {0};
+    gt_client_new(url, &c, &err);
+    gt_key fk, ak;
+    key_for("faucet", &fk);
+    key_for("u-attacker", &ak);
+    amount_args m = {*gt_agent_address(poster), 20000000};
+    CHECK(gt_client_act(c, &fk, &gt_kind_mint, fill_mint, &m, NULL, NULL, &err) == 0);
+    gt_key_address(&ak, &m.to);
+    CHECK(gt_client_act(c, &fk, &gt_kind_mint, fill_mint, &m, NULL, NULL, &err) == 0);
+    CHECK_MSG(gt_agent_register(poster, &err) == 0, "register: %s", err.msg);
+    gt_agent *attacker = make_agent("u-attacker", url, 0, 0, 1); /* its card; never stepped */
+    CHECK_MSG(gt_agent_register(attacker, &err) == 0, "register: %s", err.msg);
+    char state[32], why[4096];
+
+    /* A result whose blob was never uploaded. */
+    uint8_t ghost[32];
+    gt_sha256("never uploaded", 14, ghost);
+    attack_verdict(poster, c, &ak, ghost, state, why, sizeof why);
+    CHECK_STR(state, "rejected");
+    CHECK_CONTAINS(why, "cannot be verified");
+
+    /* 5 MiB: over what the verifier used to download, under what the node takes. */
+    size_t big = 5u * 1024 * 1024;
+    CHECK(big <= GT_LIMIT_RESULT_BYTES);
+    uint8_t *junk = gt_malloc(big), big_id[32];
+    char bid[72];
+    if (!junk) return;
+    for (size_t i = 0; i < big; i++) junk[i] = (uint8_t)('a' + i % 26);
+    CHECK_MSG(gt_client_blob_put(c, junk, big, bid, &err) == 0, "put: %s", err.msg);
+    gt_free(junk);
+    CHECK(gt_blob_id_parse(bid, big_id, &err) == 0);
+    attack_verdict(poster, c, &ak, big_id, state, why, sizeof why);
+    CHECK_STR(state, "rejected");
+    CHECK(why[0] != 0);
+
+    /* Bytes that are not a result at all. */
+    uint8_t junk_id[32];
+    CHECK(gt_client_blob_put(c, "\x01not json", 10, bid, &err) == 0);
+    CHECK(gt_blob_id_parse(bid, junk_id, &err) == 0);
+    attack_verdict(poster, c, &ak, junk_id, state, why, sizeof why);
+    CHECK_STR(state, "rejected");
+
+    /* The attacker was paid nothing: three stakes locked under rejections. */
+    gt_client_acct acc = {0};
+    gt_client_account(c, &m.to, &acc, NULL);
+    CHECK_EQ_U64(acc.balance_units, 20000000 - 3 * 1000000);
+
+    /* A copy of an honest worker's public result in another slot of the same
+     * task (it used to pass the re-run and be paid): refused. */
+    gt_agent *worker = make_agent("u-worker", url, GT_ROLE_WORKER, 0, 1);
+    amount_args wm = {*gt_agent_address(worker), 20000000};
+    CHECK(gt_client_act(c, &fk, &gt_kind_mint, fill_mint, &wm, NULL, NULL, &err) == 0);
+    CHECK_MSG(gt_agent_register(worker, &err) == 0, "register: %s", err.msg);
+    const char *ps[] = {"Hello"};
+    char *spec = gt_complete_spec(gt_agent_model_id(model), ps, 1, 4);
+    gt_task_terms t2 = {.kind = "complete", .slots = 2, .bounty_units = 3000000, .stake_units = 1000000};
+    uint8_t id2[32];
+    CHECK_MSG(gt_agent_post(poster, &t2, spec, strlen(spec), id2, &err) == 0, "post: %s", err.msg);
+    free(spec);
+    json_t *task = NULL;
+    const char *st0 = "";
+    for (int pass = 0; pass < 40 && strcmp(st0, "submitted"); pass++) {
+        gt_agent_step(worker, NULL, &err);
+        json_decref(task);
+        task = NULL;
+        gt_client_task(c, id2, &task, NULL);
+        st0 = json_string_value(json_object_get(json_array_get(json_object_get(task, "slotList"), 0), "state")) ?: "";
+    }
+    gt_agent_set_roles(worker, 0);
+    CHECK_STR(st0, "submitted");
+    uint8_t honest[32];
+    CHECK(gt_agent_json_hash(json_array_get(json_object_get(task, "slotList"), 0), "result", honest, &err) == 0);
+    json_decref(task);
+    submit_args x = {id2, honest, 1};
+    CHECK(gt_client_act(c, &ak, &gt_kind_task_claim, fill_task, id2, NULL, NULL, &err) == 0);
+    CHECK_MSG(gt_client_act(c, &ak, &gt_kind_task_submit, fill_submit, &x, NULL, NULL, &err) == 0, "submit: %s", err.msg);
+    char st1[32] = "submitted";
+    for (int pass = 0; pass < 40 && !strcmp(st1, "submitted"); pass++) {
+        gt_agent_step(poster, NULL, &err);
+        task = NULL;
+        gt_client_task(c, id2, &task, NULL);
+        snprintf(st1, sizeof st1, "%s",
+                 json_string_value(json_object_get(json_array_get(json_object_get(task, "slotList"), 1), "state")) ?: "?");
+        json_decref(task);
+    }
+    CHECK_STR(st1, "rejected");
+    task = NULL;
+    gt_client_task(c, id2, &task, NULL);
+    const char *s0 = json_string_value(json_object_get(json_array_get(json_object_get(task, "slotList"), 0), "state"));
+    CHECK(s0 && (!strcmp(s0, "accepted") || !strcmp(s0, "paid")));
+    json_decref(task);
+    gt_agent_free(worker);
+    gt_agent_free(poster);
+    gt_agent_free(attacker);
+    gt_client_free(c);
+    gt_test_node_stop(node_pid);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", home);
+    if (system(cmd)) fprintf(stderr, "could not remove %s\n", home);
+}
+
 int main(void) {
     gt_err err = {0};
     signal(SIGPIPE, SIG_IGN);
@@ -392,6 +563,7 @@ int main(void) {
     RUN(test_complete_skill);
     RUN(test_client_errors);
     RUN(test_loop_on_node);
+    RUN(test_unverifiable_results);
     gt_agent_model_free(model);
     return gt_test_finish();
 }

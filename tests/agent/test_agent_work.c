@@ -3,11 +3,14 @@
  *  - refusals before any work: an eval spec naming a benchmark that is not
  *    built in (a path on the agent's disk), another model; a job for another
  *    model; the `validate` skill takes no tasks;
- *  - a data job of 2 batches: batch 1 submitted while batch 0 is still
- *    claimed is not judged until batch 0 is (dedup runs in index order), the
- *    per-sample verdicts (3 of 4, 1 of 4: repeated greedy prompts are
- *    duplicates), pay and slash pro rata, workers conceding, the poster's
- *    dataset exported and its root on the ledger equal to the files' root;
+ *  - a data job of 2 batches: the per-sample verdicts (3 of 4, 1 of 4:
+ *    repeated greedy prompts are duplicates of the batch judged first), pay
+ *    and slash pro rata, workers conceding, the poster's dataset exported
+ *    (re-validated in the order the batches were judged) and its root on
+ *    the ledger equal to the files' root;
+ *  - a stuck slot holds nothing up: batch 1 submitted while batch 0 is
+ *    claimed and never worked on is judged at once (it used to wait for
+ *    batch 0, past its own verify deadline, and be paid unverified);
  *  - evaluation: an honest attestation accepted by the verifier's co-sign and
  *    co-signed by a staked validator; a forged score rejected, disputed by
  *    its author and lost on the validator's vote; the leaderboard. */
@@ -209,18 +212,10 @@ static void test_data_job(void) {
     uint8_t id[32];
     CHECK_MSG(gt_agent_post(poster, &t, spec, strlen(spec), id, &err) == 0, "post: %s", err.msg);
     free(spec);
-    /* Batch 0 is claimed with w0's key by hand (so it is not worked on
-     * yet); w1 takes batch 1 and submits it. The validator must not judge
-     * batch 1 before batch 0: dedup depends on the order. */
+    /* w0 takes batch 0 and w1 batch 1 in the same pass; the validator
+     * judges batch 0 first (slot order within a pass) and batch 1 against
+     * it on the next pass. */
     uint64_t w0_before = balance(w0), w1_before = balance(w1);
-    gt_key k0;
-    key_for("d-worker0", &k0);
-    CHECK(gt_client_act(dir, &k0, &gt_kind_task_claim, fill_claim, id, NULL, NULL, &err) == 0);
-    char st1[32];
-    gt_agent *two[] = {w1, v};
-    for (int i = 0; i < 5; i++) step(two, 2);
-    CHECK_STR(slot_state(id, 1, st1, sizeof st1), "submitted");
-    CHECK_STR(slot_state(id, 0, st1, sizeof st1), "claimed");
     gt_agent *all[] = {poster, w0, w1, v};
     CHECK(run_until(all, 4, id, published, poster));
     json_t *task = task_get(id);
@@ -255,6 +250,47 @@ static void test_data_job(void) {
     sqlite3_close(h);
     gt_job_spec_free(&js);
     for (int i = 0; i < 4; i++) gt_agent_free(all[i]);
+}
+
+/* A sybil claims batch 0 of a job and never submits: batch 1 is judged
+ * without waiting (it used to stay unjudged until batch 0's deadline and
+ * then past its own, which paid it unverified). */
+static void test_stuck_slot(void) {
+    gt_agent *poster = make("s-poster", "generate", GT_ROLE_POSTER, 0, NULL);
+    gt_agent *w1 = make("s-worker", "generate", GT_ROLE_WORKER, 0, NULL);
+    gt_agent *v = make("s-validator", "validate", GT_ROLE_EVALUATOR, 0, NULL);
+    gt_agent *sybil = make("s-sybil", "generate", 0, 0, NULL);
+    if (!poster || !w1 || !v || !sybil) return;
+    char *spec = job_spec(gt_agent_model_id(model));
+    gt_job_spec js;
+    gt_work_terms terms;
+    gt_err err = {0};
+    CHECK(gt_job_spec_parse(spec, strlen(spec), &js, &err) == 0);
+    CHECK(gt_work_job_terms(&js, &terms, &err) == 0);
+    gt_task_terms t = {.kind = GT_WORK_KIND_GENERATE, .slots = terms.slots, .bounty_units = terms.bounty_units,
+                       .stake_units = terms.stake_units, .fee_units = 100000};
+    t.verifier = *gt_agent_address(v);
+    uint8_t id[32];
+    CHECK_MSG(gt_agent_post(poster, &t, spec, strlen(spec), id, &err) == 0, "post: %s", err.msg);
+    free(spec);
+    gt_key ks;
+    key_for("s-sybil", &ks);
+    CHECK(gt_client_act(dir, &ks, &gt_kind_task_claim, fill_claim, id, NULL, NULL, &err) == 0);
+    char st[32];
+    gt_agent *two[] = {w1, v};
+    for (int i = 0; i < 10; i++) {
+        slot_state(id, 1, st, sizeof st);
+        if (strcmp(st, "open") && strcmp(st, "claimed") && strcmp(st, "submitted")) break;
+        step(two, 2);
+    }
+    CHECK_MSG(!strcmp(st, "accepted") || !strcmp(st, "paid") || !strcmp(st, "rejected"),
+              "batch 1 has no verdict while batch 0 is held: %s", st);
+    CHECK_STR(slot_state(id, 0, st, sizeof st), "claimed");
+    gt_job_spec_free(&js);
+    gt_agent_free(poster);
+    gt_agent_free(w1);
+    gt_agent_free(v);
+    gt_agent_free(sybil);
 }
 
 /* ---- evaluation ---- */
@@ -372,6 +408,7 @@ int main(void) {
     }
     RUN(test_fits_refusals);
     RUN(test_data_job);
+    RUN(test_stuck_slot);
     RUN(test_eval);
     gt_client_free(dir);
     gt_test_node_stop(node_pid);

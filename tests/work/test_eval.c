@@ -1,5 +1,6 @@
 /* test_eval.c: benchmark files (built-ins, parsing refusals) and evaluation
- * runs on the tiny fixture models: the same results bytes twice and with 1
+ * runs on the tiny fixture models; the registry of built-ins the ledger
+ * ranks scores on matches the generators: the same results bytes twice and with 1
  * and 2 threads, for multiple choice and generate_until; score and standard
  * error recomputed from the per-item lines; the results root. (Random
  * weights: scores are near chance; this tests mechanics, not accuracy.) */
@@ -21,6 +22,10 @@ static void test_builtins(void) {
         CHECK_EQ_INT(b->n_items, GT_BENCH_BUILTIN_ITEMS);
         CHECK_STR(b->name, gt_bench_builtins[i]);
         CHECK(!memcmp(b->hash, b2->hash, 32));
+        /* The ledger's registry (constants) is what the generator makes. */
+        const gt_bench_ref *r = gt_bench_registry_find(gt_bench_builtins[i]);
+        CHECK_MSG(r && gt_bench_registry_hash_is(r, b->hash) && r->items == b->n_items,
+                  "registry row of %s differs from the generated benchmark", gt_bench_builtins[i]);
         CHECK_CONTAINS(b->items[0].prompt, "Question: ");
         if (b->type == GT_BENCH_MC) CHECK(b->items[0].n_choices >= 2 && b->items[0].gold < b->items[0].n_choices);
         else CHECK(b->items[0].target[0] == ' ' && b->n_until == 1 && b->max_tokens > 0);
@@ -28,6 +33,7 @@ static void test_builtins(void) {
         gt_bench_free(b2);
     }
     gt_bench *b = NULL;
+    CHECK(gt_bench_registry_find("arith-v9") == NULL);
     CHECK(gt_bench_open("arith-v9", &b, &err) == GT_ENOTFOUND);
     CHECK_CONTAINS(err.msg, "arith-v1");
 }

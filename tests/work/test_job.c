@@ -66,7 +66,7 @@ static void test_spec_ok(void) {
         "{\"version\":1,\"name\":\"qa\",\"template\":\"Write a JSON object {{\\\"question\\\":..}} about {topic} #{index}\","
         "\"variables\":{\"topic\":[\"rivers\"]},\"seed\":1,\"samples\":3,\"reward\":1,\"stake\":0,\"license\":\"mit\","
         "\"output\":{\"type\":\"json\",\"fields\":[\"question\",\"answer\"]},"
-        "\"pipeline\":{\"judge\":{\"threshold\":0.4},\"near_dedup\":false,\"spot_check\":0}}";
+        "\"pipeline\":{\"judge\":{\"threshold\":0.4},\"near_dedup\":false,\"spot_check\":0.01}}";
     CHECK_EQ_INT(parse(free_form, &s, &err), 0);
     CHECK(s.output_json && s.n_fields == 2 && s.judge && !s.near_dedup && !s.verify);
     CHECK_EQ_U64(s.reward_units, 1);
@@ -120,6 +120,9 @@ static void test_spec_refusals(void) {
     refuse(variant("\"max_tokens\":12", "\"max_tokens\":0"), "job.generation.max_tokens");
     refuse(variant("\"temp\":0.8", "\"temp\":\"hot\""), "job.generation.temp: expected a number");
     refuse(variant("\"spot_check\":0.5", "\"spot_check\":1.5"), "job.pipeline.spot_check");
+    /* Re-execution cannot be turned off: a job that asks for no spot checks is refused. */
+    refuse(variant("\"spot_check\":0.5", "\"spot_check\":0"), "job.pipeline.spot_check");
+    refuse(variant("\"spot_check\":0.5", "\"spot_check\":0.001"), "job.pipeline.spot_check");
     refuse(variant("\"spot_check\":0.5", "\"near_dedup\":{\"hashes\":2}"), "near_dedup.hashes");
     refuse(variant("\"spot_check\":0.5", "\"near_dedup\":{\"shingle\":\"lines\"}"), "\"words\" or \"chars\"");
     refuse(variant("\"spot_check\":0.5", "\"judge\":{\"prompt\":\"{foo}\"}"), "judge.prompt: unknown variable {foo}");
@@ -233,6 +236,21 @@ static void test_generate_and_validate(void) {
     CHECK_EQ_INT(c[2].verdict[GT_STAGE_SPOT], GT_VERDICT_SKIPPED);
     gt_samples_free(c, nc);
 
+    /* A batch naming a model the validator does not run: a spot-check
+     * failure (a verdict against the batch), not an error that left the
+     * result with no verdict, which the verify deadline then paid. */
+    CHECK_EQ_INT(gt_batch_parse((const char *)ja.data, ja.len, &c, &nc, &err), 0);
+    for (size_t i = 0; i < nc; i++) c[i].model[0] ^= 0x5a;
+    s.spot_fraction = 0.5;
+    gt_pipeline_free(p);
+    CHECK_EQ_INT(gt_pipeline_new(&s, &p, &err), 0);
+    CHECK_EQ_INT(gt_pipeline_run(p, &o, 0, c, nc, &rep, &err), 0);
+    CHECK(rep.spot_failed);
+    CHECK_CONTAINS(rep.spot_reason, "not the model this job is re-run with");
+    CHECK_EQ_U64(rep.accepted, 0);
+    gt_samples_free(c, nc);
+    s.spot_fraction = 0;
+
     /* Provenance: wrong prompt, wrong seed, wrong index, wrong job. */
     CHECK_EQ_INT(gt_batch_parse((const char *)ja.data, ja.len, &c, &nc, &err), 0);
     c[0].prompt[0] ^= 1;
@@ -269,10 +287,11 @@ static void test_dedup_and_judge(void) {
         "{\"version\":1,\"name\":\"facts\",\"template\":\"Write a fact about {topic}.\",\"seed\":3,\"samples\":8,"
         "\"batch\":8,\"reward\":\"1\",\"stake\":\"0.5\",\"license\":\"cc0-1.0\","
         "\"variables\":{\"topic\":[\"rivers\"]},"
-        "\"pipeline\":{\"spot_check\":0,\"judge\":{\"threshold\":0.0},"
+        "\"pipeline\":{\"spot_check\":0.01,\"judge\":{\"threshold\":0.0},"
         "\"near_dedup\":{\"threshold\":0.7,\"size\":2}}}";
     gt_job_spec s;
     CHECK_EQ_INT(parse(spec, &s, &err), 0);
+    s.spot_fraction = 0; /* hand-written samples: no model re-generates them here */
     const char *outs[8] = {
         "The Nile flows north through eleven countries before it reaches the Mediterranean Sea near Alexandria.",
         "the nile FLOWS north through eleven countries before it reaches the   Mediterranean sea near alexandria.",

@@ -18,7 +18,10 @@
  * re-execution can catch: val disagrees (the verdict), mallory disputes, v1
  * and v2 re-execute with their own seeds and their co-signs vote it down.
  * The leaderboard ranks eve's attestation with 2 agreeing re-executions and
- * leaves mallory's out (and shows it rejected with `all`). Books, supply and
+ * leaves mallory's out (and shows it rejected with `all`, and among the
+ * others of eve's entry). A later attestation as well backed does not
+ * replace eve's (it is listed beside it); when v1 unstakes, its co-sign no
+ * longer backs eve's, and the better-backed one stands. Books, supply and
  * replay verification are checked at the end, and a tampered attestation
  * row is caught by the replay. */
 #include <stdio.h>
@@ -482,6 +485,45 @@ static void test_eval(gt_llm *llm) {
     CHECK_EQ_INT(votes, 2);
     CHECK_EQ_INT(verdicts, 1);
     json_decref(av);
+
+    /* A later attestation of the same (bench, model), as well backed (val's
+     * verdict and one staked co-sign, v2's): eve's stands, the later one is
+     * listed beside it, not silently put in its place. */
+    uint8_t att_late[32];
+    CHECK_EQ_INT(attest(MALLORY, task, 1, &att, att_late), 0);
+    CHECK_EQ_INT(check_and_cosign(VAL, &es, b, llm, att_late, 6, &agree), 0);
+    CHECK_EQ_INT(agree, 1);
+    CHECK_EQ_INT(check_and_cosign(V2, &es, b, llm, att_late, 7, &agree), 0);
+    CHECK_EQ_INT(agree, 1);
+    char mal_s[43];
+    gt_addr_to_str(&addrs[MALLORY], mal_s);
+    lb = view(1, NULL, "arith-v1", 0);
+    e0 = json_array_get(json_object_get(lb, "entries"), 0);
+    CHECK_EQ_INT(json_array_size(json_object_get(lb, "entries")), 1);
+    CHECK_STR(json_string_value(json_object_get(e0, "attester")), eve_s);
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(e0, "cosigns"), "backed")), 1);
+    json_t *others = json_object_get(e0, "others");
+    CHECK_EQ_INT(json_array_size(others), 2); /* mallory's forged (rejected) and its later one */
+    int late_listed = 0;
+    for (size_t i = 0; i < json_array_size(others); i++) {
+        json_t *x = json_array_get(others, i);
+        late_listed += !strcmp(json_string_value(json_object_get(x, "status")) ?: "", "accepted") &&
+                       !strcmp(json_string_value(json_object_get(x, "attester")) ?: "", mal_s);
+    }
+    CHECK_EQ_INT(late_listed, 1);
+    json_decref(lb);
+    /* v1 unstakes the stake that backed its co-sign of eve's run (it could
+     * now pass it on to co-sign again): that co-sign no longer counts, and
+     * the better-backed attestation stands. */
+    init(&a, &gt_kind_unstake, V1);
+    gt_action_set_u64(&a, "amount", TOK(5));
+    CHECK_EQ_INT(submit(V1, &a, NULL, 0), 0);
+    lb = view(1, NULL, "arith-v1", 0);
+    e0 = json_array_get(json_object_get(lb, "entries"), 0);
+    CHECK_STR(json_string_value(json_object_get(e0, "attester")), mal_s);
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(e0, "cosigns"), "backed")), 1);
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(e0, "cosigns"), "agreed")), 2);
+    json_decref(lb);
     gt_buf_free(&forged);
     gt_buf_free(&res);
     gt_bench_free(b);

@@ -20,7 +20,15 @@ static void norm(const char *in, const char *want) {
 
 static void test_normalize(void) {
     norm("  Hello,\t\tWORLD \n", "hello, world");
-    norm("caf\xc3\x89 \xc3\x80 la carte", "caf\xc3\xa9 \xc3\xa0 la carte");             /* É -> é, À -> à */
+    norm("caf\xc3\x89 \xc3\x80 la carte", "cafe a la carte");                             /* É -> e, À -> a */
+    /* The copies an attacker makes look new (each was a distinct text before): */
+    norm("ans\xc2\xadwer", "answer");                                                  /* soft hyphen */
+    norm("a\xe2\x80\xae" "b\xe2\x80\xac" "c\xe2\x81\xa6" "d\xe2\x80\x8f", "abcd");                  /* bidi override, pop, isolate, RLM */
+    norm("x\xef\xb8\x8fy\xf3\xa0\x84\x80z", "xyz");                                    /* variation selectors 16 and 17 */
+    norm("\xd0\xb0n\xd1\x95w\xd0\xb5r", "answer");                                      /* Cyrillic а ѕ е */
+    norm("\xce\x91\xce\xbd\xce\xbf", "avo");                                            /* Greek Α ν ο */
+    norm("cafe\xcc\x81 cafe\xcc\x80\xcc\x82", "cafe cafe");                               /* combining acute, grave + circumflex */
+    norm("\xc5\x81\xc3\xb3" "d\xc5\xba", "lodz");                                            /* Łódź */
     norm("\xef\xbc\xa1\xef\xbc\xa2\xef\xbc\xa3", "abc");                               /* full-width ABC */
     norm("a\xc2\xa0" "b\xe2\x80\x83" "c\xe3\x80\x80" "d", "a b c d");                 /* NBSP, em space, ideographic space */
     norm("zero\xe2\x80\x8bwidth", "zerowidth");
@@ -33,6 +41,10 @@ static void test_normalize(void) {
     CHECK_EQ_INT(gt_text_hash("the answer is 43.", 17, h3), 0);
     CHECK(!memcmp(h1, h2, 32));
     CHECK(memcmp(h1, h3, 32) != 0);
+    /* A copy with a soft hyphen, a Cyrillic е and a combining accent hashes as the original. */
+    const char *copy = "The an\xc2\xadsw\xd0\xb5r is 4\xe2\x80\x8b" "2.\xcc\x81";
+    CHECK_EQ_INT(gt_text_hash(copy, strlen(copy), h2), 0);
+    CHECK(!memcmp(h1, h2, 32));
 }
 
 /* A text of n words drawn from a vocabulary of `vocab` made-up words. */

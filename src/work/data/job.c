@@ -208,7 +208,7 @@ static int parse_pipeline(const json_t *p, gt_job_spec *s, gt_err *err) {
     if (gt_json_only_fields(p, keys, "job.pipeline", err)) return GT_EINVAL;
     if (get_bool(p, "job.pipeline", "schema", &s->schema, err) || get_bool(p, "job.pipeline", "verify", &s->verify, err) ||
         get_bool(p, "job.pipeline", "dedup", &s->dedup, err) ||
-        get_real(p, "job.pipeline", "spot_check", 0, 1, &s->spot_fraction, err))
+        get_real(p, "job.pipeline", "spot_check", GT_JOB_SPOT_CHECK_MIN, 1, &s->spot_fraction, err))
         return GT_EINVAL;
     json_t *nd = json_object_get(p, "near_dedup");
     if (nd && json_is_boolean(nd)) {

@@ -45,7 +45,60 @@ static int is_uspace(uint32_t cp) {
     return cp == ' ' || (cp >= 0x09 && cp <= 0x0D) || cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) ||
            cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
 }
-static int is_zero_width(uint32_t cp) { return (cp >= 0x200B && cp <= 0x200D) || cp == 0x2060 || cp == 0xFEFF; }
+/* Characters that change how text looks or reads without changing what it
+ * says, dropped so they cannot make a copy look new (Unicode's Default
+ * Ignorable format characters): zero-width space/joiners, word joiner and
+ * invisible operators, BOM, soft hyphen, combining grapheme joiner, Arabic
+ * letter mark, Mongolian selectors, bidi marks, embeddings, overrides and
+ * isolates, interlinear annotation marks, variation selectors, tags. */
+static int is_format(uint32_t cp) {
+    return (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2060 && cp <= 0x2064) ||
+           (cp >= 0x2066 && cp <= 0x206F) || cp == 0xFEFF || cp == 0x00AD || cp == 0x034F || cp == 0x061C ||
+           (cp >= 0x180B && cp <= 0x180F) || (cp >= 0xFFF9 && cp <= 0xFFFB) || (cp >= 0xFE00 && cp <= 0xFE0F) ||
+           (cp >= 0xE0100 && cp <= 0xE01EF) || (cp >= 0xE0000 && cp <= 0xE007F);
+}
+
+/* Combining marks (accents written as a separate code point after the
+ * letter): dropped, as the accents of precomposed letters are (fold_cp), so
+ * "e" + U+0301 and U+00E9 both read "e". */
+static int is_combining(uint32_t cp) {
+    return (cp >= 0x0300 && cp <= 0x036F) || (cp >= 0x1AB0 && cp <= 0x1AFF) || (cp >= 0x1DC0 && cp <= 0x1DFF) ||
+           (cp >= 0x20D0 && cp <= 0x20FF) || (cp >= 0xFE20 && cp <= 0xFE2F);
+}
+
+/* The base Latin letter of each code point U+00C0..U+017F (Latin-1 and
+ * Latin Extended-A letters with diacritics, from their canonical
+ * decompositions, plus ø đ ħ ı ŀ ł ŧ), or '.' for none. */
+static const char latin_base[] =
+    "aaaaaa.ceeeeiiii.nooooo.ouuuuy..aaaaaa.ceeeeiiii.nooooo.ouuuuy.y"
+    "aaaaaaccccccccddddeeeeeeeeeegggggggghhhhiiiiiiiiii..jjkk.lllllll"
+    "lllnnnnnn...oooooo..rrrrrrssssssssttttttuuuuuuuuuuuuwwyyyzzzzzz.";
+
+/* Cyrillic and Greek letters that look like Latin ones (Unicode's
+ * confusables for the common cases), lower and upper case. */
+static const struct { uint16_t cp; char latin; } homoglyphs[] = {
+    {0x0430, 'a'}, {0x0410, 'a'}, {0x0412, 'b'}, {0x0441, 'c'}, {0x0421, 'c'}, {0x0501, 'd'}, {0x0435, 'e'},
+    {0x0415, 'e'}, {0x04BB, 'h'}, {0x041D, 'h'}, {0x0456, 'i'}, {0x0406, 'i'}, {0x04CF, 'l'}, {0x0458, 'j'},
+    {0x0408, 'j'}, {0x041A, 'k'}, {0x041C, 'm'}, {0x043E, 'o'}, {0x041E, 'o'}, {0x0440, 'p'}, {0x0420, 'p'},
+    {0x051B, 'q'}, {0x0455, 's'}, {0x0405, 's'}, {0x0422, 't'}, {0x0443, 'y'}, {0x0423, 'y'}, {0x051D, 'w'},
+    {0x0445, 'x'}, {0x0425, 'x'}, {0x03B1, 'a'}, {0x0391, 'a'}, {0x0392, 'b'}, {0x0395, 'e'}, {0x0396, 'z'},
+    {0x0397, 'h'}, {0x03B9, 'i'}, {0x0399, 'i'}, {0x03BA, 'k'}, {0x039A, 'k'}, {0x039C, 'm'}, {0x03BD, 'v'},
+    {0x039D, 'n'}, {0x03BF, 'o'}, {0x039F, 'o'}, {0x03C1, 'p'}, {0x03A1, 'p'}, {0x03A4, 't'}, {0x03C5, 'u'},
+    {0x03A5, 'y'}, {0x03C7, 'x'}, {0x03A7, 'x'},
+};
+
+/* One code point folded: full-width ASCII to ASCII, case, accents and
+ * look-alikes to the plain lower-case Latin letter. */
+static uint32_t fold_cp(uint32_t cp) {
+    if (cp >= 0xFF01 && cp <= 0xFF5E) cp -= 0xFEE0; /* full-width ASCII */
+    if (cp >= 'A' && cp <= 'Z') return cp + 32;
+    if (cp >= 0xC0 && cp <= 0x17F && latin_base[cp - 0xC0] != '.') return (uint32_t)latin_base[cp - 0xC0];
+    if (cp >= 0xC0 && cp <= 0xDE && cp != 0xD7) return cp + 32; /* Latin-1 capitals without a base (Æ, Þ) */
+    if (cp >= 0x0391 && cp <= 0x051D)
+        for (size_t i = 0; i < sizeof homoglyphs / sizeof homoglyphs[0]; i++)
+            if (homoglyphs[i].cp == cp) return (uint32_t)homoglyphs[i].latin;
+    return cp;
+}
 
 static int put_cp(gt_buf *out, uint32_t cp) {
     uint8_t b[4];
@@ -76,14 +129,12 @@ int gt_text_normalize(const char *text, size_t n, gt_buf *out) {
             continue;
         }
         i += k;
-        if (is_zero_width(cp)) continue;
+        if (is_format(cp) || is_combining(cp)) continue;
         if (is_uspace(cp)) {
             pending_space = 1;
             continue;
         }
-        if (cp >= 0xFF01 && cp <= 0xFF5E) cp -= 0xFEE0;        /* full-width ASCII */
-        if (cp >= 'A' && cp <= 'Z') cp += 32;
-        else if (cp >= 0xC0 && cp <= 0xDE && cp != 0xD7) cp += 32; /* Latin-1 capitals */
+        cp = fold_cp(cp);
         if (pending_space && out->len > start && gt_buf_putc(out, ' ')) return GT_ENOMEM;
         pending_space = 0;
         if (put_cp(out, cp)) return GT_ENOMEM;

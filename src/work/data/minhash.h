@@ -1,10 +1,15 @@
 /* minhash.h: duplicate detection for the data pipeline.
  *
  * Exact duplicates: the SHA-256 of the normalised text (gt_text_normalize:
- * UTF-8 aware case folding of ASCII and Latin-1, full-width ASCII folded to
- * ASCII, every Unicode space to ' ', zero-width characters dropped, runs of
- * white space collapsed, ends trimmed). This is not full Unicode NFC -- no
- * composition tables -- but catches what copies of generated text differ by.
+ * UTF-8 aware; format characters dropped (zero-width, soft hyphen, bidi
+ * controls, variation selectors, tags: what makes a copy look new without
+ * changing it); combining marks dropped and Latin-1/Latin Extended-A letters
+ * with diacritics folded to their base letter, so composed and decomposed
+ * accents agree; Cyrillic and Greek look-alikes folded to the Latin letter;
+ * full-width ASCII to ASCII; case folded; every Unicode space to ' ', runs
+ * collapsed, ends trimmed). This is a fold for duplicate detection, not
+ * Unicode NFKC with the full confusables table: it covers the scripts and
+ * tricks seen in copies of generated text, and says so.
  *
  * Near duplicates: MinHash signatures over shingles of the normalised text
  * (k-word or k-byte windows), k hash functions h_i(x) = (a_i x + b_i) mod

@@ -250,10 +250,18 @@ static int stage_spot(gt_pipeline *p, const gt_pipeline_opts *o, uint64_t batch,
         gt_sample *x = &s[order[k]];
         rep->stage[GT_STAGE_SPOT].checked++;
         if (memcmp(x->model, o->regen->id, 32)) {
-            char want[72];
-            gt_llm_id_str(x->model, want);
-            rc = gt_err_set(err, GT_EINVAL, "spot check of sample %llu needs model %s, which this validator does not have",
-                            (unsigned long long)x->index, want);
+            /* The validator re-runs with the job's model; a sample naming
+             * another one cannot be reproduced, which is the worker's
+             * failure (a verdict), not the validator's (an error that left
+             * the result with no verdict at all). */
+            char named[72];
+            gt_llm_id_str(x->model, named);
+            snprintf(rep->spot_reason, sizeof rep->spot_reason,
+                     "spot: sample %llu names model %.71s, not the model this job is re-run with",
+                     (unsigned long long)x->index, named);
+            failed = 1;
+            x->verdict[GT_STAGE_SPOT] = GT_VERDICT_FAIL;
+            rep->stage[GT_STAGE_SPOT].failed++;
             break;
         }
         gt_buf again = GT_BUF_INIT;

@@ -25,6 +25,14 @@
  *    market's submit rule runs on the same action): every attested score is
  *    backed by the attester's stake, which a forged one loses, and nobody
  *    can publish a free-floating score to the leaderboard.
+ *  - An attestation answers its task's spec, and only a registered
+ *    benchmark: bench and benchHash must be a row of the registry of
+ *    built-ins (bench.h), items at most its item count, and model, bench,
+ *    benchHash and items must be those of the eval task's spec (whose
+ *    sha256 is the task's spec: the rule rebuilds the canonical spec JSON,
+ *    check.h, for the spec's `limit` (items, or 0 for all) and each `check`
+ *    1..GT_WORK_EVAL_MAX_CHECK it may have). Without this a perfect score
+ *    for a model nobody ran could be attested on any eval task.
  *  - The attestation names the exact results bytes (results) and their
  *    Merkle root: validators re-execute against those bytes, the root lets
  *    a dispute point at single items, and the score is recomputable from
@@ -46,15 +54,23 @@
  *    Verdicts and votes follow the market's own rules (the poster of a
  *    poster-verified task needs no stake, quorum voters need the task's
  *    stake, parties to a dispute cannot vote).
+ *  - A poster's own co-sign is never the verdict (a sybil poster would
+ *    accept its own sybil's score for one base unit): on a poster-verified
+ *    eval task the poster co-signs like anyone else (staked, counted by the
+ *    leaderboard as the poster's), and the slot needs the market's verdict.
  *  - A co-sign carries a verdict only when its attestation is the slot's
  *    current submission (same attempt, same result): a co-sign of an old,
  *    rejected attempt can never settle a new one.
  * The market's rule is always the last step that can fail in these rules,
  * since it feeds the block's state commitment as soon as it succeeds. */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "crypto/addr.h"
+#include "crypto/sha256.h"
 #include "market/market.h"
+#include "work/eval/bench.h"
+#include "work/eval/check.h"
 #include "work/work.h"
 #include "work/work_impl.h"
 
@@ -94,6 +110,51 @@ static int bench_name_check(const char *s, size_t len, gt_err *err) {
     return 0;
 }
 
+/* 1 if the canonical eval spec (check.h) of these fields, for some `limit`
+ * giving `items` of reg's and some `check`, hashes to spec. At most
+ * 2 x GT_WORK_EVAL_MAX_CHECK small hashes, on an action that needs a claimed
+ * slot (and its stake). */
+static int spec_matches(const uint8_t model[32], const char *bench, const uint8_t bench_hash[32], uint64_t items,
+                        const gt_bench_ref *reg, const uint8_t spec[32]) {
+    gt_work_eval_spec s;
+    memset(&s, 0, sizeof s);
+    memcpy(s.model, model, 32);
+    snprintf(s.bench, sizeof s.bench, "%s", bench);
+    memcpy(s.bench_hash, bench_hash, 32);
+    uint64_t limits[2] = {items, 0}; /* 0: every item, which is `items` only when it is all of them */
+    for (int l = 0; l < (items == reg->items ? 2 : 1); l++) {
+        s.limit = limits[l];
+        for (s.check = 1; s.check <= GT_WORK_EVAL_MAX_CHECK; s.check++) {
+            char *t = gt_work_eval_spec_json(&s);
+            uint8_t h[32];
+            if (!t) return 0;
+            gt_sha256(t, strlen(t), h);
+            free(t);
+            if (!memcmp(h, spec, 32)) return 1;
+        }
+    }
+    return 0;
+}
+
+/* The attestation against the registry and its task's spec. */
+static int attest_bound(const gt_action *a, const gt_market_slot_ref *ref, gt_err *err) {
+    const char *bench = gt_action_str(a, EA_BENCH);
+    const gt_bench_ref *reg = gt_bench_registry_find(bench);
+    char h[19];
+    if (!reg)
+        return gt_err_set(err, GT_EINVAL, "bench \"%.64s\" is not a registered benchmark (arith-v1, units-v1, sort-v1, "
+                          "logic-v1, strings-v1)", bench);
+    if (!gt_bench_registry_hash_is(reg, a->f[EA_BENCH_HASH].b32))
+        return gt_err_set(err, GT_EINVAL, "benchHash is not the registered hash of %s (sha256:%s)", reg->name, reg->hash_hex);
+    if (a->f[EA_ITEMS].u64 > reg->items)
+        return gt_err_set(err, GT_EINVAL, "items: %s has %llu items, got %llu", reg->name, (unsigned long long)reg->items,
+                          (unsigned long long)a->f[EA_ITEMS].u64);
+    if (!spec_matches(a->f[EA_MODEL].b32, bench, a->f[EA_BENCH_HASH].b32, a->f[EA_ITEMS].u64, reg, ref->spec))
+        return gt_err_set(err, GT_EINVAL, "model, bench, benchHash and items are not those of task %s…'s spec",
+                          wk_short(a->f[EA_TASK].b32, h));
+    return 0;
+}
+
 /* eval_attest: checks the fields and the task's kind, records the
  * attestation, then submits its results to the slot (the market's rule). */
 static int attest_rule(wk_ctx *c, const gt_action *a, gt_err *err) {
@@ -117,6 +178,10 @@ static int attest_rule(wk_ctx *c, const gt_action *a, gt_err *err) {
     if (strcmp(ref.kind, GT_WORK_KIND_EVAL))
         return gt_err_set(err, GT_EINVAL, "task %s… is a \"%s\" task; attestations answer \"%s\" tasks",
                           wk_short(a->f[EA_TASK].b32, h), ref.kind, GT_WORK_KIND_EVAL);
+    /* The binding costs up to 2 x GT_WORK_EVAL_MAX_CHECK hashes: only for the
+     * slot's claimant (whose stake is locked); anyone else is refused by the
+     * market's submit rule below, with its own message. */
+    if (ref.state == GT_SLOT_CLAIMED && gt_addr_eq(&a->from, &ref.worker) && (rc = attest_bound(a, &ref, err))) return rc;
     sqlite3_stmt *q;
     if ((rc = wk_prepare(tx->db, "INSERT INTO wk_attestations VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,0,0,0)", &q, err))) return rc;
     sqlite3_bind_blob(q, 1, a->id, 32, SQLITE_STATIC);
@@ -203,7 +268,6 @@ static int cosign_role(const gt_market_slot_ref *ref, const att_row *r, const gt
     int current = ref->attempt == r->attempt && !memcmp(ref->result, r->results, 32);
     if (!current) return ROLE_COSIGN;
     if (ref->state == GT_SLOT_SUBMITTED) {
-        if (ref->policy == GT_POLICY_POSTER && gt_addr_eq(from, &ref->poster)) return ROLE_VERDICT;
         if (ref->policy == GT_POLICY_EVALUATOR && gt_addr_eq(from, &ref->verifier)) return ROLE_VERDICT;
         if (ref->policy == GT_POLICY_QUORUM && !gt_addr_eq(from, &ref->poster) && !gt_addr_eq(from, &ref->worker))
             return ROLE_VERDICT;

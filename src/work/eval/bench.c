@@ -2,17 +2,39 @@
  * benchmarks generated from the procedural families (see bench.h). */
 #include "work/eval/bench.h"
 
+#include <assert.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "base/alloc.h"
 #include "base/file.h"
+#include "base/hex.h"
 #include "base/json.h"
 #include "crypto/sha256.h"
 #include "work/data/families.h"
 
 const char *const gt_bench_builtins[] = {"arith-v1", "units-v1", "sort-v1", "logic-v1", "strings-v1", NULL};
+
+static const gt_bench_ref registry[] = {
+    {"arith-v1", "3b636edc394370315e4e2ac08f761ca8a7ce7e12b8dfa7f09461c4f982fab211", GT_BENCH_BUILTIN_ITEMS},
+    {"units-v1", "f898fecb57e788b65b5dbaf024ae2b6e76ec3a3c04ecaafe7030d1aa61d68aac", GT_BENCH_BUILTIN_ITEMS},
+    {"sort-v1", "bcb8e27c5dab717882e3b1f6b8073ac89755295ed8c8b9474d26892096bb61ab", GT_BENCH_BUILTIN_ITEMS},
+    {"logic-v1", "6e0d929d1c944ab0c7def7b965060b0eaef3912469d9e173b5a4655e099c15ab", GT_BENCH_BUILTIN_ITEMS},
+    {"strings-v1", "ed10d1e66332a3cad9e486f92fc942c52604f9cc9a6dfde22cca3bb87355ba5d", GT_BENCH_BUILTIN_ITEMS},
+};
+
+const gt_bench_ref *gt_bench_registry_find(const char *name) {
+    for (size_t i = 0; name && i < sizeof registry / sizeof registry[0]; i++)
+        if (!strcmp(registry[i].name, name)) return &registry[i];
+    return NULL;
+}
+
+int gt_bench_registry_hash_is(const gt_bench_ref *r, const uint8_t hash[32]) {
+    uint8_t want[32];
+    assert(strlen(r->hash_hex) == 64);
+    return !gt_hex_decode(r->hash_hex, want, 32, "registry hash", NULL) && !memcmp(want, hash, 32);
+}
 
 /* Each built-in: the family, the type, and for generate_until the token budget. */
 static const struct {

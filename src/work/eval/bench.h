@@ -69,4 +69,18 @@ int gt_bench_builtin_text(const char *name, gt_buf *out, gt_err *err);
 /* Names of the built-ins, NULL-terminated. */
 extern const char *const gt_bench_builtins[];
 
+/* The registry of benchmarks the ledger ranks scores on: each built-in's
+ * name, SHA-256 and item count as constants, so a ledger rule never depends
+ * on regenerating a benchmark (test_eval checks the constants against the
+ * generators). A new or changed built-in is a new name (…-v2) and a new row. */
+typedef struct gt_bench_ref {
+    const char *name;
+    const char *hash_hex; /* 64 lowercase hex digits */
+    uint64_t items;
+} gt_bench_ref;
+/* The registry row of `name`, or NULL when it is not a registered benchmark. */
+const gt_bench_ref *gt_bench_registry_find(const char *name);
+/* 1 if hash is the registered SHA-256 of r. */
+int gt_bench_registry_hash_is(const gt_bench_ref *r, const uint8_t hash[32]);
+
 #endif

@@ -47,35 +47,77 @@ static json_t *j_ppm(uint64_t ppm) {
 enum { ST_ACCEPTED = 0, ST_PENDING = 1, ST_DISPUTED = 2, ST_UNVERIFIED = 3, ST_REJECTED = 4 };
 static const char *const status_names[] = {"accepted", "pending", "disputed", "unverified", "rejected"};
 
-/* The standing of an attestation of (task, slot, attempt, results). */
-static int att_status(sqlite3 *db, const uint8_t task[32], uint64_t slot, uint64_t attempt, const uint8_t results[32]) {
+/* The standing of an attestation of (task, slot, attempt, results); *poster
+ * gets the task's poster (zero when the task is gone). An acceptance by a
+ * poster-verified task's own poster is "unverified": a poster can be the
+ * attester's sybil, so only an evaluator, a quorum or a dispute accepts. */
+static int att_status(sqlite3 *db, const uint8_t task[32], uint64_t slot, uint64_t attempt, const uint8_t results[32],
+                      gt_addr *poster) {
     gt_market_slot_ref ref;
+    memset(poster, 0, sizeof *poster);
     if (gt_market_slot_ref_get(db, task, slot, &ref, NULL)) return ST_REJECTED;
+    *poster = ref.poster;
     if (ref.attempt != attempt || memcmp(ref.result, results, 32)) return ST_REJECTED; /* the slot moved on */
+    int own = ref.policy == GT_POLICY_POSTER && gt_addr_eq(&ref.verdict_by, &ref.poster);
     switch (ref.state) {
     case GT_SLOT_SUBMITTED: return ST_PENDING;
-    case GT_SLOT_ACCEPTED: return ST_ACCEPTED;
+    case GT_SLOT_ACCEPTED: return own ? ST_UNVERIFIED : ST_ACCEPTED;
     case GT_SLOT_DISPUTED: return ST_DISPUTED;
     case GT_SLOT_PAID:
-        /* Paid with nobody's verdict: the verify deadline passed. */
+        /* Paid with nobody's verdict (ledgers from before a verify timeout
+         * refunded), or on the poster's own word. */
+        if (own) return ST_UNVERIFIED;
         return ref.accept || !gt_addr_is_zero(&ref.verdict_by) || ref.policy == GT_POLICY_QUORUM ? ST_ACCEPTED : ST_UNVERIFIED;
     default: return ST_REJECTED;
     }
+}
+
+/* Agreeing co-signs backed by bonded stake now: by co-signers other than the
+ * task's poster who hold at least GT_MARKET_VALIDATOR_MIN_STAKE staked at
+ * the time of reading. A token staked, used to co-sign, unstaked and passed
+ * on to stake again backs only the co-signs of whoever holds it staked now,
+ * so the same stake never counts twice for one attestation. */
+static uint64_t att_backed(sqlite3 *db, const uint8_t id[32], const gt_addr *poster) {
+    sqlite3_stmt *q;
+    uint64_t n = 0;
+    if (wk_prepare(db,
+                   "SELECT count(*) FROM wk_cosigns c JOIN accounts a ON a.addr=c.cosigner "
+                   "WHERE c.attestation=? AND c.agree=1 AND c.cosigner<>? AND a.staked>=?",
+                   &q, NULL))
+        return 0;
+    sqlite3_bind_blob(q, 1, id, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 2, poster->b, 20, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, (int64_t)GT_MARKET_VALIDATOR_MIN_STAKE);
+    if (sqlite3_step(q) == SQLITE_ROW) n = (uint64_t)sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    return n;
 }
 
 typedef struct entry {
     json_t *obj;
     char bench[GT_WORK_BENCH_NAME_MAX + 1];
     uint8_t model[32];
-    uint64_t score, agreed, height;
+    uint64_t score, agreed, backed, height;
     int status;
+    json_t *others; /* the other attestations of the same (bench, model) */
 } entry;
 
-/* Better standing first: status, then agreeing co-signs, then the later one. */
+/* Better standing first: status, then agreeing co-signs backed by bonded
+ * stake, then all agreeing co-signs; on a tie the one already standing
+ * stays: a later attestation replaces an entry only by being better
+ * backed, never by coming later. */
 static int better(const entry *a, const entry *b) {
     if (a->status != b->status) return a->status < b->status;
+    if (a->backed != b->backed) return a->backed > b->backed;
     if (a->agreed != b->agreed) return a->agreed > b->agreed;
-    return a->height > b->height;
+    return a->height < b->height;
+}
+
+/* A short line on an attestation that does not stand for its (bench, model). */
+static json_t *other_json(const entry *e) {
+    return json_pack("{s:O,s:O,s:I,s:s,s:I}", "attestation", json_object_get(e->obj, "attestation"), "attester",
+                     json_object_get(e->obj, "attester"), "scorePpm", (json_int_t)e->score, "status",
+                     status_names[e->status], "backed", (json_int_t)e->backed);
 }
 
 static int by_rank(const void *pa, const void *pb) {
@@ -104,7 +146,9 @@ static json_t *att_json(sqlite3 *db, sqlite3_stmt *q, entry *e) {
     e->score = (uint64_t)sqlite3_column_int64(q, 9);
     e->height = (uint64_t)sqlite3_column_int64(q, 12);
     e->agreed = (uint64_t)sqlite3_column_int64(q, 13);
-    e->status = att_status(db, task, slot, attempt, results);
+    gt_addr poster;
+    e->status = att_status(db, task, slot, attempt, results, &poster);
+    e->backed = att_backed(db, sqlite3_column_blob(q, 0), &poster);
     json_t *o = json_object();
     json_object_set_new(o, "bench", json_string(e->bench));
     json_object_set_new(o, "benchHash", j_sha(sqlite3_column_blob(q, 7)));
@@ -123,6 +167,7 @@ static json_t *att_json(sqlite3 *db, sqlite3_stmt *q, entry *e) {
     json_object_set_new(o, "resultsRoot", j_hex(sqlite3_column_blob(q, 8), 32));
     json_t *cs = json_object();
     json_object_set_new(cs, "agreed", j_u64(e->agreed));
+    json_object_set_new(cs, "backed", j_u64(e->backed));
     json_object_set_new(cs, "disagreed", j_u64((uint64_t)sqlite3_column_int64(q, 14)));
     json_object_set_new(cs, "itemsChecked", j_u64((uint64_t)sqlite3_column_int64(q, 15)));
     json_object_set_new(o, "cosigns", cs);
@@ -142,17 +187,24 @@ json_t *gt_work_leaderboard(sqlite3 *db, const char *bench, int all, gt_err *err
         entry e;
         json_t *o = att_json(db, q, &e);
         if (!o) continue; /* a damaged row: `ledger verify` reports it */
-        if (!all && e.status == ST_REJECTED) { json_decref(o); continue; }
         e.obj = o;
         size_t k = n;
         if (!all)
             for (k = 0; k < n; k++)
                 if (!strcmp(v[k].bench, e.bench) && !memcmp(v[k].model, e.model, 32)) break;
-        if (k < n) { /* the same (bench, model): keep the better-standing one */
-            if (better(&e, &v[k])) { json_decref(v[k].obj); v[k] = e; }
-            else json_decref(o);
+        if (k < n) { /* the same (bench, model): the better-standing one stands, the other is listed */
+            if (better(&e, &v[k])) {
+                e.others = v[k].others;
+                json_array_append_new(e.others, other_json(&v[k]));
+                json_decref(v[k].obj);
+                v[k] = e;
+            } else {
+                json_array_append_new(v[k].others, other_json(&e));
+                json_decref(o);
+            }
             continue;
         }
+        e.others = json_array();
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
             entry *nv = gt_realloc(v, cap * sizeof *v);
@@ -170,17 +222,26 @@ json_t *gt_work_leaderboard(sqlite3 *db, const char *bench, int all, gt_err *err
         if (n) qsort(v, n, sizeof *v, by_rank);
         json_t *arr = json_array();
         uint64_t rank = 0;
+        const char *prev = NULL;
         for (size_t i = 0; i < n; i++) {
-            rank = i > 0 && !strcmp(v[i].bench, v[i - 1].bench) ? rank + 1 : 1;
-            if (i >= GT_WORK_LEADERBOARD_MAX) break;
+            /* A rejected attestation is never ranked; without `all` it is
+             * seen only in the others of its (bench, model). */
+            if (!all && v[i].status == ST_REJECTED) continue;
+            rank = prev && !strcmp(v[i].bench, prev) ? rank + 1 : 1;
+            prev = v[i].bench;
+            if (json_array_size(arr) >= GT_WORK_LEADERBOARD_MAX) break;
             json_object_set_new(v[i].obj, "rank", j_u64(rank));
+            if (!all) json_object_set(v[i].obj, "others", v[i].others);
             json_array_append(arr, v[i].obj);
         }
         out = json_object();
         json_object_set_new(out, "bench", bench ? json_string(bench) : json_null());
         json_object_set_new(out, "entries", arr);
     }
-    for (size_t i = 0; i < n; i++) json_decref(v[i].obj);
+    for (size_t i = 0; i < n; i++) {
+        json_decref(v[i].obj);
+        json_decref(v[i].others);
+    }
     gt_free(v);
     return out;
 }
