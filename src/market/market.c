@@ -6,7 +6,9 @@
  * so replay into a fresh store produces identical rows):
  *   mk_agents(addr) cards; mk_agent_skills(skill, addr) for lookups;
  *   mk_tasks(id) terms and status; mk_slots(task, slot) the current attempt;
- *   mk_votes(task, slot, attempt, round, voter); mk_disputes(task, slot, attempt);
+ *   mk_task_workers(task, worker) claims each worker ever made on a task;
+ *   mk_votes(task, slot, attempt, round, voter); mk_panels(task, slot, attempt,
+ *   round, member) who may vote, by weight (panel.c); mk_disputes(task, slot, attempt);
  *   mk_reputation(addr, skill) counters; mk_partials(task, slot, attempt)
  *   per-unit verdicts and mk_rep_units(addr, skill) per-unit counters
  *   (partial.c). */
@@ -35,7 +37,7 @@ static const char market_schema_sql[] =
     " stake INTEGER NOT NULL, verifier BLOB NOT NULL, fee INTEGER NOT NULL, quorum INTEGER NOT NULL,"
     " policy INTEGER NOT NULL, submit_blocks INTEGER NOT NULL, verify_blocks INTEGER NOT NULL,"
     " posted_height INTEGER NOT NULL, expiry_height INTEGER NOT NULL, status INTEGER NOT NULL,"
-    " claims INTEGER NOT NULL) WITHOUT ROWID;"
+    " claims INTEGER NOT NULL, seats_per_worker INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS mk_tasks_expiry ON mk_tasks(expiry_height) WHERE status=0;"
     "CREATE INDEX IF NOT EXISTS mk_tasks_parent ON mk_tasks(parent);"
     "CREATE INDEX IF NOT EXISTS mk_tasks_posted ON mk_tasks(posted_height);"
@@ -49,6 +51,11 @@ static const char market_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS mk_votes(task BLOB NOT NULL, slot INTEGER NOT NULL, attempt INTEGER NOT NULL,"
     " round INTEGER NOT NULL, voter BLOB NOT NULL, accept INTEGER NOT NULL, weight INTEGER NOT NULL,"
     " seq INTEGER NOT NULL, PRIMARY KEY(task, slot, attempt, round, voter)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS mk_task_workers(task BLOB NOT NULL, worker BLOB NOT NULL,"
+    " claims INTEGER NOT NULL, PRIMARY KEY(task, worker)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS mk_panels(task BLOB NOT NULL, slot INTEGER NOT NULL, attempt INTEGER NOT NULL,"
+    " round INTEGER NOT NULL, member BLOB NOT NULL, weight INTEGER NOT NULL,"
+    " PRIMARY KEY(task, slot, attempt, round, member)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS mk_disputes(task BLOB NOT NULL, slot INTEGER NOT NULL, attempt INTEGER NOT NULL,"
     " worker BLOB NOT NULL, bond INTEGER NOT NULL, opened_height INTEGER NOT NULL, deadline INTEGER NOT NULL,"
     " outcome INTEGER NOT NULL, accept_weight INTEGER NOT NULL, reject_weight INTEGER NOT NULL,"

@@ -13,7 +13,9 @@
  *   agent_update    name, skills, model, endpoint, price   replaces the card
  *   agent_retire    (none)                                 no new claims
  *   task_post       kind, spec, parent, slots, bounty, stake, verifier, fee,
- *                   quorum, claimBlocks, submitBlocks, verifyBlocks
+ *                   quorum, claimBlocks, submitBlocks, verifyBlocks,
+ *                   seatsPerWorker (claims one worker may make over the
+ *                   task's life; 0 means 1)
  *   task_cancel     task                                   before any claim
  *   task_claim      task                                   takes the lowest open slot
  *   task_submit     task, slot, result
@@ -58,16 +60,22 @@
  * many blocks to dispute; a dispute's vote stays open this many blocks. */
 #define GT_MARKET_DISPUTE_WINDOW_BLOCKS 5
 #define GT_MARKET_DISPUTE_VOTE_BLOCKS 5
-/* A dispute closes early once this many validators have voted. */
-#define GT_MARKET_DISPUTE_MAX_VOTERS 5
+/* Judging panels (panel.c): at most this many validators sit on one panel
+ * (the largest stakes), which bounds the work of closing a judgement. */
+#define GT_MARKET_PANEL_MAX 64
+/* A vote bonds this percentage of the voter's panel weight out of its stake;
+ * a judge on the losing side of the outcome loses it to the winning side. */
+#define GT_MARKET_JUDGE_SLASH_PCT 20
 /* Least stake (ledger `stake` action) that makes an address a validator. */
 #define GT_MARKET_VALIDATOR_MIN_STAKE 1000000ull /* 1 token */
 /* Listing pages. */
 #define GT_MARKET_PAGE_MAX 200
 
 /* Verifier policies, derived from task_post's fields:
- *   quorum > 0           QUORUM: the first side to reach `quorum` votes of
- *                        distinct staked validators decides (k of n = 2k-1)
+ *   quorum > 0           QUORUM: the panel of validators fixed at submission
+ *                        votes by stake; a side decides once it holds more
+ *                        than half of the panel's weight and at least
+ *                        `quorum` voters (panel.c, verdict.c)
  *   verifier != 0        EVALUATOR: that address verifies for `fee` per slot
  *   otherwise            POSTER: the poster verifies */
 typedef enum gt_market_policy {

@@ -62,6 +62,7 @@ static json_t *task_terms(const mk_task *t) {
     json_object_set_new(o, "expiryHeight", j_u64(t->expiry_height));
     json_object_set_new(o, "status", json_string(gt_task_status_name(t->status)));
     json_object_set_new(o, "claims", j_u64(t->claims));
+    json_object_set_new(o, "seatsPerWorker", j_u64(t->seats_per_worker));
     return o;
 }
 
@@ -82,9 +83,7 @@ static json_t *votes_json(sqlite3 *db, const mk_slot *sl, int round) {
         json_t *o = json_object();
         json_object_set_new(o, "voter", j_addr(&v));
         json_object_set_new(o, "accept", json_boolean(sqlite3_column_int(q, 1)));
-        json_object_set_new(o, round == MK_ROUND_VERIFY ? "count" : "weight",
-                            round == MK_ROUND_VERIFY ? j_u64((uint64_t)sqlite3_column_int64(q, 2))
-                                                     : j_units((uint64_t)sqlite3_column_int64(q, 2)));
+        json_object_set_new(o, "weight", j_units((uint64_t)sqlite3_column_int64(q, 2)));
         json_array_append_new(arr, o);
     }
     sqlite3_finalize(q);
@@ -353,6 +352,32 @@ static int audit_lock(sqlite3 *db, const uint8_t id[32], uint64_t want, const ch
     return 0;
 }
 
+/* Every judge bond of a round holds its bond while the round is open, else nothing. */
+typedef struct judge_audit {
+    gt_tx *tx;
+    const mk_slot *sl;
+    const mk_task *t;
+    int round, open;
+    uint64_t *seen;
+    gt_err *err;
+    int rc;
+} judge_audit;
+static int audit_judge_one(void *arg, const gt_addr *voter, int accept, uint64_t weight) {
+    judge_audit *j = arg;
+    (void)accept;
+    uint8_t id[32];
+    mk_judge_lock_id(j->sl, j->round, voter, id);
+    j->rc = audit_lock(j->tx->db, id, j->open ? mk_judge_bond_amount(weight) : 0, "a judge's bond", j->t, j->sl->slot,
+                       j->seen, j->err);
+    return j->rc ? 1 : 0;
+}
+static int audit_judges(gt_tx *tx, const mk_slot *sl, int round, int open, const mk_task *t, uint64_t *seen,
+                        gt_err *err) {
+    judge_audit j = {tx, sl, t, round, open, seen, err, 0};
+    int rc = mk_votes_each(tx, sl->task, sl->slot, sl->attempt, round, audit_judge_one, &j, err);
+    return rc ? rc : j.rc;
+}
+
 int gt_market_audit(sqlite3 *db, uint64_t *locked_units, gt_err *err) {
     sqlite3_stmt *q;
     int rc = mk_prepare(db, "SELECT id FROM mk_tasks ORDER BY id", &q, err);
@@ -382,6 +407,12 @@ int gt_market_audit(sqlite3 *db, uint64_t *locked_units, gt_err *err) {
                 if (!rc) rc = audit_lock(db, id, rbonded ? sl.rbond : 0, "the rejection bond", &t, i, &market_locked, err);
                 mk_lock_id(MK_TAG_DBOND, t.id, i, at, id);
                 if (!rc) rc = audit_lock(db, id, dbonded ? t.stake : 0, "the dispute bond", &t, i, &market_locked, err);
+                /* Judge bonds are locked while their round is open. */
+                mk_slot at_sl = sl;
+                at_sl.attempt = at;
+                int open_v = cur && sl.state == GT_SLOT_SUBMITTED, open_d = dbonded;
+                if (!rc) rc = audit_judges(&tx, &at_sl, MK_ROUND_VERIFY, open_v, &t, &market_locked, err);
+                if (!rc) rc = audit_judges(&tx, &at_sl, MK_ROUND_DISPUTE, open_d, &t, &market_locked, err);
             }
         }
         if (rc) break;

@@ -3,8 +3,11 @@
  * Verification policies (fixed at post time, market.h):
  *   poster     the poster gives the verdict;
  *   evaluator  a named address gives it and earns `fee` per verdict;
- *   quorum     staked validators vote; the first side to `quorum` (k) votes
- *              decides (k of n = 2k-1); `fee` is shared by the deciding voters.
+ *   quorum     the panel of staked validators fixed at submission votes by
+ *              stake (panel.c); a side decides once it holds more than two
+ *              thirds of the panel's weight (or the most, once the whole panel
+ *              voted) and at least `quorum` voters; `fee` is shared by the
+ *              deciding voters by weight, the losing voters' bonds too.
  * A verdict is bound to the exact result hash it judges, so a verdict signed
  * for one attempt can never land on another after the slot reopened.
  *
@@ -35,9 +38,11 @@
  *  - A worker who submits garbage: rejected, its stake pays the evaluation and
  *    compensates the poster; disputing costs a bond it loses when validators
  *    re-run the task and disagree.
- *  - Sybil quorum voters: a quorum voter must have staked at least the task's
- *    stake (and GT_MARKET_VALIDATOR_MIN_STAKE), so k fake validators cost k
- *    stakes; the poster, worker and evaluator cannot vote on their own task.
+ *  - Sybil quorum voters: votes weigh stake and the decision is a share of
+ *    the panel's stake, so k addresses holding one stake decide nothing the
+ *    stake alone could not; panel members need at least the task's stake
+ *    (and GT_MARKET_VALIDATOR_MIN_STAKE) staked; the poster and worker are
+ *    left off the panel.
  *  - Settling twice: a settled slot is PAID (final) or reopened with a new
  *    attempt number, and settlement requires a verdict on the current attempt.
  * Verdicts on part of a result (task_verify_partial) and their pro rata
@@ -93,6 +98,20 @@ int mk_pay_voters(mk_ctx *c, const mk_slot *sl, int round, int side, const uint8
     return 0;
 }
 
+/* The fee of a quorum task to the voters of the deciding side, by weight. */
+static int pay_quorum_fee(mk_ctx *c, const mk_slot *sl, int side, const uint8_t lock[32], uint64_t fee,
+                          const gt_addr *rest_to, gt_err *err) {
+    uint64_t w = 0, n = 0;
+    int rc = mk_votes_side(c->tx, sl, MK_ROUND_VERIFY, side, &w, &n, err);
+    return rc ? rc : mk_pay_voters(c, sl, MK_ROUND_VERIFY, side, lock, fee, w, rest_to, err);
+}
+
+/* Judge bonds of a quorum round that never decided go back to their stake. */
+static int release_undecided(mk_ctx *c, const mk_task *t, const mk_slot *sl, gt_err *err) {
+    if (t->policy != GT_POLICY_QUORUM) return 0;
+    return mk_judges_settle(c, sl, MK_ROUND_VERIFY, -1, &t->poster, err);
+}
+
 int mk_task_maybe_complete(mk_ctx *c, mk_task *t, gt_err *err) {
     sqlite3_stmt *q;
     int rc = gt_tx_stmt(c->tx, "SELECT count(*) FROM mk_slots WHERE task=? AND state NOT IN (6,7)", &q, err);
@@ -114,13 +133,13 @@ int mk_pay_accepted(mk_ctx *c, const mk_task *t, mk_slot *sl, int fee_to_poster,
     gt_market_escrow_id(t->id, escrow);
     mk_lock_id(MK_TAG_STAKE, t->id, sl->slot, sl->attempt, stake);
     int rc;
-    if ((rc = gt_state_release(tx, escrow, &sl->worker, t->bounty, err)) ||
+    if ((rc = release_undecided(c, t, sl, err)) || (rc = gt_state_release(tx, escrow, &sl->worker, t->bounty, err)) ||
         (rc = gt_state_release(tx, stake, &sl->worker, t->stake, err)))
         return rc;
     if (t->fee) {
         if (fee_to_poster || t->policy == GT_POLICY_POSTER) rc = gt_state_release(tx, escrow, &t->poster, t->fee, err);
         else if (t->policy == GT_POLICY_EVALUATOR) rc = gt_state_release(tx, escrow, &t->verifier, t->fee, err);
-        else rc = mk_pay_voters(c, sl, MK_ROUND_VERIFY, 1, escrow, t->fee, t->quorum, &t->poster, err);
+        else rc = pay_quorum_fee(c, sl, 1, escrow, t->fee, &t->poster, err);
         if (rc) return rc;
     }
     mk_rep_delta d = {.accepted = 1};
@@ -140,7 +159,8 @@ int mk_pay_accepted(mk_ctx *c, const mk_task *t, mk_slot *sl, int fee_to_poster,
 
 int mk_slot_reopen(mk_ctx *c, mk_task *t, mk_slot *sl, gt_err *err) {
     gt_tx *tx = c->tx;
-    int rc;
+    int rc = release_undecided(c, t, sl, err);
+    if (rc) return rc;
     sl->attempt++;
     memset(&sl->worker, 0, sizeof sl->worker);
     memset(sl->result, 0, 32);
@@ -167,7 +187,9 @@ int mk_settle_rejected(mk_ctx *c, mk_task *t, mk_slot *sl, gt_err *err) {
     mk_lock_id(MK_TAG_STAKE, t->id, sl->slot, sl->attempt, stake);
     /* A per-unit verdict that accepted some units settles pro rata (partial.c). */
     mk_partial p;
-    int rc = mk_partial_load(tx, t->id, sl->slot, sl->attempt, &p, err);
+    int rc = release_undecided(c, t, sl, err);
+    if (rc) return rc;
+    rc = mk_partial_load(tx, t->id, sl->slot, sl->attempt, &p, err);
     if (rc && rc != GT_ENOTFOUND) return rc;
     int has_partial = rc == 0;
     if (has_partial && p.accepted > 0) return mk_settle_partial(c, t, sl, &p, err);
@@ -175,7 +197,7 @@ int mk_settle_rejected(mk_ctx *c, mk_task *t, mk_slot *sl, gt_err *err) {
     assert(t->fee <= t->stake);
     if (t->fee && t->policy == GT_POLICY_EVALUATOR) rc = gt_state_slash(tx, stake, &t->verifier, t->fee, err);
     else if (t->fee && t->policy == GT_POLICY_QUORUM)
-        rc = mk_pay_voters(c, sl, MK_ROUND_VERIFY, 0, stake, t->fee, t->quorum, &t->poster, err);
+        rc = pay_quorum_fee(c, sl, 0, stake, t->fee, &t->poster, err);
     if (rc || (rc = gt_state_slash(tx, stake, &t->poster, t->stake - (t->policy == GT_POLICY_POSTER ? 0 : t->fee), err)))
         return rc;
     if (sl->rbond) {
@@ -190,38 +212,41 @@ int mk_settle_rejected(mk_ctx *c, mk_task *t, mk_slot *sl, gt_err *err) {
 
 /* ---- task_verify ---- */
 
-typedef struct tally_arg { uint64_t yes, no; } tally_arg;
-static int tally_one(void *arg, const gt_addr *voter, int accept, uint64_t weight) {
-    tally_arg *t = arg;
-    (void)voter;
-    if (accept) t->yes += weight; else t->no += weight;
-    return 0;
-}
-
-/* A quorum vote: records it and decides the slot when one side reaches k. */
+/* A quorum vote: a member of the result's panel votes with its panel weight
+ * and bonds part of it; the slot is decided once mk_panel_decided says so for
+ * this vote's side and that side has at least `quorum` voters. The losing side's bonds
+ * go to the winners (panel.c). */
 static int quorum_vote(mk_ctx *c, mk_task *t, mk_slot *sl, const gt_action *a, gt_err *err) {
     gt_tx *tx = c->tx;
-    char s[43], u1[32], u2[32];
+    char s[43], u1[32];
     if (gt_addr_eq(&a->from, &t->poster) || gt_addr_eq(&a->from, &sl->worker))
         return gt_err_set(err, GT_EPERM, "%s is the %s of this task and cannot vote on it", mk_addr(&a->from, s),
                           gt_addr_eq(&a->from, &t->poster) ? "poster" : "worker");
-    gt_account acc;
-    int rc = gt_state_account(tx, &a->from, &acc, err);
+    uint64_t w = 0;
+    int rc = mk_panel_weight(tx, sl, MK_ROUND_VERIFY, &a->from, &w, err);
+    if (rc == GT_ENOTFOUND)
+        return gt_err_set(err, GT_EPERM,
+                          "%s is not on this result's panel: only validators that had at least %s staked when it was "
+                          "submitted may vote on it",
+                          mk_addr(&a->from, s), mk_units(mk_quorum_min_stake(t), u1));
     if (rc) return rc;
-    uint64_t need = t->stake > GT_MARKET_VALIDATOR_MIN_STAKE ? t->stake : GT_MARKET_VALIDATOR_MIN_STAKE;
-    if (acc.staked < need)
-        return gt_err_set(err, GT_EPERM, "only validators with at least %s staked may vote on this task; %s has %s staked",
-                          mk_units(need, u1), mk_addr(&a->from, s), mk_units(acc.staked, u2));
     int accept = (int)a->f[V_ACCEPT].u64;
-    if ((rc = mk_vote_insert(c, t->id, sl->slot, sl->attempt, MK_ROUND_VERIFY, &a->from, accept, 1, err))) return rc;
-    tally_arg ta = {0, 0};
-    if ((rc = mk_votes_each(tx, t->id, sl->slot, sl->attempt, MK_ROUND_VERIFY, tally_one, &ta, err))) return rc;
-    if (ta.yes < t->quorum && ta.no < t->quorum) return 0; /* not decided yet */
+    if ((rc = mk_vote_insert(c, t->id, sl->slot, sl->attempt, MK_ROUND_VERIFY, &a->from, accept, w, err)) ||
+        (rc = mk_judge_bond(c, sl, MK_ROUND_VERIFY, &a->from, w, err)))
+        return rc;
+    uint64_t total = 0, yes_w = 0, yes_n = 0, no_w = 0, no_n = 0;
+    if ((rc = mk_panel_weight(tx, sl, MK_ROUND_VERIFY, NULL, &total, err)) ||
+        (rc = mk_votes_side(tx, sl, MK_ROUND_VERIFY, 1, &yes_w, &yes_n, err)) ||
+        (rc = mk_votes_side(tx, sl, MK_ROUND_VERIFY, 0, &no_w, &no_n, err)))
+        return rc;
+    /* Only the side this vote joined can have become decisive. */
+    if (mk_panel_decided(total, yes_w, no_w) != accept || (accept ? yes_n : no_n) < t->quorum) return 0;
     sl->state = accept ? GT_SLOT_ACCEPTED : GT_SLOT_REJECTED;
     sl->accept = accept;
     sl->score = a->f[V_SCORE].u64;
     memcpy(sl->reason, a->f[V_REASON].b32, 32);
     sl->deadline = 0; /* a quorum verdict is final: no dispute window */
+    if ((rc = mk_judges_settle(c, sl, MK_ROUND_VERIFY, accept, &t->poster, err))) return rc;
     return mk_slot_store(c, sl, 0, err);
 }
 

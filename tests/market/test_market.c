@@ -171,7 +171,7 @@ static void test_register_idempotent(void) {
     CHECK_STR(gt_kind_task_post.encode_type,
               "TaskPost(address from,uint64 nonce,string kind,bytes32 spec,bytes32 parent,uint64 slots,uint64 bounty,"
               "uint64 stake,address verifier,uint64 fee,uint64 quorum,uint64 claimBlocks,uint64 submitBlocks,"
-              "uint64 verifyBlocks)");
+              "uint64 verifyBlocks,uint64 seatsPerWorker)");
 }
 
 static void test_quorum_reject(void) {
@@ -181,36 +181,53 @@ static void test_quorum_reject(void) {
     gt_result r;
     CHECK_EQ_INT(act(l, ALICE, t, &r, "task_post",
                      "{\"kind\":\"eval\",\"spec\":\"%s\",\"slots\":1,\"bounty\":%llu,\"stake\":%llu,\"fee\":%llu,"
-                     "\"quorum\":2,\"claimBlocks\":50,\"submitBlocks\":5,\"verifyBlocks\":5}",
+                     "\"quorum\":2,\"claimBlocks\":50,\"submitBlocks\":5,\"verifyBlocks\":10}",
                      blob("spec"), 10 * UNIT, 4 * UNIT, 3 * UNIT), 0);
     claim_submit(l, t, BOB, "bad");
     const char *vote = "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\",\"accept\":false,\"reason\":\"%s\"}";
+    /* The panel is V1..V5, 5 staked each (25): a side decides past 2/3 of it. */
     CHECK_EQ_INT(act(l, V1, NULL, NULL, "task_verify", vote, hx(t), blob("bad"), blob("why")), 0);
+    CHECK_EQ_U64(acc_of(l, V1).staked, 4 * UNIT); /* 20% of its weight bonded while it judges */
+    CHECK_EQ_U64(acc_of(l, V1).locked, 1 * UNIT);
+    audit_ok(l);
     CHECK_EQ_INT(act(l, V2, NULL, NULL, "task_verify", vote, hx(t), blob("bad"), blob("why")), 0);
-    /* decided: a third vote finds no submitted result */
-    CHECK_EQ_INT(act(l, V3, NULL, &r, "task_verify", vote, hx(t), blob("bad"), blob("why")), GT_ESTATE);
+    CHECK_EQ_INT(act(l, V3, NULL, NULL, "task_verify", vote, hx(t), blob("bad"), blob("why")), 0);
+    CHECK_EQ_INT(act(l, V4, NULL, NULL, "task_verify", vote, hx(t), blob("bad"), blob("why")), 0);
+    /* decided at 20 of 25: a fifth vote finds no submitted result */
+    CHECK_EQ_INT(act(l, V5, NULL, &r, "task_verify", vote, hx(t), blob("bad"), blob("why")), GT_ESTATE);
     CHECK_CONTAINS(r.msg, "is rejected");
+    CHECK_EQ_U64(acc_of(l, V1).staked, 5 * UNIT); /* winners' bonds back into stake */
     CHECK_EQ_INT(act(l, BOB, NULL, &r, "task_dispute", "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\"}", hx(t), blob("bad")), GT_ESTATE);
     CHECK_CONTAINS(r.msg, "a quorum verdict is final");
     /* no dispute window: anyone settles at once. fee 3 from bob's stake of 4:
-     * 1.5 to each rejecting voter, the rest (1) to alice. */
+     * 0.75 to each rejecting voter (equal weights), the rest (1) to alice. */
     CHECK_EQ_INT(act(l, CAROL, NULL, &r, "task_settle", "{\"task\":\"%s\",\"slot\":0}", hx(t)), 0);
-    CHECK_EQ_U64(acc_of(l, V1).balance, 95 * UNIT + 1500000);
-    CHECK_EQ_U64(acc_of(l, V2).balance, 95 * UNIT + 1500000);
-    CHECK_EQ_U64(acc_of(l, V3).balance, 95 * UNIT);
+    CHECK_EQ_U64(acc_of(l, V1).balance, 95 * UNIT + 750000);
+    CHECK_EQ_U64(acc_of(l, V2).balance, 95 * UNIT + 750000);
+    CHECK_EQ_U64(acc_of(l, V4).balance, 95 * UNIT + 750000);
+    CHECK_EQ_U64(acc_of(l, V5).balance, 95 * UNIT);
     CHECK_EQ_U64(acc_of(l, ALICE).balance, 100 * UNIT - 13 * UNIT + 1 * UNIT);
     CHECK_EQ_U64(acc_of(l, ALICE).locked, 13 * UNIT); /* the slot reopened: escrow intact */
     CHECK_EQ_U64(acc_of(l, BOB).balance, 96 * UNIT);
     CHECK_EQ_U64(acc_of(l, BOB).locked, 0);
     audit_ok(l);
-    /* the second attempt: a fresh vote round (old votes do not count) */
+    /* the second attempt: a fresh panel and vote round (old votes do not count);
+     * V2 votes against the outcome and loses its bond (1) to the four winners. */
     claim_submit(l, t, CAROL, "good");
     const char *yes = "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\",\"accept\":true,\"score\":99}";
+    CHECK_EQ_INT(act(l, V2, NULL, NULL, "task_verify", vote, hx(t), blob("good"), blob("why")), 0);
     CHECK_EQ_INT(act(l, V1, NULL, NULL, "task_verify", yes, hx(t), blob("good")), 0);
     CHECK_EQ_INT(act(l, V3, NULL, NULL, "task_verify", yes, hx(t), blob("good")), 0);
+    CHECK_EQ_INT(act(l, V4, NULL, NULL, "task_verify", yes, hx(t), blob("good")), 0);
+    CHECK_EQ_U64(acc_of(l, V2).staked, 4 * UNIT); /* bonded, still open at 15 of 25 */
+    CHECK_EQ_INT(act(l, V5, NULL, NULL, "task_verify", yes, hx(t), blob("good")), 0);
+    CHECK_EQ_U64(acc_of(l, V2).staked, 4 * UNIT); /* slashed */
+    CHECK_EQ_U64(acc_of(l, V2).locked, 0);
     CHECK_EQ_INT(act(l, CAROL, NULL, NULL, "task_settle", "{\"task\":\"%s\",\"slot\":0}", hx(t)), 0);
     CHECK_EQ_U64(acc_of(l, CAROL).balance, 110 * UNIT);
-    CHECK_EQ_U64(acc_of(l, V3).balance, 95 * UNIT + 1500000);
+    /* V3: 0.75 from each fee and a quarter of V2's bond */
+    CHECK_EQ_U64(acc_of(l, V3).balance, 95 * UNIT + 1500000 + 250000);
+    CHECK_EQ_U64(acc_of(l, V3).staked, 5 * UNIT);
     CHECK_EQ_U64(acc_of(l, ALICE).locked, 0);
     audit_ok(l);
     done(l);
@@ -237,8 +254,9 @@ static void test_dispute_no_votes(void) {
     done(l);
 }
 
-/* Five voters close a dispute at once, without waiting for the deadline;
- * votes weigh stake, so one big validator outweighs three small ones. */
+/* A dispute closes without waiting for its deadline once one side holds more
+ * than half of the panel's stake; votes weigh stake, so one big validator
+ * outweighs four small ones, and the small ones lose their judge bonds. */
 static int read_task(void *arg, gt_tx *tx, gt_err *err) {
     void **a = arg;
     a[1] = gt_market_task_get(tx->db, a[0], err);
@@ -258,7 +276,7 @@ static void test_dispute_early_close_weights(void) {
                      hx(t), blob("r"), blob("no")), 0);
     CHECK_EQ_INT(act(l, BOB, NULL, NULL, "task_dispute", "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\"}", hx(t), blob("r")), 0);
     const char *v = "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\",\"accept\":%s}";
-    /* All five in one block: the fifth vote resolves the dispute there and then. */
+    /* All five in one block: V5's vote (22 of 30) resolves it there and then. */
     static gt_action votes[5];
     gt_result res[5];
     for (int i = V1; i <= V5; i++)
@@ -274,12 +292,72 @@ static void test_dispute_early_close_weights(void) {
     CHECK_STR(json_string_value(json_object_get(json_object_get(slot, "dispute"), "acceptWeight")), "22");
     CHECK_STR(json_string_value(json_object_get(json_object_get(slot, "dispute"), "rejectWeight")), "8");
     json_decref(task);
-    /* V5 alone voted with the majority: it takes alice's whole bond (3). */
-    CHECK_EQ_U64(acc_of(l, V5).balance, 78 * UNIT + 3 * UNIT);
+    /* V5 alone voted with the majority: it takes alice's whole bond (3) and
+     * the four losers' judge bonds (20% of 2 each). */
+    CHECK_EQ_U64(acc_of(l, V5).balance, 78 * UNIT + 3 * UNIT + 4 * 400000);
+    CHECK_EQ_U64(acc_of(l, V5).staked, 22 * UNIT);
     CHECK_EQ_U64(acc_of(l, V1).balance, 98 * UNIT);
+    CHECK_EQ_U64(acc_of(l, V1).staked, 2 * UNIT - 400000);
     CHECK_EQ_U64(acc_of(l, BOB).balance, 110 * UNIT);
     CHECK_EQ_U64(acc_of(l, ALICE).balance, 87 * UNIT);
     CHECK_EQ_U64(acc_of(l, ALICE).locked, 0);
+    audit_ok(l);
+    done(l);
+}
+
+/* Judges are bonded for an unbonding period: a genesis without one is refused. */
+static void test_unbonding_floor(void) {
+    char d[64], p[128];
+    strcpy(d, "/tmp/gt_market_testXXXXXX");
+    if (!mkdtemp(d)) abort();
+    snprintf(p, sizeof p, "%s/ledger.db", d);
+    gt_genesis g = {.chain_id = CHAIN, .authority = A[AUTH], .unbonding_blocks = 0, .time_s = 1700000000};
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_ledger_create(p, &g, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "unbonding period must be at least 1 block, got 0");
+    CHECK(access(p, F_OK) != 0);
+    rmdir(d);
+}
+
+/* Splitting one stake over many addresses buys no weight: five validators of
+ * 2 each weigh what one of 10 weighs, and neither decides alone against an
+ * honest 10 (the early close needs two thirds of the panel's stake). */
+static void test_split_stake_no_gain(void) {
+    gt_ledger *l = fresh();
+    setup(l, 2 * UNIT); /* V1..V5: 2 each, one party split five ways */
+    CHECK_EQ_INT(act(l, CAROL, NULL, NULL, "stake", "{\"amount\":%llu}", 10 * UNIT), 0); /* the honest 10 */
+    uint8_t t[32];
+    CHECK_EQ_INT(act(l, ALICE, t, NULL, "task_post",
+                     "{\"kind\":\"code\",\"spec\":\"%s\",\"slots\":1,\"bounty\":%llu,\"stake\":%llu,"
+                     "\"claimBlocks\":50,\"submitBlocks\":5,\"verifyBlocks\":5}", blob("s"), 10 * UNIT, 2 * UNIT), 0);
+    claim_submit(l, t, BOB, "r");
+    CHECK_EQ_INT(act(l, ALICE, NULL, NULL, "task_verify", "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\",\"accept\":false,\"reason\":\"%s\"}",
+                     hx(t), blob("r"), blob("no")), 0);
+    CHECK_EQ_INT(act(l, BOB, NULL, NULL, "task_dispute", "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\"}", hx(t), blob("r")), 0);
+    const char *v = "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\",\"accept\":%s}";
+    /* The five in one block (a dispute's vote stays open only a few blocks). */
+    static gt_action votes[5];
+    gt_result res[5];
+    for (int i = V1; i <= V5; i++) build(&votes[i - V1], i, nonce_of(l, i), "dispute_vote", v, hx(t), blob("r"), "false");
+    CHECK_EQ_INT(gt_ledger_submit(l, votes, 5, res), 5);
+    void *q[2] = {t, NULL};
+    gt_ledger_read(l, read_task, q, NULL);
+    json_t *slot = json_array_get(json_object_get(q[1], "slotList"), 0);
+    CHECK_STR(json_string_value(json_object_get(slot, "state")), "disputed"); /* 10 of 20: open */
+    CHECK_STR(json_string_value(json_object_get(json_object_get(slot, "dispute"), "rejectWeight")), "10");
+    json_decref(q[1]);
+    CHECK_EQ_INT(act(l, CAROL, NULL, NULL, "dispute_vote", v, hx(t), blob("r"), "true"), 0);
+    /* The whole panel voted, 10 to 10: no decision; the rejection stands, no bond is taken. */
+    q[1] = NULL;
+    gt_ledger_read(l, read_task, q, NULL);
+    slot = json_array_get(json_object_get(q[1], "slotList"), 0);
+    CHECK_STR(json_string_value(json_object_get(slot, "state")), "open"); /* the slot reopened */
+    CHECK_EQ_INT(json_integer_value(json_object_get(slot, "attempt")), 1);
+    CHECK_EQ_U64(acc_of(l, BOB).balance, 98 * UNIT); /* stake lost, dispute bond back */
+    json_decref(q[1]);
+    for (int i = V1; i <= V5; i++) CHECK_EQ_U64(acc_of(l, i).staked, 2 * UNIT);
+    CHECK_EQ_U64(acc_of(l, CAROL).staked, 10 * UNIT);
+    CHECK_EQ_U64(acc_of(l, BOB).locked, 0);
     audit_ok(l);
     done(l);
 }
@@ -381,6 +459,8 @@ int main(void) {
     RUN(test_quorum_reject);
     RUN(test_dispute_no_votes);
     RUN(test_dispute_early_close_weights);
+    RUN(test_unbonding_floor);
+    RUN(test_split_stake_no_gain);
     RUN(test_queries);
     RUN(test_audit_detects);
     return gt_test_finish();
