@@ -396,6 +396,7 @@ static void write_block(gt_ledger *l, pending *list) {
                 .unbonding_blocks = l->g.unbonding_blocks, .authority = l->g.authority};
     gt_block b = {.height = tx.height, .time_s = tx.time_s};
     memcpy(b.prev, l->head.hash, 32);
+    memcpy(tx.prev_hash, l->head.hash, 32);
     int rc = exec(l->db, "BEGIN IMMEDIATE", &err);
     int changes = rc ? rc : gt_block_begin(&tx, &err);
     if (changes < 0) rc = changes;

@@ -100,8 +100,7 @@ static int apply_dispute_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
     d.outcome = MK_DISPUTE_OPEN;
     sl.state = GT_SLOT_DISPUTED;
     sl.deadline = d.deadline;
-    uint64_t panel_weight;
-    if ((rc = mk_panel_open(c, &t, &sl, MK_ROUND_DISPUTE, GT_MARKET_VALIDATOR_MIN_STAKE, &panel_weight, err)) ||
+    if ((rc = mk_panel_open(c, &t, &sl, MK_ROUND_DISPUTE, GT_MARKET_VALIDATOR_MIN_STAKE, err)) ||
         (rc = mk_dispute_store(c, &d, 1, err)))
         return rc;
     return mk_slot_store(c, &sl, 0, err);
@@ -125,17 +124,22 @@ static int apply_vote_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
         return gt_err_set(err, GT_ESTATE, "result does not match the one under dispute in slot %llu", (unsigned long long)sl.slot);
     if (gt_addr_eq(&a->from, &t.poster) || gt_addr_eq(&a->from, &sl.worker) || gt_addr_eq(&a->from, &sl.verdict_by))
         return gt_err_set(err, GT_EPERM, "%s is a party to this dispute and cannot vote on it", mk_addr(&a->from, s));
-    uint64_t w = 0, total = 0;
-    rc = mk_panel_weight(tx, &sl, MK_ROUND_DISPUTE, &a->from, &w, err);
+    uint64_t w = 0, stake = 0, total = 0, at = mk_panel_draw_height(tx, &sl, MK_ROUND_DISPUTE);
+    if (at)
+        return gt_err_set(err, GT_ESTATE,
+                          "this dispute's panel is drawn at the start of block %llu (from the hash of the block "
+                          "before, unknown when the dispute opened); only its members may vote, after that",
+                          (unsigned long long)at);
+    rc = mk_panel_member(tx, &sl, MK_ROUND_DISPUTE, &a->from, &w, &stake, err);
     if (rc == GT_ENOTFOUND)
         return gt_err_set(err, GT_EPERM,
-                          "%s is not on this dispute's panel: only validators that had at least %s staked when it "
-                          "was opened may vote on it",
+                          "%s is not on this dispute's panel: only validators seated from those that had at least %s "
+                          "staked when it opened may vote on it",
                           mk_addr(&a->from, s), mk_units(GT_MARKET_VALIDATOR_MIN_STAKE, u1));
     if (rc || (rc = mk_dispute_load(tx, t.id, sl.slot, sl.attempt, &d, err))) return rc;
     int accept = (int)a->f[3].u64;
     if ((rc = mk_vote_insert(c, t.id, sl.slot, sl.attempt, MK_ROUND_DISPUTE, &a->from, accept, w, err)) ||
-        (rc = mk_judge_bond(c, &sl, MK_ROUND_DISPUTE, &a->from, w, err)))
+        (rc = mk_judge_bond(c, &sl, MK_ROUND_DISPUTE, &a->from, w, stake, err)))
         return rc;
     /* Weights are stakes: their sum is bounded by the supply (< 2^63). */
     if (accept) d.accept_weight += w; else d.reject_weight += w;

@@ -8,7 +8,8 @@
  *   mk_tasks(id) terms and status; mk_slots(task, slot) the current attempt;
  *   mk_task_workers(task, worker) claims each worker ever made on a task;
  *   mk_votes(task, slot, attempt, round, voter); mk_panels(task, slot, attempt,
- *   round, member) who may vote, by weight (panel.c); mk_disputes(task, slot, attempt);
+ *   round, member) who may vote, by weight, and mk_draws panels still to be
+ *   drawn (panel.c); mk_disputes(task, slot, attempt);
  *   mk_reputation(addr, skill) counters; mk_partials(task, slot, attempt)
  *   per-unit verdicts and mk_rep_units(addr, skill) per-unit counters
  *   (partial.c). */
@@ -54,8 +55,12 @@ static const char market_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS mk_task_workers(task BLOB NOT NULL, worker BLOB NOT NULL,"
     " claims INTEGER NOT NULL, PRIMARY KEY(task, worker)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS mk_panels(task BLOB NOT NULL, slot INTEGER NOT NULL, attempt INTEGER NOT NULL,"
-    " round INTEGER NOT NULL, member BLOB NOT NULL, weight INTEGER NOT NULL,"
+    " round INTEGER NOT NULL, member BLOB NOT NULL, weight INTEGER NOT NULL, stake INTEGER NOT NULL,"
     " PRIMARY KEY(task, slot, attempt, round, member)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS mk_draws(task BLOB NOT NULL, slot INTEGER NOT NULL, attempt INTEGER NOT NULL,"
+    " round INTEGER NOT NULL, draw_height INTEGER NOT NULL, min_stake INTEGER NOT NULL,"
+    " PRIMARY KEY(task, slot, attempt, round)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS mk_draws_height ON mk_draws(draw_height);"
     "CREATE TABLE IF NOT EXISTS mk_disputes(task BLOB NOT NULL, slot INTEGER NOT NULL, attempt INTEGER NOT NULL,"
     " worker BLOB NOT NULL, bond INTEGER NOT NULL, opened_height INTEGER NOT NULL, deadline INTEGER NOT NULL,"
     " outcome INTEGER NOT NULL, accept_weight INTEGER NOT NULL, reject_weight INTEGER NOT NULL,"

@@ -63,9 +63,11 @@ void mk_judge_lock_id(const mk_slot *sl, int round, const gt_addr *voter, uint8_
     mk_lock_id(MK_TAG_JBOND, k, sl->slot, sl->attempt, out);
 }
 
-uint64_t mk_judge_bond_amount(uint64_t weight) {
-    /* weight <= supply < 2^63, so the product fits 128 bits. */
-    return (uint64_t)((unsigned __int128)weight * GT_MARKET_JUDGE_SLASH_PCT / 100);
+uint64_t mk_judge_bond_amount(uint64_t weight, uint64_t stake) {
+    /* weight <= supply < 2^63, so the product fits 128 bits. A member drawn
+     * for more seats than its stake covers bonds at most its stake. */
+    uint64_t b = (uint64_t)((unsigned __int128)weight * GT_MARKET_JUDGE_SLASH_PCT / 100);
+    return b < stake ? b : stake;
 }
 
 /* Reads up to cap candidates (addr, staked at block start) with at least min staked. */
@@ -90,10 +92,56 @@ static int candidates(gt_tx *tx, uint64_t min_stake, cand *v, int cap, int *n_ou
     return 0;
 }
 
+/* The eligible validators for a panel: candidates less the parties and the
+ * task's workers, each weighing min(stake at block start, stake now). */
+static int eligible(mk_ctx *c, const mk_task *t, const mk_slot *sl, uint64_t min_stake, cand *v, int *n_out,
+                    uint64_t *total, gt_err *err) {
+    panel_excl x = {{&t->poster, &sl->worker, &t->verifier, &sl->verdict_by}, 4};
+    int n = 0, k = 0;
+    int rc = candidates(c->tx, min_stake, v, GT_MARKET_PANEL_SCAN, &n, err);
+    *total = 0;
+    for (int i = 0; !rc && i < n; i++) {
+        uint64_t worked = 0; /* one party, one seat: no worker of the task judges it */
+        if (excluded(&x, &v[i].a) || (rc = mk_task_worker_claims(c->tx, t->id, &v[i].a, &worked, err)) || worked)
+            continue;
+        gt_account acc;
+        if ((rc = gt_state_account(c->tx, &v[i].a, &acc, err))) break;
+        uint64_t w = acc.staked < v[i].staked ? acc.staked : v[i].staked;
+        if (w < min_stake) continue;
+        v[k] = v[i];
+        v[k++].staked = w;
+        *total += w; /* stakes sum to at most the supply: no overflow */
+    }
+    *n_out = k;
+    return rc;
+}
+
+void mk_panel_draw_seats(const uint8_t seed[32], const uint64_t *stakes, size_t n, uint32_t *seats) {
+    assert(n > 0);
+    uint64_t total = 0;
+    for (size_t i = 0; i < n; i++) seats[i] = 0, total += stakes[i];
+    assert(total > 0);
+    for (uint32_t s = 0; s < GT_MARKET_PANEL_SEATS; s++) {
+        /* r uniform in [0, total): 128 random bits mod a total < 2^63 (bias < 2^-64). */
+        uint8_t buf[36], h[32];
+        memcpy(buf, seed, 32);
+        for (int b = 0; b < 4; b++) buf[32 + b] = (uint8_t)(s >> (24 - 8 * b));
+        gt_keccak256(buf, sizeof buf, h);
+        unsigned __int128 r = 0;
+        for (int b = 0; b < 16; b++) r = r << 8 | h[b];
+        uint64_t x = (uint64_t)(r % total);
+        size_t i = 0;
+        while (x >= stakes[i]) x -= stakes[i++];
+        assert(i < n);
+        seats[i]++;
+    }
+}
+
 /* Inserts one member row and feeds its bytes to the commitment. */
-static int member_insert(mk_ctx *c, const mk_slot *sl, int round, const gt_addr *m, uint64_t weight, gt_err *err) {
+static int member_insert(mk_ctx *c, const mk_slot *sl, int round, const gt_addr *m, uint64_t weight, uint64_t stake,
+                         gt_err *err) {
     sqlite3_stmt *q;
-    int rc = gt_tx_stmt(c->tx, "INSERT INTO mk_panels VALUES(?,?,?,?,?,?)", &q, err);
+    int rc = gt_tx_stmt(c->tx, "INSERT INTO mk_panels VALUES(?,?,?,?,?,?,?)", &q, err);
     if (rc) return rc;
     sqlite3_bind_blob(q, 1, sl->task, 32, SQLITE_STATIC);
     sqlite3_bind_int64(q, 2, (int64_t)sl->slot);
@@ -101,41 +149,151 @@ static int member_insert(mk_ctx *c, const mk_slot *sl, int round, const gt_addr 
     sqlite3_bind_int(q, 4, round);
     sqlite3_bind_blob(q, 5, m->b, 20, SQLITE_STATIC);
     sqlite3_bind_int64(q, 6, (int64_t)weight);
+    sqlite3_bind_int64(q, 7, (int64_t)stake);
     rc = sqlite3_step(q);
     gt_tx_stmt_done(c->tx, q);
     if (rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "writing panel: %s", sqlite3_errmsg(c->tx->db));
     c->changes++;
     if (mk_rec_tag(c, MK_REC_PANEL) || mk_rec_bytes(c, sl->task, 32) || mk_rec_u64(c, sl->slot) ||
         mk_rec_u64(c, sl->attempt) || mk_rec_u64(c, (uint64_t)round) || mk_rec_bytes(c, m->b, 20) ||
-        mk_rec_u64(c, weight))
+        mk_rec_u64(c, weight) || mk_rec_u64(c, stake))
         return gt_err_set(err, GT_ENOMEM, "out of memory");
     return 0;
 }
 
-int mk_panel_open(mk_ctx *c, const mk_task *t, const mk_slot *sl, int round, uint64_t min_stake, uint64_t *total,
-                  gt_err *err) {
-    assert(round == MK_ROUND_VERIFY || round == MK_ROUND_DISPUTE);
-    panel_excl x = {{&t->poster, &sl->worker, &t->verifier, &sl->verdict_by}, 4};
-    cand v[GT_MARKET_PANEL_MAX + 4];
-    int n = 0;
-    int rc = candidates(c->tx, min_stake, v, GT_MARKET_PANEL_MAX + 4, &n, err);
-    if (rc) return rc;
-    int members = 0;
-    *total = 0;
-    for (int i = 0; i < n && members < GT_MARKET_PANEL_MAX; i++) {
-        if (excluded(&x, &v[i].a)) continue;
-        uint64_t worked = 0; /* one party, one seat: no worker of the task judges it */
-        if ((rc = mk_task_worker_claims(c->tx, t->id, &v[i].a, &worked, err))) return rc;
-        if (worked) continue;
-        gt_account acc;
-        if ((rc = gt_state_account(c->tx, &v[i].a, &acc, err))) return rc;
-        uint64_t w = acc.staked < v[i].staked ? acc.staked : v[i].staked;
-        if (w < min_stake) continue;
-        if ((rc = member_insert(c, sl, round, &v[i].a, w, err))) return rc;
-        *total += w; /* stakes sum to at most the supply: no overflow */
-        members++;
+/* Seats the panel from the eligible set: all of it when it has no more
+ * members than GT_MARKET_PANEL_SEATS, else GT_MARKET_PANEL_SEATS seats drawn by
+ * stake from seed (which must not be known when the judgement opened). */
+static int seat(mk_ctx *c, const mk_slot *sl, int round, cand *v, int n, uint64_t total, const uint8_t *seed,
+                gt_err *err) {
+    int rc = 0;
+    if (n <= GT_MARKET_PANEL_SEATS) {
+        for (int i = 0; !rc && i < n; i++) rc = member_insert(c, sl, round, &v[i].a, v[i].staked, v[i].staked, err);
+        return rc;
     }
+    assert(seed);
+    uint64_t *stakes = gt_calloc((size_t)n, sizeof *stakes);
+    uint32_t *seats = gt_calloc((size_t)n, sizeof *seats);
+    if (!stakes || !seats) rc = gt_err_set(err, GT_ENOMEM, "out of memory");
+    for (int i = 0; !rc && i < n; i++) stakes[i] = v[i].staked;
+    if (!rc) mk_panel_draw_seats(seed, stakes, (size_t)n, seats);
+    /* A seat stands for an equal share of the eligible stake. */
+    for (int i = 0; !rc && i < n; i++)
+        if (seats[i])
+            rc = member_insert(c, sl, round, &v[i].a,
+                               (uint64_t)((unsigned __int128)total * seats[i] / GT_MARKET_PANEL_SEATS), v[i].staked, err);
+    gt_free(stakes);
+    gt_free(seats);
+    return rc;
+}
+
+/* Schedules a panel draw for the start of block `at`. */
+static int draw_store(mk_ctx *c, const mk_slot *sl, int round, uint64_t at, uint64_t min_stake, int insert,
+                      gt_err *err) {
+    sqlite3_stmt *q;
+    int rc = gt_tx_stmt(c->tx,
+                        insert ? "INSERT INTO mk_draws VALUES(?1,?2,?3,?4,?5,?6)"
+                               : "DELETE FROM mk_draws WHERE task=?1 AND slot=?2 AND attempt=?3 AND round=?4",
+                        &q, err);
+    if (rc) return rc;
+    sqlite3_bind_blob(q, 1, sl->task, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, (int64_t)sl->slot);
+    sqlite3_bind_int64(q, 3, (int64_t)sl->attempt);
+    sqlite3_bind_int(q, 4, round);
+    if (insert) sqlite3_bind_int64(q, 5, (int64_t)at), sqlite3_bind_int64(q, 6, (int64_t)min_stake);
+    rc = sqlite3_step(q);
+    gt_tx_stmt_done(c->tx, q);
+    if (rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "writing panel draw: %s", sqlite3_errmsg(c->tx->db));
+    c->changes++;
+    if (mk_rec_tag(c, MK_REC_DRAW) || mk_rec_bytes(c, sl->task, 32) || mk_rec_u64(c, sl->slot) ||
+        mk_rec_u64(c, sl->attempt) || mk_rec_u64(c, (uint64_t)round) || mk_rec_u64(c, insert ? at : 0) ||
+        mk_rec_u64(c, insert ? min_stake : 0))
+        return gt_err_set(err, GT_ENOMEM, "out of memory");
     return 0;
+}
+
+int mk_panel_open(mk_ctx *c, const mk_task *t, const mk_slot *sl, int round, uint64_t min_stake, gt_err *err) {
+    assert(round == MK_ROUND_VERIFY || round == MK_ROUND_DISPUTE);
+    cand *v = gt_calloc(GT_MARKET_PANEL_SCAN, sizeof *v);
+    if (!v) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    int n = 0;
+    uint64_t total = 0;
+    int rc = eligible(c, t, sl, min_stake, v, &n, &total, err);
+    /* Few enough to seat them all: nothing to draw, nothing to predict. */
+    if (!rc && n <= GT_MARKET_PANEL_SEATS) rc = seat(c, sl, round, v, n, total, NULL, err);
+    else if (!rc) rc = draw_store(c, sl, round, c->tx->height + GT_MARKET_DRAW_DELAY_BLOCKS, min_stake, 1, err);
+    gt_free(v);
+    return rc;
+}
+
+uint64_t mk_panel_draw_height(gt_tx *tx, const mk_slot *sl, int round) {
+    sqlite3_stmt *q;
+    if (gt_tx_stmt(tx, "SELECT draw_height FROM mk_draws WHERE task=? AND slot=? AND attempt=? AND round=?", &q, NULL))
+        return 0;
+    sqlite3_bind_blob(q, 1, sl->task, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, (int64_t)sl->slot);
+    sqlite3_bind_int64(q, 3, (int64_t)sl->attempt);
+    sqlite3_bind_int(q, 4, round);
+    uint64_t h = sqlite3_step(q) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(q, 0) : 0;
+    gt_tx_stmt_done(tx, q);
+    return h;
+}
+
+/* Draws one due panel: the seed is the hash of the block before this one,
+ * which did not exist when the judgement opened, mixed with the round's key. */
+static int draw_one(mk_ctx *c, const mk_slot *key, int round, uint64_t min_stake, gt_err *err) {
+    mk_task t;
+    mk_slot sl;
+    int rc = mk_task_load(c->tx, key->task, &t, err);
+    if (rc || (rc = mk_slot_load(c->tx, key->task, key->slot, &sl, err))) return rc;
+    if ((rc = draw_store(c, key, round, 0, 0, 0, err))) return rc;
+    int live = sl.attempt == key->attempt &&
+               (round == MK_ROUND_DISPUTE ? sl.state == GT_SLOT_DISPUTED
+                                          : sl.state == GT_SLOT_CLAIMED || sl.state == GT_SLOT_SUBMITTED);
+    if (!live) return 0; /* the judgement ended before its panel was drawn */
+    uint8_t buf[32 + 32 + 8 + 8 + 1], seed[32];
+    memcpy(buf, c->tx->prev_hash, 32);
+    memcpy(buf + 32, sl.task, 32);
+    for (int b = 0; b < 8; b++) buf[64 + b] = (uint8_t)(sl.slot >> (56 - 8 * b)), buf[72 + b] = (uint8_t)(sl.attempt >> (56 - 8 * b));
+    buf[80] = (uint8_t)round;
+    gt_keccak256(buf, sizeof buf, seed);
+    cand *v = gt_calloc(GT_MARKET_PANEL_SCAN, sizeof *v);
+    if (!v) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    int n = 0;
+    uint64_t total = 0;
+    rc = eligible(c, &t, &sl, min_stake, v, &n, &total, err);
+    if (!rc) rc = seat(c, &sl, round, v, n, total, seed, err);
+    gt_free(v);
+    return rc;
+}
+
+int mk_panel_sweep(mk_ctx *c, gt_err *err) {
+    sqlite3_stmt *q;
+    int rc = gt_tx_stmt(c->tx,
+                        "SELECT task, slot, attempt, round, min_stake FROM mk_draws WHERE draw_height<=? "
+                        "ORDER BY task, slot, attempt, round LIMIT 1",
+                        &q, err);
+    /* One at a time: each draw deletes its row, and a query must not stay
+     * open across the writes. */
+    while (!rc) {
+        sqlite3_bind_int64(q, 1, (int64_t)c->tx->height);
+        int st = sqlite3_step(q);
+        if (st != SQLITE_ROW) {
+            gt_tx_stmt_done(c->tx, q);
+            return st == SQLITE_DONE ? 0 : gt_err_set(err, GT_EDB, "panel draws: %s", sqlite3_errmsg(c->tx->db));
+        }
+        mk_slot key;
+        memset(&key, 0, sizeof key);
+        if (sqlite3_column_bytes(q, 0) == 32) memcpy(key.task, sqlite3_column_blob(q, 0), 32);
+        key.slot = (uint64_t)sqlite3_column_int64(q, 1);
+        key.attempt = (uint64_t)sqlite3_column_int64(q, 2);
+        int round = sqlite3_column_int(q, 3);
+        uint64_t min_stake = (uint64_t)sqlite3_column_int64(q, 4);
+        sqlite3_reset(q);
+        rc = draw_one(c, &key, round, min_stake, err);
+    }
+    gt_tx_stmt_done(c->tx, q);
+    return rc;
 }
 
 int mk_panel_decided(uint64_t total, uint64_t yes, uint64_t no) {
@@ -149,9 +307,15 @@ int mk_panel_decided(uint64_t total, uint64_t yes, uint64_t no) {
 }
 
 int mk_panel_weight(gt_tx *tx, const mk_slot *sl, int round, const gt_addr *who, uint64_t *weight, gt_err *err) {
+    uint64_t stake;
+    return mk_panel_member(tx, sl, round, who, weight, &stake, err);
+}
+
+int mk_panel_member(gt_tx *tx, const mk_slot *sl, int round, const gt_addr *who, uint64_t *weight, uint64_t *stake,
+                    gt_err *err) {
     sqlite3_stmt *q;
-    const char *sql = who ? "SELECT weight FROM mk_panels WHERE task=?1 AND slot=?2 AND attempt=?3 AND round=?4 AND member=?5"
-                          : "SELECT coalesce(sum(weight),0) FROM mk_panels WHERE task=?1 AND slot=?2 AND attempt=?3 AND round=?4";
+    const char *sql = who ? "SELECT weight, stake FROM mk_panels WHERE task=?1 AND slot=?2 AND attempt=?3 AND round=?4 AND member=?5"
+                          : "SELECT coalesce(sum(weight),0), 0 FROM mk_panels WHERE task=?1 AND slot=?2 AND attempt=?3 AND round=?4";
     int rc = gt_tx_stmt(tx, sql, &q, err);
     if (rc) return rc;
     sqlite3_bind_blob(q, 1, sl->task, 32, SQLITE_STATIC);
@@ -160,15 +324,16 @@ int mk_panel_weight(gt_tx *tx, const mk_slot *sl, int round, const gt_addr *who,
     sqlite3_bind_int(q, 4, round);
     if (who) sqlite3_bind_blob(q, 5, who->b, 20, SQLITE_STATIC);
     rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW) *weight = (uint64_t)sqlite3_column_int64(q, 0);
+    if (rc == SQLITE_ROW) *weight = (uint64_t)sqlite3_column_int64(q, 0), *stake = (uint64_t)sqlite3_column_int64(q, 1);
     gt_tx_stmt_done(tx, q);
     if (rc == SQLITE_ROW) return 0;
     if (rc == SQLITE_DONE) return GT_ENOTFOUND; /* not a member; the caller says why */
     return gt_err_set(err, GT_EDB, "reading panel: %s", sqlite3_errmsg(tx->db));
 }
 
-int mk_judge_bond(mk_ctx *c, const mk_slot *sl, int round, const gt_addr *voter, uint64_t weight, gt_err *err) {
-    uint64_t bond = mk_judge_bond_amount(weight);
+int mk_judge_bond(mk_ctx *c, const mk_slot *sl, int round, const gt_addr *voter, uint64_t weight, uint64_t stake,
+                  gt_err *err) {
+    uint64_t bond = mk_judge_bond_amount(weight, stake);
     if (!bond) return 0;
     gt_account acc;
     int rc = gt_state_account(c->tx, voter, &acc, err);

@@ -90,6 +90,36 @@ static json_t *votes_json(sqlite3 *db, const mk_slot *sl, int round) {
     return arr;
 }
 
+/* The panel of one round of a slot's current attempt: [{member, weight}],
+ * largest weight first; or, while it is still to be drawn, the draw height. */
+static void panel_json(sqlite3 *db, const mk_slot *sl, int round, json_t *into) {
+    gt_tx tx = read_tx(db);
+    uint64_t at = mk_panel_draw_height(&tx, sl, round);
+    if (at) {
+        json_object_set_new(into, "panelDrawHeight", j_u64(at));
+        return;
+    }
+    json_t *arr = json_array();
+    sqlite3_stmt *q;
+    if (!mk_prepare(db, "SELECT member, weight FROM mk_panels WHERE task=? AND slot=? AND attempt=? AND round=? "
+                        "ORDER BY weight DESC, member", &q, NULL)) {
+        sqlite3_bind_blob(q, 1, sl->task, 32, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 2, (int64_t)sl->slot);
+        sqlite3_bind_int64(q, 3, (int64_t)sl->attempt);
+        sqlite3_bind_int(q, 4, round);
+        while (sqlite3_step(q) == SQLITE_ROW) {
+            gt_addr m = {{0}};
+            if (sqlite3_column_bytes(q, 0) == 20) memcpy(m.b, sqlite3_column_blob(q, 0), 20);
+            json_t *o = json_object();
+            json_object_set_new(o, "member", j_addr(&m));
+            json_object_set_new(o, "weight", j_units((uint64_t)sqlite3_column_int64(q, 1)));
+            json_array_append_new(arr, o);
+        }
+        sqlite3_finalize(q);
+    }
+    json_object_set_new(into, "panel", arr);
+}
+
 static json_t *slot_json(sqlite3 *db, const mk_task *t, const mk_slot *sl) {
     json_t *o = json_object();
     json_object_set_new(o, "slot", j_u64(sl->slot));
@@ -110,6 +140,8 @@ static json_t *slot_json(sqlite3 *db, const mk_task *t, const mk_slot *sl) {
     }
     if (t->policy == GT_POLICY_QUORUM && sl->state >= GT_SLOT_SUBMITTED)
         json_object_set_new(o, "votes", votes_json(db, sl, MK_ROUND_VERIFY));
+    if (t->policy == GT_POLICY_QUORUM && sl->state >= GT_SLOT_CLAIMED && sl->state <= GT_SLOT_SUBMITTED)
+        panel_json(db, sl, MK_ROUND_VERIFY, o);
     gt_tx tx = read_tx(db);
     mk_partial p;
     if (verdict && !mk_partial_load(&tx, sl->task, sl->slot, sl->attempt, &p, NULL)) {
@@ -129,6 +161,7 @@ static json_t *slot_json(sqlite3 *db, const mk_task *t, const mk_slot *sl) {
         json_object_set_new(dj, "acceptWeight", j_units(d.accept_weight));
         json_object_set_new(dj, "rejectWeight", j_units(d.reject_weight));
         json_object_set_new(dj, "votes", votes_json(db, sl, MK_ROUND_DISPUTE));
+        if (d.outcome == MK_DISPUTE_OPEN) panel_json(db, sl, MK_ROUND_DISPUTE, dj);
         json_object_set_new(o, "dispute", dj);
     }
     return o;
@@ -367,7 +400,14 @@ static int audit_judge_one(void *arg, const gt_addr *voter, int accept, uint64_t
     (void)accept;
     uint8_t id[32];
     mk_judge_lock_id(j->sl, j->round, voter, id);
-    j->rc = audit_lock(j->tx->db, id, j->open ? mk_judge_bond_amount(weight) : 0, "a judge's bond", j->t, j->sl->slot,
+    uint64_t w = 0, stake = 0;
+    if (j->open && mk_panel_member(j->tx, j->sl, j->round, voter, &w, &stake, j->err)) {
+        char s[43];
+        j->rc = gt_err_set(j->err, GT_EINVAL, "market books: voter %s is not on the panel it voted on", mk_addr(voter, s));
+        return 1;
+    }
+    (void)weight;
+    j->rc = audit_lock(j->tx->db, id, j->open ? mk_judge_bond_amount(w, stake) : 0, "a judge's bond", j->t, j->sl->slot,
                        j->seen, j->err);
     return j->rc ? 1 : 0;
 }

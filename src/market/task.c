@@ -281,6 +281,11 @@ static int apply_claim_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
     sl.deadline = tx->height + t.submit_blocks;
     t.claims++;
     if ((rc = mk_slot_store(c, &sl, 0, err)) || (rc = worker_claims_store(c, t.id, &a->from, held + 1, err))) return rc;
+    /* A quorum task's panel is fixed at the claim (drawn two blocks later when
+     * there are more validators than seats): neither the worker nor a voter
+     * could pick it by choosing when to act. */
+    if (t.policy == GT_POLICY_QUORUM && (rc = mk_panel_open(c, &t, &sl, MK_ROUND_VERIFY, mk_quorum_min_stake(&t), err)))
+        return rc;
     return mk_task_store(c, &t, 0, err);
 }
 
@@ -304,10 +309,6 @@ static int apply_submit_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
     memcpy(sl.result, a->f[2].b32, 32);
     sl.state = GT_SLOT_SUBMITTED;
     sl.deadline = tx->height + t.verify_blocks;
-    uint64_t panel_weight;
-    if (t.policy == GT_POLICY_QUORUM &&
-        (rc = mk_panel_open(c, &t, &sl, MK_ROUND_VERIFY, mk_quorum_min_stake(&t), &panel_weight, err)))
-        return rc;
     return mk_slot_store(c, &sl, 0, err);
 }
 

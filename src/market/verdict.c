@@ -222,17 +222,22 @@ static int quorum_vote(mk_ctx *c, mk_task *t, mk_slot *sl, const gt_action *a, g
     if (gt_addr_eq(&a->from, &t->poster) || gt_addr_eq(&a->from, &sl->worker))
         return gt_err_set(err, GT_EPERM, "%s is the %s of this task and cannot vote on it", mk_addr(&a->from, s),
                           gt_addr_eq(&a->from, &t->poster) ? "poster" : "worker");
-    uint64_t w = 0;
-    int rc = mk_panel_weight(tx, sl, MK_ROUND_VERIFY, &a->from, &w, err);
+    uint64_t w = 0, stake = 0, at = mk_panel_draw_height(tx, sl, MK_ROUND_VERIFY);
+    if (at)
+        return gt_err_set(err, GT_ESTATE,
+                          "this result's panel is drawn at the start of block %llu (from the hash of the block "
+                          "before, unknown when the slot was claimed); only its members may vote, after that",
+                          (unsigned long long)at);
+    int rc = mk_panel_member(tx, sl, MK_ROUND_VERIFY, &a->from, &w, &stake, err);
     if (rc == GT_ENOTFOUND)
         return gt_err_set(err, GT_EPERM,
-                          "%s is not on this result's panel: only validators that had at least %s staked when it was "
-                          "submitted may vote on it",
+                          "%s is not on this result's panel: only validators seated from those that had at least %s "
+                          "staked when the slot was claimed may vote on it",
                           mk_addr(&a->from, s), mk_units(mk_quorum_min_stake(t), u1));
     if (rc) return rc;
     int accept = (int)a->f[V_ACCEPT].u64;
     if ((rc = mk_vote_insert(c, t->id, sl->slot, sl->attempt, MK_ROUND_VERIFY, &a->from, accept, w, err)) ||
-        (rc = mk_judge_bond(c, sl, MK_ROUND_VERIFY, &a->from, w, err)))
+        (rc = mk_judge_bond(c, sl, MK_ROUND_VERIFY, &a->from, w, stake, err)))
         return rc;
     uint64_t total = 0, yes_w = 0, yes_n = 0, no_w = 0, no_n = 0;
     if ((rc = mk_panel_weight(tx, sl, MK_ROUND_VERIFY, NULL, &total, err)) ||
@@ -426,7 +431,8 @@ int mk_begin_block(gt_tx *tx, gt_err *err) {
     mk_ctx c;
     mk_ctx_init(&c, tx);
     uint64_t supply0 = gt_state_supply(tx->state);
-    int rc = sweep_expiry(&c, err);
+    int rc = mk_panel_sweep(&c, err); /* panels first: a vote in this block may need one */
+    if (!rc) rc = sweep_expiry(&c, err);
     if (!rc) rc = sweep_slots(&c, err);
     assert(rc || gt_state_supply(tx->state) == supply0);
     int changes = c.changes;
