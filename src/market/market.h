@@ -6,7 +6,8 @@
  * Every change is a signed action (ledger/action.h) whose kind is declared in
  * this module; money moves only through ledger/state.h's primitives, so supply
  * is conserved by construction and every refusal undoes everything. Deadlines
- * fire at the start of blocks (gt_ledger_module.begin_block), by height only.
+ * fire at the start of blocks (gt_ledger_module.begin_block), once both their
+ * height and their block-time floor (GT_MARKET_BLOCK_S per block) are reached.
  *
  * Action kinds (JSON "type", then fields beside chainId/from/nonce/sig):
  *   agent_register  name, skills, model, endpoint, price   the sender's card
@@ -56,6 +57,14 @@
  * before the other side can act, a ceiling so escrow is never locked for ever. */
 #define GT_MARKET_MIN_WINDOW_BLOCKS 2
 #define GT_MARKET_MAX_WINDOW_BLOCKS 1000000
+/* Every window also lasts at least this many seconds of block time per block
+ * it counts: a deadline passes only once both its height and its time floor
+ * are reached. Blocks can be made by anyone who sends actions; block time
+ * cannot (the ledger keeps it monotonic and checks it on replay). */
+#define GT_MARKET_BLOCK_S 1
+/* The least block time a window of `blocks` lasts, whatever anyone sends:
+ * what a worker may count on when it claims (the agent's claim policy). */
+static inline uint64_t gt_market_window_floor_s(uint64_t blocks) { return blocks * GT_MARKET_BLOCK_S; }
 /* After a reject verdict by the poster or an evaluator the worker has this
  * many blocks to dispute; a dispute's vote stays open this many blocks. */
 #define GT_MARKET_DISPUTE_WINDOW_BLOCKS 5

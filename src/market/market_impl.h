@@ -56,6 +56,7 @@ typedef struct mk_task {
     int status;
     uint64_t claims; /* claims ever made: cancel is refused once it is > 0 */
     uint64_t seats_per_worker; /* claims one worker may make over the task's life */
+    uint64_t expiry_s;         /* claims close when both expiry_height and this block time are reached */
 } mk_task;
 
 typedef struct mk_slot {
@@ -67,6 +68,8 @@ typedef struct mk_slot {
     uint64_t claimed_height;
     uint64_t deadline; /* CLAIMED: submit by; SUBMITTED: verify by; REJECTED:
                         * dispute by; DISPUTED: votes by (first height too late) */
+    uint64_t deadline_s; /* the deadline's floor in block time: it passes only when
+                          * both the height and this time are reached */
     uint8_t result[32];
     int accept;        /* the verdict, in ACCEPTED/REJECTED/DISPUTED/PAID */
     uint64_t score;
@@ -104,6 +107,15 @@ static inline int mk_rec_text(mk_ctx *c, const char *s) {
     return mk_rec_u64(c, n) || gt_buf_append(&c->diff, s, n);
 }
 static inline int mk_rec_tag(mk_ctx *c, uint8_t tag) { return gt_buf_putc(&c->diff, tag); }
+
+/* Time that cannot be bought: a window of n blocks lasts at least n blocks
+ * and at least n x GT_MARKET_BLOCK_S seconds of block time, so sending
+ * actions (which makes blocks) cannot hurry a deadline. */
+static inline uint64_t mk_window_s(uint64_t blocks) { return gt_market_window_floor_s(blocks); }
+/* Has a deadline (height, block-time floor) passed in the block being built? */
+static inline int mk_past(const gt_tx *tx, uint64_t height, uint64_t time_s) {
+    return tx->height >= height && tx->time_s >= time_s;
+}
 
 /* Rows: load returns 0, GT_ENOTFOUND (with a message naming the task) or GT_EDB. */
 int mk_task_load(gt_tx *tx, const uint8_t id[32], mk_task *t, gt_err *err);

@@ -60,6 +60,7 @@ static json_t *task_terms(const mk_task *t) {
     json_object_set_new(o, "verifyBlocks", j_u64(t->verify_blocks));
     json_object_set_new(o, "postedHeight", j_u64(t->posted_height));
     json_object_set_new(o, "expiryHeight", j_u64(t->expiry_height));
+    json_object_set_new(o, "expiryTime", j_u64(t->expiry_s));
     json_object_set_new(o, "status", json_string(gt_task_status_name(t->status)));
     json_object_set_new(o, "claims", j_u64(t->claims));
     json_object_set_new(o, "seatsPerWorker", j_u64(t->seats_per_worker));
@@ -129,6 +130,7 @@ static json_t *slot_json(sqlite3 *db, const mk_task *t, const mk_slot *sl) {
     json_object_set_new(o, "worker", held ? j_addr(&sl->worker) : json_null());
     json_object_set_new(o, "claimedHeight", held ? j_u64(sl->claimed_height) : json_null());
     json_object_set_new(o, "deadline", sl->deadline ? j_u64(sl->deadline) : json_null());
+    json_object_set_new(o, "deadlineTime", sl->deadline ? j_u64(sl->deadline_s) : json_null());
     json_object_set_new(o, "result", j_blob(sl->result));
     int verdict = sl->state >= GT_SLOT_ACCEPTED && sl->state <= GT_SLOT_PAID;
     if (verdict) {

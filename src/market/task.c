@@ -4,8 +4,11 @@
  * The bounty and the verification fee of every slot are locked in one escrow
  * lock at post time, so a worker never works for a promise. A claim locks the
  * worker's stake and gives it `submitBlocks` to submit; the result is a blob
- * hash. Deadlines are heights: "deadline D" means an action must land in a
- * block below D; at the start of block D the timeout fires (verdict.c).
+ * hash. Deadlines are heights with a floor in block time: "deadline D, T"
+ * means an action must land in a block below D or with a time below T; at the
+ * start of the first block at or past both the timeout fires (verdict.c). A
+ * window of n blocks lasts at least n x GT_MARKET_BLOCK_S seconds whatever
+ * the traffic, so nobody hurries a deadline by sending actions.
  *   expiry  = post height + claimBlocks   (no claims from then on; open slots refunded)
  *   submit  = claim height + submitBlocks
  *   verify  = submit height + verifyBlocks
@@ -155,6 +158,7 @@ static int apply_post_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
         return gt_err_set(err, GT_EOVERFLOW, "slots x (bounty + fee) overflows");
     t.posted_height = tx->height;
     t.expiry_height = tx->height + a->f[P_CLAIM].u64;
+    t.expiry_s = tx->time_s + mk_window_s(a->f[P_CLAIM].u64);
     t.status = GT_TASK_OPEN;
     uint8_t lock[32];
     gt_market_escrow_id(t.id, lock);
@@ -239,7 +243,7 @@ static int apply_claim_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
     int rc = mk_task_load(tx, a->f[0].b32, &t, err);
     if (rc) return rc;
     char h[19], s[43], u[32];
-    if (t.status != GT_TASK_OPEN || tx->height >= t.expiry_height)
+    if (t.status != GT_TASK_OPEN || mk_past(tx, t.expiry_height, t.expiry_s))
         return gt_err_set(err, GT_ESTATE, "task %s… takes no claims: it is %s (claims closed at height %llu)",
                           mk_short(t.id, h), t.status == GT_TASK_OPEN ? "expired" : gt_task_status_name(t.status),
                           (unsigned long long)t.expiry_height);
@@ -279,6 +283,7 @@ static int apply_claim_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
     sl.worker = a->from;
     sl.claimed_height = tx->height;
     sl.deadline = tx->height + t.submit_blocks;
+    sl.deadline_s = tx->time_s + mk_window_s(t.submit_blocks);
     t.claims++;
     if ((rc = mk_slot_store(c, &sl, 0, err)) || (rc = worker_claims_store(c, t.id, &a->from, held + 1, err))) return rc;
     /* A quorum task's panel is fixed at the claim (drawn two blocks later when
@@ -303,12 +308,14 @@ static int apply_submit_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
     if (!gt_addr_eq(&a->from, &sl.worker))
         return gt_err_set(err, GT_EPERM, "only the claimant %s may submit to slot %llu", mk_addr(&sl.worker, s),
                           (unsigned long long)sl.slot);
-    if (tx->height >= sl.deadline)
-        return gt_err_set(err, GT_ESTATE, "the submit deadline (height %llu) has passed", (unsigned long long)sl.deadline);
+    if (mk_past(tx, sl.deadline, sl.deadline_s))
+        return gt_err_set(err, GT_ESTATE, "the submit deadline (height %llu, time %llu) has passed",
+                          (unsigned long long)sl.deadline, (unsigned long long)sl.deadline_s);
     if (mk_is_zero32(a->f[2].b32)) return gt_err_set(err, GT_EINVAL, "result: expected the sha256 of the result blob, got zero");
     memcpy(sl.result, a->f[2].b32, 32);
     sl.state = GT_SLOT_SUBMITTED;
     sl.deadline = tx->height + t.verify_blocks;
+    sl.deadline_s = tx->time_s + mk_window_s(t.verify_blocks);
     return mk_slot_store(c, &sl, 0, err);
 }
 

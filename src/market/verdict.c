@@ -22,7 +22,8 @@
  *              GT_MARKET_DISPUTE_WINDOW_BLOCKS; it settles only after that,
  *              unless the worker settles it itself, giving up the dispute.
  *
- * Timeouts, at the start of each block, by height:
+ * Timeouts, at the start of each block, once both the deadline's height and
+ * its block-time floor are reached (task.c):
  *   no submission by the submit deadline   stake to the poster, slot reopens
  *   no verdict by the verify deadline      the worker is paid in full; the fee
  *                                          goes back to the poster
@@ -151,7 +152,7 @@ int mk_pay_accepted(mk_ctx *c, const mk_task *t, mk_slot *sl, int fee_to_poster,
     if (rc && rc != GT_ENOTFOUND) return rc;
     if (!rc && (rc = mk_rep_units_add(c, &sl->worker, t->kind, p.total, 0, err))) return rc;
     sl->state = GT_SLOT_PAID;
-    sl->deadline = 0;
+    sl->deadline = sl->deadline_s = 0;
     if ((rc = mk_slot_store(c, sl, 0, err))) return rc;
     mk_task t2 = *t;
     return mk_task_maybe_complete(c, &t2, err);
@@ -166,9 +167,9 @@ int mk_slot_reopen(mk_ctx *c, mk_task *t, mk_slot *sl, gt_err *err) {
     memset(sl->result, 0, 32);
     memset(sl->reason, 0, 32);
     memset(&sl->verdict_by, 0, sizeof sl->verdict_by);
-    sl->claimed_height = sl->deadline = sl->score = sl->rbond = 0;
+    sl->claimed_height = sl->deadline = sl->deadline_s = sl->score = sl->rbond = 0;
     sl->accept = 0;
-    if (t->status == GT_TASK_OPEN && tx->height < t->expiry_height) {
+    if (t->status == GT_TASK_OPEN && !mk_past(tx, t->expiry_height, t->expiry_s)) {
         sl->state = GT_SLOT_OPEN;
         return mk_slot_store(c, sl, 0, err);
     }
@@ -250,7 +251,7 @@ static int quorum_vote(mk_ctx *c, mk_task *t, mk_slot *sl, const gt_action *a, g
     sl->accept = accept;
     sl->score = a->f[V_SCORE].u64;
     memcpy(sl->reason, a->f[V_REASON].b32, 32);
-    sl->deadline = 0; /* a quorum verdict is final: no dispute window */
+    sl->deadline = sl->deadline_s = 0; /* a quorum verdict is final: no dispute window */
     if ((rc = mk_judges_settle(c, sl, MK_ROUND_VERIFY, accept, &t->poster, err))) return rc;
     return mk_slot_store(c, sl, 0, err);
 }
@@ -266,8 +267,9 @@ int mk_verdict_load(gt_tx *tx, const uint8_t task[32], uint64_t slot, const uint
     if (memcmp(result, sl->result, 32))
         return gt_err_set(err, GT_ESTATE, "result does not match the one submitted to slot %llu (attempt %llu)",
                           (unsigned long long)sl->slot, (unsigned long long)sl->attempt);
-    if (tx->height >= sl->deadline)
-        return gt_err_set(err, GT_ESTATE, "the verify deadline (height %llu) has passed", (unsigned long long)sl->deadline);
+    if (mk_past(tx, sl->deadline, sl->deadline_s))
+        return gt_err_set(err, GT_ESTATE, "the verify deadline (height %llu, time %llu) has passed",
+                          (unsigned long long)sl->deadline, (unsigned long long)sl->deadline_s);
     if (score > GT_MARKET_SCORE_MAX)
         return gt_err_set(err, GT_EINVAL, "score must be 0 to %d, got %llu", GT_MARKET_SCORE_MAX, (unsigned long long)score);
     return 0;
@@ -295,7 +297,7 @@ static int apply_verify_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
     sl.verdict_by = a->from;
     if (accept) {
         sl.state = GT_SLOT_ACCEPTED;
-        sl.deadline = 0;
+        sl.deadline = sl.deadline_s = 0;
     } else {
         uint8_t lock[32];
         mk_lock_id(MK_TAG_RBOND, t.id, sl.slot, sl.attempt, lock);
@@ -304,6 +306,7 @@ static int apply_verify_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
         sl.rbond = t.stake;
         sl.state = GT_SLOT_REJECTED;
         sl.deadline = tx->height + GT_MARKET_DISPUTE_WINDOW_BLOCKS;
+        sl.deadline_s = tx->time_s + mk_window_s(GT_MARKET_DISPUTE_WINDOW_BLOCKS);
     }
     return mk_slot_store(c, &sl, 0, err);
 }
@@ -321,7 +324,7 @@ static int apply_settle_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
     case GT_SLOT_ACCEPTED:
         return mk_pay_accepted(c, &t, &sl, 0, err);
     case GT_SLOT_REJECTED:
-        if (sl.deadline && tx->height < sl.deadline && !gt_addr_eq(&a->from, &sl.worker))
+        if (sl.deadline && !mk_past(tx, sl.deadline, sl.deadline_s) && !gt_addr_eq(&a->from, &sl.worker))
             return gt_err_set(err, GT_ESTATE,
                               "slot %llu of task %s… may still be disputed by its worker until height %llu; settle after that",
                               (unsigned long long)sl.slot, h, (unsigned long long)sl.deadline);
@@ -350,6 +353,7 @@ static int collect(gt_tx *tx, const char *sql, due **out, size_t *n_out, gt_err 
     int rc = gt_tx_stmt(tx, sql, &q, err);
     if (rc) return rc;
     sqlite3_bind_int64(q, 1, (int64_t)tx->height);
+    sqlite3_bind_int64(q, 2, (int64_t)tx->time_s);
     due *v = NULL;
     size_t n = 0, cap = 0;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
@@ -375,7 +379,7 @@ static int collect(gt_tx *tx, const char *sql, due **out, size_t *n_out, gt_err 
 static int sweep_expiry(mk_ctx *c, gt_err *err) {
     due *v = NULL;
     size_t n = 0;
-    int rc = collect(c->tx, "SELECT id, 0 FROM mk_tasks WHERE status=0 AND expiry_height<=? ORDER BY id", &v, &n, err);
+    int rc = collect(c->tx, "SELECT id, 0 FROM mk_tasks WHERE status=0 AND expiry_height<=?1 AND expiry_s<=?2 ORDER BY id", &v, &n, err);
     for (size_t i = 0; !rc && i < n; i++) {
         mk_task t;
         if ((rc = mk_task_load(c->tx, v[i].task, &t, err))) break;
@@ -401,7 +405,7 @@ static int sweep_expiry(mk_ctx *c, gt_err *err) {
 static int sweep_slots(mk_ctx *c, gt_err *err) {
     due *v = NULL;
     size_t n = 0;
-    int rc = collect(c->tx, "SELECT task, slot FROM mk_slots WHERE state IN (1,2,5) AND deadline<=? ORDER BY task, slot",
+    int rc = collect(c->tx, "SELECT task, slot FROM mk_slots WHERE state IN (1,2,5) AND deadline<=?1 AND deadline_s<=?2 ORDER BY task, slot",
                      &v, &n, err);
     for (size_t i = 0; !rc && i < n; i++) {
         mk_task t;

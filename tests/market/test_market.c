@@ -43,6 +43,22 @@ static gt_ledger *fresh(void) {
     return l;
 }
 
+/* Block h gets time 1700000000 + h: one second per block, as on a node
+ * whose blocks are a second apart (deadlines have a floor in block time). */
+static void advance(gt_ledger *l) {
+    gt_block head;
+    if (gt_ledger_head(l, &head, NULL)) abort();
+    gt_ledger_set_time(l, 1700000000 + head.height + 1);
+}
+static int tick(gt_ledger *l, gt_err *err) {
+    advance(l);
+    return gt_ledger_tick(l, err);
+}
+static size_t submit(gt_ledger *l, gt_action *acts, size_t n, gt_result *res) {
+    advance(l);
+    return gt_ledger_submit(l, acts, n, res);
+}
+
 static void done(gt_ledger *l) {
     gt_ledger_close(l);
     gt_verify_report rep;
@@ -94,6 +110,28 @@ static void build(gt_action *a, int who, uint64_t nonce, const char *type, const
     va_end(ap);
 }
 
+/* Like act, in a block at the time already set (gt_ledger_set_time). */
+static int act_at_r(gt_ledger *l, int who, gt_result *r, const char *type, const char *fmt, ...) {
+    static gt_action a;
+    va_list ap;
+    va_start(ap, fmt);
+    vbuild(&a, who, nonce_of(l, who), type, fmt, ap);
+    va_end(ap);
+    gt_ledger_submit(l, &a, 1, r);
+    return r->code;
+}
+static int act_at(gt_ledger *l, int who, uint8_t *id_out, const char *type, const char *fmt, ...) {
+    static gt_action a;
+    va_list ap;
+    va_start(ap, fmt);
+    vbuild(&a, who, nonce_of(l, who), type, fmt, ap);
+    va_end(ap);
+    gt_result r;
+    gt_ledger_submit(l, &a, 1, &r);
+    if (id_out) memcpy(id_out, a.id, 32);
+    return r.code;
+}
+
 /* Builds, signs and submits one action as its own block. Returns the result
  * code; the action's id into id_out if given. */
 static int act(gt_ledger *l, int who, uint8_t *id_out, gt_result *r, const char *type, const char *fmt, ...) {
@@ -104,7 +142,7 @@ static int act(gt_ledger *l, int who, uint8_t *id_out, gt_result *r, const char 
     va_end(ap);
     gt_result rr;
     if (!r) r = &rr;
-    gt_ledger_submit(l, &a, 1, r);
+    submit(l, &a, 1, r);
     if (id_out) memcpy(id_out, a.id, 32);
     return r->code;
 }
@@ -249,7 +287,7 @@ static void test_dispute_no_votes(void) {
                      hx(t), blob("r"), blob("no")), 0);
     CHECK_EQ_INT(act(l, BOB, NULL, NULL, "task_dispute", "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\"}", hx(t), blob("r")), 0);
     CHECK_EQ_U64(acc_of(l, BOB).locked, 4 * UNIT);
-    for (int i = 0; i < GT_MARKET_DISPUTE_VOTE_BLOCKS; i++) CHECK_EQ_INT(gt_ledger_tick(l, NULL), 0);
+    for (int i = 0; i < GT_MARKET_DISPUTE_VOTE_BLOCKS; i++) CHECK_EQ_INT(tick(l, NULL), 0);
     CHECK_EQ_U64(acc_of(l, BOB).locked, 0);
     CHECK_EQ_U64(acc_of(l, BOB).balance, 98 * UNIT);               /* bond back, stake lost */
     CHECK_EQ_U64(acc_of(l, ALICE).balance, 90 * UNIT + 2 * UNIT);  /* stake + own bond back */
@@ -284,7 +322,7 @@ static void test_dispute_early_close_weights(void) {
     gt_result res[5];
     for (int i = V1; i <= V5; i++)
         build(&votes[i - V1], i, nonce_of(l, i), "dispute_vote", v, hx(t), blob("r"), i == V5 ? "true" : "false");
-    CHECK_EQ_INT(gt_ledger_submit(l, votes, 5, res), 5);
+    CHECK_EQ_INT(submit(l, votes, 5, res), 5);
     void *q[2] = {t, NULL};
     gt_ledger_read(l, read_task, q, NULL);
     json_t *task = q[1];
@@ -342,7 +380,7 @@ static void test_split_stake_no_gain(void) {
     static gt_action votes[5];
     gt_result res[5];
     for (int i = V1; i <= V5; i++) build(&votes[i - V1], i, nonce_of(l, i), "dispute_vote", v, hx(t), blob("r"), "false");
-    CHECK_EQ_INT(gt_ledger_submit(l, votes, 5, res), 5);
+    CHECK_EQ_INT(submit(l, votes, 5, res), 5);
     void *q[2] = {t, NULL};
     gt_ledger_read(l, read_task, q, NULL);
     json_t *slot = json_array_get(json_object_get(q[1], "slotList"), 0);
@@ -370,7 +408,7 @@ static void submit_all(gt_ledger *l, gt_action *acts, size_t n) {
     static gt_result res[16];
     for (size_t i = 0; i < n; i += 16) {
         size_t k = n - i < 16 ? n - i : 16;
-        CHECK_EQ_INT(gt_ledger_submit(l, acts + i, k, res), (int)k);
+        CHECK_EQ_INT(submit(l, acts + i, k, res), (int)k);
     }
 }
 
@@ -422,8 +460,8 @@ static void test_panel_drawn(void) {
     memset(&p, 0, sizeof p);
     gt_ledger_read(l, read_panel, &p, NULL);
     CHECK_EQ_INT(p.n, 0);
-    CHECK_EQ_INT(gt_ledger_tick(l, NULL), 0);
-    CHECK_EQ_INT(gt_ledger_tick(l, NULL), 0);
+    CHECK_EQ_INT(tick(l, NULL), 0);
+    CHECK_EQ_INT(tick(l, NULL), 0);
     memset(&p, 0, sizeof p);
     gt_ledger_read(l, read_panel, &p, NULL);
     /* Eligible: V1..V5 (2 each) and the extras (1..70): 2495 tokens. */
@@ -444,7 +482,7 @@ static void test_panel_drawn(void) {
         CHECK_CONTAINS(r.msg, "is not on this dispute's panel");
     }
     audit_ok(l);
-    for (int i = 0; i < GT_MARKET_DISPUTE_VOTE_BLOCKS; i++) CHECK_EQ_INT(gt_ledger_tick(l, NULL), 0);
+    for (int i = 0; i < GT_MARKET_DISPUTE_VOTE_BLOCKS; i++) CHECK_EQ_INT(tick(l, NULL), 0);
     CHECK_EQ_U64(acc_of(l, BOB).locked, 0); /* resolved at its deadline: the only vote was for the worker */
     CHECK_EQ_U64(acc_of(l, BOB).balance, 110 * UNIT);
     audit_ok(l);
@@ -500,6 +538,64 @@ static void test_panel_bound(void) {
      * of 20000 draws (sd of a mean ~0.03 seats) stays well under 0.25. */
     double d = (double)seats_split / TRIALS - (double)seats_single / TRIALS;
     CHECK(d < 0.25 && d > -0.25);
+}
+
+/* Property: an honest worker that claims never loses its stake, whatever the
+ * poster's windows and whatever others send. The worker takes J seconds of
+ * block time to do the work and claims only when the submit window's floor
+ * (gt_market_window_floor_s) exceeds J, as the agent's claim policy does.
+ * Between its claim and its submission an adversary makes F blocks (0..40)
+ * at times of its choosing within those J seconds. 120 random cases. */
+static void test_honest_worker_never_slashed(void) {
+    gt_ledger *l = fresh();
+    setup(l, 2 * UNIT);
+    uint64_t now = 1700000000 + 100, x = 777;
+    gt_ledger_set_time(l, now);
+    int claimed = 0, skipped = 0;
+    for (int c = 0; c < 120; c++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        uint64_t submit_blocks = GT_MARKET_MIN_WINDOW_BLOCKS + (x >> 33) % 30; /* the poster's choice */
+        uint64_t verify_blocks = GT_MARKET_MIN_WINDOW_BLOCKS + (x >> 40) % 10;
+        uint64_t job_s = 1 + (x >> 45) % 20;                                    /* the worker's speed */
+        uint64_t floods = (x >> 50) % 41;
+        uint8_t t[32];
+        gt_ledger_set_time(l, ++now);
+        CHECK_EQ_INT(act_at(l, ALICE, t, "task_post",
+                            "{\"kind\":\"code\",\"spec\":\"%s\",\"slots\":1,\"bounty\":%llu,\"stake\":%llu,"
+                            "\"claimBlocks\":%llu,\"submitBlocks\":%llu,\"verifyBlocks\":%llu}",
+                            blob("p"), 1 * UNIT, 1 * UNIT, (unsigned long long)submit_blocks + 50,
+                            (unsigned long long)submit_blocks, (unsigned long long)verify_blocks), 0);
+        if (gt_market_window_floor_s(submit_blocks) <= job_s) { skipped++; continue; } /* the policy: no claim */
+        claimed++;
+        uint64_t before = acc_of(l, BOB).balance + acc_of(l, BOB).locked;
+        gt_ledger_set_time(l, ++now);
+        uint64_t claim_t = now;
+        CHECK_EQ_INT(act_at(l, BOB, NULL, "task_claim", "{\"task\":\"%s\"}", hx(t)), 0);
+        for (uint64_t f = 0; f < floods; f++) {
+            /* the adversary's blocks: any times from the claim to just before the submission */
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            uint64_t at = claim_t + (x >> 33) % job_s;
+            if (at > now) now = at;
+            gt_ledger_set_time(l, now);
+            CHECK_EQ_INT(gt_ledger_tick(l, NULL), 0);
+        }
+        now = claim_t + job_s > now ? claim_t + job_s : now;
+        gt_ledger_set_time(l, now);
+        gt_result r;
+        int rc = act_at_r(l, BOB, &r, "task_submit", "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\"}", hx(t), blob("w"));
+        CHECK_MSG(rc == 0, "case %d: submitBlocks %llu, job %llu s, %llu flood blocks: %s", c,
+                  (unsigned long long)submit_blocks, (unsigned long long)job_s, (unsigned long long)floods, r.msg);
+        gt_ledger_set_time(l, ++now);
+        CHECK_EQ_INT(act_at(l, ALICE, NULL, "task_verify", "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\",\"accept\":true}",
+                            hx(t), blob("w")), 0);
+        gt_ledger_set_time(l, ++now);
+        CHECK_EQ_INT(act_at(l, BOB, NULL, "task_settle", "{\"task\":\"%s\",\"slot\":0}", hx(t)), 0);
+        CHECK_EQ_U64(acc_of(l, BOB).balance + acc_of(l, BOB).locked, before + 1 * UNIT); /* bounty in, stake back */
+    }
+    fprintf(stderr, "honest worker: %d claims (%d tasks skipped as too short), none slashed\n", claimed, skipped);
+    CHECK(claimed > 30 && skipped > 5);
+    audit_ok(l);
+    done(l);
 }
 
 typedef struct list_arg { json_t *tasks, *sub, *bob, *page1, *page2, *agents, *active, *rep; } list_arg;
@@ -603,6 +699,7 @@ int main(void) {
     RUN(test_split_stake_no_gain);
     RUN(test_panel_drawn);
     RUN(test_panel_bound);
+    RUN(test_honest_worker_never_slashed);
     RUN(test_queries);
     RUN(test_audit_detects);
     return gt_test_finish();
