@@ -1,16 +1,25 @@
 /* panel.c: who judges a result, with how much weight, and what a judge
  * risks.
  *
- * A panel is fixed when a judgement opens (a quorum task's result is
- * submitted, a rejection is disputed): the validators that then have at least
- * the round's minimum staked, the parties to the task (poster, evaluator,
- * anyone who ever claimed one of its slots) left out, at most
- * GT_MARKET_PANEL_MAX of them (the largest stakes, ties by address). Each
- * member's weight is its stake at that moment: the smaller of its stake at the
- * start of the block (the accounts table, flushed at every block end) and now
- * (the state cache), so stake bonded inside the opening block, after the
- * panel could be foreseen, buys nothing. Only members vote; a vote weighs the
- * member's panel weight.
+ * A panel opens with the judgement (a quorum task's slot is claimed, a
+ * rejection is disputed). Eligible are the validators that then have at
+ * least the round's minimum staked, the parties to the task (poster,
+ * evaluator, whoever gave the verdict, anyone who ever claimed one of its
+ * slots) left out; each weighs its stake at that moment: the smaller of its
+ * stake at the start of the block (the accounts table, flushed at every block
+ * end) and now (the state cache), so stake bonded inside the opening block
+ * buys nothing. When no more than GT_MARKET_PANEL_SEATS are eligible they
+ * all sit, at once. Otherwise the panel is drawn at the start of block
+ * open + GT_MARKET_DRAW_DELAY_BLOCKS: GT_MARKET_PANEL_SEATS seats, each to an
+ * eligible validator with probability proportional to its stake, seeded by
+ * the hash of the block before (which did not exist when the judgement
+ * opened) mixed with the round's key; a member weighs its seats' share of the
+ * eligible stake. Only members vote; a vote weighs the member's weight.
+ *
+ * The bound: with 63 seats, a party holding less than a third of the eligible
+ * stake, however split, wins a majority of the seats with probability below
+ * 0.32% and two thirds of them below 1e-7 (test_market measures it). The
+ * seed is a block hash, not a VRF: whoever makes that block can grind it.
  *
  * Judges are bonded. A vote moves GT_MARKET_JUDGE_SLASH_PCT percent of the
  * voter's weight out of its stake into a judge-bond lock (one per voter and
@@ -28,8 +37,10 @@
  *    panel's weight on one side (or the whole panel to have voted), so the
  *    fastest bare majority cannot shut out the members still re-running the
  *    work and take the losing side's bonds alone.
- *  - Stake bought for one judgement: the panel and its weights are fixed when
+ *  - Stake bought for one judgement: eligibility and weights are fixed when
  *    the judgement opens; stake added later does not count.
+ *  - Choosing one's judges: nobody picks the panel; with many validators it
+ *    is drawn from a block hash unknown when the judgement opened.
  *  - Voting with stake that has left: the bond is taken from the stake the
  *    voter has when it votes; a member that unstaked cannot vote.
  *  - Voting against the re-executed outcome for free: a judge on the losing
@@ -46,6 +57,7 @@ typedef struct panel_excl {
     int n;
 } panel_excl;
 
+/* Is a one of the parties in x (NULL entries and zero addresses match nothing a validator has)? */
 static int excluded(const panel_excl *x, const gt_addr *a) {
     for (int i = 0; i < x->n; i++)
         if (x->a[i] && gt_addr_eq(x->a[i], a)) return 1;
@@ -352,6 +364,7 @@ int mk_judge_bond(mk_ctx *c, const mk_slot *sl, int round, const gt_addr *voter,
 /* The votes of a round, collected (a panel bounds them). */
 typedef struct vote_row { gt_addr voter; int accept; uint64_t weight; } vote_row;
 typedef struct vote_list { vote_row v[GT_MARKET_PANEL_MAX]; int n, over; } vote_list;
+/* mk_votes_each callback: appends a vote; stops (and flags) past the panel's size. */
 static int collect_vote(void *arg, const gt_addr *voter, int accept, uint64_t weight) {
     vote_list *l = arg;
     if (l->n == GT_MARKET_PANEL_MAX) { l->over = 1; return 1; }
