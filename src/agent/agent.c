@@ -20,9 +20,11 @@
 #include "base/hex.h"
 #include "base/json.h"
 #include "base/log.h"
+#include "base/progress.h"
 #include "crypto/addr.h"
 #include "crypto/sha256.h"
 #include "market/blob.h"
+#include "market/market.h"
 #include "work/work.h"
 
 
@@ -436,6 +438,7 @@ static int do_work(gt_agent *a, const json_t *task, uint64_t slot, uint64_t atte
     gt_buf out = GT_BUF_INIT;
     char h[16], rid[72];
     uint8_t result[32];
+    double t0 = gt_now_s();
     int rc = ag_load_job(a, task, slot, &job, &spec, &e);
     const gt_skill *sk = rc ? NULL : ag_my_skill(a, json_string_value(json_object_get(task, "kind")));
     if (!rc && !sk) rc = gt_err_set(&e, GT_EUNSUPPORTED, "no skill for this kind");
@@ -468,6 +471,8 @@ static int do_work(gt_agent *a, const json_t *task, uint64_t slot, uint64_t atte
         /* What the skill's own work produced: a rejection of it is disputed
          * without running it all again (the work is deterministic). */
         ag_memo_put(a, job.task_id, slot, attempt, MEMO_SUBMITTED, 0);
+        uint64_t took_ms = (uint64_t)((gt_now_s() - t0) * 1000.0);
+        if (took_ms > a->job_ms_max) a->job_ms_max = took_ms;
         gt_agent_memo *m = ag_memo_find(a, job.task_id, slot, attempt, MEMO_SUBMITTED);
         memcpy(m->ref, result, 32);
         m->value = !(a->faults & GT_FAULT_GARBAGE);
@@ -616,6 +621,20 @@ static int maybe_claim(gt_agent *a, const json_t *summary, void *arg, int *acted
     }
     const gt_skill *sk = ag_my_skill(a, json_string_value(json_object_get(task, "kind")));
     if (!open || mine || !sk) {
+        json_decref(task);
+        return 0;
+    }
+    /* Never claim a window it cannot meet: the submit window lasts at least
+     * its floor in block time whatever others send; a poster who sets it too
+     * short for this agent's measured speed gets no claim (and no stake). */
+    uint64_t window_ms = gt_market_window_floor_s((uint64_t)json_integer_value(json_object_get(task, "submitBlocks"))) * 1000;
+    uint64_t need_ms = 2 * a->job_ms_max + GT_AGENT_SUBMIT_MARGIN_MS;
+    if (need_ms < GT_AGENT_CLAIM_MIN_MS) need_ms = GT_AGENT_CLAIM_MIN_MS;
+    if (window_ms < need_ms) {
+        ag_memo_put(a, id, UINT64_MAX, 0, MEMO_SKIP, 0);
+        gt_agent_logf(a, "skips task %s: its submit window is sure to last only %llu ms; this agent needs %llu ms "
+                      "(twice its longest job, %llu ms, plus a margin)", ag_short_id(id, h),
+                      (unsigned long long)window_ms, (unsigned long long)need_ms, (unsigned long long)a->job_ms_max);
         json_decref(task);
         return 0;
     }

@@ -213,6 +213,11 @@ typedef struct gt_task_terms {
 #define GT_AGENT_DEFAULT_CLAIM_BLOCKS 600
 #define GT_AGENT_DEFAULT_SUBMIT_BLOCKS 300
 #define GT_AGENT_DEFAULT_VERIFY_BLOCKS 300
+/* Claim policy: a worker claims only a task whose submit window is sure to
+ * last (gt_market_window_floor_s) at least this long, and at least twice its
+ * longest job so far plus GT_AGENT_SUBMIT_MARGIN_MS. */
+#define GT_AGENT_CLAIM_MIN_MS 3000
+#define GT_AGENT_SUBMIT_MARGIN_MS 1000
 
 /* Uploads the spec blob and posts the task from this agent's wallet;
  * task_id gets its id. May be called from any thread (it uses a client of

@@ -50,6 +50,7 @@ struct gt_agent {
     struct gt_llm *llm;    /* the work layer's view of model, made on first use (gt_agent_llm) */
     char datasets_dir[1024];
     _Atomic int roles, stop;
+    uint64_t job_ms_max; /* longest job so far, from its start to its submission: the claim policy's measure */
     pthread_mutex_t stats_mu;
     gt_agent_stats stats;
     gt_agent_memo memo[GT_AGENT_MEMO];

@@ -194,6 +194,10 @@ int gt_ledger_create(const char *path, const gt_genesis *g, gt_err *err) {
     if (access(path, F_OK) == 0)
         return gt_err_set(err, GT_EEXIST, "a ledger already exists at %s", path);
     if (g->chain_id == 0) return gt_err_set(err, GT_EINVAL, "chain id must not be 0");
+    if (g->unbonding_blocks < GT_LEDGER_MIN_UNBONDING_BLOCKS)
+        return gt_err_set(err, GT_EINVAL, "unbonding period must be at least %d block%s, got %llu",
+                          GT_LEDGER_MIN_UNBONDING_BLOCKS, GT_LEDGER_MIN_UNBONDING_BLOCKS == 1 ? "" : "s",
+                          (unsigned long long)g->unbonding_blocks);
     sqlite3 *db;
     if ((rc = open_db(path, 0, &db, err))) return rc;
     gt_block b = {0};
@@ -392,6 +396,7 @@ static void write_block(gt_ledger *l, pending *list) {
                 .unbonding_blocks = l->g.unbonding_blocks, .authority = l->g.authority};
     gt_block b = {.height = tx.height, .time_s = tx.time_s};
     memcpy(b.prev, l->head.hash, 32);
+    memcpy(tx.prev_hash, l->head.hash, 32);
     int rc = exec(l->db, "BEGIN IMMEDIATE", &err);
     int changes = rc ? rc : gt_block_begin(&tx, &err);
     if (changes < 0) rc = changes;

@@ -33,6 +33,9 @@ typedef struct gt_genesis {
 
 #define GT_DEFAULT_CHAIN_ID 1337
 #define GT_DEFAULT_UNBONDING_BLOCKS 10
+/* Unstaked funds stay unbonding at least this long: with 0, a judge could
+ * leave in the block after it judged, before anyone could answer. */
+#define GT_LEDGER_MIN_UNBONDING_BLOCKS 1
 
 typedef struct gt_ledger gt_ledger;
 

@@ -46,6 +46,8 @@ typedef struct gt_tx {
     uint64_t chain_id;
     uint64_t height;      /* height of the block being built */
     uint64_t time_s;      /* its timestamp (seconds since the epoch) */
+    uint8_t prev_hash[32]; /* hash of the block before it: the only randomness
+                            * rules see, unknown until that block was made */
     uint64_t unbonding_blocks;
     gt_addr authority;    /* may mint */
     uint64_t action_seq;  /* sequence number of the action being applied */

@@ -102,6 +102,7 @@ int gt_ledger_verify(const char *path, gt_verify_report *rep, gt_verify_progress
         if (sb.time_s < prev.time_s) { rc = gt_err_set(err, GT_EINVAL, "block %llu: time goes backwards", (unsigned long long)h); break; }
         gt_tx tx = {.state = st, .db = mem, .chain_id = g->chain_id, .height = h, .time_s = sb.time_s,
                     .unbonding_blocks = g->unbonding_blocks, .authority = g->authority};
+        memcpy(tx.prev_hash, prev.hash, 32);
         if (sqlite3_exec(mem, "BEGIN", NULL, NULL, NULL)) { rc = gt_err_set(err, GT_EDB, "replay: %s", sqlite3_errmsg(mem)); break; }
         int ch = gt_block_begin(&tx, err);
         if (ch < 0) { rc = ch; break; }

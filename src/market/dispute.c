@@ -4,12 +4,15 @@
  * Flow. The poster (or the evaluator) rejects a result: it locks a rejection
  * bond equal to the task's stake (verdict.c). Within
  * GT_MARKET_DISPUTE_WINDOW_BLOCKS the worker may dispute (task_dispute),
- * locking a dispute bond of the same size. For GT_MARKET_DISPUTE_VOTE_BLOCKS
- * staked validators re-run the task from its spec (inference is deterministic,
+ * locking a dispute bond of the same size; the dispute's panel of staked
+ * validators is fixed then (panel.c). For GT_MARKET_DISPUTE_VOTE_BLOCKS the
+ * panel's members re-run the task from its spec (inference is deterministic,
  * so honest re-runs agree byte for byte with an honest result) and vote
- * (dispute_vote): accept means "my re-run reproduces this result". The vote
- * closes at its deadline, or early once GT_MARKET_DISPUTE_MAX_VOTERS voted.
- * Votes weigh the voter's stake at the time of the vote.
+ * (dispute_vote): accept means "my re-run reproduces this result". A vote
+ * weighs the member's panel weight (its stake when the dispute opened) and
+ * bonds GT_MARKET_JUDGE_SLASH_PCT of it. The vote closes at its deadline, or
+ * early once one side holds more than two thirds of the panel's weight or the
+ * whole panel has voted (mk_panel_decided); never on a number of voters. Judges on the losing side lose their bonds to the winners.
  *   accept weight > reject weight: the worker wins. It is paid as if accepted
  *     (bounty, stake back, its bond back); the rejecter's bond is shared among
  *     the accepting validators by weight (the rounding remainder to the
@@ -31,14 +34,15 @@
  *  - A worker disputing to stall or to extort: the dispute bond is lost to the
  *    validators when re-runs do not reproduce its result, on top of its stake.
  *  - Sybil validators: votes weigh stake, not addresses, so splitting one
- *    stake over many addresses gains nothing; every voter needs at least
- *    GT_MARKET_VALIDATOR_MIN_STAKE staked; the poster, worker and evaluator
- *    cannot vote on their own task; one vote per address per dispute.
- *  - Reusing one stake for several votes (vote, unstake, restake elsewhere,
- *    vote again): unstaked funds unbond for the ledger's unbonding period,
- *    which must exceed GT_MARKET_DISPUTE_VOTE_BLOCKS (the default 10 does).
- *  - Colluding validators: they must outweigh the honest stake that shows up;
- *    voters on the losing side are not paid, and every vote is public and
+ *    stake over many addresses gains nothing; five (or any number of) small
+ *    addresses close nothing unless they hold more than two thirds of the
+ *    panel's stake; every member needs at least GT_MARKET_VALIDATOR_MIN_STAKE staked;
+ *    the poster, worker and evaluator are left off the panel; one vote per
+ *    address per dispute.
+ *  - Stake bought or moved in for one dispute: the panel and its weights are
+ *    fixed when the dispute opens; a member that unstaked cannot bond its vote.
+ *  - Colluding validators: they must outweigh the honest stake that votes;
+ *    judges on the losing side lose their bonds, and every vote is public and
  *    signed, so a colluding validator's record is there for all to judge.
  *    (Commit-reveal voting, so late voters cannot copy early ones, is future
  *    work; the deterministic re-run makes copying pointless for honest ones.)
@@ -76,8 +80,9 @@ static int apply_dispute_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
     if (t.policy == GT_POLICY_QUORUM)
         return gt_err_set(err, GT_ESTATE, "a quorum verdict is final: it was decided by %llu staked validators",
                           (unsigned long long)t.quorum);
-    if (tx->height >= sl.deadline)
-        return gt_err_set(err, GT_ESTATE, "the dispute window closed at height %llu", (unsigned long long)sl.deadline);
+    if (mk_past(tx, sl.deadline, sl.deadline_s))
+        return gt_err_set(err, GT_ESTATE, "the dispute window closed at height %llu (time %llu)",
+                          (unsigned long long)sl.deadline, (unsigned long long)sl.deadline_s);
     if (memcmp(a->f[2].b32, sl.result, 32))
         return gt_err_set(err, GT_ESTATE, "result does not match the one rejected in slot %llu", (unsigned long long)sl.slot);
     uint8_t lock[32];
@@ -96,7 +101,10 @@ static int apply_dispute_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
     d.outcome = MK_DISPUTE_OPEN;
     sl.state = GT_SLOT_DISPUTED;
     sl.deadline = d.deadline;
-    if ((rc = mk_dispute_store(c, &d, 1, err))) return rc;
+    sl.deadline_s = tx->time_s + mk_window_s(GT_MARKET_DISPUTE_VOTE_BLOCKS);
+    if ((rc = mk_panel_open(c, &t, &sl, MK_ROUND_DISPUTE, GT_MARKET_VALIDATOR_MIN_STAKE, err)) ||
+        (rc = mk_dispute_store(c, &d, 1, err)))
+        return rc;
     return mk_slot_store(c, &sl, 0, err);
 }
 
@@ -108,30 +116,41 @@ static int apply_vote_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
     mk_dispute d;
     int rc = mk_task_load(tx, a->f[0].b32, &t, err);
     if (rc || (rc = mk_slot_load(tx, t.id, a->f[1].u64, &sl, err))) return rc;
-    char h[19], s[43], u1[32], u2[32];
+    char h[19], s[43], u1[32];
     if (sl.state != GT_SLOT_DISPUTED)
         return gt_err_set(err, GT_ESTATE, "slot %llu of task %s… is %s, not under dispute", (unsigned long long)sl.slot,
                           mk_short(t.id, h), gt_slot_state_name(sl.state));
-    if (tx->height >= sl.deadline)
-        return gt_err_set(err, GT_ESTATE, "the dispute vote closed at height %llu", (unsigned long long)sl.deadline);
+    if (mk_past(tx, sl.deadline, sl.deadline_s))
+        return gt_err_set(err, GT_ESTATE, "the dispute vote closed at height %llu (time %llu)",
+                          (unsigned long long)sl.deadline, (unsigned long long)sl.deadline_s);
     if (memcmp(a->f[2].b32, sl.result, 32))
         return gt_err_set(err, GT_ESTATE, "result does not match the one under dispute in slot %llu", (unsigned long long)sl.slot);
     if (gt_addr_eq(&a->from, &t.poster) || gt_addr_eq(&a->from, &sl.worker) || gt_addr_eq(&a->from, &sl.verdict_by))
         return gt_err_set(err, GT_EPERM, "%s is a party to this dispute and cannot vote on it", mk_addr(&a->from, s));
-    gt_account acc;
-    if ((rc = gt_state_account(tx, &a->from, &acc, err))) return rc;
-    if (acc.staked < GT_MARKET_VALIDATOR_MIN_STAKE)
-        return gt_err_set(err, GT_EPERM, "only validators with at least %s staked may vote; %s has %s staked",
-                          mk_units(GT_MARKET_VALIDATOR_MIN_STAKE, u1), mk_addr(&a->from, s), mk_units(acc.staked, u2));
-    if ((rc = mk_dispute_load(tx, t.id, sl.slot, sl.attempt, &d, err))) return rc;
+    uint64_t w = 0, stake = 0, total = 0, at = mk_panel_draw_height(tx, &sl, MK_ROUND_DISPUTE);
+    if (at)
+        return gt_err_set(err, GT_ESTATE,
+                          "this dispute's panel is drawn at the start of block %llu (from the hash of the block "
+                          "before, unknown when the dispute opened); only its members may vote, after that",
+                          (unsigned long long)at);
+    rc = mk_panel_member(tx, &sl, MK_ROUND_DISPUTE, &a->from, &w, &stake, err);
+    if (rc == GT_ENOTFOUND)
+        return gt_err_set(err, GT_EPERM,
+                          "%s is not on this dispute's panel: only validators seated from those that had at least %s "
+                          "staked when it opened may vote on it",
+                          mk_addr(&a->from, s), mk_units(GT_MARKET_VALIDATOR_MIN_STAKE, u1));
+    if (rc || (rc = mk_dispute_load(tx, t.id, sl.slot, sl.attempt, &d, err))) return rc;
     int accept = (int)a->f[3].u64;
-    if ((rc = mk_vote_insert(c, t.id, sl.slot, sl.attempt, MK_ROUND_DISPUTE, &a->from, accept, acc.staked, err)))
+    if ((rc = mk_vote_insert(c, t.id, sl.slot, sl.attempt, MK_ROUND_DISPUTE, &a->from, accept, w, err)) ||
+        (rc = mk_judge_bond(c, &sl, MK_ROUND_DISPUTE, &a->from, w, stake, err)))
         return rc;
     /* Weights are stakes: their sum is bounded by the supply (< 2^63). */
-    if (accept) d.accept_weight += acc.staked; else d.reject_weight += acc.staked;
+    if (accept) d.accept_weight += w; else d.reject_weight += w;
     d.voters++;
-    if ((rc = mk_dispute_store(c, &d, 0, err))) return rc;
-    if (d.voters >= GT_MARKET_DISPUTE_MAX_VOTERS) return mk_dispute_resolve(c, &t, &sl, err);
+    if ((rc = mk_dispute_store(c, &d, 0, err)) || (rc = mk_panel_weight(tx, &sl, MK_ROUND_DISPUTE, NULL, &total, err)))
+        return rc;
+    /* Closes before the deadline only on stake (panel.c). */
+    if (mk_panel_decided(total, d.accept_weight, d.reject_weight) != -1) return mk_dispute_resolve(c, &t, &sl, err);
     return 0;
 }
 
@@ -152,6 +171,7 @@ int mk_dispute_resolve(mk_ctx *c, mk_task *t, mk_slot *sl, gt_err *err) {
             (rc = gt_state_release(tx, dbond, &sl->worker, d.bond, err)) ||
             (rc = mk_rep_add(c, &sl->worker, t->kind, &w, err)) || (rc = mk_rep_add(c, &rejecter, t->kind, &r, err)))
             return rc;
+        if ((rc = mk_judges_settle(c, sl, MK_ROUND_DISPUTE, 1, &sl->worker, err))) return rc;
         sl->rbond = 0;
         sl->accept = 1;
         if ((rc = mk_dispute_store(c, &d, 0, err))) return rc;
@@ -161,11 +181,14 @@ int mk_dispute_resolve(mk_ctx *c, mk_task *t, mk_slot *sl, gt_err *err) {
         d.outcome = MK_DISPUTE_WORKER_LOST;
         mk_rep_delta w = {.disputes_lost = 1, .slashed = d.bond}, r = {.disputes_won = 1};
         if ((rc = mk_pay_voters(c, sl, MK_ROUND_DISPUTE, 0, dbond, d.bond, d.reject_weight, &t->poster, err)) ||
-            (rc = mk_rep_add(c, &sl->worker, t->kind, &w, err)) || (rc = mk_rep_add(c, &rejecter, t->kind, &r, err)))
+            (rc = mk_rep_add(c, &sl->worker, t->kind, &w, err)) || (rc = mk_rep_add(c, &rejecter, t->kind, &r, err)) ||
+            (rc = mk_judges_settle(c, sl, MK_ROUND_DISPUTE, 0, &t->poster, err)))
             return rc;
     } else {
         d.outcome = MK_DISPUTE_NO_DECISION;
-        if ((rc = gt_state_release(tx, dbond, &sl->worker, d.bond, err))) return rc;
+        if ((rc = gt_state_release(tx, dbond, &sl->worker, d.bond, err)) ||
+            (rc = mk_judges_settle(c, sl, MK_ROUND_DISPUTE, -1, &t->poster, err)))
+            return rc;
     }
     if ((rc = mk_dispute_store(c, &d, 0, err))) return rc;
     return mk_settle_rejected(c, t, sl, err);

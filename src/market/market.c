@@ -6,7 +6,10 @@
  * so replay into a fresh store produces identical rows):
  *   mk_agents(addr) cards; mk_agent_skills(skill, addr) for lookups;
  *   mk_tasks(id) terms and status; mk_slots(task, slot) the current attempt;
- *   mk_votes(task, slot, attempt, round, voter); mk_disputes(task, slot, attempt);
+ *   mk_task_workers(task, worker) claims each worker ever made on a task;
+ *   mk_votes(task, slot, attempt, round, voter); mk_panels(task, slot, attempt,
+ *   round, member) who may vote, by weight, and mk_draws panels still to be
+ *   drawn (panel.c); mk_disputes(task, slot, attempt);
  *   mk_reputation(addr, skill) counters; mk_partials(task, slot, attempt)
  *   per-unit verdicts and mk_rep_units(addr, skill) per-unit counters
  *   (partial.c). */
@@ -35,20 +38,29 @@ static const char market_schema_sql[] =
     " stake INTEGER NOT NULL, verifier BLOB NOT NULL, fee INTEGER NOT NULL, quorum INTEGER NOT NULL,"
     " policy INTEGER NOT NULL, submit_blocks INTEGER NOT NULL, verify_blocks INTEGER NOT NULL,"
     " posted_height INTEGER NOT NULL, expiry_height INTEGER NOT NULL, status INTEGER NOT NULL,"
-    " claims INTEGER NOT NULL) WITHOUT ROWID;"
+    " claims INTEGER NOT NULL, seats_per_worker INTEGER NOT NULL, expiry_s INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS mk_tasks_expiry ON mk_tasks(expiry_height) WHERE status=0;"
     "CREATE INDEX IF NOT EXISTS mk_tasks_parent ON mk_tasks(parent);"
     "CREATE INDEX IF NOT EXISTS mk_tasks_posted ON mk_tasks(posted_height);"
     "CREATE TABLE IF NOT EXISTS mk_slots(task BLOB NOT NULL, slot INTEGER NOT NULL, state INTEGER NOT NULL,"
     " attempt INTEGER NOT NULL, worker BLOB NOT NULL, claimed_height INTEGER NOT NULL,"
     " deadline INTEGER NOT NULL, result BLOB NOT NULL, accept INTEGER NOT NULL, score INTEGER NOT NULL,"
-    " reason BLOB NOT NULL, verdict_by BLOB NOT NULL, rbond INTEGER NOT NULL,"
+    " reason BLOB NOT NULL, verdict_by BLOB NOT NULL, rbond INTEGER NOT NULL, deadline_s INTEGER NOT NULL,"
     " PRIMARY KEY(task, slot)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS mk_slots_deadline ON mk_slots(deadline) WHERE state IN (1,2,5);"
     "CREATE INDEX IF NOT EXISTS mk_slots_worker ON mk_slots(worker);"
     "CREATE TABLE IF NOT EXISTS mk_votes(task BLOB NOT NULL, slot INTEGER NOT NULL, attempt INTEGER NOT NULL,"
     " round INTEGER NOT NULL, voter BLOB NOT NULL, accept INTEGER NOT NULL, weight INTEGER NOT NULL,"
     " seq INTEGER NOT NULL, PRIMARY KEY(task, slot, attempt, round, voter)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS mk_task_workers(task BLOB NOT NULL, worker BLOB NOT NULL,"
+    " claims INTEGER NOT NULL, PRIMARY KEY(task, worker)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS mk_panels(task BLOB NOT NULL, slot INTEGER NOT NULL, attempt INTEGER NOT NULL,"
+    " round INTEGER NOT NULL, member BLOB NOT NULL, weight INTEGER NOT NULL, stake INTEGER NOT NULL,"
+    " PRIMARY KEY(task, slot, attempt, round, member)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS mk_draws(task BLOB NOT NULL, slot INTEGER NOT NULL, attempt INTEGER NOT NULL,"
+    " round INTEGER NOT NULL, draw_height INTEGER NOT NULL, min_stake INTEGER NOT NULL,"
+    " PRIMARY KEY(task, slot, attempt, round)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS mk_draws_height ON mk_draws(draw_height);"
     "CREATE TABLE IF NOT EXISTS mk_disputes(task BLOB NOT NULL, slot INTEGER NOT NULL, attempt INTEGER NOT NULL,"
     " worker BLOB NOT NULL, bond INTEGER NOT NULL, opened_height INTEGER NOT NULL, deadline INTEGER NOT NULL,"
     " outcome INTEGER NOT NULL, accept_weight INTEGER NOT NULL, reject_weight INTEGER NOT NULL,"

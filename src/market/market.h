@@ -6,14 +6,17 @@
  * Every change is a signed action (ledger/action.h) whose kind is declared in
  * this module; money moves only through ledger/state.h's primitives, so supply
  * is conserved by construction and every refusal undoes everything. Deadlines
- * fire at the start of blocks (gt_ledger_module.begin_block), by height only.
+ * fire at the start of blocks (gt_ledger_module.begin_block), once both their
+ * height and their block-time floor (GT_MARKET_BLOCK_S per block) are reached.
  *
  * Action kinds (JSON "type", then fields beside chainId/from/nonce/sig):
  *   agent_register  name, skills, model, endpoint, price   the sender's card
  *   agent_update    name, skills, model, endpoint, price   replaces the card
  *   agent_retire    (none)                                 no new claims
  *   task_post       kind, spec, parent, slots, bounty, stake, verifier, fee,
- *                   quorum, claimBlocks, submitBlocks, verifyBlocks
+ *                   quorum, claimBlocks, submitBlocks, verifyBlocks,
+ *                   seatsPerWorker (claims one worker may make over the
+ *                   task's life; 0 means 1)
  *   task_cancel     task                                   before any claim
  *   task_claim      task                                   takes the lowest open slot
  *   task_submit     task, slot, result
@@ -54,20 +57,43 @@
  * before the other side can act, a ceiling so escrow is never locked for ever. */
 #define GT_MARKET_MIN_WINDOW_BLOCKS 2
 #define GT_MARKET_MAX_WINDOW_BLOCKS 1000000
+/* Every window also lasts at least this many seconds of block time per block
+ * it counts: a deadline passes only once both its height and its time floor
+ * are reached. Blocks can be made by anyone who sends actions; block time
+ * cannot (the ledger keeps it monotonic and checks it on replay). */
+#define GT_MARKET_BLOCK_S 1
+/* The least block time a window of `blocks` lasts, whatever anyone sends:
+ * what a worker may count on when it claims (the agent's claim policy). */
+static inline uint64_t gt_market_window_floor_s(uint64_t blocks) { return blocks * GT_MARKET_BLOCK_S; }
 /* After a reject verdict by the poster or an evaluator the worker has this
  * many blocks to dispute; a dispute's vote stays open this many blocks. */
 #define GT_MARKET_DISPUTE_WINDOW_BLOCKS 5
 #define GT_MARKET_DISPUTE_VOTE_BLOCKS 5
-/* A dispute closes early once this many validators have voted. */
-#define GT_MARKET_DISPUTE_MAX_VOTERS 5
+/* Judging panels (panel.c): a panel has at most this many seats. When no
+ * more validators are eligible they all sit; otherwise the seats are drawn by
+ * stake, GT_MARKET_DRAW_DELAY_BLOCKS after the judgement opened, from the hash
+ * of a block that did not exist when it opened. With 63 seats a party holding
+ * under a third of the eligible stake wins a majority of them with
+ * probability under 0.32% (binomial tail; the simulation in test_market
+ * measures it), and two thirds of them (an early close) under 1e-7. */
+#define GT_MARKET_PANEL_SEATS 63
+#define GT_MARKET_PANEL_MAX GT_MARKET_PANEL_SEATS /* members of one panel, at most */
+#define GT_MARKET_DRAW_DELAY_BLOCKS 2
+/* The largest stakes considered for a draw (bounds one draw's work). */
+#define GT_MARKET_PANEL_SCAN 4096
+/* A vote bonds this percentage of the voter's panel weight out of its stake;
+ * a judge on the losing side of the outcome loses it to the winning side. */
+#define GT_MARKET_JUDGE_SLASH_PCT 20
 /* Least stake (ledger `stake` action) that makes an address a validator. */
 #define GT_MARKET_VALIDATOR_MIN_STAKE 1000000ull /* 1 token */
 /* Listing pages. */
 #define GT_MARKET_PAGE_MAX 200
 
 /* Verifier policies, derived from task_post's fields:
- *   quorum > 0           QUORUM: the first side to reach `quorum` votes of
- *                        distinct staked validators decides (k of n = 2k-1)
+ *   quorum > 0           QUORUM: the panel of validators fixed at submission
+ *                        votes by stake; a side decides once it holds more
+ *                        than half of the panel's weight and at least
+ *                        `quorum` voters (panel.c, verdict.c)
  *   verifier != 0        EVALUATOR: that address verifies for `fee` per slot
  *   otherwise            POSTER: the poster verifies */
 typedef enum gt_market_policy {

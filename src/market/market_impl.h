@@ -55,6 +55,8 @@ typedef struct mk_task {
     uint64_t posted_height, expiry_height;
     int status;
     uint64_t claims; /* claims ever made: cancel is refused once it is > 0 */
+    uint64_t seats_per_worker; /* claims one worker may make over the task's life */
+    uint64_t expiry_s;         /* claims close when both expiry_height and this block time are reached */
 } mk_task;
 
 typedef struct mk_slot {
@@ -66,6 +68,8 @@ typedef struct mk_slot {
     uint64_t claimed_height;
     uint64_t deadline; /* CLAIMED: submit by; SUBMITTED: verify by; REJECTED:
                         * dispute by; DISPUTED: votes by (first height too late) */
+    uint64_t deadline_s; /* the deadline's floor in block time: it passes only when
+                          * both the height and this time are reached */
     uint8_t result[32];
     int accept;        /* the verdict, in ACCEPTED/REJECTED/DISPUTED/PAID */
     uint64_t score;
@@ -90,7 +94,8 @@ enum { MK_ROUND_VERIFY = 0, MK_ROUND_DISPUTE = 1 };
  * each column: integers 8 bytes big-endian, blobs raw, text length-prefixed.
  * Each returns 0 or GT_ENOMEM. */
 enum { MK_REC_TASK = 1, MK_REC_SLOT = 2, MK_REC_VOTE = 3, MK_REC_DISPUTE = 4, MK_REC_AGENT = 5,
-       MK_REC_AGENT_SKILL = 6, MK_REC_REPUTATION = 7, MK_REC_PARTIAL = 8, MK_REC_REP_UNITS = 9 };
+       MK_REC_AGENT_SKILL = 6, MK_REC_REPUTATION = 7, MK_REC_PARTIAL = 8, MK_REC_REP_UNITS = 9,
+       MK_REC_PANEL = 10, MK_REC_TASK_WORKER = 11, MK_REC_DRAW = 12 };
 static inline int mk_rec_u64(mk_ctx *c, uint64_t v) {
     uint8_t b[8];
     for (int i = 7; i >= 0; i--) { b[i] = (uint8_t)v; v >>= 8; }
@@ -102,6 +107,15 @@ static inline int mk_rec_text(mk_ctx *c, const char *s) {
     return mk_rec_u64(c, n) || gt_buf_append(&c->diff, s, n);
 }
 static inline int mk_rec_tag(mk_ctx *c, uint8_t tag) { return gt_buf_putc(&c->diff, tag); }
+
+/* Time that cannot be bought: a window of n blocks lasts at least n blocks
+ * and at least n x GT_MARKET_BLOCK_S seconds of block time, so sending
+ * actions (which makes blocks) cannot hurry a deadline. */
+static inline uint64_t mk_window_s(uint64_t blocks) { return gt_market_window_floor_s(blocks); }
+/* Has a deadline (height, block-time floor) passed in the block being built? */
+static inline int mk_past(const gt_tx *tx, uint64_t height, uint64_t time_s) {
+    return tx->height >= height && tx->time_s >= time_s;
+}
 
 /* Rows: load returns 0, GT_ENOTFOUND (with a message naming the task) or GT_EDB. */
 int mk_task_load(gt_tx *tx, const uint8_t id[32], mk_task *t, gt_err *err);
@@ -136,6 +150,53 @@ void mk_lock_id(const char *tag, const uint8_t task[32], uint64_t slot, uint64_t
 #define MK_TAG_STAKE "gotong.market.stake"
 #define MK_TAG_RBOND "gotong.market.rejection-bond"
 #define MK_TAG_DBOND "gotong.market.dispute-bond"
+#define MK_TAG_JBOND "gotong.market.judge-bond"
+
+/* Claims addr ever made on a task (0 when none); task.c. */
+int mk_task_worker_claims(gt_tx *tx, const uint8_t task[32], const gt_addr *addr, uint64_t *claims, gt_err *err);
+
+/* Judging panels (panel.c). Opens the panel of a round of the slot's current
+ * attempt: the validators with at least min_stake staked (now and at block
+ * start), the task's parties and workers left out. When they are no more than
+ * GT_MARKET_PANEL_SEATS they all sit at once; otherwise the panel is drawn
+ * by stake at the start of block height + GT_MARKET_DRAW_DELAY_BLOCKS. */
+int mk_panel_open(mk_ctx *c, const mk_task *t, const mk_slot *sl, int round, uint64_t min_stake, gt_err *err);
+/* Draws the panels due at tx->height (begin_block). */
+int mk_panel_sweep(mk_ctx *c, gt_err *err);
+/* The height whose start draws the round's panel, 0 when none is pending. */
+uint64_t mk_panel_draw_height(gt_tx *tx, const mk_slot *sl, int round);
+/* GT_MARKET_PANEL_SEATS draws from n stakes (their sum > 0) by seed: seats[i]
+ * is how many seats stake i won. Pure: the simulation test calls it too. */
+void mk_panel_draw_seats(const uint8_t seed[32], const uint64_t *stakes, size_t n, uint32_t *seats);
+/* Is a judgement decided before its deadline? 1 (accept) or 0 (reject) when
+ * that side holds more than two thirds of the panel's weight, or when the
+ * whole panel has voted and that side holds more; -2 when the whole panel
+ * voted to a tie; -1 while it stays open. */
+int mk_panel_decided(uint64_t total, uint64_t yes, uint64_t no);
+/* A member's weight (who != NULL) or the panel's total (who == NULL).
+ * GT_ENOTFOUND, with no message, when who is not on the panel. */
+int mk_panel_weight(gt_tx *tx, const mk_slot *sl, int round, const gt_addr *who, uint64_t *weight, gt_err *err);
+/* The same with the member's stake when it was seated. */
+int mk_panel_member(gt_tx *tx, const mk_slot *sl, int round, const gt_addr *who, uint64_t *weight, uint64_t *stake,
+                    gt_err *err);
+/* The bond a vote locks: GT_MARKET_JUDGE_SLASH_PCT of its weight, at most
+ * the member's stake when seated. */
+uint64_t mk_judge_bond_amount(uint64_t weight, uint64_t stake);
+/* The judge-bond lock of voter in a round of the slot's current attempt. */
+void mk_judge_lock_id(const mk_slot *sl, int round, const gt_addr *voter, uint8_t out[32]);
+/* Moves a voter's bond from its stake into its judge-bond lock. */
+int mk_judge_bond(mk_ctx *c, const mk_slot *sl, int round, const gt_addr *voter, uint64_t weight, uint64_t stake,
+                  gt_err *err);
+/* Closes the bonds of a round: side 1/0 won (the other side's bonds are shared
+ * by the winners by weight, the rounding rest to rest_to), -1 no decision.
+ * Bonds still locked go back into their owners' stake. Idempotent. */
+int mk_judges_settle(mk_ctx *c, const mk_slot *sl, int round, int side, const gt_addr *rest_to, gt_err *err);
+/* Least stake of a quorum task's panel members. */
+static inline uint64_t mk_quorum_min_stake(const mk_task *t) {
+    return t->stake > GT_MARKET_VALIDATOR_MIN_STAKE ? t->stake : GT_MARKET_VALIDATOR_MIN_STAKE;
+}
+/* Weight and number of the votes of a round on one side. */
+int mk_votes_side(gt_tx *tx, const mk_slot *sl, int round, int side, uint64_t *weight, uint64_t *voters, gt_err *err);
 
 /* Settlement steps shared by verdict.c and dispute.c. Each moves money with
  * state.h primitives and writes the slot; the caller writes nothing after. */

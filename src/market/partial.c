@@ -172,7 +172,7 @@ int mk_settle_partial(mk_ctx *c, mk_task *t, mk_slot *sl, const mk_partial *p, g
         (rc = mk_rep_units_add(c, &sl->worker, t->kind, p->accepted, rejected, err)))
         return rc;
     sl->state = GT_SLOT_PAID;
-    sl->deadline = 0;
+    sl->deadline = sl->deadline_s = 0;
     if ((rc = mk_slot_store(c, sl, 0, err))) return rc;
     return mk_task_maybe_complete(c, t, err);
 }
@@ -226,7 +226,7 @@ static int apply_verify_partial_rule(mk_ctx *c, const gt_action *a, gt_err *err)
     sl.verdict_by = a->from;
     if (acc == total) {
         sl.state = GT_SLOT_ACCEPTED;
-        sl.deadline = 0;
+        sl.deadline = sl.deadline_s = 0;
     } else {
         uint64_t bond = share(t.stake, total - acc, total);
         uint8_t lock[32];
@@ -237,6 +237,7 @@ static int apply_verify_partial_rule(mk_ctx *c, const gt_action *a, gt_err *err)
         sl.rbond = bond;
         sl.state = GT_SLOT_REJECTED;
         sl.deadline = tx->height + GT_MARKET_DISPUTE_WINDOW_BLOCKS;
+        sl.deadline_s = tx->time_s + mk_window_s(GT_MARKET_DISPUTE_WINDOW_BLOCKS);
     }
     if ((rc = partial_store(c, &p, err))) return rc;
     return mk_slot_store(c, &sl, 0, err);

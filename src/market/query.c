@@ -60,8 +60,10 @@ static json_t *task_terms(const mk_task *t) {
     json_object_set_new(o, "verifyBlocks", j_u64(t->verify_blocks));
     json_object_set_new(o, "postedHeight", j_u64(t->posted_height));
     json_object_set_new(o, "expiryHeight", j_u64(t->expiry_height));
+    json_object_set_new(o, "expiryTime", j_u64(t->expiry_s));
     json_object_set_new(o, "status", json_string(gt_task_status_name(t->status)));
     json_object_set_new(o, "claims", j_u64(t->claims));
+    json_object_set_new(o, "seatsPerWorker", j_u64(t->seats_per_worker));
     return o;
 }
 
@@ -82,13 +84,41 @@ static json_t *votes_json(sqlite3 *db, const mk_slot *sl, int round) {
         json_t *o = json_object();
         json_object_set_new(o, "voter", j_addr(&v));
         json_object_set_new(o, "accept", json_boolean(sqlite3_column_int(q, 1)));
-        json_object_set_new(o, round == MK_ROUND_VERIFY ? "count" : "weight",
-                            round == MK_ROUND_VERIFY ? j_u64((uint64_t)sqlite3_column_int64(q, 2))
-                                                     : j_units((uint64_t)sqlite3_column_int64(q, 2)));
+        json_object_set_new(o, "weight", j_units((uint64_t)sqlite3_column_int64(q, 2)));
         json_array_append_new(arr, o);
     }
     sqlite3_finalize(q);
     return arr;
+}
+
+/* The panel of one round of a slot's current attempt: [{member, weight}],
+ * largest weight first; or, while it is still to be drawn, the draw height. */
+static void panel_json(sqlite3 *db, const mk_slot *sl, int round, json_t *into) {
+    gt_tx tx = read_tx(db);
+    uint64_t at = mk_panel_draw_height(&tx, sl, round);
+    if (at) {
+        json_object_set_new(into, "panelDrawHeight", j_u64(at));
+        return;
+    }
+    json_t *arr = json_array();
+    sqlite3_stmt *q;
+    if (!mk_prepare(db, "SELECT member, weight FROM mk_panels WHERE task=? AND slot=? AND attempt=? AND round=? "
+                        "ORDER BY weight DESC, member", &q, NULL)) {
+        sqlite3_bind_blob(q, 1, sl->task, 32, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 2, (int64_t)sl->slot);
+        sqlite3_bind_int64(q, 3, (int64_t)sl->attempt);
+        sqlite3_bind_int(q, 4, round);
+        while (sqlite3_step(q) == SQLITE_ROW) {
+            gt_addr m = {{0}};
+            if (sqlite3_column_bytes(q, 0) == 20) memcpy(m.b, sqlite3_column_blob(q, 0), 20);
+            json_t *o = json_object();
+            json_object_set_new(o, "member", j_addr(&m));
+            json_object_set_new(o, "weight", j_units((uint64_t)sqlite3_column_int64(q, 1)));
+            json_array_append_new(arr, o);
+        }
+        sqlite3_finalize(q);
+    }
+    json_object_set_new(into, "panel", arr);
 }
 
 static json_t *slot_json(sqlite3 *db, const mk_task *t, const mk_slot *sl) {
@@ -100,6 +130,7 @@ static json_t *slot_json(sqlite3 *db, const mk_task *t, const mk_slot *sl) {
     json_object_set_new(o, "worker", held ? j_addr(&sl->worker) : json_null());
     json_object_set_new(o, "claimedHeight", held ? j_u64(sl->claimed_height) : json_null());
     json_object_set_new(o, "deadline", sl->deadline ? j_u64(sl->deadline) : json_null());
+    json_object_set_new(o, "deadlineTime", sl->deadline ? j_u64(sl->deadline_s) : json_null());
     json_object_set_new(o, "result", j_blob(sl->result));
     int verdict = sl->state >= GT_SLOT_ACCEPTED && sl->state <= GT_SLOT_PAID;
     if (verdict) {
@@ -111,6 +142,8 @@ static json_t *slot_json(sqlite3 *db, const mk_task *t, const mk_slot *sl) {
     }
     if (t->policy == GT_POLICY_QUORUM && sl->state >= GT_SLOT_SUBMITTED)
         json_object_set_new(o, "votes", votes_json(db, sl, MK_ROUND_VERIFY));
+    if (t->policy == GT_POLICY_QUORUM && sl->state >= GT_SLOT_CLAIMED && sl->state <= GT_SLOT_SUBMITTED)
+        panel_json(db, sl, MK_ROUND_VERIFY, o);
     gt_tx tx = read_tx(db);
     mk_partial p;
     if (verdict && !mk_partial_load(&tx, sl->task, sl->slot, sl->attempt, &p, NULL)) {
@@ -130,6 +163,7 @@ static json_t *slot_json(sqlite3 *db, const mk_task *t, const mk_slot *sl) {
         json_object_set_new(dj, "acceptWeight", j_units(d.accept_weight));
         json_object_set_new(dj, "rejectWeight", j_units(d.reject_weight));
         json_object_set_new(dj, "votes", votes_json(db, sl, MK_ROUND_DISPUTE));
+        if (d.outcome == MK_DISPUTE_OPEN) panel_json(db, sl, MK_ROUND_DISPUTE, dj);
         json_object_set_new(o, "dispute", dj);
     }
     return o;
@@ -353,6 +387,39 @@ static int audit_lock(sqlite3 *db, const uint8_t id[32], uint64_t want, const ch
     return 0;
 }
 
+/* Every judge bond of a round holds its bond while the round is open, else nothing. */
+typedef struct judge_audit {
+    gt_tx *tx;
+    const mk_slot *sl;
+    const mk_task *t;
+    int round, open;
+    uint64_t *seen;
+    gt_err *err;
+    int rc;
+} judge_audit;
+static int audit_judge_one(void *arg, const gt_addr *voter, int accept, uint64_t weight) {
+    judge_audit *j = arg;
+    (void)accept;
+    uint8_t id[32];
+    mk_judge_lock_id(j->sl, j->round, voter, id);
+    uint64_t w = 0, stake = 0;
+    if (j->open && mk_panel_member(j->tx, j->sl, j->round, voter, &w, &stake, j->err)) {
+        char s[43];
+        j->rc = gt_err_set(j->err, GT_EINVAL, "market books: voter %s is not on the panel it voted on", mk_addr(voter, s));
+        return 1;
+    }
+    (void)weight;
+    j->rc = audit_lock(j->tx->db, id, j->open ? mk_judge_bond_amount(w, stake) : 0, "a judge's bond", j->t, j->sl->slot,
+                       j->seen, j->err);
+    return j->rc ? 1 : 0;
+}
+static int audit_judges(gt_tx *tx, const mk_slot *sl, int round, int open, const mk_task *t, uint64_t *seen,
+                        gt_err *err) {
+    judge_audit j = {tx, sl, t, round, open, seen, err, 0};
+    int rc = mk_votes_each(tx, sl->task, sl->slot, sl->attempt, round, audit_judge_one, &j, err);
+    return rc ? rc : j.rc;
+}
+
 int gt_market_audit(sqlite3 *db, uint64_t *locked_units, gt_err *err) {
     sqlite3_stmt *q;
     int rc = mk_prepare(db, "SELECT id FROM mk_tasks ORDER BY id", &q, err);
@@ -382,6 +449,12 @@ int gt_market_audit(sqlite3 *db, uint64_t *locked_units, gt_err *err) {
                 if (!rc) rc = audit_lock(db, id, rbonded ? sl.rbond : 0, "the rejection bond", &t, i, &market_locked, err);
                 mk_lock_id(MK_TAG_DBOND, t.id, i, at, id);
                 if (!rc) rc = audit_lock(db, id, dbonded ? t.stake : 0, "the dispute bond", &t, i, &market_locked, err);
+                /* Judge bonds are locked while their round is open. */
+                mk_slot at_sl = sl;
+                at_sl.attempt = at;
+                int open_v = cur && sl.state == GT_SLOT_SUBMITTED, open_d = dbonded;
+                if (!rc) rc = audit_judges(&tx, &at_sl, MK_ROUND_VERIFY, open_v, &t, &market_locked, err);
+                if (!rc) rc = audit_judges(&tx, &at_sl, MK_ROUND_DISPUTE, open_d, &t, &market_locked, err);
             }
         }
         if (rc) break;

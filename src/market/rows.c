@@ -31,7 +31,7 @@ int mk_task_load(gt_tx *tx, const uint8_t id[32], mk_task *t, gt_err *err) {
     sqlite3_stmt *q;
     int rc = gt_tx_stmt(tx,
                         "SELECT poster,kind,spec,parent,slots,bounty,stake,verifier,fee,quorum,policy,"
-                        "submit_blocks,verify_blocks,posted_height,expiry_height,status,claims "
+                        "submit_blocks,verify_blocks,posted_height,expiry_height,status,claims,seats_per_worker,expiry_s "
                         "FROM mk_tasks WHERE id=?",
                         &q, err);
     if (rc) return rc;
@@ -63,6 +63,8 @@ int mk_task_load(gt_tx *tx, const uint8_t id[32], mk_task *t, gt_err *err) {
     t->expiry_height = col_u64(q, 14);
     t->status = (int)col_u64(q, 15);
     t->claims = col_u64(q, 16);
+    t->seats_per_worker = col_u64(q, 17);
+    t->expiry_s = col_u64(q, 18);
     gt_tx_stmt_done(tx, q);
     return 0;
 }
@@ -70,8 +72,8 @@ int mk_task_load(gt_tx *tx, const uint8_t id[32], mk_task *t, gt_err *err) {
 int mk_task_store(mk_ctx *c, const mk_task *t, int insert, gt_err *err) {
     sqlite3_stmt *q;
     int rc = gt_tx_stmt(c->tx,
-                        insert ? "INSERT INTO mk_tasks VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-                               : "INSERT OR REPLACE INTO mk_tasks VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        insert ? "INSERT INTO mk_tasks VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                               : "INSERT OR REPLACE INTO mk_tasks VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         &q, err);
     if (rc) return rc;
     sqlite3_bind_blob(q, 1, t->id, 32, SQLITE_STATIC);
@@ -92,6 +94,8 @@ int mk_task_store(mk_ctx *c, const mk_task *t, int insert, gt_err *err) {
     sqlite3_bind_int64(q, 16, (int64_t)t->expiry_height);
     sqlite3_bind_int64(q, 17, t->status);
     sqlite3_bind_int64(q, 18, (int64_t)t->claims);
+    sqlite3_bind_int64(q, 19, (int64_t)t->seats_per_worker);
+    sqlite3_bind_int64(q, 20, (int64_t)t->expiry_s);
     if ((rc = step_done(c->tx, q, "task", err))) return rc;
     c->changes++;
     if (mk_rec_tag(c, MK_REC_TASK) || mk_rec_bytes(c, t->id, 32) || mk_rec_bytes(c, t->poster.b, 20) || mk_rec_text(c, t->kind) ||
@@ -99,7 +103,8 @@ int mk_task_store(mk_ctx *c, const mk_task *t, int insert, gt_err *err) {
         mk_rec_u64(c, t->bounty) || mk_rec_u64(c, t->stake) || mk_rec_bytes(c, t->verifier.b, 20) || mk_rec_u64(c, t->fee) ||
         mk_rec_u64(c, t->quorum) || mk_rec_u64(c, (uint64_t)t->policy) || mk_rec_u64(c, t->submit_blocks) ||
         mk_rec_u64(c, t->verify_blocks) || mk_rec_u64(c, t->posted_height) || mk_rec_u64(c, t->expiry_height) ||
-        mk_rec_u64(c, (uint64_t)t->status) || mk_rec_u64(c, t->claims))
+        mk_rec_u64(c, (uint64_t)t->status) || mk_rec_u64(c, t->claims) || mk_rec_u64(c, t->seats_per_worker) ||
+        mk_rec_u64(c, t->expiry_s))
         return gt_err_set(err, GT_ENOMEM, "out of memory");
     return 0;
 }
@@ -108,7 +113,7 @@ int mk_slot_load(gt_tx *tx, const uint8_t task[32], uint64_t slot, mk_slot *s, g
     sqlite3_stmt *q;
     int rc = gt_tx_stmt(tx,
                         "SELECT state,attempt,worker,claimed_height,deadline,result,accept,score,reason,"
-                        "verdict_by,rbond FROM mk_slots WHERE task=? AND slot=?",
+                        "verdict_by,rbond,deadline_s FROM mk_slots WHERE task=? AND slot=?",
                         &q, err);
     if (rc) return rc;
     sqlite3_bind_blob(q, 1, task, 32, SQLITE_STATIC);
@@ -136,6 +141,7 @@ int mk_slot_load(gt_tx *tx, const uint8_t task[32], uint64_t slot, mk_slot *s, g
     col_blob(q, 8, s->reason, 32);
     col_blob(q, 9, s->verdict_by.b, 20);
     s->rbond = col_u64(q, 10);
+    s->deadline_s = col_u64(q, 11);
     gt_tx_stmt_done(tx, q);
     return 0;
 }
@@ -143,8 +149,8 @@ int mk_slot_load(gt_tx *tx, const uint8_t task[32], uint64_t slot, mk_slot *s, g
 int mk_slot_store(mk_ctx *c, const mk_slot *s, int insert, gt_err *err) {
     sqlite3_stmt *q;
     int rc = gt_tx_stmt(c->tx,
-                        insert ? "INSERT INTO mk_slots VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)"
-                               : "INSERT OR REPLACE INTO mk_slots VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        insert ? "INSERT INTO mk_slots VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                               : "INSERT OR REPLACE INTO mk_slots VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         &q, err);
     if (rc) return rc;
     sqlite3_bind_blob(q, 1, s->task, 32, SQLITE_STATIC);
@@ -160,13 +166,14 @@ int mk_slot_store(mk_ctx *c, const mk_slot *s, int insert, gt_err *err) {
     sqlite3_bind_blob(q, 11, s->reason, 32, SQLITE_STATIC);
     sqlite3_bind_blob(q, 12, s->verdict_by.b, 20, SQLITE_STATIC);
     sqlite3_bind_int64(q, 13, (int64_t)s->rbond);
+    sqlite3_bind_int64(q, 14, (int64_t)s->deadline_s);
     if ((rc = step_done(c->tx, q, "slot", err))) return rc;
     c->changes++;
     if (mk_rec_tag(c, MK_REC_SLOT) || mk_rec_bytes(c, s->task, 32) || mk_rec_u64(c, s->slot) || mk_rec_u64(c, (uint64_t)s->state) ||
         mk_rec_u64(c, s->attempt) || mk_rec_bytes(c, s->worker.b, 20) || mk_rec_u64(c, s->claimed_height) ||
         mk_rec_u64(c, s->deadline) || mk_rec_bytes(c, s->result, 32) || mk_rec_u64(c, (uint64_t)s->accept) ||
         mk_rec_u64(c, s->score) || mk_rec_bytes(c, s->reason, 32) || mk_rec_bytes(c, s->verdict_by.b, 20) ||
-        mk_rec_u64(c, s->rbond))
+        mk_rec_u64(c, s->rbond) || mk_rec_u64(c, s->deadline_s))
         return gt_err_set(err, GT_ENOMEM, "out of memory");
     return 0;
 }

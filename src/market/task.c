@@ -4,8 +4,11 @@
  * The bounty and the verification fee of every slot are locked in one escrow
  * lock at post time, so a worker never works for a promise. A claim locks the
  * worker's stake and gives it `submitBlocks` to submit; the result is a blob
- * hash. Deadlines are heights: "deadline D" means an action must land in a
- * block below D; at the start of block D the timeout fires (verdict.c).
+ * hash. Deadlines are heights with a floor in block time: "deadline D, T"
+ * means an action must land in a block below D or with a time below T; at the
+ * start of the first block at or past both the timeout fires (verdict.c). A
+ * window of n blocks lasts at least n x GT_MARKET_BLOCK_S seconds whatever
+ * the traffic, so nobody hurries a deadline by sending actions.
  *   expiry  = post height + claimBlocks   (no claims from then on; open slots refunded)
  *   submit  = claim height + submitBlocks
  *   verify  = submit height + verifyBlocks
@@ -14,9 +17,12 @@
  *  - Stake required (> 0) on every claim: squatting on slots (or front-running
  *    a claim to block a competitor) costs the stake, slashed to the poster if
  *    nothing is submitted in time.
- *  - One slot per worker per task, and the poster and the evaluator may not
- *    claim: no buying your own work to farm reputation, no one agent filling
- *    every slot of a task that asked for independent workers.
+ *  - One slot per worker per task over the task's whole life (counted in
+ *    mk_task_workers, so a worker whose claim ended cannot take the next
+ *    slot, and the next), unless the poster allows more with seatsPerWorker;
+ *    the poster and the evaluator may not claim: no buying your own work to
+ *    farm reputation, no one agent filling every slot of a task that asked
+ *    for independent workers. A worker of a task sits on none of its panels.
  *  - Claims need an active agent card listing the task's kind (registry.c):
  *    hirers choose by skill and reputation and get what they chose.
  *  - Cancel only before the first claim: a poster cannot watch who claims (or
@@ -51,8 +57,10 @@ static const gt_field_def post_fields[] = {
     {"claimBlocks", GT_F_U64, 0},
     {"submitBlocks", GT_F_U64, 0},
     {"verifyBlocks", GT_F_U64, 0},
+    {"seatsPerWorker", GT_F_U64, 0},
 };
-enum { P_KIND, P_SPEC, P_PARENT, P_SLOTS, P_BOUNTY, P_STAKE, P_VERIFIER, P_FEE, P_QUORUM, P_CLAIM, P_SUBMIT, P_VERIFY };
+enum { P_KIND, P_SPEC, P_PARENT, P_SLOTS, P_BOUNTY, P_STAKE, P_VERIFIER, P_FEE, P_QUORUM, P_CLAIM, P_SUBMIT, P_VERIFY,
+       P_SEATS };
 
 static const gt_field_def task_fields[] = {{"task", GT_F_BYTES32, 0}};
 static const gt_field_def submit_fields[] = {
@@ -112,9 +120,13 @@ static int apply_post_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
     t.quorum = a->f[P_QUORUM].u64;
     t.submit_blocks = a->f[P_SUBMIT].u64;
     t.verify_blocks = a->f[P_VERIFY].u64;
+    t.seats_per_worker = a->f[P_SEATS].u64 ? a->f[P_SEATS].u64 : 1;
     if (mk_is_zero32(t.spec)) return gt_err_set(err, GT_EINVAL, "spec: expected the sha256 of the task's spec blob, got zero");
     if (t.slots < 1 || t.slots > GT_MARKET_MAX_SLOTS)
         return gt_err_set(err, GT_EINVAL, "slots must be 1 to %d, got %llu", GT_MARKET_MAX_SLOTS, (unsigned long long)t.slots);
+    if (t.seats_per_worker > GT_MARKET_MAX_SLOTS)
+        return gt_err_set(err, GT_EINVAL, "seatsPerWorker (claims one worker may make over the task's life) must be 0 "
+                          "(meaning 1) to %d, got %llu", GT_MARKET_MAX_SLOTS, (unsigned long long)t.seats_per_worker);
     if (!t.bounty) return gt_err_set(err, GT_EINVAL, "bounty must be greater than 0");
     if (!t.stake)
         return gt_err_set(err, GT_EINVAL, "stake must be greater than 0 (an unstaked claim could squat on a slot for free)");
@@ -146,6 +158,7 @@ static int apply_post_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
         return gt_err_set(err, GT_EOVERFLOW, "slots x (bounty + fee) overflows");
     t.posted_height = tx->height;
     t.expiry_height = tx->height + a->f[P_CLAIM].u64;
+    t.expiry_s = tx->time_s + mk_window_s(a->f[P_CLAIM].u64);
     t.status = GT_TASK_OPEN;
     uint8_t lock[32];
     gt_market_escrow_id(t.id, lock);
@@ -192,6 +205,37 @@ static int apply_cancel_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
     return mk_task_store(c, &t, 0, err);
 }
 
+int mk_task_worker_claims(gt_tx *tx, const uint8_t task[32], const gt_addr *addr, uint64_t *claims, gt_err *err) {
+    sqlite3_stmt *q;
+    int rc = gt_tx_stmt(tx, "SELECT claims FROM mk_task_workers WHERE task=? AND worker=?", &q, err);
+    if (rc) return rc;
+    sqlite3_bind_blob(q, 1, task, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 2, addr->b, 20, SQLITE_STATIC);
+    rc = sqlite3_step(q);
+    *claims = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(q, 0) : 0;
+    gt_tx_stmt_done(tx, q);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "reading claims: %s", sqlite3_errmsg(tx->db));
+    return 0;
+}
+
+/* Records that addr has now made `claims` claims on the task. */
+static int worker_claims_store(mk_ctx *c, const uint8_t task[32], const gt_addr *addr, uint64_t claims, gt_err *err) {
+    sqlite3_stmt *q;
+    int rc = gt_tx_stmt(c->tx, "INSERT OR REPLACE INTO mk_task_workers VALUES(?,?,?)", &q, err);
+    if (rc) return rc;
+    sqlite3_bind_blob(q, 1, task, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 2, addr->b, 20, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, (int64_t)claims);
+    rc = sqlite3_step(q);
+    gt_tx_stmt_done(c->tx, q);
+    if (rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "writing claims: %s", sqlite3_errmsg(c->tx->db));
+    c->changes++;
+    if (mk_rec_tag(c, MK_REC_TASK_WORKER) || mk_rec_bytes(c, task, 32) || mk_rec_bytes(c, addr->b, 20) ||
+        mk_rec_u64(c, claims))
+        return gt_err_set(err, GT_ENOMEM, "out of memory");
+    return 0;
+}
+
 MK_APPLY(apply_claim)
 static int apply_claim_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
     gt_tx *tx = c->tx;
@@ -199,7 +243,7 @@ static int apply_claim_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
     int rc = mk_task_load(tx, a->f[0].b32, &t, err);
     if (rc) return rc;
     char h[19], s[43], u[32];
-    if (t.status != GT_TASK_OPEN || tx->height >= t.expiry_height)
+    if (t.status != GT_TASK_OPEN || mk_past(tx, t.expiry_height, t.expiry_s))
         return gt_err_set(err, GT_ESTATE, "task %s… takes no claims: it is %s (claims closed at height %llu)",
                           mk_short(t.id, h), t.status == GT_TASK_OPEN ? "expired" : gt_task_status_name(t.status),
                           (unsigned long long)t.expiry_height);
@@ -208,16 +252,23 @@ static int apply_claim_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
     if (t.policy == GT_POLICY_EVALUATOR && gt_addr_eq(&a->from, &t.verifier))
         return gt_err_set(err, GT_EPERM, "the task's evaluator may not claim it");
     if ((rc = mk_agent_can_work(tx, &a->from, t.kind, err))) return rc;
-    /* Find the lowest open slot; refuse a worker already holding one. */
+    /* One party, one seat: count every claim this worker ever made on the
+     * task, not only the slots it holds now (a worker that missed or was
+     * rejected cannot come back for the same task's slots one after another). */
+    uint64_t held = 0;
+    if ((rc = mk_task_worker_claims(tx, t.id, &a->from, &held, err))) return rc;
+    if (held >= t.seats_per_worker)
+        return gt_err_set(err, GT_EEXIST,
+                          "%s has already claimed %llu slot%s of task %s… over its life; the poster allows %llu per "
+                          "worker (seatsPerWorker)",
+                          mk_addr(&a->from, s), (unsigned long long)held, held == 1 ? "" : "s", mk_short(t.id, h),
+                          (unsigned long long)t.seats_per_worker);
+    /* Find the lowest open slot. */
     uint64_t free_slot = UINT64_MAX;
-    for (uint64_t i = 0; i < t.slots; i++) {
+    for (uint64_t i = 0; i < t.slots && free_slot == UINT64_MAX; i++) {
         mk_slot sl;
         if ((rc = mk_slot_load(tx, t.id, i, &sl, err))) return rc;
-        int active = sl.state >= GT_SLOT_CLAIMED && sl.state <= GT_SLOT_DISPUTED;
-        if (active && gt_addr_eq(&sl.worker, &a->from))
-            return gt_err_set(err, GT_EEXIST, "%s already holds slot %llu of task %s… (one slot per worker)",
-                              mk_addr(&a->from, s), (unsigned long long)i, mk_short(t.id, h));
-        if (sl.state == GT_SLOT_OPEN && free_slot == UINT64_MAX) free_slot = i;
+        if (sl.state == GT_SLOT_OPEN) free_slot = i;
     }
     if (free_slot == UINT64_MAX)
         return gt_err_set(err, GT_ESTATE, "all %llu slot%s of task %s… are taken", (unsigned long long)t.slots,
@@ -232,8 +283,14 @@ static int apply_claim_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
     sl.worker = a->from;
     sl.claimed_height = tx->height;
     sl.deadline = tx->height + t.submit_blocks;
+    sl.deadline_s = tx->time_s + mk_window_s(t.submit_blocks);
     t.claims++;
-    if ((rc = mk_slot_store(c, &sl, 0, err))) return rc;
+    if ((rc = mk_slot_store(c, &sl, 0, err)) || (rc = worker_claims_store(c, t.id, &a->from, held + 1, err))) return rc;
+    /* A quorum task's panel is fixed at the claim (drawn two blocks later when
+     * there are more validators than seats): neither the worker nor a voter
+     * could pick it by choosing when to act. */
+    if (t.policy == GT_POLICY_QUORUM && (rc = mk_panel_open(c, &t, &sl, MK_ROUND_VERIFY, mk_quorum_min_stake(&t), err)))
+        return rc;
     return mk_task_store(c, &t, 0, err);
 }
 
@@ -251,16 +308,18 @@ static int apply_submit_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
     if (!gt_addr_eq(&a->from, &sl.worker))
         return gt_err_set(err, GT_EPERM, "only the claimant %s may submit to slot %llu", mk_addr(&sl.worker, s),
                           (unsigned long long)sl.slot);
-    if (tx->height >= sl.deadline)
-        return gt_err_set(err, GT_ESTATE, "the submit deadline (height %llu) has passed", (unsigned long long)sl.deadline);
+    if (mk_past(tx, sl.deadline, sl.deadline_s))
+        return gt_err_set(err, GT_ESTATE, "the submit deadline (height %llu, time %llu) has passed",
+                          (unsigned long long)sl.deadline, (unsigned long long)sl.deadline_s);
     if (mk_is_zero32(a->f[2].b32)) return gt_err_set(err, GT_EINVAL, "result: expected the sha256 of the result blob, got zero");
     memcpy(sl.result, a->f[2].b32, 32);
     sl.state = GT_SLOT_SUBMITTED;
     sl.deadline = tx->height + t.verify_blocks;
+    sl.deadline_s = tx->time_s + mk_window_s(t.verify_blocks);
     return mk_slot_store(c, &sl, 0, err);
 }
 
-gt_action_kind gt_kind_task_post = {"task_post", "TaskPost", post_fields, 12, apply_post, 1, {0}, {0}, 0};
+gt_action_kind gt_kind_task_post = {"task_post", "TaskPost", post_fields, 13, apply_post, 1, {0}, {0}, 0};
 gt_action_kind gt_kind_task_cancel = {"task_cancel", "TaskCancel", task_fields, 1, apply_cancel, 1, {0}, {0}, 0};
 gt_action_kind gt_kind_task_claim = {"task_claim", "TaskClaim", task_fields, 1, apply_claim, 1, {0}, {0}, 0};
 gt_action_kind gt_kind_task_submit = {"task_submit", "TaskSubmit", submit_fields, 3, apply_submit, 1, {0}, {0}, 0};

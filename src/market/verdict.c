@@ -3,8 +3,11 @@
  * Verification policies (fixed at post time, market.h):
  *   poster     the poster gives the verdict;
  *   evaluator  a named address gives it and earns `fee` per verdict;
- *   quorum     staked validators vote; the first side to `quorum` (k) votes
- *              decides (k of n = 2k-1); `fee` is shared by the deciding voters.
+ *   quorum     the panel of staked validators fixed at submission votes by
+ *              stake (panel.c); a side decides once it holds more than two
+ *              thirds of the panel's weight (or the most, once the whole panel
+ *              voted) and at least `quorum` voters; `fee` is shared by the
+ *              deciding voters by weight, the losing voters' bonds too.
  * A verdict is bound to the exact result hash it judges, so a verdict signed
  * for one attempt can never land on another after the slot reopened.
  *
@@ -19,7 +22,8 @@
  *              GT_MARKET_DISPUTE_WINDOW_BLOCKS; it settles only after that,
  *              unless the worker settles it itself, giving up the dispute.
  *
- * Timeouts, at the start of each block, by height:
+ * Timeouts, at the start of each block, once both the deadline's height and
+ * its block-time floor are reached (task.c):
  *   no submission by the submit deadline   stake to the poster, slot reopens
  *   no verdict by the verify deadline      nobody is paid: the stake goes back
  *                                          to the worker, bounty and fee to the
@@ -37,9 +41,11 @@
  *  - A worker who submits garbage: rejected, its stake pays the evaluation and
  *    compensates the poster; disputing costs a bond it loses when validators
  *    re-run the task and disagree.
- *  - Sybil quorum voters: a quorum voter must have staked at least the task's
- *    stake (and GT_MARKET_VALIDATOR_MIN_STAKE), so k fake validators cost k
- *    stakes; the poster, worker and evaluator cannot vote on their own task.
+ *  - Sybil quorum voters: votes weigh stake and the decision is a share of
+ *    the panel's stake, so k addresses holding one stake decide nothing the
+ *    stake alone could not; panel members need at least the task's stake
+ *    (and GT_MARKET_VALIDATOR_MIN_STAKE) staked; the poster and worker are
+ *    left off the panel.
  *  - Settling twice: a settled slot is PAID (final) or reopened with a new
  *    attempt number, and settlement requires a verdict on the current attempt.
  * Verdicts on part of a result (task_verify_partial) and their pro rata
@@ -95,6 +101,20 @@ int mk_pay_voters(mk_ctx *c, const mk_slot *sl, int round, int side, const uint8
     return 0;
 }
 
+/* The fee of a quorum task to the voters of the deciding side, by weight. */
+static int pay_quorum_fee(mk_ctx *c, const mk_slot *sl, int side, const uint8_t lock[32], uint64_t fee,
+                          const gt_addr *rest_to, gt_err *err) {
+    uint64_t w = 0, n = 0;
+    int rc = mk_votes_side(c->tx, sl, MK_ROUND_VERIFY, side, &w, &n, err);
+    return rc ? rc : mk_pay_voters(c, sl, MK_ROUND_VERIFY, side, lock, fee, w, rest_to, err);
+}
+
+/* Judge bonds of a quorum round that never decided go back to their stake. */
+static int release_undecided(mk_ctx *c, const mk_task *t, const mk_slot *sl, gt_err *err) {
+    if (t->policy != GT_POLICY_QUORUM) return 0;
+    return mk_judges_settle(c, sl, MK_ROUND_VERIFY, -1, &t->poster, err);
+}
+
 int mk_task_maybe_complete(mk_ctx *c, mk_task *t, gt_err *err) {
     sqlite3_stmt *q;
     int rc = gt_tx_stmt(c->tx, "SELECT count(*) FROM mk_slots WHERE task=? AND state NOT IN (6,7)", &q, err);
@@ -116,13 +136,13 @@ int mk_pay_accepted(mk_ctx *c, const mk_task *t, mk_slot *sl, int fee_to_poster,
     gt_market_escrow_id(t->id, escrow);
     mk_lock_id(MK_TAG_STAKE, t->id, sl->slot, sl->attempt, stake);
     int rc;
-    if ((rc = gt_state_release(tx, escrow, &sl->worker, t->bounty, err)) ||
+    if ((rc = release_undecided(c, t, sl, err)) || (rc = gt_state_release(tx, escrow, &sl->worker, t->bounty, err)) ||
         (rc = gt_state_release(tx, stake, &sl->worker, t->stake, err)))
         return rc;
     if (t->fee) {
         if (fee_to_poster || t->policy == GT_POLICY_POSTER) rc = gt_state_release(tx, escrow, &t->poster, t->fee, err);
         else if (t->policy == GT_POLICY_EVALUATOR) rc = gt_state_release(tx, escrow, &t->verifier, t->fee, err);
-        else rc = mk_pay_voters(c, sl, MK_ROUND_VERIFY, 1, escrow, t->fee, t->quorum, &t->poster, err);
+        else rc = pay_quorum_fee(c, sl, 1, escrow, t->fee, &t->poster, err);
         if (rc) return rc;
     }
     mk_rep_delta d = {.accepted = 1};
@@ -134,7 +154,7 @@ int mk_pay_accepted(mk_ctx *c, const mk_task *t, mk_slot *sl, int fee_to_poster,
     if (rc && rc != GT_ENOTFOUND) return rc;
     if (!rc && (rc = mk_rep_units_add(c, &sl->worker, t->kind, p.total, 0, err))) return rc;
     sl->state = GT_SLOT_PAID;
-    sl->deadline = 0;
+    sl->deadline = sl->deadline_s = 0;
     if ((rc = mk_slot_store(c, sl, 0, err))) return rc;
     mk_task t2 = *t;
     return mk_task_maybe_complete(c, &t2, err);
@@ -142,15 +162,16 @@ int mk_pay_accepted(mk_ctx *c, const mk_task *t, mk_slot *sl, int fee_to_poster,
 
 int mk_slot_reopen(mk_ctx *c, mk_task *t, mk_slot *sl, gt_err *err) {
     gt_tx *tx = c->tx;
-    int rc;
+    int rc = release_undecided(c, t, sl, err);
+    if (rc) return rc;
     sl->attempt++;
     memset(&sl->worker, 0, sizeof sl->worker);
     memset(sl->result, 0, 32);
     memset(sl->reason, 0, 32);
     memset(&sl->verdict_by, 0, sizeof sl->verdict_by);
-    sl->claimed_height = sl->deadline = sl->score = sl->rbond = 0;
+    sl->claimed_height = sl->deadline = sl->deadline_s = sl->score = sl->rbond = 0;
     sl->accept = 0;
-    if (t->status == GT_TASK_OPEN && tx->height < t->expiry_height) {
+    if (t->status == GT_TASK_OPEN && !mk_past(tx, t->expiry_height, t->expiry_s)) {
         sl->state = GT_SLOT_OPEN;
         return mk_slot_store(c, sl, 0, err);
     }
@@ -169,7 +190,9 @@ int mk_settle_rejected(mk_ctx *c, mk_task *t, mk_slot *sl, gt_err *err) {
     mk_lock_id(MK_TAG_STAKE, t->id, sl->slot, sl->attempt, stake);
     /* A per-unit verdict that accepted some units settles pro rata (partial.c). */
     mk_partial p;
-    int rc = mk_partial_load(tx, t->id, sl->slot, sl->attempt, &p, err);
+    int rc = release_undecided(c, t, sl, err);
+    if (rc) return rc;
+    rc = mk_partial_load(tx, t->id, sl->slot, sl->attempt, &p, err);
     if (rc && rc != GT_ENOTFOUND) return rc;
     int has_partial = rc == 0;
     if (has_partial && p.accepted > 0) return mk_settle_partial(c, t, sl, &p, err);
@@ -177,7 +200,7 @@ int mk_settle_rejected(mk_ctx *c, mk_task *t, mk_slot *sl, gt_err *err) {
     assert(t->fee <= t->stake);
     if (t->fee && t->policy == GT_POLICY_EVALUATOR) rc = gt_state_slash(tx, stake, &t->verifier, t->fee, err);
     else if (t->fee && t->policy == GT_POLICY_QUORUM)
-        rc = mk_pay_voters(c, sl, MK_ROUND_VERIFY, 0, stake, t->fee, t->quorum, &t->poster, err);
+        rc = pay_quorum_fee(c, sl, 0, stake, t->fee, &t->poster, err);
     if (rc || (rc = gt_state_slash(tx, stake, &t->poster, t->stake - (t->policy == GT_POLICY_POSTER ? 0 : t->fee), err)))
         return rc;
     if (sl->rbond) {
@@ -192,38 +215,46 @@ int mk_settle_rejected(mk_ctx *c, mk_task *t, mk_slot *sl, gt_err *err) {
 
 /* ---- task_verify ---- */
 
-typedef struct tally_arg { uint64_t yes, no; } tally_arg;
-static int tally_one(void *arg, const gt_addr *voter, int accept, uint64_t weight) {
-    tally_arg *t = arg;
-    (void)voter;
-    if (accept) t->yes += weight; else t->no += weight;
-    return 0;
-}
-
-/* A quorum vote: records it and decides the slot when one side reaches k. */
+/* A quorum vote: a member of the result's panel votes with its panel weight
+ * and bonds part of it; the slot is decided once mk_panel_decided says so for
+ * this vote's side and that side has at least `quorum` voters. The losing side's bonds
+ * go to the winners (panel.c). */
 static int quorum_vote(mk_ctx *c, mk_task *t, mk_slot *sl, const gt_action *a, gt_err *err) {
     gt_tx *tx = c->tx;
-    char s[43], u1[32], u2[32];
+    char s[43], u1[32];
     if (gt_addr_eq(&a->from, &t->poster) || gt_addr_eq(&a->from, &sl->worker))
         return gt_err_set(err, GT_EPERM, "%s is the %s of this task and cannot vote on it", mk_addr(&a->from, s),
                           gt_addr_eq(&a->from, &t->poster) ? "poster" : "worker");
-    gt_account acc;
-    int rc = gt_state_account(tx, &a->from, &acc, err);
+    uint64_t w = 0, stake = 0, at = mk_panel_draw_height(tx, sl, MK_ROUND_VERIFY);
+    if (at)
+        return gt_err_set(err, GT_ESTATE,
+                          "this result's panel is drawn at the start of block %llu (from the hash of the block "
+                          "before, unknown when the slot was claimed); only its members may vote, after that",
+                          (unsigned long long)at);
+    int rc = mk_panel_member(tx, sl, MK_ROUND_VERIFY, &a->from, &w, &stake, err);
+    if (rc == GT_ENOTFOUND)
+        return gt_err_set(err, GT_EPERM,
+                          "%s is not on this result's panel: only validators seated from those that had at least %s "
+                          "staked when the slot was claimed may vote on it",
+                          mk_addr(&a->from, s), mk_units(mk_quorum_min_stake(t), u1));
     if (rc) return rc;
-    uint64_t need = t->stake > GT_MARKET_VALIDATOR_MIN_STAKE ? t->stake : GT_MARKET_VALIDATOR_MIN_STAKE;
-    if (acc.staked < need)
-        return gt_err_set(err, GT_EPERM, "only validators with at least %s staked may vote on this task; %s has %s staked",
-                          mk_units(need, u1), mk_addr(&a->from, s), mk_units(acc.staked, u2));
     int accept = (int)a->f[V_ACCEPT].u64;
-    if ((rc = mk_vote_insert(c, t->id, sl->slot, sl->attempt, MK_ROUND_VERIFY, &a->from, accept, 1, err))) return rc;
-    tally_arg ta = {0, 0};
-    if ((rc = mk_votes_each(tx, t->id, sl->slot, sl->attempt, MK_ROUND_VERIFY, tally_one, &ta, err))) return rc;
-    if (ta.yes < t->quorum && ta.no < t->quorum) return 0; /* not decided yet */
+    if ((rc = mk_vote_insert(c, t->id, sl->slot, sl->attempt, MK_ROUND_VERIFY, &a->from, accept, w, err)) ||
+        (rc = mk_judge_bond(c, sl, MK_ROUND_VERIFY, &a->from, w, stake, err)))
+        return rc;
+    uint64_t total = 0, yes_w = 0, yes_n = 0, no_w = 0, no_n = 0;
+    if ((rc = mk_panel_weight(tx, sl, MK_ROUND_VERIFY, NULL, &total, err)) ||
+        (rc = mk_votes_side(tx, sl, MK_ROUND_VERIFY, 1, &yes_w, &yes_n, err)) ||
+        (rc = mk_votes_side(tx, sl, MK_ROUND_VERIFY, 0, &no_w, &no_n, err)))
+        return rc;
+    /* Only the side this vote joined can have become decisive. */
+    if (mk_panel_decided(total, yes_w, no_w) != accept || (accept ? yes_n : no_n) < t->quorum) return 0;
     sl->state = accept ? GT_SLOT_ACCEPTED : GT_SLOT_REJECTED;
     sl->accept = accept;
     sl->score = a->f[V_SCORE].u64;
     memcpy(sl->reason, a->f[V_REASON].b32, 32);
-    sl->deadline = 0; /* a quorum verdict is final: no dispute window */
+    sl->deadline = sl->deadline_s = 0; /* a quorum verdict is final: no dispute window */
+    if ((rc = mk_judges_settle(c, sl, MK_ROUND_VERIFY, accept, &t->poster, err))) return rc;
     return mk_slot_store(c, sl, 0, err);
 }
 
@@ -238,8 +269,9 @@ int mk_verdict_load(gt_tx *tx, const uint8_t task[32], uint64_t slot, const uint
     if (memcmp(result, sl->result, 32))
         return gt_err_set(err, GT_ESTATE, "result does not match the one submitted to slot %llu (attempt %llu)",
                           (unsigned long long)sl->slot, (unsigned long long)sl->attempt);
-    if (tx->height >= sl->deadline)
-        return gt_err_set(err, GT_ESTATE, "the verify deadline (height %llu) has passed", (unsigned long long)sl->deadline);
+    if (mk_past(tx, sl->deadline, sl->deadline_s))
+        return gt_err_set(err, GT_ESTATE, "the verify deadline (height %llu, time %llu) has passed",
+                          (unsigned long long)sl->deadline, (unsigned long long)sl->deadline_s);
     if (score > GT_MARKET_SCORE_MAX)
         return gt_err_set(err, GT_EINVAL, "score must be 0 to %d, got %llu", GT_MARKET_SCORE_MAX, (unsigned long long)score);
     return 0;
@@ -267,7 +299,7 @@ static int apply_verify_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
     sl.verdict_by = a->from;
     if (accept) {
         sl.state = GT_SLOT_ACCEPTED;
-        sl.deadline = 0;
+        sl.deadline = sl.deadline_s = 0;
     } else {
         uint8_t lock[32];
         mk_lock_id(MK_TAG_RBOND, t.id, sl.slot, sl.attempt, lock);
@@ -276,6 +308,7 @@ static int apply_verify_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
         sl.rbond = t.stake;
         sl.state = GT_SLOT_REJECTED;
         sl.deadline = tx->height + GT_MARKET_DISPUTE_WINDOW_BLOCKS;
+        sl.deadline_s = tx->time_s + mk_window_s(GT_MARKET_DISPUTE_WINDOW_BLOCKS);
     }
     return mk_slot_store(c, &sl, 0, err);
 }
@@ -293,7 +326,7 @@ static int apply_settle_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
     case GT_SLOT_ACCEPTED:
         return mk_pay_accepted(c, &t, &sl, 0, err);
     case GT_SLOT_REJECTED:
-        if (sl.deadline && tx->height < sl.deadline && !gt_addr_eq(&a->from, &sl.worker))
+        if (sl.deadline && !mk_past(tx, sl.deadline, sl.deadline_s) && !gt_addr_eq(&a->from, &sl.worker))
             return gt_err_set(err, GT_ESTATE,
                               "slot %llu of task %s… may still be disputed by its worker until height %llu; settle after that",
                               (unsigned long long)sl.slot, h, (unsigned long long)sl.deadline);
@@ -322,6 +355,7 @@ static int collect(gt_tx *tx, const char *sql, due **out, size_t *n_out, gt_err 
     int rc = gt_tx_stmt(tx, sql, &q, err);
     if (rc) return rc;
     sqlite3_bind_int64(q, 1, (int64_t)tx->height);
+    sqlite3_bind_int64(q, 2, (int64_t)tx->time_s);
     due *v = NULL;
     size_t n = 0, cap = 0;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
@@ -347,7 +381,7 @@ static int collect(gt_tx *tx, const char *sql, due **out, size_t *n_out, gt_err 
 static int sweep_expiry(mk_ctx *c, gt_err *err) {
     due *v = NULL;
     size_t n = 0;
-    int rc = collect(c->tx, "SELECT id, 0 FROM mk_tasks WHERE status=0 AND expiry_height<=? ORDER BY id", &v, &n, err);
+    int rc = collect(c->tx, "SELECT id, 0 FROM mk_tasks WHERE status=0 AND expiry_height<=?1 AND expiry_s<=?2 ORDER BY id", &v, &n, err);
     for (size_t i = 0; !rc && i < n; i++) {
         mk_task t;
         if ((rc = mk_task_load(c->tx, v[i].task, &t, err))) break;
@@ -382,7 +416,8 @@ static int mk_verify_timeout(mk_ctx *c, mk_task *t, mk_slot *sl, gt_err *err) {
     mk_lock_id(MK_TAG_STAKE, t->id, sl->slot, sl->attempt, stake);
     int rc;
     if ((rc = gt_state_release(c->tx, stake, &sl->worker, t->stake, err)) ||
-        (rc = gt_state_release(c->tx, escrow, &t->poster, t->bounty + t->fee, err)))
+        (rc = gt_state_release(c->tx, escrow, &t->poster, t->bounty + t->fee, err)) ||
+        (rc = release_undecided(c, t, sl, err)))   /* a quorum panel's vote bonds */
         return rc;
     sl->state = GT_SLOT_REFUNDED;
     sl->deadline = 0;
@@ -394,7 +429,7 @@ static int mk_verify_timeout(mk_ctx *c, mk_task *t, mk_slot *sl, gt_err *err) {
 static int sweep_slots(mk_ctx *c, gt_err *err) {
     due *v = NULL;
     size_t n = 0;
-    int rc = collect(c->tx, "SELECT task, slot FROM mk_slots WHERE state IN (1,2,5) AND deadline<=? ORDER BY task, slot",
+    int rc = collect(c->tx, "SELECT task, slot FROM mk_slots WHERE state IN (1,2,5) AND deadline<=?1 AND deadline_s<=?2 ORDER BY task, slot",
                      &v, &n, err);
     for (size_t i = 0; !rc && i < n; i++) {
         mk_task t;
@@ -423,7 +458,8 @@ int mk_begin_block(gt_tx *tx, gt_err *err) {
     mk_ctx c;
     mk_ctx_init(&c, tx);
     uint64_t supply0 = gt_state_supply(tx->state);
-    int rc = sweep_expiry(&c, err);
+    int rc = mk_panel_sweep(&c, err); /* panels first: a vote in this block may need one */
+    if (!rc) rc = sweep_expiry(&c, err);
     if (!rc) rc = sweep_slots(&c, err);
     assert(rc || gt_state_supply(tx->state) == supply0);
     int changes = c.changes;

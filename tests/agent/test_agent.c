@@ -380,6 +380,26 @@ static void test_loop_on_node(void) {
     CHECK(gt_client_reputation(c, gt_agent_address(cheat), &rep, &err) == 0);
     CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(rep, "total"), "rejected")), 1);
     json_decref(rep);
+
+    /* A poster who would take an honest worker's stake with a submit window
+     * too short to meet (2 blocks: at least 2 s of block time, under the
+     * agent's floor of GT_AGENT_CLAIM_MIN_MS) gets no claim at all. */
+    gt_agent_stats_get(worker, &st);
+    uint64_t claimed_before = st.claimed, worker_before = balance(c, worker);
+    gt_task_terms short_t = t;
+    short_t.submit_blocks = 2;
+    CHECK(gt_agent_post(poster, &short_t, spec, strlen(spec), id, &err) == 0);
+    for (int i = 0; i < 10; i++) {
+        gt_agent_step(worker, NULL, &err);
+        usleep(20000);
+    }
+    gt_agent_stats_get(worker, &st);
+    CHECK_EQ_U64(st.claimed, claimed_before);
+    CHECK_EQ_U64(balance(c, worker), worker_before);
+    json_t *tj = NULL;
+    CHECK(gt_client_task(c, id, &tj, &err) == 0);
+    CHECK_STR(json_string_value(json_object_get(json_array_get(json_object_get(tj, "slotList"), 0), "state")), "open");
+    json_decref(tj);
     free(spec);
     for (int i = 0; i < 3; i++) gt_agent_free(all[i]);
     gt_client_free(c);

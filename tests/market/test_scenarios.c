@@ -47,7 +47,21 @@ typedef struct scen {
     uint64_t chain_id, minted;
     int step;
     int failed; /* this scenario had a failure: stop it (later steps would only cascade) */
+    int64_t time_offset; /* block h has time GENESIS_TIME + h + time_offset */
 } scen;
+
+#define GENESIS_TIME 1700000000
+
+/* Sets the time of the next block: one second after the last one, plus
+ * extra_s (negative: fewer; a block never goes back in time). */
+static void next_block_time(scen *sc, int64_t extra_s) {
+    gt_block head;
+    if (gt_ledger_head(sc->l, &head, NULL)) return;
+    sc->time_offset += extra_s;
+    int64_t t = GENESIS_TIME + (int64_t)head.height + 1 + sc->time_offset;
+    if (t < (int64_t)head.time_s) t = (int64_t)head.time_s, sc->time_offset = t - GENESIS_TIME - (int64_t)head.height - 1;
+    gt_ledger_set_time(sc->l, (uint64_t)t);
+}
 
 #define FAIL(sc, ...)                                                                     \
     do {                                                                                  \
@@ -207,6 +221,7 @@ static void run_actions(scen *sc, json_t *items) {
                                                                         : next_nonce[acc - sc->acc]++;
         if (build_action(sc, as, json_object_get(it, "action"), &acts[i], nonce)) return;
     }
+    next_block_time(sc, 0);
     gt_ledger_submit(sc->l, acts, n, res);
     for (size_t i = 0; i < n; i++) {
         json_t *it = json_array_get(items, i);
@@ -420,13 +435,13 @@ static void run_file(const char *path) {
     snprintf(lpath, sizeof lpath, "%s/ledger.db", dir);
     gt_genesis g = {.chain_id = sc->chain_id, .authority = auth->addr,
                     .unbonding_blocks = ub ? (uint64_t)json_integer_value(ub) : GT_DEFAULT_UNBONDING_BLOCKS,
-                    .time_s = 1700000000};
+                    .time_s = GENESIS_TIME};
     if (gt_ledger_create(lpath, &g, &err) || gt_ledger_open(lpath, 0, &sc->l, &err)) {
         FAIL(sc, "ledger: %s", err.msg);
         goto done;
     }
-    gt_ledger_set_time(sc->l, 1700000000);
     /* Block 1: the mints. */
+    next_block_time(sc, 0);
     {
         static gt_action mints[MAX_ACCOUNTS];
         gt_result res[MAX_ACCOUNTS];
@@ -455,9 +470,15 @@ static void run_file(const char *path) {
         } else if ((v = json_object_get(st, "batch"))) {
             run_actions(sc, v);
         } else if ((v = json_object_get(st, "tick"))) {
-            for (json_int_t k = 0; k < json_integer_value(v); k++)
+            /* secondsPerBlock (default 1): 0 makes a flood of blocks in one second. */
+            json_t *spb = json_object_get(st, "secondsPerBlock");
+            int64_t extra = spb ? (int64_t)json_integer_value(spb) - 1 : 0;
+            for (json_int_t k = 0; k < json_integer_value(v); k++) {
+                next_block_time(sc, extra);
                 if (gt_ledger_tick(sc->l, &err)) FAIL(sc, "tick: %s", err.msg);
+            }
         } else if ((v = json_object_get(st, "block"))) {
+            next_block_time(sc, 0);
             if (gt_ledger_tick(sc->l, &err)) FAIL(sc, "block: %s", err.msg);
         } else if ((v = json_object_get(st, "expectBalances"))) {
             check_balances(sc, v);

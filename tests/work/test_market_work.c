@@ -375,6 +375,9 @@ static void test_eval(gt_llm *llm) {
     gt_action_set_str(&a, "kind", GT_WORK_KIND_EVAL, strlen(GT_WORK_KIND_EVAL), NULL);
     gt_action_set_b32(&a, "spec", spec_hash);
     gt_action_set_u64(&a, "slots", 2);
+    /* mallory, having lost the reopened slot's dispute, claims it again below
+     * for a later attestation: the poster allows two claims per worker. */
+    gt_action_set_u64(&a, "seatsPerWorker", 2);
     gt_action_set_u64(&a, "bounty", TOK(2));
     gt_action_set_u64(&a, "stake", TOK(1));
     gt_action_set_addr(&a, "verifier", &addrs[VAL]);
