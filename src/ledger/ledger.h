@@ -46,6 +46,13 @@ int gt_ledger_open(const char *path, int flags, gt_ledger **out, gt_err *err);
 void gt_ledger_close(gt_ledger *l); /* accepts NULL */
 
 const gt_genesis *gt_ledger_genesis(const gt_ledger *l);
+/* The EIP-712 domain every action on this ledger is signed under: its chain
+ * id and, as salt, its genesis block hash. Signers take it from here (or from
+ * a node's GET /v1/chain), never build it themselves. */
+const gt_domain *gt_ledger_domain(const gt_ledger *l);
+/* The same domain computed from genesis parameters alone (the genesis block
+ * is a function of them): for tools and tests that know the genesis. */
+void gt_genesis_domain(const gt_genesis *g, gt_domain *out);
 
 /* Verifies, applies and durably commits n actions in order; fills res[i] for
  * each. Returns the number applied. Thread-safe. */

@@ -19,7 +19,10 @@
 #include "ledger/rules.h"
 #include "market/market.h"
 
-#define CHAIN 1337
+#define CHAIN_ID 1337
+/* The signing domain of the ledger under test (set by fresh). */
+static gt_domain DOM;
+#define CHAIN (&DOM)
 #define UNIT GT_AMOUNT_UNIT
 enum { AUTH, ALICE, BOB, CAROL, V1, V2, V3, V4, V5, N_KEYS };
 
@@ -31,11 +34,12 @@ static gt_ledger *fresh(void) {
     strcpy(dir, "/tmp/gt_market_testXXXXXX");
     if (!mkdtemp(dir)) abort();
     snprintf(path, sizeof path, "%s/ledger.db", dir);
-    gt_genesis g = {.chain_id = CHAIN, .authority = A[AUTH], .unbonding_blocks = 10, .time_s = 1700000000};
+    gt_genesis g = {.chain_id = CHAIN_ID, .authority = A[AUTH], .unbonding_blocks = 10, .time_s = 1700000000};
     gt_err err = {0};
     gt_ledger *l = NULL;
     CHECK_EQ_INT(gt_ledger_create(path, &g, &err), 0);
     CHECK_EQ_INT(gt_ledger_open(path, 0, &l, &err), 0);
+    DOM = *gt_ledger_domain(l);
     gt_ledger_set_time(l, 1700000000);
     return l;
 }
