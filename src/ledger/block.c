@@ -83,8 +83,17 @@ void gt_block_empty_digest(uint8_t out[32]) {
     gt_digest_final(&zero, 0, out);
 }
 
-void gt_block_actions_root(const uint8_t (*ids)[32], uint32_t n, uint8_t root[32]) {
-    gt_merkle_root(ids, n, root);
+/* Leaves carry their index (see block.h): the order actions ran in is what
+ * decides the state, so the root must commit to it. The ids are turned into
+ * leaves in place (callers pass scratch), so nothing is allocated. */
+void gt_block_actions_root(uint8_t (*ids)[32], uint32_t n, uint8_t root[32]) {
+    uint8_t buf[64];
+    for (uint32_t i = 0; i < n; i++) {
+        word_u64(buf, i);
+        memcpy(buf + 32, ids[i], 32);
+        gt_keccak256(buf, 64, ids[i]);
+    }
+    gt_merkle_root((const uint8_t(*)[32])ids, n, root);
 }
 
 void gt_genesis_state_root(uint64_t chain_id, const gt_addr *authority, uint64_t unbonding_blocks,

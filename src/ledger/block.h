@@ -6,7 +6,10 @@
  *                            state_digest ‖ height ‖ time)
  *                  (six 32-byte words, integers big-endian: abi.encode layout)
  *   actions_root = Merkle root (keccak, sorted pairs, as OpenZeppelin's
- *                  MerkleProof) of the block's action ids
+ *                  MerkleProof) of leaf_i = keccak256(i ‖ id_i) (two words,
+ *                  abi.encode(uint256, bytes32)) for the block's actions in
+ *                  order: sorted pairs alone commit to the set of ids, the
+ *                  index in each leaf commits to their order too
  *   state_root   = keccak256(prev_state_root ‖ keccak256(changes)): a chained
  *                  commitment to every state row the block changed, in sorted
  *                  order, so two replays agree iff every intermediate state does.
@@ -60,8 +63,9 @@ int gt_block_begin(gt_tx *tx, gt_err *err);
  * runs its kind's rule; on refusal everything it did is undone. */
 int gt_block_apply_action(gt_tx *tx, const gt_action *a, gt_err *err);
 
-/* The actions root of a block from its action ids in block order. */
-void gt_block_actions_root(const uint8_t (*ids)[32], uint32_t n, uint8_t root[32]);
+/* The actions root of a block from its action ids in block order. Turns
+ * ids[] into the tree's leaves in place: pass scratch. */
+void gt_block_actions_root(uint8_t (*ids)[32], uint32_t n, uint8_t root[32]);
 
 /* Finishes the block: flushes state, computes state_root, state_digest and hash into b
  * (b->height, time_s, prev and actions_root must be set). */

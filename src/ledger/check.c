@@ -102,7 +102,7 @@ static int check_actions(walk *w, const gt_block *b, gt_err *err) {
     if (k != b->n_actions)
         return gt_err_set(err, GT_EINVAL, "block %llu: its header counts %u actions, the log holds %u", h, b->n_actions, k);
     uint8_t root[32];
-    gt_block_actions_root((const uint8_t(*)[32])w->ids, k, root);
+    gt_block_actions_root(w->ids, k, root);
     if (memcmp(root, b->actions_root, 32))
         return gt_err_set(err, GT_EINVAL, "block %llu: its actions do not have the actions root its header commits to", h);
     return 0;

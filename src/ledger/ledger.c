@@ -474,7 +474,7 @@ static void write_block(gt_ledger *l, pending *list) {
     }
     if (!rc) {
         b.n_actions = k;
-        gt_block_actions_root((const uint8_t(*)[32])l->ids, k, b.actions_root);
+        gt_block_actions_root(l->ids, k, b.actions_root);
         rc = gt_block_finish(&tx, l->head.state_root, &b, &err);
     }
     if (!rc && l->unindexed + k >= GT_LEDGER_ID_BATCH) rc = index_ids(l->db, &err);

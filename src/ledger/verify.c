@@ -149,7 +149,7 @@ static int replay_block(replay *r, const gt_block *prev, const gt_block *sb, gt_
     if (!rc) rc = replay_actions(r, &tx, sb, &k, err);
     gt_block rb = {.height = sb->height, .time_s = sb->time_s, .n_actions = k};
     memcpy(rb.prev, prev->hash, 32);
-    gt_block_actions_root((const uint8_t(*)[32])r->ids, k, rb.actions_root);
+    gt_block_actions_root(r->ids, k, rb.actions_root);
     if (!rc) rc = gt_block_finish(&tx, prev->state_root, &rb, err);
     if (!rc && sqlite3_exec(r->mem, "COMMIT", NULL, NULL, NULL)) rc = gt_err_set(err, GT_EDB, "replay: %s", sqlite3_errmsg(r->mem));
     if (rc) return rc;
