@@ -46,8 +46,11 @@ typedef struct gt_result {
 typedef struct gt_ledger_module {
     const char *name;
     const char *schema_sql; /* CREATE TABLE IF NOT EXISTS ... */
-    /* Runs after unbonding matures, before the block's actions. Returns the
-     * number of changes it made (>= 0) or a negative GT_E* code. */
+    /* Runs after unbonding matures, before the block's actions. tx->height
+     * and tx->time_s are the block's height and timestamp (monotonic, within
+     * GT_LEDGER_MAX_CLOCK_DRIFT_S of the maker's clock, the same in replay):
+     * the only clock a deadline may use. Returns the number of changes it
+     * made (>= 0) or a negative GT_E* code. */
     int (*begin_block)(gt_tx *tx, gt_err *err);
 } gt_ledger_module;
 

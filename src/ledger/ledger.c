@@ -378,7 +378,23 @@ void gt_genesis_domain(const gt_genesis *g, gt_domain *out) {
     memcpy(out->salt, b.hash, 32);
 }
 
-void gt_ledger_set_time(gt_ledger *l, uint64_t time_s) { l->fixed_time_s = time_s; }
+void gt_ledger_set_time(gt_ledger *l, uint64_t time_s) { __atomic_store_n(&l->fixed_time_s, time_s, __ATOMIC_RELAXED); }
+
+/* The writer's clock for the next block: the fixed one, or the wall clock. */
+static uint64_t clock_s(gt_ledger *l) {
+    uint64_t fixed = __atomic_load_n(&l->fixed_time_s, __ATOMIC_RELAXED);
+    return fixed ? fixed : (uint64_t)time(NULL);
+}
+
+/* Refuses every action of a batch list with the same code and message. */
+static void refuse_all(pending *list, int code, const char *msg) {
+    for (pending *p = list; p; p = p->next)
+        for (size_t i = 0; i < p->n; i++)
+            if (!p->res[i].code) {
+                p->res[i].code = code;
+                snprintf(p->res[i].msg, sizeof p->res[i].msg, "%s", msg);
+            }
+}
 
 /* Inserts one applied action into the log. */
 static int put_action(gt_ledger *l, const gt_action *a, uint64_t height, uint32_t idx, gt_err *err) {
@@ -434,7 +450,20 @@ static void write_block(gt_ledger *l, pending *list) {
         l->ids_cap = total;
     }
     double t_start = gt_now_s();
-    uint64_t now = l->fixed_time_s ? l->fixed_time_s : (uint64_t)time(NULL);
+    uint64_t now = clock_s(l);
+    if (l->head.time_s > now && l->head.time_s - now > GT_LEDGER_MAX_CLOCK_DRIFT_S) {
+        char msg[GT_ERR_MSG_MAX];
+        snprintf(msg, sizeof msg,
+                 "no block made: this node's clock (%llu) is %llu s behind the last block's time (%llu), more than "
+                 "the %d s a block time may be ahead of the clock that makes it; fix the node's clock",
+                 (unsigned long long)now, (unsigned long long)(l->head.time_s - now),
+                 (unsigned long long)l->head.time_s, GT_LEDGER_MAX_CLOCK_DRIFT_S);
+        refuse_all(list, GT_ESTATE, msg);
+        for (pending *p = list; p; p = p->next)
+            for (size_t i = 0; i < p->n; i++) l->stats.actions_refused += p->res[i].code != 0;
+        pthread_mutex_unlock(&l->state_mu);
+        return;
+    }
     gt_tx tx = {.state = l->state, .db = l->db, .domain = l->dom, .height = l->head.height + 1,
                 .time_s = now > l->head.time_s ? now : l->head.time_s,
                 .unbonding_blocks = l->g.unbonding_blocks, .authority = l->g.authority};
@@ -617,7 +646,9 @@ size_t gt_ledger_submit(gt_ledger *l, gt_action *acts, size_t n, gt_result *res)
 
 int gt_ledger_tick(gt_ledger *l, gt_err *err) {
     if (l->readonly) return gt_err_set(err, GT_EPERM, "ledger is open read-only");
+    pthread_mutex_lock(&l->state_mu);
     uint64_t before = l->head.height;
+    pthread_mutex_unlock(&l->state_mu);
     pending me = {.tick = 1};
     enqueue(l, &me);
     pthread_mutex_lock(&l->mu);
@@ -625,8 +656,13 @@ int gt_ledger_tick(gt_ledger *l, gt_err *err) {
     pthread_mutex_unlock(&l->mu);
     pthread_mutex_lock(&l->state_mu);
     int ok = l->head.height > before;
+    uint64_t head_time = l->head.time_s, now = clock_s(l);
     pthread_mutex_unlock(&l->state_mu);
-    return ok ? 0 : gt_err_set(err, GT_EDB, "could not write an empty block");
+    if (ok) return 0;
+    if (head_time > now && head_time - now > GT_LEDGER_MAX_CLOCK_DRIFT_S)
+        return gt_err_set(err, GT_ESTATE, "no block made: this node's clock is %llu s behind the last block's time; fix it",
+                          (unsigned long long)(head_time - now));
+    return gt_err_set(err, GT_EDB, "could not write an empty block");
 }
 
 int gt_ledger_head(gt_ledger *l, gt_block *out, gt_err *err) {

@@ -68,8 +68,20 @@ void gt_ledger_wait(gt_ledger *l, gt_ledger_ticket *ticket); /* accepts NULL */
 /* Makes a block with no actions (lets deadlines pass when nothing else happens). */
 int gt_ledger_tick(gt_ledger *l, gt_err *err);
 
+/* Block time. Each block's time is max(the writer's clock, the previous
+ * block's time): monotonic, and never ahead of the clock of the node that
+ * made it. Traffic cannot move it: a thousand self-transfers in a second
+ * make blocks that all carry that second. A writer whose clock is more than
+ * GT_LEDGER_MAX_CLOCK_DRIFT_S behind the last block's time refuses to make
+ * blocks (it would stamp a time it has not seen; fix its clock), so every
+ * block's time is within that bound of the clock that made it. Replay
+ * (`ledger verify`) and the open check refuse a block whose time goes
+ * backwards. Rules and modules read the time only as tx->time_s of the
+ * block being built (begin_block sees it too), never the clock. */
+#define GT_LEDGER_MAX_CLOCK_DRIFT_S 120
+
 /* Fixes the clock used for new blocks' timestamps (0: wall clock). Block
- * times never go backwards whatever the clock says. */
+ * times never go backwards whatever the clock says. Thread-safe. */
 void gt_ledger_set_time(gt_ledger *l, uint64_t time_s);
 
 int gt_ledger_head(gt_ledger *l, gt_block *out, gt_err *err);
