@@ -220,14 +220,23 @@ static int grow_locks(gt_state *s) {
 static acct_slot *acct_slot_get(gt_tx *tx, const gt_addr *a, gt_err *err) {
     gt_state *s = tx->state;
     if (bind_db(s, tx->db, err)) return NULL;
-    if (s->acct_n * 2 >= s->acct_cap && grow_accts(s)) {
-        s->last_code = gt_err_set(err, GT_ENOMEM, "out of memory (accounts)");
-        return NULL;
+    /* Look up before growing: finding a cached row must never move slots
+     * (callers hold pointers to other slots across a lookup). */
+    size_t j = 0;
+    if (s->acct_cap) {
+        j = key_hash(a->b) & (s->acct_cap - 1);
+        while (s->accts[j].used) {
+            if (!memcmp(s->accts[j].a.addr.b, a->b, 20)) return &s->accts[j];
+            j = (j + 1) & (s->acct_cap - 1);
+        }
     }
-    size_t j = key_hash(a->b) & (s->acct_cap - 1);
-    while (s->accts[j].used) {
-        if (!memcmp(s->accts[j].a.addr.b, a->b, 20)) return &s->accts[j];
-        j = (j + 1) & (s->acct_cap - 1);
+    if (s->acct_n * 2 >= s->acct_cap) {
+        if (grow_accts(s)) {
+            s->last_code = gt_err_set(err, GT_ENOMEM, "out of memory (accounts)");
+            return NULL;
+        }
+        j = key_hash(a->b) & (s->acct_cap - 1);
+        while (s->accts[j].used) j = (j + 1) & (s->acct_cap - 1);
     }
     acct_slot *slot = &s->accts[j];
     memset(slot, 0, sizeof *slot);
@@ -257,14 +266,21 @@ static acct_slot *acct_slot_get(gt_tx *tx, const gt_addr *a, gt_err *err) {
 static lock_slot *lock_slot_get(gt_tx *tx, const uint8_t id[32], gt_err *err) {
     gt_state *s = tx->state;
     if (bind_db(s, tx->db, err)) return NULL;
-    if (s->lock_n * 2 >= s->lock_cap && grow_locks(s)) {
-        s->last_code = gt_err_set(err, GT_ENOMEM, "out of memory (locks)");
-        return NULL;
+    size_t j = 0; /* look up before growing, as acct_slot_get */
+    if (s->lock_cap) {
+        j = key_hash(id) & (s->lock_cap - 1);
+        while (s->locks[j].used) {
+            if (!memcmp(s->locks[j].l.id, id, 32)) return &s->locks[j];
+            j = (j + 1) & (s->lock_cap - 1);
+        }
     }
-    size_t j = key_hash(id) & (s->lock_cap - 1);
-    while (s->locks[j].used) {
-        if (!memcmp(s->locks[j].l.id, id, 32)) return &s->locks[j];
-        j = (j + 1) & (s->lock_cap - 1);
+    if (s->lock_n * 2 >= s->lock_cap) {
+        if (grow_locks(s)) {
+            s->last_code = gt_err_set(err, GT_ENOMEM, "out of memory (locks)");
+            return NULL;
+        }
+        j = key_hash(id) & (s->lock_cap - 1);
+        while (s->locks[j].used) j = (j + 1) & (s->lock_cap - 1);
     }
     lock_slot *slot = &s->locks[j];
     memset(slot, 0, sizeof *slot);

@@ -5,7 +5,10 @@
  *   - unstake fed host-byte-order integers to the state commitment;
  *   - the actions root did not commit to the order of the actions;
  *   - the state primitives dereferenced an error pointer callers may pass as
- *     NULL. */
+ *     NULL;
+ *   - a transfer to a new account could use freed memory: finding a cached
+ *     account grew the cache (moving every slot) while the rule still held
+ *     a pointer to the recipient's slot. */
 #include "../test.h"
 #include "ledger_util.h"
 #include "base/amount.h"
@@ -194,6 +197,38 @@ static void test_state_with_null_err(void) {
     sqlite3_close(db);
 }
 
+/* Transfers to more new accounts than the cache holds before it grows (it
+ * grows at 512, 1024, ... entries), so that some transfer crosses each
+ * threshold; ASan reports the use of a moved slot if lookups grow it. */
+static void test_transfers_to_many_new_accounts(void) {
+    char dir[64];
+    gt_ledger *l = staked_ledger(dir);
+    enum { N = 1500 };
+    gt_action *acts = malloc(N * sizeof *acts);
+    gt_result *res = malloc(N * sizeof *res);
+    for (int i = 0; i < N; i++) {
+        gt_addr to = {{0}};
+        to.b[0] = 0xAB;
+        to.b[18] = (uint8_t)(i >> 8);
+        to.b[19] = (uint8_t)i;
+        tsign(&acts[i], &gt_kind_transfer, gt_ledger_domain(l), &K[1], (uint64_t)i + 1, &to, 1);
+    }
+    CHECK_EQ_INT((int)gt_ledger_submit(l, acts, N, res), N);
+    gt_account acc;
+    CHECK_EQ_INT(gt_ledger_account(l, &A[1], &acc, NULL), 0);
+    CHECK_EQ_U64(acc.balance, 4 * UNIT - N);
+    CHECK_EQ_U64(gt_ledger_supply(l), 10 * UNIT);
+    gt_ledger_close(l);
+    char path[128];
+    snprintf(path, sizeof path, "%s/ledger.db", dir);
+    gt_verify_report rep;
+    gt_err err = {0};
+    CHECK_MSG(gt_ledger_verify(path, &rep, NULL, NULL, &err) == 0, "%s", err.msg);
+    free(acts);
+    free(res);
+    trm(dir);
+}
+
 int main(void) {
     for (int i = 0; i < 3; i++) tkey(i, &K[i], &A[i]);
     gt_err err = {0};
@@ -203,5 +238,6 @@ int main(void) {
     RUN(test_unstake_commitment_is_big_endian);
     RUN(test_actions_root_commits_order);
     RUN(test_state_with_null_err);
+    RUN(test_transfers_to_many_new_accounts);
     return gt_test_finish();
 }
