@@ -9,6 +9,7 @@
 
 enum { TAG_ACCOUNT = 'A', TAG_LOCK = 'L', TAG_UNBONDING = 'U' };
 
+/* Big-endian u64: the digest's rows are the same bytes on every host. */
 static void put_be64(uint8_t *p, uint64_t v) {
     for (int i = 7; i >= 0; i--) { p[i] = (uint8_t)v; v >>= 8; }
 }

@@ -51,6 +51,7 @@ static int fresh_store(sqlite3 **out, gt_err *err) {
     return 0;
 }
 
+/* "0x" + 64 hex digits, for messages. */
 static void hex32(const uint8_t *b, char out[67]) {
     out[0] = '0', out[1] = 'x';
     gt_hex_encode(b, 32, out + 2);
@@ -153,19 +154,20 @@ static int replay_block(replay *r, const gt_block *prev, const gt_block *sb, gt_
     if (!rc) rc = gt_block_finish(&tx, prev->state_root, &rb, err);
     if (!rc && sqlite3_exec(r->mem, "COMMIT", NULL, NULL, NULL)) rc = gt_err_set(err, GT_EDB, "replay: %s", sqlite3_errmsg(r->mem));
     if (rc) return rc;
-    char x[67], y[67];
-    const char *what = memcmp(rb.actions_root, sb->actions_root, 32) ? "actions root"
-                     : memcmp(rb.state_root, sb->state_root, 32)     ? "replayed state root"
-                     : memcmp(rb.state_digest, sb->state_digest, 32) ? "replayed state digest"
-                     : memcmp(rb.hash, sb->hash, 32)                 ? "hash" : NULL;
-    if (!what) return 0;
-    const uint8_t *mine = !strcmp(what, "actions root") ? rb.actions_root : !strcmp(what, "hash") ? rb.hash
-                        : !strcmp(what, "replayed state root") ? rb.state_root : rb.state_digest;
-    const uint8_t *theirs = mine == rb.actions_root ? sb->actions_root : mine == rb.hash ? sb->hash
-                          : mine == rb.state_root ? sb->state_root : sb->state_digest;
-    hex32(mine, x);
-    hex32(theirs, y);
-    return gt_err_set(err, GT_EINVAL, "block %llu: %s %s, stored %s", h, what, x, y);
+    const struct { const char *what; const uint8_t *mine, *stored; } cmp[] = {
+        {"actions root", rb.actions_root, sb->actions_root},
+        {"replayed state root", rb.state_root, sb->state_root},
+        {"replayed state digest", rb.state_digest, sb->state_digest},
+        {"hash", rb.hash, sb->hash},
+    };
+    for (size_t i = 0; i < sizeof cmp / sizeof cmp[0]; i++) {
+        if (!memcmp(cmp[i].mine, cmp[i].stored, 32)) continue;
+        char x[67], y[67];
+        hex32(cmp[i].mine, x);
+        hex32(cmp[i].stored, y);
+        return gt_err_set(err, GT_EINVAL, "block %llu: %s %s, stored %s", h, cmp[i].what, x, y);
+    }
+    return 0;
 }
 
 /* Replays blocks 1..head. */

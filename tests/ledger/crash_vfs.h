@@ -60,6 +60,7 @@ static int cvfs_tick(void) {
     return cvfs.crashed;
 }
 
+/* The log of the file at path, made on first use. */
 static cvfs_track *cvfs_track_for(const char *path) {
     for (int i = 0; i < CVFS_MAX_FILES; i++)
         if (cvfs.files[i].used && !strcmp(cvfs.files[i].path, path)) return &cvfs.files[i];
@@ -74,6 +75,7 @@ static cvfs_track *cvfs_track_for(const char *path) {
     abort(); /* more files than a ledger opens */
 }
 
+/* Drops a file's log (its changes are on disk, or the file is gone). */
 static void cvfs_forget(cvfs_track *t) {
     for (int i = 0; i < t->n; i++) free(t->log[i].old);
     t->n = 0;
@@ -105,6 +107,9 @@ static int cvfs_record(cvfs_file *f, sqlite3_int64 off, int len) {
     return SQLITE_OK;
 }
 
+/* The io methods: writes, truncates and syncs of tracked files are counted
+ * toward the crash point and logged (above); everything else is passed to
+ * the real file unchanged. */
 static int cvfs_close(sqlite3_file *pf) {
     cvfs_file *f = (cvfs_file *)pf;
     int rc = f->real->pMethods ? f->real->pMethods->xClose(f->real) : SQLITE_OK;
@@ -190,6 +195,8 @@ static const sqlite3_io_methods cvfs_methods = {
     cvfs_check_lock, cvfs_fcntl, cvfs_sector, cvfs_devchar, cvfs_shm_map, cvfs_shm_lock, cvfs_shm_barrier,
     cvfs_shm_unmap, NULL, NULL};
 
+/* Opens through the real VFS; main databases and WALs are tracked by path
+ * (a file opened twice shares its log). */
 static int cvfs_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *pf, int flags, int *out_flags) {
     (void)vfs;
     cvfs_file *f = (cvfs_file *)pf;
@@ -211,6 +218,8 @@ static int cvfs_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *pf, int f
     return SQLITE_OK;
 }
 
+/* Deleting is durable at once (and fails once the power is off); the other
+ * VFS methods are the real VFS's. */
 static int cvfs_delete(sqlite3_vfs *vfs, const char *name, int dir_sync) {
     (void)vfs;
     pthread_mutex_lock(&cvfs.mu);

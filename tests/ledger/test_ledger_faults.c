@@ -113,6 +113,7 @@ static void test_refused_action_leaves_no_trace(void) {
     trm(dy);
 }
 
+/* Big-endian u64, as block.h specifies the commitment's integers. */
 static void put_be64(uint8_t *p, uint64_t v) {
     for (int i = 7; i >= 0; i--) { p[i] = (uint8_t)v; v >>= 8; }
 }
