@@ -70,17 +70,44 @@ static int query_i64(sqlite3 *db, const char *sql, const char *what, int64_t *ou
     return rc;
 }
 
+/* The replay store's column list of table (a,b,...), so that the
+ * stored table is read by name: a stored schema whose columns were renamed
+ * or reordered fails instead of comparing by position. */
+static int column_list(sqlite3 *mem, const char *table, char *out, size_t cap, gt_err *err) {
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(mem, "SELECT name FROM pragma_table_info(?) ORDER BY cid", -1, &q, NULL) != SQLITE_OK)
+        return gt_err_set(err, GT_EDB, "columns of %s: %s", table, sqlite3_errmsg(mem));
+    sqlite3_bind_text(q, 1, table, -1, SQLITE_STATIC);
+    size_t n = 0;
+    int s;
+    out[0] = 0;
+    while ((s = sqlite3_step(q)) == SQLITE_ROW) {
+        /* Bare names: a double-quoted name that matches no column would be
+         * read as a string literal (SQLite's compatibility rule). */
+        int w = snprintf(out + n, cap - n, "%s%s", n ? "," : "", (const char *)sqlite3_column_text(q, 0));
+        if (w < 0 || (size_t)w >= cap - n) { s = SQLITE_TOOBIG; break; }
+        n += (size_t)w;
+    }
+    sqlite3_finalize(q);
+    if (s != SQLITE_DONE || !n) return gt_err_set(err, GT_EDB, "columns of %s: cannot list them", table);
+    return 0;
+}
+
 /* Compares one table of the stored ledger with the replayed one. */
 static int compare_table(sqlite3 *mem, const char *table, gt_err *err) {
-    char sql[1024];
-    snprintf(sql, sizeof sql,
-             "SELECT (SELECT count(*) FROM (SELECT * FROM stored.\"%s\" EXCEPT SELECT * FROM main.\"%s\"))"
-             " + (SELECT count(*) FROM (SELECT * FROM main.\"%s\" EXCEPT SELECT * FROM stored.\"%s\"))",
-             table, table, table, table);
+    char cols[1024];
+    int rc = column_list(mem, table, cols, sizeof cols, err);
+    if (rc) return rc;
+    char *sql = sqlite3_mprintf(
+             "SELECT (SELECT count(*) FROM (SELECT %s FROM stored.\"%s\" EXCEPT SELECT %s FROM main.\"%s\"))"
+             " + (SELECT count(*) FROM (SELECT %s FROM main.\"%s\" EXCEPT SELECT %s FROM stored.\"%s\"))",
+             cols, table, cols, table, cols, table, cols, table);
+    if (!sql) return gt_err_set(err, GT_ENOMEM, "out of memory");
     int64_t diff = 0;
     char what[160];
     snprintf(what, sizeof what, "comparing table %s", table);
-    int rc = query_i64(mem, sql, what, &diff, err);
+    rc = query_i64(mem, sql, what, &diff, err);
+    sqlite3_free(sql);
     if (rc) return rc;
     if (diff)
         return gt_err_set(err, GT_EINVAL, "stored %s differ from the replayed state in %lld rows", table, (long long)diff);
@@ -96,8 +123,9 @@ static int check_genesis(replay *r, gt_block *prev, gt_err *err) {
     gt_genesis_state_root(g->chain_id, &g->authority, g->unbonding_blocks, g->time_s, gb.state_root);
     gt_block_empty_digest(gb.state_digest);
     gt_block_hash(&gb);
-    if (memcmp(gb.hash, prev->hash, 32) || memcmp(gb.state_root, prev->state_root, 32) || prev->time_s != g->time_s ||
-        memcmp(gb.state_digest, prev->state_digest, 32))
+    if (memcmp(gb.hash, prev->hash, 32) || memcmp(gb.prev, prev->prev, 32) || memcmp(gb.actions_root, prev->actions_root, 32) ||
+        memcmp(gb.state_root, prev->state_root, 32) || memcmp(gb.state_digest, prev->state_digest, 32) ||
+        prev->time_s != g->time_s || prev->n_actions != 0)
         return gt_err_set(err, GT_EINVAL, "block 0: the genesis block does not match the ledger's genesis parameters");
     return 0;
 }
