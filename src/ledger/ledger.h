@@ -9,8 +9,13 @@
  *
  * Durability (fsync policy): journal_mode=WAL, synchronous=FULL: each block's
  * commit fsyncs the WAL before gt_ledger_submit returns, so an acknowledged
- * action survives kill -9 and power loss (on a disk that honours fsync). One
- * fsync per block, not per action: that is what group commit buys.
+ * action survives kill -9 and power loss (on a disk that honours fsync;
+ * tests/ledger/test_ledger_power.c drops every unsynced write at random
+ * crash points). One fsync per block, not per action: that is what group
+ * commit buys.
+ *
+ * Integrity: a writer's open checks the ledger first (check.h) and refuses
+ * one changed outside the rules; gt_ledger_verify replays it in full.
  *
  * One process writes a ledger at a time (an flock on DB.lock); readers may
  * open it read-only alongside (WAL). */
