@@ -130,8 +130,10 @@ static int meta_get(sqlite3 *db, const char *key, uint64_t *u, uint8_t *blob, in
     sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
     int rc = sqlite3_step(q);
     if (rc != SQLITE_ROW) {
+        if (rc != SQLITE_DONE) gt_err_set(err, GT_EDB, "meta \"%s\": %s", key, sqlite3_errmsg(db));
+        else gt_err_set(err, GT_EDB, "ledger store has no \"%s\" (not a gotong ledger?)", key);
         sqlite3_finalize(q);
-        return gt_err_set(err, GT_EDB, "ledger store has no \"%s\" (not a gotong ledger?)", key);
+        return GT_EDB;
     }
     if (u) *u = (uint64_t)sqlite3_column_int64(q, 0);
     if (blob) {
@@ -187,6 +189,11 @@ static int read_block(sqlite3 *db, int64_t height /* -1: head */, gt_block *b, g
     if (height >= 0) sqlite3_bind_int64(q, 1, height);
     int rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) row_to_block(q, b);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        gt_err_set(err, GT_EDB, "reading block %lld: %s", (long long)height, sqlite3_errmsg(db));
+        sqlite3_finalize(q);
+        return GT_EDB;
+    }
     sqlite3_finalize(q);
     if (rc != SQLITE_ROW) {
         if (height < 0) return gt_err_set(err, GT_EDB, "ledger has no genesis block");
