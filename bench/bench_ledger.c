@@ -26,7 +26,9 @@
 #define THREADS 2
 #define SENDERS_PER_THREAD 64
 #define RECIPIENTS 1000
-#define CHAIN 1337
+#define CHAIN_ID 1337
+static gt_domain DOM; /* the ledger's signing domain */
+#define CHAIN (&DOM)
 
 static gt_key keys[THREADS * SENDERS_PER_THREAD + 1];
 static gt_addr addrs[THREADS * SENDERS_PER_THREAD + 1];
@@ -131,8 +133,9 @@ int main(int argc, char **argv) {
     char path[128];
     snprintf(path, sizeof path, "%s/ledger.db", dir);
     gt_err err = {0};
-    gt_genesis g = {.chain_id = CHAIN, .authority = addrs[0], .unbonding_blocks = 10, .time_s = 1};
+    gt_genesis g = {.chain_id = CHAIN_ID, .authority = addrs[0], .unbonding_blocks = 10, .time_s = 1};
     gt_ledger *l;
+    gt_genesis_domain(&g, &DOM);
     if (gt_ledger_create(path, &g, &err) || gt_ledger_open(path, 0, &l, &err)) {
         fprintf(stderr, "error: %s\n", err.msg);
         return 1;

@@ -27,7 +27,7 @@ struct gt_client {
     CURL *curl;
     char url[GT_CLIENT_URL_MAX + 1];
     long timeout_ms;
-    uint64_t chain_id;
+    gt_domain dom;
     int have_chain;
     char curl_err[CURL_ERROR_SIZE];
 };
@@ -204,19 +204,24 @@ static int units_field(const json_t *o, const char *name, uint64_t *out, gt_err 
     return 0;
 }
 
-int gt_client_chain_id(gt_client *c, uint64_t *chain_id, gt_err *err) {
+int gt_client_domain(gt_client *c, gt_domain *dom, gt_err *err) {
     if (c->have_chain) {
-        *chain_id = c->chain_id;
+        *dom = c->dom;
         return 0;
     }
     json_t *j;
     int rc = gt_client_get_json(c, "/v1/chain", &j, err);
     if (rc) return rc;
-    rc = gt_json_get_u64(j, "chainId", &c->chain_id, err);
+    const char *salt;
+    json_t *d = json_object_get(j, "domain");
+    rc = gt_json_get_u64(j, "chainId", &c->dom.chain_id, err);
+    if (!rc && !json_is_object(d)) rc = gt_err_set(err, GT_EINVAL, "no \"domain\" object");
+    if (!rc) rc = gt_json_get_str(d, "salt", 66, &salt, err);
+    if (!rc) rc = gt_hex_decode(salt, c->dom.salt, 32, "domain.salt", err);
     json_decref(j);
     if (rc) return gt_err_wrap(err, "GET /v1/chain");
     c->have_chain = 1;
-    *chain_id = c->chain_id;
+    *dom = c->dom;
     return 0;
 }
 
@@ -268,9 +273,9 @@ int gt_client_submit(gt_client *c, const gt_action *a, uint64_t *height, gt_err 
 
 int gt_client_act(gt_client *c, const gt_key *key, const gt_action_kind *kind, gt_client_fill_fn fill, void *arg,
                   uint8_t id_out[32], uint64_t *height, gt_err *err) {
-    uint64_t chain_id;
+    gt_domain dom;
     gt_addr from;
-    int rc = gt_client_chain_id(c, &chain_id, err);
+    int rc = gt_client_domain(c, &dom, err);
     if (rc) return rc;
     if (gt_key_address(key, &from)) return gt_err_set(err, GT_EINVAL, "invalid signing key");
     gt_action *a = gt_malloc(sizeof *a); /* ~2.6 KiB: not on an agent thread's stack */
@@ -278,7 +283,7 @@ int gt_client_act(gt_client *c, const gt_key *key, const gt_action_kind *kind, g
     for (int attempt = 0;; attempt++) {
         gt_client_acct acc;
         if ((rc = gt_client_account(c, &from, &acc, err))) break;
-        gt_action_init(a, kind, chain_id, &from, acc.nonce);
+        gt_action_init(a, kind, &dom, &from, acc.nonce);
         if (fill && (rc = fill(arg, a, err))) break;
         if ((rc = gt_action_sign(a, key, err))) break;
         rc = gt_client_submit(c, a, height, err);

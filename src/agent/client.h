@@ -57,8 +57,9 @@ int gt_client_post_json(gt_client *c, const char *path, const json_t *body, int 
 
 /* ---- Chain and accounts. */
 
-/* The chain id to sign for (read once from GET /v1/chain, then cached). */
-int gt_client_chain_id(gt_client *c, uint64_t *chain_id, gt_err *err);
+/* The signing domain of the node's network: chain id and salt (its genesis
+ * hash), read once from GET /v1/chain, then cached. */
+int gt_client_domain(gt_client *c, gt_domain *dom, gt_err *err);
 
 typedef struct gt_client_acct {
     uint64_t balance_units, staked_units, locked_units, unbonding_units;

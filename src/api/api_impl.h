@@ -69,6 +69,7 @@ struct gt_node {
     char home[4096], db_path[4200], blob_dir[4200], listen[64];
     gt_ledger *ledger;              /* the writer */
     gt_genesis genesis;
+    gt_domain domain; /* what signers must sign under (chain id, genesis hash as salt) */
     struct MHD_Daemon *mhd;
     uint16_t port;
     pthread_mutex_t readers_mu;

@@ -268,7 +268,8 @@ static const char *ftype_name(gt_ftype t) {
 }
 
 /* GET /v1/chain: what a client needs to sign actions: chain id, the EIP-712
- * domain and every action kind's fields and type string. */
+ * domain (with the network's genesis hash as salt) and every action kind's
+ * fields and type string. */
 void gt_h_chain(gt_req *r, gt_resp *o) {
     static const char *const allowed[] = {NULL};
     gt_err err = {0};
@@ -293,9 +294,11 @@ void gt_h_chain(gt_req *r, gt_resp *o) {
         json_array_append_new(kinds, json_pack("{s:s,s:s,s:s,s:o}", "type", k->name, "primaryType", k->struct_name,
                                                "encodeType", k->encode_type, "fields", fields));
     }
+    char salt[67];
+    gt_api_hex(r->node->domain.salt, 32, salt);
     gt_resp_json(o, 200,
-                 json_pack("{s:I,s:s,s:I,s:I,s:{s:s,s:s,s:I},s:o}", "chainId", (json_int_t)g->chain_id, "authority",
-                           auth, "unbondingBlocks", (json_int_t)g->unbonding_blocks, "genesisTime",
-                           (json_int_t)g->time_s, "domain", "name", "gotong", "version", "1", "chainId",
-                           (json_int_t)g->chain_id, "kinds", kinds));
+                 json_pack("{s:I,s:s,s:s,s:I,s:I,s:{s:s,s:s,s:I,s:s},s:o}", "chainId", (json_int_t)g->chain_id,
+                           "genesisHash", salt, "authority", auth, "unbondingBlocks", (json_int_t)g->unbonding_blocks,
+                           "genesisTime", (json_int_t)g->time_s, "domain", "name", "gotong", "version", "1",
+                           "chainId", (json_int_t)g->chain_id, "salt", salt, "kinds", kinds));
 }

@@ -230,6 +230,7 @@ int gt_node_start(const gt_node_config *c, gt_node **out, gt_err *err) {
     if ((rc = gt_work_register(err))) goto fail;
     if ((rc = gt_ledger_open(n->db_path, 0, &n->ledger, err))) goto fail;
     n->genesis = *gt_ledger_genesis(n->ledger);
+    n->domain = *gt_ledger_domain(n->ledger);
     gt_block head;
     if ((rc = gt_ledger_head(n->ledger, &head, err))) goto fail;
     n->published_height = head.height;

@@ -5,8 +5,13 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The code of the last gt_err_set in this thread: what gt_err_wrap returns
+ * when a caller passed no gt_err (the code would be lost otherwise). */
+static _Thread_local int last_code = GT_EINVAL;
+
 /* Formats the message into err->msg (truncating safely) and returns code. */
 int gt_err_set(gt_err *err, int code, const char *fmt, ...) {
+    last_code = code;
     if (!err) return code;
     err->code = code;
     va_list ap;
@@ -18,7 +23,7 @@ int gt_err_set(gt_err *err, int code, const char *fmt, ...) {
 
 /* Builds "prefix: old message" in place; keeps the code. */
 int gt_err_wrap(gt_err *err, const char *fmt, ...) {
-    if (!err) return GT_EINVAL;
+    if (!err) return last_code;
     char prefix[GT_ERR_MSG_MAX], old[GT_ERR_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);

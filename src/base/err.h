@@ -41,7 +41,10 @@ typedef struct gt_err {
 int gt_err_set(gt_err *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Prepends "prefix: " to an existing message (adds context on the way up). */
+/* Prepends "prefix: " to an existing message (adds context on the way up).
+ * Returns err->code; with err NULL, the code of this thread's last
+ * gt_err_set (the error being passed up), so `return gt_err_wrap(...)` keeps
+ * the real code whether or not the caller wanted the message. */
 int gt_err_wrap(gt_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Clears err to GT_OK and an empty message. */

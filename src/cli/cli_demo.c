@@ -65,6 +65,9 @@
 #include "market/market.h"
 #include "work/work.h"
 
+/* Genesis time of the demo network (2024-01-01T00:00:00Z). */
+#define GT_DEMO_GENESIS_TIME_S 1704067200
+
 #define DEMO_MARKER "gotong-demo.json"     /* what makes a directory a demo home --fresh may wipe */
 #define DEMO_PASSWORD "gotong-demo"        /* of every demo keystore (written to HOME/password.txt) */
 #define DEMO_MAX_ROUNDS 20
@@ -533,8 +536,11 @@ static int cmd_demo(int argc, char **argv) {
         "                  (demo keys are derived from the agents' names: never hold real value with them)",
         N_PERSONAS + 1, home, path);
     if (gt_work_register(&err)) goto fail;
+    /* A fixed genesis time: every demo run makes the same network (the same
+     * genesis hash, which signatures bind), so its action ids and outcome
+     * are the same from run to run. Block times still follow the clock. */
     gt_genesis g = {.chain_id = GT_DEFAULT_CHAIN_ID, .unbonding_blocks = GT_DEFAULT_UNBONDING_BLOCKS,
-                    .time_s = (uint64_t)time(NULL)};
+                    .time_s = GT_DEMO_GENESIS_TIME_S};
     gt_key_address(&faucet, &g.authority);
     snprintf(path, sizeof path, "%s/ledger.db", home);
     if (gt_ledger_create(path, &g, &err)) goto fail;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -116,7 +117,7 @@ static int sign_and_submit(common_opts *o, const gt_action_kind *kind, const gt_
     }
     gt_action *a = gt_malloc(sizeof *a);
     if (!a) { gt_ledger_close(l); gt_key_wipe(&key); return gt_cli_fail(NULL); }
-    gt_action_init(a, kind, gt_ledger_genesis(l)->chain_id, &from, acc.nonce);
+    gt_action_init(a, kind, gt_ledger_domain(l), &from, acc.nonce);
     if (to) gt_action_set_addr(a, "to", to);
     gt_action_set_u64(a, "amount", amount);
     rc = gt_action_sign(a, &key, &err);
@@ -242,7 +243,22 @@ static const char init_usage[] =
     "Creates the data directory (default ~/.gotong), a new key for the genesis\n"
     "authority (the local network's faucet: it alone may mint) in HOME/keystore,\n"
     "and HOME/ledger.db with its genesis block. --light uses scrypt n=4096 for\n"
-    "the key file (fast; for tests and demos, not for real funds).\n";
+    "the key file (fast; for tests and demos, not for real funds). Without\n"
+    "--chain-id the network gets a random chain id of its own; either way every\n"
+    "signature also binds the network's genesis hash, so an action signed for\n"
+    "one network is refused by every other.\n";
+
+/* A chain id for a new network when --chain-id is not given: random in
+ * [2^20, 2^52) (clear of the small ids public chains use, exact in JSON), so
+ * two networks made by `gotong init` do not share one. The genesis hash (the
+ * signing salt) separates them even if they did. */
+static int pick_chain_id(uint64_t *out, gt_err *err) {
+    uint64_t r;
+    if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
+        return gt_err_set(err, GT_EIO, "cannot read random bytes for a chain id; pass --chain-id N");
+    *out = (1ull << 20) + r % ((1ull << 52) - (1ull << 20));
+    return 0;
+}
 
 static int cmd_init(int argc, char **argv) {
     static const struct option opts[] = {
@@ -251,7 +267,7 @@ static int cmd_init(int argc, char **argv) {
         {"light", no_argument, 0, OPT_LIGHT}, {"json", no_argument, 0, OPT_JSON},
         {"help", no_argument, 0, OPT_HELP}, {0, 0, 0, 0}};
     common_opts o = {0};
-    gt_genesis g = {.chain_id = GT_DEFAULT_CHAIN_ID, .unbonding_blocks = GT_DEFAULT_UNBONDING_BLOCKS};
+    gt_genesis g = {.chain_id = 0, .unbonding_blocks = GT_DEFAULT_UNBONDING_BLOCKS};
     optind = 1;
     int c;
     char *end;
@@ -275,6 +291,7 @@ static int cmd_init(int argc, char **argv) {
     }
     if (optind != argc) return gt_cli_usage_error("init", "unexpected argument \"%s\"", argv[optind]);
     gt_err err = {0};
+    if (!g.chain_id && pick_chain_id(&g.chain_id, &err)) return gt_cli_fail(&err);
     if (resolve_home(&o, &err)) return gt_cli_fail(&err);
     if (gt_file_exists(o.db_path))
         return gt_err_set(&err, GT_EEXIST, "%s already holds a ledger; use another --home", o.home_path), gt_cli_fail(&err);

@@ -100,6 +100,20 @@ void gt_eip712_domain_separator(const char *name, const char *version, uint64_t 
     gt_eip712_enc_final(&e, out);
 }
 
+/* The salted domain: fields in the order EIP-712 lists them. */
+void gt_eip712_domain_separator_salt(const char *name, const char *version, uint64_t chain_id,
+                                     const uint8_t salt[32], uint8_t out[32]) {
+    uint8_t th[32];
+    gt_eip712_type_hash("EIP712Domain(string name,string version,uint256 chainId,bytes32 salt)", th);
+    gt_eip712_enc e;
+    gt_eip712_enc_init(&e, th);
+    gt_eip712_enc_string(&e, name, strlen(name));
+    gt_eip712_enc_string(&e, version, strlen(version));
+    gt_eip712_enc_uint(&e, chain_id);
+    gt_eip712_enc_bytes32(&e, salt);
+    gt_eip712_enc_final(&e, out);
+}
+
 /* The EIP-191 version 0x01 envelope; struct_hash NULL signs the domain only. */
 void gt_eip712_digest(const uint8_t domain_sep[32], const uint8_t struct_hash[32],
                       uint8_t out[32]) {

@@ -52,6 +52,10 @@ void gt_eip712_enc_final(gt_eip712_enc *e, uint8_t struct_hash[32]);
  * verifying_contract NULL omits the field (and from the type string). */
 void gt_eip712_domain_separator(const char *name, const char *version, uint64_t chain_id,
                                 const gt_addr *verifying_contract, uint8_t out[32]);
+/* hashStruct(EIP712Domain) for {name, version, chainId, salt}: the domain
+ * that binds a signature to one network (gotong uses its genesis hash). */
+void gt_eip712_domain_separator_salt(const char *name, const char *version, uint64_t chain_id,
+                                     const uint8_t salt[32], uint8_t out[32]);
 /* keccak(0x19 0x01 || domain_sep || struct_hash): the digest that is signed.
  * struct_hash NULL gives keccak(0x19 0x01 || domain_sep), what wallets sign
  * when primaryType is EIP712Domain itself. */

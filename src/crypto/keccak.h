@@ -25,6 +25,9 @@ void gt_keccak_init(gt_keccak *k);
 void gt_keccak_update(gt_keccak *k, const void *data, size_t len);
 /* Pads, squeezes the 32-byte digest into out; k must be re-initialised after. */
 void gt_keccak_final(gt_keccak *k, uint8_t out[32]);
+/* Pads like gt_keccak_final, then squeezes len bytes from the sponge (the
+ * first 32 equal the digest); k must be re-initialised after. */
+void gt_keccak_xof(gt_keccak *k, uint8_t *out, size_t len);
 /* One-shot legacy Keccak-256 (0x01 padding), as Ethereum uses. */
 void gt_keccak256(const void *data, size_t len, uint8_t out[32]);
 

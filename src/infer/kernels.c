@@ -7,7 +7,9 @@
 #if defined(__x86_64__)
 #include <cpuid.h>
 #endif
+#include <assert.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -486,11 +488,12 @@ const gt_kern *gt_kern_isa(gt_isa isa) {
     }
 }
 
-/* Picks the widest ISA the CPU has, once. GOTONG_ISA=scalar|avx2|avx512 caps
- * it (for measurements and for checking a path on a wider machine). */
-const gt_kern *gt_kern_best(void) {
-    static const gt_kern *best;
-    if (best) return best;
+static const gt_kern *kern_best;
+static pthread_once_t kern_best_once = PTHREAD_ONCE_INIT;
+
+/* Runs once (pthread_once): several threads may ask for the kernels at the
+ * same time, and the choice must be made and published exactly once. */
+static void kern_choose(void) {
     int cap = GT_ISA_COUNT - 1;
     const char *env = getenv("GOTONG_ISA");
     if (env) {
@@ -499,6 +502,13 @@ const gt_kern *gt_kern_best(void) {
     }
     const gt_kern *k = NULL;
     for (int i = cap; i >= 0 && !k; i--) k = gt_kern_isa((gt_isa)i);
-    best = k;
-    return best;
+    assert(k); /* scalar is always there */
+    kern_best = k;
+}
+
+/* Picks the widest ISA the CPU has, once. GOTONG_ISA=scalar|avx2|avx512 caps
+ * it (for measurements and for checking a path on a wider machine). */
+const gt_kern *gt_kern_best(void) {
+    pthread_once(&kern_best_once, kern_choose);
+    return kern_best;
 }

@@ -72,12 +72,14 @@ int gt_action_field(const gt_action_kind *kind, const char *name) {
     return -1;
 }
 
-void gt_action_init(gt_action *a, const gt_action_kind *kind, uint64_t chain_id,
+void gt_action_init(gt_action *a, const gt_action_kind *kind, const gt_domain *dom,
                     const gt_addr *from, uint64_t nonce) {
     memset(a, 0, offsetof(gt_action, text));
     a->text[0] = 0;
     a->kind = kind;
-    a->chain_id = chain_id;
+    a->chain_id = dom->chain_id;
+    memcpy(a->salt, dom->salt, 32);
+    a->has_salt = 1;
     a->from = *from;
     a->nonce = nonce;
     /* every string field starts as "" at offset 0 */
@@ -148,12 +150,13 @@ void gt_action_digest(gt_action *a) {
     }
     uint8_t struct_hash[32], domain[32];
     gt_eip712_enc_final(&e, struct_hash);
-    /* The domain separator depends only on the chain id: cache the last one. */
+    /* The domain separator depends only on the chain id and salt: cache the last one. */
     static _Thread_local uint64_t cached_chain = UINT64_MAX;
-    static _Thread_local uint8_t cached_domain[32];
-    if (cached_chain != a->chain_id) {
-        gt_eip712_domain_separator("gotong", "1", a->chain_id, NULL, cached_domain);
+    static _Thread_local uint8_t cached_salt[32], cached_domain[32];
+    if (cached_chain != a->chain_id || memcmp(cached_salt, a->salt, 32)) {
+        gt_eip712_domain_separator_salt("gotong", "1", a->chain_id, a->salt, cached_domain);
         cached_chain = a->chain_id;
+        memcpy(cached_salt, a->salt, 32);
     }
     memcpy(domain, cached_domain, 32);
     gt_eip712_digest(domain, struct_hash, a->id);
@@ -172,21 +175,35 @@ int gt_action_sign(gt_action *a, const gt_key *key, gt_err *err) {
     return gt_sign_digest(key, a->id, &a->sig, err);
 }
 
-int gt_action_verify(gt_action *a, uint64_t chain_id, gt_err *err) {
-    if (a->chain_id != chain_id)
-        return gt_err_set(err, GT_ECHAIN, "wrong chain id %llu; this ledger is chain %llu",
-                          (unsigned long long)a->chain_id, (unsigned long long)chain_id);
+int gt_action_verify(gt_action *a, const gt_domain *dom, gt_err *err) {
+    if (a->chain_id != dom->chain_id)
+        return gt_err_set(err, GT_ECHAIN,
+                          "wrong chain id %llu: the action was signed for another network; this ledger is chain %llu",
+                          (unsigned long long)a->chain_id, (unsigned long long)dom->chain_id);
+    if (a->has_salt && memcmp(a->salt, dom->salt, 32)) {
+        char mine[67] = "0x", theirs[67] = "0x";
+        gt_hex_encode(a->salt, 32, mine + 2);
+        gt_hex_encode(dom->salt, 32, theirs + 2);
+        return gt_err_set(err, GT_ECHAIN,
+                          "the action was signed for another network (salt %s); this ledger's genesis hash is %s "
+                          "(get the domain from GET /v1/chain)",
+                          mine, theirs);
+    }
+    /* The signature is checked under this ledger's domain, whatever the
+     * action says: one signed elsewhere recovers to another address. */
+    memcpy(a->salt, dom->salt, 32);
+    a->has_salt = 1;
     gt_action_digest(a);
     gt_addr signer;
     int rc = gt_recover_digest(a->id, &a->sig, &signer, err);
-    if (rc) return gt_err_wrap(err, "bad signature");
+    if (rc) { gt_err_wrap(err, "bad signature"); return GT_ESIG; }
     if (!gt_addr_eq(&signer, &a->from)) {
         char s1[43], s2[43];
         gt_addr_to_str(&signer, s1);
         gt_addr_to_str(&a->from, s2);
         return gt_err_set(err, GT_ESIG,
                           "bad signature: it was made by %s, not by the sender %s "
-                          "(or the action was altered after signing)",
+                          "(or the action was altered after signing, or signed for another network)",
                           s1, s2);
     }
     return 0;
@@ -237,7 +254,7 @@ int gt_action_from_json(const json_t *obj, gt_action *a, gt_err *err) {
     json_t *val;
     json_object_foreach((json_t *)obj, key, val) {
         if (!strcmp(key, "type") || !strcmp(key, "chainId") || !strcmp(key, "from") ||
-            !strcmp(key, "nonce") || !strcmp(key, "sig") || !strcmp(key, "id"))
+            !strcmp(key, "nonce") || !strcmp(key, "sig") || !strcmp(key, "id") || !strcmp(key, "salt"))
             continue;
         if (gt_action_field(k, key) < 0)
             return gt_err_set(err, GT_EINVAL, "%s: unknown field \"%.64s\" (fields: %s)", type, key,
@@ -250,7 +267,14 @@ int gt_action_from_json(const json_t *obj, gt_action *a, gt_err *err) {
     if ((rc = gt_json_get_str(obj, "from", 64, &s, err))) return rc;
     if ((rc = gt_addr_parse(s, &from, err))) return gt_err_wrap(err, "field \"from\"");
     if ((rc = gt_json_get_u64(obj, "nonce", &nonce, err))) return rc;
-    gt_action_init(a, k, chain_id, &from, nonce);
+    gt_domain dom = {.chain_id = chain_id};
+    gt_action_init(a, k, &dom, &from, nonce);
+    a->has_salt = 0;
+    if (json_object_get(obj, "salt")) {
+        if ((rc = gt_json_get_str(obj, "salt", 66, &s, err))) return rc;
+        if ((rc = gt_hex_decode(s, a->salt, 32, "salt", err))) return rc;
+        a->has_salt = 1;
+    }
     for (int i = 0; i < k->n_fields; i++)
         if ((rc = field_from_json(obj, a, i, err))) return rc;
     if (json_object_get(obj, "sig")) {
@@ -259,6 +283,7 @@ int gt_action_from_json(const json_t *obj, gt_action *a, gt_err *err) {
     } else {
         return gt_err_set(err, GT_ESIG, "the action is not signed (field \"sig\" is missing)");
     }
+    if (!a->has_salt) return 0; /* the digest needs the verifier's domain (gt_action_verify) */
     gt_action_digest(a);
     if (json_object_get(obj, "id")) {
         /* An id given by the client must be the digest we compute. */
@@ -294,6 +319,11 @@ json_t *gt_action_to_json(const gt_action *a, int with_sig) {
     char s[140];
     json_object_set_new(o, "type", json_string(k->name));
     json_object_set_new(o, "chainId", u64_json(a->chain_id));
+    if (a->has_salt) {
+        s[0] = '0', s[1] = 'x';
+        gt_hex_encode(a->salt, 32, s + 2);
+        json_object_set_new(o, "salt", json_string(s));
+    }
     gt_addr_to_str(&a->from, s);
     json_object_set_new(o, "from", json_string(s));
     json_object_set_new(o, "nonce", u64_json(a->nonce));
@@ -365,7 +395,7 @@ size_t gt_action_encode(const gt_action *a, uint8_t *out) {
     return o;
 }
 
-int gt_action_decode(const uint8_t *in, size_t len, gt_action *a, gt_err *err) {
+int gt_action_decode(const uint8_t *in, size_t len, const uint8_t salt[32], gt_action *a, gt_err *err) {
     size_t o = 0;
 #define NEED(n) do { if (len - o < (size_t)(n)) return gt_err_set(err, GT_EINVAL, "stored action is truncated"); } while (0)
     NEED(2);
@@ -384,7 +414,10 @@ int gt_action_decode(const uint8_t *in, size_t len, gt_action *a, gt_err *err) {
     memcpy(from.b, in + o + 8, 20);
     uint64_t nonce = get_le(in + o + 28, 8);
     o += 36;
-    gt_action_init(a, k, chain_id, &from, nonce);
+    gt_domain dom = {.chain_id = chain_id};
+    if (salt) memcpy(dom.salt, salt, 32);
+    gt_action_init(a, k, &dom, &from, nonce);
+    a->has_salt = salt != NULL;
     for (int i = 0; i < k->n_fields; i++) {
         gt_value *v = &a->f[i];
         switch (k->fields[i].type) {
@@ -410,6 +443,6 @@ int gt_action_decode(const uint8_t *in, size_t len, gt_action *a, gt_err *err) {
     o += 65;
     if (o != len) return gt_err_set(err, GT_EINVAL, "stored action has %zu trailing bytes", len - o);
 #undef NEED
-    gt_action_digest(a);
+    if (salt) gt_action_digest(a);
     return 0;
 }

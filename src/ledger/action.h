@@ -14,7 +14,11 @@
  * Amounts and other uint64 fields are base units, as a JSON integer or a decimal
  * string (JSON numbers above 2^53 lose precision in most tools).
  * The EIP-712 struct is Kind(address from,uint64 nonce,<fields...>) under the
- * domain {name:"gotong",version:"1",chainId}; its digest is the action's id. */
+ * domain {name:"gotong",version:"1",chainId,salt}, salt being the network's
+ * genesis block hash; its digest is the action's id. The salt binds a
+ * signature to one network: an action signed for one gotong network is
+ * refused by every other, even one that reuses its chain id. JSON carries it
+ * as "salt" (optional on input: the verifier's own is used when absent). */
 #ifndef GT_LEDGER_ACTION_H
 #define GT_LEDGER_ACTION_H
 
@@ -43,6 +47,12 @@ typedef struct gt_field_def {
     gt_ftype type;
     uint32_t max_len;  /* strings only: byte limit */
 } gt_field_def;
+
+/* The signing domain of one network (see gt_ledger_domain). */
+typedef struct gt_domain {
+    uint64_t chain_id;
+    uint8_t salt[32]; /* the network's genesis block hash */
+} gt_domain;
 
 typedef struct gt_action gt_action;
 struct gt_tx; /* state transaction, see state.h */
@@ -75,6 +85,8 @@ typedef struct gt_value {
 struct gt_action {
     const gt_action_kind *kind;
     uint64_t chain_id;
+    uint8_t salt[32];    /* the domain's salt (see gt_domain) */
+    int has_salt;        /* 0: decoded without one (the log; JSON without "salt") */
     gt_addr from;
     uint64_t nonce;
     gt_value f[GT_ACTION_MAX_FIELDS];
@@ -94,7 +106,7 @@ const gt_action_kind *gt_action_kind_by_id(int id);
 int gt_action_field(const gt_action_kind *kind, const char *name);
 
 /* Starts an unsigned action of `kind` (all fields zero/empty). */
-void gt_action_init(gt_action *a, const gt_action_kind *kind, uint64_t chain_id,
+void gt_action_init(gt_action *a, const gt_action_kind *kind, const gt_domain *dom,
                     const gt_addr *from, uint64_t nonce);
 /* Field setters by name; assert the field exists with that type (programmer
  * error otherwise). set_str fails with GT_ELIMIT when over the field's limit. */
@@ -105,13 +117,14 @@ int gt_action_set_str(gt_action *a, const char *field, const char *s, size_t len
 /* Field getters by index (apply functions use the indexes of their kind). */
 static inline const char *gt_action_str(const gt_action *a, int i) { return a->text + a->f[i].str_off; }
 
-/* Computes the EIP-712 digest into a->id. */
+/* Computes the EIP-712 digest (under a->chain_id and a->salt) into a->id. */
 void gt_action_digest(gt_action *a);
 /* Digest + sign with key (whose address must be a->from). */
 int gt_action_sign(gt_action *a, const gt_key *key, gt_err *err);
-/* Recomputes the digest and checks the signature recovers to a->from and the
- * chain id matches. GT_ESIG / GT_ECHAIN with a message otherwise. */
-int gt_action_verify(gt_action *a, uint64_t chain_id, gt_err *err);
+/* Checks the action belongs to the network of dom (chain id, and salt when the
+ * action names one), recomputes the digest under dom and checks the signature
+ * recovers to a->from. GT_ECHAIN / GT_ESIG with a message otherwise. */
+int gt_action_verify(gt_action *a, const gt_domain *dom, gt_err *err);
 
 /* JSON decoding with every check: kind known, fields present with the right
  * types and within limits, no unknown fields, address checksums, signature
@@ -121,11 +134,13 @@ int gt_action_from_json_text(const char *text, size_t len, gt_action *out, gt_er
 /* JSON encoding (new reference; caller json_decref). with_sig adds "sig" and "id". */
 json_t *gt_action_to_json(const gt_action *a, int with_sig);
 
-/* Compact binary form stored in the log (see action.c for the layout).
+/* Compact binary form stored in the log (see action.c for the layout; the
+ * salt is not stored: every action of a ledger has that ledger's).
  * encode returns the byte count (<= GT_ACTION_BIN_MAX). decode checks every
- * length against the buffer: a damaged log gives an error, not a crash. */
+ * length against the buffer: a damaged log gives an error, not a crash; with
+ * the ledger's salt it also computes a->id (salt NULL: id left zero). */
 #define GT_ACTION_BIN_MAX (64 + GT_ACTION_NAME_MAX + GT_ACTION_MAX_FIELDS * 36 + GT_ACTION_TEXT_BYTES + 65)
 size_t gt_action_encode(const gt_action *a, uint8_t *out);
-int gt_action_decode(const uint8_t *in, size_t len, gt_action *a, gt_err *err);
+int gt_action_decode(const uint8_t *in, size_t len, const uint8_t salt[32], gt_action *a, gt_err *err);
 
 #endif

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "crypto/keccak.h"
+#include "crypto/merkle.h"
+#include "ledger/digest.h"
 
 #define MAX_MODULES 16
 
@@ -24,6 +26,7 @@ const gt_ledger_module *gt_ledger_module_at(int i) { return i >= 0 && i < n_modu
 
 int gt_block_begin(gt_tx *tx, gt_err *err) {
     gt_keccak_init(&tx->diff);
+    gt_state_block_start(tx->state);
     int changes = 0;
     gt_tx_begin_action(tx);
     int rc = gt_state_mature_unbonding(tx, err);
@@ -65,13 +68,32 @@ static void word_u64(uint8_t w[32], uint64_t v) {
 }
 
 void gt_block_hash(gt_block *b) {
-    uint8_t buf[5 * 32];
+    uint8_t buf[6 * 32];
     memcpy(buf, b->prev, 32);
     memcpy(buf + 32, b->actions_root, 32);
     memcpy(buf + 64, b->state_root, 32);
-    word_u64(buf + 96, b->height);
-    word_u64(buf + 128, b->time_s);
+    memcpy(buf + 96, b->state_digest, 32);
+    word_u64(buf + 128, b->height);
+    word_u64(buf + 160, b->time_s);
     gt_keccak256(buf, sizeof buf, b->hash);
+}
+
+void gt_block_empty_digest(uint8_t out[32]) {
+    gt_digest_acc zero = {{0}};
+    gt_digest_final(&zero, 0, out);
+}
+
+/* Leaves carry their index (see block.h): the order actions ran in is what
+ * decides the state, so the root must commit to it. The ids are turned into
+ * leaves in place (callers pass scratch), so nothing is allocated. */
+void gt_block_actions_root(uint8_t (*ids)[32], uint32_t n, uint8_t root[32]) {
+    uint8_t buf[64];
+    for (uint32_t i = 0; i < n; i++) {
+        word_u64(buf, i);
+        memcpy(buf + 32, ids[i], 32);
+        gt_keccak256(buf, 64, ids[i]);
+    }
+    gt_merkle_root((const uint8_t(*)[32])ids, n, root);
 }
 
 void gt_genesis_state_root(uint64_t chain_id, const gt_addr *authority, uint64_t unbonding_blocks,
@@ -93,6 +115,7 @@ int gt_block_finish(gt_tx *tx, const uint8_t prev_state_root[32], gt_block *b, g
     memcpy(buf, prev_state_root, 32);
     memcpy(buf + 32, diff, 32);
     gt_keccak256(buf, 64, b->state_root);
+    gt_state_digest(tx->state, b->state_digest);
     gt_block_hash(b);
     return 0;
 }

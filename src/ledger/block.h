@@ -2,15 +2,23 @@
  * by the live ledger and by replay (`gotong ledger verify`), so replay checks
  * exactly the rules that ran.
  *
- *   block hash  = keccak256(prev_hash ‖ actions_root ‖ state_root ‖ height ‖ time)
- *                 (five 32-byte words, integers big-endian: abi.encode layout)
+ *   block hash   = keccak256(prev_hash ‖ actions_root ‖ state_root ‖
+ *                            state_digest ‖ height ‖ time)
+ *                  (six 32-byte words, integers big-endian: abi.encode layout)
  *   actions_root = Merkle root (keccak, sorted pairs, as OpenZeppelin's
- *                 MerkleProof) of the ids of the block's actions
- *   state_root  = keccak256(prev_state_root ‖ keccak256(changes)): a chained
- *                 commitment to every state row the block changed, in sorted
- *                 order, so two replays agree iff every intermediate state does.
- * Genesis (height 0): prev = 0, actions_root = 0,
- *   state_root = keccak256(chain_id ‖ authority ‖ unbonding_blocks ‖ time). */
+ *                  MerkleProof) of leaf_i = keccak256(i ‖ id_i) (two words,
+ *                  abi.encode(uint256, bytes32)) for the block's actions in
+ *                  order: sorted pairs alone commit to the set of ids, the
+ *                  index in each leaf commits to their order too
+ *   state_root   = keccak256(prev_state_root ‖ keccak256(changes)): a chained
+ *                  commitment to every state row the block changed, in sorted
+ *                  order, so two replays agree iff every intermediate state does.
+ *   state_digest = the multiset hash of the whole core state after the block
+ *                  (digest.h): what lets a node check, when it opens a ledger,
+ *                  that the state on disk is the one the head block commits to,
+ *                  without replaying the log.
+ * Genesis (height 0): prev = 0, actions_root = 0, state_digest = that of the
+ *   empty state, state_root = keccak256(chain_id ‖ authority ‖ unbonding_blocks ‖ time). */
 #ifndef GT_LEDGER_BLOCK_H
 #define GT_LEDGER_BLOCK_H
 
@@ -23,7 +31,7 @@ typedef struct gt_block {
     uint64_t height;
     uint64_t time_s;
     uint32_t n_actions;
-    uint8_t prev[32], actions_root[32], state_root[32], hash[32];
+    uint8_t prev[32], actions_root[32], state_root[32], state_digest[32], hash[32];
 } gt_block;
 
 /* Outcome of one submitted action. */
@@ -38,8 +46,11 @@ typedef struct gt_result {
 typedef struct gt_ledger_module {
     const char *name;
     const char *schema_sql; /* CREATE TABLE IF NOT EXISTS ... */
-    /* Runs after unbonding matures, before the block's actions. Returns the
-     * number of changes it made (>= 0) or a negative GT_E* code. */
+    /* Runs after unbonding matures, before the block's actions. tx->height
+     * and tx->time_s are the block's height and timestamp (monotonic, within
+     * GT_LEDGER_MAX_CLOCK_DRIFT_S of the maker's clock, the same in replay):
+     * the only clock a deadline may use. Returns the number of changes it
+     * made (>= 0) or a negative GT_E* code. */
     int (*begin_block)(gt_tx *tx, gt_err *err);
 } gt_ledger_module;
 
@@ -55,11 +66,17 @@ int gt_block_begin(gt_tx *tx, gt_err *err);
  * runs its kind's rule; on refusal everything it did is undone. */
 int gt_block_apply_action(gt_tx *tx, const gt_action *a, gt_err *err);
 
-/* Finishes the block: flushes state, computes state_root and hash into b
+/* The actions root of a block from its action ids in block order. Turns
+ * ids[] into the tree's leaves in place: pass scratch. */
+void gt_block_actions_root(uint8_t (*ids)[32], uint32_t n, uint8_t root[32]);
+
+/* Finishes the block: flushes state, computes state_root, state_digest and hash into b
  * (b->height, time_s, prev and actions_root must be set). */
 int gt_block_finish(gt_tx *tx, const uint8_t prev_state_root[32], gt_block *b, gt_err *err);
 
 void gt_block_hash(gt_block *b);
+/* The state digest of the empty state (genesis). */
+void gt_block_empty_digest(uint8_t out[32]);
 void gt_genesis_state_root(uint64_t chain_id, const gt_addr *authority, uint64_t unbonding_blocks,
                            uint64_t time_s, uint8_t out[32]);
 

@@ -15,13 +15,17 @@
 #include "base/limits.h"
 #include "base/progress.h"
 #include "crypto/addr.h"
-#include "crypto/merkle.h"
+#include "ledger/check.h"
 #include "ledger/rules.h"
+
+/* Format 2: blocks carry the state digest; the signing domain binds the
+ * network (genesis hash as EIP-712 salt); the actions root commits order. */
+#define GT_LEDGER_FORMAT 2
 
 static const char chain_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS blocks(height INTEGER PRIMARY KEY, hash BLOB NOT NULL,"
     " prev BLOB NOT NULL, actions_root BLOB NOT NULL, state_root BLOB NOT NULL,"
-    " time INTEGER NOT NULL, n_actions INTEGER NOT NULL);"
+    " time INTEGER NOT NULL, n_actions INTEGER NOT NULL, state_digest BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS actions(seq INTEGER PRIMARY KEY, height INTEGER NOT NULL,"
     " idx INTEGER NOT NULL, id BLOB NOT NULL, sender BLOB NOT NULL, nonce INTEGER NOT NULL,"
     " kind TEXT NOT NULL, body BLOB NOT NULL);"
@@ -52,6 +56,7 @@ struct gt_ledger {
     int readonly, lock_fd;
     sqlite3 *db;
     gt_genesis g;
+    gt_domain dom;
     gt_state *state;
     gt_block head;
     pthread_mutex_t mu;       /* queue, flags */
@@ -125,8 +130,10 @@ static int meta_get(sqlite3 *db, const char *key, uint64_t *u, uint8_t *blob, in
     sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
     int rc = sqlite3_step(q);
     if (rc != SQLITE_ROW) {
+        if (rc != SQLITE_DONE) gt_err_set(err, GT_EDB, "meta \"%s\": %s", key, sqlite3_errmsg(db));
+        else gt_err_set(err, GT_EDB, "ledger store has no \"%s\" (not a gotong ledger?)", key);
         sqlite3_finalize(q);
-        return gt_err_set(err, GT_EDB, "ledger store has no \"%s\" (not a gotong ledger?)", key);
+        return GT_EDB;
     }
     if (u) *u = (uint64_t)sqlite3_column_int64(q, 0);
     if (blob) {
@@ -143,7 +150,7 @@ static int meta_get(sqlite3 *db, const char *key, uint64_t *u, uint8_t *blob, in
 static void *writer_main(void *arg);
 
 static int put_block(sqlite3 *db, sqlite3_stmt **cached, const gt_block *b, gt_err *err) {
-    if (!*cached && sqlite3_prepare_v2(db, "INSERT INTO blocks VALUES(?,?,?,?,?,?,?)", -1, cached, NULL))
+    if (!*cached && sqlite3_prepare_v2(db, "INSERT INTO blocks VALUES(?,?,?,?,?,?,?,?)", -1, cached, NULL))
         return gt_err_set(err, GT_EDB, "blocks: %s", sqlite3_errmsg(db));
     sqlite3_stmt *q = *cached;
     sqlite3_bind_int64(q, 1, (int64_t)b->height);
@@ -153,6 +160,7 @@ static int put_block(sqlite3 *db, sqlite3_stmt **cached, const gt_block *b, gt_e
     sqlite3_bind_blob(q, 5, b->state_root, 32, SQLITE_STATIC);
     sqlite3_bind_int64(q, 6, (int64_t)b->time_s);
     sqlite3_bind_int64(q, 7, b->n_actions);
+    sqlite3_bind_blob(q, 8, b->state_digest, 32, SQLITE_STATIC);
     int rc = sqlite3_step(q);
     sqlite3_reset(q);
     return rc == SQLITE_DONE ? 0 : gt_err_set(err, GT_EDB, "writing block: %s", sqlite3_errmsg(db));
@@ -167,6 +175,7 @@ static void row_to_block(sqlite3_stmt *q, gt_block *b) {
     BLOB32(2, b->prev);
     BLOB32(3, b->actions_root);
     BLOB32(4, b->state_root);
+    BLOB32(7, b->state_digest);
 #undef BLOB32
     b->time_s = (uint64_t)sqlite3_column_int64(q, 5);
     b->n_actions = (uint32_t)sqlite3_column_int64(q, 6);
@@ -180,12 +189,26 @@ static int read_block(sqlite3 *db, int64_t height /* -1: head */, gt_block *b, g
     if (height >= 0) sqlite3_bind_int64(q, 1, height);
     int rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) row_to_block(q, b);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        gt_err_set(err, GT_EDB, "reading block %lld: %s", (long long)height, sqlite3_errmsg(db));
+        sqlite3_finalize(q);
+        return GT_EDB;
+    }
     sqlite3_finalize(q);
     if (rc != SQLITE_ROW) {
         if (height < 0) return gt_err_set(err, GT_EDB, "ledger has no genesis block");
         return gt_err_set(err, GT_ENOTFOUND, "no block at height %lld", (long long)height);
     }
     return 0;
+}
+
+/* Builds the genesis block exactly as gt_ledger_create does. */
+static void genesis_block(const gt_genesis *g, gt_block *b) {
+    memset(b, 0, sizeof *b);
+    b->time_s = g->time_s;
+    gt_genesis_state_root(g->chain_id, &g->authority, g->unbonding_blocks, g->time_s, b->state_root);
+    gt_block_empty_digest(b->state_digest);
+    gt_block_hash(b);
 }
 
 int gt_ledger_create(const char *path, const gt_genesis *g, gt_err *err) {
@@ -200,13 +223,11 @@ int gt_ledger_create(const char *path, const gt_genesis *g, gt_err *err) {
                           (unsigned long long)g->unbonding_blocks);
     sqlite3 *db;
     if ((rc = open_db(path, 0, &db, err))) return rc;
-    gt_block b = {0};
-    b.time_s = g->time_s;
-    gt_genesis_state_root(g->chain_id, &g->authority, g->unbonding_blocks, g->time_s, b.state_root);
-    gt_block_hash(&b);
+    gt_block b;
+    genesis_block(g, &b);
     sqlite3_stmt *ins = NULL;
     if ((rc = exec(db, "BEGIN", err)) || (rc = create_schema(db, err)) ||
-        (rc = meta_put_u64(db, "version", 1, err)) || (rc = meta_put_u64(db, "chain_id", g->chain_id, err)) ||
+        (rc = meta_put_u64(db, "version", GT_LEDGER_FORMAT, err)) || (rc = meta_put_u64(db, "chain_id", g->chain_id, err)) ||
         (rc = meta_put_u64(db, "unbonding_blocks", g->unbonding_blocks, err)) ||
         (rc = meta_put_u64(db, "genesis_time", g->time_s, err)) || (rc = meta_put_u64(db, "supply", 0, err)) ||
         (rc = meta_put_u64(db, "ids_seq", 0, err)))
@@ -238,12 +259,30 @@ static int load_genesis(sqlite3 *db, gt_genesis *g, gt_err *err) {
     int rc;
     uint64_t version;
     if ((rc = meta_get(db, "version", &version, NULL, 0, err))) return rc;
-    if (version != 1) return gt_err_set(err, GT_EUNSUPPORTED, "ledger format version %llu is not supported (expected 1)", (unsigned long long)version);
+    if (version != GT_LEDGER_FORMAT)
+        return gt_err_set(err, GT_EUNSUPPORTED,
+                          "ledger format version %llu is not supported (expected %d: format 2 adds the state "
+                          "digest and binds signatures to the network; create a new ledger with `gotong init`)",
+                          (unsigned long long)version, GT_LEDGER_FORMAT);
     if ((rc = meta_get(db, "chain_id", &g->chain_id, NULL, 0, err)) ||
         (rc = meta_get(db, "unbonding_blocks", &g->unbonding_blocks, NULL, 0, err)) ||
         (rc = meta_get(db, "genesis_time", &g->time_s, NULL, 0, err)) ||
         (rc = meta_get(db, "authority", NULL, g->authority.b, 20, err)))
         return rc;
+    return 0;
+}
+
+/* A writer refuses to build on a ledger that was changed outside the rules
+ * (check.h); the message names the first bad block and the full check. */
+static int check_on_open(gt_ledger *l, gt_err *err) {
+    gt_digest_acc acc;
+    int rc = gt_ledger_check(l->db, &l->g, &l->dom, &acc, err);
+    if (rc == GT_ENOMEM) return rc;
+    if (rc)
+        return gt_err_wrap(err, "the ledger %s is damaged or was edited outside the rules, so it will not be "
+                                "opened for writing; `gotong ledger verify` replays it in full and says more. First fault",
+                           l->path);
+    gt_state_set_digest(l->state, &acc);
     return 0;
 }
 
@@ -282,8 +321,15 @@ int gt_ledger_open(const char *path, int flags, gt_ledger **out, gt_err *err) {
     if (!l->readonly && (rc = create_schema(l->db, err))) goto fail;
     if ((rc = load_genesis(l->db, &l->g, err))) goto fail;
     if ((rc = read_block(l->db, -1, &l->head, err))) goto fail;
+    {
+        gt_block genesis;
+        if ((rc = read_block(l->db, 0, &genesis, err))) goto fail;
+        l->dom.chain_id = l->g.chain_id;
+        memcpy(l->dom.salt, genesis.hash, 32);
+    }
     l->state = gt_state_new();
     if (!l->state) { rc = gt_err_set(err, GT_ENOMEM, "out of memory"); goto fail; }
+    if (!l->readonly && (rc = check_on_open(l, err))) goto fail;
     uint64_t supply;
     if ((rc = meta_get(l->db, "supply", &supply, NULL, 0, err))) goto fail;
     gt_state_set_supply(l->state, supply);
@@ -334,7 +380,32 @@ void gt_ledger_close(gt_ledger *l) {
 
 const gt_genesis *gt_ledger_genesis(const gt_ledger *l) { return &l->g; }
 
-void gt_ledger_set_time(gt_ledger *l, uint64_t time_s) { l->fixed_time_s = time_s; }
+const gt_domain *gt_ledger_domain(const gt_ledger *l) { return &l->dom; }
+
+void gt_genesis_domain(const gt_genesis *g, gt_domain *out) {
+    gt_block b;
+    genesis_block(g, &b);
+    out->chain_id = g->chain_id;
+    memcpy(out->salt, b.hash, 32);
+}
+
+void gt_ledger_set_time(gt_ledger *l, uint64_t time_s) { __atomic_store_n(&l->fixed_time_s, time_s, __ATOMIC_RELAXED); }
+
+/* The writer's clock for the next block: the fixed one, or the wall clock. */
+static uint64_t clock_s(gt_ledger *l) {
+    uint64_t fixed = __atomic_load_n(&l->fixed_time_s, __ATOMIC_RELAXED);
+    return fixed ? fixed : (uint64_t)time(NULL);
+}
+
+/* Refuses every action of a batch list with the same code and message. */
+static void refuse_all(pending *list, int code, const char *msg) {
+    for (pending *p = list; p; p = p->next)
+        for (size_t i = 0; i < p->n; i++)
+            if (!p->res[i].code) {
+                p->res[i].code = code;
+                snprintf(p->res[i].msg, sizeof p->res[i].msg, "%s", msg);
+            }
+}
 
 /* Inserts one applied action into the log. */
 static int put_action(gt_ledger *l, const gt_action *a, uint64_t height, uint32_t idx, gt_err *err) {
@@ -390,8 +461,21 @@ static void write_block(gt_ledger *l, pending *list) {
         l->ids_cap = total;
     }
     double t_start = gt_now_s();
-    uint64_t now = l->fixed_time_s ? l->fixed_time_s : (uint64_t)time(NULL);
-    gt_tx tx = {.state = l->state, .db = l->db, .chain_id = l->g.chain_id, .height = l->head.height + 1,
+    uint64_t now = clock_s(l);
+    if (l->head.time_s > now && l->head.time_s - now > GT_LEDGER_MAX_CLOCK_DRIFT_S) {
+        char msg[GT_ERR_MSG_MAX];
+        snprintf(msg, sizeof msg,
+                 "no block made: this node's clock (%llu) is %llu s behind the last block's time (%llu), more than "
+                 "the %d s a block time may be ahead of the clock that makes it; fix the node's clock",
+                 (unsigned long long)now, (unsigned long long)(l->head.time_s - now),
+                 (unsigned long long)l->head.time_s, GT_LEDGER_MAX_CLOCK_DRIFT_S);
+        refuse_all(list, GT_ESTATE, msg);
+        for (pending *p = list; p; p = p->next)
+            for (size_t i = 0; i < p->n; i++) l->stats.actions_refused += p->res[i].code != 0;
+        pthread_mutex_unlock(&l->state_mu);
+        return;
+    }
+    gt_tx tx = {.state = l->state, .db = l->db, .domain = l->dom, .height = l->head.height + 1,
                 .time_s = now > l->head.time_s ? now : l->head.time_s,
                 .unbonding_blocks = l->g.unbonding_blocks, .authority = l->g.authority};
     gt_block b = {.height = tx.height, .time_s = tx.time_s};
@@ -431,7 +515,7 @@ static void write_block(gt_ledger *l, pending *list) {
     }
     if (!rc) {
         b.n_actions = k;
-        gt_merkle_root((const uint8_t(*)[32])l->ids, k, b.actions_root);
+        gt_block_actions_root(l->ids, k, b.actions_root);
         rc = gt_block_finish(&tx, l->head.state_root, &b, &err);
     }
     if (!rc && l->unindexed + k >= GT_LEDGER_ID_BATCH) rc = index_ids(l->db, &err);
@@ -524,7 +608,7 @@ int gt_ledger_submit_async(gt_ledger *l, gt_action *acts, size_t n, gt_result *r
         if (l->readonly) {
             res[i].code = GT_EPERM;
             snprintf(res[i].msg, sizeof res[i].msg, "ledger is open read-only");
-        } else if (gt_action_verify(&acts[i], l->g.chain_id, &err)) {
+        } else if (gt_action_verify(&acts[i], &l->dom, &err)) {
             res[i].code = err.code;
             snprintf(res[i].msg, sizeof res[i].msg, "%s", err.msg);
         }
@@ -574,7 +658,9 @@ size_t gt_ledger_submit(gt_ledger *l, gt_action *acts, size_t n, gt_result *res)
 
 int gt_ledger_tick(gt_ledger *l, gt_err *err) {
     if (l->readonly) return gt_err_set(err, GT_EPERM, "ledger is open read-only");
+    pthread_mutex_lock(&l->state_mu);
     uint64_t before = l->head.height;
+    pthread_mutex_unlock(&l->state_mu);
     pending me = {.tick = 1};
     enqueue(l, &me);
     pthread_mutex_lock(&l->mu);
@@ -582,8 +668,13 @@ int gt_ledger_tick(gt_ledger *l, gt_err *err) {
     pthread_mutex_unlock(&l->mu);
     pthread_mutex_lock(&l->state_mu);
     int ok = l->head.height > before;
+    uint64_t head_time = l->head.time_s, now = clock_s(l);
     pthread_mutex_unlock(&l->state_mu);
-    return ok ? 0 : gt_err_set(err, GT_EDB, "could not write an empty block");
+    if (ok) return 0;
+    if (head_time > now && head_time - now > GT_LEDGER_MAX_CLOCK_DRIFT_S)
+        return gt_err_set(err, GT_ESTATE, "no block made: this node's clock is %llu s behind the last block's time; fix it",
+                          (unsigned long long)(head_time - now));
+    return gt_err_set(err, GT_EDB, "could not write an empty block");
 }
 
 int gt_ledger_head(gt_ledger *l, gt_block *out, gt_err *err) {
@@ -601,7 +692,7 @@ int gt_ledger_block(gt_ledger *l, uint64_t height, gt_block *out, gt_err *err) {
 
 int gt_ledger_read(gt_ledger *l, int (*fn)(void *arg, gt_tx *tx, gt_err *err), void *arg, gt_err *err) {
     pthread_mutex_lock(&l->state_mu);
-    gt_tx tx = {.state = l->state, .db = l->db, .chain_id = l->g.chain_id, .height = l->head.height,
+    gt_tx tx = {.state = l->state, .db = l->db, .domain = l->dom, .height = l->head.height,
                 .time_s = l->head.time_s, .unbonding_blocks = l->g.unbonding_blocks,
                 .authority = l->g.authority};
     if (l->readonly) gt_state_reset(l->state); /* another process writes: read fresh rows */
@@ -643,7 +734,7 @@ int gt_ledger_each_action(gt_ledger *l, uint64_t from, uint64_t to, gt_ledger_ac
     while (!stop && (rc = sqlite3_step(q)) == SQLITE_ROW) {
         uint64_t h = (uint64_t)sqlite3_column_int64(q, 0);
         uint32_t idx = (uint32_t)sqlite3_column_int64(q, 1);
-        int drc = gt_action_decode(sqlite3_column_blob(q, 2), (size_t)sqlite3_column_bytes(q, 2), a, err);
+        int drc = gt_action_decode(sqlite3_column_blob(q, 2), (size_t)sqlite3_column_bytes(q, 2), l->dom.salt, a, err);
         if (drc) { gt_free(a); sqlite3_finalize(q); return gt_err_wrap(err, "block %llu action %u", (unsigned long long)h, idx); }
         json_t *j = gt_action_to_json(a, 1);
         char *s = json_dumps(j, JSON_COMPACT);
@@ -663,6 +754,11 @@ int gt_ledger_find_action(sqlite3 *db, const uint8_t id[32], gt_action *a, uint6
     static const char *const sql[2] = {
         "SELECT a.height,a.idx,a.body FROM action_ids i JOIN actions a ON a.seq=i.seq WHERE i.id=?",
         "SELECT height,idx,body FROM actions WHERE seq > (SELECT value FROM meta WHERE key='ids_seq') AND id=?"};
+    uint8_t salt[32];
+    gt_block genesis;
+    int grc = read_block(db, 0, &genesis, err);
+    if (grc) return grc == GT_ENOTFOUND ? gt_err_set(err, GT_EDB, "ledger has no genesis block") : grc;
+    memcpy(salt, genesis.hash, 32);
     for (int pass = 0; pass < 2; pass++) {
         sqlite3_stmt *q;
         if (sqlite3_prepare_v2(db, sql[pass], -1, &q, NULL))
@@ -672,7 +768,7 @@ int gt_ledger_find_action(sqlite3 *db, const uint8_t id[32], gt_action *a, uint6
         if (step == SQLITE_ROW) {
             if (height) *height = (uint64_t)sqlite3_column_int64(q, 0);
             if (index) *index = (uint32_t)sqlite3_column_int64(q, 1);
-            if (gt_action_decode(sqlite3_column_blob(q, 2), (size_t)sqlite3_column_bytes(q, 2), a, err)) {
+            if (gt_action_decode(sqlite3_column_blob(q, 2), (size_t)sqlite3_column_bytes(q, 2), salt, a, err)) {
                 gt_err_wrap(err, "stored action is damaged");
                 rc = GT_EDB;
             }

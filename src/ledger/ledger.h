@@ -9,8 +9,13 @@
  *
  * Durability (fsync policy): journal_mode=WAL, synchronous=FULL: each block's
  * commit fsyncs the WAL before gt_ledger_submit returns, so an acknowledged
- * action survives kill -9 and power loss (on a disk that honours fsync). One
- * fsync per block, not per action: that is what group commit buys.
+ * action survives kill -9 and power loss (on a disk that honours fsync;
+ * tests/ledger/test_ledger_power.c drops every unsynced write at random
+ * crash points). One fsync per block, not per action: that is what group
+ * commit buys.
+ *
+ * Integrity: a writer's open checks the ledger first (check.h) and refuses
+ * one changed outside the rules; gt_ledger_verify replays it in full.
  *
  * One process writes a ledger at a time (an flock on DB.lock); readers may
  * open it read-only alongside (WAL). */
@@ -49,6 +54,13 @@ int gt_ledger_open(const char *path, int flags, gt_ledger **out, gt_err *err);
 void gt_ledger_close(gt_ledger *l); /* accepts NULL */
 
 const gt_genesis *gt_ledger_genesis(const gt_ledger *l);
+/* The EIP-712 domain every action on this ledger is signed under: its chain
+ * id and, as salt, its genesis block hash. Signers take it from here (or from
+ * a node's GET /v1/chain), never build it themselves. */
+const gt_domain *gt_ledger_domain(const gt_ledger *l);
+/* The same domain computed from genesis parameters alone (the genesis block
+ * is a function of them): for tools and tests that know the genesis. */
+void gt_genesis_domain(const gt_genesis *g, gt_domain *out);
 
 /* Verifies, applies and durably commits n actions in order; fills res[i] for
  * each. Returns the number applied. Thread-safe. */
@@ -64,8 +76,20 @@ void gt_ledger_wait(gt_ledger *l, gt_ledger_ticket *ticket); /* accepts NULL */
 /* Makes a block with no actions (lets deadlines pass when nothing else happens). */
 int gt_ledger_tick(gt_ledger *l, gt_err *err);
 
+/* Block time. Each block's time is max(the writer's clock, the previous
+ * block's time): monotonic, and never ahead of the clock of the node that
+ * made it. Traffic cannot move it: a thousand self-transfers in a second
+ * make blocks that all carry that second. A writer whose clock is more than
+ * GT_LEDGER_MAX_CLOCK_DRIFT_S behind the last block's time refuses to make
+ * blocks (it would stamp a time it has not seen; fix its clock), so every
+ * block's time is within that bound of the clock that made it. Replay
+ * (`ledger verify`) and the open check refuse a block whose time goes
+ * backwards. Rules and modules read the time only as tx->time_s of the
+ * block being built (begin_block sees it too), never the clock. */
+#define GT_LEDGER_MAX_CLOCK_DRIFT_S 120
+
 /* Fixes the clock used for new blocks' timestamps (0: wall clock). Block
- * times never go backwards whatever the clock says. */
+ * times never go backwards whatever the clock says. Thread-safe. */
 void gt_ledger_set_time(gt_ledger *l, uint64_t time_s);
 
 int gt_ledger_head(gt_ledger *l, gt_block *out, gt_err *err);

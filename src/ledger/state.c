@@ -15,6 +15,7 @@
 #include "base/alloc.h"
 #include "base/amount.h"
 #include "crypto/addr.h"
+#include "ledger/digest.h"
 
 const char gt_state_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
@@ -27,15 +28,24 @@ const char gt_state_schema_sql[] =
     " amount INTEGER NOT NULL, release_height INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS unbonding_release ON unbonding(release_height);";
 
+/* base is the row as the store holds it (in_db: it holds one at all): the
+ * state digest subtracts it and adds the new row when the block is flushed. */
 typedef struct acct_slot {
-    gt_account a;
-    uint8_t used, dirty;
+    gt_account a, base;
+    uint8_t used, dirty, in_db;
 } acct_slot;
 
 typedef struct lock_slot {
-    gt_lock l;
-    uint8_t used, dirty, exists;
+    gt_lock l, base;
+    uint8_t used, dirty, exists, in_db;
 } lock_slot;
+
+/* An unbonding entry made by an action of the open block: written to the
+ * store when the block is flushed, so a refused action leaves no row. */
+typedef struct unbond_rec {
+    gt_addr addr;
+    uint64_t amount, release_height;
+} unbond_rec;
 
 /* One undo record: the whole previous row (rows are small). */
 typedef struct undo_rec {
@@ -70,8 +80,17 @@ struct gt_state {
     size_t mark_dirty_accts, mark_dirty_locks; /* dirty list lengths at action start */
     uint64_t supply, supply_at_mark;
     int supply_dirty;
+    /* Bytes fed to the block commitment (gt_tx_commit) and unbonding entries
+     * of this block; an action's own are dropped when it is refused. */
+    uint8_t *commit;
+    size_t commit_len, commit_cap, commit_mark;
+    unbond_rec *unb;
+    size_t n_unb, cap_unb, mark_unb;
+    gt_digest_acc digest, digest_at_block; /* see digest.h */
+    int commit_oom; /* a gt_tx_commit could not be held: the block must fail */
+    int last_code; /* code of the last failed row load (err may be NULL) */
     sqlite3 *db;
-    sqlite3_stmt *sel_acct, *put_acct, *sel_lock, *put_lock;
+    sqlite3_stmt *sel_acct, *put_acct, *sel_lock, *put_lock, *ins_unb;
 };
 
 static uint64_t key_hash(const uint8_t *k) {
@@ -95,7 +114,8 @@ static void finalize_stmts(gt_state *s) {
     sqlite3_finalize(s->put_acct);
     sqlite3_finalize(s->sel_lock);
     sqlite3_finalize(s->put_lock);
-    s->sel_acct = s->put_acct = s->sel_lock = s->put_lock = NULL;
+    sqlite3_finalize(s->ins_unb);
+    s->sel_acct = s->put_acct = s->sel_lock = s->put_lock = s->ins_unb = NULL;
     s->db = NULL;
 }
 
@@ -107,6 +127,8 @@ void gt_state_free(gt_state *s) {
     gt_free(s->dirty_accts);
     gt_free(s->dirty_locks);
     gt_free(s->undo);
+    gt_free(s->commit);
+    gt_free(s->unb);
     gt_free(s);
 }
 
@@ -119,7 +141,20 @@ void gt_state_reset(gt_state *s) {
     s->n_dirty_accts = s->n_dirty_locks = s->n_undo = 0;
     s->mark_dirty_accts = s->mark_dirty_locks = 0;
     s->supply_dirty = 0;
+    s->commit_len = s->commit_mark = s->n_unb = s->mark_unb = 0;
+    s->commit_oom = 0;
+    s->digest = s->digest_at_block; /* the block's changes were not committed */
 }
+
+void gt_state_block_start(gt_state *s) {
+    s->digest_at_block = s->digest;
+    s->commit_len = s->commit_mark = s->n_unb = s->mark_unb = 0;
+    s->commit_oom = 0;
+}
+
+void gt_state_set_digest(gt_state *s, const gt_digest_acc *acc) { s->digest = s->digest_at_block = *acc; }
+
+void gt_state_digest(gt_state *s, uint8_t out[32]) { gt_digest_final(&s->digest, s->supply, out); }
 
 uint64_t gt_state_supply(gt_state *s) { return s->supply; }
 void gt_state_set_supply(gt_state *s, uint64_t supply) { s->supply = s->supply_at_mark = supply; }
@@ -138,9 +173,11 @@ static int bind_db(gt_state *s, sqlite3 *db, gt_err *err) {
     if (sqlite3_prepare_v2(db, "SELECT balance,staked,locked,unbonding,nonce FROM accounts WHERE addr=?", -1, &s->sel_acct, NULL) ||
         sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO accounts VALUES(?,?,?,?,?,?)", -1, &s->put_acct, NULL) ||
         sqlite3_prepare_v2(db, "SELECT owner,amount FROM locks WHERE id=?", -1, &s->sel_lock, NULL) ||
-        sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO locks VALUES(?,?,?)", -1, &s->put_lock, NULL)) {
-        gt_err_set(err, GT_EDB, "state: %s", sqlite3_errmsg(db));
+        sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO locks VALUES(?,?,?)", -1, &s->put_lock, NULL) ||
+        sqlite3_prepare_v2(db, "INSERT INTO unbonding(addr,amount,release_height) VALUES(?,?,?)", -1, &s->ins_unb, NULL)) {
+        s->last_code = gt_err_set(err, GT_EDB, "state: %s", sqlite3_errmsg(db));
         finalize_stmts(s);
+        s->db = db;
         return GT_EDB;
     }
     return 0;
@@ -183,14 +220,23 @@ static int grow_locks(gt_state *s) {
 static acct_slot *acct_slot_get(gt_tx *tx, const gt_addr *a, gt_err *err) {
     gt_state *s = tx->state;
     if (bind_db(s, tx->db, err)) return NULL;
-    if (s->acct_n * 2 >= s->acct_cap && grow_accts(s)) {
-        gt_err_set(err, GT_ENOMEM, "out of memory (accounts)");
-        return NULL;
+    /* Look up before growing: finding a cached row must never move slots
+     * (callers hold pointers to other slots across a lookup). */
+    size_t j = 0;
+    if (s->acct_cap) {
+        j = key_hash(a->b) & (s->acct_cap - 1);
+        while (s->accts[j].used) {
+            if (!memcmp(s->accts[j].a.addr.b, a->b, 20)) return &s->accts[j];
+            j = (j + 1) & (s->acct_cap - 1);
+        }
     }
-    size_t j = key_hash(a->b) & (s->acct_cap - 1);
-    while (s->accts[j].used) {
-        if (!memcmp(s->accts[j].a.addr.b, a->b, 20)) return &s->accts[j];
-        j = (j + 1) & (s->acct_cap - 1);
+    if (s->acct_n * 2 >= s->acct_cap) {
+        if (grow_accts(s)) {
+            s->last_code = gt_err_set(err, GT_ENOMEM, "out of memory (accounts)");
+            return NULL;
+        }
+        j = key_hash(a->b) & (s->acct_cap - 1);
+        while (s->accts[j].used) j = (j + 1) & (s->acct_cap - 1);
     }
     acct_slot *slot = &s->accts[j];
     memset(slot, 0, sizeof *slot);
@@ -204,11 +250,13 @@ static acct_slot *acct_slot_get(gt_tx *tx, const gt_addr *a, gt_err *err) {
         slot->a.locked = (uint64_t)sqlite3_column_int64(q, 2);
         slot->a.unbonding = (uint64_t)sqlite3_column_int64(q, 3);
         slot->a.nonce = (uint64_t)sqlite3_column_int64(q, 4);
+        slot->in_db = 1;
     } else if (rc != SQLITE_DONE) {
         sqlite3_reset(q);
-        gt_err_set(err, GT_EDB, "reading account: %s", sqlite3_errmsg(s->db));
+        s->last_code = gt_err_set(err, GT_EDB, "reading account: %s", sqlite3_errmsg(s->db));
         return NULL;
     }
+    slot->base = slot->a;
     sqlite3_reset(q);
     slot->used = 1;
     s->acct_n++;
@@ -218,14 +266,21 @@ static acct_slot *acct_slot_get(gt_tx *tx, const gt_addr *a, gt_err *err) {
 static lock_slot *lock_slot_get(gt_tx *tx, const uint8_t id[32], gt_err *err) {
     gt_state *s = tx->state;
     if (bind_db(s, tx->db, err)) return NULL;
-    if (s->lock_n * 2 >= s->lock_cap && grow_locks(s)) {
-        gt_err_set(err, GT_ENOMEM, "out of memory (locks)");
-        return NULL;
+    size_t j = 0; /* look up before growing, as acct_slot_get */
+    if (s->lock_cap) {
+        j = key_hash(id) & (s->lock_cap - 1);
+        while (s->locks[j].used) {
+            if (!memcmp(s->locks[j].l.id, id, 32)) return &s->locks[j];
+            j = (j + 1) & (s->lock_cap - 1);
+        }
     }
-    size_t j = key_hash(id) & (s->lock_cap - 1);
-    while (s->locks[j].used) {
-        if (!memcmp(s->locks[j].l.id, id, 32)) return &s->locks[j];
-        j = (j + 1) & (s->lock_cap - 1);
+    if (s->lock_n * 2 >= s->lock_cap) {
+        if (grow_locks(s)) {
+            s->last_code = gt_err_set(err, GT_ENOMEM, "out of memory (locks)");
+            return NULL;
+        }
+        j = key_hash(id) & (s->lock_cap - 1);
+        while (s->locks[j].used) j = (j + 1) & (s->lock_cap - 1);
     }
     lock_slot *slot = &s->locks[j];
     memset(slot, 0, sizeof *slot);
@@ -236,12 +291,13 @@ static lock_slot *lock_slot_get(gt_tx *tx, const uint8_t id[32], gt_err *err) {
     if (rc == SQLITE_ROW) {
         if (sqlite3_column_bytes(q, 0) == 20) memcpy(slot->l.owner.b, sqlite3_column_blob(q, 0), 20);
         slot->l.amount = (uint64_t)sqlite3_column_int64(q, 1);
-        slot->exists = 1;
+        slot->exists = slot->in_db = 1;
     } else if (rc != SQLITE_DONE) {
         sqlite3_reset(q);
-        gt_err_set(err, GT_EDB, "reading lock: %s", sqlite3_errmsg(s->db));
+        s->last_code = gt_err_set(err, GT_EDB, "reading lock: %s", sqlite3_errmsg(s->db));
         return NULL;
     }
+    slot->base = slot->l;
     sqlite3_reset(q);
     slot->used = 1;
     s->lock_n++;
@@ -306,6 +362,8 @@ void gt_tx_begin_action(gt_tx *tx) {
     s->mark_dirty_accts = s->n_dirty_accts;
     s->mark_dirty_locks = s->n_dirty_locks;
     s->supply_at_mark = s->supply;
+    s->commit_mark = s->commit_len;
+    s->mark_unb = s->n_unb;
 }
 
 void gt_tx_rollback_action(gt_tx *tx) {
@@ -330,18 +388,20 @@ void gt_tx_rollback_action(gt_tx *tx) {
     s->n_dirty_accts = s->mark_dirty_accts;
     s->n_dirty_locks = s->mark_dirty_locks;
     s->supply = s->supply_at_mark;
+    s->commit_len = s->commit_mark; /* a refused action leaves no trace in the state root */
+    s->n_unb = s->mark_unb;
 }
 
 int gt_state_account(gt_tx *tx, const gt_addr *a, gt_account *out, gt_err *err) {
     acct_slot *slot = acct_slot_get(tx, a, err);
-    if (!slot) return err ? err->code : GT_EDB;
+    if (!slot) return tx->state->last_code;
     *out = slot->a;
     return 0;
 }
 
 int gt_state_lock_get(gt_tx *tx, const uint8_t id[32], gt_lock *out, gt_err *err) {
     lock_slot *slot = lock_slot_get(tx, id, err);
-    if (!slot) return err ? err->code : GT_EDB;
+    if (!slot) return tx->state->last_code;
     if (!slot->exists) return gt_err_set(err, GT_ENOTFOUND, "no such escrow lock");
     *out = slot->l;
     return 0;
@@ -354,7 +414,7 @@ static const char *addr_str(const gt_addr *a, char buf[43]) {
 
 #define GET_ACCT(var, addr)                                   \
     acct_slot *var = acct_slot_get(tx, (addr), err);          \
-    if (!var) return err ? err->code : GT_EDB
+    if (!var) return tx->state->last_code
 
 int gt_state_use_nonce(gt_tx *tx, const gt_addr *a, uint64_t nonce, gt_err *err) {
     GET_ACCT(slot, a);
@@ -432,29 +492,19 @@ int gt_state_stake(gt_tx *tx, const gt_addr *a, uint64_t amount, gt_err *err) {
 }
 
 int gt_state_unstake(gt_tx *tx, const gt_addr *a, uint64_t amount, gt_err *err) {
+    gt_state *s = tx->state;
     GET_ACCT(slot, a);
     if (slot->a.staked < amount) return no_funds(err, a, "stake", slot->a.staked, amount);
     uint64_t release;
-    if (gt_add_u64(tx->height, tx->unbonding_blocks, &release))
+    if (gt_add_u64(tx->height, tx->unbonding_blocks, &release) || release > (uint64_t)INT64_MAX)
         return gt_err_set(err, GT_EOVERFLOW, "unbonding height overflows");
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(tx->db, "INSERT INTO unbonding(addr,amount,release_height) VALUES(?,?,?)",
-                           -1, &q, NULL))
-        return gt_err_set(err, GT_EDB, "unstake: %s", sqlite3_errmsg(tx->db));
-    sqlite3_bind_blob(q, 1, a->b, 20, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, (int64_t)amount);
-    sqlite3_bind_int64(q, 3, (int64_t)release);
-    int rc = sqlite3_step(q);
-    sqlite3_finalize(q);
-    if (rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "unstake: %s", sqlite3_errmsg(tx->db));
-    if (touch_acct(tx->state, slot)) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    /* The entry is written at flush (gt_state_flush), not here: a rule that
+     * fails after this call must leave no row behind, savepoint or not. */
+    unbond_rec u = {.addr = *a, .amount = amount, .release_height = release};
+    if (push((void **)&s->unb, &s->n_unb, &s->cap_unb, sizeof u, &u) || touch_acct(s, slot))
+        return gt_err_set(err, GT_ENOMEM, "out of memory");
     slot->a.staked -= amount;
     slot->a.unbonding += amount;
-    uint8_t rec[20 + 16];
-    memcpy(rec, a->b, 20);
-    memcpy(rec + 20, &amount, 8);
-    memcpy(rec + 28, &release, 8);
-    gt_tx_commit(tx, rec, sizeof rec);
     return 0;
 }
 
@@ -465,7 +515,7 @@ int gt_state_slash_stake(gt_tx *tx, const gt_addr *a, const gt_addr *to, uint64_
     acct_slot *dst = NULL;
     if (to) {
         dst = acct_slot_get(tx, to, err);
-        if (!dst) return err ? err->code : GT_EDB;
+        if (!dst) return tx->state->last_code;
         src = acct_slot_get(tx, a, err);
         assert(src);
     }
@@ -484,7 +534,7 @@ int gt_state_slash_stake(gt_tx *tx, const gt_addr *a, const gt_addr *to, uint64_
 int gt_state_lock(gt_tx *tx, const gt_addr *owner, const uint8_t id[32], uint64_t amount, gt_err *err) {
     gt_state *s = tx->state;
     lock_slot *l = lock_slot_get(tx, id, err);
-    if (!l) return err ? err->code : GT_EDB;
+    if (!l) return tx->state->last_code;
     if (l->exists && !gt_addr_eq(&l->l.owner, owner))
         return gt_err_set(err, GT_EPERM, "escrow lock belongs to another account");
     GET_ACCT(src, owner);
@@ -504,7 +554,7 @@ int gt_state_lock(gt_tx *tx, const gt_addr *owner, const uint8_t id[32], uint64_
 static int unlock_to(gt_tx *tx, const uint8_t id[32], const gt_addr *to, uint64_t amount, gt_err *err) {
     gt_state *s = tx->state;
     lock_slot *l = lock_slot_get(tx, id, err);
-    if (!l) return err ? err->code : GT_EDB;
+    if (!l) return tx->state->last_code;
     if (!l->exists) return gt_err_set(err, GT_ENOTFOUND, "no such escrow lock");
     if (l->l.amount < amount) {
         char h[GT_AMOUNT_STR_MAX], n[GT_AMOUNT_STR_MAX];
@@ -516,7 +566,7 @@ static int unlock_to(gt_tx *tx, const uint8_t id[32], const gt_addr *to, uint64_
     acct_slot *dst = NULL;
     if (to) {
         dst = acct_slot_get(tx, to, err);
-        if (!dst) return err ? err->code : GT_EDB;
+        if (!dst) return tx->state->last_code;
         owner = acct_slot_get(tx, &owner_addr, err);
     }
     l = lock_slot_get(tx, id, err);
@@ -547,18 +597,22 @@ int gt_state_slash(gt_tx *tx, const uint8_t id[32], const gt_addr *to, uint64_t 
 int gt_state_mature_unbonding(gt_tx *tx, gt_err *err) {
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(tx->db,
-                           "SELECT seq,addr,amount FROM unbonding WHERE release_height<=? ORDER BY seq",
+                           "SELECT seq,addr,amount,release_height FROM unbonding WHERE release_height<=? ORDER BY seq",
                            -1, &q, NULL))
         return gt_err_set(err, GT_EDB, "unbonding: %s", sqlite3_errmsg(tx->db));
     sqlite3_bind_int64(q, 1, (int64_t)tx->height);
     int rc, n = 0;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        gt_addr a;
-        if (sqlite3_column_bytes(q, 1) != 20) continue;
-        memcpy(a.b, sqlite3_column_blob(q, 1), 20);
+        gt_addr a = {{0}};
+        int ok = sqlite3_column_bytes(q, 1) == 20;
+        if (ok) memcpy(a.b, sqlite3_column_blob(q, 1), 20);
         uint64_t amount = (uint64_t)sqlite3_column_int64(q, 2);
+        /* The row leaves the store (below): out of the state digest too. */
+        gt_digest_unbonding(&tx->state->digest, (uint64_t)sqlite3_column_int64(q, 0), &a, amount,
+                            (uint64_t)sqlite3_column_int64(q, 3), -1);
+        if (!ok) continue;
         acct_slot *slot = acct_slot_get(tx, &a, err);
-        if (!slot) { sqlite3_finalize(q); return err ? err->code : GT_EDB; }
+        if (!slot) { sqlite3_finalize(q); return tx->state->last_code; }
         assert(slot->a.unbonding >= amount);
         if (touch_acct(tx->state, slot)) { sqlite3_finalize(q); return gt_err_set(err, GT_ENOMEM, "out of memory"); }
         slot->a.unbonding -= amount;
@@ -634,7 +688,24 @@ void gt_tx_stmt_done(gt_tx *tx, sqlite3_stmt *q) {
     sqlite3_finalize(q); /* one that did not fit in the cache */
 }
 
-void gt_tx_commit(gt_tx *tx, const void *data, size_t len) { gt_keccak_update(&tx->diff, data, len); }
+void gt_tx_commit(gt_tx *tx, const void *data, size_t len) {
+    gt_state *s = tx->state;
+    if (!s) { gt_keccak_update(&tx->diff, data, len); return; }
+    /* Held until the block is flushed, so that a refused action's bytes can
+     * be dropped (gt_tx_rollback_action). If memory runs out the bytes go to
+     * the hash at once: the root is still deterministic, and an action that
+     * is later refused then fails the block (checked in gt_state_flush). */
+    if (s->commit_len + len > s->commit_cap) {
+        size_t cap = s->commit_cap ? s->commit_cap : 4096;
+        while (cap < s->commit_len + len) cap *= 2;
+        void *p = gt_realloc(s->commit, cap);
+        if (!p) { s->commit_oom = 1; return; }
+        s->commit = p;
+        s->commit_cap = cap;
+    }
+    memcpy(s->commit + s->commit_len, data, len);
+    s->commit_len += len;
+}
 
 static int cmp_addr(const void *a, const void *b) { return memcmp(a, b, 20); }
 static int cmp_b32(const void *a, const void *b) { return memcmp(a, b, 32); }
@@ -644,9 +715,39 @@ static void put_be64(uint8_t *p, uint64_t v) {
     for (int i = 7; i >= 0; i--) { p[i] = (uint8_t)v; v >>= 8; }
 }
 
+/* Writes the block's unbonding entries and feeds them (big-endian, in the
+ * order their actions ran) to the commitment and the digest. */
+static int flush_unbonding(gt_tx *tx, gt_err *err) {
+    gt_state *s = tx->state;
+    for (size_t i = 0; i < s->n_unb; i++) {
+        const unbond_rec *u = &s->unb[i];
+        sqlite3_stmt *q = s->ins_unb;
+        sqlite3_bind_blob(q, 1, u->addr.b, 20, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 2, (int64_t)u->amount);
+        sqlite3_bind_int64(q, 3, (int64_t)u->release_height);
+        int rc = sqlite3_step(q);
+        sqlite3_reset(q);
+        if (rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "writing unbonding: %s", sqlite3_errmsg(s->db));
+        uint64_t seq = (uint64_t)sqlite3_last_insert_rowid(s->db);
+        gt_digest_unbonding(&s->digest, seq, &u->addr, u->amount, u->release_height, 1);
+        uint8_t rec[20 + 16];
+        memcpy(rec, u->addr.b, 20);
+        put_be64(rec + 20, u->amount);
+        put_be64(rec + 28, u->release_height);
+        gt_keccak_update(&tx->diff, rec, sizeof rec);
+    }
+    s->n_unb = s->mark_unb = 0;
+    return 0;
+}
+
 int gt_state_flush(gt_tx *tx, gt_err *err) {
     gt_state *s = tx->state;
-    if (bind_db(s, tx->db, err)) return err->code;
+    if (bind_db(s, tx->db, err)) return GT_EDB;
+    if (s->commit_oom) return gt_err_set(err, GT_ENOMEM, "out of memory (block commitment)");
+    gt_keccak_update(&tx->diff, s->commit, s->commit_len);
+    s->commit_len = s->commit_mark = 0;
+    int frc = flush_unbonding(tx, err);
+    if (frc) return frc;
     if (s->n_dirty_accts) qsort(s->dirty_accts, s->n_dirty_accts, sizeof(gt_addr), cmp_addr);
     for (size_t i = 0; i < s->n_dirty_accts; i++) {
         acct_slot *slot = acct_slot_get(tx, &s->dirty_accts[i], err);
@@ -669,7 +770,11 @@ int gt_state_flush(gt_tx *tx, gt_err *err) {
         put_be64(rec + 36, a->locked);
         put_be64(rec + 44, a->unbonding);
         put_be64(rec + 52, a->nonce);
-        gt_tx_commit(tx, rec, sizeof rec);
+        gt_keccak_update(&tx->diff, rec, sizeof rec);
+        if (slot->in_db) gt_digest_account(&s->digest, &slot->base, -1);
+        gt_digest_account(&s->digest, a, 1);
+        slot->base = *a;
+        slot->in_db = 1;
         slot->dirty = 0;
     }
     if (s->n_dirty_locks) qsort(s->dirty_locks, s->n_dirty_locks, 32, cmp_b32);
@@ -687,7 +792,11 @@ int gt_state_flush(gt_tx *tx, gt_err *err) {
         memcpy(rec, slot->l.id, 32);
         memcpy(rec + 32, slot->l.owner.b, 20);
         put_be64(rec + 52, slot->l.amount);
-        gt_tx_commit(tx, rec, sizeof rec);
+        gt_keccak_update(&tx->diff, rec, sizeof rec);
+        if (slot->in_db) gt_digest_lock(&s->digest, &slot->base, -1);
+        gt_digest_lock(&s->digest, &slot->l, 1);
+        slot->base = slot->l;
+        slot->in_db = 1;
         slot->dirty = 0;
     }
     if (s->supply_dirty) {
@@ -701,7 +810,7 @@ int gt_state_flush(gt_tx *tx, gt_err *err) {
     }
     uint8_t sup[8];
     put_be64(sup, s->supply);
-    gt_tx_commit(tx, sup, 8);
+    gt_keccak_update(&tx->diff, sup, 8);
     s->supply_dirty = 0;
     s->n_dirty_accts = s->n_dirty_locks = s->n_undo = 0;
     s->mark_dirty_accts = s->mark_dirty_locks = 0;

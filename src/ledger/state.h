@@ -22,6 +22,7 @@
 #include "base/err.h"
 #include "crypto/keccak.h"
 #include "crypto/key.h"
+#include "ledger/action.h"
 
 #define GT_SUPPLY_MAX ((uint64_t)INT64_MAX)
 
@@ -43,7 +44,7 @@ typedef struct gt_state gt_state; /* caches + dirty sets, owned by the ledger */
 typedef struct gt_tx {
     gt_state *state;
     sqlite3 *db;          /* the block's SQLite transaction; modules may add rows */
-    uint64_t chain_id;
+    gt_domain domain;     /* the network's signing domain (chain id, genesis hash) */
     uint64_t height;      /* height of the block being built */
     uint64_t time_s;      /* its timestamp (seconds since the epoch) */
     uint8_t prev_hash[32]; /* hash of the block before it: the only randomness
@@ -61,6 +62,15 @@ void gt_state_free(gt_state *s); /* accepts NULL */
 void gt_state_reset(gt_state *s);
 uint64_t gt_state_supply(gt_state *s);
 void gt_state_set_supply(gt_state *s, uint64_t supply);
+
+/* Block boundaries for the state digest (digest.h): block_start remembers
+ * the digest so that gt_state_reset can return to it when a block is not
+ * committed; set_digest installs one computed by a scan (at open);
+ * gt_state_digest gives the 32 bytes a block header carries. */
+struct gt_digest_acc;
+void gt_state_block_start(gt_state *s);
+void gt_state_set_digest(gt_state *s, const struct gt_digest_acc *acc);
+void gt_state_digest(gt_state *s, uint8_t out[32]);
 
 /* Reads an account (all zero when it never appeared). */
 int gt_state_account(gt_tx *tx, const gt_addr *a, gt_account *out, gt_err *err);
@@ -101,7 +111,9 @@ int gt_tx_stmt(gt_tx *tx, const char *sql, sqlite3_stmt **out, gt_err *err);
 void gt_tx_stmt_done(gt_tx *tx, sqlite3_stmt *q);
 
 /* Feeds bytes describing a change into the block's state commitment. Modules
- * call it for each row they write, in a deterministic order. */
+ * call it for each row they write, in a deterministic order. Inside an action
+ * the bytes are held until the block ends and dropped if the action is
+ * refused: a refused action leaves no trace in the state root. */
 void gt_tx_commit(gt_tx *tx, const void *data, size_t len);
 
 /* Action boundaries: the ledger marks where an action starts, and rolls back

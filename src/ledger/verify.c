@@ -1,20 +1,42 @@
 /* verify.c: `gotong ledger verify`: replay the whole log from genesis into a
  * fresh in-memory state with the same rules, checking every signature, nonce,
  * rule, root and hash on the way, and finally that the replayed state equals
- * the stored one row for row. Reads the ledger file read-only. */
+ * the stored one row for row. Reads the ledger file read-only.
+ *
+ * Fail closed: every SQLite call is checked, and an error (a damaged page, a
+ * missing table, a busy store) fails the verification with its message; it is
+ * never taken as "no difference". */
 #include <stdio.h>
 #include <string.h>
 
 #include "base/alloc.h"
 #include "base/hex.h"
-#include "crypto/merkle.h"
+#include "ledger/digest.h"
 #include "ledger/ledger.h"
 #include "ledger/rules.h"
+
+/* Everything one verification holds. */
+typedef struct replay {
+    const char *path;
+    gt_ledger *src;
+    const gt_genesis *g;
+    gt_domain dom;
+    sqlite3 *mem, *sdb;
+    sqlite3_stmt *qa;
+    gt_state *st;
+    gt_action *a;
+    uint8_t (*ids)[32];
+    size_t ids_cap;
+    gt_verify_report *rep;
+} replay;
 
 /* Opens a fresh in-memory store with every table. */
 static int fresh_store(sqlite3 **out, gt_err *err) {
     sqlite3 *db;
-    if (sqlite3_open(":memory:", &db) != SQLITE_OK) return gt_err_set(err, GT_EDB, "cannot open an in-memory store");
+    if (sqlite3_open(":memory:", &db) != SQLITE_OK) {
+        sqlite3_close(db);
+        return gt_err_set(err, GT_EDB, "cannot open an in-memory store");
+    }
     int rc = sqlite3_exec(db, gt_state_schema_sql, NULL, NULL, NULL);
     for (int i = 0; !rc && i < gt_ledger_n_modules(); i++) {
         const gt_ledger_module *m = gt_ledger_module_at(i);
@@ -29,162 +51,244 @@ static int fresh_store(sqlite3 **out, gt_err *err) {
     return 0;
 }
 
+/* "0x" + 64 hex digits, for messages. */
 static void hex32(const uint8_t *b, char out[67]) {
     out[0] = '0', out[1] = 'x';
     gt_hex_encode(b, 32, out + 2);
 }
 
+/* Runs a query of one integer row into *out; any SQLite error is GT_EDB,
+ * its message prefixed by what (what the query reads). */
+static int query_i64(sqlite3 *db, const char *sql, const char *what, int64_t *out, gt_err *err) {
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
+        return gt_err_set(err, GT_EDB, "%s: %s", what, sqlite3_errmsg(db));
+    int s = sqlite3_step(q);
+    if (s == SQLITE_ROW) *out = sqlite3_column_int64(q, 0);
+    int rc = s == SQLITE_ROW ? 0 : gt_err_set(err, GT_EDB, "%s: %s", what, s == SQLITE_DONE ? "no row" : sqlite3_errmsg(db));
+    sqlite3_finalize(q);
+    return rc;
+}
+
+/* The replay store's column list of table (a,b,...), so that the
+ * stored table is read by name: a stored schema whose columns were renamed
+ * or reordered fails instead of comparing by position. */
+static int column_list(sqlite3 *mem, const char *table, char *out, size_t cap, gt_err *err) {
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(mem, "SELECT name FROM pragma_table_info(?) ORDER BY cid", -1, &q, NULL) != SQLITE_OK)
+        return gt_err_set(err, GT_EDB, "columns of %s: %s", table, sqlite3_errmsg(mem));
+    sqlite3_bind_text(q, 1, table, -1, SQLITE_STATIC);
+    size_t n = 0;
+    int s;
+    out[0] = 0;
+    while ((s = sqlite3_step(q)) == SQLITE_ROW) {
+        /* Bare names: a double-quoted name that matches no column would be
+         * read as a string literal (SQLite's compatibility rule). */
+        int w = snprintf(out + n, cap - n, "%s%s", n ? "," : "", (const char *)sqlite3_column_text(q, 0));
+        if (w < 0 || (size_t)w >= cap - n) { s = SQLITE_TOOBIG; break; }
+        n += (size_t)w;
+    }
+    sqlite3_finalize(q);
+    if (s != SQLITE_DONE || !n) return gt_err_set(err, GT_EDB, "columns of %s: cannot list them", table);
+    return 0;
+}
+
 /* Compares one table of the stored ledger with the replayed one. */
 static int compare_table(sqlite3 *mem, const char *table, gt_err *err) {
-    char sql[1024];
-    snprintf(sql, sizeof sql,
-             "SELECT count(*) FROM (SELECT * FROM stored.%s EXCEPT SELECT * FROM main.%s) "
-             "UNION ALL SELECT count(*) FROM (SELECT * FROM main.%s EXCEPT SELECT * FROM stored.%s)",
-             table, table, table, table);
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(mem, sql, -1, &q, NULL)) return gt_err_set(err, GT_EDB, "compare %s: %s", table, sqlite3_errmsg(mem));
-    long long diff = 0;
-    while (sqlite3_step(q) == SQLITE_ROW) diff += sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
+    char cols[1024];
+    int rc = column_list(mem, table, cols, sizeof cols, err);
+    if (rc) return rc;
+    char *sql = sqlite3_mprintf(
+             "SELECT (SELECT count(*) FROM (SELECT %s FROM stored.\"%s\" EXCEPT SELECT %s FROM main.\"%s\"))"
+             " + (SELECT count(*) FROM (SELECT %s FROM main.\"%s\" EXCEPT SELECT %s FROM stored.\"%s\"))",
+             cols, table, cols, table, cols, table, cols, table);
+    if (!sql) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    int64_t diff = 0;
+    char what[160];
+    snprintf(what, sizeof what, "comparing table %s", table);
+    rc = query_i64(mem, sql, what, &diff, err);
+    sqlite3_free(sql);
+    if (rc) return rc;
     if (diff)
-        return gt_err_set(err, GT_EINVAL, "stored %s differ from the replayed state in %lld rows", table, diff);
+        return gt_err_set(err, GT_EINVAL, "stored %s differ from the replayed state in %lld rows", table, (long long)diff);
+    return 0;
+}
+
+/* The stored genesis block must be the one the genesis parameters make. */
+static int check_genesis(replay *r, gt_block *prev, gt_err *err) {
+    int rc = gt_ledger_block(r->src, 0, prev, err);
+    if (rc) return rc;
+    const gt_genesis *g = r->g;
+    gt_block gb = {.time_s = g->time_s};
+    gt_genesis_state_root(g->chain_id, &g->authority, g->unbonding_blocks, g->time_s, gb.state_root);
+    gt_block_empty_digest(gb.state_digest);
+    gt_block_hash(&gb);
+    if (memcmp(gb.hash, prev->hash, 32) || memcmp(gb.prev, prev->prev, 32) || memcmp(gb.actions_root, prev->actions_root, 32) ||
+        memcmp(gb.state_root, prev->state_root, 32) || memcmp(gb.state_digest, prev->state_digest, 32) ||
+        prev->time_s != g->time_s || prev->n_actions != 0)
+        return gt_err_set(err, GT_EINVAL, "block 0: the genesis block does not match the ledger's genesis parameters");
+    return 0;
+}
+
+/* Applies the stored actions of block h (header sb) to the replay; fills the
+ * ids and their count. */
+static int replay_actions(replay *r, gt_tx *tx, const gt_block *sb, uint32_t *count, gt_err *err) {
+    unsigned long long h = (unsigned long long)sb->height;
+    if (sb->n_actions > r->ids_cap) {
+        void *p = gt_realloc(r->ids, (size_t)sb->n_actions * 32);
+        if (!p) return gt_err_set(err, GT_ENOMEM, "out of memory");
+        r->ids = p;
+        r->ids_cap = sb->n_actions;
+    }
+    uint32_t k = 0;
+    int s, rc = 0;
+    sqlite3_bind_int64(r->qa, 1, (int64_t)sb->height);
+    while (!rc && (s = sqlite3_step(r->qa)) == SQLITE_ROW) {
+        if (k >= sb->n_actions) { rc = gt_err_set(err, GT_EINVAL, "block %llu holds more actions than its header says", h); break; }
+        rc = gt_action_decode(sqlite3_column_blob(r->qa, 0), (size_t)sqlite3_column_bytes(r->qa, 0), NULL, r->a, err);
+        if (!rc) rc = gt_action_verify(r->a, &r->dom, err);
+        if (!rc && (sqlite3_column_bytes(r->qa, 1) != 32 || memcmp(sqlite3_column_blob(r->qa, 1), r->a->id, 32)))
+            rc = gt_err_set(err, GT_EINVAL, "its stored id is not its digest");
+        if (!rc) rc = gt_block_apply_action(tx, r->a, err);
+        if (rc) { gt_err_wrap(err, "block %llu action %u", h, k); break; }
+        memcpy(r->ids[k++], r->a->id, 32);
+        r->rep->actions++;
+    }
+    if (!rc && s != SQLITE_DONE) rc = gt_err_set(err, GT_EDB, "block %llu: reading its actions: %s", h, sqlite3_errmsg(r->sdb));
+    sqlite3_reset(r->qa);
+    if (!rc && k != sb->n_actions)
+        rc = gt_err_set(err, GT_EINVAL, "block %llu: header says %u actions, log has %u", h, sb->n_actions, k);
+    *count = k;
+    return rc;
+}
+
+/* Replays block h on top of prev and compares every root with the stored header. */
+static int replay_block(replay *r, const gt_block *prev, const gt_block *sb, gt_err *err) {
+    unsigned long long h = (unsigned long long)sb->height;
+    if (memcmp(sb->prev, prev->hash, 32)) return gt_err_set(err, GT_EINVAL, "block %llu: prev hash does not link to block %llu", h, h - 1);
+    if (sb->time_s < prev->time_s)
+        return gt_err_set(err, GT_EINVAL, "block %llu: time goes backwards (%llu, block %llu has %llu)", h,
+                          (unsigned long long)sb->time_s, h - 1, (unsigned long long)prev->time_s);
+    gt_tx tx = {.state = r->st, .db = r->mem, .domain = r->dom, .height = sb->height, .time_s = sb->time_s,
+                .unbonding_blocks = r->g->unbonding_blocks, .authority = r->g->authority};
+    memcpy(tx.prev_hash, prev->hash, 32);   /* the seed of the market's panel draws */
+    if (sqlite3_exec(r->mem, "BEGIN", NULL, NULL, NULL)) return gt_err_set(err, GT_EDB, "replay: %s", sqlite3_errmsg(r->mem));
+    int rc = gt_block_begin(&tx, err);
+    if (rc > 0) rc = 0;
+    uint32_t k = 0;
+    if (!rc) rc = replay_actions(r, &tx, sb, &k, err);
+    gt_block rb = {.height = sb->height, .time_s = sb->time_s, .n_actions = k};
+    memcpy(rb.prev, prev->hash, 32);
+    gt_block_actions_root(r->ids, k, rb.actions_root);
+    if (!rc) rc = gt_block_finish(&tx, prev->state_root, &rb, err);
+    if (!rc && sqlite3_exec(r->mem, "COMMIT", NULL, NULL, NULL)) rc = gt_err_set(err, GT_EDB, "replay: %s", sqlite3_errmsg(r->mem));
+    if (rc) return rc;
+    const struct { const char *what; const uint8_t *mine, *stored; } cmp[] = {
+        {"actions root", rb.actions_root, sb->actions_root},
+        {"replayed state root", rb.state_root, sb->state_root},
+        {"replayed state digest", rb.state_digest, sb->state_digest},
+        {"hash", rb.hash, sb->hash},
+    };
+    for (size_t i = 0; i < sizeof cmp / sizeof cmp[0]; i++) {
+        if (!memcmp(cmp[i].mine, cmp[i].stored, 32)) continue;
+        char x[67], y[67];
+        hex32(cmp[i].mine, x);
+        hex32(cmp[i].stored, y);
+        return gt_err_set(err, GT_EINVAL, "block %llu: %s %s, stored %s", h, cmp[i].what, x, y);
+    }
+    return 0;
+}
+
+/* Replays blocks 1..head. */
+static int replay_log(replay *r, const gt_block *head, gt_verify_progress progress, void *progress_arg, gt_err *err) {
+    gt_block prev;
+    int rc = check_genesis(r, &prev, err);
+    if (rc) return rc;
+    if (sqlite3_open_v2(r->path, &r->sdb, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+        return gt_err_set(err, GT_EDB, "cannot open %s: %s", r->path, sqlite3_errmsg(r->sdb));
+    if (sqlite3_prepare_v2(r->sdb, "SELECT body,id FROM actions WHERE height=? ORDER BY idx", -1, &r->qa, NULL))
+        return gt_err_set(err, GT_EDB, "actions: %s", sqlite3_errmsg(r->sdb));
+    int64_t n = 0;
+    if ((rc = query_i64(r->sdb, "SELECT count(*) FROM blocks", "counting blocks", &n, err))) return rc;
+    if ((uint64_t)n != head->height + 1)
+        return gt_err_set(err, GT_EINVAL, "the ledger stores %lld blocks for heights 0..%llu (a block row is missing)",
+                          (long long)n, (unsigned long long)head->height);
+    for (uint64_t h = 1; h <= head->height; h++) {
+        gt_block sb;
+        if ((rc = gt_ledger_block(r->src, h, &sb, err))) return rc;
+        if ((rc = replay_block(r, &prev, &sb, err))) return rc;
+        prev = sb;
+        r->rep->blocks++;
+        if (progress) progress(progress_arg, h, head->height);
+    }
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM actions WHERE height > %llu OR height < 1", (unsigned long long)head->height);
+    if ((rc = query_i64(r->sdb, sql, "counting actions", &n, err))) return rc;
+    if (n) return gt_err_set(err, GT_EINVAL, "%lld stored actions belong to no block", (long long)n);
+    return 0;
+}
+
+/* The stored state must be exactly the replayed one, and conserve supply. */
+static int compare_state(replay *r, gt_err *err) {
+    char *attach = sqlite3_mprintf("ATTACH DATABASE %Q AS stored", r->path);
+    int rc = attach ? sqlite3_exec(r->mem, attach, NULL, NULL, NULL) : SQLITE_NOMEM;
+    sqlite3_free(attach);
+    if (rc) return gt_err_set(err, GT_EDB, "attach: %s", sqlite3_errmsg(r->mem));
+    /* Every state table -- the core's and each module's (the replay store
+     * holds exactly those) -- must match row for row. */
+    sqlite3_stmt *tq;
+    if (sqlite3_prepare_v2(r->mem, "SELECT name FROM main.sqlite_master WHERE type='table' AND name<>'meta' ORDER BY name",
+                           -1, &tq, NULL))
+        return gt_err_set(err, GT_EDB, "replay: %s", sqlite3_errmsg(r->mem));
+    int s;
+    rc = 0;
+    while (!rc && (s = sqlite3_step(tq)) == SQLITE_ROW) {
+        char table[128];
+        snprintf(table, sizeof table, "%s", (const char *)sqlite3_column_text(tq, 0));
+        rc = compare_table(r->mem, table, err);
+    }
+    if (!rc && s != SQLITE_DONE) rc = gt_err_set(err, GT_EDB, "listing tables: %s", sqlite3_errmsg(r->mem));
+    sqlite3_finalize(tq);
+    if (rc) return rc;
+    int64_t stored_supply, sum;
+    if ((rc = query_i64(r->mem, "SELECT value FROM stored.meta WHERE key='supply'", "reading supply", &stored_supply, err))) return rc;
+    if ((uint64_t)stored_supply != gt_state_supply(r->st))
+        return gt_err_set(err, GT_EINVAL, "stored supply %lld differs from the replayed supply %llu", (long long)stored_supply,
+                          (unsigned long long)gt_state_supply(r->st));
+    if ((rc = query_i64(r->mem, "SELECT coalesce(sum(balance+staked+locked+unbonding),0) FROM main.accounts", "summing accounts",
+                        &sum, err)))
+        return rc;
+    if ((uint64_t)sum != gt_state_supply(r->st))
+        return gt_err_set(err, GT_EINVAL, "accounts hold %lld units but supply is %llu", (long long)sum,
+                          (unsigned long long)gt_state_supply(r->st));
     return 0;
 }
 
 int gt_ledger_verify(const char *path, gt_verify_report *rep, gt_verify_progress progress, void *progress_arg,
                      gt_err *err) {
     memset(rep, 0, sizeof *rep);
-    gt_ledger *src;
-    int rc = gt_ledger_open(path, GT_LEDGER_READONLY, &src, err);
+    replay r = {.path = path, .rep = rep};
+    int rc = gt_ledger_open(path, GT_LEDGER_READONLY, &r.src, err);
     if (rc) return rc;
-    const gt_genesis *g = gt_ledger_genesis(src);
+    r.g = gt_ledger_genesis(r.src);
+    r.dom = *gt_ledger_domain(r.src);
     gt_block head;
-    if ((rc = gt_ledger_head(src, &head, err))) { gt_ledger_close(src); return rc; }
-
-    sqlite3 *mem = NULL;
-    gt_state *st = gt_state_new();
-    gt_action *a = gt_malloc(sizeof *a);
-    uint8_t (*ids)[32] = NULL;
-    size_t ids_cap = 0;
-    sqlite3_stmt *qa = NULL;
-    if (!st || !a) { rc = gt_err_set(err, GT_ENOMEM, "out of memory"); goto done; }
-    if ((rc = fresh_store(&mem, err))) goto done;
-
-    /* Genesis. */
-    gt_block prev;
-    if ((rc = gt_ledger_block(src, 0, &prev, err))) goto done;
-    {
-        gt_block gb = {0};
-        gb.time_s = g->time_s;
-        gt_genesis_state_root(g->chain_id, &g->authority, g->unbonding_blocks, g->time_s, gb.state_root);
-        gt_block_hash(&gb);
-        if (memcmp(gb.hash, prev.hash, 32) || memcmp(gb.state_root, prev.state_root, 32) || prev.time_s != g->time_s) {
-            rc = gt_err_set(err, GT_EINVAL, "genesis block does not match the ledger's genesis parameters");
-            goto done;
-        }
-    }
-    /* Read the stored log through the source connection. */
-    sqlite3 *sdb;
-    if (sqlite3_open_v2(path, &sdb, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        rc = gt_err_set(err, GT_EDB, "cannot open %s", path);
-        sqlite3_close(sdb);
-        goto done;
-    }
-    if (sqlite3_prepare_v2(sdb, "SELECT body FROM actions WHERE height=? ORDER BY idx", -1, &qa, NULL)) {
-        rc = gt_err_set(err, GT_EDB, "actions: %s", sqlite3_errmsg(sdb));
-        sqlite3_close(sdb);
-        goto done;
-    }
-    for (uint64_t h = 1; h <= head.height; h++) {
-        gt_block sb;
-        if ((rc = gt_ledger_block(src, h, &sb, err))) break;
-        if (memcmp(sb.prev, prev.hash, 32)) { rc = gt_err_set(err, GT_EINVAL, "block %llu: prev hash does not link to block %llu", (unsigned long long)h, (unsigned long long)h - 1); break; }
-        if (sb.time_s < prev.time_s) { rc = gt_err_set(err, GT_EINVAL, "block %llu: time goes backwards", (unsigned long long)h); break; }
-        gt_tx tx = {.state = st, .db = mem, .chain_id = g->chain_id, .height = h, .time_s = sb.time_s,
-                    .unbonding_blocks = g->unbonding_blocks, .authority = g->authority};
-        memcpy(tx.prev_hash, prev.hash, 32);
-        if (sqlite3_exec(mem, "BEGIN", NULL, NULL, NULL)) { rc = gt_err_set(err, GT_EDB, "replay: %s", sqlite3_errmsg(mem)); break; }
-        int ch = gt_block_begin(&tx, err);
-        if (ch < 0) { rc = ch; break; }
-        if (sb.n_actions > ids_cap) {
-            void *p = gt_realloc(ids, (size_t)sb.n_actions * 32);
-            if (!p) { rc = gt_err_set(err, GT_ENOMEM, "out of memory"); break; }
-            ids = p;
-            ids_cap = sb.n_actions;
-        }
-        uint32_t k = 0;
-        sqlite3_bind_int64(qa, 1, (int64_t)h);
-        while ((rc = sqlite3_step(qa)) == SQLITE_ROW) {
-            if (k >= sb.n_actions) { rc = gt_err_set(err, GT_EINVAL, "block %llu holds more actions than its header says", (unsigned long long)h); break; }
-            rc = gt_action_decode(sqlite3_column_blob(qa, 0), (size_t)sqlite3_column_bytes(qa, 0), a, err);
-            if (!rc) rc = gt_action_verify(a, g->chain_id, err);
-            if (!rc) rc = gt_block_apply_action(&tx, a, err);
-            if (rc) { gt_err_wrap(err, "block %llu action %u", (unsigned long long)h, k); break; }
-            memcpy(ids[k++], a->id, 32);
-            rep->actions++;
-        }
-        sqlite3_reset(qa);
-        if (rc != SQLITE_DONE && rc != 0) break;
-        rc = 0;
-        if (k != sb.n_actions) { rc = gt_err_set(err, GT_EINVAL, "block %llu: header says %u actions, log has %u", (unsigned long long)h, sb.n_actions, k); break; }
-        gt_block rb = {.height = h, .time_s = sb.time_s, .n_actions = k};
-        memcpy(rb.prev, prev.hash, 32);
-        gt_merkle_root((const uint8_t(*)[32])ids, k, rb.actions_root);
-        if ((rc = gt_block_finish(&tx, prev.state_root, &rb, err))) break;
-        if (sqlite3_exec(mem, "COMMIT", NULL, NULL, NULL)) { rc = gt_err_set(err, GT_EDB, "replay: %s", sqlite3_errmsg(mem)); break; }
-        char x[67], y[67];
-        if (memcmp(rb.actions_root, sb.actions_root, 32)) { hex32(rb.actions_root, x); hex32(sb.actions_root, y); rc = gt_err_set(err, GT_EINVAL, "block %llu: actions root %s, stored %s", (unsigned long long)h, x, y); break; }
-        if (memcmp(rb.state_root, sb.state_root, 32)) { hex32(rb.state_root, x); hex32(sb.state_root, y); rc = gt_err_set(err, GT_EINVAL, "block %llu: replayed state root %s, stored %s", (unsigned long long)h, x, y); break; }
-        if (memcmp(rb.hash, sb.hash, 32)) { hex32(rb.hash, x); hex32(sb.hash, y); rc = gt_err_set(err, GT_EINVAL, "block %llu: hash %s, stored %s", (unsigned long long)h, x, y); break; }
-        prev = sb;
-        rep->blocks++;
-        if (progress) progress(progress_arg, h, head.height);
-    }
-    sqlite3_finalize(qa);
-    qa = NULL;
-    sqlite3_close(sdb);
-    if (rc) goto done;
-    /* The stored state must be exactly the replayed one. */
-    {
-        char attach[4200];
-        char *quoted = sqlite3_mprintf("ATTACH DATABASE %Q AS stored", path);
-        snprintf(attach, sizeof attach, "%s", quoted);
-        sqlite3_free(quoted);
-        if (sqlite3_exec(mem, attach, NULL, NULL, NULL)) { rc = gt_err_set(err, GT_EDB, "attach: %s", sqlite3_errmsg(mem)); goto done; }
-        /* Every state table -- the core's and each module's (the replay store
-         * holds exactly those) -- must match row for row. */
-        sqlite3_stmt *tq;
-        if (sqlite3_prepare_v2(mem, "SELECT name FROM main.sqlite_master WHERE type='table' AND name<>'meta' ORDER BY name",
-                               -1, &tq, NULL)) {
-            rc = gt_err_set(err, GT_EDB, "replay: %s", sqlite3_errmsg(mem));
-            goto done;
-        }
-        while (!rc && sqlite3_step(tq) == SQLITE_ROW) {
-            char table[128];
-            snprintf(table, sizeof table, "%s", (const char *)sqlite3_column_text(tq, 0));
-            rc = compare_table(mem, table, err);
-        }
-        sqlite3_finalize(tq);
-        if (rc) goto done;
-        uint64_t stored_supply = gt_ledger_supply(src);
-        if (stored_supply != gt_state_supply(st)) { rc = gt_err_set(err, GT_EINVAL, "stored supply differs from the replayed supply"); goto done; }
-        /* Supply is conserved: the sum of every bucket equals it. */
-        sqlite3_stmt *q;
-        if (sqlite3_prepare_v2(mem, "SELECT coalesce(sum(balance+staked+locked+unbonding),0) FROM main.accounts", -1, &q, NULL) == SQLITE_OK &&
-            sqlite3_step(q) == SQLITE_ROW) {
-            uint64_t sum = (uint64_t)sqlite3_column_int64(q, 0);
-            if (sum != gt_state_supply(st)) rc = gt_err_set(err, GT_EINVAL, "accounts hold %llu units but supply is %llu", (unsigned long long)sum, (unsigned long long)gt_state_supply(st));
-        }
-        sqlite3_finalize(q);
-    }
+    if ((rc = gt_ledger_head(r.src, &head, err))) goto done;
+    r.st = gt_state_new();
+    r.a = gt_malloc(sizeof *r.a);
+    if (!r.st || !r.a) { rc = gt_err_set(err, GT_ENOMEM, "out of memory"); goto done; }
+    if ((rc = fresh_store(&r.mem, err))) goto done;
+    if ((rc = replay_log(&r, &head, progress, progress_arg, err))) goto done;
+    if ((rc = compare_state(&r, err))) goto done;
     memcpy(rep->head_hash, head.hash, 32);
-    rep->supply = gt_state_supply(st);
+    rep->supply = gt_state_supply(r.st);
 done:
-    sqlite3_finalize(qa);
-    gt_free(ids);
-    gt_free(a);
-    gt_state_free(st);
-    if (mem) sqlite3_close(mem);
-    gt_ledger_close(src);
+    sqlite3_finalize(r.qa);
+    if (r.sdb) sqlite3_close(r.sdb);
+    gt_free(r.ids);
+    gt_free(r.a);
+    gt_state_free(r.st);
+    if (r.mem) sqlite3_close(r.mem);
+    gt_ledger_close(r.src);
     return rc;
 }

@@ -37,7 +37,7 @@ int wk_finish(wk_ctx *c, int rc);
 
 /* Runs kind's rule as if `from` had signed an action of that kind with the
  * fields of `a` (already set by the caller on an action made with
- * gt_action_init(a, kind, tx->chain_id, from, 0)). Must be the last step
+ * gt_action_init(a, kind, &tx->domain, from, 0)). Must be the last step
  * that can fail in the calling rule: the market feeds its bytes to the
  * block commitment as soon as its rule succeeds. */
 int wk_apply_market(gt_tx *tx, gt_action *a, gt_err *err);

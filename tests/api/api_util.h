@@ -26,7 +26,10 @@
 #include "ledger/rules.h"
 #include "market/market.h"
 
-#define TCHAIN 1337
+#define TCHAIN_ID 1337
+/* The signing domain of the ledger thome makes (set by thome). */
+static gt_domain TDOM;
+#define TCHAIN (&TDOM)
 
 /* Key number i: keccak("gotong-api-test-key-i"), deterministic across runs. */
 static inline void tkey(int i, gt_key *k, gt_addr *a) {
@@ -45,8 +48,9 @@ static inline const char *thome(char dir[64]) {
     char path[128];
     snprintf(path, sizeof path, "%s/ledger.db", dir);
     gt_key k;
-    gt_genesis g = {.chain_id = TCHAIN, .unbonding_blocks = 2, .time_s = 1700000000};
+    gt_genesis g = {.chain_id = TCHAIN_ID, .unbonding_blocks = 2, .time_s = 1700000000};
     tkey(0, &k, &g.authority);
+    gt_genesis_domain(&g, &TDOM);
     gt_err err = {0};
     if (gt_market_register(&err) || gt_ledger_create(path, &g, &err)) {
         fprintf(stderr, "thome: %s\n", err.msg);

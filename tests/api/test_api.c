@@ -202,7 +202,9 @@ static void test_bad_input(void) {
     thttp_free(&h);
     free(s);
     /* wrong chain */
-    gt_action_init(&a, &gt_kind_transfer, 5, &A[1], 0);
+    gt_domain chain5 = TDOM;
+    chain5.chain_id = 5;
+    gt_action_init(&a, &gt_kind_transfer, &chain5, &A[1], 0);
     gt_action_set_addr(&a, "to", &A[2]);
     gt_action_set_u64(&a, "amount", 1);
     gt_action_sign(&a, &K[1], NULL);

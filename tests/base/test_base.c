@@ -170,7 +170,23 @@ static void test_file(void) {
     CHECK_EQ_INT(system(cmd), 0);
 }
 
+/* gt_err_wrap keeps the code of the error it wraps even when the caller
+ * passed no gt_err (it returned GT_EINVAL whatever the error was). */
+static int fails_with_funds(gt_err *err) { return gt_err_set(err, GT_EFUNDS, "insufficient balance"); }
+static int wraps(gt_err *err) {
+    int rc = fails_with_funds(err);
+    return rc ? gt_err_wrap(err, "paying the bounty") : 0;
+}
+
+static void test_err_wrap(void) {
+    gt_err err = {0};
+    CHECK_EQ_INT(wraps(&err), GT_EFUNDS);
+    CHECK_STR(err.msg, "paying the bounty: insufficient balance");
+    CHECK_EQ_INT(wraps(NULL), GT_EFUNDS);
+}
+
 int main(void) {
+    RUN(test_err_wrap);
     RUN(test_amount);
     RUN(test_hex);
     RUN(test_json);

@@ -151,6 +151,46 @@ static void test_same_signatures(void) {
     CHECK_EQ_INT(st, 0);
 }
 
+/* The salted domain gotong actions are signed under ({name, version,
+ * chainId, salt}: salt = the network's genesis hash): cast signs the same
+ * typed data to the same signature, and our domain separator is the one the
+ * generic encoder derives from the JSON. */
+static void test_salted_domain(void) {
+    gt_key k;
+    CHECK_EQ_INT(gt_key_generate(&k, NULL), 0);
+    char kh[65], cmd[2048], ours[133];
+    gt_hex_encode(k.priv, 32, kh);
+    uint8_t salt[32];
+    for (int i = 0; i < 32; i++) salt[i] = (uint8_t)(7 * i + 1);
+    char salt_hex[67] = "0x";
+    gt_hex_encode(salt, 32, salt_hex + 2);
+    char td[2048];
+    snprintf(td, sizeof td,
+             "{\"types\":{\"EIP712Domain\":[{\"name\":\"name\",\"type\":\"string\"},{\"name\":\"version\","
+             "\"type\":\"string\"},{\"name\":\"chainId\",\"type\":\"uint256\"},{\"name\":\"salt\",\"type\":"
+             "\"bytes32\"}],\"Transfer\":[{\"name\":\"from\",\"type\":\"address\"},{\"name\":\"nonce\",\"type\":"
+             "\"uint64\"},{\"name\":\"to\",\"type\":\"address\"},{\"name\":\"amount\",\"type\":\"uint64\"}]},"
+             "\"primaryType\":\"Transfer\",\"domain\":{\"name\":\"gotong\",\"version\":\"1\",\"chainId\":"
+             "1048577,\"salt\":\"%s\"},\"message\":{\"from\":\"0x52908400098527886E0F7030069857D2E4169EE7\","
+             "\"nonce\":3,\"to\":\"0x8617E340B3D01FA5F11F306F4090FD50E238070D\",\"amount\":\"1500000\"}}",
+             salt_hex);
+    uint8_t dom_json[32], dom_ours[32], d[32];
+    gt_err err = {0};
+    CHECK_MSG(gt_eip712_hash_json_parts(td, strlen(td), dom_json, NULL, d, &err) == 0, "%s", err.msg);
+    gt_eip712_domain_separator_salt("gotong", "1", 1048577, salt, dom_ours);
+    CHECK(memcmp(dom_json, dom_ours, 32) == 0);
+    gt_sig s;
+    CHECK_EQ_INT(gt_sign_digest(&k, d, &s, NULL), 0);
+    gt_sig_to_hex(&s, ours);
+    char tdf[256];
+    snprintf(tdf, sizeof tdf, "%s/salted.json", tmp);
+    CHECK_EQ_INT(gt_file_write_atomic(tdf, td, strlen(td), 0600, NULL), 0);
+    snprintf(cmd, sizeof cmd, "%s wallet sign --private-key 0x%s --data --from-file %s 2>&1", CAST, kh, tdf);
+    int st;
+    CHECK_STR(run(cmd, &st), ours);
+    CHECK_EQ_INT(st, 0);
+}
+
 static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
     return remove(p);
 }
@@ -166,6 +206,7 @@ int main(void) {
     RUN(test_cast_reads_ours);
     RUN(test_we_read_casts);
     RUN(test_same_signatures);
+    RUN(test_salted_domain);
     nftw(tmp, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
     return gt_test_finish();
 }

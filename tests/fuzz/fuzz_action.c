@@ -19,13 +19,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         /* Accepted: its binary form must round-trip to the same id. */
         static uint8_t bin[GT_ACTION_BIN_MAX];
         size_t n = gt_action_encode(&a, bin);
-        int rc = gt_action_decode(bin, n, &b, NULL);
+        int rc = gt_action_decode(bin, n, a.has_salt ? a.salt : NULL, &b, NULL);
         assert(rc == 0);
         assert(memcmp(a.id, b.id, 32) == 0);
-        gt_action_verify(&a, a.chain_id, NULL);
+        gt_domain dom = {.chain_id = a.chain_id};
+        memcpy(dom.salt, a.salt, 32);
+        gt_action_verify(&a, &dom, NULL);
         json_t *j = gt_action_to_json(&a, 1);
         json_decref(j);
     }
-    gt_action_decode(data, size, &b, NULL);
+    gt_action_decode(data, size, NULL, &b, NULL);
     return 0;
 }

@@ -25,7 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     free(text);
     static uint8_t bin[GT_ACTION_BIN_MAX];
     size_t n = gt_action_encode(&a, bin);
-    if (gt_action_decode(bin, n, &b, &err) || memcmp(a.id, b.id, 32)) __builtin_trap();
-    gt_action_verify(&a, 1337, &err);
+    if (gt_action_decode(bin, n, a.has_salt ? a.salt : NULL, &b, &err) || memcmp(a.id, b.id, 32)) __builtin_trap();
+    gt_domain dom = {.chain_id = 1337};
+    gt_action_verify(&a, &dom, &err);
     return 0;
 }

@@ -39,11 +39,11 @@ static inline void trm(const char *dir) {
 }
 
 /* Signs a core action (to may be NULL for stake/unstake). */
-static inline void tsign(gt_action *a, const gt_action_kind *kind, uint64_t chain, const gt_key *k,
+static inline void tsign(gt_action *a, const gt_action_kind *kind, const gt_domain *dom, const gt_key *k,
                          uint64_t nonce, const gt_addr *to, uint64_t amount) {
     gt_addr from;
     gt_key_address(k, &from);
-    gt_action_init(a, kind, chain, &from, nonce);
+    gt_action_init(a, kind, dom, &from, nonce);
     if (to) gt_action_set_addr(a, "to", to);
     gt_action_set_u64(a, "amount", amount);
     if (gt_action_sign(a, k, NULL)) abort();

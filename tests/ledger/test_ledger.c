@@ -5,7 +5,10 @@
 #include "ledger_util.h"
 #include "base/amount.h"
 
-#define CHAIN 1337
+#define CHAIN_ID 1337
+/* The signing domain of the ledger under test (set when it is opened). */
+static gt_domain DOM;
+#define CHAIN (&DOM)
 #define UNIT GT_AMOUNT_UNIT
 
 static char dir[64];
@@ -14,12 +17,13 @@ static gt_addr A[4];
 
 static gt_ledger *fresh(void) {
     const char *path = tledger_path(dir);
-    gt_genesis g = {.chain_id = CHAIN, .authority = A[0], .unbonding_blocks = 2, .time_s = 1700000000};
+    gt_genesis g = {.chain_id = CHAIN_ID, .authority = A[0], .unbonding_blocks = 2, .time_s = 1700000000};
     gt_err err = {0};
     CHECK_EQ_INT(gt_ledger_create(path, &g, &err), 0);
     CHECK_EQ_INT(gt_ledger_create(path, &g, &err), GT_EEXIST);
     gt_ledger *l = NULL;
     CHECK_EQ_INT(gt_ledger_open(path, 0, &l, &err), 0);
+    DOM = *gt_ledger_domain(l);
     gt_ledger_set_time(l, 1700000100);
     return l;
 }
@@ -68,7 +72,9 @@ static void test_mint_transfer(void) {
     tsign(&a, &gt_kind_transfer, CHAIN, &K[1], 1, &zero, 1);
     CHECK_EQ_INT(tsubmit(l, &a, &r), GT_EINVAL);
     /* wrong chain id */
-    tsign(&a, &gt_kind_transfer, 1, &K[1], 1, &A[2], 1);
+    gt_domain chain1 = DOM;
+    chain1.chain_id = 1;
+    tsign(&a, &gt_kind_transfer, &chain1, &K[1], 1, &A[2], 1);
     CHECK_EQ_INT(tsubmit(l, &a, &r), GT_ECHAIN);
     CHECK_CONTAINS(r.msg, "this ledger is chain 1337");
     /* bad signature: altered after signing */
@@ -135,9 +141,9 @@ static void test_json_codec(void) {
     /* binary round trip */
     uint8_t bin[GT_ACTION_BIN_MAX];
     size_t n = gt_action_encode(&a, bin);
-    CHECK_EQ_INT(gt_action_decode(bin, n, &b, &err), 0);
+    CHECK_EQ_INT(gt_action_decode(bin, n, DOM.salt, &b, &err), 0);
     CHECK(memcmp(a.id, b.id, 32) == 0);
-    for (size_t cut = 0; cut < n; cut++) CHECK(gt_action_decode(bin, cut, &b, &err) != 0);
+    for (size_t cut = 0; cut < n; cut++) CHECK(gt_action_decode(bin, cut, DOM.salt, &b, &err) != 0);
     /* unknown field */
     json_object_set_new(j, "memo", json_string("hi"));
     free(s);
@@ -196,6 +202,7 @@ static void test_blocks_verify_tamper(void) {
     /* reopen: durable, same head, same balances */
     gt_err err = {0};
     CHECK_EQ_INT(gt_ledger_open(path, 0, &l, &err), 0);
+    DOM = *gt_ledger_domain(l);
     gt_block head2;
     gt_ledger_head(l, &head2, NULL);
     CHECK(memcmp(head.hash, head2.hash, 32) == 0);

@@ -16,7 +16,10 @@
 #include "../test.h"
 #include "ledger_util.h"
 
-#define CHAIN 99
+#define CHAIN_ID 99
+/* The signing domain of the ledger under test (set when it is opened). */
+static gt_domain DOM;
+#define CHAIN (&DOM)
 #define TRIALS 12
 #define SENDERS 4 /* per thread */
 
@@ -61,11 +64,12 @@ static void test_kill9(void) {
     char dir[64];
     const char *path = tledger_path(dir);
     for (int i = 0; i <= 2 * SENDERS; i++) tkey(200 + i, &K[i], &A[i]);
-    gt_genesis g = {.chain_id = CHAIN, .authority = A[0], .unbonding_blocks = 3, .time_s = 1};
+    gt_genesis g = {.chain_id = CHAIN_ID, .authority = A[0], .unbonding_blocks = 3, .time_s = 1};
     gt_err err = {0};
     CHECK_EQ_INT(gt_ledger_create(path, &g, &err), 0);
     gt_ledger *l;
     CHECK_EQ_INT(gt_ledger_open(path, 0, &l, &err), 0);
+    DOM = *gt_ledger_domain(l);
     for (int i = 1; i <= 2 * SENDERS; i++) {
         gt_action a;
         gt_result r;

@@ -9,7 +9,10 @@
 #include "../test.h"
 #include "ledger_util.h"
 
-#define CHAIN 7
+#define CHAIN_ID 7
+/* The signing domain of the ledger under test (set when it is opened). */
+static gt_domain DOM;
+#define CHAIN (&DOM)
 #define N_ACCTS 12
 #define ROUNDS 100
 #define MAX_BATCH 40
@@ -30,11 +33,12 @@ static void test_random_sequences(void) {
     gt_key K[N_ACCTS];
     gt_addr A[N_ACCTS];
     for (int i = 0; i < N_ACCTS; i++) tkey(100 + i, &K[i], &A[i]);
-    gt_genesis g = {.chain_id = CHAIN, .authority = A[0], .unbonding_blocks = 3, .time_s = 1};
+    gt_genesis g = {.chain_id = CHAIN_ID, .authority = A[0], .unbonding_blocks = 3, .time_s = 1};
     gt_err err = {0};
     CHECK_EQ_INT(gt_ledger_create(path, &g, &err), 0);
     gt_ledger *l;
     CHECK_EQ_INT(gt_ledger_open(path, 0, &l, &err), 0);
+    DOM = *gt_ledger_domain(l);
     shadow S[N_ACCTS] = {{0}};
     uint64_t supply = 0;
     /* pending unbonding in the shadow: amount and release height per entry */

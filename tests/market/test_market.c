@@ -20,7 +20,10 @@
 #include "market/market.h"
 #include "market/market_impl.h"
 
-#define CHAIN 1337
+#define CHAIN_ID 1337
+/* The signing domain of the ledger under test (set by fresh). */
+static gt_domain DOM;
+#define CHAIN (&DOM)
 #define UNIT GT_AMOUNT_UNIT
 enum { AUTH, ALICE, BOB, CAROL, V1, V2, V3, V4, V5, N_KEYS };
 
@@ -34,11 +37,12 @@ static gt_ledger *fresh(void) {
     strcpy(dir, "/tmp/gt_market_testXXXXXX");
     if (!mkdtemp(dir)) abort();
     snprintf(path, sizeof path, "%s/ledger.db", dir);
-    gt_genesis g = {.chain_id = CHAIN, .authority = A[AUTH], .unbonding_blocks = 10, .time_s = 1700000000};
+    gt_genesis g = {.chain_id = CHAIN_ID, .authority = A[AUTH], .unbonding_blocks = 10, .time_s = 1700000000};
     gt_err err = {0};
     gt_ledger *l = NULL;
     CHECK_EQ_INT(gt_ledger_create(path, &g, &err), 0);
     CHECK_EQ_INT(gt_ledger_open(path, 0, &l, &err), 0);
+    DOM = *gt_ledger_domain(l);
     gt_ledger_set_time(l, 1700000000);
     return l;
 }
@@ -352,7 +356,7 @@ static void test_unbonding_floor(void) {
     strcpy(d, "/tmp/gt_market_testXXXXXX");
     if (!mkdtemp(d)) abort();
     snprintf(p, sizeof p, "%s/ledger.db", d);
-    gt_genesis g = {.chain_id = CHAIN, .authority = A[AUTH], .unbonding_blocks = 0, .time_s = 1700000000};
+    gt_genesis g = {.chain_id = CHAIN_ID, .authority = A[AUTH], .unbonding_blocks = 0, .time_s = 1700000000};
     gt_err err = {0};
     CHECK_EQ_INT(gt_ledger_create(p, &g, &err), GT_EINVAL);
     CHECK_CONTAINS(err.msg, "unbonding period must be at least 1 block, got 0");

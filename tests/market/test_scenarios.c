@@ -45,6 +45,7 @@ typedef struct scen {
     int n_tags;
     gt_ledger *l;
     uint64_t chain_id, minted;
+    gt_domain dom; /* the ledger's signing domain */
     int step;
     int failed; /* this scenario had a failure: stop it (later steps would only cascade) */
     int64_t time_offset; /* block h has time GENESIS_TIME + h + time_offset */
@@ -135,7 +136,7 @@ static int build_action(scen *sc, const char *as, json_t *spec, gt_action *a, ui
             return -1;
         }
     }
-    gt_action_init(a, k, sc->chain_id, &acc->addr, nonce);
+    gt_action_init(a, k, &sc->dom, &acc->addr, nonce);
     gt_err err = {0};
     for (int i = 0; i < k->n_fields; i++) {
         const gt_field_def *fd = &k->fields[i];
@@ -440,6 +441,7 @@ static void run_file(const char *path) {
         FAIL(sc, "ledger: %s", err.msg);
         goto done;
     }
+    sc->dom = *gt_ledger_domain(sc->l);
     /* Block 1: the mints. */
     next_block_time(sc, 0);
     {
@@ -448,7 +450,7 @@ static void run_file(const char *path) {
         size_t n = 0;
         for (int i = 0; i < sc->n_acc; i++) {
             if (!sc->acc[i].mint) continue;
-            gt_action_init(&mints[n], &gt_kind_mint, sc->chain_id, &auth->addr, n);
+            gt_action_init(&mints[n], &gt_kind_mint, &sc->dom, &auth->addr, n);
             gt_action_set_addr(&mints[n], "to", &sc->acc[i].addr);
             gt_action_set_u64(&mints[n], "amount", sc->acc[i].mint);
             gt_action_sign(&mints[n], &auth->key, NULL);

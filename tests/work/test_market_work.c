@@ -79,7 +79,7 @@ static int submit(int who, gt_action *a, char *msg, size_t cap) {
 }
 
 static void init(gt_action *a, const gt_action_kind *k, int who) {
-    gt_action_init(a, k, GT_DEFAULT_CHAIN_ID, &addrs[who], 0);
+    gt_action_init(a, k, gt_ledger_domain(L), &addrs[who], 0);
 }
 
 static uint64_t balance(int who) {
@@ -559,7 +559,7 @@ int main(void) {
     /* Mints, cards, validators' stakes. */
     gt_action a;
     for (int i = 0; i < N_ACC; i++) {
-        gt_action_init(&a, &gt_kind_mint, GT_DEFAULT_CHAIN_ID, &g.authority, (uint64_t)i);
+        gt_action_init(&a, &gt_kind_mint, gt_ledger_domain(L), &g.authority, (uint64_t)i);
         gt_action_set_addr(&a, "to", &addrs[i]);
         gt_action_set_u64(&a, "amount", TOK(50));
         gt_action_sign(&a, &auth, NULL);

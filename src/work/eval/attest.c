@@ -209,7 +209,7 @@ static int attest_rule(wk_ctx *c, const gt_action *a, gt_err *err) {
     /* The same action submits the results as the slot's result: the
      * market checks the claimant, the slot's state and the deadline. */
     gt_action sub;
-    gt_action_init(&sub, &gt_kind_task_submit, tx->chain_id, &a->from, 0);
+    gt_action_init(&sub, &gt_kind_task_submit, &tx->domain, &a->from, 0);
     gt_action_set_b32(&sub, "task", a->f[EA_TASK].b32);
     gt_action_set_u64(&sub, "slot", a->f[EA_SLOT].u64);
     gt_action_set_b32(&sub, "result", a->f[EA_RESULTS].b32);
@@ -344,12 +344,12 @@ static int cosign_rule(wk_ctx *c, const gt_action *a, gt_err *err) {
     if (role == ROLE_COSIGN) return 0;
     gt_action m;
     if (role == ROLE_VERDICT) {
-        gt_action_init(&m, &gt_kind_task_verify, tx->chain_id, &a->from, 0);
+        gt_action_init(&m, &gt_kind_task_verify, &tx->domain, &a->from, 0);
         gt_action_set_u64(&m, "accept", (uint64_t)agree);
         gt_action_set_u64(&m, "score", r.score_ppm / (GT_WORK_SCORE_PPM_MAX / GT_MARKET_SCORE_MAX));
         gt_action_set_b32(&m, "reason", a->f[EC_EVIDENCE].b32);
     } else {
-        gt_action_init(&m, &gt_kind_dispute_vote, tx->chain_id, &a->from, 0);
+        gt_action_init(&m, &gt_kind_dispute_vote, &tx->domain, &a->from, 0);
         gt_action_set_u64(&m, "accept", (uint64_t)agree);
     }
     gt_action_set_b32(&m, "task", r.task);

@@ -1,0 +1,285 @@
+/* test_ledger_tamper.c: a ledger edited outside the rules is refused, both by
+ * the check a writer runs when it opens the ledger and by `ledger verify`
+ * (a full replay); verify fails on every SQLite error. Each case starts from
+ * the same good ledger file (blocks with mints, transfers, a stake and an
+ * unstake whose unbonding entry is still pending) and changes one thing. */
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "../test.h"
+#include "ledger_util.h"
+#include "base/amount.h"
+#include "base/file.h"
+
+#define CHAIN_ID 1337
+#define UNIT GT_AMOUNT_UNIT
+
+static gt_key K[4];
+static gt_addr A[4];
+static char dir[64], path[128], good[160];
+
+/* Builds the good ledger: four blocks, the last with an unbonding entry that
+ * has not matured. Keeps a copy of the file in `good`. */
+static void build_good(void) {
+    tledger_path(dir);
+    snprintf(path, sizeof path, "%s/ledger.db", dir);
+    snprintf(good, sizeof good, "%s/good.db", dir);
+    gt_genesis g = {.chain_id = CHAIN_ID, .authority = A[0], .unbonding_blocks = 50, .time_s = 1700000000};
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_ledger_create(path, &g, &err), 0);
+    gt_ledger *l = NULL;
+    CHECK_EQ_INT(gt_ledger_open(path, 0, &l, &err), 0);
+    const gt_domain *d = gt_ledger_domain(l);
+    gt_ledger_set_time(l, 1700000100);
+    gt_action a[3];
+    gt_result r[3];
+    tsign(&a[0], &gt_kind_mint, d, &K[0], 0, &A[1], 50 * UNIT);
+    tsign(&a[1], &gt_kind_mint, d, &K[0], 1, &A[2], 50 * UNIT);
+    CHECK_EQ_INT(gt_ledger_submit(l, a, 2, r), 2);                 /* block 1 */
+    tsign(&a[0], &gt_kind_transfer, d, &K[1], 0, &A[3], 7 * UNIT);
+    tsign(&a[1], &gt_kind_transfer, d, &K[2], 0, &A[3], 2 * UNIT);
+    CHECK_EQ_INT(gt_ledger_submit(l, a, 2, r), 2);                 /* block 2 */
+    tsign(&a[0], &gt_kind_stake, d, &K[3], 0, NULL, 5 * UNIT);
+    CHECK_EQ_INT(gt_ledger_submit(l, a, 1, r), 1);                 /* block 3 */
+    tsign(&a[0], &gt_kind_unstake, d, &K[3], 1, NULL, 2 * UNIT);
+    CHECK_EQ_INT(gt_ledger_submit(l, a, 1, r), 1);                 /* block 4 */
+    gt_ledger_close(l);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "cp %s %s", path, good);
+    CHECK_EQ_INT(system(cmd), 0);
+}
+
+/* Puts the good file back (no WAL is left: the ledger was closed). */
+static void restore(void) {
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "rm -f %s-wal %s-shm && cp %s %s", path, path, good, path);
+    CHECK_EQ_INT(system(cmd), 0);
+}
+
+/* Runs SQL on the ledger file directly, as someone editing it by hand. */
+static void edit(const char *sql) {
+    sqlite3 *db;
+    CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    CHECK_MSG(rc == SQLITE_OK, "%s: %s", sql, msg ? msg : "");
+    sqlite3_free(msg);
+    sqlite3_close(db);
+}
+
+/* Flips one bit of byte `off` of a blob column in the row `where` selects. */
+static void flip_blob(const char *table, const char *col, const char *where, int off) {
+    sqlite3 *db;
+    CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT %s FROM %s WHERE %s", col, table, where);
+    sqlite3_stmt *q;
+    CHECK_EQ_INT(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_step(q), SQLITE_ROW);
+    int n = sqlite3_column_bytes(q, 0);
+    uint8_t buf[4096];
+    CHECK(n > off && n <= (int)sizeof buf);
+    memcpy(buf, sqlite3_column_blob(q, 0), (size_t)n);
+    sqlite3_finalize(q);
+    buf[off] ^= 0x01;
+    snprintf(sql, sizeof sql, "UPDATE %s SET %s=? WHERE %s", table, col, where);
+    CHECK_EQ_INT(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+    sqlite3_bind_blob(q, 1, buf, n, SQLITE_STATIC);
+    CHECK_EQ_INT(sqlite3_step(q), SQLITE_DONE);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+}
+
+/* The tampered file must be refused by a writer's open (its message naming
+ * `open_says` and pointing to `ledger verify`) and by verify (`verify_says`). */
+static void expect_refused(const char *what, const char *open_says, const char *verify_says) {
+    gt_err err = {0};
+    gt_ledger *l = NULL;
+    int rc = gt_ledger_open(path, 0, &l, &err);
+    CHECK_MSG(rc != 0, "%s: the node opened a tampered ledger", what);
+    gt_ledger_close(l);
+    CHECK_CONTAINS(err.msg, open_says);
+    CHECK_CONTAINS(err.msg, "gotong ledger verify");
+    gt_verify_report rep;
+    gt_err verr = {0};
+    CHECK_MSG(gt_ledger_verify(path, &rep, NULL, NULL, &verr) != 0, "%s: verify passed a tampered ledger", what);
+    CHECK_CONTAINS(verr.msg, verify_says);
+    if (getenv("GT_TEST_VERBOSE")) fprintf(stderr, "%s:\n  open:   %s\n  verify: %s\n", what, err.msg, verr.msg);
+    restore();
+}
+
+static void test_good_ledger_opens_and_verifies(void) {
+    restore();
+    gt_err err = {0};
+    gt_ledger *l = NULL;
+    CHECK_EQ_INT(gt_ledger_open(path, 0, &l, &err), 0);
+    gt_block head;
+    gt_ledger_head(l, &head, NULL);
+    CHECK_EQ_U64(head.height, 4);
+    gt_ledger_close(l);
+    gt_verify_report rep;
+    CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &err), 0);
+    CHECK_EQ_U64(rep.blocks, 4);
+    CHECK_EQ_U64(rep.supply, 100 * UNIT);
+}
+
+/* Transfer layout: version, name_len, "transfer", chain id (8), from (20),
+ * nonce (8), to (20), amount (8, little-endian) at byte 66. */
+static void test_action_byte(void) {
+    flip_blob("actions", "body", "height=2 AND idx=1", 66);
+    expect_refused("action amount", "block 2: action 1 does not match", "block 2 action 1");
+    /* The recipient, in another block. */
+    flip_blob("actions", "body", "height=1 AND idx=0", 50);
+    expect_refused("action recipient", "block 1: action 0", "block 1 action 0");
+    /* The stored id column (what lookups by id use). */
+    flip_blob("actions", "id", "height=3", 0);
+    expect_refused("action id", "block 3: action 0", "block 3 action 0");
+}
+
+static void test_balance_byte(void) {
+    edit("UPDATE accounts SET balance = balance + 1 - 2 * (balance % 2) WHERE balance > 0 AND addr = "
+         "(SELECT min(addr) FROM accounts WHERE balance > 0)");
+    expect_refused("balance", "block 4 (the head)", "accounts differ");
+    /* Moving funds between two accounts keeps supply conserved; the state
+     * digest still sees it. */
+    edit("UPDATE accounts SET balance = balance + 1000 WHERE addr = (SELECT min(addr) FROM accounts WHERE balance > 1000);"
+         "UPDATE accounts SET balance = balance - 1000 WHERE addr = (SELECT max(addr) FROM accounts WHERE balance > 1000)");
+    expect_refused("moved balance", "the state on disk is not the state it commits to", "accounts differ");
+    /* The unbonding entry's release height (someone wanting it early). */
+    edit("UPDATE unbonding SET release_height = release_height - 40");
+    expect_refused("unbonding", "block 4 (the head)", "unbonding differ");
+    /* Supply alone. */
+    edit("UPDATE meta SET value = value + 5 WHERE key = 'supply'");
+    expect_refused("supply", "block 4 (the head)", "supply");
+}
+
+static void test_header_byte(void) {
+    edit("UPDATE blocks SET time = time + 1 WHERE height = 2");
+    expect_refused("block time", "block 2:", "block 2");
+    flip_blob("blocks", "state_root", "height=3", 31);
+    expect_refused("state root", "block 3:", "block 3");
+    flip_blob("blocks", "prev", "height=1", 5);
+    expect_refused("prev hash", "block 1:", "block 1");
+    flip_blob("blocks", "state_digest", "height=4", 7);
+    expect_refused("state digest", "block 4:", "block 4");
+    edit("UPDATE blocks SET n_actions = 1 WHERE height = 1");
+    expect_refused("action count", "block 1:", "block 1");
+}
+
+static void test_deleted_rows(void) {
+    edit("DELETE FROM actions WHERE height = 2 AND idx = 0");
+    expect_refused("deleted action", "block 2:", "block 2");
+    edit("DELETE FROM blocks WHERE height = 2");
+    expect_refused("deleted block", "block 2: missing", "block");
+    edit("DELETE FROM blocks WHERE height = 4");
+    /* Without the head, the state no longer matches the (new) head's digest,
+     * and the unstake's actions belong to no block. */
+    expect_refused("deleted head", "block 3", "belong to no block");
+    edit("DELETE FROM accounts WHERE addr = (SELECT min(addr) FROM accounts)");
+    expect_refused("deleted account", "block 4 (the head)", "accounts differ");
+    edit("DELETE FROM unbonding");
+    expect_refused("deleted unbonding", "block 4 (the head)", "unbonding differ");
+}
+
+/* Overwrites the accounts table's root page (a leaf: the state is small) with
+ * garbage: SQLite then fails reading it. Before, verify stopped its compare
+ * loop on the error and reported "no difference". */
+static void test_sqlite_error_fails(void) {
+    sqlite3 *db;
+    CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *q;
+    CHECK_EQ_INT(sqlite3_prepare_v2(db, "SELECT rootpage FROM sqlite_master WHERE name='accounts'", -1, &q, NULL), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_step(q), SQLITE_ROW);
+    int64_t page = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    CHECK_EQ_INT(sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &q, NULL), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_step(q), SQLITE_ROW);
+    int64_t page_size = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    CHECK(page > 1 && page_size >= 512);
+    int fd = open(path, O_WRONLY);
+    CHECK(fd >= 0);
+    uint8_t junk[64];
+    memset(junk, 0xEE, sizeof junk);
+    CHECK_EQ_INT((int)pwrite(fd, junk, sizeof junk, (off_t)((page - 1) * page_size)), (int)sizeof junk);
+    close(fd);
+    gt_err err = {0};
+    gt_ledger *l = NULL;
+    CHECK(gt_ledger_open(path, 0, &l, &err) != 0);
+    gt_ledger_close(l);
+    CHECK_CONTAINS(err.msg, "gotong ledger verify");
+    gt_verify_report rep;
+    gt_err verr = {0};
+    CHECK(gt_ledger_verify(path, &rep, NULL, NULL, &verr) != 0);
+    CHECK(verr.code == GT_EDB || verr.code == GT_EINVAL);
+    CHECK_CONTAINS(verr.msg, "accounts");
+    if (getenv("GT_TEST_VERBOSE")) fprintf(stderr, "damaged page:\n  open:   %s\n  verify: %s\n", err.msg, verr.msg);
+    restore();
+}
+
+/* Random damage: one byte of the file flipped at a random offset, 300 times
+ * (fixed seed). Whatever it hits -- a row, an index, a B-tree header, free
+ * space -- nothing crashes, every refusal says something, and since verify
+ * checks everything the open check does, a ledger verify accepts must also
+ * open. */
+static void test_random_byte_flips(void) {
+    uint64_t x = 0x5eed10ull;
+    int refused_open = 0, refused_verify = 0;
+    for (int t = 0; t < 300; t++) {
+        restore();
+        struct stat st;
+        CHECK_EQ_INT(stat(path, &st), 0);
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        off_t off = (off_t)(x % (uint64_t)st.st_size);
+        int fd = open(path, O_RDWR);
+        CHECK(fd >= 0);
+        uint8_t b = 0;
+        CHECK_EQ_INT((int)pread(fd, &b, 1, off), 1);
+        b ^= (uint8_t)(1u << (x >> 60 & 7));
+        CHECK_EQ_INT((int)pwrite(fd, &b, 1, off), 1);
+        close(fd);
+        gt_err err = {0}, verr = {0};
+        gt_ledger *l = NULL;
+        int orc = gt_ledger_open(path, 0, &l, &err);
+        gt_ledger_close(l);
+        if (orc) CHECK(err.msg[0] != 0);
+        gt_verify_report rep;
+        int vrc = gt_ledger_verify(path, &rep, NULL, NULL, &verr);
+        if (vrc) CHECK(verr.msg[0] != 0);
+        CHECK_MSG(!(vrc == 0 && orc != 0), "offset %lld: verify passed but open refused: %s", (long long)off, err.msg);
+        refused_open += orc != 0;
+        refused_verify += vrc != 0;
+    }
+    if (getenv("GT_TEST_VERBOSE"))
+        fprintf(stderr, "random flips: open refused %d/300, verify refused %d/300\n", refused_open, refused_verify);
+    CHECK(refused_open > 0 && refused_verify >= refused_open);
+    restore();
+}
+
+/* A ledger of format 1 (before state digests and salted signatures) is
+ * refused with a message saying what to do. */
+static void test_old_format_refused(void) {
+    edit("UPDATE meta SET value = 1 WHERE key = 'version'");
+    gt_err err = {0};
+    gt_ledger *l = NULL;
+    CHECK_EQ_INT(gt_ledger_open(path, 0, &l, &err), GT_EUNSUPPORTED);
+    CHECK_CONTAINS(err.msg, "gotong init");
+    restore();
+}
+
+int main(void) {
+    for (int i = 0; i < 4; i++) tkey(i, &K[i], &A[i]);
+    build_good();
+    RUN(test_good_ledger_opens_and_verifies);
+    RUN(test_action_byte);
+    RUN(test_balance_byte);
+    RUN(test_header_byte);
+    RUN(test_deleted_rows);
+    RUN(test_sqlite_error_fails);
+    RUN(test_old_format_refused);
+    RUN(test_random_byte_flips);
+    RUN(test_good_ledger_opens_and_verifies);
+    trm(dir);
+    return gt_test_finish();
+}
