@@ -1,8 +1,10 @@
 /* api.h: the node: gotong's HTTP/1.1 JSON API over the embedded ledger and
  * the market, on libmicrohttpd.
  *
- * A node owns HOME/ledger.db as its single writer (the ledger's flock refuses
- * a second one) and serves:
+ * A node owns HOME/ledger.db as its single writer and its port alone: a
+ * second node on the same home is refused by HOME/node.lock (an flock; the
+ * file names the running node's pid and port for the refusal), and a port in
+ * use is an error (no SO_REUSEPORT). It serves:
  *   - writes: POST /v1/actions (signed actions; each acknowledged action is
  *     durable when the response is sent), POST /v1/blobs;
  *   - reads: accounts, head, blocks, actions, chain parameters, tasks, agents,

@@ -67,6 +67,7 @@ void gt_metrics_action(gt_metrics *m, int code);
 struct gt_node {
     gt_node_config cfg;
     char home[4096], db_path[4200], blob_dir[4200], listen[64];
+    int lock_fd;                    /* HOME/node.lock, flocked while the node runs; -1 none */
     gt_ledger *ledger;              /* the writer */
     gt_genesis genesis;
     struct MHD_Daemon *mhd;

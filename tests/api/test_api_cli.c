@@ -6,6 +6,9 @@
 #include <sys/wait.h>
 
 #include "../test.h"
+#include <sys/stat.h>
+
+#include "../node_child.h"
 #include "api_util.h"
 
 static char dir[64];
@@ -91,11 +94,13 @@ static void test_serve_and_sigterm(void) {
     CHECK_EQ_INT(tpost(c, port, "/v1/actions", s, &h), 200);
     free(s);
     thttp_free(&h);
-    /* a second node on the same home is refused */
-    char out[2048], args[256];
+    /* a second node on the same home is refused, naming the running one */
+    char out[2048], args[256], want[64];
     snprintf(args, sizeof args, "node --home %s --listen 127.0.0.1:0", dir);
     CHECK_EQ_INT(run_cli(args, out, sizeof out), 1);
-    CHECK_CONTAINS(out, "in use");
+    CHECK_CONTAINS(out, "in use by another node");
+    snprintf(want, sizeof want, "pid %ld, port %u", (long)pid, (unsigned)port);
+    CHECK_CONTAINS(out, want);
     /* an open event stream ends with the node */
     int es = tconnect(port);
     const char *req = "GET /v1/events HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -127,6 +132,43 @@ static void test_serve_and_sigterm(void) {
     trm(dir);
 }
 
+/* One node per port: a second node (another home) on a bound port fails
+ * with a clear error, and the first keeps serving its own ledger. Once the
+ * first stops, its home's lock is free again. */
+static void test_port_in_use(void) {
+    char home1[64], home2[64], url[128], out[2048], args[512];
+    thome(home1);
+    thome(home2);
+    pid_t pid = gt_test_node_start(home1, "0", url, sizeof url);
+    CHECK(pid > 0);
+    const char *colon = strrchr(url, ':');
+    unsigned port = colon ? (unsigned)atoi(colon + 1) : 0;
+    CHECK(port != 0);
+    snprintf(args, sizeof args, "node --home %s --listen 127.0.0.1:%u --quiet", home2, port);
+    CHECK_EQ_INT(run_cli(args, out, sizeof out), 1);
+    CHECK_CONTAINS(out, "the address is in use");
+    CHECK_CONTAINS(out, "--listen");
+    CURL *c = curl_easy_init();
+    thttp h;
+    CHECK_EQ_INT(tget(c, (uint16_t)port, "/v1/head", &h), 200);
+    thttp_free(&h);
+    curl_easy_cleanup(c);
+    int st = gt_test_node_stop(pid);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    /* the lock went with it: the same home serves again, the file names no one */
+    pid = gt_test_node_start(home1, "0", url, sizeof url);
+    CHECK(pid > 0);
+    st = gt_test_node_stop(pid);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    char path[128];
+    snprintf(path, sizeof path, "%s/node.lock", home1);
+    struct stat sb;
+    CHECK_EQ_INT(stat(path, &sb), 0);
+    CHECK_EQ_INT((int)sb.st_size, 0);
+    trm(home1);
+    trm(home2);
+}
+
 /* Runs the CLI tests; the CLI must be built. */
 int main(void) {
     if (access(GT_CLI, X_OK) != 0) {
@@ -136,6 +178,7 @@ int main(void) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     RUN(test_help_and_usage);
     RUN(test_serve_and_sigterm);
+    RUN(test_port_in_use);
     curl_global_cleanup();
     return gt_test_finish();
 }
