@@ -111,7 +111,7 @@ static int cmd_agent(int argc, char **argv) {
         else if (!strcmp(a, "--name")) name = val;
         else if (!strcmp(a, "--skills")) skills = val;
         else if (!strcmp(a, "--price")) {
-            if (gt_amount_parse(val, &cfg.price_units, &err)) return gt_cli_usage_error("agent", "--price: %s", err.msg);
+            if (gt_cli_amount("--price", val, &cfg.price_units, &err)) return gt_cli_usage_error("agent", "%s", err.msg);
         } else if (!strcmp(a, "--roles")) {
             if ((rc = parse_roles(val, &cfg.roles))) return rc;
         } else if (!strcmp(a, "--max-prompts")) {
@@ -131,7 +131,7 @@ static int cmd_agent(int argc, char **argv) {
             else return gt_cli_usage_error("agent", "--misbehave: expected garbage, reject-all or forge-score, got \"%s\"",
                                            val);
         } else {
-            return gt_cli_usage_error("agent", "unknown option %s", a);
+            return gt_cli_unknown_option("agent", a, usage);
         }
     }
     if (!model_path && (cfg.roles & (GT_ROLE_WORKER | GT_ROLE_POSTER | GT_ROLE_EVALUATOR | GT_ROLE_VALIDATOR)))
@@ -221,10 +221,7 @@ static int cmd_agent(int argc, char **argv) {
                               (json_int_t)st.rejected_given, "votes", (json_int_t)st.votes, "disputes",
                               (json_int_t)st.disputes_opened, "conceded", (json_int_t)st.conceded, "subcontracts",
                               (json_int_t)st.subcontracts, "errors", (json_int_t)st.errors, "ok", rc == 0);
-        char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
-        if (s) printf("%s\n", s);
-        free(s);
-        json_decref(j);
+        if (gt_cli_json_out(j) && !rc) rc = gt_err_set(&err, GT_ENOMEM, "the JSON counters could not be printed");
     }
     gt_agent_free(agent);
     gt_agent_model_free(model);

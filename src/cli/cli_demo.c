@@ -447,7 +447,8 @@ static int cmd_demo(int argc, char **argv) {
     int fresh = 0, json = 0, c;
     long threads = 1, rounds = 1, block_ms = DEMO_DEFAULT_BLOCK_MS;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    opterr = 0; /* our own messages, naming the closest option */
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case O_HOME: home_opt = optarg; break;
         case O_FRESH: fresh = 1; break;
@@ -465,10 +466,12 @@ static int cmd_demo(int argc, char **argv) {
             break;
         case O_JSON: json = 1; break;
         case 'h': case O_HELP: usage(stdout); return 0;
-        default: return gt_cli_usage_error("demo", "unknown option");
+        case ':': return gt_cli_usage_error("demo", "%s needs a value", argv[optind - 1]);
+        default: return gt_cli_unknown_option("demo", argv[optind - 1], usage);
         }
     }
     if (optind < argc) return gt_cli_usage_error("demo", "unexpected argument \"%s\"", argv[optind]);
+    if (!home_opt) home_opt = gt_cli_global_home(); /* --home given before the command, or taken out by main */
     progress_out = json ? stderr : stdout;
     t_start = gt_now_s();
     signal(SIGPIPE, SIG_IGN);

@@ -24,6 +24,7 @@
 
 /* Options most money commands share. */
 typedef struct common_opts {
+    const char *cmd; /* the command's name, for messages */
     const char *home, *password_file, *from, *node;
     int json, light;
     char home_path[4096], db_path[4200];
@@ -53,10 +54,7 @@ static void print_result(const common_opts *o, const gt_action *a, const gt_resu
         } else {
             json_object_set_new(j, "height", json_integer((json_int_t)r->height));
         }
-        char *s = json_dumps(j, JSON_COMPACT);
-        printf("%s\n", s);
-        free(s);
-        json_decref(j);
+        gt_cli_json_out(j); /* an error here is said on stderr; the action's result stands */
     } else if (r->code) {
         fprintf(stderr, "error: %s\n", r->msg);
     } else {
@@ -132,6 +130,7 @@ static int sign_and_submit(common_opts *o, const gt_action_kind *kind, const gt_
 
 /* Parses the options shared by send/mint/stake/unstake; positional args are left in argv. */
 static int parse_common(int argc, char **argv, common_opts *o, const char **to, const char *usage) {
+    o->cmd = argv[0];
     static const struct option opts[] = {
         {"home", required_argument, 0, OPT_HOME}, {"password-file", required_argument, 0, OPT_PASSWORD_FILE},
         {"from", required_argument, 0, OPT_FROM}, {"to", required_argument, 0, OPT_TO},
@@ -139,7 +138,8 @@ static int parse_common(int argc, char **argv, common_opts *o, const char **to, 
         {"help", no_argument, 0, OPT_HELP}, {0, 0, 0, 0}};
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    opterr = 0; /* our own messages, naming the closest option */
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case OPT_HOME: o->home = optarg; break;
         case OPT_PASSWORD_FILE: o->password_file = optarg; break;
@@ -148,7 +148,8 @@ static int parse_common(int argc, char **argv, common_opts *o, const char **to, 
         case OPT_JSON: o->json = 1; break;
         case OPT_NODE: o->node = optarg; break;
         case 'h': case OPT_HELP: printf("%s", usage); return 0;
-        default: goto bad;
+        case ':': return gt_cli_usage_error(o->cmd, "%s needs a value", argv[optind - 1]);
+        default: return gt_cli_unknown_option_text(o->cmd, argv[optind - 1], usage);
         }
     }
     return -1;
@@ -174,7 +175,8 @@ static int parse_to_amount(int argc, char **argv, const char *name, const char *
     if (!to_s) return gt_cli_usage_error(name, "--to ADDRESS is required");
     if (optind != argc - 1) return gt_cli_usage_error(name, "expected one AMOUNT");
     gt_err err = {0};
-    if (gt_addr_parse(to_s, to, &err) || gt_amount_parse(argv[optind], amount, &err)) return gt_cli_fail(&err);
+    if (gt_addr_parse(to_s, to, &err)) return gt_cli_usage_error(name, "--to: %s", err.msg);
+    if (gt_cli_amount("AMOUNT", argv[optind], amount, &err)) return gt_cli_usage_error(name, "%s", err.msg);
     return -1;
 }
 
@@ -229,7 +231,7 @@ static int stake_common(int argc, char **argv, const gt_action_kind *kind, const
     if (optind != argc - 1) return gt_cli_usage_error(name, "expected one AMOUNT");
     gt_err err = {0};
     uint64_t amount;
-    if (gt_amount_parse(argv[optind], &amount, &err)) return gt_cli_fail(&err);
+    if (gt_cli_amount("AMOUNT", argv[optind], &amount, &err)) return gt_cli_usage_error(name, "%s", err.msg);
     return sign_and_submit(&o, kind, NULL, amount);
 }
 static int cmd_stake(int argc, char **argv) { return stake_common(argc, argv, &gt_kind_stake, stake_usage, "stake"); }
@@ -255,7 +257,8 @@ static int cmd_init(int argc, char **argv) {
     optind = 1;
     int c;
     char *end;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    opterr = 0; /* our own messages, naming the closest option */
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case OPT_HOME: o.home = optarg; break;
         case OPT_PASSWORD_FILE: o.password_file = optarg; break;
@@ -270,7 +273,8 @@ static int cmd_init(int argc, char **argv) {
         case OPT_LIGHT: o.light = 1; break;
         case OPT_JSON: o.json = 1; break;
         case 'h': case OPT_HELP: printf("%s", init_usage); return 0;
-        default: fprintf(stderr, "%s", init_usage); return 2;
+        case ':': return gt_cli_usage_error("init", "%s needs a value", argv[optind - 1]);
+        default: return gt_cli_unknown_option_text("init", argv[optind - 1], init_usage);
         }
     }
     if (optind != argc) return gt_cli_usage_error("init", "unexpected argument \"%s\"", argv[optind]);
@@ -348,11 +352,7 @@ static int cmd_balance(int argc, char **argv) {
         }
     }
     if (rc < 0) rc = 0;
-    if (o.json && !rc) {
-        char *js = json_dumps(arr, JSON_COMPACT);
-        printf("%s\n", js);
-        free(js);
-    }
+    if (o.json && !rc) rc = gt_cli_json_out(json_incref(arr));
     json_decref(arr);
     gt_ledger_close(l);
     gt_free(addrs);

@@ -73,7 +73,7 @@ static int cmd_info(int argc, char **argv) {
         else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage_info(stdout);
             return 0;
-        } else if (argv[i][0] == '-') return gt_cli_usage_error("model info", "unknown option %s", argv[i]);
+        } else if (argv[i][0] == '-') return gt_cli_unknown_option("model info", argv[i], usage_info);
         else if (path) return gt_cli_usage_error("model info", "one model file expected");
         else path = argv[i];
     }
@@ -109,11 +109,11 @@ static int cmd_info(int argc, char **argv) {
     int rc = 0;
     if (json) {
         json_t *o = json_object(), *types = json_object(), *arr = json_array();
-        json_object_set_new(o, "file", json_string(path));
+        json_object_set_new(o, "file", gt_cli_json_text(path, strlen(path)));
         json_object_set_new(o, "file_bytes", json_integer((json_int_t)g->size));
         json_object_set_new(o, "gguf_version", json_integer(g->version));
-        json_object_set_new(o, "architecture", json_string(arch));
-        json_object_set_new(o, "name", json_string(name));
+        json_object_set_new(o, "architecture", gt_cli_json_text(arch, strlen(arch)));
+        json_object_set_new(o, "name", gt_cli_json_text(name, strlen(name)));
         json_object_set_new(o, "dim", json_integer(dim));
         json_object_set_new(o, "layers", json_integer(layers));
         json_object_set_new(o, "heads", json_integer(heads));
@@ -124,8 +124,8 @@ static int cmd_info(int argc, char **argv) {
         json_object_set_new(o, "rope_dims", json_integer(rope_dims));
         json_object_set_new(o, "rms_eps", json_real(eps));
         json_object_set_new(o, "vocab_size", json_integer((json_int_t)n_vocab));
-        json_object_set_new(o, "tokenizer_model", json_string(tmodel));
-        json_object_set_new(o, "tokenizer_pre", json_string(tpre));
+        json_object_set_new(o, "tokenizer_model", gt_cli_json_text(tmodel, strlen(tmodel)));
+        json_object_set_new(o, "tokenizer_pre", gt_cli_json_text(tpre, strlen(tpre)));
         json_object_set_new(o, "tensor_count", json_integer((json_int_t)g->n_tensors));
         json_object_set_new(o, "params", json_integer((json_int_t)params));
         for (uint32_t t = 0; t < GT_TYPE_COUNT; t++)
@@ -147,11 +147,7 @@ static int cmd_info(int argc, char **argv) {
         } else {
             json_decref(arr);
         }
-        char *out = gt_json_dump(o);
-        if (out) printf("%s\n", out);
-        else rc = 1;
-        free(out);
-        json_decref(o);
+        rc = gt_cli_json_out(o);
     } else {
         printf("file          %s (%.1f MiB, GGUF v%" PRIu32 ")\n", path, (double)g->size / 1048576.0,
                g->version);
@@ -350,7 +346,7 @@ static int cmd_random(int argc, char **argv) {
             rope_base = strtof(v, &end);
             if (*end || !(rope_base > 1.0f) || !isfinite(rope_base))
                 return gt_cli_usage_error("model random", "--rope-base expects a number > 1, got \"%s\"", v);
-        } else return gt_cli_usage_error("model random", "unknown option %s", a);
+        } else return gt_cli_unknown_option("model random", a, usage_random);
     }
     if (!like || !arch || !outp || !dim || !layers || !heads || !ff)
         return gt_cli_usage_error("model random", "--like, --arch, --dim, --layers, --heads, --ff "

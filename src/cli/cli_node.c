@@ -63,7 +63,8 @@ static int cmd_node(int argc, char **argv) {
     uint64_t v;
     int c, rc;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    opterr = 0; /* our own messages, naming the closest option */
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case OPT_HOME: home = optarg; break;
         case OPT_LISTEN: cfg.listen = optarg; break;
@@ -85,7 +86,8 @@ static int cmd_node(int argc, char **argv) {
             break;
         case OPT_QUIET: cfg.access_log = 0; break;
         case OPT_HELP: case 'h': usage(stdout); return 0;
-        default: return gt_cli_usage_error("node", "unknown option");
+        case ':': return gt_cli_usage_error("node", "%s needs a value", argv[optind - 1]);
+        default: return gt_cli_unknown_option("node", argv[optind - 1], usage);
         }
     }
     if (optind < argc) return gt_cli_usage_error("node", "unexpected argument \"%s\"", argv[optind]);

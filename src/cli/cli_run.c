@@ -161,7 +161,7 @@ static int cmd_run(int argc, char **argv) {
                 return gt_cli_usage_error("run", "--top-logits %s: expected 0..%d", val, RUN_MAX_TOP_LOGITS);
             rs.top_logits = (int)v;
         } else {
-            return gt_cli_usage_error("run", "unknown option %s", a);
+            return gt_cli_unknown_option("run", a, usage);
         }
         i += takes;
     }
@@ -213,7 +213,10 @@ static int cmd_run(int argc, char **argv) {
         json_object_set_new(o, "model", json_string(model_path));
         json_object_set_new(o, "prompt_tokens", ids_json(ids, (int)n_ids));
         json_object_set_new(o, "tokens", ids_json(res.tokens, res.n_tokens));
-        json_object_set_new(o, "text", json_stringn_nocheck(text.data ? (const char *)text.data : "", text.len));
+        /* A model may emit any bytes: readable text (U+FFFD for what is not
+         * UTF-8) and the exact bytes in hex, so a validator compares bytes. */
+        json_object_set_new(o, "text", gt_cli_json_text(text.data, text.len));
+        json_object_set_new(o, "text_hex", gt_cli_json_hex(text.data, text.len));
         json_object_set_new(o, "stopped_by_eog", json_boolean(res.stopped_by_eog));
         json_object_set_new(o, "seed", json_integer((json_int_t)gp.sampling.seed));
         json_object_set_new(o, "threads", json_integer(threads));
@@ -222,10 +225,7 @@ static int cmd_run(int argc, char **argv) {
                                                     res.prompt_ms, "gen_ms", res.gen_ms, "prompt_tok_per_s", pp,
                                                     "gen_tok_per_s", tg));
         if (rs.top_logits) json_object_set(o, "top_logits", rs.steps);
-        char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
-        if (s) puts(s);
-        free(s);
-        json_decref(o);
+        if (gt_cli_json_out(o)) goto out; /* code stays 1: said on stderr */
     } else {
         putchar('\n');
     }

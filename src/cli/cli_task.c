@@ -56,7 +56,7 @@ static const char *usage_text =
 /* Parses an amount or a count option. */
 static int opt_amount(const char *name, const char *v, uint64_t *out) {
     gt_err err = {0};
-    if (gt_amount_parse(v, out, &err)) return gt_cli_usage_error("task", "%s: %s", name, err.msg);
+    if (gt_cli_amount(name, v, out, &err)) return gt_cli_usage_error("task", "%s", err.msg);
     return 0;
 }
 
@@ -117,7 +117,7 @@ static int parse(int argc, char **argv, const char *cmd, topts *o) {
         else if (!strcmp(a, "--score")) rc = opt_count(a, v, GT_MARKET_SCORE_MAX, &o->score);
         else if (!strcmp(a, "--limit")) rc = opt_count(a, v, GT_MARKET_PAGE_MAX, &o->limit);
         else if (!strcmp(a, "--n-predict")) rc = opt_count(a, v, GT_AGENT_MAX_PREDICT, &o->n_predict);
-        else return gt_cli_usage_error(cmd, "unknown option %s", a);
+        else return gt_cli_unknown_option_text(cmd, a, usage_text);
         if (rc) return rc;
     }
     return 0;
@@ -163,12 +163,8 @@ static int send(gt_client *c, const topts *o, const gt_action_kind *kind, gt_cli
     return 0;
 }
 
-static int print_json(const json_t *j) {
-    char *s = json_dumps(j, JSON_INDENT(2));
-    if (s) puts(s);
-    free(s);
-    return 0;
-}
+/* Prints j (not consumed) as --json output; 1 when it cannot be printed. */
+static int print_json(const json_t *j) { return gt_cli_json_out(json_incref((json_t *)j)); }
 
 static const char *js(const json_t *o, const char *k) {
     const char *s = json_string_value(json_object_get(o, k));

@@ -124,7 +124,7 @@ static int parse(int argc, char **argv, opts *o) {
         case ':':
             return gt_cli_usage_error("wallet", "option %s needs a value", argv[optind - 1]);
         default:
-            return gt_cli_usage_error("wallet", "unknown option %s", argv[optind - 1]);
+            return gt_cli_unknown_option_text("wallet", argv[optind - 1], usage_text);
         }
     }
     if (optind < argc) o->arg = argv[optind++];
@@ -140,12 +140,7 @@ static void kdf_notice(const char *what) {
 }
 
 /* Prints a JSON object (consumed) on stdout. */
-static void print_json(json_t *j) {
-    char *s = json_dumps(j, JSON_COMPACT);
-    if (s) printf("%s\n", s);
-    free(s);
-    json_decref(j);
-}
+static void print_json(json_t *j) { gt_cli_json_out(j); }
 
 /* --light picks geth's light scrypt; otherwise NULL means the standard. */
 static const gt_kdf_params *kdf_for(const opts *o) {

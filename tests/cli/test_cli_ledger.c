@@ -48,11 +48,18 @@ static void test_init_mint_send(void) {
     snprintf(args, sizeof args, "send --to %s 1000 --password-file %s", DEAD, cli_pwfile);
     CHECK_EQ_INT(gotong(args), 1);
     CHECK_CONTAINS(err_s, "has 98.5, needs 1000");
+    /* a malformed amount or address is a usage error: exit 2 */
     snprintf(args, sizeof args, "send --to %s 1.1234567 --password-file %s", DEAD, cli_pwfile);
-    CHECK_EQ_INT(gotong(args), 1);
+    CHECK_EQ_INT(gotong(args), 2);
     CHECK_CONTAINS(err_s, "more than 6 decimals");
+    snprintf(args, sizeof args, "send --to %s -1 --password-file %s", DEAD, cli_pwfile);
+    CHECK_EQ_INT(gotong(args), 2);
+    CHECK_CONTAINS(err_s, "negative");
+    snprintf(args, sizeof args, "stake --password-file %s -- -5", cli_pwfile);
+    CHECK_EQ_INT(gotong(args), 2);
+    CHECK_CONTAINS(err_s, "amounts cannot be negative");
     snprintf(args, sizeof args, "send --to 0x000000000000000000000000000000000000DEAd 1 --password-file %s", cli_pwfile);
-    CHECK_EQ_INT(gotong(args), 1);
+    CHECK_EQ_INT(gotong(args), 2);
     CHECK_CONTAINS(err_s, "checksum");
     CHECK_EQ_INT(gotong("send 1"), 2);
     CHECK_CONTAINS(err_s, "--to ADDRESS is required");
