@@ -126,6 +126,12 @@ typedef void (*gt_handler_fn)(gt_req *r, gt_resp *out);
 /* Response helpers (http.c). */
 /* Serialises j (stolen reference) as the body with status. */
 void gt_resp_json(gt_resp *o, int status, json_t *j);
+
+/* Rewrites the market's amount fields (token decimals) in place to the API's
+ * base units as decimal strings (units.c); an amount that does not parse is
+ * an error. gt_api_is_amount_field names those fields. */
+int gt_api_units(json_t *j, gt_err *err);
+int gt_api_is_amount_field(const char *key);
 /* {"error":{"code":"EINVAL","message":"..."}} with status. */
 void gt_resp_error(gt_resp *o, int status, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* The same from a gt_err, with the status its code implies (gt_http_status). */

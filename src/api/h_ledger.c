@@ -155,6 +155,11 @@ void gt_h_action_get(gt_req *r, gt_resp *o) {
     gt_free(a);
     json_object_set_new(j, "height", json_integer((json_int_t)height));
     json_object_set_new(j, "index", json_integer((json_int_t)idx));
+    if (gt_api_units(j, &err)) { /* amounts as everywhere: base units, decimal strings */
+        json_decref(j);
+        gt_resp_error(o, 500, GT_EDB, "%s", err.msg);
+        return;
+    }
     gt_resp_json(o, 200, j);
 }
 
@@ -252,6 +257,11 @@ void gt_h_block(gt_req *r, gt_resp *o) {
         return;
     }
     json_object_set_new(j, "actions", acts);
+    if (gt_api_units(j, &err)) { /* amounts as everywhere: base units, decimal strings */
+        json_decref(j);
+        gt_resp_error(o, 500, GT_EDB, "%s", err.msg);
+        return;
+    }
     gt_resp_json(o, 200, j);
 }
 

@@ -223,12 +223,10 @@ static int cmd_agent_register(agent_opts *o) {
     if (!rc && o->json) {
         rc = gt_cli_json_out(json_incref(card)) ? GT_EIO : 0;
     } else if (!rc) {
-        char p[GT_AMOUNT_STR_MAX], st[GT_AMOUNT_STR_MAX];
-        uint64_t price = 0;
-        gt_agent_json_units(card, "price", &price, NULL);
+        char p[GT_CLI_TOKENS_MAX], st[GT_CLI_TOKENS_MAX];
         printf("agent %s registered as \"%s\": skills %s, price %s%s%s%s%s\n", as, card_name, o->skills,
-               gt_amount_format(price, p), o->cfg.endpoint ? ", endpoint " : "", o->cfg.endpoint ? o->cfg.endpoint : "",
-               o->have_stake ? "; staked " : "", o->have_stake ? gt_amount_format(o->stake_units, st) : "");
+               gt_cli_json_tokens(card, "price", p), o->cfg.endpoint ? ", endpoint " : "", o->cfg.endpoint ? o->cfg.endpoint : "",
+               o->have_stake ? "; staked " : "", o->have_stake ? gt_cli_tokens(o->stake_units, st) : "");
     }
     json_decref(card);
     gt_free((void *)o->cfg.datasets_dir);

@@ -43,8 +43,8 @@ static void field(const char *key, char *out, size_t cap) {
 }
 
 /* An amount of addr's account (balance --json, read beside the node), in
- * whole tokens. */
-static long long tokens(const char *addr, const char *what) {
+ * base units. */
+static long long units(const char *addr, const char *what) {
     char args[256];
     snprintf(args, sizeof args, "balance %s --json", addr);
     if (gotong(args) != 0) return -1;
@@ -102,11 +102,11 @@ static void test_paid_by_hand(void) {
     ok("agent register --name alice --skills complete --price 1 --endpoint https://alice.example --stake 10 --from %s",
        worker);
     CHECK_CONTAINS(out_s, "registered as \"alice\"");
-    CHECK_EQ_INT((int)tokens(worker, "staked"), 10);
+    CHECK_EQ_INT((int)units(worker, "staked"), 10000000);
     ok("agent register --name alice --skills complete --price 1 --endpoint https://alice.example --from %s --json",
        worker);
     CHECK_CONTAINS(out_s, "\"endpoint\":\"https://alice.example\"");
-    long long before = tokens(worker, "balance");
+    long long before = units(worker, "balance");
     ok("task claim %s --from %s", task, worker);
     slot_status(task, st, sizeof st);
     CHECK_STR(st, "claimed");
@@ -118,7 +118,7 @@ static void test_paid_by_hand(void) {
     slot_status(task, st, sizeof st);
     CHECK_STR(st, "paid");
     /* paid the bounty (5 tokens), its stake back */
-    CHECK_EQ_U64((uint64_t)(tokens(worker, "balance") - before), 5);
+    CHECK_EQ_U64((uint64_t)(units(worker, "balance") - before), 5000000);
 }
 
 /* Post, claim, submit, reject, dispute, a validator votes: decided. */
@@ -134,6 +134,9 @@ static void test_disputed_by_hand(void) {
     ok("task dispute %s --slot 0 --from %s", task, worker);
     slot_status(task, st, sizeof st);
     CHECK_STR(st, "disputed");
+    CHECK_CONTAINS(out_s, "\"bond\":\"2000000\""); /* the API's unit: base units */
+    ok("task show %s", task);
+    CHECK_CONTAINS(out_s, "terms    bounty 5 GOT, stake 2 GOT"); /* for people: tokens */
     /* a party to the task may not vote */
     char line[1024];
     snprintf(line, sizeof line, "task vote %s --slot 0 --accept --from %s --node %s --password-file %s", task, poster,
@@ -147,7 +150,7 @@ static void test_disputed_by_hand(void) {
     for (int i = 0; i < 6; i++) ok("send --to %s 0.000001 --from %s", poster, poster);
     slot_status(task, st, sizeof st);
     CHECK_STR(st, "paid"); /* the worker won the dispute: paid as if accepted */
-    CHECK_EQ_INT((int)tokens(validator, "balance"), 100 - 20 + 2); /* the rejecter's bond (= stake 2) is its */
+    CHECK_EQ_INT((int)units(validator, "balance"), (100 - 20 + 2) * 1000000); /* the rejecter's bond (= stake 2) is its */
 }
 
 /* The README's example: data job post --fee 0.1. */

@@ -74,8 +74,10 @@ static void test_init_mint_send(void) {
     snprintf(args, sizeof args, "unstake 4 --password-file %s", cli_pwfile);
     CHECK_EQ_INT(gotong(args), 0);
     CHECK_EQ_INT(gotong("balance --json"), 0);
-    CHECK_CONTAINS(out_s, "\"staked\":\"6\"");
-    CHECK_CONTAINS(out_s, "\"unbonding\":\"4\"");
+    CHECK_CONTAINS(out_s, "\"staked\":\"6000000\""); /* --json: base units, as the API */
+    CHECK_CONTAINS(out_s, "\"unbonding\":\"4000000\"");
+    CHECK_EQ_INT(gotong("balance"), 0); /* for people: tokens and the symbol */
+    CHECK_CONTAINS(out_s, "staked 6 GOT  escrow 0 GOT  unbonding 4 GOT");
     snprintf(args, sizeof args, "unstake 7 --password-file %s", cli_pwfile);
     CHECK_EQ_INT(gotong(args), 1);
     CHECK_CONTAINS(err_s, "insufficient stake");
