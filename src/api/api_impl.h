@@ -153,6 +153,7 @@ void gt_h_actions_post(gt_req *r, gt_resp *o);
 void gt_h_action_get(gt_req *r, gt_resp *o);
 void gt_h_account(gt_req *r, gt_resp *o);
 void gt_h_head(gt_req *r, gt_resp *o);
+void gt_h_health(gt_req *r, gt_resp *o);
 void gt_h_blocks(gt_req *r, gt_resp *o);
 void gt_h_block(gt_req *r, gt_resp *o);
 void gt_h_chain(gt_req *r, gt_resp *o);

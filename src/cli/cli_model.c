@@ -8,6 +8,7 @@
  * weights 1) quantized with ggml's reference rounding. Each row is generated
  * from (seed, tensor name, row), so the file is the same bytes whatever the
  * thread count. */
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -472,17 +473,117 @@ static int cmd_random(int argc, char **argv) {
     return 0;
 }
 
+/* Most model files one `model list` looks at in one directory. */
+#define MODEL_LIST_MAX 1024
+
+static void usage_list(FILE *f) {
+    fprintf(f, "usage: gotong model list [DIR...] [--home DIR] [--json]\n"
+               "Lists the GGUF models (*.gguf) in each DIR (default HOME/models): file, architecture,\n"
+               "name, parameters and size. A file that does not read as GGUF is listed with why.\n");
+}
+
+static int by_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* One model file as a JSON object (its parse error in "error" if any). */
+static json_t *model_entry(const char *path) {
+    gt_err err = {0};
+    gt_gguf *g = NULL;
+    json_t *o = json_pack("{s:o}", "file", gt_cli_json_text(path, strlen(path)));
+    if (gt_gguf_open(path, &g, &err)) {
+        json_object_set_new(o, "error", gt_cli_json_text(err.msg, strlen(err.msg)));
+        return o;
+    }
+    char arch[64] = "", name[128] = "";
+    gt_gguf_str s;
+    if (!gt_gguf_get_str(g, "general.architecture", &s, NULL)) cstr(s, arch, sizeof arch);
+    if (!gt_gguf_get_str(g, "general.name", &s, NULL)) cstr(s, name, sizeof name);
+    uint64_t params = 0;
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        const gt_gguf_tensor *t = &g->tensors[i];
+        params += t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3];
+    }
+    json_object_set_new(o, "architecture", gt_cli_json_text(arch, strlen(arch)));
+    json_object_set_new(o, "name", gt_cli_json_text(name, strlen(name)));
+    json_object_set_new(o, "params", json_integer((json_int_t)params));
+    json_object_set_new(o, "bytes", json_integer((json_int_t)g->size));
+    gt_gguf_close(g);
+    return o;
+}
+
+/* Appends the *.gguf files of dir (sorted) to arr; a missing dir is an error. */
+static int list_dir(const char *dir, json_t *arr, gt_err *err) {
+    DIR *d = opendir(dir);
+    if (!d) return gt_err_set(err, GT_ENOTFOUND, "cannot list %s: %s", dir, strerror(errno));
+    char *names[MODEL_LIST_MAX];
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < MODEL_LIST_MAX) {
+        size_t len = strlen(e->d_name);
+        if (len > 5 && !strcmp(e->d_name + len - 5, ".gguf")) names[n++] = gt_strdup(e->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof names[0], by_str);
+    for (size_t i = 0; i < n; i++) {
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        json_array_append_new(arr, model_entry(path));
+        gt_free(names[i]);
+    }
+    return 0;
+}
+
+/* `gotong model list`: the models in HOME/models or the given directories. */
+static int cmd_list(int argc, char **argv) {
+    const char *dirs[16], *home_opt = NULL;
+    int n_dirs = 0, json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json")) json = 1;
+        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage_list(stdout), 0;
+        else if (!strcmp(argv[i], "--home") && i + 1 < argc) home_opt = argv[++i];
+        else if (argv[i][0] == '-') return gt_cli_unknown_option("model list", argv[i], usage_list);
+        else if (n_dirs == 16) return gt_cli_usage_error("model list", "at most 16 directories");
+        else dirs[n_dirs++] = argv[i];
+    }
+    gt_err err = {0};
+    char home[4096], models[4200];
+    if (!n_dirs) {
+        if (gt_cli_home(home_opt, home, sizeof home, &err)) return gt_cli_fail(&err);
+        snprintf(models, sizeof models, "%s/models", home);
+        dirs[n_dirs++] = models;
+    }
+    json_t *arr = json_array();
+    for (int i = 0; i < n_dirs; i++)
+        if (list_dir(dirs[i], arr, &err)) return json_decref(arr), gt_cli_fail(&err);
+    if (json) return gt_cli_json_out(arr);
+    size_t i;
+    json_t *m;
+    if (!json_array_size(arr)) printf("no models (*.gguf) in %s%s\n", dirs[0], n_dirs > 1 ? " and the others" : "");
+    json_array_foreach(arr, i, m) {
+        const char *e = json_string_value(json_object_get(m, "error"));
+        if (e) printf("%s  (not readable: %s)\n", json_string_value(json_object_get(m, "file")), e);
+        else
+            printf("%s  %s \"%s\"  %.1fM params  %.1f MiB\n", json_string_value(json_object_get(m, "file")),
+                   json_string_value(json_object_get(m, "architecture")), json_string_value(json_object_get(m, "name")),
+                   (double)json_integer_value(json_object_get(m, "params")) / 1e6,
+                   (double)json_integer_value(json_object_get(m, "bytes")) / 1048576.0);
+    }
+    json_decref(arr);
+    return 0;
+}
+
 static int cmd_model(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         FILE *f = argc < 2 ? stderr : stdout;
         fprintf(f, "usage: gotong model info MODEL.gguf [--json] [--tensors]\n"
+                   "       gotong model list [DIR...] [--json]\n"
                    "       gotong model random --like VOCAB.gguf --arch llama|qwen2 ... -o OUT.gguf\n"
                    "(gotong model SUBCOMMAND --help for each)\n");
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "info")) return cmd_info(argc - 1, argv + 1);
     if (!strcmp(argv[1], "random")) return cmd_random(argc - 1, argv + 1);
-    return gt_cli_usage_error("model", "unknown subcommand \"%s\" (info, random)", argv[1]);
+    if (!strcmp(argv[1], "list")) return cmd_list(argc - 1, argv + 1);
+    return gt_cli_usage_error("model", "unknown subcommand \"%s\" (info, list, random)", argv[1]);
 }
 
-GT_CLI_COMMAND(model_cmd, "model", "inspect GGUF models, write random-weight ones", cmd_model)
+GT_CLI_COMMAND(model_cmd, "model", "list and inspect GGUF models, write random-weight ones", cmd_model)

@@ -27,12 +27,13 @@
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: gotong run -m MODEL.gguf -p PROMPT [options]\n\n"
+            "usage: gotong run -m MODEL.gguf (-p PROMPT | -f FILE | -p -) [options]\n\n"
             "Generates text after PROMPT with a llama or qwen2 GGUF model (f32, f16, bf16,\n"
             "q8_0, q4_0 weights). Tokens stream to stdout, timings to stderr.\n\n"
             "options:\n"
             "  -m, --model FILE      the model (GGUF)\n"
-            "  -p, --prompt TEXT     the prompt (BOS added as the vocabulary asks)\n"
+            "  -p, --prompt TEXT     the prompt (BOS added as the vocabulary asks); - reads stdin\n"
+            "  -f, --file FILE       read the prompt from FILE (- for stdin)\n"
             "  -n, --n-predict N     tokens to generate at most (default 128)\n"
             "  --temp T              temperature; 0 is greedy (default 0.8)\n"
             "  --top-k K             keep the K likeliest tokens; 0 is off (default 40)\n"
@@ -62,6 +63,31 @@ static int parse_float(const char *s, float *out) {
     float v = strtof(s, &end);
     if (errno || end == s || *end) return -1;
     *out = v;
+    return 0;
+}
+
+/* Reads a prompt from path ("-": stdin) whole, up to the tokenizer's limit;
+ * *out is NUL-terminated (gt_free). A NUL byte inside is refused: the
+ * prompt is text. */
+static int read_prompt(const char *path, char **out, gt_err *err) {
+    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    if (!f) return gt_err_set(err, GT_EIO, "cannot read the prompt from %s: %s", path, strerror(errno));
+    size_t cap = (size_t)GT_TOKENIZER_MAX_TEXT_BYTES + 2, n = 0;
+    char *buf = gt_malloc(cap);
+    int rc = buf ? 0 : gt_err_set(err, GT_ENOMEM, "out of memory");
+    if (!rc) n = fread(buf, 1, cap - 1, f);
+    if (!rc && ferror(f)) rc = gt_err_set(err, GT_EIO, "cannot read the prompt from %s", path);
+    if (!rc && n > GT_TOKENIZER_MAX_TEXT_BYTES)
+        rc = gt_err_set(err, GT_ELIMIT, "the prompt in %s is over the limit of %u bytes", path,
+                        GT_TOKENIZER_MAX_TEXT_BYTES);
+    if (!rc && memchr(buf, 0, n)) rc = gt_err_set(err, GT_EINVAL, "the prompt in %s holds a NUL byte: not text", path);
+    if (f != stdin) fclose(f);
+    if (rc) {
+        gt_free(buf);
+        return rc;
+    }
+    buf[n] = 0;
+    *out = buf;
     return 0;
 }
 
@@ -106,7 +132,7 @@ static json_t *ids_json(const int32_t *ids, int n) {
 }
 
 static int cmd_run(int argc, char **argv) {
-    const char *model_path = NULL, *prompt = NULL;
+    const char *model_path = NULL, *prompt = NULL, *prompt_file = NULL;
     gt_gen_params gp = gt_gen_defaults();
     long threads = gt_cpu_count(), n_ctx = 0, v;
     run_state rs = {0};
@@ -126,6 +152,10 @@ static int cmd_run(int argc, char **argv) {
             model_path = val;
         } else if (!strcmp(a, "-p") || !strcmp(a, "--prompt")) {
             prompt = val;
+            prompt_file = !strcmp(val, "-") ? "-" : NULL;
+        } else if (!strcmp(a, "-f") || !strcmp(a, "--file")) {
+            prompt = NULL;
+            prompt_file = val;
         } else if (!strcmp(a, "-n") || !strcmp(a, "--n-predict")) {
             if (parse_int(val, 0, RUN_MAX_PREDICT, &v))
                 return gt_cli_usage_error("run", "-n %s: expected a count 0..%d", val, RUN_MAX_PREDICT);
@@ -166,10 +196,15 @@ static int cmd_run(int argc, char **argv) {
         i += takes;
     }
     if (!model_path) return gt_cli_usage_error("run", "no model: give -m MODEL.gguf");
-    if (!prompt) return gt_cli_usage_error("run", "no prompt: give -p TEXT");
+    if (!prompt && !prompt_file) return gt_cli_usage_error("run", "no prompt: give -p TEXT, -f FILE or -p - (stdin)");
     if (rs.top_logits && !rs.json) return gt_cli_usage_error("run", "--top-logits needs --json");
 
     gt_err err = {0};
+    char *prompt_buf = NULL; /* a prompt read from a file or stdin */
+    if (prompt_file) {
+        if (read_prompt(prompt_file, &prompt_buf, &err)) return gt_cli_fail(&err);
+        prompt = prompt_buf;
+    }
     gt_model *m = NULL;
     gt_tokenizer *tok = NULL;
     gt_ctx *ctx = NULL;
@@ -245,6 +280,7 @@ out:
     gt_ctx_free(ctx);
     gt_tokenizer_free(tok);
     gt_model_free(m);
+    gt_free(prompt_buf);
     return code;
 }
 

@@ -169,6 +169,62 @@ static void test_port_in_use(void) {
     trm(home2);
 }
 
+/* Starts a node on home at log level, waits for its "listening" line, stops
+ * it, and reads what it wrote on stderr into out. 0 or -1. */
+static int node_stderr(const char *home, const char *level, char *out, size_t cap) {
+    char errpath[128], line[256];
+    snprintf(errpath, sizeof errpath, "%s/node.stderr", home);
+    int p[2];
+    if (pipe(p)) return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(p[1], 1);
+        dup2(fd, 2);
+        close(p[0]);
+        execl(GT_CLI, GT_CLI, "node", "--home", home, "--listen", "127.0.0.1:0", "--log-level", level, (char *)NULL);
+        _exit(127);
+    }
+    close(p[1]);
+    size_t len = 0;
+    int up = tread_until(p[0], line, sizeof line, &len, "\n", 20000, NULL);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    close(p[0]);
+    FILE *f = fopen(errpath, "r");
+    size_t n = f ? fread(out, 1, cap - 1, f) : 0;
+    out[n] = 0;
+    if (f) fclose(f);
+    return up && strstr(line, "listening on") ? 0 : -1;
+}
+
+/* GET /health answers while the node serves; --log-level sets what the node
+ * logs (warn: not the info line it writes when it starts serving). */
+static void test_health_and_log_level(void) {
+    char home[64], url[128], out[8192];
+    thome(home);
+    pid_t pid = gt_test_node_start(home, "0", url, sizeof url);
+    CHECK(pid > 0);
+    const char *colon = strrchr(url, ':');
+    uint16_t port = colon ? (uint16_t)atoi(colon + 1) : 0;
+    CURL *c = curl_easy_init();
+    thttp h;
+    CHECK_EQ_INT(tget(c, port, "/health", &h), 200);
+    CHECK_CONTAINS(h.body, "\"status\":\"ok\"");
+    CHECK_CONTAINS(h.body, "\"head\":0");
+    thttp_free(&h);
+    CHECK_EQ_INT(tget(c, port, "/health?x=1", &h), 400); /* no parameters */
+    thttp_free(&h);
+    curl_easy_cleanup(c);
+    gt_test_node_stop(pid);
+    CHECK_EQ_INT(run_cli("node --log-level loud", out, sizeof out), 2);
+    CHECK_CONTAINS(out, "expected debug, info, warn or error");
+    /* the info line "node: serving" is logged before "listening on" is printed */
+    CHECK(!node_stderr(home, "info", out, sizeof out) && strstr(out, "node: serving") != NULL);
+    CHECK(!node_stderr(home, "warn", out, sizeof out) && strstr(out, "node: serving") == NULL);
+    trm(home);
+}
+
 /* Runs the CLI tests; the CLI must be built. */
 int main(void) {
     if (access(GT_CLI, X_OK) != 0) {
@@ -179,6 +235,7 @@ int main(void) {
     RUN(test_help_and_usage);
     RUN(test_serve_and_sigterm);
     RUN(test_port_in_use);
+    RUN(test_health_and_log_level);
     curl_global_cleanup();
     return gt_test_finish();
 }

@@ -27,11 +27,11 @@ static int bare(const char *args) {
 /* Every command and subcommand, as a user would type it before --help. */
 static const char *commands[] = {
     "agent", "agents", "balance", "demo", "init", "mint", "node", "run", "send", "stake", "unstake",
-    "wallet", "wallet new", "wallet list", "wallet show", "wallet import", "wallet export", "wallet sign",
+    "wallet", "wallet new", "wallet list", "wallet show", "wallet import", "wallet export", "wallet sign", "wallet verify",
     "data", "data job", "data job new", "data job list", "data job show", "data job run", "data job post",
     "data export", "eval", "eval run", "eval benches", "eval leaderboard", "task", "task post", "task list",
     "task show", "task claim", "task submit", "task verify", "task settle", "task dispute", "task vote",
-    "ledger", "ledger log", "ledger head", "ledger verify", "ledger submit", "model", "model info",
+    "ledger", "ledger log", "ledger head", "ledger verify", "ledger submit", "model", "model info", "model list",
     "model random", NULL};
 
 static void test_help_everywhere(void) {
