@@ -67,6 +67,12 @@ void gt_node_config_default(gt_node_config *c);
  * with gt_node_stop. */
 int gt_node_start(const gt_node_config *c, gt_node **out, gt_err *err);
 
+/* Writes an empty block now, as the idle watcher does after
+ * block_interval_ms: for a director (the demo) that knows every party has
+ * acted and only a deadline counted in blocks is left. 0 or the ledger's
+ * error. */
+int gt_node_tick(gt_node *n, gt_err *err);
+
 /* The TCP port actually bound (useful with port 0). */
 uint16_t gt_node_port(const gt_node *n);
 

@@ -31,6 +31,17 @@ void gt_node_config_default(gt_node_config *c) {
 
 uint16_t gt_node_port(const gt_node *n) { return n->port; }
 
+/* See api.h. The ledger's writer serialises this with every submit; the
+ * watcher publishes the block as for any other. */
+int gt_node_tick(gt_node *n, gt_err *err) {
+    assert(n && n->ledger);
+    int rc = gt_ledger_tick(n->ledger, err);
+    if (rc) return rc;
+    atomic_fetch_add(&n->metrics.ticks, 1);
+    gt_node_kick(n);
+    return 0;
+}
+
 /* ---- Readers. */
 
 static void reader_close(gt_reader *r) {

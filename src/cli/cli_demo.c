@@ -243,19 +243,159 @@ static int fill_amount(void *arg, gt_action *a, gt_err *err) {
     return 0;
 }
 
+/* ---- pacing: blocks when only a deadline is left ----
+ *
+ * Deadlines (a dispute window, a vote) are counted in blocks, and an idle
+ * node writes one empty block per --block-ms. The demo knows its cast: once
+ * every party that can act on a slot has acted, what is left is waiting, so
+ * it writes the blocks itself (gt_node_tick) instead of sitting through
+ * idle intervals. It never ticks while someone may still act: a worker that
+ * has not yet disputed or conceded a rejection, a validator that has not
+ * voted. Ticking only speeds the story up; without it the idle blocks come
+ * all the same. */
+
+static gt_node *pace_node; /* the in-process node, while the rounds run */
+static demo *pace_demo;
+static uint64_t pace_ticks; /* blocks the director wrote */
+
+/* What an agent has decided about rejections so far (disputed + conceded). */
+static uint64_t decisions(int who) {
+    gt_agent_stats st;
+    gt_agent_stats_get(pace_demo->ag[who], &st);
+    return st.disputes_opened + st.conceded;
+}
+
+/* The persona holding address v, or -1. */
+static int persona_of(const json_t *v) {
+    gt_addr x;
+    if (!json_is_string(v) || gt_addr_parse(json_string_value(v), &x, NULL)) return -1;
+    for (int i = 0; i < N_PERSONAS; i++)
+        if (gt_addr_eq(&x, gt_agent_address(pace_demo->ag[i]))) return i;
+    return -1;
+}
+
+/* Validators who may vote on a dispute of this task: not its poster, worker
+ * or verifier (the market refuses a party's vote). */
+static size_t eligible_voters(const json_t *t, const json_t *sl) {
+    size_t n = 0;
+    int poster = persona_of(json_object_get(t, "poster")), worker = persona_of(json_object_get(sl, "worker"));
+    int verifier = persona_of(json_object_get(t, "verifier"));
+    for (int i = 0; i < N_PERSONAS; i++)
+        if ((cast[i].roles & GT_ROLE_VALIDATOR) && i != poster && i != worker && i != verifier) n++;
+    return n;
+}
+
+/* 1 when every slot of t that waits on a deadline has heard from everyone
+ * who may act on it: all eligible votes are in, or the rejected worker has
+ * decided since base[] was taken. */
+static int only_deadline_left(const json_t *t, const uint64_t base[N_PERSONAS]) {
+    size_t i;
+    const json_t *sl;
+    int waiting = 0;
+    json_array_foreach(json_object_get(t, "slotList"), i, sl) {
+        const char *st = json_string_value(json_object_get(sl, "state"));
+        if (!st) return 0;
+        if (!strcmp(st, "disputed")) {
+            const json_t *votes = json_object_get(json_object_get(sl, "dispute"), "votes");
+            if (json_array_size(votes) < eligible_voters(t, sl)) return 0;
+            waiting = 1;
+        } else if (!strcmp(st, "rejected")) {
+            int w = persona_of(json_object_get(sl, "worker"));
+            if (w < 0 || decisions(w) <= base[w]) return 0;
+            waiting = 1;
+        } else if (strcmp(st, "paid") && strcmp(st, "refunded") && strcmp(st, "accepted")) {
+            return 0; /* open, claimed or submitted: someone is at work */
+        }
+    }
+    return waiting;
+}
+
+/* ---- telling how disputes end ----
+ *
+ * A decided dispute may leave no trace in the task's current state (a lost
+ * one reopens the slot at once), so the director watches each dispute while
+ * it is open and says how it ended when the slot moves on. */
+
+#define DEMO_MAX_DISPUTES 8 /* open at once; the script has at most one */
+
+typedef struct seen_dispute {
+    int active, worker, poster;
+    uint8_t task[32];
+    int64_t slot, attempt;
+    size_t votes;
+    char for_w[GT_CLI_TOKENS_MAX], against_w[GT_CLI_TOKENS_MAX], bond[GT_CLI_TOKENS_MAX];
+} seen_dispute;
+
+static seen_dispute seen[DEMO_MAX_DISPUTES];
+
+/* Says in plain words how dispute s ended: won (the worker was right) or not. */
+static void tell_dispute(const seen_dispute *s, int won) {
+    const char *w = s->worker >= 0 ? cast[s->worker].name : "the worker";
+    const char *p = s->poster >= 0 ? cast[s->poster].name : "the poster";
+    demo_say("  %6.1fs  dispute over task 0x%02x%02x%02x%02x… slot %lld decided: %zu validator%s re-ran the work, "
+             "stake %s for %s, %s against",
+             demo_elapsed(), s->task[0], s->task[1], s->task[2], s->task[3], (long long)s->slot, s->votes,
+             s->votes == 1 ? "" : "s", s->for_w, w, s->against_w);
+    if (won)
+        demo_say("           %s WINS: paid as if accepted, bond back; the rejecter's bond (%s) goes to the "
+                 "validators who voted for %s", w, s->bond, w);
+    else
+        demo_say("           %s LOSES: the rejection stands; its dispute bond (%s) goes to the validators who voted "
+                 "against it, its stake is slashed (to %s, less any verifier's fee), and the slot opens again",
+                 w, s->bond, p);
+}
+
+/* Notes the disputes open in t, and tells those of task id that ended. */
+static void watch_disputes(const uint8_t id[32], const json_t *t) {
+    size_t i;
+    const json_t *sl;
+    json_array_foreach(json_object_get(t, "slotList"), i, sl) {
+        const char *st = json_string_value(json_object_get(sl, "state"));
+        int64_t slot = json_integer_value(json_object_get(sl, "slot")), att = json_integer_value(json_object_get(sl, "attempt"));
+        seen_dispute *s = NULL, *free_s = NULL;
+        for (int k = 0; k < DEMO_MAX_DISPUTES; k++) {
+            if (seen[k].active && !memcmp(seen[k].task, id, 32) && seen[k].slot == slot) s = &seen[k];
+            if (!seen[k].active && !free_s) free_s = &seen[k];
+        }
+        if (st && !strcmp(st, "disputed")) {
+            if (!s && !(s = free_s)) continue; /* more open disputes than the script makes: not told */
+            const json_t *dj = json_object_get(sl, "dispute");
+            *s = (seen_dispute){.active = 1, .slot = slot, .attempt = att, .votes = json_array_size(json_object_get(dj, "votes")),
+                                .worker = persona_of(json_object_get(sl, "worker")), .poster = persona_of(json_object_get(t, "poster"))};
+            memcpy(s->task, id, 32);
+            gt_cli_json_tokens(dj, "acceptWeight", s->for_w);
+            gt_cli_json_tokens(dj, "rejectWeight", s->against_w);
+            gt_cli_json_tokens(dj, "bond", s->bond);
+        } else if (s) {
+            tell_dispute(s, st && !strcmp(st, "paid") && att == s->attempt);
+            s->active = 0;
+        }
+    }
+}
+
 int demo_wait_task(gt_client *c, const uint8_t id[32], demo_task_pred pred, const void *arg, const char *what,
                    gt_err *err) {
     double until = gt_now_s() + DEMO_WAIT_S;
     json_t *t = NULL;
+    uint64_t base[N_PERSONAS] = {0};
+    for (int i = 0; pace_demo && i < N_PERSONAS; i++) base[i] = decisions(i);
     while (gt_now_s() < until) {
         json_decref(t);
         t = NULL;
         int rc = gt_client_task(c, id, &t, err);
         if (rc) return rc;
+        if (pace_demo) watch_disputes(id, t);
         int p = pred(t, arg);
         if (p) {
             json_decref(t);
             return p > 0 ? 0 : gt_err_set(err, GT_ESTATE, "%s: the task went another way than scripted", what);
+        }
+        gt_err terr = {0};
+        if (pace_node && pace_demo && only_deadline_left(t, base)) {
+            if (gt_node_tick(pace_node, &terr))
+                demo_say("  (could not write a block: %s; waiting for the node's idle blocks)", terr.msg);
+            else
+                pace_ticks++;
         }
         struct timespec ts = {0, 100 * 1000000L};
         nanosleep(&ts, NULL);
@@ -599,7 +739,12 @@ static int cmd_demo(int argc, char **argv) {
         }
         d.started[i] = 1;
     }
-    if (run_rounds(&d, (int)rounds, &err)) goto fail;
+    pace_node = node, pace_demo = &d; /* from here on the director may write blocks (pacing above) */
+    int failed = run_rounds(&d, (int)rounds, &err);
+    pace_node = NULL, pace_demo = NULL;
+    if (failed) goto fail;
+    demo_say("\n  the director wrote %llu empty blocks to pass deadlines once everyone had acted (instead of\n"
+             "  waiting %ld ms for each idle block)", (unsigned long long)pace_ticks, block_ms);
     code = 0;
 fail:
     for (int i = 0; i < N_PERSONAS; i++)
