@@ -8,6 +8,7 @@
  * weights 1) quantized with ggml's reference rounding. Each row is generated
  * from (seed, tensor name, row), so the file is the same bytes whatever the
  * thread count. */
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -314,132 +315,126 @@ static void usage_random(FILE *f) {
             (double)MODEL_WEIGHT_STD);
 }
 
-static int cmd_random(int argc, char **argv) {
-    const char *like = NULL, *arch = NULL, *outp = NULL, *type_s = "q8_0";
-    uint32_t dim = 0, layers = 0, heads = 0, kv_heads = 0, ff = 0, seed = 1, ctx = 2048;
-    uint32_t threads = (uint32_t)gt_cpu_count();
-    float rope_base = 0;
-    int tied = -1, rc;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage_random(stdout);
-            return 0;
-        }
-        if (!strcmp(a, "--tied")) { tied = 1; continue; }
-        if (!strcmp(a, "--untied")) { tied = 0; continue; }
-        if (!v) return gt_cli_usage_error("model random", "%s needs a value", a);
-        i++;
-        if (!strcmp(a, "--like")) like = v;
-        else if (!strcmp(a, "--arch")) arch = v;
-        else if (!strcmp(a, "-o") || !strcmp(a, "--out")) outp = v;
-        else if (!strcmp(a, "--type")) type_s = v;
-        else if (!strcmp(a, "--dim")) { if ((rc = parse_u32(a, v, 32, MODEL_MAX_DIM, &dim))) return rc; }
-        else if (!strcmp(a, "--layers")) { if ((rc = parse_u32(a, v, 1, MODEL_MAX_LAYERS, &layers))) return rc; }
-        else if (!strcmp(a, "--heads")) { if ((rc = parse_u32(a, v, 1, MODEL_MAX_HEADS, &heads))) return rc; }
-        else if (!strcmp(a, "--kv-heads")) { if ((rc = parse_u32(a, v, 1, MODEL_MAX_HEADS, &kv_heads))) return rc; }
-        else if (!strcmp(a, "--ff")) { if ((rc = parse_u32(a, v, 32, MODEL_MAX_FF, &ff))) return rc; }
-        else if (!strcmp(a, "--seed")) { if ((rc = parse_u32(a, v, 0, UINT32_MAX, &seed))) return rc; }
-        else if (!strcmp(a, "--ctx")) { if ((rc = parse_u32(a, v, 1, MODEL_MAX_CTX, &ctx))) return rc; }
-        else if (!strcmp(a, "--threads")) { if ((rc = parse_u32(a, v, 1, GT_POOL_MAX_THREADS, &threads))) return rc; }
-        else if (!strcmp(a, "--rope-base")) {
-            char *end;
-            rope_base = strtof(v, &end);
-            if (*end || !(rope_base > 1.0f) || !isfinite(rope_base))
-                return gt_cli_usage_error("model random", "--rope-base expects a number > 1, got \"%s\"", v);
-        } else return gt_cli_unknown_option("model random", a, usage_random);
-    }
-    if (!like || !arch || !outp || !dim || !layers || !heads || !ff)
+/* What `gotong model random` makes: the options, checked. */
+typedef struct random_opts {
+    const char *like, *arch, *outp, *type_s;
+    uint32_t dim, layers, heads, kv_heads, ff, seed, ctx, threads, type;
+    float rope_base;
+    int tied, qwen2;
+} random_opts;
+
+/* Parses one option that takes a value into o; 0 or a usage error's code. */
+static int parse_random_value(const char *a, const char *v, random_opts *o) {
+    int rc = 0;
+    if (!strcmp(a, "--like")) o->like = v;
+    else if (!strcmp(a, "--arch")) o->arch = v;
+    else if (!strcmp(a, "-o") || !strcmp(a, "--out")) o->outp = v;
+    else if (!strcmp(a, "--type")) o->type_s = v;
+    else if (!strcmp(a, "--dim")) rc = parse_u32(a, v, 32, MODEL_MAX_DIM, &o->dim);
+    else if (!strcmp(a, "--layers")) rc = parse_u32(a, v, 1, MODEL_MAX_LAYERS, &o->layers);
+    else if (!strcmp(a, "--heads")) rc = parse_u32(a, v, 1, MODEL_MAX_HEADS, &o->heads);
+    else if (!strcmp(a, "--kv-heads")) rc = parse_u32(a, v, 1, MODEL_MAX_HEADS, &o->kv_heads);
+    else if (!strcmp(a, "--ff")) rc = parse_u32(a, v, 32, MODEL_MAX_FF, &o->ff);
+    else if (!strcmp(a, "--seed")) rc = parse_u32(a, v, 0, UINT32_MAX, &o->seed);
+    else if (!strcmp(a, "--ctx")) rc = parse_u32(a, v, 1, MODEL_MAX_CTX, &o->ctx);
+    else if (!strcmp(a, "--threads")) rc = parse_u32(a, v, 1, GT_POOL_MAX_THREADS, &o->threads);
+    else if (!strcmp(a, "--rope-base")) {
+        char *end;
+        o->rope_base = strtof(v, &end);
+        if (*end || !(o->rope_base > 1.0f) || !isfinite(o->rope_base))
+            return gt_cli_usage_error("model random", "--rope-base expects a number > 1, got \"%s\"", v);
+    } else return gt_cli_unknown_option("model random", a, usage_random);
+    return rc;
+}
+
+/* Checks the shape: architecture, type, heads dividing the width, block
+ * sizes; fills the defaults that depend on the architecture. */
+static int check_random_opts(random_opts *o) {
+    if (!o->like || !o->arch || !o->outp || !o->dim || !o->layers || !o->heads || !o->ff)
         return gt_cli_usage_error("model random", "--like, --arch, --dim, --layers, --heads, --ff "
                                   "and -o are required");
-    int qwen2 = !strcmp(arch, "qwen2");
-    if (!qwen2 && strcmp(arch, "llama"))
-        return gt_cli_usage_error("model random", "--arch must be llama or qwen2, not \"%s\"", arch);
-    uint32_t type;
-    if (!strcmp(type_s, "q8_0")) type = GT_TYPE_Q8_0;
-    else if (!strcmp(type_s, "q4_0")) type = GT_TYPE_Q4_0;
-    else if (!strcmp(type_s, "f16")) type = GT_TYPE_F16;
-    else if (!strcmp(type_s, "bf16")) type = GT_TYPE_BF16;
-    else if (!strcmp(type_s, "f32")) type = GT_TYPE_F32;
-    else return gt_cli_usage_error("model random", "--type must be q8_0, q4_0, f16, bf16 or f32, not \"%s\"", type_s);
-    if (!kv_heads) kv_heads = heads;
-    if (dim % heads || heads % kv_heads || (dim / heads) % 2)
+    o->qwen2 = !strcmp(o->arch, "qwen2");
+    if (!o->qwen2 && strcmp(o->arch, "llama"))
+        return gt_cli_usage_error("model random", "--arch must be llama or qwen2, not \"%s\"", o->arch);
+    if (!strcmp(o->type_s, "q8_0")) o->type = GT_TYPE_Q8_0;
+    else if (!strcmp(o->type_s, "q4_0")) o->type = GT_TYPE_Q4_0;
+    else if (!strcmp(o->type_s, "f16")) o->type = GT_TYPE_F16;
+    else if (!strcmp(o->type_s, "bf16")) o->type = GT_TYPE_BF16;
+    else if (!strcmp(o->type_s, "f32")) o->type = GT_TYPE_F32;
+    else return gt_cli_usage_error("model random", "--type must be q8_0, q4_0, f16, bf16 or f32, not \"%s\"", o->type_s);
+    if (!o->kv_heads) o->kv_heads = o->heads;
+    if (o->dim % o->heads || o->heads % o->kv_heads || (o->dim / o->heads) % 2)
         return gt_cli_usage_error("model random", "--dim %u must split into --heads %u even-sized heads, "
-                                  "and --heads into groups of --kv-heads %u", dim, heads, kv_heads);
-    uint32_t be = gt_ggml_block_elems(type);
-    if (dim % be || ff % be)
-        return gt_cli_usage_error("model random", "%s needs --dim and --ff to be multiples of %u",
-                                  type_s, be);
-    if (tied < 0) tied = qwen2;
-    if (!rope_base) rope_base = qwen2 ? 1000000.0f : 10000.0f;
-    uint32_t head_dim = dim / heads, kv_dim = head_dim * kv_heads;
+                                  "and --heads into groups of --kv-heads %u", o->dim, o->heads, o->kv_heads);
+    uint32_t be = gt_ggml_block_elems(o->type);
+    if (o->dim % be || o->ff % be)
+        return gt_cli_usage_error("model random", "%s needs --dim and --ff to be multiples of %u", o->type_s, be);
+    if (o->tied < 0) o->tied = o->qwen2;
+    if (!o->rope_base) o->rope_base = o->qwen2 ? 1000000.0f : 10000.0f;
+    return 0;
+}
 
-    gt_err err = {0};
-    gt_gguf *vg = NULL;
-    gt_tokenizer *tok = NULL;
-    if (gt_gguf_open(like, &vg, &err)) return gt_cli_fail(&err);
-    /* the vocabulary must be one we (and so llama.cpp) can tokenize with */
-    if (gt_tokenizer_load(vg, &tok, &err)) {
-        gt_err_wrap(&err, "--like %s", like);
-        gt_gguf_close(vg);
-        return gt_cli_fail(&err);
+/* Parses and checks argv; -1 to go on, else the exit code. */
+static int parse_random_opts(int argc, char **argv, random_opts *o) {
+    *o = (random_opts){.type_s = "q8_0", .seed = 1, .ctx = 2048, .threads = (uint32_t)gt_cpu_count(), .tied = -1};
+    int rc;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage_random(stdout), 0;
+        if (!strcmp(a, "--tied")) { o->tied = 1; continue; }
+        if (!strcmp(a, "--untied")) { o->tied = 0; continue; }
+        if (!v) return gt_cli_usage_error("model random", "%s needs a value", a);
+        i++;
+        if ((rc = parse_random_value(a, v, o))) return rc;
     }
-    uint64_t n_vocab = (uint64_t)gt_tokenizer_n_vocab(tok);
-    gt_tokenizer_free(tok);
+    return check_random_opts(o) ? GT_CLI_EXIT_USAGE : -1;
+}
 
-    gt_gguf_writer *w = gt_gguf_writer_new();
+/* The model's metadata as llama.cpp names it, and the vocabulary's
+ * tokenizer.* keys copied from vg. */
+static void write_random_metadata(gt_gguf_writer *w, const random_opts *o, uint64_t n_vocab, const gt_gguf *vg) {
     char key[128], name[128];
+    const char *arch = o->arch;
 #define AKEY(suffix) (snprintf(key, sizeof key, "%s.%s", arch, suffix), key)
     gt_gguf_writer_set_str(w, "general.architecture", arch);
-    snprintf(name, sizeof name, "random-%s-%ux%u-%s", arch, dim, layers, type_s);
+    snprintf(name, sizeof name, "random-%s-%ux%u-%s", arch, o->dim, o->layers, o->type_s);
     gt_gguf_writer_set_str(w, "general.name", name);
-    gt_gguf_writer_set_u32(w, AKEY("context_length"), ctx);
-    gt_gguf_writer_set_u32(w, AKEY("embedding_length"), dim);
-    gt_gguf_writer_set_u32(w, AKEY("block_count"), layers);
-    gt_gguf_writer_set_u32(w, AKEY("feed_forward_length"), ff);
-    gt_gguf_writer_set_u32(w, AKEY("attention.head_count"), heads);
-    gt_gguf_writer_set_u32(w, AKEY("attention.head_count_kv"), kv_heads);
-    gt_gguf_writer_set_f32(w, AKEY("attention.layer_norm_rms_epsilon"), qwen2 ? 1e-6f : 1e-5f);
-    gt_gguf_writer_set_f32(w, AKEY("rope.freq_base"), rope_base);
-    gt_gguf_writer_set_u32(w, AKEY("rope.dimension_count"), head_dim);
+    gt_gguf_writer_set_u32(w, AKEY("context_length"), o->ctx);
+    gt_gguf_writer_set_u32(w, AKEY("embedding_length"), o->dim);
+    gt_gguf_writer_set_u32(w, AKEY("block_count"), o->layers);
+    gt_gguf_writer_set_u32(w, AKEY("feed_forward_length"), o->ff);
+    gt_gguf_writer_set_u32(w, AKEY("attention.head_count"), o->heads);
+    gt_gguf_writer_set_u32(w, AKEY("attention.head_count_kv"), o->kv_heads);
+    gt_gguf_writer_set_f32(w, AKEY("attention.layer_norm_rms_epsilon"), o->qwen2 ? 1e-6f : 1e-5f);
+    gt_gguf_writer_set_f32(w, AKEY("rope.freq_base"), o->rope_base);
+    gt_gguf_writer_set_u32(w, AKEY("rope.dimension_count"), o->dim / o->heads);
     gt_gguf_writer_set_u32(w, AKEY("vocab_size"), (uint32_t)n_vocab);
     gt_gguf_writer_set_u32(w, "general.quantization_version", 2);
-    uint32_t ftype = type == GT_TYPE_F32 ? 0 : type == GT_TYPE_F16 ? 1 : type == GT_TYPE_Q4_0 ? 2
-                   : type == GT_TYPE_Q8_0 ? 7 : 32; /* llama_ftype numbering */
+    uint32_t t = o->type;
+    uint32_t ftype = t == GT_TYPE_F32 ? 0 : t == GT_TYPE_F16 ? 1 : t == GT_TYPE_Q4_0 ? 2
+                   : t == GT_TYPE_Q8_0 ? 7 : 32; /* llama_ftype numbering */
     gt_gguf_writer_set_u32(w, "general.file_type", ftype);
 #undef AKEY
     for (uint64_t i = 0; i < vg->n_kv; i++)
         if (vg->kv[i].key.len > 10 && !memcmp(vg->kv[i].key.ptr, "tokenizer.", 10))
             gt_gguf_writer_copy_kv(w, &vg->kv[i]);
+}
 
-    /* the tensors, in llama.cpp's names; ne[0] is the input dimension */
-    size_t max_t = 3 + (size_t)layers * 12;
-    rand_tensor *ts = gt_calloc(max_t, sizeof *ts);
-    rand_model m = {0};
-    m.pool = gt_pool_new((int)threads);
-    if (!ts || !m.pool) {
-        gt_free(ts);
-        gt_pool_free(m.pool);
-        gt_gguf_writer_free(w);
-        gt_gguf_close(vg);
-        gt_err_set(&err, GT_ENOMEM, "out of memory");
-        return gt_cli_fail(&err);
-    }
-    size_t nt = 0;
-    uint64_t total = 0;
-    rand_list L = {ts, 0, 0, seed, &m};
-    add_rand(&L, "token_embd.weight", dim, n_vocab, type, FILL_NORMAL);
-    add_rand(&L, "output_norm.weight", dim, 1, GT_TYPE_F32, FILL_ONES);
-    if (!tied) add_rand(&L, "output.weight", dim, n_vocab, type, FILL_NORMAL);
-    for (uint32_t l = 0; l < layers; l++) {
+/* The tensors, in llama.cpp's names and order; ne[0] is the input dimension. */
+static void add_random_tensors(rand_list *L, const random_opts *o, uint64_t n_vocab) {
+    uint32_t dim = o->dim, ff = o->ff, type = o->type, kv_dim = o->dim / o->heads * o->kv_heads;
+    add_rand(L, "token_embd.weight", dim, n_vocab, type, FILL_NORMAL);
+    add_rand(L, "output_norm.weight", dim, 1, GT_TYPE_F32, FILL_ONES);
+    if (!o->tied) add_rand(L, "output.weight", dim, n_vocab, type, FILL_NORMAL);
+    for (uint32_t l = 0; l < o->layers; l++) {
         char nm[64];
 #define BLK(suffix, d0, d1, ty, kd) \
-    (snprintf(nm, sizeof nm, "blk.%u.%s", l, suffix), add_rand(&L, nm, d0, d1, ty, kd))
+    (snprintf(nm, sizeof nm, "blk.%u.%s", l, suffix), add_rand(L, nm, d0, d1, ty, kd))
         BLK("attn_norm.weight", dim, 1, GT_TYPE_F32, FILL_ONES);
         BLK("attn_q.weight", dim, dim, type, FILL_NORMAL);
         BLK("attn_k.weight", dim, kv_dim, type, FILL_NORMAL);
         BLK("attn_v.weight", dim, kv_dim, type, FILL_NORMAL);
-        if (qwen2) {
+        if (o->qwen2) {
             BLK("attn_q.bias", dim, 1, GT_TYPE_F32, FILL_NORMAL);
             BLK("attn_k.bias", kv_dim, 1, GT_TYPE_F32, FILL_NORMAL);
             BLK("attn_v.bias", kv_dim, 1, GT_TYPE_F32, FILL_NORMAL);
@@ -451,14 +446,53 @@ static int cmd_random(int argc, char **argv) {
         BLK("ffn_down.weight", ff, dim, type, FILL_NORMAL);
 #undef BLK
     }
-    nt = L.n;
-    total = L.total;
-    for (size_t i = 0; i < nt; i++)
-        gt_gguf_writer_add_tensor_fill(w, ts[i].name, ts[i].n_dims, ts[i].ne, ts[i].type,
-                                       fill_tensor, &ts[i]);
-    gt_progress_start(&m.progress, "writing", total);
+}
+
+/* The vocabulary size of --like, checked loadable (we, and so llama.cpp, can
+ * tokenize with it). *vg stays open for its tokenizer keys. */
+static int load_like(const char *like, gt_gguf **vg, uint64_t *n_vocab, gt_err *err) {
+    gt_tokenizer *tok = NULL;
+    int rc = gt_gguf_open(like, vg, err);
+    if (!rc && (rc = gt_tokenizer_load(*vg, &tok, err))) gt_err_wrap(err, "--like %s", like);
+    if (!rc) *n_vocab = (uint64_t)gt_tokenizer_n_vocab(tok);
+    gt_tokenizer_free(tok);
+    return rc;
+}
+
+/* `gotong model random`: a random-weight model with a real vocabulary. */
+static int cmd_random(int argc, char **argv) {
+    random_opts o;
+    int rc = parse_random_opts(argc, argv, &o);
+    if (rc >= 0) return rc;
+    gt_err err = {0};
+    gt_gguf *vg = NULL;
+    uint64_t n_vocab = 0;
+    if (load_like(o.like, &vg, &n_vocab, &err)) {
+        gt_gguf_close(vg);
+        return gt_cli_fail(&err);
+    }
+    gt_gguf_writer *w = gt_gguf_writer_new();
+    write_random_metadata(w, &o, n_vocab, vg);
+    size_t max_t = 3 + (size_t)o.layers * 12;
+    rand_tensor *ts = gt_calloc(max_t, sizeof *ts);
+    rand_model m = {0};
+    m.pool = gt_pool_new((int)o.threads);
+    if (!ts || !m.pool) {
+        gt_free(ts);
+        gt_pool_free(m.pool);
+        gt_gguf_writer_free(w);
+        gt_gguf_close(vg);
+        gt_err_set(&err, GT_ENOMEM, "out of memory");
+        return gt_cli_fail(&err);
+    }
+    rand_list L = {ts, 0, 0, o.seed, &m};
+    add_random_tensors(&L, &o, n_vocab);
+    assert(L.n <= max_t);
+    for (size_t i = 0; i < L.n; i++)
+        gt_gguf_writer_add_tensor_fill(w, ts[i].name, ts[i].n_dims, ts[i].ne, ts[i].type, fill_tensor, &ts[i]);
+    gt_progress_start(&m.progress, "writing", L.total);
     double t0 = gt_now_s();
-    rc = gt_gguf_writer_write(w, outp, &err);
+    rc = gt_gguf_writer_write(w, o.outp, &err);
     gt_progress_finish(&m.progress);
     gt_gguf_writer_free(w);
     gt_pool_free(m.pool);
@@ -466,10 +500,9 @@ static int cmd_random(int argc, char **argv) {
     gt_gguf_close(vg);
     if (rc) return gt_cli_fail(&err);
     struct stat st;
-    stat(outp, &st);
-    fprintf(stderr, "wrote %s: %s, %" PRIu64 " params (%.1f M), %s, %.1f MiB in %.1f s\n", outp,
-            arch, total, (double)total / 1e6, type_s, (double)st.st_size / 1048576.0,
-            gt_now_s() - t0);
+    stat(o.outp, &st);
+    fprintf(stderr, "wrote %s: %s, %" PRIu64 " params (%.1f M), %s, %.1f MiB in %.1f s\n", o.outp, o.arch, L.total,
+            (double)L.total / 1e6, o.type_s, (double)st.st_size / 1048576.0, gt_now_s() - t0);
     return 0;
 }
 
