@@ -67,6 +67,12 @@ const char *gt_cli_closest(const char *word, const char *const *cands, size_t n)
  * text names, and returns 2. */
 int gt_cli_unknown_option(const char *cmd, const char *opt, void (*usage)(FILE *));
 
+/* An option given last without its value: "OPT needs a value" when the
+ * command has it, else the unknown-option message (a misspelt flag at the
+ * end of the line is a typo, not a missing value). Returns 2. */
+int gt_cli_missing_value(const char *cmd, const char *opt, void (*usage)(FILE *));
+int gt_cli_missing_value_text(const char *cmd, const char *opt, const char *usage_text);
+
 /* The same with the usage as text. A negative number in place of an option
  * ("-5") is told as such: amounts and counts are never negative. */
 int gt_cli_unknown_option_text(const char *cmd, const char *opt, const char *usage_text);

@@ -115,7 +115,7 @@ static int parse_agent_opts(int argc, char **argv, int first, agent_opts *o) {
         if (!strcmp(a, "--once")) { o->once = 1; continue; }
         if (!strcmp(a, "--json")) { o->json = 1; continue; }
         if (a[0] != '-' || (a[1] >= '0' && a[1] <= '9')) return gt_cli_unknown_option("agent", a, usage);
-        if (!val) return gt_cli_usage_error("agent", "%s needs a value", a);
+        if (!val) return gt_cli_missing_value("agent", a, usage);
         i++;
         gt_err err = {0};
         if (!strcmp(a, "--home")) o->home_opt = val;

@@ -228,14 +228,40 @@ const char *gt_cli_closest(const char *word, const char *const *cands, size_t n)
 /* Most distinct options one usage text is searched for. */
 #define CLI_MAX_USAGE_OPTIONS 128
 
-int gt_cli_unknown_option(const char *cmd, const char *opt, void (*usage)(FILE *)) {
+/* The usage text of a usage printer (free()), or NULL out of memory. */
+static char *usage_string(void (*usage)(FILE *)) {
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
-    if (f) {
-        usage(f);
-        fclose(f);
+    if (!f) return NULL;
+    usage(f);
+    fclose(f);
+    return text;
+}
+
+int gt_cli_missing_value_text(const char *cmd, const char *opt, const char *usage_text) {
+    /* Named in the usage as a whole word: a known option. */
+    size_t n = strlen(opt);
+    for (const char *p = usage_text; (p = strstr(p, opt)); p += n) {
+        int start = p == usage_text || strchr(" \t\n[(|,", p[-1]);
+        int end = !p[n] || strchr(" \t\n])|,=", p[n]);
+        if (start && end) {
+            fprintf(stderr, "error: %s needs a value; see gotong %s --help\n", opt, cmd);
+            return GT_CLI_EXIT_USAGE;
+        }
     }
+    return gt_cli_unknown_option_text(cmd, opt, usage_text);
+}
+
+int gt_cli_missing_value(const char *cmd, const char *opt, void (*usage)(FILE *)) {
+    char *text = usage_string(usage);
+    int rc = gt_cli_missing_value_text(cmd, opt, text ? text : "");
+    free(text);
+    return rc;
+}
+
+int gt_cli_unknown_option(const char *cmd, const char *opt, void (*usage)(FILE *)) {
+    char *text = usage_string(usage);
     int rc = gt_cli_unknown_option_text(cmd, opt, text ? text : "");
     free(text);
     return rc;

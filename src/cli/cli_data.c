@@ -78,7 +78,7 @@ static int parse_opts(int argc, char **argv, int from, data_opts *o) {
             o->pos[o->n_pos++] = a;
             continue;
         }
-        if (!v) return gt_cli_usage_error("data", "%s needs a value", a);
+        if (!v) return gt_cli_missing_value("data", a, usage);
         char *end;
         if (!strcmp(a, "--home")) o->home_opt = v;
         else if (!strcmp(a, "-m") || !strcmp(a, "--model")) o->model = v;

@@ -56,7 +56,7 @@ static int cmd_eval_leaderboard(int argc, char **argv) {
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout), 0;
         if (!strcmp(a, "--json")) { json = 1; continue; }
         if (!strcmp(a, "--all")) { all = 1; continue; }
-        if (!v) return gt_cli_usage_error("eval", "%s needs a value", a);
+        if (!v) return gt_cli_missing_value("eval", a, usage);
         if (!strcmp(a, "--home")) home_opt = v;
         else if (!strcmp(a, "--bench")) {
             if (!*v || strlen(v) > GT_WORK_BENCH_NAME_MAX)
@@ -131,7 +131,7 @@ static int cmd_eval_run(int argc, char **argv) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout), 0;
         if (!strcmp(a, "--json")) { json = 1; continue; }
-        if (!v) return gt_cli_usage_error("eval", "%s needs a value", a);
+        if (!v) return gt_cli_missing_value("eval", a, usage);
         if (!strcmp(a, "-m") || !strcmp(a, "--model")) model = v;
         else if (!strcmp(a, "--bench")) bench = v;
         else if (!strcmp(a, "-o") || !strcmp(a, "--output")) out = v;

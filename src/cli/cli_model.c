@@ -383,7 +383,7 @@ static int parse_random_opts(int argc, char **argv, random_opts *o) {
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage_random(stdout), 0;
         if (!strcmp(a, "--tied")) { o->tied = 1; continue; }
         if (!strcmp(a, "--untied")) { o->tied = 0; continue; }
-        if (!v) return gt_cli_usage_error("model random", "%s needs a value", a);
+        if (!v) return gt_cli_missing_value("model random", a, usage_random);
         i++;
         if ((rc = parse_random_value(a, v, o))) return rc;
     }

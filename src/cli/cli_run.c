@@ -202,7 +202,7 @@ static int parse_run_opts(int argc, char **argv, run_opts *o, run_state *rs) {
             rs->json = 1;
             continue;
         }
-        if (!val) return gt_cli_usage_error("run", "%s needs a value", a);
+        if (!val) return gt_cli_missing_value("run", a, usage);
         if ((rc = parse_run_value(a, val, o, rs))) return rc;
         i++;
     }

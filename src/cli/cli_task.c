@@ -84,7 +84,7 @@ static int parse(int argc, char **argv, const char *cmd, topts *o) {
             o->id = a;
             continue;
         }
-        if (!v) return gt_cli_usage_error(cmd, "%s needs a value", a);
+        if (!v) return gt_cli_missing_value_text(cmd, a, usage_text);
         i++;
         if (!strcmp(a, "--home")) o->home = v;
         else if (!strcmp(a, "--node")) o->node = v;

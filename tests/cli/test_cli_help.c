@@ -77,6 +77,13 @@ static void test_exit_codes(void) {
     CHECK_EQ_INT(bare("wallet list --jsn"), 2);
     CHECK_CONTAINS(err_s, "did you mean --json?");
     CHECK_EQ_INT(bare("data job run"), 2);
+    /* a misspelt flag last on the line is a typo, not a missing value */
+    CHECK_EQ_INT(bare("data job show 0123456789abcdef --jsn"), 2);
+    CHECK_CONTAINS(err_s, "unknown option --jsn (did you mean --json?)");
+    CHECK_EQ_INT(bare("run -p hi -m"), 2);
+    CHECK_CONTAINS(err_s, "-m needs a value");
+    CHECK_EQ_INT(bare("task claim 0x00 --frm"), 2);
+    CHECK_CONTAINS(err_s, "did you mean --from?");
     CHECK_EQ_INT(bare("eval frobnicate"), 2);
     CHECK_EQ_INT(bare("--frobnicate balance"), 2);
     CHECK_EQ_INT(bare("send --to 0x000000000000000000000000000000000000dEaD 1.5x"), 2);
