@@ -69,10 +69,16 @@ int gt_agent_json_hash(const json_t *o, const char *field, uint8_t out[32], gt_e
 }
 
 int gt_agent_json_units(const json_t *o, const char *field, uint64_t *out, gt_err *err) {
-    const char *s = json_string_value(json_object_get(o, field));
-    if (!s) return gt_err_set(err, GT_EINVAL, "field \"%s\": expected an amount", field);
-    if (gt_amount_parse(s, out, err)) return gt_err_wrap(err, "field \"%s\"", field);
-    return 0;
+    /* The API writes every amount in base units as a decimal string. */
+    if (!json_is_string(json_object_get(o, field)))
+        return gt_err_set(err, GT_EINVAL, "field \"%s\": expected an amount (base units, a decimal string)", field);
+    return gt_json_get_u64(o, field, out, err);
+}
+
+/* A field's amount in tokens for a log line ("?" when absent). */
+static const char *ag_tokens(const json_t *o, const char *field, char out[GT_AMOUNT_STR_MAX]) {
+    uint64_t u;
+    return gt_agent_json_units(o, field, &u, NULL) ? "?" : gt_amount_format(u, out);
 }
 
 /* 1 if the JSON address string s is this agent. */
@@ -584,7 +590,7 @@ static int worker_task(gt_agent *a, const json_t *task, void *arg, int *acted, g
             (*acted)++;
             ag_count(a, &a->stats.settled);
             gt_agent_logf(a, "accepted: settled task %s slot %llu (bounty %s paid, stake back)", ag_short_id(id, h),
-                          (unsigned long long)slot, json_string_value(json_object_get(task, "bounty")));
+                          (unsigned long long)slot, ag_tokens(task, "bounty", (char[GT_AMOUNT_STR_MAX]){0}));
         } else if (!strcmp(state, "rejected")) {
             react_rejected(a, task, sl, slot, attempt, acted);
         }
@@ -661,8 +667,8 @@ static int maybe_claim(gt_agent *a, const json_t *summary, void *arg, int *acted
     (*acted)++;
     ag_count(a, &a->stats.claimed);
     gt_agent_logf(a, "claimed task %s (%s, bounty %s, stake %s locked)", ag_short_id(id, h),
-                  json_string_value(json_object_get(summary, "kind")), json_string_value(json_object_get(summary, "bounty")),
-                  json_string_value(json_object_get(summary, "stake")));
+                  json_string_value(json_object_get(summary, "kind")), ag_tokens(summary, "bounty", (char[GT_AMOUNT_STR_MAX]){0}),
+                  ag_tokens(summary, "stake", (char[GT_AMOUNT_STR_MAX]){0}));
     /* Work at once: the claim's submit window is running. */
     if ((rc = gt_client_task(a->client, id, &task, &e))) return 0;
     worker_pass wp = {0};

@@ -148,7 +148,7 @@ static void verify_slot(gt_agent *a, const json_t *task, const json_t *sl, int h
     (*acted)++;
     ag_count(a, &a->stats.verified);
     ag_count(a, v.accept ? &a->stats.accepted_given : &a->stats.rejected_given);
-    gt_agent_logf(a, "%s the result of task %s slot %llu (score %d): %s", v.accept ? "accepted" : "REJECTED",
+    gt_agent_logf(a, "%s the result of task %s slot %llu (score %d): %s", v.accept ? "accepted" : "rejected",
                   ag_short_id(id, h), (unsigned long long)slot, v.score, v.reason);
 }
 

@@ -192,7 +192,7 @@ static int subcontract(gt_agent *a, const gt_job *job, const cspec *cs, int from
                 if (gt_agent_send_verdict(a, sub, 0, rh, &v, &e))
                     gt_agent_logf(a, "verdict on its sub-task failed: %s", e.msg);
                 else
-                    gt_agent_logf(a, "%s the sub-task's result (re-ran it: %s)", v.accept ? "accepted" : "REJECTED",
+                    gt_agent_logf(a, "%s the sub-task's result (re-ran it: %s)", v.accept ? "accepted" : "rejected",
                                   v.reason);
             }
             if (ok && v.accept) {

@@ -242,7 +242,14 @@ static void describe(const gt_work_batch_verdict *v, gt_skill_verdict *sv) {
         snprintf(sv->reason, sizeof sv->reason, "refused the whole batch: %.400s", v->whole);
         return;
     }
-    int n = snprintf(sv->reason, sizeof sv->reason, "%" PRIu64 " of %" PRIu64 " samples accepted", v->accepted, v->total);
+    /* Said so a reader sees a partial verdict: the good samples are paid,
+     * the stake of the others is slashed (market/partial.c). */
+    int n = v->accepted == v->total
+                ? snprintf(sv->reason, sizeof sv->reason, "all %" PRIu64 " samples good", v->total)
+                : snprintf(sv->reason, sizeof sv->reason,
+                           "in part: %" PRIu64 " of %" PRIu64 " samples good and paid, %" PRIu64
+                           " bad and their stake slashed",
+                           v->accepted, v->total, v->total - v->accepted);
     const char *sep = " (rejected by";
     for (int st = 0; st < GT_STAGE_COUNT && n > 0 && (size_t)n < sizeof sv->reason; st++) {
         if (!v->report.stage[st].failed) continue;

@@ -1,8 +1,10 @@
 /* api.h: the node: gotong's HTTP/1.1 JSON API over the embedded ledger and
  * the market, on libmicrohttpd.
  *
- * A node owns HOME/ledger.db as its single writer (the ledger's flock refuses
- * a second one) and serves:
+ * A node owns HOME/ledger.db as its single writer and its port alone: a
+ * second node on the same home is refused by HOME/node.lock (an flock; the
+ * file names the running node's pid and port for the refusal), and a port in
+ * use is an error (no SO_REUSEPORT). It serves:
  *   - writes: POST /v1/actions (signed actions; each acknowledged action is
  *     durable when the response is sent), POST /v1/blobs;
  *   - reads: accounts, head, blocks, actions, chain parameters, tasks, agents,
@@ -64,6 +66,12 @@ void gt_node_config_default(gt_node_config *c);
  * effects left behind (ledger closed, socket released). Caller stops and frees
  * with gt_node_stop. */
 int gt_node_start(const gt_node_config *c, gt_node **out, gt_err *err);
+
+/* Writes an empty block now, as the idle watcher does after
+ * block_interval_ms: for a director (the demo) that knows every party has
+ * acted and only a deadline counted in blocks is left. 0 or the ledger's
+ * error. */
+int gt_node_tick(gt_node *n, gt_err *err);
 
 /* The TCP port actually bound (useful with port 0). */
 uint16_t gt_node_port(const gt_node *n);

@@ -67,6 +67,7 @@ void gt_metrics_action(gt_metrics *m, int code);
 struct gt_node {
     gt_node_config cfg;
     char home[4096], db_path[4200], blob_dir[4200], listen[64];
+    int lock_fd;                    /* HOME/node.lock, flocked while the node runs; -1 none */
     gt_ledger *ledger;              /* the writer */
     gt_genesis genesis;
     gt_domain domain; /* what signers must sign under (chain id, genesis hash as salt) */
@@ -126,6 +127,12 @@ typedef void (*gt_handler_fn)(gt_req *r, gt_resp *out);
 /* Response helpers (http.c). */
 /* Serialises j (stolen reference) as the body with status. */
 void gt_resp_json(gt_resp *o, int status, json_t *j);
+
+/* Rewrites the market's amount fields (token decimals) in place to the API's
+ * base units as decimal strings (units.c); an amount that does not parse is
+ * an error. gt_api_is_amount_field names those fields. */
+int gt_api_units(json_t *j, gt_err *err);
+int gt_api_is_amount_field(const char *key);
 /* {"error":{"code":"EINVAL","message":"..."}} with status. */
 void gt_resp_error(gt_resp *o, int status, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* The same from a gt_err, with the status its code implies (gt_http_status). */
@@ -147,6 +154,7 @@ void gt_h_actions_post(gt_req *r, gt_resp *o);
 void gt_h_action_get(gt_req *r, gt_resp *o);
 void gt_h_account(gt_req *r, gt_resp *o);
 void gt_h_head(gt_req *r, gt_resp *o);
+void gt_h_health(gt_req *r, gt_resp *o);
 void gt_h_blocks(gt_req *r, gt_resp *o);
 void gt_h_block(gt_req *r, gt_resp *o);
 void gt_h_chain(gt_req *r, gt_resp *o);

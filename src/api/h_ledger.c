@@ -155,6 +155,11 @@ void gt_h_action_get(gt_req *r, gt_resp *o) {
     gt_free(a);
     json_object_set_new(j, "height", json_integer((json_int_t)height));
     json_object_set_new(j, "index", json_integer((json_int_t)idx));
+    if (gt_api_units(j, &err)) { /* amounts as everywhere: base units, decimal strings */
+        json_decref(j);
+        gt_resp_error(o, 500, GT_EDB, "%s", err.msg);
+        return;
+    }
     gt_resp_json(o, 200, j);
 }
 
@@ -189,6 +194,26 @@ void gt_h_head(gt_req *r, gt_resp *o) {
         return;
     }
     gt_resp_json(o, 200, gt_block_json(&b));
+}
+
+/* GET /health: for load balancers and scripts: 200 {"status":"ok",...} when
+ * the node reads its ledger (the head block and chain id); 503 with the
+ * reason when it cannot. */
+void gt_h_health(gt_req *r, gt_resp *o) {
+    static const char *const allowed[] = {NULL};
+    gt_err err = {0};
+    gt_block b;
+    gt_reader *rd;
+    if (gt_req_only_query(r, allowed, &err)) {
+        gt_resp_err(o, &err);
+        return;
+    }
+    if (!(rd = gt_req_reader(r, &err)) || gt_ledger_head(rd->ro, &b, &err)) {
+        gt_resp_json(o, 503, json_pack("{s:s,s:s}", "status", "error", "message", err.msg));
+        return;
+    }
+    gt_resp_json(o, 200, json_pack("{s:s,s:I,s:I,s:I}", "status", "ok", "chainId", (json_int_t)r->node->genesis.chain_id,
+                                   "head", (json_int_t)b.height, "time", (json_int_t)b.time_s));
 }
 
 /* GET /v1/blocks?from=H&limit=N: blocks from H upwards (default: the newest
@@ -252,6 +277,11 @@ void gt_h_block(gt_req *r, gt_resp *o) {
         return;
     }
     json_object_set_new(j, "actions", acts);
+    if (gt_api_units(j, &err)) { /* amounts as everywhere: base units, decimal strings */
+        json_decref(j);
+        gt_resp_error(o, 500, GT_EDB, "%s", err.msg);
+        return;
+    }
     gt_resp_json(o, 200, j);
 }
 

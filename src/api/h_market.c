@@ -18,10 +18,18 @@ static int paging(gt_req *r, uint64_t *limit, uint64_t *cursor, gt_err *err) {
     return 0;
 }
 
-/* Sends j, or the error the query left in err. */
+/* Sends j with its amounts in base units (units.c), or the error the query
+ * left in err. An amount that cannot be converted fails the request. */
 static void reply(gt_resp *o, json_t *j, const gt_err *err) {
-    if (j) gt_resp_json(o, 200, j);
-    else gt_resp_err(o, err);
+    gt_err uerr = {0};
+    if (j && gt_api_units(j, &uerr)) {
+        json_decref(j);
+        gt_resp_error(o, 500, GT_EDB, "%s", uerr.msg);
+    } else if (j) {
+        gt_resp_json(o, 200, j);
+    } else {
+        gt_resp_err(o, err);
+    }
 }
 
 /* GET /v1/tasks?status=&kind=&poster=&worker=&parent=&limit=&cursor= */

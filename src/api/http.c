@@ -10,6 +10,7 @@
  * the client keeps sending far beyond it. */
 #include <arpa/inet.h>
 #include <assert.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <stdarg.h>
@@ -37,18 +38,18 @@ static const gt_route routes[] = {
     {"GET", "/v1/tasks", 9},         {"GET", "/v1/tasks/{}", 10},    {"GET", "/v1/agents", 11},
     {"GET", "/v1/agents/{}", 12},    {"GET", "/v1/reputation/{}", 13}, {"GET", "/v1/events", 14},
     {"GET", "/metrics", 15},         {"GET", "/v1/leaderboard", 16}, {"GET", "/v1/attestations/{}", 17},
-    {"GET", "/v1/datasets/{}", 18},
+    {"GET", "/v1/datasets/{}", 18},  {"GET", "/health", 19},
 };
 static const gt_handler_fn handlers[] = {
     gt_h_actions_post, gt_h_action_get, gt_h_account, gt_h_head,  gt_h_blocks,     gt_h_block,
     gt_h_chain,        gt_h_blob_post,  gt_h_blob_get, gt_h_tasks, gt_h_task,       gt_h_agents,
     gt_h_agent,        gt_h_reputation, gt_h_events,   gt_h_metrics, gt_h_leaderboard, gt_h_attestation,
-    gt_h_dataset,
+    gt_h_dataset,      gt_h_health,
 };
 static const size_t body_limits[] = {
     GT_LIMIT_JSON_BYTES, NO_BODY, NO_BODY, NO_BODY, NO_BODY, NO_BODY, NO_BODY, GT_LIMIT_BLOB_BYTES,
     NO_BODY,             NO_BODY, NO_BODY, NO_BODY, NO_BODY, NO_BODY, NO_BODY, NO_BODY,
-    NO_BODY,             NO_BODY, NO_BODY,
+    NO_BODY,             NO_BODY, NO_BODY, NO_BODY,
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 _Static_assert(sizeof handlers / sizeof handlers[0] == N_ROUTES, "one handler per route");
@@ -354,31 +355,72 @@ static int parse_listen(const char *s, struct sockaddr_in *addr, gt_err *err) {
     return 0;
 }
 
-/* Binds cfg.listen and starts MHD in the configured threading mode; n->port
- * gets the bound port. */
+/* Opens, binds and listens on addr with our own socket so a refusal has its
+ * real reason (errno): an address in use is an error, never shared. Only
+ * SO_REUSEADDR is set (a restart may rebind over TIME_WAIT connections; on
+ * Linux it never lets two listeners share a port, as SO_REUSEPORT, which
+ * MHD's LISTENING_ADDRESS_REUSE sets, would). Returns the socket or -1. */
+static int listen_socket(const char *listen_s, const struct sockaddr_in *addr, gt_err *err) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+        gt_err_set(err, GT_EIO, "cannot open a socket: %s", strerror(errno));
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, (const struct sockaddr *)addr, sizeof *addr) != 0) {
+        int e = errno;
+        close(fd);
+        if (e == EADDRINUSE)
+            gt_err_set(err, GT_EIO,
+                       "cannot listen on %s: the address is in use (another gotong node, or another "
+                       "program); stop it or choose another --listen HOST:PORT",
+                       listen_s);
+        else
+            gt_err_set(err, GT_EIO, "cannot listen on %s: %s", listen_s, strerror(e));
+        return -1;
+    }
+    if (listen(fd, SOMAXCONN) != 0) {
+        gt_err_set(err, GT_EIO, "cannot listen on %s: %s", listen_s, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Binds cfg.listen and starts MHD in the configured threading mode on that
+ * socket; n->port gets the bound port. */
 int gt_http_start(gt_node *n, gt_err *err) {
     struct sockaddr_in addr;
     int rc = parse_listen(n->cfg.listen, &addr, err);
     if (rc) return rc;
+    int lfd = listen_socket(n->cfg.listen, &addr, err);
+    if (lfd < 0) return GT_EIO;
+    struct sockaddr_in bound;
+    socklen_t blen = sizeof bound;
+    if (getsockname(lfd, (struct sockaddr *)&bound, &blen) != 0) {
+        close(lfd);
+        return gt_err_set(err, GT_EIO, "cannot read the bound port of %s: %s", n->cfg.listen, strerror(errno));
+    }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
     if (n->cfg.threads == 0) flags |= MHD_USE_THREAD_PER_CONNECTION;
     else flags |= MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
     struct MHD_OptionItem opts[] = {
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, n}, /* first, or MHD warns */
-        {MHD_OPTION_SOCK_ADDR, 0, &addr},
+        {MHD_OPTION_LISTEN_SOCKET, lfd, NULL},
         {MHD_OPTION_CONNECTION_LIMIT, n->cfg.max_connections, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, n->cfg.timeout_s, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, n},
-        {MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL},
         /* A pool of 1 is MHD's single internal thread (it refuses the option). */
         {n->cfg.threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, n->cfg.threads, NULL},
         {MHD_OPTION_END, 0, NULL},
     };
     n->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, n, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
-    if (!n->mhd)
-        return gt_err_set(err, GT_EIO, "cannot listen on %s (address in use, or not ours to bind?)", n->cfg.listen);
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(n->mhd, MHD_DAEMON_INFO_BIND_PORT);
-    n->port = info ? info->port : ntohs(addr.sin_port);
+    if (!n->mhd) {
+        close(lfd);
+        return gt_err_set(err, GT_EIO, "cannot start the HTTP server on %s (see the log above)", n->cfg.listen);
+    }
+    n->port = ntohs(bound.sin_port);
     return 0;
 }
 

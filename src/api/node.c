@@ -5,8 +5,11 @@
 #include <assert.h>
 #include <errno.h>
 #include <stdio.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "api/api_impl.h"
 #include "base/alloc.h"
@@ -27,6 +30,17 @@ void gt_node_config_default(gt_node_config *c) {
 }
 
 uint16_t gt_node_port(const gt_node *n) { return n->port; }
+
+/* See api.h. The ledger's writer serialises this with every submit; the
+ * watcher publishes the block as for any other. */
+int gt_node_tick(gt_node *n, gt_err *err) {
+    assert(n && n->ledger);
+    int rc = gt_ledger_tick(n->ledger, err);
+    if (rc) return rc;
+    atomic_fetch_add(&n->metrics.ticks, 1);
+    gt_node_kick(n);
+    return 0;
+}
 
 /* ---- Readers. */
 
@@ -193,6 +207,60 @@ static void *watcher_main(void *arg) {
     return NULL;
 }
 
+/* ---- The home's lock: one node per home. */
+
+static int node_lock_publish(gt_node *n, gt_err *err);
+
+/* Longest content of node.lock read back ("pid N port P\n"). */
+#define NODE_LOCK_MAX_BYTES 64
+
+/* Takes HOME/node.lock (an flock held while the node runs, released by the
+ * kernel however the process ends) and writes our pid into it; the port
+ * follows once bound (node_lock_publish). When another node holds it, the
+ * refusal names that node's pid and port, read from the file. */
+static int node_lock(gt_node *n, gt_err *err) {
+    char path[4200], held[NODE_LOCK_MAX_BYTES + 1];
+    snprintf(path, sizeof path, "%s/node.lock", n->home);
+    n->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (n->lock_fd < 0) {
+        if (errno == ENOENT)
+            return gt_err_set(err, GT_ENOTFOUND, "no home at %s (run `gotong init` first)", n->home);
+        return gt_err_set(err, GT_EIO, "cannot open %s: %s", path, strerror(errno));
+    }
+    if (flock(n->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        ssize_t got = pread(n->lock_fd, held, NODE_LOCK_MAX_BYTES, 0);
+        held[got > 0 ? got : 0] = 0;
+        held[strcspn(held, "\r\n")] = 0;
+        close(n->lock_fd);
+        n->lock_fd = -1;
+        return gt_err_set(err, GT_ESTATE,
+                          "the home %s is in use by another node (%s); stop it, or talk to it with "
+                          "--node URL",
+                          n->home, held[0] ? held : "pid unknown");
+    }
+    return node_lock_publish(n, err);
+}
+
+/* Rewrites node.lock with our pid and (once bound) port, for the refusal a
+ * second node prints. */
+static int node_lock_publish(gt_node *n, gt_err *err) {
+    char line[NODE_LOCK_MAX_BYTES];
+    int len = n->port ? snprintf(line, sizeof line, "pid %ld, port %u\n", (long)getpid(), (unsigned)n->port)
+                      : snprintf(line, sizeof line, "pid %ld, port not bound yet\n", (long)getpid());
+    assert(len > 0 && len < (int)sizeof line);
+    if (ftruncate(n->lock_fd, 0) != 0 || pwrite(n->lock_fd, line, (size_t)len, 0) != len)
+        return gt_err_set(err, GT_EIO, "cannot write %s/node.lock: %s", n->home, strerror(errno));
+    return 0;
+}
+
+/* Releases the lock (and empties the file, so it names no stale node). */
+static void node_unlock(gt_node *n) {
+    if (n->lock_fd < 0) return;
+    if (ftruncate(n->lock_fd, 0) != 0) GT_WARN("node: cannot empty %s/node.lock", n->home);
+    close(n->lock_fd); /* releases the flock */
+    n->lock_fd = -1;
+}
+
 /* ---- Lifecycle. */
 
 int gt_node_start(const gt_node_config *c, gt_node **out, gt_err *err) {
@@ -200,6 +268,7 @@ int gt_node_start(const gt_node_config *c, gt_node **out, gt_err *err) {
     if (!c->home) return gt_err_set(err, GT_EINVAL, "the node needs a home directory");
     gt_node *n = gt_calloc(1, sizeof *n);
     if (!n) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    n->lock_fd = -1;
     n->cfg = *c;
     if (!n->cfg.listen) n->cfg.listen = GT_API_DEFAULT_LISTEN;
     if (!n->cfg.max_connections) n->cfg.max_connections = GT_API_MAX_CONNECTIONS;
@@ -228,6 +297,7 @@ int gt_node_start(const gt_node_config *c, gt_node **out, gt_err *err) {
     /* The market's and the work layer's kinds must be known before the
      * ledger opens, or their actions would be refused as unknown types. */
     if ((rc = gt_work_register(err))) goto fail;
+    if ((rc = node_lock(n, err))) goto fail;
     if ((rc = gt_ledger_open(n->db_path, 0, &n->ledger, err))) goto fail;
     n->genesis = *gt_ledger_genesis(n->ledger);
     n->domain = *gt_ledger_domain(n->ledger);
@@ -238,6 +308,7 @@ int gt_node_start(const gt_node_config *c, gt_node **out, gt_err *err) {
     n->events = gt_events_new(n->cfg.threads == 0, n->cfg.sse_keepalive_ms, GT_API_MAX_SSE_CLIENTS);
     if (!n->events) { rc = gt_err_set(err, GT_ENOMEM, "out of memory"); goto fail; }
     if ((rc = gt_http_start(n, err))) goto fail;
+    if ((rc = node_lock_publish(n, err))) goto fail;
     if (pthread_create(&n->watcher, NULL, watcher_main, n) != 0) {
         rc = gt_err_set(err, GT_ENOMEM, "cannot start the chain watcher thread");
         goto fail;
@@ -276,6 +347,7 @@ void gt_node_stop(gt_node *n) {
     pthread_mutex_destroy(&n->readers_mu);
     pthread_mutex_destroy(&n->watch_mu);
     pthread_cond_destroy(&n->watch_cv);
+    node_unlock(n); /* last: a next node may start once the ledger is closed */
     GT_INFO("node: stopped");
     gt_free(n);
 }

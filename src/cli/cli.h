@@ -7,7 +7,10 @@
 #ifndef GT_CLI_CLI_H
 #define GT_CLI_CLI_H
 
+#include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 
 #include "base/err.h"
 
@@ -25,7 +28,56 @@ void gt_cli_register(const gt_cli_cmd *cmd);
         gt_cli_register(&ident);                                                     \
     }
 
-/* Resolves the data directory: --home value, else $GOTONG_HOME, else ~/.gotong.
+/* Parses an amount given on the command line ("1.5" tokens): what names it
+ * in the message ("--bounty", "AMOUNT"); a negative one is told as such. */
+int gt_cli_amount(const char *what, const char *s, uint64_t *out, gt_err *err);
+
+/* Amounts as people read them: tokens with up to 6 decimals and the token's
+ * symbol ("1.5 GOT"). Machine output (--json, the API) carries base units as
+ * decimal strings ("1500000") instead. */
+#define GT_CLI_TOKEN_SYMBOL "GOT"
+#define GT_CLI_TOKENS_MAX 40
+const char *gt_cli_tokens(uint64_t units, char out[GT_CLI_TOKENS_MAX]);
+
+/* The amount in field of an API object (base units) as gt_cli_tokens, or
+ * "-" when absent or not an amount. */
+const char *gt_cli_json_tokens(const json_t *o, const char *field, char out[GT_CLI_TOKENS_MAX]);
+
+/* A base-unit amount as a JSON decimal string, as the API writes amounts. */
+json_t *gt_cli_json_units(uint64_t units);
+
+/* Exit codes of every command (documented in `gotong --help`). */
+#define GT_CLI_EXIT_OK 0
+#define GT_CLI_EXIT_FAILED 1 /* refused or failed */
+#define GT_CLI_EXIT_USAGE 2  /* bad command line */
+
+/* Global options, recognised by main() before or after the command: --home
+ * DIR is taken out of argv and kept here (gt_cli_home falls back to it). */
+void gt_cli_set_global_home(const char *home);
+
+/* The global --home, or NULL (for a command with another default home). */
+const char *gt_cli_global_home(void);
+
+/* Closest of n candidates to word by edit distance, or NULL when none is
+ * close enough to be a likely typo. */
+const char *gt_cli_closest(const char *word, const char *const *cands, size_t n);
+
+/* An unknown option: prints "error: unknown option OPT (did you mean X?);
+ * see gotong CMD --help", X found among the options that the command's usage
+ * text names, and returns 2. */
+int gt_cli_unknown_option(const char *cmd, const char *opt, void (*usage)(FILE *));
+
+/* An option given last without its value: "OPT needs a value" when the
+ * command has it, else the unknown-option message (a misspelt flag at the
+ * end of the line is a typo, not a missing value). Returns 2. */
+int gt_cli_missing_value(const char *cmd, const char *opt, void (*usage)(FILE *));
+int gt_cli_missing_value_text(const char *cmd, const char *opt, const char *usage_text);
+
+/* The same with the usage as text. A negative number in place of an option
+ * ("-5") is told as such: amounts and counts are never negative. */
+int gt_cli_unknown_option_text(const char *cmd, const char *opt, const char *usage_text);
+
+/* Resolves the data directory: --home value, else the global --home, else $GOTONG_HOME, else ~/.gotong.
  * Writes the expanded path into out. */
 int gt_cli_home(const char *opt_home, char *out, size_t cap, gt_err *err);
 
@@ -49,5 +101,21 @@ int gt_cli_fail(const gt_err *err);
 
 /* Prints a usage error ("error: ...; see gotong CMD --help") and returns 2. */
 int gt_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints j as one line of compact JSON on stdout and releases it. A NULL j
+ * (a builder ran out of memory) or a failed serialisation prints an error
+ * and returns 1: --json output is valid JSON or an error, never silence. */
+int gt_cli_json_out(json_t *j);
+
+/* 1 once a gt_cli_json_out failed in this process (main exits 1 then). */
+int gt_cli_json_failed(void);
+
+/* A JSON string holding bytes that need not be UTF-8 (a model's text): each
+ * byte of an invalid sequence becomes U+FFFD. NULL only out of memory. */
+json_t *gt_cli_json_text(const void *bytes, size_t len);
+
+/* A JSON string of the bytes in lowercase hex: the exact bytes beside the
+ * text gt_cli_json_text made readable. NULL only out of memory. */
+json_t *gt_cli_json_hex(const void *bytes, size_t len);
 
 #endif

@@ -15,6 +15,7 @@
 #include "cli/cli.h"
 #include "crypto/addr.h"
 #include "crypto/keystore.h"
+#include "ledger/rules.h"
 #include "market/market.h"
 #include "work/work.h"
 
@@ -24,7 +25,11 @@ static void on_signal(int sig) { stop_requested = 1; }
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: gotong agent --model M.gguf [--skills S] [--price AMT] [--roles R] [options]\n\n"
+            "usage: gotong agent --model M.gguf [--skills S] [--price AMT] [--roles R] [options]\n"
+            "       gotong agent register [--name NAME] [--skills S] [--price AMT] [--endpoint URL]\n"
+            "                             [--stake AMT] [--model M.gguf]\n\n"
+            "`agent register` puts this key's card on the node (or updates it) and bonds --stake,\n"
+            "so a person can then claim, submit, verify, settle and dispute with `gotong task`.\n\n"
             "Runs an agent against a node: registers (or updates) its card, then as a worker\n"
             "claims open tasks of its skills whose bounty is at least its price, does the work\n"
             "with its model, uploads and submits the result, settles what was accepted, and\n"
@@ -40,6 +45,8 @@ static void usage(FILE *f) {
             "  --name NAME           card name (default agent-<address prefix>)\n"
             "  --skills LIST         task kinds it takes (default complete; known: %s)\n"
             "  --price AMT           least bounty it works for, in tokens (default 1)\n"
+            "  --endpoint URL        where the agent can be reached, on its card (default none)\n"
+            "  --stake AMT           register: bond AMT tokens as stake (claims lock stake)\n"
             "  --roles LIST          worker,poster,evaluator,validator (default worker)\n"
             "  --max-prompts N       complete: do N prompts, subcontract the rest (default: all)\n"
             "  --threads N           inference threads (default 1)\n"
@@ -86,124 +93,150 @@ static void log_line(void *arg, const char *name, const char *line) {
     fflush(stderr);
 }
 
-static int cmd_agent(int argc, char **argv) {
-    const char *home_opt = NULL, *from = NULL, *pwfile = NULL, *node = NULL, *model_path = NULL, *name = NULL;
-    const char *skills = "complete";
-    gt_agent_config cfg = {.price_units = GT_AMOUNT_UNIT, .roles = GT_ROLE_WORKER, .n_threads = 1};
-    int once = 0, json = 0, rc;
+/* Everything `gotong agent` and `gotong agent register` take. */
+typedef struct agent_opts {
+    const char *home_opt, *from, *pwfile, *node, *model_path, *name, *skills;
+    gt_agent_config cfg;
+    int once, json, help;
+    int have_stake;
+    uint64_t stake_units; /* register: bond this much stake after the card */
+} agent_opts;
+
+/* Parses argv[first..]; returns -1 to go on, else the exit code. */
+static int parse_agent_opts(int argc, char **argv, int first, agent_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->skills = "complete";
+    o->cfg = (gt_agent_config){.price_units = GT_AMOUNT_UNIT, .roles = GT_ROLE_WORKER, .n_threads = 1};
     uint64_t v;
-    for (int i = 1; i < argc; i++) {
+    int rc;
+    for (int i = first; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
-        }
-        if (!strcmp(a, "--once")) { once = 1; continue; }
-        if (!strcmp(a, "--json")) { json = 1; continue; }
-        if (!val) return gt_cli_usage_error("agent", "%s needs a value", a);
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { o->help = 1; continue; }
+        if (!strcmp(a, "--once")) { o->once = 1; continue; }
+        if (!strcmp(a, "--json")) { o->json = 1; continue; }
+        if (a[0] != '-' || (a[1] >= '0' && a[1] <= '9')) return gt_cli_unknown_option("agent", a, usage);
+        if (!val) return gt_cli_missing_value("agent", a, usage);
         i++;
         gt_err err = {0};
-        if (!strcmp(a, "--home")) home_opt = val;
-        else if (!strcmp(a, "--from")) from = val;
-        else if (!strcmp(a, "--password-file")) pwfile = val;
-        else if (!strcmp(a, "--node")) node = val;
-        else if (!strcmp(a, "--model")) model_path = val;
-        else if (!strcmp(a, "--name")) name = val;
-        else if (!strcmp(a, "--skills")) skills = val;
-        else if (!strcmp(a, "--price")) {
-            if (gt_amount_parse(val, &cfg.price_units, &err)) return gt_cli_usage_error("agent", "--price: %s", err.msg);
+        if (!strcmp(a, "--home")) o->home_opt = val;
+        else if (!strcmp(a, "--from")) o->from = val;
+        else if (!strcmp(a, "--password-file")) o->pwfile = val;
+        else if (!strcmp(a, "--node")) o->node = val;
+        else if (!strcmp(a, "--model")) o->model_path = val;
+        else if (!strcmp(a, "--name")) o->name = val;
+        else if (!strcmp(a, "--skills")) o->skills = val;
+        else if (!strcmp(a, "--endpoint")) {
+            if (strlen(val) > GT_MARKET_ENDPOINT_MAX)
+                return gt_cli_usage_error("agent", "--endpoint: at most %d bytes", GT_MARKET_ENDPOINT_MAX);
+            o->cfg.endpoint = val;
+        } else if (!strcmp(a, "--price")) {
+            if (gt_cli_amount("--price", val, &o->cfg.price_units, &err)) return gt_cli_usage_error("agent", "%s", err.msg);
+        } else if (!strcmp(a, "--stake")) {
+            if (gt_cli_amount("--stake", val, &o->stake_units, &err)) return gt_cli_usage_error("agent", "%s", err.msg);
+            o->have_stake = 1;
         } else if (!strcmp(a, "--roles")) {
-            if ((rc = parse_roles(val, &cfg.roles))) return rc;
+            if ((rc = parse_roles(val, &o->cfg.roles))) return rc;
         } else if (!strcmp(a, "--max-prompts")) {
             if ((rc = parse_u64(a, val, 0, GT_AGENT_MAX_PROMPTS, &v))) return rc;
-            cfg.max_prompts = (int)v;
+            o->cfg.max_prompts = (int)v;
         } else if (!strcmp(a, "--threads")) {
             if ((rc = parse_u64(a, val, 1, 256, &v))) return rc;
-            cfg.n_threads = (int)v;
+            o->cfg.n_threads = (int)v;
         } else if (!strcmp(a, "--poll-ms")) {
-            if ((rc = parse_u64(a, val, 10, 3600000, &cfg.poll_ms))) return rc;
+            if ((rc = parse_u64(a, val, 10, 3600000, &o->cfg.poll_ms))) return rc;
         } else if (!strcmp(a, "--max-tasks")) {
-            if ((rc = parse_u64(a, val, 1, 1000000000, &cfg.max_tasks))) return rc;
+            if ((rc = parse_u64(a, val, 1, 1000000000, &o->cfg.max_tasks))) return rc;
         } else if (!strcmp(a, "--misbehave")) {
-            if (!strcmp(val, "garbage")) cfg.faults |= GT_FAULT_GARBAGE;
-            else if (!strcmp(val, "reject-all")) cfg.faults |= GT_FAULT_REJECT_ALL;
-            else if (!strcmp(val, "forge-score")) cfg.faults |= GT_FAULT_FORGE_SCORE;
+            if (!strcmp(val, "garbage")) o->cfg.faults |= GT_FAULT_GARBAGE;
+            else if (!strcmp(val, "reject-all")) o->cfg.faults |= GT_FAULT_REJECT_ALL;
+            else if (!strcmp(val, "forge-score")) o->cfg.faults |= GT_FAULT_FORGE_SCORE;
             else return gt_cli_usage_error("agent", "--misbehave: expected garbage, reject-all or forge-score, got \"%s\"",
                                            val);
         } else {
-            return gt_cli_usage_error("agent", "unknown option %s", a);
+            return gt_cli_unknown_option("agent", a, usage);
         }
     }
-    if (!model_path && (cfg.roles & (GT_ROLE_WORKER | GT_ROLE_POSTER | GT_ROLE_EVALUATOR | GT_ROLE_VALIDATOR)))
-        return gt_cli_usage_error("agent", "--model M.gguf is required: every role runs the model (work or re-runs)");
-    cfg.skills = skills;
+    o->cfg.skills = o->skills;
+    return -1;
+}
 
-    gt_err err = {0};
-    char home[4096], pw[GT_LIMIT_PASSWORD_BYTES], as[43], prompt[96], card_name[GT_MARKET_NAME_MAX + 1];
+/* Loads the key and (when given) the model, and makes the agent: card name
+ * from --name or the address. as gets the address. 0 or an error. */
+static int make_agent(agent_opts *o, char as[43], char *card_name, size_t name_cap, gt_agent_model **model,
+                      gt_agent **agent, gt_err *err) {
+    char home[4096], datasets[4096 + 16];
     gt_addr addr;
     gt_key key;
-    if (gt_work_register(&err) || gt_cli_home(home_opt, home, sizeof home, &err)) return gt_cli_fail(&err);
-    char datasets[4096 + 16];
+    int rc;
+    if ((rc = gt_work_register(err)) || (rc = gt_cli_home(o->home_opt, home, sizeof home, err))) return rc;
     snprintf(datasets, sizeof datasets, "%s/datasets", home);
-    if (cfg.roles & GT_ROLE_POSTER) cfg.datasets_dir = datasets;
-    if (from) {
-        if (gt_addr_parse(from, &addr, &err)) return gt_cli_fail(&err);
-    } else {
-        gt_addr *addrs = NULL;
-        size_t n = 0;
-        if (gt_keystore_list(home, &addrs, &n, &err)) return gt_cli_fail(&err);
-        if (n != 1) {
-            gt_free(addrs);
-            gt_err_set(&err, GT_EINVAL, "%s/keystore %s; pass --from ADDRESS", home,
-                       n ? "holds several keys" : "holds no key (gotong wallet new)");
-            return gt_cli_fail(&err);
-        }
-        addr = addrs[0];
-        gt_free(addrs);
-    }
+    if ((rc = gt_cli_load_key(o->home_opt, o->from, o->pwfile, &key, &addr, err))) return rc;
     gt_addr_to_str(&addr, as);
-    snprintf(prompt, sizeof prompt, "Password for %s: ", as);
-    rc = gt_cli_password(pwfile, prompt, 0, pw, sizeof pw, &err);
-    if (!rc) rc = gt_keystore_load(home, &addr, pw, &key, &err);
-    memset(pw, 0, sizeof pw);
-    if (rc) return gt_cli_fail(&err);
-    snprintf(card_name, sizeof card_name, "%s", name ? name : "");
-    if (!name) snprintf(card_name, sizeof card_name, "agent-%.8s", as + 2);
-    cfg.name = card_name;
-    cfg.log = log_line;
-
-    gt_agent_model *model = NULL;
-    gt_agent *agent = NULL;
-    if (model_path) {
+    if (o->name) snprintf(card_name, name_cap, "%s", o->name);
+    else snprintf(card_name, name_cap, "agent-%.8s", as + 2);
+    o->cfg.name = card_name;
+    o->cfg.log = log_line;
+    *model = NULL;
+    if (o->model_path) {
         double t0 = gt_now_s();
-        if (gt_agent_model_load(model_path, &model, &err)) {
+        if ((rc = gt_agent_model_load(o->model_path, model, err))) {
             gt_key_wipe(&key);
-            return gt_cli_fail(&err);
+            return rc;
         }
-        fprintf(stderr, "%s: model %s (%s) loaded in %.1f s\n", card_name, model_path, gt_agent_model_id(model),
+        fprintf(stderr, "%s: model %s (%s) loaded in %.1f s\n", card_name, o->model_path, gt_agent_model_id(*model),
                 gt_now_s() - t0);
     }
-    cfg.model = model;
-    rc = gt_agent_new(&cfg, &key, node, &agent, &err);
+    o->cfg.model = *model;
+    /* A poster exports its datasets; the path outlives this frame (freed by the caller). */
+    o->cfg.datasets_dir = o->cfg.roles & GT_ROLE_POSTER ? gt_strdup(datasets) : NULL;
+    rc = gt_agent_new(&o->cfg, &key, o->node, agent, err);
     gt_key_wipe(&key);
     if (rc) {
-        gt_agent_model_free(model);
-        return gt_cli_fail(&err);
+        gt_agent_model_free(*model);
+        *model = NULL;
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    fprintf(stderr, "%s: %s on %s\n", card_name, as, gt_client_url(gt_agent_client(agent)));
-    int acted = 0;
-    if (once) {
-        rc = gt_agent_register(agent, &err);
-        if (!rc) rc = gt_agent_step(agent, &acted, &err);
-    } else {
-        rc = gt_agent_run(agent, &stop_requested, &err);
+    return rc;
+}
+
+/* Fills a stake action's amount (gt_agent_act callback). */
+static int fill_stake(void *arg, gt_action *act, gt_err *err) {
+    (void)err;
+    gt_action_set_u64(act, "amount", *(const uint64_t *)arg);
+    return 0;
+}
+
+/* `gotong agent register`: the card (name, skills, price, endpoint, model)
+ * on the node, then --stake bonded; prints the card as the node has it. A
+ * person does this once, then claims, submits, verifies by hand. */
+static int cmd_agent_register(agent_opts *o) {
+    gt_err err = {0};
+    char as[43], card_name[GT_MARKET_NAME_MAX + 1], path[96];
+    gt_agent_model *model = NULL;
+    gt_agent *agent = NULL;
+    json_t *card = NULL;
+    int rc = make_agent(o, as, card_name, sizeof card_name, &model, &agent, &err);
+    if (!rc) rc = gt_agent_register(agent, &err);
+    if (!rc && o->have_stake && o->stake_units)
+        rc = gt_agent_act(agent, &gt_kind_stake, fill_stake, &o->stake_units, NULL, &err);
+    snprintf(path, sizeof path, "/v1/agents/%s", as);
+    if (!rc) rc = gt_client_get_json(gt_agent_client(agent), path, &card, &err);
+    if (!rc && o->json) {
+        rc = gt_cli_json_out(json_incref(card)) ? GT_EIO : 0;
+    } else if (!rc) {
+        char p[GT_CLI_TOKENS_MAX], st[GT_CLI_TOKENS_MAX];
+        printf("agent %s registered as \"%s\": skills %s, price %s%s%s%s%s\n", as, card_name, o->skills,
+               gt_cli_json_tokens(card, "price", p), o->cfg.endpoint ? ", endpoint " : "", o->cfg.endpoint ? o->cfg.endpoint : "",
+               o->have_stake ? "; staked " : "", o->have_stake ? gt_cli_tokens(o->stake_units, st) : "");
     }
+    json_decref(card);
+    gt_free((void *)o->cfg.datasets_dir);
+    gt_agent_free(agent);
+    gt_agent_model_free(model);
+    return rc ? gt_cli_fail(&err) : 0;
+}
+
+/* Prints the counters at exit: a line on stderr, and with --json an object. */
+static int print_stats(const agent_opts *o, gt_agent *agent, const char *as, const char *card_name, int acted, int rc) {
     gt_agent_stats st;
     gt_agent_stats_get(agent, &st);
     fprintf(stderr,
@@ -213,23 +246,57 @@ static int cmd_agent(int argc, char **argv) {
             (unsigned long long)st.submitted, (unsigned long long)st.settled, (unsigned long long)st.verified,
             (unsigned long long)st.votes, (unsigned long long)st.disputes_opened, (unsigned long long)st.subcontracts,
             (unsigned long long)st.errors);
-    if (json) {
-        json_t *j = json_pack("{s:s,s:s,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b}", "address", as, "name",
-                              card_name, "acted", acted, "claimed", (json_int_t)st.claimed, "submitted",
-                              (json_int_t)st.submitted, "settled", (json_int_t)st.settled, "verdicts",
-                              (json_int_t)st.verified, "accepted", (json_int_t)st.accepted_given, "rejected",
-                              (json_int_t)st.rejected_given, "votes", (json_int_t)st.votes, "disputes",
-                              (json_int_t)st.disputes_opened, "conceded", (json_int_t)st.conceded, "subcontracts",
-                              (json_int_t)st.subcontracts, "errors", (json_int_t)st.errors, "ok", rc == 0);
-        char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
-        if (s) printf("%s\n", s);
-        free(s);
-        json_decref(j);
+    if (!o->json) return 0;
+    json_t *j = json_pack("{s:s,s:s,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b}", "address", as, "name",
+                          card_name, "acted", acted, "claimed", (json_int_t)st.claimed, "submitted",
+                          (json_int_t)st.submitted, "settled", (json_int_t)st.settled, "verdicts",
+                          (json_int_t)st.verified, "accepted", (json_int_t)st.accepted_given, "rejected",
+                          (json_int_t)st.rejected_given, "votes", (json_int_t)st.votes, "disputes",
+                          (json_int_t)st.disputes_opened, "conceded", (json_int_t)st.conceded, "subcontracts",
+                          (json_int_t)st.subcontracts, "errors", (json_int_t)st.errors, "ok", rc == 0);
+    return gt_cli_json_out(j);
+}
+
+/* `gotong agent`: runs the agent until a signal (or one pass with --once). */
+static int cmd_agent_run(agent_opts *o) {
+    if (!o->model_path)
+        return gt_cli_usage_error("agent", "--model M.gguf is required: every role runs the model (work or re-runs)");
+    if (o->have_stake) return gt_cli_usage_error("agent", "--stake belongs to `gotong agent register`");
+    gt_err err = {0};
+    char as[43], card_name[GT_MARKET_NAME_MAX + 1];
+    gt_agent_model *model = NULL;
+    gt_agent *agent = NULL;
+    int rc = make_agent(o, as, card_name, sizeof card_name, &model, &agent, &err);
+    if (rc) return gt_cli_fail(&err);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    fprintf(stderr, "%s: %s on %s\n", card_name, as, gt_client_url(gt_agent_client(agent)));
+    int acted = 0;
+    if (o->once) {
+        rc = gt_agent_register(agent, &err);
+        if (!rc) rc = gt_agent_step(agent, &acted, &err);
+    } else {
+        rc = gt_agent_run(agent, &stop_requested, &err);
     }
+    int json_bad = print_stats(o, agent, as, card_name, acted, rc); /* said on stderr */
+    gt_free((void *)o->cfg.datasets_dir);
     gt_agent_free(agent);
     gt_agent_model_free(model);
-    if (rc) return gt_cli_fail(&err);
-    return 0;
+    return rc ? gt_cli_fail(&err) : json_bad;
+}
+
+/* `gotong agent [register] [options]`. */
+static int cmd_agent(int argc, char **argv) {
+    int registering = argc > 1 && !strcmp(argv[1], "register");
+    agent_opts o;
+    int rc = parse_agent_opts(argc, argv, registering ? 2 : 1, &o);
+    if (rc >= 0) return rc;
+    if (o.help) return usage(stdout), 0;
+    return registering ? cmd_agent_register(&o) : cmd_agent_run(&o);
 }
 
 GT_CLI_COMMAND(agent_cmd, "agent", "run an agent: register, claim and do work, verify, vote", cmd_agent)

@@ -1,5 +1,7 @@
 /* cli_common.c: helpers every subcommand shares (home dir, passwords, errors). */
+#include <assert.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,14 +9,24 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
+#include "base/amount.h"
+#include "base/buf.h"
+#include "base/hex.h"
+#include "base/json.h"
 #include "base/file.h"
 #include "base/limits.h"
 #include "cli/cli.h"
 #include "crypto/addr.h"
 #include "crypto/keystore.h"
 
+static const char *global_home; /* --home given anywhere on the line (main.c) */
+
+void gt_cli_set_global_home(const char *home) { global_home = home; }
+
+const char *gt_cli_global_home(void) { return global_home; }
+
 int gt_cli_home(const char *opt_home, char *out, size_t cap, gt_err *err) {
-    const char *h = opt_home ? opt_home : getenv("GOTONG_HOME");
+    const char *h = opt_home ? opt_home : global_home ? global_home : getenv("GOTONG_HOME");
     if (!h || !*h) h = "~/.gotong";
     return gt_path_expand(h, out, cap, err);
 }
@@ -115,4 +127,196 @@ int gt_cli_load_key(const char *opt_home, const char *from, const char *password
     memset(pw, 0, sizeof pw);
     if (!rc && addr) *addr = a;
     return rc;
+}
+
+/* Set once any --json output could not be printed: main() then exits 1
+ * whatever the command returned (callers need not all check). */
+static int json_failed;
+
+int gt_cli_json_failed(void) { return json_failed; }
+
+int gt_cli_json_out(json_t *j) {
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (!s) {
+        fprintf(stderr, "error: cannot serialise the JSON output (out of memory, or a value that is not JSON)\n");
+        json_failed = 1;
+        return 1;
+    }
+    int bad = puts(s) < 0 || fflush(stdout) != 0;
+    free(s);
+    if (bad) fprintf(stderr, "error: cannot write the JSON output\n");
+    json_failed |= bad;
+    return bad;
+}
+
+/* Length of the valid UTF-8 sequence at p (1..4), or 0 when it is not one:
+ * truncated, a stray continuation byte, overlong, a surrogate, or past
+ * U+10FFFF (RFC 3629). */
+static size_t utf8_seq(const unsigned char *p, size_t left) {
+    unsigned c = p[0];
+    if (c < 0x80) return 1;
+    size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
+    if (n == 0 || c > 0xF4 || c == 0xC0 || c == 0xC1 || n > left) return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xC0) != 0x80) return 0;
+    if (n == 3 && c == 0xE0 && p[1] < 0xA0) return 0; /* overlong */
+    if (n == 3 && c == 0xED && p[1] >= 0xA0) return 0; /* surrogate */
+    if (n == 4 && c == 0xF0 && p[1] < 0x90) return 0; /* overlong */
+    if (n == 4 && c == 0xF4 && p[1] >= 0x90) return 0; /* past U+10FFFF */
+    return n;
+}
+
+json_t *gt_cli_json_text(const void *bytes, size_t len) {
+    const unsigned char *p = bytes;
+    gt_buf b = GT_BUF_INIT;
+    int oom = 0;
+    for (size_t i = 0; i < len && !oom;) {
+        size_t n = utf8_seq(p + i, len - i);
+        if (n) oom = gt_buf_append(&b, p + i, n), i += n;
+        else oom = gt_buf_append(&b, "\xEF\xBF\xBD", 3), i++; /* U+FFFD */
+    }
+    json_t *j = oom ? NULL : json_stringn(b.data ? (const char *)b.data : "", b.len);
+    assert(j || oom || b.len > 0); /* valid UTF-8 by construction: only memory can fail */
+    gt_buf_free(&b);
+    return j;
+}
+
+json_t *gt_cli_json_hex(const void *bytes, size_t len) {
+    char *h = gt_malloc(2 * len + 1);
+    if (!h) return NULL;
+    gt_hex_encode((const uint8_t *)bytes, len, h);
+    json_t *j = json_stringn(h, 2 * len);
+    gt_free(h);
+    return j;
+}
+
+/* Edit distance (insert, delete, substitute: 1 each) of two short strings;
+ * strings longer than the buffer count as far apart. */
+static size_t edit_distance(const char *a, const char *b) {
+    enum { MAX = 64 };
+    size_t la = strlen(a), lb = strlen(b), row[MAX + 1];
+    if (la > MAX || lb > MAX) return SIZE_MAX;
+    for (size_t j = 0; j <= lb; j++) row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+const char *gt_cli_closest(const char *word, const char *const *cands, size_t n) {
+    const char *best = NULL;
+    size_t best_d = SIZE_MAX, len = strlen(word);
+    /* A likely typo: a third of the word may differ, at least 2 edits. */
+    size_t max_d = len / 3 > 2 ? len / 3 : 2;
+    for (size_t i = 0; i < n; i++) {
+        size_t d = edit_distance(word, cands[i]);
+        if (d < best_d) best_d = d, best = cands[i];
+    }
+    return best_d <= max_d ? best : NULL;
+}
+
+/* Most distinct options one usage text is searched for. */
+#define CLI_MAX_USAGE_OPTIONS 128
+
+/* The usage text of a usage printer (free()), or NULL out of memory. */
+static char *usage_string(void (*usage)(FILE *)) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) return NULL;
+    usage(f);
+    fclose(f);
+    return text;
+}
+
+int gt_cli_missing_value_text(const char *cmd, const char *opt, const char *usage_text) {
+    /* Named in the usage as a whole word: a known option. */
+    size_t n = strlen(opt);
+    for (const char *p = usage_text; (p = strstr(p, opt)); p += n) {
+        int start = p == usage_text || strchr(" \t\n[(|,", p[-1]);
+        int end = !p[n] || strchr(" \t\n])|,=", p[n]);
+        if (start && end) {
+            fprintf(stderr, "error: %s needs a value; see gotong %s --help\n", opt, cmd);
+            return GT_CLI_EXIT_USAGE;
+        }
+    }
+    return gt_cli_unknown_option_text(cmd, opt, usage_text);
+}
+
+int gt_cli_missing_value(const char *cmd, const char *opt, void (*usage)(FILE *)) {
+    char *text = usage_string(usage);
+    int rc = gt_cli_missing_value_text(cmd, opt, text ? text : "");
+    free(text);
+    return rc;
+}
+
+int gt_cli_unknown_option(const char *cmd, const char *opt, void (*usage)(FILE *)) {
+    char *text = usage_string(usage);
+    int rc = gt_cli_unknown_option_text(cmd, opt, text ? text : "");
+    free(text);
+    return rc;
+}
+
+int gt_cli_unknown_option_text(const char *cmd, const char *opt, const char *usage_text) {
+    /* "-1" or "-0.5" where an amount or count was meant: say so plainly. */
+    if (opt[0] == '-' && ((opt[1] >= '0' && opt[1] <= '9') || opt[1] == '.')) {
+        fprintf(stderr, "error: %s: negative numbers are not accepted here (amounts and counts are 0 or more); "
+                "see gotong %s --help\n", opt, cmd);
+        return GT_CLI_EXIT_USAGE;
+    }
+    char *text = gt_strdup(usage_text), *save = NULL;
+    const char *cands[CLI_MAX_USAGE_OPTIONS];
+    size_t n = 0;
+    /* The options a command accepts are the words of its usage that start
+     * with a dash: "-m", "--model", "--json". */
+    for (char *w = text ? strtok_r(text, " \t\n,.;:()[]|=/", &save) : NULL; w && n < CLI_MAX_USAGE_OPTIONS;
+         w = strtok_r(NULL, " \t\n,.;:()[]|=/", &save))
+        if (w[0] == '-' && w[1] && w[1] != ' ' && (w[1] == '-' || (w[1] >= 'a' && w[1] <= 'z') || (w[1] >= 'A' && w[1] <= 'Z')))
+            cands[n++] = w;
+    char name[64]; /* --opt=value: the name alone */
+    snprintf(name, sizeof name, "%.*s", (int)strcspn(opt, "="), opt);
+    const char *near = gt_cli_closest(name, cands, n);
+    if (near)
+        fprintf(stderr, "error: unknown option %s (did you mean %s?); see gotong %s --help\n", opt, near, cmd);
+    else
+        fprintf(stderr, "error: unknown option %s; see gotong %s --help\n", opt, cmd);
+    free(text);
+    return GT_CLI_EXIT_USAGE;
+}
+
+int gt_cli_amount(const char *what, const char *s, uint64_t *out, gt_err *err) {
+    if (s[0] == '-')
+        return gt_err_set(err, GT_EINVAL, "%s %.40s: amounts cannot be negative; expected a decimal such as 1.5", what, s);
+    if (gt_amount_parse(s, out, err)) return gt_err_wrap(err, what);
+    return 0;
+}
+
+const char *gt_cli_tokens(uint64_t units, char out[GT_CLI_TOKENS_MAX]) {
+    char t[GT_AMOUNT_STR_MAX];
+    snprintf(out, GT_CLI_TOKENS_MAX, "%s %s", gt_amount_format(units, t), GT_CLI_TOKEN_SYMBOL);
+    return out;
+}
+
+const char *gt_cli_json_tokens(const json_t *o, const char *field, char out[GT_CLI_TOKENS_MAX]) {
+    uint64_t units;
+    gt_err err = {0};
+    if (!json_is_string(json_object_get(o, field)) || gt_json_get_u64(o, field, &units, &err))
+        return snprintf(out, GT_CLI_TOKENS_MAX, "-"), out;
+    return gt_cli_tokens(units, out);
+}
+
+json_t *gt_cli_json_units(uint64_t units) {
+    char s[24];
+    snprintf(s, sizeof s, "%llu", (unsigned long long)units);
+    return json_string(s);
 }

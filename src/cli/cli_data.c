@@ -60,7 +60,7 @@ typedef struct data_opts {
     const char *home_opt, *model, *judge, *out;
     const char *node, *from, *password_file, *validator, *fee;
     long batches, threads;
-    int json;
+    int json, help;
     char home[4096];
     const char *pos[4];
     int n_pos;
@@ -72,12 +72,13 @@ static int parse_opts(int argc, char **argv, int from, data_opts *o) {
     for (int i = from; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--json")) { o->json = 1; continue; }
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { o->help = 1; continue; }
         if (a[0] != '-') {
             if (o->n_pos == 4) return gt_cli_usage_error("data", "too many arguments");
             o->pos[o->n_pos++] = a;
             continue;
         }
-        if (!v) return gt_cli_usage_error("data", "%s needs a value", a);
+        if (!v) return gt_cli_missing_value("data", a, usage);
         char *end;
         if (!strcmp(a, "--home")) o->home_opt = v;
         else if (!strcmp(a, "-m") || !strcmp(a, "--model")) o->model = v;
@@ -95,7 +96,7 @@ static int parse_opts(int argc, char **argv, int from, data_opts *o) {
             o->threads = strtol(v, &end, 10);
             if (*end || o->threads < 1 || o->threads > GT_POOL_MAX_THREADS)
                 return gt_cli_usage_error("data", "--threads %s: expected 1..%d", v, GT_POOL_MAX_THREADS);
-        } else return gt_cli_usage_error("data", "unknown option %s", a);
+        } else return gt_cli_unknown_option("data", a, usage);
         i++;
     }
     gt_err err = {0};
@@ -215,8 +216,12 @@ static int cmd_new(data_opts *o) {
     gt_free(text);
     if (rc) return gt_cli_fail(&err);
     char r[GT_AMOUNT_STR_MAX], st[GT_AMOUNT_STR_MAX], total[GT_AMOUNT_STR_MAX];
-    if (o->json) printf("{\"job\":\"%s\",\"name\":\"%s\",\"batches\":%llu}\n", id, s.name, (unsigned long long)gt_job_batches(&s));
-    else
+    if (o->json) {
+        json_t *j = json_pack("{s:s,s:o,s:I}", "job", id, "name", gt_cli_json_text(s.name, strlen(s.name)), "batches",
+                              (json_int_t)gt_job_batches(&s));
+        gt_job_spec_free(&s);
+        return gt_cli_json_out(j);
+    } else
         printf("job %s\n  %s: %llu samples in %llu batches of %llu, reward %s and stake %s per sample (bounty %s)\n", id,
                s.name, (unsigned long long)s.samples, (unsigned long long)gt_job_batches(&s), (unsigned long long)s.batch,
                gt_amount_format(s.reward_units, r), gt_amount_format(s.stake_units, st),
@@ -237,12 +242,10 @@ static int cmd_list(data_opts *o) {
     DIR *d = opendir(dir);
     if (!d) {
         if (!o->json) printf("no jobs\n");
-        else printf("[]\n");
-        return 0;
+        return o->json ? gt_cli_json_out(json_array()) : 0;
     }
     struct dirent *e;
-    int first = 1;
-    if (o->json) printf("[");
+    json_t *arr = o->json ? json_array() : NULL;
     while ((e = readdir(d))) {
         if (strlen(e->d_name) != 64) continue;
         gt_err err = {0};
@@ -252,19 +255,66 @@ static int cmd_list(data_opts *o) {
         if (load_spec(o, e->d_name, &s, &err)) continue;
         load_records(o, e->d_name, &rec, &n, &err);
         int acc = count_accepted(rec, n);
-        if (o->json)
-            printf("%s{\"job\":\"sha256:%s\",\"name\":\"%s\",\"samples\":%llu,\"validated\":%zu,\"accepted\":%d}",
-                   first ? "" : ",", e->d_name, s.name, (unsigned long long)s.samples, n, acc);
+        char jid[72];
+        snprintf(jid, sizeof jid, "sha256:%.64s", e->d_name);
+        if (arr)
+            json_array_append_new(arr, json_pack("{s:s,s:o,s:I,s:I,s:i}", "job", jid, "name",
+                                                 gt_cli_json_text(s.name, strlen(s.name)), "samples",
+                                                 (json_int_t)s.samples, "validated", (json_int_t)n, "accepted", acc));
         else
             printf("%.16s  %-24s %6d accepted / %zu validated / %llu wanted\n", e->d_name, s.name, acc, n,
                    (unsigned long long)s.samples);
-        first = 0;
         gt_samples_free(rec, n);
         gt_job_spec_free(&s);
     }
     closedir(d);
-    if (o->json) printf("]\n");
-    return 0;
+    return arr ? gt_cli_json_out(arr) : 0;
+}
+
+/* The reports of a job (reports.jsonl) as a JSON array; a line that is not
+ * JSON is an error (a damaged file), not skipped. NULL with err. */
+static json_t *reports_json(const data_opts *o, const char *hex, gt_err *err) {
+    char path[4400];
+    job_dir(o, hex, path, sizeof path - 16);
+    strcat(path, "/reports.jsonl");
+    json_t *arr = json_array();
+    if (!arr || !gt_file_exists(path)) return arr ? arr : (gt_err_set(err, GT_ENOMEM, "out of memory"), NULL);
+    uint8_t *text;
+    size_t len;
+    if (gt_file_read(path, DATA_RECORDS_MAX, &text, &len, err)) return json_decref(arr), NULL;
+    char *line = (char *)text, *end = line + len;
+    for (int no = 1; line < end; no++) {
+        char *nl = memchr(line, '\n', (size_t)(end - line));
+        size_t n = nl ? (size_t)(nl - line) : (size_t)(end - line);
+        json_t *r = n ? json_loadb(line, n, 0, NULL) : NULL;
+        if (n && !r) {
+            gt_err_set(err, GT_EINVAL, "%s line %d is not JSON (a damaged file?)", path, no);
+            gt_free(text);
+            json_decref(arr);
+            return NULL;
+        }
+        if (r) json_array_append_new(arr, r);
+        line += n + 1;
+    }
+    gt_free(text);
+    return arr;
+}
+
+/* `data job show --json`: the job's terms (amounts in base units, decimal
+ * strings) and its reports as one object. */
+static int show_json(const data_opts *o, const char *hex, const gt_job_spec *s, const gt_sample *rec, size_t n) {
+    gt_err err = {0};
+    json_t *reports = reports_json(o, hex, &err);
+    if (!reports) return gt_cli_fail(&err);
+    char jid[72], r[24], st[24];
+    snprintf(jid, sizeof jid, "sha256:%s", hex);
+    snprintf(r, sizeof r, "%llu", (unsigned long long)s->reward_units);
+    snprintf(st, sizeof st, "%llu", (unsigned long long)s->stake_units);
+    return gt_cli_json_out(json_pack(
+        "{s:s,s:o,s:s,s:o,s:I,s:I,s:i,s:I,s:I,s:s,s:s,s:o}", "job", jid, "name", gt_cli_json_text(s->name, strlen(s->name)),
+        "family", s->family ? s->family->name : "free-form", "license", gt_cli_json_text(s->license, strlen(s->license)),
+        "samples", (json_int_t)s->samples, "validated", (json_int_t)n, "accepted", count_accepted(rec, n), "batches",
+        (json_int_t)gt_job_batches(s), "batch", (json_int_t)s->batch, "reward", r, "stake", st, "reports", reports));
 }
 
 static int cmd_show(data_opts *o) {
@@ -276,6 +326,12 @@ static int cmd_show(data_opts *o) {
     gt_sample *rec = NULL;
     size_t n = 0;
     if (load_records(o, hex, &rec, &n, &err)) return gt_cli_fail(&err);
+    if (o->json) {
+        int rc = show_json(o, hex, &s, rec, n);
+        gt_samples_free(rec, n);
+        gt_job_spec_free(&s);
+        return rc;
+    }
     char r[GT_AMOUNT_STR_MAX], st[GT_AMOUNT_STR_MAX];
     printf("job sha256:%s\nname: %s\nfamily: %s\nlicense: %s\nsamples: %llu wanted, %zu validated, %d accepted\n"
            "batches: %llu of %llu samples\nreward: %s per accepted sample; stake %s per sample\n",
@@ -368,8 +424,10 @@ static int cmd_run(data_opts *o) {
         rc = append_file(rpath, out.data, out.len, &err);
         if (!rc && rl) rc = append_file(ppath, rl, strlen(rl), &err) || append_file(ppath, "\n", 1, &err);
         gt_buf_free(&out);
-        if (o->json) puts(rl ? rl : "{}");
-        else {
+        if (o->json) {
+            if (!rl) rc = rc ? rc : gt_err_set(&err, GT_ENOMEM, "cannot serialise the batch report");
+            else puts(rl);
+        } else {
             char pa[GT_AMOUNT_STR_MAX], sl[GT_AMOUNT_STR_MAX];
             printf("batch %llu: %llu accepted, %llu rejected; pays %s, slashes %s", (unsigned long long)b,
                    (unsigned long long)rep.accepted, (unsigned long long)rep.rejected,
@@ -428,7 +486,11 @@ static int cmd_export(data_opts *o) {
     if (rc) return gt_cli_fail(&err);
     char rh[65];
     gt_hex_encode(root, 32, rh);
-    if (o->json) printf("{\"dir\":\"%s\",\"rows\":%zu,\"merkle_root\":\"0x%s\"}\n", o->out, rows, rh);
+    char root_s[67];
+    snprintf(root_s, sizeof root_s, "0x%s", rh);
+    if (o->json)
+        return gt_cli_json_out(json_pack("{s:o,s:I,s:s}", "dir", gt_cli_json_text(o->out, strlen(o->out)), "rows",
+                                         (json_int_t)rows, "merkle_root", root_s));
     else printf("%zu rows written to %s (data.jsonl, README.md, provenance.json)\nMerkle root: 0x%s\n", rows, o->out, rh);
     return 0;
 }
@@ -455,7 +517,7 @@ static int cmd_post(const data_opts *o) {
     if (!rc) rc = gt_job_spec_parse((const char *)text, len, &s, &err);
     if (!rc) rc = gt_work_job_terms(&s, &wt, &err);
     if (!rc && (rc = gt_addr_parse(o->validator, &t.verifier, &err))) gt_err_wrap(&err, "--validator");
-    if (!rc && o->fee && (rc = gt_amount_parse(o->fee, &t.fee_units, &err))) gt_err_wrap(&err, "--fee");
+    if (!rc && o->fee) rc = gt_cli_amount("--fee", o->fee, &t.fee_units, &err);
     gt_key key;
     int have_key = 0;
     if (!rc) rc = gt_cli_load_key(o->home_opt, o->from, o->password_file, &key, NULL, &err), have_key = !rc;
@@ -476,10 +538,14 @@ static int cmd_post(const data_opts *o) {
     char ih[67] = "0x";
     gt_hex_encode(id, 32, ih + 2);
     char b[GT_AMOUNT_STR_MAX], st[GT_AMOUNT_STR_MAX];
-    if (o->json)
-        printf("{\"task\":\"%s\",\"job\":\"sha256:%s\",\"slots\":%llu,\"bounty\":\"%llu\",\"stake\":\"%llu\"}\n", ih, hex,
-               (unsigned long long)t.slots, (unsigned long long)t.bounty_units, (unsigned long long)t.stake_units);
-    else
+    if (o->json) {
+        char jid[72], bs[24], ss[24];
+        snprintf(jid, sizeof jid, "sha256:%s", hex);
+        snprintf(bs, sizeof bs, "%llu", (unsigned long long)t.bounty_units);
+        snprintf(ss, sizeof ss, "%llu", (unsigned long long)t.stake_units);
+        return gt_cli_json_out(
+            json_pack("{s:s,s:s,s:I,s:s,s:s}", "task", ih, "job", jid, "slots", (json_int_t)t.slots, "bounty", bs, "stake", ss));
+    } else
         printf("posted job %.16s as task %s: %llu batches, bounty %s and stake %s per batch\n", hex, ih,
                (unsigned long long)t.slots, gt_amount_format(t.bounty_units, b), gt_amount_format(t.stake_units, st));
     return 0;
@@ -494,10 +560,14 @@ static int cmd_data(int argc, char **argv) {
     int rc;
     if (!strcmp(argv[1], "export")) {
         if ((rc = parse_opts(argc, argv, 2, &o))) return rc;
+        if (o.help) return usage(stdout), 0;
         return cmd_export(&o);
     }
+    if (!strcmp(argv[1], "job") && argc >= 3 && (!strcmp(argv[2], "-h") || !strcmp(argv[2], "--help")))
+        return usage(stdout), 0;
     if (strcmp(argv[1], "job") || argc < 3) return gt_cli_usage_error("data", "expected job new|list|show|run|post or export");
     if ((rc = parse_opts(argc, argv, 3, &o))) return rc;
+    if (o.help) return usage(stdout), 0;
     if (!strcmp(argv[2], "new")) return cmd_new(&o);
     if (!strcmp(argv[2], "list")) return cmd_list(&o);
     if (!strcmp(argv[2], "show")) return cmd_show(&o);

@@ -247,19 +247,173 @@ static int fill_amount(void *arg, gt_action *a, gt_err *err) {
     return 0;
 }
 
+/* ---- pacing: blocks when only a deadline is left ----
+ *
+ * Deadlines (a dispute window, a vote) are counted in blocks, and an idle
+ * node writes one empty block per --block-ms. The demo knows its cast: once
+ * every party that can act on a slot has acted, what is left is waiting, so
+ * it writes the blocks itself (gt_node_tick) instead of sitting through
+ * idle intervals. It never ticks while someone may still act: a worker that
+ * has not yet disputed or conceded a rejection, a validator that has not
+ * voted. Ticking only speeds the story up; without it the idle blocks come
+ * all the same. */
+
+static gt_node *pace_node; /* the in-process node, while the rounds run */
+static demo *pace_demo;
+static uint64_t pace_ticks; /* blocks the director wrote */
+
+/* What an agent has decided about rejections so far (disputed + conceded). */
+static uint64_t decisions(int who) {
+    gt_agent_stats st;
+    gt_agent_stats_get(pace_demo->ag[who], &st);
+    return st.disputes_opened + st.conceded;
+}
+
+/* The persona holding address v, or -1. */
+static int persona_of(const json_t *v) {
+    gt_addr x;
+    if (!json_is_string(v) || gt_addr_parse(json_string_value(v), &x, NULL)) return -1;
+    for (int i = 0; i < N_PERSONAS; i++)
+        if (gt_addr_eq(&x, gt_agent_address(pace_demo->ag[i]))) return i;
+    return -1;
+}
+
+/* Validators who may vote on a dispute of this task: not its poster, worker
+ * or verifier (the market refuses a party's vote). */
+static size_t eligible_voters(const json_t *t, const json_t *sl) {
+    size_t n = 0;
+    int poster = persona_of(json_object_get(t, "poster")), worker = persona_of(json_object_get(sl, "worker"));
+    int verifier = persona_of(json_object_get(t, "verifier"));
+    for (int i = 0; i < N_PERSONAS; i++)
+        if ((cast[i].roles & GT_ROLE_VALIDATOR) && i != poster && i != worker && i != verifier) n++;
+    return n;
+}
+
+/* 1 when every slot of t that waits on a deadline has heard from everyone
+ * who may act on it: all eligible votes are in, or the rejected worker has
+ * decided since base[] was taken. */
+static int only_deadline_left(const json_t *t, const uint64_t base[N_PERSONAS]) {
+    size_t i;
+    const json_t *sl;
+    int waiting = 0;
+    json_array_foreach(json_object_get(t, "slotList"), i, sl) {
+        const char *st = json_string_value(json_object_get(sl, "state"));
+        if (!st) return 0;
+        if (!strcmp(st, "disputed")) {
+            const json_t *votes = json_object_get(json_object_get(sl, "dispute"), "votes");
+            if (json_array_size(votes) < eligible_voters(t, sl)) return 0;
+            waiting = 1;
+        } else if (!strcmp(st, "rejected")) {
+            int w = persona_of(json_object_get(sl, "worker"));
+            if (w < 0 || decisions(w) <= base[w]) return 0;
+            waiting = 1;
+        } else if (strcmp(st, "paid") && strcmp(st, "refunded") && strcmp(st, "accepted")) {
+            return 0; /* open, claimed or submitted: someone is at work */
+        }
+    }
+    return waiting;
+}
+
+/* ---- telling how disputes end ----
+ *
+ * A dispute may open and close between two looks at its task (a panel
+ * closes as soon as its stake has voted), and a lost one reopens the slot
+ * under the next attempt. So the director reads how disputes ended from the
+ * task's view: the current attempt's "dispute" and the earlier attempts'
+ * "pastDisputes", and tells each decided one once. */
+
+#define DEMO_MAX_DISPUTES 64 /* decided disputes told in one demo */
+
+typedef struct told_dispute {
+    uint8_t task[32];
+    int64_t slot, attempt;
+} told_dispute;
+
+static told_dispute told[DEMO_MAX_DISPUTES];
+static int n_told;
+
+/* 1 if the dispute of (task, slot, attempt) was told already; else notes it
+ * (when there is room) and returns 0. */
+static int already_told(const uint8_t task[32], int64_t slot, int64_t attempt) {
+    for (int k = 0; k < n_told; k++)
+        if (!memcmp(told[k].task, task, 32) && told[k].slot == slot && told[k].attempt == attempt) return 1;
+    if (n_told == DEMO_MAX_DISPUTES) return 1; /* more than the script makes: not told */
+    memcpy(told[n_told].task, task, 32);
+    told[n_told].slot = slot, told[n_told].attempt = attempt;
+    n_told++;
+    return 0;
+}
+
+/* Says in plain words how dispute dj (a view's dispute object, decided) of
+ * task id's slot ended: who was right, and where the bonds went. */
+static void tell_dispute(const uint8_t id[32], int64_t slot, const json_t *dj, int worker, int poster) {
+    const char *w = worker >= 0 ? cast[worker].name : "the worker";
+    const char *p = poster >= 0 ? cast[poster].name : "the poster";
+    const char *outcome = json_string_value(json_object_get(dj, "outcome"));
+    char for_w[GT_CLI_TOKENS_MAX], against_w[GT_CLI_TOKENS_MAX], bond[GT_CLI_TOKENS_MAX];
+    gt_cli_json_tokens(dj, "acceptWeight", for_w);
+    gt_cli_json_tokens(dj, "rejectWeight", against_w);
+    gt_cli_json_tokens(dj, "bond", bond);
+    size_t votes = json_array_size(json_object_get(dj, "votes"));
+    demo_say("  %6.1fs  dispute over task 0x%02x%02x%02x%02x… slot %lld decided: %zu validator%s re-ran the work, "
+             "stake %s for %s, %s against",
+             demo_elapsed(), id[0], id[1], id[2], id[3], (long long)slot, votes, votes == 1 ? "" : "s", for_w, w,
+             against_w);
+    if (outcome && !strcmp(outcome, "worker-won"))
+        demo_say("           %s WINS: paid as if accepted, bond back; the rejecter's bond (%s) goes to the "
+                 "validators who voted for %s", w, bond, w);
+    else if (outcome && !strcmp(outcome, "worker-lost"))
+        demo_say("           %s LOSES: the rejection stands; its dispute bond (%s) goes to the validators who voted "
+                 "against it, its stake is slashed (to %s, less any verifier's fee), and the slot opens again",
+                 w, bond, p);
+    else
+        demo_say("           no decision: the panel did not reach a verdict by its deadline (%s)", outcome ? outcome : "?");
+}
+
+/* Tells the disputes of task t (id) decided since the last look. */
+static void watch_disputes(const uint8_t id[32], const json_t *t) {
+    int poster = persona_of(json_object_get(t, "poster"));
+    size_t i, k;
+    const json_t *sl, *dj;
+    json_array_foreach(json_object_get(t, "slotList"), i, sl) {
+        int64_t slot = json_integer_value(json_object_get(sl, "slot"));
+        dj = json_object_get(sl, "dispute");
+        const char *outcome = json_string_value(json_object_get(dj, "outcome"));
+        if (dj && outcome && strcmp(outcome, "open") &&
+            !already_told(id, slot, json_integer_value(json_object_get(sl, "attempt"))))
+            tell_dispute(id, slot, dj, persona_of(json_object_get(sl, "worker")), poster);
+        json_array_foreach(json_object_get(sl, "pastDisputes"), k, dj) {
+            outcome = json_string_value(json_object_get(dj, "outcome"));
+            if (outcome && strcmp(outcome, "open") &&
+                !already_told(id, slot, json_integer_value(json_object_get(dj, "attempt"))))
+                tell_dispute(id, slot, dj, persona_of(json_object_get(dj, "worker")), poster);
+        }
+    }
+}
+
 int demo_wait_task(gt_client *c, const uint8_t id[32], demo_task_pred pred, const void *arg, const char *what,
                    gt_err *err) {
     double until = gt_now_s() + DEMO_WAIT_S;
     json_t *t = NULL;
+    uint64_t base[N_PERSONAS] = {0};
+    for (int i = 0; pace_demo && i < N_PERSONAS; i++) base[i] = decisions(i);
     while (gt_now_s() < until) {
         json_decref(t);
         t = NULL;
         int rc = gt_client_task(c, id, &t, err);
         if (rc) return rc;
+        if (pace_demo) watch_disputes(id, t);
         int p = pred(t, arg);
         if (p) {
             json_decref(t);
             return p > 0 ? 0 : gt_err_set(err, GT_ESTATE, "%s: the task went another way than scripted", what);
+        }
+        gt_err terr = {0};
+        if (pace_node && pace_demo && only_deadline_left(t, base)) {
+            if (gt_node_tick(pace_node, &terr))
+                demo_say("  (could not write a block: %s; waiting for the node's idle blocks)", terr.msg);
+            else
+                pace_ticks++;
         }
         struct timespec ts = {0, 100 * 1000000L};
         nanosleep(&ts, NULL);
@@ -452,7 +606,8 @@ static int cmd_demo(int argc, char **argv) {
     int fresh = 0, json = 0, c;
     long threads = 1, rounds = 1, block_ms = DEMO_DEFAULT_BLOCK_MS;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    opterr = 0; /* our own messages, naming the closest option */
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case O_HOME: home_opt = optarg; break;
         case O_FRESH: fresh = 1; break;
@@ -470,10 +625,12 @@ static int cmd_demo(int argc, char **argv) {
             break;
         case O_JSON: json = 1; break;
         case 'h': case O_HELP: usage(stdout); return 0;
-        default: return gt_cli_usage_error("demo", "unknown option");
+        case ':': return gt_cli_usage_error("demo", "%s needs a value", argv[optind - 1]);
+        default: return gt_cli_unknown_option("demo", argv[optind - 1], usage);
         }
     }
     if (optind < argc) return gt_cli_usage_error("demo", "unexpected argument \"%s\"", argv[optind]);
+    if (!home_opt) home_opt = gt_cli_global_home(); /* --home given before the command, or taken out by main */
     progress_out = json ? stderr : stdout;
     t_start = gt_now_s();
     signal(SIGPIPE, SIG_IGN);
@@ -605,7 +762,13 @@ static int cmd_demo(int argc, char **argv) {
         }
         d.started[i] = 1;
     }
-    if (run_rounds(&d, (int)rounds, &err)) goto fail;
+    pace_node = node, pace_demo = &d; /* from here on the director may write blocks (pacing above) */
+    int failed = run_rounds(&d, (int)rounds, &err);
+    pace_node = NULL, pace_demo = NULL;
+    if (failed) goto fail;
+    if (pace_ticks)
+        demo_say("\n  the director wrote %llu empty blocks to pass deadlines once everyone had acted (instead of\n"
+                 "  waiting %ld ms for each idle block)", (unsigned long long)pace_ticks, block_ms);
     code = 0;
 fail:
     for (int i = 0; i < N_PERSONAS; i++)

@@ -186,6 +186,7 @@ int demo_summary(const demo_report *r, int as_json) {
         json_object_set_new(out, "ok", json_boolean(ok));
         char *s = json_dumps(out, JSON_COMPACT);
         if (s) printf("%s\n", s);
+        else fprintf(stderr, "error: cannot serialise the demo's JSON summary\n"), ok = 0;
         free(s);
     } else {
         fprintf(f,

@@ -233,8 +233,10 @@ static json_t *data_job(sqlite3 *db, const char *home, const json_t *task, uint6
                         gt_err *err) {
     uint8_t job[32];
     uint64_t bounty = 0, stake = 0, acc = 0, rej = 0, paid = 0, slashed = 0;
-    if (gt_agent_json_hash(task, "spec", job, err) || gt_agent_json_units(task, "bounty", &bounty, err) ||
-        gt_agent_json_units(task, "stake", &stake, err))
+    /* The task comes from the market's reader (not the API): token decimals. */
+    if (gt_agent_json_hash(task, "spec", job, err) ||
+        gt_amount_parse(json_string_value(json_object_get(task, "bounty")), &bounty, err) ||
+        gt_amount_parse(json_string_value(json_object_get(task, "stake")), &stake, err))
         return NULL;
     json_t *batches = json_array();
     size_t i;

@@ -56,13 +56,13 @@ static int cmd_eval_leaderboard(int argc, char **argv) {
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout), 0;
         if (!strcmp(a, "--json")) { json = 1; continue; }
         if (!strcmp(a, "--all")) { all = 1; continue; }
-        if (!v) return gt_cli_usage_error("eval", "%s needs a value", a);
+        if (!v) return gt_cli_missing_value("eval", a, usage);
         if (!strcmp(a, "--home")) home_opt = v;
         else if (!strcmp(a, "--bench")) {
             if (!*v || strlen(v) > GT_WORK_BENCH_NAME_MAX)
                 return gt_cli_usage_error("eval", "--bench: expected a name of 1 to %d bytes", GT_WORK_BENCH_NAME_MAX);
             bench = v;
-        } else return gt_cli_usage_error("eval", "unknown option %s", a);
+        } else return gt_cli_unknown_option("eval", a, usage);
         i++;
     }
     gt_err err = {0};
@@ -85,9 +85,9 @@ static int cmd_eval_leaderboard(int argc, char **argv) {
     if (!lb) return gt_cli_fail(&err);
     json_t *ents = json_object_get(lb, "entries");
     if (json) {
-        char *t = gt_json_dump(lb);
-        if (t) puts(t);
-        free(t);
+        int rc = gt_cli_json_out(json_incref(lb));
+        json_decref(lb);
+        return rc;
     } else if (json_array_size(ents) == 0) {
         printf("no attestations%s%s on this ledger\n", bench ? " for " : "", bench ? bench : "");
     } else {
@@ -131,7 +131,7 @@ static int cmd_eval_run(int argc, char **argv) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout), 0;
         if (!strcmp(a, "--json")) { json = 1; continue; }
-        if (!v) return gt_cli_usage_error("eval", "%s needs a value", a);
+        if (!v) return gt_cli_missing_value("eval", a, usage);
         if (!strcmp(a, "-m") || !strcmp(a, "--model")) model = v;
         else if (!strcmp(a, "--bench")) bench = v;
         else if (!strcmp(a, "-o") || !strcmp(a, "--output")) out = v;
@@ -143,7 +143,9 @@ static int cmd_eval_run(int argc, char **argv) {
                 return gt_cli_usage_error("eval", "--limit %s: expected 1..%d", v, GT_BENCH_MAX_ITEMS);
         } else if (!strcmp(a, "--ctx")) {
             if ((n_ctx = parse_long(v, 16, 1 << 20)) < 0) return gt_cli_usage_error("eval", "--ctx %s: expected 16..1048576", v);
-        } else return gt_cli_usage_error("eval", "unknown option %s", a);
+        } else if (!strcmp(a, "--home")) {
+            /* no home is used here; accepted as everywhere */
+        } else return gt_cli_unknown_option("eval", a, usage);
         i++;
     }
     if (!model) return gt_cli_usage_error("eval", "no model: give -m MODEL.gguf");
@@ -164,9 +166,10 @@ static int cmd_eval_run(int argc, char **argv) {
     if (out && gt_file_write_atomic(out, res.data, res.len, 0644, &err)) goto fail;
     json_t *s = gt_eval_summary_json(b, &sum);
     if (json) {
-        char *t = json_dumps(s, JSON_COMPACT | JSON_SORT_KEYS);
-        if (t) puts(t);
-        free(t);
+        if (gt_cli_json_out(json_incref(s))) {
+            json_decref(s);
+            goto done; /* code stays 1: said on stderr */
+        }
     } else {
         printf("%s: %s = %.4f ± %.4f over %zu items", b->name, sum.metric, sum.score, sum.stderr_, sum.n);
         if (b->type == GT_BENCH_MC) printf(" (acc_norm %.4f ± %.4f)", sum.acc_norm, sum.acc_norm_stderr);
@@ -187,6 +190,34 @@ done:
     return code;
 }
 
+/* `gotong eval benches [--json]`: the built-in benchmarks, their kind, size
+ * and hash (what an attestation names). */
+static int cmd_eval_benches(int argc, char **argv) {
+    int json = 0;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) return usage(stdout), 0;
+        if (!strcmp(argv[i], "--json")) json = 1;
+        else if (argv[i][0] == '-') return gt_cli_unknown_option("eval", argv[i], usage);
+        else return gt_cli_usage_error("eval", "eval benches: unexpected argument %s", argv[i]);
+    }
+    json_t *arr = json ? json_array() : NULL;
+    for (int i = 0; gt_bench_builtins[i]; i++) {
+        gt_err err = {0};
+        gt_bench *b = NULL;
+        if (gt_bench_open(gt_bench_builtins[i], &b, &err)) return json_decref(arr), gt_cli_fail(&err);
+        char h[72];
+        gt_llm_id_str(b->hash, h);
+        const char *type = b->type == GT_BENCH_MC ? "multiple_choice" : "generate_until";
+        if (arr)
+            json_array_append_new(arr, json_pack("{s:s,s:s,s:I,s:s}", "name", b->name, "type", type, "items",
+                                                 (json_int_t)b->n_items, "hash", h));
+        else
+            printf("%-11s %-16s %4zu items  %s\n", b->name, type, b->n_items, h);
+        gt_bench_free(b);
+    }
+    return arr ? gt_cli_json_out(arr) : 0;
+}
+
 static int cmd_eval(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
         usage(argc < 2 ? stderr : stdout);
@@ -194,19 +225,7 @@ static int cmd_eval(int argc, char **argv) {
     }
     if (!strcmp(argv[1], "run")) return cmd_eval_run(argc, argv);
     if (!strcmp(argv[1], "leaderboard")) return cmd_eval_leaderboard(argc, argv);
-    if (!strcmp(argv[1], "benches")) {
-        for (int i = 0; gt_bench_builtins[i]; i++) {
-            gt_err err = {0};
-            gt_bench *b = NULL;
-            if (gt_bench_open(gt_bench_builtins[i], &b, &err)) return gt_cli_fail(&err);
-            char h[72];
-            gt_llm_id_str(b->hash, h);
-            printf("%-11s %-16s %4zu items  %s\n", b->name, b->type == GT_BENCH_MC ? "multiple_choice" : "generate_until",
-                   b->n_items, h);
-            gt_bench_free(b);
-        }
-        return 0;
-    }
+    if (!strcmp(argv[1], "benches")) return cmd_eval_benches(argc, argv);
     return gt_cli_usage_error("eval", "unknown subcommand %s (run, benches, leaderboard)", argv[1]);
 }
 

@@ -25,6 +25,7 @@
 
 /* Options most money commands share. */
 typedef struct common_opts {
+    const char *cmd; /* the command's name, for messages */
     const char *home, *password_file, *from, *node;
     int json, light;
     char home_path[4096], db_path[4200];
@@ -54,10 +55,7 @@ static void print_result(const common_opts *o, const gt_action *a, const gt_resu
         } else {
             json_object_set_new(j, "height", json_integer((json_int_t)r->height));
         }
-        char *s = json_dumps(j, JSON_COMPACT);
-        printf("%s\n", s);
-        free(s);
-        json_decref(j);
+        gt_cli_json_out(j); /* an error here is said on stderr; the action's result stands */
     } else if (r->code) {
         fprintf(stderr, "error: %s\n", r->msg);
     } else {
@@ -133,6 +131,7 @@ static int sign_and_submit(common_opts *o, const gt_action_kind *kind, const gt_
 
 /* Parses the options shared by send/mint/stake/unstake; positional args are left in argv. */
 static int parse_common(int argc, char **argv, common_opts *o, const char **to, const char *usage) {
+    o->cmd = argv[0];
     static const struct option opts[] = {
         {"home", required_argument, 0, OPT_HOME}, {"password-file", required_argument, 0, OPT_PASSWORD_FILE},
         {"from", required_argument, 0, OPT_FROM}, {"to", required_argument, 0, OPT_TO},
@@ -140,7 +139,8 @@ static int parse_common(int argc, char **argv, common_opts *o, const char **to, 
         {"help", no_argument, 0, OPT_HELP}, {0, 0, 0, 0}};
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    opterr = 0; /* our own messages, naming the closest option */
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case OPT_HOME: o->home = optarg; break;
         case OPT_PASSWORD_FILE: o->password_file = optarg; break;
@@ -149,7 +149,8 @@ static int parse_common(int argc, char **argv, common_opts *o, const char **to, 
         case OPT_JSON: o->json = 1; break;
         case OPT_NODE: o->node = optarg; break;
         case 'h': case OPT_HELP: printf("%s", usage); return 0;
-        default: goto bad;
+        case ':': return gt_cli_usage_error(o->cmd, "%s needs a value", argv[optind - 1]);
+        default: return gt_cli_unknown_option_text(o->cmd, argv[optind - 1], usage);
         }
     }
     return -1;
@@ -175,7 +176,8 @@ static int parse_to_amount(int argc, char **argv, const char *name, const char *
     if (!to_s) return gt_cli_usage_error(name, "--to ADDRESS is required");
     if (optind != argc - 1) return gt_cli_usage_error(name, "expected one AMOUNT");
     gt_err err = {0};
-    if (gt_addr_parse(to_s, to, &err) || gt_amount_parse(argv[optind], amount, &err)) return gt_cli_fail(&err);
+    if (gt_addr_parse(to_s, to, &err)) return gt_cli_usage_error(name, "--to: %s", err.msg);
+    if (gt_cli_amount("AMOUNT", argv[optind], amount, &err)) return gt_cli_usage_error(name, "%s", err.msg);
     return -1;
 }
 
@@ -230,7 +232,7 @@ static int stake_common(int argc, char **argv, const gt_action_kind *kind, const
     if (optind != argc - 1) return gt_cli_usage_error(name, "expected one AMOUNT");
     gt_err err = {0};
     uint64_t amount;
-    if (gt_amount_parse(argv[optind], &amount, &err)) return gt_cli_fail(&err);
+    if (gt_cli_amount("AMOUNT", argv[optind], &amount, &err)) return gt_cli_usage_error(name, "%s", err.msg);
     return sign_and_submit(&o, kind, NULL, amount);
 }
 static int cmd_stake(int argc, char **argv) { return stake_common(argc, argv, &gt_kind_stake, stake_usage, "stake"); }
@@ -271,7 +273,8 @@ static int cmd_init(int argc, char **argv) {
     optind = 1;
     int c;
     char *end;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    opterr = 0; /* our own messages, naming the closest option */
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case OPT_HOME: o.home = optarg; break;
         case OPT_PASSWORD_FILE: o.password_file = optarg; break;
@@ -286,7 +289,8 @@ static int cmd_init(int argc, char **argv) {
         case OPT_LIGHT: o.light = 1; break;
         case OPT_JSON: o.json = 1; break;
         case 'h': case OPT_HELP: printf("%s", init_usage); return 0;
-        default: fprintf(stderr, "%s", init_usage); return 2;
+        case ':': return gt_cli_usage_error("init", "%s needs a value", argv[optind - 1]);
+        default: return gt_cli_unknown_option_text("init", argv[optind - 1], init_usage);
         }
     }
     if (optind != argc) return gt_cli_usage_error("init", "unexpected argument \"%s\"", argv[optind]);
@@ -352,24 +356,22 @@ static int cmd_balance(int argc, char **argv) {
     for (size_t i = 0; i < n; i++) {
         gt_account a;
         if (gt_ledger_account(l, &addrs[i], &a, &err)) { rc = gt_cli_fail(&err); break; }
-        char as[43], b[GT_AMOUNT_STR_MAX], s[GT_AMOUNT_STR_MAX], lk[GT_AMOUNT_STR_MAX], u[GT_AMOUNT_STR_MAX];
+        char as[43], b[GT_CLI_TOKENS_MAX], s[GT_CLI_TOKENS_MAX], lk[GT_CLI_TOKENS_MAX], u[GT_CLI_TOKENS_MAX];
         gt_addr_to_str(&addrs[i], as);
-        gt_amount_format(a.balance, b), gt_amount_format(a.staked, s);
-        gt_amount_format(a.locked, lk), gt_amount_format(a.unbonding, u);
-        if (o.json) {
-            json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "address", as, "balance", b,
-                                                 "staked", s, "locked", lk, "unbonding", u, "nonce", (json_int_t)a.nonce));
+        if (o.json) { /* as GET /v1/accounts: base units, decimal strings */
+            json_array_append_new(arr, json_pack("{s:s,s:o,s:o,s:o,s:o,s:I}", "address", as, "balance",
+                                                 gt_cli_json_units(a.balance), "staked", gt_cli_json_units(a.staked),
+                                                 "locked", gt_cli_json_units(a.locked), "unbonding",
+                                                 gt_cli_json_units(a.unbonding), "nonce", (json_int_t)a.nonce));
         } else {
+            gt_cli_tokens(a.balance, b), gt_cli_tokens(a.staked, s);
+            gt_cli_tokens(a.locked, lk), gt_cli_tokens(a.unbonding, u);
             printf("%s  balance %s  staked %s  escrow %s  unbonding %s  nonce %llu\n", as, b, s, lk, u,
                    (unsigned long long)a.nonce);
         }
     }
     if (rc < 0) rc = 0;
-    if (o.json && !rc) {
-        char *js = json_dumps(arr, JSON_COMPACT);
-        printf("%s\n", js);
-        free(js);
-    }
+    if (o.json && !rc) rc = gt_cli_json_out(json_incref(arr));
     json_decref(arr);
     gt_ledger_close(l);
     gt_free(addrs);

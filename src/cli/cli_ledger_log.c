@@ -40,11 +40,7 @@ static json_t *block_json(const gt_block *b) {
 
 static void print_block(const gt_block *b, int json) {
     if (json) {
-        json_t *j = block_json(b);
-        char *s = json_dumps(j, JSON_COMPACT);
-        printf("{\"block\":%s}\n", s);
-        free(s);
-        json_decref(j);
+        gt_cli_json_out(json_pack("{s:o*}", "block", block_json(b)));
         return;
     }
     char h[67], sr[67];
@@ -142,14 +138,16 @@ static int cmd_ledger(int argc, char **argv) {
     optind = 1;
     int c;
     char *end;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    opterr = 0; /* our own messages, naming the closest option */
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case O_HOME: home = optarg; break;
         case O_JSON: json = 1; break;
         case O_FROM: from = strtoull(optarg, &end, 10); if (*end) return gt_cli_usage_error("ledger", "--from takes a block height"); break;
         case O_TO: to = strtoull(optarg, &end, 10); if (*end) return gt_cli_usage_error("ledger", "--to takes a block height"); break;
         case 'h': case O_HELP: printf("%s", ledger_usage); return 0;
-        default: fprintf(stderr, "%s", ledger_usage); return 2;
+        case ':': return gt_cli_usage_error("ledger", "%s needs a value", argv[optind - 1]);
+        default: return gt_cli_unknown_option_text("ledger", argv[optind - 1], ledger_usage);
         }
     }
     if (optind >= argc) { fprintf(stderr, "%s", ledger_usage); return 2; }
@@ -193,10 +191,7 @@ static int cmd_ledger(int argc, char **argv) {
             if (json) {
                 json_t *j = res[i].code ? json_pack("{s:s,s:b,s:s,s:s}", "id", id, "ok", 0, "error", gt_err_name(res[i].code), "message", res[i].msg)
                                         : json_pack("{s:s,s:b,s:I}", "id", id, "ok", 1, "height", (json_int_t)res[i].height);
-                char *s = json_dumps(j, JSON_COMPACT);
-                printf("%s\n", s);
-                free(s);
-                json_decref(j);
+                gt_cli_json_out(j);
             } else if (res[i].code) {
                 fprintf(stderr, "action %zu %s refused: %s\n", i + 1, id, res[i].msg);
             } else {

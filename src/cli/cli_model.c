@@ -8,6 +8,8 @@
  * weights 1) quantized with ggml's reference rounding. Each row is generated
  * from (seed, tensor name, row), so the file is the same bytes whatever the
  * thread count. */
+#include <assert.h>
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -73,7 +75,7 @@ static int cmd_info(int argc, char **argv) {
         else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage_info(stdout);
             return 0;
-        } else if (argv[i][0] == '-') return gt_cli_usage_error("model info", "unknown option %s", argv[i]);
+        } else if (argv[i][0] == '-') return gt_cli_unknown_option("model info", argv[i], usage_info);
         else if (path) return gt_cli_usage_error("model info", "one model file expected");
         else path = argv[i];
     }
@@ -109,11 +111,11 @@ static int cmd_info(int argc, char **argv) {
     int rc = 0;
     if (json) {
         json_t *o = json_object(), *types = json_object(), *arr = json_array();
-        json_object_set_new(o, "file", json_string(path));
+        json_object_set_new(o, "file", gt_cli_json_text(path, strlen(path)));
         json_object_set_new(o, "file_bytes", json_integer((json_int_t)g->size));
         json_object_set_new(o, "gguf_version", json_integer(g->version));
-        json_object_set_new(o, "architecture", json_string(arch));
-        json_object_set_new(o, "name", json_string(name));
+        json_object_set_new(o, "architecture", gt_cli_json_text(arch, strlen(arch)));
+        json_object_set_new(o, "name", gt_cli_json_text(name, strlen(name)));
         json_object_set_new(o, "dim", json_integer(dim));
         json_object_set_new(o, "layers", json_integer(layers));
         json_object_set_new(o, "heads", json_integer(heads));
@@ -124,8 +126,8 @@ static int cmd_info(int argc, char **argv) {
         json_object_set_new(o, "rope_dims", json_integer(rope_dims));
         json_object_set_new(o, "rms_eps", json_real(eps));
         json_object_set_new(o, "vocab_size", json_integer((json_int_t)n_vocab));
-        json_object_set_new(o, "tokenizer_model", json_string(tmodel));
-        json_object_set_new(o, "tokenizer_pre", json_string(tpre));
+        json_object_set_new(o, "tokenizer_model", gt_cli_json_text(tmodel, strlen(tmodel)));
+        json_object_set_new(o, "tokenizer_pre", gt_cli_json_text(tpre, strlen(tpre)));
         json_object_set_new(o, "tensor_count", json_integer((json_int_t)g->n_tensors));
         json_object_set_new(o, "params", json_integer((json_int_t)params));
         for (uint32_t t = 0; t < GT_TYPE_COUNT; t++)
@@ -147,11 +149,7 @@ static int cmd_info(int argc, char **argv) {
         } else {
             json_decref(arr);
         }
-        char *out = gt_json_dump(o);
-        if (out) printf("%s\n", out);
-        else rc = 1;
-        free(out);
-        json_decref(o);
+        rc = gt_cli_json_out(o);
     } else {
         printf("file          %s (%.1f MiB, GGUF v%" PRIu32 ")\n", path, (double)g->size / 1048576.0,
                g->version);
@@ -313,16 +311,54 @@ static void usage_random(FILE *f) {
             "         [--ctx N] [--rope-base B] [--tied|--untied] [--output-type TYPE]\n"
             "         [--std S] [--threads T] -o OUT.gguf\n"
             "Writes a model with seeded random weights (normal(0, S), S %.2f by default;\n"
-            "norms 1) and the\n"
-            "vocabulary of VOCAB.gguf, in the layout llama.cpp loads. qwen2 gets q/k/v biases\n"
-            "and tied embeddings unless --untied; llama gets output.weight unless --tied,\n"
-            "in --output-type (default: --type), as llama.cpp's presets mix types.\n"
+            "norms 1) and the vocabulary of VOCAB.gguf, in the layout llama.cpp loads.\n"
+            "qwen2 gets q/k/v biases and tied embeddings unless --untied; llama gets\n"
+            "output.weight unless --tied, in --output-type (default: --type), as\n"
+            "llama.cpp's presets mix types.\n"
             "Defaults: --type q8_0 --seed 1 --ctx 2048, rope base 10000 (llama) / 1000000 (qwen2).\n",
             (double)MODEL_WEIGHT_STD);
 }
 
+/* What `gotong model random` makes: the options, checked. */
+typedef struct random_opts {
+    const char *like, *arch, *outp, *type_s, *out_type_s;
+    uint32_t dim, layers, heads, kv_heads, ff, seed, ctx, threads, type, out_type;
+    float rope_base, weight_std;
+    int tied, qwen2;
+} random_opts;
+
+/* Parses one option that takes a value into o; 0 or a usage error's code. */
+static int parse_random_value(const char *a, const char *v, random_opts *o) {
+    int rc = 0;
+    if (!strcmp(a, "--like")) o->like = v;
+    else if (!strcmp(a, "--arch")) o->arch = v;
+    else if (!strcmp(a, "-o") || !strcmp(a, "--out")) o->outp = v;
+    else if (!strcmp(a, "--type")) o->type_s = v;
+    else if (!strcmp(a, "--output-type")) o->out_type_s = v;
+    else if (!strcmp(a, "--dim")) rc = parse_u32(a, v, 32, MODEL_MAX_DIM, &o->dim);
+    else if (!strcmp(a, "--layers")) rc = parse_u32(a, v, 1, MODEL_MAX_LAYERS, &o->layers);
+    else if (!strcmp(a, "--heads")) rc = parse_u32(a, v, 1, MODEL_MAX_HEADS, &o->heads);
+    else if (!strcmp(a, "--kv-heads")) rc = parse_u32(a, v, 1, MODEL_MAX_HEADS, &o->kv_heads);
+    else if (!strcmp(a, "--ff")) rc = parse_u32(a, v, 32, MODEL_MAX_FF, &o->ff);
+    else if (!strcmp(a, "--seed")) rc = parse_u32(a, v, 0, UINT32_MAX, &o->seed);
+    else if (!strcmp(a, "--ctx")) rc = parse_u32(a, v, 1, MODEL_MAX_CTX, &o->ctx);
+    else if (!strcmp(a, "--threads")) rc = parse_u32(a, v, 1, GT_POOL_MAX_THREADS, &o->threads);
+    else if (!strcmp(a, "--rope-base")) {
+        char *end;
+        o->rope_base = strtof(v, &end);
+        if (*end || !(o->rope_base > 1.0f) || !isfinite(o->rope_base))
+            return gt_cli_usage_error("model random", "--rope-base expects a number > 1, got \"%s\"", v);
+    } else if (!strcmp(a, "--std")) {
+        char *end;
+        o->weight_std = strtof(v, &end);
+        if (*end || !(o->weight_std > 0.0f && o->weight_std <= 1.0f))
+            return gt_cli_usage_error("model random", "--std expects a number in (0, 1], got \"%s\"", v);
+    } else return gt_cli_unknown_option("model random", a, usage_random);
+    return rc;
+}
+
 /* Parses a weight type name for `model random`'s option opt; on a bad name
- * prints the usage error and returns 2. */
+ * prints the usage error and returns its code. */
 static int random_type(const char *opt, const char *name, uint32_t *out) {
     if (!strcmp(name, "q8_0")) *out = GT_TYPE_Q8_0;
     else if (!strcmp(name, "q4_0")) *out = GT_TYPE_Q4_0;
@@ -333,137 +369,95 @@ static int random_type(const char *opt, const char *name, uint32_t *out) {
     return 0;
 }
 
-static int cmd_random(int argc, char **argv) {
-    const char *like = NULL, *arch = NULL, *outp = NULL, *type_s = "q8_0", *out_type_s = NULL;
-    uint32_t dim = 0, layers = 0, heads = 0, kv_heads = 0, ff = 0, seed = 1, ctx = 2048;
-    uint32_t threads = (uint32_t)gt_cpu_count();
-    float rope_base = 0, weight_std = MODEL_WEIGHT_STD;
-    int tied = -1, rc;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage_random(stdout);
-            return 0;
-        }
-        if (!strcmp(a, "--tied")) { tied = 1; continue; }
-        if (!strcmp(a, "--untied")) { tied = 0; continue; }
-        if (!v) return gt_cli_usage_error("model random", "%s needs a value", a);
-        i++;
-        if (!strcmp(a, "--like")) like = v;
-        else if (!strcmp(a, "--arch")) arch = v;
-        else if (!strcmp(a, "-o") || !strcmp(a, "--out")) outp = v;
-        else if (!strcmp(a, "--type")) type_s = v;
-        else if (!strcmp(a, "--output-type")) out_type_s = v;
-        else if (!strcmp(a, "--dim")) { if ((rc = parse_u32(a, v, 32, MODEL_MAX_DIM, &dim))) return rc; }
-        else if (!strcmp(a, "--layers")) { if ((rc = parse_u32(a, v, 1, MODEL_MAX_LAYERS, &layers))) return rc; }
-        else if (!strcmp(a, "--heads")) { if ((rc = parse_u32(a, v, 1, MODEL_MAX_HEADS, &heads))) return rc; }
-        else if (!strcmp(a, "--kv-heads")) { if ((rc = parse_u32(a, v, 1, MODEL_MAX_HEADS, &kv_heads))) return rc; }
-        else if (!strcmp(a, "--ff")) { if ((rc = parse_u32(a, v, 32, MODEL_MAX_FF, &ff))) return rc; }
-        else if (!strcmp(a, "--seed")) { if ((rc = parse_u32(a, v, 0, UINT32_MAX, &seed))) return rc; }
-        else if (!strcmp(a, "--ctx")) { if ((rc = parse_u32(a, v, 1, MODEL_MAX_CTX, &ctx))) return rc; }
-        else if (!strcmp(a, "--threads")) { if ((rc = parse_u32(a, v, 1, GT_POOL_MAX_THREADS, &threads))) return rc; }
-        else if (!strcmp(a, "--rope-base")) {
-            char *end;
-            rope_base = strtof(v, &end);
-            if (*end || !(rope_base > 1.0f) || !isfinite(rope_base))
-                return gt_cli_usage_error("model random", "--rope-base expects a number > 1, got \"%s\"", v);
-        } else if (!strcmp(a, "--std")) {
-            char *end;
-            weight_std = strtof(v, &end);
-            if (*end || !(weight_std > 0.0f && weight_std <= 1.0f))
-                return gt_cli_usage_error("model random", "--std expects a number in (0, 1], got \"%s\"", v);
-        } else return gt_cli_usage_error("model random", "unknown option %s", a);
-    }
-    if (!like || !arch || !outp || !dim || !layers || !heads || !ff)
+/* Checks the shape: architecture, type, heads dividing the width, block
+ * sizes; fills the defaults that depend on the architecture. */
+static int check_random_opts(random_opts *o) {
+    if (!o->like || !o->arch || !o->outp || !o->dim || !o->layers || !o->heads || !o->ff)
         return gt_cli_usage_error("model random", "--like, --arch, --dim, --layers, --heads, --ff "
                                   "and -o are required");
-    int qwen2 = !strcmp(arch, "qwen2");
-    if (!qwen2 && strcmp(arch, "llama"))
-        return gt_cli_usage_error("model random", "--arch must be llama or qwen2, not \"%s\"", arch);
-    uint32_t type, out_type;
-    if (random_type("--type", type_s, &type)) return 2;
-    if (random_type("--output-type", out_type_s ? out_type_s : type_s, &out_type)) return 2;
-    if (!kv_heads) kv_heads = heads;
-    if (dim % heads || heads % kv_heads || (dim / heads) % 2)
+    o->qwen2 = !strcmp(o->arch, "qwen2");
+    if (!o->qwen2 && strcmp(o->arch, "llama"))
+        return gt_cli_usage_error("model random", "--arch must be llama or qwen2, not \"%s\"", o->arch);
+    if (random_type("--type", o->type_s, &o->type)) return GT_CLI_EXIT_USAGE;
+    if (!o->out_type_s) o->out_type_s = o->type_s;
+    if (random_type("--output-type", o->out_type_s, &o->out_type)) return GT_CLI_EXIT_USAGE;
+    if (!o->kv_heads) o->kv_heads = o->heads;
+    if (o->dim % o->heads || o->heads % o->kv_heads || (o->dim / o->heads) % 2)
         return gt_cli_usage_error("model random", "--dim %u must split into --heads %u even-sized heads, "
-                                  "and --heads into groups of --kv-heads %u", dim, heads, kv_heads);
-    uint32_t be = gt_ggml_block_elems(type);
-    if (dim % be || ff % be)
-        return gt_cli_usage_error("model random", "%s needs --dim and --ff to be multiples of %u",
-                                  type_s, be);
-    if (dim % gt_ggml_block_elems(out_type))
+                                  "and --heads into groups of --kv-heads %u", o->dim, o->heads, o->kv_heads);
+    uint32_t be = gt_ggml_block_elems(o->type);
+    if (o->dim % be || o->ff % be)
+        return gt_cli_usage_error("model random", "%s needs --dim and --ff to be multiples of %u", o->type_s, be);
+    if (o->dim % gt_ggml_block_elems(o->out_type))
         return gt_cli_usage_error("model random", "--output-type %s needs --dim to be a multiple of %u",
-                                  out_type_s, gt_ggml_block_elems(out_type));
-    if (tied < 0) tied = qwen2;
-    if (!rope_base) rope_base = qwen2 ? 1000000.0f : 10000.0f;
-    uint32_t head_dim = dim / heads, kv_dim = head_dim * kv_heads;
+                                  o->out_type_s, gt_ggml_block_elems(o->out_type));
+    if (o->tied < 0) o->tied = o->qwen2;
+    if (!o->rope_base) o->rope_base = o->qwen2 ? 1000000.0f : 10000.0f;
+    return 0;
+}
 
-    gt_err err = {0};
-    gt_gguf *vg = NULL;
-    gt_tokenizer *tok = NULL;
-    if (gt_gguf_open(like, &vg, &err)) return gt_cli_fail(&err);
-    /* the vocabulary must be one we (and so llama.cpp) can tokenize with */
-    if (gt_tokenizer_load(vg, &tok, &err)) {
-        gt_err_wrap(&err, "--like %s", like);
-        gt_gguf_close(vg);
-        return gt_cli_fail(&err);
+/* Parses and checks argv; -1 to go on, else the exit code. */
+static int parse_random_opts(int argc, char **argv, random_opts *o) {
+    *o = (random_opts){.type_s = "q8_0", .seed = 1, .ctx = 2048, .threads = (uint32_t)gt_cpu_count(), .tied = -1,
+                       .weight_std = MODEL_WEIGHT_STD};
+    int rc;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage_random(stdout), 0;
+        if (!strcmp(a, "--tied")) { o->tied = 1; continue; }
+        if (!strcmp(a, "--untied")) { o->tied = 0; continue; }
+        if (!v) return gt_cli_missing_value("model random", a, usage_random);
+        i++;
+        if ((rc = parse_random_value(a, v, o))) return rc;
     }
-    uint64_t n_vocab = (uint64_t)gt_tokenizer_n_vocab(tok);
-    gt_tokenizer_free(tok);
+    return check_random_opts(o) ? GT_CLI_EXIT_USAGE : -1;
+}
 
-    gt_gguf_writer *w = gt_gguf_writer_new();
+/* The model's metadata as llama.cpp names it, and the vocabulary's
+ * tokenizer.* keys copied from vg. */
+static void write_random_metadata(gt_gguf_writer *w, const random_opts *o, uint64_t n_vocab, const gt_gguf *vg) {
     char key[128], name[128];
+    const char *arch = o->arch;
 #define AKEY(suffix) (snprintf(key, sizeof key, "%s.%s", arch, suffix), key)
     gt_gguf_writer_set_str(w, "general.architecture", arch);
-    snprintf(name, sizeof name, "random-%s-%ux%u-%s", arch, dim, layers, type_s);
+    snprintf(name, sizeof name, "random-%s-%ux%u-%s", arch, o->dim, o->layers, o->type_s);
     gt_gguf_writer_set_str(w, "general.name", name);
-    gt_gguf_writer_set_u32(w, AKEY("context_length"), ctx);
-    gt_gguf_writer_set_u32(w, AKEY("embedding_length"), dim);
-    gt_gguf_writer_set_u32(w, AKEY("block_count"), layers);
-    gt_gguf_writer_set_u32(w, AKEY("feed_forward_length"), ff);
-    gt_gguf_writer_set_u32(w, AKEY("attention.head_count"), heads);
-    gt_gguf_writer_set_u32(w, AKEY("attention.head_count_kv"), kv_heads);
-    gt_gguf_writer_set_f32(w, AKEY("attention.layer_norm_rms_epsilon"), qwen2 ? 1e-6f : 1e-5f);
-    gt_gguf_writer_set_f32(w, AKEY("rope.freq_base"), rope_base);
-    gt_gguf_writer_set_u32(w, AKEY("rope.dimension_count"), head_dim);
+    gt_gguf_writer_set_u32(w, AKEY("context_length"), o->ctx);
+    gt_gguf_writer_set_u32(w, AKEY("embedding_length"), o->dim);
+    gt_gguf_writer_set_u32(w, AKEY("block_count"), o->layers);
+    gt_gguf_writer_set_u32(w, AKEY("feed_forward_length"), o->ff);
+    gt_gguf_writer_set_u32(w, AKEY("attention.head_count"), o->heads);
+    gt_gguf_writer_set_u32(w, AKEY("attention.head_count_kv"), o->kv_heads);
+    gt_gguf_writer_set_f32(w, AKEY("attention.layer_norm_rms_epsilon"), o->qwen2 ? 1e-6f : 1e-5f);
+    gt_gguf_writer_set_f32(w, AKEY("rope.freq_base"), o->rope_base);
+    gt_gguf_writer_set_u32(w, AKEY("rope.dimension_count"), o->dim / o->heads);
     gt_gguf_writer_set_u32(w, AKEY("vocab_size"), (uint32_t)n_vocab);
     gt_gguf_writer_set_u32(w, "general.quantization_version", 2);
-    uint32_t ftype = type == GT_TYPE_F32 ? 0 : type == GT_TYPE_F16 ? 1 : type == GT_TYPE_Q4_0 ? 2
-                   : type == GT_TYPE_Q8_0 ? 7 : 32; /* llama_ftype numbering */
+    uint32_t t = o->type;
+    uint32_t ftype = t == GT_TYPE_F32 ? 0 : t == GT_TYPE_F16 ? 1 : t == GT_TYPE_Q4_0 ? 2
+                   : t == GT_TYPE_Q8_0 ? 7 : 32; /* llama_ftype numbering */
     gt_gguf_writer_set_u32(w, "general.file_type", ftype);
 #undef AKEY
     for (uint64_t i = 0; i < vg->n_kv; i++)
         if (vg->kv[i].key.len > 10 && !memcmp(vg->kv[i].key.ptr, "tokenizer.", 10))
             gt_gguf_writer_copy_kv(w, &vg->kv[i]);
+}
 
-    /* the tensors, in llama.cpp's names; ne[0] is the input dimension */
-    size_t max_t = 3 + (size_t)layers * 12;
-    rand_tensor *ts = gt_calloc(max_t, sizeof *ts);
-    rand_model m = {.weight_std = weight_std};
-    m.pool = gt_pool_new((int)threads);
-    if (!ts || !m.pool) {
-        gt_free(ts);
-        gt_pool_free(m.pool);
-        gt_gguf_writer_free(w);
-        gt_gguf_close(vg);
-        gt_err_set(&err, GT_ENOMEM, "out of memory");
-        return gt_cli_fail(&err);
-    }
-    size_t nt = 0;
-    uint64_t total = 0;
-    rand_list L = {ts, 0, 0, seed, &m};
-    add_rand(&L, "token_embd.weight", dim, n_vocab, type, FILL_NORMAL);
-    add_rand(&L, "output_norm.weight", dim, 1, GT_TYPE_F32, FILL_ONES);
-    if (!tied) add_rand(&L, "output.weight", dim, n_vocab, out_type, FILL_NORMAL);
-    for (uint32_t l = 0; l < layers; l++) {
+/* The tensors, in llama.cpp's names and order; ne[0] is the input dimension. */
+static void add_random_tensors(rand_list *L, const random_opts *o, uint64_t n_vocab) {
+    uint32_t dim = o->dim, ff = o->ff, type = o->type, kv_dim = o->dim / o->heads * o->kv_heads;
+    add_rand(L, "token_embd.weight", dim, n_vocab, type, FILL_NORMAL);
+    add_rand(L, "output_norm.weight", dim, 1, GT_TYPE_F32, FILL_ONES);
+    if (!o->tied) add_rand(L, "output.weight", dim, n_vocab, o->out_type, FILL_NORMAL);
+    for (uint32_t l = 0; l < o->layers; l++) {
         char nm[64];
 #define BLK(suffix, d0, d1, ty, kd) \
-    (snprintf(nm, sizeof nm, "blk.%u.%s", l, suffix), add_rand(&L, nm, d0, d1, ty, kd))
+    (snprintf(nm, sizeof nm, "blk.%u.%s", l, suffix), add_rand(L, nm, d0, d1, ty, kd))
         BLK("attn_norm.weight", dim, 1, GT_TYPE_F32, FILL_ONES);
         BLK("attn_q.weight", dim, dim, type, FILL_NORMAL);
         BLK("attn_k.weight", dim, kv_dim, type, FILL_NORMAL);
         BLK("attn_v.weight", dim, kv_dim, type, FILL_NORMAL);
-        if (qwen2) {
+        if (o->qwen2) {
             BLK("attn_q.bias", dim, 1, GT_TYPE_F32, FILL_NORMAL);
             BLK("attn_k.bias", kv_dim, 1, GT_TYPE_F32, FILL_NORMAL);
             BLK("attn_v.bias", kv_dim, 1, GT_TYPE_F32, FILL_NORMAL);
@@ -475,14 +469,53 @@ static int cmd_random(int argc, char **argv) {
         BLK("ffn_down.weight", ff, dim, type, FILL_NORMAL);
 #undef BLK
     }
-    nt = L.n;
-    total = L.total;
-    for (size_t i = 0; i < nt; i++)
-        gt_gguf_writer_add_tensor_fill(w, ts[i].name, ts[i].n_dims, ts[i].ne, ts[i].type,
-                                       fill_tensor, &ts[i]);
-    gt_progress_start(&m.progress, "writing", total);
+}
+
+/* The vocabulary size of --like, checked loadable (we, and so llama.cpp, can
+ * tokenize with it). *vg stays open for its tokenizer keys. */
+static int load_like(const char *like, gt_gguf **vg, uint64_t *n_vocab, gt_err *err) {
+    gt_tokenizer *tok = NULL;
+    int rc = gt_gguf_open(like, vg, err);
+    if (!rc && (rc = gt_tokenizer_load(*vg, &tok, err))) gt_err_wrap(err, "--like %s", like);
+    if (!rc) *n_vocab = (uint64_t)gt_tokenizer_n_vocab(tok);
+    gt_tokenizer_free(tok);
+    return rc;
+}
+
+/* `gotong model random`: a random-weight model with a real vocabulary. */
+static int cmd_random(int argc, char **argv) {
+    random_opts o;
+    int rc = parse_random_opts(argc, argv, &o);
+    if (rc >= 0) return rc;
+    gt_err err = {0};
+    gt_gguf *vg = NULL;
+    uint64_t n_vocab = 0;
+    if (load_like(o.like, &vg, &n_vocab, &err)) {
+        gt_gguf_close(vg);
+        return gt_cli_fail(&err);
+    }
+    gt_gguf_writer *w = gt_gguf_writer_new();
+    write_random_metadata(w, &o, n_vocab, vg);
+    size_t max_t = 3 + (size_t)o.layers * 12;
+    rand_tensor *ts = gt_calloc(max_t, sizeof *ts);
+    rand_model m = {.weight_std = o.weight_std};
+    m.pool = gt_pool_new((int)o.threads);
+    if (!ts || !m.pool) {
+        gt_free(ts);
+        gt_pool_free(m.pool);
+        gt_gguf_writer_free(w);
+        gt_gguf_close(vg);
+        gt_err_set(&err, GT_ENOMEM, "out of memory");
+        return gt_cli_fail(&err);
+    }
+    rand_list L = {ts, 0, 0, o.seed, &m};
+    add_random_tensors(&L, &o, n_vocab);
+    assert(L.n <= max_t);
+    for (size_t i = 0; i < L.n; i++)
+        gt_gguf_writer_add_tensor_fill(w, ts[i].name, ts[i].n_dims, ts[i].ne, ts[i].type, fill_tensor, &ts[i]);
+    gt_progress_start(&m.progress, "writing", L.total);
     double t0 = gt_now_s();
-    rc = gt_gguf_writer_write(w, outp, &err);
+    rc = gt_gguf_writer_write(w, o.outp, &err);
     gt_progress_finish(&m.progress);
     gt_gguf_writer_free(w);
     gt_pool_free(m.pool);
@@ -490,10 +523,107 @@ static int cmd_random(int argc, char **argv) {
     gt_gguf_close(vg);
     if (rc) return gt_cli_fail(&err);
     struct stat st;
-    stat(outp, &st);
-    fprintf(stderr, "wrote %s: %s, %" PRIu64 " params (%.1f M), %s, %.1f MiB in %.1f s\n", outp,
-            arch, total, (double)total / 1e6, type_s, (double)st.st_size / 1048576.0,
-            gt_now_s() - t0);
+    stat(o.outp, &st);
+    fprintf(stderr, "wrote %s: %s, %" PRIu64 " params (%.1f M), %s, %.1f MiB in %.1f s\n", o.outp, o.arch, L.total,
+            (double)L.total / 1e6, o.type_s, (double)st.st_size / 1048576.0, gt_now_s() - t0);
+    return 0;
+}
+
+/* Most model files one `model list` looks at in one directory. */
+#define MODEL_LIST_MAX 1024
+
+static void usage_list(FILE *f) {
+    fprintf(f, "usage: gotong model list [DIR...] [--home DIR] [--json]\n"
+               "Lists the GGUF models (*.gguf) in each DIR (default HOME/models): file, architecture,\n"
+               "name, parameters and size. A file that does not read as GGUF is listed with why.\n");
+}
+
+static int by_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* One model file as a JSON object (its parse error in "error" if any). */
+static json_t *model_entry(const char *path) {
+    gt_err err = {0};
+    gt_gguf *g = NULL;
+    json_t *o = json_pack("{s:o}", "file", gt_cli_json_text(path, strlen(path)));
+    if (gt_gguf_open(path, &g, &err)) {
+        json_object_set_new(o, "error", gt_cli_json_text(err.msg, strlen(err.msg)));
+        return o;
+    }
+    char arch[64] = "", name[128] = "";
+    gt_gguf_str s;
+    if (!gt_gguf_get_str(g, "general.architecture", &s, NULL)) cstr(s, arch, sizeof arch);
+    if (!gt_gguf_get_str(g, "general.name", &s, NULL)) cstr(s, name, sizeof name);
+    uint64_t params = 0;
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        const gt_gguf_tensor *t = &g->tensors[i];
+        params += t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3];
+    }
+    json_object_set_new(o, "architecture", gt_cli_json_text(arch, strlen(arch)));
+    json_object_set_new(o, "name", gt_cli_json_text(name, strlen(name)));
+    json_object_set_new(o, "params", json_integer((json_int_t)params));
+    json_object_set_new(o, "bytes", json_integer((json_int_t)g->size));
+    gt_gguf_close(g);
+    return o;
+}
+
+/* Appends the *.gguf files of dir (sorted) to arr; a missing dir is an error. */
+static int list_dir(const char *dir, json_t *arr, gt_err *err) {
+    DIR *d = opendir(dir);
+    if (!d) return gt_err_set(err, GT_ENOTFOUND, "cannot list %s: %s", dir, strerror(errno));
+    char *names[MODEL_LIST_MAX];
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < MODEL_LIST_MAX) {
+        size_t len = strlen(e->d_name);
+        if (len > 5 && !strcmp(e->d_name + len - 5, ".gguf")) names[n++] = gt_strdup(e->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof names[0], by_str);
+    for (size_t i = 0; i < n; i++) {
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        json_array_append_new(arr, model_entry(path));
+        gt_free(names[i]);
+    }
+    return 0;
+}
+
+/* `gotong model list`: the models in HOME/models or the given directories. */
+static int cmd_list(int argc, char **argv) {
+    const char *dirs[16], *home_opt = NULL;
+    int n_dirs = 0, json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json")) json = 1;
+        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage_list(stdout), 0;
+        else if (!strcmp(argv[i], "--home") && i + 1 < argc) home_opt = argv[++i];
+        else if (argv[i][0] == '-') return gt_cli_unknown_option("model list", argv[i], usage_list);
+        else if (n_dirs == 16) return gt_cli_usage_error("model list", "at most 16 directories");
+        else dirs[n_dirs++] = argv[i];
+    }
+    gt_err err = {0};
+    char home[4096], models[4200];
+    if (!n_dirs) {
+        if (gt_cli_home(home_opt, home, sizeof home, &err)) return gt_cli_fail(&err);
+        snprintf(models, sizeof models, "%s/models", home);
+        dirs[n_dirs++] = models;
+    }
+    json_t *arr = json_array();
+    for (int i = 0; i < n_dirs; i++)
+        if (list_dir(dirs[i], arr, &err)) return json_decref(arr), gt_cli_fail(&err);
+    if (json) return gt_cli_json_out(arr);
+    size_t i;
+    json_t *m;
+    if (!json_array_size(arr)) printf("no models (*.gguf) in %s%s\n", dirs[0], n_dirs > 1 ? " and the others" : "");
+    json_array_foreach(arr, i, m) {
+        const char *e = json_string_value(json_object_get(m, "error"));
+        if (e) printf("%s  (not readable: %s)\n", json_string_value(json_object_get(m, "file")), e);
+        else
+            printf("%s  %s \"%s\"  %.1fM params  %.1f MiB\n", json_string_value(json_object_get(m, "file")),
+                   json_string_value(json_object_get(m, "architecture")), json_string_value(json_object_get(m, "name")),
+                   (double)json_integer_value(json_object_get(m, "params")) / 1e6,
+                   (double)json_integer_value(json_object_get(m, "bytes")) / 1048576.0);
+    }
+    json_decref(arr);
     return 0;
 }
 
@@ -501,13 +631,15 @@ static int cmd_model(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         FILE *f = argc < 2 ? stderr : stdout;
         fprintf(f, "usage: gotong model info MODEL.gguf [--json] [--tensors]\n"
+                   "       gotong model list [DIR...] [--json]\n"
                    "       gotong model random --like VOCAB.gguf --arch llama|qwen2 ... -o OUT.gguf\n"
                    "(gotong model SUBCOMMAND --help for each)\n");
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "info")) return cmd_info(argc - 1, argv + 1);
     if (!strcmp(argv[1], "random")) return cmd_random(argc - 1, argv + 1);
-    return gt_cli_usage_error("model", "unknown subcommand \"%s\" (info, random)", argv[1]);
+    if (!strcmp(argv[1], "list")) return cmd_list(argc - 1, argv + 1);
+    return gt_cli_usage_error("model", "unknown subcommand \"%s\" (info, list, random)", argv[1]);
 }
 
-GT_CLI_COMMAND(model_cmd, "model", "inspect GGUF models, write random-weight ones", cmd_model)
+GT_CLI_COMMAND(model_cmd, "model", "list and inspect GGUF models, write random-weight ones", cmd_model)

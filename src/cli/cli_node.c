@@ -12,7 +12,8 @@
 #include "base/log.h"
 #include "cli/cli.h"
 
-enum { OPT_HOME = 1000, OPT_LISTEN, OPT_THREADS, OPT_INTERVAL, OPT_MAXCONN, OPT_TIMEOUT, OPT_QUIET, OPT_HELP };
+enum { OPT_HOME = 1000, OPT_LISTEN, OPT_THREADS, OPT_INTERVAL, OPT_MAXCONN, OPT_TIMEOUT, OPT_QUIET, OPT_LOG_LEVEL,
+       OPT_HELP };
 
 /* Prints `gotong node --help`. */
 static void usage(FILE *f) {
@@ -31,6 +32,7 @@ static void usage(FILE *f) {
             "  --max-connections N      open connections at most (default %d)\n"
             "  --timeout-s S            close idle connections after S seconds (default %d)\n"
             "  --quiet                  no access log (one line per request otherwise)\n"
+            "  --log-level LEVEL        debug, info, warn or error (default info, or $GOTONG_LOG)\n"
             "The first line on stdout is \"listening on http://HOST:PORT\" once it serves.\n",
             GT_API_DEFAULT_LISTEN, GT_API_DEFAULT_THREADS, GT_API_DEFAULT_BLOCK_INTERVAL_MS, GT_API_MAX_CONNECTIONS,
             GT_API_TIMEOUT_S);
@@ -41,6 +43,17 @@ static int opt_u64(const char *s, const char *name, uint64_t min, uint64_t max, 
     gt_err err = {0};
     if (gt_param_u64(s, name, min, max, out, &err)) return gt_cli_usage_error("node", "%s", err.msg);
     return 0;
+}
+
+/* Sets the log level from its name; a usage error for any other word. */
+static int log_level(const char *s) {
+    static const char *const names[] = {"debug", "info", "warn", "error"};
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(s, names[i])) {
+            gt_log_set_level(GT_LOG_DEBUG + i);
+            return 0;
+        }
+    return gt_cli_usage_error("node", "--log-level %s: expected debug, info, warn or error", s);
 }
 
 /* `gotong node`: parses options, starts the node, waits for SIGINT/SIGTERM
@@ -55,6 +68,7 @@ static int cmd_node(int argc, char **argv) {
         {"max-connections", required_argument, 0, OPT_MAXCONN},
         {"timeout-s", required_argument, 0, OPT_TIMEOUT},
         {"quiet", no_argument, 0, OPT_QUIET},
+        {"log-level", required_argument, 0, OPT_LOG_LEVEL},
         {"help", no_argument, 0, OPT_HELP},
         {0, 0, 0, 0}};
     gt_node_config cfg;
@@ -63,7 +77,8 @@ static int cmd_node(int argc, char **argv) {
     uint64_t v;
     int c, rc;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    opterr = 0; /* our own messages, naming the closest option */
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case OPT_HOME: home = optarg; break;
         case OPT_LISTEN: cfg.listen = optarg; break;
@@ -84,8 +99,12 @@ static int cmd_node(int argc, char **argv) {
             cfg.timeout_s = (unsigned)v;
             break;
         case OPT_QUIET: cfg.access_log = 0; break;
+        case OPT_LOG_LEVEL:
+            if ((rc = log_level(optarg))) return rc;
+            break;
         case OPT_HELP: case 'h': usage(stdout); return 0;
-        default: return gt_cli_usage_error("node", "unknown option");
+        case ':': return gt_cli_usage_error("node", "%s needs a value", argv[optind - 1]);
+        default: return gt_cli_unknown_option("node", argv[optind - 1], usage);
         }
     }
     if (optind < argc) return gt_cli_usage_error("node", "unexpected argument \"%s\"", argv[optind]);

@@ -27,12 +27,13 @@
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: gotong run -m MODEL.gguf -p PROMPT [options]\n\n"
+            "usage: gotong run -m MODEL.gguf (-p PROMPT | -f FILE | -p -) [options]\n\n"
             "Generates text after PROMPT with a llama or qwen2 GGUF model (f32, f16, bf16,\n"
             "q8_0, q4_0 weights). Tokens stream to stdout, timings to stderr.\n\n"
             "options:\n"
             "  -m, --model FILE      the model (GGUF)\n"
-            "  -p, --prompt TEXT     the prompt (BOS added as the vocabulary asks)\n"
+            "  -p, --prompt TEXT     the prompt (BOS added as the vocabulary asks); - reads stdin\n"
+            "  -f, --file FILE       read the prompt from FILE (- for stdin)\n"
             "  -n, --n-predict N     tokens to generate at most (default 128)\n"
             "  --temp T              temperature; 0 is greedy (default 0.8)\n"
             "  --top-k K             keep the K likeliest tokens; 0 is off (default 40)\n"
@@ -62,6 +63,31 @@ static int parse_float(const char *s, float *out) {
     float v = strtof(s, &end);
     if (errno || end == s || *end) return -1;
     *out = v;
+    return 0;
+}
+
+/* Reads a prompt from path ("-": stdin) whole, up to the tokenizer's limit;
+ * *out is NUL-terminated (gt_free). A NUL byte inside is refused: the
+ * prompt is text. */
+static int read_prompt(const char *path, char **out, gt_err *err) {
+    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    if (!f) return gt_err_set(err, GT_EIO, "cannot read the prompt from %s: %s", path, strerror(errno));
+    size_t cap = (size_t)GT_TOKENIZER_MAX_TEXT_BYTES + 2, n = 0;
+    char *buf = gt_malloc(cap);
+    int rc = buf ? 0 : gt_err_set(err, GT_ENOMEM, "out of memory");
+    if (!rc) n = fread(buf, 1, cap - 1, f);
+    if (!rc && ferror(f)) rc = gt_err_set(err, GT_EIO, "cannot read the prompt from %s", path);
+    if (!rc && n > GT_TOKENIZER_MAX_TEXT_BYTES)
+        rc = gt_err_set(err, GT_ELIMIT, "the prompt in %s is over the limit of %u bytes", path,
+                        GT_TOKENIZER_MAX_TEXT_BYTES);
+    if (!rc && memchr(buf, 0, n)) rc = gt_err_set(err, GT_EINVAL, "the prompt in %s holds a NUL byte: not text", path);
+    if (f != stdin) fclose(f);
+    if (rc) {
+        gt_free(buf);
+        return rc;
+    }
+    buf[n] = 0;
+    *out = buf;
     return 0;
 }
 
@@ -105,140 +131,162 @@ static json_t *ids_json(const int32_t *ids, int n) {
     return a;
 }
 
-static int cmd_run(int argc, char **argv) {
-    const char *model_path = NULL, *prompt = NULL;
-    gt_gen_params gp = gt_gen_defaults();
-    long threads = gt_cpu_count(), n_ctx = 0, v;
-    run_state rs = {0};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-        int takes = 1;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--json")) {
-            rs.json = 1;
-            takes = 0;
-        } else if (!val) {
-            return gt_cli_usage_error("run", "%s needs a value", a);
-        } else if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
-            model_path = val;
-        } else if (!strcmp(a, "-p") || !strcmp(a, "--prompt")) {
-            prompt = val;
-        } else if (!strcmp(a, "-n") || !strcmp(a, "--n-predict")) {
-            if (parse_int(val, 0, RUN_MAX_PREDICT, &v))
-                return gt_cli_usage_error("run", "-n %s: expected a count 0..%d", val, RUN_MAX_PREDICT);
-            gp.n_predict = (int)v;
-        } else if (!strcmp(a, "--temp")) {
-            if (parse_float(val, &gp.sampling.temp))
-                return gt_cli_usage_error("run", "--temp %s: expected a number", val);
-        } else if (!strcmp(a, "--top-k")) {
-            if (parse_int(val, 0, 100000, &v)) return gt_cli_usage_error("run", "--top-k %s: expected 0..100000", val);
-            gp.sampling.top_k = (int)v;
-        } else if (!strcmp(a, "--top-p")) {
-            if (parse_float(val, &gp.sampling.top_p)) return gt_cli_usage_error("run", "--top-p %s: expected a number", val);
-        } else if (!strcmp(a, "--min-p")) {
-            if (parse_float(val, &gp.sampling.min_p)) return gt_cli_usage_error("run", "--min-p %s: expected a number", val);
-        } else if (!strcmp(a, "--repeat-penalty")) {
-            if (parse_float(val, &gp.sampling.repeat_penalty))
-                return gt_cli_usage_error("run", "--repeat-penalty %s: expected a number", val);
-        } else if (!strcmp(a, "--seed")) {
-            char *end;
-            errno = 0;
-            unsigned long long s = strtoull(val, &end, 10);
-            if (errno || end == val || *end || val[0] == '-')
-                return gt_cli_usage_error("run", "--seed %s: expected an unsigned integer", val);
-            gp.sampling.seed = s;
-        } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
-            if (parse_int(val, 1, GT_POOL_MAX_THREADS, &threads))
-                return gt_cli_usage_error("run", "--threads %s: expected 1..%d", val, GT_POOL_MAX_THREADS);
-        } else if (!strcmp(a, "-c") || !strcmp(a, "--ctx")) {
-            if (parse_int(val, 1, GT_CTX_MAX_POSITIONS, &n_ctx))
-                return gt_cli_usage_error("run", "--ctx %s: expected 1..%d", val, GT_CTX_MAX_POSITIONS);
-        } else if (!strcmp(a, "--top-logits")) {
-            if (parse_int(val, 0, RUN_MAX_TOP_LOGITS, &v))
-                return gt_cli_usage_error("run", "--top-logits %s: expected 0..%d", val, RUN_MAX_TOP_LOGITS);
-            rs.top_logits = (int)v;
-        } else {
-            return gt_cli_usage_error("run", "unknown option %s", a);
-        }
-        i += takes;
-    }
-    if (!model_path) return gt_cli_usage_error("run", "no model: give -m MODEL.gguf");
-    if (!prompt) return gt_cli_usage_error("run", "no prompt: give -p TEXT");
-    if (rs.top_logits && !rs.json) return gt_cli_usage_error("run", "--top-logits needs --json");
+/* Everything `gotong run` takes. */
+typedef struct run_opts {
+    const char *model_path, *prompt, *prompt_file;
+    gt_gen_params gp;
+    long threads, n_ctx;
+} run_opts;
 
+/* Parses one option that takes a value into o (or rs); returns 0, or the
+ * exit code of a usage error. */
+static int parse_run_value(const char *a, const char *val, run_opts *o, run_state *rs) {
+    long v;
+    gt_sampler_params *sp = &o->gp.sampling;
+    if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
+        o->model_path = val;
+    } else if (!strcmp(a, "-p") || !strcmp(a, "--prompt")) {
+        o->prompt = val;
+        o->prompt_file = !strcmp(val, "-") ? "-" : NULL;
+    } else if (!strcmp(a, "-f") || !strcmp(a, "--file")) {
+        o->prompt = NULL;
+        o->prompt_file = val;
+    } else if (!strcmp(a, "-n") || !strcmp(a, "--n-predict")) {
+        if (parse_int(val, 0, RUN_MAX_PREDICT, &v))
+            return gt_cli_usage_error("run", "-n %s: expected a count 0..%d", val, RUN_MAX_PREDICT);
+        o->gp.n_predict = (int)v;
+    } else if (!strcmp(a, "--temp")) {
+        if (parse_float(val, &sp->temp)) return gt_cli_usage_error("run", "--temp %s: expected a number", val);
+    } else if (!strcmp(a, "--top-k")) {
+        if (parse_int(val, 0, 100000, &v)) return gt_cli_usage_error("run", "--top-k %s: expected 0..100000", val);
+        sp->top_k = (int)v;
+    } else if (!strcmp(a, "--top-p")) {
+        if (parse_float(val, &sp->top_p)) return gt_cli_usage_error("run", "--top-p %s: expected a number", val);
+    } else if (!strcmp(a, "--min-p")) {
+        if (parse_float(val, &sp->min_p)) return gt_cli_usage_error("run", "--min-p %s: expected a number", val);
+    } else if (!strcmp(a, "--repeat-penalty")) {
+        if (parse_float(val, &sp->repeat_penalty))
+            return gt_cli_usage_error("run", "--repeat-penalty %s: expected a number", val);
+    } else if (!strcmp(a, "--seed")) {
+        char *end;
+        errno = 0;
+        unsigned long long x = strtoull(val, &end, 10);
+        if (errno || end == val || *end || val[0] == '-')
+            return gt_cli_usage_error("run", "--seed %s: expected an unsigned integer", val);
+        sp->seed = x;
+    } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
+        if (parse_int(val, 1, GT_POOL_MAX_THREADS, &o->threads))
+            return gt_cli_usage_error("run", "--threads %s: expected 1..%d", val, GT_POOL_MAX_THREADS);
+    } else if (!strcmp(a, "-c") || !strcmp(a, "--ctx")) {
+        if (parse_int(val, 1, GT_CTX_MAX_POSITIONS, &o->n_ctx))
+            return gt_cli_usage_error("run", "--ctx %s: expected 1..%d", val, GT_CTX_MAX_POSITIONS);
+    } else if (!strcmp(a, "--top-logits")) {
+        if (parse_int(val, 0, RUN_MAX_TOP_LOGITS, &v))
+            return gt_cli_usage_error("run", "--top-logits %s: expected 0..%d", val, RUN_MAX_TOP_LOGITS);
+        rs->top_logits = (int)v;
+    } else {
+        return gt_cli_unknown_option("run", a, usage);
+    }
+    return 0;
+}
+
+/* Parses argv into o and rs; returns -1 to go on, else the exit code
+ * (0 after --help, 2 on a usage error). */
+static int parse_run_opts(int argc, char **argv, run_opts *o, run_state *rs) {
+    *o = (run_opts){.gp = gt_gen_defaults(), .threads = gt_cpu_count()};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        int rc;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout), 0;
+        if (!strcmp(a, "--json")) {
+            rs->json = 1;
+            continue;
+        }
+        if (!val) return gt_cli_missing_value("run", a, usage);
+        if ((rc = parse_run_value(a, val, o, rs))) return rc;
+        i++;
+    }
+    if (!o->model_path) return gt_cli_usage_error("run", "no model: give -m MODEL.gguf");
+    if (!o->prompt && !o->prompt_file) return gt_cli_usage_error("run", "no prompt: give -p TEXT, -f FILE or -p - (stdin)");
+    if (rs->top_logits && !rs->json) return gt_cli_usage_error("run", "--top-logits needs --json");
+    return -1;
+}
+
+/* Tokenizes prompt (BOS as the vocabulary asks) into *ids (gt_free), checking
+ * the limits; *n gets the count. */
+static int tokenize_prompt(const gt_tokenizer *tok, const char *prompt, int32_t **ids, size_t *n, gt_err *err) {
+    size_t len = strlen(prompt);
+    if (len > GT_TOKENIZER_MAX_TEXT_BYTES)
+        return gt_err_set(err, GT_ELIMIT, "prompt of %zu bytes is over the limit of %u", len, GT_TOKENIZER_MAX_TEXT_BYTES);
+    size_t cap = len + 8;
+    *ids = gt_malloc(cap * sizeof **ids);
+    if (!*ids) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    int rc = gt_tokenize(tok, prompt, len, 1, 1, *ids, cap, n, err);
+    if (!rc && *n == 0) rc = gt_err_set(err, GT_EINVAL, "the prompt gives no tokens (this vocabulary adds no BOS)");
+    return rc;
+}
+
+/* The --json object of a run: ids, text (and its exact bytes), timings. */
+static json_t *run_json(const run_opts *o, const run_state *rs, const int32_t *ids, size_t n_ids,
+                        const gt_gen_result *res, const gt_buf *text, double t_load, double pp, double tg) {
+    json_t *j = json_object();
+    json_object_set_new(j, "model", gt_cli_json_text(o->model_path, strlen(o->model_path)));
+    json_object_set_new(j, "prompt_tokens", ids_json(ids, (int)n_ids));
+    json_object_set_new(j, "tokens", ids_json(res->tokens, res->n_tokens));
+    /* A model may emit any bytes: readable text (U+FFFD for what is not
+     * UTF-8) and the exact bytes in hex, so a validator compares bytes. */
+    json_object_set_new(j, "text", gt_cli_json_text(text->data, text->len));
+    json_object_set_new(j, "text_hex", gt_cli_json_hex(text->data, text->len));
+    json_object_set_new(j, "stopped_by_eog", json_boolean(res->stopped_by_eog));
+    json_object_set_new(j, "seed", json_integer((json_int_t)o->gp.sampling.seed));
+    json_object_set_new(j, "threads", json_integer(o->threads));
+    json_object_set_new(j, "kernels", json_string(gt_kern_best()->name));
+    json_object_set_new(j, "timings", json_pack("{s:f,s:f,s:f,s:f,s:f}", "load_ms", t_load, "prompt_ms", res->prompt_ms,
+                                                "gen_ms", res->gen_ms, "prompt_tok_per_s", pp, "gen_tok_per_s", tg));
+    if (rs->top_logits) json_object_set(j, "top_logits", rs->steps);
+    return j;
+}
+
+/* Loads the model, generates after the prompt (streaming unless --json),
+ * prints the result and the timings. Returns the exit code. */
+static int run_generate(const run_opts *o, run_state *rs, const char *prompt) {
     gt_err err = {0};
     gt_model *m = NULL;
     gt_tokenizer *tok = NULL;
     gt_ctx *ctx = NULL;
     int32_t *ids = NULL;
+    size_t n_ids = 0;
     gt_gen_result res = {0};
     gt_buf text = {0};
     int code = 1;
     double t_load = gt_gen_now_ms();
-    if (gt_model_load(model_path, &m, &err) || gt_tokenizer_load(gt_model_gguf(m), &tok, &err)) goto fail;
+    if (gt_model_load(o->model_path, &m, &err) || gt_tokenizer_load(gt_model_gguf(m), &tok, &err)) goto fail;
     t_load = gt_gen_now_ms() - t_load;
-    size_t len = strlen(prompt), n_ids = 0;
-    if (len > GT_TOKENIZER_MAX_TEXT_BYTES) {
-        gt_err_set(&err, GT_ELIMIT, "prompt of %zu bytes is over the limit of %u", len, GT_TOKENIZER_MAX_TEXT_BYTES);
-        goto fail;
-    }
-    size_t cap = len + 8;
-    ids = gt_malloc(cap * sizeof *ids);
-    if (!ids) {
-        gt_err_set(&err, GT_ENOMEM, "out of memory");
-        goto fail;
-    }
-    if (gt_tokenize(tok, prompt, len, 1, 1, ids, cap, &n_ids, &err)) goto fail;
-    if (n_ids == 0) {
-        gt_err_set(&err, GT_EINVAL, "the prompt gives no tokens (this vocabulary adds no BOS)");
-        goto fail;
-    }
-    gt_ctx_params cp = {.n_ctx = (int)n_ctx, .n_threads = (int)threads};
+    if (tokenize_prompt(tok, prompt, &ids, &n_ids, &err)) goto fail;
+    gt_ctx_params cp = {.n_ctx = (int)o->n_ctx, .n_threads = (int)o->threads};
     if (gt_ctx_new(m, &cp, &ctx, &err)) goto fail;
     if ((long)n_ids + 1 > gt_ctx_n_ctx(ctx)) {
-        gt_err_set(&err, GT_ELIMIT, "prompt of %zu tokens does not fit the context of %d (see --ctx)",
-                   n_ids, gt_ctx_n_ctx(ctx));
+        gt_err_set(&err, GT_ELIMIT, "prompt of %zu tokens does not fit the context of %d (see --ctx)", n_ids,
+                   gt_ctx_n_ctx(ctx));
         goto fail;
     }
-    if (rs.json) rs.steps = json_array();
-    if (gt_generate(ctx, tok, ids, (int)n_ids, &gp, on_token, &rs, &res, &err)) goto fail;
+    if (rs->json) rs->steps = json_array();
+    if (gt_generate(ctx, tok, ids, (int)n_ids, &o->gp, on_token, rs, &res, &err)) goto fail;
     if (gt_detokenize(tok, res.tokens, (size_t)res.n_tokens, 0, 0, &text, &err)) goto fail;
     double pp = res.prompt_ms > 0 ? res.n_prompt / (res.prompt_ms / 1e3) : 0;
     double tg = res.gen_ms > 0 ? res.n_tokens / (res.gen_ms / 1e3) : 0;
-    if (rs.json) {
-        json_t *o = json_object();
-        json_object_set_new(o, "model", json_string(model_path));
-        json_object_set_new(o, "prompt_tokens", ids_json(ids, (int)n_ids));
-        json_object_set_new(o, "tokens", ids_json(res.tokens, res.n_tokens));
-        json_object_set_new(o, "text", json_stringn_nocheck(text.data ? (const char *)text.data : "", text.len));
-        json_object_set_new(o, "stopped_by_eog", json_boolean(res.stopped_by_eog));
-        json_object_set_new(o, "seed", json_integer((json_int_t)gp.sampling.seed));
-        json_object_set_new(o, "threads", json_integer(threads));
-        json_object_set_new(o, "kernels", json_string(gt_kern_best()->name));
-        json_object_set_new(o, "timings", json_pack("{s:f,s:f,s:f,s:f,s:f}", "load_ms", t_load, "prompt_ms",
-                                                    res.prompt_ms, "gen_ms", res.gen_ms, "prompt_tok_per_s", pp,
-                                                    "gen_tok_per_s", tg));
-        if (rs.top_logits) json_object_set(o, "top_logits", rs.steps);
-        char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
-        if (s) puts(s);
-        free(s);
-        json_decref(o);
-    } else {
-        putchar('\n');
-    }
+    if (!rs->json) putchar('\n');
+    else if (gt_cli_json_out(run_json(o, rs, ids, n_ids, &res, &text, t_load, pp, tg))) goto out; /* said on stderr */
     fprintf(stderr,
             "load: %.0f ms; prompt: %d tokens in %.1f ms (%.1f tok/s); generation: %d tokens in %.1f ms "
             "(%.1f tok/s); %ld threads, %s kernels\n",
-            t_load, res.n_prompt, res.prompt_ms, pp, res.n_tokens, res.gen_ms, tg, threads, gt_kern_best()->name);
+            t_load, res.n_prompt, res.prompt_ms, pp, res.n_tokens, res.gen_ms, tg, o->threads, gt_kern_best()->name);
     code = 0;
     goto out;
 fail:
     code = gt_cli_fail(&err);
 out:
-    json_decref(rs.steps);
+    json_decref(rs->steps);
     gt_buf_free(&text);
     gt_gen_result_free(&res);
     gt_free(ids);
@@ -246,6 +294,20 @@ out:
     gt_tokenizer_free(tok);
     gt_model_free(m);
     return code;
+}
+
+/* `gotong run`: options, the prompt (from -p, a file or stdin), generation. */
+static int cmd_run(int argc, char **argv) {
+    run_opts o;
+    run_state rs = {0};
+    int rc = parse_run_opts(argc, argv, &o, &rs);
+    if (rc >= 0) return rc;
+    gt_err err = {0};
+    char *prompt_buf = NULL; /* a prompt read from a file or stdin */
+    if (o.prompt_file && read_prompt(o.prompt_file, &prompt_buf, &err)) return gt_cli_fail(&err);
+    rc = run_generate(&o, &rs, prompt_buf ? prompt_buf : o.prompt);
+    gt_free(prompt_buf);
+    return rc;
 }
 
 GT_CLI_COMMAND(cmd_run_def, "run", "generate text with a GGUF model (llama, qwen2) on this CPU", cmd_run)

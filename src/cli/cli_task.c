@@ -56,7 +56,7 @@ static const char *usage_text =
 /* Parses an amount or a count option. */
 static int opt_amount(const char *name, const char *v, uint64_t *out) {
     gt_err err = {0};
-    if (gt_amount_parse(v, out, &err)) return gt_cli_usage_error("task", "%s: %s", name, err.msg);
+    if (gt_cli_amount(name, v, out, &err)) return gt_cli_usage_error("task", "%s", err.msg);
     return 0;
 }
 
@@ -84,7 +84,7 @@ static int parse(int argc, char **argv, const char *cmd, topts *o) {
             o->id = a;
             continue;
         }
-        if (!v) return gt_cli_usage_error(cmd, "%s needs a value", a);
+        if (!v) return gt_cli_missing_value_text(cmd, a, usage_text);
         i++;
         if (!strcmp(a, "--home")) o->home = v;
         else if (!strcmp(a, "--node")) o->node = v;
@@ -117,7 +117,7 @@ static int parse(int argc, char **argv, const char *cmd, topts *o) {
         else if (!strcmp(a, "--score")) rc = opt_count(a, v, GT_MARKET_SCORE_MAX, &o->score);
         else if (!strcmp(a, "--limit")) rc = opt_count(a, v, GT_MARKET_PAGE_MAX, &o->limit);
         else if (!strcmp(a, "--n-predict")) rc = opt_count(a, v, GT_AGENT_MAX_PREDICT, &o->n_predict);
-        else return gt_cli_usage_error(cmd, "unknown option %s", a);
+        else return gt_cli_unknown_option_text(cmd, a, usage_text);
         if (rc) return rc;
     }
     return 0;
@@ -163,12 +163,8 @@ static int send(gt_client *c, const topts *o, const gt_action_kind *kind, gt_cli
     return 0;
 }
 
-static int print_json(const json_t *j) {
-    char *s = json_dumps(j, JSON_INDENT(2));
-    if (s) puts(s);
-    free(s);
-    return 0;
-}
+/* Prints j (not consumed) as --json output; 1 when it cannot be printed. */
+static int print_json(const json_t *j) { return gt_cli_json_out(json_incref((json_t *)j)); }
 
 static const char *js(const json_t *o, const char *k) {
     const char *s = json_string_value(json_object_get(o, k));
@@ -241,10 +237,12 @@ static int t_list(gt_client *c, const topts *o) {
     } else {
         json_t *tasks = json_object_get(j, "tasks"), *t;
         size_t i;
-        printf("%-66s %-10s %-9s %8s %6s %5s %s\n", "task", "kind", "status", "bounty", "stake", "slots", "poster");
+        printf("%-66s %-10s %-9s %12s %12s %5s %s\n", "task", "kind", "status", "bounty", "stake", "slots", "poster");
         json_array_foreach(tasks, i, t)
-            printf("%-66s %-10s %-9s %8s %6s %5lld %s\n", js(t, "id"), js(t, "kind"), js(t, "status"), js(t, "bounty"),
-                   js(t, "stake"), (long long)json_integer_value(json_object_get(t, "slots")), js(t, "poster"));
+            printf("%-66s %-10s %-9s %12s %12s %5lld %s\n", js(t, "id"), js(t, "kind"), js(t, "status"),
+                   gt_cli_json_tokens(t, "bounty", (char[GT_CLI_TOKENS_MAX]){0}),
+                   gt_cli_json_tokens(t, "stake", (char[GT_CLI_TOKENS_MAX]){0}),
+                   (long long)json_integer_value(json_object_get(t, "slots")), js(t, "poster"));
         if (!json_array_size(tasks)) printf("(no tasks)\n");
     }
     json_decref(j);
@@ -272,8 +270,10 @@ static int t_show(gt_client *c, const topts *o) {
     }
     printf("task     %s\nkind     %s    status %s    policy %s\nposter   %s\nspec     %s\n", js(t, "id"), js(t, "kind"),
            js(t, "status"), js(t, "policy"), js(t, "poster"), js(t, "spec"));
-    printf("terms    bounty %s, stake %s, fee %s per slot; escrow %s; expires at block %lld\n", js(t, "bounty"),
-           js(t, "stake"), js(t, "fee"), js(t, "escrow"), (long long)json_integer_value(json_object_get(t, "expiryHeight")));
+    char tb[GT_CLI_TOKENS_MAX], ts[GT_CLI_TOKENS_MAX], tf[GT_CLI_TOKENS_MAX], te[GT_CLI_TOKENS_MAX];
+    printf("terms    bounty %s, stake %s, fee %s per slot; escrow %s; expires at block %lld\n",
+           gt_cli_json_tokens(t, "bounty", tb), gt_cli_json_tokens(t, "stake", ts), gt_cli_json_tokens(t, "fee", tf),
+           gt_cli_json_tokens(t, "escrow", te), (long long)json_integer_value(json_object_get(t, "expiryHeight")));
     if (json_is_string(json_object_get(t, "verifier"))) printf("verifier %s\n", js(t, "verifier"));
     if (json_is_string(json_object_get(t, "parent"))) printf("parent   %s (a subcontract)\n", js(t, "parent"));
     size_t i;
@@ -289,7 +289,8 @@ static int t_show(gt_client *c, const topts *o) {
         json_t *d = json_object_get(sl, "dispute");
         if (d)
             printf("         dispute %s: for the worker %s, against %s (stake-weighted), %zu votes\n", js(d, "outcome"),
-                   js(d, "acceptWeight"), js(d, "rejectWeight"), json_array_size(json_object_get(d, "votes")));
+                   gt_cli_json_tokens(d, "acceptWeight", tb), gt_cli_json_tokens(d, "rejectWeight", ts),
+                   json_array_size(json_object_get(d, "votes")));
     }
     json_t *subs = json_object_get(t, "subtasks");
     json_array_foreach(subs, i, sl) printf("sub-task %s\n", json_string_value(sl));
@@ -411,7 +412,7 @@ static int cmd_agents(int argc, char **argv) {
     json_t *list = json_object_get(j, "agents"), *a;
     size_t i;
     if (!o.json)
-        printf("%-12s %-42s %-16s %7s %8s %8s %5s %5s %8s\n", "name", "address", "skills", "price", "accepted",
+        printf("%-12s %-42s %-16s %12s %8s %8s %5s %5s %12s\n", "name", "address", "skills", "price", "accepted",
                "rejected", "d.won", "d.lost", "slashed");
     json_array_foreach(list, i, a) {
         gt_addr addr;
@@ -428,11 +429,13 @@ static int cmd_agents(int argc, char **argv) {
                 size_t n = strlen(skills);
                 snprintf(skills + n, sizeof skills - n, "%s%s", k ? "," : "", json_string_value(s));
             }
-            printf("%-12s %-42s %-16s %7s %8lld %8lld %5lld %5lld %8s\n", js(a, "name"), js(a, "address"), skills,
-                   js(a, "price"), (long long)json_integer_value(json_object_get(tot, "accepted")),
+            printf("%-12s %-42s %-16s %12s %8lld %8lld %5lld %5lld %12s\n", js(a, "name"), js(a, "address"), skills,
+                   gt_cli_json_tokens(a, "price", (char[GT_CLI_TOKENS_MAX]){0}),
+                   (long long)json_integer_value(json_object_get(tot, "accepted")),
                    (long long)json_integer_value(json_object_get(tot, "rejected")),
                    (long long)json_integer_value(json_object_get(tot, "disputesWon")),
-                   (long long)json_integer_value(json_object_get(tot, "disputesLost")), js(tot, "slashed"));
+                   (long long)json_integer_value(json_object_get(tot, "disputesLost")),
+                   gt_cli_json_tokens(tot, "slashed", (char[GT_CLI_TOKENS_MAX]){0}));
         }
         json_decref(rep);
     }

@@ -26,14 +26,14 @@
 #define WALLET_MAX_KEY_FILE_BYTES 256
 
 typedef struct opts {
-    const char *home, *password_file, *typed_data, *message, *private_key_file;
+    const char *home, *password_file, *typed_data, *message, *private_key_file, *signature;
     int json, light, private_key, help;
     const char *arg; /* the one positional argument (ADDR or FILE) */
     char home_path[4096];
 } opts;
 
 enum { O_HOME = 1000, O_PASSWORD_FILE, O_JSON, O_LIGHT, O_TYPED_DATA, O_MESSAGE, O_PRIVATE_KEY,
-       O_PRIVATE_KEY_FILE, O_HELP };
+       O_PRIVATE_KEY_FILE, O_SIGNATURE, O_HELP };
 
 static const char *const usage_text =
     "usage: gotong wallet COMMAND [options]\n"
@@ -50,6 +50,9 @@ static const char *const usage_text =
     "  export ADDR --private-key     print the raw private key (hex) instead\n"
     "  sign ADDR --typed-data FILE   sign eth_signTypedData_v4 JSON (EIP-712)\n"
     "  sign ADDR --message TEXT      sign a text message (EIP-191 personal_sign)\n"
+    "  verify [ADDR] --message TEXT --signature SIG   the address that signed it (as\n"
+    "                      cast wallet verify); with ADDR, exit 1 unless it is ADDR\n"
+    "  verify [ADDR] --typed-data FILE --signature SIG   the same for EIP-712 data\n"
     "\n"
     "options:\n"
     "  --home DIR            data directory (default ~/.gotong or $GOTONG_HOME)\n"
@@ -77,6 +80,12 @@ static int print_help(const char *cmd) {
         {"export", "usage: gotong wallet export ADDR [--home DIR] [--private-key "
                    "[--password-file F]]\n"
                    "Prints ADDR's keystore JSON; with --private-key, the raw key in hex.\n"},
+        {"verify", "usage: gotong wallet verify [ADDR] (--message TEXT | --typed-data FILE) --signature SIG\n"
+                   "                            [--json]\n"
+                   "Recovers the address that signed a text message (EIP-191 personal_sign, as\n"
+                   "`cast wallet sign` and wallets sign) or EIP-712 typed data, from the 65-byte\n"
+                   "signature r||s||v in hex, and prints it. With ADDR: exit 0 when ADDR signed it,\n"
+                   "1 (saying who did) when not. No keystore is needed.\n"},
         {"sign", "usage: gotong wallet sign ADDR (--typed-data FILE | --message TEXT)\n"
                  "                          [--home DIR] [--password-file F] [--json]\n"
                  "Signs EIP-712 typed data (eth_signTypedData_v4 JSON) or a text message\n"
@@ -100,6 +109,7 @@ static int parse(int argc, char **argv, opts *o) {
         {"light", no_argument, 0, O_LIGHT},
         {"typed-data", required_argument, 0, O_TYPED_DATA},
         {"message", required_argument, 0, O_MESSAGE},
+        {"signature", required_argument, 0, O_SIGNATURE},
         {"private-key", no_argument, 0, O_PRIVATE_KEY},
         {"private-key-file", required_argument, 0, O_PRIVATE_KEY_FILE},
         {"help", no_argument, 0, O_HELP},
@@ -117,6 +127,7 @@ static int parse(int argc, char **argv, opts *o) {
         case O_LIGHT: o->light = 1; break;
         case O_TYPED_DATA: o->typed_data = optarg; break;
         case O_MESSAGE: o->message = optarg; break;
+        case O_SIGNATURE: o->signature = optarg; break;
         case O_PRIVATE_KEY: o->private_key = 1; break;
         case O_PRIVATE_KEY_FILE: o->private_key_file = optarg; break;
         case 'h':
@@ -124,7 +135,7 @@ static int parse(int argc, char **argv, opts *o) {
         case ':':
             return gt_cli_usage_error("wallet", "option %s needs a value", argv[optind - 1]);
         default:
-            return gt_cli_usage_error("wallet", "unknown option %s", argv[optind - 1]);
+            return gt_cli_unknown_option_text("wallet", argv[optind - 1], usage_text);
         }
     }
     if (optind < argc) o->arg = argv[optind++];
@@ -140,12 +151,7 @@ static void kdf_notice(const char *what) {
 }
 
 /* Prints a JSON object (consumed) on stdout. */
-static void print_json(json_t *j) {
-    char *s = json_dumps(j, JSON_COMPACT);
-    if (s) printf("%s\n", s);
-    free(s);
-    json_decref(j);
-}
+static void print_json(json_t *j) { gt_cli_json_out(j); }
 
 /* --light picks geth's light scrypt; otherwise NULL means the standard. */
 static const gt_kdf_params *kdf_for(const opts *o) {
@@ -350,15 +356,12 @@ static int cmd_export(opts *o, gt_err *err) {
     return 0;
 }
 
-/* wallet sign ADDR --typed-data FILE | --message TEXT. */
-static int cmd_sign(opts *o, gt_err *err) {
-    gt_addr a;
-    int rc = need_addr(o, "sign", &a, err);
-    if (rc) return rc;
+/* The digest a signature covers: EIP-712 typed data from --typed-data, or a
+ * personal_sign text from --message (exactly one of them). */
+static int signed_digest(const opts *o, const char *cmd, uint8_t digest[32], gt_err *err) {
+    int rc;
     if (!!o->typed_data == !!o->message)
-        return gt_err_set(err, GT_EINVAL, "wallet sign needs exactly one of --typed-data FILE "
-                                          "or --message TEXT");
-    uint8_t digest[32];
+        return gt_err_set(err, GT_EINVAL, "wallet %s needs exactly one of --typed-data FILE or --message TEXT", cmd);
     if (o->typed_data) {
         uint8_t *data;
         size_t len;
@@ -374,6 +377,16 @@ static int cmd_sign(opts *o, gt_err *err) {
                               WALLET_MAX_MESSAGE_BYTES);
         gt_personal_digest(o->message, len, digest);
     }
+    return 0;
+}
+
+/* wallet sign ADDR --typed-data FILE | --message TEXT. */
+static int cmd_sign(opts *o, gt_err *err) {
+    gt_addr a;
+    int rc = need_addr(o, "sign", &a, err);
+    if (rc) return rc;
+    uint8_t digest[32];
+    if ((rc = signed_digest(o, "sign", digest, err))) return rc;
     gt_key k;
     gt_sig sig;
     rc = unlock(o, &a, &k, err);
@@ -392,6 +405,30 @@ static int cmd_sign(opts *o, gt_err *err) {
     return 0;
 }
 
+/* wallet verify [ADDR] (--message TEXT | --typed-data FILE) --signature SIG:
+ * the signer's address by ecrecover; with ADDR, a mismatch is a refusal. */
+static int cmd_verify(opts *o, gt_err *err) {
+    if (!o->signature) return gt_err_set(err, GT_EINVAL, "wallet verify needs --signature 0x<130 hex digits>");
+    uint8_t digest[32];
+    gt_sig sig;
+    gt_addr signer, want;
+    int rc = signed_digest(o, "verify", digest, err);
+    if (!rc && o->arg && (rc = gt_addr_parse(o->arg, &want, err))) gt_err_wrap(err, "ADDR");
+    if (!rc && (rc = gt_sig_from_hex(&sig, o->signature, err))) gt_err_wrap(err, "--signature");
+    if (!rc) rc = gt_recover_digest(digest, &sig, &signer, err);
+    if (rc) return rc;
+    char ss[43], ws[43] = "";
+    gt_addr_to_str(&signer, ss);
+    int match = !o->arg || gt_addr_eq(&signer, &want);
+    if (o->arg) gt_addr_to_str(&want, ws);
+    if (o->json)
+        print_json(json_pack("{s:s, s:b}", "signer", ss, "valid", match));
+    else if (match)
+        printf("%s\n", ss);
+    if (!match) return gt_err_set(err, GT_ESIG, "the signature is by %s, not %s", ss, ws);
+    return 0;
+}
+
 /* Dispatches `gotong wallet SUB ...`; returns the process exit code. */
 static int wallet_main(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
@@ -401,7 +438,7 @@ static int wallet_main(int argc, char **argv) {
     }
     static const struct { const char *name; int (*fn)(opts *, gt_err *); } cmds[] = {
         {"new", cmd_new},       {"list", cmd_list},     {"show", cmd_show},
-        {"import", cmd_import}, {"export", cmd_export}, {"sign", cmd_sign},
+        {"import", cmd_import}, {"export", cmd_export}, {"sign", cmd_sign}, {"verify", cmd_verify},
     };
     const char *sub = argv[1];
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
@@ -419,4 +456,4 @@ static int wallet_main(int argc, char **argv) {
     return gt_cli_usage_error("wallet", "unknown wallet command \"%s\"", sub);
 }
 
-GT_CLI_COMMAND(wallet_cmd, "wallet", "keys: new, list, show, import, export, sign", wallet_main)
+GT_CLI_COMMAND(wallet_cmd, "wallet", "keys: new, list, show, import, export, sign, verify", wallet_main)

@@ -2,6 +2,7 @@
  * tests: tasks with their slots, votes and disputes, agents, and the audit
  * of the market's books against the ledger's escrow locks. Everything here
  * only SELECTs, so it runs on a read-only connection beside the writer. */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -121,6 +122,26 @@ static void panel_json(sqlite3 *db, const mk_slot *sl, int round, json_t *into) 
     json_object_set_new(into, "panel", arr);
 }
 
+/* Earlier attempts of a slot whose disputes a view lists (a slot reopens at
+ * most once per lost dispute or missed deadline; views stay bounded). */
+#define MK_VIEW_MAX_PAST_ATTEMPTS 64
+
+/* A dispute d of slot sl (sl->attempt is the dispute's attempt): bond,
+ * heights, outcome, weights and votes. New reference. */
+static json_t *dispute_json(sqlite3 *db, const mk_slot *sl, const mk_dispute *d) {
+    static const char *const outcomes[] = {"open", "worker-won", "worker-lost", "no-decision"};
+    assert(d->attempt == sl->attempt);
+    json_t *dj = json_object();
+    json_object_set_new(dj, "bond", j_units(d->bond));
+    json_object_set_new(dj, "openedHeight", j_u64(d->opened_height));
+    json_object_set_new(dj, "deadline", j_u64(d->deadline));
+    json_object_set_new(dj, "outcome", json_string(d->outcome >= 0 && d->outcome < 4 ? outcomes[d->outcome] : "?"));
+    json_object_set_new(dj, "acceptWeight", j_units(d->accept_weight));
+    json_object_set_new(dj, "rejectWeight", j_units(d->reject_weight));
+    json_object_set_new(dj, "votes", votes_json(db, sl, MK_ROUND_DISPUTE));
+    return dj;
+}
+
 static json_t *slot_json(sqlite3 *db, const mk_task *t, const mk_slot *sl) {
     json_t *o = json_object();
     json_object_set_new(o, "slot", j_u64(sl->slot));
@@ -154,18 +175,24 @@ static json_t *slot_json(sqlite3 *db, const mk_task *t, const mk_slot *sl) {
     }
     mk_dispute d;
     if (!mk_dispute_load(&tx, sl->task, sl->slot, sl->attempt, &d, NULL)) {
-        static const char *const outcomes[] = {"open", "worker-won", "worker-lost", "no-decision"};
-        json_t *dj = json_object();
-        json_object_set_new(dj, "bond", j_units(d.bond));
-        json_object_set_new(dj, "openedHeight", j_u64(d.opened_height));
-        json_object_set_new(dj, "deadline", j_u64(d.deadline));
-        json_object_set_new(dj, "outcome", json_string(d.outcome >= 0 && d.outcome < 4 ? outcomes[d.outcome] : "?"));
-        json_object_set_new(dj, "acceptWeight", j_units(d.accept_weight));
-        json_object_set_new(dj, "rejectWeight", j_units(d.reject_weight));
-        json_object_set_new(dj, "votes", votes_json(db, sl, MK_ROUND_DISPUTE));
+        json_t *dj = dispute_json(db, sl, &d);
         if (d.outcome == MK_DISPUTE_OPEN) panel_json(db, sl, MK_ROUND_DISPUTE, dj);
         json_object_set_new(o, "dispute", dj);
     }
+    /* Disputes of earlier attempts (a lost dispute reopens the slot under
+     * the next attempt): how each ended stays readable. */
+    json_t *past = json_array();
+    for (uint64_t a = 0; a < sl->attempt && a < MK_VIEW_MAX_PAST_ATTEMPTS; a++) {
+        mk_slot ps = *sl;
+        ps.attempt = a;
+        if (mk_dispute_load(&tx, sl->task, sl->slot, a, &d, NULL)) continue;
+        json_t *dj = dispute_json(db, &ps, &d);
+        json_object_set_new(dj, "attempt", j_u64(a));
+        json_object_set_new(dj, "worker", j_addr(&d.worker));
+        json_array_append_new(past, dj);
+    }
+    if (json_array_size(past)) json_object_set_new(o, "pastDisputes", past);
+    else json_decref(past);
     return o;
 }
 

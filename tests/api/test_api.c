@@ -456,6 +456,51 @@ static void test_blobs(void) {
     trm(dir);
 }
 
+/* Every field that carries an amount in a response: the API's convention is
+ * base units written as a decimal string, everywhere. */
+static const char *const amount_keys[] = {"balance", "staked", "locked", "unbonding", "bounty", "stake", "fee",
+                                          "escrow", "price", "weight", "bond", "rejectionBond", "acceptWeight",
+                                          "rejectWeight", "slashed", "amount", NULL};
+
+/* Walks j: every amount field is "0" or digits without a leading zero.
+ * Returns the amount fields seen. */
+static int walk_units(const json_t *j, const char *where) {
+    int seen = 0;
+    size_t i;
+    const char *key;
+    json_t *v;
+    if (json_is_array(j)) {
+        json_array_foreach(j, i, v) seen += walk_units(v, where);
+        return seen;
+    }
+    if (!json_is_object(j)) return 0;
+    json_object_foreach((json_t *)j, key, v) {
+        int amount = 0;
+        for (int k = 0; amount_keys[k]; k++) amount |= !strcmp(key, amount_keys[k]);
+        if (!amount) {
+            seen += walk_units(v, where);
+            continue;
+        }
+        seen++;
+        const char *s = json_string_value(v);
+        int ok = s && *s && strspn(s, "0123456789") == strlen(s) && (s[0] != '0' || !s[1]);
+        CHECK_MSG(ok, "%s: \"%s\" is not base units as a decimal string", where, key);
+    }
+    return seen;
+}
+
+/* GETs path and checks its amounts; returns the amount fields seen. */
+static int check_units(CURL *c, uint16_t port, const char *path) {
+    thttp h;
+    CHECK_MSG(tget(c, port, path, &h) == 200, "GET %s", path);
+    json_t *j = json_loads(h.body ? h.body : "", 0, NULL);
+    CHECK_MSG(j != NULL, "GET %s: not JSON", path);
+    int seen = j ? walk_units(j, path) : 0;
+    json_decref(j);
+    thttp_free(&h);
+    return seen;
+}
+
 /* Posts, claims, submits, verifies and settles one task through the API,
  * checking the market's reads and the event stream along the way. */
 static void test_lifecycle_and_events(unsigned threads) {
@@ -552,6 +597,34 @@ static void test_lifecycle_and_events(unsigned threads) {
     CHECK_EQ_INT(tget(c, port, path, &h), 200);
     CHECK_CONTAINS(h.body, "\"accepted\":");
     thttp_free(&h);
+    /* One unit convention: every GET route that returns amounts, walked.
+     * (Blobs, events, metrics and the work routes carry none.) */
+    char routes[8][256];
+    snprintf(routes[0], sizeof routes[0], "/v1/accounts/%s", AS[2]);
+    snprintf(routes[1], sizeof routes[1], "/v1/tasks");
+    snprintf(routes[2], sizeof routes[2], "/v1/tasks/%s", tid);
+    snprintf(routes[3], sizeof routes[3], "/v1/agents");
+    snprintf(routes[4], sizeof routes[4], "/v1/agents/%s", AS[2]);
+    snprintf(routes[5], sizeof routes[5], "/v1/reputation/%s", AS[2]);
+    snprintf(routes[6], sizeof routes[6], "/v1/blocks/1");
+    snprintf(routes[7], sizeof routes[7], "/v1/actions/%s", tid);
+    int seen = 0;
+    for (int i = 0; i < 8; i++) seen += check_units(c, port, routes[i]);
+    CHECK_MSG(seen >= 20, "only %d amount fields seen: the walk is not looking at the amounts", seen);
+    snprintf(path, sizeof path, "/v1/tasks/%s", tid);
+    CHECK_EQ_INT(tget(c, port, path, &h), 200);
+    CHECK_CONTAINS(h.body, "\"bounty\":\"1000\""); /* posted with a bounty of 1000 base units */
+    thttp_free(&h);
+    /* and accepted the same way: an action's amount as a decimal string */
+    tcore(&a, &gt_kind_mint, 0, 2, &A[3], 7);
+    char *js = tjson(&a), *am = strstr(js, "\"amount\":7");
+    CHECK(am != NULL);
+    char body2[4096];
+    if (am) snprintf(body2, sizeof body2, "%.*s\"amount\":\"7\"%s", (int)(am - js), js, am + 10);
+    free(js);
+    CHECK_EQ_INT(tpost(c, port, "/v1/actions", body2, &h), 200);
+    thttp_free(&h);
+    CHECK_EQ_U64(balance(c, port, 3), 7);
     CHECK(tread_until(es, ev, sizeof ev, &evlen, "\"type\":\"task_settle\"", 5000, NULL));
     CHECK_CONTAINS(ev, "\"type\":\"task_claim\"");
     CHECK_CONTAINS(ev, "\"type\":\"task_verify\"");

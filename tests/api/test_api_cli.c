@@ -6,6 +6,9 @@
 #include <sys/wait.h>
 
 #include "../test.h"
+#include <sys/stat.h>
+
+#include "../node_child.h"
 #include "api_util.h"
 
 static char dir[64];
@@ -91,11 +94,13 @@ static void test_serve_and_sigterm(void) {
     CHECK_EQ_INT(tpost(c, port, "/v1/actions", s, &h), 200);
     free(s);
     thttp_free(&h);
-    /* a second node on the same home is refused */
-    char out[2048], args[256];
+    /* a second node on the same home is refused, naming the running one */
+    char out[2048], args[256], want[64];
     snprintf(args, sizeof args, "node --home %s --listen 127.0.0.1:0", dir);
     CHECK_EQ_INT(run_cli(args, out, sizeof out), 1);
-    CHECK_CONTAINS(out, "in use");
+    CHECK_CONTAINS(out, "in use by another node");
+    snprintf(want, sizeof want, "pid %ld, port %u", (long)pid, (unsigned)port);
+    CHECK_CONTAINS(out, want);
     /* an open event stream ends with the node */
     int es = tconnect(port);
     const char *req = "GET /v1/events HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -127,6 +132,99 @@ static void test_serve_and_sigterm(void) {
     trm(dir);
 }
 
+/* One node per port: a second node (another home) on a bound port fails
+ * with a clear error, and the first keeps serving its own ledger. Once the
+ * first stops, its home's lock is free again. */
+static void test_port_in_use(void) {
+    char home1[64], home2[64], url[128], out[2048], args[512];
+    thome(home1);
+    thome(home2);
+    pid_t pid = gt_test_node_start(home1, "0", url, sizeof url);
+    CHECK(pid > 0);
+    const char *colon = strrchr(url, ':');
+    unsigned port = colon ? (unsigned)atoi(colon + 1) : 0;
+    CHECK(port != 0);
+    snprintf(args, sizeof args, "node --home %s --listen 127.0.0.1:%u --quiet", home2, port);
+    CHECK_EQ_INT(run_cli(args, out, sizeof out), 1);
+    CHECK_CONTAINS(out, "the address is in use");
+    CHECK_CONTAINS(out, "--listen");
+    CURL *c = curl_easy_init();
+    thttp h;
+    CHECK_EQ_INT(tget(c, (uint16_t)port, "/v1/head", &h), 200);
+    thttp_free(&h);
+    curl_easy_cleanup(c);
+    int st = gt_test_node_stop(pid);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    /* the lock went with it: the same home serves again, the file names no one */
+    pid = gt_test_node_start(home1, "0", url, sizeof url);
+    CHECK(pid > 0);
+    st = gt_test_node_stop(pid);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    char path[128];
+    snprintf(path, sizeof path, "%s/node.lock", home1);
+    struct stat sb;
+    CHECK_EQ_INT(stat(path, &sb), 0);
+    CHECK_EQ_INT((int)sb.st_size, 0);
+    trm(home1);
+    trm(home2);
+}
+
+/* Starts a node on home at log level, waits for its "listening" line, stops
+ * it, and reads what it wrote on stderr into out. 0 or -1. */
+static int node_stderr(const char *home, const char *level, char *out, size_t cap) {
+    char errpath[128], line[256];
+    snprintf(errpath, sizeof errpath, "%s/node.stderr", home);
+    int p[2];
+    if (pipe(p)) return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(p[1], 1);
+        dup2(fd, 2);
+        close(p[0]);
+        execl(GT_CLI, GT_CLI, "node", "--home", home, "--listen", "127.0.0.1:0", "--log-level", level, (char *)NULL);
+        _exit(127);
+    }
+    close(p[1]);
+    size_t len = 0;
+    int up = tread_until(p[0], line, sizeof line, &len, "\n", 20000, NULL);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    close(p[0]);
+    FILE *f = fopen(errpath, "r");
+    size_t n = f ? fread(out, 1, cap - 1, f) : 0;
+    out[n] = 0;
+    if (f) fclose(f);
+    return up && strstr(line, "listening on") ? 0 : -1;
+}
+
+/* GET /health answers while the node serves; --log-level sets what the node
+ * logs (warn: not the info line it writes when it starts serving). */
+static void test_health_and_log_level(void) {
+    char home[64], url[128], out[8192];
+    thome(home);
+    pid_t pid = gt_test_node_start(home, "0", url, sizeof url);
+    CHECK(pid > 0);
+    const char *colon = strrchr(url, ':');
+    uint16_t port = colon ? (uint16_t)atoi(colon + 1) : 0;
+    CURL *c = curl_easy_init();
+    thttp h;
+    CHECK_EQ_INT(tget(c, port, "/health", &h), 200);
+    CHECK_CONTAINS(h.body, "\"status\":\"ok\"");
+    CHECK_CONTAINS(h.body, "\"head\":0");
+    thttp_free(&h);
+    CHECK_EQ_INT(tget(c, port, "/health?x=1", &h), 400); /* no parameters */
+    thttp_free(&h);
+    curl_easy_cleanup(c);
+    gt_test_node_stop(pid);
+    CHECK_EQ_INT(run_cli("node --log-level loud", out, sizeof out), 2);
+    CHECK_CONTAINS(out, "expected debug, info, warn or error");
+    /* the info line "node: serving" is logged before "listening on" is printed */
+    CHECK(!node_stderr(home, "info", out, sizeof out) && strstr(out, "node: serving") != NULL);
+    CHECK(!node_stderr(home, "warn", out, sizeof out) && strstr(out, "node: serving") == NULL);
+    trm(home);
+}
+
 /* Runs the CLI tests; the CLI must be built. */
 int main(void) {
     if (access(GT_CLI, X_OK) != 0) {
@@ -136,6 +234,8 @@ int main(void) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     RUN(test_help_and_usage);
     RUN(test_serve_and_sigterm);
+    RUN(test_port_in_use);
+    RUN(test_health_and_log_level);
     curl_global_cleanup();
     return gt_test_finish();
 }

@@ -48,11 +48,18 @@ static void test_init_mint_send(void) {
     snprintf(args, sizeof args, "send --to %s 1000 --password-file %s", DEAD, cli_pwfile);
     CHECK_EQ_INT(gotong(args), 1);
     CHECK_CONTAINS(err_s, "has 98.5, needs 1000");
+    /* a malformed amount or address is a usage error: exit 2 */
     snprintf(args, sizeof args, "send --to %s 1.1234567 --password-file %s", DEAD, cli_pwfile);
-    CHECK_EQ_INT(gotong(args), 1);
+    CHECK_EQ_INT(gotong(args), 2);
     CHECK_CONTAINS(err_s, "more than 6 decimals");
+    snprintf(args, sizeof args, "send --to %s -1 --password-file %s", DEAD, cli_pwfile);
+    CHECK_EQ_INT(gotong(args), 2);
+    CHECK_CONTAINS(err_s, "negative");
+    snprintf(args, sizeof args, "stake --password-file %s -- -5", cli_pwfile);
+    CHECK_EQ_INT(gotong(args), 2);
+    CHECK_CONTAINS(err_s, "amounts cannot be negative");
     snprintf(args, sizeof args, "send --to 0x000000000000000000000000000000000000DEAd 1 --password-file %s", cli_pwfile);
-    CHECK_EQ_INT(gotong(args), 1);
+    CHECK_EQ_INT(gotong(args), 2);
     CHECK_CONTAINS(err_s, "checksum");
     CHECK_EQ_INT(gotong("send 1"), 2);
     CHECK_CONTAINS(err_s, "--to ADDRESS is required");
@@ -67,8 +74,10 @@ static void test_init_mint_send(void) {
     snprintf(args, sizeof args, "unstake 4 --password-file %s", cli_pwfile);
     CHECK_EQ_INT(gotong(args), 0);
     CHECK_EQ_INT(gotong("balance --json"), 0);
-    CHECK_CONTAINS(out_s, "\"staked\":\"6\"");
-    CHECK_CONTAINS(out_s, "\"unbonding\":\"4\"");
+    CHECK_CONTAINS(out_s, "\"staked\":\"6000000\""); /* --json: base units, as the API */
+    CHECK_CONTAINS(out_s, "\"unbonding\":\"4000000\"");
+    CHECK_EQ_INT(gotong("balance"), 0); /* for people: tokens and the symbol */
+    CHECK_CONTAINS(out_s, "staked 6 GOT  escrow 0 GOT  unbonding 4 GOT");
     snprintf(args, sizeof args, "unstake 7 --password-file %s", cli_pwfile);
     CHECK_EQ_INT(gotong(args), 1);
     CHECK_CONTAINS(err_s, "insufficient stake");

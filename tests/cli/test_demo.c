@@ -104,6 +104,17 @@ static void test_demo_run(void) {
              gt_fixture("models/tiny-llama-q8_0.gguf"));
     int rc = run(cmd, &out, &err);
     CHECK_MSG(rc == 0, "demo exited %d; stderr tail: %s", rc, err ? err + (strlen(err) > 3000 ? strlen(err) - 3000 : 0) : "");
+    /* The story, told plainly (progress goes to stderr with --json): how
+     * each dispute ended, partial verdicts in words, deadlines passed by
+     * the director's blocks once everyone had acted. */
+    CHECK(err && strstr(err, "ana WINS: paid as if accepted") != NULL);
+    CHECK(err && strstr(err, "gita LOSES: the rejection stands") != NULL);
+    CHECK(err && strstr(err, "in part: 3 of 4 samples good and paid, 1 bad") != NULL);
+    CHECK(err && strstr(err, "REJECTED") == NULL);
+    /* Panels close as soon as their whole stake has voted, so the director
+     * rarely has a deadline to hurry; when it writes blocks it says so. */
+    const char *w = err ? strstr(err, "the director wrote ") : NULL;
+    CHECK(!w || atoi(w + 19) > 0);
     json_error_t je;
     json_t *s = json_loads(out, 0, &je);
     CHECK_MSG(s != NULL, "summary is not JSON: %s", out);

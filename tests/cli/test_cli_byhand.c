@@ -1,0 +1,185 @@
+/* test_cli_byhand.c: the README's by-hand flow, with nothing but the CLI
+ * against a real node: a person makes a key, is funded, registers an agent
+ * card with stake (`gotong agent register`), and on a task another person
+ * posted claims, submits, is verified and settles (and is paid); on a
+ * second task the work is rejected, disputed, voted good by a staked
+ * validator, and the worker wins the dispute once the vote closes. The README's `data job post --fee 0.1`
+ * example runs as written. Each step checks the ledger's numbers. */
+#include <jansson.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../test.h"
+#include "../node_child.h"
+#include "base/alloc.h"
+#include "base/file.h"
+#include "cli_util.h"
+
+static char url[256], poster[64], worker[64], validator[64], model[300];
+
+/* Runs `gotong ARGS --node URL --password-file PW` and expects exit 0. */
+static int ok(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int ok(const char *fmt, ...) {
+    char args[2048], line[3000];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(line, sizeof line, "%s --node %s --password-file %s", args, url, cli_pwfile);
+    int rc = gotong(line);
+    CHECK_MSG(rc == 0, "gotong %s: exit %d: %s", args, rc, err_s);
+    return rc;
+}
+
+/* The address after `"key":"` in the last stdout, into out (43 bytes). */
+static void field(const char *key, char *out, size_t cap) {
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":\"", key);
+    const char *p = strstr(out_s, pat);
+    out[0] = 0;
+    if (p) snprintf(out, cap, "%.*s", (int)strcspn(p + strlen(pat), "\""), p + strlen(pat));
+}
+
+/* An amount of addr's account (balance --json, read beside the node), in
+ * base units. */
+static long long units(const char *addr, const char *what) {
+    char args[256];
+    snprintf(args, sizeof args, "balance %s --json", addr);
+    if (gotong(args) != 0) return -1;
+    json_t *j = json_loads(out_s, 0, NULL);
+    const char *s = json_string_value(json_object_get(json_array_get(j, 0), what));
+    long long v = s ? atoll(s) : -1;
+    json_decref(j);
+    return v;
+}
+
+/* Slot 0's status of a task, from `task show --json`. */
+static void slot_status(const char *task, char *out, size_t cap) {
+    out[0] = 0;
+    if (ok("task show %s --json", task)) return;
+    json_t *j = json_loads(out_s, 0, NULL);
+    const char *s = json_string_value(json_object_get(json_array_get(json_object_get(j, "slotList"), 0), "state"));
+    snprintf(out, cap, "%s", s ? s : "?");
+    json_decref(j);
+}
+
+static void setup(void) {
+    char args[1024];
+    snprintf(args, sizeof args, "init --password-file %s --light", cli_pwfile);
+    CHECK_EQ_INT(gotong(args), 0);
+    CHECK_EQ_INT(gotong("wallet list --json"), 0);
+    json_t *j = json_loads(out_s, 0, NULL);
+    snprintf(poster, sizeof poster, "%s", json_string_value(json_array_get(json_object_get(j, "addresses"), 0)));
+    json_decref(j);
+    snprintf(args, sizeof args, "wallet new --light --password-file %s --json", cli_pwfile);
+    CHECK_EQ_INT(gotong(args), 0);
+    field("address", worker, sizeof worker);
+    CHECK_EQ_INT(gotong(args), 0);
+    field("address", validator, sizeof validator);
+    CHECK(strlen(poster) == 42 && strlen(worker) == 42);
+    snprintf(model, sizeof model, "%s/m.gguf", cli_tmp);
+    snprintf(args, sizeof args,
+             "model random --like %s --arch llama --dim 64 --layers 2 --heads 4 --kv-heads 2 --ff 96 --seed 7 "
+             "--threads 1 -o %s",
+             gt_fixture("tokenizer/ggml-vocab-llama-spm.gguf"), model);
+    CHECK_EQ_INT(gotong(args), 0);
+}
+
+/* Post, claim, submit, verify (accept), settle: the worker is paid. */
+static void test_paid_by_hand(void) {
+    ok("mint --to %s 1000 --from %s", poster, poster);
+    ok("mint --to %s 100 --from %s", worker, poster);
+    ok("mint --to %s 100 --from %s", validator, poster);
+    /* without a card, a claim is refused and says what to do */
+    ok("task post --prompt 'Say hi' --model %s --bounty 5 --stake 1 --from %s --json", model, poster);
+    char task[80], st[32];
+    field("task", task, sizeof task);
+    char line[1024];
+    snprintf(line, sizeof line, "task claim %s --from %s --node %s --password-file %s", task, worker, url, cli_pwfile);
+    CHECK_EQ_INT(gotong(line), 1);
+    ok("agent register --name alice --skills complete --price 1 --endpoint https://alice.example --stake 10 --from %s",
+       worker);
+    CHECK_CONTAINS(out_s, "registered as \"alice\"");
+    CHECK_EQ_INT((int)units(worker, "staked"), 10000000);
+    ok("agent register --name alice --skills complete --price 1 --endpoint https://alice.example --from %s --json",
+       worker);
+    CHECK_CONTAINS(out_s, "\"endpoint\":\"https://alice.example\"");
+    long long before = units(worker, "balance");
+    ok("task claim %s --from %s", task, worker);
+    slot_status(task, st, sizeof st);
+    CHECK_STR(st, "claimed");
+    ok("task submit %s --slot 0 --result-text 'hi there' --from %s", task, worker);
+    slot_status(task, st, sizeof st);
+    CHECK_STR(st, "submitted");
+    ok("task verify %s --slot 0 --accept --score 90 --from %s", task, poster);
+    ok("task settle %s --slot 0 --from %s", task, worker);
+    slot_status(task, st, sizeof st);
+    CHECK_STR(st, "paid");
+    /* paid the bounty (5 tokens), its stake back */
+    CHECK_EQ_U64((uint64_t)(units(worker, "balance") - before), 5000000);
+}
+
+/* Post, claim, submit, reject, dispute, a validator votes: decided. */
+static void test_disputed_by_hand(void) {
+    ok("task post --prompt 'Say no' --model %s --bounty 5 --stake 2 --from %s --json", model, poster);
+    char task[80], st[32];
+    field("task", task, sizeof task);
+    ok("task claim %s --from %s", task, worker);
+    ok("task submit %s --slot 0 --result-text 'no' --from %s", task, worker);
+    ok("task verify %s --slot 0 --reject --reason 'not what I asked' --from %s", task, poster);
+    slot_status(task, st, sizeof st);
+    CHECK_STR(st, "rejected");
+    /* a validator stakes before the dispute opens: the panel is seated from
+     * the validators staked at that moment (docs/security.md) */
+    ok("agent register --name val --skills complete --stake 20 --from %s", validator);
+    ok("task dispute %s --slot 0 --from %s", task, worker);
+    slot_status(task, st, sizeof st);
+    CHECK_STR(st, "disputed");
+    CHECK_CONTAINS(out_s, "\"bond\":\"2000000\""); /* the API's unit: base units */
+    ok("task show %s", task);
+    CHECK_CONTAINS(out_s, "terms    bounty 5 GOT, stake 2 GOT"); /* for people: tokens */
+    /* a party to the task may not vote */
+    char line[1024];
+    snprintf(line, sizeof line, "task vote %s --slot 0 --accept --from %s --node %s --password-file %s", task, poster,
+             url, cli_pwfile);
+    CHECK_EQ_INT(gotong(line), 1);
+    CHECK_CONTAINS(err_s, "party to this dispute");
+    /* the staked validator re-runs the work by hand and votes it good; as
+     * the whole panel has voted, the dispute closes at once */
+    ok("task vote %s --slot 0 --accept --from %s", task, validator);
+    slot_status(task, st, sizeof st);
+    CHECK_STR(st, "paid"); /* the worker won the dispute: paid as if accepted */
+    CHECK_EQ_INT((int)units(validator, "balance"), (100 - 20 + 2) * 1000000); /* the rejecter's bond (= stake 2) is its */
+}
+
+/* The README's example: data job post --fee 0.1. */
+static void test_data_job_post_fee(void) {
+    char spec[300], args[1024], job[80];
+    snprintf(spec, sizeof spec, "%s/spec.json", cli_tmp);
+    const char *s = "{\"version\":1,\"name\":\"t\",\"family\":\"arith\",\"template\":\"Q: {question}\\n\",\"seed\":7,"
+                    "\"samples\":8,\"batch\":4,\"reward\":\"0.5\",\"stake\":\"0.25\",\"license\":\"cc-by-4.0\"}";
+    CHECK_EQ_INT(gt_file_write_atomic(spec, s, strlen(s), 0600, NULL), 0);
+    snprintf(args, sizeof args, "data job new %s --json", spec);
+    CHECK_EQ_INT(gotong(args), 0);
+    field("job", job, sizeof job);
+    CHECK(strlen(job) == 71);
+    ok("data job post %.15s --validator %s --fee 0.1 --from %s", job + 7, worker, poster);
+    CHECK_CONTAINS(out_s, "posted job");
+}
+
+int main(void) {
+    if (cli_setup("gt-cli-byhand")) return 1;
+    setup();
+    pid_t pid = gt_test_node_start(cli_home, "0", url, sizeof url);
+    CHECK(pid > 0);
+    if (pid > 0) {
+        RUN(test_paid_by_hand);
+        RUN(test_disputed_by_hand);
+        RUN(test_data_job_post_fee);
+    }
+    gt_test_node_stop(pid);
+    if (cli_cleanup()) return 1;
+    return gt_test_finish();
+}

@@ -1,0 +1,133 @@
+/* test_cli_help.c: the command line behaves like the tools people know:
+ * --help and -h on every command and subcommand (exit 0, usage on stdout);
+ * global options before or after the command; an unknown option or command
+ * names the closest valid one; exit codes 0 success, 1 refused or failed,
+ * 2 usage error, as `gotong --help` documents; a negative amount gets a
+ * message that says so. */
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../test.h"
+#include "base/alloc.h"
+#include "cli_util.h"
+
+/* Runs `gotong ARGS` with no --home added; returns the exit code. */
+static int bare(const char *args) {
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s %s >%s 2>%s </dev/null", GT_CLI, args, cli_out_path, cli_err_path);
+    int st = system(cmd);
+    gt_free(out_s);
+    gt_free(err_s);
+    size_t n;
+    if (gt_file_read(cli_out_path, 1 << 22, (uint8_t **)&out_s, &n, NULL)) out_s = gt_strdup("");
+    if (gt_file_read(cli_err_path, 1 << 22, (uint8_t **)&err_s, &n, NULL)) err_s = gt_strdup("");
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Every command and subcommand, as a user would type it before --help. */
+static const char *commands[] = {
+    "agent", "agents", "balance", "demo", "init", "mint", "node", "run", "send", "stake", "unstake",
+    "wallet", "wallet new", "wallet list", "wallet show", "wallet import", "wallet export", "wallet sign", "wallet verify",
+    "data", "data job", "data job new", "data job list", "data job show", "data job run", "data job post",
+    "data export", "eval", "eval run", "eval benches", "eval leaderboard", "task", "task post", "task list",
+    "task show", "task claim", "task submit", "task verify", "task settle", "task dispute", "task vote",
+    "ledger", "ledger log", "ledger head", "ledger verify", "ledger submit", "model", "model info", "model list",
+    "model random", NULL};
+
+static void test_help_everywhere(void) {
+    char args[256];
+    for (int i = 0; commands[i]; i++) {
+        for (int h = 0; h < 2; h++) {
+            snprintf(args, sizeof args, "%s %s", commands[i], h ? "-h" : "--help");
+            int rc = bare(args);
+            CHECK_MSG(rc == 0, "gotong %s: exit %d: %s", args, rc, err_s);
+            CHECK_MSG(strstr(out_s, "usage") != NULL, "gotong %s: no usage on stdout", args);
+        }
+    }
+    /* every top-level command of `gotong --help` is in the list above */
+    CHECK_EQ_INT(bare("--help"), 0);
+    char *list = gt_strdup(out_s), *save = NULL, *cmds = strstr(list, "\ncommands:\n"), *end;
+    CHECK(cmds != NULL);
+    if (cmds && (end = strstr(cmds, "\n\n"))) *end = 0;
+    for (char *l = cmds ? strtok_r(cmds + 11, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
+        char name[32];
+        if (sscanf(l, " %31s", name) != 1) continue;
+        int found = 0;
+        for (int i = 0; commands[i]; i++) found |= !strcmp(commands[i], name);
+        CHECK_MSG(found, "`gotong %s` is not in this test's list", name);
+    }
+    gt_free(list);
+}
+
+static void test_exit_codes(void) {
+    CHECK_EQ_INT(bare(""), 2); /* no command: usage on stderr */
+    CHECK_CONTAINS(err_s, "usage: gotong");
+    CHECK_EQ_INT(bare("--help"), 0);
+    CHECK_CONTAINS(out_s, "exit status: 0 success, 1 refused or failed, 2 usage error");
+    CHECK_EQ_INT(bare("--version"), 0);
+    /* usage errors: 2 */
+    CHECK_EQ_INT(bare("balnce"), 2);
+    CHECK_CONTAINS(err_s, "did you mean balance?");
+    CHECK_EQ_INT(bare("run --modle m.gguf -p hi"), 2);
+    CHECK_CONTAINS(err_s, "unknown option --modle (did you mean --model?)");
+    CHECK_EQ_INT(bare("task post --bounty 1 --stake 1 --spek x"), 2);
+    CHECK_CONTAINS(err_s, "did you mean --spec?");
+    CHECK_EQ_INT(bare("node --listn 127.0.0.1:0"), 2);
+    CHECK_CONTAINS(err_s, "did you mean --listen?");
+    CHECK_EQ_INT(bare("wallet list --jsn"), 2);
+    CHECK_CONTAINS(err_s, "did you mean --json?");
+    CHECK_EQ_INT(bare("data job run"), 2);
+    /* a misspelt flag last on the line is a typo, not a missing value */
+    CHECK_EQ_INT(bare("data job show 0123456789abcdef --jsn"), 2);
+    CHECK_CONTAINS(err_s, "unknown option --jsn (did you mean --json?)");
+    CHECK_EQ_INT(bare("run -p hi -m"), 2);
+    CHECK_CONTAINS(err_s, "-m needs a value");
+    CHECK_EQ_INT(bare("task claim 0x00 --frm"), 2);
+    CHECK_CONTAINS(err_s, "did you mean --from?");
+    CHECK_EQ_INT(bare("eval frobnicate"), 2);
+    CHECK_EQ_INT(bare("--frobnicate balance"), 2);
+    CHECK_EQ_INT(bare("send --to 0x000000000000000000000000000000000000dEaD 1.5x"), 2);
+    CHECK_EQ_INT(bare("send --to 0x000000000000000000000000000000000000dEaD -3"), 2);
+    CHECK_CONTAINS(err_s, "negative");
+    CHECK_EQ_INT(bare("task post --bounty -1 --stake 1 --spec x"), 2);
+    CHECK_CONTAINS(err_s, "--bounty -1: amounts cannot be negative");
+    /* refused or failed: 1 */
+    char args[1024];
+    snprintf(args, sizeof args, "balance --home %s/nowhere", cli_tmp);
+    CHECK_EQ_INT(bare(args), 1);
+    CHECK_EQ_INT(bare("model info /nonexistent.gguf"), 1);
+}
+
+/* Global options work before the command as after it. */
+static void test_global_options(void) {
+    char args[1024];
+    snprintf(args, sizeof args, "--home %s init --password-file %s --light", cli_home, cli_pwfile);
+    CHECK_EQ_INT(bare(args), 0);
+    snprintf(args, sizeof args, "--json --home %s balance", cli_home);
+    CHECK_EQ_INT(bare(args), 0);
+    char *before = gt_strdup(out_s);
+    CHECK(before[0] == '[');
+    snprintf(args, sizeof args, "balance --home %s --json", cli_home);
+    CHECK_EQ_INT(bare(args), 0);
+    CHECK_STR(out_s, before);
+    snprintf(args, sizeof args, "balance --json --home=%s", cli_home);
+    CHECK_EQ_INT(bare(args), 0);
+    CHECK_STR(out_s, before);
+    gt_free(before);
+    /* --home after a command that has no home of its own is accepted too */
+    snprintf(args, sizeof args, "eval benches --home %s", cli_home);
+    CHECK_EQ_INT(bare(args), 0);
+    /* a global option a command has no use for is refused by it, not ignored */
+    snprintf(args, sizeof args, "--json node --home %s/nowhere --listen 127.0.0.1:0", cli_tmp);
+    CHECK_EQ_INT(bare(args), 2);
+    CHECK_CONTAINS(err_s, "--json");
+}
+
+int main(void) {
+    if (cli_setup("gt-cli-help")) return 1;
+    RUN(test_help_everywhere);
+    RUN(test_exit_codes);
+    RUN(test_global_options);
+    if (cli_cleanup()) return 1;
+    return gt_test_finish();
+}
