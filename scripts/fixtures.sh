@@ -13,6 +13,9 @@
 #   *.ref.json                       llama.cpp's tokens, top-8 logits per
 #       position and greedy steps for tests/ref/prompts.txt, computed by
 #       tests/ref/llama_ref.c linked against libllama (scripts/setup.sh test)
+#   ../quant/ggml_quant_ref.bin      ggml's quantized bytes and dequantized
+#       values for seeded rows in Q4_K, Q5_K, Q6_K, Q8_0, Q4_0, written by
+#       tests/ref/ggml_quant_ref.c linked against libggml-base
 #
 # The models are rewritten on every run (well under a second) so they always
 # come from the gotong being tested; a reference is recomputed only when its
@@ -48,6 +51,25 @@ if [ ! -x "$REF_BIN" ] || [ "$REF_SRC" -nt "$REF_BIN" ]; then
     -o "$REF_BIN.tmp" "$REF_SRC" -L"$LIB/lib" -lllama -lggml -lggml-base -Wl,-rpath,"$LIB/lib" \
     || die "cannot build $REF_SRC against $LIB"
   mv "$REF_BIN.tmp" "$REF_BIN"
+fi
+
+# ggml's quantizers on fixed rows, recomputed when the generator or the
+# library changes.
+QREF_SRC="$ROOT/tests/ref/ggml_quant_ref.c"
+QREF_BIN="$LIB/ggml_quant_ref"
+QREF_OUT="$CACHE/fixtures/quant/ggml_quant_ref.bin"
+if [ ! -x "$QREF_BIN" ] || [ "$QREF_SRC" -nt "$QREF_BIN" ]; then
+  cc -std=c11 -O1 -Wall -Wextra -Werror -I"$LIB/include" -o "$QREF_BIN.tmp" "$QREF_SRC" \
+    -L"$LIB/lib" -lggml-base -lm -Wl,-rpath,"$LIB/lib" || die "cannot build $QREF_SRC against $LIB"
+  mv "$QREF_BIN.tmp" "$QREF_BIN"
+fi
+qkey=$( (sha256sum "$QREF_SRC" | cut -d' ' -f1; readlink "$LIB/lib/libllama.so") | sha256sum | cut -d' ' -f1)
+if [ ! -f "$QREF_OUT" ] || [ "$(cat "$QREF_OUT.key" 2>/dev/null)" != "$qkey" ]; then
+  mkdir -p "$(dirname "$QREF_OUT")"
+  echo "fixtures: ggml's quantizer outputs" >&2
+  "$QREF_BIN" "$QREF_OUT.tmp" || die "ggml_quant_ref failed"
+  mv "$QREF_OUT.tmp" "$QREF_OUT"
+  echo "$qkey" >"$QREF_OUT.key"
 fi
 
 # name arch vocab type output-type

@@ -15,6 +15,7 @@
 #include "base/alloc.h"
 #include "infer/gguf.h"
 #include "infer/kernels_impl.h"
+#include "infer/kquant.h"
 
 /* --- number formats -------------------------------------------------------- */
 
@@ -114,6 +115,9 @@ void gt_dequant_row(uint32_t type, const void *row, float *out, int64_t n) {
         }
         break;
     }
+    case GT_TYPE_Q4_K: gt_dequant_row_q4_k(row, out, n); break;
+    case GT_TYPE_Q5_K: gt_dequant_row_q5_k(row, out, n); break;
+    case GT_TYPE_Q6_K: gt_dequant_row_q6_k(row, out, n); break;
     default: assert(!"gt_dequant_row: unsupported type"); break;
     }
 }

@@ -62,7 +62,8 @@ gt_f16 gt_f32_to_f16(float f);
 float gt_bf16_to_f32(gt_bf16 h);
 
 /* Dequantizes one row of n elements of a GGUF type into f32 (n a multiple of
- * the type's block size; type one of F32, F16, BF16, Q8_0, Q4_0). */
+ * the type's block size; type one of F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K,
+ * Q6_K). */
 void gt_dequant_row(uint32_t type, const void *row, float *out, int64_t n);
 
 /* --- Packed weight matrices ------------------------------------------------ */
