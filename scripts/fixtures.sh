@@ -10,6 +10,11 @@
 #       one keeps its output matrix in q8_0, as llama.cpp's presets mix types)
 #   tiny-qwen2-{f16,q8_0}.gguf       the same shape around the GPT-2 BPE
 #       vocabulary (q/k/v biases, tied embeddings)
+#   tiny-llama-{q4_k_m,q5_k}.gguf, tiny-qwen2-q4_k_m.gguf  K-quants: 256 dims
+#       and ff 512 (super-blocks of 256 need them), weights normal(0, 0.07)
+#       so that each layer's sums have the 128-dim models' scale (0.1 *
+#       sqrt(128/256)); q4_k_m mixes Q4_K with Q6_K as llama.cpp's Q4_K_M
+#       preset does (attn_v, ffn_down on the layers it picks, output)
 #   *.ref.json                       llama.cpp's tokens, top-8 logits per
 #       position and greedy steps for tests/ref/prompts.txt, computed by
 #       tests/ref/llama_ref.c linked against libllama (scripts/setup.sh test)
@@ -72,20 +77,23 @@ if [ ! -f "$QREF_OUT" ] || [ "$(cat "$QREF_OUT.key" 2>/dev/null)" != "$qkey" ]; 
   echo "$qkey" >"$QREF_OUT.key"
 fi
 
-# name arch vocab type output-type
+# name arch vocab type output-type [dim ff std] (default 128 352 0.1)
 MODELS=(
-  "tiny-llama-f16   llama ggml-vocab-llama-spm.gguf f16  f16"
-  "tiny-llama-q8_0  llama ggml-vocab-llama-spm.gguf q8_0 q8_0"
-  "tiny-llama-q4_0  llama ggml-vocab-llama-spm.gguf q4_0 q8_0"
-  "tiny-qwen2-f16   qwen2 ggml-vocab-gpt-2.gguf     f16  f16"
-  "tiny-qwen2-q8_0  qwen2 ggml-vocab-gpt-2.gguf     q8_0 q8_0"
+  "tiny-llama-f16    llama ggml-vocab-llama-spm.gguf f16    f16"
+  "tiny-llama-q8_0   llama ggml-vocab-llama-spm.gguf q8_0   q8_0"
+  "tiny-llama-q4_0   llama ggml-vocab-llama-spm.gguf q4_0   q8_0"
+  "tiny-qwen2-f16    qwen2 ggml-vocab-gpt-2.gguf     f16    f16"
+  "tiny-qwen2-q8_0   qwen2 ggml-vocab-gpt-2.gguf     q8_0   q8_0"
+  "tiny-llama-q4_k_m llama ggml-vocab-llama-spm.gguf q4_k_m q6_k 256 512 0.07"
+  "tiny-llama-q5_k   llama ggml-vocab-llama-spm.gguf q5_k   q5_k 256 512 0.07"
+  "tiny-qwen2-q4_k_m qwen2 ggml-vocab-gpt-2.gguf     q4_k_m q6_k 256 512 0.07"
 )
 gen_key=$( (sha256sum "$REF_SRC" "$PROMPTS" | cut -d' ' -f1; readlink "$LIB/lib/libllama.so") | sha256sum | cut -d' ' -f1)
 for row in "${MODELS[@]}"; do
-  read -r name arch vocab type out_type <<<"$row"
+  read -r name arch vocab type out_type dim ff std <<<"$row"
   model="$OUT/$name.gguf"
-  if ! log=$("$GOTONG" model random --like "$VOCABS/$vocab" --arch "$arch" --dim 128 --layers 2 --heads 4 \
-      --kv-heads 2 --ff 352 --type "$type" --output-type "$out_type" --seed 1 --std 0.1 --threads 2 \
+  if ! log=$("$GOTONG" model random --like "$VOCABS/$vocab" --arch "$arch" --dim "${dim:-128}" --layers 2 \
+      --heads 4 --kv-heads 2 --ff "${ff:-352}" --type "$type" --output-type "$out_type" --seed 1 --std "${std:-0.1}" --threads 2 \
       -o "$model.tmp" 2>&1); then
     echo "$log" >&2
     die "gotong model random failed for $name"

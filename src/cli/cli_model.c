@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "base/alloc.h"
@@ -309,7 +310,7 @@ static int parse_u32(const char *opt, const char *v, uint32_t lo, uint32_t hi, u
 static void usage_random(FILE *f) {
     fprintf(f,
             "usage: gotong model random --like VOCAB.gguf --arch llama|qwen2 --dim D --layers L\n"
-            "         --heads H --kv-heads K --ff F [--type q8_0|q4_0|f16|bf16|f32] [--seed S]\n"
+            "         --heads H --kv-heads K --ff F [--type TYPE] [--seed S]\n"
             "         [--ctx N] [--rope-base B] [--tied|--untied] [--output-type TYPE]\n"
             "         [--std S] [--threads T] -o OUT.gguf\n"
             "Writes a model with seeded random weights (normal(0, S), S %.2f by default;\n"
@@ -317,20 +318,39 @@ static void usage_random(FILE *f) {
             "vocabulary of VOCAB.gguf, in the layout llama.cpp loads. qwen2 gets q/k/v biases\n"
             "and tied embeddings unless --untied; llama gets output.weight unless --tied,\n"
             "in --output-type (default: --type), as llama.cpp's presets mix types.\n"
+            "TYPE: q8_0, q4_0, q4_k, q5_k, q6_k, f16, bf16, f32, or the mixes q4_k_m and\n"
+            "q5_k_m (llama.cpp's Q4_K_M/Q5_K_M choices: attn_v and ffn_down in q6_k on the\n"
+            "first and last eighth of the layers and every third between, output in q6_k).\n"
             "Defaults: --type q8_0 --seed 1 --ctx 2048, rope base 10000 (llama) / 1000000 (qwen2).\n",
             (double)MODEL_WEIGHT_STD);
 }
 
 /* Parses a weight type name for `model random`'s option opt; on a bad name
- * prints the usage error and returns 2. */
-static int random_type(const char *opt, const char *name, uint32_t *out) {
-    if (!strcmp(name, "q8_0")) *out = GT_TYPE_Q8_0;
+ * prints the usage error and returns 2. *mix (may be NULL: no mix allowed)
+ * is set for the K-quant mixes q4_k_m / q5_k_m. */
+static int random_type(const char *opt, const char *name, uint32_t *out, int *mix) {
+    int m = 0;
+    if (mix && (!strcasecmp(name, "q4_k_m") || !strcasecmp(name, "q5_k_m"))) {
+        m = 1;
+        *out = name[1] == '4' ? GT_TYPE_Q4_K : GT_TYPE_Q5_K;
+    } else if (!strcasecmp(name, "q4_k")) *out = GT_TYPE_Q4_K;
+    else if (!strcasecmp(name, "q5_k")) *out = GT_TYPE_Q5_K;
+    else if (!strcasecmp(name, "q6_k")) *out = GT_TYPE_Q6_K;
+    else if (!strcmp(name, "q8_0")) *out = GT_TYPE_Q8_0;
     else if (!strcmp(name, "q4_0")) *out = GT_TYPE_Q4_0;
     else if (!strcmp(name, "f16")) *out = GT_TYPE_F16;
     else if (!strcmp(name, "bf16")) *out = GT_TYPE_BF16;
     else if (!strcmp(name, "f32")) *out = GT_TYPE_F32;
-    else return gt_cli_usage_error("model random", "%s must be q8_0, q4_0, f16, bf16 or f32, not \"%s\"", opt, name);
+    else return gt_cli_usage_error("model random", "%s must be q8_0, q4_0, q4_k, q5_k, q6_k, f16, bf16 or f32%s, "
+                                   "not \"%s\"", opt, mix ? " (or q4_k_m, q5_k_m)" : "", name);
+    if (mix) *mix = m;
     return 0;
+}
+
+/* llama.cpp's Q4_K_M/Q5_K_M rule for attn_v and ffn_down: more bits on the
+ * first and last eighth of the layers and on every third layer between. */
+static int more_bits_layer(uint32_t il, uint32_t n_layer) {
+    return il < n_layer / 8 || il >= 7 * n_layer / 8 || (il - n_layer / 8) % 3 == 2;
 }
 
 static int cmd_random(int argc, char **argv) {
@@ -381,8 +401,10 @@ static int cmd_random(int argc, char **argv) {
     if (!qwen2 && strcmp(arch, "llama"))
         return gt_cli_usage_error("model random", "--arch must be llama or qwen2, not \"%s\"", arch);
     uint32_t type, out_type;
-    if (random_type("--type", type_s, &type)) return 2;
-    if (random_type("--output-type", out_type_s ? out_type_s : type_s, &out_type)) return 2;
+    int mix;
+    if (random_type("--type", type_s, &type, &mix)) return 2;
+    if (out_type_s ? random_type("--output-type", out_type_s, &out_type, NULL) : 0) return 2;
+    if (!out_type_s) out_type = mix ? GT_TYPE_Q6_K : type;
     if (!kv_heads) kv_heads = heads;
     if (dim % heads || heads % kv_heads || (dim / heads) % 2)
         return gt_cli_usage_error("model random", "--dim %u must split into --heads %u even-sized heads, "
@@ -393,7 +415,7 @@ static int cmd_random(int argc, char **argv) {
                                   type_s, be);
     if (dim % gt_ggml_block_elems(out_type))
         return gt_cli_usage_error("model random", "--output-type %s needs --dim to be a multiple of %u",
-                                  out_type_s, gt_ggml_block_elems(out_type));
+                                  out_type_s ? out_type_s : "q6_k", gt_ggml_block_elems(out_type));
     if (tied < 0) tied = qwen2;
     if (!rope_base) rope_base = qwen2 ? 1000000.0f : 10000.0f;
     uint32_t head_dim = dim / heads, kv_dim = head_dim * kv_heads;
@@ -429,7 +451,8 @@ static int cmd_random(int argc, char **argv) {
     gt_gguf_writer_set_u32(w, AKEY("vocab_size"), (uint32_t)n_vocab);
     gt_gguf_writer_set_u32(w, "general.quantization_version", 2);
     uint32_t ftype = type == GT_TYPE_F32 ? 0 : type == GT_TYPE_F16 ? 1 : type == GT_TYPE_Q4_0 ? 2
-                   : type == GT_TYPE_Q8_0 ? 7 : 32; /* llama_ftype numbering */
+                   : type == GT_TYPE_Q8_0 ? 7 : type == GT_TYPE_Q4_K ? 14 + mix
+                   : type == GT_TYPE_Q5_K ? 16 + mix : type == GT_TYPE_Q6_K ? 18 : 32; /* llama_ftype numbering */
     gt_gguf_writer_set_u32(w, "general.file_type", ftype);
 #undef AKEY
     for (uint64_t i = 0; i < vg->n_kv; i++)
@@ -462,7 +485,8 @@ static int cmd_random(int argc, char **argv) {
         BLK("attn_norm.weight", dim, 1, GT_TYPE_F32, FILL_ONES);
         BLK("attn_q.weight", dim, dim, type, FILL_NORMAL);
         BLK("attn_k.weight", dim, kv_dim, type, FILL_NORMAL);
-        BLK("attn_v.weight", dim, kv_dim, type, FILL_NORMAL);
+        uint32_t more = mix && more_bits_layer(l, layers) ? GT_TYPE_Q6_K : type;
+        BLK("attn_v.weight", dim, kv_dim, more, FILL_NORMAL);
         if (qwen2) {
             BLK("attn_q.bias", dim, 1, GT_TYPE_F32, FILL_NORMAL);
             BLK("attn_k.bias", kv_dim, 1, GT_TYPE_F32, FILL_NORMAL);
@@ -472,7 +496,7 @@ static int cmd_random(int argc, char **argv) {
         BLK("ffn_norm.weight", dim, 1, GT_TYPE_F32, FILL_ONES);
         BLK("ffn_gate.weight", dim, ff, type, FILL_NORMAL);
         BLK("ffn_up.weight", dim, ff, type, FILL_NORMAL);
-        BLK("ffn_down.weight", ff, dim, type, FILL_NORMAL);
+        BLK("ffn_down.weight", ff, dim, more, FILL_NORMAL);
 #undef BLK
     }
     nt = L.n;

@@ -20,6 +20,7 @@
 
 #include "infer/gguf.h"
 #include "infer/kernels_impl.h"
+#include "infer/kquant.h"
 
 #define TR GT_KERN_TILE_ROWS
 #define MAX_NT 4
@@ -209,8 +210,43 @@ mm_float(const gt_qmat *w, int tile, const gt_act *a, int t0, const int NT, floa
     }
 #define MM_FLOAT(w, tile, a, t0, NT, y, ldy, unused) mm_float(w, tile, a, t0, NT, y, ldy)
 
+/* The K-quant integer parts (kernels_impl.h) for one super-block: per 32
+ * columns, vpmaddubsw + vpmaddwd give 8 sums of 4 products (unsigned quants
+ * <= 63 against |a| <= 127: no 16-bit saturation), two rounds of vphaddd
+ * fold them to the sums of 16; the activation sums the same way against
+ * ones. Exact integers, so equal to the scalar ones. */
+static inline __m256i fold4(const __m256i v[4]) {
+    return _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
+}
+
+void gt_kq_ints_avx2(const uint8_t *q, const int8_t *a, int32_t p[16], int32_t s[16]) {
+    const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+    for (int half = 0; half < 2; half++) {
+        __m256i vp[4], vs[4];
+        for (int c = 0; c < 4; c++) {
+            int off = 128 * half + 32 * c;
+            __m256i qv = _mm256_loadu_si256((const __m256i *)(q + off));
+            __m256i av = _mm256_loadu_si256((const __m256i *)(a + off));
+            vp[c] = _mm256_madd_epi16(_mm256_maddubs_epi16(qv, av), ones16);
+            vs[c] = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, av), ones16);
+        }
+        /* Low 128 bits: the first 16 of chunks 0..3; high: the second 16. */
+        int32_t fp[8], fs[8];
+        _mm256_storeu_si256((__m256i *)fp, fold4(vp));
+        _mm256_storeu_si256((__m256i *)fs, fold4(vs));
+        for (int c = 0; c < 4; c++) {
+            p[8 * half + 2 * c] = fp[c], p[8 * half + 2 * c + 1] = fp[4 + c];
+            s[8 * half + 2 * c] = fs[c], s[8 * half + 2 * c + 1] = fs[4 + c];
+        }
+    }
+}
+
 static void matmul_avx2(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y,
                         size_t ldy) {
+    if (gt_kq_is_k(w->type)) {
+        gt_kq_matmul(w, tile0, tile1, a, y, ldy, gt_kq_ints_avx2);
+        return;
+    }
     for (int tile = tile0; tile < tile1; tile++)
         for (int t0 = 0; t0 < a->n_tok; t0 += MAX_NT) {
             int nt = a->n_tok - t0;

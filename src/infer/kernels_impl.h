@@ -10,6 +10,17 @@
 extern const gt_kern gt_kern_avx2;
 extern const gt_kern gt_kern_avx512;
 
+/* K-quant products (kernels_kquant.c): the integer parts of one super-block
+ * against one token, p[g] = sum q[i] * a[i] and s[g] = sum a[i] over
+ * i in 16g..16g+15 (g < 16; q unsigned as gt_kq_unpack gives them), and the
+ * product itself, which every table calls with its own ints. */
+typedef void (*gt_kq_ints_fn)(const uint8_t *q, const int8_t *a, int32_t p[16], int32_t s[16]);
+void gt_kq_ints_scalar(const uint8_t *q, const int8_t *a, int32_t p[16], int32_t s[16]);
+void gt_kq_ints_avx2(const uint8_t *q, const int8_t *a, int32_t p[16], int32_t s[16]);
+float gt_kq_quant_act(const float *x, int8_t q[256]);
+void gt_kq_matmul(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y, size_t ldy,
+                  gt_kq_ints_fn ints);
+
 /* Scalar quantization of one block of 32 (the reference the SIMD paths
  * match); returns the sum of the quants. */
 int32_t gt_kern_quant_block(const float *x, int8_t *q, float *d);
