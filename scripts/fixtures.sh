@@ -21,6 +21,9 @@
 #   ../quant/ggml_quant_ref.bin      ggml's quantized bytes and dequantized
 #       values for seeded rows in Q4_K, Q5_K, Q6_K, Q8_0, Q4_0, written by
 #       tests/ref/ggml_quant_ref.c linked against libggml-base
+#   ../quant/in-{llama-f16,qwen2-f32}.gguf and .PRESET.gguf  unquantized
+#       models (gotong model random) and llama.cpp's quantization of them
+#       (tests/ref/llama_quantize_ref.c: llama_model_quantize, one thread)
 #
 # The models are rewritten on every run (well under a second) so they always
 # come from the gotong being tested; a reference is recomputed only when its
@@ -105,5 +108,39 @@ for row in "${MODELS[@]}"; do
   "$REF_BIN" "$model" "$PROMPTS" "$OUT/$name.ref.json.tmp" || die "llama_ref failed on $model"
   mv "$OUT/$name.ref.json.tmp" "$OUT/$name.ref.json"
   echo "$key" >"$OUT/$name.ref.key"
+done
+# llama.cpp's quantizer on two unquantized models: file, presets (llama_ftype).
+QDIR="$CACHE/fixtures/quant"
+LQ_SRC="$ROOT/tests/ref/llama_quantize_ref.c"
+LQ_BIN="$LIB/llama_quantize_ref"
+if [ ! -x "$LQ_BIN" ] || [ "$LQ_SRC" -nt "$LQ_BIN" ]; then
+  cc -std=c11 -O1 -Wall -Wextra -Werror -I"$LIB/include" -DLLAMA_LIB_DIR="\"$LIB/lib\"" -o "$LQ_BIN.tmp" "$LQ_SRC" \
+    -L"$LIB/lib" -lllama -lggml -lggml-base -Wl,-rpath,"$LIB/lib" || die "cannot build $LQ_SRC against $LIB"
+  mv "$LQ_BIN.tmp" "$LQ_BIN"
+fi
+QMODELS=(
+  "in-llama-f16 llama ggml-vocab-llama-spm.gguf f16 q4_k_m:15 q4_k_s:14 q5_k_m:17 q6_k:18 q8_0:7 q4_0:2"
+  "in-qwen2-f32 qwen2 ggml-vocab-gpt-2.gguf     f32 q4_k_m:15"
+)
+lq_key=$( (sha256sum "$LQ_SRC" | cut -d' ' -f1; readlink "$LIB/lib/libllama.so") | sha256sum | cut -d' ' -f1)
+for row in "${QMODELS[@]}"; do
+  read -r name arch vocab type presets <<<"$row"
+  model="$QDIR/$name.gguf"
+  if ! log=$("$GOTONG" model random --like "$VOCABS/$vocab" --arch "$arch" --dim 256 --layers 2 --heads 4 \
+      --kv-heads 2 --ff 512 --type "$type" --seed 2 --std 0.07 --threads 2 -o "$model.tmp" 2>&1); then
+    echo "$log" >&2
+    die "gotong model random failed for $name"
+  fi
+  mv "$model.tmp" "$model"
+  for pf in $presets; do
+    preset=${pf%%:*} ftype=${pf##*:}
+    ref="$QDIR/$name.$preset.gguf"
+    key="$(sha256sum "$model" | cut -d' ' -f1) $lq_key $ftype"
+    if [ -f "$ref" ] && [ "$(cat "$ref.key" 2>/dev/null)" = "$key" ]; then continue; fi
+    echo "fixtures: llama.cpp's $preset of $name" >&2
+    "$LQ_BIN" "$model" "$ref.tmp" "$ftype" || die "llama_quantize_ref failed on $model ($preset)"
+    mv "$ref.tmp" "$ref"
+    echo "$key" >"$ref.key"
+  done
 done
 echo "fixtures: $OUT ready (${#MODELS[@]} models with llama.cpp references)" >&2

@@ -521,17 +521,21 @@ static int cmd_random(int argc, char **argv) {
     return 0;
 }
 
+int gt_cli_model_quantize(int argc, char **argv); /* cli_quantize.c */
+
 static int cmd_model(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         FILE *f = argc < 2 ? stderr : stdout;
         fprintf(f, "usage: gotong model info MODEL.gguf [--json] [--tensors]\n"
                    "       gotong model random --like VOCAB.gguf --arch llama|qwen2 ... -o OUT.gguf\n"
+                   "       gotong model quantize IN.gguf OUT.gguf --type q4_k_m|q8_0|...\n"
                    "(gotong model SUBCOMMAND --help for each)\n");
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "info")) return cmd_info(argc - 1, argv + 1);
     if (!strcmp(argv[1], "random")) return cmd_random(argc - 1, argv + 1);
-    return gt_cli_usage_error("model", "unknown subcommand \"%s\" (info, random)", argv[1]);
+    if (!strcmp(argv[1], "quantize")) return gt_cli_model_quantize(argc - 1, argv + 1);
+    return gt_cli_usage_error("model", "unknown subcommand \"%s\" (info, random, quantize)", argv[1]);
 }
 
 GT_CLI_COMMAND(model_cmd, "model", "inspect GGUF models, write random-weight ones", cmd_model)
