@@ -388,7 +388,7 @@ static void matmul_scalar(const gt_qmat *w, int tile0, int tile1, const gt_act *
                           size_t ldy) {
     assert(a->n_cols == w->n_cols);
     if (gt_kq_is_k(w->type)) {
-        gt_kq_matmul(w, tile0, tile1, a, y, ldy, gt_kq_ints_scalar);
+        gt_kq_matmul(w, tile0, tile1, a, y, ldy, gt_kq_sb_scalar);
         return;
     }
     for (int tile = tile0; tile < tile1; tile++)
@@ -492,7 +492,7 @@ const gt_kern *gt_kern_isa(gt_isa isa) {
             return &gt_kern_avx2;
         return NULL;
     case GT_ISA_AVX512:
-        /* AVX2 too: the K-quant products use its integer parts. */
+        /* AVX2 too: the K-quant products use its super-block function. */
         if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
             __builtin_cpu_supports("avx2") &&
             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni") &&

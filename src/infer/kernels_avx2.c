@@ -210,24 +210,64 @@ mm_float(const gt_qmat *w, int tile, const gt_act *a, int t0, const int NT, floa
     }
 #define MM_FLOAT(w, tile, a, t0, NT, y, ldy, unused) mm_float(w, tile, a, t0, NT, y, ldy)
 
-/* The K-quant integer parts (kernels_impl.h) for one super-block: per 32
- * columns, vpmaddubsw + vpmaddwd give 8 sums of 4 products (unsigned quants
- * <= 63 against |a| <= 127: no 16-bit saturation), two rounds of vphaddd
- * fold them to the sums of 16; the activation sums the same way against
- * ones. Exact integers, so equal to the scalar ones. */
+/* One K-quant super-block against one token (gt_kq_sb_fn): the quants are
+ * decoded in registers (nibbles by mask and shift, high bits from qh moved
+ * into place), vpmaddubsw + vpmaddwd give 8 sums of 4 products per 32
+ * columns (unsigned quants <= 63 against |a| <= 127: no 16-bit
+ * saturation), two rounds of vphaddd fold them to the sums of 16; the
+ * activation sums the same way against ones. Exact integers, so equal to
+ * the scalar ones; then the shared float step. */
 static inline __m256i fold4(const __m256i v[4]) {
     return _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
 }
 
-void gt_kq_ints_avx2(const uint8_t *q, const int8_t *a, int32_t p[16], int32_t s[16]) {
+static inline __m256i shr16(__m256i v, int n) { return _mm256_srl_epi16(v, _mm_cvtsi32_si128(n)); }
+
+/* The 256 quants of a block as 8 vectors of 32 unsigned bytes (columns
+ * 32c..32c+31 in q[c]); layouts in kquant.h. */
+static inline void kq_decode(uint32_t type, const uint8_t *blk, __m256i q[8]) {
+    const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(3), m1 = _mm256_set1_epi8(1);
+    if (type == GT_TYPE_Q6_K) {
+        for (int h = 0; h < 2; h++) {
+            __m256i l0 = _mm256_loadu_si256((const __m256i *)(blk + 64 * h));
+            __m256i l1 = _mm256_loadu_si256((const __m256i *)(blk + 64 * h + 32));
+            __m256i qh = _mm256_loadu_si256((const __m256i *)(blk + 128 + 32 * h));
+            q[4 * h + 0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
+            q[4 * h + 1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
+                                           _mm256_slli_epi16(_mm256_and_si256(shr16(qh, 2), m2), 4));
+            q[4 * h + 2] = _mm256_or_si256(_mm256_and_si256(shr16(l0, 4), m4),
+                                           _mm256_slli_epi16(_mm256_and_si256(shr16(qh, 4), m2), 4));
+            q[4 * h + 3] = _mm256_or_si256(_mm256_and_si256(shr16(l1, 4), m4),
+                                           _mm256_slli_epi16(_mm256_and_si256(shr16(qh, 6), m2), 4));
+        }
+        return;
+    }
+    int q5 = type == GT_TYPE_Q5_K;
+    const uint8_t *qs = blk + 16 + (q5 ? 32 : 0);
+    __m256i qh = q5 ? _mm256_loadu_si256((const __m256i *)(blk + 16)) : _mm256_setzero_si256();
+    for (int c = 0; c < 4; c++) {
+        __m256i b = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
+        __m256i lo = _mm256_and_si256(b, m4), hi = _mm256_and_si256(shr16(b, 4), m4);
+        if (q5) {
+            lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(shr16(qh, 2 * c), m1), 4));
+            hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(shr16(qh, 2 * c + 1), m1), 4));
+        }
+        q[2 * c] = lo;
+        q[2 * c + 1] = hi;
+    }
+}
+
+float gt_kq_sb_avx2(uint32_t type, const uint8_t *blk, const gt_kq_sb *h, const int8_t *a, float da,
+                    float acc) {
     const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+    __m256i q[8];
+    kq_decode(type, blk, q);
+    int32_t p[16], s[16];
     for (int half = 0; half < 2; half++) {
         __m256i vp[4], vs[4];
         for (int c = 0; c < 4; c++) {
-            int off = 128 * half + 32 * c;
-            __m256i qv = _mm256_loadu_si256((const __m256i *)(q + off));
-            __m256i av = _mm256_loadu_si256((const __m256i *)(a + off));
-            vp[c] = _mm256_madd_epi16(_mm256_maddubs_epi16(qv, av), ones16);
+            __m256i av = _mm256_loadu_si256((const __m256i *)(a + 128 * half + 32 * c));
+            vp[c] = _mm256_madd_epi16(_mm256_maddubs_epi16(q[4 * half + c], av), ones16);
             vs[c] = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, av), ones16);
         }
         /* Low 128 bits: the first 16 of chunks 0..3; high: the second 16. */
@@ -239,12 +279,13 @@ void gt_kq_ints_avx2(const uint8_t *q, const int8_t *a, int32_t p[16], int32_t s
             s[8 * half + 2 * c] = fs[c], s[8 * half + 2 * c + 1] = fs[4 + c];
         }
     }
+    return gt_kq_step(type, h, p, s, da, acc);
 }
 
 static void matmul_avx2(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y,
                         size_t ldy) {
     if (gt_kq_is_k(w->type)) {
-        gt_kq_matmul(w, tile0, tile1, a, y, ldy, gt_kq_ints_avx2);
+        gt_kq_matmul(w, tile0, tile1, a, y, ldy, gt_kq_sb_avx2);
         return;
     }
     for (int tile = tile0; tile < tile1; tile++)

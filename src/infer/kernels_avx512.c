@@ -272,8 +272,8 @@ FLOAT_BLOCK(block_bf16, FT_BF16)
  * NT: a group's weights (tens of KiB) stay in L1/L2 across the chunks. */
 static void matmul_512(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y,
                        size_t ldy) {
-    if (gt_kq_is_k(w->type)) { /* AVX-512 CPUs have AVX2: its integer parts */
-        gt_kq_matmul(w, tile0, tile1, a, y, ldy, gt_kq_ints_avx2);
+    if (gt_kq_is_k(w->type)) { /* AVX-512 CPUs have AVX2: its super-block function */
+        gt_kq_matmul(w, tile0, tile1, a, y, ldy, gt_kq_sb_avx2);
         return;
     }
     int quant = w->type == GT_TYPE_Q8_0 || w->type == GT_TYPE_Q4_0;

@@ -3,23 +3,50 @@
 #ifndef GT_INFER_KERNELS_IMPL_H
 #define GT_INFER_KERNELS_IMPL_H
 
+#include <math.h>
+
+#include "infer/gguf.h"
 #include "infer/kernels.h"
+#include "infer/kquant.h"
 
 /* The tables defined by kernels_avx2.c and kernels_avx512.c. Only call their
  * functions after gt_kern_isa has checked the CPU. */
 extern const gt_kern gt_kern_avx2;
 extern const gt_kern gt_kern_avx512;
 
-/* K-quant products (kernels_kquant.c): the integer parts of one super-block
- * against one token, p[g] = sum q[i] * a[i] and s[g] = sum a[i] over
- * i in 16g..16g+15 (g < 16; q unsigned as gt_kq_unpack gives them), and the
- * product itself, which every table calls with its own ints. */
-typedef void (*gt_kq_ints_fn)(const uint8_t *q, const int8_t *a, int32_t p[16], int32_t s[16]);
-void gt_kq_ints_scalar(const uint8_t *q, const int8_t *a, int32_t p[16], int32_t s[16]);
-void gt_kq_ints_avx2(const uint8_t *q, const int8_t *a, int32_t p[16], int32_t s[16]);
+/* K-quant products (kernels_kquant.c). A table's part is one function:
+ * one super-block (raw GGUF bytes, its scales already decoded into h)
+ * against one token's Q8_K quants a with scale da, added to acc in the
+ * canonical order (kernels.h). The integer parts are exact, so each ISA
+ * computes them its own way; the float step is gt_kq_step for all. */
+typedef float (*gt_kq_sb_fn)(uint32_t type, const uint8_t *block, const gt_kq_sb *h, const int8_t *a,
+                             float da, float acc);
+float gt_kq_sb_scalar(uint32_t type, const uint8_t *block, const gt_kq_sb *h, const int8_t *a, float da,
+                      float acc);
+float gt_kq_sb_avx2(uint32_t type, const uint8_t *block, const gt_kq_sb *h, const int8_t *a, float da,
+                    float acc);
 float gt_kq_quant_act(const float *x, int8_t q[256]);
 void gt_kq_matmul(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y, size_t ldy,
-                  gt_kq_ints_fn ints);
+                  gt_kq_sb_fn sb);
+
+/* The float step of kernels.h's K-quant order, from the integer parts:
+ * p[g] = sum of q * a and s[g] = sum of a over the 16 columns of group g.
+ * Inline so each ISA's file compiles it with its own fma (the same
+ * correctly rounded operation as libm's fmaf). */
+static inline float gt_kq_step(uint32_t type, const gt_kq_sb *h, const int32_t p[16], const int32_t s[16],
+                               float da, float acc) {
+    int32_t dot = 0, mins = 0;
+    if (type == GT_TYPE_Q6_K) {
+        for (int g = 0; g < 16; g++) dot += h->sc[g] * (p[g] - 32 * s[g]);
+        return fmaf((float)dot, h->d * da, acc);
+    }
+    for (int b = 0; b < 8; b++) {
+        dot += h->sc[b] * (p[2 * b] + p[2 * b + 1]);
+        mins += h->m[b] * (s[2 * b] + s[2 * b + 1]);
+    }
+    acc = fmaf((float)dot, h->d * da, acc);
+    return fmaf((float)mins, -(h->dmin * da), acc);
+}
 
 /* Scalar quantization of one block of 32 (the reference the SIMD paths
  * match); returns the sum of the quants. */

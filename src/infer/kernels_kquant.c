@@ -5,11 +5,11 @@
  * bytes: 4.5, 5.5 and 6.6 bits per weight stay that small in memory). The
  * activations are quantized as llama.cpp does for these types (Q8_K: one f32
  * scale per 256, from a->x), per block of 64 rows x 16 tokens; within it,
- * each row's super-block is unpacked once and met by each token. The
- * integer parts of a super-block (sums of 16 products, sums of
- * 16 activation quants) are exact, so each ISA computes them its own way
- * (the `ints` function it passes); the float part, which fixes the result's
- * bits, is this file's alone. */
+ * each row's super-block scales are decoded once, and the table's own
+ * function (gt_kq_sb_fn) meets the raw block with each token. The integer
+ * parts of a super-block (sums of 16 products, sums of 16 activation quants)
+ * are exact, so each ISA computes them its own way; the float step that
+ * fixes the result's bits is gt_kq_step (kernels_impl.h) for all. */
 #include <math.h>
 #include <string.h>
 
@@ -17,21 +17,26 @@
 #include "infer/kernels_impl.h"
 #include "infer/kquant.h"
 
-#define KQ_NT 16 /* tokens per block: a row's unpacked super-block serves them all */
+#define KQ_NT 16 /* tokens per block: a row's decoded scales serve them all */
 #define KQ_NR 64 /* rows per block: the tokens' quantized activations serve them all */
 
-/* The reference integer parts: p[g] = sum of q[i] * a[i] and s[g] = sum of
- * a[i] over i in 16g..16g+15. */
-void gt_kq_ints_scalar(const uint8_t *q, const int8_t *a, int32_t p[16], int32_t s[16]) {
+/* The reference: the super-block unpacked, its integer parts summed
+ * element by element, then the float step. */
+float gt_kq_sb_scalar(uint32_t type, const uint8_t *block, const gt_kq_sb *h, const int8_t *a, float da,
+                      float acc) {
+    gt_kq_sb u;
+    gt_kq_unpack(type, block, &u);
+    int32_t p[16], s[16];
     for (int g = 0; g < 16; g++) {
         int32_t pp = 0, ss = 0;
         for (int i = 16 * g; i < 16 * g + 16; i++) {
-            pp += (int32_t)q[i] * a[i];
+            pp += (int32_t)u.q[i] * a[i];
             ss += a[i];
         }
         p[g] = pp;
         s[g] = ss;
     }
+    return gt_kq_step(type, h, p, s, da, acc);
 }
 
 /* Quantizes the 256 activations of one super-block as llama.cpp's Q8_K
@@ -60,42 +65,22 @@ float gt_kq_quant_act(const float *x, int8_t q[GT_QK_K]) {
     return 1 / iscale;
 }
 
-/* The float part of one super-block for one output, in the canonical order
- * (kernels.h); da: the token's Q8_K scale for this super-block. */
-static float sb_acc(uint32_t type, const gt_kq_sb *sb, const int32_t p[16], const int32_t s[16],
-                    float da, float acc) {
-    int32_t dot = 0, mins = 0;
-    if (type == GT_TYPE_Q6_K) {
-        for (int g = 0; g < 16; g++) dot += sb->sc[g] * (p[g] - 32 * s[g]);
-        return fmaf((float)dot, sb->d * da, acc);
-    }
-    for (int b = 0; b < 8; b++) {
-        dot += sb->sc[b] * (p[2 * b] + p[2 * b + 1]);
-        mins += sb->m[b] * (s[2 * b] + s[2 * b + 1]);
-    }
-    acc = fmaf((float)dot, sb->d * da, acc);
-    return fmaf((float)mins, -(sb->dmin * da), acc);
-}
-
 /* Rows [row0, row0 + nr) against tokens [t0, t0 + nt): per super-block, the
- * tokens' activations quantized once (Q8_K, from a->x), each row's weights
- * unpacked once, then every pair's integer parts and float step. */
+ * tokens' activations quantized once (Q8_K, from a->x), each row's scales
+ * decoded once, then every (row, token) pair through sbf. */
 static void kq_block(const gt_qmat *w, int row0, int nr, const gt_act *a, int t0, int nt, float *y,
-                     size_t ldy, gt_kq_ints_fn ints) {
+                     size_t ldy, gt_kq_sb_fn sbf) {
     size_t bb = gt_ggml_block_bytes(w->type), rb = bb * (size_t)(w->n_cols / GT_QK_K);
     float acc[KQ_NR][KQ_NT] = {{0}}, da[KQ_NT];
     int8_t aq[KQ_NT][GT_QK_K];
-    gt_kq_sb sb;
-    int32_t p[16], s[16];
+    gt_kq_sb h;
     for (int k = 0; k < w->n_cols / GT_QK_K; k++) {
         for (int t = 0; t < nt; t++)
             da[t] = gt_kq_quant_act(a->x + (size_t)(t0 + t) * (size_t)a->n_cols + (size_t)k * GT_QK_K, aq[t]);
         for (int r = 0; r < nr; r++) {
-            gt_kq_unpack(w->type, w->qs + (size_t)(row0 + r) * rb + (size_t)k * bb, &sb);
-            for (int t = 0; t < nt; t++) {
-                ints(sb.q, aq[t], p, s);
-                acc[r][t] = sb_acc(w->type, &sb, p, s, da[t], acc[r][t]);
-            }
+            const uint8_t *blk = w->qs + (size_t)(row0 + r) * rb + (size_t)k * bb;
+            gt_kq_header(w->type, blk, &h);
+            for (int t = 0; t < nt; t++) acc[r][t] = sbf(w->type, blk, &h, aq[t], da[t], acc[r][t]);
         }
     }
     for (int r = 0; r < nr; r++)
@@ -103,13 +88,13 @@ static void kq_block(const gt_qmat *w, int row0, int nr, const gt_act *a, int t0
 }
 
 void gt_kq_matmul(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y, size_t ldy,
-                  gt_kq_ints_fn ints) {
+                  gt_kq_sb_fn sbf) {
     assert(gt_kq_is_k(w->type) && a->n_cols == w->n_cols && w->n_cols % GT_QK_K == 0);
     int row1 = tile1 * GT_KERN_TILE_ROWS;
     if (row1 > w->n_rows) row1 = w->n_rows;
     for (int r0 = tile0 * GT_KERN_TILE_ROWS; r0 < row1; r0 += KQ_NR) {
         int nr = row1 - r0 < KQ_NR ? row1 - r0 : KQ_NR;
         for (int t0 = 0; t0 < a->n_tok; t0 += KQ_NT)
-            kq_block(w, r0, nr, a, t0, a->n_tok - t0 < KQ_NT ? a->n_tok - t0 : KQ_NT, y, ldy, ints);
+            kq_block(w, r0, nr, a, t0, a->n_tok - t0 < KQ_NT ? a->n_tok - t0 : KQ_NT, y, ldy, sbf);
     }
 }

@@ -8,6 +8,7 @@
 #include "infer/kquant.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "infer/gguf.h"
@@ -278,15 +279,30 @@ void gt_quantize_row_q6_k(const float *src, void *dst, int64_t n) {
 
 /* --- unpacking and dequantization ------------------------------------------ */
 
-void gt_kq_unpack(uint32_t type, const void *block, gt_kq_sb *s) {
+void gt_kq_header(uint32_t type, const void *block, gt_kq_sb *s) {
+    const uint8_t *p = block;
+    uint16_t d, dmin;
     if (type == GT_TYPE_Q6_K) {
-        gt_block_q6_k b;
-        memcpy(&b, block, sizeof b);
-        s->d = gt_quantize_f16_to_f32(b.d);
+        memcpy(&d, p + offsetof(gt_block_q6_k, d), 2);
+        s->d = gt_quantize_f16_to_f32(d);
         s->dmin = 0.0f;
-        for (int j = 0; j < 16; j++) s->sc[j] = b.scales[j];
+        for (int j = 0; j < 16; j++) s->sc[j] = (int8_t)p[offsetof(gt_block_q6_k, scales) + (size_t)j];
+        return;
+    }
+    assert(type == GT_TYPE_Q4_K || type == GT_TYPE_Q5_K); /* the same head */
+    memcpy(&d, p, 2);
+    memcpy(&dmin, p + 2, 2);
+    s->d = gt_quantize_f16_to_f32(d);
+    s->dmin = gt_quantize_f16_to_f32(dmin);
+    for (int j = 0; j < 8; j++) scale_min(p + 4, j, &s->sc[j], &s->m[j]);
+}
+
+void gt_kq_unpack(uint32_t type, const void *block, gt_kq_sb *s) {
+    gt_kq_header(type, block, s);
+    if (type == GT_TYPE_Q6_K) {
+        const uint8_t *b = block;
         for (int h = 0; h < 2; h++) {
-            const uint8_t *ql = b.ql + 64 * h, *qh = b.qh + 32 * h;
+            const uint8_t *ql = b + 64 * h, *qh = b + offsetof(gt_block_q6_k, qh) + 32 * h;
             uint8_t *q = s->q + 128 * h;
             for (int l = 0; l < 32; l++) {
                 q[l] = (uint8_t)((ql[l] & 15) | ((qh[l] & 3) << 4));
@@ -297,18 +313,12 @@ void gt_kq_unpack(uint32_t type, const void *block, gt_kq_sb *s) {
         }
         return;
     }
-    assert(type == GT_TYPE_Q4_K || type == GT_TYPE_Q5_K);
-    /* Q4_K and Q5_K share the head; Q5_K has qh before qs. */
-    gt_block_q5_k b;
-    memcpy(&b, block, 16);
+    /* Q5_K has qh before qs. */
     const uint8_t *qs = (const uint8_t *)block + 16, *qh = NULL;
     if (type == GT_TYPE_Q5_K) {
         qh = qs;
         qs += GT_QK_K / 8;
     }
-    s->d = gt_quantize_f16_to_f32(b.d);
-    s->dmin = gt_quantize_f16_to_f32(b.dmin);
-    for (int j = 0; j < 8; j++) scale_min(b.scales, j, &s->sc[j], &s->m[j]);
     for (int c = 0; c < 4; c++)
         for (int l = 0; l < SUB; l++) {
             uint8_t byte = qs[SUB * c + l];

@@ -80,5 +80,7 @@ typedef struct gt_kq_sb {
 } gt_kq_sb;
 
 void gt_kq_unpack(uint32_t type, const void *block, gt_kq_sb *out);
+/* The same without the quants (d, dmin, sc, m only). */
+void gt_kq_header(uint32_t type, const void *block, gt_kq_sb *out);
 
 #endif
