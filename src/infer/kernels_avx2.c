@@ -212,13 +212,18 @@ mm_float(const gt_qmat *w, int tile, const gt_act *a, int t0, const int NT, floa
 
 /* One K-quant super-block against one token (gt_kq_sb_fn): the quants are
  * decoded in registers (nibbles by mask and shift, high bits from qh moved
- * into place), vpmaddubsw + vpmaddwd give 8 sums of 4 products per 32
- * columns (unsigned quants <= 63 against |a| <= 127: no 16-bit
- * saturation), two rounds of vphaddd fold them to the sums of 16; the
- * activation sums the same way against ones. Exact integers, so equal to
- * the scalar ones; then the shared float step. */
-static inline __m256i fold4(const __m256i v[4]) {
-    return _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
+ * into place); per 32 columns vpmaddubsw gives 16-bit sums of 2 products
+ * (unsigned quants <= 63 against |a| <= 127: no saturation), and vpmaddwd
+ * against the sub-block scales (Q6_K: scales of the two halves; its - 32
+ * offset taken off in 16 bits first, |q - 32| |a| 2 <= 8128) accumulates
+ * the scaled sums in int32 lanes; the mins likewise, vpmaddubsw of the min
+ * against a. Exact integers, equal to the scalar ones by distributivity;
+ * then the shared float step. */
+static inline int32_t hsum8_i32(__m256i v) {
+    __m128i x = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0x4e));
+    x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0xb1));
+    return _mm_cvtsi128_si32(x);
 }
 
 static inline __m256i shr16(__m256i v, int n) { return _mm256_srl_epi16(v, _mm_cvtsi32_si128(n)); }
@@ -259,27 +264,25 @@ static inline void kq_decode(uint32_t type, const uint8_t *blk, __m256i q[8]) {
 
 float gt_kq_sb_avx2(uint32_t type, const uint8_t *blk, const gt_kq_sb *h, const int8_t *a, float da,
                     float acc) {
-    const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
-    __m256i q[8];
+    const __m256i ones16 = _mm256_set1_epi16(1);
+    __m256i q[8], vdot = _mm256_setzero_si256(), vmin = _mm256_setzero_si256();
     kq_decode(type, blk, q);
-    int32_t p[16], s[16];
-    for (int half = 0; half < 2; half++) {
-        __m256i vp[4], vs[4];
-        for (int c = 0; c < 4; c++) {
-            __m256i av = _mm256_loadu_si256((const __m256i *)(a + 128 * half + 32 * c));
-            vp[c] = _mm256_madd_epi16(_mm256_maddubs_epi16(q[4 * half + c], av), ones16);
-            vs[c] = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, av), ones16);
+    if (type == GT_TYPE_Q6_K) {
+        const __m256i k32 = _mm256_set1_epi8(32);
+        for (int c = 0; c < 8; c++) {
+            __m256i av = _mm256_loadu_si256((const __m256i *)(a + 32 * c));
+            __m256i t = _mm256_sub_epi16(_mm256_maddubs_epi16(q[c], av), _mm256_maddubs_epi16(k32, av));
+            __m256i sc = _mm256_set_m128i(_mm_set1_epi16((int16_t)h->sc[2 * c + 1]), _mm_set1_epi16((int16_t)h->sc[2 * c]));
+            vdot = _mm256_add_epi32(vdot, _mm256_madd_epi16(t, sc));
         }
-        /* Low 128 bits: the first 16 of chunks 0..3; high: the second 16. */
-        int32_t fp[8], fs[8];
-        _mm256_storeu_si256((__m256i *)fp, fold4(vp));
-        _mm256_storeu_si256((__m256i *)fs, fold4(vs));
-        for (int c = 0; c < 4; c++) {
-            p[8 * half + 2 * c] = fp[c], p[8 * half + 2 * c + 1] = fp[4 + c];
-            s[8 * half + 2 * c] = fs[c], s[8 * half + 2 * c + 1] = fs[4 + c];
-        }
+        return gt_kq_finish(type, h, hsum8_i32(vdot), 0, da, acc);
     }
-    return gt_kq_step(type, h, p, s, da, acc);
+    for (int c = 0; c < 8; c++) {
+        __m256i av = _mm256_loadu_si256((const __m256i *)(a + 32 * c));
+        vdot = _mm256_add_epi32(vdot, _mm256_madd_epi16(_mm256_maddubs_epi16(q[c], av), _mm256_set1_epi16((int16_t)h->sc[c])));
+        vmin = _mm256_add_epi32(vmin, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8((char)h->m[c]), av), ones16));
+    }
+    return gt_kq_finish(type, h, hsum8_i32(vdot), hsum8_i32(vmin), da, acc);
 }
 
 static void matmul_avx2(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y,

@@ -29,22 +29,15 @@ float gt_kq_quant_act(const float *x, int8_t q[256]);
 void gt_kq_matmul(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y, size_t ldy,
                   gt_kq_sb_fn sb);
 
-/* The float step of kernels.h's K-quant order, from the integer parts:
- * p[g] = sum of q * a and s[g] = sum of a over the 16 columns of group g.
- * Inline so each ISA's file compiles it with its own fma (the same
+/* The float step of kernels.h's K-quant order, from the super-block's two
+ * exact integers: dot = sum over sub-blocks of scale * (sum of q * a) (Q6_K:
+ * of scale * (sum of (q - 32) * a)), mins = sum of min * (sum of a) (0 for
+ * Q6_K). Inline so each ISA's file compiles it with its own fma (the same
  * correctly rounded operation as libm's fmaf). */
-static inline float gt_kq_step(uint32_t type, const gt_kq_sb *h, const int32_t p[16], const int32_t s[16],
-                               float da, float acc) {
-    int32_t dot = 0, mins = 0;
-    if (type == GT_TYPE_Q6_K) {
-        for (int g = 0; g < 16; g++) dot += h->sc[g] * (p[g] - 32 * s[g]);
-        return fmaf((float)dot, h->d * da, acc);
-    }
-    for (int b = 0; b < 8; b++) {
-        dot += h->sc[b] * (p[2 * b] + p[2 * b + 1]);
-        mins += h->m[b] * (s[2 * b] + s[2 * b + 1]);
-    }
+static inline float gt_kq_finish(uint32_t type, const gt_kq_sb *h, int32_t dot, int32_t mins, float da,
+                                 float acc) {
     acc = fmaf((float)dot, h->d * da, acc);
+    if (type == GT_TYPE_Q6_K) return acc;
     return fmaf((float)mins, -(h->dmin * da), acc);
 }
 

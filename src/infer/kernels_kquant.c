@@ -4,12 +4,12 @@
  * K-quant matrices keep their GGUF rows as they are (row r at r * row
  * bytes: 4.5, 5.5 and 6.6 bits per weight stay that small in memory). The
  * activations are quantized as llama.cpp does for these types (Q8_K: one f32
- * scale per 256, from a->x), per block of 64 rows x 16 tokens; within it,
+ * scale per 256, from a->x), per block of 256 rows x 8 tokens; within it,
  * each row's super-block scales are decoded once, and the table's own
  * function (gt_kq_sb_fn) meets the raw block with each token. The integer
  * parts of a super-block (sums of 16 products, sums of 16 activation quants)
  * are exact, so each ISA computes them its own way; the float step that
- * fixes the result's bits is gt_kq_step (kernels_impl.h) for all. */
+ * fixes the result's bits is gt_kq_finish (kernels_impl.h) for all. */
 #include <math.h>
 #include <string.h>
 
@@ -17,8 +17,9 @@
 #include "infer/kernels_impl.h"
 #include "infer/kquant.h"
 
-#define KQ_NT 16 /* tokens per block: a row's decoded scales serve them all */
-#define KQ_NR 64 /* rows per block: the tokens' quantized activations serve them all */
+#define KQ_NT 8  /* tokens per block: a row's decoded scales serve them all */
+#define KQ_KC 16 /* super-blocks per pass: 4096 columns of quantized activations (32 KiB) */
+#define KQ_NR 256 /* rows per block: the tokens' quantized activations serve them all */
 
 /* The reference: the super-block unpacked, its integer parts summed
  * element by element, then the float step. */
@@ -36,7 +37,16 @@ float gt_kq_sb_scalar(uint32_t type, const uint8_t *block, const gt_kq_sb *h, co
         p[g] = pp;
         s[g] = ss;
     }
-    return gt_kq_step(type, h, p, s, da, acc);
+    int32_t dot = 0, mins = 0;
+    if (type == GT_TYPE_Q6_K) {
+        for (int g = 0; g < 16; g++) dot += h->sc[g] * (p[g] - 32 * s[g]);
+    } else {
+        for (int b = 0; b < 8; b++) {
+            dot += h->sc[b] * (p[2 * b] + p[2 * b + 1]);
+            mins += h->m[b] * (s[2 * b] + s[2 * b + 1]);
+        }
+    }
+    return gt_kq_finish(type, h, dot, mins, da, acc);
 }
 
 /* Quantizes the 256 activations of one super-block as llama.cpp's Q8_K
@@ -65,22 +75,30 @@ float gt_kq_quant_act(const float *x, int8_t q[GT_QK_K]) {
     return 1 / iscale;
 }
 
-/* Rows [row0, row0 + nr) against tokens [t0, t0 + nt): per super-block, the
- * tokens' activations quantized once (Q8_K, from a->x), each row's scales
- * decoded once, then every (row, token) pair through sbf. */
+/* Rows [row0, row0 + nr) against tokens [t0, t0 + nt), KQ_KC super-blocks
+ * at a time: the tokens' activations for them quantized once (Q8_K, from
+ * a->x), then row by row along its super-blocks (a sequential stream of
+ * weights), each block's scales decoded once and met by every token. */
 static void kq_block(const gt_qmat *w, int row0, int nr, const gt_act *a, int t0, int nt, float *y,
                      size_t ldy, gt_kq_sb_fn sbf) {
     size_t bb = gt_ggml_block_bytes(w->type), rb = bb * (size_t)(w->n_cols / GT_QK_K);
-    float acc[KQ_NR][KQ_NT] = {{0}}, da[KQ_NT];
-    int8_t aq[KQ_NT][GT_QK_K];
+    int n_sb = w->n_cols / GT_QK_K;
+    float acc[KQ_NR][KQ_NT] = {{0}}, da[KQ_NT][KQ_KC];
+    int8_t aq[KQ_NT][KQ_KC * GT_QK_K];
     gt_kq_sb h;
-    for (int k = 0; k < w->n_cols / GT_QK_K; k++) {
+    for (int k0 = 0; k0 < n_sb; k0 += KQ_KC) {
+        int nk = n_sb - k0 < KQ_KC ? n_sb - k0 : KQ_KC;
         for (int t = 0; t < nt; t++)
-            da[t] = gt_kq_quant_act(a->x + (size_t)(t0 + t) * (size_t)a->n_cols + (size_t)k * GT_QK_K, aq[t]);
+            for (int k = 0; k < nk; k++)
+                da[t][k] = gt_kq_quant_act(a->x + (size_t)(t0 + t) * (size_t)a->n_cols + (size_t)(k0 + k) * GT_QK_K,
+                                           aq[t] + k * GT_QK_K);
         for (int r = 0; r < nr; r++) {
-            const uint8_t *blk = w->qs + (size_t)(row0 + r) * rb + (size_t)k * bb;
-            gt_kq_header(w->type, blk, &h);
-            for (int t = 0; t < nt; t++) acc[r][t] = sbf(w->type, blk, &h, aq[t], da[t], acc[r][t]);
+            const uint8_t *row = w->qs + (size_t)(row0 + r) * rb;
+            for (int k = 0; k < nk; k++) {
+                const uint8_t *blk = row + (size_t)(k0 + k) * bb;
+                gt_kq_header(w->type, blk, &h);
+                for (int t = 0; t < nt; t++) acc[r][t] = sbf(w->type, blk, &h, aq[t] + k * GT_QK_K, da[t][k], acc[r][t]);
+            }
         }
     }
     for (int r = 0; r < nr; r++)
