@@ -285,10 +285,48 @@ float gt_kq_sb_avx2(uint32_t type, const uint8_t *blk, const gt_kq_sb *h, const 
     return gt_kq_finish(type, h, hsum8_i32(vdot), hsum8_i32(vmin), da, acc);
 }
 
+/* gt_kq_quant_act's Q8_K in vectors: the largest magnitude by vmaxps, its
+ * first holder (whose sign sets the scale's) by a scan, then each value
+ * times iscale rounded to nearest even by vroundps (the same integer as the
+ * scalar rounding for |v| <= 127), capped at 127, packed to bytes. */
+float gt_kq_quant_act_avx2(const float *x, int8_t q[256]) {
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    __m256 vmax = _mm256_setzero_ps();
+    for (int i = 0; i < 256; i += 8) vmax = _mm256_max_ps(vmax, _mm256_and_ps(_mm256_loadu_ps(x + i), absmask));
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(vmax), _mm256_extractf128_ps(vmax, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_shuffle_ps(m4, m4, 1));
+    float amax = _mm_cvtss_f32(m4);
+    if (!(amax > 0.0f)) {
+        memset(q, 0, 256);
+        return 0.0f;
+    }
+    int first = 0;
+    while (fabsf(x[first]) != amax) first++;
+    float iscale = -127.f / x[first];
+    const __m256 vs = _mm256_set1_ps(iscale);
+    const __m256i cap = _mm256_set1_epi32(127);
+    for (int i = 0; i < 256; i += 32) {
+        __m256i v[4];
+        for (int j = 0; j < 4; j++) {
+            __m256 r = _mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i + 8 * j), vs),
+                                       _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            v[j] = _mm256_min_epi32(_mm256_cvtps_epi32(r), cap);
+        }
+        /* packs work per 128-bit lane: put the bytes back in order */
+        __m256i w16 = _mm256_packs_epi32(v[0], v[1]), x16 = _mm256_packs_epi32(v[2], v[3]);
+        __m256i b = _mm256_packs_epi16(w16, x16);
+        b = _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        _mm256_storeu_si256((__m256i *)(q + i), b);
+    }
+    return 1 / iscale;
+}
+
 static void matmul_avx2(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y,
                         size_t ldy) {
     if (gt_kq_is_k(w->type)) {
-        gt_kq_matmul(w, tile0, tile1, a, y, ldy, gt_kq_sb_avx2);
+        static const gt_kq_fns fns = {gt_kq_sb_avx2, gt_kq_quant_act_avx2};
+        gt_kq_matmul(w, tile0, tile1, a, y, ldy, &fns);
         return;
     }
     for (int tile = tile0; tile < tile1; tile++)

@@ -25,9 +25,17 @@ float gt_kq_sb_scalar(uint32_t type, const uint8_t *block, const gt_kq_sb *h, co
                       float acc);
 float gt_kq_sb_avx2(uint32_t type, const uint8_t *block, const gt_kq_sb *h, const int8_t *a, float da,
                     float acc);
+/* Q8_K quantization of 256 activations (kernels_kquant.c defines it; the
+ * AVX2 one gives the same bytes and scale). */
+typedef float (*gt_kq_quant_fn)(const float *x, int8_t q[256]);
 float gt_kq_quant_act(const float *x, int8_t q[256]);
+float gt_kq_quant_act_avx2(const float *x, int8_t q[256]);
+typedef struct gt_kq_fns {
+    gt_kq_sb_fn sb;
+    gt_kq_quant_fn quant;
+} gt_kq_fns;
 void gt_kq_matmul(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y, size_t ldy,
-                  gt_kq_sb_fn sb);
+                  const gt_kq_fns *fns);
 
 /* The float step of kernels.h's K-quant order, from the super-block's two
  * exact integers: dot = sum over sub-blocks of scale * (sum of q * a) (Q6_K:

@@ -80,7 +80,7 @@ float gt_kq_quant_act(const float *x, int8_t q[GT_QK_K]) {
  * a->x), then row by row along its super-blocks (a sequential stream of
  * weights), each block's scales decoded once and met by every token. */
 static void kq_block(const gt_qmat *w, int row0, int nr, const gt_act *a, int t0, int nt, float *y,
-                     size_t ldy, gt_kq_sb_fn sbf) {
+                     size_t ldy, const gt_kq_fns *fns) {
     size_t bb = gt_ggml_block_bytes(w->type), rb = bb * (size_t)(w->n_cols / GT_QK_K);
     int n_sb = w->n_cols / GT_QK_K;
     float acc[KQ_NR][KQ_NT] = {{0}}, da[KQ_NT][KQ_KC];
@@ -90,14 +90,14 @@ static void kq_block(const gt_qmat *w, int row0, int nr, const gt_act *a, int t0
         int nk = n_sb - k0 < KQ_KC ? n_sb - k0 : KQ_KC;
         for (int t = 0; t < nt; t++)
             for (int k = 0; k < nk; k++)
-                da[t][k] = gt_kq_quant_act(a->x + (size_t)(t0 + t) * (size_t)a->n_cols + (size_t)(k0 + k) * GT_QK_K,
+                da[t][k] = fns->quant(a->x + (size_t)(t0 + t) * (size_t)a->n_cols + (size_t)(k0 + k) * GT_QK_K,
                                            aq[t] + k * GT_QK_K);
         for (int r = 0; r < nr; r++) {
             const uint8_t *row = w->qs + (size_t)(row0 + r) * rb;
             for (int k = 0; k < nk; k++) {
                 const uint8_t *blk = row + (size_t)(k0 + k) * bb;
                 gt_kq_header(w->type, blk, &h);
-                for (int t = 0; t < nt; t++) acc[r][t] = sbf(w->type, blk, &h, aq[t] + k * GT_QK_K, da[t][k], acc[r][t]);
+                for (int t = 0; t < nt; t++) acc[r][t] = fns->sb(w->type, blk, &h, aq[t] + k * GT_QK_K, da[t][k], acc[r][t]);
             }
         }
     }
@@ -106,13 +106,13 @@ static void kq_block(const gt_qmat *w, int row0, int nr, const gt_act *a, int t0
 }
 
 void gt_kq_matmul(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y, size_t ldy,
-                  gt_kq_sb_fn sbf) {
+                  const gt_kq_fns *fns) {
     assert(gt_kq_is_k(w->type) && a->n_cols == w->n_cols && w->n_cols % GT_QK_K == 0);
     int row1 = tile1 * GT_KERN_TILE_ROWS;
     if (row1 > w->n_rows) row1 = w->n_rows;
     for (int r0 = tile0 * GT_KERN_TILE_ROWS; r0 < row1; r0 += KQ_NR) {
         int nr = row1 - r0 < KQ_NR ? row1 - r0 : KQ_NR;
         for (int t0 = 0; t0 < a->n_tok; t0 += KQ_NT)
-            kq_block(w, r0, nr, a, t0, a->n_tok - t0 < KQ_NT ? a->n_tok - t0 : KQ_NT, y, ldy, sbf);
+            kq_block(w, r0, nr, a, t0, a->n_tok - t0 < KQ_NT ? a->n_tok - t0 : KQ_NT, y, ldy, fns);
     }
 }

@@ -320,6 +320,25 @@ static void test_q8_k_act(void) {
     CHECK_EQ_INT(q[0], 0);
     memset(x, 0, sizeof x);
     CHECK(gt_kq_quant_act(x, q) == 0.0f && q[0] == 0 && q[255] == 0);
+    if (!gt_kern_isa(GT_ISA_AVX2)) {
+        fprintf(stderr, "  (no avx2 on this CPU: its Q8_K quantizer skipped)\n");
+        return;
+    }
+    /* The AVX2 quantizer: the same bytes and scale on random blocks, blocks
+     * whose largest magnitude appears with both signs (the first one rules),
+     * values on rounding ties, and zeros. */
+    int bad = 0;
+    for (int it = 0; it < 2000; it++) {
+        for (int i = 0; i < 256; i++) x[i] = rndf() * (it % 3 == 0 ? 1e-3f : 3.0f);
+        if (it % 4 == 1) x[rnd() % 256] = 4.0f, x[rnd() % 256] = -4.0f;
+        if (it % 4 == 2) /* ties: multiples of half a step */
+            for (int i = 0; i < 256; i++) x[i] = (float)((int)(rnd() % 255) - 127) * 0.5f / 63.5f * 2.0f;
+        if (it == 3) memset(x, 0, sizeof x);
+        int8_t q2[256];
+        float d1 = gt_kq_quant_act(x, q), d2 = gt_kq_quant_act_avx2(x, q2);
+        bad += memcmp(q, q2, 256) != 0 || f32_bits(d1) != f32_bits(d2);
+    }
+    CHECK_EQ_INT(bad, 0);
 }
 
 /* K-quant matrices (quantized from random floats, some rows zero): scalar
