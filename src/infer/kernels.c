@@ -388,7 +388,7 @@ static void matmul_scalar(const gt_qmat *w, int tile0, int tile1, const gt_act *
                           size_t ldy) {
     assert(a->n_cols == w->n_cols);
     if (gt_kq_is_k(w->type)) {
-        static const gt_kq_fns fns = {gt_kq_sb_scalar, gt_kq_quant_act};
+        static const gt_kq_fns fns = {gt_kq_row_scalar, gt_kq_quant_act};
         gt_kq_matmul(w, tile0, tile1, a, y, ldy, &fns);
         return;
     }

@@ -210,7 +210,7 @@ mm_float(const gt_qmat *w, int tile, const gt_act *a, int t0, const int NT, floa
     }
 #define MM_FLOAT(w, tile, a, t0, NT, y, ldy, unused) mm_float(w, tile, a, t0, NT, y, ldy)
 
-/* One K-quant super-block against one token (gt_kq_sb_fn): the quants are
+/* K-quant super-blocks against tokens (gt_kq_row_fn): the quants are
  * decoded in registers (nibbles by mask and shift, high bits from qh moved
  * into place); per 32 columns vpmaddubsw gives 16-bit sums of 2 products
  * (unsigned quants <= 63 against |a| <= 127: no saturation), and vpmaddwd
@@ -262,27 +262,63 @@ static inline void kq_decode(uint32_t type, const uint8_t *blk, __m256i q[8]) {
     }
 }
 
-float gt_kq_sb_avx2(uint32_t type, const uint8_t *blk, const gt_kq_sb *h, const int8_t *a, float da,
-                    float acc) {
-    const __m256i ones16 = _mm256_set1_epi16(1);
-    __m256i q[8], vdot = _mm256_setzero_si256(), vmin = _mm256_setzero_si256();
-    kq_decode(type, blk, q);
+/* A super-block's d, dmin and 6-bit scales/mins (Q6_K: d and the 16 int8
+ * scales), as gt_kq_header decodes them (the f16 widening by F16C: exact). */
+static inline void kq_header(uint32_t type, const uint8_t *blk, gt_kq_sb *h) {
+    uint16_t d, dmin;
     if (type == GT_TYPE_Q6_K) {
-        const __m256i k32 = _mm256_set1_epi8(32);
+        memcpy(&d, blk + 208, 2);
+        h->d = _cvtsh_ss(d);
+        h->dmin = 0.0f;
+        for (int j = 0; j < 16; j++) h->sc[j] = (int8_t)blk[192 + j];
+        return;
+    }
+    memcpy(&d, blk, 2);
+    memcpy(&dmin, blk + 2, 2);
+    h->d = _cvtsh_ss(d);
+    h->dmin = _cvtsh_ss(dmin);
+    const uint8_t *s = blk + 4;
+    for (int j = 0; j < 4; j++) {
+        h->sc[j] = s[j] & 63;
+        h->m[j] = s[j + 4] & 63;
+        h->sc[j + 4] = (s[j + 8] & 15) | ((s[j] >> 6) << 4);
+        h->m[j + 4] = (s[j + 8] >> 4) | ((s[j + 4] >> 6) << 4);
+    }
+}
+
+void gt_kq_row_avx2(uint32_t type, const uint8_t *blocks, int nk, const int8_t *aq, size_t aq_stride,
+                    const float *da, size_t da_stride, int nt, float *acc) {
+    const __m256i ones16 = _mm256_set1_epi16(1);
+    size_t bb = type == GT_TYPE_Q4_K ? 144 : type == GT_TYPE_Q5_K ? 176 : 210;
+    int q6 = type == GT_TYPE_Q6_K;
+    for (int k = 0; k < nk; k++) {
+        const uint8_t *blk = blocks + (size_t)k * bb;
+        gt_kq_sb h;
+        __m256i q[8], sc[8], mn[8];
+        kq_header(type, blk, &h);
+        kq_decode(type, blk, q);
         for (int c = 0; c < 8; c++) {
-            __m256i av = _mm256_loadu_si256((const __m256i *)(a + 32 * c));
-            __m256i t = _mm256_sub_epi16(_mm256_maddubs_epi16(q[c], av), _mm256_maddubs_epi16(k32, av));
-            __m256i sc = _mm256_set_m128i(_mm_set1_epi16((int16_t)h->sc[2 * c + 1]), _mm_set1_epi16((int16_t)h->sc[2 * c]));
-            vdot = _mm256_add_epi32(vdot, _mm256_madd_epi16(t, sc));
+            sc[c] = q6 ? _mm256_set_m128i(_mm_set1_epi16((int16_t)h.sc[2 * c + 1]), _mm_set1_epi16((int16_t)h.sc[2 * c]))
+                       : _mm256_set1_epi16((int16_t)h.sc[c]);
+            mn[c] = _mm256_set1_epi8((char)(q6 ? 32 : h.m[c]));
         }
-        return gt_kq_finish(type, h, hsum8_i32(vdot), 0, da, acc);
+        for (int t = 0; t < nt; t++) {
+            const int8_t *a = aq + (size_t)t * aq_stride + (size_t)k * 256;
+            __m256i vdot = _mm256_setzero_si256(), vmin = _mm256_setzero_si256();
+            for (int c = 0; c < 8; c++) {
+                __m256i av = _mm256_loadu_si256((const __m256i *)(a + 32 * c));
+                __m256i p = _mm256_maddubs_epi16(q[c], av), m = _mm256_maddubs_epi16(mn[c], av);
+                if (q6) { /* (q - 32) a in 16 bits, then scaled per half */
+                    vdot = _mm256_add_epi32(vdot, _mm256_madd_epi16(_mm256_sub_epi16(p, m), sc[c]));
+                } else {
+                    vdot = _mm256_add_epi32(vdot, _mm256_madd_epi16(p, sc[c]));
+                    vmin = _mm256_add_epi32(vmin, _mm256_madd_epi16(m, ones16));
+                }
+            }
+            acc[t] = gt_kq_finish(type, &h, hsum8_i32(vdot), q6 ? 0 : hsum8_i32(vmin), da[(size_t)t * da_stride + (size_t)k],
+                                  acc[t]);
+        }
     }
-    for (int c = 0; c < 8; c++) {
-        __m256i av = _mm256_loadu_si256((const __m256i *)(a + 32 * c));
-        vdot = _mm256_add_epi32(vdot, _mm256_madd_epi16(_mm256_maddubs_epi16(q[c], av), _mm256_set1_epi16((int16_t)h->sc[c])));
-        vmin = _mm256_add_epi32(vmin, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8((char)h->m[c]), av), ones16));
-    }
-    return gt_kq_finish(type, h, hsum8_i32(vdot), hsum8_i32(vmin), da, acc);
 }
 
 /* gt_kq_quant_act's Q8_K in vectors: the largest magnitude by vmaxps, its
@@ -325,7 +361,7 @@ float gt_kq_quant_act_avx2(const float *x, int8_t q[256]) {
 static void matmul_avx2(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y,
                         size_t ldy) {
     if (gt_kq_is_k(w->type)) {
-        static const gt_kq_fns fns = {gt_kq_sb_avx2, gt_kq_quant_act_avx2};
+        static const gt_kq_fns fns = {gt_kq_row_avx2, gt_kq_quant_act_avx2};
         gt_kq_matmul(w, tile0, tile1, a, y, ldy, &fns);
         return;
     }

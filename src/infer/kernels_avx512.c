@@ -273,7 +273,7 @@ FLOAT_BLOCK(block_bf16, FT_BF16)
 static void matmul_512(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y,
                        size_t ldy) {
     if (gt_kq_is_k(w->type)) { /* AVX-512 CPUs have AVX2: its super-block function */
-        static const gt_kq_fns fns = {gt_kq_sb_avx2, gt_kq_quant_act_avx2};
+        static const gt_kq_fns fns = {gt_kq_row_avx2, gt_kq_quant_act_avx2};
         gt_kq_matmul(w, tile0, tile1, a, y, ldy, &fns);
         return;
     }

@@ -15,23 +15,25 @@ extern const gt_kern gt_kern_avx2;
 extern const gt_kern gt_kern_avx512;
 
 /* K-quant products (kernels_kquant.c). A table's part is one function:
- * one super-block (raw GGUF bytes, its scales already decoded into h)
- * against one token's Q8_K quants a with scale da, added to acc in the
- * canonical order (kernels.h). The integer parts are exact, so each ISA
- * computes them its own way; the float step is gt_kq_step for all. */
-typedef float (*gt_kq_sb_fn)(uint32_t type, const uint8_t *block, const gt_kq_sb *h, const int8_t *a,
-                             float da, float acc);
-float gt_kq_sb_scalar(uint32_t type, const uint8_t *block, const gt_kq_sb *h, const int8_t *a, float da,
-                      float acc);
-float gt_kq_sb_avx2(uint32_t type, const uint8_t *block, const gt_kq_sb *h, const int8_t *a, float da,
-                    float acc);
+ * nk consecutive super-blocks of one row (raw GGUF bytes) against nt
+ * tokens: token t's Q8_K quants of block k at aq + t * aq_stride + 256 k,
+ * its scale at da[t * da_stride + k]; acc[t] gets block after block added
+ * in the canonical order (kernels.h). The integer parts are exact, so each
+ * ISA computes them its own way; the float step is gt_kq_finish for all. */
+typedef void (*gt_kq_row_fn)(uint32_t type, const uint8_t *blocks, int nk, const int8_t *aq,
+                             size_t aq_stride, const float *da, size_t da_stride, int nt, float *acc);
+void gt_kq_row_scalar(uint32_t type, const uint8_t *blocks, int nk, const int8_t *aq, size_t aq_stride,
+                      const float *da, size_t da_stride, int nt, float *acc);
+void gt_kq_row_avx2(uint32_t type, const uint8_t *blocks, int nk, const int8_t *aq, size_t aq_stride,
+                    const float *da, size_t da_stride, int nt, float *acc);
+
 /* Q8_K quantization of 256 activations (kernels_kquant.c defines it; the
  * AVX2 one gives the same bytes and scale). */
 typedef float (*gt_kq_quant_fn)(const float *x, int8_t q[256]);
 float gt_kq_quant_act(const float *x, int8_t q[256]);
 float gt_kq_quant_act_avx2(const float *x, int8_t q[256]);
 typedef struct gt_kq_fns {
-    gt_kq_sb_fn sb;
+    gt_kq_row_fn row;
     gt_kq_quant_fn quant;
 } gt_kq_fns;
 void gt_kq_matmul(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y, size_t ldy,

@@ -5,8 +5,8 @@
  * bytes: 4.5, 5.5 and 6.6 bits per weight stay that small in memory). The
  * activations are quantized as llama.cpp does for these types (Q8_K: one f32
  * scale per 256, from a->x), per block of 256 rows x 8 tokens; within it,
- * each row's super-block scales are decoded once, and the table's own
- * function (gt_kq_sb_fn) meets the raw block with each token. The integer
+ * the table's own function (gt_kq_row_fn) walks each row's super-blocks,
+ * decoding each once for all the tokens. The integer
  * parts of a super-block (sums of 16 products, sums of 16 activation quants)
  * are exact, so each ISA computes them its own way; the float step that
  * fixes the result's bits is gt_kq_finish (kernels_impl.h) for all. */
@@ -23,8 +23,8 @@
 
 /* The reference: the super-block unpacked, its integer parts summed
  * element by element, then the float step. */
-float gt_kq_sb_scalar(uint32_t type, const uint8_t *block, const gt_kq_sb *h, const int8_t *a, float da,
-                      float acc) {
+static float sb_scalar(uint32_t type, const uint8_t *block, const gt_kq_sb *h, const int8_t *a, float da,
+                       float acc) {
     gt_kq_sb u;
     gt_kq_unpack(type, block, &u);
     int32_t p[16], s[16];
@@ -47,6 +47,18 @@ float gt_kq_sb_scalar(uint32_t type, const uint8_t *block, const gt_kq_sb *h, co
         }
     }
     return gt_kq_finish(type, h, dot, mins, da, acc);
+}
+
+void gt_kq_row_scalar(uint32_t type, const uint8_t *blocks, int nk, const int8_t *aq, size_t aq_stride,
+                      const float *da, size_t da_stride, int nt, float *acc) {
+    size_t bb = gt_ggml_block_bytes(type);
+    gt_kq_sb h;
+    for (int k = 0; k < nk; k++) {
+        gt_kq_header(type, blocks + (size_t)k * bb, &h);
+        for (int t = 0; t < nt; t++)
+            acc[t] = sb_scalar(type, blocks + (size_t)k * bb, &h, aq + (size_t)t * aq_stride + (size_t)k * GT_QK_K,
+                               da[(size_t)t * da_stride + (size_t)k], acc[t]);
+    }
 }
 
 /* Quantizes the 256 activations of one super-block as llama.cpp's Q8_K
@@ -78,28 +90,22 @@ float gt_kq_quant_act(const float *x, int8_t q[GT_QK_K]) {
 /* Rows [row0, row0 + nr) against tokens [t0, t0 + nt), KQ_KC super-blocks
  * at a time: the tokens' activations for them quantized once (Q8_K, from
  * a->x), then row by row along its super-blocks (a sequential stream of
- * weights), each block's scales decoded once and met by every token. */
+ * weights) through the table's row function. */
 static void kq_block(const gt_qmat *w, int row0, int nr, const gt_act *a, int t0, int nt, float *y,
                      size_t ldy, const gt_kq_fns *fns) {
     size_t bb = gt_ggml_block_bytes(w->type), rb = bb * (size_t)(w->n_cols / GT_QK_K);
     int n_sb = w->n_cols / GT_QK_K;
     float acc[KQ_NR][KQ_NT] = {{0}}, da[KQ_NT][KQ_KC];
     int8_t aq[KQ_NT][KQ_KC * GT_QK_K];
-    gt_kq_sb h;
     for (int k0 = 0; k0 < n_sb; k0 += KQ_KC) {
         int nk = n_sb - k0 < KQ_KC ? n_sb - k0 : KQ_KC;
         for (int t = 0; t < nt; t++)
             for (int k = 0; k < nk; k++)
                 da[t][k] = fns->quant(a->x + (size_t)(t0 + t) * (size_t)a->n_cols + (size_t)(k0 + k) * GT_QK_K,
-                                           aq[t] + k * GT_QK_K);
-        for (int r = 0; r < nr; r++) {
-            const uint8_t *row = w->qs + (size_t)(row0 + r) * rb;
-            for (int k = 0; k < nk; k++) {
-                const uint8_t *blk = row + (size_t)(k0 + k) * bb;
-                gt_kq_header(w->type, blk, &h);
-                for (int t = 0; t < nt; t++) acc[r][t] = fns->sb(w->type, blk, &h, aq[t] + k * GT_QK_K, da[t][k], acc[r][t]);
-            }
-        }
+                                      aq[t] + k * GT_QK_K);
+        for (int r = 0; r < nr; r++)
+            fns->row(w->type, w->qs + (size_t)(row0 + r) * rb + (size_t)k0 * bb, nk, aq[0], sizeof aq[0], da[0],
+                     KQ_KC, nt, acc[r]);
     }
     for (int r = 0; r < nr; r++)
         for (int t = 0; t < nt; t++) y[(size_t)(t0 + t) * ldy + (size_t)(row0 + r)] = acc[r][t];
