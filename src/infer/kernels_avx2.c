@@ -230,7 +230,7 @@ static inline __m256i shr16(__m256i v, int n) { return _mm256_srl_epi16(v, _mm_c
 
 /* The 256 quants of a block as 8 vectors of 32 unsigned bytes (columns
  * 32c..32c+31 in q[c]); layouts in kquant.h. */
-static inline void kq_decode(uint32_t type, const uint8_t *blk, __m256i q[8]) {
+static inline __attribute__((always_inline)) void kq_decode(uint32_t type, const uint8_t *blk, __m256i q[8]) {
     const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(3), m1 = _mm256_set1_epi8(1);
     if (type == GT_TYPE_Q6_K) {
         for (int h = 0; h < 2; h++) {
@@ -264,7 +264,7 @@ static inline void kq_decode(uint32_t type, const uint8_t *blk, __m256i q[8]) {
 
 /* A super-block's d, dmin and 6-bit scales/mins (Q6_K: d and the 16 int8
  * scales), as gt_kq_header decodes them (the f16 widening by F16C: exact). */
-static inline void kq_header(uint32_t type, const uint8_t *blk, gt_kq_sb *h) {
+static inline __attribute__((always_inline)) void kq_header(uint32_t type, const uint8_t *blk, gt_kq_sb *h) {
     uint16_t d, dmin;
     if (type == GT_TYPE_Q6_K) {
         memcpy(&d, blk + 208, 2);
@@ -286,38 +286,49 @@ static inline void kq_header(uint32_t type, const uint8_t *blk, gt_kq_sb *h) {
     }
 }
 
-void gt_kq_row_avx2(uint32_t type, const uint8_t *blocks, int nk, const int8_t *aq, size_t aq_stride,
-                    const float *da, size_t da_stride, int nt, float *acc) {
+/* gt_kq_row_avx2 for one type (a constant once inlined, so the type's
+ * branches fold away). */
+static inline __attribute__((always_inline)) void
+kq_row(const uint32_t type, const uint8_t *blocks, int nk, const int8_t *aq, size_t aq_stride, const float *da,
+       size_t da_stride, int nt, float *acc) {
     const __m256i ones16 = _mm256_set1_epi16(1);
-    size_t bb = type == GT_TYPE_Q4_K ? 144 : type == GT_TYPE_Q5_K ? 176 : 210;
-    int q6 = type == GT_TYPE_Q6_K;
+    const size_t bb = type == GT_TYPE_Q4_K ? 144 : type == GT_TYPE_Q5_K ? 176 : 210;
+    const int q6 = type == GT_TYPE_Q6_K;
     for (int k = 0; k < nk; k++) {
         const uint8_t *blk = blocks + (size_t)k * bb;
         gt_kq_sb h;
-        __m256i q[8], sc[8], mn[8];
+        __m256i q[8];
         kq_header(type, blk, &h);
         kq_decode(type, blk, q);
-        for (int c = 0; c < 8; c++) {
-            sc[c] = q6 ? _mm256_set_m128i(_mm_set1_epi16((int16_t)h.sc[2 * c + 1]), _mm_set1_epi16((int16_t)h.sc[2 * c]))
-                       : _mm256_set1_epi16((int16_t)h.sc[c]);
-            mn[c] = _mm256_set1_epi8((char)(q6 ? 32 : h.m[c]));
-        }
         for (int t = 0; t < nt; t++) {
             const int8_t *a = aq + (size_t)t * aq_stride + (size_t)k * 256;
             __m256i vdot = _mm256_setzero_si256(), vmin = _mm256_setzero_si256();
             for (int c = 0; c < 8; c++) {
                 __m256i av = _mm256_loadu_si256((const __m256i *)(a + 32 * c));
-                __m256i p = _mm256_maddubs_epi16(q[c], av), m = _mm256_maddubs_epi16(mn[c], av);
+                __m256i p = _mm256_maddubs_epi16(q[c], av);
                 if (q6) { /* (q - 32) a in 16 bits, then scaled per half */
-                    vdot = _mm256_add_epi32(vdot, _mm256_madd_epi16(_mm256_sub_epi16(p, m), sc[c]));
+                    __m256i m = _mm256_maddubs_epi16(_mm256_set1_epi8(32), av);
+                    __m256i sc = _mm256_set_m128i(_mm_set1_epi16((int16_t)h.sc[2 * c + 1]),
+                                                  _mm_set1_epi16((int16_t)h.sc[2 * c]));
+                    vdot = _mm256_add_epi32(vdot, _mm256_madd_epi16(_mm256_sub_epi16(p, m), sc));
                 } else {
-                    vdot = _mm256_add_epi32(vdot, _mm256_madd_epi16(p, sc[c]));
+                    __m256i m = _mm256_maddubs_epi16(_mm256_set1_epi8((char)h.m[c]), av);
+                    vdot = _mm256_add_epi32(vdot, _mm256_madd_epi16(p, _mm256_set1_epi16((int16_t)h.sc[c])));
                     vmin = _mm256_add_epi32(vmin, _mm256_madd_epi16(m, ones16));
                 }
             }
-            acc[t] = gt_kq_finish(type, &h, hsum8_i32(vdot), q6 ? 0 : hsum8_i32(vmin), da[(size_t)t * da_stride + (size_t)k],
-                                  acc[t]);
+            acc[t] = gt_kq_finish(type, &h, hsum8_i32(vdot), q6 ? 0 : hsum8_i32(vmin),
+                                  da[(size_t)t * da_stride + (size_t)k], acc[t]);
         }
+    }
+}
+
+void gt_kq_row_avx2(uint32_t type, const uint8_t *blocks, int nk, const int8_t *aq, size_t aq_stride,
+                    const float *da, size_t da_stride, int nt, float *acc) {
+    switch (type) {
+    case GT_TYPE_Q4_K: kq_row(GT_TYPE_Q4_K, blocks, nk, aq, aq_stride, da, da_stride, nt, acc); break;
+    case GT_TYPE_Q5_K: kq_row(GT_TYPE_Q5_K, blocks, nk, aq, aq_stride, da, da_stride, nt, acc); break;
+    default: kq_row(GT_TYPE_Q6_K, blocks, nk, aq, aq_stride, da, da_stride, nt, acc); break;
     }
 }
 
