@@ -6,9 +6,8 @@
  * activations are quantized as llama.cpp does for these types (Q8_K: one f32
  * scale per 256, from a->x), per block of 256 rows x 8 tokens; within it,
  * the table's own function (gt_kq_row_fn) walks each row's super-blocks,
- * decoding each once for all the tokens. The integer
- * parts of a super-block (sums of 16 products, sums of 16 activation quants)
- * are exact, so each ISA computes them its own way; the float step that
+ * decoding each once for all the tokens. The integer parts of a
+ * super-block (sums of 16 products, sums of 16 activation quants) are exact, so each ISA computes them its own way; the float step that
  * fixes the result's bits is gt_kq_finish (kernels_impl.h) for all. */
 #include <math.h>
 #include <string.h>
@@ -49,6 +48,7 @@ static float sb_scalar(uint32_t type, const uint8_t *block, const gt_kq_sb *h, c
     return gt_kq_finish(type, h, dot, mins, da, acc);
 }
 
+/* The reference row function (gt_kq_row_fn): block by block, token by token. */
 void gt_kq_row_scalar(uint32_t type, const uint8_t *blocks, int nk, const int8_t *aq, size_t aq_stride,
                       const float *da, size_t da_stride, int nt, float *acc) {
     size_t bb = gt_ggml_block_bytes(type);

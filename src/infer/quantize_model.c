@@ -21,6 +21,7 @@ static const gt_qpreset presets[] = {
     {"q6_k", GT_TYPE_Q6_K, 18},
 };
 
+/* Looks a preset up by its exact name. */
 const gt_qpreset *gt_qpreset_find(const char *name) {
     for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++)
         if (!strcmp(presets[i].name, name)) return &presets[i];
@@ -40,6 +41,7 @@ typedef struct qm_tensor {
     gt_pool *pool;
 } qm_tensor;
 
+/* Name tests on a tensor name (not NUL-terminated in the file). */
 static int ends_with(const gt_gguf_str *s, const char *suffix) {
     size_t n = strlen(suffix);
     return s->len >= n && !memcmp(s->ptr + s->len - n, suffix, n);
