@@ -287,11 +287,12 @@ static inline __attribute__((always_inline)) void kq_header(uint32_t type, const
 }
 
 /* gt_kq_row_avx2 for one type (a constant once inlined, so the type's
- * branches fold away). */
+ * branches fold away). The activation side of the mins (Q6_K: of the -32
+ * offset) comes from the group sums: sum_j m_j (bs_2j + bs_2j+1) by one
+ * vpmaddwd against the mins repeated in pairs (Q6_K: 32 sum_g sc_g bs_g,
+ * subtracted from the scaled products). */
 static inline __attribute__((always_inline)) void
-kq_row(const uint32_t type, const uint8_t *blocks, int nk, const int8_t *aq, size_t aq_stride, const float *da,
-       size_t da_stride, int nt, float *acc) {
-    const __m256i ones16 = _mm256_set1_epi16(1);
+kq_row(const uint32_t type, const uint8_t *blocks, int nk, const gt_kq_acts *A, int nt, float *acc) {
     const size_t bb = type == GT_TYPE_Q4_K ? 144 : type == GT_TYPE_Q5_K ? 176 : 210;
     const int q6 = type == GT_TYPE_Q6_K;
     for (int k = 0; k < nk; k++) {
@@ -300,35 +301,39 @@ kq_row(const uint32_t type, const uint8_t *blocks, int nk, const int8_t *aq, siz
         __m256i q[8];
         kq_header(type, blk, &h);
         kq_decode(type, blk, q);
+        /* per group of 16: Q6_K its scale, else its sub-block's min (built in
+         * registers: 16 small stores then a wide load would stall) */
+        const __m256i wv = q6 ? _mm256_setr_epi16((short)h.sc[0], (short)h.sc[1], (short)h.sc[2], (short)h.sc[3],
+                                                  (short)h.sc[4], (short)h.sc[5], (short)h.sc[6], (short)h.sc[7],
+                                                  (short)h.sc[8], (short)h.sc[9], (short)h.sc[10], (short)h.sc[11],
+                                                  (short)h.sc[12], (short)h.sc[13], (short)h.sc[14], (short)h.sc[15])
+                              : _mm256_setr_epi16((short)h.m[0], (short)h.m[0], (short)h.m[1], (short)h.m[1],
+                                                  (short)h.m[2], (short)h.m[2], (short)h.m[3], (short)h.m[3],
+                                                  (short)h.m[4], (short)h.m[4], (short)h.m[5], (short)h.m[5],
+                                                  (short)h.m[6], (short)h.m[6], (short)h.m[7], (short)h.m[7]);
         for (int t = 0; t < nt; t++) {
-            const int8_t *a = aq + (size_t)t * aq_stride + (size_t)k * 256;
-            __m256i vdot = _mm256_setzero_si256(), vmin = _mm256_setzero_si256();
+            const int8_t *a = A->aq + (size_t)t * A->aq_stride + (size_t)k * 256;
+            __m256i vdot = _mm256_setzero_si256();
             for (int c = 0; c < 8; c++) {
-                __m256i av = _mm256_loadu_si256((const __m256i *)(a + 32 * c));
-                __m256i p = _mm256_maddubs_epi16(q[c], av);
-                if (q6) { /* (q - 32) a in 16 bits, then scaled per half */
-                    __m256i m = _mm256_maddubs_epi16(_mm256_set1_epi8(32), av);
-                    __m256i sc = _mm256_set_m128i(_mm_set1_epi16((int16_t)h.sc[2 * c + 1]),
-                                                  _mm_set1_epi16((int16_t)h.sc[2 * c]));
-                    vdot = _mm256_add_epi32(vdot, _mm256_madd_epi16(_mm256_sub_epi16(p, m), sc));
-                } else {
-                    __m256i m = _mm256_maddubs_epi16(_mm256_set1_epi8((char)h.m[c]), av);
-                    vdot = _mm256_add_epi32(vdot, _mm256_madd_epi16(p, _mm256_set1_epi16((int16_t)h.sc[c])));
-                    vmin = _mm256_add_epi32(vmin, _mm256_madd_epi16(m, ones16));
-                }
+                __m256i p = _mm256_maddubs_epi16(q[c], _mm256_loadu_si256((const __m256i *)(a + 32 * c)));
+                __m256i sc = q6 ? _mm256_set_m128i(_mm_set1_epi16((int16_t)h.sc[2 * c + 1]),
+                                                   _mm_set1_epi16((int16_t)h.sc[2 * c]))
+                                : _mm256_set1_epi16((int16_t)h.sc[c]);
+                vdot = _mm256_add_epi32(vdot, _mm256_madd_epi16(p, sc));
             }
-            acc[t] = gt_kq_finish(type, &h, hsum8_i32(vdot), q6 ? 0 : hsum8_i32(vmin),
-                                  da[(size_t)t * da_stride + (size_t)k], acc[t]);
+            __m256i bsv = _mm256_loadu_si256((const __m256i *)(A->bs + (size_t)t * A->bs_stride + (size_t)k * 16));
+            int32_t dot = hsum8_i32(vdot), side = hsum8_i32(_mm256_madd_epi16(bsv, wv));
+            float da = A->da[(size_t)t * A->da_stride + (size_t)k];
+            acc[t] = q6 ? gt_kq_finish(type, &h, dot - 32 * side, 0, da, acc[t]) : gt_kq_finish(type, &h, dot, side, da, acc[t]);
         }
     }
 }
 
-void gt_kq_row_avx2(uint32_t type, const uint8_t *blocks, int nk, const int8_t *aq, size_t aq_stride,
-                    const float *da, size_t da_stride, int nt, float *acc) {
+void gt_kq_row_avx2(uint32_t type, const uint8_t *blocks, int nk, const gt_kq_acts *a, int nt, float *acc) {
     switch (type) {
-    case GT_TYPE_Q4_K: kq_row(GT_TYPE_Q4_K, blocks, nk, aq, aq_stride, da, da_stride, nt, acc); break;
-    case GT_TYPE_Q5_K: kq_row(GT_TYPE_Q5_K, blocks, nk, aq, aq_stride, da, da_stride, nt, acc); break;
-    default: kq_row(GT_TYPE_Q6_K, blocks, nk, aq, aq_stride, da, da_stride, nt, acc); break;
+    case GT_TYPE_Q4_K: kq_row(GT_TYPE_Q4_K, blocks, nk, a, nt, acc); break;
+    case GT_TYPE_Q5_K: kq_row(GT_TYPE_Q5_K, blocks, nk, a, nt, acc); break;
+    default: kq_row(GT_TYPE_Q6_K, blocks, nk, a, nt, acc); break;
     }
 }
 

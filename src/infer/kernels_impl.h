@@ -17,15 +17,20 @@ extern const gt_kern gt_kern_avx512;
 /* K-quant products (kernels_kquant.c). A table's part is one function:
  * nk consecutive super-blocks of one row (raw GGUF bytes) against nt
  * tokens: token t's Q8_K quants of block k at aq + t * aq_stride + 256 k,
- * its scale at da[t * da_stride + k]; acc[t] gets block after block added
- * in the canonical order (kernels.h). The integer parts are exact, so each
+ * the sums of its 16 groups of 16 quants at bs + t * bs_stride + 16 k, its
+ * scale at da[t * da_stride + k]; acc[t] gets block after block added in
+ * the canonical order (kernels.h). The integer parts are exact, so each
  * ISA computes them its own way; the float step is gt_kq_finish for all. */
-typedef void (*gt_kq_row_fn)(uint32_t type, const uint8_t *blocks, int nk, const int8_t *aq,
-                             size_t aq_stride, const float *da, size_t da_stride, int nt, float *acc);
-void gt_kq_row_scalar(uint32_t type, const uint8_t *blocks, int nk, const int8_t *aq, size_t aq_stride,
-                      const float *da, size_t da_stride, int nt, float *acc);
-void gt_kq_row_avx2(uint32_t type, const uint8_t *blocks, int nk, const int8_t *aq, size_t aq_stride,
-                    const float *da, size_t da_stride, int nt, float *acc);
+typedef struct gt_kq_acts {
+    const int8_t *aq;
+    const int16_t *bs;
+    const float *da;
+    size_t aq_stride, bs_stride, da_stride;
+} gt_kq_acts;
+typedef void (*gt_kq_row_fn)(uint32_t type, const uint8_t *blocks, int nk, const gt_kq_acts *a, int nt,
+                             float *acc);
+void gt_kq_row_scalar(uint32_t type, const uint8_t *blocks, int nk, const gt_kq_acts *a, int nt, float *acc);
+void gt_kq_row_avx2(uint32_t type, const uint8_t *blocks, int nk, const gt_kq_acts *a, int nt, float *acc);
 
 /* Q8_K quantization of 256 activations (kernels_kquant.c defines it; the
  * AVX2 one gives the same bytes and scale). */

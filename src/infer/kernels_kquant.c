@@ -48,16 +48,17 @@ static float sb_scalar(uint32_t type, const uint8_t *block, const gt_kq_sb *h, c
     return gt_kq_finish(type, h, dot, mins, da, acc);
 }
 
-/* The reference row function (gt_kq_row_fn): block by block, token by token. */
-void gt_kq_row_scalar(uint32_t type, const uint8_t *blocks, int nk, const int8_t *aq, size_t aq_stride,
-                      const float *da, size_t da_stride, int nt, float *acc) {
+/* The reference row function (gt_kq_row_fn): block by block, token by
+ * token, from the quants alone (the group sums are the other paths'
+ * shortcut). */
+void gt_kq_row_scalar(uint32_t type, const uint8_t *blocks, int nk, const gt_kq_acts *a, int nt, float *acc) {
     size_t bb = gt_ggml_block_bytes(type);
     gt_kq_sb h;
     for (int k = 0; k < nk; k++) {
         gt_kq_header(type, blocks + (size_t)k * bb, &h);
         for (int t = 0; t < nt; t++)
-            acc[t] = sb_scalar(type, blocks + (size_t)k * bb, &h, aq + (size_t)t * aq_stride + (size_t)k * GT_QK_K,
-                               da[(size_t)t * da_stride + (size_t)k], acc[t]);
+            acc[t] = sb_scalar(type, blocks + (size_t)k * bb, &h, a->aq + (size_t)t * a->aq_stride + (size_t)k * GT_QK_K,
+                               a->da[(size_t)t * a->da_stride + (size_t)k], acc[t]);
     }
 }
 
@@ -97,15 +98,22 @@ static void kq_block(const gt_qmat *w, int row0, int nr, const gt_act *a, int t0
     int n_sb = w->n_cols / GT_QK_K;
     float acc[KQ_NR][KQ_NT] = {{0}}, da[KQ_NT][KQ_KC];
     int8_t aq[KQ_NT][KQ_KC * GT_QK_K];
+    int16_t bs[KQ_NT][KQ_KC * 16];
+    const gt_kq_acts acts = {aq[0], bs[0], da[0], sizeof aq[0], KQ_KC * 16, KQ_KC};
     for (int k0 = 0; k0 < n_sb; k0 += KQ_KC) {
         int nk = n_sb - k0 < KQ_KC ? n_sb - k0 : KQ_KC;
         for (int t = 0; t < nt; t++)
-            for (int k = 0; k < nk; k++)
-                da[t][k] = fns->quant(a->x + (size_t)(t0 + t) * (size_t)a->n_cols + (size_t)(k0 + k) * GT_QK_K,
-                                      aq[t] + k * GT_QK_K);
+            for (int k = 0; k < nk; k++) {
+                int8_t *q = aq[t] + k * GT_QK_K;
+                da[t][k] = fns->quant(a->x + (size_t)(t0 + t) * (size_t)a->n_cols + (size_t)(k0 + k) * GT_QK_K, q);
+                for (int g = 0; g < 16; g++) {
+                    int sum = 0;
+                    for (int i = 0; i < 16; i++) sum += q[16 * g + i];
+                    bs[t][16 * k + g] = (int16_t)sum;
+                }
+            }
         for (int r = 0; r < nr; r++)
-            fns->row(w->type, w->qs + (size_t)(row0 + r) * rb + (size_t)k0 * bb, nk, aq[0], sizeof aq[0], da[0],
-                     KQ_KC, nt, acc[r]);
+            fns->row(w->type, w->qs + (size_t)(row0 + r) * rb + (size_t)k0 * bb, nk, &acts, nt, acc[r]);
     }
     for (int r = 0; r < nr; r++)
         for (int t = 0; t < nt; t++) y[(size_t)(t0 + t) * ldy + (size_t)(row0 + r)] = acc[r][t];
