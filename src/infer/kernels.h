@@ -34,8 +34,10 @@
  *     The integer sums are exact (int32); their conversion rounds to f32.
  *
  * The result is acc. SIMD paths vectorise across rows (one lane per row of a
- * tile) and tokens, never inside one dot product, so no lane split or
- * reduction tree enters the order. fma is a fused multiply-add (fmaf in the
+ * tile) and tokens, never a float sum inside one dot product, so no lane
+ * split or reduction tree enters the order (the K-quant paths vectorise
+ * inside a super-block, but only its integer sums, which are exact in any
+ * order). fma is a fused multiply-add (fmaf in the
  * scalar path), so no compiler contraction can change a result. */
 #ifndef GT_INFER_KERNELS_H
 #define GT_INFER_KERNELS_H
