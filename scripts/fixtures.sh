@@ -10,9 +10,20 @@
 #       one keeps its output matrix in q8_0, as llama.cpp's presets mix types)
 #   tiny-qwen2-{f16,q8_0}.gguf       the same shape around the GPT-2 BPE
 #       vocabulary (q/k/v biases, tied embeddings)
+#   tiny-llama-{q4_k_m,q5_k}.gguf, tiny-qwen2-q4_k_m.gguf  K-quants: 256 dims
+#       and ff 512 (super-blocks of 256 need them), weights normal(0, 0.07)
+#       so that each layer's sums have the 128-dim models' scale (0.1 *
+#       sqrt(128/256)); q4_k_m mixes Q4_K with Q6_K as llama.cpp's Q4_K_M
+#       preset does (attn_v, ffn_down on the layers it picks, output)
 #   *.ref.json                       llama.cpp's tokens, top-8 logits per
 #       position and greedy steps for tests/ref/prompts.txt, computed by
 #       tests/ref/llama_ref.c linked against libllama (scripts/setup.sh test)
+#   ../quant/ggml_quant_ref.bin      ggml's quantized bytes and dequantized
+#       values for seeded rows in Q4_K, Q5_K, Q6_K, Q8_0, Q4_0, written by
+#       tests/ref/ggml_quant_ref.c linked against libggml-base
+#   ../quant/in-{llama-f16,qwen2-f32}.gguf and .PRESET.gguf  unquantized
+#       models (gotong model random) and llama.cpp's quantization of them
+#       (tests/ref/llama_quantize_ref.c: llama_model_quantize, one thread)
 #
 # The models are rewritten on every run (well under a second) so they always
 # come from the gotong being tested; a reference is recomputed only when its
@@ -50,20 +61,42 @@ if [ ! -x "$REF_BIN" ] || [ "$REF_SRC" -nt "$REF_BIN" ]; then
   mv "$REF_BIN.tmp" "$REF_BIN"
 fi
 
-# name arch vocab type output-type
+# ggml's quantizers on fixed rows, recomputed when the generator or the
+# library changes.
+QREF_SRC="$ROOT/tests/ref/ggml_quant_ref.c"
+QREF_BIN="$LIB/ggml_quant_ref"
+QREF_OUT="$CACHE/fixtures/quant/ggml_quant_ref.bin"
+if [ ! -x "$QREF_BIN" ] || [ "$QREF_SRC" -nt "$QREF_BIN" ]; then
+  cc -std=c11 -O1 -Wall -Wextra -Werror -I"$LIB/include" -o "$QREF_BIN.tmp" "$QREF_SRC" \
+    -L"$LIB/lib" -lggml-base -lm -Wl,-rpath,"$LIB/lib" || die "cannot build $QREF_SRC against $LIB"
+  mv "$QREF_BIN.tmp" "$QREF_BIN"
+fi
+qkey=$( (sha256sum "$QREF_SRC" | cut -d' ' -f1; readlink "$LIB/lib/libllama.so") | sha256sum | cut -d' ' -f1)
+if [ ! -f "$QREF_OUT" ] || [ "$(cat "$QREF_OUT.key" 2>/dev/null)" != "$qkey" ]; then
+  mkdir -p "$(dirname "$QREF_OUT")"
+  echo "fixtures: ggml's quantizer outputs" >&2
+  "$QREF_BIN" "$QREF_OUT.tmp" || die "ggml_quant_ref failed"
+  mv "$QREF_OUT.tmp" "$QREF_OUT"
+  echo "$qkey" >"$QREF_OUT.key"
+fi
+
+# name arch vocab type output-type [dim ff std] (default 128 352 0.1)
 MODELS=(
-  "tiny-llama-f16   llama ggml-vocab-llama-spm.gguf f16  f16"
-  "tiny-llama-q8_0  llama ggml-vocab-llama-spm.gguf q8_0 q8_0"
-  "tiny-llama-q4_0  llama ggml-vocab-llama-spm.gguf q4_0 q8_0"
-  "tiny-qwen2-f16   qwen2 ggml-vocab-gpt-2.gguf     f16  f16"
-  "tiny-qwen2-q8_0  qwen2 ggml-vocab-gpt-2.gguf     q8_0 q8_0"
+  "tiny-llama-f16    llama ggml-vocab-llama-spm.gguf f16    f16"
+  "tiny-llama-q8_0   llama ggml-vocab-llama-spm.gguf q8_0   q8_0"
+  "tiny-llama-q4_0   llama ggml-vocab-llama-spm.gguf q4_0   q8_0"
+  "tiny-qwen2-f16    qwen2 ggml-vocab-gpt-2.gguf     f16    f16"
+  "tiny-qwen2-q8_0   qwen2 ggml-vocab-gpt-2.gguf     q8_0   q8_0"
+  "tiny-llama-q4_k_m llama ggml-vocab-llama-spm.gguf q4_k_m q6_k 256 512 0.07"
+  "tiny-llama-q5_k   llama ggml-vocab-llama-spm.gguf q5_k   q5_k 256 512 0.07"
+  "tiny-qwen2-q4_k_m qwen2 ggml-vocab-gpt-2.gguf     q4_k_m q6_k 256 512 0.07"
 )
 gen_key=$( (sha256sum "$REF_SRC" "$PROMPTS" | cut -d' ' -f1; readlink "$LIB/lib/libllama.so") | sha256sum | cut -d' ' -f1)
 for row in "${MODELS[@]}"; do
-  read -r name arch vocab type out_type <<<"$row"
+  read -r name arch vocab type out_type dim ff std <<<"$row"
   model="$OUT/$name.gguf"
-  if ! log=$("$GOTONG" model random --like "$VOCABS/$vocab" --arch "$arch" --dim 128 --layers 2 --heads 4 \
-      --kv-heads 2 --ff 352 --type "$type" --output-type "$out_type" --seed 1 --std 0.1 --threads 2 \
+  if ! log=$("$GOTONG" model random --like "$VOCABS/$vocab" --arch "$arch" --dim "${dim:-128}" --layers 2 \
+      --heads 4 --kv-heads 2 --ff "${ff:-352}" --type "$type" --output-type "$out_type" --seed 1 --std "${std:-0.1}" --threads 2 \
       -o "$model.tmp" 2>&1); then
     echo "$log" >&2
     die "gotong model random failed for $name"
@@ -75,5 +108,39 @@ for row in "${MODELS[@]}"; do
   "$REF_BIN" "$model" "$PROMPTS" "$OUT/$name.ref.json.tmp" || die "llama_ref failed on $model"
   mv "$OUT/$name.ref.json.tmp" "$OUT/$name.ref.json"
   echo "$key" >"$OUT/$name.ref.key"
+done
+# llama.cpp's quantizer on two unquantized models: file, presets (llama_ftype).
+QDIR="$CACHE/fixtures/quant"
+LQ_SRC="$ROOT/tests/ref/llama_quantize_ref.c"
+LQ_BIN="$LIB/llama_quantize_ref"
+if [ ! -x "$LQ_BIN" ] || [ "$LQ_SRC" -nt "$LQ_BIN" ]; then
+  cc -std=c11 -O1 -Wall -Wextra -Werror -I"$LIB/include" -DLLAMA_LIB_DIR="\"$LIB/lib\"" -o "$LQ_BIN.tmp" "$LQ_SRC" \
+    -L"$LIB/lib" -lllama -lggml -lggml-base -Wl,-rpath,"$LIB/lib" || die "cannot build $LQ_SRC against $LIB"
+  mv "$LQ_BIN.tmp" "$LQ_BIN"
+fi
+QMODELS=(
+  "in-llama-f16 llama ggml-vocab-llama-spm.gguf f16 q4_k_m:15 q4_k_s:14 q5_k_m:17 q6_k:18 q8_0:7 q4_0:2"
+  "in-qwen2-f32 qwen2 ggml-vocab-gpt-2.gguf     f32 q4_k_m:15"
+)
+lq_key=$( (sha256sum "$LQ_SRC" | cut -d' ' -f1; readlink "$LIB/lib/libllama.so") | sha256sum | cut -d' ' -f1)
+for row in "${QMODELS[@]}"; do
+  read -r name arch vocab type presets <<<"$row"
+  model="$QDIR/$name.gguf"
+  if ! log=$("$GOTONG" model random --like "$VOCABS/$vocab" --arch "$arch" --dim 256 --layers 2 --heads 4 \
+      --kv-heads 2 --ff 512 --type "$type" --seed 2 --std 0.07 --threads 2 -o "$model.tmp" 2>&1); then
+    echo "$log" >&2
+    die "gotong model random failed for $name"
+  fi
+  mv "$model.tmp" "$model"
+  for pf in $presets; do
+    preset=${pf%%:*} ftype=${pf##*:}
+    ref="$QDIR/$name.$preset.gguf"
+    key="$(sha256sum "$model" | cut -d' ' -f1) $lq_key $ftype"
+    if [ -f "$ref" ] && [ "$(cat "$ref.key" 2>/dev/null)" = "$key" ]; then continue; fi
+    echo "fixtures: llama.cpp's $preset of $name" >&2
+    "$LQ_BIN" "$model" "$ref.tmp" "$ftype" || die "llama_quantize_ref failed on $model ($preset)"
+    mv "$ref.tmp" "$ref"
+    echo "$key" >"$ref.key"
+  done
 done
 echo "fixtures: $OUT ready (${#MODELS[@]} models with llama.cpp references)" >&2

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "base/alloc.h"
@@ -307,7 +308,7 @@ static int parse_u32(const char *opt, const char *v, uint32_t lo, uint32_t hi, u
 static void usage_random(FILE *f) {
     fprintf(f,
             "usage: gotong model random --like VOCAB.gguf --arch llama|qwen2 --dim D --layers L\n"
-            "         --heads H --kv-heads K --ff F [--type q8_0|q4_0|f16|bf16|f32] [--seed S]\n"
+            "         --heads H --kv-heads K --ff F [--type TYPE] [--seed S]\n"
             "         [--ctx N] [--rope-base B] [--tied|--untied] [--output-type TYPE]\n"
             "         [--std S] [--threads T] -o OUT.gguf\n"
             "Writes a model with seeded random weights (normal(0, S), S %.2f by default;\n"
@@ -315,6 +316,9 @@ static void usage_random(FILE *f) {
             "qwen2 gets q/k/v biases and tied embeddings unless --untied; llama gets\n"
             "output.weight unless --tied, in --output-type (default: --type), as\n"
             "llama.cpp's presets mix types.\n"
+            "TYPE: q8_0, q4_0, q4_k, q5_k, q6_k, f16, bf16, f32, or the mixes q4_k_m and\n"
+            "q5_k_m (llama.cpp's Q4_K_M/Q5_K_M choices: attn_v and ffn_down in q6_k on the\n"
+            "first and last eighth of the layers and every third between, output in q6_k).\n"
             "Defaults: --type q8_0 --seed 1 --ctx 2048, rope base 10000 (llama) / 1000000 (qwen2).\n",
             (double)MODEL_WEIGHT_STD);
 }
@@ -325,6 +329,7 @@ typedef struct random_opts {
     uint32_t dim, layers, heads, kv_heads, ff, seed, ctx, threads, type, out_type;
     float rope_base, weight_std;
     int tied, qwen2;
+    int mix;                   /* --type q4_k_m / q5_k_m: llama.cpp's per-tensor choices */
 } random_opts;
 
 /* Parses one option that takes a value into o; 0 or a usage error's code. */
@@ -358,15 +363,31 @@ static int parse_random_value(const char *a, const char *v, random_opts *o) {
 }
 
 /* Parses a weight type name for `model random`'s option opt; on a bad name
- * prints the usage error and returns its code. */
-static int random_type(const char *opt, const char *name, uint32_t *out) {
-    if (!strcmp(name, "q8_0")) *out = GT_TYPE_Q8_0;
+ * prints the usage error and returns its code. *mix (may be NULL: no mix
+ * allowed) is set for the K-quant mixes q4_k_m / q5_k_m. */
+static int random_type(const char *opt, const char *name, uint32_t *out, int *mix) {
+    int m = 0;
+    if (mix && (!strcasecmp(name, "q4_k_m") || !strcasecmp(name, "q5_k_m"))) {
+        m = 1;
+        *out = name[1] == '4' ? GT_TYPE_Q4_K : GT_TYPE_Q5_K;
+    } else if (!strcasecmp(name, "q4_k")) *out = GT_TYPE_Q4_K;
+    else if (!strcasecmp(name, "q5_k")) *out = GT_TYPE_Q5_K;
+    else if (!strcasecmp(name, "q6_k")) *out = GT_TYPE_Q6_K;
+    else if (!strcmp(name, "q8_0")) *out = GT_TYPE_Q8_0;
     else if (!strcmp(name, "q4_0")) *out = GT_TYPE_Q4_0;
     else if (!strcmp(name, "f16")) *out = GT_TYPE_F16;
     else if (!strcmp(name, "bf16")) *out = GT_TYPE_BF16;
     else if (!strcmp(name, "f32")) *out = GT_TYPE_F32;
-    else return gt_cli_usage_error("model random", "%s must be q8_0, q4_0, f16, bf16 or f32, not \"%s\"", opt, name);
+    else return gt_cli_usage_error("model random", "%s must be q8_0, q4_0, q4_k, q5_k, q6_k, f16, bf16 or f32%s, "
+                                   "not \"%s\"", opt, mix ? " (or q4_k_m, q5_k_m)" : "", name);
+    if (mix) *mix = m;
     return 0;
+}
+
+/* llama.cpp's Q4_K_M/Q5_K_M rule for attn_v and ffn_down: more bits on the
+ * first and last eighth of the layers and on every third layer between. */
+static int more_bits_layer(uint32_t il, uint32_t n_layer) {
+    return il < n_layer / 8 || il >= 7 * n_layer / 8 || (il - n_layer / 8) % 3 == 2;
 }
 
 /* Checks the shape: architecture, type, heads dividing the width, block
@@ -378,9 +399,9 @@ static int check_random_opts(random_opts *o) {
     o->qwen2 = !strcmp(o->arch, "qwen2");
     if (!o->qwen2 && strcmp(o->arch, "llama"))
         return gt_cli_usage_error("model random", "--arch must be llama or qwen2, not \"%s\"", o->arch);
-    if (random_type("--type", o->type_s, &o->type)) return GT_CLI_EXIT_USAGE;
-    if (!o->out_type_s) o->out_type_s = o->type_s;
-    if (random_type("--output-type", o->out_type_s, &o->out_type)) return GT_CLI_EXIT_USAGE;
+    if (random_type("--type", o->type_s, &o->type, &o->mix)) return GT_CLI_EXIT_USAGE;
+    if (!o->out_type_s) o->out_type_s = o->mix ? "q6_k" : o->type_s;
+    if (random_type("--output-type", o->out_type_s, &o->out_type, NULL)) return GT_CLI_EXIT_USAGE;
     if (!o->kv_heads) o->kv_heads = o->heads;
     if (o->dim % o->heads || o->heads % o->kv_heads || (o->dim / o->heads) % 2)
         return gt_cli_usage_error("model random", "--dim %u must split into --heads %u even-sized heads, "
@@ -435,7 +456,8 @@ static void write_random_metadata(gt_gguf_writer *w, const random_opts *o, uint6
     gt_gguf_writer_set_u32(w, "general.quantization_version", 2);
     uint32_t t = o->type;
     uint32_t ftype = t == GT_TYPE_F32 ? 0 : t == GT_TYPE_F16 ? 1 : t == GT_TYPE_Q4_0 ? 2
-                   : t == GT_TYPE_Q8_0 ? 7 : 32; /* llama_ftype numbering */
+                   : t == GT_TYPE_Q8_0 ? 7 : t == GT_TYPE_Q4_K ? 14 + (uint32_t)o->mix
+                   : t == GT_TYPE_Q5_K ? 16 + (uint32_t)o->mix : t == GT_TYPE_Q6_K ? 18 : 32; /* llama_ftype numbering */
     gt_gguf_writer_set_u32(w, "general.file_type", ftype);
 #undef AKEY
     for (uint64_t i = 0; i < vg->n_kv; i++)
@@ -456,7 +478,8 @@ static void add_random_tensors(rand_list *L, const random_opts *o, uint64_t n_vo
         BLK("attn_norm.weight", dim, 1, GT_TYPE_F32, FILL_ONES);
         BLK("attn_q.weight", dim, dim, type, FILL_NORMAL);
         BLK("attn_k.weight", dim, kv_dim, type, FILL_NORMAL);
-        BLK("attn_v.weight", dim, kv_dim, type, FILL_NORMAL);
+        uint32_t more = o->mix && more_bits_layer(l, o->layers) ? GT_TYPE_Q6_K : type;
+        BLK("attn_v.weight", dim, kv_dim, more, FILL_NORMAL);
         if (o->qwen2) {
             BLK("attn_q.bias", dim, 1, GT_TYPE_F32, FILL_NORMAL);
             BLK("attn_k.bias", kv_dim, 1, GT_TYPE_F32, FILL_NORMAL);
@@ -466,7 +489,7 @@ static void add_random_tensors(rand_list *L, const random_opts *o, uint64_t n_vo
         BLK("ffn_norm.weight", dim, 1, GT_TYPE_F32, FILL_ONES);
         BLK("ffn_gate.weight", dim, ff, type, FILL_NORMAL);
         BLK("ffn_up.weight", dim, ff, type, FILL_NORMAL);
-        BLK("ffn_down.weight", ff, dim, type, FILL_NORMAL);
+        BLK("ffn_down.weight", ff, dim, more, FILL_NORMAL);
 #undef BLK
     }
 }
@@ -627,19 +650,23 @@ static int cmd_list(int argc, char **argv) {
     return 0;
 }
 
+int gt_cli_model_quantize(int argc, char **argv); /* cli_quantize.c */
+
 static int cmd_model(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         FILE *f = argc < 2 ? stderr : stdout;
         fprintf(f, "usage: gotong model info MODEL.gguf [--json] [--tensors]\n"
                    "       gotong model list [DIR...] [--json]\n"
                    "       gotong model random --like VOCAB.gguf --arch llama|qwen2 ... -o OUT.gguf\n"
+                   "       gotong model quantize IN.gguf OUT.gguf --type q4_k_m|q8_0|...\n"
                    "(gotong model SUBCOMMAND --help for each)\n");
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "info")) return cmd_info(argc - 1, argv + 1);
     if (!strcmp(argv[1], "random")) return cmd_random(argc - 1, argv + 1);
     if (!strcmp(argv[1], "list")) return cmd_list(argc - 1, argv + 1);
-    return gt_cli_usage_error("model", "unknown subcommand \"%s\" (info, list, random)", argv[1]);
+    if (!strcmp(argv[1], "quantize")) return gt_cli_model_quantize(argc - 1, argv + 1);
+    return gt_cli_usage_error("model", "unknown subcommand \"%s\" (info, list, quantize, random)", argv[1]);
 }
 
 GT_CLI_COMMAND(model_cmd, "model", "list and inspect GGUF models, write random-weight ones", cmd_model)

@@ -17,6 +17,7 @@
 #include "base/alloc.h"
 #include "infer/gguf.h"
 #include "infer/kernels_impl.h"
+#include "infer/kquant.h"
 
 /* --- number formats -------------------------------------------------------- */
 
@@ -116,6 +117,9 @@ void gt_dequant_row(uint32_t type, const void *row, float *out, int64_t n) {
         }
         break;
     }
+    case GT_TYPE_Q4_K: gt_dequant_row_q4_k(row, out, n); break;
+    case GT_TYPE_Q5_K: gt_dequant_row_q5_k(row, out, n); break;
+    case GT_TYPE_Q6_K: gt_dequant_row_q6_k(row, out, n); break;
     default: assert(!"gt_dequant_row: unsupported type"); break;
     }
 }
@@ -147,7 +151,7 @@ void *gt_kern_alloc(size_t n, void **mem) {
 
 int gt_kern_type_ok(uint32_t type) {
     return type == GT_TYPE_F32 || type == GT_TYPE_F16 || type == GT_TYPE_BF16 ||
-           type == GT_TYPE_Q8_0 || type == GT_TYPE_Q4_0;
+           type == GT_TYPE_Q8_0 || type == GT_TYPE_Q4_0 || gt_kq_is_k(type);
 }
 
 static size_t elem_bytes(uint32_t type) { return type == GT_TYPE_F32 ? 4 : 2; }
@@ -157,13 +161,16 @@ static int qmat_shape(gt_qmat *m, uint32_t type, int n_rows, int n_cols, gt_err 
     memset(m, 0, sizeof *m);
     if (!gt_kern_type_ok(type))
         return gt_err_set(err, GT_EUNSUPPORTED,
-                          "weight type %s is not supported (expected f32, f16, bf16, q8_0 "
-                          "or q4_0)",
+                          "weight type %s is not supported (expected f32, f16, bf16, q8_0, "
+                          "q4_0, q4_K, q5_K or q6_K)",
                           gt_ggml_type_name(type));
     if (n_rows < 1 || n_cols < GT_QK || n_cols % GT_QK)
         return gt_err_set(err, GT_EINVAL,
                           "matrix %d x %d: rows must be >= 1 and columns a multiple of %d",
                           n_rows, n_cols, GT_QK);
+    if (gt_kq_is_k(type) && n_cols % GT_QK_K)
+        return gt_err_set(err, GT_EINVAL, "matrix %d x %d in %s: columns must be a multiple of %d",
+                          n_rows, n_cols, gt_ggml_type_name(type), GT_QK_K);
     const int R = GT_KERN_TILE_ROWS;
     m->type = type;
     m->n_rows = n_rows;
@@ -173,6 +180,7 @@ static int qmat_shape(gt_qmat *m, uint32_t type, int n_rows, int n_cols, gt_err 
     int quant = type == GT_TYPE_Q8_0 || type == GT_TYPE_Q4_0;
     if (type == GT_TYPE_Q8_0) m->qs_tile_bytes = (size_t)n_cols * R;
     else if (type == GT_TYPE_Q4_0) m->qs_tile_bytes = (size_t)n_cols * R / 2;
+    else if (gt_kq_is_k(type)) m->qs_tile_bytes = gt_ggml_row_bytes(type, (uint64_t)n_cols) * R;
     else m->qs_tile_bytes = (size_t)n_cols * R * elem_bytes(type);
     m->d_tile_bytes = quant ? (size_t)m->n_blocks * R * sizeof(gt_f16) : 0;
     return 0;
@@ -216,6 +224,10 @@ int gt_qmat_pack_into(gt_qmat *m, uint32_t type, const void *data, int n_rows, i
     m->qs = mem;
     m->d = quant ? (gt_f16 *)(m->qs + qmat_d_off(m)) : NULL;
     size_t row_bytes = gt_ggml_row_bytes(type, (uint64_t)n_cols);
+    if (gt_kq_is_k(type)) { /* GGUF rows as they are; padding rows stay zero */
+        memcpy(m->qs, data, row_bytes * (size_t)n_rows);
+        return 0;
+    }
     for (int row = 0; row < m->n_tiles * R; row++) {
         int tile = row / R, r = row % R;
         uint8_t *tq = m->qs + (size_t)tile * m->qs_tile_bytes;
@@ -377,6 +389,11 @@ static float dot_row_scalar(const gt_qmat *w, int tile, int r, const gt_act *a, 
 static void matmul_scalar(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y,
                           size_t ldy) {
     assert(a->n_cols == w->n_cols);
+    if (gt_kq_is_k(w->type)) {
+        static const gt_kq_fns fns = {gt_kq_row_scalar, gt_kq_quant_act};
+        gt_kq_matmul(w, tile0, tile1, a, y, ldy, &fns);
+        return;
+    }
     for (int tile = tile0; tile < tile1; tile++)
         for (int r = 0; r < GT_KERN_TILE_ROWS; r++) {
             int row = tile * GT_KERN_TILE_ROWS + r;
@@ -478,7 +495,9 @@ const gt_kern *gt_kern_isa(gt_isa isa) {
             return &gt_kern_avx2;
         return NULL;
     case GT_ISA_AVX512:
+        /* AVX2 too: the K-quant products use its super-block function. */
         if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+            __builtin_cpu_supports("avx2") &&
             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni") &&
             __builtin_cpu_supports("fma") && cpu_has_f16c())
             return &gt_kern_avx512;

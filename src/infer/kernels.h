@@ -10,7 +10,8 @@
  *
  * Activations feeding a quantized matrix are quantized to 8-bit blocks of 32
  * (scale = amax/127 rounded to f16, kept in f32), and the matrix product is
- * integer dot products per block, scaled in f32.
+ * integer dot products per block, scaled in f32 (K-quant matrices: blocks of
+ * 256 as llama.cpp's Q8_K, see below).
  *
  * Determinism. Every kernel follows one canonical order of operations, so the
  * scalar reference and every SIMD path give bit-identical results, and a
@@ -21,10 +22,22 @@
  *     p = the sum of the 32 integer products w * a (exact in int32),
  *     acc = fma((float)p, dw * da, acc), where dw * da is one f32 product.
  *   Float weights: for each column k, ascending, acc = fma(w[k], x[k], acc).
+ *   K-quant weights (kquant.h): the activations are quantized per super-block
+ *     of 256 as llama.cpp's Q8_K (one f32 scale da = 1/iscale, iscale =
+ *     -127/max), then for each super-block, ascending, with P_g the exact
+ *     integer sum of q * a over the 16 columns of group g and A_g that of a:
+ *     Q4_K, Q5_K (scales sc_j, mins m_j of the 8 sub-blocks; d, dmin):
+ *       acc = fma((float)(sum_j sc_j (P_2j + P_2j+1)), d * da, acc);
+ *       acc = fma((float)(sum_j m_j (A_2j + A_2j+1)), -(dmin * da), acc);
+ *     Q6_K (scales sc_g of the 16 groups; d):
+ *       acc = fma((float)(sum_g sc_g (P_g - 32 A_g)), d * da, acc).
+ *     The integer sums are exact (int32); their conversion rounds to f32.
  *
  * The result is acc. SIMD paths vectorise across rows (one lane per row of a
- * tile) and tokens, never inside one dot product, so no lane split or
- * reduction tree enters the order. fma is a fused multiply-add (fmaf in the
+ * tile) and tokens, never a float sum inside one dot product, so no lane
+ * split or reduction tree enters the order (the K-quant paths vectorise
+ * inside a super-block, but only its integer sums, which are exact in any
+ * order). fma is a fused multiply-add (fmaf in the
  * scalar path), so no compiler contraction can change a result. */
 #ifndef GT_INFER_KERNELS_H
 #define GT_INFER_KERNELS_H
@@ -62,7 +75,8 @@ gt_f16 gt_f32_to_f16(float f);
 float gt_bf16_to_f32(gt_bf16 h);
 
 /* Dequantizes one row of n elements of a GGUF type into f32 (n a multiple of
- * the type's block size; type one of F32, F16, BF16, Q8_0, Q4_0). */
+ * the type's block size; type one of F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K,
+ * Q6_K). */
 void gt_dequant_row(uint32_t type, const void *row, float *out, int64_t n);
 
 /* --- Packed weight matrices ------------------------------------------------ */
@@ -80,11 +94,13 @@ void gt_dequant_row(uint32_t type, const void *row, float *out, int64_t n);
  *   Q4_0: per block b, 4 groups of 64 bytes: group j holds row r's GGUF bytes
  *         qs[4j..4j+3], i.e. elements 4j+i in the low nibbles and 16+4j+i in
  *         the high ones (value nibble - 8);
- *   scales (quantized types): per block b, the 16 rows' f16 scales.
+ *   scales (quantized types): per block b, the 16 rows' f16 scales;
+ *   Q4_K, Q5_K, Q6_K: the GGUF rows unchanged, row r at r * row bytes (the
+ *         kernels unpack a super-block at a time; no scales array).
  * Blocks are contiguous per tile, tiles one after the other, so a tile's
  * weights are one sequential stream. */
 typedef struct gt_qmat {
-    uint32_t type;      /* GT_TYPE_F32, F16, BF16, Q8_0 or Q4_0 */
+    uint32_t type;      /* GT_TYPE_F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K */
     int n_rows, n_cols;
     int n_tiles;        /* ceil(n_rows / 16) */
     int n_blocks;       /* n_cols / 32 */

@@ -20,6 +20,7 @@
 
 #include "infer/gguf.h"
 #include "infer/kernels_impl.h"
+#include "infer/kquant.h"
 
 #define TR GT_KERN_TILE_ROWS
 #define MAX_NT 4
@@ -209,8 +210,177 @@ mm_float(const gt_qmat *w, int tile, const gt_act *a, int t0, const int NT, floa
     }
 #define MM_FLOAT(w, tile, a, t0, NT, y, ldy, unused) mm_float(w, tile, a, t0, NT, y, ldy)
 
+/* K-quant super-blocks against tokens (gt_kq_row_fn): the quants are
+ * decoded in registers (nibbles by mask and shift, high bits from qh moved
+ * into place); per 32 columns vpmaddubsw gives 16-bit sums of 2 products
+ * (unsigned quants <= 63 against |a| <= 127: no saturation), and vpmaddwd
+ * against the sub-block scales (Q6_K: scales of the two halves; its - 32
+ * offset taken off in 16 bits first, |q - 32| |a| 2 <= 8128) accumulates
+ * the scaled sums in int32 lanes; the mins likewise, vpmaddubsw of the min
+ * against a. Exact integers, equal to the scalar ones by distributivity;
+ * then the shared float step. */
+static inline int32_t hsum8_i32(__m256i v) {
+    __m128i x = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0x4e));
+    x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0xb1));
+    return _mm_cvtsi128_si32(x);
+}
+
+static inline __m256i shr16(__m256i v, int n) { return _mm256_srl_epi16(v, _mm_cvtsi32_si128(n)); }
+
+/* The 256 quants of a block as 8 vectors of 32 unsigned bytes (columns
+ * 32c..32c+31 in q[c]); layouts in kquant.h. */
+static inline __attribute__((always_inline)) void kq_decode(uint32_t type, const uint8_t *blk, __m256i q[8]) {
+    const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(3), m1 = _mm256_set1_epi8(1);
+    if (type == GT_TYPE_Q6_K) {
+        for (int h = 0; h < 2; h++) {
+            __m256i l0 = _mm256_loadu_si256((const __m256i *)(blk + 64 * h));
+            __m256i l1 = _mm256_loadu_si256((const __m256i *)(blk + 64 * h + 32));
+            __m256i qh = _mm256_loadu_si256((const __m256i *)(blk + 128 + 32 * h));
+            q[4 * h + 0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
+            q[4 * h + 1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
+                                           _mm256_slli_epi16(_mm256_and_si256(shr16(qh, 2), m2), 4));
+            q[4 * h + 2] = _mm256_or_si256(_mm256_and_si256(shr16(l0, 4), m4),
+                                           _mm256_slli_epi16(_mm256_and_si256(shr16(qh, 4), m2), 4));
+            q[4 * h + 3] = _mm256_or_si256(_mm256_and_si256(shr16(l1, 4), m4),
+                                           _mm256_slli_epi16(_mm256_and_si256(shr16(qh, 6), m2), 4));
+        }
+        return;
+    }
+    int q5 = type == GT_TYPE_Q5_K;
+    const uint8_t *qs = blk + 16 + (q5 ? 32 : 0);
+    __m256i qh = q5 ? _mm256_loadu_si256((const __m256i *)(blk + 16)) : _mm256_setzero_si256();
+    for (int c = 0; c < 4; c++) {
+        __m256i b = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
+        __m256i lo = _mm256_and_si256(b, m4), hi = _mm256_and_si256(shr16(b, 4), m4);
+        if (q5) {
+            lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(shr16(qh, 2 * c), m1), 4));
+            hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(shr16(qh, 2 * c + 1), m1), 4));
+        }
+        q[2 * c] = lo;
+        q[2 * c + 1] = hi;
+    }
+}
+
+/* A super-block's d, dmin and 6-bit scales/mins (Q6_K: d and the 16 int8
+ * scales), as gt_kq_header decodes them (the f16 widening by F16C: exact). */
+static inline __attribute__((always_inline)) void kq_header(uint32_t type, const uint8_t *blk, gt_kq_sb *h) {
+    uint16_t d, dmin;
+    if (type == GT_TYPE_Q6_K) {
+        memcpy(&d, blk + 208, 2);
+        h->d = _cvtsh_ss(d);
+        h->dmin = 0.0f;
+        for (int j = 0; j < 16; j++) h->sc[j] = (int8_t)blk[192 + j];
+        return;
+    }
+    memcpy(&d, blk, 2);
+    memcpy(&dmin, blk + 2, 2);
+    h->d = _cvtsh_ss(d);
+    h->dmin = _cvtsh_ss(dmin);
+    const uint8_t *s = blk + 4;
+    for (int j = 0; j < 4; j++) {
+        h->sc[j] = s[j] & 63;
+        h->m[j] = s[j + 4] & 63;
+        h->sc[j + 4] = (s[j + 8] & 15) | ((s[j] >> 6) << 4);
+        h->m[j + 4] = (s[j + 8] >> 4) | ((s[j + 4] >> 6) << 4);
+    }
+}
+
+/* gt_kq_row_avx2 for one type (a constant once inlined, so the type's
+ * branches fold away). The activation side of the mins (Q6_K: of the -32
+ * offset) comes from the group sums: sum_j m_j (bs_2j + bs_2j+1) by one
+ * vpmaddwd against the mins repeated in pairs (Q6_K: 32 sum_g sc_g bs_g,
+ * subtracted from the scaled products). */
+static inline __attribute__((always_inline)) void
+kq_row(const uint32_t type, const uint8_t *blocks, int nk, const gt_kq_acts *A, int nt, float *acc) {
+    const size_t bb = type == GT_TYPE_Q4_K ? 144 : type == GT_TYPE_Q5_K ? 176 : 210;
+    const int q6 = type == GT_TYPE_Q6_K;
+    for (int k = 0; k < nk; k++) {
+        const uint8_t *blk = blocks + (size_t)k * bb;
+        gt_kq_sb h;
+        __m256i q[8];
+        kq_header(type, blk, &h);
+        kq_decode(type, blk, q);
+        /* per group of 16: Q6_K its scale, else its sub-block's min (built in
+         * registers: 16 small stores then a wide load would stall) */
+        const __m256i wv = q6 ? _mm256_setr_epi16((short)h.sc[0], (short)h.sc[1], (short)h.sc[2], (short)h.sc[3],
+                                                  (short)h.sc[4], (short)h.sc[5], (short)h.sc[6], (short)h.sc[7],
+                                                  (short)h.sc[8], (short)h.sc[9], (short)h.sc[10], (short)h.sc[11],
+                                                  (short)h.sc[12], (short)h.sc[13], (short)h.sc[14], (short)h.sc[15])
+                              : _mm256_setr_epi16((short)h.m[0], (short)h.m[0], (short)h.m[1], (short)h.m[1],
+                                                  (short)h.m[2], (short)h.m[2], (short)h.m[3], (short)h.m[3],
+                                                  (short)h.m[4], (short)h.m[4], (short)h.m[5], (short)h.m[5],
+                                                  (short)h.m[6], (short)h.m[6], (short)h.m[7], (short)h.m[7]);
+        for (int t = 0; t < nt; t++) {
+            const int8_t *a = A->aq + (size_t)t * A->aq_stride + (size_t)k * 256;
+            __m256i vdot = _mm256_setzero_si256();
+            for (int c = 0; c < 8; c++) {
+                __m256i p = _mm256_maddubs_epi16(q[c], _mm256_loadu_si256((const __m256i *)(a + 32 * c)));
+                __m256i sc = q6 ? _mm256_set_m128i(_mm_set1_epi16((int16_t)h.sc[2 * c + 1]),
+                                                   _mm_set1_epi16((int16_t)h.sc[2 * c]))
+                                : _mm256_set1_epi16((int16_t)h.sc[c]);
+                vdot = _mm256_add_epi32(vdot, _mm256_madd_epi16(p, sc));
+            }
+            __m256i bsv = _mm256_loadu_si256((const __m256i *)(A->bs + (size_t)t * A->bs_stride + (size_t)k * 16));
+            int32_t dot = hsum8_i32(vdot), side = hsum8_i32(_mm256_madd_epi16(bsv, wv));
+            float da = A->da[(size_t)t * A->da_stride + (size_t)k];
+            acc[t] = q6 ? gt_kq_finish(type, &h, dot - 32 * side, 0, da, acc[t]) : gt_kq_finish(type, &h, dot, side, da, acc[t]);
+        }
+    }
+}
+
+void gt_kq_row_avx2(uint32_t type, const uint8_t *blocks, int nk, const gt_kq_acts *a, int nt, float *acc) {
+    switch (type) {
+    case GT_TYPE_Q4_K: kq_row(GT_TYPE_Q4_K, blocks, nk, a, nt, acc); break;
+    case GT_TYPE_Q5_K: kq_row(GT_TYPE_Q5_K, blocks, nk, a, nt, acc); break;
+    default: kq_row(GT_TYPE_Q6_K, blocks, nk, a, nt, acc); break;
+    }
+}
+
+/* gt_kq_quant_act's Q8_K in vectors: the largest magnitude by vmaxps, its
+ * first holder (whose sign sets the scale's) by a scan, then each value
+ * times iscale rounded to nearest even by vroundps (the same integer as the
+ * scalar rounding for |v| <= 127), capped at 127, packed to bytes. */
+float gt_kq_quant_act_avx2(const float *x, int8_t q[256]) {
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    __m256 vmax = _mm256_setzero_ps();
+    for (int i = 0; i < 256; i += 8) vmax = _mm256_max_ps(vmax, _mm256_and_ps(_mm256_loadu_ps(x + i), absmask));
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(vmax), _mm256_extractf128_ps(vmax, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_shuffle_ps(m4, m4, 1));
+    float amax = _mm_cvtss_f32(m4);
+    if (!(amax > 0.0f)) {
+        memset(q, 0, 256);
+        return 0.0f;
+    }
+    int first = 0;
+    while (fabsf(x[first]) != amax) first++;
+    float iscale = -127.f / x[first];
+    const __m256 vs = _mm256_set1_ps(iscale);
+    const __m256i cap = _mm256_set1_epi32(127);
+    for (int i = 0; i < 256; i += 32) {
+        __m256i v[4];
+        for (int j = 0; j < 4; j++) {
+            __m256 r = _mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i + 8 * j), vs),
+                                       _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            v[j] = _mm256_min_epi32(_mm256_cvtps_epi32(r), cap);
+        }
+        /* packs work per 128-bit lane: put the bytes back in order */
+        __m256i w16 = _mm256_packs_epi32(v[0], v[1]), x16 = _mm256_packs_epi32(v[2], v[3]);
+        __m256i b = _mm256_packs_epi16(w16, x16);
+        b = _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        _mm256_storeu_si256((__m256i *)(q + i), b);
+    }
+    return 1 / iscale;
+}
+
 static void matmul_avx2(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y,
                         size_t ldy) {
+    if (gt_kq_is_k(w->type)) {
+        static const gt_kq_fns fns = {gt_kq_row_avx2, gt_kq_quant_act_avx2};
+        gt_kq_matmul(w, tile0, tile1, a, y, ldy, &fns);
+        return;
+    }
     for (int tile = tile0; tile < tile1; tile++)
         for (int t0 = 0; t0 < a->n_tok; t0 += MAX_NT) {
             int nt = a->n_tok - t0;

@@ -31,6 +31,7 @@
 
 #include "infer/gguf.h"
 #include "infer/kernels_impl.h"
+#include "infer/kquant.h"
 
 #define TR GT_KERN_TILE_ROWS
 #define MAX_NR 4
@@ -271,6 +272,11 @@ FLOAT_BLOCK(block_bf16, FT_BF16)
  * NT: a group's weights (tens of KiB) stay in L1/L2 across the chunks. */
 static void matmul_512(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y,
                        size_t ldy) {
+    if (gt_kq_is_k(w->type)) { /* AVX-512 CPUs have AVX2: its super-block function */
+        static const gt_kq_fns fns = {gt_kq_row_avx2, gt_kq_quant_act_avx2};
+        gt_kq_matmul(w, tile0, tile1, a, y, ldy, &fns);
+        return;
+    }
     int quant = w->type == GT_TYPE_Q8_0 || w->type == GT_TYPE_Q4_0;
     int n_tok = a->n_tok;
     int NR = quant ? (n_tok == 1 ? DEC_NR : 2) : 4;

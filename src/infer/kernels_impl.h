@@ -3,12 +3,58 @@
 #ifndef GT_INFER_KERNELS_IMPL_H
 #define GT_INFER_KERNELS_IMPL_H
 
+#include <math.h>
+
+#include "infer/gguf.h"
 #include "infer/kernels.h"
+#include "infer/kquant.h"
 
 /* The tables defined by kernels_avx2.c and kernels_avx512.c. Only call their
  * functions after gt_kern_isa has checked the CPU. */
 extern const gt_kern gt_kern_avx2;
 extern const gt_kern gt_kern_avx512;
+
+/* K-quant products (kernels_kquant.c). A table's part is one function:
+ * nk consecutive super-blocks of one row (raw GGUF bytes) against nt
+ * tokens: token t's Q8_K quants of block k at aq + t * aq_stride + 256 k,
+ * the sums of its 16 groups of 16 quants at bs + t * bs_stride + 16 k, its
+ * scale at da[t * da_stride + k]; acc[t] gets block after block added in
+ * the canonical order (kernels.h). The integer parts are exact, so each
+ * ISA computes them its own way; the float step is gt_kq_finish for all. */
+typedef struct gt_kq_acts {
+    const int8_t *aq;
+    const int16_t *bs;
+    const float *da;
+    size_t aq_stride, bs_stride, da_stride;
+} gt_kq_acts;
+typedef void (*gt_kq_row_fn)(uint32_t type, const uint8_t *blocks, int nk, const gt_kq_acts *a, int nt,
+                             float *acc);
+void gt_kq_row_scalar(uint32_t type, const uint8_t *blocks, int nk, const gt_kq_acts *a, int nt, float *acc);
+void gt_kq_row_avx2(uint32_t type, const uint8_t *blocks, int nk, const gt_kq_acts *a, int nt, float *acc);
+
+/* Q8_K quantization of 256 activations (kernels_kquant.c defines it; the
+ * AVX2 one gives the same bytes and scale). */
+typedef float (*gt_kq_quant_fn)(const float *x, int8_t q[256]);
+float gt_kq_quant_act(const float *x, int8_t q[256]);
+float gt_kq_quant_act_avx2(const float *x, int8_t q[256]);
+typedef struct gt_kq_fns {
+    gt_kq_row_fn row;
+    gt_kq_quant_fn quant;
+} gt_kq_fns;
+void gt_kq_matmul(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y, size_t ldy,
+                  const gt_kq_fns *fns);
+
+/* The float step of kernels.h's K-quant order, from the super-block's two
+ * exact integers: dot = sum over sub-blocks of scale * (sum of q * a) (Q6_K:
+ * of scale * (sum of (q - 32) * a)), mins = sum of min * (sum of a) (0 for
+ * Q6_K). Inline so each ISA's file compiles it with its own fma (the same
+ * correctly rounded operation as libm's fmaf). */
+static inline float gt_kq_finish(uint32_t type, const gt_kq_sb *h, int32_t dot, int32_t mins, float da,
+                                 float acc) {
+    acc = fmaf((float)dot, h->d * da, acc);
+    if (type == GT_TYPE_Q6_K) return acc;
+    return fmaf((float)mins, -(h->dmin * da), acc);
+}
 
 /* Scalar quantization of one block of 32 (the reference the SIMD paths
  * match); returns the sum of the quants. */

@@ -140,7 +140,7 @@ static int find_tensor(const gt_gguf *g, const char *name, int64_t ne0, int64_t 
     if (!gt_kern_type_ok(t->type))
         return gt_err_set(err, GT_EUNSUPPORTED,
                           "tensor %s has type %s, which is not supported (expected f32, f16, bf16, "
-                          "q8_0 or q4_0)",
+                          "q8_0, q4_0, q4_K, q5_K or q6_K)",
                           name, gt_ggml_type_name(t->type));
     if (!t->data || t->nbytes < gt_ggml_row_bytes(t->type, t->ne[0]) * (ne1 ? (uint64_t)ne1 : 1))
         return gt_err_set(err, GT_EINVAL, "tensor %s has no data of the right size", name);

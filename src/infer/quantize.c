@@ -10,6 +10,7 @@
 
 #include "base/err.h"
 #include "infer/gguf.h"
+#include "infer/kquant.h"
 
 #define QK 32 /* elements per Q8_0 / Q4_0 block */
 
@@ -113,6 +114,9 @@ int gt_quantize_row(uint32_t type, const float *src, void *dst, int64_t n) {
     case GT_TYPE_BF16: gt_quantize_row_bf16(src, dst, n); return 0;
     case GT_TYPE_Q8_0: gt_quantize_row_q8_0(src, dst, n); return 0;
     case GT_TYPE_Q4_0: gt_quantize_row_q4_0(src, dst, n); return 0;
+    case GT_TYPE_Q4_K: gt_quantize_row_q4_k(src, dst, n); return 0;
+    case GT_TYPE_Q5_K: gt_quantize_row_q5_k(src, dst, n); return 0;
+    case GT_TYPE_Q6_K: gt_quantize_row_q6_k(src, dst, n); return 0;
     default: return GT_EUNSUPPORTED;
     }
 }

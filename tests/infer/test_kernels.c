@@ -8,6 +8,8 @@
 #include "base/alloc.h"
 #include "infer/gguf.h"
 #include "infer/kernels.h"
+#include "infer/kquant.h"
+#include "infer/quantize.h"
 #include "infer/kernels_impl.h" /* gt_kern_expf */
 
 #if defined(__x86_64__)
@@ -280,6 +282,154 @@ static void test_matmul(void) {
         }
 }
 
+/* The canonical K-quant order of kernels.h written over the unpacked
+ * super-blocks (gt_kq_unpack is held to ggml's dequantization by
+ * test_kquant), one product at a time. */
+static float canonical_dot_k(uint32_t type, const uint8_t *row, const gt_act *a, int t, int n_cols) {
+    float acc = 0.0f;
+    for (int k = 0; k < n_cols / 256; k++) {
+        gt_kq_sb sb;
+        int8_t aq[256];
+        gt_kq_unpack(type, row + (size_t)k * gt_ggml_block_bytes(type), &sb);
+        float da = gt_kq_quant_act(a->x + (size_t)a->n_cols * (size_t)t + 256 * k, aq);
+        int dot = 0, mins = 0;
+        for (int i = 0; i < 256; i++) {
+            if (type == GT_TYPE_Q6_K) dot += sb.sc[i / 16] * ((int)sb.q[i] - 32) * aq[i];
+            else dot += sb.sc[i / 32] * sb.q[i] * aq[i], mins += sb.m[i / 32] * aq[i];
+        }
+        acc = fmaf((float)dot, sb.d * da, acc);
+        if (type != GT_TYPE_Q6_K) acc = fmaf((float)mins, -(sb.dmin * da), acc);
+    }
+    return acc;
+}
+
+/* Q8_K activations, by hand: the signed value of largest magnitude maps to
+ * -127 (its sign flips the scale), the rest round to nearest even, +127 is
+ * the ceiling; an all-zero block has scale 0. */
+static void test_q8_k_act(void) {
+    float x[256] = {0};
+    int8_t q[256];
+    x[3] = -2.0f, x[4] = 2.0f, x[5] = 1.0f, x[6] = 0.5f / 63.5f, x[7] = 1.5f / 63.5f;
+    float d = gt_kq_quant_act(x, q);
+    CHECK(d == 1.0f / (-127.0f / -2.0f));
+    CHECK_EQ_INT(q[3], -127);
+    CHECK_EQ_INT(q[4], 127);
+    CHECK_EQ_INT(q[5], 64); /* 63.5: tie to even */
+    CHECK_EQ_INT(q[6], 0);  /* 0.5 -> 0 */
+    CHECK_EQ_INT(q[7], 2);  /* 1.5 -> 2 */
+    CHECK_EQ_INT(q[0], 0);
+    memset(x, 0, sizeof x);
+    CHECK(gt_kq_quant_act(x, q) == 0.0f && q[0] == 0 && q[255] == 0);
+    if (!gt_kern_isa(GT_ISA_AVX2)) {
+        fprintf(stderr, "  (no avx2 on this CPU: its Q8_K quantizer skipped)\n");
+        return;
+    }
+    /* The AVX2 quantizer: the same bytes and scale on random blocks, blocks
+     * whose largest magnitude appears with both signs (the first one rules),
+     * values on rounding ties, and zeros. */
+    int bad = 0;
+    for (int it = 0; it < 2000; it++) {
+        for (int i = 0; i < 256; i++) x[i] = rndf() * (it % 3 == 0 ? 1e-3f : 3.0f);
+        if (it % 4 == 1) x[rnd() % 256] = 4.0f, x[rnd() % 256] = -4.0f;
+        if (it % 4 == 2) /* ties: multiples of half a step */
+            for (int i = 0; i < 256; i++) x[i] = (float)((int)(rnd() % 255) - 127) * 0.5f / 63.5f * 2.0f;
+        if (it == 3) memset(x, 0, sizeof x);
+        int8_t q2[256];
+        float d1 = gt_kq_quant_act(x, q), d2 = gt_kq_quant_act_avx2(x, q2);
+        bad += memcmp(q, q2, 256) != 0 || f32_bits(d1) != f32_bits(d2);
+    }
+    CHECK_EQ_INT(bad, 0);
+}
+
+/* K-quant matrices (quantized from random floats, some rows zero): scalar
+ * equals the canonical walk bit for bit and is close to double math over
+ * the dequantized weights; every SIMD path equals scalar, split across
+ * calls as threads split it and token by token. */
+static void test_matmul_kquant(void) {
+    const int shapes[][3] = {{1, 256, 1}, {5, 512, 3}, {17, 256, 33}, {33, 768, 7}, {16, 1024, 2}, {40, 256, 70}};
+    const uint32_t ktypes[] = {GT_TYPE_Q4_K, GT_TYPE_Q5_K, GT_TYPE_Q6_K};
+    const gt_kern *ref = gt_kern_isa(GT_ISA_SCALAR);
+    for (size_t ti = 0; ti < 3; ti++)
+        for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+            uint32_t type = ktypes[ti];
+            int n_rows = shapes[si][0], n_cols = shapes[si][1], n_tok = shapes[si][2];
+            size_t rb = gt_ggml_row_bytes(type, (uint64_t)n_cols);
+            uint8_t *g = gt_malloc(rb * (size_t)n_rows);
+            float *wf = gt_malloc((size_t)n_rows * n_cols * sizeof(float));
+            for (int i = 0; i < n_rows * n_cols; i++) wf[i] = (i / n_cols) % 5 == 4 ? 0.0f : rndf() * 0.3f;
+            for (int r = 0; r < n_rows; r++) gt_quantize_row(type, wf + (size_t)r * n_cols, g + rb * (size_t)r, n_cols);
+            gt_qmat m;
+            gt_err err = {0};
+            CHECK_EQ_INT(gt_qmat_pack(&m, type, g, n_rows, n_cols, &err), 0);
+            float *x = gt_malloc((size_t)n_tok * n_cols * sizeof(float));
+            for (int i = 0; i < n_tok * n_cols; i++) x[i] = rndf() * (i % 7 == 0 ? 4.0f : 1.0f);
+            gt_act a;
+            CHECK_EQ_INT(gt_act_init(&a, n_tok, n_cols), 0);
+            a.n_tok = n_tok;
+            for (int t = 0; t < n_tok; t++) ref->act_set(&a, t, x + (size_t)t * n_cols, 0, n_cols, 1);
+            size_t ny = (size_t)n_tok * n_rows;
+            float *y_ref = gt_calloc(ny, sizeof(float)), *y = gt_calloc(ny, sizeof(float));
+            ref->matmul(&m, 0, m.n_tiles, &a, y_ref, (size_t)n_rows);
+            int exact_bad = 0, close_bad = 0;
+            for (int t = 0; t < n_tok; t++)
+                for (int r = 0; r < n_rows; r++) {
+                    float c = canonical_dot_k(type, g + rb * (size_t)r, &a, t, n_cols);
+                    exact_bad += f32_bits(c) != f32_bits(y_ref[(size_t)t * n_rows + r]);
+                    gt_dequant_row(type, g + rb * (size_t)r, wf, n_cols);
+                    double exact = 0, mag = 0;
+                    for (int k = 0; k < n_cols; k++) {
+                        exact += (double)wf[k] * x[(size_t)t * n_cols + k];
+                        mag += fabs((double)wf[k] * x[(size_t)t * n_cols + k]);
+                    }
+                    close_bad += fabs(exact - y_ref[(size_t)t * n_rows + r]) > 0.01 * mag + 1e-4;
+                }
+            CHECK_MSG(exact_bad == 0, "%s %dx%d: %d outputs differ from the canonical walk",
+                      gt_ggml_type_name(type), n_rows, n_cols, exact_bad);
+            CHECK_MSG(close_bad == 0, "%s %dx%d: %d outputs far from exact math", gt_ggml_type_name(type),
+                      n_rows, n_cols, close_bad);
+            for (int isa = GT_ISA_AVX2; isa < GT_ISA_COUNT; isa++) {
+                const gt_kern *k = gt_kern_isa((gt_isa)isa);
+                if (!k) {
+                    fprintf(stderr, "  (no %s on this CPU: skipped)\n", isa == GT_ISA_AVX2 ? "avx2" : "avx512");
+                    continue;
+                }
+                memset(y, 0, ny * sizeof(float));
+                int mid = m.n_tiles / 2;
+                k->matmul(&m, 0, mid, &a, y, (size_t)n_rows);
+                k->matmul(&m, mid, m.n_tiles, &a, y, (size_t)n_rows);
+                CHECK_MSG(memcmp(y, y_ref, ny * sizeof(float)) == 0, "%s matmul %s %dx%d x %d tok",
+                          k->name, gt_ggml_type_name(type), n_rows, n_cols, n_tok);
+                gt_act one;
+                CHECK_EQ_INT(gt_act_init(&one, 1, n_cols), 0);
+                one.n_tok = 1;
+                int tok_bad = 0;
+                float *y1 = gt_calloc((size_t)n_rows, sizeof(float));
+                for (int t = 0; t < n_tok; t++) {
+                    k->act_set(&one, 0, x + (size_t)t * n_cols, 0, n_cols, 1);
+                    k->matmul(&m, 0, m.n_tiles, &one, y1, (size_t)n_rows);
+                    tok_bad += memcmp(y1, y_ref + (size_t)t * n_rows, (size_t)n_rows * sizeof(float)) != 0;
+                }
+                CHECK_MSG(tok_bad == 0, "%s %s one token at a time: %d tokens differ", k->name,
+                          gt_ggml_type_name(type), tok_bad);
+                gt_free(y1);
+                gt_act_free(&one);
+            }
+            gt_free(y);
+            gt_free(y_ref);
+            gt_act_free(&a);
+            gt_free(x);
+            gt_qmat_free(&m);
+            gt_free(wf);
+            gt_free(g);
+        }
+    /* Columns must fill super-blocks. */
+    gt_qmat m;
+    gt_err err = {0};
+    uint8_t buf[512] = {0};
+    CHECK_EQ_INT(gt_qmat_pack(&m, GT_TYPE_Q4_K, buf, 1, 128, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "multiple of 256");
+}
+
 static void test_dot_axpy(void) {
     const gt_kern *ref = gt_kern_isa(GT_ISA_SCALAR);
     float a[256], b[256], y0[256], y1[256];
@@ -419,6 +569,8 @@ static void test_refusals(void) {
 int main(void) {
     RUN(test_f16);
     RUN(test_matmul);
+    RUN(test_q8_k_act);
+    RUN(test_matmul_kquant);
     RUN(test_dot_axpy);
     RUN(test_attention);
     RUN(test_elementwise);

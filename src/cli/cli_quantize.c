@@ -1,0 +1,74 @@
+/* cli_quantize.c: `gotong model quantize IN.gguf OUT.gguf --type PRESET`,
+ * a model file rewritten in a quantized type or one of llama.cpp's mixes
+ * (the rules and their reference are in infer/quantize_model.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "base/pool.h"
+#include "base/progress.h"
+#include "cli/cli.h"
+#include "infer/quantize_model.h"
+
+int gt_cli_model_quantize(int argc, char **argv);
+
+static void usage_quantize(FILE *f) {
+    fprintf(f,
+            "usage: gotong model quantize IN.gguf OUT.gguf --type TYPE [--threads T]\n"
+            "Rewrites IN (tensors in f32, f16 or bf16) with its matrices quantized to TYPE:\n"
+            "  %s\n"
+            "choosing each tensor's type as llama.cpp's llama-quantize does without an\n"
+            "importance matrix (the _m mixes put attn_v and ffn_down of some layers in\n"
+            "q6_k; the output matrix is q6_k unless TYPE is q8_0), so OUT holds the same\n"
+            "bytes llama.cpp would write. Norms and biases are copied unchanged.\n",
+            gt_qpreset_names());
+}
+
+/* Entry for `gotong model quantize` (argv[0] is "quantize"). */
+int gt_cli_model_quantize(int argc, char **argv) {
+    const char *in = NULL, *out = NULL, *type = NULL;
+    long threads = gt_cpu_count();
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage_quantize(stdout);
+            return 0;
+        }
+        if (!strcmp(a, "--type") || !strcmp(a, "--threads")) {
+            if (i + 1 >= argc) return gt_cli_usage_error("model quantize", "%s needs a value", a);
+            const char *v = argv[++i];
+            if (a[2] == 't' && a[3] == 'y') {
+                type = v;
+                continue;
+            }
+            char *end;
+            threads = strtol(v, &end, 10);
+            if (*end || threads < 1 || threads > GT_POOL_MAX_THREADS)
+                return gt_cli_usage_error("model quantize", "--threads expects 1..%d, got \"%s\"",
+                                          GT_POOL_MAX_THREADS, v);
+        } else if (a[0] == '-') {
+            return gt_cli_usage_error("model quantize", "unknown option %s", a);
+        } else if (!in) {
+            in = a;
+        } else if (!out) {
+            out = a;
+        } else {
+            return gt_cli_usage_error("model quantize", "unexpected argument \"%s\" (IN and OUT given)", a);
+        }
+    }
+    if (!in || !out || !type)
+        return gt_cli_usage_error("model quantize", "IN.gguf, OUT.gguf and --type are required");
+    const gt_qpreset *p = gt_qpreset_find(type);
+    if (!p)
+        return gt_cli_usage_error("model quantize", "--type must be one of %s, not \"%s\"", gt_qpreset_names(), type);
+    if (!strcmp(in, out))
+        return gt_cli_usage_error("model quantize", "OUT must differ from IN (IN is read while OUT is written)");
+    gt_err err = {0};
+    double t0 = gt_now_s();
+    if (gt_quantize_model(in, out, p, (int)threads, &err)) return gt_cli_fail(&err);
+    struct stat st;
+    double mib = stat(out, &st) ? 0.0 : (double)st.st_size / 1048576.0;
+    fprintf(stderr, "wrote %s: %s, %.1f MiB in %.1f s\n", out, p->name, mib, gt_now_s() - t0);
+    return 0;
+}

@@ -1,0 +1,132 @@
+/* kernels_kquant.c: matrix products with K-quant weights (Q4_K, Q5_K, Q6_K),
+ * shared by every kernel table (see kernels.h for the canonical order).
+ *
+ * K-quant matrices keep their GGUF rows as they are (row r at r * row
+ * bytes: 4.5, 5.5 and 6.6 bits per weight stay that small in memory). The
+ * activations are quantized as llama.cpp does for these types (Q8_K: one f32
+ * scale per 256, from a->x), per block of 256 rows x 8 tokens; within it,
+ * the table's own function (gt_kq_row_fn) walks each row's super-blocks,
+ * decoding each once for all the tokens. The integer parts of a
+ * super-block (sums of 16 products, sums of 16 activation quants) are exact, so each ISA computes them its own way; the float step that
+ * fixes the result's bits is gt_kq_finish (kernels_impl.h) for all. */
+#include <math.h>
+#include <string.h>
+
+#include "infer/gguf.h"
+#include "infer/kernels_impl.h"
+#include "infer/kquant.h"
+
+#define KQ_NT 8  /* tokens per block: a row's decoded scales serve them all */
+#define KQ_KC 16 /* super-blocks per pass: 4096 columns of quantized activations (32 KiB) */
+#define KQ_NR 256 /* rows per block: the tokens' quantized activations serve them all */
+
+/* The reference: the super-block unpacked, its integer parts summed
+ * element by element, then the float step. */
+static float sb_scalar(uint32_t type, const uint8_t *block, const gt_kq_sb *h, const int8_t *a, float da,
+                       float acc) {
+    gt_kq_sb u;
+    gt_kq_unpack(type, block, &u);
+    int32_t p[16], s[16];
+    for (int g = 0; g < 16; g++) {
+        int32_t pp = 0, ss = 0;
+        for (int i = 16 * g; i < 16 * g + 16; i++) {
+            pp += (int32_t)u.q[i] * a[i];
+            ss += a[i];
+        }
+        p[g] = pp;
+        s[g] = ss;
+    }
+    int32_t dot = 0, mins = 0;
+    if (type == GT_TYPE_Q6_K) {
+        for (int g = 0; g < 16; g++) dot += h->sc[g] * (p[g] - 32 * s[g]);
+    } else {
+        for (int b = 0; b < 8; b++) {
+            dot += h->sc[b] * (p[2 * b] + p[2 * b + 1]);
+            mins += h->m[b] * (s[2 * b] + s[2 * b + 1]);
+        }
+    }
+    return gt_kq_finish(type, h, dot, mins, da, acc);
+}
+
+/* The reference row function (gt_kq_row_fn): block by block, token by
+ * token, from the quants alone (the group sums are the other paths'
+ * shortcut). */
+void gt_kq_row_scalar(uint32_t type, const uint8_t *blocks, int nk, const gt_kq_acts *a, int nt, float *acc) {
+    size_t bb = gt_ggml_block_bytes(type);
+    gt_kq_sb h;
+    for (int k = 0; k < nk; k++) {
+        gt_kq_header(type, blocks + (size_t)k * bb, &h);
+        for (int t = 0; t < nt; t++)
+            acc[t] = sb_scalar(type, blocks + (size_t)k * bb, &h, a->aq + (size_t)t * a->aq_stride + (size_t)k * GT_QK_K,
+                               a->da[(size_t)t * a->da_stride + (size_t)k], acc[t]);
+    }
+}
+
+/* Quantizes the 256 activations of one super-block as llama.cpp's Q8_K
+ * does: with max the value of largest magnitude, iscale = -127 / max,
+ * q = min(127, round-to-even(iscale * x)), scale 1 / iscale (kept in f32).
+ * Returns the scale (0 for an all-zero block, whose quants are then 0). */
+float gt_kq_quant_act(const float *x, int8_t q[GT_QK_K]) {
+    float max = 0, amax = 0;
+    for (int i = 0; i < GT_QK_K; i++)
+        if (fabsf(x[i]) > amax) {
+            amax = fabsf(x[i]);
+            max = x[i];
+        }
+    if (amax == 0.0f) {
+        memset(q, 0, GT_QK_K);
+        return 0.0f;
+    }
+    float iscale = -127.f / max;
+    for (int i = 0; i < GT_QK_K; i++) {
+        float v = iscale * x[i] + 12582912.0f; /* round to nearest even through the mantissa */
+        uint32_t bits;
+        memcpy(&bits, &v, 4);
+        int l = (int)(bits & 0x7fffffu) - 0x400000;
+        q[i] = (int8_t)(l < 127 ? l : 127);
+    }
+    return 1 / iscale;
+}
+
+/* Rows [row0, row0 + nr) against tokens [t0, t0 + nt), KQ_KC super-blocks
+ * at a time: the tokens' activations for them quantized once (Q8_K, from
+ * a->x), then row by row along its super-blocks (a sequential stream of
+ * weights) through the table's row function. */
+static void kq_block(const gt_qmat *w, int row0, int nr, const gt_act *a, int t0, int nt, float *y,
+                     size_t ldy, const gt_kq_fns *fns) {
+    size_t bb = gt_ggml_block_bytes(w->type), rb = bb * (size_t)(w->n_cols / GT_QK_K);
+    int n_sb = w->n_cols / GT_QK_K;
+    float acc[KQ_NR][KQ_NT] = {{0}}, da[KQ_NT][KQ_KC];
+    int8_t aq[KQ_NT][KQ_KC * GT_QK_K];
+    int16_t bs[KQ_NT][KQ_KC * 16];
+    const gt_kq_acts acts = {aq[0], bs[0], da[0], sizeof aq[0], KQ_KC * 16, KQ_KC};
+    for (int k0 = 0; k0 < n_sb; k0 += KQ_KC) {
+        int nk = n_sb - k0 < KQ_KC ? n_sb - k0 : KQ_KC;
+        for (int t = 0; t < nt; t++)
+            for (int k = 0; k < nk; k++) {
+                int8_t *q = aq[t] + k * GT_QK_K;
+                da[t][k] = fns->quant(a->x + (size_t)(t0 + t) * (size_t)a->n_cols + (size_t)(k0 + k) * GT_QK_K, q);
+                for (int g = 0; g < 16; g++) {
+                    int sum = 0;
+                    for (int i = 0; i < 16; i++) sum += q[16 * g + i];
+                    bs[t][16 * k + g] = (int16_t)sum;
+                }
+            }
+        for (int r = 0; r < nr; r++)
+            fns->row(w->type, w->qs + (size_t)(row0 + r) * rb + (size_t)k0 * bb, nk, &acts, nt, acc[r]);
+    }
+    for (int r = 0; r < nr; r++)
+        for (int t = 0; t < nt; t++) y[(size_t)(t0 + t) * ldy + (size_t)(row0 + r)] = acc[r][t];
+}
+
+void gt_kq_matmul(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y, size_t ldy,
+                  const gt_kq_fns *fns) {
+    assert(gt_kq_is_k(w->type) && a->n_cols == w->n_cols && w->n_cols % GT_QK_K == 0);
+    int row1 = tile1 * GT_KERN_TILE_ROWS;
+    if (row1 > w->n_rows) row1 = w->n_rows;
+    for (int r0 = tile0 * GT_KERN_TILE_ROWS; r0 < row1; r0 += KQ_NR) {
+        int nr = row1 - r0 < KQ_NR ? row1 - r0 : KQ_NR;
+        for (int t0 = 0; t0 < a->n_tok; t0 += KQ_NT)
+            kq_block(w, r0, nr, a, t0, a->n_tok - t0 < KQ_NT ? a->n_tok - t0 : KQ_NT, y, ldy, fns);
+    }
+}

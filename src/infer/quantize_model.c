@@ -1,0 +1,186 @@
+/* quantize_model.c: GGUF in, GGUF out, each tensor in the type llama.cpp's
+ * quantizer would give it (see quantize_model.h). Metadata is copied, with
+ * general.file_type and general.quantization_version set; tensors are
+ * produced one at a time at write time, rows spread over a thread pool. */
+#include "infer/quantize_model.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/pool.h"
+#include "infer/gguf.h"
+#include "infer/kernels.h"
+#include "infer/quantize.h"
+
+#define QM_MAX_NAME 256
+
+static const gt_qpreset presets[] = {
+    {"q8_0", GT_TYPE_Q8_0, 7},   {"q4_0", GT_TYPE_Q4_0, 2},   {"q4_k_s", GT_TYPE_Q4_K, 14},
+    {"q4_k_m", GT_TYPE_Q4_K, 15}, {"q5_k_s", GT_TYPE_Q5_K, 16}, {"q5_k_m", GT_TYPE_Q5_K, 17},
+    {"q6_k", GT_TYPE_Q6_K, 18},
+};
+
+/* Looks a preset up by its exact name. */
+const gt_qpreset *gt_qpreset_find(const char *name) {
+    for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++)
+        if (!strcmp(presets[i].name, name)) return &presets[i];
+    return NULL;
+}
+
+const char *gt_qpreset_names(void) { return "q8_0, q4_0, q4_k_s, q4_k_m, q5_k_s, q5_k_m, q6_k"; }
+
+/* One output tensor: where it comes from and what it becomes. */
+typedef struct qm_tensor {
+    const gt_gguf_tensor *src;
+    uint32_t type;
+    uint64_t rows;
+    uint8_t *dst;
+    size_t src_row, dst_row;
+    float *scratch; /* per thread: one row */
+    gt_pool *pool;
+} qm_tensor;
+
+/* Name tests on a tensor name (not NUL-terminated in the file). */
+static int ends_with(const gt_gguf_str *s, const char *suffix) {
+    size_t n = strlen(suffix);
+    return s->len >= n && !memcmp(s->ptr + s->len - n, suffix, n);
+}
+
+static int contains(const gt_gguf_str *s, const char *part) {
+    size_t n = strlen(part);
+    for (uint64_t i = 0; i + n <= s->len; i++)
+        if (!memcmp(s->ptr + i, part, n)) return 1;
+    return 0;
+}
+
+static int is_named(const gt_gguf_str *s, const char *name) {
+    return s->len == strlen(name) && !memcmp(s->ptr, name, s->len);
+}
+
+/* llama.cpp's "more bits" layers: the first and last eighth, every third
+ * between. */
+static int more_bits(int i, int n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; }
+
+/* Counters of the tensors seen so far (the rules count in file order). */
+typedef struct qm_count {
+    int n_attn_v, n_ffn_down, i_attn_v, i_ffn_down, has_output;
+} qm_count;
+
+/* The type tensor t gets under preset p (t's own type when it is not
+ * quantized); advances the counters. */
+static uint32_t pick_type(const gt_gguf_tensor *t, const gt_qpreset *p, qm_count *c) {
+    const gt_gguf_str *nm = &t->name;
+    if (!ends_with(nm, "weight") || t->n_dims < 2 || ends_with(nm, "_norm.weight")) return t->type;
+    uint32_t ty = p->base_type;
+    int m = p->file_type == 15 || p->file_type == 17, s4 = p->file_type == 14;
+    if (is_named(nm, "output.weight") || (!c->has_output && is_named(nm, "token_embd.weight"))) {
+        if (t->ne[0] % 256) ty = GT_TYPE_Q8_0;
+        else if (ty != GT_TYPE_Q8_0) ty = GT_TYPE_Q6_K;
+    } else if (is_named(nm, "token_embd.weight")) {
+        /* the preset's type */
+    } else if (contains(nm, "attn_v.weight")) {
+        if (m && more_bits(c->i_attn_v, c->n_attn_v)) ty = GT_TYPE_Q6_K;
+        else if (s4 && c->i_attn_v < 4) ty = GT_TYPE_Q5_K;
+        c->i_attn_v++;
+    } else if (contains(nm, "ffn_down")) {
+        if (m && more_bits(c->i_ffn_down, c->n_ffn_down)) ty = GT_TYPE_Q6_K;
+        else if (s4 && c->i_ffn_down < c->n_ffn_down / 8) ty = GT_TYPE_Q5_K;
+        c->i_ffn_down++;
+    }
+    return ty;
+}
+
+/* Rows ith, ith + nth, ...: widened to f32, quantized. */
+static void fill_rows(void *arg, int ith, int nth) {
+    qm_tensor *q = arg;
+    float *row = q->scratch + (size_t)ith * q->src->ne[0];
+    const uint8_t *src = q->src->data;
+    for (uint64_t r = (uint64_t)ith; r < q->rows; r += (uint64_t)nth) {
+        gt_dequant_row(q->src->type, src + r * q->src_row, row, (int64_t)q->src->ne[0]);
+        int rc = gt_quantize_row(q->type, row, q->dst + r * q->dst_row, (int64_t)q->src->ne[0]);
+        assert(rc == 0);
+        (void)rc;
+    }
+}
+
+/* The writer's callback: produces one tensor into dst. */
+static int fill_tensor(void *ctx, void *dst, size_t nbytes, gt_err *err) {
+    qm_tensor *q = ctx;
+    if (q->type == q->src->type) {
+        assert(nbytes == q->src->nbytes);
+        memcpy(dst, q->src->data, nbytes);
+        return 0;
+    }
+    q->dst = dst;
+    int nth = gt_pool_size(q->pool);
+    q->scratch = gt_malloc((size_t)nth * q->src->ne[0] * sizeof(float));
+    if (!q->scratch) return gt_err_set(err, GT_ENOMEM, "out of memory quantizing %.*s", (int)q->src->name.len, q->src->name.ptr);
+    gt_pool_run(q->pool, fill_rows, q);
+    gt_free(q->scratch);
+    q->scratch = NULL;
+    return 0;
+}
+
+/* Decides every tensor's type and checks it can be made; fills qs. */
+static int plan(const gt_gguf *g, const gt_qpreset *p, qm_tensor *qs, gt_err *err) {
+    qm_count c = {0};
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        const gt_gguf_str *nm = &g->tensors[i].name;
+        c.n_attn_v += contains(nm, "attn_v.weight");
+        c.n_ffn_down += contains(nm, "ffn_down");
+        c.has_output |= is_named(nm, "output.weight");
+    }
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        const gt_gguf_tensor *t = &g->tensors[i];
+        uint32_t ty = pick_type(t, p, &c);
+        qs[i] = (qm_tensor){.src = t, .type = ty, .rows = t->nbytes / gt_ggml_row_bytes(t->type, t->ne[0])};
+        if (t->name.len >= QM_MAX_NAME)
+            return gt_err_set(err, GT_EINVAL, "tensor name of %llu bytes (at most %d)", (unsigned long long)t->name.len, QM_MAX_NAME - 1);
+        if (ty == t->type) continue;
+        if (t->type != GT_TYPE_F32 && t->type != GT_TYPE_F16 && t->type != GT_TYPE_BF16)
+            return gt_err_set(err, GT_EUNSUPPORTED, "tensor %.*s is %s: only f32, f16 and bf16 tensors can be "
+                              "quantized (requantizing loses precision twice)", (int)t->name.len, t->name.ptr,
+                              gt_ggml_type_name(t->type));
+        if (t->ne[0] % gt_ggml_block_elems(ty))
+            return gt_err_set(err, GT_EUNSUPPORTED, "tensor %.*s has rows of %llu, not a multiple of %s's %u "
+                              "(llama.cpp would fall back to a type gotong lacks)", (int)t->name.len, t->name.ptr,
+                              (unsigned long long)t->ne[0], gt_ggml_type_name(ty), gt_ggml_block_elems(ty));
+    }
+    return 0;
+}
+
+int gt_quantize_model(const char *in_path, const char *out_path, const gt_qpreset *p, int n_threads,
+                      gt_err *err) {
+    assert(p && n_threads >= 1);
+    gt_gguf *g = NULL;
+    int rc = gt_gguf_open(in_path, &g, err);
+    if (rc) return rc;
+    qm_tensor *qs = gt_calloc(g->n_tensors ? g->n_tensors : 1, sizeof *qs);
+    gt_pool *pool = gt_pool_new(n_threads);
+    gt_gguf_writer *w = gt_gguf_writer_new();
+    if (!qs || !pool || !w) {
+        rc = gt_err_set(err, GT_ENOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = plan(g, p, qs, err))) goto done;
+    for (uint64_t i = 0; i < g->n_kv; i++) gt_gguf_writer_copy_kv(w, &g->kv[i]);
+    gt_gguf_writer_set_u32(w, "general.quantization_version", 2);
+    gt_gguf_writer_set_u32(w, "general.file_type", p->file_type);
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        const gt_gguf_tensor *t = &g->tensors[i];
+        char name[QM_MAX_NAME];
+        snprintf(name, sizeof name, "%.*s", (int)t->name.len, t->name.ptr);
+        qs[i].pool = pool;
+        qs[i].src_row = gt_ggml_row_bytes(t->type, t->ne[0]);
+        qs[i].dst_row = gt_ggml_row_bytes(qs[i].type, t->ne[0]);
+        gt_gguf_writer_add_tensor_fill(w, name, t->n_dims, t->ne, qs[i].type, fill_tensor, &qs[i]);
+    }
+    rc = gt_gguf_writer_write(w, out_path, err);
+done:
+    gt_gguf_writer_free(w);
+    gt_pool_free(pool);
+    gt_free(qs);
+    gt_gguf_close(g);
+    return rc;
+}
