@@ -374,8 +374,9 @@ static uint64_t holdings(int who) {
 
 /* Scores backed by bonded judges (slot 2 of the eval task): val wrongly
  * rejects eve's honest run, eve disputes, and the dispute panel (v1, v2 and
- * w1, all staked 5, all seated) re-executes: v1 and v2 agree, w1 co-signs
- * against without looking. The panel accepts; w1's co-sign was a bonded
+ * w1, all staked 5, all seated) judges: v1 had co-signed before the dispute
+ * and votes what it found (dispute_vote, as agents do), v2 re-executes and
+ * co-signs (its vote), w1 co-signs against without looking. The panel accepts; w1's co-sign was a bonded
  * vote on the losing side and loses its bond (20% of its weight: 1 token);
  * the attestation's backing is the bonded stake that agreed (v1 + v2: 10
  * tokens), which outranks eve's first attestation (an evaluator's verdict
@@ -392,6 +393,11 @@ static void test_eval_bonded(const gt_work_eval_spec *es, const gt_bench *b, gt_
     gt_ledger_tick(L, &err); /* w1's stake is in the accounts table before the panel opens */
     uint8_t att2[32];
     CHECK_EQ_INT(attest(EVE, task, 2, att, att2), 0);
+    int agree = -1;
+    /* v1 co-signs at once (a plain co-sign, bonding nothing), and once the
+     * dispute is open votes what it found, as agents do. */
+    CHECK_EQ_INT(check_and_cosign(V1, es, b, llm, att2, 9, &agree), 0);
+    CHECK_EQ_INT(agree, 1);
     CHECK_EQ_INT(cosign_as(VAL, att2, 0), 0); /* the evaluator's (wrong) verdict */
     init(&a, &gt_kind_task_dispute, EVE);
     gt_action_set_b32(&a, "task", task);
@@ -399,9 +405,12 @@ static void test_eval_bonded(const gt_work_eval_spec *es, const gt_bench *b, gt_
     gt_action_set_b32(&a, "result", att->results);
     CHECK_EQ_INT(submit(EVE, &a, NULL, 0), 0);
     uint64_t w1_0 = holdings(W1), v_0 = holdings(V1) + holdings(V2);
-    int agree = -1;
-    CHECK_EQ_INT(check_and_cosign(V1, es, b, llm, att2, 9, &agree), 0);
-    CHECK_EQ_INT(agree, 1);
+    init(&a, &gt_kind_dispute_vote, V1);
+    gt_action_set_b32(&a, "task", task);
+    gt_action_set_u64(&a, "slot", 2);
+    gt_action_set_b32(&a, "result", att->results);
+    gt_action_set_u64(&a, "accept", 1);
+    CHECK_EQ_INT(submit(V1, &a, NULL, 0), 0);
     CHECK_EQ_INT(check_and_cosign(V2, es, b, llm, att2, 10, &agree), 0);
     CHECK_EQ_INT(agree, 1);
     CHECK_EQ_INT(cosign_as(W1, att2, 0), 0);

@@ -72,24 +72,27 @@ static int att_status(sqlite3 *db, const uint8_t task[32], uint64_t slot, uint64
     }
 }
 
-/* The bonded backing of an attestation: its agreeing co-signs that were
- * votes of a drawn judging panel (the quorum's verify panel, role verdict, or
- * the dispute panel, role dispute-vote), counted (*n) and weighed by the
- * panel weight each vote bonded (*stake, base units). Such a vote locked
+/* The bonded backing of an attestation: its agreeing co-signers who also
+ * cast an accepting vote of a drawn judging panel on its slot and attempt
+ * (the quorum's verify panel, where the co-sign is the vote, or a dispute
+ * panel, where the co-sign is the vote or, as agents do, a plain co-sign is
+ * followed by a dispute_vote), counted (*n) and weighed by the panel weight
+ * each vote bonded (*stake, base units). Such a vote locked
  * GT_MARKET_JUDGE_SLASH_PCT percent of its weight as a judge bond while the
  * judgement was open and lost it if the panel decided the other way
  * (panel.c); its weight was fixed from stake when the panel opened, one seat
  * per address, so a token passed from address to address after the panel
- * opened adds nothing. Plain co-signs (anyone staked, after the fact) and an
+ * opened adds nothing. Other co-signs (anyone staked, after the fact) and an
  * evaluator's verdict (chosen by the poster, not drawn, not bonded) are shown
  * but back nothing. On a read error both are 0: nothing ranks on an error. */
 static void att_backed(sqlite3 *db, const uint8_t id[32], uint64_t *n, uint64_t *stake) {
     sqlite3_stmt *q;
     *n = *stake = 0;
     if (wk_prepare(db,
-                   "SELECT count(*), coalesce(sum(v.weight),0) FROM wk_cosigns c JOIN wk_attestations a ON a.id=c.attestation "
-                   "JOIN mk_votes v ON v.task=a.task AND v.slot=a.slot AND v.attempt=a.attempt AND v.voter=c.cosigner "
-                   "AND v.round=c.role-1 WHERE c.attestation=? AND c.agree=1 AND c.role IN (1,2) AND v.accept=1",
+                   "SELECT count(*), coalesce(sum(w),0) FROM (SELECT max(v.weight) AS w FROM wk_cosigns c "
+                   "JOIN wk_attestations a ON a.id=c.attestation JOIN mk_votes v ON v.task=a.task AND v.slot=a.slot "
+                   "AND v.attempt=a.attempt AND v.voter=c.cosigner AND v.accept=1 "
+                   "WHERE c.attestation=? AND c.agree=1 GROUP BY c.cosigner)",
                    &q, NULL))
         return;
     sqlite3_bind_blob(q, 1, id, 32, SQLITE_STATIC);
