@@ -72,7 +72,10 @@ static const char market_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS mk_partials(task BLOB NOT NULL, slot INTEGER NOT NULL, attempt INTEGER NOT NULL,"
     " accepted INTEGER NOT NULL, total INTEGER NOT NULL, PRIMARY KEY(task, slot, attempt)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS mk_rep_units(addr BLOB NOT NULL, skill TEXT NOT NULL,"
-    " accepted INTEGER NOT NULL, rejected INTEGER NOT NULL, PRIMARY KEY(addr, skill)) WITHOUT ROWID;";
+    " accepted INTEGER NOT NULL, rejected INTEGER NOT NULL, PRIMARY KEY(addr, skill)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS mk_rep_flows(payer BLOB NOT NULL, payee BLOB NOT NULL, value INTEGER NOT NULL,"
+    " results INTEGER NOT NULL, PRIMARY KEY(payer, payee)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS mk_rep_flows_payee ON mk_rep_flows(payee);";
 
 static const gt_ledger_module market_module = {"market", market_schema_sql, mk_begin_block};
 

@@ -169,7 +169,9 @@ json_t *gt_market_agent_get(sqlite3 *db, const gt_addr *addr, gt_err *err);
 json_t *gt_market_agents_list(sqlite3 *db, const char *skill, int active_only, uint64_t offset, uint64_t limit,
                               gt_err *err);
 /* Reputation of addr: {"address":..,"skills":[{skill, accepted, rejected,
- * missed, disputesWon, disputesLost, slashed}], "total":{...}}; skill NULL: all. */
+ * missed, disputesWon, disputesLost, slashed}], "total":{... and paid,
+ * earned, payers, standing: the value weights, reputation.c}}; skill NULL:
+ * all. */
 json_t *gt_market_reputation(sqlite3 *db, const gt_addr *addr, const char *skill, gt_err *err);
 
 /* A slot and its task's terms as plain values, for the rules of higher

@@ -95,7 +95,7 @@ enum { MK_ROUND_VERIFY = 0, MK_ROUND_DISPUTE = 1 };
  * Each returns 0 or GT_ENOMEM. */
 enum { MK_REC_TASK = 1, MK_REC_SLOT = 2, MK_REC_VOTE = 3, MK_REC_DISPUTE = 4, MK_REC_AGENT = 5,
        MK_REC_AGENT_SKILL = 6, MK_REC_REPUTATION = 7, MK_REC_PARTIAL = 8, MK_REC_REP_UNITS = 9,
-       MK_REC_PANEL = 10, MK_REC_TASK_WORKER = 11, MK_REC_DRAW = 12 };
+       MK_REC_PANEL = 10, MK_REC_TASK_WORKER = 11, MK_REC_DRAW = 12, MK_REC_REP_FLOW = 13 };
 static inline int mk_rec_u64(mk_ctx *c, uint64_t v) {
     uint8_t b[8];
     for (int i = 7; i >= 0; i--) { b[i] = (uint8_t)v; v >>= 8; }
@@ -143,6 +143,9 @@ typedef struct mk_rep_delta {
     uint64_t accepted, rejected, missed, disputes_won, disputes_lost, slashed;
 } mk_rep_delta;
 int mk_rep_add(mk_ctx *c, const gt_addr *addr, const char *skill, const mk_rep_delta *d, gt_err *err);
+/* Records that payer paid payee `value` base units for an accepted result
+ * (reputation.c: the flows that weigh reputation by value and counterparty). */
+int mk_rep_paid(mk_ctx *c, const gt_addr *payer, const gt_addr *payee, uint64_t value, gt_err *err);
 
 /* Lock ids. */
 void mk_lock_id(const char *tag, const uint8_t task[32], uint64_t slot, uint64_t attempt, uint8_t out[32]);

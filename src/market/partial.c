@@ -169,7 +169,8 @@ int mk_settle_partial(mk_ctx *c, mk_task *t, mk_slot *sl, const mk_partial *p, g
     }
     mk_rep_delta d = {.rejected = 1, .slashed = slash};
     if ((rc = mk_rep_add(c, &sl->worker, t->kind, &d, err)) ||
-        (rc = mk_rep_units_add(c, &sl->worker, t->kind, p->accepted, rejected, err)))
+        (rc = mk_rep_units_add(c, &sl->worker, t->kind, p->accepted, rejected, err)) ||
+        (paid && (rc = mk_rep_paid(c, &t->poster, &sl->worker, paid, err))))
         return rc;
     sl->state = GT_SLOT_PAID;
     sl->deadline = sl->deadline_s = 0;

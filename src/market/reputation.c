@@ -1,10 +1,36 @@
 /* reputation.c: counters per (address, skill) that anyone choosing whom to
  * hire can read: results accepted and rejected, submit deadlines missed,
- * disputes won and lost, and the amount slashed. They are written only by the
- * settlement rules (never by an action of their own), so they cannot be
- * bought except by doing, or pretending to do, real tasks with real stakes:
- * the poster of a task cannot claim it, so self-dealing needs a second funded
- * wallet and costs the same stakes and bonds as honest work. */
+ * disputes won and lost, and the amount slashed; and, per address, what its
+ * accepted results earned, weighed by value and by distinct, independent
+ * counterparties. They are written only by the settlement rules (never by
+ * an action of their own), so they cannot be bought except by doing, or
+ * pretending to do, real tasks with real stakes.
+ *
+ * Counting results is cheap to fake: a sybil poster pays its own worker a
+ * base unit a round. So every payment for an accepted result is also kept
+ * as a flow (payer, payee, value) in mk_rep_flows, and the address's total
+ * shows:
+ *  - paid: the value received for accepted results, gross;
+ *  - earned: the value received from independent counterparties, net of
+ *    what flowed back: from each payer, what it paid this address less what
+ *    this address paid it (never below 0). Self-dealing (the same address
+ *    on both sides) counts nothing; a circular flow (A pays B, B pays A)
+ *    cancels out on both sides;
+ *  - payers: how many distinct counterparties have a positive net flow;
+ *  - standing: the sum over those payers of the integer square root of their
+ *    net flow in base units, so that many distinct payers weigh more than
+ *    one large one (one payer of 4 tokens: 2000; four payers of 1: 4000) and
+ *    splitting a sybil's payment over more rounds adds nothing.
+ *
+ * What reputation is for: reading, not ruling. No rule of the ledger uses it:
+ * claims are first come (limited per worker by seatsPerWorker), judges are
+ * drawn by stake (panel.c), and nothing is paid or ranked by reputation. An
+ * agent or a person may use it to choose whom to hire or trust, knowing its
+ * limits: a wash trader with two funded wallets who never pays back through
+ * the market still earns "earned" at the cost of its own bounty (which it
+ * pays itself) plus fees; cycles longer than two (A pays B pays C pays A)
+ * and value sent back by plain transfer are not seen. Only stake, which
+ * a wrong judgement loses, decides anything. */
 #include <string.h>
 
 #include "base/amount.h"
@@ -44,6 +70,70 @@ int mk_rep_add(mk_ctx *c, const gt_addr *addr, const char *skill, const mk_rep_d
         return gt_err_set(err, GT_ENOMEM, "out of memory");
     for (int i = 0; i < 6; i++)
         if (mk_rec_u64(c, v[i])) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    return 0;
+}
+
+int mk_rep_paid(mk_ctx *c, const gt_addr *payer, const gt_addr *payee, uint64_t value, gt_err *err) {
+    /* Values are payments out of escrow: their sum is bounded by the supply. */
+    gt_tx *tx = c->tx;
+    sqlite3_stmt *q;
+    int rc = gt_tx_stmt(tx,
+                        "INSERT INTO mk_rep_flows VALUES(?1,?2,?3,1) ON CONFLICT(payer, payee) DO UPDATE SET "
+                        "value=value+?3, results=results+1 RETURNING value, results",
+                        &q, err);
+    if (rc) return rc;
+    sqlite3_bind_blob(q, 1, payer->b, 20, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 2, payee->b, 20, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, (int64_t)value);
+    if (sqlite3_step(q) != SQLITE_ROW) {
+        rc = gt_err_set(err, GT_EDB, "writing a reputation flow: %s", sqlite3_errmsg(tx->db));
+        gt_tx_stmt_done(tx, q);
+        return rc;
+    }
+    uint64_t v = (uint64_t)sqlite3_column_int64(q, 0), n = (uint64_t)sqlite3_column_int64(q, 1);
+    sqlite3_step(q); /* run the statement to completion */
+    gt_tx_stmt_done(tx, q);
+    c->changes++;
+    if (mk_rec_tag(c, MK_REC_REP_FLOW) || mk_rec_bytes(c, payer->b, 20) || mk_rec_bytes(c, payee->b, 20) ||
+        mk_rec_u64(c, v) || mk_rec_u64(c, n))
+        return gt_err_set(err, GT_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* floor(sqrt(v)) in integers (Newton's method from above; no floating point
+ * in anything the ledger reports). */
+static uint64_t isqrt_u64(uint64_t v) {
+    if (v < 2) return v;
+    uint64_t x = v, y = (x + 1) / 2;
+    while (y < x) x = y, y = (x + v / x) / 2;
+    assert(x * x <= v && (x + 1) > v / (x + 1));
+    return x;
+}
+
+/* The value weights of addr's reputation (see the top of the file): gross
+ * paid, net earned from independent payers, their number, and the standing. */
+typedef struct rep_value { uint64_t paid, earned, payers, standing; } rep_value;
+static int rep_value_get(sqlite3 *db, const gt_addr *addr, rep_value *rv, gt_err *err) {
+    sqlite3_stmt *q;
+    memset(rv, 0, sizeof *rv);
+    if (mk_prepare(db,
+                   "SELECT f.payer, f.value, coalesce(b.value,0) FROM mk_rep_flows f LEFT JOIN mk_rep_flows b "
+                   "ON b.payer=f.payee AND b.payee=f.payer WHERE f.payee=?1",
+                   &q, err))
+        return GT_EDB;
+    sqlite3_bind_blob(q, 1, addr->b, 20, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        uint64_t in = (uint64_t)sqlite3_column_int64(q, 1), back = (uint64_t)sqlite3_column_int64(q, 2);
+        rv->paid += in;
+        int self = sqlite3_column_bytes(q, 0) == 20 && !memcmp(sqlite3_column_blob(q, 0), addr->b, 20);
+        if (self || in <= back) continue;
+        rv->earned += in - back;
+        rv->payers++;
+        rv->standing += isqrt_u64(in - back);
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "reading reputation flows: %s", sqlite3_errmsg(db));
     return 0;
 }
 
@@ -97,7 +187,19 @@ json_t *gt_market_reputation(sqlite3 *db, const gt_addr *addr, const char *skill
     gt_addr_to_str(addr, s);
     json_t *o = json_object();
     json_object_set_new(o, "address", json_string(s));
+    rep_value rv;
+    if (rep_value_get(db, addr, &rv, err)) {
+        json_decref(rows);
+        json_decref(o);
+        return NULL;
+    }
+    char u[32];
+    json_t *tot = rep_row(NULL, total);
+    json_object_set_new(tot, "paid", json_string(gt_amount_format(rv.paid, u)));
+    json_object_set_new(tot, "earned", json_string(gt_amount_format(rv.earned, u)));
+    json_object_set_new(tot, "payers", json_integer((json_int_t)rv.payers));
+    json_object_set_new(tot, "standing", json_integer((json_int_t)rv.standing));
     json_object_set_new(o, "skills", rows);
-    json_object_set_new(o, "total", rep_row(NULL, total));
+    json_object_set_new(o, "total", tot);
     return o;
 }

@@ -146,7 +146,9 @@ int mk_pay_accepted(mk_ctx *c, const mk_task *t, mk_slot *sl, int fee_to_poster,
         if (rc) return rc;
     }
     mk_rep_delta d = {.accepted = 1};
-    if ((rc = mk_rep_add(c, &sl->worker, t->kind, &d, err))) return rc;
+    if ((rc = mk_rep_add(c, &sl->worker, t->kind, &d, err)) ||
+        (rc = mk_rep_paid(c, &t->poster, &sl->worker, t->bounty, err)))
+        return rc;
     /* Paid in full after a per-unit verdict (all accepted, or a dispute won):
      * every unit counts as accepted (partial.c). */
     mk_partial p;

@@ -16,7 +16,9 @@
  *    takes up to GT_LIMIT_RESULT_BYTES, the verifier now fetches as much),
  *    a blob that is not a result; each gets a reject verdict whose reason
  *    blob says why, and the attacker is not paid; a copy of an honest
- *    worker's result submitted to another slot of the task is rejected. */
+ *    worker's result submitted to another slot of the task is rejected;
+ *    a verdict that fails for a transient reason (no funds for the
+ *    rejection bond) is retried every pass and sent once it can be. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -462,6 +464,41 @@ static void attack_verdict(gt_agent *poster, gt_client *c, const gt_key *attacke
     }
 }
 
+/* A transient error while verifying is retried, and nothing is marked
+ * handled before the verdict is on the ledger: a poster funded for the
+ * bounty only cannot lock the rejection bond (GT_EFUNDS, which a top-up
+ * cures), so its reject verdict on a result that cannot be verified fails
+ * pass after pass and the slot stays submitted; once funded, the next pass
+ * sends it. (Marked handled before the verdict, as the agent once did, the
+ * slot would have waited for the verify deadline.) */
+static void verify_retry(const char *url, gt_client *c, const gt_key *ak) {
+    gt_err err = {0};
+    gt_agent *poster = make_agent("r-poster", url, GT_ROLE_POSTER, 0, 1);
+    gt_key fk;
+    key_for("faucet", &fk);
+    amount_args m = {*gt_agent_address(poster), 3000000}; /* the bounty, not the bond */
+    CHECK(gt_client_act(c, &fk, &gt_kind_mint, fill_mint, &m, NULL, NULL, &err) == 0);
+    CHECK_MSG(gt_agent_register(poster, &err) == 0, "register: %s", err.msg);
+    gt_agent_stats s0, s1;
+    gt_agent_stats_get(poster, &s0);
+    uint8_t ghost[32];
+    gt_sha256("never uploaded either", 21, ghost);
+    char state[32], why[4096];
+    attack_verdict(poster, c, ak, ghost, state, why, sizeof why); /* 40 passes */
+    CHECK_STR(state, "submitted");
+    gt_agent_stats_get(poster, &s1);
+    CHECK_MSG(s1.errors >= s0.errors + 2, "the verdict was tried %llu times, expected a try every pass",
+              (unsigned long long)(s1.errors - s0.errors));
+    CHECK_EQ_U64(s1.verified, s0.verified);
+    m.units = 1000000; /* the rejection bond: the task's stake */
+    CHECK(gt_client_act(c, &fk, &gt_kind_mint, fill_mint, &m, NULL, NULL, &err) == 0);
+    gt_agent_step(poster, NULL, &err);
+    gt_agent_stats_get(poster, &s1);
+    CHECK_EQ_U64(s1.verified, s0.verified + 1);
+    CHECK_EQ_U64(balance(c, poster), 0); /* the bond is locked: the verdict is on the ledger */
+    gt_agent_free(poster);
+}
+
 static void test_unverifiable_results(void) {
     char home[] = "/tmp/gt-test-agent-XXXXXX", url[128];
     if (!mkdtemp(home)) return;
@@ -561,6 +598,7 @@ static void test_unverifiable_results(void) {
     const char *s0 = json_string_value(json_object_get(json_array_get(json_object_get(task, "slotList"), 0), "state"));
     CHECK(s0 && (!strcmp(s0, "accepted") || !strcmp(s0, "paid")));
     json_decref(task);
+    verify_retry(url, c, &ak);
     gt_agent_free(worker);
     gt_agent_free(poster);
     gt_agent_free(attacker);

@@ -19,9 +19,10 @@
  * and v2 re-execute with their own seeds and their co-signs vote it down.
  * The leaderboard ranks eve's attestation with 2 agreeing re-executions and
  * leaves mallory's out (and shows it rejected with `all`, and among the
- * others of eve's entry). A later attestation as well backed does not
- * replace eve's (it is listed beside it); when v1 unstakes, its co-sign no
- * longer backs eve's, and the better-backed one stands. Books, supply and
+ * others of eve's entry). A later attestation with more staked co-signs
+ * does not replace eve's (it is listed beside it): plain co-signs back
+ * nothing. Only bonded votes of a drawn panel back a score, and a wrong one
+ * is slashed (test_eval_bonded). Books, supply and
  * replay verification are checked at the end, and a tampered attestation
  * row is caught by the replay. */
 #include <stdio.h>
@@ -353,6 +354,94 @@ static int check_and_cosign(int who, const gt_work_eval_spec *es, const gt_bench
     return submit(who, &a, NULL, 0);
 }
 
+/* A co-sign with the given agreement, whatever the re-execution says (a
+ * dishonest or careless validator); the evidence is any stored blob. */
+static int cosign_as(int who, const uint8_t att_id[32], int agree) {
+    uint8_t evh[32];
+    put_blob("not the re-executed lines\n", 26, evh);
+    gt_action a;
+    init(&a, &gt_kind_eval_cosign, who);
+    gt_work_cosign_fill(&a, att_id, 1, agree, evh);
+    return submit(who, &a, NULL, 0);
+}
+
+/* Everything an address holds: balance, locks and stake. */
+static uint64_t holdings(int who) {
+    gt_account a;
+    gt_ledger_account(L, &addrs[who], &a, NULL);
+    return a.balance + a.locked + a.staked;
+}
+
+/* Scores backed by bonded judges (slot 2 of the eval task): val wrongly
+ * rejects eve's honest run, eve disputes, and the dispute panel (v1, v2 and
+ * w1, all staked 5, all seated) judges: v1 had co-signed before the dispute
+ * and votes what it found (dispute_vote, as agents do), v2 re-executes and
+ * co-signs (its vote), w1 co-signs against without looking. The panel accepts; w1's co-sign was a bonded
+ * vote on the losing side and loses its bond (20% of its weight: 1 token);
+ * the attestation's backing is the bonded stake that agreed (v1 + v2: 10
+ * tokens), which outranks eve's first attestation (an evaluator's verdict
+ * and a plain co-sign: nothing bonded). The backing stays when v1 later
+ * unstakes: it was bonded when the vote was cast, from a weight fixed when
+ * the panel opened, so passing the token on cannot count it twice. */
+static void test_eval_bonded(const gt_work_eval_spec *es, const gt_bench *b, gt_llm *llm, const uint8_t task[32],
+                             const gt_work_attestation *att) {
+    gt_err err = {0};
+    gt_action a;
+    init(&a, &gt_kind_stake, W1);
+    gt_action_set_u64(&a, "amount", TOK(5));
+    CHECK_EQ_INT(submit(W1, &a, NULL, 0), 0);
+    gt_ledger_tick(L, &err); /* w1's stake is in the accounts table before the panel opens */
+    uint8_t att2[32];
+    CHECK_EQ_INT(attest(EVE, task, 2, att, att2), 0);
+    int agree = -1;
+    /* v1 co-signs at once (a plain co-sign, bonding nothing), and once the
+     * dispute is open votes what it found, as agents do. */
+    CHECK_EQ_INT(check_and_cosign(V1, es, b, llm, att2, 9, &agree), 0);
+    CHECK_EQ_INT(agree, 1);
+    CHECK_EQ_INT(cosign_as(VAL, att2, 0), 0); /* the evaluator's (wrong) verdict */
+    init(&a, &gt_kind_task_dispute, EVE);
+    gt_action_set_b32(&a, "task", task);
+    gt_action_set_u64(&a, "slot", 2);
+    gt_action_set_b32(&a, "result", att->results);
+    CHECK_EQ_INT(submit(EVE, &a, NULL, 0), 0);
+    uint64_t w1_0 = holdings(W1), v_0 = holdings(V1) + holdings(V2);
+    init(&a, &gt_kind_dispute_vote, V1);
+    gt_action_set_b32(&a, "task", task);
+    gt_action_set_u64(&a, "slot", 2);
+    gt_action_set_b32(&a, "result", att->results);
+    gt_action_set_u64(&a, "accept", 1);
+    CHECK_EQ_INT(submit(V1, &a, NULL, 0), 0);
+    CHECK_EQ_INT(check_and_cosign(V2, es, b, llm, att2, 10, &agree), 0);
+    CHECK_EQ_INT(agree, 1);
+    CHECK_EQ_INT(cosign_as(W1, att2, 0), 0);
+    for (int i = 0; i < GT_MARKET_DISPUTE_VOTE_BLOCKS; i++) gt_ledger_tick(L, &err);
+    json_t *tv = view(0, task, NULL, 0);
+    json_t *s2 = json_array_get(json_object_get(tv, "slotList"), 2);
+    const char *st = json_string_value(json_object_get(s2, "state"));
+    CHECK_MSG(st && (!strcmp(st, "accepted") || !strcmp(st, "paid")), "slot 2: %s", st ? st : "?");
+    json_decref(tv);
+    CHECK_EQ_U64(w1_0 - holdings(W1), TOK(1)); /* the wrong co-sign's bond, slashed */
+    CHECK(holdings(V1) + holdings(V2) >= v_0 + TOK(1)); /* shared by the winners (with val's rejection bond) */
+    char eve_s[43];
+    gt_addr_to_str(&addrs[EVE], eve_s);
+    for (int pass = 0; pass < 2; pass++) {
+        json_t *lb = view(1, NULL, "arith-v1", 0);
+        json_t *e0 = json_array_get(json_object_get(lb, "entries"), 0);
+        json_t *cs = json_object_get(e0, "cosigns");
+        CHECK_EQ_INT(json_integer_value(json_object_get(e0, "slot")), 2);
+        CHECK_STR(json_string_value(json_object_get(e0, "attester")), eve_s);
+        CHECK_EQ_INT(json_integer_value(json_object_get(cs, "backed")), 2);
+        CHECK_EQ_INT(json_integer_value(json_object_get(cs, "backedStake")), (json_int_t)TOK(10));
+        CHECK_EQ_INT(json_integer_value(json_object_get(cs, "disagreed")), 2); /* val's verdict and w1's vote, shown */
+        CHECK_EQ_INT(json_array_size(json_object_get(e0, "others")), 3);
+        json_decref(lb);
+        if (pass) break;
+        init(&a, &gt_kind_unstake, V1);
+        gt_action_set_u64(&a, "amount", TOK(5));
+        CHECK_EQ_INT(submit(V1, &a, NULL, 0), 0);
+    }
+}
+
 static void test_eval(gt_llm *llm) {
     gt_err err = {0};
     gt_bench *b = NULL;
@@ -374,7 +463,7 @@ static void test_eval(gt_llm *llm) {
     init(&a, &gt_kind_task_post, ALICE);
     gt_action_set_str(&a, "kind", GT_WORK_KIND_EVAL, strlen(GT_WORK_KIND_EVAL), NULL);
     gt_action_set_b32(&a, "spec", spec_hash);
-    gt_action_set_u64(&a, "slots", 2);
+    gt_action_set_u64(&a, "slots", 3);
     /* mallory, having lost the reopened slot's dispute, claims it again below
      * for a later attestation: the poster allows two claims per worker. */
     gt_action_set_u64(&a, "seatsPerWorker", 2);
@@ -489,14 +578,18 @@ static void test_eval(gt_llm *llm) {
     CHECK_EQ_INT(verdicts, 1);
     json_decref(av);
 
-    /* A later attestation of the same (bench, model), as well backed (val's
-     * verdict and one staked co-sign, v2's): eve's stands, the later one is
-     * listed beside it, not silently put in its place. */
+    /* A later attestation of the same (bench, model) with more co-signs by
+     * staked validators (val's verdict, v1's and v2's plain co-signs): none
+     * of them was drawn or bonded, so none backs it; eve's stands, the later
+     * one is listed beside it, not silently put in its place. (Before
+     * co-signs had to be bonded votes, two staked co-signs outranked one.) */
     uint8_t att_late[32];
     CHECK_EQ_INT(attest(MALLORY, task, 1, &att, att_late), 0);
     CHECK_EQ_INT(check_and_cosign(VAL, &es, b, llm, att_late, 6, &agree), 0);
     CHECK_EQ_INT(agree, 1);
     CHECK_EQ_INT(check_and_cosign(V2, &es, b, llm, att_late, 7, &agree), 0);
+    CHECK_EQ_INT(agree, 1);
+    CHECK_EQ_INT(check_and_cosign(V1, &es, b, llm, att_late, 8, &agree), 0);
     CHECK_EQ_INT(agree, 1);
     char mal_s[43];
     gt_addr_to_str(&addrs[MALLORY], mal_s);
@@ -504,29 +597,19 @@ static void test_eval(gt_llm *llm) {
     e0 = json_array_get(json_object_get(lb, "entries"), 0);
     CHECK_EQ_INT(json_array_size(json_object_get(lb, "entries")), 1);
     CHECK_STR(json_string_value(json_object_get(e0, "attester")), eve_s);
-    CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(e0, "cosigns"), "backed")), 1);
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(e0, "cosigns"), "backed")), 0);
     json_t *others = json_object_get(e0, "others");
     CHECK_EQ_INT(json_array_size(others), 2); /* mallory's forged (rejected) and its later one */
     int late_listed = 0;
     for (size_t i = 0; i < json_array_size(others); i++) {
         json_t *x = json_array_get(others, i);
         late_listed += !strcmp(json_string_value(json_object_get(x, "status")) ?: "", "accepted") &&
-                       !strcmp(json_string_value(json_object_get(x, "attester")) ?: "", mal_s);
+                       !strcmp(json_string_value(json_object_get(x, "attester")) ?: "", mal_s) &&
+                       json_integer_value(json_object_get(x, "backed")) == 0;
     }
     CHECK_EQ_INT(late_listed, 1);
     json_decref(lb);
-    /* v1 unstakes the stake that backed its co-sign of eve's run (it could
-     * now pass it on to co-sign again): that co-sign no longer counts, and
-     * the better-backed attestation stands. */
-    init(&a, &gt_kind_unstake, V1);
-    gt_action_set_u64(&a, "amount", TOK(5));
-    CHECK_EQ_INT(submit(V1, &a, NULL, 0), 0);
-    lb = view(1, NULL, "arith-v1", 0);
-    e0 = json_array_get(json_object_get(lb, "entries"), 0);
-    CHECK_STR(json_string_value(json_object_get(e0, "attester")), mal_s);
-    CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(e0, "cosigns"), "backed")), 1);
-    CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(e0, "cosigns"), "agreed")), 2);
-    json_decref(lb);
+    test_eval_bonded(&es, b, llm, task, &att);
     gt_buf_free(&forged);
     gt_buf_free(&res);
     gt_bench_free(b);

@@ -48,9 +48,18 @@
  *    an attestation once; itemsChecked is 1..items; disagreeing needs the
  *    evidence blob (the validator's re-executed lines) so anyone can compare
  *    the two lines of the item in question.
+ *  - Only co-signs that are votes of a drawn, bonded panel back a score
+ *    (leaderboard.c): on a quorum task every co-sign of the current result
+ *    by a non-party is its verify vote, and while a rejection is disputed
+ *    every co-sign is a dispute vote; the market's rules then require a seat
+ *    on the panel (drawn by stake, one seat per address, parties left out),
+ *    bond GT_MARKET_JUDGE_SLASH_PCT percent of the seat's weight for as long
+ *    as the judgement is open, and slash that bond when the co-sign is on the
+ *    losing side of the panel's decision (panel.c). An evaluator's verdict
+ *    and plain co-signs are recorded and shown, but back nothing.
  *  - A co-sign that is neither a verdict nor a dispute vote needs at least
- *    GT_MARKET_VALIDATOR_MIN_STAKE staked: co-sign counts on the leaderboard
- *    cost stake per address, so a swarm of empty addresses cannot pad them.
+ *    GT_MARKET_VALIDATOR_MIN_STAKE staked, so a swarm of empty addresses
+ *    cannot fill an attestation's co-sign list.
  *    Verdicts and votes follow the market's own rules (the poster of a
  *    poster-verified task needs no stake, quorum voters need the task's
  *    stake, parties to a dispute cannot vote).

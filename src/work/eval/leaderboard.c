@@ -72,52 +72,63 @@ static int att_status(sqlite3 *db, const uint8_t task[32], uint64_t slot, uint64
     }
 }
 
-/* Agreeing co-signs backed by bonded stake now: by co-signers other than the
- * task's poster who hold at least GT_MARKET_VALIDATOR_MIN_STAKE staked at
- * the time of reading. A token staked, used to co-sign, unstaked and passed
- * on to stake again backs only the co-signs of whoever holds it staked now,
- * so the same stake never counts twice for one attestation. */
-static uint64_t att_backed(sqlite3 *db, const uint8_t id[32], const gt_addr *poster) {
+/* The bonded backing of an attestation: its agreeing co-signers who also
+ * cast an accepting vote of a drawn judging panel on its slot and attempt
+ * (the quorum's verify panel, where the co-sign is the vote, or a dispute
+ * panel, where the co-sign is the vote or, as agents do, a plain co-sign is
+ * followed by a dispute_vote), counted (*n) and weighed by the panel weight
+ * each vote bonded (*stake, base units). Such a vote locked
+ * GT_MARKET_JUDGE_SLASH_PCT percent of its weight as a judge bond while the
+ * judgement was open and lost it if the panel decided the other way
+ * (panel.c); its weight was fixed from stake when the panel opened, one seat
+ * per address, so a token passed from address to address after the panel
+ * opened adds nothing. Other co-signs (anyone staked, after the fact) and an
+ * evaluator's verdict (chosen by the poster, not drawn, not bonded) are shown
+ * but back nothing. On a read error both are 0: nothing ranks on an error. */
+static void att_backed(sqlite3 *db, const uint8_t id[32], uint64_t *n, uint64_t *stake) {
     sqlite3_stmt *q;
-    uint64_t n = 0;
+    *n = *stake = 0;
     if (wk_prepare(db,
-                   "SELECT count(*) FROM wk_cosigns c JOIN accounts a ON a.addr=c.cosigner "
-                   "WHERE c.attestation=? AND c.agree=1 AND c.cosigner<>? AND a.staked>=?",
+                   "SELECT count(*), coalesce(sum(w),0) FROM (SELECT max(v.weight) AS w FROM wk_cosigns c "
+                   "JOIN wk_attestations a ON a.id=c.attestation JOIN mk_votes v ON v.task=a.task AND v.slot=a.slot "
+                   "AND v.attempt=a.attempt AND v.voter=c.cosigner AND v.accept=1 "
+                   "WHERE c.attestation=? AND c.agree=1 GROUP BY c.cosigner)",
                    &q, NULL))
-        return 0;
+        return;
     sqlite3_bind_blob(q, 1, id, 32, SQLITE_STATIC);
-    sqlite3_bind_blob(q, 2, poster->b, 20, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 3, (int64_t)GT_MARKET_VALIDATOR_MIN_STAKE);
-    if (sqlite3_step(q) == SQLITE_ROW) n = (uint64_t)sqlite3_column_int64(q, 0);
+    if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int64(q, 1) >= 0) {
+        *n = (uint64_t)sqlite3_column_int64(q, 0);
+        *stake = (uint64_t)sqlite3_column_int64(q, 1);
+    }
     sqlite3_finalize(q);
-    return n;
 }
 
 typedef struct entry {
     json_t *obj;
     char bench[GT_WORK_BENCH_NAME_MAX + 1];
     uint8_t model[32];
-    uint64_t score, agreed, backed, height;
+    uint64_t score, agreed, backed, backed_stake, height;
     int status;
     json_t *others; /* the other attestations of the same (bench, model) */
 } entry;
 
-/* Better standing first: status, then agreeing co-signs backed by bonded
- * stake, then all agreeing co-signs; on a tie the one already standing
- * stays: a later attestation replaces an entry only by being better
- * backed, never by coming later. */
+/* Better standing first: status, then the bonded stake of the drawn judges
+ * that re-executed and agreed, then their number; on a tie the one already
+ * standing stays: a later attestation replaces an entry only by being better
+ * backed, never by coming later, nor by gathering more plain co-signs (which
+ * bond nothing). */
 static int better(const entry *a, const entry *b) {
     if (a->status != b->status) return a->status < b->status;
+    if (a->backed_stake != b->backed_stake) return a->backed_stake > b->backed_stake;
     if (a->backed != b->backed) return a->backed > b->backed;
-    if (a->agreed != b->agreed) return a->agreed > b->agreed;
     return a->height < b->height;
 }
 
 /* A short line on an attestation that does not stand for its (bench, model). */
 static json_t *other_json(const entry *e) {
-    return json_pack("{s:O,s:O,s:I,s:s,s:I}", "attestation", json_object_get(e->obj, "attestation"), "attester",
+    return json_pack("{s:O,s:O,s:I,s:s,s:I,s:I}", "attestation", json_object_get(e->obj, "attestation"), "attester",
                      json_object_get(e->obj, "attester"), "scorePpm", (json_int_t)e->score, "status",
-                     status_names[e->status], "backed", (json_int_t)e->backed);
+                     status_names[e->status], "backed", (json_int_t)e->backed, "backedStake", (json_int_t)e->backed_stake);
 }
 
 static int by_rank(const void *pa, const void *pb) {
@@ -148,7 +159,7 @@ static json_t *att_json(sqlite3 *db, sqlite3_stmt *q, entry *e) {
     e->agreed = (uint64_t)sqlite3_column_int64(q, 13);
     gt_addr poster;
     e->status = att_status(db, task, slot, attempt, results, &poster);
-    e->backed = att_backed(db, sqlite3_column_blob(q, 0), &poster);
+    att_backed(db, sqlite3_column_blob(q, 0), &e->backed, &e->backed_stake);
     json_t *o = json_object();
     json_object_set_new(o, "bench", json_string(e->bench));
     json_object_set_new(o, "benchHash", j_sha(sqlite3_column_blob(q, 7)));
@@ -168,6 +179,7 @@ static json_t *att_json(sqlite3 *db, sqlite3_stmt *q, entry *e) {
     json_t *cs = json_object();
     json_object_set_new(cs, "agreed", j_u64(e->agreed));
     json_object_set_new(cs, "backed", j_u64(e->backed));
+    json_object_set_new(cs, "backedStake", j_u64(e->backed_stake));
     json_object_set_new(cs, "disagreed", j_u64((uint64_t)sqlite3_column_int64(q, 14)));
     json_object_set_new(cs, "itemsChecked", j_u64((uint64_t)sqlite3_column_int64(q, 15)));
     json_object_set_new(o, "cosigns", cs);
