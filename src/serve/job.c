@@ -3,6 +3,7 @@
  * text that could still turn into a stop string, or that ends inside a UTF-8
  * character, is held back until it cannot. */
 #include <assert.h>
+#include <math.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -20,6 +21,7 @@ int gt_serve_job_start(gt_serve_job *j, gt_ctx *ctx, const gt_tokenizer *tok, co
     j->max_gen = p->max_tokens > 0 && p->max_tokens < room ? p->max_tokens : room;
     for (int i = 0; i < p->n_stops; i++) j->stops[i] = p->stops[i], j->stop_lens[i] = p->stop_lens[i];
     j->n_stops = p->n_stops;
+    j->logprobs = p->logprobs, j->top_logprobs = p->top_logprobs;
     if (extra_stop) j->stops[j->n_stops] = extra_stop, j->stop_lens[j->n_stops++] = strlen(extra_stop);
     int rc = gt_sampler_new(&p->sampling, j->n_vocab, &j->smp, err);
     if (rc) return rc;
@@ -29,6 +31,32 @@ int gt_serve_job_start(gt_serve_job *j, gt_ctx *ctx, const gt_tokenizer *tok, co
     rc = gt_ctx_eval(ctx, prompt, n_prompt, 0, j->logits, GT_EVAL_LAST, err);
     j->pos = n_prompt;
     return rc;
+}
+
+/* Records token t's log-probability and the top alternatives, from the
+ * logits it was sampled from: log-softmax in double, summed in index order
+ * (the same bytes on every run and thread count). */
+static int record_logprob(gt_serve_job *j, int32_t t, size_t start, gt_err *err) {
+    const float *l = j->logits;
+    double mx = l[0], sum = 0;
+    for (int i = 1; i < j->n_vocab; i++) mx = l[i] > mx ? l[i] : mx;
+    for (int i = 0; i < j->n_vocab; i++) sum += exp((double)l[i] - mx);
+    double lse = mx + log(sum);
+    gt_serve_logprob e = {.token = t, .start = start, .logprob = (float)((double)l[t] - lse)};
+    /* The n_top largest, ties to the lower id: one pass per rank. */
+    for (int k = 0; k < j->top_logprobs; k++) {
+        int best = -1;
+        for (int i = 0; i < j->n_vocab; i++) {
+            int taken = 0;
+            for (int q = 0; q < k && !taken; q++) taken = e.top_ids[q] == i;
+            if (!taken && (best < 0 || l[i] > l[best])) best = i;
+        }
+        if (best < 0) break;
+        e.top_ids[k] = best;
+        e.top_lps[k] = (float)((double)l[best] - lse);
+        e.n_top = k + 1;
+    }
+    return gt_buf_append(&j->lps, &e, sizeof e) ? gt_err_set(err, GT_ENOMEM, "out of memory") : 0;
 }
 
 /* Cuts text at the first complete stop string at or after from; 1 if cut. */
@@ -60,6 +88,7 @@ int gt_serve_job_step(gt_serve_job *j, gt_err *err) {
     gt_sampler_accept(j->smp, t);
     j->n_gen++;
     size_t len = 0, before = j->text.len;
+    if (j->logprobs && record_logprob(j, t, before, err)) return err ? err->code : GT_ENOMEM;
     const char *piece = gt_token_to_piece(j->tok, t, 0, &len);
     if (piece && len && gt_buf_append(&j->text, piece, len)) return gt_err_set(err, GT_ENOMEM, "out of memory");
     if (cut_at_stop(j, before)) {
@@ -115,6 +144,7 @@ void gt_serve_job_free(gt_serve_job *j) {
     gt_sampler_free(j->smp);
     gt_free(j->logits);
     gt_buf_free(&j->text);
+    gt_buf_free(&j->lps);
     memset(j, 0, sizeof *j);
 }
 

@@ -89,6 +89,26 @@ static int get_stops(const json_t *b, gt_serve_params *p, gt_serve_error *e) {
     return 0;
 }
 
+/* Chat: "logprobs": BOOL with "top_logprobs": 0..20 (only with logprobs);
+ * completions: "logprobs": 0..5 (alternatives per token). */
+static int get_logprobs(const json_t *b, gt_serve_kind kind, gt_serve_params *p, gt_serve_error *e) {
+    json_int_t top = 0;
+    if (kind == GT_SERVE_COMPLETION) {
+        const json_t *v = json_object_get(b, "logprobs");
+        if (!v || json_is_null(v) || json_is_false(v)) return 0;
+        if (get_int(b, "logprobs", 0, 5, &top, e)) return -1;
+        p->logprobs = 1, p->top_logprobs = (int)top;
+        return 0;
+    }
+    if (get_bool(b, "logprobs", &p->logprobs, e) || get_int(b, "top_logprobs", 0, GT_SERVE_MAX_TOP_LOGPROBS, &top, e))
+        return -1;
+    const json_t *tv = json_object_get(b, "top_logprobs");
+    if (tv && !json_is_null(tv) && !p->logprobs)
+        return gt_serve_fail(e, 400, "top_logprobs", "invalid_value", "top_logprobs: only allowed with \"logprobs\": true");
+    p->top_logprobs = (int)top;
+    return 0;
+}
+
 /* Fields accepted, and those refused unless at their neutral value. */
 static const char *const common_fields[] = {
     "model", "max_tokens", "temperature", "top_p", "top_k", "min_p", "seed", "stop", "stream", "stream_options",
@@ -114,8 +134,7 @@ static int check_fields(const json_t *b, gt_serve_kind kind, gt_serve_error *e) 
         if (!strcmp(k, "n")) neutral = json_is_null(v) || (json_is_integer(v) && json_integer_value(v) == 1);
         else if (!strcmp(k, "presence_penalty") || !strcmp(k, "frequency_penalty"))
             neutral = json_is_null(v) || (json_is_number(v) && json_number_value(v) == 0);
-        else if (!strcmp(k, "logprobs")) neutral = json_is_null(v) || json_is_false(v);
-        else if (!strcmp(k, "top_logprobs") || !strcmp(k, "suffix")) neutral = json_is_null(v);
+        else if (!strcmp(k, "suffix")) neutral = json_is_null(v);
         else if (!strcmp(k, "echo")) neutral = json_is_null(v) || json_is_false(v);
         else if (!strcmp(k, "user")) neutral = json_is_null(v) || json_is_string(v);
         if (!neutral)
@@ -209,6 +228,7 @@ int gt_serve_parse(const json_t *b, gt_serve_kind kind, gt_serve_params *p, gt_s
         if (!p->stream)
             return gt_serve_fail(e, 400, "stream_options", "invalid_value", "stream_options: only allowed with \"stream\": true");
     }
+    if (get_logprobs(b, kind, p, e)) return -1;
     assert(p->n_stops <= GT_SERVE_MAX_STOPS);
     return 0;
 }

@@ -56,6 +56,7 @@ typedef struct gen {
     gt_buf out;                 /* SSE bytes not yet handed to MHD */
     size_t out_pos;
     int sent_role, sent_final, sent_done;
+    size_t lp_sent;             /* logprob entries already handed out */
 } gen;
 
 static void gen_free(gen *g) {
@@ -129,9 +130,67 @@ static json_t *envelope(const gen *g, const char *object) {
                      g->srv->model_id);
 }
 
+/* A token's text as OpenAI gives it: the text (invalid UTF-8 replaced) and
+ * its exact bytes. */
+static void token_fields(const gen *g, int32_t id, json_t **text, json_t **bytes) {
+    size_t n = 0;
+    const char *piece = gt_token_to_piece(g->srv->tok, id, 1, &n);
+    if (!piece) piece = "", n = 0;
+    *text = gt_serve_json_text(piece, n);
+    *bytes = json_array();
+    for (size_t i = 0; i < n; i++) json_array_append_new(*bytes, json_integer((unsigned char)piece[i]));
+}
+
+/* Chat's {"token","logprob","bytes"} of one id. */
+static json_t *chat_lp(const gen *g, int32_t id, float lp) {
+    json_t *t, *b;
+    token_fields(g, id, &t, &b);
+    return json_pack("{s:o,s:f,s:o}", "token", t, "logprob", (double)lp, "bytes", b);
+}
+
+/* The logprobs of the tokens whose text starts before byte `end` and that
+ * were not handed out yet (null when the request did not ask): chat's
+ * {"content":[...]} or a completion's parallel arrays. */
+static json_t *logprobs_json(gen *g, size_t end) {
+    if (!g->p.logprobs) return json_null();
+    const gt_serve_logprob *e = (const gt_serve_logprob *)(const void *)g->job.lps.data;
+    size_t n = g->job.lps.len / sizeof *e;
+    int chat = g->p.kind == GT_SERVE_CHAT;
+    json_t *content = json_array(), *tokens = json_array(), *lps = json_array(), *tops = json_array(), *offs = json_array();
+    for (; g->lp_sent < n && e[g->lp_sent].start < end; g->lp_sent++) {
+        const gt_serve_logprob *x = &e[g->lp_sent];
+        if (chat) {
+            json_t *c = chat_lp(g, x->token, x->logprob), *top = json_array();
+            for (int k = 0; k < x->n_top; k++) json_array_append_new(top, chat_lp(g, x->top_ids[k], x->top_lps[k]));
+            json_object_set_new(c, "top_logprobs", top);
+            json_array_append_new(content, c);
+            continue;
+        }
+        json_t *t, *b, *top = json_object();
+        token_fields(g, x->token, &t, &b);
+        json_decref(b);
+        json_array_append_new(tokens, t);
+        json_array_append_new(lps, json_real(x->logprob));
+        json_array_append_new(offs, json_integer((json_int_t)x->start));
+        for (int k = 0; k < x->n_top; k++) {
+            token_fields(g, x->top_ids[k], &t, &b);
+            json_object_set_new(top, json_string_value(t), json_real(x->top_lps[k]));
+            json_decref(t), json_decref(b);
+        }
+        json_array_append_new(tops, top);
+    }
+    if (chat) {
+        json_decref(tokens), json_decref(lps), json_decref(tops), json_decref(offs);
+        return json_pack("{s:o,s:n}", "content", content, "refusal");
+    }
+    json_decref(content);
+    return json_pack("{s:o,s:o,s:o,s:o}", "tokens", tokens, "token_logprobs", lps, "top_logprobs", tops, "text_offset", offs);
+}
+
 /* One choice: chat's message/delta or a completion's text. text NULL: an
  * empty delta (the final chunk). */
-static json_t *choice_json(const gen *g, const char *text, size_t len, int delta, int role, const char *finish) {
+static json_t *choice_json(const gen *g, const char *text, size_t len, int delta, int role, const char *finish,
+                           json_t *lp) {
     json_t *c = json_pack("{s:i}", "index", 0);
     json_t *t = text ? gt_serve_json_text(text, len) : NULL;
     if (g->p.kind == GT_SERVE_CHAT) {
@@ -142,7 +201,7 @@ static json_t *choice_json(const gen *g, const char *text, size_t len, int delta
     } else {
         json_object_set_new(c, "text", t ? t : json_string(""));
     }
-    json_object_set_new(c, "logprobs", json_null());
+    json_object_set_new(c, "logprobs", lp ? lp : json_null());
     json_object_set_new(c, "finish_reason", finish ? json_string(finish) : json_null());
     return c;
 }
@@ -164,7 +223,7 @@ static void run_whole(gen *g, gt_serve_resp *o) {
     size_t len;
     const char *text = gt_serve_job_ready(&g->job, &len);
     json_t *j = envelope(g, g->p.kind == GT_SERVE_CHAT ? "chat.completion" : "text_completion");
-    json_object_set_new(j, "choices", json_pack("[o]", choice_json(g, text, len, 0, 1, g->job.finish_reason)));
+    json_object_set_new(j, "choices", json_pack("[o]", choice_json(g, text, len, 0, 1, g->job.finish_reason, logprobs_json(g, g->job.text.len))));
     json_object_set_new(j, "usage", usage_json(g));
     o->json = j;
 }
@@ -181,7 +240,8 @@ static int sse_event(gen *g, json_t *j) {
 /* One chunk with a choice (text or final). */
 static int sse_chunk(gen *g, const char *text, size_t len, int role, const char *finish) {
     json_t *j = envelope(g, g->p.kind == GT_SERVE_CHAT ? "chat.completion.chunk" : "text_completion");
-    json_object_set_new(j, "choices", json_pack("[o]", choice_json(g, text, len, 1, role, finish)));
+    json_t *lp = text && len ? logprobs_json(g, g->job.emitted) : NULL;
+    json_object_set_new(j, "choices", json_pack("[o]", choice_json(g, text, len, 1, role, finish, lp)));
     return sse_event(g, j);
 }
 

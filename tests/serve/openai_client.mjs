@@ -1,6 +1,6 @@
 // openai_client.mjs: OpenAI's own Node client (npm `openai`, installed by
 // scripts/setup.sh test into .cache/npm) against `gotong serve` children,
-// used as a real client uses it: models, chat (whole and streamed), plain
+// used as a real client uses it: models, chat (whole, streamed, logprobs), plain
 // completions with a stop string, seeded answers equal across thread counts,
 // and errors surfacing as the client's typed exceptions.
 //
@@ -73,6 +73,14 @@ async function main() {
     check(assert.equal, text, chat.choices[0].message.content);
     check(assert.equal, finish, chat.choices[0].finish_reason);
     check(assert.deepEqual, usage, chat.usage);
+
+    // Logprobs as the client types them.
+    const lp = await ai.chat.completions.create({ ...req, temperature: 0, max_completion_tokens: 5, logprobs: true, top_logprobs: 2 });
+    const content = lp.choices[0].logprobs.content;
+    check(assert.equal, content.length, lp.usage.completion_tokens);
+    check(assert.equal, content.map((c) => Buffer.from(c.bytes).toString('latin1')).join(''),
+      Buffer.from(lp.choices[0].message.content, 'utf8').toString('latin1'));
+    check(assert.ok, content.every((c) => c.logprob <= 0 && c.top_logprobs.length === 2 && c.top_logprobs[0].token === c.token));
 
     // Completions with max_completion_tokens' sibling max_tokens and a stop string.
     const base = { model: 'tiny-qwen2-q8_0', prompt: 'Once upon a time', max_tokens: 16, temperature: 0 };

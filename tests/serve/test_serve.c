@@ -3,6 +3,7 @@
  * whole answer, stop strings, determinism across thread counts, the chat
  * templates, and every refusal with its status and OpenAI error body. */
 #include <arpa/inet.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -311,7 +312,7 @@ static void test_errors(void) {
     check_error(p, C, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"x\",\"stop\":[\"a\",\"b\",\"c\",\"d\",\"e\"]}", 400, "stop", "invalid_value");
     check_error(p, C, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"x\",\"stop\":[\"\"]}", 400, "stop", "invalid_value");
     check_error(p, C, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"x\",\"n\":2}", 400, "n", "unsupported_parameter");
-    check_error(p, C, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"x\",\"logprobs\":3}", 400, "logprobs", "unsupported_parameter");
+    check_error(p, C, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"x\",\"echo\":true}", 400, "echo", "unsupported_parameter");
     check_error(p, C, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"x\",\"bogus\":1}", 400, "bogus", "unsupported_parameter");
     check_error(p, C, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"x\",\"stream_options\":{\"include_usage\":true}}", 400, "stream_options", "invalid_value");
     check_error(p, C, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"\"}", 400, "prompt", "invalid_value");
@@ -400,6 +401,107 @@ static void test_templates(void) {
     gt_serve_stop(s);
 }
 
+/* Logprobs: the first token's equals the log-softmax of the engine's own
+ * logits; greedy picks the top alternative; alternatives come sorted; the
+ * streamed entries equal the whole answer's; the same across threads. */
+static void test_logprobs(void) {
+    gt_serve *s = start(LLAMA, 1, 0), *s3 = start(LLAMA, 3, 0);
+    if (!s || !s3) {
+        gt_serve_stop(s), gt_serve_stop(s3);
+        return;
+    }
+    int st;
+    const char *body = "{\"model\":\"tiny-llama-q8_0\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],"
+                       "\"max_tokens\":6,\"temperature\":0,\"logprobs\":true,\"top_logprobs\":3}";
+    json_t *j = post(gt_serve_port(s), "/v1/chat/completions", &st, body);
+    CHECK_EQ_INT(st, 200);
+    const json_t *content = json_object_get(json_object_get(json_array_get(json_object_get(j, "choices"), 0), "logprobs"), "content");
+    long long n_gen = json_integer_value(json_object_get(json_object_get(j, "usage"), "completion_tokens"));
+    CHECK(n_gen > 0);
+    CHECK_EQ_INT(json_array_size(content), n_gen);
+    gt_buf joined = GT_BUF_INIT;
+    size_t i;
+    const json_t *e;
+    json_array_foreach(content, i, e) {
+        const json_t *top = json_object_get(e, "top_logprobs");
+        CHECK_EQ_INT(json_array_size(top), 3);
+        double lp = json_real_value(json_object_get(e, "logprob"));
+        CHECK(lp <= 0);
+        CHECK_STR(json_string_value(json_object_get(e, "token")), json_string_value(json_object_get(json_array_get(top, 0), "token")));
+        CHECK(lp == json_real_value(json_object_get(json_array_get(top, 0), "logprob")));
+        for (size_t k = 1; k < 3; k++)
+            CHECK(json_real_value(json_object_get(json_array_get(top, k - 1), "logprob")) >=
+                  json_real_value(json_object_get(json_array_get(top, k), "logprob")));
+        size_t b;
+        const json_t *byte;
+        json_array_foreach(json_object_get(e, "bytes"), b, byte) gt_buf_putc(&joined, (uint8_t)json_integer_value(byte));
+    }
+    gt_buf_putc(&joined, 0);
+    CHECK_STR((const char *)joined.data, choice_text(j));
+    gt_buf_free(&joined);
+    /* The same bytes on three threads. */
+    char *x = answer_bytes(gt_serve_port(s), "/v1/chat/completions", body);
+    char *y = answer_bytes(gt_serve_port(s3), "/v1/chat/completions", body);
+    CHECK_STR(x, y);
+    free(x), free(y);
+    /* Streamed: the entries, chunk by chunk, are the whole answer's. */
+    char sbody[512];
+    snprintf(sbody, sizeof sbody, "%.*s,\"stream\":true}", (int)strlen(body) - 1, body);
+    gt_buf out = GT_BUF_INIT;
+    CHECK_EQ_INT(http(gt_serve_port(s), "POST", "/v1/chat/completions", sbody, &out), 200);
+    json_t *all = json_array();
+    for (const char *p = (const char *)out.data; (p = strstr(p, "data: {")); p += 6) {
+        json_t *c = json_loadb(p + 6, (size_t)(strstr(p, "\n\n") - p - 6), 0, NULL);
+        const json_t *lp = json_object_get(json_object_get(json_array_get(json_object_get(c, "choices"), 0), "logprobs"), "content");
+        if (lp) json_array_extend(all, (json_t *)lp);
+        json_decref(c);
+    }
+    CHECK(json_equal(all, (json_t *)content));
+    json_decref(all);
+    gt_buf_free(&out);
+    json_decref(j);
+
+    /* A completion's first logprob against the engine's logits. */
+    j = post(gt_serve_port(s), "/v1/completions", &st,
+             "{\"model\":\"tiny-llama-q8_0\",\"prompt\":\"Hello world\",\"max_tokens\":2,\"logprobs\":0,\"seed\":9}");
+    CHECK_EQ_INT(st, 200);
+    const json_t *lps = json_object_get(json_array_get(json_object_get(j, "choices"), 0), "logprobs");
+    const char *tok0 = json_string_value(json_array_get(json_object_get(lps, "tokens"), 0));
+    double got = json_real_value(json_array_get(json_object_get(lps, "token_logprobs"), 0));
+    CHECK_EQ_INT(json_integer_value(json_array_get(json_object_get(lps, "text_offset"), 0)), 0);
+    int32_t ids[32];
+    size_t n = 0;
+    gt_err err = {0};
+    CHECK(gt_tokenize(s->tok, "Hello world", 11, 1, 1, ids, 32, &n, &err) == 0);
+    int nv = gt_model_hparams(s->model)->n_vocab;
+    float *logits = malloc((size_t)nv * sizeof *logits);
+    gt_serve_acquire(s);
+    CHECK(gt_ctx_eval(s->ctx, ids, (int)n, 0, logits, GT_EVAL_LAST, &err) == 0);
+    gt_serve_release(s);
+    double mx = logits[0], sum = 0;
+    for (int k = 1; k < nv; k++) mx = logits[k] > mx ? logits[k] : mx;
+    for (int k = 0; k < nv; k++) sum += exp(logits[k] - mx);
+    int32_t t0 = -1;
+    for (int k = 0; k < nv && tok0; k++) {
+        size_t len;
+        const char *piece = gt_token_to_piece(s->tok, k, 1, &len);
+        if (piece && len == strlen(tok0) && !memcmp(piece, tok0, len) && fabs(logits[k] - mx - log(sum) - got) < 1e-4) t0 = k;
+    }
+    CHECK_MSG(t0 >= 0, "no token \"%s\" with log-probability %g", tok0 ? tok0 : "(null)", got);
+    free(logits);
+    json_decref(j);
+    check_error(gt_serve_port(s), "/v1/chat/completions",
+                "{\"model\":\"tiny-llama-q8_0\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"top_logprobs\":2}", 400,
+                "top_logprobs", "invalid_value");
+    check_error(gt_serve_port(s), "/v1/chat/completions",
+                "{\"model\":\"tiny-llama-q8_0\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"logprobs\":true,\"top_logprobs\":21}", 400,
+                "top_logprobs", "invalid_value");
+    check_error(gt_serve_port(s), "/v1/completions", "{\"model\":\"tiny-llama-q8_0\",\"prompt\":\"x\",\"logprobs\":6}", 400,
+                "logprobs", "invalid_value");
+    gt_serve_stop(s);
+    gt_serve_stop(s3);
+}
+
 int main(void) {
     RUN(test_routes);
     RUN(test_completion_matches_engine);
@@ -407,5 +509,6 @@ int main(void) {
     RUN(test_determinism_threads);
     RUN(test_errors);
     RUN(test_templates);
+    RUN(test_logprobs);
     return gt_test_finish();
 }
