@@ -11,6 +11,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,6 +189,15 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     gt_free(r);
 }
 
+/* MHD's error log, into ours at info level (mostly clients hanging up). */
+static void mhd_log(void *cls, const char *fmt, va_list ap) {
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t len = strlen(msg);
+    while (len && msg[len - 1] == '\n') msg[--len] = 0;
+    GT_INFO("serve: http: %s", msg);
+}
+
 /* Parses "A.B.C.D:PORT", binds and listens; returns the socket or -1. */
 static int listen_on(const char *listen_s, gt_err *err) {
     const char *colon = strrchr(listen_s, ':');
@@ -267,7 +277,7 @@ int gt_serve_start(const gt_serve_config *c, gt_serve **out, gt_err *err) {
     s->port = ntohs(bound.sin_port);
     s->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG |
                                   MHD_USE_ITC,
-                              0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, lfd,
+                              0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_LISTEN_SOCKET, lfd,
                               MHD_OPTION_CONNECTION_LIMIT, (unsigned)GT_SERVE_MAX_CONNECTIONS,
                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)GT_SERVE_TIMEOUT_S,
                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);

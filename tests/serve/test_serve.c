@@ -4,6 +4,7 @@
  * templates, and every refusal with its status and OpenAI error body. */
 #include <arpa/inet.h>
 #include <math.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -502,6 +503,66 @@ static void test_logprobs(void) {
     gt_serve_stop(s3);
 }
 
+typedef struct par_req {
+    uint16_t port;
+    char body[256];
+    char *answer;
+} par_req;
+
+static void *par_run(void *arg) {
+    par_req *q = arg;
+    q->answer = answer_bytes(q->port, "/v1/completions", q->body);
+    return NULL;
+}
+
+/* Requests sent all at once get the bytes they get alone: they queue for
+ * the one context and none sees another's state. */
+static void test_concurrent_same_bytes(void) {
+    enum { N = 6 };
+    gt_serve *s = start(QWEN, 2, 0);
+    if (!s) return;
+    par_req q[N];
+    char *alone[N];
+    for (int i = 0; i < N; i++) {
+        q[i].port = gt_serve_port(s);
+        snprintf(q[i].body, sizeof q[i].body,
+                 "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"Item %d:\",\"max_tokens\":%d,\"seed\":%d}", i, 8 + i, 100 + i);
+        alone[i] = answer_bytes(q[i].port, "/v1/completions", q[i].body);
+    }
+    pthread_t th[N];
+    for (int i = N - 1; i >= 0; i--) CHECK(pthread_create(&th[i], NULL, par_run, &q[i]) == 0);
+    for (int i = 0; i < N; i++) {
+        pthread_join(th[i], NULL);
+        CHECK_STR(q[i].answer, alone[i]);
+        free(q[i].answer), free(alone[i]);
+    }
+    gt_serve_stop(s);
+}
+
+/* A client that hangs up mid-stream gives the model back: the next request
+ * is served. */
+static void test_disconnect_releases(void) {
+    gt_serve *s = start(QWEN, 1, 0);
+    if (!s) return;
+    for (int round = 0; round < 3; round++) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(gt_serve_port(s))};
+        inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+        CHECK(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
+        const char *body = "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"Go\",\"stream\":true,\"stop\":[\"qqqqqqqq\"]}";
+        char req[512], buf[256];
+        snprintf(req, sizeof req, "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s", strlen(body), body);
+        CHECK(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
+        CHECK(read(fd, buf, sizeof buf) > 0); /* the stream has begun */
+        close(fd);
+    }
+    int st;
+    json_t *j = post(gt_serve_port(s), "/v1/completions", &st, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"Go\",\"max_tokens\":2}");
+    CHECK_EQ_INT(st, 200);
+    json_decref(j);
+    gt_serve_stop(s);
+}
+
 int main(void) {
     RUN(test_routes);
     RUN(test_completion_matches_engine);
@@ -510,5 +571,7 @@ int main(void) {
     RUN(test_errors);
     RUN(test_templates);
     RUN(test_logprobs);
+    RUN(test_concurrent_same_bytes);
+    RUN(test_disconnect_releases);
     return gt_test_finish();
 }
