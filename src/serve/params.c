@@ -215,6 +215,10 @@ int gt_serve_parse(const json_t *b, gt_serve_kind kind, gt_serve_params *p, gt_s
     if (get_num(b, "temperature", 0, 2, &s->temp, e) || get_num(b, "top_p", 0, 1, &s->top_p, e) ||
         get_num(b, "min_p", 0, 1, &s->min_p, e) || get_num(b, "repeat_penalty", 0.01, 10, &s->repeat_penalty, e))
         return -1;
+    /* The sampler's own ranges (sampler.h), checked here so a bad value is
+     * refused before the request waits for the model, with its name. */
+    if (s->top_p <= 0) return gt_serve_fail(e, 400, "top_p", "invalid_value", "top_p: expected a number in (0, 1], got 0");
+    if (s->min_p >= 1) return gt_serve_fail(e, 400, "min_p", "invalid_value", "min_p: expected a number in [0, 1), got 1");
     if (get_int(b, "top_k", 0, GT_SAMPLER_MAX_TOP_K, &top_k, e)) return -1;
     if (get_int(b, "seed", INT64_MIN, INT64_MAX, &seed, e)) return -1;
     s->top_k = (int)top_k;

@@ -309,6 +309,8 @@ static void test_errors(void) {
     check_error(p, C, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"x\",\"temperature\":\"hot\"}", 400, "temperature", "invalid_type");
     check_error(p, C, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"x\",\"max_tokens\":0}", 400, "max_tokens", "invalid_value");
     check_error(p, C, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"x\",\"top_k\":-1}", 400, "top_k", "invalid_value");
+    check_error(p, C, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"x\",\"top_p\":0}", 400, "top_p", "invalid_value");
+    check_error(p, C, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"x\",\"min_p\":1}", 400, "min_p", "invalid_value");
     check_error(p, C, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"x\",\"seed\":1.5}", 400, "seed", "invalid_type");
     check_error(p, C, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"x\",\"stop\":[\"a\",\"b\",\"c\",\"d\",\"e\"]}", 400, "stop", "invalid_value");
     check_error(p, C, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"x\",\"stop\":[\"\"]}", 400, "stop", "invalid_value");

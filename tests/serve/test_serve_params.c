@@ -62,7 +62,8 @@ static void check_body(const gt_buf *b, const gt_tokenizer *tok, int *accepted) 
         (*accepted)++;
         if (p.max_tokens < 0 || p.max_tokens > GT_SERVE_MAX_TOKENS || p.n_stops > GT_SERVE_MAX_STOPS ||
             p.top_logprobs < 0 || p.top_logprobs > GT_SERVE_MAX_TOP_LOGPROBS || !p.model ||
-            !(p.sampling.temp >= 0 && p.sampling.temp <= 2) || !(p.sampling.top_p >= 0 && p.sampling.top_p <= 1))
+            !(p.sampling.temp >= 0 && p.sampling.temp <= 2) || !(p.sampling.top_p > 0 && p.sampling.top_p <= 1) ||
+            !(p.sampling.min_p >= 0 && p.sampling.min_p < 1))
             CHECK_MSG(0, "accepted out of range: max_tokens %d stops %d top %d", p.max_tokens, p.n_stops, p.top_logprobs);
         if (kind == GT_SERVE_CHAT && tok) {
             gt_buf ids = GT_BUF_INIT;
