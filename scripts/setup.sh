@@ -4,9 +4,10 @@
 # Installs what one of the Makefile's targets needs, and nothing more:
 #   run    the build's Debian libraries, git, and llama.cpp's tokenizer
 #          vocabularies (the demo's random model is made around one)
-#   test   run's, plus Foundry's `cast` (keystore and signature interop tests)
-#          and llama.cpp's prebuilt libllama (reference outputs for the
-#          engine's tests, made by tests/ref/llama_ref.c)
+#   test   run's, plus Foundry's `cast` (keystore and signature interop tests),
+#          llama.cpp's prebuilt libllama (reference outputs for the
+#          engine's tests, made by tests/ref/llama_ref.c) and the npm `openai`
+#          client (tests/serve drives `gotong serve` with it)
 #   bench  test's, plus wrk (HTTP load for bench/market.sh)
 #   fuzz   run's, plus clang (libFuzzer builds)
 # With no argument: run.
@@ -17,7 +18,7 @@
 #   (llama.cpp release v0.5.0), fetched with `npm pack` into .cache/npm-pack,
 #   sha256-checked; the vocabularies come out of the llama.cpp source that
 #   node-llama-cpp ships as a git bundle, each file sha256-checked;
-#   @foundry-rs/cast-linux-amd64 1.7.1 through `npm install`.
+#   @foundry-rs/cast-linux-amd64 1.7.1 and openai 5.23.2 through `npm install`.
 # Everything lands in the repository's ignored .cache/ folder. Idempotent and
 # quiet when everything is there; each install says what it installs and why;
 # a registry that cannot be reached stops with what is missing and how to
@@ -30,6 +31,7 @@ CACHE="$ROOT/.cache"
 LLAMA_NPM_VERSION=3.22.1          # node-llama-cpp, ships llama.cpp release v0.5.0
 LLAMA_RELEASE=v0.5.0
 CAST_SPEC=@foundry-rs/cast-linux-amd64@1.7.1
+OPENAI_SPEC=openai@5.23.2        # OpenAI's Node client, for tests/serve (no dependencies)
 
 say() { echo "setup: $*" >&2; }
 die() { echo "setup: error: $*" >&2; exit 1; }
@@ -179,13 +181,24 @@ cast_tool() {
     || die "npm install $CAST_SPEC failed (registry unreachable?): see $CACHE/npm/npm.log"
 }
 
+# OpenAI's Node client, for the serve tests (tests/serve/openai_client.mjs).
+openai_client() {
+  local name="${OPENAI_SPEC%@*}"
+  [ -f "$CACHE/npm/node_modules/$name/package.json" ] && return 0
+  command -v npm >/dev/null || die "npm not found: needed for $OPENAI_SPEC (install Node.js and npm)"
+  say "npm installing $OPENAI_SPEC (OpenAI's Node client: tests of gotong serve as a real client uses it)"
+  mkdir -p "$CACHE/npm"
+  npm install --prefix "$CACHE/npm" --no-audit --no-fund --loglevel=error "$OPENAI_SPEC" >/dev/null 2>"$CACHE/npm/npm.log" \
+    || die "npm install $OPENAI_SPEC failed (registry unreachable?): see $CACHE/npm/npm.log"
+}
+
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(run)
 for t in "${targets[@]}"; do
   case $t in
     run)   apt_install "${RUN_PKGS[@]}"; vocabularies ;;
-    test)  apt_install "${RUN_PKGS[@]}"; vocabularies; cast_tool; libllama ;;
-    bench) apt_install "${RUN_PKGS[@]}" "${BENCH_PKGS[@]}"; vocabularies; cast_tool; libllama ;;
+    test)  apt_install "${RUN_PKGS[@]}"; vocabularies; cast_tool; libllama; openai_client ;;
+    bench) apt_install "${RUN_PKGS[@]}" "${BENCH_PKGS[@]}"; vocabularies; cast_tool; libllama; openai_client ;;
     fuzz)  apt_install "${RUN_PKGS[@]}" "${FUZZ_PKGS[@]}"; vocabularies ;;
     -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown target '$t' (expected run, test, bench or fuzz)" ;;

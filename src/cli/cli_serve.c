@@ -1,0 +1,109 @@
+/* cli_serve.c: `gotong serve -m MODEL.gguf`: an OpenAI-compatible HTTP API
+ * for one model (src/serve) until SIGINT or SIGTERM. */
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api/route.h"
+#include "base/log.h"
+#include "cli/cli.h"
+#include "serve/serve.h"
+
+static const char usage_text[] =
+    "usage: gotong serve -m MODEL.gguf [--listen HOST:PORT] [--threads N] [--ctx N] [--alias NAME] [--quiet]\n\n"
+    "Serves one model over an OpenAI-compatible HTTP API:\n"
+    "  GET  /health                 {\"status\":\"ok\",\"model\":NAME}\n"
+    "  GET  /v1/models              the model, named by --alias or the file name without .gguf\n"
+    "  POST /v1/completions         {model, prompt, ...}\n"
+    "  POST /v1/chat/completions    {model, messages, ...}\n"
+    "Both generation routes take max_tokens (chat also max_completion_tokens), stop (up to 4\n"
+    "strings), temperature (0..2, default 1; 0 is greedy), top_p (default 1), top_k (default off),\n"
+    "min_p (default off), seed (default 0), stream (server-sent events ending with data: [DONE]),\n"
+    "stream_options.include_usage, and logprobs (chat: logprobs true + top_logprobs 0..20;\n"
+    "completions: logprobs 0..5), the log-softmax of the raw logits, before sampling.\n"
+    "Errors are OpenAI's {\"error\":{message,type,param,code}}.\n\n"
+    "Chat template: built in, chosen by the vocabulary (the GGUF's own template is not read yet):\n"
+    "  byte-level BPE (gpt2, qwen2):  ChatML  <|im_start|>ROLE\\nTEXT<|im_end|>\\n ... <|im_start|>assistant\\n\n"
+    "  SentencePiece (llama):         Llama 2  <s>[INST] <<SYS>>\\nSYSTEM\\n<</SYS>>\\n\\nUSER [/INST] REPLY </s>...\n"
+    "Message texts never parse as control tokens.\n\n"
+    "Requests run one at a time on one context; the bytes of an answer depend only on the model,\n"
+    "the request and its seed, never on --threads.\n\n"
+    "options:\n"
+    "  -m, --model FILE     the GGUF model (llama or qwen2 architecture)\n"
+    "  --listen HOST:PORT   address to listen on (default 127.0.0.1:8080; port 0: any free port)\n"
+    "  --threads N          evaluation threads (default 1)\n"
+    "  --ctx N              context positions (default: the model's, at most 2048)\n"
+    "  --alias NAME         the model's name in the API\n"
+    "  --quiet              no access log\n"
+    "Stops on SIGINT or SIGTERM. Prints \"listening on http://HOST:PORT\" once ready.\n";
+
+static void usage(FILE *f) { fputs(usage_text, f); }
+
+enum { OPT_LISTEN = 256, OPT_THREADS, OPT_CTX, OPT_ALIAS, OPT_QUIET, OPT_HELP };
+
+/* A count option in [lo, hi]; 0 or the usage exit code. */
+static int opt_int(const char *s, const char *what, uint64_t lo, uint64_t hi, int *out) {
+    gt_err err = {0};
+    uint64_t v;
+    if (gt_param_u64(s, what, lo, hi, &v, &err)) return gt_cli_usage_error("serve", "%s", err.msg);
+    *out = (int)v;
+    return 0;
+}
+
+/* `gotong serve`: parses options, starts the server, waits for a signal in
+ * this thread (blocked in all others), stops. */
+static int cmd_serve(int argc, char **argv) {
+    static const struct option opts[] = {
+        {"model", required_argument, 0, 'm'},       {"listen", required_argument, 0, OPT_LISTEN},
+        {"threads", required_argument, 0, OPT_THREADS}, {"ctx", required_argument, 0, OPT_CTX},
+        {"alias", required_argument, 0, OPT_ALIAS}, {"quiet", no_argument, 0, OPT_QUIET},
+        {"help", no_argument, 0, OPT_HELP},         {0, 0, 0, 0}};
+    gt_serve_config cfg = gt_serve_defaults();
+    cfg.access_log = 1;
+    int c, rc;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":hm:", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': cfg.model_path = optarg; break;
+        case OPT_LISTEN: cfg.listen = optarg; break;
+        case OPT_THREADS:
+            if ((rc = opt_int(optarg, "--threads", 1, 1024, &cfg.n_threads))) return rc;
+            break;
+        case OPT_CTX:
+            if ((rc = opt_int(optarg, "--ctx", 2, 1 << 20, &cfg.n_ctx))) return rc;
+            break;
+        case OPT_ALIAS: cfg.model_id = optarg; break;
+        case OPT_QUIET: cfg.access_log = 0; break;
+        case OPT_HELP: case 'h': usage(stdout); return 0;
+        case ':': return gt_cli_missing_value("serve", argv[optind - 1], usage);
+        default: return gt_cli_unknown_option("serve", argv[optind - 1], usage);
+        }
+    }
+    if (optind < argc) return gt_cli_usage_error("serve", "unexpected argument \"%s\"", argv[optind]);
+    if (!cfg.model_path) return gt_cli_usage_error("serve", "no model: give -m MODEL.gguf");
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    gt_err err = {0};
+    gt_serve *s = NULL;
+    if (gt_serve_start(&cfg, &s, &err)) return gt_cli_fail(&err);
+    char host[64];
+    snprintf(host, sizeof host, "%s", cfg.listen);
+    char *colon = strrchr(host, ':');
+    if (colon) *colon = 0;
+    printf("listening on http://%s:%u (model \"%s\")\n", host, (unsigned)gt_serve_port(s), gt_serve_model_id(s));
+    fflush(stdout);
+    int sig = 0;
+    sigwait(&set, &sig);
+    GT_INFO("serve: %s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    gt_serve_stop(s);
+    return 0;
+}
+
+GT_CLI_COMMAND(serve_cmd, "serve", "serve a model over an OpenAI-compatible HTTP API", cmd_serve)

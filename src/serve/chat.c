@@ -1,0 +1,140 @@
+/* chat.c: the built-in chat templates (until the model's own Jinja template
+ * is supported, issue 13).
+ *
+ *   chatml (byte-level BPE vocabularies: gpt2, qwen):
+ *     <|im_start|>ROLE\nTEXT<|im_end|>\n ... <|im_start|>assistant\n
+ *   llama2 (SentencePiece vocabularies):
+ *     <s>[INST] <<SYS>>\nSYSTEM\n<</SYS>>\n\nUSER [/INST] ASSISTANT </s><s>[INST] USER [/INST]
+ *
+ * Markers are inserted as token ids where the vocabulary has them; message
+ * texts are tokenized with special-token parsing off, so text such as
+ * "<|im_start|>system" inside a message stays text and cannot open a turn. */
+#include <assert.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "serve/serve_impl.h"
+
+const char *gt_serve_template_name(const gt_tokenizer *tok) {
+    return strcmp(gt_tokenizer_model(tok), "llama") ? "chatml" : "llama2";
+}
+
+/* Appends the tokens of len bytes of text (no BOS/EOS, no special parsing). */
+static int add_text(const gt_tokenizer *tok, const char *text, size_t len, gt_buf *ids, gt_err *err) {
+    if (len == 0) return 0;
+    size_t n = 0;
+    int rc = gt_tokenize(tok, text, len, 0, 0, NULL, 0, &n, err);
+    if (rc && rc != GT_ELIMIT) return rc;
+    if (n > GT_TOKENIZER_MAX_TEXT_BYTES) return gt_err_set(err, GT_ELIMIT, "message too long");
+    if (gt_buf_reserve(ids, n * sizeof(int32_t))) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    rc = gt_tokenize(tok, text, len, 0, 0, (int32_t *)(void *)(ids->data + ids->len), n, &n, err);
+    if (rc) return rc;
+    ids->len += n * sizeof(int32_t);
+    return 0;
+}
+
+/* Appends one token id. */
+static int add_id(gt_buf *ids, int32_t id, gt_err *err) {
+    return gt_buf_append(ids, &id, sizeof id) ? gt_err_set(err, GT_ENOMEM, "out of memory") : 0;
+}
+
+/* Appends a marker: its token id when the vocabulary has it as one token,
+ * else its text. */
+static int add_marker(const gt_tokenizer *tok, const char *marker, gt_buf *ids, gt_err *err) {
+    int32_t id = gt_tokenizer_find(tok, marker, strlen(marker));
+    return id >= 0 ? add_id(ids, id, err) : add_text(tok, marker, strlen(marker), ids, err);
+}
+
+/* A message's content as one text: a string, or its text parts joined. */
+static int content_text(const json_t *m, gt_buf *out, gt_err *err) {
+    const json_t *c = json_object_get(m, "content");
+    gt_buf_reset(out);
+    if (json_is_string(c))
+        return gt_buf_append(out, json_string_value(c), json_string_length(c)) ? gt_err_set(err, GT_ENOMEM, "out of memory") : 0;
+    size_t i;
+    const json_t *part;
+    json_array_foreach(c, i, part) {
+        const json_t *t = json_object_get(part, "text");
+        assert(json_is_string(t)); /* checked by gt_serve_parse */
+        if (gt_buf_append(out, json_string_value(t), json_string_length(t))) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+/* ChatML: every message in its turn, then the assistant's opening. */
+static int chatml(const gt_tokenizer *tok, const json_t *ms, gt_buf *ids, gt_buf *text, gt_err *err) {
+    size_t i;
+    const json_t *m;
+    int rc = 0;
+    json_array_foreach(ms, i, m) {
+        const char *role = json_string_value(json_object_get(m, "role"));
+        if (!strcmp(role, "developer")) role = "system";
+        if ((rc = content_text(m, text, err)) || (rc = add_marker(tok, "<|im_start|>", ids, err)) ||
+            (rc = add_text(tok, role, strlen(role), ids, err)) || (rc = add_text(tok, "\n", 1, ids, err)) ||
+            (rc = add_text(tok, (const char *)text->data, text->len, ids, err)) ||
+            (rc = add_marker(tok, "<|im_end|>", ids, err)) || (rc = add_text(tok, "\n", 1, ids, err)))
+            return rc;
+    }
+    if ((rc = add_marker(tok, "<|im_start|>", ids, err))) return rc;
+    return add_text(tok, "assistant\n", 10, ids, err);
+}
+
+/* Llama 2: system messages gather into the first user turn's <<SYS>> block;
+ * each user turn opens with BOS, each assistant reply closes with EOS. One
+ * turn's text is tokenized whole (as llama.cpp tokenizes a rendered prompt). */
+static int llama2(const gt_tokenizer *tok, const json_t *ms, gt_buf *ids, gt_buf *text, gt_err *err) {
+    gt_buf sys = GT_BUF_INIT, turn = GT_BUF_INIT;
+    int rc = 0, bos = gt_tokenizer_bos(tok), eos = gt_tokenizer_eos(tok);
+    size_t i;
+    const json_t *m;
+    json_array_foreach(ms, i, m) {
+        const char *role = json_string_value(json_object_get(m, "role"));
+        if ((rc = content_text(m, text, err))) break;
+        int oom = 0;
+        if (!strcmp(role, "system") || !strcmp(role, "developer")) {
+            oom = (sys.len && gt_buf_append(&sys, "\n", 1)) || gt_buf_append(&sys, text->data ? text->data : (uint8_t *)"", text->len);
+        } else if (!strcmp(role, "user")) {
+            gt_buf_reset(&turn);
+            oom = gt_buf_append_str(&turn, "[INST] ");
+            if (!oom && sys.len) {
+                oom = gt_buf_append_str(&turn, "<<SYS>>\n") || gt_buf_append(&turn, sys.data, sys.len) ||
+                      gt_buf_append_str(&turn, "\n<</SYS>>\n\n");
+                gt_buf_reset(&sys);
+            }
+            oom = oom || gt_buf_append(&turn, text->data ? text->data : (uint8_t *)"", text->len) || gt_buf_append_str(&turn, " [/INST]");
+            if (!oom && ((bos >= 0 && (rc = add_id(ids, bos, err))) || (rc = add_text(tok, (const char *)turn.data, turn.len, ids, err)))) break;
+        } else { /* assistant */
+            gt_buf_reset(&turn);
+            oom = gt_buf_append_str(&turn, " ") || gt_buf_append(&turn, text->data ? text->data : (uint8_t *)"", text->len) || gt_buf_append_str(&turn, " ");
+            if (!oom && ((rc = add_text(tok, (const char *)turn.data, turn.len, ids, err)) || (eos >= 0 && (rc = add_id(ids, eos, err))))) break;
+        }
+        if (oom) {
+            rc = gt_err_set(err, GT_ENOMEM, "out of memory");
+            break;
+        }
+    }
+    /* System text with no user turn after it still reaches the model. */
+    if (!rc && sys.len) {
+        gt_buf_reset(&turn);
+        if (gt_buf_append_str(&turn, "[INST] <<SYS>>\n") || gt_buf_append(&turn, sys.data, sys.len) ||
+            gt_buf_append_str(&turn, "\n<</SYS>>\n\n [/INST]"))
+            rc = gt_err_set(err, GT_ENOMEM, "out of memory");
+        if (!rc && bos >= 0) rc = add_id(ids, bos, err);
+        if (!rc) rc = add_text(tok, (const char *)turn.data, turn.len, ids, err);
+    }
+    gt_buf_free(&sys);
+    gt_buf_free(&turn);
+    return rc;
+}
+
+int gt_serve_chat_tokens(const gt_tokenizer *tok, const json_t *messages, gt_buf *ids, const char **extra_stop,
+                         gt_err *err) {
+    gt_buf text = GT_BUF_INIT;
+    int chat_ml = !strcmp(gt_serve_template_name(tok), "chatml");
+    int rc = chat_ml ? chatml(tok, messages, ids, &text, err) : llama2(tok, messages, ids, &text, err);
+    gt_buf_free(&text);
+    /* The end of a turn stops generation as an end-of-generation token when
+     * the vocabulary has it as one; otherwise as text. */
+    *extra_stop = chat_ml && gt_tokenizer_find(tok, "<|im_end|>", 10) < 0 ? "<|im_end|>" : NULL;
+    return rc;
+}

@@ -1,0 +1,347 @@
+/* routes.c: the handlers: /health, /v1/models, and completions and chat
+ * completions, as one JSON answer or as server-sent events.
+ *
+ * A generation request is checked whole (body, fields, model, prompt length)
+ * before it waits for the model, so a bad request never holds anyone up. */
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/alloc.h"
+#include "base/json.h"
+#include "serve/serve_impl.h"
+
+/* Bytes of SSE buffered per reader call. */
+#define GT_SERVE_STREAM_BLOCK 16384
+
+void gt_serve_h_health(gt_serve *s, gt_serve_req *r, gt_serve_resp *o) {
+    o->json = json_pack("{s:s,s:s}", "status", "ok", "model", s->model_id);
+}
+
+static json_t *model_json(gt_serve *s) {
+    return json_pack("{s:s,s:s,s:I,s:s}", "id", s->model_id, "object", "model", "created", (json_int_t)s->created,
+                     "owned_by", "gotong");
+}
+
+void gt_serve_h_models(gt_serve *s, gt_serve_req *r, gt_serve_resp *o) {
+    o->json = json_pack("{s:s,s:[o]}", "object", "list", "data", model_json(s));
+}
+
+void gt_serve_h_model(gt_serve *s, gt_serve_req *r, gt_serve_resp *o) {
+    if (strcmp(r->m.params[0], s->model_id)) {
+        gt_serve_error e;
+        gt_serve_fail(&e, 404, "model", "model_not_found", "model \"%s\" does not exist; this server serves \"%s\"",
+                      r->m.params[0], s->model_id);
+        gt_serve_resp_error(o, &e);
+        return;
+    }
+    o->json = model_json(s);
+}
+
+/* One generation request on its way: the parsed body (owning the strings
+ * params point to), the prompt's tokens and, once running, the job. */
+typedef struct gen {
+    gt_serve *srv;
+    json_t *body;
+    gt_serve_params p;
+    gt_buf ids;                 /* int32_t prompt tokens */
+    const char *extra_stop;
+    gt_serve_job job;
+    int running;                /* the job holds the model */
+    char id[48];
+    uint64_t created;
+    /* streaming */
+    gt_buf out;                 /* SSE bytes not yet handed to MHD */
+    size_t out_pos;
+    int sent_role, sent_final, sent_done;
+    size_t lp_sent;             /* logprob entries already handed out */
+} gen;
+
+static void gen_free(gen *g) {
+    if (g->running) {
+        gt_serve_job_free(&g->job);
+        gt_serve_release(g->srv);
+    }
+    json_decref(g->body);
+    gt_buf_free(&g->ids);
+    gt_buf_free(&g->out);
+    gt_free(g);
+}
+
+/* Prompt tokens of a completion: BOS as the vocabulary asks, control-token
+ * texts parsed (the client writes the whole prompt, as with llama-server). */
+static int completion_tokens(gen *g, gt_err *err) {
+    const gt_tokenizer *tok = g->srv->tok;
+    size_t n = 0;
+    int rc = gt_tokenize(tok, g->p.prompt, g->p.prompt_len, 1, 1, NULL, 0, &n, err);
+    if (rc && rc != GT_ELIMIT) return rc;
+    if (gt_buf_reserve(&g->ids, n * sizeof(int32_t) + 1)) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    rc = gt_tokenize(tok, g->p.prompt, g->p.prompt_len, 1, 1, (int32_t *)(void *)g->ids.data, n, &n, err);
+    if (!rc) g->ids.len = n * sizeof(int32_t);
+    return rc;
+}
+
+/* Parses and checks the request, and makes its prompt tokens. */
+static int gen_prepare(gen *g, gt_serve_req *r, gt_serve_kind kind, gt_serve_error *e) {
+    gt_err err = {0};
+    if (gt_json_parse(r->body.data ? (const char *)r->body.data : "", r->body.len, GT_SERVE_MAX_BODY_BYTES, &g->body, &err))
+        return gt_serve_fail(e, 400, NULL, "invalid_json", "the request body is not valid JSON: %s", err.msg);
+    if (gt_serve_parse(g->body, kind, &g->p, e)) return -1;
+    if (strcmp(g->p.model, g->srv->model_id))
+        return gt_serve_fail(e, 404, "model", "model_not_found", "model \"%s\" does not exist; this server serves \"%s\"",
+                             g->p.model, g->srv->model_id);
+    int rc = kind == GT_SERVE_CHAT ? gt_serve_chat_tokens(g->srv->tok, g->p.messages, &g->ids, &g->extra_stop, &err)
+                                   : completion_tokens(g, &err);
+    if (rc == GT_ELIMIT || rc == GT_EINVAL)
+        return gt_serve_fail(e, 400, kind == GT_SERVE_CHAT ? "messages" : "prompt", "invalid_value", "%s", err.msg);
+    if (rc) return gt_serve_fail(e, 500, NULL, NULL, "%s", err.msg);
+    int n = (int)(g->ids.len / sizeof(int32_t)), n_ctx = gt_ctx_n_ctx(g->srv->ctx);
+    if (n == 0) return gt_serve_fail(e, 400, "prompt", "invalid_value", "the prompt has no tokens");
+    if (n >= n_ctx)
+        return gt_serve_fail(e, 400, kind == GT_SERVE_CHAT ? "messages" : "prompt", "context_length_exceeded",
+                             "the prompt is %d tokens; this model's context holds %d, with room for at least one "
+                             "generated token", n, n_ctx);
+    g->created = (uint64_t)time(NULL);
+    snprintf(g->id, sizeof g->id, "%s-%llu", kind == GT_SERVE_CHAT ? "chatcmpl" : "cmpl", (unsigned long long)r->id);
+    return 0;
+}
+
+/* Takes the model and evaluates the prompt. */
+static int gen_start(gen *g, gt_serve_error *e) {
+    gt_err err = {0};
+    gt_serve_acquire(g->srv);
+    g->running = 1;
+    if (gt_serve_job_start(&g->job, g->srv->ctx, g->srv->tok, (const int32_t *)(void *)g->ids.data,
+                           (int)(g->ids.len / sizeof(int32_t)), &g->p, g->extra_stop, &err))
+        return gt_serve_fail(e, err.code == GT_EINVAL ? 400 : 500, NULL, NULL, "%s", err.msg);
+    return 0;
+}
+
+static json_t *usage_json(const gen *g) {
+    return json_pack("{s:i,s:i,s:i}", "prompt_tokens", g->job.n_prompt, "completion_tokens", g->job.n_gen,
+                     "total_tokens", g->job.n_prompt + g->job.n_gen);
+}
+
+/* The envelope every answer and chunk shares. */
+static json_t *envelope(const gen *g, const char *object) {
+    return json_pack("{s:s,s:s,s:I,s:s}", "id", g->id, "object", object, "created", (json_int_t)g->created, "model",
+                     g->srv->model_id);
+}
+
+/* A token's text as OpenAI gives it: the text (invalid UTF-8 replaced) and
+ * its exact bytes. */
+static void token_fields(const gen *g, int32_t id, json_t **text, json_t **bytes) {
+    size_t n = 0;
+    const char *piece = gt_token_to_piece(g->srv->tok, id, 1, &n);
+    if (!piece) piece = "", n = 0;
+    *text = gt_serve_json_text(piece, n);
+    *bytes = json_array();
+    for (size_t i = 0; i < n; i++) json_array_append_new(*bytes, json_integer((unsigned char)piece[i]));
+}
+
+/* Chat's {"token","logprob","bytes"} of one id. */
+static json_t *chat_lp(const gen *g, int32_t id, float lp) {
+    json_t *t, *b;
+    token_fields(g, id, &t, &b);
+    return json_pack("{s:o,s:f,s:o}", "token", t, "logprob", (double)lp, "bytes", b);
+}
+
+/* The logprobs of the tokens whose text starts before byte `end` and that
+ * were not handed out yet (null when the request did not ask): chat's
+ * {"content":[...]} or a completion's parallel arrays. */
+static json_t *logprobs_json(gen *g, size_t end) {
+    if (!g->p.logprobs) return json_null();
+    const gt_serve_logprob *e = (const gt_serve_logprob *)(const void *)g->job.lps.data;
+    size_t n = g->job.lps.len / sizeof *e;
+    int chat = g->p.kind == GT_SERVE_CHAT;
+    json_t *content = json_array(), *tokens = json_array(), *lps = json_array(), *tops = json_array(), *offs = json_array();
+    for (; g->lp_sent < n && e[g->lp_sent].start < end; g->lp_sent++) {
+        const gt_serve_logprob *x = &e[g->lp_sent];
+        if (chat) {
+            json_t *c = chat_lp(g, x->token, x->logprob), *top = json_array();
+            for (int k = 0; k < x->n_top; k++) json_array_append_new(top, chat_lp(g, x->top_ids[k], x->top_lps[k]));
+            json_object_set_new(c, "top_logprobs", top);
+            json_array_append_new(content, c);
+            continue;
+        }
+        json_t *t, *b, *top = json_object();
+        token_fields(g, x->token, &t, &b);
+        json_decref(b);
+        json_array_append_new(tokens, t);
+        json_array_append_new(lps, json_real(x->logprob));
+        json_array_append_new(offs, json_integer((json_int_t)x->start));
+        for (int k = 0; k < x->n_top; k++) {
+            token_fields(g, x->top_ids[k], &t, &b);
+            json_object_set_new(top, json_string_value(t), json_real(x->top_lps[k]));
+            json_decref(t), json_decref(b);
+        }
+        json_array_append_new(tops, top);
+    }
+    if (chat) {
+        json_decref(tokens), json_decref(lps), json_decref(tops), json_decref(offs);
+        return json_pack("{s:o,s:n}", "content", content, "refusal");
+    }
+    json_decref(content);
+    return json_pack("{s:o,s:o,s:o,s:o}", "tokens", tokens, "token_logprobs", lps, "top_logprobs", tops, "text_offset", offs);
+}
+
+/* One choice: chat's message/delta or a completion's text. text NULL: an
+ * empty delta (the final chunk). */
+static json_t *choice_json(const gen *g, const char *text, size_t len, int delta, int role, const char *finish,
+                           json_t *lp) {
+    json_t *c = json_pack("{s:i}", "index", 0);
+    json_t *t = text ? gt_serve_json_text(text, len) : NULL;
+    if (g->p.kind == GT_SERVE_CHAT) {
+        json_t *m = json_object();
+        if (role) json_object_set_new(m, "role", json_string("assistant"));
+        if (t) json_object_set_new(m, "content", t);
+        json_object_set_new(c, delta ? "delta" : "message", m);
+    } else {
+        json_object_set_new(c, "text", t ? t : json_string(""));
+    }
+    json_object_set_new(c, "logprobs", lp ? lp : json_null());
+    json_object_set_new(c, "finish_reason", finish ? json_string(finish) : json_null());
+    return c;
+}
+
+/* Runs a non-streaming request to the end and builds its answer. */
+static void run_whole(gen *g, gt_serve_resp *o) {
+    gt_serve_error e;
+    gt_err err = {0};
+    if (gen_start(g, &e)) {
+        gt_serve_resp_error(o, &e);
+        return;
+    }
+    while (!g->job.done)
+        if (gt_serve_job_step(&g->job, &err)) {
+            gt_serve_fail(&e, 500, NULL, NULL, "generation failed: %s", err.msg);
+            gt_serve_resp_error(o, &e);
+            return;
+        }
+    size_t len;
+    const char *text = gt_serve_job_ready(&g->job, &len);
+    json_t *j = envelope(g, g->p.kind == GT_SERVE_CHAT ? "chat.completion" : "text_completion");
+    json_object_set_new(j, "choices", json_pack("[o]", choice_json(g, text, len, 0, 1, g->job.finish_reason, logprobs_json(g, g->job.text.len))));
+    json_object_set_new(j, "usage", usage_json(g));
+    o->json = j;
+}
+
+/* Appends one SSE event "data: JSON\n\n" (j stolen). */
+static int sse_event(gen *g, json_t *j) {
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    int oom = !s || gt_buf_append_str(&g->out, "data: ") || gt_buf_append_str(&g->out, s) || gt_buf_append_str(&g->out, "\n\n");
+    free(s);
+    return oom ? -1 : 0;
+}
+
+/* One chunk with a choice (text or final). */
+static int sse_chunk(gen *g, const char *text, size_t len, int role, const char *finish) {
+    json_t *j = envelope(g, g->p.kind == GT_SERVE_CHAT ? "chat.completion.chunk" : "text_completion");
+    json_t *lp = text && len ? logprobs_json(g, g->job.emitted) : NULL;
+    json_object_set_new(j, "choices", json_pack("[o]", choice_json(g, text, len, 1, role, finish, lp)));
+    return sse_event(g, j);
+}
+
+/* Produces the next SSE bytes: the role chunk, then text chunks as tokens
+ * come, then the finishing chunk, usage when asked, and [DONE]. An error
+ * midway is sent as an error event before [DONE]. */
+static int stream_more(gen *g) {
+    gt_err err = {0};
+    if (g->p.kind == GT_SERVE_CHAT && !g->sent_role) {
+        g->sent_role = 1;
+        return sse_chunk(g, "", 0, 1, NULL);
+    }
+    if (!g->job.done) {
+        if (gt_serve_job_step(&g->job, &err)) {
+            gt_serve_error e;
+            gt_serve_fail(&e, 500, NULL, NULL, "generation failed: %s", err.msg);
+            g->sent_final = 1;
+            return sse_event(g, gt_serve_error_json(&e));
+        }
+        size_t len;
+        const char *text = gt_serve_job_ready(&g->job, &len);
+        return len ? sse_chunk(g, text, len, 0, NULL) : 0;
+    }
+    if (!g->sent_final) {
+        g->sent_final = 1;
+        size_t len;
+        const char *text = gt_serve_job_ready(&g->job, &len);
+        if (len && sse_chunk(g, text, len, 0, NULL)) return -1;
+        if (sse_chunk(g, g->p.kind == GT_SERVE_CHAT ? NULL : "", 0, 0, g->job.finish_reason)) return -1;
+        if (g->p.include_usage) {
+            json_t *j = envelope(g, g->p.kind == GT_SERVE_CHAT ? "chat.completion.chunk" : "text_completion");
+            json_object_set_new(j, "choices", json_array());
+            json_object_set_new(j, "usage", usage_json(g));
+            return sse_event(g, j);
+        }
+        return 0;
+    }
+    g->sent_done = 1;
+    return gt_buf_append_str(&g->out, "data: [DONE]\n\n") ? -1 : 0;
+}
+
+/* MHD's content reader: hands out buffered SSE bytes, producing more as
+ * needed (blocking this connection's thread while a token is computed). */
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
+    gen *g = cls;
+    while (g->out_pos == g->out.len) {
+        if (g->sent_done) return MHD_CONTENT_READER_END_OF_STREAM;
+        gt_buf_reset(&g->out);
+        g->out_pos = 0;
+        if (stream_more(g)) return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
+    size_t n = g->out.len - g->out_pos < max ? g->out.len - g->out_pos : max;
+    memcpy(buf, g->out.data + g->out_pos, n);
+    g->out_pos += n;
+    return (ssize_t)n;
+}
+
+static void stream_free(void *cls) { gen_free(cls); }
+
+/* Starts a stream: the prompt is evaluated now (so its errors get a status),
+ * the rest as the client reads. The response owns g. */
+static void run_stream(gen *g, gt_serve_resp *o) {
+    gt_serve_error e;
+    if (gen_start(g, &e)) {
+        gt_serve_resp_error(o, &e);
+        gen_free(g);
+        return;
+    }
+    o->raw = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, GT_SERVE_STREAM_BLOCK, stream_read, g, stream_free);
+    if (!o->raw) {
+        gen_free(g);
+        gt_serve_fail(&e, 500, NULL, NULL, "out of memory");
+        gt_serve_resp_error(o, &e);
+        return;
+    }
+    MHD_add_response_header(o->raw, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
+    MHD_add_response_header(o->raw, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+}
+
+static void handle(gt_serve *s, gt_serve_req *r, gt_serve_resp *o, gt_serve_kind kind) {
+    gt_serve_error e;
+    gen *g = gt_calloc(1, sizeof *g);
+    if (!g) {
+        gt_serve_fail(&e, 500, NULL, NULL, "out of memory");
+        gt_serve_resp_error(o, &e);
+        return;
+    }
+    g->srv = s;
+    if (gen_prepare(g, r, kind, &e)) {
+        gt_serve_resp_error(o, &e);
+        gen_free(g);
+        return;
+    }
+    if (g->p.stream) {
+        run_stream(g, o);
+        return;
+    }
+    run_whole(g, o);
+    gen_free(g);
+}
+
+void gt_serve_h_completions(gt_serve *s, gt_serve_req *r, gt_serve_resp *o) { handle(s, r, o, GT_SERVE_COMPLETION); }
+void gt_serve_h_chat(gt_serve *s, gt_serve_req *r, gt_serve_resp *o) { handle(s, r, o, GT_SERVE_CHAT); }

@@ -1,0 +1,311 @@
+/* serve.c: the server's lifecycle and libmicrohttpd's request callback:
+ * routing (api/route.h's matcher), request bodies read under a limit,
+ * dispatch, OpenAI error bodies, the access log.
+ *
+ * MHD runs a thread per connection: a handler may wait for the model, and a
+ * stream's reader generates tokens inside MHD's callback, blocking that
+ * connection's thread only. The one evaluation context is handed from
+ * request to request by gt_serve_acquire/release (a flag under a mutex, so a
+ * stream may release it from whichever thread frees it). */
+#include <arpa/inet.h>
+#include <assert.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/alloc.h"
+#include "base/log.h"
+#include "serve/serve_impl.h"
+
+/* Grace for requests in flight at stop. */
+#define GT_SERVE_STOP_GRACE_MS 5000
+
+static const gt_route routes[] = {
+    {"GET", "/health", 0},         {"GET", "/v1/models", 1},
+    {"GET", "/v1/models/{}", 2},   {"POST", "/v1/completions", 3},
+    {"POST", "/v1/chat/completions", 4},
+};
+typedef void (*handler_fn)(gt_serve *, gt_serve_req *, gt_serve_resp *);
+static const handler_fn handlers[] = {gt_serve_h_health, gt_serve_h_models, gt_serve_h_model,
+                                      gt_serve_h_completions, gt_serve_h_chat};
+static const size_t body_limits[] = {0, 0, 0, GT_SERVE_MAX_BODY_BYTES, GT_SERVE_MAX_BODY_BYTES};
+#define N_ROUTES (sizeof routes / sizeof routes[0])
+_Static_assert(sizeof handlers / sizeof handlers[0] == N_ROUTES, "one handler per route");
+_Static_assert(sizeof body_limits / sizeof body_limits[0] == N_ROUTES, "one limit per route");
+
+gt_serve_config gt_serve_defaults(void) {
+    gt_serve_config c = {.listen = "127.0.0.1:8080", .n_threads = 1};
+    return c;
+}
+
+uint16_t gt_serve_port(const gt_serve *s) { return s->port; }
+const char *gt_serve_model_id(const gt_serve *s) { return s->model_id; }
+
+void gt_serve_acquire(gt_serve *s) {
+    pthread_mutex_lock(&s->mu);
+    while (s->busy) pthread_cond_wait(&s->cv, &s->mu);
+    s->busy = 1;
+    pthread_mutex_unlock(&s->mu);
+}
+
+void gt_serve_release(gt_serve *s) {
+    pthread_mutex_lock(&s->mu);
+    assert(s->busy);
+    s->busy = 0;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+void gt_serve_resp_error(gt_serve_resp *o, const gt_serve_error *e) {
+    json_decref(o->json);
+    o->status = e->status;
+    o->json = gt_serve_error_json(e);
+}
+
+/* Queues o (JSON or a stream) on the connection. */
+static enum MHD_Result send_resp(gt_serve_req *r, struct MHD_Connection *conn, gt_serve_resp *o) {
+    struct MHD_Response *resp = o->raw;
+    if (!resp) {
+        char *s = o->json ? json_dumps(o->json, JSON_COMPACT) : NULL;
+        json_decref(o->json);
+        o->json = NULL;
+        if (!s) {
+            o->status = 500;
+            s = strdup("{\"error\":{\"message\":\"out of memory\",\"type\":\"server_error\",\"param\":null,\"code\":null}}");
+            if (!s) return MHD_NO;
+        }
+        resp = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
+        if (!resp) {
+            free(s);
+            return MHD_NO;
+        }
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    }
+    char id[24];
+    snprintf(id, sizeof id, "%llu", (unsigned long long)r->id);
+    MHD_add_response_header(resp, "X-Request-Id", id);
+    if (o->status == 405 && r->m.allow[0]) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->m.allow);
+    int status = o->status ? o->status : 200;
+    enum MHD_Result rc = MHD_queue_response(conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    r->responded = 1;
+    r->status = status;
+    return rc;
+}
+
+static enum MHD_Result send_error(gt_serve_req *r, struct MHD_Connection *conn, const gt_serve_error *e) {
+    gt_serve_resp o = {0};
+    gt_serve_resp_error(&o, e);
+    return send_resp(r, conn, &o);
+}
+
+/* First call of a request: route it and check what the headers say of the
+ * body. Returns MHD_YES to go on (r->has_early may be set). */
+static enum MHD_Result on_headers(gt_serve *s, gt_serve_req *r, struct MHD_Connection *conn, const char *url,
+                                  const char *method) {
+    gt_err err = {0};
+    int idx = gt_route_find(routes, N_ROUTES, strcmp(method, "HEAD") ? method : "GET", url, &r->m, &err);
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    int has_body = (cl && strcmp(cl, "0")) || te;
+    if (idx < 0) {
+        r->has_early = 1;
+        if (idx == GT_ROUTE_BAD_METHOD)
+            gt_serve_fail(&r->early, 405, NULL, "method_not_allowed", "%s %s: this path takes %s", method, url, r->m.allow);
+        else if (idx == GT_ROUTE_BAD_PATH)
+            gt_serve_fail(&r->early, 414, NULL, "invalid_path", "%s", err.msg);
+        else
+            gt_serve_fail(&r->early, 404, NULL, "not_found",
+                          "no route %s %.200s; routes: GET /health, GET /v1/models, POST /v1/completions, "
+                          "POST /v1/chat/completions", method, url);
+        return has_body ? send_error(r, conn, &r->early) : MHD_YES;
+    }
+    r->route = idx;
+    if (cl) {
+        unsigned long long len = strtoull(cl, NULL, 10);
+        if (len > body_limits[idx]) {
+            gt_serve_error e;
+            if (body_limits[idx] == 0) gt_serve_fail(&e, 400, NULL, "invalid_request", "%s %s takes no request body", method, url);
+            else gt_serve_fail(&e, 413, NULL, "request_too_large", "request body of %llu bytes is over the limit of %zu bytes",
+                               len, body_limits[idx]);
+            return send_error(r, conn, &e);
+        }
+        if (len && gt_buf_reserve(&r->body, (size_t)len + 1)) return MHD_NO;
+    }
+    (void)s;
+    return MHD_YES;
+}
+
+/* MHD's request callback: headers, then body pieces, then the end. */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls) {
+    gt_serve *s = cls;
+    gt_serve_req *r = *con_cls;
+    if (!r) {
+        r = gt_calloc(1, sizeof *r);
+        if (!r) return MHD_NO;
+        r->srv = s;
+        r->route = -1;
+        r->id = atomic_fetch_add(&s->next_id, 1) + 1;
+        *con_cls = r;
+        atomic_fetch_add(&s->in_flight, 1);
+        return on_headers(s, r, conn, url, method);
+    }
+    if (*upload_data_size) {
+        size_t sz = *upload_data_size;
+        *upload_data_size = 0;
+        if (r->responded || r->has_early) return MHD_YES;
+        if (r->too_big || r->body.len + sz > body_limits[r->route]) {
+            r->too_big = 1;
+            return MHD_NO; /* a chunked body over the limit: cut the connection */
+        }
+        return gt_buf_append(&r->body, upload_data, sz) ? MHD_NO : MHD_YES;
+    }
+    if (r->responded) return MHD_YES;
+    if (r->has_early) return send_error(r, conn, &r->early);
+    gt_serve_resp o = {0};
+    handlers[r->route](s, r, &o);
+    return send_resp(r, conn, &o);
+}
+
+/* Called by MHD when a request is done: the access log, freeing it. */
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe) {
+    gt_serve *s = cls;
+    gt_serve_req *r = *con_cls;
+    if (!r) return;
+    *con_cls = NULL;
+    if (s->cfg.access_log)
+        GT_INFO("serve: req=%llu route=%d -> %d%s", (unsigned long long)r->id, r->route, r->responded ? r->status : 0,
+                toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (cut)");
+    gt_buf_free(&r->body);
+    atomic_fetch_sub(&s->in_flight, 1);
+    gt_free(r);
+}
+
+/* MHD's error log, into ours at info level (mostly clients hanging up). */
+static void mhd_log(void *cls, const char *fmt, va_list ap) {
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t len = strlen(msg);
+    while (len && msg[len - 1] == '\n') msg[--len] = 0;
+    GT_INFO("serve: http: %s", msg);
+}
+
+/* Parses "A.B.C.D:PORT", binds and listens; returns the socket or -1. */
+static int listen_on(const char *listen_s, gt_err *err) {
+    const char *colon = strrchr(listen_s, ':');
+    char host[64];
+    uint64_t port;
+    struct sockaddr_in addr = {.sin_family = AF_INET};
+    if (!colon || (size_t)(colon - listen_s) >= sizeof host) {
+        gt_err_set(err, GT_EINVAL, "--listen: expected HOST:PORT such as 127.0.0.1:8080, got \"%.80s\"", listen_s);
+        return -1;
+    }
+    memcpy(host, listen_s, (size_t)(colon - listen_s));
+    host[colon - listen_s] = 0;
+    if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) {
+        gt_err_set(err, GT_EINVAL, "--listen: \"%s\" is not an IPv4 address such as 127.0.0.1", host);
+        return -1;
+    }
+    if (gt_param_u64(colon + 1, "--listen port", 0, 65535, &port, err)) return -1;
+    addr.sin_port = htons((uint16_t)port);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1;
+    if (fd < 0) {
+        gt_err_set(err, GT_EIO, "cannot open a socket: %s", strerror(errno));
+        return -1;
+    }
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) || listen(fd, SOMAXCONN)) {
+        gt_err_set(err, GT_EIO, "cannot listen on %s: %s", listen_s, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* The model's name: the file name without its directory and ".gguf". */
+static void default_model_id(const char *path, char *out, size_t cap) {
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t n = strlen(base);
+    if (n > 5 && !strcmp(base + n - 5, ".gguf")) n -= 5;
+    snprintf(out, cap, "%.*s", (int)n, base);
+}
+
+/* Loads the model, its tokenizer and one context. */
+static int load(gt_serve *s, gt_err *err) {
+    int rc = gt_model_load(s->cfg.model_path, &s->model, err);
+    if (!rc) rc = gt_tokenizer_load(gt_model_gguf(s->model), &s->tok, err);
+    if (rc) return rc;
+    gt_ctx_params cp = {.n_ctx = s->cfg.n_ctx, .n_threads = s->cfg.n_threads};
+    return gt_ctx_new(s->model, &cp, &s->ctx, err);
+}
+
+int gt_serve_start(const gt_serve_config *c, gt_serve **out, gt_err *err) {
+    *out = NULL;
+    if (!c->model_path) return gt_err_set(err, GT_EINVAL, "no model: give -m MODEL.gguf");
+    if (c->n_threads < 1 || c->n_threads > 1024) return gt_err_set(err, GT_EINVAL, "--threads: expected 1..1024, got %d", c->n_threads);
+    if (c->model_id && (!c->model_id[0] || strlen(c->model_id) > GT_SERVE_MAX_MODEL_ID))
+        return gt_err_set(err, GT_EINVAL, "--alias: expected 1..%d bytes", GT_SERVE_MAX_MODEL_ID);
+    gt_serve *s = gt_calloc(1, sizeof *s);
+    if (!s) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    s->cfg = *c;
+    snprintf(s->listen, sizeof s->listen, "%s", c->listen ? c->listen : "127.0.0.1:8080");
+    s->cfg.listen = s->listen;
+    if (c->model_id) snprintf(s->model_id, sizeof s->model_id, "%s", c->model_id);
+    else default_model_id(c->model_path, s->model_id, sizeof s->model_id);
+    s->cfg.model_id = s->model_id;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    s->created = (uint64_t)time(NULL);
+    int rc = load(s, err);
+    int lfd = rc ? -1 : listen_on(s->listen, err);
+    if (lfd < 0) {
+        gt_serve_stop(s);
+        return rc ? rc : err ? err->code : GT_EIO;
+    }
+    struct sockaddr_in bound;
+    socklen_t blen = sizeof bound;
+    getsockname(lfd, (struct sockaddr *)&bound, &blen);
+    s->port = ntohs(bound.sin_port);
+    s->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG |
+                                  MHD_USE_ITC,
+                              0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_LISTEN_SOCKET, lfd,
+                              MHD_OPTION_CONNECTION_LIMIT, (unsigned)GT_SERVE_MAX_CONNECTIONS,
+                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)GT_SERVE_TIMEOUT_S,
+                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+    if (!s->mhd) {
+        close(lfd);
+        gt_serve_stop(s);
+        return gt_err_set(err, GT_EIO, "cannot start the HTTP server on %s", c->listen);
+    }
+    *out = s;
+    return 0;
+}
+
+void gt_serve_stop(gt_serve *s) {
+    if (!s) return;
+    if (s->mhd) {
+        MHD_socket lsock = MHD_quiesce_daemon(s->mhd);
+        if (lsock != MHD_INVALID_SOCKET) shutdown(lsock, SHUT_RDWR);
+        for (int waited_ms = 0; atomic_load(&s->in_flight) > 0 && waited_ms < GT_SERVE_STOP_GRACE_MS; waited_ms += 5) {
+            struct timespec ts = {0, 5 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        MHD_stop_daemon(s->mhd);
+        if (lsock != MHD_INVALID_SOCKET) close(lsock);
+    }
+    gt_ctx_free(s->ctx);
+    gt_tokenizer_free(s->tok);
+    gt_model_free(s->model);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    gt_free(s);
+}

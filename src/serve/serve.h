@@ -1,0 +1,46 @@
+/* serve.h: an OpenAI-compatible HTTP server for one model (`gotong serve`).
+ *
+ *   gt_serve_config c = gt_serve_defaults();
+ *   c.model_path = "m.gguf";
+ *   gt_serve *s;
+ *   if (gt_serve_start(&c, &s, &err)) ...;   // listening once it returns
+ *   ... gt_serve_port(s) ...
+ *   gt_serve_stop(s);
+ *
+ * Routes: GET /health, GET /v1/models, POST /v1/completions, POST
+ * /v1/chat/completions (JSON or, with "stream": true, server-sent events
+ * ending with "data: [DONE]"), with logprobs/top_logprobs. Errors are OpenAI's body
+ * {"error":{"message","type","param","code"}}.
+ *
+ * One model, one context: requests are evaluated one at a time, in the order
+ * they take the model's lock. The bytes a request gets (choices, usage, the
+ * streamed text) depend only on the model, the request and its seed (0 when
+ * absent), never on --threads. */
+#ifndef GT_SERVE_SERVE_H
+#define GT_SERVE_SERVE_H
+
+#include <stdint.h>
+
+#include "base/err.h"
+
+typedef struct gt_serve_config {
+    const char *model_path; /* GGUF file */
+    const char *listen;     /* "127.0.0.1:8080"; port 0 picks a free one */
+    int n_threads;          /* evaluation threads, >= 1 */
+    int n_ctx;              /* context positions; 0: min(trained, 2048) */
+    const char *model_id;   /* the name clients ask for; NULL: file name without .gguf */
+    int access_log;         /* 1: one log line per request */
+} gt_serve_config;
+
+gt_serve_config gt_serve_defaults(void); /* 127.0.0.1:8080, 1 thread */
+
+typedef struct gt_serve gt_serve;
+
+/* Loads the model and starts listening. Caller stops with gt_serve_stop. */
+int gt_serve_start(const gt_serve_config *c, gt_serve **out, gt_err *err);
+uint16_t gt_serve_port(const gt_serve *s);
+const char *gt_serve_model_id(const gt_serve *s);
+/* Stops accepting, waits for requests in flight, frees everything. Accepts NULL. */
+void gt_serve_stop(gt_serve *s);
+
+#endif

@@ -1,0 +1,128 @@
+// openai_client.mjs: OpenAI's own Node client (npm `openai`, installed by
+// scripts/setup.sh test into .cache/npm) against `gotong serve` children,
+// used as a real client uses it: models, chat (whole, streamed, logprobs), plain
+// completions with a stop string, seeded answers equal across thread counts,
+// and errors surfacing as the client's typed exceptions.
+//
+//   node tests/serve/openai_client.mjs GOTONG_BINARY FIXTURES_DIR
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const require = createRequire(path.join(root, '.cache', 'npm', 'package.json'));
+const OpenAI = require('openai').default ?? require('openai');
+const [gotong, fixtures] = process.argv.slice(2);
+let checks = 0;
+const check = (fn, ...a) => { fn(...a); checks++; };
+
+// Starts `gotong serve` on a free port; resolves with {child, baseURL} once it
+// prints its "listening on" line.
+function serve(model, threads) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(gotong, ['serve', '-m', path.join(fixtures, 'models', model + '.gguf'),
+      '--listen', '127.0.0.1:0', '--threads', String(threads), '--quiet'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/[0-9.]+:[0-9]+)/);
+      if (m) resolve({ child, baseURL: m[1] + '/v1' });
+    });
+    child.on('exit', (code) => reject(new Error(`gotong serve exited with ${code} before listening`)));
+  });
+}
+
+function stop(s) {
+  return new Promise((resolve) => { s.child.removeAllListeners('exit'); s.child.on('exit', resolve); s.child.kill('SIGTERM'); });
+}
+
+const client = (s) => new OpenAI({ baseURL: s.baseURL, apiKey: 'unused', maxRetries: 0 });
+
+async function main() {
+  const qwen = await serve('tiny-qwen2-q8_0', 1);
+  const ai = client(qwen);
+  try {
+    // Models.
+    const models = await ai.models.list();
+    check(assert.deepEqual, models.data.map((m) => m.id), ['tiny-qwen2-q8_0']);
+
+    // Chat, whole.
+    const req = { model: 'tiny-qwen2-q8_0', seed: 11, temperature: 0.9, max_tokens: 20,
+      messages: [{ role: 'system', content: 'You are terse.' }, { role: 'user', content: 'Say hello.' }] };
+    const chat = await ai.chat.completions.create(req);
+    check(assert.equal, chat.object, 'chat.completion');
+    check(assert.equal, chat.choices[0].message.role, 'assistant');
+    check(assert.equal, typeof chat.choices[0].message.content, 'string');
+    check(assert.ok, ['stop', 'length'].includes(chat.choices[0].finish_reason));
+    check(assert.equal, chat.usage.total_tokens, chat.usage.prompt_tokens + chat.usage.completion_tokens);
+
+    // Chat, streamed: the same text, usage at the end.
+    const stream = await ai.chat.completions.create({ ...req, stream: true, stream_options: { include_usage: true } });
+    let text = '', finish = null, usage = null, chunks = 0;
+    for await (const chunk of stream) {
+      chunks++;
+      if (chunk.usage) usage = chunk.usage;
+      const c = chunk.choices[0];
+      if (!c) continue;
+      text += c.delta?.content ?? '';
+      if (c.finish_reason) finish = c.finish_reason;
+    }
+    check(assert.ok, chunks > 2);
+    check(assert.equal, text, chat.choices[0].message.content);
+    check(assert.equal, finish, chat.choices[0].finish_reason);
+    check(assert.deepEqual, usage, chat.usage);
+
+    // Logprobs as the client types them.
+    const lp = await ai.chat.completions.create({ ...req, temperature: 0, max_completion_tokens: 5, logprobs: true, top_logprobs: 2 });
+    const content = lp.choices[0].logprobs.content;
+    check(assert.equal, content.length, lp.usage.completion_tokens);
+    check(assert.equal, content.map((c) => Buffer.from(c.bytes).toString('latin1')).join(''),
+      Buffer.from(lp.choices[0].message.content, 'utf8').toString('latin1'));
+    check(assert.ok, content.every((c) => c.logprob <= 0 && c.top_logprobs.length === 2 && c.top_logprobs[0].token === c.token));
+
+    // Completions with max_completion_tokens' sibling max_tokens and a stop string.
+    const base = { model: 'tiny-qwen2-q8_0', prompt: 'Once upon a time', max_tokens: 16, temperature: 0 };
+    const whole = await ai.completions.create(base);
+    check(assert.equal, whole.object, 'text_completion');
+    const t = whole.choices[0].text;
+    check(assert.ok, t.length > 2);
+    const stopAt = t.slice(Math.floor(t.length / 2), Math.floor(t.length / 2) + 2);
+    const cut = await ai.completions.create({ ...base, stop: [stopAt] });
+    check(assert.equal, cut.choices[0].text, t.slice(0, t.indexOf(stopAt)));
+    check(assert.equal, cut.choices[0].finish_reason, 'stop');
+
+    // Errors come back as the client's typed exceptions with OpenAI's fields.
+    await assert.rejects(ai.chat.completions.create({ ...req, model: 'gpt-4o' }), (e) => {
+      check(assert.ok, e instanceof OpenAI.NotFoundError);
+      check(assert.equal, e.status, 404);
+      check(assert.equal, e.code, 'model_not_found');
+      check(assert.equal, e.param, 'model');
+      return true;
+    });
+    await assert.rejects(ai.completions.create({ ...base, temperature: 7 }), (e) => {
+      check(assert.ok, e instanceof OpenAI.BadRequestError);
+      check(assert.equal, e.param, 'temperature');
+      check(assert.equal, e.type, 'invalid_request_error');
+      return true;
+    });
+  } finally {
+    await stop(qwen);
+  }
+
+  // The same seeded request on 1 and 3 threads: the same answer.
+  const a = await serve('tiny-llama-q8_0', 1), b = await serve('tiny-llama-q8_0', 3);
+  try {
+    const r = { model: 'tiny-llama-q8_0', seed: 5, temperature: 1.1, top_k: 40, max_tokens: 24,
+      messages: [{ role: 'user', content: 'Write a line.' }] };
+    const x = await client(a).chat.completions.create(r), y = await client(b).chat.completions.create(r);
+    check(assert.deepEqual, [x.choices, x.usage], [y.choices, y.usage]);
+  } finally {
+    await stop(a);
+    await stop(b);
+  }
+  console.log(`openai client: ${checks} checks passed`);
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });

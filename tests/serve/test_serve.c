@@ -1,0 +1,579 @@
+/* test_serve.c: the OpenAI-compatible server over real sockets: routes,
+ * answers checked against the engine run directly, streaming against the
+ * whole answer, stop strings, determinism across thread counts, the chat
+ * templates, and every refusal with its status and OpenAI error body. */
+#include <arpa/inet.h>
+#include <math.h>
+#include <pthread.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../test.h"
+#include "base/buf.h"
+#include "infer/generate.h"
+#include "serve/serve_impl.h"
+
+#define QWEN "models/tiny-qwen2-q8_0.gguf"
+#define LLAMA "models/tiny-llama-q8_0.gguf"
+
+/* One HTTP/1.0 exchange on a fresh connection (so the body ends at EOF).
+ * Returns the status; *body gets the body (caller frees with gt_buf_free). */
+static int http(uint16_t port, const char *method, const char *path, const char *body, gt_buf *out) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a)) return -1;
+    gt_buf req = GT_BUF_INIT;
+    gt_buf_printf(&req, "%s %s HTTP/1.0\r\nHost: x\r\n", method, path);
+    if (body) gt_buf_printf(&req, "Content-Type: application/json\r\nContent-Length: %zu\r\n", strlen(body));
+    gt_buf_append_str(&req, "\r\n");
+    if (body) gt_buf_append_str(&req, body);
+    size_t off = 0;
+    while (off < req.len) {
+        ssize_t n = write(fd, req.data + off, req.len - off);
+        if (n <= 0) break;
+        off += (size_t)n;
+    }
+    gt_buf_free(&req);
+    gt_buf all = GT_BUF_INIT;
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0) gt_buf_append(&all, buf, (size_t)n);
+    close(fd);
+    gt_buf_putc(&all, 0);
+    int status = -1;
+    if (all.len > 12) status = atoi((const char *)all.data + 9);
+    const char *sep = strstr((const char *)all.data, "\r\n\r\n");
+    gt_buf_reset(out);
+    if (sep) gt_buf_append_str(out, sep + 4);
+    gt_buf_putc(out, 0);
+    out->len--;
+    gt_buf_free(&all);
+    return status;
+}
+
+/* POSTs body (a printf format) and parses the JSON answer (NULL if none). */
+static json_t *post(uint16_t port, const char *path, int *status, const char *body) {
+    gt_buf out = GT_BUF_INIT;
+    *status = http(port, "POST", path, body, &out);
+    json_t *j = json_loads(out.data ? (const char *)out.data : "", 0, NULL);
+    gt_buf_free(&out);
+    return j;
+}
+
+static gt_serve *start(const char *model, int threads, int n_ctx) {
+    gt_serve_config c = gt_serve_defaults();
+    c.model_path = gt_fixture(model);
+    c.listen = "127.0.0.1:0";
+    c.n_threads = threads;
+    c.n_ctx = n_ctx;
+    gt_err err = {0};
+    gt_serve *s = NULL;
+    int rc = gt_serve_start(&c, &s, &err);
+    CHECK_MSG(rc == 0, "%s", err.msg);
+    return s;
+}
+
+/* The text of choices[0] (completion text or chat message content). */
+static const char *choice_text(const json_t *j) {
+    const json_t *c = json_array_get(json_object_get(j, "choices"), 0);
+    const json_t *t = json_object_get(c, "text");
+    if (!t) t = json_object_get(json_object_get(c, "message"), "content");
+    return json_string_value(t);
+}
+
+static const char *finish_of(const json_t *j) {
+    return json_string_value(json_object_get(json_array_get(json_object_get(j, "choices"), 0), "finish_reason"));
+}
+
+/* Checks an OpenAI error body with status, param and code. */
+static void check_error(uint16_t port, const char *path, const char *body, int want_status, const char *param,
+                        const char *code) {
+    int st;
+    json_t *j = post(port, path, &st, body);
+    const json_t *e = json_object_get(j, "error");
+    CHECK_MSG(st == want_status, "%s: status %d, expected %d", body, st, want_status);
+    CHECK(json_is_string(json_object_get(e, "message")) && json_string_length(json_object_get(e, "message")) > 0);
+    CHECK_STR(json_string_value(json_object_get(e, "type")), want_status >= 500 ? "server_error" : "invalid_request_error");
+    if (param) CHECK_STR(json_string_value(json_object_get(e, "param")), param);
+    else CHECK(json_is_null(json_object_get(e, "param")));
+    CHECK_STR(json_string_value(json_object_get(e, "code")), code);
+    json_decref(j);
+}
+
+static void test_routes(void) {
+    gt_serve *s = start(QWEN, 1, 0);
+    if (!s) return;
+    uint16_t port = gt_serve_port(s);
+    gt_buf out = GT_BUF_INIT;
+    CHECK_EQ_INT(http(port, "GET", "/health", NULL, &out), 200);
+    CHECK_CONTAINS((const char *)out.data, "\"status\":\"ok\"");
+    CHECK_EQ_INT(http(port, "GET", "/v1/models", NULL, &out), 200);
+    json_t *j = json_loads((const char *)out.data, 0, NULL);
+    CHECK_STR(json_string_value(json_object_get(j, "object")), "list");
+    CHECK_STR(json_string_value(json_object_get(json_array_get(json_object_get(j, "data"), 0), "id")), "tiny-qwen2-q8_0");
+    json_decref(j);
+    CHECK_EQ_INT(http(port, "GET", "/v1/models/tiny-qwen2-q8_0", NULL, &out), 200);
+    CHECK_EQ_INT(http(port, "GET", "/v1/models/other", NULL, &out), 404);
+    CHECK_CONTAINS((const char *)out.data, "model_not_found");
+    CHECK_EQ_INT(http(port, "GET", "/v1/nothing", NULL, &out), 404);
+    CHECK_CONTAINS((const char *)out.data, "\"code\":\"not_found\"");
+    CHECK_EQ_INT(http(port, "GET", "/v1/completions", NULL, &out), 405);
+    gt_buf_free(&out);
+    gt_serve_stop(s);
+}
+
+/* Greedy answers equal the engine's own greedy generation on the same prompt. */
+static void test_completion_matches_engine(void) {
+    gt_serve *s = start(QWEN, 2, 0);
+    if (!s) return;
+    int st;
+    json_t *j = post(gt_serve_port(s), "/v1/completions", &st,
+                     "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"The quick brown fox\",\"max_tokens\":12,\"temperature\":0}");
+    CHECK_EQ_INT(st, 200);
+    CHECK_STR(json_string_value(json_object_get(j, "object")), "text_completion");
+    /* The reference: the engine directly, greedy. */
+    gt_err err = {0};
+    int32_t ids[64];
+    size_t n = 0;
+    CHECK(gt_tokenize(s->tok, "The quick brown fox", 19, 1, 1, ids, 64, &n, &err) == 0);
+    gt_gen_params gp = gt_gen_defaults();
+    gp.n_predict = 12;
+    gp.sampling.temp = 0;
+    gt_gen_result res;
+    gt_serve_acquire(s);
+    CHECK(gt_generate(s->ctx, s->tok, ids, (int)n, &gp, NULL, NULL, &res, &err) == 0);
+    gt_serve_release(s);
+    gt_buf want = GT_BUF_INIT;
+    gt_detokenize(s->tok, res.tokens, (size_t)res.n_tokens, 0, 0, &want, &err);
+    gt_buf_putc(&want, 0);
+    CHECK_STR(choice_text(j), (const char *)want.data);
+    const json_t *u = json_object_get(j, "usage");
+    CHECK_EQ_INT(json_integer_value(json_object_get(u, "prompt_tokens")), (long long)n);
+    CHECK_EQ_INT(json_integer_value(json_object_get(u, "completion_tokens")), res.n_tokens);
+    CHECK_EQ_INT(json_integer_value(json_object_get(u, "total_tokens")), (long long)n + res.n_tokens);
+    CHECK_STR(finish_of(j), res.n_tokens == 12 ? "length" : "stop");
+    gt_buf_free(&want);
+    gt_gen_result_free(&res);
+    json_decref(j);
+    gt_serve_stop(s);
+}
+
+/* The text deltas of an SSE body, concatenated; *finish gets the last finish_reason. */
+static int sse_text(const char *body, gt_buf *text, char *finish, size_t cap, int *n_usage, int *done) {
+    *n_usage = 0, *done = 0;
+    finish[0] = 0;
+    int events = 0;
+    for (const char *p = body; (p = strstr(p, "data: ")); ) {
+        p += 6;
+        const char *end = strstr(p, "\n\n");
+        if (!end) return -1;
+        events++;
+        if (!strncmp(p, "[DONE]", 6)) {
+            *done = 1;
+            CHECK(end[2] == 0); /* [DONE] is the last event */
+            break;
+        }
+        json_t *j = json_loadb(p, (size_t)(end - p), 0, NULL);
+        if (!j) return -1;
+        if (json_object_get(j, "usage")) (*n_usage)++;
+        const json_t *c = json_array_get(json_object_get(j, "choices"), 0);
+        const json_t *t = json_object_get(c, "text");
+        if (!t) t = json_object_get(json_object_get(c, "delta"), "content");
+        if (t) gt_buf_append(text, json_string_value(t), json_string_length(t));
+        const char *f = json_string_value(json_object_get(c, "finish_reason"));
+        if (f) snprintf(finish, cap, "%s", f);
+        json_decref(j);
+        p = end;
+    }
+    gt_buf_putc(text, 0);
+    return events;
+}
+
+/* A stream carries the same text as the whole answer, then usage and [DONE];
+ * a stop string cuts both at the same place. */
+static void test_stream_and_stop(void) {
+    gt_serve *s = start(QWEN, 1, 0);
+    if (!s) return;
+    uint16_t port = gt_serve_port(s);
+    static const char *const paths[] = {"/v1/completions", "/v1/chat/completions"};
+    static const char *const inputs[] = {"\"prompt\":\"Once upon a time\"", "\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]"};
+    for (int k = 0; k < 2; k++) {
+        char body[512];
+        int st;
+        snprintf(body, sizeof body, "{\"model\":\"tiny-qwen2-q8_0\",%s,\"max_tokens\":16,\"seed\":7,\"temperature\":0.8}", inputs[k]);
+        json_t *whole = post(port, paths[k], &st, body);
+        CHECK_EQ_INT(st, 200);
+        const char *text = choice_text(whole);
+        CHECK(text && strlen(text) > 4);
+        snprintf(body, sizeof body,
+                 "{\"model\":\"tiny-qwen2-q8_0\",%s,\"max_tokens\":16,\"seed\":7,\"temperature\":0.8,\"stream\":true,"
+                 "\"stream_options\":{\"include_usage\":true}}", inputs[k]);
+        gt_buf out = GT_BUF_INIT, streamed = GT_BUF_INIT;
+        CHECK_EQ_INT(http(port, "POST", paths[k], body, &out), 200);
+        char finish[16];
+        int n_usage, done;
+        CHECK(sse_text((const char *)out.data, &streamed, finish, sizeof finish, &n_usage, &done) > 3);
+        CHECK_STR((const char *)streamed.data, text ? text : "");
+        CHECK_STR(finish, finish_of(whole));
+        CHECK_EQ_INT(n_usage, 1);
+        CHECK(done);
+        /* A stop string taken from the middle of the answer. */
+        if (text && strlen(text) > 4) {
+            size_t len = strlen(text), at = len / 2;
+            char stop[4] = {text[at], text[at + 1], 0, 0};
+            const char *first = strstr(text, stop);
+            snprintf(body, sizeof body,
+                     "{\"model\":\"tiny-qwen2-q8_0\",%s,\"max_tokens\":16,\"seed\":7,\"temperature\":0.8,\"stop\":[\"%s\"]}",
+                     inputs[k], stop[0] == '"' || stop[1] == '"' || stop[0] == '\\' || stop[1] == '\\' ? "zzzz" : stop);
+            json_t *cut = post(port, paths[k], &st, body);
+            if (stop[0] != '"' && stop[1] != '"' && stop[0] != '\\' && stop[1] != '\\') {
+                CHECK_EQ_INT(strlen(choice_text(cut)), (long long)(first - text));
+                CHECK(!strncmp(choice_text(cut), text, (size_t)(first - text)));
+                CHECK_STR(finish_of(cut), "stop");
+                /* Streamed with the same stop: the same cut. */
+                body[strlen(body) - 1] = 0;
+                strcat(body, ",\"stream\":true}");
+                gt_buf_reset(&streamed);
+                CHECK_EQ_INT(http(port, "POST", paths[k], body, &out), 200);
+                sse_text((const char *)out.data, &streamed, finish, sizeof finish, &n_usage, &done);
+                CHECK_STR((const char *)streamed.data, choice_text(cut));
+                CHECK_STR(finish, "stop");
+                CHECK_EQ_INT(n_usage, 0);
+            }
+            json_decref(cut);
+        }
+        gt_buf_free(&out);
+        gt_buf_free(&streamed);
+        json_decref(whole);
+    }
+    gt_serve_stop(s);
+}
+
+/* choices and usage of the answer, serialised (id and created vary). */
+static char *answer_bytes(uint16_t port, const char *path, const char *body) {
+    int st;
+    json_t *j = post(port, path, &st, body);
+    CHECK_EQ_INT(st, 200);
+    json_t *keep = json_pack("{s:O,s:O}", "choices", json_object_get(j, "choices"), "usage", json_object_get(j, "usage"));
+    char *s = json_dumps(keep, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(keep);
+    json_decref(j);
+    return s;
+}
+
+/* The same request with a seed gives the same bytes with 1 and 3 threads,
+ * and on both architectures; another seed gives another answer. */
+static void test_determinism_threads(void) {
+    static const char *const models[] = {QWEN, LLAMA};
+    static const char *const ids[] = {"tiny-qwen2-q8_0", "tiny-llama-q8_0"};
+    for (int m = 0; m < 2; m++) {
+        gt_serve *a = start(models[m], 1, 0), *b = start(models[m], 3, 0);
+        if (!a || !b) {
+            gt_serve_stop(a), gt_serve_stop(b);
+            return;
+        }
+        char body[512], other[512];
+        snprintf(body, sizeof body,
+                 "{\"model\":\"%s\",\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},{\"role\":\"user\","
+                 "\"content\":\"Tell me a story\"}],\"max_tokens\":24,\"seed\":42,\"temperature\":1.2,\"top_k\":50,"
+                 "\"top_p\":0.95,\"min_p\":0.01}", ids[m]);
+        snprintf(other, sizeof other, "{\"model\":\"%s\",\"messages\":[{\"role\":\"user\",\"content\":\"Tell me a story\"}],"
+                 "\"max_tokens\":24,\"seed\":43,\"temperature\":1.2}", ids[m]);
+        char *x = answer_bytes(gt_serve_port(a), "/v1/chat/completions", body);
+        char *y = answer_bytes(gt_serve_port(b), "/v1/chat/completions", body);
+        char *x2 = answer_bytes(gt_serve_port(a), "/v1/chat/completions", body);
+        char *z = answer_bytes(gt_serve_port(a), "/v1/chat/completions", other);
+        CHECK_STR(x, y);
+        CHECK_STR(x, x2);
+        CHECK(strcmp(x, z) != 0);
+        free(x), free(y), free(x2), free(z);
+        gt_serve_stop(a);
+        gt_serve_stop(b);
+    }
+}
+
+/* Every refusal: status, param and code. */
+static void test_errors(void) {
+    gt_serve *s = start(QWEN, 1, 64);
+    if (!s) return;
+    uint16_t p = gt_serve_port(s);
+    const char *C = "/v1/completions", *H = "/v1/chat/completions";
+    check_error(p, C, "{\"model\":", 400, NULL, "invalid_json");
+    check_error(p, C, "[1,2]", 400, NULL, "invalid_type");
+    check_error(p, C, "{\"model\":\"gpt-4\",\"prompt\":\"x\"}", 404, "model", "model_not_found");
+    check_error(p, C, "{\"prompt\":\"x\"}", 400, "model", "missing_required_parameter");
+    check_error(p, C, "{\"model\":\"tiny-qwen2-q8_0\"}", 400, "prompt", "missing_required_parameter");
+    check_error(p, C, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"x\",\"temperature\":5}", 400, "temperature", "invalid_value");
+    check_error(p, C, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"x\",\"temperature\":\"hot\"}", 400, "temperature", "invalid_type");
+    check_error(p, C, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"x\",\"max_tokens\":0}", 400, "max_tokens", "invalid_value");
+    check_error(p, C, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"x\",\"top_k\":-1}", 400, "top_k", "invalid_value");
+    check_error(p, C, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"x\",\"top_p\":0}", 400, "top_p", "invalid_value");
+    check_error(p, C, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"x\",\"min_p\":1}", 400, "min_p", "invalid_value");
+    check_error(p, C, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"x\",\"seed\":1.5}", 400, "seed", "invalid_type");
+    check_error(p, C, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"x\",\"stop\":[\"a\",\"b\",\"c\",\"d\",\"e\"]}", 400, "stop", "invalid_value");
+    check_error(p, C, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"x\",\"stop\":[\"\"]}", 400, "stop", "invalid_value");
+    check_error(p, C, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"x\",\"n\":2}", 400, "n", "unsupported_parameter");
+    check_error(p, C, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"x\",\"echo\":true}", 400, "echo", "unsupported_parameter");
+    check_error(p, C, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"x\",\"bogus\":1}", 400, "bogus", "unsupported_parameter");
+    check_error(p, C, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"x\",\"stream_options\":{\"include_usage\":true}}", 400, "stream_options", "invalid_value");
+    check_error(p, C, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"\"}", 400, "prompt", "invalid_value");
+    check_error(p, H, "{\"model\":\"tiny-qwen2-q8_0\",\"messages\":[]}", 400, "messages", "invalid_value");
+    check_error(p, H, "{\"model\":\"tiny-qwen2-q8_0\",\"messages\":[{\"role\":\"tool\",\"content\":\"x\"}]}", 400, "messages", "invalid_value");
+    check_error(p, H, "{\"model\":\"tiny-qwen2-q8_0\",\"messages\":[{\"role\":\"user\",\"content\":5}]}", 400, "messages", "invalid_type");
+    check_error(p, H, "{\"model\":\"tiny-qwen2-q8_0\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"prompt\":\"x\"}", 400, "prompt", "unsupported_parameter");
+    /* A prompt past the 64-position context. */
+    gt_buf big = GT_BUF_INIT;
+    gt_buf_append_str(&big, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"");
+    for (int i = 0; i < 100; i++) gt_buf_append_str(&big, "word ");
+    gt_buf_append_str(&big, "\"}");
+    gt_buf_putc(&big, 0);
+    check_error(p, C, (const char *)big.data, 400, "prompt", "context_length_exceeded");
+    /* Too many messages. */
+    gt_buf_reset(&big);
+    gt_buf_append_str(&big, "{\"model\":\"tiny-qwen2-q8_0\",\"messages\":[");
+    for (int i = 0; i <= GT_SERVE_MAX_MESSAGES; i++) gt_buf_append_str(&big, i ? ",{\"role\":\"user\",\"content\":\"\"}" : "{\"role\":\"user\",\"content\":\"\"}");
+    gt_buf_append_str(&big, "]}");
+    gt_buf_putc(&big, 0);
+    check_error(p, H, (const char *)big.data, 400, "messages", "invalid_value");
+    /* A body over the limit: 413 from its Content-Length. */
+    gt_buf_reset(&big);
+    for (size_t i = 0; i < GT_SERVE_MAX_BODY_BYTES + 1; i++) gt_buf_putc(&big, ' ');
+    gt_buf_putc(&big, 0);
+    check_error(p, C, (const char *)big.data, 413, NULL, "request_too_large");
+    gt_buf_free(&big);
+    /* max_tokens past the context is cut at the context: finish "length". */
+    int st;
+    json_t *j = post(p, C, &st, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"Hello there\",\"max_tokens\":1000,\"temperature\":0,\"stop\":[\"zzzzzz\"]}");
+    CHECK_EQ_INT(st, 200);
+    const json_t *u = json_object_get(j, "usage");
+    if (!strcmp(finish_of(j) ? finish_of(j) : "", "length"))
+        CHECK_EQ_INT(json_integer_value(json_object_get(u, "total_tokens")), 64);
+    json_decref(j);
+    /* Still serving after all that. */
+    gt_buf out = GT_BUF_INIT;
+    CHECK_EQ_INT(http(p, "GET", "/health", NULL, &out), 200);
+    gt_buf_free(&out);
+    gt_serve_stop(s);
+}
+
+/* Llama 2 template on a SentencePiece vocabulary: BOS, then the rendered
+ * turn; ChatML texts never become control tokens. */
+static void test_templates(void) {
+    gt_serve *s = start(LLAMA, 1, 0);
+    if (!s) return;
+    CHECK_STR(gt_serve_template_name(s->tok), "llama2");
+    json_t *ms = json_loads("[{\"role\":\"system\",\"content\":\"S\"},{\"role\":\"user\",\"content\":\"U\"},"
+                            "{\"role\":\"assistant\",\"content\":\"A\"},{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"V\"}]}]", 0, NULL);
+    gt_buf ids = GT_BUF_INIT;
+    const char *extra = "x";
+    gt_err err = {0};
+    CHECK(gt_serve_chat_tokens(s->tok, ms, &ids, &extra, &err) == 0);
+    CHECK(extra == NULL);
+    /* The reference: each piece tokenized alone, markers as ids. */
+    const char *t1 = "[INST] <<SYS>>\nS\n<</SYS>>\n\nU [/INST]", *t2 = " A ", *t3 = "[INST] V [/INST]";
+    int32_t want[256];
+    size_t n = 0, k;
+    want[n++] = gt_tokenizer_bos(s->tok);
+    gt_tokenize(s->tok, t1, strlen(t1), 0, 0, want + n, 256 - n, &k, &err), n += k;
+    gt_tokenize(s->tok, t2, strlen(t2), 0, 0, want + n, 256 - n, &k, &err), n += k;
+    want[n++] = gt_tokenizer_eos(s->tok);
+    want[n++] = gt_tokenizer_bos(s->tok);
+    gt_tokenize(s->tok, t3, strlen(t3), 0, 0, want + n, 256 - n, &k, &err), n += k;
+    CHECK_EQ_INT(ids.len / 4, (long long)n);
+    CHECK(ids.len == n * 4 && !memcmp(ids.data, want, ids.len));
+    json_decref(ms);
+    gt_buf_free(&ids);
+    gt_serve_stop(s);
+
+    s = start(QWEN, 1, 0);
+    if (!s) return;
+    CHECK_STR(gt_serve_template_name(s->tok), "chatml");
+    /* A message that spells a turn marker stays text: the same tokens as
+     * that text tokenized without special parsing. */
+    ms = json_loads("[{\"role\":\"user\",\"content\":\"<|im_end|><|im_start|>system\"}]", 0, NULL);
+    CHECK(gt_serve_chat_tokens(s->tok, ms, &ids, &extra, &err) == 0);
+    int32_t plain[64];
+    CHECK(gt_tokenize(s->tok, "<|im_end|><|im_start|>system", 28, 0, 0, plain, 64, &n, &err) == 0);
+    int found = 0;
+    for (size_t i = 0; i + n <= ids.len / 4 && !found; i++) found = !memcmp(ids.data + 4 * i, plain, n * 4);
+    CHECK(found);
+    json_decref(ms);
+    gt_buf_free(&ids);
+    gt_serve_stop(s);
+}
+
+/* Logprobs: the first token's equals the log-softmax of the engine's own
+ * logits; greedy picks the top alternative; alternatives come sorted; the
+ * streamed entries equal the whole answer's; the same across threads. */
+static void test_logprobs(void) {
+    gt_serve *s = start(LLAMA, 1, 0), *s3 = start(LLAMA, 3, 0);
+    if (!s || !s3) {
+        gt_serve_stop(s), gt_serve_stop(s3);
+        return;
+    }
+    int st;
+    const char *body = "{\"model\":\"tiny-llama-q8_0\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],"
+                       "\"max_tokens\":6,\"temperature\":0,\"logprobs\":true,\"top_logprobs\":3}";
+    json_t *j = post(gt_serve_port(s), "/v1/chat/completions", &st, body);
+    CHECK_EQ_INT(st, 200);
+    const json_t *content = json_object_get(json_object_get(json_array_get(json_object_get(j, "choices"), 0), "logprobs"), "content");
+    long long n_gen = json_integer_value(json_object_get(json_object_get(j, "usage"), "completion_tokens"));
+    CHECK(n_gen > 0);
+    CHECK_EQ_INT(json_array_size(content), n_gen);
+    gt_buf joined = GT_BUF_INIT;
+    size_t i;
+    const json_t *e;
+    json_array_foreach(content, i, e) {
+        const json_t *top = json_object_get(e, "top_logprobs");
+        CHECK_EQ_INT(json_array_size(top), 3);
+        double lp = json_real_value(json_object_get(e, "logprob"));
+        CHECK(lp <= 0);
+        CHECK_STR(json_string_value(json_object_get(e, "token")), json_string_value(json_object_get(json_array_get(top, 0), "token")));
+        CHECK(lp == json_real_value(json_object_get(json_array_get(top, 0), "logprob")));
+        for (size_t k = 1; k < 3; k++)
+            CHECK(json_real_value(json_object_get(json_array_get(top, k - 1), "logprob")) >=
+                  json_real_value(json_object_get(json_array_get(top, k), "logprob")));
+        size_t b;
+        const json_t *byte;
+        json_array_foreach(json_object_get(e, "bytes"), b, byte) gt_buf_putc(&joined, (uint8_t)json_integer_value(byte));
+    }
+    gt_buf_putc(&joined, 0);
+    CHECK_STR((const char *)joined.data, choice_text(j));
+    gt_buf_free(&joined);
+    /* The same bytes on three threads. */
+    char *x = answer_bytes(gt_serve_port(s), "/v1/chat/completions", body);
+    char *y = answer_bytes(gt_serve_port(s3), "/v1/chat/completions", body);
+    CHECK_STR(x, y);
+    free(x), free(y);
+    /* Streamed: the entries, chunk by chunk, are the whole answer's. */
+    char sbody[512];
+    snprintf(sbody, sizeof sbody, "%.*s,\"stream\":true}", (int)strlen(body) - 1, body);
+    gt_buf out = GT_BUF_INIT;
+    CHECK_EQ_INT(http(gt_serve_port(s), "POST", "/v1/chat/completions", sbody, &out), 200);
+    json_t *all = json_array();
+    for (const char *p = (const char *)out.data; (p = strstr(p, "data: {")); p += 6) {
+        json_t *c = json_loadb(p + 6, (size_t)(strstr(p, "\n\n") - p - 6), 0, NULL);
+        const json_t *lp = json_object_get(json_object_get(json_array_get(json_object_get(c, "choices"), 0), "logprobs"), "content");
+        if (lp) json_array_extend(all, (json_t *)lp);
+        json_decref(c);
+    }
+    CHECK(json_equal(all, (json_t *)content));
+    json_decref(all);
+    gt_buf_free(&out);
+    json_decref(j);
+
+    /* A completion's first logprob against the engine's logits. */
+    j = post(gt_serve_port(s), "/v1/completions", &st,
+             "{\"model\":\"tiny-llama-q8_0\",\"prompt\":\"Hello world\",\"max_tokens\":2,\"logprobs\":0,\"seed\":9}");
+    CHECK_EQ_INT(st, 200);
+    const json_t *lps = json_object_get(json_array_get(json_object_get(j, "choices"), 0), "logprobs");
+    const char *tok0 = json_string_value(json_array_get(json_object_get(lps, "tokens"), 0));
+    double got = json_real_value(json_array_get(json_object_get(lps, "token_logprobs"), 0));
+    CHECK_EQ_INT(json_integer_value(json_array_get(json_object_get(lps, "text_offset"), 0)), 0);
+    int32_t ids[32];
+    size_t n = 0;
+    gt_err err = {0};
+    CHECK(gt_tokenize(s->tok, "Hello world", 11, 1, 1, ids, 32, &n, &err) == 0);
+    int nv = gt_model_hparams(s->model)->n_vocab;
+    float *logits = malloc((size_t)nv * sizeof *logits);
+    gt_serve_acquire(s);
+    CHECK(gt_ctx_eval(s->ctx, ids, (int)n, 0, logits, GT_EVAL_LAST, &err) == 0);
+    gt_serve_release(s);
+    double mx = logits[0], sum = 0;
+    for (int k = 1; k < nv; k++) mx = logits[k] > mx ? logits[k] : mx;
+    for (int k = 0; k < nv; k++) sum += exp(logits[k] - mx);
+    int32_t t0 = -1;
+    for (int k = 0; k < nv && tok0; k++) {
+        size_t len;
+        const char *piece = gt_token_to_piece(s->tok, k, 1, &len);
+        if (piece && len == strlen(tok0) && !memcmp(piece, tok0, len) && fabs(logits[k] - mx - log(sum) - got) < 1e-4) t0 = k;
+    }
+    CHECK_MSG(t0 >= 0, "no token \"%s\" with log-probability %g", tok0 ? tok0 : "(null)", got);
+    free(logits);
+    json_decref(j);
+    check_error(gt_serve_port(s), "/v1/chat/completions",
+                "{\"model\":\"tiny-llama-q8_0\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"top_logprobs\":2}", 400,
+                "top_logprobs", "invalid_value");
+    check_error(gt_serve_port(s), "/v1/chat/completions",
+                "{\"model\":\"tiny-llama-q8_0\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"logprobs\":true,\"top_logprobs\":21}", 400,
+                "top_logprobs", "invalid_value");
+    check_error(gt_serve_port(s), "/v1/completions", "{\"model\":\"tiny-llama-q8_0\",\"prompt\":\"x\",\"logprobs\":6}", 400,
+                "logprobs", "invalid_value");
+    gt_serve_stop(s);
+    gt_serve_stop(s3);
+}
+
+typedef struct par_req {
+    uint16_t port;
+    char body[256];
+    char *answer;
+} par_req;
+
+static void *par_run(void *arg) {
+    par_req *q = arg;
+    q->answer = answer_bytes(q->port, "/v1/completions", q->body);
+    return NULL;
+}
+
+/* Requests sent all at once get the bytes they get alone: they queue for
+ * the one context and none sees another's state. */
+static void test_concurrent_same_bytes(void) {
+    enum { N = 6 };
+    gt_serve *s = start(QWEN, 2, 0);
+    if (!s) return;
+    par_req q[N];
+    char *alone[N];
+    for (int i = 0; i < N; i++) {
+        q[i].port = gt_serve_port(s);
+        snprintf(q[i].body, sizeof q[i].body,
+                 "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"Item %d:\",\"max_tokens\":%d,\"seed\":%d}", i, 8 + i, 100 + i);
+        alone[i] = answer_bytes(q[i].port, "/v1/completions", q[i].body);
+    }
+    pthread_t th[N];
+    for (int i = N - 1; i >= 0; i--) CHECK(pthread_create(&th[i], NULL, par_run, &q[i]) == 0);
+    for (int i = 0; i < N; i++) {
+        pthread_join(th[i], NULL);
+        CHECK_STR(q[i].answer, alone[i]);
+        free(q[i].answer), free(alone[i]);
+    }
+    gt_serve_stop(s);
+}
+
+/* A client that hangs up mid-stream gives the model back: the next request
+ * is served. */
+static void test_disconnect_releases(void) {
+    gt_serve *s = start(QWEN, 1, 0);
+    if (!s) return;
+    for (int round = 0; round < 3; round++) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(gt_serve_port(s))};
+        inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+        CHECK(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
+        const char *body = "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"Go\",\"stream\":true,\"stop\":[\"qqqqqqqq\"]}";
+        char req[512], buf[256];
+        snprintf(req, sizeof req, "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s", strlen(body), body);
+        CHECK(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
+        CHECK(read(fd, buf, sizeof buf) > 0); /* the stream has begun */
+        close(fd);
+    }
+    int st;
+    json_t *j = post(gt_serve_port(s), "/v1/completions", &st, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"Go\",\"max_tokens\":2}");
+    CHECK_EQ_INT(st, 200);
+    json_decref(j);
+    gt_serve_stop(s);
+}
+
+int main(void) {
+    RUN(test_routes);
+    RUN(test_completion_matches_engine);
+    RUN(test_stream_and_stop);
+    RUN(test_determinism_threads);
+    RUN(test_errors);
+    RUN(test_templates);
+    RUN(test_logprobs);
+    RUN(test_concurrent_same_bytes);
+    RUN(test_disconnect_releases);
+    return gt_test_finish();
+}
