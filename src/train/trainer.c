@@ -36,19 +36,19 @@ static int check_hparams(gt_train_hparams *hp, gt_err *err) {
     if (!hp->rope_base) hp->rope_base = 10000.0f;
     if (!hp->rms_eps) hp->rms_eps = 1e-5f;
     if (!hp->init_std) hp->init_std = 0.02f;
-#define RANGE(v, lo, hi) \
-    if ((v) < (lo) || (v) > (hi)) return gt_err_set(err, GT_EINVAL, #v " %d: expected %d..%d", (v), (lo), (hi))
-    RANGE(hp->n_vocab, 2, GT_TRAIN_MAX_VOCAB);
-    RANGE(hp->dim, 32, GT_TRAIN_MAX_DIM);
-    RANGE(hp->n_layer, 1, GT_TRAIN_MAX_LAYERS);
-    RANGE(hp->n_head, 1, hp->dim / 16);
-    RANGE(hp->n_head_kv, 1, hp->n_head);
-    RANGE(hp->n_ff, 32, GT_TRAIN_MAX_FF);
-    RANGE(hp->seq_len, 1, GT_TRAIN_MAX_SEQ);
-    RANGE(hp->batch, 1, GT_TRAIN_MAX_BATCH);
-#undef RANGE
+#define RANGE(what, v, lo, hi) \
+    if ((v) < (lo) || (v) > (hi)) return gt_err_set(err, GT_EINVAL, what " %d: expected %d..%d", (v), (lo), (hi))
+    RANGE("vocabulary of", hp->n_vocab, 2, GT_TRAIN_MAX_VOCAB);
+    RANGE("dim", hp->dim, 32, GT_TRAIN_MAX_DIM);
+    RANGE("ff", hp->n_ff, 32, GT_TRAIN_MAX_FF);
     if (hp->dim % 32 || hp->n_ff % 32)
         return gt_err_set(err, GT_EINVAL, "dim %d and ff %d: expected multiples of 32", hp->dim, hp->n_ff);
+    RANGE("layers", hp->n_layer, 1, GT_TRAIN_MAX_LAYERS);
+    RANGE("heads", hp->n_head, 1, hp->dim / 16);
+    RANGE("kv heads", hp->n_head_kv, 1, hp->n_head);
+    RANGE("seq", hp->seq_len, 1, GT_TRAIN_MAX_SEQ);
+    RANGE("batch", hp->batch, 1, GT_TRAIN_MAX_BATCH);
+#undef RANGE
     if (hp->dim % hp->n_head || (hp->dim / hp->n_head) % 16)
         return gt_err_set(err, GT_EINVAL, "dim %d / heads %d: expected a head size that is a multiple of 16",
                           hp->dim, hp->n_head);
