@@ -49,7 +49,7 @@ static void par_for(gt_pool *p, args *s, int n, void (*fn)(const args *, int, in
     gt_pool_run(p, par_worker, s);
 }
 
-float gt_tr_dot(const float *a, const float *b, int n) {
+float gt_tr_dot(const float *restrict a, const float *restrict b, int n) {
     float acc[8] = {0};
     int k = 0;
     for (; k + 8 <= n; k += 8)
@@ -59,7 +59,7 @@ float gt_tr_dot(const float *a, const float *b, int n) {
 }
 
 /* y[i] += s * x[i] (one rounding for the product, one for the sum). */
-static void axpy(float *y, float s, const float *x, int n) {
+static void axpy(float *restrict y, float s, const float *restrict x, int n) {
     for (int i = 0; i < n; i++) y[i] += s * x[i];
 }
 
@@ -127,10 +127,18 @@ void gt_tr_rmsnorm_bwd(gt_pool *p, float *dx, float *dw, const float *dy, const 
 
 /* --- matmul ------------------------------------------------------------------ */
 
+/* Rows go in blocks of MM_BLOCK so that each row of W, once loaded, serves
+ * the whole block (a large W then streams from memory N / MM_BLOCK times,
+ * not N times); each output is still one dot in gt_tr_dot's order. */
+#define MM_BLOCK 16
+
 static void matmul_fwd_rows(const args *s, int n0, int n1) {
-    for (int n = n0; n < n1; n++)
+    for (int nb = n0; nb < n1; nb += MM_BLOCK) {
+        int ne = nb + MM_BLOCK < n1 ? nb + MM_BLOCK : n1;
         for (int o = 0; o < s->O; o++)
-            s->y[(size_t)n * s->O + o] = gt_tr_dot(s->a + (size_t)n * s->I, s->b + (size_t)o * s->I, s->I);
+            for (int n = nb; n < ne; n++)
+                s->y[(size_t)n * s->O + o] = gt_tr_dot(s->a + (size_t)n * s->I, s->b + (size_t)o * s->I, s->I);
+    }
 }
 
 void gt_tr_matmul_fwd(gt_pool *p, float *y, const float *x, const float *W, int N, int I, int O) {
@@ -138,11 +146,15 @@ void gt_tr_matmul_fwd(gt_pool *p, float *y, const float *x, const float *W, int 
     par_for(p, &s, N, matmul_fwd_rows);
 }
 
-/* dx[n] += dy[n][o] W[o], o ascending; threads split n. */
+/* dx[n] += dy[n][o] W[o], o ascending; threads split n, in blocks of
+ * MM_BLOCK rows for the same reuse of W. */
 static void matmul_bwd_dx(const args *s, int n0, int n1) {
-    for (int n = n0; n < n1; n++)
+    for (int nb = n0; nb < n1; nb += MM_BLOCK) {
+        int ne = nb + MM_BLOCK < n1 ? nb + MM_BLOCK : n1;
         for (int o = 0; o < s->O; o++)
-            axpy(s->y + (size_t)n * s->I, s->c[(size_t)n * s->O + o], s->b + (size_t)o * s->I, s->I);
+            for (int n = nb; n < ne; n++)
+                axpy(s->y + (size_t)n * s->I, s->c[(size_t)n * s->O + o], s->b + (size_t)o * s->I, s->I);
+    }
 }
 
 /* dW[o] += dy[n][o] x[n], n ascending; threads split o. */

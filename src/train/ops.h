@@ -26,7 +26,7 @@
 
 /* Dot product of n floats: lane k % 8 accumulates in ascending k, then the
  * lanes are added as ((0+4)+(2+6)) + ((1+5)+(3+7)). */
-float gt_tr_dot(const float *a, const float *b, int n);
+float gt_tr_dot(const float *restrict a, const float *restrict b, int n);
 
 /* Embedding: x[n] = E[tok[n]]. Backward: dE[tok[n]] += dx[n], n ascending. */
 void gt_tr_embed_fwd(float *x, const float *E, const int32_t *tok, int N, int D);

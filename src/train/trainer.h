@@ -99,4 +99,13 @@ void gt_trainer_step(gt_trainer *t, const gt_train_opt *o, double *grad_norm);
 int gt_trainer_save_gguf(const gt_trainer *t, const gt_gguf *vocab, const char *name,
                          const char *path, gt_err *err);
 
+/* Checkpoints: the shapes, the step count, the weights and both AdamW
+ * moments, as a GGUF file (keys train.*, tensors NAME, adam.m.NAME,
+ * adam.v.NAME). Training resumed from one gives the same bytes as a run
+ * that never stopped (the batches of a step depend only on the seed and the
+ * step). Loading checks every shape and tensor against the limits above and
+ * says what is wrong. */
+int gt_trainer_save_checkpoint(const gt_trainer *t, const char *path, gt_err *err);
+int gt_trainer_load_checkpoint(const char *path, int n_threads, gt_trainer **out, gt_err *err);
+
 #endif

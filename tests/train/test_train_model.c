@@ -4,6 +4,7 @@
  * thread count. */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../test.h"
@@ -166,6 +167,51 @@ static void test_accumulation(void) {
     gt_trainer_free(t1);
 }
 
+/* Runs steps [from, to) of training on make_batch's batch. */
+static void run_steps(gt_trainer *t, const gt_train_opt *o, int from, int to) {
+    const gt_train_hparams *hp = gt_trainer_hparams(t);
+    int N = hp->batch * hp->seq_len;
+    int32_t tok[64], tgt[64];
+    gt_err err = {0};
+    double loss;
+    for (int s = from; s < to; s++) {
+        make_batch(tok, tgt, hp->batch, hp->seq_len, hp->n_vocab, 100 + (uint32_t)s);
+        CHECK_EQ_INT(gt_trainer_forward(t, tok, tgt, &loss, &err), 0);
+        gt_trainer_backward(t, 1.0f / N);
+        gt_trainer_step(t, o, NULL);
+    }
+}
+
+/* 3 steps, a checkpoint, 3 more after loading it (on another thread count):
+ * the same bytes as 6 steps straight. A model file is not a checkpoint. */
+static void test_resume(void) {
+    gt_train_hparams hp = tiny(2);
+    gt_train_opt o = gt_train_opt_default();
+    o.lr = 5e-3f, o.warmup_steps = 2, o.total_steps = 6;
+    gt_trainer *a, *b, *c;
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_trainer_new(&hp, 1, &a, &err), 0);
+    run_steps(a, &o, 0, 6);
+    CHECK_EQ_INT(gt_trainer_new(&hp, 1, &b, &err), 0);
+    run_steps(b, &o, 0, 3);
+    const char *ck = GT_BINARY_DIR "/test_train_model.ckpt", *mf = GT_BINARY_DIR "/test_train_model.gguf";
+    CHECK_EQ_INT(gt_trainer_save_checkpoint(b, ck, &err), 0);
+    CHECK_EQ_INT(gt_trainer_save_gguf(b, NULL, "x", mf, &err), 0);
+    gt_trainer_free(b);
+    CHECK_MSG(gt_trainer_load_checkpoint(ck, 2, &c, &err) == 0, "%s", err.msg);
+    if (c) {
+        CHECK_EQ_INT(gt_trainer_step_count(c), 3);
+        run_steps(c, &o, 3, 6);
+        CHECK(!memcmp(gt_trainer_params(a), gt_trainer_params(c), gt_trainer_n_params(a) * sizeof(float)));
+        gt_trainer_free(c);
+    }
+    CHECK_EQ_INT(gt_trainer_load_checkpoint(mf, 1, &c, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "not a training checkpoint");
+    CHECK(c == NULL);
+    remove(ck), remove(mf);
+    gt_trainer_free(a);
+}
+
 static void test_bad_input(void) {
     gt_train_hparams hp = tiny(1);
     gt_trainer *t = NULL;
@@ -191,6 +237,7 @@ int main(void) {
     RUN(test_overfit);
     RUN(test_accumulation);
     RUN(test_threads);
+    RUN(test_resume);
     RUN(test_bad_input);
     return gt_test_finish();
 }
