@@ -49,7 +49,14 @@ static void par_for(gt_pool *p, args *s, int n, void (*fn)(const args *, int, in
     gt_pool_run(p, par_worker, s);
 }
 
-float gt_tr_dot(const float *restrict a, const float *restrict b, int n) {
+/* The hot loops get an x86-64-v3 (AVX2, FMA) clone beside the baseline one,
+ * picked at load by the CPU. Contraction is off (-ffp-contract=off), and the
+ * only fused multiply-adds are exp's explicit fmaf, exactly rounded in both
+ * clones (an instruction in one, libm's fmaf in the other), so both perform
+ * the same IEEE operations in the same order: the bits are the same. */
+#define HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
+
+static inline __attribute__((always_inline)) float dot8(const float *restrict a, const float *restrict b, int n) {
     float acc[8] = {0};
     int k = 0;
     for (; k + 8 <= n; k += 8)
@@ -58,8 +65,35 @@ float gt_tr_dot(const float *restrict a, const float *restrict b, int n) {
     return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
 }
 
+float gt_tr_dot(const float *restrict a, const float *restrict b, int n) { return dot8(a, b, n); }
+
+/* gt_kern_expf's exact sequence of operations (kernels_impl.h), inlined so
+ * that a HOT clone runs its fused multiply-adds as instructions rather than
+ * libm calls; fmaf is exactly rounded either way, so the bits are the
+ * engine's (test_train_ops compares the two over a sweep of inputs). */
+static inline __attribute__((always_inline)) float expf_det(float x) {
+    if (!(x > GT_EXP_LO)) return 0.0f;
+    x = x < GT_EXP_HI ? x : GT_EXP_HI;
+    float n = __builtin_nearbyintf(x * GT_EXP_LOG2E);
+    float r = __builtin_fmaf(n, -GT_EXP_C1, x);
+    r = __builtin_fmaf(n, -GT_EXP_C2, r);
+    float p = GT_EXP_P0;
+    p = __builtin_fmaf(p, r, GT_EXP_P1);
+    p = __builtin_fmaf(p, r, GT_EXP_P2);
+    p = __builtin_fmaf(p, r, GT_EXP_P3);
+    p = __builtin_fmaf(p, r, GT_EXP_P4);
+    p = __builtin_fmaf(p, r, GT_EXP_P5);
+    float y = __builtin_fmaf(p, r * r, r) + 1.0f;
+    uint32_t bits = (uint32_t)((int32_t)n + 127) << 23; /* n in -126..127 */
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return y * scale;
+}
+
+float gt_tr_expf(float x) { return expf_det(x); }
+
 /* y[i] += s * x[i] (one rounding for the product, one for the sum). */
-static void axpy(float *restrict y, float s, const float *restrict x, int n) {
+static inline __attribute__((always_inline)) void axpy(float *restrict y, float s, const float *restrict x, int n) {
     for (int i = 0; i < n; i++) y[i] += s * x[i];
 }
 
@@ -132,12 +166,12 @@ void gt_tr_rmsnorm_bwd(gt_pool *p, float *dx, float *dw, const float *dy, const 
  * not N times); each output is still one dot in gt_tr_dot's order. */
 #define MM_BLOCK 16
 
-static void matmul_fwd_rows(const args *s, int n0, int n1) {
+HOT static void matmul_fwd_rows(const args *s, int n0, int n1) {
     for (int nb = n0; nb < n1; nb += MM_BLOCK) {
         int ne = nb + MM_BLOCK < n1 ? nb + MM_BLOCK : n1;
         for (int o = 0; o < s->O; o++)
             for (int n = nb; n < ne; n++)
-                s->y[(size_t)n * s->O + o] = gt_tr_dot(s->a + (size_t)n * s->I, s->b + (size_t)o * s->I, s->I);
+                s->y[(size_t)n * s->O + o] = dot8(s->a + (size_t)n * s->I, s->b + (size_t)o * s->I, s->I);
     }
 }
 
@@ -146,28 +180,74 @@ void gt_tr_matmul_fwd(gt_pool *p, float *y, const float *x, const float *W, int 
     par_for(p, &s, N, matmul_fwd_rows);
 }
 
-/* dx[n] += dy[n][o] W[o], o ascending; threads split n, in blocks of
- * MM_BLOCK rows for the same reuse of W. */
-static void matmul_bwd_dx(const args *s, int n0, int n1) {
-    for (int nb = n0; nb < n1; nb += MM_BLOCK) {
-        int ne = nb + MM_BLOCK < n1 ? nb + MM_BLOCK : n1;
-        for (int o = 0; o < s->O; o++)
-            for (int n = nb; n < ne; n++)
-                axpy(s->y + (size_t)n * s->I, s->c[(size_t)n * s->O + o], s->b + (size_t)o * s->I, s->I);
+/* dx[n] += dy[n][o] W[o], o ascending; threads split n. Blocks of 8 rows
+ * by 16 columns of dx stay in registers while o runs, so W streams once
+ * per 8 rows; each element still adds its terms one by one, o ascending. */
+#define DX_ROWS 8
+#define DX_COLS 16
+
+/* One full block: rows nb..nb+7, columns i0..i0+15, o ascending. */
+static inline __attribute__((always_inline)) void dx_block(const args *s, int nb, int i0) {
+    int I = s->I, O = s->O;
+    float acc[DX_ROWS][DX_COLS];
+    for (int r = 0; r < DX_ROWS; r++) memcpy(acc[r], s->y + (size_t)(nb + r) * I + i0, sizeof acc[r]);
+    for (int o = 0; o < O; o++) {
+        const float *w = s->b + (size_t)o * I + i0;
+        for (int r = 0; r < DX_ROWS; r++) {
+            float d = s->c[(size_t)(nb + r) * O + o];
+            for (int j = 0; j < DX_COLS; j++) acc[r][j] += d * w[j];
+        }
+    }
+    for (int r = 0; r < DX_ROWS; r++) memcpy(s->y + (size_t)(nb + r) * I + i0, acc[r], sizeof acc[r]);
+}
+
+HOT static void matmul_bwd_dx(const args *s, int n0, int n1) {
+    int I = s->I, O = s->O, nb = n0;
+    if (I % DX_COLS == 0)
+        for (; nb + DX_ROWS <= n1; nb += DX_ROWS)
+            for (int i0 = 0; i0 < I; i0 += DX_COLS) dx_block(s, nb, i0);
+    for (int n = nb; n < n1; n++) /* the rest: the same sums, one row at a time */
+        for (int o = 0; o < O; o++) axpy(s->y + (size_t)n * I, s->c[(size_t)n * O + o], s->b + (size_t)o * I, I);
+}
+
+/* dW[o] += dy[n][o] x[n], n ascending; threads split o. dy is read
+ * transposed (s->f: dyT[o][n], written by matmul_transpose) so that one
+ * row of dW, 16 columns at a time, accumulates in registers. */
+HOT static void matmul_bwd_dw(const args *s, int o0, int o1) {
+    int I = s->I, N = s->N;
+    for (int o = o0; o < o1; o++) {
+        const float *dy = s->f + (size_t)o * N;
+        float *dw = s->y2 + (size_t)o * I;
+        int i0 = 0;
+        for (; i0 + DX_COLS <= I; i0 += DX_COLS) {
+            float acc[DX_COLS];
+            memcpy(acc, dw + i0, sizeof acc);
+            for (int n = 0; n < N; n++) {
+                const float *x = s->a + (size_t)n * I + i0;
+                for (int j = 0; j < DX_COLS; j++) acc[j] += dy[n] * x[j];
+            }
+            memcpy(dw + i0, acc, sizeof acc);
+        }
+        for (int n = 0; n < N && i0 < I; n++) axpy(dw + i0, dy[n], s->a + (size_t)n * I + i0, I - i0);
     }
 }
 
-/* dW[o] += dy[n][o] x[n], n ascending; threads split o. */
-static void matmul_bwd_dw(const args *s, int o0, int o1) {
-    for (int o = o0; o < o1; o++)
-        for (int n = 0; n < s->N; n++)
-            axpy(s->y2 + (size_t)o * s->I, s->c[(size_t)n * s->O + o], s->a + (size_t)n * s->I, s->I);
+/* dyT[o][n] = dy[n][o] for the rows o of this thread, in 16 x 16 tiles so
+ * that both sides are read and written a cache line at a time. */
+static void matmul_transpose(const args *s, int o0, int o1) {
+    for (int nb = 0; nb < s->N; nb += 16)
+        for (int ob = o0; ob < o1; ob += 16) {
+            int ne = nb + 16 < s->N ? nb + 16 : s->N, oe = ob + 16 < o1 ? ob + 16 : o1;
+            for (int n = nb; n < ne; n++)
+                for (int o = ob; o < oe; o++) s->f[(size_t)o * s->N + n] = s->c[(size_t)n * s->O + o];
+        }
 }
 
 void gt_tr_matmul_bwd(gt_pool *p, float *dx, float *dW, const float *dy, const float *x,
-                      const float *W, int N, int I, int O) {
-    args s = {.y = dx, .y2 = dW, .a = x, .b = W, .c = dy, .N = N, .I = I, .O = O};
+                      const float *W, int N, int I, int O, float *scratch) {
+    args s = {.y = dx, .y2 = dW, .f = scratch, .a = x, .b = W, .c = dy, .N = N, .I = I, .O = O};
     if (dx) par_for(p, &s, N, matmul_bwd_dx);
+    par_for(p, &s, O, matmul_transpose);
     par_for(p, &s, O, matmul_bwd_dw);
 }
 
@@ -214,7 +294,7 @@ void gt_tr_rope_bwd(float *dx, const float *cs, int N, int T, int n_heads, int h
 /* One (sequence b, query head h) per unit: for each t, scores q_t.k_p * scale
  * for p <= t, softmax (max-shifted, gt_kern_expf, sum ascending), out =
  * sum_p a_p v_p, p ascending. */
-static void attention_fwd_units(const args *s, int u0, int u1) {
+HOT static void attention_fwd_units(const args *s, int u0, int u1) {
     int T = s->T, H = s->H, hd = s->hd, kvd = s->Hkv * hd, E = H * hd;
     float scale = 1.0f / sqrtf((float)hd);
     for (int u = u0; u < u1; u++) {
@@ -223,10 +303,10 @@ static void attention_fwd_units(const args *s, int u0, int u1) {
             const float *q = s->a + (size_t)(b * T + t) * E + h * hd;
             float *a = s->y2 + (((size_t)b * H + h) * T + t) * T, mx = -INFINITY, sum = 0.0f;
             for (int p = 0; p <= t; p++) {
-                a[p] = gt_tr_dot(q, s->b + (size_t)(b * T + p) * kvd + g * hd, hd) * scale;
+                a[p] = dot8(q, s->b + (size_t)(b * T + p) * kvd + g * hd, hd) * scale;
                 mx = a[p] > mx ? a[p] : mx;
             }
-            for (int p = 0; p <= t; p++) sum += (a[p] = gt_kern_expf(a[p] - mx));
+            for (int p = 0; p <= t; p++) sum += (a[p] = expf_det(a[p] - mx));
             float inv = 1.0f / sum, *o = s->y + (size_t)(b * T + t) * E + h * hd;
             memset(o, 0, (size_t)hd * sizeof(float));
             for (int p = 0; p <= t; p++) {
@@ -249,7 +329,7 @@ void gt_tr_attention_fwd(gt_pool *p, float *out, float *att, const float *q, con
  * one writer. For each query head h of the group (ascending) and t
  * (ascending): da_p = dout_t.v_p, ds_p = a_p (da_p - sum_j a_j da_j) scale,
  * dq_t += ds_p k_p, dk_p += ds_p q_t, dv_p += a_p dout_t (p ascending). */
-static void attention_bwd_units(const args *s, int u0, int u1) {
+HOT static void attention_bwd_units(const args *s, int u0, int u1) {
     int T = s->T, H = s->H, hd = s->hd, kvd = s->Hkv * hd, E = H * hd, group = H / s->Hkv;
     float scale = 1.0f / sqrtf((float)hd);
     for (int u = u0; u < u1; u++) {
@@ -267,7 +347,7 @@ static void attention_bwd_units(const args *s, int u0, int u1) {
                 float *dq = s->y + (size_t)(b * T + t) * E + h * hd, *ds = s->f + (size_t)u * T;
                 float dot = 0.0f;
                 for (int p = 0; p <= t; p++) {
-                    ds[p] = gt_tr_dot(dout, s->c + (size_t)(b * T + p) * kvd + g * hd, hd);
+                    ds[p] = dot8(dout, s->c + (size_t)(b * T + p) * kvd + g * hd, hd);
                     dot += a[p] * ds[p];
                 }
                 for (int p = 0; p <= t; p++) {
@@ -290,15 +370,15 @@ void gt_tr_attention_bwd(gt_pool *p, float *dq, float *dk, float *dv, const floa
 
 /* --- SwiGLU ------------------------------------------------------------------ */
 
-void gt_tr_swiglu_fwd(float *h, const float *g, const float *u, int64_t n) {
-    for (int64_t i = 0; i < n; i++) h[i] = g[i] / (1.0f + gt_kern_expf(-g[i])) * u[i];
+HOT void gt_tr_swiglu_fwd(float *h, const float *g, const float *u, int64_t n) {
+    for (int64_t i = 0; i < n; i++) h[i] = g[i] / (1.0f + expf_det(-g[i])) * u[i];
 }
 
 /* With s = sigmoid(g): d silu/dg = s (1 + g (1 - s)). */
-void gt_tr_swiglu_bwd(float *dg, float *du, const float *dh, const float *g, const float *u,
+HOT void gt_tr_swiglu_bwd(float *dg, float *du, const float *dh, const float *g, const float *u,
                       int64_t n) {
     for (int64_t i = 0; i < n; i++) {
-        float e = 1.0f + gt_kern_expf(-g[i]), sg = 1.0f / e, silu = g[i] / e;
+        float e = 1.0f + expf_det(-g[i]), sg = 1.0f / e, silu = g[i] / e;
         du[i] = dh[i] * silu;
         dg[i] = dh[i] * u[i] * (sg * (1.0f + g[i] * (1.0f - sg)));
     }
@@ -306,14 +386,14 @@ void gt_tr_swiglu_bwd(float *dg, float *du, const float *dh, const float *g, con
 
 /* --- cross-entropy --------------------------------------------------------------- */
 
-static void xent_fwd_rows(const args *s, int n0, int n1) {
+HOT static void xent_fwd_rows(const args *s, int n0, int n1) {
     int V = s->I;
     for (int n = n0; n < n1; n++) {
         float *x = s->y + (size_t)n * V, mx = -INFINITY, sum = 0.0f;
         for (int i = 0; i < V; i++) mx = x[i] > mx ? x[i] : mx;
         int32_t tg = s->tok[n];
         float zt = tg >= 0 ? x[tg] - mx : 0.0f;
-        for (int i = 0; i < V; i++) sum += (x[i] = gt_kern_expf(x[i] - mx));
+        for (int i = 0; i < V; i++) sum += (x[i] = expf_det(x[i] - mx));
         float inv = 1.0f / sum;
         for (int i = 0; i < V; i++) x[i] *= inv;
         s->dd[n] = tg >= 0 ? gt_train_log((double)sum) - (double)zt : 0.0;

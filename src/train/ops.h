@@ -28,6 +28,9 @@
  * lanes are added as ((0+4)+(2+6)) + ((1+5)+(3+7)). */
 float gt_tr_dot(const float *restrict a, const float *restrict b, int n);
 
+/* exp(x) by the engine's gt_kern_expf sequence, bit for bit. */
+float gt_tr_expf(float x);
+
 /* Embedding: x[n] = E[tok[n]]. Backward: dE[tok[n]] += dx[n], n ascending. */
 void gt_tr_embed_fwd(float *x, const float *E, const int32_t *tok, int N, int D);
 void gt_tr_embed_bwd(float *dE, const float *dx, const int32_t *tok, int N, int D);
@@ -40,10 +43,11 @@ void gt_tr_rmsnorm_bwd(gt_pool *p, float *dx, float *dw, const float *dy, const 
                        const float *w, const float *rstd, int N, int D);
 
 /* Matmul: y[n][o] = dot(x[n], W[o]). Backward: dx[n] += sum_o dy[n][o] W[o]
- * (o ascending), dW[o] += sum_n dy[n][o] x[n] (n ascending). */
+ * (o ascending), dW[o] += sum_n dy[n][o] x[n] (n ascending); dx may be NULL;
+ * scratch holds N * O floats (dy transposed). */
 void gt_tr_matmul_fwd(gt_pool *p, float *y, const float *x, const float *W, int N, int I, int O);
 void gt_tr_matmul_bwd(gt_pool *p, float *dx, float *dW, const float *dy, const float *x,
-                      const float *W, int N, int I, int O);
+                      const float *W, int N, int I, int O, float *scratch);
 
 /* RoPE (llama's adjacent pairs) in place on N rows of n_heads heads of hd,
  * position t = n % T; cs holds cos, sin for [T][hd/2] (gt_tr_rope_table).
