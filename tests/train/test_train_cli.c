@@ -7,8 +7,11 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include <jansson.h>
+
 #include "../test.h"
 #include "base/alloc.h"
+#include "base/buf.h"
 #include "base/file.h"
 #include "infer/model.h"
 #include "infer/tokenizer.h"
@@ -100,10 +103,80 @@ static void test_train_refuses(void) {
     CHECK(!gt_file_exists(DIR "/x.gguf"));
 }
 
+/* llama.cpp (tests/ref/llama_ref.c, built by scripts/fixtures.sh) loads a
+ * model `gotong train` memorised a sentence into; its prompt tokens equal
+ * our tokenizer's and its 16 greedy tokens equal our engine's, which
+ * continue the sentence. */
+static void test_llama_cpp_agrees(void) {
+    char args[2048], *log = NULL;
+    const char *vocab = gt_fixture("tokenizer/ggml-vocab-llama-spm.gguf");
+    FILE *f = fopen(DIR "/same.txt", "w");
+    CHECK(f != NULL);
+    if (!f) return;
+    for (int i = 0; i < 30; i++) fprintf(f, "The verifier re-executes the work and compares the bytes of every answer.\n");
+    fclose(f);
+    snprintf(args, sizeof args, "--data %s/same.txt --vocab %s --dim 32 --layers 1 --heads 2 --seq 24 --batch 1 "
+             "--steps 40 --lr 2e-2 --warmup 4 -o %s/mem.gguf", DIR, vocab, DIR);
+    CHECK_EQ_INT(run_train(args, &log), 0);
+    gt_free(log);
+    f = fopen(DIR "/prompt.txt", "w");
+    if (f) fputs("The verifier re-executes\n", f), fclose(f);
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "%s/.cache/libllama/llama_ref %s/mem.gguf %s/prompt.txt %s/ref.json > %s/ref.log 2>&1",
+             GT_SOURCE_DIR, DIR, DIR, DIR, DIR);
+    CHECK_EQ_INT(system(cmd), 0);
+    json_error_t je;
+    json_t *root = json_load_file(DIR "/ref.json", 0, &je), *e = json_array_get(root, 0);
+    json_t *toks = json_object_get(e, "tokens"), *greedy = json_object_get(e, "greedy");
+    CHECK(json_array_size(toks) > 0 && json_array_size(greedy) == 16);
+    gt_model *m = NULL;
+    gt_tokenizer *tok = NULL;
+    gt_ctx *c = NULL;
+    gt_err err = {0};
+    gt_ctx_params cp = {.n_ctx = 64, .n_threads = 1};
+    CHECK_MSG(gt_model_load(DIR "/mem.gguf", &m, &err) == 0, "%s", err.msg);
+    if (!m || gt_tokenizer_load(gt_model_gguf(m), &tok, &err) || gt_ctx_new(m, &cp, &c, &err) ||
+        json_array_size(toks) > 16 || json_array_size(greedy) != 16) {
+        CHECK_MSG(0, "%s", err.msg);
+        goto done;
+    }
+    int32_t ids[48];
+    size_t n = 0;
+    const char *prompt = "The verifier re-executes";
+    CHECK_EQ_INT(gt_tokenize(tok, prompt, strlen(prompt), 1, 0, ids, 16, &n, &err), 0);
+    CHECK_EQ_INT((int)n, (int)json_array_size(toks));
+    for (size_t i = 0; i < n && i < json_array_size(toks); i++)
+        CHECK_EQ_INT(ids[i], (int)json_integer_value(json_array_get(toks, i)));
+    float *logits = gt_malloc(32000 * sizeof(float));
+    CHECK_EQ_INT(gt_ctx_eval(c, ids, (int)n, 0, logits, GT_EVAL_LAST, &err), 0);
+    for (int s = 0; s < 16; s++) {
+        int best = 0;
+        for (int v = 1; v < 32000; v++) best = logits[v] > logits[best] ? v : best;
+        int theirs = (int)json_integer_value(json_object_get(json_array_get(greedy, (size_t)s), "token"));
+        CHECK_MSG(best == theirs, "greedy step %d: gotong %d, llama.cpp %d", s, best, theirs);
+        ids[n] = best;
+        CHECK_EQ_INT(gt_ctx_eval(c, ids + n, 1, (int)n, logits, GT_EVAL_LAST, &err), 0);
+        n++;
+    }
+    gt_buf text = {0};
+    CHECK_EQ_INT(gt_detokenize(tok, ids, n, 1, 0, &text, &err), 0);
+    CHECK_EQ_INT(gt_buf_append(&text, "", 1), 0);
+    fprintf(stderr, "  greedy continuation: \"%s\"\n", (const char *)text.data);
+    CHECK_CONTAINS((const char *)text.data, "The verifier re-executes the work and compares the bytes");
+    gt_buf_free(&text);
+    gt_free(logits);
+done:
+    json_decref(root);
+    gt_ctx_free(c);
+    gt_tokenizer_free(tok);
+    gt_model_free(m);
+}
+
 int main(void) {
     gt_err err = {0};
     CHECK_EQ_INT(gt_mkdir_p(DIR, 0755, &err), 0);
     RUN(test_train_writes_a_model);
     RUN(test_train_refuses);
+    RUN(test_llama_cpp_agrees);
     return gt_test_finish();
 }
