@@ -27,8 +27,9 @@
 #define TRAIN_MAX_ACCUM 1024
 
 typedef struct train_opts {
-    const char *data, *vocab, *out;
+    const char *data, *vocab, *out, *checkpoint, *resume;
     int dim, layers, heads, kv_heads, ff, seq, batch, steps, accum, warmup, threads;
+    int checkpoint_every, stop_after; /* 0: at the end only; 0: never */
     unsigned long long seed;
     float lr, min_lr, wd, clip;
 } train_opts;
@@ -39,6 +40,7 @@ static void usage_train(FILE *f) {
             "         [--dim D] [--layers L] [--heads H] [--kv-heads K] [--ff F]\n"
             "         [--seq T] [--batch B] [--steps S] [--accum A] [--lr LR] [--min-lr LR]\n"
             "         [--warmup W] [--wd WD] [--clip C] [--threads N] [--seed S]\n"
+            "         [--checkpoint FILE [--checkpoint-every K]] [--resume FILE] [--stop-after S]\n"
             "Trains a llama-architecture model from scratch on the text of FILE.txt,\n"
             "tokenized with VOCAB.gguf's tokenizer (whose vocabulary the model takes),\n"
             "with AdamW, linear warmup then cosine decay to --min-lr, gradient clipping\n"
@@ -46,7 +48,11 @@ static void usage_train(FILE *f) {
             "writes an f32 GGUF. The weights are the same bytes for any --threads.\n"
             "Defaults: --dim 128 --layers 2 --heads 4 --kv-heads (heads) --ff (8/3 dim,\n"
             "rounded up to 32) --seq 64 --batch 8 --steps 200 --accum 1 --lr 1e-3\n"
-            "--min-lr (lr/10) --warmup (steps/20) --wd 0.1 --clip 1 --threads (CPUs) --seed 1.\n");
+            "--min-lr (lr/10) --warmup (steps/20) --wd 0.1 --clip 1 --threads (CPUs) --seed 1.\n"
+            "--checkpoint writes the weights, AdamW moments and step to FILE every K steps\n"
+            "and at the end; --resume FILE continues such a run (its shapes and seed come\n"
+            "from FILE; give the same other options) and ends with the same bytes as a\n"
+            "run that never stopped. --stop-after S ends after step S (then resume).\n");
 }
 
 /* An integer option in [lo, hi], or a usage error (2). */
@@ -86,6 +92,10 @@ static int parse_value(const char *a, const char *v, train_opts *o) {
     else if (!strcmp(a, "--steps")) return opt_int(a, v, 1, TRAIN_MAX_STEPS, &o->steps);
     else if (!strcmp(a, "--accum")) return opt_int(a, v, 1, TRAIN_MAX_ACCUM, &o->accum);
     else if (!strcmp(a, "--warmup")) return opt_int(a, v, 0, TRAIN_MAX_STEPS, &o->warmup);
+    else if (!strcmp(a, "--checkpoint")) o->checkpoint = v;
+    else if (!strcmp(a, "--resume")) o->resume = v;
+    else if (!strcmp(a, "--checkpoint-every")) return opt_int(a, v, 1, TRAIN_MAX_STEPS, &o->checkpoint_every);
+    else if (!strcmp(a, "--stop-after")) return opt_int(a, v, 1, TRAIN_MAX_STEPS, &o->stop_after);
     else if (!strcmp(a, "--threads")) return opt_int(a, v, 1, GT_POOL_MAX_THREADS, &o->threads);
     else if (!strcmp(a, "--lr")) return opt_float(a, v, 1e-8, 1.0, &o->lr);
     else if (!strcmp(a, "--min-lr")) return opt_float(a, v, 0.0, 1.0, &o->min_lr);
@@ -173,10 +183,13 @@ static void fill_batch(const train_opts *o, const int32_t *ids, size_t n, uint64
 /* The progress line: step, loss, tokens/s and time left. A terminal gets it
  * redrawn every step; a pipe every ~5% of the steps and at the end. */
 static void progress_line(const train_opts *o, int step, double loss, double t0_s) {
+    static int first_step = -1; /* the step this process started at (a resume starts later) */
+    if (first_step < 0) first_step = step - 1;
     int tty = isatty(2), every = o->steps / 20 > 0 ? o->steps / 20 : 1;
     if (!tty && step % every && step != o->steps) return;
-    double el = gt_now_s() - t0_s, tps = el > 0 ? (double)step * o->accum * o->batch * o->seq / el : 0;
-    double left = step ? el / step * (o->steps - step) : 0;
+    int done = step - first_step;
+    double el = gt_now_s() - t0_s, tps = el > 0 ? (double)done * o->accum * o->batch * o->seq / el : 0;
+    double left = done ? el / done * (o->steps - step) : 0;
     fprintf(stderr, "%sstep %d/%d  loss %.4f  %.0f tokens/s  %d:%02d left%s", tty ? "\r" : "", step, o->steps,
             loss, tps, (int)left / 60, (int)left % 60, tty && step != o->steps ? "" : "\n");
     fflush(stderr);
@@ -193,7 +206,8 @@ static int train_loop(const train_opts *o, gt_trainer *t, const int32_t *ids, si
     opt.weight_decay = o->wd, opt.clip_norm = o->clip;
     double t0 = gt_now_s();
     int rc = 0;
-    for (int s = 0; s < o->steps && !rc; s++) {
+    int s0 = gt_trainer_step_count(t), end = o->stop_after && o->stop_after < o->steps ? o->stop_after : o->steps;
+    for (int s = s0; s < end && !rc; s++) {
         double sum = 0, loss = 0;
         for (int a = 0; a < o->accum && !rc; a++) {
             fill_batch(o, ids, n, (uint64_t)s * o->accum + a, tok, tgt);
@@ -203,37 +217,62 @@ static int train_loop(const train_opts *o, gt_trainer *t, const int32_t *ids, si
         if (rc) break;
         gt_trainer_step(t, &opt, NULL);
         *last = sum / o->accum;
-        if (s == 0) *first = *last;
+        if (s == s0) *first = *last;
         progress_line(o, s + 1, *last, t0);
+        int every = o->checkpoint_every ? o->checkpoint_every : o->steps;
+        if (o->checkpoint && ((s + 1) % every == 0 || s + 1 == end))
+            rc = gt_trainer_save_checkpoint(t, o->checkpoint, err);
     }
     gt_free(tok), gt_free(tgt);
     return rc;
 }
 
+/* Loads the checkpoint of --resume into *t and takes its shapes and seed
+ * into o; its vocabulary must be the tokenizer's. */
+static int resume_from(train_opts *o, const gt_tokenizer *tk, gt_trainer **t, gt_err *err) {
+    int rc = gt_trainer_load_checkpoint(o->resume, o->threads, t, err);
+    if (rc) return rc;
+    const gt_train_hparams *hp = gt_trainer_hparams(*t);
+    if (hp->n_vocab != gt_tokenizer_n_vocab(tk))
+        return gt_err_set(err, GT_EINVAL, "%s has a vocabulary of %d tokens, %s of %d", o->resume, hp->n_vocab,
+                          o->vocab, (int)gt_tokenizer_n_vocab(tk));
+    if (gt_trainer_step_count(*t) >= o->steps)
+        return gt_err_set(err, GT_EINVAL, "%s is at step %d: expected --steps above it", o->resume,
+                          gt_trainer_step_count(*t));
+    o->dim = hp->dim, o->layers = hp->n_layer, o->heads = hp->n_head, o->kv_heads = hp->n_head_kv;
+    o->ff = hp->n_ff, o->seq = hp->seq_len, o->batch = hp->batch, o->seed = hp->seed;
+    return 0;
+}
+
 /* Loads the vocabulary and its tokenizer, tokenizes the data, trains, saves. */
-static int run_train(const train_opts *o, gt_err *err) {
+static int run_train(const train_opts *o_in, gt_err *err) {
     gt_gguf *vg = NULL;
     gt_tokenizer *tk = NULL;
     gt_trainer *t = NULL;
     int32_t *ids = NULL;
     size_t n = 0;
     double first = 0, last = 0, t0 = gt_now_s();
+    train_opts ro = *o_in; /* a resume takes shapes and seed from its checkpoint */
+    const train_opts *o = &ro;
     int rc = gt_gguf_open(o->vocab, &vg, err);
     if (!rc) rc = gt_tokenizer_load(vg, &tk, err);
+    if (!rc && o->resume) rc = resume_from(&ro, tk, &t, err);
     if (!rc) rc = tokenize_file(o, tk, &ids, &n, err);
     gt_train_hparams hp = {.dim = o->dim, .n_layer = o->layers, .n_head = o->heads, .n_head_kv = o->kv_heads,
                            .n_ff = o->ff, .seq_len = o->seq, .batch = o->batch, .seed = o->seed};
-    if (!rc) hp.n_vocab = gt_tokenizer_n_vocab(tk), rc = gt_trainer_new(&hp, o->threads, &t, err);
+    if (!rc && !t) hp.n_vocab = gt_tokenizer_n_vocab(tk), rc = gt_trainer_new(&hp, o->threads, &t, err);
     if (!rc)
         fprintf(stderr, "training %zu parameters on %zu tokens of %s (%d steps of %d x %d x %d tokens)\n",
                 gt_trainer_n_params(t), n, o->data, o->steps, o->accum, o->batch, o->seq);
+    int s0 = t ? gt_trainer_step_count(t) : 0;
     if (!rc) rc = train_loop(o, t, ids, n, &first, &last, err);
     if (!rc) rc = gt_trainer_save_gguf(t, vg, "gotong-train", o->out, err);
     if (!rc) {
         double el = gt_now_s() - t0;
-        printf("wrote %s: %zu parameters, %d steps, loss %.4f -> %.4f, %.0f tokens/s, %.1f s\n", o->out,
-               gt_trainer_n_params(t), o->steps, first, last,
-               (double)o->steps * o->accum * o->batch * o->seq / el, el);
+        int s1 = gt_trainer_step_count(t);
+        printf("wrote %s: %zu parameters, steps %d..%d of %d, loss %.4f -> %.4f, %.0f tokens/s, %.1f s\n", o->out,
+               gt_trainer_n_params(t), s0 + 1, s1, o->steps, first, last,
+               (double)(s1 - s0) * o->accum * o->batch * o->seq / el, el);
     }
     gt_free(ids);
     gt_trainer_free(t);

@@ -79,6 +79,42 @@ static void test_train_writes_a_model(void) {
     gt_free(a), gt_free(b);
 }
 
+/* 4 steps straight, or 2 steps with a checkpoint and 2 more resumed from it
+ * (on another thread count): the same model bytes. */
+static void test_resume(void) {
+    char args[2048], *log = NULL;
+    const char *vocab = gt_fixture("tokenizer/ggml-vocab-llama-spm.gguf");
+    snprintf(args, sizeof args, "--data %s/data.txt --vocab %s " SMALL "--steps 4 -o %s/a.gguf", DIR, vocab, DIR);
+    CHECK_EQ_INT(run_train(args, &log), 0);
+    gt_free(log);
+    snprintf(args, sizeof args, "--data %s/data.txt --vocab %s " SMALL "--steps 4 --stop-after 2 --checkpoint %s/c.ckpt "
+             "--threads 1 -o %s/b.gguf", DIR, vocab, DIR, DIR);
+    CHECK_EQ_INT(run_train(args, &log), 0);
+    CHECK_CONTAINS(log, "steps 1..2 of 4");
+    gt_free(log);
+    snprintf(args, sizeof args, "--data %s/data.txt --vocab %s --steps 4 --lr 1e-2 --resume %s/c.ckpt --threads 2 "
+             "-o %s/c.gguf", DIR, vocab, DIR, DIR);
+    CHECK_EQ_INT(run_train(args, &log), 0);
+    CHECK_CONTAINS(log, "steps 3..4 of 4");
+    gt_free(log);
+    uint8_t *a = NULL, *c = NULL;
+    size_t la = 0, lc = 0;
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_file_read(DIR "/a.gguf", 64 << 20, &a, &la, &err), 0);
+    CHECK_EQ_INT(gt_file_read(DIR "/c.gguf", 64 << 20, &c, &lc, &err), 0);
+    CHECK(la == lc && la > 0 && a && c && !memcmp(a, c, la));
+    gt_free(a), gt_free(c);
+    /* A model file is not a checkpoint; a finished checkpoint is refused. */
+    snprintf(args, sizeof args, "--data %s/data.txt --vocab %s --steps 4 --resume %s/a.gguf -o %s/x.gguf", DIR, vocab, DIR, DIR);
+    CHECK_EQ_INT(run_train(args, &log), 1);
+    CHECK_CONTAINS(log, "not a training checkpoint");
+    gt_free(log);
+    snprintf(args, sizeof args, "--data %s/data.txt --vocab %s --steps 2 --resume %s/c.ckpt -o %s/x.gguf", DIR, vocab, DIR, DIR);
+    CHECK_EQ_INT(run_train(args, &log), 1);
+    CHECK_CONTAINS(log, "is at step 2: expected --steps above it");
+    gt_free(log);
+}
+
 static void test_train_refuses(void) {
     char args[2048], *log = NULL;
     const char *vocab = gt_fixture("tokenizer/ggml-vocab-llama-spm.gguf");
@@ -176,6 +212,7 @@ int main(void) {
     gt_err err = {0};
     CHECK_EQ_INT(gt_mkdir_p(DIR, 0755, &err), 0);
     RUN(test_train_writes_a_model);
+    RUN(test_resume);
     RUN(test_train_refuses);
     RUN(test_llama_cpp_agrees);
     return gt_test_finish();
