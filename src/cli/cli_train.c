@@ -1,0 +1,293 @@
+/* cli_train.c: `gotong train` -- trains a llama-architecture model from
+ * scratch on a text file, tokenized with a vocabulary's tokenizer, and
+ * writes a GGUF that gotong's engine (and llama.cpp) loads.
+ *
+ * Batches are windows of seq_len + 1 tokens drawn from the tokenized text by
+ * a seeded generator (splitmix64 of seed and step), so a run is the same
+ * bytes whatever the thread count (src/train/trainer.h). Progress goes to
+ * stderr: a redrawn line on a terminal, a line every ~5% otherwise. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/alloc.h"
+#include "base/file.h"
+#include "base/pool.h"
+#include "base/progress.h"
+#include "cli/cli.h"
+#include "infer/gguf.h"
+#include "infer/tokenizer.h"
+#include "train/trainer.h"
+
+#define TRAIN_MAX_DATA_BYTES (256u << 20) /* the text file */
+#define TRAIN_MAX_STEPS 10000000
+#define TRAIN_MAX_ACCUM 1024
+
+typedef struct train_opts {
+    const char *data, *vocab, *out, *checkpoint, *resume;
+    int dim, layers, heads, kv_heads, ff, seq, batch, steps, accum, warmup, threads;
+    int checkpoint_every, stop_after; /* 0: at the end only; 0: never */
+    unsigned long long seed;
+    float lr, min_lr, wd, clip;
+} train_opts;
+
+static void usage_train(FILE *f) {
+    fprintf(f,
+            "usage: gotong train --data FILE.txt --vocab VOCAB.gguf -o OUT.gguf\n"
+            "         [--dim D] [--layers L] [--heads H] [--kv-heads K] [--ff F]\n"
+            "         [--seq T] [--batch B] [--steps S] [--accum A] [--lr LR] [--min-lr LR]\n"
+            "         [--warmup W] [--wd WD] [--clip C] [--threads N] [--seed S]\n"
+            "         [--checkpoint FILE [--checkpoint-every K]] [--resume FILE] [--stop-after S]\n"
+            "Trains a llama-architecture model from scratch on the text of FILE.txt,\n"
+            "tokenized with VOCAB.gguf's tokenizer (whose vocabulary the model takes),\n"
+            "with AdamW, linear warmup then cosine decay to --min-lr, gradient clipping\n"
+            "and accumulation of A micro-batches of B windows of T tokens per step, and\n"
+            "writes an f32 GGUF. The weights are the same bytes for any --threads.\n"
+            "Defaults: --dim 128 --layers 2 --heads 4 --kv-heads (heads) --ff (8/3 dim,\n"
+            "rounded up to 32) --seq 64 --batch 8 --steps 200 --accum 1 --lr 1e-3\n"
+            "--min-lr (lr/10) --warmup (steps/20) --wd 0.1 --clip 1 --threads (CPUs) --seed 1.\n"
+            "--checkpoint writes the weights, AdamW moments and step to FILE every K steps\n"
+            "and at the end; --resume FILE continues such a run (its shapes and seed come\n"
+            "from FILE; give the same other options) and ends with the same bytes as a\n"
+            "run that never stopped. --stop-after S ends after step S (then resume).\n");
+}
+
+/* An integer option in [lo, hi], or a usage error (2). */
+static int opt_int(const char *opt, const char *v, long lo, long hi, int *out) {
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (!*v || *end || errno || x < lo || x > hi)
+        return gt_cli_usage_error("train", "%s expects an integer in %ld..%ld, got \"%s\"", opt, lo, hi, v);
+    *out = (int)x;
+    return 0;
+}
+
+/* A number option in [lo, hi], or a usage error (2). */
+static int opt_float(const char *opt, const char *v, double lo, double hi, float *out) {
+    char *end;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (!*v || *end || errno || !(x >= lo && x <= hi))
+        return gt_cli_usage_error("train", "%s expects a number in [%g, %g], got \"%s\"", opt, lo, hi, v);
+    *out = (float)x;
+    return 0;
+}
+
+/* One option with its value v into o; 0 or an exit code. */
+static int parse_value(const char *a, const char *v, train_opts *o) {
+    if (!strcmp(a, "--data")) o->data = v;
+    else if (!strcmp(a, "--vocab")) o->vocab = v;
+    else if (!strcmp(a, "-o") || !strcmp(a, "--out")) o->out = v;
+    else if (!strcmp(a, "--dim")) return opt_int(a, v, 32, GT_TRAIN_MAX_DIM, &o->dim);
+    else if (!strcmp(a, "--layers")) return opt_int(a, v, 1, GT_TRAIN_MAX_LAYERS, &o->layers);
+    else if (!strcmp(a, "--heads")) return opt_int(a, v, 1, GT_TRAIN_MAX_DIM / 16, &o->heads);
+    else if (!strcmp(a, "--kv-heads")) return opt_int(a, v, 1, GT_TRAIN_MAX_DIM / 16, &o->kv_heads);
+    else if (!strcmp(a, "--ff")) return opt_int(a, v, 32, GT_TRAIN_MAX_FF, &o->ff);
+    else if (!strcmp(a, "--seq")) return opt_int(a, v, 1, GT_TRAIN_MAX_SEQ, &o->seq);
+    else if (!strcmp(a, "--batch")) return opt_int(a, v, 1, GT_TRAIN_MAX_BATCH, &o->batch);
+    else if (!strcmp(a, "--steps")) return opt_int(a, v, 1, TRAIN_MAX_STEPS, &o->steps);
+    else if (!strcmp(a, "--accum")) return opt_int(a, v, 1, TRAIN_MAX_ACCUM, &o->accum);
+    else if (!strcmp(a, "--warmup")) return opt_int(a, v, 0, TRAIN_MAX_STEPS, &o->warmup);
+    else if (!strcmp(a, "--checkpoint")) o->checkpoint = v;
+    else if (!strcmp(a, "--resume")) o->resume = v;
+    else if (!strcmp(a, "--checkpoint-every")) return opt_int(a, v, 1, TRAIN_MAX_STEPS, &o->checkpoint_every);
+    else if (!strcmp(a, "--stop-after")) return opt_int(a, v, 1, TRAIN_MAX_STEPS, &o->stop_after);
+    else if (!strcmp(a, "--threads")) return opt_int(a, v, 1, GT_POOL_MAX_THREADS, &o->threads);
+    else if (!strcmp(a, "--lr")) return opt_float(a, v, 1e-8, 1.0, &o->lr);
+    else if (!strcmp(a, "--min-lr")) return opt_float(a, v, 0.0, 1.0, &o->min_lr);
+    else if (!strcmp(a, "--wd")) return opt_float(a, v, 0.0, 10.0, &o->wd);
+    else if (!strcmp(a, "--clip")) return opt_float(a, v, 0.0, 1e6, &o->clip);
+    else if (!strcmp(a, "--seed")) {
+        int s;
+        if (opt_int(a, v, 0, 2147483647, &s)) return GT_CLI_EXIT_USAGE;
+        o->seed = (unsigned long long)s;
+    } else return gt_cli_unknown_option("train", a, usage_train);
+    return 0;
+}
+
+/* Parses argv into o with defaults; -1 to go on, else the exit code. */
+static int parse_opts(int argc, char **argv, train_opts *o) {
+    *o = (train_opts){.dim = 128, .layers = 2, .heads = 4, .seq = 64, .batch = 8, .steps = 200, .accum = 1,
+                      .warmup = -1, .threads = gt_cpu_count(), .seed = 1, .lr = 1e-3f, .min_lr = -1.0f,
+                      .wd = 0.1f, .clip = 1.0f};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage_train(stdout), GT_CLI_EXIT_OK;
+        if (!v) return gt_cli_missing_value("train", a, usage_train);
+        i++;
+        int rc = parse_value(a, v, o);
+        if (rc) return rc;
+    }
+    if (!o->data || !o->vocab || !o->out)
+        return gt_cli_usage_error("train", "--data, --vocab and -o are required");
+    if (!o->kv_heads) o->kv_heads = o->heads;
+    if (!o->ff) o->ff = (o->dim * 8 / 3 + 31) / 32 * 32;
+    if (o->warmup < 0) o->warmup = o->steps / 20;
+    if (o->min_lr < 0) o->min_lr = o->lr / 10;
+    if (o->min_lr > o->lr) return gt_cli_usage_error("train", "--min-lr %g is above --lr %g", (double)o->min_lr, (double)o->lr);
+    return -1;
+}
+
+/* Tokenizes the text file line by line (each line with its newline, a BOS
+ * first when the vocabulary asks) into *out (caller frees with gt_free). */
+static int tokenize_file(const train_opts *o, const gt_tokenizer *tok, int32_t **out, size_t *n_out, gt_err *err) {
+    uint8_t *text;
+    size_t len, n = 0, cap = 0;
+    int rc = gt_file_read(o->data, TRAIN_MAX_DATA_BYTES, &text, &len, err);
+    if (rc) return rc;
+    int32_t *ids = NULL;
+    for (size_t at = 0; at < len && !rc;) {
+        const uint8_t *nl = memchr(text + at, '\n', len - at);
+        size_t line = nl ? (size_t)(nl - (text + at)) + 1 : len - at, got = 0;
+        if (line > GT_TOKENIZER_MAX_TEXT_BYTES) {
+            rc = gt_err_set(err, GT_ELIMIT, "%s: a line of %zu bytes at byte %zu; expected lines up to %u bytes",
+                            o->data, line, at, GT_TOKENIZER_MAX_TEXT_BYTES);
+            break;
+        }
+        if (n + line + 16 > cap) {
+            size_t ncap = (n + line + 16) * 2;
+            int32_t *p = gt_realloc(ids, ncap * sizeof(int32_t));
+            if (!p) { rc = gt_err_set(err, GT_ENOMEM, "out of memory for %zu tokens", ncap); break; }
+            ids = p, cap = ncap;
+        }
+        rc = gt_tokenize(tok, (const char *)text + at, line, at == 0, 0, ids + n, cap - n, &got, err);
+        n += got, at += line;
+    }
+    gt_free(text);
+    if (!rc && n < (size_t)o->seq + 1)
+        rc = gt_err_set(err, GT_EINVAL, "%s holds %zu tokens: expected more than --seq %d", o->data, n, o->seq);
+    if (rc) return gt_free(ids), rc;
+    *out = ids, *n_out = n;
+    return 0;
+}
+
+/* The windows of one micro-batch: sequence b starts at a position drawn by
+ * splitmix64 from (seed, draw index); targets are the next tokens. */
+static void fill_batch(const train_opts *o, const int32_t *ids, size_t n, uint64_t draw, int32_t *tok,
+                       int32_t *tgt) {
+    for (int b = 0; b < o->batch; b++) {
+        uint64_t z = o->seed * 0x9E3779B97F4A7C15ull + (draw * (uint64_t)o->batch + (uint64_t)b + 1) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        z ^= z >> 31;
+        size_t start = (size_t)(z % (uint64_t)(n - (size_t)o->seq));
+        memcpy(tok + (size_t)b * o->seq, ids + start, (size_t)o->seq * sizeof(int32_t));
+        memcpy(tgt + (size_t)b * o->seq, ids + start + 1, (size_t)o->seq * sizeof(int32_t));
+    }
+}
+
+/* The progress line: step, loss, tokens/s and time left. A terminal gets it
+ * redrawn every step; a pipe every ~5% of the steps and at the end. */
+static void progress_line(const train_opts *o, int step, double loss, double t0_s) {
+    static int first_step = -1; /* the step this process started at (a resume starts later) */
+    if (first_step < 0) first_step = step - 1;
+    int tty = isatty(2), every = o->steps / 20 > 0 ? o->steps / 20 : 1;
+    if (!tty && step % every && step != o->steps) return;
+    int done = step - first_step;
+    double el = gt_now_s() - t0_s, tps = el > 0 ? (double)done * o->accum * o->batch * o->seq / el : 0;
+    double left = done ? el / done * (o->steps - step) : 0;
+    fprintf(stderr, "%sstep %d/%d  loss %.4f  %.0f tokens/s  %d:%02d left%s", tty ? "\r" : "", step, o->steps,
+            loss, tps, (int)left / 60, (int)left % 60, tty && step != o->steps ? "" : "\n");
+    fflush(stderr);
+}
+
+/* Runs the steps; *first and *last get the first and last step's loss. */
+static int train_loop(const train_opts *o, gt_trainer *t, const int32_t *ids, size_t n, double *first,
+                      double *last, gt_err *err) {
+    size_t N = (size_t)o->batch * o->seq;
+    int32_t *tok = gt_malloc(N * sizeof(int32_t)), *tgt = gt_malloc(N * sizeof(int32_t));
+    if (!tok || !tgt) return gt_free(tok), gt_free(tgt), gt_err_set(err, GT_ENOMEM, "out of memory");
+    gt_train_opt opt = gt_train_opt_default();
+    opt.lr = o->lr, opt.min_lr = o->min_lr, opt.warmup_steps = o->warmup, opt.total_steps = o->steps;
+    opt.weight_decay = o->wd, opt.clip_norm = o->clip;
+    double t0 = gt_now_s();
+    int rc = 0;
+    int s0 = gt_trainer_step_count(t), end = o->stop_after && o->stop_after < o->steps ? o->stop_after : o->steps;
+    for (int s = s0; s < end && !rc; s++) {
+        double sum = 0, loss = 0;
+        for (int a = 0; a < o->accum && !rc; a++) {
+            fill_batch(o, ids, n, (uint64_t)s * o->accum + a, tok, tgt);
+            rc = gt_trainer_forward(t, tok, tgt, &loss, err);
+            if (!rc) gt_trainer_backward(t, 1.0f / (float)(N * o->accum)), sum += loss;
+        }
+        if (rc) break;
+        gt_trainer_step(t, &opt, NULL);
+        *last = sum / o->accum;
+        if (s == s0) *first = *last;
+        progress_line(o, s + 1, *last, t0);
+        int every = o->checkpoint_every ? o->checkpoint_every : o->steps;
+        if (o->checkpoint && ((s + 1) % every == 0 || s + 1 == end))
+            rc = gt_trainer_save_checkpoint(t, o->checkpoint, err);
+    }
+    gt_free(tok), gt_free(tgt);
+    return rc;
+}
+
+/* Loads the checkpoint of --resume into *t and takes its shapes and seed
+ * into o; its vocabulary must be the tokenizer's. */
+static int resume_from(train_opts *o, const gt_tokenizer *tk, gt_trainer **t, gt_err *err) {
+    int rc = gt_trainer_load_checkpoint(o->resume, o->threads, t, err);
+    if (rc) return rc;
+    const gt_train_hparams *hp = gt_trainer_hparams(*t);
+    if (hp->n_vocab != gt_tokenizer_n_vocab(tk))
+        return gt_err_set(err, GT_EINVAL, "%s has a vocabulary of %d tokens, %s of %d", o->resume, hp->n_vocab,
+                          o->vocab, (int)gt_tokenizer_n_vocab(tk));
+    if (gt_trainer_step_count(*t) >= o->steps)
+        return gt_err_set(err, GT_EINVAL, "%s is at step %d: expected --steps above it", o->resume,
+                          gt_trainer_step_count(*t));
+    o->dim = hp->dim, o->layers = hp->n_layer, o->heads = hp->n_head, o->kv_heads = hp->n_head_kv;
+    o->ff = hp->n_ff, o->seq = hp->seq_len, o->batch = hp->batch, o->seed = hp->seed;
+    return 0;
+}
+
+/* Loads the vocabulary and its tokenizer, tokenizes the data, trains, saves. */
+static int run_train(const train_opts *o_in, gt_err *err) {
+    gt_gguf *vg = NULL;
+    gt_tokenizer *tk = NULL;
+    gt_trainer *t = NULL;
+    int32_t *ids = NULL;
+    size_t n = 0;
+    double first = 0, last = 0, t0 = gt_now_s();
+    train_opts ro = *o_in; /* a resume takes shapes and seed from its checkpoint */
+    const train_opts *o = &ro;
+    int rc = gt_gguf_open(o->vocab, &vg, err);
+    if (!rc) rc = gt_tokenizer_load(vg, &tk, err);
+    if (!rc && o->resume) rc = resume_from(&ro, tk, &t, err);
+    if (!rc) rc = tokenize_file(o, tk, &ids, &n, err);
+    gt_train_hparams hp = {.dim = o->dim, .n_layer = o->layers, .n_head = o->heads, .n_head_kv = o->kv_heads,
+                           .n_ff = o->ff, .seq_len = o->seq, .batch = o->batch, .seed = o->seed};
+    if (!rc && !t) hp.n_vocab = gt_tokenizer_n_vocab(tk), rc = gt_trainer_new(&hp, o->threads, &t, err);
+    if (!rc)
+        fprintf(stderr, "training %zu parameters on %zu tokens of %s (%d steps of %d x %d x %d tokens)\n",
+                gt_trainer_n_params(t), n, o->data, o->steps, o->accum, o->batch, o->seq);
+    int s0 = t ? gt_trainer_step_count(t) : 0;
+    if (!rc) rc = train_loop(o, t, ids, n, &first, &last, err);
+    if (!rc) rc = gt_trainer_save_gguf(t, vg, "gotong-train", o->out, err);
+    if (!rc) {
+        double el = gt_now_s() - t0;
+        int s1 = gt_trainer_step_count(t);
+        printf("wrote %s: %zu parameters, steps %d..%d of %d, loss %.4f -> %.4f, %.0f tokens/s, %.1f s\n", o->out,
+               gt_trainer_n_params(t), s0 + 1, s1, o->steps, first, last,
+               (double)(s1 - s0) * o->accum * o->batch * o->seq / el, el);
+    }
+    gt_free(ids);
+    gt_trainer_free(t);
+    gt_tokenizer_free(tk);
+    gt_gguf_close(vg);
+    return rc;
+}
+
+static int cmd_train(int argc, char **argv) {
+    train_opts o;
+    int rc = parse_opts(argc, argv, &o);
+    if (rc >= 0) return rc;
+    gt_err err = {0};
+    if (run_train(&o, &err)) return gt_cli_fail(&err);
+    return GT_CLI_EXIT_OK;
+}
+
+GT_CLI_COMMAND(cmd_train_def, "train", "train a llama-architecture model from scratch on a text file", cmd_train)

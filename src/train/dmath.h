@@ -1,0 +1,18 @@
+/* dmath.h: exp, log, sin and cos of the trainer, in a fixed sequence of IEEE
+ * double operations (range reduction, then a fixed number of series terms),
+ * so that everything feeding the weights (RoPE angles, the learning-rate
+ * schedule) is the same bits on every machine and libm. The gt_train layer is
+ * built with -ffp-contract=off, so no compiler fuses a multiply and an add.
+ * Accuracy: within a few ulp of double for the arguments used here (|x| up to
+ * ~1e6 for sin/cos), checked against libm in tests/train/test_train_ops.c. */
+#ifndef GT_TRAIN_DMATH_H
+#define GT_TRAIN_DMATH_H
+
+double gt_train_exp(double x); /* 0 below -700, +inf above 700 */
+double gt_train_log(double x); /* x > 0 finite; NaN otherwise */
+double gt_train_sin(double x);
+double gt_train_cos(double x);
+/* base^e for base > 0, as exp(e * log(base)). */
+double gt_train_pow(double base, double e);
+
+#endif

@@ -1,0 +1,430 @@
+/* ops.c: forward and backward of every op of a llama block (see ops.h).
+ * Each op reads top to bottom: the forward, then its backward; the thread
+ * split is a range of independent outputs handed to par_for. */
+#include "train/ops.h"
+
+#include <assert.h>
+#include <math.h>
+#include <string.h>
+
+#include "infer/kernels_impl.h" /* gt_kern_expf: the engine's exp, bit for bit */
+#include "train/dmath.h"
+
+/* --- the thread split --------------------------------------------------------
+ * One argument block for every op (the fields an op does not use stay 0), and
+ * par_for(n): thread ith of nth gets the contiguous range of [0, n) that
+ * range_of gives it. Which thread runs a range never changes a result. */
+
+typedef struct args {
+    float *y, *y2, *y3, *f;
+    double *dd;
+    const float *a, *b, *c, *d, *e;
+    const int32_t *tok;
+    int N, I, O, B, T, H, Hkv, hd;
+    float eps, scale;
+    void (*fn)(const struct args *s, int i0, int i1);
+    int n;
+} args;
+
+static void range_of(int n, int ith, int nth, int *i0, int *i1) {
+    *i0 = (int)((int64_t)n * ith / nth);
+    *i1 = (int)((int64_t)n * (ith + 1) / nth);
+}
+
+static void par_worker(void *arg, int ith, int nth) {
+    const args *s = arg;
+    int i0, i1;
+    range_of(s->n, ith, nth, &i0, &i1);
+    if (i1 > i0) s->fn(s, i0, i1);
+}
+
+/* Runs s->fn over [0, n) split across the pool (or on this thread alone). */
+static void par_for(gt_pool *p, args *s, int n, void (*fn)(const args *, int, int)) {
+    s->fn = fn;
+    s->n = n;
+    if (!p || gt_pool_size(p) == 1 || n < 2) {
+        if (n > 0) fn(s, 0, n);
+        return;
+    }
+    gt_pool_run(p, par_worker, s);
+}
+
+/* The hot loops get an x86-64-v3 (AVX2, FMA) clone beside the baseline one,
+ * picked at load by the CPU. Contraction is off (-ffp-contract=off), and the
+ * only fused multiply-adds are exp's explicit fmaf, exactly rounded in both
+ * clones (an instruction in one, libm's fmaf in the other), so both perform
+ * the same IEEE operations in the same order: the bits are the same. */
+#define HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
+
+static inline __attribute__((always_inline)) float dot8(const float *restrict a, const float *restrict b, int n) {
+    float acc[8] = {0};
+    int k = 0;
+    for (; k + 8 <= n; k += 8)
+        for (int j = 0; j < 8; j++) acc[j] += a[k + j] * b[k + j];
+    for (; k < n; k++) acc[k & 7] += a[k] * b[k];
+    return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+}
+
+float gt_tr_dot(const float *restrict a, const float *restrict b, int n) { return dot8(a, b, n); }
+
+/* gt_kern_expf's exact sequence of operations (kernels_impl.h), inlined so
+ * that a HOT clone runs its fused multiply-adds as instructions rather than
+ * libm calls; fmaf is exactly rounded either way, so the bits are the
+ * engine's (test_train_ops compares the two over a sweep of inputs). */
+static inline __attribute__((always_inline)) float expf_det(float x) {
+    if (!(x > GT_EXP_LO)) return 0.0f;
+    x = x < GT_EXP_HI ? x : GT_EXP_HI;
+    float n = __builtin_nearbyintf(x * GT_EXP_LOG2E);
+    float r = __builtin_fmaf(n, -GT_EXP_C1, x);
+    r = __builtin_fmaf(n, -GT_EXP_C2, r);
+    float p = GT_EXP_P0;
+    p = __builtin_fmaf(p, r, GT_EXP_P1);
+    p = __builtin_fmaf(p, r, GT_EXP_P2);
+    p = __builtin_fmaf(p, r, GT_EXP_P3);
+    p = __builtin_fmaf(p, r, GT_EXP_P4);
+    p = __builtin_fmaf(p, r, GT_EXP_P5);
+    float y = __builtin_fmaf(p, r * r, r) + 1.0f;
+    uint32_t bits = (uint32_t)((int32_t)n + 127) << 23; /* n in -126..127 */
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return y * scale;
+}
+
+float gt_tr_expf(float x) { return expf_det(x); }
+
+/* y[i] += s * x[i] (one rounding for the product, one for the sum). */
+static inline __attribute__((always_inline)) void axpy(float *restrict y, float s, const float *restrict x, int n) {
+    for (int i = 0; i < n; i++) y[i] += s * x[i];
+}
+
+/* --- embedding --------------------------------------------------------------- */
+
+void gt_tr_embed_fwd(float *x, const float *E, const int32_t *tok, int N, int D) {
+    for (int n = 0; n < N; n++) memcpy(x + (size_t)n * D, E + (size_t)tok[n] * D, (size_t)D * sizeof(float));
+}
+
+/* Serial: two rows with one token add into one row of dE, in row order. */
+void gt_tr_embed_bwd(float *dE, const float *dx, const int32_t *tok, int N, int D) {
+    for (int n = 0; n < N; n++) axpy(dE + (size_t)tok[n] * D, 1.0f, dx + (size_t)n * D, D);
+}
+
+/* --- RMSNorm ----------------------------------------------------------------- */
+
+static void rmsnorm_fwd_rows(const args *s, int n0, int n1) {
+    int D = s->I;
+    for (int n = n0; n < n1; n++) {
+        const float *x = s->a + (size_t)n * D;
+        float *y = s->y + (size_t)n * D;
+        double ss = 0;
+        for (int i = 0; i < D; i++) ss += (double)x[i] * x[i];
+        float r = 1.0f / sqrtf((float)(ss / D) + s->eps);
+        s->f[n] = r;
+        for (int i = 0; i < D; i++) y[i] = (x[i] * r) * s->b[i];
+    }
+}
+
+void gt_tr_rmsnorm_fwd(gt_pool *p, float *y, float *rstd, const float *x, const float *w, int N,
+                       int D, float eps) {
+    args s = {.y = y, .f = rstd, .a = x, .b = w, .I = D, .eps = eps};
+    par_for(p, &s, N, rmsnorm_fwd_rows);
+}
+
+/* dx = r w dy - (r^3 / D) x sum_j(dy_j w_j x_j), the sum in double. */
+static void rmsnorm_bwd_rows(const args *s, int n0, int n1) {
+    int D = s->I;
+    for (int n = n0; n < n1; n++) {
+        const float *x = s->a + (size_t)n * D, *dy = s->c + (size_t)n * D;
+        float *dx = s->y + (size_t)n * D, r = s->d[n];
+        double dot = 0;
+        for (int i = 0; i < D; i++) dot += (double)(dy[i] * s->b[i]) * x[i];
+        float k = (float)(dot / D) * r * r * r;
+        for (int i = 0; i < D; i++) dx[i] += (r * s->b[i]) * dy[i] - k * x[i];
+    }
+}
+
+/* dw[i] += sum_n dy[n][i] x[n][i] r[n], n ascending; threads split i. */
+static void rmsnorm_bwd_cols(const args *s, int i0, int i1) {
+    int D = s->I;
+    for (int n = 0; n < s->N; n++) {
+        const float *x = s->a + (size_t)n * D, *dy = s->c + (size_t)n * D;
+        float r = s->d[n];
+        for (int i = i0; i < i1; i++) s->y2[i] += dy[i] * (x[i] * r);
+    }
+}
+
+void gt_tr_rmsnorm_bwd(gt_pool *p, float *dx, float *dw, const float *dy, const float *x,
+                       const float *w, const float *rstd, int N, int D) {
+    args s = {.y = dx, .y2 = dw, .a = x, .b = w, .c = dy, .d = rstd, .N = N, .I = D};
+    par_for(p, &s, N, rmsnorm_bwd_rows);
+    par_for(p, &s, D, rmsnorm_bwd_cols);
+}
+
+/* --- matmul ------------------------------------------------------------------ */
+
+/* Rows go in blocks of MM_BLOCK so that each row of W, once loaded, serves
+ * the whole block (a large W then streams from memory N / MM_BLOCK times,
+ * not N times); each output is still one dot in gt_tr_dot's order. */
+#define MM_BLOCK 16
+
+HOT static void matmul_fwd_rows(const args *s, int n0, int n1) {
+    for (int nb = n0; nb < n1; nb += MM_BLOCK) {
+        int ne = nb + MM_BLOCK < n1 ? nb + MM_BLOCK : n1;
+        for (int o = 0; o < s->O; o++)
+            for (int n = nb; n < ne; n++)
+                s->y[(size_t)n * s->O + o] = dot8(s->a + (size_t)n * s->I, s->b + (size_t)o * s->I, s->I);
+    }
+}
+
+void gt_tr_matmul_fwd(gt_pool *p, float *y, const float *x, const float *W, int N, int I, int O) {
+    args s = {.y = y, .a = x, .b = W, .N = N, .I = I, .O = O};
+    par_for(p, &s, N, matmul_fwd_rows);
+}
+
+/* dx[n] += dy[n][o] W[o], o ascending; threads split n. Blocks of 8 rows
+ * by 16 columns of dx stay in registers while o runs, so W streams once
+ * per 8 rows; each element still adds its terms one by one, o ascending. */
+#define DX_ROWS 8
+#define DX_COLS 16
+
+/* One full block: rows nb..nb+7, columns i0..i0+15, o ascending. */
+static inline __attribute__((always_inline)) void dx_block(const args *s, int nb, int i0) {
+    int I = s->I, O = s->O;
+    float acc[DX_ROWS][DX_COLS];
+    for (int r = 0; r < DX_ROWS; r++) memcpy(acc[r], s->y + (size_t)(nb + r) * I + i0, sizeof acc[r]);
+    for (int o = 0; o < O; o++) {
+        const float *w = s->b + (size_t)o * I + i0;
+        for (int r = 0; r < DX_ROWS; r++) {
+            float d = s->c[(size_t)(nb + r) * O + o];
+            for (int j = 0; j < DX_COLS; j++) acc[r][j] += d * w[j];
+        }
+    }
+    for (int r = 0; r < DX_ROWS; r++) memcpy(s->y + (size_t)(nb + r) * I + i0, acc[r], sizeof acc[r]);
+}
+
+HOT static void matmul_bwd_dx(const args *s, int n0, int n1) {
+    int I = s->I, O = s->O, nb = n0;
+    if (I % DX_COLS == 0)
+        for (; nb + DX_ROWS <= n1; nb += DX_ROWS)
+            for (int i0 = 0; i0 < I; i0 += DX_COLS) dx_block(s, nb, i0);
+    for (int n = nb; n < n1; n++) /* the rest: the same sums, one row at a time */
+        for (int o = 0; o < O; o++) axpy(s->y + (size_t)n * I, s->c[(size_t)n * O + o], s->b + (size_t)o * I, I);
+}
+
+/* dW[o] += dy[n][o] x[n], n ascending; threads split o. dy is read
+ * transposed (s->f: dyT[o][n], written by matmul_transpose) so that one
+ * row of dW, 16 columns at a time, accumulates in registers. */
+HOT static void matmul_bwd_dw(const args *s, int o0, int o1) {
+    int I = s->I, N = s->N;
+    for (int o = o0; o < o1; o++) {
+        const float *dy = s->f + (size_t)o * N;
+        float *dw = s->y2 + (size_t)o * I;
+        int i0 = 0;
+        for (; i0 + DX_COLS <= I; i0 += DX_COLS) {
+            float acc[DX_COLS];
+            memcpy(acc, dw + i0, sizeof acc);
+            for (int n = 0; n < N; n++) {
+                const float *x = s->a + (size_t)n * I + i0;
+                for (int j = 0; j < DX_COLS; j++) acc[j] += dy[n] * x[j];
+            }
+            memcpy(dw + i0, acc, sizeof acc);
+        }
+        for (int n = 0; n < N && i0 < I; n++) axpy(dw + i0, dy[n], s->a + (size_t)n * I + i0, I - i0);
+    }
+}
+
+/* dyT[o][n] = dy[n][o] for the rows o of this thread, in 16 x 16 tiles so
+ * that both sides are read and written a cache line at a time. */
+static void matmul_transpose(const args *s, int o0, int o1) {
+    for (int nb = 0; nb < s->N; nb += 16)
+        for (int ob = o0; ob < o1; ob += 16) {
+            int ne = nb + 16 < s->N ? nb + 16 : s->N, oe = ob + 16 < o1 ? ob + 16 : o1;
+            for (int n = nb; n < ne; n++)
+                for (int o = ob; o < oe; o++) s->f[(size_t)o * s->N + n] = s->c[(size_t)n * s->O + o];
+        }
+}
+
+void gt_tr_matmul_bwd(gt_pool *p, float *dx, float *dW, const float *dy, const float *x,
+                      const float *W, int N, int I, int O, float *scratch) {
+    args s = {.y = dx, .y2 = dW, .f = scratch, .a = x, .b = W, .c = dy, .N = N, .I = I, .O = O};
+    if (dx) par_for(p, &s, N, matmul_bwd_dx);
+    par_for(p, &s, O, matmul_transpose);
+    par_for(p, &s, O, matmul_bwd_dw);
+}
+
+/* --- RoPE -------------------------------------------------------------------- */
+
+/* theta(t, i) = t * base^(-2i/hd), cos and sin in double by dmath.h. */
+void gt_tr_rope_table(float *cs, int T, int hd, float base) {
+    int half = hd / 2;
+    for (int t = 0; t < T; t++)
+        for (int i = 0; i < half; i++) {
+            double theta = (double)t * gt_train_pow((double)base, -2.0 * i / hd);
+            cs[((size_t)t * half + i) * 2] = (float)gt_train_cos(theta);
+            cs[((size_t)t * half + i) * 2 + 1] = (float)gt_train_sin(theta);
+        }
+}
+
+/* Rotates pairs (2i, 2i+1) of every head by +theta (dir 1) or -theta (-1). */
+static void rope_rotate(float *x, const float *cs, int N, int T, int n_heads, int hd, float dir) {
+    int half = hd / 2;
+    for (int n = 0; n < N; n++) {
+        const float *c = cs + (size_t)(n % T) * half * 2;
+        for (int h = 0; h < n_heads; h++) {
+            float *v = x + ((size_t)n * n_heads + h) * hd;
+            for (int i = 0; i < half; i++) {
+                float co = c[2 * i], si = dir * c[2 * i + 1], a = v[2 * i], b = v[2 * i + 1];
+                v[2 * i] = a * co - b * si;
+                v[2 * i + 1] = a * si + b * co;
+            }
+        }
+    }
+}
+
+void gt_tr_rope_fwd(float *x, const float *cs, int N, int T, int n_heads, int hd) {
+    rope_rotate(x, cs, N, T, n_heads, hd, 1.0f);
+}
+
+/* The rotation is orthogonal: its gradient is the inverse rotation. */
+void gt_tr_rope_bwd(float *dx, const float *cs, int N, int T, int n_heads, int hd) {
+    rope_rotate(dx, cs, N, T, n_heads, hd, -1.0f);
+}
+
+/* --- causal attention ---------------------------------------------------------- */
+
+/* One (sequence b, query head h) per unit: for each t, scores q_t.k_p * scale
+ * for p <= t, softmax (max-shifted, gt_kern_expf, sum ascending), out =
+ * sum_p a_p v_p, p ascending. */
+HOT static void attention_fwd_units(const args *s, int u0, int u1) {
+    int T = s->T, H = s->H, hd = s->hd, kvd = s->Hkv * hd, E = H * hd;
+    float scale = 1.0f / sqrtf((float)hd);
+    for (int u = u0; u < u1; u++) {
+        int b = u / H, h = u % H, g = h / (H / s->Hkv);
+        for (int t = 0; t < T; t++) {
+            const float *q = s->a + (size_t)(b * T + t) * E + h * hd;
+            float *a = s->y2 + (((size_t)b * H + h) * T + t) * T, mx = -INFINITY, sum = 0.0f;
+            for (int p = 0; p <= t; p++) {
+                a[p] = dot8(q, s->b + (size_t)(b * T + p) * kvd + g * hd, hd) * scale;
+                mx = a[p] > mx ? a[p] : mx;
+            }
+            for (int p = 0; p <= t; p++) sum += (a[p] = expf_det(a[p] - mx));
+            float inv = 1.0f / sum, *o = s->y + (size_t)(b * T + t) * E + h * hd;
+            memset(o, 0, (size_t)hd * sizeof(float));
+            for (int p = 0; p <= t; p++) {
+                a[p] *= inv;
+                axpy(o, a[p], s->c + (size_t)(b * T + p) * kvd + g * hd, hd);
+            }
+            for (int p = t + 1; p < T; p++) a[p] = 0.0f;
+        }
+    }
+}
+
+void gt_tr_attention_fwd(gt_pool *p, float *out, float *att, const float *q, const float *k,
+                         const float *v, int B, int T, int H, int Hkv, int hd) {
+    assert(H % Hkv == 0);
+    args s = {.y = out, .y2 = att, .a = q, .b = k, .c = v, .B = B, .T = T, .H = H, .Hkv = Hkv, .hd = hd};
+    par_for(p, &s, B * H, attention_fwd_units);
+}
+
+/* One (sequence b, kv head g) per unit, so dk and dv of its positions have
+ * one writer. For each query head h of the group (ascending) and t
+ * (ascending): da_p = dout_t.v_p, ds_p = a_p (da_p - sum_j a_j da_j) scale,
+ * dq_t += ds_p k_p, dk_p += ds_p q_t, dv_p += a_p dout_t (p ascending). */
+HOT static void attention_bwd_units(const args *s, int u0, int u1) {
+    int T = s->T, H = s->H, hd = s->hd, kvd = s->Hkv * hd, E = H * hd, group = H / s->Hkv;
+    float scale = 1.0f / sqrtf((float)hd);
+    for (int u = u0; u < u1; u++) {
+        int b = u / s->Hkv, g = u % s->Hkv;
+        for (int t = 0; t < T; t++) {
+            memset(s->y2 + (size_t)(b * T + t) * kvd + g * hd, 0, (size_t)hd * sizeof(float));
+            memset(s->y3 + (size_t)(b * T + t) * kvd + g * hd, 0, (size_t)hd * sizeof(float));
+            memset(s->y + (size_t)(b * T + t) * E + g * group * hd, 0, (size_t)group * hd * sizeof(float));
+        }
+        for (int h = g * group; h < (g + 1) * group; h++)
+            for (int t = 0; t < T; t++) {
+                const float *a = s->e + (((size_t)b * H + h) * T + t) * T;
+                const float *dout = s->d + (size_t)(b * T + t) * E + h * hd;
+                const float *q = s->a + (size_t)(b * T + t) * E + h * hd;
+                float *dq = s->y + (size_t)(b * T + t) * E + h * hd, *ds = s->f + (size_t)u * T;
+                float dot = 0.0f;
+                for (int p = 0; p <= t; p++) {
+                    ds[p] = dot8(dout, s->c + (size_t)(b * T + p) * kvd + g * hd, hd);
+                    dot += a[p] * ds[p];
+                }
+                for (int p = 0; p <= t; p++) {
+                    float d = a[p] * (ds[p] - dot) * scale;
+                    axpy(dq, d, s->b + (size_t)(b * T + p) * kvd + g * hd, hd);
+                    axpy(s->y2 + (size_t)(b * T + p) * kvd + g * hd, d, q, hd);
+                    axpy(s->y3 + (size_t)(b * T + p) * kvd + g * hd, a[p], dout, hd);
+                }
+            }
+    }
+}
+
+void gt_tr_attention_bwd(gt_pool *p, float *dq, float *dk, float *dv, const float *dout,
+                         const float *att, const float *q, const float *k, const float *v, int B,
+                         int T, int H, int Hkv, int hd, float *scratch) {
+    args s = {.y = dq, .y2 = dk, .y3 = dv, .f = scratch, .a = q, .b = k, .c = v, .d = dout, .e = att,
+              .B = B, .T = T, .H = H, .Hkv = Hkv, .hd = hd};
+    par_for(p, &s, B * Hkv, attention_bwd_units);
+}
+
+/* --- SwiGLU ------------------------------------------------------------------ */
+
+HOT void gt_tr_swiglu_fwd(float *h, const float *g, const float *u, int64_t n) {
+    for (int64_t i = 0; i < n; i++) h[i] = g[i] / (1.0f + expf_det(-g[i])) * u[i];
+}
+
+/* With s = sigmoid(g): d silu/dg = s (1 + g (1 - s)). */
+HOT void gt_tr_swiglu_bwd(float *dg, float *du, const float *dh, const float *g, const float *u,
+                      int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        float e = 1.0f + expf_det(-g[i]), sg = 1.0f / e, silu = g[i] / e;
+        du[i] = dh[i] * silu;
+        dg[i] = dh[i] * u[i] * (sg * (1.0f + g[i] * (1.0f - sg)));
+    }
+}
+
+/* --- cross-entropy --------------------------------------------------------------- */
+
+HOT static void xent_fwd_rows(const args *s, int n0, int n1) {
+    int V = s->I;
+    for (int n = n0; n < n1; n++) {
+        float *x = s->y + (size_t)n * V, mx = -INFINITY, sum = 0.0f;
+        for (int i = 0; i < V; i++) mx = x[i] > mx ? x[i] : mx;
+        int32_t tg = s->tok[n];
+        float zt = tg >= 0 ? x[tg] - mx : 0.0f;
+        for (int i = 0; i < V; i++) sum += (x[i] = expf_det(x[i] - mx));
+        float inv = 1.0f / sum;
+        for (int i = 0; i < V; i++) x[i] *= inv;
+        s->dd[n] = tg >= 0 ? gt_train_log((double)sum) - (double)zt : 0.0;
+    }
+}
+
+double gt_tr_xent_fwd(gt_pool *p, float *probs, double *row_loss, const int32_t *targets, int N,
+                      int V) {
+    args s = {.y = probs, .dd = row_loss, .tok = targets, .I = V};
+    par_for(p, &s, N, xent_fwd_rows);
+    double sum = 0;
+    for (int n = 0; n < N; n++) sum += row_loss[n];
+    return sum;
+}
+
+static void xent_bwd_rows(const args *s, int n0, int n1) {
+    int V = s->I;
+    for (int n = n0; n < n1; n++) {
+        float *d = s->y + (size_t)n * V;
+        const float *pr = s->a + (size_t)n * V;
+        int32_t tg = s->tok[n];
+        if (tg < 0) {
+            memset(d, 0, (size_t)V * sizeof(float));
+            continue;
+        }
+        for (int i = 0; i < V; i++) d[i] = (pr[i] - (i == tg ? 1.0f : 0.0f)) * s->scale;
+    }
+}
+
+void gt_tr_xent_bwd(gt_pool *p, float *dlogits, const float *probs, const int32_t *targets,
+                    int N, int V, float scale) {
+    args s = {.y = dlogits, .a = probs, .tok = targets, .I = V, .scale = scale};
+    par_for(p, &s, N, xent_bwd_rows);
+}
