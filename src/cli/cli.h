@@ -32,19 +32,9 @@ void gt_cli_register(const gt_cli_cmd *cmd);
  * in the message ("--bounty", "AMOUNT"); a negative one is told as such. */
 int gt_cli_amount(const char *what, const char *s, uint64_t *out, gt_err *err);
 
-/* Amounts as people read them: tokens with up to 6 decimals and the token's
- * symbol ("1.5 GOT"). Machine output (--json, the API) carries base units as
- * decimal strings ("1500000") instead. */
-#define GT_CLI_TOKEN_SYMBOL "GOT"
-#define GT_CLI_TOKENS_MAX 40
-const char *gt_cli_tokens(uint64_t units, char out[GT_CLI_TOKENS_MAX]);
-
-/* The amount in field of an API object (base units) as gt_cli_tokens, or
- * "-" when absent or not an amount. */
-const char *gt_cli_json_tokens(const json_t *o, const char *field, char out[GT_CLI_TOKENS_MAX]);
-
-/* A base-unit amount as a JSON decimal string, as the API writes amounts. */
-json_t *gt_cli_json_units(uint64_t units);
+/* Amounts as people read them ("1.5 GOT") and as machines do ("1500000"):
+ * gt_amount_tokens (base/amount.h), gt_json_tokens and gt_json_units
+ * (base/json.h). */
 
 /* Exit codes of every command (documented in `gotong --help`). */
 #define GT_CLI_EXIT_OK 0

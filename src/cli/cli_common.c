@@ -300,23 +300,3 @@ int gt_cli_amount(const char *what, const char *s, uint64_t *out, gt_err *err) {
     if (gt_amount_parse(s, out, err)) return gt_err_wrap(err, what);
     return 0;
 }
-
-const char *gt_cli_tokens(uint64_t units, char out[GT_CLI_TOKENS_MAX]) {
-    char t[GT_AMOUNT_STR_MAX];
-    snprintf(out, GT_CLI_TOKENS_MAX, "%s %s", gt_amount_format(units, t), GT_CLI_TOKEN_SYMBOL);
-    return out;
-}
-
-const char *gt_cli_json_tokens(const json_t *o, const char *field, char out[GT_CLI_TOKENS_MAX]) {
-    uint64_t units;
-    gt_err err = {0};
-    if (!json_is_string(json_object_get(o, field)) || gt_json_get_u64(o, field, &units, &err))
-        return snprintf(out, GT_CLI_TOKENS_MAX, "-"), out;
-    return gt_cli_tokens(units, out);
-}
-
-json_t *gt_cli_json_units(uint64_t units) {
-    char s[24];
-    snprintf(s, sizeof s, "%llu", (unsigned long long)units);
-    return json_string(s);
-}

@@ -356,16 +356,16 @@ static int cmd_balance(int argc, char **argv) {
     for (size_t i = 0; i < n; i++) {
         gt_account a;
         if (gt_ledger_account(l, &addrs[i], &a, &err)) { rc = gt_cli_fail(&err); break; }
-        char as[43], b[GT_CLI_TOKENS_MAX], s[GT_CLI_TOKENS_MAX], lk[GT_CLI_TOKENS_MAX], u[GT_CLI_TOKENS_MAX];
+        char as[43], b[GT_AMOUNT_TOKENS_MAX], s[GT_AMOUNT_TOKENS_MAX], lk[GT_AMOUNT_TOKENS_MAX], u[GT_AMOUNT_TOKENS_MAX];
         gt_addr_to_str(&addrs[i], as);
         if (o.json) { /* as GET /v1/accounts: base units, decimal strings */
             json_array_append_new(arr, json_pack("{s:s,s:o,s:o,s:o,s:o,s:I}", "address", as, "balance",
-                                                 gt_cli_json_units(a.balance), "staked", gt_cli_json_units(a.staked),
-                                                 "locked", gt_cli_json_units(a.locked), "unbonding",
-                                                 gt_cli_json_units(a.unbonding), "nonce", (json_int_t)a.nonce));
+                                                 gt_json_units(a.balance), "staked", gt_json_units(a.staked),
+                                                 "locked", gt_json_units(a.locked), "unbonding",
+                                                 gt_json_units(a.unbonding), "nonce", (json_int_t)a.nonce));
         } else {
-            gt_cli_tokens(a.balance, b), gt_cli_tokens(a.staked, s);
-            gt_cli_tokens(a.locked, lk), gt_cli_tokens(a.unbonding, u);
+            gt_amount_tokens(a.balance, b), gt_amount_tokens(a.staked, s);
+            gt_amount_tokens(a.locked, lk), gt_amount_tokens(a.unbonding, u);
             printf("%s  balance %s  staked %s  escrow %s  unbonding %s  nonce %llu\n", as, b, s, lk, u,
                    (unsigned long long)a.nonce);
         }

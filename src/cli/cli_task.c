@@ -12,6 +12,7 @@
 #include "agent/skill_complete.h"
 #include "base/alloc.h"
 #include "base/amount.h"
+#include "base/json.h"
 #include "base/file.h"
 #include "base/hex.h"
 #include "base/limits.h"
@@ -240,8 +241,8 @@ static int t_list(gt_client *c, const topts *o) {
         printf("%-66s %-10s %-9s %12s %12s %5s %s\n", "task", "kind", "status", "bounty", "stake", "slots", "poster");
         json_array_foreach(tasks, i, t)
             printf("%-66s %-10s %-9s %12s %12s %5lld %s\n", js(t, "id"), js(t, "kind"), js(t, "status"),
-                   gt_cli_json_tokens(t, "bounty", (char[GT_CLI_TOKENS_MAX]){0}),
-                   gt_cli_json_tokens(t, "stake", (char[GT_CLI_TOKENS_MAX]){0}),
+                   gt_json_tokens(t, "bounty", (char[GT_AMOUNT_TOKENS_MAX]){0}),
+                   gt_json_tokens(t, "stake", (char[GT_AMOUNT_TOKENS_MAX]){0}),
                    (long long)json_integer_value(json_object_get(t, "slots")), js(t, "poster"));
         if (!json_array_size(tasks)) printf("(no tasks)\n");
     }
@@ -270,10 +271,10 @@ static int t_show(gt_client *c, const topts *o) {
     }
     printf("task     %s\nkind     %s    status %s    policy %s\nposter   %s\nspec     %s\n", js(t, "id"), js(t, "kind"),
            js(t, "status"), js(t, "policy"), js(t, "poster"), js(t, "spec"));
-    char tb[GT_CLI_TOKENS_MAX], ts[GT_CLI_TOKENS_MAX], tf[GT_CLI_TOKENS_MAX], te[GT_CLI_TOKENS_MAX];
+    char tb[GT_AMOUNT_TOKENS_MAX], ts[GT_AMOUNT_TOKENS_MAX], tf[GT_AMOUNT_TOKENS_MAX], te[GT_AMOUNT_TOKENS_MAX];
     printf("terms    bounty %s, stake %s, fee %s per slot; escrow %s; expires at block %lld\n",
-           gt_cli_json_tokens(t, "bounty", tb), gt_cli_json_tokens(t, "stake", ts), gt_cli_json_tokens(t, "fee", tf),
-           gt_cli_json_tokens(t, "escrow", te), (long long)json_integer_value(json_object_get(t, "expiryHeight")));
+           gt_json_tokens(t, "bounty", tb), gt_json_tokens(t, "stake", ts), gt_json_tokens(t, "fee", tf),
+           gt_json_tokens(t, "escrow", te), (long long)json_integer_value(json_object_get(t, "expiryHeight")));
     if (json_is_string(json_object_get(t, "verifier"))) printf("verifier %s\n", js(t, "verifier"));
     if (json_is_string(json_object_get(t, "parent"))) printf("parent   %s (a subcontract)\n", js(t, "parent"));
     size_t i;
@@ -289,7 +290,7 @@ static int t_show(gt_client *c, const topts *o) {
         json_t *d = json_object_get(sl, "dispute");
         if (d)
             printf("         dispute %s: for the worker %s, against %s (stake-weighted), %zu votes\n", js(d, "outcome"),
-                   gt_cli_json_tokens(d, "acceptWeight", tb), gt_cli_json_tokens(d, "rejectWeight", ts),
+                   gt_json_tokens(d, "acceptWeight", tb), gt_json_tokens(d, "rejectWeight", ts),
                    json_array_size(json_object_get(d, "votes")));
     }
     json_t *subs = json_object_get(t, "subtasks");
@@ -430,12 +431,12 @@ static int cmd_agents(int argc, char **argv) {
                 snprintf(skills + n, sizeof skills - n, "%s%s", k ? "," : "", json_string_value(s));
             }
             printf("%-12s %-42s %-16s %12s %8lld %8lld %5lld %5lld %12s\n", js(a, "name"), js(a, "address"), skills,
-                   gt_cli_json_tokens(a, "price", (char[GT_CLI_TOKENS_MAX]){0}),
+                   gt_json_tokens(a, "price", (char[GT_AMOUNT_TOKENS_MAX]){0}),
                    (long long)json_integer_value(json_object_get(tot, "accepted")),
                    (long long)json_integer_value(json_object_get(tot, "rejected")),
                    (long long)json_integer_value(json_object_get(tot, "disputesWon")),
                    (long long)json_integer_value(json_object_get(tot, "disputesLost")),
-                   gt_cli_json_tokens(tot, "slashed", (char[GT_CLI_TOKENS_MAX]){0}));
+                   gt_json_tokens(tot, "slashed", (char[GT_AMOUNT_TOKENS_MAX]){0}));
         }
         json_decref(rep);
     }
