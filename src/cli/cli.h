@@ -32,6 +32,12 @@ void gt_cli_register(const gt_cli_cmd *cmd);
  * in the message ("--bounty", "AMOUNT"); a negative one is told as such. */
 int gt_cli_amount(const char *what, const char *s, uint64_t *out, gt_err *err);
 
+/* Parses a whole number given on the command line of cmd in [lo, hi] with
+ * gt_parse_u64 (base/num.h; digits only, so "", "-1" and "1e3" are refused
+ * like "abc"): 0, or the usage error's exit code after telling it
+ * ("--rounds: expected an integer 1..20, got \"x\""). */
+int gt_cli_u64(const char *cmd, const char *what, const char *s, uint64_t lo, uint64_t hi, uint64_t *out);
+
 /* Amounts as people read them ("1.5 GOT") and as machines do ("1500000"):
  * gt_amount_tokens (base/amount.h), gt_json_tokens and gt_json_units
  * (base/json.h). */

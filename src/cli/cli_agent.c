@@ -79,14 +79,9 @@ static int parse_roles(const char *s, int *out) {
     return 0;
 }
 
+/* An integer option of `gotong agent` in [lo, hi] (gt_cli_u64). */
 static int parse_u64(const char *name, const char *v, uint64_t lo, uint64_t hi, uint64_t *out) {
-    char *end;
-    unsigned long long x = strtoull(v, &end, 10);
-    if (!*v || *end || v[0] == '-' || x < lo || x > hi)
-        return gt_cli_usage_error("agent", "%s: expected an integer %llu..%llu, got \"%s\"", name,
-                                  (unsigned long long)lo, (unsigned long long)hi, v);
-    *out = x;
-    return 0;
+    return gt_cli_u64("agent", name, v, lo, hi, out);
 }
 
 static void log_line(void *arg, const char *name, const char *line) {

@@ -15,6 +15,7 @@
 #include "base/json.h"
 #include "base/file.h"
 #include "base/limits.h"
+#include "base/num.h"
 #include "cli/cli.h"
 #include "crypto/addr.h"
 #include "crypto/keystore.h"
@@ -298,5 +299,11 @@ int gt_cli_amount(const char *what, const char *s, uint64_t *out, gt_err *err) {
     if (s[0] == '-')
         return gt_err_set(err, GT_EINVAL, "%s %.40s: amounts cannot be negative; expected a decimal such as 1.5", what, s);
     if (gt_amount_parse(s, out, err)) return gt_err_wrap(err, what);
+    return 0;
+}
+
+int gt_cli_u64(const char *cmd, const char *what, const char *s, uint64_t lo, uint64_t hi, uint64_t *out) {
+    gt_err err = {0};
+    if (gt_parse_u64(s, what, lo, hi, out, &err)) return gt_cli_usage_error(cmd, "%s", err.msg);
     return 0;
 }

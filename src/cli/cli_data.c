@@ -66,6 +66,8 @@ typedef struct data_opts {
     int n_pos;
 } data_opts;
 
+#define DATA_MAX_BATCHES 1000000 /* --batches at most */
+
 static int parse_opts(int argc, char **argv, int from, data_opts *o) {
     memset(o, 0, sizeof *o);
     o->batches = 1, o->threads = gt_cpu_count();
@@ -79,7 +81,8 @@ static int parse_opts(int argc, char **argv, int from, data_opts *o) {
             continue;
         }
         if (!v) return gt_cli_missing_value("data", a, usage);
-        char *end;
+        uint64_t n;
+        int rc;
         if (!strcmp(a, "--home")) o->home_opt = v;
         else if (!strcmp(a, "-m") || !strcmp(a, "--model")) o->model = v;
         else if (!strcmp(a, "--judge")) o->judge = v;
@@ -90,12 +93,11 @@ static int parse_opts(int argc, char **argv, int from, data_opts *o) {
         else if (!strcmp(a, "--fee")) o->fee = v;
         else if (!strcmp(a, "-o") || !strcmp(a, "--output")) o->out = v;
         else if (!strcmp(a, "--batches")) {
-            o->batches = strtol(v, &end, 10);
-            if (*end || o->batches < 1 || o->batches > 1000000) return gt_cli_usage_error("data", "--batches %s: expected 1..1000000", v);
+            if ((rc = gt_cli_u64("data", "--batches", v, 1, DATA_MAX_BATCHES, &n))) return rc;
+            o->batches = (long)n;
         } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
-            o->threads = strtol(v, &end, 10);
-            if (*end || o->threads < 1 || o->threads > GT_POOL_MAX_THREADS)
-                return gt_cli_usage_error("data", "--threads %s: expected 1..%d", v, GT_POOL_MAX_THREADS);
+            if ((rc = gt_cli_u64("data", "--threads", v, 1, GT_POOL_MAX_THREADS, &n))) return rc;
+            o->threads = (long)n;
         } else return gt_cli_unknown_option("data", a, usage);
         i++;
     }

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "base/num.h"
 #include "cli/cli.h"
 #include "demo/demo.h"
 
@@ -47,7 +46,7 @@ static int parse_demo_opts(int argc, char **argv, gt_demo_options *o) {
         {"block-ms", required_argument, 0, O_BLOCK}, {"json", no_argument, 0, O_JSON},
         {"help", no_argument, 0, O_HELP},           {0, 0, 0, 0}};
     uint64_t v;
-    int c;
+    int c, rc;
     optind = 1;
     opterr = 0; /* our own messages, naming the closest option */
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -57,19 +56,16 @@ static int parse_demo_opts(int argc, char **argv, gt_demo_options *o) {
         case O_MODEL: o->model_path = optarg; break;
         case O_VOCAB: o->vocab_path = optarg; break;
         case O_THREADS:
-            if (gt_parse_u64(optarg, "--threads", 1, GT_DEMO_MAX_THREADS, &v, NULL))
-                return gt_cli_usage_error("demo", "--threads: expected 1..%d", GT_DEMO_MAX_THREADS);
+            if ((rc = gt_cli_u64("demo", "--threads", optarg, 1, GT_DEMO_MAX_THREADS, &v))) return rc;
             o->threads = (int)v;
             break;
         case O_ROUNDS:
-            if (gt_parse_u64(optarg, "--rounds", 1, GT_DEMO_MAX_ROUNDS, &v, NULL))
-                return gt_cli_usage_error("demo", "--rounds: expected 1..%d", GT_DEMO_MAX_ROUNDS);
+            if ((rc = gt_cli_u64("demo", "--rounds", optarg, 1, GT_DEMO_MAX_ROUNDS, &v))) return rc;
             o->rounds = (int)v;
             break;
         case O_BLOCK:
-            if (gt_parse_u64(optarg, "--block-ms", GT_DEMO_MIN_BLOCK_MS, GT_DEMO_MAX_BLOCK_MS, &o->block_ms, NULL))
-                return gt_cli_usage_error("demo", "--block-ms: expected %d..%d", GT_DEMO_MIN_BLOCK_MS,
-                                          GT_DEMO_MAX_BLOCK_MS);
+            rc = gt_cli_u64("demo", "--block-ms", optarg, GT_DEMO_MIN_BLOCK_MS, GT_DEMO_MAX_BLOCK_MS, &o->block_ms);
+            if (rc) return rc;
             break;
         case O_JSON: o->json = 1; break;
         case 'h': case O_HELP: usage(stdout); return 0;

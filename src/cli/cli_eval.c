@@ -111,13 +111,6 @@ static int cmd_eval_leaderboard(int argc, char **argv) {
     return 0;
 }
 
-static long parse_long(const char *s, long lo, long hi) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    return errno || end == s || *end || v < lo || v > hi ? -1 : v;
-}
-
 static void on_progress(void *arg, size_t done, size_t total) {
     (void)total;
     gt_progress_update(arg, done);
@@ -125,7 +118,8 @@ static void on_progress(void *arg, size_t done, size_t total) {
 
 static int cmd_eval_run(int argc, char **argv) {
     const char *model = NULL, *bench = NULL, *out = NULL;
-    long threads = gt_cpu_count(), limit = 0, n_ctx = 0;
+    uint64_t threads = (uint64_t)gt_cpu_count(), limit = 0, n_ctx = 0;
+    int rc;
     int json = 0;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -136,13 +130,11 @@ static int cmd_eval_run(int argc, char **argv) {
         else if (!strcmp(a, "--bench")) bench = v;
         else if (!strcmp(a, "-o") || !strcmp(a, "--output")) out = v;
         else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
-            if ((threads = parse_long(v, 1, GT_POOL_MAX_THREADS)) < 0)
-                return gt_cli_usage_error("eval", "--threads %s: expected 1..%d", v, GT_POOL_MAX_THREADS);
+            if ((rc = gt_cli_u64("eval", "--threads", v, 1, GT_POOL_MAX_THREADS, &threads))) return rc;
         } else if (!strcmp(a, "--limit")) {
-            if ((limit = parse_long(v, 1, GT_BENCH_MAX_ITEMS)) < 0)
-                return gt_cli_usage_error("eval", "--limit %s: expected 1..%d", v, GT_BENCH_MAX_ITEMS);
+            if ((rc = gt_cli_u64("eval", "--limit", v, 1, GT_BENCH_MAX_ITEMS, &limit))) return rc;
         } else if (!strcmp(a, "--ctx")) {
-            if ((n_ctx = parse_long(v, 16, 1 << 20)) < 0) return gt_cli_usage_error("eval", "--ctx %s: expected 16..1048576", v);
+            if ((rc = gt_cli_u64("eval", "--ctx", v, 16, 1 << 20, &n_ctx))) return rc;
         } else if (!strcmp(a, "--home")) {
             /* no home is used here; accepted as everywhere */
         } else return gt_cli_unknown_option("eval", a, usage);
@@ -160,7 +152,7 @@ static int cmd_eval_run(int argc, char **argv) {
     gt_progress pr;
     size_t total = limit && (size_t)limit < b->n_items ? (size_t)limit : b->n_items;
     gt_progress_start(&pr, b->name, total);
-    int rc = gt_eval_run(b, l, (size_t)limit, on_progress, &pr, &res, &sum, &err);
+    rc = gt_eval_run(b, l, (size_t)limit, on_progress, &pr, &res, &sum, &err);
     gt_progress_finish(&pr);
     if (rc) goto fail;
     if (out && gt_file_write_atomic(out, res.data, res.len, 0644, &err)) goto fail;

@@ -61,13 +61,9 @@ static int opt_amount(const char *name, const char *v, uint64_t *out) {
     return 0;
 }
 
+/* A count option of `gotong task` in [0, max] (gt_cli_u64). */
 static int opt_count(const char *name, const char *v, uint64_t max, uint64_t *out) {
-    char *end;
-    unsigned long long x = strtoull(v, &end, 10);
-    if (!*v || *end || v[0] == '-' || x > max)
-        return gt_cli_usage_error("task", "%s: expected an integer 0..%llu, got \"%s\"", name, (unsigned long long)max, v);
-    *out = x;
-    return 0;
+    return gt_cli_u64("task", name, v, 0, max, out);
 }
 
 static int parse(int argc, char **argv, const char *cmd, topts *o) {

@@ -91,6 +91,17 @@ static void test_exit_codes(void) {
     CHECK_CONTAINS(err_s, "negative");
     CHECK_EQ_INT(bare("task post --bounty -1 --stake 1 --spec x"), 2);
     CHECK_CONTAINS(err_s, "--bounty -1: amounts cannot be negative");
+    /* whole numbers: one parser (base/num.h) for every command, so "", "-1",
+     * "1e3" and a value past the range are refused alike, naming the range
+     * (strtoull took "" as 0 and "-1" as 2^64-1 in `ledger log`) */
+    const char *nums[] = {"ledger log --from ''", "ledger log --from -1", "ledger log --to 1e3",
+                          "demo --rounds 21", "demo --threads ' 2'", "run -p hi -n -1", "eval run --limit +5",
+                          "data job run x --batches 0", "init --chain-id 0", "model random --dim 0x40",
+                          "agent --threads 99999999999999999999999", "task list --limit 1.5"};
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+        CHECK_MSG(bare(nums[i]) == 2, "%s", nums[i]);
+        CHECK_MSG(strstr(err_s, ": expected an integer ") != NULL, "%s: %s", nums[i], err_s);
+    }
     /* refused or failed: 1 */
     char args[1024];
     snprintf(args, sizeof args, "balance --home %s/nowhere", cli_tmp);
