@@ -312,6 +312,41 @@ static void name_attesters(const demo_report *r, json_t *entries) {
     }
 }
 
+/* The evaluations as people read them: every attestation (all), then the
+ * leaderboard proper (board), attesters named. */
+static void print_evals(FILE *f, const json_t *all, const json_t *board, uint64_t n_acc, uint64_t n_rej,
+                        uint64_t n_other) {
+    size_t i;
+    const json_t *t;
+    fprintf(f, "evaluations     %" PRIu64 " attestations: %" PRIu64 " accepted, %" PRIu64 " rejected, %" PRIu64
+               " other\n", n_acc + n_rej + n_other, n_acc, n_rej, n_other);
+    json_array_foreach(json_object_get(all, "entries"), i, t) {
+        const json_t *c = json_object_get(t, "cosigns");
+        fprintf(f, "  by %-6s %s %5.1f%% on %lld items: %s; co-signs %lld agree, %lld disagree (%lld items checked)\n",
+                json_string_value(json_object_get(t, "attesterName")), json_string_value(json_object_get(t, "bench")),
+                (double)json_integer_value(json_object_get(t, "scorePpm")) / 1e4,
+                (long long)json_integer_value(json_object_get(t, "items")),
+                json_string_value(json_object_get(t, "status")),
+                (long long)json_integer_value(json_object_get(c, "agreed")),
+                (long long)json_integer_value(json_object_get(c, "disagreed")),
+                (long long)json_integer_value(json_object_get(c, "itemsChecked")));
+    }
+    fprintf(f, "leaderboard     models ranked by attested score (rejected attestations left out):\n");
+    fprintf(f, "  %-4s %-10s %-26s %7s %6s  %-8s %s\n", "rank", "bench", "model", "score", "items", "attester",
+            "co-signs agreeing (items re-executed)");
+    json_array_foreach(json_object_get(board, "entries"), i, t) {
+        const json_t *c = json_object_get(t, "cosigns");
+        fprintf(f, "  %-4lld %-10s %-.24s… %6.1f%% %6lld  %-8s %lld (%lld)\n",
+                (long long)json_integer_value(json_object_get(t, "rank")),
+                json_string_value(json_object_get(t, "bench")), json_string_value(json_object_get(t, "model")),
+                (double)json_integer_value(json_object_get(t, "scorePpm")) / 1e4,
+                (long long)json_integer_value(json_object_get(t, "items")),
+                json_string_value(json_object_get(t, "attesterName")),
+                (long long)json_integer_value(json_object_get(c, "agreed")),
+                (long long)json_integer_value(json_object_get(c, "itemsChecked")));
+    }
+}
+
 int demo_work_summary(sqlite3 *db, const demo_report *r, FILE *f, json_t **out, int *ok, gt_err *err) {
     const char *home = r->home;
     *out = NULL;
@@ -355,35 +390,7 @@ int demo_work_summary(sqlite3 *db, const demo_report *r, FILE *f, json_t **out, 
         else if (st && !strcmp(st, "rejected")) n_rej++;
         else n_other++;
     }
-    if (f) {
-        fprintf(f, "evaluations     %" PRIu64 " attestations: %" PRIu64 " accepted, %" PRIu64 " rejected, %" PRIu64
-                   " other\n", n_acc + n_rej + n_other, n_acc, n_rej, n_other);
-        json_array_foreach(json_object_get(all, "entries"), i, t) {
-            const json_t *c = json_object_get(t, "cosigns");
-            fprintf(f, "  by %-6s %s %5.1f%% on %lld items: %s; co-signs %lld agree, %lld disagree (%lld items checked)\n",
-                    json_string_value(json_object_get(t, "attesterName")), json_string_value(json_object_get(t, "bench")),
-                    (double)json_integer_value(json_object_get(t, "scorePpm")) / 1e4,
-                    (long long)json_integer_value(json_object_get(t, "items")),
-                    json_string_value(json_object_get(t, "status")),
-                    (long long)json_integer_value(json_object_get(c, "agreed")),
-                    (long long)json_integer_value(json_object_get(c, "disagreed")),
-                    (long long)json_integer_value(json_object_get(c, "itemsChecked")));
-        }
-        fprintf(f, "leaderboard     models ranked by attested score (rejected attestations left out):\n");
-        fprintf(f, "  %-4s %-10s %-26s %7s %6s  %-8s %s\n", "rank", "bench", "model", "score", "items", "attester",
-                "co-signs agreeing (items re-executed)");
-        json_array_foreach(json_object_get(board, "entries"), i, t) {
-            const json_t *c = json_object_get(t, "cosigns");
-            fprintf(f, "  %-4lld %-10s %-.24s… %6.1f%% %6lld  %-8s %lld (%lld)\n",
-                    (long long)json_integer_value(json_object_get(t, "rank")),
-                    json_string_value(json_object_get(t, "bench")), json_string_value(json_object_get(t, "model")),
-                    (double)json_integer_value(json_object_get(t, "scorePpm")) / 1e4,
-                    (long long)json_integer_value(json_object_get(t, "items")),
-                    json_string_value(json_object_get(t, "attesterName")),
-                    (long long)json_integer_value(json_object_get(c, "agreed")),
-                    (long long)json_integer_value(json_object_get(c, "itemsChecked")));
-        }
-    }
+    if (f) print_evals(f, all, board, n_acc, n_rej, n_other);
     *out = json_pack("{s:{s:o,s:I,s:I,s:o,s:o},s:{s:I,s:I,s:I,s:O,s:O}}", "data", "jobs", jobs, "samplesAccepted",
                      (json_int_t)tot[0], "samplesRejected", (json_int_t)tot[1], "paid", demo_json_tokens(tot[2]), "slashed",
                      demo_json_tokens(tot[3]), "eval", "total", (json_int_t)(n_acc + n_rej + n_other), "accepted",
