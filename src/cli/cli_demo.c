@@ -1,7 +1,6 @@
 /* cli_demo.c: `gotong demo`: reads its options into gt_demo_options and
  * hands them to the demo's scenario runner (src/demo), which tells the story
  * and prints the summary. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -34,46 +33,23 @@ static void usage(FILE *f) {
             GT_DEMO_DEFAULT_HOME, GT_DEMO_MAX_ROUNDS, GT_DEMO_DEFAULT_BLOCK_MS);
 }
 
-enum { O_HOME = 1000, O_FRESH, O_MODEL, O_VOCAB, O_THREADS, O_ROUNDS, O_BLOCK, O_JSON, O_HELP };
-
 /* Reads argv into *o. Returns -1 when they are good (go on), else the exit
  * code (0 after --help, 2 after a usage error, told). */
 static int parse_demo_opts(int argc, char **argv, gt_demo_options *o) {
-    static const struct option opts[] = {
-        {"home", required_argument, 0, O_HOME},     {"fresh", no_argument, 0, O_FRESH},
-        {"model", required_argument, 0, O_MODEL},   {"vocab", required_argument, 0, O_VOCAB},
-        {"threads", required_argument, 0, O_THREADS}, {"rounds", required_argument, 0, O_ROUNDS},
-        {"block-ms", required_argument, 0, O_BLOCK}, {"json", no_argument, 0, O_JSON},
-        {"help", no_argument, 0, O_HELP},           {0, 0, 0, 0}};
-    uint64_t v;
-    int c, rc;
-    optind = 1;
-    opterr = 0; /* our own messages, naming the closest option */
-    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-        switch (c) {
-        case O_HOME: o->home = optarg; break;
-        case O_FRESH: o->fresh = 1; break;
-        case O_MODEL: o->model_path = optarg; break;
-        case O_VOCAB: o->vocab_path = optarg; break;
-        case O_THREADS:
-            if ((rc = gt_cli_u64("demo", "--threads", optarg, 1, GT_DEMO_MAX_THREADS, &v))) return rc;
-            o->threads = (int)v;
-            break;
-        case O_ROUNDS:
-            if ((rc = gt_cli_u64("demo", "--rounds", optarg, 1, GT_DEMO_MAX_ROUNDS, &v))) return rc;
-            o->rounds = (int)v;
-            break;
-        case O_BLOCK:
-            rc = gt_cli_u64("demo", "--block-ms", optarg, GT_DEMO_MIN_BLOCK_MS, GT_DEMO_MAX_BLOCK_MS, &o->block_ms);
-            if (rc) return rc;
-            break;
-        case O_JSON: o->json = 1; break;
-        case 'h': case O_HELP: usage(stdout); return 0;
-        case ':': return gt_cli_usage_error("demo", "%s needs a value", argv[optind - 1]);
-        default: return gt_cli_unknown_option("demo", argv[optind - 1], usage);
-        }
-    }
-    if (optind < argc) return gt_cli_usage_error("demo", "unexpected argument \"%s\"", argv[optind]);
+    uint64_t threads = (uint64_t)o->threads, rounds = (uint64_t)o->rounds;
+    const gt_cli_opt opts[] = {
+        {"--home", NULL, GT_CLI_OPT_STR, &o->home, 0, 0},
+        {"--fresh", NULL, GT_CLI_OPT_FLAG, &o->fresh, 0, 0},
+        {"--model", NULL, GT_CLI_OPT_STR, &o->model_path, 0, 0},
+        {"--vocab", NULL, GT_CLI_OPT_STR, &o->vocab_path, 0, 0},
+        {"--threads", NULL, GT_CLI_OPT_U64, &threads, 1, GT_DEMO_MAX_THREADS},
+        {"--rounds", NULL, GT_CLI_OPT_U64, &rounds, 1, GT_DEMO_MAX_ROUNDS},
+        {"--block-ms", NULL, GT_CLI_OPT_U64, &o->block_ms, GT_DEMO_MIN_BLOCK_MS, GT_DEMO_MAX_BLOCK_MS},
+        {"--json", NULL, GT_CLI_OPT_FLAG, &o->json, 0, 0},
+        {NULL, NULL, 0, NULL, 0, 0}};
+    int code = gt_cli_parse("demo", argc, argv, 1, opts, NULL, 0, NULL, usage);
+    if (code >= 0) return code;
+    o->threads = (int)threads, o->rounds = (int)rounds;
     if (!o->home) o->home = gt_cli_global_home(); /* --home given before the command, or taken out by main */
     return -1;
 }

@@ -119,27 +119,19 @@ static void on_progress(void *arg, size_t done, size_t total) {
 static int cmd_eval_run(int argc, char **argv) {
     const char *model = NULL, *bench = NULL, *out = NULL;
     uint64_t threads = (uint64_t)gt_cpu_count(), limit = 0, n_ctx = 0;
-    int rc;
-    int json = 0;
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout), 0;
-        if (!strcmp(a, "--json")) { json = 1; continue; }
-        if (!v) return gt_cli_missing_value("eval", a, usage);
-        if (!strcmp(a, "-m") || !strcmp(a, "--model")) model = v;
-        else if (!strcmp(a, "--bench")) bench = v;
-        else if (!strcmp(a, "-o") || !strcmp(a, "--output")) out = v;
-        else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
-            if ((rc = gt_cli_u64("eval", "--threads", v, 1, GT_POOL_MAX_THREADS, &threads))) return rc;
-        } else if (!strcmp(a, "--limit")) {
-            if ((rc = gt_cli_u64("eval", "--limit", v, 1, GT_BENCH_MAX_ITEMS, &limit))) return rc;
-        } else if (!strcmp(a, "--ctx")) {
-            if ((rc = gt_cli_u64("eval", "--ctx", v, 16, 1 << 20, &n_ctx))) return rc;
-        } else if (!strcmp(a, "--home")) {
-            /* no home is used here; accepted as everywhere */
-        } else return gt_cli_unknown_option("eval", a, usage);
-        i++;
-    }
+    const char *home = NULL; /* no home is used here; accepted as everywhere */
+    int rc, json = 0;
+    const gt_cli_opt opts[] = {
+        {"--model", "-m", GT_CLI_OPT_STR, &model, 0, 0},
+        {"--bench", NULL, GT_CLI_OPT_STR, &bench, 0, 0},
+        {"--output", "-o", GT_CLI_OPT_STR, &out, 0, 0},
+        {"--threads", "-t", GT_CLI_OPT_U64, &threads, 1, GT_POOL_MAX_THREADS},
+        {"--limit", NULL, GT_CLI_OPT_U64, &limit, 1, GT_BENCH_MAX_ITEMS},
+        {"--ctx", NULL, GT_CLI_OPT_U64, &n_ctx, 16, 1 << 20},
+        {"--home", NULL, GT_CLI_OPT_STR, &home, 0, 0},
+        {"--json", NULL, GT_CLI_OPT_FLAG, &json, 0, 0},
+        {NULL, NULL, 0, NULL, 0, 0}};
+    if ((rc = gt_cli_parse("eval", argc, argv, 2, opts, NULL, 0, NULL, usage)) >= 0) return rc;
     if (!model) return gt_cli_usage_error("eval", "no model: give -m MODEL.gguf");
     if (!bench) return gt_cli_usage_error("eval", "no benchmark: give --bench NAME|FILE");
     gt_err err = {0};

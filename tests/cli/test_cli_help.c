@@ -102,6 +102,23 @@ static void test_exit_codes(void) {
         CHECK_MSG(bare(nums[i]) == 2, "%s", nums[i]);
         CHECK_MSG(strstr(err_s, ": expected an integer ") != NULL, "%s: %s", nums[i], err_s);
     }
+    /* the table-driven parser (cli_opt.c; demo, eval run): --name=value as
+     * --name value, exact names only (getopt took the prefix --round for
+     * --rounds), a flag takes no value, positional arguments refused */
+    CHECK_EQ_INT(bare("demo --rounds=0"), 2);
+    CHECK_CONTAINS(err_s, "--rounds: expected an integer 1..20, got \"0\"");
+    CHECK_EQ_INT(bare("demo --round 2"), 2);
+    CHECK_CONTAINS(err_s, "unknown option --round (did you mean --rounds?)");
+    CHECK_EQ_INT(bare("demo --json=1"), 2);
+    CHECK_CONTAINS(err_s, "--json takes no value");
+    CHECK_EQ_INT(bare("demo extra"), 2);
+    CHECK_CONTAINS(err_s, "unexpected argument \"extra\"");
+    CHECK_EQ_INT(bare("eval run -m x.gguf --bench logic-v1 --limit=abc"), 2);
+    CHECK_CONTAINS(err_s, "--limit: expected an integer 1..");
+    CHECK_EQ_INT(bare("eval run --bench logic-v1 -t"), 2);
+    CHECK_CONTAINS(err_s, "-t needs a value");
+    CHECK_EQ_INT(bare("eval run --model=/nonexistent.gguf --bench=logic-v1 --limit=2"), 1); /* parsed; the file fails */
+    CHECK_CONTAINS(err_s, "/nonexistent.gguf");
     /* refused or failed: 1 */
     char args[1024];
     snprintf(args, sizeof args, "balance --home %s/nowhere", cli_tmp);
