@@ -51,7 +51,8 @@ typedef struct gt_cli_opt {
 } gt_cli_opt;
 
 /* Parses argv[from..] against opts: "--name value" or "--name=value", the
- * names exactly (no prefixes); -h/--help prints usage on stdout; up to
+ * names exactly (no prefixes); -h/--help prints usage on stdout (unless the
+ * table has its own --help entry, e.g. a flag read later); up to
  * max_pos positional arguments go to pos[] (*n_pos of them), one more is a
  * usage error. Returns -1 when the command should go on, else its exit code
  * (0 after --help, 2 after a usage error, told on stderr). */

@@ -68,39 +68,30 @@ typedef struct data_opts {
 
 #define DATA_MAX_BATCHES 1000000 /* --batches at most */
 
+/* Reads argv[from..] into o (gt_cli_parse): up to four positional
+ * arguments; --help is only noted (the caller prints the usage). Returns 0,
+ * or the exit code of a usage error. */
 static int parse_opts(int argc, char **argv, int from, data_opts *o) {
     memset(o, 0, sizeof *o);
-    o->batches = 1, o->threads = gt_cpu_count();
-    for (int i = from; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--json")) { o->json = 1; continue; }
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { o->help = 1; continue; }
-        if (a[0] != '-') {
-            if (o->n_pos == 4) return gt_cli_usage_error("data", "too many arguments");
-            o->pos[o->n_pos++] = a;
-            continue;
-        }
-        if (!v) return gt_cli_missing_value("data", a, usage);
-        uint64_t n;
-        int rc;
-        if (!strcmp(a, "--home")) o->home_opt = v;
-        else if (!strcmp(a, "-m") || !strcmp(a, "--model")) o->model = v;
-        else if (!strcmp(a, "--judge")) o->judge = v;
-        else if (!strcmp(a, "--node")) o->node = v;
-        else if (!strcmp(a, "--from")) o->from = v;
-        else if (!strcmp(a, "--password-file")) o->password_file = v;
-        else if (!strcmp(a, "--validator")) o->validator = v;
-        else if (!strcmp(a, "--fee")) o->fee = v;
-        else if (!strcmp(a, "-o") || !strcmp(a, "--output")) o->out = v;
-        else if (!strcmp(a, "--batches")) {
-            if ((rc = gt_cli_u64("data", "--batches", v, 1, DATA_MAX_BATCHES, &n))) return rc;
-            o->batches = (long)n;
-        } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
-            if ((rc = gt_cli_u64("data", "--threads", v, 1, GT_POOL_MAX_THREADS, &n))) return rc;
-            o->threads = (long)n;
-        } else return gt_cli_unknown_option("data", a, usage);
-        i++;
-    }
+    uint64_t batches = 1, threads = (uint64_t)gt_cpu_count();
+    const gt_cli_opt opts[] = {
+        {"--home", NULL, GT_CLI_OPT_STR, &o->home_opt, 0, 0},
+        {"--model", "-m", GT_CLI_OPT_STR, &o->model, 0, 0},
+        {"--judge", NULL, GT_CLI_OPT_STR, &o->judge, 0, 0},
+        {"--node", NULL, GT_CLI_OPT_STR, &o->node, 0, 0},
+        {"--from", NULL, GT_CLI_OPT_STR, &o->from, 0, 0},
+        {"--password-file", NULL, GT_CLI_OPT_STR, &o->password_file, 0, 0},
+        {"--validator", NULL, GT_CLI_OPT_STR, &o->validator, 0, 0},
+        {"--fee", NULL, GT_CLI_OPT_STR, &o->fee, 0, 0},
+        {"--output", "-o", GT_CLI_OPT_STR, &o->out, 0, 0},
+        {"--batches", NULL, GT_CLI_OPT_U64, &batches, 1, DATA_MAX_BATCHES},
+        {"--threads", "-t", GT_CLI_OPT_U64, &threads, 1, GT_POOL_MAX_THREADS},
+        {"--json", NULL, GT_CLI_OPT_FLAG, &o->json, 0, 0},
+        {"--help", "-h", GT_CLI_OPT_FLAG, &o->help, 0, 0},
+        {NULL, NULL, 0, NULL, 0, 0}};
+    int rc = gt_cli_parse("data", argc, argv, from, opts, o->pos, 4, &o->n_pos, usage);
+    if (rc >= 0) return rc ? rc : GT_CLI_EXIT_USAGE; /* 0 here would be a help the table takes itself */
+    o->batches = (long)batches, o->threads = (long)threads;
     gt_err err = {0};
     if (gt_cli_home(o->home_opt, o->home, sizeof o->home, &err)) return gt_cli_fail(&err);
     return 0;

@@ -41,7 +41,8 @@ int gt_cli_parse(const char *cmd, int argc, char **argv, int from, const gt_cli_
     if (n_pos) *n_pos = 0;
     for (int i = from; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout), GT_CLI_EXIT_OK;
+        if ((!strcmp(a, "-h") || !strcmp(a, "--help")) && !find_opt(opts, a, strlen(a)))
+            return usage(stdout), GT_CLI_EXIT_OK; /* unless the table takes --help itself */
         if (a[0] != '-' || !a[1]) { /* a positional argument ("-" is stdin, so one too) */
             if (!n_pos || *n_pos >= max_pos) return gt_cli_usage_error(cmd, "unexpected argument \"%s\"", a);
             pos[(*n_pos)++] = a;

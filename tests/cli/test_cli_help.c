@@ -117,6 +117,12 @@ static void test_exit_codes(void) {
     CHECK_CONTAINS(err_s, "--limit: expected an integer 1..");
     CHECK_EQ_INT(bare("eval run --bench logic-v1 -t"), 2);
     CHECK_CONTAINS(err_s, "-t needs a value");
+    CHECK_EQ_INT(bare("data job run a b c d e"), 2); /* data: four positional arguments at most */
+    CHECK_CONTAINS(err_s, "unexpected argument \"e\"");
+    CHECK_EQ_INT(bare("data job run x --batches=0"), 2);
+    CHECK_CONTAINS(err_s, "--batches: expected an integer 1..");
+    CHECK_EQ_INT(bare("data job show -h"), 0); /* data takes --help itself and prints its usage */
+    CHECK_CONTAINS(out_s, "usage: gotong data job");
     CHECK_EQ_INT(bare("eval run --model=/nonexistent.gguf --bench=logic-v1 --limit=2"), 1); /* parsed; the file fails */
     CHECK_CONTAINS(err_s, "/nonexistent.gguf");
     /* refused or failed: 1 */
