@@ -39,15 +39,19 @@ int gt_cli_amount(const char *what, const char *s, uint64_t *out, gt_err *err);
 int gt_cli_u64(const char *cmd, const char *what, const char *s, uint64_t lo, uint64_t hi, uint64_t *out);
 
 /* One option of a command, for gt_cli_parse (cli_opt.c). dest: an int set
- * to 1 (FLAG), a const char * pointing into argv (STR), or a uint64_t in
- * [lo, hi] (U64). A table ends with a NULL name. */
-typedef enum { GT_CLI_OPT_FLAG, GT_CLI_OPT_STR, GT_CLI_OPT_U64 } gt_cli_opt_kind;
+ * to 1 (FLAG), a const char * pointing into argv (STR), a uint64_t in
+ * [lo, hi] (U64), base units of a token amount (AMOUNT, gt_cli_amount), or
+ * an array of hi const char * filled in order (LIST, a repeatable option;
+ * *given counts them). given, when not NULL, is set to 1 when the option
+ * appears. A table ends with a NULL name. */
+typedef enum { GT_CLI_OPT_FLAG, GT_CLI_OPT_STR, GT_CLI_OPT_U64, GT_CLI_OPT_AMOUNT, GT_CLI_OPT_LIST } gt_cli_opt_kind;
 typedef struct gt_cli_opt {
     const char *name;  /* "--rounds" */
     const char *alias; /* "-n", or NULL */
     gt_cli_opt_kind kind;
     void *dest;
     uint64_t lo, hi;
+    int *given;
 } gt_cli_opt;
 
 /* Parses argv[from..] against opts: "--name value" or "--name=value", the
@@ -58,6 +62,9 @@ typedef struct gt_cli_opt {
  * (0 after --help, 2 after a usage error, told on stderr). */
 int gt_cli_parse(const char *cmd, int argc, char **argv, int from, const gt_cli_opt *opts, const char **pos,
                  int max_pos, int *n_pos, void (*usage)(FILE *));
+/* The same for a command whose usage is text. */
+int gt_cli_parse_text(const char *cmd, int argc, char **argv, int from, const gt_cli_opt *opts, const char **pos,
+                      int max_pos, int *n_pos, const char *usage_text);
 
 /* Amounts as people read them ("1.5 GOT") and as machines do ("1500000"):
  * gt_amount_tokens (base/amount.h), gt_json_tokens and gt_json_units

@@ -75,20 +75,20 @@ static int parse_opts(int argc, char **argv, int from, data_opts *o) {
     memset(o, 0, sizeof *o);
     uint64_t batches = 1, threads = (uint64_t)gt_cpu_count();
     const gt_cli_opt opts[] = {
-        {"--home", NULL, GT_CLI_OPT_STR, &o->home_opt, 0, 0},
-        {"--model", "-m", GT_CLI_OPT_STR, &o->model, 0, 0},
-        {"--judge", NULL, GT_CLI_OPT_STR, &o->judge, 0, 0},
-        {"--node", NULL, GT_CLI_OPT_STR, &o->node, 0, 0},
-        {"--from", NULL, GT_CLI_OPT_STR, &o->from, 0, 0},
-        {"--password-file", NULL, GT_CLI_OPT_STR, &o->password_file, 0, 0},
-        {"--validator", NULL, GT_CLI_OPT_STR, &o->validator, 0, 0},
-        {"--fee", NULL, GT_CLI_OPT_STR, &o->fee, 0, 0},
-        {"--output", "-o", GT_CLI_OPT_STR, &o->out, 0, 0},
-        {"--batches", NULL, GT_CLI_OPT_U64, &batches, 1, DATA_MAX_BATCHES},
-        {"--threads", "-t", GT_CLI_OPT_U64, &threads, 1, GT_POOL_MAX_THREADS},
-        {"--json", NULL, GT_CLI_OPT_FLAG, &o->json, 0, 0},
-        {"--help", "-h", GT_CLI_OPT_FLAG, &o->help, 0, 0},
-        {NULL, NULL, 0, NULL, 0, 0}};
+        {"--home", NULL, GT_CLI_OPT_STR, &o->home_opt, 0, 0, NULL},
+        {"--model", "-m", GT_CLI_OPT_STR, &o->model, 0, 0, NULL},
+        {"--judge", NULL, GT_CLI_OPT_STR, &o->judge, 0, 0, NULL},
+        {"--node", NULL, GT_CLI_OPT_STR, &o->node, 0, 0, NULL},
+        {"--from", NULL, GT_CLI_OPT_STR, &o->from, 0, 0, NULL},
+        {"--password-file", NULL, GT_CLI_OPT_STR, &o->password_file, 0, 0, NULL},
+        {"--validator", NULL, GT_CLI_OPT_STR, &o->validator, 0, 0, NULL},
+        {"--fee", NULL, GT_CLI_OPT_STR, &o->fee, 0, 0, NULL},
+        {"--output", "-o", GT_CLI_OPT_STR, &o->out, 0, 0, NULL},
+        {"--batches", NULL, GT_CLI_OPT_U64, &batches, 1, DATA_MAX_BATCHES, NULL},
+        {"--threads", "-t", GT_CLI_OPT_U64, &threads, 1, GT_POOL_MAX_THREADS, NULL},
+        {"--json", NULL, GT_CLI_OPT_FLAG, &o->json, 0, 0, NULL},
+        {"--help", "-h", GT_CLI_OPT_FLAG, &o->help, 0, 0, NULL},
+        {NULL, NULL, 0, NULL, 0, 0, NULL}};
     int rc = gt_cli_parse("data", argc, argv, from, opts, o->pos, 4, &o->n_pos, usage);
     if (rc >= 0) return rc ? rc : GT_CLI_EXIT_USAGE; /* 0 here would be a help the table takes itself */
     o->batches = (long)batches, o->threads = (long)threads;

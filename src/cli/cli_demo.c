@@ -38,15 +38,15 @@ static void usage(FILE *f) {
 static int parse_demo_opts(int argc, char **argv, gt_demo_options *o) {
     uint64_t threads = (uint64_t)o->threads, rounds = (uint64_t)o->rounds;
     const gt_cli_opt opts[] = {
-        {"--home", NULL, GT_CLI_OPT_STR, &o->home, 0, 0},
-        {"--fresh", NULL, GT_CLI_OPT_FLAG, &o->fresh, 0, 0},
-        {"--model", NULL, GT_CLI_OPT_STR, &o->model_path, 0, 0},
-        {"--vocab", NULL, GT_CLI_OPT_STR, &o->vocab_path, 0, 0},
-        {"--threads", NULL, GT_CLI_OPT_U64, &threads, 1, GT_DEMO_MAX_THREADS},
-        {"--rounds", NULL, GT_CLI_OPT_U64, &rounds, 1, GT_DEMO_MAX_ROUNDS},
-        {"--block-ms", NULL, GT_CLI_OPT_U64, &o->block_ms, GT_DEMO_MIN_BLOCK_MS, GT_DEMO_MAX_BLOCK_MS},
-        {"--json", NULL, GT_CLI_OPT_FLAG, &o->json, 0, 0},
-        {NULL, NULL, 0, NULL, 0, 0}};
+        {"--home", NULL, GT_CLI_OPT_STR, &o->home, 0, 0, NULL},
+        {"--fresh", NULL, GT_CLI_OPT_FLAG, &o->fresh, 0, 0, NULL},
+        {"--model", NULL, GT_CLI_OPT_STR, &o->model_path, 0, 0, NULL},
+        {"--vocab", NULL, GT_CLI_OPT_STR, &o->vocab_path, 0, 0, NULL},
+        {"--threads", NULL, GT_CLI_OPT_U64, &threads, 1, GT_DEMO_MAX_THREADS, NULL},
+        {"--rounds", NULL, GT_CLI_OPT_U64, &rounds, 1, GT_DEMO_MAX_ROUNDS, NULL},
+        {"--block-ms", NULL, GT_CLI_OPT_U64, &o->block_ms, GT_DEMO_MIN_BLOCK_MS, GT_DEMO_MAX_BLOCK_MS, NULL},
+        {"--json", NULL, GT_CLI_OPT_FLAG, &o->json, 0, 0, NULL},
+        {NULL, NULL, 0, NULL, 0, 0, NULL}};
     int code = gt_cli_parse("demo", argc, argv, 1, opts, NULL, 0, NULL, usage);
     if (code >= 0) return code;
     o->threads = (int)threads, o->rounds = (int)rounds;

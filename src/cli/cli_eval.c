@@ -122,15 +122,15 @@ static int cmd_eval_run(int argc, char **argv) {
     const char *home = NULL; /* no home is used here; accepted as everywhere */
     int rc, json = 0;
     const gt_cli_opt opts[] = {
-        {"--model", "-m", GT_CLI_OPT_STR, &model, 0, 0},
-        {"--bench", NULL, GT_CLI_OPT_STR, &bench, 0, 0},
-        {"--output", "-o", GT_CLI_OPT_STR, &out, 0, 0},
-        {"--threads", "-t", GT_CLI_OPT_U64, &threads, 1, GT_POOL_MAX_THREADS},
-        {"--limit", NULL, GT_CLI_OPT_U64, &limit, 1, GT_BENCH_MAX_ITEMS},
-        {"--ctx", NULL, GT_CLI_OPT_U64, &n_ctx, 16, 1 << 20},
-        {"--home", NULL, GT_CLI_OPT_STR, &home, 0, 0},
-        {"--json", NULL, GT_CLI_OPT_FLAG, &json, 0, 0},
-        {NULL, NULL, 0, NULL, 0, 0}};
+        {"--model", "-m", GT_CLI_OPT_STR, &model, 0, 0, NULL},
+        {"--bench", NULL, GT_CLI_OPT_STR, &bench, 0, 0, NULL},
+        {"--output", "-o", GT_CLI_OPT_STR, &out, 0, 0, NULL},
+        {"--threads", "-t", GT_CLI_OPT_U64, &threads, 1, GT_POOL_MAX_THREADS, NULL},
+        {"--limit", NULL, GT_CLI_OPT_U64, &limit, 1, GT_BENCH_MAX_ITEMS, NULL},
+        {"--ctx", NULL, GT_CLI_OPT_U64, &n_ctx, 16, 1 << 20, NULL},
+        {"--home", NULL, GT_CLI_OPT_STR, &home, 0, 0, NULL},
+        {"--json", NULL, GT_CLI_OPT_FLAG, &json, 0, 0, NULL},
+        {NULL, NULL, 0, NULL, 0, 0, NULL}};
     if ((rc = gt_cli_parse("eval", argc, argv, 2, opts, NULL, 0, NULL, usage)) >= 0) return rc;
     if (!model) return gt_cli_usage_error("eval", "no model: give -m MODEL.gguf");
     if (!bench) return gt_cli_usage_error("eval", "no benchmark: give --bench NAME|FILE");

@@ -123,6 +123,18 @@ static void test_exit_codes(void) {
     CHECK_CONTAINS(err_s, "--batches: expected an integer 1..");
     CHECK_EQ_INT(bare("data job show -h"), 0); /* data takes --help itself and prints its usage */
     CHECK_CONTAINS(out_s, "usage: gotong data job");
+    /* task: amounts (with --name=value), a repeatable --prompt with its cap, one task id */
+    CHECK_EQ_INT(bare("task post --bounty=-1 --stake 1 --spec x"), 2);
+    CHECK_CONTAINS(err_s, "--bounty -1: amounts cannot be negative");
+    CHECK_EQ_INT(bare("task show 0x01 0x02"), 2);
+    CHECK_CONTAINS(err_s, "unexpected argument \"0x02\"");
+    char many[1024] = "task post --bounty 1 --stake 1 --model m.gguf";
+    for (int k = 0; k < 65; k++) /* one more than TASK_MAX_PROMPTS (64) */
+        snprintf(many + strlen(many), sizeof many - strlen(many), " --prompt %d", k);
+    CHECK_EQ_INT(bare(many), 2);
+    CHECK_CONTAINS(err_s, "at most 64 --prompt");
+    CHECK_EQ_INT(bare("task list --slot=x"), 2);
+    CHECK_CONTAINS(err_s, "--slot: expected an integer 0..");
     CHECK_EQ_INT(bare("eval run --model=/nonexistent.gguf --bench=logic-v1 --limit=2"), 1); /* parsed; the file fails */
     CHECK_CONTAINS(err_s, "/nonexistent.gguf");
     /* refused or failed: 1 */
