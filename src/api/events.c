@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "api/api_impl.h"
+#include "base/num.h"
 #include "base/alloc.h"
 #include "base/log.h"
 
@@ -267,7 +268,7 @@ void gt_h_events(gt_req *r, gt_resp *o) {
     uint64_t last_id = UINT64_MAX;
     const char *lei = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Last-Event-ID");
     if (gt_req_only_query(r, allowed, &err) ||
-        (lei && gt_param_u64(lei, "Last-Event-ID", 0, UINT64_MAX - 1, &last_id, &err))) {
+        (lei && gt_parse_u64(lei, "Last-Event-ID", 0, UINT64_MAX - 1, &last_id, &err))) {
         gt_resp_err(o, &err);
         return;
     }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "api/api_impl.h"
+#include "base/num.h"
 #include "base/alloc.h"
 #include "base/json.h"
 #include "base/limits.h"
@@ -226,8 +227,8 @@ void gt_h_blocks(gt_req *r, gt_resp *o) {
     gt_block head;
     gt_reader *rd;
     if (gt_req_only_query(r, allowed, &err) ||
-        (fs && gt_param_u64(fs, "from", 0, INT64_MAX, &from, &err)) ||
-        (ls && gt_param_u64(ls, "limit", 1, GT_API_BLOCKS_PAGE_MAX, &limit, &err)) ||
+        (fs && gt_parse_u64(fs, "from", 0, INT64_MAX, &from, &err)) ||
+        (ls && gt_parse_u64(ls, "limit", 1, GT_API_BLOCKS_PAGE_MAX, &limit, &err)) ||
         !(rd = gt_req_reader(r, &err)) || gt_ledger_head(rd->ro, &head, &err)) {
         gt_resp_err(o, &err);
         return;
@@ -264,7 +265,7 @@ void gt_h_block(gt_req *r, gt_resp *o) {
     uint64_t h;
     gt_block b;
     gt_reader *rd;
-    if (gt_req_only_query(r, allowed, &err) || gt_param_u64(r->m.params[0], "height", 0, INT64_MAX, &h, &err) ||
+    if (gt_req_only_query(r, allowed, &err) || gt_parse_u64(r->m.params[0], "height", 0, INT64_MAX, &h, &err) ||
         !(rd = gt_req_reader(r, &err)) || gt_ledger_block(rd->ro, h, &b, &err)) {
         gt_resp_err(o, &err);
         return;
@@ -283,18 +284,6 @@ void gt_h_block(gt_req *r, gt_resp *o) {
         return;
     }
     gt_resp_json(o, 200, j);
-}
-
-/* The EIP-712 type name of a field type. */
-static const char *ftype_name(gt_ftype t) {
-    switch (t) {
-    case GT_F_ADDRESS: return "address";
-    case GT_F_U64: return "uint64";
-    case GT_F_BYTES32: return "bytes32";
-    case GT_F_STRING: return "string";
-    case GT_F_BOOL: return "bool";
-    }
-    return "?";
 }
 
 /* GET /v1/chain: what a client needs to sign actions: chain id, the EIP-712
@@ -317,7 +306,8 @@ void gt_h_chain(gt_req *r, gt_resp *o) {
         json_t *fields = json_pack("[{s:s,s:s},{s:s,s:s}]", "name", "from", "type", "address", "name", "nonce",
                                    "type", "uint64");
         for (int f = 0; f < k->n_fields; f++) {
-            json_t *fd = json_pack("{s:s,s:s}", "name", k->fields[f].name, "type", ftype_name(k->fields[f].type));
+            json_t *fd = json_pack("{s:s,s:s}", "name", k->fields[f].name, "type",
+                                   gt_action_ftype_name(k->fields[f].type));
             if (k->fields[f].type == GT_F_STRING) json_object_set_new(fd, "maxBytes", json_integer(k->fields[f].max_len));
             json_array_append_new(fields, fd);
         }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/api_impl.h"
+#include "base/num.h"
 #include "market/market.h"
 
 /* Reads the common paging parameters: limit (default 20) and cursor (the
@@ -13,8 +14,8 @@ static int paging(gt_req *r, uint64_t *limit, uint64_t *cursor, gt_err *err) {
     const char *ls = gt_req_query(r, "limit"), *cs = gt_req_query(r, "cursor");
     *limit = 20;
     *cursor = 0;
-    if (ls && gt_param_u64(ls, "limit", 1, GT_MARKET_PAGE_MAX, limit, err)) return GT_EINVAL;
-    if (cs && gt_param_u64(cs, "cursor", 0, INT64_MAX, cursor, err)) return GT_EINVAL;
+    if (ls && gt_parse_u64(ls, "limit", 1, GT_MARKET_PAGE_MAX, limit, err)) return GT_EINVAL;
+    if (cs && gt_parse_u64(cs, "cursor", 0, INT64_MAX, cursor, err)) return GT_EINVAL;
     return 0;
 }
 
@@ -102,7 +103,7 @@ void gt_h_agents(gt_req *r, gt_resp *o) {
     gt_reader *rd;
     if (gt_req_only_query(r, allowed, &err) || paging(r, &limit, &cursor, &err) ||
         (skill && gt_param_token(skill, "skill", GT_MARKET_SKILL_MAX, &err)) ||
-        (as && gt_param_u64(as, "active", 0, 1, &active, &err)) || !(rd = gt_req_reader(r, &err))) {
+        (as && gt_parse_u64(as, "active", 0, 1, &active, &err)) || !(rd = gt_req_reader(r, &err))) {
         gt_resp_err(o, &err);
         return;
     }

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "api/api_impl.h"
+#include "base/num.h"
 #include "base/alloc.h"
 #include "base/json.h"
 #include "base/limits.h"
@@ -350,7 +351,7 @@ static int parse_listen(const char *s, struct sockaddr_in *addr, gt_err *err) {
     addr->sin_family = AF_INET;
     if (inet_pton(AF_INET, host, &addr->sin_addr) != 1)
         return gt_err_set(err, GT_EINVAL, "--listen: \"%s\" is not an IPv4 address such as 127.0.0.1", host);
-    if (gt_param_u64(colon + 1, "--listen port", 0, 65535, &port, err)) return GT_EINVAL;
+    if (gt_parse_u64(colon + 1, "--listen port", 0, 65535, &port, err)) return GT_EINVAL;
     addr->sin_port = htons((uint16_t)port);
     return 0;
 }

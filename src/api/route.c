@@ -104,25 +104,6 @@ int gt_route_find(const gt_route *table, size_t n, const char *method, const cha
     return GT_ROUTE_NOT_FOUND;
 }
 
-/* See route.h. Digits only, at most 20, no overflow. */
-int gt_param_u64(const char *s, const char *what, uint64_t min, uint64_t max, uint64_t *out, gt_err *err) {
-    assert(min <= max);
-    uint64_t v = 0;
-    size_t i = 0;
-    for (; s[i]; i++) {
-        if (s[i] < '0' || s[i] > '9' || i >= 20) goto bad;
-        unsigned d = (unsigned)(s[i] - '0');
-        if (v > (UINT64_MAX - d) / 10) goto bad;
-        v = v * 10 + d;
-    }
-    if (i == 0 || v < min || v > max) goto bad;
-    *out = v;
-    return 0;
-bad:
-    return gt_err_set(err, GT_EINVAL, "%s: expected an integer %llu..%llu, got \"%.40s\"", what,
-                      (unsigned long long)min, (unsigned long long)max, s);
-}
-
 /* See route.h. */
 int gt_param_hash(const char *s, const char *what, int allow_sha256_prefix, uint8_t out[32], gt_err *err) {
     const char *hex = NULL;

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "base/num.h"
 #include "crypto/key.h"
 
 /* Limits on URLs from outside. */
@@ -48,8 +49,8 @@ int gt_route_find(const gt_route *table, size_t n, const char *method, const cha
                   gt_err *err);
 
 /* Typed parameter parsers. `what` names the parameter in messages. */
-/* Decimal integer in [min, max], digits only (no sign, no spaces, no hex). */
-int gt_param_u64(const char *s, const char *what, uint64_t min, uint64_t max, uint64_t *out, gt_err *err);
+/* Decimal integers: gt_parse_u64 (base/num.h), the one parser every route
+ * and command uses. */
 /* 32-byte hash: "0x"+64 hex, or "sha256:"+64 hex when allow_sha256_prefix. */
 int gt_param_hash(const char *s, const char *what, int allow_sha256_prefix, uint8_t out[32], gt_err *err);
 /* Ethereum address (EIP-55 checked when mixed case). */

@@ -51,3 +51,12 @@ char *gt_amount_format(uint64_t units, char *out) {
     snprintf(out, GT_AMOUNT_STR_MAX, "%llu.%s", (unsigned long long)whole, f);
     return out;
 }
+
+/* "1.5 GOT": gt_amount_format and the symbol; the symbol is short enough
+ * that the largest amount fits (asserted by the size check below). */
+const char *gt_amount_tokens(uint64_t units, char out[GT_AMOUNT_TOKENS_MAX]) {
+    _Static_assert(GT_AMOUNT_STR_MAX + sizeof GT_AMOUNT_SYMBOL <= GT_AMOUNT_TOKENS_MAX, "tokens buffer too small");
+    char t[GT_AMOUNT_STR_MAX];
+    snprintf(out, GT_AMOUNT_TOKENS_MAX, "%s %s", gt_amount_format(units, t), GT_AMOUNT_SYMBOL);
+    return out;
+}

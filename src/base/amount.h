@@ -19,6 +19,14 @@ int gt_amount_parse(const char *s, uint64_t *units, gt_err *err);
  * out must hold GT_AMOUNT_STR_MAX bytes. Returns out. */
 char *gt_amount_format(uint64_t units, char *out);
 
+/* Amounts as people read them: tokens with up to 6 decimals and the token's
+ * symbol ("1.5 GOT"). Machine output (--json, the API) carries base units as
+ * decimal strings ("1500000") instead. out must hold GT_AMOUNT_TOKENS_MAX
+ * bytes. Returns out. */
+#define GT_AMOUNT_SYMBOL "GOT"
+#define GT_AMOUNT_TOKENS_MAX 40
+const char *gt_amount_tokens(uint64_t units, char out[GT_AMOUNT_TOKENS_MAX]);
+
 /* Checked arithmetic: 0 or GT_EOVERFLOW. */
 static inline int gt_add_u64(uint64_t a, uint64_t b, uint64_t *out) {
     return __builtin_add_overflow(a, b, out) ? GT_EOVERFLOW : 0;

@@ -1,7 +1,9 @@
 /* json.c: checked JSON helpers (see json.h). */
 #include "base/json.h"
+#include "base/amount.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,3 +97,17 @@ int gt_json_get_bool(const json_t *obj, const char *field, int *out, gt_err *err
 }
 
 char *gt_json_dump(const json_t *v) { return json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS); }
+
+const char *gt_json_tokens(const json_t *o, const char *field, char *out) {
+    uint64_t units;
+    gt_err err = {0};
+    if (!json_is_string(json_object_get(o, field)) || gt_json_get_u64(o, field, &units, &err))
+        return snprintf(out, GT_AMOUNT_TOKENS_MAX, "-"), out;
+    return gt_amount_tokens(units, out);
+}
+
+json_t *gt_json_units(uint64_t units) {
+    char s[24];
+    snprintf(s, sizeof s, "%llu", (unsigned long long)units);
+    return json_string(s);
+}

@@ -24,6 +24,15 @@ int gt_json_only_fields(const json_t *obj, const char *const *allowed, const cha
 int gt_json_get_str(const json_t *obj, const char *field, size_t max_len, const char **out,
                     gt_err *err);
 int gt_json_get_u64(const json_t *obj, const char *field, uint64_t *out, gt_err *err);
+
+/* The amount in field of an API object (base units as a decimal string) as
+ * gt_amount_tokens writes it ("1.5 GOT"), or "-" when absent or not an
+ * amount. out must hold GT_AMOUNT_TOKENS_MAX (40) bytes. Returns out. */
+const char *gt_json_tokens(const json_t *o, const char *field, char *out);
+
+/* A base-unit amount as a JSON decimal string ("1500000"), as the API writes
+ * amounts. NULL when out of memory. */
+json_t *gt_json_units(uint64_t units);
 int gt_json_get_bool(const json_t *obj, const char *field, int *out, gt_err *err);
 
 /* Serialises compactly with sorted keys (stable bytes for hashing and tests).

@@ -32,19 +32,43 @@ void gt_cli_register(const gt_cli_cmd *cmd);
  * in the message ("--bounty", "AMOUNT"); a negative one is told as such. */
 int gt_cli_amount(const char *what, const char *s, uint64_t *out, gt_err *err);
 
-/* Amounts as people read them: tokens with up to 6 decimals and the token's
- * symbol ("1.5 GOT"). Machine output (--json, the API) carries base units as
- * decimal strings ("1500000") instead. */
-#define GT_CLI_TOKEN_SYMBOL "GOT"
-#define GT_CLI_TOKENS_MAX 40
-const char *gt_cli_tokens(uint64_t units, char out[GT_CLI_TOKENS_MAX]);
+/* Parses a whole number given on the command line of cmd in [lo, hi] with
+ * gt_parse_u64 (base/num.h; digits only, so "", "-1" and "1e3" are refused
+ * like "abc"): 0, or the usage error's exit code after telling it
+ * ("--rounds: expected an integer 1..20, got \"x\""). */
+int gt_cli_u64(const char *cmd, const char *what, const char *s, uint64_t lo, uint64_t hi, uint64_t *out);
 
-/* The amount in field of an API object (base units) as gt_cli_tokens, or
- * "-" when absent or not an amount. */
-const char *gt_cli_json_tokens(const json_t *o, const char *field, char out[GT_CLI_TOKENS_MAX]);
+/* One option of a command, for gt_cli_parse (cli_opt.c). dest: an int set
+ * to 1 (FLAG), a const char * pointing into argv (STR), a uint64_t in
+ * [lo, hi] (U64), base units of a token amount (AMOUNT, gt_cli_amount), or
+ * an array of hi const char * filled in order (LIST, a repeatable option;
+ * *given counts them). given, when not NULL, is set to 1 when the option
+ * appears. A table ends with a NULL name. */
+typedef enum { GT_CLI_OPT_FLAG, GT_CLI_OPT_STR, GT_CLI_OPT_U64, GT_CLI_OPT_AMOUNT, GT_CLI_OPT_LIST } gt_cli_opt_kind;
+typedef struct gt_cli_opt {
+    const char *name;  /* "--rounds" */
+    const char *alias; /* "-n", or NULL */
+    gt_cli_opt_kind kind;
+    void *dest;
+    uint64_t lo, hi;
+    int *given;
+} gt_cli_opt;
 
-/* A base-unit amount as a JSON decimal string, as the API writes amounts. */
-json_t *gt_cli_json_units(uint64_t units);
+/* Parses argv[from..] against opts: "--name value" or "--name=value", the
+ * names exactly (no prefixes); -h/--help prints usage on stdout (unless the
+ * table has its own --help entry, e.g. a flag read later); up to
+ * max_pos positional arguments go to pos[] (*n_pos of them), one more is a
+ * usage error. Returns -1 when the command should go on, else its exit code
+ * (0 after --help, 2 after a usage error, told on stderr). */
+int gt_cli_parse(const char *cmd, int argc, char **argv, int from, const gt_cli_opt *opts, const char **pos,
+                 int max_pos, int *n_pos, void (*usage)(FILE *));
+/* The same for a command whose usage is text. */
+int gt_cli_parse_text(const char *cmd, int argc, char **argv, int from, const gt_cli_opt *opts, const char **pos,
+                      int max_pos, int *n_pos, const char *usage_text);
+
+/* Amounts as people read them ("1.5 GOT") and as machines do ("1500000"):
+ * gt_amount_tokens (base/amount.h), gt_json_tokens and gt_json_units
+ * (base/json.h). */
 
 /* Exit codes of every command (documented in `gotong --help`). */
 #define GT_CLI_EXIT_OK 0

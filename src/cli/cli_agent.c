@@ -10,6 +10,7 @@
 #include "agent/agent.h"
 #include "base/alloc.h"
 #include "base/amount.h"
+#include "base/json.h"
 #include "base/limits.h"
 #include "base/progress.h"
 #include "cli/cli.h"
@@ -78,14 +79,9 @@ static int parse_roles(const char *s, int *out) {
     return 0;
 }
 
+/* An integer option of `gotong agent` in [lo, hi] (gt_cli_u64). */
 static int parse_u64(const char *name, const char *v, uint64_t lo, uint64_t hi, uint64_t *out) {
-    char *end;
-    unsigned long long x = strtoull(v, &end, 10);
-    if (!*v || *end || v[0] == '-' || x < lo || x > hi)
-        return gt_cli_usage_error("agent", "%s: expected an integer %llu..%llu, got \"%s\"", name,
-                                  (unsigned long long)lo, (unsigned long long)hi, v);
-    *out = x;
-    return 0;
+    return gt_cli_u64("agent", name, v, lo, hi, out);
 }
 
 static void log_line(void *arg, const char *name, const char *line) {
@@ -223,10 +219,10 @@ static int cmd_agent_register(agent_opts *o) {
     if (!rc && o->json) {
         rc = gt_cli_json_out(json_incref(card)) ? GT_EIO : 0;
     } else if (!rc) {
-        char p[GT_CLI_TOKENS_MAX], st[GT_CLI_TOKENS_MAX];
+        char p[GT_AMOUNT_TOKENS_MAX], st[GT_AMOUNT_TOKENS_MAX];
         printf("agent %s registered as \"%s\": skills %s, price %s%s%s%s%s\n", as, card_name, o->skills,
-               gt_cli_json_tokens(card, "price", p), o->cfg.endpoint ? ", endpoint " : "", o->cfg.endpoint ? o->cfg.endpoint : "",
-               o->have_stake ? "; staked " : "", o->have_stake ? gt_cli_tokens(o->stake_units, st) : "");
+               gt_json_tokens(card, "price", p), o->cfg.endpoint ? ", endpoint " : "", o->cfg.endpoint ? o->cfg.endpoint : "",
+               o->have_stake ? "; staked " : "", o->have_stake ? gt_amount_tokens(o->stake_units, st) : "");
     }
     json_decref(card);
     gt_free((void *)o->cfg.datasets_dir);

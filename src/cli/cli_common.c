@@ -15,6 +15,7 @@
 #include "base/json.h"
 #include "base/file.h"
 #include "base/limits.h"
+#include "base/num.h"
 #include "cli/cli.h"
 #include "crypto/addr.h"
 #include "crypto/keystore.h"
@@ -301,22 +302,8 @@ int gt_cli_amount(const char *what, const char *s, uint64_t *out, gt_err *err) {
     return 0;
 }
 
-const char *gt_cli_tokens(uint64_t units, char out[GT_CLI_TOKENS_MAX]) {
-    char t[GT_AMOUNT_STR_MAX];
-    snprintf(out, GT_CLI_TOKENS_MAX, "%s %s", gt_amount_format(units, t), GT_CLI_TOKEN_SYMBOL);
-    return out;
-}
-
-const char *gt_cli_json_tokens(const json_t *o, const char *field, char out[GT_CLI_TOKENS_MAX]) {
-    uint64_t units;
+int gt_cli_u64(const char *cmd, const char *what, const char *s, uint64_t lo, uint64_t hi, uint64_t *out) {
     gt_err err = {0};
-    if (!json_is_string(json_object_get(o, field)) || gt_json_get_u64(o, field, &units, &err))
-        return snprintf(out, GT_CLI_TOKENS_MAX, "-"), out;
-    return gt_cli_tokens(units, out);
-}
-
-json_t *gt_cli_json_units(uint64_t units) {
-    char s[24];
-    snprintf(s, sizeof s, "%llu", (unsigned long long)units);
-    return json_string(s);
+    if (gt_parse_u64(s, what, lo, hi, out, &err)) return gt_cli_usage_error(cmd, "%s", err.msg);
+    return 0;
 }

@@ -66,39 +66,32 @@ typedef struct data_opts {
     int n_pos;
 } data_opts;
 
+#define DATA_MAX_BATCHES 1000000 /* --batches at most */
+
+/* Reads argv[from..] into o (gt_cli_parse): up to four positional
+ * arguments; --help is only noted (the caller prints the usage). Returns 0,
+ * or the exit code of a usage error. */
 static int parse_opts(int argc, char **argv, int from, data_opts *o) {
     memset(o, 0, sizeof *o);
-    o->batches = 1, o->threads = gt_cpu_count();
-    for (int i = from; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--json")) { o->json = 1; continue; }
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { o->help = 1; continue; }
-        if (a[0] != '-') {
-            if (o->n_pos == 4) return gt_cli_usage_error("data", "too many arguments");
-            o->pos[o->n_pos++] = a;
-            continue;
-        }
-        if (!v) return gt_cli_missing_value("data", a, usage);
-        char *end;
-        if (!strcmp(a, "--home")) o->home_opt = v;
-        else if (!strcmp(a, "-m") || !strcmp(a, "--model")) o->model = v;
-        else if (!strcmp(a, "--judge")) o->judge = v;
-        else if (!strcmp(a, "--node")) o->node = v;
-        else if (!strcmp(a, "--from")) o->from = v;
-        else if (!strcmp(a, "--password-file")) o->password_file = v;
-        else if (!strcmp(a, "--validator")) o->validator = v;
-        else if (!strcmp(a, "--fee")) o->fee = v;
-        else if (!strcmp(a, "-o") || !strcmp(a, "--output")) o->out = v;
-        else if (!strcmp(a, "--batches")) {
-            o->batches = strtol(v, &end, 10);
-            if (*end || o->batches < 1 || o->batches > 1000000) return gt_cli_usage_error("data", "--batches %s: expected 1..1000000", v);
-        } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
-            o->threads = strtol(v, &end, 10);
-            if (*end || o->threads < 1 || o->threads > GT_POOL_MAX_THREADS)
-                return gt_cli_usage_error("data", "--threads %s: expected 1..%d", v, GT_POOL_MAX_THREADS);
-        } else return gt_cli_unknown_option("data", a, usage);
-        i++;
-    }
+    uint64_t batches = 1, threads = (uint64_t)gt_cpu_count();
+    const gt_cli_opt opts[] = {
+        {"--home", NULL, GT_CLI_OPT_STR, &o->home_opt, 0, 0, NULL},
+        {"--model", "-m", GT_CLI_OPT_STR, &o->model, 0, 0, NULL},
+        {"--judge", NULL, GT_CLI_OPT_STR, &o->judge, 0, 0, NULL},
+        {"--node", NULL, GT_CLI_OPT_STR, &o->node, 0, 0, NULL},
+        {"--from", NULL, GT_CLI_OPT_STR, &o->from, 0, 0, NULL},
+        {"--password-file", NULL, GT_CLI_OPT_STR, &o->password_file, 0, 0, NULL},
+        {"--validator", NULL, GT_CLI_OPT_STR, &o->validator, 0, 0, NULL},
+        {"--fee", NULL, GT_CLI_OPT_STR, &o->fee, 0, 0, NULL},
+        {"--output", "-o", GT_CLI_OPT_STR, &o->out, 0, 0, NULL},
+        {"--batches", NULL, GT_CLI_OPT_U64, &batches, 1, DATA_MAX_BATCHES, NULL},
+        {"--threads", "-t", GT_CLI_OPT_U64, &threads, 1, GT_POOL_MAX_THREADS, NULL},
+        {"--json", NULL, GT_CLI_OPT_FLAG, &o->json, 0, 0, NULL},
+        {"--help", "-h", GT_CLI_OPT_FLAG, &o->help, 0, 0, NULL},
+        {NULL, NULL, 0, NULL, 0, 0, NULL}};
+    int rc = gt_cli_parse("data", argc, argv, from, opts, o->pos, 4, &o->n_pos, usage);
+    if (rc >= 0) return rc ? rc : GT_CLI_EXIT_USAGE; /* 0 here would be a help the table takes itself */
+    o->batches = (long)batches, o->threads = (long)threads;
     gt_err err = {0};
     if (gt_cli_home(o->home_opt, o->home, sizeof o->home, &err)) return gt_cli_fail(&err);
     return 0;

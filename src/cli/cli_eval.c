@@ -111,13 +111,6 @@ static int cmd_eval_leaderboard(int argc, char **argv) {
     return 0;
 }
 
-static long parse_long(const char *s, long lo, long hi) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    return errno || end == s || *end || v < lo || v > hi ? -1 : v;
-}
-
 static void on_progress(void *arg, size_t done, size_t total) {
     (void)total;
     gt_progress_update(arg, done);
@@ -125,29 +118,20 @@ static void on_progress(void *arg, size_t done, size_t total) {
 
 static int cmd_eval_run(int argc, char **argv) {
     const char *model = NULL, *bench = NULL, *out = NULL;
-    long threads = gt_cpu_count(), limit = 0, n_ctx = 0;
-    int json = 0;
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout), 0;
-        if (!strcmp(a, "--json")) { json = 1; continue; }
-        if (!v) return gt_cli_missing_value("eval", a, usage);
-        if (!strcmp(a, "-m") || !strcmp(a, "--model")) model = v;
-        else if (!strcmp(a, "--bench")) bench = v;
-        else if (!strcmp(a, "-o") || !strcmp(a, "--output")) out = v;
-        else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
-            if ((threads = parse_long(v, 1, GT_POOL_MAX_THREADS)) < 0)
-                return gt_cli_usage_error("eval", "--threads %s: expected 1..%d", v, GT_POOL_MAX_THREADS);
-        } else if (!strcmp(a, "--limit")) {
-            if ((limit = parse_long(v, 1, GT_BENCH_MAX_ITEMS)) < 0)
-                return gt_cli_usage_error("eval", "--limit %s: expected 1..%d", v, GT_BENCH_MAX_ITEMS);
-        } else if (!strcmp(a, "--ctx")) {
-            if ((n_ctx = parse_long(v, 16, 1 << 20)) < 0) return gt_cli_usage_error("eval", "--ctx %s: expected 16..1048576", v);
-        } else if (!strcmp(a, "--home")) {
-            /* no home is used here; accepted as everywhere */
-        } else return gt_cli_unknown_option("eval", a, usage);
-        i++;
-    }
+    uint64_t threads = (uint64_t)gt_cpu_count(), limit = 0, n_ctx = 0;
+    const char *home = NULL; /* no home is used here; accepted as everywhere */
+    int rc, json = 0;
+    const gt_cli_opt opts[] = {
+        {"--model", "-m", GT_CLI_OPT_STR, &model, 0, 0, NULL},
+        {"--bench", NULL, GT_CLI_OPT_STR, &bench, 0, 0, NULL},
+        {"--output", "-o", GT_CLI_OPT_STR, &out, 0, 0, NULL},
+        {"--threads", "-t", GT_CLI_OPT_U64, &threads, 1, GT_POOL_MAX_THREADS, NULL},
+        {"--limit", NULL, GT_CLI_OPT_U64, &limit, 1, GT_BENCH_MAX_ITEMS, NULL},
+        {"--ctx", NULL, GT_CLI_OPT_U64, &n_ctx, 16, 1 << 20, NULL},
+        {"--home", NULL, GT_CLI_OPT_STR, &home, 0, 0, NULL},
+        {"--json", NULL, GT_CLI_OPT_FLAG, &json, 0, 0, NULL},
+        {NULL, NULL, 0, NULL, 0, 0, NULL}};
+    if ((rc = gt_cli_parse("eval", argc, argv, 2, opts, NULL, 0, NULL, usage)) >= 0) return rc;
     if (!model) return gt_cli_usage_error("eval", "no model: give -m MODEL.gguf");
     if (!bench) return gt_cli_usage_error("eval", "no benchmark: give --bench NAME|FILE");
     gt_err err = {0};
@@ -160,7 +144,7 @@ static int cmd_eval_run(int argc, char **argv) {
     gt_progress pr;
     size_t total = limit && (size_t)limit < b->n_items ? (size_t)limit : b->n_items;
     gt_progress_start(&pr, b->name, total);
-    int rc = gt_eval_run(b, l, (size_t)limit, on_progress, &pr, &res, &sum, &err);
+    rc = gt_eval_run(b, l, (size_t)limit, on_progress, &pr, &res, &sum, &err);
     gt_progress_finish(&pr);
     if (rc) goto fail;
     if (out && gt_file_write_atomic(out, res.data, res.len, 0644, &err)) goto fail;

@@ -271,20 +271,17 @@ static int cmd_init(int argc, char **argv) {
     common_opts o = {0};
     gt_genesis g = {.chain_id = 0, .unbonding_blocks = GT_DEFAULT_UNBONDING_BLOCKS};
     optind = 1;
-    int c;
-    char *end;
+    int c, rc;
     opterr = 0; /* our own messages, naming the closest option */
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case OPT_HOME: o.home = optarg; break;
         case OPT_PASSWORD_FILE: o.password_file = optarg; break;
         case OPT_CHAIN_ID:
-            g.chain_id = strtoull(optarg, &end, 10);
-            if (*end || !g.chain_id) return gt_cli_usage_error("init", "--chain-id must be a positive integer");
+            if ((rc = gt_cli_u64("init", "--chain-id", optarg, 1, UINT64_MAX, &g.chain_id))) return rc;
             break;
         case OPT_UNBONDING:
-            g.unbonding_blocks = strtoull(optarg, &end, 10);
-            if (*end) return gt_cli_usage_error("init", "--unbonding-blocks must be an integer");
+            if ((rc = gt_cli_u64("init", "--unbonding-blocks", optarg, 0, UINT64_MAX, &g.unbonding_blocks))) return rc;
             break;
         case OPT_LIGHT: o.light = 1; break;
         case OPT_JSON: o.json = 1; break;
@@ -306,7 +303,7 @@ static int cmd_init(int argc, char **argv) {
     gt_key key;
     char key_path[4400];
     gt_kdf_params light = {4096, 8, 1};
-    int rc = gt_key_generate(&key, &err);
+    rc = gt_key_generate(&key, &err);
     if (!rc) rc = gt_keystore_save(o.home_path, &key, pw, o.light ? &light : NULL, key_path, sizeof key_path, &err);
     memset(pw, 0, sizeof pw);
     if (!rc) gt_key_address(&key, &g.authority);
@@ -356,16 +353,16 @@ static int cmd_balance(int argc, char **argv) {
     for (size_t i = 0; i < n; i++) {
         gt_account a;
         if (gt_ledger_account(l, &addrs[i], &a, &err)) { rc = gt_cli_fail(&err); break; }
-        char as[43], b[GT_CLI_TOKENS_MAX], s[GT_CLI_TOKENS_MAX], lk[GT_CLI_TOKENS_MAX], u[GT_CLI_TOKENS_MAX];
+        char as[43], b[GT_AMOUNT_TOKENS_MAX], s[GT_AMOUNT_TOKENS_MAX], lk[GT_AMOUNT_TOKENS_MAX], u[GT_AMOUNT_TOKENS_MAX];
         gt_addr_to_str(&addrs[i], as);
         if (o.json) { /* as GET /v1/accounts: base units, decimal strings */
             json_array_append_new(arr, json_pack("{s:s,s:o,s:o,s:o,s:o,s:I}", "address", as, "balance",
-                                                 gt_cli_json_units(a.balance), "staked", gt_cli_json_units(a.staked),
-                                                 "locked", gt_cli_json_units(a.locked), "unbonding",
-                                                 gt_cli_json_units(a.unbonding), "nonce", (json_int_t)a.nonce));
+                                                 gt_json_units(a.balance), "staked", gt_json_units(a.staked),
+                                                 "locked", gt_json_units(a.locked), "unbonding",
+                                                 gt_json_units(a.unbonding), "nonce", (json_int_t)a.nonce));
         } else {
-            gt_cli_tokens(a.balance, b), gt_cli_tokens(a.staked, s);
-            gt_cli_tokens(a.locked, lk), gt_cli_tokens(a.unbonding, u);
+            gt_amount_tokens(a.balance, b), gt_amount_tokens(a.staked, s);
+            gt_amount_tokens(a.locked, lk), gt_amount_tokens(a.unbonding, u);
             printf("%s  balance %s  staked %s  escrow %s  unbonding %s  nonce %llu\n", as, b, s, lk, u,
                    (unsigned long long)a.nonce);
         }

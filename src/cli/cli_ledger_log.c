@@ -136,15 +136,18 @@ static int cmd_ledger(int argc, char **argv) {
     int json = 0;
     uint64_t from = 0, to = UINT64_MAX;
     optind = 1;
-    int c;
-    char *end;
+    int c, rc;
     opterr = 0; /* our own messages, naming the closest option */
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case O_HOME: home = optarg; break;
         case O_JSON: json = 1; break;
-        case O_FROM: from = strtoull(optarg, &end, 10); if (*end) return gt_cli_usage_error("ledger", "--from takes a block height"); break;
-        case O_TO: to = strtoull(optarg, &end, 10); if (*end) return gt_cli_usage_error("ledger", "--to takes a block height"); break;
+        case O_FROM:
+            if ((rc = gt_cli_u64("ledger", "--from (a block height)", optarg, 0, INT64_MAX, &from))) return rc;
+            break;
+        case O_TO:
+            if ((rc = gt_cli_u64("ledger", "--to (a block height)", optarg, 0, INT64_MAX, &to))) return rc;
+            break;
         case 'h': case O_HELP: printf("%s", ledger_usage); return 0;
         case ':': return gt_cli_usage_error("ledger", "%s needs a value", argv[optind - 1]);
         default: return gt_cli_unknown_option_text("ledger", argv[optind - 1], ledger_usage);
@@ -161,7 +164,7 @@ static int cmd_ledger(int argc, char **argv) {
         gt_verify_report rep;
         gt_progress p;
         gt_progress_start(&p, "verify", 0);
-        int rc = gt_ledger_verify(db, &rep, verify_progress, &p, &err);
+        rc = gt_ledger_verify(db, &rep, verify_progress, &p, &err);
         gt_progress_finish(&p);
         if (rc) {
             if (json) printf("{\"ok\":false,\"error\":\"%s\"}\n", gt_err_name(rc));
@@ -205,7 +208,7 @@ static int cmd_ledger(int argc, char **argv) {
     }
     gt_ledger *l;
     if (gt_ledger_open(db, GT_LEDGER_READONLY, &l, &err)) return gt_cli_fail(&err);
-    int rc = 0;
+    rc = 0;
     gt_block head;
     if (gt_ledger_head(l, &head, &err)) { rc = gt_cli_fail(&err); goto out; }
     if (!strcmp(sub, "head")) {

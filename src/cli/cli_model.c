@@ -293,16 +293,10 @@ static int add_rand(rand_list *L, const char *name, uint64_t d0, uint64_t d1, ui
 
 /* Parses an unsigned integer option value in [lo, hi]. */
 static int parse_u32(const char *opt, const char *v, uint32_t lo, uint32_t hi, uint32_t *out) {
-    char *end;
-    errno = 0;
-    unsigned long long x = v ? strtoull(v, &end, 10) : 0;
-    if (!v || !*v || *end || errno || v[0] == '-' || x < lo || x > hi) {
-        fprintf(stderr, "error: %s expects an integer in %u..%u, got \"%s\"; see gotong model "
-                        "random --help\n", opt, lo, hi, v ? v : "");
-        return 2;
-    }
-    *out = (uint32_t)x;
-    return 0;
+    uint64_t x;
+    int rc = gt_cli_u64("model", opt, v, lo, hi, &x);
+    if (!rc) *out = (uint32_t)x;
+    return rc;
 }
 
 static void usage_random(FILE *f) {

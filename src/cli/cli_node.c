@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "base/num.h"
 #include "api/route.h"
 #include "base/log.h"
 #include "cli/cli.h"
@@ -41,7 +42,7 @@ static void usage(FILE *f) {
 /* Parses an option's integer value in [min, max]. */
 static int opt_u64(const char *s, const char *name, uint64_t min, uint64_t max, uint64_t *out) {
     gt_err err = {0};
-    if (gt_param_u64(s, name, min, max, out, &err)) return gt_cli_usage_error("node", "%s", err.msg);
+    if (gt_parse_u64(s, name, min, max, out, &err)) return gt_cli_usage_error("node", "%s", err.msg);
     return 0;
 }
 

@@ -23,6 +23,7 @@
 #include "infer/tokenizer.h"
 
 #define RUN_MAX_PREDICT 1000000
+#define RUN_MAX_TOP_K 100000 /* --top-k at most */
 #define RUN_MAX_TOP_LOGITS 100
 
 static void usage(FILE *f) {
@@ -45,16 +46,6 @@ static void usage(FILE *f) {
             "  -c, --ctx N           context positions (default min(model, 2048))\n"
             "  --json                print one JSON object instead of streaming\n"
             "  --top-logits K        with --json: the top K logits before each token\n");
-}
-
-/* Parses a whole decimal integer in [lo, hi]. */
-static int parse_int(const char *s, long lo, long hi, long *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) return -1;
-    *out = v;
-    return 0;
 }
 
 static int parse_float(const char *s, float *out) {
@@ -141,7 +132,8 @@ typedef struct run_opts {
 /* Parses one option that takes a value into o (or rs); returns 0, or the
  * exit code of a usage error. */
 static int parse_run_value(const char *a, const char *val, run_opts *o, run_state *rs) {
-    long v;
+    uint64_t v;
+    int rc;
     gt_sampler_params *sp = &o->gp.sampling;
     if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
         o->model_path = val;
@@ -152,13 +144,12 @@ static int parse_run_value(const char *a, const char *val, run_opts *o, run_stat
         o->prompt = NULL;
         o->prompt_file = val;
     } else if (!strcmp(a, "-n") || !strcmp(a, "--n-predict")) {
-        if (parse_int(val, 0, RUN_MAX_PREDICT, &v))
-            return gt_cli_usage_error("run", "-n %s: expected a count 0..%d", val, RUN_MAX_PREDICT);
+        if ((rc = gt_cli_u64("run", "-n", val, 0, RUN_MAX_PREDICT, &v))) return rc;
         o->gp.n_predict = (int)v;
     } else if (!strcmp(a, "--temp")) {
         if (parse_float(val, &sp->temp)) return gt_cli_usage_error("run", "--temp %s: expected a number", val);
     } else if (!strcmp(a, "--top-k")) {
-        if (parse_int(val, 0, 100000, &v)) return gt_cli_usage_error("run", "--top-k %s: expected 0..100000", val);
+        if ((rc = gt_cli_u64("run", "--top-k", val, 0, RUN_MAX_TOP_K, &v))) return rc;
         sp->top_k = (int)v;
     } else if (!strcmp(a, "--top-p")) {
         if (parse_float(val, &sp->top_p)) return gt_cli_usage_error("run", "--top-p %s: expected a number", val);
@@ -168,21 +159,16 @@ static int parse_run_value(const char *a, const char *val, run_opts *o, run_stat
         if (parse_float(val, &sp->repeat_penalty))
             return gt_cli_usage_error("run", "--repeat-penalty %s: expected a number", val);
     } else if (!strcmp(a, "--seed")) {
-        char *end;
-        errno = 0;
-        unsigned long long x = strtoull(val, &end, 10);
-        if (errno || end == val || *end || val[0] == '-')
-            return gt_cli_usage_error("run", "--seed %s: expected an unsigned integer", val);
-        sp->seed = x;
+        if ((rc = gt_cli_u64("run", "--seed", val, 0, UINT64_MAX, &v))) return rc;
+        sp->seed = v;
     } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
-        if (parse_int(val, 1, GT_POOL_MAX_THREADS, &o->threads))
-            return gt_cli_usage_error("run", "--threads %s: expected 1..%d", val, GT_POOL_MAX_THREADS);
+        if ((rc = gt_cli_u64("run", "--threads", val, 1, GT_POOL_MAX_THREADS, &v))) return rc;
+        o->threads = (long)v;
     } else if (!strcmp(a, "-c") || !strcmp(a, "--ctx")) {
-        if (parse_int(val, 1, GT_CTX_MAX_POSITIONS, &o->n_ctx))
-            return gt_cli_usage_error("run", "--ctx %s: expected 1..%d", val, GT_CTX_MAX_POSITIONS);
+        if ((rc = gt_cli_u64("run", "--ctx", val, 1, GT_CTX_MAX_POSITIONS, &v))) return rc;
+        o->n_ctx = (long)v;
     } else if (!strcmp(a, "--top-logits")) {
-        if (parse_int(val, 0, RUN_MAX_TOP_LOGITS, &v))
-            return gt_cli_usage_error("run", "--top-logits %s: expected 0..%d", val, RUN_MAX_TOP_LOGITS);
+        if ((rc = gt_cli_u64("run", "--top-logits", val, 0, RUN_MAX_TOP_LOGITS, &v))) return rc;
         rs->top_logits = (int)v;
     } else {
         return gt_cli_unknown_option("run", a, usage);

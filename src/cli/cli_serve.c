@@ -47,7 +47,7 @@ enum { OPT_LISTEN = 256, OPT_THREADS, OPT_CTX, OPT_ALIAS, OPT_QUIET, OPT_HELP };
 static int opt_int(const char *s, const char *what, uint64_t lo, uint64_t hi, int *out) {
     gt_err err = {0};
     uint64_t v;
-    if (gt_param_u64(s, what, lo, hi, &v, &err)) return gt_cli_usage_error("serve", "%s", err.msg);
+    if (gt_parse_u64(s, what, lo, hi, &v, &err)) return gt_cli_usage_error("serve", "%s", err.msg);
     *out = (int)v;
     return 0;
 }

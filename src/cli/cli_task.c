@@ -12,6 +12,7 @@
 #include "agent/skill_complete.h"
 #include "base/alloc.h"
 #include "base/amount.h"
+#include "base/json.h"
 #include "base/file.h"
 #include "base/hex.h"
 #include "base/limits.h"
@@ -53,74 +54,50 @@ static const char *usage_text =
     "  --password-file FILE, --node URL, --json\n"
     "amounts are tokens (\"1.5\"); a spec/result/reason is uploaded as a blob and cited by its sha256.\n";
 
-/* Parses an amount or a count option. */
-static int opt_amount(const char *name, const char *v, uint64_t *out) {
-    gt_err err = {0};
-    if (gt_cli_amount(name, v, out, &err)) return gt_cli_usage_error("task", "%s", err.msg);
-    return 0;
-}
-
-static int opt_count(const char *name, const char *v, uint64_t max, uint64_t *out) {
-    char *end;
-    unsigned long long x = strtoull(v, &end, 10);
-    if (!*v || *end || v[0] == '-' || x > max)
-        return gt_cli_usage_error("task", "%s: expected an integer 0..%llu, got \"%s\"", name, (unsigned long long)max, v);
-    *out = x;
-    return 0;
-}
-
+/* Reads argv[1..] (argv[0] is the subcommand) into o with the CLI's one
+ * option parser: at most one positional argument (the task id). Returns 0,
+ * or the exit code of a usage error. */
 static int parse(int argc, char **argv, const char *cmd, topts *o) {
     memset(o, 0, sizeof *o);
     o->limit = 20;
     o->n_predict = 16;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int rc = 0;
-        if (!strcmp(a, "--json")) { o->json = 1; continue; }
-        if (!strcmp(a, "--accept")) { o->accept = 1; continue; }
-        if (!strcmp(a, "--reject")) { o->reject = 1; continue; }
-        if (a[0] != '-') {
-            if (o->id) return gt_cli_usage_error(cmd, "unexpected argument \"%s\"", a);
-            o->id = a;
-            continue;
-        }
-        if (!v) return gt_cli_missing_value_text(cmd, a, usage_text);
-        i++;
-        if (!strcmp(a, "--home")) o->home = v;
-        else if (!strcmp(a, "--node")) o->node = v;
-        else if (!strcmp(a, "--from")) o->from = v;
-        else if (!strcmp(a, "--password-file")) o->password_file = v;
-        else if (!strcmp(a, "--kind")) o->kind = v;
-        else if (!strcmp(a, "--spec")) o->spec_file = v;
-        else if (!strcmp(a, "--model")) o->model = v;
-        else if (!strcmp(a, "--prompt")) {
-            if (o->n_prompts == TASK_MAX_PROMPTS) return gt_cli_usage_error(cmd, "at most %d --prompt", TASK_MAX_PROMPTS);
-            o->prompts[o->n_prompts++] = v;
-        } else if (!strcmp(a, "--result")) o->result_file = v;
-        else if (!strcmp(a, "--result-text")) o->result_text = v;
-        else if (!strcmp(a, "--reason")) o->reason = v;
-        else if (!strcmp(a, "--verifier")) o->verifier = v;
-        else if (!strcmp(a, "--parent")) o->parent = v;
-        else if (!strcmp(a, "--status")) o->status = v;
-        else if (!strcmp(a, "--poster")) o->poster = v;
-        else if (!strcmp(a, "--worker")) o->worker = v;
-        else if (!strcmp(a, "--skill")) o->skill = v;
-        else if (!strcmp(a, "--bounty")) { rc = opt_amount(a, v, &o->bounty); o->have_bounty = 1; }
-        else if (!strcmp(a, "--stake")) { rc = opt_amount(a, v, &o->stake); o->have_stake = 1; }
-        else if (!strcmp(a, "--fee")) rc = opt_amount(a, v, &o->fee);
-        else if (!strcmp(a, "--slots")) rc = opt_count(a, v, GT_MARKET_MAX_SLOTS, &o->slots);
-        else if (!strcmp(a, "--quorum")) rc = opt_count(a, v, GT_MARKET_MAX_QUORUM, &o->quorum);
-        else if (!strcmp(a, "--claim-blocks")) rc = opt_count(a, v, GT_MARKET_MAX_WINDOW_BLOCKS, &o->claim_blocks);
-        else if (!strcmp(a, "--submit-blocks")) rc = opt_count(a, v, GT_MARKET_MAX_WINDOW_BLOCKS, &o->submit_blocks);
-        else if (!strcmp(a, "--verify-blocks")) rc = opt_count(a, v, GT_MARKET_MAX_WINDOW_BLOCKS, &o->verify_blocks);
-        else if (!strcmp(a, "--slot")) { rc = opt_count(a, v, GT_MARKET_MAX_SLOTS - 1, &o->slot); o->have_slot = 1; }
-        else if (!strcmp(a, "--score")) rc = opt_count(a, v, GT_MARKET_SCORE_MAX, &o->score);
-        else if (!strcmp(a, "--limit")) rc = opt_count(a, v, GT_MARKET_PAGE_MAX, &o->limit);
-        else if (!strcmp(a, "--n-predict")) rc = opt_count(a, v, GT_AGENT_MAX_PREDICT, &o->n_predict);
-        else return gt_cli_unknown_option_text(cmd, a, usage_text);
-        if (rc) return rc;
-    }
-    return 0;
+    const uint64_t W = GT_MARKET_MAX_WINDOW_BLOCKS;
+    const gt_cli_opt opts[] = {
+        {"--json", NULL, GT_CLI_OPT_FLAG, &o->json, 0, 0, NULL},
+        {"--accept", NULL, GT_CLI_OPT_FLAG, &o->accept, 0, 0, NULL},
+        {"--reject", NULL, GT_CLI_OPT_FLAG, &o->reject, 0, 0, NULL},
+        {"--home", NULL, GT_CLI_OPT_STR, &o->home, 0, 0, NULL},
+        {"--node", NULL, GT_CLI_OPT_STR, &o->node, 0, 0, NULL},
+        {"--from", NULL, GT_CLI_OPT_STR, &o->from, 0, 0, NULL},
+        {"--password-file", NULL, GT_CLI_OPT_STR, &o->password_file, 0, 0, NULL},
+        {"--kind", NULL, GT_CLI_OPT_STR, &o->kind, 0, 0, NULL},
+        {"--spec", NULL, GT_CLI_OPT_STR, &o->spec_file, 0, 0, NULL},
+        {"--model", NULL, GT_CLI_OPT_STR, &o->model, 0, 0, NULL},
+        {"--prompt", NULL, GT_CLI_OPT_LIST, o->prompts, 0, TASK_MAX_PROMPTS, &o->n_prompts},
+        {"--result", NULL, GT_CLI_OPT_STR, &o->result_file, 0, 0, NULL},
+        {"--result-text", NULL, GT_CLI_OPT_STR, &o->result_text, 0, 0, NULL},
+        {"--reason", NULL, GT_CLI_OPT_STR, &o->reason, 0, 0, NULL},
+        {"--verifier", NULL, GT_CLI_OPT_STR, &o->verifier, 0, 0, NULL},
+        {"--parent", NULL, GT_CLI_OPT_STR, &o->parent, 0, 0, NULL},
+        {"--status", NULL, GT_CLI_OPT_STR, &o->status, 0, 0, NULL},
+        {"--poster", NULL, GT_CLI_OPT_STR, &o->poster, 0, 0, NULL},
+        {"--worker", NULL, GT_CLI_OPT_STR, &o->worker, 0, 0, NULL},
+        {"--skill", NULL, GT_CLI_OPT_STR, &o->skill, 0, 0, NULL},
+        {"--bounty", NULL, GT_CLI_OPT_AMOUNT, &o->bounty, 0, 0, &o->have_bounty},
+        {"--stake", NULL, GT_CLI_OPT_AMOUNT, &o->stake, 0, 0, &o->have_stake},
+        {"--fee", NULL, GT_CLI_OPT_AMOUNT, &o->fee, 0, 0, NULL},
+        {"--slots", NULL, GT_CLI_OPT_U64, &o->slots, 0, GT_MARKET_MAX_SLOTS, NULL},
+        {"--quorum", NULL, GT_CLI_OPT_U64, &o->quorum, 0, GT_MARKET_MAX_QUORUM, NULL},
+        {"--claim-blocks", NULL, GT_CLI_OPT_U64, &o->claim_blocks, 0, W, NULL},
+        {"--submit-blocks", NULL, GT_CLI_OPT_U64, &o->submit_blocks, 0, W, NULL},
+        {"--verify-blocks", NULL, GT_CLI_OPT_U64, &o->verify_blocks, 0, W, NULL},
+        {"--slot", NULL, GT_CLI_OPT_U64, &o->slot, 0, GT_MARKET_MAX_SLOTS - 1, &o->have_slot},
+        {"--score", NULL, GT_CLI_OPT_U64, &o->score, 0, GT_MARKET_SCORE_MAX, NULL},
+        {"--limit", NULL, GT_CLI_OPT_U64, &o->limit, 0, GT_MARKET_PAGE_MAX, NULL},
+        {"--n-predict", NULL, GT_CLI_OPT_U64, &o->n_predict, 0, GT_AGENT_MAX_PREDICT, NULL},
+        {NULL, NULL, 0, NULL, 0, 0, NULL}};
+    int n_pos = 0, rc = gt_cli_parse_text(cmd, argc, argv, 1, opts, &o->id, 1, &n_pos, usage_text);
+    return rc >= 0 ? rc : 0;
 }
 
 /* The signing key: --from, else the only key in HOME/keystore. */
@@ -240,8 +217,8 @@ static int t_list(gt_client *c, const topts *o) {
         printf("%-66s %-10s %-9s %12s %12s %5s %s\n", "task", "kind", "status", "bounty", "stake", "slots", "poster");
         json_array_foreach(tasks, i, t)
             printf("%-66s %-10s %-9s %12s %12s %5lld %s\n", js(t, "id"), js(t, "kind"), js(t, "status"),
-                   gt_cli_json_tokens(t, "bounty", (char[GT_CLI_TOKENS_MAX]){0}),
-                   gt_cli_json_tokens(t, "stake", (char[GT_CLI_TOKENS_MAX]){0}),
+                   gt_json_tokens(t, "bounty", (char[GT_AMOUNT_TOKENS_MAX]){0}),
+                   gt_json_tokens(t, "stake", (char[GT_AMOUNT_TOKENS_MAX]){0}),
                    (long long)json_integer_value(json_object_get(t, "slots")), js(t, "poster"));
         if (!json_array_size(tasks)) printf("(no tasks)\n");
     }
@@ -270,10 +247,10 @@ static int t_show(gt_client *c, const topts *o) {
     }
     printf("task     %s\nkind     %s    status %s    policy %s\nposter   %s\nspec     %s\n", js(t, "id"), js(t, "kind"),
            js(t, "status"), js(t, "policy"), js(t, "poster"), js(t, "spec"));
-    char tb[GT_CLI_TOKENS_MAX], ts[GT_CLI_TOKENS_MAX], tf[GT_CLI_TOKENS_MAX], te[GT_CLI_TOKENS_MAX];
+    char tb[GT_AMOUNT_TOKENS_MAX], ts[GT_AMOUNT_TOKENS_MAX], tf[GT_AMOUNT_TOKENS_MAX], te[GT_AMOUNT_TOKENS_MAX];
     printf("terms    bounty %s, stake %s, fee %s per slot; escrow %s; expires at block %lld\n",
-           gt_cli_json_tokens(t, "bounty", tb), gt_cli_json_tokens(t, "stake", ts), gt_cli_json_tokens(t, "fee", tf),
-           gt_cli_json_tokens(t, "escrow", te), (long long)json_integer_value(json_object_get(t, "expiryHeight")));
+           gt_json_tokens(t, "bounty", tb), gt_json_tokens(t, "stake", ts), gt_json_tokens(t, "fee", tf),
+           gt_json_tokens(t, "escrow", te), (long long)json_integer_value(json_object_get(t, "expiryHeight")));
     if (json_is_string(json_object_get(t, "verifier"))) printf("verifier %s\n", js(t, "verifier"));
     if (json_is_string(json_object_get(t, "parent"))) printf("parent   %s (a subcontract)\n", js(t, "parent"));
     size_t i;
@@ -289,7 +266,7 @@ static int t_show(gt_client *c, const topts *o) {
         json_t *d = json_object_get(sl, "dispute");
         if (d)
             printf("         dispute %s: for the worker %s, against %s (stake-weighted), %zu votes\n", js(d, "outcome"),
-                   gt_cli_json_tokens(d, "acceptWeight", tb), gt_cli_json_tokens(d, "rejectWeight", ts),
+                   gt_json_tokens(d, "acceptWeight", tb), gt_json_tokens(d, "rejectWeight", ts),
                    json_array_size(json_object_get(d, "votes")));
     }
     json_t *subs = json_object_get(t, "subtasks");
@@ -430,12 +407,12 @@ static int cmd_agents(int argc, char **argv) {
                 snprintf(skills + n, sizeof skills - n, "%s%s", k ? "," : "", json_string_value(s));
             }
             printf("%-12s %-42s %-16s %12s %8lld %8lld %5lld %5lld %12s\n", js(a, "name"), js(a, "address"), skills,
-                   gt_cli_json_tokens(a, "price", (char[GT_CLI_TOKENS_MAX]){0}),
+                   gt_json_tokens(a, "price", (char[GT_AMOUNT_TOKENS_MAX]){0}),
                    (long long)json_integer_value(json_object_get(tot, "accepted")),
                    (long long)json_integer_value(json_object_get(tot, "rejected")),
                    (long long)json_integer_value(json_object_get(tot, "disputesWon")),
                    (long long)json_integer_value(json_object_get(tot, "disputesLost")),
-                   gt_cli_json_tokens(tot, "slashed", (char[GT_CLI_TOKENS_MAX]){0}));
+                   gt_json_tokens(tot, "slashed", (char[GT_AMOUNT_TOKENS_MAX]){0}));
         }
         json_decref(rep);
     }

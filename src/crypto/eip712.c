@@ -43,11 +43,6 @@ void gt_eip712_enc_uint(gt_eip712_enc *e, uint64_t v) {
     gt_keccak_update(&e->k, w, 32);
 }
 
-/* A full 256-bit word the caller already encoded (big-endian). */
-void gt_eip712_enc_uint256(gt_eip712_enc *e, const uint8_t be[32]) {
-    gt_keccak_update(&e->k, be, 32);
-}
-
 /* An address as uint160: 12 zero bytes then the 20 address bytes. */
 void gt_eip712_enc_address(gt_eip712_enc *e, const gt_addr *a) {
     uint8_t w[32] = {0};

@@ -39,7 +39,6 @@ typedef struct gt_eip712_enc {
 /* Starts a struct hash with its type hash as the first word. */
 void gt_eip712_enc_init(gt_eip712_enc *e, const uint8_t type_hash[32]);
 void gt_eip712_enc_uint(gt_eip712_enc *e, uint64_t v);            /* uint256, big-endian */
-void gt_eip712_enc_uint256(gt_eip712_enc *e, const uint8_t be[32]);
 void gt_eip712_enc_address(gt_eip712_enc *e, const gt_addr *a);    /* left-padded to 32 */
 void gt_eip712_enc_bytes32(gt_eip712_enc *e, const uint8_t b[32]); /* also a nested struct hash */
 void gt_eip712_enc_bool(gt_eip712_enc *e, int v);

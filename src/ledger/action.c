@@ -14,8 +14,8 @@
 static gt_action_kind *kinds[GT_ACTION_MAX_KINDS];
 static int n_kinds;
 
-/* The EIP-712 type name of a field type. */
-static const char *ftype_name(gt_ftype t) {
+/* See action.h. */
+const char *gt_action_ftype_name(gt_ftype t) {
     switch (t) {
     case GT_F_ADDRESS: return "address";
     case GT_F_U64: return "uint64";
@@ -43,7 +43,7 @@ int gt_action_register(gt_action_kind *kind, gt_err *err) {
     off = (size_t)n;
     for (int i = 0; i < kind->n_fields; i++) {
         n = snprintf(kind->encode_type + off, sizeof kind->encode_type - off, ",%s %s",
-                     ftype_name(kind->fields[i].type), kind->fields[i].name);
+                     gt_action_ftype_name(kind->fields[i].type), kind->fields[i].name);
         assert(n > 0 && off + (size_t)n < sizeof kind->encode_type);
         off += (size_t)n;
     }

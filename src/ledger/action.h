@@ -42,6 +42,9 @@ typedef enum gt_ftype {
     GT_F_BOOL = 5,    /* EIP-712 bool */
 } gt_ftype;
 
+/* The EIP-712 type name of a field type ("uint64"), or "?" for none. */
+const char *gt_action_ftype_name(gt_ftype t);
+
 typedef struct gt_field_def {
     const char *name;  /* JSON and EIP-712 name, camelCase */
     gt_ftype type;

@@ -470,18 +470,6 @@ int gt_state_mint(gt_tx *tx, const gt_addr *to, uint64_t amount, gt_err *err) {
     return 0;
 }
 
-int gt_state_burn(gt_tx *tx, const gt_addr *from, uint64_t amount, gt_err *err) {
-    gt_state *s = tx->state;
-    GET_ACCT(src, from);
-    if (src->a.balance < amount) return no_funds(err, from, "balance", src->a.balance, amount);
-    if (touch_acct(s, src)) return gt_err_set(err, GT_ENOMEM, "out of memory");
-    assert(s->supply >= amount);
-    src->a.balance -= amount;
-    s->supply -= amount;
-    s->supply_dirty = 1;
-    return 0;
-}
-
 int gt_state_stake(gt_tx *tx, const gt_addr *a, uint64_t amount, gt_err *err) {
     GET_ACCT(slot, a);
     if (slot->a.balance < amount) return no_funds(err, a, "balance", slot->a.balance, amount);

@@ -81,7 +81,6 @@ int gt_state_lock_get(gt_tx *tx, const uint8_t id[32], gt_lock *out, gt_err *err
 int gt_state_use_nonce(gt_tx *tx, const gt_addr *a, uint64_t nonce, gt_err *err);
 int gt_state_transfer(gt_tx *tx, const gt_addr *from, const gt_addr *to, uint64_t amount, gt_err *err);
 int gt_state_mint(gt_tx *tx, const gt_addr *to, uint64_t amount, gt_err *err);
-int gt_state_burn(gt_tx *tx, const gt_addr *from, uint64_t amount, gt_err *err);
 int gt_state_stake(gt_tx *tx, const gt_addr *a, uint64_t amount, gt_err *err);
 /* Moves amount from staked to unbonding; it returns to balance at block
  * height + tx->unbonding_blocks (see gt_state_mature_unbonding). */

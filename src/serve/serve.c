@@ -214,7 +214,7 @@ static int listen_on(const char *listen_s, gt_err *err) {
         gt_err_set(err, GT_EINVAL, "--listen: \"%s\" is not an IPv4 address such as 127.0.0.1", host);
         return -1;
     }
-    if (gt_param_u64(colon + 1, "--listen port", 0, 65535, &port, err)) return -1;
+    if (gt_parse_u64(colon + 1, "--listen port", 0, 65535, &port, err)) return -1;
     addr.sin_port = htons((uint16_t)port);
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1;
     if (fd < 0) {

@@ -5,6 +5,7 @@
 #include "../test.h"
 #include "base/alloc.h"
 #include "base/amount.h"
+#include "base/num.h"
 #include "base/buf.h"
 #include "base/file.h"
 #include "base/hex.h"
@@ -185,7 +186,42 @@ static void test_err_wrap(void) {
     CHECK_EQ_INT(wraps(NULL), GT_EFUNDS);
 }
 
+/* The one parser of whole numbers from outside: digits only, in range, no
+ * overflow; the inputs strtoull took that it must refuse ("", "-1", " 5",
+ * "+5", "0x10", one past UINT64_MAX). */
+static void test_num(void) {
+    uint64_t v = 7;
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_parse_u64("42", "n", 0, 100, &v, &err), 0);
+    CHECK_EQ_INT(v, 42);
+    CHECK_EQ_INT(gt_parse_u64("18446744073709551615", "n", 0, UINT64_MAX, &v, &err), 0);
+    CHECK(v == UINT64_MAX);
+    const char *bad[] = {"", "-1", " 5", "5 ", "+5", "0x10", "1e3", "18446744073709551616", "000000000000000000001"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        v = 7;
+        CHECK_MSG(gt_parse_u64(bad[i], "--rounds", 0, UINT64_MAX, &v, &err) == GT_EINVAL, "took \"%s\"", bad[i]);
+        CHECK_EQ_INT(v, 7); /* untouched when refused */
+    }
+    CHECK_EQ_INT(gt_parse_u64("0", "--rounds", 1, 20, &v, &err), GT_EINVAL);
+    CHECK_STR(err.msg, "--rounds: expected an integer 1..20, got \"0\"");
+    CHECK_EQ_INT(gt_parse_u64("21", "--rounds", 1, 20, &v, NULL), GT_EINVAL);
+    CHECK_EQ_INT(gt_parse_u64(NULL, "--rounds", 0, 20, &v, NULL), GT_EINVAL);
+    char t[GT_AMOUNT_TOKENS_MAX];
+    CHECK_STR(gt_amount_tokens(1500000, t), "1.5 " GT_AMOUNT_SYMBOL);
+    CHECK_STR(gt_amount_tokens(UINT64_MAX, t), "18446744073709.551615 " GT_AMOUNT_SYMBOL);
+    json_t *o = json_pack("{s:s,s:s,s:i}", "bond", "2000000", "bad", "-1", "n", 5);
+    CHECK_STR(gt_json_tokens(o, "bond", t), "2 " GT_AMOUNT_SYMBOL);
+    CHECK_STR(gt_json_tokens(o, "bad", t), "-");
+    CHECK_STR(gt_json_tokens(o, "n", t), "-");
+    CHECK_STR(gt_json_tokens(o, "absent", t), "-");
+    json_t *u = gt_json_units(UINT64_MAX);
+    CHECK_STR(json_string_value(u), "18446744073709551615");
+    json_decref(u);
+    json_decref(o);
+}
+
 int main(void) {
+    RUN(test_num);
     RUN(test_err_wrap);
     RUN(test_amount);
     RUN(test_hex);

@@ -91,6 +91,52 @@ static void test_exit_codes(void) {
     CHECK_CONTAINS(err_s, "negative");
     CHECK_EQ_INT(bare("task post --bounty -1 --stake 1 --spec x"), 2);
     CHECK_CONTAINS(err_s, "--bounty -1: amounts cannot be negative");
+    /* whole numbers: one parser (base/num.h) for every command, so "", "-1",
+     * "1e3" and a value past the range are refused alike, naming the range
+     * (strtoull took "" as 0 and "-1" as 2^64-1 in `ledger log`) */
+    const char *nums[] = {"ledger log --from ''", "ledger log --from -1", "ledger log --to 1e3",
+                          "demo --rounds 21", "demo --threads ' 2'", "run -p hi -n -1", "eval run --limit +5",
+                          "data job run x --batches 0", "init --chain-id 0", "model random --dim 0x40",
+                          "agent --threads 99999999999999999999999", "task list --limit 1.5"};
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+        CHECK_MSG(bare(nums[i]) == 2, "%s", nums[i]);
+        CHECK_MSG(strstr(err_s, ": expected an integer ") != NULL, "%s: %s", nums[i], err_s);
+    }
+    /* the table-driven parser (cli_opt.c; demo, eval run): --name=value as
+     * --name value, exact names only (getopt took the prefix --round for
+     * --rounds), a flag takes no value, positional arguments refused */
+    CHECK_EQ_INT(bare("demo --rounds=0"), 2);
+    CHECK_CONTAINS(err_s, "--rounds: expected an integer 1..20, got \"0\"");
+    CHECK_EQ_INT(bare("demo --round 2"), 2);
+    CHECK_CONTAINS(err_s, "unknown option --round (did you mean --rounds?)");
+    CHECK_EQ_INT(bare("demo --json=1"), 2);
+    CHECK_CONTAINS(err_s, "--json takes no value");
+    CHECK_EQ_INT(bare("demo extra"), 2);
+    CHECK_CONTAINS(err_s, "unexpected argument \"extra\"");
+    CHECK_EQ_INT(bare("eval run -m x.gguf --bench logic-v1 --limit=abc"), 2);
+    CHECK_CONTAINS(err_s, "--limit: expected an integer 1..");
+    CHECK_EQ_INT(bare("eval run --bench logic-v1 -t"), 2);
+    CHECK_CONTAINS(err_s, "-t needs a value");
+    CHECK_EQ_INT(bare("data job run a b c d e"), 2); /* data: four positional arguments at most */
+    CHECK_CONTAINS(err_s, "unexpected argument \"e\"");
+    CHECK_EQ_INT(bare("data job run x --batches=0"), 2);
+    CHECK_CONTAINS(err_s, "--batches: expected an integer 1..");
+    CHECK_EQ_INT(bare("data job show -h"), 0); /* data takes --help itself and prints its usage */
+    CHECK_CONTAINS(out_s, "usage: gotong data job");
+    /* task: amounts (with --name=value), a repeatable --prompt with its cap, one task id */
+    CHECK_EQ_INT(bare("task post --bounty=-1 --stake 1 --spec x"), 2);
+    CHECK_CONTAINS(err_s, "--bounty -1: amounts cannot be negative");
+    CHECK_EQ_INT(bare("task show 0x01 0x02"), 2);
+    CHECK_CONTAINS(err_s, "unexpected argument \"0x02\"");
+    char many[1024] = "task post --bounty 1 --stake 1 --model m.gguf";
+    for (int k = 0; k < 65; k++) /* one more than TASK_MAX_PROMPTS (64) */
+        snprintf(many + strlen(many), sizeof many - strlen(many), " --prompt %d", k);
+    CHECK_EQ_INT(bare(many), 2);
+    CHECK_CONTAINS(err_s, "at most 64 --prompt");
+    CHECK_EQ_INT(bare("task list --slot=x"), 2);
+    CHECK_CONTAINS(err_s, "--slot: expected an integer 0..");
+    CHECK_EQ_INT(bare("eval run --model=/nonexistent.gguf --bench=logic-v1 --limit=2"), 1); /* parsed; the file fails */
+    CHECK_CONTAINS(err_s, "/nonexistent.gguf");
     /* refused or failed: 1 */
     char args[1024];
     snprintf(args, sizeof args, "balance --home %s/nowhere", cli_tmp);

@@ -206,7 +206,7 @@ static void test_bad_arguments(void) {
     snprintf(args, sizeof args, "model random --like %s --arch llama --dim abc --layers 1 "
              "--heads 4 --ff 64 -o %s", v, tmp("x.gguf"));
     CHECK_EQ_INT(run(args), 2);
-    CHECK_CONTAINS(out_buf, "--dim expects an integer");
+    CHECK_CONTAINS(out_buf, "--dim: expected an integer 32..");
     snprintf(args, sizeof args, "model random --like %s --arch llama --dim 64 --layers 1 --heads 4 "
              "--ff 64 -o %s", tmp("missing.gguf"), tmp("x.gguf"));
     CHECK_EQ_INT(run(args), 1);

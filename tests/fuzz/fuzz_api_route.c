@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api/api_impl.h"
+#include "base/num.h"
 #include "api/route.h"
 #include "base/hex.h"
 #include "crypto/addr.h"
@@ -18,7 +19,7 @@
 /* Runs every parameter parser on p and checks what they accept round-trips. */
 static void check_params(const char *p) {
     uint64_t v;
-    if (gt_param_u64(p, "x", 0, UINT64_MAX, &v, NULL) == 0) {
+    if (gt_parse_u64(p, "x", 0, UINT64_MAX, &v, NULL) == 0) {
         /* digits only; equal to the value modulo leading zeros */
         while (p[0] == '0' && p[1]) p++;
         char back[24];

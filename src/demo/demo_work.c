@@ -1,4 +1,4 @@
-/* cli_demo_work.c: the rounds of `gotong demo` where agents do the work the
+/* demo_work.c: the rounds of `gotong demo` where agents do the work the
  * market exists for: a synthetic-data job and a model evaluation.
  *
  * Data job. ayu posts a job of 8 samples in 2 batches (one task slot each)
@@ -37,7 +37,7 @@
 #include "base/amount.h"
 #include "base/hex.h"
 #include "base/progress.h"
-#include "cli/cli_demo.h"
+#include "demo/demo_int.h"
 #include "crypto/addr.h"
 #include "market/market.h"
 #include "work/data/batch.h"
@@ -222,11 +222,6 @@ static uint64_t share(uint64_t v, uint64_t num, uint64_t den) {
     return den ? (uint64_t)((unsigned __int128)v * num / den) : 0;
 }
 
-static json_t *j_amt(uint64_t units) {
-    char s[GT_AMOUNT_STR_MAX];
-    return json_string(gt_amount_format(units, s));
-}
-
 /* One data job: its batches' verdicts, what they paid and slashed, and its
  * dataset checked against the root on the ledger. Adds to the totals. */
 static json_t *data_job(sqlite3 *db, const char *home, const json_t *task, uint64_t tot[4], int *ok, FILE *f,
@@ -252,7 +247,7 @@ static json_t *data_job(sqlite3 *db, const char *home, const json_t *task, uint6
         json_array_append_new(batches, json_pack("{s:O,s:O,s:O,s:I,s:I,s:o,s:o}", "slot", json_object_get(sl, "slot"),
                                                  "worker", json_object_get(sl, "worker"), "state",
                                                  json_object_get(sl, "state"), "accepted", (json_int_t)a, "total",
-                                                 (json_int_t)t, "paid", j_amt(p), "slashed", j_amt(s)));
+                                                 (json_int_t)t, "paid", demo_json_tokens(p), "slashed", demo_json_tokens(s)));
     }
     tot[0] += acc, tot[1] += rej, tot[2] += paid, tot[3] += slashed;
     /* The dataset: the root on the ledger, and the exported files rehashed. */
@@ -294,8 +289,8 @@ static json_t *data_job(sqlite3 *db, const char *home, const json_t *task, uint6
     }
     json_t *o = json_pack("{s:O,s:s,s:o,s:I,s:I,s:o,s:o,s:o}", "task", json_object_get(task, "id"), "job",
                           json_string_value(json_object_get(task, "spec")), "batches", batches, "samplesAccepted",
-                          (json_int_t)acc, "samplesRejected", (json_int_t)rej, "paid", j_amt(paid), "slashed",
-                          j_amt(slashed), "dataset", ds);
+                          (json_int_t)acc, "samplesRejected", (json_int_t)rej, "paid", demo_json_tokens(paid), "slashed",
+                          demo_json_tokens(slashed), "dataset", ds);
     return o;
 }
 
@@ -314,6 +309,41 @@ static void name_attesters(const demo_report *r, json_t *entries) {
     json_t *t;
     json_array_foreach(entries, i, t) {
         json_object_set_new(t, "attesterName", json_string(who(r, json_string_value(json_object_get(t, "attester")))));
+    }
+}
+
+/* The evaluations as people read them: every attestation (all), then the
+ * leaderboard proper (board), attesters named. */
+static void print_evals(FILE *f, const json_t *all, const json_t *board, uint64_t n_acc, uint64_t n_rej,
+                        uint64_t n_other) {
+    size_t i;
+    const json_t *t;
+    fprintf(f, "evaluations     %" PRIu64 " attestations: %" PRIu64 " accepted, %" PRIu64 " rejected, %" PRIu64
+               " other\n", n_acc + n_rej + n_other, n_acc, n_rej, n_other);
+    json_array_foreach(json_object_get(all, "entries"), i, t) {
+        const json_t *c = json_object_get(t, "cosigns");
+        fprintf(f, "  by %-6s %s %5.1f%% on %lld items: %s; co-signs %lld agree, %lld disagree (%lld items checked)\n",
+                json_string_value(json_object_get(t, "attesterName")), json_string_value(json_object_get(t, "bench")),
+                (double)json_integer_value(json_object_get(t, "scorePpm")) / 1e4,
+                (long long)json_integer_value(json_object_get(t, "items")),
+                json_string_value(json_object_get(t, "status")),
+                (long long)json_integer_value(json_object_get(c, "agreed")),
+                (long long)json_integer_value(json_object_get(c, "disagreed")),
+                (long long)json_integer_value(json_object_get(c, "itemsChecked")));
+    }
+    fprintf(f, "leaderboard     models ranked by attested score (rejected attestations left out):\n");
+    fprintf(f, "  %-4s %-10s %-26s %7s %6s  %-8s %s\n", "rank", "bench", "model", "score", "items", "attester",
+            "co-signs agreeing (items re-executed)");
+    json_array_foreach(json_object_get(board, "entries"), i, t) {
+        const json_t *c = json_object_get(t, "cosigns");
+        fprintf(f, "  %-4lld %-10s %-.24s… %6.1f%% %6lld  %-8s %lld (%lld)\n",
+                (long long)json_integer_value(json_object_get(t, "rank")),
+                json_string_value(json_object_get(t, "bench")), json_string_value(json_object_get(t, "model")),
+                (double)json_integer_value(json_object_get(t, "scorePpm")) / 1e4,
+                (long long)json_integer_value(json_object_get(t, "items")),
+                json_string_value(json_object_get(t, "attesterName")),
+                (long long)json_integer_value(json_object_get(c, "agreed")),
+                (long long)json_integer_value(json_object_get(c, "itemsChecked")));
     }
 }
 
@@ -360,38 +390,10 @@ int demo_work_summary(sqlite3 *db, const demo_report *r, FILE *f, json_t **out, 
         else if (st && !strcmp(st, "rejected")) n_rej++;
         else n_other++;
     }
-    if (f) {
-        fprintf(f, "evaluations     %" PRIu64 " attestations: %" PRIu64 " accepted, %" PRIu64 " rejected, %" PRIu64
-                   " other\n", n_acc + n_rej + n_other, n_acc, n_rej, n_other);
-        json_array_foreach(json_object_get(all, "entries"), i, t) {
-            const json_t *c = json_object_get(t, "cosigns");
-            fprintf(f, "  by %-6s %s %5.1f%% on %lld items: %s; co-signs %lld agree, %lld disagree (%lld items checked)\n",
-                    json_string_value(json_object_get(t, "attesterName")), json_string_value(json_object_get(t, "bench")),
-                    (double)json_integer_value(json_object_get(t, "scorePpm")) / 1e4,
-                    (long long)json_integer_value(json_object_get(t, "items")),
-                    json_string_value(json_object_get(t, "status")),
-                    (long long)json_integer_value(json_object_get(c, "agreed")),
-                    (long long)json_integer_value(json_object_get(c, "disagreed")),
-                    (long long)json_integer_value(json_object_get(c, "itemsChecked")));
-        }
-        fprintf(f, "leaderboard     models ranked by attested score (rejected attestations left out):\n");
-        fprintf(f, "  %-4s %-10s %-26s %7s %6s  %-8s %s\n", "rank", "bench", "model", "score", "items", "attester",
-                "co-signs agreeing (items re-executed)");
-        json_array_foreach(json_object_get(board, "entries"), i, t) {
-            const json_t *c = json_object_get(t, "cosigns");
-            fprintf(f, "  %-4lld %-10s %-.24s… %6.1f%% %6lld  %-8s %lld (%lld)\n",
-                    (long long)json_integer_value(json_object_get(t, "rank")),
-                    json_string_value(json_object_get(t, "bench")), json_string_value(json_object_get(t, "model")),
-                    (double)json_integer_value(json_object_get(t, "scorePpm")) / 1e4,
-                    (long long)json_integer_value(json_object_get(t, "items")),
-                    json_string_value(json_object_get(t, "attesterName")),
-                    (long long)json_integer_value(json_object_get(c, "agreed")),
-                    (long long)json_integer_value(json_object_get(c, "itemsChecked")));
-        }
-    }
+    if (f) print_evals(f, all, board, n_acc, n_rej, n_other);
     *out = json_pack("{s:{s:o,s:I,s:I,s:o,s:o},s:{s:I,s:I,s:I,s:O,s:O}}", "data", "jobs", jobs, "samplesAccepted",
-                     (json_int_t)tot[0], "samplesRejected", (json_int_t)tot[1], "paid", j_amt(tot[2]), "slashed",
-                     j_amt(tot[3]), "eval", "total", (json_int_t)(n_acc + n_rej + n_other), "accepted",
+                     (json_int_t)tot[0], "samplesRejected", (json_int_t)tot[1], "paid", demo_json_tokens(tot[2]), "slashed",
+                     demo_json_tokens(tot[3]), "eval", "total", (json_int_t)(n_acc + n_rej + n_other), "accepted",
                      (json_int_t)n_acc, "rejected", (json_int_t)n_rej, "attestations",
                      json_object_get(all, "entries"), "leaderboard", json_object_get(board, "entries"));
     json_decref(all);

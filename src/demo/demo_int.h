@@ -1,9 +1,10 @@
-/* cli_demo.h: what the parts of `gotong demo` share: cli_demo.c sets up the
- * network and runs the market rounds, cli_demo_work.c the data-job and
- * evaluation rounds, cli_demo_summary.c reads the ledger afterwards and
- * prints what happened. */
-#ifndef GT_CLI_DEMO_H
-#define GT_CLI_DEMO_H
+/* demo_int.h: what the parts of the demo's runner share (not for other
+ * layers; they use demo.h): demo.c sets up the network and the cast,
+ * demo_rounds.c runs the market rounds and paces the blocks, demo_work.c the
+ * data-job and evaluation rounds, demo_summary.c reads the ledger afterwards
+ * and prints what happened. */
+#ifndef GT_DEMO_INT_H
+#define GT_DEMO_INT_H
 
 #include <jansson.h>
 #include <pthread.h>
@@ -12,13 +13,26 @@
 #include <stdio.h>
 
 #include "agent/agent.h"
+#include "api/api.h"
 #include "base/err.h"
 #include "crypto/key.h"
 
 #define DEMO_MAX_AGENTS 16
+#define DEMO_WAIT_S 180 /* longest wait for one step of a round */
+#define DEMO_POLL_MS 100
+#define DEMO_N_PREDICT 16
 
-/* The cast, in cli_demo.c's table order. */
+/* The cast, in demo_cast's order. */
 enum { P_AYU, P_DEWI, P_ANA, P_BUDI, P_CITRA, P_EKO, P_FAJAR, P_GITA, P_V1, P_V2, P_V3, N_PERSONAS };
+
+/* One member of the cast. Amounts in base units. */
+typedef struct demo_persona {
+    const char *name, *role, *skills;
+    int roles, faults, max_prompts;
+    uint64_t price_units, fund_units, stake_units;
+} demo_persona;
+
+extern const demo_persona demo_cast[N_PERSONAS]; /* demo.c */
 
 /* The running demo: the agents (threads of the agent runtime) and the
  * director's own client, which only reads. */
@@ -31,9 +45,20 @@ typedef struct demo {
     const uint8_t *model_hash;
 } demo;
 
-/* A progress line (stdout, or stderr with --json), and seconds since the start. */
+/* A progress line (stdout, or stderr with --json), and seconds since the start
+ * (demo.c; demo_output_begin chooses the stream and starts the clock). */
+void demo_output_begin(int json);
 void demo_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 double demo_elapsed(void);
+
+/* An amount as a JSON string of token decimals ("1.5"): what the demo's
+ * --json summary has always carried. */
+json_t *demo_json_tokens(uint64_t units);
+
+/* The market rounds (demo_rounds.c). While they run the director may write
+ * the blocks a deadline waits for itself (node: the in-process node);
+ * *ticks gets the number of blocks it wrote. */
+int demo_run_rounds(demo *d, gt_node *node, int rounds, uint64_t *ticks, gt_err *err);
 /* Brings an agent's worker role on or off line (its other roles stay). */
 void demo_online(demo *d, int who, int on);
 
@@ -47,7 +72,7 @@ int demo_pred_submitted_by(const json_t *t, const void *arg);  /* slot 0 submitt
 int demo_pred_claimed_by(const json_t *t, const void *arg);    /* slot 0 held by arg */
 int demo_pred_reopened(const json_t *t, const void *arg);      /* slot 0 open again after a rejection */
 
-/* The data-job round and the evaluation round of round `round` (cli_demo_work.c). */
+/* The data-job round and the evaluation round of round `round` (demo_work.c). */
 int demo_data_round(demo *d, int round, gt_err *err);
 int demo_eval_round(demo *d, int round, gt_err *err);
 
@@ -75,10 +100,11 @@ typedef struct demo_report {
  * dataset's exported files against the root on the ledger. *out gets
  * {"data": ..., "eval": ...} (caller json_decref's; attesters named by
  * r's parties); the human form goes to
- * f when f is not NULL. *ok becomes 0 when a check fails. (cli_demo_work.c) */
+ * f when f is not NULL. *ok becomes 0 when a check fails. (demo_work.c) */
 int demo_work_summary(sqlite3 *db, const demo_report *r, FILE *f, json_t **out, int *ok, gt_err *err);
 
-/* Reads HOME/ledger.db (the node must be stopped) and prints the summary:
+/* Reads HOME/ledger.db (the node must be stopped) and prints the summary
+ * (demo_summary.c):
  * human-readable on stdout, or one JSON object when json is set. Also checks
  * the market's books and replays the whole log (gt_ledger_verify).
  * Returns 0 when every check passed, else 1 (after printing why). */

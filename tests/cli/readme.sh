@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# tests/cli/readme.sh GOTONG README.md: the README's command blocks, run as
+# a reader would run them, so the README cannot rot (ctest cli_readme).
+#
+# Every ```sh block is run, in order, in one shell, against a fresh home, a
+# fresh scratch folder and the gotong under test (first on PATH); a command
+# that exits non-zero fails the test, naming the block, the line and what
+# it printed. What the test changes in the text, and why:
+#   - a block holding `make run` or `make test` is skipped: those are the
+#     build and the test suite themselves (ctest runs both's parts);
+#   - a line `make ...` is skipped: the build is the one being tested;
+#   - the blocks run in a scratch folder that stands for the repository's
+#     root: .cache/ links to the repository's, build/ holds the gotong under
+#     test;
+#   - /tmp/ becomes the test's own scratch folder, so parallel runs and
+#     earlier runs do not meet;
+#   - placeholders a reader fills in from what an earlier command printed:
+#     0xYour... (an address: the last one `wallet new` or `agent register`
+#     printed) and 0xTASK... (a task id: the last 64-hex id `task post`
+#     printed). A placeholder with no value yet fails the test.
+# The README is read at run time, so the test follows every edit of it.
+# The script's own variables are named _rd_*: the blocks set their own
+# (T=, N=, P=) in the same shell.
+set -u
+_rd_cli=${1:?usage: readme.sh GOTONG README.md}
+_rd_readme=${2:?usage: readme.sh GOTONG README.md}
+[ -x "$_rd_cli" ] || { echo "readme: $_rd_cli is not an executable" >&2; exit 1; }
+[ -r "$_rd_readme" ] || { echo "readme: cannot read $_rd_readme" >&2; exit 1; }
+_rd_readme=$(cd "$(dirname "$_rd_readme")" && pwd)/$(basename "$_rd_readme")
+_rd_cli=$(cd "$(dirname "$_rd_cli")" && pwd)/$(basename "$_rd_cli")
+
+_rd_T=$(mktemp -d) || exit 1
+cleanup() {
+  local _rd_p
+  for _rd_p in $(jobs -p); do kill "$_rd_p" 2>/dev/null; wait "$_rd_p" 2>/dev/null; done
+  rm -rf "$_rd_T"
+}
+trap cleanup EXIT
+mkdir -p "$_rd_T/home" "$_rd_T/tmp" "$_rd_T/bin" "$_rd_T/work"
+ln -s "$_rd_cli" "$_rd_T/bin/gotong"
+# The reader stands in the repository's root after `make build`: relative
+# paths into .cache/ (the fixtures scripts/setup.sh fetched) resolve, and
+# build/ is the gotong under test; what the blocks write stays in $_rd_T.
+_rd_root=$(dirname "$_rd_readme")
+[ -d "$_rd_root/.cache" ] && ln -s "$_rd_root/.cache" "$_rd_T/work/.cache"
+ln -s "$_rd_T/bin" "$_rd_T/work/build"
+export HOME="$_rd_T/home" PATH="$_rd_T/bin:$PATH"
+unset GOTONG_HOME
+cd "$_rd_T/work" || exit 1
+
+# The blocks, one file each ($_rd_T/block.N), with the line each starts on.
+awk -v dir="$_rd_T" '
+  /^```sh[ \t]*$/ { n++; f = dir "/block." n; printf "" > f; print n, NR + 1 > (dir "/blocks"); inb = 1; next }
+  /^```/ { inb = 0; next }
+  inb { print >> f }
+' "$_rd_readme"
+[ -s "$_rd_T/blocks" ] || { echo "readme: no \`\`\`sh block in $_rd_readme" >&2; exit 1; }
+
+_rd_last_addr="" _rd_last_task="" _rd_ran=0 _rd_fail=0 _rd_bg=0
+while read -r _rd_n _rd_first; do
+  if grep -qE '^[[:space:]]*make[[:space:]]+(run|test)([[:space:]]|$)' "$_rd_T/block.$_rd_n"; then
+    echo "block $_rd_n (README line $_rd_first): skipped (make run / make test: the build and the tests themselves)"
+    continue
+  fi
+  echo "block $_rd_n (README line $_rd_first):"
+  _rd_lineno=$((_rd_first - 1)) _rd_cmd=""
+  while IFS= read -r _rd_raw || [ -n "$_rd_raw" ]; do
+    _rd_lineno=$((_rd_lineno + 1))
+    _rd_cmd+="$_rd_raw"
+    if [[ "$_rd_cmd" == *\\ ]]; then _rd_cmd="${_rd_cmd%\\} "; continue; fi   # a continued line
+    _rd_line=$_rd_cmd _rd_cmd=""
+    [[ "$_rd_line" =~ ^[[:space:]]*(#|$) ]] && continue
+    if [[ "$_rd_line" =~ ^[[:space:]]*make[[:space:]] ]]; then echo "  skip  $_rd_line  (the build under test stands in)"; continue; fi
+    _rd_line=${_rd_line//\/tmp\//$_rd_T\/tmp\/}
+    if [[ "$_rd_line" == *0xYour* ]]; then
+      [ -n "$_rd_last_addr" ] || { echo "README line $_rd_lineno: 0xYour... but no address was printed before it: $_rd_raw" >&2; _rd_fail=1; break; }
+      _rd_line=$(printf '%s' "$_rd_line" | sed -E "s/0xYour[A-Za-z0-9]*/$_rd_last_addr/g")
+    fi
+    if [[ "$_rd_line" == *0xTASK* ]]; then
+      [ -n "$_rd_last_task" ] || { echo "README line $_rd_lineno: 0xTASK... but no task id was printed before it: $_rd_raw" >&2; _rd_fail=1; break; }
+      _rd_line=$(printf '%s' "$_rd_line" | sed -E "s/0xTASK[A-Za-z0-9]*/$_rd_last_task/g")
+    fi
+    echo "  \$ $_rd_line"
+    if [[ "$_rd_line" =~ \&[[:space:]]*(#.*)?$ ]]; then   # a server the next lines talk to
+      _rd_bg=$((_rd_bg + 1))
+      eval "$_rd_line" >"$_rd_T/bg.$_rd_bg.log" 2>&1
+      for _ in $(seq 1 50); do grep -q 'listening on' "$_rd_T/bg.$_rd_bg.log" && break; sleep 0.2; done
+      _rd_ran=$((_rd_ran + 1))
+      continue
+    fi
+    eval "$_rd_line" >"$_rd_T/out" 2>"$_rd_T/err" </dev/null
+    _rd_rc=$?
+    sed 's/^/    /' "$_rd_T/out"
+    _rd_ran=$((_rd_ran + 1))
+    if [ $_rd_rc -ne 0 ]; then
+      echo "README line $_rd_lineno failed (exit $_rd_rc): $_rd_raw" >&2
+      sed 's/^/    /' "$_rd_T/err" >&2
+      _rd_fail=1
+      break
+    fi
+    if [[ "$_rd_line" == *"wallet new"* || "$_rd_line" == *"agent register"* ]]; then
+      _rd_a=$(grep -oE '0x[0-9a-fA-F]{40}' "$_rd_T/out" | head -1); [ -n "$_rd_a" ] && _rd_last_addr=$_rd_a
+    fi
+    if [[ "$_rd_line" == *"task post"* ]]; then
+      _rd_a=$(grep -oE '0x[0-9a-f]{64}' "$_rd_T/out" | head -1); [ -n "$_rd_a" ] && _rd_last_task=$_rd_a
+    fi
+  done < "$_rd_T/block.$_rd_n"
+  [ $_rd_fail -eq 0 ] || break
+done < "$_rd_T/blocks"
+
+if [ $_rd_fail -ne 0 ]; then exit 1; fi
+if [ $_rd_ran -eq 0 ]; then echo "readme: no command of the README ran (all skipped?)" >&2; exit 1; fi
+echo "readme: $_rd_ran commands of the README ran and exited 0"
