@@ -117,9 +117,13 @@ static void check_model(const char *gguf_path, const char *ref_path) {
     int quant = wt == GT_TYPE_Q8_0 || wt == GT_TYPE_Q4_0 || wt == GT_TYPE_Q4_K || wt == GT_TYPE_Q5_K ||
                 wt == GT_TYPE_Q6_K;
     double atol = quant ? 0.1 : 0.01, rtol = quant ? 0.01 : 0.005;
-    ref_prompt *rp;
-    int n_rp;
-    CHECK(load_ref(ref_path, &rp, &n_rp) == 0);
+    ref_prompt *rp = NULL;
+    int n_rp = 0;
+    CHECK_MSG(load_ref(ref_path, &rp, &n_rp) == 0, "%s: cannot read the reference", ref_path);
+    if (!rp) {
+        gt_model_free(m);
+        return;
+    }
     double worst = 0; /* max |ours - ref| / tolerance */
     int n_checked = 0, n_argmax = 0;
     for (int i = 0; i < n_rp; i++) {
