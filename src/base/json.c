@@ -1,7 +1,9 @@
 /* json.c: checked JSON helpers (see json.h). */
 #include "base/json.h"
 #include "base/amount.h"
+#include "base/buf.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,4 +112,36 @@ json_t *gt_json_units(uint64_t units) {
     char s[24];
     snprintf(s, sizeof s, "%llu", (unsigned long long)units);
     return json_string(s);
+}
+
+/* Length of the valid UTF-8 sequence at p (1..4, at most left bytes), or 0
+ * when it is not one: truncated, a stray continuation byte, overlong, a
+ * surrogate, or past U+10FFFF. */
+static size_t utf8_seq(const unsigned char *p, size_t left) {
+    unsigned c = p[0];
+    if (c < 0x80) return 1;
+    size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
+    if (n == 0 || c > 0xF4 || c == 0xC0 || c == 0xC1 || n > left) return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xC0) != 0x80) return 0;
+    if (n == 3 && c == 0xE0 && p[1] < 0xA0) return 0; /* overlong */
+    if (n == 3 && c == 0xED && p[1] >= 0xA0) return 0; /* surrogate */
+    if (n == 4 && c == 0xF0 && p[1] < 0x90) return 0; /* overlong */
+    if (n == 4 && c == 0xF4 && p[1] >= 0x90) return 0; /* past U+10FFFF */
+    return n;
+}
+
+json_t *gt_json_text_lossy(const void *bytes, size_t len) {
+    const unsigned char *p = bytes;
+    gt_buf b = GT_BUF_INIT;
+    int oom = 0;
+    for (size_t i = 0; i < len && !oom;) {
+        size_t n = utf8_seq(p + i, len - i);
+        if (n) oom = gt_buf_append(&b, p + i, n), i += n;
+        else oom = gt_buf_append(&b, "\xEF\xBF\xBD", 3), i++; /* U+FFFD */
+    }
+    json_t *j = oom ? NULL : json_stringn(b.data ? (const char *)b.data : "", b.len);
+    assert(j || oom); /* valid UTF-8 by construction: only memory can fail */
+    gt_buf_free(&b);
+    return j;
 }

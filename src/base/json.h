@@ -39,4 +39,10 @@ int gt_json_get_bool(const json_t *obj, const char *field, int *out, gt_err *err
  * Caller frees with free() (jansson's allocator). */
 char *gt_json_dump(const json_t *v);
 
+/* A JSON string of len bytes that may not be UTF-8 (a model's text, a file
+ * name): each byte that does not start a valid UTF-8 sequence (RFC 3629: no
+ * overlong forms, surrogates or code points past U+10FFFF) becomes U+FFFD,
+ * so the result always serialises. New reference; NULL only out of memory. */
+json_t *gt_json_text_lossy(const void *bytes, size_t len);
+
 #endif

@@ -134,12 +134,8 @@ int gt_cli_json_out(json_t *j);
 /* 1 once a gt_cli_json_out failed in this process (main exits 1 then). */
 int gt_cli_json_failed(void);
 
-/* A JSON string holding bytes that need not be UTF-8 (a model's text): each
- * byte of an invalid sequence becomes U+FFFD. NULL only out of memory. */
-json_t *gt_cli_json_text(const void *bytes, size_t len);
-
 /* A JSON string of the bytes in lowercase hex: the exact bytes beside the
- * text gt_cli_json_text made readable. NULL only out of memory. */
+ * text gt_json_text_lossy made readable. NULL only out of memory. */
 json_t *gt_cli_json_hex(const void *bytes, size_t len);
 
 #endif

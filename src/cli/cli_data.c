@@ -210,7 +210,7 @@ static int cmd_new(data_opts *o) {
     if (rc) return gt_cli_fail(&err);
     char r[GT_AMOUNT_STR_MAX], st[GT_AMOUNT_STR_MAX], total[GT_AMOUNT_STR_MAX];
     if (o->json) {
-        json_t *j = json_pack("{s:s,s:o,s:I}", "job", id, "name", gt_cli_json_text(s.name, strlen(s.name)), "batches",
+        json_t *j = json_pack("{s:s,s:o,s:I}", "job", id, "name", gt_json_text_lossy(s.name, strlen(s.name)), "batches",
                               (json_int_t)gt_job_batches(&s));
         gt_job_spec_free(&s);
         return gt_cli_json_out(j);
@@ -252,7 +252,7 @@ static int cmd_list(data_opts *o) {
         snprintf(jid, sizeof jid, "sha256:%.64s", e->d_name);
         if (arr)
             json_array_append_new(arr, json_pack("{s:s,s:o,s:I,s:I,s:i}", "job", jid, "name",
-                                                 gt_cli_json_text(s.name, strlen(s.name)), "samples",
+                                                 gt_json_text_lossy(s.name, strlen(s.name)), "samples",
                                                  (json_int_t)s.samples, "validated", (json_int_t)n, "accepted", acc));
         else
             printf("%.16s  %-24s %6d accepted / %zu validated / %llu wanted\n", e->d_name, s.name, acc, n,
@@ -304,8 +304,8 @@ static int show_json(const data_opts *o, const char *hex, const gt_job_spec *s, 
     snprintf(r, sizeof r, "%llu", (unsigned long long)s->reward_units);
     snprintf(st, sizeof st, "%llu", (unsigned long long)s->stake_units);
     return gt_cli_json_out(json_pack(
-        "{s:s,s:o,s:s,s:o,s:I,s:I,s:i,s:I,s:I,s:s,s:s,s:o}", "job", jid, "name", gt_cli_json_text(s->name, strlen(s->name)),
-        "family", s->family ? s->family->name : "free-form", "license", gt_cli_json_text(s->license, strlen(s->license)),
+        "{s:s,s:o,s:s,s:o,s:I,s:I,s:i,s:I,s:I,s:s,s:s,s:o}", "job", jid, "name", gt_json_text_lossy(s->name, strlen(s->name)),
+        "family", s->family ? s->family->name : "free-form", "license", gt_json_text_lossy(s->license, strlen(s->license)),
         "samples", (json_int_t)s->samples, "validated", (json_int_t)n, "accepted", count_accepted(rec, n), "batches",
         (json_int_t)gt_job_batches(s), "batch", (json_int_t)s->batch, "reward", r, "stake", st, "reports", reports));
 }
@@ -482,7 +482,7 @@ static int cmd_export(data_opts *o) {
     char root_s[67];
     snprintf(root_s, sizeof root_s, "0x%s", rh);
     if (o->json)
-        return gt_cli_json_out(json_pack("{s:o,s:I,s:s}", "dir", gt_cli_json_text(o->out, strlen(o->out)), "rows",
+        return gt_cli_json_out(json_pack("{s:o,s:I,s:s}", "dir", gt_json_text_lossy(o->out, strlen(o->out)), "rows",
                                          (json_int_t)rows, "merkle_root", root_s));
     else printf("%zu rows written to %s (data.jsonl, README.md, provenance.json)\nMerkle root: 0x%s\n", rows, o->out, rh);
     return 0;

@@ -112,11 +112,11 @@ static int cmd_info(int argc, char **argv) {
     int rc = 0;
     if (json) {
         json_t *o = json_object(), *types = json_object(), *arr = json_array();
-        json_object_set_new(o, "file", gt_cli_json_text(path, strlen(path)));
+        json_object_set_new(o, "file", gt_json_text_lossy(path, strlen(path)));
         json_object_set_new(o, "file_bytes", json_integer((json_int_t)g->size));
         json_object_set_new(o, "gguf_version", json_integer(g->version));
-        json_object_set_new(o, "architecture", gt_cli_json_text(arch, strlen(arch)));
-        json_object_set_new(o, "name", gt_cli_json_text(name, strlen(name)));
+        json_object_set_new(o, "architecture", gt_json_text_lossy(arch, strlen(arch)));
+        json_object_set_new(o, "name", gt_json_text_lossy(name, strlen(name)));
         json_object_set_new(o, "dim", json_integer(dim));
         json_object_set_new(o, "layers", json_integer(layers));
         json_object_set_new(o, "heads", json_integer(heads));
@@ -127,8 +127,8 @@ static int cmd_info(int argc, char **argv) {
         json_object_set_new(o, "rope_dims", json_integer(rope_dims));
         json_object_set_new(o, "rms_eps", json_real(eps));
         json_object_set_new(o, "vocab_size", json_integer((json_int_t)n_vocab));
-        json_object_set_new(o, "tokenizer_model", gt_cli_json_text(tmodel, strlen(tmodel)));
-        json_object_set_new(o, "tokenizer_pre", gt_cli_json_text(tpre, strlen(tpre)));
+        json_object_set_new(o, "tokenizer_model", gt_json_text_lossy(tmodel, strlen(tmodel)));
+        json_object_set_new(o, "tokenizer_pre", gt_json_text_lossy(tpre, strlen(tpre)));
         json_object_set_new(o, "tensor_count", json_integer((json_int_t)g->n_tensors));
         json_object_set_new(o, "params", json_integer((json_int_t)params));
         for (uint32_t t = 0; t < GT_TYPE_COUNT; t++)
@@ -561,9 +561,9 @@ static int by_str(const void *a, const void *b) { return strcmp(*(char *const *)
 static json_t *model_entry(const char *path) {
     gt_err err = {0};
     gt_gguf *g = NULL;
-    json_t *o = json_pack("{s:o}", "file", gt_cli_json_text(path, strlen(path)));
+    json_t *o = json_pack("{s:o}", "file", gt_json_text_lossy(path, strlen(path)));
     if (gt_gguf_open(path, &g, &err)) {
-        json_object_set_new(o, "error", gt_cli_json_text(err.msg, strlen(err.msg)));
+        json_object_set_new(o, "error", gt_json_text_lossy(err.msg, strlen(err.msg)));
         return o;
     }
     char arch[64] = "", name[128] = "";
@@ -575,8 +575,8 @@ static json_t *model_entry(const char *path) {
         const gt_gguf_tensor *t = &g->tensors[i];
         params += t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3];
     }
-    json_object_set_new(o, "architecture", gt_cli_json_text(arch, strlen(arch)));
-    json_object_set_new(o, "name", gt_cli_json_text(name, strlen(name)));
+    json_object_set_new(o, "architecture", gt_json_text_lossy(arch, strlen(arch)));
+    json_object_set_new(o, "name", gt_json_text_lossy(name, strlen(name)));
     json_object_set_new(o, "params", json_integer((json_int_t)params));
     json_object_set_new(o, "bytes", json_integer((json_int_t)g->size));
     gt_gguf_close(g);

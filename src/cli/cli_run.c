@@ -15,6 +15,7 @@
 
 #include "base/alloc.h"
 #include "base/buf.h"
+#include "base/json.h"
 #include "base/pool.h"
 #include "cli/cli.h"
 #include "infer/generate.h"
@@ -216,12 +217,12 @@ static int tokenize_prompt(const gt_tokenizer *tok, const char *prompt, int32_t 
 static json_t *run_json(const run_opts *o, const run_state *rs, const int32_t *ids, size_t n_ids,
                         const gt_gen_result *res, const gt_buf *text, double t_load, double pp, double tg) {
     json_t *j = json_object();
-    json_object_set_new(j, "model", gt_cli_json_text(o->model_path, strlen(o->model_path)));
+    json_object_set_new(j, "model", gt_json_text_lossy(o->model_path, strlen(o->model_path)));
     json_object_set_new(j, "prompt_tokens", ids_json(ids, (int)n_ids));
     json_object_set_new(j, "tokens", ids_json(res->tokens, res->n_tokens));
     /* A model may emit any bytes: readable text (U+FFFD for what is not
      * UTF-8) and the exact bytes in hex, so a validator compares bytes. */
-    json_object_set_new(j, "text", gt_cli_json_text(text->data, text->len));
+    json_object_set_new(j, "text", gt_json_text_lossy(text->data, text->len));
     json_object_set_new(j, "text_hex", gt_cli_json_hex(text->data, text->len));
     json_object_set_new(j, "stopped_by_eog", json_boolean(res->stopped_by_eog));
     json_object_set_new(j, "seed", json_integer((json_int_t)o->gp.sampling.seed));

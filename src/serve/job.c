@@ -148,28 +148,3 @@ void gt_serve_job_free(gt_serve_job *j) {
     memset(j, 0, sizeof *j);
 }
 
-/* Length of the valid UTF-8 sequence at p (at most n bytes), 0 if invalid. */
-static size_t utf8_seq(const uint8_t *p, size_t n) {
-    uint8_t c = p[0];
-    size_t need = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-    if (!need || need > n || (need == 2 && c < 0xC2) || (need == 4 && c > 0xF4)) return 0;
-    for (size_t i = 1; i < need; i++)
-        if ((p[i] & 0xC0) != 0x80) return 0;
-    if (need == 3 && ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] >= 0xA0))) return 0;
-    if (need == 4 && ((c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] >= 0x90))) return 0;
-    return need;
-}
-
-json_t *gt_serve_json_text(const char *bytes, size_t len) {
-    const uint8_t *p = (const uint8_t *)bytes;
-    gt_buf b = GT_BUF_INIT;
-    int oom = 0;
-    for (size_t i = 0; i < len && !oom;) {
-        size_t n = utf8_seq(p + i, len - i);
-        if (n) oom = gt_buf_append(&b, p + i, n), i += n;
-        else oom = gt_buf_append(&b, "\xEF\xBF\xBD", 3), i++; /* U+FFFD */
-    }
-    json_t *j = oom ? NULL : json_stringn(b.data ? (const char *)b.data : "", b.len);
-    gt_buf_free(&b);
-    return j;
-}

@@ -136,7 +136,7 @@ static void token_fields(const gen *g, int32_t id, json_t **text, json_t **bytes
     size_t n = 0;
     const char *piece = gt_token_to_piece(g->srv->tok, id, 1, &n);
     if (!piece) piece = "", n = 0;
-    *text = gt_serve_json_text(piece, n);
+    *text = gt_json_text_lossy(piece, n);
     *bytes = json_array();
     for (size_t i = 0; i < n; i++) json_array_append_new(*bytes, json_integer((unsigned char)piece[i]));
 }
@@ -192,7 +192,7 @@ static json_t *logprobs_json(gen *g, size_t end) {
 static json_t *choice_json(const gen *g, const char *text, size_t len, int delta, int role, const char *finish,
                            json_t *lp) {
     json_t *c = json_pack("{s:i}", "index", 0);
-    json_t *t = text ? gt_serve_json_text(text, len) : NULL;
+    json_t *t = text ? gt_json_text_lossy(text, len) : NULL;
     if (g->p.kind == GT_SERVE_CHAT) {
         json_t *m = json_object();
         if (role) json_object_set_new(m, "role", json_string("assistant"));

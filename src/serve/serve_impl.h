@@ -116,9 +116,6 @@ int gt_serve_job_step(gt_serve_job *j, gt_err *err);
 const char *gt_serve_job_ready(gt_serve_job *j, size_t *len);
 void gt_serve_job_free(gt_serve_job *j);
 
-/* A JSON string of bytes that need not be valid UTF-8 (each bad byte becomes
- * U+FFFD). NULL only out of memory. */
-json_t *gt_serve_json_text(const char *bytes, size_t len);
 
 /* ---- The server and one request (serve.c, routes.c). */
 #include <microhttpd.h>
