@@ -433,21 +433,7 @@ static void wsum_scalar(float *o, const float *s, const float *v, size_t stride,
 }
 
 /* See kernels_impl.h for the sequence; every path repeats it exactly. */
-float gt_kern_expf(float x) {
-    if (!(x > GT_EXP_LO)) return 0.0f;
-    x = x < GT_EXP_HI ? x : GT_EXP_HI;
-    float n = nearbyintf(x * GT_EXP_LOG2E);
-    float r = fmaf(n, -GT_EXP_C1, x);
-    r = fmaf(n, -GT_EXP_C2, r);
-    float p = GT_EXP_P0;
-    p = fmaf(p, r, GT_EXP_P1);
-    p = fmaf(p, r, GT_EXP_P2);
-    p = fmaf(p, r, GT_EXP_P3);
-    p = fmaf(p, r, GT_EXP_P4);
-    p = fmaf(p, r, GT_EXP_P5);
-    float y = fmaf(p, r * r, r) + 1.0f;
-    return y * bits_f32((uint32_t)((int32_t)n + 127) << 23); /* n in -126..127 */
-}
+float gt_kern_expf(float x) { return gt_kern_expf_inline(x); }
 
 void gt_kern_silu_mul_scalar(float *g, const float *u, int n) {
     for (int i = 0; i < n; i++) g[i] = g[i] / (1.0f + gt_kern_expf(-g[i])) * u[i];

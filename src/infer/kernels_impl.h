@@ -77,6 +77,26 @@ int32_t gt_kern_quant_block(const float *x, int8_t *q, float *d);
 #define GT_EXP_P3 4.1665795894e-2f
 #define GT_EXP_P4 1.6666665459e-1f
 #define GT_EXP_P5 5.0000001201e-1f
+
+/* The sequence above, inline: a caller compiled for a wider target (the
+ * trainer's FMA clones) runs the fmas as instructions; fmaf is exactly
+ * rounded either way, so every caller gets the same bits. */
+static inline __attribute__((always_inline)) float gt_kern_expf_inline(float x) {
+    if (!(x > GT_EXP_LO)) return 0.0f;
+    x = x < GT_EXP_HI ? x : GT_EXP_HI;
+    float n = __builtin_nearbyintf(x * GT_EXP_LOG2E);
+    float r = __builtin_fmaf(n, -GT_EXP_C1, x);
+    r = __builtin_fmaf(n, -GT_EXP_C2, r);
+    float p = GT_EXP_P0;
+    p = __builtin_fmaf(p, r, GT_EXP_P1);
+    p = __builtin_fmaf(p, r, GT_EXP_P2);
+    p = __builtin_fmaf(p, r, GT_EXP_P3);
+    p = __builtin_fmaf(p, r, GT_EXP_P4);
+    p = __builtin_fmaf(p, r, GT_EXP_P5);
+    float y = __builtin_fmaf(p, r * r, r) + 1.0f;
+    union { uint32_t u; float f; } scale = {.u = (uint32_t)((int32_t)n + 127) << 23}; /* n in -126..127 */
+    return y * scale.f;
+}
 float gt_kern_expf(float x);
 /* The scalar element-wise steps (the reference table's entries). */
 void gt_kern_silu_mul_scalar(float *g, const float *u, int n);

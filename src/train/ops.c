@@ -67,30 +67,8 @@ static inline __attribute__((always_inline)) float dot8(const float *restrict a,
 
 float gt_tr_dot(const float *restrict a, const float *restrict b, int n) { return dot8(a, b, n); }
 
-/* gt_kern_expf's exact sequence of operations (kernels_impl.h), inlined so
- * that a HOT clone runs its fused multiply-adds as instructions rather than
- * libm calls; fmaf is exactly rounded either way, so the bits are the
- * engine's (test_train_ops compares the two over a sweep of inputs). */
-static inline __attribute__((always_inline)) float expf_det(float x) {
-    if (!(x > GT_EXP_LO)) return 0.0f;
-    x = x < GT_EXP_HI ? x : GT_EXP_HI;
-    float n = __builtin_nearbyintf(x * GT_EXP_LOG2E);
-    float r = __builtin_fmaf(n, -GT_EXP_C1, x);
-    r = __builtin_fmaf(n, -GT_EXP_C2, r);
-    float p = GT_EXP_P0;
-    p = __builtin_fmaf(p, r, GT_EXP_P1);
-    p = __builtin_fmaf(p, r, GT_EXP_P2);
-    p = __builtin_fmaf(p, r, GT_EXP_P3);
-    p = __builtin_fmaf(p, r, GT_EXP_P4);
-    p = __builtin_fmaf(p, r, GT_EXP_P5);
-    float y = __builtin_fmaf(p, r * r, r) + 1.0f;
-    uint32_t bits = (uint32_t)((int32_t)n + 127) << 23; /* n in -126..127 */
-    float scale;
-    memcpy(&scale, &bits, sizeof scale);
-    return y * scale;
-}
 
-float gt_tr_expf(float x) { return expf_det(x); }
+float gt_tr_expf(float x) { return gt_kern_expf_inline(x); }
 
 /* y[i] += s * x[i] (one rounding for the product, one for the sum). */
 static inline __attribute__((always_inline)) void axpy(float *restrict y, float s, const float *restrict x, int n) {
@@ -306,7 +284,7 @@ HOT static void attention_fwd_units(const args *s, int u0, int u1) {
                 a[p] = dot8(q, s->b + (size_t)(b * T + p) * kvd + g * hd, hd) * scale;
                 mx = a[p] > mx ? a[p] : mx;
             }
-            for (int p = 0; p <= t; p++) sum += (a[p] = expf_det(a[p] - mx));
+            for (int p = 0; p <= t; p++) sum += (a[p] = gt_kern_expf_inline(a[p] - mx));
             float inv = 1.0f / sum, *o = s->y + (size_t)(b * T + t) * E + h * hd;
             memset(o, 0, (size_t)hd * sizeof(float));
             for (int p = 0; p <= t; p++) {
@@ -371,14 +349,14 @@ void gt_tr_attention_bwd(gt_pool *p, float *dq, float *dk, float *dv, const floa
 /* --- SwiGLU ------------------------------------------------------------------ */
 
 HOT void gt_tr_swiglu_fwd(float *h, const float *g, const float *u, int64_t n) {
-    for (int64_t i = 0; i < n; i++) h[i] = g[i] / (1.0f + expf_det(-g[i])) * u[i];
+    for (int64_t i = 0; i < n; i++) h[i] = g[i] / (1.0f + gt_kern_expf_inline(-g[i])) * u[i];
 }
 
 /* With s = sigmoid(g): d silu/dg = s (1 + g (1 - s)). */
 HOT void gt_tr_swiglu_bwd(float *dg, float *du, const float *dh, const float *g, const float *u,
                       int64_t n) {
     for (int64_t i = 0; i < n; i++) {
-        float e = 1.0f + expf_det(-g[i]), sg = 1.0f / e, silu = g[i] / e;
+        float e = 1.0f + gt_kern_expf_inline(-g[i]), sg = 1.0f / e, silu = g[i] / e;
         du[i] = dh[i] * silu;
         dg[i] = dh[i] * u[i] * (sg * (1.0f + g[i] * (1.0f - sg)));
     }
@@ -393,7 +371,7 @@ HOT static void xent_fwd_rows(const args *s, int n0, int n1) {
         for (int i = 0; i < V; i++) mx = x[i] > mx ? x[i] : mx;
         int32_t tg = s->tok[n];
         float zt = tg >= 0 ? x[tg] - mx : 0.0f;
-        for (int i = 0; i < V; i++) sum += (x[i] = expf_det(x[i] - mx));
+        for (int i = 0; i < V; i++) sum += (x[i] = gt_kern_expf_inline(x[i] - mx));
         float inv = 1.0f / sum;
         for (int i = 0; i < V; i++) x[i] *= inv;
         s->dd[n] = tg >= 0 ? gt_train_log((double)sum) - (double)zt : 0.0;
