@@ -138,4 +138,14 @@ int gt_cli_json_failed(void);
  * text gt_json_text_lossy made readable. NULL only out of memory. */
 json_t *gt_cli_json_hex(const void *bytes, size_t len);
 
+/* Servers (node, serve): blocks SIGINT and SIGTERM in the calling thread
+ * before any server thread starts (they inherit the mask, so the signals
+ * reach only gt_cli_serve_until_signal's sigwait) and ignores SIGPIPE. */
+void gt_cli_block_stop_signals(void);
+
+/* Prints "listening on http://HOST:PORT" (HOST from listen "HOST:PORT",
+ * then extra if not NULL) as the first line on stdout, then waits for SIGINT
+ * or SIGTERM and logs it as who's. The caller stops its server after. */
+void gt_cli_serve_until_signal(const char *who, const char *listen, unsigned port, const char *extra);
+
 #endif

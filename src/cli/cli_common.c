@@ -1,5 +1,7 @@
 /* cli_common.c: helpers every subcommand shares (home dir, passwords, errors). */
 #include <assert.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,6 +15,7 @@
 #include "base/buf.h"
 #include "base/hex.h"
 #include "base/json.h"
+#include "base/log.h"
 #include "base/file.h"
 #include "base/limits.h"
 #include "base/num.h"
@@ -274,4 +277,32 @@ int gt_cli_u64(const char *cmd, const char *what, const char *s, uint64_t lo, ui
     gt_err err = {0};
     if (gt_parse_u64(s, what, lo, hi, out, &err)) return gt_cli_usage_error(cmd, "%s", err.msg);
     return 0;
+}
+
+/* The stop signals of a server process: SIGINT and SIGTERM. */
+static void stop_signals(sigset_t *set) {
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+}
+
+void gt_cli_block_stop_signals(void) {
+    sigset_t set;
+    stop_signals(&set);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+void gt_cli_serve_until_signal(const char *who, const char *listen, unsigned port, const char *extra) {
+    char host[64];
+    snprintf(host, sizeof host, "%s", listen);
+    char *colon = strrchr(host, ':');
+    if (colon) *colon = 0;
+    printf("listening on http://%s:%u%s\n", host, port, extra ? extra : "");
+    fflush(stdout);
+    sigset_t set;
+    stop_signals(&set);
+    int sig = 0;
+    sigwait(&set, &sig);
+    GT_INFO("%s: %s received, stopping", who, sig == SIGINT ? "SIGINT" : "SIGTERM");
 }

@@ -116,24 +116,11 @@ static int cmd_node(int argc, char **argv) {
 
     /* Signals go to this thread only (sigwait below): block them before any
      * thread starts, so the server's threads inherit the mask. */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    gt_cli_block_stop_signals();
 
     gt_node *node = NULL;
     if (gt_node_start(&cfg, &node, &err)) return gt_cli_fail(&err);
-    char host[64];
-    snprintf(host, sizeof host, "%s", cfg.listen);
-    char *colon = strrchr(host, ':');
-    if (colon) *colon = 0;
-    printf("listening on http://%s:%u\n", host, (unsigned)gt_node_port(node));
-    fflush(stdout);
-    int sig = 0;
-    sigwait(&set, &sig);
-    GT_INFO("node: %s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    gt_cli_serve_until_signal("node", cfg.listen, gt_node_port(node), NULL);
     gt_node_stop(node);
     return 0;
 }

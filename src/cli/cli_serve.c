@@ -84,24 +84,13 @@ static int cmd_serve(int argc, char **argv) {
     }
     if (optind < argc) return gt_cli_usage_error("serve", "unexpected argument \"%s\"", argv[optind]);
     if (!cfg.model_path) return gt_cli_usage_error("serve", "no model: give -m MODEL.gguf");
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    gt_cli_block_stop_signals();
     gt_err err = {0};
     gt_serve *s = NULL;
     if (gt_serve_start(&cfg, &s, &err)) return gt_cli_fail(&err);
-    char host[64];
-    snprintf(host, sizeof host, "%s", cfg.listen);
-    char *colon = strrchr(host, ':');
-    if (colon) *colon = 0;
-    printf("listening on http://%s:%u (model \"%s\")\n", host, (unsigned)gt_serve_port(s), gt_serve_model_id(s));
-    fflush(stdout);
-    int sig = 0;
-    sigwait(&set, &sig);
-    GT_INFO("serve: %s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    char extra[300];
+    snprintf(extra, sizeof extra, " (model \"%s\")", gt_serve_model_id(s));
+    gt_cli_serve_until_signal("serve", cfg.listen, gt_serve_port(s), extra);
     gt_serve_stop(s);
     return 0;
 }
