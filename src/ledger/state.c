@@ -16,6 +16,7 @@
 #include "base/amount.h"
 #include "crypto/addr.h"
 #include "ledger/digest.h"
+#include "ledger/stmt_cache.h"
 
 const char gt_state_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
@@ -54,19 +55,8 @@ typedef struct undo_rec {
     lock_slot lock;
 } undo_rec;
 
-/* One cached statement of a module (see gt_tx_stmt). */
-typedef struct stmt_slot {
-    uint64_t hash;      /* of the SQL text */
-    char *sql;          /* owned copy: the key */
-    sqlite3_stmt *q;
-    int busy;
-} stmt_slot;
-
-#define GT_STATE_MAX_STMTS 256 /* distinct module statements; more are prepared uncached */
-
 struct gt_state {
-    stmt_slot stmts[GT_STATE_MAX_STMTS];
-    int n_stmts;
+    gt_stmt_cache stmts; /* the modules' statements (gt_tx_stmt) */
     acct_slot *accts;
     size_t acct_cap, acct_n;
     lock_slot *locks;
@@ -105,11 +95,7 @@ gt_state *gt_state_new(void) {
 }
 
 static void finalize_stmts(gt_state *s) {
-    for (int i = 0; i < s->n_stmts; i++) {
-        sqlite3_finalize(s->stmts[i].q);
-        gt_free(s->stmts[i].sql);
-    }
-    s->n_stmts = 0;
+    gt_stmt_cache_clear(&s->stmts);
     sqlite3_finalize(s->sel_acct);
     sqlite3_finalize(s->put_acct);
     sqlite3_finalize(s->sel_lock);
@@ -352,12 +338,7 @@ void gt_tx_begin_action(gt_tx *tx) {
     gt_state *s = tx->state;
     /* A statement a refused rule did not hand back is reset here, so no
      * read stays open across actions. */
-    for (int i = 0; i < s->n_stmts; i++)
-        if (s->stmts[i].busy) {
-            sqlite3_reset(s->stmts[i].q);
-            sqlite3_clear_bindings(s->stmts[i].q);
-            s->stmts[i].busy = 0;
-        }
+    gt_stmt_cache_release_all(&s->stmts);
     s->n_undo = 0;
     s->mark_dirty_accts = s->n_dirty_accts;
     s->mark_dirty_locks = s->n_dirty_locks;
@@ -619,13 +600,6 @@ int gt_state_mature_unbonding(gt_tx *tx, gt_err *err) {
     return n;
 }
 
-/* FNV-1a of a NUL-terminated string. */
-static uint64_t str_hash(const char *p) {
-    uint64_t h = 1469598103934665603ull;
-    for (; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ull;
-    return h;
-}
-
 int gt_tx_stmt(gt_tx *tx, const char *sql, sqlite3_stmt **out, gt_err *err) {
     gt_state *s = tx->state;
     *out = NULL;
@@ -635,45 +609,11 @@ int gt_tx_stmt(gt_tx *tx, const char *sql, sqlite3_stmt **out, gt_err *err) {
         return 0;
     }
     use_db(s, tx->db);
-    uint64_t h = str_hash(sql);
-    for (int i = 0; i < s->n_stmts; i++) {
-        stmt_slot *e = &s->stmts[i];
-        if (e->hash == h && !e->busy && !strcmp(e->sql, sql)) {
-            e->busy = 1;
-            *out = e->q;
-            return 0;
-        }
-    }
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(tx->db, sql, -1, &q, NULL) != SQLITE_OK)
-        return gt_err_set(err, GT_EDB, "store: %s", sqlite3_errmsg(tx->db));
-    if (s->n_stmts < GT_STATE_MAX_STMTS) {
-        stmt_slot *e = &s->stmts[s->n_stmts];
-        e->sql = gt_strdup(sql);
-        if (e->sql) {
-            e->hash = h;
-            e->q = q;
-            e->busy = 1;
-            s->n_stmts++;
-        }
-    }
-    *out = q;
-    return 0;
+    return gt_stmt_cache_get(&s->stmts, tx->db, sql, out, err);
 }
 
 void gt_tx_stmt_done(gt_tx *tx, sqlite3_stmt *q) {
-    if (!q) return;
-    gt_state *s = tx->state;
-    for (int i = 0; s && i < s->n_stmts; i++) {
-        if (s->stmts[i].q == q) {
-            assert(s->stmts[i].busy);
-            sqlite3_reset(q);
-            sqlite3_clear_bindings(q);
-            s->stmts[i].busy = 0;
-            return;
-        }
-    }
-    sqlite3_finalize(q); /* one that did not fit in the cache */
+    gt_stmt_cache_done(tx->state ? &tx->state->stmts : NULL, q);
 }
 
 void gt_tx_commit(gt_tx *tx, const void *data, size_t len) {

@@ -1,0 +1,47 @@
+/* stmt_cache.h: prepared statements of the modules, kept by their SQL text.
+ *
+ * A module's rule prepares its SQL through gt_tx_stmt on every action; the
+ * cache hands back the statement prepared the first time (reset and unbound
+ * when the rule is done with it), so the hot path of the writer prepares
+ * nothing. A statement in use is never handed out twice: a rule that needs
+ * the same SQL twice at once gets a second, uncached statement, as does the
+ * 257th distinct text. The cache belongs to one SQLite connection. */
+#ifndef GT_LEDGER_STMT_CACHE_H
+#define GT_LEDGER_STMT_CACHE_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "base/err.h"
+
+#define GT_STMT_CACHE_MAX 256 /* distinct statements; more are prepared uncached */
+
+typedef struct gt_stmt_slot {
+    uint64_t hash; /* of the SQL text */
+    char *sql;     /* owned copy: the key */
+    sqlite3_stmt *q;
+    int busy;
+} gt_stmt_slot;
+
+typedef struct gt_stmt_cache {
+    gt_stmt_slot slots[GT_STMT_CACHE_MAX];
+    int n;
+} gt_stmt_cache;
+
+/* The statement for sql on db, from the cache when one is free, else newly
+ * prepared (and kept when there is room). Hand it back with
+ * gt_stmt_cache_done. 0, or GT_EDB with SQLite's message. */
+int gt_stmt_cache_get(gt_stmt_cache *c, sqlite3 *db, const char *sql, sqlite3_stmt **out, gt_err *err);
+
+/* Gives q back: a cached one is reset and unbound for the next use, an
+ * uncached one finalized. Accepts NULL. */
+void gt_stmt_cache_done(gt_stmt_cache *c, sqlite3_stmt *q);
+
+/* Gives back every statement still in use (a rule that failed half way did
+ * not hand its statements back): reset, unbound, free for the next use. */
+void gt_stmt_cache_release_all(gt_stmt_cache *c);
+
+/* Finalizes every cached statement (the connection is going away). */
+void gt_stmt_cache_clear(gt_stmt_cache *c);
+
+#endif
