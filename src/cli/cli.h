@@ -38,13 +38,21 @@ int gt_cli_amount(const char *what, const char *s, uint64_t *out, gt_err *err);
  * ("--rounds: expected an integer 1..20, got \"x\""). */
 int gt_cli_u64(const char *cmd, const char *what, const char *s, uint64_t lo, uint64_t hi, uint64_t *out);
 
-/* One option of a command, for gt_cli_parse (cli_opt.c). dest: an int set
- * to 1 (FLAG), a const char * pointing into argv (STR), a uint64_t in
- * [lo, hi] (U64), base units of a token amount (AMOUNT, gt_cli_amount), or
- * an array of hi const char * filled in order (LIST, a repeatable option;
- * *given counts them). given, when not NULL, is set to 1 when the option
- * appears. A table ends with a NULL name. */
-typedef enum { GT_CLI_OPT_FLAG, GT_CLI_OPT_STR, GT_CLI_OPT_U64, GT_CLI_OPT_AMOUNT, GT_CLI_OPT_LIST } gt_cli_opt_kind;
+/* One option of a command, for gt_cli_parse (cli_opt.c; how to use it is
+ * at the top there). dest: an int set to 1 (FLAG), a const char * pointing
+ * into argv (STR), a uint64_t in [lo, hi] (U64), a float (FLOAT: strtof,
+ * the whole argument), base units of a token amount (AMOUNT,
+ * gt_cli_amount), or an array of hi const char * filled in order (LIST, a
+ * repeatable option; *given counts them). given, when not NULL, is set to 1
+ * when the option appears. A table ends with a NULL name. */
+typedef enum {
+    GT_CLI_OPT_FLAG,
+    GT_CLI_OPT_STR,
+    GT_CLI_OPT_U64,
+    GT_CLI_OPT_FLOAT,
+    GT_CLI_OPT_AMOUNT,
+    GT_CLI_OPT_LIST
+} gt_cli_opt_kind;
 typedef struct gt_cli_opt {
     const char *name;  /* "--rounds" */
     const char *alias; /* "-n", or NULL */
@@ -66,6 +74,36 @@ int gt_cli_parse(const char *cmd, int argc, char **argv, int from, const gt_cli_
 int gt_cli_parse_text(const char *cmd, int argc, char **argv, int from, const gt_cli_opt *opts, const char **pos,
                       int max_pos, int *n_pos, const char *usage_text);
 
+/* Most names (and aliases) one option table may have. */
+#define GT_CLI_MAX_OPTS 128
+
+/* Finds the subcommand argv[1] of cmd among names (NULL-ended): returns -1
+ * with *which its index (the caller goes on with argc - 1, argv + 1), else
+ * the exit code: `gotong CMD` alone prints the usage on stderr (2); -h,
+ * --help or help print it on stdout (0); an unknown one is told with the
+ * closest name or the list (2). */
+int gt_cli_subcommand(const char *cmd, int argc, char **argv, const char *const *names, void (*usage)(FILE *),
+                      int *which);
+int gt_cli_subcommand_text(const char *cmd, int argc, char **argv, const char *const *names, const char *usage_text,
+                           int *which);
+
+/* Describe mode, for `gotong completion` (cli_completion.c): while on,
+ * gt_cli_parse records its table's names in d->opts (those taking a value
+ * also in d->value_opts) and returns 0 without reading argv, and
+ * gt_cli_subcommand records the names in d->subs unless argv[1] is one of
+ * them. Lists are space-separated. gt_cli_describe(NULL) turns it off. */
+#define GT_CLI_DESCRIBE_MAX_BYTES 4096
+typedef struct gt_cli_described {
+    char subs[GT_CLI_DESCRIBE_MAX_BYTES], opts[GT_CLI_DESCRIBE_MAX_BYTES], value_opts[GT_CLI_DESCRIBE_MAX_BYTES];
+} gt_cli_described;
+void gt_cli_describe(gt_cli_described *d);
+int gt_cli_describing(void);
+
+/* The registered commands, for the completion: the count, and the i-th in
+ * name order (main.c). */
+int gt_cli_command_count(void);
+const gt_cli_cmd *gt_cli_command_at(int i);
+
 /* Amounts as people read them ("1.5 GOT") and as machines do ("1500000"):
  * gt_amount_tokens (base/amount.h), gt_json_tokens and gt_json_units
  * (base/json.h). */
@@ -74,6 +112,11 @@ int gt_cli_parse_text(const char *cmd, int argc, char **argv, int from, const gt
 #define GT_CLI_EXIT_OK 0
 #define GT_CLI_EXIT_FAILED 1 /* refused or failed */
 #define GT_CLI_EXIT_USAGE 2  /* bad command line */
+
+/* The global options main.c's global_options() takes (before the command),
+ * for the completion; those that take a value too. */
+#define GT_CLI_GLOBAL_OPTS "--home --node --json --help -h --version"
+#define GT_CLI_GLOBAL_VALUE_OPTS "--home --node"
 
 /* Global options, recognised by main() before or after the command: --home
  * DIR is taken out of argv and kept here (gt_cli_home falls back to it). */

@@ -489,7 +489,7 @@ static int cmd_export(data_opts *o) {
 }
 
 /* `data job post JOB`: the job as a market task of kind generate (batch.h). */
-static int cmd_post(const data_opts *o) {
+static int cmd_post(data_opts *o) {
     if (o->n_pos != 1) return gt_cli_usage_error("data", "job post takes one JOB");
     if (!o->validator) return gt_cli_usage_error("data", "job post needs --validator ADDR (the agent that judges samples)");
     gt_err err = {0};
@@ -545,28 +545,19 @@ static int cmd_post(const data_opts *o) {
 }
 
 static int cmd_data(int argc, char **argv) {
-    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
+    static const char *const subs[] = {"job", "export", NULL};
+    static const char *const job_subs[] = {"new", "list", "show", "run", "post", NULL};
+    static int (*const job_fns[])(data_opts *) = {cmd_new, cmd_list, cmd_show, cmd_run, cmd_post};
     data_opts o;
-    int rc;
-    if (!strcmp(argv[1], "export")) {
+    int which, rc = gt_cli_subcommand("data", argc, argv, subs, usage, &which);
+    if (rc >= 0) return rc;
+    if (which == 1) { /* export */
         if ((rc = parse_opts(argc, argv, 2, &o))) return rc;
-        if (o.help) return usage(stdout), 0;
-        return cmd_export(&o);
+        return o.help ? (usage(stdout), 0) : cmd_export(&o);
     }
-    if (!strcmp(argv[1], "job") && argc >= 3 && (!strcmp(argv[2], "-h") || !strcmp(argv[2], "--help")))
-        return usage(stdout), 0;
-    if (strcmp(argv[1], "job") || argc < 3) return gt_cli_usage_error("data", "expected job new|list|show|run|post or export");
+    if ((rc = gt_cli_subcommand("data job", argc - 1, argv + 1, job_subs, usage, &which)) >= 0) return rc;
     if ((rc = parse_opts(argc, argv, 3, &o))) return rc;
-    if (o.help) return usage(stdout), 0;
-    if (!strcmp(argv[2], "new")) return cmd_new(&o);
-    if (!strcmp(argv[2], "list")) return cmd_list(&o);
-    if (!strcmp(argv[2], "show")) return cmd_show(&o);
-    if (!strcmp(argv[2], "run")) return cmd_run(&o);
-    if (!strcmp(argv[2], "post")) return cmd_post(&o);
-    return gt_cli_usage_error("data", "unknown subcommand job %s (new, list, show, run, post)", argv[2]);
+    return o.help ? (usage(stdout), 0) : job_fns[which](&o);
 }
 
 GT_CLI_COMMAND(cmd_data_def, "data", "synthetic data jobs: specs, generation + validation, dataset export", cmd_data)

@@ -51,20 +51,16 @@ static void usage(FILE *f) {
 static int cmd_eval_leaderboard(int argc, char **argv) {
     const char *home_opt = NULL, *bench = NULL;
     int json = 0, all = 0;
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout), 0;
-        if (!strcmp(a, "--json")) { json = 1; continue; }
-        if (!strcmp(a, "--all")) { all = 1; continue; }
-        if (!v) return gt_cli_missing_value("eval", a, usage);
-        if (!strcmp(a, "--home")) home_opt = v;
-        else if (!strcmp(a, "--bench")) {
-            if (!*v || strlen(v) > GT_WORK_BENCH_NAME_MAX)
-                return gt_cli_usage_error("eval", "--bench: expected a name of 1 to %d bytes", GT_WORK_BENCH_NAME_MAX);
-            bench = v;
-        } else return gt_cli_unknown_option("eval", a, usage);
-        i++;
-    }
+    const gt_cli_opt opts[] = {
+        {"--home", NULL, GT_CLI_OPT_STR, &home_opt, 0, 0, NULL},
+        {"--bench", NULL, GT_CLI_OPT_STR, &bench, 0, 0, NULL},
+        {"--all", NULL, GT_CLI_OPT_FLAG, &all, 0, 0, NULL},
+        {"--json", NULL, GT_CLI_OPT_FLAG, &json, 0, 0, NULL},
+        {NULL, NULL, 0, NULL, 0, 0, NULL}};
+    int rc = gt_cli_parse("eval", argc, argv, 2, opts, NULL, 0, NULL, usage);
+    if (rc >= 0) return rc;
+    if (bench && (!*bench || strlen(bench) > GT_WORK_BENCH_NAME_MAX))
+        return gt_cli_usage_error("eval", "--bench: expected a name of 1 to %d bytes", GT_WORK_BENCH_NAME_MAX);
     gt_err err = {0};
     char home[4096], path[4200];
     if (gt_cli_home(home_opt, home, sizeof home, &err)) return gt_cli_fail(&err);
@@ -85,7 +81,7 @@ static int cmd_eval_leaderboard(int argc, char **argv) {
     if (!lb) return gt_cli_fail(&err);
     json_t *ents = json_object_get(lb, "entries");
     if (json) {
-        int rc = gt_cli_json_out(json_incref(lb));
+        rc = gt_cli_json_out(json_incref(lb));
         json_decref(lb);
         return rc;
     } else if (json_array_size(ents) == 0) {
@@ -178,12 +174,9 @@ done:
  * and hash (what an attestation names). */
 static int cmd_eval_benches(int argc, char **argv) {
     int json = 0;
-    for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) return usage(stdout), 0;
-        if (!strcmp(argv[i], "--json")) json = 1;
-        else if (argv[i][0] == '-') return gt_cli_unknown_option("eval", argv[i], usage);
-        else return gt_cli_usage_error("eval", "eval benches: unexpected argument %s", argv[i]);
-    }
+    const gt_cli_opt opts[] = {{"--json", NULL, GT_CLI_OPT_FLAG, &json, 0, 0, NULL}, {NULL, NULL, 0, NULL, 0, 0, NULL}};
+    int rc = gt_cli_parse("eval", argc, argv, 2, opts, NULL, 0, NULL, usage);
+    if (rc >= 0) return rc;
     json_t *arr = json ? json_array() : NULL;
     for (int i = 0; gt_bench_builtins[i]; i++) {
         gt_err err = {0};
@@ -203,14 +196,10 @@ static int cmd_eval_benches(int argc, char **argv) {
 }
 
 static int cmd_eval(int argc, char **argv) {
-    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
-    if (!strcmp(argv[1], "run")) return cmd_eval_run(argc, argv);
-    if (!strcmp(argv[1], "leaderboard")) return cmd_eval_leaderboard(argc, argv);
-    if (!strcmp(argv[1], "benches")) return cmd_eval_benches(argc, argv);
-    return gt_cli_usage_error("eval", "unknown subcommand %s (run, benches, leaderboard)", argv[1]);
+    static const char *const subs[] = {"run", "benches", "leaderboard", NULL};
+    static int (*const fns[])(int, char **) = {cmd_eval_run, cmd_eval_benches, cmd_eval_leaderboard};
+    int which, rc = gt_cli_subcommand("eval", argc, argv, subs, usage, &which);
+    return rc >= 0 ? rc : fns[which](argc, argv);
 }
 
 GT_CLI_COMMAND(cmd_eval_def, "eval", "score a model on a benchmark; the leaderboard of attested scores", cmd_eval)

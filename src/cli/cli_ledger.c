@@ -1,7 +1,6 @@
 /* cli_ledger.c: the money commands: init, balance, send, mint, stake, unstake,
  * and `ledger log|verify|head|submit`. They open HOME/ledger.db directly (the
  * embedded default); keys come from HOME/keystore. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,9 +29,6 @@ typedef struct common_opts {
     int json, light;
     char home_path[4096], db_path[4200];
 } common_opts;
-
-enum { OPT_HOME = 1000, OPT_PASSWORD_FILE, OPT_FROM, OPT_TO, OPT_JSON, OPT_LIGHT, OPT_CHAIN_ID,
-       OPT_UNBONDING, OPT_FROM_H, OPT_TO_H, OPT_LIMIT, OPT_NODE, OPT_HELP };
 
 static int resolve_home(common_opts *o, gt_err *err) {
     int rc = gt_cli_home(o->home, o->home_path, sizeof o->home_path, err);
@@ -129,34 +125,28 @@ static int sign_and_submit(common_opts *o, const gt_action_kind *kind, const gt_
     return r.code ? 1 : 0;
 }
 
-/* Parses the options shared by send/mint/stake/unstake; positional args are left in argv. */
-static int parse_common(int argc, char **argv, common_opts *o, const char **to, const char *usage) {
+/* Most addresses one `gotong balance` line names. */
+#define LEDGER_MAX_ADDRESSES 256
+
+/* Parses the options send/mint/stake/unstake share into o (and --to into
+ * *to when to is not NULL: send and mint) with the CLI's option table;
+ * AMOUNT, the one positional argument, into *amount_s. Returns -1 to go on,
+ * else the exit code. */
+static int parse_common(int argc, char **argv, common_opts *o, const char **to, const char **amount_s,
+                        const char *usage) {
     o->cmd = argv[0];
-    static const struct option opts[] = {
-        {"home", required_argument, 0, OPT_HOME}, {"password-file", required_argument, 0, OPT_PASSWORD_FILE},
-        {"from", required_argument, 0, OPT_FROM}, {"to", required_argument, 0, OPT_TO},
-        {"json", no_argument, 0, OPT_JSON}, {"node", required_argument, 0, OPT_NODE},
-        {"help", no_argument, 0, OPT_HELP}, {0, 0, 0, 0}};
-    optind = 1;
-    int c;
-    opterr = 0; /* our own messages, naming the closest option */
-    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-        switch (c) {
-        case OPT_HOME: o->home = optarg; break;
-        case OPT_PASSWORD_FILE: o->password_file = optarg; break;
-        case OPT_FROM: o->from = optarg; break;
-        case OPT_TO: if (!to) goto bad; *to = optarg; break;
-        case OPT_JSON: o->json = 1; break;
-        case OPT_NODE: o->node = optarg; break;
-        case 'h': case OPT_HELP: printf("%s", usage); return 0;
-        case ':': return gt_cli_usage_error(o->cmd, "%s needs a value", argv[optind - 1]);
-        default: return gt_cli_unknown_option_text(o->cmd, argv[optind - 1], usage);
-        }
-    }
+    const gt_cli_opt opts[] = {
+        {"--home", NULL, GT_CLI_OPT_STR, &o->home, 0, 0, NULL},
+        {"--password-file", NULL, GT_CLI_OPT_STR, &o->password_file, 0, 0, NULL},
+        {"--from", NULL, GT_CLI_OPT_STR, &o->from, 0, 0, NULL},
+        {"--json", NULL, GT_CLI_OPT_FLAG, &o->json, 0, 0, NULL},
+        {"--node", NULL, GT_CLI_OPT_STR, &o->node, 0, 0, NULL},
+        {to ? "--to" : NULL, NULL, GT_CLI_OPT_STR, to, 0, 0, NULL}, /* the last: NULL ends the table */
+        {NULL, NULL, 0, NULL, 0, 0, NULL}};
+    int n_pos = 0, rc = gt_cli_parse_text(o->cmd, argc, argv, 1, opts, amount_s, 1, &n_pos, usage);
+    if (rc >= 0) return rc;
+    if (n_pos != 1) return gt_cli_usage_error(o->cmd, "expected one AMOUNT");
     return -1;
-bad:
-    fprintf(stderr, "%s", usage);
-    return 2;
 }
 
 static const char send_usage[] =
@@ -170,14 +160,13 @@ static const char send_usage[] =
  * Returns -1 to go on, else the exit code (help printed, usage or input error). */
 static int parse_to_amount(int argc, char **argv, const char *name, const char *usage, common_opts *o,
                            gt_addr *to, uint64_t *amount) {
-    const char *to_s = NULL;
-    int rc = parse_common(argc, argv, o, &to_s, usage);
+    const char *to_s = NULL, *amount_s = NULL;
+    int rc = parse_common(argc, argv, o, &to_s, &amount_s, usage);
     if (rc >= 0) return rc;
     if (!to_s) return gt_cli_usage_error(name, "--to ADDRESS is required");
-    if (optind != argc - 1) return gt_cli_usage_error(name, "expected one AMOUNT");
     gt_err err = {0};
     if (gt_addr_parse(to_s, to, &err)) return gt_cli_usage_error(name, "--to: %s", err.msg);
-    if (gt_cli_amount("AMOUNT", argv[optind], amount, &err)) return gt_cli_usage_error(name, "%s", err.msg);
+    if (gt_cli_amount("AMOUNT", amount_s, amount, &err)) return gt_cli_usage_error(name, "%s", err.msg);
     return -1;
 }
 
@@ -227,12 +216,12 @@ static const char unstake_usage[] =
 
 static int stake_common(int argc, char **argv, const gt_action_kind *kind, const char *usage, const char *name) {
     common_opts o = {0};
-    int rc = parse_common(argc, argv, &o, NULL, usage);
+    const char *amount_s = NULL;
+    int rc = parse_common(argc, argv, &o, NULL, &amount_s, usage);
     if (rc >= 0) return rc;
-    if (optind != argc - 1) return gt_cli_usage_error(name, "expected one AMOUNT");
     gt_err err = {0};
     uint64_t amount;
-    if (gt_cli_amount("AMOUNT", argv[optind], &amount, &err)) return gt_cli_usage_error(name, "%s", err.msg);
+    if (gt_cli_amount("AMOUNT", amount_s, &amount, &err)) return gt_cli_usage_error(name, "%s", err.msg);
     return sign_and_submit(&o, kind, NULL, amount);
 }
 static int cmd_stake(int argc, char **argv) { return stake_common(argc, argv, &gt_kind_stake, stake_usage, "stake"); }
@@ -241,7 +230,7 @@ GT_CLI_COMMAND(cli_stake, "stake", "bond tokens as stake", cmd_stake)
 GT_CLI_COMMAND(cli_unstake, "unstake", "unbond stake (returns after a delay in blocks)", cmd_unstake)
 
 static const char init_usage[] =
-    "usage: gotong init [--home DIR] [--chain-id N] [--unbonding-blocks N] [--password-file F] [--light]\n"
+    "usage: gotong init [--home DIR] [--chain-id N] [--unbonding-blocks N] [--password-file F] [--light] [--json]\n"
     "Creates the data directory (default ~/.gotong), a new key for the genesis\n"
     "authority (the local network's faucet: it alone may mint) in HOME/keystore,\n"
     "and HOME/ledger.db with its genesis block. --light uses scrypt n=4096 for\n"
@@ -263,34 +252,18 @@ static int pick_chain_id(uint64_t *out, gt_err *err) {
 }
 
 static int cmd_init(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"home", required_argument, 0, OPT_HOME}, {"password-file", required_argument, 0, OPT_PASSWORD_FILE},
-        {"chain-id", required_argument, 0, OPT_CHAIN_ID}, {"unbonding-blocks", required_argument, 0, OPT_UNBONDING},
-        {"light", no_argument, 0, OPT_LIGHT}, {"json", no_argument, 0, OPT_JSON},
-        {"help", no_argument, 0, OPT_HELP}, {0, 0, 0, 0}};
     common_opts o = {0};
     gt_genesis g = {.chain_id = 0, .unbonding_blocks = GT_DEFAULT_UNBONDING_BLOCKS};
-    optind = 1;
-    int c, rc;
-    opterr = 0; /* our own messages, naming the closest option */
-    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-        switch (c) {
-        case OPT_HOME: o.home = optarg; break;
-        case OPT_PASSWORD_FILE: o.password_file = optarg; break;
-        case OPT_CHAIN_ID:
-            if ((rc = gt_cli_u64("init", "--chain-id", optarg, 1, UINT64_MAX, &g.chain_id))) return rc;
-            break;
-        case OPT_UNBONDING:
-            if ((rc = gt_cli_u64("init", "--unbonding-blocks", optarg, 0, UINT64_MAX, &g.unbonding_blocks))) return rc;
-            break;
-        case OPT_LIGHT: o.light = 1; break;
-        case OPT_JSON: o.json = 1; break;
-        case 'h': case OPT_HELP: printf("%s", init_usage); return 0;
-        case ':': return gt_cli_usage_error("init", "%s needs a value", argv[optind - 1]);
-        default: return gt_cli_unknown_option_text("init", argv[optind - 1], init_usage);
-        }
-    }
-    if (optind != argc) return gt_cli_usage_error("init", "unexpected argument \"%s\"", argv[optind]);
+    const gt_cli_opt opts[] = {
+        {"--home", NULL, GT_CLI_OPT_STR, &o.home, 0, 0, NULL},
+        {"--password-file", NULL, GT_CLI_OPT_STR, &o.password_file, 0, 0, NULL},
+        {"--chain-id", NULL, GT_CLI_OPT_U64, &g.chain_id, 1, UINT64_MAX, NULL},
+        {"--unbonding-blocks", NULL, GT_CLI_OPT_U64, &g.unbonding_blocks, 0, UINT64_MAX, NULL},
+        {"--light", NULL, GT_CLI_OPT_FLAG, &o.light, 0, 0, NULL},
+        {"--json", NULL, GT_CLI_OPT_FLAG, &o.json, 0, 0, NULL},
+        {NULL, NULL, 0, NULL, 0, 0, NULL}};
+    int rc = gt_cli_parse_text("init", argc, argv, 1, opts, NULL, 0, NULL, init_usage);
+    if (rc >= 0) return rc;
     gt_err err = {0};
     if (!g.chain_id && pick_chain_id(&g.chain_id, &err)) return gt_cli_fail(&err);
     if (resolve_home(&o, &err)) return gt_cli_fail(&err);
@@ -332,18 +305,24 @@ static const char balance_usage[] =
 
 static int cmd_balance(int argc, char **argv) {
     common_opts o = {0};
-    int rc = parse_common(argc, argv, &o, NULL, balance_usage);
+    const char *pos[LEDGER_MAX_ADDRESSES];
+    int n_pos = 0;
+    const gt_cli_opt opts[] = {
+        {"--home", NULL, GT_CLI_OPT_STR, &o.home, 0, 0, NULL},
+        {"--json", NULL, GT_CLI_OPT_FLAG, &o.json, 0, 0, NULL},
+        {NULL, NULL, 0, NULL, 0, 0, NULL}};
+    int rc = gt_cli_parse_text("balance", argc, argv, 1, opts, pos, LEDGER_MAX_ADDRESSES, &n_pos, balance_usage);
     if (rc >= 0) return rc;
     gt_err err = {0};
     if (resolve_home(&o, &err)) return gt_cli_fail(&err);
     gt_addr *addrs = NULL;
     size_t n = 0;
-    if (optind < argc) {
-        n = (size_t)(argc - optind);
+    if (n_pos > 0) {
+        n = (size_t)n_pos;
         addrs = gt_calloc(n, sizeof *addrs);
         if (!addrs) return gt_cli_fail(NULL);
         for (size_t i = 0; i < n; i++)
-            if (gt_addr_parse(argv[optind + (int)i], &addrs[i], &err)) { gt_free(addrs); return gt_cli_fail(&err); }
+            if (gt_addr_parse(pos[i], &addrs[i], &err)) { gt_free(addrs); return gt_cli_fail(&err); }
     } else if (gt_keystore_list(o.home_path, &addrs, &n, &err)) {
         return gt_cli_fail(&err);
     }

@@ -1,6 +1,5 @@
 /* cli_ledger_log.c: `gotong ledger log|verify|head|submit`: reading and
  * checking the signed action log, and applying actions signed elsewhere. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,106 +126,122 @@ static int read_actions(const char *file, gt_action **out, size_t *n_out, gt_err
     return 0;
 }
 
-static int cmd_ledger(int argc, char **argv) {
-    enum { O_HOME = 1000, O_JSON, O_FROM, O_TO, O_HELP };
-    static const struct option opts[] = {{"home", required_argument, 0, O_HOME}, {"json", no_argument, 0, O_JSON},
-                                         {"from", required_argument, 0, O_FROM}, {"to", required_argument, 0, O_TO},
-                                         {"help", no_argument, 0, O_HELP}, {0, 0, 0, 0}};
-    const char *home = NULL;
-    int json = 0;
-    uint64_t from = 0, to = UINT64_MAX;
-    optind = 1;
-    int c, rc;
-    opterr = 0; /* our own messages, naming the closest option */
-    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-        switch (c) {
-        case O_HOME: home = optarg; break;
-        case O_JSON: json = 1; break;
-        case O_FROM:
-            if ((rc = gt_cli_u64("ledger", "--from (a block height)", optarg, 0, INT64_MAX, &from))) return rc;
-            break;
-        case O_TO:
-            if ((rc = gt_cli_u64("ledger", "--to (a block height)", optarg, 0, INT64_MAX, &to))) return rc;
-            break;
-        case 'h': case O_HELP: printf("%s", ledger_usage); return 0;
-        case ':': return gt_cli_usage_error("ledger", "%s needs a value", argv[optind - 1]);
-        default: return gt_cli_unknown_option_text("ledger", argv[optind - 1], ledger_usage);
-        }
-    }
-    if (optind >= argc) { fprintf(stderr, "%s", ledger_usage); return 2; }
-    const char *sub = argv[optind];
-    gt_err err = {0};
-    char home_path[4096], db[4200];
-    if (gt_cli_home(home, home_path, sizeof home_path, &err)) return gt_cli_fail(&err);
-    snprintf(db, sizeof db, "%s/ledger.db", home_path);
+/* What the ledger subcommands take. */
+typedef struct ledger_opts {
+    const char *home, *file; /* file: submit's FILE or - */
+    int json;
+    uint64_t from, to;
+    char db[4200];
+} ledger_opts;
 
-    if (!strcmp(sub, "verify")) {
-        gt_verify_report rep;
-        gt_progress p;
-        gt_progress_start(&p, "verify", 0);
-        rc = gt_ledger_verify(db, &rep, verify_progress, &p, &err);
-        gt_progress_finish(&p);
-        if (rc) {
-            if (json) printf("{\"ok\":false,\"error\":\"%s\"}\n", gt_err_name(rc));
-            return gt_cli_fail(&err);
-        }
-        char h[67];
-        hex32(rep.head_hash, h);
-        if (json) printf("{\"ok\":true,\"blocks\":%llu,\"actions\":%llu,\"head\":\"%s\",\"supply\":%llu}\n",
-                         (unsigned long long)rep.blocks, (unsigned long long)rep.actions, h, (unsigned long long)rep.supply);
-        else printf("ok: replayed %llu blocks and %llu actions from genesis; every signature, root and hash checks;\n"
-                    "stored state equals the replay. head %s\n",
-                    (unsigned long long)rep.blocks, (unsigned long long)rep.actions, h);
-        return 0;
+/* `ledger verify`: replays the whole log and prints the report. */
+static int ledger_verify(ledger_opts *o) {
+    gt_err err = {0};
+    gt_verify_report rep;
+    gt_progress p;
+    gt_progress_start(&p, "verify", 0);
+    int rc = gt_ledger_verify(o->db, &rep, verify_progress, &p, &err);
+    gt_progress_finish(&p);
+    if (rc) {
+        if (o->json) printf("{\"ok\":false,\"error\":\"%s\"}\n", gt_err_name(rc));
+        return gt_cli_fail(&err);
     }
-    if (!strcmp(sub, "submit")) {
-        if (optind + 1 >= argc) return gt_cli_usage_error("ledger", "submit needs a FILE (or - for stdin)");
-        gt_action *acts = NULL;
-        size_t n = 0;
-        if (read_actions(argv[optind + 1], &acts, &n, &err)) return gt_cli_fail(&err);
-        gt_ledger *l;
-        if (gt_ledger_open(db, 0, &l, &err)) { gt_free(acts); return gt_cli_fail(&err); }
-        gt_result *res = gt_calloc(n, sizeof *res);
-        size_t ok = res ? gt_ledger_submit(l, acts, n, res) : 0;
-        for (size_t i = 0; res && i < n; i++) {
-            char id[67];
-            hex32(acts[i].id, id);
-            if (json) {
-                json_t *j = res[i].code ? json_pack("{s:s,s:b,s:s,s:s}", "id", id, "ok", 0, "error", gt_err_name(res[i].code), "message", res[i].msg)
-                                        : json_pack("{s:s,s:b,s:I}", "id", id, "ok", 1, "height", (json_int_t)res[i].height);
-                gt_cli_json_out(j);
-            } else if (res[i].code) {
-                fprintf(stderr, "action %zu %s refused: %s\n", i + 1, id, res[i].msg);
-            } else {
-                printf("action %zu %s applied in block %llu\n", i + 1, id, (unsigned long long)res[i].height);
-            }
-        }
-        gt_free(res);
-        gt_free(acts);
-        gt_ledger_close(l);
-        return ok == n ? 0 : 1;
-    }
-    gt_ledger *l;
-    if (gt_ledger_open(db, GT_LEDGER_READONLY, &l, &err)) return gt_cli_fail(&err);
-    rc = 0;
-    gt_block head;
-    if (gt_ledger_head(l, &head, &err)) { rc = gt_cli_fail(&err); goto out; }
-    if (!strcmp(sub, "head")) {
-        print_block(&head, json);
-    } else if (!strcmp(sub, "log")) {
-        if (to > head.height) to = head.height;
-        log_arg la = {json};
-        for (uint64_t h = from; h <= to; h++) {
-            gt_block b;
-            if (gt_ledger_block(l, h, &b, &err)) { rc = gt_cli_fail(&err); break; }
-            print_block(&b, json);
-            if (b.n_actions && gt_ledger_each_action(l, h, h, print_action, &la, &err)) { rc = gt_cli_fail(&err); break; }
-        }
+    char h[67];
+    hex32(rep.head_hash, h);
+    if (o->json)
+        printf("{\"ok\":true,\"blocks\":%llu,\"actions\":%llu,\"head\":\"%s\",\"supply\":%llu}\n",
+               (unsigned long long)rep.blocks, (unsigned long long)rep.actions, h, (unsigned long long)rep.supply);
+    else
+        printf("ok: replayed %llu blocks and %llu actions from genesis; every signature, root and hash checks;\n"
+               "stored state equals the replay. head %s\n",
+               (unsigned long long)rep.blocks, (unsigned long long)rep.actions, h);
+    return 0;
+}
+
+/* Prints the result of submitted action i. */
+static void print_submitted(const ledger_opts *o, size_t i, const gt_action *a, const gt_result *r) {
+    char id[67];
+    hex32(a->id, id);
+    if (o->json) {
+        json_t *j = r->code ? json_pack("{s:s,s:b,s:s,s:s}", "id", id, "ok", 0, "error", gt_err_name(r->code),
+                                        "message", r->msg)
+                            : json_pack("{s:s,s:b,s:I}", "id", id, "ok", 1, "height", (json_int_t)r->height);
+        gt_cli_json_out(j);
+    } else if (r->code) {
+        fprintf(stderr, "action %zu %s refused: %s\n", i + 1, id, r->msg);
     } else {
-        rc = gt_cli_usage_error("ledger", "unknown subcommand \"%s\"", sub);
+        printf("action %zu %s applied in block %llu\n", i + 1, id, (unsigned long long)r->height);
     }
-out:
+}
+
+/* `ledger submit FILE|-`: applies the signed actions in FILE; 1 unless
+ * every one applied. */
+static int ledger_submit(ledger_opts *o) {
+    if (!o->file) return gt_cli_usage_error("ledger", "submit needs a FILE (or - for stdin)");
+    gt_err err = {0};
+    gt_action *acts = NULL;
+    size_t n = 0;
+    if (read_actions(o->file, &acts, &n, &err)) return gt_cli_fail(&err);
+    gt_ledger *l;
+    if (gt_ledger_open(o->db, 0, &l, &err)) {
+        gt_free(acts);
+        return gt_cli_fail(&err);
+    }
+    gt_result *res = gt_calloc(n, sizeof *res);
+    size_t ok = res ? gt_ledger_submit(l, acts, n, res) : 0;
+    for (size_t i = 0; res && i < n; i++) print_submitted(o, i, &acts[i], &res[i]);
+    gt_free(res);
+    gt_free(acts);
+    gt_ledger_close(l);
+    return ok == n ? 0 : 1;
+}
+
+/* `ledger head` (log: 0) and `ledger log` (1): the latest block, or the
+ * blocks --from..--to with their actions. */
+static int ledger_read(ledger_opts *o, int log) {
+    gt_err err = {0};
+    gt_ledger *l;
+    if (gt_ledger_open(o->db, GT_LEDGER_READONLY, &l, &err)) return gt_cli_fail(&err);
+    int rc = 0;
+    gt_block head;
+    if (gt_ledger_head(l, &head, &err)) rc = gt_cli_fail(&err);
+    else if (!log) print_block(&head, o->json);
+    log_arg la = {o->json};
+    for (uint64_t h = o->from; !rc && log && h <= (o->to < head.height ? o->to : head.height); h++) {
+        gt_block b;
+        if (gt_ledger_block(l, h, &b, &err)) {
+            rc = gt_cli_fail(&err);
+            break;
+        }
+        print_block(&b, o->json);
+        if (b.n_actions && gt_ledger_each_action(l, h, h, print_action, &la, &err)) rc = gt_cli_fail(&err);
+    }
     gt_ledger_close(l);
     return rc;
+}
+
+static int ledger_head(ledger_opts *o) { return ledger_read(o, 0); }
+static int ledger_log(ledger_opts *o) { return ledger_read(o, 1); }
+
+static int cmd_ledger(int argc, char **argv) {
+    static const char *const subs[] = {"log", "head", "verify", "submit", NULL};
+    static int (*const fns[])(ledger_opts *) = {ledger_log, ledger_head, ledger_verify, ledger_submit};
+    int which, rc = gt_cli_subcommand_text("ledger", argc, argv, subs, ledger_usage, &which);
+    if (rc >= 0) return rc;
+    ledger_opts o = {.to = UINT64_MAX};
+    const gt_cli_opt opts[] = {
+        {"--home", NULL, GT_CLI_OPT_STR, &o.home, 0, 0, NULL},
+        {"--json", NULL, GT_CLI_OPT_FLAG, &o.json, 0, 0, NULL},
+        {"--from", NULL, GT_CLI_OPT_U64, &o.from, 0, INT64_MAX, NULL}, /* block heights */
+        {"--to", NULL, GT_CLI_OPT_U64, &o.to, 0, INT64_MAX, NULL},
+        {NULL, NULL, 0, NULL, 0, 0, NULL}};
+    int n_pos = 0;
+    rc = gt_cli_parse_text("ledger", argc - 1, argv + 1, 1, opts, &o.file, which == 3, &n_pos, ledger_usage);
+    if (rc >= 0) return rc;
+    gt_err err = {0};
+    char home_path[4096];
+    if (gt_cli_home(o.home, home_path, sizeof home_path, &err)) return gt_cli_fail(&err);
+    snprintf(o.db, sizeof o.db, "%s/ledger.db", home_path);
+    return fns[which](&o);
 }
 GT_CLI_COMMAND(cli_ledger, "ledger", "read and verify the signed action log; submit signed actions", cmd_ledger)

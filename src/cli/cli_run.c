@@ -49,15 +49,6 @@ static void usage(FILE *f) {
             "  --top-logits K        with --json: the top K logits before each token\n");
 }
 
-static int parse_float(const char *s, float *out) {
-    char *end;
-    errno = 0;
-    float v = strtof(s, &end);
-    if (errno || end == s || *end) return -1;
-    *out = v;
-    return 0;
-}
-
 /* Reads a prompt from path ("-": stdin) whole, up to the tokenizer's limit;
  * *out is NUL-terminated (gt_free). A NUL byte inside is refused: the
  * prompt is text. */
@@ -130,69 +121,37 @@ typedef struct run_opts {
     long threads, n_ctx;
 } run_opts;
 
-/* Parses one option that takes a value into o (or rs); returns 0, or the
- * exit code of a usage error. */
-static int parse_run_value(const char *a, const char *val, run_opts *o, run_state *rs) {
-    uint64_t v;
-    int rc;
-    gt_sampler_params *sp = &o->gp.sampling;
-    if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
-        o->model_path = val;
-    } else if (!strcmp(a, "-p") || !strcmp(a, "--prompt")) {
-        o->prompt = val;
-        o->prompt_file = !strcmp(val, "-") ? "-" : NULL;
-    } else if (!strcmp(a, "-f") || !strcmp(a, "--file")) {
-        o->prompt = NULL;
-        o->prompt_file = val;
-    } else if (!strcmp(a, "-n") || !strcmp(a, "--n-predict")) {
-        if ((rc = gt_cli_u64("run", "-n", val, 0, RUN_MAX_PREDICT, &v))) return rc;
-        o->gp.n_predict = (int)v;
-    } else if (!strcmp(a, "--temp")) {
-        if (parse_float(val, &sp->temp)) return gt_cli_usage_error("run", "--temp %s: expected a number", val);
-    } else if (!strcmp(a, "--top-k")) {
-        if ((rc = gt_cli_u64("run", "--top-k", val, 0, RUN_MAX_TOP_K, &v))) return rc;
-        sp->top_k = (int)v;
-    } else if (!strcmp(a, "--top-p")) {
-        if (parse_float(val, &sp->top_p)) return gt_cli_usage_error("run", "--top-p %s: expected a number", val);
-    } else if (!strcmp(a, "--min-p")) {
-        if (parse_float(val, &sp->min_p)) return gt_cli_usage_error("run", "--min-p %s: expected a number", val);
-    } else if (!strcmp(a, "--repeat-penalty")) {
-        if (parse_float(val, &sp->repeat_penalty))
-            return gt_cli_usage_error("run", "--repeat-penalty %s: expected a number", val);
-    } else if (!strcmp(a, "--seed")) {
-        if ((rc = gt_cli_u64("run", "--seed", val, 0, UINT64_MAX, &v))) return rc;
-        sp->seed = v;
-    } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
-        if ((rc = gt_cli_u64("run", "--threads", val, 1, GT_POOL_MAX_THREADS, &v))) return rc;
-        o->threads = (long)v;
-    } else if (!strcmp(a, "-c") || !strcmp(a, "--ctx")) {
-        if ((rc = gt_cli_u64("run", "--ctx", val, 1, GT_CTX_MAX_POSITIONS, &v))) return rc;
-        o->n_ctx = (long)v;
-    } else if (!strcmp(a, "--top-logits")) {
-        if ((rc = gt_cli_u64("run", "--top-logits", val, 0, RUN_MAX_TOP_LOGITS, &v))) return rc;
-        rs->top_logits = (int)v;
-    } else {
-        return gt_cli_unknown_option("run", a, usage);
-    }
-    return 0;
-}
-
-/* Parses argv into o and rs; returns -1 to go on, else the exit code
- * (0 after --help, 2 on a usage error). */
+/* Parses argv into o and rs with the CLI's option table; returns -1 to go
+ * on, else the exit code (0 after --help, 2 on a usage error). */
 static int parse_run_opts(int argc, char **argv, run_opts *o, run_state *rs) {
     *o = (run_opts){.gp = gt_gen_defaults(), .threads = gt_cpu_count()};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        int rc;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout), 0;
-        if (!strcmp(a, "--json")) {
-            rs->json = 1;
-            continue;
-        }
-        if (!val) return gt_cli_missing_value("run", a, usage);
-        if ((rc = parse_run_value(a, val, o, rs))) return rc;
-        i++;
-    }
+    gt_sampler_params *sp = &o->gp.sampling;
+    const char *prompt = NULL;
+    uint64_t n_predict = (uint64_t)o->gp.n_predict, top_k = (uint64_t)sp->top_k, threads = (uint64_t)o->threads;
+    uint64_t n_ctx = 0, top_logits = 0;
+    const gt_cli_opt opts[] = {
+        {"--model", "-m", GT_CLI_OPT_STR, &o->model_path, 0, 0, NULL},
+        {"--prompt", "-p", GT_CLI_OPT_STR, &prompt, 0, 0, NULL},
+        {"--file", "-f", GT_CLI_OPT_STR, &o->prompt_file, 0, 0, NULL},
+        {"--n-predict", "-n", GT_CLI_OPT_U64, &n_predict, 0, RUN_MAX_PREDICT, NULL},
+        {"--temp", NULL, GT_CLI_OPT_FLOAT, &sp->temp, 0, 0, NULL},
+        {"--top-k", NULL, GT_CLI_OPT_U64, &top_k, 0, RUN_MAX_TOP_K, NULL},
+        {"--top-p", NULL, GT_CLI_OPT_FLOAT, &sp->top_p, 0, 0, NULL},
+        {"--min-p", NULL, GT_CLI_OPT_FLOAT, &sp->min_p, 0, 0, NULL},
+        {"--repeat-penalty", NULL, GT_CLI_OPT_FLOAT, &sp->repeat_penalty, 0, 0, NULL},
+        {"--seed", NULL, GT_CLI_OPT_U64, &sp->seed, 0, UINT64_MAX, NULL},
+        {"--threads", "-t", GT_CLI_OPT_U64, &threads, 1, GT_POOL_MAX_THREADS, NULL},
+        {"--ctx", "-c", GT_CLI_OPT_U64, &n_ctx, 1, GT_CTX_MAX_POSITIONS, NULL},
+        {"--json", NULL, GT_CLI_OPT_FLAG, &rs->json, 0, 0, NULL},
+        {"--top-logits", NULL, GT_CLI_OPT_U64, &top_logits, 0, RUN_MAX_TOP_LOGITS, NULL},
+        {NULL, NULL, 0, NULL, 0, 0, NULL}};
+    int rc = gt_cli_parse("run", argc, argv, 1, opts, NULL, 0, NULL, usage);
+    if (rc >= 0) return rc;
+    o->gp.n_predict = (int)n_predict, sp->top_k = (int)top_k, o->threads = (long)threads, o->n_ctx = (long)n_ctx;
+    rs->top_logits = (int)top_logits;
+    if (prompt && o->prompt_file) return gt_cli_usage_error("run", "give the prompt once: -p TEXT or -f FILE");
+    if (prompt && !strcmp(prompt, "-")) o->prompt_file = "-"; /* -p - reads stdin */
+    else o->prompt = prompt;
     if (!o->model_path) return gt_cli_usage_error("run", "no model: give -m MODEL.gguf");
     if (!o->prompt && !o->prompt_file) return gt_cli_usage_error("run", "no prompt: give -p TEXT, -f FILE or -p - (stdin)");
     if (rs->top_logits && !rs->json) return gt_cli_usage_error("run", "--top-logits needs --json");

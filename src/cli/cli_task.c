@@ -55,8 +55,8 @@ static const char *usage_text =
     "amounts are tokens (\"1.5\"); a spec/result/reason is uploaded as a blob and cited by its sha256.\n";
 
 /* Reads argv[1..] (argv[0] is the subcommand) into o with the CLI's one
- * option parser: at most one positional argument (the task id). Returns 0,
- * or the exit code of a usage error. */
+ * option parser: at most one positional argument (the task id). Returns -1
+ * to go on, else the exit code (0 after --help, 2 after a usage error). */
 static int parse(int argc, char **argv, const char *cmd, topts *o) {
     memset(o, 0, sizeof *o);
     o->limit = 20;
@@ -96,8 +96,8 @@ static int parse(int argc, char **argv, const char *cmd, topts *o) {
         {"--limit", NULL, GT_CLI_OPT_U64, &o->limit, 0, GT_MARKET_PAGE_MAX, NULL},
         {"--n-predict", NULL, GT_CLI_OPT_U64, &o->n_predict, 0, GT_AGENT_MAX_PREDICT, NULL},
         {NULL, NULL, 0, NULL, 0, 0, NULL}};
-    int n_pos = 0, rc = gt_cli_parse_text(cmd, argc, argv, 1, opts, &o->id, 1, &n_pos, usage_text);
-    return rc >= 0 ? rc : 0;
+    int n_pos = 0;
+    return gt_cli_parse_text(cmd, argc, argv, 1, opts, &o->id, 1, &n_pos, usage_text);
 }
 
 /* The signing key: --from, else the only key in HOME/keystore. */
@@ -332,23 +332,14 @@ static int t_slot_action(gt_client *c, const topts *o, const char *sub) {
 }
 
 static int cmd_task(int argc, char **argv) {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        fputs(usage_text, argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
-    const char *sub = argv[1];
-    static const char *const subs[] = {"post", "list", "show", "claim", "submit", "verify", "settle", "dispute", "vote"};
-    int known = 0;
-    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) known |= !strcmp(sub, subs[i]);
-    if (!known) return gt_cli_usage_error("task", "unknown subcommand \"%s\"", sub);
-    for (int i = 2; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(usage_text, stdout);
-            return 0;
-        }
+    static const char *const subs[] = {"post",   "list",   "show",    "claim", "submit",
+                                       "verify", "settle", "dispute", "vote",  NULL};
+    int which;
+    int rc = gt_cli_subcommand_text("task", argc, argv, subs, usage_text, &which);
+    if (rc >= 0) return rc;
+    const char *sub = subs[which];
     topts o;
-    int rc = parse(argc - 1, argv + 1, "task", &o);
-    if (rc) return rc;
+    if ((rc = parse(argc - 1, argv + 1, "task", &o)) >= 0) return rc;
     if (gt_market_register(NULL)) return 1; /* the action kinds we sign */
     gt_client *c = NULL;
     gt_err err = {0};
@@ -364,18 +355,20 @@ static int cmd_task(int argc, char **argv) {
 GT_CLI_COMMAND(task_cmd, "task", "post, list, show, claim, submit, verify, settle, dispute tasks on a node", cmd_task)
 
 /* `gotong agents`: the registered agents, with their reputation totals. */
+static const char *agents_usage =
+    "usage: gotong agents [--skill S] [--node URL] [--json]\n\n"
+    "Lists the agents registered on the node: card (name, skills, price, model)\n"
+    "and reputation (accepted, rejected, disputes, slashed).\n";
+
 static int cmd_agents(int argc, char **argv) {
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: gotong agents [--skill S] [--node URL] [--json]\n\n"
-                   "Lists the agents registered on the node: card (name, skills, price, model)\n"
-                   "and reputation (accepted, rejected, disputes, slashed).\n");
-            return 0;
-        }
-    topts o;
-    int rc = parse(argc, argv, "agents", &o);
-    if (rc) return rc;
-    if (o.id) return gt_cli_usage_error("agents", "unexpected argument \"%s\"", o.id);
+    topts o = {0};
+    const gt_cli_opt opts[] = {
+        {"--skill", NULL, GT_CLI_OPT_STR, &o.skill, 0, 0, NULL},
+        {"--node", NULL, GT_CLI_OPT_STR, &o.node, 0, 0, NULL},
+        {"--json", NULL, GT_CLI_OPT_FLAG, &o.json, 0, 0, NULL},
+        {NULL, NULL, 0, NULL, 0, 0, NULL}};
+    int rc = gt_cli_parse_text("agents", argc, argv, 1, opts, NULL, 0, NULL, agents_usage);
+    if (rc >= 0) return rc;
     gt_client *c = NULL;
     gt_err err = {0};
     char q[160];

@@ -4,7 +4,7 @@
  * Secrets never appear in argv: passwords come from --password-file or a
  * no-echo prompt, private keys from --private-key-file. Exporting a raw key
  * is possible (other tools need it) but prints a warning on stderr. */
-#include <getopt.h>
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,13 +27,10 @@
 
 typedef struct opts {
     const char *home, *password_file, *typed_data, *message, *private_key_file, *signature;
-    int json, light, private_key, help;
+    int json, light, private_key;
     const char *arg; /* the one positional argument (ADDR or FILE) */
     char home_path[4096];
 } opts;
-
-enum { O_HOME = 1000, O_PASSWORD_FILE, O_JSON, O_LIGHT, O_TYPED_DATA, O_MESSAGE, O_PRIVATE_KEY,
-       O_PRIVATE_KEY_FILE, O_SIGNATURE, O_HELP };
 
 static const char *const usage_text =
     "usage: gotong wallet COMMAND [options]\n"
@@ -63,85 +60,54 @@ static const char *const usage_text =
     "  --help                this help (also: gotong wallet COMMAND --help)\n";
 
 /* Per-command help: the usage line and what it does. */
-static int print_help(const char *cmd) {
-    static const struct { const char *name, *text; } h[] = {
-        {"new", "usage: gotong wallet new [--home DIR] [--password-file F] [--light] [--json]\n"
-                "Creates a random secp256k1 key and stores it encrypted in HOME/keystore\n"
-                "(scrypt n=262144 r=8 p=1 as geth; --light: n=4096 p=6, for tests/demos).\n"},
-        {"list", "usage: gotong wallet list [--home DIR] [--json]\n"
-                 "Lists the addresses in HOME/keystore, oldest first.\n"},
-        {"show", "usage: gotong wallet show ADDR [--home DIR] [--json]\n"
-                 "Shows ADDR's keystore file, cipher and KDF parameters (no password needed).\n"},
-        {"import", "usage: gotong wallet import FILE [--home DIR] [--password-file F] [--json]\n"
-                   "       gotong wallet import --private-key-file F [--password-file P] "
-                   "[--light]\n"
-                   "Imports a V3 keystore (checked by decrypting it with its password), or a\n"
-                   "hex private key from a file, encrypted with a new password.\n"},
-        {"export", "usage: gotong wallet export ADDR [--home DIR] [--private-key "
-                   "[--password-file F]]\n"
-                   "Prints ADDR's keystore JSON; with --private-key, the raw key in hex.\n"},
-        {"verify", "usage: gotong wallet verify [ADDR] (--message TEXT | --typed-data FILE) --signature SIG\n"
-                   "                            [--json]\n"
-                   "Recovers the address that signed a text message (EIP-191 personal_sign, as\n"
-                   "`cast wallet sign` and wallets sign) or EIP-712 typed data, from the 65-byte\n"
-                   "signature r||s||v in hex, and prints it. With ADDR: exit 0 when ADDR signed it,\n"
-                   "1 (saying who did) when not. No keystore is needed.\n"},
-        {"sign", "usage: gotong wallet sign ADDR (--typed-data FILE | --message TEXT)\n"
-                 "                          [--home DIR] [--password-file F] [--json]\n"
-                 "Signs EIP-712 typed data (eth_signTypedData_v4 JSON) or a text message\n"
-                 "(EIP-191 personal_sign) and prints the 65-byte signature r||s||v in hex.\n"},
-    };
-    for (size_t i = 0; i < sizeof h / sizeof h[0]; i++)
-        if (!strcmp(h[i].name, cmd)) {
-            fputs(h[i].text, stdout);
-            return 0;
-        }
-    fputs(usage_text, stdout);
-    return 0;
-}
+static const struct {
+    const char *name, *text;
+} sub_help[] = {
+    {"new", "usage: gotong wallet new [--home DIR] [--password-file F] [--light] [--json]\n"
+            "Creates a random secp256k1 key and stores it encrypted in HOME/keystore\n"
+            "(scrypt n=262144 r=8 p=1 as geth; --light: n=4096 p=6, for tests/demos).\n"},
+    {"list", "usage: gotong wallet list [--home DIR] [--json]\n"
+             "Lists the addresses in HOME/keystore, oldest first.\n"},
+    {"show", "usage: gotong wallet show ADDR [--home DIR] [--json]\n"
+             "Shows ADDR's keystore file, cipher and KDF parameters (no password needed).\n"},
+    {"import", "usage: gotong wallet import FILE [--home DIR] [--password-file F] [--json]\n"
+               "       gotong wallet import --private-key-file F [--password-file P] "
+               "[--light]\n"
+               "Imports a V3 keystore (checked by decrypting it with its password), or a\n"
+               "hex private key from a file, encrypted with a new password.\n"},
+    {"export", "usage: gotong wallet export ADDR [--home DIR] [--private-key "
+               "[--password-file F]]\n"
+               "Prints ADDR's keystore JSON; with --private-key, the raw key in hex.\n"},
+    {"verify", "usage: gotong wallet verify [ADDR] (--message TEXT | --typed-data FILE) --signature SIG\n"
+               "                            [--json]\n"
+               "Recovers the address that signed a text message (EIP-191 personal_sign, as\n"
+               "`cast wallet sign` and wallets sign) or EIP-712 typed data, from the 65-byte\n"
+               "signature r||s||v in hex, and prints it. With ADDR: exit 0 when ADDR signed it,\n"
+               "1 (saying who did) when not. No keystore is needed.\n"},
+    {"sign", "usage: gotong wallet sign ADDR (--typed-data FILE | --message TEXT)\n"
+             "                          [--home DIR] [--password-file F] [--json]\n"
+             "Signs EIP-712 typed data (eth_signTypedData_v4 JSON) or a text message\n"
+             "(EIP-191 personal_sign) and prints the 65-byte signature r||s||v in hex.\n"},
+};
 
-/* Parses argv (argv[0] is the subcommand). Returns 0, or 2 on a usage error. */
-static int parse(int argc, char **argv, opts *o) {
-    static const struct option longopts[] = {
-        {"home", required_argument, 0, O_HOME},
-        {"password-file", required_argument, 0, O_PASSWORD_FILE},
-        {"json", no_argument, 0, O_JSON},
-        {"light", no_argument, 0, O_LIGHT},
-        {"typed-data", required_argument, 0, O_TYPED_DATA},
-        {"message", required_argument, 0, O_MESSAGE},
-        {"signature", required_argument, 0, O_SIGNATURE},
-        {"private-key", no_argument, 0, O_PRIVATE_KEY},
-        {"private-key-file", required_argument, 0, O_PRIVATE_KEY_FILE},
-        {"help", no_argument, 0, O_HELP},
-        {0, 0, 0, 0},
-    };
+/* Parses argv (argv[0] is the subcommand, whose help is help) into o with
+ * the CLI's option table. Returns -1 to go on, else the exit code (0 after
+ * --help, 2 on a usage error). */
+static int parse(int argc, char **argv, opts *o, const char *help) {
     memset(o, 0, sizeof *o);
-    optind = 0; /* glibc: full re-initialisation */
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        switch (c) {
-        case O_HOME: o->home = optarg; break;
-        case O_PASSWORD_FILE: o->password_file = optarg; break;
-        case O_JSON: o->json = 1; break;
-        case O_LIGHT: o->light = 1; break;
-        case O_TYPED_DATA: o->typed_data = optarg; break;
-        case O_MESSAGE: o->message = optarg; break;
-        case O_SIGNATURE: o->signature = optarg; break;
-        case O_PRIVATE_KEY: o->private_key = 1; break;
-        case O_PRIVATE_KEY_FILE: o->private_key_file = optarg; break;
-        case 'h':
-        case O_HELP: o->help = 1; break;
-        case ':':
-            return gt_cli_usage_error("wallet", "option %s needs a value", argv[optind - 1]);
-        default:
-            return gt_cli_unknown_option_text("wallet", argv[optind - 1], usage_text);
-        }
-    }
-    if (optind < argc) o->arg = argv[optind++];
-    if (optind < argc)
-        return gt_cli_usage_error("wallet", "unexpected argument \"%s\"", argv[optind]);
-    return 0;
+    const gt_cli_opt table[] = {
+        {"--home", NULL, GT_CLI_OPT_STR, &o->home, 0, 0, NULL},
+        {"--password-file", NULL, GT_CLI_OPT_STR, &o->password_file, 0, 0, NULL},
+        {"--json", NULL, GT_CLI_OPT_FLAG, &o->json, 0, 0, NULL},
+        {"--light", NULL, GT_CLI_OPT_FLAG, &o->light, 0, 0, NULL},
+        {"--typed-data", NULL, GT_CLI_OPT_STR, &o->typed_data, 0, 0, NULL},
+        {"--message", NULL, GT_CLI_OPT_STR, &o->message, 0, 0, NULL},
+        {"--signature", NULL, GT_CLI_OPT_STR, &o->signature, 0, 0, NULL},
+        {"--private-key", NULL, GT_CLI_OPT_FLAG, &o->private_key, 0, 0, NULL},
+        {"--private-key-file", NULL, GT_CLI_OPT_STR, &o->private_key_file, 0, 0, NULL},
+        {NULL, NULL, 0, NULL, 0, 0, NULL}};
+    int n_pos = 0;
+    return gt_cli_parse_text("wallet", argc, argv, 1, table, &o->arg, 1, &n_pos, help);
 }
 
 /* Tells a person at a terminal why the next step takes a second or more
@@ -431,29 +397,21 @@ static int cmd_verify(opts *o, gt_err *err) {
 
 /* Dispatches `gotong wallet SUB ...`; returns the process exit code. */
 static int wallet_main(int argc, char **argv) {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
-        !strcmp(argv[1], "help")) {
-        fputs(usage_text, argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
-    static const struct { const char *name; int (*fn)(opts *, gt_err *); } cmds[] = {
-        {"new", cmd_new},       {"list", cmd_list},     {"show", cmd_show},
-        {"import", cmd_import}, {"export", cmd_export}, {"sign", cmd_sign}, {"verify", cmd_verify},
-    };
-    const char *sub = argv[1];
-    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
-        if (strcmp(cmds[i].name, sub)) continue;
-        opts o;
-        int rc = parse(argc - 1, argv + 1, &o);
-        if (rc) return rc;
-        if (o.help) return print_help(sub);
-        gt_err err = {0};
-        rc = gt_cli_home(o.home, o.home_path, sizeof o.home_path, &err);
-        if (!rc) rc = cmds[i].fn(&o, &err);
-        if (rc) return gt_cli_fail(&err);
-        return 0;
-    }
-    return gt_cli_usage_error("wallet", "unknown wallet command \"%s\"", sub);
+    static const char *const subs[] = {"new", "list", "show", "import", "export", "sign", "verify", NULL};
+    static int (*const fns[])(opts *, gt_err *) = {cmd_new,    cmd_list, cmd_show,  cmd_import,
+                                                  cmd_export, cmd_sign, cmd_verify};
+    int which, rc = gt_cli_subcommand_text("wallet", argc, argv, subs, usage_text, &which);
+    if (rc >= 0) return rc;
+    const char *help = usage_text;
+    for (size_t i = 0; i < sizeof sub_help / sizeof sub_help[0]; i++)
+        if (!strcmp(sub_help[i].name, subs[which])) help = sub_help[i].text;
+    assert(help != usage_text && "every wallet command has its help");
+    opts o;
+    if ((rc = parse(argc - 1, argv + 1, &o, help)) >= 0) return rc;
+    gt_err err = {0};
+    rc = gt_cli_home(o.home, o.home_path, sizeof o.home_path, &err);
+    if (!rc) rc = fns[which](&o, &err);
+    return rc ? gt_cli_fail(&err) : 0;
 }
 
 GT_CLI_COMMAND(wallet_cmd, "wallet", "keys: new, list, show, import, export, sign, verify", wallet_main)

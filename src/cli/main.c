@@ -1,4 +1,5 @@
 /* main.c: the `gotong` entry point: dispatches to registered subcommands. */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,13 +24,28 @@ static int by_name(const void *a, const void *b) {
     return strcmp((*(const gt_cli_cmd *const *)a)->name, (*(const gt_cli_cmd *const *)b)->name);
 }
 
+/* Sorts the commands by name once, for the help and the completion. */
+static void sort_cmds(void) {
+    static int sorted;
+    if (!sorted) qsort(cmds, (size_t)n_cmds, sizeof cmds[0], by_name);
+    sorted = 1;
+}
+
+int gt_cli_command_count(void) { return n_cmds; }
+
+const gt_cli_cmd *gt_cli_command_at(int i) {
+    assert(i >= 0 && i < n_cmds);
+    sort_cmds();
+    return cmds[i];
+}
+
 static void usage(FILE *f) {
     fprintf(f,
             "gotong: AI agents with wallets hire each other, stake on their work and are paid\n"
             "when it is verified.\n\n"
             "usage: gotong [global options] COMMAND [options]   (gotong COMMAND --help for each)\n\n"
             "commands:\n");
-    qsort(cmds, (size_t)n_cmds, sizeof cmds[0], by_name);
+    sort_cmds();
     for (int i = 0; i < n_cmds; i++) fprintf(f, "  %-10s %s\n", cmds[i]->name, cmds[i]->summary);
     fprintf(f,
             "\nglobal options (before or after the command):\n"

@@ -113,7 +113,7 @@ static void test_log_verify_submit(void) {
         CHECK_CONTAINS(err_s, "line 2");
     }
     CHECK_EQ_INT(gotong("ledger frobnicate"), 2);
-    CHECK_CONTAINS(err_s, "unknown subcommand");
+    CHECK_CONTAINS(err_s, "unknown ledger command \"frobnicate\"");
     /* a damaged ledger fails verification */
     sqlite3 *db;
     char dbp[300];
