@@ -98,6 +98,10 @@ typedef struct gt_cli_described {
 } gt_cli_described;
 void gt_cli_describe(gt_cli_described *d);
 int gt_cli_describing(void);
+/* Records names as subcommands in describe mode (else does nothing): for a
+ * command whose subcommands are optional (`agent` runs, `agent register`
+ * registers), which cannot use gt_cli_subcommand. */
+void gt_cli_describe_subs(const char *const *names);
 
 /* The registered commands, for the completion: the count, and the i-th in
  * name order (main.c). */

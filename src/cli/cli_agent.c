@@ -79,11 +79,6 @@ static int parse_roles(const char *s, int *out) {
     return 0;
 }
 
-/* An integer option of `gotong agent` in [lo, hi] (gt_cli_u64). */
-static int parse_u64(const char *name, const char *v, uint64_t lo, uint64_t hi, uint64_t *out) {
-    return gt_cli_u64("agent", name, v, lo, hi, out);
-}
-
 static void log_line(void *arg, const char *name, const char *line) {
     fprintf(stderr, "%s: %s\n", name, line);
     fflush(stderr);
@@ -93,67 +88,67 @@ static void log_line(void *arg, const char *name, const char *line) {
 typedef struct agent_opts {
     const char *home_opt, *from, *pwfile, *node, *model_path, *name, *skills;
     gt_agent_config cfg;
-    int once, json, help;
+    int once, json;
     int have_stake;
     uint64_t stake_units; /* register: bond this much stake after the card */
 } agent_opts;
 
-/* Parses argv[first..]; returns -1 to go on, else the exit code. */
+/* Most --misbehave options one line gives (one per kind of fault). */
+#define AGENT_MAX_FAULTS 3
+
+/* Checks the values the table could not: --endpoint's length, --roles and
+ * --misbehave's words. Returns -1 to go on, else the exit code. */
+static int check_agent_opts(agent_opts *o, const char *roles, const char **faults, int n_faults) {
+    int rc;
+    if (o->cfg.endpoint && strlen(o->cfg.endpoint) > GT_MARKET_ENDPOINT_MAX)
+        return gt_cli_usage_error("agent", "--endpoint: at most %d bytes", GT_MARKET_ENDPOINT_MAX);
+    if (roles && (rc = parse_roles(roles, &o->cfg.roles))) return rc;
+    for (int i = 0; i < n_faults; i++) {
+        const char *f = faults[i];
+        if (!strcmp(f, "garbage")) o->cfg.faults |= GT_FAULT_GARBAGE;
+        else if (!strcmp(f, "reject-all")) o->cfg.faults |= GT_FAULT_REJECT_ALL;
+        else if (!strcmp(f, "forge-score")) o->cfg.faults |= GT_FAULT_FORGE_SCORE;
+        else
+            return gt_cli_usage_error("agent", "--misbehave: expected garbage, reject-all or forge-score, got \"%s\"",
+                                      f);
+    }
+    o->cfg.skills = o->skills;
+    return -1;
+}
+
+/* Parses argv[first..] with the CLI's option table; returns -1 to go on,
+ * else the exit code (0 after --help). */
 static int parse_agent_opts(int argc, char **argv, int first, agent_opts *o) {
     memset(o, 0, sizeof *o);
     o->skills = "complete";
     o->cfg = (gt_agent_config){.price_units = GT_AMOUNT_UNIT, .roles = GT_ROLE_WORKER, .n_threads = 1};
-    uint64_t v;
-    int rc;
-    for (int i = first; i < argc; i++) {
-        const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { o->help = 1; continue; }
-        if (!strcmp(a, "--once")) { o->once = 1; continue; }
-        if (!strcmp(a, "--json")) { o->json = 1; continue; }
-        if (a[0] != '-' || (a[1] >= '0' && a[1] <= '9')) return gt_cli_unknown_option("agent", a, usage);
-        if (!val) return gt_cli_missing_value("agent", a, usage);
-        i++;
-        gt_err err = {0};
-        if (!strcmp(a, "--home")) o->home_opt = val;
-        else if (!strcmp(a, "--from")) o->from = val;
-        else if (!strcmp(a, "--password-file")) o->pwfile = val;
-        else if (!strcmp(a, "--node")) o->node = val;
-        else if (!strcmp(a, "--model")) o->model_path = val;
-        else if (!strcmp(a, "--name")) o->name = val;
-        else if (!strcmp(a, "--skills")) o->skills = val;
-        else if (!strcmp(a, "--endpoint")) {
-            if (strlen(val) > GT_MARKET_ENDPOINT_MAX)
-                return gt_cli_usage_error("agent", "--endpoint: at most %d bytes", GT_MARKET_ENDPOINT_MAX);
-            o->cfg.endpoint = val;
-        } else if (!strcmp(a, "--price")) {
-            if (gt_cli_amount("--price", val, &o->cfg.price_units, &err)) return gt_cli_usage_error("agent", "%s", err.msg);
-        } else if (!strcmp(a, "--stake")) {
-            if (gt_cli_amount("--stake", val, &o->stake_units, &err)) return gt_cli_usage_error("agent", "%s", err.msg);
-            o->have_stake = 1;
-        } else if (!strcmp(a, "--roles")) {
-            if ((rc = parse_roles(val, &o->cfg.roles))) return rc;
-        } else if (!strcmp(a, "--max-prompts")) {
-            if ((rc = parse_u64(a, val, 0, GT_AGENT_MAX_PROMPTS, &v))) return rc;
-            o->cfg.max_prompts = (int)v;
-        } else if (!strcmp(a, "--threads")) {
-            if ((rc = parse_u64(a, val, 1, 256, &v))) return rc;
-            o->cfg.n_threads = (int)v;
-        } else if (!strcmp(a, "--poll-ms")) {
-            if ((rc = parse_u64(a, val, 10, 3600000, &o->cfg.poll_ms))) return rc;
-        } else if (!strcmp(a, "--max-tasks")) {
-            if ((rc = parse_u64(a, val, 1, 1000000000, &o->cfg.max_tasks))) return rc;
-        } else if (!strcmp(a, "--misbehave")) {
-            if (!strcmp(val, "garbage")) o->cfg.faults |= GT_FAULT_GARBAGE;
-            else if (!strcmp(val, "reject-all")) o->cfg.faults |= GT_FAULT_REJECT_ALL;
-            else if (!strcmp(val, "forge-score")) o->cfg.faults |= GT_FAULT_FORGE_SCORE;
-            else return gt_cli_usage_error("agent", "--misbehave: expected garbage, reject-all or forge-score, got \"%s\"",
-                                           val);
-        } else {
-            return gt_cli_unknown_option("agent", a, usage);
-        }
-    }
-    o->cfg.skills = o->skills;
-    return -1;
+    const char *roles = NULL, *faults[AGENT_MAX_FAULTS];
+    uint64_t max_prompts = 0, threads = 1;
+    int n_faults = 0;
+    const gt_cli_opt opts[] = {
+        {"--home", NULL, GT_CLI_OPT_STR, &o->home_opt, 0, 0, NULL},
+        {"--from", NULL, GT_CLI_OPT_STR, &o->from, 0, 0, NULL},
+        {"--password-file", NULL, GT_CLI_OPT_STR, &o->pwfile, 0, 0, NULL},
+        {"--node", NULL, GT_CLI_OPT_STR, &o->node, 0, 0, NULL},
+        {"--model", NULL, GT_CLI_OPT_STR, &o->model_path, 0, 0, NULL},
+        {"--name", NULL, GT_CLI_OPT_STR, &o->name, 0, 0, NULL},
+        {"--skills", NULL, GT_CLI_OPT_STR, &o->skills, 0, 0, NULL},
+        {"--price", NULL, GT_CLI_OPT_AMOUNT, &o->cfg.price_units, 0, 0, NULL},
+        {"--endpoint", NULL, GT_CLI_OPT_STR, &o->cfg.endpoint, 0, 0, NULL},
+        {"--stake", NULL, GT_CLI_OPT_AMOUNT, &o->stake_units, 0, 0, &o->have_stake},
+        {"--roles", NULL, GT_CLI_OPT_STR, &roles, 0, 0, NULL},
+        {"--max-prompts", NULL, GT_CLI_OPT_U64, &max_prompts, 0, GT_AGENT_MAX_PROMPTS, NULL},
+        {"--threads", NULL, GT_CLI_OPT_U64, &threads, 1, 256, NULL},
+        {"--poll-ms", NULL, GT_CLI_OPT_U64, &o->cfg.poll_ms, 10, 3600000, NULL},
+        {"--once", NULL, GT_CLI_OPT_FLAG, &o->once, 0, 0, NULL},
+        {"--json", NULL, GT_CLI_OPT_FLAG, &o->json, 0, 0, NULL},
+        {"--max-tasks", NULL, GT_CLI_OPT_U64, &o->cfg.max_tasks, 1, 1000000000, NULL},
+        {"--misbehave", NULL, GT_CLI_OPT_LIST, faults, 0, AGENT_MAX_FAULTS, &n_faults},
+        {NULL, NULL, 0, NULL, 0, 0, NULL}};
+    int rc = gt_cli_parse("agent", argc, argv, first, opts, NULL, 0, NULL, usage);
+    if (rc >= 0) return rc;
+    o->cfg.max_prompts = (int)max_prompts, o->cfg.n_threads = (int)threads;
+    return check_agent_opts(o, roles, faults, n_faults);
 }
 
 /* Loads the key and (when given) the model, and makes the agent: card name
@@ -287,11 +282,12 @@ static int cmd_agent_run(agent_opts *o) {
 
 /* `gotong agent [register] [options]`. */
 static int cmd_agent(int argc, char **argv) {
-    int registering = argc > 1 && !strcmp(argv[1], "register");
+    static const char *const subs[] = {"register", NULL}; /* without one: run */
+    int registering = argc > 1 && !strcmp(argv[1], subs[0]);
+    if (!registering) gt_cli_describe_subs(subs);
     agent_opts o;
     int rc = parse_agent_opts(argc, argv, registering ? 2 : 1, &o);
     if (rc >= 0) return rc;
-    if (o.help) return usage(stdout), 0;
     return registering ? cmd_agent_register(&o) : cmd_agent_run(&o);
 }
 

@@ -67,120 +67,132 @@ static void usage_info(FILE *f) {
                "Prints the architecture, shapes, tokenizer and tensor types of a GGUF model.\n");
 }
 
+/* What `model info` tells of a GGUF file. */
+typedef struct model_summary {
+    char arch[64], name[128], tmodel[32], tpre[64];
+    uint64_t n_vocab, params, type_count[GT_TYPE_COUNT], type_bytes[GT_TYPE_COUNT];
+    uint32_t dim, layers, heads, kv_heads, ff, ctx, rope_dims;
+    float rope_base, eps;
+} model_summary;
+
+/* Reads g's metadata and tensor table into *m. */
+static void summarise(const gt_gguf *g, model_summary *m) {
+    memset(m, 0, sizeof *m);
+    gt_gguf_str s;
+    if (!gt_gguf_get_str(g, "general.architecture", &s, NULL)) cstr(s, m->arch, sizeof m->arch);
+    if (!gt_gguf_get_str(g, "general.name", &s, NULL)) cstr(s, m->name, sizeof m->name);
+    if (!gt_gguf_get_str(g, "tokenizer.ggml.model", &s, NULL)) cstr(s, m->tmodel, sizeof m->tmodel);
+    if (!gt_gguf_get_str(g, "tokenizer.ggml.pre", &s, NULL)) cstr(s, m->tpre, sizeof m->tpre);
+    const gt_gguf_kv *tk = gt_gguf_find(g, "tokenizer.ggml.tokens");
+    m->n_vocab = tk && tk->type == GT_GGUF_ARRAY ? tk->arr_len : 0;
+    const char *arch = m->arch;
+    m->dim = arch_u32(g, arch, "embedding_length"), m->layers = arch_u32(g, arch, "block_count");
+    m->heads = arch_u32(g, arch, "attention.head_count");
+    m->kv_heads = arch_u32(g, arch, "attention.head_count_kv");
+    m->ff = arch_u32(g, arch, "feed_forward_length"), m->ctx = arch_u32(g, arch, "context_length");
+    m->rope_dims = arch_u32(g, arch, "rope.dimension_count");
+    m->rope_base = arch_f32(g, arch, "rope.freq_base");
+    m->eps = arch_f32(g, arch, "attention.layer_norm_rms_epsilon");
+    if (!m->kv_heads) m->kv_heads = m->heads; /* llama.cpp's default */
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        const gt_gguf_tensor *t = &g->tensors[i];
+        m->params += t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3];
+        m->type_count[t->type]++;
+        m->type_bytes[t->type] += t->nbytes;
+    }
+}
+
+/* The tensor table as a JSON array (name, type, shape, bytes, offset). */
+static json_t *tensors_json(const gt_gguf *g) {
+    json_t *arr = json_array();
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        const gt_gguf_tensor *t = &g->tensors[i];
+        char nm[GT_GGUF_MAX_NAME + 1];
+        json_t *shape = json_array();
+        for (uint32_t d = 0; d < t->n_dims; d++) json_array_append_new(shape, json_integer((json_int_t)t->ne[d]));
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:o, s:I, s:I}", "name", cstr(t->name, nm, sizeof nm),
+                                             "type", gt_ggml_type_name(t->type), "shape", shape, "bytes",
+                                             (json_int_t)t->nbytes, "offset", (json_int_t)t->offset));
+    }
+    return arr;
+}
+
+/* `model info --json`: prints the summary (and the tensors) as one object. */
+static int info_json(const char *path, const gt_gguf *g, const model_summary *m, int tensors) {
+    json_t *o = json_object(), *types = json_object();
+    json_object_set_new(o, "file", gt_json_text_lossy(path, strlen(path)));
+    json_object_set_new(o, "file_bytes", json_integer((json_int_t)g->size));
+    json_object_set_new(o, "gguf_version", json_integer(g->version));
+    json_object_set_new(o, "architecture", gt_json_text_lossy(m->arch, strlen(m->arch)));
+    json_object_set_new(o, "name", gt_json_text_lossy(m->name, strlen(m->name)));
+    json_object_set_new(o, "dim", json_integer(m->dim));
+    json_object_set_new(o, "layers", json_integer(m->layers));
+    json_object_set_new(o, "heads", json_integer(m->heads));
+    json_object_set_new(o, "kv_heads", json_integer(m->kv_heads));
+    json_object_set_new(o, "ff", json_integer(m->ff));
+    json_object_set_new(o, "context", json_integer(m->ctx));
+    json_object_set_new(o, "rope_base", json_real(m->rope_base));
+    json_object_set_new(o, "rope_dims", json_integer(m->rope_dims));
+    json_object_set_new(o, "rms_eps", json_real(m->eps));
+    json_object_set_new(o, "vocab_size", json_integer((json_int_t)m->n_vocab));
+    json_object_set_new(o, "tokenizer_model", gt_json_text_lossy(m->tmodel, strlen(m->tmodel)));
+    json_object_set_new(o, "tokenizer_pre", gt_json_text_lossy(m->tpre, strlen(m->tpre)));
+    json_object_set_new(o, "tensor_count", json_integer((json_int_t)g->n_tensors));
+    json_object_set_new(o, "params", json_integer((json_int_t)m->params));
+    for (uint32_t t = 0; t < GT_TYPE_COUNT; t++)
+        if (m->type_count[t])
+            json_object_set_new(types, gt_ggml_type_name(t), json_integer((json_int_t)m->type_count[t]));
+    json_object_set_new(o, "tensor_types", types);
+    if (tensors) json_object_set_new(o, "tensors", tensors_json(g));
+    return gt_cli_json_out(o);
+}
+
+/* `model info`: prints the summary (and the tensors) for people. */
+static void info_text(const char *path, const gt_gguf *g, const model_summary *m, int tensors) {
+    printf("file          %s (%.1f MiB, GGUF v%" PRIu32 ")\n", path, (double)g->size / 1048576.0, g->version);
+    printf("architecture  %s%s%s%s\n", m->arch[0] ? m->arch : "(none)", m->name[0] ? " \"" : "", m->name,
+           m->name[0] ? "\"" : "");
+    printf("dim           %" PRIu32 "\nlayers        %" PRIu32 "\nheads         %" PRIu32 "\nkv heads      %" PRIu32
+           "\nff            %" PRIu32 "\n",
+           m->dim, m->layers, m->heads, m->kv_heads, m->ff);
+    printf("rope          base %g, %" PRIu32 " dims\ncontext       %" PRIu32 "\n", m->rope_base, m->rope_dims, m->ctx);
+    printf("vocab         %" PRIu64 " tokens, tokenizer %s%s%s\n", m->n_vocab, m->tmodel[0] ? m->tmodel : "(none)",
+           m->tpre[0] ? ", pre " : "", m->tpre);
+    printf("params        %" PRIu64 " (%.1f M)\n", m->params, (double)m->params / 1e6);
+    printf("tensors       %" PRIu64 ":", g->n_tensors);
+    for (uint32_t t = 0; t < GT_TYPE_COUNT; t++)
+        if (m->type_count[t])
+            printf(" %s x%" PRIu64 " (%.1f MiB)", gt_ggml_type_name(t), m->type_count[t],
+                   (double)m->type_bytes[t] / 1048576.0);
+    printf("\n");
+    for (uint64_t i = 0; tensors && i < g->n_tensors; i++) {
+        const gt_gguf_tensor *t = &g->tensors[i];
+        char shape[96] = "";
+        size_t o = 0;
+        for (uint32_t d = 0; d < t->n_dims; d++)
+            o += (size_t)snprintf(shape + o, sizeof shape - o, "%s%" PRIu64, d ? " x " : "", t->ne[d]);
+        printf("  %-32.*s %-6s %-22s %10" PRIu64 " bytes\n", (int)t->name.len, t->name.ptr,
+               gt_ggml_type_name(t->type), shape, t->nbytes);
+    }
+}
+
 static int cmd_info(int argc, char **argv) {
     const char *path = NULL;
-    int json = 0, tensors = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json")) json = 1;
-        else if (!strcmp(argv[i], "--tensors")) tensors = 1;
-        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage_info(stdout);
-            return 0;
-        } else if (argv[i][0] == '-') return gt_cli_unknown_option("model info", argv[i], usage_info);
-        else if (path) return gt_cli_usage_error("model info", "one model file expected");
-        else path = argv[i];
-    }
+    int json = 0, tensors = 0, n_pos = 0;
+    const gt_cli_opt opts[] = {
+        {"--json", NULL, GT_CLI_OPT_FLAG, &json, 0, 0, NULL},
+        {"--tensors", NULL, GT_CLI_OPT_FLAG, &tensors, 0, 0, NULL},
+        {NULL, NULL, 0, NULL, 0, 0, NULL}};
+    int rc = gt_cli_parse("model info", argc, argv, 1, opts, &path, 1, &n_pos, usage_info);
+    if (rc >= 0) return rc;
     if (!path) return gt_cli_usage_error("model info", "MODEL.gguf is missing");
     gt_err err = {0};
     gt_gguf *g = NULL;
     if (gt_gguf_open(path, &g, &err)) return gt_cli_fail(&err);
-
-    char arch[64] = "", name[128] = "", tmodel[32] = "", tpre[64] = "";
-    gt_gguf_str s;
-    if (!gt_gguf_get_str(g, "general.architecture", &s, NULL)) cstr(s, arch, sizeof arch);
-    if (!gt_gguf_get_str(g, "general.name", &s, NULL)) cstr(s, name, sizeof name);
-    if (!gt_gguf_get_str(g, "tokenizer.ggml.model", &s, NULL)) cstr(s, tmodel, sizeof tmodel);
-    if (!gt_gguf_get_str(g, "tokenizer.ggml.pre", &s, NULL)) cstr(s, tpre, sizeof tpre);
-    const gt_gguf_kv *tk = gt_gguf_find(g, "tokenizer.ggml.tokens");
-    uint64_t n_vocab = tk && tk->type == GT_GGUF_ARRAY ? tk->arr_len : 0;
-    uint32_t dim = arch_u32(g, arch, "embedding_length"), layers = arch_u32(g, arch, "block_count");
-    uint32_t heads = arch_u32(g, arch, "attention.head_count");
-    uint32_t kv_heads = arch_u32(g, arch, "attention.head_count_kv");
-    uint32_t ff = arch_u32(g, arch, "feed_forward_length"), ctx = arch_u32(g, arch, "context_length");
-    uint32_t rope_dims = arch_u32(g, arch, "rope.dimension_count");
-    float rope_base = arch_f32(g, arch, "rope.freq_base");
-    float eps = arch_f32(g, arch, "attention.layer_norm_rms_epsilon");
-    if (!kv_heads) kv_heads = heads; /* llama.cpp's default */
-
-    uint64_t type_count[GT_TYPE_COUNT] = {0}, type_bytes[GT_TYPE_COUNT] = {0}, params = 0;
-    for (uint64_t i = 0; i < g->n_tensors; i++) {
-        const gt_gguf_tensor *t = &g->tensors[i];
-        params += t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3];
-        type_count[t->type]++;
-        type_bytes[t->type] += t->nbytes;
-    }
-    int rc = 0;
-    if (json) {
-        json_t *o = json_object(), *types = json_object(), *arr = json_array();
-        json_object_set_new(o, "file", gt_json_text_lossy(path, strlen(path)));
-        json_object_set_new(o, "file_bytes", json_integer((json_int_t)g->size));
-        json_object_set_new(o, "gguf_version", json_integer(g->version));
-        json_object_set_new(o, "architecture", gt_json_text_lossy(arch, strlen(arch)));
-        json_object_set_new(o, "name", gt_json_text_lossy(name, strlen(name)));
-        json_object_set_new(o, "dim", json_integer(dim));
-        json_object_set_new(o, "layers", json_integer(layers));
-        json_object_set_new(o, "heads", json_integer(heads));
-        json_object_set_new(o, "kv_heads", json_integer(kv_heads));
-        json_object_set_new(o, "ff", json_integer(ff));
-        json_object_set_new(o, "context", json_integer(ctx));
-        json_object_set_new(o, "rope_base", json_real(rope_base));
-        json_object_set_new(o, "rope_dims", json_integer(rope_dims));
-        json_object_set_new(o, "rms_eps", json_real(eps));
-        json_object_set_new(o, "vocab_size", json_integer((json_int_t)n_vocab));
-        json_object_set_new(o, "tokenizer_model", gt_json_text_lossy(tmodel, strlen(tmodel)));
-        json_object_set_new(o, "tokenizer_pre", gt_json_text_lossy(tpre, strlen(tpre)));
-        json_object_set_new(o, "tensor_count", json_integer((json_int_t)g->n_tensors));
-        json_object_set_new(o, "params", json_integer((json_int_t)params));
-        for (uint32_t t = 0; t < GT_TYPE_COUNT; t++)
-            if (type_count[t]) json_object_set_new(types, gt_ggml_type_name(t), json_integer((json_int_t)type_count[t]));
-        json_object_set_new(o, "tensor_types", types);
-        if (tensors) {
-            for (uint64_t i = 0; i < g->n_tensors; i++) {
-                const gt_gguf_tensor *t = &g->tensors[i];
-                char nm[GT_GGUF_MAX_NAME + 1];
-                json_t *shape = json_array();
-                for (uint32_t d = 0; d < t->n_dims; d++) json_array_append_new(shape, json_integer((json_int_t)t->ne[d]));
-                json_array_append_new(arr, json_pack("{s:s, s:s, s:o, s:I, s:I}", "name",
-                                                     cstr(t->name, nm, sizeof nm), "type",
-                                                     gt_ggml_type_name(t->type), "shape", shape,
-                                                     "bytes", (json_int_t)t->nbytes, "offset",
-                                                     (json_int_t)t->offset));
-            }
-            json_object_set_new(o, "tensors", arr);
-        } else {
-            json_decref(arr);
-        }
-        rc = gt_cli_json_out(o);
-    } else {
-        printf("file          %s (%.1f MiB, GGUF v%" PRIu32 ")\n", path, (double)g->size / 1048576.0,
-               g->version);
-        printf("architecture  %s%s%s%s\n", arch[0] ? arch : "(none)", name[0] ? " \"" : "", name,
-               name[0] ? "\"" : "");
-        printf("dim           %" PRIu32 "\nlayers        %" PRIu32 "\nheads         %" PRIu32
-               "\nkv heads      %" PRIu32 "\nff            %" PRIu32 "\n", dim, layers, heads,
-               kv_heads, ff);
-        printf("rope          base %g, %" PRIu32 " dims\ncontext       %" PRIu32 "\n", rope_base,
-               rope_dims, ctx);
-        printf("vocab         %" PRIu64 " tokens, tokenizer %s%s%s\n", n_vocab,
-               tmodel[0] ? tmodel : "(none)", tpre[0] ? ", pre " : "", tpre);
-        printf("params        %" PRIu64 " (%.1f M)\n", params, (double)params / 1e6);
-        printf("tensors       %" PRIu64 ":", g->n_tensors);
-        for (uint32_t t = 0; t < GT_TYPE_COUNT; t++)
-            if (type_count[t])
-                printf(" %s x%" PRIu64 " (%.1f MiB)", gt_ggml_type_name(t), type_count[t],
-                       (double)type_bytes[t] / 1048576.0);
-        printf("\n");
-        if (tensors)
-            for (uint64_t i = 0; i < g->n_tensors; i++) {
-                const gt_gguf_tensor *t = &g->tensors[i];
-                char shape[96] = "";
-                size_t o = 0;
-                for (uint32_t d = 0; d < t->n_dims; d++)
-                    o += (size_t)snprintf(shape + o, sizeof shape - o, "%s%" PRIu64, d ? " x " : "", t->ne[d]);
-                printf("  %-32.*s %-6s %-22s %10" PRIu64 " bytes\n", (int)t->name.len, t->name.ptr,
-                       gt_ggml_type_name(t->type), shape, t->nbytes);
-            }
-    }
+    model_summary m;
+    summarise(g, &m);
+    if (json) rc = info_json(path, g, &m, tensors);
+    else info_text(path, g, &m, tensors), rc = 0;
     gt_gguf_close(g);
     return rc;
 }
@@ -291,20 +303,12 @@ static int add_rand(rand_list *L, const char *name, uint64_t d0, uint64_t d1, ui
     return 0;
 }
 
-/* Parses an unsigned integer option value in [lo, hi]. */
-static int parse_u32(const char *opt, const char *v, uint32_t lo, uint32_t hi, uint32_t *out) {
-    uint64_t x;
-    int rc = gt_cli_u64("model", opt, v, lo, hi, &x);
-    if (!rc) *out = (uint32_t)x;
-    return rc;
-}
-
 static void usage_random(FILE *f) {
     fprintf(f,
             "usage: gotong model random --like VOCAB.gguf --arch llama|qwen2 --dim D --layers L\n"
             "         --heads H --kv-heads K --ff F [--type TYPE] [--seed S]\n"
             "         [--ctx N] [--rope-base B] [--tied|--untied] [--output-type TYPE]\n"
-            "         [--std S] [--threads T] -o OUT.gguf\n"
+            "         [--std S] [--threads T] -o|--out OUT.gguf\n"
             "Writes a model with seeded random weights (normal(0, S), S %.2f by default;\n"
             "norms 1) and the vocabulary of VOCAB.gguf, in the layout llama.cpp loads.\n"
             "qwen2 gets q/k/v biases and tied embeddings unless --untied; llama gets\n"
@@ -325,36 +329,6 @@ typedef struct random_opts {
     int tied, qwen2;
     int mix;                   /* --type q4_k_m / q5_k_m: llama.cpp's per-tensor choices */
 } random_opts;
-
-/* Parses one option that takes a value into o; 0 or a usage error's code. */
-static int parse_random_value(const char *a, const char *v, random_opts *o) {
-    int rc = 0;
-    if (!strcmp(a, "--like")) o->like = v;
-    else if (!strcmp(a, "--arch")) o->arch = v;
-    else if (!strcmp(a, "-o") || !strcmp(a, "--out")) o->outp = v;
-    else if (!strcmp(a, "--type")) o->type_s = v;
-    else if (!strcmp(a, "--output-type")) o->out_type_s = v;
-    else if (!strcmp(a, "--dim")) rc = parse_u32(a, v, 32, MODEL_MAX_DIM, &o->dim);
-    else if (!strcmp(a, "--layers")) rc = parse_u32(a, v, 1, MODEL_MAX_LAYERS, &o->layers);
-    else if (!strcmp(a, "--heads")) rc = parse_u32(a, v, 1, MODEL_MAX_HEADS, &o->heads);
-    else if (!strcmp(a, "--kv-heads")) rc = parse_u32(a, v, 1, MODEL_MAX_HEADS, &o->kv_heads);
-    else if (!strcmp(a, "--ff")) rc = parse_u32(a, v, 32, MODEL_MAX_FF, &o->ff);
-    else if (!strcmp(a, "--seed")) rc = parse_u32(a, v, 0, UINT32_MAX, &o->seed);
-    else if (!strcmp(a, "--ctx")) rc = parse_u32(a, v, 1, MODEL_MAX_CTX, &o->ctx);
-    else if (!strcmp(a, "--threads")) rc = parse_u32(a, v, 1, GT_POOL_MAX_THREADS, &o->threads);
-    else if (!strcmp(a, "--rope-base")) {
-        char *end;
-        o->rope_base = strtof(v, &end);
-        if (*end || !(o->rope_base > 1.0f) || !isfinite(o->rope_base))
-            return gt_cli_usage_error("model random", "--rope-base expects a number > 1, got \"%s\"", v);
-    } else if (!strcmp(a, "--std")) {
-        char *end;
-        o->weight_std = strtof(v, &end);
-        if (*end || !(o->weight_std > 0.0f && o->weight_std <= 1.0f))
-            return gt_cli_usage_error("model random", "--std expects a number in (0, 1], got \"%s\"", v);
-    } else return gt_cli_unknown_option("model random", a, usage_random);
-    return rc;
-}
 
 /* Parses a weight type name for `model random`'s option opt; on a bad name
  * prints the usage error and returns its code. *mix (may be NULL: no mix
@@ -415,16 +389,38 @@ static int check_random_opts(random_opts *o) {
 static int parse_random_opts(int argc, char **argv, random_opts *o) {
     *o = (random_opts){.type_s = "q8_0", .seed = 1, .ctx = 2048, .threads = (uint32_t)gt_cpu_count(), .tied = -1,
                        .weight_std = MODEL_WEIGHT_STD};
-    int rc;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage_random(stdout), 0;
-        if (!strcmp(a, "--tied")) { o->tied = 1; continue; }
-        if (!strcmp(a, "--untied")) { o->tied = 0; continue; }
-        if (!v) return gt_cli_missing_value("model random", a, usage_random);
-        i++;
-        if ((rc = parse_random_value(a, v, o))) return rc;
-    }
+    uint64_t dim = 0, layers = 0, heads = 0, kv_heads = 0, ff = 0, seed = o->seed, ctx = o->ctx, threads = o->threads;
+    int tied = 0, untied = 0, rope_given = 0;
+    const gt_cli_opt opts[] = {
+        {"--like", NULL, GT_CLI_OPT_STR, &o->like, 0, 0, NULL},
+        {"--arch", NULL, GT_CLI_OPT_STR, &o->arch, 0, 0, NULL},
+        {"--out", "-o", GT_CLI_OPT_STR, &o->outp, 0, 0, NULL},
+        {"--type", NULL, GT_CLI_OPT_STR, &o->type_s, 0, 0, NULL},
+        {"--output-type", NULL, GT_CLI_OPT_STR, &o->out_type_s, 0, 0, NULL},
+        {"--dim", NULL, GT_CLI_OPT_U64, &dim, 32, MODEL_MAX_DIM, NULL},
+        {"--layers", NULL, GT_CLI_OPT_U64, &layers, 1, MODEL_MAX_LAYERS, NULL},
+        {"--heads", NULL, GT_CLI_OPT_U64, &heads, 1, MODEL_MAX_HEADS, NULL},
+        {"--kv-heads", NULL, GT_CLI_OPT_U64, &kv_heads, 1, MODEL_MAX_HEADS, NULL},
+        {"--ff", NULL, GT_CLI_OPT_U64, &ff, 32, MODEL_MAX_FF, NULL},
+        {"--seed", NULL, GT_CLI_OPT_U64, &seed, 0, UINT32_MAX, NULL},
+        {"--ctx", NULL, GT_CLI_OPT_U64, &ctx, 1, MODEL_MAX_CTX, NULL},
+        {"--threads", NULL, GT_CLI_OPT_U64, &threads, 1, GT_POOL_MAX_THREADS, NULL},
+        {"--rope-base", NULL, GT_CLI_OPT_FLOAT, &o->rope_base, 0, 0, &rope_given},
+        {"--std", NULL, GT_CLI_OPT_FLOAT, &o->weight_std, 0, 0, NULL},
+        {"--tied", NULL, GT_CLI_OPT_FLAG, &tied, 0, 0, NULL},
+        {"--untied", NULL, GT_CLI_OPT_FLAG, &untied, 0, 0, NULL},
+        {NULL, NULL, 0, NULL, 0, 0, NULL}};
+    int rc = gt_cli_parse("model random", argc, argv, 1, opts, NULL, 0, NULL, usage_random);
+    if (rc >= 0) return rc;
+    o->dim = (uint32_t)dim, o->layers = (uint32_t)layers, o->heads = (uint32_t)heads;
+    o->kv_heads = (uint32_t)kv_heads, o->ff = (uint32_t)ff, o->seed = (uint32_t)seed, o->ctx = (uint32_t)ctx;
+    o->threads = (uint32_t)threads;
+    if (tied && untied) return gt_cli_usage_error("model random", "--tied or --untied, not both");
+    if (tied || untied) o->tied = tied;
+    if (rope_given && !(o->rope_base > 1.0f && isfinite(o->rope_base)))
+        return gt_cli_usage_error("model random", "--rope-base expects a number > 1, got %g", (double)o->rope_base);
+    if (!(o->weight_std > 0.0f && o->weight_std <= 1.0f))
+        return gt_cli_usage_error("model random", "--std expects a number in (0, 1], got %g", (double)o->weight_std);
     return check_random_opts(o) ? GT_CLI_EXIT_USAGE : -1;
 }
 
@@ -548,6 +544,7 @@ static int cmd_random(int argc, char **argv) {
 
 /* Most model files one `model list` looks at in one directory. */
 #define MODEL_LIST_MAX 1024
+#define MODEL_LIST_MAX_DIRS 16 /* directories one `model list` names */
 
 static void usage_list(FILE *f) {
     fprintf(f, "usage: gotong model list [DIR...] [--home DIR] [--json]\n"
@@ -607,16 +604,14 @@ static int list_dir(const char *dir, json_t *arr, gt_err *err) {
 
 /* `gotong model list`: the models in HOME/models or the given directories. */
 static int cmd_list(int argc, char **argv) {
-    const char *dirs[16], *home_opt = NULL;
+    const char *dirs[MODEL_LIST_MAX_DIRS], *home_opt = NULL;
     int n_dirs = 0, json = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json")) json = 1;
-        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage_list(stdout), 0;
-        else if (!strcmp(argv[i], "--home") && i + 1 < argc) home_opt = argv[++i];
-        else if (argv[i][0] == '-') return gt_cli_unknown_option("model list", argv[i], usage_list);
-        else if (n_dirs == 16) return gt_cli_usage_error("model list", "at most 16 directories");
-        else dirs[n_dirs++] = argv[i];
-    }
+    const gt_cli_opt opts[] = {
+        {"--home", NULL, GT_CLI_OPT_STR, &home_opt, 0, 0, NULL},
+        {"--json", NULL, GT_CLI_OPT_FLAG, &json, 0, 0, NULL},
+        {NULL, NULL, 0, NULL, 0, 0, NULL}};
+    int rc = gt_cli_parse("model list", argc, argv, 1, opts, dirs, MODEL_LIST_MAX_DIRS, &n_dirs, usage_list);
+    if (rc >= 0) return rc;
     gt_err err = {0};
     char home[4096], models[4200];
     if (!n_dirs) {
@@ -646,21 +641,19 @@ static int cmd_list(int argc, char **argv) {
 
 int gt_cli_model_quantize(int argc, char **argv); /* cli_quantize.c */
 
+static void usage_model(FILE *f) {
+    fprintf(f, "usage: gotong model info MODEL.gguf [--json] [--tensors]\n"
+               "       gotong model list [DIR...] [--json]\n"
+               "       gotong model random --like VOCAB.gguf --arch llama|qwen2 ... -o OUT.gguf\n"
+               "       gotong model quantize IN.gguf OUT.gguf --type q4_k_m|q8_0|...\n"
+               "(gotong model SUBCOMMAND --help for each)\n");
+}
+
 static int cmd_model(int argc, char **argv) {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        FILE *f = argc < 2 ? stderr : stdout;
-        fprintf(f, "usage: gotong model info MODEL.gguf [--json] [--tensors]\n"
-                   "       gotong model list [DIR...] [--json]\n"
-                   "       gotong model random --like VOCAB.gguf --arch llama|qwen2 ... -o OUT.gguf\n"
-                   "       gotong model quantize IN.gguf OUT.gguf --type q4_k_m|q8_0|...\n"
-                   "(gotong model SUBCOMMAND --help for each)\n");
-        return argc < 2 ? 2 : 0;
-    }
-    if (!strcmp(argv[1], "info")) return cmd_info(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "random")) return cmd_random(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "list")) return cmd_list(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "quantize")) return gt_cli_model_quantize(argc - 1, argv + 1);
-    return gt_cli_usage_error("model", "unknown subcommand \"%s\" (info, list, quantize, random)", argv[1]);
+    static const char *const subs[] = {"info", "list", "quantize", "random", NULL};
+    static int (*const fns[])(int, char **) = {cmd_info, cmd_list, gt_cli_model_quantize, cmd_random};
+    int which, rc = gt_cli_subcommand("model", argc, argv, subs, usage_model, &which);
+    return rc >= 0 ? rc : fns[which](argc - 1, argv + 1);
 }
 
 GT_CLI_COMMAND(model_cmd, "model", "list and inspect GGUF models, write random-weight ones", cmd_model)

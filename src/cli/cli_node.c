@@ -2,19 +2,14 @@
  * HOME/ledger.db until SIGINT or SIGTERM, then stops gracefully: no new
  * connections, in-flight requests finish, event streams end, the ledger
  * closes. Everything acknowledged before the signal is durable already. */
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "api/api.h"
-#include "base/num.h"
 #include "api/route.h"
 #include "base/log.h"
 #include "cli/cli.h"
-
-enum { OPT_HOME = 1000, OPT_LISTEN, OPT_THREADS, OPT_INTERVAL, OPT_MAXCONN, OPT_TIMEOUT, OPT_QUIET, OPT_LOG_LEVEL,
-       OPT_HELP };
 
 /* Prints `gotong node --help`. */
 static void usage(FILE *f) {
@@ -39,13 +34,6 @@ static void usage(FILE *f) {
             GT_API_TIMEOUT_S);
 }
 
-/* Parses an option's integer value in [min, max]. */
-static int opt_u64(const char *s, const char *name, uint64_t min, uint64_t max, uint64_t *out) {
-    gt_err err = {0};
-    if (gt_parse_u64(s, name, min, max, out, &err)) return gt_cli_usage_error("node", "%s", err.msg);
-    return 0;
-}
-
 /* Sets the log level from its name; a usage error for any other word. */
 static int log_level(const char *s) {
     static const char *const names[] = {"debug", "info", "warn", "error"};
@@ -61,54 +49,28 @@ static int log_level(const char *s) {
  * in this thread (blocked in all others), stops gracefully. Exit 0 after a
  * clean stop, 1 when it cannot start, 2 on a usage error. */
 static int cmd_node(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"home", required_argument, 0, OPT_HOME},
-        {"listen", required_argument, 0, OPT_LISTEN},
-        {"threads", required_argument, 0, OPT_THREADS},
-        {"block-interval-ms", required_argument, 0, OPT_INTERVAL},
-        {"max-connections", required_argument, 0, OPT_MAXCONN},
-        {"timeout-s", required_argument, 0, OPT_TIMEOUT},
-        {"quiet", no_argument, 0, OPT_QUIET},
-        {"log-level", required_argument, 0, OPT_LOG_LEVEL},
-        {"help", no_argument, 0, OPT_HELP},
-        {0, 0, 0, 0}};
     gt_node_config cfg;
     gt_node_config_default(&cfg);
-    const char *home = NULL;
-    uint64_t v;
-    int c, rc;
-    optind = 1;
-    opterr = 0; /* our own messages, naming the closest option */
-    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-        switch (c) {
-        case OPT_HOME: home = optarg; break;
-        case OPT_LISTEN: cfg.listen = optarg; break;
-        case OPT_THREADS:
-            if ((rc = opt_u64(optarg, "--threads", 0, 1024, &v))) return rc;
-            cfg.threads = (unsigned)v;
-            break;
-        case OPT_INTERVAL:
-            if ((rc = opt_u64(optarg, "--block-interval-ms", 0, 86400000, &v))) return rc;
-            cfg.block_interval_ms = v;
-            break;
-        case OPT_MAXCONN:
-            if ((rc = opt_u64(optarg, "--max-connections", 1, 100000, &v))) return rc;
-            cfg.max_connections = (unsigned)v;
-            break;
-        case OPT_TIMEOUT:
-            if ((rc = opt_u64(optarg, "--timeout-s", 1, 86400, &v))) return rc;
-            cfg.timeout_s = (unsigned)v;
-            break;
-        case OPT_QUIET: cfg.access_log = 0; break;
-        case OPT_LOG_LEVEL:
-            if ((rc = log_level(optarg))) return rc;
-            break;
-        case OPT_HELP: case 'h': usage(stdout); return 0;
-        case ':': return gt_cli_usage_error("node", "%s needs a value", argv[optind - 1]);
-        default: return gt_cli_unknown_option("node", argv[optind - 1], usage);
-        }
-    }
-    if (optind < argc) return gt_cli_usage_error("node", "unexpected argument \"%s\"", argv[optind]);
+    const char *home = NULL, *level = NULL;
+    uint64_t threads = cfg.threads, interval_ms = cfg.block_interval_ms, max_conn = cfg.max_connections;
+    uint64_t timeout_s = cfg.timeout_s;
+    int quiet = 0;
+    const gt_cli_opt opts[] = {
+        {"--home", NULL, GT_CLI_OPT_STR, &home, 0, 0, NULL},
+        {"--listen", NULL, GT_CLI_OPT_STR, &cfg.listen, 0, 0, NULL},
+        {"--threads", NULL, GT_CLI_OPT_U64, &threads, 0, 1024, NULL},
+        {"--block-interval-ms", NULL, GT_CLI_OPT_U64, &interval_ms, 0, 86400000, NULL},
+        {"--max-connections", NULL, GT_CLI_OPT_U64, &max_conn, 1, 100000, NULL},
+        {"--timeout-s", NULL, GT_CLI_OPT_U64, &timeout_s, 1, 86400, NULL},
+        {"--quiet", NULL, GT_CLI_OPT_FLAG, &quiet, 0, 0, NULL},
+        {"--log-level", NULL, GT_CLI_OPT_STR, &level, 0, 0, NULL},
+        {NULL, NULL, 0, NULL, 0, 0, NULL}};
+    int rc = gt_cli_parse("node", argc, argv, 1, opts, NULL, 0, NULL, usage);
+    if (rc >= 0) return rc;
+    if (level && (rc = log_level(level))) return rc;
+    cfg.threads = (unsigned)threads, cfg.block_interval_ms = interval_ms, cfg.max_connections = (unsigned)max_conn;
+    cfg.timeout_s = (unsigned)timeout_s;
+    if (quiet) cfg.access_log = 0;
     gt_err err = {0};
     char home_path[4096];
     if (gt_cli_home(home, home_path, sizeof home_path, &err)) return gt_cli_fail(&err);

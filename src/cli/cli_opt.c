@@ -40,6 +40,8 @@
 
 #include "cli/cli.h"
 
+static void add_word(char *buf, size_t cap, const char *word);
+
 /* Describe mode: where the parser and the dispatcher record what they
  * accept instead of parsing (NULL: off). */
 static gt_cli_described *describing;
@@ -50,6 +52,11 @@ void gt_cli_describe(gt_cli_described *d) {
 }
 
 int gt_cli_describing(void) { return describing != NULL; }
+
+/* Records names as subcommands in describe mode (else nothing). */
+void gt_cli_describe_subs(const char *const *names) {
+    for (int i = 0; describing && names[i]; i++) add_word(describing->subs, sizeof describing->subs, names[i]);
+}
 
 /* Appends word to the space-separated list in buf (cap bytes); a list that
  * would overflow is a programming error (a limit to raise), not input. */
@@ -244,7 +251,7 @@ static int subcommand(const char *cmd, int argc, char **argv, const char *const 
     for (int i = 0; sub && names[i]; i++)
         if (!strcmp(names[i], sub)) *which = i;
     if (describing && *which < 0) { /* the names, for the completion */
-        for (int i = 0; names[i]; i++) add_word(describing->subs, sizeof describing->subs, names[i]);
+        gt_cli_describe_subs(names);
         add_word(describing->opts, sizeof describing->opts, "--help -h");
         return GT_CLI_EXIT_OK;
     }

@@ -2,7 +2,6 @@
  * a model file rewritten in a quantized type or one of llama.cpp's mixes
  * (the rules and their reference are in infer/quantize_model.h). */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -27,36 +26,16 @@ static void usage_quantize(FILE *f) {
 
 /* Entry for `gotong model quantize` (argv[0] is "quantize"). */
 int gt_cli_model_quantize(int argc, char **argv) {
-    const char *in = NULL, *out = NULL, *type = NULL;
-    long threads = gt_cpu_count();
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage_quantize(stdout);
-            return 0;
-        }
-        if (!strcmp(a, "--type") || !strcmp(a, "--threads")) {
-            if (i + 1 >= argc) return gt_cli_usage_error("model quantize", "%s needs a value", a);
-            const char *v = argv[++i];
-            if (a[2] == 't' && a[3] == 'y') {
-                type = v;
-                continue;
-            }
-            char *end;
-            threads = strtol(v, &end, 10);
-            if (*end || threads < 1 || threads > GT_POOL_MAX_THREADS)
-                return gt_cli_usage_error("model quantize", "--threads expects 1..%d, got \"%s\"",
-                                          GT_POOL_MAX_THREADS, v);
-        } else if (a[0] == '-') {
-            return gt_cli_usage_error("model quantize", "unknown option %s", a);
-        } else if (!in) {
-            in = a;
-        } else if (!out) {
-            out = a;
-        } else {
-            return gt_cli_usage_error("model quantize", "unexpected argument \"%s\" (IN and OUT given)", a);
-        }
-    }
+    const char *type = NULL, *pos[2] = {NULL, NULL}; /* IN, OUT */
+    uint64_t threads = (uint64_t)gt_cpu_count();
+    int n_pos = 0;
+    const gt_cli_opt opts[] = {
+        {"--type", NULL, GT_CLI_OPT_STR, &type, 0, 0, NULL},
+        {"--threads", NULL, GT_CLI_OPT_U64, &threads, 1, GT_POOL_MAX_THREADS, NULL},
+        {NULL, NULL, 0, NULL, 0, 0, NULL}};
+    int rc = gt_cli_parse("model quantize", argc, argv, 1, opts, pos, 2, &n_pos, usage_quantize);
+    if (rc >= 0) return rc;
+    const char *in = pos[0], *out = pos[1];
     if (!in || !out || !type)
         return gt_cli_usage_error("model quantize", "IN.gguf, OUT.gguf and --type are required");
     const gt_qpreset *p = gt_qpreset_find(type);

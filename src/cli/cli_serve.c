@@ -1,6 +1,5 @@
 /* cli_serve.c: `gotong serve -m MODEL.gguf`: an OpenAI-compatible HTTP API
  * for one model (src/serve) until SIGINT or SIGTERM. */
-#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -39,50 +38,23 @@ static const char usage_text[] =
     "  --quiet              no access log\n"
     "Stops on SIGINT or SIGTERM. Prints \"listening on http://HOST:PORT\" once ready.\n";
 
-static void usage(FILE *f) { fputs(usage_text, f); }
-
-enum { OPT_LISTEN = 256, OPT_THREADS, OPT_CTX, OPT_ALIAS, OPT_QUIET, OPT_HELP };
-
-/* A count option in [lo, hi]; 0 or the usage exit code. */
-static int opt_int(const char *s, const char *what, uint64_t lo, uint64_t hi, int *out) {
-    gt_err err = {0};
-    uint64_t v;
-    if (gt_parse_u64(s, what, lo, hi, &v, &err)) return gt_cli_usage_error("serve", "%s", err.msg);
-    *out = (int)v;
-    return 0;
-}
-
 /* `gotong serve`: parses options, starts the server, waits for a signal in
  * this thread (blocked in all others), stops. */
 static int cmd_serve(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"model", required_argument, 0, 'm'},       {"listen", required_argument, 0, OPT_LISTEN},
-        {"threads", required_argument, 0, OPT_THREADS}, {"ctx", required_argument, 0, OPT_CTX},
-        {"alias", required_argument, 0, OPT_ALIAS}, {"quiet", no_argument, 0, OPT_QUIET},
-        {"help", no_argument, 0, OPT_HELP},         {0, 0, 0, 0}};
     gt_serve_config cfg = gt_serve_defaults();
-    cfg.access_log = 1;
-    int c, rc;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":hm:", opts, NULL)) != -1) {
-        switch (c) {
-        case 'm': cfg.model_path = optarg; break;
-        case OPT_LISTEN: cfg.listen = optarg; break;
-        case OPT_THREADS:
-            if ((rc = opt_int(optarg, "--threads", 1, 1024, &cfg.n_threads))) return rc;
-            break;
-        case OPT_CTX:
-            if ((rc = opt_int(optarg, "--ctx", 2, 1 << 20, &cfg.n_ctx))) return rc;
-            break;
-        case OPT_ALIAS: cfg.model_id = optarg; break;
-        case OPT_QUIET: cfg.access_log = 0; break;
-        case OPT_HELP: case 'h': usage(stdout); return 0;
-        case ':': return gt_cli_missing_value("serve", argv[optind - 1], usage);
-        default: return gt_cli_unknown_option("serve", argv[optind - 1], usage);
-        }
-    }
-    if (optind < argc) return gt_cli_usage_error("serve", "unexpected argument \"%s\"", argv[optind]);
+    uint64_t threads = (uint64_t)cfg.n_threads, n_ctx = (uint64_t)cfg.n_ctx;
+    int quiet = 0;
+    const gt_cli_opt opts[] = {
+        {"--model", "-m", GT_CLI_OPT_STR, &cfg.model_path, 0, 0, NULL},
+        {"--listen", NULL, GT_CLI_OPT_STR, &cfg.listen, 0, 0, NULL},
+        {"--threads", NULL, GT_CLI_OPT_U64, &threads, 1, 1024, NULL},
+        {"--ctx", NULL, GT_CLI_OPT_U64, &n_ctx, 2, 1 << 20, NULL},
+        {"--alias", NULL, GT_CLI_OPT_STR, &cfg.model_id, 0, 0, NULL},
+        {"--quiet", NULL, GT_CLI_OPT_FLAG, &quiet, 0, 0, NULL},
+        {NULL, NULL, 0, NULL, 0, 0, NULL}};
+    int rc = gt_cli_parse_text("serve", argc, argv, 1, opts, NULL, 0, NULL, usage_text);
+    if (rc >= 0) return rc;
+    cfg.n_threads = (int)threads, cfg.n_ctx = (int)n_ctx, cfg.access_log = !quiet;
     if (!cfg.model_path) return gt_cli_usage_error("serve", "no model: give -m MODEL.gguf");
     gt_cli_block_stop_signals();
     gt_err err = {0};
