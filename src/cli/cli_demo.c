@@ -9,7 +9,7 @@
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: gotong demo [--home DIR] [--fresh] [--model M.gguf] [--threads N] [--rounds N] [--json]\n\n"
+            "usage: gotong demo [--home DIR] [--fresh] [--model M.gguf] [--threads N] [--rounds N] [--step] [--json]\n\n"
             "Runs a whole market on this machine: a fresh ledger, funded wallets, the HTTP\n"
             "node in-process, and agents (posters, workers, an evaluator, validators) as\n"
             "threads doing real rounds of work with a local model: accepted work, garbage\n"
@@ -29,6 +29,9 @@ static void usage(FILE *f) {
             "  --threads N       inference threads per agent (default 1)\n"
             "  --rounds N        times to run the six scenes (default 1, at most %d)\n"
             "  --block-ms MS     idle time after which the node writes an empty block (default %d)\n"
+            "  --step            one event at a time: waits for Enter after each (c: run to\n"
+            "                    the end); reads lines from stdin when it is not a terminal;\n"
+            "                    no idle blocks meanwhile (the demo writes those deadlines need)\n"
             "  --json            progress on stderr, one JSON summary on stdout\n",
             GT_DEMO_DEFAULT_HOME, GT_DEMO_MAX_ROUNDS, GT_DEMO_DEFAULT_BLOCK_MS);
 }
@@ -45,6 +48,7 @@ static int parse_demo_opts(int argc, char **argv, gt_demo_options *o) {
         {"--threads", NULL, GT_CLI_OPT_U64, &threads, 1, GT_DEMO_MAX_THREADS, NULL},
         {"--rounds", NULL, GT_CLI_OPT_U64, &rounds, 1, GT_DEMO_MAX_ROUNDS, NULL},
         {"--block-ms", NULL, GT_CLI_OPT_U64, &o->block_ms, GT_DEMO_MIN_BLOCK_MS, GT_DEMO_MAX_BLOCK_MS, NULL},
+        {"--step", NULL, GT_CLI_OPT_FLAG, &o->step, 0, 0, NULL},
         {"--json", NULL, GT_CLI_OPT_FLAG, &o->json, 0, 0, NULL},
         {NULL, NULL, 0, NULL, 0, 0, NULL}};
     int code = gt_cli_parse("demo", argc, argv, 1, opts, NULL, 0, NULL, usage);

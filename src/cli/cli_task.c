@@ -82,7 +82,6 @@ static int parse(int argc, char **argv, const char *cmd, topts *o) {
         {"--status", NULL, GT_CLI_OPT_STR, &o->status, 0, 0, NULL},
         {"--poster", NULL, GT_CLI_OPT_STR, &o->poster, 0, 0, NULL},
         {"--worker", NULL, GT_CLI_OPT_STR, &o->worker, 0, 0, NULL},
-        {"--skill", NULL, GT_CLI_OPT_STR, &o->skill, 0, 0, NULL},
         {"--bounty", NULL, GT_CLI_OPT_AMOUNT, &o->bounty, 0, 0, &o->have_bounty},
         {"--stake", NULL, GT_CLI_OPT_AMOUNT, &o->stake, 0, 0, &o->have_stake},
         {"--fee", NULL, GT_CLI_OPT_AMOUNT, &o->fee, 0, 0, NULL},

@@ -93,6 +93,39 @@ const demo_persona demo_cast[N_PERSONAS] = {
 static pthread_mutex_t out_mu = PTHREAD_MUTEX_INITIALIZER;
 static FILE *progress_out; /* stdout, or stderr with --json */
 static double t_start;
+static int step_on;        /* --step, until "c" or the end of stdin */
+static unsigned step_n;    /* events shown in step mode */
+static double step_paused_s; /* time spent at --step prompts (not the demo's own) */
+
+/* --step: after an event, waits for a line on stdin. At a terminal the
+ * person's Enter ends the prompt's line; from a pipe or a file (a test, a
+ * script) the line read is echoed instead, so the transcript shows what
+ * moved the demo on. "c" (or the end of input) runs the rest without
+ * stopping. Called with out_mu held: every thread that has something to
+ * tell waits behind the prompt, so nothing happens unseen. */
+static void step_wait(void) {
+    char line[DEMO_STEP_LINE_MAX];
+    double t0 = gt_now_s();
+    step_n++;
+    fprintf(progress_out, "  [step %u: Enter for the next event, c to run to the end] ", step_n);
+    fflush(progress_out);
+    if (!fgets(line, sizeof line, stdin)) {
+        fprintf(progress_out, "(end of input: running to the end)\n");
+        step_on = 0;
+        step_paused_s += gt_now_s() - t0;
+        return;
+    }
+    size_t n = strcspn(line, "\r\n");
+    int whole = line[n] != 0 || feof(stdin); /* a longer line: the rest is skipped */
+    for (int c = whole ? '\n' : getchar(); c != '\n' && c != EOF; c = getchar()) continue;
+    line[n] = 0;
+    if (!isatty(STDIN_FILENO)) fprintf(progress_out, "<- \"%s\"\n", line);
+    if (line[0] == 'c') {
+        fprintf(progress_out, "  (running to the end)\n");
+        step_on = 0;
+    }
+    step_paused_s += gt_now_s() - t0;
+}
 
 void demo_say(const char *fmt, ...) {
     va_list ap;
@@ -100,15 +133,24 @@ void demo_say(const char *fmt, ...) {
     pthread_mutex_lock(&out_mu);
     vfprintf(progress_out, fmt, ap);
     fputc('\n', progress_out);
+    if (step_on) step_wait();
     fflush(progress_out);
     pthread_mutex_unlock(&out_mu);
     va_end(ap);
 }
 
-double demo_elapsed(void) { return gt_now_s() - t_start; }
+double demo_paused_s(void) {
+    pthread_mutex_lock(&out_mu); /* waits out a prompt in progress: the director pauses too */
+    double s = step_paused_s;
+    pthread_mutex_unlock(&out_mu);
+    return s;
+}
 
-void demo_output_begin(int json) {
+double demo_elapsed(void) { return gt_now_s() - t_start - demo_paused_s(); }
+
+void demo_output_begin(int json, int step) {
     progress_out = json ? stderr : stdout;
+    step_on = step, step_n = 0, step_paused_s = 0;
     t_start = gt_now_s();
 }
 
@@ -352,12 +394,17 @@ static int start_network(demo_run *run, gt_err *err) {
     nc.home = run->home;
     nc.listen = "127.0.0.1:0";
     nc.threads = 4;
-    nc.block_interval_ms = run->o->block_ms;
+    /* --step: no idle blocks, or deadlines would pass while a person reads;
+     * the director writes the blocks a deadline waits for (demo_rounds.c). */
+    nc.block_interval_ms = run->o->step ? 0 : run->o->block_ms;
     nc.access_log = 0;
     if ((rc = gt_node_start(&nc, &run->node, err))) return rc;
     snprintf(run->url, sizeof run->url, "http://127.0.0.1:%u", (unsigned)gt_node_port(run->node));
-    demo_say("  node            %s (in-process; an empty block after %llu ms idle)", run->url,
-             (unsigned long long)run->o->block_ms);
+    if (run->o->step)
+        demo_say("  node            %s (in-process; no idle blocks while stepping)", run->url);
+    else
+        demo_say("  node            %s (in-process; an empty block after %llu ms idle)", run->url,
+                 (unsigned long long)run->o->block_ms);
     return gt_client_new(run->url, &run->d.dir, err);
 }
 
@@ -454,7 +501,7 @@ int gt_demo_run(const gt_demo_options *o, gt_err *err) {
     assert(o->threads >= 1 && o->threads <= GT_DEMO_MAX_THREADS);
     assert(o->rounds >= 1 && o->rounds <= GT_DEMO_MAX_ROUNDS);
     assert(o->block_ms >= GT_DEMO_MIN_BLOCK_MS && o->block_ms <= GT_DEMO_MAX_BLOCK_MS);
-    demo_output_begin(o->json);
+    demo_output_begin(o->json, o->step);
     signal(SIGPIPE, SIG_IGN);
     static demo_run run; /* large (paths, keys); one demo per process */
     memset(&run, 0, sizeof run);

@@ -27,6 +27,7 @@ typedef struct gt_demo_options {
     int rounds;       /* 1..GT_DEMO_MAX_ROUNDS */
     uint64_t block_ms; /* GT_DEMO_MIN_BLOCK_MS..GT_DEMO_MAX_BLOCK_MS */
     int json;         /* progress on stderr, one JSON summary on stdout */
+    int step;         /* after each event wait for a line on stdin (Enter); "c" or the end of input: run on */
 } gt_demo_options;
 
 /* Fills o with the defaults (one round, one thread, the default home). */

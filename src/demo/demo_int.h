@@ -21,6 +21,7 @@
 #define DEMO_WAIT_S 180 /* longest wait for one step of a round */
 #define DEMO_POLL_MS 100
 #define DEMO_N_PREDICT 16
+#define DEMO_STEP_LINE_MAX 256 /* a --step answer; the rest of a longer line is skipped */
 
 /* The cast, in demo_cast's order. */
 enum { P_AYU, P_DEWI, P_ANA, P_BUDI, P_CITRA, P_EKO, P_FAJAR, P_GITA, P_V1, P_V2, P_V3, N_PERSONAS };
@@ -46,10 +47,12 @@ typedef struct demo {
 } demo;
 
 /* A progress line (stdout, or stderr with --json), and seconds since the start
- * (demo.c; demo_output_begin chooses the stream and starts the clock). */
-void demo_output_begin(int json);
+ * (demo.c; demo_output_begin chooses the stream, starts the clock and, with
+ * step, makes demo_say wait for a line on stdin after each event). */
+void demo_output_begin(int json, int step);
 void demo_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-double demo_elapsed(void);
+double demo_elapsed(void); /* less the time spent at --step prompts */
+double demo_paused_s(void); /* the time spent at --step prompts so far */
 
 /* An amount as a JSON string of token decimals ("1.5"): what the demo's
  * --json summary has always carried. */

@@ -166,11 +166,11 @@ static void watch_disputes(const uint8_t id[32], const json_t *t) {
 
 int demo_wait_task(gt_client *c, const uint8_t id[32], demo_task_pred pred, const void *arg, const char *what,
                    gt_err *err) {
-    double until = gt_now_s() + DEMO_WAIT_S;
+    double until = gt_now_s() - demo_paused_s() + DEMO_WAIT_S; /* the demo's own time: --step pauses do not count */
     json_t *t = NULL;
     uint64_t base[N_PERSONAS] = {0};
     for (int i = 0; pace_demo && i < N_PERSONAS; i++) base[i] = decisions(i);
-    while (gt_now_s() < until) {
+    while (gt_now_s() - demo_paused_s() < until) {
         json_decref(t);
         t = NULL;
         int rc = gt_client_task(c, id, &t, err);

@@ -6,7 +6,7 @@
  * an evaluation co-signed by validators and a forged one disputed and lost,
  * the leaderboard, supply conserved, the market's books audited, the log
  * replayed), `gotong ledger verify` on the result, the same outcomes on a
- * second run, and the refusals that protect a directory that is not a demo
+ * second run stepped through with --step, and the refusals that protect a directory that is not a demo
  * home. */
 #include <jansson.h>
 #include <signal.h>
@@ -250,6 +250,30 @@ static void test_ledger_verify_after(void) {
     free(err);
 }
 
+/* The progress of a --step run fed "", "", "x", "c": four prompts, each
+ * after an event and answered by the line read (echoed, as stdin is not a
+ * terminal), then none: "c" ran the rest without stopping. */
+static void check_steps(const char *progress) {
+    static const char *const answers[] = {"\"\"", "\"\"", "\"x\"", "\"c\""};
+    const char *p = progress;
+    for (int k = 1; k <= 4; k++) {
+        char prompt[64];
+        snprintf(prompt, sizeof prompt, "  [step %d: Enter for the next event", k);
+        const char *at = strstr(p, prompt);
+        CHECK_MSG(at != NULL, "no prompt %d in the progress: %.2000s", k, progress);
+        if (!at) return;
+        /* an event (a non-empty line) before the prompt */
+        CHECK_MSG(at - p > 1 && at[-1] == '\n', "prompt %d follows no event", k);
+        const char *echo = strstr(at, "<- ");
+        CHECK_MSG(echo && !strncmp(echo + 3, answers[k - 1], strlen(answers[k - 1])), "prompt %d: answer not echoed", k);
+        p = strchr(at, '\n');
+        if (!p) return;
+    }
+    CHECK_CONTAINS(p, "(running to the end)");
+    CHECK_MSG(strstr(p, "[step ") == NULL, "a prompt after \"c\"");
+    CHECK_CONTAINS(progress, "no idle blocks while stepping");
+}
+
 /* An existing demo home needs --fresh; with it, a second run gives the same
  * outcomes (same addresses, balances, reputation). */
 static void test_rerun(void) {
@@ -262,10 +286,13 @@ static void test_rerun(void) {
     free(out);
     free(err);
     if (!first_summary) return;
-    snprintf(cmd, sizeof cmd, "%s demo --home %s/home --fresh --model %s --json", GT_CLI, tmp,
-             gt_fixture("models/tiny-llama-q8_0.gguf"));
+    /* this run steps through its first events, driven by lines on stdin
+     * (one line per event; "c" runs the rest), and must end the same */
+    snprintf(cmd, sizeof cmd, "printf '\\n\\nx\\nc\\n' | %s demo --home %s/home --fresh --step --model %s --json",
+             GT_CLI, tmp, gt_fixture("models/tiny-llama-q8_0.gguf"));
     rc = run(cmd, &out, &err);
     CHECK_MSG(rc == 0, "second demo exited %d", rc);
+    check_steps(err);
     json_t *s = json_loads(out, 0, NULL);
     CHECK(s != NULL);
     if (s) {
