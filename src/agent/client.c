@@ -82,8 +82,6 @@ void gt_client_free(gt_client *c) {
 
 const char *gt_client_url(const gt_client *c) { return c->url; }
 
-void gt_client_set_timeout(gt_client *c, long timeout_ms) { c->timeout_ms = timeout_ms > 0 ? timeout_ms : 1; }
-
 /* Collects the body, refusing to grow past the limit. */
 typedef struct sink {
     gt_buf buf;

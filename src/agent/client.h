@@ -42,8 +42,6 @@ typedef struct gt_client gt_client;
 int gt_client_new(const char *base_url, gt_client **out, gt_err *err);
 void gt_client_free(gt_client *c); /* accepts NULL */
 const char *gt_client_url(const gt_client *c);
-/* Whole-request timeout for later calls (default GT_CLIENT_DEFAULT_TIMEOUT_MS). */
-void gt_client_set_timeout(gt_client *c, long timeout_ms);
 
 /* GET path (e.g. "/v1/head"); *out gets the parsed JSON body (caller
  * json_decref's). A non-2xx status becomes an error carrying the node's

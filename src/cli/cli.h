@@ -97,7 +97,6 @@ typedef struct gt_cli_described {
     char subs[GT_CLI_DESCRIBE_MAX_BYTES], opts[GT_CLI_DESCRIBE_MAX_BYTES], value_opts[GT_CLI_DESCRIBE_MAX_BYTES];
 } gt_cli_described;
 void gt_cli_describe(gt_cli_described *d);
-int gt_cli_describing(void);
 /* Records names as subcommands in describe mode (else does nothing): for a
  * command whose subcommands are optional (`agent` runs, `agent register`
  * registers), which cannot use gt_cli_subcommand. */

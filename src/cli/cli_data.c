@@ -359,6 +359,51 @@ static void on_progress(void *arg, uint64_t done, uint64_t total) {
     gt_progress_update(arg, done);
 }
 
+/* Prints batch b's report for people: what it pays and slashes, and each
+ * validation stage's counts. */
+static void print_batch_report(uint64_t b, const gt_batch_report *rep) {
+    char pa[GT_AMOUNT_STR_MAX], sl[GT_AMOUNT_STR_MAX];
+    printf("batch %llu: %llu accepted, %llu rejected; pays %s, slashes %s", (unsigned long long)b,
+           (unsigned long long)rep->accepted, (unsigned long long)rep->rejected,
+           gt_amount_format(rep->paid_units, pa), gt_amount_format(rep->slashed_units, sl));
+    if (rep->spot_failed) printf(" (%s)", rep->spot_reason);
+    printf("\n");
+    for (int st = 0; st < GT_STAGE_COUNT; st++)
+        if (rep->stage[st].enabled)
+            printf("  %-10s %4llu checked %4llu passed %4llu failed\n", gt_stage_name(st),
+                   (unsigned long long)rep->stage[st].checked, (unsigned long long)rep->stage[st].passed,
+                   (unsigned long long)rep->stage[st].failed);
+}
+
+/* Appends batch b's records to rpath and its report to ppath (one JSON
+ * line each), then prints the report (--json: the same JSON line). */
+static int save_batch(const data_opts *o, const char *rpath, const char *ppath, uint64_t b, const gt_sample *batch,
+                      uint64_t count, const gt_batch_report *rep, gt_err *err) {
+    gt_buf out = GT_BUF_INIT;
+    for (uint64_t i = 0; i < count; i++) {
+        json_t *r = gt_sample_record(&batch[i]);
+        char *line = r ? gt_json_dump(r) : NULL;
+        if (line) gt_buf_append_str(&out, line), gt_buf_putc(&out, '\n');
+        free(line);
+        json_decref(r);
+    }
+    json_t *rj = gt_batch_report_json(rep);
+    json_object_set_new(rj, "batch", json_integer((json_int_t)b));
+    char *rl = gt_json_dump(rj);
+    json_decref(rj);
+    int rc = append_file(rpath, out.data, out.len, err);
+    if (!rc && rl) rc = append_file(ppath, rl, strlen(rl), err) || append_file(ppath, "\n", 1, err);
+    gt_buf_free(&out);
+    if (o->json) {
+        if (!rl) rc = rc ? rc : gt_err_set(err, GT_ENOMEM, "cannot serialise the batch report");
+        else puts(rl);
+    } else {
+        print_batch_report(b, rep);
+    }
+    free(rl);
+    return rc;
+}
+
 static int cmd_run(data_opts *o) {
     gt_err err = {0};
     char hex[65], dir[4300], rpath[4400], ppath[4400];
@@ -403,38 +448,7 @@ static int cmd_run(data_opts *o) {
             batch = NULL;
             goto fail;
         }
-        gt_buf out = GT_BUF_INIT;
-        for (uint64_t i = 0; i < count; i++) {
-            json_t *r = gt_sample_record(&batch[i]);
-            char *line = r ? gt_json_dump(r) : NULL;
-            if (line) gt_buf_append_str(&out, line), gt_buf_putc(&out, '\n');
-            free(line);
-            json_decref(r);
-        }
-        json_t *rj = gt_batch_report_json(&rep);
-        json_object_set_new(rj, "batch", json_integer((json_int_t)b));
-        char *rl = gt_json_dump(rj);
-        json_decref(rj);
-        rc = append_file(rpath, out.data, out.len, &err);
-        if (!rc && rl) rc = append_file(ppath, rl, strlen(rl), &err) || append_file(ppath, "\n", 1, &err);
-        gt_buf_free(&out);
-        if (o->json) {
-            if (!rl) rc = rc ? rc : gt_err_set(&err, GT_ENOMEM, "cannot serialise the batch report");
-            else puts(rl);
-        } else {
-            char pa[GT_AMOUNT_STR_MAX], sl[GT_AMOUNT_STR_MAX];
-            printf("batch %llu: %llu accepted, %llu rejected; pays %s, slashes %s", (unsigned long long)b,
-                   (unsigned long long)rep.accepted, (unsigned long long)rep.rejected,
-                   gt_amount_format(rep.paid_units, pa), gt_amount_format(rep.slashed_units, sl));
-            if (rep.spot_failed) printf(" (%s)", rep.spot_reason);
-            printf("\n");
-            for (int st = 0; st < GT_STAGE_COUNT; st++)
-                if (rep.stage[st].enabled)
-                    printf("  %-10s %4llu checked %4llu passed %4llu failed\n", gt_stage_name(st),
-                           (unsigned long long)rep.stage[st].checked, (unsigned long long)rep.stage[st].passed,
-                           (unsigned long long)rep.stage[st].failed);
-        }
-        free(rl);
+        rc = save_batch(o, rpath, ppath, b, batch, count, &rep, &err);
         gt_samples_free(batch, count);
         batch = NULL;
         if (rc) goto fail;

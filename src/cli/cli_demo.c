@@ -9,7 +9,8 @@
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: gotong demo [--home DIR] [--fresh] [--model M.gguf] [--threads N] [--rounds N] [--step] [--json]\n\n"
+            "usage: gotong demo [--home DIR] [--fresh] [--model M.gguf] [--threads N] [--rounds N] [--step]\n"
+            "                   [--json]\n\n"
             "Runs a whole market on this machine: a fresh ledger, funded wallets, the HTTP\n"
             "node in-process, and agents (posters, workers, an evaluator, validators) as\n"
             "threads doing real rounds of work with a local model: accepted work, garbage\n"

@@ -51,8 +51,6 @@ void gt_cli_describe(gt_cli_described *d) {
     describing = d;
 }
 
-int gt_cli_describing(void) { return describing != NULL; }
-
 /* Records names as subcommands in describe mode (else nothing). */
 void gt_cli_describe_subs(const char *const *names) {
     for (int i = 0; describing && names[i]; i++) add_word(describing->subs, sizeof describing->subs, names[i]);
@@ -264,7 +262,8 @@ static int subcommand(const char *cmd, int argc, char **argv, const char *const 
         print_usage(stdout, usage, usage_text);
         return GT_CLI_EXIT_OK;
     }
-    if (sub[0] == '-') return usage ? gt_cli_unknown_option(cmd, sub, usage) : gt_cli_unknown_option_text(cmd, sub, usage_text);
+    if (sub[0] == '-')
+        return usage ? gt_cli_unknown_option(cmd, sub, usage) : gt_cli_unknown_option_text(cmd, sub, usage_text);
     return unknown_sub(cmd, sub, names);
 }
 
