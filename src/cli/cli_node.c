@@ -14,7 +14,7 @@
 #include "cli/cli.h"
 
 enum { OPT_HOME = 1000, OPT_LISTEN, OPT_THREADS, OPT_INTERVAL, OPT_MAXCONN, OPT_TIMEOUT, OPT_QUIET, OPT_LOG_LEVEL,
-       OPT_HELP };
+       OPT_HELP, OPT_LOG_FORMAT, OPT_MAXCONN_IP, OPT_REQUEST_MAX, OPT_BLOB_QUOTA, OPT_BLOB_MIN_FUNDS };
 
 /* Prints `gotong node --help`. */
 static void usage(FILE *f) {
@@ -34,9 +34,16 @@ static void usage(FILE *f) {
             "  --timeout-s S            close idle connections after S seconds (default %d)\n"
             "  --quiet                  no access log (one line per request otherwise)\n"
             "  --log-level LEVEL        debug, info, warn or error (default info, or $GOTONG_LOG)\n"
+            "  --log-format FORMAT      text (default) or json: one JSON object a line; each request's\n"
+            "                           line has request_id, method, path, status, bytes, duration_ms\n"
+            "  --max-connections-per-ip N  open connections from one address (default %d)\n"
+            "  --request-max-s S        cut a request still sending after S seconds (default %d)\n"
+            "  --blob-quota-bytes N     bytes of new blobs each account may upload (default %llu)\n"
+            "  --blob-min-funds UNITS   balance + stake an uploader must hold, base units (default %llu)\n"
             "The first line on stdout is \"listening on http://HOST:PORT\" once it serves.\n",
             GT_API_DEFAULT_LISTEN, GT_API_DEFAULT_THREADS, GT_API_DEFAULT_BLOCK_INTERVAL_MS, GT_API_MAX_CONNECTIONS,
-            GT_API_TIMEOUT_S);
+            GT_API_TIMEOUT_S, GT_API_MAX_CONNECTIONS_PER_IP, GT_API_REQUEST_MAX_S,
+            (unsigned long long)GT_API_BLOB_QUOTA_BYTES, (unsigned long long)GT_API_BLOB_MIN_FUNDS_UNITS);
 }
 
 /* Parses an option's integer value in [min, max]. */
@@ -57,6 +64,32 @@ static int log_level(const char *s) {
     return gt_cli_usage_error("node", "--log-level %s: expected debug, info, warn or error", s);
 }
 
+/* The node's resource limits and log format (options of cmd_node). */
+static int limit_option(int opt, const char *s, gt_node_config *cfg) {
+    uint64_t v;
+    int rc = 0;
+    switch (opt) {
+    case OPT_LOG_FORMAT:
+        if (strcmp(s, "text") && strcmp(s, "json"))
+            return gt_cli_usage_error("node", "--log-format %s: expected text or json", s);
+        gt_log_set_format(strcmp(s, "json") ? GT_LOG_TEXT : GT_LOG_JSON);
+        break;
+    case OPT_MAXCONN_IP:
+        if (!(rc = opt_u64(s, "--max-connections-per-ip", 1, 100000, &v))) cfg->max_connections_per_ip = (unsigned)v;
+        break;
+    case OPT_REQUEST_MAX:
+        if (!(rc = opt_u64(s, "--request-max-s", 1, 86400, &v))) cfg->request_max_s = (unsigned)v;
+        break;
+    case OPT_BLOB_QUOTA:
+        if (!(rc = opt_u64(s, "--blob-quota-bytes", 0, UINT64_MAX, &v))) cfg->blob_quota_bytes = v;
+        break;
+    default:
+        if (!(rc = opt_u64(s, "--blob-min-funds", 0, UINT64_MAX, &v))) cfg->blob_min_funds_units = v;
+        break;
+    }
+    return rc;
+}
+
 /* `gotong node`: parses options, starts the node, waits for SIGINT/SIGTERM
  * in this thread (blocked in all others), stops gracefully. Exit 0 after a
  * clean stop, 1 when it cannot start, 2 on a usage error. */
@@ -70,6 +103,11 @@ static int cmd_node(int argc, char **argv) {
         {"timeout-s", required_argument, 0, OPT_TIMEOUT},
         {"quiet", no_argument, 0, OPT_QUIET},
         {"log-level", required_argument, 0, OPT_LOG_LEVEL},
+        {"log-format", required_argument, 0, OPT_LOG_FORMAT},
+        {"max-connections-per-ip", required_argument, 0, OPT_MAXCONN_IP},
+        {"request-max-s", required_argument, 0, OPT_REQUEST_MAX},
+        {"blob-quota-bytes", required_argument, 0, OPT_BLOB_QUOTA},
+        {"blob-min-funds", required_argument, 0, OPT_BLOB_MIN_FUNDS},
         {"help", no_argument, 0, OPT_HELP},
         {0, 0, 0, 0}};
     gt_node_config cfg;
@@ -102,6 +140,13 @@ static int cmd_node(int argc, char **argv) {
         case OPT_QUIET: cfg.access_log = 0; break;
         case OPT_LOG_LEVEL:
             if ((rc = log_level(optarg))) return rc;
+            break;
+        case OPT_LOG_FORMAT:
+        case OPT_MAXCONN_IP:
+        case OPT_REQUEST_MAX:
+        case OPT_BLOB_QUOTA:
+        case OPT_BLOB_MIN_FUNDS:
+            if ((rc = limit_option(c, optarg, &cfg))) return rc;
             break;
         case OPT_HELP: case 'h': usage(stdout); return 0;
         case ':': return gt_cli_usage_error("node", "%s needs a value", argv[optind - 1]);
