@@ -76,6 +76,10 @@ int gt_blob_upload_begin(gt_req *r, uint64_t content_length, gt_err *err) {
     gt_blob_permit p;
     int status = upload_permit(r, content_length, &p, err);
     if (!status) status = upload_standing(r, &p, err);
+    /* The reader goes back now: an upload may last minutes, and a hundred
+     * of them must not hold a hundred SQLite connections and their caches. */
+    gt_node_reader_put(r->node, r->rd);
+    r->rd = NULL;
     if (status) return status;
     r->uploader = p.uploader;
     if (gt_blob_writer_open(r->node->blob_dir, p.size, p.hash, &r->upload, err)) return 500;
