@@ -50,7 +50,7 @@ struct MHD_Response *gt_events_response(gt_events *ev, struct MHD_Connection *co
 
 /* ---- Metrics (metrics.c): counters updated with atomics from any thread. */
 #define GT_METRICS_MAX_ROUTES 32
-#define GT_METRICS_STATUSES 12  /* see metrics.c: 200 201 400 404 405 409 413 422 500 503 other */
+#define GT_METRICS_STATUSES 17  /* see metrics.c: 16 statuses and "other" */
 #define GT_METRICS_BUCKETS 12
 #define GT_METRICS_CODES 20     /* -GT_E* codes 0..19 */
 typedef struct gt_metrics {

@@ -436,7 +436,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!r) return;
     *con_cls = NULL;
     uint64_t us = now_us() - r->start_us;
-    int status = r->responded ? r->status : r->cut ? 408 : 0;
+    /* Cut for time (ours or MHD's idle timeout): logged and counted as 408. */
+    int timed_out = r->cut || toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED;
+    int status = r->responded ? r->status : timed_out ? 408 : 0;
     gt_metrics_request(&n->metrics, r->route, status, us);
     if (n->cfg.access_log) access_log(r, status, us, toe);
     gt_blob_upload_abort(r);
