@@ -313,6 +313,36 @@ static void test_connection_limit(void) {
     trm(dir);
 }
 
+/* The node's total: with room for 2 connections, a third is told 429. */
+static void test_total_connection_limit(void) {
+    gt_node_config cfg;
+    gt_node_config_default(&cfg);
+    cfg.home = thome(dir);
+    cfg.listen = "127.0.0.1:0";
+    cfg.threads = 2;
+    cfg.access_log = 0;
+    cfg.max_connections = 2;
+    gt_node *n = NULL;
+    gt_err err = {0};
+    CHECK_MSG(gt_node_start(&cfg, &n, &err) == 0, "%s", err.msg);
+    if (!n) return;
+    uint16_t port = gt_node_port(n);
+    const char *get = "GET /v1/head HTTP/1.1\r\nHost: x\r\n\r\n";
+    char buf[4096];
+    int fd[3];
+    for (int i = 0; i < 3; i++) {
+        size_t len = 0;
+        fd[i] = tconnect(port);
+        CHECK(write(fd[i], get, strlen(get)) > 0);
+        CHECK(tread_until(fd[i], buf, sizeof buf, &len, "}", 5000, NULL));
+        CHECK_CONTAINS(buf, i < 2 ? "HTTP/1.1 200" : "HTTP/1.1 429");
+    }
+    CHECK_CONTAINS(buf, "at most 2");
+    for (int i = 0; i < 3; i++) close(fd[i]);
+    gt_node_stop(n);
+    trm(dir);
+}
+
 /* X-Request-Id: the client's when sane, ours otherwise; list pages bounded. */
 static void test_request_id_and_pages(void) {
     gt_node *n = limited_node(0, 0, 0, 0);
@@ -344,6 +374,7 @@ int main(void) {
     RUN(test_upload_oversize);
     RUN(test_partial_upload_leaves_no_file);
     RUN(test_connection_limit);
+    RUN(test_total_connection_limit);
     RUN(test_request_id_and_pages);
     curl_global_cleanup();
     return gt_test_finish();
