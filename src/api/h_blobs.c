@@ -10,6 +10,7 @@
  * permit (store/permit.h) signed by an account that holds at least
  * blob_min_funds_units and has room in its quota of blob_quota_bytes; a blob
  * already in the store costs no quota. */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -17,6 +18,7 @@
 #include "api/api_impl.h"
 #include "base/alloc.h"
 #include "base/amount.h"
+#include "base/limits.h"
 #include "crypto/addr.h"
 #include "store/permit.h"
 #include "store/quota.h"
@@ -73,6 +75,7 @@ static int upload_standing(gt_req *r, const gt_blob_permit *p, gt_err *err) {
 }
 
 int gt_blob_upload_begin(gt_req *r, uint64_t content_length, gt_err *err) {
+    assert(!r->upload && content_length <= GT_LIMIT_BLOB_BYTES); /* http.c checked the route's limit */
     gt_blob_permit p;
     int status = upload_permit(r, content_length, &p, err);
     if (!status) status = upload_standing(r, &p, err);
@@ -104,6 +107,7 @@ void gt_blob_upload_abort(gt_req *r) {
 static int charge_quota(void *arg, const uint8_t hash[32], uint64_t size, int is_new, gt_err *err) {
     gt_req *r = arg;
     (void)hash;
+    assert(!r->upload); /* commit owns the writer now */
     if (!is_new) return 0;
     uint64_t used;
     int rc = gt_blob_usage(r->node->blob_dir, &r->uploader, &used, err);

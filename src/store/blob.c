@@ -116,6 +116,7 @@ int gt_blob_writer_write(gt_blob_writer *w, const void *data, size_t len, gt_err
     }
     gt_sha256_update(&w->sha, data, len);
     w->written += len;
+    assert(w->written <= cap); /* the limit was checked before a byte was written */
     return 0;
 }
 
@@ -134,6 +135,7 @@ void gt_blob_writer_abort(gt_blob_writer *w) {
 /* The checks of commit before anything is renamed: the size promised, the
  * hash promised, the bytes on disk. Fills hash with what the bytes hash to. */
 static int writer_check(gt_blob_writer *w, uint8_t hash[32], gt_err *err) {
+    assert(w->written <= GT_LIMIT_BLOB_BYTES && (w->size == GT_BLOB_SIZE_ANY || w->written <= w->size));
     gt_sha256_final(&w->sha, hash);
     char got[GT_BLOB_ID_BYTES], want[GT_BLOB_ID_BYTES];
     if (w->size != GT_BLOB_SIZE_ANY && w->written != w->size)
