@@ -100,9 +100,19 @@ static int parse(int argc, char **argv, const char *cmd, topts *o) {
     return rc >= 0 ? rc : 0;
 }
 
-/* The signing key: --from, else the only key in HOME/keystore. */
+/* The signing key: --from, else the only key in HOME/keystore. Decrypted
+ * (and its password asked) once per command: `task submit` and `verify`
+ * sign an upload permit, then the action. The copy lives until exit. */
 static int load_key(const topts *o, gt_key *key, gt_err *err) {
-    return gt_cli_load_key(o->home, o->from, o->password_file, key, NULL, err);
+    static gt_key once;
+    static int loaded;
+    if (!loaded) {
+        int rc = gt_cli_load_key(o->home, o->from, o->password_file, &once, NULL, err);
+        if (rc) return rc;
+        loaded = 1;
+    }
+    *key = once;
+    return 0;
 }
 
 /* The fields of a slot action (each set when the kind has it). */
