@@ -23,7 +23,7 @@
 #include "base/progress.h"
 #include "crypto/addr.h"
 #include "crypto/sha256.h"
-#include "market/blob.h"
+#include "store/blob.h"
 #include "market/market.h"
 #include "work/work.h"
 
@@ -174,6 +174,7 @@ int gt_agent_new(const gt_agent_config *cfg, const gt_key *key, const char *node
     }
     gt_addr_to_str(&a->addr, a->addr_s);
     if ((rc = gt_client_new(node_url, &a->client, err))) goto fail;
+    gt_client_set_signer(a->client, &a->key); /* the agent's uploads carry its permit */
     *out = a;
     return 0;
 fail:
@@ -326,6 +327,7 @@ int gt_agent_post(gt_agent *a, const gt_task_terms *t, const void *spec, size_t 
     /* A client of its own: the agent's thread may be using a->client. */
     gt_client *c = NULL;
     int rc = gt_client_new(gt_client_url(a->client), &c, err);
+    if (!rc) gt_client_set_signer(c, &a->key);
     if (!rc) rc = gt_client_blob_put(c, spec, spec_len, sid, err);
     if (!rc) rc = gt_blob_id_parse(sid, p.spec, err);
     if (!rc) rc = gt_client_act(c, &a->key, &gt_kind_task_post, fill_post, &p, task_id, NULL, err);

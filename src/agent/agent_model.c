@@ -12,7 +12,7 @@
 #include "base/alloc.h"
 #include "crypto/keccak.h"
 #include "infer/generate.h"
-#include "market/blob.h"
+#include "store/blob.h"
 #include "work/llm.h"
 
 /* SHA-256 of a whole file, streamed (models are gigabytes). */

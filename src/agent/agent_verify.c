@@ -12,7 +12,7 @@
 #include "agent/skill_generate.h"
 #include "base/alloc.h"
 #include "base/limits.h"
-#include "market/blob.h"
+#include "store/blob.h"
 #include "work/work.h"
 
 /* ---- verifying: poster, evaluator, quorum validator ---- */

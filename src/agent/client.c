@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/alloc.h"
 #include "base/amount.h"
@@ -21,7 +22,8 @@
 #include "base/limits.h"
 #include "crypto/addr.h"
 #include "crypto/sha256.h"
-#include "market/blob.h"
+#include "store/blob.h"
+#include "store/permit.h"
 
 struct gt_client {
     CURL *curl;
@@ -29,6 +31,8 @@ struct gt_client {
     long timeout_ms;
     gt_domain dom;
     int have_chain;
+    int has_signer;
+    gt_key signer; /* signs upload permits (gt_client_set_signer) */
     char curl_err[CURL_ERROR_SIZE];
 };
 
@@ -77,10 +81,19 @@ int gt_client_new(const char *base_url, gt_client **out, gt_err *err) {
 void gt_client_free(gt_client *c) {
     if (!c) return;
     curl_easy_cleanup(c->curl);
+    gt_key_wipe(&c->signer);
     gt_free(c);
 }
 
 const char *gt_client_url(const gt_client *c) { return c->url; }
+
+/* Keeps a copy of key (wiped at free) to sign upload permits with; NULL
+ * forgets it. */
+void gt_client_set_signer(gt_client *c, const gt_key *key) {
+    gt_key_wipe(&c->signer);
+    c->has_signer = key != NULL;
+    if (key) c->signer = *key;
+}
 
 /* Collects the body, refusing to grow past the limit. */
 typedef struct sink {
@@ -125,7 +138,8 @@ static int error_from_body(const gt_client *c, const char *method, const char *p
  * and resp holds the body (caller frees) whatever the status; the return code
  * reports transport failures only. */
 static int request(gt_client *c, const char *method, const char *path, const void *body, size_t body_len,
-                   const char *content_type, size_t limit, long *status, gt_buf *resp, gt_err *err) {
+                   const char *content_type, const char *extra_header, size_t limit, long *status, gt_buf *resp,
+                   gt_err *err) {
     char url[GT_CLIENT_URL_MAX + 1024];
     if (snprintf(url, sizeof url, "%s%s", c->url, path) >= (int)sizeof url)
         return gt_err_set(err, GT_ELIMIT, "request path too long (%zu bytes)", strlen(path));
@@ -147,6 +161,7 @@ static int request(gt_client *c, const char *method, const char *path, const voi
         snprintf(ctype, sizeof ctype, "Content-Type: %s", content_type);
         hdrs = curl_slist_append(hdrs, ctype);
         hdrs = curl_slist_append(hdrs, "Expect:"); /* no 100-continue round trip */
+        if (extra_header) hdrs = curl_slist_append(hdrs, extra_header);
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
         curl_easy_setopt(h, CURLOPT_POST, 1L);
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
@@ -169,7 +184,7 @@ int gt_client_get_json(gt_client *c, const char *path, json_t **out, gt_err *err
     *out = NULL;
     long status = 0;
     gt_buf body = GT_BUF_INIT;
-    int rc = request(c, "GET", path, NULL, 0, NULL, GT_CLIENT_JSON_MAX, &status, &body, err);
+    int rc = request(c, "GET", path, NULL, 0, NULL, NULL, GT_CLIENT_JSON_MAX, &status, &body, err);
     if (rc) return rc;
     if (status < 200 || status > 299) rc = error_from_body(c, "GET", path, status, &body, err);
     else if ((rc = gt_json_parse((const char *)body.data, body.len, GT_CLIENT_JSON_MAX, out, err)))
@@ -185,7 +200,7 @@ int gt_client_post_json(gt_client *c, const char *path, const json_t *body, int 
     if (!text) return gt_err_set(err, GT_ENOMEM, "out of memory");
     long st = 0;
     gt_buf resp = GT_BUF_INIT;
-    int rc = request(c, "POST", path, text, strlen(text), "application/json", GT_CLIENT_JSON_MAX, &st, &resp, err);
+    int rc = request(c, "POST", path, text, strlen(text), "application/json", NULL, GT_CLIENT_JSON_MAX, &st, &resp, err);
     free(text);
     if (rc) return rc;
     if (status) *status = (int)st;
@@ -292,18 +307,38 @@ int gt_client_act(gt_client *c, const gt_key *key, const gt_action_kind *kind, g
     return rc;
 }
 
+/* The Authorization header of an upload of len bytes hashing to hash,
+ * signed with the client's signer under the node's domain; "" without a
+ * signer (the node then refuses the upload, saying why). */
+static int permit_header(gt_client *c, const uint8_t hash[32], size_t len, char out[GT_BLOB_PERMIT_HEADER_MAX + 32],
+                         gt_err *err) {
+    out[0] = 0;
+    if (!c->has_signer) return 0;
+    gt_domain dom;
+    int rc = gt_client_domain(c, &dom, err);
+    if (rc) return rc;
+    gt_blob_permit p = {.size = len, .expiry_s = (uint64_t)time(NULL) + GT_BLOB_PERMIT_TTL_S};
+    memcpy(p.hash, hash, 32);
+    if ((rc = gt_blob_permit_sign(&p, &c->signer, dom.chain_id, dom.salt, err))) return rc;
+    memcpy(out, "Authorization: ", 15);
+    gt_blob_permit_format(&p, out + 15, GT_BLOB_PERMIT_HEADER_MAX);
+    return 0;
+}
+
 int gt_client_blob_put(gt_client *c, const void *data, size_t len, char id_out[72], gt_err *err) {
     if (len > GT_LIMIT_BLOB_BYTES)
         return gt_err_set(err, GT_ELIMIT, "blob of %zu bytes is over the limit of %d", len, GT_LIMIT_BLOB_BYTES);
     uint8_t hash[32];
-    char want[GT_BLOB_ID_BYTES];
+    char want[GT_BLOB_ID_BYTES], auth[GT_BLOB_PERMIT_HEADER_MAX + 32];
     gt_sha256(data, len, hash);
     gt_blob_id_format(hash, want);
     long status = 0;
     gt_buf resp = GT_BUF_INIT;
+    int rc = permit_header(c, hash, len, auth, err);
     /* libcurl sends a NULL body as strlen(NULL): give it a real pointer */
-    int rc = request(c, "POST", "/v1/blobs", len ? data : "", len, "application/octet-stream", GT_CLIENT_JSON_MAX,
-                     &status, &resp, err);
+    if (!rc)
+        rc = request(c, "POST", "/v1/blobs", len ? data : "", len, "application/octet-stream", auth[0] ? auth : NULL,
+                     GT_CLIENT_JSON_MAX, &status, &resp, err);
     if (rc) return rc;
     if (status < 200 || status > 299) {
         rc = error_from_body(c, "POST", "/v1/blobs", status, &resp, err);
@@ -339,7 +374,7 @@ int gt_client_blob_get(gt_client *c, const char *id, size_t max_bytes, uint8_t *
     long status = 0;
     gt_buf body = GT_BUF_INIT;
     /* The limit is on the blob; error bodies are small JSON and fit in it too. */
-    if ((rc = request(c, "GET", path, NULL, 0, NULL, max_bytes > 4096 ? max_bytes : 4096, &status, &body, err)))
+    if ((rc = request(c, "GET", path, NULL, 0, NULL, NULL, max_bytes > 4096 ? max_bytes : 4096, &status, &body, err)))
         return rc;
     if (status < 200 || status > 299) {
         rc = error_from_body(c, "GET", path, status, &body, err);

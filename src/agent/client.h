@@ -86,7 +86,11 @@ int gt_client_submit(gt_client *c, const gt_action *a, uint64_t *height, gt_err 
 
 /* ---- Blobs. */
 
-/* Uploads len bytes; id_out gets "sha256:<hex>" (checked against our own
+/* The key whose signed permit (store/permit.h) goes with every upload: a
+ * node refuses uploads without one. The client keeps a copy, wiped at free;
+ * NULL forgets it. */
+void gt_client_set_signer(gt_client *c, const gt_key *key);
+/* Uploads len bytes with a permit signed by the client's signer; id_out gets "sha256:<hex>" (checked against our own
  * hash of the bytes, so a node cannot make us cite something else). */
 int gt_client_blob_put(gt_client *c, const void *data, size_t len, char id_out[72], gt_err *err);
 /* Downloads blob `id` ("sha256:<hex>" or "0x<hex>") of at most max_bytes and

@@ -13,7 +13,7 @@
 #include "base/amount.h"
 #include "base/json.h"
 #include "infer/unicode.h"
-#include "market/blob.h"
+#include "store/blob.h"
 
 /* The spec, checked. prompts points into the spec's JSON. */
 typedef struct cspec {

@@ -15,7 +15,7 @@
 #include "base/hex.h"
 #include "base/json.h"
 #include "crypto/sha256.h"
-#include "market/blob.h"
+#include "store/blob.h"
 #include "work/eval/check.h"
 #include "work/work.h"
 

@@ -16,7 +16,7 @@
 #include "base/hex.h"
 #include "base/json.h"
 #include "crypto/addr.h"
-#include "market/blob.h"
+#include "store/blob.h"
 #include "work/data/batch.h"
 #include "work/data/export.h"
 #include "work/work.h"

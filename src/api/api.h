@@ -6,7 +6,9 @@
  * file names the running node's pid and port for the refusal), and a port in
  * use is an error (no SO_REUSEPORT). It serves:
  *   - writes: POST /v1/actions (signed actions; each acknowledged action is
- *     durable when the response is sent), POST /v1/blobs;
+ *     durable when the response is sent), POST /v1/blobs (streamed to disk,
+ *     each upload with a permit signed by a funded account, under a
+ *     per-account quota: store/permit.h, store/quota.h);
  *   - reads: accounts, head, blocks, actions, chain parameters, tasks, agents,
  *     reputation, blobs -- each request borrows a read-only SQLite connection
  *     of its own (WAL lets readers run beside the writer), so reads never wait
@@ -44,6 +46,16 @@
 #define GT_API_DEFAULT_LISTEN "127.0.0.1:8645"
 #define GT_API_SHUTDOWN_GRACE_MS 10000   /* longest wait for in-flight requests at stop */
 #define GT_API_EVENT_BATCH_MS 10         /* events of new blocks go out at most this late */
+#define GT_API_MAX_CONNECTIONS_PER_IP 128 /* open connections from one client address */
+/* Connections over either limit are still accepted, up to this many more,
+ * to be told why (429 with a JSON body) before they are closed; past that
+ * the kernel's accept is all they get. */
+#define GT_API_CONNECTION_HEADROOM 32
+#define GT_API_REQUEST_MAX_S 120         /* a whole request, first byte to last: slow senders are cut */
+/* Uploads: each account may bring at most this many bytes of new blobs into
+ * the store, and must hold at least this much (balance + stake) to upload. */
+#define GT_API_BLOB_QUOTA_BYTES (256ull * 1024 * 1024)
+#define GT_API_BLOB_MIN_FUNDS_UNITS 1000000ull /* one token */
 
 typedef struct gt_node_config {
     const char *home;              /* data directory holding ledger.db (and blobs/) */
@@ -53,7 +65,11 @@ typedef struct gt_node_config {
     unsigned max_connections;
     unsigned timeout_s;            /* idle connection timeout */
     unsigned sse_keepalive_ms;
-    int access_log;                /* 1: one info line per request */
+    int access_log;                /* 1: one info line per request (JSON with gt_log_set_format) */
+    unsigned max_connections_per_ip;
+    unsigned request_max_s;        /* a whole request; past it the connection is cut */
+    uint64_t blob_quota_bytes;     /* new blob bytes per uploading account */
+    uint64_t blob_min_funds_units; /* balance + stake an uploader must hold */
 } gt_node_config;
 
 typedef struct gt_node gt_node;

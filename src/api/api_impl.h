@@ -16,6 +16,7 @@
 #include "base/buf.h"
 #include "base/err.h"
 #include "ledger/ledger.h"
+#include "store/blob.h"
 
 /* ---- Read connections: a read-only ledger handle (blocks, accounts, the
  * action log) and a read-only SQLite connection (market tables, lookups by
@@ -49,7 +50,7 @@ struct MHD_Response *gt_events_response(gt_events *ev, struct MHD_Connection *co
 
 /* ---- Metrics (metrics.c): counters updated with atomics from any thread. */
 #define GT_METRICS_MAX_ROUTES 32
-#define GT_METRICS_STATUSES 12  /* see metrics.c: 200 201 400 404 405 409 413 422 500 503 other */
+#define GT_METRICS_STATUSES 17  /* see metrics.c: 16 statuses and "other" */
 #define GT_METRICS_BUCKETS 12
 #define GT_METRICS_CODES 20     /* -GT_E* codes 0..19 */
 typedef struct gt_metrics {
@@ -78,7 +79,13 @@ struct gt_node {
     gt_events *events;
     gt_metrics metrics;
     _Atomic uint64_t next_req_id;
+    uint32_t boot_id;               /* random per start: our request ids differ across restarts */
     _Atomic int in_flight;          /* requests being served (event streams excluded) */
+    /* Open connections and their client addresses (http.c), for the limits
+     * per node and per address: one slot per connection MHD may hold. */
+    pthread_mutex_t conns_mu;
+    struct gt_conn *conns;
+    unsigned conns_cap, conns_live;
     /* The chain watcher: publishes new blocks as events, ticks when idle. */
     pthread_t watcher;
     int has_watcher;
@@ -97,6 +104,10 @@ void gt_node_kick(gt_node *n);
 uint64_t gt_api_now_ms(void); /* monotonic clock */
 
 /* ---- One request. */
+/* The longest X-Request-Id taken from a client (longer or odd ones are
+ * replaced by one of ours). */
+#define GT_API_REQUEST_ID_MAX 64
+
 typedef struct gt_req {
     gt_node *node;
     struct MHD_Connection *conn;
@@ -111,7 +122,30 @@ typedef struct gt_req {
     gt_reader *rd;            /* borrowed on first use */
     int early_status, early_code; /* an error known from the headers alone */
     char early_msg[GT_ERR_MSG_MAX];
+    char req_id[GT_API_REQUEST_ID_MAX + 1]; /* X-Request-Id: the client's, or ours */
+    uint64_t bytes_in, bytes_out;           /* body bytes received and sent */
+    int cut;                                /* 408: the request ran past request_max_s */
+    /* A blob upload streamed to disk (h_blobs.c). */
+    struct gt_blob_writer *upload;
+    gt_addr uploader;
+    gt_err upload_err;        /* the first failure while the body arrived */
 } gt_req;
+
+/* One open connection (http.c): its client's address and whether it was
+ * over a limit when it opened (then every request on it is told 429). */
+typedef struct gt_conn {
+    uint32_t ip; /* IPv4, network order */
+    int used, over;
+} gt_conn;
+
+/* Blob uploads (h_blobs.c), driven by http.c: begin with the headers (a
+ * permit, funds, quota, the size from Content-Length), each piece of body,
+ * and gt_h_blob_post at the end. begin returns 0 or an HTTP status with err
+ * set; chunk failures are kept in r->upload_err for the end. abort drops an
+ * unfinished upload (the connection was cut). */
+int gt_blob_upload_begin(gt_req *r, uint64_t content_length, gt_err *err);
+void gt_blob_upload_chunk(gt_req *r, const void *data, size_t len);
+void gt_blob_upload_abort(gt_req *r);
 
 typedef struct gt_resp {
     int status;
@@ -120,6 +154,7 @@ typedef struct gt_resp {
     const char *content_type; /* default application/json */
     const char *allow;        /* Allow header for 405 */
     struct MHD_Response *raw; /* a handler-built response (event stream) */
+    int close;                /* 1: Connection: close (the client is over a limit) */
 } gt_resp;
 
 typedef void (*gt_handler_fn)(gt_req *r, gt_resp *out);

@@ -1,24 +1,146 @@
 /* h_blobs.c: content-addressed blobs over HTTP (task specs, results,
  * reasons): POST the raw bytes, get back their id "sha256:<hex>"; GET the
- * bytes by id. The store (market/blob.h) re-hashes on every read, so a damaged
- * file is reported as our failure (500), never served as the blob. */
+ * bytes by id. The store (store/blob.h) re-hashes on every read, so a damaged
+ * file is reported as our failure (500), never served as the blob.
+ *
+ * An upload is never whole in memory: http.c hands each piece of the body to
+ * gt_blob_upload_chunk, which writes it to a temp file while hashing it; the
+ * blob is renamed into place only at the end, complete and hashing to what
+ * its permit named. Before a byte of body is read, the upload must show a
+ * permit (store/permit.h) signed by an account that holds at least
+ * blob_min_funds_units and has room in its quota of blob_quota_bytes; a blob
+ * already in the store costs no quota. */
+#include <assert.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "api/api_impl.h"
 #include "base/alloc.h"
-#include "market/blob.h"
+#include "base/amount.h"
+#include "base/limits.h"
+#include "crypto/addr.h"
+#include "store/permit.h"
+#include "store/quota.h"
 
-/* POST /v1/blobs: raw body (any bytes, at most GT_LIMIT_BLOB_BYTES). */
+/* The permit of the request's Authorization header, checked: 401 without
+ * one, 400 malformed, 403 forged or expired. Returns 0 or the status. */
+static int upload_permit(gt_req *r, uint64_t content_length, gt_blob_permit *p, gt_err *err) {
+    const char *auth = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!auth) {
+        gt_err_set(err, GT_EPERM,
+                   "POST /v1/blobs needs an upload permit: an \"Authorization: %s uploader=..,hash=..,size=..,"
+                   "expiry=..,sig=..\" header signed by a funded account (see docs/api.md, Blobs)",
+                   GT_BLOB_PERMIT_SCHEME);
+        return 401;
+    }
+    if (gt_blob_permit_parse(auth, p, err)) return 400;
+    if (p->size != content_length) {
+        gt_err_set(err, GT_EINVAL, "the upload permit is for %llu bytes; the body is %llu",
+                   (unsigned long long)p->size, (unsigned long long)content_length);
+        return 400;
+    }
+    const gt_domain *d = &r->node->domain;
+    if (gt_blob_permit_check(p, d->chain_id, d->salt, (uint64_t)time(NULL), err)) return 403;
+    return 0;
+}
+
+/* The uploader's standing: funds held (403) and room in its quota (429),
+ * unless the blob is already stored. Returns 0 or the status. */
+static int upload_standing(gt_req *r, const gt_blob_permit *p, gt_err *err) {
+    const gt_node_config *cfg = &r->node->cfg;
+    gt_reader *rd = gt_req_reader(r, err);
+    gt_account acc;
+    if (!rd || gt_ledger_account(rd->ro, &p->uploader, &acc, err)) return 500;
+    char addr[43], held[GT_AMOUNT_TOKENS_MAX], need[GT_AMOUNT_TOKENS_MAX];
+    gt_addr_to_str(&p->uploader, addr);
+    uint64_t funds = acc.balance > UINT64_MAX - acc.staked ? UINT64_MAX : acc.balance + acc.staked;
+    if (funds < cfg->blob_min_funds_units) {
+        gt_amount_tokens(funds, held);
+        gt_amount_tokens(cfg->blob_min_funds_units, need);
+        gt_err_set(err, GT_EFUNDS, "%s holds %s (balance and stake); uploading blobs needs at least %s", addr, held,
+                   need);
+        return 403;
+    }
+    if (gt_blob_exists_hash(r->node->blob_dir, p->hash)) return 0;
+    uint64_t used;
+    if (gt_blob_usage(r->node->blob_dir, &p->uploader, &used, err)) return 500;
+    if (used > cfg->blob_quota_bytes || p->size > cfg->blob_quota_bytes - used) {
+        gt_err_set(err, GT_ELIMIT, "%s has stored %llu bytes of blobs; %llu more would pass its quota of %llu bytes",
+                   addr, (unsigned long long)used, (unsigned long long)p->size,
+                   (unsigned long long)cfg->blob_quota_bytes);
+        return 429;
+    }
+    return 0;
+}
+
+int gt_blob_upload_begin(gt_req *r, uint64_t content_length, gt_err *err) {
+    assert(!r->upload && content_length <= GT_LIMIT_BLOB_BYTES); /* http.c checked the route's limit */
+    gt_blob_permit p;
+    int status = upload_permit(r, content_length, &p, err);
+    if (!status) status = upload_standing(r, &p, err);
+    /* The reader goes back now: an upload may last minutes, and a hundred
+     * of them must not hold a hundred SQLite connections and their caches. */
+    gt_node_reader_put(r->node, r->rd);
+    r->rd = NULL;
+    if (status) return status;
+    r->uploader = p.uploader;
+    if (gt_blob_writer_open(r->node->blob_dir, p.size, p.hash, &r->upload, err)) return 500;
+    return 0;
+}
+
+void gt_blob_upload_chunk(gt_req *r, const void *data, size_t len) {
+    if (!r->upload || r->upload_err.code) return; /* already failed: the rest is dropped */
+    if (gt_blob_writer_write(r->upload, data, len, &r->upload_err)) {
+        gt_blob_writer_abort(r->upload);
+        r->upload = NULL;
+    }
+}
+
+void gt_blob_upload_abort(gt_req *r) {
+    gt_blob_writer_abort(r->upload);
+    r->upload = NULL;
+}
+
+/* gt_blob_writer_commit's admit: charges the quota for a new blob, checking
+ * it again under the store's lock (two uploads of one account may race). */
+static int charge_quota(void *arg, const uint8_t hash[32], uint64_t size, int is_new, gt_err *err) {
+    gt_req *r = arg;
+    (void)hash;
+    assert(!r->upload); /* commit owns the writer now */
+    if (!is_new) return 0;
+    uint64_t used;
+    int rc = gt_blob_usage(r->node->blob_dir, &r->uploader, &used, err);
+    if (rc) return rc;
+    uint64_t quota = r->node->cfg.blob_quota_bytes;
+    if (used > quota || size > quota - used)
+        return gt_err_set(err, GT_ELIMIT, "%llu more bytes would pass the uploader's quota of %llu bytes",
+                          (unsigned long long)size, (unsigned long long)quota);
+    return gt_blob_usage_add(r->node->blob_dir, &r->uploader, size, err);
+}
+
+/* POST /v1/blobs, at the end of the body: commits the streamed upload. */
 void gt_h_blob_post(gt_req *r, gt_resp *o) {
     static const char *const allowed[] = {NULL};
     gt_err err = {0};
     char id[GT_BLOB_ID_BYTES];
-    if (gt_req_only_query(r, allowed, &err) ||
-        gt_blob_put(r->node->blob_dir, r->body.data ? r->body.data : (const uint8_t *)"", r->body.len, id, &err)) {
+    int is_new = 0;
+    if (gt_req_only_query(r, allowed, &err)) {
         gt_resp_err(o, &err);
         return;
     }
-    gt_resp_json(o, 201, json_pack("{s:s,s:I}", "id", id, "size", (json_int_t)r->body.len));
+    if (!r->upload) { /* a write failed on the way in */
+        gt_resp_err(o, r->upload_err.code ? &r->upload_err : &err);
+        return;
+    }
+    uint64_t len = gt_blob_writer_len(r->upload);
+    gt_blob_writer *w = r->upload;
+    r->upload = NULL; /* commit frees it whatever happens */
+    if (gt_blob_writer_commit(w, charge_quota, r, id, &is_new, &err)) {
+        gt_resp_error(o, err.code == GT_ELIMIT ? 429 : gt_http_status(err.code), err.code, "%s", err.msg);
+        return;
+    }
+    gt_resp_json(o, 201, json_pack("{s:s,s:I,s:b}", "id", id, "size", (json_int_t)len, "new", is_new));
 }
 
 /* GET /v1/blobs/{id}: the bytes, as application/octet-stream. */

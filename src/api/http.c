@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -183,6 +184,20 @@ gt_reader *gt_req_reader(gt_req *r, gt_err *err) {
     return r->rd;
 }
 
+/* The request's id: the client's X-Request-Id when it is 1..64 characters
+ * of [A-Za-z0-9._:-] (so it is safe to echo and to log), else ours: the
+ * node's random boot id and a counter ("5f3a9c1e-42"). */
+static void request_id(gt_node *n, gt_req *r) {
+    const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Request-Id");
+    size_t len = h ? strlen(h) : 0;
+    int ok = len > 0 && len <= GT_API_REQUEST_ID_MAX;
+    for (size_t i = 0; ok && i < len; i++)
+        ok = (h[i] >= 'a' && h[i] <= 'z') || (h[i] >= 'A' && h[i] <= 'Z') || (h[i] >= '0' && h[i] <= '9') ||
+             strchr("._:-", h[i]) != NULL;
+    if (ok) memcpy(r->req_id, h, len + 1);
+    else snprintf(r->req_id, sizeof r->req_id, "%08x-%llu", n->boot_id, (unsigned long long)r->id);
+}
+
 /* Queues o on the connection and frees what o owns. */
 static enum MHD_Result send_resp(gt_req *r, gt_resp *o) {
     struct MHD_Response *resp = o->raw;
@@ -198,11 +213,11 @@ static enum MHD_Result send_resp(gt_req *r, gt_resp *o) {
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                                 o->content_type ? o->content_type : "application/json");
     }
+    r->bytes_out = o->raw ? 0 : o->len;
     o->body = NULL;
-    char id[24];
-    snprintf(id, sizeof id, "%llu", (unsigned long long)r->id);
-    MHD_add_response_header(resp, "X-Request-Id", id);
+    MHD_add_response_header(resp, "X-Request-Id", r->req_id);
     if (o->allow) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, o->allow);
+    if (o->close) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     int status = o->status ? o->status : 200;
     enum MHD_Result rc = MHD_queue_response(r->conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
@@ -211,89 +226,148 @@ static enum MHD_Result send_resp(gt_req *r, gt_resp *o) {
     return rc;
 }
 
-/* Sends an error response built from code and message. */
+/* Sends an error response built from code and message. Refusals for a
+ * limit (429) also close the connection. */
 static enum MHD_Result send_error(gt_req *r, int status, int code, const char *msg, const char *allow) {
     gt_resp o = {0};
     gt_resp_error(&o, status, code, "%s", msg);
     o.allow = allow;
+    o.close = status == 429;
     return send_resp(r, &o);
 }
 
-/* libmicrohttpd's request callback: called once with the headers, once per
- * piece of body, once at the end (see microhttpd.h). */
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-                                  const char *version, const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls) {
-    gt_node *n = cls;
-    gt_req *r = *con_cls;
-    if (!r) {
-        r = gt_calloc(1, sizeof *r);
-        if (!r) return MHD_NO;
-        r->node = n;
-        r->conn = conn;
-        r->method = method;
-        r->url = url;
-        r->route = -1;
-        r->id = atomic_fetch_add(&n->next_req_id, 1) + 1;
-        r->start_us = now_us();
-        *con_cls = r;
-        atomic_fetch_add(&n->in_flight, 1);
+/* The connection's slot (see conn_notify); NULL when it has none. */
+static gt_conn *conn_of(struct MHD_Connection *conn) {
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+/* The first call of a request: its record, id and route. */
+static gt_req *req_new(gt_node *n, struct MHD_Connection *conn, const char *url, const char *method) {
+    gt_req *r = gt_calloc(1, sizeof *r);
+    if (!r) return NULL;
+    r->node = n;
+    r->conn = conn;
+    r->method = method;
+    r->url = url;
+    r->route = -1;
+    r->id = atomic_fetch_add(&n->next_req_id, 1) + 1;
+    r->start_us = now_us();
+    request_id(n, r);
+    atomic_fetch_add(&n->in_flight, 1);
+    return r;
+}
+
+/* What the headers alone decide for a routed request: a body on a route
+ * that takes none, a Content-Length over the route's limit, an upload's
+ * permit. Returns 0 to go on, or sends the refusal and returns 1 (*ret set). */
+static int req_check_body(gt_req *r, enum MHD_Result *ret) {
+    const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *pattern = routes[r->route].pattern;
+    char msg[GT_ERR_MSG_MAX];
+    uint64_t len = 0;
+    if (cl && gt_parse_u64(cl, "Content-Length", 0, UINT64_MAX, &len, NULL)) {
+        *ret = send_error(r, 400, GT_EINVAL, "Content-Length: expected a decimal byte count", NULL);
+        return 1;
+    }
+    if (cl && r->body_limit == NO_BODY && len > 0) {
+        snprintf(msg, sizeof msg, "%s %s takes no request body", r->method, pattern);
+        *ret = send_error(r, 400, GT_EINVAL, msg, NULL);
+        return 1;
+    }
+    if (cl && len > r->body_limit) {
+        snprintf(msg, sizeof msg, "request body of %llu bytes is over this route's limit of %zu bytes",
+                 (unsigned long long)len, r->body_limit);
+        *ret = send_error(r, 413, GT_ELIMIT, msg, NULL);
+        return 1;
+    }
+    if (handlers[r->route] == gt_h_blob_post) {
+        /* Uploads stream to disk: the size must be known and paid for first. */
         gt_err err = {0};
-        /* HEAD is GET without the body (MHD drops it). */
-        int idx = gt_route_find(routes, N_ROUTES, strcmp(method, "HEAD") ? method : "GET", url, &r->m, &err);
-        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
-        int has_body = (cl && strcmp(cl, "0")) || te;
-        if (idx < 0) {
-            r->early_status = idx == GT_ROUTE_BAD_METHOD ? 405 : idx == GT_ROUTE_BAD_PATH ? 414 : 404;
-            r->early_code = idx == GT_ROUTE_BAD_METHOD ? GT_EUNSUPPORTED : idx == GT_ROUTE_BAD_PATH ? GT_ELIMIT
-                                                                                                   : GT_ENOTFOUND;
-            snprintf(r->early_msg, sizeof r->early_msg, "%s", err.msg);
-            /* With a body coming, answer now and let MHD drop the body and
-             * the connection; without one, answer at the end of the request
-             * so the connection stays open for the next. */
-            if (has_body) return send_error(r, r->early_status, r->early_code, r->early_msg, r->m.allow[0] ? r->m.allow : NULL);
-            return MHD_YES;
+        int status = cl ? gt_blob_upload_begin(r, len, &err)
+                        : (gt_err_set(&err, GT_EINVAL, "POST /v1/blobs needs a Content-Length (no chunked bodies)"),
+                           411);
+        if (status) {
+            *ret = send_error(r, status, err.code ? err.code : GT_EIO, err.msg, NULL);
+            return 1;
         }
-        r->route = idx;
-        r->body_limit = body_limits[idx];
-        if (cl) {
-            char *end;
-            unsigned long long len = strtoull(cl, &end, 10);
-            if (r->body_limit == NO_BODY && len > 0) {
-                char msg[160];
-                snprintf(msg, sizeof msg, "%s %s takes no request body", method, routes[idx].pattern);
-                return send_error(r, 400, GT_EINVAL, msg, NULL);
-            }
-            if (len > r->body_limit) {
-                char msg[160];
-                snprintf(msg, sizeof msg, "request body of %llu bytes is over this route's limit of %zu bytes",
-                         len, r->body_limit);
-                return send_error(r, 413, GT_ELIMIT, msg, NULL);
-            }
-            /* Reserve once: the body then arrives without reallocations. */
-            if (len && gt_buf_reserve(&r->body, (size_t)len + 1)) return MHD_NO;
-        }
+        return 0;
+    }
+    /* Reserve once: the body then arrives without reallocations. */
+    if (len && gt_buf_reserve(&r->body, (size_t)len + 1)) {
+        *ret = MHD_NO;
+        return 1;
+    }
+    return 0;
+}
+
+/* The first call of a request, with its headers: refusals known now (a
+ * connection over a limit, no route, a body it cannot take). */
+static enum MHD_Result req_headers(gt_req *r) {
+    gt_err err = {0};
+    gt_conn *c = conn_of(r->conn);
+    if (!c || c->over) {
+        const gt_node_config *cfg = &r->node->cfg;
+        char msg[200];
+        snprintf(msg, sizeof msg, "too many open connections (at most %u, and %u from one address); close some "
+                 "and retry", cfg->max_connections, cfg->max_connections_per_ip);
+        return send_error(r, 429, GT_ELIMIT, msg, NULL);
+    }
+    /* HEAD is GET without the body (MHD drops it). */
+    const char *m = strcmp(r->method, "HEAD") ? r->method : "GET";
+    int idx = gt_route_find(routes, N_ROUTES, m, r->url, &r->m, &err);
+    const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *te = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    int has_body = (cl && strcmp(cl, "0")) || te;
+    if (idx < 0) {
+        r->early_status = idx == GT_ROUTE_BAD_METHOD ? 405 : idx == GT_ROUTE_BAD_PATH ? 414 : 404;
+        r->early_code = idx == GT_ROUTE_BAD_METHOD ? GT_EUNSUPPORTED : idx == GT_ROUTE_BAD_PATH ? GT_ELIMIT
+                                                                                               : GT_ENOTFOUND;
+        snprintf(r->early_msg, sizeof r->early_msg, "%s", err.msg);
+        /* With a body coming, answer now and let MHD drop the body and
+         * the connection; without one, answer at the end of the request
+         * so the connection stays open for the next. */
+        if (has_body) return send_error(r, r->early_status, r->early_code, r->early_msg, r->m.allow[0] ? r->m.allow : NULL);
         return MHD_YES;
     }
-    if (*upload_data_size) {
-        size_t sz = *upload_data_size;
-        *upload_data_size = 0;
-        if (r->responded) return MHD_YES;
-        if (r->too_big || r->body.len + sz > r->body_limit) {
-            r->too_big = 1;
-            r->discarded = r->discarded + sz < r->discarded ? SIZE_MAX : r->discarded + sz;
-            return r->discarded > GT_API_DISCARD_MAX ? MHD_NO : MHD_YES;
-        }
-        return gt_buf_append(&r->body, upload_data, sz) ? MHD_NO : MHD_YES;
+    r->route = idx;
+    r->body_limit = body_limits[idx];
+    enum MHD_Result ret = MHD_YES;
+    req_check_body(r, &ret);
+    return ret;
+}
+
+/* One piece of request body: into the upload's file or the body buffer,
+ * counted against the route's limit and the request's time limit. */
+static enum MHD_Result req_body(gt_req *r, const char *data, size_t sz) {
+    r->bytes_in += sz;
+    if (now_us() - r->start_us > (uint64_t)r->node->cfg.request_max_s * 1000000u) {
+        /* MHD cannot answer in the middle of a body: cut it (logged as 408). */
+        r->cut = 1;
+        return MHD_NO;
     }
     if (r->responded) return MHD_YES;
+    if (r->upload || r->upload_err.code) {
+        gt_blob_upload_chunk(r, data, sz);
+        return MHD_YES;
+    }
+    if (r->too_big || r->body.len + sz > r->body_limit) {
+        r->too_big = 1;
+        r->discarded = r->discarded + sz < r->discarded ? SIZE_MAX : r->discarded + sz;
+        return r->discarded > GT_API_DISCARD_MAX ? MHD_NO : MHD_YES;
+    }
+    return gt_buf_append(&r->body, data, sz) ? MHD_NO : MHD_YES;
+}
+
+/* The end of the request: the answer known from the headers, or the
+ * handler's. */
+static enum MHD_Result req_end(gt_node *n, gt_req *r) {
     if (r->early_status)
         return send_error(r, r->early_status, r->early_code, r->early_msg, r->m.allow[0] ? r->m.allow : NULL);
     if (r->too_big) {
         char msg[160];
         if (r->body_limit == NO_BODY)
-            snprintf(msg, sizeof msg, "%s %s takes no request body", method, routes[r->route].pattern);
+            snprintf(msg, sizeof msg, "%s %s takes no request body", r->method, routes[r->route].pattern);
         else
             snprintf(msg, sizeof msg, "request body is over this route's limit of %zu bytes", r->body_limit);
         return send_error(r, r->body_limit == NO_BODY ? 400 : 413, r->body_limit == NO_BODY ? GT_EINVAL : GT_ELIMIT,
@@ -310,23 +384,107 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return send_resp(r, &o);
 }
 
+/* libmicrohttpd's request callback: called once with the headers, once per
+ * piece of body, once at the end (see microhttpd.h). */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls) {
+    gt_node *n = cls;
+    gt_req *r = *con_cls;
+    (void)version;
+    if (!r) {
+        if (!(r = req_new(n, conn, url, method))) return MHD_NO;
+        *con_cls = r;
+        return req_headers(r);
+    }
+    if (*upload_data_size) {
+        size_t sz = *upload_data_size;
+        *upload_data_size = 0;
+        return req_body(r, upload_data, sz);
+    }
+    if (r->responded) return MHD_YES;
+    return req_end(n, r);
+}
+
+/* The access log line of a finished request: text, or JSON with the
+ * request id, method, path, status, bytes and duration. */
+static void access_log(const gt_req *r, int status, uint64_t us, enum MHD_RequestTerminationCode toe) {
+    int cut = toe != MHD_REQUEST_TERMINATED_COMPLETED_OK;
+    if (gt_log_format() != GT_LOG_JSON) {
+        GT_INFO("req=%s %s %s -> %d %.2fms%s", r->req_id, r->method, r->url, status, (double)us / 1000.0,
+                cut ? " (cut)" : "");
+        return;
+    }
+    char path[GT_ROUTE_PATH_MAX + 1];
+    size_t i = 0;
+    for (; r->url[i] && i < GT_ROUTE_PATH_MAX; i++) path[i] = r->url[i] >= 0x20 && r->url[i] < 0x7f ? r->url[i] : '?';
+    path[i] = 0;
+    json_t *f = json_pack("{s:s,s:s,s:s,s:s,s:i,s:I,s:I,s:f}", "msg", "request", "request_id", r->req_id, "method",
+                          r->method, "path", path, "status", status, "bytes", (json_int_t)r->bytes_out, "bytes_in",
+                          (json_int_t)r->bytes_in, "duration_ms", (double)(us / 10) / 100.0);
+    if (f && cut) json_object_set_new(f, "cut", json_true());
+    gt_log_json(GT_LOG_INFO, f);
+}
+
 /* Called by MHD when a request is done (sent, failed or cut): metrics, the
- * access log line, and freeing the request. */
+ * access log line, and freeing the request. An upload not committed is
+ * dropped here, so a cut upload leaves no file. */
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe) {
     gt_node *n = cls;
     gt_req *r = *con_cls;
+    (void)conn;
     if (!r) return;
     *con_cls = NULL;
     uint64_t us = now_us() - r->start_us;
-    int status = r->responded ? r->status : 0;
+    /* Cut for time (ours or MHD's idle timeout): logged and counted as 408. */
+    int timed_out = r->cut || toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED;
+    int status = r->responded ? r->status : timed_out ? 408 : 0;
     gt_metrics_request(&n->metrics, r->route, status, us);
-    if (n->cfg.access_log)
-        GT_INFO("req=%llu %s %s -> %d %.2fms%s", (unsigned long long)r->id, r->method, r->url, status,
-                (double)us / 1000.0, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (cut)");
+    if (n->cfg.access_log) access_log(r, status, us, toe);
+    gt_blob_upload_abort(r);
     if (r->rd) gt_node_reader_put(n, r->rd);
     gt_buf_free(&r->body);
     if (!r->is_stream) atomic_fetch_sub(&n->in_flight, 1);
     gt_free(r);
+}
+
+/* MHD's connection notifications: takes a slot for each new connection and
+ * marks it over a limit (the node's total, or its address's share), so its
+ * requests are told 429; frees the slot when it closes. */
+static void conn_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                        enum MHD_ConnectionNotificationCode code) {
+    gt_node *n = cls;
+    pthread_mutex_lock(&n->conns_mu);
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        gt_conn *c = *socket_context;
+        if (c) {
+            assert(c->used && n->conns_live > 0);
+            c->used = 0;
+            n->conns_live--;
+        }
+        pthread_mutex_unlock(&n->conns_mu);
+        return;
+    }
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    uint32_t ip = ci && ci->client_addr && ci->client_addr->sa_family == AF_INET
+                      ? ((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr.s_addr
+                      : 0;
+    gt_conn *slot = NULL;
+    unsigned same = 0;
+    for (unsigned i = 0; i < n->conns_cap; i++) {
+        if (!n->conns[i].used) {
+            if (!slot) slot = &n->conns[i];
+        } else if (n->conns[i].ip == ip) {
+            same++;
+        }
+    }
+    if (slot) {
+        n->conns_live++;
+        *slot = (gt_conn){.ip = ip, .used = 1,
+                          .over = n->conns_live > n->cfg.max_connections || same + 1 > n->cfg.max_connections_per_ip};
+    }
+    *socket_context = slot;
+    pthread_mutex_unlock(&n->conns_mu);
 }
 
 /* MHD's error log, into ours (one line, no trailing newline). */
@@ -406,12 +564,24 @@ int gt_http_start(gt_node *n, gt_err *err) {
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
     if (n->cfg.threads == 0) flags |= MHD_USE_THREAD_PER_CONNECTION;
     else flags |= MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
+    /* MHD's own limits sit GT_API_CONNECTION_HEADROOM above ours, so a
+     * connection over ours is still read and told 429 (conn_notify). */
+    unsigned hard = n->cfg.max_connections + GT_API_CONNECTION_HEADROOM;
+    n->conns = gt_calloc(hard, sizeof *n->conns);
+    if (!n->conns) {
+        close(lfd);
+        return gt_err_set(err, GT_ENOMEM, "out of memory");
+    }
+    n->conns_cap = hard;
+    if (getrandom(&n->boot_id, sizeof n->boot_id, 0) != sizeof n->boot_id) n->boot_id = (uint32_t)getpid();
     struct MHD_OptionItem opts[] = {
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, n}, /* first, or MHD warns */
         {MHD_OPTION_LISTEN_SOCKET, lfd, NULL},
-        {MHD_OPTION_CONNECTION_LIMIT, n->cfg.max_connections, NULL},
+        {MHD_OPTION_CONNECTION_LIMIT, hard, NULL},
+        {MHD_OPTION_PER_IP_CONNECTION_LIMIT, n->cfg.max_connections_per_ip + GT_API_CONNECTION_HEADROOM, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, n->cfg.timeout_s, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, n},
+        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)conn_notify, n},
         /* A pool of 1 is MHD's single internal thread (it refuses the option). */
         {n->cfg.threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, n->cfg.threads, NULL},
         {MHD_OPTION_END, 0, NULL},

@@ -8,7 +8,8 @@
 #include "api/api_impl.h"
 #include "base/alloc.h"
 
-static const int statuses[GT_METRICS_STATUSES - 1] = {200, 201, 400, 404, 405, 409, 413, 414, 422, 500, 503};
+static const int statuses[GT_METRICS_STATUSES - 1] = {200, 201, 400, 401, 403, 404, 405, 408, 409,
+                                                       411, 413, 414, 422, 429, 500, 503};
 /* Upper bounds of the latency buckets, in microseconds. */
 static const uint64_t bucket_us[GT_METRICS_BUCKETS] = {100,   250,   500,    1000,   2500,   5000,
                                                        10000, 25000, 50000, 100000, 250000, 1000000};

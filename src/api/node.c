@@ -15,6 +15,7 @@
 #include "base/alloc.h"
 #include "base/log.h"
 #include "market/market.h"
+#include "store/blob.h"
 #include "work/work.h"
 
 /* Fills c with the defaults of api.h. */
@@ -27,6 +28,10 @@ void gt_node_config_default(gt_node_config *c) {
     c->timeout_s = GT_API_TIMEOUT_S;
     c->sse_keepalive_ms = GT_API_SSE_KEEPALIVE_MS;
     c->access_log = 1;
+    c->max_connections_per_ip = GT_API_MAX_CONNECTIONS_PER_IP;
+    c->request_max_s = GT_API_REQUEST_MAX_S;
+    c->blob_quota_bytes = GT_API_BLOB_QUOTA_BYTES;
+    c->blob_min_funds_units = GT_API_BLOB_MIN_FUNDS_UNITS;
 }
 
 uint16_t gt_node_port(const gt_node *n) { return n->port; }
@@ -274,12 +279,15 @@ int gt_node_start(const gt_node_config *c, gt_node **out, gt_err *err) {
     if (!n->cfg.max_connections) n->cfg.max_connections = GT_API_MAX_CONNECTIONS;
     if (!n->cfg.timeout_s) n->cfg.timeout_s = GT_API_TIMEOUT_S;
     if (!n->cfg.sse_keepalive_ms) n->cfg.sse_keepalive_ms = GT_API_SSE_KEEPALIVE_MS;
+    if (!n->cfg.max_connections_per_ip) n->cfg.max_connections_per_ip = GT_API_MAX_CONNECTIONS_PER_IP;
+    if (!n->cfg.request_max_s) n->cfg.request_max_s = GT_API_REQUEST_MAX_S;
     snprintf(n->home, sizeof n->home, "%s", c->home);
     snprintf(n->listen, sizeof n->listen, "%s", n->cfg.listen);
     n->cfg.home = n->home;
     n->cfg.listen = n->listen;
     snprintf(n->db_path, sizeof n->db_path, "%s/ledger.db", n->home);
     snprintf(n->blob_dir, sizeof n->blob_dir, "%s/blobs", n->home);
+    pthread_mutex_init(&n->conns_mu, NULL);
     pthread_mutex_init(&n->readers_mu, NULL);
     pthread_mutex_init(&n->watch_mu, NULL);
     pthread_condattr_t ca;
@@ -299,6 +307,9 @@ int gt_node_start(const gt_node_config *c, gt_node **out, gt_err *err) {
     if ((rc = gt_work_register(err))) goto fail;
     if ((rc = node_lock(n, err))) goto fail;
     if ((rc = gt_ledger_open(n->db_path, 0, &n->ledger, err))) goto fail;
+    /* Uploads a crash cut short: their temp files are nobody's. */
+    if ((rc = gt_blob_clean_tmp(n->blob_dir, err)) < 0) goto fail;
+    if (rc > 0) GT_INFO("node: removed %d unfinished upload(s) from %s/tmp", rc, n->blob_dir);
     n->genesis = *gt_ledger_genesis(n->ledger);
     n->domain = *gt_ledger_domain(n->ledger);
     gt_block head;
@@ -345,6 +356,8 @@ void gt_node_stop(gt_node *n) {
     gt_events_close(n->events, 0);
     gt_events_free(n->events);
     pthread_mutex_destroy(&n->readers_mu);
+    pthread_mutex_destroy(&n->conns_mu);
+    gt_free(n->conns);
     pthread_mutex_destroy(&n->watch_mu);
     pthread_cond_destroy(&n->watch_cv);
     node_unlock(n); /* last: a next node may start once the ledger is closed */

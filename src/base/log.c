@@ -5,8 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
+#include <time.h>
 
 static int current_level = -1; /* -1: not yet read from GOTONG_LOG */
+static int current_format = GT_LOG_TEXT;
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
 static int level_from_env(void) {
     const char *s = getenv("GOTONG_LOG");
@@ -25,13 +29,48 @@ int gt_log_level(void) {
     return current_level;
 }
 
+void gt_log_set_format(int format) { current_format = format == GT_LOG_JSON ? GT_LOG_JSON : GT_LOG_TEXT; }
+
+int gt_log_format(void) { return current_format; }
+
+/* UTC wall-clock time with milliseconds, RFC 3339 ("2026-01-02T03:04:05.678Z"). */
+static void log_time(char out[32]) {
+    struct timeval tv;
+    struct tm tm;
+    gettimeofday(&tv, NULL);
+    gmtime_r(&tv.tv_sec, &tm);
+    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, 32 - n, ".%03dZ", (int)(tv.tv_usec / 1000));
+}
+
+void gt_log_json(int level, json_t *fields) {
+    if (level < gt_log_level() || !fields) {
+        json_decref(fields);
+        return;
+    }
+    char ts[32];
+    log_time(ts);
+    json_t *line = json_pack("{s:s,s:s}", "ts", ts, "level", level_names[level < 0 || level > 3 ? 3 : level]);
+    if (line) json_object_update(line, fields);
+    json_decref(fields);
+    char *s = line ? json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(line);
+    /* One write per line, so lines from threads never interleave. */
+    if (s) fprintf(stderr, "%s\n", s);
+    free(s);
+}
+
 void gt_log(int level, const char *fmt, ...) {
     if (level < gt_log_level()) return;
-    static const char *names[] = {"debug", "info", "warn", "error"};
     char line[2048];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "[%s] %s\n", names[level < 0 || level > 3 ? 3 : level], line);
+    if (current_format == GT_LOG_JSON) {
+        json_t *m = json_string(line);
+        gt_log_json(level, json_pack("{s:o}", "msg", m ? m : json_string("(message not valid UTF-8)")));
+        return;
+    }
+    fprintf(stderr, "[%s] %s\n", level_names[level < 0 || level > 3 ? 3 : level], line);
 }

@@ -29,7 +29,7 @@
 #include "cli/cli.h"
 #include "agent/agent.h"
 #include "crypto/addr.h"
-#include "market/blob.h"
+#include "store/blob.h"
 #include "work/data/batch.h"
 #include "work/work.h"
 #include "work/data/export.h"

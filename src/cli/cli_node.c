@@ -29,9 +29,16 @@ static void usage(FILE *f) {
             "  --timeout-s S            close idle connections after S seconds (default %d)\n"
             "  --quiet                  no access log (one line per request otherwise)\n"
             "  --log-level LEVEL        debug, info, warn or error (default info, or $GOTONG_LOG)\n"
+            "  --log-format FORMAT      text (default) or json: one JSON object a line; each request's\n"
+            "                           line has request_id, method, path, status, bytes, duration_ms\n"
+            "  --max-connections-per-ip N  open connections from one address (default %d)\n"
+            "  --request-max-s S        cut a request still sending after S seconds (default %d)\n"
+            "  --blob-quota-bytes N     bytes of new blobs each account may upload (default %llu)\n"
+            "  --blob-min-funds UNITS   balance + stake an uploader must hold, base units (default %llu)\n"
             "The first line on stdout is \"listening on http://HOST:PORT\" once it serves.\n",
             GT_API_DEFAULT_LISTEN, GT_API_DEFAULT_THREADS, GT_API_DEFAULT_BLOCK_INTERVAL_MS, GT_API_MAX_CONNECTIONS,
-            GT_API_TIMEOUT_S);
+            GT_API_TIMEOUT_S, GT_API_MAX_CONNECTIONS_PER_IP, GT_API_REQUEST_MAX_S,
+            (unsigned long long)GT_API_BLOB_QUOTA_BYTES, (unsigned long long)GT_API_BLOB_MIN_FUNDS_UNITS);
 }
 
 /* Sets the log level from its name; a usage error for any other word. */
@@ -45,15 +52,23 @@ static int log_level(const char *s) {
     return gt_cli_usage_error("node", "--log-level %s: expected debug, info, warn or error", s);
 }
 
+/* Sets the log format from its name; a usage error for any other word. */
+static int log_format(const char *s) {
+    if (strcmp(s, "text") && strcmp(s, "json"))
+        return gt_cli_usage_error("node", "--log-format %s: expected text or json", s);
+    gt_log_set_format(strcmp(s, "json") ? GT_LOG_TEXT : GT_LOG_JSON);
+    return 0;
+}
+
 /* `gotong node`: parses options, starts the node, waits for SIGINT/SIGTERM
  * in this thread (blocked in all others), stops gracefully. Exit 0 after a
  * clean stop, 1 when it cannot start, 2 on a usage error. */
 static int cmd_node(int argc, char **argv) {
     gt_node_config cfg;
     gt_node_config_default(&cfg);
-    const char *home = NULL, *level = NULL;
+    const char *home = NULL, *level = NULL, *format = NULL;
     uint64_t threads = cfg.threads, interval_ms = cfg.block_interval_ms, max_conn = cfg.max_connections;
-    uint64_t timeout_s = cfg.timeout_s;
+    uint64_t timeout_s = cfg.timeout_s, per_ip = cfg.max_connections_per_ip, request_max_s = cfg.request_max_s;
     int quiet = 0;
     const gt_cli_opt opts[] = {
         {"--home", NULL, GT_CLI_OPT_STR, &home, 0, 0, NULL},
@@ -64,12 +79,19 @@ static int cmd_node(int argc, char **argv) {
         {"--timeout-s", NULL, GT_CLI_OPT_U64, &timeout_s, 1, 86400, NULL},
         {"--quiet", NULL, GT_CLI_OPT_FLAG, &quiet, 0, 0, NULL},
         {"--log-level", NULL, GT_CLI_OPT_STR, &level, 0, 0, NULL},
+        {"--log-format", NULL, GT_CLI_OPT_STR, &format, 0, 0, NULL},
+        {"--max-connections-per-ip", NULL, GT_CLI_OPT_U64, &per_ip, 1, 100000, NULL},
+        {"--request-max-s", NULL, GT_CLI_OPT_U64, &request_max_s, 1, 86400, NULL},
+        {"--blob-quota-bytes", NULL, GT_CLI_OPT_U64, &cfg.blob_quota_bytes, 0, UINT64_MAX, NULL},
+        {"--blob-min-funds", NULL, GT_CLI_OPT_U64, &cfg.blob_min_funds_units, 0, UINT64_MAX, NULL},
         {NULL, NULL, 0, NULL, 0, 0, NULL}};
     int rc = gt_cli_parse("node", argc, argv, 1, opts, NULL, 0, NULL, usage);
     if (rc >= 0) return rc;
     if (level && (rc = log_level(level))) return rc;
+    if (format && (rc = log_format(format))) return rc;
     cfg.threads = (unsigned)threads, cfg.block_interval_ms = interval_ms, cfg.max_connections = (unsigned)max_conn;
-    cfg.timeout_s = (unsigned)timeout_s;
+    cfg.timeout_s = (unsigned)timeout_s, cfg.max_connections_per_ip = (unsigned)per_ip;
+    cfg.request_max_s = (unsigned)request_max_s;
     if (quiet) cfg.access_log = 0;
     gt_err err = {0};
     char home_path[4096];

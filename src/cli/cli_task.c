@@ -19,7 +19,7 @@
 #include "cli/cli.h"
 #include "crypto/addr.h"
 #include "crypto/keystore.h"
-#include "market/blob.h"
+#include "store/blob.h"
 #include "market/market.h"
 
 #define TASK_MAX_PROMPTS 64
@@ -99,9 +99,19 @@ static int parse(int argc, char **argv, const char *cmd, topts *o) {
     return gt_cli_parse_text(cmd, argc, argv, 1, opts, &o->id, 1, &n_pos, usage_text);
 }
 
-/* The signing key: --from, else the only key in HOME/keystore. */
+/* The signing key: --from, else the only key in HOME/keystore. Decrypted
+ * (and its password asked) once per command: `task submit` and `verify`
+ * sign an upload permit, then the action. The copy lives until exit. */
 static int load_key(const topts *o, gt_key *key, gt_err *err) {
-    return gt_cli_load_key(o->home, o->from, o->password_file, key, NULL, err);
+    static gt_key once;
+    static int loaded;
+    if (!loaded) {
+        int rc = gt_cli_load_key(o->home, o->from, o->password_file, &once, NULL, err);
+        if (rc) return rc;
+        loaded = 1;
+    }
+    *key = once;
+    return 0;
 }
 
 /* The fields of a slot action (each set when the kind has it). */
@@ -274,15 +284,21 @@ static int t_show(gt_client *c, const topts *o) {
     return 0;
 }
 
-/* Uploads a text or file as a blob; hash gets its sha256. */
-static int put_blob(gt_client *c, const char *file, const char *text, uint8_t hash[32], gt_err *err) {
+/* Uploads a text or file as a blob, with a permit signed by the --from key;
+ * hash gets its sha256. */
+static int put_blob(gt_client *c, const topts *o, const char *file, const char *text, uint8_t hash[32], gt_err *err) {
     uint8_t *data = NULL;
     size_t len = 0;
+    gt_key key;
+    if (load_key(o, &key, err)) return err->code;
+    gt_client_set_signer(c, &key);
+    gt_key_wipe(&key);
     if (file) {
         if (gt_file_read(file, GT_LIMIT_BLOB_BYTES, &data, &len, err)) return err->code;
     }
     char id[72];
     int rc = gt_client_blob_put(c, file ? data : (const uint8_t *)text, file ? len : strlen(text), id, err);
+    gt_client_set_signer(c, NULL);
     gt_free(data);
     return rc ? rc : gt_blob_id_parse(id, hash, err);
 }
@@ -314,7 +330,7 @@ static int t_slot_action(gt_client *c, const topts *o, const char *sub) {
     if (!strcmp(sub, "submit")) {
         if (!o->result_file == !o->result_text)
             return gt_cli_usage_error(cmd, "give the result as --result FILE or --result-text TEXT");
-        if (put_blob(c, o->result_file, o->result_text, f.result, &err)) return gt_cli_fail(&err);
+        if (put_blob(c, o, o->result_file, o->result_text, f.result, &err)) return gt_cli_fail(&err);
         return send(c, o, &gt_kind_task_submit, fill_slot, &f);
     }
     if (slot_result(c, f.task, f.slot, f.result, &err)) return gt_cli_fail(&err);
@@ -326,7 +342,7 @@ static int t_slot_action(gt_client *c, const topts *o, const char *sub) {
     if (o->reject && !o->reason) return gt_cli_usage_error(cmd, "a rejection needs --reason TEXT (it is published as a blob)");
     if (!o->accept || o->score) f.score = o->score;
     else f.score = GT_MARKET_SCORE_MAX;
-    if (o->reason && put_blob(c, NULL, o->reason, f.reason, &err)) return gt_cli_fail(&err);
+    if (o->reason && put_blob(c, o, NULL, o->reason, f.reason, &err)) return gt_cli_fail(&err);
     return send(c, o, &gt_kind_task_verify, fill_slot, &f);
 }
 

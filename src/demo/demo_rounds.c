@@ -17,7 +17,7 @@
 #include "base/progress.h"
 #include "crypto/addr.h"
 #include "demo/demo_int.h"
-#include "market/blob.h"
+#include "store/blob.h"
 #include "market/market.h"
 
 /* ---- pacing: blocks when only a deadline is left ----

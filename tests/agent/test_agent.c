@@ -41,7 +41,7 @@
 #include "crypto/keccak.h"
 #include "ledger/ledger.h"
 #include "ledger/rules.h"
-#include "market/blob.h"
+#include "store/blob.h"
 #include "market/market.h"
 
 static gt_agent_model *model;
@@ -535,6 +535,10 @@ static void test_unverifiable_results(void) {
     char bid[72];
     if (!junk) return;
     for (size_t i = 0; i < big; i++) junk[i] = (uint8_t)('a' + i % 26);
+    /* Uploads need a permit: refused without a signer, accepted with the attacker's (it holds funds). */
+    CHECK(gt_client_blob_put(c, junk, big, bid, &err) != 0);
+    CHECK_CONTAINS(err.msg, "upload permit");
+    gt_client_set_signer(c, &ak);
     CHECK_MSG(gt_client_blob_put(c, junk, big, bid, &err) == 0, "put: %s", err.msg);
     gt_free(junk);
     CHECK(gt_blob_id_parse(bid, big_id, &err) == 0);

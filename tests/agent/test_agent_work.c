@@ -30,7 +30,7 @@
 #include "crypto/keccak.h"
 #include "ledger/ledger.h"
 #include "ledger/rules.h"
-#include "market/blob.h"
+#include "store/blob.h"
 #include "market/market.h"
 #include "work/data/batch.h"
 #include "work/data/export.h"

@@ -25,6 +25,8 @@
 #include "ledger/ledger.h"
 #include "ledger/rules.h"
 #include "market/market.h"
+#include "crypto/sha256.h"
+#include "store/permit.h"
 
 #define TCHAIN_ID 1337
 /* The signing domain of the ledger thome makes (set by thome). */
@@ -127,8 +129,16 @@ static inline void thttp_free(thttp *h) {
 
 /* One request; c may be reused (keep-alive). body NULL: no body. Returns the
  * curl code (0 ok); fills h (caller thttp_free's it). */
+static inline int treq_hdr(CURL *c, uint16_t port, const char *method, const char *path, const void *body,
+                           size_t len, const char *header, thttp *h);
 static inline int treq(CURL *c, uint16_t port, const char *method, const char *path, const void *body, size_t len,
                        thttp *h) {
+    return treq_hdr(c, port, method, path, body, len, NULL, h);
+}
+
+/* The same with one more request header ("Name: value"), or none (NULL). */
+static inline int treq_hdr(CURL *c, uint16_t port, const char *method, const char *path, const void *body,
+                           size_t len, const char *header, thttp *h) {
     memset(h, 0, sizeof *h);
     h->body = calloc(1, 1);
     char url[1024];
@@ -144,6 +154,7 @@ static inline int treq(CURL *c, uint16_t port, const char *method, const char *p
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 20000L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     struct curl_slist *hdrs = curl_slist_append(NULL, "Expect:");
+    if (header) hdrs = curl_slist_append(hdrs, header);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
     if (body) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
@@ -243,6 +254,44 @@ static inline void tinit(gt_action *a, const gt_action_kind *kind, int key, uint
     gt_addr from;
     tkey(key, &k, &from);
     gt_action_init(a, kind, TCHAIN, &from, nonce);
+}
+
+/* "Authorization: Gotong-Permit ..." for uploading data[0..len) as key
+ * number key, valid for ttl_s from now (negative: expired), into out. */
+#define TPERMIT_MAX (GT_BLOB_PERMIT_HEADER_MAX + 32)
+static inline void tpermit(int key, const void *data, size_t len, long ttl_s, char out[TPERMIT_MAX]) {
+    gt_key k;
+    gt_addr a;
+    tkey(key, &k, &a);
+    gt_blob_permit p = {.size = len, .expiry_s = (uint64_t)((long)time(NULL) + ttl_s)};
+    gt_sha256(data, len, p.hash);
+    if (gt_blob_permit_sign(&p, &k, TDOM.chain_id, TDOM.salt, NULL)) abort();
+    memcpy(out, "Authorization: ", 15);
+    gt_blob_permit_format(&p, out + 15, GT_BLOB_PERMIT_HEADER_MAX);
+}
+
+/* Mints amount to key number `to` (the authority is key 0, at its nonce);
+ * returns the HTTP status. */
+static inline long tmint(CURL *c, uint16_t port, uint64_t nonce, int to, uint64_t amount) {
+    gt_action a;
+    gt_key k;
+    gt_addr addr;
+    tkey(to, &k, &addr);
+    tcore(&a, &gt_kind_mint, 0, nonce, &addr, amount);
+    char *body = tjson(&a);
+    thttp h;
+    long st = tpost(c, port, "/v1/actions", body, &h);
+    free(body);
+    thttp_free(&h);
+    return st;
+}
+
+/* Uploads data as key number key with a fresh permit; returns the status. */
+static inline long tupload(CURL *c, uint16_t port, int key, const void *data, size_t len, thttp *h) {
+    char auth[TPERMIT_MAX];
+    tpermit(key, data, len, 600, auth);
+    treq_hdr(c, port, "POST", "/v1/blobs", data, len, auth, h);
+    return h->status;
 }
 
 /* Fields of a full task lifecycle, shared by tests and the benchmark. */

@@ -411,8 +411,8 @@ static void test_blobs(void) {
     gt_sha256(data, len, hash);
     char want[80] = "sha256:";
     gt_hex_encode(hash, 32, want + 7);
-    treq(c, port, "POST", "/v1/blobs", data, len, &h);
-    CHECK_EQ_INT(h.status, 201);
+    CHECK_EQ_INT(tmint(c, port, 0, 1, 5000000), 200); /* uploaders hold funds */
+    CHECK_EQ_INT(tupload(c, port, 1, data, len, &h), 201);
     CHECK_CONTAINS(h.body, want);
     thttp_free(&h);
     char path[200];
@@ -426,9 +426,9 @@ static void test_blobs(void) {
     snprintf(path, sizeof path, "/v1/blobs/0x%s", want + 7);
     CHECK_EQ_INT(tget(c, port, path, &h), 200);
     thttp_free(&h);
-    /* storing it again is idempotent */
-    treq(c, port, "POST", "/v1/blobs", data, len, &h);
-    CHECK_EQ_INT(h.status, 201);
+    /* storing it again is idempotent (and no longer new) */
+    CHECK_EQ_INT(tupload(c, port, 1, data, len, &h), 201);
+    CHECK_CONTAINS(h.body, "\"new\":false");
     thttp_free(&h);
     /* absent: 404; malformed id: 400 */
     snprintf(path, sizeof path, "/v1/blobs/sha256:%064d", 0);
@@ -839,9 +839,14 @@ static void *stopper(void *n) {
 static void test_stop_finishes_in_flight(void) {
     gt_node *n = tnode(thome(dir), 2, 0);
     uint16_t port = gt_node_port(n);
+    CURL *c = curl_easy_init();
+    CHECK_EQ_INT(tmint(c, port, 0, 1, 5000000), 200); /* uploaders hold funds */
+    curl_easy_cleanup(c);
     int fd = tconnect(port);
     CHECK(fd >= 0);
-    const char *head = "POST /v1/blobs HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello";
+    char auth[TPERMIT_MAX], head[TPERMIT_MAX + 128];
+    tpermit(1, "helloworld", 10, 600, auth);
+    snprintf(head, sizeof head, "POST /v1/blobs HTTP/1.1\r\nHost: x\r\n%s\r\nContent-Length: 10\r\n\r\nhello", auth);
     CHECK(write(fd, head, strlen(head)) == (ssize_t)strlen(head));
     /* let the server see the headers and the first half of the body */
     struct timespec ts = {0, 200000000};

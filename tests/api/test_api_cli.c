@@ -63,6 +63,10 @@ static void test_help_and_usage(void) {
     CHECK_CONTAINS(out, "--listen");
     CHECK_EQ_INT(run_cli("node --threads x", out, sizeof out), 2);
     CHECK_CONTAINS(out, "--threads");
+    CHECK_EQ_INT(run_cli("node --log-format xml", out, sizeof out), 2);
+    CHECK_CONTAINS(out, "expected text or json");
+    CHECK_EQ_INT(run_cli("node --max-connections-per-ip 0", out, sizeof out), 2);
+    CHECK_CONTAINS(out, "--max-connections-per-ip");
     CHECK_EQ_INT(run_cli("node --home /nonexistent/gotong-home --listen 127.0.0.1:0", out, sizeof out), 1);
     CHECK_CONTAINS(out, "gotong init");
 }

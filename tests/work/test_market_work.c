@@ -43,7 +43,7 @@
 #include "crypto/sha256.h"
 #include "ledger/ledger.h"
 #include "ledger/rules.h"
-#include "market/blob.h"
+#include "store/blob.h"
 #include "market/market.h"
 #include "work/data/batch.h"
 #include "work/data/export.h"

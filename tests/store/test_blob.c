@@ -11,7 +11,7 @@
 #include "../test.h"
 #include "base/alloc.h"
 #include "base/limits.h"
-#include "market/blob.h"
+#include "store/blob.h"
 
 static char dir[64];
 

@@ -1,0 +1,253 @@
+/* blob.c: the content-addressed blob store (see blob.h). */
+#include "store/blob.h"
+
+#include <assert.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/alloc.h"
+#include "base/file.h"
+#include "base/hex.h"
+#include "base/limits.h"
+#include "crypto/sha256.h"
+
+/* Bytes of a path under the store (the home is at most 4 KiB). */
+#define BLOB_PATH_MAX 4200
+
+/* Commits of one process go one at a time, so that "was it new?" and the
+ * rename (and the quota charged by admit) are one step. Writing the bytes
+ * is not under the lock: each writer has a temp file of its own. */
+static pthread_mutex_t commit_mu = PTHREAD_MUTEX_INITIALIZER;
+
+struct gt_blob_writer {
+    char dir[BLOB_PATH_MAX], tmp[BLOB_PATH_MAX];
+    int fd;
+    gt_sha256_ctx sha;
+    uint64_t size, written; /* size: GT_BLOB_SIZE_ANY or the exact size promised */
+    int has_hash;
+    uint8_t hash[32];
+};
+
+void gt_blob_id_format(const uint8_t hash[32], char out[GT_BLOB_ID_BYTES]) {
+    memcpy(out, "sha256:", 7);
+    gt_hex_encode(hash, 32, out + 7);
+}
+
+int gt_blob_id_parse(const char *id, uint8_t hash[32], gt_err *err) {
+    const char *hex = NULL;
+    if (!strncmp(id, "sha256:", 7)) hex = id + 7;
+    else if (!strncmp(id, "0x", 2)) hex = id;
+    if (!hex || strlen(hex) != (hex == id ? 66u : 64u))
+        return gt_err_set(err, GT_EINVAL, "blob id \"%.80s\": expected \"sha256:\" followed by 64 hex digits", id);
+    int rc = gt_hex_decode(hex, hash, 32, "blob id", err);
+    return rc;
+}
+
+/* Path of a blob: dir/ab/cdef..., and its folder dir/ab in sub. */
+static int blob_path(const char *dir, const uint8_t hash[32], char *sub, size_t sub_cap, char *path, size_t cap,
+                     gt_err *err) {
+    char hex[65];
+    gt_hex_encode(hash, 32, hex);
+    int n1 = snprintf(sub, sub_cap, "%s/%.2s", dir, hex);
+    int n2 = snprintf(path, cap, "%s/%.2s/%s", dir, hex, hex + 2);
+    if (n1 < 0 || (size_t)n1 >= sub_cap || n2 < 0 || (size_t)n2 >= cap)
+        return gt_err_set(err, GT_ELIMIT, "blob directory path is too long: %.200s", dir);
+    return 0;
+}
+
+/* fsyncs a directory so a rename into it survives power loss. */
+static void sync_dir(const char *dir) {
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) return;
+    (void)fsync(dfd);
+    close(dfd);
+}
+
+int gt_blob_writer_open(const char *dir, uint64_t size, const uint8_t hash[32], gt_blob_writer **out, gt_err *err) {
+    *out = NULL;
+    if (size != GT_BLOB_SIZE_ANY && size > GT_LIMIT_BLOB_BYTES)
+        return gt_err_set(err, GT_ELIMIT, "blob of %llu bytes is over the limit of %d bytes",
+                          (unsigned long long)size, GT_LIMIT_BLOB_BYTES);
+    gt_blob_writer *w = gt_calloc(1, sizeof *w);
+    if (!w) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    w->fd = -1;
+    w->size = size;
+    if (hash) memcpy(w->hash, hash, 32), w->has_hash = 1;
+    char tmpdir[BLOB_PATH_MAX];
+    int n1 = snprintf(w->dir, sizeof w->dir, "%s", dir);
+    int n2 = snprintf(tmpdir, sizeof tmpdir, "%s/tmp", dir);
+    int n3 = snprintf(w->tmp, sizeof w->tmp, "%s/tmp/upload-XXXXXX", dir);
+    int rc = 0;
+    if (n1 < 0 || n2 < 0 || n3 < 0 || (size_t)n3 >= sizeof w->tmp)
+        rc = gt_err_set(err, GT_ELIMIT, "blob directory path is too long: %.200s", dir);
+    if (!rc) rc = gt_mkdir_p(tmpdir, 0755, err);
+    if (!rc && (w->fd = mkstemp(w->tmp)) < 0)
+        rc = gt_err_set(err, GT_EIO, "cannot create a temp file in %s: %s", tmpdir, strerror(errno));
+    if (!rc) (void)fcntl(w->fd, F_SETFD, FD_CLOEXEC); /* a child process never inherits an upload */
+    if (!rc && gt_sha256_init(&w->sha)) rc = gt_err_set(err, GT_ENOMEM, "out of memory (sha256)");
+    if (rc) {
+        gt_blob_writer_abort(w);
+        return rc;
+    }
+    *out = w;
+    return 0;
+}
+
+int gt_blob_writer_write(gt_blob_writer *w, const void *data, size_t len, gt_err *err) {
+    assert(w && w->fd >= 0);
+    uint64_t cap = w->size == GT_BLOB_SIZE_ANY ? GT_LIMIT_BLOB_BYTES : w->size;
+    if (len > cap - w->written)
+        return gt_err_set(err, GT_ELIMIT, "blob is longer than the %llu bytes announced",
+                          (unsigned long long)cap);
+    const uint8_t *p = data;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t k = write(w->fd, p + done, len - done);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) return gt_err_set(err, GT_EIO, "cannot write %s: %s", w->tmp, strerror(errno));
+        done += (size_t)k;
+    }
+    gt_sha256_update(&w->sha, data, len);
+    w->written += len;
+    assert(w->written <= cap); /* the limit was checked before a byte was written */
+    return 0;
+}
+
+uint64_t gt_blob_writer_len(const gt_blob_writer *w) { return w->written; }
+
+void gt_blob_writer_abort(gt_blob_writer *w) {
+    if (!w) return;
+    if (w->fd >= 0) {
+        close(w->fd);
+        unlink(w->tmp);
+    }
+    gt_sha256_free(&w->sha);
+    gt_free(w);
+}
+
+/* The checks of commit before anything is renamed: the size promised, the
+ * hash promised, the bytes on disk. Fills hash with what the bytes hash to. */
+static int writer_check(gt_blob_writer *w, uint8_t hash[32], gt_err *err) {
+    assert(w->written <= GT_LIMIT_BLOB_BYTES && (w->size == GT_BLOB_SIZE_ANY || w->written <= w->size));
+    gt_sha256_final(&w->sha, hash);
+    char got[GT_BLOB_ID_BYTES], want[GT_BLOB_ID_BYTES];
+    if (w->size != GT_BLOB_SIZE_ANY && w->written != w->size)
+        return gt_err_set(err, GT_EINVAL, "blob ended after %llu of the %llu bytes announced",
+                          (unsigned long long)w->written, (unsigned long long)w->size);
+    if (w->has_hash && memcmp(hash, w->hash, 32)) {
+        gt_blob_id_format(hash, got);
+        gt_blob_id_format(w->hash, want);
+        return gt_err_set(err, GT_EINVAL, "the bytes hash to %s, not to the announced %s", got, want);
+    }
+    if (fchmod(w->fd, 0644) != 0 || fsync(w->fd) != 0)
+        return gt_err_set(err, GT_EIO, "cannot sync %s: %s", w->tmp, strerror(errno));
+    return 0;
+}
+
+int gt_blob_writer_commit(gt_blob_writer *w, gt_blob_admit_fn admit, void *arg, char id_out[GT_BLOB_ID_BYTES],
+                          int *is_new, gt_err *err) {
+    assert(w && w->fd >= 0);
+    uint8_t hash[32];
+    char sub[BLOB_PATH_MAX], path[BLOB_PATH_MAX + 80];
+    int rc = writer_check(w, hash, err);
+    if (!rc) rc = blob_path(w->dir, hash, sub, sizeof sub, path, sizeof path, err);
+    if (!rc) rc = gt_mkdir_p(sub, 0755, err);
+    if (rc) {
+        gt_blob_writer_abort(w);
+        return rc;
+    }
+    pthread_mutex_lock(&commit_mu);
+    int fresh = !gt_file_exists(path);
+    if (admit) rc = admit(arg, hash, w->written, fresh, err);
+    /* An existing copy is replaced by the same bytes: that repairs a damaged one. */
+    if (!rc && rename(w->tmp, path) != 0)
+        rc = gt_err_set(err, GT_EIO, "cannot move the blob into %s: %s", path, strerror(errno));
+    pthread_mutex_unlock(&commit_mu);
+    if (rc) {
+        gt_blob_writer_abort(w);
+        return rc;
+    }
+    close(w->fd);
+    w->fd = -1;
+    sync_dir(sub);
+    gt_blob_id_format(hash, id_out);
+    if (is_new) *is_new = fresh;
+    gt_blob_writer_abort(w); /* frees; the temp name is gone, nothing to unlink */
+    return 0;
+}
+
+int gt_blob_put(const char *dir, const void *data, size_t len, char id_out[GT_BLOB_ID_BYTES], gt_err *err) {
+    if (len > GT_LIMIT_BLOB_BYTES)
+        return gt_err_set(err, GT_ELIMIT, "blob is %zu bytes; at most %d accepted", len, GT_LIMIT_BLOB_BYTES);
+    gt_blob_writer *w;
+    int rc = gt_blob_writer_open(dir, len, NULL, &w, err);
+    if (!rc && (rc = gt_blob_writer_write(w, data, len, err))) gt_blob_writer_abort(w);
+    if (!rc) rc = gt_blob_writer_commit(w, NULL, NULL, id_out, NULL, err);
+    return rc ? gt_err_wrap(err, "storing blob") : 0;
+}
+
+int gt_blob_get(const char *dir, const char *id, uint8_t **data, size_t *len, gt_err *err) {
+    *data = NULL;
+    *len = 0;
+    uint8_t hash[32], got[32];
+    int rc = gt_blob_id_parse(id, hash, err);
+    if (rc) return rc;
+    char sub[BLOB_PATH_MAX], path[BLOB_PATH_MAX + 80];
+    if ((rc = blob_path(dir, hash, sub, sizeof sub, path, sizeof path, err))) return rc;
+    uint8_t *buf;
+    size_t n;
+    rc = gt_file_read(path, GT_LIMIT_BLOB_BYTES, &buf, &n, err);
+    char canon[GT_BLOB_ID_BYTES];
+    gt_blob_id_format(hash, canon);
+    if (rc == GT_ENOTFOUND) return gt_err_set(err, GT_ENOTFOUND, "no blob %s in this store", canon);
+    if (rc == GT_ELIMIT)
+        return gt_err_set(err, GT_EINVAL, "blob %s is damaged: its file is over the %d-byte limit", canon,
+                          GT_LIMIT_BLOB_BYTES);
+    if (rc) return rc;
+    gt_sha256(buf, n, got);
+    if (memcmp(got, hash, 32)) {
+        char actual[GT_BLOB_ID_BYTES];
+        gt_blob_id_format(got, actual);
+        gt_free(buf);
+        return gt_err_set(err, GT_EINVAL, "blob %s is damaged: its file (%s) hashes to %s", canon, path, actual);
+    }
+    *data = buf;
+    *len = n;
+    return 0;
+}
+
+int gt_blob_exists_hash(const char *dir, const uint8_t hash[32]) {
+    char sub[BLOB_PATH_MAX], path[BLOB_PATH_MAX + 80];
+    if (blob_path(dir, hash, sub, sizeof sub, path, sizeof path, NULL)) return 0;
+    return gt_file_exists(path);
+}
+
+int gt_blob_exists(const char *dir, const char *id) {
+    uint8_t hash[32];
+    if (gt_blob_id_parse(id, hash, NULL)) return 0;
+    return gt_blob_exists_hash(dir, hash);
+}
+
+int gt_blob_clean_tmp(const char *dir, gt_err *err) {
+    char tmpdir[BLOB_PATH_MAX], path[BLOB_PATH_MAX + 300];
+    if (snprintf(tmpdir, sizeof tmpdir, "%s/tmp", dir) >= (int)sizeof tmpdir)
+        return gt_err_set(err, GT_ELIMIT, "blob directory path is too long: %.200s", dir);
+    DIR *d = opendir(tmpdir);
+    if (!d) return errno == ENOENT ? 0 : gt_err_set(err, GT_EIO, "cannot read %s: %s", tmpdir, strerror(errno));
+    int removed = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, "upload-", 7)) continue; /* only what writers make */
+        snprintf(path, sizeof path, "%s/%s", tmpdir, e->d_name);
+        if (unlink(path) == 0) removed++;
+    }
+    closedir(d);
+    return removed;
+}

@@ -1,0 +1,51 @@
+/* quota.c: bytes stored per account (see quota.h). */
+#include "store/quota.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/file.h"
+#include "base/hex.h"
+#include "base/num.h"
+
+/* dir/usage/<hex> into path, dir/usage into sub. */
+static int usage_path(const char *dir, const gt_addr *a, char *sub, size_t sub_cap, char *path, size_t cap,
+                      gt_err *err) {
+    char hex[41];
+    gt_hex_encode(a->b, 20, hex);
+    int n1 = snprintf(sub, sub_cap, "%s/usage", dir);
+    int n2 = snprintf(path, cap, "%s/usage/%s", dir, hex);
+    if (n1 < 0 || (size_t)n1 >= sub_cap || n2 < 0 || (size_t)n2 >= cap)
+        return gt_err_set(err, GT_ELIMIT, "blob directory path is too long: %.200s", dir);
+    return 0;
+}
+
+int gt_blob_usage(const char *dir, const gt_addr *account, uint64_t *bytes, gt_err *err) {
+    char sub[4200], path[4300];
+    *bytes = 0;
+    int rc = usage_path(dir, account, sub, sizeof sub, path, sizeof path, err);
+    if (rc) return rc;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    rc = gt_file_read(path, GT_BLOB_USAGE_FILE_MAX, &data, &len, err);
+    if (rc == GT_ENOTFOUND) return 0;
+    if (rc) return rc;
+    char *s = (char *)data;
+    if (len && s[len - 1] == '\n') s[len - 1] = 0;
+    rc = gt_parse_u64(s, path, 0, UINT64_MAX, bytes, err);
+    gt_free(data);
+    return rc ? gt_err_set(err, GT_EINVAL, "blob usage file %s is damaged: expected a decimal byte count", path) : 0;
+}
+
+int gt_blob_usage_add(const char *dir, const gt_addr *account, uint64_t bytes, gt_err *err) {
+    uint64_t used;
+    int rc = gt_blob_usage(dir, account, &used, err);
+    if (rc) return rc;
+    if (used > UINT64_MAX - bytes) return gt_err_set(err, GT_EOVERFLOW, "blob usage overflows");
+    char sub[4200], path[4300], line[GT_BLOB_USAGE_FILE_MAX];
+    if ((rc = usage_path(dir, account, sub, sizeof sub, path, sizeof path, err))) return rc;
+    int n = snprintf(line, sizeof line, "%llu\n", (unsigned long long)(used + bytes));
+    if ((rc = gt_mkdir_p(sub, 0755, err))) return rc;
+    return gt_file_write_atomic(path, line, (size_t)n, 0644, err);
+}

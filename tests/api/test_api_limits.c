@@ -1,0 +1,381 @@
+/* test_api_limits.c: the node bounds what strangers can make it hold.
+ * Uploads: refused without a permit, with a forged, expired, foreign or
+ * mismatched one, from an account without funds, past the account's quota,
+ * or over the size limit; a body that does not hash to its permit or is cut
+ * half-way leaves no file behind (not in the store, not in its tmp/).
+ * Connections: over the per-address limit they are told 429 in JSON; a
+ * client too slow to finish its request is cut. Every response carries a
+ * request id, the client's own when it sends a sane one. */
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include "../test.h"
+#include "api_util.h"
+#include "store/blob.h"
+#include "store/quota.h"
+#include "base/limits.h"
+
+static char dir[64];
+
+/* A node over a fresh home with the given limits (0 keeps a default). */
+static gt_node *limited_node(uint64_t quota, unsigned per_ip, unsigned timeout_s, unsigned request_max_s) {
+    gt_node_config c;
+    gt_node_config_default(&c);
+    c.home = thome(dir);
+    c.listen = "127.0.0.1:0";
+    c.threads = 2;
+    c.block_interval_ms = 0;
+    c.access_log = 0;
+    if (quota) c.blob_quota_bytes = quota;
+    if (per_ip) c.max_connections_per_ip = per_ip;
+    if (timeout_s) c.timeout_s = timeout_s;
+    if (request_max_s) c.request_max_s = request_max_s;
+    gt_node *n = NULL;
+    gt_err err = {0};
+    if (gt_node_start(&c, &n, &err)) {
+        fprintf(stderr, "node: %s\n", err.msg);
+        abort();
+    }
+    return n;
+}
+
+/* Files in dir/blobs/sub (sub "tmp" or a two-hex-digit folder); 0 if absent. */
+static int count_files(const char *sub) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/blobs/%s", dir, sub);
+    DIR *d = opendir(path);
+    if (!d) return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.') n++;
+    closedir(d);
+    return n;
+}
+
+/* 1 if the blob of data[0..len) is in the store. */
+static int stored(const void *data, size_t len) {
+    uint8_t h[32];
+    char path[128];
+    gt_sha256(data, len, h);
+    snprintf(path, sizeof path, "%s/blobs", dir);
+    return gt_blob_exists_hash(path, h);
+}
+
+/* Waits (up to 10 s: MHD notices a closed connection on its own time) until
+ * dir/blobs/tmp is empty; returns its last count. */
+static int wait_tmp_empty(void) {
+    for (int i = 0; i < 200 && count_files("tmp"); i++) {
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return count_files("tmp");
+}
+
+/* An upload with the Authorization header `auth` (NULL: none); the status. */
+static long upload_with(CURL *c, uint16_t port, const char *auth, const void *data, size_t len, thttp *h) {
+    treq_hdr(c, port, "POST", "/v1/blobs", data, len, auth, h);
+    return h->status;
+}
+
+/* Permits that are missing, malformed, forged, expired, for another network
+ * or another size, and an uploader without funds: each refused before the
+ * body is stored, with a JSON error saying why. */
+static void test_upload_authorisation(void) {
+    gt_node *n = limited_node(0, 0, 0, 0);
+    uint16_t port = gt_node_port(n);
+    CURL *c = curl_easy_init();
+    thttp h;
+    const char *blob = "a task spec";
+    size_t len = strlen(blob);
+    char auth[TPERMIT_MAX];
+    CHECK_EQ_INT(upload_with(c, port, NULL, blob, len, &h), 401);
+    CHECK_CONTAINS(h.body, "\"code\":\"EPERM\"");
+    CHECK_CONTAINS(h.body, "upload permit");
+    thttp_free(&h);
+    CHECK_EQ_INT(upload_with(c, port, "Authorization: Bearer x", blob, len, &h), 400);
+    CHECK_CONTAINS(h.body, "Gotong-Permit");
+    thttp_free(&h);
+    /* key 2 has no funds yet */
+    tpermit(2, blob, len, 600, auth);
+    CHECK_EQ_INT(upload_with(c, port, auth, blob, len, &h), 403);
+    CHECK_CONTAINS(h.body, "EFUNDS");
+    CHECK_CONTAINS(h.body, "needs at least 1 GOT");
+    thttp_free(&h);
+    CHECK_EQ_INT(tmint(c, port, 0, 2, 5000000), 200);
+    /* forged: key 3 signs, the permit names key 2 */
+    gt_blob_permit p = {.size = len, .expiry_s = (uint64_t)time(NULL) + 600};
+    gt_key k3, k2;
+    gt_addr a2;
+    tkey(3, &k3, &a2);
+    gt_sha256(blob, len, p.hash);
+    gt_blob_permit_sign(&p, &k3, TDOM.chain_id, TDOM.salt, NULL);
+    tkey(2, &k2, &a2);
+    p.uploader = a2;
+    strcpy(auth, "Authorization: ");
+    gt_blob_permit_format(&p, auth + 15, GT_BLOB_PERMIT_HEADER_MAX);
+    CHECK_EQ_INT(upload_with(c, port, auth, blob, len, &h), 403);
+    CHECK_CONTAINS(h.body, "ESIG");
+    thttp_free(&h);
+    /* signed for another network (another genesis: another salt) */
+    uint8_t salt[32];
+    memcpy(salt, TDOM.salt, 32);
+    salt[0] ^= 1;
+    gt_blob_permit_sign(&p, &k2, TDOM.chain_id, salt, NULL);
+    gt_blob_permit_format(&p, auth + 15, GT_BLOB_PERMIT_HEADER_MAX);
+    CHECK_EQ_INT(upload_with(c, port, auth, blob, len, &h), 403);
+    thttp_free(&h);
+    /* expired, and valid too far ahead */
+    tpermit(2, blob, len, -5, auth);
+    CHECK_EQ_INT(upload_with(c, port, auth, blob, len, &h), 403);
+    CHECK_CONTAINS(h.body, "expired");
+    thttp_free(&h);
+    tpermit(2, blob, len, GT_BLOB_PERMIT_MAX_TTL_S + 600, auth);
+    CHECK_EQ_INT(upload_with(c, port, auth, blob, len, &h), 403);
+    thttp_free(&h);
+    /* a permit for other bytes of the same length: the hash is checked at the end */
+    tpermit(2, "A TASK SPEC", len, 600, auth);
+    CHECK_EQ_INT(upload_with(c, port, auth, blob, len, &h), 400);
+    CHECK_CONTAINS(h.body, "hash to");
+    thttp_free(&h);
+    /* a permit for another size */
+    tpermit(2, blob, len - 1, 600, auth);
+    CHECK_EQ_INT(upload_with(c, port, auth, blob, len, &h), 400);
+    thttp_free(&h);
+    CHECK(!stored(blob, len));
+    CHECK(!stored("A TASK SPEC", len));
+    CHECK_EQ_INT(wait_tmp_empty(), 0);
+    /* and the real thing */
+    CHECK_EQ_INT(tupload(c, port, 2, blob, len, &h), 201);
+    CHECK_CONTAINS(h.body, "\"new\":true");
+    thttp_free(&h);
+    CHECK(stored(blob, len));
+    curl_easy_cleanup(c);
+    gt_node_stop(n);
+    trm(dir);
+}
+
+/* The quota counts new bytes per account; a blob already stored is free. */
+static void test_upload_quota(void) {
+    gt_node *n = limited_node(1000, 0, 0, 0);
+    uint16_t port = gt_node_port(n);
+    CURL *c = curl_easy_init();
+    thttp h;
+    char a[600], b[600];
+    memset(a, 'a', sizeof a);
+    memset(b, 'b', sizeof b);
+    CHECK_EQ_INT(tmint(c, port, 0, 1, 5000000), 200);
+    CHECK_EQ_INT(tmint(c, port, 1, 2, 5000000), 200);
+    CHECK_EQ_INT(tupload(c, port, 1, a, sizeof a, &h), 201);
+    thttp_free(&h);
+    CHECK_EQ_INT(tupload(c, port, 1, b, sizeof b, &h), 429);
+    CHECK_CONTAINS(h.body, "quota of 1000 bytes");
+    thttp_free(&h);
+    CHECK(!stored(b, sizeof b));
+    /* the same blob again costs nothing, from anyone */
+    CHECK_EQ_INT(tupload(c, port, 1, a, sizeof a, &h), 201);
+    CHECK_CONTAINS(h.body, "\"new\":false");
+    thttp_free(&h);
+    /* another account has its own quota */
+    CHECK_EQ_INT(tupload(c, port, 2, b, sizeof b, &h), 201);
+    thttp_free(&h);
+    char blobs[128];
+    snprintf(blobs, sizeof blobs, "%s/blobs", dir);
+    gt_key k;
+    gt_addr who;
+    uint64_t used = 0;
+    tkey(1, &k, &who);
+    CHECK_EQ_INT(gt_blob_usage(blobs, &who, &used, NULL), 0);
+    CHECK_EQ_U64(used, 600);
+    curl_easy_cleanup(c);
+    gt_node_stop(n);
+    trm(dir);
+}
+
+/* Over the size limit: 413 from the headers, with a valid permit too. */
+static void test_upload_oversize(void) {
+    gt_node *n = limited_node(0, 0, 0, 0);
+    uint16_t port = gt_node_port(n);
+    int fd = tconnect(port);
+    char auth[TPERMIT_MAX], req[TPERMIT_MAX + 200], buf[4096];
+    tpermit(1, "x", 1, 600, auth); /* its size is not the point: 413 comes first */
+    snprintf(req, sizeof req, "POST /v1/blobs HTTP/1.1\r\nHost: x\r\n%s\r\nContent-Length: %d\r\n\r\n", auth,
+             GT_LIMIT_BLOB_BYTES + 1);
+    CHECK(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
+    size_t len = 0;
+    CHECK(tread_until(fd, buf, sizeof buf, &len, "}}", 10000, NULL));
+    CHECK_CONTAINS(buf, "HTTP/1.1 413");
+    CHECK_CONTAINS(buf, "16777216");
+    close(fd);
+    gt_node_stop(n);
+    trm(dir);
+}
+
+/* Sends the headers of a permitted upload of data[0..len) and its first
+ * `first` bytes on a new connection; returns the socket. */
+static int partial_upload(uint16_t port, const char *data, size_t len, size_t first) {
+    int fd = tconnect(port);
+    char auth[TPERMIT_MAX], req[TPERMIT_MAX + 200];
+    tpermit(1, data, len, 600, auth);
+    snprintf(req, sizeof req, "POST /v1/blobs HTTP/1.1\r\nHost: x\r\n%s\r\nContent-Length: %zu\r\n\r\n", auth, len);
+    if (write(fd, req, strlen(req)) != (ssize_t)strlen(req) || write(fd, data, first) != (ssize_t)first) abort();
+    return fd;
+}
+
+/* Cut uploads leave nothing: the client hangs up half-way; the client
+ * stalls and the idle timeout closes it; the client trickles and the
+ * request time limit cuts it. */
+static void test_partial_upload_leaves_no_file(void) {
+    gt_node *n = limited_node(0, 0, 1, 2);
+    uint16_t port = gt_node_port(n);
+    CURL *c = curl_easy_init();
+    CHECK_EQ_INT(tmint(c, port, 0, 1, 5000000), 200);
+    curl_easy_cleanup(c);
+    size_t len = 256 * 1024;
+    char *data = malloc(len);
+    for (size_t i = 0; i < len; i++) data[i] = (char)(i * 13 + 1);
+    /* hangs up */
+    int fd = partial_upload(port, data, len, len / 2);
+    struct timespec ts = {0, 100 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    close(fd);
+    CHECK_EQ_INT(wait_tmp_empty(), 0);
+    CHECK(!stored(data, len));
+    /* stalls: closed by the idle timeout (1 s), no response */
+    data[0] ^= 1;
+    fd = partial_upload(port, data, len, 1000);
+    char buf[1024];
+    size_t got = 0;
+    int eof = 0;
+    tread_until(fd, buf, sizeof buf, &got, NULL, 20000, &eof);
+    CHECK(eof);
+    close(fd);
+    CHECK_EQ_INT(wait_tmp_empty(), 0);
+    CHECK(!stored(data, len));
+    /* trickles a byte every 200 ms: within the idle timeout, but cut by the
+     * request limit (2 s) */
+    data[0] ^= 2;
+    fd = partial_upload(port, data, len, 10);
+    eof = 0;
+    for (size_t i = 10; i < 200 && !eof; i++) {
+        nanosleep(&(struct timespec){0, 200 * 1000 * 1000}, NULL);
+        if (write(fd, data + i, 1) != 1) eof = 1;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 0) > 0 && read(fd, buf, sizeof buf) <= 0) eof = 1;
+    }
+    CHECK(eof);
+    close(fd);
+    CHECK_EQ_INT(wait_tmp_empty(), 0);
+    CHECK(!stored(data, len));
+    CHECK_EQ_INT(count_files(""), 1); /* blobs/ holds tmp/ only: no blob folder */
+    free(data);
+    gt_node_stop(n);
+    trm(dir);
+}
+
+/* Over the per-address limit a connection is told 429 (JSON) and closed;
+ * once others close, new connections are served again. */
+static void test_connection_limit(void) {
+    gt_node *n = limited_node(0, 2, 0, 0);
+    uint16_t port = gt_node_port(n);
+    int a = tconnect(port), b = tconnect(port);
+    const char *get = "GET /v1/head HTTP/1.1\r\nHost: x\r\n\r\n";
+    char buf[4096];
+    size_t len = 0;
+    /* make sure both are open on the server's side before the third */
+    CHECK(write(a, get, strlen(get)) > 0 && tread_until(a, buf, sizeof buf, &len, "}", 5000, NULL));
+    len = 0;
+    CHECK(write(b, get, strlen(get)) > 0 && tread_until(b, buf, sizeof buf, &len, "}", 5000, NULL));
+    int third = tconnect(port);
+    len = 0;
+    CHECK(write(third, get, strlen(get)) > 0);
+    int eof = 0;
+    tread_until(third, buf, sizeof buf, &len, NULL, 5000, &eof);
+    CHECK_CONTAINS(buf, "HTTP/1.1 429");
+    CHECK_CONTAINS(buf, "\"code\":\"ELIMIT\"");
+    CHECK_CONTAINS(buf, "2 from one address");
+    CHECK(eof); /* and closed */
+    close(third);
+    close(a);
+    /* the server notices the close on its own time: retry for a while */
+    int ok = 0;
+    CURL *c = curl_easy_init();
+    for (int i = 0; i < 100 && !ok; i++) {
+        thttp h;
+        ok = tget(c, port, "/v1/head", &h) == 200;
+        thttp_free(&h);
+        if (!ok) nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+    }
+    CHECK(ok);
+    curl_easy_cleanup(c);
+    close(b);
+    gt_node_stop(n);
+    trm(dir);
+}
+
+/* The node's total: with room for 2 connections, a third is told 429. */
+static void test_total_connection_limit(void) {
+    gt_node_config cfg;
+    gt_node_config_default(&cfg);
+    cfg.home = thome(dir);
+    cfg.listen = "127.0.0.1:0";
+    cfg.threads = 2;
+    cfg.access_log = 0;
+    cfg.max_connections = 2;
+    gt_node *n = NULL;
+    gt_err err = {0};
+    CHECK_MSG(gt_node_start(&cfg, &n, &err) == 0, "%s", err.msg);
+    if (!n) return;
+    uint16_t port = gt_node_port(n);
+    const char *get = "GET /v1/head HTTP/1.1\r\nHost: x\r\n\r\n";
+    char buf[4096];
+    int fd[3];
+    for (int i = 0; i < 3; i++) {
+        size_t len = 0;
+        fd[i] = tconnect(port);
+        CHECK(write(fd[i], get, strlen(get)) > 0);
+        CHECK(tread_until(fd[i], buf, sizeof buf, &len, "}", 5000, NULL));
+        CHECK_CONTAINS(buf, i < 2 ? "HTTP/1.1 200" : "HTTP/1.1 429");
+    }
+    CHECK_CONTAINS(buf, "at most 2");
+    for (int i = 0; i < 3; i++) close(fd[i]);
+    gt_node_stop(n);
+    trm(dir);
+}
+
+/* X-Request-Id: the client's when sane, ours otherwise; list pages bounded. */
+static void test_request_id_and_pages(void) {
+    gt_node *n = limited_node(0, 0, 0, 0);
+    uint16_t port = gt_node_port(n);
+    CURL *c = curl_easy_init();
+    thttp h;
+    treq_hdr(c, port, "GET", "/v1/head", NULL, 0, "X-Request-Id: trace-42.a:b_c", &h);
+    CHECK_EQ_INT(h.status, 200);
+    CHECK_STR(h.reqid, "trace-42.a:b_c");
+    thttp_free(&h);
+    treq_hdr(c, port, "GET", "/v1/head", NULL, 0, "X-Request-Id: has spaces\"and quotes", &h);
+    CHECK(h.reqid[0] && !strstr(h.reqid, "spaces"));
+    CHECK(strchr(h.reqid, '-') != NULL); /* ours: boot id and counter */
+    thttp_free(&h);
+    CHECK_EQ_INT(tget(c, port, "/v1/tasks?limit=100000", &h), 400);
+    CHECK_CONTAINS(h.body, "limit");
+    thttp_free(&h);
+    CHECK_EQ_INT(tget(c, port, "/v1/blocks?limit=100000", &h), 400);
+    thttp_free(&h);
+    curl_easy_cleanup(c);
+    gt_node_stop(n);
+    trm(dir);
+}
+
+int main(void) {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    RUN(test_upload_authorisation);
+    RUN(test_upload_quota);
+    RUN(test_upload_oversize);
+    RUN(test_partial_upload_leaves_no_file);
+    RUN(test_connection_limit);
+    RUN(test_total_connection_limit);
+    RUN(test_request_id_and_pages);
+    curl_global_cleanup();
+    return gt_test_finish();
+}
