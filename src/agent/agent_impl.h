@@ -89,7 +89,11 @@ void ag_count(gt_agent *a, uint64_t *field);
 /* Calls fn for every task of the listing `query` (details when detail is set). */
 typedef int (*ag_task_fn)(gt_agent *a, const json_t *task, void *arg, int *acted, gt_err *err);
 int ag_each_task(gt_agent *a, const char *query, int detail, ag_task_fn fn, void *arg, int *acted, gt_err *err);
-/* The roles' per-task passes (agent_verify.c); poster_task's arg is the head height. */
+/* The newest block as the poster pass sees it (deadlines are block times). */
+typedef struct ag_head {
+    uint64_t height, time_s;
+} ag_head;
+/* The roles' per-task passes (agent_verify.c); poster_task's arg is an ag_head. */
 int ag_poster_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt_err *err);
 int ag_evaluator_task(gt_agent *a, const json_t *summary, void *arg, int *acted, gt_err *err);
 int ag_validator_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt_err *err);

@@ -147,7 +147,7 @@ static int subcontract(gt_agent *a, const gt_job *job, const cspec *cs, int from
     if (!t.bounty_units) t.bounty_units = 1;
     if (!t.stake_units) t.stake_units = 1;
     memcpy(t.parent, job->task_id, 32);
-    t.claim_blocks = 200, t.submit_blocks = 100, t.verify_blocks = 100;
+    t.claim_s = 200, t.submit_s = 100, t.verify_s = 100;
     uint8_t sub[32];
     int rc = gt_agent_post(a, &t, spec, strlen(spec), sub, err);
     free(spec);

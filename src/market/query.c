@@ -57,14 +57,16 @@ static json_t *task_terms(const mk_task *t) {
     json_object_set_new(o, "verifier", gt_addr_is_zero(&t->verifier) ? json_null() : j_addr(&t->verifier));
     json_object_set_new(o, "fee", j_units(t->fee));
     json_object_set_new(o, "quorum", j_u64(t->quorum));
-    json_object_set_new(o, "submitBlocks", j_u64(t->submit_blocks));
-    json_object_set_new(o, "verifyBlocks", j_u64(t->verify_blocks));
+    json_object_set_new(o, "submitSeconds", j_u64(t->submit_s));
+    json_object_set_new(o, "verifySeconds", j_u64(t->verify_s));
     json_object_set_new(o, "postedHeight", j_u64(t->posted_height));
     json_object_set_new(o, "expiryHeight", j_u64(t->expiry_height));
     json_object_set_new(o, "expiryTime", j_u64(t->expiry_s));
     json_object_set_new(o, "status", json_string(gt_task_status_name(t->status)));
     json_object_set_new(o, "claims", j_u64(t->claims));
     json_object_set_new(o, "seatsPerWorker", j_u64(t->seats_per_worker));
+    json_object_set_new(o, "batchItems", j_u64(t->batch_items));
+    json_object_set_new(o, "lastBatchItems", j_u64(t->last_batch_items));
     return o;
 }
 
@@ -150,8 +152,8 @@ static json_t *slot_json(sqlite3 *db, const mk_task *t, const mk_slot *sl) {
     int held = sl->state >= GT_SLOT_CLAIMED && sl->state <= GT_SLOT_PAID;
     json_object_set_new(o, "worker", held ? j_addr(&sl->worker) : json_null());
     json_object_set_new(o, "claimedHeight", held ? j_u64(sl->claimed_height) : json_null());
-    json_object_set_new(o, "deadline", sl->deadline ? j_u64(sl->deadline) : json_null());
-    json_object_set_new(o, "deadlineTime", sl->deadline ? j_u64(sl->deadline_s) : json_null());
+    /* Deadlines are block times (seconds since the epoch): windows are seconds. */
+    json_object_set_new(o, "deadline", sl->deadline ? j_u64(sl->deadline_s) : json_null());
     json_object_set_new(o, "result", j_blob(sl->result));
     int verdict = sl->state >= GT_SLOT_ACCEPTED && sl->state <= GT_SLOT_PAID;
     if (verdict) {
@@ -391,7 +393,7 @@ int gt_market_slot_ref_get(sqlite3 *db, const uint8_t task_id[32], uint64_t slot
     out->bounty = t.bounty, out->stake = t.stake, out->fee = t.fee, out->quorum = t.quorum, out->slots = t.slots;
     out->state = sl.state;
     out->attempt = sl.attempt;
-    out->deadline = sl.deadline;
+    out->deadline = sl.deadline_s;
     out->worker = sl.worker;
     memcpy(out->result, sl.result, 32);
     out->accept = sl.accept;

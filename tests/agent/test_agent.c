@@ -384,12 +384,12 @@ static void test_loop_on_node(void) {
     json_decref(rep);
 
     /* A poster who would take an honest worker's stake with a submit window
-     * too short to meet (2 blocks: at least 2 s of block time, under the
-     * agent's floor of GT_AGENT_CLAIM_MIN_MS) gets no claim at all. */
+     * too short to meet (2 s of block time, under the agent's floor of
+     * GT_AGENT_CLAIM_MIN_MS) gets no claim at all. */
     gt_agent_stats_get(worker, &st);
     uint64_t claimed_before = st.claimed, worker_before = balance(c, worker);
     gt_task_terms short_t = t;
-    short_t.submit_blocks = 2;
+    short_t.submit_s = 2;
     CHECK(gt_agent_post(poster, &short_t, spec, strlen(spec), id, &err) == 0);
     for (int i = 0; i < 10; i++) {
         gt_agent_step(worker, NULL, &err);

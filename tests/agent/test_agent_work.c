@@ -207,7 +207,8 @@ static void test_data_job(void) {
     CHECK(gt_work_job_terms(&js, &terms, &err) == 0);
     CHECK_EQ_U64(terms.slots, 2);
     gt_task_terms t = {.kind = GT_WORK_KIND_GENERATE, .slots = terms.slots, .bounty_units = terms.bounty_units,
-                       .stake_units = terms.stake_units, .fee_units = 100000};
+                       .stake_units = terms.stake_units, .fee_units = 100000,
+                       .batch_items = terms.batch_items, .last_batch_items = terms.last_batch_items};
     t.verifier = *gt_agent_address(v);
     uint8_t id[32];
     CHECK_MSG(gt_agent_post(poster, &t, spec, strlen(spec), id, &err) == 0, "post: %s", err.msg);
@@ -268,7 +269,8 @@ static void test_stuck_slot(void) {
     CHECK(gt_job_spec_parse(spec, strlen(spec), &js, &err) == 0);
     CHECK(gt_work_job_terms(&js, &terms, &err) == 0);
     gt_task_terms t = {.kind = GT_WORK_KIND_GENERATE, .slots = terms.slots, .bounty_units = terms.bounty_units,
-                       .stake_units = terms.stake_units, .fee_units = 100000};
+                       .stake_units = terms.stake_units, .fee_units = 100000,
+                       .batch_items = terms.batch_items, .last_batch_items = terms.last_batch_items};
     t.verifier = *gt_agent_address(v);
     uint8_t id[32];
     CHECK_MSG(gt_agent_post(poster, &t, spec, strlen(spec), id, &err) == 0, "post: %s", err.msg);
