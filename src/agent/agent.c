@@ -96,12 +96,21 @@ gt_agent_memo *ag_memo_find(gt_agent *a, const uint8_t task[32], uint64_t slot, 
     return NULL;
 }
 
-/* Remembers a decision (a ring: the oldest is forgotten first). */
-void ag_memo_put(gt_agent *a, const uint8_t task[32], uint64_t slot, uint64_t attempt, int what, uint64_t until) {
+/* Remembers a decision (a ring: the oldest is forgotten first) and returns
+ * its entry. Callers use the entry returned, never a find after other work:
+ * any put in between may have reused the entry (the ring forgets), and a
+ * find would then return NULL. */
+gt_agent_memo *ag_memo_put(gt_agent *a, const uint8_t task[32], uint64_t slot, uint64_t attempt, int what,
+                           uint64_t until) {
+    assert(what != 0);
     gt_agent_memo *m = ag_memo_find(a, task, slot, attempt, what);
-    if (!m) m = &a->memo[a->memo_next++ % GT_AGENT_MEMO];
+    if (!m) {
+        m = &a->memo[a->memo_next++ % GT_AGENT_MEMO];
+        memset(m, 0, sizeof *m); /* no value or ref left from the decision it replaces */
+    }
     memcpy(m->task, task, 32);
     m->slot = slot, m->attempt = attempt, m->what = what, m->until_height = until;
+    return m;
 }
 
 /* ---- lifecycle ---- */
@@ -478,10 +487,9 @@ static int do_work(gt_agent *a, const json_t *task, uint64_t slot, uint64_t atte
     } else {
         /* What the skill's own work produced: a rejection of it is disputed
          * without running it all again (the work is deterministic). */
-        ag_memo_put(a, job.task_id, slot, attempt, MEMO_SUBMITTED, 0);
+        gt_agent_memo *m = ag_memo_put(a, job.task_id, slot, attempt, MEMO_SUBMITTED, 0);
         uint64_t took_ms = (uint64_t)((gt_now_s() - t0) * 1000.0);
         if (took_ms > a->job_ms_max) a->job_ms_max = took_ms;
-        gt_agent_memo *m = ag_memo_find(a, job.task_id, slot, attempt, MEMO_SUBMITTED);
         memcpy(m->ref, result, 32);
         m->value = !(a->faults & GT_FAULT_GARBAGE);
         (*acted)++;

@@ -80,7 +80,9 @@ const char *ag_short_id(const uint8_t id[32], char out[16]);
 /* 1 if the JSON address string is this agent. */
 int ag_is_me(const gt_agent *a, const json_t *s);
 gt_agent_memo *ag_memo_find(gt_agent *a, const uint8_t task[32], uint64_t slot, uint64_t attempt, int what);
-void ag_memo_put(gt_agent *a, const uint8_t task[32], uint64_t slot, uint64_t attempt, int what, uint64_t until);
+/* Returns the entry written (valid until the next put: the ring may reuse it). */
+gt_agent_memo *ag_memo_put(gt_agent *a, const uint8_t task[32], uint64_t slot, uint64_t attempt, int what,
+                           uint64_t until);
 /* Fetches and parses the task's spec blob into job (caller json_decref's *spec). */
 int ag_load_job(gt_agent *a, const json_t *task, uint64_t slot, gt_job *job, json_t **spec, gt_err *err);
 /* Logs and counts a failed action on a slot. */

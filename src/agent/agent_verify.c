@@ -307,9 +307,10 @@ int ag_validator_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt
             int unused;
             int rc = rerun(a, task, sl, sk, result, 0, &v, &unused, &e);
             if (rc) continue; /* tried again if a dispute opens */
+            /* The re-run may have put other memos: find it again (NULL when
+             * the ring forgot it; then the dispute, if any, re-runs). */
             gt_agent_memo *m = ag_memo_find(a, id, slot, attempt, MEMO_PRECHECK);
-            m->value = v.accept ? 2 : 1;
-            memcpy(m->ref, result, 32);
+            if (m) m->value = v.accept ? 2 : 1, memcpy(m->ref, result, 32);
             continue;
         }
         if (strcmp(state, "disputed")) continue;
@@ -327,7 +328,8 @@ int ag_validator_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt
         }
         int failure = rc && rc != GT_SKILL_LATER ? verify_failure(rc, 1) : VF_GIVE_UP;
         if (rc == GT_SKILL_LATER || (rc && failure == VF_RETRY)) {
-            ag_memo_find(a, id, slot, attempt, MEMO_VOTE)->what = 0; /* again next pass */
+            gt_agent_memo *mv = ag_memo_find(a, id, slot, attempt, MEMO_VOTE); /* NULL if the ring forgot it */
+            if (mv) mv->what = 0; /* again next pass */
             continue;
         }
         if (rc && failure == VF_REJECT) {
