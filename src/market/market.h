@@ -146,6 +146,16 @@ const char *gt_policy_name(int policy);
  * (GT_ENOTFOUND when there is no such row). Amounts are decimal strings of base
  * units; hashes "0x"+hex; blob hashes also as "sha256:<hex>" ids. */
 
+/* One snapshot for a read that runs several queries: on a connection in
+ * autocommit mode each statement is its own read transaction, so a block
+ * committed between two of them gives a view no block ever had (a slot paid
+ * beside the escrow that still holds its bounty). begin opens a read
+ * transaction and returns 1 (0 when db is already in one, e.g. tx->db:
+ * nothing to do); end closes what begin opened. The readers below use them;
+ * higher layers' readers are wrapped by their callers (api/h_work.c). */
+int gt_market_snapshot_begin(sqlite3 *db);
+void gt_market_snapshot_end(sqlite3 *db, int began);
+
 /* One task: its terms, status, escrow, every slot (with votes and dispute),
  * and the ids of its sub-tasks. */
 json_t *gt_market_task_get(sqlite3 *db, const uint8_t task_id[32], gt_err *err);

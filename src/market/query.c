@@ -220,7 +220,20 @@ static uint64_t lock_amount(sqlite3 *db, const uint8_t id[32]) {
     return v;
 }
 
-json_t *gt_market_task_get(sqlite3 *db, const uint8_t task_id[32], gt_err *err) {
+int gt_market_snapshot_begin(sqlite3 *db) {
+    if (!sqlite3_get_autocommit(db)) return 0;
+    /* Deferred: the snapshot is taken by the first read and held to the end.
+     * If BEGIN fails the reads still run, one transaction each, as before. */
+    return sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+}
+
+void gt_market_snapshot_end(sqlite3 *db, int began) {
+    if (began && !sqlite3_get_autocommit(db)) sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+}
+
+/* The task view's queries (task, escrow, slots with their votes, panels and
+ * disputes, sub-tasks), inside the caller's snapshot. */
+static json_t *task_get(sqlite3 *db, const uint8_t task_id[32], gt_err *err) {
     gt_tx tx = read_tx(db);
     mk_task t;
     if (mk_task_load(&tx, task_id, &t, err)) return NULL;
@@ -251,8 +264,16 @@ json_t *gt_market_task_get(sqlite3 *db, const uint8_t task_id[32], gt_err *err) 
     return o;
 }
 
-json_t *gt_market_tasks_list(sqlite3 *db, const gt_market_task_filter *f, uint64_t offset, uint64_t limit,
-                             gt_err *err) {
+json_t *gt_market_task_get(sqlite3 *db, const uint8_t task_id[32], gt_err *err) {
+    int began = gt_market_snapshot_begin(db);
+    json_t *o = task_get(db, task_id, err);
+    gt_market_snapshot_end(db, began);
+    return o;
+}
+
+/* The listing's queries (ids, then each task's row and escrow), inside the
+ * caller's snapshot. */
+static json_t *tasks_list(sqlite3 *db, const gt_market_task_filter *f, uint64_t offset, uint64_t limit, gt_err *err) {
     if (limit == 0 || limit > GT_MARKET_PAGE_MAX) limit = GT_MARKET_PAGE_MAX;
     if (offset > INT64_MAX) offset = INT64_MAX;
     sqlite3_stmt *q;
@@ -297,6 +318,14 @@ json_t *gt_market_tasks_list(sqlite3 *db, const gt_market_task_filter *f, uint64
     json_t *o = json_object();
     json_object_set_new(o, "tasks", arr);
     json_object_set_new(o, "next", n > limit ? j_u64(offset + limit) : json_null());
+    return o;
+}
+
+json_t *gt_market_tasks_list(sqlite3 *db, const gt_market_task_filter *f, uint64_t offset, uint64_t limit,
+                             gt_err *err) {
+    int began = gt_market_snapshot_begin(db);
+    json_t *o = tasks_list(db, f, offset, limit, err);
+    gt_market_snapshot_end(db, began);
     return o;
 }
 

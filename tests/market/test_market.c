@@ -655,6 +655,61 @@ static void test_queries(void) {
     done(l);
 }
 
+/* A block committed while a view is being read: the view's queries run in
+ * one snapshot. A trace hook commits a write (on another connection) right
+ * after the view's first SELECT; each later query of the view used to be its
+ * own read transaction and saw it (a task whose claims predate the write
+ * beside slots whose attempts follow it). */
+typedef struct snap_arg {
+    sqlite3 *writer;
+    int fired;
+} snap_arg;
+static int snap_trace(unsigned what, void *arg, void *p, void *x) {
+    snap_arg *s = arg;
+    (void)x;
+    const char *sql = sqlite3_sql((sqlite3_stmt *)p);
+    if (what == SQLITE_TRACE_PROFILE && !s->fired && sql && !strncmp(sql, "SELECT", 6)) {
+        s->fired = 1;
+        CHECK_EQ_INT(sqlite3_exec(s->writer, "BEGIN IMMEDIATE; UPDATE mk_tasks SET claims=claims+100; "
+                                             "UPDATE mk_slots SET attempt=attempt+100; COMMIT", NULL, NULL, NULL),
+                     SQLITE_OK);
+    }
+    return 0;
+}
+
+static void test_view_one_snapshot(void) {
+    gt_ledger *l = fresh();
+    setup(l, 2 * UNIT);
+    uint8_t t[32];
+    CHECK_EQ_INT(act(l, ALICE, t, NULL, "task_post",
+                     "{\"kind\":\"code\",\"spec\":\"%s\",\"slots\":2,\"bounty\":%llu,\"stake\":%llu,"
+                     "\"claimSeconds\":50,\"submitSeconds\":5,\"verifySeconds\":5}", blob("s"), 10 * UNIT, 2 * UNIT), 0);
+    gt_ledger_close(l);
+    sqlite3 *rdb, *wdb;
+    CHECK_EQ_INT(sqlite3_open_v2(path, &rdb, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_open(path, &wdb), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_exec(wdb, "PRAGMA journal_mode=WAL", NULL, NULL, NULL), SQLITE_OK);
+    snap_arg s = {wdb, 0};
+    sqlite3_trace_v2(rdb, SQLITE_TRACE_PROFILE, snap_trace, &s);
+    gt_err err = {0};
+    json_t *v = gt_market_task_get(rdb, t, &err);
+    CHECK_MSG(v != NULL, "%s", err.msg);
+    CHECK_EQ_INT(s.fired, 1);
+    json_int_t claims = json_integer_value(json_object_get(v, "claims"));
+    json_int_t attempt = json_integer_value(json_object_get(json_array_get(json_object_get(v, "slotList"), 1), "attempt"));
+    CHECK_MSG(claims == attempt, "one snapshot: claims %lld beside attempt %lld", (long long)claims, (long long)attempt);
+    json_decref(v);
+    sqlite3_trace_v2(rdb, 0, NULL, NULL);
+    v = gt_market_task_get(rdb, t, &err); /* after the read: the write is seen in full */
+    CHECK_EQ_INT(json_integer_value(json_object_get(v, "claims")), 100);
+    json_decref(v);
+    sqlite3_close(rdb);
+    sqlite3_close(wdb);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0) abort();
+}
+
 /* The audit notices books that disagree with the locks. */
 static void test_audit_detects(void) {
     gt_ledger *l = fresh();
@@ -706,5 +761,6 @@ int main(void) {
     RUN(test_honest_worker_never_slashed);
     RUN(test_queries);
     RUN(test_audit_detects);
+    RUN(test_view_one_snapshot);
     return gt_test_finish();
 }
