@@ -96,12 +96,21 @@ gt_agent_memo *ag_memo_find(gt_agent *a, const uint8_t task[32], uint64_t slot, 
     return NULL;
 }
 
-/* Remembers a decision (a ring: the oldest is forgotten first). */
-void ag_memo_put(gt_agent *a, const uint8_t task[32], uint64_t slot, uint64_t attempt, int what, uint64_t until) {
+/* Remembers a decision (a ring: the oldest is forgotten first) and returns
+ * its entry. Callers use the entry returned, never a find after other work:
+ * any put in between may have reused the entry (the ring forgets), and a
+ * find would then return NULL. */
+gt_agent_memo *ag_memo_put(gt_agent *a, const uint8_t task[32], uint64_t slot, uint64_t attempt, int what,
+                           uint64_t until) {
+    assert(what != 0);
     gt_agent_memo *m = ag_memo_find(a, task, slot, attempt, what);
-    if (!m) m = &a->memo[a->memo_next++ % GT_AGENT_MEMO];
+    if (!m) {
+        m = &a->memo[a->memo_next++ % GT_AGENT_MEMO];
+        memset(m, 0, sizeof *m); /* no value or ref left from the decision it replaces */
+    }
     memcpy(m->task, task, 32);
     m->slot = slot, m->attempt = attempt, m->what = what, m->until_height = until;
+    return m;
 }
 
 /* ---- lifecycle ---- */
@@ -313,9 +322,11 @@ static int fill_post(void *arg, gt_action *a, gt_err *err) {
     gt_action_set_addr(a, "verifier", &t->verifier);
     gt_action_set_u64(a, "fee", t->fee_units);
     gt_action_set_u64(a, "quorum", t->quorum);
-    gt_action_set_u64(a, "claimBlocks", t->claim_blocks ? t->claim_blocks : GT_AGENT_DEFAULT_CLAIM_BLOCKS);
-    gt_action_set_u64(a, "submitBlocks", t->submit_blocks ? t->submit_blocks : GT_AGENT_DEFAULT_SUBMIT_BLOCKS);
-    gt_action_set_u64(a, "verifyBlocks", t->verify_blocks ? t->verify_blocks : GT_AGENT_DEFAULT_VERIFY_BLOCKS);
+    gt_action_set_u64(a, "claimSeconds", t->claim_s ? t->claim_s : GT_AGENT_DEFAULT_CLAIM_S);
+    gt_action_set_u64(a, "submitSeconds", t->submit_s ? t->submit_s : GT_AGENT_DEFAULT_SUBMIT_S);
+    gt_action_set_u64(a, "verifySeconds", t->verify_s ? t->verify_s : GT_AGENT_DEFAULT_VERIFY_S);
+    gt_action_set_u64(a, "batchItems", t->batch_items);
+    gt_action_set_u64(a, "lastBatchItems", t->last_batch_items);
     return 0;
 }
 
@@ -478,10 +489,9 @@ static int do_work(gt_agent *a, const json_t *task, uint64_t slot, uint64_t atte
     } else {
         /* What the skill's own work produced: a rejection of it is disputed
          * without running it all again (the work is deterministic). */
-        ag_memo_put(a, job.task_id, slot, attempt, MEMO_SUBMITTED, 0);
+        gt_agent_memo *m = ag_memo_put(a, job.task_id, slot, attempt, MEMO_SUBMITTED, 0);
         uint64_t took_ms = (uint64_t)((gt_now_s() - t0) * 1000.0);
         if (took_ms > a->job_ms_max) a->job_ms_max = took_ms;
-        gt_agent_memo *m = ag_memo_find(a, job.task_id, slot, attempt, MEMO_SUBMITTED);
         memcpy(m->ref, result, 32);
         m->value = !(a->faults & GT_FAULT_GARBAGE);
         (*acted)++;
@@ -632,10 +642,11 @@ static int maybe_claim(gt_agent *a, const json_t *summary, void *arg, int *acted
         json_decref(task);
         return 0;
     }
-    /* Never claim a window it cannot meet: the submit window lasts at least
-     * its floor in block time whatever others send; a poster who sets it too
-     * short for this agent's measured speed gets no claim (and no stake). */
-    uint64_t window_ms = gt_market_window_floor_s((uint64_t)json_integer_value(json_object_get(task, "submitBlocks"))) * 1000;
+    /* Never claim a window it cannot meet: the submit window is seconds of
+     * block time, which no traffic shortens; a poster who sets it too short
+     * for this agent's measured speed gets no claim (and no stake). */
+    json_int_t submit_s = json_integer_value(json_object_get(task, "submitSeconds"));
+    uint64_t window_ms = submit_s > 0 && submit_s <= GT_MARKET_MAX_WINDOW_S ? (uint64_t)submit_s * 1000 : 0;
     uint64_t need_ms = 2 * a->job_ms_max + GT_AGENT_SUBMIT_MARGIN_MS;
     if (need_ms < GT_AGENT_CLAIM_MIN_MS) need_ms = GT_AGENT_CLAIM_MIN_MS;
     if (window_ms < need_ms) {
@@ -710,8 +721,8 @@ int gt_agent_step(gt_agent *a, int *acted_out, gt_err *err) {
      * going off line never strands a claimed slot (and its stake). */
     rc = worker_step(a, &acted, err);
     if (!rc && (roles & GT_ROLE_POSTER)) {
-        uint64_t head = 0;
-        rc = gt_client_head_height(a->client, &head, err);
+        ag_head head = {0, 0};
+        rc = gt_client_head(a->client, &head.height, &head.time_s, err);
         for (int k = 0; k < 2 && !rc; k++) {
             snprintf(q, sizeof q, "poster=%s&status=%s", a->addr_s, k ? "expired" : "open");
             rc = ag_each_task(a, q, 1, ag_poster_task, &head, &acted, err);

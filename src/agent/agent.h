@@ -16,7 +16,7 @@
  *              on quorum tasks (task_verify); co-signs evaluation attestations
  *              (skill_eval.h); re-runs rejected work while the worker may still
  *              dispute, so its vote is ready the moment a dispute opens (the
- *              vote stays open only GT_MARKET_DISPUTE_VOTE_BLOCKS); needs stake.
+ *              vote stays open only GT_MARKET_DISPUTE_VOTE_S); needs stake.
  *   poster     also exports the datasets of its finished data jobs and
  *              publishes their Merkle roots (skill_generate.h), given a
  *              datasets directory.
@@ -208,13 +208,14 @@ typedef struct gt_task_terms {
     uint64_t slots, bounty_units, stake_units, fee_units, quorum;
     gt_addr verifier;               /* zero: the poster verifies */
     uint8_t parent[32];             /* zero: not a sub-task */
-    uint64_t claim_blocks, submit_blocks, verify_blocks;
+    uint64_t claim_s, submit_s, verify_s; /* windows, seconds of block time */
+    uint64_t batch_items, last_batch_items; /* units a slot holds (per-unit verdicts); 0: none */
 } gt_task_terms;
-#define GT_AGENT_DEFAULT_CLAIM_BLOCKS 600
-#define GT_AGENT_DEFAULT_SUBMIT_BLOCKS 300
-#define GT_AGENT_DEFAULT_VERIFY_BLOCKS 300
+#define GT_AGENT_DEFAULT_CLAIM_S 600
+#define GT_AGENT_DEFAULT_SUBMIT_S 300
+#define GT_AGENT_DEFAULT_VERIFY_S 300
 /* Claim policy: a worker claims only a task whose submit window is sure to
- * last (gt_market_window_floor_s) at least this long, and at least twice its
+ * last (submitSeconds of block time) at least this long, and at least twice its
  * longest job so far plus GT_AGENT_SUBMIT_MARGIN_MS. */
 #define GT_AGENT_CLAIM_MIN_MS 3000
 #define GT_AGENT_SUBMIT_MARGIN_MS 1000

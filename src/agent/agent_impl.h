@@ -80,7 +80,9 @@ const char *ag_short_id(const uint8_t id[32], char out[16]);
 /* 1 if the JSON address string is this agent. */
 int ag_is_me(const gt_agent *a, const json_t *s);
 gt_agent_memo *ag_memo_find(gt_agent *a, const uint8_t task[32], uint64_t slot, uint64_t attempt, int what);
-void ag_memo_put(gt_agent *a, const uint8_t task[32], uint64_t slot, uint64_t attempt, int what, uint64_t until);
+/* Returns the entry written (valid until the next put: the ring may reuse it). */
+gt_agent_memo *ag_memo_put(gt_agent *a, const uint8_t task[32], uint64_t slot, uint64_t attempt, int what,
+                           uint64_t until);
 /* Fetches and parses the task's spec blob into job (caller json_decref's *spec). */
 int ag_load_job(gt_agent *a, const json_t *task, uint64_t slot, gt_job *job, json_t **spec, gt_err *err);
 /* Logs and counts a failed action on a slot. */
@@ -89,7 +91,11 @@ void ag_count(gt_agent *a, uint64_t *field);
 /* Calls fn for every task of the listing `query` (details when detail is set). */
 typedef int (*ag_task_fn)(gt_agent *a, const json_t *task, void *arg, int *acted, gt_err *err);
 int ag_each_task(gt_agent *a, const char *query, int detail, ag_task_fn fn, void *arg, int *acted, gt_err *err);
-/* The roles' per-task passes (agent_verify.c); poster_task's arg is the head height. */
+/* The newest block as the poster pass sees it (deadlines are block times). */
+typedef struct ag_head {
+    uint64_t height, time_s;
+} ag_head;
+/* The roles' per-task passes (agent_verify.c); poster_task's arg is an ag_head. */
 int ag_poster_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt_err *err);
 int ag_evaluator_task(gt_agent *a, const json_t *summary, void *arg, int *acted, gt_err *err);
 int ag_validator_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt_err *err);

@@ -42,7 +42,7 @@ static int verify_failure(int rc, int panel) {
 /* The slot of task holding the same result as sl that came first, or -1: a
  * copy of another slot's public result (or one worker's single run sold
  * twice) earns nothing. First: a slot already judged, or one submitted
- * earlier (its verify deadline is earlier: same verifyBlocks), the lower
+ * earlier (its verify deadline is earlier: same verifySeconds), the lower
  * slot on a tie. A spec with "sameResults": true allows identical results
  * (a poster who wants the same deterministic run confirmed several times). */
 static int64_t copied_from(const json_t *task, const json_t *spec, const json_t *sl) {
@@ -156,7 +156,7 @@ static void verify_slot(gt_agent *a, const json_t *task, const json_t *sl, int h
  * whose dispute window has passed. */
 int ag_poster_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt_err *err) {
     const char *policy = json_string_value(json_object_get(task, "policy"));
-    uint64_t head = *(const uint64_t *)arg;
+    const ag_head *head = arg;
     uint8_t id[32];
     char h[16];
     if (gt_agent_json_hash(task, "id", id, NULL)) return 0;
@@ -177,10 +177,12 @@ int ag_poster_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt_er
             json_t *dl = json_object_get(sl, "deadline");
             uint64_t deadline = json_is_integer(dl) ? (uint64_t)json_integer_value(dl) : 0;
             gt_agent_memo *m = ag_memo_find(a, id, slot, attempt, MEMO_SETTLE);
-            if (head + 1 < deadline || (m && head < m->until_height)) continue;
+            /* The deadline is a block time: the next block can pass it once
+             * the head's time is within a second of it. */
+            if (head->time_s + 1 < deadline || (m && head->height < m->until_height)) continue;
             gt_err e = {0};
             if (gt_agent_settle(a, id, slot, &e)) {
-                ag_memo_put(a, id, slot, attempt, MEMO_SETTLE, head + 1);
+                ag_memo_put(a, id, slot, attempt, MEMO_SETTLE, head->height + 1);
                 continue; /* the worker settled first, or the window is still open: next block */
             }
             (*acted)++;
@@ -305,9 +307,10 @@ int ag_validator_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt
             int unused;
             int rc = rerun(a, task, sl, sk, result, 0, &v, &unused, &e);
             if (rc) continue; /* tried again if a dispute opens */
+            /* The re-run may have put other memos: find it again (NULL when
+             * the ring forgot it; then the dispute, if any, re-runs). */
             gt_agent_memo *m = ag_memo_find(a, id, slot, attempt, MEMO_PRECHECK);
-            m->value = v.accept ? 2 : 1;
-            memcpy(m->ref, result, 32);
+            if (m) m->value = v.accept ? 2 : 1, memcpy(m->ref, result, 32);
             continue;
         }
         if (strcmp(state, "disputed")) continue;
@@ -325,7 +328,8 @@ int ag_validator_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt
         }
         int failure = rc && rc != GT_SKILL_LATER ? verify_failure(rc, 1) : VF_GIVE_UP;
         if (rc == GT_SKILL_LATER || (rc && failure == VF_RETRY)) {
-            ag_memo_find(a, id, slot, attempt, MEMO_VOTE)->what = 0; /* again next pass */
+            gt_agent_memo *mv = ag_memo_find(a, id, slot, attempt, MEMO_VOTE); /* NULL if the ring forgot it */
+            if (mv) mv->what = 0; /* again next pass */
             continue;
         }
         if (rc && failure == VF_REJECT) {
@@ -345,15 +349,14 @@ int ag_validator_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt
         }
         (*acted)++;
         ag_count(a, &a->stats.votes);
-        /* How close to the end of the vote it came: the window is counted in
-         * blocks, and the node writes blocks on its own when idle. */
-        uint64_t head = 0;
+        /* How close to the end of the vote it came: the window is seconds of
+         * block time, and the node writes blocks on its own when idle. */
+        uint64_t head = 0, head_s = 0;
         json_t *dl = json_object_get(d, "deadline");
         char left[64] = "";
-        if (json_is_integer(dl) && !gt_client_head_height(a->client, &head, NULL))
-            snprintf(left, sizeof left, " (%lld block%s of the vote left)",
-                     (long long)json_integer_value(dl) - (long long)head,
-                     json_integer_value(dl) - (long long)head == 1 ? "" : "s");
+        if (json_is_integer(dl) && !gt_client_head(a->client, &head, &head_s, NULL))
+            snprintf(left, sizeof left, " (%lld s of the vote left)",
+                     (long long)json_integer_value(dl) - (long long)head_s);
         gt_agent_logf(a, "re-ran the disputed task %s slot %llu: %s; voted %s%s", ag_short_id(id, h),
                       (unsigned long long)slot, v.reason, v.accept ? "for the worker" : "against the worker", left);
     }

@@ -255,10 +255,15 @@ int gt_client_account(gt_client *c, const gt_addr *a, gt_client_acct *out, gt_er
 }
 
 int gt_client_head_height(gt_client *c, uint64_t *height, gt_err *err) {
+    uint64_t time_s;
+    return gt_client_head(c, height, &time_s, err);
+}
+
+int gt_client_head(gt_client *c, uint64_t *height, uint64_t *time_s, gt_err *err) {
     json_t *j;
     int rc = gt_client_get_json(c, "/v1/head", &j, err);
     if (rc) return rc;
-    rc = gt_json_get_u64(j, "height", height, err);
+    if (!(rc = gt_json_get_u64(j, "height", height, err))) rc = gt_json_get_u64(j, "time", time_s, err);
     json_decref(j);
     return rc ? gt_err_wrap(err, "GET /v1/head") : 0;
 }

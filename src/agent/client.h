@@ -66,6 +66,9 @@ typedef struct gt_client_acct {
 int gt_client_account(gt_client *c, const gt_addr *a, gt_client_acct *out, gt_err *err);
 /* Height of the newest block. */
 int gt_client_head_height(gt_client *c, uint64_t *height, gt_err *err);
+/* Height and time (seconds since the epoch: the clock deadlines count in) of
+ * the newest block. */
+int gt_client_head(gt_client *c, uint64_t *height, uint64_t *time_s, gt_err *err);
 
 /* ---- Actions. */
 

@@ -3,6 +3,7 @@
  * that is bigger than the agent wants to handle. */
 #include "agent/skill_complete.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +125,12 @@ static void sleep_ms(uint64_t ms) {
 static int complete_verify(gt_agent *a, const gt_job *job, const uint8_t *result, size_t len, gt_skill_verdict *v,
                            gt_err *err);
 
+uint64_t gt_complete_sub_units(uint64_t units, uint64_t part, uint64_t whole) {
+    assert(part > 0 && part <= whole);
+    uint64_t share = (uint64_t)((unsigned __int128)units * part / whole); /* <= units: no overflow */
+    return share ? share : 1;
+}
+
 /* Posts prompts [from, n) as a sub-task of job's task, waits for its result,
  * verifies it by re-execution and appends its outputs; cite gets the
  * sub-result's id. When the sub-task fails (rejected, nobody came) the
@@ -142,12 +149,10 @@ static int subcontract(gt_agent *a, const gt_job *job, const cspec *cs, int from
     gt_agent_json_units(job->task, "stake", &stake, NULL);
     gt_task_terms t = {.kind = "complete", .slots = 1};
     /* In proportion to the prompts handed on: the subcontractor keeps the rest. */
-    t.bounty_units = bounty * (uint64_t)rest / (uint64_t)n;
-    t.stake_units = stake * (uint64_t)rest / (uint64_t)n;
-    if (!t.bounty_units) t.bounty_units = 1;
-    if (!t.stake_units) t.stake_units = 1;
+    t.bounty_units = gt_complete_sub_units(bounty, (uint64_t)rest, (uint64_t)n);
+    t.stake_units = gt_complete_sub_units(stake, (uint64_t)rest, (uint64_t)n);
     memcpy(t.parent, job->task_id, 32);
-    t.claim_blocks = 200, t.submit_blocks = 100, t.verify_blocks = 100;
+    t.claim_s = 200, t.submit_s = 100, t.verify_s = 100;
     uint8_t sub[32];
     int rc = gt_agent_post(a, &t, spec, strlen(spec), sub, err);
     free(spec);

@@ -28,4 +28,9 @@ extern const gt_skill gt_skill_complete;
 /* Builds a canonical `complete` spec (caller frees with free()). */
 char *gt_complete_spec(const char *model_id, const char *const *prompts, int n_prompts, int n_predict);
 
+/* A sub-task's share of its parent's amount: floor(units x part / whole),
+ * at least 1, in a 128-bit product (units x part overflowed 64 bits for a
+ * bounty above UINT64_MAX / part before). Assumes 0 < part <= whole. */
+uint64_t gt_complete_sub_units(uint64_t units, uint64_t part, uint64_t whole);
+
 #endif

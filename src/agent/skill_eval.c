@@ -176,8 +176,7 @@ static int find_attestation(gt_agent *a, const uint8_t task[32], const json_t *s
     if (!found)
         return gt_err_set(err, GT_ENOTFOUND, "no eval_attest for slot %" PRIu64 " in blocks %" PRIu64 "..%" PRIu64, slot,
                           from, head);
-    ag_memo_put(a, task, slot, attempt, MEMO_ATTEST, 0);
-    memcpy(ag_memo_find(a, task, slot, attempt, MEMO_ATTEST)->ref, id, 32);
+    memcpy(ag_memo_put(a, task, slot, attempt, MEMO_ATTEST, 0)->ref, id, 32);
     idhex[0] = '0', idhex[1] = 'x';
     gt_hex_encode(id, 32, idhex + 2);
     snprintf(path, sizeof path, "/v1/actions/%s", idhex);
@@ -248,8 +247,7 @@ static int cosign(gt_agent *a, const gt_job *job, const json_t *sl, const uint8_
     uint64_t attempt = (uint64_t)json_integer_value(json_object_get(sl, "attempt"));
     rc = gt_agent_act(a, &gt_kind_eval_cosign, fill_cosign, &x, NULL, err);
     if (rc == GT_EEXIST || !rc) {
-        ag_memo_put(a, job->task_id, job->slot, attempt, MEMO_COSIGNED, 0);
-        ag_memo_find(a, job->task_id, job->slot, attempt, MEMO_COSIGNED)->value = co.agree;
+        ag_memo_put(a, job->task_id, job->slot, attempt, MEMO_COSIGNED, 0)->value = co.agree;
     }
     if (rc) return rc;
     ag_count(a, &a->stats.cosigns);

@@ -40,6 +40,26 @@ static int load_spec(gt_agent *a, const json_t *task, gt_job_spec *spec, gt_err 
     return rc;
 }
 
+/* Do the batch sizes the task committed on the ledger (batchItems,
+ * lastBatchItems: what a per-unit verdict's total must be) match the job's
+ * spec? A poster that commits twice the real size could have its evaluator
+ * judge every sample good and still pay half (accepted 4 of 8) and slash
+ * half the stake: a worker claims only batches whose size it can check. */
+static int batch_size_check(const json_t *task, const gt_job_spec *spec, gt_err *err) {
+    gt_work_terms wt;
+    int rc = gt_work_job_terms(spec, &wt, err);
+    if (rc) return rc;
+    json_int_t bi = json_integer_value(json_object_get(task, "batchItems"));
+    json_int_t li = json_integer_value(json_object_get(task, "lastBatchItems"));
+    if (bi != (json_int_t)wt.batch_items || li != (json_int_t)wt.last_batch_items)
+        return gt_err_set(err, GT_EINVAL,
+                          "the task commits batches of %lld samples (the last %lld) but job %s makes batches of "
+                          "%llu (the last %llu): a verdict would count the wrong size",
+                          (long long)bi, (long long)li, spec->name, (unsigned long long)wt.batch_items,
+                          (unsigned long long)wt.last_batch_items);
+    return 0;
+}
+
 static int gen_fits(gt_agent *a, const gt_job *job, gt_err *err) {
     gt_job_spec spec;
     int rc = load_spec(a, job->task, &spec, err);
@@ -48,6 +68,8 @@ static int gen_fits(gt_agent *a, const gt_job *job, gt_err *err) {
     if (!m) rc = gt_err_set(err, GT_EUNSUPPORTED, "this agent runs no model");
     else if (spec.has_model && memcmp(spec.model, gt_agent_model_hash(m), 32))
         rc = gt_err_set(err, GT_EUNSUPPORTED, "job %s asks for another model than this agent runs", spec.name);
+    else
+        rc = batch_size_check(job->task, &spec, err);
     gt_job_spec_free(&spec);
     return rc;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/api_impl.h"
+#include "market/market.h"
 #include "work/work.h"
 
 /* Replies with the reader's JSON, or its error (GT_ENOTFOUND becomes 404). */
@@ -36,7 +37,10 @@ void gt_h_leaderboard(gt_req *r, gt_resp *o) {
         gt_resp_err(o, &err);
         return;
     }
-    reply(o, gt_work_leaderboard(rd->db, bench, all, &err), &err);
+    int began = gt_market_snapshot_begin(rd->db); /* several queries: one snapshot */
+    json_t *j = gt_work_leaderboard(rd->db, bench, all, &err);
+    gt_market_snapshot_end(rd->db, began);
+    reply(o, j, &err);
 }
 
 /* GET /v1/attestations/{id}: one eval attestation with its co-signs. */
@@ -50,7 +54,10 @@ void gt_h_attestation(gt_req *r, gt_resp *o) {
         gt_resp_err(o, &err);
         return;
     }
-    reply(o, gt_work_attestation_get(rd->db, id, &err), &err);
+    int began = gt_market_snapshot_begin(rd->db);
+    json_t *j = gt_work_attestation_get(rd->db, id, &err);
+    gt_market_snapshot_end(rd->db, began);
+    reply(o, j, &err);
 }
 
 /* GET /v1/datasets/{job}: the dataset published for a data job. */
@@ -64,5 +71,8 @@ void gt_h_dataset(gt_req *r, gt_resp *o) {
         gt_resp_err(o, &err);
         return;
     }
-    reply(o, gt_work_dataset_get(rd->db, job, &err), &err);
+    int began = gt_market_snapshot_begin(rd->db);
+    json_t *j = gt_work_dataset_get(rd->db, job, &err);
+    gt_market_snapshot_end(rd->db, began);
+    reply(o, j, &err);
 }

@@ -533,6 +533,7 @@ static int cmd_post(data_opts *o) {
     uint8_t id[32];
     if (!rc) {
         t.slots = wt.slots, t.bounty_units = wt.bounty_units, t.stake_units = wt.stake_units;
+        t.batch_items = wt.batch_items, t.last_batch_items = wt.last_batch_items;
         gt_agent_config ac = {.name = "cli"};
         rc = gt_agent_new(&ac, &key, o->node ? o->node : "http://127.0.0.1:8645", &a, &err);
     }

@@ -31,7 +31,7 @@ typedef struct topts {
     const char *status, *poster, *worker, *skill;
     const char *prompts[TASK_MAX_PROMPTS];
     int n_prompts, json, accept, reject;
-    uint64_t bounty, stake, fee, slots, quorum, claim_blocks, submit_blocks, verify_blocks, slot, score, limit;
+    uint64_t bounty, stake, fee, slots, quorum, claim_s, submit_s, verify_s, slot, score, limit;
     uint64_t n_predict;
     int have_bounty, have_stake, have_slot;
     const char *id; /* the positional task id */
@@ -41,7 +41,7 @@ static const char *usage_text =
     "usage: gotong task COMMAND [options]      (talks to a node: --node URL, default " GT_CLIENT_DEFAULT_URL ")\n\n"
     "  post    --bounty AMT --stake AMT (--spec FILE | --prompt TEXT... --model M.gguf [--n-predict N])\n"
     "          [--kind K (complete)] [--slots N] [--verifier ADDR --fee AMT | --quorum K]\n"
-    "          [--claim-blocks N] [--submit-blocks N] [--verify-blocks N] [--parent 0xTASK]\n"
+    "          [--claim-seconds S] [--submit-seconds S] [--verify-seconds S] [--parent 0xTASK]\n"
     "  list    [--status open|expired|cancelled|complete] [--kind K] [--poster ADDR] [--worker ADDR] [--limit N]\n"
     "  show    0xTASK\n"
     "  claim   0xTASK                                  takes the lowest open slot, locking the stake\n"
@@ -61,7 +61,7 @@ static int parse(int argc, char **argv, const char *cmd, topts *o) {
     memset(o, 0, sizeof *o);
     o->limit = 20;
     o->n_predict = 16;
-    const uint64_t W = GT_MARKET_MAX_WINDOW_BLOCKS;
+    const uint64_t W = GT_MARKET_MAX_WINDOW_S;
     const gt_cli_opt opts[] = {
         {"--json", NULL, GT_CLI_OPT_FLAG, &o->json, 0, 0, NULL},
         {"--accept", NULL, GT_CLI_OPT_FLAG, &o->accept, 0, 0, NULL},
@@ -87,9 +87,9 @@ static int parse(int argc, char **argv, const char *cmd, topts *o) {
         {"--fee", NULL, GT_CLI_OPT_AMOUNT, &o->fee, 0, 0, NULL},
         {"--slots", NULL, GT_CLI_OPT_U64, &o->slots, 0, GT_MARKET_MAX_SLOTS, NULL},
         {"--quorum", NULL, GT_CLI_OPT_U64, &o->quorum, 0, GT_MARKET_MAX_QUORUM, NULL},
-        {"--claim-blocks", NULL, GT_CLI_OPT_U64, &o->claim_blocks, 0, W, NULL},
-        {"--submit-blocks", NULL, GT_CLI_OPT_U64, &o->submit_blocks, 0, W, NULL},
-        {"--verify-blocks", NULL, GT_CLI_OPT_U64, &o->verify_blocks, 0, W, NULL},
+        {"--claim-seconds", NULL, GT_CLI_OPT_U64, &o->claim_s, 0, W, NULL},
+        {"--submit-seconds", NULL, GT_CLI_OPT_U64, &o->submit_s, 0, W, NULL},
+        {"--verify-seconds", NULL, GT_CLI_OPT_U64, &o->verify_s, 0, W, NULL},
         {"--slot", NULL, GT_CLI_OPT_U64, &o->slot, 0, GT_MARKET_MAX_SLOTS - 1, &o->have_slot},
         {"--score", NULL, GT_CLI_OPT_U64, &o->score, 0, GT_MARKET_SCORE_MAX, NULL},
         {"--limit", NULL, GT_CLI_OPT_U64, &o->limit, 0, GT_MARKET_PAGE_MAX, NULL},
@@ -180,8 +180,7 @@ static int t_post(gt_client *c, const topts *o) {
     }
     gt_task_terms t = {.kind = o->kind ? o->kind : "complete", .slots = o->slots ? o->slots : 1,
                        .bounty_units = o->bounty, .stake_units = o->stake, .fee_units = o->fee, .quorum = o->quorum,
-                       .claim_blocks = o->claim_blocks, .submit_blocks = o->submit_blocks,
-                       .verify_blocks = o->verify_blocks};
+                       .claim_s = o->claim_s, .submit_s = o->submit_s, .verify_s = o->verify_s};
     int rc = 0;
     if (o->verifier && gt_addr_parse(o->verifier, &t.verifier, &err)) rc = gt_err_wrap(&err, "--verifier");
     if (!rc && o->parent && gt_hex_decode(o->parent, t.parent, 32, "--parent", &err)) rc = GT_EINVAL;
@@ -257,9 +256,9 @@ static int t_show(gt_client *c, const topts *o) {
     printf("task     %s\nkind     %s    status %s    policy %s\nposter   %s\nspec     %s\n", js(t, "id"), js(t, "kind"),
            js(t, "status"), js(t, "policy"), js(t, "poster"), js(t, "spec"));
     char tb[GT_AMOUNT_TOKENS_MAX], ts[GT_AMOUNT_TOKENS_MAX], tf[GT_AMOUNT_TOKENS_MAX], te[GT_AMOUNT_TOKENS_MAX];
-    printf("terms    bounty %s, stake %s, fee %s per slot; escrow %s; expires at block %lld\n",
+    printf("terms    bounty %s, stake %s, fee %s per slot; escrow %s; claims close at block time %lld\n",
            gt_json_tokens(t, "bounty", tb), gt_json_tokens(t, "stake", ts), gt_json_tokens(t, "fee", tf),
-           gt_json_tokens(t, "escrow", te), (long long)json_integer_value(json_object_get(t, "expiryHeight")));
+           gt_json_tokens(t, "escrow", te), (long long)json_integer_value(json_object_get(t, "expiryTime")));
     if (json_is_string(json_object_get(t, "verifier"))) printf("verifier %s\n", js(t, "verifier"));
     if (json_is_string(json_object_get(t, "parent"))) printf("parent   %s (a subcontract)\n", js(t, "parent"));
     size_t i;

@@ -126,7 +126,8 @@ int demo_data_round(demo *d, int r, gt_err *err) {
     rc = gt_work_job_terms(&js, &terms, err);
     gt_job_spec_free(&js);
     gt_task_terms t = {.kind = GT_WORK_KIND_GENERATE, .slots = terms.slots, .bounty_units = terms.bounty_units,
-                       .stake_units = terms.stake_units, .fee_units = DEMO_DATA_FEE_UNITS};
+                       .stake_units = terms.stake_units, .fee_units = DEMO_DATA_FEE_UNITS,
+                       .batch_items = terms.batch_items, .last_batch_items = terms.last_batch_items};
     t.verifier = *gt_agent_address(d->ag[P_EKO]);
     uint8_t id[32];
     gt_agent_stats before;

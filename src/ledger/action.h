@@ -29,7 +29,7 @@
 #include "base/err.h"
 #include "crypto/key.h"
 
-#define GT_ACTION_MAX_FIELDS 13     /* besides from and nonce (task_post has 13) */
+#define GT_ACTION_MAX_FIELDS 15     /* besides from and nonce (task_post has 15) */
 #define GT_ACTION_TEXT_BYTES 2048   /* all string fields of one action together */
 #define GT_ACTION_MAX_KINDS 64
 #define GT_ACTION_NAME_MAX 32

@@ -81,8 +81,8 @@ static int apply_dispute_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
         return gt_err_set(err, GT_ESTATE, "a quorum verdict is final: it was decided by %llu staked validators",
                           (unsigned long long)t.quorum);
     if (mk_past(tx, sl.deadline, sl.deadline_s))
-        return gt_err_set(err, GT_ESTATE, "the dispute window closed at height %llu (time %llu)",
-                          (unsigned long long)sl.deadline, (unsigned long long)sl.deadline_s);
+        return gt_err_set(err, GT_ESTATE, "the dispute window closed at block time %llu",
+                          (unsigned long long)sl.deadline_s);
     if (memcmp(a->f[2].b32, sl.result, 32))
         return gt_err_set(err, GT_ESTATE, "result does not match the one rejected in slot %llu", (unsigned long long)sl.slot);
     uint8_t lock[32];
@@ -97,11 +97,11 @@ static int apply_dispute_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
     d.worker = sl.worker;
     d.bond = t.stake;
     d.opened_height = tx->height;
-    d.deadline = tx->height + GT_MARKET_DISPUTE_VOTE_BLOCKS;
     d.outcome = MK_DISPUTE_OPEN;
     sl.state = GT_SLOT_DISPUTED;
-    sl.deadline = d.deadline;
-    sl.deadline_s = tx->time_s + mk_window_s(GT_MARKET_DISPUTE_VOTE_BLOCKS);
+    /* The panel votes in this window: it outlasts the panel's draw. */
+    mk_deadline_set(tx, GT_MARKET_DISPUTE_VOTE_S, MK_JUDGE_MIN_BLOCKS, &sl.deadline, &sl.deadline_s);
+    d.deadline = sl.deadline_s; /* the vote's close, in block time */
     if ((rc = mk_panel_open(c, &t, &sl, MK_ROUND_DISPUTE, GT_MARKET_VALIDATOR_MIN_STAKE, err)) ||
         (rc = mk_dispute_store(c, &d, 1, err)))
         return rc;
@@ -121,8 +121,8 @@ static int apply_vote_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
         return gt_err_set(err, GT_ESTATE, "slot %llu of task %s… is %s, not under dispute", (unsigned long long)sl.slot,
                           mk_short(t.id, h), gt_slot_state_name(sl.state));
     if (mk_past(tx, sl.deadline, sl.deadline_s))
-        return gt_err_set(err, GT_ESTATE, "the dispute vote closed at height %llu (time %llu)",
-                          (unsigned long long)sl.deadline, (unsigned long long)sl.deadline_s);
+        return gt_err_set(err, GT_ESTATE, "the dispute vote closed at block time %llu",
+                          (unsigned long long)sl.deadline_s);
     if (memcmp(a->f[2].b32, sl.result, 32))
         return gt_err_set(err, GT_ESTATE, "result does not match the one under dispute in slot %llu", (unsigned long long)sl.slot);
     if (gt_addr_eq(&a->from, &t.poster) || gt_addr_eq(&a->from, &sl.worker) || gt_addr_eq(&a->from, &sl.verdict_by))

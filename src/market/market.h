@@ -6,17 +6,20 @@
  * Every change is a signed action (ledger/action.h) whose kind is declared in
  * this module; money moves only through ledger/state.h's primitives, so supply
  * is conserved by construction and every refusal undoes everything. Deadlines
- * fire at the start of blocks (gt_ledger_module.begin_block), once both their
- * height and their block-time floor (GT_MARKET_BLOCK_S per block) are reached.
+ * fire at the start of the first block whose time is at or past them
+ * (gt_ledger_module.begin_block): windows are seconds of block time.
  *
  * Action kinds (JSON "type", then fields beside chainId/from/nonce/sig):
  *   agent_register  name, skills, model, endpoint, price   the sender's card
  *   agent_update    name, skills, model, endpoint, price   replaces the card
  *   agent_retire    (none)                                 no new claims
  *   task_post       kind, spec, parent, slots, bounty, stake, verifier, fee,
- *                   quorum, claimBlocks, submitBlocks, verifyBlocks,
+ *                   quorum, claimSeconds, submitSeconds, verifySeconds,
  *                   seatsPerWorker (claims one worker may make over the
- *                   task's life; 0 means 1)
+ *                   task's life; 0 means 1), batchItems (units each slot
+ *                   holds, what a per-unit verdict's total must be; 0: the
+ *                   task takes no per-unit verdict), lastBatchItems (units
+ *                   of the last slot; 0 means batchItems)
  *   task_cancel     task                                   before any claim
  *   task_claim      task                                   takes the lowest open slot
  *   task_submit     task, slot, result
@@ -28,7 +31,8 @@
  *                   a verdict on `accepted` of `total` units (partial.c)
  * Types: name/skills/endpoint/kind strings; model/spec/parent/task/result/
  * reason bytes32 (sha256 of the blob, see blob.h); verifier address; accept
- * bool; the rest uint64 (amounts in base units, windows in blocks).
+ * bool; the rest uint64 (amounts in base units, windows in seconds of block
+ * time).
  * The rules themselves and the attacks they answer are described at the top
  * of task.c (tasks), verdict.c (verification, settlement, timeouts) and
  * dispute.c (disputes). */
@@ -53,22 +57,18 @@
 #define GT_MARKET_MAX_QUORUM 16        /* k of a quorum (panel of 2k-1) */
 #define GT_MARKET_SCORE_MAX 100        /* verdict scores are 0..100 */
 #define GT_MARKET_MAX_UNITS 1000000    /* units judged by one per-unit verdict (a data batch's samples) */
-/* Windows in blocks: a floor so nobody can grief with deadlines that expire
- * before the other side can act, a ceiling so escrow is never locked for ever. */
-#define GT_MARKET_MIN_WINDOW_BLOCKS 2
-#define GT_MARKET_MAX_WINDOW_BLOCKS 1000000
-/* Every window also lasts at least this many seconds of block time per block
- * it counts: a deadline passes only once both its height and its time floor
- * are reached. Blocks can be made by anyone who sends actions; block time
- * cannot (the ledger keeps it monotonic and checks it on replay). */
-#define GT_MARKET_BLOCK_S 1
-/* The least block time a window of `blocks` lasts, whatever anyone sends:
- * what a worker may count on when it claims (the agent's claim policy). */
-static inline uint64_t gt_market_window_floor_s(uint64_t blocks) { return blocks * GT_MARKET_BLOCK_S; }
+/* Windows in seconds of block time (the block timestamp: monotonic, never
+ * ahead of the block maker's clock by construction, refused on replay when it
+ * goes back): a floor so nobody can grief with deadlines that expire before
+ * the other side can act, a ceiling so escrow is never locked for ever.
+ * Anyone can make blocks by sending actions; nobody but the block maker sets
+ * block time, so no amount of traffic moves a deadline. */
+#define GT_MARKET_MIN_WINDOW_S 2
+#define GT_MARKET_MAX_WINDOW_S 1000000
 /* After a reject verdict by the poster or an evaluator the worker has this
- * many blocks to dispute; a dispute's vote stays open this many blocks. */
-#define GT_MARKET_DISPUTE_WINDOW_BLOCKS 5
-#define GT_MARKET_DISPUTE_VOTE_BLOCKS 5
+ * many seconds to dispute; a dispute's vote stays open this many seconds. */
+#define GT_MARKET_DISPUTE_WINDOW_S 5
+#define GT_MARKET_DISPUTE_VOTE_S 5
 /* Judging panels (panel.c): a panel has at most this many seats. When no
  * more validators are eligible they all sit; otherwise the seats are drawn by
  * stake, GT_MARKET_DRAW_DELAY_BLOCKS after the judgement opened, from the hash
@@ -146,6 +146,16 @@ const char *gt_policy_name(int policy);
  * (GT_ENOTFOUND when there is no such row). Amounts are decimal strings of base
  * units; hashes "0x"+hex; blob hashes also as "sha256:<hex>" ids. */
 
+/* One snapshot for a read that runs several queries: on a connection in
+ * autocommit mode each statement is its own read transaction, so a block
+ * committed between two of them gives a view no block ever had (a slot paid
+ * beside the escrow that still holds its bounty). begin opens a read
+ * transaction and returns 1 (0 when db is already in one, e.g. tx->db:
+ * nothing to do); end closes what begin opened. The readers below use them;
+ * higher layers' readers are wrapped by their callers (api/h_work.c). */
+int gt_market_snapshot_begin(sqlite3 *db);
+void gt_market_snapshot_end(sqlite3 *db, int began);
+
 /* One task: its terms, status, escrow, every slot (with votes and dispute),
  * and the ids of its sub-tasks. */
 json_t *gt_market_task_get(sqlite3 *db, const uint8_t task_id[32], gt_err *err);
@@ -185,7 +195,7 @@ typedef struct gt_market_slot_ref {
     int policy, task_status;
     uint64_t bounty, stake, fee, quorum, slots;
     int state;               /* gt_slot_state */
-    uint64_t attempt, deadline;
+    uint64_t attempt, deadline; /* deadline: block time (seconds), 0 when none */
     gt_addr worker;          /* zero when open */
     uint8_t result[32];      /* zero before a submission */
     int accept;              /* the verdict, once there is one */

@@ -51,13 +51,20 @@ typedef struct mk_task {
     uint64_t slots, bounty, stake, fee, quorum;
     gt_addr verifier;
     int policy;
-    uint64_t submit_blocks, verify_blocks;
+    uint64_t submit_s, verify_s; /* windows, seconds of block time */
     uint64_t posted_height, expiry_height;
     int status;
     uint64_t claims; /* claims ever made: cancel is refused once it is > 0 */
     uint64_t seats_per_worker; /* claims one worker may make over the task's life */
-    uint64_t expiry_s;         /* claims close when both expiry_height and this block time are reached */
+    uint64_t expiry_s;         /* claims close at this block time (expiry_height is only a floor) */
+    uint64_t batch_items;      /* units in each slot (per-unit verdicts); 0: the task takes none */
+    uint64_t last_batch_items; /* units in the last slot (the batch's remainder) */
 } mk_task;
+/* The units slot k of t holds, as the poster committed at post time: what a
+ * per-unit verdict's total must be (0 when the task was posted without). */
+static inline uint64_t mk_slot_units(const mk_task *t, uint64_t slot) {
+    return slot + 1 == t->slots ? t->last_batch_items : t->batch_items;
+}
 
 typedef struct mk_slot {
     uint8_t task[32];
@@ -66,10 +73,9 @@ typedef struct mk_slot {
     uint64_t attempt;  /* starts at 0, +1 each time the slot reopens */
     gt_addr worker;
     uint64_t claimed_height;
-    uint64_t deadline; /* CLAIMED: submit by; SUBMITTED: verify by; REJECTED:
-                        * dispute by; DISPUTED: votes by (first height too late) */
-    uint64_t deadline_s; /* the deadline's floor in block time: it passes only when
-                          * both the height and this time are reached */
+    uint64_t deadline; /* a floor in blocks under deadline_s (mk_deadline_set) */
+    uint64_t deadline_s; /* CLAIMED: submit by; SUBMITTED: verify by; REJECTED:
+                          * dispute by; DISPUTED: votes by (first block time too late) */
     uint8_t result[32];
     int accept;        /* the verdict, in ACCEPTED/REJECTED/DISPUTED/PAID */
     uint64_t score;
@@ -108,11 +114,20 @@ static inline int mk_rec_text(mk_ctx *c, const char *s) {
 }
 static inline int mk_rec_tag(mk_ctx *c, uint8_t tag) { return gt_buf_putc(&c->diff, tag); }
 
-/* Time that cannot be bought: a window of n blocks lasts at least n blocks
- * and at least n x GT_MARKET_BLOCK_S seconds of block time, so sending
- * actions (which makes blocks) cannot hurry a deadline. */
-static inline uint64_t mk_window_s(uint64_t blocks) { return gt_market_window_floor_s(blocks); }
-/* Has a deadline (height, block-time floor) passed in the block being built? */
+/* Time that cannot be bought: a window is seconds of block time, which only
+ * the block maker's clock moves (monotonic, checked on replay); sending
+ * actions makes blocks, not seconds. The deadline's height is only a floor
+ * of min_blocks after this block: a deadline never passes in the block that
+ * set it, and a window in which a drawn panel votes outlasts the draw
+ * (MK_JUDGE_MIN_BLOCKS). Extra blocks never bring a deadline closer. */
+#define MK_JUDGE_MIN_BLOCKS (GT_MARKET_DRAW_DELAY_BLOCKS + 1)
+static inline void mk_deadline_set(const gt_tx *tx, uint64_t window_s, uint64_t min_blocks, uint64_t *height,
+                                   uint64_t *time_s) {
+    assert(window_s <= GT_MARKET_MAX_WINDOW_S && min_blocks >= 1);
+    *height = tx->height + min_blocks;
+    *time_s = tx->time_s + window_s;
+}
+/* Has a deadline (height floor, block time) passed in the block being built? */
 static inline int mk_past(const gt_tx *tx, uint64_t height, uint64_t time_s) {
     return tx->height >= height && tx->time_s >= time_s;
 }

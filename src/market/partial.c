@@ -10,8 +10,10 @@
  * Rules. Only the poster (poster policy) or the named evaluator (evaluator
  * policy) may give one; a quorum votes yes or no on the whole result
  * (task_verify), since k voters' per-unit counts have no single honest merge.
- * 1 <= total <= GT_MARKET_MAX_UNITS, total at most the slot's bounty and (when
- * there is one) its stake in base units, accepted <= total, and a reason blob
+ * total is exactly the units of the slot that the poster committed at post
+ * time (task_post batchItems, lastBatchItems for the last slot; at most
+ * GT_MARKET_MAX_UNITS and the slot's bounty and stake in base units, task.c);
+ * a task posted without them takes no per-unit verdict; accepted <= total, and a reason blob
  * is required whenever a unit is rejected. With r = total - accepted:
  *   slash  = floor(stake  x r / total)          the rejected units' share of the stake
  *   paid   = floor(bounty x accepted / total)   the accepted units' share of the bounty
@@ -51,11 +53,12 @@
  *  - A worker padding a batch with junk among good samples: each bad sample
  *    costs its share of the stake, so junk never pays, even diluted.
  *  - A verdict stated over a made-up total (say total = 2 x batch to halve
- *    the pay): the worker disputes; validators re-running the batch see the
- *    claim is false, and the rejecter loses its bond.
+ *    the pay): refused, the total must be the batch's size the poster
+ *    committed at post time (the worker saw it before claiming).
  *  - Wash-traded reputation (a sybil poster and evaluator stating a huge
- *    total on a tiny slot): units are capped by the base units the slot
- *    escrows, so reputation in units costs at least as much value locked.
+ *    total on a tiny slot): a slot's units are capped at post time by the
+ *    base units it escrows, so reputation in units costs at least as much
+ *    value locked.
  *  - Double counting: the verdict row is keyed by (task, slot, attempt) and
  *    bound to the result hash, like every verdict (verdict.c). */
 #include <string.h>
@@ -198,21 +201,21 @@ static int apply_verify_partial_rule(mk_ctx *c, const gt_action *a, gt_err *err)
     if (!gt_addr_eq(&a->from, who))
         return gt_err_set(err, GT_EPERM, "only the %s %s may verify task %s…", gt_policy_name(t.policy), mk_addr(who, s),
                           mk_short(t.id, h));
-    if (total < 1 || total > GT_MARKET_MAX_UNITS)
-        return gt_err_set(err, GT_EINVAL, "total must be 1 to %d units, got %llu", GT_MARKET_MAX_UNITS,
-                          (unsigned long long)total);
-    /* A unit is worth at least one base unit of the bounty and of the stake
-     * (a data job's slot is reward x batch and stake x batch, both >= 1 a
-     * sample): a verdict cannot mint more units of reputation than the slot
-     * escrows value for. Without it a sybil poster and evaluator wash-traded
-     * 1,000,000 accepted units for a bounty of one base unit. */
-    uint64_t unit_cap = t.stake && t.stake < t.bounty ? t.stake : t.bounty;
-    if (total > unit_cap)
+    /* The total is the batch's real size, committed by the poster at post
+     * time (batchItems, lastBatchItems; bounded there to GT_MARKET_MAX_UNITS
+     * and one base unit of bounty and stake a unit): a verifier cannot state
+     * a made-up total (twice the batch, to halve the pay; or 1,000,000 units
+     * on a tiny slot, to wash-trade reputation in units). */
+    uint64_t units = mk_slot_units(&t, sl.slot);
+    if (!units)
         return gt_err_set(err, GT_EINVAL,
-                          "total %llu is more units than the slot escrows base units for (bounty %s, stake %llu base "
-                          "units): at most %llu",
-                          (unsigned long long)total, mk_units(t.bounty, u), (unsigned long long)t.stake,
-                          (unsigned long long)unit_cap);
+                          "task %s… was posted without batchItems, so it takes no per-unit verdict: use task_verify",
+                          mk_short(t.id, h));
+    if (total != units)
+        return gt_err_set(err, GT_EINVAL,
+                          "total must be the %llu units slot %llu holds (batchItems of the task), got %llu",
+                          (unsigned long long)units, (unsigned long long)sl.slot, (unsigned long long)total);
+    assert(total >= 1 && total <= GT_MARKET_MAX_UNITS);
     if (acc > total)
         return gt_err_set(err, GT_EINVAL, "accepted (%llu) is more than total (%llu)", (unsigned long long)acc,
                           (unsigned long long)total);
@@ -237,8 +240,7 @@ static int apply_verify_partial_rule(mk_ctx *c, const gt_action *a, gt_err *err)
                                (unsigned long long)(total - acc), (unsigned long long)total, mk_units(bond, u));
         sl.rbond = bond;
         sl.state = GT_SLOT_REJECTED;
-        sl.deadline = tx->height + GT_MARKET_DISPUTE_WINDOW_BLOCKS;
-        sl.deadline_s = tx->time_s + mk_window_s(GT_MARKET_DISPUTE_WINDOW_BLOCKS);
+        mk_deadline_set(tx, GT_MARKET_DISPUTE_WINDOW_S, 1, &sl.deadline, &sl.deadline_s);
     }
     if ((rc = partial_store(c, &p, err))) return rc;
     return mk_slot_store(c, &sl, 0, err);

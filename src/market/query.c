@@ -57,14 +57,16 @@ static json_t *task_terms(const mk_task *t) {
     json_object_set_new(o, "verifier", gt_addr_is_zero(&t->verifier) ? json_null() : j_addr(&t->verifier));
     json_object_set_new(o, "fee", j_units(t->fee));
     json_object_set_new(o, "quorum", j_u64(t->quorum));
-    json_object_set_new(o, "submitBlocks", j_u64(t->submit_blocks));
-    json_object_set_new(o, "verifyBlocks", j_u64(t->verify_blocks));
+    json_object_set_new(o, "submitSeconds", j_u64(t->submit_s));
+    json_object_set_new(o, "verifySeconds", j_u64(t->verify_s));
     json_object_set_new(o, "postedHeight", j_u64(t->posted_height));
     json_object_set_new(o, "expiryHeight", j_u64(t->expiry_height));
     json_object_set_new(o, "expiryTime", j_u64(t->expiry_s));
     json_object_set_new(o, "status", json_string(gt_task_status_name(t->status)));
     json_object_set_new(o, "claims", j_u64(t->claims));
     json_object_set_new(o, "seatsPerWorker", j_u64(t->seats_per_worker));
+    json_object_set_new(o, "batchItems", j_u64(t->batch_items));
+    json_object_set_new(o, "lastBatchItems", j_u64(t->last_batch_items));
     return o;
 }
 
@@ -150,8 +152,8 @@ static json_t *slot_json(sqlite3 *db, const mk_task *t, const mk_slot *sl) {
     int held = sl->state >= GT_SLOT_CLAIMED && sl->state <= GT_SLOT_PAID;
     json_object_set_new(o, "worker", held ? j_addr(&sl->worker) : json_null());
     json_object_set_new(o, "claimedHeight", held ? j_u64(sl->claimed_height) : json_null());
-    json_object_set_new(o, "deadline", sl->deadline ? j_u64(sl->deadline) : json_null());
-    json_object_set_new(o, "deadlineTime", sl->deadline ? j_u64(sl->deadline_s) : json_null());
+    /* Deadlines are block times (seconds since the epoch): windows are seconds. */
+    json_object_set_new(o, "deadline", sl->deadline ? j_u64(sl->deadline_s) : json_null());
     json_object_set_new(o, "result", j_blob(sl->result));
     int verdict = sl->state >= GT_SLOT_ACCEPTED && sl->state <= GT_SLOT_PAID;
     if (verdict) {
@@ -218,7 +220,20 @@ static uint64_t lock_amount(sqlite3 *db, const uint8_t id[32]) {
     return v;
 }
 
-json_t *gt_market_task_get(sqlite3 *db, const uint8_t task_id[32], gt_err *err) {
+int gt_market_snapshot_begin(sqlite3 *db) {
+    if (!sqlite3_get_autocommit(db)) return 0;
+    /* Deferred: the snapshot is taken by the first read and held to the end.
+     * If BEGIN fails the reads still run, one transaction each, as before. */
+    return sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+}
+
+void gt_market_snapshot_end(sqlite3 *db, int began) {
+    if (began && !sqlite3_get_autocommit(db)) sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+}
+
+/* The task view's queries (task, escrow, slots with their votes, panels and
+ * disputes, sub-tasks), inside the caller's snapshot. */
+static json_t *task_get(sqlite3 *db, const uint8_t task_id[32], gt_err *err) {
     gt_tx tx = read_tx(db);
     mk_task t;
     if (mk_task_load(&tx, task_id, &t, err)) return NULL;
@@ -249,8 +264,16 @@ json_t *gt_market_task_get(sqlite3 *db, const uint8_t task_id[32], gt_err *err) 
     return o;
 }
 
-json_t *gt_market_tasks_list(sqlite3 *db, const gt_market_task_filter *f, uint64_t offset, uint64_t limit,
-                             gt_err *err) {
+json_t *gt_market_task_get(sqlite3 *db, const uint8_t task_id[32], gt_err *err) {
+    int began = gt_market_snapshot_begin(db);
+    json_t *o = task_get(db, task_id, err);
+    gt_market_snapshot_end(db, began);
+    return o;
+}
+
+/* The listing's queries (ids, then each task's row and escrow), inside the
+ * caller's snapshot. */
+static json_t *tasks_list(sqlite3 *db, const gt_market_task_filter *f, uint64_t offset, uint64_t limit, gt_err *err) {
     if (limit == 0 || limit > GT_MARKET_PAGE_MAX) limit = GT_MARKET_PAGE_MAX;
     if (offset > INT64_MAX) offset = INT64_MAX;
     sqlite3_stmt *q;
@@ -295,6 +318,14 @@ json_t *gt_market_tasks_list(sqlite3 *db, const gt_market_task_filter *f, uint64
     json_t *o = json_object();
     json_object_set_new(o, "tasks", arr);
     json_object_set_new(o, "next", n > limit ? j_u64(offset + limit) : json_null());
+    return o;
+}
+
+json_t *gt_market_tasks_list(sqlite3 *db, const gt_market_task_filter *f, uint64_t offset, uint64_t limit,
+                             gt_err *err) {
+    int began = gt_market_snapshot_begin(db);
+    json_t *o = tasks_list(db, f, offset, limit, err);
+    gt_market_snapshot_end(db, began);
     return o;
 }
 
@@ -391,7 +422,7 @@ int gt_market_slot_ref_get(sqlite3 *db, const uint8_t task_id[32], uint64_t slot
     out->bounty = t.bounty, out->stake = t.stake, out->fee = t.fee, out->quorum = t.quorum, out->slots = t.slots;
     out->state = sl.state;
     out->attempt = sl.attempt;
-    out->deadline = sl.deadline;
+    out->deadline = sl.deadline_s;
     out->worker = sl.worker;
     memcpy(out->result, sl.result, 32);
     out->accept = sl.accept;

@@ -154,7 +154,9 @@ static json_t *rep_row(const char *skill, const uint64_t v[8]) {
     return o;
 }
 
-json_t *gt_market_reputation(sqlite3 *db, const gt_addr *addr, const char *skill, gt_err *err) {
+/* The reputation view's queries (rows by skill, then the value flows),
+ * inside the caller's snapshot. */
+static json_t *reputation_get(sqlite3 *db, const gt_addr *addr, const char *skill, gt_err *err) {
     sqlite3_stmt *q;
     if (mk_prepare(db,
                    "SELECT r.skill,r.accepted,r.rejected,r.missed,r.disputes_won,r.disputes_lost,r.slashed,"
@@ -201,5 +203,12 @@ json_t *gt_market_reputation(sqlite3 *db, const gt_addr *addr, const char *skill
     json_object_set_new(tot, "standing", json_integer((json_int_t)rv.standing));
     json_object_set_new(o, "skills", rows);
     json_object_set_new(o, "total", tot);
+    return o;
+}
+
+json_t *gt_market_reputation(sqlite3 *db, const gt_addr *addr, const char *skill, gt_err *err) {
+    int began = gt_market_snapshot_begin(db);
+    json_t *o = reputation_get(db, addr, skill, err);
+    gt_market_snapshot_end(db, began);
     return o;
 }

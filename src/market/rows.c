@@ -31,7 +31,8 @@ int mk_task_load(gt_tx *tx, const uint8_t id[32], mk_task *t, gt_err *err) {
     sqlite3_stmt *q;
     int rc = gt_tx_stmt(tx,
                         "SELECT poster,kind,spec,parent,slots,bounty,stake,verifier,fee,quorum,policy,"
-                        "submit_blocks,verify_blocks,posted_height,expiry_height,status,claims,seats_per_worker,expiry_s "
+                        "submit_s,verify_s,posted_height,expiry_height,status,claims,seats_per_worker,expiry_s,"
+                        "batch_items,last_batch_items "
                         "FROM mk_tasks WHERE id=?",
                         &q, err);
     if (rc) return rc;
@@ -57,14 +58,16 @@ int mk_task_load(gt_tx *tx, const uint8_t id[32], mk_task *t, gt_err *err) {
     t->fee = col_u64(q, 8);
     t->quorum = col_u64(q, 9);
     t->policy = (int)col_u64(q, 10);
-    t->submit_blocks = col_u64(q, 11);
-    t->verify_blocks = col_u64(q, 12);
+    t->submit_s = col_u64(q, 11);
+    t->verify_s = col_u64(q, 12);
     t->posted_height = col_u64(q, 13);
     t->expiry_height = col_u64(q, 14);
     t->status = (int)col_u64(q, 15);
     t->claims = col_u64(q, 16);
     t->seats_per_worker = col_u64(q, 17);
     t->expiry_s = col_u64(q, 18);
+    t->batch_items = col_u64(q, 19);
+    t->last_batch_items = col_u64(q, 20);
     gt_tx_stmt_done(tx, q);
     return 0;
 }
@@ -72,8 +75,8 @@ int mk_task_load(gt_tx *tx, const uint8_t id[32], mk_task *t, gt_err *err) {
 int mk_task_store(mk_ctx *c, const mk_task *t, int insert, gt_err *err) {
     sqlite3_stmt *q;
     int rc = gt_tx_stmt(c->tx,
-                        insert ? "INSERT INTO mk_tasks VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-                               : "INSERT OR REPLACE INTO mk_tasks VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        insert ? "INSERT INTO mk_tasks VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                               : "INSERT OR REPLACE INTO mk_tasks VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         &q, err);
     if (rc) return rc;
     sqlite3_bind_blob(q, 1, t->id, 32, SQLITE_STATIC);
@@ -88,23 +91,25 @@ int mk_task_store(mk_ctx *c, const mk_task *t, int insert, gt_err *err) {
     sqlite3_bind_int64(q, 10, (int64_t)t->fee);
     sqlite3_bind_int64(q, 11, (int64_t)t->quorum);
     sqlite3_bind_int64(q, 12, t->policy);
-    sqlite3_bind_int64(q, 13, (int64_t)t->submit_blocks);
-    sqlite3_bind_int64(q, 14, (int64_t)t->verify_blocks);
+    sqlite3_bind_int64(q, 13, (int64_t)t->submit_s);
+    sqlite3_bind_int64(q, 14, (int64_t)t->verify_s);
     sqlite3_bind_int64(q, 15, (int64_t)t->posted_height);
     sqlite3_bind_int64(q, 16, (int64_t)t->expiry_height);
     sqlite3_bind_int64(q, 17, t->status);
     sqlite3_bind_int64(q, 18, (int64_t)t->claims);
     sqlite3_bind_int64(q, 19, (int64_t)t->seats_per_worker);
     sqlite3_bind_int64(q, 20, (int64_t)t->expiry_s);
+    sqlite3_bind_int64(q, 21, (int64_t)t->batch_items);
+    sqlite3_bind_int64(q, 22, (int64_t)t->last_batch_items);
     if ((rc = step_done(c->tx, q, "task", err))) return rc;
     c->changes++;
     if (mk_rec_tag(c, MK_REC_TASK) || mk_rec_bytes(c, t->id, 32) || mk_rec_bytes(c, t->poster.b, 20) || mk_rec_text(c, t->kind) ||
         mk_rec_bytes(c, t->spec, 32) || mk_rec_bytes(c, t->parent, 32) || mk_rec_u64(c, t->slots) ||
         mk_rec_u64(c, t->bounty) || mk_rec_u64(c, t->stake) || mk_rec_bytes(c, t->verifier.b, 20) || mk_rec_u64(c, t->fee) ||
-        mk_rec_u64(c, t->quorum) || mk_rec_u64(c, (uint64_t)t->policy) || mk_rec_u64(c, t->submit_blocks) ||
-        mk_rec_u64(c, t->verify_blocks) || mk_rec_u64(c, t->posted_height) || mk_rec_u64(c, t->expiry_height) ||
+        mk_rec_u64(c, t->quorum) || mk_rec_u64(c, (uint64_t)t->policy) || mk_rec_u64(c, t->submit_s) ||
+        mk_rec_u64(c, t->verify_s) || mk_rec_u64(c, t->posted_height) || mk_rec_u64(c, t->expiry_height) ||
         mk_rec_u64(c, (uint64_t)t->status) || mk_rec_u64(c, t->claims) || mk_rec_u64(c, t->seats_per_worker) ||
-        mk_rec_u64(c, t->expiry_s))
+        mk_rec_u64(c, t->expiry_s) || mk_rec_u64(c, t->batch_items) || mk_rec_u64(c, t->last_batch_items))
         return gt_err_set(err, GT_ENOMEM, "out of memory");
     return 0;
 }

@@ -3,15 +3,15 @@
  * A task is posted with its terms; its id is the post action's EIP-712 digest.
  * The bounty and the verification fee of every slot are locked in one escrow
  * lock at post time, so a worker never works for a promise. A claim locks the
- * worker's stake and gives it `submitBlocks` to submit; the result is a blob
- * hash. Deadlines are heights with a floor in block time: "deadline D, T"
- * means an action must land in a block below D or with a time below T; at the
- * start of the first block at or past both the timeout fires (verdict.c). A
- * window of n blocks lasts at least n x GT_MARKET_BLOCK_S seconds whatever
- * the traffic, so nobody hurries a deadline by sending actions.
- *   expiry  = post height + claimBlocks   (no claims from then on; open slots refunded)
- *   submit  = claim height + submitBlocks
- *   verify  = submit height + verifyBlocks
+ * worker's stake and gives it `submitSeconds` to submit; the result is a blob
+ * hash. Windows are seconds of block time (mk_deadline_set): "deadline T"
+ * means an action must land in a block whose time is below T; at the start of
+ * the first block at or past it the timeout fires (verdict.c). Anyone makes
+ * blocks by sending actions, only the block maker's clock makes seconds, so
+ * nobody hurries a deadline with traffic.
+ *   expiry  = post time + claimSeconds   (no claims from then on; open slots refunded)
+ *   submit  = claim time + submitSeconds
+ *   verify  = submit time + verifySeconds
  *
  * What each rule defends against:
  *  - Stake required (> 0) on every claim: squatting on slots (or front-running
@@ -27,9 +27,9 @@
  *    hirers choose by skill and reputation and get what they chose.
  *  - Cancel only before the first claim: a poster cannot watch who claims (or
  *    what they will charge in time) and then pull the bounty.
- *  - Windows of at least GT_MARKET_MIN_WINDOW_BLOCKS: no griefing with a
+ *  - Windows of at least GT_MARKET_MIN_WINDOW_S: no griefing with a
  *    deadline that expires before the other side can act; at most
- *    GT_MARKET_MAX_WINDOW_BLOCKS so escrow is never locked for ever. A claim's
+ *    GT_MARKET_MAX_WINDOW_S so escrow is never locked for ever. A claim's
  *    submit window runs in full even past the task's expiry.
  *  - Evaluator and quorum tasks need stake >= fee: the rejected worker pays
  *    for its evaluation from its stake, so a slot can be re-verified after a
@@ -54,13 +54,15 @@ static const gt_field_def post_fields[] = {
     {"verifier", GT_F_ADDRESS, 0},
     {"fee", GT_F_U64, 0},
     {"quorum", GT_F_U64, 0},
-    {"claimBlocks", GT_F_U64, 0},
-    {"submitBlocks", GT_F_U64, 0},
-    {"verifyBlocks", GT_F_U64, 0},
+    {"claimSeconds", GT_F_U64, 0},
+    {"submitSeconds", GT_F_U64, 0},
+    {"verifySeconds", GT_F_U64, 0},
     {"seatsPerWorker", GT_F_U64, 0},
+    {"batchItems", GT_F_U64, 0},
+    {"lastBatchItems", GT_F_U64, 0},
 };
 enum { P_KIND, P_SPEC, P_PARENT, P_SLOTS, P_BOUNTY, P_STAKE, P_VERIFIER, P_FEE, P_QUORUM, P_CLAIM, P_SUBMIT, P_VERIFY,
-       P_SEATS };
+       P_SEATS, P_BATCH, P_LAST_BATCH };
 
 static const gt_field_def task_fields[] = {{"task", GT_F_BYTES32, 0}};
 static const gt_field_def submit_fields[] = {
@@ -69,11 +71,32 @@ static const gt_field_def submit_fields[] = {
     {"result", GT_F_BYTES32, 0},
 };
 
-/* Checks one window field against the floor and ceiling. */
+/* Checks one window field (seconds of block time) against the floor and ceiling. */
 static int window_check(const char *name, uint64_t v, gt_err *err) {
-    if (v < GT_MARKET_MIN_WINDOW_BLOCKS || v > GT_MARKET_MAX_WINDOW_BLOCKS)
-        return gt_err_set(err, GT_EINVAL, "%s must be %d to %d blocks, got %llu", name, GT_MARKET_MIN_WINDOW_BLOCKS,
-                          GT_MARKET_MAX_WINDOW_BLOCKS, (unsigned long long)v);
+    if (v < GT_MARKET_MIN_WINDOW_S || v > GT_MARKET_MAX_WINDOW_S)
+        return gt_err_set(err, GT_EINVAL, "%s must be %d to %d seconds of block time, got %llu", name,
+                          GT_MARKET_MIN_WINDOW_S, GT_MARKET_MAX_WINDOW_S, (unsigned long long)v);
+    return 0;
+}
+
+/* Checks the units a task's slots hold (batchItems, lastBatchItems; 0 and 0:
+ * no per-unit verdicts). A slot's units are what task_verify_partial's total
+ * must be, so they are bounded like it: at most GT_MARKET_MAX_UNITS, and
+ * each unit worth at least one base unit of the bounty and of the stake
+ * (no reputation in units without value locked for them, partial.c). */
+static int batch_check(const mk_task *t, gt_err *err) {
+    uint64_t cap = t->stake < t->bounty ? t->stake : t->bounty;
+    if (cap > GT_MARKET_MAX_UNITS) cap = GT_MARKET_MAX_UNITS;
+    if (!t->batch_items && t->last_batch_items)
+        return gt_err_set(err, GT_EINVAL, "lastBatchItems needs batchItems (the units of every other slot)");
+    if (t->batch_items > cap)
+        return gt_err_set(err, GT_EINVAL, "batchItems must be at most %llu (GT_MARKET_MAX_UNITS, and one base unit of "
+                          "the bounty and of the stake a unit), got %llu", (unsigned long long)cap,
+                          (unsigned long long)t->batch_items);
+    if (t->last_batch_items > t->batch_items)
+        return gt_err_set(err, GT_EINVAL,
+                          "lastBatchItems (%llu) must be 1 to batchItems (%llu), or 0 meaning batchItems",
+                          (unsigned long long)t->last_batch_items, (unsigned long long)t->batch_items);
     return 0;
 }
 
@@ -118,9 +141,11 @@ static int apply_post_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
     t.verifier = a->f[P_VERIFIER].addr;
     t.fee = a->f[P_FEE].u64;
     t.quorum = a->f[P_QUORUM].u64;
-    t.submit_blocks = a->f[P_SUBMIT].u64;
-    t.verify_blocks = a->f[P_VERIFY].u64;
+    t.submit_s = a->f[P_SUBMIT].u64;
+    t.verify_s = a->f[P_VERIFY].u64;
     t.seats_per_worker = a->f[P_SEATS].u64 ? a->f[P_SEATS].u64 : 1;
+    t.batch_items = a->f[P_BATCH].u64;
+    t.last_batch_items = a->f[P_LAST_BATCH].u64 ? a->f[P_LAST_BATCH].u64 : t.batch_items;
     if (mk_is_zero32(t.spec)) return gt_err_set(err, GT_EINVAL, "spec: expected the sha256 of the task's spec blob, got zero");
     if (t.slots < 1 || t.slots > GT_MARKET_MAX_SLOTS)
         return gt_err_set(err, GT_EINVAL, "slots must be 1 to %d, got %llu", GT_MARKET_MAX_SLOTS, (unsigned long long)t.slots);
@@ -130,8 +155,9 @@ static int apply_post_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
     if (!t.bounty) return gt_err_set(err, GT_EINVAL, "bounty must be greater than 0");
     if (!t.stake)
         return gt_err_set(err, GT_EINVAL, "stake must be greater than 0 (an unstaked claim could squat on a slot for free)");
-    if ((rc = window_check("claimBlocks", a->f[P_CLAIM].u64, err)) || (rc = window_check("submitBlocks", t.submit_blocks, err)) ||
-        (rc = window_check("verifyBlocks", t.verify_blocks, err)))
+    if ((rc = window_check("claimSeconds", a->f[P_CLAIM].u64, err)) ||
+        (rc = window_check("submitSeconds", t.submit_s, err)) ||
+        (rc = window_check("verifySeconds", t.verify_s, err)) || (rc = batch_check(&t, err)))
         return rc;
     int has_verifier = !gt_addr_is_zero(&t.verifier);
     char u1[32], u2[32];
@@ -157,8 +183,7 @@ static int apply_post_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
     if (gt_add_u64(t.bounty, t.fee, &per_slot) || gt_mul_u64(per_slot, t.slots, &total) || total > GT_SUPPLY_MAX)
         return gt_err_set(err, GT_EOVERFLOW, "slots x (bounty + fee) overflows");
     t.posted_height = tx->height;
-    t.expiry_height = tx->height + a->f[P_CLAIM].u64;
-    t.expiry_s = tx->time_s + mk_window_s(a->f[P_CLAIM].u64);
+    mk_deadline_set(tx, a->f[P_CLAIM].u64, 1, &t.expiry_height, &t.expiry_s);
     t.status = GT_TASK_OPEN;
     uint8_t lock[32];
     gt_market_escrow_id(t.id, lock);
@@ -244,9 +269,9 @@ static int apply_claim_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
     if (rc) return rc;
     char h[19], s[43], u[32];
     if (t.status != GT_TASK_OPEN || mk_past(tx, t.expiry_height, t.expiry_s))
-        return gt_err_set(err, GT_ESTATE, "task %s… takes no claims: it is %s (claims closed at height %llu)",
+        return gt_err_set(err, GT_ESTATE, "task %s… takes no claims: it is %s (claims closed at block time %llu)",
                           mk_short(t.id, h), t.status == GT_TASK_OPEN ? "expired" : gt_task_status_name(t.status),
-                          (unsigned long long)t.expiry_height);
+                          (unsigned long long)t.expiry_s);
     if (gt_addr_eq(&a->from, &t.poster))
         return gt_err_set(err, GT_EPERM, "the poster may not claim its own task");
     if (t.policy == GT_POLICY_EVALUATOR && gt_addr_eq(&a->from, &t.verifier))
@@ -282,8 +307,7 @@ static int apply_claim_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
     sl.state = GT_SLOT_CLAIMED;
     sl.worker = a->from;
     sl.claimed_height = tx->height;
-    sl.deadline = tx->height + t.submit_blocks;
-    sl.deadline_s = tx->time_s + mk_window_s(t.submit_blocks);
+    mk_deadline_set(tx, t.submit_s, 1, &sl.deadline, &sl.deadline_s);
     t.claims++;
     if ((rc = mk_slot_store(c, &sl, 0, err)) || (rc = worker_claims_store(c, t.id, &a->from, held + 1, err))) return rc;
     /* A quorum task's panel is fixed at the claim (drawn two blocks later when
@@ -309,17 +333,18 @@ static int apply_submit_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
         return gt_err_set(err, GT_EPERM, "only the claimant %s may submit to slot %llu", mk_addr(&sl.worker, s),
                           (unsigned long long)sl.slot);
     if (mk_past(tx, sl.deadline, sl.deadline_s))
-        return gt_err_set(err, GT_ESTATE, "the submit deadline (height %llu, time %llu) has passed",
-                          (unsigned long long)sl.deadline, (unsigned long long)sl.deadline_s);
+        return gt_err_set(err, GT_ESTATE, "the submit deadline (block time %llu) has passed",
+                          (unsigned long long)sl.deadline_s);
     if (mk_is_zero32(a->f[2].b32)) return gt_err_set(err, GT_EINVAL, "result: expected the sha256 of the result blob, got zero");
     memcpy(sl.result, a->f[2].b32, 32);
     sl.state = GT_SLOT_SUBMITTED;
-    sl.deadline = tx->height + t.verify_blocks;
-    sl.deadline_s = tx->time_s + mk_window_s(t.verify_blocks);
+    /* A quorum panel votes in this window: it outlasts the panel's draw. */
+    uint64_t min_blocks = t.policy == GT_POLICY_QUORUM ? MK_JUDGE_MIN_BLOCKS : 1;
+    mk_deadline_set(tx, t.verify_s, min_blocks, &sl.deadline, &sl.deadline_s);
     return mk_slot_store(c, &sl, 0, err);
 }
 
-gt_action_kind gt_kind_task_post = {"task_post", "TaskPost", post_fields, 13, apply_post, 1, {0}, {0}, 0};
+gt_action_kind gt_kind_task_post = {"task_post", "TaskPost", post_fields, 15, apply_post, 1, {0}, {0}, 0};
 gt_action_kind gt_kind_task_cancel = {"task_cancel", "TaskCancel", task_fields, 1, apply_cancel, 1, {0}, {0}, 0};
 gt_action_kind gt_kind_task_claim = {"task_claim", "TaskClaim", task_fields, 1, apply_claim, 1, {0}, {0}, 0};
 gt_action_kind gt_kind_task_submit = {"task_submit", "TaskSubmit", submit_fields, 3, apply_submit, 1, {0}, {0}, 0};

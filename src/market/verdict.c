@@ -19,11 +19,11 @@
  *              bond goes back to whoever rejected, and the slot reopens (or is
  *              refunded when the task no longer takes claims). A rejection by
  *              the poster or an evaluator can be disputed (dispute.c) for
- *              GT_MARKET_DISPUTE_WINDOW_BLOCKS; it settles only after that,
+ *              GT_MARKET_DISPUTE_WINDOW_S; it settles only after that,
  *              unless the worker settles it itself, giving up the dispute.
  *
- * Timeouts, at the start of each block, once both the deadline's height and
- * its block-time floor are reached (task.c):
+ * Timeouts, at the start of the first block whose time is at or past the
+ * deadline (windows are seconds of block time, task.c):
  *   no submission by the submit deadline   stake to the poster, slot reopens
  *   no verdict by the verify deadline      nobody is paid: the stake goes back
  *                                          to the worker, bounty and fee to the
@@ -272,8 +272,8 @@ int mk_verdict_load(gt_tx *tx, const uint8_t task[32], uint64_t slot, const uint
         return gt_err_set(err, GT_ESTATE, "result does not match the one submitted to slot %llu (attempt %llu)",
                           (unsigned long long)sl->slot, (unsigned long long)sl->attempt);
     if (mk_past(tx, sl->deadline, sl->deadline_s))
-        return gt_err_set(err, GT_ESTATE, "the verify deadline (height %llu, time %llu) has passed",
-                          (unsigned long long)sl->deadline, (unsigned long long)sl->deadline_s);
+        return gt_err_set(err, GT_ESTATE, "the verify deadline (block time %llu) has passed",
+                          (unsigned long long)sl->deadline_s);
     if (score > GT_MARKET_SCORE_MAX)
         return gt_err_set(err, GT_EINVAL, "score must be 0 to %d, got %llu", GT_MARKET_SCORE_MAX, (unsigned long long)score);
     return 0;
@@ -309,8 +309,7 @@ static int apply_verify_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
             return gt_err_wrap(err, "a rejection locks a bond of %s (the task's stake)", mk_units(t.stake, u));
         sl.rbond = t.stake;
         sl.state = GT_SLOT_REJECTED;
-        sl.deadline = tx->height + GT_MARKET_DISPUTE_WINDOW_BLOCKS;
-        sl.deadline_s = tx->time_s + mk_window_s(GT_MARKET_DISPUTE_WINDOW_BLOCKS);
+        mk_deadline_set(tx, GT_MARKET_DISPUTE_WINDOW_S, 1, &sl.deadline, &sl.deadline_s);
     }
     return mk_slot_store(c, &sl, 0, err);
 }
@@ -330,12 +329,13 @@ static int apply_settle_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
     case GT_SLOT_REJECTED:
         if (sl.deadline && !mk_past(tx, sl.deadline, sl.deadline_s) && !gt_addr_eq(&a->from, &sl.worker))
             return gt_err_set(err, GT_ESTATE,
-                              "slot %llu of task %s… may still be disputed by its worker until height %llu; settle after that",
-                              (unsigned long long)sl.slot, h, (unsigned long long)sl.deadline);
+                              "slot %llu of task %s… may still be disputed by its worker until block time %llu; "
+                              "settle after that", (unsigned long long)sl.slot, h, (unsigned long long)sl.deadline_s);
         return mk_settle_rejected(c, &t, &sl, err);
     case GT_SLOT_DISPUTED:
-        return gt_err_set(err, GT_ESTATE, "slot %llu of task %s… is under dispute; the vote settles it by height %llu",
-                          (unsigned long long)sl.slot, h, (unsigned long long)sl.deadline);
+        return gt_err_set(err, GT_ESTATE,
+                          "slot %llu of task %s… is under dispute; the vote settles it by block time %llu",
+                          (unsigned long long)sl.slot, h, (unsigned long long)sl.deadline_s);
     case GT_SLOT_PAID:
     case GT_SLOT_REFUNDED:
         return gt_err_set(err, GT_ESTATE, "slot %llu of task %s… is already settled (%s)", (unsigned long long)sl.slot, h,
@@ -383,7 +383,8 @@ static int collect(gt_tx *tx, const char *sql, due **out, size_t *n_out, gt_err 
 static int sweep_expiry(mk_ctx *c, gt_err *err) {
     due *v = NULL;
     size_t n = 0;
-    int rc = collect(c->tx, "SELECT id, 0 FROM mk_tasks WHERE status=0 AND expiry_height<=?1 AND expiry_s<=?2 ORDER BY id", &v, &n, err);
+    int rc = collect(c->tx, "SELECT id, 0 FROM mk_tasks WHERE status=0 AND expiry_s<=?2 AND expiry_height<=?1 ORDER BY id",
+                     &v, &n, err);
     for (size_t i = 0; !rc && i < n; i++) {
         mk_task t;
         if ((rc = mk_task_load(c->tx, v[i].task, &t, err))) break;
@@ -431,7 +432,9 @@ static int mk_verify_timeout(mk_ctx *c, mk_task *t, mk_slot *sl, gt_err *err) {
 static int sweep_slots(mk_ctx *c, gt_err *err) {
     due *v = NULL;
     size_t n = 0;
-    int rc = collect(c->tx, "SELECT task, slot FROM mk_slots WHERE state IN (1,2,5) AND deadline<=?1 AND deadline_s<=?2 ORDER BY task, slot",
+    int rc = collect(c->tx,
+                     "SELECT task, slot FROM mk_slots WHERE state IN (1,2,5) AND deadline_s<=?2 AND deadline<=?1 "
+                     "ORDER BY task, slot",
                      &v, &n, err);
     for (size_t i = 0; !rc && i < n; i++) {
         mk_task t;

@@ -33,6 +33,7 @@
 #include "../test.h"
 #include "../node_child.h"
 #include "agent/agent.h"
+#include "agent/agent_impl.h"
 #include "agent/skill_complete.h"
 #include "base/alloc.h"
 #include "base/json.h"
@@ -72,6 +73,52 @@ static json_t *spec_json(const char *model_id, int n_predict) {
     json_t *j = json_loads(s, 0, NULL);
     free(s);
     return j;
+}
+
+/* A sub-task's share of the parent's bounty and stake is exact for any
+ * amount: bounty x prompts handed on used to be a 64-bit product, which
+ * wrapped for a bounty above UINT64_MAX / prompts (a parent of 4e18 base
+ * units handing on 5 of 8 prompts was offered 0.2e18 instead of 2.5e18). */
+static void test_sub_units(void) {
+    const uint64_t big = 4000000000000000000ull;
+    CHECK_EQ_U64(gt_complete_sub_units(big, 5, 8), 2500000000000000000ull);
+    CHECK_EQ_U64(gt_complete_sub_units(UINT64_MAX, 63, 64), UINT64_MAX / 64 * 63 + (UINT64_MAX % 64) * 63 / 64);
+    CHECK_EQ_U64(gt_complete_sub_units(10, 1, 3), 3);
+    CHECK_EQ_U64(gt_complete_sub_units(1, 1, 2), 1); /* never 0: a task needs a bounty */
+    CHECK_EQ_U64(gt_complete_sub_units(7, 7, 7), 7);
+}
+
+/* The memo ring: a put returns its entry; an entry the ring reuses starts
+ * clean (it used to keep the value and ref of the decision it replaced, so a
+ * re-run that failed left a stale "it reproduces" behind), and a decision
+ * the ring forgot is not found (a find after other puts may be NULL: the
+ * callers check, agent_verify.c). */
+static void test_memo_ring(void) {
+    gt_key k;
+    key_for("memo", &k);
+    gt_agent *a = NULL;
+    gt_err err = {0};
+    gt_agent_config c = {.name = "memo", .skills = "complete", .roles = GT_ROLE_VALIDATOR};
+    CHECK_MSG(gt_agent_new(&c, &k, "http://127.0.0.1:9", &a, &err) == 0, "%s", err.msg);
+    if (!a) return;
+    uint8_t t0[32] = {1}, t[32] = {2};
+    gt_agent_memo *m = ag_memo_put(a, t0, 0, 0, MEMO_PRECHECK, 0);
+    m->value = 2;
+    memset(m->ref, 0xab, 32);
+    CHECK(ag_memo_find(a, t0, 0, 0, MEMO_PRECHECK) == m);
+    for (uint64_t i = 0; i < GT_AGENT_MEMO; i++) ag_memo_put(a, t, i, 0, MEMO_VOTE, 0);
+    CHECK(ag_memo_find(a, t0, 0, 0, MEMO_PRECHECK) == NULL); /* forgotten */
+    gt_agent_memo *last = ag_memo_find(a, t, GT_AGENT_MEMO - 1, 0, MEMO_VOTE); /* took the forgotten entry */
+    CHECK(last != NULL);
+    if (last) {
+        CHECK_EQ_INT(last->value, 0);
+        CHECK(last->ref[0] == 0);
+    }
+    gt_agent_memo *n = ag_memo_put(a, t0, 1, 0, MEMO_PRECHECK, 0); /* reuses the oldest entry */
+    uint8_t zero[32] = {0};
+    CHECK_EQ_INT(n->value, 0);
+    CHECK(!memcmp(n->ref, zero, 32));
+    gt_agent_free(a);
 }
 
 static void test_complete_skill(void) {
@@ -384,12 +431,12 @@ static void test_loop_on_node(void) {
     json_decref(rep);
 
     /* A poster who would take an honest worker's stake with a submit window
-     * too short to meet (2 blocks: at least 2 s of block time, under the
-     * agent's floor of GT_AGENT_CLAIM_MIN_MS) gets no claim at all. */
+     * too short to meet (2 s of block time, under the agent's floor of
+     * GT_AGENT_CLAIM_MIN_MS) gets no claim at all. */
     gt_agent_stats_get(worker, &st);
     uint64_t claimed_before = st.claimed, worker_before = balance(c, worker);
     gt_task_terms short_t = t;
-    short_t.submit_blocks = 2;
+    short_t.submit_s = 2;
     CHECK(gt_agent_post(poster, &short_t, spec, strlen(spec), id, &err) == 0);
     for (int i = 0; i < 10; i++) {
         gt_agent_step(worker, NULL, &err);
@@ -622,6 +669,8 @@ int main(void) {
     }
     if (gt_market_register(&err)) return 1;
     RUN(test_agent_config);
+    RUN(test_sub_units);
+    RUN(test_memo_ring);
     RUN(test_complete_skill);
     RUN(test_client_errors);
     RUN(test_loop_on_node);

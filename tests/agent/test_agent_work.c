@@ -207,7 +207,8 @@ static void test_data_job(void) {
     CHECK(gt_work_job_terms(&js, &terms, &err) == 0);
     CHECK_EQ_U64(terms.slots, 2);
     gt_task_terms t = {.kind = GT_WORK_KIND_GENERATE, .slots = terms.slots, .bounty_units = terms.bounty_units,
-                       .stake_units = terms.stake_units, .fee_units = 100000};
+                       .stake_units = terms.stake_units, .fee_units = 100000,
+                       .batch_items = terms.batch_items, .last_batch_items = terms.last_batch_items};
     t.verifier = *gt_agent_address(v);
     uint8_t id[32];
     CHECK_MSG(gt_agent_post(poster, &t, spec, strlen(spec), id, &err) == 0, "post: %s", err.msg);
@@ -268,7 +269,8 @@ static void test_stuck_slot(void) {
     CHECK(gt_job_spec_parse(spec, strlen(spec), &js, &err) == 0);
     CHECK(gt_work_job_terms(&js, &terms, &err) == 0);
     gt_task_terms t = {.kind = GT_WORK_KIND_GENERATE, .slots = terms.slots, .bounty_units = terms.bounty_units,
-                       .stake_units = terms.stake_units, .fee_units = 100000};
+                       .stake_units = terms.stake_units, .fee_units = 100000,
+                       .batch_items = terms.batch_items, .last_batch_items = terms.last_batch_items};
     t.verifier = *gt_agent_address(v);
     uint8_t id[32];
     CHECK_MSG(gt_agent_post(poster, &t, spec, strlen(spec), id, &err) == 0, "post: %s", err.msg);
@@ -291,6 +293,42 @@ static void test_stuck_slot(void) {
     gt_agent_free(w1);
     gt_agent_free(v);
     gt_agent_free(sybil);
+}
+
+/* A poster commits twice the job's real batch size (batchItems): its
+ * evaluator could then judge every sample good and still pay half and slash
+ * half the stake (accepted 4 of 8). The worker checks the committed size
+ * against the spec and does not claim. */
+static void test_wrong_batch_size(void) {
+    gt_agent *poster = make("b-poster", "generate", GT_ROLE_POSTER, 0, NULL);
+    gt_agent *w = make("b-worker", "generate", GT_ROLE_WORKER, 0, NULL);
+    gt_agent *v = make("b-validator", "validate", GT_ROLE_EVALUATOR, 0, NULL);
+    if (!poster || !w || !v) return;
+    char *spec = job_spec(gt_agent_model_id(model));
+    gt_job_spec js;
+    gt_work_terms terms;
+    gt_err err = {0};
+    CHECK(gt_job_spec_parse(spec, strlen(spec), &js, &err) == 0);
+    CHECK(gt_work_job_terms(&js, &terms, &err) == 0);
+    gt_task_terms t = {.kind = GT_WORK_KIND_GENERATE, .slots = terms.slots, .bounty_units = terms.bounty_units,
+                       .stake_units = terms.stake_units, .fee_units = 100000,
+                       .batch_items = 2 * terms.batch_items, .last_batch_items = 2 * terms.last_batch_items};
+    t.verifier = *gt_agent_address(v);
+    uint8_t id[32];
+    CHECK_MSG(gt_agent_post(poster, &t, spec, strlen(spec), id, &err) == 0, "post: %s", err.msg);
+    free(spec);
+    gt_agent *one[] = {w};
+    for (int i = 0; i < 5; i++) step(one, 1);
+    char st[32];
+    CHECK_STR(slot_state(id, 0, st, sizeof st), "open");
+    CHECK_STR(slot_state(id, 1, st, sizeof st), "open");
+    gt_agent_stats ws;
+    gt_agent_stats_get(w, &ws);
+    CHECK_EQ_U64(ws.claimed, 0);
+    gt_job_spec_free(&js);
+    gt_agent_free(poster);
+    gt_agent_free(w);
+    gt_agent_free(v);
 }
 
 /* ---- evaluation ---- */
@@ -419,6 +457,7 @@ int main(void) {
     RUN(test_fits_refusals);
     RUN(test_data_job);
     RUN(test_stuck_slot);
+    RUN(test_wrong_batch_size);
     RUN(test_eval);
     gt_client_free(dir);
     gt_test_node_stop(node_pid);

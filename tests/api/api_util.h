@@ -317,9 +317,9 @@ static inline void ttask_post(gt_action *a, int key, uint64_t nonce, const char 
     gt_action_set_u64(a, "slots", 1);
     gt_action_set_u64(a, "bounty", 1000);
     gt_action_set_u64(a, "stake", 100);
-    gt_action_set_u64(a, "claimBlocks", 1000);
-    gt_action_set_u64(a, "submitBlocks", 1000);
-    gt_action_set_u64(a, "verifyBlocks", 1000);
+    gt_action_set_u64(a, "claimSeconds", 1000);
+    gt_action_set_u64(a, "submitSeconds", 1000);
+    gt_action_set_u64(a, "verifySeconds", 1000);
     tsign(a, key);
 }
 

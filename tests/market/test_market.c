@@ -215,8 +215,8 @@ static void test_register_idempotent(void) {
     CHECK(gt_action_kind_by_name("task_post") == &gt_kind_task_post);
     CHECK_STR(gt_kind_task_post.encode_type,
               "TaskPost(address from,uint64 nonce,string kind,bytes32 spec,bytes32 parent,uint64 slots,uint64 bounty,"
-              "uint64 stake,address verifier,uint64 fee,uint64 quorum,uint64 claimBlocks,uint64 submitBlocks,"
-              "uint64 verifyBlocks,uint64 seatsPerWorker)");
+              "uint64 stake,address verifier,uint64 fee,uint64 quorum,uint64 claimSeconds,uint64 submitSeconds,"
+              "uint64 verifySeconds,uint64 seatsPerWorker,uint64 batchItems,uint64 lastBatchItems)");
 }
 
 static void test_quorum_reject(void) {
@@ -226,7 +226,7 @@ static void test_quorum_reject(void) {
     gt_result r;
     CHECK_EQ_INT(act(l, ALICE, t, &r, "task_post",
                      "{\"kind\":\"eval\",\"spec\":\"%s\",\"slots\":1,\"bounty\":%llu,\"stake\":%llu,\"fee\":%llu,"
-                     "\"quorum\":2,\"claimBlocks\":50,\"submitBlocks\":5,\"verifyBlocks\":10}",
+                     "\"quorum\":2,\"claimSeconds\":50,\"submitSeconds\":5,\"verifySeconds\":10}",
                      blob("spec"), 10 * UNIT, 4 * UNIT, 3 * UNIT), 0);
     claim_submit(l, t, BOB, "bad");
     const char *vote = "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\",\"accept\":false,\"reason\":\"%s\"}";
@@ -285,13 +285,13 @@ static void test_dispute_no_votes(void) {
     uint8_t t[32];
     CHECK_EQ_INT(act(l, ALICE, t, NULL, "task_post",
                      "{\"kind\":\"code\",\"spec\":\"%s\",\"slots\":1,\"bounty\":%llu,\"stake\":%llu,"
-                     "\"claimBlocks\":50,\"submitBlocks\":5,\"verifyBlocks\":5}", blob("s"), 10 * UNIT, 2 * UNIT), 0);
+                     "\"claimSeconds\":50,\"submitSeconds\":5,\"verifySeconds\":5}", blob("s"), 10 * UNIT, 2 * UNIT), 0);
     claim_submit(l, t, BOB, "r");
     CHECK_EQ_INT(act(l, ALICE, NULL, NULL, "task_verify", "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\",\"accept\":false,\"reason\":\"%s\"}",
                      hx(t), blob("r"), blob("no")), 0);
     CHECK_EQ_INT(act(l, BOB, NULL, NULL, "task_dispute", "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\"}", hx(t), blob("r")), 0);
     CHECK_EQ_U64(acc_of(l, BOB).locked, 4 * UNIT);
-    for (int i = 0; i < GT_MARKET_DISPUTE_VOTE_BLOCKS; i++) CHECK_EQ_INT(tick(l, NULL), 0);
+    for (int i = 0; i < GT_MARKET_DISPUTE_VOTE_S; i++) CHECK_EQ_INT(tick(l, NULL), 0);
     CHECK_EQ_U64(acc_of(l, BOB).locked, 0);
     CHECK_EQ_U64(acc_of(l, BOB).balance, 98 * UNIT);               /* bond back, stake lost */
     CHECK_EQ_U64(acc_of(l, ALICE).balance, 90 * UNIT + 2 * UNIT);  /* stake + own bond back */
@@ -315,7 +315,7 @@ static void test_dispute_early_close_weights(void) {
     uint8_t t[32];
     CHECK_EQ_INT(act(l, ALICE, t, NULL, "task_post",
                      "{\"kind\":\"code\",\"spec\":\"%s\",\"slots\":1,\"bounty\":%llu,\"stake\":%llu,"
-                     "\"claimBlocks\":50,\"submitBlocks\":5,\"verifyBlocks\":5}", blob("s"), 10 * UNIT, 3 * UNIT), 0);
+                     "\"claimSeconds\":50,\"submitSeconds\":5,\"verifySeconds\":5}", blob("s"), 10 * UNIT, 3 * UNIT), 0);
     claim_submit(l, t, BOB, "r");
     CHECK_EQ_INT(act(l, ALICE, NULL, NULL, "task_verify", "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\",\"accept\":false,\"reason\":\"%s\"}",
                      hx(t), blob("r"), blob("no")), 0);
@@ -374,7 +374,7 @@ static void test_split_stake_no_gain(void) {
     uint8_t t[32];
     CHECK_EQ_INT(act(l, ALICE, t, NULL, "task_post",
                      "{\"kind\":\"code\",\"spec\":\"%s\",\"slots\":1,\"bounty\":%llu,\"stake\":%llu,"
-                     "\"claimBlocks\":50,\"submitBlocks\":5,\"verifyBlocks\":5}", blob("s"), 10 * UNIT, 2 * UNIT), 0);
+                     "\"claimSeconds\":50,\"submitSeconds\":5,\"verifySeconds\":5}", blob("s"), 10 * UNIT, 2 * UNIT), 0);
     claim_submit(l, t, BOB, "r");
     CHECK_EQ_INT(act(l, ALICE, NULL, NULL, "task_verify", "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\",\"accept\":false,\"reason\":\"%s\"}",
                      hx(t), blob("r"), blob("no")), 0);
@@ -450,7 +450,7 @@ static void test_panel_drawn(void) {
     uint8_t t[32];
     CHECK_EQ_INT(act(l, ALICE, t, NULL, "task_post",
                      "{\"kind\":\"code\",\"spec\":\"%s\",\"slots\":1,\"bounty\":%llu,\"stake\":%llu,"
-                     "\"claimBlocks\":50,\"submitBlocks\":5,\"verifyBlocks\":5}", blob("s"), 10 * UNIT, 2 * UNIT), 0);
+                     "\"claimSeconds\":50,\"submitSeconds\":5,\"verifySeconds\":5}", blob("s"), 10 * UNIT, 2 * UNIT), 0);
     claim_submit(l, t, BOB, "r");
     CHECK_EQ_INT(act(l, ALICE, NULL, NULL, "task_verify", "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\",\"accept\":false,\"reason\":\"%s\"}",
                      hx(t), blob("r"), blob("no")), 0);
@@ -486,7 +486,7 @@ static void test_panel_drawn(void) {
         CHECK_CONTAINS(r.msg, "is not on this dispute's panel");
     }
     audit_ok(l);
-    for (int i = 0; i < GT_MARKET_DISPUTE_VOTE_BLOCKS; i++) CHECK_EQ_INT(tick(l, NULL), 0);
+    for (int i = 0; i < GT_MARKET_DISPUTE_VOTE_S; i++) CHECK_EQ_INT(tick(l, NULL), 0);
     CHECK_EQ_U64(acc_of(l, BOB).locked, 0); /* resolved at its deadline: the only vote was for the worker */
     CHECK_EQ_U64(acc_of(l, BOB).balance, 110 * UNIT);
     audit_ok(l);
@@ -546,8 +546,8 @@ static void test_panel_bound(void) {
 
 /* Property: an honest worker that claims never loses its stake, whatever the
  * poster's windows and whatever others send. The worker takes J seconds of
- * block time to do the work and claims only when the submit window's floor
- * (gt_market_window_floor_s) exceeds J, as the agent's claim policy does.
+ * block time to do the work and claims only when the submit window (seconds
+ * of block time) exceeds J, as the agent's claim policy does.
  * Between its claim and its submission an adversary makes F blocks (0..40)
  * at times of its choosing within those J seconds. 120 random cases. */
 static void test_honest_worker_never_slashed(void) {
@@ -558,18 +558,18 @@ static void test_honest_worker_never_slashed(void) {
     int claimed = 0, skipped = 0;
     for (int c = 0; c < 120; c++) {
         x = x * 6364136223846793005ull + 1442695040888963407ull;
-        uint64_t submit_blocks = GT_MARKET_MIN_WINDOW_BLOCKS + (x >> 33) % 30; /* the poster's choice */
-        uint64_t verify_blocks = GT_MARKET_MIN_WINDOW_BLOCKS + (x >> 40) % 10;
+        uint64_t submit_s = GT_MARKET_MIN_WINDOW_S + (x >> 33) % 30; /* the poster's choice */
+        uint64_t verify_s = GT_MARKET_MIN_WINDOW_S + (x >> 40) % 10;
         uint64_t job_s = 1 + (x >> 45) % 20;                                    /* the worker's speed */
         uint64_t floods = (x >> 50) % 41;
         uint8_t t[32];
         gt_ledger_set_time(l, ++now);
         CHECK_EQ_INT(act_at(l, ALICE, t, "task_post",
                             "{\"kind\":\"code\",\"spec\":\"%s\",\"slots\":1,\"bounty\":%llu,\"stake\":%llu,"
-                            "\"claimBlocks\":%llu,\"submitBlocks\":%llu,\"verifyBlocks\":%llu}",
-                            blob("p"), 1 * UNIT, 1 * UNIT, (unsigned long long)submit_blocks + 50,
-                            (unsigned long long)submit_blocks, (unsigned long long)verify_blocks), 0);
-        if (gt_market_window_floor_s(submit_blocks) <= job_s) { skipped++; continue; } /* the policy: no claim */
+                            "\"claimSeconds\":%llu,\"submitSeconds\":%llu,\"verifySeconds\":%llu}",
+                            blob("p"), 1 * UNIT, 1 * UNIT, (unsigned long long)submit_s + 50,
+                            (unsigned long long)submit_s, (unsigned long long)verify_s), 0);
+        if (submit_s <= job_s) { skipped++; continue; } /* the policy: no claim */
         claimed++;
         uint64_t before = acc_of(l, BOB).balance + acc_of(l, BOB).locked;
         gt_ledger_set_time(l, ++now);
@@ -587,8 +587,8 @@ static void test_honest_worker_never_slashed(void) {
         gt_ledger_set_time(l, now);
         gt_result r;
         int rc = act_at_r(l, BOB, &r, "task_submit", "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\"}", hx(t), blob("w"));
-        CHECK_MSG(rc == 0, "case %d: submitBlocks %llu, job %llu s, %llu flood blocks: %s", c,
-                  (unsigned long long)submit_blocks, (unsigned long long)job_s, (unsigned long long)floods, r.msg);
+        CHECK_MSG(rc == 0, "case %d: submitSeconds %llu, job %llu s, %llu flood blocks: %s", c,
+                  (unsigned long long)submit_s, (unsigned long long)job_s, (unsigned long long)floods, r.msg);
         gt_ledger_set_time(l, ++now);
         CHECK_EQ_INT(act_at(l, ALICE, NULL, "task_verify", "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\",\"accept\":true}",
                             hx(t), blob("w")), 0);
@@ -625,7 +625,7 @@ static void test_queries(void) {
     gt_ledger *l = fresh();
     setup(l, 2 * UNIT);
     const char *post = "{\"kind\":\"%s\",\"spec\":\"%s\",\"slots\":1,\"bounty\":%llu,\"stake\":%llu,\"parent\":\"%s\","
-                       "\"claimBlocks\":50,\"submitBlocks\":5,\"verifyBlocks\":5}";
+                       "\"claimSeconds\":50,\"submitSeconds\":5,\"verifySeconds\":5}";
     const char *zero = "0x0000000000000000000000000000000000000000000000000000000000000000";
     for (int i = 0; i < 3; i++)
         CHECK_EQ_INT(act(l, ALICE, i == 0 ? parent_id : NULL, NULL, "task_post", post, "code", blob("s"), UNIT, UNIT, zero), 0);
@@ -655,6 +655,61 @@ static void test_queries(void) {
     done(l);
 }
 
+/* A block committed while a view is being read: the view's queries run in
+ * one snapshot. A trace hook commits a write (on another connection) right
+ * after the view's first SELECT; each later query of the view used to be its
+ * own read transaction and saw it (a task whose claims predate the write
+ * beside slots whose attempts follow it). */
+typedef struct snap_arg {
+    sqlite3 *writer;
+    int fired;
+} snap_arg;
+static int snap_trace(unsigned what, void *arg, void *p, void *x) {
+    snap_arg *s = arg;
+    (void)x;
+    const char *sql = sqlite3_sql((sqlite3_stmt *)p);
+    if (what == SQLITE_TRACE_PROFILE && !s->fired && sql && !strncmp(sql, "SELECT", 6)) {
+        s->fired = 1;
+        CHECK_EQ_INT(sqlite3_exec(s->writer, "BEGIN IMMEDIATE; UPDATE mk_tasks SET claims=claims+100; "
+                                             "UPDATE mk_slots SET attempt=attempt+100; COMMIT", NULL, NULL, NULL),
+                     SQLITE_OK);
+    }
+    return 0;
+}
+
+static void test_view_one_snapshot(void) {
+    gt_ledger *l = fresh();
+    setup(l, 2 * UNIT);
+    uint8_t t[32];
+    CHECK_EQ_INT(act(l, ALICE, t, NULL, "task_post",
+                     "{\"kind\":\"code\",\"spec\":\"%s\",\"slots\":2,\"bounty\":%llu,\"stake\":%llu,"
+                     "\"claimSeconds\":50,\"submitSeconds\":5,\"verifySeconds\":5}", blob("s"), 10 * UNIT, 2 * UNIT), 0);
+    gt_ledger_close(l);
+    sqlite3 *rdb, *wdb;
+    CHECK_EQ_INT(sqlite3_open_v2(path, &rdb, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_open(path, &wdb), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_exec(wdb, "PRAGMA journal_mode=WAL", NULL, NULL, NULL), SQLITE_OK);
+    snap_arg s = {wdb, 0};
+    sqlite3_trace_v2(rdb, SQLITE_TRACE_PROFILE, snap_trace, &s);
+    gt_err err = {0};
+    json_t *v = gt_market_task_get(rdb, t, &err);
+    CHECK_MSG(v != NULL, "%s", err.msg);
+    CHECK_EQ_INT(s.fired, 1);
+    json_int_t claims = json_integer_value(json_object_get(v, "claims"));
+    json_int_t attempt = json_integer_value(json_object_get(json_array_get(json_object_get(v, "slotList"), 1), "attempt"));
+    CHECK_MSG(claims == attempt, "one snapshot: claims %lld beside attempt %lld", (long long)claims, (long long)attempt);
+    json_decref(v);
+    sqlite3_trace_v2(rdb, 0, NULL, NULL);
+    v = gt_market_task_get(rdb, t, &err); /* after the read: the write is seen in full */
+    CHECK_EQ_INT(json_integer_value(json_object_get(v, "claims")), 100);
+    json_decref(v);
+    sqlite3_close(rdb);
+    sqlite3_close(wdb);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0) abort();
+}
+
 /* The audit notices books that disagree with the locks. */
 static void test_audit_detects(void) {
     gt_ledger *l = fresh();
@@ -662,7 +717,7 @@ static void test_audit_detects(void) {
     uint8_t t[32];
     CHECK_EQ_INT(act(l, ALICE, t, NULL, "task_post",
                      "{\"kind\":\"code\",\"spec\":\"%s\",\"slots\":2,\"bounty\":%llu,\"stake\":%llu,"
-                     "\"claimBlocks\":50,\"submitBlocks\":5,\"verifyBlocks\":5}", blob("s"), 10 * UNIT, 2 * UNIT), 0);
+                     "\"claimSeconds\":50,\"submitSeconds\":5,\"verifySeconds\":5}", blob("s"), 10 * UNIT, 2 * UNIT), 0);
     CHECK_EQ_INT(act(l, BOB, NULL, NULL, "task_claim", "{\"task\":\"%s\"}", hx(t)), 0);
     audit_ok(l);
     gt_ledger_close(l);
@@ -706,5 +761,6 @@ int main(void) {
     RUN(test_honest_worker_never_slashed);
     RUN(test_queries);
     RUN(test_audit_detects);
+    RUN(test_view_one_snapshot);
     return gt_test_finish();
 }

@@ -201,8 +201,9 @@ static void check_outcome(scen *sc, json_t *expect, const gt_result *r, const ch
     PASS();
 }
 
-/* Submits one or more {as, action, expect, save} items as one block. */
-static void run_actions(scen *sc, json_t *items) {
+/* Submits one or more {as, action, expect, save} items as one block, whose
+ * time is the last block's + 1 + extra_s (extra_s -1: the same second). */
+static void run_actions(scen *sc, json_t *items, int64_t extra_s) {
     size_t n = json_array_size(items);
     if (n == 0 || n > MAX_BATCH) { FAIL(sc, "a batch holds 1 to %d actions", MAX_BATCH); return; }
     static gt_action acts[MAX_BATCH];
@@ -222,7 +223,7 @@ static void run_actions(scen *sc, json_t *items) {
                                                                         : next_nonce[acc - sc->acc]++;
         if (build_action(sc, as, json_object_get(it, "action"), &acts[i], nonce)) return;
     }
-    next_block_time(sc, 0);
+    next_block_time(sc, extra_s);
     gt_ledger_submit(sc->l, acts, n, res);
     for (size_t i = 0; i < n; i++) {
         json_t *it = json_array_get(items, i);
@@ -234,6 +235,18 @@ static void run_actions(scen *sc, json_t *items) {
             sc->n_tags++;
         }
     }
+}
+
+/* The attacker's traffic: n self-transfers of one base unit by `as`, one
+ * block each, all in the second of the last block (blocks made by sending
+ * actions, as fast as the node takes them). Each must be accepted. */
+static void flood(scen *sc, const char *as, json_int_t n) {
+    if (!as || !find_acc(sc, as) || n < 1 || n > 100000) { FAIL(sc, "flood: needs \"as\" and 1 to 100000"); return; }
+    char to[64];
+    snprintf(to, sizeof to, "@%s", as);
+    json_t *one = json_pack("[{s:s, s:{s:s, s:s, s:i}}]", "as", as, "action", "type", "transfer", "to", to, "amount", 1);
+    for (json_int_t k = 0; k < n && !sc->failed; k++) run_actions(sc, one, -1);
+    json_decref(one);
 }
 
 /* Is every key of `want` in `got` with an equal value (recursively)? Strings
@@ -467,10 +480,12 @@ static void run_file(const char *path) {
         if ((v = json_object_get(st, "action"))) {
             json_t *one = json_array();
             json_array_append(one, st);
-            run_actions(sc, one);
+            run_actions(sc, one, 0);
             json_decref(one);
         } else if ((v = json_object_get(st, "batch"))) {
-            run_actions(sc, v);
+            run_actions(sc, v, 0);
+        } else if ((v = json_object_get(st, "flood"))) {
+            flood(sc, json_string_value(json_object_get(st, "as")), json_integer_value(v));
         } else if ((v = json_object_get(st, "tick"))) {
             /* secondsPerBlock (default 1): 0 makes a flood of blocks in one second. */
             json_t *spb = json_object_get(st, "secondsPerBlock");

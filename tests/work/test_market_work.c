@@ -155,9 +155,11 @@ static void test_data_job(gt_llm *llm) {
     gt_action_set_u64(&a, "stake", terms.stake_units);
     gt_action_set_addr(&a, "verifier", &addrs[VAL]);
     gt_action_set_u64(&a, "fee", 100000);
-    gt_action_set_u64(&a, "claimBlocks", 50);
-    gt_action_set_u64(&a, "submitBlocks", 20);
-    gt_action_set_u64(&a, "verifyBlocks", 20);
+    gt_action_set_u64(&a, "claimSeconds", 50);
+    gt_action_set_u64(&a, "submitSeconds", 20);
+    gt_action_set_u64(&a, "verifySeconds", 20);
+    gt_action_set_u64(&a, "batchItems", terms.batch_items);
+    gt_action_set_u64(&a, "lastBatchItems", terms.last_batch_items);
     CHECK_EQ_INT(submit(ALICE, &a, NULL, 0), 0);
     uint8_t task[32];
     memcpy(task, a.id, 32);
@@ -414,7 +416,7 @@ static void test_eval_bonded(const gt_work_eval_spec *es, const gt_bench *b, gt_
     CHECK_EQ_INT(check_and_cosign(V2, es, b, llm, att2, 10, &agree), 0);
     CHECK_EQ_INT(agree, 1);
     CHECK_EQ_INT(cosign_as(W1, att2, 0), 0);
-    for (int i = 0; i < GT_MARKET_DISPUTE_VOTE_BLOCKS; i++) gt_ledger_tick(L, &err);
+    for (int i = 0; i < GT_MARKET_DISPUTE_VOTE_S; i++) gt_ledger_tick(L, &err);
     json_t *tv = view(0, task, NULL, 0);
     json_t *s2 = json_array_get(json_object_get(tv, "slotList"), 2);
     const char *st = json_string_value(json_object_get(s2, "state"));
@@ -471,9 +473,9 @@ static void test_eval(gt_llm *llm) {
     gt_action_set_u64(&a, "stake", TOK(1));
     gt_action_set_addr(&a, "verifier", &addrs[VAL]);
     gt_action_set_u64(&a, "fee", 200000);
-    gt_action_set_u64(&a, "claimBlocks", 60);
-    gt_action_set_u64(&a, "submitBlocks", 20);
-    gt_action_set_u64(&a, "verifyBlocks", 20);
+    gt_action_set_u64(&a, "claimSeconds", 60);
+    gt_action_set_u64(&a, "submitSeconds", 20);
+    gt_action_set_u64(&a, "verifySeconds", 20);
     CHECK_EQ_INT(submit(ALICE, &a, NULL, 0), 0);
     uint8_t task[32];
     memcpy(task, a.id, 32);
@@ -538,7 +540,7 @@ static void test_eval(gt_llm *llm) {
     CHECK_EQ_INT(agree, 0);
     CHECK_EQ_INT(check_and_cosign(V2, &es, b, llm, att_mal, 5, &agree), 0);
     CHECK_EQ_INT(agree, 0);
-    for (int i = 0; i < GT_MARKET_DISPUTE_VOTE_BLOCKS; i++) gt_ledger_tick(L, &err);
+    for (int i = 0; i < GT_MARKET_DISPUTE_VOTE_S; i++) gt_ledger_tick(L, &err);
     tv = view(0, task, NULL, 0);
     json_t *s1 = json_array_get(json_object_get(tv, "slotList"), 1);
     CHECK_STR(json_string_value(json_object_get(s1, "state")), "open");

@@ -33,6 +33,9 @@ int gt_work_job_terms(const gt_job_spec *spec, gt_work_terms *out, gt_err *err) 
     out->slots = batches;
     out->bounty_units = (uint64_t)bounty;
     out->stake_units = (uint64_t)stake;
+    uint64_t first;
+    out->batch_items = spec->batch;
+    gt_job_batch_range(spec, batches - 1, &first, &out->last_batch_items);
     return 0;
 }
 

@@ -30,6 +30,7 @@ typedef struct gt_work_terms {
     uint64_t slots;        /* batches */
     uint64_t bounty_units; /* reward x batch */
     uint64_t stake_units;  /* stake x batch */
+    uint64_t batch_items, last_batch_items; /* samples in a batch, in the last one (task_post batchItems) */
 } gt_work_terms;
 
 /* Computes the terms; refuses a job of more batches than a task has slots
