@@ -486,6 +486,8 @@ static int parse_filters(parser *ps, gt_ct_node **io) {
             return fail_at(ps, peek(ps),
                            is_test ? "expected a test name, found '%s'" : "expected a filter name, found '%s'",
                            tok_text(peek(ps)));
+        if (!(is_test ? gt_ct_known_test : gt_ct_known_filter)(peek(ps)->s))
+            return fail_at(ps, peek(ps), is_test ? "unsupported test '%s'" : "unsupported filter '%s'", peek(ps)->s);
         if (!(n->name = gt_strdup(peek(ps)->s))) return GT_ENOMEM;
         ps->p++;
         n->a = *io, *io = n;

@@ -110,6 +110,9 @@ int gt_ct_filter(gt_ct_ev *ev, const gt_ct_node *at, json_t *v, const gt_ct_args
 int gt_ct_test(gt_ct_ev *ev, const gt_ct_node *at, json_t *v, const gt_ct_args *a, int *result);
 int gt_ct_method(gt_ct_ev *ev, const gt_ct_node *at, json_t *obj, const gt_ct_args *a, json_t **out);
 int gt_ct_global(gt_ct_ev *ev, const gt_ct_node *at, const gt_ct_args *a, json_t **out);
+/* Whether a filter / test of that name exists (the parser refuses others). */
+int gt_ct_known_filter(const char *name);
+int gt_ct_known_test(const char *name);
 /* Deep equality as Python's == (1 == 1.0). */
 int gt_ct_equal(const json_t *a, const json_t *b);
 

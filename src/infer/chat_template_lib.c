@@ -286,6 +286,15 @@ static int test_in(const json_t *x, const json_t *c) {
     return 0;
 }
 
+int gt_ct_known_test(const char *name) {
+    static const char *const tests[] = {"defined", "undefined", "none", "string", "number", "integer", "float",
+                                        "boolean", "mapping", "iterable", "sequence", "true", "false", "odd",
+                                        "even", "divisibleby", "eq", "equalto", "sameas", "ne", "in"};
+    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
+        if (!strcmp(tests[i], name)) return 1;
+    return 0;
+}
+
 int gt_ct_test(gt_ct_ev *ev, const gt_ct_node *at, json_t *v, const gt_ct_args *a, int *r) {
     const char *t = at->name;
     json_t *x = gt_ct_arg(a, 0, NULL);
@@ -592,6 +601,8 @@ static int f_map(gt_ct_ev *ev, const gt_ct_node *at, json_t *v, const gt_ct_args
     if (rc) json_decref(*out), *out = NULL;
     return rc;
 }
+
+int gt_ct_known_filter(const char *name) { return find_filter(name) != NULL; }
 
 int gt_ct_filter(gt_ct_ev *ev, const gt_ct_node *at, json_t *v, const gt_ct_args *a, json_t **out) {
     filter_fn fn = find_filter(at->name);

@@ -264,7 +264,7 @@ static void test_semantics(void) {
 
 static void test_refusals(void) {
     expect_error("{% call foo() %}{% endcall %}", "{}", "1:4: unsupported statement 'call'");
-    expect_error("hi\n  {{ x | wordwrap }}", "{}", "2:8: unsupported filter 'wordwrap'");
+    expect_error("hi\n  {{ x | wordwrap }}", "{}", "2:10: unsupported filter 'wordwrap'");
     expect_error("{{ x is divisible }}", "{}", "unsupported test 'divisible'");
     expect_error("{{ foo() }}", "{}", "unsupported function 'foo'");
     expect_error("{{ 2 ** 3 }}", "{}", "unsupported operator '**'");
