@@ -23,6 +23,14 @@
  * insertion sort; longer ones (only crafted text has them) by a stable
  * counting sort, so ordering stays linear whatever the input. */
 #define SHORT_RUN 16
+/* Below these code points nothing has a combining class or is the second of
+ * a composing pair (U+0300 is the first combining mark), nothing decomposes
+ * (U+00A0 is the first with a decomposition), and in ASCII only the capitals
+ * fold and only these characters have confusables prototypes (checked
+ * against the tables by test_unicode_norm): fast paths for Latin text. */
+#define FIRST_MARK 0x300u
+#define FIRST_DECOMP 0xA0u
+#define ASCII_CONFUSABLES "`\"|1I0%m"
 
 void gt_ucps_free(gt_ucps *u) {
     if (!u) return;
@@ -68,6 +76,7 @@ int gt_uni_is_ignorable(uint32_t cp) { return in_ranges(gt_uni_ignorables, gt_un
 int gt_uni_is_space(uint32_t cp) { return in_ranges(gt_uni_spaces, gt_uni_n_spaces, cp); }
 
 uint32_t gt_uni_ccc(uint32_t cp) {
+    if (cp < FIRST_MARK) return 0; /* the fast path for Latin text */
     size_t lo = 0, hi = gt_uni_n_cccs;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -102,6 +111,7 @@ static const gt_uni_decomp *find_decomp(uint32_t cp) {
 
 /* The primary composite of a + b, or 0 when they do not compose. */
 static uint32_t compose_pair(uint32_t a, uint32_t b) {
+    if (b < FIRST_MARK) return 0;
     if (a >= HANGUL_L && a < HANGUL_L + HANGUL_LN && b >= HANGUL_V && b < HANGUL_V + HANGUL_VN)
         return HANGUL_S + ((a - HANGUL_L) * HANGUL_VN + (b - HANGUL_V)) * HANGUL_TN;
     if (a >= HANGUL_S && a < HANGUL_S + HANGUL_SN && (a - HANGUL_S) % HANGUL_TN == 0 && b > HANGUL_T &&
@@ -122,6 +132,7 @@ static uint32_t compose_pair(uint32_t a, uint32_t b) {
 
 /* Appends the full canonical (compat 0) or compatibility decomposition of cp. */
 static int decompose_cp(uint32_t cp, int compat, gt_ucps *out) {
+    if (cp < FIRST_DECOMP) return gt_ucps_push(out, cp);
     if (cp >= HANGUL_S && cp < HANGUL_S + HANGUL_SN) {
         uint32_t s = cp - HANGUL_S, t = s % HANGUL_TN;
         if (gt_ucps_push(out, HANGUL_L + s / HANGUL_NN) || gt_ucps_push(out, HANGUL_V + (s % HANGUL_NN) / HANGUL_TN))
@@ -208,6 +219,10 @@ int gt_uni_normalize(gt_uni_form form, const uint32_t *in, size_t n, gt_ucps *ou
 int gt_uni_casefold(const uint32_t *in, size_t n, gt_ucps *out) {
     out->len = 0;
     for (size_t i = 0; i < n; i++) {
+        if (in[i] < 0x80) {
+            if (gt_ucps_push(out, in[i] >= 'A' && in[i] <= 'Z' ? in[i] + 32 : in[i])) return GT_ENOMEM;
+            continue;
+        }
         const gt_uni_map *m = find_map(gt_uni_folds, gt_uni_n_folds, in[i]);
         if (m ? push_slice(out, m->off, m->len) : gt_ucps_push(out, in[i])) return GT_ENOMEM;
     }
@@ -218,7 +233,12 @@ int gt_uni_skeleton(const uint32_t *in, size_t n, gt_ucps *out) {
     gt_ucps a = GT_UCPS_INIT, b = GT_UCPS_INIT;
     int rc = gt_uni_normalize(GT_UNI_NFD, in, n, &a);
     for (size_t i = 0; rc == 0 && i < a.len; i++) {
-        const gt_uni_map *m = find_map(gt_uni_confusables, gt_uni_n_confusables, a.cp[i]);
+        uint32_t cp = a.cp[i];
+        if (cp < 0x80 && (cp == 0 || !strchr(ASCII_CONFUSABLES, (int)cp))) {
+            rc = gt_ucps_push(&b, cp);
+            continue;
+        }
+        const gt_uni_map *m = find_map(gt_uni_confusables, gt_uni_n_confusables, cp);
         rc = m ? push_slice(&b, m->off, m->len) : gt_ucps_push(&b, a.cp[i]);
     }
     if (rc == 0) rc = gt_uni_normalize(GT_UNI_NFD, b.cp, b.len, out);

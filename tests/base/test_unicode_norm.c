@@ -154,7 +154,27 @@ static void test_long_mark_run(void) {
     gt_ucps_free(&in), gt_ucps_free(&out);
 }
 
+/* The fast paths of unicode_norm.c assume facts of the tables: check them. */
+static void test_fast_path_facts(void) {
+    for (size_t i = 0; i < gt_uni_n_cccs; i++) CHECK(gt_uni_cccs[i].lo >= 0x300);
+    for (size_t i = 0; i < gt_uni_n_decomps; i++) CHECK(gt_uni_decomps[i].cp >= 0xA0);
+    for (size_t i = 0; i < gt_uni_n_comps; i++) CHECK(gt_uni_comps[i].second >= 0x300);
+    int folds = 0, confusables = 0;
+    for (size_t i = 0; i < gt_uni_n_folds && gt_uni_folds[i].cp < 0x80; i++) {
+        uint32_t cp = gt_uni_folds[i].cp;
+        CHECK(cp >= 'A' && cp <= 'Z' && gt_uni_folds[i].len == 1 && gt_uni_pool[gt_uni_folds[i].off] == cp + 32);
+        folds++;
+    }
+    for (size_t i = 0; i < gt_uni_n_confusables && gt_uni_confusables[i].cp < 0x80; i++) {
+        CHECK(strchr("`\"|1I0%m", (int)gt_uni_confusables[i].cp) != NULL);
+        confusables++;
+    }
+    CHECK_EQ_INT(folds, 26);
+    CHECK_EQ_INT(confusables, 8);
+}
+
 int main(void) {
+    test_fast_path_facts();
     test_conformance();
     test_compatibility();
     test_fold_and_skeleton();
