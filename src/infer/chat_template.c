@@ -71,8 +71,9 @@ static token *push_tok(lexer *lx, tk_kind kind, size_t at, const char *s, size_t
 }
 
 /* Emits the text src[a..b) with the whitespace rules applied: strip_all_left
- * (after a "-" close), trim_nl (trim_blocks: one newline after a block tag),
- * next_open (the tag that follows: "{%", "{{", "{#", or NULL at the end). */
+ * (after a "-" close), trim_nl (trim_blocks: one newline after a block tag);
+ * the tag that starts at b, if any, strips the right end ("-", or
+ * lstrip_blocks for "{%" and "{#"). */
 static int lex_text(lexer *lx, size_t a, size_t b, int strip_all_left, int trim_nl) {
     const char *s = lx->src;
     if (strip_all_left)
@@ -871,14 +872,18 @@ int gt_chat_tmpl_parse(const char *src, size_t len, gt_chat_tmpl **out, gt_err *
         return gt_err_set(err, GT_ELIMIT, "chat template of %zu bytes is over the limit of %u", len,
                           GT_CHAT_TMPL_MAX_SOURCE);
     if (memchr(src, 0, len)) return gt_err_set(err, GT_EINVAL, "chat template holds a NUL byte: not text");
-    lexer lx = {.src = src, .len = len, .err = err};
-    gt_chat_tmpl *t = gt_calloc(1, sizeof *t);
+    /* The lexer looks a few bytes ahead and searches with strstr: it reads a
+     * NUL-terminated copy (a GGUF's string is not terminated). */
+    char *copy = gt_strndup(src, len);
+    lexer lx = {.src = copy, .len = len, .err = err};
+    gt_chat_tmpl *t = copy ? gt_calloc(1, sizeof *t) : NULL;
     int rc = t ? lex_all(&lx) : GT_ENOMEM;
     if (rc == 0) {
         parser ps = {.t = lx.toks, .n = lx.n, .tmpl = t, .err = err};
         rc = parse_template(&ps);
     }
     free_tokens(&lx);
+    gt_free(copy);
     if (rc == GT_ENOMEM) gt_err_set(err, GT_ENOMEM, "out of memory parsing the chat template");
     if (rc) {
         gt_chat_tmpl_free(t);
