@@ -143,4 +143,26 @@ for row in "${QMODELS[@]}"; do
     echo "$key" >"$ref.key"
   done
 done
+# llama.cpp's renderings of the chat templates in tests/infer/chat_templates
+# (llama_chat_apply_template, for test_chat_template): NAME.txt, or
+# NAME.unsupported when llama.cpp does not recognise the template.
+CT_SRC="$ROOT/tests/ref/chat_template_ref.c"
+CT_BIN="$LIB/chat_template_ref"
+CT_OUT="$CACHE/fixtures/chat"
+if [ ! -x "$CT_BIN" ] || [ "$CT_SRC" -nt "$CT_BIN" ]; then
+  cc -std=c11 -O1 -Wall -Wextra -Werror -I"$LIB/include" -o "$CT_BIN.tmp" "$CT_SRC" \
+    -L"$LIB/lib" -lllama -lggml -lggml-base -Wl,-rpath,"$LIB/lib" || die "cannot build $CT_SRC against $LIB"
+  mv "$CT_BIN.tmp" "$CT_BIN"
+fi
+mkdir -p "$CT_OUT"
+for tmpl in "$ROOT"/tests/infer/chat_templates/*.jinja; do
+  name=$(basename "$tmpl" .jinja)
+  rm -f "$CT_OUT/$name.txt" "$CT_OUT/$name.unsupported"
+  rc=0; "$CT_BIN" "$tmpl" "$CT_OUT/$name.txt" || rc=$?
+  case $rc in
+    0) ;;
+    3) rm -f "$CT_OUT/$name.txt"; touch "$CT_OUT/$name.unsupported" ;;
+    *) die "chat_template_ref failed on $tmpl" ;;
+  esac
+done
 echo "fixtures: $OUT ready (${#MODELS[@]} models with llama.cpp references)" >&2

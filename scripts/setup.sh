@@ -7,7 +7,9 @@
 #   test   run's, plus Foundry's `cast` (keystore and signature interop tests),
 #          llama.cpp's prebuilt libllama (reference outputs for the
 #          engine's tests, made by tests/ref/llama_ref.c) and the npm `openai`
-#          client (tests/serve drives `gotong serve` with it)
+#          client (tests/serve drives `gotong serve` with it), and Unicode's
+#          NormalizationTest.txt from Debian's unicode-data 15.0.0-1 (the
+#          conformance test of src/base/unicode_norm.c)
 #   bench  test's, plus wrk (HTTP load for bench/market.sh)
 #   fuzz   run's, plus clang (libFuzzer builds)
 # With no argument: run.
@@ -170,6 +172,17 @@ libllama() {
   done
 }
 
+# Unicode's normalisation conformance test, at the version the committed tables
+# (src/base/unicode_tables.c) were generated from, into .cache/fixtures/unicode.
+unicode_test_data() {
+  [ -f "$CACHE/fixtures/unicode/NormalizationTest.txt" ] && return 0
+  # shellcheck source=scripts/unicode_data.sh
+  source "$ROOT/scripts/unicode_data.sh"
+  gt_unicode_data "$CACHE/unicode" || die "cannot fetch Debian's unicode-data (see above)"
+  mkdir -p "$CACHE/fixtures/unicode"
+  cp "$CACHE/unicode/ucd/NormalizationTest.txt" "$CACHE/fixtures/unicode/NormalizationTest.txt"
+}
+
 # Foundry's cast, for the interop tests.
 cast_tool() {
   local name="${CAST_SPEC%@*}"
@@ -197,8 +210,9 @@ targets=("$@")
 for t in "${targets[@]}"; do
   case $t in
     run)   apt_install "${RUN_PKGS[@]}"; vocabularies ;;
-    test)  apt_install "${RUN_PKGS[@]}"; vocabularies; cast_tool; libllama; openai_client ;;
-    bench) apt_install "${RUN_PKGS[@]}" "${BENCH_PKGS[@]}"; vocabularies; cast_tool; libllama; openai_client ;;
+    test)  apt_install "${RUN_PKGS[@]}"; vocabularies; cast_tool; libllama; openai_client; unicode_test_data ;;
+    bench) apt_install "${RUN_PKGS[@]}" "${BENCH_PKGS[@]}"; vocabularies; cast_tool; libllama; openai_client
+           unicode_test_data ;;
     fuzz)  apt_install "${RUN_PKGS[@]}" "${FUZZ_PKGS[@]}"; vocabularies ;;
     -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown target '$t' (expected run, test, bench or fuzz)" ;;

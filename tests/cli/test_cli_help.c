@@ -26,7 +26,7 @@ static int bare(const char *args) {
 
 /* Every command and subcommand, as a user would type it before --help. */
 static const char *commands[] = {
-    "agent", "agents", "balance", "demo", "init", "mint", "node", "run", "send", "stake", "unstake",
+    "agent", "agents", "balance", "chat", "demo", "init", "mint", "node", "run", "send", "stake", "unstake",
     "wallet", "wallet new", "wallet list", "wallet show", "wallet import", "wallet export", "wallet sign", "wallet verify",
     "data", "data job", "data job new", "data job list", "data job show", "data job run", "data job post",
     "data export", "eval", "eval run", "eval benches", "eval leaderboard", "task", "task post", "task list",

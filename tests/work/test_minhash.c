@@ -36,7 +36,7 @@ static void test_normalize(void) {
     norm("a\xc2\xa0" "b\xe2\x80\x83" "c\xe3\x80\x80" "d", "a b c d");                 /* NBSP, em space, ideographic space */
     norm("zero\xe2\x80\x8bwidth", "zerowidth");
     norm("\xff bad \xc3", "\xff bad \xc3");                                           /* invalid bytes kept */
-    norm("\xc3\x97", "\xc3\x97");                                                     /* × is not a capital */
+    norm("3\xc3\x97" "4", "3x4"); /* × is confusable with x (UTS #39), and means the same between numbers */
     norm("", "");
     uint8_t h1[32], h2[32], h3[32];
     CHECK_EQ_INT(gt_text_hash("The  answer is 42.", 18, h1), 0);
@@ -48,6 +48,51 @@ static void test_normalize(void) {
     const char *copy = "The an\xc2\xadsw\xd0\xb5r is 4\xe2\x80\x8b" "2.\xcc\x81";
     CHECK_EQ_INT(gt_text_hash(copy, strlen(copy), h2), 0);
     CHECK(!memcmp(h1, h2, 32));
+}
+
+/* The attacks that slipped past the hand-written folding (each was a new
+ * text before NFKC and the confusables skeleton): every variant hashes as
+ * the plain text. */
+static void test_normalize_attacks(void) {
+    static const char *plain = "the office is fine";
+    static const char *copies[] = {
+        /* fullwidth letters and ideographic space */
+        "\xef\xbd\x94\xef\xbd\x88\xef\xbd\x85 office\xe3\x80\x80is fine",
+        "the o\xef\xac\x83" "ce is \xef\xac\x81ne",                                    /* ligatures ffi, fi */
+        "the office is \xf0\x9d\x90\x9f\xf0\x9d\x90\xa2\xf0\x9d\x90\xa7\xf0\x9d\x90\x9e", /* math bold fine */
+        "\xf0\x9d\x93\xbd\xf0\x9d\x93\xb1\xf0\x9d\x93\xae office is fine",     /* math script the */
+        "th\xe1\xb5\x89 office is fine",                                             /* modifier small e */
+        "the \xd6\x85" "ffice is fine",                                                  /* Armenian oh */
+        "\xe1\x8e\xa2he office is fine",                                             /* Cherokee T */
+        "the office is fin\xe2\x84\xaf",                                              /* script small e */
+        "the off\xe2\x81\xa1ice\xe2\x80\x8d is f\xe1\xa0\x8eine",                     /* function app, ZWJ, Mongolian VS */
+        "the \xc3\xb6" "ffice is fi\xcc\x88ne",                                         /* accents composed and not */
+        "THE OFFICE IS FINE",
+        "the \xe2\x84\xb4" "ffice is fine",                                             /* script small o */
+    };
+    uint8_t want[32], got[32];
+    CHECK_EQ_INT(gt_text_hash(plain, strlen(plain), want), 0);
+    for (size_t i = 0; i < sizeof copies / sizeof copies[0]; i++) {
+        CHECK_EQ_INT(gt_text_hash(copies[i], strlen(copies[i]), got), 0);
+        CHECK_MSG(!memcmp(want, got, 32), "copy %zu ('%s') hashes as a new text", i, copies[i]);
+    }
+    /* ... while texts that differ in what they say still differ. */
+    static const char *different[] = {"the office is fire", "the office is fine.", "the office was fine", "42", "43"};
+    uint8_t h[5][32];
+    for (int i = 0; i < 5; i++) CHECK_EQ_INT(gt_text_hash(different[i], strlen(different[i]), h[i]), 0);
+    for (int i = 0; i < 5; i++) {
+        CHECK(memcmp(h[i], want, 32) != 0);
+        for (int j = i + 1; j < 5; j++) CHECK(memcmp(h[i], h[j], 32) != 0);
+    }
+    /* Digits stay distinct from one another (0 and 1 fold to letters, no digit to another digit). */
+    char a[4], b[4];
+    for (int i = 0; i < 100; i++)
+        for (int j = i + 1; j < 100; j++) {
+            snprintf(a, sizeof a, "%d", i), snprintf(b, sizeof b, "%d", j);
+            CHECK_EQ_INT(gt_text_hash(a, strlen(a), h[0]), 0);
+            CHECK_EQ_INT(gt_text_hash(b, strlen(b), h[1]), 0);
+            CHECK_MSG(memcmp(h[0], h[1], 32) != 0, "%s and %s share a key", a, b);
+        }
 }
 
 /* A text of n words drawn from a vocabulary of `vocab` made-up words. */
@@ -346,6 +391,7 @@ static void test_threshold_measured(void) {
 
 int main(void) {
     RUN(test_normalize);
+    RUN(test_normalize_attacks);
     RUN(test_estimate);
     RUN(test_chars);
     RUN(test_lsh);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/unicode_norm.h"
 #include "crypto/sha256.h"
 #include "work/data/rng.h"
 
@@ -20,126 +21,52 @@ gt_minhash_params gt_minhash_defaults(void) {
 
 /* ---- normalisation ---- */
 
-/* Decodes one UTF-8 sequence (strict: shortest form, no surrogates); returns
- * its length or 0 when s does not start a valid one. */
-static size_t utf8_next(const uint8_t *s, size_t n, uint32_t *cp) {
-    uint8_t c = s[0];
-    size_t len;
-    uint32_t v, min;
-    if (c < 0x80) return *cp = c, 1;
-    if ((c & 0xE0) == 0xC0) len = 2, v = c & 0x1F, min = 0x80;
-    else if ((c & 0xF0) == 0xE0) len = 3, v = c & 0x0F, min = 0x800;
-    else if ((c & 0xF8) == 0xF0) len = 4, v = c & 0x07, min = 0x10000;
-    else return 0;
-    if (len > n) return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80) return 0;
-        v = (v << 6) | (s[i] & 0x3F);
-    }
-    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
-    *cp = v;
-    return len;
+/* The dedup key's steps, each on the previous one's output (see minhash.h):
+ * drop Default_Ignorable code points, NFKC, full case folding, the UTS #39
+ * skeleton, case folding again (a prototype may be a capital: Cherokee
+ * U+13A0 is 'D'), NFD, and drop every combining mark (canonical combining
+ * class above 0). a and b are scratch arrays that alternate as in and out. */
+static int text_key_cps(const char *text, size_t n, gt_ucps *a, gt_ucps *b) {
+    if (gt_uni_decode(text, n, a)) return GT_ENOMEM;
+    size_t w = 0;
+    for (size_t i = 0; i < a->len; i++)
+        if (!gt_uni_is_ignorable(a->cp[i])) a->cp[w++] = a->cp[i];
+    a->len = w;
+    if (gt_uni_normalize(GT_UNI_NFKC, a->cp, a->len, b) || gt_uni_casefold(b->cp, b->len, a) ||
+        gt_uni_skeleton(a->cp, a->len, b) || gt_uni_casefold(b->cp, b->len, a) ||
+        gt_uni_normalize(GT_UNI_NFD, a->cp, a->len, b))
+        return GT_ENOMEM;
+    w = 0;
+    for (size_t i = 0; i < b->len; i++)
+        if (gt_uni_ccc(b->cp[i]) == 0) b->cp[w++] = b->cp[i];
+    b->len = w;
+    return 0;
 }
 
-static int is_uspace(uint32_t cp) {
-    return cp == ' ' || (cp >= 0x09 && cp <= 0x0D) || cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) ||
-           cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
-}
-/* Characters that change how text looks or reads without changing what it
- * says, dropped so they cannot make a copy look new (Unicode's Default
- * Ignorable format characters): zero-width space/joiners, word joiner and
- * invisible operators, BOM, soft hyphen, combining grapheme joiner, Arabic
- * letter mark, Mongolian selectors, bidi marks, embeddings, overrides and
- * isolates, interlinear annotation marks, variation selectors, tags. */
-static int is_format(uint32_t cp) {
-    return (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2060 && cp <= 0x2064) ||
-           (cp >= 0x2066 && cp <= 0x206F) || cp == 0xFEFF || cp == 0x00AD || cp == 0x034F || cp == 0x061C ||
-           (cp >= 0x180B && cp <= 0x180F) || (cp >= 0xFFF9 && cp <= 0xFFFB) || (cp >= 0xFE00 && cp <= 0xFE0F) ||
-           (cp >= 0xE0100 && cp <= 0xE01EF) || (cp >= 0xE0000 && cp <= 0xE007F);
-}
-
-/* Combining marks (accents written as a separate code point after the
- * letter): dropped, as the accents of precomposed letters are (fold_cp), so
- * "e" + U+0301 and U+00E9 both read "e". */
-static int is_combining(uint32_t cp) {
-    return (cp >= 0x0300 && cp <= 0x036F) || (cp >= 0x1AB0 && cp <= 0x1AFF) || (cp >= 0x1DC0 && cp <= 0x1DFF) ||
-           (cp >= 0x20D0 && cp <= 0x20FF) || (cp >= 0xFE20 && cp <= 0xFE2F);
-}
-
-/* The base Latin letter of each code point U+00C0..U+017F (Latin-1 and
- * Latin Extended-A letters with diacritics, from their canonical
- * decompositions, plus ø đ ħ ı ŀ ł ŧ), or '.' for none. */
-static const char latin_base[] =
-    "aaaaaa.ceeeeiiii.nooooo.ouuuuy..aaaaaa.ceeeeiiii.nooooo.ouuuuy.y"
-    "aaaaaaccccccccddddeeeeeeeeeegggggggghhhhiiiiiiiiii..jjkk.lllllll"
-    "lllnnnnnn...oooooo..rrrrrrssssssssttttttuuuuuuuuuuuuwwyyyzzzzzz.";
-
-/* Cyrillic and Greek letters that look like Latin ones (Unicode's
- * confusables for the common cases), lower and upper case. */
-static const struct { uint16_t cp; char latin; } homoglyphs[] = {
-    {0x0430, 'a'}, {0x0410, 'a'}, {0x0412, 'b'}, {0x0441, 'c'}, {0x0421, 'c'}, {0x0501, 'd'}, {0x0435, 'e'},
-    {0x0415, 'e'}, {0x04BB, 'h'}, {0x041D, 'h'}, {0x0456, 'i'}, {0x0406, 'i'}, {0x04CF, 'l'}, {0x0458, 'j'},
-    {0x0408, 'j'}, {0x041A, 'k'}, {0x041C, 'm'}, {0x043E, 'o'}, {0x041E, 'o'}, {0x0440, 'p'}, {0x0420, 'p'},
-    {0x051B, 'q'}, {0x0455, 's'}, {0x0405, 's'}, {0x0422, 't'}, {0x0443, 'y'}, {0x0423, 'y'}, {0x051D, 'w'},
-    {0x0445, 'x'}, {0x0425, 'x'}, {0x03B1, 'a'}, {0x0391, 'a'}, {0x0392, 'b'}, {0x0395, 'e'}, {0x0396, 'z'},
-    {0x0397, 'h'}, {0x03B9, 'i'}, {0x0399, 'i'}, {0x03BA, 'k'}, {0x039A, 'k'}, {0x039C, 'm'}, {0x03BD, 'v'},
-    {0x039D, 'n'}, {0x03BF, 'o'}, {0x039F, 'o'}, {0x03C1, 'p'}, {0x03A1, 'p'}, {0x03A4, 't'}, {0x03C5, 'u'},
-    {0x03A5, 'y'}, {0x03C7, 'x'}, {0x03A7, 'x'},
-};
-
-/* One code point folded: full-width ASCII to ASCII, case, accents and
- * look-alikes to the plain lower-case Latin letter. */
-static uint32_t fold_cp(uint32_t cp) {
-    if (cp >= 0xFF01 && cp <= 0xFF5E) cp -= 0xFEE0; /* full-width ASCII */
-    if (cp >= 'A' && cp <= 'Z') return cp + 32;
-    if (cp >= 0xC0 && cp <= 0x17F && latin_base[cp - 0xC0] != '.') return (uint32_t)latin_base[cp - 0xC0];
-    if (cp >= 0xC0 && cp <= 0xDE && cp != 0xD7) return cp + 32; /* Latin-1 capitals without a base (Æ, Þ) */
-    if (cp >= 0x0391 && cp <= 0x051D)
-        for (size_t i = 0; i < sizeof homoglyphs / sizeof homoglyphs[0]; i++)
-            if (homoglyphs[i].cp == cp) return (uint32_t)homoglyphs[i].latin;
-    return cp;
-}
-
-static int put_cp(gt_buf *out, uint32_t cp) {
-    uint8_t b[4];
-    size_t n;
-    if (cp < 0x80) b[0] = (uint8_t)cp, n = 1;
-    else if (cp < 0x800) b[0] = (uint8_t)(0xC0 | cp >> 6), b[1] = (uint8_t)(0x80 | (cp & 0x3F)), n = 2;
-    else if (cp < 0x10000)
-        b[0] = (uint8_t)(0xE0 | cp >> 12), b[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F)), b[2] = (uint8_t)(0x80 | (cp & 0x3F)),
-        n = 3;
-    else
-        b[0] = (uint8_t)(0xF0 | cp >> 18), b[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F)),
-        b[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F)), b[3] = (uint8_t)(0x80 | (cp & 0x3F)), n = 4;
-    return gt_buf_append(out, b, n);
-}
-
-int gt_text_normalize(const char *text, size_t n, gt_buf *out) {
-    const uint8_t *s = (const uint8_t *)text;
+/* Appends the key's code points to out with every run of White_Space as
+ * one ' ' and none at either end. */
+static int put_key(const gt_ucps *k, gt_buf *out) {
     size_t start = out->len;
     int pending_space = 0;
-    for (size_t i = 0; i < n;) {
-        uint32_t cp;
-        size_t k = utf8_next(s + i, n - i, &cp);
-        if (k == 0) { /* an invalid byte stays as it is */
-            if (pending_space && out->len > start && gt_buf_putc(out, ' ')) return GT_ENOMEM;
-            pending_space = 0;
-            if (gt_buf_putc(out, s[i])) return GT_ENOMEM;
-            i++;
-            continue;
-        }
-        i += k;
-        if (is_format(cp) || is_combining(cp)) continue;
-        if (is_uspace(cp)) {
+    for (size_t i = 0; i < k->len; i++) {
+        if (gt_uni_is_space(k->cp[i])) {
             pending_space = 1;
             continue;
         }
-        cp = fold_cp(cp);
         if (pending_space && out->len > start && gt_buf_putc(out, ' ')) return GT_ENOMEM;
         pending_space = 0;
-        if (put_cp(out, cp)) return GT_ENOMEM;
+        if (gt_uni_encode(&k->cp[i], 1, out)) return GT_ENOMEM;
     }
     return 0;
+}
+
+int gt_text_normalize(const char *text, size_t n, gt_buf *out) {
+    gt_ucps a = GT_UCPS_INIT, b = GT_UCPS_INIT;
+    int rc = text_key_cps(text, n, &a, &b);
+    if (rc == 0) rc = put_key(&b, out);
+    gt_ucps_free(&a);
+    gt_ucps_free(&b);
+    return rc ? GT_ENOMEM : 0;
 }
 
 int gt_text_hash(const char *s, size_t n, uint8_t out[32]) {

@@ -1,15 +1,17 @@
 /* minhash.h: duplicate detection for the data pipeline.
  *
- * Exact duplicates: the SHA-256 of the normalised text (gt_text_normalize:
- * UTF-8 aware; format characters dropped (zero-width, soft hyphen, bidi
- * controls, variation selectors, tags: what makes a copy look new without
- * changing it); combining marks dropped and Latin-1/Latin Extended-A letters
- * with diacritics folded to their base letter, so composed and decomposed
- * accents agree; Cyrillic and Greek look-alikes folded to the Latin letter;
- * full-width ASCII to ASCII; case folded; every Unicode space to ' ', runs
- * collapsed, ends trimmed). This is a fold for duplicate detection, not
- * Unicode NFKC with the full confusables table: it covers the scripts and
- * tricks seen in copies of generated text, and says so.
+ * Exact duplicates: the SHA-256 of the normalised text (gt_text_normalize),
+ * Unicode's rules rather than our own folding (base/unicode_norm.h, tables
+ * of Unicode 15.0): Default_Ignorable code points dropped (zero-width
+ * characters, soft hyphen, bidi controls, variation selectors, tags: what
+ * makes a copy look new without changing it); NFKC (fullwidth letters,
+ * ligatures, superscripts, math alphanumerics, composed and decomposed
+ * accents all agree); full case folding; the UTS #39 confusables skeleton
+ * (Cyrillic, Greek, Armenian, Cherokee... look-alikes fold to the Latin
+ * prototype; note it also folds 0 to o, 1 and I to l, m to rn: the key is
+ * for comparison, never shown); case folded again, NFD, and every combining
+ * mark dropped (accents do not make a text new); every White_Space run to
+ * one ' ', ends trimmed. Bytes that are not valid UTF-8 stay as they are.
  *
  * Near duplicates: MinHash signatures over shingles of the normalised text
  * (k-word or k-byte windows), k hash functions h_i(x) = (a_i x + b_i) mod
