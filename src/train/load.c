@@ -56,7 +56,8 @@ static int read_shapes(const gt_gguf *g, gt_train_hparams *hp, gt_err *err) {
         return gt_err_set(err, GT_EUNSUPPORTED, "a mixture of %d experts: the trainer has one feed-forward", experts);
     if (hp->n_head <= 0 || hp->dim % hp->n_head || (rope_dims && rope_dims != hp->dim / hp->n_head))
         return gt_err_set(err, GT_EUNSUPPORTED,
-                          "rope over %d of %d dimensions per head: the trainer rotates all of them", rope_dims, hp->n_head > 0 ? hp->dim / hp->n_head : 0);
+                          "rope over %d of %d dimensions per head: the trainer rotates all of them", rope_dims,
+                          hp->n_head > 0 ? hp->dim / hp->n_head : 0);
     rc = gt_gguf_get_f32(g, "llama.attention.layer_norm_rms_epsilon", &hp->rms_eps, err);
     if (rc && rc != GT_ENOTFOUND) return rc;
     rc = gt_gguf_get_f32(g, "llama.rope.freq_base", &hp->rope_base, err);

@@ -400,6 +400,86 @@ static void test_dataset(void) {
     CHECK(!gt_file_exists(DIR "/x.gguf"));
 }
 
+/* Prompts for the tokenizer comparison: words, digits, punctuation, UTF-8,
+ * runs of spaces. */
+static const char *const bpe_prompts[] = {
+    "The verifier re-executes",
+    "Workers stake 12 tokens; a wrong answer loses 3.5 of them!",
+    "  two  spaces, café and 東京",
+    "sum 123 + 456 = 579",
+};
+#define N_BPE_PROMPTS (sizeof bpe_prompts / sizeof *bpe_prompts)
+
+/* llama.cpp's tokens for each prompt (llama_ref, BOS added) equal gotong's. */
+static void check_llama_cpp_tokens(const char *model) {
+    FILE *f = fopen(DIR "/prompts.txt", "w");
+    CHECK(f != NULL);
+    if (!f) return;
+    for (size_t i = 0; i < N_BPE_PROMPTS; i++) fprintf(f, "%s\n", bpe_prompts[i]);
+    fclose(f);
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "%s/.cache/libllama/llama_ref %s %s/prompts.txt %s/refs.json > %s/ref.log 2>&1",
+             GT_SOURCE_DIR, model, DIR, DIR, DIR);
+    CHECK_EQ_INT(system(cmd), 0);
+    json_error_t je;
+    json_t *root = json_load_file(DIR "/refs.json", 0, &je);
+    CHECK_EQ_INT((int)json_array_size(root), (int)N_BPE_PROMPTS);
+    gt_gguf *g = NULL;
+    gt_tokenizer *tok = NULL;
+    gt_err err = {0};
+    CHECK_MSG(gt_gguf_open(model, &g, &err) == 0 && gt_tokenizer_load(g, &tok, &err) == 0, "%s", err.msg);
+    for (size_t i = 0; tok && i < N_BPE_PROMPTS && i < json_array_size(root); i++) {
+        json_t *toks = json_object_get(json_array_get(root, i), "tokens");
+        int32_t ids[128];
+        size_t n = 0;
+        CHECK_EQ_INT(gt_tokenize(tok, bpe_prompts[i], strlen(bpe_prompts[i]), 1, 0, ids, 128, &n, &err), 0);
+        CHECK_MSG(n == json_array_size(toks), "prompt %zu: gotong %zu tokens, llama.cpp %zu", i, n,
+                  json_array_size(toks));
+        for (size_t k = 0; k < n && k < json_array_size(toks); k++)
+            CHECK_MSG(ids[k] == (int)json_integer_value(json_array_get(toks, k)), "prompt %zu token %zu", i, k);
+    }
+    gt_tokenizer_free(tok);
+    gt_gguf_close(g);
+    json_decref(root);
+}
+
+/* `gotong tokenizer train` makes the same vocabulary twice; a model trained
+ * with it (`gotong train --vocab`) is tokenized by llama.cpp as by gotong,
+ * and their greedy tokens agree. */
+static void test_tokenizer_train(void) {
+    char args[2048], *log = NULL;
+    FILE *f = fopen(DIR "/corpus.txt", "w");
+    CHECK(f != NULL);
+    if (!f) return;
+    for (int r = 0; r < 20; r++)
+        for (size_t i = 0; i < N_BPE_PROMPTS; i++) fprintf(f, "%s\n", bpe_prompts[i]);
+    for (int r = 0; r < 30; r++) fprintf(f, "The verifier re-executes the work and compares the bytes of every answer.\n");
+    fclose(f);
+    for (int k = 0; k < 2; k++) {
+        snprintf(args, sizeof args, "tokenizer train --corpus %s/corpus.txt --vocab-size 320 -o %s/bpe%d.gguf", DIR,
+                 DIR, k);
+        CHECK_EQ_INT(run_gotong(args, &log), 0);
+        CHECK_CONTAINS(log, "320 tokens (256 bytes, ");
+        gt_free(log);
+    }
+    uint8_t *a = NULL, *b = NULL;
+    size_t la = 0, lb = 0;
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_file_read(DIR "/bpe0.gguf", 1 << 24, &a, &la, &err), 0);
+    CHECK_EQ_INT(gt_file_read(DIR "/bpe1.gguf", 1 << 24, &b, &lb, &err), 0);
+    CHECK(la == lb && la > 0 && a && b && !memcmp(a, b, la));
+    gt_free(a), gt_free(b);
+    snprintf(args, sizeof args, "--data %s/corpus.txt --vocab %s/bpe0.gguf --dim 32 --layers 1 --heads 2 --seq 32 "
+             "--batch 2 --steps 60 --lr 2e-2 --warmup 4 -o %s/bpe-model.gguf", DIR, DIR, DIR);
+    CHECK_EQ_INT(run_train(args, &log), 0);
+    gt_free(log);
+    check_llama_cpp_tokens(DIR "/bpe-model.gguf");
+    check_llama_cpp_agrees(DIR "/bpe-model.gguf", "The verifier re-executes", "The verifier re-executes");
+    CHECK_EQ_INT(run_gotong("tokenizer train --corpus x -o y --vocab-size 100", &log), 2);
+    CHECK_CONTAINS(log, "--vocab-size");
+    gt_free(log);
+}
+
 int main(void) {
     gt_err err = {0};
     CHECK_EQ_INT(gt_mkdir_p(DIR, 0755, &err), 0);
@@ -410,5 +490,6 @@ int main(void) {
     RUN(test_finetune);
     RUN(test_finetune_refuses);
     RUN(test_dataset);
+    RUN(test_tokenizer_train);
     return gt_test_finish();
 }
