@@ -8,7 +8,8 @@
 #          llama.cpp's prebuilt libllama (reference outputs for the
 #          engine's tests, made by tests/ref/llama_ref.c) and the npm `openai`
 #          client (tests/serve drives `gotong serve` with it)
-#   bench  test's, plus wrk (HTTP load for bench/market.sh)
+#   bench  test's, plus wrk (HTTP load for bench/market.sh), python3-torch and
+#          libopenblas0-pthread (the PyTorch peer of bench/train.sh)
 #   fuzz   run's, plus clang (libFuzzer builds)
 # With no argument: run.
 #
@@ -63,7 +64,9 @@ RUN_PKGS=(
   libpcre2-dev:"tokenizer pre-split regexes"
   git:"unpacks llama.cpp's source bundle for the vocabularies"
 )
-BENCH_PKGS=(wrk:"HTTP load for bench/market.sh")
+BENCH_PKGS=(wrk:"HTTP load for bench/market.sh"
+  python3-torch:"PyTorch, the peer of bench/train.sh (Debian bookworm: 1.13.1)"
+  libopenblas0-pthread:"OpenBLAS for python3-torch (without it Debian's torch runs on the reference BLAS)")
 FUZZ_PKGS=(clang:"libFuzzer builds of the fuzz targets")
 
 sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
