@@ -30,8 +30,34 @@ static int key_int(const gt_gguf *g, const char *key, int def, int *out, gt_err 
     return 0;
 }
 
+/* Keys that would make the file's model another than the trainer's: rope
+ * scaling, and key or value heads of another size than dim / heads. */
+static int check_other_keys(const gt_gguf *g, const gt_train_hparams *hp, gt_err *err) {
+    gt_gguf_str scaling;
+    float factor = 1.0f;
+    int rc = gt_gguf_get_str(g, "llama.rope.scaling.type", &scaling, err), kl = 0, vl = 0;
+    if (!rc && !(scaling.len == 4 && !memcmp(scaling.ptr, "none", 4)))
+        return gt_err_set(err, GT_EUNSUPPORTED, "rope scaling \"%.*s\": the trainer's rope is unscaled",
+                          (int)(scaling.len > 32 ? 32 : scaling.len), scaling.ptr);
+    if (rc && rc != GT_ENOTFOUND) return rc;
+    rc = gt_gguf_get_f32(g, "llama.rope.scaling.factor", &factor, err);
+    if (rc && rc != GT_ENOTFOUND) return rc;
+    if (!rc && factor != 0.0f && factor != 1.0f)
+        return gt_err_set(err, GT_EUNSUPPORTED, "rope scaling factor %g: the trainer's rope is unscaled",
+                          (double)factor);
+    int hd = hp->dim / hp->n_head;
+    if ((rc = key_int(g, "llama.attention.key_length", hd, &kl, err)) ||
+        (rc = key_int(g, "llama.attention.value_length", hd, &vl, err)))
+        return rc;
+    if (kl != hd || vl != hd)
+        return gt_err_set(err, GT_EUNSUPPORTED, "key and value heads of %d and %d: the trainer's are dim / heads = %d",
+                          kl, vl, hd);
+    return 0;
+}
+
 /* The shapes of the model in g into hp (its architecture must be llama:
- * the trainer has no attention biases and rotates adjacent pairs). */
+ * the trainer has no attention biases and rotates adjacent pairs, all of
+ * each head, unscaled). */
 static int read_shapes(const gt_gguf *g, gt_train_hparams *hp, gt_err *err) {
     gt_gguf_str arch;
     int rc = gt_gguf_get_str(g, "general.architecture", &arch, err), rope_dims = 0, experts = 0;
@@ -58,6 +84,7 @@ static int read_shapes(const gt_gguf *g, gt_train_hparams *hp, gt_err *err) {
         return gt_err_set(err, GT_EUNSUPPORTED,
                           "rope over %d of %d dimensions per head: the trainer rotates all of them", rope_dims,
                           hp->n_head > 0 ? hp->dim / hp->n_head : 0);
+    if ((rc = check_other_keys(g, hp, err))) return rc;
     rc = gt_gguf_get_f32(g, "llama.attention.layer_norm_rms_epsilon", &hp->rms_eps, err);
     if (rc && rc != GT_ENOTFOUND) return rc;
     rc = gt_gguf_get_f32(g, "llama.rope.freq_base", &hp->rope_base, err);

@@ -102,8 +102,9 @@ int gt_trainer_save_gguf(const gt_trainer *t, const gt_gguf *vocab, const char *
 /* Fine-tuning: a trainer whose shapes and weights are the llama model in g
  * (f32, f16, bf16, q8_0, q4_0, q4_k, q5_k or q6_k tensors, dequantized to
  * f32), with run's seq_len, batch and seed. Refused, saying why: another
- * architecture, experts, partial rope, a tensor the trainer does not have,
- * another type, a shape the trainer's limits refuse, a non-finite weight.
+ * architecture, experts, partial or scaled rope, other head sizes, a
+ * tensor the trainer does not have, another type, a shape the trainer's
+ * limits refuse, a non-finite weight.
  * A model without output.weight (tied to the embedding) gets a copy of the
  * embedding as its output matrix (*tied = 1; tied may be NULL). */
 int gt_trainer_from_gguf(const gt_gguf *g, const gt_train_hparams *run, int n_threads, gt_trainer **out,

@@ -272,6 +272,27 @@ static void test_finetune(void) {
                            "The verifier re-executes the work and compares the bytes");
 }
 
+/* A copy of the GGUF at from with one string key set (tensors and other
+ * keys as they are) at to. */
+static void gguf_with_key(const char *from, const char *to, const char *key, const char *value) {
+    gt_gguf *g = NULL;
+    gt_err err = {0};
+    CHECK_MSG(gt_gguf_open(from, &g, &err) == 0, "%s", err.msg);
+    if (!g) return;
+    gt_gguf_writer *w = gt_gguf_writer_new();
+    for (uint64_t i = 0; i < g->n_kv; i++) gt_gguf_writer_copy_kv(w, &g->kv[i]);
+    gt_gguf_writer_set_str(w, key, value);
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        const gt_gguf_tensor *t = &g->tensors[i];
+        char name[256];
+        snprintf(name, sizeof name, "%.*s", (int)t->name.len, t->name.ptr);
+        gt_gguf_writer_add_tensor(w, name, t->n_dims, t->ne, t->type, t->data, (size_t)t->nbytes);
+    }
+    CHECK_MSG(gt_gguf_writer_write(w, to, &err) == 0, "%s", err.msg);
+    gt_gguf_writer_free(w);
+    gt_gguf_close(g);
+}
+
 /* --from takes quantized weights (q8_0 here) and refuses what it cannot
  * train, saying why. */
 static void test_finetune_refuses(void) {
@@ -302,6 +323,11 @@ static void test_finetune_refuses(void) {
     snprintf(args, sizeof args, "--from %s/qwen.gguf --data %s/same.txt --seq 8 -o %s/x.gguf", DIR, DIR, DIR);
     CHECK_EQ_INT(run_train(args, &log), 1);
     CHECK_CONTAINS(log, "architecture \"qwen2\": the trainer fine-tunes llama models only");
+    gt_free(log);
+    gguf_with_key(DIR "/q8.gguf", DIR "/scaled.gguf", "llama.rope.scaling.type", "linear");
+    snprintf(args, sizeof args, "--from %s/scaled.gguf --data %s/same.txt --seq 8 -o %s/x.gguf", DIR, DIR, DIR);
+    CHECK_EQ_INT(run_train(args, &log), 1);
+    CHECK_CONTAINS(log, "rope scaling \"linear\": the trainer's rope is unscaled");
     gt_free(log);
     CHECK(!gt_file_exists(DIR "/x.gguf"));
 }
