@@ -7,7 +7,7 @@ SAN_BUILD ?= build-san
 HOME_DIR ?= $(CURDIR)/.demo-home
 VOCAB ?= $(CURDIR)/.cache/fixtures/tokenizer/ggml-vocab-llama-spm.gguf
 
-.PHONY: all setup build build-all build-san run test fixtures bench-ledger bench-infer bench-market bench-work fuzz clean
+.PHONY: all setup build build-all build-san run test fixtures bench-ledger bench-infer bench-market bench-work bench-train fuzz clean
 
 all: build
 
@@ -57,6 +57,10 @@ bench-work: fixtures
 bench-market: build-all
 	@./scripts/setup.sh bench
 	@./bench/market.sh $(BUILD)
+
+bench-train: build-all
+	@./scripts/setup.sh bench
+	@./bench/train.sh $(BUILD)
 
 # libFuzzer builds of every fuzz target (clang); run one with e.g.
 #   build-fuzz/fuzz_action -max_total_time=60 -artifact_prefix=/tmp/ /tmp/corpus tests/fuzz/corpus/action

@@ -10,7 +10,8 @@
 #          client (tests/serve drives `gotong serve` with it), and Unicode's
 #          NormalizationTest.txt from Debian's unicode-data 15.0.0-1 (the
 #          conformance test of src/base/unicode_norm.c)
-#   bench  test's, plus wrk (HTTP load for bench/market.sh)
+#   bench  test's, plus wrk (HTTP load for bench/market.sh), python3-torch and
+#          libopenblas0-pthread (the PyTorch peer of bench/train.sh)
 #   fuzz   run's, plus clang (libFuzzer builds)
 # With no argument: run.
 #
@@ -65,7 +66,9 @@ RUN_PKGS=(
   libpcre2-dev:"tokenizer pre-split regexes"
   git:"unpacks llama.cpp's source bundle for the vocabularies"
 )
-BENCH_PKGS=(wrk:"HTTP load for bench/market.sh")
+BENCH_PKGS=(wrk:"HTTP load for bench/market.sh"
+  python3-torch:"PyTorch, the peer of bench/train.sh (Debian bookworm: 1.13.1)"
+  libopenblas0-pthread:"OpenBLAS for python3-torch (without it Debian's torch runs on the reference BLAS)")
 FUZZ_PKGS=(clang:"libFuzzer builds of the fuzz targets")
 
 sha256_of() { sha256sum "$1" | cut -d' ' -f1; }

@@ -18,6 +18,7 @@
 #include "base/pool.h"
 #include "base/progress.h"
 #include "cli/cli.h"
+#include "cli/cli_train_data.h"
 #include "infer/gguf.h"
 #include "infer/tokenizer.h"
 #include "train/trainer.h"
@@ -28,6 +29,8 @@
 
 typedef struct train_opts {
     const char *data, *vocab, *out, *checkpoint, *resume;
+    const char *from;          /* fine-tune this model (its shapes and vocabulary) */
+    const char *dataset, *root; /* a data job's export and its Merkle root */
     int dim, layers, heads, kv_heads, ff, seq, batch, steps, accum, warmup, threads;
     int checkpoint_every, stop_after; /* 0: at the end only; 0: never */
     unsigned long long seed;
@@ -36,7 +39,8 @@ typedef struct train_opts {
 
 static void usage_train(FILE *f) {
     fprintf(f,
-            "usage: gotong train --data FILE.txt --vocab VOCAB.gguf -o OUT.gguf\n"
+            "usage: gotong train (--data FILE.txt | --dataset DATA.jsonl --root 0xROOT)\n"
+            "         (--vocab VOCAB.gguf | --from MODEL.gguf) -o OUT.gguf\n"
             "         [--dim D] [--layers L] [--heads H] [--kv-heads K] [--ff F]\n"
             "         [--seq T] [--batch B] [--steps S] [--accum A] [--lr LR] [--min-lr LR]\n"
             "         [--warmup W] [--wd WD] [--clip C] [--threads N] [--seed S]\n"
@@ -46,6 +50,12 @@ static void usage_train(FILE *f) {
             "with AdamW, linear warmup then cosine decay to --min-lr, gradient clipping\n"
             "and accumulation of A micro-batches of B windows of T tokens per step, and\n"
             "writes an f32 GGUF. The weights are the same bytes for any --threads.\n"
+            "--from fine-tunes MODEL.gguf instead (a llama model in f32, f16, bf16, q8_0,\n"
+            "q4_0 or k-quants, dequantized): its shapes and vocabulary, and its keys in\n"
+            "the output; the shape options are then refused.\n"
+            "--dataset trains on the rows (prompt then completion, each with BOS and EOS\n"
+            "as the vocabulary has them) of a dataset that `gotong data export` wrote (the\n"
+            "file or its directory), only if its Merkle root is --root's.\n"
             "Defaults: --dim 128 --layers 2 --heads 4 --kv-heads (heads) --ff (8/3 dim,\n"
             "rounded up to 32) --seq 64 --batch 8 --steps 200 --accum 1 --lr 1e-3\n"
             "--min-lr (lr/10) --warmup (steps/20) --wd 0.1 --clip 1 --threads (CPUs) --seed 1.\n"
@@ -80,6 +90,9 @@ static int opt_float(const char *opt, const char *v, double lo, double hi, float
 /* One option with its value v into o; 0 or an exit code. */
 static int parse_value(const char *a, const char *v, train_opts *o) {
     if (!strcmp(a, "--data")) o->data = v;
+    else if (!strcmp(a, "--from")) o->from = v;
+    else if (!strcmp(a, "--dataset")) o->dataset = v;
+    else if (!strcmp(a, "--root")) o->root = v;
     else if (!strcmp(a, "--vocab")) o->vocab = v;
     else if (!strcmp(a, "-o") || !strcmp(a, "--out")) o->out = v;
     else if (!strcmp(a, "--dim")) return opt_int(a, v, 32, GT_TRAIN_MAX_DIM, &o->dim);
@@ -111,7 +124,7 @@ static int parse_value(const char *a, const char *v, train_opts *o) {
 
 /* Parses argv into o with defaults; -1 to go on, else the exit code. */
 static int parse_opts(int argc, char **argv, train_opts *o) {
-    *o = (train_opts){.dim = 128, .layers = 2, .heads = 4, .seq = 64, .batch = 8, .steps = 200, .accum = 1,
+    *o = (train_opts){.seq = 64, .batch = 8, .steps = 200, .accum = 1,
                       .warmup = -1, .threads = gt_cpu_count(), .seed = 1, .lr = 1e-3f, .min_lr = -1.0f,
                       .wd = 0.1f, .clip = 1.0f};
     for (int i = 1; i < argc; i++) {
@@ -122,46 +135,93 @@ static int parse_opts(int argc, char **argv, train_opts *o) {
         int rc = parse_value(a, v, o);
         if (rc) return rc;
     }
-    if (!o->data || !o->vocab || !o->out)
-        return gt_cli_usage_error("train", "--data, --vocab and -o are required");
+    if (!o->data == !o->dataset || !o->vocab == !o->from || !o->out)
+        return gt_cli_usage_error("train",
+                                  "one of --data and --dataset, one of --vocab and --from, and -o are required");
+    if (!o->dataset != !o->root) return gt_cli_usage_error("train", "--dataset and --root go together");
+    if (o->from && (o->dim || o->layers || o->heads || o->kv_heads || o->ff))
+        return gt_cli_usage_error("train",
+                                  "--dim, --layers, --heads, --kv-heads and --ff: --from's model has its shapes");
+    if (!o->dim) o->dim = 128;
+    if (!o->layers) o->layers = 2;
+    if (!o->heads) o->heads = 4;
     if (!o->kv_heads) o->kv_heads = o->heads;
     if (!o->ff) o->ff = (o->dim * 8 / 3 + 31) / 32 * 32;
     if (o->warmup < 0) o->warmup = o->steps / 20;
     if (o->min_lr < 0) o->min_lr = o->lr / 10;
-    if (o->min_lr > o->lr) return gt_cli_usage_error("train", "--min-lr %g is above --lr %g", (double)o->min_lr, (double)o->lr);
+    if (o->min_lr > o->lr)
+        return gt_cli_usage_error("train", "--min-lr %g is above --lr %g", (double)o->min_lr, (double)o->lr);
     return -1;
 }
 
-/* Tokenizes the text file line by line (each line with its newline, a BOS
- * first when the vocabulary asks) into *out (caller frees with gt_free). */
-static int tokenize_file(const train_opts *o, const gt_tokenizer *tok, int32_t **out, size_t *n_out, gt_err *err) {
-    uint8_t *text;
-    size_t len, n = 0, cap = 0;
-    int rc = gt_file_read(o->data, TRAIN_MAX_DATA_BYTES, &text, &len, err);
+/* The token stream being built: ids[0..n) of room cap. */
+typedef struct token_stream {
+    int32_t *ids;
+    size_t n, cap;
+} token_stream;
+
+/* Appends the tokens of text[0..len) (BOS and EOS as the vocabulary asks
+ * when special), then eos when it is >= 0. what and at name the text in a
+ * message. A byte makes at most one token, so len + 16 slots are room. */
+static int stream_add(token_stream *s, const gt_tokenizer *tok, const uint8_t *text, size_t len, int special,
+                      int32_t eos, const char *what, size_t at, gt_err *err) {
+    if (len > GT_TOKENIZER_MAX_TEXT_BYTES)
+        return gt_err_set(err, GT_ELIMIT, "%s: a text of %zu bytes at %zu; expected up to %u bytes", what, len, at,
+                          GT_TOKENIZER_MAX_TEXT_BYTES);
+    if (s->n + len + 16 > s->cap) {
+        size_t ncap = (s->n + len + 16) * 2;
+        int32_t *p = gt_realloc(s->ids, ncap * sizeof(int32_t));
+        if (!p) return gt_err_set(err, GT_ENOMEM, "out of memory for %zu tokens", ncap);
+        s->ids = p, s->cap = ncap;
+    }
+    size_t got = 0;
+    int rc = gt_tokenize(tok, (const char *)text, len, special, 0, s->ids + s->n, s->cap - s->n - 1, &got, err);
     if (rc) return rc;
-    int32_t *ids = NULL;
+    s->n += got;
+    if (eos >= 0) s->ids[s->n++] = eos;
+    return 0;
+}
+
+/* Tokenizes the text file line by line (each line with its newline, a BOS
+ * first when the vocabulary asks) into s. */
+static int tokenize_file(const train_opts *o, const gt_tokenizer *tok, token_stream *s, gt_err *err) {
+    uint8_t *text = NULL;
+    size_t len = 0;
+    int rc = gt_file_read(o->data, TRAIN_MAX_DATA_BYTES, &text, &len, err);
     for (size_t at = 0; at < len && !rc;) {
         const uint8_t *nl = memchr(text + at, '\n', len - at);
-        size_t line = nl ? (size_t)(nl - (text + at)) + 1 : len - at, got = 0;
-        if (line > GT_TOKENIZER_MAX_TEXT_BYTES) {
-            rc = gt_err_set(err, GT_ELIMIT, "%s: a line of %zu bytes at byte %zu; expected lines up to %u bytes",
-                            o->data, line, at, GT_TOKENIZER_MAX_TEXT_BYTES);
-            break;
-        }
-        if (n + line + 16 > cap) {
-            size_t ncap = (n + line + 16) * 2;
-            int32_t *p = gt_realloc(ids, ncap * sizeof(int32_t));
-            if (!p) { rc = gt_err_set(err, GT_ENOMEM, "out of memory for %zu tokens", ncap); break; }
-            ids = p, cap = ncap;
-        }
-        rc = gt_tokenize(tok, (const char *)text + at, line, at == 0, 0, ids + n, cap - n, &got, err);
-        n += got, at += line;
+        size_t line = nl ? (size_t)(nl - (text + at)) + 1 : len - at;
+        rc = stream_add(s, tok, text + at, line, at == 0, -1, o->data, at, err);
+        at += line;
     }
     gt_free(text);
-    if (!rc && n < (size_t)o->seq + 1)
-        rc = gt_err_set(err, GT_EINVAL, "%s holds %zu tokens: expected more than --seq %d", o->data, n, o->seq);
-    if (rc) return gt_free(ids), rc;
-    *out = ids, *n_out = n;
+    return rc;
+}
+
+/* Tokenizes the rows of --dataset, checked against --root: each row's
+ * prompt and completion with BOS and EOS as the vocabulary asks, and an
+ * EOS after it when the vocabulary has one and does not add it itself (so
+ * the model learns where an answer ends). */
+static int tokenize_dataset(const train_opts *o, const gt_tokenizer *tok, token_stream *s, gt_err *err) {
+    gt_train_rows rows;
+    int rc = gt_train_rows_read(o->dataset, o->root, &rows, err);
+    int32_t eos = gt_tokenizer_add_eos(tok) ? -1 : gt_tokenizer_eos(tok);
+    for (size_t i = 0; i < rows.n && !rc; i++)
+        rc = stream_add(s, tok, rows.text + rows.start[i], rows.len[i], 1, eos, o->dataset, i + 1, err);
+    if (!rc) fprintf(stderr, "dataset %s: %zu rows, Merkle root %s\n", o->dataset, rows.n, o->root);
+    gt_train_rows_free(&rows);
+    return rc;
+}
+
+/* The training tokens of --data or --dataset into *out (caller frees with gt_free). */
+static int tokenize_input(const train_opts *o, const gt_tokenizer *tok, int32_t **out, size_t *n_out, gt_err *err) {
+    token_stream s = {0};
+    int rc = o->dataset ? tokenize_dataset(o, tok, &s, err) : tokenize_file(o, tok, &s, err);
+    if (!rc && s.n < (size_t)o->seq + 1)
+        rc = gt_err_set(err, GT_EINVAL, "%s holds %zu tokens: expected more than --seq %d",
+                        o->dataset ? o->dataset : o->data, s.n, o->seq);
+    if (rc) return gt_free(s.ids), rc;
+    *out = s.ids, *n_out = s.n;
     return 0;
 }
 
@@ -170,7 +230,8 @@ static int tokenize_file(const train_opts *o, const gt_tokenizer *tok, int32_t *
 static void fill_batch(const train_opts *o, const int32_t *ids, size_t n, uint64_t draw, int32_t *tok,
                        int32_t *tgt) {
     for (int b = 0; b < o->batch; b++) {
-        uint64_t z = o->seed * 0x9E3779B97F4A7C15ull + (draw * (uint64_t)o->batch + (uint64_t)b + 1) * 0xBF58476D1CE4E5B9ull;
+        uint64_t z = o->seed * 0x9E3779B97F4A7C15ull +
+                     (draw * (uint64_t)o->batch + (uint64_t)b + 1) * 0xBF58476D1CE4E5B9ull;
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
         z ^= z >> 31;
@@ -233,14 +294,36 @@ static int resume_from(train_opts *o, const gt_tokenizer *tk, gt_trainer **t, gt
     int rc = gt_trainer_load_checkpoint(o->resume, o->threads, t, err);
     if (rc) return rc;
     const gt_train_hparams *hp = gt_trainer_hparams(*t);
+    const char *vocab = o->from ? o->from : o->vocab;
     if (hp->n_vocab != gt_tokenizer_n_vocab(tk))
         return gt_err_set(err, GT_EINVAL, "%s has a vocabulary of %d tokens, %s of %d", o->resume, hp->n_vocab,
-                          o->vocab, (int)gt_tokenizer_n_vocab(tk));
+                          vocab, (int)gt_tokenizer_n_vocab(tk));
     if (gt_trainer_step_count(*t) >= o->steps)
         return gt_err_set(err, GT_EINVAL, "%s is at step %d: expected --steps above it", o->resume,
                           gt_trainer_step_count(*t));
     o->dim = hp->dim, o->layers = hp->n_layer, o->heads = hp->n_head, o->kv_heads = hp->n_head_kv;
     o->ff = hp->n_ff, o->seq = hp->seq_len, o->batch = hp->batch, o->seed = hp->seed;
+    return 0;
+}
+
+/* The model to train: a new one, --from's model, or --resume's checkpoint
+ * (already in *t). */
+static int make_trainer(const train_opts *o, const gt_gguf *vg, const gt_tokenizer *tk, gt_trainer **t,
+                        gt_err *err) {
+    gt_train_hparams hp = {.dim = o->dim, .n_layer = o->layers, .n_head = o->heads, .n_head_kv = o->kv_heads,
+                           .n_ff = o->ff, .seq_len = o->seq, .batch = o->batch, .seed = o->seed};
+    if (*t) return 0;
+    if (!o->from) return hp.n_vocab = gt_tokenizer_n_vocab(tk), gt_trainer_new(&hp, o->threads, t, err);
+    int tied = 0, rc = gt_trainer_from_gguf(vg, &hp, o->threads, t, &tied, err);
+    if (rc) {
+        char why[sizeof err->msg];
+        snprintf(why, sizeof why, "%s", err->msg);
+        return gt_err_set(err, rc, "--from %s: %s", o->from, why);
+    }
+    const gt_train_hparams *m = gt_trainer_hparams(*t);
+    fprintf(stderr, "fine-tuning %s: dim %d, %d layers, %d/%d heads, ff %d, vocabulary %d%s\n", o->from, m->dim,
+            m->n_layer, m->n_head, m->n_head_kv, m->n_ff, m->n_vocab,
+            tied ? " (output untied from the embedding)" : "");
     return 0;
 }
 
@@ -254,19 +337,18 @@ static int run_train(const train_opts *o_in, gt_err *err) {
     double first = 0, last = 0, t0 = gt_now_s();
     train_opts ro = *o_in; /* a resume takes shapes and seed from its checkpoint */
     const train_opts *o = &ro;
-    int rc = gt_gguf_open(o->vocab, &vg, err);
+    int rc = gt_gguf_open(o->from ? o->from : o->vocab, &vg, err);
     if (!rc) rc = gt_tokenizer_load(vg, &tk, err);
     if (!rc && o->resume) rc = resume_from(&ro, tk, &t, err);
-    if (!rc) rc = tokenize_file(o, tk, &ids, &n, err);
-    gt_train_hparams hp = {.dim = o->dim, .n_layer = o->layers, .n_head = o->heads, .n_head_kv = o->kv_heads,
-                           .n_ff = o->ff, .seq_len = o->seq, .batch = o->batch, .seed = o->seed};
-    if (!rc && !t) hp.n_vocab = gt_tokenizer_n_vocab(tk), rc = gt_trainer_new(&hp, o->threads, &t, err);
+    if (!rc) rc = tokenize_input(o, tk, &ids, &n, err);
+    if (!rc) rc = make_trainer(o, vg, tk, &t, err);
     if (!rc)
         fprintf(stderr, "training %zu parameters on %zu tokens of %s (%d steps of %d x %d x %d tokens)\n",
-                gt_trainer_n_params(t), n, o->data, o->steps, o->accum, o->batch, o->seq);
+                gt_trainer_n_params(t), n, o->dataset ? o->dataset : o->data, o->steps, o->accum, o->batch, o->seq);
     int s0 = t ? gt_trainer_step_count(t) : 0;
     if (!rc) rc = train_loop(o, t, ids, n, &first, &last, err);
-    if (!rc) rc = gt_trainer_save_gguf(t, vg, "gotong-train", o->out, err);
+    if (!rc) rc = o->from ? gt_trainer_save_gguf_like(t, vg, o->out, err)
+                          : gt_trainer_save_gguf(t, vg, "gotong-train", o->out, err);
     if (!rc) {
         double el = gt_now_s() - t0;
         int s1 = gt_trainer_step_count(t);
@@ -290,4 +372,6 @@ static int cmd_train(int argc, char **argv) {
     return GT_CLI_EXIT_OK;
 }
 
-GT_CLI_COMMAND(cmd_train_def, "train", "train a llama-architecture model from scratch on a text file", cmd_train)
+GT_CLI_COMMAND(cmd_train_def, "train",
+               "train a llama-architecture model from scratch or fine-tune one, on text or a verified dataset",
+               cmd_train)

@@ -53,7 +53,9 @@ static int read_keys(const gt_gguf *g, gt_train_hparams *hp, uint32_t *step, gt_
     memset(hp, 0, sizeof *hp);
     for (size_t i = 0; i < N_INT_KEYS; i++) {
         if ((rc = gt_gguf_get_u32(g, int_keys[i].key, &v, err)))
-            return rc == GT_ENOTFOUND ? gt_err_set(err, GT_EINVAL, "not a training checkpoint: no key %s", int_keys[i].key) : rc;
+            return rc == GT_ENOTFOUND
+                       ? gt_err_set(err, GT_EINVAL, "not a training checkpoint: no key %s", int_keys[i].key)
+                       : rc;
         if (v > (1u << 30)) return gt_err_set(err, GT_EINVAL, "%s %u: out of range", int_keys[i].key, v);
         *(int *)((char *)hp + int_keys[i].off) = (int)v;
     }
@@ -62,7 +64,9 @@ static int read_keys(const gt_gguf *g, gt_train_hparams *hp, uint32_t *step, gt_
         (rc = gt_gguf_get_f32(g, "train.init_std", &hp->init_std, err)) ||
         (rc = gt_gguf_get_u32(g, "train.seed_lo", &lo, err)) || (rc = gt_gguf_get_u32(g, "train.seed_hi", &hi, err)) ||
         (rc = gt_gguf_get_u32(g, "train.step", step, err)))
-        return rc == GT_ENOTFOUND ? gt_err_set(err, GT_EINVAL, "not a training checkpoint: a train.* key is missing") : rc;
+        return rc == GT_ENOTFOUND
+                   ? gt_err_set(err, GT_EINVAL, "not a training checkpoint: a train.* key is missing")
+                   : rc;
     hp->seed = (uint64_t)hi << 32 | lo;
     if (*step > (1u << 30)) return gt_err_set(err, GT_EINVAL, "train.step %u: out of range", *step);
     return 0;

@@ -99,6 +99,21 @@ void gt_trainer_step(gt_trainer *t, const gt_train_opt *o, double *grad_norm);
 int gt_trainer_save_gguf(const gt_trainer *t, const gt_gguf *vocab, const char *name,
                          const char *path, gt_err *err);
 
+/* Fine-tuning: a trainer whose shapes and weights are the llama model in g
+ * (f32, f16, bf16, q8_0, q4_0, q4_k, q5_k or q6_k tensors, dequantized to
+ * f32), with run's seq_len, batch and seed. Refused, saying why: another
+ * architecture, experts, partial or scaled rope, other head sizes, a
+ * tensor the trainer does not have, another type, a shape the trainer's
+ * limits refuse, a non-finite weight.
+ * A model without output.weight (tied to the embedding) gets a copy of the
+ * embedding as its output matrix (*tied = 1; tied may be NULL). */
+int gt_trainer_from_gguf(const gt_gguf *g, const gt_train_hparams *run, int n_threads, gt_trainer **out,
+                         int *tied, gt_err *err);
+/* Writes the fine-tuned model as gt_trainer_save_gguf does, keeping every
+ * key of the base model's file (its vocabulary, name, context length and
+ * the rest) but general.file_type, which says f32. */
+int gt_trainer_save_gguf_like(const gt_trainer *t, const gt_gguf *base, const char *path, gt_err *err);
+
 /* Checkpoints: the shapes, the step count, the weights and both AdamW
  * moments, as a GGUF file (keys train.*, tensors NAME, adam.m.NAME,
  * adam.v.NAME). Training resumed from one gives the same bytes as a run

@@ -32,7 +32,8 @@ static const char *commands[] = {
     "data export", "eval", "eval run", "eval benches", "eval leaderboard", "task", "task post", "task list",
     "task show", "task claim", "task submit", "task verify", "task settle", "task dispute", "task vote",
     "ledger", "ledger log", "ledger head", "ledger verify", "ledger submit", "model", "model info", "model list",
-    "model random", "model quantize", "serve", "train", "completion", "completion bash", NULL};
+    "model random", "model quantize", "serve", "train", "completion", "completion bash",
+    "tokenizer", "tokenizer train", NULL};
 
 static void test_help_everywhere(void) {
     char args[256];

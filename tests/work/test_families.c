@@ -3,9 +3,11 @@
  * of many items checking that each canonical answer passes and each
  * distractor fails. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../test.h"
+#include "base/err.h"
 #include "work/data/families.h"
 #include "work/data/rng.h"
 
@@ -342,6 +344,89 @@ static void test_limits(void) {
     CHECK_CONTAINS(v.reason, "digits");
 }
 
+/* Difficulty levels: level 0 is the default mix (the same items), arith's
+ * level d gives d-digit operands, sort's n items, logic's depth d; other
+ * levels are refused. */
+static void test_levels(void) {
+    const gt_family *ar = gt_family_by_name("arith"), *so = gt_family_by_name("sort");
+    const gt_family *lo = gt_family_by_name("logic"), *un = gt_family_by_name("units");
+    gt_family_item a, b;
+    for (uint64_t i = 0; i < 20; i++) {
+        gt_family_generate(ar, 9, i, &a);
+        CHECK_EQ_INT(gt_family_generate_level(ar, 9, i, 0, &b), 0);
+        CHECK(!strcmp(a.question, b.question) && !strcmp(a.answer, b.answer) && !strcmp(a.meta, b.meta));
+    }
+    for (int d = 1; d <= 9; d++)
+        for (uint64_t i = 0; i < 30; i++) {
+            CHECK_EQ_INT(gt_family_generate_level(ar, 5, i, d, &a), 0);
+            long long x = -1, y = -1;
+            char op = 0;
+            CHECK(sscanf(a.question, "What is %lld %c %lld?", &x, &op, &y) == 3);
+            char bx[32], by[32];
+            snprintf(bx, sizeof bx, "%lld", x), snprintf(by, sizeof by, "%lld", y);
+            CHECK_MSG((int)strlen(bx) == d && (int)strlen(by) == d, "level %d: %s", d, a.question);
+            CHECK(ok(&a, a.answer));
+        }
+    for (int n = 2; n <= 9; n++) {
+        CHECK_EQ_INT(gt_family_generate_level(so, 5, (uint64_t)n, n, &a), 0);
+        int commas = 0;
+        for (const char *c = a.answer; *c; c++) commas += *c == ',';
+        CHECK_MSG(commas == n - 1, "sort level %d: %s", n, a.answer);
+        CHECK(ok(&a, a.answer));
+    }
+    for (int d = 1; d <= 3; d++) {
+        char want[32];
+        snprintf(want, sizeof want, "\"depth\":%d", d);
+        CHECK_EQ_INT(gt_family_generate_level(lo, 5, 1, d, &a), 0);
+        CHECK_CONTAINS(a.meta, want);
+        CHECK(ok(&a, a.answer));
+    }
+    CHECK_EQ_INT(gt_family_generate_level(ar, 5, 1, 10, &a), GT_EINVAL);
+    CHECK_EQ_INT(gt_family_generate_level(so, 5, 1, 1, &a), GT_EINVAL);
+    CHECK_EQ_INT(gt_family_generate_level(lo, 5, 1, 4, &a), GT_EINVAL);
+    CHECK_EQ_INT(gt_family_generate_level(un, 5, 1, 1, &a), GT_EINVAL);
+}
+
+/* The digits a worked +/- solution writes, units first, read back into the
+ * number they make (its columns must spell the answer). */
+static long long written_number(const char *pad) {
+    long long v = 0, place = 1;
+    for (const char *p = strstr(pad, " write "); p; p = strstr(p + 1, " write ")) {
+        v += (p[7] - '0') * place;
+        place *= 10;
+    }
+    return v;
+}
+
+/* Worked solutions: each ends with the marked answer the checker accepts,
+ * fits, and its steps compute it (the written column digits of + and -
+ * spell the answer; the last running sum of * is the product). */
+static void test_scratchpad(void) {
+    const gt_family *ar = gt_family_by_name("arith");
+    char pad[GT_FAMILY_SCRATCHPAD_MAX];
+    gt_family_item it;
+    for (int d = 0; d <= 9; d++)
+        for (uint64_t i = 0; i < 40; i++) {
+            CHECK_EQ_INT(gt_family_generate_level(ar, 3, i, d, &it), 0);
+            CHECK_EQ_INT(gt_family_scratchpad(&it, pad, sizeof pad), 0);
+            CHECK(ok(&it, pad));
+            long long x, y, ans = atoll(it.answer);
+            char op;
+            if (sscanf(it.question, "What is %lld %c %lld?", &x, &op, &y) != 3) continue;
+            if (op == '*') {
+                const char *last = strrchr(pad, 'm'); /* "sum S" of the last partial product */
+                CHECK_MSG(last && atoll(last + 2) == ans, "%s\n%s", it.question, pad);
+            } else {
+                long long w = written_number(pad);
+                CHECK_MSG(w == (ans < 0 ? -ans : ans), "%s: columns spell %lld\n%s", it.question, w, pad);
+            }
+        }
+    CHECK_EQ_INT(gt_family_generate_level(ar, 3, 7, 3, &it), 0);
+    CHECK_EQ_INT(gt_family_scratchpad(&it, pad, 8), GT_ELIMIT);
+    gt_family_generate(gt_family_by_name("sort"), 3, 1, &it);
+    CHECK_EQ_INT(gt_family_scratchpad(&it, pad, sizeof pad), GT_EUNSUPPORTED);
+}
+
 int main(void) {
     RUN(test_extract);
     RUN(test_rng);
@@ -354,5 +439,7 @@ int main(void) {
     RUN(test_strings);
     RUN(test_sweep);
     RUN(test_limits);
+    RUN(test_levels);
+    RUN(test_scratchpad);
     return gt_test_finish();
 }

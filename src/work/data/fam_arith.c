@@ -1,7 +1,10 @@
 /* fam_arith.c: the "arith" family: a op b with multi-digit integers.
  * + and - take operands of 2..12 digits, * of 2..8 (so every product fits in
- * 64 bits). The answer is exact; the checker reads one integer (thousands
- * separators allowed) and compares it with the product/sum/difference. */
+ * 64 bits); difficulty level d (1..9) gives both operands d digits. A worked
+ * solution goes column by column (sums with carries, differences with
+ * borrows, one partial product per digit of the multiplier). The answer is
+ * exact; the checker reads one integer (thousands separators allowed) and
+ * compares it with the product/sum/difference. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,16 +20,80 @@ static uint64_t pow10u(int d) {
 /* A number of exactly d digits. */
 static int64_t draw_digits(gt_rng *r, int d) { return (int64_t)gt_rng_range(r, pow10u(d - 1), pow10u(d) - 1); }
 
-static void arith_generate(gt_rng *r, gt_family_item *it) {
+typedef struct arith_params {
+    char op;
+    int64_t a, b;
+} arith_params;
+
+/* The operator and operands: at level 0 each operand has 2..12 digits
+ * (2..8 for *), at level d exactly d digits. */
+static void draw(gt_rng *r, int level, arith_params *p) {
     static const char ops[] = "+-*";
     int op = (int)gt_rng_below(r, 3);
     int hi = ops[op] == '*' ? 8 : 12;
-    int da = (int)gt_rng_range(r, 2, (uint64_t)hi), db = (int)gt_rng_range(r, 2, (uint64_t)hi);
-    int64_t a = draw_digits(r, da), b = draw_digits(r, db);
-    int64_t ans = ops[op] == '+' ? a + b : ops[op] == '-' ? a - b : a * b;
-    snprintf(it->question, sizeof it->question, "What is %" PRId64 " %c %" PRId64 "?", a, ops[op], b);
+    int da = level, db = level;
+    if (!level) da = (int)gt_rng_range(r, 2, (uint64_t)hi), db = (int)gt_rng_range(r, 2, (uint64_t)hi);
+    p->op = ops[op];
+    p->a = level == 1 ? (int64_t)gt_rng_below(r, 10) : draw_digits(r, da);
+    p->b = level == 1 ? (int64_t)gt_rng_below(r, 10) : draw_digits(r, db);
+}
+
+static void arith_generate(gt_rng *r, gt_family_item *it) {
+    arith_params p;
+    draw(r, it->level, &p);
+    int64_t ans = p.op == '+' ? p.a + p.b : p.op == '-' ? p.a - p.b : p.a * p.b;
+    snprintf(it->question, sizeof it->question, "What is %" PRId64 " %c %" PRId64 "?", p.a, p.op, p.b);
     snprintf(it->answer, sizeof it->answer, "%" PRId64, ans);
-    snprintf(it->meta, sizeof it->meta, "{\"op\":\"%c\",\"a\":%" PRId64 ",\"b\":%" PRId64 "}", ops[op], a, b);
+    snprintf(it->meta, sizeof it->meta, "{\"op\":\"%c\",\"a\":%" PRId64 ",\"b\":%" PRId64 "}", p.op, p.a, p.b);
+}
+
+/* --- worked solutions: column by column, as on paper ----------------------- */
+
+/* Column sums of a + b (a, b >= 0), units first: "7+5+0=12 write 2 carry 1". */
+static void work_add(char *out, size_t cap, size_t *off, int64_t a, int64_t b) {
+    for (int carry = 0, col = 0; a || b || carry || !col; col++, a /= 10, b /= 10) {
+        int da = (int)(a % 10), db = (int)(b % 10), s = da + db + carry;
+        fam_cat(out, cap, off, "%d+%d+%d=%d write %d carry %d\n", da, db, carry, s, s % 10, s / 10);
+        carry = s / 10;
+    }
+}
+
+/* Column differences of a - b (a >= b >= 0), units first: "2-5-0: borrow,
+ * 12-5=7 write 7 borrow 1". */
+static void work_sub(char *out, size_t cap, size_t *off, int64_t a, int64_t b) {
+    for (int borrow = 0, col = 0; a || !col; col++, a /= 10, b /= 10) {
+        int da = (int)(a % 10), db = (int)(b % 10), d = da - db - borrow;
+        int next = d < 0;
+        fam_cat(out, cap, off, "%d-%d-%d=%d write %d borrow %d\n", da + 10 * next, db, borrow, d + 10 * next,
+                d + 10 * next, next);
+        borrow = next;
+    }
+}
+
+/* a * b by the digits of b: one partial product per digit, then their sum. */
+static void work_mul(char *out, size_t cap, size_t *off, int64_t a, int64_t b) {
+    int64_t sum = 0, place = 1;
+    for (int col = 0; b || !col; col++, b /= 10, place *= 10) {
+        int64_t digit = b % 10, part = a * digit * place;
+        sum += part;
+        fam_cat(out, cap, off, "%" PRId64 "*%" PRId64 "=%" PRId64 " sum %" PRId64 "\n", a, digit * place, part, sum);
+    }
+}
+
+static int arith_scratchpad(const gt_family_item *it, char *out, size_t cap) {
+    gt_rng r;
+    arith_params p;
+    fam_item_rng(it, &r);
+    draw(&r, it->level, &p);
+    size_t off = 0;
+    out[0] = 0;
+    if (p.op == '+') work_add(out, cap, &off, p.a, p.b);
+    else if (p.op == '-' && p.a >= p.b) work_sub(out, cap, &off, p.a, p.b);
+    else if (p.op == '-') fam_cat(out, cap, &off, "%" PRId64 "<%" PRId64 " so negate %" PRId64 "-%" PRId64 "\n",
+                                  p.a, p.b, p.b, p.a), work_sub(out, cap, &off, p.b, p.a);
+    else work_mul(out, cap, &off, p.a, p.b);
+    fam_cat(out, cap, &off, "Answer: %s", it->answer);
+    return off + 1 >= cap ? -1 : 0;
 }
 
 /* Reads back an answer this file wrote ("-123"); not for outside input. */
@@ -72,5 +139,5 @@ static int arith_distract(const gt_family_item *it, gt_rng *r, char (*out)[GT_FA
 
 const gt_family gt_family_arith = {
     "arith", "multi-digit integer addition, subtraction and multiplication", "an integer",
-    arith_generate, arith_check, arith_distract,
+    arith_generate, arith_check, arith_distract, 1, 9, arith_scratchpad,
 };

@@ -1,6 +1,7 @@
 /* fam_logic.c: the "logic" family: the truth value of a boolean formula over
  * 2..4 named values, with and, or, xor and not, nested up to depth 3 and
- * fully parenthesised (no precedence rules to argue about). The checker
+ * fully parenthesised (no precedence rules to argue about); difficulty
+ * level d (1..3) nests up to depth d. The checker
  * takes the last true/false/yes/no word of the answer (any case). */
 #include <stdio.h>
 #include <string.h>
@@ -58,7 +59,7 @@ static void logic_generate(gt_rng *r, gt_family_item *it) {
     g.out = f, g.cap = sizeof f, g.off = 0;
     f[0] = 0;
     for (int i = 0; i < g.nvars; i++) g.vals[i] = (int)gt_rng_below(r, 2);
-    int depth = (int)gt_rng_range(r, 2, 3);
+    int depth = it->level ? it->level : (int)gt_rng_range(r, 2, 3);
     int val = formula(&g, depth);
     size_t off = 0;
     fam_cat(it->question, sizeof it->question, &off, "Let ");
@@ -107,5 +108,5 @@ static int logic_distract(const gt_family_item *it, gt_rng *r, char (*out)[GT_FA
 
 const gt_family gt_family_logic = {
     "logic", "truth value of a boolean formula (and, or, xor, not)", "true or false",
-    logic_generate, logic_check, logic_distract,
+    logic_generate, logic_check, logic_distract, 1, 3, NULL,
 };

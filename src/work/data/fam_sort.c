@@ -1,5 +1,5 @@
 /* fam_sort.c: the "sort" family: put 5..9 integers (0..999) or distinct words
- * in ascending or descending order. The answer lists them separated by ", ";
+ * in ascending or descending order (difficulty level n: n items, 2..9). The answer lists them separated by ", ";
  * the checker reads every number (or every word) of the answer in order and
  * wants exactly the sorted list, so a missing, extra or misplaced element is
  * wrong and the reason says where. */
@@ -46,11 +46,12 @@ static void sorted(const sort_params *p, int *out) {
         }
 }
 
-static void draw(gt_rng *r, sort_params *p) {
+/* The list: at level 0, 5..9 items; at level n, n items. */
+static void draw(gt_rng *r, int level, sort_params *p) {
     memset(p, 0, sizeof *p);
     p->words = (int)gt_rng_below(r, 2);
     p->desc = (int)gt_rng_below(r, 2);
-    p->n = (int)gt_rng_range(r, 5, SORT_MAX_N);
+    p->n = level ? level : (int)gt_rng_range(r, 5, SORT_MAX_N);
     if (p->words) { /* distinct words: a partial Fisher-Yates over the list */
         int idx[64];
         for (int i = 0; i < fam_n_words; i++) idx[i] = i;
@@ -68,7 +69,7 @@ static void draw(gt_rng *r, sort_params *p) {
 
 static void sort_generate(gt_rng *r, gt_family_item *it) {
     sort_params p;
-    draw(r, &p);
+    draw(r, it->level, &p);
     char list[GT_FAMILY_ANSWER_MAX];
     format_list(&p, p.v, list, sizeof list);
     snprintf(it->question, sizeof it->question, "Sort these %s in %s order: %s.", p.words ? "words" : "numbers",
@@ -92,7 +93,7 @@ static void sort_generate(gt_rng *r, gt_family_item *it) {
 static void params_of(const gt_family_item *it, sort_params *p) {
     gt_rng r;
     fam_item_rng(it, &r); /* the generator sort_generate saw: draw() comes first there */
-    draw(&r, p);
+    draw(&r, it->level, p);
 }
 
 static int is_alpha(int c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
@@ -170,5 +171,5 @@ static int sort_distract(const gt_family_item *it, gt_rng *r, char (*out)[GT_FAM
 
 const gt_family gt_family_sort = {
     "sort", "sort integers or words ascending or descending", "the items in order, separated by \", \"",
-    sort_generate, sort_check, sort_distract,
+    sort_generate, sort_check, sort_distract, 2, SORT_MAX_N, NULL,
 };

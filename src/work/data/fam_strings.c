@@ -104,5 +104,5 @@ static int strings_distract(const gt_family_item *it, gt_rng *r, char (*out)[GT_
 
 const gt_family gt_family_strings = {
     "strings", "string transformations (reverse, case, rot13, drop vowels)", "the resulting string",
-    strings_generate, strings_check, strings_distract,
+    strings_generate, strings_check, strings_distract, 0, 0, NULL,
 };

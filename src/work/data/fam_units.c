@@ -146,5 +146,5 @@ static int units_distract(const gt_family_item *it, gt_rng *r, char (*out)[GT_FA
 
 const gt_family gt_family_units = {
     "units", "unit conversions (length, mass, time, volume), exact rational arithmetic",
-    "a number rounded to 2 decimal places", units_generate, units_check, units_distract,
+    "a number rounded to 2 decimal places", units_generate, units_check, units_distract, 0, 0, NULL,
 };

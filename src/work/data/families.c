@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/err.h"
 #include "work/data/families_impl.h"
 
 static const gt_family *const families[] = {
@@ -33,14 +34,28 @@ static uint64_t family_stream(const gt_family *f, uint64_t index) {
 }
 
 void gt_family_generate(const gt_family *f, uint64_t seed, uint64_t index, gt_family_item *out) {
+    int rc = gt_family_generate_level(f, seed, index, 0, out);
+    assert(rc == 0);
+    (void)rc;
+}
+
+int gt_family_generate_level(const gt_family *f, uint64_t seed, uint64_t index, int level, gt_family_item *out) {
     memset(out, 0, sizeof *out);
+    if (level && (level < f->min_level || level > f->max_level)) return GT_EINVAL;
     out->family = f;
     out->seed = seed;
     out->index = index;
+    out->level = level;
     gt_rng r;
     fam_item_rng(out, &r);
     f->generate(&r, out);
     assert(out->question[0] && out->answer[0]);
+    return 0;
+}
+
+int gt_family_scratchpad(const gt_family_item *it, char *out, size_t cap) {
+    if (!it->family->scratchpad) return GT_EUNSUPPORTED;
+    return it->family->scratchpad(it, out, cap) ? GT_ELIMIT : 0;
 }
 
 void fam_item_rng(const gt_family_item *it, gt_rng *r) {

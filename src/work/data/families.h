@@ -46,6 +46,7 @@ typedef struct gt_family gt_family;
 typedef struct gt_family_item {
     const gt_family *family;
     uint64_t seed, index;
+    int level; /* difficulty: 0 the family's mix, else its digits, items or depth (gt_family_generate_level) */
     char question[GT_FAMILY_QUESTION_MAX];
     char answer[GT_FAMILY_ANSWER_MAX];     /* the canonical answer text */
     char meta[GT_FAMILY_META_MAX];         /* e.g. {"op":"*","digits":[5,3]} */
@@ -69,6 +70,13 @@ struct gt_family {
     /* Writes up to k wrong answers, distinct from the answer and from each
      * other, into out; returns how many (some families have fewer). */
     int (*distract)(const gt_family_item *it, gt_rng *r, char (*out)[GT_FAMILY_ANSWER_MAX], int k);
+    /* Difficulty levels min_level..max_level (0, 0: none): what a level
+     * means is the family's (arith: digits of each operand; sort: items;
+     * logic: depth). */
+    int min_level, max_level;
+    /* Writes a worked solution ending with "Answer: <answer>" into out
+     * (cap bytes); 0, or -1 when it does not fit. NULL: the family has none. */
+    int (*scratchpad)(const gt_family_item *it, char *out, size_t cap);
 };
 
 /* The built-in families, in a fixed order. */
@@ -79,6 +87,18 @@ const gt_family *gt_family_by_name(const char *name);
 
 /* Generates item `index` of family f under `seed` (pure function). */
 void gt_family_generate(const gt_family *f, uint64_t seed, uint64_t index, gt_family_item *out);
+/* The same at a difficulty level: 0 is gt_family_generate's mix (the same
+ * items); f->min_level..f->max_level fix the family's digits, items or
+ * depth. GT_EINVAL for another level. */
+int gt_family_generate_level(const gt_family *f, uint64_t seed, uint64_t index, int level, gt_family_item *out);
+
+/* The longest worked solution. */
+#define GT_FAMILY_SCRATCHPAD_MAX 2048
+/* A worked solution of the item -- the steps, then a marked final answer
+ * ("Answer: 579"), which gt_family_check reads -- as training text that
+ * shows its work. 0; GT_EUNSUPPORTED when the family has none; GT_ELIMIT
+ * when it does not fit in cap bytes. */
+int gt_family_scratchpad(const gt_family_item *it, char *out, size_t cap);
 
 /* Extracts the answer span from free text (rules above): *start and the
  * returned length point into text; *marked (may be NULL) is set to 1 when the

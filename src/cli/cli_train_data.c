@@ -1,0 +1,118 @@
+/* cli_train_data.c: a data job's exported rows as training text, checked
+ * against the Merkle root the caller names (see cli_train_data.h). */
+#include "cli/cli_train_data.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+
+#include "base/alloc.h"
+#include "base/file.h"
+#include "base/hex.h"
+#include "base/json.h"
+#include "crypto/keccak.h"
+#include "crypto/merkle.h"
+#include "work/data/export.h"
+
+void gt_train_rows_free(gt_train_rows *r) {
+    if (!r) return;
+    gt_free(r->text), gt_free(r->start), gt_free(r->len);
+    memset(r, 0, sizeof *r);
+}
+
+/* The lines of data[0..len) (a last line without a newline counts, as
+ * gt_dataset_verify counts it): their number, or their Merkle root. */
+static size_t count_lines(const uint8_t *data, size_t len) {
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) n += data[i] == '\n';
+    return n + (len && data[len - 1] != '\n');
+}
+
+static int merkle_root_of_lines(const uint8_t *data, size_t len, size_t n, uint8_t root[32], gt_err *err) {
+    uint8_t (*leaves)[32] = gt_malloc(sizeof *leaves * (n ? n : 1));
+    if (!leaves) return gt_err_set(err, GT_ENOMEM, "out of memory for %zu rows", n);
+    size_t k = 0;
+    for (size_t a = 0; a < len; k++) {
+        const uint8_t *nl = memchr(data + a, '\n', len - a);
+        size_t b = nl ? (size_t)(nl - data) : len;
+        gt_keccak256(data + a, b - a, leaves[k]);
+        a = b + 1;
+    }
+    assert(k == n);
+    gt_merkle_root((const uint8_t(*)[32])leaves, n, root);
+    gt_free(leaves);
+    return 0;
+}
+
+/* Parses one line into its prompt and completion, appended to out's text
+ * (whose row arrays have room for row i). */
+static int parse_row(const uint8_t *line, size_t len, size_t i, gt_train_rows *out, size_t *used, gt_err *err) {
+    json_t *o = NULL;
+    const char *prompt, *completion;
+    int rc = gt_json_parse((const char *)line, len, GT_TRAIN_DATASET_MAX_BYTES, &o, err);
+    if (!rc && !json_is_object(o)) rc = gt_err_set(err, GT_EINVAL, "expected an object");
+    if (!rc) rc = gt_json_get_str(o, "prompt", GT_TRAIN_DATASET_MAX_FIELD, &prompt, err);
+    if (!rc) rc = gt_json_get_str(o, "completion", GT_TRAIN_DATASET_MAX_FIELD, &completion, err);
+    if (!rc) {
+        size_t lp = strlen(prompt), lc = strlen(completion);
+        out->start[i] = *used, out->len[i] = lp + lc;
+        memcpy(out->text + *used, prompt, lp);
+        memcpy(out->text + *used + lp, completion, lc);
+        *used += lp + lc;
+    }
+    json_decref(o);
+    return rc;
+}
+
+/* The rows of the checked bytes; a line's text is never longer than the
+ * line itself (JSON escapes only lengthen), so len bytes hold them all. */
+static int parse_rows(const char *path, const uint8_t *data, size_t len, size_t n, gt_train_rows *out, gt_err *err) {
+    out->text = gt_malloc(len ? len : 1);
+    out->start = gt_calloc(n ? n : 1, sizeof(size_t)), out->len = gt_calloc(n ? n : 1, sizeof(size_t));
+    if (!out->text || !out->start || !out->len) return gt_err_set(err, GT_ENOMEM, "out of memory for %zu rows", n);
+    size_t used = 0, i = 0;
+    for (size_t a = 0; a < len; i++) {
+        const uint8_t *nl = memchr(data + a, '\n', len - a);
+        size_t b = nl ? (size_t)(nl - data) : len;
+        int rc = parse_row(data + a, b - a, i, out, &used, err);
+        if (rc) {
+            char why[sizeof err->msg];
+            snprintf(why, sizeof why, "%s", err->msg);
+            return gt_err_set(err, rc, "%s row %zu: %s; expected a data job's row with prompt and completion",
+                              path, i + 1, why);
+        }
+        a = b + 1;
+    }
+    out->n = i;
+    return 0;
+}
+
+int gt_train_rows_read(const char *path, const char *root_hex, gt_train_rows *out, gt_err *err) {
+    memset(out, 0, sizeof *out);
+    uint8_t want[32], got[32], *data = NULL;
+    size_t len = 0;
+    char file[4096];
+    struct stat st;
+    int rc = gt_hex_decode(root_hex, want, 32, "--root", err);
+    if (rc) return rc;
+    if (!stat(path, &st) && S_ISDIR(st.st_mode)) gt_path_join(file, sizeof file, path, "data.jsonl");
+    else snprintf(file, sizeof file, "%s", path);
+    if ((rc = gt_file_read(file, GT_TRAIN_DATASET_MAX_BYTES, &data, &len, err))) return rc;
+    size_t n = count_lines(data, len);
+    if (!n || n > GT_DATASET_MAX_ROWS)
+        rc = gt_err_set(err, GT_EINVAL, "%s holds %zu rows: expected 1..%u", file, n, GT_DATASET_MAX_ROWS);
+    if (!rc) rc = merkle_root_of_lines(data, len, n, got, err);
+    if (!rc && memcmp(got, want, 32)) {
+        char gh[65];
+        gt_hex_encode(got, 32, gh);
+        rc = gt_err_set(err, GT_EINVAL, "%s has the Merkle root 0x%s, not --root %s: refused (a dataset trains "
+                        "only when its rows are the ones the network accepted)", file, gh, root_hex);
+    }
+    if (!rc) rc = parse_rows(file, data, len, n, out, err);
+    gt_free(data);
+    if (rc) gt_train_rows_free(out);
+    return rc;
+}
