@@ -1,7 +1,8 @@
 /* node.c: the node's lifecycle (start, graceful stop), its pool of read
  * connections, and the chain watcher: the thread that turns new blocks into
  * events and writes an empty block when the chain has been idle for
- * block_interval_ms, so deadlines counted in blocks keep passing. */
+ * block_interval_ms, so deadlines (seconds of block time, passed at the
+ * first block at or past them) pass on an idle node too. */
 #include <assert.h>
 #include <errno.h>
 #include <stdio.h>

@@ -22,11 +22,12 @@
 
 /* ---- pacing: blocks when only a deadline is left ----
  *
- * Deadlines (a dispute window, a vote) are counted in blocks, and an idle
- * node writes one empty block per --block-ms. The demo knows its cast: once
+ * Deadlines (a dispute window, a vote) are seconds of block time: one
+ * passes at the first block whose time is at or past it, and an idle node
+ * writes one empty block per --block-ms. The demo knows its cast: once
  * every party that can act on a slot has acted, what is left is waiting, so
- * it writes the blocks itself (gt_node_tick) instead of sitting through
- * idle intervals. It never ticks while someone may still act: a worker that
+ * it writes the blocks itself (gt_node_tick) as the time comes instead of
+ * waiting for the next idle block. It never ticks while someone may still act: a worker that
  * has not yet disputed or conceded a rejection, a validator that has not
  * voted. Ticking only speeds the story up; without it the idle blocks come
  * all the same. */
