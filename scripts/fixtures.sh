@@ -93,15 +93,16 @@ MODELS=(
 )
 # The architectures of issue 13, one row each: name, vocab, type, and the
 # options of `gotong model random` (128 dims, 2 layers, ff 352 as above):
-#   llama3  Llama 3.1's rope_freqs (--llama3-rope, base 500000), untied / tied
-#           with MQA (1 KV head)
+#   llama3  Llama 3.1's rope_freqs (base 500000; an original context of 32
+#           instead of 8192, so that the factors turn the short prompts'
+#           angles), untied / tied with MQA (1 KV head)
 #   qwen3   heads of 64 (q width 256 != 128 dims) with q/k norms
 #   gemma3  the same head shape, a sliding window of 8 on layer 0 (pattern 2:
 #           layer 1 is global, with linear rope scaling by 8), GELU, post-norms,
 #           embedding scale; one with final logit soft-capping
 ARCH_MODELS=(
-  "tiny-llama3-f16        ggml-vocab-llama-bpe.gguf f16  --arch llama --llama3-rope --rope-base 500000 --untied"
-  "tiny-llama3-q8_0-mqa   ggml-vocab-llama-bpe.gguf q8_0 --arch llama --llama3-rope --rope-base 500000 --tied --kv-heads 1"
+  "tiny-llama3-f16        ggml-vocab-llama-bpe.gguf f16  --arch llama --llama3-rope 32 --rope-base 500000 --untied"
+  "tiny-llama3-q8_0-mqa   ggml-vocab-llama-bpe.gguf q8_0 --arch llama --llama3-rope 32 --rope-base 500000 --tied --kv-heads 1"
   "tiny-qwen3-f16         ggml-vocab-qwen2.gguf     f16  --arch qwen3 --head-dim 64 --untied"
   "tiny-qwen3-q8_0-mqa    ggml-vocab-qwen2.gguf     q8_0 --arch qwen3 --head-dim 64 --tied --kv-heads 1"
   "tiny-gemma3-f16        ggml-vocab-llama-spm.gguf f16  --arch gemma3 --head-dim 64 --swa 8 --swa-pattern 2 --rope-linear 8 --softcap 30"

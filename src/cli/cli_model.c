@@ -231,17 +231,18 @@ typedef struct rand_model {
     gt_progress progress;
     uint64_t done;
     float weight_std;          /* standard deviation of the normal weights */
-    double rope_base;          /* for FILL_ROPE_FREQS */
+    double rope_base, llama3_ctx; /* for FILL_ROPE_FREQS */
     uint32_t rope_dims;
 } rand_model;
 
 /* Llama 3.1's rope scaling as its converter turns it into rope_freqs (factor
- * 8, low/high frequency factors 1 and 4, original context 8192): factor i
- * divides the angle of frequency base^(-2i/dims): 1 for short wavelengths,
- * 8 for long ones, interpolated between. Written data, not verified
- * arithmetic, so libm is fine here. */
-static float rope_freqs_llama3(double base, uint32_t dims, uint32_t i) {
-    const double factor = 8.0, lo = 1.0, hi = 4.0, old_ctx = 8192.0;
+ * 8, low/high frequency factors 1 and 4, original context old_ctx: 8192 in
+ * Llama 3.1; tests use a short one so that the factors act within their
+ * prompts): factor i divides the angle of frequency base^(-2i/dims): 1 for
+ * wavelengths under old_ctx/4, 8 over old_ctx, interpolated between. Written
+ * data, not verified arithmetic, so libm is fine here. */
+static float rope_freqs_llama3(double base, uint32_t dims, double old_ctx, uint32_t i) {
+    const double factor = 8.0, lo = 1.0, hi = 4.0;
     double freq = 1.0 / pow(base, (double)(2 * i) / dims), wavelen = 2.0 * 3.141592653589793 / freq;
     if (wavelen < old_ctx / hi) return 1.0f;
     if (wavelen > old_ctx / lo) return (float)factor;
@@ -258,7 +259,8 @@ static void fill_rows(void *arg, int ith, int nth) {
             for (uint64_t j = 0; j < t->ne[0]; j++) row[j] = 1.0f;
         } else if (t->kind == FILL_ROPE_FREQS) {
             for (uint64_t j = 0; j < t->ne[0]; j++)
-                row[j] = rope_freqs_llama3(t->model->rope_base, t->model->rope_dims, (uint32_t)j);
+                row[j] = rope_freqs_llama3(t->model->rope_base, t->model->rope_dims, t->model->llama3_ctx,
+                                           (uint32_t)j);
         } else {
             uint64_t s = t->seed ^ (r * 0xd1b54a32d192ed03ull);
             fill_normal(splitmix(&s), row, (int64_t)t->ne[0], t->model->weight_std);
@@ -329,7 +331,7 @@ static void usage_random(FILE *f) {
             "usage: gotong model random --like VOCAB.gguf --arch llama|qwen2|qwen3|gemma3 --dim D\n"
             "         --layers L --heads H --kv-heads K --ff F [--type TYPE] [--seed S]\n"
             "         [--ctx N] [--rope-base B] [--tied|--untied] [--output-type TYPE]\n"
-            "         [--head-dim N] [--llama3-rope] [--rope-linear F] [--swa N] [--swa-pattern P]\n"
+            "         [--head-dim N] [--llama3-rope CTX] [--rope-linear F] [--swa N] [--swa-pattern P]\n"
             "         [--softcap C] [--std S] [--threads T] -o OUT.gguf\n"
             "Writes a model with seeded random weights (normal(0, S), S %.2f by default;\n"
             "norms 1) and the vocabulary of VOCAB.gguf, in the layout llama.cpp loads.\n"
@@ -340,8 +342,9 @@ static void usage_random(FILE *f) {
             "positions on all but every --swa-pattern-th layer, default 6; local rope base\n"
             "10000) and --softcap C (final logit soft-capping). Norm weights of qwen3 and\n"
             "gemma3 are 1 + normal(0, S). --head-dim sets attention.key_length (default\n"
-            "dim/heads); --llama3-rope writes Llama 3.1's rope_freqs (factor 8, low/high 1/4,\n"
-            "original context 8192); --rope-linear F writes linear rope scaling by F.\n"
+            "dim/heads); --llama3-rope CTX writes Llama 3.1's rope_freqs (factor 8, low/high\n"
+            "1/4, original context CTX: 8192 in Llama 3.1); --rope-linear F: linear rope\n"
+            "scaling by F.\n"
             "TYPE: q8_0, q4_0, q4_k, q5_k, q6_k, f16, bf16, f32, or the mixes q4_k_m and\n"
             "q5_k_m (llama.cpp's Q4_K_M/Q5_K_M choices: attn_v and ffn_down in q6_k on the\n"
             "first and last eighth of the layers and every third between, output in q6_k).\n"
@@ -355,7 +358,8 @@ typedef struct random_opts {
     uint32_t dim, layers, heads, kv_heads, ff, seed, ctx, threads, type, out_type;
     uint32_t head_dim, swa, swa_pattern;
     float rope_base, weight_std, rope_linear, softcap;
-    int tied, qwen2, qwen3, gemma3, llama3_rope;
+    uint32_t llama3_rope;      /* --llama3-rope: original context, 0 without */
+    int tied, qwen2, qwen3, gemma3;
     int mix;                   /* --type q4_k_m / q5_k_m: llama.cpp's per-tensor choices */
 } random_opts;
 
@@ -376,6 +380,7 @@ static int parse_random_value(const char *a, const char *v, random_opts *o) {
     else if (!strcmp(a, "--ctx")) rc = parse_u32(a, v, 1, MODEL_MAX_CTX, &o->ctx);
     else if (!strcmp(a, "--threads")) rc = parse_u32(a, v, 1, GT_POOL_MAX_THREADS, &o->threads);
     else if (!strcmp(a, "--head-dim")) rc = parse_u32(a, v, 2, MODEL_MAX_DIM, &o->head_dim);
+    else if (!strcmp(a, "--llama3-rope")) rc = parse_u32(a, v, 8, MODEL_MAX_CTX, &o->llama3_rope);
     else if (!strcmp(a, "--swa")) rc = parse_u32(a, v, 1, MODEL_MAX_CTX, &o->swa);
     else if (!strcmp(a, "--swa-pattern")) rc = parse_u32(a, v, 0, MODEL_MAX_LAYERS, &o->swa_pattern);
     else if (!strcmp(a, "--rope-linear") || !strcmp(a, "--softcap")) {
@@ -476,7 +481,6 @@ static int parse_random_opts(int argc, char **argv, random_opts *o) {
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage_random(stdout), 0;
         if (!strcmp(a, "--tied")) { o->tied = 1; continue; }
         if (!strcmp(a, "--untied")) { o->tied = 0; continue; }
-        if (!strcmp(a, "--llama3-rope")) { o->llama3_rope = 1; continue; }
         if (!v) return gt_cli_missing_value("model random", a, usage_random);
         i++;
         if ((rc = parse_random_value(a, v, o))) return rc;
@@ -594,7 +598,8 @@ static int cmd_random(int argc, char **argv) {
     write_random_metadata(w, &o, n_vocab, vg);
     size_t max_t = 4 + (size_t)o.layers * 16;
     rand_tensor *ts = gt_calloc(max_t, sizeof *ts);
-    rand_model m = {.weight_std = o.weight_std, .rope_base = o.rope_base, .rope_dims = o.head_dim};
+    rand_model m = {.weight_std = o.weight_std, .rope_base = o.rope_base, .rope_dims = o.head_dim,
+                    .llama3_ctx = o.llama3_rope};
     m.pool = gt_pool_new((int)o.threads);
     if (!ts || !m.pool) {
         gt_free(ts);

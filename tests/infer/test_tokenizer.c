@@ -90,6 +90,11 @@ done:
 
 static void test_llama_spm_cases(void) { CHECK(run_cases("ggml-vocab-llama-spm.gguf") >= 30); }
 static void test_gpt2_cases(void) { CHECK(run_cases("ggml-vocab-gpt-2.gguf") >= 30); }
+/* The vocabularies of issue 13's architectures: Llama 3 (llama3 pre-tokenizer,
+ * 128k BPE), Qwen2/Qwen3 (qwen2 pre-tokenizer), Phi-3 (SentencePiece). */
+static void test_llama3_cases(void) { CHECK(run_cases("ggml-vocab-llama-bpe.gguf") >= 30); }
+static void test_qwen2_cases(void) { CHECK(run_cases("ggml-vocab-qwen2.gguf") >= 30); }
+static void test_phi3_cases(void) { CHECK(run_cases("ggml-vocab-phi-3.gguf") >= 30); }
 
 /* The model fixtures' prompts give llama.cpp's ids (BOS included as it adds it). */
 static void check_ref(const char *model) {
@@ -295,6 +300,9 @@ static void test_malformed_vocab(void) {
 int main(void) {
     RUN(test_llama_spm_cases);
     RUN(test_gpt2_cases);
+    RUN(test_llama3_cases);
+    RUN(test_qwen2_cases);
+    RUN(test_phi3_cases);
     RUN(test_model_prompts);
     RUN(test_specials_spm);
     RUN(test_specials_bpe);
