@@ -332,7 +332,7 @@ static void usage_random(FILE *f) {
             "         --layers L --heads H --kv-heads K --ff F [--type TYPE] [--seed S]\n"
             "         [--ctx N] [--rope-base B] [--tied|--untied] [--output-type TYPE]\n"
             "         [--head-dim N] [--llama3-rope CTX] [--rope-linear F] [--swa N] [--swa-pattern P]\n"
-            "         [--softcap C] [--std S] [--threads T] -o OUT.gguf\n"
+            "         [--softcap C] [--no-space-prefix] [--std S] [--threads T] -o OUT.gguf\n"
             "Writes a model with seeded random weights (normal(0, S), S %.2f by default;\n"
             "norms 1) and the vocabulary of VOCAB.gguf, in the layout llama.cpp loads.\n"
             "qwen2 gets q/k/v biases and tied embeddings unless --untied; llama gets\n"
@@ -344,7 +344,8 @@ static void usage_random(FILE *f) {
             "gemma3 are 1 + normal(0, S). --head-dim sets attention.key_length (default\n"
             "dim/heads); --llama3-rope CTX writes Llama 3.1's rope_freqs (factor 8, low/high\n"
             "1/4, original context CTX: 8192 in Llama 3.1); --rope-linear F: linear rope\n"
-            "scaling by F.\n"
+            "scaling by F. --no-space-prefix: tokenizer.ggml.add_space_prefix false (Gemma's\n"
+            "SentencePiece).\n"
             "TYPE: q8_0, q4_0, q4_k, q5_k, q6_k, f16, bf16, f32, or the mixes q4_k_m and\n"
             "q5_k_m (llama.cpp's Q4_K_M/Q5_K_M choices: attn_v and ffn_down in q6_k on the\n"
             "first and last eighth of the layers and every third between, output in q6_k).\n"
@@ -359,7 +360,7 @@ typedef struct random_opts {
     uint32_t head_dim, swa, swa_pattern;
     float rope_base, weight_std, rope_linear, softcap;
     uint32_t llama3_rope;      /* --llama3-rope: original context, 0 without */
-    int tied, qwen2, qwen3, gemma3;
+    int tied, qwen2, qwen3, gemma3, no_space_prefix;
     int mix;                   /* --type q4_k_m / q5_k_m: llama.cpp's per-tensor choices */
 } random_opts;
 
@@ -481,6 +482,7 @@ static int parse_random_opts(int argc, char **argv, random_opts *o) {
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage_random(stdout), 0;
         if (!strcmp(a, "--tied")) { o->tied = 1; continue; }
         if (!strcmp(a, "--untied")) { o->tied = 0; continue; }
+        if (!strcmp(a, "--no-space-prefix")) { o->no_space_prefix = 1; continue; }
         if (!v) return gt_cli_missing_value("model random", a, usage_random);
         i++;
         if ((rc = parse_random_value(a, v, o))) return rc;
@@ -531,6 +533,7 @@ static void write_random_metadata(gt_gguf_writer *w, const random_opts *o, uint6
     for (uint64_t i = 0; i < vg->n_kv; i++)
         if (vg->kv[i].key.len > 10 && !memcmp(vg->kv[i].key.ptr, "tokenizer.", 10))
             gt_gguf_writer_copy_kv(w, &vg->kv[i]);
+    if (o->no_space_prefix) gt_gguf_writer_set_bool(w, "tokenizer.ggml.add_space_prefix", 0);
 }
 
 /* The tensors, in llama.cpp's names and order; ne[0] is the input dimension. */

@@ -202,6 +202,19 @@ static int load_hparams(const gt_gguf *g, gt_hparams *hp, gt_err *err) {
     return 0;
 }
 
+/* The weight types the kernels run, by name ("f32, f16, ..."), for
+ * messages: follows gt_kern_type_ok as types are added. */
+static void supported_types(char *out, size_t cap) {
+    size_t o = 0;
+    out[0] = 0;
+    for (uint32_t t = 0; t < GT_TYPE_COUNT && o < cap; t++)
+        if (gt_kern_type_ok(t)) {
+            int n = snprintf(out + o, cap - o, "%s%s", o ? ", " : "", gt_ggml_type_name(t));
+            if (n < 0) break;
+            o += (size_t)n;
+        }
+}
+
 /* Finds a tensor and checks its shape [ne0] or [ne0, ne1] and its type.
  * Optional tensors that are absent give *out = NULL. */
 static int find_tensor(const gt_gguf *g, const char *name, int64_t ne0, int64_t ne1, int optional,
@@ -222,11 +235,12 @@ static int find_tensor(const gt_gguf *g, const char *name, int64_t ne0, int64_t 
                               (unsigned long long)(t->n_dims > 1 ? t->ne[1] : 1), (long long)ne0,
                               (long long)(ne1 ? ne1 : 1));
     }
-    if (!gt_kern_type_ok(t->type))
-        return gt_err_set(err, GT_EUNSUPPORTED,
-                          "tensor %s has type %s, which is not supported (expected f32, f16, bf16, "
-                          "q8_0, q4_0, q4_K, q5_K or q6_K)",
-                          name, gt_ggml_type_name(t->type));
+    if (!gt_kern_type_ok(t->type)) {
+        char ok[256];
+        supported_types(ok, sizeof ok);
+        return gt_err_set(err, GT_EUNSUPPORTED, "tensor %s has type %s, which is not supported (expected %s)", name,
+                          gt_ggml_type_name(t->type), ok);
+    }
     if (!t->data || t->nbytes < gt_ggml_row_bytes(t->type, t->ne[0]) * (ne1 ? (uint64_t)ne1 : 1))
         return gt_err_set(err, GT_EINVAL, "tensor %s has no data of the right size", name);
     *out = t;
@@ -353,9 +367,11 @@ static int check_no_unknown_tensors(const gt_gguf *g, const gt_hparams *hp, gt_e
 }
 
 /* Llama 3's rope_freqs.weight: rope_dims/2 positive divisors of the rotary
- * angles (llama.cpp's freq_factors). Absent: NULL. */
+ * angles (llama.cpp's freq_factors; it reads them for llama only). Absent:
+ * NULL. */
 static int load_rope_freqs(const gt_gguf *g, gt_model *m, gt_err *err) {
     const gt_hparams *hp = &m->hp;
+    if (hp->arch != GT_ARCH_LLAMA) return 0; /* elsewhere it is an unknown tensor */
     int rc = load_vec(g, "rope_freqs.weight", hp->rope_dims / 2, 1, &m->rope_freqs, err);
     if (rc || !m->rope_freqs) return rc;
     for (int i = 0; i < hp->rope_dims / 2; i++)

@@ -227,15 +227,30 @@ static int by_len_desc(const void *a, const void *b) {
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* Texts llama.cpp treats as end of turn / end of generation when present. */
-static const char *const eot_texts[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>",
-                                        "<|endoftext|>", "<EOT>", "_<EOT>",
-                                        "<\xef\xbd\x9c" "end\xe2\x96\x81" "of\xe2\x96\x81"
-                                        "sentence\xef\xbd\x9c>", NULL};
-static const char *const eog_texts[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>",
-                                        "<|call|>", "<end_of_turn>", "<|endoftext|>",
-                                        "<|eom_id|>", "<EOT>", "_<EOT>", "<|end_of_text|>",
+/* Texts llama.cpp (v0.5.0's llama-vocab.cpp) treats as end of turn / end
+ * of generation when present, making them control tokens whatever the file
+ * says (Qwen's vocabulary has "</s>" as a normal token, for one). */
+#define DEEPSEEK_EOS "<\xef\xbd\x9c" "end\xe2\x96\x81" "of\xe2\x96\x81" "sentence\xef\xbd\x9c>"
+static const char *const eot_texts[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
+                                        "<|end_of_text|>", "<EOT>", "_<EOT>", "[EOT]", DEEPSEEK_EOS,
                                         "<end_of_utterance>", NULL};
+static const char *const eog_texts[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>",
+                                        "<|calls|>", "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>",
+                                        "<EOT>", "_<EOT>", "[EOT]", "[EOS]", "<|end_of_text|>",
+                                        "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>",
+                                        DEEPSEEK_EOS, "[e~[", NULL};
+/* Fill-in-the-middle texts: control tokens too; the pad, repo and file
+ * separator ones also end generation (llama.cpp's FIM_PAD/REP/SEP). */
+static const char *const fim_texts[] = {
+    "<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<\xef\xbd\x9c" "fim\xe2\x96\x81" "begin\xef\xbd\x9c>",
+    "<PRE>", "\xe2\x96\x81<PRE>", "<|code_prefix|>", "<|prefix|>",
+    "<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<\xef\xbd\x9c" "fim\xe2\x96\x81" "hole\xef\xbd\x9c>",
+    "<SUF>", "\xe2\x96\x81<SUF>", "<|code_suffix|>", "<|suffix|>",
+    "<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<\xef\xbd\x9c" "fim\xe2\x96\x81" "end\xef\xbd\x9c>",
+    "<MID>", "\xe2\x96\x81<MID>", "<|code_middle|>", "<|middle|>", NULL};
+static const char *const fim_eog_texts[] = {"<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]",
+                                            "<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>",
+                                            "<reponame>", "<|file_sep|>", NULL};
 
 static int add_eog(gt_tokenizer *tok, int32_t id) {
     if (id < 0) return 0;
@@ -271,12 +286,17 @@ static int load_specials(gt_tokenizer *tok, const gt_gguf *g, gt_err *err) {
     if ((rc = add_eog(tok, tok->eos)) || (rc = add_eog(tok, tok->eot)) ||
         (rc = add_eog(tok, tok->eom)))
         return gt_err_set(err, rc, "out of memory");
-    for (int i = 0; eog_texts[i]; i++) {
-        int32_t id = gt_tok_find(tok, eog_texts[i], strlen(eog_texts[i]));
-        if (id < 0) continue;
-        tok->attr[id] = GT_TOKEN_CONTROL;
-        if ((rc = add_eog(tok, id))) return gt_err_set(err, rc, "out of memory");
+    for (int i = 0; fim_texts[i]; i++) {
+        int32_t id = gt_tok_find(tok, fim_texts[i], strlen(fim_texts[i]));
+        if (id >= 0) tok->attr[id] = GT_TOKEN_CONTROL;
     }
+    for (int list = 0; list < 2; list++)
+        for (const char *const *t = list ? fim_eog_texts : eog_texts; *t; t++) {
+            int32_t id = gt_tok_find(tok, *t, strlen(*t));
+            if (id < 0) continue;
+            tok->attr[id] = GT_TOKEN_CONTROL;
+            if ((rc = add_eog(tok, id))) return gt_err_set(err, rc, "out of memory");
+        }
 
     len_id *sp = gt_malloc((size_t)tok->n_vocab * sizeof *sp);
     tok->specials = gt_malloc((size_t)tok->n_vocab * sizeof(int32_t));
