@@ -101,6 +101,7 @@ MODELS=(
 #           layer 1 is global, with linear rope scaling by 8), GELU, post-norms,
 #           embedding scale; one with final logit soft-capping; both with
 #           Gemma's SentencePiece setting (no space prefix)
+#   phi3    fused attn_qkv and gate|up, q scaled before the dot products
 ARCH_MODELS=(
   "tiny-llama3-f16        ggml-vocab-llama-bpe.gguf f16  --arch llama --llama3-rope 32 --rope-base 500000 --untied"
   "tiny-llama3-q8_0-mqa   ggml-vocab-llama-bpe.gguf q8_0 --arch llama --llama3-rope 32 --rope-base 500000 --tied --kv-heads 1"
@@ -108,6 +109,8 @@ ARCH_MODELS=(
   "tiny-qwen3-q8_0-mqa    ggml-vocab-qwen2.gguf     q8_0 --arch qwen3 --head-dim 64 --tied --kv-heads 1"
   "tiny-gemma3-f16        ggml-vocab-llama-spm.gguf f16  --arch gemma3 --head-dim 64 --swa 8 --swa-pattern 2 --rope-linear 8 --softcap 30 --no-space-prefix"
   "tiny-gemma3-q8_0-mqa   ggml-vocab-llama-spm.gguf q8_0 --arch gemma3 --head-dim 64 --swa 8 --swa-pattern 2 --untied --kv-heads 1 --no-space-prefix"
+  "tiny-phi3-f16          ggml-vocab-phi-3.gguf     f16  --arch phi3 --untied"
+  "tiny-phi3-q8_0-tied    ggml-vocab-phi-3.gguf     q8_0 --arch phi3 --tied"
 )
 for row in "${ARCH_MODELS[@]}"; do
   read -r name vocab type extra <<<"$row"

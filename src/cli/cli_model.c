@@ -1,5 +1,5 @@
 /* cli_model.c: `gotong model info` (what a GGUF file holds) and `gotong model
- * random` (a random-weight llama, qwen2, qwen3 or gemma3 model around a real
+ * random` (a random-weight llama, qwen2, qwen3, gemma3 or phi3 model around a real
  * vocabulary).
  *
  * Random models are what the tests and benchmarks run when no trained model
@@ -328,7 +328,7 @@ static int parse_u32(const char *opt, const char *v, uint32_t lo, uint32_t hi, u
 
 static void usage_random(FILE *f) {
     fprintf(f,
-            "usage: gotong model random --like VOCAB.gguf --arch llama|qwen2|qwen3|gemma3 --dim D\n"
+            "usage: gotong model random --like VOCAB.gguf --arch llama|qwen2|qwen3|gemma3|phi3 --dim D\n"
             "         --layers L --heads H --kv-heads K --ff F [--type TYPE] [--seed S]\n"
             "         [--ctx N] [--rope-base B] [--tied|--untied] [--output-type TYPE]\n"
             "         [--head-dim N] [--llama3-rope CTX] [--rope-linear F] [--swa N] [--swa-pattern P]\n"
@@ -341,15 +341,15 @@ static void usage_random(FILE *f) {
             "post-attention/FFN norms, tied embeddings, --swa N (a sliding window of N\n"
             "positions on all but every --swa-pattern-th layer, default 6; local rope base\n"
             "10000) and --softcap C (final logit soft-capping). Norm weights of qwen3 and\n"
-            "gemma3 are 1 + normal(0, S). --head-dim sets attention.key_length (default\n"
-            "dim/heads); --llama3-rope CTX writes Llama 3.1's rope_freqs (factor 8, low/high\n"
-            "1/4, original context CTX: 8192 in Llama 3.1); --rope-linear F: linear rope\n"
-            "scaling by F. --no-space-prefix: tokenizer.ggml.add_space_prefix false (Gemma's\n"
-            "SentencePiece).\n"
+            "gemma3 are 1 + normal(0, S). phi3 fuses attn_qkv and gate|up (ffn_up).\n"
+            "--head-dim sets attention.key_length (default dim/heads); --llama3-rope CTX\n"
+            "writes Llama 3.1's rope_freqs (factor 8, low/high 1/4, original context CTX:\n"
+            "8192 in Llama 3.1); --rope-linear F: linear rope scaling by F.\n"
+            "--no-space-prefix: tokenizer.ggml.add_space_prefix false (Gemma's SentencePiece).\n"
             "TYPE: q8_0, q4_0, q4_k, q5_k, q6_k, f16, bf16, f32, or the mixes q4_k_m and\n"
             "q5_k_m (llama.cpp's Q4_K_M/Q5_K_M choices: attn_v and ffn_down in q6_k on the\n"
             "first and last eighth of the layers and every third between, output in q6_k).\n"
-            "Defaults: --type q8_0 --seed 1 --ctx 2048, rope base 10000 (llama) / 1000000 (others).\n",
+            "Defaults: --type q8_0 --seed 1 --ctx 2048, rope base 10000 (llama, phi3) / 1000000 (others).\n",
             (double)MODEL_WEIGHT_STD);
 }
 
@@ -360,7 +360,7 @@ typedef struct random_opts {
     uint32_t head_dim, swa, swa_pattern;
     float rope_base, weight_std, rope_linear, softcap;
     uint32_t llama3_rope;      /* --llama3-rope: original context, 0 without */
-    int tied, qwen2, qwen3, gemma3, no_space_prefix;
+    int tied, qwen2, qwen3, gemma3, phi3, no_space_prefix;
     int mix;                   /* --type q4_k_m / q5_k_m: llama.cpp's per-tensor choices */
 } random_opts;
 
@@ -442,8 +442,9 @@ static int check_random_opts(random_opts *o) {
     o->qwen2 = !strcmp(o->arch, "qwen2");
     o->qwen3 = !strcmp(o->arch, "qwen3");
     o->gemma3 = !strcmp(o->arch, "gemma3");
-    if (!o->qwen2 && !o->qwen3 && !o->gemma3 && strcmp(o->arch, "llama"))
-        return gt_cli_usage_error("model random", "--arch must be llama, qwen2, qwen3 or gemma3, not \"%s\"",
+    o->phi3 = !strcmp(o->arch, "phi3");
+    if (!o->qwen2 && !o->qwen3 && !o->gemma3 && !o->phi3 && strcmp(o->arch, "llama"))
+        return gt_cli_usage_error("model random", "--arch must be llama, qwen2, qwen3, gemma3 or phi3, not \"%s\"",
                                   o->arch);
     if ((o->llama3_rope && strcmp(o->arch, "llama")) || ((o->swa || o->softcap) && !o->gemma3))
         return gt_cli_usage_error("model random", "--llama3-rope is for llama, --swa and --softcap for gemma3");
@@ -465,7 +466,7 @@ static int check_random_opts(random_opts *o) {
         return gt_cli_usage_error("model random", "--output-type %s needs --dim to be a multiple of %u",
                                   o->out_type_s, gt_ggml_block_elems(o->out_type));
     if (o->tied < 0) o->tied = o->qwen2 || o->gemma3;
-    if (!o->rope_base) o->rope_base = strcmp(o->arch, "llama") ? 1000000.0f : 10000.0f;
+    if (!o->rope_base) o->rope_base = strcmp(o->arch, "llama") && !o->phi3 ? 1000000.0f : 10000.0f;
     if ((uint64_t)o->head_dim * o->heads % be)
         return gt_cli_usage_error("model random", "%s needs --heads x --head-dim to be a multiple of %u",
                                   o->type_s, be);
@@ -550,10 +551,13 @@ static void add_random_tensors(rand_list *L, const random_opts *o, uint64_t n_vo
 #define BLK(suffix, d0, d1, ty, kd) \
     (snprintf(nm, sizeof nm, "blk.%u.%s", l, suffix), add_rand(L, nm, d0, d1, ty, kd))
         BLK("attn_norm.weight", dim, 1, GT_TYPE_F32, norm);
-        BLK("attn_q.weight", dim, q_dim, type, FILL_NORMAL);
-        BLK("attn_k.weight", dim, kv_dim, type, FILL_NORMAL);
         uint32_t more = o->mix && more_bits_layer(l, o->layers) ? GT_TYPE_Q6_K : type;
-        BLK("attn_v.weight", dim, kv_dim, more, FILL_NORMAL);
+        if (o->phi3) BLK("attn_qkv.weight", dim, q_dim + 2 * kv_dim, type, FILL_NORMAL);
+        else {
+            BLK("attn_q.weight", dim, q_dim, type, FILL_NORMAL);
+            BLK("attn_k.weight", dim, kv_dim, type, FILL_NORMAL);
+            BLK("attn_v.weight", dim, kv_dim, more, FILL_NORMAL);
+        }
         if (o->qwen2) {
             BLK("attn_q.bias", q_dim, 1, GT_TYPE_F32, FILL_NORMAL);
             BLK("attn_k.bias", kv_dim, 1, GT_TYPE_F32, FILL_NORMAL);
@@ -566,8 +570,8 @@ static void add_random_tensors(rand_list *L, const random_opts *o, uint64_t n_vo
         BLK("attn_output.weight", q_dim, dim, type, FILL_NORMAL);
         if (o->gemma3) BLK("post_attention_norm.weight", dim, 1, GT_TYPE_F32, FILL_NEAR_ONE);
         BLK("ffn_norm.weight", dim, 1, GT_TYPE_F32, norm);
-        BLK("ffn_gate.weight", dim, ff, type, FILL_NORMAL);
-        BLK("ffn_up.weight", dim, ff, type, FILL_NORMAL);
+        if (!o->phi3) BLK("ffn_gate.weight", dim, ff, type, FILL_NORMAL);
+        BLK("ffn_up.weight", dim, o->phi3 ? 2 * ff : ff, type, FILL_NORMAL);
         BLK("ffn_down.weight", ff, dim, more, FILL_NORMAL);
         if (o->gemma3) BLK("post_ffw_norm.weight", dim, 1, GT_TYPE_F32, FILL_NEAR_ONE);
 #undef BLK

@@ -1,5 +1,5 @@
 /* ctx.c: evaluation contexts and the forward pass (llama, qwen2, qwen3,
- * gemma3).
+ * gemma3, phi3).
  *
  * One pass handles a batch of tokens: each matrix is streamed once for the
  * whole batch (the kernels block 16-row tiles x several tokens). Each step
@@ -150,16 +150,16 @@ static void do_mm(job *j) {
     }
 }
 
-/* Gemma's query scale, applied to q before the dot products as llama.cpp
- * does: 1/sqrt(head_dim), except its 27B (62 layers), which uses
- * 1/sqrt(n_embd / n_head) (llama.cpp keys it on the layer count). */
-static float gemma_q_scale(const gt_hparams *hp) {
-    int d = hp->n_layer == 62 ? hp->n_embd / hp->n_head : hp->head_dim;
+/* The query scale gemma3 and phi3 apply to q before the dot products, as
+ * llama.cpp does: 1/sqrt(head_dim), except Gemma 3 27B (62 layers), which
+ * uses 1/sqrt(n_embd / n_head) (llama.cpp keys it on the layer count). */
+static float q_prescale(const gt_hparams *hp) {
+    int d = hp->gemma && hp->n_layer == 62 ? hp->n_embd / hp->n_head : hp->head_dim;
     return 1.0f / sqrtf((float)d);
 }
 
 /* Token t's q heads h0..h1 and KV head g before attention: biases (qwen2),
- * per-head norms (qwen3, gemma3), rope, gemma's q scale; k and v into the
+ * per-head norms (qwen3, gemma3), rope, the q scale of gemma3 and phi3; k and v into the
  * cache at position pos + t. */
 static void prepare_qkv(const job *j, int g, int t, float *kc, float *vc) {
     gt_ctx *c = j->c;
@@ -181,8 +181,8 @@ static void prepare_qkv(const job *j, int g, int t, float *kc, float *vc) {
     const float *cs = table + (size_t)t * hp->rope_dims;
     for (int h = h0; h < h1; h++) rope_head(q + h * hd, cs, hp->rope_dims, hp->rope_neox);
     rope_head(k, cs, hp->rope_dims, hp->rope_neox);
-    if (hp->gemma) {
-        float qs = gemma_q_scale(hp);
+    if (hp->q_prescale) {
+        float qs = q_prescale(hp);
         for (int i = h0 * hd; i < h1 * hd; i++) q[i] *= qs;
     }
     /* Keys and values keep f16 precision, as llama.cpp's default cache
@@ -204,7 +204,7 @@ static void do_head_group(const job *j, int g, float *scores) {
     const gt_hparams *hp = &c->m->hp;
     int Q = hp->q_dim, hd = hp->head_dim;
     int group = hp->n_head / hp->n_head_kv, h0 = g * group, h1 = h0 + group;
-    float scale = hp->gemma ? 1.0f : 1.0f / sqrtf((float)hd);
+    float scale = hp->q_prescale ? 1.0f : 1.0f / sqrtf((float)hd);
     int swa = gt_hparams_is_swa(hp, j->il);
     /* This head's keys and values: n_ctx rows of hd, contiguous. */
     size_t head_off = ((size_t)j->il * hp->n_head_kv + (size_t)g) * c->n_ctx * hd;

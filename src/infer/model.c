@@ -54,12 +54,13 @@ static int in_range(const char *what, long v, long lo, long hi, gt_err *err) {
 static const struct arch_def {
     const char *name;
     gt_arch arch;
-    int rope_neox, qk_norm, gemma;
+    int rope_neox, qk_norm, gemma, q_prescale;
 } arch_defs[] = {
-    {"llama", GT_ARCH_LLAMA, 0, 0, 0},
-    {"qwen2", GT_ARCH_QWEN2, 1, 0, 0},
-    {"qwen3", GT_ARCH_QWEN3, 1, 1, 0},
-    {"gemma3", GT_ARCH_GEMMA3, 1, 1, 1},
+    {"llama", GT_ARCH_LLAMA, 0, 0, 0, 0},
+    {"qwen2", GT_ARCH_QWEN2, 1, 0, 0, 0},
+    {"qwen3", GT_ARCH_QWEN3, 1, 1, 0, 0},
+    {"gemma3", GT_ARCH_GEMMA3, 1, 1, 1, 1},
+    {"phi3", GT_ARCH_PHI3, 1, 0, 0, 1},
 };
 
 /* Sets hp's architecture from general.architecture; an architecture gotong
@@ -77,10 +78,11 @@ static int load_arch(const gt_gguf *g, gt_hparams *hp, gt_err *err) {
         hp->rope_neox = d->rope_neox;
         hp->qk_norm = d->qk_norm;
         hp->gemma = d->gemma;
+        hp->q_prescale = d->q_prescale;
         return 0;
     }
     return gt_err_set(err, GT_EUNSUPPORTED,
-                      "architecture \"%.*s\" is not supported (expected llama, qwen2, qwen3 or gemma3)",
+                      "architecture \"%.*s\" is not supported (expected llama, qwen2, qwen3, gemma3 or phi3)",
                       (int)(s.len > 64 ? 64 : s.len), s.ptr);
 }
 
@@ -272,26 +274,69 @@ typedef struct arena {
     size_t used, cap;
 } arena;
 
-/* Checks a matrix of n_rows x n_cols and (second pass) packs it into ar. */
-static int load_mat(const gt_gguf *g, const char *name, int n_rows, int n_cols, gt_qmat *m,
-                    arena *ar, gt_err *err) {
+/* Checks a matrix of total_rows x n_cols and (second pass) packs its rows
+ * [row0, row0 + n_rows) into ar: a whole matrix, or one part of a fused one
+ * (phi3's attn_qkv, its gate|up; GGUF rows are contiguous, so a part is a
+ * plain slice of the bytes). */
+static int load_mat_rows(const gt_gguf *g, const char *name, int total_rows, int row0, int n_rows, int n_cols,
+                         gt_qmat *m, arena *ar, gt_err *err) {
     const gt_gguf_tensor *t;
-    int rc = find_tensor(g, name, n_cols, n_rows, 0, &t, err);
+    int rc = find_tensor(g, name, n_cols, total_rows, 0, &t, err);
     if (rc) return rc;
+    assert(row0 >= 0 && row0 + n_rows <= total_rows);
+    const uint8_t *data = (const uint8_t *)t->data + gt_ggml_row_bytes(t->type, t->ne[0]) * (size_t)row0;
     size_t need = gt_qmat_pack_bytes(t->type, n_rows, n_cols);
     if (!need) { /* refused: let the packer say why */
         gt_qmat tmp;
-        rc = gt_qmat_pack(&tmp, t->type, t->data, n_rows, n_cols, err);
+        rc = gt_qmat_pack(&tmp, t->type, data, n_rows, n_cols, err);
         gt_qmat_free(&tmp);
         assert(rc);
         return gt_err_wrap(err, "tensor %s", name);
     }
     if (ar->base) {
         assert(ar->used + need <= ar->cap);
-        rc = gt_qmat_pack_into(m, t->type, t->data, n_rows, n_cols, ar->base + ar->used, err);
+        rc = gt_qmat_pack_into(m, t->type, data, n_rows, n_cols, ar->base + ar->used, err);
         if (rc) return gt_err_wrap(err, "tensor %s", name);
     }
     ar->used += need;
+    return 0;
+}
+
+/* Checks a matrix of n_rows x n_cols and (second pass) packs it into ar. */
+static int load_mat(const gt_gguf *g, const char *name, int n_rows, int n_cols, gt_qmat *m,
+                    arena *ar, gt_err *err) {
+    return load_mat_rows(g, name, n_rows, 0, n_rows, n_cols, m, ar, err);
+}
+
+/* The attention and FFN matrices of layer il: separate (attn_q/k/v,
+ * ffn_gate/up), or fused as phi3 stores them: attn_qkv (q, k, v rows one
+ * after the other) and ffn_up of 2 n_ff rows (gate first, as ggml's SwiGLU
+ * splits it). */
+static int load_layer_mats(const gt_gguf *g, const gt_hparams *hp, int il, gt_layer *L, arena *ar, gt_err *err) {
+    char name[96];
+    int kvd = hp->n_head_kv * hp->head_dim, E = hp->n_embd, Q = hp->q_dim, F = hp->n_ff, rc;
+#define NAME(suffix) (snprintf(name, sizeof name, "blk.%d.%s", il, suffix), name)
+    if (gt_gguf_find_tensor(g, NAME("attn_qkv.weight"))) {
+        int R = Q + 2 * kvd;
+        if ((rc = load_mat_rows(g, name, R, 0, Q, E, &L->wq, ar, err)) ||
+            (rc = load_mat_rows(g, name, R, Q, kvd, E, &L->wk, ar, err)) ||
+            (rc = load_mat_rows(g, name, R, Q + kvd, kvd, E, &L->wv, ar, err)))
+            return rc;
+    } else if ((rc = load_mat(g, NAME("attn_q.weight"), Q, E, &L->wq, ar, err)) ||
+               (rc = load_mat(g, NAME("attn_k.weight"), kvd, E, &L->wk, ar, err)) ||
+               (rc = load_mat(g, NAME("attn_v.weight"), kvd, E, &L->wv, ar, err)))
+        return rc;
+    if (hp->arch == GT_ARCH_PHI3) {
+        if ((rc = load_mat_rows(g, NAME("ffn_up.weight"), 2 * F, 0, F, E, &L->wgate, ar, err)) ||
+            (rc = load_mat_rows(g, name, 2 * F, F, F, E, &L->wup, ar, err)))
+            return rc;
+    } else if ((rc = load_mat(g, NAME("ffn_gate.weight"), F, E, &L->wgate, ar, err)) ||
+               (rc = load_mat(g, NAME("ffn_up.weight"), F, E, &L->wup, ar, err)))
+        return rc;
+    if ((rc = load_mat(g, NAME("attn_output.weight"), E, Q, &L->wo, ar, err)) ||
+        (rc = load_mat(g, NAME("ffn_down.weight"), E, F, &L->wdown, ar, err)))
+        return rc;
+#undef NAME
     return 0;
 }
 
@@ -318,25 +363,19 @@ static int load_layer(const gt_gguf *g, const gt_hparams *hp, int il, gt_layer *
         ((rc = load_vec(g, NAME("post_attention_norm.weight"), E, 0, &L->attn_post_norm, err)) ||
          (rc = load_vec(g, NAME("post_ffw_norm.weight"), E, 0, &L->ffn_post_norm, err))))
         return rc;
-    if ((rc = load_mat(g, NAME("attn_q.weight"), Q, E, &L->wq, ar, err)) ||
-        (rc = load_mat(g, NAME("attn_k.weight"), kv_dim, E, &L->wk, ar, err)) ||
-        (rc = load_mat(g, NAME("attn_v.weight"), kv_dim, E, &L->wv, ar, err)) ||
-        (rc = load_mat(g, NAME("attn_output.weight"), E, Q, &L->wo, ar, err)) ||
-        (rc = load_mat(g, NAME("ffn_gate.weight"), hp->n_ff, E, &L->wgate, ar, err)) ||
-        (rc = load_mat(g, NAME("ffn_up.weight"), hp->n_ff, E, &L->wup, ar, err)) ||
-        (rc = load_mat(g, NAME("ffn_down.weight"), E, hp->n_ff, &L->wdown, ar, err)))
-        return rc;
 #undef NAME
-    return 0;
+    return load_layer_mats(g, hp, il, L, ar, err);
 }
 
 /* Whether a per-layer tensor suffix is one this architecture reads. */
 static int layer_suffix_known(const gt_hparams *hp, const char *suffix) {
-    static const char *const common[] = {
-        "attn_norm.weight", "ffn_norm.weight", "attn_q.weight", "attn_k.weight", "attn_v.weight",
-        "attn_output.weight", "ffn_gate.weight", "ffn_up.weight", "ffn_down.weight"};
+    static const char *const common[] = {"attn_norm.weight", "ffn_norm.weight", "attn_q.weight", "attn_k.weight",
+                                         "attn_v.weight", "attn_output.weight", "ffn_up.weight", "ffn_down.weight"};
     for (size_t i = 0; i < sizeof common / sizeof common[0]; i++)
         if (!strcmp(suffix, common[i])) return 1;
+    if (!strcmp(suffix, "attn_qkv.weight")) return 1;
+    if (hp->arch == GT_ARCH_PHI3) return 0; /* its gate is the first half of ffn_up */
+    if (!strcmp(suffix, "ffn_gate.weight")) return 1;
     if (hp->arch == GT_ARCH_QWEN2 && (!strcmp(suffix, "attn_q.bias") || !strcmp(suffix, "attn_k.bias") ||
                                       !strcmp(suffix, "attn_v.bias")))
         return 1;

@@ -1,4 +1,4 @@
-/* model.h: a llama-family transformer (llama, qwen2, qwen3, gemma3) loaded
+/* model.h: a llama-family transformer (llama, qwen2, qwen3, gemma3, phi3) loaded
  * from GGUF, and evaluation contexts with a KV cache.
  *
  * A gt_model holds the hyperparameters (from the file's metadata) and the
@@ -38,6 +38,7 @@ typedef enum gt_arch {
     GT_ARCH_QWEN2 = 1,  /* q/k/v biases, NEOX rope */
     GT_ARCH_QWEN3 = 2,  /* per-head q/k RMS norms, NEOX rope */
     GT_ARCH_GEMMA3 = 3, /* GELU, post-norms, embedding scale, sliding window */
+    GT_ARCH_PHI3 = 4,   /* fused attn_qkv and gate|up matrices, q scaled before the dots */
 } gt_arch;
 
 /* Most layers a sliding-window pattern may describe (bounded by the layer
@@ -46,7 +47,7 @@ typedef enum gt_arch {
 
 typedef struct gt_hparams {
     gt_arch arch;
-    const char *arch_name;   /* "llama", "qwen2", "qwen3", "gemma3" (static storage) */
+    const char *arch_name;   /* "llama", "qwen2", "qwen3", "gemma3", "phi3" (static storage) */
     int n_vocab;             /* rows of token_embd.weight */
     int n_embd;              /* ARCH.embedding_length */
     int n_layer;             /* ARCH.block_count */
@@ -62,8 +63,8 @@ typedef struct gt_hparams {
     float rope_base_swa;     /* sliding-window layers' base (ARCH.rope.freq_base_swa, 10000) */
     float rms_eps;           /* ARCH.attention.layer_norm_rms_epsilon */
     int qk_norm;             /* 1: per-head RMS norms on q and k before rope (qwen3, gemma3) */
-    int gemma;               /* 1: GELU FFN, post-attention/FFN norms, embeddings x sqrt(n_embd),
-                                q scaled before the dot products */
+    int gemma;               /* 1: GELU FFN, post-attention/FFN norms, embeddings x sqrt(n_embd) */
+    int q_prescale;          /* 1: q scaled before the dot products, not the scores (gemma3, phi3) */
     int n_swa;               /* ARCH.attention.sliding_window (0: none) */
     int swa_pattern;         /* ARCH.attention.sliding_window_pattern: every n-th layer global */
     float logit_softcap;     /* ARCH.final_logit_softcapping (0: none) */

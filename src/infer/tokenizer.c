@@ -9,6 +9,7 @@
  * defaults for BOS/EOS are when the file does not say. */
 #define _GNU_SOURCE /* memmem */
 #include <assert.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,6 +264,29 @@ static int add_eog(gt_tokenizer *tok, int32_t id) {
     return 0;
 }
 
+/* llama.cpp's rule keyed on the model's name: in a Phi-3 model
+ * (general.name holding "phi-3" or "phi3", any case) white space right of a
+ * special token is stripped, except after <unk>, <s> and <|endoftext|>; "</s>"
+ * strips too. tok->specials must be set. */
+static int load_rstrip(gt_tokenizer *tok, const gt_gguf *g, gt_err *err) {
+    tok->rstrip = gt_calloc((size_t)tok->n_vocab, 1);
+    if (!tok->rstrip) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    gt_gguf_str name;
+    if (gt_gguf_get_str(g, "general.name", &name, NULL)) return 0;
+    char low[256];
+    size_t n = name.len < sizeof low - 1 ? (size_t)name.len : sizeof low - 1;
+    for (size_t i = 0; i < n; i++) low[i] = (char)tolower((unsigned char)name.ptr[i]);
+    low[n] = 0;
+    if (!strstr(low, "phi-3") && !strstr(low, "phi3")) return 0;
+    for (size_t i = 0; i < tok->n_specials; i++) tok->rstrip[tok->specials[i]] = 1;
+    static const char *const set[] = {"</s>"}, *const unset[] = {"<unk>", "<s>", "<|endoftext|>"};
+    int32_t id = gt_tok_find(tok, set[0], strlen(set[0]));
+    if (id >= 0) tok->rstrip[id] = 1;
+    for (size_t i = 0; i < sizeof unset / sizeof unset[0]; i++)
+        if ((id = gt_tok_find(tok, unset[i], strlen(unset[i]))) >= 0) tok->rstrip[id] = 0;
+    return 0;
+}
+
 /* Special ids, defaults and the end-of-generation set. */
 static int load_specials(gt_tokenizer *tok, const gt_gguf *g, gt_err *err) {
     int rc;
@@ -404,7 +428,7 @@ int gt_tokenizer_load(const gt_gguf *g, gt_tokenizer **out, gt_err *err) {
     if (tok->bos >= tok->n_vocab) tok->bos = -1;
     if (tok->eos >= tok->n_vocab) tok->eos = -1;
     if (tok->unk >= tok->n_vocab) tok->unk = -1;
-    if ((rc = load_specials(tok, g, err))) goto fail;
+    if ((rc = load_specials(tok, g, err)) || (rc = load_rstrip(tok, g, err))) goto fail;
     if (build_pieces(tok)) {
         rc = gt_err_set(err, GT_ENOMEM, "out of memory");
         goto fail;
@@ -430,6 +454,7 @@ void gt_tokenizer_free(gt_tokenizer *tok) {
     gt_free(tok->piece_len);
     gt_free(tok->vocab.slots);
     gt_free(tok->specials);
+    gt_free(tok->rstrip);
     gt_free(tok->eog);
     gt_free(tok);
 }
@@ -461,7 +486,8 @@ static int frag_push(fragvec *fv, frag f) {
 
 /* Cuts special tokens out of the text, longest first, each left to right
  * through every raw fragment (llama.cpp's order). User-defined tokens are
- * always cut; control and unknown ones only with parse_special. */
+ * always cut; control and unknown ones only with parse_special. White space
+ * after a token marked rstrip goes with it (load_rstrip). */
 static int partition(const gt_tokenizer *tok, const char *text, size_t len, int parse_special,
                      fragvec *out) {
     fragvec a = {0}, b = {0};
@@ -485,6 +511,7 @@ static int partition(const gt_tokenizer *tok, const char *text, size_t len, int 
                 if (at > pos && frag_push(&b, (frag){-1, pos, at - pos})) goto oom;
                 if (frag_push(&b, (frag){id, at, sl})) goto oom;
                 pos = at + sl;
+                while (tok->rstrip[id] && pos < end && strchr(" \t\n\v\f\r", text[pos]) && text[pos]) pos++;
             }
             if (pos < end && frag_push(&b, (frag){-1, pos, end - pos})) goto oom;
         }

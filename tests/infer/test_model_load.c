@@ -98,7 +98,7 @@ static void expect(const char *what, const edit *e, int code, const char *want) 
 static void test_refusals(void) {
     CHECK_STR(gt_ggml_type_name(TYPE_MXFP4), "mxfp4");
     expect("unchanged", &(edit){0}, 0, NULL);
-    expect("architecture", &(edit){.arch = "phi3"}, GT_EUNSUPPORTED, "architecture \"phi3\" is not supported");
+    expect("architecture", &(edit){.arch = "mamba2"}, GT_EUNSUPPORTED, "architecture \"mamba2\" is not supported");
     expect("weight type", &(edit){.retype = "blk.1.ffn_up.weight", .new_type = TYPE_MXFP4}, GT_EUNSUPPORTED,
            "tensor blk.1.ffn_up.weight has type mxfp4, which is not supported (expected f32, f16");
     expect("unused tensor", &(edit){.extra = "blk.0.attn_output.bias"}, GT_EUNSUPPORTED,
@@ -117,7 +117,7 @@ static void test_cli_refuses(void) {
     char path[256], cmd[1024], out[4096];
     snprintf(path, sizeof path, "%s/gt-model-cli-%d.gguf", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
              (int)getpid());
-    if (write_variant(path, &(edit){.arch = "phi3"})) return;
+    if (write_variant(path, &(edit){.arch = "mamba2"})) return;
     snprintf(cmd, sizeof cmd, "'%s' run -m '%s' -p hi -n 1 2>&1", GT_CLI, path);
     FILE *p = popen(cmd, "r");
     CHECK(p != NULL);
@@ -127,7 +127,7 @@ static void test_cli_refuses(void) {
     int st = pclose(p);
     fprintf(stderr, "  gotong run: %s", out);
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) != 0);
-    CHECK_CONTAINS(out, "architecture \"phi3\" is not supported");
+    CHECK_CONTAINS(out, "architecture \"mamba2\" is not supported");
     remove(path);
 }
 

@@ -158,6 +158,7 @@ static void test_model_prompts(void) {
     check_ref("tiny-llama3-f16");   /* llama3 pre-tokenizer, <|eot_id|>... */
     check_ref("tiny-qwen3-f16");    /* qwen2 pre-tokenizer, <|im_start|>... */
     check_ref("tiny-gemma3-f16");   /* SentencePiece without the space prefix, byte fallback */
+    check_ref("tiny-phi3-f16");     /* Phi-3's SentencePiece, <|end|>... */
 }
 
 static void test_specials_spm(void) {
