@@ -41,8 +41,8 @@ typedef enum gt_arch {
     GT_ARCH_PHI3 = 4,   /* fused attn_qkv and gate|up matrices, q scaled before the dots */
 } gt_arch;
 
-/* Most layers a sliding-window pattern may describe (bounded by the layer
- * limit anyway; named for the loader's message). */
+/* Longest sliding window (ARCH.attention.sliding_window, in positions) a
+ * file may declare: past the longest context, so any real window fits. */
 #define GT_MODEL_MAX_SWA (1 << 20)
 
 typedef struct gt_hparams {
