@@ -44,7 +44,7 @@ PROMPTS="$ROOT/tests/ref/prompts.txt"
 
 die() { echo "fixtures: error: $*" >&2; exit 1; }
 
-for v in ggml-vocab-llama-spm.gguf ggml-vocab-gpt-2.gguf; do
+for v in ggml-vocab-llama-spm.gguf ggml-vocab-gpt-2.gguf ggml-vocab-llama-bpe.gguf ggml-vocab-qwen2.gguf; do
   [ -f "$VOCABS/$v" ] || die "$VOCABS/$v missing: run scripts/setup.sh test (it fetches llama.cpp's vocabularies)"
 done
 [ -f "$LIB/lib/libllama.so" ] && [ -f "$LIB/include/llama.h" ] \
@@ -91,13 +91,42 @@ MODELS=(
   "tiny-llama-q5_k   llama ggml-vocab-llama-spm.gguf q5_k   q5_k 256 512 0.07"
   "tiny-qwen2-q4_k_m qwen2 ggml-vocab-gpt-2.gguf     q4_k_m q6_k 256 512 0.07"
 )
+# The architectures of issue 13, one row each: name, vocab, type, and the
+# options of `gotong model random` (128 dims, 2 layers, ff 352 as above):
+#   llama3  Llama 3.1's rope_freqs (base 500000; an original context of 32
+#           instead of 8192, so that the factors turn the short prompts'
+#           angles), untied / tied with MQA (1 KV head)
+#   (the second model of each architecture takes a smaller vocabulary: the
+#   128k/152k ones cost test_model_ref minutes under ASan, and the tokenizer
+#   of the first is what test_tokenizer compares)
+#   qwen3   heads of 64 (q width 256 != 128 dims) with q/k norms
+#   gemma3  the same head shape, a sliding window of 8 on layer 0 (pattern 2:
+#           layer 1 is global, with linear rope scaling by 8), GELU, post-norms,
+#           embedding scale; one with final logit soft-capping; both with
+#           Gemma's SentencePiece setting (no space prefix)
+#   phi3    fused attn_qkv and gate|up, q scaled before the dot products
+ARCH_MODELS=(
+  "tiny-llama3-f16        ggml-vocab-llama-bpe.gguf f16  --arch llama --llama3-rope 32 --rope-base 500000 --untied"
+  "tiny-llama3-q8_0-mqa   ggml-vocab-llama-spm.gguf q8_0 --arch llama --llama3-rope 32 --rope-base 500000 --tied --kv-heads 1"
+  "tiny-qwen3-f16         ggml-vocab-qwen2.gguf     f16  --arch qwen3 --head-dim 64 --untied"
+  "tiny-qwen3-q8_0-mqa    ggml-vocab-gpt-2.gguf     q8_0 --arch qwen3 --head-dim 64 --tied --kv-heads 1"
+  "tiny-gemma3-f16        ggml-vocab-llama-spm.gguf f16  --arch gemma3 --head-dim 64 --swa 8 --swa-pattern 2 --rope-linear 8 --softcap 30 --no-space-prefix"
+  "tiny-gemma3-q8_0-mqa   ggml-vocab-llama-spm.gguf q8_0 --arch gemma3 --head-dim 64 --swa 8 --swa-pattern 2 --untied --kv-heads 1 --no-space-prefix"
+  "tiny-phi3-f16          ggml-vocab-phi-3.gguf     f16  --arch phi3 --untied"
+  "tiny-phi3-q8_0-tied    ggml-vocab-phi-3.gguf     q8_0 --arch phi3 --tied"
+)
+for row in "${ARCH_MODELS[@]}"; do
+  read -r name vocab type extra <<<"$row"
+  MODELS+=("$name - $vocab $type $type 128 352 0.1 $extra")
+done
 gen_key=$( (sha256sum "$REF_SRC" "$PROMPTS" | cut -d' ' -f1; readlink "$LIB/lib/libllama.so") | sha256sum | cut -d' ' -f1)
 for row in "${MODELS[@]}"; do
-  read -r name arch vocab type out_type dim ff std <<<"$row"
+  read -r name arch vocab type out_type dim ff std extra <<<"$row"
   model="$OUT/$name.gguf"
-  if ! log=$("$GOTONG" model random --like "$VOCABS/$vocab" --arch "$arch" --dim "${dim:-128}" --layers 2 \
-      --heads 4 --kv-heads 2 --ff "${ff:-352}" --type "$type" --output-type "$out_type" --seed 1 --std "${std:-0.1}" --threads 2 \
-      -o "$model.tmp" 2>&1); then
+  # shellcheck disable=SC2086 # extra: options, split on purpose (the arch rows carry --arch there)
+  if ! log=$("$GOTONG" model random --like "$VOCABS/$vocab" $([ "$arch" = - ] || echo --arch "$arch") \
+      --dim "${dim:-128}" --layers 2 --heads 4 --kv-heads 2 --ff "${ff:-352}" --type "$type" --output-type "$out_type" \
+      --seed 1 --std "${std:-0.1}" --threads 2 ${extra:-} -o "$model.tmp" 2>&1); then
     echo "$log" >&2
     die "gotong model random failed for $name"
   fi

@@ -1,5 +1,6 @@
 /* cli_model.c: `gotong model info` (what a GGUF file holds) and `gotong model
- * random` (a random-weight llama or qwen2 model around a real vocabulary).
+ * random` (a random-weight llama, qwen2, qwen3, gemma3 or phi3 model around a real
+ * vocabulary).
  *
  * Random models are what the tests and benchmarks run when no trained model
  * may be downloaded: the vocabulary and tokenizer metadata are copied from an
@@ -218,7 +219,10 @@ static void fill_normal(uint64_t s, float *out, int64_t n, float std) {
     }
 }
 
-enum { FILL_NORMAL, FILL_ONES };
+/* FILL_NEAR_ONE: 1 + normal(0, S) (norm weights of the newer architectures,
+ * so that their multiplication is checked); FILL_ROPE_FREQS: Llama 3's rope
+ * frequency factors (rope_freqs_llama3). */
+enum { FILL_NORMAL, FILL_ONES, FILL_NEAR_ONE, FILL_ROPE_FREQS };
 
 /* What one tensor is filled with, and the job state while it is. */
 typedef struct rand_tensor {
@@ -239,7 +243,24 @@ typedef struct rand_model {
     gt_progress progress;
     uint64_t done;
     float weight_std;          /* standard deviation of the normal weights */
+    double rope_base, llama3_ctx; /* for FILL_ROPE_FREQS */
+    uint32_t rope_dims;
 } rand_model;
+
+/* Llama 3.1's rope scaling as its converter turns it into rope_freqs (factor
+ * 8, low/high frequency factors 1 and 4, original context old_ctx: 8192 in
+ * Llama 3.1; tests use a short one so that the factors act within their
+ * prompts): factor i divides the angle of frequency base^(-2i/dims): 1 for
+ * wavelengths under old_ctx/4, 8 over old_ctx, interpolated between. Written
+ * data, not verified arithmetic, so libm is fine here. */
+static float rope_freqs_llama3(double base, uint32_t dims, double old_ctx, uint32_t i) {
+    const double factor = 8.0, lo = 1.0, hi = 4.0;
+    double freq = 1.0 / pow(base, (double)(2 * i) / dims), wavelen = 2.0 * 3.141592653589793 / freq;
+    if (wavelen < old_ctx / hi) return 1.0f;
+    if (wavelen > old_ctx / lo) return (float)factor;
+    double smooth = (old_ctx / wavelen - lo) / (hi - lo);
+    return (float)(1.0 / ((1.0 - smooth) / factor + smooth));
+}
 
 /* Fills rows ith, ith+nth, ... of the tensor (each row from its own seed). */
 static void fill_rows(void *arg, int ith, int nth) {
@@ -248,9 +269,15 @@ static void fill_rows(void *arg, int ith, int nth) {
     for (uint64_t r = (uint64_t)ith; r < t->ne[1]; r += (uint64_t)nth) {
         if (t->kind == FILL_ONES) {
             for (uint64_t j = 0; j < t->ne[0]; j++) row[j] = 1.0f;
+        } else if (t->kind == FILL_ROPE_FREQS) {
+            for (uint64_t j = 0; j < t->ne[0]; j++)
+                row[j] = rope_freqs_llama3(t->model->rope_base, t->model->rope_dims, t->model->llama3_ctx,
+                                           (uint32_t)j);
         } else {
             uint64_t s = t->seed ^ (r * 0xd1b54a32d192ed03ull);
             fill_normal(splitmix(&s), row, (int64_t)t->ne[0], t->model->weight_std);
+            if (t->kind == FILL_NEAR_ONE)
+                for (uint64_t j = 0; j < t->ne[0]; j++) row[j] += 1.0f;
         }
         int rc = gt_quantize_row(t->type, row, t->dst + r * t->row_bytes, (int64_t)t->ne[0]);
         (void)rc;
@@ -305,19 +332,28 @@ static int add_rand(rand_list *L, const char *name, uint64_t d0, uint64_t d1, ui
 
 static void usage_random(FILE *f) {
     fprintf(f,
-            "usage: gotong model random --like VOCAB.gguf --arch llama|qwen2 --dim D --layers L\n"
-            "         --heads H --kv-heads K --ff F [--type TYPE] [--seed S]\n"
+            "usage: gotong model random --like VOCAB.gguf --arch llama|qwen2|qwen3|gemma3|phi3 --dim D\n"
+            "         --layers L --heads H --kv-heads K --ff F [--type TYPE] [--seed S]\n"
             "         [--ctx N] [--rope-base B] [--tied|--untied] [--output-type TYPE]\n"
-            "         [--std S] [--threads T] -o|--out OUT.gguf\n"
+            "         [--head-dim N] [--llama3-rope CTX] [--rope-linear F] [--swa N] [--swa-pattern P]\n"
+            "         [--softcap C] [--no-space-prefix] [--std S] [--threads T] -o|--out OUT.gguf\n"
             "Writes a model with seeded random weights (normal(0, S), S %.2f by default;\n"
             "norms 1) and the vocabulary of VOCAB.gguf, in the layout llama.cpp loads.\n"
             "qwen2 gets q/k/v biases and tied embeddings unless --untied; llama gets\n"
             "output.weight unless --tied, in --output-type (default: --type), as\n"
-            "llama.cpp's presets mix types.\n"
+            "llama.cpp's presets mix types. qwen3 gets per-head q/k norms; gemma3 also its\n"
+            "post-attention/FFN norms, tied embeddings, --swa N (a sliding window of N\n"
+            "positions on all but every --swa-pattern-th layer, default 6; local rope base\n"
+            "10000) and --softcap C (final logit soft-capping). Norm weights of qwen3 and\n"
+            "gemma3 are 1 + normal(0, S). phi3 fuses attn_qkv and gate|up (ffn_up).\n"
+            "--head-dim sets attention.key_length (default dim/heads); --llama3-rope CTX\n"
+            "writes Llama 3.1's rope_freqs (factor 8, low/high 1/4, original context CTX:\n"
+            "8192 in Llama 3.1); --rope-linear F: linear rope scaling by F.\n"
+            "--no-space-prefix: tokenizer.ggml.add_space_prefix false (Gemma's SentencePiece).\n"
             "TYPE: q8_0, q4_0, q4_k, q5_k, q6_k, f16, bf16, f32, or the mixes q4_k_m and\n"
             "q5_k_m (llama.cpp's Q4_K_M/Q5_K_M choices: attn_v and ffn_down in q6_k on the\n"
             "first and last eighth of the layers and every third between, output in q6_k).\n"
-            "Defaults: --type q8_0 --seed 1 --ctx 2048, rope base 10000 (llama) / 1000000 (qwen2).\n",
+            "Defaults: --type q8_0 --seed 1 --ctx 2048, rope base 10000 (llama, phi3) / 1000000 (others).\n",
             (double)MODEL_WEIGHT_STD);
 }
 
@@ -325,8 +361,10 @@ static void usage_random(FILE *f) {
 typedef struct random_opts {
     const char *like, *arch, *outp, *type_s, *out_type_s;
     uint32_t dim, layers, heads, kv_heads, ff, seed, ctx, threads, type, out_type;
-    float rope_base, weight_std;
-    int tied, qwen2;
+    uint32_t head_dim, swa, swa_pattern;
+    float rope_base, weight_std, rope_linear, softcap;
+    uint32_t llama3_rope;      /* --llama3-rope: original context, 0 without */
+    int tied, qwen2, qwen3, gemma3, phi3, no_space_prefix;
     int mix;                   /* --type q4_k_m / q5_k_m: llama.cpp's per-tensor choices */
 } random_opts;
 
@@ -365,32 +403,46 @@ static int check_random_opts(random_opts *o) {
         return gt_cli_usage_error("model random", "--like, --arch, --dim, --layers, --heads, --ff "
                                   "and -o are required");
     o->qwen2 = !strcmp(o->arch, "qwen2");
-    if (!o->qwen2 && strcmp(o->arch, "llama"))
-        return gt_cli_usage_error("model random", "--arch must be llama or qwen2, not \"%s\"", o->arch);
+    o->qwen3 = !strcmp(o->arch, "qwen3");
+    o->gemma3 = !strcmp(o->arch, "gemma3");
+    o->phi3 = !strcmp(o->arch, "phi3");
+    if (!o->qwen2 && !o->qwen3 && !o->gemma3 && !o->phi3 && strcmp(o->arch, "llama"))
+        return gt_cli_usage_error("model random", "--arch must be llama, qwen2, qwen3, gemma3 or phi3, not \"%s\"",
+                                  o->arch);
+    if ((o->llama3_rope && strcmp(o->arch, "llama")) || ((o->swa || o->softcap) && !o->gemma3))
+        return gt_cli_usage_error("model random", "--llama3-rope is for llama, --swa and --softcap for gemma3");
     if (random_type("--type", o->type_s, &o->type, &o->mix)) return GT_CLI_EXIT_USAGE;
     if (!o->out_type_s) o->out_type_s = o->mix ? "q6_k" : o->type_s;
     if (random_type("--output-type", o->out_type_s, &o->out_type, NULL)) return GT_CLI_EXIT_USAGE;
     if (!o->kv_heads) o->kv_heads = o->heads;
-    if (o->dim % o->heads || o->heads % o->kv_heads || (o->dim / o->heads) % 2)
-        return gt_cli_usage_error("model random", "--dim %u must split into --heads %u even-sized heads, "
-                                  "and --heads into groups of --kv-heads %u", o->dim, o->heads, o->kv_heads);
+    if (!o->head_dim && o->dim % o->heads)
+        return gt_cli_usage_error("model random", "--dim %u must split into --heads %u heads (or give --head-dim)",
+                                  o->dim, o->heads);
+    if (!o->head_dim) o->head_dim = o->dim / o->heads;
+    if (o->head_dim % 2 || o->heads % o->kv_heads || (uint64_t)o->head_dim * o->heads > MODEL_MAX_DIM)
+        return gt_cli_usage_error("model random", "--head-dim %u must be even, and --heads %u split into groups "
+                                  "of --kv-heads %u", o->head_dim, o->heads, o->kv_heads);
     uint32_t be = gt_ggml_block_elems(o->type);
     if (o->dim % be || o->ff % be)
         return gt_cli_usage_error("model random", "%s needs --dim and --ff to be multiples of %u", o->type_s, be);
     if (o->dim % gt_ggml_block_elems(o->out_type))
         return gt_cli_usage_error("model random", "--output-type %s needs --dim to be a multiple of %u",
                                   o->out_type_s, gt_ggml_block_elems(o->out_type));
-    if (o->tied < 0) o->tied = o->qwen2;
-    if (!o->rope_base) o->rope_base = o->qwen2 ? 1000000.0f : 10000.0f;
+    if (o->tied < 0) o->tied = o->qwen2 || o->gemma3;
+    if (!o->rope_base) o->rope_base = strcmp(o->arch, "llama") && !o->phi3 ? 1000000.0f : 10000.0f;
+    if ((uint64_t)o->head_dim * o->heads % be)
+        return gt_cli_usage_error("model random", "%s needs --heads x --head-dim to be a multiple of %u",
+                                  o->type_s, be);
     return 0;
 }
 
 /* Parses and checks argv; -1 to go on, else the exit code. */
 static int parse_random_opts(int argc, char **argv, random_opts *o) {
     *o = (random_opts){.type_s = "q8_0", .seed = 1, .ctx = 2048, .threads = (uint32_t)gt_cpu_count(), .tied = -1,
-                       .weight_std = MODEL_WEIGHT_STD};
+                       .weight_std = MODEL_WEIGHT_STD, .swa_pattern = 6};
     uint64_t dim = 0, layers = 0, heads = 0, kv_heads = 0, ff = 0, seed = o->seed, ctx = o->ctx, threads = o->threads;
-    int tied = 0, untied = 0, rope_given = 0;
+    uint64_t head_dim = 0, llama3_rope = 0, swa = 0, swa_pattern = o->swa_pattern;
+    int tied = 0, untied = 0, rope_given = 0, linear_given = 0, softcap_given = 0;
     const gt_cli_opt opts[] = {
         {"--like", NULL, GT_CLI_OPT_STR, &o->like, 0, 0, NULL},
         {"--arch", NULL, GT_CLI_OPT_STR, &o->arch, 0, 0, NULL},
@@ -409,12 +461,26 @@ static int parse_random_opts(int argc, char **argv, random_opts *o) {
         {"--std", NULL, GT_CLI_OPT_FLOAT, &o->weight_std, 0, 0, NULL},
         {"--tied", NULL, GT_CLI_OPT_FLAG, &tied, 0, 0, NULL},
         {"--untied", NULL, GT_CLI_OPT_FLAG, &untied, 0, 0, NULL},
+        {"--head-dim", NULL, GT_CLI_OPT_U64, &head_dim, 2, MODEL_MAX_DIM, NULL},
+        {"--llama3-rope", NULL, GT_CLI_OPT_U64, &llama3_rope, 8, MODEL_MAX_CTX, NULL},
+        {"--swa", NULL, GT_CLI_OPT_U64, &swa, 1, MODEL_MAX_CTX, NULL},
+        {"--swa-pattern", NULL, GT_CLI_OPT_U64, &swa_pattern, 0, MODEL_MAX_LAYERS, NULL},
+        {"--rope-linear", NULL, GT_CLI_OPT_FLOAT, &o->rope_linear, 0, 0, &linear_given},
+        {"--softcap", NULL, GT_CLI_OPT_FLOAT, &o->softcap, 0, 0, &softcap_given},
+        {"--no-space-prefix", NULL, GT_CLI_OPT_FLAG, &o->no_space_prefix, 0, 0, NULL},
         {NULL, NULL, 0, NULL, 0, 0, NULL}};
     int rc = gt_cli_parse("model random", argc, argv, 1, opts, NULL, 0, NULL, usage_random);
     if (rc >= 0) return rc;
     o->dim = (uint32_t)dim, o->layers = (uint32_t)layers, o->heads = (uint32_t)heads;
     o->kv_heads = (uint32_t)kv_heads, o->ff = (uint32_t)ff, o->seed = (uint32_t)seed, o->ctx = (uint32_t)ctx;
-    o->threads = (uint32_t)threads;
+    o->threads = (uint32_t)threads, o->head_dim = (uint32_t)head_dim, o->llama3_rope = (uint32_t)llama3_rope;
+    o->swa = (uint32_t)swa, o->swa_pattern = (uint32_t)swa_pattern;
+    if (linear_given && !(o->rope_linear >= 1.0f && o->rope_linear <= 1e4f))
+        return gt_cli_usage_error("model random", "--rope-linear expects a number in [1, 10000], got %g",
+                                  (double)o->rope_linear);
+    if (softcap_given && !(o->softcap >= 1.0f && o->softcap <= 1e4f))
+        return gt_cli_usage_error("model random", "--softcap expects a number in [1, 10000], got %g",
+                                  (double)o->softcap);
     if (tied && untied) return gt_cli_usage_error("model random", "--tied or --untied, not both");
     if (tied || untied) o->tied = tied;
     if (rope_given && !(o->rope_base > 1.0f && isfinite(o->rope_base)))
@@ -439,9 +505,23 @@ static void write_random_metadata(gt_gguf_writer *w, const random_opts *o, uint6
     gt_gguf_writer_set_u32(w, AKEY("feed_forward_length"), o->ff);
     gt_gguf_writer_set_u32(w, AKEY("attention.head_count"), o->heads);
     gt_gguf_writer_set_u32(w, AKEY("attention.head_count_kv"), o->kv_heads);
-    gt_gguf_writer_set_f32(w, AKEY("attention.layer_norm_rms_epsilon"), o->qwen2 ? 1e-6f : 1e-5f);
+    gt_gguf_writer_set_f32(w, AKEY("attention.layer_norm_rms_epsilon"), strcmp(arch, "llama") ? 1e-6f : 1e-5f);
     gt_gguf_writer_set_f32(w, AKEY("rope.freq_base"), o->rope_base);
-    gt_gguf_writer_set_u32(w, AKEY("rope.dimension_count"), o->dim / o->heads);
+    gt_gguf_writer_set_u32(w, AKEY("rope.dimension_count"), o->head_dim);
+    if (o->head_dim != o->dim / o->heads || o->dim % o->heads) {
+        gt_gguf_writer_set_u32(w, AKEY("attention.key_length"), o->head_dim);
+        gt_gguf_writer_set_u32(w, AKEY("attention.value_length"), o->head_dim);
+    }
+    if (o->rope_linear) {
+        gt_gguf_writer_set_str(w, AKEY("rope.scaling.type"), "linear");
+        gt_gguf_writer_set_f32(w, AKEY("rope.scaling.factor"), o->rope_linear);
+    }
+    if (o->swa) {
+        gt_gguf_writer_set_u32(w, AKEY("attention.sliding_window"), o->swa);
+        gt_gguf_writer_set_u32(w, AKEY("attention.sliding_window_pattern"), o->swa_pattern);
+        gt_gguf_writer_set_f32(w, AKEY("rope.freq_base_swa"), 10000.0f);
+    }
+    if (o->softcap) gt_gguf_writer_set_f32(w, AKEY("final_logit_softcapping"), o->softcap);
     gt_gguf_writer_set_u32(w, AKEY("vocab_size"), (uint32_t)n_vocab);
     gt_gguf_writer_set_u32(w, "general.quantization_version", 2);
     uint32_t t = o->type;
@@ -453,33 +533,46 @@ static void write_random_metadata(gt_gguf_writer *w, const random_opts *o, uint6
     for (uint64_t i = 0; i < vg->n_kv; i++)
         if (vg->kv[i].key.len > 10 && !memcmp(vg->kv[i].key.ptr, "tokenizer.", 10))
             gt_gguf_writer_copy_kv(w, &vg->kv[i]);
+    if (o->no_space_prefix) gt_gguf_writer_set_bool(w, "tokenizer.ggml.add_space_prefix", 0);
 }
 
 /* The tensors, in llama.cpp's names and order; ne[0] is the input dimension. */
 static void add_random_tensors(rand_list *L, const random_opts *o, uint64_t n_vocab) {
-    uint32_t dim = o->dim, ff = o->ff, type = o->type, kv_dim = o->dim / o->heads * o->kv_heads;
+    uint32_t dim = o->dim, ff = o->ff, type = o->type, kv_dim = o->head_dim * o->kv_heads;
+    uint32_t q_dim = o->head_dim * o->heads, hd = o->head_dim;
+    int norm = o->qwen3 || o->gemma3 ? FILL_NEAR_ONE : FILL_ONES;
     add_rand(L, "token_embd.weight", dim, n_vocab, type, FILL_NORMAL);
-    add_rand(L, "output_norm.weight", dim, 1, GT_TYPE_F32, FILL_ONES);
+    add_rand(L, "output_norm.weight", dim, 1, GT_TYPE_F32, norm);
     if (!o->tied) add_rand(L, "output.weight", dim, n_vocab, o->out_type, FILL_NORMAL);
+    if (o->llama3_rope) add_rand(L, "rope_freqs.weight", hd / 2, 1, GT_TYPE_F32, FILL_ROPE_FREQS);
     for (uint32_t l = 0; l < o->layers; l++) {
         char nm[64];
 #define BLK(suffix, d0, d1, ty, kd) \
     (snprintf(nm, sizeof nm, "blk.%u.%s", l, suffix), add_rand(L, nm, d0, d1, ty, kd))
-        BLK("attn_norm.weight", dim, 1, GT_TYPE_F32, FILL_ONES);
-        BLK("attn_q.weight", dim, dim, type, FILL_NORMAL);
-        BLK("attn_k.weight", dim, kv_dim, type, FILL_NORMAL);
+        BLK("attn_norm.weight", dim, 1, GT_TYPE_F32, norm);
         uint32_t more = o->mix && more_bits_layer(l, o->layers) ? GT_TYPE_Q6_K : type;
-        BLK("attn_v.weight", dim, kv_dim, more, FILL_NORMAL);
+        if (o->phi3) BLK("attn_qkv.weight", dim, q_dim + 2 * kv_dim, type, FILL_NORMAL);
+        else {
+            BLK("attn_q.weight", dim, q_dim, type, FILL_NORMAL);
+            BLK("attn_k.weight", dim, kv_dim, type, FILL_NORMAL);
+            BLK("attn_v.weight", dim, kv_dim, more, FILL_NORMAL);
+        }
         if (o->qwen2) {
-            BLK("attn_q.bias", dim, 1, GT_TYPE_F32, FILL_NORMAL);
+            BLK("attn_q.bias", q_dim, 1, GT_TYPE_F32, FILL_NORMAL);
             BLK("attn_k.bias", kv_dim, 1, GT_TYPE_F32, FILL_NORMAL);
             BLK("attn_v.bias", kv_dim, 1, GT_TYPE_F32, FILL_NORMAL);
         }
-        BLK("attn_output.weight", dim, dim, type, FILL_NORMAL);
-        BLK("ffn_norm.weight", dim, 1, GT_TYPE_F32, FILL_ONES);
-        BLK("ffn_gate.weight", dim, ff, type, FILL_NORMAL);
-        BLK("ffn_up.weight", dim, ff, type, FILL_NORMAL);
+        if (o->qwen3 || o->gemma3) {
+            BLK("attn_q_norm.weight", hd, 1, GT_TYPE_F32, FILL_NEAR_ONE);
+            BLK("attn_k_norm.weight", hd, 1, GT_TYPE_F32, FILL_NEAR_ONE);
+        }
+        BLK("attn_output.weight", q_dim, dim, type, FILL_NORMAL);
+        if (o->gemma3) BLK("post_attention_norm.weight", dim, 1, GT_TYPE_F32, FILL_NEAR_ONE);
+        BLK("ffn_norm.weight", dim, 1, GT_TYPE_F32, norm);
+        if (!o->phi3) BLK("ffn_gate.weight", dim, ff, type, FILL_NORMAL);
+        BLK("ffn_up.weight", dim, o->phi3 ? 2 * ff : ff, type, FILL_NORMAL);
         BLK("ffn_down.weight", ff, dim, more, FILL_NORMAL);
+        if (o->gemma3) BLK("post_ffw_norm.weight", dim, 1, GT_TYPE_F32, FILL_NEAR_ONE);
 #undef BLK
     }
 }
@@ -509,9 +602,10 @@ static int cmd_random(int argc, char **argv) {
     }
     gt_gguf_writer *w = gt_gguf_writer_new();
     write_random_metadata(w, &o, n_vocab, vg);
-    size_t max_t = 3 + (size_t)o.layers * 12;
+    size_t max_t = 4 + (size_t)o.layers * 16;
     rand_tensor *ts = gt_calloc(max_t, sizeof *ts);
-    rand_model m = {.weight_std = o.weight_std};
+    rand_model m = {.weight_std = o.weight_std, .rope_base = o.rope_base, .rope_dims = o.head_dim,
+                    .llama3_ctx = o.llama3_rope};
     m.pool = gt_pool_new((int)o.threads);
     if (!ts || !m.pool) {
         gt_free(ts);

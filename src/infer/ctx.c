@@ -1,4 +1,5 @@
-/* ctx.c: evaluation contexts and the forward pass (llama and qwen2).
+/* ctx.c: evaluation contexts and the forward pass (llama, qwen2, qwen3,
+ * gemma3, phi3).
  *
  * One pass handles a batch of tokens: each matrix is streamed once for the
  * whole batch (the kernels block 16-row tiles x several tokens). Each step
@@ -18,7 +19,14 @@
  * Per layer that leaves 7 synchronisations.
  *
  * The KV cache is f32 holding f16-rounded values: [layer][kv head][position]
- * [head_dim], so a head's keys (and values) are one contiguous stream. */
+ * [head_dim], so a head's keys (and values) are one contiguous stream.
+ *
+ * Architectures differ only in steps inside that frame: q/k biases (qwen2),
+ * per-head q/k norms (qwen3, gemma3), rope tables (llama3 frequency factors,
+ * linear scaling, gemma3's second base for its sliding-window layers), the
+ * attention window, GELU instead of SiLU, and gemma3's norms of the attention
+ * and FFN outputs before their residual adds (one more step each: a norm
+ * needs the whole row). */
 #include <assert.h>
 #include <math.h>
 #include <stdatomic.h>
@@ -26,6 +34,7 @@
 
 #include "base/alloc.h"
 #include "base/pool.h"
+#include "infer/gelu.h"
 #include "infer/model_impl.h"
 
 struct gt_ctx {
@@ -35,16 +44,18 @@ struct gt_ctx {
     int n_threads, n_ctx, n_batch, n_past;
     float *kc, *vc;         /* KV cache */
     float *x;               /* [n_batch][n_embd] residual stream */
-    float *q, *kk, *vv;     /* [n_batch][n_embd], [n_batch][kv_dim] x 2 */
-    float *att, *tmp;       /* [n_batch][n_embd] */
+    float *q, *kk, *vv;     /* [n_batch][q_dim], [n_batch][kv_dim] x 2 */
+    float *att;             /* [n_batch][q_dim] */
+    float *tmp;             /* [n_batch][n_embd] */
     float *g, *u;           /* [n_batch][n_ff]: gate and up; g becomes SiLU(g) * u */
     float *rope;            /* [n_batch][rope_dims/2][2]: cos, sin */
+    float *rope_swa;        /* the same for sliding-window layers (gemma3) */
     float *scratch;         /* per thread: max(n_ctx, n_embd) floats */
     size_t scratch_len;
     gt_act a_embd, a_attn, a_ff;
 };
 
-enum { OP_NORM, OP_MM, OP_ATTN, OP_QUANT_ATTN };
+enum { OP_NORM, OP_MM, OP_ATTN, OP_QUANT_ATTN, OP_POST_NORM };
 enum { POST_NONE, POST_RESID, POST_SWIGLU };
 
 /* Tiles per matmul chunk: multiples of 2 so SwiGLU chunks cover whole
@@ -59,7 +70,8 @@ typedef struct job {
     gt_ctx *c;
     int op, il, n, pos;
     _Atomic int next;        /* next chunk to claim */
-    /* OP_NORM: rows src[t * n_embd] for t < n, times norm, into dst. */
+    /* OP_NORM: rows src[t * n_embd] for t < n, times norm, into dst.
+     * OP_POST_NORM: the same rows normed, added to the residual stream. */
     const float *src, *norm;
     gt_act *dst;
     /* OP_MM: up to 3 matrices against act. */
@@ -111,7 +123,8 @@ static void mm_chunk(const job *j, int i, int t0, int t1) {
         for (int t = 0; t < j->n; t++) {
             float *g = c->g + (size_t)t * F;
             const float *u = c->u + (size_t)t * F;
-            c->k->silu_mul(g + r0, u + r0, r1 - r0);
+            if (c->m->hp.gemma) gt_gelu_mul(g + r0, u + r0, r1 - r0);
+            else c->k->silu_mul(g + r0, u + r0, r1 - r0);
             c->k->act_set(&c->a_ff, t, g, r0, r1, 1);
         }
     }
@@ -137,54 +150,82 @@ static void do_mm(job *j) {
     }
 }
 
-/* KV head g and its group of query heads, for every token of the batch:
- * biases (qwen2), rope on q and k, k and v into the cache, then causal
- * attention of each token t over positions 0..pos+t, and (attn_quant) the
- * output columns of the group quantized for the output projection. Nothing
- * here reads another group's values, so groups run in any order. */
-static void do_head_group(const job *j, int g, float *scores) {
+/* The query scale gemma3 and phi3 apply to q before the dot products, as
+ * llama.cpp does: 1/sqrt(head_dim), except Gemma 3 27B (62 layers), which
+ * uses 1/sqrt(n_embd / n_head) (llama.cpp keys it on the layer count). */
+static float q_prescale(const gt_hparams *hp) {
+    int d = hp->gemma && hp->n_layer == 62 ? hp->n_embd / hp->n_head : hp->head_dim;
+    return 1.0f / sqrtf((float)d);
+}
+
+/* Token t's q heads h0..h1 and KV head g before attention: biases (qwen2),
+ * per-head norms (qwen3, gemma3), rope, the q scale of gemma3 and phi3; k and v into the
+ * cache at position pos + t. */
+static void prepare_qkv(const job *j, int g, int t, float *kc, float *vc) {
     gt_ctx *c = j->c;
     const gt_hparams *hp = &c->m->hp;
     const gt_layer *L = &c->m->layers[j->il];
-    int E = hp->n_embd, hd = hp->head_dim, kvd = hp->n_head_kv * hd;
+    int Q = hp->q_dim, hd = hp->head_dim, kvd = hp->n_head_kv * hd;
     int group = hp->n_head / hp->n_head_kv, h0 = g * group, h1 = h0 + group;
-    float scale = 1.0f / sqrtf((float)hd);
+    float *q = c->q + (size_t)t * Q, *k = c->kk + (size_t)t * kvd + (size_t)g * hd;
+    float *v = c->vv + (size_t)t * kvd + (size_t)g * hd;
+    if (L->bq) {
+        for (int i = h0 * hd; i < h1 * hd; i++) q[i] += L->bq[i];
+        for (int i = 0; i < hd; i++) k[i] += L->bk[g * hd + i], v[i] += L->bv[g * hd + i];
+    }
+    if (L->q_norm) {
+        for (int h = h0; h < h1; h++) rms_norm(q + h * hd, L->q_norm, q + h * hd, hd, hp->rms_eps);
+        rms_norm(k, L->k_norm, k, hd, hp->rms_eps);
+    }
+    const float *table = gt_hparams_is_swa(hp, j->il) ? c->rope_swa : c->rope;
+    const float *cs = table + (size_t)t * hp->rope_dims;
+    for (int h = h0; h < h1; h++) rope_head(q + h * hd, cs, hp->rope_dims, hp->rope_neox);
+    rope_head(k, cs, hp->rope_dims, hp->rope_neox);
+    if (hp->q_prescale) {
+        float qs = q_prescale(hp);
+        for (int i = h0 * hd; i < h1 * hd; i++) q[i] *= qs;
+    }
+    /* Keys and values keep f16 precision, as llama.cpp's default cache
+     * does: results then track the reference more closely (measured on
+     * the tiny fixtures: worst Q8_0 error 0.94 -> 0.82 of the tolerance). */
+    size_t at = (size_t)(j->pos + t) * hd;
+    c->k->f16_round(kc + at, k, hd);
+    c->k->f16_round(vc + at, v, hd);
+}
+
+/* KV head g and its group of query heads, for every token of the batch:
+ * q, k, v prepared and cached (prepare_qkv), then causal attention of each
+ * token t over positions 0..pos+t (a sliding-window layer: the last n_swa
+ * of them), and (attn_quant) the output columns of the group quantized for
+ * the output projection. Nothing here reads another group's values, so
+ * groups run in any order. */
+static void do_head_group(const job *j, int g, float *scores) {
+    gt_ctx *c = j->c;
+    const gt_hparams *hp = &c->m->hp;
+    int Q = hp->q_dim, hd = hp->head_dim;
+    int group = hp->n_head / hp->n_head_kv, h0 = g * group, h1 = h0 + group;
+    float scale = hp->q_prescale ? 1.0f : 1.0f / sqrtf((float)hd);
+    int swa = gt_hparams_is_swa(hp, j->il);
     /* This head's keys and values: n_ctx rows of hd, contiguous. */
     size_t head_off = ((size_t)j->il * hp->n_head_kv + (size_t)g) * c->n_ctx * hd;
     float *kc = c->kc + head_off, *vc = c->vc + head_off;
+    for (int t = 0; t < j->n; t++) prepare_qkv(j, g, t, kc, vc);
     for (int t = 0; t < j->n; t++) {
-        float *q = c->q + (size_t)t * E, *k = c->kk + (size_t)t * kvd + (size_t)g * hd;
-        float *v = c->vv + (size_t)t * kvd + (size_t)g * hd;
-        if (L->bq) {
-            for (int i = h0 * hd; i < h1 * hd; i++) q[i] += L->bq[i];
-            for (int i = 0; i < hd; i++) k[i] += L->bk[g * hd + i], v[i] += L->bv[g * hd + i];
-        }
-        const float *cs = c->rope + (size_t)t * hp->rope_dims;
-        for (int h = h0; h < h1; h++) rope_head(q + h * hd, cs, hp->rope_dims, hp->rope_neox);
-        rope_head(k, cs, hp->rope_dims, hp->rope_neox);
-        /* Keys and values keep f16 precision, as llama.cpp's default cache
-         * does: results then track the reference more closely (measured on
-         * the tiny fixtures: worst Q8_0 error 0.94 -> 0.82 of the tolerance). */
-        size_t at = (size_t)(j->pos + t) * hd;
-        c->k->f16_round(kc + at, k, hd);
-        c->k->f16_round(vc + at, v, hd);
-    }
-    for (int t = 0; t < j->n; t++) {
-        int n_kv = j->pos + t + 1;
-        float *out = c->att + (size_t)t * E;
+        int n_kv = j->pos + t + 1, p0 = swa && n_kv > hp->n_swa ? n_kv - hp->n_swa : 0, n_att = n_kv - p0;
+        float *out = c->att + (size_t)t * Q;
         for (int h = h0; h < h1; h++) {
-            const float *q = c->q + (size_t)t * E + (size_t)h * hd;
+            const float *q = c->q + (size_t)t * Q + (size_t)h * hd;
             float mx = -INFINITY;
-            c->k->dots(scores, q, kc, (size_t)hd, n_kv, hd);
-            for (int p = 0; p < n_kv; p++) {
+            c->k->dots(scores, q, kc + (size_t)p0 * hd, (size_t)hd, n_att, hd);
+            for (int p = 0; p < n_att; p++) {
                 scores[p] *= scale;
                 mx = scores[p] > mx ? scores[p] : mx;
             }
-            c->k->exp_shift(scores, mx, n_kv);
+            c->k->exp_shift(scores, mx, n_att);
             float sum = 0.0f;
-            for (int p = 0; p < n_kv; p++) sum += scores[p];
+            for (int p = 0; p < n_att; p++) sum += scores[p];
             float *o = out + (size_t)h * hd;
-            c->k->wsum(o, scores, vc, (size_t)hd, n_kv, hd);
+            c->k->wsum(o, scores, vc + (size_t)p0 * hd, (size_t)hd, n_att, hd);
             float inv = 1.0f / sum;
             for (int i = 0; i < hd; i++) o[i] *= inv;
         }
@@ -213,7 +254,14 @@ static void worker(void *arg, int ith, int nth) {
         break;
     case OP_QUANT_ATTN:
         while ((ch = atomic_fetch_add(&j->next, 1)) < j->n)
-            c->k->act_set(&c->a_attn, ch, c->att + (size_t)ch * hp->n_embd, 0, hp->n_embd, 1);
+            c->k->act_set(&c->a_attn, ch, c->att + (size_t)ch * hp->q_dim, 0, hp->q_dim, 1);
+        break;
+    case OP_POST_NORM:
+        while ((ch = atomic_fetch_add(&j->next, 1)) < j->n) {
+            float *x = c->x + (size_t)ch * hp->n_embd;
+            rms_norm(j->src + (size_t)ch * hp->n_embd, j->norm, scratch, hp->n_embd, hp->rms_eps);
+            for (int i = 0; i < hp->n_embd; i++) x[i] += scratch[i];
+        }
         break;
     default: break;
     }
@@ -247,23 +295,61 @@ static void run_norm(gt_ctx *c, job *j, const float *src, const float *norm, gt_
     run(c, j);
 }
 
+/* The rope table of n positions from pos: cos and sin of (pos + t) *
+ * scale * base^(-2i/rope_dims) / freqs[i] (freqs: Llama 3's factors, or
+ * NULL for 1). */
+static void fill_rope(float *table, const gt_hparams *hp, const float *freqs, int n, int pos, double base,
+                      double scale) {
+    int half = hp->rope_dims / 2;
+    for (int t = 0; t < n; t++)
+        for (int i = 0; i < half; i++) {
+            double theta = (double)(pos + t) * scale * pow(base, -2.0 * i / hp->rope_dims);
+            if (freqs) theta /= (double)freqs[i];
+            table[((size_t)t * half + i) * 2] = (float)cos(theta);
+            table[((size_t)t * half + i) * 2 + 1] = (float)sin(theta);
+        }
+}
+
+/* The batch's token embeddings into the residual stream (gemma: times
+ * sqrt(n_embd), in float as llama.cpp scales them) and its rope tables. */
+static void embed_batch(gt_ctx *c, const int32_t *tokens, int n, int pos) {
+    const gt_model *m = c->m;
+    const gt_hparams *hp = &m->hp;
+    int E = hp->n_embd;
+    size_t row_bytes = gt_ggml_row_bytes(m->tok_embd->type, (uint64_t)E);
+    float es = sqrtf((float)E);
+    for (int t = 0; t < n; t++) {
+        float *x = c->x + (size_t)t * E;
+        gt_dequant_row(m->tok_embd->type, (const uint8_t *)m->tok_embd->data + row_bytes * (size_t)tokens[t], x, E);
+        if (hp->gemma)
+            for (int i = 0; i < E; i++) x[i] *= es;
+    }
+    fill_rope(c->rope, hp, m->rope_freqs, n, pos, hp->rope_base, hp->rope_scale);
+    if (hp->n_swa > 0) fill_rope(c->rope_swa, hp, m->rope_freqs, n, pos, hp->rope_base_swa, 1.0);
+}
+
+/* Adds a matrix's output to the residual stream: directly (POST_RESID) or,
+ * with a post-norm (gemma), through tmp and a norm step. */
+static void run_mm_resid(gt_ctx *c, job *j, const gt_act *act, const gt_qmat *w, const float *post_norm) {
+    int E = c->m->hp.n_embd;
+    if (!post_norm) {
+        run_mm(c, j, act, POST_RESID, 1, w, c->tmp, E, NULL, NULL, 0, NULL, NULL, 0);
+        return;
+    }
+    run_mm(c, j, act, POST_NONE, 1, w, c->tmp, E, NULL, NULL, 0, NULL, NULL, 0);
+    j->op = OP_POST_NORM;
+    j->src = c->tmp;
+    j->norm = post_norm;
+    run(c, j);
+}
+
 /* One batch of n <= n_batch tokens at positions pos.. (already validated).
  * which: GT_EVAL_ALL, GT_EVAL_LAST, or -1 for no logits. */
 static void forward(gt_ctx *c, const int32_t *tokens, int n, int pos, float *logits, int which) {
     const gt_model *m = c->m;
     const gt_hparams *hp = &m->hp;
-    int E = hp->n_embd, F = hp->n_ff, kvd = hp->n_head_kv * hp->head_dim;
-    size_t row_bytes = gt_ggml_row_bytes(m->tok_embd->type, (uint64_t)E);
-    for (int t = 0; t < n; t++)
-        gt_dequant_row(m->tok_embd->type, (const uint8_t *)m->tok_embd->data + row_bytes * (size_t)tokens[t],
-                       c->x + (size_t)t * E, E);
-    int half = hp->rope_dims / 2;
-    for (int t = 0; t < n; t++)
-        for (int i = 0; i < half; i++) {
-            double theta = (double)(pos + t) * pow((double)hp->rope_base, -2.0 * i / hp->rope_dims);
-            c->rope[((size_t)t * half + i) * 2] = (float)cos(theta);
-            c->rope[((size_t)t * half + i) * 2 + 1] = (float)sin(theta);
-        }
+    int E = hp->n_embd, F = hp->n_ff, Q = hp->q_dim, kvd = hp->n_head_kv * hp->head_dim;
+    embed_batch(c, tokens, n, pos);
     c->a_embd.n_tok = c->a_attn.n_tok = c->a_ff.n_tok = n;
     job j = {.c = c, .n = n, .pos = pos};
     /* Attention chunks quantize their own output columns when those are
@@ -273,17 +359,17 @@ static void forward(gt_ctx *c, const int32_t *tokens, int n, int pos, float *log
         const gt_layer *L = &m->layers[il];
         j.il = il;
         run_norm(c, &j, c->x, L->attn_norm, &c->a_embd);
-        run_mm(c, &j, &c->a_embd, POST_NONE, 3, &L->wq, c->q, E, &L->wk, c->kk, kvd, &L->wv, c->vv, kvd);
+        run_mm(c, &j, &c->a_embd, POST_NONE, 3, &L->wq, c->q, Q, &L->wk, c->kk, kvd, &L->wv, c->vv, kvd);
         j.op = OP_ATTN;
         run(c, &j);
         if (!j.attn_quant) {
             j.op = OP_QUANT_ATTN;
             run(c, &j);
         }
-        run_mm(c, &j, &c->a_attn, POST_RESID, 1, &L->wo, c->tmp, E, NULL, NULL, 0, NULL, NULL, 0);
+        run_mm_resid(c, &j, &c->a_attn, &L->wo, L->attn_post_norm);
         run_norm(c, &j, c->x, L->ffn_norm, &c->a_embd);
         run_mm(c, &j, &c->a_embd, POST_SWIGLU, 2, &L->wgate, c->g, F, &L->wup, c->u, F, NULL, NULL, 0);
-        run_mm(c, &j, &c->a_ff, POST_RESID, 1, &L->wdown, c->tmp, E, NULL, NULL, 0, NULL, NULL, 0);
+        run_mm_resid(c, &j, &c->a_ff, &L->wdown, L->ffn_post_norm);
     }
     if (which < 0 || !logits) return;
     int t0 = which == GT_EVAL_ALL ? 0 : n - 1, nt = n - t0;
@@ -292,6 +378,7 @@ static void forward(gt_ctx *c, const int32_t *tokens, int n, int pos, float *log
     run_norm(c, &j, c->x + (size_t)t0 * E, m->out_norm, &c->a_embd);
     run_mm(c, &j, &c->a_embd, POST_NONE, 1, &m->out, logits, (size_t)hp->n_vocab, NULL, NULL, 0,
            NULL, NULL, 0);
+    if (hp->logit_softcap > 0.0f) gt_softcap(logits, (size_t)nt * (size_t)hp->n_vocab, hp->logit_softcap);
 }
 
 int gt_ctx_eval(gt_ctx *c, const int32_t *tokens, int n, int pos, float *logits, int which,
@@ -346,23 +433,25 @@ int gt_ctx_new(const gt_model *m, const gt_ctx_params *p, gt_ctx **out, gt_err *
     c->k = p->kern ? p->kern : gt_kern_best();
     c->n_ctx = n_ctx, c->n_batch = n_batch, c->n_threads = n_threads;
     size_t E = (size_t)hp->n_embd, F = (size_t)hp->n_ff, kvd = (size_t)hp->n_head_kv * hp->head_dim;
+    size_t Q = (size_t)hp->q_dim;
     size_t nb = (size_t)n_batch, cache = (size_t)hp->n_layer * (size_t)n_ctx * kvd;
     c->scratch_len = (size_t)(n_ctx > hp->n_embd ? n_ctx : hp->n_embd);
     c->kc = gt_calloc(cache, sizeof(float));
     c->vc = gt_calloc(cache, sizeof(float));
     c->x = gt_malloc(nb * E * sizeof(float));
-    c->q = gt_malloc(nb * E * sizeof(float));
+    c->q = gt_malloc(nb * Q * sizeof(float));
     c->kk = gt_malloc(nb * kvd * sizeof(float));
     c->vv = gt_malloc(nb * kvd * sizeof(float));
-    c->att = gt_malloc(nb * E * sizeof(float));
+    c->att = gt_malloc(nb * Q * sizeof(float));
     c->tmp = gt_malloc(nb * E * sizeof(float));
     c->g = gt_malloc(nb * F * sizeof(float));
     c->u = gt_malloc(nb * F * sizeof(float));
     c->rope = gt_malloc(nb * (size_t)hp->rope_dims * sizeof(float));
+    c->rope_swa = gt_malloc(nb * (size_t)hp->rope_dims * sizeof(float));
     c->scratch = gt_malloc((size_t)n_threads * c->scratch_len * sizeof(float));
     int bad = !c->kc || !c->vc || !c->x || !c->q || !c->kk || !c->vv || !c->att || !c->tmp ||
-              !c->g || !c->u || !c->rope || !c->scratch;
-    bad = bad || gt_act_init(&c->a_embd, n_batch, hp->n_embd) || gt_act_init(&c->a_attn, n_batch, hp->n_embd) ||
+              !c->g || !c->u || !c->rope || !c->rope_swa || !c->scratch;
+    bad = bad || gt_act_init(&c->a_embd, n_batch, hp->n_embd) || gt_act_init(&c->a_attn, n_batch, hp->q_dim) ||
           gt_act_init(&c->a_ff, n_batch, hp->n_ff);
     if (!bad && n_threads > 1 && !(c->pool = gt_pool_new(n_threads))) bad = 1;
     if (bad) {
@@ -376,7 +465,8 @@ int gt_ctx_new(const gt_model *m, const gt_ctx_params *p, gt_ctx **out, gt_err *
 void gt_ctx_free(gt_ctx *c) {
     if (!c) return;
     gt_pool_free(c->pool);
-    float *bufs[] = {c->kc, c->vc, c->x, c->q, c->kk, c->vv, c->att, c->tmp, c->g, c->u, c->rope, c->scratch};
+    float *bufs[] = {c->kc, c->vc, c->x, c->q, c->kk, c->vv, c->att, c->tmp, c->g, c->u, c->rope, c->rope_swa,
+                     c->scratch};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) gt_free(bufs[i]);
     gt_act_free(&c->a_embd);
     gt_act_free(&c->a_attn);

@@ -1,4 +1,4 @@
-/* model.c: loading a llama / qwen2 model from GGUF: hyperparameters from the
+/* model.c: loading a llama / qwen2 / qwen3 / gemma3 model from GGUF: hyperparameters from the
  * metadata, every tensor checked for name, shape and type, weights packed
  * into the kernels' layout (all matrices in one huge-page region). The
  * forward pass is in ctx.c. */
@@ -50,25 +50,133 @@ static int in_range(const char *what, long v, long lo, long hi, gt_err *err) {
     return 0;
 }
 
-/* Reads the hyperparameters of a llama / qwen2 file into hp. */
-static int load_hparams(const gt_gguf *g, gt_hparams *hp, gt_err *err) {
+/* The architectures gotong runs: general.architecture, and what differs. */
+static const struct arch_def {
+    const char *name;
+    gt_arch arch;
+    int rope_neox, qk_norm, gemma, q_prescale;
+} arch_defs[] = {
+    {"llama", GT_ARCH_LLAMA, 0, 0, 0, 0},
+    {"qwen2", GT_ARCH_QWEN2, 1, 0, 0, 0},
+    {"qwen3", GT_ARCH_QWEN3, 1, 1, 0, 0},
+    {"gemma3", GT_ARCH_GEMMA3, 1, 1, 1, 1},
+    {"phi3", GT_ARCH_PHI3, 1, 0, 0, 1},
+};
+
+/* Sets hp's architecture from general.architecture; an architecture gotong
+ * does not run is refused by name. */
+static int load_arch(const gt_gguf *g, gt_hparams *hp, gt_err *err) {
     gt_gguf_str s;
     int rc = gt_gguf_get_str(g, "general.architecture", &s, err);
     if (rc == GT_ENOTFOUND) return gt_err_set(err, GT_EINVAL, "model metadata lacks general.architecture");
     if (rc) return rc;
-    if (s.len == 5 && !memcmp(s.ptr, "llama", 5)) {
-        hp->arch = GT_ARCH_LLAMA;
-        hp->arch_name = "llama";
-        hp->rope_neox = 0;
-    } else if (s.len == 5 && !memcmp(s.ptr, "qwen2", 5)) {
-        hp->arch = GT_ARCH_QWEN2;
-        hp->arch_name = "qwen2";
-        hp->rope_neox = 1;
-    } else {
-        return gt_err_set(err, GT_EUNSUPPORTED,
-                          "architecture \"%.*s\" is not supported (expected llama or qwen2)",
-                          (int)(s.len > 64 ? 64 : s.len), s.ptr);
+    for (size_t i = 0; i < sizeof arch_defs / sizeof arch_defs[0]; i++) {
+        const struct arch_def *d = &arch_defs[i];
+        if (s.len != strlen(d->name) || memcmp(s.ptr, d->name, s.len)) continue;
+        hp->arch = d->arch;
+        hp->arch_name = d->name;
+        hp->rope_neox = d->rope_neox;
+        hp->qk_norm = d->qk_norm;
+        hp->gemma = d->gemma;
+        hp->q_prescale = d->q_prescale;
+        return 0;
     }
+    return gt_err_set(err, GT_EUNSUPPORTED,
+                      "architecture \"%.*s\" is not supported (expected llama, qwen2, qwen3, gemma3 or phi3)",
+                      (int)(s.len > 64 ? 64 : s.len), s.ptr);
+}
+
+/* The rope scaling of the file: none, or linear (ARCH.rope.scaling.factor,
+ * angles times 1/factor, as llama.cpp applies it; Llama 3's frequency
+ * scaling comes as the rope_freqs tensor). YaRN and LongRoPE are refused by
+ * name. Gemma 3 scales only its global layers (rope_scale), as llama.cpp. */
+static int load_rope_scaling(const gt_gguf *g, gt_hparams *hp, gt_err *err) {
+    char key[128];
+    const char *a = hp->arch_name;
+    gt_gguf_str type = {"linear", 6};
+    snprintf(key, sizeof key, "%s.rope.scaling.type", a);
+    int rc = gt_gguf_get_str(g, key, &type, err);
+    if (rc == GT_ENOTFOUND) type = (gt_gguf_str){"linear", 6};
+    else if (rc) return rc;
+    int none = type.len == 4 && !memcmp(type.ptr, "none", 4);
+    if (!none && !(type.len == 6 && !memcmp(type.ptr, "linear", 6)))
+        return gt_err_set(err, GT_EUNSUPPORTED, "%s \"%.*s\" is not supported (expected none or linear)", key,
+                          (int)(type.len > 32 ? 32 : type.len), type.ptr);
+    float factor = 0.0f;
+    if ((rc = hp_f32(g, a, "rope.scaling.factor", 0.0, &factor, err))) return rc;
+    if (factor == 0.0f && (rc = hp_f32(g, a, "rope.scale_linear", 0.0, &factor, err))) return rc;
+    if (!(factor >= 0.0f) || factor > 1e6f)
+        return gt_err_set(err, GT_EINVAL, "%s.rope.scaling.factor %g is out of range (expected 0..1e6)", a,
+                          (double)factor);
+    hp->rope_scale = none || factor == 0.0f ? 1.0f : 1.0f / factor;
+    return hp_f32(g, a, "rope.freq_base_swa", 10000.0, &hp->rope_base_swa, err);
+}
+
+/* Gemma 3's extras: the sliding window and its pattern, the final logit
+ * soft-capping. Absent keys mean no window and no capping, as in llama.cpp. */
+static int load_gemma(const gt_gguf *g, gt_hparams *hp, gt_err *err) {
+    const char *a = hp->arch_name;
+    char key[128];
+    snprintf(key, sizeof key, "%s.attention.sliding_window_pattern", a);
+    const gt_gguf_kv *kv = gt_gguf_find(g, key);
+    if (kv && kv->type == GT_GGUF_ARRAY)
+        return gt_err_set(err, GT_EUNSUPPORTED, "%s as a per-layer array is not supported (expected a number)",
+                          key);
+    int rc;
+    if ((rc = hp_u32(g, a, "attention.sliding_window", 0, &hp->n_swa, err)) ||
+        (rc = hp_u32(g, a, "attention.sliding_window_pattern", 6, &hp->swa_pattern, err)) ||
+        (rc = hp_f32(g, a, "final_logit_softcapping", 0.0, &hp->logit_softcap, err)))
+        return rc;
+    if ((rc = in_range("attention.sliding_window", hp->n_swa, 0, GT_MODEL_MAX_SWA, err)) ||
+        (rc = in_range("attention.sliding_window_pattern", hp->swa_pattern, 0, GT_MODEL_MAX_LAYERS, err)))
+        return rc;
+    if (!(hp->logit_softcap >= 0.0f) || hp->logit_softcap > 1e6f)
+        return gt_err_set(err, GT_EINVAL, "final_logit_softcapping %g is out of range (expected 0..1e6)",
+                          (double)hp->logit_softcap);
+    return 0;
+}
+
+int gt_hparams_is_swa(const gt_hparams *hp, int il) {
+    assert(il >= 0 && il < hp->n_layer);
+    if (hp->n_swa <= 0) return 0;
+    return hp->swa_pattern == 0 || il % hp->swa_pattern < hp->swa_pattern - 1;
+}
+
+/* Head sizes: key_length (default n_embd / n_head; Qwen3 and Gemma 3 use
+ * wider heads than that) equal to value_length, and the rope dimensions. */
+static int load_heads(const gt_gguf *g, gt_hparams *hp, gt_err *err) {
+    const char *a = hp->arch_name;
+    int rc, v_len;
+    if ((rc = hp_u32(g, a, "attention.head_count_kv", hp->n_head, &hp->n_head_kv, err))) return rc;
+    if ((rc = in_range("attention.head_count_kv", hp->n_head_kv, 1, hp->n_head, err))) return rc;
+    if (hp->n_head % hp->n_head_kv)
+        return gt_err_set(err, GT_EINVAL, "head_count %d is not a multiple of head_count_kv %d",
+                          hp->n_head, hp->n_head_kv);
+    if ((rc = hp_u32(g, a, "attention.key_length", hp->n_embd / hp->n_head, &hp->head_dim, err)) ||
+        (rc = hp_u32(g, a, "attention.value_length", hp->head_dim, &v_len, err)))
+        return rc;
+    if (v_len != hp->head_dim)
+        return gt_err_set(err, GT_EUNSUPPORTED, "attention.value_length %d differs from key_length %d",
+                          v_len, hp->head_dim);
+    if (hp->head_dim < 16 || hp->head_dim % 16 || hp->head_dim > GT_MODEL_MAX_HEAD_DIM)
+        return gt_err_set(err, GT_EUNSUPPORTED,
+                          "head dimension %d is not supported (expected a multiple of 16 up to %d)",
+                          hp->head_dim, GT_MODEL_MAX_HEAD_DIM);
+    hp->q_dim = hp->n_head * hp->head_dim;
+    if (hp->q_dim > GT_MODEL_MAX_EMBD)
+        return gt_err_set(err, GT_ELIMIT, "head_count x key_length = %d is out of range (at most %d)",
+                          hp->q_dim, GT_MODEL_MAX_EMBD);
+    if ((rc = hp_u32(g, a, "rope.dimension_count", hp->head_dim, &hp->rope_dims, err))) return rc;
+    if (hp->rope_dims < 2 || hp->rope_dims > hp->head_dim || hp->rope_dims % 2)
+        return gt_err_set(err, GT_EINVAL, "rope.dimension_count %d: expected an even number up to %d",
+                          hp->rope_dims, hp->head_dim);
+    return 0;
+}
+
+/* Reads the hyperparameters of a supported file into hp. */
+static int load_hparams(const gt_gguf *g, gt_hparams *hp, gt_err *err) {
+    int rc = load_arch(g, hp, err);
+    if (rc) return rc;
     const char *a = hp->arch_name;
     if ((rc = hp_u32(g, a, "embedding_length", -1, &hp->n_embd, err)) ||
         (rc = hp_u32(g, a, "block_count", -1, &hp->n_layer, err)) ||
@@ -83,38 +191,30 @@ static int load_hparams(const gt_gguf *g, gt_hparams *hp, gt_err *err) {
         (rc = in_range("attention.head_count", hp->n_head, 1, GT_MODEL_MAX_HEADS, err)) ||
         (rc = in_range("feed_forward_length", hp->n_ff, 32, GT_MODEL_MAX_FF, err)))
         return rc;
-    if ((rc = hp_u32(g, a, "attention.head_count_kv", hp->n_head, &hp->n_head_kv, err))) return rc;
-    if ((rc = in_range("attention.head_count_kv", hp->n_head_kv, 1, hp->n_head, err))) return rc;
-    if (hp->n_head % hp->n_head_kv)
-        return gt_err_set(err, GT_EINVAL, "head_count %d is not a multiple of head_count_kv %d",
-                          hp->n_head, hp->n_head_kv);
-    if (hp->n_embd % hp->n_head)
-        return gt_err_set(err, GT_EINVAL, "embedding_length %d is not a multiple of head_count %d",
-                          hp->n_embd, hp->n_head);
-    hp->head_dim = hp->n_embd / hp->n_head;
-    if (hp->head_dim % 16 || hp->head_dim > GT_MODEL_MAX_HEAD_DIM)
-        return gt_err_set(err, GT_EUNSUPPORTED,
-                          "head dimension %d is not supported (expected a multiple of 16 up to %d)",
-                          hp->head_dim, GT_MODEL_MAX_HEAD_DIM);
+    if ((rc = load_heads(g, hp, err)) || (rc = load_rope_scaling(g, hp, err))) return rc;
+    if (hp->gemma && (rc = load_gemma(g, hp, err))) return rc;
     if (hp->n_embd % 32 || hp->n_ff % 32)
         return gt_err_set(err, GT_EUNSUPPORTED,
                           "embedding_length %d and feed_forward_length %d must be multiples of 32",
                           hp->n_embd, hp->n_ff);
-    int key_len;
-    if ((rc = hp_u32(g, a, "attention.key_length", hp->head_dim, &key_len, err))) return rc;
-    if (key_len != hp->head_dim)
-        return gt_err_set(err, GT_EUNSUPPORTED,
-                          "attention.key_length %d differs from embedding_length/head_count %d",
-                          key_len, hp->head_dim);
-    if ((rc = hp_u32(g, a, "rope.dimension_count", hp->head_dim, &hp->rope_dims, err))) return rc;
-    if (hp->rope_dims < 2 || hp->rope_dims > hp->head_dim || hp->rope_dims % 2)
-        return gt_err_set(err, GT_EINVAL, "rope.dimension_count %d: expected an even number up to %d",
-                          hp->rope_dims, hp->head_dim);
     if ((rc = in_range("context_length", hp->n_ctx_train, 1, GT_CTX_MAX_POSITIONS, err))) return rc;
-    if (!(hp->rope_base > 0.0f) || !(hp->rms_eps > 0.0f) || hp->rms_eps > 1.0f)
-        return gt_err_set(err, GT_EINVAL, "rope.freq_base %g and rms epsilon %g must be positive",
-                          (double)hp->rope_base, (double)hp->rms_eps);
+    if (!(hp->rope_base > 0.0f) || !(hp->rope_base_swa > 0.0f) || !(hp->rms_eps > 0.0f) || hp->rms_eps > 1.0f)
+        return gt_err_set(err, GT_EINVAL, "rope.freq_base %g (swa %g) and rms epsilon %g must be positive",
+                          (double)hp->rope_base, (double)hp->rope_base_swa, (double)hp->rms_eps);
     return 0;
+}
+
+/* The weight types the kernels run, by name ("f32, f16, ..."), for
+ * messages: follows gt_kern_type_ok as types are added. */
+static void supported_types(char *out, size_t cap) {
+    size_t o = 0;
+    out[0] = 0;
+    for (uint32_t t = 0; t < GT_TYPE_COUNT && o < cap; t++)
+        if (gt_kern_type_ok(t)) {
+            int n = snprintf(out + o, cap - o, "%s%s", o ? ", " : "", gt_ggml_type_name(t));
+            if (n < 0) break;
+            o += (size_t)n;
+        }
 }
 
 /* Finds a tensor and checks its shape [ne0] or [ne0, ne1] and its type.
@@ -137,11 +237,12 @@ static int find_tensor(const gt_gguf *g, const char *name, int64_t ne0, int64_t 
                               (unsigned long long)(t->n_dims > 1 ? t->ne[1] : 1), (long long)ne0,
                               (long long)(ne1 ? ne1 : 1));
     }
-    if (!gt_kern_type_ok(t->type))
-        return gt_err_set(err, GT_EUNSUPPORTED,
-                          "tensor %s has type %s, which is not supported (expected f32, f16, bf16, "
-                          "q8_0, q4_0, q4_K, q5_K or q6_K)",
-                          name, gt_ggml_type_name(t->type));
+    if (!gt_kern_type_ok(t->type)) {
+        char ok[256];
+        supported_types(ok, sizeof ok);
+        return gt_err_set(err, GT_EUNSUPPORTED, "tensor %s has type %s, which is not supported (expected %s)", name,
+                          gt_ggml_type_name(t->type), ok);
+    }
     if (!t->data || t->nbytes < gt_ggml_row_bytes(t->type, t->ne[0]) * (ne1 ? (uint64_t)ne1 : 1))
         return gt_err_set(err, GT_EINVAL, "tensor %s has no data of the right size", name);
     *out = t;
@@ -173,26 +274,69 @@ typedef struct arena {
     size_t used, cap;
 } arena;
 
-/* Checks a matrix of n_rows x n_cols and (second pass) packs it into ar. */
-static int load_mat(const gt_gguf *g, const char *name, int n_rows, int n_cols, gt_qmat *m,
-                    arena *ar, gt_err *err) {
+/* Checks a matrix of total_rows x n_cols and (second pass) packs its rows
+ * [row0, row0 + n_rows) into ar: a whole matrix, or one part of a fused one
+ * (phi3's attn_qkv, its gate|up; GGUF rows are contiguous, so a part is a
+ * plain slice of the bytes). */
+static int load_mat_rows(const gt_gguf *g, const char *name, int total_rows, int row0, int n_rows, int n_cols,
+                         gt_qmat *m, arena *ar, gt_err *err) {
     const gt_gguf_tensor *t;
-    int rc = find_tensor(g, name, n_cols, n_rows, 0, &t, err);
+    int rc = find_tensor(g, name, n_cols, total_rows, 0, &t, err);
     if (rc) return rc;
+    assert(row0 >= 0 && row0 + n_rows <= total_rows);
+    const uint8_t *data = (const uint8_t *)t->data + gt_ggml_row_bytes(t->type, t->ne[0]) * (size_t)row0;
     size_t need = gt_qmat_pack_bytes(t->type, n_rows, n_cols);
     if (!need) { /* refused: let the packer say why */
         gt_qmat tmp;
-        rc = gt_qmat_pack(&tmp, t->type, t->data, n_rows, n_cols, err);
+        rc = gt_qmat_pack(&tmp, t->type, data, n_rows, n_cols, err);
         gt_qmat_free(&tmp);
         assert(rc);
         return gt_err_wrap(err, "tensor %s", name);
     }
     if (ar->base) {
         assert(ar->used + need <= ar->cap);
-        rc = gt_qmat_pack_into(m, t->type, t->data, n_rows, n_cols, ar->base + ar->used, err);
+        rc = gt_qmat_pack_into(m, t->type, data, n_rows, n_cols, ar->base + ar->used, err);
         if (rc) return gt_err_wrap(err, "tensor %s", name);
     }
     ar->used += need;
+    return 0;
+}
+
+/* Checks a matrix of n_rows x n_cols and (second pass) packs it into ar. */
+static int load_mat(const gt_gguf *g, const char *name, int n_rows, int n_cols, gt_qmat *m,
+                    arena *ar, gt_err *err) {
+    return load_mat_rows(g, name, n_rows, 0, n_rows, n_cols, m, ar, err);
+}
+
+/* The attention and FFN matrices of layer il: separate (attn_q/k/v,
+ * ffn_gate/up), or fused as phi3 stores them: attn_qkv (q, k, v rows one
+ * after the other) and ffn_up of 2 n_ff rows (gate first, as ggml's SwiGLU
+ * splits it). */
+static int load_layer_mats(const gt_gguf *g, const gt_hparams *hp, int il, gt_layer *L, arena *ar, gt_err *err) {
+    char name[96];
+    int kvd = hp->n_head_kv * hp->head_dim, E = hp->n_embd, Q = hp->q_dim, F = hp->n_ff, rc;
+#define NAME(suffix) (snprintf(name, sizeof name, "blk.%d.%s", il, suffix), name)
+    if (gt_gguf_find_tensor(g, NAME("attn_qkv.weight"))) {
+        int R = Q + 2 * kvd;
+        if ((rc = load_mat_rows(g, name, R, 0, Q, E, &L->wq, ar, err)) ||
+            (rc = load_mat_rows(g, name, R, Q, kvd, E, &L->wk, ar, err)) ||
+            (rc = load_mat_rows(g, name, R, Q + kvd, kvd, E, &L->wv, ar, err)))
+            return rc;
+    } else if ((rc = load_mat(g, NAME("attn_q.weight"), Q, E, &L->wq, ar, err)) ||
+               (rc = load_mat(g, NAME("attn_k.weight"), kvd, E, &L->wk, ar, err)) ||
+               (rc = load_mat(g, NAME("attn_v.weight"), kvd, E, &L->wv, ar, err)))
+        return rc;
+    if (hp->arch == GT_ARCH_PHI3) {
+        if ((rc = load_mat_rows(g, NAME("ffn_up.weight"), 2 * F, 0, F, E, &L->wgate, ar, err)) ||
+            (rc = load_mat_rows(g, name, 2 * F, F, F, E, &L->wup, ar, err)))
+            return rc;
+    } else if ((rc = load_mat(g, NAME("ffn_gate.weight"), F, E, &L->wgate, ar, err)) ||
+               (rc = load_mat(g, NAME("ffn_up.weight"), F, E, &L->wup, ar, err)))
+        return rc;
+    if ((rc = load_mat(g, NAME("attn_output.weight"), E, Q, &L->wo, ar, err)) ||
+        (rc = load_mat(g, NAME("ffn_down.weight"), E, F, &L->wdown, ar, err)))
+        return rc;
+#undef NAME
     return 0;
 }
 
@@ -201,25 +345,78 @@ static int load_mat(const gt_gguf *g, const char *name, int n_rows, int n_cols, 
 static int load_layer(const gt_gguf *g, const gt_hparams *hp, int il, gt_layer *L, arena *ar,
                       gt_err *err) {
     char name[96];
-    int kv_dim = hp->n_head_kv * hp->head_dim, rc;
-    int qwen = hp->arch == GT_ARCH_QWEN2;
+    int kv_dim = hp->n_head_kv * hp->head_dim, E = hp->n_embd, Q = hp->q_dim, rc;
+    int qwen = hp->arch == GT_ARCH_QWEN2, hd = hp->head_dim;
 #define NAME(suffix) (snprintf(name, sizeof name, "blk.%d.%s", il, suffix), name)
     if (ar->base &&
-        ((rc = load_vec(g, NAME("attn_norm.weight"), hp->n_embd, 0, &L->attn_norm, err)) ||
-         (rc = load_vec(g, NAME("ffn_norm.weight"), hp->n_embd, 0, &L->ffn_norm, err)) ||
-         (rc = load_vec(g, NAME("attn_q.bias"), hp->n_embd, !qwen, &L->bq, err)) ||
+        ((rc = load_vec(g, NAME("attn_norm.weight"), E, 0, &L->attn_norm, err)) ||
+         (rc = load_vec(g, NAME("ffn_norm.weight"), E, 0, &L->ffn_norm, err)) ||
+         (rc = load_vec(g, NAME("attn_q.bias"), Q, !qwen, &L->bq, err)) ||
          (rc = load_vec(g, NAME("attn_k.bias"), kv_dim, !qwen, &L->bk, err)) ||
          (rc = load_vec(g, NAME("attn_v.bias"), kv_dim, !qwen, &L->bv, err))))
         return rc;
-    if ((rc = load_mat(g, NAME("attn_q.weight"), hp->n_embd, hp->n_embd, &L->wq, ar, err)) ||
-        (rc = load_mat(g, NAME("attn_k.weight"), kv_dim, hp->n_embd, &L->wk, ar, err)) ||
-        (rc = load_mat(g, NAME("attn_v.weight"), kv_dim, hp->n_embd, &L->wv, ar, err)) ||
-        (rc = load_mat(g, NAME("attn_output.weight"), hp->n_embd, hp->n_embd, &L->wo, ar, err)) ||
-        (rc = load_mat(g, NAME("ffn_gate.weight"), hp->n_ff, hp->n_embd, &L->wgate, ar, err)) ||
-        (rc = load_mat(g, NAME("ffn_up.weight"), hp->n_ff, hp->n_embd, &L->wup, ar, err)) ||
-        (rc = load_mat(g, NAME("ffn_down.weight"), hp->n_embd, hp->n_ff, &L->wdown, ar, err)))
+    if (ar->base && hp->qk_norm &&
+        ((rc = load_vec(g, NAME("attn_q_norm.weight"), hd, 0, &L->q_norm, err)) ||
+         (rc = load_vec(g, NAME("attn_k_norm.weight"), hd, 0, &L->k_norm, err))))
+        return rc;
+    if (ar->base && hp->gemma &&
+        ((rc = load_vec(g, NAME("post_attention_norm.weight"), E, 0, &L->attn_post_norm, err)) ||
+         (rc = load_vec(g, NAME("post_ffw_norm.weight"), E, 0, &L->ffn_post_norm, err))))
         return rc;
 #undef NAME
+    return load_layer_mats(g, hp, il, L, ar, err);
+}
+
+/* Whether a per-layer tensor suffix is one this architecture reads. */
+static int layer_suffix_known(const gt_hparams *hp, const char *suffix) {
+    static const char *const common[] = {"attn_norm.weight", "ffn_norm.weight", "attn_q.weight", "attn_k.weight",
+                                         "attn_v.weight", "attn_output.weight", "ffn_up.weight", "ffn_down.weight"};
+    for (size_t i = 0; i < sizeof common / sizeof common[0]; i++)
+        if (!strcmp(suffix, common[i])) return 1;
+    if (!strcmp(suffix, "attn_qkv.weight")) return 1;
+    if (hp->arch == GT_ARCH_PHI3) return 0; /* its gate is the first half of ffn_up */
+    if (!strcmp(suffix, "ffn_gate.weight")) return 1;
+    if (hp->arch == GT_ARCH_QWEN2 && (!strcmp(suffix, "attn_q.bias") || !strcmp(suffix, "attn_k.bias") ||
+                                      !strcmp(suffix, "attn_v.bias")))
+        return 1;
+    if (hp->qk_norm && (!strcmp(suffix, "attn_q_norm.weight") || !strcmp(suffix, "attn_k_norm.weight")))
+        return 1;
+    return hp->gemma && (!strcmp(suffix, "post_attention_norm.weight") || !strcmp(suffix, "post_ffw_norm.weight"));
+}
+
+/* Refuses a file holding a tensor the forward pass would not use (a bias,
+ * an expert, a vision tower...): ignoring it would compute something else
+ * than the model, so the error names it. */
+static int check_no_unknown_tensors(const gt_gguf *g, const gt_hparams *hp, gt_err *err) {
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        const gt_gguf_str *nm = &g->tensors[i].name;
+        char name[128];
+        snprintf(name, sizeof name, "%.*s", (int)(nm->len > 120 ? 120 : nm->len), nm->ptr);
+        if (!strcmp(name, "token_embd.weight") || !strcmp(name, "output_norm.weight") ||
+            !strcmp(name, "output.weight") || (hp->arch == GT_ARCH_LLAMA && !strcmp(name, "rope_freqs.weight")))
+            continue;
+        int il, off = 0;
+        if (sscanf(name, "blk.%d.%n", &il, &off) == 1 && off > 0 && il >= 0 && il < hp->n_layer &&
+            layer_suffix_known(hp, name + off))
+            continue;
+        return gt_err_set(err, GT_EUNSUPPORTED, "tensor %s is not supported by gotong's %s (it would be "
+                          "ignored and the results would differ from the model's)", name, hp->arch_name);
+    }
+    return 0;
+}
+
+/* Llama 3's rope_freqs.weight: rope_dims/2 positive divisors of the rotary
+ * angles (llama.cpp's freq_factors; it reads them for llama only). Absent:
+ * NULL. */
+static int load_rope_freqs(const gt_gguf *g, gt_model *m, gt_err *err) {
+    const gt_hparams *hp = &m->hp;
+    if (hp->arch != GT_ARCH_LLAMA) return 0; /* elsewhere it is an unknown tensor */
+    int rc = load_vec(g, "rope_freqs.weight", hp->rope_dims / 2, 1, &m->rope_freqs, err);
+    if (rc || !m->rope_freqs) return rc;
+    for (int i = 0; i < hp->rope_dims / 2; i++)
+        if (!(m->rope_freqs[i] > 0.0f) || m->rope_freqs[i] > 1e9f)
+            return gt_err_set(err, GT_EINVAL, "rope_freqs.weight[%d] = %g: expected a positive factor", i,
+                              (double)m->rope_freqs[i]);
     return 0;
 }
 
@@ -275,6 +472,7 @@ int gt_model_from_gguf(gt_gguf *g, gt_model **out, gt_err *err) {
     }
     hp->weight_type = m->layers[0].wq.type;
     if ((rc = load_vec(g, "output_norm.weight", hp->n_embd, 0, &m->out_norm, err))) goto fail;
+    if ((rc = load_rope_freqs(g, m, err)) || (rc = check_no_unknown_tensors(g, hp, err))) goto fail;
     for (uint64_t i = 0; i < g->n_tensors; i++) {
         uint64_t n = 1;
         for (uint32_t d = 0; d < g->tensors[i].n_dims; d++) n *= g->tensors[i].ne[d];
@@ -307,11 +505,16 @@ void gt_model_free(gt_model *m) {
             gt_free(L->bq);
             gt_free(L->bk);
             gt_free(L->bv);
+            gt_free(L->q_norm);
+            gt_free(L->k_norm);
+            gt_free(L->attn_post_norm);
+            gt_free(L->ffn_post_norm);
             gt_qmat *mats[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->wgate, &L->wup, &L->wdown};
             for (size_t i = 0; i < sizeof mats / sizeof mats[0]; i++) gt_qmat_free(mats[i]);
         }
     gt_free(m->layers);
     gt_free(m->out_norm);
+    gt_free(m->rope_freqs);
     gt_qmat_free(&m->out);
     gt_free(m->weights_mem);
     gt_gguf_close(m->gguf);

@@ -1,4 +1,4 @@
-/* model.h: a llama-family transformer (architectures llama and qwen2) loaded
+/* model.h: a llama-family transformer (llama, qwen2, qwen3, gemma3, phi3) loaded
  * from GGUF, and evaluation contexts with a KV cache.
  *
  * A gt_model holds the hyperparameters (from the file's metadata) and the
@@ -33,25 +33,48 @@
 #define GT_CTX_DEFAULT_BATCH 256
 #define GT_CTX_MAX_BATCH 4096
 
-typedef enum gt_arch { GT_ARCH_LLAMA = 0, GT_ARCH_QWEN2 = 1 } gt_arch;
+typedef enum gt_arch {
+    GT_ARCH_LLAMA = 0,  /* incl. Llama 3.x: rope_freqs, linear rope scaling */
+    GT_ARCH_QWEN2 = 1,  /* q/k/v biases, NEOX rope */
+    GT_ARCH_QWEN3 = 2,  /* per-head q/k RMS norms, NEOX rope */
+    GT_ARCH_GEMMA3 = 3, /* GELU, post-norms, embedding scale, sliding window */
+    GT_ARCH_PHI3 = 4,   /* fused attn_qkv and gate|up matrices, q scaled before the dots */
+} gt_arch;
+
+/* Longest sliding window (ARCH.attention.sliding_window, in positions) a
+ * file may declare: past the longest context, so any real window fits. */
+#define GT_MODEL_MAX_SWA (1 << 20)
 
 typedef struct gt_hparams {
     gt_arch arch;
-    const char *arch_name;   /* "llama", "qwen2" (static storage) */
+    const char *arch_name;   /* "llama", "qwen2", "qwen3", "gemma3", "phi3" (static storage) */
     int n_vocab;             /* rows of token_embd.weight */
     int n_embd;              /* ARCH.embedding_length */
     int n_layer;             /* ARCH.block_count */
     int n_head, n_head_kv;   /* ARCH.attention.head_count(_kv) */
     int n_ff;                /* ARCH.feed_forward_length */
-    int head_dim;            /* n_embd / n_head */
+    int head_dim;            /* ARCH.attention.key_length (default n_embd / n_head) */
+    int q_dim;               /* n_head * head_dim: width of q and of the attention output */
     int rope_dims;           /* ARCH.rope.dimension_count (default head_dim) */
-    int rope_neox;           /* 1: rotate halves (qwen2); 0: adjacent pairs (llama) */
+    int rope_neox;           /* 1: rotate halves (qwen2/3, gemma3); 0: adjacent pairs (llama) */
     int n_ctx_train;         /* ARCH.context_length */
     float rope_base;         /* ARCH.rope.freq_base (default 10000) */
+    float rope_scale;        /* 1 / ARCH.rope.scaling.factor for linear scaling, else 1 */
+    float rope_base_swa;     /* sliding-window layers' base (ARCH.rope.freq_base_swa, 10000) */
     float rms_eps;           /* ARCH.attention.layer_norm_rms_epsilon */
+    int qk_norm;             /* 1: per-head RMS norms on q and k before rope (qwen3, gemma3) */
+    int gemma;               /* 1: GELU FFN, post-attention/FFN norms, embeddings x sqrt(n_embd) */
+    int q_prescale;          /* 1: q scaled before the dot products, not the scores (gemma3, phi3) */
+    int n_swa;               /* ARCH.attention.sliding_window (0: none) */
+    int swa_pattern;         /* ARCH.attention.sliding_window_pattern: every n-th layer global */
+    float logit_softcap;     /* ARCH.final_logit_softcapping (0: none) */
     int tied_output;         /* 1 when the output matrix is token_embd.weight */
     uint32_t weight_type;    /* type of the attention matrices (for display) */
 } gt_hparams;
+
+/* Whether layer il attends within a sliding window (llama.cpp's pattern:
+ * every swa_pattern-th layer, counting from 1, is global; 0: all slide). */
+int gt_hparams_is_swa(const gt_hparams *hp, int il);
 
 typedef struct gt_model gt_model;
 

@@ -9,6 +9,8 @@
 typedef struct gt_layer {
     float *attn_norm, *ffn_norm;     /* n_embd each */
     float *bq, *bk, *bv;             /* qwen2 only; NULL for llama */
+    float *q_norm, *k_norm;          /* head_dim each: qwen3, gemma3; else NULL */
+    float *attn_post_norm, *ffn_post_norm; /* n_embd each: gemma3; else NULL */
     gt_qmat wq, wk, wv, wo;          /* attention */
     gt_qmat wgate, wup, wdown;       /* SwiGLU feed-forward */
 } gt_layer;
@@ -18,6 +20,7 @@ struct gt_model {
     gt_hparams hp;
     gt_layer *layers;                /* hp.n_layer */
     float *out_norm;                 /* n_embd */
+    float *rope_freqs;               /* rope_dims/2 divisors of the angles (Llama 3); or NULL */
     gt_qmat out;                     /* n_vocab x n_embd */
     void *weights_mem;               /* the region all gt_qmat above live in */
     const gt_gguf_tensor *tok_embd;  /* rows read from the mapping per token */

@@ -9,6 +9,7 @@
  * defaults for BOS/EOS are when the file does not say. */
 #define _GNU_SOURCE /* memmem */
 #include <assert.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,15 +228,30 @@ static int by_len_desc(const void *a, const void *b) {
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* Texts llama.cpp treats as end of turn / end of generation when present. */
-static const char *const eot_texts[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>",
-                                        "<|endoftext|>", "<EOT>", "_<EOT>",
-                                        "<\xef\xbd\x9c" "end\xe2\x96\x81" "of\xe2\x96\x81"
-                                        "sentence\xef\xbd\x9c>", NULL};
-static const char *const eog_texts[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>",
-                                        "<|call|>", "<end_of_turn>", "<|endoftext|>",
-                                        "<|eom_id|>", "<EOT>", "_<EOT>", "<|end_of_text|>",
+/* Texts llama.cpp (v0.5.0's llama-vocab.cpp) treats as end of turn / end
+ * of generation when present, making them control tokens whatever the file
+ * says (Qwen's vocabulary has "</s>" as a normal token, for one). */
+#define DEEPSEEK_EOS "<\xef\xbd\x9c" "end\xe2\x96\x81" "of\xe2\x96\x81" "sentence\xef\xbd\x9c>"
+static const char *const eot_texts[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
+                                        "<|end_of_text|>", "<EOT>", "_<EOT>", "[EOT]", DEEPSEEK_EOS,
                                         "<end_of_utterance>", NULL};
+static const char *const eog_texts[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>",
+                                        "<|calls|>", "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>",
+                                        "<EOT>", "_<EOT>", "[EOT]", "[EOS]", "<|end_of_text|>",
+                                        "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>",
+                                        DEEPSEEK_EOS, "[e~[", NULL};
+/* Fill-in-the-middle texts: control tokens too; the pad, repo and file
+ * separator ones also end generation (llama.cpp's FIM_PAD/REP/SEP). */
+static const char *const fim_texts[] = {
+    "<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<\xef\xbd\x9c" "fim\xe2\x96\x81" "begin\xef\xbd\x9c>",
+    "<PRE>", "\xe2\x96\x81<PRE>", "<|code_prefix|>", "<|prefix|>",
+    "<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<\xef\xbd\x9c" "fim\xe2\x96\x81" "hole\xef\xbd\x9c>",
+    "<SUF>", "\xe2\x96\x81<SUF>", "<|code_suffix|>", "<|suffix|>",
+    "<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<\xef\xbd\x9c" "fim\xe2\x96\x81" "end\xef\xbd\x9c>",
+    "<MID>", "\xe2\x96\x81<MID>", "<|code_middle|>", "<|middle|>", NULL};
+static const char *const fim_eog_texts[] = {"<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]",
+                                            "<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>",
+                                            "<reponame>", "<|file_sep|>", NULL};
 
 static int add_eog(gt_tokenizer *tok, int32_t id) {
     if (id < 0) return 0;
@@ -245,6 +261,29 @@ static int add_eog(gt_tokenizer *tok, int32_t id) {
     if (!e) return GT_ENOMEM;
     tok->eog = e;
     tok->eog[tok->n_eog++] = id;
+    return 0;
+}
+
+/* llama.cpp's rule keyed on the model's name: in a Phi-3 model
+ * (general.name holding "phi-3" or "phi3", any case) white space right of a
+ * special token is stripped, except after <unk>, <s> and <|endoftext|>; "</s>"
+ * strips too. tok->specials must be set. */
+static int load_rstrip(gt_tokenizer *tok, const gt_gguf *g, gt_err *err) {
+    tok->rstrip = gt_calloc((size_t)tok->n_vocab, 1);
+    if (!tok->rstrip) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    gt_gguf_str name;
+    if (gt_gguf_get_str(g, "general.name", &name, NULL)) return 0;
+    char low[256];
+    size_t n = name.len < sizeof low - 1 ? (size_t)name.len : sizeof low - 1;
+    for (size_t i = 0; i < n; i++) low[i] = (char)tolower((unsigned char)name.ptr[i]);
+    low[n] = 0;
+    if (!strstr(low, "phi-3") && !strstr(low, "phi3")) return 0;
+    for (size_t i = 0; i < tok->n_specials; i++) tok->rstrip[tok->specials[i]] = 1;
+    static const char *const set[] = {"</s>"}, *const unset[] = {"<unk>", "<s>", "<|endoftext|>"};
+    int32_t id = gt_tok_find(tok, set[0], strlen(set[0]));
+    if (id >= 0) tok->rstrip[id] = 1;
+    for (size_t i = 0; i < sizeof unset / sizeof unset[0]; i++)
+        if ((id = gt_tok_find(tok, unset[i], strlen(unset[i]))) >= 0) tok->rstrip[id] = 0;
     return 0;
 }
 
@@ -271,12 +310,17 @@ static int load_specials(gt_tokenizer *tok, const gt_gguf *g, gt_err *err) {
     if ((rc = add_eog(tok, tok->eos)) || (rc = add_eog(tok, tok->eot)) ||
         (rc = add_eog(tok, tok->eom)))
         return gt_err_set(err, rc, "out of memory");
-    for (int i = 0; eog_texts[i]; i++) {
-        int32_t id = gt_tok_find(tok, eog_texts[i], strlen(eog_texts[i]));
-        if (id < 0) continue;
-        tok->attr[id] = GT_TOKEN_CONTROL;
-        if ((rc = add_eog(tok, id))) return gt_err_set(err, rc, "out of memory");
+    for (int i = 0; fim_texts[i]; i++) {
+        int32_t id = gt_tok_find(tok, fim_texts[i], strlen(fim_texts[i]));
+        if (id >= 0) tok->attr[id] = GT_TOKEN_CONTROL;
     }
+    for (int list = 0; list < 2; list++)
+        for (const char *const *t = list ? fim_eog_texts : eog_texts; *t; t++) {
+            int32_t id = gt_tok_find(tok, *t, strlen(*t));
+            if (id < 0) continue;
+            tok->attr[id] = GT_TOKEN_CONTROL;
+            if ((rc = add_eog(tok, id))) return gt_err_set(err, rc, "out of memory");
+        }
 
     len_id *sp = gt_malloc((size_t)tok->n_vocab * sizeof *sp);
     tok->specials = gt_malloc((size_t)tok->n_vocab * sizeof(int32_t));
@@ -384,7 +428,7 @@ int gt_tokenizer_load(const gt_gguf *g, gt_tokenizer **out, gt_err *err) {
     if (tok->bos >= tok->n_vocab) tok->bos = -1;
     if (tok->eos >= tok->n_vocab) tok->eos = -1;
     if (tok->unk >= tok->n_vocab) tok->unk = -1;
-    if ((rc = load_specials(tok, g, err))) goto fail;
+    if ((rc = load_specials(tok, g, err)) || (rc = load_rstrip(tok, g, err))) goto fail;
     if (build_pieces(tok)) {
         rc = gt_err_set(err, GT_ENOMEM, "out of memory");
         goto fail;
@@ -410,6 +454,7 @@ void gt_tokenizer_free(gt_tokenizer *tok) {
     gt_free(tok->piece_len);
     gt_free(tok->vocab.slots);
     gt_free(tok->specials);
+    gt_free(tok->rstrip);
     gt_free(tok->eog);
     gt_free(tok);
 }
@@ -441,7 +486,8 @@ static int frag_push(fragvec *fv, frag f) {
 
 /* Cuts special tokens out of the text, longest first, each left to right
  * through every raw fragment (llama.cpp's order). User-defined tokens are
- * always cut; control and unknown ones only with parse_special. */
+ * always cut; control and unknown ones only with parse_special. White space
+ * after a token marked rstrip goes with it (load_rstrip). */
 static int partition(const gt_tokenizer *tok, const char *text, size_t len, int parse_special,
                      fragvec *out) {
     fragvec a = {0}, b = {0};
@@ -465,6 +511,7 @@ static int partition(const gt_tokenizer *tok, const char *text, size_t len, int 
                 if (at > pos && frag_push(&b, (frag){-1, pos, at - pos})) goto oom;
                 if (frag_push(&b, (frag){id, at, sl})) goto oom;
                 pos = at + sl;
+                while (tok->rstrip[id] && pos < end && strchr(" \t\n\v\f\r", text[pos]) && text[pos]) pos++;
             }
             if (pos < end && frag_push(&b, (frag){-1, pos, end - pos})) goto oom;
         }

@@ -39,6 +39,7 @@ struct gt_tokenizer {
     uint32_t *text_off, *text_len;
     float *scores;
     uint8_t *attr;       /* GT_TOKEN_* */
+    uint8_t *rstrip;     /* 1: white space after this special token is dropped (Phi-3) */
     char *piece;         /* what each token prints as (see gt_token_to_piece) */
     uint32_t *piece_off, *piece_len;
     gt_strtab vocab;     /* text -> id (a later duplicate wins, as in llama.cpp) */

@@ -194,11 +194,11 @@ static void test_bad_arguments(void) {
     snprintf(args, sizeof args, "model random --like %s --arch gpt9 --dim 64 --layers 1 --heads 4 "
              "--ff 64 -o %s", v, tmp("x.gguf"));
     CHECK_EQ_INT(run(args), 2);
-    CHECK_CONTAINS(out_buf, "--arch must be llama or qwen2");
+    CHECK_CONTAINS(out_buf, "--arch must be llama, qwen2, qwen3, gemma3 or phi3, not \"gpt9\"");
     snprintf(args, sizeof args, "model random --like %s --arch llama --dim 64 --layers 1 --heads 3 "
              "--ff 64 -o %s", v, tmp("x.gguf"));
     CHECK_EQ_INT(run(args), 2);
-    CHECK_CONTAINS(out_buf, "even-sized heads");
+    CHECK_CONTAINS(out_buf, "--dim 64 must split into --heads 3 heads");
     snprintf(args, sizeof args, "model random --like %s --arch llama --dim 48 --layers 1 --heads 4 "
              "--ff 64 --type q8_0 -o %s", v, tmp("x.gguf"));
     CHECK_EQ_INT(run(args), 2);

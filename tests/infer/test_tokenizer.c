@@ -90,8 +90,27 @@ done:
 
 static void test_llama_spm_cases(void) { CHECK(run_cases("ggml-vocab-llama-spm.gguf") >= 30); }
 static void test_gpt2_cases(void) { CHECK(run_cases("ggml-vocab-gpt-2.gguf") >= 30); }
+/* The vocabularies of issue 13's architectures: Llama 3 (llama3 pre-tokenizer,
+ * 128k BPE), Qwen2/Qwen3 (qwen2 pre-tokenizer), Phi-3 (SentencePiece). */
+static void test_llama3_cases(void) { CHECK(run_cases("ggml-vocab-llama-bpe.gguf") >= 30); }
+static void test_qwen2_cases(void) { CHECK(run_cases("ggml-vocab-qwen2.gguf") >= 30); }
+static void test_phi3_cases(void) { CHECK(run_cases("ggml-vocab-phi-3.gguf") >= 30); }
 
-/* The model fixtures' prompts give llama.cpp's ids (BOS included as it adds it). */
+/* Whether ids[0..n) are the JSON array want's integers; prints ours when
+ * not. */
+static int same_ids(const int32_t *ids, size_t n, const json_t *want) {
+    int same = n == json_array_size(want);
+    for (size_t k = 0; same && k < n; k++) same = ids[k] == (int32_t)json_integer_value(json_array_get(want, k));
+    if (!same) {
+        fprintf(stderr, "  ours:");
+        for (size_t k = 0; k < n; k++) fprintf(stderr, " %d", ids[k]);
+        fprintf(stderr, "\n");
+    }
+    return same;
+}
+
+/* The model fixtures' prompts give llama.cpp's ids (BOS included as it adds
+ * it), with and without special tokens parsed. */
 static void check_ref(const char *model) {
     char rel[256];
     snprintf(rel, sizeof rel, "models/%s.gguf", model);
@@ -105,17 +124,18 @@ static void check_ref(const char *model) {
     json_t *item;
     json_array_foreach(ref, i, item) {
         const char *prompt = json_string_value(json_object_get(item, "prompt"));
-        json_t *want = json_object_get(item, "tokens");
-        CHECK(prompt && json_is_array(want));
-        if (!prompt || !want) continue;
+        json_t *want = json_object_get(item, "tokens"), *want_sp = json_object_get(item, "tokens_special");
+        CHECK(prompt && json_is_array(want) && json_is_array(want_sp));
+        if (!prompt || !want || !want_sp) continue;
         int32_t ids[512];
         size_t n = 0;
         gt_err err = {0};
+        /* specials parsed (control tokens' texts become their ids) */
         CHECK_EQ_INT(gt_tokenize(tok, prompt, strlen(prompt), 1, 1, ids, 512, &n, &err), 0);
-        int same = n == json_array_size(want);
-        for (size_t k = 0; same && k < n; k++)
-            same = ids[k] == (int32_t)json_integer_value(json_array_get(want, k));
-        CHECK_MSG(same, "%s: \"%s\" tokenized differently (%zu tokens)", model, prompt, n);
+        CHECK_MSG(same_ids(ids, n, want_sp), "%s: \"%s\" with specials tokenized differently (%zu tokens)", model,
+                  prompt, n);
+        CHECK_EQ_INT(gt_tokenize(tok, prompt, strlen(prompt), 1, 0, ids, 512, &n, &err), 0);
+        CHECK_MSG(same_ids(ids, n, want), "%s: \"%s\" tokenized differently (%zu tokens)", model, prompt, n);
         CHECK_EQ_INT(gt_tokenizer_n_vocab(tok), json_integer_value(json_object_get(item, "n_vocab")));
         /* the tokens after BOS detokenize to the text exactly (llama.cpp keeps
          * the SentencePiece space when it strips a BOS itself) */
@@ -135,6 +155,10 @@ static void test_model_prompts(void) {
     check_ref("tiny-llama-f16");
     check_ref("tiny-llama-q8_0");
     check_ref("tiny-qwen2-f16");
+    check_ref("tiny-llama3-f16");   /* llama3 pre-tokenizer, <|eot_id|>... */
+    check_ref("tiny-qwen3-f16");    /* qwen2 pre-tokenizer, <|im_start|>... */
+    check_ref("tiny-gemma3-f16");   /* SentencePiece without the space prefix, byte fallback */
+    check_ref("tiny-phi3-f16");     /* Phi-3's SentencePiece, <|end|>... */
 }
 
 static void test_specials_spm(void) {
@@ -295,6 +319,9 @@ static void test_malformed_vocab(void) {
 int main(void) {
     RUN(test_llama_spm_cases);
     RUN(test_gpt2_cases);
+    RUN(test_llama3_cases);
+    RUN(test_qwen2_cases);
+    RUN(test_phi3_cases);
     RUN(test_model_prompts);
     RUN(test_specials_spm);
     RUN(test_specials_bpe);

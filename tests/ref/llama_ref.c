@@ -4,7 +4,8 @@
  *   llama_ref MODEL.gguf PROMPTS.txt OUT.json
  *
  * For each line of PROMPTS.txt: the token ids llama.cpp makes (BOS added,
- * specials not parsed), the top 8 [token, logit] pairs at every prompt
+ * specials not parsed; and as tokens_special, with special and control
+ * tokens' texts parsed into their ids), the top 8 [token, logit] pairs at every prompt
  * position, then 16 greedy steps, each with the top 8 before the step and the
  * token chosen. One thread, a context of 512, each prompt in a fresh context:
  * the settings the tests compare under.
@@ -95,6 +96,10 @@ static int run_prompt(struct llama_model *model, const char *prompt, FILE *out) 
     write_str(out, prompt);
     fprintf(out, ",\"n_vocab\":%d,\"tokens\":[", n_vocab);
     for (int i = 0; i < n; i++) fprintf(out, "%s%d", i ? "," : "", toks[i]);
+    llama_token special[MAX_TOKENS];
+    int ns = llama_tokenize(vocab, prompt, (int32_t)strlen(prompt), special, MAX_TOKENS, true, true);
+    fputs("],\"tokens_special\":[", out);
+    for (int i = 0; i < ns; i++) fprintf(out, "%s%d", i ? "," : "", special[i]);
     fputs("],\"prompt_top8\":[", out);
     for (int i = 0; i < n && !rc; i++) {
         if (i) fputc(',', out);
