@@ -441,12 +441,79 @@ q32_row(const uint32_t type, const uint8_t *blocks, int nb, const gt_q32_acts *A
     }
 }
 
-void gt_q32_row_avx2(uint32_t type, const uint8_t *blocks, int nb, const gt_q32_acts *a, int nt, float *acc) {
-    switch (type) {
-    case GT_TYPE_Q4_1: q32_row(GT_TYPE_Q4_1, blocks, nb, a, nt, acc); break;
-    case GT_TYPE_Q5_0: q32_row(GT_TYPE_Q5_0, blocks, nb, a, nt, acc); break;
-    case GT_TYPE_Q5_1: q32_row(GT_TYPE_Q5_1, blocks, nb, a, nt, acc); break;
-    default: q32_row(GT_TYPE_IQ4_NL, blocks, nb, a, nt, acc); break;
+/* Lane r = the sum of the 8 int32 lanes of v[r]. */
+static inline __m128i hsum4x8_i32(const __m256i v[4]) {
+    __m256i s = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
+    return _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+}
+
+/* Four rows at once, one xmm lane each for the float step (the same
+ * correctly rounded mul and fma per lane as gt_q32_finish, so the same
+ * bits), so the four rows' dependent fma chains overlap instead of each
+ * waiting on its own. */
+static inline __attribute__((always_inline)) void q32_rows4(const uint32_t type, const uint8_t *rows, size_t rb,
+                                                             int nb, const gt_q32_acts *A, int nt, float *accs,
+                                                             size_t acc_stride) {
+    const size_t bb = gt_ggml_block_bytes(type);
+    const int has_min = type == GT_TYPE_Q4_1 || type == GT_TYPE_Q5_1, iq4 = type == GT_TYPE_IQ4_NL;
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m128 acc[8];
+    assert(nt >= 1 && nt <= 8);
+    for (int t = 0; t < nt; t++)
+        acc[t] = _mm_setr_ps(accs[t], accs[acc_stride + t], accs[2 * acc_stride + t], accs[3 * acc_stride + t]);
+    for (int b = 0; b < nb; b++) {
+        __m256i v[4], va[4], p[4];
+        uint16_t hd[4], hm[4] = {0, 0, 0, 0};
+        for (int r = 0; r < 4; r++) {
+            const uint8_t *blk = rows + (size_t)r * rb + (size_t)b * bb;
+            memcpy(&hd[r], blk, 2);
+            if (has_min) memcpy(&hm[r], blk + 2, 2);
+            v[r] = q32_decode(type, blk);
+            va[r] = _mm256_abs_epi8(v[r]);
+        }
+        const __m128 d4 = _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)hd));
+        const __m128 m4 = _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)hm));
+        for (int t = 0; t < nt; t++) {
+            __m256i av = _mm256_loadu_si256((const __m256i *)(A->aq + (size_t)t * A->aq_stride + (size_t)b * GT_Q32));
+            for (int r = 0; r < 4; r++)
+                p[r] = _mm256_madd_epi16(iq4 ? _mm256_maddubs_epi16(va[r], _mm256_sign_epi8(av, v[r]))
+                                             : _mm256_maddubs_epi16(v[r], av), ones);
+            size_t ib = (size_t)t * A->d_stride + (size_t)b;
+            __m128i sum = hsum4x8_i32(p);
+            if (type == GT_TYPE_Q5_0) sum = _mm_sub_epi32(sum, _mm_set1_epi32(16 * A->as[ib]));
+            __m128 da = _mm_set1_ps(A->da[ib]);
+            acc[t] = _mm_fmadd_ps(_mm_cvtepi32_ps(sum), _mm_mul_ps(d4, da), acc[t]);
+            if (has_min) acc[t] = _mm_fmadd_ps(_mm_set1_ps((float)A->as[ib]), _mm_mul_ps(m4, da), acc[t]);
+        }
+    }
+    for (int t = 0; t < nt; t++) {
+        float o[4];
+        _mm_storeu_ps(o, acc[t]);
+        for (int r = 0; r < 4; r++) accs[(size_t)r * acc_stride + t] = o[r];
+    }
+}
+
+/* gt_q32_row_fn: groups of four rows interleaved, a remainder row by row. */
+void gt_q32_row_avx2(uint32_t type, const uint8_t *rows, size_t rb, int nr, int nb, const gt_q32_acts *a, int nt,
+                     float *acc, size_t acc_stride) {
+    if (nr == 4) {
+        switch (type) {
+        case GT_TYPE_Q4_1: q32_rows4(GT_TYPE_Q4_1, rows, rb, nb, a, nt, acc, acc_stride); break;
+        case GT_TYPE_Q5_0: q32_rows4(GT_TYPE_Q5_0, rows, rb, nb, a, nt, acc, acc_stride); break;
+        case GT_TYPE_Q5_1: q32_rows4(GT_TYPE_Q5_1, rows, rb, nb, a, nt, acc, acc_stride); break;
+        default: q32_rows4(GT_TYPE_IQ4_NL, rows, rb, nb, a, nt, acc, acc_stride); break;
+        }
+        return;
+    }
+    for (int r = 0; r < nr; r++) {
+        const uint8_t *blocks = rows + (size_t)r * rb;
+        float *ar = acc + (size_t)r * acc_stride;
+        switch (type) {
+        case GT_TYPE_Q4_1: q32_row(GT_TYPE_Q4_1, blocks, nb, a, nt, ar); break;
+        case GT_TYPE_Q5_0: q32_row(GT_TYPE_Q5_0, blocks, nb, a, nt, ar); break;
+        case GT_TYPE_Q5_1: q32_row(GT_TYPE_Q5_1, blocks, nb, a, nt, ar); break;
+        default: q32_row(GT_TYPE_IQ4_NL, blocks, nb, a, nt, ar); break;
+        }
     }
 }
 

@@ -57,20 +57,25 @@ static inline float gt_kq_finish(uint32_t type, const gt_kq_sb *h, int32_t dot, 
 }
 
 /* Products with Q4_1, Q5_0, Q5_1, IQ4_NL weights (kernels_q32.c). A
- * table's part is one function: nb consecutive blocks of one row (raw GGUF
- * bytes) against nt tokens: token t's quants of block b at aq + t *
- * aq_stride + 32 b, their scale and sum at da / as[t * d_stride + b]; acc[t]
- * gets block after block added by gt_q32_finish. */
+ * table's part is one function: nr (1..GT_Q32_ROWS) rows, row r's nb
+ * consecutive blocks (raw GGUF bytes) at blocks + r * row_bytes, against nt
+ * tokens: token t's quants of block b at aq + t * aq_stride + 32 b, their
+ * scale and sum at da / as[t * d_stride + b]; acc[r * acc_stride + t] gets
+ * block after block added by gt_q32_finish. Rows are independent, so a path
+ * may interleave them (their float chains overlap in the pipeline). */
+#define GT_Q32_ROWS 4
 typedef struct gt_q32_acts {
     const int8_t *aq;
     const float *da;
     const int32_t *as;
     size_t aq_stride, d_stride;
 } gt_q32_acts;
-typedef void (*gt_q32_row_fn)(uint32_t type, const uint8_t *blocks, int nb, const gt_q32_acts *a, int nt,
-                              float *acc);
-void gt_q32_row_scalar(uint32_t type, const uint8_t *blocks, int nb, const gt_q32_acts *a, int nt, float *acc);
-void gt_q32_row_avx2(uint32_t type, const uint8_t *blocks, int nb, const gt_q32_acts *a, int nt, float *acc);
+typedef void (*gt_q32_row_fn)(uint32_t type, const uint8_t *blocks, size_t row_bytes, int nr, int nb,
+                              const gt_q32_acts *a, int nt, float *acc, size_t acc_stride);
+void gt_q32_row_scalar(uint32_t type, const uint8_t *blocks, size_t row_bytes, int nr, int nb, const gt_q32_acts *a,
+                       int nt, float *acc, size_t acc_stride);
+void gt_q32_row_avx2(uint32_t type, const uint8_t *blocks, size_t row_bytes, int nr, int nb, const gt_q32_acts *a,
+                     int nt, float *acc, size_t acc_stride);
 void gt_q32_matmul(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y, size_t ldy,
                    gt_q32_row_fn row);
 
