@@ -5,16 +5,19 @@
  * microseconds per call and multiply-adds per nanosecond.
  *
  * usage: bench_infer_kern TYPE ROWS COLS TOKENS [REPS] [ISA]
- *   TYPE: f32 f16 bf16 q8_0 q4_0; ISA: scalar avx2 avx512 (default: all
+ *   TYPE: any type the kernels take (f32 f16 bf16 q8_0 q4_0 q4_1 q5_0 q5_1
+ *   iq4_nl q2_k q3_k q4_k q5_k q6_k iq4_xs); ISA: scalar avx2 avx512 (default: all
  *   this CPU has, scalar only when named). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "base/alloc.h"
 #include "infer/gguf.h"
 #include "infer/kernels.h"
+#include "infer/quantize.h"
 
 static uint64_t rng = 0x243f6a8885a308d3ull;
 static uint32_t rnd(void) {
@@ -29,8 +32,29 @@ static double thread_ns(void) {
     return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
+/* The other quantized types: random floats through their quantizer. */
+static void *make_quantized(uint32_t type, int rows, int cols) {
+    size_t rb = gt_ggml_row_bytes(type, (uint64_t)cols);
+    uint8_t *m = gt_malloc(rb * (size_t)rows);
+    float *x = gt_malloc((size_t)cols * sizeof(float));
+    if (!m || !x) {
+        gt_free(m);
+        gt_free(x);
+        return NULL;
+    }
+    for (int r = 0; r < rows; r++) {
+        for (int c = 0; c < cols; c++) x[c] = 0.05f * rndf();
+        gt_quantize_row(type, x, m + rb * (size_t)r, cols);
+    }
+    gt_free(x);
+    return m;
+}
+
 /* A random GGUF matrix; caller frees with gt_free. */
 static void *make_matrix(uint32_t type, int rows, int cols) {
+    if (type != GT_TYPE_F32 && type != GT_TYPE_F16 && type != GT_TYPE_BF16 && type != GT_TYPE_Q8_0 &&
+        type != GT_TYPE_Q4_0)
+        return make_quantized(type, rows, cols);
     size_t rb = gt_ggml_row_bytes(type, (uint64_t)cols);
     uint8_t *m = gt_malloc(rb * (size_t)rows);
     if (!m) return NULL;
@@ -64,15 +88,13 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: bench_infer_kern TYPE ROWS COLS TOKENS [REPS] [ISA]\n");
         return 2;
     }
-    uint32_t type;
+    uint32_t type = GT_TYPE_COUNT;
     const char *tn = argv[1];
-    if (!strcmp(tn, "f32")) type = GT_TYPE_F32;
-    else if (!strcmp(tn, "f16")) type = GT_TYPE_F16;
-    else if (!strcmp(tn, "bf16")) type = GT_TYPE_BF16;
-    else if (!strcmp(tn, "q8_0")) type = GT_TYPE_Q8_0;
-    else if (!strcmp(tn, "q4_0")) type = GT_TYPE_Q4_0;
-    else {
-        fprintf(stderr, "bench_infer_kern: type %s: expected f32, f16, bf16, q8_0 or q4_0\n", tn);
+    for (uint32_t t = 0; t < GT_TYPE_COUNT; t++)
+        if (gt_kern_type_ok(t) && !strcasecmp(tn, gt_ggml_type_name(t))) type = t;
+    if (type == GT_TYPE_COUNT) {
+        fprintf(stderr, "bench_infer_kern: type %s: expected a type the kernels take (f32, f16, bf16, q8_0, q4_0, "
+                        "q4_1, q5_0, q5_1, iq4_nl, q2_k .. q6_k, iq4_xs)\n", tn);
         return 2;
     }
     int rows = atoi(argv[2]), cols = atoi(argv[3]), n_tok = atoi(argv[4]);

@@ -19,9 +19,12 @@
 #       position and greedy steps for tests/ref/prompts.txt, computed by
 #       tests/ref/llama_ref.c linked against libllama (scripts/setup.sh test)
 #   ../quant/ggml_quant_ref.bin      ggml's quantized bytes and dequantized
-#       values for seeded rows in Q4_K, Q5_K, Q6_K, Q8_0, Q4_0, written by
+#       values for seeded rows in Q4_K, Q5_K, Q6_K, Q8_0, Q4_0, Q4_1, Q5_0,
+#       Q5_1, IQ4_NL, Q2_K, Q3_K, IQ4_XS, written by
 #       tests/ref/ggml_quant_ref.c linked against libggml-base
-#   ../quant/in-{llama-f16,qwen2-f32}.gguf and .PRESET.gguf  unquantized
+#   tiny-*-{q4_1,q5_0,q5_1,iq4_nl,q2_k,q3_k_m,iq4_xs}.gguf  an f16 model of
+#       the same kind through `gotong model quantize PRESET` (the preset's mix)
+#   ../quant/in-{llama-f16,qwen2-f32,mqa-f16}.gguf and .PRESET.gguf  unquantized
 #       models (gotong model random) and llama.cpp's quantization of them
 #       (tests/ref/llama_quantize_ref.c: llama_model_quantize, one thread)
 #
@@ -90,6 +93,14 @@ MODELS=(
   "tiny-llama-q4_k_m llama ggml-vocab-llama-spm.gguf q4_k_m q6_k 256 512 0.07"
   "tiny-llama-q5_k   llama ggml-vocab-llama-spm.gguf q5_k   q5_k 256 512 0.07"
   "tiny-qwen2-q4_k_m qwen2 ggml-vocab-gpt-2.gguf     q4_k_m q6_k 256 512 0.07"
+  # via `gotong model quantize PRESET` of an f16 model (the preset's own mix)
+  "tiny-llama-q4_1   llama ggml-vocab-llama-spm.gguf quantize:q4_1   f16"
+  "tiny-llama-q5_0   llama ggml-vocab-llama-spm.gguf quantize:q5_0   f16"
+  "tiny-qwen2-q5_1   qwen2 ggml-vocab-gpt-2.gguf     quantize:q5_1   f16"
+  "tiny-llama-iq4_nl llama ggml-vocab-llama-spm.gguf quantize:iq4_nl f16"
+  "tiny-llama-q2_k   llama ggml-vocab-llama-spm.gguf quantize:q2_k   f16 256 512 0.07"
+  "tiny-llama-q3_k_m llama ggml-vocab-llama-spm.gguf quantize:q3_k_m f16 256 512 0.07"
+  "tiny-qwen2-iq4_xs qwen2 ggml-vocab-gpt-2.gguf     quantize:iq4_xs f16 256 512 0.07"
 )
 # The architectures of issue 13, one row each: name, vocab, type, and the
 # options of `gotong model random` (128 dims, 2 layers, ff 352 as above):
@@ -123,12 +134,19 @@ gen_key=$( (sha256sum "$REF_SRC" "$PROMPTS" | cut -d' ' -f1; readlink "$LIB/lib/
 for row in "${MODELS[@]}"; do
   read -r name arch vocab type out_type dim ff std extra <<<"$row"
   model="$OUT/$name.gguf"
+  preset=""
+  if [[ $type == quantize:* ]]; then preset=${type#quantize:} type=f16; fi
   # shellcheck disable=SC2086 # extra: options, split on purpose (the arch rows carry --arch there)
   if ! log=$("$GOTONG" model random --like "$VOCABS/$vocab" $([ "$arch" = - ] || echo --arch "$arch") \
       --dim "${dim:-128}" --layers 2 --heads 4 --kv-heads 2 --ff "${ff:-352}" --type "$type" --output-type "$out_type" \
       --seed 1 --std "${std:-0.1}" --threads 2 ${extra:-} -o "$model.tmp" 2>&1); then
     echo "$log" >&2
     die "gotong model random failed for $name"
+  fi
+  if [ -n "$preset" ]; then
+    log=$("$GOTONG" model quantize "$model.tmp" "$model.q.tmp" --type "$preset" --threads 2 2>&1) \
+      || { echo "$log" >&2; die "gotong model quantize $preset failed for $name"; }
+    mv "$model.q.tmp" "$model.tmp"
   fi
   mv "$model.tmp" "$model"
   key="$(sha256sum "$model" | cut -d' ' -f1) $gen_key"
@@ -147,16 +165,19 @@ if [ ! -x "$LQ_BIN" ] || [ "$LQ_SRC" -nt "$LQ_BIN" ]; then
     -L"$LIB/lib" -lllama -lggml -lggml-base -Wl,-rpath,"$LIB/lib" || die "cannot build $LQ_SRC against $LIB"
   mv "$LQ_BIN.tmp" "$LQ_BIN"
 fi
+# name arch vocab type dim:ff:kv-heads presets (the mqa one: 128-wide rows fall back to 32-blocks, 4 heads per KV head)
 QMODELS=(
-  "in-llama-f16 llama ggml-vocab-llama-spm.gguf f16 q4_k_m:15 q4_k_s:14 q5_k_m:17 q6_k:18 q8_0:7 q4_0:2"
-  "in-qwen2-f32 qwen2 ggml-vocab-gpt-2.gguf     f32 q4_k_m:15"
+  "in-llama-f16 llama ggml-vocab-llama-spm.gguf f16 256:512:2 q4_k_m:15 q4_k_s:14 q5_k_m:17 q6_k:18 q8_0:7 q4_0:2 q4_1:3 q5_0:8 q5_1:9 q2_k:10 q3_k_s:11 q3_k_m:12 q3_k_l:13 q5_k_s:16 iq4_nl:25 iq4_xs:30"
+  "in-qwen2-f32 qwen2 ggml-vocab-gpt-2.gguf     f32 256:512:2 q4_k_m:15 q3_k_m:12"
+  "in-mqa-f16   llama ggml-vocab-llama-spm.gguf f16 128:352:1 q2_k:10 q4_k_m:15 iq4_xs:30 iq4_nl:25 q3_k_l:13"
 )
 lq_key=$( (sha256sum "$LQ_SRC" | cut -d' ' -f1; readlink "$LIB/lib/libllama.so") | sha256sum | cut -d' ' -f1)
 for row in "${QMODELS[@]}"; do
-  read -r name arch vocab type presets <<<"$row"
+  read -r name arch vocab type shape presets <<<"$row"
+  IFS=: read -r qdim qff qkv <<<"$shape"
   model="$QDIR/$name.gguf"
-  if ! log=$("$GOTONG" model random --like "$VOCABS/$vocab" --arch "$arch" --dim 256 --layers 2 --heads 4 \
-      --kv-heads 2 --ff 512 --type "$type" --seed 2 --std 0.07 --threads 2 -o "$model.tmp" 2>&1); then
+  if ! log=$("$GOTONG" model random --like "$VOCABS/$vocab" --arch "$arch" --dim "$qdim" --layers 2 --heads 4 \
+      --kv-heads "$qkv" --ff "$qff" --type "$type" --seed 2 --std 0.07 --threads 2 -o "$model.tmp" 2>&1); then
     echo "$log" >&2
     die "gotong model random failed for $name"
   fi

@@ -40,6 +40,8 @@ typedef enum gt_ggml_type {
     GT_TYPE_Q5_K = 13,
     GT_TYPE_Q6_K = 14,
     GT_TYPE_Q8_K = 15,
+    GT_TYPE_IQ4_NL = 20,
+    GT_TYPE_IQ4_XS = 23,
     GT_TYPE_I8 = 24,
     GT_TYPE_I16 = 25,
     GT_TYPE_I32 = 26,

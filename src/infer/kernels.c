@@ -18,6 +18,7 @@
 #include "infer/gguf.h"
 #include "infer/kernels_impl.h"
 #include "infer/kquant.h"
+#include "infer/quantize_q32.h"
 
 /* --- number formats -------------------------------------------------------- */
 
@@ -120,6 +121,13 @@ void gt_dequant_row(uint32_t type, const void *row, float *out, int64_t n) {
     case GT_TYPE_Q4_K: gt_dequant_row_q4_k(row, out, n); break;
     case GT_TYPE_Q5_K: gt_dequant_row_q5_k(row, out, n); break;
     case GT_TYPE_Q6_K: gt_dequant_row_q6_k(row, out, n); break;
+    case GT_TYPE_Q2_K:
+    case GT_TYPE_Q3_K:
+    case GT_TYPE_IQ4_XS: gt_kq_low_dequant_row(type, row, out, n); break;
+    case GT_TYPE_Q4_1:
+    case GT_TYPE_Q5_0:
+    case GT_TYPE_Q5_1:
+    case GT_TYPE_IQ4_NL: gt_q32_dequant_row(type, row, out, n); break;
     default: assert(!"gt_dequant_row: unsupported type"); break;
     }
 }
@@ -151,8 +159,11 @@ void *gt_kern_alloc(size_t n, void **mem) {
 
 int gt_kern_type_ok(uint32_t type) {
     return type == GT_TYPE_F32 || type == GT_TYPE_F16 || type == GT_TYPE_BF16 ||
-           type == GT_TYPE_Q8_0 || type == GT_TYPE_Q4_0 || gt_kq_is_k(type);
+           type == GT_TYPE_Q8_0 || type == GT_TYPE_Q4_0 || gt_kq_is_k(type) || gt_q32_is(type);
 }
+
+/* 1 for the types whose GGUF rows the kernels read as they are. */
+static int kern_rowwise(uint32_t type) { return gt_kq_is_k(type) || gt_q32_is(type); }
 
 static size_t elem_bytes(uint32_t type) { return type == GT_TYPE_F32 ? 4 : 2; }
 
@@ -162,7 +173,7 @@ static int qmat_shape(gt_qmat *m, uint32_t type, int n_rows, int n_cols, gt_err 
     if (!gt_kern_type_ok(type))
         return gt_err_set(err, GT_EUNSUPPORTED,
                           "weight type %s is not supported (expected f32, f16, bf16, q8_0, "
-                          "q4_0, q4_K, q5_K or q6_K)",
+                          "q4_0, q4_1, q5_0, q5_1, iq4_nl, q2_K, q3_K, q4_K, q5_K, q6_K or iq4_xs)",
                           gt_ggml_type_name(type));
     if (n_rows < 1 || n_cols < GT_QK || n_cols % GT_QK)
         return gt_err_set(err, GT_EINVAL,
@@ -180,7 +191,7 @@ static int qmat_shape(gt_qmat *m, uint32_t type, int n_rows, int n_cols, gt_err 
     int quant = type == GT_TYPE_Q8_0 || type == GT_TYPE_Q4_0;
     if (type == GT_TYPE_Q8_0) m->qs_tile_bytes = (size_t)n_cols * R;
     else if (type == GT_TYPE_Q4_0) m->qs_tile_bytes = (size_t)n_cols * R / 2;
-    else if (gt_kq_is_k(type)) m->qs_tile_bytes = gt_ggml_row_bytes(type, (uint64_t)n_cols) * R;
+    else if (kern_rowwise(type)) m->qs_tile_bytes = gt_ggml_row_bytes(type, (uint64_t)n_cols) * R;
     else m->qs_tile_bytes = (size_t)n_cols * R * elem_bytes(type);
     m->d_tile_bytes = quant ? (size_t)m->n_blocks * R * sizeof(gt_f16) : 0;
     return 0;
@@ -224,7 +235,7 @@ int gt_qmat_pack_into(gt_qmat *m, uint32_t type, const void *data, int n_rows, i
     m->qs = mem;
     m->d = quant ? (gt_f16 *)(m->qs + qmat_d_off(m)) : NULL;
     size_t row_bytes = gt_ggml_row_bytes(type, (uint64_t)n_cols);
-    if (gt_kq_is_k(type)) { /* GGUF rows as they are; padding rows stay zero */
+    if (kern_rowwise(type)) { /* GGUF rows as they are; padding rows stay zero */
         memcpy(m->qs, data, row_bytes * (size_t)n_rows);
         return 0;
     }
@@ -392,6 +403,10 @@ static void matmul_scalar(const gt_qmat *w, int tile0, int tile1, const gt_act *
     if (gt_kq_is_k(w->type)) {
         static const gt_kq_fns fns = {gt_kq_row_scalar, gt_kq_quant_act};
         gt_kq_matmul(w, tile0, tile1, a, y, ldy, &fns);
+        return;
+    }
+    if (gt_q32_is(w->type)) {
+        gt_q32_matmul(w, tile0, tile1, a, y, ldy, gt_q32_row_scalar);
         return;
     }
     for (int tile = tile0; tile < tile1; tile++)

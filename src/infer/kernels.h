@@ -30,8 +30,17 @@
  *       acc = fma((float)(sum_j sc_j (P_2j + P_2j+1)), d * da, acc);
  *       acc = fma((float)(sum_j m_j (A_2j + A_2j+1)), -(dmin * da), acc);
  *     Q6_K (scales sc_g of the 16 groups; d):
- *       acc = fma((float)(sum_g sc_g (P_g - 32 A_g)), d * da, acc).
+ *       acc = fma((float)(sum_g sc_g (P_g - 32 A_g)), d * da, acc);
+ *     Q3_K likewise with (sc_g - 32) and P_g - 4 A_g; Q2_K as Q4_K with
+ *     its 16 groups' own scales and mins; IQ4_XS with P_g over the table
+ *     values and its 8 scales (ls_j - 32), no min.
  *     The integer sums are exact (int32); their conversion rounds to f32.
+ *   Q4_1, Q5_0, Q5_1, IQ4_NL (quantize_q32.h): the activations quantized
+ *     in blocks of 32 as for Q8_0 (scale da, quants summing to A), then for
+ *     each block, ascending, with p the exact sum of v * a (v the decoded
+ *     integer: q, q - 16 or the table value):
+ *       acc = fma((float)p, d * da, acc);
+ *       Q4_1, Q5_1 only: acc = fma((float)A, m * da, acc).
  *
  * The result is acc. SIMD paths vectorise across rows (one lane per row of a
  * tile) and tokens, never a float sum inside one dot product, so no lane
@@ -75,8 +84,7 @@ gt_f16 gt_f32_to_f16(float f);
 float gt_bf16_to_f32(gt_bf16 h);
 
 /* Dequantizes one row of n elements of a GGUF type into f32 (n a multiple of
- * the type's block size; type one of F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K,
- * Q6_K). */
+ * the type's block size; type one gt_kern_type_ok accepts). */
 void gt_dequant_row(uint32_t type, const void *row, float *out, int64_t n);
 
 /* --- Packed weight matrices ------------------------------------------------ */
@@ -95,12 +103,13 @@ void gt_dequant_row(uint32_t type, const void *row, float *out, int64_t n);
  *         qs[4j..4j+3], i.e. elements 4j+i in the low nibbles and 16+4j+i in
  *         the high ones (value nibble - 8);
  *   scales (quantized types): per block b, the 16 rows' f16 scales;
- *   Q4_K, Q5_K, Q6_K: the GGUF rows unchanged, row r at r * row bytes (the
- *         kernels unpack a super-block at a time; no scales array).
+ *   K-quants, IQ4_XS, Q4_1, Q5_0, Q5_1, IQ4_NL: the GGUF rows unchanged,
+ *         row r at r * row bytes (the kernels decode a block at a time; no
+ *         scales array).
  * Blocks are contiguous per tile, tiles one after the other, so a tile's
  * weights are one sequential stream. */
 typedef struct gt_qmat {
-    uint32_t type;      /* GT_TYPE_F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K */
+    uint32_t type;      /* GT_TYPE_F32, F16, BF16, Q8_0, Q4_0, or a row-wise type (above) */
     int n_rows, n_cols;
     int n_tiles;        /* ceil(n_rows / 16) */
     int n_blocks;       /* n_cols / 32 */

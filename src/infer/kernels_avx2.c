@@ -21,6 +21,7 @@
 #include "infer/gguf.h"
 #include "infer/kernels_impl.h"
 #include "infer/kquant.h"
+#include "infer/quantize_q32.h"
 
 #define TR GT_KERN_TILE_ROWS
 #define MAX_NT 4
@@ -232,6 +233,30 @@ static inline __m256i shr16(__m256i v, int n) { return _mm256_srl_epi16(v, _mm_c
  * 32c..32c+31 in q[c]); layouts in kquant.h. */
 static inline __attribute__((always_inline)) void kq_decode(uint32_t type, const uint8_t *blk, __m256i q[8]) {
     const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(3), m1 = _mm256_set1_epi8(1);
+    if (type == GT_TYPE_Q2_K || type == GT_TYPE_Q3_K) { /* 2 bits (+ hmask's third, Q3_K) */
+        const int q3 = type == GT_TYPE_Q3_K;
+        const uint8_t *qs = blk + (q3 ? 32 : 16);
+        __m256i hm = q3 ? _mm256_loadu_si256((const __m256i *)blk) : _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            __m256i b = _mm256_loadu_si256((const __m256i *)(qs + 32 * h));
+            for (int sh = 0; sh < 4; sh++) {
+                __m256i v = _mm256_and_si256(shr16(b, 2 * sh), m2);
+                if (q3) v = _mm256_or_si256(v, _mm256_slli_epi16(_mm256_and_si256(shr16(hm, 4 * h + sh), m1), 2));
+                q[4 * h + sh] = v;
+            }
+        }
+        return;
+    }
+    if (type == GT_TYPE_IQ4_XS) { /* signed table values, not offset */
+        const __m256i tab = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)gt_iq4nl_values));
+        for (int j = 0; j < 8; j++) {
+            __m128i b = _mm_loadu_si128((const __m128i *)(blk + 8 + 16 * j));
+            __m256i n = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(b, 4), _mm_set1_epi8(0x0f)),
+                                         _mm_and_si128(b, _mm_set1_epi8(0x0f)));
+            q[j] = _mm256_shuffle_epi8(tab, n);
+        }
+        return;
+    }
     if (type == GT_TYPE_Q6_K) {
         for (int h = 0; h < 2; h++) {
             __m256i l0 = _mm256_loadu_si256((const __m256i *)(blk + 64 * h));
@@ -266,6 +291,10 @@ static inline __attribute__((always_inline)) void kq_decode(uint32_t type, const
  * scales), as gt_kq_header decodes them (the f16 widening by F16C: exact). */
 static inline __attribute__((always_inline)) void kq_header(uint32_t type, const uint8_t *blk, gt_kq_sb *h) {
     uint16_t d, dmin;
+    if (type == GT_TYPE_Q2_K || type == GT_TYPE_Q3_K || type == GT_TYPE_IQ4_XS) {
+        gt_kq_low_header(type, blk, h); /* f16 widening exact either way */
+        return;
+    }
     if (type == GT_TYPE_Q6_K) {
         memcpy(&d, blk + 208, 2);
         h->d = _cvtsh_ss(d);
@@ -286,45 +315,65 @@ static inline __attribute__((always_inline)) void kq_header(uint32_t type, const
     }
 }
 
+/* The 16 int16 weights of the activation groups' side term: Q6_K/Q3_K
+ * their scales (for the offset), Q2_K its mins, Q4_K/Q5_K the sub-blocks'
+ * mins in pairs (IQ4_XS has none: zeros). Built in registers: 16 small
+ * stores then a wide load would stall. */
+static inline __attribute__((always_inline)) __m256i kq_side(uint32_t type, const gt_kq_sb *h) {
+    const int32_t *v = type == GT_TYPE_Q6_K || type == GT_TYPE_Q3_K ? h->sc : h->m;
+    if (type == GT_TYPE_IQ4_XS) return _mm256_setzero_si256();
+    if (type == GT_TYPE_Q4_K || type == GT_TYPE_Q5_K)
+        return _mm256_setr_epi16((short)v[0], (short)v[0], (short)v[1], (short)v[1], (short)v[2], (short)v[2],
+                                 (short)v[3], (short)v[3], (short)v[4], (short)v[4], (short)v[5], (short)v[5],
+                                 (short)v[6], (short)v[6], (short)v[7], (short)v[7]);
+    return _mm256_setr_epi16((short)v[0], (short)v[1], (short)v[2], (short)v[3], (short)v[4], (short)v[5],
+                             (short)v[6], (short)v[7], (short)v[8], (short)v[9], (short)v[10], (short)v[11],
+                             (short)v[12], (short)v[13], (short)v[14], (short)v[15]);
+}
+
+/* One super-block against one token's quants a: sum_c scale . (q_c * a_c)
+ * in int32 lanes. Per 32 columns vpmaddubsw gives 16-bit sums of 2 products
+ * (unsigned quants <= 63 against |a| <= 127; IQ4_XS's signed values as |v|
+ * against sign(a, v), <= 2 * 127 * 127: no saturation), then vpmaddwd
+ * against the scales (one per 32, or per 16 in the two halves). */
+static inline __attribute__((always_inline)) int32_t kq_dot(uint32_t type, const __m256i q[8], const gt_kq_sb *h,
+                                                             const int8_t *a) {
+    const int per16 = type == GT_TYPE_Q6_K || type == GT_TYPE_Q3_K || type == GT_TYPE_Q2_K;
+    __m256i vdot = _mm256_setzero_si256();
+    for (int c = 0; c < 8; c++) {
+        __m256i av = _mm256_loadu_si256((const __m256i *)(a + 32 * c));
+        __m256i p = type == GT_TYPE_IQ4_XS ? _mm256_maddubs_epi16(_mm256_abs_epi8(q[c]), _mm256_sign_epi8(av, q[c]))
+                                           : _mm256_maddubs_epi16(q[c], av);
+        __m256i sc = per16 ? _mm256_set_m128i(_mm_set1_epi16((int16_t)h->sc[2 * c + 1]),
+                                              _mm_set1_epi16((int16_t)h->sc[2 * c]))
+                           : _mm256_set1_epi16((int16_t)h->sc[c]);
+        vdot = _mm256_add_epi32(vdot, _mm256_madd_epi16(p, sc));
+    }
+    return hsum8_i32(vdot);
+}
+
 /* gt_kq_row_avx2 for one type (a constant once inlined, so the type's
- * branches fold away). The activation side of the mins (Q6_K: of the -32
- * offset) comes from the group sums: sum_j m_j (bs_2j + bs_2j+1) by one
- * vpmaddwd against the mins repeated in pairs (Q6_K: 32 sum_g sc_g bs_g,
- * subtracted from the scaled products). */
+ * branches fold away). The activation side (the mins, or the offset of
+ * Q6_K's q - 32 and Q3_K's q - 4) comes from the group sums: one vpmaddwd
+ * of them against kq_side's weights. */
 static inline __attribute__((always_inline)) void
 kq_row(const uint32_t type, const uint8_t *blocks, int nk, const gt_kq_acts *A, int nt, float *acc) {
-    const size_t bb = type == GT_TYPE_Q4_K ? 144 : type == GT_TYPE_Q5_K ? 176 : 210;
-    const int q6 = type == GT_TYPE_Q6_K;
+    const size_t bb = gt_ggml_block_bytes(type);
+    const int off = type == GT_TYPE_Q6_K ? 32 : type == GT_TYPE_Q3_K ? 4 : 0;
     for (int k = 0; k < nk; k++) {
         const uint8_t *blk = blocks + (size_t)k * bb;
         gt_kq_sb h;
         __m256i q[8];
         kq_header(type, blk, &h);
         kq_decode(type, blk, q);
-        /* per group of 16: Q6_K its scale, else its sub-block's min (built in
-         * registers: 16 small stores then a wide load would stall) */
-        const __m256i wv = q6 ? _mm256_setr_epi16((short)h.sc[0], (short)h.sc[1], (short)h.sc[2], (short)h.sc[3],
-                                                  (short)h.sc[4], (short)h.sc[5], (short)h.sc[6], (short)h.sc[7],
-                                                  (short)h.sc[8], (short)h.sc[9], (short)h.sc[10], (short)h.sc[11],
-                                                  (short)h.sc[12], (short)h.sc[13], (short)h.sc[14], (short)h.sc[15])
-                              : _mm256_setr_epi16((short)h.m[0], (short)h.m[0], (short)h.m[1], (short)h.m[1],
-                                                  (short)h.m[2], (short)h.m[2], (short)h.m[3], (short)h.m[3],
-                                                  (short)h.m[4], (short)h.m[4], (short)h.m[5], (short)h.m[5],
-                                                  (short)h.m[6], (short)h.m[6], (short)h.m[7], (short)h.m[7]);
+        const __m256i wv = kq_side(type, &h);
         for (int t = 0; t < nt; t++) {
-            const int8_t *a = A->aq + (size_t)t * A->aq_stride + (size_t)k * 256;
-            __m256i vdot = _mm256_setzero_si256();
-            for (int c = 0; c < 8; c++) {
-                __m256i p = _mm256_maddubs_epi16(q[c], _mm256_loadu_si256((const __m256i *)(a + 32 * c)));
-                __m256i sc = q6 ? _mm256_set_m128i(_mm_set1_epi16((int16_t)h.sc[2 * c + 1]),
-                                                   _mm_set1_epi16((int16_t)h.sc[2 * c]))
-                                : _mm256_set1_epi16((int16_t)h.sc[c]);
-                vdot = _mm256_add_epi32(vdot, _mm256_madd_epi16(p, sc));
-            }
+            int32_t dot = kq_dot(type, q, &h, A->aq + (size_t)t * A->aq_stride + (size_t)k * 256);
             __m256i bsv = _mm256_loadu_si256((const __m256i *)(A->bs + (size_t)t * A->bs_stride + (size_t)k * 16));
-            int32_t dot = hsum8_i32(vdot), side = hsum8_i32(_mm256_madd_epi16(bsv, wv));
+            int32_t side = type == GT_TYPE_IQ4_XS ? 0 : hsum8_i32(_mm256_madd_epi16(bsv, wv));
             float da = A->da[(size_t)t * A->da_stride + (size_t)k];
-            acc[t] = q6 ? gt_kq_finish(type, &h, dot - 32 * side, 0, da, acc[t]) : gt_kq_finish(type, &h, dot, side, da, acc[t]);
+            acc[t] = off ? gt_kq_finish(type, &h, dot - off * side, 0, da, acc[t])
+                         : gt_kq_finish(type, &h, dot, side, da, acc[t]);
         }
     }
 }
@@ -333,7 +382,138 @@ void gt_kq_row_avx2(uint32_t type, const uint8_t *blocks, int nk, const gt_kq_ac
     switch (type) {
     case GT_TYPE_Q4_K: kq_row(GT_TYPE_Q4_K, blocks, nk, a, nt, acc); break;
     case GT_TYPE_Q5_K: kq_row(GT_TYPE_Q5_K, blocks, nk, a, nt, acc); break;
+    case GT_TYPE_Q2_K: kq_row(GT_TYPE_Q2_K, blocks, nk, a, nt, acc); break;
+    case GT_TYPE_Q3_K: kq_row(GT_TYPE_Q3_K, blocks, nk, a, nt, acc); break;
+    case GT_TYPE_IQ4_XS: kq_row(GT_TYPE_IQ4_XS, blocks, nk, a, nt, acc); break;
     default: kq_row(GT_TYPE_Q6_K, blocks, nk, a, nt, acc); break;
+    }
+}
+
+/* 32 bytes, byte i = 16 where bit i of the u32 at p is set, else 0 (the
+ * fifth bits of Q5_0/Q5_1): byte i takes byte i / 8 of the word, keeps bit
+ * i % 8, and a compare turns it into a mask. */
+static inline __m256i q32_bit4(const uint8_t *p) {
+    uint32_t w;
+    memcpy(&w, p, 4);
+    const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3,
+                                            3, 3, 3, 3, 3, 3, 3);
+    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
+    __m256i v = _mm256_and_si256(_mm256_shuffle_epi8(_mm256_set1_epi32((int)w), spread), bit);
+    return _mm256_and_si256(_mm256_cmpeq_epi8(v, bit), _mm256_set1_epi8(16));
+}
+
+/* A Q4_1/Q5_0/Q5_1/IQ4_NL block's 32 quants in a ymm, element i in byte i:
+ * unsigned 0..31 (Q5_0 before its - 16), or IQ4_NL's signed table values. */
+static inline __attribute__((always_inline)) __m256i q32_decode(uint32_t type, const uint8_t *blk) {
+    const size_t qs_off = type == GT_TYPE_Q4_1 ? 4 : type == GT_TYPE_Q5_0 ? 6 : type == GT_TYPE_Q5_1 ? 8 : 2;
+    __m128i b = _mm_loadu_si128((const __m128i *)(blk + qs_off)), m4 = _mm_set1_epi8(0x0f);
+    __m256i n = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(b, 4), m4), _mm_and_si128(b, m4));
+    if (type == GT_TYPE_IQ4_NL)
+        return _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)gt_iq4nl_values)), n);
+    if (type == GT_TYPE_Q5_0 || type == GT_TYPE_Q5_1) n = _mm256_or_si256(n, q32_bit4(blk + qs_off - 4));
+    return n;
+}
+
+/* gt_q32_row_avx2 for one type: the block decoded once, then per token one
+ * vpmaddubsw (IQ4_NL: |v| against sign(a, v)) and vpmaddwd against ones,
+ * the exact sum (Q5_0: minus 16 times the activations' sum), the float
+ * step. */
+static inline __attribute__((always_inline)) void
+q32_row(const uint32_t type, const uint8_t *blocks, int nb, const gt_q32_acts *A, int nt, float *acc) {
+    const size_t bb = gt_ggml_block_bytes(type);
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *blk = blocks + (size_t)b * bb;
+        uint16_t hd, hm = 0;
+        memcpy(&hd, blk, 2);
+        if (type == GT_TYPE_Q4_1 || type == GT_TYPE_Q5_1) memcpy(&hm, blk + 2, 2);
+        float d = _cvtsh_ss(hd), m = _cvtsh_ss(hm);
+        __m256i v = q32_decode(type, blk), va = _mm256_abs_epi8(v);
+        for (int t = 0; t < nt; t++) {
+            __m256i av = _mm256_loadu_si256((const __m256i *)(A->aq + (size_t)t * A->aq_stride + (size_t)b * GT_Q32));
+            __m256i p = type == GT_TYPE_IQ4_NL ? _mm256_maddubs_epi16(va, _mm256_sign_epi8(av, v))
+                                               : _mm256_maddubs_epi16(v, av);
+            size_t ib = (size_t)t * A->d_stride + (size_t)b;
+            int32_t sum = hsum8_i32(_mm256_madd_epi16(p, ones));
+            if (type == GT_TYPE_Q5_0) sum -= 16 * A->as[ib];
+            acc[t] = gt_q32_finish(type, sum, A->as[ib], d, m, A->da[ib], acc[t]);
+        }
+    }
+}
+
+/* Lane r = the sum of the 8 int32 lanes of v[r]. */
+static inline __m128i hsum4x8_i32(const __m256i v[4]) {
+    __m256i s = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
+    return _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+}
+
+/* Four rows at once, one xmm lane each for the float step (the same
+ * correctly rounded mul and fma per lane as gt_q32_finish, so the same
+ * bits), so the four rows' dependent fma chains overlap instead of each
+ * waiting on its own. */
+static inline __attribute__((always_inline)) void q32_rows4(const uint32_t type, const uint8_t *rows, size_t rb,
+                                                             int nb, const gt_q32_acts *A, int nt, float *accs,
+                                                             size_t acc_stride) {
+    const size_t bb = gt_ggml_block_bytes(type);
+    const int has_min = type == GT_TYPE_Q4_1 || type == GT_TYPE_Q5_1, iq4 = type == GT_TYPE_IQ4_NL;
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m128 acc[8];
+    assert(nt >= 1 && nt <= 8);
+    for (int t = 0; t < nt; t++)
+        acc[t] = _mm_setr_ps(accs[t], accs[acc_stride + t], accs[2 * acc_stride + t], accs[3 * acc_stride + t]);
+    for (int b = 0; b < nb; b++) {
+        __m256i v[4], va[4], p[4];
+        uint16_t hd[4], hm[4] = {0, 0, 0, 0};
+        for (int r = 0; r < 4; r++) {
+            const uint8_t *blk = rows + (size_t)r * rb + (size_t)b * bb;
+            memcpy(&hd[r], blk, 2);
+            if (has_min) memcpy(&hm[r], blk + 2, 2);
+            v[r] = q32_decode(type, blk);
+            va[r] = _mm256_abs_epi8(v[r]);
+        }
+        const __m128 d4 = _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)hd));
+        const __m128 m4 = _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)hm));
+        for (int t = 0; t < nt; t++) {
+            __m256i av = _mm256_loadu_si256((const __m256i *)(A->aq + (size_t)t * A->aq_stride + (size_t)b * GT_Q32));
+            for (int r = 0; r < 4; r++)
+                p[r] = _mm256_madd_epi16(iq4 ? _mm256_maddubs_epi16(va[r], _mm256_sign_epi8(av, v[r]))
+                                             : _mm256_maddubs_epi16(v[r], av), ones);
+            size_t ib = (size_t)t * A->d_stride + (size_t)b;
+            __m128i sum = hsum4x8_i32(p);
+            if (type == GT_TYPE_Q5_0) sum = _mm_sub_epi32(sum, _mm_set1_epi32(16 * A->as[ib]));
+            __m128 da = _mm_set1_ps(A->da[ib]);
+            acc[t] = _mm_fmadd_ps(_mm_cvtepi32_ps(sum), _mm_mul_ps(d4, da), acc[t]);
+            if (has_min) acc[t] = _mm_fmadd_ps(_mm_set1_ps((float)A->as[ib]), _mm_mul_ps(m4, da), acc[t]);
+        }
+    }
+    for (int t = 0; t < nt; t++) {
+        float o[4];
+        _mm_storeu_ps(o, acc[t]);
+        for (int r = 0; r < 4; r++) accs[(size_t)r * acc_stride + t] = o[r];
+    }
+}
+
+/* gt_q32_row_fn: groups of four rows interleaved, a remainder row by row. */
+void gt_q32_row_avx2(uint32_t type, const uint8_t *rows, size_t rb, int nr, int nb, const gt_q32_acts *a, int nt,
+                     float *acc, size_t acc_stride) {
+    if (nr == 4) {
+        switch (type) {
+        case GT_TYPE_Q4_1: q32_rows4(GT_TYPE_Q4_1, rows, rb, nb, a, nt, acc, acc_stride); break;
+        case GT_TYPE_Q5_0: q32_rows4(GT_TYPE_Q5_0, rows, rb, nb, a, nt, acc, acc_stride); break;
+        case GT_TYPE_Q5_1: q32_rows4(GT_TYPE_Q5_1, rows, rb, nb, a, nt, acc, acc_stride); break;
+        default: q32_rows4(GT_TYPE_IQ4_NL, rows, rb, nb, a, nt, acc, acc_stride); break;
+        }
+        return;
+    }
+    for (int r = 0; r < nr; r++) {
+        const uint8_t *blocks = rows + (size_t)r * rb;
+        float *ar = acc + (size_t)r * acc_stride;
+        switch (type) {
+        case GT_TYPE_Q4_1: q32_row(GT_TYPE_Q4_1, blocks, nb, a, nt, ar); break;
+        case GT_TYPE_Q5_0: q32_row(GT_TYPE_Q5_0, blocks, nb, a, nt, ar); break;
+        case GT_TYPE_Q5_1: q32_row(GT_TYPE_Q5_1, blocks, nb, a, nt, ar); break;
+        default: q32_row(GT_TYPE_IQ4_NL, blocks, nb, a, nt, ar); break;
+        }
     }
 }
 
@@ -379,6 +559,10 @@ static void matmul_avx2(const gt_qmat *w, int tile0, int tile1, const gt_act *a,
     if (gt_kq_is_k(w->type)) {
         static const gt_kq_fns fns = {gt_kq_row_avx2, gt_kq_quant_act_avx2};
         gt_kq_matmul(w, tile0, tile1, a, y, ldy, &fns);
+        return;
+    }
+    if (gt_q32_is(w->type)) {
+        gt_q32_matmul(w, tile0, tile1, a, y, ldy, gt_q32_row_avx2);
         return;
     }
     for (int tile = tile0; tile < tile1; tile++)

@@ -32,6 +32,7 @@
 #include "infer/gguf.h"
 #include "infer/kernels_impl.h"
 #include "infer/kquant.h"
+#include "infer/quantize_q32.h"
 
 #define TR GT_KERN_TILE_ROWS
 #define MAX_NR 4
@@ -275,6 +276,10 @@ static void matmul_512(const gt_qmat *w, int tile0, int tile1, const gt_act *a, 
     if (gt_kq_is_k(w->type)) { /* AVX-512 CPUs have AVX2: its super-block function */
         static const gt_kq_fns fns = {gt_kq_row_avx2, gt_kq_quant_act_avx2};
         gt_kq_matmul(w, tile0, tile1, a, y, ldy, &fns);
+        return;
+    }
+    if (gt_q32_is(w->type)) {
+        gt_q32_matmul(w, tile0, tile1, a, y, ldy, gt_q32_row_avx2);
         return;
     }
     int quant = w->type == GT_TYPE_Q8_0 || w->type == GT_TYPE_Q4_0;

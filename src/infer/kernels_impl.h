@@ -45,15 +45,48 @@ void gt_kq_matmul(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float
                   const gt_kq_fns *fns);
 
 /* The float step of kernels.h's K-quant order, from the super-block's two
- * exact integers: dot = sum over sub-blocks of scale * (sum of q * a) (Q6_K:
- * of scale * (sum of (q - 32) * a)), mins = sum of min * (sum of a) (0 for
- * Q6_K). Inline so each ISA's file compiles it with its own fma (the same
+ * exact integers: dot = sum over sub-blocks of scale * (sum of q * a) (Q6_K,
+ * Q3_K, IQ4_XS: of the signed quant, q - 32, q - 4, value), mins = sum of
+ * min * (sum of a) (Q2_K, Q4_K, Q5_K; 0 for the others). Inline so each ISA's file compiles it with its own fma (the same
  * correctly rounded operation as libm's fmaf). */
 static inline float gt_kq_finish(uint32_t type, const gt_kq_sb *h, int32_t dot, int32_t mins, float da,
                                  float acc) {
     acc = fmaf((float)dot, h->d * da, acc);
-    if (type == GT_TYPE_Q6_K) return acc;
+    if (!gt_kq_has_min(type)) return acc;
     return fmaf((float)mins, -(h->dmin * da), acc);
+}
+
+/* Products with Q4_1, Q5_0, Q5_1, IQ4_NL weights (kernels_q32.c). A
+ * table's part is one function: nr (1..GT_Q32_ROWS) rows, row r's nb
+ * consecutive blocks (raw GGUF bytes) at blocks + r * row_bytes, against nt
+ * tokens: token t's quants of block b at aq + t * aq_stride + 32 b, their
+ * scale and sum at da / as[t * d_stride + b]; acc[r * acc_stride + t] gets
+ * block after block added by gt_q32_finish. Rows are independent, so a path
+ * may interleave them (their float chains overlap in the pipeline). */
+#define GT_Q32_ROWS 4
+typedef struct gt_q32_acts {
+    const int8_t *aq;
+    const float *da;
+    const int32_t *as;
+    size_t aq_stride, d_stride;
+} gt_q32_acts;
+typedef void (*gt_q32_row_fn)(uint32_t type, const uint8_t *blocks, size_t row_bytes, int nr, int nb,
+                              const gt_q32_acts *a, int nt, float *acc, size_t acc_stride);
+void gt_q32_row_scalar(uint32_t type, const uint8_t *blocks, size_t row_bytes, int nr, int nb, const gt_q32_acts *a,
+                       int nt, float *acc, size_t acc_stride);
+void gt_q32_row_avx2(uint32_t type, const uint8_t *blocks, size_t row_bytes, int nr, int nb, const gt_q32_acts *a,
+                     int nt, float *acc, size_t acc_stride);
+void gt_q32_matmul(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y, size_t ldy,
+                   gt_q32_row_fn row);
+
+/* The float step of kernels.h's order for these types, from the block's
+ * exact integer p = sum of v * a (v the decoded integer, gt_q32_decode) and
+ * the activations' sum as: acc = fma(p, d * da, acc), then for Q4_1/Q5_1
+ * acc = fma(as, m * da, acc). */
+static inline float gt_q32_finish(uint32_t type, int32_t p, int32_t as, float d, float m, float da, float acc) {
+    acc = fmaf((float)p, d * da, acc);
+    if (type != GT_TYPE_Q4_1 && type != GT_TYPE_Q5_1) return acc;
+    return fmaf((float)as, m * da, acc);
 }
 
 /* Scalar quantization of one block of 32 (the reference the SIMD paths

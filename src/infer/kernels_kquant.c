@@ -1,8 +1,8 @@
-/* kernels_kquant.c: matrix products with K-quant weights (Q4_K, Q5_K, Q6_K),
+/* kernels_kquant.c: matrix products with K-quant weights (Q2_K..Q6_K, IQ4_XS),
  * shared by every kernel table (see kernels.h for the canonical order).
  *
  * K-quant matrices keep their GGUF rows as they are (row r at r * row
- * bytes: 4.5, 5.5 and 6.6 bits per weight stay that small in memory). The
+ * bytes: 2.6 to 6.6 bits per weight stay that small in memory). The
  * activations are quantized as llama.cpp does for these types (Q8_K: one f32
  * scale per 256, from a->x), per block of 256 rows x 8 tokens; within it,
  * the table's own function (gt_kq_row_fn) walks each row's super-blocks,
@@ -37,13 +37,24 @@ static float sb_scalar(uint32_t type, const uint8_t *block, const gt_kq_sb *h, c
         s[g] = ss;
     }
     int32_t dot = 0, mins = 0;
-    if (type == GT_TYPE_Q6_K) {
-        for (int g = 0; g < 16; g++) dot += h->sc[g] * (p[g] - 32 * s[g]);
-    } else {
+    switch (type) {
+    case GT_TYPE_Q6_K: for (int g = 0; g < 16; g++) dot += h->sc[g] * (p[g] - 32 * s[g]); break;
+    case GT_TYPE_Q3_K: for (int g = 0; g < 16; g++) dot += h->sc[g] * (p[g] - 4 * s[g]); break;
+    case GT_TYPE_Q2_K:
+        for (int g = 0; g < 16; g++) {
+            dot += h->sc[g] * p[g];
+            mins += h->m[g] * s[g];
+        }
+        break;
+    case GT_TYPE_IQ4_XS:
+        for (int b = 0; b < 8; b++) dot += h->sc[b] * (p[2 * b] + p[2 * b + 1] - 128 * (s[2 * b] + s[2 * b + 1]));
+        break;
+    default:
         for (int b = 0; b < 8; b++) {
             dot += h->sc[b] * (p[2 * b] + p[2 * b + 1]);
             mins += h->m[b] * (s[2 * b] + s[2 * b + 1]);
         }
+        break;
     }
     return gt_kq_finish(type, h, dot, mins, da, acc);
 }

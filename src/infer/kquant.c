@@ -6,6 +6,7 @@
  * and nothing may be fused (no contraction to fma: this file is built for
  * the baseline ISA, which has no fma, and clang is told so as well). */
 #include "infer/kquant.h"
+#include "infer/kquant_impl.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -23,20 +24,9 @@
 #define GROUP_MAX_EPS 1e-15f /* below this, a Q6_K group counts as all zero */
 
 int gt_kq_is_k(uint32_t type) {
-    return type == GT_TYPE_Q4_K || type == GT_TYPE_Q5_K || type == GT_TYPE_Q6_K;
+    return type == GT_TYPE_Q4_K || type == GT_TYPE_Q5_K || type == GT_TYPE_Q6_K || type == GT_TYPE_Q2_K ||
+           type == GT_TYPE_Q3_K || type == GT_TYPE_IQ4_XS;
 }
-
-/* Rounds to the nearest integer, ties to even, by adding 1.5 * 2^23 and
- * reading the mantissa (valid for |x| < 2^22; beyond that the result is
- * garbage, but the same garbage ggml's rounding gives). */
-static int round_near(float x) {
-    float v = x + 12582912.0f;
-    uint32_t bits;
-    memcpy(&bits, &v, 4);
-    return (int)(bits & 0x7fffffu) - 0x400000;
-}
-
-static int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 
 /* The 6-bit scale and min of sub-block j (< 8) of packed Q4_K/Q5_K scales. */
 static void scale_min(const uint8_t *s, int j, int *sc, int *m) {
@@ -53,10 +43,11 @@ static void scale_min(const uint8_t *s, int j, int *sc, int *m) {
 /* Fits x (n values, importance w) as scale * L - min with L in 0..nmax:
  * first the plain range, then nstep+1 trial inverse scales (rmin + rdelta*is
  * + nmax) / range, each followed by the weighted least-squares scale and
- * min for its L; keeps the trial of smallest weighted squared error. Writes
- * L, *neg_min = the (non-negative) min, returns the scale. */
-static float fit_scale_min(int n, int nmax, const float *x, const float *w, uint8_t *L,
-                           uint8_t *trial, float *neg_min, float rmin, float rdelta, int nstep) {
+ * min for its L; keeps the trial of smallest weighted error (squared, or
+ * absolute when use_mad). Writes L, *neg_min = the (non-negative) min,
+ * returns the scale. */
+float gt_kq_fit_scale_min(int n, int nmax, const float *x, const float *w, uint8_t *L, uint8_t *trial,
+                          float *neg_min, float rmin, float rdelta, int nstep, int use_mad) {
     float lo = x[0], hi = x[0], sum_w = w[0], sum_x = sum_w * x[0];
     for (int i = 1; i < n; i++) {
         if (x[i] < lo) lo = x[i];
@@ -72,15 +63,15 @@ static float fit_scale_min(int n, int nmax, const float *x, const float *w, uint
     }
     float iscale = (float)nmax / (hi - lo), scale = 1 / iscale, best = 0;
     for (int i = 0; i < n; i++) {
-        L[i] = (uint8_t)clampi(round_near(iscale * (x[i] - lo)), 0, nmax);
+        L[i] = (uint8_t)gt_kq_clampi(gt_kq_round(iscale * (x[i] - lo)), 0, nmax);
         float diff = scale * L[i] + lo - x[i];
-        best += w[i] * (diff * diff);
+        best += w[i] * (use_mad ? fabsf(diff) : diff * diff);
     }
     for (int is = 0; is <= nstep; is++) {
         iscale = (rmin + rdelta * (float)is + (float)nmax) / (hi - lo);
         float sum_l = 0, sum_l2 = 0, sum_xl = 0;
         for (int i = 0; i < n; i++) {
-            int l = clampi(round_near(iscale * (x[i] - lo)), 0, nmax);
+            int l = gt_kq_clampi(gt_kq_round(iscale * (x[i] - lo)), 0, nmax);
             trial[i] = (uint8_t)l;
             sum_l += w[i] * (float)l;
             sum_l2 += w[i] * (float)l * (float)l;
@@ -96,7 +87,7 @@ static float fit_scale_min(int n, int nmax, const float *x, const float *w, uint
         float err = 0;
         for (int i = 0; i < n; i++) {
             float diff = s * trial[i] + mn - x[i];
-            err += w[i] * (diff * diff);
+            err += w[i] * (use_mad ? fabsf(diff) : diff * diff);
         }
         if (err < best) {
             memcpy(L, trial, (size_t)n);
@@ -123,14 +114,14 @@ static void kq_affine_block(const float *x, int nmax, float rmin, int nstep, uin
         for (int l = 0; l < SUB; l++) sum_x2 += xs[l] * xs[l];
         float av_x = sqrtf(sum_x2 / SUB);
         for (int l = 0; l < SUB; l++) w[l] = av_x + fabsf(xs[l]);
-        sc[j] = fit_scale_min(SUB, nmax, xs, w, L + SUB * j, trial, &mn[j], rmin, 0.1f, nstep);
+        sc[j] = gt_kq_fit_scale_min(SUB, nmax, xs, w, L + SUB * j, trial, &mn[j], rmin, 0.1f, nstep, 0);
         if (sc[j] > max_sc) max_sc = sc[j];
         if (mn[j] > max_mn) max_mn = mn[j];
     }
     float inv_sc = max_sc > 0 ? 63.f / max_sc : 0.f, inv_mn = max_mn > 0 ? 63.f / max_mn : 0.f;
     memset(scales, 0, 12);
     for (int j = 0; j < 8; j++) {
-        uint8_t ls = (uint8_t)round_near(inv_sc * sc[j]), lm = (uint8_t)round_near(inv_mn * mn[j]);
+        uint8_t ls = (uint8_t)gt_kq_round(inv_sc * sc[j]), lm = (uint8_t)gt_kq_round(inv_mn * mn[j]);
         ls = ls < 63 ? ls : 63;
         lm = lm < 63 ? lm : 63;
         if (j < 4) {
@@ -151,7 +142,8 @@ static void kq_affine_block(const float *x, int nmax, float rmin, int nstep, uin
         float dj = df * (float)s;
         if (dj == 0.0f) continue; /* keep the fit's quants */
         float mj = mf * (float)m;
-        for (int l = 0; l < SUB; l++) L[SUB * j + l] = (uint8_t)clampi(round_near((x[SUB * j + l] + mj) / dj), 0, nmax);
+        for (int l = 0; l < SUB; l++)
+            L[SUB * j + l] = (uint8_t)gt_kq_clampi(gt_kq_round((x[SUB * j + l] + mj) / dj), 0, nmax);
     }
 }
 
@@ -202,7 +194,7 @@ static float fit_scale_sym(int n, int nmax, const float *x, int8_t *L) {
     }
     float iscale = (float)-nmax / max, sumlx = 0, suml2 = 0;
     for (int i = 0; i < n; i++) {
-        int l = clampi(round_near(iscale * x[i]), -nmax, nmax - 1);
+        int l = gt_kq_clampi(gt_kq_round(iscale * x[i]), -nmax, nmax - 1);
         L[i] = (int8_t)(l + nmax);
         float w = x[i] * x[i];
         sumlx += w * x[i] * (float)l;
@@ -214,13 +206,14 @@ static float fit_scale_sym(int n, int nmax, const float *x, int8_t *L) {
         iscale = -((float)nmax + 0.1f * (float)is) / max;
         sumlx = suml2 = 0;
         for (int i = 0; i < n; i++) {
-            int l = clampi(round_near(iscale * x[i]), -nmax, nmax - 1);
+            int l = gt_kq_clampi(gt_kq_round(iscale * x[i]), -nmax, nmax - 1);
             float w = x[i] * x[i];
             sumlx += w * x[i] * (float)l;
             suml2 += w * (float)l * (float)l;
         }
         if (suml2 > 0 && sumlx * sumlx > best * suml2) {
-            for (int i = 0; i < n; i++) L[i] = (int8_t)(nmax + clampi(round_near(iscale * x[i]), -nmax, nmax - 1));
+            for (int i = 0; i < n; i++)
+                L[i] = (int8_t)(nmax + gt_kq_clampi(gt_kq_round(iscale * x[i]), -nmax, nmax - 1));
             scale = sumlx / suml2;
             best = scale * sumlx;
         }
@@ -261,7 +254,7 @@ void gt_quantize_row_q6_k(const float *src, void *dst, int64_t n) {
             float iscale = -128.f / max_sc;
             y.d = gt_quantize_f32_to_f16(1 / iscale);
             for (int j = 0; j < GT_QK_K / SUB6; j++) {
-                int s = round_near(iscale * sc[j]);
+                int s = gt_kq_round(iscale * sc[j]);
                 y.scales[j] = (int8_t)(s < 127 ? s : 127);
             }
             float df = gt_quantize_f16_to_f32(y.d);
@@ -269,7 +262,7 @@ void gt_quantize_row_q6_k(const float *src, void *dst, int64_t n) {
                 float dj = df * (float)y.scales[j];
                 if (dj == 0.0f) continue;
                 for (int i = 0; i < SUB6; i++)
-                    L[SUB6 * j + i] = (int8_t)(clampi(round_near(src[SUB6 * j + i] / dj), -32, 31) + 32);
+                    L[SUB6 * j + i] = (int8_t)(gt_kq_clampi(gt_kq_round(src[SUB6 * j + i] / dj), -32, 31) + 32);
             }
             q6_pack(L, &y);
         }
@@ -282,6 +275,10 @@ void gt_quantize_row_q6_k(const float *src, void *dst, int64_t n) {
 void gt_kq_header(uint32_t type, const void *block, gt_kq_sb *s) {
     const uint8_t *p = block;
     uint16_t d, dmin;
+    if (type == GT_TYPE_Q2_K || type == GT_TYPE_Q3_K || type == GT_TYPE_IQ4_XS) {
+        gt_kq_low_header(type, p, s);
+        return;
+    }
     if (type == GT_TYPE_Q6_K) {
         memcpy(&d, p + offsetof(gt_block_q6_k, d), 2);
         s->d = gt_quantize_f16_to_f32(d);
@@ -299,6 +296,10 @@ void gt_kq_header(uint32_t type, const void *block, gt_kq_sb *s) {
 
 void gt_kq_unpack(uint32_t type, const void *block, gt_kq_sb *s) {
     gt_kq_header(type, block, s);
+    if (type == GT_TYPE_Q2_K || type == GT_TYPE_Q3_K || type == GT_TYPE_IQ4_XS) {
+        gt_kq_low_quants(type, block, s->q);
+        return;
+    }
     if (type == GT_TYPE_Q6_K) {
         const uint8_t *b = block;
         for (int h = 0; h < 2; h++) {

@@ -11,6 +11,7 @@
 #include "base/err.h"
 #include "infer/gguf.h"
 #include "infer/kquant.h"
+#include "infer/quantize_q32.h"
 
 #define QK 32 /* elements per Q8_0 / Q4_0 block */
 
@@ -117,6 +118,13 @@ int gt_quantize_row(uint32_t type, const float *src, void *dst, int64_t n) {
     case GT_TYPE_Q4_K: gt_quantize_row_q4_k(src, dst, n); return 0;
     case GT_TYPE_Q5_K: gt_quantize_row_q5_k(src, dst, n); return 0;
     case GT_TYPE_Q6_K: gt_quantize_row_q6_k(src, dst, n); return 0;
+    case GT_TYPE_Q2_K: gt_quantize_row_q2_k(src, dst, n); return 0;
+    case GT_TYPE_Q3_K: gt_quantize_row_q3_k(src, dst, n); return 0;
+    case GT_TYPE_IQ4_XS: gt_quantize_row_iq4_xs(src, dst, n); return 0;
+    case GT_TYPE_Q4_1: gt_quantize_row_q4_1(src, dst, n); return 0;
+    case GT_TYPE_Q5_0: gt_quantize_row_q5_0(src, dst, n); return 0;
+    case GT_TYPE_Q5_1: gt_quantize_row_q5_1(src, dst, n); return 0;
+    case GT_TYPE_IQ4_NL: gt_quantize_row_iq4_nl(src, dst, n); return 0;
     default: return GT_EUNSUPPORTED;
     }
 }

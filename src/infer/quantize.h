@@ -1,5 +1,6 @@
 /* quantize.h: f32 rows into GGUF weight formats (Q8_0, Q4_0, F16, BF16, F32;
- * Q4_K, Q5_K, Q6_K through kquant.h).
+ * the K-quants and IQ4_XS through kquant.h; Q4_1, Q5_0, Q5_1, IQ4_NL
+ * through quantize_q32.h).
  *
  * The block layouts and rounding are ggml's reference ones, so a file we
  * write holds the same bytes llama.cpp's quantizer would produce from the
@@ -16,8 +17,8 @@
 
 /* Quantizes n floats (a multiple of the type's block size) from src into dst
  * (gt_ggml_row_bytes(type, n) bytes). Returns 0, or GT_EUNSUPPORTED for a
- * type other than F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K (the K-quants
- * are in kquant.h). */
+ * type other than F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL,
+ * Q2_K..Q6_K, IQ4_XS. */
 int gt_quantize_row(uint32_t type, const float *src, void *dst, int64_t n);
 
 void gt_quantize_row_q8_0(const float *src, void *dst, int64_t n);

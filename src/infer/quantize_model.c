@@ -15,10 +15,22 @@
 
 #define QM_MAX_NAME 256
 
+/* llama_ftype numbers (general.file_type) of the presets. */
+enum {
+    FT_Q4_0 = 2, FT_Q4_1 = 3, FT_Q8_0 = 7, FT_Q5_0 = 8, FT_Q5_1 = 9, FT_Q2_K = 10, FT_Q3_K_S = 11,
+    FT_Q3_K_M = 12, FT_Q3_K_L = 13, FT_Q4_K_S = 14, FT_Q4_K_M = 15, FT_Q5_K_S = 16, FT_Q5_K_M = 17,
+    FT_Q6_K = 18, FT_IQ4_NL = 25, FT_IQ4_XS = 30,
+};
+
 static const gt_qpreset presets[] = {
-    {"q8_0", GT_TYPE_Q8_0, 7},   {"q4_0", GT_TYPE_Q4_0, 2},   {"q4_k_s", GT_TYPE_Q4_K, 14},
-    {"q4_k_m", GT_TYPE_Q4_K, 15}, {"q5_k_s", GT_TYPE_Q5_K, 16}, {"q5_k_m", GT_TYPE_Q5_K, 17},
-    {"q6_k", GT_TYPE_Q6_K, 18},
+    {"q8_0", GT_TYPE_Q8_0, FT_Q8_0},       {"q4_0", GT_TYPE_Q4_0, FT_Q4_0},
+    {"q4_1", GT_TYPE_Q4_1, FT_Q4_1},       {"q5_0", GT_TYPE_Q5_0, FT_Q5_0},
+    {"q5_1", GT_TYPE_Q5_1, FT_Q5_1},       {"q2_k", GT_TYPE_Q2_K, FT_Q2_K},
+    {"q3_k_s", GT_TYPE_Q3_K, FT_Q3_K_S},   {"q3_k_m", GT_TYPE_Q3_K, FT_Q3_K_M},
+    {"q3_k_l", GT_TYPE_Q3_K, FT_Q3_K_L},   {"q4_k_s", GT_TYPE_Q4_K, FT_Q4_K_S},
+    {"q4_k_m", GT_TYPE_Q4_K, FT_Q4_K_M},   {"q5_k_s", GT_TYPE_Q5_K, FT_Q5_K_S},
+    {"q5_k_m", GT_TYPE_Q5_K, FT_Q5_K_M},   {"q6_k", GT_TYPE_Q6_K, FT_Q6_K},
+    {"iq4_nl", GT_TYPE_IQ4_NL, FT_IQ4_NL}, {"iq4_xs", GT_TYPE_IQ4_XS, FT_IQ4_XS},
 };
 
 /* Looks a preset up by its exact name. */
@@ -28,7 +40,10 @@ const gt_qpreset *gt_qpreset_find(const char *name) {
     return NULL;
 }
 
-const char *gt_qpreset_names(void) { return "q8_0, q4_0, q4_k_s, q4_k_m, q5_k_s, q5_k_m, q6_k"; }
+const char *gt_qpreset_names(void) {
+    return "q8_0, q4_0, q4_1, q5_0, q5_1, q2_k, q3_k_s, q3_k_m, q3_k_l, q4_k_s, q4_k_m, q5_k_s, q5_k_m, q6_k, "
+           "iq4_nl, iq4_xs";
+}
 
 /* One output tensor: where it comes from and what it becomes. */
 typedef struct qm_tensor {
@@ -62,33 +77,82 @@ static int is_named(const gt_gguf_str *s, const char *name) {
  * between. */
 static int more_bits(int i, int n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; }
 
-/* Counters of the tensors seen so far (the rules count in file order). */
+/* Counters of the tensors seen so far (the rules count in file order), and
+ * the model's query heads per KV head. */
 typedef struct qm_count {
-    int n_attn_v, n_ffn_down, i_attn_v, i_ffn_down, has_output;
+    int n_attn_v, n_ffn_down, i_attn_v, i_ffn_down, has_output, n_gqa;
 } qm_count;
+
+/* attn_v (and a fused attn_qkv): more bits, by preset. */
+static uint32_t pick_attn_v(uint32_t ft, uint32_t ty, qm_count *c) {
+    int i = c->i_attn_v++;
+    switch (ft) {
+    case FT_Q2_K: return c->n_gqa >= 4 ? GT_TYPE_Q4_K : GT_TYPE_Q3_K;
+    case FT_Q3_K_M: return i < 2 ? GT_TYPE_Q5_K : GT_TYPE_Q4_K;
+    case FT_Q3_K_L: return GT_TYPE_Q5_K;
+    case FT_IQ4_NL:
+    case FT_IQ4_XS: return c->n_gqa >= 4 ? GT_TYPE_Q5_K : ty;
+    case FT_Q4_K_M:
+    case FT_Q5_K_M: return more_bits(i, c->n_attn_v) ? GT_TYPE_Q6_K : ty;
+    case FT_Q4_K_S: return i < 4 ? GT_TYPE_Q5_K : ty;
+    default: return ty;
+    }
+}
+
+/* ffn_down: more bits on the layers each preset picks. */
+static uint32_t pick_ffn_down(uint32_t ft, uint32_t ty, qm_count *c) {
+    int i = c->i_ffn_down++, n = c->n_ffn_down;
+    switch (ft) {
+    case FT_Q2_K: return GT_TYPE_Q3_K;
+    case FT_Q3_K_M: return i < n / 16 ? GT_TYPE_Q5_K : GT_TYPE_Q4_K;
+    case FT_Q3_K_L: return GT_TYPE_Q5_K;
+    case FT_Q4_K_M:
+    case FT_Q5_K_M: return more_bits(i, n) ? GT_TYPE_Q6_K : ty;
+    case FT_IQ4_NL:
+    case FT_IQ4_XS:
+    case FT_Q4_K_S: return i < n / 8 ? GT_TYPE_Q5_K : ty;
+    default: return ty;
+    }
+}
+
+/* llama.cpp's fallback when a row length is not a multiple of the chosen
+ * type's block: a 32-block type of about as many bits, or F16 when even
+ * that does not divide it. */
+static uint32_t fallback(uint32_t ty, uint64_t ncols) {
+    if (ncols % gt_ggml_block_elems(ty) == 0) return ty;
+    switch (ty) {
+    case GT_TYPE_Q2_K:
+    case GT_TYPE_Q3_K: ty = GT_TYPE_Q4_0; break;
+    case GT_TYPE_Q4_K: ty = GT_TYPE_Q5_0; break;
+    case GT_TYPE_Q5_K: ty = GT_TYPE_Q5_1; break;
+    case GT_TYPE_Q6_K: ty = GT_TYPE_Q8_0; break;
+    case GT_TYPE_IQ4_XS: ty = GT_TYPE_IQ4_NL; break;
+    default: break;
+    }
+    return ncols % gt_ggml_block_elems(ty) == 0 ? ty : GT_TYPE_F16;
+}
 
 /* The type tensor t gets under preset p (t's own type when it is not
  * quantized); advances the counters. */
 static uint32_t pick_type(const gt_gguf_tensor *t, const gt_qpreset *p, qm_count *c) {
     const gt_gguf_str *nm = &t->name;
     if (!ends_with(nm, "weight") || t->n_dims < 2 || ends_with(nm, "_norm.weight")) return t->type;
-    uint32_t ty = p->base_type;
-    int m = p->file_type == 15 || p->file_type == 17, s4 = p->file_type == 14;
+    uint32_t ty = p->base_type, ft = p->file_type;
     if (is_named(nm, "output.weight") || (!c->has_output && is_named(nm, "token_embd.weight"))) {
-        if (t->ne[0] % 256) ty = GT_TYPE_Q8_0;
+        if (t->ne[0] % gt_ggml_block_elems(ty)) ty = GT_TYPE_Q8_0;
         else if (ty != GT_TYPE_Q8_0) ty = GT_TYPE_Q6_K;
     } else if (is_named(nm, "token_embd.weight")) {
         /* the preset's type */
-    } else if (contains(nm, "attn_v.weight")) {
-        if (m && more_bits(c->i_attn_v, c->n_attn_v)) ty = GT_TYPE_Q6_K;
-        else if (s4 && c->i_attn_v < 4) ty = GT_TYPE_Q5_K;
-        c->i_attn_v++;
+    } else if (contains(nm, "attn_v.weight") || contains(nm, "attn_qkv.weight")) {
+        ty = pick_attn_v(ft, ty, c);
     } else if (contains(nm, "ffn_down")) {
-        if (m && more_bits(c->i_ffn_down, c->n_ffn_down)) ty = GT_TYPE_Q6_K;
-        else if (s4 && c->i_ffn_down < c->n_ffn_down / 8) ty = GT_TYPE_Q5_K;
-        c->i_ffn_down++;
+        ty = pick_ffn_down(ft, ty, c);
+    } else if (contains(nm, "attn_output.weight")) {
+        if (ft == FT_Q2_K) ty = GT_TYPE_Q3_K;
+        else if (ft == FT_Q3_K_M) ty = GT_TYPE_Q4_K;
+        else if (ft == FT_Q3_K_L) ty = GT_TYPE_Q5_K;
     }
-    return ty;
+    return fallback(ty, t->ne[0]);
 }
 
 /* Rows ith, ith + nth, ...: widened to f32, quantized. */
@@ -123,11 +187,27 @@ static int fill_tensor(void *ctx, void *dst, size_t nbytes, gt_err *err) {
 }
 
 /* Decides every tensor's type and checks it can be made; fills qs. */
+/* Query heads per KV head from the architecture's metadata (1 when it does
+ * not say: the presets then take the non-GQA choice). */
+static int model_gqa(const gt_gguf *g) {
+    gt_gguf_str arch;
+    gt_err err = {0};
+    uint32_t nh = 0, nkv = 0;
+    char key[QM_MAX_NAME];
+    if (gt_gguf_get_str(g, "general.architecture", &arch, &err) || arch.len > 64) return 1;
+    snprintf(key, sizeof key, "%.*s.attention.head_count", (int)arch.len, arch.ptr);
+    if (gt_gguf_get_u32(g, key, &nh, &err) || nh == 0) return 1;
+    snprintf(key, sizeof key, "%.*s.attention.head_count_kv", (int)arch.len, arch.ptr);
+    if (gt_gguf_get_u32(g, key, &nkv, &err) || nkv == 0 || nkv > nh) nkv = nh;
+    return (int)(nh / nkv);
+}
+
 static int plan(const gt_gguf *g, const gt_qpreset *p, qm_tensor *qs, gt_err *err) {
     qm_count c = {0};
+    c.n_gqa = model_gqa(g);
     for (uint64_t i = 0; i < g->n_tensors; i++) {
         const gt_gguf_str *nm = &g->tensors[i].name;
-        c.n_attn_v += contains(nm, "attn_v.weight");
+        c.n_attn_v += contains(nm, "attn_v.weight") || contains(nm, "attn_qkv.weight");
         c.n_ffn_down += contains(nm, "ffn_down");
         c.has_output |= is_named(nm, "output.weight");
     }
@@ -142,10 +222,7 @@ static int plan(const gt_gguf *g, const gt_qpreset *p, qm_tensor *qs, gt_err *er
             return gt_err_set(err, GT_EUNSUPPORTED, "tensor %.*s is %s: only f32, f16 and bf16 tensors can be "
                               "quantized (requantizing loses precision twice)", (int)t->name.len, t->name.ptr,
                               gt_ggml_type_name(t->type));
-        if (t->ne[0] % gt_ggml_block_elems(ty))
-            return gt_err_set(err, GT_EUNSUPPORTED, "tensor %.*s has rows of %llu, not a multiple of %s's %u "
-                              "(llama.cpp would fall back to a type gotong lacks)", (int)t->name.len, t->name.ptr,
-                              (unsigned long long)t->ne[0], gt_ggml_type_name(ty), gt_ggml_block_elems(ty));
+        assert(t->ne[0] % gt_ggml_block_elems(ty) == 0); /* fallback() made sure */
     }
     return 0;
 }

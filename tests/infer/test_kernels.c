@@ -9,6 +9,7 @@
 #include "infer/gguf.h"
 #include "infer/kernels.h"
 #include "infer/kquant.h"
+#include "infer/quantize_q32.h"
 #include "infer/quantize.h"
 #include "infer/kernels_impl.h" /* gt_kern_expf */
 
@@ -292,13 +293,33 @@ static float canonical_dot_k(uint32_t type, const uint8_t *row, const gt_act *a,
         int8_t aq[256];
         gt_kq_unpack(type, row + (size_t)k * gt_ggml_block_bytes(type), &sb);
         float da = gt_kq_quant_act(a->x + (size_t)a->n_cols * (size_t)t + 256 * k, aq);
-        int dot = 0, mins = 0;
-        for (int i = 0; i < 256; i++) {
-            if (type == GT_TYPE_Q6_K) dot += sb.sc[i / 16] * ((int)sb.q[i] - 32) * aq[i];
-            else dot += sb.sc[i / 32] * sb.q[i] * aq[i], mins += sb.m[i / 32] * aq[i];
-        }
+        int dot = 0, mins = 0, q;
+        for (int i = 0; i < 256; i++) switch (type) {
+            case GT_TYPE_Q6_K: dot += sb.sc[i / 16] * ((int)sb.q[i] - 32) * aq[i]; break;
+            case GT_TYPE_Q3_K: dot += sb.sc[i / 16] * ((int)sb.q[i] - 4) * aq[i]; break;
+            case GT_TYPE_IQ4_XS: dot += sb.sc[i / 32] * ((int)sb.q[i] - 128) * aq[i]; break;
+            case GT_TYPE_Q2_K: dot += sb.sc[i / 16] * sb.q[i] * aq[i], mins += sb.m[i / 16] * aq[i]; break;
+            default: q = sb.q[i], dot += sb.sc[i / 32] * q * aq[i], mins += sb.m[i / 32] * aq[i]; break;
+            }
         acc = fmaf((float)dot, sb.d * da, acc);
-        if (type != GT_TYPE_Q6_K) acc = fmaf((float)mins, -(sb.dmin * da), acc);
+        if (gt_kq_has_min(type)) acc = fmaf((float)mins, -(sb.dmin * da), acc);
+    }
+    return acc;
+}
+
+/* The canonical order for Q4_1, Q5_0, Q5_1, IQ4_NL: per block of 32 the
+ * exact sum of decoded integer times Q8_0 activation quant, then
+ * fma(p, d * da), and for Q4_1/Q5_1 fma(sum of the quants, m * da). */
+static float canonical_dot_q32(uint32_t type, const uint8_t *row, const gt_act *a, int t, int n_cols) {
+    float acc = 0.0f;
+    for (int b = 0; b < n_cols / 32; b++) {
+        int8_t v[32], aq[32];
+        float d, m, da;
+        gt_q32_decode(type, row + (size_t)b * gt_ggml_block_bytes(type), v, &d, &m);
+        int32_t as = gt_kern_quant_block(a->x + (size_t)a->n_cols * (size_t)t + 32 * b, aq, &da), p = 0;
+        for (int i = 0; i < 32; i++) p += v[i] * aq[i];
+        acc = fmaf((float)p, d * da, acc);
+        if (gt_q32_has_min(type)) acc = fmaf((float)as, m * da, acc);
     }
     return acc;
 }
@@ -341,88 +362,113 @@ static void test_q8_k_act(void) {
     CHECK_EQ_INT(bad, 0);
 }
 
-/* K-quant matrices (quantized from random floats, some rows zero): scalar
- * equals the canonical walk bit for bit and is close to double math over
- * the dequantized weights; every SIMD path equals scalar, split across
- * calls as threads split it and token by token. */
+/* Every ISA against scalar on one row-wise matrix (K-quant or block-32
+ * type): split across calls as threads split it, and token by token. */
+static void check_paths_rowwise(const gt_qmat *m, const float *x, int n_tok, const float *y_ref) {
+    int n_rows = m->n_rows, n_cols = m->n_cols;
+    size_t ny = (size_t)n_tok * n_rows;
+    float *y = gt_calloc(ny, sizeof(float)), *y1 = gt_calloc((size_t)n_rows, sizeof(float));
+    gt_act a, one;
+    CHECK_EQ_INT(gt_act_init(&a, n_tok, n_cols), 0);
+    CHECK_EQ_INT(gt_act_init(&one, 1, n_cols), 0);
+    a.n_tok = n_tok;
+    one.n_tok = 1;
+    for (int isa = GT_ISA_AVX2; isa < GT_ISA_COUNT; isa++) {
+        const gt_kern *k = gt_kern_isa((gt_isa)isa);
+        if (!k) {
+            fprintf(stderr, "  (no %s on this CPU: %s path SKIPPED)\n", isa == GT_ISA_AVX2 ? "avx2" : "avx512",
+                    gt_ggml_type_name(m->type));
+            continue;
+        }
+        for (int t = 0; t < n_tok; t++) k->act_set(&a, t, x + (size_t)t * n_cols, 0, n_cols, 1);
+        memset(y, 0, ny * sizeof(float));
+        int mid = m->n_tiles / 2;
+        k->matmul(m, 0, mid, &a, y, (size_t)n_rows);
+        k->matmul(m, mid, m->n_tiles, &a, y, (size_t)n_rows);
+        CHECK_MSG(memcmp(y, y_ref, ny * sizeof(float)) == 0, "%s matmul %s %dx%d x %d tok", k->name,
+                  gt_ggml_type_name(m->type), n_rows, n_cols, n_tok);
+        int tok_bad = 0;
+        for (int t = 0; t < n_tok; t++) {
+            k->act_set(&one, 0, x + (size_t)t * n_cols, 0, n_cols, 1);
+            k->matmul(m, 0, m->n_tiles, &one, y1, (size_t)n_rows);
+            tok_bad += memcmp(y1, y_ref + (size_t)t * n_rows, (size_t)n_rows * sizeof(float)) != 0;
+        }
+        CHECK_MSG(tok_bad == 0, "%s %s one token at a time: %d tokens differ", k->name,
+                  gt_ggml_type_name(m->type), tok_bad);
+    }
+    gt_act_free(&one);
+    gt_act_free(&a);
+    gt_free(y1);
+    gt_free(y);
+}
+
+/* One row-wise matrix (quantized from random floats, some rows zero):
+ * scalar equals the canonical walk bit for bit and is within 1% of the
+ * magnitude of double math over the dequantized weights; every SIMD path
+ * equals scalar (check_paths_rowwise). */
+static void check_rowwise(uint32_t type, int n_rows, int n_cols, int n_tok) {
+    const gt_kern *ref = gt_kern_isa(GT_ISA_SCALAR);
+    size_t rb = gt_ggml_row_bytes(type, (uint64_t)n_cols);
+    uint8_t *g = gt_malloc(rb * (size_t)n_rows);
+    float *wf = gt_malloc((size_t)n_rows * n_cols * sizeof(float));
+    for (int i = 0; i < n_rows * n_cols; i++) wf[i] = (i / n_cols) % 5 == 4 ? 0.0f : rndf() * 0.3f;
+    for (int r = 0; r < n_rows; r++) gt_quantize_row(type, wf + (size_t)r * n_cols, g + rb * (size_t)r, n_cols);
+    gt_qmat m;
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_qmat_pack(&m, type, g, n_rows, n_cols, &err), 0);
+    float *x = gt_malloc((size_t)n_tok * n_cols * sizeof(float));
+    for (int i = 0; i < n_tok * n_cols; i++) x[i] = rndf() * (i % 7 == 0 ? 4.0f : 1.0f);
+    gt_act a;
+    CHECK_EQ_INT(gt_act_init(&a, n_tok, n_cols), 0);
+    a.n_tok = n_tok;
+    for (int t = 0; t < n_tok; t++) ref->act_set(&a, t, x + (size_t)t * n_cols, 0, n_cols, 1);
+    float *y_ref = gt_calloc((size_t)n_tok * n_rows, sizeof(float));
+    ref->matmul(&m, 0, m.n_tiles, &a, y_ref, (size_t)n_rows);
+    int exact_bad = 0, close_bad = 0;
+    for (int t = 0; t < n_tok; t++)
+        for (int r = 0; r < n_rows; r++) {
+            const uint8_t *row = g + rb * (size_t)r;
+            float c = gt_kq_is_k(type) ? canonical_dot_k(type, row, &a, t, n_cols)
+                                       : canonical_dot_q32(type, row, &a, t, n_cols);
+            exact_bad += f32_bits(c) != f32_bits(y_ref[(size_t)t * n_rows + r]);
+            gt_dequant_row(type, row, wf, n_cols);
+            double exact = 0, mag = 0;
+            for (int k = 0; k < n_cols; k++) {
+                exact += (double)wf[k] * x[(size_t)t * n_cols + k];
+                mag += fabs((double)wf[k] * x[(size_t)t * n_cols + k]);
+            }
+            close_bad += fabs(exact - y_ref[(size_t)t * n_rows + r]) > 0.01 * mag + 1e-4;
+        }
+    CHECK_MSG(exact_bad == 0, "%s %dx%d: %d outputs differ from the canonical walk", gt_ggml_type_name(type),
+              n_rows, n_cols, exact_bad);
+    CHECK_MSG(close_bad == 0, "%s %dx%d: %d outputs far from exact math", gt_ggml_type_name(type), n_rows, n_cols,
+              close_bad);
+    check_paths_rowwise(&m, x, n_tok, y_ref);
+    gt_free(y_ref);
+    gt_act_free(&a);
+    gt_free(x);
+    gt_qmat_free(&m);
+    gt_free(wf);
+    gt_free(g);
+}
+
+/* Every K-quant and block-32 type the kernels take, over shapes that cross
+ * the tiles, the 256-row blocks, 8-token blocks and (block-32 types) the
+ * 4096-column passes. */
 static void test_matmul_kquant(void) {
     const int shapes[][3] = {{1, 256, 1}, {5, 512, 3}, {17, 256, 33}, {33, 768, 7}, {16, 1024, 2}, {40, 256, 70}};
-    const uint32_t ktypes[] = {GT_TYPE_Q4_K, GT_TYPE_Q5_K, GT_TYPE_Q6_K};
-    const gt_kern *ref = gt_kern_isa(GT_ISA_SCALAR);
-    for (size_t ti = 0; ti < 3; ti++)
-        for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
-            uint32_t type = ktypes[ti];
-            int n_rows = shapes[si][0], n_cols = shapes[si][1], n_tok = shapes[si][2];
-            size_t rb = gt_ggml_row_bytes(type, (uint64_t)n_cols);
-            uint8_t *g = gt_malloc(rb * (size_t)n_rows);
-            float *wf = gt_malloc((size_t)n_rows * n_cols * sizeof(float));
-            for (int i = 0; i < n_rows * n_cols; i++) wf[i] = (i / n_cols) % 5 == 4 ? 0.0f : rndf() * 0.3f;
-            for (int r = 0; r < n_rows; r++) gt_quantize_row(type, wf + (size_t)r * n_cols, g + rb * (size_t)r, n_cols);
-            gt_qmat m;
-            gt_err err = {0};
-            CHECK_EQ_INT(gt_qmat_pack(&m, type, g, n_rows, n_cols, &err), 0);
-            float *x = gt_malloc((size_t)n_tok * n_cols * sizeof(float));
-            for (int i = 0; i < n_tok * n_cols; i++) x[i] = rndf() * (i % 7 == 0 ? 4.0f : 1.0f);
-            gt_act a;
-            CHECK_EQ_INT(gt_act_init(&a, n_tok, n_cols), 0);
-            a.n_tok = n_tok;
-            for (int t = 0; t < n_tok; t++) ref->act_set(&a, t, x + (size_t)t * n_cols, 0, n_cols, 1);
-            size_t ny = (size_t)n_tok * n_rows;
-            float *y_ref = gt_calloc(ny, sizeof(float)), *y = gt_calloc(ny, sizeof(float));
-            ref->matmul(&m, 0, m.n_tiles, &a, y_ref, (size_t)n_rows);
-            int exact_bad = 0, close_bad = 0;
-            for (int t = 0; t < n_tok; t++)
-                for (int r = 0; r < n_rows; r++) {
-                    float c = canonical_dot_k(type, g + rb * (size_t)r, &a, t, n_cols);
-                    exact_bad += f32_bits(c) != f32_bits(y_ref[(size_t)t * n_rows + r]);
-                    gt_dequant_row(type, g + rb * (size_t)r, wf, n_cols);
-                    double exact = 0, mag = 0;
-                    for (int k = 0; k < n_cols; k++) {
-                        exact += (double)wf[k] * x[(size_t)t * n_cols + k];
-                        mag += fabs((double)wf[k] * x[(size_t)t * n_cols + k]);
-                    }
-                    close_bad += fabs(exact - y_ref[(size_t)t * n_rows + r]) > 0.01 * mag + 1e-4;
-                }
-            CHECK_MSG(exact_bad == 0, "%s %dx%d: %d outputs differ from the canonical walk",
-                      gt_ggml_type_name(type), n_rows, n_cols, exact_bad);
-            CHECK_MSG(close_bad == 0, "%s %dx%d: %d outputs far from exact math", gt_ggml_type_name(type),
-                      n_rows, n_cols, close_bad);
-            for (int isa = GT_ISA_AVX2; isa < GT_ISA_COUNT; isa++) {
-                const gt_kern *k = gt_kern_isa((gt_isa)isa);
-                if (!k) {
-                    fprintf(stderr, "  (no %s on this CPU: skipped)\n", isa == GT_ISA_AVX2 ? "avx2" : "avx512");
-                    continue;
-                }
-                memset(y, 0, ny * sizeof(float));
-                int mid = m.n_tiles / 2;
-                k->matmul(&m, 0, mid, &a, y, (size_t)n_rows);
-                k->matmul(&m, mid, m.n_tiles, &a, y, (size_t)n_rows);
-                CHECK_MSG(memcmp(y, y_ref, ny * sizeof(float)) == 0, "%s matmul %s %dx%d x %d tok",
-                          k->name, gt_ggml_type_name(type), n_rows, n_cols, n_tok);
-                gt_act one;
-                CHECK_EQ_INT(gt_act_init(&one, 1, n_cols), 0);
-                one.n_tok = 1;
-                int tok_bad = 0;
-                float *y1 = gt_calloc((size_t)n_rows, sizeof(float));
-                for (int t = 0; t < n_tok; t++) {
-                    k->act_set(&one, 0, x + (size_t)t * n_cols, 0, n_cols, 1);
-                    k->matmul(&m, 0, m.n_tiles, &one, y1, (size_t)n_rows);
-                    tok_bad += memcmp(y1, y_ref + (size_t)t * n_rows, (size_t)n_rows * sizeof(float)) != 0;
-                }
-                CHECK_MSG(tok_bad == 0, "%s %s one token at a time: %d tokens differ", k->name,
-                          gt_ggml_type_name(type), tok_bad);
-                gt_free(y1);
-                gt_act_free(&one);
-            }
-            gt_free(y);
-            gt_free(y_ref);
-            gt_act_free(&a);
-            gt_free(x);
-            gt_qmat_free(&m);
-            gt_free(wf);
-            gt_free(g);
-        }
-    /* Columns must fill super-blocks. */
+    const int shapes32[][3] = {{3, 96, 5}, {19, 4160, 9}, {270, 64, 2}};
+    const uint32_t ktypes[] = {GT_TYPE_Q4_K, GT_TYPE_Q5_K, GT_TYPE_Q6_K, GT_TYPE_Q2_K,
+                               GT_TYPE_Q3_K, GT_TYPE_IQ4_XS, GT_TYPE_Q4_1, GT_TYPE_Q5_0,
+                               GT_TYPE_Q5_1, GT_TYPE_IQ4_NL};
+    for (size_t ti = 0; ti < sizeof ktypes / sizeof ktypes[0]; ti++) {
+        for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++)
+            check_rowwise(ktypes[ti], shapes[si][0], shapes[si][1], shapes[si][2]);
+        if (gt_q32_is(ktypes[ti]))
+            for (size_t si = 0; si < sizeof shapes32 / sizeof shapes32[0]; si++)
+                check_rowwise(ktypes[ti], shapes32[si][0], shapes32[si][1], shapes32[si][2]);
+    }
+/* Columns must fill super-blocks. */
     gt_qmat m;
     gt_err err = {0};
     uint8_t buf[512] = {0};
@@ -555,11 +601,11 @@ static void test_refusals(void) {
     gt_qmat m;
     gt_err err = {0};
     uint8_t buf[64] = {0};
-    CHECK_EQ_INT(gt_qmat_pack(&m, GT_TYPE_Q4_1, buf, 1, 32, &err), GT_EUNSUPPORTED);
-    CHECK_CONTAINS(err.msg, "q4_1");
+    CHECK_EQ_INT(gt_qmat_pack(&m, 16 /* IQ2_XXS */, buf, 1, 256, &err), GT_EUNSUPPORTED);
+    CHECK_CONTAINS(err.msg, "iq2_xxs");
     CHECK_EQ_INT(gt_qmat_pack(&m, GT_TYPE_F32, buf, 1, 33, &err), GT_EINVAL);
     CHECK_CONTAINS(err.msg, "multiple of 32");
-    CHECK(gt_qmat_pack_bytes(GT_TYPE_Q4_1, 1, 32) == 0 && gt_qmat_pack_bytes(GT_TYPE_F32, 1, 33) == 0);
+    CHECK(gt_qmat_pack_bytes(16, 1, 256) == 0 && gt_qmat_pack_bytes(GT_TYPE_F32, 1, 33) == 0);
     gt_qmat_free(&m);
     const gt_kern *best = gt_kern_best();
     CHECK(best != NULL);

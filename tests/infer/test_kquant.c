@@ -16,6 +16,7 @@
 #include "infer/kernels.h"
 #include "infer/kquant.h"
 #include "infer/quantize.h"
+#include "infer/quantize_q32.h"
 
 #define MAX_COLS 4096
 
@@ -70,7 +71,7 @@ static void test_against_ggml(void) {
     int ok = fread(magic, 8, 1, f) == 1 && !memcmp(magic, "GTKQREF1", 8);
     uint32_t n_types = rd_u32(f, &ok), n_rows = rd_u32(f, &ok), n_cols = rd_u32(f, &ok);
     CHECK(ok && n_types >= 3 && n_rows > 0 && n_cols % 256 == 0 && n_cols <= MAX_COLS);
-    int seen_k = 0;
+    int seen_k = 0, seen_q32 = 0;
     for (uint32_t t = 0; ok && t < n_types; t++) {
         uint32_t type = rd_u32(f, &ok), rb = rd_u32(f, &ok);
         CHECK(ok && rb <= sizeof(float) * MAX_COLS);
@@ -78,10 +79,12 @@ static void test_against_ggml(void) {
         int rows = check_type(f, type, rb, n_rows, n_cols);
         CHECK_EQ_INT(rows, (int)n_rows);
         seen_k += gt_kq_is_k(type);
+        seen_q32 += gt_q32_is(type);
         fprintf(stderr, "  %s: %d rows of %u identical to ggml's bytes and dequantization\n",
                 gt_ggml_type_name(type), rows, n_cols);
     }
-    CHECK_EQ_INT(seen_k, 3);
+    CHECK_EQ_INT(seen_k, 6);   /* Q2_K..Q6_K, IQ4_XS */
+    CHECK_EQ_INT(seen_q32, 4); /* Q4_1, Q5_0, Q5_1, IQ4_NL */
     fclose(f);
 }
 

@@ -1,11 +1,12 @@
 /* test_quantize_model.c: gt_quantize_model (`gotong model quantize`)
  * against llama.cpp's own quantizer. scripts/fixtures.sh writes unquantized
  * models (llama in F16, qwen2 in F32 with tied embeddings) and what
- * llama_model_quantize makes of them for the presets Q4_K_M, Q4_K_S,
- * Q5_K_M, Q6_K, Q8_0 and Q4_0 (tests/ref/llama_quantize_ref.c). We quantize
+ * llama_model_quantize makes of them for every preset gotong has (and a
+ * model with 128-wide rows and 4 query heads per KV head for the fallbacks
+ * and GQA rules; tests/ref/llama_quantize_ref.c). We quantize
  * the same inputs and require the same tensors (llama.cpp sorts them its own
  * way; we keep the input's order) with the same types, shapes and bytes. Also the refusals: an already quantized
- * input, rows the chosen blocks do not divide, an unknown preset. */
+ * input, an unknown preset; and the fallback of rows super-blocks do not divide. */
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -60,10 +61,16 @@ static void check_preset(const char *input, const char *preset) {
 }
 
 static void test_against_llama_cpp(void) {
-    const char *llama_presets[] = {"q4_k_m", "q4_k_s", "q5_k_m", "q6_k", "q8_0", "q4_0"};
+    const char *llama_presets[] = {"q4_k_m", "q4_k_s", "q5_k_m", "q6_k",   "q8_0",   "q4_0",   "q4_1",  "q5_0",
+                                   "q5_1",   "q2_k",   "q3_k_s", "q3_k_m", "q3_k_l", "q5_k_s", "iq4_nl", "iq4_xs"};
     for (size_t i = 0; i < sizeof llama_presets / sizeof llama_presets[0]; i++)
         check_preset("quant/in-llama-f16.gguf", llama_presets[i]);
     check_preset("quant/in-qwen2-f32.gguf", "q4_k_m"); /* tied: token_embd gets the output's q6_K */
+    check_preset("quant/in-qwen2-f32.gguf", "q3_k_m");
+    /* 128-wide rows (fallbacks to blocks of 32) and 4 query heads per KV head (attn_v's GQA rules) */
+    const char *mqa_presets[] = {"q2_k", "q4_k_m", "iq4_xs", "iq4_nl", "q3_k_l"};
+    for (size_t i = 0; i < sizeof mqa_presets / sizeof mqa_presets[0]; i++)
+        check_preset("quant/in-mqa-f16.gguf", mqa_presets[i]);
 }
 
 static void test_refusals(void) {
@@ -76,14 +83,18 @@ static void test_refusals(void) {
     CHECK_EQ_INT(gt_quantize_model(gt_fixture("models/tiny-llama-q8_0.gguf"), out, gt_qpreset_find("q4_k_m"), 1, &err),
                  GT_EUNSUPPORTED);
     CHECK_CONTAINS(err.msg, "only f32, f16 and bf16");
-    /* 128-wide rows do not fill 256-weight super-blocks */
+    /* 128-wide rows do not fill 256-weight super-blocks: Q4_K falls back to
+     * Q5_0 as in llama.cpp (in-mqa-f16 compares the bytes) */
     memset(&err, 0, sizeof err);
-    CHECK_EQ_INT(gt_quantize_model(gt_fixture("models/tiny-llama-f16.gguf"), out, gt_qpreset_find("q4_k_m"), 1, &err),
-                 GT_EUNSUPPORTED);
-    CHECK_CONTAINS(err.msg, "not a multiple of");
+    CHECK_EQ_INT(gt_quantize_model(gt_fixture("models/tiny-llama-f16.gguf"), out, gt_qpreset_find("q4_k_m"), 1, &err), 0);
+    gt_gguf *q = NULL;
+    CHECK(gt_gguf_open(out, &q, &err) == 0);
+    const gt_gguf_tensor *tq = q ? gt_gguf_find_tensor(q, "blk.0.attn_q.weight") : NULL;
+    CHECK(tq && tq->type == GT_TYPE_Q5_0);
+    gt_gguf_close(q);
     /* the same rows go into q8_0 blocks of 32 */
     CHECK_EQ_INT(gt_quantize_model(gt_fixture("models/tiny-llama-f16.gguf"), out, gt_qpreset_find("q8_0"), 1, &err), 0);
-    CHECK(gt_qpreset_find("q3_k_m") == NULL && gt_qpreset_find("") == NULL);
+    CHECK(gt_qpreset_find("q3_k_xl") == NULL && gt_qpreset_find("") == NULL);
     memset(&err, 0, sizeof err);
     CHECK(gt_quantize_model("/nonexistent/x.gguf", out, gt_qpreset_find("q8_0"), 1, &err) != 0 && err.msg[0]);
     unlink(out);

@@ -4,7 +4,8 @@
  *   ggml_quant_ref OUT.bin
  *
  * Built by scripts/fixtures.sh against llama.cpp's prebuilt libggml-base
- * (scripts/setup.sh test). For each type (Q4_K, Q5_K, Q6_K, Q8_0, Q4_0) and
+ * (scripts/setup.sh test). For each type (Q4_K, Q5_K, Q6_K, Q8_0, Q4_0,
+ * Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K, Q3_K, IQ4_XS) and
  * each of N_ROWS rows of N_COLS floats (seeded, in kinds chosen to reach
  * the quantizers' corner cases), writes the input floats, ggml_quantize_chunk's
  * bytes (no importance matrix: the reference quantizers) and the type's
@@ -70,8 +71,9 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: ggml_quant_ref OUT.bin\n");
         return 2;
     }
-    const enum ggml_type types[] = {GGML_TYPE_Q4_K, GGML_TYPE_Q5_K, GGML_TYPE_Q6_K, GGML_TYPE_Q8_0,
-                                    GGML_TYPE_Q4_0};
+    const enum ggml_type types[] = {GGML_TYPE_Q4_K, GGML_TYPE_Q5_K, GGML_TYPE_Q6_K,  GGML_TYPE_Q8_0,
+                                    GGML_TYPE_Q4_0, GGML_TYPE_Q4_1, GGML_TYPE_Q5_0,  GGML_TYPE_Q5_1,
+                                    GGML_TYPE_IQ4_NL, GGML_TYPE_Q2_K, GGML_TYPE_Q3_K, GGML_TYPE_IQ4_XS};
     const int n_types = (int)(sizeof types / sizeof types[0]);
     FILE *f = fopen(argv[1], "wb");
     if (!f) {
