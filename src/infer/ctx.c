@@ -34,6 +34,7 @@
 
 #include "base/alloc.h"
 #include "base/pool.h"
+#include "infer/dmath.h"
 #include "infer/gelu.h"
 #include "infer/model_impl.h"
 
@@ -303,10 +304,10 @@ static void fill_rope(float *table, const gt_hparams *hp, const float *freqs, in
     int half = hp->rope_dims / 2;
     for (int t = 0; t < n; t++)
         for (int i = 0; i < half; i++) {
-            double theta = (double)(pos + t) * scale * pow(base, -2.0 * i / hp->rope_dims);
+            double theta = (double)(pos + t) * scale * gt_dmath_pow(base, -2.0 * i / hp->rope_dims);
             if (freqs) theta /= (double)freqs[i];
-            table[((size_t)t * half + i) * 2] = (float)cos(theta);
-            table[((size_t)t * half + i) * 2 + 1] = (float)sin(theta);
+            table[((size_t)t * half + i) * 2] = (float)gt_dmath_cos(theta);
+            table[((size_t)t * half + i) * 2 + 1] = (float)gt_dmath_sin(theta);
         }
 }
 

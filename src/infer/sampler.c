@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "infer/dmath.h"
 
 typedef struct cand {
     int32_t id;
@@ -155,7 +156,7 @@ int32_t gt_sampler_sample(gt_sampler *s, const float *logits) {
         if (l[i] > l[best]) best = i;
     if (s->p.temp <= 0.0f) return best;
     /* min-p as a logit threshold: p_i >= min_p * p_max  <=>  l_i >= l_max + log(min_p). */
-    float floor_logit = s->p.min_p > 0.0f ? l[best] + logf(s->p.min_p) : -INFINITY;
+    float floor_logit = s->p.min_p > 0.0f ? l[best] + (float)gt_dmath_log((double)s->p.min_p) : -INFINITY;
     int k = s->p.top_k > 0 && s->p.top_k < n ? s->p.top_k : n;
     int m = 0;
     for (int i = 0; i < n; i++) {
@@ -174,12 +175,12 @@ int32_t gt_sampler_sample(gt_sampler *s, const float *logits) {
     qsort(s->c, (size_t)m, sizeof *s->c, cmp_cand);
     /* Probabilities at temperature 1 for top-p (as llama.cpp orders it). */
     double sum = 0;
-    for (int i = 0; i < m; i++) sum += exp((double)s->c[i].logit - s->c[0].logit);
+    for (int i = 0; i < m; i++) sum += gt_dmath_exp((double)s->c[i].logit - s->c[0].logit);
     if (s->p.top_p < 1.0f) {
         double cum = 0;
         int keep = m;
         for (int i = 0; i < m; i++) {
-            cum += exp((double)s->c[i].logit - s->c[0].logit) / sum;
+            cum += gt_dmath_exp((double)s->c[i].logit - s->c[0].logit) / sum;
             if (cum >= s->p.top_p) {
                 keep = i + 1;
                 break;
@@ -189,10 +190,10 @@ int32_t gt_sampler_sample(gt_sampler *s, const float *logits) {
     }
     /* Temperature, then one draw. */
     double tsum = 0;
-    for (int i = 0; i < m; i++) tsum += exp(((double)s->c[i].logit - s->c[0].logit) / s->p.temp);
+    for (int i = 0; i < m; i++) tsum += gt_dmath_exp(((double)s->c[i].logit - s->c[0].logit) / s->p.temp);
     double r = next_unit(s) * tsum, acc = 0;
     for (int i = 0; i < m; i++) {
-        acc += exp(((double)s->c[i].logit - s->c[0].logit) / s->p.temp);
+        acc += gt_dmath_exp(((double)s->c[i].logit - s->c[0].logit) / s->p.temp);
         if (r < acc) return s->c[i].id;
     }
     return s->c[m - 1].id;

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "infer/kernels_impl.h" /* gt_kern_expf: the engine's exp, bit for bit */
-#include "train/dmath.h"
+#include "infer/dmath.h"
 
 /* --- the thread split --------------------------------------------------------
  * One argument block for every op (the fields an op does not use stay 0), and
@@ -236,9 +236,9 @@ void gt_tr_rope_table(float *cs, int T, int hd, float base) {
     int half = hd / 2;
     for (int t = 0; t < T; t++)
         for (int i = 0; i < half; i++) {
-            double theta = (double)t * gt_train_pow((double)base, -2.0 * i / hd);
-            cs[((size_t)t * half + i) * 2] = (float)gt_train_cos(theta);
-            cs[((size_t)t * half + i) * 2 + 1] = (float)gt_train_sin(theta);
+            double theta = (double)t * gt_dmath_pow((double)base, -2.0 * i / hd);
+            cs[((size_t)t * half + i) * 2] = (float)gt_dmath_cos(theta);
+            cs[((size_t)t * half + i) * 2 + 1] = (float)gt_dmath_sin(theta);
         }
 }
 
@@ -374,7 +374,7 @@ HOT static void xent_fwd_rows(const args *s, int n0, int n1) {
         for (int i = 0; i < V; i++) sum += (x[i] = gt_kern_expf_inline(x[i] - mx));
         float inv = 1.0f / sum;
         for (int i = 0; i < V; i++) x[i] *= inv;
-        s->dd[n] = tg >= 0 ? gt_train_log((double)sum) - (double)zt : 0.0;
+        s->dd[n] = tg >= 0 ? gt_dmath_log((double)sum) - (double)zt : 0.0;
     }
 }
 

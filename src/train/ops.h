@@ -75,7 +75,7 @@ void gt_tr_swiglu_bwd(float *dg, float *du, const float *dh, const float *g, con
 
 /* Cross-entropy of logits [N][V] against targets (a target < 0 is skipped):
  * turns logits into probabilities in place, writes each row's loss
- * -log p[target] (double, gt_train_log: it feeds no weight but a reference
+ * -log p[target] (double, gt_dmath_log: it feeds no weight but a reference
  * loss curve is kept bit for bit) into row_loss[N] and returns their sum in
  * ascending order. Backward WRITES dlogits = (p - onehot) * scale (may alias
  * probs); skipped rows get 0. */

@@ -10,7 +10,7 @@
 
 #include "base/alloc.h"
 #include "base/pool.h"
-#include "train/dmath.h"
+#include "infer/dmath.h"
 #include "train/ops.h"
 #include "train/trainer_impl.h"
 
@@ -25,7 +25,7 @@ double gt_train_lr(const gt_train_opt *o, int step) {
     int span = o->total_steps - o->warmup_steps;
     double progress = span > 0 ? (double)(step - o->warmup_steps) / span : 1.0;
     if (progress > 1.0) progress = 1.0;
-    return o->min_lr + ((double)o->lr - o->min_lr) * 0.5 * (1.0 + gt_train_cos(3.14159265358979323846 * progress));
+    return o->min_lr + ((double)o->lr - o->min_lr) * 0.5 * (1.0 + gt_dmath_cos(3.14159265358979323846 * progress));
 }
 
 /* --- shapes and the tensor table ---------------------------------------------- */

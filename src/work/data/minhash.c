@@ -261,6 +261,15 @@ double gt_jaccard_exact(const gt_minhash *mh, const char *a, size_t alen, const 
 
 /* ---- LSH ---- */
 
+/* x^n by n - 1 multiplications in order: the same bits everywhere (libm's
+ * pow is not pinned, and the chosen bands decide which texts are compared). */
+static double ipow(double x, int n) {
+    assert(n >= 1);
+    double y = x;
+    for (int i = 1; i < n; i++) y *= x;
+    return y;
+}
+
 /* Probability mass of false positives (below threshold, yet candidates) and
  * false negatives (above, yet not), by the midpoint rule on 200 steps. */
 static double lsh_error(double t, int b, int r) {
@@ -268,7 +277,7 @@ static double lsh_error(double t, int b, int r) {
     const int steps = 200;
     for (int i = 0; i < steps; i++) {
         double s = (i + 0.5) / steps;
-        double p = 1 - pow(1 - pow(s, r), b);
+        double p = 1 - ipow(1 - ipow(s, r), b);
         if (s < t) fp += p / steps;
         else fn += (1 - p) / steps;
     }

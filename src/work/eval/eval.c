@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "infer/dmath.h"
+
 #include "base/alloc.h"
 #include "base/hex.h"
 #include "base/json.h"
@@ -55,8 +57,8 @@ static int loglik(gt_llm *llm, const char *ctx, const char *cont, double *out, g
         const float *row = logits + (size_t)n_vocab * (t - 1); /* predicts token t */
         double mx = row[0], z = 0;
         for (int v = 1; v < n_vocab; v++) mx = row[v] > mx ? row[v] : mx;
-        for (int v = 0; v < n_vocab; v++) z += exp((double)row[v] - mx);
-        sum += (double)row[ids[t]] - mx - log(z);
+        for (int v = 0; v < n_vocab; v++) z += gt_dmath_exp((double)row[v] - mx);
+        sum += (double)row[ids[t]] - mx - gt_dmath_log(z);
     }
     gt_free(logits);
     if (!rc) *out = sum;

@@ -1,6 +1,6 @@
 /* dmath.c: deterministic double exp/log/sin/cos (see dmath.h). Only +, -,
  * *, / and exact scalings by powers of two appear, in a written order. */
-#include "train/dmath.h"
+#include "infer/dmath.h"
 
 #include <assert.h>
 #include <math.h>
@@ -12,7 +12,7 @@
 
 /* exp(x): x = n ln2 + r with |r| <= ln2/2, then 1 + r + r^2/2! + ... + r^20/20!
  * by Horner, scaled by 2^n (ldexp is exact). */
-double gt_train_exp(double x) {
+double gt_dmath_exp(double x) {
     if (x != x) return x;
     if (x < -700.0) return 0.0;
     if (x > 700.0) return INFINITY;
@@ -25,7 +25,7 @@ double gt_train_exp(double x) {
 
 /* log(x): x = m 2^e with m in [sqrt(1/2), sqrt(2)), then log m = 2 atanh(s),
  * s = (m - 1)/(m + 1), |s| < 0.172, by its odd series to s^41. */
-double gt_train_log(double x) {
+double gt_dmath_log(double x) {
     if (!(x > 0.0) || x == INFINITY) return NAN;
     int e;
     double m = frexp(x, &e); /* m in [0.5, 1) */
@@ -55,11 +55,11 @@ static double cos_series(double r) {
     return y;
 }
 
-double gt_train_sin(double x) { return x != x || isinf(x) ? NAN : sin_series(reduce_2pi(x)); }
+double gt_dmath_sin(double x) { return x != x || isinf(x) ? NAN : sin_series(reduce_2pi(x)); }
 
-double gt_train_cos(double x) { return x != x || isinf(x) ? NAN : cos_series(reduce_2pi(x)); }
+double gt_dmath_cos(double x) { return x != x || isinf(x) ? NAN : cos_series(reduce_2pi(x)); }
 
-double gt_train_pow(double base, double e) {
+double gt_dmath_pow(double base, double e) {
     assert(base > 0.0);
-    return gt_train_exp(e * gt_train_log(base));
+    return gt_dmath_exp(e * gt_dmath_log(base));
 }
