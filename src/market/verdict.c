@@ -54,6 +54,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/vec.h"
 #include "market/market_impl.h"
 
 static const gt_field_def verify_fields[] = {
@@ -358,24 +359,26 @@ static int collect(gt_tx *tx, const char *sql, due **out, size_t *n_out, gt_err 
     if (rc) return rc;
     sqlite3_bind_int64(q, 1, (int64_t)tx->height);
     sqlite3_bind_int64(q, 2, (int64_t)tx->time_s);
-    due *v = NULL;
-    size_t n = 0, cap = 0;
+    gt_vec v;
+    gt_vec_init(&v, sizeof(due));
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            due *nv = gt_realloc(v, cap * sizeof *v);
-            if (!nv) { gt_free(v); gt_tx_stmt_done(tx, q); return gt_err_set(err, GT_ENOMEM, "out of memory"); }
-            v = nv;
+        due *d = gt_vec_push_zero(&v);
+        if (!d) { gt_vec_free(&v); gt_tx_stmt_done(tx, q); return gt_err_set(err, GT_ENOMEM, "out of memory"); }
+        if (sqlite3_column_bytes(q, 0) != 32) {
+            gt_vec_free(&v);
+            gt_tx_stmt_done(tx, q);
+            return gt_err_set(err, GT_EDB, "damaged row in a market sweep: the task id is not 32 bytes");
         }
-        if (sqlite3_column_bytes(q, 0) != 32) continue;
-        memcpy(v[n].task, sqlite3_column_blob(q, 0), 32);
-        v[n].slot = (uint64_t)sqlite3_column_int64(q, 1);
-        n++;
+        memcpy(d->task, sqlite3_column_blob(q, 0), 32);
+        d->slot = (uint64_t)sqlite3_column_int64(q, 1);
     }
     gt_tx_stmt_done(tx, q);
-    if (rc != SQLITE_DONE) { gt_free(v); return gt_err_set(err, GT_EDB, "market sweep: %s", sqlite3_errmsg(tx->db)); }
-    *out = v;
-    *n_out = n;
+    if (rc != SQLITE_DONE) {
+        gt_vec_free(&v);
+        return gt_err_set(err, GT_EDB, "market sweep: %s", sqlite3_errmsg(tx->db));
+    }
+    *out = v.data;
+    *n_out = v.n;
     return 0;
 }
 
