@@ -18,6 +18,8 @@
 #include "base/vec.h"
 #include "crypto/addr.h"
 #include "ledger/digest.h"
+#include "ledger/invariants.h"
+#include "ledger/row.h"
 #include "ledger/stmt_cache.h"
 
 const char gt_state_schema_sql[] =
@@ -180,11 +182,15 @@ static acct_slot *acct_slot_get(gt_tx *tx, const gt_addr *a, gt_err *err) {
     sqlite3_bind_blob(q, 1, a->b, 20, SQLITE_STATIC);
     int rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) {
-        row.a.balance = (uint64_t)sqlite3_column_int64(q, 0);
-        row.a.staked = (uint64_t)sqlite3_column_int64(q, 1);
-        row.a.locked = (uint64_t)sqlite3_column_int64(q, 2);
-        row.a.unbonding = (uint64_t)sqlite3_column_int64(q, 3);
-        row.a.nonce = (uint64_t)sqlite3_column_int64(q, 4);
+        if (gt_row_amount(q, 0, &row.a.balance, "accounts", err) ||
+            gt_row_amount(q, 1, &row.a.staked, "accounts", err) ||
+            gt_row_amount(q, 2, &row.a.locked, "accounts", err) ||
+            gt_row_amount(q, 3, &row.a.unbonding, "accounts", err) ||
+            gt_row_amount(q, 4, &row.a.nonce, "accounts", err)) {
+            sqlite3_reset(q);
+            s->last_code = GT_EDB;
+            return NULL;
+        }
         row.in_db = 1;
     } else if (rc != SQLITE_DONE) {
         sqlite3_reset(q);
@@ -214,8 +220,11 @@ static lock_slot *lock_slot_get(gt_tx *tx, const uint8_t id[32], gt_err *err) {
     sqlite3_bind_blob(q, 1, id, 32, SQLITE_STATIC);
     int rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) {
-        if (sqlite3_column_bytes(q, 0) == 20) memcpy(row.l.owner.b, sqlite3_column_blob(q, 0), 20);
-        row.l.amount = (uint64_t)sqlite3_column_int64(q, 1);
+        if (gt_row_blob(q, 0, row.l.owner.b, 20, "locks", err) || gt_row_amount(q, 1, &row.l.amount, "locks", err)) {
+            sqlite3_reset(q);
+            s->last_code = GT_EDB;
+            return NULL;
+        }
         row.exists = row.in_db = 1;
     } else if (rc != SQLITE_DONE) {
         sqlite3_reset(q);
@@ -499,17 +508,24 @@ int gt_state_mature_unbonding(gt_tx *tx, gt_err *err) {
     sqlite3_bind_int64(q, 1, (int64_t)tx->height);
     int rc, n = 0;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        gt_addr a = {{0}};
-        int ok = sqlite3_column_bytes(q, 1) == 20;
-        if (ok) memcpy(a.b, sqlite3_column_blob(q, 1), 20);
-        uint64_t amount = (uint64_t)sqlite3_column_int64(q, 2);
+        gt_addr a;
+        uint64_t seq, amount, release;
+        /* A damaged entry fails the block: skipping it would keep someone's
+         * unbonded stake from them for good. */
+        if (gt_row_amount(q, 0, &seq, "unbonding", err) || gt_row_blob(q, 1, a.b, 20, "unbonding", err) ||
+            gt_row_amount(q, 2, &amount, "unbonding", err) || gt_row_amount(q, 3, &release, "unbonding", err)) {
+            sqlite3_finalize(q);
+            return GT_EDB;
+        }
         /* The row leaves the store (below): out of the state digest too. */
-        gt_digest_unbonding(&tx->state->digest, (uint64_t)sqlite3_column_int64(q, 0), &a, amount,
-                            (uint64_t)sqlite3_column_int64(q, 3), -1);
-        if (!ok) continue;
+        gt_digest_unbonding(&tx->state->digest, seq, &a, amount, release, -1);
         acct_slot *slot = acct_slot_get(tx, &a, err);
         if (!slot) { sqlite3_finalize(q); return tx->state->last_code; }
-        assert(slot->a.unbonding >= amount);
+        if (slot->a.unbonding < amount) { /* the entries sum to the account's unbonding */
+            sqlite3_finalize(q);
+            return gt_err_set(err, GT_EDB, "damaged row in table unbonding: entry %llu releases more than its "
+                              "account is unbonding", (unsigned long long)seq);
+        }
         if (touch_acct(tx->state, slot)) { sqlite3_finalize(q); return gt_err_set(err, GT_ENOMEM, "out of memory"); }
         slot->a.unbonding -= amount;
         slot->a.balance += amount;
@@ -662,4 +678,77 @@ int gt_state_flush(gt_tx *tx, gt_err *err) {
     s->mark_dirty_accts = s->mark_dirty_locks = 0;
     s->supply_at_mark = s->supply;
     return 0;
+}
+
+/* ---- invariants (invariants.h) ---- */
+
+/* An account's holdings: what supply counts. 0 with *out set, or 1 when
+ * the sum overflows (a broken invariant in itself). */
+static int acct_total(const gt_account *a, uint64_t *out) {
+    uint64_t t;
+    if (gt_add_u64(a->balance, a->staked, &t) || gt_add_u64(t, a->locked, &t) || gt_add_u64(t, a->unbonding, &t))
+        return 1;
+    *out = t;
+    return 0;
+}
+
+/* The first (oldest) undo record of the row rec touches: its state before
+ * the action. Quadratic in the action's records, which are few. */
+static const undo_rec *oldest_undo(const gt_state *s, const undo_rec *rec) {
+    for (size_t i = 0; i < s->undo.n; i++) {
+        const undo_rec *u = gt_vec_at(&s->undo, i);
+        if (u->is_lock != rec->is_lock) continue;
+        if (u->is_lock ? !memcmp(u->lock.l.id, rec->lock.l.id, 32) : gt_addr_eq(&u->acct.a.addr, &rec->acct.a.addr))
+            return u;
+    }
+    return rec;
+}
+
+/* Checks one touched account's amounts and adds its change to the sums. */
+static int check_acct_delta(gt_state *s, const undo_rec *u, __int128 *d_total, __int128 *d_locked, gt_err *err) {
+    const acct_slot *now = gt_map_get(&s->accts, u->acct.a.addr.b);
+    assert(now); /* a touched row stays cached until the state is reset */
+    uint64_t t_new, t_old;
+    if (acct_total(&now->a, &t_new) || t_new > GT_SUPPLY_MAX || acct_total(&u->acct.a, &t_old))
+        return gt_err_set(err, GT_EINVAL, "invariant amounts-in-range: an account holds more than the maximum supply");
+    *d_total += (__int128)t_new - (__int128)t_old;
+    *d_locked += (__int128)now->a.locked - (__int128)u->acct.a.locked;
+    return 0;
+}
+
+int gt_state_check_action(gt_tx *tx, gt_err *err) {
+    gt_state *s = tx->state;
+    __int128 d_total = 0, d_locked = 0, d_locks = 0;
+    if (s->supply > GT_SUPPLY_MAX)
+        return gt_err_set(err, GT_EINVAL, "invariant supply-max: supply %llu is over the maximum",
+                          (unsigned long long)s->supply);
+    for (size_t i = 0; i < s->undo.n; i++) {
+        const undo_rec *u = gt_vec_at(&s->undo, i);
+        if (oldest_undo(s, u) != u) continue; /* each row counted once, from its state before the action */
+        if (!u->is_lock) {
+            int rc = check_acct_delta(s, u, &d_total, &d_locked, err);
+            if (rc) return rc;
+            continue;
+        }
+        const lock_slot *now = gt_map_get(&s->locks, u->lock.l.id);
+        assert(now);
+        d_locks += (__int128)now->l.amount - (__int128)u->lock.l.amount;
+        const acct_slot *owner = gt_map_get(&s->accts, now->l.owner.b);
+        if (now->exists && owner && now->l.amount > owner->a.locked)
+            return gt_err_set(err, GT_EINVAL, "invariant lock-within-locked: a lock holds more than its owner has locked");
+    }
+    if (d_total != (__int128)s->supply - (__int128)s->supply_at_mark)
+        return gt_err_set(err, GT_EINVAL, "invariant supply-conserved: the action changed holdings by %lld but supply "
+                          "by %lld", (long long)d_total, (long long)((__int128)s->supply - s->supply_at_mark));
+    if (d_locked != d_locks)
+        return gt_err_set(err, GT_EINVAL, "invariant locks-match-locked: the action changed locks by %lld but the "
+                          "owners' locked by %lld", (long long)d_locks, (long long)d_locked);
+    return 0;
+}
+
+void gt_state_corrupt_for_test(gt_tx *tx, const gt_addr *a, int64_t d_balance) {
+    acct_slot *slot = acct_slot_get(tx, a, NULL);
+    assert(slot);
+    if (touch_acct(tx->state, slot)) abort();
+    slot->a.balance = (uint64_t)((int64_t)slot->a.balance + d_balance);
 }

@@ -77,7 +77,7 @@ static const char market_schema_sql[] =
     " results INTEGER NOT NULL, PRIMARY KEY(payer, payee)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS mk_rep_flows_payee ON mk_rep_flows(payee);";
 
-static const gt_ledger_module market_module = {"market", market_schema_sql, mk_begin_block};
+static const gt_ledger_module market_module = {"market", market_schema_sql, mk_begin_block, mk_check_books};
 
 int gt_market_register(gt_err *err) {
     static gt_action_kind *const kinds[] = {
