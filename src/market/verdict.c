@@ -364,13 +364,11 @@ static int collect(gt_tx *tx, const char *sql, due **out, size_t *n_out, gt_err 
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         due *d = gt_vec_push_zero(&v);
         if (!d) { gt_vec_free(&v); gt_tx_stmt_done(tx, q); return gt_err_set(err, GT_ENOMEM, "out of memory"); }
-        if (sqlite3_column_bytes(q, 0) != 32) {
+        if (gt_row_blob(q, 0, d->task, 32, "mk_tasks", err) || gt_row_u64(q, 1, &d->slot, "mk_slots", err)) {
             gt_vec_free(&v);
             gt_tx_stmt_done(tx, q);
-            return gt_err_set(err, GT_EDB, "damaged row in a market sweep: the task id is not 32 bytes");
+            return GT_EDB;
         }
-        memcpy(d->task, sqlite3_column_blob(q, 0), 32);
-        d->slot = (uint64_t)sqlite3_column_int64(q, 1);
     }
     gt_tx_stmt_done(tx, q);
     if (rc != SQLITE_DONE) {
