@@ -8,8 +8,9 @@
  *   stakes-match-slots   the current attempt of a slot holds the worker's
  *                        stake while claimed, submitted, judged or disputed,
  *                        and nothing otherwise
- *   market-books         the whole audit (gt_market_audit): every stake,
- *                        bond and escrow of every task, against the locks
+ *   market-books         the audit (gt_market_audit) of every task still open
+ *                        or expired: every stake, bond and escrow against the
+ *                        locks, and the locked totals against the accounts
  *
  * The first three run after every market action on its task, through the
  * block's cache (so mid-block changes are seen); the audit runs after each
@@ -39,8 +40,11 @@ static int lock_now(gt_tx *tx, const uint8_t id[32], uint64_t *out, gt_err *err)
 static int check_slot(gt_tx *tx, const mk_task *t, uint64_t i, uint64_t *unfinished, gt_err *err) {
     mk_slot sl;
     char h[19];
-    int rc = mk_slot_load(tx, t->id, i, &sl, err);
-    if (rc) return rc;
+    int rc = mk_slot_load(tx, t->id, i, &sl, NULL);
+    if (rc == GT_ENOTFOUND)
+        return gt_err_set(err, GT_EINVAL, "invariant slots-within-count: task %s… has no slot %llu of its %llu",
+                          mk_short(t->id, h), (unsigned long long)i, (unsigned long long)t->slots);
+    if (rc) return mk_slot_load(tx, t->id, i, &sl, err); /* again, for the message */
     if (sl.state < GT_SLOT_OPEN || sl.state > GT_SLOT_REFUNDED)
         return gt_err_set(err, GT_EINVAL, "invariant slots-within-count: slot %llu of task %s… is in state %d",
                           (unsigned long long)i, mk_short(t->id, h), sl.state);
@@ -94,7 +98,7 @@ int mk_check_action(gt_tx *tx, const gt_action *a, gt_err *err) {
 }
 
 int mk_check_books(gt_tx *tx, gt_err *err) {
-    int rc = gt_market_audit(tx->db, NULL, err);
+    int rc = mk_audit(tx->db, 1, NULL, err);
     if (rc == GT_EINVAL) return gt_err_wrap(err, "invariant market-books");
     return rc;
 }

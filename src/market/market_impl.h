@@ -49,6 +49,10 @@ void mk_ctx_init(mk_ctx *c, gt_tx *tx);
 int mk_check_task(gt_tx *tx, const uint8_t task[32], gt_err *err);
 int mk_check_action(gt_tx *tx, const gt_action *a, gt_err *err);
 int mk_check_books(gt_tx *tx, gt_err *err);
+/* gt_market_audit, of the tasks still open or expired only when live_only
+ * (a finished task's locks are empty and stay so; the totals still cover
+ * them): the check run after every block. */
+int mk_audit(sqlite3 *db, int live_only, uint64_t *locked_units, gt_err *err);
 /* Aborts naming the invariant when mk_check_action finds one broken. */
 void mk_invariants_after(gt_tx *tx, const gt_action *a);
 #ifdef GT_INVARIANTS

@@ -452,9 +452,13 @@ static int audit_judges(gt_tx *tx, const mk_slot *sl, int round, int open, const
     return rc ? rc : j.rc;
 }
 
-int gt_market_audit(sqlite3 *db, uint64_t *locked_units, gt_err *err) {
+int gt_market_audit(sqlite3 *db, uint64_t *locked_units, gt_err *err) { return mk_audit(db, 0, locked_units, err); }
+
+int mk_audit(sqlite3 *db, int live_only, uint64_t *locked_units, gt_err *err) {
     sqlite3_stmt *q;
-    int rc = mk_prepare(db, "SELECT id FROM mk_tasks ORDER BY id", &q, err);
+    _Static_assert(GT_TASK_OPEN == 0 && GT_TASK_EXPIRED == 1, "the live tasks' SQL names their states by number");
+    int rc = mk_prepare(db, live_only ? "SELECT id FROM mk_tasks WHERE status IN (0, 1) ORDER BY id"
+                                      : "SELECT id FROM mk_tasks ORDER BY id", &q, err);
     if (rc) return rc;
     gt_tx tx = read_tx(db);
     uint64_t market_locked = 0;
