@@ -15,6 +15,7 @@ static const gt_ledger_module *modules[MAX_MODULES];
 static int n_modules;
 
 int gt_ledger_register_module(const gt_ledger_module *m, gt_err *err) {
+    assert(m && m->name && m->schema_sql);
     for (int i = 0; i < n_modules; i++)
         if (modules[i] == m) return 0;
     if (n_modules == MAX_MODULES) return gt_err_set(err, GT_ELIMIT, "too many ledger modules");
@@ -44,6 +45,7 @@ int gt_block_begin(gt_tx *tx, gt_err *err) {
 }
 
 int gt_block_apply_action(gt_tx *tx, const gt_action *a, gt_err *err) {
+    assert(tx->state && tx->db && a->kind && a->kind->apply);
     gt_tx_begin_action(tx);
     int savepoint = a->kind->uses_db;
     if (savepoint && sqlite3_exec(tx->db, "SAVEPOINT act", NULL, NULL, NULL))
@@ -111,6 +113,7 @@ void gt_genesis_state_root(uint64_t chain_id, const gt_addr *authority, uint64_t
 }
 
 int gt_block_finish(gt_tx *tx, const uint8_t prev_state_root[32], gt_block *b, gt_err *err) {
+    assert(tx->state && b);
     int rc = gt_state_flush(tx, err);
     if (rc) return rc;
 #ifdef GT_INVARIANTS

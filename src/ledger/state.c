@@ -59,6 +59,11 @@ typedef struct undo_rec {
     lock_slot lock;
 } undo_rec;
 
+/* Amounts are stored as SQLite's signed 64-bit integers: the supply bound
+ * keeps every one of them non-negative there. */
+_Static_assert(GT_SUPPLY_MAX <= (uint64_t)INT64_MAX, "amounts fit SQLite's INTEGER");
+_Static_assert(sizeof(gt_addr) == 20, "accounts are keyed by 20-byte addresses");
+
 struct gt_state {
     gt_stmt_cache stmts; /* the modules' statements (gt_tx_stmt) */
     gt_map accts;       /* address (20 bytes) -> acct_slot */
@@ -206,6 +211,7 @@ static acct_slot *acct_slot_get(gt_tx *tx, const gt_addr *a, gt_err *err) {
     }
     slot = v;
     *slot = row;
+    assert(gt_addr_eq(&slot->a.addr, a) && !slot->dirty);
     return slot;
 }
 
@@ -240,6 +246,7 @@ static lock_slot *lock_slot_get(gt_tx *tx, const uint8_t id[32], gt_err *err) {
     }
     slot = v;
     *slot = row;
+    assert(!memcmp(slot->l.id, id, 32) && !slot->dirty);
     return slot;
 }
 
@@ -275,6 +282,7 @@ void gt_tx_begin_action(gt_tx *tx) {
     /* A statement a refused rule did not hand back is reset here, so no
      * read stays open across actions. */
     gt_stmt_cache_release_all(&s->stmts);
+    assert(s->commit_mark <= s->commit.n && s->mark_unb <= s->unb.n);
     s->undo.n = 0;
     s->mark_dirty_accts = s->dirty_accts.n;
     s->mark_dirty_locks = s->dirty_locks.n;
@@ -384,6 +392,7 @@ int gt_state_mint(gt_tx *tx, const gt_addr *to, uint64_t amount, gt_err *err) {
     dst->a.balance += amount;
     s->supply = supply;
     s->supply_dirty = 1;
+    assert(s->supply <= GT_SUPPLY_MAX && dst->a.balance <= s->supply);
     return 0;
 }
 
@@ -430,6 +439,7 @@ int gt_state_slash_stake(gt_tx *tx, const gt_addr *a, const gt_addr *to, uint64_
     if (dst) {
         dst->a.balance += amount;
     } else {
+        assert(s->supply >= amount); /* the stake is part of supply */
         s->supply -= amount;
         s->supply_dirty = 1;
     }
@@ -484,6 +494,7 @@ static int unlock_to(gt_tx *tx, const uint8_t id[32], const gt_addr *to, uint64_
     if (dst) {
         dst->a.balance += amount;
     } else {
+        assert(s->supply >= amount); /* the lock is part of supply */
         s->supply -= amount;
         s->supply_dirty = 1;
     }

@@ -349,6 +349,7 @@ int mk_panel_member(gt_tx *tx, const mk_slot *sl, int round, const gt_addr *who,
 
 int mk_judge_bond(mk_ctx *c, const mk_slot *sl, int round, const gt_addr *voter, uint64_t weight, uint64_t stake,
                   gt_err *err) {
+    assert(round == MK_ROUND_VERIFY || round == MK_ROUND_DISPUTE);
     uint64_t bond = mk_judge_bond_amount(weight, stake);
     if (!bond) return 0;
     gt_account acc;
@@ -388,6 +389,8 @@ static int bond_left(gt_tx *tx, const uint8_t lock[32], uint64_t *left, gt_err *
 
 int mk_judges_settle(mk_ctx *c, const mk_slot *sl, int round, int side, const gt_addr *rest_to, gt_err *err) {
     gt_tx *tx = c->tx;
+    assert(round == MK_ROUND_VERIFY || round == MK_ROUND_DISPUTE);
+    assert(side >= -1 && side <= 1);
     vote_list *l = gt_calloc(1, sizeof *l);
     if (!l) return gt_err_set(err, GT_ENOMEM, "out of memory");
     int rc = mk_votes_each(tx, sl->task, sl->slot, sl->attempt, round, collect_vote, l, err);

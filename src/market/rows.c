@@ -191,6 +191,7 @@ static int row_record(mk_ctx *c, const table_def *t, const void *row) {
 /* Writes the struct at row as a row of t (insert: refuse an existing key)
  * and records it for the commitment. what names the row in messages. */
 static int row_store(mk_ctx *c, const table_def *t, const void *row, int insert, const char *what, gt_err *err) {
+    assert(c->tx && t->n_cols > 0 && t->cols[0].kind == COL_BLOB); /* every table is keyed by a task id first */
     sqlite3_stmt *q;
     int rc = gt_tx_stmt(c->tx, insert ? t->insert_sql : t->replace_sql, &q, err);
     if (rc) return rc;
@@ -215,7 +216,10 @@ int mk_task_load(gt_tx *tx, const uint8_t id[32], mk_task *t, gt_err *err) {
 }
 
 int mk_task_store(mk_ctx *c, const mk_task *t, int insert, gt_err *err) {
-    assert(t->status >= GT_TASK_OPEN && t->kind[sizeof t->kind - 1] == 0);
+    assert(t->status >= GT_TASK_OPEN && t->status <= GT_TASK_COMPLETE);
+    assert(t->slots >= 1 && t->slots <= GT_MARKET_MAX_SLOTS); /* post checked it: bounds every sweep */
+    assert(t->policy >= GT_POLICY_POSTER && t->policy <= GT_POLICY_QUORUM);
+    assert(memchr(t->kind, 0, sizeof t->kind)); /* bound as NUL-terminated text */
     return row_store(c, &task_table, t, insert, "task", err);
 }
 
@@ -235,6 +239,7 @@ int mk_slot_load(gt_tx *tx, const uint8_t task[32], uint64_t slot, mk_slot *s, g
 }
 
 int mk_slot_store(mk_ctx *c, const mk_slot *s, int insert, gt_err *err) {
+    assert(s->state >= GT_SLOT_OPEN && s->state <= GT_SLOT_REFUNDED);
     return row_store(c, &slot_table, s, insert, "slot", err);
 }
 
@@ -257,11 +262,13 @@ int mk_dispute_load(gt_tx *tx, const uint8_t task[32], uint64_t slot, uint64_t a
 }
 
 int mk_dispute_store(mk_ctx *c, const mk_dispute *d, int insert, gt_err *err) {
+    assert(d->outcome >= MK_DISPUTE_OPEN && d->outcome <= MK_DISPUTE_NO_DECISION);
     return row_store(c, &dispute_table, d, insert, "dispute", err);
 }
 
 int mk_vote_insert(mk_ctx *c, const uint8_t task[32], uint64_t slot, uint64_t attempt, int round,
                    const gt_addr *voter, int accept, uint64_t weight, gt_err *err) {
+    assert(round == MK_ROUND_VERIFY || round == MK_ROUND_DISPUTE);
     /* seq orders votes (fee shares go to voters in vote order); it is the
      * number of votes already cast in this round. */
     sqlite3_stmt *q;

@@ -92,6 +92,8 @@ static int share_one(void *arg, const gt_addr *voter, int accept, uint64_t weigh
 
 int mk_pay_voters(mk_ctx *c, const mk_slot *sl, int round, int side, const uint8_t lock[32], uint64_t amount,
                   uint64_t total_weight, const gt_addr *rest_to, gt_err *err) {
+    assert(round == MK_ROUND_VERIFY || round == MK_ROUND_DISPUTE);
+    assert(side == 0 || side == 1);
     if (!amount) return 0;
     share_arg s = {c->tx, lock, side, amount, total_weight, 0, err};
     int rc = 0;
@@ -133,6 +135,7 @@ int mk_task_maybe_complete(mk_ctx *c, mk_task *t, gt_err *err) {
 
 int mk_pay_accepted(mk_ctx *c, const mk_task *t, mk_slot *sl, int fee_to_poster, gt_err *err) {
     gt_tx *tx = c->tx;
+    assert(sl->slot < t->slots && !memcmp(sl->task, t->id, 32));
     uint8_t escrow[32], stake[32];
     gt_market_escrow_id(t->id, escrow);
     mk_lock_id(MK_TAG_STAKE, t->id, sl->slot, sl->attempt, stake);
@@ -165,6 +168,8 @@ int mk_pay_accepted(mk_ctx *c, const mk_task *t, mk_slot *sl, int fee_to_poster,
 
 int mk_slot_reopen(mk_ctx *c, mk_task *t, mk_slot *sl, gt_err *err) {
     gt_tx *tx = c->tx;
+    assert(sl->slot < t->slots && !memcmp(sl->task, t->id, 32));
+    assert(sl->attempt < UINT64_MAX);
     int rc = release_undecided(c, t, sl, err);
     if (rc) return rc;
     sl->attempt++;
@@ -189,6 +194,7 @@ int mk_slot_reopen(mk_ctx *c, mk_task *t, mk_slot *sl, gt_err *err) {
 
 int mk_settle_rejected(mk_ctx *c, mk_task *t, mk_slot *sl, gt_err *err) {
     gt_tx *tx = c->tx;
+    assert(sl->slot < t->slots && !memcmp(sl->task, t->id, 32));
     uint8_t stake[32], rbond[32];
     mk_lock_id(MK_TAG_STAKE, t->id, sl->slot, sl->attempt, stake);
     /* A per-unit verdict that accepted some units settles pro rata (partial.c). */
