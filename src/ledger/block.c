@@ -15,7 +15,7 @@ static const gt_ledger_module *modules[MAX_MODULES];
 static int n_modules;
 
 int gt_ledger_register_module(const gt_ledger_module *m, gt_err *err) {
-    assert(m && m->name && m->schema_sql);
+    assert(m && m->name);
     for (int i = 0; i < n_modules; i++)
         if (modules[i] == m) return 0;
     if (n_modules == MAX_MODULES) return gt_err_set(err, GT_ELIMIT, "too many ledger modules");

@@ -370,7 +370,8 @@ static int collect(gt_tx *tx, const char *sql, due **out, size_t *n_out, gt_err 
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         due *d = gt_vec_push_zero(&v);
         if (!d) { gt_vec_free(&v); gt_tx_stmt_done(tx, q); return gt_err_set(err, GT_ENOMEM, "out of memory"); }
-        if (gt_row_blob(q, 0, d->task, 32, "mk_tasks", err) || gt_row_u64(q, 1, &d->slot, "mk_slots", err)) {
+        const char *table = strstr(sql, "FROM mk_slots") ? "mk_slots" : "mk_tasks";
+        if (gt_row_blob(q, 0, d->task, 32, table, err) || gt_row_u64(q, 1, &d->slot, table, err)) {
             gt_vec_free(&v);
             gt_tx_stmt_done(tx, q);
             return GT_EDB;
