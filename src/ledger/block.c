@@ -7,6 +7,7 @@
 #include "crypto/keccak.h"
 #include "crypto/merkle.h"
 #include "ledger/digest.h"
+#include "ledger/invariants.h"
 
 #define MAX_MODULES 16
 
@@ -14,6 +15,7 @@ static const gt_ledger_module *modules[MAX_MODULES];
 static int n_modules;
 
 int gt_ledger_register_module(const gt_ledger_module *m, gt_err *err) {
+    assert(m && m->name);
     for (int i = 0; i < n_modules; i++)
         if (modules[i] == m) return 0;
     if (n_modules == MAX_MODULES) return gt_err_set(err, GT_ELIMIT, "too many ledger modules");
@@ -38,10 +40,12 @@ int gt_block_begin(gt_tx *tx, gt_err *err) {
         if (rc < 0) return rc;
         changes += rc;
     }
+    GT_INVARIANT_CHECK(gt_state_check_action); /* the sweeps are one action */
     return changes;
 }
 
 int gt_block_apply_action(gt_tx *tx, const gt_action *a, gt_err *err) {
+    assert(tx->state && tx->db && a->kind && a->kind->apply);
     gt_tx_begin_action(tx);
     int savepoint = a->kind->uses_db;
     if (savepoint && sqlite3_exec(tx->db, "SAVEPOINT act", NULL, NULL, NULL))
@@ -58,6 +62,7 @@ int gt_block_apply_action(gt_tx *tx, const gt_action *a, gt_err *err) {
     }
     if (savepoint && sqlite3_exec(tx->db, "RELEASE act", NULL, NULL, NULL))
         return gt_err_set(err, GT_EDB, "savepoint: %s", sqlite3_errmsg(tx->db));
+    GT_INVARIANT_CHECK(gt_state_check_action);
     return 0;
 }
 
@@ -108,8 +113,14 @@ void gt_genesis_state_root(uint64_t chain_id, const gt_addr *authority, uint64_t
 }
 
 int gt_block_finish(gt_tx *tx, const uint8_t prev_state_root[32], gt_block *b, gt_err *err) {
+    assert(tx->state && b);
     int rc = gt_state_flush(tx, err);
     if (rc) return rc;
+#ifdef GT_INVARIANTS
+    GT_INVARIANT_CHECK(gt_ledger_check_books);
+    for (int i = 0; i < n_modules; i++)
+        if (modules[i]->check) GT_INVARIANT_CHECK(modules[i]->check);
+#endif
     uint8_t diff[32], buf[64];
     gt_keccak_final(&tx->diff, diff);
     memcpy(buf, prev_state_root, 32);

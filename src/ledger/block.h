@@ -52,6 +52,10 @@ typedef struct gt_ledger_module {
      * the only clock a deadline may use. Returns the number of changes it
      * made (>= 0) or a negative GT_E* code. */
     int (*begin_block)(gt_tx *tx, gt_err *err);
+    /* Optional: checks the module's invariants against the store after a
+     * block's flush (invariants.h); 0, or an error naming the invariant. Run
+     * only in builds with GT_INVARIANTS. */
+    int (*check)(gt_tx *tx, gt_err *err);
 } gt_ledger_module;
 
 int gt_ledger_register_module(const gt_ledger_module *m, gt_err *err);

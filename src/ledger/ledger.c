@@ -16,6 +16,7 @@
 #include "base/progress.h"
 #include "crypto/addr.h"
 #include "ledger/check.h"
+#include "ledger/row.h"
 #include "ledger/rules.h"
 
 /* Format 2: blocks carry the state digest; the signing domain binds the
@@ -166,19 +167,22 @@ static int put_block(sqlite3 *db, sqlite3_stmt **cached, const gt_block *b, gt_e
     return rc == SQLITE_DONE ? 0 : gt_err_set(err, GT_EDB, "writing block: %s", sqlite3_errmsg(db));
 }
 
-/* Reads one block row (the query's columns in table order). */
-static void row_to_block(sqlite3_stmt *q, gt_block *b) {
+/* Reads one block row (the query's columns in table order): 0, or GT_EDB
+ * naming a damaged column. */
+static int row_to_block(sqlite3_stmt *q, gt_block *b, gt_err *err) {
     memset(b, 0, sizeof *b);
-    b->height = (uint64_t)sqlite3_column_int64(q, 0);
-#define BLOB32(col, dst) if (sqlite3_column_bytes(q, col) == 32) memcpy(dst, sqlite3_column_blob(q, col), 32)
-    BLOB32(1, b->hash);
-    BLOB32(2, b->prev);
-    BLOB32(3, b->actions_root);
-    BLOB32(4, b->state_root);
-    BLOB32(7, b->state_digest);
-#undef BLOB32
-    b->time_s = (uint64_t)sqlite3_column_int64(q, 5);
-    b->n_actions = (uint32_t)sqlite3_column_int64(q, 6);
+    uint64_t n_actions;
+    int rc = gt_row_amount(q, 0, &b->height, "blocks", err);
+    if (!rc) rc = gt_row_blob(q, 1, b->hash, 32, "blocks", err);
+    if (!rc) rc = gt_row_blob(q, 2, b->prev, 32, "blocks", err);
+    if (!rc) rc = gt_row_blob(q, 3, b->actions_root, 32, "blocks", err);
+    if (!rc) rc = gt_row_blob(q, 4, b->state_root, 32, "blocks", err);
+    if (!rc) rc = gt_row_amount(q, 5, &b->time_s, "blocks", err);
+    if (!rc) rc = gt_row_amount(q, 6, &n_actions, "blocks", err);
+    if (!rc && n_actions > UINT32_MAX) rc = gt_row_damaged(q, 6, "blocks", "a count of actions", err);
+    if (!rc) rc = gt_row_blob(q, 7, b->state_digest, 32, "blocks", err);
+    b->n_actions = (uint32_t)n_actions;
+    return rc;
 }
 
 static int read_block(sqlite3 *db, int64_t height /* -1: head */, gt_block *b, gt_err *err) {
@@ -188,7 +192,10 @@ static int read_block(sqlite3 *db, int64_t height /* -1: head */, gt_block *b, g
     if (sqlite3_prepare_v2(db, sql, -1, &q, NULL)) return gt_err_set(err, GT_EDB, "blocks: %s", sqlite3_errmsg(db));
     if (height >= 0) sqlite3_bind_int64(q, 1, height);
     int rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW) row_to_block(q, b);
+    if (rc == SQLITE_ROW && row_to_block(q, b, err)) {
+        sqlite3_finalize(q);
+        return GT_EDB;
+    }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         gt_err_set(err, GT_EDB, "reading block %lld: %s", (long long)height, sqlite3_errmsg(db));
         sqlite3_finalize(q);

@@ -1,7 +1,7 @@
 /* state.c: cached accounts and locks, the state primitives, undo and flush.
  *
- * Rows are read from SQLite once and then live in two open-addressing hash
- * maps for the life of the ledger (an account is ~64 bytes: millions fit).
+ * Rows are read from SQLite once and then live in two hash maps (base/map.h)
+ * for the life of the ledger (an account is ~64 bytes: millions fit).
  * Changes stay in the maps until the block ends, when gt_state_flush writes
  * the dirty rows in one go: a block touches each hot account once in SQL no
  * matter how many of its actions touched it. */
@@ -14,8 +14,12 @@
 
 #include "base/alloc.h"
 #include "base/amount.h"
+#include "base/map.h"
+#include "base/vec.h"
 #include "crypto/addr.h"
 #include "ledger/digest.h"
+#include "ledger/invariants.h"
+#include "ledger/row.h"
 #include "ledger/stmt_cache.h"
 
 const char gt_state_schema_sql[] =
@@ -33,12 +37,12 @@ const char gt_state_schema_sql[] =
  * state digest subtracts it and adds the new row when the block is flushed. */
 typedef struct acct_slot {
     gt_account a, base;
-    uint8_t used, dirty, in_db;
+    uint8_t dirty, in_db;
 } acct_slot;
 
 typedef struct lock_slot {
     gt_lock l, base;
-    uint8_t used, dirty, exists, in_db;
+    uint8_t dirty, exists, in_db;
 } lock_slot;
 
 /* An unbonding entry made by an action of the open block: written to the
@@ -55,27 +59,27 @@ typedef struct undo_rec {
     lock_slot lock;
 } undo_rec;
 
+/* Amounts are stored as SQLite's signed 64-bit integers: the supply bound
+ * keeps every one of them non-negative there. */
+_Static_assert(GT_SUPPLY_MAX <= (uint64_t)INT64_MAX, "amounts fit SQLite's INTEGER");
+_Static_assert(sizeof(gt_addr) == 20, "accounts are keyed by 20-byte addresses");
+
 struct gt_state {
     gt_stmt_cache stmts; /* the modules' statements (gt_tx_stmt) */
-    acct_slot *accts;
-    size_t acct_cap, acct_n;
-    lock_slot *locks;
-    size_t lock_cap, lock_n;
-    gt_addr *dirty_accts;
-    size_t n_dirty_accts, cap_dirty_accts;
-    uint8_t (*dirty_locks)[32];
-    size_t n_dirty_locks, cap_dirty_locks;
-    undo_rec *undo;
-    size_t n_undo, cap_undo;
+    gt_map accts;       /* address (20 bytes) -> acct_slot */
+    gt_map locks;       /* lock id (32 bytes) -> lock_slot */
+    gt_vec dirty_accts; /* gt_addr: accounts changed in this block */
+    gt_vec dirty_locks; /* uint8_t[32]: locks changed in this block */
+    gt_vec undo;        /* undo_rec: the open action's old rows */
     size_t mark_dirty_accts, mark_dirty_locks; /* dirty list lengths at action start */
     uint64_t supply, supply_at_mark;
     int supply_dirty;
     /* Bytes fed to the block commitment (gt_tx_commit) and unbonding entries
      * of this block; an action's own are dropped when it is refused. */
-    uint8_t *commit;
-    size_t commit_len, commit_cap, commit_mark;
-    unbond_rec *unb;
-    size_t n_unb, cap_unb, mark_unb;
+    gt_vec commit; /* bytes */
+    size_t commit_mark;
+    gt_vec unb; /* unbond_rec */
+    size_t mark_unb;
     gt_digest_acc digest, digest_at_block; /* see digest.h */
     int commit_oom; /* a gt_tx_commit could not be held: the block must fail */
     int last_code; /* code of the last failed row load (err may be NULL) */
@@ -83,14 +87,17 @@ struct gt_state {
     sqlite3_stmt *sel_acct, *put_acct, *sel_lock, *put_lock, *ins_unb;
 };
 
-static uint64_t key_hash(const uint8_t *k) {
-    uint64_t h;
-    memcpy(&h, k, 8); /* keys are keccak outputs or addresses: already uniform */
-    return h;
-}
-
 gt_state *gt_state_new(void) {
     gt_state *s = gt_calloc(1, sizeof *s);
+    if (!s) return NULL;
+    gt_stmt_cache_init(&s->stmts);
+    gt_map_init(&s->accts, sizeof(gt_addr), sizeof(acct_slot));
+    gt_map_init(&s->locks, 32, sizeof(lock_slot));
+    gt_vec_init(&s->dirty_accts, sizeof(gt_addr));
+    gt_vec_init(&s->dirty_locks, 32);
+    gt_vec_init(&s->undo, sizeof(undo_rec));
+    gt_vec_init(&s->commit, 1);
+    gt_vec_init(&s->unb, sizeof(unbond_rec));
     return s;
 }
 
@@ -108,33 +115,30 @@ static void finalize_stmts(gt_state *s) {
 void gt_state_free(gt_state *s) {
     if (!s) return;
     finalize_stmts(s);
-    gt_free(s->accts);
-    gt_free(s->locks);
-    gt_free(s->dirty_accts);
-    gt_free(s->dirty_locks);
-    gt_free(s->undo);
-    gt_free(s->commit);
-    gt_free(s->unb);
+    gt_map_free(&s->accts);
+    gt_map_free(&s->locks);
+    gt_vec_free(&s->dirty_accts);
+    gt_vec_free(&s->dirty_locks);
+    gt_vec_free(&s->undo);
+    gt_vec_free(&s->commit);
+    gt_vec_free(&s->unb);
     gt_free(s);
 }
 
 void gt_state_reset(gt_state *s) {
-    gt_free(s->accts);
-    gt_free(s->locks);
-    s->accts = NULL;
-    s->locks = NULL;
-    s->acct_cap = s->acct_n = s->lock_cap = s->lock_n = 0;
-    s->n_dirty_accts = s->n_dirty_locks = s->n_undo = 0;
+    gt_map_free(&s->accts);
+    gt_map_free(&s->locks);
+    s->dirty_accts.n = s->dirty_locks.n = s->undo.n = 0;
     s->mark_dirty_accts = s->mark_dirty_locks = 0;
     s->supply_dirty = 0;
-    s->commit_len = s->commit_mark = s->n_unb = s->mark_unb = 0;
+    s->commit.n = s->commit_mark = s->unb.n = s->mark_unb = 0;
     s->commit_oom = 0;
     s->digest = s->digest_at_block; /* the block's changes were not committed */
 }
 
 void gt_state_block_start(gt_state *s) {
     s->digest_at_block = s->digest;
-    s->commit_len = s->commit_mark = s->n_unb = s->mark_unb = 0;
+    s->commit.n = s->commit_mark = s->unb.n = s->mark_unb = 0;
     s->commit_oom = 0;
 }
 
@@ -169,139 +173,81 @@ static int bind_db(gt_state *s, sqlite3 *db, gt_err *err) {
     return 0;
 }
 
-/* Grows a hash map of slots to twice its size (or 1024), rehashing. */
-static int grow_accts(gt_state *s) {
-    size_t cap = s->acct_cap ? s->acct_cap * 2 : 1024;
-    acct_slot *n = gt_calloc(cap, sizeof *n);
-    if (!n) return GT_ENOMEM;
-    for (size_t i = 0; i < s->acct_cap; i++) {
-        if (!s->accts[i].used) continue;
-        size_t j = key_hash(s->accts[i].a.addr.b) & (cap - 1);
-        while (n[j].used) j = (j + 1) & (cap - 1);
-        n[j] = s->accts[i];
-    }
-    gt_free(s->accts);
-    s->accts = n;
-    s->acct_cap = cap;
-    return 0;
-}
-
-static int grow_locks(gt_state *s) {
-    size_t cap = s->lock_cap ? s->lock_cap * 2 : 256;
-    lock_slot *n = gt_calloc(cap, sizeof *n);
-    if (!n) return GT_ENOMEM;
-    for (size_t i = 0; i < s->lock_cap; i++) {
-        if (!s->locks[i].used) continue;
-        size_t j = key_hash(s->locks[i].l.id) & (cap - 1);
-        while (n[j].used) j = (j + 1) & (cap - 1);
-        n[j] = s->locks[i];
-    }
-    gt_free(s->locks);
-    s->locks = n;
-    s->lock_cap = cap;
-    return 0;
-}
-
-/* Finds (loading from the db if needed) the cached slot of an account. */
+/* Finds (loading from the db if needed) the cached slot of an account.
+ * Finding a cached row never moves slots; loading a new one may (callers
+ * that hold a slot across a load look it up again). */
 static acct_slot *acct_slot_get(gt_tx *tx, const gt_addr *a, gt_err *err) {
     gt_state *s = tx->state;
     if (bind_db(s, tx->db, err)) return NULL;
-    /* Look up before growing: finding a cached row must never move slots
-     * (callers hold pointers to other slots across a lookup). */
-    size_t j = 0;
-    if (s->acct_cap) {
-        j = key_hash(a->b) & (s->acct_cap - 1);
-        while (s->accts[j].used) {
-            if (!memcmp(s->accts[j].a.addr.b, a->b, 20)) return &s->accts[j];
-            j = (j + 1) & (s->acct_cap - 1);
-        }
-    }
-    if (s->acct_n * 2 >= s->acct_cap) {
-        if (grow_accts(s)) {
-            s->last_code = gt_err_set(err, GT_ENOMEM, "out of memory (accounts)");
-            return NULL;
-        }
-        j = key_hash(a->b) & (s->acct_cap - 1);
-        while (s->accts[j].used) j = (j + 1) & (s->acct_cap - 1);
-    }
-    acct_slot *slot = &s->accts[j];
-    memset(slot, 0, sizeof *slot);
-    slot->a.addr = *a;
+    acct_slot *slot = gt_map_get(&s->accts, a->b);
+    if (slot) return slot;
+    acct_slot row = {0};
+    row.a.addr = *a;
     sqlite3_stmt *q = s->sel_acct;
     sqlite3_bind_blob(q, 1, a->b, 20, SQLITE_STATIC);
     int rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) {
-        slot->a.balance = (uint64_t)sqlite3_column_int64(q, 0);
-        slot->a.staked = (uint64_t)sqlite3_column_int64(q, 1);
-        slot->a.locked = (uint64_t)sqlite3_column_int64(q, 2);
-        slot->a.unbonding = (uint64_t)sqlite3_column_int64(q, 3);
-        slot->a.nonce = (uint64_t)sqlite3_column_int64(q, 4);
-        slot->in_db = 1;
+        if (gt_row_amount(q, 0, &row.a.balance, "accounts", err) ||
+            gt_row_amount(q, 1, &row.a.staked, "accounts", err) ||
+            gt_row_amount(q, 2, &row.a.locked, "accounts", err) ||
+            gt_row_amount(q, 3, &row.a.unbonding, "accounts", err) ||
+            gt_row_amount(q, 4, &row.a.nonce, "accounts", err)) {
+            sqlite3_reset(q);
+            s->last_code = GT_EDB;
+            return NULL;
+        }
+        row.in_db = 1;
     } else if (rc != SQLITE_DONE) {
         sqlite3_reset(q);
         s->last_code = gt_err_set(err, GT_EDB, "reading account: %s", sqlite3_errmsg(s->db));
         return NULL;
     }
-    slot->base = slot->a;
+    row.base = row.a;
     sqlite3_reset(q);
-    slot->used = 1;
-    s->acct_n++;
+    void *v;
+    if (gt_map_put(&s->accts, a->b, &v, NULL)) {
+        s->last_code = gt_err_set(err, GT_ENOMEM, "out of memory (accounts)");
+        return NULL;
+    }
+    slot = v;
+    *slot = row;
+    assert(gt_addr_eq(&slot->a.addr, a) && !slot->dirty);
     return slot;
 }
 
 static lock_slot *lock_slot_get(gt_tx *tx, const uint8_t id[32], gt_err *err) {
     gt_state *s = tx->state;
     if (bind_db(s, tx->db, err)) return NULL;
-    size_t j = 0; /* look up before growing, as acct_slot_get */
-    if (s->lock_cap) {
-        j = key_hash(id) & (s->lock_cap - 1);
-        while (s->locks[j].used) {
-            if (!memcmp(s->locks[j].l.id, id, 32)) return &s->locks[j];
-            j = (j + 1) & (s->lock_cap - 1);
-        }
-    }
-    if (s->lock_n * 2 >= s->lock_cap) {
-        if (grow_locks(s)) {
-            s->last_code = gt_err_set(err, GT_ENOMEM, "out of memory (locks)");
-            return NULL;
-        }
-        j = key_hash(id) & (s->lock_cap - 1);
-        while (s->locks[j].used) j = (j + 1) & (s->lock_cap - 1);
-    }
-    lock_slot *slot = &s->locks[j];
-    memset(slot, 0, sizeof *slot);
-    memcpy(slot->l.id, id, 32);
+    lock_slot *slot = gt_map_get(&s->locks, id); /* as acct_slot_get */
+    if (slot) return slot;
+    lock_slot row = {0};
+    memcpy(row.l.id, id, 32);
     sqlite3_stmt *q = s->sel_lock;
     sqlite3_bind_blob(q, 1, id, 32, SQLITE_STATIC);
     int rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) {
-        if (sqlite3_column_bytes(q, 0) == 20) memcpy(slot->l.owner.b, sqlite3_column_blob(q, 0), 20);
-        slot->l.amount = (uint64_t)sqlite3_column_int64(q, 1);
-        slot->exists = slot->in_db = 1;
+        if (gt_row_blob(q, 0, row.l.owner.b, 20, "locks", err) || gt_row_amount(q, 1, &row.l.amount, "locks", err)) {
+            sqlite3_reset(q);
+            s->last_code = GT_EDB;
+            return NULL;
+        }
+        row.exists = row.in_db = 1;
     } else if (rc != SQLITE_DONE) {
         sqlite3_reset(q);
         s->last_code = gt_err_set(err, GT_EDB, "reading lock: %s", sqlite3_errmsg(s->db));
         return NULL;
     }
-    slot->base = slot->l;
+    row.base = row.l;
     sqlite3_reset(q);
-    slot->used = 1;
-    s->lock_n++;
-    return slot;
-}
-
-/* Appends to a growable array of fixed-size items. */
-static int push(void **arr, size_t *n, size_t *cap, size_t item, const void *v) {
-    if (*n == *cap) {
-        size_t nc = *cap ? *cap * 2 : 64;
-        void *p = gt_realloc(*arr, nc * item);
-        if (!p) return GT_ENOMEM;
-        *arr = p;
-        *cap = nc;
+    void *v;
+    if (gt_map_put(&s->locks, id, &v, NULL)) {
+        s->last_code = gt_err_set(err, GT_ENOMEM, "out of memory (locks)");
+        return NULL;
     }
-    memcpy((uint8_t *)*arr + *n * item, v, item);
-    (*n)++;
-    return 0;
+    slot = v;
+    *slot = row;
+    assert(!memcmp(slot->l.id, id, 32) && !slot->dirty);
+    return slot;
 }
 
 /* Records the old row and marks it dirty: call before changing a slot. */
@@ -310,11 +256,9 @@ static int touch_acct(gt_state *s, acct_slot *slot) {
     u.is_lock = 0;
     u.was_dirty = slot->dirty;
     u.acct = *slot;
-    if (push((void **)&s->undo, &s->n_undo, &s->cap_undo, sizeof u, &u)) return GT_ENOMEM;
+    if (gt_vec_push(&s->undo, &u)) return GT_ENOMEM;
     if (!slot->dirty) {
-        if (push((void **)&s->dirty_accts, &s->n_dirty_accts, &s->cap_dirty_accts, sizeof(gt_addr),
-                 &slot->a.addr))
-            return GT_ENOMEM;
+        if (gt_vec_push(&s->dirty_accts, &slot->a.addr)) return GT_ENOMEM;
         slot->dirty = 1;
     }
     return 0;
@@ -325,10 +269,9 @@ static int touch_lock(gt_state *s, lock_slot *slot) {
     u.is_lock = 1;
     u.was_dirty = slot->dirty;
     u.lock = *slot;
-    if (push((void **)&s->undo, &s->n_undo, &s->cap_undo, sizeof u, &u)) return GT_ENOMEM;
+    if (gt_vec_push(&s->undo, &u)) return GT_ENOMEM;
     if (!slot->dirty) {
-        if (push((void **)&s->dirty_locks, &s->n_dirty_locks, &s->cap_dirty_locks, 32, slot->l.id))
-            return GT_ENOMEM;
+        if (gt_vec_push(&s->dirty_locks, slot->l.id)) return GT_ENOMEM;
         slot->dirty = 1;
     }
     return 0;
@@ -339,20 +282,21 @@ void gt_tx_begin_action(gt_tx *tx) {
     /* A statement a refused rule did not hand back is reset here, so no
      * read stays open across actions. */
     gt_stmt_cache_release_all(&s->stmts);
-    s->n_undo = 0;
-    s->mark_dirty_accts = s->n_dirty_accts;
-    s->mark_dirty_locks = s->n_dirty_locks;
+    assert(s->commit_mark <= s->commit.n && s->mark_unb <= s->unb.n);
+    s->undo.n = 0;
+    s->mark_dirty_accts = s->dirty_accts.n;
+    s->mark_dirty_locks = s->dirty_locks.n;
     s->supply_at_mark = s->supply;
-    s->commit_mark = s->commit_len;
-    s->mark_unb = s->n_unb;
+    s->commit_mark = s->commit.n;
+    s->mark_unb = s->unb.n;
 }
 
 void gt_tx_rollback_action(gt_tx *tx) {
     gt_state *s = tx->state;
     gt_err err;
     /* Undo newest first so the oldest record of a row wins. */
-    for (size_t i = s->n_undo; i-- > 0;) {
-        undo_rec *u = &s->undo[i];
+    for (size_t i = s->undo.n; i-- > 0;) {
+        undo_rec *u = gt_vec_at(&s->undo, i);
         if (u->is_lock) {
             lock_slot *slot = lock_slot_get(tx, u->lock.l.id, &err);
             assert(slot); /* it is cached: no db access, cannot fail */
@@ -365,12 +309,12 @@ void gt_tx_rollback_action(gt_tx *tx) {
             slot->dirty = u->was_dirty;
         }
     }
-    s->n_undo = 0;
-    s->n_dirty_accts = s->mark_dirty_accts;
-    s->n_dirty_locks = s->mark_dirty_locks;
+    s->undo.n = 0;
+    gt_vec_truncate(&s->dirty_accts, s->mark_dirty_accts);
+    gt_vec_truncate(&s->dirty_locks, s->mark_dirty_locks);
     s->supply = s->supply_at_mark;
-    s->commit_len = s->commit_mark; /* a refused action leaves no trace in the state root */
-    s->n_unb = s->mark_unb;
+    gt_vec_truncate(&s->commit, s->commit_mark); /* a refused action leaves no trace in the state root */
+    gt_vec_truncate(&s->unb, s->mark_unb);
 }
 
 int gt_state_account(gt_tx *tx, const gt_addr *a, gt_account *out, gt_err *err) {
@@ -448,6 +392,7 @@ int gt_state_mint(gt_tx *tx, const gt_addr *to, uint64_t amount, gt_err *err) {
     dst->a.balance += amount;
     s->supply = supply;
     s->supply_dirty = 1;
+    assert(s->supply <= GT_SUPPLY_MAX && dst->a.balance <= s->supply);
     return 0;
 }
 
@@ -470,7 +415,7 @@ int gt_state_unstake(gt_tx *tx, const gt_addr *a, uint64_t amount, gt_err *err) 
     /* The entry is written at flush (gt_state_flush), not here: a rule that
      * fails after this call must leave no row behind, savepoint or not. */
     unbond_rec u = {.addr = *a, .amount = amount, .release_height = release};
-    if (push((void **)&s->unb, &s->n_unb, &s->cap_unb, sizeof u, &u) || touch_acct(s, slot))
+    if (gt_vec_push(&s->unb, &u) || touch_acct(s, slot))
         return gt_err_set(err, GT_ENOMEM, "out of memory");
     slot->a.staked -= amount;
     slot->a.unbonding += amount;
@@ -494,6 +439,7 @@ int gt_state_slash_stake(gt_tx *tx, const gt_addr *a, const gt_addr *to, uint64_
     if (dst) {
         dst->a.balance += amount;
     } else {
+        assert(s->supply >= amount); /* the stake is part of supply */
         s->supply -= amount;
         s->supply_dirty = 1;
     }
@@ -548,6 +494,7 @@ static int unlock_to(gt_tx *tx, const uint8_t id[32], const gt_addr *to, uint64_
     if (dst) {
         dst->a.balance += amount;
     } else {
+        assert(s->supply >= amount); /* the lock is part of supply */
         s->supply -= amount;
         s->supply_dirty = 1;
     }
@@ -572,17 +519,24 @@ int gt_state_mature_unbonding(gt_tx *tx, gt_err *err) {
     sqlite3_bind_int64(q, 1, (int64_t)tx->height);
     int rc, n = 0;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        gt_addr a = {{0}};
-        int ok = sqlite3_column_bytes(q, 1) == 20;
-        if (ok) memcpy(a.b, sqlite3_column_blob(q, 1), 20);
-        uint64_t amount = (uint64_t)sqlite3_column_int64(q, 2);
+        gt_addr a;
+        uint64_t seq, amount, release;
+        /* A damaged entry fails the block: skipping it would keep someone's
+         * unbonded stake from them for good. */
+        if (gt_row_amount(q, 0, &seq, "unbonding", err) || gt_row_blob(q, 1, a.b, 20, "unbonding", err) ||
+            gt_row_amount(q, 2, &amount, "unbonding", err) || gt_row_amount(q, 3, &release, "unbonding", err)) {
+            sqlite3_finalize(q);
+            return GT_EDB;
+        }
         /* The row leaves the store (below): out of the state digest too. */
-        gt_digest_unbonding(&tx->state->digest, (uint64_t)sqlite3_column_int64(q, 0), &a, amount,
-                            (uint64_t)sqlite3_column_int64(q, 3), -1);
-        if (!ok) continue;
+        gt_digest_unbonding(&tx->state->digest, seq, &a, amount, release, -1);
         acct_slot *slot = acct_slot_get(tx, &a, err);
         if (!slot) { sqlite3_finalize(q); return tx->state->last_code; }
-        assert(slot->a.unbonding >= amount);
+        if (slot->a.unbonding < amount) { /* the entries sum to the account's unbonding */
+            sqlite3_finalize(q);
+            return gt_err_set(err, GT_EDB, "damaged row in table unbonding: entry %llu releases more than its "
+                              "account is unbonding", (unsigned long long)seq);
+        }
         if (touch_acct(tx->state, slot)) { sqlite3_finalize(q); return gt_err_set(err, GT_ENOMEM, "out of memory"); }
         slot->a.unbonding -= amount;
         slot->a.balance += amount;
@@ -596,7 +550,7 @@ int gt_state_mature_unbonding(gt_tx *tx, gt_err *err) {
         if (sqlite3_exec(tx->db, sql, NULL, NULL, NULL))
             return gt_err_set(err, GT_EDB, "unbonding: %s", sqlite3_errmsg(tx->db));
     }
-    tx->state->n_undo = 0; /* maturing is not part of any action */
+    tx->state->undo.n = 0; /* maturing is not part of any action */
     return n;
 }
 
@@ -623,16 +577,7 @@ void gt_tx_commit(gt_tx *tx, const void *data, size_t len) {
      * be dropped (gt_tx_rollback_action). If memory runs out the bytes go to
      * the hash at once: the root is still deterministic, and an action that
      * is later refused then fails the block (checked in gt_state_flush). */
-    if (s->commit_len + len > s->commit_cap) {
-        size_t cap = s->commit_cap ? s->commit_cap : 4096;
-        while (cap < s->commit_len + len) cap *= 2;
-        void *p = gt_realloc(s->commit, cap);
-        if (!p) { s->commit_oom = 1; return; }
-        s->commit = p;
-        s->commit_cap = cap;
-    }
-    memcpy(s->commit + s->commit_len, data, len);
-    s->commit_len += len;
+    if (gt_vec_append(&s->commit, data, len)) s->commit_oom = 1;
 }
 
 static int cmp_addr(const void *a, const void *b) { return memcmp(a, b, 20); }
@@ -647,8 +592,8 @@ static void put_be64(uint8_t *p, uint64_t v) {
  * order their actions ran) to the commitment and the digest. */
 static int flush_unbonding(gt_tx *tx, gt_err *err) {
     gt_state *s = tx->state;
-    for (size_t i = 0; i < s->n_unb; i++) {
-        const unbond_rec *u = &s->unb[i];
+    for (size_t i = 0; i < s->unb.n; i++) {
+        const unbond_rec *u = gt_vec_at(&s->unb, i);
         sqlite3_stmt *q = s->ins_unb;
         sqlite3_bind_blob(q, 1, u->addr.b, 20, SQLITE_STATIC);
         sqlite3_bind_int64(q, 2, (int64_t)u->amount);
@@ -664,7 +609,7 @@ static int flush_unbonding(gt_tx *tx, gt_err *err) {
         put_be64(rec + 28, u->release_height);
         gt_keccak_update(&tx->diff, rec, sizeof rec);
     }
-    s->n_unb = s->mark_unb = 0;
+    s->unb.n = s->mark_unb = 0;
     return 0;
 }
 
@@ -672,13 +617,13 @@ int gt_state_flush(gt_tx *tx, gt_err *err) {
     gt_state *s = tx->state;
     if (bind_db(s, tx->db, err)) return GT_EDB;
     if (s->commit_oom) return gt_err_set(err, GT_ENOMEM, "out of memory (block commitment)");
-    gt_keccak_update(&tx->diff, s->commit, s->commit_len);
-    s->commit_len = s->commit_mark = 0;
+    gt_keccak_update(&tx->diff, s->commit.data, s->commit.n);
+    s->commit.n = s->commit_mark = 0;
     int frc = flush_unbonding(tx, err);
     if (frc) return frc;
-    if (s->n_dirty_accts) qsort(s->dirty_accts, s->n_dirty_accts, sizeof(gt_addr), cmp_addr);
-    for (size_t i = 0; i < s->n_dirty_accts; i++) {
-        acct_slot *slot = acct_slot_get(tx, &s->dirty_accts[i], err);
+    if (s->dirty_accts.n) qsort(s->dirty_accts.data, s->dirty_accts.n, sizeof(gt_addr), cmp_addr);
+    for (size_t i = 0; i < s->dirty_accts.n; i++) {
+        acct_slot *slot = acct_slot_get(tx, gt_vec_at(&s->dirty_accts, i), err);
         assert(slot && slot->dirty);
         gt_account *a = &slot->a;
         sqlite3_stmt *q = s->put_acct;
@@ -705,9 +650,9 @@ int gt_state_flush(gt_tx *tx, gt_err *err) {
         slot->in_db = 1;
         slot->dirty = 0;
     }
-    if (s->n_dirty_locks) qsort(s->dirty_locks, s->n_dirty_locks, 32, cmp_b32);
-    for (size_t i = 0; i < s->n_dirty_locks; i++) {
-        lock_slot *slot = lock_slot_get(tx, s->dirty_locks[i], err);
+    if (s->dirty_locks.n) qsort(s->dirty_locks.data, s->dirty_locks.n, 32, cmp_b32);
+    for (size_t i = 0; i < s->dirty_locks.n; i++) {
+        lock_slot *slot = lock_slot_get(tx, gt_vec_at(&s->dirty_locks, i), err);
         assert(slot && slot->dirty && slot->exists);
         sqlite3_stmt *q = s->put_lock;
         sqlite3_bind_blob(q, 1, slot->l.id, 32, SQLITE_STATIC);
@@ -740,8 +685,81 @@ int gt_state_flush(gt_tx *tx, gt_err *err) {
     put_be64(sup, s->supply);
     gt_keccak_update(&tx->diff, sup, 8);
     s->supply_dirty = 0;
-    s->n_dirty_accts = s->n_dirty_locks = s->n_undo = 0;
+    s->dirty_accts.n = s->dirty_locks.n = s->undo.n = 0;
     s->mark_dirty_accts = s->mark_dirty_locks = 0;
     s->supply_at_mark = s->supply;
     return 0;
+}
+
+/* ---- invariants (invariants.h) ---- */
+
+/* An account's holdings: what supply counts. 0 with *out set, or 1 when
+ * the sum overflows (a broken invariant in itself). */
+static int acct_total(const gt_account *a, uint64_t *out) {
+    uint64_t t;
+    if (gt_add_u64(a->balance, a->staked, &t) || gt_add_u64(t, a->locked, &t) || gt_add_u64(t, a->unbonding, &t))
+        return 1;
+    *out = t;
+    return 0;
+}
+
+/* The first (oldest) undo record of the row rec touches: its state before
+ * the action. Quadratic in the action's records, which are few. */
+static const undo_rec *oldest_undo(const gt_state *s, const undo_rec *rec) {
+    for (size_t i = 0; i < s->undo.n; i++) {
+        const undo_rec *u = gt_vec_at(&s->undo, i);
+        if (u->is_lock != rec->is_lock) continue;
+        if (u->is_lock ? !memcmp(u->lock.l.id, rec->lock.l.id, 32) : gt_addr_eq(&u->acct.a.addr, &rec->acct.a.addr))
+            return u;
+    }
+    return rec;
+}
+
+/* Checks one touched account's amounts and adds its change to the sums. */
+static int check_acct_delta(gt_state *s, const undo_rec *u, __int128 *d_total, __int128 *d_locked, gt_err *err) {
+    const acct_slot *now = gt_map_get(&s->accts, u->acct.a.addr.b);
+    assert(now); /* a touched row stays cached until the state is reset */
+    uint64_t t_new, t_old;
+    if (acct_total(&now->a, &t_new) || t_new > GT_SUPPLY_MAX || acct_total(&u->acct.a, &t_old))
+        return gt_err_set(err, GT_EINVAL, "invariant amounts-in-range: an account holds more than the maximum supply");
+    *d_total += (__int128)t_new - (__int128)t_old;
+    *d_locked += (__int128)now->a.locked - (__int128)u->acct.a.locked;
+    return 0;
+}
+
+int gt_state_check_action(gt_tx *tx, gt_err *err) {
+    gt_state *s = tx->state;
+    __int128 d_total = 0, d_locked = 0, d_locks = 0;
+    if (s->supply > GT_SUPPLY_MAX)
+        return gt_err_set(err, GT_EINVAL, "invariant supply-max: supply %llu is over the maximum",
+                          (unsigned long long)s->supply);
+    for (size_t i = 0; i < s->undo.n; i++) {
+        const undo_rec *u = gt_vec_at(&s->undo, i);
+        if (oldest_undo(s, u) != u) continue; /* each row counted once, from its state before the action */
+        if (!u->is_lock) {
+            int rc = check_acct_delta(s, u, &d_total, &d_locked, err);
+            if (rc) return rc;
+            continue;
+        }
+        const lock_slot *now = gt_map_get(&s->locks, u->lock.l.id);
+        assert(now);
+        d_locks += (__int128)now->l.amount - (__int128)u->lock.l.amount;
+        const acct_slot *owner = gt_map_get(&s->accts, now->l.owner.b);
+        if (now->exists && owner && now->l.amount > owner->a.locked)
+            return gt_err_set(err, GT_EINVAL, "invariant lock-within-locked: a lock holds more than its owner has locked");
+    }
+    if (d_total != (__int128)s->supply - (__int128)s->supply_at_mark)
+        return gt_err_set(err, GT_EINVAL, "invariant supply-conserved: the action changed holdings by %lld but supply "
+                          "by %lld", (long long)d_total, (long long)((__int128)s->supply - s->supply_at_mark));
+    if (d_locked != d_locks)
+        return gt_err_set(err, GT_EINVAL, "invariant locks-match-locked: the action changed locks by %lld but the "
+                          "owners' locked by %lld", (long long)d_locks, (long long)d_locked);
+    return 0;
+}
+
+void gt_state_corrupt_for_test(gt_tx *tx, const gt_addr *a, int64_t d_balance) {
+    acct_slot *slot = acct_slot_get(tx, a, NULL);
+    assert(slot);
+    if (touch_acct(tx->state, slot)) abort();
+    slot->a.balance = (uint64_t)((int64_t)slot->a.balance + d_balance);
 }

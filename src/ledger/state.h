@@ -104,7 +104,7 @@ int gt_state_mature_unbonding(gt_tx *tx, gt_err *err);
  * than running most of them. The SQL text is the key. Every statement
  * gt_tx_stmt hands out must go back through gt_tx_stmt_done (which resets
  * it) before the action ends; a statement still out when the same SQL is
- * asked for again (a nested loop) is simply prepared once more and cached too.
+ * asked for again (a nested loop) is simply prepared once more, uncached.
  * A tx without state (a reader's, db only) gets uncached statements. */
 int gt_tx_stmt(gt_tx *tx, const char *sql, sqlite3_stmt **out, gt_err *err);
 void gt_tx_stmt_done(gt_tx *tx, sqlite3_stmt *q);

@@ -7,20 +7,45 @@
 
 #include "base/alloc.h"
 
-/* FNV-1a of a NUL-terminated string. */
-static uint64_t str_hash(const char *p) {
-    uint64_t h = 1469598103934665603ull;
-    for (; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ull;
-    return h;
+void gt_stmt_cache_init(gt_stmt_cache *c) {
+    c->n = 0;
+    gt_map_init(&c->by_sql, sizeof(uint64_t), sizeof(int));
+    gt_map_init(&c->by_stmt, sizeof(sqlite3_stmt *), sizeof(int));
+}
+
+/* Keeps q (prepared from sql, in use) in slot c->n, when there is room and
+ * memory; otherwise it stays uncached. Two texts with the same hash keep the
+ * first: the second is prepared each time (a 64-bit collision in SQL text
+ * that is part of the code). */
+static void keep(gt_stmt_cache *c, uint64_t h, const char *sql, sqlite3_stmt *q) {
+    if (c->n >= GT_STMT_CACHE_MAX || gt_map_get(&c->by_sql, &h)) return;
+    gt_stmt_slot *e = &c->slots[c->n];
+    void *i_sql, *i_stmt;
+    e->sql = gt_strdup(sql);
+    if (!e->sql) return; /* out of memory: the statement is simply not kept */
+    if (gt_map_put(&c->by_stmt, &q, &i_stmt, NULL)) { gt_free(e->sql); e->sql = NULL; return; }
+    if (gt_map_put(&c->by_sql, &h, &i_sql, NULL)) {
+        *(int *)i_stmt = -1; /* maps never drop one key: mark it not cached */
+        gt_free(e->sql);
+        e->sql = NULL;
+        return;
+    }
+    *(int *)i_sql = *(int *)i_stmt = c->n;
+    e->q = q;
+    e->busy = 1;
+    c->n++;
 }
 
 int gt_stmt_cache_get(gt_stmt_cache *c, sqlite3 *db, const char *sql, sqlite3_stmt **out, gt_err *err) {
     assert(c->n >= 0 && c->n <= GT_STMT_CACHE_MAX);
+    assert(c->by_sql.key_len == sizeof(uint64_t)); /* gt_stmt_cache_init ran */
     *out = NULL;
-    uint64_t h = str_hash(sql);
-    for (int i = 0; i < c->n; i++) {
-        gt_stmt_slot *e = &c->slots[i];
-        if (e->hash == h && !e->busy && !strcmp(e->sql, sql)) {
+    uint64_t h = gt_hash_bytes(sql, strlen(sql));
+    const int *i = gt_map_get(&c->by_sql, &h);
+    if (i) {
+        gt_stmt_slot *e = &c->slots[*i];
+        assert(*i >= 0 && *i < c->n);
+        if (!e->busy && !strcmp(e->sql, sql)) {
             e->busy = 1;
             *out = e->q;
             return 0;
@@ -29,30 +54,21 @@ int gt_stmt_cache_get(gt_stmt_cache *c, sqlite3 *db, const char *sql, sqlite3_st
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
         return gt_err_set(err, GT_EDB, "store: %s", sqlite3_errmsg(db));
-    if (c->n < GT_STMT_CACHE_MAX) {
-        gt_stmt_slot *e = &c->slots[c->n];
-        e->sql = gt_strdup(sql);
-        if (e->sql) { /* out of memory: the statement is simply not kept */
-            e->hash = h;
-            e->q = q;
-            e->busy = 1;
-            c->n++;
-        }
-    }
+    keep(c, h, sql, q);
     *out = q;
     return 0;
 }
 
 void gt_stmt_cache_done(gt_stmt_cache *c, sqlite3_stmt *q) {
     if (!q) return;
-    for (int i = 0; c && i < c->n; i++) {
-        if (c->slots[i].q == q) {
-            assert(c->slots[i].busy);
-            sqlite3_reset(q);
-            sqlite3_clear_bindings(q);
-            c->slots[i].busy = 0;
-            return;
-        }
+    const int *i = c ? gt_map_get(&c->by_stmt, &q) : NULL;
+    if (i && *i >= 0) {
+        gt_stmt_slot *e = &c->slots[*i];
+        assert(*i < c->n && e->q == q && e->busy);
+        sqlite3_reset(q);
+        sqlite3_clear_bindings(q);
+        e->busy = 0;
+        return;
     }
     sqlite3_finalize(q); /* one that did not fit in the cache */
 }
@@ -72,4 +88,6 @@ void gt_stmt_cache_clear(gt_stmt_cache *c) {
         gt_free(c->slots[i].sql);
     }
     c->n = 0;
+    gt_map_free(&c->by_sql);
+    gt_map_free(&c->by_stmt);
 }

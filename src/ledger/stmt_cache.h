@@ -13,12 +13,12 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "base/map.h"
 
 #define GT_STMT_CACHE_MAX 256 /* distinct statements; more are prepared uncached */
 
 typedef struct gt_stmt_slot {
-    uint64_t hash; /* of the SQL text */
-    char *sql;     /* owned copy: the key */
+    char *sql; /* owned copy: the key */
     sqlite3_stmt *q;
     int busy;
 } gt_stmt_slot;
@@ -26,7 +26,12 @@ typedef struct gt_stmt_slot {
 typedef struct gt_stmt_cache {
     gt_stmt_slot slots[GT_STMT_CACHE_MAX];
     int n;
+    gt_map by_sql;  /* gt_hash_bytes of the SQL text (8 bytes) -> int index into slots */
+    gt_map by_stmt; /* the statement's pointer -> int index into slots */
 } gt_stmt_cache;
+
+/* An empty cache (allocates nothing). */
+void gt_stmt_cache_init(gt_stmt_cache *c);
 
 /* The statement for sql on db, from the cache when one is free, else newly
  * prepared (and kept when there is room). Hand it back with

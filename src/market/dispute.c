@@ -156,6 +156,7 @@ static int apply_vote_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
 
 int mk_dispute_resolve(mk_ctx *c, mk_task *t, mk_slot *sl, gt_err *err) {
     gt_tx *tx = c->tx;
+    assert(sl->state == GT_SLOT_DISPUTED && sl->slot < t->slots);
     mk_dispute d;
     int rc = mk_dispute_load(tx, t->id, sl->slot, sl->attempt, &d, err);
     if (rc) return rc;

@@ -78,7 +78,13 @@ static const char market_schema_sql[] =
     " results INTEGER NOT NULL, PRIMARY KEY(payer, payee)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS mk_rep_flows_payee ON mk_rep_flows(payee);";
 
-static const gt_ledger_module market_module = {"market", market_schema_sql, mk_begin_block};
+/* The schema's partial indexes and the sweeps' SQL name states by number. */
+_Static_assert(GT_TASK_OPEN == 0, "mk_tasks_expiry and the expiry sweep say status=0");
+_Static_assert(GT_SLOT_CLAIMED == 1 && GT_SLOT_SUBMITTED == 2 && GT_SLOT_DISPUTED == 5,
+               "mk_slots_deadline and the deadline sweep say state IN (1,2,5)");
+_Static_assert(GT_AGENT_ACTIVE == 0 && GT_AGENT_RETIRED == 1, "the registry's SQL says status=0 / status=1");
+
+static const gt_ledger_module market_module = {"market", market_schema_sql, mk_begin_block, mk_check_books};
 
 int gt_market_register(gt_err *err) {
     static gt_action_kind *const kinds[] = {
@@ -94,11 +100,13 @@ int gt_market_register(gt_err *err) {
 const char *gt_slot_state_name(int state) {
     static const char *const names[] = {"open", "claimed", "submitted", "accepted",
                                         "rejected", "disputed", "paid", "refunded"};
+    _Static_assert(sizeof names / sizeof names[0] == GT_SLOT_REFUNDED + 1, "a name for every slot state");
     return state >= 0 && state < 8 ? names[state] : "unknown";
 }
 
 const char *gt_task_status_name(int status) {
     static const char *const names[] = {"open", "expired", "cancelled", "complete"};
+    _Static_assert(sizeof names / sizeof names[0] == GT_TASK_COMPLETE + 1, "a name for every task status");
     return status >= 0 && status < 4 ? names[status] : "unknown";
 }
 

@@ -12,6 +12,7 @@
 #include "base/buf.h"
 #include "crypto/addr.h"
 #include "market/market.h"
+#include "ledger/row.h"
 #include "ledger/state.h"
 
 /* The action (or block-start sweep) being applied. Row writes append their
@@ -38,8 +39,27 @@ void mk_ctx_init(mk_ctx *c, gt_tx *tx);
         uint64_t supply0 = gt_state_supply(tx->state);                              \
         int rc = name##_rule(&c, a, err);                                           \
         assert(rc || gt_state_supply(tx->state) == supply0);                        \
+        if (!rc) MK_INVARIANTS_AFTER(tx, a);                                        \
         return mk_finish(&c, rc);                                                   \
     }
+
+/* Market invariants (invariants.c): the task an action touched, through the
+ * block's cache, and the whole audit after a block's flush. 0, GT_EINVAL
+ * naming the invariant, or the error that kept them from being read. */
+int mk_check_task(gt_tx *tx, const uint8_t task[32], gt_err *err);
+int mk_check_action(gt_tx *tx, const gt_action *a, gt_err *err);
+int mk_check_books(gt_tx *tx, gt_err *err);
+/* gt_market_audit, of the tasks still open or expired only when live_only
+ * (a finished task's locks are empty and stay so; the totals still cover
+ * them): the check run after every block. */
+int mk_audit(sqlite3 *db, int live_only, uint64_t *locked_units, gt_err *err);
+/* Aborts naming the invariant when mk_check_action finds one broken. */
+void mk_invariants_after(gt_tx *tx, const gt_action *a);
+#ifdef GT_INVARIANTS
+#define MK_INVARIANTS_AFTER(tx, a) mk_invariants_after(tx, a)
+#else
+#define MK_INVARIANTS_AFTER(tx, a) ((void)0)
+#endif
 /* Feeds the buffered bytes to the block commitment when rc == 0; frees. Returns rc. */
 int mk_finish(mk_ctx *c, int rc);
 

@@ -92,9 +92,10 @@ static int candidates(gt_tx *tx, uint64_t min_stake, cand *v, int cap, int *n_ou
     sqlite3_bind_int(q, 2, cap);
     int n = 0;
     while (n < cap && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-        if (sqlite3_column_bytes(q, 0) != 20) continue;
-        memcpy(v[n].a.b, sqlite3_column_blob(q, 0), 20);
-        v[n].staked = (uint64_t)sqlite3_column_int64(q, 1);
+        if (gt_row_blob(q, 0, v[n].a.b, 20, "accounts", err) || gt_row_amount(q, 1, &v[n].staked, "accounts", err)) {
+            gt_tx_stmt_done(tx, q);
+            return GT_EDB;
+        }
         n++;
     }
     int done = rc == SQLITE_DONE || rc == SQLITE_ROW;
@@ -296,11 +297,14 @@ int mk_panel_sweep(mk_ctx *c, gt_err *err) {
         }
         mk_slot key;
         memset(&key, 0, sizeof key);
-        if (sqlite3_column_bytes(q, 0) == 32) memcpy(key.task, sqlite3_column_blob(q, 0), 32);
-        key.slot = (uint64_t)sqlite3_column_int64(q, 1);
-        key.attempt = (uint64_t)sqlite3_column_int64(q, 2);
-        int round = sqlite3_column_int(q, 3);
-        uint64_t min_stake = (uint64_t)sqlite3_column_int64(q, 4);
+        int round;
+        uint64_t min_stake;
+        if (gt_row_blob(q, 0, key.task, 32, "mk_draws", err) || gt_row_u64(q, 1, &key.slot, "mk_draws", err) ||
+            gt_row_u64(q, 2, &key.attempt, "mk_draws", err) || gt_row_int(q, 3, &round, "mk_draws", err) ||
+            gt_row_u64(q, 4, &min_stake, "mk_draws", err)) {
+            gt_tx_stmt_done(c->tx, q);
+            return GT_EDB;
+        }
         sqlite3_reset(q);
         rc = draw_one(c, &key, round, min_stake, err);
     }
@@ -345,6 +349,7 @@ int mk_panel_member(gt_tx *tx, const mk_slot *sl, int round, const gt_addr *who,
 
 int mk_judge_bond(mk_ctx *c, const mk_slot *sl, int round, const gt_addr *voter, uint64_t weight, uint64_t stake,
                   gt_err *err) {
+    assert(round == MK_ROUND_VERIFY || round == MK_ROUND_DISPUTE);
     uint64_t bond = mk_judge_bond_amount(weight, stake);
     if (!bond) return 0;
     gt_account acc;
@@ -384,6 +389,8 @@ static int bond_left(gt_tx *tx, const uint8_t lock[32], uint64_t *left, gt_err *
 
 int mk_judges_settle(mk_ctx *c, const mk_slot *sl, int round, int side, const gt_addr *rest_to, gt_err *err) {
     gt_tx *tx = c->tx;
+    assert(round == MK_ROUND_VERIFY || round == MK_ROUND_DISPUTE);
+    assert(side >= -1 && side <= 1);
     vote_list *l = gt_calloc(1, sizeof *l);
     if (!l) return gt_err_set(err, GT_ENOMEM, "out of memory");
     int rc = mk_votes_each(tx, sl->task, sl->slot, sl->attempt, round, collect_vote, l, err);

@@ -106,6 +106,7 @@ int mk_partial_load(gt_tx *tx, const uint8_t task[32], uint64_t slot, uint64_t a
 
 /* Inserts the verdict's row (one per attempt) and its record bytes. */
 static int partial_store(mk_ctx *c, const mk_partial *p, gt_err *err) {
+    assert(p->accepted <= p->total && p->total <= GT_MARKET_MAX_UNITS);
     sqlite3_stmt *q;
     int rc = gt_tx_stmt(c->tx, "INSERT INTO mk_partials VALUES(?,?,?,?,?)", &q, err);
     if (rc) return rc;

@@ -301,7 +301,8 @@ static json_t *tasks_list(sqlite3 *db, const gt_market_task_filter *f, uint64_t 
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         if (n++ == limit) break;
         mk_task t;
-        if (sqlite3_column_bytes(q, 0) != 32 || mk_task_load(&tx, sqlite3_column_blob(q, 0), &t, NULL)) continue;
+        uint8_t tid[32];
+        if ((rc = gt_row_blob(q, 0, tid, 32, "mk_tasks", err)) || (rc = mk_task_load(&tx, tid, &t, err))) break;
         json_t *o = task_terms(&t);
         uint8_t escrow[32];
         gt_market_escrow_id(t.id, escrow);
@@ -310,6 +311,10 @@ static json_t *tasks_list(sqlite3 *db, const gt_market_task_filter *f, uint64_t 
     }
     gt_state_free(tx.state);
     sqlite3_finalize(q);
+    if (rc < 0) { /* a damaged row: the message is set */
+        json_decref(arr);
+        return NULL;
+    }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         json_decref(arr);
         gt_err_set(err, GT_EDB, "listing tasks: %s", sqlite3_errmsg(db));
@@ -478,16 +483,20 @@ static int audit_judges(gt_tx *tx, const mk_slot *sl, int round, int open, const
     return rc ? rc : j.rc;
 }
 
-int gt_market_audit(sqlite3 *db, uint64_t *locked_units, gt_err *err) {
+int gt_market_audit(sqlite3 *db, uint64_t *locked_units, gt_err *err) { return mk_audit(db, 0, locked_units, err); }
+
+int mk_audit(sqlite3 *db, int live_only, uint64_t *locked_units, gt_err *err) {
     sqlite3_stmt *q;
-    int rc = mk_prepare(db, "SELECT id FROM mk_tasks ORDER BY id", &q, err);
+    _Static_assert(GT_TASK_OPEN == 0 && GT_TASK_EXPIRED == 1, "the live tasks' SQL names their states by number");
+    int rc = mk_prepare(db, live_only ? "SELECT id FROM mk_tasks WHERE status IN (0, 1) ORDER BY id"
+                                      : "SELECT id FROM mk_tasks ORDER BY id", &q, err);
     if (rc) return rc;
     gt_tx tx = read_tx(db);
     uint64_t market_locked = 0;
     while (!rc && sqlite3_step(q) == SQLITE_ROW) {
         mk_task t;
-        if (sqlite3_column_bytes(q, 0) != 32) continue;
-        if ((rc = mk_task_load(&tx, sqlite3_column_blob(q, 0), &t, err))) break;
+        uint8_t tid[32];
+        if ((rc = gt_row_blob(q, 0, tid, 32, "mk_tasks", err)) || (rc = mk_task_load(&tx, tid, &t, err))) break;
         uint64_t unfinished = 0;
         for (uint64_t i = 0; !rc && i < t.slots; i++) {
             mk_slot sl;

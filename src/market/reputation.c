@@ -124,9 +124,15 @@ static int rep_value_get(sqlite3 *db, const gt_addr *addr, rep_value *rv, gt_err
     sqlite3_bind_blob(q, 1, addr->b, 20, SQLITE_STATIC);
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        uint64_t in = (uint64_t)sqlite3_column_int64(q, 1), back = (uint64_t)sqlite3_column_int64(q, 2);
+        gt_addr payer;
+        uint64_t in, back;
+        if (gt_row_blob(q, 0, payer.b, 20, "mk_rep_flows", err) || gt_row_u64(q, 1, &in, "mk_rep_flows", err) ||
+            gt_row_u64(q, 2, &back, "mk_rep_flows", err)) {
+            sqlite3_finalize(q);
+            return GT_EDB;
+        }
         rv->paid += in;
-        int self = sqlite3_column_bytes(q, 0) == 20 && !memcmp(sqlite3_column_blob(q, 0), addr->b, 20);
+        int self = gt_addr_eq(&payer, addr);
         if (self || in <= back) continue;
         rv->earned += in - back;
         rv->payers++;

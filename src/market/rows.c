@@ -2,19 +2,105 @@
  * bytes of each stored row fed (through mk_ctx) into the block's state
  * commitment, so replay verification covers the market's tables exactly as it
  * covers balances. Record = one tag byte, then every column in table order:
- * integers as 8 bytes big-endian, blobs as they are, text length-prefixed. */
+ * integers as 8 bytes big-endian, blobs as they are, text length-prefixed.
+ *
+ * Each table read and written as a whole row has one description (its
+ * columns in table order: name, kind, where in the struct); one reader, one
+ * writer and one record builder serve them all. A column of the wrong type or
+ * size is a GT_EDB error naming the table and the column (ledger/row.h),
+ * never a zero. */
 #include <assert.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "ledger/row.h"
 #include "market/market_impl.h"
 
-/* Column getters that tolerate a damaged row (wrong blob size: zeros). */
-static void col_blob(sqlite3_stmt *q, int i, void *out, int n) {
-    if (sqlite3_column_bytes(q, i) == n) memcpy(out, sqlite3_column_blob(q, i), (size_t)n);
-    else memset(out, 0, (size_t)n);
-}
-static uint64_t col_u64(sqlite3_stmt *q, int i) { return (uint64_t)sqlite3_column_int64(q, i); }
+typedef enum { COL_U64, COL_INT, COL_BLOB, COL_TEXT } col_kind;
+
+typedef struct col_def {
+    const char *name; /* as in the schema (market.c) */
+    col_kind kind;
+    size_t off, size; /* the field in the row struct */
+} col_def;
+
+typedef struct table_def {
+    const char *name;
+    uint8_t tag;             /* MK_REC_* */
+    const char *select_sql;  /* SELECT * ... WHERE <key>: columns in table order */
+    const char *insert_sql;  /* INSERT INTO ... VALUES(one ? per column) */
+    const char *replace_sql; /* the same, OR REPLACE */
+    const col_def *cols;
+    int n_cols;
+} table_def;
+
+#define FIELD_SIZE(T, f) sizeof(((T *)0)->f)
+#define COL(T, f, kind) {#f, kind, offsetof(T, f), FIELD_SIZE(T, f)}
+#define N_COLS(a) ((int)(sizeof(a) / sizeof(a)[0]))
+/* The kind fixes the field's C type: a column described with the wrong one
+ * fails the build. */
+#define IS_U64(T, f) _Static_assert(FIELD_SIZE(T, f) == 8, #T "." #f " is read as a u64")
+#define IS_INT(T, f) _Static_assert(FIELD_SIZE(T, f) == sizeof(int), #T "." #f " is read as an int")
+
+static const col_def task_cols[] = {
+    COL(mk_task, id, COL_BLOB),           COL(mk_task, poster, COL_BLOB),        COL(mk_task, kind, COL_TEXT),
+    COL(mk_task, spec, COL_BLOB),         COL(mk_task, parent, COL_BLOB),        COL(mk_task, slots, COL_U64),
+    COL(mk_task, bounty, COL_U64),        COL(mk_task, stake, COL_U64),          COL(mk_task, verifier, COL_BLOB),
+    COL(mk_task, fee, COL_U64),           COL(mk_task, quorum, COL_U64),         COL(mk_task, policy, COL_INT),
+    COL(mk_task, submit_s, COL_U64),      COL(mk_task, verify_s, COL_U64),       COL(mk_task, posted_height, COL_U64),
+    COL(mk_task, expiry_height, COL_U64), COL(mk_task, status, COL_INT),         COL(mk_task, claims, COL_U64),
+    COL(mk_task, seats_per_worker, COL_U64), COL(mk_task, expiry_s, COL_U64),    COL(mk_task, batch_items, COL_U64),
+    COL(mk_task, last_batch_items, COL_U64),
+};
+IS_U64(mk_task, slots); IS_U64(mk_task, bounty); IS_U64(mk_task, stake); IS_U64(mk_task, fee);
+IS_U64(mk_task, quorum); IS_INT(mk_task, policy); IS_U64(mk_task, submit_s); IS_U64(mk_task, verify_s);
+IS_U64(mk_task, posted_height); IS_U64(mk_task, expiry_height); IS_INT(mk_task, status); IS_U64(mk_task, claims);
+IS_U64(mk_task, seats_per_worker); IS_U64(mk_task, expiry_s); IS_U64(mk_task, batch_items);
+IS_U64(mk_task, last_batch_items);
+_Static_assert(sizeof(gt_addr) == 20, "addresses are stored as 20-byte blobs");
+
+static const table_def task_table = {
+    "mk_tasks", MK_REC_TASK, "SELECT * FROM mk_tasks WHERE id=?",
+    "INSERT INTO mk_tasks VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    "INSERT OR REPLACE INTO mk_tasks VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", task_cols,
+    N_COLS(task_cols),
+};
+
+static const col_def slot_cols[] = {
+    COL(mk_slot, task, COL_BLOB),      COL(mk_slot, slot, COL_U64),           COL(mk_slot, state, COL_INT),
+    COL(mk_slot, attempt, COL_U64),    COL(mk_slot, worker, COL_BLOB),        COL(mk_slot, claimed_height, COL_U64),
+    COL(mk_slot, deadline, COL_U64),   COL(mk_slot, result, COL_BLOB),        COL(mk_slot, accept, COL_INT),
+    COL(mk_slot, score, COL_U64),      COL(mk_slot, reason, COL_BLOB),        COL(mk_slot, verdict_by, COL_BLOB),
+    COL(mk_slot, rbond, COL_U64),      COL(mk_slot, deadline_s, COL_U64),
+};
+IS_U64(mk_slot, slot); IS_INT(mk_slot, state); IS_U64(mk_slot, attempt); IS_U64(mk_slot, claimed_height);
+IS_U64(mk_slot, deadline); IS_INT(mk_slot, accept); IS_U64(mk_slot, score); IS_U64(mk_slot, rbond);
+IS_U64(mk_slot, deadline_s);
+
+static const table_def slot_table = {
+    "mk_slots", MK_REC_SLOT, "SELECT * FROM mk_slots WHERE task=? AND slot=?",
+    "INSERT INTO mk_slots VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    "INSERT OR REPLACE INTO mk_slots VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)", slot_cols, N_COLS(slot_cols),
+};
+
+static const col_def dispute_cols[] = {
+    COL(mk_dispute, task, COL_BLOB),          COL(mk_dispute, slot, COL_U64),
+    COL(mk_dispute, attempt, COL_U64),        COL(mk_dispute, worker, COL_BLOB),
+    COL(mk_dispute, bond, COL_U64),           COL(mk_dispute, opened_height, COL_U64),
+    COL(mk_dispute, deadline, COL_U64),       COL(mk_dispute, outcome, COL_INT),
+    COL(mk_dispute, accept_weight, COL_U64),  COL(mk_dispute, reject_weight, COL_U64),
+    COL(mk_dispute, voters, COL_U64),
+};
+IS_U64(mk_dispute, slot); IS_U64(mk_dispute, attempt); IS_U64(mk_dispute, bond); IS_U64(mk_dispute, opened_height);
+IS_U64(mk_dispute, deadline); IS_INT(mk_dispute, outcome); IS_U64(mk_dispute, accept_weight);
+IS_U64(mk_dispute, reject_weight); IS_U64(mk_dispute, voters);
+
+static const table_def dispute_table = {
+    "mk_disputes", MK_REC_DISPUTE, "SELECT * FROM mk_disputes WHERE task=? AND slot=? AND attempt=?",
+    "INSERT INTO mk_disputes VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+    "INSERT OR REPLACE INTO mk_disputes VALUES(?,?,?,?,?,?,?,?,?,?,?)", dispute_cols, N_COLS(dispute_cols),
+};
 
 /* Steps an INSERT/UPDATE statement and finalizes it. */
 static int step_done(gt_tx *tx, sqlite3_stmt *q, const char *what, gt_err *err) {
@@ -27,228 +113,165 @@ static int step_done(gt_tx *tx, sqlite3_stmt *q, const char *what, gt_err *err) 
     return rc;
 }
 
-int mk_task_load(gt_tx *tx, const uint8_t id[32], mk_task *t, gt_err *err) {
-    sqlite3_stmt *q;
-    int rc = gt_tx_stmt(tx,
-                        "SELECT poster,kind,spec,parent,slots,bounty,stake,verifier,fee,quorum,policy,"
-                        "submit_s,verify_s,posted_height,expiry_height,status,claims,seats_per_worker,expiry_s,"
-                        "batch_items,last_batch_items "
-                        "FROM mk_tasks WHERE id=?",
-                        &q, err);
-    if (rc) return rc;
-    sqlite3_bind_blob(q, 1, id, 32, SQLITE_STATIC);
-    rc = sqlite3_step(q);
-    if (rc != SQLITE_ROW) {
-        gt_tx_stmt_done(tx, q);
-        char s[19];
-        if (rc == SQLITE_DONE) return gt_err_set(err, GT_ENOTFOUND, "no task %s… on this ledger", mk_short(id, s));
-        return gt_err_set(err, GT_EDB, "reading task: %s", sqlite3_errmsg(tx->db));
+/* The table's columns are the ones described, in order (a schema this build
+ * does not know is a damaged database, not a row of zeros). */
+static int check_shape(const table_def *t, sqlite3_stmt *q, gt_err *err) {
+    if (sqlite3_column_count(q) != t->n_cols)
+        return gt_err_set(err, GT_EDB, "damaged table %s: %d columns, expected %d", t->name,
+                          sqlite3_column_count(q), t->n_cols);
+    for (int i = 0; i < t->n_cols; i++) {
+        const char *name = sqlite3_column_name(q, i);
+        if (!name || strcmp(name, t->cols[i].name))
+            return gt_err_set(err, GT_EDB, "damaged table %s: column %d is %s, expected %s", t->name, i + 1,
+                              name ? name : "?", t->cols[i].name);
     }
-    memset(t, 0, sizeof *t);
-    memcpy(t->id, id, 32);
-    col_blob(q, 0, t->poster.b, 20);
-    const char *kind = (const char *)sqlite3_column_text(q, 1);
-    snprintf(t->kind, sizeof t->kind, "%s", kind ? kind : "");
-    col_blob(q, 2, t->spec, 32);
-    col_blob(q, 3, t->parent, 32);
-    t->slots = col_u64(q, 4);
-    t->bounty = col_u64(q, 5);
-    t->stake = col_u64(q, 6);
-    col_blob(q, 7, t->verifier.b, 20);
-    t->fee = col_u64(q, 8);
-    t->quorum = col_u64(q, 9);
-    t->policy = (int)col_u64(q, 10);
-    t->submit_s = col_u64(q, 11);
-    t->verify_s = col_u64(q, 12);
-    t->posted_height = col_u64(q, 13);
-    t->expiry_height = col_u64(q, 14);
-    t->status = (int)col_u64(q, 15);
-    t->claims = col_u64(q, 16);
-    t->seats_per_worker = col_u64(q, 17);
-    t->expiry_s = col_u64(q, 18);
-    t->batch_items = col_u64(q, 19);
-    t->last_batch_items = col_u64(q, 20);
-    gt_tx_stmt_done(tx, q);
     return 0;
 }
 
-int mk_task_store(mk_ctx *c, const mk_task *t, int insert, gt_err *err) {
-    sqlite3_stmt *q;
-    int rc = gt_tx_stmt(c->tx,
-                        insert ? "INSERT INTO mk_tasks VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-                               : "INSERT OR REPLACE INTO mk_tasks VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                        &q, err);
-    if (rc) return rc;
-    sqlite3_bind_blob(q, 1, t->id, 32, SQLITE_STATIC);
-    sqlite3_bind_blob(q, 2, t->poster.b, 20, SQLITE_STATIC);
-    sqlite3_bind_text(q, 3, t->kind, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(q, 4, t->spec, 32, SQLITE_STATIC);
-    sqlite3_bind_blob(q, 5, t->parent, 32, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 6, (int64_t)t->slots);
-    sqlite3_bind_int64(q, 7, (int64_t)t->bounty);
-    sqlite3_bind_int64(q, 8, (int64_t)t->stake);
-    sqlite3_bind_blob(q, 9, t->verifier.b, 20, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 10, (int64_t)t->fee);
-    sqlite3_bind_int64(q, 11, (int64_t)t->quorum);
-    sqlite3_bind_int64(q, 12, t->policy);
-    sqlite3_bind_int64(q, 13, (int64_t)t->submit_s);
-    sqlite3_bind_int64(q, 14, (int64_t)t->verify_s);
-    sqlite3_bind_int64(q, 15, (int64_t)t->posted_height);
-    sqlite3_bind_int64(q, 16, (int64_t)t->expiry_height);
-    sqlite3_bind_int64(q, 17, t->status);
-    sqlite3_bind_int64(q, 18, (int64_t)t->claims);
-    sqlite3_bind_int64(q, 19, (int64_t)t->seats_per_worker);
-    sqlite3_bind_int64(q, 20, (int64_t)t->expiry_s);
-    sqlite3_bind_int64(q, 21, (int64_t)t->batch_items);
-    sqlite3_bind_int64(q, 22, (int64_t)t->last_batch_items);
-    if ((rc = step_done(c->tx, q, "task", err))) return rc;
-    c->changes++;
-    if (mk_rec_tag(c, MK_REC_TASK) || mk_rec_bytes(c, t->id, 32) || mk_rec_bytes(c, t->poster.b, 20) || mk_rec_text(c, t->kind) ||
-        mk_rec_bytes(c, t->spec, 32) || mk_rec_bytes(c, t->parent, 32) || mk_rec_u64(c, t->slots) ||
-        mk_rec_u64(c, t->bounty) || mk_rec_u64(c, t->stake) || mk_rec_bytes(c, t->verifier.b, 20) || mk_rec_u64(c, t->fee) ||
-        mk_rec_u64(c, t->quorum) || mk_rec_u64(c, (uint64_t)t->policy) || mk_rec_u64(c, t->submit_s) ||
-        mk_rec_u64(c, t->verify_s) || mk_rec_u64(c, t->posted_height) || mk_rec_u64(c, t->expiry_height) ||
-        mk_rec_u64(c, (uint64_t)t->status) || mk_rec_u64(c, t->claims) || mk_rec_u64(c, t->seats_per_worker) ||
-        mk_rec_u64(c, t->expiry_s) || mk_rec_u64(c, t->batch_items) || mk_rec_u64(c, t->last_batch_items))
-        return gt_err_set(err, GT_ENOMEM, "out of memory");
+/* Reads the current row of q (SELECT * of table t) into the struct at row. */
+static int row_read(const table_def *t, sqlite3_stmt *q, void *row, gt_err *err) {
+    int rc = check_shape(t, q, err);
+    for (int i = 0; !rc && i < t->n_cols; i++) {
+        const col_def *c = &t->cols[i];
+        uint8_t *f = (uint8_t *)row + c->off;
+        switch (c->kind) {
+        case COL_U64: rc = gt_row_u64(q, i, (uint64_t *)(void *)f, t->name, err); break;
+        case COL_INT: rc = gt_row_int(q, i, (int *)(void *)f, t->name, err); break;
+        case COL_BLOB: rc = gt_row_blob(q, i, f, (int)c->size, t->name, err); break;
+        case COL_TEXT: rc = gt_row_text(q, i, (char *)f, c->size, t->name, err); break;
+        }
+    }
+    return rc;
+}
+
+/* Loads the one row of t whose key is bound to q (already prepared): 0,
+ * GT_ENOTFOUND (no message: the caller names what is missing) or GT_EDB. */
+static int row_load(gt_tx *tx, const table_def *t, sqlite3_stmt *q, void *row, gt_err *err) {
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) rc = row_read(t, q, row, err);
+    else if (rc == SQLITE_DONE) rc = GT_ENOTFOUND;
+    else rc = gt_err_set(err, GT_EDB, "reading %s: %s", t->name, sqlite3_errmsg(tx->db));
+    gt_tx_stmt_done(tx, q);
+    return rc;
+}
+
+/* Binds every column of the struct at row to q, in table order. */
+static void row_bind(const table_def *t, sqlite3_stmt *q, const void *row) {
+    assert(sqlite3_bind_parameter_count(q) == t->n_cols);
+    for (int i = 0; i < t->n_cols; i++) {
+        const col_def *c = &t->cols[i];
+        const uint8_t *f = (const uint8_t *)row + c->off;
+        uint64_t u;
+        int v;
+        switch (c->kind) {
+        case COL_U64: memcpy(&u, f, 8); sqlite3_bind_int64(q, i + 1, (int64_t)u); break;
+        case COL_INT: memcpy(&v, f, sizeof v); sqlite3_bind_int64(q, i + 1, v); break;
+        case COL_BLOB: sqlite3_bind_blob(q, i + 1, f, (int)c->size, SQLITE_STATIC); break;
+        case COL_TEXT: sqlite3_bind_text(q, i + 1, (const char *)f, -1, SQLITE_STATIC); break;
+        }
+    }
+}
+
+/* Feeds the row's canonical record to the block's commitment. */
+static int row_record(mk_ctx *c, const table_def *t, const void *row) {
+    if (mk_rec_tag(c, t->tag)) return GT_ENOMEM;
+    for (int i = 0; i < t->n_cols; i++) {
+        const col_def *d = &t->cols[i];
+        const uint8_t *f = (const uint8_t *)row + d->off;
+        uint64_t u;
+        int v, rc = 0;
+        switch (d->kind) {
+        case COL_U64: memcpy(&u, f, 8); rc = mk_rec_u64(c, u); break;
+        case COL_INT: memcpy(&v, f, sizeof v); rc = mk_rec_u64(c, (uint64_t)v); break;
+        case COL_BLOB: rc = mk_rec_bytes(c, f, d->size); break;
+        case COL_TEXT: rc = mk_rec_text(c, (const char *)f); break;
+        }
+        if (rc) return GT_ENOMEM;
+    }
     return 0;
+}
+
+/* Writes the struct at row as a row of t (insert: refuse an existing key)
+ * and records it for the commitment. what names the row in messages. */
+static int row_store(mk_ctx *c, const table_def *t, const void *row, int insert, const char *what, gt_err *err) {
+    assert(c->tx && t->n_cols > 0 && t->cols[0].kind == COL_BLOB); /* every table is keyed by a task id first */
+    sqlite3_stmt *q;
+    int rc = gt_tx_stmt(c->tx, insert ? t->insert_sql : t->replace_sql, &q, err);
+    if (rc) return rc;
+    row_bind(t, q, row);
+    if ((rc = step_done(c->tx, q, what, err))) return rc;
+    c->changes++;
+    if (row_record(c, t, row)) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    return 0;
+}
+
+int mk_task_load(gt_tx *tx, const uint8_t id[32], mk_task *t, gt_err *err) {
+    sqlite3_stmt *q;
+    int rc = gt_tx_stmt(tx, task_table.select_sql, &q, err);
+    if (rc) return rc;
+    sqlite3_bind_blob(q, 1, id, 32, SQLITE_STATIC);
+    memset(t, 0, sizeof *t);
+    rc = row_load(tx, &task_table, q, t, err);
+    char s[19];
+    if (rc == GT_ENOTFOUND) return gt_err_set(err, GT_ENOTFOUND, "no task %s… on this ledger", mk_short(id, s));
+    assert(rc || !memcmp(t->id, id, 32));
+    return rc;
+}
+
+int mk_task_store(mk_ctx *c, const mk_task *t, int insert, gt_err *err) {
+    assert(t->status >= GT_TASK_OPEN && t->status <= GT_TASK_COMPLETE);
+    assert(t->slots >= 1 && t->slots <= GT_MARKET_MAX_SLOTS); /* post checked it: bounds every sweep */
+    assert(t->policy >= GT_POLICY_POSTER && t->policy <= GT_POLICY_QUORUM);
+    assert(memchr(t->kind, 0, sizeof t->kind)); /* bound as NUL-terminated text */
+    return row_store(c, &task_table, t, insert, "task", err);
 }
 
 int mk_slot_load(gt_tx *tx, const uint8_t task[32], uint64_t slot, mk_slot *s, gt_err *err) {
     sqlite3_stmt *q;
-    int rc = gt_tx_stmt(tx,
-                        "SELECT state,attempt,worker,claimed_height,deadline,result,accept,score,reason,"
-                        "verdict_by,rbond,deadline_s FROM mk_slots WHERE task=? AND slot=?",
-                        &q, err);
+    int rc = gt_tx_stmt(tx, slot_table.select_sql, &q, err);
     if (rc) return rc;
     sqlite3_bind_blob(q, 1, task, 32, SQLITE_STATIC);
     sqlite3_bind_int64(q, 2, (int64_t)(slot > INT64_MAX ? INT64_MAX : slot));
-    rc = sqlite3_step(q);
-    if (rc != SQLITE_ROW) {
-        gt_tx_stmt_done(tx, q);
-        char h[19];
-        if (rc == SQLITE_DONE)
-            return gt_err_set(err, GT_ENOTFOUND, "task %s… has no slot %llu", mk_short(task, h),
-                              (unsigned long long)slot);
-        return gt_err_set(err, GT_EDB, "reading slot: %s", sqlite3_errmsg(tx->db));
-    }
     memset(s, 0, sizeof *s);
-    memcpy(s->task, task, 32);
-    s->slot = slot;
-    s->state = (int)col_u64(q, 0);
-    s->attempt = col_u64(q, 1);
-    col_blob(q, 2, s->worker.b, 20);
-    s->claimed_height = col_u64(q, 3);
-    s->deadline = col_u64(q, 4);
-    col_blob(q, 5, s->result, 32);
-    s->accept = (int)col_u64(q, 6);
-    s->score = col_u64(q, 7);
-    col_blob(q, 8, s->reason, 32);
-    col_blob(q, 9, s->verdict_by.b, 20);
-    s->rbond = col_u64(q, 10);
-    s->deadline_s = col_u64(q, 11);
-    gt_tx_stmt_done(tx, q);
-    return 0;
+    rc = row_load(tx, &slot_table, q, s, err);
+    char h[19];
+    if (rc == GT_ENOTFOUND)
+        return gt_err_set(err, GT_ENOTFOUND, "task %s… has no slot %llu", mk_short(task, h), (unsigned long long)slot);
+    assert(rc || (s->slot == slot && !memcmp(s->task, task, 32)));
+    return rc;
 }
 
 int mk_slot_store(mk_ctx *c, const mk_slot *s, int insert, gt_err *err) {
-    sqlite3_stmt *q;
-    int rc = gt_tx_stmt(c->tx,
-                        insert ? "INSERT INTO mk_slots VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-                               : "INSERT OR REPLACE INTO mk_slots VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                        &q, err);
-    if (rc) return rc;
-    sqlite3_bind_blob(q, 1, s->task, 32, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, (int64_t)s->slot);
-    sqlite3_bind_int64(q, 3, s->state);
-    sqlite3_bind_int64(q, 4, (int64_t)s->attempt);
-    sqlite3_bind_blob(q, 5, s->worker.b, 20, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 6, (int64_t)s->claimed_height);
-    sqlite3_bind_int64(q, 7, (int64_t)s->deadline);
-    sqlite3_bind_blob(q, 8, s->result, 32, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 9, s->accept);
-    sqlite3_bind_int64(q, 10, (int64_t)s->score);
-    sqlite3_bind_blob(q, 11, s->reason, 32, SQLITE_STATIC);
-    sqlite3_bind_blob(q, 12, s->verdict_by.b, 20, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 13, (int64_t)s->rbond);
-    sqlite3_bind_int64(q, 14, (int64_t)s->deadline_s);
-    if ((rc = step_done(c->tx, q, "slot", err))) return rc;
-    c->changes++;
-    if (mk_rec_tag(c, MK_REC_SLOT) || mk_rec_bytes(c, s->task, 32) || mk_rec_u64(c, s->slot) || mk_rec_u64(c, (uint64_t)s->state) ||
-        mk_rec_u64(c, s->attempt) || mk_rec_bytes(c, s->worker.b, 20) || mk_rec_u64(c, s->claimed_height) ||
-        mk_rec_u64(c, s->deadline) || mk_rec_bytes(c, s->result, 32) || mk_rec_u64(c, (uint64_t)s->accept) ||
-        mk_rec_u64(c, s->score) || mk_rec_bytes(c, s->reason, 32) || mk_rec_bytes(c, s->verdict_by.b, 20) ||
-        mk_rec_u64(c, s->rbond) || mk_rec_u64(c, s->deadline_s))
-        return gt_err_set(err, GT_ENOMEM, "out of memory");
-    return 0;
+    assert(s->state >= GT_SLOT_OPEN && s->state <= GT_SLOT_REFUNDED);
+    return row_store(c, &slot_table, s, insert, "slot", err);
 }
 
 int mk_dispute_load(gt_tx *tx, const uint8_t task[32], uint64_t slot, uint64_t attempt, mk_dispute *d,
                     gt_err *err) {
     sqlite3_stmt *q;
-    int rc = gt_tx_stmt(tx,
-                        "SELECT worker,bond,opened_height,deadline,outcome,accept_weight,reject_weight,voters "
-                        "FROM mk_disputes WHERE task=? AND slot=? AND attempt=?",
-                        &q, err);
+    int rc = gt_tx_stmt(tx, dispute_table.select_sql, &q, err);
     if (rc) return rc;
     sqlite3_bind_blob(q, 1, task, 32, SQLITE_STATIC);
     sqlite3_bind_int64(q, 2, (int64_t)slot);
     sqlite3_bind_int64(q, 3, (int64_t)attempt);
-    rc = sqlite3_step(q);
-    if (rc != SQLITE_ROW) {
-        gt_tx_stmt_done(tx, q);
-        char h[19];
-        if (rc == SQLITE_DONE)
-            return gt_err_set(err, GT_ENOTFOUND, "slot %llu of task %s… has no dispute", (unsigned long long)slot,
-                              mk_short(task, h));
-        return gt_err_set(err, GT_EDB, "reading dispute: %s", sqlite3_errmsg(tx->db));
-    }
     memset(d, 0, sizeof *d);
-    memcpy(d->task, task, 32);
-    d->slot = slot;
-    d->attempt = attempt;
-    col_blob(q, 0, d->worker.b, 20);
-    d->bond = col_u64(q, 1);
-    d->opened_height = col_u64(q, 2);
-    d->deadline = col_u64(q, 3);
-    d->outcome = (int)col_u64(q, 4);
-    d->accept_weight = col_u64(q, 5);
-    d->reject_weight = col_u64(q, 6);
-    d->voters = col_u64(q, 7);
-    gt_tx_stmt_done(tx, q);
-    return 0;
+    rc = row_load(tx, &dispute_table, q, d, err);
+    char h[19];
+    if (rc == GT_ENOTFOUND)
+        return gt_err_set(err, GT_ENOTFOUND, "slot %llu of task %s… has no dispute", (unsigned long long)slot,
+                          mk_short(task, h));
+    assert(rc || (d->slot == slot && d->attempt == attempt));
+    return rc;
 }
 
 int mk_dispute_store(mk_ctx *c, const mk_dispute *d, int insert, gt_err *err) {
-    sqlite3_stmt *q;
-    int rc = gt_tx_stmt(c->tx,
-                        insert ? "INSERT INTO mk_disputes VALUES(?,?,?,?,?,?,?,?,?,?,?)"
-                               : "INSERT OR REPLACE INTO mk_disputes VALUES(?,?,?,?,?,?,?,?,?,?,?)",
-                        &q, err);
-    if (rc) return rc;
-    sqlite3_bind_blob(q, 1, d->task, 32, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, (int64_t)d->slot);
-    sqlite3_bind_int64(q, 3, (int64_t)d->attempt);
-    sqlite3_bind_blob(q, 4, d->worker.b, 20, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 5, (int64_t)d->bond);
-    sqlite3_bind_int64(q, 6, (int64_t)d->opened_height);
-    sqlite3_bind_int64(q, 7, (int64_t)d->deadline);
-    sqlite3_bind_int64(q, 8, d->outcome);
-    sqlite3_bind_int64(q, 9, (int64_t)d->accept_weight);
-    sqlite3_bind_int64(q, 10, (int64_t)d->reject_weight);
-    sqlite3_bind_int64(q, 11, (int64_t)d->voters);
-    if ((rc = step_done(c->tx, q, "dispute", err))) return rc;
-    c->changes++;
-    if (mk_rec_tag(c, MK_REC_DISPUTE) || mk_rec_bytes(c, d->task, 32) || mk_rec_u64(c, d->slot) || mk_rec_u64(c, d->attempt) ||
-        mk_rec_bytes(c, d->worker.b, 20) || mk_rec_u64(c, d->bond) || mk_rec_u64(c, d->opened_height) ||
-        mk_rec_u64(c, d->deadline) || mk_rec_u64(c, (uint64_t)d->outcome) || mk_rec_u64(c, d->accept_weight) ||
-        mk_rec_u64(c, d->reject_weight) || mk_rec_u64(c, d->voters))
-        return gt_err_set(err, GT_ENOMEM, "out of memory");
-    return 0;
+    assert(d->outcome >= MK_DISPUTE_OPEN && d->outcome <= MK_DISPUTE_NO_DECISION);
+    return row_store(c, &dispute_table, d, insert, "dispute", err);
 }
 
 int mk_vote_insert(mk_ctx *c, const uint8_t task[32], uint64_t slot, uint64_t attempt, int round,
                    const gt_addr *voter, int accept, uint64_t weight, gt_err *err) {
+    assert(round == MK_ROUND_VERIFY || round == MK_ROUND_DISPUTE);
     /* seq orders votes (fee shares go to voters in vote order); it is the
      * number of votes already cast in this round. */
     sqlite3_stmt *q;
@@ -295,8 +318,14 @@ int mk_votes_each(gt_tx *tx, const uint8_t task[32], uint64_t slot, uint64_t att
     int stop = 0;
     while (!stop && (rc = sqlite3_step(q)) == SQLITE_ROW) {
         gt_addr v;
-        col_blob(q, 0, v.b, 20);
-        stop = fn(arg, &v, (int)col_u64(q, 1), col_u64(q, 2));
+        int accept;
+        uint64_t weight;
+        if (gt_row_blob(q, 0, v.b, 20, "mk_votes", err) || gt_row_int(q, 1, &accept, "mk_votes", err) ||
+            gt_row_u64(q, 2, &weight, "mk_votes", err)) {
+            stop = GT_EDB;
+            break;
+        }
+        stop = fn(arg, &v, accept, weight);
     }
     gt_tx_stmt_done(tx, q);
     if (stop < 0) return stop;

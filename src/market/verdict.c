@@ -54,6 +54,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/vec.h"
 #include "market/market_impl.h"
 
 static const gt_field_def verify_fields[] = {
@@ -91,6 +92,8 @@ static int share_one(void *arg, const gt_addr *voter, int accept, uint64_t weigh
 
 int mk_pay_voters(mk_ctx *c, const mk_slot *sl, int round, int side, const uint8_t lock[32], uint64_t amount,
                   uint64_t total_weight, const gt_addr *rest_to, gt_err *err) {
+    assert(round == MK_ROUND_VERIFY || round == MK_ROUND_DISPUTE);
+    assert(side == 0 || side == 1);
     if (!amount) return 0;
     share_arg s = {c->tx, lock, side, amount, total_weight, 0, err};
     int rc = 0;
@@ -132,6 +135,7 @@ int mk_task_maybe_complete(mk_ctx *c, mk_task *t, gt_err *err) {
 
 int mk_pay_accepted(mk_ctx *c, const mk_task *t, mk_slot *sl, int fee_to_poster, gt_err *err) {
     gt_tx *tx = c->tx;
+    assert(sl->slot < t->slots && !memcmp(sl->task, t->id, 32));
     uint8_t escrow[32], stake[32];
     gt_market_escrow_id(t->id, escrow);
     mk_lock_id(MK_TAG_STAKE, t->id, sl->slot, sl->attempt, stake);
@@ -164,6 +168,8 @@ int mk_pay_accepted(mk_ctx *c, const mk_task *t, mk_slot *sl, int fee_to_poster,
 
 int mk_slot_reopen(mk_ctx *c, mk_task *t, mk_slot *sl, gt_err *err) {
     gt_tx *tx = c->tx;
+    assert(sl->slot < t->slots && !memcmp(sl->task, t->id, 32));
+    assert(sl->attempt < UINT64_MAX);
     int rc = release_undecided(c, t, sl, err);
     if (rc) return rc;
     sl->attempt++;
@@ -188,6 +194,7 @@ int mk_slot_reopen(mk_ctx *c, mk_task *t, mk_slot *sl, gt_err *err) {
 
 int mk_settle_rejected(mk_ctx *c, mk_task *t, mk_slot *sl, gt_err *err) {
     gt_tx *tx = c->tx;
+    assert(sl->slot < t->slots && !memcmp(sl->task, t->id, 32));
     uint8_t stake[32], rbond[32];
     mk_lock_id(MK_TAG_STAKE, t->id, sl->slot, sl->attempt, stake);
     /* A per-unit verdict that accepted some units settles pro rata (partial.c). */
@@ -358,24 +365,25 @@ static int collect(gt_tx *tx, const char *sql, due **out, size_t *n_out, gt_err 
     if (rc) return rc;
     sqlite3_bind_int64(q, 1, (int64_t)tx->height);
     sqlite3_bind_int64(q, 2, (int64_t)tx->time_s);
-    due *v = NULL;
-    size_t n = 0, cap = 0;
+    gt_vec v;
+    gt_vec_init(&v, sizeof(due));
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            due *nv = gt_realloc(v, cap * sizeof *v);
-            if (!nv) { gt_free(v); gt_tx_stmt_done(tx, q); return gt_err_set(err, GT_ENOMEM, "out of memory"); }
-            v = nv;
+        due *d = gt_vec_push_zero(&v);
+        if (!d) { gt_vec_free(&v); gt_tx_stmt_done(tx, q); return gt_err_set(err, GT_ENOMEM, "out of memory"); }
+        const char *table = strstr(sql, "FROM mk_slots") ? "mk_slots" : "mk_tasks";
+        if (gt_row_blob(q, 0, d->task, 32, table, err) || gt_row_u64(q, 1, &d->slot, table, err)) {
+            gt_vec_free(&v);
+            gt_tx_stmt_done(tx, q);
+            return GT_EDB;
         }
-        if (sqlite3_column_bytes(q, 0) != 32) continue;
-        memcpy(v[n].task, sqlite3_column_blob(q, 0), 32);
-        v[n].slot = (uint64_t)sqlite3_column_int64(q, 1);
-        n++;
     }
     gt_tx_stmt_done(tx, q);
-    if (rc != SQLITE_DONE) { gt_free(v); return gt_err_set(err, GT_EDB, "market sweep: %s", sqlite3_errmsg(tx->db)); }
-    *out = v;
-    *n_out = n;
+    if (rc != SQLITE_DONE) {
+        gt_vec_free(&v);
+        return gt_err_set(err, GT_EDB, "market sweep: %s", sqlite3_errmsg(tx->db));
+    }
+    *out = v.data;
+    *n_out = v.n;
     return 0;
 }
 

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/map.h"
+#include "base/vec.h"
 #include "base/unicode_norm.h"
 #include "crypto/sha256.h"
 #include "work/data/rng.h"
@@ -203,59 +205,49 @@ double gt_minhash_similarity(const uint64_t *a, const uint64_t *b, int n) {
     return n ? (double)eq / n : 0;
 }
 
-typedef struct set_arg {
-    uint64_t *v;
-    size_t n, cap;
-} set_arg;
-
-static int set_add(void *arg, uint64_t h) {
-    set_arg *s = arg;
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 64;
-        uint64_t *v = gt_realloc(s->v, cap * sizeof *v);
-        if (!v) return GT_ENOMEM;
-        s->v = v, s->cap = cap;
-    }
-    s->v[s->n++] = h;
-    return 0;
-}
+/* Appends a shingle hash to a gt_vec of uint64_t. */
+static int set_add(void *arg, uint64_t h) { return gt_vec_push(arg, &h); }
 
 static int cmp_u64(const void *a, const void *b) {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return (x > y) - (x < y);
 }
 
-/* Sorted, deduplicated shingle hashes of a text. */
-static int shingle_set(const gt_minhash *mh, const char *text, size_t len, set_arg *s) {
+/* Sorted, deduplicated shingle hashes of a text into s (a gt_vec of
+ * uint64_t made by the caller, who frees it). */
+static int shingle_set(const gt_minhash *mh, const char *text, size_t len, gt_vec *s) {
     gt_buf t = GT_BUF_INIT;
-    memset(s, 0, sizeof *s);
     int rc = gt_text_normalize(text, len, &t);
     if (!rc) rc = each_shingle(&mh->p, t.data, t.len, set_add, s);
     gt_buf_free(&t);
     if (rc) return rc;
-    if (s->n) qsort(s->v, s->n, sizeof *s->v, cmp_u64);
+    uint64_t *v = GT_VEC_DATA(s, uint64_t);
+    if (s->n) qsort(v, s->n, sizeof *v, cmp_u64);
     size_t w = 0;
     for (size_t i = 0; i < s->n; i++)
-        if (w == 0 || s->v[i] != s->v[w - 1]) s->v[w++] = s->v[i];
-    s->n = w;
+        if (w == 0 || v[i] != v[w - 1]) v[w++] = v[i];
+    gt_vec_truncate(s, w);
     return 0;
 }
 
 double gt_jaccard_exact(const gt_minhash *mh, const char *a, size_t alen, const char *b, size_t blen) {
-    set_arg x, y;
+    gt_vec x, y;
+    gt_vec_init(&x, sizeof(uint64_t));
+    gt_vec_init(&y, sizeof(uint64_t));
     double j = -1;
     if (shingle_set(mh, a, alen, &x) == 0 && shingle_set(mh, b, blen, &y) == 0) {
+        const uint64_t *xv = GT_VEC_DATA(&x, uint64_t), *yv = GT_VEC_DATA(&y, uint64_t);
         size_t i = 0, k = 0, inter = 0;
         while (i < x.n && k < y.n) {
-            if (x.v[i] == y.v[k]) inter++, i++, k++;
-            else if (x.v[i] < y.v[k]) i++;
+            if (xv[i] == yv[k]) inter++, i++, k++;
+            else if (xv[i] < yv[k]) i++;
             else k++;
         }
         size_t uni = x.n + y.n - inter;
         j = uni ? (double)inter / (double)uni : 1.0; /* two empty texts are identical */
-        gt_free(y.v);
     }
-    gt_free(x.v);
+    gt_vec_free(&x);
+    gt_vec_free(&y);
     return j;
 }
 
@@ -302,13 +294,10 @@ typedef struct lsh_entry {
 
 struct gt_lsh {
     int n_hashes, bands, rows;
-    uint64_t *sigs;  /* n_items * n_hashes */
-    uint64_t *ids;
-    size_t n_items, cap_items;
-    lsh_entry *entries;
-    size_t n_entries, cap_entries;
-    int32_t *heads;  /* n_buckets heads, power of two */
-    size_t n_buckets;
+    gt_vec sigs;    /* one item per signature: n_hashes uint64_t */
+    gt_vec ids;     /* uint64_t, one per signature */
+    gt_vec entries; /* lsh_entry, bands per signature */
+    gt_map heads;   /* band key (8 bytes) -> int32_t index of the newest entry with it */
 };
 
 int gt_lsh_new(int n_hashes, int bands, int rows, gt_lsh **out, gt_err *err) {
@@ -319,27 +308,24 @@ int gt_lsh_new(int n_hashes, int bands, int rows, gt_lsh **out, gt_err *err) {
     gt_lsh *l = gt_calloc(1, sizeof *l);
     if (!l) return gt_err_set(err, GT_ENOMEM, "out of memory");
     l->n_hashes = n_hashes, l->bands = bands, l->rows = rows;
-    l->n_buckets = 1024;
-    l->heads = gt_malloc(l->n_buckets * sizeof *l->heads);
-    if (!l->heads) {
-        gt_free(l);
-        return gt_err_set(err, GT_ENOMEM, "out of memory");
-    }
-    memset(l->heads, 0xff, l->n_buckets * sizeof *l->heads);
+    gt_vec_init(&l->sigs, (size_t)n_hashes * sizeof(uint64_t));
+    gt_vec_init(&l->ids, sizeof(uint64_t));
+    gt_vec_init(&l->entries, sizeof(lsh_entry));
+    gt_map_init(&l->heads, sizeof(uint64_t), sizeof(int32_t));
     *out = l;
     return 0;
 }
 
 void gt_lsh_free(gt_lsh *l) {
     if (!l) return;
-    gt_free(l->sigs);
-    gt_free(l->ids);
-    gt_free(l->entries);
-    gt_free(l->heads);
+    gt_vec_free(&l->sigs);
+    gt_vec_free(&l->ids);
+    gt_vec_free(&l->entries);
+    gt_map_free(&l->heads);
     gt_free(l);
 }
 
-size_t gt_lsh_size(const gt_lsh *l) { return l->n_items; }
+size_t gt_lsh_size(const gt_lsh *l) { return l->ids.n; }
 
 static uint64_t band_key(const gt_lsh *l, const uint64_t *sig, int band) {
     uint64_t h = gt_mix64(0x62616e64ull + (uint64_t)band); /* "band" */
@@ -347,56 +333,54 @@ static uint64_t band_key(const gt_lsh *l, const uint64_t *sig, int band) {
     return h;
 }
 
-static int lsh_rehash(gt_lsh *l) {
-    size_t nb = l->n_buckets * 2;
-    int32_t *heads = gt_malloc(nb * sizeof *heads);
-    if (!heads) return GT_ENOMEM;
-    memset(heads, 0xff, nb * sizeof *heads);
-    for (size_t i = 0; i < l->n_entries; i++) {
-        size_t b = l->entries[i].key & (nb - 1);
-        l->entries[i].next = heads[b];
-        heads[b] = (int32_t)i;
-    }
-    gt_free(l->heads);
-    l->heads = heads, l->n_buckets = nb;
+/* Links a new entry for key to the chain of its band key. The map is
+ * grown before anything changes, so a failure leaves the index as it was. */
+static int lsh_link(gt_lsh *l, uint64_t key, uint32_t item) {
+    void *head;
+    int added;
+    if (gt_map_put(&l->heads, &key, &head, &added)) return GT_ENOMEM;
+    lsh_entry *e = gt_vec_push_zero(&l->entries);
+    assert(e); /* room was reserved by gt_lsh_insert */
+    e->key = key;
+    e->item = item;
+    e->next = added ? -1 : *(int32_t *)head;
+    *(int32_t *)head = (int32_t)(l->entries.n - 1);
     return 0;
 }
 
 int gt_lsh_insert(gt_lsh *l, uint64_t id, const uint64_t *sig) {
-    if (l->n_items == l->cap_items) {
-        size_t cap = l->cap_items ? l->cap_items * 2 : 64;
-        if (cap > UINT32_MAX) return GT_ENOMEM;
-        uint64_t *s = gt_realloc(l->sigs, cap * (size_t)l->n_hashes * sizeof *s);
-        if (!s) return GT_ENOMEM;
-        l->sigs = s;
-        uint64_t *ids = gt_realloc(l->ids, cap * sizeof *ids);
-        if (!ids) return GT_ENOMEM;
-        l->ids = ids, l->cap_items = cap;
+    size_t bands = (size_t)l->bands;
+    if (l->ids.n >= UINT32_MAX || l->entries.n + bands > INT32_MAX) return GT_ENOMEM;
+    if (gt_vec_reserve(&l->sigs, l->sigs.n + 1) || gt_vec_reserve(&l->ids, l->ids.n + 1) ||
+        gt_vec_reserve(&l->entries, l->entries.n + bands))
+        return GT_ENOMEM;
+    /* Grow the band map for all this item's keys at once, so that no item
+     * is left half linked. */
+    size_t n_entries = l->entries.n;
+    uint32_t item = (uint32_t)l->ids.n;
+    for (size_t b = 0; b < bands; b++) {
+        if (lsh_link(l, band_key(l, sig, (int)b), item)) {
+            /* Unlink what this item linked, newest first. */
+            while (l->entries.n > n_entries) {
+                lsh_entry *e = gt_vec_at(&l->entries, l->entries.n - 1);
+                int32_t *head = gt_map_get(&l->heads, &e->key);
+                assert(head && *head == (int32_t)(l->entries.n - 1));
+                *head = e->next; /* a key left with -1 chains nothing */
+                gt_vec_truncate(&l->entries, l->entries.n - 1);
+            }
+            return GT_ENOMEM;
+        }
     }
-    if (l->n_entries + (size_t)l->bands > l->cap_entries) {
-        size_t cap = l->cap_entries ? l->cap_entries * 2 : 256;
-        while (cap < l->n_entries + (size_t)l->bands) cap *= 2;
-        if (cap > INT32_MAX) return GT_ENOMEM;
-        lsh_entry *e = gt_realloc(l->entries, cap * sizeof *e);
-        if (!e) return GT_ENOMEM;
-        l->entries = e, l->cap_entries = cap;
-    }
-    if ((l->n_entries + (size_t)l->bands) * 4 > l->n_buckets * 3 && lsh_rehash(l)) return GT_ENOMEM;
-    uint32_t item = (uint32_t)l->n_items;
-    memcpy(l->sigs + (size_t)item * (size_t)l->n_hashes, sig, sizeof *sig * (size_t)l->n_hashes);
-    l->ids[item] = id;
-    l->n_items++;
-    for (int b = 0; b < l->bands; b++) {
-        lsh_entry *e = &l->entries[l->n_entries];
-        e->key = band_key(l, sig, b);
-        e->item = item;
-        size_t bucket = e->key & (l->n_buckets - 1);
-        e->next = l->heads[bucket];
-        l->heads[bucket] = (int32_t)l->n_entries;
-        l->n_entries++;
-    }
+    int rc = gt_vec_push(&l->sigs, sig);
+    assert(!rc); /* reserved above */
+    rc = gt_vec_push(&l->ids, &id);
+    assert(!rc);
+    (void)rc;
     return 0;
 }
+
+/* The entry chained after entry i (-1 ends the chain). */
+static int32_t e_next(const gt_lsh *l, int32_t i) { return GT_VEC_DATA(&l->entries, lsh_entry)[i].next; }
 
 int gt_lsh_query(const gt_lsh *l, const uint64_t *sig, double threshold, uint64_t *id, double *sim) {
     int found = 0;
@@ -404,10 +388,11 @@ int gt_lsh_query(const gt_lsh *l, const uint64_t *sig, double threshold, uint64_
     uint32_t best_item = 0;
     for (int b = 0; b < l->bands; b++) {
         uint64_t key = band_key(l, sig, b);
-        for (int32_t i = l->heads[key & (l->n_buckets - 1)]; i >= 0; i = l->entries[i].next) {
-            const lsh_entry *e = &l->entries[i];
-            if (e->key != key) continue;
-            double s = gt_minhash_similarity(sig, l->sigs + (size_t)e->item * (size_t)l->n_hashes, l->n_hashes);
+        const int32_t *head = gt_map_get(&l->heads, &key);
+        for (int32_t i = head ? *head : -1; i >= 0; i = e_next(l, i)) {
+            const lsh_entry *e = gt_vec_at(&l->entries, (size_t)i);
+            assert(e->key == key);
+            double s = gt_minhash_similarity(sig, gt_vec_at(&l->sigs, e->item), l->n_hashes);
             /* Ties go to the earliest item, so the answer does not depend on band order. */
             if (s >= threshold && (s > best || (s == best && e->item < best_item))) {
                 best = s, best_item = e->item;
@@ -416,7 +401,7 @@ int gt_lsh_query(const gt_lsh *l, const uint64_t *sig, double threshold, uint64_
         }
     }
     if (found) {
-        if (id) *id = l->ids[best_item];
+        if (id) *id = GT_VEC_DATA(&l->ids, uint64_t)[best_item];
         if (sim) *sim = best;
     }
     return found;

@@ -10,64 +10,13 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/map.h"
 #include "base/progress.h"
 #include "work/data/rng.h"
 
-/* A set of 32-byte hashes (open addressing on their first 8 bytes). */
-typedef struct hash_set {
-    uint8_t (*slots)[32];
-    uint8_t *used;
-    size_t cap, n;
-} hash_set;
-
-static int hs_has(const hash_set *h, const uint8_t k[32]) {
-    if (!h->cap) return 0;
-    uint64_t x;
-    memcpy(&x, k, 8);
-    for (size_t i = x & (h->cap - 1);; i = (i + 1) & (h->cap - 1)) {
-        if (!h->used[i]) return 0;
-        if (!memcmp(h->slots[i], k, 32)) return 1;
-    }
-}
-
-static int hs_add(hash_set *h, const uint8_t k[32]);
-
-static int hs_grow(hash_set *h) {
-    hash_set g = {0};
-    g.cap = h->cap ? h->cap * 2 : 256;
-    g.slots = gt_malloc(g.cap * 32);
-    g.used = gt_calloc(g.cap, 1);
-    if (!g.slots || !g.used) {
-        gt_free(g.slots);
-        gt_free(g.used);
-        return GT_ENOMEM;
-    }
-    for (size_t i = 0; i < h->cap; i++)
-        if (h->used[i]) hs_add(&g, h->slots[i]);
-    gt_free(h->slots);
-    gt_free(h->used);
-    *h = g;
-    return 0;
-}
-
-static int hs_add(hash_set *h, const uint8_t k[32]) {
-    if ((h->n + 1) * 2 > h->cap && hs_grow(h)) return GT_ENOMEM;
-    uint64_t x;
-    memcpy(&x, k, 8);
-    size_t i = x & (h->cap - 1);
-    while (h->used[i]) {
-        if (!memcmp(h->slots[i], k, 32)) return 0;
-        i = (i + 1) & (h->cap - 1);
-    }
-    memcpy(h->slots[i], k, 32);
-    h->used[i] = 1;
-    h->n++;
-    return 0;
-}
-
 struct gt_pipeline {
     const gt_job_spec *spec;
-    hash_set exact;
+    gt_map exact; /* set of the accepted texts' 32-byte hashes */
     gt_minhash mh;
     gt_lsh *lsh;
     uint64_t *sig; /* scratch: one signature */
@@ -78,6 +27,7 @@ int gt_pipeline_new(const gt_job_spec *spec, gt_pipeline **out, gt_err *err) {
     gt_pipeline *p = gt_calloc(1, sizeof *p);
     if (!p) return gt_err_set(err, GT_ENOMEM, "out of memory");
     p->spec = spec;
+    gt_map_init(&p->exact, 32, 0);
     if (spec->near_dedup) {
         int b, r;
         if (gt_minhash_init(&p->mh, &spec->near, err)) goto fail;
@@ -98,8 +48,7 @@ fail:
 
 void gt_pipeline_free(gt_pipeline *p) {
     if (!p) return;
-    gt_free(p->exact.slots);
-    gt_free(p->exact.used);
+    gt_map_free(&p->exact);
     gt_minhash_free(&p->mh);
     gt_lsh_free(p->lsh);
     gt_free(p->sig);
@@ -109,7 +58,7 @@ void gt_pipeline_free(gt_pipeline *p) {
 int gt_pipeline_remember(gt_pipeline *p, const gt_sample *s, gt_err *err) {
     uint8_t h[32];
     size_t n = strlen(s->output);
-    if (p->spec->dedup && (gt_text_hash(s->output, n, h) || hs_add(&p->exact, h)))
+    if (p->spec->dedup && (gt_text_hash(s->output, n, h) || gt_map_put(&p->exact, h, NULL, NULL)))
         return gt_err_set(err, GT_ENOMEM, "out of memory");
     if (p->spec->near_dedup &&
         (gt_minhash_sign(&p->mh, s->output, n, p->sig) || gt_lsh_insert(p->lsh, s->index, p->sig)))
@@ -337,7 +286,7 @@ int gt_pipeline_run(gt_pipeline *p, const gt_pipeline_opts *o, uint64_t batch, g
         size_t len = strlen(s->output);
         if (!s->reason[0] && spec->dedup) {
             if (gt_text_hash(s->output, len, h)) return gt_err_set(err, GT_ENOMEM, "out of memory");
-            verdict(s, rep, GT_STAGE_DEDUP, !hs_has(&p->exact, h), "same text as an accepted sample");
+            verdict(s, rep, GT_STAGE_DEDUP, !gt_map_get(&p->exact, h), "same text as an accepted sample");
         }
         double t3 = gt_now_s();
         rep->seconds[GT_STAGE_DEDUP] += t3 - t2;
@@ -361,7 +310,7 @@ int gt_pipeline_run(gt_pipeline *p, const gt_pipeline_opts *o, uint64_t batch, g
         if (!s->reason[0]) {
             s->accepted = 1;
             /* Into the indexes now, so later samples of this batch see it. */
-            if (spec->dedup && hs_add(&p->exact, h)) return gt_err_set(err, GT_ENOMEM, "out of memory");
+            if (spec->dedup && gt_map_put(&p->exact, h, NULL, NULL)) return gt_err_set(err, GT_ENOMEM, "out of memory");
             if (spec->near_dedup && gt_lsh_insert(p->lsh, s->index, p->sig))
                 return gt_err_set(err, GT_ENOMEM, "out of memory");
         }

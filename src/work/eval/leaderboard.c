@@ -11,6 +11,7 @@
 
 #include "base/alloc.h"
 #include "base/hex.h"
+#include "base/vec.h"
 #include "crypto/addr.h"
 #include "market/market.h"
 #include "work/work.h"
@@ -192,8 +193,10 @@ json_t *gt_work_leaderboard(sqlite3 *db, const char *bench, int all, gt_err *err
         return NULL;
     if (bench) sqlite3_bind_text(q, 1, bench, -1, SQLITE_STATIC);
     else sqlite3_bind_null(q, 1);
+    gt_vec ents; /* entry */
+    gt_vec_init(&ents, sizeof(entry));
     entry *v = NULL;
-    size_t n = 0, cap = 0;
+    size_t n = 0;
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         entry e;
@@ -217,13 +220,9 @@ json_t *gt_work_leaderboard(sqlite3 *db, const char *bench, int all, gt_err *err
             continue;
         }
         e.others = json_array();
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            entry *nv = gt_realloc(v, cap * sizeof *v);
-            if (!nv) { json_decref(o); rc = SQLITE_NOMEM; break; }
-            v = nv;
-        }
-        v[n++] = e;
+        if (gt_vec_push(&ents, &e)) { json_decref(o); json_decref(e.others); rc = SQLITE_NOMEM; break; }
+        v = ents.data;
+        n = ents.n;
     }
     sqlite3_finalize(q);
     json_t *out = NULL;

@@ -1,0 +1,252 @@
+/* test_market_rows.c: a damaged row is a database error naming the table and
+ * the column, never a zero and never a skipped row. A ledger with a row of
+ * every kind is made once; each case copies it, damages one column by hand
+ * (SQL, as a bad disk or a careless edit would) and reads it through the
+ * reader the rules use. */
+#include "market_util.h"
+
+#include "ledger/block.h"
+
+static char base_path[160];
+static uint8_t t_disputed[32], t_quorum[32], t_paid[32], t_open[32];
+
+/* A ledger holding accounts, locks, an unbonding entry, tasks, slots, a
+ * dispute, votes, reputation flows and blocks. */
+static void make_base(void) {
+    gt_ledger *l = fresh();
+    setup(l, 5 * UNIT);
+    const char *post = "{\"kind\":\"code\",\"spec\":\"%s\",\"slots\":1,\"bounty\":%llu,\"stake\":%llu,%s"
+                       "\"claimBlocks\":50,\"submitBlocks\":5,\"verifyBlocks\":10}";
+    CHECK_EQ_INT(act(l, ALICE, t_disputed, NULL, "task_post", post, blob("a"), 10 * UNIT, 2 * UNIT, ""), 0);
+    claim_submit(l, t_disputed, BOB, "r");
+    CHECK_EQ_INT(act(l, ALICE, NULL, NULL, "task_verify",
+                     "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\",\"accept\":false,\"reason\":\"%s\"}",
+                     hx(t_disputed), blob("r"), blob("no")), 0);
+    CHECK_EQ_INT(act(l, BOB, NULL, NULL, "task_dispute", "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\"}",
+                     hx(t_disputed), blob("r")), 0);
+    CHECK_EQ_INT(act(l, ALICE, t_quorum, NULL, "task_post", post, blob("b"), 10 * UNIT, 2 * UNIT,
+                     "\"quorum\":2,\"fee\":1000000,"), 0);
+    claim_submit(l, t_quorum, CAROL, "q");
+    CHECK_EQ_INT(act(l, V1, NULL, NULL, "task_verify",
+                     "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\",\"accept\":false,\"reason\":\"%s\"}",
+                     hx(t_quorum), blob("q"), blob("why")), 0);
+    CHECK_EQ_INT(act(l, ALICE, t_paid, NULL, "task_post", post, blob("c"), 10 * UNIT, 2 * UNIT, ""), 0);
+    claim_submit(l, t_paid, CAROL, "p");
+    CHECK_EQ_INT(act(l, ALICE, NULL, NULL, "task_verify",
+                     "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\",\"accept\":true,\"score\":90}", hx(t_paid),
+                     blob("p")), 0);
+    CHECK_EQ_INT(act(l, CAROL, NULL, NULL, "task_settle", "{\"task\":\"%s\",\"slot\":0}", hx(t_paid)), 0);
+    CHECK_EQ_INT(act(l, ALICE, t_open, NULL, "task_post", post, blob("d"), 1 * UNIT, 1 * UNIT, ""), 0);
+    CHECK_EQ_INT(act(l, V2, NULL, NULL, "unstake", "{\"amount\":%llu}", 1 * UNIT), 0);
+    audit_ok(l);
+    gt_ledger_close(l);
+    snprintf(base_path, sizeof base_path, "%s", path);
+}
+
+/* A copy of the base ledger with sql applied to it, opened raw. */
+static sqlite3 *damaged_copy(const char *sql, char *copy_path, size_t cap) {
+    static int n;
+    snprintf(copy_path, cap, "%s/case%d.db", dir, n++);
+    sqlite3 *db;
+    if (sqlite3_open(base_path, &db)) abort();
+    char vac[256];
+    snprintf(vac, sizeof vac, "VACUUM INTO '%s'", copy_path);
+    CHECK_EQ_INT(sqlite3_exec(db, vac, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    if (sqlite3_open(copy_path, &db)) abort();
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        fprintf(stderr, "damage SQL failed: %s: %s\n", sql, msg);
+        abort();
+    }
+    CHECK(sqlite3_changes(db) > 0 || !strncmp(sql, "ALTER", 5)); /* the damage took */
+    return db;
+}
+
+/* A writer's tx over db at a late height (every deadline due). */
+static gt_tx tx_over(sqlite3 *db) {
+    gt_tx tx;
+    memset(&tx, 0, sizeof tx);
+    tx.db = db;
+    tx.state = gt_state_new();
+    tx.domain = DOM;
+    tx.height = 100000;
+    tx.time_s = 1700000000 + 200000;
+    tx.unbonding_blocks = 10;
+    tx.authority = A[AUTH];
+    gt_keccak_init(&tx.diff);
+    return tx;
+}
+
+static void expect_damaged(int rc, const gt_err *err, const char *want) {
+    CHECK_EQ_INT(rc, GT_EDB);
+    CHECK_CONTAINS(err->msg, want);
+}
+
+static const char *hexq(const uint8_t id[32]) { return hx(id) + 2; }
+
+static void test_ledger_rows(void) {
+    char p[192], sql[256];
+    gt_err err = {0};
+    gt_account acc;
+    sqlite3 *db = damaged_copy("UPDATE accounts SET balance='lots' WHERE balance>0", p, sizeof p);
+    gt_tx tx = tx_over(db);
+    /* every account with a balance is damaged: alice is one of them */
+    expect_damaged(gt_state_account(&tx, &A[ALICE], &acc, &err), &err, "damaged row in table accounts, column balance");
+    gt_state_free(tx.state);
+    sqlite3_close(db);
+
+    snprintf(sql, sizeof sql, "UPDATE accounts SET nonce=-3 WHERE addr=x'%s'", ad(BOB) + 2);
+    db = damaged_copy(sql, p, sizeof p);
+    tx = tx_over(db);
+    expect_damaged(gt_state_account(&tx, &A[BOB], &acc, &err), &err, "damaged row in table accounts, column nonce");
+    gt_state_free(tx.state);
+    sqlite3_close(db);
+
+    uint8_t escrow[32];
+    gt_market_escrow_id(t_open, escrow);
+    snprintf(sql, sizeof sql, "UPDATE locks SET owner=x'0102' WHERE id=x'%s'", hexq(escrow));
+    db = damaged_copy(sql, p, sizeof p);
+    tx = tx_over(db);
+    gt_lock lk;
+    expect_damaged(gt_state_lock_get(&tx, escrow, &lk, &err), &err, "damaged row in table locks, column owner");
+    gt_state_free(tx.state);
+    sqlite3_close(db);
+
+    /* The unbonding payout: a damaged entry fails the block instead of
+     * being skipped (which kept the stake from its owner for good). */
+    db = damaged_copy("UPDATE unbonding SET addr=x'0102'", p, sizeof p);
+    tx = tx_over(db);
+    expect_damaged(gt_state_mature_unbonding(&tx, &err), &err, "damaged row in table unbonding, column addr");
+    gt_state_free(tx.state);
+    sqlite3_close(db);
+    db = damaged_copy("UPDATE unbonding SET amount='all'", p, sizeof p);
+    tx = tx_over(db);
+    expect_damaged(gt_state_mature_unbonding(&tx, &err), &err, "damaged row in table unbonding, column amount");
+    gt_state_free(tx.state);
+    sqlite3_close(db);
+
+    db = damaged_copy("UPDATE blocks SET prev=x'00' WHERE height=(SELECT max(height) FROM blocks)", p, sizeof p);
+    sqlite3_close(db);
+    gt_ledger *l = NULL;
+    expect_damaged(gt_ledger_open(p, GT_LEDGER_READONLY, &l, &err), &err, "damaged row in table blocks, column prev");
+    CHECK(l == NULL);
+}
+
+/* Loads through the market's row readers. */
+static void test_market_rows(void) {
+    char p[192], sql[256];
+    gt_err err = {0};
+    static const struct { const char *set, *want; } task_cases[] = {
+        {"poster=x'01'", "damaged row in table mk_tasks, column poster"},
+        {"kind=x'00ff'", "damaged row in table mk_tasks, column kind"},
+        {"bounty='ten'", "damaged row in table mk_tasks, column bounty"},
+        {"status=2.5", "damaged row in table mk_tasks, column status"},
+        {"spec=x'1234'", "damaged row in table mk_tasks, column spec"},
+    };
+    for (size_t i = 0; i < sizeof task_cases / sizeof task_cases[0]; i++) {
+        snprintf(sql, sizeof sql, "UPDATE mk_tasks SET %s WHERE id=x'%s'", task_cases[i].set, hexq(t_disputed));
+        sqlite3 *db = damaged_copy(sql, p, sizeof p);
+        gt_tx tx = tx_over(db);
+        mk_task t;
+        expect_damaged(mk_task_load(&tx, t_disputed, &t, &err), &err, task_cases[i].want);
+        gt_state_free(tx.state);
+        sqlite3_close(db);
+    }
+    static const struct { const char *set, *want; } slot_cases[] = {
+        {"worker=x'01'", "damaged row in table mk_slots, column worker"},
+        {"state='abc'", "damaged row in table mk_slots, column state"},
+        {"result=x''", "damaged row in table mk_slots, column result"},
+        {"rbond=1.5", "damaged row in table mk_slots, column rbond"},
+    };
+    for (size_t i = 0; i < sizeof slot_cases / sizeof slot_cases[0]; i++) {
+        snprintf(sql, sizeof sql, "UPDATE mk_slots SET %s WHERE task=x'%s'", slot_cases[i].set, hexq(t_disputed));
+        sqlite3 *db = damaged_copy(sql, p, sizeof p);
+        gt_tx tx = tx_over(db);
+        mk_slot sl;
+        expect_damaged(mk_slot_load(&tx, t_disputed, 0, &sl, &err), &err, slot_cases[i].want);
+        gt_state_free(tx.state);
+        sqlite3_close(db);
+    }
+    snprintf(sql, sizeof sql, "UPDATE mk_disputes SET worker=x'01' WHERE task=x'%s'", hexq(t_disputed));
+    sqlite3 *db = damaged_copy(sql, p, sizeof p);
+    gt_tx tx = tx_over(db);
+    mk_dispute d;
+    expect_damaged(mk_dispute_load(&tx, t_disputed, 0, 0, &d, &err), &err,
+                   "damaged row in table mk_disputes, column worker");
+    gt_state_free(tx.state);
+    sqlite3_close(db);
+}
+
+static int count_vote(void *arg, const gt_addr *voter, int accept, uint64_t weight) {
+    (void)voter, (void)accept, (void)weight;
+    ++*(int *)arg;
+    return 0;
+}
+
+/* Readers of lists: a damaged row fails the list, it is not left out. */
+static void test_market_lists(void) {
+    char p[192], sql[256];
+    gt_err err = {0};
+    snprintf(sql, sizeof sql, "UPDATE mk_votes SET voter=x'01' WHERE task=x'%s'", hexq(t_quorum));
+    sqlite3 *db = damaged_copy(sql, p, sizeof p);
+    gt_tx tx = tx_over(db);
+    int n = 0;
+    expect_damaged(mk_votes_each(&tx, t_quorum, 0, 0, MK_ROUND_VERIFY, count_vote, &n, &err), &err,
+                   "damaged row in table mk_votes, column voter");
+    CHECK_EQ_INT(n, 0);
+    gt_state_free(tx.state);
+    sqlite3_close(db);
+
+    /* A task id of the wrong size: the audit, the task list and the expiry
+     * sweep each refuse it instead of passing over the task. */
+    snprintf(sql, sizeof sql, "UPDATE mk_tasks SET id=x'0102', expiry_height=0, expiry_s=0 WHERE id=x'%s'",
+             hexq(t_open));
+    db = damaged_copy(sql, p, sizeof p);
+    expect_damaged(gt_market_audit(db, NULL, &err), &err, "damaged row in table mk_tasks, column id");
+    memset(&err, 0, sizeof err);
+    CHECK(gt_market_tasks_list(db, NULL, 0, 50, &err) == NULL);
+    CHECK_CONTAINS(err.msg, "damaged row in table mk_tasks, column id");
+    tx = tx_over(db);
+    expect_damaged(mk_begin_block(&tx, &err), &err, "damaged row in table mk_tasks, column id");
+    gt_state_free(tx.state);
+    sqlite3_close(db);
+
+    db = damaged_copy("UPDATE mk_rep_flows SET payer=x'01'", p, sizeof p);
+    memset(&err, 0, sizeof err);
+    CHECK(gt_market_reputation(db, &A[CAROL], NULL, &err) == NULL);
+    CHECK_CONTAINS(err.msg, "damaged row in table mk_rep_flows, column payer");
+    sqlite3_close(db);
+
+    db = damaged_copy("INSERT INTO mk_draws VALUES(x'01', 0, 0, 1, 0, 0)", p, sizeof p);
+    tx = tx_over(db);
+    expect_damaged(mk_begin_block(&tx, &err), &err, "damaged row in table mk_draws, column task");
+    gt_state_free(tx.state);
+    sqlite3_close(db);
+}
+
+/* The row descriptions match the schema: a column added to a table and not
+ * to its description is a damaged table, not a row read short. */
+static void test_table_shape(void) {
+    char p[192];
+    gt_err err = {0};
+    sqlite3 *db = damaged_copy("ALTER TABLE mk_slots ADD COLUMN extra INTEGER NOT NULL DEFAULT 0", p, sizeof p);
+    gt_tx tx = tx_over(db);
+    mk_slot sl;
+    expect_damaged(mk_slot_load(&tx, t_disputed, 0, &sl, &err), &err, "damaged table mk_slots: 15 columns, expected 14");
+    gt_state_free(tx.state);
+    sqlite3_close(db);
+}
+
+int main(void) {
+    make_keys();
+    make_base();
+    RUN(test_ledger_rows);
+    RUN(test_market_rows);
+    RUN(test_market_lists);
+    RUN(test_table_shape);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0) abort();
+    return gt_test_finish();
+}
