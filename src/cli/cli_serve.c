@@ -17,6 +17,7 @@ static const char usage_text[] =
     "  GET  /v1/models              the model, named by --alias or the file name without .gguf\n"
     "  POST /v1/completions         {model, prompt, ...}\n"
     "  POST /v1/chat/completions    {model, messages, ...}\n"
+    "  POST /v1/embeddings          {model, input, encoding_format}: mean of the final hidden states, unit length\n"
     "Both generation routes take max_tokens (chat also max_completion_tokens), stop (up to 4\n"
     "strings), temperature (0..2, default 1; 0 is greedy), top_p (default 1), top_k (default off),\n"
     "min_p (default off), seed (default 0), stream (server-sent events ending with data: [DONE]),\n"

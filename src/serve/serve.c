@@ -29,12 +29,14 @@
 static const gt_route routes[] = {
     {"GET", "/health", 0},         {"GET", "/v1/models", 1},
     {"GET", "/v1/models/{}", 2},   {"POST", "/v1/completions", 3},
-    {"POST", "/v1/chat/completions", 4},
+    {"POST", "/v1/chat/completions", 4}, {"POST", "/v1/embeddings", 5},
 };
 typedef void (*handler_fn)(gt_serve *, gt_serve_req *, gt_serve_resp *);
 static const handler_fn handlers[] = {gt_serve_h_health, gt_serve_h_models, gt_serve_h_model,
-                                      gt_serve_h_completions, gt_serve_h_chat};
-static const size_t body_limits[] = {0, 0, 0, GT_SERVE_MAX_BODY_BYTES, GT_SERVE_MAX_BODY_BYTES};
+                                      gt_serve_h_completions, gt_serve_h_chat,
+                                      gt_serve_h_embeddings};
+static const size_t body_limits[] = {0, 0, 0, GT_SERVE_MAX_BODY_BYTES, GT_SERVE_MAX_BODY_BYTES,
+                                     GT_SERVE_MAX_BODY_BYTES};
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 _Static_assert(sizeof handlers / sizeof handlers[0] == N_ROUTES, "one handler per route");
 _Static_assert(sizeof body_limits / sizeof body_limits[0] == N_ROUTES, "one limit per route");
@@ -123,7 +125,7 @@ static enum MHD_Result on_headers(gt_serve *s, gt_serve_req *r, struct MHD_Conne
         else
             gt_serve_fail(&r->early, 404, NULL, "not_found",
                           "no route %s %.200s; routes: GET /health, GET /v1/models, POST /v1/completions, "
-                          "POST /v1/chat/completions", method, url);
+                          "POST /v1/chat/completions, POST /v1/embeddings", method, url);
         return has_body ? send_error(r, conn, &r->early) : MHD_YES;
     }
     r->route = idx;

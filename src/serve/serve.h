@@ -9,7 +9,8 @@
  *
  * Routes: GET /health, GET /v1/models, POST /v1/completions, POST
  * /v1/chat/completions (JSON or, with "stream": true, server-sent events
- * ending with "data: [DONE]"), with logprobs/top_logprobs. Errors are OpenAI's body
+ * ending with "data: [DONE]"), with logprobs/top_logprobs, POST /v1/embeddings
+ * (mean-pooled final hidden states, unit length). Errors are OpenAI's body
  * {"error":{"message","type","param","code"}}.
  *
  * One model, one context: requests are evaluated one at a time, in the order

@@ -23,6 +23,8 @@
 #define GT_SERVE_MAX_TOKENS 32768             /* max_tokens accepted */
 #define GT_SERVE_MAX_MODEL_ID 256             /* bytes of "model" */
 #define GT_SERVE_MAX_TOP_LOGPROBS 20          /* top_logprobs (OpenAI's limit; completions: 5) */
+#define GT_SERVE_MAX_EMBED_INPUTS 256        /* inputs of one /v1/embeddings request */
+#define GT_SERVE_MAX_EMBED_TOKENS 65536      /* tokens of all its inputs together */
 #define GT_SERVE_MAX_CONNECTIONS 64
 #define GT_SERVE_TIMEOUT_S 300                /* an idle connection is closed after this */
 
@@ -169,5 +171,6 @@ void gt_serve_h_models(gt_serve *s, gt_serve_req *r, gt_serve_resp *o);
 void gt_serve_h_model(gt_serve *s, gt_serve_req *r, gt_serve_resp *o);
 void gt_serve_h_completions(gt_serve *s, gt_serve_req *r, gt_serve_resp *o);
 void gt_serve_h_chat(gt_serve *s, gt_serve_req *r, gt_serve_resp *o);
+void gt_serve_h_embeddings(gt_serve *s, gt_serve_req *r, gt_serve_resp *o); /* embed.c */
 
 #endif

@@ -1,7 +1,7 @@
 // openai_client.mjs: OpenAI's own Node client (npm `openai`, installed by
 // scripts/setup.sh test into .cache/npm) against `gotong serve` children,
 // used as a real client uses it: models, chat (whole, streamed, logprobs), plain
-// completions with a stop string, seeded answers equal across thread counts,
+// completions with a stop string, embeddings, seeded answers equal across thread counts,
 // and errors surfacing as the client's typed exceptions.
 //
 //   node tests/serve/openai_client.mjs GOTONG_BINARY FIXTURES_DIR
@@ -92,6 +92,22 @@ async function main() {
     const cut = await ai.completions.create({ ...base, stop: [stopAt] });
     check(assert.equal, cut.choices[0].text, t.slice(0, t.indexOf(stopAt)));
     check(assert.equal, cut.choices[0].finish_reason, 'stop');
+
+    // Embeddings: the client's default (base64, decoded by the client) equals
+    // the float encoding; one input alone equals the same input in a batch;
+    // unit length.
+    const one = await ai.embeddings.create({ model: 'tiny-qwen2-q8_0', input: 'The quick brown fox' });
+    const floats = await ai.embeddings.create({ model: 'tiny-qwen2-q8_0', input: 'The quick brown fox', encoding_format: 'float' });
+    const batch = await ai.embeddings.create({ model: 'tiny-qwen2-q8_0', input: ['Hello there', 'The quick brown fox'] });
+    const vec = one.data[0].embedding;
+    check(assert.equal, one.object, 'list');
+    check(assert.ok, Array.isArray(vec) && vec.length > 0);
+    check(assert.deepEqual, vec, floats.data[0].embedding);
+    check(assert.deepEqual, batch.data[1].embedding, vec);
+    check(assert.deepEqual, batch.data.map((d) => d.index), [0, 1]);
+    check(assert.notDeepEqual, batch.data[0].embedding, vec);
+    check(assert.ok, Math.abs(vec.reduce((a, x) => a + x * x, 0) - 1) < 1e-5);
+    check(assert.equal, batch.usage.total_tokens, batch.usage.prompt_tokens);
 
     // Errors come back as the client's typed exceptions with OpenAI's fields.
     await assert.rejects(ai.chat.completions.create({ ...req, model: 'gpt-4o' }), (e) => {

@@ -565,6 +565,148 @@ static void test_disconnect_releases(void) {
     gt_serve_stop(s);
 }
 
+/* The embedding of ids computed here from the engine's hidden states:
+ * mean over tokens, unit length (the documented pooling), in float. */
+static void ref_embedding(gt_serve *s, const int32_t *ids, int n, float *out) {
+    int E = gt_model_hparams(s->model)->n_embd;
+    float *h = malloc((size_t)n * E * sizeof(float));
+    gt_err err = {0};
+    gt_serve_acquire(s);
+    CHECK(gt_ctx_eval(s->ctx, ids, n, 0, h, GT_EVAL_HIDDEN, &err) == 0);
+    gt_serve_release(s);
+    double ss = 0, *m = calloc((size_t)E, sizeof(double));
+    for (int c = 0; c < E; c++) {
+        for (int t = 0; t < n; t++) m[c] += h[(size_t)t * E + c];
+        m[c] /= n;
+        ss += m[c] * m[c];
+    }
+    for (int c = 0; c < E; c++) out[c] = (float)(m[c] / sqrt(ss));
+    free(h), free(m);
+}
+
+/* data[i].embedding serialised (the bytes a client compares). */
+static char *embedding_bytes(const json_t *j, size_t i) {
+    return json_dumps(json_object_get(json_array_get(json_object_get(j, "data"), i), "embedding"), JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+/* Standard base64 decoded (no checks beyond the alphabet: the test's own). */
+static size_t unbase64(const char *s, uint8_t *out) {
+    static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t n = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (; *s && *s != '='; s++) {
+        const char *p = strchr(al, *s);
+        if (!p) return 0;
+        acc = acc << 6 | (uint32_t)(p - al), bits += 6;
+        if (bits >= 8) out[n++] = (uint8_t)(acc >> (bits - 8)), bits -= 8;
+    }
+    return n;
+}
+
+/* /v1/embeddings: the vector is the pooled hidden states, of unit length;
+ * a string, its token array, alone or among others, on 1 or 3 threads,
+ * as floats or base64: the same bytes. */
+static void test_embeddings(void) {
+    gt_serve *s = start(QWEN, 1, 0), *s3 = start(QWEN, 3, 0);
+    if (!s || !s3) {
+        gt_serve_stop(s), gt_serve_stop(s3);
+        return;
+    }
+    int E = gt_model_hparams(s->model)->n_embd, st;
+    int32_t ids[64];
+    size_t n = 0;
+    gt_err err = {0};
+    CHECK(gt_tokenize(s->tok, "The quick brown fox", 19, 1, 0, ids, 64, &n, &err) == 0);
+    json_t *one = post(gt_serve_port(s), "/v1/embeddings", &st, "{\"model\":\"tiny-qwen2-q8_0\",\"input\":\"The quick brown fox\"}");
+    CHECK_EQ_INT(st, 200);
+    CHECK_STR(json_string_value(json_object_get(one, "object")), "list");
+    const json_t *d0 = json_array_get(json_object_get(one, "data"), 0), *v = json_object_get(d0, "embedding");
+    CHECK_STR(json_string_value(json_object_get(d0, "object")), "embedding");
+    CHECK_EQ_INT((long long)json_array_size(v), E);
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(one, "usage"), "prompt_tokens")), (long long)n);
+    float *want = malloc((size_t)E * sizeof(float));
+    ref_embedding(s, ids, (int)n, want);
+    double len2 = 0;
+    int same = 1;
+    for (int c = 0; c < E; c++) {
+        double x = json_number_value(json_array_get(v, (size_t)c));
+        len2 += x * x;
+        same = same && (float)x == want[c];
+    }
+    CHECK_MSG(same, "the embedding differs from the mean of the engine's hidden states");
+    CHECK_MSG(fabs(len2 - 1) < 1e-5, "squared length %g", len2);
+    /* The same text among others, in second place; its token array; another thread count. */
+    gt_buf body = GT_BUF_INIT;
+    gt_buf_printf(&body, "{\"model\":\"tiny-qwen2-q8_0\",\"input\":[\"Other words\",\"The quick brown fox\",[");
+    for (size_t i = 0; i < n; i++) gt_buf_printf(&body, "%s%d", i ? "," : "", ids[i]);
+    gt_buf_printf(&body, "],\"x\"]}");
+    gt_buf_putc(&body, 0);
+    json_t *many = post(gt_serve_port(s), "/v1/embeddings", &st, (const char *)body.data);
+    CHECK_EQ_INT(st, 200);
+    json_t *other = post(gt_serve_port(s3), "/v1/embeddings", &st, "{\"model\":\"tiny-qwen2-q8_0\",\"input\":\"The quick brown fox\"}");
+    char *a = embedding_bytes(one, 0), *b = embedding_bytes(many, 1), *c = embedding_bytes(many, 2), *d = embedding_bytes(other, 0);
+    char *x = embedding_bytes(many, 0);
+    CHECK_STR(a, b);
+    CHECK_STR(a, c);
+    CHECK_STR(a, d);
+    CHECK(strcmp(a, x) != 0);
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_array_get(json_object_get(many, "data"), 3), "index")), 3);
+    /* base64: the same floats, little-endian. */
+    json_t *b64 = post(gt_serve_port(s), "/v1/embeddings", &st,
+                       "{\"model\":\"tiny-qwen2-q8_0\",\"input\":[\"The quick brown fox\"],\"encoding_format\":\"base64\"}");
+    CHECK_EQ_INT(st, 200);
+    const char *enc = json_string_value(json_object_get(json_array_get(json_object_get(b64, "data"), 0), "embedding"));
+    uint8_t *raw = malloc((size_t)E * 4 + 4);
+    CHECK(enc && unbase64(enc, raw) == (size_t)E * 4);
+    for (int k = 0; enc && k < E; k++) {
+        uint32_t u = (uint32_t)raw[4 * k] | (uint32_t)raw[4 * k + 1] << 8 | (uint32_t)raw[4 * k + 2] << 16 | (uint32_t)raw[4 * k + 3] << 24;
+        float f;
+        memcpy(&f, &u, 4);
+        if (f != want[k]) {
+            CHECK_MSG(0, "base64 element %d: %g, expected %g", k, (double)f, (double)want[k]);
+            break;
+        }
+    }
+    free(a), free(b), free(c), free(d), free(x), free(raw), free(want);
+    json_decref(one), json_decref(many), json_decref(other), json_decref(b64);
+    gt_buf_free(&body);
+    gt_serve_stop(s);
+    gt_serve_stop(s3);
+}
+
+/* Embeddings' refusals: status, param and code. */
+static void test_embedding_errors(void) {
+    gt_serve *s = start(QWEN, 1, 16);
+    if (!s) return;
+    uint16_t p = gt_serve_port(s);
+    const char *path = "/v1/embeddings";
+    check_error(p, path, "{\"model\":\"tiny-qwen2-q8_0\"}", 400, "input", "missing_required_parameter");
+    check_error(p, path, "{\"model\":\"tiny-qwen2-q8_0\",\"input\":[]}", 400, "input", "invalid_type");
+    check_error(p, path, "{\"model\":\"tiny-qwen2-q8_0\",\"input\":7}", 400, "input", "invalid_type");
+    check_error(p, path, "{\"model\":\"tiny-qwen2-q8_0\",\"input\":[\"a\",7]}", 400, "input", "invalid_type");
+    check_error(p, path, "{\"model\":\"tiny-qwen2-q8_0\",\"input\":[1,-2]}", 400, "input", "invalid_value");
+    check_error(p, path, "{\"model\":\"tiny-qwen2-q8_0\",\"input\":[1,99999999]}", 400, "input", "invalid_value");
+    check_error(p, path, "{\"model\":\"tiny-qwen2-q8_0\",\"input\":[[1],[]]}", 400, "input", "invalid_value");
+    check_error(p, path, "{\"model\":\"tiny-qwen2-q8_0\",\"input\":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17]}", 400,
+                "input", "context_length_exceeded");
+    check_error(p, path, "{\"model\":\"tiny-qwen2-q8_0\",\"input\":\"a\",\"encoding_format\":\"hex\"}", 400,
+                "encoding_format", "invalid_value");
+    check_error(p, path, "{\"model\":\"tiny-qwen2-q8_0\",\"input\":\"a\",\"dimensions\":3}", 400, "dimensions",
+                "unsupported_parameter");
+    check_error(p, path, "{\"model\":\"tiny-qwen2-q8_0\",\"input\":\"a\",\"temperature\":1}", 400, "temperature",
+                "unsupported_parameter");
+    check_error(p, path, "{\"model\":\"gpt\",\"input\":\"a\"}", 404, "model", "model_not_found");
+    gt_buf many = GT_BUF_INIT;
+    gt_buf_printf(&many, "{\"model\":\"tiny-qwen2-q8_0\",\"input\":[");
+    for (int i = 0; i <= GT_SERVE_MAX_EMBED_INPUTS; i++) gt_buf_printf(&many, "%s\"a\"", i ? "," : "");
+    gt_buf_printf(&many, "]}");
+    gt_buf_putc(&many, 0);
+    check_error(p, path, (const char *)many.data, 400, "input", "invalid_value");
+    gt_buf_free(&many);
+    gt_serve_stop(s);
+}
+
 int main(void) {
     RUN(test_routes);
     RUN(test_completion_matches_engine);
@@ -575,5 +717,7 @@ int main(void) {
     RUN(test_logprobs);
     RUN(test_concurrent_same_bytes);
     RUN(test_disconnect_releases);
+    RUN(test_embeddings);
+    RUN(test_embedding_errors);
     return gt_test_finish();
 }
