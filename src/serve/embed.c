@@ -51,6 +51,10 @@ static int add_input(gt_serve *s, embed_req *q, size_t off, size_t i, gt_serve_e
     if (n > (size_t)n_ctx)
         return gt_serve_fail(e, 400, "input", "context_length_exceeded",
                              "input[%zu] is %zu tokens; this model's context holds %d", i, n, n_ctx);
+    if (s->cfg.max_prompt_tokens && n > (size_t)s->cfg.max_prompt_tokens)
+        return gt_serve_fail(e, 400, "input", "invalid_value",
+                             "input[%zu] is %zu tokens; this server takes at most %d per input "
+                             "(--max-prompt-tokens)", i, n, s->cfg.max_prompt_tokens);
     q->total_tokens += (long)n;
     if (q->total_tokens > GT_SERVE_MAX_EMBED_TOKENS)
         return gt_serve_fail(e, 400, "input", "invalid_value", "input: over %d tokens in all (split the request)",
@@ -224,7 +228,10 @@ static int run(gt_serve *s, embed_req *q, json_t *data, gt_serve_error *e) {
     const embed_input *in = (const embed_input *)(const void *)q->inputs.data;
     size_t n_in = q->inputs.len / sizeof *in;
     int rc = !h || !v || !acc ? gt_serve_fail(e, 500, NULL, NULL, "out of memory") : 0;
-    gt_serve_acquire(s);
+    if (rc || gt_serve_enter(s, e)) {
+        gt_free(h), gt_free(v), gt_free(acc);
+        return -1;
+    }
     for (size_t i = 0; i < n_in && !rc; i++) {
         gt_err err = {0};
         const int32_t *ids = (const int32_t *)(const void *)q->ids.data + in[i].off;

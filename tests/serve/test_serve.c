@@ -18,8 +18,9 @@
 #define LLAMA "models/tiny-llama-q8_0.gguf"
 
 /* One HTTP/1.0 exchange on a fresh connection (so the body ends at EOF).
- * Returns the status; *body gets the body (caller frees with gt_buf_free). */
-static int http(uint16_t port, const char *method, const char *path, const char *body, gt_buf *out) {
+ * Returns the status; *out gets the body and, when head is not NULL, *head
+ * the status line and headers (caller frees both with gt_buf_free). */
+static int http_head(uint16_t port, const char *method, const char *path, const char *body, gt_buf *out, gt_buf *head) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
     inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
@@ -49,8 +50,17 @@ static int http(uint16_t port, const char *method, const char *path, const char 
     if (sep) gt_buf_append_str(out, sep + 4);
     gt_buf_putc(out, 0);
     out->len--;
+    if (head) {
+        gt_buf_reset(head);
+        gt_buf_append(head, all.data, sep ? (size_t)(sep - (const char *)all.data) + 2 : all.len);
+        gt_buf_putc(head, 0);
+    }
     gt_buf_free(&all);
     return status;
+}
+
+static int http(uint16_t port, const char *method, const char *path, const char *body, gt_buf *out) {
+    return http_head(port, method, path, body, out, NULL);
 }
 
 /* POSTs body (a printf format) and parses the JSON answer (NULL if none). */
@@ -707,6 +717,155 @@ static void test_embedding_errors(void) {
     gt_serve_stop(s);
 }
 
+/* A server on the qwen fixture with the given limits. */
+static gt_serve *start_limited(int n_ctx, int max_queue, int max_prompt, int max_output) {
+    gt_serve_config c = gt_serve_defaults();
+    c.model_path = gt_fixture(QWEN);
+    c.listen = "127.0.0.1:0";
+    c.n_ctx = n_ctx;
+    c.max_queue = max_queue, c.max_prompt_tokens = max_prompt, c.max_output_tokens = max_output;
+    gt_err err = {0};
+    gt_serve *s = NULL;
+    CHECK_MSG(gt_serve_start(&c, &s, &err) == 0, "%s", err.msg);
+    return s;
+}
+
+/* /health's requests.<field> (or queue.<field> when queue is set). */
+static long long health_count(uint16_t port, const char *group, const char *field) {
+    gt_buf out = GT_BUF_INIT;
+    CHECK_EQ_INT(http(port, "GET", "/health", NULL, &out), 200);
+    json_t *j = json_loads((const char *)out.data, 0, NULL);
+    long long v = json_integer_value(json_object_get(json_object_get(j, group), field));
+    json_decref(j);
+    gt_buf_free(&out);
+    return v;
+}
+
+/* Waits (polling, no deadline of its own: ctest's timeout is the bound)
+ * until /health's group.field reaches want. */
+static void wait_health(uint16_t port, const char *group, const char *field, long long want) {
+    while (health_count(port, group, field) < want) {
+        struct timespec ts = {0, 2 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* With the model busy and max_queue requests waiting, one more is answered
+ * 429 with Retry-After and OpenAI's error body, at once; the waiting one is
+ * served once the model is free. */
+static void test_queue_full(void) {
+    gt_serve *s = start_limited(0, 1, 0, 0);
+    if (!s) return;
+    uint16_t port = gt_serve_port(s);
+    gt_serve_acquire(s); /* the model is busy */
+    par_req q = {.port = port};
+    snprintf(q.body, sizeof q.body, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"Wait\",\"max_tokens\":3,\"seed\":1}");
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, par_run, &q) == 0);
+    wait_health(port, "queue", "waiting", 1);
+    gt_buf out = GT_BUF_INIT, head = GT_BUF_INIT;
+    CHECK_EQ_INT(http_head(port, "POST", "/v1/completions", "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"x\"}", &out, &head),
+                 429);
+    CHECK_CONTAINS((const char *)head.data, "Retry-After: 1\r\n");
+    CHECK_EQ_INT(http_head(port, "POST", "/v1/embeddings", "{\"model\":\"tiny-qwen2-q8_0\",\"input\":\"x\"}", &out, &head), 429);
+    CHECK_CONTAINS((const char *)head.data, "Retry-After: 1\r\n");
+    CHECK_EQ_INT(http_head(port, "POST", "/v1/chat/completions",
+                           "{\"model\":\"tiny-qwen2-q8_0\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", &out, &head), 429);
+    CHECK_CONTAINS((const char *)head.data, "Retry-After: 1\r\n");
+    json_t *j = json_loads((const char *)out.data, 0, NULL);
+    const json_t *e = json_object_get(j, "error");
+    CHECK_STR(json_string_value(json_object_get(e, "code")), "rate_limit_exceeded");
+    CHECK_STR(json_string_value(json_object_get(e, "type")), "requests");
+    CHECK_CONTAINS(json_string_value(json_object_get(e, "message")), "--max-queue");
+    CHECK(json_is_null(json_object_get(e, "param")));
+    json_decref(j);
+    CHECK_EQ_INT(health_count(port, "requests", "rejected"), 3);
+    gt_serve_release(s);
+    pthread_join(th, NULL);
+    CHECK(q.answer != NULL && strstr(q.answer, "\"completion_tokens\"") != NULL); /* answered 200 */
+    free(q.answer);
+    gt_buf_free(&out), gt_buf_free(&head);
+    gt_serve_stop(s);
+}
+
+/* The server's per-request limits: prompt tokens (generation and each
+ * embedding input) and output tokens, refused 400 naming the field; a
+ * request without max_tokens gets the server's limit. */
+static void test_request_limits(void) {
+    gt_serve *s = start_limited(0, 0, 4, 5);
+    if (!s) return;
+    uint16_t p = gt_serve_port(s);
+    check_error(p, "/v1/completions", "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"one two three four five six\"}", 400,
+                "prompt", "invalid_value");
+    check_error(p, "/v1/chat/completions", "{\"model\":\"tiny-qwen2-q8_0\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
+                400, "messages", "invalid_value");
+    check_error(p, "/v1/embeddings", "{\"model\":\"tiny-qwen2-q8_0\",\"input\":[\"a\",\"one two three four five six\"]}", 400,
+                "input", "invalid_value");
+    check_error(p, "/v1/completions", "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"one\",\"max_tokens\":6}", 400,
+                "max_tokens", "invalid_value");
+    int st;
+    json_t *j = post(p, "/v1/completions", &st,
+                     "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"one\",\"max_tokens\":5,\"stop\":[\"qqqqqqqq\"]}");
+    CHECK_EQ_INT(st, 200);
+    json_decref(j);
+    j = post(p, "/v1/completions", &st, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"one\",\"stop\":[\"qqqqqqqq\"]}");
+    CHECK_EQ_INT(st, 200);
+    long long n = json_integer_value(json_object_get(json_object_get(j, "usage"), "completion_tokens"));
+    CHECK_MSG(n >= 1 && n <= 5, "%lld tokens generated, the limit is 5", n);
+    if (n < 5) CHECK_STR(finish_of(j), "stop");
+    else CHECK_STR(finish_of(j), "length");
+    json_decref(j);
+    gt_serve_stop(s);
+    s = start_limited(64, 0, 0, 5);
+    if (!s) return;
+    check_error(gt_serve_port(s), "/v1/chat/completions",
+                "{\"model\":\"tiny-qwen2-q8_0\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"max_completion_tokens\":9}",
+                400, "max_completion_tokens", "invalid_value");
+    gt_serve_stop(s);
+}
+
+/* Opens a connection and sends a generation request; returns the socket. */
+static int send_request(uint16_t port, const char *path, const char *body) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    CHECK(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
+    char req[1024];
+    snprintf(req, sizeof req, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s", path, strlen(body), body);
+    CHECK(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
+    return fd;
+}
+
+/* A client that hangs up mid-generation, streamed or not, stops it: /health
+ * counts it cancelled with fewer tokens than it could have made, and the
+ * next request is served. */
+static void test_cancel_on_disconnect(void) {
+    enum { N_CTX = 16384 };
+    gt_serve *s = start_limited(N_CTX, 0, 0, 0);
+    if (!s) return;
+    uint16_t port = gt_serve_port(s);
+    char buf[256];
+    int fd = send_request(port, "/v1/completions",
+                          "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"Go\",\"stream\":true,\"stop\":[\"qqqqqqqq\"]}");
+    CHECK(read(fd, buf, sizeof buf) > 0); /* the stream has begun */
+    close(fd);
+    wait_health(port, "requests", "cancelled", 1);
+    fd = send_request(port, "/v1/chat/completions",
+                      "{\"model\":\"tiny-qwen2-q8_0\",\"messages\":[{\"role\":\"user\",\"content\":\"Go\"}],"
+                      "\"stop\":[\"qqqqqqqq\"]}");
+    wait_health(port, "queue", "running", 1); /* generating */
+    close(fd);
+    wait_health(port, "requests", "cancelled", 2);
+    long long toks = health_count(port, "requests", "cancelled_tokens");
+    CHECK_MSG(toks < N_CTX, "the cancelled requests generated %lld tokens", toks);
+    int st;
+    json_t *j = post(port, "/v1/completions", &st, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"Go\",\"max_tokens\":2}");
+    CHECK_EQ_INT(st, 200);
+    CHECK_EQ_INT(health_count(port, "requests", "cancelled"), 2);
+    json_decref(j);
+    gt_serve_stop(s);
+}
+
 int main(void) {
     RUN(test_routes);
     RUN(test_completion_matches_engine);
@@ -719,5 +878,8 @@ int main(void) {
     RUN(test_disconnect_releases);
     RUN(test_embeddings);
     RUN(test_embedding_errors);
+    RUN(test_queue_full);
+    RUN(test_request_limits);
+    RUN(test_cancel_on_disconnect);
     return gt_test_finish();
 }
