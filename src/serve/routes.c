@@ -56,6 +56,7 @@ typedef struct gen {
     const char *extra_stop;
     gt_serve_job job;
     int running;                /* the job holds the model */
+    gt_grammar *grammar;        /* structured output, or NULL */
     int fd;                     /* the client's socket */
     char id[48];
     uint64_t created;
@@ -67,6 +68,7 @@ typedef struct gen {
 } gen;
 
 static void gen_free(gen *g) {
+    gt_grammar_free(g->grammar);
     /* A stream freed before its end: MHD gave up on the client. */
     if (g->running && g->p.stream && !g->sent_done) gt_serve_note_cancel(g->srv, g->id, g->job.n_gen);
     if (g->running) {
@@ -117,6 +119,8 @@ static int gen_prepare(gen *g, gt_serve_req *r, gt_serve_kind kind, gt_serve_err
     if (gt_json_parse(r->body.data ? (const char *)r->body.data : "", r->body.len, GT_SERVE_MAX_BODY_BYTES, &g->body, &err))
         return gt_serve_fail(e, 400, NULL, "invalid_json", "the request body is not valid JSON: %s", err.msg);
     if (gt_serve_parse(g->body, kind, &g->p, e)) return -1;
+    if (g->p.response_format && gt_grammar_compile(g->p.response_format, &g->grammar, e)) return -1;
+    g->p.grammar = g->grammar;
     if (strcmp(g->p.model, g->srv->model_id))
         return gt_serve_fail(e, 404, "model", "model_not_found", "model \"%s\" does not exist; this server serves \"%s\"",
                              g->p.model, g->srv->model_id);

@@ -13,6 +13,7 @@
 #include "infer/model.h"
 #include "infer/sampler.h"
 #include "infer/tokenizer.h"
+#include "serve/grammar.h"
 #include "serve/serve.h"
 
 /* Limits on requests from outside. */
@@ -48,6 +49,8 @@ typedef struct gt_serve_params {
     int n_stops;
     const char *stops[GT_SERVE_MAX_STOPS];
     size_t stop_lens[GT_SERVE_MAX_STOPS];
+    const json_t *response_format; /* chat: checked by gt_grammar_compile, not here */
+    const gt_grammar *grammar;     /* compiled from it (NULL: free text); owned by the request */
 } gt_serve_params;
 
 /* An OpenAI error: HTTP status, type, the parameter it is about (or NULL)
@@ -105,6 +108,9 @@ typedef struct gt_serve_job {
     int n_stops;
     const char *stops[GT_SERVE_MAX_STOPS + 1];
     size_t stop_lens[GT_SERVE_MAX_STOPS + 1];
+    const gt_grammar *grammar;   /* structured output, or NULL */
+    gt_gmatch *match;            /* the grammar's readings of text so far, and scratch */
+    gt_gmatch *scratch;
 } gt_serve_job;
 
 /* Evaluates the prompt and prepares sampling. Prompt must fit the context

@@ -1,7 +1,7 @@
 // openai_client.mjs: OpenAI's own Node client (npm `openai`, installed by
 // scripts/setup.sh test into .cache/npm) against `gotong serve` children,
 // used as a real client uses it: models, chat (whole, streamed, logprobs), plain
-// completions with a stop string, embeddings, seeded answers equal across thread counts,
+// completions with a stop string, embeddings, structured output, seeded answers equal across thread counts,
 // a full queue (429) and a stream aborted by the client,
 // and errors surfacing as the client's typed exceptions.
 //
@@ -109,6 +109,18 @@ async function main() {
     check(assert.notDeepEqual, batch.data[0].embedding, vec);
     check(assert.ok, Math.abs(vec.reduce((a, x) => a + x * x, 0) - 1) < 1e-5);
     check(assert.equal, batch.usage.total_tokens, batch.usage.prompt_tokens);
+
+    // Structured output: the client's json_schema call; the content parses
+    // and has the schema's fields, in the schema's order.
+    const schema = { type: 'object', additionalProperties: false, required: ['name', 'n', 'tags'],
+      properties: { name: { type: 'string', maxLength: 12 }, n: { type: 'integer' },
+        tags: { type: 'array', items: { enum: ['a', 'b'] }, maxItems: 3 } } };
+    const so = await ai.chat.completions.create({ ...req, max_tokens: 300,
+      response_format: { type: 'json_schema', json_schema: { name: 'thing', strict: true, schema } } });
+    const obj = JSON.parse(so.choices[0].message.content);
+    check(assert.equal, so.choices[0].finish_reason, 'stop');
+    check(assert.deepEqual, Object.keys(obj), ['name', 'n', 'tags']);
+    check(assert.ok, obj.name.length <= 12 && Number.isInteger(obj.n) && obj.tags.every((t) => ['a', 'b'].includes(t)));
 
     // Errors come back as the client's typed exceptions with OpenAI's fields.
     await assert.rejects(ai.chat.completions.create({ ...req, model: 'gpt-4o' }), (e) => {
