@@ -11,12 +11,15 @@
 #include "serve/serve.h"
 
 static const char usage_text[] =
-    "usage: gotong serve -m MODEL.gguf [--listen HOST:PORT] [--threads N] [--ctx N] [--alias NAME] [--quiet]\n\n"
+    "usage: gotong serve -m MODEL.gguf [--listen HOST:PORT] [--threads N] [--ctx N] [--alias NAME] [--quiet]\n"
+    "                    [--max-queue N] [--max-prompt-tokens N] [--max-output-tokens N]\n\n"
     "Serves one model over an OpenAI-compatible HTTP API:\n"
-    "  GET  /health                 {\"status\":\"ok\",\"model\":NAME}\n"
+    "  GET  /health                 {\"status\":\"ok\",\"model\":NAME, queue:{running,waiting,max_waiting},\n"
+    "                               requests:{rejected,cancelled,cancelled_tokens}}\n"
     "  GET  /v1/models              the model, named by --alias or the file name without .gguf\n"
     "  POST /v1/completions         {model, prompt, ...}\n"
     "  POST /v1/chat/completions    {model, messages, ...}\n"
+    "  POST /v1/embeddings          {model, input, encoding_format}: mean of the final hidden states, unit length\n"
     "Both generation routes take max_tokens (chat also max_completion_tokens), stop (up to 4\n"
     "strings), temperature (0..2, default 1; 0 is greedy), top_p (default 1), top_k (default off),\n"
     "min_p (default off), seed (default 0), stream (server-sent events ending with data: [DONE]),\n"
@@ -36,13 +39,17 @@ static const char usage_text[] =
     "  --ctx N              context positions (default: the model's, at most 2048)\n"
     "  --alias NAME         the model's name in the API\n"
     "  --quiet              no access log\n"
+    "  --max-queue N        requests waiting for the model before 429 + Retry-After (default 16)\n"
+    "  --max-prompt-tokens N   prompt tokens per request / embedding input (default: the context)\n"
+    "  --max-output-tokens N   generated tokens per request; also the default max_tokens (default: the context)\n"
     "Stops on SIGINT or SIGTERM. Prints \"listening on http://HOST:PORT\" once ready.\n";
 
 /* `gotong serve`: parses options, starts the server, waits for a signal in
  * this thread (blocked in all others), stops. */
 static int cmd_serve(int argc, char **argv) {
     gt_serve_config cfg = gt_serve_defaults();
-    uint64_t threads = (uint64_t)cfg.n_threads, n_ctx = (uint64_t)cfg.n_ctx;
+    uint64_t threads = (uint64_t)cfg.n_threads, n_ctx = (uint64_t)cfg.n_ctx, queue = (uint64_t)cfg.max_queue;
+    uint64_t max_prompt = 0, max_output = 0;
     int quiet = 0;
     const gt_cli_opt opts[] = {
         {"--model", "-m", GT_CLI_OPT_STR, &cfg.model_path, 0, 0, NULL},
@@ -51,10 +58,14 @@ static int cmd_serve(int argc, char **argv) {
         {"--ctx", NULL, GT_CLI_OPT_U64, &n_ctx, 2, 1 << 20, NULL},
         {"--alias", NULL, GT_CLI_OPT_STR, &cfg.model_id, 0, 0, NULL},
         {"--quiet", NULL, GT_CLI_OPT_FLAG, &quiet, 0, 0, NULL},
+        {"--max-queue", NULL, GT_CLI_OPT_U64, &queue, 1, GT_SERVE_MAX_QUEUE, NULL},
+        {"--max-prompt-tokens", NULL, GT_CLI_OPT_U64, &max_prompt, 1, 1 << 20, NULL},
+        {"--max-output-tokens", NULL, GT_CLI_OPT_U64, &max_output, 1, 1 << 20, NULL},
         {NULL, NULL, 0, NULL, 0, 0, NULL}};
     int rc = gt_cli_parse_text("serve", argc, argv, 1, opts, NULL, 0, NULL, usage_text);
     if (rc >= 0) return rc;
-    cfg.n_threads = (int)threads, cfg.n_ctx = (int)n_ctx, cfg.access_log = !quiet;
+    cfg.n_threads = (int)threads, cfg.n_ctx = (int)n_ctx, cfg.access_log = !quiet, cfg.max_queue = (int)queue;
+    cfg.max_prompt_tokens = (int)max_prompt, cfg.max_output_tokens = (int)max_output;
     if (!cfg.model_path) return gt_cli_usage_error("serve", "no model: give -m MODEL.gguf");
     gt_cli_block_stop_signals();
     gt_err err = {0};

@@ -345,7 +345,7 @@ static void run_mm_resid(gt_ctx *c, job *j, const gt_act *act, const gt_qmat *w,
 }
 
 /* One batch of n <= n_batch tokens at positions pos.. (already validated).
- * which: GT_EVAL_ALL, GT_EVAL_LAST, or -1 for no logits. */
+ * which: GT_EVAL_ALL, GT_EVAL_LAST, GT_EVAL_HIDDEN, or -1 for no output. */
 static void forward(gt_ctx *c, const int32_t *tokens, int n, int pos, float *logits, int which) {
     const gt_model *m = c->m;
     const gt_hparams *hp = &m->hp;
@@ -373,10 +373,14 @@ static void forward(gt_ctx *c, const int32_t *tokens, int n, int pos, float *log
         run_mm_resid(c, &j, &c->a_ff, &L->wdown, L->ffn_post_norm);
     }
     if (which < 0 || !logits) return;
-    int t0 = which == GT_EVAL_ALL ? 0 : n - 1, nt = n - t0;
+    int t0 = which == GT_EVAL_LAST ? n - 1 : 0, nt = n - t0;
     j.n = nt;
     c->a_embd.n_tok = nt;
     run_norm(c, &j, c->x + (size_t)t0 * E, m->out_norm, &c->a_embd);
+    if (which == GT_EVAL_HIDDEN) { /* the normed rows, before the output matrix */
+        memcpy(logits, c->a_embd.x, (size_t)n * (size_t)E * sizeof(float));
+        return;
+    }
     run_mm(c, &j, &c->a_embd, POST_NONE, 1, &m->out, logits, (size_t)hp->n_vocab, NULL, NULL, 0,
            NULL, NULL, 0);
     if (hp->logit_softcap > 0.0f) gt_softcap(logits, (size_t)nt * (size_t)hp->n_vocab, hp->logit_softcap);
@@ -385,8 +389,8 @@ static void forward(gt_ctx *c, const int32_t *tokens, int n, int pos, float *log
 int gt_ctx_eval(gt_ctx *c, const int32_t *tokens, int n, int pos, float *logits, int which,
                 gt_err *err) {
     const gt_hparams *hp = &c->m->hp;
-    if (which != GT_EVAL_LAST && which != GT_EVAL_ALL)
-        return gt_err_set(err, GT_EINVAL, "eval: which must be GT_EVAL_LAST or GT_EVAL_ALL");
+    if (which != GT_EVAL_LAST && which != GT_EVAL_ALL && which != GT_EVAL_HIDDEN)
+        return gt_err_set(err, GT_EINVAL, "eval: which must be GT_EVAL_LAST, GT_EVAL_ALL or GT_EVAL_HIDDEN");
     if (n < 0 || (n > 0 && !tokens))
         return gt_err_set(err, GT_EINVAL, "eval: %d tokens", n);
     if (pos < 0 || pos > c->n_past)
@@ -406,6 +410,7 @@ int gt_ctx_eval(gt_ctx *c, const int32_t *tokens, int n, int pos, float *logits,
         float *out = NULL;
         int w = -1;
         if (logits && which == GT_EVAL_ALL) out = logits + (size_t)s * hp->n_vocab, w = GT_EVAL_ALL;
+        else if (logits && which == GT_EVAL_HIDDEN) out = logits + (size_t)s * hp->n_embd, w = GT_EVAL_HIDDEN;
         else if (logits && last) out = logits, w = GT_EVAL_LAST;
         forward(c, tokens + s, nb, pos + s, out, w);
         c->n_past = pos + s + nb;

@@ -119,6 +119,8 @@ const gt_model *gt_ctx_model(const gt_ctx *c);
 
 #define GT_EVAL_LAST 0 /* logits for the last token only: n_vocab floats */
 #define GT_EVAL_ALL 1  /* logits for every token: n * n_vocab floats, row t for token t */
+#define GT_EVAL_HIDDEN 2 /* final hidden states (after the output norm) of every token:
+                          * n * n_embd floats, row t for token t (embeddings) */
 
 /* Evaluates tokens[0..n) at positions pos..pos+n-1 (batched: one pass over
  * the weights per GT_CTX batch), appending their keys and values to the

@@ -25,6 +25,13 @@ int gt_serve_job_start(gt_serve_job *j, gt_ctx *ctx, const gt_tokenizer *tok, co
     if (extra_stop) j->stops[j->n_stops] = extra_stop, j->stop_lens[j->n_stops++] = strlen(extra_stop);
     int rc = gt_sampler_new(&p->sampling, j->n_vocab, &j->smp, err);
     if (rc) return rc;
+    if (p->grammar) {
+        j->grammar = p->grammar;
+        j->match = gt_malloc(sizeof *j->match);
+        j->scratch = gt_malloc(sizeof *j->scratch);
+        if (!j->match || !j->scratch) return gt_err_set(err, GT_ENOMEM, "out of memory");
+        gt_grammar_start(j->grammar, j->match);
+    }
     j->logits = gt_malloc((size_t)j->n_vocab * sizeof(float));
     if (!j->logits) return gt_err_set(err, GT_ENOMEM, "out of memory");
     for (int i = 0; i < n_prompt; i++) gt_sampler_accept(j->smp, prompt[i]);
@@ -74,13 +81,48 @@ static int cut_at_stop(gt_serve_job *j, size_t from) {
     return 1;
 }
 
+/* Whether token t's bytes continue the structured output. */
+static int grammar_allows(gt_serve_job *j, const uint8_t *first_ok, int32_t t) {
+    size_t len = 0;
+    if (gt_tokenizer_is_eog(j->tok, t)) return 0; /* the document is not complete yet */
+    const char *piece = gt_token_to_piece(j->tok, t, 0, &len);
+    if (!piece || !len || !first_ok[(unsigned char)piece[0]]) return 0;
+    gt_grammar_copy(j->scratch, j->match);
+    return gt_grammar_feed(j->grammar, j->scratch, piece, len) > 0;
+}
+
+/* Structured output: every token that cannot continue a document the schema
+ * accepts gets -inf. Fails when none can (a schema the vocabulary cannot
+ * spell). */
+static int mask_logits(gt_serve_job *j, gt_err *err) {
+    uint8_t first_ok[256];
+    for (int c = 0; c < 256; c++) {
+        char b = (char)c;
+        gt_grammar_copy(j->scratch, j->match);
+        first_ok[c] = gt_grammar_feed(j->grammar, j->scratch, &b, 1) > 0;
+    }
+    int any = 0;
+    for (int32_t t = 0; t < j->n_vocab; t++) {
+        if (grammar_allows(j, first_ok, t)) any = 1;
+        else j->logits[t] = -INFINITY;
+    }
+    return any ? 0 : gt_err_set(err, GT_EINVAL, "no token of the vocabulary continues the JSON the schema asks for");
+}
+
 int gt_serve_job_step(gt_serve_job *j, gt_err *err) {
     if (j->done) return 0;
     if (j->n_gen >= j->max_gen) {
         j->done = 1, j->finish_reason = "length";
         return 0;
     }
+    if (j->grammar && mask_logits(j, err)) return err ? err->code : GT_EINVAL;
     int32_t t = gt_sampler_sample(j->smp, j->logits);
+    if (j->grammar) { /* the sampler never picks a -inf token; checked all the same */
+        size_t plen = 0;
+        const char *piece = gt_token_to_piece(j->tok, t, 0, &plen);
+        if (!isfinite(j->logits[t]) || gt_grammar_feed(j->grammar, j->match, piece, plen) == 0)
+            return gt_err_set(err, GT_EINVAL, "the sampler chose token %d, which the schema refuses", (int)t);
+    }
     if (gt_tokenizer_is_eog(j->tok, t)) {
         j->done = 1, j->finish_reason = "stop";
         return 0;
@@ -91,7 +133,7 @@ int gt_serve_job_step(gt_serve_job *j, gt_err *err) {
     if (j->logprobs && record_logprob(j, t, before, err)) return err ? err->code : GT_ENOMEM;
     const char *piece = gt_token_to_piece(j->tok, t, 0, &len);
     if (piece && len && gt_buf_append(&j->text, piece, len)) return gt_err_set(err, GT_ENOMEM, "out of memory");
-    if (cut_at_stop(j, before)) {
+    if (cut_at_stop(j, before) || (j->grammar && gt_grammar_done(j->match))) {
         j->done = 1, j->finish_reason = "stop";
         return 0;
     }
@@ -142,6 +184,8 @@ const char *gt_serve_job_ready(gt_serve_job *j, size_t *len) {
 
 void gt_serve_job_free(gt_serve_job *j) {
     gt_sampler_free(j->smp);
+    gt_free(j->match);
+    gt_free(j->scratch);
     gt_free(j->logits);
     gt_buf_free(&j->text);
     gt_buf_free(&j->lps);

@@ -113,7 +113,7 @@ static int get_logprobs(const json_t *b, gt_serve_kind kind, gt_serve_params *p,
 static const char *const common_fields[] = {
     "model", "max_tokens", "temperature", "top_p", "top_k", "min_p", "seed", "stop", "stream", "stream_options",
     "n", "user", "presence_penalty", "frequency_penalty", "logprobs", "repeat_penalty", NULL};
-static const char *const chat_fields[] = {"messages", "max_completion_tokens", "top_logprobs", NULL};
+static const char *const chat_fields[] = {"messages", "max_completion_tokens", "top_logprobs", "response_format", NULL};
 static const char *const completion_fields[] = {"prompt", "echo", "suffix", NULL};
 
 static int in_list(const char *k, const char *const *list) {
@@ -233,6 +233,8 @@ int gt_serve_parse(const json_t *b, gt_serve_kind kind, gt_serve_params *p, gt_s
             return gt_serve_fail(e, 400, "stream_options", "invalid_value", "stream_options: only allowed with \"stream\": true");
     }
     if (get_logprobs(b, kind, p, e)) return -1;
+    const json_t *rf = json_object_get(b, "response_format");
+    p->response_format = json_is_null(rf) ? NULL : rf;
     assert(p->n_stops <= GT_SERVE_MAX_STOPS);
     return 0;
 }

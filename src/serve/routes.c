@@ -16,8 +16,14 @@
 /* Bytes of SSE buffered per reader call. */
 #define GT_SERVE_STREAM_BLOCK 16384
 
+/* Status, the queue now and the counts of refused and cancelled requests. */
 void gt_serve_h_health(gt_serve *s, gt_serve_req *r, gt_serve_resp *o) {
-    o->json = json_pack("{s:s,s:s}", "status", "ok", "model", s->model_id);
+    pthread_mutex_lock(&s->mu);
+    o->json = json_pack("{s:s,s:s,s:{s:i,s:i,s:i},s:{s:I,s:I,s:I}}", "status", "ok", "model", s->model_id, "queue",
+                        "running", s->busy, "waiting", s->waiting, "max_waiting", s->cfg.max_queue, "requests",
+                        "rejected", (json_int_t)s->n_rejected, "cancelled", (json_int_t)s->n_cancelled,
+                        "cancelled_tokens", (json_int_t)s->cancelled_tokens);
+    pthread_mutex_unlock(&s->mu);
 }
 
 static json_t *model_json(gt_serve *s) {
@@ -50,6 +56,8 @@ typedef struct gen {
     const char *extra_stop;
     gt_serve_job job;
     int running;                /* the job holds the model */
+    gt_grammar *grammar;        /* structured output, or NULL */
+    int fd;                     /* the client's socket */
     char id[48];
     uint64_t created;
     /* streaming */
@@ -60,6 +68,9 @@ typedef struct gen {
 } gen;
 
 static void gen_free(gen *g) {
+    gt_grammar_free(g->grammar);
+    /* A stream freed before its end: MHD gave up on the client. */
+    if (g->running && g->p.stream && !g->sent_done) gt_serve_note_cancel(g->srv, g->id, g->job.n_gen);
     if (g->running) {
         gt_serve_job_free(&g->job);
         gt_serve_release(g->srv);
@@ -83,12 +94,33 @@ static int completion_tokens(gen *g, gt_err *err) {
     return rc;
 }
 
+/* The server's per-request limits: the prompt's n tokens and max_tokens (a
+ * request without max_tokens gets the server's limit as its own). */
+static int check_limits(gen *g, int n, gt_serve_error *e) {
+    const gt_serve_config *c = &g->srv->cfg;
+    const char *input = g->p.kind == GT_SERVE_CHAT ? "messages" : "prompt";
+    if (c->max_prompt_tokens && n > c->max_prompt_tokens)
+        return gt_serve_fail(e, 400, input, "invalid_value",
+                             "the prompt is %d tokens; this server takes at most %d per request (--max-prompt-tokens)",
+                             n, c->max_prompt_tokens);
+    if (!c->max_output_tokens) return 0;
+    const char *f = json_object_get(g->body, "max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
+    if (g->p.max_tokens > c->max_output_tokens)
+        return gt_serve_fail(e, 400, f, "invalid_value",
+                             "%s: %d is over this server's limit of %d tokens per request (--max-output-tokens)", f,
+                             g->p.max_tokens, c->max_output_tokens);
+    if (!g->p.max_tokens) g->p.max_tokens = c->max_output_tokens;
+    return 0;
+}
+
 /* Parses and checks the request, and makes its prompt tokens. */
 static int gen_prepare(gen *g, gt_serve_req *r, gt_serve_kind kind, gt_serve_error *e) {
     gt_err err = {0};
     if (gt_json_parse(r->body.data ? (const char *)r->body.data : "", r->body.len, GT_SERVE_MAX_BODY_BYTES, &g->body, &err))
         return gt_serve_fail(e, 400, NULL, "invalid_json", "the request body is not valid JSON: %s", err.msg);
     if (gt_serve_parse(g->body, kind, &g->p, e)) return -1;
+    if (g->p.response_format && gt_grammar_compile(g->p.response_format, &g->grammar, e)) return -1;
+    g->p.grammar = g->grammar;
     if (strcmp(g->p.model, g->srv->model_id))
         return gt_serve_fail(e, 404, "model", "model_not_found", "model \"%s\" does not exist; this server serves \"%s\"",
                              g->p.model, g->srv->model_id);
@@ -99,6 +131,7 @@ static int gen_prepare(gen *g, gt_serve_req *r, gt_serve_kind kind, gt_serve_err
     if (rc) return gt_serve_fail(e, 500, NULL, NULL, "%s", err.msg);
     int n = (int)(g->ids.len / sizeof(int32_t)), n_ctx = gt_ctx_n_ctx(g->srv->ctx);
     if (n == 0) return gt_serve_fail(e, 400, "prompt", "invalid_value", "the prompt has no tokens");
+    if (check_limits(g, n, e)) return -1;
     if (n >= n_ctx)
         return gt_serve_fail(e, 400, kind == GT_SERVE_CHAT ? "messages" : "prompt", "context_length_exceeded",
                              "the prompt is %d tokens; this model's context holds %d, with room for at least one "
@@ -111,7 +144,7 @@ static int gen_prepare(gen *g, gt_serve_req *r, gt_serve_kind kind, gt_serve_err
 /* Takes the model and evaluates the prompt. */
 static int gen_start(gen *g, gt_serve_error *e) {
     gt_err err = {0};
-    gt_serve_acquire(g->srv);
+    if (gt_serve_enter(g->srv, e)) return -1;
     g->running = 1;
     if (gt_serve_job_start(&g->job, g->srv->ctx, g->srv->tok, (const int32_t *)(void *)g->ids.data,
                            (int)(g->ids.len / sizeof(int32_t)), &g->p, g->extra_stop, &err))
@@ -214,12 +247,19 @@ static void run_whole(gen *g, gt_serve_resp *o) {
         gt_serve_resp_error(o, &e);
         return;
     }
-    while (!g->job.done)
+    while (!g->job.done) {
+        if (gt_serve_client_gone(g->fd)) { /* nobody to answer: stop, free the model */
+            gt_serve_note_cancel(g->srv, g->id, g->job.n_gen);
+            gt_serve_fail(&e, 499, NULL, "client_closed_request", "the client closed the connection");
+            gt_serve_resp_error(o, &e);
+            return;
+        }
         if (gt_serve_job_step(&g->job, &err)) {
             gt_serve_fail(&e, 500, NULL, NULL, "generation failed: %s", err.msg);
             gt_serve_resp_error(o, &e);
             return;
         }
+    }
     size_t len;
     const char *text = gt_serve_job_ready(&g->job, &len);
     json_t *j = envelope(g, g->p.kind == GT_SERVE_CHAT ? "chat.completion" : "text_completion");
@@ -255,6 +295,7 @@ static int stream_more(gen *g) {
         return sse_chunk(g, "", 0, 1, NULL);
     }
     if (!g->job.done) {
+        if (gt_serve_client_gone(g->fd)) return -1; /* gen_free counts it */
         if (gt_serve_job_step(&g->job, &err)) {
             gt_serve_error e;
             gt_serve_fail(&e, 500, NULL, NULL, "generation failed: %s", err.msg);
@@ -330,6 +371,7 @@ static void handle(gt_serve *s, gt_serve_req *r, gt_serve_resp *o, gt_serve_kind
         return;
     }
     g->srv = s;
+    g->fd = r->fd;
     if (gen_prepare(g, r, kind, &e)) {
         gt_serve_resp_error(o, &e);
         gen_free(g);

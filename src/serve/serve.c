@@ -29,18 +29,20 @@
 static const gt_route routes[] = {
     {"GET", "/health", 0},         {"GET", "/v1/models", 1},
     {"GET", "/v1/models/{}", 2},   {"POST", "/v1/completions", 3},
-    {"POST", "/v1/chat/completions", 4},
+    {"POST", "/v1/chat/completions", 4}, {"POST", "/v1/embeddings", 5},
 };
 typedef void (*handler_fn)(gt_serve *, gt_serve_req *, gt_serve_resp *);
 static const handler_fn handlers[] = {gt_serve_h_health, gt_serve_h_models, gt_serve_h_model,
-                                      gt_serve_h_completions, gt_serve_h_chat};
-static const size_t body_limits[] = {0, 0, 0, GT_SERVE_MAX_BODY_BYTES, GT_SERVE_MAX_BODY_BYTES};
+                                      gt_serve_h_completions, gt_serve_h_chat,
+                                      gt_serve_h_embeddings};
+static const size_t body_limits[] = {0, 0, 0, GT_SERVE_MAX_BODY_BYTES, GT_SERVE_MAX_BODY_BYTES,
+                                     GT_SERVE_MAX_BODY_BYTES};
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 _Static_assert(sizeof handlers / sizeof handlers[0] == N_ROUTES, "one handler per route");
 _Static_assert(sizeof body_limits / sizeof body_limits[0] == N_ROUTES, "one limit per route");
 
 gt_serve_config gt_serve_defaults(void) {
-    gt_serve_config c = {.listen = "127.0.0.1:8080", .n_threads = 1};
+    gt_serve_config c = {.listen = "127.0.0.1:8080", .n_threads = 1, .max_queue = GT_SERVE_DEFAULT_QUEUE};
     return c;
 }
 
@@ -52,6 +54,41 @@ void gt_serve_acquire(gt_serve *s) {
     while (s->busy) pthread_cond_wait(&s->cv, &s->mu);
     s->busy = 1;
     pthread_mutex_unlock(&s->mu);
+}
+
+int gt_serve_enter(gt_serve *s, gt_serve_error *e) {
+    pthread_mutex_lock(&s->mu);
+    if (s->busy && s->waiting >= s->cfg.max_queue) {
+        s->n_rejected++;
+        int waiting = s->waiting;
+        pthread_mutex_unlock(&s->mu);
+        gt_serve_fail(e, 429, NULL, "rate_limit_exceeded",
+                      "the server is busy: one request is running and %d are waiting (the most it queues, "
+                      "--max-queue); retry after %d s", waiting, GT_SERVE_RETRY_AFTER_S);
+        e->type = "requests";
+        return -1;
+    }
+    s->waiting++;
+    while (s->busy) pthread_cond_wait(&s->cv, &s->mu);
+    s->waiting--;
+    s->busy = 1;
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
+int gt_serve_client_gone(int fd) {
+    char c;
+    if (fd < 0) return 0;
+    ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+void gt_serve_note_cancel(gt_serve *s, const char *id, int n_gen) {
+    pthread_mutex_lock(&s->mu);
+    s->n_cancelled++;
+    s->cancelled_tokens += (uint64_t)n_gen;
+    pthread_mutex_unlock(&s->mu);
+    GT_INFO("serve: %s cancelled after %d generated tokens: the client went away", id, n_gen);
 }
 
 void gt_serve_release(gt_serve *s) {
@@ -91,6 +128,11 @@ static enum MHD_Result send_resp(gt_serve_req *r, struct MHD_Connection *conn, g
     snprintf(id, sizeof id, "%llu", (unsigned long long)r->id);
     MHD_add_response_header(resp, "X-Request-Id", id);
     if (o->status == 405 && r->m.allow[0]) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->m.allow);
+    if (o->status == 429) {
+        char ra[16];
+        snprintf(ra, sizeof ra, "%d", GT_SERVE_RETRY_AFTER_S);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+    }
     int status = o->status ? o->status : 200;
     enum MHD_Result rc = MHD_queue_response(conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
@@ -123,7 +165,7 @@ static enum MHD_Result on_headers(gt_serve *s, gt_serve_req *r, struct MHD_Conne
         else
             gt_serve_fail(&r->early, 404, NULL, "not_found",
                           "no route %s %.200s; routes: GET /health, GET /v1/models, POST /v1/completions, "
-                          "POST /v1/chat/completions", method, url);
+                          "POST /v1/chat/completions, POST /v1/embeddings", method, url);
         return has_body ? send_error(r, conn, &r->early) : MHD_YES;
     }
     r->route = idx;
@@ -154,6 +196,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->srv = s;
         r->route = -1;
         r->id = atomic_fetch_add(&s->next_id, 1) + 1;
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        r->fd = ci ? (int)ci->connect_fd : -1;
         *con_cls = r;
         atomic_fetch_add(&s->in_flight, 1);
         return on_headers(s, r, conn, url, method);
@@ -254,9 +298,14 @@ int gt_serve_start(const gt_serve_config *c, gt_serve **out, gt_err *err) {
     if (c->n_threads < 1 || c->n_threads > 1024) return gt_err_set(err, GT_EINVAL, "--threads: expected 1..1024, got %d", c->n_threads);
     if (c->model_id && (!c->model_id[0] || strlen(c->model_id) > GT_SERVE_MAX_MODEL_ID))
         return gt_err_set(err, GT_EINVAL, "--alias: expected 1..%d bytes", GT_SERVE_MAX_MODEL_ID);
+    if (c->max_queue < 0 || c->max_queue > GT_SERVE_MAX_QUEUE)
+        return gt_err_set(err, GT_EINVAL, "--max-queue: expected 0..%d, got %d", GT_SERVE_MAX_QUEUE, c->max_queue);
+    if (c->max_prompt_tokens < 0 || c->max_output_tokens < 0)
+        return gt_err_set(err, GT_EINVAL, "--max-prompt-tokens, --max-output-tokens: expected 0 (no limit) or more");
     gt_serve *s = gt_calloc(1, sizeof *s);
     if (!s) return gt_err_set(err, GT_ENOMEM, "out of memory");
     s->cfg = *c;
+    if (!s->cfg.max_queue) s->cfg.max_queue = GT_SERVE_DEFAULT_QUEUE;
     snprintf(s->listen, sizeof s->listen, "%s", c->listen ? c->listen : "127.0.0.1:8080");
     s->cfg.listen = s->listen;
     if (c->model_id) snprintf(s->model_id, sizeof s->model_id, "%s", c->model_id);

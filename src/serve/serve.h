@@ -9,11 +9,14 @@
  *
  * Routes: GET /health, GET /v1/models, POST /v1/completions, POST
  * /v1/chat/completions (JSON or, with "stream": true, server-sent events
- * ending with "data: [DONE]"), with logprobs/top_logprobs. Errors are OpenAI's body
+ * ending with "data: [DONE]"), with logprobs/top_logprobs, POST /v1/embeddings
+ * (mean-pooled final hidden states, unit length). Errors are OpenAI's body
  * {"error":{"message","type","param","code"}}.
  *
  * One model, one context: requests are evaluated one at a time, in the order
- * they take the model's lock. The bytes a request gets (choices, usage, the
+ * they take the model's lock. At most max_queue wait for it; one more is
+ * answered 429 with Retry-After. A client that hangs up stops its
+ * generation (counted in /health's "requests.cancelled"). The bytes a request gets (choices, usage, the
  * streamed text) depend only on the model, the request and its seed (0 when
  * absent), never on --threads. */
 #ifndef GT_SERVE_SERVE_H
@@ -30,7 +33,13 @@ typedef struct gt_serve_config {
     int n_ctx;              /* context positions; 0: min(trained, 2048) */
     const char *model_id;   /* the name clients ask for; NULL: file name without .gguf */
     int access_log;         /* 1: one log line per request */
+    int max_queue;          /* requests waiting for the model before 429; 0: GT_SERVE_DEFAULT_QUEUE */
+    int max_prompt_tokens;  /* per request (and per embedding input); 0: only the context bounds it */
+    int max_output_tokens;  /* per request; 0: only the context bounds it */
 } gt_serve_config;
+
+#define GT_SERVE_DEFAULT_QUEUE 16
+#define GT_SERVE_MAX_QUEUE 4096
 
 gt_serve_config gt_serve_defaults(void); /* 127.0.0.1:8080, 1 thread */
 

@@ -13,6 +13,7 @@
 #include "infer/model.h"
 #include "infer/sampler.h"
 #include "infer/tokenizer.h"
+#include "serve/grammar.h"
 #include "serve/serve.h"
 
 /* Limits on requests from outside. */
@@ -23,8 +24,11 @@
 #define GT_SERVE_MAX_TOKENS 32768             /* max_tokens accepted */
 #define GT_SERVE_MAX_MODEL_ID 256             /* bytes of "model" */
 #define GT_SERVE_MAX_TOP_LOGPROBS 20          /* top_logprobs (OpenAI's limit; completions: 5) */
+#define GT_SERVE_MAX_EMBED_INPUTS 256        /* inputs of one /v1/embeddings request */
+#define GT_SERVE_MAX_EMBED_TOKENS 65536      /* tokens of all its inputs together */
 #define GT_SERVE_MAX_CONNECTIONS 64
 #define GT_SERVE_TIMEOUT_S 300                /* an idle connection is closed after this */
+#define GT_SERVE_RETRY_AFTER_S 1              /* Retry-After of a 429 */
 
 /* What kind of request. */
 typedef enum { GT_SERVE_COMPLETION = 0, GT_SERVE_CHAT = 1 } gt_serve_kind;
@@ -45,6 +49,8 @@ typedef struct gt_serve_params {
     int n_stops;
     const char *stops[GT_SERVE_MAX_STOPS];
     size_t stop_lens[GT_SERVE_MAX_STOPS];
+    const json_t *response_format; /* chat: checked by gt_grammar_compile, not here */
+    const gt_grammar *grammar;     /* compiled from it (NULL: free text); owned by the request */
 } gt_serve_params;
 
 /* An OpenAI error: HTTP status, type, the parameter it is about (or NULL)
@@ -102,6 +108,9 @@ typedef struct gt_serve_job {
     int n_stops;
     const char *stops[GT_SERVE_MAX_STOPS + 1];
     size_t stop_lens[GT_SERVE_MAX_STOPS + 1];
+    const gt_grammar *grammar;   /* structured output, or NULL */
+    gt_gmatch *match;            /* the grammar's readings of text so far, and scratch */
+    gt_gmatch *scratch;
 } gt_serve_job;
 
 /* Evaluates the prompt and prepares sampling. Prompt must fit the context
@@ -131,9 +140,13 @@ struct gt_serve {
     gt_tokenizer *tok;
     gt_ctx *ctx;
     uint64_t created;             /* unix seconds when loaded (for /v1/models) */
-    pthread_mutex_t mu;           /* guards busy */
+    pthread_mutex_t mu;           /* guards busy, waiting and the counters */
     pthread_cond_t cv;
     int busy;                     /* 1 while a request owns ctx */
+    int waiting;                  /* requests blocked in gt_serve_enter */
+    uint64_t n_rejected;          /* answered 429: the queue was full */
+    uint64_t n_cancelled;         /* stopped because the client went away */
+    uint64_t cancelled_tokens;    /* tokens those had generated when stopped */
     struct MHD_Daemon *mhd;
     uint16_t port;
     _Atomic uint64_t next_id;
@@ -149,6 +162,7 @@ typedef struct gt_serve_req {
     gt_serve_error early;         /* an error known from the headers alone */
     int has_early;
     gt_route_match m;             /* captures, and Allow for a 405 */
+    int fd;                       /* the client's socket (to see it hang up) */
 } gt_serve_req;
 
 /* A handler's answer: a JSON body with a status, or a ready response. */
@@ -162,6 +176,13 @@ void gt_serve_resp_error(gt_serve_resp *o, const gt_serve_error *e);
 /* Takes and releases the one evaluation context (blocks until free). */
 void gt_serve_acquire(gt_serve *s);
 void gt_serve_release(gt_serve *s);
+/* gt_serve_acquire for a request: when the model is busy and max_queue
+ * requests already wait, fails with a 429 in e instead of waiting. */
+int gt_serve_enter(gt_serve *s, gt_serve_error *e);
+/* 1 when the client on fd has closed its side (EOF pending); never blocks. */
+int gt_serve_client_gone(int fd);
+/* Counts a generation stopped after n_gen tokens because its client left. */
+void gt_serve_note_cancel(gt_serve *s, const char *id, int n_gen);
 
 /* Route handlers (routes.c). */
 void gt_serve_h_health(gt_serve *s, gt_serve_req *r, gt_serve_resp *o);
@@ -169,5 +190,6 @@ void gt_serve_h_models(gt_serve *s, gt_serve_req *r, gt_serve_resp *o);
 void gt_serve_h_model(gt_serve *s, gt_serve_req *r, gt_serve_resp *o);
 void gt_serve_h_completions(gt_serve *s, gt_serve_req *r, gt_serve_resp *o);
 void gt_serve_h_chat(gt_serve *s, gt_serve_req *r, gt_serve_resp *o);
+void gt_serve_h_embeddings(gt_serve *s, gt_serve_req *r, gt_serve_resp *o); /* embed.c */
 
 #endif

@@ -1,7 +1,8 @@
 // openai_client.mjs: OpenAI's own Node client (npm `openai`, installed by
 // scripts/setup.sh test into .cache/npm) against `gotong serve` children,
 // used as a real client uses it: models, chat (whole, streamed, logprobs), plain
-// completions with a stop string, seeded answers equal across thread counts,
+// completions with a stop string, embeddings, structured output, seeded answers equal across thread counts,
+// a full queue (429) and a stream aborted by the client,
 // and errors surfacing as the client's typed exceptions.
 //
 //   node tests/serve/openai_client.mjs GOTONG_BINARY FIXTURES_DIR
@@ -20,10 +21,10 @@ const check = (fn, ...a) => { fn(...a); checks++; };
 
 // Starts `gotong serve` on a free port; resolves with {child, baseURL} once it
 // prints its "listening on" line.
-function serve(model, threads) {
+function serve(model, threads, extra = []) {
   return new Promise((resolve, reject) => {
     const child = spawn(gotong, ['serve', '-m', path.join(fixtures, 'models', model + '.gguf'),
-      '--listen', '127.0.0.1:0', '--threads', String(threads), '--quiet'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      '--listen', '127.0.0.1:0', '--threads', String(threads), '--quiet', ...extra], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d) => {
       out += d;
@@ -93,6 +94,34 @@ async function main() {
     check(assert.equal, cut.choices[0].text, t.slice(0, t.indexOf(stopAt)));
     check(assert.equal, cut.choices[0].finish_reason, 'stop');
 
+    // Embeddings: the client's default (base64, decoded by the client) equals
+    // the float encoding; one input alone equals the same input in a batch;
+    // unit length.
+    const one = await ai.embeddings.create({ model: 'tiny-qwen2-q8_0', input: 'The quick brown fox' });
+    const floats = await ai.embeddings.create({ model: 'tiny-qwen2-q8_0', input: 'The quick brown fox', encoding_format: 'float' });
+    const batch = await ai.embeddings.create({ model: 'tiny-qwen2-q8_0', input: ['Hello there', 'The quick brown fox'] });
+    const vec = one.data[0].embedding;
+    check(assert.equal, one.object, 'list');
+    check(assert.ok, Array.isArray(vec) && vec.length > 0);
+    check(assert.deepEqual, vec, floats.data[0].embedding);
+    check(assert.deepEqual, batch.data[1].embedding, vec);
+    check(assert.deepEqual, batch.data.map((d) => d.index), [0, 1]);
+    check(assert.notDeepEqual, batch.data[0].embedding, vec);
+    check(assert.ok, Math.abs(vec.reduce((a, x) => a + x * x, 0) - 1) < 1e-5);
+    check(assert.equal, batch.usage.total_tokens, batch.usage.prompt_tokens);
+
+    // Structured output: the client's json_schema call; the content parses
+    // and has the schema's fields, in the schema's order.
+    const schema = { type: 'object', additionalProperties: false, required: ['name', 'n', 'tags'],
+      properties: { name: { type: 'string', maxLength: 12 }, n: { type: 'integer' },
+        tags: { type: 'array', items: { enum: ['a', 'b'] }, maxItems: 3 } } };
+    const so = await ai.chat.completions.create({ ...req, max_tokens: 300,
+      response_format: { type: 'json_schema', json_schema: { name: 'thing', strict: true, schema } } });
+    const obj = JSON.parse(so.choices[0].message.content);
+    check(assert.equal, so.choices[0].finish_reason, 'stop');
+    check(assert.deepEqual, Object.keys(obj), ['name', 'n', 'tags']);
+    check(assert.ok, obj.name.length <= 12 && Number.isInteger(obj.n) && obj.tags.every((t) => ['a', 'b'].includes(t)));
+
     // Errors come back as the client's typed exceptions with OpenAI's fields.
     await assert.rejects(ai.chat.completions.create({ ...req, model: 'gpt-4o' }), (e) => {
       check(assert.ok, e instanceof OpenAI.NotFoundError);
@@ -121,6 +150,36 @@ async function main() {
   } finally {
     await stop(a);
     await stop(b);
+  }
+  // A full queue and a client that gives up, as the client sees them: while a
+  // stream holds the model and one request waits (--max-queue 1), another is
+  // refused with RateLimitError and Retry-After; aborting the stream cancels
+  // its generation and the waiting request is served.
+  const busy = await serve('tiny-qwen2-q8_0', 1, ['--max-queue', '1', '--ctx', '16384']);
+  try {
+    const bai = client(busy), model = 'tiny-qwen2-q8_0';
+    const health = async () => (await fetch(busy.baseURL.replace(/\/v1$/, '/health'))).json();
+    const long = await bai.completions.create({ model, prompt: 'Go', stream: true, stop: ['qqqqqqqq'] });
+    const it = long[Symbol.asyncIterator]();
+    await it.next();
+    const waiting = bai.completions.create({ model, prompt: 'Wait', max_tokens: 2 });
+    while ((await health()).queue.waiting < 1) await new Promise((r) => setTimeout(r, 5));
+    await assert.rejects(bai.completions.create({ model, prompt: 'x', max_tokens: 1 }), (e) => {
+      check(assert.ok, e instanceof OpenAI.RateLimitError);
+      check(assert.equal, e.status, 429);
+      check(assert.equal, e.code, 'rate_limit_exceeded');
+      check(assert.equal, e.headers.get('retry-after'), '1');
+      return true;
+    });
+    long.controller.abort();
+    const w = await waiting;
+    check(assert.equal, w.usage.prompt_tokens > 0, true);
+    const h = await health();
+    check(assert.equal, h.requests.rejected, 1);
+    check(assert.equal, h.requests.cancelled, 1);
+    check(assert.ok, h.requests.cancelled_tokens < 16384);
+  } finally {
+    await stop(busy);
   }
   console.log(`openai client: ${checks} checks passed`);
 }

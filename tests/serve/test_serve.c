@@ -18,8 +18,9 @@
 #define LLAMA "models/tiny-llama-q8_0.gguf"
 
 /* One HTTP/1.0 exchange on a fresh connection (so the body ends at EOF).
- * Returns the status; *body gets the body (caller frees with gt_buf_free). */
-static int http(uint16_t port, const char *method, const char *path, const char *body, gt_buf *out) {
+ * Returns the status; *out gets the body and, when head is not NULL, *head
+ * the status line and headers (caller frees both with gt_buf_free). */
+static int http_head(uint16_t port, const char *method, const char *path, const char *body, gt_buf *out, gt_buf *head) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
     inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
@@ -49,8 +50,17 @@ static int http(uint16_t port, const char *method, const char *path, const char 
     if (sep) gt_buf_append_str(out, sep + 4);
     gt_buf_putc(out, 0);
     out->len--;
+    if (head) {
+        gt_buf_reset(head);
+        gt_buf_append(head, all.data, sep ? (size_t)(sep - (const char *)all.data) + 2 : all.len);
+        gt_buf_putc(head, 0);
+    }
     gt_buf_free(&all);
     return status;
+}
+
+static int http(uint16_t port, const char *method, const char *path, const char *body, gt_buf *out) {
+    return http_head(port, method, path, body, out, NULL);
 }
 
 /* POSTs body (a printf format) and parses the JSON answer (NULL if none). */
@@ -565,6 +575,297 @@ static void test_disconnect_releases(void) {
     gt_serve_stop(s);
 }
 
+/* The embedding of ids computed here from the engine's hidden states:
+ * mean over tokens, unit length (the documented pooling), in float. */
+static void ref_embedding(gt_serve *s, const int32_t *ids, int n, float *out) {
+    int E = gt_model_hparams(s->model)->n_embd;
+    float *h = malloc((size_t)n * E * sizeof(float));
+    gt_err err = {0};
+    gt_serve_acquire(s);
+    CHECK(gt_ctx_eval(s->ctx, ids, n, 0, h, GT_EVAL_HIDDEN, &err) == 0);
+    gt_serve_release(s);
+    double ss = 0, *m = calloc((size_t)E, sizeof(double));
+    for (int c = 0; c < E; c++) {
+        for (int t = 0; t < n; t++) m[c] += h[(size_t)t * E + c];
+        m[c] /= n;
+        ss += m[c] * m[c];
+    }
+    for (int c = 0; c < E; c++) out[c] = (float)(m[c] / sqrt(ss));
+    free(h), free(m);
+}
+
+/* data[i].embedding serialised (the bytes a client compares). */
+static char *embedding_bytes(const json_t *j, size_t i) {
+    return json_dumps(json_object_get(json_array_get(json_object_get(j, "data"), i), "embedding"), JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+/* Standard base64 decoded (no checks beyond the alphabet: the test's own). */
+static size_t unbase64(const char *s, uint8_t *out) {
+    static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t n = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (; *s && *s != '='; s++) {
+        const char *p = strchr(al, *s);
+        if (!p) return 0;
+        acc = acc << 6 | (uint32_t)(p - al), bits += 6;
+        if (bits >= 8) out[n++] = (uint8_t)(acc >> (bits - 8)), bits -= 8;
+    }
+    return n;
+}
+
+/* /v1/embeddings: the vector is the pooled hidden states, of unit length;
+ * a string, its token array, alone or among others, on 1 or 3 threads,
+ * as floats or base64: the same bytes. */
+static void test_embeddings(void) {
+    gt_serve *s = start(QWEN, 1, 0), *s3 = start(QWEN, 3, 0);
+    if (!s || !s3) {
+        gt_serve_stop(s), gt_serve_stop(s3);
+        return;
+    }
+    int E = gt_model_hparams(s->model)->n_embd, st;
+    int32_t ids[64];
+    size_t n = 0;
+    gt_err err = {0};
+    CHECK(gt_tokenize(s->tok, "The quick brown fox", 19, 1, 0, ids, 64, &n, &err) == 0);
+    json_t *one = post(gt_serve_port(s), "/v1/embeddings", &st, "{\"model\":\"tiny-qwen2-q8_0\",\"input\":\"The quick brown fox\"}");
+    CHECK_EQ_INT(st, 200);
+    CHECK_STR(json_string_value(json_object_get(one, "object")), "list");
+    const json_t *d0 = json_array_get(json_object_get(one, "data"), 0), *v = json_object_get(d0, "embedding");
+    CHECK_STR(json_string_value(json_object_get(d0, "object")), "embedding");
+    CHECK_EQ_INT((long long)json_array_size(v), E);
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(one, "usage"), "prompt_tokens")), (long long)n);
+    float *want = malloc((size_t)E * sizeof(float));
+    ref_embedding(s, ids, (int)n, want);
+    double len2 = 0;
+    int same = 1;
+    for (int c = 0; c < E; c++) {
+        double x = json_number_value(json_array_get(v, (size_t)c));
+        len2 += x * x;
+        same = same && (float)x == want[c];
+    }
+    CHECK_MSG(same, "the embedding differs from the mean of the engine's hidden states");
+    CHECK_MSG(fabs(len2 - 1) < 1e-5, "squared length %g", len2);
+    /* The same text among others, in second place; its token array; another thread count. */
+    gt_buf body = GT_BUF_INIT;
+    gt_buf_printf(&body, "{\"model\":\"tiny-qwen2-q8_0\",\"input\":[\"Other words\",\"The quick brown fox\",[");
+    for (size_t i = 0; i < n; i++) gt_buf_printf(&body, "%s%d", i ? "," : "", ids[i]);
+    gt_buf_printf(&body, "],\"x\"]}");
+    gt_buf_putc(&body, 0);
+    json_t *many = post(gt_serve_port(s), "/v1/embeddings", &st, (const char *)body.data);
+    CHECK_EQ_INT(st, 200);
+    json_t *other = post(gt_serve_port(s3), "/v1/embeddings", &st, "{\"model\":\"tiny-qwen2-q8_0\",\"input\":\"The quick brown fox\"}");
+    char *a = embedding_bytes(one, 0), *b = embedding_bytes(many, 1), *c = embedding_bytes(many, 2), *d = embedding_bytes(other, 0);
+    char *x = embedding_bytes(many, 0);
+    CHECK_STR(a, b);
+    CHECK_STR(a, c);
+    CHECK_STR(a, d);
+    CHECK(strcmp(a, x) != 0);
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_array_get(json_object_get(many, "data"), 3), "index")), 3);
+    /* base64: the same floats, little-endian. */
+    json_t *b64 = post(gt_serve_port(s), "/v1/embeddings", &st,
+                       "{\"model\":\"tiny-qwen2-q8_0\",\"input\":[\"The quick brown fox\"],\"encoding_format\":\"base64\"}");
+    CHECK_EQ_INT(st, 200);
+    const char *enc = json_string_value(json_object_get(json_array_get(json_object_get(b64, "data"), 0), "embedding"));
+    uint8_t *raw = malloc((size_t)E * 4 + 4);
+    CHECK(enc && unbase64(enc, raw) == (size_t)E * 4);
+    for (int k = 0; enc && k < E; k++) {
+        uint32_t u = (uint32_t)raw[4 * k] | (uint32_t)raw[4 * k + 1] << 8 | (uint32_t)raw[4 * k + 2] << 16 | (uint32_t)raw[4 * k + 3] << 24;
+        float f;
+        memcpy(&f, &u, 4);
+        if (f != want[k]) {
+            CHECK_MSG(0, "base64 element %d: %g, expected %g", k, (double)f, (double)want[k]);
+            break;
+        }
+    }
+    free(a), free(b), free(c), free(d), free(x), free(raw), free(want);
+    json_decref(one), json_decref(many), json_decref(other), json_decref(b64);
+    gt_buf_free(&body);
+    gt_serve_stop(s);
+    gt_serve_stop(s3);
+}
+
+/* Embeddings' refusals: status, param and code. */
+static void test_embedding_errors(void) {
+    gt_serve *s = start(QWEN, 1, 16);
+    if (!s) return;
+    uint16_t p = gt_serve_port(s);
+    const char *path = "/v1/embeddings";
+    check_error(p, path, "{\"model\":\"tiny-qwen2-q8_0\"}", 400, "input", "missing_required_parameter");
+    check_error(p, path, "{\"model\":\"tiny-qwen2-q8_0\",\"input\":[]}", 400, "input", "invalid_type");
+    check_error(p, path, "{\"model\":\"tiny-qwen2-q8_0\",\"input\":7}", 400, "input", "invalid_type");
+    check_error(p, path, "{\"model\":\"tiny-qwen2-q8_0\",\"input\":[\"a\",7]}", 400, "input", "invalid_type");
+    check_error(p, path, "{\"model\":\"tiny-qwen2-q8_0\",\"input\":[1,-2]}", 400, "input", "invalid_value");
+    check_error(p, path, "{\"model\":\"tiny-qwen2-q8_0\",\"input\":[1,99999999]}", 400, "input", "invalid_value");
+    check_error(p, path, "{\"model\":\"tiny-qwen2-q8_0\",\"input\":[[1],[]]}", 400, "input", "invalid_value");
+    check_error(p, path, "{\"model\":\"tiny-qwen2-q8_0\",\"input\":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17]}", 400,
+                "input", "context_length_exceeded");
+    check_error(p, path, "{\"model\":\"tiny-qwen2-q8_0\",\"input\":\"a\",\"encoding_format\":\"hex\"}", 400,
+                "encoding_format", "invalid_value");
+    check_error(p, path, "{\"model\":\"tiny-qwen2-q8_0\",\"input\":\"a\",\"dimensions\":3}", 400, "dimensions",
+                "unsupported_parameter");
+    check_error(p, path, "{\"model\":\"tiny-qwen2-q8_0\",\"input\":\"a\",\"temperature\":1}", 400, "temperature",
+                "unsupported_parameter");
+    check_error(p, path, "{\"model\":\"gpt\",\"input\":\"a\"}", 404, "model", "model_not_found");
+    gt_buf many = GT_BUF_INIT;
+    gt_buf_printf(&many, "{\"model\":\"tiny-qwen2-q8_0\",\"input\":[");
+    for (int i = 0; i <= GT_SERVE_MAX_EMBED_INPUTS; i++) gt_buf_printf(&many, "%s\"a\"", i ? "," : "");
+    gt_buf_printf(&many, "]}");
+    gt_buf_putc(&many, 0);
+    check_error(p, path, (const char *)many.data, 400, "input", "invalid_value");
+    gt_buf_free(&many);
+    gt_serve_stop(s);
+}
+
+/* A server on the qwen fixture with the given limits. */
+static gt_serve *start_limited(int n_ctx, int max_queue, int max_prompt, int max_output) {
+    gt_serve_config c = gt_serve_defaults();
+    c.model_path = gt_fixture(QWEN);
+    c.listen = "127.0.0.1:0";
+    c.n_ctx = n_ctx;
+    c.max_queue = max_queue, c.max_prompt_tokens = max_prompt, c.max_output_tokens = max_output;
+    gt_err err = {0};
+    gt_serve *s = NULL;
+    CHECK_MSG(gt_serve_start(&c, &s, &err) == 0, "%s", err.msg);
+    return s;
+}
+
+/* /health's requests.<field> (or queue.<field> when queue is set). */
+static long long health_count(uint16_t port, const char *group, const char *field) {
+    gt_buf out = GT_BUF_INIT;
+    CHECK_EQ_INT(http(port, "GET", "/health", NULL, &out), 200);
+    json_t *j = json_loads((const char *)out.data, 0, NULL);
+    long long v = json_integer_value(json_object_get(json_object_get(j, group), field));
+    json_decref(j);
+    gt_buf_free(&out);
+    return v;
+}
+
+/* Waits (polling, no deadline of its own: ctest's timeout is the bound)
+ * until /health's group.field reaches want. */
+static void wait_health(uint16_t port, const char *group, const char *field, long long want) {
+    while (health_count(port, group, field) < want) {
+        struct timespec ts = {0, 2 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* With the model busy and max_queue requests waiting, one more is answered
+ * 429 with Retry-After and OpenAI's error body, at once; the waiting one is
+ * served once the model is free. */
+static void test_queue_full(void) {
+    gt_serve *s = start_limited(0, 1, 0, 0);
+    if (!s) return;
+    uint16_t port = gt_serve_port(s);
+    gt_serve_acquire(s); /* the model is busy */
+    par_req q = {.port = port};
+    snprintf(q.body, sizeof q.body, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"Wait\",\"max_tokens\":3,\"seed\":1}");
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, par_run, &q) == 0);
+    wait_health(port, "queue", "waiting", 1);
+    gt_buf out = GT_BUF_INIT, head = GT_BUF_INIT;
+    CHECK_EQ_INT(http_head(port, "POST", "/v1/completions", "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"x\"}", &out, &head),
+                 429);
+    CHECK_CONTAINS((const char *)head.data, "Retry-After: 1\r\n");
+    CHECK_EQ_INT(http_head(port, "POST", "/v1/embeddings", "{\"model\":\"tiny-qwen2-q8_0\",\"input\":\"x\"}", &out, &head), 429);
+    CHECK_CONTAINS((const char *)head.data, "Retry-After: 1\r\n");
+    CHECK_EQ_INT(http_head(port, "POST", "/v1/chat/completions",
+                           "{\"model\":\"tiny-qwen2-q8_0\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", &out, &head), 429);
+    CHECK_CONTAINS((const char *)head.data, "Retry-After: 1\r\n");
+    json_t *j = json_loads((const char *)out.data, 0, NULL);
+    const json_t *e = json_object_get(j, "error");
+    CHECK_STR(json_string_value(json_object_get(e, "code")), "rate_limit_exceeded");
+    CHECK_STR(json_string_value(json_object_get(e, "type")), "requests");
+    CHECK_CONTAINS(json_string_value(json_object_get(e, "message")), "--max-queue");
+    CHECK(json_is_null(json_object_get(e, "param")));
+    json_decref(j);
+    CHECK_EQ_INT(health_count(port, "requests", "rejected"), 3);
+    gt_serve_release(s);
+    pthread_join(th, NULL);
+    CHECK(q.answer != NULL && strstr(q.answer, "\"completion_tokens\"") != NULL); /* answered 200 */
+    free(q.answer);
+    gt_buf_free(&out), gt_buf_free(&head);
+    gt_serve_stop(s);
+}
+
+/* The server's per-request limits: prompt tokens (generation and each
+ * embedding input) and output tokens, refused 400 naming the field; a
+ * request without max_tokens gets the server's limit. */
+static void test_request_limits(void) {
+    gt_serve *s = start_limited(0, 0, 4, 5);
+    if (!s) return;
+    uint16_t p = gt_serve_port(s);
+    check_error(p, "/v1/completions", "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"one two three four five six\"}", 400,
+                "prompt", "invalid_value");
+    check_error(p, "/v1/chat/completions", "{\"model\":\"tiny-qwen2-q8_0\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
+                400, "messages", "invalid_value");
+    check_error(p, "/v1/embeddings", "{\"model\":\"tiny-qwen2-q8_0\",\"input\":[\"a\",\"one two three four five six\"]}", 400,
+                "input", "invalid_value");
+    check_error(p, "/v1/completions", "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"one\",\"max_tokens\":6}", 400,
+                "max_tokens", "invalid_value");
+    int st;
+    json_t *j = post(p, "/v1/completions", &st,
+                     "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"one\",\"max_tokens\":5,\"stop\":[\"qqqqqqqq\"]}");
+    CHECK_EQ_INT(st, 200);
+    json_decref(j);
+    j = post(p, "/v1/completions", &st, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"one\",\"stop\":[\"qqqqqqqq\"]}");
+    CHECK_EQ_INT(st, 200);
+    long long n = json_integer_value(json_object_get(json_object_get(j, "usage"), "completion_tokens"));
+    CHECK_MSG(n >= 1 && n <= 5, "%lld tokens generated, the limit is 5", n);
+    if (n < 5) CHECK_STR(finish_of(j), "stop");
+    else CHECK_STR(finish_of(j), "length");
+    json_decref(j);
+    gt_serve_stop(s);
+    s = start_limited(64, 0, 0, 5);
+    if (!s) return;
+    check_error(gt_serve_port(s), "/v1/chat/completions",
+                "{\"model\":\"tiny-qwen2-q8_0\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"max_completion_tokens\":9}",
+                400, "max_completion_tokens", "invalid_value");
+    gt_serve_stop(s);
+}
+
+/* Opens a connection and sends a generation request; returns the socket. */
+static int send_request(uint16_t port, const char *path, const char *body) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    CHECK(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
+    char req[1024];
+    snprintf(req, sizeof req, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s", path, strlen(body), body);
+    CHECK(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
+    return fd;
+}
+
+/* A client that hangs up mid-generation, streamed or not, stops it: /health
+ * counts it cancelled with fewer tokens than it could have made, and the
+ * next request is served. */
+static void test_cancel_on_disconnect(void) {
+    enum { N_CTX = 16384 };
+    gt_serve *s = start_limited(N_CTX, 0, 0, 0);
+    if (!s) return;
+    uint16_t port = gt_serve_port(s);
+    char buf[256];
+    int fd = send_request(port, "/v1/completions",
+                          "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"Go\",\"stream\":true,\"stop\":[\"qqqqqqqq\"]}");
+    CHECK(read(fd, buf, sizeof buf) > 0); /* the stream has begun */
+    close(fd);
+    wait_health(port, "requests", "cancelled", 1);
+    fd = send_request(port, "/v1/chat/completions",
+                      "{\"model\":\"tiny-qwen2-q8_0\",\"messages\":[{\"role\":\"user\",\"content\":\"Go\"}],"
+                      "\"stop\":[\"qqqqqqqq\"]}");
+    wait_health(port, "queue", "running", 1); /* generating */
+    close(fd);
+    wait_health(port, "requests", "cancelled", 2);
+    long long toks = health_count(port, "requests", "cancelled_tokens");
+    CHECK_MSG(toks < N_CTX, "the cancelled requests generated %lld tokens", toks);
+    int st;
+    json_t *j = post(port, "/v1/completions", &st, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"Go\",\"max_tokens\":2}");
+    CHECK_EQ_INT(st, 200);
+    CHECK_EQ_INT(health_count(port, "requests", "cancelled"), 2);
+    json_decref(j);
+    gt_serve_stop(s);
+}
+
 int main(void) {
     RUN(test_routes);
     RUN(test_completion_matches_engine);
@@ -575,5 +876,10 @@ int main(void) {
     RUN(test_logprobs);
     RUN(test_concurrent_same_bytes);
     RUN(test_disconnect_releases);
+    RUN(test_embeddings);
+    RUN(test_embedding_errors);
+    RUN(test_queue_full);
+    RUN(test_request_limits);
+    RUN(test_cancel_on_disconnect);
     return gt_test_finish();
 }
