@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "infer/dmath.h"
 #include "serve/serve_impl.h"
 
 int gt_serve_job_start(gt_serve_job *j, gt_ctx *ctx, const gt_tokenizer *tok, const int32_t *prompt,
@@ -47,8 +48,8 @@ static int record_logprob(gt_serve_job *j, int32_t t, size_t start, gt_err *err)
     const float *l = j->logits;
     double mx = l[0], sum = 0;
     for (int i = 1; i < j->n_vocab; i++) mx = l[i] > mx ? l[i] : mx;
-    for (int i = 0; i < j->n_vocab; i++) sum += exp((double)l[i] - mx);
-    double lse = mx + log(sum);
+    for (int i = 0; i < j->n_vocab; i++) sum += gt_dmath_exp((double)l[i] - mx);
+    double lse = mx + gt_dmath_log(sum);
     gt_serve_logprob e = {.token = t, .start = start, .logprob = (float)((double)l[t] - lse)};
     /* The n_top largest, ties to the lower id: one pass per rank. */
     for (int k = 0; k < j->top_logprobs; k++) {
