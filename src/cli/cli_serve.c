@@ -30,13 +30,20 @@ static const char usage_text[] =
     "Requests run one at a time on one context; the bytes of an answer depend only on the model,\n"
     "the request and its seed, never on --threads.\n\n"
     "options:\n"
-    "  -m, --model FILE     the GGUF model (llama or qwen2 architecture)\n"
+    "  -m, --model FILE     the GGUF model (an architecture and weight types below)\n"
     "  --listen HOST:PORT   address to listen on (default 127.0.0.1:8080; port 0: any free port)\n"
     "  --threads N          evaluation threads (default 1)\n"
     "  --ctx N              context positions (default: the model's, at most 2048)\n"
     "  --alias NAME         the model's name in the API\n"
     "  --quiet              no access log\n"
     "Stops on SIGINT or SIGTERM. Prints \"listening on http://HOST:PORT\" once ready.\n";
+
+/* The usage, then what the engine runs. */
+static void usage_serve(FILE *f) {
+    fputs(usage_text, f);
+    fputc('\n', f);
+    gt_cli_engine_help(f);
+}
 
 /* `gotong serve`: parses options, starts the server, waits for a signal in
  * this thread (blocked in all others), stops. */
@@ -52,7 +59,7 @@ static int cmd_serve(int argc, char **argv) {
         {"--alias", NULL, GT_CLI_OPT_STR, &cfg.model_id, 0, 0, NULL},
         {"--quiet", NULL, GT_CLI_OPT_FLAG, &quiet, 0, 0, NULL},
         {NULL, NULL, 0, NULL, 0, 0, NULL}};
-    int rc = gt_cli_parse_text("serve", argc, argv, 1, opts, NULL, 0, NULL, usage_text);
+    int rc = gt_cli_parse("serve", argc, argv, 1, opts, NULL, 0, NULL, usage_serve);
     if (rc >= 0) return rc;
     cfg.n_threads = (int)threads, cfg.n_ctx = (int)n_ctx, cfg.access_log = !quiet;
     if (!cfg.model_path) return gt_cli_usage_error("serve", "no model: give -m MODEL.gguf");
