@@ -166,6 +166,15 @@ struct gt_addr;
 int gt_cli_load_key(const char *opt_home, const char *from, const char *password_file, struct gt_key *key,
                     struct gt_addr *addr, gt_err *err);
 
+/* What the inference engine runs (cli_engine.c), for the help of the
+ * commands that load a model: the architectures (the names the engine takes
+ * in general.architecture), and the weight types from the kernels' list
+ * ("f32, f16, ...", into out of cap bytes). gt_cli_engine_help prints both,
+ * wrapped, as "Architectures: ...\nWeight types: ...\n". */
+#define GT_CLI_ENGINE_ARCHS "llama (Llama 2 and 3, with Llama 3's rope scaling), qwen2, qwen3, gemma3, phi3"
+void gt_cli_engine_types(char *out, size_t cap);
+void gt_cli_engine_help(FILE *f);
+
 /* Prints "error: MSG" to stderr and returns exit code 1. */
 int gt_cli_fail(const gt_err *err);
 

@@ -49,10 +49,12 @@ static const char chat_help[] =
 
 static const char chat_usage[] =
     "usage: gotong chat -m MODEL.gguf [options]\n\n"
-    "Talks with a llama or qwen2 GGUF model: each line you type is a message, the\n"
-    "answer streams back. The model's chat template (GGUF tokenizer.chat_template)\n"
-    "shapes the conversation; a model without one gets ChatML (said on stderr).\n\n"
-    "options:\n"
+    "Talks with a GGUF model: each line you type is a message, the answer streams\n"
+    "back. The model's chat template (GGUF tokenizer.chat_template) shapes the\n"
+    "conversation; a model without one gets ChatML (said on stderr).\n\n";
+
+static const char chat_usage_options[] =
+    "\noptions:\n"
     "  -m, --model FILE      the model (GGUF)\n"
     "  --template FILE       a Jinja chat template to use instead of the model's\n"
     "  -s, --system TEXT     the system message to start with\n"
@@ -373,6 +375,13 @@ static int parse_unit_float(const char *what, const char *s, float lo, float hi,
     return 0;
 }
 
+/* The usage: what it does, what the engine runs, the options. */
+static void usage_chat(FILE *f) {
+    fputs(chat_usage, f);
+    gt_cli_engine_help(f);
+    fputs(chat_usage_options, f);
+}
+
 /* Options into c; -1 to go on, else the exit code. */
 static int chat_parse(int argc, char **argv, chat *c) {
     chat_opts *o = &c->o;
@@ -390,7 +399,7 @@ static int chat_parse(int argc, char **argv, chat *c) {
         {"--ctx", "-c", GT_CLI_OPT_U64, &o->n_ctx, 16, GT_CTX_MAX_POSITIONS, NULL},
         {NULL, NULL, 0, NULL, 0, 0, NULL},
     };
-    int n_pos = 0, rc = gt_cli_parse_text("chat", argc, argv, 1, opts, NULL, 0, &n_pos, chat_usage);
+    int n_pos = 0, rc = gt_cli_parse("chat", argc, argv, 1, opts, NULL, 0, &n_pos, usage_chat);
     if (rc >= 0) return rc;
     if (!o->model) return gt_cli_usage_error("chat", "no model: give -m MODEL.gguf");
     c->gp = gt_gen_defaults();

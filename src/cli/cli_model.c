@@ -738,7 +738,7 @@ int gt_cli_model_quantize(int argc, char **argv); /* cli_quantize.c */
 static void usage_model(FILE *f) {
     fprintf(f, "usage: gotong model info MODEL.gguf [--json] [--tensors]\n"
                "       gotong model list [DIR...] [--json]\n"
-               "       gotong model random --like VOCAB.gguf --arch llama|qwen2 ... -o OUT.gguf\n"
+               "       gotong model random --like VOCAB.gguf --arch llama|qwen2|qwen3|gemma3|phi3 ... -o OUT.gguf\n"
                "       gotong model quantize IN.gguf OUT.gguf --type q4_k_m|q8_0|...\n"
                "(gotong model SUBCOMMAND --help for each)\n");
 }

@@ -30,9 +30,11 @@
 static void usage(FILE *f) {
     fprintf(f,
             "usage: gotong run -m MODEL.gguf (-p PROMPT | -f FILE | -p -) [options]\n\n"
-            "Generates text after PROMPT with a llama or qwen2 GGUF model (f32, f16, bf16,\n"
-            "q8_0, q4_0 weights). Tokens stream to stdout, timings to stderr.\n\n"
-            "options:\n"
+            "Generates text after PROMPT with a GGUF model. Tokens stream to stdout,\n"
+            "timings to stderr.\n\n");
+    gt_cli_engine_help(f);
+    fprintf(f,
+            "\noptions:\n"
             "  -m, --model FILE      the model (GGUF)\n"
             "  -p, --prompt TEXT     the prompt (BOS added as the vocabulary asks); - reads stdin\n"
             "  -f, --file FILE       read the prompt from FILE (- for stdin)\n"
@@ -256,4 +258,4 @@ static int cmd_run(int argc, char **argv) {
     return rc;
 }
 
-GT_CLI_COMMAND(cmd_run_def, "run", "generate text with a GGUF model (llama, qwen2) on this CPU", cmd_run)
+GT_CLI_COMMAND(cmd_run_def, "run", "generate text with a GGUF model (llama, qwen2, qwen3, gemma3, phi3)", cmd_run)

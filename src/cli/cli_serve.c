@@ -33,7 +33,7 @@ static const char usage_text[] =
     "Requests run one at a time on one context; the bytes of an answer depend only on the model,\n"
     "the request and its seed, never on --threads.\n\n"
     "options:\n"
-    "  -m, --model FILE     the GGUF model (llama or qwen2 architecture)\n"
+    "  -m, --model FILE     the GGUF model (an architecture and weight types below)\n"
     "  --listen HOST:PORT   address to listen on (default 127.0.0.1:8080; port 0: any free port)\n"
     "  --threads N          evaluation threads (default 1)\n"
     "  --ctx N              context positions (default: the model's, at most 2048)\n"
@@ -43,6 +43,13 @@ static const char usage_text[] =
     "  --max-prompt-tokens N   prompt tokens per request / embedding input (default: the context)\n"
     "  --max-output-tokens N   generated tokens per request; also the default max_tokens (default: the context)\n"
     "Stops on SIGINT or SIGTERM. Prints \"listening on http://HOST:PORT\" once ready.\n";
+
+/* The usage, then what the engine runs. */
+static void usage_serve(FILE *f) {
+    fputs(usage_text, f);
+    fputc('\n', f);
+    gt_cli_engine_help(f);
+}
 
 /* `gotong serve`: parses options, starts the server, waits for a signal in
  * this thread (blocked in all others), stops. */
@@ -62,7 +69,7 @@ static int cmd_serve(int argc, char **argv) {
         {"--max-prompt-tokens", NULL, GT_CLI_OPT_U64, &max_prompt, 1, 1 << 20, NULL},
         {"--max-output-tokens", NULL, GT_CLI_OPT_U64, &max_output, 1, 1 << 20, NULL},
         {NULL, NULL, 0, NULL, 0, 0, NULL}};
-    int rc = gt_cli_parse_text("serve", argc, argv, 1, opts, NULL, 0, NULL, usage_text);
+    int rc = gt_cli_parse("serve", argc, argv, 1, opts, NULL, 0, NULL, usage_serve);
     if (rc >= 0) return rc;
     cfg.n_threads = (int)threads, cfg.n_ctx = (int)n_ctx, cfg.access_log = !quiet, cfg.max_queue = (int)queue;
     cfg.max_prompt_tokens = (int)max_prompt, cfg.max_output_tokens = (int)max_output;

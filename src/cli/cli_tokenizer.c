@@ -14,7 +14,7 @@
 #include "train/bpe.h"
 
 static const char usage_text[] =
-    "usage: gotong tokenizer train --corpus FILE -o VOCAB.gguf [--vocab-size N] [--name NAME]\n"
+    "usage: gotong tokenizer train --corpus FILE (-o | --out) VOCAB.gguf [--vocab-size N] [--name NAME]\n"
     "Trains a byte-level BPE vocabulary (GGUF tokenizer model \"gpt2\", pre-tokenizer\n"
     "\"gpt-2\") of at most N tokens from the bytes of FILE: the 256 bytes, one token per\n"
     "merge of the most frequent adjacent pair (ties to the lowest ids) until N tokens or\n"
@@ -66,11 +66,13 @@ static int run(const char *corpus, const char *out, const char *name, int n_voca
     return rc;
 }
 
+/* `gotong tokenizer train`, found with the one dispatcher (cli_opt.c), its
+ * options parsed with the one parser (argv[0] the subcommand). */
 static int cmd_tokenizer(int argc, char **argv) {
-    if (argc < 2 || strcmp(argv[1], "train")) {
-        if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) return fputs(usage_text, stdout), 0;
-        return gt_cli_usage_error("tokenizer", "expected: tokenizer train --corpus FILE -o VOCAB.gguf");
-    }
+    static const char *const subs[] = {"train", NULL};
+    int which;
+    int rc = gt_cli_subcommand_text("tokenizer", argc, argv, subs, usage_text, &which);
+    if (rc >= 0) return rc;
     const char *corpus = NULL, *out = NULL, *name = "gotong-bpe";
     uint64_t n_vocab = 4096;
     const gt_cli_opt opts[] = {
@@ -80,7 +82,7 @@ static int cmd_tokenizer(int argc, char **argv) {
         {"--vocab-size", NULL, GT_CLI_OPT_U64, &n_vocab, GT_BPE_MIN_VOCAB, GT_BPE_MAX_VOCAB, NULL},
         {NULL, NULL, 0, NULL, 0, 0, NULL},
     };
-    int n_pos = 0, rc = gt_cli_parse_text("tokenizer train", argc, argv, 2, opts, NULL, 0, &n_pos, usage_text);
+    rc = gt_cli_parse_text("tokenizer train", argc - 1, argv + 1, 1, opts, NULL, 0, NULL, usage_text);
     if (rc >= 0) return rc;
     if (!corpus || !out) return gt_cli_usage_error("tokenizer train", "--corpus and -o are required");
     gt_err err = {0};

@@ -40,7 +40,7 @@ typedef struct train_opts {
 static void usage_train(FILE *f) {
     fprintf(f,
             "usage: gotong train (--data FILE.txt | --dataset DATA.jsonl --root 0xROOT)\n"
-            "         (--vocab VOCAB.gguf | --from MODEL.gguf) -o OUT.gguf\n"
+            "         (--vocab VOCAB.gguf | --from MODEL.gguf) (-o | --out) OUT.gguf\n"
             "         [--dim D] [--layers L] [--heads H] [--kv-heads K] [--ff F]\n"
             "         [--seq T] [--batch B] [--steps S] [--accum A] [--lr LR] [--min-lr LR]\n"
             "         [--warmup W] [--wd WD] [--clip C] [--threads N] [--seed S]\n"
@@ -51,8 +51,8 @@ static void usage_train(FILE *f) {
             "and accumulation of A micro-batches of B windows of T tokens per step, and\n"
             "writes an f32 GGUF. The weights are the same bytes for any --threads.\n"
             "--from fine-tunes MODEL.gguf instead (a llama model in f32, f16, bf16, q8_0,\n"
-            "q4_0 or k-quants, dequantized): its shapes and vocabulary, and its keys in\n"
-            "the output; the shape options are then refused.\n"
+            "q4_0, q4_K, q5_K or q6_K, dequantized): its shapes and vocabulary, and its\n"
+            "keys in the output; the shape options are then refused.\n"
             "--dataset trains on the rows (prompt then completion, each with BOS and EOS\n"
             "as the vocabulary has them) of a dataset that `gotong data export` wrote (the\n"
             "file or its directory), only if its Merkle root is --root's.\n"
@@ -87,54 +87,62 @@ static int opt_float(const char *opt, const char *v, double lo, double hi, float
     return 0;
 }
 
-/* One option with its value v into o; 0 or an exit code. */
-static int parse_value(const char *a, const char *v, train_opts *o) {
-    if (!strcmp(a, "--data")) o->data = v;
-    else if (!strcmp(a, "--from")) o->from = v;
-    else if (!strcmp(a, "--dataset")) o->dataset = v;
-    else if (!strcmp(a, "--root")) o->root = v;
-    else if (!strcmp(a, "--vocab")) o->vocab = v;
-    else if (!strcmp(a, "-o") || !strcmp(a, "--out")) o->out = v;
-    else if (!strcmp(a, "--dim")) return opt_int(a, v, 32, GT_TRAIN_MAX_DIM, &o->dim);
-    else if (!strcmp(a, "--layers")) return opt_int(a, v, 1, GT_TRAIN_MAX_LAYERS, &o->layers);
-    else if (!strcmp(a, "--heads")) return opt_int(a, v, 1, GT_TRAIN_MAX_DIM / 16, &o->heads);
-    else if (!strcmp(a, "--kv-heads")) return opt_int(a, v, 1, GT_TRAIN_MAX_DIM / 16, &o->kv_heads);
-    else if (!strcmp(a, "--ff")) return opt_int(a, v, 32, GT_TRAIN_MAX_FF, &o->ff);
-    else if (!strcmp(a, "--seq")) return opt_int(a, v, 1, GT_TRAIN_MAX_SEQ, &o->seq);
-    else if (!strcmp(a, "--batch")) return opt_int(a, v, 1, GT_TRAIN_MAX_BATCH, &o->batch);
-    else if (!strcmp(a, "--steps")) return opt_int(a, v, 1, TRAIN_MAX_STEPS, &o->steps);
-    else if (!strcmp(a, "--accum")) return opt_int(a, v, 1, TRAIN_MAX_ACCUM, &o->accum);
-    else if (!strcmp(a, "--warmup")) return opt_int(a, v, 0, TRAIN_MAX_STEPS, &o->warmup);
-    else if (!strcmp(a, "--checkpoint")) o->checkpoint = v;
-    else if (!strcmp(a, "--resume")) o->resume = v;
-    else if (!strcmp(a, "--checkpoint-every")) return opt_int(a, v, 1, TRAIN_MAX_STEPS, &o->checkpoint_every);
-    else if (!strcmp(a, "--stop-after")) return opt_int(a, v, 1, TRAIN_MAX_STEPS, &o->stop_after);
-    else if (!strcmp(a, "--threads")) return opt_int(a, v, 1, GT_POOL_MAX_THREADS, &o->threads);
-    else if (!strcmp(a, "--lr")) return opt_float(a, v, 1e-8, 1.0, &o->lr);
-    else if (!strcmp(a, "--min-lr")) return opt_float(a, v, 0.0, 1.0, &o->min_lr);
-    else if (!strcmp(a, "--wd")) return opt_float(a, v, 0.0, 10.0, &o->wd);
-    else if (!strcmp(a, "--clip")) return opt_float(a, v, 0.0, 1e6, &o->clip);
-    else if (!strcmp(a, "--seed")) {
-        int s;
-        if (opt_int(a, v, 0, 2147483647, &s)) return GT_CLI_EXIT_USAGE;
-        o->seed = (unsigned long long)s;
-    } else return gt_cli_unknown_option("train", a, usage_train);
-    return 0;
+/* A number option of `gotong train`: parsed as text by the one parser
+ * (cli_opt.c), then converted here so that its message names its range.
+ * Exactly one of i and f is set. */
+typedef struct num_opt {
+    const char *name;
+    int *i;
+    float *f;
+    double lo, hi;
+} num_opt;
+
+#define TRAIN_N_STR_OPTS 8  /* the text options of str_opts() */
+#define TRAIN_N_NUM_OPTS 18 /* the number options of num_opts() */
+
+/* The text options (files, the root) into o, ending at TRAIN_N_STR_OPTS. */
+static void str_opts(train_opts *o, gt_cli_opt *t) {
+    const gt_cli_opt s[TRAIN_N_STR_OPTS] = {
+        {"--data", NULL, GT_CLI_OPT_STR, &o->data, 0, 0, NULL},
+        {"--dataset", NULL, GT_CLI_OPT_STR, &o->dataset, 0, 0, NULL},
+        {"--root", NULL, GT_CLI_OPT_STR, &o->root, 0, 0, NULL},
+        {"--vocab", NULL, GT_CLI_OPT_STR, &o->vocab, 0, 0, NULL},
+        {"--from", NULL, GT_CLI_OPT_STR, &o->from, 0, 0, NULL},
+        {"--out", "-o", GT_CLI_OPT_STR, &o->out, 0, 0, NULL},
+        {"--checkpoint", NULL, GT_CLI_OPT_STR, &o->checkpoint, 0, 0, NULL},
+        {"--resume", NULL, GT_CLI_OPT_STR, &o->resume, 0, 0, NULL},
+    };
+    memcpy(t, s, sizeof s);
 }
 
-/* Parses argv into o with defaults; -1 to go on, else the exit code. */
-static int parse_opts(int argc, char **argv, train_opts *o) {
-    *o = (train_opts){.seq = 64, .batch = 8, .steps = 200, .accum = 1,
-                      .warmup = -1, .threads = gt_cpu_count(), .seed = 1, .lr = 1e-3f, .min_lr = -1.0f,
-                      .wd = 0.1f, .clip = 1.0f};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage_train(stdout), GT_CLI_EXIT_OK;
-        if (!v) return gt_cli_missing_value("train", a, usage_train);
-        i++;
-        int rc = parse_value(a, v, o);
-        if (rc) return rc;
-    }
+/* The number options into o (the seed into *seed), with their ranges. */
+static void num_opts(train_opts *o, int *seed, num_opt *n) {
+    const num_opt s[TRAIN_N_NUM_OPTS] = {
+        {"--dim", &o->dim, NULL, 32, GT_TRAIN_MAX_DIM},
+        {"--layers", &o->layers, NULL, 1, GT_TRAIN_MAX_LAYERS},
+        {"--heads", &o->heads, NULL, 1, GT_TRAIN_MAX_DIM / 16},
+        {"--kv-heads", &o->kv_heads, NULL, 1, GT_TRAIN_MAX_DIM / 16},
+        {"--ff", &o->ff, NULL, 32, GT_TRAIN_MAX_FF},
+        {"--seq", &o->seq, NULL, 1, GT_TRAIN_MAX_SEQ},
+        {"--batch", &o->batch, NULL, 1, GT_TRAIN_MAX_BATCH},
+        {"--steps", &o->steps, NULL, 1, TRAIN_MAX_STEPS},
+        {"--accum", &o->accum, NULL, 1, TRAIN_MAX_ACCUM},
+        {"--warmup", &o->warmup, NULL, 0, TRAIN_MAX_STEPS},
+        {"--checkpoint-every", &o->checkpoint_every, NULL, 1, TRAIN_MAX_STEPS},
+        {"--stop-after", &o->stop_after, NULL, 1, TRAIN_MAX_STEPS},
+        {"--threads", &o->threads, NULL, 1, GT_POOL_MAX_THREADS},
+        {"--seed", seed, NULL, 0, 2147483647},
+        {"--lr", NULL, &o->lr, 1e-8, 1.0},
+        {"--min-lr", NULL, &o->min_lr, 0.0, 1.0},
+        {"--wd", NULL, &o->wd, 0.0, 10.0},
+        {"--clip", NULL, &o->clip, 0.0, 1e6},
+    };
+    memcpy(n, s, sizeof s);
+}
+
+/* Checks the options together and fills in the defaults that depend on
+ * others; -1 to go on, else the exit code. */
+static int check_opts(train_opts *o) {
     if (!o->data == !o->dataset || !o->vocab == !o->from || !o->out)
         return gt_cli_usage_error("train",
                                   "one of --data and --dataset, one of --vocab and --from, and -o are required");
@@ -152,6 +160,34 @@ static int parse_opts(int argc, char **argv, train_opts *o) {
     if (o->min_lr > o->lr)
         return gt_cli_usage_error("train", "--min-lr %g is above --lr %g", (double)o->min_lr, (double)o->lr);
     return -1;
+}
+
+/* Parses argv into o with defaults, on the CLI's one parser (its table is
+ * the text options, then the number options as text, converted after);
+ * -1 to go on, else the exit code. */
+static int parse_opts(int argc, char **argv, train_opts *o) {
+    *o = (train_opts){.seq = 64, .batch = 8, .steps = 200, .accum = 1,
+                      .warmup = -1, .threads = gt_cpu_count(), .seed = 1, .lr = 1e-3f, .min_lr = -1.0f,
+                      .wd = 0.1f, .clip = 1.0f};
+    int seed = 1;
+    const char *raw[TRAIN_N_NUM_OPTS] = {0};
+    num_opt nums[TRAIN_N_NUM_OPTS];
+    num_opts(o, &seed, nums);
+    gt_cli_opt opts[TRAIN_N_STR_OPTS + TRAIN_N_NUM_OPTS + 1] = {{0}}; /* ends with a NULL name */
+    str_opts(o, opts);
+    for (int k = 0; k < TRAIN_N_NUM_OPTS; k++)
+        opts[TRAIN_N_STR_OPTS + k] = (gt_cli_opt){nums[k].name, NULL, GT_CLI_OPT_STR, &raw[k], 0, 0, NULL};
+    int rc = gt_cli_parse("train", argc, argv, 1, opts, NULL, 0, NULL, usage_train);
+    if (rc >= 0) return rc;
+    for (int k = 0; k < TRAIN_N_NUM_OPTS; k++) {
+        const num_opt *n = &nums[k];
+        if (!raw[k]) continue;
+        rc = n->i ? opt_int(n->name, raw[k], (long)n->lo, (long)n->hi, n->i)
+                  : opt_float(n->name, raw[k], n->lo, n->hi, n->f);
+        if (rc) return rc;
+    }
+    o->seed = (unsigned long long)seed;
+    return check_opts(o);
 }
 
 /* The token stream being built: ids[0..n) of room cap. */

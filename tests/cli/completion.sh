@@ -77,6 +77,13 @@ expect "--stake" gotong agent register --st
 expect "--from" gotong ledger log --fr
 expect "--private-key --private-key-file" gotong wallet export 0xabc --priv
 expect "--tensors" gotong model info m.gguf --te
+# train, tokenizer and chat: on the one parser, so completed like the rest
+expect "--checkpoint --checkpoint-every" gotong train --data x.txt --che
+expect "--kv-heads" gotong train --kv
+expect "--out" gotong train -o m.gguf --ou
+expect "train" gotong tokenizer ""
+expect "--vocab-size" gotong tokenizer train --corpus c.txt --voc
+expect "--temp --template" gotong chat -m m.gguf --te
 has "--step" gotong demo --st
 has "--help" gotong task post --he
 # a value is not mistaken for a subcommand: `--home list` leaves `wallet` the path

@@ -145,6 +145,41 @@ static void test_exit_codes(void) {
     CHECK_EQ_INT(bare("model info /nonexistent.gguf"), 1);
 }
 
+/* `gotong train` and `gotong tokenizer` on the one parser and dispatcher
+ * (they had their own loops): --name=value, the closest option named, a
+ * missing value told, a subcommand's typo named, positional words refused;
+ * train's numbers keep their range messages. Nothing here trains. */
+static void test_train_on_the_parser(void) {
+    CHECK_EQ_INT(bare("train --data=x --vocab=y --out=z --dim=33x"), 2);
+    CHECK_CONTAINS(err_s, "--dim expects an integer in 32..");
+    CHECK_EQ_INT(bare("train --data x --vocab y -o z --lr=2"), 2);
+    CHECK_CONTAINS(err_s, "--lr expects a number in [1e-08, 1], got \"2\"");
+    CHECK_EQ_INT(bare("train --data x --vocab y -o z --seed -1"), 2);
+    CHECK_CONTAINS(err_s, "--seed expects an integer in 0..2147483647");
+    CHECK_EQ_INT(bare("train --data x --vocab y -o z --chekpoint c.ckpt"), 2);
+    CHECK_CONTAINS(err_s, "unknown option --chekpoint (did you mean --checkpoint?)");
+    CHECK_EQ_INT(bare("train --data x --vocab y -o z --clip"), 2);
+    CHECK_CONTAINS(err_s, "--clip needs a value");
+    CHECK_EQ_INT(bare("train --data x --vocab y -o z extra"), 2);
+    CHECK_CONTAINS(err_s, "unexpected argument \"extra\"");
+    CHECK_EQ_INT(bare("train --data x --from m.gguf -o z --dim 64"), 2);
+    CHECK_CONTAINS(err_s, "--from's model has its shapes");
+    CHECK_EQ_INT(bare("train --data x --vocab y -o z --lr 1e-3 --min-lr 1e-2"), 2);
+    CHECK_CONTAINS(err_s, "--min-lr 0.01 is above --lr 0.001");
+    CHECK_EQ_INT(bare("train --data=/nonexistent.txt --vocab=/nonexistent.gguf --out=z"), 1); /* parsed; fails */
+    CHECK_CONTAINS(err_s, "/nonexistent.gguf");
+    CHECK_EQ_INT(bare("tokenizer"), 2);
+    CHECK_CONTAINS(err_s, "usage: gotong tokenizer train");
+    CHECK_EQ_INT(bare("tokenizer trian --corpus x -o y"), 2);
+    CHECK_CONTAINS(err_s, "unknown tokenizer command \"trian\" (did you mean train?)");
+    CHECK_EQ_INT(bare("tokenizer train --corpus x --out=y --vocab-size=100"), 2);
+    CHECK_CONTAINS(err_s, "--vocab-size: expected an integer");
+    CHECK_EQ_INT(bare("tokenizer train --corpus x --ouy y"), 2);
+    CHECK_CONTAINS(err_s, "did you mean --out?");
+    CHECK_EQ_INT(bare("tokenizer train --corpus /nonexistent.txt --out=y"), 1);
+    CHECK_CONTAINS(err_s, "/nonexistent.txt");
+}
+
 /* Global options work before the command as after it. */
 static void test_global_options(void) {
     char args[1024];
@@ -174,6 +209,7 @@ int main(void) {
     if (cli_setup("gt-cli-help")) return 1;
     RUN(test_help_everywhere);
     RUN(test_exit_codes);
+    RUN(test_train_on_the_parser);
     RUN(test_global_options);
     if (cli_cleanup()) return 1;
     return gt_test_finish();
