@@ -62,6 +62,7 @@ static void check_decoded(json_t *j, const gt_tx *tx, const gt_key *k, const uin
     CHECK_STR(json_string_value(json_object_get(j, "gas")), want);
     snprintf(want, sizeof want, "0x%x", tx->type);
     CHECK_STR(json_string_value(json_object_get(j, "type")), want);
+    CHECK_STR(json_string_value(json_object_get(j, "value")), "0x40112210f47de98115");
     want[0] = '0', want[1] = 'x';
     gt_hex_encode(hash, 32, want + 2);
     CHECK_STR(json_string_value(json_object_get(j, "hash")), want);
@@ -95,6 +96,7 @@ static void interop(int type) {
     gt_u256_from_u64(1500000000ull, tx.max_priority_fee);
     gt_u256_from_u64(21000000000ull, tx.gas_price);
     gt_u256_from_u64(1234567890123456789ull, tx.value);
+    tx.value[23] = 0x40; /* + 2^70: a value over 64 bits */
     tx.has_to = 1;
     tx.to = A2;
     gt_buf cd = GT_BUF_INIT, ours = GT_BUF_INIT;
@@ -110,7 +112,7 @@ static void interop(int type) {
                                             : "--gas-price 30000000000 --priority-gas-price 1500000000";
     snprintf(cmd, sizeof cmd,
              "%s mktx --private-key 0x%s --chain %llu --nonce %llu --gas-limit 150000 %s "
-             "--value 1234567890123456789 %s '" SIG "' %llu 'hello gotong' '[%s,%s]' 2>&1",
+             "--value 1181826188607534760213 %s '" SIG "' %llu 'hello gotong' '[%s,%s]' 2>&1",
              CAST, kh, (unsigned long long)tx.chain_id, (unsigned long long)tx.nonce, fees, a2,
              (unsigned long long)(7 + tx.nonce), a1, a2);
     int st;
