@@ -29,7 +29,7 @@ static void add_case(gt_ledger *l, int who, const char *type, const char *fmt, .
 }
 
 static const char *post_fmt = "{\"kind\":\"code\",\"spec\":\"%s\",\"slots\":1,\"bounty\":%llu,\"stake\":%llu,"
-                              "\"claimBlocks\":80,\"submitBlocks\":80,\"verifyBlocks\":80%s}";
+                              "\"claimSeconds\":80,\"submitSeconds\":80,\"verifySeconds\":80%s}";
 
 static void post(gt_ledger *l, uint8_t id[32], const char *spec, const char *extra) {
     CHECK_EQ_INT(act(l, ALICE, id, NULL, "task_post", post_fmt, blob(spec), 10 * UNIT, 2 * UNIT, extra), 0);
@@ -58,7 +58,7 @@ static void make_base(void) {
     claim_submit(l, t_acc, CAROL, "a");
     verify(l, ALICE, t_acc, "a", 1);
     char extra[96];
-    snprintf(extra, sizeof extra, ",\"verifier\":\"%s\",\"fee\":1000000", ad(V2));
+    snprintf(extra, sizeof extra, ",\"verifier\":\"%s\",\"fee\":1000000,\"batchItems\":4", ad(V2));
     post(l, t_part, "part", extra);
     claim_submit(l, t_part, CAROL, "p");
     /* Last: a dispute window and a vote window are a few blocks long. */
