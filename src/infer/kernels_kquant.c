@@ -99,6 +99,70 @@ float gt_kq_quant_act(const float *x, int8_t q[GT_QK_K]) {
     return 1 / iscale;
 }
 
+/* The tiled Q4_K layout (kernels_impl.h). Packing moves bytes only: the
+ * quants' bytes as Q4_0's tiles hold theirs, the 12 packed scale bytes
+ * spread into one byte per 6-bit scale and min (kquant.h's decoding),
+ * d and dmin as they are. */
+void gt_kq4_pack_tile(const uint8_t *rows, size_t row_bytes, int n_rows, int n_sb, uint8_t *dst) {
+    assert(n_rows >= 1 && n_rows <= GT_KERN_TILE_ROWS && row_bytes == (size_t)n_sb * sizeof(gt_block_q4_k));
+    for (int r = 0; r < n_rows; r++)
+        for (int k = 0; k < n_sb; k++) {
+            const uint8_t *blk = rows + (size_t)r * row_bytes + (size_t)k * sizeof(gt_block_q4_k);
+            uint8_t *sb = dst + (size_t)k * GT_KQ4_SB_BYTES;
+            gt_kq_sb h;
+            gt_kq_header(GT_TYPE_Q4_K, blk, &h);
+            for (int j = 0; j < 8; j++) {
+                sb[GT_KQ4_OFF_SC + 16 * j + r] = (uint8_t)h.sc[j];
+                sb[GT_KQ4_OFF_M + 16 * j + r] = (uint8_t)h.m[j];
+            }
+            memcpy(sb + GT_KQ4_OFF_D + 2 * r, blk, 2);
+            memcpy(sb + GT_KQ4_OFF_DMIN + 2 * r, blk + 2, 2);
+            for (int i = 0; i < GT_QK_K / 2; i++) sb[(i / 4) * 64 + 4 * r + i % 4] = blk[16 + i];
+        }
+}
+
+/* Inverse of gt_kq4_pack_tile for one row: the scales repacked as kquant.h
+ * lays them out (all 96 bits carry a scale or min bit, so the bytes come
+ * back exactly). */
+void gt_kq4_untile(const uint8_t *sb, int r, int nk, uint8_t *out) {
+    assert(r >= 0 && r < GT_KERN_TILE_ROWS);
+    for (int k = 0; k < nk; k++, sb += GT_KQ4_SB_BYTES, out += sizeof(gt_block_q4_k)) {
+        memcpy(out, sb + GT_KQ4_OFF_D + 2 * r, 2);
+        memcpy(out + 2, sb + GT_KQ4_OFF_DMIN + 2 * r, 2);
+        uint8_t *s = out + 4;
+        for (int j = 0; j < 4; j++) {
+            int sc = sb[GT_KQ4_OFF_SC + 16 * j + r], m = sb[GT_KQ4_OFF_M + 16 * j + r];
+            int sc4 = sb[GT_KQ4_OFF_SC + 16 * (j + 4) + r], m4 = sb[GT_KQ4_OFF_M + 16 * (j + 4) + r];
+            s[j] = (uint8_t)(sc | (sc4 >> 4) << 6);
+            s[j + 4] = (uint8_t)(m | (m4 >> 4) << 6);
+            s[j + 8] = (uint8_t)((sc4 & 15) | (m4 & 15) << 4);
+        }
+        for (int i = 0; i < GT_QK_K / 2; i++) out[16 + i] = sb[(i / 4) * 64 + 4 * r + i % 4];
+    }
+}
+
+/* The rows of kq_block from a tiled Q4_K matrix: the table's tile function
+ * when it has one (accumulators per tile, token-major, moved back into
+ * acc[row][token] at the end), else each row read back into GGUF bytes
+ * and given to the row function. */
+static void kq4_rows(const gt_qmat *w, int row0, int nr, int k0, int nk, const gt_kq_acts *acts, int nt,
+                     float (*acc)[KQ_NT], float (*tacc)[KQ_NT * GT_KERN_TILE_ROWS], const gt_kq_fns *fns) {
+    const int R = GT_KERN_TILE_ROWS;
+    assert(row0 % R == 0);
+    for (int i = 0; i * R < nr; i++) {
+        const uint8_t *sb = w->qs + (size_t)(row0 / R + i) * w->qs_tile_bytes + (size_t)k0 * GT_KQ4_SB_BYTES;
+        if (fns->q4_tile) {
+            fns->q4_tile(sb, nk, acts, nt, tacc[i]);
+            continue;
+        }
+        uint8_t blocks[KQ_KC * sizeof(gt_block_q4_k)];
+        for (int r = 0; r < R && i * R + r < nr; r++) {
+            gt_kq4_untile(sb, r, nk, blocks);
+            fns->row(GT_TYPE_Q4_K, blocks, nk, acts, nt, acc[i * R + r]);
+        }
+    }
+}
+
 /* Rows [row0, row0 + nr) against tokens [t0, t0 + nt), KQ_KC super-blocks
  * at a time: the tokens' activations for them quantized once (Q8_K, from
  * a->x), then row by row along its super-blocks (a sequential stream of
@@ -108,6 +172,7 @@ static void kq_block(const gt_qmat *w, int row0, int nr, const gt_act *a, int t0
     size_t bb = gt_ggml_block_bytes(w->type), rb = bb * (size_t)(w->n_cols / GT_QK_K);
     int n_sb = w->n_cols / GT_QK_K;
     float acc[KQ_NR][KQ_NT] = {{0}}, da[KQ_NT][KQ_KC];
+    float tacc[KQ_NR / GT_KERN_TILE_ROWS][KQ_NT * GT_KERN_TILE_ROWS] = {{0}};
     int8_t aq[KQ_NT][KQ_KC * GT_QK_K];
     int16_t bs[KQ_NT][KQ_KC * 16];
     const gt_kq_acts acts = {aq[0], bs[0], da[0], sizeof aq[0], KQ_KC * 16, KQ_KC};
@@ -123,9 +188,16 @@ static void kq_block(const gt_qmat *w, int row0, int nr, const gt_act *a, int t0
                     bs[t][16 * k + g] = (int16_t)sum;
                 }
             }
+        if (w->type == GT_TYPE_Q4_K) {
+            kq4_rows(w, row0, nr, k0, nk, &acts, nt, acc, tacc, fns);
+            continue;
+        }
         for (int r = 0; r < nr; r++)
             fns->row(w->type, w->qs + (size_t)(row0 + r) * rb + (size_t)k0 * bb, nk, &acts, nt, acc[r]);
     }
+    if (w->type == GT_TYPE_Q4_K && fns->q4_tile)
+        for (int r = 0; r < nr; r++)
+            for (int t = 0; t < nt; t++) acc[r][t] = tacc[r / 16][16 * t + r % 16]; /* 16: the tile's rows */
     for (int r = 0; r < nr; r++)
         for (int t = 0; t < nt; t++) y[(size_t)(t0 + t) * ldy + (size_t)(row0 + r)] = acc[r][t];
 }
