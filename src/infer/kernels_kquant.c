@@ -2,7 +2,10 @@
  * shared by every kernel table (see kernels.h for the canonical order).
  *
  * K-quant matrices keep their GGUF rows as they are (row r at r * row
- * bytes: 2.6 to 6.6 bits per weight stay that small in memory). The
+ * bytes: 2.6 to 6.6 bits per weight stay that small in memory), except
+ * Q4_K, tiled at load as Q4_0 is (16 rows interleaved, 4.6 bits per
+ * weight): an AVX2 or AVX-512 table's tile function runs a tile's 16 rows
+ * in the lanes of its registers; the scalar table reads each row back. The
  * activations are quantized as llama.cpp does for these types (Q8_K: one f32
  * scale per 256, from a->x), per block of 256 rows x 8 tokens; within it,
  * the table's own function (gt_kq_row_fn) walks each row's super-blocks,
@@ -117,7 +120,7 @@ void gt_kq4_pack_tile(const uint8_t *rows, size_t row_bytes, int n_rows, int n_s
             }
             memcpy(sb + GT_KQ4_OFF_D + 2 * r, blk, 2);
             memcpy(sb + GT_KQ4_OFF_DMIN + 2 * r, blk + 2, 2);
-            for (int i = 0; i < GT_QK_K / 2; i++) sb[(i / 4) * 64 + 4 * r + i % 4] = blk[16 + i];
+            for (int i = 0; i < GT_QK_K / 8; i++) memcpy(sb + 64 * i + 4 * r, blk + 16 + 4 * i, 4);
         }
 }
 
@@ -137,7 +140,7 @@ void gt_kq4_untile(const uint8_t *sb, int r, int nk, uint8_t *out) {
             s[j + 4] = (uint8_t)(m | (m4 >> 4) << 6);
             s[j + 8] = (uint8_t)((sc4 & 15) | (m4 & 15) << 4);
         }
-        for (int i = 0; i < GT_QK_K / 2; i++) out[16 + i] = sb[(i / 4) * 64 + 4 * r + i % 4];
+        for (int i = 0; i < GT_QK_K / 8; i++) memcpy(out + 16 + 4 * i, sb + 64 * i + 4 * r, 4);
     }
 }
 
