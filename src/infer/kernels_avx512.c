@@ -340,12 +340,69 @@ void gt_kq4_tile_avx512(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, 
     }
 }
 
+/* Tiled Q6_K (gt_kq4_tile_fn): lane r = row r. In half h of the block,
+ * group gi (< 8) of ql's first and second 32 bytes (a, b) and of qh (hb)
+ * give, per lane, 4 quants of each of the 4 quarters s (elements 128h +
+ * 32s + 4gi + i): a low | hb bits 0-1, b low | bits 2-3, a high | bits
+ * 4-5, b high | bits 6-7 (kquant.h). Four groups make a group of 16 (g =
+ * 8h + 2s + gi / 4): vpdpbusd sums its 16 products (q <= 63 against
+ * |a| <= 127), then dot += sc_g (P_g - 32 A_g) per lane by vpmulld: the
+ * scalar integers; the float step is gt_kq_finish's. */
+static inline __attribute__((always_inline)) void kq6_quarters(const uint8_t *sb, int h, int gh, int k,
+                                                                const gt_kq_acts *A, int nt, __m512i *dot) {
+    const __m512i m4 = _mm512_set1_epi8(0x0f), m3 = _mm512_set1_epi8(3);
+    __m512i q[4][4]; /* [quarter s][group gi - 4gh] */
+    for (int u = 0; u < 4; u++) {
+        int gi = 4 * gh + u;
+        __m512i a = _mm512_load_si512((const void *)(sb + 64 * (16 * h + gi)));
+        __m512i b = _mm512_load_si512((const void *)(sb + 64 * (16 * h + 8 + gi)));
+        __m512i hb = _mm512_load_si512((const void *)(sb + GT_KQ6_OFF_QH + 64 * (8 * h + gi)));
+        for (int s = 0; s < 4; s++) {
+            __m512i lo = s & 1 ? b : a;
+            if (s >= 2) lo = _mm512_srli_epi16(lo, 4);
+            __m512i hi = _mm512_and_si512(_mm512_srli_epi16(hb, 2 * s), m3);
+            q[s][u] = _mm512_or_si512(_mm512_and_si512(lo, m4), _mm512_slli_epi16(hi, 4));
+        }
+    }
+    for (int s = 0; s < 4; s++) {
+        const int g = 8 * h + 2 * s + gh;
+        const __m512i sc = _mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)(sb + GT_KQ6_OFF_SC + 16 * g)));
+        for (int t = 0; t < nt; t++) {
+            const int8_t *aq = A->aq + (size_t)t * A->aq_stride + (size_t)k * GT_QK_K + 128 * h + 32 * s + 16 * gh;
+            __m512i p = _mm512_set1_epi32(-32 * A->bs[(size_t)t * A->bs_stride + (size_t)k * 16 + (size_t)g]);
+            for (int u = 0; u < 4; u++) {
+                int32_t a4;
+                memcpy(&a4, aq + 4 * u, 4);
+                p = _mm512_dpbusd_epi32(p, q[s][u], _mm512_set1_epi32(a4));
+            }
+            dot[t] = _mm512_add_epi32(dot[t], _mm512_mullo_epi32(p, sc));
+        }
+    }
+}
+
+void gt_kq6_tile_avx512(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, float *acc) {
+    assert(nt >= 1 && nt <= 8);
+    for (int k = 0; k < nk; k++, sb += GT_KQ6_SB_BYTES) {
+        __m512i dot[8];
+        for (int t = 0; t < nt; t++) dot[t] = _mm512_setzero_si512();
+        for (int h = 0; h < 2; h++)
+            for (int gh = 0; gh < 2; gh++) kq6_quarters(sb, h, gh, k, A, nt, dot);
+        const __m512 d = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(sb + GT_KQ6_OFF_D)));
+        for (int t = 0; t < nt; t++) {
+            const __m512 da = _mm512_set1_ps(A->da[(size_t)t * A->da_stride + (size_t)k]);
+            __m512 y = _mm512_loadu_ps(acc + 16 * t);
+            _mm512_storeu_ps(acc + 16 * t, _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[t]), _mm512_mul_ps(d, da), y));
+        }
+    }
+}
+
 /* Walks the tiles in groups of NR and, per group, the tokens in chunks of
  * NT: a group's weights (tens of KiB) stay in L1/L2 across the chunks. */
 static void matmul_512(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y,
                        size_t ldy) {
     if (gt_kq_is_k(w->type)) { /* AVX-512 CPUs have AVX2: its super-block function */
-        static const gt_kq_fns fns = {gt_kq_row_avx2, gt_kq_quant_act_avx2, gt_kq4_tile_avx512};
+        static const gt_kq_fns fns = {gt_kq_row_avx2, gt_kq_quant_act_avx2, gt_kq4_tile_avx512,
+                                      gt_kq6_tile_avx512};
         gt_kq_matmul(w, tile0, tile1, a, y, ldy, &fns);
         return;
     }
