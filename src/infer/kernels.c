@@ -191,6 +191,8 @@ static int qmat_shape(gt_qmat *m, uint32_t type, int n_rows, int n_cols, gt_err 
     int quant = type == GT_TYPE_Q8_0 || type == GT_TYPE_Q4_0;
     if (type == GT_TYPE_Q8_0) m->qs_tile_bytes = (size_t)n_cols * R;
     else if (type == GT_TYPE_Q4_0) m->qs_tile_bytes = (size_t)n_cols * R / 2;
+    else if (type == GT_TYPE_Q4_K) m->qs_tile_bytes = (size_t)(n_cols / GT_QK_K) * GT_KQ4_SB_BYTES;
+    else if (type == GT_TYPE_Q6_K) m->qs_tile_bytes = (size_t)(n_cols / GT_QK_K) * GT_KQ6_SB_BYTES;
     else if (kern_rowwise(type)) m->qs_tile_bytes = gt_ggml_row_bytes(type, (uint64_t)n_cols) * R;
     else m->qs_tile_bytes = (size_t)n_cols * R * elem_bytes(type);
     m->d_tile_bytes = quant ? (size_t)m->n_blocks * R * sizeof(gt_f16) : 0;
@@ -235,6 +237,16 @@ int gt_qmat_pack_into(gt_qmat *m, uint32_t type, const void *data, int n_rows, i
     m->qs = mem;
     m->d = quant ? (gt_f16 *)(m->qs + qmat_d_off(m)) : NULL;
     size_t row_bytes = gt_ggml_row_bytes(type, (uint64_t)n_cols);
+    if (gt_kq_tiled(type)) { /* tiles of 16 rows (kernels_impl.h); padding rows stay zero */
+        for (int tile = 0; tile < m->n_tiles; tile++) {
+            int nr = n_rows - tile * R < R ? n_rows - tile * R : R;
+            const uint8_t *rows = (const uint8_t *)data + row_bytes * (size_t)tile * R;
+            uint8_t *dst = m->qs + (size_t)tile * m->qs_tile_bytes;
+            if (type == GT_TYPE_Q4_K) gt_kq4_pack_tile(rows, row_bytes, nr, n_cols / GT_QK_K, dst);
+            else gt_kq6_pack_tile(rows, row_bytes, nr, n_cols / GT_QK_K, dst);
+        }
+        return 0;
+    }
     if (kern_rowwise(type)) { /* GGUF rows as they are; padding rows stay zero */
         memcpy(m->qs, data, row_bytes * (size_t)n_rows);
         return 0;
@@ -401,7 +413,7 @@ static void matmul_scalar(const gt_qmat *w, int tile0, int tile1, const gt_act *
                           size_t ldy) {
     assert(a->n_cols == w->n_cols);
     if (gt_kq_is_k(w->type)) {
-        static const gt_kq_fns fns = {gt_kq_row_scalar, gt_kq_quant_act};
+        static const gt_kq_fns fns = {gt_kq_row_scalar, gt_kq_quant_act, NULL, NULL};
         gt_kq_matmul(w, tile0, tile1, a, y, ldy, &fns);
         return;
     }

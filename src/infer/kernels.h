@@ -103,7 +103,14 @@ void gt_dequant_row(uint32_t type, const void *row, float *out, int64_t n);
  *         qs[4j..4j+3], i.e. elements 4j+i in the low nibbles and 16+4j+i in
  *         the high ones (value nibble - 8);
  *   scales (quantized types): per block b, the 16 rows' f16 scales;
- *   K-quants, IQ4_XS, Q4_1, Q5_0, Q5_1, IQ4_NL: the GGUF rows unchanged,
+ *   Q4_K: per super-block of 256 columns, 2368 bytes: the 16 rows' 128
+ *         quant bytes as Q4_0's groups (group i holds row r's qs[4i..4i+3]),
+ *         then their 6-bit scales and mins one byte each (sub-block j of row
+ *         r at 16j + r) and their f16 d and dmin (kernels_impl.h, GT_KQ4_*);
+ *         the GGUF bytes come back exactly (gt_kq4_untile);
+ *   Q6_K: per super-block, 3392 bytes: ql's bytes, then qh's, in such
+ *         groups, the int8 scales one byte each, the f16 d (GT_KQ6_*);
+ *   other K-quants, IQ4_XS, Q4_1, Q5_0, Q5_1, IQ4_NL: the GGUF rows unchanged,
  *         row r at r * row bytes (the kernels decode a block at a time; no
  *         scales array).
  * Blocks are contiguous per tile, tiles one after the other, so a tile's

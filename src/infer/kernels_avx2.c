@@ -389,6 +389,106 @@ void gt_kq_row_avx2(uint32_t type, const uint8_t *blocks, int nk, const gt_kq_ac
     }
 }
 
+/* Tiled Q4_K (gt_kq4_tile_fn) in two halves of 8 rows (lane r = row 8h +
+ * r): per 64-byte group the half's 32 bytes, nibbles by mask and shift;
+ * vpmaddubsw (nibble <= 15 against |a| <= 127: no saturation) then
+ * vpmaddwd by ones give each lane's sums of 4 products, exact in int32, as
+ * vpdpbusd does on AVX-512; the rest as gt_kq4_tile_avx512. */
+static inline __attribute__((always_inline)) __m256i kq4_sub(const uint8_t *sb, int c, int h, const int8_t *aq,
+                                                             __m256i sc_lo, __m256i sc_hi) {
+    const __m256i m4 = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1);
+    __m256i plo = _mm256_setzero_si256(), phi = _mm256_setzero_si256();
+    for (int g = 0; g < 8; g++) {
+        __m256i v = _mm256_load_si256((const __m256i *)(sb + 64 * (8 * c + g) + 32 * h));
+        int32_t a0, a1;
+        memcpy(&a0, aq + 4 * g, 4);
+        memcpy(&a1, aq + 32 + 4 * g, 4);
+        __m256i lo = _mm256_maddubs_epi16(_mm256_and_si256(v, m4), _mm256_set1_epi32(a0));
+        __m256i hi = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v, 4), m4), _mm256_set1_epi32(a1));
+        plo = _mm256_add_epi32(plo, _mm256_madd_epi16(lo, ones));
+        phi = _mm256_add_epi32(phi, _mm256_madd_epi16(hi, ones));
+    }
+    return _mm256_add_epi32(_mm256_mullo_epi32(plo, sc_lo), _mm256_mullo_epi32(phi, sc_hi));
+}
+
+static inline __m256i kq4_u8x8(const uint8_t *p) { return _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p)); }
+
+void gt_kq4_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, float *acc) {
+    const __m256i sign = _mm256_set1_epi32((int)0x80000000u);
+    assert(nt >= 1 && nt <= 8);
+    for (int k = 0; k < nk; k++, sb += GT_KQ4_SB_BYTES)
+        for (int h = 0; h < 2; h++) {
+            const __m256 d = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(sb + GT_KQ4_OFF_D + 16 * h)));
+            const __m256 dmin = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(sb + GT_KQ4_OFF_DMIN + 16 * h)));
+            for (int t = 0; t < nt; t++) {
+                const int8_t *aq = A->aq + (size_t)t * A->aq_stride + (size_t)k * GT_QK_K;
+                const int16_t *bs = A->bs + (size_t)t * A->bs_stride + (size_t)k * 16;
+                __m256i dot = _mm256_setzero_si256(), mins = _mm256_setzero_si256();
+                for (int c = 0; c < 4; c++) {
+                    const uint8_t *sc = sb + GT_KQ4_OFF_SC + 32 * c + 8 * h; /* sub-blocks 2c, 2c + 1 */
+                    dot = _mm256_add_epi32(dot, kq4_sub(sb, c, h, aq + 64 * c, kq4_u8x8(sc), kq4_u8x8(sc + 16)));
+                }
+                for (int j = 0; j < 8; j++)
+                    mins = _mm256_add_epi32(mins, _mm256_mullo_epi32(kq4_u8x8(sb + GT_KQ4_OFF_M + 16 * j + 8 * h),
+                                                                     _mm256_set1_epi32(bs[2 * j] + bs[2 * j + 1])));
+                const __m256 da = _mm256_set1_ps(A->da[(size_t)t * A->da_stride + (size_t)k]);
+                const __m256i nd = _mm256_xor_si256(_mm256_castps_si256(_mm256_mul_ps(dmin, da)), sign);
+                __m256 y = _mm256_loadu_ps(acc + 16 * t + 8 * h);
+                y = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(d, da), y);
+                y = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mins), _mm256_castsi256_ps(nd), y);
+                _mm256_storeu_ps(acc + 16 * t + 8 * h, y);
+            }
+        }
+}
+
+/* Tiled Q6_K in two halves of 8 rows, as gt_kq6_tile_avx512 with
+ * vpmaddubsw + vpmaddwd by ones for vpdpbusd (q <= 63 against |a| <= 127:
+ * 2 * 63 * 127 fits int16). */
+static inline __attribute__((always_inline)) void kq6_quarter2(const uint8_t *sb, int rh, int h, int gh, int s, int k,
+                                                                const gt_kq_acts *A, int nt, __m256i *dot) {
+    const __m256i m4 = _mm256_set1_epi8(0x0f), m3 = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
+    __m256i q[4];
+    for (int u = 0; u < 4; u++) {
+        int gi = 4 * gh + u;
+        __m256i lo = _mm256_load_si256((const __m256i *)(sb + 64 * (16 * h + 8 * (s & 1) + gi) + 32 * rh));
+        __m256i hb = _mm256_load_si256((const __m256i *)(sb + GT_KQ6_OFF_QH + 64 * (8 * h + gi) + 32 * rh));
+        if (s >= 2) lo = _mm256_srli_epi16(lo, 4);
+        hb = _mm256_and_si256(shr16(hb, 2 * s), m3);
+        q[u] = _mm256_or_si256(_mm256_and_si256(lo, m4), _mm256_slli_epi16(hb, 4));
+    }
+    const int g = 8 * h + 2 * s + gh;
+    const __m256i sc = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(sb + GT_KQ6_OFF_SC + 16 * g + 8 * rh)));
+    for (int t = 0; t < nt; t++) {
+        const int8_t *aq = A->aq + (size_t)t * A->aq_stride + (size_t)k * GT_QK_K + 128 * h + 32 * s + 16 * gh;
+        __m256i p = _mm256_set1_epi32(-32 * A->bs[(size_t)t * A->bs_stride + (size_t)k * 16 + (size_t)g]);
+        for (int u = 0; u < 4; u++) {
+            int32_t a4;
+            memcpy(&a4, aq + 4 * u, 4);
+            p = _mm256_add_epi32(p, _mm256_madd_epi16(_mm256_maddubs_epi16(q[u], _mm256_set1_epi32(a4)), ones));
+        }
+        dot[t] = _mm256_add_epi32(dot[t], _mm256_mullo_epi32(p, sc));
+    }
+}
+
+void gt_kq6_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, float *acc) {
+    assert(nt >= 1 && nt <= 8);
+    for (int k = 0; k < nk; k++, sb += GT_KQ6_SB_BYTES)
+        for (int rh = 0; rh < 2; rh++) {
+            __m256i dot[8];
+            for (int t = 0; t < nt; t++) dot[t] = _mm256_setzero_si256();
+            for (int h = 0; h < 2; h++)
+                for (int gh = 0; gh < 2; gh++)
+                    for (int s = 0; s < 4; s++) kq6_quarter2(sb, rh, h, gh, s, k, A, nt, dot);
+            const __m256 d = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(sb + GT_KQ6_OFF_D + 16 * rh)));
+            for (int t = 0; t < nt; t++) {
+                const __m256 da = _mm256_set1_ps(A->da[(size_t)t * A->da_stride + (size_t)k]);
+                __m256 y = _mm256_loadu_ps(acc + 16 * t + 8 * rh);
+                y = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[t]), _mm256_mul_ps(d, da), y);
+                _mm256_storeu_ps(acc + 16 * t + 8 * rh, y);
+            }
+        }
+}
+
 /* 32 bytes, byte i = 16 where bit i of the u32 at p is set, else 0 (the
  * fifth bits of Q5_0/Q5_1): byte i takes byte i / 8 of the word, keeps bit
  * i % 8, and a compare turns it into a mask. */
@@ -557,7 +657,8 @@ float gt_kq_quant_act_avx2(const float *x, int8_t q[256]) {
 static void matmul_avx2(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y,
                         size_t ldy) {
     if (gt_kq_is_k(w->type)) {
-        static const gt_kq_fns fns = {gt_kq_row_avx2, gt_kq_quant_act_avx2};
+        static const gt_kq_fns fns = {gt_kq_row_avx2, gt_kq_quant_act_avx2, gt_kq4_tile_avx2,
+                                      gt_kq6_tile_avx2};
         gt_kq_matmul(w, tile0, tile1, a, y, ldy, &fns);
         return;
     }

@@ -269,12 +269,140 @@ FLOAT_BLOCK(block_f32, FT_F32)
 FLOAT_BLOCK(block_f16, FT_F16)
 FLOAT_BLOCK(block_bf16, FT_BF16)
 
+/* Tiled Q4_K (gt_kq4_tile_fn): lane r = row r, as for Q4_0. Per 64
+ * columns (chunk c) the 8 groups of bytes give the low nibbles (sub-block
+ * 2c) and the high ones (2c + 1); vpdpbusd sums, per lane, each sub-block's
+ * 32 products (nibble <= 15 against |a| <= 127: exact in int32), vpmulld
+ * weights them by the lane's 6-bit scale, and the mins term is the lane's
+ * mins times the sub-blocks' activation sums (from the group sums). The
+ * integers equal the scalar ones; the float step is gt_kq_finish's, per lane. */
+static inline __attribute__((always_inline)) void kq4_chunk(const uint8_t *sb, int c, const gt_kq_acts *A, int k,
+                                                             int nt, __m512i *dot) {
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    __m512i lo[8], hi[8];
+    for (int g = 0; g < 8; g++) {
+        __m512i v = _mm512_load_si512((const void *)(sb + 64 * (8 * c + g)));
+        lo[g] = _mm512_and_si512(v, m4);
+        hi[g] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+    }
+    const __m512i sc_lo = _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)(sb + GT_KQ4_OFF_SC + 32 * c)));
+    const __m512i sc_hi = _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)(sb + GT_KQ4_OFF_SC + 32 * c + 16)));
+    for (int t = 0; t < nt; t++) {
+        const int8_t *aq = A->aq + (size_t)t * A->aq_stride + (size_t)k * GT_QK_K + 64 * c;
+        __m512i plo = _mm512_setzero_si512(), phi = _mm512_setzero_si512();
+        for (int g = 0; g < 8; g++) {
+            int32_t a0, a1;
+            memcpy(&a0, aq + 4 * g, 4);
+            memcpy(&a1, aq + 32 + 4 * g, 4);
+            plo = _mm512_dpbusd_epi32(plo, lo[g], _mm512_set1_epi32(a0));
+            phi = _mm512_dpbusd_epi32(phi, hi[g], _mm512_set1_epi32(a1));
+        }
+        dot[t] = _mm512_add_epi32(dot[t], _mm512_add_epi32(_mm512_mullo_epi32(plo, sc_lo),
+                                                           _mm512_mullo_epi32(phi, sc_hi)));
+    }
+}
+
+/* The lanes' mins of sub-blocks 2i and 2i + 1 as int16 pairs (lane r's
+ * dword = m_2i | m_2i+1 << 16), for vpdpwssd against the activation sums. */
+static inline __attribute__((always_inline)) void kq4_min_pairs(const uint8_t *sb, __m512i mp[4]) {
+    for (int i = 0; i < 4; i++) {
+        __m128i a = _mm_load_si128((const __m128i *)(sb + GT_KQ4_OFF_M + 32 * i));
+        __m128i b = _mm_load_si128((const __m128i *)(sb + GT_KQ4_OFF_M + 32 * i + 16));
+        mp[i] = _mm512_cvtepu8_epi16(_mm256_set_m128i(_mm_unpackhi_epi8(a, b), _mm_unpacklo_epi8(a, b)));
+    }
+}
+
+void gt_kq4_tile_avx512(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, float *acc) {
+    const __m512i sign = _mm512_set1_epi32((int)0x80000000u);
+    assert(nt >= 1 && nt <= 8);
+    for (int k = 0; k < nk; k++, sb += GT_KQ4_SB_BYTES) {
+        __m512i dot[8], mp[4];
+        for (int t = 0; t < nt; t++) dot[t] = _mm512_setzero_si512();
+        for (int c = 0; c < 4; c++) kq4_chunk(sb, c, A, k, nt, dot);
+        kq4_min_pairs(sb, mp);
+        const __m512 d = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(sb + GT_KQ4_OFF_D)));
+        const __m512 dmin = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(sb + GT_KQ4_OFF_DMIN)));
+        for (int t = 0; t < nt; t++) {
+            /* Sub-block sums |A_j| <= 32 * 127: int16; products with 6-bit mins exact in int32. */
+            const int16_t *bs = A->bs + (size_t)t * A->bs_stride + (size_t)k * 16;
+            __m512i mins = _mm512_setzero_si512();
+            for (int i = 0; i < 4; i++) {
+                uint32_t lo = (uint16_t)(bs[4 * i] + bs[4 * i + 1]), hi = (uint16_t)(bs[4 * i + 2] + bs[4 * i + 3]);
+                mins = _mm512_dpwssd_epi32(mins, mp[i], _mm512_set1_epi32((int)(lo | hi << 16)));
+            }
+            const __m512 da = _mm512_set1_ps(A->da[(size_t)t * A->da_stride + (size_t)k]);
+            const __m512i nd = _mm512_xor_si512(_mm512_castps_si512(_mm512_mul_ps(dmin, da)), sign);
+            __m512 y = _mm512_loadu_ps(acc + 16 * t);
+            y = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[t]), _mm512_mul_ps(d, da), y);
+            y = _mm512_fmadd_ps(_mm512_cvtepi32_ps(mins), _mm512_castsi512_ps(nd), y);
+            _mm512_storeu_ps(acc + 16 * t, y);
+        }
+    }
+}
+
+/* Tiled Q6_K (gt_kq4_tile_fn): lane r = row r. In half h of the block,
+ * group gi (< 8) of ql's first and second 32 bytes (a, b) and of qh (hb)
+ * give, per lane, 4 quants of each of the 4 quarters s (elements 128h +
+ * 32s + 4gi + i): a low | hb bits 0-1, b low | bits 2-3, a high | bits
+ * 4-5, b high | bits 6-7 (kquant.h). Four groups make a group of 16 (g =
+ * 8h + 2s + gi / 4): vpdpbusd sums its 16 products (q <= 63 against
+ * |a| <= 127), then dot += sc_g (P_g - 32 A_g) per lane by vpmulld: the
+ * scalar integers; the float step is gt_kq_finish's. */
+static inline __attribute__((always_inline)) void kq6_quarters(const uint8_t *sb, int h, int gh, int k,
+                                                                const gt_kq_acts *A, int nt, __m512i *dot) {
+    const __m512i m4 = _mm512_set1_epi8(0x0f), m3 = _mm512_set1_epi8(3);
+    __m512i q[4][4]; /* [quarter s][group gi - 4gh] */
+    for (int u = 0; u < 4; u++) {
+        int gi = 4 * gh + u;
+        __m512i a = _mm512_load_si512((const void *)(sb + 64 * (16 * h + gi)));
+        __m512i b = _mm512_load_si512((const void *)(sb + 64 * (16 * h + 8 + gi)));
+        __m512i hb = _mm512_load_si512((const void *)(sb + GT_KQ6_OFF_QH + 64 * (8 * h + gi)));
+        for (int s = 0; s < 4; s++) {
+            __m512i lo = s & 1 ? b : a;
+            if (s >= 2) lo = _mm512_srli_epi16(lo, 4);
+            __m512i hi = _mm512_and_si512(_mm512_srli_epi16(hb, 2 * s), m3);
+            q[s][u] = _mm512_or_si512(_mm512_and_si512(lo, m4), _mm512_slli_epi16(hi, 4));
+        }
+    }
+    for (int s = 0; s < 4; s++) {
+        const int g = 8 * h + 2 * s + gh;
+        const __m512i sc = _mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)(sb + GT_KQ6_OFF_SC + 16 * g)));
+        for (int t = 0; t < nt; t++) {
+            const int8_t *aq = A->aq + (size_t)t * A->aq_stride + (size_t)k * GT_QK_K + 128 * h + 32 * s + 16 * gh;
+            __m512i p = _mm512_set1_epi32(-32 * A->bs[(size_t)t * A->bs_stride + (size_t)k * 16 + (size_t)g]);
+            for (int u = 0; u < 4; u++) {
+                int32_t a4;
+                memcpy(&a4, aq + 4 * u, 4);
+                p = _mm512_dpbusd_epi32(p, q[s][u], _mm512_set1_epi32(a4));
+            }
+            dot[t] = _mm512_add_epi32(dot[t], _mm512_mullo_epi32(p, sc));
+        }
+    }
+}
+
+void gt_kq6_tile_avx512(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, float *acc) {
+    assert(nt >= 1 && nt <= 8);
+    for (int k = 0; k < nk; k++, sb += GT_KQ6_SB_BYTES) {
+        __m512i dot[8];
+        for (int t = 0; t < nt; t++) dot[t] = _mm512_setzero_si512();
+        for (int h = 0; h < 2; h++)
+            for (int gh = 0; gh < 2; gh++) kq6_quarters(sb, h, gh, k, A, nt, dot);
+        const __m512 d = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(sb + GT_KQ6_OFF_D)));
+        for (int t = 0; t < nt; t++) {
+            const __m512 da = _mm512_set1_ps(A->da[(size_t)t * A->da_stride + (size_t)k]);
+            __m512 y = _mm512_loadu_ps(acc + 16 * t);
+            _mm512_storeu_ps(acc + 16 * t, _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[t]), _mm512_mul_ps(d, da), y));
+        }
+    }
+}
+
 /* Walks the tiles in groups of NR and, per group, the tokens in chunks of
  * NT: a group's weights (tens of KiB) stay in L1/L2 across the chunks. */
 static void matmul_512(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y,
                        size_t ldy) {
     if (gt_kq_is_k(w->type)) { /* AVX-512 CPUs have AVX2: its super-block function */
-        static const gt_kq_fns fns = {gt_kq_row_avx2, gt_kq_quant_act_avx2};
+        static const gt_kq_fns fns = {gt_kq_row_avx2, gt_kq_quant_act_avx2, gt_kq4_tile_avx512,
+                                      gt_kq6_tile_avx512};
         gt_kq_matmul(w, tile0, tile1, a, y, ldy, &fns);
         return;
     }

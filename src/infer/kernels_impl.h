@@ -37,9 +37,52 @@ void gt_kq_row_avx2(uint32_t type, const uint8_t *blocks, int nk, const gt_kq_ac
 typedef float (*gt_kq_quant_fn)(const float *x, int8_t q[256]);
 float gt_kq_quant_act(const float *x, int8_t q[256]);
 float gt_kq_quant_act_avx2(const float *x, int8_t q[256]);
+/* Q4_K matrices are tiled (kernels.h): one tile super-block of 16 rows is
+ * GT_KQ4_SB_BYTES at these offsets: the quants as Q4_0's groups (group i of
+ * 64 bytes holds, at 4r..4r+3, row r's qs[4i..4i+3]), then the 6-bit scales
+ * (sub-block j of row r at byte 16j + r), the mins likewise, the 16 f16 d
+ * and the 16 f16 dmin. */
+#define GT_KQ4_OFF_SC 2048
+#define GT_KQ4_OFF_M 2176
+#define GT_KQ4_OFF_D 2304
+#define GT_KQ4_OFF_DMIN 2336
+#define GT_KQ4_SB_BYTES 2368
+static_assert(GT_KQ4_SB_BYTES % 64 == 0, "tile super-blocks stay 64-byte aligned");
+/* Packs tile rows (n_rows <= 16 GGUF rows of n_sb Q4_K super-blocks, row r
+ * at rows + r * row_bytes) into the tile at dst (zeroed: missing rows stay
+ * zero, so they add exact zeros). */
+void gt_kq4_pack_tile(const uint8_t *rows, size_t row_bytes, int n_rows, int n_sb, uint8_t *dst);
+/* The GGUF bytes of nk super-blocks of row r (< 16) of a tile, from the
+ * tile super-block at sb: the exact inverse of the packing. */
+void gt_kq4_untile(const uint8_t *sb, int r, int nk, uint8_t *out);
+
+/* A table's tiled Q4_K part (optional): nk super-blocks of one tile (at
+ * sb, GT_KQ4_SB_BYTES apart) against nt tokens as gt_kq_row_fn's, row r's
+ * token t accumulator at acc[16 t + r], in the canonical order. */
+/* Q6_K likewise, GT_KQ6_SB_BYTES per tile super-block: ql as Q4_K's
+ * quants (group i holds row r's ql[4i..4i+3]), qh the same way (16
+ * groups), the int8 scales (group g of row r at 16g + r), the 16 f16 d,
+ * 32 bytes of zeros. */
+#define GT_KQ6_OFF_QH 2048
+#define GT_KQ6_OFF_SC 3072
+#define GT_KQ6_OFF_D 3328
+#define GT_KQ6_SB_BYTES 3392
+static_assert(GT_KQ6_SB_BYTES % 64 == 0, "tile super-blocks stay 64-byte aligned");
+void gt_kq6_pack_tile(const uint8_t *rows, size_t row_bytes, int n_rows, int n_sb, uint8_t *dst);
+void gt_kq6_untile(const uint8_t *sb, int r, int nk, uint8_t *out);
+/* 1 for the K-quant types tiled at load (Q4_K, Q6_K). */
+static inline int gt_kq_tiled(uint32_t type) { return type == GT_TYPE_Q4_K || type == GT_TYPE_Q6_K; }
+
+typedef void (*gt_kq4_tile_fn)(const uint8_t *sb, int nk, const gt_kq_acts *a, int nt, float *acc);
+void gt_kq6_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *a, int nt, float *acc);
+void gt_kq6_tile_avx512(const uint8_t *sb, int nk, const gt_kq_acts *a, int nt, float *acc);
+void gt_kq4_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *a, int nt, float *acc);
+void gt_kq4_tile_avx512(const uint8_t *sb, int nk, const gt_kq_acts *a, int nt, float *acc);
 typedef struct gt_kq_fns {
     gt_kq_row_fn row;
     gt_kq_quant_fn quant;
+    gt_kq4_tile_fn q4_tile; /* NULL: Q4_K tiles read back row by row through row */
+    gt_kq4_tile_fn q6_tile; /* the same for Q6_K */
 } gt_kq_fns;
 void gt_kq_matmul(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y, size_t ldy,
                   const gt_kq_fns *fns);

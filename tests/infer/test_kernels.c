@@ -468,12 +468,47 @@ static void test_matmul_kquant(void) {
             for (size_t si = 0; si < sizeof shapes32 / sizeof shapes32[0]; si++)
                 check_rowwise(ktypes[ti], shapes32[si][0], shapes32[si][1], shapes32[si][2]);
     }
+    /* Q4_K and Q6_K are tiled at load: rows past a 256-row block and more
+     * super-blocks than one pass (16) of the activations. */
+    for (int i = 0; i < 2; i++) {
+        check_rowwise(i ? GT_TYPE_Q6_K : GT_TYPE_Q4_K, 270, 4352, 3);
+        check_rowwise(i ? GT_TYPE_Q6_K : GT_TYPE_Q4_K, 18, 4608, 9);
+    }
 /* Columns must fill super-blocks. */
     gt_qmat m;
     gt_err err = {0};
     uint8_t buf[512] = {0};
     CHECK_EQ_INT(gt_qmat_pack(&m, GT_TYPE_Q4_K, buf, 1, 128, &err), GT_EINVAL);
     CHECK_CONTAINS(err.msg, "multiple of 256");
+}
+
+/* The tiled Q4_K and Q6_K layouts move bytes only: every row of every
+ * tile reads back into its GGUF bytes (random bytes, so every scale and
+ * min bit is exercised), and padding rows of the last tile stay zero. */
+static void check_tiles(uint32_t type, size_t sb_bytes, void (*untile)(const uint8_t *, int, int, uint8_t *)) {
+    enum { n_rows = 21, n_sb = 3 };
+    size_t rb = (size_t)n_sb * gt_ggml_block_bytes(type);
+    uint8_t *g = gt_malloc(rb * n_rows), back[n_sb * sizeof(gt_block_q6_k)];
+    for (size_t i = 0; i < rb * n_rows; i++) g[i] = (uint8_t)rnd();
+    gt_qmat m;
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_qmat_pack(&m, type, g, n_rows, n_sb * GT_QK_K, &err), 0);
+    CHECK(m.qs_tile_bytes == (size_t)n_sb * sb_bytes && m.n_tiles == 2);
+    int bad = 0;
+    for (int r = 0; r < 2 * GT_KERN_TILE_ROWS; r++) {
+        untile(m.qs + (size_t)(r / 16) * m.qs_tile_bytes, r % 16, n_sb, back);
+        if (r < n_rows) bad += memcmp(back, g + rb * (size_t)r, rb) != 0;
+        else
+            for (size_t i = 0; i < rb; i++) bad += back[i] != 0;
+    }
+    CHECK_MSG(bad == 0, "%s tiles: %d rows do not read back", gt_ggml_type_name(type), bad);
+    gt_qmat_free(&m);
+    gt_free(g);
+}
+
+static void test_kq_tiles(void) {
+    check_tiles(GT_TYPE_Q4_K, GT_KQ4_SB_BYTES, gt_kq4_untile);
+    check_tiles(GT_TYPE_Q6_K, GT_KQ6_SB_BYTES, gt_kq6_untile);
 }
 
 static void test_dot_axpy(void) {
@@ -616,6 +651,7 @@ int main(void) {
     RUN(test_f16);
     RUN(test_matmul);
     RUN(test_q8_k_act);
+    RUN(test_kq_tiles);
     RUN(test_matmul_kquant);
     RUN(test_dot_axpy);
     RUN(test_attention);
