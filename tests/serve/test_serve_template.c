@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "../test.h"
@@ -138,6 +141,70 @@ static void test_message_cannot_forge_turns(void) {
     gt_serve_stop(s);
 }
 
+/* POSTs body to /v1/chat/completions over HTTP/1.0; *status gets the
+ * status, the answer its parsed JSON (NULL if none). */
+static json_t *post_chat(uint16_t port, const char *body, int *status) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    *status = -1;
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a)) return NULL;
+    gt_buf req = GT_BUF_INIT, all = GT_BUF_INIT;
+    gt_buf_printf(&req, "POST /v1/chat/completions HTTP/1.0\r\nContent-Type: application/json\r\n"
+                  "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
+    for (size_t off = 0; off < req.len;) {
+        ssize_t n = write(fd, req.data + off, req.len - off);
+        if (n <= 0) break;
+        off += (size_t)n;
+    }
+    char chunk[4096];
+    ssize_t n;
+    while ((n = read(fd, chunk, sizeof chunk)) > 0) gt_buf_append(&all, chunk, (size_t)n);
+    close(fd);
+    gt_buf_putc(&all, 0);
+    if (all.len > 12) *status = atoi((const char *)all.data + 9);
+    const char *sep = strstr((const char *)all.data, "\r\n\r\n");
+    json_t *j = sep ? json_loads(sep + 4, 0, NULL) : NULL;
+    gt_buf_free(&req);
+    gt_buf_free(&all);
+    return j;
+}
+
+/* Over HTTP, a chat request's prompt is the template's: usage.prompt_tokens
+ * counts its ids; a conversation the template refuses is a 400 with the
+ * template's message. */
+static void test_http_uses_template(void) {
+    gt_err err = {0};
+    gt_serve *s = start(gt_fixture(QWEN), QWEN25, &err);
+    CHECK_MSG(s != NULL, "%s", err.msg);
+    if (!s) return;
+    gt_buf ids = GT_BUF_INIT;
+    CHECK(prompt_ids(s, ref_messages, &ids, &err) == 0);
+    gt_buf body = GT_BUF_INIT;
+    gt_buf_printf(&body, "{\"model\":\"%s\",\"messages\":%s,\"max_tokens\":2,\"temperature\":0}",
+                  gt_serve_model_id(s), ref_messages);
+    int status = 0;
+    json_t *j = post_chat(gt_serve_port(s), (const char *)body.data, &status);
+    CHECK_EQ_INT(status, 200);
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(j, "usage"), "prompt_tokens")),
+                 (long long)(ids.len / sizeof(int32_t)));
+    json_decref(j);
+    gt_serve_stop(s);
+    s = start(gt_fixture(QWEN), write_tmp("alt.jinja", "{% for m in messages %}{% if m.role == 'system' %}"
+                                          "{{ raise_exception('no system messages') }}{% endif %}{{ m.content }}"
+                                          "{% endfor %}"), &err);
+    CHECK_MSG(s != NULL, "%s", err.msg);
+    gt_buf_reset(&body);
+    gt_buf_printf(&body, "{\"model\":\"%s\",\"messages\":%s}", s ? gt_serve_model_id(s) : "", ref_messages);
+    j = s ? post_chat(gt_serve_port(s), (const char *)body.data, &status) : NULL;
+    CHECK_EQ_INT(status, 400);
+    CHECK_CONTAINS(json_string_value(json_object_get(json_object_get(j, "error"), "message")), "no system messages");
+    json_decref(j);
+    gt_serve_stop(s);
+    gt_buf_free(&ids);
+    gt_buf_free(&body);
+}
+
 /* Writes a copy of the fixture model with tokenizer.chat_template set. */
 static int copy_with_template(const char *src, const char *dst, const char *tmpl, gt_err *err) {
     gt_gguf *g = NULL;
@@ -207,6 +274,8 @@ int main(void) {
     RUN(test_message_cannot_forge_turns);
     RUN(test_gguf_template_and_fallback);
     RUN(test_refused_templates);
+    RUN(test_http_uses_template);
+    unlink(write_tmp("alt.jinja", ""));
     unlink(write_tmp("call.jinja", ""));
     unlink(write_tmp("slice.jinja", ""));
     unlink(write_tmp("raise.jinja", ""));
