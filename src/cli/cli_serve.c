@@ -26,10 +26,11 @@ static const char usage_text[] =
     "stream_options.include_usage, and logprobs (chat: logprobs true + top_logprobs 0..20;\n"
     "completions: logprobs 0..5), the log-softmax of the raw logits, before sampling.\n"
     "Errors are OpenAI's {\"error\":{message,type,param,code}}.\n\n"
-    "Chat template: built in, chosen by the vocabulary (the GGUF's own template is not read yet):\n"
+    "Chat template: --chat-template FILE, else the model's own (GGUF tokenizer.chat_template, Jinja);\n"
+    "a model without one gets a built-in template chosen by the vocabulary (said at startup):\n"
     "  byte-level BPE (gpt2, qwen2):  ChatML  <|im_start|>ROLE\\nTEXT<|im_end|>\\n ... <|im_start|>assistant\\n\n"
     "  SentencePiece (llama):         Llama 2  <s>[INST] <<SYS>>\\nSYSTEM\\n<</SYS>>\\n\\nUSER [/INST] REPLY </s>...\n"
-    "Message texts never parse as control tokens.\n\n"
+    "Message texts never parse as control tokens; a template that cannot be rendered is refused at startup.\n\n"
     "Requests run one at a time on one context; the bytes of an answer depend only on the model,\n"
     "the request and its seed, never on --threads.\n\n"
     "options:\n"
@@ -39,6 +40,7 @@ static const char usage_text[] =
     "  --ctx N              context positions (default: the model's, at most 2048)\n"
     "  --alias NAME         the model's name in the API\n"
     "  --quiet              no access log\n"
+    "  --chat-template FILE a Jinja chat template to use instead of the model's\n"
     "  --max-queue N        requests waiting for the model before 429 + Retry-After (default 16)\n"
     "  --max-prompt-tokens N   prompt tokens per request / embedding input (default: the context)\n"
     "  --max-output-tokens N   generated tokens per request; also the default max_tokens (default: the context)\n"
@@ -65,6 +67,7 @@ static int cmd_serve(int argc, char **argv) {
         {"--ctx", NULL, GT_CLI_OPT_U64, &n_ctx, 2, 1 << 20, NULL},
         {"--alias", NULL, GT_CLI_OPT_STR, &cfg.model_id, 0, 0, NULL},
         {"--quiet", NULL, GT_CLI_OPT_FLAG, &quiet, 0, 0, NULL},
+        {"--chat-template", NULL, GT_CLI_OPT_STR, &cfg.chat_template_file, 0, 0, NULL},
         {"--max-queue", NULL, GT_CLI_OPT_U64, &queue, 1, GT_SERVE_MAX_QUEUE, NULL},
         {"--max-prompt-tokens", NULL, GT_CLI_OPT_U64, &max_prompt, 1, 1 << 20, NULL},
         {"--max-output-tokens", NULL, GT_CLI_OPT_U64, &max_output, 1, 1 << 20, NULL},
@@ -80,6 +83,7 @@ static int cmd_serve(int argc, char **argv) {
     if (gt_serve_start(&cfg, &s, &err)) return gt_cli_fail(&err);
     char extra[300];
     snprintf(extra, sizeof extra, " (model \"%s\")", gt_serve_model_id(s));
+    fprintf(stderr, "chat template: %s\n", gt_serve_template_desc(s));
     gt_cli_serve_until_signal("serve", cfg.listen, gt_serve_port(s), extra);
     gt_serve_stop(s);
     return 0;

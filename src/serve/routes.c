@@ -124,7 +124,7 @@ static int gen_prepare(gen *g, gt_serve_req *r, gt_serve_kind kind, gt_serve_err
     if (strcmp(g->p.model, g->srv->model_id))
         return gt_serve_fail(e, 404, "model", "model_not_found", "model \"%s\" does not exist; this server serves \"%s\"",
                              g->p.model, g->srv->model_id);
-    int rc = kind == GT_SERVE_CHAT ? gt_serve_chat_tokens(g->srv->tok, g->p.messages, &g->ids, &g->extra_stop, &err)
+    int rc = kind == GT_SERVE_CHAT ? gt_serve_chat_prompt(g->srv, g->p.messages, &g->ids, &g->extra_stop, &err)
                                    : completion_tokens(g, &err);
     if (rc == GT_ELIMIT || rc == GT_EINVAL)
         return gt_serve_fail(e, 400, kind == GT_SERVE_CHAT ? "messages" : "prompt", "invalid_value", "%s", err.msg);

@@ -288,6 +288,7 @@ static int load(gt_serve *s, gt_err *err) {
     int rc = gt_model_load(s->cfg.model_path, &s->model, err);
     if (!rc) rc = gt_tokenizer_load(gt_model_gguf(s->model), &s->tok, err);
     if (rc) return rc;
+    if ((rc = gt_serve_template_load(s, err))) return rc;
     gt_ctx_params cp = {.n_ctx = s->cfg.n_ctx, .n_threads = s->cfg.n_threads};
     return gt_ctx_new(s->model, &cp, &s->ctx, err);
 }
@@ -352,6 +353,8 @@ void gt_serve_stop(gt_serve *s) {
         if (lsock != MHD_INVALID_SOCKET) close(lsock);
     }
     gt_ctx_free(s->ctx);
+    gt_chat_tmpl_free(s->tmpl);
+    gt_free(s->specials);
     gt_tokenizer_free(s->tok);
     gt_model_free(s->model);
     pthread_mutex_destroy(&s->mu);

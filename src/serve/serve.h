@@ -36,6 +36,7 @@ typedef struct gt_serve_config {
     int max_queue;          /* requests waiting for the model before 429; 0: GT_SERVE_DEFAULT_QUEUE */
     int max_prompt_tokens;  /* per request (and per embedding input); 0: only the context bounds it */
     int max_output_tokens;  /* per request; 0: only the context bounds it */
+    const char *chat_template_file; /* a Jinja chat template to use instead of the model's; NULL: the model's */
 } gt_serve_config;
 
 #define GT_SERVE_DEFAULT_QUEUE 16
@@ -49,6 +50,8 @@ typedef struct gt_serve gt_serve;
 int gt_serve_start(const gt_serve_config *c, gt_serve **out, gt_err *err);
 uint16_t gt_serve_port(const gt_serve *s);
 const char *gt_serve_model_id(const gt_serve *s);
+/* Which chat template serves chat requests, in words (for the startup log). */
+const char *gt_serve_template_desc(const gt_serve *s);
 /* Stops accepting, waits for requests in flight, frees everything. Accepts NULL. */
 void gt_serve_stop(gt_serve *s);
 

@@ -80,6 +80,16 @@ const char *gt_serve_template_name(const gt_tokenizer *tok);
 int gt_serve_chat_tokens(const gt_tokenizer *tok, const json_t *messages, gt_buf *ids,
                          const char **extra_stop, gt_err *err);
 
+/* With a chat template (the model's, or --chat-template FILE; chat_tmpl.c):
+ * renders messages with it into prompt ids, message texts kept out of the
+ * control-token partition so none can forge a turn marker; without one, the
+ * built-in template above. */
+int gt_serve_chat_prompt(const gt_serve *s, const json_t *messages, gt_buf *ids, const char **extra_stop,
+                         gt_err *err);
+/* Reads and parses the template at startup (and renders a probe
+ * conversation), or notes that the built-in one is used. */
+int gt_serve_template_load(gt_serve *s, gt_err *err);
+
 /* One generated token's log-probability (log-softmax of the model's raw
  * logits, before any sampling transform) and its most likely alternatives. */
 typedef struct gt_serve_logprob {
@@ -131,6 +141,14 @@ void gt_serve_job_free(gt_serve_job *j);
 #include <stdatomic.h>
 
 #include "api/route.h"
+#include "infer/chat_template.h"
+
+/* One control token's text, for chat_tmpl.c's partition of a prompt. */
+typedef struct tmpl_special {
+    int32_t id;
+    const char *text;             /* owned by the tokenizer */
+    size_t len;
+} tmpl_special;
 
 struct gt_serve {
     gt_serve_config cfg;
@@ -139,6 +157,10 @@ struct gt_serve {
     gt_model *model;
     gt_tokenizer *tok;
     gt_ctx *ctx;
+    gt_chat_tmpl *tmpl;           /* the chat template; NULL: the built-in one */
+    tmpl_special *specials;       /* the vocabulary's control tokens, longest first */
+    int n_specials;
+    char template_desc[256];      /* which template, for the startup log */
     uint64_t created;             /* unix seconds when loaded (for /v1/models) */
     pthread_mutex_t mu;           /* guards busy, waiting and the counters */
     pthread_cond_t cv;
