@@ -29,7 +29,7 @@ static void add_case(gt_ledger *l, int who, const char *type, const char *fmt, .
 }
 
 static const char *post_fmt = "{\"kind\":\"code\",\"spec\":\"%s\",\"slots\":1,\"bounty\":%llu,\"stake\":%llu,"
-                              "\"claimBlocks\":80,\"submitBlocks\":80,\"verifyBlocks\":80%s}";
+                              "\"claimSeconds\":80,\"submitSeconds\":80,\"verifySeconds\":80%s}";
 
 static void post(gt_ledger *l, uint8_t id[32], const char *spec, const char *extra) {
     CHECK_EQ_INT(act(l, ALICE, id, NULL, "task_post", post_fmt, blob(spec), 10 * UNIT, 2 * UNIT, extra), 0);

@@ -14,7 +14,7 @@ static gt_ledger *make(void) {
     setup(l, 5 * UNIT);
     CHECK_EQ_INT(act(l, ALICE, task, NULL, "task_post",
                      "{\"kind\":\"code\",\"spec\":\"%s\",\"slots\":2,\"bounty\":%llu,\"stake\":%llu,"
-                     "\"claimBlocks\":50,\"submitBlocks\":50,\"verifyBlocks\":50}", blob("s"), 10 * UNIT, 2 * UNIT), 0);
+                     "\"claimSeconds\":50,\"submitSeconds\":50,\"verifySeconds\":50}", blob("s"), 10 * UNIT, 2 * UNIT), 0);
     CHECK_EQ_INT(act(l, BOB, NULL, NULL, "task_claim", "{\"task\":\"%s\"}", hx(task)), 0);
     return l;
 }

@@ -16,7 +16,7 @@ static void make_base(void) {
     gt_ledger *l = fresh();
     setup(l, 5 * UNIT);
     const char *post = "{\"kind\":\"code\",\"spec\":\"%s\",\"slots\":1,\"bounty\":%llu,\"stake\":%llu,%s"
-                       "\"claimBlocks\":50,\"submitBlocks\":5,\"verifyBlocks\":10}";
+                       "\"claimSeconds\":50,\"submitSeconds\":5,\"verifySeconds\":10}";
     CHECK_EQ_INT(act(l, ALICE, t_disputed, NULL, "task_post", post, blob("a"), 10 * UNIT, 2 * UNIT, ""), 0);
     claim_submit(l, t_disputed, BOB, "r");
     CHECK_EQ_INT(act(l, ALICE, NULL, NULL, "task_verify",
