@@ -66,6 +66,23 @@ void gt_market_vote_commitment(int accept, const uint8_t salt[32], const gt_addr
     gt_keccak256(pre, sizeof pre, out);
 }
 
+void gt_market_vote_salt(const gt_key *key, const uint8_t task[32], uint64_t slot, uint64_t attempt, int round,
+                         uint8_t out[32]) {
+    assert(round == 0 || round == 1);
+    static const char tag[] = "gotong vote salt v1";
+    uint8_t n[17];
+    put_be64(n, slot);
+    put_be64(n + 8, attempt);
+    n[16] = (uint8_t)round;
+    gt_keccak k;
+    gt_keccak_init(&k);
+    gt_keccak_update(&k, tag, sizeof tag - 1);
+    gt_keccak_update(&k, key->priv, 32);
+    gt_keccak_update(&k, task, 32);
+    gt_keccak_update(&k, n, sizeof n);
+    gt_keccak_final(&k, out);
+}
+
 /* Binds the key of a round (task, slot, attempt, round) to q's first four
  * parameters. */
 static void bind_round(sqlite3_stmt *q, const mk_slot *sl, int round) {

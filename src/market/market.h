@@ -141,6 +141,11 @@ extern gt_action_kind gt_kind_task_verify_partial, gt_kind_vote_commit, gt_kind_
 #define GT_MARKET_ROUND_DISPUTE 1
 void gt_market_vote_commitment(int accept, const uint8_t salt[32], const gt_addr *voter, const uint8_t task[32],
                                uint64_t slot, uint64_t attempt, int round, uint8_t out[32]);
+/* A salt nobody can guess without the judge's key, the same each time for one
+ * judgement: keccak("gotong vote salt v1" ‖ private key ‖ task ‖ slot ‖
+ * attempt ‖ round), so a judge needs no storage between commit and reveal. */
+void gt_market_vote_salt(const gt_key *key, const uint8_t task[32], uint64_t slot, uint64_t attempt, int round,
+                         uint8_t out[32]);
 
 /* Registers the ledger rules v1 (gt_rules_register), every market kind and the
  * market's ledger module (tables + deadlines). Call before gt_ledger_create /

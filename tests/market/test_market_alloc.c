@@ -58,7 +58,7 @@ static void make_base(void) {
     claim_submit(l, t_acc, CAROL, "a");
     verify(l, ALICE, t_acc, "a", 1);
     char extra[96];
-    snprintf(extra, sizeof extra, ",\"verifier\":\"%s\",\"fee\":1000000", ad(V2));
+    snprintf(extra, sizeof extra, ",\"verifier\":\"%s\",\"fee\":1000000,\"batchItems\":4", ad(V2));
     post(l, t_part, "part", extra);
     claim_submit(l, t_part, CAROL, "p");
     /* Last: a dispute window and a vote window are a few blocks long. */
@@ -90,6 +90,8 @@ static void make_base(void) {
     add_case(l, BOB, "task_dispute", "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\"}", hx(t_rej), blob("r"));
     add_case(l, V1, "dispute_vote", "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\",\"accept\":true}", hx(t_disp),
              blob("d"));
+    add_case(l, V1, "vote_commit", "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\",\"commitment\":\"%s\"}",
+             hx(t_disp), blob("d"), blob("sealed"));
     add_case(l, CAROL, "task_settle", "{\"task\":\"%s\",\"slot\":0}", hx(t_acc));
     add_case(l, V2, "task_verify_partial", "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\",\"accepted\":3,"
              "\"total\":4,\"score\":75,\"reason\":\"%s\"}", hx(t_part), blob("p"), blob("r"));
