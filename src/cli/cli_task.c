@@ -30,7 +30,7 @@ typedef struct topts {
     const char *kind, *spec_file, *model, *result_file, *result_text, *reason, *verifier, *parent;
     const char *status, *poster, *worker, *skill;
     const char *prompts[TASK_MAX_PROMPTS];
-    int n_prompts, json, accept, reject;
+    int n_prompts, json, accept, reject, commit, reveal;
     uint64_t bounty, stake, fee, slots, quorum, claim_s, submit_s, verify_s, slot, score, limit;
     uint64_t n_predict;
     int have_bounty, have_stake, have_slot;
@@ -49,7 +49,11 @@ static const char *usage_text =
     "  verify  0xTASK --slot N (--accept | --reject --reason TEXT) [--score 0..100]\n"
     "  settle  0xTASK --slot N\n"
     "  dispute 0xTASK --slot N                         appeal a rejection (locks a bond of the stake)\n"
-    "  vote    0xTASK --slot N (--accept | --reject)   as a staked validator, on a dispute\n\n"
+    "  vote    0xTASK --slot N (--accept | --reject) [--commit | --reveal]\n"
+    "                                                  as a staked validator, on a dispute: in the clear, or\n"
+    "                                                  sealed (--commit in the vote window, then the same\n"
+    "                                                  vote with --reveal once it closes; the salt comes\n"
+    "                                                  from your key, nothing to keep in between)\n\n"
     "common options: --home DIR (keystore), --from ADDR (when it holds several keys),\n"
     "  --password-file FILE, --node URL, --json\n"
     "amounts are tokens (\"1.5\"); a spec/result/reason is uploaded as a blob and cited by its sha256.\n";
@@ -66,6 +70,8 @@ static int parse(int argc, char **argv, const char *cmd, topts *o) {
         {"--json", NULL, GT_CLI_OPT_FLAG, &o->json, 0, 0, NULL},
         {"--accept", NULL, GT_CLI_OPT_FLAG, &o->accept, 0, 0, NULL},
         {"--reject", NULL, GT_CLI_OPT_FLAG, &o->reject, 0, 0, NULL},
+        {"--commit", NULL, GT_CLI_OPT_FLAG, &o->commit, 0, 0, NULL},
+        {"--reveal", NULL, GT_CLI_OPT_FLAG, &o->reveal, 0, 0, NULL},
         {"--home", NULL, GT_CLI_OPT_STR, &o->home, 0, 0, NULL},
         {"--node", NULL, GT_CLI_OPT_STR, &o->node, 0, 0, NULL},
         {"--from", NULL, GT_CLI_OPT_STR, &o->from, 0, 0, NULL},
@@ -116,8 +122,8 @@ static int load_key(const topts *o, gt_key *key, gt_err *err) {
 
 /* The fields of a slot action (each set when the kind has it). */
 typedef struct slot_fields {
-    uint8_t task[32], result[32], reason[32];
-    uint64_t slot, score;
+    uint8_t task[32], result[32], reason[32], salt[32], commitment[32];
+    uint64_t slot, score, attempt;
     int accept;
 } slot_fields;
 
@@ -129,6 +135,8 @@ static int fill_slot(void *arg, gt_action *a, gt_err *err) {
     if (gt_action_field(a->kind, "accept") >= 0) gt_action_set_u64(a, "accept", (uint64_t)s->accept);
     if (gt_action_field(a->kind, "score") >= 0) gt_action_set_u64(a, "score", s->score);
     if (gt_action_field(a->kind, "reason") >= 0) gt_action_set_b32(a, "reason", s->reason);
+    if (gt_action_field(a->kind, "voteSalt") >= 0) gt_action_set_b32(a, "voteSalt", s->salt);
+    if (gt_action_field(a->kind, "commitment") >= 0) gt_action_set_b32(a, "commitment", s->commitment);
     return 0;
 }
 
@@ -303,7 +311,8 @@ static int put_blob(gt_client *c, const topts *o, const char *file, const char *
 }
 
 /* The current result of a slot (verify, dispute and vote name it). */
-static int slot_result(gt_client *c, const uint8_t id[32], uint64_t slot, uint8_t out[32], gt_err *err) {
+static int slot_result(gt_client *c, const uint8_t id[32], uint64_t slot, uint8_t out[32], uint64_t *attempt,
+                       gt_err *err) {
     json_t *t;
     int rc = gt_client_task(c, id, &t, err);
     if (rc) return rc;
@@ -311,8 +320,29 @@ static int slot_result(gt_client *c, const uint8_t id[32], uint64_t slot, uint8_
     if (!sl) rc = gt_err_set(err, GT_ENOTFOUND, "the task has no slot %llu", (unsigned long long)slot);
     else if (gt_agent_json_hash(sl, "result", out, err))
         rc = gt_err_set(err, GT_ESTATE, "slot %llu has no result (it is %s)", (unsigned long long)slot, js(sl, "state"));
+    else *attempt = (uint64_t)json_integer_value(json_object_get(sl, "attempt"));
     json_decref(t);
     return rc;
+}
+
+/* `task vote`: in the clear, or sealed (--commit, later --reveal) with a
+ * salt derived from the wallet's key and the judgement. */
+static int t_vote(gt_client *c, const topts *o, slot_fields *f) {
+    if (o->commit && o->reveal) return gt_cli_usage_error("task vote", "say --commit or --reveal, not both");
+    if (!o->commit && !o->reveal) return send(c, o, &gt_kind_dispute_vote, fill_slot, f);
+    gt_err err = {0};
+    gt_key key;
+    if (load_key(o, &key, &err)) return gt_cli_fail(&err);
+    gt_addr me;
+    if (gt_key_address(&key, &me)) {
+        gt_key_wipe(&key);
+        return gt_cli_fail(&(gt_err){GT_EINVAL, "the wallet's key has no address"});
+    }
+    gt_market_vote_salt(&key, f->task, f->slot, f->attempt, GT_MARKET_ROUND_DISPUTE, f->salt);
+    gt_key_wipe(&key);
+    gt_market_vote_commitment(f->accept, f->salt, &me, f->task, f->slot, f->attempt, GT_MARKET_ROUND_DISPUTE,
+                              f->commitment);
+    return send(c, o, o->commit ? &gt_kind_vote_commit : &gt_kind_vote_reveal, fill_slot, f);
 }
 
 static int t_slot_action(gt_client *c, const topts *o, const char *sub) {
@@ -332,11 +362,11 @@ static int t_slot_action(gt_client *c, const topts *o, const char *sub) {
         if (put_blob(c, o, o->result_file, o->result_text, f.result, &err)) return gt_cli_fail(&err);
         return send(c, o, &gt_kind_task_submit, fill_slot, &f);
     }
-    if (slot_result(c, f.task, f.slot, f.result, &err)) return gt_cli_fail(&err);
+    if (slot_result(c, f.task, f.slot, f.result, &f.attempt, &err)) return gt_cli_fail(&err);
     if (!strcmp(sub, "dispute")) return send(c, o, &gt_kind_task_dispute, fill_slot, &f);
     if (o->accept == o->reject) return gt_cli_usage_error(cmd, "say --accept or --reject");
     f.accept = o->accept;
-    if (!strcmp(sub, "vote")) return send(c, o, &gt_kind_dispute_vote, fill_slot, &f);
+    if (!strcmp(sub, "vote")) return t_vote(c, o, &f);
     /* verify */
     if (o->reject && !o->reason) return gt_cli_usage_error(cmd, "a rejection needs --reason TEXT (it is published as a blob)");
     if (!o->accept || o->score) f.score = o->score;

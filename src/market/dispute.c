@@ -44,8 +44,8 @@
  *  - Colluding validators: they must outweigh the honest stake that votes;
  *    judges on the losing side lose their bonds, and every vote is public and
  *    signed, so a colluding validator's record is there for all to judge.
- *    (Commit-reveal voting, so late voters cannot copy early ones, is future
- *    work; the deterministic re-run makes copying pointless for honest ones.)
+ *    A judge that re-runs nothing and copies a diligent one's vote: votes may
+ *    be sealed (commit.c): commit, then reveal after the commit window.
  *  - A vote signed for one dispute landing on another: every vote and the
  *    dispute itself name the exact result hash they judge. */
 #include <string.h>
@@ -140,6 +140,12 @@ static int apply_vote_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
                           "staked when it opened may vote on it",
                           mk_addr(&a->from, s), mk_units(GT_MARKET_VALIDATOR_MIN_STAKE, u1));
     if (rc || (rc = mk_dispute_load(tx, t.id, sl.slot, sl.attempt, &d, err))) return rc;
+    uint64_t sealed = 0;
+    if ((rc = mk_commits_count(tx, &sl, MK_ROUND_DISPUTE, 0, &sealed, err))) return rc;
+    if (sealed)
+        return gt_err_set(err, GT_ESTATE, "this dispute's votes are sealed (a vote_commit landed): commit with "
+                          "vote_commit before block time %llu, then reveal with vote_reveal",
+                          (unsigned long long)d.deadline);
     int accept = (int)a->f[3].u64;
     if ((rc = mk_vote_insert(c, t.id, sl.slot, sl.attempt, MK_ROUND_DISPUTE, &a->from, accept, w, err)) ||
         (rc = mk_judge_bond(c, &sl, MK_ROUND_DISPUTE, &a->from, w, stake, err)))
@@ -165,6 +171,9 @@ int mk_dispute_resolve(mk_ctx *c, mk_task *t, mk_slot *sl, gt_err *err) {
     mk_lock_id(MK_TAG_DBOND, t->id, sl->slot, sl->attempt, dbond);
     mk_lock_id(MK_TAG_RBOND, t->id, sl->slot, sl->attempt, rbond);
     gt_addr rejecter = sl->verdict_by;
+    /* Unrevealed commitments first: absent, their bonds paid like losing votes'. */
+    int side = d.accept_weight > d.reject_weight ? 1 : d.reject_weight > d.accept_weight ? 0 : -1;
+    if ((rc = mk_commits_settle(c, sl, MK_ROUND_DISPUTE, side, side == 1 ? &sl->worker : &t->poster, err))) return rc;
     if (d.accept_weight > d.reject_weight) {
         d.outcome = MK_DISPUTE_WORKER_WON;
         mk_rep_delta w = {.disputes_won = 1}, r = {.disputes_lost = 1, .slashed = sl->rbond};

@@ -7,7 +7,8 @@
  *   mk_agents(addr) cards; mk_agent_skills(skill, addr) for lookups;
  *   mk_tasks(id) terms and status; mk_slots(task, slot) the current attempt;
  *   mk_task_workers(task, worker) claims each worker ever made on a task;
- *   mk_votes(task, slot, attempt, round, voter); mk_panels(task, slot, attempt,
+ *   mk_votes(task, slot, attempt, round, voter); mk_commits(task, slot,
+ *   attempt, round, voter) sealed votes (commit.c); mk_panels(task, slot, attempt,
  *   round, member) who may vote, by weight, and mk_draws panels still to be
  *   drawn (panel.c); mk_disputes(task, slot, attempt);
  *   mk_reputation(addr, skill) counters; mk_partials(task, slot, attempt)
@@ -53,6 +54,9 @@ static const char market_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS mk_votes(task BLOB NOT NULL, slot INTEGER NOT NULL, attempt INTEGER NOT NULL,"
     " round INTEGER NOT NULL, voter BLOB NOT NULL, accept INTEGER NOT NULL, weight INTEGER NOT NULL,"
     " seq INTEGER NOT NULL, PRIMARY KEY(task, slot, attempt, round, voter)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS mk_commits(task BLOB NOT NULL, slot INTEGER NOT NULL, attempt INTEGER NOT NULL,"
+    " round INTEGER NOT NULL, voter BLOB NOT NULL, commitment BLOB NOT NULL, weight INTEGER NOT NULL,"
+    " revealed INTEGER NOT NULL, PRIMARY KEY(task, slot, attempt, round, voter)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS mk_task_workers(task BLOB NOT NULL, worker BLOB NOT NULL,"
     " claims INTEGER NOT NULL, PRIMARY KEY(task, worker)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS mk_panels(task BLOB NOT NULL, slot INTEGER NOT NULL, attempt INTEGER NOT NULL,"
@@ -91,6 +95,7 @@ int gt_market_register(gt_err *err) {
         &gt_kind_agent_register, &gt_kind_agent_update, &gt_kind_agent_retire, &gt_kind_task_post,
         &gt_kind_task_cancel,    &gt_kind_task_claim,   &gt_kind_task_submit,  &gt_kind_task_verify,
         &gt_kind_task_settle,    &gt_kind_task_dispute, &gt_kind_dispute_vote, &gt_kind_task_verify_partial,
+        &gt_kind_vote_commit,    &gt_kind_vote_reveal,
     };
     int rc = gt_rules_register(err);
     for (size_t i = 0; !rc && i < sizeof kinds / sizeof kinds[0]; i++) rc = gt_action_register(kinds[i], err);

@@ -26,7 +26,9 @@
  *   task_verify     task, slot, result, accept, score, reason
  *   task_settle     task, slot
  *   task_dispute    task, slot, result
- *   dispute_vote    task, slot, result, accept
+ *   dispute_vote    task, slot, result, accept          a vote in the clear (unsealed round)
+ *   vote_commit     task, slot, result, commitment      a sealed vote (commit.c)
+ *   vote_reveal     task, slot, result, accept, voteSalt  opens it, after the commit window
  *   task_verify_partial  task, slot, result, accepted, total, score, reason
  *                   a verdict on `accepted` of `total` units (partial.c)
  * Types: name/skills/endpoint/kind strings; model/spec/parent/task/result/
@@ -69,6 +71,9 @@
  * many seconds to dispute; a dispute's vote stays open this many seconds. */
 #define GT_MARKET_DISPUTE_WINDOW_S 5
 #define GT_MARKET_DISPUTE_VOTE_S 5
+/* Once a dispute's vote is sealed (a vote_commit landed), its commitments are
+ * opened in this many seconds after the vote window (the commit window). */
+#define GT_MARKET_DISPUTE_REVEAL_S 5
 /* Judging panels (panel.c): a panel has at most this many seats. When no
  * more validators are eligible they all sit; otherwise the seats are drawn by
  * stake, GT_MARKET_DRAW_DELAY_BLOCKS after the judgement opened, from the hash
@@ -128,7 +133,19 @@ typedef enum gt_agent_status { GT_AGENT_ACTIVE = 0, GT_AGENT_RETIRED = 1 } gt_ag
 extern gt_action_kind gt_kind_agent_register, gt_kind_agent_update, gt_kind_agent_retire;
 extern gt_action_kind gt_kind_task_post, gt_kind_task_cancel, gt_kind_task_claim, gt_kind_task_submit;
 extern gt_action_kind gt_kind_task_verify, gt_kind_task_settle, gt_kind_task_dispute, gt_kind_dispute_vote;
-extern gt_action_kind gt_kind_task_verify_partial;
+extern gt_action_kind gt_kind_task_verify_partial, gt_kind_vote_commit, gt_kind_vote_reveal;
+
+/* The commitment a vote_commit carries: keccak(accept ‖ salt ‖ voter ‖ task ‖
+ * slot ‖ attempt ‖ round) with accept one byte (0/1), salt 32 bytes, voter 20,
+ * task 32, slot and attempt big-endian u64, round one byte (1: a dispute). */
+#define GT_MARKET_ROUND_DISPUTE 1
+void gt_market_vote_commitment(int accept, const uint8_t salt[32], const gt_addr *voter, const uint8_t task[32],
+                               uint64_t slot, uint64_t attempt, int round, uint8_t out[32]);
+/* A salt nobody can guess without the judge's key, the same each time for one
+ * judgement: keccak("gotong vote salt v1" ‖ private key ‖ task ‖ slot ‖
+ * attempt ‖ round), so a judge needs no storage between commit and reveal. */
+void gt_market_vote_salt(const gt_key *key, const uint8_t task[32], uint64_t slot, uint64_t attempt, int round,
+                         uint8_t out[32]);
 
 /* Registers the ledger rules v1 (gt_rules_register), every market kind and the
  * market's ledger module (tables + deadlines). Call before gt_ledger_create /

@@ -121,7 +121,8 @@ enum { MK_ROUND_VERIFY = 0, MK_ROUND_DISPUTE = 1 };
  * Each returns 0 or GT_ENOMEM. */
 enum { MK_REC_TASK = 1, MK_REC_SLOT = 2, MK_REC_VOTE = 3, MK_REC_DISPUTE = 4, MK_REC_AGENT = 5,
        MK_REC_AGENT_SKILL = 6, MK_REC_REPUTATION = 7, MK_REC_PARTIAL = 8, MK_REC_REP_UNITS = 9,
-       MK_REC_PANEL = 10, MK_REC_TASK_WORKER = 11, MK_REC_DRAW = 12, MK_REC_REP_FLOW = 13 };
+       MK_REC_PANEL = 10, MK_REC_TASK_WORKER = 11, MK_REC_DRAW = 12, MK_REC_REP_FLOW = 13,
+       MK_REC_COMMIT = 14 };
 static inline int mk_rec_u64(mk_ctx *c, uint64_t v) {
     uint8_t b[8];
     for (int i = 7; i >= 0; i--) { b[i] = (uint8_t)v; v >>= 8; }
@@ -233,6 +234,13 @@ int mk_judges_settle(mk_ctx *c, const mk_slot *sl, int round, int side, const gt
 static inline uint64_t mk_quorum_min_stake(const mk_task *t) {
     return t->stake > GT_MARKET_VALIDATOR_MIN_STAKE ? t->stake : GT_MARKET_VALIDATOR_MIN_STAKE;
 }
+/* Sealed votes (commit.c). Number of commitments of a round (only the
+ * unrevealed ones when unrevealed_only). */
+int mk_commits_count(gt_tx *tx, const mk_slot *sl, int round, int unrevealed_only, uint64_t *n, gt_err *err);
+/* Settles the bonds of a closing round's unrevealed commitments: to the voters
+ * of `side` by weight (the rest to rest_to) like a losing vote's; back to the
+ * committer's stake when side is -1 or nobody won. */
+int mk_commits_settle(mk_ctx *c, const mk_slot *sl, int round, int side, const gt_addr *rest_to, gt_err *err);
 /* Weight and number of the votes of a round on one side. */
 int mk_votes_side(gt_tx *tx, const mk_slot *sl, int round, int side, uint64_t *weight, uint64_t *voters, gt_err *err);
 

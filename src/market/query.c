@@ -483,6 +483,35 @@ static int audit_judges(gt_tx *tx, const mk_slot *sl, int round, int open, const
     return rc ? rc : j.rc;
 }
 
+/* Every unrevealed commitment's bond (its vote is not counted above) holds
+ * the judge bond while the dispute is open, else nothing. */
+static int audit_sealed(gt_tx *tx, const mk_slot *sl, int open, const mk_task *t, uint64_t *seen, gt_err *err) {
+    sqlite3_stmt *q;
+    int rc = gt_tx_stmt(tx, "SELECT voter FROM mk_commits WHERE task=?1 AND slot=?2 AND attempt=?3 AND round=?4 "
+                            "AND revealed=0", &q, err);
+    if (rc) return rc;
+    sqlite3_bind_blob(q, 1, sl->task, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, (int64_t)sl->slot);
+    sqlite3_bind_int64(q, 3, (int64_t)sl->attempt);
+    sqlite3_bind_int(q, 4, MK_ROUND_DISPUTE);
+    while (!rc && sqlite3_step(q) == SQLITE_ROW) {
+        gt_addr v;
+        uint64_t w = 0, stake = 0;
+        uint8_t id[32];
+        if ((rc = gt_row_blob(q, 0, v.b, 20, "mk_commits", err))) break;
+        if (open && mk_panel_member(tx, sl, MK_ROUND_DISPUTE, &v, &w, &stake, err)) {
+            char s[43];
+            rc = gt_err_set(err, GT_EINVAL, "market books: committer %s is not on the panel", mk_addr(&v, s));
+            break;
+        }
+        mk_judge_lock_id(sl, MK_ROUND_DISPUTE, &v, id);
+        rc = audit_lock(tx->db, id, open ? mk_judge_bond_amount(w, stake) : 0, "a sealed judge's bond", t, sl->slot,
+                        seen, err);
+    }
+    gt_tx_stmt_done(tx, q);
+    return rc;
+}
+
 int gt_market_audit(sqlite3 *db, uint64_t *locked_units, gt_err *err) { return mk_audit(db, 0, locked_units, err); }
 
 int mk_audit(sqlite3 *db, int live_only, uint64_t *locked_units, gt_err *err) {
@@ -522,6 +551,7 @@ int mk_audit(sqlite3 *db, int live_only, uint64_t *locked_units, gt_err *err) {
                 int open_v = cur && sl.state == GT_SLOT_SUBMITTED, open_d = dbonded;
                 if (!rc) rc = audit_judges(&tx, &at_sl, MK_ROUND_VERIFY, open_v, &t, &market_locked, err);
                 if (!rc) rc = audit_judges(&tx, &at_sl, MK_ROUND_DISPUTE, open_d, &t, &market_locked, err);
+                if (!rc) rc = audit_sealed(&tx, &at_sl, open_d, &t, &market_locked, err);
             }
         }
         if (rc) break;

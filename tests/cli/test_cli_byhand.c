@@ -3,7 +3,8 @@
  * card with stake (`gotong agent register`), and on a task another person
  * posted claims, submits, is verified and settles (and is paid); on a
  * second task the work is rejected, disputed, voted good by a staked
- * validator, and the worker wins the dispute once the vote closes. The README's `data job post --fee 0.1`
+ * validator, and the worker wins the dispute once the vote closes; a third
+ * dispute is voted sealed (commit, then reveal). The README's `data job post --fee 0.1`
  * example runs as written. Each step checks the ledger's numbers. */
 #include <jansson.h>
 #include <stdarg.h>
@@ -154,6 +155,42 @@ static void test_disputed_by_hand(void) {
     CHECK_EQ_INT((int)units(validator, "balance"), (100 - 20 + 2) * 1000000); /* the rejecter's bond (= stake 2) is its */
 }
 
+/* A sealed vote by hand: `task vote --commit` in the vote window, then the
+ * same vote with `--reveal` once it closes (refused before: nothing is
+ * public while the panel decides); the salt comes from the wallet's key, so
+ * nothing is kept in between. */
+static void test_sealed_vote_by_hand(void) {
+    ok("task post --prompt 'Say yes' --model %s --bounty 5 --stake 2 --from %s --json", model, poster);
+    char task[80], st[32], line[1024];
+    field("task", task, sizeof task);
+    ok("task claim %s --from %s", task, worker);
+    ok("task submit %s --slot 0 --result-text 'yes' --from %s", task, worker);
+    ok("task verify %s --slot 0 --reject --reason 'no' --from %s", task, poster);
+    ok("task dispute %s --slot 0 --from %s", task, worker);
+    ok("task vote %s --slot 0 --accept --commit --from %s", task, validator);
+    CHECK_CONTAINS(out_s, "vote_commit");
+    snprintf(line, sizeof line, "task vote %s --slot 0 --accept --node %s --password-file %s --from %s", task, url,
+             cli_pwfile, validator);
+    CHECK_EQ_INT(gotong(line), 1); /* sealed: no vote in the clear any more */
+    CHECK_CONTAINS(err_s, "sealed");
+    snprintf(line, sizeof line, "task vote %s --slot 0 --accept --reveal --node %s --password-file %s --from %s", task,
+             url, cli_pwfile, validator);
+    int rc = gotong(line);
+    if (rc) CHECK_CONTAINS(err_s, "only after the commit window closes");
+    /* This node makes blocks only for actions: a small transfer a few times a
+     * second makes them, and block time is the clock's; the reveal goes
+     * through once the commit window (5 s of block time, and a few blocks)
+     * has closed. Bounded: a minute at most. */
+    for (int i = 0; rc && i < 240 && strstr(err_s, "only after the commit window closes"); i++) {
+        usleep(250 * 1000);
+        ok("send --from %s --to %s 0.000001", poster, worker);
+        rc = gotong(line);
+    }
+    CHECK_MSG(rc == 0, "reveal: exit %d: %s", rc, err_s);
+    slot_status(task, st, sizeof st);
+    CHECK_STR(st, "paid"); /* the whole panel revealed: decided at once, for the worker */
+}
+
 /* The README's example: data job post --fee 0.1. */
 static void test_data_job_post_fee(void) {
     char spec[300], args[1024], job[80];
@@ -177,6 +214,7 @@ int main(void) {
     if (pid > 0) {
         RUN(test_paid_by_hand);
         RUN(test_disputed_by_hand);
+        RUN(test_sealed_vote_by_hand);
         RUN(test_data_job_post_fee);
     }
     gt_test_node_stop(pid);

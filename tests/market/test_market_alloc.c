@@ -90,6 +90,8 @@ static void make_base(void) {
     add_case(l, BOB, "task_dispute", "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\"}", hx(t_rej), blob("r"));
     add_case(l, V1, "dispute_vote", "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\",\"accept\":true}", hx(t_disp),
              blob("d"));
+    add_case(l, V1, "vote_commit", "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\",\"commitment\":\"%s\"}",
+             hx(t_disp), blob("d"), blob("sealed"));
     add_case(l, CAROL, "task_settle", "{\"task\":\"%s\",\"slot\":0}", hx(t_acc));
     add_case(l, V2, "task_verify_partial", "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\",\"accepted\":3,"
              "\"total\":4,\"score\":75,\"reason\":\"%s\"}", hx(t_part), blob("p"), blob("r"));
