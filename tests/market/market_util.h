@@ -30,8 +30,11 @@ static gt_domain DOM;
 #define UNIT GT_AMOUNT_UNIT
 enum { AUTH, ALICE, BOB, CAROL, V1, V2, V3, V4, V5, N_KEYS };
 
-/* Extra validators for the drawn panel: more than GT_MARKET_PANEL_SEATS. */
+/* Extra validators for the drawn panel (a test that needs more than
+ * GT_MARKET_PANEL_SEATS defines N_EXTRA before including this file). */
+#ifndef N_EXTRA
 #define N_EXTRA 0
+#endif
 static gt_key K[N_KEYS + N_EXTRA + 1];
 static gt_addr A[N_KEYS + N_EXTRA + 1];
 static char dir[64], path[128];
