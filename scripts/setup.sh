@@ -224,14 +224,41 @@ openai_client() {
     || die "npm install $OPENAI_SPEC failed (registry unreachable?): see $CACHE/npm/npm.log"
 }
 
+# The Solidity compiler (solc-js, npm `solc`) and Foundry's anvil (a local EVM
+# chain), for contracts/ and the chain tests (tests/chain). Versions pinned,
+# and the two files that matter checked against their sha256 once installed.
+SOLC_SPEC=solc@0.8.37
+ANVIL_SPEC=@foundry-rs/anvil-linux-amd64@1.7.1
+PIN+=(
+  [solc/soljson.js]=221d7a667378b5068d913e75fe092507e061363cd1d23b64c49ae82febabad4c
+  [@foundry-rs/anvil-linux-amd64/bin/anvil]=10c1c727d6c1de973aeb160e59875b9a9a23464d6e74149ee8abb30b3500311b
+)
+chain_tools() {
+  local spec name file
+  for spec in "$SOLC_SPEC" "$ANVIL_SPEC"; do
+    name="${spec%@*}"
+    if [ ! -f "$CACHE/npm/node_modules/$name/package.json" ]; then
+      command -v npm >/dev/null || die "npm not found: needed for $spec (install Node.js and npm)"
+      say "npm installing $spec (contracts/ and the chain tests: $(case $name in solc) echo 'compiles the contracts';; *) echo 'a local EVM chain';; esac))"
+      mkdir -p "$CACHE/npm"
+      npm install --prefix "$CACHE/npm" --no-audit --no-fund --loglevel=error "$spec" >/dev/null 2>"$CACHE/npm/npm.log" \
+        || die "npm install $spec failed (registry unreachable?): see $CACHE/npm/npm.log"
+    fi
+  done
+  for file in solc/soljson.js @foundry-rs/anvil-linux-amd64/bin/anvil; do
+    check_pin "$CACHE/npm/node_modules/$file" "$file"
+  done
+}
+
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(run)
 for t in "${targets[@]}"; do
   case $t in
     run)   apt_install "${RUN_PKGS[@]}"; vocabularies ;;
-    test)  apt_install "${RUN_PKGS[@]}"; vocabularies; cast_tool; libllama; openai_client; unicode_test_data ;;
+    test)  apt_install "${RUN_PKGS[@]}"; vocabularies; cast_tool; libllama; openai_client; unicode_test_data
+           chain_tools ;;
     bench) apt_install "${RUN_PKGS[@]}" "${BENCH_PKGS[@]}"; vocabularies; cast_tool; libllama; openai_client
-           unicode_test_data ;;
+           unicode_test_data; chain_tools ;;
     fuzz)  apt_install "${RUN_PKGS[@]}" "${FUZZ_PKGS[@]}"; vocabularies ;;
     -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown target '$t' (expected run, test, bench or fuzz)" ;;

@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: MIT
+// JobEscrow: gotong's market on an EVM chain. A job is an escrowed budget in
+// one ERC-20 token, with the ERC-8183 (Agentic Commerce) interface: createJob,
+// setProvider, setBudget, fund, submit, complete / reject with a reason, and
+// claimRefund after expiry. gotong's rules extend it:
+//   - the worker stakes: a job may ask for a stake (setStake, or post's
+//     argument); the worker locks it when it claims the job (claim), and only a
+//     worker that claimed may submit;
+//   - verification: the evaluator (gotong's verifier, which re-executes the
+//     work) completes the job, paying the worker the budget and its stake
+//     back, or rejects it; a rejected submission's stake is slashed to the
+//     client with the budget refunded (the embedded ledger's rule);
+//   - timeouts: after expiredAt anyone may call claimRefund; the client gets
+//     the budget back; a worker that claimed and never submitted loses its
+//     stake to the client (timeouts slash), one that submitted and was never
+//     judged gets its stake back (the silence was not its fault);
+//   - post: create and fund in one transaction, the description kept off
+//     chain (its hash in the event), the cheap path the gas figure is for.
+// Hooks (ERC-8183's optional extension) are refused: hook must be zero.
+// Amounts fit 96 bits (7.9e28 base units) so a job packs into three slots.
+pragma solidity 0.8.37;
+
+interface IERC20 {
+    function transfer(address to, uint256 value) external returns (bool);
+    function transferFrom(address from, address to, uint256 value) external returns (bool);
+}
+
+contract JobEscrow {
+    enum Status { Open, Funded, Submitted, Completed, Rejected, Expired }
+
+    struct Job {
+        address client;    // slot 0
+        uint64 expiredAt;
+        Status status;
+        bool claimed;      // the worker locked its stake
+        address provider;  // slot 1
+        uint96 budget;
+        address evaluator; // slot 2
+        uint96 stake;
+    }
+
+    uint256 public constant MAX_DESCRIPTION_BYTES = 4096;
+    IERC20 public immutable token;
+    uint256 public jobCount;
+    mapping(uint256 => Job) private jobs;
+
+    // ERC-8183's events.
+    event JobCreated(uint256 indexed jobId, address indexed client, address indexed provider,
+                     address evaluator, uint256 expiredAt);
+    event ProviderSet(uint256 indexed jobId, address indexed provider);
+    event BudgetSet(uint256 indexed jobId, uint256 amount);
+    event JobFunded(uint256 indexed jobId, address indexed client, uint256 amount);
+    event JobSubmitted(uint256 indexed jobId, address indexed provider, bytes32 deliverable);
+    event JobCompleted(uint256 indexed jobId, address indexed evaluator, bytes32 reason);
+    event JobRejected(uint256 indexed jobId, address indexed rejector, bytes32 reason);
+    event JobExpired(uint256 indexed jobId);
+    event PaymentReleased(uint256 indexed jobId, address indexed provider, uint256 amount);
+    event Refunded(uint256 indexed jobId, address indexed client, uint256 amount);
+    // gotong's extension.
+    event JobPosted(uint256 indexed jobId, bytes32 descriptionHash, uint256 stake);
+    event StakeSet(uint256 indexed jobId, uint256 amount);
+    event JobClaimed(uint256 indexed jobId, address indexed provider, uint256 stake);
+    event StakeSlashed(uint256 indexed jobId, address indexed provider, uint256 amount);
+    event StakeReturned(uint256 indexed jobId, address indexed provider, uint256 amount);
+
+    constructor(address token_) {
+        require(token_ != address(0), "escrow: token is the zero address");
+        token = IERC20(token_);
+    }
+
+    function getJob(uint256 jobId) external view returns (address client, address provider, address evaluator,
+            uint256 budget, uint256 stake, uint256 expiredAt, Status status, bool claimed) {
+        Job storage j = known(jobId);
+        return (j.client, j.provider, j.evaluator, j.budget, j.stake, j.expiredAt, j.status, j.claimed);
+    }
+
+    // ---- ERC-8183 ----
+
+    function createJob(address provider, address evaluator, uint256 expiredAt, string calldata description,
+                       address hook) external returns (uint256 jobId) {
+        require(hook == address(0), "escrow: hooks are not supported (hook must be the zero address)");
+        require(bytes(description).length <= MAX_DESCRIPTION_BYTES, "escrow: description over 4096 bytes");
+        jobId = open(provider, evaluator, expiredAt);
+    }
+
+    function setProvider(uint256 jobId, address provider, bytes calldata) external {
+        Job storage j = known(jobId);
+        require(msg.sender == j.client, "escrow: only the client sets the provider");
+        require(j.status == Status.Open, "escrow: the job is not open");
+        require(j.provider == address(0), "escrow: the provider is already set");
+        require(provider != address(0), "escrow: provider is the zero address");
+        j.provider = provider;
+        emit ProviderSet(jobId, provider);
+    }
+
+    function setBudget(uint256 jobId, uint256 amount, bytes calldata) external {
+        Job storage j = known(jobId);
+        require(msg.sender == j.client || (msg.sender == j.provider && j.provider != address(0)),
+                "escrow: only the client or the provider sets the budget");
+        require(j.status == Status.Open, "escrow: the job is not open");
+        j.budget = fit96(amount);
+        emit BudgetSet(jobId, amount);
+    }
+
+    function fund(uint256 jobId, uint256 expectedBudget, bytes calldata) external {
+        Job storage j = known(jobId);
+        require(msg.sender == j.client, "escrow: only the client funds the job");
+        require(j.status == Status.Open, "escrow: the job is not open");
+        require(j.budget == expectedBudget, "escrow: the budget is not the expected one");
+        require(j.budget > 0, "escrow: the budget is zero");
+        require(block.timestamp < j.expiredAt, "escrow: the job has expired");
+        j.status = Status.Funded;
+        pull(msg.sender, j.budget);
+        emit JobFunded(jobId, msg.sender, j.budget);
+    }
+
+    function submit(uint256 jobId, bytes32 deliverable, bytes calldata) external {
+        Job storage j = known(jobId);
+        require(j.status == Status.Funded, "escrow: the job is not funded");
+        require(msg.sender == j.provider, "escrow: only the provider submits");
+        require(j.claimed || j.stake == 0, "escrow: the provider has not claimed the job with its stake");
+        require(block.timestamp < j.expiredAt, "escrow: the job has expired");
+        j.status = Status.Submitted;
+        emit JobSubmitted(jobId, msg.sender, deliverable);
+    }
+
+    // The evaluator accepts the submission: the provider gets the budget and its stake.
+    function complete(uint256 jobId, bytes32 reason, bytes calldata) external {
+        Job storage j = known(jobId);
+        require(msg.sender == j.evaluator, "escrow: only the evaluator completes");
+        require(j.status == Status.Submitted, "escrow: the job is not submitted");
+        j.status = Status.Completed;
+        address provider = j.provider;
+        uint256 paid = uint256(j.budget) + (j.claimed ? j.stake : 0);
+        emit JobCompleted(jobId, msg.sender, reason);
+        emit PaymentReleased(jobId, provider, j.budget);
+        push(provider, paid);
+    }
+
+    // The client rejects an open job (nothing escrowed), or the evaluator a
+    // funded or submitted one: the budget goes back to the client; a rejected
+    // submission's stake is slashed to the client, a claim not yet submitted
+    // gets its stake back.
+    function reject(uint256 jobId, bytes32 reason, bytes calldata) external {
+        Job storage j = known(jobId);
+        Status s = j.status;
+        if (s == Status.Open) {
+            require(msg.sender == j.client, "escrow: only the client rejects an open job");
+        } else {
+            require(s == Status.Funded || s == Status.Submitted, "escrow: the job is already settled");
+            require(msg.sender == j.evaluator, "escrow: only the evaluator rejects a funded job");
+        }
+        j.status = Status.Rejected;
+        emit JobRejected(jobId, msg.sender, reason);
+        if (s != Status.Open) unwind(jobId, j, s == Status.Submitted);
+    }
+
+    // After expiry, anyone may return an unsettled job's budget to its client.
+    function claimRefund(uint256 jobId) external {
+        Job storage j = known(jobId);
+        Status s = j.status;
+        require(s == Status.Funded || s == Status.Submitted, "escrow: nothing to refund (not funded, or settled)");
+        require(block.timestamp >= j.expiredAt, "escrow: the job has not expired yet");
+        j.status = Status.Expired;
+        emit JobExpired(jobId);
+        unwind(jobId, j, s == Status.Funded);
+    }
+
+    // ---- gotong's extension ----
+
+    // createJob + setBudget + setStake + fund in one: the description lives off chain.
+    function post(address provider, address evaluator, uint256 expiredAt, bytes32 descriptionHash,
+                  uint256 budget, uint256 stake) external returns (uint256 jobId) {
+        require(budget > 0, "escrow: the budget is zero");
+        jobId = open(provider, evaluator, expiredAt);
+        Job storage j = jobs[jobId];
+        j.budget = fit96(budget);
+        j.stake = fit96(stake);
+        j.status = Status.Funded;
+        emit JobPosted(jobId, descriptionHash, stake);
+        emit JobFunded(jobId, msg.sender, budget);
+        pull(msg.sender, budget);
+    }
+
+    function setStake(uint256 jobId, uint256 amount) external {
+        Job storage j = known(jobId);
+        require(msg.sender == j.client, "escrow: only the client sets the stake");
+        require(j.status == Status.Open, "escrow: the job is not open");
+        j.stake = fit96(amount);
+        emit StakeSet(jobId, amount);
+    }
+
+    // A worker takes a funded job by locking its stake (the named provider
+    // only, if the client named one).
+    function claim(uint256 jobId) external {
+        Job storage j = known(jobId);
+        require(j.status == Status.Funded, "escrow: the job is not funded");
+        require(!j.claimed, "escrow: the job is already claimed");
+        require(j.provider == address(0) || j.provider == msg.sender, "escrow: the job names another provider");
+        require(msg.sender != j.client && msg.sender != j.evaluator,
+                "escrow: the client or the evaluator may not work on the job");
+        require(block.timestamp < j.expiredAt, "escrow: the job has expired");
+        j.provider = msg.sender;
+        j.claimed = true;
+        emit JobClaimed(jobId, msg.sender, j.stake);
+        if (j.stake > 0) pull(msg.sender, j.stake);
+    }
+
+    // ---- internals ----
+
+    function open(address provider, address evaluator, uint256 expiredAt) private returns (uint256 jobId) {
+        require(evaluator != address(0), "escrow: evaluator is the zero address");
+        require(evaluator != msg.sender || provider != msg.sender, "escrow: the client may not be its own worker");
+        require(expiredAt > block.timestamp && expiredAt < type(uint64).max,
+                "escrow: expiredAt must be a future unix time");
+        jobId = ++jobCount;
+        jobs[jobId] = Job(msg.sender, uint64(expiredAt), Status.Open, false, provider, 0, evaluator, 0);
+        emit JobCreated(jobId, msg.sender, provider, evaluator, expiredAt);
+    }
+
+    // Budget back to the client; the stake slashed to the client or returned.
+    function unwind(uint256 jobId, Job storage j, bool slash) private {
+        address client = j.client;
+        uint256 budget = j.budget;
+        uint256 stake = j.claimed ? j.stake : 0;
+        emit Refunded(jobId, client, budget);
+        if (stake > 0 && slash) {
+            emit StakeSlashed(jobId, j.provider, stake);
+            push(client, budget + stake);
+            return;
+        }
+        if (stake > 0) {
+            emit StakeReturned(jobId, j.provider, stake);
+            push(j.provider, stake);
+        }
+        push(client, budget);
+    }
+
+    function known(uint256 jobId) private view returns (Job storage j) {
+        j = jobs[jobId];
+        require(j.client != address(0), "escrow: no such job");
+    }
+
+    function fit96(uint256 v) private pure returns (uint96) {
+        require(v <= type(uint96).max, "escrow: amount over 2^96 - 1");
+        return uint96(v);
+    }
+
+    function pull(address from, uint256 amount) private {
+        require(token.transferFrom(from, address(this), amount), "escrow: token transferFrom failed");
+    }
+
+    function push(address to, uint256 amount) private {
+        require(token.transfer(to, amount), "escrow: token transfer failed");
+    }
+}

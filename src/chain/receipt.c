@@ -1,0 +1,155 @@
+/* receipt.c: receipts, logs, confirmation and eth_call (see client.h). */
+#include <assert.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/alloc.h"
+#include "chain/abi_decode.h"
+#include "chain/client.h"
+
+void gt_chain_receipt_free(gt_chain_receipt *r) {
+    for (size_t i = 0; i < r->n_logs; i++) gt_free(r->logs[i].data);
+    gt_free(r->logs);
+    memset(r, 0, sizeof *r);
+}
+
+/* One log object into l. */
+static int parse_log(const json_t *o, gt_chain_log *l, gt_err *err) {
+    const json_t *topics = json_object_get(o, "topics");
+    int rc = gt_rpc_to_fixed(json_object_get(o, "address"), l->address.b, 20, "log address", err);
+    if (rc) return rc;
+    if (!json_is_array(topics) || json_array_size(topics) > GT_CHAIN_MAX_TOPICS)
+        return gt_err_set(err, GT_EINVAL, "log topics: expected an array of at most %d", GT_CHAIN_MAX_TOPICS);
+    l->n_topics = json_array_size(topics);
+    for (size_t t = 0; t < l->n_topics; t++)
+        if ((rc = gt_rpc_to_fixed(json_array_get(topics, t), l->topics[t], 32, "log topic", err))) return rc;
+    gt_buf data = GT_BUF_INIT;
+    if ((rc = gt_rpc_to_data(json_object_get(o, "data"), GT_CHAIN_MAX_LOG_DATA, &data, "log data", err))) {
+        gt_buf_free(&data);
+        return rc;
+    }
+    l->data = gt_buf_take(&data, &l->data_len);
+    return 0;
+}
+
+static int parse_logs(const json_t *logs, gt_chain_receipt *r, gt_err *err) {
+    if (!json_is_array(logs)) return gt_err_set(err, GT_EINVAL, "receipt logs: expected an array");
+    size_t n = json_array_size(logs);
+    if (n > GT_CHAIN_MAX_LOGS)
+        return gt_err_set(err, GT_ELIMIT, "receipt of %zu logs, at most %d", n, GT_CHAIN_MAX_LOGS);
+    if (n && !(r->logs = gt_calloc(n, sizeof *r->logs))) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++, r->n_logs++) {
+        int rc = parse_log(json_array_get(logs, i), &r->logs[i], err);
+        if (rc) return gt_err_wrap(err, "log %zu", i);
+    }
+    return 0;
+}
+
+/* A receipt object into r (r zeroed first). */
+static int parse_receipt(const json_t *o, gt_chain_receipt *r, gt_err *err) {
+    uint64_t status = 0;
+    const json_t *ca = json_object_get(o, "contractAddress");
+    int rc = gt_rpc_to_fixed(json_object_get(o, "transactionHash"), r->tx_hash, 32, "receipt hash", err);
+    if (!rc) rc = gt_rpc_to_fixed(json_object_get(o, "blockHash"), r->block_hash, 32, "receipt blockHash", err);
+    if (!rc) rc = gt_rpc_to_u64(json_object_get(o, "blockNumber"), &r->block_number, "receipt blockNumber", err);
+    if (!rc) rc = gt_rpc_to_u64(json_object_get(o, "gasUsed"), &r->gas_used, "receipt gasUsed", err);
+    if (!rc) rc = gt_rpc_to_u64(json_object_get(o, "status"), &status, "receipt status", err);
+    if (!rc && status > 1) rc = gt_err_set(err, GT_EINVAL, "receipt status %llu (0 or 1)", (unsigned long long)status);
+    if (!rc && ca && !json_is_null(ca)) {
+        rc = gt_rpc_to_fixed(ca, r->contract.b, 20, "receipt contractAddress", err);
+        r->has_contract = 1;
+    }
+    if (!rc) rc = parse_logs(json_object_get(o, "logs"), r, err);
+    r->status = (int)status;
+    return rc;
+}
+
+int gt_chain_receipt_get(gt_chain *c, const uint8_t hash[32], gt_chain_receipt *r, int *found, gt_err *err) {
+    memset(r, 0, sizeof *r);
+    *found = 0;
+    json_t *res = NULL;
+    int rc = gt_rpc_call(c->rpc, "eth_getTransactionReceipt", json_pack("[o]", gt_rpc_data(hash, 32)), &res, err);
+    if (!rc && !json_is_null(res)) {
+        if (!json_is_object(res)) rc = gt_err_set(err, GT_EINVAL, "eth_getTransactionReceipt: not an object");
+        else if (!(rc = parse_receipt(res, r, err))) *found = 1;
+        if (!rc && memcmp(r->tx_hash, hash, 32))
+            rc = gt_err_set(err, GT_ECHAIN, "the node answered the receipt of another transaction");
+    }
+    json_decref(res);
+    if (rc) gt_chain_receipt_free(r);
+    return rc;
+}
+
+/* The hash of the canonical block at height n. */
+static int block_hash_at(gt_chain *c, uint64_t n, uint8_t out[32], gt_err *err) {
+    json_t *blk = NULL;
+    int rc = gt_rpc_call(c->rpc, "eth_getBlockByNumber", json_pack("[o,b]", gt_rpc_u64(n), 0), &blk, err);
+    if (!rc && !json_is_object(blk)) rc = gt_err_set(err, GT_ENOTFOUND, "no block %llu", (unsigned long long)n);
+    if (!rc) rc = gt_rpc_to_fixed(json_object_get(blk, "hash"), out, 32, "block hash", err);
+    json_decref(blk);
+    return rc;
+}
+
+/* 1 if r is deep enough and its block is still canonical. */
+static int confirmed(gt_chain *c, const gt_chain_receipt *r, int *ok, gt_err *err) {
+    uint64_t head;
+    uint8_t canon[32];
+    *ok = 0;
+    int rc = gt_chain_block_number(c, &head, err);
+    if (rc || head < r->block_number || head - r->block_number + 1 < c->confirmations) return rc;
+    if ((rc = block_hash_at(c, r->block_number, canon, err))) return rc;
+    *ok = !memcmp(canon, r->block_hash, 32);
+    return 0;
+}
+
+static void sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+int gt_chain_wait(gt_chain *c, const uint8_t hash[32], gt_chain_receipt *r, gt_err *err) {
+    assert(c->confirmations >= 1);
+    for (long waited = 0; waited <= c->wait_ms; waited += GT_CHAIN_POLL_MS) {
+        int found = 0, ok = 0;
+        int rc = gt_chain_receipt_get(c, hash, r, &found, err);
+        if (!rc && found) rc = confirmed(c, r, &ok, err);
+        if (rc) return rc;
+        if (ok) return 0;
+        gt_chain_receipt_free(r);
+        sleep_ms(GT_CHAIN_POLL_MS);
+    }
+    return gt_err_set(err, GT_ESTATE, "transaction not confirmed at depth %llu within %ld ms",
+                      (unsigned long long)c->confirmations, c->wait_ms);
+}
+
+int gt_chain_transact(gt_chain *c, gt_chain_account *a, const gt_addr *to, const uint8_t *data, size_t len,
+                      gt_chain_receipt *r, gt_err *err) {
+    uint8_t hash[32];
+    memset(r, 0, sizeof *r);
+    int rc = gt_chain_send(c, a, to, NULL, data, len, hash, err);
+    if (!rc) rc = gt_chain_wait(c, hash, r, err);
+    if (!rc && r->status != 1)
+        rc = gt_err_set(err, GT_ECHAIN, "the transaction reverted in block %llu (gas used %llu)",
+                        (unsigned long long)r->block_number, (unsigned long long)r->gas_used);
+    return rc;
+}
+
+const gt_chain_log *gt_chain_find_log(const gt_chain_receipt *r, const gt_addr *address, const uint8_t topic0[32]) {
+    for (size_t i = 0; i < r->n_logs; i++) {
+        const gt_chain_log *l = &r->logs[i];
+        if (l->n_topics && !memcmp(l->topics[0], topic0, 32) && !memcmp(l->address.b, address->b, 20)) return l;
+    }
+    return NULL;
+}
+
+int gt_chain_call(gt_chain *c, const gt_addr *from, const gt_addr *to, const uint8_t *data, size_t len, gt_buf *out,
+                  gt_err *err) {
+    json_t *call = json_object(), *res = NULL;
+    if (from) json_object_set_new(call, "from", gt_rpc_data(from->b, 20));
+    json_object_set_new(call, "to", gt_rpc_data(to->b, 20));
+    json_object_set_new(call, "input", gt_rpc_data(data, len));
+    int rc = gt_rpc_call(c->rpc, "eth_call", json_pack("[o,s]", call, "latest"), &res, err);
+    if (!rc) rc = gt_rpc_to_data(res, GT_CHAIN_MAX_CALL_BYTES, out, "eth_call's answer", err);
+    json_decref(res);
+    return rc;
+}
