@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -71,7 +72,8 @@ static inline int anvil_start(gt_chain *c) {
     anvil_pid = fork();
     if (anvil_pid < 0) return -1;
     if (anvil_pid == 0) {
-        freopen("/dev/null", "w", stdout);
+        prctl(PR_SET_PDEATHSIG, SIGTERM); /* a test that crashes takes its chain with it */
+        if (!freopen("/dev/null", "w", stdout)) _exit(127);
         execl(ANVIL, ANVIL, "--port", port, "--host", "127.0.0.1", "--accounts", "1", "--silent", (char *)NULL);
         _exit(127);
     }

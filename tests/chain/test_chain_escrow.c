@@ -1,0 +1,375 @@
+/* test_chain_escrow.c: gotong's contracts on a real anvil, driven by the C
+ * chain client: the job escrow's full lifecycle post -> claim -> submit ->
+ * verify and settle (its gas printed, and held to the goal of 300 k), the
+ * ERC-8183 path (createJob, setBudget, fund, submit, complete), a rejected
+ * worker's stake slashed, refunds after expiry (a silent worker slashed, a
+ * worker left unjudged not), the rules each caller could try to break, the
+ * agent registry, and a Merkle airdrop claimed with a proof from src/fund
+ * (once; a second claim and a forged amount refused). Skipped (exit 77) with
+ * a message when anvil or the compiled contracts are missing. */
+#include "../test.h"
+#include "anvil.h"
+#include "chain/abi_decode.h"
+#include "crypto/addr.h"
+#include "fund/airdrop.h"
+
+#define GAS_GOAL 300000 /* post + claim + submit + complete, the README's figure */
+
+static gt_chain C;
+static gt_chain_account DEPLOYER, CLIENT, WORKER, WORKER2, VERIFIER, STRANGER;
+static gt_addr TOKEN, ESCROW, REGISTRY;
+static const uint8_t NO_BYTES[1];
+
+/* Sends sig(args) to contract from a; returns the client's code; r is freed
+ * unless keep is given. */
+static int tx(gt_chain_account *a, const gt_addr *contract, const char *sig, const gt_abi_val *args, size_t n,
+              gt_chain_receipt *keep, gt_err *err) {
+    gt_buf d = GT_BUF_INIT;
+    gt_chain_receipt r = {0};
+    if (keep) memset(keep, 0, sizeof *keep);
+    int rc = gt_abi_calldata(sig, args, n, &d, err);
+    if (!rc) rc = gt_chain_transact(&C, a, contract, d.data, d.len, &r, err);
+    gt_buf_free(&d);
+    if (keep && !rc) *keep = r;
+    else gt_chain_receipt_free(&r);
+    return rc;
+}
+
+/* Word `word` of sig(args)'s return data, as a 64-bit number. */
+static uint64_t view_u64(const gt_addr *contract, const char *sig, const gt_abi_val *args, size_t n, size_t word) {
+    gt_buf d = GT_BUF_INIT, out = GT_BUF_INIT;
+    uint64_t v = UINT64_MAX;
+    gt_err err;
+    CHECK_EQ_INT(gt_abi_calldata(sig, args, n, &d, NULL), 0);
+    CHECK_MSG(gt_chain_call(&C, NULL, contract, d.data, d.len, &out, &err) == 0, "%s: %s", sig, err.msg);
+    CHECK_EQ_INT(gt_abi_get_u64(out.data, out.len, word, &v, NULL), 0);
+    gt_buf_free(&d);
+    gt_buf_free(&out);
+    return v;
+}
+
+static uint64_t balance(const gt_addr *who) {
+    gt_abi_val a[] = {gt_abi_address(who)};
+    return view_u64(&TOKEN, "balanceOf(address)", a, 1, 0);
+}
+
+/* The job id in r's JobCreated event. */
+static uint64_t job_id_of(const gt_chain_receipt *r) {
+    uint8_t topic[32];
+    uint64_t id = 0;
+    gt_abi_event_topic("JobCreated(uint256,address,address,address,uint256)", topic);
+    const gt_chain_log *l = gt_chain_find_log(r, &ESCROW, topic);
+    CHECK(l && l->n_topics == 4);
+    if (l) CHECK_EQ_INT(gt_abi_word_u64(l->topics[1], &id, "job id", NULL), 0);
+    return id;
+}
+
+/* A one-byte-tagged bytes32 (deliverable, reason, description hash). */
+static gt_abi_val tag32(const char *s) {
+    uint8_t h[32];
+    gt_keccak256(s, strlen(s), h);
+    return gt_abi_bytes32(h);
+}
+
+/* post(...) by CLIENT with no named provider; returns the job id; gas added. */
+static uint64_t post(uint64_t budget, uint64_t stake, uint64_t ttl_s, uint64_t *gas) {
+    gt_abi_val a[] = {gt_abi_address(&(gt_addr){{0}}), gt_abi_address(&VERIFIER.addr), gt_abi_uint(anvil_now(&C) + ttl_s),
+                      tag32("job spec"), gt_abi_uint(budget), gt_abi_uint(stake)};
+    gt_chain_receipt r;
+    gt_err err;
+    uint64_t id = 0;
+    int rc = tx(&CLIENT, &ESCROW, "post(address,address,uint256,bytes32,uint256,uint256)", a, 6, &r, &err);
+    CHECK_MSG(rc == 0, "post: %s", err.msg);
+    if (!rc) {
+        id = job_id_of(&r);
+        if (gas) *gas += r.gas_used;
+        gt_chain_receipt_free(&r);
+    }
+    return id;
+}
+
+/* Calls sig(jobId[, bytes32 tag, bytes ""]) from a; the gas used is added to
+ * *gas; returns the code. */
+static int job_call(gt_chain_account *a, const char *sig, uint64_t id, const char *tag, uint64_t *gas, gt_err *err) {
+    gt_abi_val args[] = {gt_abi_uint(id), tag32(tag ? tag : ""), gt_abi_bytes(NO_BYTES, 0)};
+    gt_chain_receipt r;
+    int rc = tx(a, &ESCROW, sig, args, tag ? 3 : 1, &r, err);
+    if (!rc) {
+        if (gas) *gas += r.gas_used;
+        gt_chain_receipt_free(&r);
+    }
+    return rc;
+}
+
+#define OK_CALL(a, sig, id, tag, gas)                                                                   \
+    do {                                                                                                \
+        gt_err e_;                                                                                      \
+        CHECK_MSG(job_call(a, sig, id, tag, gas, &e_) == 0, "%s: %s", sig, e_.msg);                     \
+    } while (0)
+#define REFUSED(a, sig, id, tag, reason)                                                                \
+    do {                                                                                                \
+        gt_err e_;                                                                                      \
+        CHECK_EQ_INT(job_call(a, sig, id, tag, NULL, &e_), GT_ECHAIN);                                  \
+        CHECK_CONTAINS(e_.msg, reason);                                                                 \
+    } while (0)
+
+#define CLAIM "claim(uint256)"
+#define SUBMIT "submit(uint256,bytes32,bytes)"
+#define COMPLETE "complete(uint256,bytes32,bytes)"
+#define REJECT "reject(uint256,bytes32,bytes)"
+#define REFUND "claimRefund(uint256)"
+
+/* One lifecycle; prints its gas and returns it. */
+static uint64_t lifecycle(const char *label) {
+    uint64_t g_post = 0, g_claim = 0, g_submit = 0, g_complete = 0;
+    uint64_t worker0 = balance(&WORKER.addr), client0 = balance(&CLIENT.addr);
+    uint64_t id = post(1000, 100, 3600, &g_post);
+    OK_CALL(&WORKER, CLAIM, id, NULL, &g_claim);
+    OK_CALL(&WORKER, SUBMIT, id, "the result", &g_submit);
+    OK_CALL(&VERIFIER, COMPLETE, id, "re-executed: equal", &g_complete);
+    CHECK_EQ_U64(balance(&WORKER.addr), worker0 + 1000);
+    CHECK_EQ_U64(balance(&CLIENT.addr), client0 - 1000);
+    uint64_t total = g_post + g_claim + g_submit + g_complete;
+    printf("gas per lifecycle (%s): %llu = post %llu + claim %llu + submit %llu + complete %llu\n", label,
+           (unsigned long long)total, (unsigned long long)g_post, (unsigned long long)g_claim,
+           (unsigned long long)g_submit, (unsigned long long)g_complete);
+    return total;
+}
+
+static void test_lifecycle_gas(void) {
+    uint64_t first = lifecycle("first job of the escrow");
+    uint64_t steady = lifecycle("steady state");
+    CHECK_MSG(steady <= GAS_GOAL, "a lifecycle costs %llu gas, over the goal of %d", (unsigned long long)steady,
+              GAS_GOAL);
+    CHECK(first >= steady);
+    CHECK_EQ_U64(balance(&ESCROW), 0);
+}
+
+/* ERC-8183 as the standard writes it: createJob naming the provider, then
+ * setBudget, fund (with the expected budget), submit, complete. */
+static void test_erc8183_path(void) {
+    gt_err err;
+    gt_chain_receipt r;
+    uint64_t gas = 0, worker0 = balance(&WORKER.addr);
+    gt_abi_val create[] = {gt_abi_address(&WORKER.addr), gt_abi_address(&VERIFIER.addr),
+                           gt_abi_uint(anvil_now(&C) + 3600), gt_abi_string("summarise the attached paper"),
+                           gt_abi_address(&(gt_addr){{0}})};
+    const char *create_sig = "createJob(address,address,uint256,string,address)";
+    CHECK_MSG(tx(&CLIENT, &ESCROW, create_sig, create, 5, &r, &err) == 0, "createJob: %s", err.msg);
+    uint64_t id = job_id_of(&r);
+    gas += r.gas_used;
+    gt_chain_receipt_free(&r);
+    gt_abi_val budget[] = {gt_abi_uint(id), gt_abi_uint(500), gt_abi_bytes(NO_BYTES, 0)};
+    CHECK_MSG(tx(&CLIENT, &ESCROW, "setBudget(uint256,uint256,bytes)", budget, 3, &r, &err) == 0, "%s", err.msg);
+    gas += r.gas_used;
+    gt_chain_receipt_free(&r);
+    /* The client funds what it agreed to, not a budget changed under it. */
+    gt_abi_val wrong[] = {gt_abi_uint(id), gt_abi_uint(499), gt_abi_bytes(NO_BYTES, 0)};
+    CHECK_EQ_INT(tx(&CLIENT, &ESCROW, "fund(uint256,uint256,bytes)", wrong, 3, NULL, &err), GT_ECHAIN);
+    CHECK_CONTAINS(err.msg, "not the expected one");
+    CHECK_MSG(tx(&CLIENT, &ESCROW, "fund(uint256,uint256,bytes)", budget, 3, &r, &err) == 0, "%s", err.msg);
+    gas += r.gas_used;
+    gt_chain_receipt_free(&r);
+    REFUSED(&WORKER2, SUBMIT, id, "not mine", "only the provider submits");
+    OK_CALL(&WORKER, SUBMIT, id, "summary", &gas);
+    OK_CALL(&VERIFIER, COMPLETE, id, "ok", &gas);
+    CHECK_EQ_U64(balance(&WORKER.addr), worker0 + 500);
+    printf("gas per lifecycle (ERC-8183 path, no stake): %llu\n", (unsigned long long)gas);
+    /* Hooks are not supported: refused, not ignored. */
+    create[4] = gt_abi_address(&STRANGER.addr);
+    CHECK_EQ_INT(tx(&CLIENT, &ESCROW, create_sig, create, 5, NULL, &err), GT_ECHAIN);
+    CHECK_CONTAINS(err.msg, "hooks are not supported");
+}
+
+/* The evaluator rejects a submission: the budget goes back and the worker's
+ * stake is slashed to the client; the event says so. */
+static void test_reject_slashes_stake(void) {
+    uint64_t worker0 = balance(&WORKER.addr), client0 = balance(&CLIENT.addr);
+    uint64_t id = post(1000, 100, 3600, NULL);
+    OK_CALL(&WORKER, CLAIM, id, NULL, NULL);
+    CHECK_EQ_U64(balance(&WORKER.addr), worker0 - 100);
+    OK_CALL(&WORKER, SUBMIT, id, "a wrong result", NULL);
+    REFUSED(&CLIENT, REJECT, id, "no", "only the evaluator rejects");
+    REFUSED(&WORKER, COMPLETE, id, "pay me", "only the evaluator completes");
+    gt_abi_val args[] = {gt_abi_uint(id), tag32("re-executed: differs"), gt_abi_bytes(NO_BYTES, 0)};
+    gt_chain_receipt r;
+    gt_err err;
+    CHECK_MSG(tx(&VERIFIER, &ESCROW, REJECT, args, 3, &r, &err) == 0, "%s", err.msg);
+    uint8_t topic[32];
+    gt_abi_event_topic("StakeSlashed(uint256,address,uint256)", topic);
+    const gt_chain_log *l = gt_chain_find_log(&r, &ESCROW, topic);
+    uint64_t slashed = 0;
+    gt_addr who;
+    CHECK(l && l->n_topics == 3);
+    if (l) {
+        CHECK_EQ_INT(gt_abi_word_address(l->topics[2], &who, "provider", NULL), 0);
+        CHECK(gt_addr_eq(&who, &WORKER.addr));
+        CHECK_EQ_INT(gt_abi_get_u64(l->data, l->data_len, 0, &slashed, NULL), 0);
+    }
+    CHECK_EQ_U64(slashed, 100);
+    gt_chain_receipt_free(&r);
+    CHECK_EQ_U64(balance(&WORKER.addr), worker0 - 100);
+    CHECK_EQ_U64(balance(&CLIENT.addr), client0 + 100);
+    REFUSED(&VERIFIER, COMPLETE, id, "changed my mind", "not submitted");
+    gt_abi_val get[] = {gt_abi_uint(id)};
+    CHECK_EQ_U64(view_u64(&ESCROW, "getJob(uint256)", get, 1, 6), 4); /* Status.Rejected */
+}
+
+/* What each party might try outside its turn. */
+static void test_rules_hold(void) {
+    uint64_t id = post(1000, 100, 3600, NULL);
+    REFUSED(&CLIENT, CLAIM, id, NULL, "client or the evaluator may not work");
+    REFUSED(&VERIFIER, CLAIM, id, NULL, "client or the evaluator may not work");
+    REFUSED(&WORKER, SUBMIT, id, "early", "only the provider submits");
+    OK_CALL(&WORKER, CLAIM, id, NULL, NULL);
+    REFUSED(&WORKER2, CLAIM, id, NULL, "already claimed");
+    REFUSED(&WORKER2, SUBMIT, id, "steal", "only the provider submits");
+    REFUSED(&VERIFIER, COMPLETE, id, "too soon", "not submitted");
+    REFUSED(&STRANGER, REFUND, id, NULL, "not expired yet");
+    OK_CALL(&WORKER, SUBMIT, id, "the result", NULL);
+    REFUSED(&WORKER, SUBMIT, id, "again", "not funded");
+    OK_CALL(&VERIFIER, COMPLETE, id, "ok", NULL);
+    REFUSED(&VERIFIER, COMPLETE, id, "twice", "not submitted");
+    REFUSED(&VERIFIER, REJECT, id, "after paying", "already settled");
+    REFUSED(&STRANGER, CLAIM, 999, NULL, "no such job");
+}
+
+/* After expiry anyone may refund: a worker that claimed and never submitted
+ * loses its stake to the client; one that submitted but was never judged
+ * gets it back. Nothing is paid twice. */
+static void test_refund_after_expiry(void) {
+    uint64_t w0 = balance(&WORKER.addr), w2 = balance(&WORKER2.addr), c0 = balance(&CLIENT.addr);
+    uint64_t silent = post(1000, 100, 600, NULL), unjudged = post(700, 50, 600, NULL);
+    OK_CALL(&WORKER, CLAIM, silent, NULL, NULL);
+    OK_CALL(&WORKER2, CLAIM, unjudged, NULL, NULL);
+    OK_CALL(&WORKER2, SUBMIT, unjudged, "done, nobody looked", NULL);
+    CHECK_EQ_INT(anvil_advance(&C, 601), 0);
+    REFUSED(&WORKER, SUBMIT, silent, "late", "expired");
+    OK_CALL(&STRANGER, REFUND, silent, NULL, NULL);
+    OK_CALL(&STRANGER, REFUND, unjudged, NULL, NULL);
+    REFUSED(&STRANGER, REFUND, silent, NULL, "nothing to refund");
+    REFUSED(&VERIFIER, COMPLETE, unjudged, "too late", "not submitted");
+    CHECK_EQ_U64(balance(&WORKER.addr), w0 - 100);
+    CHECK_EQ_U64(balance(&WORKER2.addr), w2);
+    CHECK_EQ_U64(balance(&CLIENT.addr), c0 + 100);
+    /* A job past its time can no longer be claimed. */
+    uint64_t id = post(10, 1, 60, NULL);
+    CHECK_EQ_INT(anvil_advance(&C, 61), 0);
+    REFUSED(&WORKER, CLAIM, id, NULL, "expired");
+    OK_CALL(&CLIENT, REFUND, id, NULL, NULL);
+}
+
+/* The registry: one agent per wallet, its URI readable by anyone, changed
+ * only by its owner. */
+static void test_registry(void) {
+    const char *uri = "https://worker.example/.well-known/agent-card.json";
+    gt_abi_val reg[] = {gt_abi_string(uri)};
+    gt_chain_receipt r;
+    gt_err err;
+    CHECK_MSG(tx(&WORKER, &REGISTRY, "register(string)", reg, 1, &r, &err) == 0, "%s", err.msg);
+    uint8_t topic[32];
+    gt_abi_event_topic("Registered(uint256,string,address)", topic);
+    const gt_chain_log *l = gt_chain_find_log(&r, &REGISTRY, topic);
+    const uint8_t *p = NULL;
+    size_t len = 0;
+    CHECK(l != NULL);
+    if (l) CHECK_EQ_INT(gt_abi_get_bytes(l->data, l->data_len, 0, &p, &len, NULL), 0);
+    CHECK(len == strlen(uri) && !memcmp(p, uri, len));
+    gt_chain_receipt_free(&r);
+    gt_abi_val who[] = {gt_abi_address(&WORKER.addr)};
+    uint64_t id = view_u64(&REGISTRY, "agentOf(address)", who, 1, 0);
+    CHECK_EQ_U64(id, 1);
+    CHECK_EQ_INT(tx(&WORKER, &REGISTRY, "register(string)", reg, 1, NULL, &err), GT_ECHAIN);
+    CHECK_CONTAINS(err.msg, "already has an agent");
+    gt_abi_val set[] = {gt_abi_uint(id), gt_abi_string("https://evil.example/")};
+    CHECK_EQ_INT(tx(&STRANGER, &REGISTRY, "setAgentURI(uint256,string)", set, 2, NULL, &err), GT_ECHAIN);
+    CHECK_CONTAINS(err.msg, "only the agent's owner");
+    gt_buf d = GT_BUF_INIT, out = GT_BUF_INIT;
+    gt_abi_val q[] = {gt_abi_uint(id)};
+    CHECK_EQ_INT(gt_abi_calldata("agentURI(uint256)", q, 1, &d, NULL), 0);
+    CHECK_EQ_INT(gt_chain_call(&C, NULL, &REGISTRY, d.data, d.len, &out, NULL), 0);
+    CHECK_EQ_INT(gt_abi_get_bytes(out.data, out.len, 0, &p, &len, NULL), 0);
+    CHECK(len == strlen(uri) && !memcmp(p, uri, len));
+    gt_buf_free(&d);
+    gt_buf_free(&out);
+}
+
+/* claim(index, account, amount, proof) from `from`; returns the code. */
+static int airdrop_claim(const gt_addr *dist, gt_chain_account *from, uint64_t index, const gt_addr *account,
+                         uint64_t amount, const uint8_t (*proof)[32], size_t len, gt_err *err) {
+    gt_abi_val items[64];
+    for (size_t i = 0; i < len && i < 64; i++) items[i] = gt_abi_bytes32(proof[i]);
+    gt_abi_val a[] = {gt_abi_uint(index), gt_abi_address(account), gt_abi_uint(amount), gt_abi_array(items, len)};
+    return tx(from, dist, "claim(uint256,address,uint256,bytes32[])", a, 4, NULL, err);
+}
+
+/* An airdrop tree built by src/fund, paid by the Merkle distributor: a claim
+ * with its proof pays once, whoever sends it; a second claim and a forged
+ * amount are refused. */
+static void test_airdrop(void) {
+    gt_fund_claim claims[] = {{WORKER.addr, 300}, {WORKER2.addr, 200}, {STRANGER.addr, 500}, {VERIFIER.addr, 7}};
+    gt_fund_airdrop tree;
+    gt_err err;
+    CHECK_EQ_INT(gt_fund_airdrop_build(claims, 4, &tree, &err), 0);
+    gt_abi_val ctor[] = {gt_abi_address(&TOKEN), gt_abi_bytes32(tree.root)};
+    gt_addr dist;
+    uint64_t gas;
+    CHECK_EQ_INT(anvil_deploy(&C, &DEPLOYER, "MerkleDistributor", ctor, 2, &dist, &gas), 0);
+    gt_abi_val mint[] = {gt_abi_address(&dist), gt_abi_uint(1007)};
+    CHECK_EQ_INT(tx(&DEPLOYER, &TOKEN, "mint(address,uint256)", mint, 2, NULL, &err), 0);
+    uint8_t (*proof)[32] = NULL;
+    size_t len = 0;
+    CHECK_EQ_INT(gt_fund_airdrop_proof(&tree, 1, &proof, &len, &err), 0);
+    uint64_t w2 = balance(&WORKER2.addr);
+    CHECK_MSG(airdrop_claim(&dist, &STRANGER, 1, &WORKER2.addr, 200, proof, len, &err) == 0, "%s", err.msg);
+    CHECK_EQ_U64(balance(&WORKER2.addr), w2 + 200);
+    gt_abi_val idx[] = {gt_abi_uint(1)};
+    CHECK_EQ_U64(view_u64(&dist, "isClaimed(uint256)", idx, 1, 0), 1);
+    CHECK_EQ_INT(airdrop_claim(&dist, &WORKER2, 1, &WORKER2.addr, 200, proof, len, &err), GT_ECHAIN);
+    CHECK_CONTAINS(err.msg, "already claimed");
+    gt_free(proof);
+    proof = NULL;
+    /* Index 0 with ten times its amount: the proof no longer folds to the root. */
+    CHECK_EQ_INT(gt_fund_airdrop_proof(&tree, 0, &proof, &len, &err), 0);
+    CHECK_EQ_INT(airdrop_claim(&dist, &WORKER, 0, &WORKER.addr, 3000, proof, len, &err), GT_ECHAIN);
+    CHECK_CONTAINS(err.msg, "invalid proof");
+    uint64_t w = balance(&WORKER.addr);
+    CHECK_MSG(airdrop_claim(&dist, &WORKER, 0, &WORKER.addr, 300, proof, len, &err) == 0, "%s", err.msg);
+    CHECK_EQ_U64(balance(&WORKER.addr), w + 300);
+    CHECK_EQ_U64(balance(&dist), 1007 - 500);
+    gt_free(proof);
+    gt_fund_airdrop_free(&tree);
+}
+
+int main(void) {
+    anvil_require(1);
+    if (anvil_start(&C)) return 1;
+    const char *seeds[] = {"deployer", "client", "worker", "worker2", "verifier", "stranger"};
+    gt_chain_account *acct[] = {&DEPLOYER, &CLIENT, &WORKER, &WORKER2, &VERIFIER, &STRANGER};
+    for (int i = 0; i < 6; i++) CHECK_EQ_INT(anvil_account(&C, seeds[i], acct[i]), 0);
+    uint64_t gas;
+    CHECK_EQ_INT(anvil_deploy(&C, &DEPLOYER, "GotongToken", NULL, 0, &TOKEN, &gas), 0);
+    gt_abi_val tok[] = {gt_abi_address(&TOKEN)};
+    CHECK_EQ_INT(anvil_deploy(&C, &DEPLOYER, "JobEscrow", tok, 1, &ESCROW, &gas), 0);
+    printf("gas to deploy JobEscrow: %llu\n", (unsigned long long)gas);
+    CHECK_EQ_INT(anvil_deploy(&C, &DEPLOYER, "AgentRegistry", NULL, 0, &REGISTRY, &gas), 0);
+    uint8_t max[32];
+    memset(max, 0xff, 32);
+    for (int i = 1; i < 4; i++) { /* client and workers: tokens and a standing approval of the escrow */
+        gt_abi_val mint[] = {gt_abi_address(&acct[i]->addr), gt_abi_uint(1000000)};
+        gt_abi_val approve[] = {gt_abi_address(&ESCROW), gt_abi_u256(max)};
+        CHECK_EQ_INT(tx(&DEPLOYER, &TOKEN, "mint(address,uint256)", mint, 2, NULL, NULL), 0);
+        CHECK_EQ_INT(tx(acct[i], &TOKEN, "approve(address,uint256)", approve, 2, NULL, NULL), 0);
+    }
+    RUN(test_lifecycle_gas);
+    RUN(test_erc8183_path);
+    RUN(test_reject_slashes_stake);
+    RUN(test_rules_hold);
+    RUN(test_refund_after_expiry);
+    RUN(test_registry);
+    RUN(test_airdrop);
+    for (int i = 0; i < 6; i++) gt_chain_account_wipe(acct[i]);
+    gt_chain_close(&C);
+    anvil_stop();
+    return gt_test_finish();
+}
