@@ -47,6 +47,8 @@ void gt_chain_account_wipe(gt_chain_account *a) {
     memset(a, 0, sizeof *a);
 }
 
+void gt_chain_account_resync(gt_chain_account *a) { a->nonce_known = 0; }
+
 /* Calls method and reads its result as a 64-bit quantity. */
 static int call_u64(gt_chain *c, const char *method, json_t *params, uint64_t *out, gt_err *err) {
     json_t *res = NULL;
@@ -152,6 +154,56 @@ int gt_chain_send(gt_chain *c, gt_chain_account *a, const gt_addr *to, const uin
         if (attempt > 0 || rc != GT_ECHAIN || !err || !strstr(err->msg, "nonce too low")) break;
         a->nonce_known = 0;
         rc = 0;
+    }
+    gt_tx_free(&tx);
+    return rc;
+}
+
+/* v raised by GT_CHAIN_BUMP_PCT, and to at least floor; 64-bit fees only. */
+static int bump(uint8_t fee[32], const uint8_t floor_fee[32], gt_err *err) {
+    uint64_t v = 0, f = 0;
+    for (int i = 0; i < 24; i++)
+        if (fee[i] || floor_fee[i]) return gt_err_set(err, GT_EOVERFLOW, "a fee over 2^64 wei per gas");
+    for (int i = 24; i < 32; i++) v = v << 8 | fee[i], f = f << 8 | floor_fee[i];
+    if (v > UINT64_MAX / 200) return gt_err_set(err, GT_EOVERFLOW, "fee %llu wei per gas is absurd",
+                                                (unsigned long long)v);
+    v = v + v * GT_CHAIN_BUMP_PCT / 100 + 1;
+    gt_u256_from_u64(v > f ? v : f, fee);
+    return 0;
+}
+
+/* The signed bytes of a pending transaction, decoded; refuses a mined one. */
+static int pending_tx(gt_chain *c, const uint8_t h[32], gt_tx *tx, gt_addr *from, gt_err *err) {
+    json_t *res = NULL;
+    gt_buf raw = GT_BUF_INIT;
+    gt_chain_receipt r;
+    int found = 0;
+    int rc = gt_chain_receipt_get(c, h, &r, &found, err);
+    gt_chain_receipt_free(&r);
+    if (!rc && found) return gt_err_set(err, GT_ESTATE, "the transaction is already mined: nothing to replace");
+    if (!rc) rc = gt_rpc_call(c->rpc, "eth_getRawTransactionByHash", json_pack("[o]", gt_rpc_data(h, 32)), &res, err);
+    if (!rc && json_is_null(res)) rc = gt_err_set(err, GT_ENOTFOUND, "the node does not know the transaction");
+    if (!rc) rc = gt_rpc_to_data(res, GT_TX_MAX_BYTES, &raw, "eth_getRawTransactionByHash", err);
+    if (!rc) rc = gt_tx_decode(raw.data, raw.len, tx, from, err);
+    json_decref(res);
+    gt_buf_free(&raw);
+    return rc;
+}
+
+int gt_chain_replace(gt_chain *c, gt_chain_account *a, const uint8_t stuck[32], uint8_t hash[32], gt_err *err) {
+    gt_tx tx = {0}, now = {.type = GT_TX_EIP1559};
+    gt_addr from;
+    int rc = pending_tx(c, stuck, &tx, &from, err);
+    if (rc) return rc;
+    if (!gt_addr_eq(&from, &a->addr)) rc = gt_err_set(err, GT_EPERM, "the transaction is not this account's");
+    else if (tx.type != GT_TX_EIP1559 || tx.chain_id != c->chain_id)
+        rc = gt_err_set(err, GT_EUNSUPPORTED, "only this chain's EIP-1559 transactions are replaced");
+    if (!rc) rc = set_fees(c, &now, err);
+    if (!rc) rc = bump(tx.max_priority_fee, now.max_priority_fee, err);
+    if (!rc) rc = bump(tx.max_fee, now.max_fee, err);
+    if (!rc) {
+        tx.is_signed = 0;
+        rc = sign_and_send(c, a, &tx, hash, err);
     }
     gt_tx_free(&tx);
     return rc;

@@ -30,6 +30,7 @@
 #define GT_CHAIN_MAX_TOPICS 4
 #define GT_CHAIN_MAX_CALL_BYTES (1u << 20) /* eth_call return data */
 #define GT_CHAIN_POLL_MS 50
+#define GT_CHAIN_BUMP_PCT 13             /* fee raise of a replacement */
 #define GT_CHAIN_WAIT_MS_DEFAULT 60000
 
 typedef struct gt_chain {
@@ -70,11 +71,21 @@ void gt_chain_close(gt_chain *c);
 /* An account for key k (copied; wiped by gt_chain_account_wipe). */
 int gt_chain_account_init(gt_chain_account *a, const gt_key *k, gt_err *err);
 void gt_chain_account_wipe(gt_chain_account *a);
+/* Forgets the account's nonce: the next send reads it from the node again.
+ * For when a transaction will never be mined (a reorg dropped it, a wait
+ * timed out and the caller gives it up): its nonce is then free again. */
+void gt_chain_account_resync(gt_chain_account *a);
 int gt_chain_block_number(gt_chain *c, uint64_t *out, gt_err *err);
 /* Estimates, signs and sends a transaction from a: to NULL creates a
  * contract; value NULL is zero. *hash gets its hash. */
 int gt_chain_send(gt_chain *c, gt_chain_account *a, const gt_addr *to, const uint8_t value[32], const uint8_t *data,
                   size_t len, uint8_t hash[32], gt_err *err);
+/* Replaces a's transaction `stuck` that the node holds but has not mined:
+ * the same nonce, call and gas limit, both fees raised by
+ * GT_CHAIN_BUMP_PCT (nodes replace only for at least 10% more) and at least
+ * to today's fees; *hash gets the new hash. Refuses a transaction already
+ * mined, unknown to the node, or not a's. */
+int gt_chain_replace(gt_chain *c, gt_chain_account *a, const uint8_t stuck[32], uint8_t hash[32], gt_err *err);
 /* The receipt of hash if mined: *found 0 when not (yet). */
 int gt_chain_receipt_get(gt_chain *c, const uint8_t hash[32], gt_chain_receipt *r, int *found, gt_err *err);
 /* Waits until hash's receipt is confirmed (see above); GT_ESTATE on timeout. */

@@ -1,0 +1,142 @@
+/* test_abi_decode.c: ABI decoding and JSON-RPC hex readers on their own:
+ * what gt_abi_encode writes reads back; every offset, length and word that
+ * points outside the data or holds more than its type is refused, by
+ * reason; revert data decodes to its reason; quantities are canonical. */
+#include "../test.h"
+#include "chain/abi.h"
+#include "chain/abi_decode.h"
+#include "chain/rpc.h"
+#include "crypto/addr.h"
+
+/* f(uint256 7, string "hello gotong", address[] {A, B}, bool true) round trip. */
+static void test_round_trip(void) {
+    gt_addr a, b, got;
+    memset(a.b, 0xaa, 20), memset(b.b, 0xbb, 20);
+    gt_abi_val addrs[] = {gt_abi_address(&a), gt_abi_address(&b)};
+    gt_abi_val args[] = {gt_abi_uint(7), gt_abi_string("hello gotong"), gt_abi_array(addrs, 2), gt_abi_bool(1)};
+    gt_buf e = GT_BUF_INIT;
+    CHECK_EQ_INT(gt_abi_encode(args, 4, &e, NULL), 0);
+    uint64_t v = 0;
+    int flag = 0;
+    const uint8_t *p = NULL, *items = NULL;
+    size_t len = 0, n = 0;
+    CHECK_EQ_INT(gt_abi_get_u64(e.data, e.len, 0, &v, NULL), 0);
+    CHECK_EQ_U64(v, 7);
+    CHECK_EQ_INT(gt_abi_get_bytes(e.data, e.len, 1, &p, &len, NULL), 0);
+    CHECK(len == 12 && !memcmp(p, "hello gotong", 12));
+    CHECK_EQ_INT(gt_abi_get_words(e.data, e.len, 2, &items, &n, NULL), 0);
+    CHECK_EQ_INT((int)n, 2);
+    CHECK_EQ_INT(gt_abi_word_address(items + 32, &got, "item", NULL), 0);
+    CHECK(gt_addr_eq(&got, &b));
+    CHECK_EQ_INT(gt_abi_get_bool(e.data, e.len, 3, &flag, NULL), 0);
+    CHECK_EQ_INT(flag, 1);
+    gt_buf_free(&e);
+}
+
+static void test_hostile_data(void) {
+    uint8_t d[96] = {0};
+    gt_err err;
+    const uint8_t *p;
+    size_t len;
+    gt_addr a;
+    uint64_t v;
+    int flag;
+    CHECK_EQ_INT(gt_abi_get_u64(d, sizeof d, 3, &v, &err), GT_EINVAL); /* past the head */
+    CHECK_CONTAINS(err.msg, "has no word 3");
+    d[0] = 1; /* word 0 over 64 bits */
+    CHECK_EQ_INT(gt_abi_get_u64(d, sizeof d, 0, &v, &err), GT_EOVERFLOW);
+    CHECK_EQ_INT(gt_abi_get_address(d, sizeof d, 0, &a, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "not an address");
+    d[0] = 0, d[31] = 2;
+    CHECK_EQ_INT(gt_abi_get_bool(d, sizeof d, 0, &flag, &err), GT_EINVAL);
+    d[31] = 96; /* offset at the very end: no room for the length */
+    CHECK_EQ_INT(gt_abi_get_bytes(d, sizeof d, 0, &p, &len, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "outside");
+    d[31] = 33; /* not a multiple of 32 */
+    CHECK_EQ_INT(gt_abi_get_bytes(d, sizeof d, 0, &p, &len, &err), GT_EINVAL);
+    d[31] = 32, d[63] = 33; /* a length running past the end */
+    CHECK_EQ_INT(gt_abi_get_bytes(d, sizeof d, 0, &p, &len, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "past the data's end");
+    d[63] = 2; /* an array of two words where one fits */
+    CHECK_EQ_INT(gt_abi_get_words(d, sizeof d, 0, &p, &len, &err), GT_EINVAL);
+    memset(d + 32, 0xff, 32); /* a length of 2^256 - 1 */
+    CHECK_EQ_INT(gt_abi_get_bytes(d, sizeof d, 0, &p, &len, &err), GT_EOVERFLOW);
+    d[63] = 1, memset(d + 32, 0, 31);
+    CHECK_EQ_INT(gt_abi_get_bytes(d, sizeof d, 0, &p, &len, &err), 0);
+    CHECK_EQ_INT((int)len, 1);
+}
+
+static void test_revert_reason(void) {
+    gt_buf e = GT_BUF_INIT;
+    gt_abi_val msg[] = {gt_abi_string("escrow: no such job")};
+    char out[64];
+    CHECK_EQ_INT(gt_abi_calldata("Error(string)", msg, 1, &e, NULL), 0);
+    CHECK_EQ_INT(gt_abi_revert_reason(e.data, e.len, out, sizeof out), 1);
+    CHECK_STR(out, "escrow: no such job");
+    gt_buf_reset(&e);
+    gt_abi_val code[] = {gt_abi_uint(0x11)};
+    CHECK_EQ_INT(gt_abi_calldata("Panic(uint256)", code, 1, &e, NULL), 0);
+    CHECK_EQ_INT(gt_abi_revert_reason(e.data, e.len, out, sizeof out), 1);
+    CHECK_STR(out, "panic 0x11");
+    CHECK_EQ_INT(gt_abi_revert_reason(e.data, 4, out, sizeof out), 0); /* cut short */
+    CHECK_STR(out, "4 bytes of revert data");
+    gt_buf_free(&e);
+    uint8_t topic[32];
+    gt_abi_event_topic("Transfer(address,address,uint256)", topic);
+    CHECK(topic[0] == 0xdd && topic[1] == 0xf2 && topic[31] == 0xef); /* the well-known ERC-20 topic */
+}
+
+static void test_quantities(void) {
+    uint64_t v = 0;
+    uint8_t w[32];
+    gt_err err;
+    gt_buf b = GT_BUF_INIT;
+    json_t *j;
+#define Q(s) (j = json_string(s))
+    CHECK_EQ_INT(gt_rpc_to_u64(Q("0x7a69"), &v, "q", NULL), 0);
+    json_decref(j);
+    CHECK_EQ_U64(v, 31337);
+    CHECK_EQ_INT(gt_rpc_to_u64(Q("0x0"), &v, "q", NULL), 0);
+    json_decref(j);
+    CHECK_EQ_U64(v, 0);
+    const char *bad[] = {"0x", "0x01", "7a69", "0xg", "0x10000000000000000000000000000000000000000000000000000000000000000"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        CHECK_MSG(gt_rpc_to_u256(Q(bad[i]), w, "q", &err) != 0, "%s accepted", bad[i]);
+        json_decref(j);
+    }
+    CHECK_EQ_INT(gt_rpc_to_u64(Q("0x10000000000000000"), &v, "q", &err), GT_EOVERFLOW);
+    json_decref(j);
+    CHECK_EQ_INT(gt_rpc_to_u64(j = json_integer(5), &v, "q", &err), GT_EINVAL);
+    json_decref(j);
+    CHECK_EQ_INT(gt_rpc_to_data(Q("0xabc"), 16, &b, "d", &err), GT_EINVAL);
+    json_decref(j);
+    CHECK_EQ_INT(gt_rpc_to_data(Q("0x0102030405"), 4, &b, "d", &err), GT_ELIMIT);
+    json_decref(j);
+    CHECK_EQ_INT(gt_rpc_to_data(Q("0x"), 4, &b, "d", &err), 0);
+    json_decref(j);
+    CHECK_EQ_INT((int)b.len, 0);
+    CHECK_EQ_INT(gt_rpc_to_data(Q("0xc0ffee"), 4, &b, "d", &err), 0);
+    json_decref(j);
+    CHECK(b.len == 3 && b.data[0] == 0xc0 && b.data[2] == 0xee);
+    gt_buf_free(&b);
+    uint8_t be[32] = {0};
+    be[30] = 0x7a, be[31] = 0x69;
+    j = gt_rpc_u256(be);
+    CHECK_STR(json_string_value(j), "0x7a69");
+    json_decref(j);
+    memset(be, 0, 32);
+    j = gt_rpc_u256(be);
+    CHECK_STR(json_string_value(j), "0x0");
+    json_decref(j);
+    gt_rpc *r = NULL;
+    CHECK_EQ_INT(gt_rpc_open("ftp://x", 0, &r, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "http://");
+}
+
+int main(void) {
+    RUN(test_round_trip);
+    RUN(test_hostile_data);
+    RUN(test_revert_reason);
+    RUN(test_quantities);
+    return gt_test_finish();
+}
