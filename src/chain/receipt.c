@@ -109,14 +109,16 @@ static void sleep_ms(long ms) {
 
 int gt_chain_wait(gt_chain *c, const uint8_t hash[32], gt_chain_receipt *r, gt_err *err) {
     assert(c->confirmations >= 1);
-    for (long waited = 0; waited <= c->wait_ms; waited += GT_CHAIN_POLL_MS) {
+    long pause_ms = 1; /* doubles up to GT_CHAIN_POLL_MS: a dev chain mines in a millisecond, mainnet in 12 s */
+    for (long waited = 0; waited <= c->wait_ms; waited += pause_ms) {
         int found = 0, ok = 0;
         int rc = gt_chain_receipt_get(c, hash, r, &found, err);
         if (!rc && found) rc = confirmed(c, r, &ok, err);
         if (rc) return rc;
         if (ok) return 0;
         gt_chain_receipt_free(r);
-        sleep_ms(GT_CHAIN_POLL_MS);
+        if (waited) pause_ms = pause_ms * 2 > GT_CHAIN_POLL_MS ? GT_CHAIN_POLL_MS : pause_ms * 2;
+        sleep_ms(pause_ms);
     }
     return gt_err_set(err, GT_ESTATE, "transaction not confirmed at depth %llu within %ld ms",
                       (unsigned long long)c->confirmations, c->wait_ms);
