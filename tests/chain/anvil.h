@@ -32,6 +32,7 @@
 #define CONTRACTS GT_BINARY_DIR "/contracts/"
 
 static pid_t anvil_pid = -1;
+static char anvil_url[64]; /* http://127.0.0.1:PORT once started */
 
 /* Exits 77 (skipped) saying what is missing, if anvil or the contracts are. */
 static inline void anvil_require(int need_contracts) {
@@ -66,9 +67,9 @@ static inline void anvil_stop(void) {
 
 /* Starts anvil and opens c on it; returns 0 once it answers eth_chainId. */
 static inline int anvil_start(gt_chain *c) {
-    char port[16], url[64];
+    char port[16], *url = anvil_url;
     snprintf(port, sizeof port, "%d", free_port());
-    snprintf(url, sizeof url, "http://127.0.0.1:%s", port);
+    snprintf(anvil_url, sizeof anvil_url, "http://127.0.0.1:%s", port);
     anvil_pid = fork();
     if (anvil_pid < 0) return -1;
     if (anvil_pid == 0) {

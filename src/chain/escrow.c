@@ -1,0 +1,108 @@
+/* escrow.c: deployment and the job escrow's calls (see escrow.h). */
+#include "chain/escrow.h"
+
+#include <assert.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/file.h"
+#include "base/hex.h"
+#include "chain/abi_decode.h"
+
+int gt_chain_deploy_file(gt_chain *c, gt_chain_account *a, const char *path, const gt_abi_val *args, size_t n,
+                         gt_addr *at, uint64_t *gas, gt_err *err) {
+    uint8_t *hex = NULL;
+    size_t hex_len = 0;
+    gt_buf code = GT_BUF_INIT;
+    gt_chain_receipt r = {0};
+    int rc = gt_file_read(path, 2 * GT_CHAIN_MAX_CODE_BYTES + 16, &hex, &hex_len, err);
+    while (!rc && hex_len && (hex[hex_len - 1] == '\n' || hex[hex_len - 1] == '\r')) hex[--hex_len] = 0;
+    if (!rc && (hex_len == 0 || hex_len % 2))
+        rc = gt_err_set(err, GT_EINVAL, "%s: expected an even number of hex digits of creation code", path);
+    if (!rc && gt_buf_reserve(&code, hex_len / 2 + 1)) rc = gt_err_set(err, GT_ENOMEM, "out of memory");
+    if (!rc && !(rc = gt_hex_decode((const char *)hex, code.data, hex_len / 2, path, err))) code.len = hex_len / 2;
+    if (!rc && n) rc = gt_abi_encode(args, n, &code, err);
+    if (!rc) rc = gt_chain_transact(c, a, NULL, code.data, code.len, &r, err);
+    if (!rc && !r.has_contract) rc = gt_err_set(err, GT_ECHAIN, "the creation's receipt names no contract");
+    if (!rc) {
+        *at = r.contract;
+        if (gas) *gas = r.gas_used;
+    }
+    gt_chain_receipt_free(&r);
+    gt_free(hex);
+    gt_buf_free(&code);
+    return rc;
+}
+
+/* Sends call data to the escrow and waits; the receipt stays in *r. */
+static int send_call(gt_chain *c, const gt_addr *escrow, gt_chain_account *a, const char *sig, const gt_abi_val *args,
+                     size_t n, gt_chain_receipt *r, uint64_t *gas, gt_err *err) {
+    gt_buf d = GT_BUF_INIT;
+    int rc = gt_abi_calldata(sig, args, n, &d, err);
+    if (!rc) rc = gt_chain_transact(c, a, escrow, d.data, d.len, r, err);
+    gt_buf_free(&d);
+    if (!rc && gas) *gas = r->gas_used;
+    return rc ? gt_err_wrap(err, "%s", sig) : 0;
+}
+
+int gt_escrow_post(gt_chain *c, const gt_addr *escrow, gt_chain_account *client, const gt_addr *evaluator,
+                   uint64_t expired_at, const uint8_t desc_hash[32], uint64_t budget, uint64_t stake, uint64_t *job_id,
+                   uint64_t *gas, gt_err *err) {
+    static const gt_addr anyone;
+    gt_abi_val a[] = {gt_abi_address(&anyone), gt_abi_address(evaluator), gt_abi_uint(expired_at),
+                      gt_abi_bytes32(desc_hash), gt_abi_uint(budget), gt_abi_uint(stake)};
+    gt_chain_receipt r = {0};
+    uint8_t topic[32];
+    int rc = send_call(c, escrow, client, "post(address,address,uint256,bytes32,uint256,uint256)", a, 6, &r, gas, err);
+    gt_abi_event_topic("JobCreated(uint256,address,address,address,uint256)", topic);
+    const gt_chain_log *l = rc ? NULL : gt_chain_find_log(&r, escrow, topic);
+    if (!rc && (!l || l->n_topics != 4))
+        rc = gt_err_set(err, GT_ECHAIN, "post: the receipt has no JobCreated event of the escrow");
+    if (!rc) rc = gt_abi_word_u64(l->topics[1], job_id, "the job id", err);
+    gt_chain_receipt_free(&r);
+    return rc;
+}
+
+int gt_escrow_do(gt_chain *c, const gt_addr *escrow, gt_chain_account *a, gt_escrow_step step, uint64_t job_id,
+                 const uint8_t tag[32], uint64_t *gas, gt_err *err) {
+    static const char *const sig[] = {"claim(uint256)", "submit(uint256,bytes32,bytes)",
+                                      "complete(uint256,bytes32,bytes)", "reject(uint256,bytes32,bytes)",
+                                      "claimRefund(uint256)"};
+    static const uint8_t none[1], zero[32];
+    assert(step >= GT_ESCROW_CLAIM && step <= GT_ESCROW_REFUND);
+    gt_abi_val args[] = {gt_abi_uint(job_id), gt_abi_bytes32(tag ? tag : zero), gt_abi_bytes(none, 0)};
+    int tagged = step == GT_ESCROW_SUBMIT || step == GT_ESCROW_COMPLETE || step == GT_ESCROW_REJECT;
+    gt_chain_receipt r = {0};
+    int rc = send_call(c, escrow, a, sig[step], args, tagged ? 3 : 1, &r, gas, err);
+    gt_chain_receipt_free(&r);
+    return rc;
+}
+
+/* getJob's eight words: client, provider, evaluator, budget, stake, expiredAt, status, claimed. */
+int gt_escrow_get(gt_chain *c, const gt_addr *escrow, uint64_t job_id, gt_escrow_job *out, gt_err *err) {
+    gt_abi_val args[] = {gt_abi_uint(job_id)};
+    gt_buf d = GT_BUF_INIT, res = GT_BUF_INIT;
+    uint64_t status = 0;
+    memset(out, 0, sizeof *out);
+    int rc = gt_abi_calldata("getJob(uint256)", args, 1, &d, err);
+    if (!rc) rc = gt_chain_call(c, NULL, escrow, d.data, d.len, &res, err);
+    if (!rc) rc = gt_abi_get_address(res.data, res.len, 0, &out->client, err);
+    if (!rc) rc = gt_abi_get_address(res.data, res.len, 1, &out->provider, err);
+    if (!rc) rc = gt_abi_get_address(res.data, res.len, 2, &out->evaluator, err);
+    if (!rc) rc = gt_abi_get_u64(res.data, res.len, 3, &out->budget, err);
+    if (!rc) rc = gt_abi_get_u64(res.data, res.len, 4, &out->stake, err);
+    if (!rc) rc = gt_abi_get_u64(res.data, res.len, 5, &out->expired_at, err);
+    if (!rc) rc = gt_abi_get_u64(res.data, res.len, 6, &status, err);
+    if (!rc) rc = gt_abi_get_bool(res.data, res.len, 7, &out->claimed, err);
+    if (!rc && status > GT_ESCROW_EXPIRED) rc = gt_err_set(err, GT_EINVAL, "getJob: status %llu unknown",
+                                                           (unsigned long long)status);
+    out->status = (gt_escrow_status)status;
+    gt_buf_free(&d);
+    gt_buf_free(&res);
+    return rc;
+}
+
+const char *gt_escrow_status_name(gt_escrow_status s) {
+    static const char *const names[] = {"open", "funded", "submitted", "completed", "rejected", "expired"};
+    return s <= GT_ESCROW_EXPIRED ? names[s] : "unknown";
+}

@@ -1,0 +1,50 @@
+/* escrow.h: gotong's contracts (the Solidity files of contracts/) driven from C: deployment
+ * from the compiled creation code, and the job escrow's calls, each one
+ * transaction waited for at the chain's confirmation depth, with its gas.
+ *
+ * The escrow's rules live in contracts/JobEscrow.sol; this file only encodes
+ * the calls and reads their results (the job id from JobCreated, a job's
+ * fields from getJob). A call the contract would refuse is refused before
+ * anything is sent, with the contract's reason (see client.h). */
+#ifndef GT_CHAIN_ESCROW_H
+#define GT_CHAIN_ESCROW_H
+#include <stddef.h>
+#include <stdint.h>
+#include "base/err.h"
+#include "chain/abi.h"
+#include "chain/client.h"
+
+#define GT_CHAIN_MAX_CODE_BYTES (48u << 10) /* EIP-3860's initcode limit: 49152 */
+
+/* Deploys creation code (hex, as solc writes it, in the file at path)
+ * followed by the encoded constructor args; *at gets the address. */
+int gt_chain_deploy_file(gt_chain *c, gt_chain_account *a, const char *path, const gt_abi_val *args, size_t n,
+                         gt_addr *at, uint64_t *gas, gt_err *err);
+
+typedef enum gt_escrow_status {
+    GT_ESCROW_OPEN, GT_ESCROW_FUNDED, GT_ESCROW_SUBMITTED, GT_ESCROW_COMPLETED, GT_ESCROW_REJECTED,
+    GT_ESCROW_EXPIRED
+} gt_escrow_status;
+
+typedef struct gt_escrow_job {
+    gt_addr client, provider, evaluator;
+    uint64_t budget, stake, expired_at;
+    gt_escrow_status status;
+    int claimed;
+} gt_escrow_job;
+
+/* The job's steps after post; tag is the deliverable (submit) or the reason
+ * (complete, reject), ignored by claim and refund. */
+typedef enum gt_escrow_step { GT_ESCROW_CLAIM, GT_ESCROW_SUBMIT, GT_ESCROW_COMPLETE, GT_ESCROW_REJECT,
+                              GT_ESCROW_REFUND } gt_escrow_step;
+
+/* post(): creates and funds a job open to any worker (the client must have
+ * approved the escrow for budget); *job_id from its JobCreated event. */
+int gt_escrow_post(gt_chain *c, const gt_addr *escrow, gt_chain_account *client, const gt_addr *evaluator,
+                   uint64_t expired_at, const uint8_t desc_hash[32], uint64_t budget, uint64_t stake, uint64_t *job_id,
+                   uint64_t *gas, gt_err *err);
+int gt_escrow_do(gt_chain *c, const gt_addr *escrow, gt_chain_account *a, gt_escrow_step step, uint64_t job_id,
+                 const uint8_t tag[32], uint64_t *gas, gt_err *err);
+int gt_escrow_get(gt_chain *c, const gt_addr *escrow, uint64_t job_id, gt_escrow_job *out, gt_err *err);
+const char *gt_escrow_status_name(gt_escrow_status s);
+#endif

@@ -1,0 +1,175 @@
+/* cli_chain.c: `gotong chain demo`: gotong's contracts on a development EVM
+ * chain (anvil), end to end from the C chain client: deploys the test token
+ * and the job escrow, funds fresh wallets, and runs one job through post ->
+ * claim -> submit -> complete, printing each transaction's gas and the
+ * balances after. The wallets are fresh keys funded with anvil_setBalance,
+ * so the demo refuses a chain that is not a development one. */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/hex.h"
+#include "chain/abi_decode.h"
+#include "chain/escrow.h"
+#include "cli/cli.h"
+#include "crypto/addr.h"
+#include "crypto/keccak.h"
+
+#ifndef GT_CONTRACTS_DIR
+#define GT_CONTRACTS_DIR "contracts-build"
+#endif
+
+static const char usage_text[] =
+    "usage: gotong chain demo --rpc URL [--contracts DIR]\n"
+    "\n"
+    "Runs one gotong job on a development EVM chain (anvil) through the chain\n"
+    "client: deploys the test token and the job escrow, gives fresh wallets ETH\n"
+    "(anvil_setBalance) and tokens, then post -> claim -> submit -> complete,\n"
+    "printing each transaction's gas and the balances after.\n"
+    "\n"
+    "  --rpc URL        the chain's JSON-RPC endpoint, e.g. http://127.0.0.1:8545\n"
+    "  --contracts DIR  the compiled contracts (<Name>.bin), default " GT_CONTRACTS_DIR "\n"
+    "\n"
+    "Start a chain with: .cache/npm/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil\n";
+
+enum { DEPLOYER, CLIENT, WORKER, VERIFIER, ROLES };
+static const char *const ROLE_NAME[ROLES] = {"deployer", "client", "worker", "verifier"};
+
+typedef struct demo {
+    gt_chain c;
+    gt_chain_account acct[ROLES];
+    gt_addr token, escrow;
+    const char *dir;
+} demo;
+
+/* Fresh keys, each given 10 ETH by the development chain. */
+static int fund_wallets(demo *d, gt_err *err) {
+    for (int i = 0; i < ROLES; i++) {
+        gt_key k;
+        json_t *res = NULL;
+        int rc = gt_key_generate(&k, err);
+        if (!rc) rc = gt_chain_account_init(&d->acct[i], &k, err);
+        gt_key_wipe(&k);
+        if (!rc) rc = gt_rpc_call(d->c.rpc, "anvil_setBalance",
+                                  json_pack("[o,s]", gt_rpc_data(d->acct[i].addr.b, 20), "0x8ac7230489e80000"), &res, err);
+        json_decref(res);
+        if (rc) return gt_err_wrap(err, "funding the %s's wallet (the demo needs a development chain such as anvil)",
+                                   ROLE_NAME[i]);
+    }
+    return 0;
+}
+
+/* One token call (mint, approve) from a, waited for. */
+static int token_call(demo *d, gt_chain_account *a, const char *sig, const gt_abi_val *args, size_t n, gt_err *err) {
+    gt_buf data = GT_BUF_INIT;
+    gt_chain_receipt r = {0};
+    int rc = gt_abi_calldata(sig, args, n, &data, err);
+    if (!rc) rc = gt_chain_transact(&d->c, a, &d->token, data.data, data.len, &r, err);
+    gt_chain_receipt_free(&r);
+    gt_buf_free(&data);
+    return rc ? gt_err_wrap(err, "%s", sig) : 0;
+}
+
+/* Token and escrow deployed; client and worker hold tokens and have approved the escrow. */
+static int deploy(demo *d, gt_err *err) {
+    char path[4200], addr[GT_ADDR_STR_BYTES];
+    uint64_t gas = 0;
+    snprintf(path, sizeof path, "%s/GotongToken.bin", d->dir);
+    int rc = gt_chain_deploy_file(&d->c, &d->acct[DEPLOYER], path, NULL, 0, &d->token, &gas, err);
+    if (rc) return rc;
+    gt_addr_to_str(&d->token, addr);
+    printf("deployed GotongToken  %s  gas %llu\n", addr, (unsigned long long)gas);
+    gt_abi_val ctor[] = {gt_abi_address(&d->token)};
+    snprintf(path, sizeof path, "%s/JobEscrow.bin", d->dir);
+    if ((rc = gt_chain_deploy_file(&d->c, &d->acct[DEPLOYER], path, ctor, 1, &d->escrow, &gas, err))) return rc;
+    gt_addr_to_str(&d->escrow, addr);
+    printf("deployed JobEscrow    %s  gas %llu\n", addr, (unsigned long long)gas);
+    uint8_t max[32];
+    memset(max, 0xff, sizeof max);
+    for (int i = CLIENT; i <= WORKER && !rc; i++) {
+        gt_abi_val mint[] = {gt_abi_address(&d->acct[i].addr), gt_abi_uint(10000)};
+        gt_abi_val approve[] = {gt_abi_address(&d->escrow), gt_abi_u256(max)};
+        rc = token_call(d, &d->acct[DEPLOYER], "mint(address,uint256)", mint, 2, err);
+        if (!rc) rc = token_call(d, &d->acct[i], "approve(address,uint256)", approve, 2, err);
+    }
+    return rc;
+}
+
+static int balance(demo *d, const gt_addr *who, uint64_t *out, gt_err *err) {
+    gt_abi_val a[] = {gt_abi_address(who)};
+    gt_buf data = GT_BUF_INIT, res = GT_BUF_INIT;
+    int rc = gt_abi_calldata("balanceOf(address)", a, 1, &data, err);
+    if (!rc) rc = gt_chain_call(&d->c, NULL, &d->token, data.data, data.len, &res, err);
+    if (!rc) rc = gt_abi_get_u64(res.data, res.len, 0, out, err);
+    gt_buf_free(&data);
+    gt_buf_free(&res);
+    return rc;
+}
+
+/* The latest block's timestamp. */
+static int chain_time(demo *d, uint64_t *out, gt_err *err) {
+    json_t *blk = NULL;
+    int rc = gt_rpc_call(d->c.rpc, "eth_getBlockByNumber", json_pack("[s,b]", "latest", 0), &blk, err);
+    if (!rc) rc = gt_rpc_to_u64(json_object_get(blk, "timestamp"), out, "the latest block's timestamp", err);
+    json_decref(blk);
+    return rc;
+}
+
+/* post -> claim -> submit -> complete, each printed with its gas. */
+static int run_job(demo *d, gt_err *err) {
+    uint8_t desc[32], result[32], verdict[32];
+    uint64_t now = 0, id = 0, g[4] = {0};
+    gt_keccak256("demo job: say hello", 19, desc);
+    gt_keccak256("hello", 5, result);
+    gt_keccak256("re-executed: equal", 18, verdict);
+    int rc = chain_time(d, &now, err);
+    if (!rc) rc = gt_escrow_post(&d->c, &d->escrow, &d->acct[CLIENT], &d->acct[VERIFIER].addr, now + 3600, desc,
+                                 1000, 100, &id, &g[0], err);
+    if (!rc) printf("post      job %llu, budget 1000, stake 100   gas %llu\n", (unsigned long long)id,
+                    (unsigned long long)g[0]);
+    if (!rc) rc = gt_escrow_do(&d->c, &d->escrow, &d->acct[WORKER], GT_ESCROW_CLAIM, id, NULL, &g[1], err);
+    if (!rc) printf("claim     by the worker, stake locked       gas %llu\n", (unsigned long long)g[1]);
+    if (!rc) rc = gt_escrow_do(&d->c, &d->escrow, &d->acct[WORKER], GT_ESCROW_SUBMIT, id, result, &g[2], err);
+    if (!rc) printf("submit    the result's hash                 gas %llu\n", (unsigned long long)g[2]);
+    if (!rc) rc = gt_escrow_do(&d->c, &d->escrow, &d->acct[VERIFIER], GT_ESCROW_COMPLETE, id, verdict, &g[3], err);
+    if (!rc) printf("complete  by the verifier, worker paid      gas %llu\n", (unsigned long long)g[3]);
+    gt_escrow_job job;
+    if (!rc) rc = gt_escrow_get(&d->c, &d->escrow, id, &job, err);
+    if (!rc) printf("job %llu: %s; gas for the lifecycle: %llu\n", (unsigned long long)id,
+                    gt_escrow_status_name(job.status), (unsigned long long)(g[0] + g[1] + g[2] + g[3]));
+    return rc;
+}
+
+static int demo_run(demo *d, const char *rpc, gt_err *err) {
+    int rc = gt_chain_open(rpc, &d->c, err);
+    if (rc) return rc;
+    printf("chain %s, id %llu\n", rpc, (unsigned long long)d->c.chain_id);
+    if (!(rc = fund_wallets(d, err)) && !(rc = deploy(d, err))) rc = run_job(d, err);
+    for (int i = CLIENT; i <= WORKER && !rc; i++) {
+        uint64_t b = 0;
+        if (!(rc = balance(d, &d->acct[i].addr, &b, err)))
+            printf("%-8s balance %llu (of 10000 minted)\n", ROLE_NAME[i], (unsigned long long)b);
+    }
+    for (int i = 0; i < ROLES; i++) gt_chain_account_wipe(&d->acct[i]);
+    gt_chain_close(&d->c);
+    return rc;
+}
+
+static int cmd_chain(int argc, char **argv) {
+    static const char *const subs[] = {"demo", NULL};
+    int which;
+    int rc = gt_cli_subcommand_text("chain", argc, argv, subs, usage_text, &which);
+    if (rc >= 0) return rc;
+    const char *rpc = NULL, *dir = GT_CONTRACTS_DIR;
+    const gt_cli_opt opts[] = {{"--rpc", NULL, GT_CLI_OPT_STR, &rpc, 0, 0, NULL},
+                               {"--contracts", NULL, GT_CLI_OPT_STR, &dir, 0, 0, NULL},
+                               {NULL, NULL, 0, NULL, 0, 0, NULL}};
+    rc = gt_cli_parse_text("chain demo", argc - 1, argv + 1, 1, opts, NULL, 0, NULL, usage_text);
+    if (rc >= 0) return rc;
+    if (!rpc) return gt_cli_usage_error("chain demo", "--rpc URL is required");
+    demo d = {.dir = dir};
+    gt_err err;
+    if (demo_run(&d, rpc, &err)) return gt_cli_fail(&err);
+    return GT_CLI_EXIT_OK;
+}
+
+GT_CLI_COMMAND(chain_cmd, "chain", "gotong's contracts on an EVM chain (demo: one job on anvil)", cmd_chain)
