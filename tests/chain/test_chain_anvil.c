@@ -1,11 +1,14 @@
 /* test_chain_anvil.c: the chain client (JSON-RPC, nonces, gas, EIP-1559
  * sending, receipts, logs, ABI decoding of calls and events, confirmation
- * depth, reorgs) against a real anvil started here. Skipped (exit 77) with a
+ * depth, reorgs, replacement of a stuck transaction) and the test token's
+ * EIP-2612 permit and EIP-3009 transferWithAuthorization signed with gotong's
+ * EIP-712 code, against a real anvil started here. Skipped (exit 77) with a
  * message when anvil or the compiled contracts are missing. */
 #include "../test.h"
 #include "anvil.h"
 #include "chain/abi_decode.h"
 #include "crypto/addr.h"
+#include "crypto/eip712.h"
 
 static gt_chain C;
 static gt_chain_account ALICE, BOB;
@@ -244,6 +247,80 @@ static void test_replace_stuck(void) {
     gt_buf_free(&d);
 }
 
+/* The token's EIP-712 digest of struct_hash, signed by ALICE. */
+static void alice_signs(const uint8_t struct_hash[32], gt_sig *sig) {
+    uint8_t dom[32], digest[32];
+    gt_eip712_domain_separator("Gotong Test Token", "1", C.chain_id, &TOKEN, dom);
+    gt_eip712_digest(dom, struct_hash, digest);
+    CHECK_EQ_INT(gt_sign_digest(&ALICE.key, digest, sig, NULL), 0);
+}
+
+/* EIP-2612: ALICE signs an approval off chain, BOB sends it and spends it;
+ * the same signature again, or one past its deadline, is refused. */
+static void test_permit(void) {
+    uint8_t th[32], sh[32];
+    gt_sig sig;
+    gt_eip712_enc e;
+    uint64_t deadline = anvil_now(&C) + 3600, nonce = 0;
+    gt_eip712_type_hash("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)", th);
+    gt_eip712_enc_init(&e, th);
+    gt_eip712_enc_address(&e, &ALICE.addr), gt_eip712_enc_address(&e, &BOB.addr), gt_eip712_enc_uint(&e, 500);
+    gt_eip712_enc_uint(&e, nonce), gt_eip712_enc_uint(&e, deadline);
+    gt_eip712_enc_final(&e, sh);
+    alice_signs(sh, &sig);
+    gt_abi_val p[] = {gt_abi_address(&ALICE.addr), gt_abi_address(&BOB.addr), gt_abi_uint(500), gt_abi_uint(deadline),
+                      gt_abi_uint(sig.v), gt_abi_bytes32(sig.r), gt_abi_bytes32(sig.s)};
+    const char *permit = "permit(address,address,uint256,uint256,uint8,bytes32,bytes32)";
+    gt_chain_receipt r;
+    gt_err err;
+    uint64_t bob = token_balance(&BOB.addr);
+    CHECK_MSG(token_tx(&BOB, permit, p, 7, &r, &err) == 0, "%s", err.msg);
+    gt_chain_receipt_free(&r);
+    gt_abi_val t[] = {gt_abi_address(&ALICE.addr), gt_abi_address(&BOB.addr), gt_abi_uint(500)};
+    CHECK_MSG(token_tx(&BOB, "transferFrom(address,address,uint256)", t, 3, &r, &err) == 0, "%s", err.msg);
+    gt_chain_receipt_free(&r);
+    CHECK_EQ_U64(token_balance(&BOB.addr), bob + 500);
+    CHECK_EQ_INT(token_tx(&BOB, permit, p, 7, &r, &err), GT_ECHAIN); /* its nonce is used */
+    CHECK_CONTAINS(err.msg, "permit not signed by the owner");
+    p[3] = gt_abi_uint(anvil_now(&C) - 1);
+    CHECK_EQ_INT(token_tx(&BOB, permit, p, 7, &r, &err), GT_ECHAIN);
+    CHECK_CONTAINS(err.msg, "permit expired");
+}
+
+/* EIP-3009 (x402's "exact" scheme): a transfer ALICE signed, sent by BOB,
+ * pays once; its nonce cannot pay again. */
+static void test_transfer_with_authorization(void) {
+    uint8_t th[32], sh[32], nonce[32];
+    gt_sig sig;
+    gt_eip712_enc e;
+    uint64_t before = anvil_now(&C) + 3600;
+    gt_keccak256("x402 payment 1", 14, nonce);
+    gt_eip712_type_hash("TransferWithAuthorization(address from,address to,uint256 value,uint256 validAfter,"
+                        "uint256 validBefore,bytes32 nonce)", th);
+    gt_eip712_enc_init(&e, th);
+    gt_eip712_enc_address(&e, &ALICE.addr), gt_eip712_enc_address(&e, &BOB.addr), gt_eip712_enc_uint(&e, 42);
+    gt_eip712_enc_uint(&e, 0), gt_eip712_enc_uint(&e, before), gt_eip712_enc_bytes32(&e, nonce);
+    gt_eip712_enc_final(&e, sh);
+    alice_signs(sh, &sig);
+    gt_abi_val a[] = {gt_abi_address(&ALICE.addr), gt_abi_address(&BOB.addr), gt_abi_uint(42), gt_abi_uint(0),
+                      gt_abi_uint(before), gt_abi_bytes32(nonce), gt_abi_uint(sig.v), gt_abi_bytes32(sig.r),
+                      gt_abi_bytes32(sig.s)};
+    const char *sig_text =
+        "transferWithAuthorization(address,address,uint256,uint256,uint256,bytes32,uint8,bytes32,bytes32)";
+    gt_chain_receipt r;
+    gt_err err;
+    uint64_t bob = token_balance(&BOB.addr);
+    CHECK_MSG(token_tx(&BOB, sig_text, a, 9, &r, &err) == 0, "%s", err.msg);
+    gt_chain_receipt_free(&r);
+    CHECK_EQ_U64(token_balance(&BOB.addr), bob + 42);
+    CHECK_EQ_INT(token_tx(&BOB, sig_text, a, 9, &r, &err), GT_ECHAIN);
+    CHECK_CONTAINS(err.msg, "authorization already used");
+    a[2] = gt_abi_uint(4200); /* a changed amount is not what ALICE signed */
+    a[5] = gt_abi_bytes32(sh);
+    CHECK_EQ_INT(token_tx(&BOB, sig_text, a, 9, &r, &err), GT_ECHAIN);
+    CHECK_CONTAINS(err.msg, "not signed by the holder");
+}
+
 int main(void) {
     anvil_require(1);
     if (anvil_start(&C)) return 1;
@@ -257,6 +334,8 @@ int main(void) {
     RUN(test_confirmation_depth);
     RUN(test_reorg);
     RUN(test_replace_stuck);
+    RUN(test_permit);
+    RUN(test_transfer_with_authorization);
     gt_chain_account_wipe(&ALICE);
     gt_chain_account_wipe(&BOB);
     gt_chain_close(&C);
