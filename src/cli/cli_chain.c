@@ -49,8 +49,9 @@ static int fund_wallets(demo *d, gt_err *err) {
         int rc = gt_key_generate(&k, err);
         if (!rc) rc = gt_chain_account_init(&d->acct[i], &k, err);
         gt_key_wipe(&k);
-        if (!rc) rc = gt_rpc_call(d->c.rpc, "anvil_setBalance",
-                                  json_pack("[o,s]", gt_rpc_data(d->acct[i].addr.b, 20), "0x8ac7230489e80000"), &res, err);
+        json_t *params = json_pack("[o,s]", gt_rpc_data(d->acct[i].addr.b, 20), "0x8ac7230489e80000"); /* 10 ETH */
+        if (!rc) rc = gt_rpc_call(d->c.rpc, "anvil_setBalance", params, &res, err);
+        else json_decref(params);
         json_decref(res);
         if (rc) return gt_err_wrap(err, "funding the %s's wallet (the demo needs a development chain such as anvil)",
                                    ROLE_NAME[i]);
