@@ -9,7 +9,8 @@
 #          engine's tests, made by tests/ref/llama_ref.c) and the npm `openai`
 #          client (tests/serve drives `gotong serve` with it), and Unicode's
 #          NormalizationTest.txt from Debian's unicode-data 15.0.0-1 (the
-#          conformance test of src/base/unicode_norm.c)
+#          conformance test of src/base/unicode_norm.c), and the npm `solc`
+#          compiler and Foundry's `anvil` (contracts/ and tests/chain)
 #   bench  test's, plus wrk (HTTP load for bench/market.sh), python3-torch and
 #          libopenblas0-pthread (the PyTorch peer of bench/train.sh)
 #   fuzz   run's, plus clang (libFuzzer builds)
@@ -21,7 +22,9 @@
 #   (llama.cpp release v0.5.0), fetched with `npm pack` into .cache/npm-pack,
 #   sha256-checked; the vocabularies come out of the llama.cpp source that
 #   node-llama-cpp ships as a git bundle, each file sha256-checked;
-#   @foundry-rs/cast-linux-amd64 1.7.1 and openai 5.23.2 through `npm install`.
+#   @foundry-rs/cast-linux-amd64 1.7.1 and openai 5.23.2 through `npm install`;
+#   solc 0.8.37 and @foundry-rs/anvil-linux-amd64 1.7.1 the same way, with
+#   the sha256 of soljson.js and of the anvil binary checked.
 # Everything lands in the repository's ignored .cache/ folder. Idempotent and
 # quiet when everything is there; each install says what it installs and why;
 # a registry that cannot be reached stops with what is missing and how to
