@@ -263,7 +263,7 @@ for t in "${targets[@]}"; do
     bench) apt_install "${RUN_PKGS[@]}" "${BENCH_PKGS[@]}"; vocabularies; cast_tool; libllama; openai_client
            unicode_test_data; chain_tools ;;
     fuzz)  apt_install "${RUN_PKGS[@]}" "${FUZZ_PKGS[@]}"; vocabularies ;;
-    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) die "unknown target '$t' (expected run, test, bench or fuzz)" ;;
   esac
 done
