@@ -9,7 +9,8 @@
 //   - verification: the evaluator (gotong's verifier, which re-executes the
 //     work) completes the job, paying the worker the budget and its stake
 //     back, or rejects it; a rejected submission's stake is slashed to the
-//     client with the budget refunded (the embedded ledger's rule);
+//     client with the budget refunded (the embedded ledger's rule); so a job
+//     that asks a stake must have an evaluator other than its client;
 //   - timeouts: after expiredAt anyone may call claimRefund; the client gets
 //     the budget back; a worker that claimed and never submitted loses its
 //     stake to the client (timeouts slash), one that submitted and was never
@@ -199,6 +200,9 @@ contract JobEscrow {
         require(j.provider == address(0) || j.provider == msg.sender, "escrow: the job names another provider");
         require(msg.sender != j.client && msg.sender != j.evaluator,
                 "escrow: the client or the evaluator may not work on the job");
+        // A client judging its own job could reject good work and take the stake.
+        require(j.stake == 0 || j.evaluator != j.client,
+                "escrow: a job that asks a stake needs an evaluator other than its client");
         require(block.timestamp < j.expiredAt, "escrow: the job has expired");
         j.provider = msg.sender;
         j.claimed = true;

@@ -239,6 +239,18 @@ static void test_rules_hold(void) {
     REFUSED(&VERIFIER, COMPLETE, id, "twice", "not submitted");
     REFUSED(&VERIFIER, REJECT, id, "after paying", "already settled");
     REFUSED(&STRANGER, CLAIM, 999, NULL, "no such job");
+    /* A client judging its own job could reject good work and keep the
+     * stake: no worker may stake on such a job. */
+    gt_abi_val a[] = {gt_abi_address(&(gt_addr){{0}}), gt_abi_address(&CLIENT.addr), gt_abi_uint(anvil_now(&C) + 3600),
+                      tag32("self-judged"), gt_abi_uint(10), gt_abi_uint(5)};
+    gt_chain_receipt r;
+    gt_err err;
+    CHECK_MSG(tx(&CLIENT, &ESCROW, "post(address,address,uint256,bytes32,uint256,uint256)", a, 6, &r, &err) == 0, "%s",
+              err.msg);
+    uint64_t self = job_id_of(&r);
+    gt_chain_receipt_free(&r);
+    REFUSED(&WORKER, CLAIM, self, NULL, "needs an evaluator other than its client");
+    OK_CALL(&CLIENT, REJECT, self, "withdrawn", NULL);
 }
 
 /* After expiry anyone may refund: a worker that claimed and never submitted
