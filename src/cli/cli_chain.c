@@ -1,12 +1,17 @@
-/* cli_chain.c: `gotong chain demo`: gotong's contracts on a development EVM
+/* cli_chain.c: `gotong chain deploy` deploys gotong's contracts with a
+ * keystore wallet and records their addresses in HOME/chain.json.
+ * `gotong chain demo`: gotong's contracts on a development EVM
  * chain (anvil), end to end from the C chain client: deploys the test token
  * and the job escrow, funds fresh wallets, and runs one job through post ->
  * claim -> submit -> complete, printing each transaction's gas and the
  * balances after. The wallets are fresh keys funded with anvil_setBalance,
  * so the demo refuses a chain that is not a development one. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "base/file.h"
+#include "base/json.h"
 #include "base/hex.h"
 #include "chain/abi_decode.h"
 #include "chain/escrow.h"
@@ -20,14 +25,23 @@
 
 static const char usage_text[] =
     "usage: gotong chain demo --rpc URL [--contracts DIR]\n"
+    "       gotong chain deploy --rpc URL [--home DIR] [--from ADDR] [--password-file F] [--contracts DIR]\n"
     "\n"
-    "Runs one gotong job on a development EVM chain (anvil) through the chain\n"
+    "deploy: deploys gotong's token, job escrow and agent registry with a wallet of\n"
+    "HOME/keystore (which pays the gas) and records their addresses in\n"
+    "HOME/chain.json; refuses when that file exists (delete it to deploy again).\n"
+    "\n"
+    "demo: "
+    "runs one gotong job on a development EVM chain (anvil) through the chain\n"
     "client: deploys the test token and the job escrow, gives fresh wallets ETH\n"
     "(anvil_setBalance) and tokens, then post -> claim -> submit -> complete,\n"
     "printing each transaction's gas and the balances after.\n"
     "\n"
     "  --rpc URL        the chain's JSON-RPC endpoint, e.g. http://127.0.0.1:8545\n"
     "  --contracts DIR  the compiled contracts (<Name>.bin), default " GT_CONTRACTS_DIR "\n"
+    "  --home DIR       data directory (default ~/.gotong or $GOTONG_HOME)\n"
+    "  --from ADDR      the deploying wallet (default: the only one in the keystore)\n"
+    "  --password-file F  its password (default: asked on the terminal)\n"
     "\n"
     "Start a chain with: .cache/npm/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil\n";
 
@@ -155,22 +169,91 @@ static int demo_run(demo *d, const char *rpc, gt_err *err) {
     return rc;
 }
 
+/* Deploys name with args from a; prints and records its address in j. */
+static int deploy_one(gt_chain *c, gt_chain_account *a, const char *dir, const char *name, const gt_abi_val *args,
+                      size_t n, gt_addr *at, json_t *j, gt_err *err) {
+    char path[4200], text[GT_ADDR_STR_BYTES];
+    uint64_t gas = 0;
+    snprintf(path, sizeof path, "%s/%s.bin", dir, name);
+    int rc = gt_chain_deploy_file(c, a, path, args, n, at, &gas, err);
+    if (rc) return gt_err_wrap(err, "deploying %s", name);
+    gt_addr_to_str(at, text);
+    printf("deployed %-18s %s  gas %llu\n", name, text, (unsigned long long)gas);
+    json_object_set_new(j, name, json_string(text));
+    return 0;
+}
+
+/* Token, escrow and registry from the wallet; j gets their addresses. */
+static int deploy_all(gt_chain *c, gt_chain_account *a, const char *dir, json_t *j, gt_err *err) {
+    gt_addr token, escrow, registry;
+    int rc = deploy_one(c, a, dir, "GotongToken", NULL, 0, &token, j, err);
+    gt_abi_val ctor[] = {gt_abi_address(&token)};
+    if (!rc) rc = deploy_one(c, a, dir, "JobEscrow", ctor, 1, &escrow, j, err);
+    if (!rc) rc = deploy_one(c, a, dir, "AgentRegistry", NULL, 0, &registry, j, err);
+    return rc;
+}
+
+/* `chain deploy`: the wallet's key, the three deployments, HOME/chain.json. */
+static int deploy_run(const char *rpc, const char *home, const char *from, const char *pw, const char *dir,
+                      gt_err *err) {
+    char home_path[4096], out[4200], text[GT_ADDR_STR_BYTES];
+    int rc = gt_cli_home(home, home_path, sizeof home_path, err);
+    if (rc) return rc;
+    snprintf(out, sizeof out, "%s/chain.json", home_path);
+    if (gt_file_exists(out))
+        return gt_err_set(err, GT_EEXIST, "%s exists: the contracts are already deployed (delete it to deploy again)",
+                          out);
+    gt_key k;
+    gt_chain c;
+    gt_chain_account a;
+    if ((rc = gt_cli_load_key(home, from, pw, &k, NULL, err))) return rc;
+    rc = gt_chain_account_init(&a, &k, err);
+    gt_key_wipe(&k);
+    if (rc || (rc = gt_chain_open(rpc, &c, err))) return rc;
+    json_t *j = json_object();
+    gt_addr_to_str(&a.addr, text);
+    json_object_set_new(j, "chain_id", json_integer((json_int_t)c.chain_id));
+    json_object_set_new(j, "rpc", json_string(rpc));
+    json_object_set_new(j, "deployer", json_string(text));
+    if (!(rc = deploy_all(&c, &a, dir, j, err))) {
+        char *body = gt_json_dump(j);
+        rc = body ? gt_file_write_atomic(out, body, strlen(body), 0644, err)
+                  : gt_err_set(err, GT_ENOMEM, "out of memory");
+        free(body);
+        if (!rc) printf("recorded in %s (chain %llu)\n", out, (unsigned long long)c.chain_id);
+    }
+    json_decref(j);
+    gt_chain_account_wipe(&a);
+    gt_chain_close(&c);
+    return rc;
+}
+
 static int cmd_chain(int argc, char **argv) {
-    static const char *const subs[] = {"demo", NULL};
+    static const char *const subs[] = {"demo", "deploy", NULL};
     int which;
     int rc = gt_cli_subcommand_text("chain", argc, argv, subs, usage_text, &which);
     if (rc >= 0) return rc;
-    const char *rpc = NULL, *dir = GT_CONTRACTS_DIR;
-    const gt_cli_opt opts[] = {{"--rpc", NULL, GT_CLI_OPT_STR, &rpc, 0, 0, NULL},
-                               {"--contracts", NULL, GT_CLI_OPT_STR, &dir, 0, 0, NULL},
-                               {NULL, NULL, 0, NULL, 0, 0, NULL}};
-    rc = gt_cli_parse_text("chain demo", argc - 1, argv + 1, 1, opts, NULL, 0, NULL, usage_text);
+    const char *rpc = NULL, *dir = GT_CONTRACTS_DIR, *home = NULL, *from = NULL, *pw = NULL;
+    const char *name = which == 0 ? "chain demo" : "chain deploy";
+    const gt_cli_opt demo_opts[] = {{"--rpc", NULL, GT_CLI_OPT_STR, &rpc, 0, 0, NULL},
+                                    {"--contracts", NULL, GT_CLI_OPT_STR, &dir, 0, 0, NULL},
+                                    {NULL, NULL, 0, NULL, 0, 0, NULL}};
+    const gt_cli_opt deploy_opts[] = {{"--rpc", NULL, GT_CLI_OPT_STR, &rpc, 0, 0, NULL},
+                                      {"--contracts", NULL, GT_CLI_OPT_STR, &dir, 0, 0, NULL},
+                                      {"--home", NULL, GT_CLI_OPT_STR, &home, 0, 0, NULL},
+                                      {"--from", NULL, GT_CLI_OPT_STR, &from, 0, 0, NULL},
+                                      {"--password-file", NULL, GT_CLI_OPT_STR, &pw, 0, 0, NULL},
+                                      {NULL, NULL, 0, NULL, 0, 0, NULL}};
+    rc = gt_cli_parse_text(name, argc - 1, argv + 1, 1, which == 0 ? demo_opts : deploy_opts, NULL, 0, NULL,
+                           usage_text);
     if (rc >= 0) return rc;
-    if (!rpc) return gt_cli_usage_error("chain demo", "--rpc URL is required");
-    demo d = {.dir = dir};
+    if (!rpc) return gt_cli_usage_error(name, "--rpc URL is required");
     gt_err err;
+    if (which == 1) return deploy_run(rpc, home, from, pw, dir, &err) ? gt_cli_fail(&err) : GT_CLI_EXIT_OK;
+    demo d = {.dir = dir};
     if (demo_run(&d, rpc, &err)) return gt_cli_fail(&err);
     return GT_CLI_EXIT_OK;
 }
 
-GT_CLI_COMMAND(chain_cmd, "chain", "gotong's contracts on an EVM chain (demo: one job on anvil)", cmd_chain)
+GT_CLI_COMMAND(chain_cmd, "chain", "gotong's contracts on an EVM chain: deploy them, or run one job on anvil (demo)",
+               cmd_chain)
