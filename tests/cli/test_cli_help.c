@@ -33,7 +33,8 @@ static const char *commands[] = {
     "task show", "task claim", "task submit", "task verify", "task settle", "task dispute", "task vote",
     "ledger", "ledger log", "ledger head", "ledger verify", "ledger submit", "model", "model info", "model list",
     "model random", "model quantize", "serve", "train", "completion", "completion bash",
-    "tokenizer", "tokenizer train", NULL};
+    "tokenizer", "tokenizer train",
+    "chain", "chain demo", "chain deploy", NULL};
 
 static void test_help_everywhere(void) {
     char args[256];
