@@ -143,15 +143,19 @@ int gt_chain_send(gt_chain *c, gt_chain_account *a, const gt_addr *to, const uin
     if (!rc) rc = set_gas(c, a, &tx, err);
     if (!rc) rc = set_fees(c, &tx, err);
     for (int attempt = 0; !rc; attempt++) {
+        gt_err e = {0}; /* the node's message decides the retry, whether or not the caller wants it */
         if ((rc = next_nonce(c, a, err))) break;
         tx.nonce = a->next_nonce;
-        rc = sign_and_send(c, a, &tx, hash, err);
+        rc = sign_and_send(c, a, &tx, hash, &e);
         if (!rc) {
             a->next_nonce++;
             break;
         }
         /* Someone else used the key: read the nonce again, once. */
-        if (attempt > 0 || rc != GT_ECHAIN || !err || !strstr(err->msg, "nonce too low")) break;
+        if (attempt > 0 || rc != GT_ECHAIN || !strstr(e.msg, "nonce too low")) {
+            if (err) *err = e;
+            break;
+        }
         a->nonce_known = 0;
         rc = 0;
     }
