@@ -1,7 +1,8 @@
 // market.js: the market's pages: agents and their reputation, the live task
 // board (the node's event stream), and a task with its whole timeline.
-import { get, getAll, h, tokens, when, short, table, facts, badge, addrLink, taskLink, blockLink, blobLink,
-         scanActions, loadNames, names } from './api.js';
+import { get, post, getAll, h, tokens, toUnits, when, short, table, facts, badge, addrLink, taskLink, blockLink,
+         blobLink, scanActions, loadNames, names } from './api.js';
+import { keySigner, walletSigner, signAction, fillFields, uploadBlob, textBytes } from './sign.js';
 
 async function reputationOf(addr) {
   try { return await get(`/v1/reputation/${addr}`); } catch (e) { return null; }
@@ -112,7 +113,54 @@ export async function boardPage(page) {
     try { place(await get(`/v1/tasks/${e.task}`)); } catch (err) { live.textContent = err.message; }
   });
   page.onLeave(() => es.close());
-  return h('section', {}, h('h1', {}, 'Task board'), live, board);
+  return h('section', {}, h('h1', {}, 'Task board'), live, board, postForm());
+}
+
+// Posting a task from the page: the spec is stored as a blob under a permit
+// and the task_post action is signed here (sign.js); the node sees neither key.
+const ZERO_SPEC = '0x' + '0'.repeat(64);
+
+function postForm() {
+  const field = (id, label, attrs) => [h('label', { for: id }, label),
+    h('input', { id, autocomplete: 'off', spellcheck: 'false', ...attrs })];
+  const spec = h('textarea', { id: 'post-spec', rows: 3, required: true, placeholder: 'what the task asks for' });
+  const out = h('p', { id: 'post-result', role: 'status' });
+  const val = (id) => document.getElementById(id).value.trim();
+  const go = async (signerOf) => {
+    out.className = 'muted'; out.textContent = 'signing…'; delete out.dataset.ok;
+    try {
+      const chain = await get('/v1/chain');
+      const signer = await signerOf();
+      const given = { kind: val('post-kind'), slots: String(Number(val('post-slots') || '1')),
+                      bounty: toUnits(val('post-bounty')), stake: toUnits(val('post-stake')), spec: ZERO_SPEC };
+      fillFields(chain, 'task_post', given); // refuses a field it cannot fill before anything is uploaded
+      given.spec = '0x' + (await uploadBlob(chain, signer, textBytes(spec.value))).slice('sha256:'.length);
+      const fields = fillFields(chain, 'task_post', given);
+      const acct = await get(`/v1/accounts/${signer.address}`);
+      const r = await post('/v1/actions', await signAction(chain, signer, 'task_post', acct.nonce, fields));
+      if (r.status !== 200 || !r.body || !r.body.ok)
+        throw new Error(`refused: ${r.body && r.body.error ? `${r.body.error.code}: ${r.body.error.message}` : r.status}`);
+      out.className = 'ok'; out.dataset.ok = '1'; out.dataset.task = r.body.id;
+      out.replaceChildren('posted ', taskLink(r.body.id), ` in block #${r.body.height} (signed by ${signer.how})`);
+      document.getElementById('post-key').value = '';
+    } catch (e) {
+      out.className = 'error'; out.dataset.ok = '0'; out.textContent = e.message;
+    }
+  };
+  const wallet = h('button', { type: 'button', hidden: !globalThis.ethereum,
+                               onclick: () => go(async () => (await walletSigner()) || Promise.reject(new Error('no browser wallet'))) },
+                   'Sign with browser wallet');
+  return h('details', { class: 'post' }, h('summary', {}, 'Post a task (signed in this browser)'),
+    h('form', { id: 'post', class: 'stack', onsubmit: (e) => { e.preventDefault(); go(() => keySigner(val('post-key'))); } },
+      field('post-kind', 'Kind', { value: 'echo', required: true, maxlength: 64 }),
+      h('label', { for: 'post-spec' }, 'Spec'), spec,
+      field('post-bounty', 'Bounty per slot (GOT)', { required: true, inputmode: 'decimal', placeholder: '1.5' }),
+      field('post-stake', 'Stake per claim (GOT)', { required: true, inputmode: 'decimal', placeholder: '0.5' }),
+      field('post-slots', 'Slots', { value: '1', inputmode: 'numeric', pattern: '[0-9]{1,3}' }),
+      field('post-key', 'Private key', { type: 'password', placeholder: '64 hex digits; stays in this page' }),
+      h('div', {}, h('button', { type: 'submit', id: 'post-go' }, 'Sign here and post'), ' ', wallet), out,
+      h('p', { class: 'muted' }, 'The spec is stored as a blob under an upload permit and the task is posted with ' +
+        'an action, both signed in this browser; the bounty and a stake are locked from the sender\'s balance.')));
 }
 
 // ---- One task and its timeline.

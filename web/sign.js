@@ -18,7 +18,8 @@ async function lib() {
   if (noble) return noble;
   try {
     const [c, h] = await Promise.all([import('/web/lib/curves/secp256k1.js'), import('/web/lib/hashes/sha3.js')]);
-    noble = { secp: c.secp256k1, keccak: h.keccak_256 };
+    const sha2 = await import('/web/lib/hashes/sha2.js');
+    noble = { secp: c.secp256k1, keccak: h.keccak_256, sha256: sha2.sha256 };
   } catch (e) {
     throw new Error('this node was built without the signing library (run scripts/setup.sh test, rebuild); ' +
                     'or use a browser wallet');
@@ -161,3 +162,51 @@ export async function signAction(chain, signer, type, nonce, fields) {
   const sig = await signer.sign(td);
   return { type, chainId: chain.chainId, ...message, nonce: Number(nonce), sig };
 }
+
+// Defaults for the fields of an action the page does not ask for: zero means
+// "none" (no parent, no evaluator, no fee) or "the ledger's default" (seats
+// per worker, batch sizes; src/market/market.h); the windows are those the
+// CLI and the agents use (GT_AGENT_DEFAULT_*_S in src/agent/agent.h).
+const ZERO32 = '0x' + '0'.repeat(64);
+const ZERO20 = '0x' + '0'.repeat(40);
+const DEFAULTS = { parent: ZERO32, verifier: ZERO20, fee: '0', quorum: '0', claimSeconds: '600', submitSeconds: '300',
+                   verifySeconds: '300', seatsPerWorker: '0', batchItems: '0', lastBatchItems: '0' };
+
+// The fields of kind `type` from `given`, the rest from DEFAULTS; refuses a
+// field it has no value for (a kind this page does not know how to fill).
+export function fillFields(chain, type, given) {
+  const kind = chain.kinds.find((k) => k.type === type);
+  if (!kind) throw new Error(`the node knows no action ${type}`);
+  const out = {};
+  for (const f of kind.fields) {
+    if (f.name === 'from' || f.name === 'nonce') continue;
+    const v = given[f.name] !== undefined ? given[f.name] : DEFAULTS[f.name];
+    if (v === undefined) throw new Error(`this page cannot fill the field ${f.name} of ${type}`);
+    out[f.name] = v;
+  }
+  return out;
+}
+
+// Stores bytes as a blob under an upload permit the signer signs here
+// (BlobUpload typed data, docs/api.md "Blobs"); returns the blob's id
+// ("sha256:…"). expiry_s: the permit's life, at most an hour.
+export async function uploadBlob(chain, signer, bytes, expiry_s = 600) {
+  const { sha256 } = await lib();
+  const hash = bytesToHex(sha256(bytes));
+  const expiry = Math.floor(Date.now() / 1000) + expiry_s;
+  const fields = [{ name: 'uploader', type: 'address' }, { name: 'hash', type: 'bytes32' },
+                  { name: 'size', type: 'uint64' }, { name: 'expiry', type: 'uint64' }];
+  const td = { types: { EIP712Domain: DOMAIN_FIELDS, BlobUpload: fields }, primaryType: 'BlobUpload',
+               domain: chain.domain,
+               message: { uploader: signer.address, hash, size: String(bytes.length), expiry: String(expiry) } };
+  const sig = await signer.sign(td);
+  const permit = `Gotong-Permit uploader=${signer.address},hash=sha256:${hash.slice(2)},size=${bytes.length},` +
+                 `expiry=${expiry},sig=${sig}`;
+  const r = await fetch('/v1/blobs', { method: 'POST', headers: { Authorization: permit,
+                                       'Content-Type': 'application/octet-stream' }, body: bytes });
+  const body = await r.json().catch(() => null);
+  if (!r.ok) throw new Error(`upload refused: ${body && body.error ? `${body.error.code}: ${body.error.message}` : r.status}`);
+  return body.id;
+}
+
+export const textBytes = (s) => enc.encode(s);

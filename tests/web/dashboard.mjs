@@ -14,6 +14,8 @@
 //     the dispute and its votes in the timeline;
 //   - a transfer signed in the page (EIP-712 with the key typed into it) lands
 //     on the ledger, and the key is in no request the page made;
+//   - a task posted from the board's form (its spec uploaded under a permit
+//     signed in the page, then task_post) lands on the ledger and the board;
 //   - the keyboard reaches the navigation and opens a page;
 //   - the dashboard's files: security headers, no path out of the embedded
 //     tree, unknown query parameters refused.
@@ -215,6 +217,39 @@ async function signedTransfer(ctx, base, home, ayu) {
   await page.close();
 }
 
+// A task posted from the board's form: the spec uploaded under a permit and
+// the task_post signed in the page; the board shows it and the ledger holds it.
+async function postedFromPage(ctx, base, home, ayu) {
+  const key = cli(['wallet', 'export', ayu, '--private-key', '--home', home, '--password-file',
+                   path.join(home, 'password.txt')]).trim();
+  const page = await ctx.newPage();
+  const errors = await open(page, base, 'tasks', 'tasks');
+  check(errors.length === 0, `the board loads for posting${errors.length ? ': ' + errors.join('; ') : ''}`);
+  await page.waitForSelector('#live[data-live="1"]', { timeout: WAIT_MS });
+  const specText = `summarise this: ${randomBytes(6).toString('hex')}`;
+  await page.click('details.post summary');
+  await page.fill('#post-kind', 'echo');
+  await page.fill('#post-spec', specText);
+  await page.fill('#post-bounty', '0.75');
+  await page.fill('#post-stake', '0.2');
+  await page.fill('#post-slots', '2');
+  await page.fill('#post-key', key);
+  await page.click('#post-go');
+  await page.waitForSelector('#post-result[data-ok]', { timeout: WAIT_MS });
+  const [ok, text, id] = await page.$eval('#post-result', (el) => [el.dataset.ok, el.textContent, el.dataset.task]);
+  check(ok === '1', `the page posted a task it signed: ${text}`);
+  if (ok === '1') {
+    const t = await api(base, `/v1/tasks/${id}`);
+    check(t.poster === ayu && t.kind === 'echo' && t.bounty === '750000' && t.stake === '200000' && t.slots === 2,
+          `the ledger holds the task as posted from the page (${t.kind}, ${t.bounty} × ${t.slots}, stake ${t.stake})`);
+    const spec = await rawGet(base, `/v1/blobs/${t.spec}`);
+    check(spec.body === specText, 'its spec blob holds the text typed into the page');
+    const card = await page.waitForSelector(`#board [data-task="${id}"]`, { timeout: WAIT_MS }).catch(() => null);
+    check(card !== null, 'the board shows the task it posted');
+  }
+  await page.close();
+}
+
 async function keyboard(ctx, base) {
   const page = await ctx.newPage();
   await open(page, base, '', 'overview');
@@ -265,6 +300,7 @@ async function main() {
     await liveBoard(browser, base, home, ayu);
     await disputeShown(browser, base, disputed);
     await signedTransfer(browser, base, home, ayu);
+    await postedFromPage(browser, base, home, ayu);
     await keyboard(browser, base);
     await browser.close();
     browser = await chromium.launchPersistentContext(path.join(tmp, 'chromium-phone'), {
