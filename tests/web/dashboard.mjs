@@ -180,6 +180,7 @@ async function disputeShown(ctx, base, disputed) {
     check(kinds.some((c) => c.includes(k)), `the timeline has its ${k}`);
   check((await page.$$('.money li')).length > 0, 'the page says what was paid or slashed');
   await page.screenshot({ path: path.join(SHOTS, 'task-dispute.png'), fullPage: true });
+  await page.screenshot({ path: path.join(SHOTS, 'task-dispute-top.png'), clip: { x: 0, y: 0, width: 1280, height: 960 } });
   await page.close();
 }
 
