@@ -14,8 +14,11 @@
 //     the dispute and its votes in the timeline;
 //   - a transfer signed in the page (EIP-712 with the key typed into it) lands
 //     on the ledger, and the key is in no request the page made;
+//   - a transfer signed by an injected EIP-1193 wallet (the CLI's EIP-712
+//     signer behind window.ethereum) lands on the ledger;
 //   - a task posted from the board's form (its spec uploaded under a permit
 //     signed in the page, then task_post) lands on the ledger and the board;
+//   - an agent named with markup is shown as text and runs nothing;
 //   - the keyboard reaches the navigation and opens a page;
 //   - the dashboard's files: security headers, no path out of the embedded
 //     tree, unknown query parameters refused.
@@ -218,6 +221,44 @@ async function signedTransfer(ctx, base, home, ayu) {
   await page.close();
 }
 
+// A transfer signed by an injected EIP-1193 wallet: window.ethereum here
+// hands the page's eth_signTypedData_v4 request to the CLI's own EIP-712
+// signer (`gotong wallet sign --typed-data`), a second implementation, so the
+// typed data the page builds is checked against it and the node.
+async function injectedWallet(ctx, base, home, ayu) {
+  const page = await ctx.newPage();
+  let asked = 0;
+  await page.exposeFunction('gtTestSignTyped', (addr, json) => {
+    asked++;
+    const file = path.join(home, 'web-test-typed.json');
+    fs.writeFileSync(file, json);
+    return cli(['wallet', 'sign', addr, '--typed-data', file, '--home', home, '--password-file',
+                path.join(home, 'password.txt')]).trim();
+  });
+  await page.addInitScript((addr) => {
+    window.ethereum = {
+      async request({ method, params }) {
+        if (method === 'eth_requestAccounts') return [addr];
+        if (method === 'eth_signTypedData_v4') return window.gtTestSignTyped(params[0], params[1]);
+        throw new Error(`test wallet: no ${method}`);
+      },
+    };
+  }, ayu);
+  const errors = await open(page, base, `wallet/${ayu}`, `wallet/${ayu}`);
+  check(errors.length === 0, `the wallet page loads with a browser wallet${errors.length ? ': ' + errors.join('; ') : ''}`);
+  const to = '0x' + randomBytes(20).toString('hex');
+  await page.fill('#send-to', to);
+  await page.fill('#send-amount', '0.5');
+  check(await page.isVisible('#send-wallet'), 'the page offers the browser wallet it found');
+  await page.click('#send-wallet');
+  await page.waitForSelector('#send-result[data-ok]', { timeout: WAIT_MS });
+  const [ok, text] = await page.$eval('#send-result', (el) => [el.dataset.ok, el.textContent]);
+  check(ok === '1' && asked === 1, `the wallet signed once and the node accepted it: ${text}`);
+  const acct = await api(base, `/v1/accounts/${to}`);
+  check(acct.balance === '500000', `the recipient holds 0.5 GOT on the ledger (${acct.balance} base units)`);
+  await page.close();
+}
+
 // A task posted from the board's form: the spec uploaded under a permit and
 // the task_post signed in the page; the board shows it and the ledger holds it.
 async function postedFromPage(ctx, base, home, ayu) {
@@ -247,6 +288,23 @@ async function postedFromPage(ctx, base, home, ayu) {
     check(spec.body === specText, 'its spec blob holds the text typed into the page');
     const card = await page.waitForSelector(`#board [data-task="${id}"]`, { timeout: WAIT_MS }).catch(() => null);
     check(card !== null, 'the board shows the task it posted');
+  }
+  await page.close();
+}
+
+// Ledger text is shown as text: an agent named with markup (the ledger takes
+// any name) must appear literally and run nothing, on every page showing it.
+const HOSTILE = '<img src=x onerror="gtOwned=1"><script>gtOwned=2</script>'; // within the 64-byte name
+
+async function hostileName(ctx, base, dewi, disputed) {
+  const page = await ctx.newPage();
+  for (const hash of ['agents', `agent/${dewi}`, 'tasks', `task/${disputed}`, `wallet/${dewi}`]) {
+    const errors = await open(page, base, hash, hash);
+    const shown = await page.evaluate((name) => document.querySelector('main').textContent.includes(name), HOSTILE);
+    const owned = await page.evaluate(() => window.gtOwned);
+    check(errors.length === 0 && shown && owned === undefined,
+          `#/${hash} shows the agent named with markup as text (${shown}) and runs none of it (${owned})` +
+          `${errors.length ? ': ' + errors.join('; ') : ''}`);
   }
   await page.close();
 }
@@ -288,6 +346,9 @@ async function main() {
     }
     check(disputed !== null && data !== null, 'the demo made a disputed task and a data job');
     const agent = (await api(base, '/v1/agents?limit=1')).agents[0].address;
+    const dewi = demo.agents.find((a) => a.name === 'dewi').address;
+    cli(['agent', 'register', '--name', HOSTILE, '--home', home, '--from', dewi, '--password-file',
+         path.join(home, 'password.txt'), '--node', base]);
     browser = await chromium.launchPersistentContext(path.join(tmp, 'chromium-profile'), {
       executablePath: chromiumPath, headless: true, viewport: { width: 1280, height: 800 },
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
@@ -302,6 +363,8 @@ async function main() {
     await disputeShown(browser, base, disputed);
     await signedTransfer(browser, base, home, ayu);
     await postedFromPage(browser, base, home, ayu);
+    await injectedWallet(browser, base, home, ayu);
+    await hostileName(browser, base, dewi, disputed);
     await keyboard(browser, base);
     await browser.close();
     browser = await chromium.launchPersistentContext(path.join(tmp, 'chromium-phone'), {
