@@ -2,9 +2,9 @@
 // amounts, times, addresses and ids, and building DOM without ever parsing
 // data as HTML (every text from the ledger goes in as a text node).
 
-export const DECIMALS = 6;   // the token's decimals (docs/api.md: "1500000" is 1.5 GOT)
+export const DECIMALS = 6; // the token's decimals (docs/api.md: "1500000" is 1.5 GOT)
 export const SYMBOL = 'GOT';
-export const SCAN_BLOCKS_MAX = 2000;   // blocks one page reads at most to build a history
+export const SCAN_BLOCKS_MAX = 2000; // blocks one page reads at most to build a history
 
 // GET a JSON route; throws an Error with the node's own message on failure.
 export async function get(path) {
@@ -21,8 +21,11 @@ export async function get(path) {
 
 // POST JSON; returns {status, body} whatever the outcome (the caller shows it).
 export async function post(path, json) {
-  const r = await fetch(path, { method: 'POST', headers: { 'Content-Type': 'application/json' },
-                                body: JSON.stringify(json) });
+  const r = await fetch(path, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(json),
+  });
   return { status: r.status, body: await r.json().catch(() => null) };
 }
 
@@ -102,7 +105,11 @@ export const names = new Map();
 export function addrLink(addr, page = 'agent') {
   if (!addr) return '—';
   const name = names.get(String(addr).toLowerCase());
-  return h('a', { href: `#/${page}/${addr}`, title: addr, class: 'mono' }, name ? `${name} (${short(addr)})` : short(addr));
+  return h(
+    'a',
+    { href: `#/${page}/${addr}`, title: addr, class: 'mono' },
+    name ? `${name} (${short(addr)})` : short(addr),
+  );
 }
 
 export const taskLink = (id) => (id ? h('a', { href: `#/task/${id}`, title: id, class: 'mono' }, short(id)) : '—');
@@ -111,15 +118,44 @@ export const blobLink = (id) => (id ? h('a', { href: `/v1/blobs/${id}`, title: i
 
 // A table: head is a list of column names, rows a list of cell lists.
 export function table(head, rows, caption) {
-  return h('div', { class: 'scroll' },
-    h('table', {}, caption ? h('caption', {}, caption) : null,
-      h('thead', {}, h('tr', {}, head.map((c) => h('th', { scope: 'col' }, c)))),
-      h('tbody', {}, rows.map((r) => h('tr', {}, r.map((c) => h('td', {}, c)))))));
+  return h(
+    'div',
+    { class: 'scroll' },
+    h(
+      'table',
+      {},
+      caption ? h('caption', {}, caption) : null,
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          head.map((c) => h('th', { scope: 'col' }, c)),
+        ),
+      ),
+      h(
+        'tbody',
+        {},
+        rows.map((r) =>
+          h(
+            'tr',
+            {},
+            r.map((c) => h('td', {}, c)),
+          ),
+        ),
+      ),
+    ),
+  );
 }
 
 // Small key/value list.
 export function facts(pairs) {
-  return h('dl', { class: 'facts' }, pairs.filter(Boolean).map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
+  return h(
+    'dl',
+    { class: 'facts' },
+    pairs.filter(Boolean).map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]),
+  );
 }
 
 export const badge = (text, kind) => h('span', { class: `badge ${kind || text}` }, text);
@@ -143,5 +179,7 @@ export async function scanActions(from, to, visit) {
 export async function loadNames() {
   try {
     for (const a of await getAll('/v1/agents', 'agents')) names.set(a.address.toLowerCase(), a.name);
-  } catch (e) { /* names are a nicety; links still show addresses */ }
+  } catch (e) {
+    /* names are a nicety; links still show addresses */
+  }
 }

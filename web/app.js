@@ -3,8 +3,22 @@
 // and the node serves one HTML file. Each page is an async function that
 // returns a node (or fills the one it is given) and may return a cleanup
 // (closing its event stream) through the `page` object.
-import { get, getAll, h, tokens, when, table, facts, badge, sumUnits, blockLink, addrLink, scanActions,
-         loadNames, SCAN_BLOCKS_MAX } from './api.js';
+import {
+  get,
+  getAll,
+  h,
+  tokens,
+  when,
+  table,
+  facts,
+  badge,
+  sumUnits,
+  blockLink,
+  addrLink,
+  scanActions,
+  loadNames,
+  SCAN_BLOCKS_MAX,
+} from './api.js';
 import { agentsPage, agentPage, boardPage, taskPage } from './market.js';
 import { datasetsPage, datasetPage, leaderboardPage } from './work.js';
 import { walletPage, blockPage } from './wallet.js';
@@ -32,7 +46,10 @@ const routes = [
 let navigated = false; // focus moves to a page's title only after the user moved, not on first load
 
 async function route() {
-  if (cleanup) { cleanup(); cleanup = null; }
+  if (cleanup) {
+    cleanup();
+    cleanup = null;
+  }
   const path = decodeURIComponent(location.hash.replace(/^#\/?/, ''));
   const hit = routes.map(([re, fn, nav]) => [re.exec(path), fn, nav]).find(([m]) => m);
   for (const a of document.querySelectorAll('nav a')) {
@@ -41,7 +58,11 @@ async function route() {
   }
   main.replaceChildren(h('p', { class: 'muted' }, 'Loading…'));
   main.setAttribute('aria-busy', 'true');
-  const page = { onLeave: (fn) => { cleanup = fn; } };
+  const page = {
+    onLeave: (fn) => {
+      cleanup = fn;
+    },
+  };
   try {
     if (!hit) throw new Error(`no page "${path}" here; try the links above`);
     const [m, fn] = hit;
@@ -66,9 +87,11 @@ async function route() {
 // Counts of tasks per status (each status listed up to 2000).
 async function taskCounts() {
   const out = {};
-  await Promise.all(['open', 'expired', 'cancelled', 'complete'].map(async (s) => {
-    out[s] = await getAll(`/v1/tasks?status=${s}`, 'tasks');
-  }));
+  await Promise.all(
+    ['open', 'expired', 'cancelled', 'complete'].map(async (s) => {
+      out[s] = await getAll(`/v1/tasks?status=${s}`, 'tasks');
+    }),
+  );
   return out;
 }
 
@@ -90,34 +113,66 @@ async function supplyCheck(head) {
 }
 
 async function overviewPage() {
-  const [head, agents, counts] = await Promise.all([get('/v1/head'), getAll('/v1/agents?active=1', 'agents'), taskCounts()]);
+  const [head, agents, counts] = await Promise.all([
+    get('/v1/head'),
+    getAll('/v1/agents?active=1', 'agents'),
+    taskCounts(),
+  ]);
   await loadNames();
   const all = Object.values(counts).flat();
   const supply = await supplyCheck(head.height);
   const ok = supply.minted === supply.held && !supply.scan.truncated;
   const recent = (await get('/v1/blocks?limit=8')).blocks.reverse();
-  return h('section', {},
+  return h(
+    'section',
+    {},
     h('h1', {}, 'Overview'),
-    h('div', { class: 'cards' },
+    h(
+      'div',
+      { class: 'cards' },
       card('Agents online', agents.length, h('a', { href: '#/agents' }, 'all agents')),
-      card('Tasks', all.length, h('span', {}, ['open', 'expired', 'cancelled', 'complete']
-        .map((s) => [badge(s), ` ${counts[s].length} `]))),
+      card(
+        'Tasks',
+        all.length,
+        h(
+          'span',
+          {},
+          ['open', 'expired', 'cancelled', 'complete'].map((s) => [badge(s), ` ${counts[s].length} `]),
+        ),
+      ),
       card('Volume', tokens(sumUnits(all.map((t) => BigInt(t.bounty) * BigInt(t.slots)))), 'bounties posted'),
       card('Transferred', tokens(supply.transferred), 'in transfers'),
-      card('Head', blockLink(head.height), when(head.time))),
+      card('Head', blockLink(head.height), when(head.time)),
+    ),
     h('h2', {}, 'Supply check'),
-    h('p', { id: 'supply', class: ok ? 'ok' : 'bad' },
+    h(
+      'p',
+      { id: 'supply', class: ok ? 'ok' : 'bad' },
       badge(ok ? 'conserved' : supply.scan.truncated ? 'partial' : 'MISMATCH', ok ? 'ok' : 'bad'),
       ` minted ${tokens(supply.minted)}; held by the ${supply.addresses} addresses in the log ${tokens(supply.held)}`,
-      supply.scan.truncated ? ` (only the last ${SCAN_BLOCKS_MAX} blocks were read)` : ''),
+      supply.scan.truncated ? ` (only the last ${SCAN_BLOCKS_MAX} blocks were read)` : '',
+    ),
     h('h2', {}, 'Latest blocks'),
-    table(['Block', 'Time', 'Actions', 'Hash'], recent.map((b) => [blockLink(b.height), when(b.time), b.nActions,
-      h('span', { class: 'mono' }, b.hash.slice(0, 18) + '…')])));
+    table(
+      ['Block', 'Time', 'Actions', 'Hash'],
+      recent.map((b) => [
+        blockLink(b.height),
+        when(b.time),
+        b.nActions,
+        h('span', { class: 'mono' }, b.hash.slice(0, 18) + '…'),
+      ]),
+    ),
+  );
 }
 
 function card(title, value, note) {
-  return h('div', { class: 'card' }, h('div', { class: 'card-title' }, title), h('div', { class: 'card-value' }, value),
-    h('div', { class: 'card-note' }, note));
+  return h(
+    'div',
+    { class: 'card' },
+    h('div', { class: 'card-title' }, title),
+    h('div', { class: 'card-value' }, value),
+    h('div', { class: 'card-note' }, note),
+  );
 }
 
 // Prometheus text into {name: [{labels, value}]}.
@@ -146,12 +201,18 @@ function bars(pairs, unit) {
   pairs.forEach(([label, v], i) => {
     const y = i * rowH + 2;
     const t = document.createElementNS(ns, 'text');
-    t.setAttribute('x', '0'); t.setAttribute('y', String(y + 15)); t.textContent = label;
+    t.setAttribute('x', '0');
+    t.setAttribute('y', String(y + 15));
+    t.textContent = label;
     const r = document.createElementNS(ns, 'rect');
-    r.setAttribute('x', '250'); r.setAttribute('y', String(y + 3));
-    r.setAttribute('width', String(Math.max(1, (v / max) * 280))); r.setAttribute('height', '16');
+    r.setAttribute('x', '250');
+    r.setAttribute('y', String(y + 3));
+    r.setAttribute('width', String(Math.max(1, (v / max) * 280)));
+    r.setAttribute('height', '16');
     const n = document.createElementNS(ns, 'text');
-    n.setAttribute('x', String(255 + (v / max) * 280)); n.setAttribute('y', String(y + 15)); n.textContent = `${v}${unit}`;
+    n.setAttribute('x', String(255 + (v / max) * 280));
+    n.setAttribute('y', String(y + 15));
+    n.textContent = `${v}${unit}`;
     svg.append(t, r, n);
   });
   return svg;
@@ -162,20 +223,32 @@ async function metricsPage() {
   if (!r.ok) throw new Error(`/metrics: HTTP ${r.status}`);
   const m = parseMetrics(await r.text());
   const one = (k) => (m[k] && m[k][0] ? m[k][0].value : 0);
-  const reqs = (m.gotong_http_requests_total || []).map((s) => [`${s.labels.method} ${s.labels.route} ${s.labels.status}`,
-                                                               s.value]).sort((a, b) => b[1] - a[1]).slice(0, 15);
+  const reqs = (m.gotong_http_requests_total || [])
+    .map((s) => [`${s.labels.method} ${s.labels.route} ${s.labels.status}`, s.value])
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 15);
   const actions = (m.gotong_actions_total || []).map((s) => [s.labels.code || s.labels.result, s.value]);
-  const buckets = (m.gotong_http_request_duration_seconds_bucket || []);
+  const buckets = m.gotong_http_request_duration_seconds_bucket || [];
   const lat = buckets.map((b, i) => [`≤ ${b.labels.le} s`, b.value - (i ? buckets[i - 1].value : 0)]);
-  return h('section', {},
+  return h(
+    'section',
+    {},
     h('h1', {}, 'Node metrics'),
-    facts([['Head height', one('gotong_head_height')], ['Blocks written since start', one('gotong_blocks_written_total')],
-           ['Empty blocks', one('gotong_empty_blocks_total')], ['Event streams open', one('gotong_sse_clients')],
-           ['Requests in flight', one('gotong_http_in_flight')]]),
-    h('h2', {}, 'Requests by route and status'), reqs.length ? bars(reqs, '') : h('p', {}, 'none yet'),
-    h('h2', {}, 'Request latency'), bars(lat, ''),
-    h('h2', {}, 'Submitted actions'), actions.length ? bars(actions, '') : h('p', {}, 'none yet'),
-    h('p', {}, h('a', { href: '/metrics' }, 'raw Prometheus text')));
+    facts([
+      ['Head height', one('gotong_head_height')],
+      ['Blocks written since start', one('gotong_blocks_written_total')],
+      ['Empty blocks', one('gotong_empty_blocks_total')],
+      ['Event streams open', one('gotong_sse_clients')],
+      ['Requests in flight', one('gotong_http_in_flight')],
+    ]),
+    h('h2', {}, 'Requests by route and status'),
+    reqs.length ? bars(reqs, '') : h('p', {}, 'none yet'),
+    h('h2', {}, 'Request latency'),
+    bars(lat, ''),
+    h('h2', {}, 'Submitted actions'),
+    actions.length ? bars(actions, '') : h('p', {}, 'none yet'),
+    h('p', {}, h('a', { href: '/metrics' }, 'raw Prometheus text')),
+  );
 }
 
 // The node's head in the header, kept fresh by the event stream's blocks.
@@ -188,6 +261,9 @@ async function headLine() {
   }
 }
 
-window.addEventListener('hashchange', () => { navigated = true; route(); });
+window.addEventListener('hashchange', () => {
+  navigated = true;
+  route();
+});
 headLine();
 route();

@@ -21,8 +21,10 @@ async function lib() {
     const sha2 = await import('/web/lib/hashes/sha2.js');
     noble = { secp: c.secp256k1, keccak: h.keccak_256, sha256: sha2.sha256 };
   } catch (e) {
-    throw new Error('this node was built without the signing library (run scripts/setup.sh test, rebuild); ' +
-                    'or use a browser wallet');
+    throw new Error(
+      'this node was built without the signing library (run scripts/setup.sh test, rebuild); ' +
+        'or use a browser wallet',
+    );
   }
   return noble;
 }
@@ -44,7 +46,10 @@ export function bytesToHex(b) {
 function concat(...parts) {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
-  for (const p of parts) { out.set(p, at); at += p.length; }
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
   return out;
 }
 
@@ -86,14 +91,20 @@ function hashStruct(k, name, fields, msg) {
   return k(concat(...parts));
 }
 
-const DOMAIN_FIELDS = [{ name: 'name', type: 'string' }, { name: 'version', type: 'string' },
-                       { name: 'chainId', type: 'uint256' }, { name: 'salt', type: 'bytes32' }];
+const DOMAIN_FIELDS = [
+  { name: 'name', type: 'string' },
+  { name: 'version', type: 'string' },
+  { name: 'chainId', type: 'uint256' },
+  { name: 'salt', type: 'bytes32' },
+];
 
 // The eth_signTypedData_v4 object of one action (kind from /v1/chain).
 export function typedData(chain, kind, message) {
   return {
     types: { EIP712Domain: DOMAIN_FIELDS, [kind.primaryType]: kind.fields },
-    primaryType: kind.primaryType, domain: chain.domain, message,
+    primaryType: kind.primaryType,
+    domain: chain.domain,
+    message,
   };
 }
 
@@ -127,7 +138,8 @@ export async function keySigner(keyHex) {
   const pub = secp.getPublicKey(key, false);
   const address = await checksum(keccak(pub.slice(1)).slice(12));
   return {
-    address, how: 'key in this page',
+    address,
+    how: 'key in this page',
     async sign(td) {
       const d = await digest(td);
       const rec = secp.sign(d, key, { prehash: false, lowS: true, format: 'recovered' });
@@ -144,7 +156,8 @@ export async function walletSigner() {
   if (!accounts || !accounts.length) throw new Error('the wallet gave no account');
   const address = accounts[0];
   return {
-    address, how: 'browser wallet',
+    address,
+    how: 'browser wallet',
     async sign(td) {
       return eth.request({ method: 'eth_signTypedData_v4', params: [address, JSON.stringify(td)] });
     },
@@ -169,8 +182,18 @@ export async function signAction(chain, signer, type, nonce, fields) {
 // CLI and the agents use (GT_AGENT_DEFAULT_*_S in src/agent/agent.h).
 const ZERO32 = '0x' + '0'.repeat(64);
 const ZERO20 = '0x' + '0'.repeat(40);
-const DEFAULTS = { parent: ZERO32, verifier: ZERO20, fee: '0', quorum: '0', claimSeconds: '600', submitSeconds: '300',
-                   verifySeconds: '300', seatsPerWorker: '0', batchItems: '0', lastBatchItems: '0' };
+const DEFAULTS = {
+  parent: ZERO32,
+  verifier: ZERO20,
+  fee: '0',
+  quorum: '0',
+  claimSeconds: '600',
+  submitSeconds: '300',
+  verifySeconds: '300',
+  seatsPerWorker: '0',
+  batchItems: '0',
+  lastBatchItems: '0',
+};
 
 // The fields of kind `type` from `given`, the rest from DEFAULTS; refuses a
 // field it has no value for (a kind this page does not know how to fill).
@@ -194,18 +217,30 @@ export async function uploadBlob(chain, signer, bytes, expiry_s = 600) {
   const { sha256 } = await lib();
   const hash = bytesToHex(sha256(bytes));
   const expiry = Math.floor(Date.now() / 1000) + expiry_s;
-  const fields = [{ name: 'uploader', type: 'address' }, { name: 'hash', type: 'bytes32' },
-                  { name: 'size', type: 'uint64' }, { name: 'expiry', type: 'uint64' }];
-  const td = { types: { EIP712Domain: DOMAIN_FIELDS, BlobUpload: fields }, primaryType: 'BlobUpload',
-               domain: chain.domain,
-               message: { uploader: signer.address, hash, size: String(bytes.length), expiry: String(expiry) } };
+  const fields = [
+    { name: 'uploader', type: 'address' },
+    { name: 'hash', type: 'bytes32' },
+    { name: 'size', type: 'uint64' },
+    { name: 'expiry', type: 'uint64' },
+  ];
+  const td = {
+    types: { EIP712Domain: DOMAIN_FIELDS, BlobUpload: fields },
+    primaryType: 'BlobUpload',
+    domain: chain.domain,
+    message: { uploader: signer.address, hash, size: String(bytes.length), expiry: String(expiry) },
+  };
   const sig = await signer.sign(td);
-  const permit = `Gotong-Permit uploader=${signer.address},hash=sha256:${hash.slice(2)},size=${bytes.length},` +
-                 `expiry=${expiry},sig=${sig}`;
-  const r = await fetch('/v1/blobs', { method: 'POST', headers: { Authorization: permit,
-                                       'Content-Type': 'application/octet-stream' }, body: bytes });
+  const permit =
+    `Gotong-Permit uploader=${signer.address},hash=sha256:${hash.slice(2)},size=${bytes.length},` +
+    `expiry=${expiry},sig=${sig}`;
+  const r = await fetch('/v1/blobs', {
+    method: 'POST',
+    headers: { Authorization: permit, 'Content-Type': 'application/octet-stream' },
+    body: bytes,
+  });
   const body = await r.json().catch(() => null);
-  if (!r.ok) throw new Error(`upload refused: ${body && body.error ? `${body.error.code}: ${body.error.message}` : r.status}`);
+  if (!r.ok)
+    throw new Error(`upload refused: ${body && body.error ? `${body.error.code}: ${body.error.message}` : r.status}`);
   return body.id;
 }
 

@@ -58,8 +58,9 @@ function cli(args) {
 // Starts `gotong node` on a free port; resolves {proc, url}.
 function startNode(home) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(gotong, ['node', '--home', home, '--listen', '127.0.0.1:0', '--quiet'],
-                       { stdio: ['ignore', 'pipe', 'inherit'] });
+    const proc = spawn(gotong, ['node', '--home', home, '--listen', '127.0.0.1:0', '--quiet'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     proc.stdout.on('data', (d) => {
       out += d;
@@ -74,11 +75,15 @@ function startNode(home) {
 function rawGet(url, p) {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
-    http.get({ host: u.hostname, port: u.port, path: p }, (res) => {
-      let body = '';
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
-    }).on('error', reject);
+    http
+      .get({ host: u.hostname, port: u.port, path: p }, (res) => {
+        let body = '';
+        res.on('data', (d) => {
+          body += d;
+        });
+        res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
+      })
+      .on('error', reject);
   });
 }
 
@@ -91,16 +96,26 @@ async function api(url, p) {
 async function checkFiles(url) {
   const root = await rawGet(url, '/');
   check(root.status === 200 && /text\/html/.test(root.headers['content-type']), 'GET / is the dashboard (text/html)');
-  check(/script-src 'self'/.test(root.headers['content-security-policy'] || '') &&
-        /frame-ancestors 'none'/.test(root.headers['content-security-policy'] || ''),
-        'the dashboard carries a Content-Security-Policy (own scripts only, no framing)');
+  check(
+    /script-src 'self'/.test(root.headers['content-security-policy'] || '') &&
+      /frame-ancestors 'none'/.test(root.headers['content-security-policy'] || ''),
+    'the dashboard carries a Content-Security-Policy (own scripts only, no framing)',
+  );
   check(root.headers['x-content-type-options'] === 'nosniff', 'X-Content-Type-Options: nosniff');
   const js = await rawGet(url, '/web/app.js');
   check(js.status === 200 && /text\/javascript/.test(js.headers['content-type']), '/web/app.js served as JavaScript');
   const lib = await rawGet(url, '/web/lib/curves/secp256k1.js');
-  check(lib.status === 200 && !lib.body.includes("from '@noble/"), 'the signing library is embedded, imports rewritten');
-  for (const p of ['/web/../web/app.js', '/web/lib/../../web/app.js', '/web/.app.js', '/web/lib/curves/x/y/z.js',
-                   '/web/nope.js'])
+  check(
+    lib.status === 200 && !lib.body.includes("from '@noble/"),
+    'the signing library is embedded, imports rewritten',
+  );
+  for (const p of [
+    '/web/../web/app.js',
+    '/web/lib/../../web/app.js',
+    '/web/.app.js',
+    '/web/lib/curves/x/y/z.js',
+    '/web/nope.js',
+  ])
     check((await rawGet(url, p)).status === 404, `${p} is 404`);
   check((await rawGet(url, '/?debug=1')).status === 400, 'an unknown query parameter on / is refused (400)');
 }
@@ -109,16 +124,23 @@ async function checkFiles(url) {
 // errors seen while it loaded.
 async function open(page, base, hash, ready) {
   const errors = [];
-  const onConsole = (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); };
+  const onConsole = (m) => {
+    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+  };
   const onError = (e) => errors.push(`page error: ${e.message}`);
-  const onResponse = (r) => { if (r.status() >= 400) errors.push(`HTTP ${r.status()} ${r.url()}`); };
+  const onResponse = (r) => {
+    if (r.status() >= 400) errors.push(`HTTP ${r.status()} ${r.url()}`);
+  };
   // The board closing its own event stream when the user leaves it aborts
   // that request: the page's doing, not a failure.
   const onFailed = (r) => {
     const why = r.failure() && r.failure().errorText;
-    if (!(r.url().endsWith('/v1/events') && why === 'net::ERR_ABORTED')) errors.push(`request failed: ${r.url()} ${why}`);
+    if (!(r.url().endsWith('/v1/events') && why === 'net::ERR_ABORTED'))
+      errors.push(`request failed: ${r.url()} ${why}`);
   };
-  page.on('console', onConsole); page.on('pageerror', onError); page.on('response', onResponse);
+  page.on('console', onConsole);
+  page.on('pageerror', onError);
+  page.on('response', onResponse);
   page.on('requestfailed', onFailed);
   try {
     await page.goto(`${base}/#/${hash}`);
@@ -126,7 +148,9 @@ async function open(page, base, hash, ready) {
     const shown = await page.$('main .error[role="alert"]');
     if (shown) errors.push(`page shows an error: ${await shown.textContent()}`);
   } finally {
-    page.off('console', onConsole); page.off('pageerror', onError); page.off('response', onResponse);
+    page.off('console', onConsole);
+    page.off('pageerror', onError);
+    page.off('response', onResponse);
     page.off('requestfailed', onFailed);
   }
   return errors;
@@ -136,9 +160,14 @@ async function pagesLoad(ctx, base, pages, width) {
   const page = await ctx.newPage();
   for (const [name, hash] of pages) {
     const errors = await open(page, base, hash, hash || 'overview');
-    check(errors.length === 0, `${width}: #/${hash} loads without errors${errors.length ? ': ' + errors.join('; ') : ''}`);
+    check(
+      errors.length === 0,
+      `${width}: #/${hash} loads without errors${errors.length ? ': ' + errors.join('; ') : ''}`,
+    );
     if (width === 'phone') {
-      const over = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      const over = await page.evaluate(
+        () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+      );
       check(over <= 0, `phone: #/${hash} does not overflow sideways (by ${over}px)`);
     }
     await page.screenshot({ path: path.join(SHOTS, `${name}-${width}.png`), fullPage: width !== 'phone' });
@@ -151,19 +180,44 @@ async function liveBoard(ctx, base, home, ayu) {
   const errors = await open(page, base, 'tasks', 'tasks');
   check(errors.length === 0, `the task board loads${errors.length ? ': ' + errors.join('; ') : ''}`);
   await page.waitForSelector('#live[data-live="1"]', { timeout: WAIT_MS });
-  await page.evaluate(() => { window.gtNoReload = 1; });
+  await page.evaluate(() => {
+    window.gtNoReload = 1;
+  });
   const spec = path.join(home, 'web-test-spec.json');
   fs.writeFileSync(spec, '{"prompt":"posted by tests/web while the board watches"}\n');
-  const out = JSON.parse(cli(['task', 'post', '--home', home, '--from', ayu, '--password-file',
-                              path.join(home, 'password.txt'), '--node', base, '--spec', spec, '--kind', 'echo',
-                              '--bounty', '0.5', '--stake', '0.1', '--json']));
+  const out = JSON.parse(
+    cli([
+      'task',
+      'post',
+      '--home',
+      home,
+      '--from',
+      ayu,
+      '--password-file',
+      path.join(home, 'password.txt'),
+      '--node',
+      base,
+      '--spec',
+      spec,
+      '--kind',
+      'echo',
+      '--bounty',
+      '0.5',
+      '--stake',
+      '0.1',
+      '--json',
+    ]),
+  );
   const id = out.id || out.task;
   check(/^0x[0-9a-f]{64}$/.test(id || ''), `the CLI posted a task through the API (${id})`);
   const card = await page.waitForSelector(`#board [data-task="${id}"]`, { timeout: WAIT_MS }).catch(() => null);
   check(card !== null, 'the new task appeared on the board from the event stream');
   check(await page.evaluate(() => window.gtNoReload === 1), 'without a reload of the page');
-  if (card) check(await card.evaluate((el) => el.closest('.column').querySelector('.badge').textContent === 'open'),
-                  'in the open column');
+  if (card)
+    check(
+      await card.evaluate((el) => el.closest('.column').querySelector('.badge').textContent === 'open'),
+      'in the open column',
+    );
   await page.screenshot({ path: path.join(SHOTS, 'board-live.png') });
   await page.close();
 }
@@ -175,35 +229,58 @@ async function disputeShown(ctx, base, disputed) {
   const errors = await open(page, base, `task/${disputed}`, `task/${disputed}`);
   check(errors.length === 0, `the disputed task's page loads${errors.length ? ': ' + errors.join('; ') : ''}`);
   const outcome = await page.$eval(`[data-slot="${slot.slot}"] .dispute h4 .badge`, (el) => el.textContent);
-  check(outcome === slot.dispute.outcome, `the task page shows the dispute's outcome "${outcome}" (API: ${slot.dispute.outcome})`);
+  check(
+    outcome === slot.dispute.outcome,
+    `the task page shows the dispute's outcome "${outcome}" (API: ${slot.dispute.outcome})`,
+  );
   const votes = await page.$$eval('#timeline li.dispute_vote', (l) => l.length);
-  check(votes === slot.dispute.votes.length, `the timeline lists the ${votes} votes (API: ${slot.dispute.votes.length})`);
+  check(
+    votes === slot.dispute.votes.length,
+    `the timeline lists the ${votes} votes (API: ${slot.dispute.votes.length})`,
+  );
   const kinds = await page.$$eval('#timeline li', (l) => l.map((li) => li.className));
   for (const k of ['task_post', 'task_claim', 'task_submit', 'task_verify', 'task_dispute'])
-    check(kinds.some((c) => c.includes(k)), `the timeline has its ${k}`);
+    check(
+      kinds.some((c) => c.includes(k)),
+      `the timeline has its ${k}`,
+    );
   check((await page.$$('.money li')).length > 0, 'the page says what was paid or slashed');
   await page.screenshot({ path: path.join(SHOTS, 'task-dispute.png'), fullPage: true });
-  await page.screenshot({ path: path.join(SHOTS, 'task-dispute-top.png'), clip: { x: 0, y: 0, width: 1280, height: 960 } });
+  await page.screenshot({
+    path: path.join(SHOTS, 'task-dispute-top.png'),
+    clip: { x: 0, y: 0, width: 1280, height: 960 },
+  });
   await page.close();
 }
 
 async function signedTransfer(ctx, base, home, ayu) {
-  const key = cli(['wallet', 'export', ayu, '--private-key', '--home', home, '--password-file',
-                   path.join(home, 'password.txt')]).trim();
+  const key = cli([
+    'wallet',
+    'export',
+    ayu,
+    '--private-key',
+    '--home',
+    home,
+    '--password-file',
+    path.join(home, 'password.txt'),
+  ]).trim();
   const bare = key.replace(/^0x/, '').toLowerCase();
-  check(/^[0-9a-f]{64}$/.test(bare), 'the test holds the sender\'s private key');
+  check(/^[0-9a-f]{64}$/.test(bare), "the test holds the sender's private key");
   const to = '0x' + randomBytes(20).toString('hex');
   const page = await ctx.newPage();
   let leaked = false;
-  page.on('request', (r) => { if (((r.postData() || '') + r.url()).toLowerCase().includes(bare)) leaked = true; });
+  page.on('request', (r) => {
+    if (((r.postData() || '') + r.url()).toLowerCase().includes(bare)) leaked = true;
+  });
   const errors = await open(page, base, `wallet/${ayu}`, `wallet/${ayu}`);
   check(errors.length === 0, `the wallet page loads${errors.length ? ': ' + errors.join('; ') : ''}`);
   const before = await api(base, `/v1/accounts/${ayu}`);
   await page.fill('#send-to', to);
   await page.fill('#send-amount', '1.25');
   await page.fill('#send-key', key);
-  const posted = page.waitForResponse((r) => r.url().endsWith('/v1/actions') && r.request().method() === 'POST',
-                                      { timeout: WAIT_MS });
+  const posted = page.waitForResponse((r) => r.url().endsWith('/v1/actions') && r.request().method() === 'POST', {
+    timeout: WAIT_MS,
+  });
   await page.click('#send-go');
   const resp = await (await posted).json();
   await page.waitForSelector('#send-result[data-ok]', { timeout: WAIT_MS });
@@ -213,10 +290,16 @@ async function signedTransfer(ctx, base, home, ayu) {
   const acct = await api(base, `/v1/accounts/${to}`);
   check(acct.balance === '1250000', `the recipient holds 1.25 GOT on the ledger (${acct.balance} base units)`);
   const a = await api(base, `/v1/actions/${resp.id}`);
-  check(a.type === 'transfer' && a.from === ayu && a.to.toLowerCase() === to && a.amount === '1250000' &&
-        a.nonce === before.nonce, `the ledger holds the transfer as signed in the page, at block ${a.height}`);
+  check(
+    a.type === 'transfer' &&
+      a.from === ayu &&
+      a.to.toLowerCase() === to &&
+      a.amount === '1250000' &&
+      a.nonce === before.nonce,
+    `the ledger holds the transfer as signed in the page, at block ${a.height}`,
+  );
   check(!leaked, 'the private key is in no request the page made');
-  check(await page.$eval('#send-key', (el) => el.value) === '', 'the key field is cleared after sending');
+  check((await page.$eval('#send-key', (el) => el.value)) === '', 'the key field is cleared after sending');
   await page.screenshot({ path: path.join(SHOTS, 'wallet-sent.png'), fullPage: true });
   await page.close();
 }
@@ -232,8 +315,17 @@ async function injectedWallet(ctx, base, home, ayu) {
     asked++;
     const file = path.join(home, 'web-test-typed.json');
     fs.writeFileSync(file, json);
-    return cli(['wallet', 'sign', addr, '--typed-data', file, '--home', home, '--password-file',
-                path.join(home, 'password.txt')]).trim();
+    return cli([
+      'wallet',
+      'sign',
+      addr,
+      '--typed-data',
+      file,
+      '--home',
+      home,
+      '--password-file',
+      path.join(home, 'password.txt'),
+    ]).trim();
   });
   await page.addInitScript((addr) => {
     window.ethereum = {
@@ -245,7 +337,10 @@ async function injectedWallet(ctx, base, home, ayu) {
     };
   }, ayu);
   const errors = await open(page, base, `wallet/${ayu}`, `wallet/${ayu}`);
-  check(errors.length === 0, `the wallet page loads with a browser wallet${errors.length ? ': ' + errors.join('; ') : ''}`);
+  check(
+    errors.length === 0,
+    `the wallet page loads with a browser wallet${errors.length ? ': ' + errors.join('; ') : ''}`,
+  );
   const to = '0x' + randomBytes(20).toString('hex');
   await page.fill('#send-to', to);
   await page.fill('#send-amount', '0.5');
@@ -262,8 +357,16 @@ async function injectedWallet(ctx, base, home, ayu) {
 // A task posted from the board's form: the spec uploaded under a permit and
 // the task_post signed in the page; the board shows it and the ledger holds it.
 async function postedFromPage(ctx, base, home, ayu) {
-  const key = cli(['wallet', 'export', ayu, '--private-key', '--home', home, '--password-file',
-                   path.join(home, 'password.txt')]).trim();
+  const key = cli([
+    'wallet',
+    'export',
+    ayu,
+    '--private-key',
+    '--home',
+    home,
+    '--password-file',
+    path.join(home, 'password.txt'),
+  ]).trim();
   const page = await ctx.newPage();
   const errors = await open(page, base, 'tasks', 'tasks');
   check(errors.length === 0, `the board loads for posting${errors.length ? ': ' + errors.join('; ') : ''}`);
@@ -282,8 +385,10 @@ async function postedFromPage(ctx, base, home, ayu) {
   check(ok === '1', `the page posted a task it signed: ${text}`);
   if (ok === '1') {
     const t = await api(base, `/v1/tasks/${id}`);
-    check(t.poster === ayu && t.kind === 'echo' && t.bounty === '750000' && t.stake === '200000' && t.slots === 2,
-          `the ledger holds the task as posted from the page (${t.kind}, ${t.bounty} × ${t.slots}, stake ${t.stake})`);
+    check(
+      t.poster === ayu && t.kind === 'echo' && t.bounty === '750000' && t.stake === '200000' && t.slots === 2,
+      `the ledger holds the task as posted from the page (${t.kind}, ${t.bounty} × ${t.slots}, stake ${t.stake})`,
+    );
     const spec = await rawGet(base, `/v1/blobs/${t.spec}`);
     check(spec.body === specText, 'its spec blob holds the text typed into the page');
     const card = await page.waitForSelector(`#board [data-task="${id}"]`, { timeout: WAIT_MS }).catch(() => null);
@@ -302,9 +407,11 @@ async function hostileName(ctx, base, dewi, disputed) {
     const errors = await open(page, base, hash, hash);
     const shown = await page.evaluate((name) => document.querySelector('main').textContent.includes(name), HOSTILE);
     const owned = await page.evaluate(() => window.gtOwned);
-    check(errors.length === 0 && shown && owned === undefined,
-          `#/${hash} shows the agent named with markup as text (${shown}) and runs none of it (${owned})` +
-          `${errors.length ? ': ' + errors.join('; ') : ''}`);
+    check(
+      errors.length === 0 && shown && owned === undefined,
+      `#/${hash} shows the agent named with markup as text (${shown}) and runs none of it (${owned})` +
+        `${errors.length ? ': ' + errors.join('; ') : ''}`,
+    );
   }
   await page.close();
 }
@@ -317,10 +424,16 @@ async function keyboard(ctx, base) {
     await page.keyboard.press('Tab');
     seen.push(await page.evaluate(() => document.activeElement.textContent.trim()));
   }
-  check(seen[0] === 'Skip to content' && seen[3] === 'Agents', `Tab walks skip link, brand, navigation (${seen.join(' | ')})`);
+  check(
+    seen[0] === 'Skip to content' && seen[3] === 'Agents',
+    `Tab walks skip link, brand, navigation (${seen.join(' | ')})`,
+  );
   await page.keyboard.press('Enter');
   await page.waitForSelector('main[data-ready="agents"]', { timeout: WAIT_MS });
-  check(await page.evaluate(() => document.activeElement.tagName === 'H1'), 'Enter opens the page and focus moves to its title');
+  check(
+    await page.evaluate(() => document.activeElement.tagName === 'H1'),
+    'Enter opens the page and focus moves to its title',
+  );
   await page.close();
 }
 
@@ -347,17 +460,47 @@ async function main() {
     check(disputed !== null && data !== null, 'the demo made a disputed task and a data job');
     const agent = (await api(base, '/v1/agents?limit=1')).agents[0].address;
     const dewi = demo.agents.find((a) => a.name === 'dewi').address;
-    cli(['agent', 'register', '--name', HOSTILE, '--home', home, '--from', dewi, '--password-file',
-         path.join(home, 'password.txt'), '--node', base]);
+    cli([
+      'agent',
+      'register',
+      '--name',
+      HOSTILE,
+      '--home',
+      home,
+      '--from',
+      dewi,
+      '--password-file',
+      path.join(home, 'password.txt'),
+      '--node',
+      base,
+    ]);
     browser = await chromium.launchPersistentContext(path.join(tmp, 'chromium-profile'), {
-      executablePath: chromiumPath, headless: true, viewport: { width: 1280, height: 800 },
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-             '--disable-sync', '--no-first-run', '--disable-quic'],
+      executablePath: chromiumPath,
+      headless: true,
+      viewport: { width: 1280, height: 800 },
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+      ],
     });
-    const pages = [['overview', ''], ['agents', 'agents'], ['agent', `agent/${agent}`], ['tasks', 'tasks'],
-                   ['task', `task/${disputed}`], ['datasets', 'datasets'], ['dataset', `dataset/${data}`],
-                   ['leaderboard', 'leaderboard'], ['wallet', `wallet/${ayu}`], ['block', 'block/1'],
-                   ['metrics', 'metrics']];
+    const pages = [
+      ['overview', ''],
+      ['agents', 'agents'],
+      ['agent', `agent/${agent}`],
+      ['tasks', 'tasks'],
+      ['task', `task/${disputed}`],
+      ['datasets', 'datasets'],
+      ['dataset', `dataset/${data}`],
+      ['leaderboard', 'leaderboard'],
+      ['wallet', `wallet/${ayu}`],
+      ['block', 'block/1'],
+      ['metrics', 'metrics'],
+    ];
     await pagesLoad(browser, base, pages, 'laptop');
     await liveBoard(browser, base, home, ayu);
     await disputeShown(browser, base, disputed);
@@ -368,11 +511,26 @@ async function main() {
     await keyboard(browser, base);
     await browser.close();
     browser = await chromium.launchPersistentContext(path.join(tmp, 'chromium-phone'), {
-      executablePath: chromiumPath, headless: true, viewport: { width: 390, height: 844 }, isMobile: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-             '--disable-sync', '--no-first-run', '--disable-quic'],
+      executablePath: chromiumPath,
+      headless: true,
+      viewport: { width: 390, height: 844 },
+      isMobile: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+      ],
     });
-    await pagesLoad(browser, base, pages.filter(([n]) => ['overview', 'tasks', 'task', 'wallet', 'agents'].includes(n)), 'phone');
+    await pagesLoad(
+      browser,
+      base,
+      pages.filter(([n]) => ['overview', 'tasks', 'task', 'wallet', 'agents'].includes(n)),
+      'phone',
+    );
   } finally {
     if (browser) await browser.close().catch(() => {});
     if (node) node.proc.kill('SIGTERM');
@@ -386,4 +544,7 @@ async function main() {
   console.log('all checks passed');
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
