@@ -501,6 +501,7 @@ async function main() {
       ['block', 'block/1'],
       ['metrics', 'metrics'],
     ];
+    browser.setDefaultTimeout(WAIT_MS); // clicks and fills wait as long as pages do, on a loaded machine
     await pagesLoad(browser, base, pages, 'laptop');
     await liveBoard(browser, base, home, ayu);
     await disputeShown(browser, base, disputed);
@@ -525,6 +526,7 @@ async function main() {
         '--disable-quic',
       ],
     });
+    browser.setDefaultTimeout(WAIT_MS);
     await pagesLoad(
       browser,
       base,
