@@ -3,14 +3,17 @@
 #
 # Installs what one of the Makefile's targets needs, and nothing more:
 #   run    the build's Debian libraries, git, and llama.cpp's tokenizer
-#          vocabularies (the demo's random model is made around one)
+#          vocabularies (the demo's random model is made around one), and the
+#          web dashboard's in-browser signing library (@noble, embedded)
 #   test   run's, plus Foundry's `cast` (keystore and signature interop tests),
 #          llama.cpp's prebuilt libllama (reference outputs for the
 #          engine's tests, made by tests/ref/llama_ref.c) and the npm `openai`
 #          client (tests/serve drives `gotong serve` with it), and Unicode's
 #          NormalizationTest.txt from Debian's unicode-data 15.0.0-1 (the
-#          conformance test of src/base/unicode_norm.c), and the npm `solc`
-#          compiler and Foundry's `anvil` (contracts/ and tests/chain)
+#          conformance test of src/base/unicode_norm.c), the npm `solc`
+#          compiler and Foundry's `anvil` (contracts/ and tests/chain),
+#          Debian's chromium and npm playwright-core (the dashboard's browser
+#          test, tests/web)
 #   bench  test's, plus wrk (HTTP load for bench/market.sh), python3-torch and
 #          libopenblas0-pthread (the PyTorch peer of bench/train.sh)
 #   fuzz   run's, plus clang (libFuzzer builds)
@@ -22,7 +25,8 @@
 #   (llama.cpp release v0.5.0), fetched with `npm pack` into .cache/npm-pack,
 #   sha256-checked; the vocabularies come out of the llama.cpp source that
 #   node-llama-cpp ships as a git bundle, each file sha256-checked;
-#   @foundry-rs/cast-linux-amd64 1.7.1 and openai 5.23.2 through `npm install`;
+#   @foundry-rs/cast-linux-amd64 1.7.1, openai 5.23.2, @noble/curves and
+#   @noble/hashes 2.4.0 and playwright-core 1.65.1 through `npm install`;
 #   solc 0.8.37 and @foundry-rs/anvil-linux-amd64 1.7.1 the same way, with
 #   the sha256 of soljson.js and of the anvil binary checked.
 # Everything lands in the repository's ignored .cache/ folder. Idempotent and
@@ -253,13 +257,38 @@ chain_tools() {
   done
 }
 
+# The web dashboard's browser tests (tests/web): Debian's chromium, driven by
+# npm playwright-core; and the signing library the dashboard serves from the
+# build (@noble/curves and @noble/hashes: secp256k1 and keccak-256 in the
+# browser, so a user's key never reaches the node). All pinned.
+WEB_PKGS=(chromium:"the real browser of the dashboard's tests (tests/web)")
+WEB_SIGN_SPECS=(@noble/curves@2.4.0 @noble/hashes@2.4.0)   # embedded in the binary by web/embed.cmake
+WEB_TEST_SPECS=(playwright-core@1.65.1)
+
+# npm-installs those of the given specs that are missing into .cache/npm.
+web_npm() {
+  local spec name missing=()
+  for spec in "$@"; do
+    name="${spec%@*}"
+    [ -f "$CACHE/npm/node_modules/$name/package.json" ] \
+      && grep -q "\"version\": \"${spec##*@}\"" "$CACHE/npm/node_modules/$name/package.json" && continue
+    missing+=("$spec")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  command -v npm >/dev/null || die "npm not found: needed for ${missing[*]} (install Node.js and npm)"
+  say "npm installing ${missing[*]} (the dashboard's browser tests and in-browser signing)"
+  mkdir -p "$CACHE/npm"
+  npm install --prefix "$CACHE/npm" --no-audit --no-fund --loglevel=error "${missing[@]}" >/dev/null \
+    2>"$CACHE/npm/npm.log" || die "npm install ${missing[*]} failed (registry unreachable?): see $CACHE/npm/npm.log"
+}
+
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(run)
 for t in "${targets[@]}"; do
   case $t in
-    run)   apt_install "${RUN_PKGS[@]}"; vocabularies ;;
+    run)   apt_install "${RUN_PKGS[@]}"; vocabularies; web_npm "${WEB_SIGN_SPECS[@]}" ;;
     test)  apt_install "${RUN_PKGS[@]}"; vocabularies; cast_tool; libllama; openai_client; unicode_test_data
-           chain_tools ;;
+           chain_tools; apt_install "${WEB_PKGS[@]}"; web_npm "${WEB_SIGN_SPECS[@]}" "${WEB_TEST_SPECS[@]}" ;;
     bench) apt_install "${RUN_PKGS[@]}" "${BENCH_PKGS[@]}"; vocabularies; cast_tool; libllama; openai_client
            unicode_test_data; chain_tools ;;
     fuzz)  apt_install "${RUN_PKGS[@]}" "${FUZZ_PKGS[@]}"; vocabularies ;;

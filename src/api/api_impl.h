@@ -205,6 +205,7 @@ void gt_h_metrics(gt_req *r, gt_resp *o);
 void gt_h_leaderboard(gt_req *r, gt_resp *o);
 void gt_h_attestation(gt_req *r, gt_resp *o);
 void gt_h_dataset(gt_req *r, gt_resp *o);
+void gt_h_web(gt_req *r, gt_resp *o); /* h_web.c: the dashboard */
 
 /* The route table (http.c), for metrics labels. */
 int gt_api_n_routes(void);

@@ -41,17 +41,22 @@ static const gt_route routes[] = {
     {"GET", "/v1/agents/{}", 12},    {"GET", "/v1/reputation/{}", 13}, {"GET", "/v1/events", 14},
     {"GET", "/metrics", 15},         {"GET", "/v1/leaderboard", 16}, {"GET", "/v1/attestations/{}", 17},
     {"GET", "/v1/datasets/{}", 18},  {"GET", "/health", 19},
+    /* The web dashboard (h_web.c): / and its files, up to four segments deep. */
+    {"GET", "/", 20}, {"GET", "/web/{}", 21}, {"GET", "/web/{}/{}", 22}, {"GET", "/web/{}/{}/{}", 23},
+    {"GET", "/web/{}/{}/{}/{}", 24},
 };
 static const gt_handler_fn handlers[] = {
     gt_h_actions_post, gt_h_action_get, gt_h_account, gt_h_head,  gt_h_blocks,     gt_h_block,
     gt_h_chain,        gt_h_blob_post,  gt_h_blob_get, gt_h_tasks, gt_h_task,       gt_h_agents,
     gt_h_agent,        gt_h_reputation, gt_h_events,   gt_h_metrics, gt_h_leaderboard, gt_h_attestation,
     gt_h_dataset,      gt_h_health,
+    gt_h_web,          gt_h_web,        gt_h_web,      gt_h_web,     gt_h_web,
 };
 static const size_t body_limits[] = {
     GT_LIMIT_JSON_BYTES, NO_BODY, NO_BODY, NO_BODY, NO_BODY, NO_BODY, NO_BODY, GT_LIMIT_BLOB_BYTES,
     NO_BODY,             NO_BODY, NO_BODY, NO_BODY, NO_BODY, NO_BODY, NO_BODY, NO_BODY,
     NO_BODY,             NO_BODY, NO_BODY, NO_BODY,
+    NO_BODY,             NO_BODY, NO_BODY, NO_BODY, NO_BODY,
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 _Static_assert(sizeof handlers / sizeof handlers[0] == N_ROUTES, "one handler per route");

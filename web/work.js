@@ -1,0 +1,111 @@
+// work.js: what the market's work produced: datasets (with their Merkle root
+// and the task that paid for them) and the evaluation leaderboard.
+import {
+  get,
+  getAll,
+  h,
+  short,
+  table,
+  facts,
+  badge,
+  addrLink,
+  taskLink,
+  blockLink,
+  blobLink,
+  loadNames,
+  tokens,
+} from './api.js';
+
+// Data jobs are the market's "generate" tasks; a job's id is its spec's hash.
+export async function datasetsPage() {
+  await loadNames();
+  const tasks = await getAll('/v1/tasks?kind=generate', 'tasks');
+  const sets = await Promise.all(
+    tasks.map((t) =>
+      get(`/v1/datasets/${t.spec}`).then(
+        (d) => [t, d],
+        (e) => [t, null],
+      ),
+    ),
+  );
+  const rows = sets.map(([t, d]) => [
+    d
+      ? h('a', { href: `#/dataset/${t.spec}`, class: 'mono' }, short(t.spec))
+      : h('span', { class: 'mono' }, short(t.spec)),
+    taskLink(t.id),
+    d ? d.rows : '—',
+    d ? h('span', { class: 'mono', title: d.root }, short(d.root)) : badge('unpublished', 'open'),
+    d ? addrLink(d.publisher) : addrLink(t.poster),
+    d ? blockLink(d.height) : '—',
+  ]);
+  return h(
+    'section',
+    {},
+    h('h1', {}, 'Datasets'),
+    h(
+      'p',
+      { class: 'muted' },
+      'Synthetic-data jobs, paid sample by sample; a published dataset commits to its rows ' +
+        'with a Merkle root that anyone can recompute from the exported rows (gotong data).',
+    ),
+    rows.length
+      ? table(['Job', 'Task', 'Rows', 'Merkle root', 'Publisher', 'Published'], rows)
+      : h('p', {}, 'no data jobs yet'),
+  );
+}
+
+export async function datasetPage(page, job) {
+  await loadNames();
+  const d = await get(`/v1/datasets/${job}`);
+  const t = await get(`/v1/tasks/${d.task}`);
+  const batches = t.slotList.map((s) => [s.slot, addrLink(s.worker), badge(s.state), blobLink(s.result)]);
+  return h(
+    'section',
+    {},
+    h('h1', {}, `Dataset ${short(job)}`),
+    facts([
+      ['Job (spec hash)', h('span', { class: 'mono' }, d.job)],
+      ['Merkle root', h('span', { class: 'mono' }, d.root)],
+      ['Rows', d.rows],
+      ['Manifest', blobLink(d.manifest)],
+      ['Publisher', addrLink(d.publisher)],
+      ['Published', blockLink(d.height)],
+      ['Task', taskLink(d.task)],
+      ['Spec', blobLink(t.spec)],
+      ['Paid per batch', tokens(t.bounty)],
+    ]),
+    h('h2', {}, 'Provenance: the batches'),
+    table(['Slot', 'Worker', 'State', 'Result'], batches),
+  );
+}
+
+export async function leaderboardPage() {
+  await loadNames();
+  const lb = await get('/v1/leaderboard?all=true');
+  const rows = lb.entries.map((e) => [
+    e.rank ?? '—',
+    e.bench,
+    h('span', { class: 'mono', title: e.model }, short(e.model)),
+    e.score,
+    e.items,
+    badge(e.status, e.status === 'accepted' ? 'ok' : e.status === 'rejected' ? 'bad' : 'open'),
+    `${e.cosigns.agreed} agree / ${e.cosigns.disagreed} disagree`,
+    tokens(e.cosigns.backedStake),
+    addrLink(e.attester),
+    taskLink(e.task),
+  ]);
+  return h(
+    'section',
+    {},
+    h('h1', {}, 'Evaluation leaderboard'),
+    h(
+      'p',
+      { class: 'muted' },
+      'Models ranked by attested score per benchmark; only agreeing votes of drawn, bonded ' +
+        'panels back a score. Rejected and pending attestations are listed too.',
+    ),
+    rows.length
+      ? table(['Rank', 'Bench', 'Model', 'Score', 'Items', 'Status', 'Co-signs', 'Backed by', 'Attester', 'Task'], rows)
+      : h('p', {}, 'no attestations yet'),
+  );
+}
