@@ -119,7 +119,7 @@ static int store_float(const char *cmd, const char *what, const char *v, float *
     char *end;
     errno = 0;
     float f = strtof(v, &end);
-    if (errno || end == v || *end) return gt_cli_usage_error(cmd, "%s %s: expected a number", what, v);
+    if (errno || end == v || *end) return gt_cli_usage_error(cmd, "%s: expected a number, got \"%.40s\"", what, v);
     *out = f;
     return 0;
 }

@@ -151,11 +151,11 @@ static void test_exit_codes(void) {
  * train's numbers keep their range messages. Nothing here trains. */
 static void test_train_on_the_parser(void) {
     CHECK_EQ_INT(bare("train --data=x --vocab=y --out=z --dim=33x"), 2);
-    CHECK_CONTAINS(err_s, "--dim expects an integer in 32..");
+    CHECK_CONTAINS(err_s, "--dim: expected an integer 32.."); /* the one wording of every command */
     CHECK_EQ_INT(bare("train --data x --vocab y -o z --lr=2"), 2);
-    CHECK_CONTAINS(err_s, "--lr expects a number in [1e-08, 1], got \"2\"");
+    CHECK_CONTAINS(err_s, "--lr: expected a number in [1e-08, 1], got \"2\"");
     CHECK_EQ_INT(bare("train --data x --vocab y -o z --seed -1"), 2);
-    CHECK_CONTAINS(err_s, "--seed expects an integer in 0..2147483647");
+    CHECK_CONTAINS(err_s, "--seed: expected an integer 0..2147483647");
     CHECK_EQ_INT(bare("train --data x --vocab y -o z --chekpoint c.ckpt"), 2);
     CHECK_CONTAINS(err_s, "unknown option --chekpoint (did you mean --checkpoint?)");
     CHECK_EQ_INT(bare("train --data x --vocab y -o z --clip"), 2);
