@@ -125,7 +125,7 @@ int main(int argc, char **argv) {
         printf("gotong 0.1.0\n");
         return GT_CLI_EXIT_OK;
     }
-    if (!name || (!strcmp(name, "help") && at + 1 == argc)) {
+    if (!name || !strcmp(name, "help")) {
         /* `gotong` alone (or with only global options): usage on stderr,
          * exit 2; `gotong help`: asked for, so stdout and 0. */
         usage(name ? stdout : stderr);

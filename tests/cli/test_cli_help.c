@@ -229,6 +229,8 @@ static void test_global_options_parsed(void) {
     CHECK_CONTAINS(err_s, "--json takes no value; see gotong --help");
     CHECK_EQ_INT(bare("--home /tmp"), 2); /* global options and no command: the usage, as an error */
     CHECK_CONTAINS(err_s, "usage: gotong");
+    CHECK_EQ_INT(bare("help wallet"), 0); /* `gotong help ...`: the usage, asked for */
+    CHECK_CONTAINS(out_s, "usage: gotong");
     CHECK_EQ_INT(bare("--version balance"), 0);
     CHECK_CONTAINS(out_s, "gotong 0.1.0");
     /* --node before the command is the command's --node; one after it wins */
