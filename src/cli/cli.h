@@ -40,7 +40,7 @@ int gt_cli_u64(const char *cmd, const char *what, const char *s, uint64_t lo, ui
 
 /* One option of a command, for gt_cli_parse (cli_opt.c; how to use it is
  * at the top there). dest: an int set to 1 (FLAG), a const char * pointing
- * into argv (STR), a uint64_t in [lo, hi] (U64), a float (FLOAT: strtof,
+ * into argv (STR; at least lo bytes long, so lo 1 refuses ""), a uint64_t in [lo, hi] (U64), a float (FLOAT: strtof,
  * the whole argument), base units of a token amount (AMOUNT,
  * gt_cli_amount), or an array of hi const char * filled in order (LIST, a
  * repeatable option; *given counts them). given, when not NULL, is set to 1
@@ -116,17 +116,40 @@ const gt_cli_cmd *gt_cli_command_at(int i);
 #define GT_CLI_EXIT_FAILED 1 /* refused or failed */
 #define GT_CLI_EXIT_USAGE 2  /* bad command line */
 
-/* The global options main.c's global_options() takes (before the command),
- * for the completion; those that take a value too. */
+/* The global options of main.c's table (before or after the command), for
+ * the completion; those that take a value too. */
 #define GT_CLI_GLOBAL_OPTS "--home --node --json --help -h --version"
 #define GT_CLI_GLOBAL_VALUE_OPTS "--home --node"
 
-/* Global options, recognised by main() before or after the command: --home
- * DIR is taken out of argv and kept here (gt_cli_home falls back to it). */
-void gt_cli_set_global_home(const char *home);
+/* Global options, on the one parser (cli_opt.c; main.c's table):
+ * gt_cli_parse_globals parses argv[1..] with opts up to the command's name
+ * (*cmd_at its index, argc when none) and returns -1 to go on, else the exit
+ * code (0 after -h/--help, which print usage; 2 after a usage error, the
+ * closest global option named). Then gt_cli_parse_anywhere(t) makes every
+ * later gt_cli_parse take t's options (--home) wherever they are, before the
+ * command's own table; and gt_cli_pass_on(name, value) hands an option given
+ * before the command (--json, --node URL; value NULL for a flag) to the
+ * command's parser, which takes it as if given after the command (the
+ * command's own wins) or refuses it, exit 2, when its table lacks it. */
+int gt_cli_parse_globals(int argc, char **argv, const gt_cli_opt *opts, void (*usage)(FILE *), int *cmd_at);
+void gt_cli_parse_anywhere(const gt_cli_opt *opts);
+/* Takes the options of the anywhere table given between a command and its
+ * subcommand (`gotong wallet --home X new`) and puts the subcommand's name
+ * in argv[1], those options after it (where the subcommand's parser takes
+ * them again, to the same effect). Returns -1 to go on, else the exit code
+ * of a bad value. gt_cli_subcommand calls it; a command with optional
+ * subcommands (agent) calls it itself. */
+int gt_cli_before_subcommand(const char *cmd, int argc, char **argv, void (*usage)(FILE *), const char *usage_text);
+void gt_cli_pass_on(const char *name, const char *value);
+/* Options passed on that no parser has taken yet (main.c checks none is
+ * left behind by a command that does not parse). */
+int gt_cli_passed_pending(void);
 
-/* The global --home, or NULL (for a command with another default home). */
+/* The global --home (main.c), or NULL (for a command with another default home). */
 const char *gt_cli_global_home(void);
+
+/* "see gotong %s%s--help" for a command's name, "" for gotong itself. */
+#define GT_CLI_SEE(cmd) (cmd), (*(cmd) ? " " : "")
 
 /* Closest of n candidates to word by edit distance, or NULL when none is
  * close enough to be a likely typo. */

@@ -283,10 +283,12 @@ static int cmd_agent_run(agent_opts *o) {
 /* `gotong agent [register] [options]`. */
 static int cmd_agent(int argc, char **argv) {
     static const char *const subs[] = {"register", NULL}; /* without one: run */
+    int rc = gt_cli_before_subcommand("agent", argc, argv, usage, NULL);
+    if (rc >= 0) return rc;
     int registering = argc > 1 && !strcmp(argv[1], subs[0]);
     if (!registering) gt_cli_describe_subs(subs);
     agent_opts o;
-    int rc = parse_agent_opts(argc, argv, registering ? 2 : 1, &o);
+    rc = parse_agent_opts(argc, argv, registering ? 2 : 1, &o);
     if (rc >= 0) return rc;
     return registering ? cmd_agent_register(&o) : cmd_agent_run(&o);
 }

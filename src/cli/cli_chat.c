@@ -370,7 +370,8 @@ static int parse_unit_float(const char *what, const char *s, float lo, float hi,
     float v = s ? strtof(s, &end) : 0;
     if (!s) return 0;
     if (errno || end == s || *end || !(v >= lo && v <= hi))
-        return gt_cli_usage_error("chat", "%s %s: expected a number in [%g, %g]", what, s, (double)lo, (double)hi);
+        return gt_cli_usage_error("chat", "%s: expected a number in [%g, %g], got \"%s\"", what, (double)lo, (double)hi,
+                                  s);
     *out = v;
     return 0;
 }

@@ -23,13 +23,8 @@
 #include "crypto/addr.h"
 #include "crypto/keystore.h"
 
-static const char *global_home; /* --home given anywhere on the line (main.c) */
-
-void gt_cli_set_global_home(const char *home) { global_home = home; }
-
-const char *gt_cli_global_home(void) { return global_home; }
-
 int gt_cli_home(const char *opt_home, char *out, size_t cap, gt_err *err) {
+    const char *global_home = gt_cli_global_home(); /* --home anywhere on the line (main.c) */
     const char *h = opt_home ? opt_home : global_home ? global_home : getenv("GOTONG_HOME");
     if (!h || !*h) h = "~/.gotong";
     return gt_path_expand(h, out, cap, err);
@@ -99,7 +94,7 @@ int gt_cli_usage_error(const char *cmd, const char *fmt, ...) {
     va_start(ap, fmt);
     fprintf(stderr, "error: ");
     vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "; see gotong %s --help\n", cmd);
+    fprintf(stderr, "; see gotong %s%s--help\n", GT_CLI_SEE(cmd));
     va_end(ap);
     return 2;
 }
@@ -218,7 +213,7 @@ int gt_cli_missing_value_text(const char *cmd, const char *opt, const char *usag
         int start = p == usage_text || strchr(" \t\n[(|,", p[-1]);
         int end = !p[n] || strchr(" \t\n])|,=", p[n]);
         if (start && end) {
-            fprintf(stderr, "error: %s needs a value; see gotong %s --help\n", opt, cmd);
+            fprintf(stderr, "error: %s needs a value; see gotong %s%s--help\n", opt, GT_CLI_SEE(cmd));
             return GT_CLI_EXIT_USAGE;
         }
     }
@@ -243,7 +238,7 @@ int gt_cli_unknown_option_text(const char *cmd, const char *opt, const char *usa
     /* "-1" or "-0.5" where an amount or count was meant: say so plainly. */
     if (opt[0] == '-' && ((opt[1] >= '0' && opt[1] <= '9') || opt[1] == '.')) {
         fprintf(stderr, "error: %s: negative numbers are not accepted here (amounts and counts are 0 or more); "
-                "see gotong %s --help\n", opt, cmd);
+                "see gotong %s%s--help\n", opt, GT_CLI_SEE(cmd));
         return GT_CLI_EXIT_USAGE;
     }
     char *text = gt_strdup(usage_text), *save = NULL;
@@ -259,9 +254,10 @@ int gt_cli_unknown_option_text(const char *cmd, const char *opt, const char *usa
     snprintf(name, sizeof name, "%.*s", (int)strcspn(opt, "="), opt);
     const char *near = gt_cli_closest(name, cands, n);
     if (near)
-        fprintf(stderr, "error: unknown option %s (did you mean %s?); see gotong %s --help\n", opt, near, cmd);
+        fprintf(stderr, "error: unknown option %s (did you mean %s?); see gotong %s%s--help\n", opt, near,
+                GT_CLI_SEE(cmd));
     else
-        fprintf(stderr, "error: unknown option %s; see gotong %s --help\n", opt, cmd);
+        fprintf(stderr, "error: unknown option %s; see gotong %s%s--help\n", opt, GT_CLI_SEE(cmd));
     free(text);
     return GT_CLI_EXIT_USAGE;
 }

@@ -476,17 +476,18 @@ static int parse_random_opts(int argc, char **argv, random_opts *o) {
     o->threads = (uint32_t)threads, o->head_dim = (uint32_t)head_dim, o->llama3_rope = (uint32_t)llama3_rope;
     o->swa = (uint32_t)swa, o->swa_pattern = (uint32_t)swa_pattern;
     if (linear_given && !(o->rope_linear >= 1.0f && o->rope_linear <= 1e4f))
-        return gt_cli_usage_error("model random", "--rope-linear expects a number in [1, 10000], got %g",
+        return gt_cli_usage_error("model random", "--rope-linear: expected a number in [1, 10000], got %g",
                                   (double)o->rope_linear);
     if (softcap_given && !(o->softcap >= 1.0f && o->softcap <= 1e4f))
-        return gt_cli_usage_error("model random", "--softcap expects a number in [1, 10000], got %g",
+        return gt_cli_usage_error("model random", "--softcap: expected a number in [1, 10000], got %g",
                                   (double)o->softcap);
     if (tied && untied) return gt_cli_usage_error("model random", "--tied or --untied, not both");
     if (tied || untied) o->tied = tied;
     if (rope_given && !(o->rope_base > 1.0f && isfinite(o->rope_base)))
-        return gt_cli_usage_error("model random", "--rope-base expects a number > 1, got %g", (double)o->rope_base);
+        return gt_cli_usage_error("model random", "--rope-base: expected a number above 1, got %g",
+                                  (double)o->rope_base);
     if (!(o->weight_std > 0.0f && o->weight_std <= 1.0f))
-        return gt_cli_usage_error("model random", "--std expects a number in (0, 1], got %g", (double)o->weight_std);
+        return gt_cli_usage_error("model random", "--std: expected a number in (0, 1], got %g", (double)o->weight_std);
     return check_random_opts(o) ? GT_CLI_EXIT_USAGE : -1;
 }
 

@@ -107,8 +107,10 @@ static int unknown_opt(const char *cmd, const gt_cli_opt *opts, const char *arg)
     char name[64]; /* --opt=value: the name alone */
     snprintf(name, sizeof name, "%.*s", (int)strcspn(arg, "="), arg);
     const char *near = gt_cli_closest(name, cands, n);
-    if (near) fprintf(stderr, "error: unknown option %s (did you mean %s?); see gotong %s --help\n", arg, near, cmd);
-    else fprintf(stderr, "error: unknown option %s; see gotong %s --help\n", arg, cmd);
+    if (near)
+        fprintf(stderr, "error: unknown option %s (did you mean %s?); see gotong %s%s--help\n", arg, near,
+                GT_CLI_SEE(cmd));
+    else fprintf(stderr, "error: unknown option %s; see gotong %s%s--help\n", arg, GT_CLI_SEE(cmd));
     return GT_CLI_EXIT_USAGE;
 }
 
@@ -117,7 +119,7 @@ static int store_float(const char *cmd, const char *what, const char *v, float *
     char *end;
     errno = 0;
     float f = strtof(v, &end);
-    if (errno || end == v || *end) return gt_cli_usage_error(cmd, "%s %s: expected a number", what, v);
+    if (errno || end == v || *end) return gt_cli_usage_error(cmd, "%s: expected a number, got \"%.40s\"", what, v);
     *out = f;
     return 0;
 }
@@ -128,7 +130,10 @@ static int store(const char *cmd, const gt_cli_opt *o, const char *what, const c
     if (o->given && o->kind != GT_CLI_OPT_LIST) *o->given = 1;
     switch (o->kind) {
     case GT_CLI_OPT_FLAG: *(int *)o->dest = 1; return -1;
-    case GT_CLI_OPT_STR: *(const char **)o->dest = v; return -1;
+    case GT_CLI_OPT_STR:
+        if (strlen(v) < o->lo) return gt_cli_usage_error(cmd, "%s needs a value", what);
+        *(const char **)o->dest = v;
+        return -1;
     case GT_CLI_OPT_U64: {
         int rc = gt_cli_u64(cmd, what, v, o->lo, o->hi, (uint64_t *)o->dest);
         return rc ? rc : -1;
@@ -176,6 +181,56 @@ static int take_opt(const char *cmd, int argc, char **argv, int *i, const gt_cli
     return store(cmd, o, a, argv[*i]);
 }
 
+/* Global options every command's parser takes wherever they are (--home;
+ * main.c sets them with gt_cli_parse_anywhere), or NULL. */
+static const gt_cli_opt *anywhere;
+
+/* Options given before the command, handed to the command's parser
+ * (gt_cli_pass_on): a name and its value (NULL for a flag). */
+#define CLI_MAX_PASSED 8
+static struct {
+    const char *name, *value;
+} passed[CLI_MAX_PASSED];
+static int n_passed;
+
+void gt_cli_parse_anywhere(const gt_cli_opt *opts) { anywhere = opts; }
+
+void gt_cli_pass_on(const char *name, const char *value) {
+    assert(name && name[0] == '-');
+    assert(n_passed < CLI_MAX_PASSED && "raise CLI_MAX_PASSED");
+    if (n_passed < CLI_MAX_PASSED) passed[n_passed].name = name, passed[n_passed++].value = value;
+}
+
+int gt_cli_passed_pending(void) { return n_passed; }
+
+/* Stores the options passed on from before the command into the table's
+ * places, first, so those given after the command override them. *lacking
+ * gets the name of the first one the table lacks (the caller refuses it
+ * once the line is read, so --help still wins), else NULL. Returns -1, or
+ * the exit code of a value the table refuses. */
+static int take_passed(const char *cmd, const gt_cli_opt *opts, const char **lacking) {
+    *lacking = NULL;
+    int rc = -1;
+    for (int k = 0; k < n_passed && rc < 0; k++) {
+        const gt_cli_opt *o = find_opt(opts, passed[k].name, strlen(passed[k].name));
+        if (!o || (o->kind == GT_CLI_OPT_FLAG) != !passed[k].value) {
+            if (!*lacking) *lacking = passed[k].name;
+            continue;
+        }
+        rc = store(cmd, o, passed[k].name, passed[k].value);
+    }
+    n_passed = 0;
+    return rc;
+}
+
+/* A global option given before the command that the command has no use
+ * for: refused, not ignored. Returns 2. */
+static int refuse_passed(const char *cmd, const char *name) {
+    fprintf(stderr, "error: gotong %s takes no %s (a global option only some commands use); see gotong %s --help\n",
+            cmd, name, cmd);
+    return GT_CLI_EXIT_USAGE;
+}
+
 /* gt_cli_parse and gt_cli_parse_text: the usage as a function or as text
  * (exactly one of them). */
 static int parse(const char *cmd, int argc, char **argv, int from, const gt_cli_opt *opts, const char **pos,
@@ -187,6 +242,9 @@ static int parse(const char *cmd, int argc, char **argv, int from, const gt_cli_
         describe_opts(opts);
         return GT_CLI_EXIT_OK;
     }
+    const char *lacking;
+    int taken = take_passed(cmd, opts, &lacking);
+    if (taken >= 0) return taken;
     int only_pos = 0; /* after "--" every argument is positional, as with getopt */
     for (int i = from; i < argc; i++) {
         const char *a = argv[i];
@@ -206,9 +264,36 @@ static int parse(const char *cmd, int argc, char **argv, int from, const gt_cli_
         }
         const char *eq = !strncmp(a, "--", 2) ? strchr(a, '=') : NULL;
         size_t n = eq ? (size_t)(eq - a) : strlen(a);
-        const gt_cli_opt *o = find_opt(opts, a, n);
+        const gt_cli_opt *o = anywhere ? find_opt(anywhere, a, n) : NULL;
+        if (!o) o = find_opt(opts, a, n);
         if (!o) return unknown_opt(cmd, opts, a);
         int rc = take_opt(cmd, argc, argv, &i, o, eq, usage, usage_text);
+        if (rc >= 0) return rc;
+    }
+    return lacking ? refuse_passed(cmd, lacking) : -1;
+}
+
+int gt_cli_parse_globals(int argc, char **argv, const gt_cli_opt *opts, void (*usage)(FILE *), int *cmd_at) {
+    assert(argc >= 1 && opts && usage && cmd_at);
+    *cmd_at = argc;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--")) { /* what follows is the command, even one that starts with a dash */
+            *cmd_at = i + 1;
+            return -1;
+        }
+        if (a[0] != '-' || !a[1]) { /* the command's name */
+            *cmd_at = i;
+            return -1;
+        }
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return GT_CLI_EXIT_OK;
+        }
+        const char *eq = !strncmp(a, "--", 2) ? strchr(a, '=') : NULL;
+        const gt_cli_opt *o = find_opt(opts, a, eq ? (size_t)(eq - a) : strlen(a));
+        if (!o) return unknown_opt("", opts, a);
+        int rc = take_opt("", argc, argv, &i, o, eq, usage, NULL);
         if (rc >= 0) return rc;
     }
     return -1;
@@ -240,11 +325,32 @@ static int unknown_sub(const char *cmd, const char *sub, const char *const *name
     return GT_CLI_EXIT_USAGE;
 }
 
+int gt_cli_before_subcommand(const char *cmd, int argc, char **argv, void (*usage)(FILE *), const char *usage_text) {
+    assert(argc >= 1);
+    int i = 1;
+    while (anywhere && !describing && i < argc && argv[i][0] == '-') {
+        const char *a = argv[i], *eq = !strncmp(a, "--", 2) ? strchr(a, '=') : NULL;
+        const gt_cli_opt *o = find_opt(anywhere, a, eq ? (size_t)(eq - a) : strlen(a));
+        if (!o) break;
+        int rc = take_opt(cmd, argc, argv, &i, o, eq, usage, usage_text);
+        if (rc >= 0) return rc;
+        i++;
+    }
+    if (i == 1 || i == argc || argv[i][0] == '-') return -1; /* no subcommand after them */
+    char *sub = argv[i]; /* [cmd, --home, X, sub, ...] -> [cmd, sub, --home, X, ...] */
+    memmove(argv + 2, argv + 1, (size_t)(i - 1) * sizeof *argv);
+    argv[1] = sub;
+    return -1;
+}
+
 /* gt_cli_subcommand and gt_cli_subcommand_text. */
 static int subcommand(const char *cmd, int argc, char **argv, const char *const *names, void (*usage)(FILE *),
                       const char *usage_text, int *which) {
     assert(argc >= 1 && names && names[0] && which);
+    int rc = gt_cli_before_subcommand(cmd, argc, argv, usage, usage_text);
+    if (rc >= 0) return rc;
     const char *sub = argc >= 2 ? argv[1] : NULL;
+    if (sub && anywhere && find_opt(anywhere, sub, strcspn(sub, "="))) sub = NULL; /* only --home X: none */
     *which = -1;
     for (int i = 0; sub && names[i]; i++)
         if (!strcmp(names[i], sub)) *which = i;

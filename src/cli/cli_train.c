@@ -6,7 +6,9 @@
  * a seeded generator (splitmix64 of seed and step), so a run is the same
  * bytes whatever the thread count (src/train/trainer.h). Progress goes to
  * stderr: a redrawn line on a terminal, a line every ~5% otherwise. */
+#include <assert.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,13 +67,14 @@ static void usage_train(FILE *f) {
             "run that never stopped. --stop-after S ends after step S (then resume).\n");
 }
 
-/* An integer option in [lo, hi], or a usage error (2). */
+/* An integer option in [lo, hi] (0 <= lo, hi <= INT_MAX), on the CLI's one
+ * number parser and its wording ("--dim: expected an integer 32..4096,
+ * got \"x\""), or a usage error (2). */
 static int opt_int(const char *opt, const char *v, long lo, long hi, int *out) {
-    char *end;
-    errno = 0;
-    long x = strtol(v, &end, 10);
-    if (!*v || *end || errno || x < lo || x > hi)
-        return gt_cli_usage_error("train", "%s expects an integer in %ld..%ld, got \"%s\"", opt, lo, hi, v);
+    assert(lo >= 0 && lo <= hi && hi <= INT_MAX);
+    uint64_t x;
+    int rc = gt_cli_u64("train", opt, v, (uint64_t)lo, (uint64_t)hi, &x);
+    if (rc) return rc;
     *out = (int)x;
     return 0;
 }
@@ -82,7 +85,7 @@ static int opt_float(const char *opt, const char *v, double lo, double hi, float
     errno = 0;
     double x = strtod(v, &end);
     if (!*v || *end || errno || !(x >= lo && x <= hi))
-        return gt_cli_usage_error("train", "%s expects a number in [%g, %g], got \"%s\"", opt, lo, hi, v);
+        return gt_cli_usage_error("train", "%s: expected a number in [%g, %g], got \"%s\"", opt, lo, hi, v);
     *out = (float)x;
     return 0;
 }

@@ -74,51 +74,34 @@ static int unknown_cmd(const char *name) {
     return GT_CLI_EXIT_USAGE;
 }
 
-/* Global options, wherever they are: --home DIR (or --home=DIR) is taken out
- * of argv for gt_cli_home; --json and --node URL before the command move
- * after it, where the command's own parser takes them (and refuses them if
- * it has no use for them). The rewritten line goes to out (argc returned),
- * the command's name first; *cmd_at is NULL when there is no command.
- * Returns -1 after printing a usage error. */
-static int global_options(int argc, char **argv, char **out, char **cmd_name) {
-    char *moved[4];
-    int n_moved = 0, n = 0;
-    *cmd_name = NULL;
-    for (int i = 1; i < argc; i++) {
-        char *a = argv[i];
-        if (!strcmp(a, "--home") || !strncmp(a, "--home=", 7)) {
-            const char *v = a[6] == '=' ? a + 7 : i + 1 < argc ? argv[++i] : NULL;
-            if (!v || !*v) {
-                fprintf(stderr, "error: --home needs a directory; see gotong --help\n");
-                return -1;
-            }
-            gt_cli_set_global_home(v);
-            continue;
-        }
-        if (*cmd_name) {
-            out[n++] = a;
-            continue;
-        }
-        if (!strcmp(a, "--json")) {
-            moved[n_moved++] = a;
-        } else if (!strcmp(a, "--node")) {
-            if (i + 1 >= argc || n_moved + 2 > 4) {
-                fprintf(stderr, "error: --node needs a URL; see gotong --help\n");
-                return -1;
-            }
-            moved[n_moved++] = a, moved[n_moved++] = argv[++i];
-        } else if (a[0] == '-' && strcmp(a, "-h") && strcmp(a, "--help") && strcmp(a, "--version")) {
-            fprintf(stderr, "error: unknown global option %s; see gotong --help\n", a);
-            return -1;
-        } else {
-            *cmd_name = a;
-            out[n++] = a;
-        }
-        if (n_moved > 3) n_moved = 3; /* --json twice: once is enough */
-    }
-    for (int i = 0; i < n_moved; i++) out[n++] = moved[i];
-    out[n] = NULL;
-    return n;
+/* The global options (usage() lists them), parsed by the one parser
+ * (cli_opt.c): before the command with this table, stopping at the
+ * command's name; --home is taken after the command too, by every
+ * command's parser (gt_cli_parse_anywhere); --json and --node URL given
+ * before the command are handed to the command's parser, which takes them
+ * as if given after it or refuses them when it has no use for them. */
+static const char *global_home, *global_node;
+static int global_json, global_version;
+#define GLOBAL_HOME_OPT {"--home", NULL, GT_CLI_OPT_STR, &global_home, 1, 0, NULL} /* lo 1: not "" */
+static const gt_cli_opt global_opts[] = {GLOBAL_HOME_OPT,
+                                         {"--node", NULL, GT_CLI_OPT_STR, &global_node, 1, 0, NULL},
+                                         {"--json", NULL, GT_CLI_OPT_FLAG, &global_json, 0, 0, NULL},
+                                         {"--version", NULL, GT_CLI_OPT_FLAG, &global_version, 0, 0, NULL},
+                                         {NULL, NULL, 0, NULL, 0, 0, NULL}};
+static const gt_cli_opt anywhere_opts[] = {GLOBAL_HOME_OPT, {NULL, NULL, 0, NULL, 0, 0, NULL}};
+
+const char *gt_cli_global_home(void) { return global_home; }
+
+/* Parses the global options before the command (*cmd_at: the command's
+ * index, argc when none) and sets up the rest for the command's parser.
+ * Returns -1 to go on, else the exit code. */
+static int global_options(int argc, char **argv, int *cmd_at) {
+    int rc = gt_cli_parse_globals(argc, argv, global_opts, usage, cmd_at);
+    if (rc >= 0) return rc;
+    gt_cli_parse_anywhere(anywhere_opts);
+    if (global_json) gt_cli_pass_on("--json", NULL);
+    if (global_node) gt_cli_pass_on("--node", global_node);
+    return -1;
 }
 
 /* Registers every action kind and ledger module the CLI may meet in a ledger
@@ -135,29 +118,24 @@ static int register_rules(void) {
 
 int main(int argc, char **argv) {
     if (register_rules()) return GT_CLI_EXIT_FAILED;
-    char **av = calloc((size_t)argc + 2, sizeof *av);
-    if (!av) return GT_CLI_EXIT_FAILED;
-    char *name;
-    int ac = global_options(argc, argv, av, &name);
-    int code;
-    if (ac < 0) {
-        code = GT_CLI_EXIT_USAGE;
-    } else if (!name || !strcmp(name, "help")) {
-        /* `gotong` alone: usage on stderr, exit 2; asked for: stdout, 0. */
-        int asked = name || argc > 1;
-        usage(asked ? stdout : stderr);
-        code = asked ? GT_CLI_EXIT_OK : GT_CLI_EXIT_USAGE;
-    } else if (!strcmp(name, "--help") || !strcmp(name, "-h")) {
-        usage(stdout);
-        code = GT_CLI_EXIT_OK;
-    } else if (!strcmp(name, "--version")) {
+    int at, code = global_options(argc, argv, &at);
+    if (code >= 0) return code; /* -h/--help (0) or a usage error (2) */
+    const char *name = at < argc ? argv[at] : NULL;
+    if (global_version) {
         printf("gotong 0.1.0\n");
-        code = GT_CLI_EXIT_OK;
-    } else {
-        const gt_cli_cmd *c = find_cmd(name);
-        code = c ? c->fn(ac, av) : unknown_cmd(name);
-        if (code == 0 && gt_cli_json_failed()) code = GT_CLI_EXIT_FAILED;
+        return GT_CLI_EXIT_OK;
     }
-    free(av);
+    if (!name || !strcmp(name, "help")) {
+        /* `gotong` alone (or with only global options): usage on stderr,
+         * exit 2; `gotong help`: asked for, so stdout and 0. */
+        usage(name ? stdout : stderr);
+        return name ? GT_CLI_EXIT_OK : GT_CLI_EXIT_USAGE;
+    }
+    const gt_cli_cmd *c = find_cmd(name);
+    if (!c) return unknown_cmd(name);
+    code = c->fn(argc - at, argv + at); /* argv[0] is the command's name */
+    /* every command parses its line first, so nothing passed on is left */
+    assert(code != GT_CLI_EXIT_OK || !gt_cli_passed_pending());
+    if (code == GT_CLI_EXIT_OK && gt_cli_json_failed()) code = GT_CLI_EXIT_FAILED;
     return code;
 }

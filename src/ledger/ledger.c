@@ -735,7 +735,8 @@ int gt_ledger_each_action(gt_ledger *l, uint64_t from, uint64_t to, gt_ledger_ac
         return gt_err_set(err, GT_EDB, "actions: %s", sqlite3_errmsg(l->db));
     sqlite3_bind_int64(q, 1, (int64_t)(from > INT64_MAX ? INT64_MAX : from));
     sqlite3_bind_int64(q, 2, (int64_t)(to > INT64_MAX ? INT64_MAX : to));
-    int rc, stop = 0;
+    int rc, stop = 0, oom = 0;
+    uint64_t oom_height = 0;
     gt_action *a = gt_malloc(sizeof *a);
     if (!a) { sqlite3_finalize(q); return gt_err_set(err, GT_ENOMEM, "out of memory"); }
     while (!stop && (rc = sqlite3_step(q)) == SQLITE_ROW) {
@@ -744,13 +745,20 @@ int gt_ledger_each_action(gt_ledger *l, uint64_t from, uint64_t to, gt_ledger_ac
         int drc = gt_action_decode(sqlite3_column_blob(q, 2), (size_t)sqlite3_column_bytes(q, 2), l->dom.salt, a, err);
         if (drc) { gt_free(a); sqlite3_finalize(q); return gt_err_wrap(err, "block %llu action %u", (unsigned long long)h, idx); }
         json_t *j = gt_action_to_json(a, 1);
-        char *s = json_dumps(j, JSON_COMPACT);
+        char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        json_decref(j);
+        if (!s) { /* out of memory: an error, never a NULL handed to fn */
+            oom_height = h, oom = 1;
+            break;
+        }
         stop = fn(arg, h, idx, s);
         free(s);
-        json_decref(j);
     }
     gt_free(a);
     sqlite3_finalize(q);
+    if (oom)
+        return gt_err_set(err, GT_ENOMEM, "out of memory writing block %llu's actions as JSON",
+                          (unsigned long long)oom_height);
     if (!stop && rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "actions: %s", sqlite3_errmsg(l->db));
     return 0;
 }

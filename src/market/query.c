@@ -43,7 +43,20 @@ static gt_tx read_tx(sqlite3 *db) {
     return tx;
 }
 
-static json_t *task_terms(const mk_task *t) {
+/* A stored enumeration (a task's status or policy, a slot's state, a
+ * dispute's outcome) outside its n values: the row is damaged, and a view
+ * says so instead of showing "unknown". 0 or GT_EDB. */
+static int view_enum(int v, int n, const char *table, const char *column, gt_err *err) {
+    if (v >= 0 && v < n) return 0;
+    return gt_err_set(err, GT_EDB, "damaged row in table %s, column %s: expected 0..%d, found the integer %d", table,
+                      column, n - 1, v);
+}
+
+/* The task's terms; NULL (err set) when its row holds a damaged value. */
+static json_t *task_terms(const mk_task *t, gt_err *err) {
+    if (view_enum(t->status, GT_TASK_COMPLETE + 1, "mk_tasks", "status", err) ||
+        view_enum(t->policy, GT_POLICY_QUORUM + 1, "mk_tasks", "policy", err))
+        return NULL;
     json_t *o = json_object();
     json_object_set_new(o, "id", j_hex(t->id, 32));
     json_object_set_new(o, "poster", j_addr(&t->poster));
@@ -70,58 +83,70 @@ static json_t *task_terms(const mk_task *t) {
     return o;
 }
 
-/* Votes of one round of a slot's current attempt, as a JSON array. */
-static json_t *votes_json(sqlite3 *db, const mk_slot *sl, int round) {
+/* mk_votes_each's callback for votes_json: appends one vote. */
+static int vote_json(void *arg, const gt_addr *voter, int accept, uint64_t weight) {
+    json_t *o = json_object();
+    json_object_set_new(o, "voter", j_addr(voter));
+    json_object_set_new(o, "accept", json_boolean(accept));
+    json_object_set_new(o, "weight", j_units(weight));
+    json_array_append_new(arg, o);
+    return 0;
+}
+
+/* Votes of one round of a slot's current attempt, as a JSON array, read by
+ * the market's strict vote reader; NULL (err set) on a damaged row. */
+static json_t *votes_json(sqlite3 *db, const mk_slot *sl, int round, gt_err *err) {
     json_t *arr = json_array();
+    gt_tx tx = read_tx(db);
+    if (mk_votes_each(&tx, sl->task, sl->slot, sl->attempt, round, vote_json, arr, err)) {
+        json_decref(arr);
+        return NULL;
+    }
+    return arr;
+}
+
+/* The members of one round's drawn panel, largest weight first, appended to
+ * arr. 0 or GT_EDB (a damaged row, or the read failed). */
+static int panel_members(sqlite3 *db, const mk_slot *sl, int round, json_t *arr, gt_err *err) {
     sqlite3_stmt *q;
-    if (mk_prepare(db, "SELECT voter,accept,weight FROM mk_votes WHERE task=? AND slot=? AND attempt=? AND round=? ORDER BY seq",
-                   &q, NULL))
-        return arr;
+    int rc = mk_prepare(db, "SELECT member, weight FROM mk_panels WHERE task=? AND slot=? AND attempt=? AND round=? "
+                            "ORDER BY weight DESC, member", &q, err);
+    if (rc) return rc;
     sqlite3_bind_blob(q, 1, sl->task, 32, SQLITE_STATIC);
     sqlite3_bind_int64(q, 2, (int64_t)sl->slot);
     sqlite3_bind_int64(q, 3, (int64_t)sl->attempt);
     sqlite3_bind_int(q, 4, round);
-    while (sqlite3_step(q) == SQLITE_ROW) {
-        gt_addr v = {{0}};
-        if (sqlite3_column_bytes(q, 0) == 20) memcpy(v.b, sqlite3_column_blob(q, 0), 20);
+    int step;
+    while (!rc && (step = sqlite3_step(q)) == SQLITE_ROW) {
+        gt_addr m;
+        uint64_t weight;
+        if ((rc = gt_row_blob(q, 0, m.b, 20, "mk_panels", err)) || (rc = gt_row_amount(q, 1, &weight, "mk_panels", err)))
+            break;
         json_t *o = json_object();
-        json_object_set_new(o, "voter", j_addr(&v));
-        json_object_set_new(o, "accept", json_boolean(sqlite3_column_int(q, 1)));
-        json_object_set_new(o, "weight", j_units((uint64_t)sqlite3_column_int64(q, 2)));
+        json_object_set_new(o, "member", j_addr(&m));
+        json_object_set_new(o, "weight", j_units(weight));
         json_array_append_new(arr, o);
     }
+    if (!rc && step != SQLITE_DONE) rc = gt_err_set(err, GT_EDB, "reading mk_panels: %s", sqlite3_errmsg(db));
     sqlite3_finalize(q);
-    return arr;
+    return rc;
 }
 
 /* The panel of one round of a slot's current attempt: [{member, weight}],
- * largest weight first; or, while it is still to be drawn, the draw height. */
-static void panel_json(sqlite3 *db, const mk_slot *sl, int round, json_t *into) {
+ * largest weight first; or, while it is still to be drawn, the draw height.
+ * 0 or GT_EDB. */
+static int panel_json(sqlite3 *db, const mk_slot *sl, int round, json_t *into, gt_err *err) {
     gt_tx tx = read_tx(db);
     uint64_t at = mk_panel_draw_height(&tx, sl, round);
     if (at) {
         json_object_set_new(into, "panelDrawHeight", j_u64(at));
-        return;
+        return 0;
     }
     json_t *arr = json_array();
-    sqlite3_stmt *q;
-    if (!mk_prepare(db, "SELECT member, weight FROM mk_panels WHERE task=? AND slot=? AND attempt=? AND round=? "
-                        "ORDER BY weight DESC, member", &q, NULL)) {
-        sqlite3_bind_blob(q, 1, sl->task, 32, SQLITE_STATIC);
-        sqlite3_bind_int64(q, 2, (int64_t)sl->slot);
-        sqlite3_bind_int64(q, 3, (int64_t)sl->attempt);
-        sqlite3_bind_int(q, 4, round);
-        while (sqlite3_step(q) == SQLITE_ROW) {
-            gt_addr m = {{0}};
-            if (sqlite3_column_bytes(q, 0) == 20) memcpy(m.b, sqlite3_column_blob(q, 0), 20);
-            json_t *o = json_object();
-            json_object_set_new(o, "member", j_addr(&m));
-            json_object_set_new(o, "weight", j_units((uint64_t)sqlite3_column_int64(q, 1)));
-            json_array_append_new(arr, o);
-        }
-        sqlite3_finalize(q);
-    }
-    json_object_set_new(into, "panel", arr);
+    int rc = panel_members(db, sl, round, arr, err);
+    if (rc) json_decref(arr);
+    else json_object_set_new(into, "panel", arr);
+    return rc;
 }
 
 /* Earlier attempts of a slot whose disputes a view lists (a slot reopens at
@@ -129,22 +154,89 @@ static void panel_json(sqlite3 *db, const mk_slot *sl, int round, json_t *into) 
 #define MK_VIEW_MAX_PAST_ATTEMPTS 64
 
 /* A dispute d of slot sl (sl->attempt is the dispute's attempt): bond,
- * heights, outcome, weights and votes. New reference. */
-static json_t *dispute_json(sqlite3 *db, const mk_slot *sl, const mk_dispute *d) {
+ * heights, outcome, weights and votes. New reference; NULL (err set) on a
+ * damaged row. */
+static json_t *dispute_json(sqlite3 *db, const mk_slot *sl, const mk_dispute *d, gt_err *err) {
     static const char *const outcomes[] = {"open", "worker-won", "worker-lost", "no-decision"};
+    _Static_assert(MK_DISPUTE_NO_DECISION + 1 == sizeof outcomes / sizeof outcomes[0], "a name for every outcome");
     assert(d->attempt == sl->attempt);
+    if (view_enum(d->outcome, MK_DISPUTE_NO_DECISION + 1, "mk_disputes", "outcome", err)) return NULL;
+    json_t *votes = votes_json(db, sl, MK_ROUND_DISPUTE, err);
+    if (!votes) return NULL;
     json_t *dj = json_object();
     json_object_set_new(dj, "bond", j_units(d->bond));
     json_object_set_new(dj, "openedHeight", j_u64(d->opened_height));
     json_object_set_new(dj, "deadline", j_u64(d->deadline));
-    json_object_set_new(dj, "outcome", json_string(d->outcome >= 0 && d->outcome < 4 ? outcomes[d->outcome] : "?"));
+    json_object_set_new(dj, "outcome", json_string(outcomes[d->outcome]));
     json_object_set_new(dj, "acceptWeight", j_units(d->accept_weight));
     json_object_set_new(dj, "rejectWeight", j_units(d->reject_weight));
-    json_object_set_new(dj, "votes", votes_json(db, sl, MK_ROUND_DISPUTE));
+    json_object_set_new(dj, "votes", votes);
     return dj;
 }
 
-static json_t *slot_json(sqlite3 *db, const mk_task *t, const mk_slot *sl) {
+/* The slot's disputes into o: the current attempt's ("dispute", with its
+ * panel while open) and earlier attempts' ("pastDisputes": a lost dispute
+ * reopens the slot under the next attempt, and how each ended stays
+ * readable). A missing dispute is no dispute; a damaged one is GT_EDB. */
+static int slot_disputes(sqlite3 *db, const mk_slot *sl, json_t *o, gt_err *err) {
+    gt_tx tx = read_tx(db);
+    mk_dispute d;
+    int rc = mk_dispute_load(&tx, sl->task, sl->slot, sl->attempt, &d, err);
+    if (rc && rc != GT_ENOTFOUND) return rc;
+    if (!rc) {
+        json_t *dj = dispute_json(db, sl, &d, err);
+        if (!dj || (d.outcome == MK_DISPUTE_OPEN && (rc = panel_json(db, sl, MK_ROUND_DISPUTE, dj, err)))) {
+            json_decref(dj);
+            return dj ? rc : GT_EDB;
+        }
+        json_object_set_new(o, "dispute", dj);
+    }
+    json_t *past = json_array();
+    rc = 0;
+    for (uint64_t a = 0; !rc && a < sl->attempt && a < MK_VIEW_MAX_PAST_ATTEMPTS; a++) {
+        mk_slot ps = *sl;
+        ps.attempt = a;
+        if ((rc = mk_dispute_load(&tx, sl->task, sl->slot, a, &d, err)) == GT_ENOTFOUND) {
+            rc = 0;
+            continue;
+        }
+        json_t *dj = rc ? NULL : dispute_json(db, &ps, &d, err);
+        if (!dj) rc = rc ? rc : GT_EDB;
+        if (rc) break;
+        json_object_set_new(dj, "attempt", j_u64(a));
+        json_object_set_new(dj, "worker", j_addr(&d.worker));
+        json_array_append_new(past, dj);
+    }
+    if (!rc && json_array_size(past)) json_object_set_new(o, "pastDisputes", past);
+    else json_decref(past);
+    return rc;
+}
+
+/* The slot's verdict into o (once it has one): accept, score, reason, who
+ * gave it, the rejection bond, and a per-unit verdict's counts. 0 or GT_EDB. */
+static int slot_verdict(sqlite3 *db, const mk_slot *sl, json_t *o, gt_err *err) {
+    json_object_set_new(o, "accept", json_boolean(sl->accept));
+    json_object_set_new(o, "score", j_u64(sl->score));
+    json_object_set_new(o, "reason", j_blob(sl->reason));
+    json_object_set_new(o, "verdictBy", gt_addr_is_zero(&sl->verdict_by) ? json_null() : j_addr(&sl->verdict_by));
+    json_object_set_new(o, "rejectionBond", j_units(sl->rbond));
+    gt_tx tx = read_tx(db);
+    mk_partial p;
+    int rc = mk_partial_load(&tx, sl->task, sl->slot, sl->attempt, &p, err);
+    if (rc == GT_ENOTFOUND) return 0;
+    if (rc) return rc;
+    json_t *pj = json_object();
+    json_object_set_new(pj, "accepted", j_u64(p.accepted));
+    json_object_set_new(pj, "total", j_u64(p.total));
+    json_object_set_new(o, "units", pj);
+    return 0;
+}
+
+/* One slot of task t as JSON: state, worker, deadline, result, verdict,
+ * votes and panel, disputes. NULL (err set, GT_EDB) when a row it reads is
+ * damaged: a view shows what the ledger holds or fails, never a zero. */
+static json_t *slot_json(sqlite3 *db, const mk_task *t, const mk_slot *sl, gt_err *err) {
+    if (view_enum(sl->state, GT_SLOT_REFUNDED + 1, "mk_slots", "state", err)) return NULL;
     json_t *o = json_object();
     json_object_set_new(o, "slot", j_u64(sl->slot));
     json_object_set_new(o, "state", json_string(gt_slot_state_name(sl->state)));
@@ -155,69 +247,52 @@ static json_t *slot_json(sqlite3 *db, const mk_task *t, const mk_slot *sl) {
     /* Deadlines are block times (seconds since the epoch): windows are seconds. */
     json_object_set_new(o, "deadline", sl->deadline ? j_u64(sl->deadline_s) : json_null());
     json_object_set_new(o, "result", j_blob(sl->result));
-    int verdict = sl->state >= GT_SLOT_ACCEPTED && sl->state <= GT_SLOT_PAID;
-    if (verdict) {
-        json_object_set_new(o, "accept", json_boolean(sl->accept));
-        json_object_set_new(o, "score", j_u64(sl->score));
-        json_object_set_new(o, "reason", j_blob(sl->reason));
-        json_object_set_new(o, "verdictBy", gt_addr_is_zero(&sl->verdict_by) ? json_null() : j_addr(&sl->verdict_by));
-        json_object_set_new(o, "rejectionBond", j_units(sl->rbond));
+    int rc = 0;
+    if (sl->state >= GT_SLOT_ACCEPTED && sl->state <= GT_SLOT_PAID) rc = slot_verdict(db, sl, o, err);
+    if (!rc && t->policy == GT_POLICY_QUORUM && sl->state >= GT_SLOT_SUBMITTED) {
+        json_t *votes = votes_json(db, sl, MK_ROUND_VERIFY, err);
+        if (votes) json_object_set_new(o, "votes", votes);
+        else rc = GT_EDB;
     }
-    if (t->policy == GT_POLICY_QUORUM && sl->state >= GT_SLOT_SUBMITTED)
-        json_object_set_new(o, "votes", votes_json(db, sl, MK_ROUND_VERIFY));
-    if (t->policy == GT_POLICY_QUORUM && sl->state >= GT_SLOT_CLAIMED && sl->state <= GT_SLOT_SUBMITTED)
-        panel_json(db, sl, MK_ROUND_VERIFY, o);
-    gt_tx tx = read_tx(db);
-    mk_partial p;
-    if (verdict && !mk_partial_load(&tx, sl->task, sl->slot, sl->attempt, &p, NULL)) {
-        json_t *pj = json_object();
-        json_object_set_new(pj, "accepted", j_u64(p.accepted));
-        json_object_set_new(pj, "total", j_u64(p.total));
-        json_object_set_new(o, "units", pj);
+    if (!rc && t->policy == GT_POLICY_QUORUM && sl->state >= GT_SLOT_CLAIMED && sl->state <= GT_SLOT_SUBMITTED)
+        rc = panel_json(db, sl, MK_ROUND_VERIFY, o, err);
+    if (!rc) rc = slot_disputes(db, sl, o, err);
+    if (rc) {
+        json_decref(o);
+        return NULL;
     }
-    mk_dispute d;
-    if (!mk_dispute_load(&tx, sl->task, sl->slot, sl->attempt, &d, NULL)) {
-        json_t *dj = dispute_json(db, sl, &d);
-        if (d.outcome == MK_DISPUTE_OPEN) panel_json(db, sl, MK_ROUND_DISPUTE, dj);
-        json_object_set_new(o, "dispute", dj);
-    }
-    /* Disputes of earlier attempts (a lost dispute reopens the slot under
-     * the next attempt): how each ended stays readable. */
-    json_t *past = json_array();
-    for (uint64_t a = 0; a < sl->attempt && a < MK_VIEW_MAX_PAST_ATTEMPTS; a++) {
-        mk_slot ps = *sl;
-        ps.attempt = a;
-        if (mk_dispute_load(&tx, sl->task, sl->slot, a, &d, NULL)) continue;
-        json_t *dj = dispute_json(db, &ps, &d);
-        json_object_set_new(dj, "attempt", j_u64(a));
-        json_object_set_new(dj, "worker", j_addr(&d.worker));
-        json_array_append_new(past, dj);
-    }
-    if (json_array_size(past)) json_object_set_new(o, "pastDisputes", past);
-    else json_decref(past);
     return o;
 }
 
-/* The same through tx's statement cache. */
-static uint64_t lock_amount_tx(gt_tx *tx, const uint8_t id[32]) {
+/* The amount a lock holds (0: no such lock), through tx's statement cache.
+ * 0 or GT_EDB (a damaged row, or the read failed). */
+static int lock_amount_tx(gt_tx *tx, const uint8_t id[32], uint64_t *amount, gt_err *err) {
     sqlite3_stmt *q;
-    uint64_t v = 0;
-    if (gt_tx_stmt(tx, "SELECT amount FROM locks WHERE id=?", &q, NULL)) return 0;
+    int rc = gt_tx_stmt(tx, "SELECT amount FROM locks WHERE id=?", &q, err);
+    if (rc) return rc;
     sqlite3_bind_blob(q, 1, id, 32, SQLITE_STATIC);
-    if (sqlite3_step(q) == SQLITE_ROW) v = (uint64_t)sqlite3_column_int64(q, 0);
+    *amount = 0;
+    int step = sqlite3_step(q);
+    if (step == SQLITE_ROW) rc = gt_row_amount(q, 0, amount, "locks", err);
+    else if (step != SQLITE_DONE) rc = gt_err_set(err, GT_EDB, "reading locks: %s", sqlite3_errmsg(tx->db));
     gt_tx_stmt_done(tx, q);
-    return v;
+    return rc;
 }
 
-/* Escrow still held for a task, read from the ledger's locks table. */
-static uint64_t lock_amount(sqlite3 *db, const uint8_t id[32]) {
-    sqlite3_stmt *q;
-    uint64_t v = 0;
-    if (mk_prepare(db, "SELECT amount FROM locks WHERE id=?", &q, NULL)) return 0;
-    sqlite3_bind_blob(q, 1, id, 32, SQLITE_STATIC);
-    if (sqlite3_step(q) == SQLITE_ROW) v = (uint64_t)sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
-    return v;
+/* The same on a connection (a fresh statement). */
+static int lock_amount(sqlite3 *db, const uint8_t id[32], uint64_t *amount, gt_err *err) {
+    gt_tx tx = read_tx(db);
+    return lock_amount_tx(&tx, id, amount, err);
+}
+
+/* The task's escrow, read from the ledger's locks, into o. 0 or GT_EDB. */
+static int escrow_json(gt_tx *tx, const mk_task *t, json_t *o, gt_err *err) {
+    uint8_t escrow[32];
+    uint64_t held;
+    gt_market_escrow_id(t->id, escrow);
+    int rc = lock_amount_tx(tx, escrow, &held, err);
+    if (!rc) json_object_set_new(o, "escrow", j_units(held));
+    return rc;
 }
 
 int gt_market_snapshot_begin(sqlite3 *db) {
@@ -231,36 +306,67 @@ void gt_market_snapshot_end(sqlite3 *db, int began) {
     if (began && !sqlite3_get_autocommit(db)) sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 }
 
+/* Sub-tasks a task view lists, at most (a task may have any number: the
+ * rest are paged through GET /v1/tasks?parent=ID). */
+#define MK_VIEW_MAX_SUBTASKS 100
+
+/* The task's sub-tasks into o: "subtasks" (ids, oldest first, at most
+ * MK_VIEW_MAX_SUBTASKS) and "subtasksMore" (true when there are more).
+ * 0 or GT_EDB (a damaged row, or the read failed). */
+static int subtasks_json(sqlite3 *db, const mk_task *t, json_t *o, gt_err *err) {
+    sqlite3_stmt *q;
+    int rc = mk_prepare(db, "SELECT id FROM mk_tasks WHERE parent=? ORDER BY posted_height, id LIMIT ?", &q, err);
+    if (rc) return rc;
+    sqlite3_bind_blob(q, 1, t->id, 32, SQLITE_STATIC);
+    sqlite3_bind_int(q, 2, MK_VIEW_MAX_SUBTASKS + 1);
+    json_t *subs = json_array();
+    int step, more = 0;
+    while (!rc && (step = sqlite3_step(q)) == SQLITE_ROW) {
+        uint8_t id[32];
+        if (json_array_size(subs) == MK_VIEW_MAX_SUBTASKS) {
+            more = 1;
+            break;
+        }
+        if (!(rc = gt_row_blob(q, 0, id, 32, "mk_tasks", err))) json_array_append_new(subs, j_hex(id, 32));
+    }
+    if (!rc && !more && step != SQLITE_DONE) rc = gt_err_set(err, GT_EDB, "reading mk_tasks: %s", sqlite3_errmsg(db));
+    sqlite3_finalize(q);
+    if (rc) {
+        json_decref(subs);
+        return rc;
+    }
+    json_object_set_new(o, "subtasks", subs);
+    json_object_set_new(o, "subtasksMore", json_boolean(more));
+    return 0;
+}
+
 /* The task view's queries (task, escrow, slots with their votes, panels and
- * disputes, sub-tasks), inside the caller's snapshot. */
+ * disputes, sub-tasks), inside the caller's snapshot. NULL (err set) when
+ * the task is missing or a row it reads is damaged. */
 static json_t *task_get(sqlite3 *db, const uint8_t task_id[32], gt_err *err) {
     gt_tx tx = read_tx(db);
     mk_task t;
     if (mk_task_load(&tx, task_id, &t, err)) return NULL;
-    json_t *o = task_terms(&t);
-    uint8_t escrow[32];
-    gt_market_escrow_id(t.id, escrow);
-    json_object_set_new(o, "escrow", j_units(lock_amount(db, escrow)));
+    json_t *o = task_terms(&t, err);
+    if (!o) return NULL;
     json_t *slots = json_array();
-    for (uint64_t i = 0; i < t.slots; i++) {
+    int rc = escrow_json(&tx, &t, o, err);
+    for (uint64_t i = 0; !rc && i < t.slots; i++) {
         mk_slot sl;
-        if (mk_slot_load(&tx, t.id, i, &sl, err)) {
-            json_decref(slots);
-            json_decref(o);
-            return NULL;
-        }
-        json_array_append_new(slots, slot_json(db, &t, &sl));
+        json_t *sj = NULL;
+        if (!(rc = mk_slot_load(&tx, t.id, i, &sl, err)) && !(sj = slot_json(db, &t, &sl, err))) rc = GT_EDB;
+        if (sj) json_array_append_new(slots, sj);
     }
-    json_object_set_new(o, "slotList", slots);
-    json_t *subs = json_array();
-    sqlite3_stmt *q;
-    if (!mk_prepare(db, "SELECT id FROM mk_tasks WHERE parent=? ORDER BY posted_height, id", &q, NULL)) {
-        sqlite3_bind_blob(q, 1, t.id, 32, SQLITE_STATIC);
-        while (sqlite3_step(q) == SQLITE_ROW)
-            if (sqlite3_column_bytes(q, 0) == 32) json_array_append_new(subs, j_hex(sqlite3_column_blob(q, 0), 32));
-        sqlite3_finalize(q);
+    if (!rc) {
+        json_object_set_new(o, "slotList", slots);
+        slots = NULL;
+        rc = subtasks_json(db, &t, o, err);
     }
-    json_object_set_new(o, "subtasks", subs);
+    if (rc) {
+        json_decref(slots);
+        json_decref(o);
+        return NULL;
+    }
     return o;
 }
 
@@ -303,10 +409,12 @@ static json_t *tasks_list(sqlite3 *db, const gt_market_task_filter *f, uint64_t 
         mk_task t;
         uint8_t tid[32];
         if ((rc = gt_row_blob(q, 0, tid, 32, "mk_tasks", err)) || (rc = mk_task_load(&tx, tid, &t, err))) break;
-        json_t *o = task_terms(&t);
-        uint8_t escrow[32];
-        gt_market_escrow_id(t.id, escrow);
-        json_object_set_new(o, "escrow", j_units(lock_amount_tx(&tx, escrow)));
+        json_t *o = task_terms(&t, err);
+        if (!o || (rc = escrow_json(&tx, &t, o, err))) {
+            json_decref(o);
+            rc = GT_EDB;
+            break;
+        }
         json_array_append_new(arr, o);
     }
     gt_state_free(tx.state);
@@ -334,19 +442,51 @@ json_t *gt_market_tasks_list(sqlite3 *db, const gt_market_task_filter *f, uint64
     return o;
 }
 
-/* One agent row (columns of mk_agents in order) as JSON. */
-static json_t *agent_row(sqlite3_stmt *q) {
-    gt_addr a = {{0}};
-    uint8_t model[32] = {0}, card[32] = {0};
-    if (sqlite3_column_bytes(q, 0) == 20) memcpy(a.b, sqlite3_column_blob(q, 0), 20);
-    if (sqlite3_column_bytes(q, 3) == 32) memcpy(model, sqlite3_column_blob(q, 3), 32);
-    if (sqlite3_column_bytes(q, 7) == 32) memcpy(card, sqlite3_column_blob(q, 7), 32);
+/* An agent's card as stored (the columns of mk_agents, in order). */
+typedef struct view_agent {
+    gt_addr addr;
+    char name[GT_MARKET_NAME_MAX + 1], skills[GT_MARKET_SKILLS_BYTES + 1], endpoint[GT_MARKET_ENDPOINT_MAX + 1];
+    uint8_t model[32], card[32];
+    uint64_t price, registered_height, updated_height;
+    int status;
+} view_agent;
+
+/* Reads the current row of q (SELECT * FROM mk_agents) strictly: 0, or
+ * GT_EDB naming the damaged column. */
+static int agent_read(sqlite3_stmt *q, view_agent *v, gt_err *err) {
+    static const char *const t = "mk_agents";
+    int rc = sqlite3_column_count(q) == 10 ? 0 : gt_err_set(err, GT_EDB, "damaged table mk_agents: %d columns, "
+                                                                   "expected 10", sqlite3_column_count(q));
+    if (!rc) rc = gt_row_blob(q, 0, v->addr.b, 20, t, err);
+    if (!rc) rc = gt_row_text(q, 1, v->name, sizeof v->name, t, err);
+    if (!rc) rc = gt_row_text(q, 2, v->skills, sizeof v->skills, t, err);
+    if (!rc) rc = gt_row_blob(q, 3, v->model, 32, t, err);
+    if (!rc) rc = gt_row_text(q, 4, v->endpoint, sizeof v->endpoint, t, err);
+    if (!rc) rc = gt_row_amount(q, 5, &v->price, t, err);
+    if (!rc) rc = gt_row_int(q, 6, &v->status, t, err);
+    if (!rc && v->status != GT_AGENT_ACTIVE && v->status != GT_AGENT_RETIRED)
+        rc = gt_row_damaged(q, 6, t, "0 (active) or 1 (retired)", err);
+    if (!rc) rc = gt_row_blob(q, 7, v->card, 32, t, err);
+    if (!rc) rc = gt_row_amount(q, 8, &v->registered_height, t, err);
+    if (!rc) rc = gt_row_amount(q, 9, &v->updated_height, t, err);
+    return rc;
+}
+
+/* One agent row (columns of mk_agents in order) as JSON; NULL (err set,
+ * GT_EDB) when the row is damaged. */
+static json_t *agent_row(sqlite3_stmt *q, gt_err *err) {
+    view_agent v;
+    if (agent_read(q, &v, err)) return NULL;
+    json_t *name = json_string(v.name); /* NULL: not UTF-8, which registration checked */
+    if (!name) {
+        gt_row_damaged(q, 1, "mk_agents", "UTF-8 text", err);
+        return NULL;
+    }
     json_t *o = json_object();
-    json_object_set_new(o, "address", j_addr(&a));
-    json_object_set_new(o, "name", json_string((const char *)sqlite3_column_text(q, 1)));
+    json_object_set_new(o, "address", j_addr(&v.addr));
+    json_object_set_new(o, "name", name);
     json_t *skills = json_array();
-    const char *s = (const char *)sqlite3_column_text(q, 2);
-    for (const char *p = s; p && *p;) {
+    for (const char *p = v.skills; *p;) {
         const char *e = strchr(p, ',');
         size_t len = e ? (size_t)(e - p) : strlen(p);
         json_array_append_new(skills, json_stringn(p, len));
@@ -354,13 +494,13 @@ static json_t *agent_row(sqlite3_stmt *q) {
         p = e + 1;
     }
     json_object_set_new(o, "skills", skills);
-    json_object_set_new(o, "model", j_blob(model));
-    json_object_set_new(o, "endpoint", json_string((const char *)sqlite3_column_text(q, 4)));
-    json_object_set_new(o, "price", j_units((uint64_t)sqlite3_column_int64(q, 5)));
-    json_object_set_new(o, "status", json_string(sqlite3_column_int(q, 6) == GT_AGENT_ACTIVE ? "active" : "retired"));
-    json_object_set_new(o, "card", j_hex(card, 32));
-    json_object_set_new(o, "registeredHeight", j_u64((uint64_t)sqlite3_column_int64(q, 8)));
-    json_object_set_new(o, "updatedHeight", j_u64((uint64_t)sqlite3_column_int64(q, 9)));
+    json_object_set_new(o, "model", j_blob(v.model));
+    json_object_set_new(o, "endpoint", json_string(v.endpoint));
+    json_object_set_new(o, "price", j_units(v.price));
+    json_object_set_new(o, "status", json_string(v.status == GT_AGENT_ACTIVE ? "active" : "retired"));
+    json_object_set_new(o, "card", j_hex(v.card, 32));
+    json_object_set_new(o, "registeredHeight", j_u64(v.registered_height));
+    json_object_set_new(o, "updatedHeight", j_u64(v.updated_height));
     return o;
 }
 
@@ -370,7 +510,7 @@ json_t *gt_market_agent_get(sqlite3 *db, const gt_addr *addr, gt_err *err) {
     sqlite3_bind_blob(q, 1, addr->b, 20, SQLITE_STATIC);
     json_t *o = NULL;
     int rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW) o = agent_row(q);
+    if (rc == SQLITE_ROW) o = agent_row(q, err); /* NULL: damaged, err set */
     sqlite3_finalize(q);
     char s[43];
     if (rc == SQLITE_DONE) gt_err_set(err, GT_ENOTFOUND, "%s is not a registered agent", mk_addr(addr, s));
@@ -397,9 +537,18 @@ json_t *gt_market_agents_list(sqlite3 *db, const char *skill, int active_only, u
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         if (n++ == limit) break;
-        json_array_append_new(arr, agent_row(q));
+        json_t *o = agent_row(q, err);
+        if (!o) {
+            rc = GT_EDB; /* a damaged row: the message is set */
+            break;
+        }
+        json_array_append_new(arr, o);
     }
     sqlite3_finalize(q);
+    if (rc == GT_EDB) {
+        json_decref(arr);
+        return NULL;
+    }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         json_decref(arr);
         gt_err_set(err, GT_EDB, "listing agents: %s", sqlite3_errmsg(db));
@@ -440,7 +589,9 @@ int gt_market_slot_ref_get(sqlite3 *db, const uint8_t task_id[32], uint64_t slot
 /* Expects the lock id to hold exactly want; marks it seen. */
 static int audit_lock(sqlite3 *db, const uint8_t id[32], uint64_t want, const char *what, const mk_task *t,
                       uint64_t slot, uint64_t *seen_total, gt_err *err) {
-    uint64_t have = lock_amount(db, id);
+    uint64_t have;
+    int rc = lock_amount(db, id, &have, err);
+    if (rc) return rc;
     *seen_total += have;
     if (have != want) {
         char h[19], u1[32], u2[32];

@@ -11,11 +11,18 @@
  *    impersonate or overwrite another agent's card.
  *  - Retiring stops new claims but not the work in flight: retiring cannot be
  *    used to escape a stake already locked (timeouts still slash it).
+ *  - A name shows what it is: no bidirectional control, invisible or odd
+ *    space character, and none that looks like another agent's name (UTS
+ *    #39 confusables skeleton, case folded: "PaypaI" cannot sit beside
+ *    "Paypal").
  *  - Skills are a closed, short alphabet ([a-z0-9._:-], at most 16 of 64
  *    bytes): lookups by skill are exact, no homoglyph or case games. */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "base/buf.h"
+#include "base/unicode_norm.h"
 #include "market/market_impl.h"
 
 static const gt_field_def card_fields[] = {
@@ -67,55 +74,116 @@ static int skills_check(const char *s, gt_err *err) {
     return 0;
 }
 
-/* 1 if cp would let a name look like another one without being it: C0/C1
- * controls, spaces other than ' ', and invisible format characters (soft
- * hyphen, zero-width, bidi marks, embeddings, overrides and isolates --
- * "alice\u202Eecila" displays reversed --, variation selectors, fillers,
- * tags). */
-static int name_cp_hidden(uint32_t cp) {
-    return cp < 32 || (cp >= 0x7F && cp <= 0xA0) || cp == 0xAD || cp == 0x034F || cp == 0x061C || cp == 0x115F ||
-           cp == 0x1160 || cp == 0x1680 || (cp >= 0x17B4 && cp <= 0x17B5) || (cp >= 0x180B && cp <= 0x180F) ||
-           (cp >= 0x2000 && cp <= 0x200F) || (cp >= 0x2028 && cp <= 0x202F) || (cp >= 0x205F && cp <= 0x206F) ||
-           cp == 0x3000 || cp == 0x3164 || (cp >= 0xFE00 && cp <= 0xFE0F) || cp == 0xFEFF || cp == 0xFFA0 ||
-           (cp >= 0xFFF0 && cp <= 0xFFFB) || (cp >= 0xE0000 && cp <= 0xE0FFF);
+/* Why a code point may not be in a name (NULL: it may): it would let the
+ * name look like another one without being it. Bidirectional controls
+ * (embeddings, overrides, isolates, marks: "alice\u202Eexe.gnp" displays
+ * reversed), Unicode's Default_Ignorable code points (zero-width characters,
+ * soft hyphen, variation selectors, fillers, tags: invisible, so "al\u200Bice"
+ * shows as "alice"), controls, and every space but ' ' (White_Space). The
+ * interlinear annotation characters are invisible format characters too. */
+static const char *name_cp_refused(uint32_t cp) {
+    if (cp == 0x061C || cp == 0x200E || cp == 0x200F || (cp >= 0x202A && cp <= 0x202E) ||
+        (cp >= 0x2066 && cp <= 0x2069))
+        return "a bidirectional control: it reorders how the text around it is shown";
+    if (gt_uni_is_ignorable(cp) || (cp >= 0xFFF9 && cp <= 0xFFFB))
+        return "an invisible character (Unicode's Default_Ignorable): the name would show as one without it";
+    if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) return "a control character";
+    if (cp != ' ' && gt_uni_is_space(cp)) return "a space other than ' '";
+    return NULL;
 }
 
-/* Checks an agent name: valid UTF-8 (shortest forms, no surrogates) with no
- * control, odd space or invisible character (name_cp_hidden). */
-static int name_check(const char *name, gt_err *err) {
-    const unsigned char *s = (const unsigned char *)name;
+/* Bytes of the UTF-8 form of cp (GT_UNI_RAW: one byte), for byte offsets. */
+static size_t utf8_bytes(uint32_t cp) {
+    return cp < 0x80 || cp > 0x10FFFF ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+}
+
+/* Checks an agent name: 1 to GT_MARKET_NAME_MAX bytes of valid UTF-8
+ * (shortest forms, no surrogates) with no character name_cp_refused
+ * refuses. The code points go to cps (for the impersonation check). */
+static int name_check(const char *name, gt_ucps *cps, gt_err *err) {
     size_t n = strlen(name);
     if (!n) return gt_err_set(err, GT_EINVAL, "name: an agent needs a name (1 to %d bytes)", GT_MARKET_NAME_MAX);
-    for (size_t i = 0; i < n;) {
-        uint32_t cp = s[i], min = 0;
-        size_t len = 1;
-        if (cp >= 0x80) {
-            if ((cp & 0xE0) == 0xC0) len = 2, cp &= 0x1F, min = 0x80;
-            else if ((cp & 0xF0) == 0xE0) len = 3, cp &= 0x0F, min = 0x800;
-            else if ((cp & 0xF8) == 0xF0) len = 4, cp &= 0x07, min = 0x10000;
-            else len = 0;
-            for (size_t k = 1; len && k < len; k++) {
-                if (i + k >= n || (s[i + k] & 0xC0) != 0x80) len = 0;
-                else cp = (cp << 6) | (s[i + k] & 0x3F);
-            }
-            if (!len || cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-                return gt_err_set(err, GT_EINVAL, "name: byte %zu is not valid UTF-8; expected UTF-8 text", i);
-        }
-        if (name_cp_hidden(cp))
+    if (gt_uni_decode(name, n, cps)) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    size_t at = 0;
+    for (size_t i = 0; i < cps->len; at += utf8_bytes(cps->cp[i]), i++) {
+        uint32_t cp = cps->cp[i];
+        if (cp > 0x10FFFF)
+            return gt_err_set(err, GT_EINVAL, "name: byte %zu is not valid UTF-8; expected UTF-8 text", at);
+        const char *why = name_cp_refused(cp);
+        if (why)
             return gt_err_set(err, GT_EINVAL,
-                              "name: U+%04X at byte %zu is a control, space or invisible character (bidi override, "
-                              "zero-width...) that could make the name pass for another; only visible characters "
-                              "and ' ' are allowed",
-                              (unsigned)cp, i);
-        i += len;
+                              "name: U+%04X at byte %zu is %s, so the name could pass for another; expected visible "
+                              "characters and ' '",
+                              (unsigned)cp, at, why);
     }
+    assert(at == n);
     return 0;
 }
 
-/* Checks a card's fields (name visible, skills, endpoint http(s) URL). */
-static int card_check(const gt_action *a, gt_err *err) {
+/* The impersonation key of a name (code points in, UTF-8 bytes out): NFKC
+ * (full-width and compatibility forms fold), UTS #39's confusables skeleton
+ * ("PaypaI" -> "Paypal", Cyrillic а -> Latin a), case folding, and the
+ * skeleton again. Two names with one key display alike, so one agent could
+ * pass for the other. 0 or GT_ENOMEM. */
+static int name_key(const gt_ucps *cps, gt_buf *key) {
+    gt_ucps a = GT_UCPS_INIT, b = GT_UCPS_INIT;
+    int rc = gt_uni_normalize(GT_UNI_NFKC, cps->cp, cps->len, &a) || gt_uni_skeleton(a.cp, a.len, &b) ||
+             gt_uni_casefold(b.cp, b.len, &a) || gt_uni_skeleton(a.cp, a.len, &b) || gt_uni_encode(b.cp, b.len, key);
+    gt_ucps_free(&a);
+    gt_ucps_free(&b);
+    return rc ? GT_ENOMEM : 0;
+}
+
+/* Checks that name (its code points cps) does not look like the name of
+ * another agent, active or retired (a retired card's history stays): its
+ * impersonation key is not theirs. Registration is rare and names are
+ * short, so the cards are read in full rather than indexed. 0, GT_EEXIST
+ * naming the agent it looks like, GT_EDB or GT_ENOMEM. */
+static int name_unique(gt_tx *tx, const gt_addr *self, const gt_ucps *cps, gt_err *err) {
+    gt_buf key = GT_BUF_INIT, other = GT_BUF_INIT;
+    gt_ucps ocps = GT_UCPS_INIT;
+    sqlite3_stmt *q;
+    int rc = name_key(cps, &key) ? gt_err_set(err, GT_ENOMEM, "out of memory") : 0;
+    if (!rc) rc = gt_tx_stmt(tx, "SELECT addr, name FROM mk_agents WHERE addr<>?", &q, err);
+    if (rc) {
+        gt_buf_free(&key);
+        return rc;
+    }
+    sqlite3_bind_blob(q, 1, self->b, 20, SQLITE_STATIC);
+    int step;
+    while (!rc && (step = sqlite3_step(q)) == SQLITE_ROW) {
+        gt_addr addr;
+        char name[GT_MARKET_NAME_MAX + 1], as[43];
+        if ((rc = gt_row_blob(q, 0, addr.b, 20, "mk_agents", err)) ||
+            (rc = gt_row_text(q, 1, name, sizeof name, "mk_agents", err)))
+            break;
+        other.len = 0;
+        if (gt_uni_decode(name, strlen(name), &ocps) || name_key(&ocps, &other)) {
+            rc = gt_err_set(err, GT_ENOMEM, "out of memory");
+        } else if (other.len == key.len && !memcmp(other.data, key.data, key.len)) {
+            rc = gt_err_set(err, GT_EEXIST,
+                            "name: looks like the name \"%s\" of agent %s (the same letters once look-alikes such as "
+                            "I and l, or Cyrillic а and Latin a, and case are folded: UTS #39 confusables), so one "
+                            "could pass for the other; choose a name that looks different",
+                            name, mk_addr(&addr, as));
+        }
+    }
+    if (!rc && step != SQLITE_DONE) rc = gt_err_set(err, GT_EDB, "reading agents: %s", sqlite3_errmsg(tx->db));
+    gt_tx_stmt_done(tx, q);
+    gt_buf_free(&key);
+    gt_buf_free(&other);
+    gt_ucps_free(&ocps);
+    return rc;
+}
+
+/* Checks a card's fields (name visible and not looking like another
+ * agent's, skills, endpoint http(s) URL). */
+static int card_check(gt_tx *tx, const gt_action *a, gt_err *err) {
     const char *name = gt_action_str(a, F_NAME), *ep = gt_action_str(a, F_ENDPOINT);
-    int rc = name_check(name, err);
+    gt_ucps cps = GT_UCPS_INIT;
+    int rc = name_check(name, &cps, err);
+    if (!rc) rc = name_unique(tx, &a->from, &cps, err);
+    gt_ucps_free(&cps);
     if (rc) return rc;
     rc = skills_check(gt_action_str(a, F_SKILLS), err);
     if (rc) return rc;
@@ -196,7 +264,7 @@ static int card_store(mk_ctx *c, const gt_action *a, int status, uint64_t regist
 
 MK_APPLY(apply_register)
 static int apply_register_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
-    int rc = card_check(a, err);
+    int rc = card_check(c->tx, a, err);
     if (rc) return rc;
     int st = agent_status(c->tx, &a->from, NULL, err);
     if (st < 0) return st;
@@ -210,7 +278,7 @@ static int apply_register_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
 
 MK_APPLY(apply_update)
 static int apply_update_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
-    int rc = card_check(a, err);
+    int rc = card_check(c->tx, a, err);
     if (rc) return rc;
     uint64_t reg = 0;
     int st = agent_status(c->tx, &a->from, &reg, err);

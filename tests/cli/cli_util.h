@@ -28,10 +28,12 @@ static inline int cli_setup(const char *prefix) {
     return gt_file_write_atomic(cli_pwfile, "secret\n", 7, 0600, NULL);
 }
 
-/* Runs `gotong ARGS --home HOME`; returns its exit code. */
+/* Runs `gotong --home HOME ARGS` (the global option before the command,
+ * so that one of ARGS's own, or a "--" in ARGS, means what it says);
+ * returns its exit code. */
 static inline int gotong(const char *args) {
     char cmd[4096];
-    snprintf(cmd, sizeof cmd, "setsid -w %s %s --home %s >%s 2>%s </dev/null", GT_CLI, args, cli_home,
+    snprintf(cmd, sizeof cmd, "setsid -w %s --home %s %s >%s 2>%s </dev/null", GT_CLI, cli_home, args,
              cli_out_path, cli_err_path);
     int st = system(cmd);
     gt_free(out_s);

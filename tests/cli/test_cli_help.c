@@ -152,11 +152,11 @@ static void test_exit_codes(void) {
  * train's numbers keep their range messages. Nothing here trains. */
 static void test_train_on_the_parser(void) {
     CHECK_EQ_INT(bare("train --data=x --vocab=y --out=z --dim=33x"), 2);
-    CHECK_CONTAINS(err_s, "--dim expects an integer in 32..");
+    CHECK_CONTAINS(err_s, "--dim: expected an integer 32.."); /* the one wording of every command */
     CHECK_EQ_INT(bare("train --data x --vocab y -o z --lr=2"), 2);
-    CHECK_CONTAINS(err_s, "--lr expects a number in [1e-08, 1], got \"2\"");
+    CHECK_CONTAINS(err_s, "--lr: expected a number in [1e-08, 1], got \"2\"");
     CHECK_EQ_INT(bare("train --data x --vocab y -o z --seed -1"), 2);
-    CHECK_CONTAINS(err_s, "--seed expects an integer in 0..2147483647");
+    CHECK_CONTAINS(err_s, "--seed: expected an integer 0..2147483647");
     CHECK_EQ_INT(bare("train --data x --vocab y -o z --chekpoint c.ckpt"), 2);
     CHECK_CONTAINS(err_s, "unknown option --chekpoint (did you mean --checkpoint?)");
     CHECK_EQ_INT(bare("train --data x --vocab y -o z --clip"), 2);
@@ -203,7 +203,59 @@ static void test_global_options(void) {
     /* a global option a command has no use for is refused by it, not ignored */
     snprintf(args, sizeof args, "--json node --home %s/nowhere --listen 127.0.0.1:0", cli_tmp);
     CHECK_EQ_INT(bare(args), 2);
-    CHECK_CONTAINS(err_s, "--json");
+    CHECK_CONTAINS(err_s, "gotong node takes no --json");
+    CHECK_EQ_INT(bare("--node http://127.0.0.1:1 balance"), 2);
+    CHECK_CONTAINS(err_s, "gotong balance takes no --node");
+    CHECK_EQ_INT(bare("--json node --help"), 0); /* --help still wins */
+    CHECK_CONTAINS(out_s, "usage: gotong node");
+}
+
+/* The global options are parsed by the one parser (cli_opt.c), not moved
+ * around: the same errors as every command's options, --name=value, a value
+ * checked, --node and --json before the command reaching the command's own
+ * options (the command's own given after it win), --home between a command
+ * and its subcommand. */
+static void test_global_options_parsed(void) {
+    CHECK_EQ_INT(bare("--nod http://127.0.0.1:1 task list"), 2);
+    CHECK_CONTAINS(err_s, "unknown option --nod (did you mean --node?); see gotong --help");
+    CHECK_EQ_INT(bare("--jsn balance"), 2);
+    CHECK_CONTAINS(err_s, "did you mean --json?");
+    CHECK_EQ_INT(bare("--home"), 2);
+    CHECK_CONTAINS(err_s, "--home needs a value; see gotong --help");
+    CHECK_EQ_INT(bare("--home= balance"), 2); /* "" is no directory: refused, not the default home */
+    CHECK_CONTAINS(err_s, "--home needs a value");
+    CHECK_EQ_INT(bare("balance --home ''"), 2); /* after the command too */
+    CHECK_CONTAINS(err_s, "--home needs a value; see gotong balance --help");
+    CHECK_EQ_INT(bare("--json=1 balance"), 2);
+    CHECK_CONTAINS(err_s, "--json takes no value; see gotong --help");
+    CHECK_EQ_INT(bare("--home /tmp"), 2); /* global options and no command: the usage, as an error */
+    CHECK_CONTAINS(err_s, "usage: gotong");
+    CHECK_EQ_INT(bare("help wallet"), 0); /* `gotong help ...`: the usage, asked for */
+    CHECK_CONTAINS(out_s, "usage: gotong");
+    CHECK_EQ_INT(bare("--version balance"), 0);
+    CHECK_CONTAINS(out_s, "gotong 0.1.0");
+    /* --node before the command is the command's --node; one after it wins */
+    CHECK_EQ_INT(bare("--node=http://127.0.0.1:1 task list"), 1);
+    CHECK_CONTAINS(err_s, "127.0.0.1:1");
+    CHECK_EQ_INT(bare("--node http://127.0.0.1:1 task list --node http://127.0.0.1:2"), 1);
+    CHECK_CONTAINS(err_s, "127.0.0.1:2");
+    CHECK(strstr(err_s, "127.0.0.1:1") == NULL);
+    /* --home between a command and its subcommand */
+    char args[1024];
+    snprintf(args, sizeof args, "wallet --home %s list --json", cli_home);
+    CHECK_EQ_INT(bare(args), 0);
+    CHECK(out_s[0] == '{');
+    snprintf(args, sizeof args, "--json wallet --home=%s list", cli_home);
+    CHECK_EQ_INT(bare(args), 0);
+    CHECK(out_s[0] == '{');
+    CHECK_EQ_INT(bare("wallet --home"), 2);
+    CHECK_CONTAINS(err_s, "--home needs a value; see gotong wallet --help");
+    snprintf(args, sizeof args, "wallet --home %s", cli_home);
+    CHECK_EQ_INT(bare(args), 2); /* no subcommand: the usage */
+    CHECK_CONTAINS(err_s, "usage: gotong wallet");
+    snprintf(args, sizeof args, "agent --home %s register --jsn", cli_home);
+    CHECK_EQ_INT(bare(args), 2);
+    CHECK_CONTAINS(err_s, "unknown option --jsn (did you mean --json?); see gotong agent --help");
 }
 
 int main(void) {
@@ -212,6 +264,7 @@ int main(void) {
     RUN(test_exit_codes);
     RUN(test_train_on_the_parser);
     RUN(test_global_options);
+    RUN(test_global_options_parsed);
     if (cli_cleanup()) return 1;
     return gt_test_finish();
 }

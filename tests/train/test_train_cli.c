@@ -129,7 +129,7 @@ static void test_train_refuses(void) {
     CHECK_CONTAINS(log, "one of --data and --dataset, one of --vocab and --from, and -o are required");
     gt_free(log);
     CHECK_EQ_INT(run_train("--data x --vocab y -o z --dim 33x", &log), 2);
-    CHECK_CONTAINS(log, "--dim expects an integer");
+    CHECK_CONTAINS(log, "--dim: expected an integer");
     gt_free(log);
     CHECK_EQ_INT(run_train("--data x --vocab y -o z --dimm 32", &log), 2);
     CHECK_CONTAINS(log, "unknown option");

@@ -617,6 +617,68 @@ static void test_eval(gt_llm *llm) {
     gt_bench_free(b);
 }
 
+/* In a transaction of db, runs damage_sql, then the view what (1 the
+ * leaderboard of arith-v1, 2 an attestation, 3 a dataset; id for 2 and 3)
+ * must fail with GT_EDB naming want; then rolls the damage back. */
+static void expect_damaged_view(sqlite3 *db, const char *damage_sql, int what, const uint8_t *id, const char *want) {
+    CHECK_EQ_INT(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+    CHECK_MSG(sqlite3_exec(db, damage_sql, NULL, NULL, NULL) == SQLITE_OK, "%s: %s", damage_sql, sqlite3_errmsg(db));
+    gt_err err = {0};
+    json_t *o = what == 1 ? gt_work_leaderboard(db, "arith-v1", 0, &err)
+              : what == 2 ? gt_work_attestation_get(db, id, &err) : gt_work_dataset_get(db, id, &err);
+    CHECK_MSG(o == NULL, "%s: the view answered anyway", damage_sql);
+    CHECK_EQ_INT(err.code, GT_EDB);
+    CHECK_MSG(strstr(err.msg, want) != NULL, "%s: expected \"%s\", got \"%s\"", damage_sql, want, err.msg);
+    json_decref(o);
+    CHECK_EQ_INT(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+}
+
+/* A damaged attestation row is an error, not a row the leaderboard skips:
+ * skipping eve's standing attestation put mallory's later one (listed beside
+ * it, backed by nothing) on the board in its place. The same for the slot it
+ * stands on, its co-signs and a published dataset. */
+static void test_damaged_attestation(const char *path) {
+    sqlite3 *db;
+    CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+    char eve[41], sql[512];
+    gt_hex_encode(addrs[EVE].b, 20, eve);
+    uint8_t att_eve[32] = {0}, job[32] = {0};
+    sqlite3_stmt *q;
+    snprintf(sql, sizeof sql, "SELECT id FROM wk_attestations WHERE attester=x'%s' AND slot=0", eve);
+    CHECK_EQ_INT(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+    if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_bytes(q, 0) == 32) memcpy(att_eve, sqlite3_column_blob(q, 0), 32);
+    sqlite3_finalize(q);
+    CHECK_EQ_INT(sqlite3_prepare_v2(db, "SELECT job FROM wk_datasets", -1, &q, NULL), SQLITE_OK);
+    if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_bytes(q, 0) == 32) memcpy(job, sqlite3_column_blob(q, 0), 32);
+    sqlite3_finalize(q);
+    gt_err err = {0};
+    json_t *lb = gt_work_leaderboard(db, "arith-v1", 0, &err); /* whole: it answers */
+    CHECK(lb != NULL);
+    json_decref(lb);
+    snprintf(sql, sizeof sql, "UPDATE wk_attestations SET model=x'01' WHERE attester=x'%s' AND slot=0", eve);
+    expect_damaged_view(db, sql, 1, NULL, "damaged row in table wk_attestations, column model");
+    snprintf(sql, sizeof sql, "UPDATE wk_attestations SET score_ppm=2000000 WHERE attester=x'%s'", eve);
+    expect_damaged_view(db, sql, 1, NULL, "damaged row in table wk_attestations, column score_ppm");
+    expect_damaged_view(db, "UPDATE wk_attestations SET bench=x'00'", 2, att_eve,
+                        "damaged row in table wk_attestations, column bench");
+    expect_damaged_view(db, "UPDATE mk_slots SET worker=x'01' WHERE slot=0", 1, NULL,
+                        "damaged row in table mk_slots, column worker");
+    expect_damaged_view(db, "UPDATE mk_votes SET weight='heavy'", 1, NULL, "damaged row in table mk_votes, column");
+    expect_damaged_view(db, "UPDATE wk_attestations SET results=x'02'", 2, att_eve,
+                        "damaged row in table wk_attestations, column results");
+    expect_damaged_view(db, "UPDATE wk_cosigns SET role=9", 2, att_eve, "damaged row in table wk_cosigns, column role");
+    char att_hex[65];
+    gt_hex_encode(att_eve, 32, att_hex);
+    snprintf(sql, sizeof sql, "UPDATE wk_cosigns SET cosigner=x'0102' WHERE attestation=x'%s' AND "
+             "cosigner=(SELECT min(cosigner) FROM wk_cosigns WHERE attestation=x'%s')", att_hex, att_hex);
+    expect_damaged_view(db, sql, 2, att_eve, "damaged row in table wk_cosigns, column cosigner");
+    expect_damaged_view(db, "UPDATE wk_datasets SET root=x'03'", 3, job, "damaged row in table wk_datasets, column root");
+    lb = gt_work_leaderboard(db, "arith-v1", 0, &err); /* rolled back: whole again */
+    CHECK(lb != NULL);
+    json_decref(lb);
+    sqlite3_close(db);
+}
+
 int main(void) {
     gt_err err = {0};
     CHECK_EQ_INT(gt_work_register(&err), 0);
@@ -705,6 +767,7 @@ int main(void) {
     } else {
         fprintf(stderr, "note: %s not built; the CLI leaderboard was not exercised\n", GT_CLI);
     }
+    test_damaged_attestation(path);
     /* A co-sign count edited after the fact is caught by the replay. */
     sqlite3 *db;
     CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);

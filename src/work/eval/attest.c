@@ -77,6 +77,7 @@
 
 #include "crypto/addr.h"
 #include "crypto/sha256.h"
+#include "ledger/row.h"
 #include "market/market.h"
 #include "work/eval/bench.h"
 #include "work/eval/check.h"
@@ -249,19 +250,18 @@ static int att_load(gt_tx *tx, const uint8_t id[32], att_row *r, gt_err *err) {
     sqlite3_bind_blob(q, 1, id, 32, SQLITE_STATIC);
     rc = sqlite3_step(q);
     memset(r, 0, sizeof *r);
-    if (rc == SQLITE_ROW && sqlite3_column_bytes(q, 0) == 20 && sqlite3_column_bytes(q, 1) == 32 &&
-        sqlite3_column_bytes(q, 6) == 32) {
-        memcpy(r->attester.b, sqlite3_column_blob(q, 0), 20);
-        memcpy(r->task, sqlite3_column_blob(q, 1), 32);
-        r->slot = (uint64_t)sqlite3_column_int64(q, 2);
-        r->attempt = (uint64_t)sqlite3_column_int64(q, 3);
-        r->items = (uint64_t)sqlite3_column_int64(q, 4);
-        r->score_ppm = (uint64_t)sqlite3_column_int64(q, 5);
-        memcpy(r->results, sqlite3_column_blob(q, 6), 32);
-        r->agreed = (uint64_t)sqlite3_column_int64(q, 7);
-        r->disagreed = (uint64_t)sqlite3_column_int64(q, 8);
-        r->checked = (uint64_t)sqlite3_column_int64(q, 9);
-        rc = 0;
+    if (rc == SQLITE_ROW) { /* strictly: a damaged column is GT_EDB naming it, not a zero */
+        static const char *const t = "wk_attestations";
+        rc = gt_row_blob(q, 0, r->attester.b, 20, t, err);
+        if (!rc) rc = gt_row_blob(q, 1, r->task, 32, t, err);
+        if (!rc) rc = gt_row_amount(q, 2, &r->slot, t, err);
+        if (!rc) rc = gt_row_amount(q, 3, &r->attempt, t, err);
+        if (!rc) rc = gt_row_amount(q, 4, &r->items, t, err);
+        if (!rc) rc = gt_row_amount(q, 5, &r->score_ppm, t, err);
+        if (!rc) rc = gt_row_blob(q, 6, r->results, 32, t, err);
+        if (!rc) rc = gt_row_amount(q, 7, &r->agreed, t, err);
+        if (!rc) rc = gt_row_amount(q, 8, &r->disagreed, t, err);
+        if (!rc) rc = gt_row_amount(q, 9, &r->checked, t, err);
     } else if (rc == SQLITE_DONE) {
         char h[19];
         rc = gt_err_set(err, GT_ENOTFOUND, "no attestation %s… on this ledger", wk_short(id, h));

@@ -13,6 +13,7 @@
 #include "base/hex.h"
 #include "base/vec.h"
 #include "crypto/addr.h"
+#include "ledger/row.h"
 #include "market/market.h"
 #include "work/work.h"
 #include "work/work_impl.h"
@@ -48,29 +49,36 @@ static json_t *j_ppm(uint64_t ppm) {
 enum { ST_ACCEPTED = 0, ST_PENDING = 1, ST_DISPUTED = 2, ST_UNVERIFIED = 3, ST_REJECTED = 4 };
 static const char *const status_names[] = {"accepted", "pending", "disputed", "unverified", "rejected"};
 
-/* The standing of an attestation of (task, slot, attempt, results); *poster
- * gets the task's poster (zero when the task is gone). An acceptance by a
- * poster-verified task's own poster is "unverified": a poster can be the
- * attester's sybil, so only an evaluator, a quorum or a dispute accepts. */
+/* The standing of an attestation of (task, slot, attempt, results) into
+ * *status; *poster gets the task's poster (zero when the task is gone). An
+ * acceptance by a poster-verified task's own poster is "unverified": a
+ * poster can be the attester's sybil, so only an evaluator, a quorum or a
+ * dispute accepts. A task that is gone rejects; a damaged market row is an
+ * error (GT_EDB), not a rejection that hides it. */
 static int att_status(sqlite3 *db, const uint8_t task[32], uint64_t slot, uint64_t attempt, const uint8_t results[32],
-                      gt_addr *poster) {
+                      gt_addr *poster, int *status, gt_err *err) {
     gt_market_slot_ref ref;
     memset(poster, 0, sizeof *poster);
-    if (gt_market_slot_ref_get(db, task, slot, &ref, NULL)) return ST_REJECTED;
+    *status = ST_REJECTED;
+    int rc = gt_market_slot_ref_get(db, task, slot, &ref, err);
+    if (rc) return rc == GT_ENOTFOUND ? 0 : rc;
     *poster = ref.poster;
-    if (ref.attempt != attempt || memcmp(ref.result, results, 32)) return ST_REJECTED; /* the slot moved on */
+    if (ref.attempt != attempt || memcmp(ref.result, results, 32)) return 0; /* the slot moved on */
     int own = ref.policy == GT_POLICY_POSTER && gt_addr_eq(&ref.verdict_by, &ref.poster);
     switch (ref.state) {
-    case GT_SLOT_SUBMITTED: return ST_PENDING;
-    case GT_SLOT_ACCEPTED: return own ? ST_UNVERIFIED : ST_ACCEPTED;
-    case GT_SLOT_DISPUTED: return ST_DISPUTED;
+    case GT_SLOT_SUBMITTED: *status = ST_PENDING; break;
+    case GT_SLOT_ACCEPTED: *status = own ? ST_UNVERIFIED : ST_ACCEPTED; break;
+    case GT_SLOT_DISPUTED: *status = ST_DISPUTED; break;
     case GT_SLOT_PAID:
         /* Paid with nobody's verdict (ledgers from before a verify timeout
          * refunded), or on the poster's own word. */
-        if (own) return ST_UNVERIFIED;
-        return ref.accept || !gt_addr_is_zero(&ref.verdict_by) || ref.policy == GT_POLICY_QUORUM ? ST_ACCEPTED : ST_UNVERIFIED;
-    default: return ST_REJECTED;
+        if (own) *status = ST_UNVERIFIED;
+        else *status = ref.accept || !gt_addr_is_zero(&ref.verdict_by) || ref.policy == GT_POLICY_QUORUM ? ST_ACCEPTED
+                                                                                                      : ST_UNVERIFIED;
+        break;
+    default: break;
     }
+    return 0;
 }
 
 /* The bonded backing of an attestation: its agreeing co-signers who also
@@ -85,23 +93,23 @@ static int att_status(sqlite3 *db, const uint8_t task[32], uint64_t slot, uint64
  * per address, so a token passed from address to address after the panel
  * opened adds nothing. Other co-signs (anyone staked, after the fact) and an
  * evaluator's verdict (chosen by the poster, not drawn, not bonded) are shown
- * but back nothing. On a read error both are 0: nothing ranks on an error. */
-static void att_backed(sqlite3 *db, const uint8_t id[32], uint64_t *n, uint64_t *stake) {
+ * but back nothing. 0, or GT_EDB: a read that fails is an error, so nothing
+ * ranks on it. */
+static int att_backed(sqlite3 *db, const uint8_t id[32], uint64_t *n, uint64_t *stake, gt_err *err) {
     sqlite3_stmt *q;
     *n = *stake = 0;
-    if (wk_prepare(db,
-                   "SELECT count(*), coalesce(sum(w),0) FROM (SELECT max(v.weight) AS w FROM wk_cosigns c "
-                   "JOIN wk_attestations a ON a.id=c.attestation JOIN mk_votes v ON v.task=a.task AND v.slot=a.slot "
-                   "AND v.attempt=a.attempt AND v.voter=c.cosigner AND v.accept=1 "
-                   "WHERE c.attestation=? AND c.agree=1 GROUP BY c.cosigner)",
-                   &q, NULL))
-        return;
+    int rc = wk_prepare(db,
+                        "SELECT count(*), coalesce(sum(w),0) FROM (SELECT max(v.weight) AS w FROM wk_cosigns c "
+                        "JOIN wk_attestations a ON a.id=c.attestation JOIN mk_votes v ON v.task=a.task AND v.slot=a.slot "
+                        "AND v.attempt=a.attempt AND v.voter=c.cosigner AND v.accept=1 "
+                        "WHERE c.attestation=? AND c.agree=1 GROUP BY c.cosigner)",
+                        &q, err);
+    if (rc) return rc;
     sqlite3_bind_blob(q, 1, id, 32, SQLITE_STATIC);
-    if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int64(q, 1) >= 0) {
-        *n = (uint64_t)sqlite3_column_int64(q, 0);
-        *stake = (uint64_t)sqlite3_column_int64(q, 1);
-    }
+    if ((rc = sqlite3_step(q)) != SQLITE_ROW) rc = gt_err_set(err, GT_EDB, "reading co-signs: %s", sqlite3_errmsg(db));
+    else if (!(rc = gt_row_amount(q, 0, n, "wk_cosigns", err))) rc = gt_row_amount(q, 1, stake, "mk_votes", err);
     sqlite3_finalize(q);
+    return rc;
 }
 
 typedef struct entry {
@@ -143,46 +151,78 @@ static int by_rank(const void *pa, const void *pb) {
 
 #define ATT_COLS "id,attester,task,slot,attempt,model,bench,bench_hash,results_root,score_ppm,items,results,height,agreed,disagreed,checked"
 
-/* One attestation row (ATT_COLS) as JSON; fills e's sort keys. */
-static json_t *att_json(sqlite3 *db, sqlite3_stmt *q, entry *e) {
-    for (int i = 0; i < 12; i++) {
-        int want = i == 1 ? 20 : 32;
-        if ((i <= 2 || i == 5 || i == 7 || i == 8 || i == 11) && sqlite3_column_bytes(q, i) != want) return NULL;
-    }
-    const uint8_t *task = sqlite3_column_blob(q, 2), *results = sqlite3_column_blob(q, 11);
-    uint64_t slot = (uint64_t)sqlite3_column_int64(q, 3), attempt = (uint64_t)sqlite3_column_int64(q, 4);
+/* An attestation row as stored (ATT_COLS). */
+typedef struct att_view {
+    uint8_t id[32], task[32], model[32], bench_hash[32], results_root[32], results[32];
+    gt_addr attester;
+    char bench[GT_WORK_BENCH_NAME_MAX + 1];
+    uint64_t slot, attempt, score, items, height, agreed, disagreed, checked;
+} att_view;
+
+/* Reads the current row of q (SELECT ATT_COLS) strictly: 0, or GT_EDB
+ * naming the damaged column. */
+static int att_read(sqlite3_stmt *q, att_view *r, gt_err *err) {
+    static const char *const t = "wk_attestations";
+    int rc = gt_row_blob(q, 0, r->id, 32, t, err);
+    if (!rc) rc = gt_row_blob(q, 1, r->attester.b, 20, t, err);
+    if (!rc) rc = gt_row_blob(q, 2, r->task, 32, t, err);
+    if (!rc) rc = gt_row_amount(q, 3, &r->slot, t, err);
+    if (!rc) rc = gt_row_amount(q, 4, &r->attempt, t, err);
+    if (!rc) rc = gt_row_blob(q, 5, r->model, 32, t, err);
+    if (!rc) rc = gt_row_text(q, 6, r->bench, sizeof r->bench, t, err);
+    if (!rc) rc = gt_row_blob(q, 7, r->bench_hash, 32, t, err);
+    if (!rc) rc = gt_row_blob(q, 8, r->results_root, 32, t, err);
+    if (!rc) rc = gt_row_amount(q, 9, &r->score, t, err);
+    if (!rc && r->score > GT_WORK_SCORE_PPM_MAX) rc = gt_row_damaged(q, 9, t, "a score of at most 1000000 ppm", err);
+    if (!rc) rc = gt_row_amount(q, 10, &r->items, t, err);
+    if (!rc) rc = gt_row_blob(q, 11, r->results, 32, t, err);
+    if (!rc) rc = gt_row_amount(q, 12, &r->height, t, err);
+    if (!rc) rc = gt_row_amount(q, 13, &r->agreed, t, err);
+    if (!rc) rc = gt_row_amount(q, 14, &r->disagreed, t, err);
+    if (!rc) rc = gt_row_amount(q, 15, &r->checked, t, err);
+    return rc;
+}
+
+/* An attestation's standing and backing into e (its sort keys too). 0 or
+ * the error of a damaged row. */
+static int att_entry(sqlite3 *db, const att_view *r, entry *e, gt_err *err) {
     memset(e, 0, sizeof *e);
-    const char *bench = (const char *)sqlite3_column_text(q, 6);
-    snprintf(e->bench, sizeof e->bench, "%s", bench ? bench : "");
-    memcpy(e->model, sqlite3_column_blob(q, 5), 32);
-    e->score = (uint64_t)sqlite3_column_int64(q, 9);
-    e->height = (uint64_t)sqlite3_column_int64(q, 12);
-    e->agreed = (uint64_t)sqlite3_column_int64(q, 13);
+    memcpy(e->bench, r->bench, sizeof e->bench);
+    memcpy(e->model, r->model, 32);
+    e->score = r->score, e->height = r->height, e->agreed = r->agreed;
     gt_addr poster;
-    e->status = att_status(db, task, slot, attempt, results, &poster);
-    att_backed(db, sqlite3_column_blob(q, 0), &e->backed, &e->backed_stake);
+    int rc = att_status(db, r->task, r->slot, r->attempt, r->results, &poster, &e->status, err);
+    return rc ? rc : att_backed(db, r->id, &e->backed, &e->backed_stake, err);
+}
+
+/* One attestation row (ATT_COLS) as JSON; fills e's sort keys. NULL (err
+ * set, GT_EDB) when a row it reads is damaged: nothing is skipped, so a
+ * damaged attestation cannot leave the board showing another one. */
+static json_t *att_json(sqlite3 *db, sqlite3_stmt *q, entry *e, gt_err *err) {
+    att_view r;
+    if (att_read(q, &r, err) || att_entry(db, &r, e, err)) return NULL;
     json_t *o = json_object();
     json_object_set_new(o, "bench", json_string(e->bench));
-    json_object_set_new(o, "benchHash", j_sha(sqlite3_column_blob(q, 7)));
+    json_object_set_new(o, "benchHash", j_sha(r.bench_hash));
     json_object_set_new(o, "model", j_sha(e->model));
     json_object_set_new(o, "scorePpm", j_u64(e->score));
     json_object_set_new(o, "score", j_ppm(e->score));
-    json_object_set_new(o, "items", j_u64((uint64_t)sqlite3_column_int64(q, 10)));
-    json_object_set_new(o, "attester", j_addr(sqlite3_column_blob(q, 1)));
-    json_object_set_new(o, "attestation", j_hex(sqlite3_column_blob(q, 0), 32));
-    json_object_set_new(o, "task", j_hex(task, 32));
-    json_object_set_new(o, "slot", j_u64(slot));
-    json_object_set_new(o, "attempt", j_u64(attempt));
+    json_object_set_new(o, "items", j_u64(r.items));
+    json_object_set_new(o, "attester", j_addr(r.attester.b));
+    json_object_set_new(o, "attestation", j_hex(r.id, 32));
+    json_object_set_new(o, "task", j_hex(r.task, 32));
+    json_object_set_new(o, "slot", j_u64(r.slot));
+    json_object_set_new(o, "attempt", j_u64(r.attempt));
     json_object_set_new(o, "height", j_u64(e->height));
     json_object_set_new(o, "status", json_string(status_names[e->status]));
-    json_object_set_new(o, "results", j_sha(results));
-    json_object_set_new(o, "resultsRoot", j_hex(sqlite3_column_blob(q, 8), 32));
+    json_object_set_new(o, "results", j_sha(r.results));
+    json_object_set_new(o, "resultsRoot", j_hex(r.results_root, 32));
     json_t *cs = json_object();
     json_object_set_new(cs, "agreed", j_u64(e->agreed));
     json_object_set_new(cs, "backed", j_u64(e->backed));
     json_object_set_new(cs, "backedStake", j_u64(e->backed_stake));
-    json_object_set_new(cs, "disagreed", j_u64((uint64_t)sqlite3_column_int64(q, 14)));
-    json_object_set_new(cs, "itemsChecked", j_u64((uint64_t)sqlite3_column_int64(q, 15)));
+    json_object_set_new(cs, "disagreed", j_u64(r.disagreed));
+    json_object_set_new(cs, "itemsChecked", j_u64(r.checked));
     json_object_set_new(o, "cosigns", cs);
     return o;
 }
@@ -200,8 +240,11 @@ json_t *gt_work_leaderboard(sqlite3 *db, const char *bench, int all, gt_err *err
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         entry e;
-        json_t *o = att_json(db, q, &e);
-        if (!o) continue; /* a damaged row: `ledger verify` reports it */
+        json_t *o = att_json(db, q, &e, err);
+        if (!o) { /* a damaged row (err set): an error, not a board without it */
+            rc = GT_EDB;
+            break;
+        }
         e.obj = o;
         size_t k = n;
         if (!all)
@@ -226,7 +269,9 @@ json_t *gt_work_leaderboard(sqlite3 *db, const char *bench, int all, gt_err *err
     }
     sqlite3_finalize(q);
     json_t *out = NULL;
-    if (rc != SQLITE_DONE) {
+    if (rc == GT_EDB) {
+        /* the message is set */
+    } else if (rc != SQLITE_DONE) {
         gt_err_set(err, rc == SQLITE_NOMEM ? GT_ENOMEM : GT_EDB, "reading attestations: %s",
                    rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(db));
     } else {
@@ -257,6 +302,59 @@ json_t *gt_work_leaderboard(sqlite3 *db, const char *bench, int all, gt_err *err
     return out;
 }
 
+/* One co-sign row (cosigner, items_checked, agree, evidence, height, role)
+ * as JSON; NULL (err set, GT_EDB) when it is damaged. */
+static json_t *cosign_json(sqlite3_stmt *q, gt_err *err) {
+    static const char *const t = "wk_cosigns", *const roles[] = {"cosign", "verdict", "dispute-vote"};
+    gt_addr who;
+    uint8_t ev[32];
+    uint64_t items, height;
+    int agree, role;
+    int rc = gt_row_blob(q, 0, who.b, 20, t, err);
+    if (!rc) rc = gt_row_amount(q, 1, &items, t, err);
+    if (!rc) rc = gt_row_int(q, 2, &agree, t, err);
+    if (!rc && agree != 0 && agree != 1) rc = gt_row_damaged(q, 2, t, "0 or 1", err);
+    if (!rc) rc = gt_row_blob(q, 3, ev, 32, t, err);
+    if (!rc) rc = gt_row_amount(q, 4, &height, t, err);
+    if (!rc) rc = gt_row_int(q, 5, &role, t, err);
+    if (!rc && (role < 0 || role > 2)) rc = gt_row_damaged(q, 5, t, "a role 0..2", err);
+    if (rc) return NULL;
+    json_t *c = json_object();
+    json_object_set_new(c, "cosigner", j_addr(who.b));
+    json_object_set_new(c, "itemsChecked", j_u64(items));
+    json_object_set_new(c, "agree", json_boolean(agree));
+    json_object_set_new(c, "evidence", wk_is_zero32(ev) ? json_null() : j_sha(ev));
+    json_object_set_new(c, "height", j_u64(height));
+    json_object_set_new(c, "role", json_string(roles[role]));
+    return c;
+}
+
+/* The co-signs of attestation id, oldest first, as a JSON array; NULL (err
+ * set) when a row is damaged or the read fails. */
+static json_t *cosigns_json(sqlite3 *db, const uint8_t id[32], gt_err *err) {
+    sqlite3_stmt *q;
+    if (wk_prepare(db, "SELECT cosigner,items_checked,agree,evidence,height,role FROM wk_cosigns WHERE attestation=? "
+                       "ORDER BY height, cosigner", &q, err))
+        return NULL;
+    sqlite3_bind_blob(q, 1, id, 32, SQLITE_STATIC);
+    json_t *arr = json_array();
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        json_t *c = cosign_json(q, err);
+        if (!c) break;
+        json_array_append_new(arr, c);
+    }
+    if (rc == SQLITE_ROW) rc = GT_EDB; /* damaged: the message is set */
+    else if (rc != SQLITE_DONE) rc = gt_err_set(err, GT_EDB, "reading co-signs: %s", sqlite3_errmsg(db));
+    else rc = 0;
+    sqlite3_finalize(q);
+    if (rc) {
+        json_decref(arr);
+        return NULL;
+    }
+    return arr;
+}
+
 json_t *gt_work_attestation_get(sqlite3 *db, const uint8_t id[32], gt_err *err) {
     sqlite3_stmt *q;
     if (wk_prepare(db, "SELECT " ATT_COLS " FROM wk_attestations WHERE id=?", &q, err)) return NULL;
@@ -264,34 +362,43 @@ json_t *gt_work_attestation_get(sqlite3 *db, const uint8_t id[32], gt_err *err) 
     entry e;
     json_t *o = NULL;
     int rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW) o = att_json(db, q, &e);
+    if (rc == SQLITE_ROW) o = att_json(db, q, &e, err); /* NULL: damaged, err set */
     sqlite3_finalize(q);
     char h[19];
     if (rc == SQLITE_DONE) gt_err_set(err, GT_ENOTFOUND, "no attestation %s… on this ledger", wk_short(id, h));
     else if (rc != SQLITE_ROW) gt_err_set(err, GT_EDB, "reading attestation: %s", sqlite3_errmsg(db));
-    else if (!o) gt_err_set(err, GT_EDB, "attestation %s…: damaged row", wk_short(id, h));
     if (!o) return NULL;
-    json_t *arr = json_array();
-    if (!wk_prepare(db, "SELECT cosigner,items_checked,agree,evidence,height,role FROM wk_cosigns WHERE attestation=? "
-                        "ORDER BY height, cosigner", &q, NULL)) {
-        sqlite3_bind_blob(q, 1, id, 32, SQLITE_STATIC);
-        static const char *const roles[] = {"cosign", "verdict", "dispute-vote"};
-        while (sqlite3_step(q) == SQLITE_ROW) {
-            if (sqlite3_column_bytes(q, 0) != 20 || sqlite3_column_bytes(q, 3) != 32) continue;
-            int role = sqlite3_column_int(q, 5);
-            json_t *c = json_object();
-            json_object_set_new(c, "cosigner", j_addr(sqlite3_column_blob(q, 0)));
-            json_object_set_new(c, "itemsChecked", j_u64((uint64_t)sqlite3_column_int64(q, 1)));
-            json_object_set_new(c, "agree", json_boolean(sqlite3_column_int(q, 2)));
-            const uint8_t *ev = sqlite3_column_blob(q, 3);
-            json_object_set_new(c, "evidence", wk_is_zero32(ev) ? json_null() : j_sha(ev));
-            json_object_set_new(c, "height", j_u64((uint64_t)sqlite3_column_int64(q, 4)));
-            json_object_set_new(c, "role", json_string(role >= 0 && role < 3 ? roles[role] : "?"));
-            json_array_append_new(arr, c);
-        }
-        sqlite3_finalize(q);
+    json_t *arr = cosigns_json(db, id, err);
+    if (!arr) {
+        json_decref(o);
+        return NULL;
     }
     json_object_set_new(o, "cosignList", arr);
+    return o;
+}
+
+/* The current row of q (task, publisher, root, rows, manifest, height of
+ * wk_datasets) as JSON for job; NULL (err set, GT_EDB) when damaged. */
+static json_t *dataset_json(sqlite3_stmt *q, const uint8_t job[32], gt_err *err) {
+    static const char *const t = "wk_datasets";
+    uint8_t task[32], root[32], manifest[32];
+    gt_addr publisher;
+    uint64_t rows, height;
+    int rc = gt_row_blob(q, 0, task, 32, t, err);
+    if (!rc) rc = gt_row_blob(q, 1, publisher.b, 20, t, err);
+    if (!rc) rc = gt_row_blob(q, 2, root, 32, t, err);
+    if (!rc) rc = gt_row_amount(q, 3, &rows, t, err);
+    if (!rc) rc = gt_row_blob(q, 4, manifest, 32, t, err);
+    if (!rc) rc = gt_row_amount(q, 5, &height, t, err);
+    if (rc) return NULL;
+    json_t *o = json_object();
+    json_object_set_new(o, "job", j_sha(job));
+    json_object_set_new(o, "task", j_hex(task, 32));
+    json_object_set_new(o, "publisher", j_addr(publisher.b));
+    json_object_set_new(o, "root", j_hex(root, 32));
+    json_object_set_new(o, "rows", j_u64(rows));
+    json_object_set_new(o, "manifest", j_sha(manifest));
+    json_object_set_new(o, "height", j_u64(height));
     return o;
 }
 
@@ -301,21 +408,10 @@ json_t *gt_work_dataset_get(sqlite3 *db, const uint8_t job[32], gt_err *err) {
     sqlite3_bind_blob(q, 1, job, 32, SQLITE_STATIC);
     json_t *o = NULL;
     int rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW && sqlite3_column_bytes(q, 0) == 32 && sqlite3_column_bytes(q, 1) == 20 &&
-        sqlite3_column_bytes(q, 2) == 32 && sqlite3_column_bytes(q, 4) == 32) {
-        o = json_object();
-        json_object_set_new(o, "job", j_sha(job));
-        json_object_set_new(o, "task", j_hex(sqlite3_column_blob(q, 0), 32));
-        json_object_set_new(o, "publisher", j_addr(sqlite3_column_blob(q, 1)));
-        json_object_set_new(o, "root", j_hex(sqlite3_column_blob(q, 2), 32));
-        json_object_set_new(o, "rows", j_u64((uint64_t)sqlite3_column_int64(q, 3)));
-        json_object_set_new(o, "manifest", j_sha(sqlite3_column_blob(q, 4)));
-        json_object_set_new(o, "height", j_u64((uint64_t)sqlite3_column_int64(q, 5)));
-    }
+    if (rc == SQLITE_ROW) o = dataset_json(q, job, err); /* NULL: damaged, err set */
     sqlite3_finalize(q);
     char h[19];
     if (rc == SQLITE_DONE) gt_err_set(err, GT_ENOTFOUND, "no dataset published for job %s…", wk_short(job, h));
     else if (rc != SQLITE_ROW) gt_err_set(err, GT_EDB, "reading dataset: %s", sqlite3_errmsg(db));
-    else if (!o) gt_err_set(err, GT_EDB, "dataset of job %s…: damaged row", wk_short(job, h));
     return o;
 }
