@@ -151,12 +151,14 @@ static int check_state(sqlite3 *db, const gt_block *head, gt_digest_acc *acc, gt
     if (supply < 0) return gt_err_set(err, GT_EINVAL, "block %llu (the head): the stored supply is missing or negative", h);
     uint64_t buckets;
     int overflow, rc = gt_digest_scan(db, acc, &buckets, &overflow, err);
+    if (!rc) rc = gt_digest_scan_tables(db, acc, err);
     if (rc) return rc;
     uint8_t d[32];
     gt_digest_final(acc, (uint64_t)supply, d);
     if (memcmp(d, head->state_digest, 32))
         return gt_err_set(err, GT_EINVAL, "block %llu (the head): the state on disk is not the state it commits to "
-                          "(an account, escrow lock, unbonding entry or the supply was changed outside the rules)", h);
+                          "(an account, escrow lock, unbonding entry, the supply or a row of a module's table -- the "
+                          "market's tasks, slots, stakes, panels, votes, disputes -- was changed outside the rules)", h);
     if (overflow || buckets != (uint64_t)supply)
         return gt_err_set(err, GT_EINVAL, "block %llu (the head): accounts hold %llu units but supply is %lld", h,
                           (unsigned long long)buckets, (long long)supply);

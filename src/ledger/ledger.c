@@ -17,6 +17,7 @@
 #include "base/progress.h"
 #include "crypto/addr.h"
 #include "ledger/check.h"
+#include "ledger/digest.h"
 #include "ledger/row.h"
 #include "ledger/rules.h"
 #include "ledger/seed.h"
@@ -333,7 +334,7 @@ static int check_on_open(gt_ledger *l, gt_err *err) {
                                 "opened for writing; `gotong ledger verify` replays it in full and says more. First fault",
                            l->path);
     gt_state_set_digest(l->state, &acc);
-    return 0;
+    return gt_digest_track(l->db, gt_state_digest_acc(l->state), err);
 }
 
 int gt_ledger_open(const char *path, int flags, gt_ledger **out, gt_err *err) {

@@ -73,6 +73,9 @@ struct gt_digest_acc;
 void gt_state_block_start(gt_state *s);
 void gt_state_set_digest(gt_state *s, const struct gt_digest_acc *acc);
 void gt_state_digest(gt_state *s, uint8_t out[32]);
+/* The live sum itself, for the triggers that fold module rows into it
+ * (gt_digest_track); it lives as long as s. */
+struct gt_digest_acc *gt_state_digest_acc(gt_state *s);
 
 /* Reads an account (all zero when it never appeared). */
 int gt_state_account(gt_tx *tx, const gt_addr *a, gt_account *out, gt_err *err);

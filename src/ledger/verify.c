@@ -286,6 +286,7 @@ int gt_ledger_verify(const char *path, gt_verify_report *rep, gt_verify_progress
     r.a = gt_malloc(sizeof *r.a);
     if (!r.st || !r.a) { rc = gt_err_set(err, GT_ENOMEM, "out of memory"); goto done; }
     if ((rc = fresh_store(&r.mem, err))) goto done;
+    if ((rc = gt_digest_track(r.mem, gt_state_digest_acc(r.st), err))) goto done;
     if ((rc = replay_log(&r, &head, progress, progress_arg, err))) goto done;
     if ((rc = compare_state(&r, err))) goto done;
     memcpy(rep->head_hash, head.hash, 32);
