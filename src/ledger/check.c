@@ -157,8 +157,9 @@ static int check_state(sqlite3 *db, const gt_block *head, gt_digest_acc *acc, gt
     gt_digest_final(acc, (uint64_t)supply, d);
     if (memcmp(d, head->state_digest, 32))
         return gt_err_set(err, GT_EINVAL, "block %llu (the head): the state on disk is not the state it commits to "
-                          "(an account, escrow lock, unbonding entry, the supply or a row of a module's table -- the "
-                          "market's tasks, slots, stakes, panels, votes, disputes -- was changed outside the rules)", h);
+                          "(an account, escrow lock, unbonding entry, the supply or a row of a module's table -- "
+                          "the market's tasks, slots, stakes, panels, votes, disputes -- was changed outside the "
+                          "rules)", h);
     if (overflow || buckets != (uint64_t)supply)
         return gt_err_set(err, GT_EINVAL, "block %llu (the head): accounts hold %llu units but supply is %lld", h,
                           (unsigned long long)buckets, (long long)supply);

@@ -155,7 +155,8 @@ static int column_list(sqlite3 *db, const char *table, const char *prefix, char 
 
 /* The three TEMP triggers of one table. */
 static int track_table(sqlite3 *db, const char *t, gt_err *err) {
-    char *sql = gt_malloc(GT_DIGEST_TRIGGER_SQL_MAX), olds[GT_DIGEST_TRIGGER_SQL_MAX / 2], news[GT_DIGEST_TRIGGER_SQL_MAX / 2];
+    char *sql = gt_malloc(GT_DIGEST_TRIGGER_SQL_MAX);
+    char olds[GT_DIGEST_TRIGGER_SQL_MAX / 2], news[GT_DIGEST_TRIGGER_SQL_MAX / 2];
     if (!sql) return gt_err_set(err, GT_ENOMEM, "out of memory");
     size_t no = 0, nn = 0;
     int rc = column_list(db, t, "OLD", olds, sizeof olds, &no, err);
