@@ -133,7 +133,8 @@ int main(int argc, char **argv) {
     char path[128];
     snprintf(path, sizeof path, "%s/ledger.db", dir);
     gt_err err = {0};
-    gt_genesis g = {.chain_id = CHAIN_ID, .authority = addrs[0], .unbonding_blocks = 10, .time_s = 1};
+    gt_genesis g = {.chain_id = CHAIN_ID, .authority = addrs[0], .unbonding_blocks = 10, .time_s = 1,
+                    .seed_secret = {1}}; /* fixed: gt_genesis_domain must know the chain's anchors */
     gt_ledger *l;
     gt_genesis_domain(&g, &DOM);
     if (gt_ledger_create(path, &g, &err) || gt_ledger_open(path, 0, &l, &err)) {

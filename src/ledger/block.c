@@ -73,13 +73,15 @@ static void word_u64(uint8_t w[32], uint64_t v) {
 }
 
 void gt_block_hash(gt_block *b) {
-    uint8_t buf[6 * 32];
+    uint8_t buf[8 * 32];
     memcpy(buf, b->prev, 32);
     memcpy(buf + 32, b->actions_root, 32);
     memcpy(buf + 64, b->state_root, 32);
     memcpy(buf + 96, b->state_digest, 32);
-    word_u64(buf + 128, b->height);
-    word_u64(buf + 160, b->time_s);
+    memcpy(buf + 128, b->seed, 32);
+    memcpy(buf + 160, b->seed_anchor, 32);
+    word_u64(buf + 192, b->height);
+    word_u64(buf + 224, b->time_s);
     gt_keccak256(buf, sizeof buf, b->hash);
 }
 

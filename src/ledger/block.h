@@ -3,8 +3,8 @@
  * exactly the rules that ran.
  *
  *   block hash   = keccak256(prev_hash ‖ actions_root ‖ state_root ‖
- *                            state_digest ‖ height ‖ time)
- *                  (six 32-byte words, integers big-endian: abi.encode layout)
+ *                            state_digest ‖ seed ‖ seed_anchor ‖ height ‖ time)
+ *                  (eight 32-byte words, integers big-endian: abi.encode layout)
  *   actions_root = Merkle root (keccak, sorted pairs, as OpenZeppelin's
  *                  MerkleProof) of leaf_i = keccak256(i ‖ id_i) (two words,
  *                  abi.encode(uint256, bytes32)) for the block's actions in
@@ -17,8 +17,12 @@
  *                  (digest.h): what lets a node check, when it opens a ledger,
  *                  that the state on disk is the one the head block commits to,
  *                  without replaying the log.
+ *   seed, seed_anchor = the block's draw seed and the anchor of the next
+ *                  segment of the seed chain (seed.h): randomness fixed at
+ *                  genesis, revealed one block at a time.
  * Genesis (height 0): prev = 0, actions_root = 0, state_digest = that of the
- *   empty state, state_root = keccak256(chain_id ‖ authority ‖ unbonding_blocks ‖ time). */
+ *   empty state, state_root = keccak256(chain_id ‖ authority ‖ unbonding_blocks ‖ time),
+ *   seed = A_0, seed_anchor = A_1 of the node's secret (seed.h). */
 #ifndef GT_LEDGER_BLOCK_H
 #define GT_LEDGER_BLOCK_H
 
@@ -32,6 +36,7 @@ typedef struct gt_block {
     uint64_t time_s;
     uint32_t n_actions;
     uint8_t prev[32], actions_root[32], state_root[32], state_digest[32], hash[32];
+    uint8_t seed[32], seed_anchor[32]; /* seed.h */
 } gt_block;
 
 /* Outcome of one submitted action. */
@@ -75,7 +80,7 @@ int gt_block_apply_action(gt_tx *tx, const gt_action *a, gt_err *err);
 void gt_block_actions_root(uint8_t (*ids)[32], uint32_t n, uint8_t root[32]);
 
 /* Finishes the block: flushes state, computes state_root, state_digest and hash into b
- * (b->height, time_s, prev and actions_root must be set). */
+ * (b->height, time_s, prev, actions_root, seed and seed_anchor must be set). */
 int gt_block_finish(gt_tx *tx, const uint8_t prev_state_root[32], gt_block *b, gt_err *err);
 
 void gt_block_hash(gt_block *b);

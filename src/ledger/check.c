@@ -6,6 +6,7 @@
 
 #include "base/alloc.h"
 #include "base/limits.h"
+#include "ledger/seed.h"
 
 /* Walk state: the action cursor and the previous block. */
 typedef struct walk {
@@ -31,7 +32,8 @@ static int read_header(sqlite3_stmt *q, gt_block *b) {
     memset(b, 0, sizeof *b);
     b->height = (uint64_t)sqlite3_column_int64(q, 0);
     if (col32(q, 1, b->hash) || col32(q, 2, b->prev) || col32(q, 3, b->actions_root) ||
-        col32(q, 4, b->state_root) || col32(q, 7, b->state_digest))
+        col32(q, 4, b->state_root) || col32(q, 7, b->state_digest) || col32(q, 8, b->seed) ||
+        col32(q, 9, b->seed_anchor))
         return -1;
     int64_t t = sqlite3_column_int64(q, 5), n = sqlite3_column_int64(q, 6);
     if (t < 0 || n < 0 || n > GT_LIMIT_BLOCK_ACTIONS) return -1;
@@ -49,6 +51,8 @@ static int check_header(walk *w, const gt_genesis *g, const gt_block *b, gt_err 
         return gt_err_set(err, GT_EINVAL, "block %llu: its stored hash is not the hash of its header", h);
     if (b->height == 0) {
         gt_block gb = {.time_s = g->time_s};
+        memcpy(gb.seed, b->seed, 32); /* the chain's anchors: made from the node's secret */
+        memcpy(gb.seed_anchor, b->seed_anchor, 32);
         gt_genesis_state_root(g->chain_id, &g->authority, g->unbonding_blocks, g->time_s, gb.state_root);
         gt_block_empty_digest(gb.state_digest);
         gt_block_hash(&gb);
@@ -61,7 +65,7 @@ static int check_header(walk *w, const gt_genesis *g, const gt_block *b, gt_err 
     if (b->time_s < w->prev.time_s)
         return gt_err_set(err, GT_EINVAL, "block %llu: its time %llu is before block %llu's (%llu)", h,
                           (unsigned long long)b->time_s, h - 1, (unsigned long long)w->prev.time_s);
-    return 0;
+    return gt_seed_check(b->height, w->prev.seed, w->prev.seed_anchor, b->seed, b->seed_anchor, err);
 }
 
 /* Reads the actions stored for block b (the cursor is on its first one),
@@ -147,12 +151,15 @@ static int check_state(sqlite3 *db, const gt_block *head, gt_digest_acc *acc, gt
     if (supply < 0) return gt_err_set(err, GT_EINVAL, "block %llu (the head): the stored supply is missing or negative", h);
     uint64_t buckets;
     int overflow, rc = gt_digest_scan(db, acc, &buckets, &overflow, err);
+    if (!rc) rc = gt_digest_scan_tables(db, acc, err);
     if (rc) return rc;
     uint8_t d[32];
     gt_digest_final(acc, (uint64_t)supply, d);
     if (memcmp(d, head->state_digest, 32))
         return gt_err_set(err, GT_EINVAL, "block %llu (the head): the state on disk is not the state it commits to "
-                          "(an account, escrow lock, unbonding entry or the supply was changed outside the rules)", h);
+                          "(an account, escrow lock, unbonding entry, the supply or a row of a module's table -- "
+                          "the market's tasks, slots, stakes, panels, votes, disputes -- was changed outside the "
+                          "rules)", h);
     if (overflow || buckets != (uint64_t)supply)
         return gt_err_set(err, GT_EINVAL, "block %llu (the head): accounts hold %llu units but supply is %lld", h,
                           (unsigned long long)buckets, (long long)supply);
@@ -165,8 +172,8 @@ int gt_ledger_check(sqlite3 *db, const gt_genesis *g, const gt_domain *dom, gt_d
     int rc = 0;
     w.a = gt_malloc(sizeof *w.a);
     if (!w.a) return gt_err_set(err, GT_ENOMEM, "out of memory");
-    if (sqlite3_prepare_v2(db, "SELECT height,hash,prev,actions_root,state_root,time,n_actions,state_digest"
-                               " FROM blocks ORDER BY height", -1, &w.qb, NULL) != SQLITE_OK ||
+    if (sqlite3_prepare_v2(db, "SELECT height,hash,prev,actions_root,state_root,time,n_actions,state_digest,"
+                               "seed,seed_anchor FROM blocks ORDER BY height", -1, &w.qb, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db, "SELECT height,idx,id,sender,nonce,body FROM actions ORDER BY seq", -1, &w.qa,
                            NULL) != SQLITE_OK)
         rc = gt_err_set(err, GT_EDB, "reading the log: %s", sqlite3_errmsg(db));

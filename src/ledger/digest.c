@@ -16,12 +16,16 @@ static void put_be64(uint8_t *p, uint64_t v) {
 
 /* Adds (sign > 0) or subtracts H(row) to the 2048-bit sum. */
 static void fold(gt_digest_acc *acc, const uint8_t *row, size_t len, int sign) {
-    assert(sign == 1 || sign == -1);
-    uint8_t h[GT_DIGEST_WORDS * 8];
     gt_keccak k;
     gt_keccak_init(&k);
     gt_keccak_update(&k, row, len);
-    gt_keccak_xof(&k, h, sizeof h);
+    gt_digest_fold_sponge(acc, &k, sign);
+}
+
+void gt_digest_fold_sponge(gt_digest_acc *acc, gt_keccak *k, int sign) {
+    assert(sign == 1 || sign == -1);
+    uint8_t h[GT_DIGEST_WORDS * 8];
+    gt_keccak_xof(k, h, sizeof h);
     unsigned carry = 0; /* carry when adding, borrow when subtracting */
     for (int i = 0; i < GT_DIGEST_WORDS; i++) {
         uint64_t x = 0;

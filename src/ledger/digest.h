@@ -13,9 +13,17 @@
  * What it guarantees: a change to any row of those tables (or to supply)
  * made outside the rules changes the digest unless the editor solves a
  * generalised birthday problem over 2048-bit sums (Wagner's k-tree: on the
- * order of 2^90 work). What it does not cover: the market's and other
- * modules' own tables (only `gotong ledger verify`, a full replay, checks
- * those). */
+ * order of 2^90 work).
+ *
+ * Modules' tables (the market's tasks, slots, panels, disputes ...) are in
+ * the same sum (digest_tables.c): every row of every table that is not the
+ * chain's or the core state's is hashed as H("M" ‖ table ‖ 0 ‖ its columns,
+ * each a type byte and its value). The writer keeps that part current with
+ * TEMP triggers on its own connection, which fold each row a statement
+ * inserts, deletes or updates (old out, new in) as it happens; a refused
+ * action's rows are undone with the action (the state restores the sum it
+ * had when the action began). So the open check compares one digest for the
+ * whole state, and a hand edit of a market row is caught without a replay. */
 #ifndef GT_LEDGER_DIGEST_H
 #define GT_LEDGER_DIGEST_H
 
@@ -36,6 +44,9 @@ void gt_digest_account(gt_digest_acc *acc, const gt_account *a, int sign);
 void gt_digest_lock(gt_digest_acc *acc, const gt_lock *l, int sign);
 void gt_digest_unbonding(gt_digest_acc *acc, uint64_t seq, const gt_addr *a, uint64_t amount,
                          uint64_t release_height, int sign);
+/* Squeezes H from a sponge that has absorbed a row's bytes, and adds or
+ * subtracts it. */
+void gt_digest_fold_sponge(gt_digest_acc *acc, gt_keccak *k, int sign);
 /* The 32-byte digest a block header carries. */
 void gt_digest_final(const gt_digest_acc *acc, uint64_t supply, uint8_t out[32]);
 
@@ -45,5 +56,18 @@ void gt_digest_final(const gt_digest_acc *acc, uint64_t supply, uint8_t out[32])
  * negative). GT_EDB on any SQLite error: a store that cannot be read is never
  * taken as consistent. */
 int gt_digest_scan(sqlite3 *db, gt_digest_acc *acc, uint64_t *buckets, int *overflow, gt_err *err);
+
+/* Is `name` a module's table (in the digest through digest_tables.c), not
+ * the chain's (blocks, actions, action_ids), the core state's (accounts,
+ * locks, unbonding, meta) or SQLite's own? */
+int gt_digest_is_module_table(const char *name);
+/* Adds every row of every module table of db to acc. GT_EDB on any SQLite
+ * error. */
+int gt_digest_scan_tables(sqlite3 *db, gt_digest_acc *acc, gt_err *err);
+/* Keeps acc current as module tables of db change: registers the function
+ * the triggers call (user data acc, which must outlive db) and creates a
+ * TEMP trigger per table and statement kind. Run on the writer's connection
+ * (and the replay's) once every table exists. */
+int gt_digest_track(sqlite3 *db, gt_digest_acc *acc, gt_err *err);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,17 +17,22 @@
 #include "base/progress.h"
 #include "crypto/addr.h"
 #include "ledger/check.h"
+#include "ledger/digest.h"
 #include "ledger/row.h"
 #include "ledger/rules.h"
+#include "ledger/seed.h"
 
 /* Format 2: blocks carry the state digest; the signing domain binds the
- * network (genesis hash as EIP-712 salt); the actions root commits order. */
-#define GT_LEDGER_FORMAT 2
+ * network (genesis hash as EIP-712 salt); the actions root commits order.
+ * Format 3: blocks reveal a draw seed from a hash chain fixed at genesis
+ * (seed.h). */
+#define GT_LEDGER_FORMAT 3
 
 static const char chain_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS blocks(height INTEGER PRIMARY KEY, hash BLOB NOT NULL,"
     " prev BLOB NOT NULL, actions_root BLOB NOT NULL, state_root BLOB NOT NULL,"
-    " time INTEGER NOT NULL, n_actions INTEGER NOT NULL, state_digest BLOB NOT NULL);"
+    " time INTEGER NOT NULL, n_actions INTEGER NOT NULL, state_digest BLOB NOT NULL,"
+    " seed BLOB NOT NULL, seed_anchor BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS actions(seq INTEGER PRIMARY KEY, height INTEGER NOT NULL,"
     " idx INTEGER NOT NULL, id BLOB NOT NULL, sender BLOB NOT NULL, nonce INTEGER NOT NULL,"
     " kind TEXT NOT NULL, body BLOB NOT NULL);"
@@ -73,6 +79,7 @@ struct gt_ledger {
     uint64_t unindexed;       /* actions not yet in action_ids (writer only) */
     uint8_t (*ids)[32];       /* scratch: ids of the block being built */
     size_t ids_cap;
+    gt_seed_chain seed;       /* writer only: the draw seeds this node reveals */
 };
 
 /* Runs SQL that returns no rows. */
@@ -151,7 +158,7 @@ static int meta_get(sqlite3 *db, const char *key, uint64_t *u, uint8_t *blob, in
 static void *writer_main(void *arg);
 
 static int put_block(sqlite3 *db, sqlite3_stmt **cached, const gt_block *b, gt_err *err) {
-    if (!*cached && sqlite3_prepare_v2(db, "INSERT INTO blocks VALUES(?,?,?,?,?,?,?,?)", -1, cached, NULL))
+    if (!*cached && sqlite3_prepare_v2(db, "INSERT INTO blocks VALUES(?,?,?,?,?,?,?,?,?,?)", -1, cached, NULL))
         return gt_err_set(err, GT_EDB, "blocks: %s", sqlite3_errmsg(db));
     sqlite3_stmt *q = *cached;
     sqlite3_bind_int64(q, 1, (int64_t)b->height);
@@ -162,6 +169,8 @@ static int put_block(sqlite3 *db, sqlite3_stmt **cached, const gt_block *b, gt_e
     sqlite3_bind_int64(q, 6, (int64_t)b->time_s);
     sqlite3_bind_int64(q, 7, b->n_actions);
     sqlite3_bind_blob(q, 8, b->state_digest, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 9, b->seed, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 10, b->seed_anchor, 32, SQLITE_STATIC);
     int rc = sqlite3_step(q);
     sqlite3_reset(q);
     return rc == SQLITE_DONE ? 0 : gt_err_set(err, GT_EDB, "writing block: %s", sqlite3_errmsg(db));
@@ -181,6 +190,8 @@ static int row_to_block(sqlite3_stmt *q, gt_block *b, gt_err *err) {
     if (!rc) rc = gt_row_amount(q, 6, &n_actions, "blocks", err);
     if (!rc && n_actions > UINT32_MAX) rc = gt_row_damaged(q, 6, "blocks", "a count of actions", err);
     if (!rc) rc = gt_row_blob(q, 7, b->state_digest, 32, "blocks", err);
+    if (!rc) rc = gt_row_blob(q, 8, b->seed, 32, "blocks", err);
+    if (!rc) rc = gt_row_blob(q, 9, b->seed_anchor, 32, "blocks", err);
     b->n_actions = (uint32_t)n_actions;
     return rc;
 }
@@ -209,13 +220,28 @@ static int read_block(sqlite3 *db, int64_t height /* -1: head */, gt_block *b, g
     return 0;
 }
 
-/* Builds the genesis block exactly as gt_ledger_create does. */
-static void genesis_block(const gt_genesis *g, gt_block *b) {
+/* Builds the genesis block exactly as gt_ledger_create does, for the seed
+ * chain of `secret`. */
+static void genesis_block(const gt_genesis *g, const uint8_t secret[32], gt_block *b) {
     memset(b, 0, sizeof *b);
     b->time_s = g->time_s;
+    gt_seed_genesis(secret, b->seed, b->seed_anchor);
     gt_genesis_state_root(g->chain_id, &g->authority, g->unbonding_blocks, g->time_s, b->state_root);
     gt_block_empty_digest(b->state_digest);
     gt_block_hash(b);
+}
+
+/* The secret of the seed chain: the caller's, or 32 bytes from the OS when
+ * it gave none (all zero). */
+static int seed_secret(const gt_genesis *g, uint8_t out[32], gt_err *err) {
+    static const uint8_t zero[32];
+    if (memcmp(g->seed_secret, zero, 32)) {
+        memcpy(out, g->seed_secret, 32);
+        return 0;
+    }
+    if (getrandom(out, 32, 0) != 32)
+        return gt_err_set(err, GT_EIO, "cannot draw the ledger's seed secret: %s", strerror(errno));
+    return 0;
 }
 
 int gt_ledger_create(const char *path, const gt_genesis *g, gt_err *err) {
@@ -228,10 +254,12 @@ int gt_ledger_create(const char *path, const gt_genesis *g, gt_err *err) {
         return gt_err_set(err, GT_EINVAL, "unbonding period must be at least %d block%s, got %llu",
                           GT_LEDGER_MIN_UNBONDING_BLOCKS, GT_LEDGER_MIN_UNBONDING_BLOCKS == 1 ? "" : "s",
                           (unsigned long long)g->unbonding_blocks);
+    uint8_t secret[32];
+    if ((rc = seed_secret(g, secret, err))) return rc;
     sqlite3 *db;
     if ((rc = open_db(path, 0, &db, err))) return rc;
     gt_block b;
-    genesis_block(g, &b);
+    genesis_block(g, secret, &b);
     sqlite3_stmt *ins = NULL;
     if ((rc = exec(db, "BEGIN", err)) || (rc = create_schema(db, err)) ||
         (rc = meta_put_u64(db, "version", GT_LEDGER_FORMAT, err)) || (rc = meta_put_u64(db, "chain_id", g->chain_id, err)) ||
@@ -241,11 +269,12 @@ int gt_ledger_create(const char *path, const gt_genesis *g, gt_err *err) {
         goto fail;
     {
         sqlite3_stmt *q;
-        if (sqlite3_prepare_v2(db, "INSERT INTO meta VALUES('authority',?)", -1, &q, NULL)) {
+        if (sqlite3_prepare_v2(db, "INSERT INTO meta VALUES('authority',?),('seed_secret',?)", -1, &q, NULL)) {
             rc = gt_err_set(err, GT_EDB, "meta: %s", sqlite3_errmsg(db));
             goto fail;
         }
         sqlite3_bind_blob(q, 1, g->authority.b, 20, SQLITE_STATIC);
+        sqlite3_bind_blob(q, 2, secret, 32, SQLITE_STATIC);
         int s = sqlite3_step(q);
         sqlite3_finalize(q);
         if (s != SQLITE_DONE) { rc = gt_err_set(err, GT_EDB, "meta: %s", sqlite3_errmsg(db)); goto fail; }
@@ -268,8 +297,8 @@ static int load_genesis(sqlite3 *db, gt_genesis *g, gt_err *err) {
     if ((rc = meta_get(db, "version", &version, NULL, 0, err))) return rc;
     if (version != GT_LEDGER_FORMAT)
         return gt_err_set(err, GT_EUNSUPPORTED,
-                          "ledger format version %llu is not supported (expected %d: format 2 adds the state "
-                          "digest and binds signatures to the network; create a new ledger with `gotong init`)",
+                          "ledger format version %llu is not supported (expected %d: format 3 adds the draw "
+                          "seed chain to block headers; create a new ledger with `gotong init`)",
                           (unsigned long long)version, GT_LEDGER_FORMAT);
     if ((rc = meta_get(db, "chain_id", &g->chain_id, NULL, 0, err)) ||
         (rc = meta_get(db, "unbonding_blocks", &g->unbonding_blocks, NULL, 0, err)) ||
@@ -281,6 +310,21 @@ static int load_genesis(sqlite3 *db, gt_genesis *g, gt_err *err) {
 
 /* A writer refuses to build on a ledger that was changed outside the rules
  * (check.h); the message names the first bad block and the full check. */
+/* A writer reveals the seeds of its secret: it must be the secret the
+ * chain so far was made from, or the next block could not be checked. */
+static int load_seed(gt_ledger *l, gt_err *err) {
+    int rc = meta_get(l->db, "seed_secret", NULL, l->seed.secret, 32, err);
+    if (rc) return rc;
+    uint8_t seed[32], anchor[32];
+    if (l->head.height == 0) gt_seed_genesis(l->seed.secret, seed, anchor);
+    else gt_seed_for_block(&l->seed, l->head.height, seed, anchor);
+    if (memcmp(seed, l->head.seed, 32) || memcmp(anchor, l->head.seed_anchor, 32))
+        return gt_err_set(err, GT_EINVAL, "the ledger %s: its seed secret does not make the draw seed of block %llu "
+                          "(the head), so this node cannot extend its seed chain", l->path,
+                          (unsigned long long)l->head.height);
+    return 0;
+}
+
 static int check_on_open(gt_ledger *l, gt_err *err) {
     gt_digest_acc acc;
     int rc = gt_ledger_check(l->db, &l->g, &l->dom, &acc, err);
@@ -290,7 +334,7 @@ static int check_on_open(gt_ledger *l, gt_err *err) {
                                 "opened for writing; `gotong ledger verify` replays it in full and says more. First fault",
                            l->path);
     gt_state_set_digest(l->state, &acc);
-    return 0;
+    return gt_digest_track(l->db, gt_state_digest_acc(l->state), err);
 }
 
 int gt_ledger_open(const char *path, int flags, gt_ledger **out, gt_err *err) {
@@ -336,7 +380,7 @@ int gt_ledger_open(const char *path, int flags, gt_ledger **out, gt_err *err) {
     }
     l->state = gt_state_new();
     if (!l->state) { rc = gt_err_set(err, GT_ENOMEM, "out of memory"); goto fail; }
-    if (!l->readonly && (rc = check_on_open(l, err))) goto fail;
+    if (!l->readonly && ((rc = check_on_open(l, err)) || (rc = load_seed(l, err)))) goto fail;
     uint64_t supply;
     if ((rc = meta_get(l->db, "supply", &supply, NULL, 0, err))) goto fail;
     gt_state_set_supply(l->state, supply);
@@ -391,7 +435,7 @@ const gt_domain *gt_ledger_domain(const gt_ledger *l) { return &l->dom; }
 
 void gt_genesis_domain(const gt_genesis *g, gt_domain *out) {
     gt_block b;
-    genesis_block(g, &b);
+    genesis_block(g, g->seed_secret, &b);
     out->chain_id = g->chain_id;
     memcpy(out->salt, b.hash, 32);
 }
@@ -488,6 +532,8 @@ static void write_block(gt_ledger *l, pending *list) {
     gt_block b = {.height = tx.height, .time_s = tx.time_s};
     memcpy(b.prev, l->head.hash, 32);
     memcpy(tx.prev_hash, l->head.hash, 32);
+    gt_seed_for_block(&l->seed, b.height, b.seed, b.seed_anchor);
+    memcpy(tx.seed, b.seed, 32);
     int rc = exec(l->db, "BEGIN IMMEDIATE", &err);
     int changes = rc ? rc : gt_block_begin(&tx, &err);
     if (changes < 0) rc = changes;
@@ -702,6 +748,7 @@ int gt_ledger_read(gt_ledger *l, int (*fn)(void *arg, gt_tx *tx, gt_err *err), v
     gt_tx tx = {.state = l->state, .db = l->db, .domain = l->dom, .height = l->head.height,
                 .time_s = l->head.time_s, .unbonding_blocks = l->g.unbonding_blocks,
                 .authority = l->g.authority};
+    memcpy(tx.seed, l->head.seed, 32);
     if (l->readonly) gt_state_reset(l->state); /* another process writes: read fresh rows */
     int rc = fn(arg, &tx, err);
     pthread_mutex_unlock(&l->state_mu);

@@ -34,6 +34,11 @@ typedef struct gt_genesis {
     gt_addr authority;        /* may mint: the faucet of a local network */
     uint64_t unbonding_blocks;
     uint64_t time_s;
+    /* The block maker's secret for the draw seed chain (seed.h). All zero at
+     * gt_ledger_create: 32 bytes from the OS, kept in the ledger's meta and
+     * never shown. gt_genesis_domain needs the real one (the genesis hash
+     * commits to the chain's anchors); gt_ledger_genesis gives it as zero. */
+    uint8_t seed_secret[32];
 } gt_genesis;
 
 #define GT_DEFAULT_CHAIN_ID 1337

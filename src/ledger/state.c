@@ -81,6 +81,7 @@ struct gt_state {
     gt_vec unb; /* unbond_rec */
     size_t mark_unb;
     gt_digest_acc digest, digest_at_block; /* see digest.h */
+    gt_digest_acc digest_at_action; /* module rows fold in as they are written */
     int commit_oom; /* a gt_tx_commit could not be held: the block must fail */
     int last_code; /* code of the last failed row load (err may be NULL) */
     sqlite3 *db;
@@ -143,6 +144,8 @@ void gt_state_block_start(gt_state *s) {
 }
 
 void gt_state_set_digest(gt_state *s, const gt_digest_acc *acc) { s->digest = s->digest_at_block = *acc; }
+
+gt_digest_acc *gt_state_digest_acc(gt_state *s) { return &s->digest; }
 
 void gt_state_digest(gt_state *s, uint8_t out[32]) { gt_digest_final(&s->digest, s->supply, out); }
 
@@ -289,10 +292,12 @@ void gt_tx_begin_action(gt_tx *tx) {
     s->supply_at_mark = s->supply;
     s->commit_mark = s->commit.n;
     s->mark_unb = s->unb.n;
+    s->digest_at_action = s->digest;
 }
 
 void gt_tx_rollback_action(gt_tx *tx) {
     gt_state *s = tx->state;
+    s->digest = s->digest_at_action; /* the module rows it wrote are rolled back too */
     gt_err err;
     /* Undo newest first so the oldest record of a row wins. */
     for (size_t i = s->undo.n; i-- > 0;) {

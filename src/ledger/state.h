@@ -47,8 +47,10 @@ typedef struct gt_tx {
     gt_domain domain;     /* the network's signing domain (chain id, genesis hash) */
     uint64_t height;      /* height of the block being built */
     uint64_t time_s;      /* its timestamp (seconds since the epoch) */
-    uint8_t prev_hash[32]; /* hash of the block before it: the only randomness
-                            * rules see, unknown until that block was made */
+    uint8_t prev_hash[32]; /* hash of the block before it */
+    uint8_t seed[32];     /* this block's draw seed (seed.h): the only randomness
+                           * rules may use; fixed at genesis, so the block maker
+                           * cannot choose it, and revealed only with this block */
     uint64_t unbonding_blocks;
     gt_addr authority;    /* may mint */
     uint64_t action_seq;  /* sequence number of the action being applied */
@@ -71,6 +73,9 @@ struct gt_digest_acc;
 void gt_state_block_start(gt_state *s);
 void gt_state_set_digest(gt_state *s, const struct gt_digest_acc *acc);
 void gt_state_digest(gt_state *s, uint8_t out[32]);
+/* The live sum itself, for the triggers that fold module rows into it
+ * (gt_digest_track); it lives as long as s. */
+struct gt_digest_acc *gt_state_digest_acc(gt_state *s);
 
 /* Reads an account (all zero when it never appeared). */
 int gt_state_account(gt_tx *tx, const gt_addr *a, gt_account *out, gt_err *err);

@@ -14,6 +14,7 @@
 #include "ledger/digest.h"
 #include "ledger/ledger.h"
 #include "ledger/rules.h"
+#include "ledger/seed.h"
 
 /* Everything one verification holds. */
 typedef struct replay {
@@ -120,6 +121,8 @@ static int check_genesis(replay *r, gt_block *prev, gt_err *err) {
     if (rc) return rc;
     const gt_genesis *g = r->g;
     gt_block gb = {.time_s = g->time_s};
+    memcpy(gb.seed, prev->seed, 32); /* the seed chain's anchors, made from the node's secret */
+    memcpy(gb.seed_anchor, prev->seed_anchor, 32);
     gt_genesis_state_root(g->chain_id, &g->authority, g->unbonding_blocks, g->time_s, gb.state_root);
     gt_block_empty_digest(gb.state_digest);
     gt_block_hash(&gb);
@@ -169,16 +172,21 @@ static int replay_block(replay *r, const gt_block *prev, const gt_block *sb, gt_
     if (sb->time_s < prev->time_s)
         return gt_err_set(err, GT_EINVAL, "block %llu: time goes backwards (%llu, block %llu has %llu)", h,
                           (unsigned long long)sb->time_s, h - 1, (unsigned long long)prev->time_s);
+    int rc = gt_seed_check(sb->height, prev->seed, prev->seed_anchor, sb->seed, sb->seed_anchor, err);
+    if (rc) return rc;
     gt_tx tx = {.state = r->st, .db = r->mem, .domain = r->dom, .height = sb->height, .time_s = sb->time_s,
                 .unbonding_blocks = r->g->unbonding_blocks, .authority = r->g->authority};
-    memcpy(tx.prev_hash, prev->hash, 32);   /* the seed of the market's panel draws */
+    memcpy(tx.prev_hash, prev->hash, 32);
+    memcpy(tx.seed, sb->seed, 32);   /* the seed of the market's panel draws */
     if (sqlite3_exec(r->mem, "BEGIN", NULL, NULL, NULL)) return gt_err_set(err, GT_EDB, "replay: %s", sqlite3_errmsg(r->mem));
-    int rc = gt_block_begin(&tx, err);
+    rc = gt_block_begin(&tx, err);
     if (rc > 0) rc = 0;
     uint32_t k = 0;
     if (!rc) rc = replay_actions(r, &tx, sb, &k, err);
     gt_block rb = {.height = sb->height, .time_s = sb->time_s, .n_actions = k};
     memcpy(rb.prev, prev->hash, 32);
+    memcpy(rb.seed, sb->seed, 32);
+    memcpy(rb.seed_anchor, sb->seed_anchor, 32);
     gt_block_actions_root(r->ids, k, rb.actions_root);
     if (!rc) rc = gt_block_finish(&tx, prev->state_root, &rb, err);
     if (!rc && sqlite3_exec(r->mem, "COMMIT", NULL, NULL, NULL)) rc = gt_err_set(err, GT_EDB, "replay: %s", sqlite3_errmsg(r->mem));
@@ -278,6 +286,7 @@ int gt_ledger_verify(const char *path, gt_verify_report *rep, gt_verify_progress
     r.a = gt_malloc(sizeof *r.a);
     if (!r.st || !r.a) { rc = gt_err_set(err, GT_ENOMEM, "out of memory"); goto done; }
     if ((rc = fresh_store(&r.mem, err))) goto done;
+    if ((rc = gt_digest_track(r.mem, gt_state_digest_acc(r.st), err))) goto done;
     if ((rc = replay_log(&r, &head, progress, progress_arg, err))) goto done;
     if ((rc = compare_state(&r, err))) goto done;
     memcpy(rep->head_hash, head.hash, 32);

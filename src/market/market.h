@@ -76,8 +76,8 @@
 #define GT_MARKET_DISPUTE_REVEAL_S 5
 /* Judging panels (panel.c): a panel has at most this many seats. When no
  * more validators are eligible they all sit; otherwise the seats are drawn by
- * stake, GT_MARKET_DRAW_DELAY_BLOCKS after the judgement opened, from the hash
- * of a block that did not exist when it opened. With 63 seats a party holding
+ * stake, GT_MARKET_DRAW_DELAY_BLOCKS after the judgement opened, from the draw
+ * seed of that block (ledger/seed.h), which nobody but the node knew then. With 63 seats a party holding
  * under a third of the eligible stake wins a majority of them with
  * probability under 0.32% (binomial tail; the simulation in test_market
  * measures it), and two thirds of them (an early close) under 1e-7. */

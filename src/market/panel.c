@@ -12,14 +12,17 @@
  * all sit, at once. Otherwise the panel is drawn at the start of block
  * open + GT_MARKET_DRAW_DELAY_BLOCKS: GT_MARKET_PANEL_SEATS seats, each to an
  * eligible validator with probability proportional to its stake, seeded by
- * the hash of the block before (which did not exist when the judgement
- * opened) mixed with the round's key; a member weighs its seats' share of the
- * eligible stake. Only members vote; a vote weighs the member's weight.
+ * that block's draw seed (ledger/seed.h: a hash chain fixed at genesis and
+ * revealed one block at a time, so nobody but the node knew it when the
+ * judgement opened, and no choice of actions or order changes it) mixed with
+ * the round's key; a member weighs its seats' share of the eligible stake.
+ * Only members vote; a vote weighs the member's weight.
  *
  * The bound: with 63 seats, a party holding less than a third of the eligible
  * stake, however split, wins a majority of the seats with probability below
  * 0.32% and two thirds of them below 1e-7 (test_market measures it). The
- * seed is a block hash, not a VRF: whoever makes that block can grind it.
+ * seed cannot be ground by choosing a block's contents; the node, which knows
+ * its own future seeds, can still choose in which block an opening lands.
  *
  * Judges are bonded. A vote moves GT_MARKET_JUDGE_SLASH_PCT percent of the
  * voter's weight out of its stake into a judge-bond lock (one per voter and
@@ -40,7 +43,7 @@
  *  - Stake bought for one judgement: eligibility and weights are fixed when
  *    the judgement opens; stake added later does not count.
  *  - Choosing one's judges: nobody picks the panel; with many validators it
- *    is drawn from a block hash unknown when the judgement opened.
+ *    is drawn from a block's seed, unknown when the judgement opened.
  *  - Voting with stake that has left: the bond is taken from the stake the
  *    voter has when it votes; a member that unstaked cannot vote.
  *  - Voting against the re-executed outcome for free: a judge on the losing
@@ -252,8 +255,9 @@ uint64_t mk_panel_draw_height(gt_tx *tx, const mk_slot *sl, int round) {
     return h;
 }
 
-/* Draws one due panel: the seed is the hash of the block before this one,
- * which did not exist when the judgement opened, mixed with the round's key. */
+/* Draws one due panel: the seed is this block's draw seed (fixed at genesis,
+ * revealed only now, the same whatever the block holds), mixed with the
+ * round's key. */
 static int draw_one(mk_ctx *c, const mk_slot *key, int round, uint64_t min_stake, gt_err *err) {
     mk_task t;
     mk_slot sl;
@@ -265,7 +269,7 @@ static int draw_one(mk_ctx *c, const mk_slot *key, int round, uint64_t min_stake
                                           : sl.state == GT_SLOT_CLAIMED || sl.state == GT_SLOT_SUBMITTED);
     if (!live) return 0; /* the judgement ended before its panel was drawn */
     uint8_t buf[32 + 32 + 8 + 8 + 1], seed[32];
-    memcpy(buf, c->tx->prev_hash, 32);
+    memcpy(buf, c->tx->seed, 32);
     memcpy(buf + 32, sl.task, 32);
     for (int b = 0; b < 8; b++) buf[64 + b] = (uint8_t)(sl.slot >> (56 - 8 * b)), buf[72 + b] = (uint8_t)(sl.attempt >> (56 - 8 * b));
     buf[80] = (uint8_t)round;

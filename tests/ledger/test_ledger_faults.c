@@ -36,7 +36,8 @@ static gt_action_kind kind_refuse = {.name = "test_unstake_refuse", .struct_name
 /* A ledger with A1 funded and staked; fixed clock so two are identical. */
 static gt_ledger *staked_ledger(char dir[64]) {
     const char *path = tledger_path(dir);
-    gt_genesis g = {.chain_id = 9, .authority = A[0], .unbonding_blocks = 2, .time_s = 1700000000};
+    gt_genesis g = {.chain_id = 9, .authority = A[0], .unbonding_blocks = 2, .time_s = 1700000000,
+                    .seed_secret = {9}}; /* two ledgers of one network: the same seed chain */
     gt_err err = {0};
     CHECK_EQ_INT(gt_ledger_create(path, &g, &err), 0);
     gt_ledger *l = NULL;

@@ -40,7 +40,7 @@ static int submit_json(gt_ledger *l, const char *text, gt_result *r) {
 
 static void test_replay_across_networks(void) {
     char da[64], db[64], dc[64];
-    gt_genesis ga = {.chain_id = 1337, .unbonding_blocks = 2, .time_s = 1700000000};
+    gt_genesis ga = {.chain_id = 1337, .unbonding_blocks = 2, .time_s = 1700000000, .seed_secret = {7}};
     gt_genesis gb = ga;
     gb.time_s = 1700000001; /* same chain id, another network */
     gt_genesis gc = ga;

@@ -10,6 +10,8 @@
 #include "ledger_util.h"
 #include "base/amount.h"
 #include "base/file.h"
+#include "crypto/keccak.h"
+#include "ledger/seed.h"
 
 #define CHAIN_ID 1337
 #define UNIT GT_AMOUNT_UNIT
@@ -166,6 +168,108 @@ static void test_header_byte(void) {
     expect_refused("action count", "block 1:", "block 1");
 }
 
+/* Recomputes the hash of every block from `from` on and relinks the next
+ * one's prev (what an editor who knows the format does to hide an edit
+ * from the hash checks). */
+static void rehash_from(int64_t from) {
+    sqlite3 *db;
+    CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *q, *u;
+    CHECK_EQ_INT(sqlite3_prepare_v2(db, "SELECT height,prev,actions_root,state_root,state_digest,seed,seed_anchor,time "
+                                        "FROM blocks WHERE height>=? ORDER BY height", -1, &q, NULL), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_prepare_v2(db, "UPDATE blocks SET hash=?, prev=? WHERE height=?", -1, &u, NULL), SQLITE_OK);
+    sqlite3_bind_int64(q, 1, from);
+    gt_block prev = {0};
+    int first = 1;
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        gt_block b = {.height = (uint64_t)sqlite3_column_int64(q, 0), .time_s = (uint64_t)sqlite3_column_int64(q, 7)};
+        memcpy(b.prev, first ? sqlite3_column_blob(q, 1) : prev.hash, 32);
+        memcpy(b.actions_root, sqlite3_column_blob(q, 2), 32);
+        memcpy(b.state_root, sqlite3_column_blob(q, 3), 32);
+        memcpy(b.state_digest, sqlite3_column_blob(q, 4), 32);
+        memcpy(b.seed, sqlite3_column_blob(q, 5), 32);
+        memcpy(b.seed_anchor, sqlite3_column_blob(q, 6), 32);
+        gt_block_hash(&b);
+        sqlite3_bind_blob(u, 1, b.hash, 32, SQLITE_TRANSIENT);
+        sqlite3_bind_blob(u, 2, b.prev, 32, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(u, 3, (int64_t)b.height);
+        CHECK_EQ_INT(sqlite3_step(u), SQLITE_DONE);
+        sqlite3_reset(u);
+        prev = b;
+        first = 0;
+    }
+    sqlite3_finalize(q);
+    sqlite3_finalize(u);
+    sqlite3_close(db);
+}
+
+/* The draw seed a header reveals (seed.h): a wrong one is refused even with
+ * every hash recomputed around it; an edited secret stops the writer. */
+static void test_wrong_reveal(void) {
+    flip_blob("blocks", "seed", "height=3", 0);
+    expect_refused("seed, hashes left", "block 3: its stored hash", "block 3");
+    flip_blob("blocks", "seed", "height=3", 12);
+    rehash_from(3);
+    expect_refused("seed, rehashed", "block 3: its draw seed does not open the previous block's seed",
+                   "block 3: its draw seed does not open");
+    /* A seed that opens the one before but is not the next of the chain:
+     * block 2's seed stored again in block 3 (a reveal chosen, not given). */
+    edit("UPDATE blocks SET seed=(SELECT seed FROM blocks WHERE height=2) WHERE height=3");
+    rehash_from(3);
+    expect_refused("seed repeated", "block 3: its draw seed", "block 3: its draw seed");
+    flip_blob("blocks", "seed_anchor", "height=2", 31);
+    rehash_from(2);
+    expect_refused("next anchor", "block 2: its next seed anchor differs", "block 2: its next seed anchor");
+    /* Another secret: the chain checks, but this node cannot extend it. */
+    flip_blob("meta", "value", "key='seed_secret'", 3);
+    gt_err err = {0};
+    gt_ledger *l = NULL;
+    CHECK(gt_ledger_open(path, 0, &l, &err) != 0);
+    gt_ledger_close(l);
+    CHECK_CONTAINS(err.msg, "seed secret does not make the draw seed of block 4");
+    restore();
+}
+
+/* The seed chain runs in segments of GT_SEED_CHAIN_BLOCKS: a ledger that
+ * crosses into the second segment (whose anchor every block of the first
+ * committed to) opens, extends and verifies; the first seed of the new
+ * segment opens the anchor the block before committed to. */
+static void test_seed_segments(void) {
+    char d2[64], p2[128];
+    tledger_path(d2);
+    snprintf(p2, sizeof p2, "%s/ledger.db", d2);
+    gt_genesis g = {.chain_id = CHAIN_ID, .authority = A[0], .unbonding_blocks = 5, .time_s = 1700000000};
+    gt_err err = {0};
+    gt_ledger *l = NULL;
+    CHECK_EQ_INT(gt_ledger_create(p2, &g, &err), 0);
+    CHECK_EQ_INT(gt_ledger_open(p2, 0, &l, &err), 0);
+    for (int i = 0; i < GT_SEED_CHAIN_BLOCKS + 1 && l; i++) {
+        gt_ledger_set_time(l, 1700000001 + (uint64_t)i);
+        CHECK_EQ_INT(gt_ledger_tick(l, &err), 0);
+    }
+    gt_ledger_close(l);
+    l = NULL;
+    CHECK_EQ_INT(gt_ledger_open(p2, 0, &l, &err), 0); /* the head is in the second segment */
+    gt_ledger_set_time(l, 1700009000);
+    CHECK_EQ_INT(gt_ledger_tick(l, &err), 0);
+    gt_block b0, b1, b2, b3;
+    CHECK_EQ_INT(gt_ledger_block(l, 0, &b0, &err), 0);
+    CHECK_EQ_INT(gt_ledger_block(l, GT_SEED_CHAIN_BLOCKS, &b1, &err), 0);
+    CHECK_EQ_INT(gt_ledger_block(l, GT_SEED_CHAIN_BLOCKS + 1, &b2, &err), 0);
+    CHECK_EQ_INT(gt_ledger_block(l, GT_SEED_CHAIN_BLOCKS + 2, &b3, &err), 0);
+    gt_ledger_close(l);
+    uint8_t k[32];
+    gt_keccak256(b2.seed, 32, k);
+    CHECK(memcmp(k, b1.seed_anchor, 32) == 0);           /* opens the committed anchor */
+    CHECK(memcmp(b0.seed_anchor, b1.seed_anchor, 32) == 0); /* one anchor for the whole segment */
+    CHECK(memcmp(b2.seed_anchor, b1.seed_anchor, 32) != 0); /* and a new one committed with it */
+    CHECK(memcmp(b3.seed_anchor, b2.seed_anchor, 32) == 0);
+    gt_verify_report rep;
+    CHECK_EQ_INT(gt_ledger_verify(p2, &rep, NULL, NULL, &err), 0);
+    CHECK_EQ_U64(rep.blocks, GT_SEED_CHAIN_BLOCKS + 2);
+    trm(d2);
+}
+
 static void test_deleted_rows(void) {
     edit("DELETE FROM actions WHERE height = 2 AND idx = 0");
     expect_refused("deleted action", "block 2:", "block 2");
@@ -276,6 +380,8 @@ int main(void) {
     RUN(test_balance_byte);
     RUN(test_header_byte);
     RUN(test_deleted_rows);
+    RUN(test_wrong_reveal);
+    RUN(test_seed_segments);
     RUN(test_sqlite_error_fails);
     RUN(test_old_format_refused);
     RUN(test_random_byte_flips);

@@ -120,8 +120,8 @@ static void test_modules_see_block_time(void) {
 static void rehash_from(sqlite3 *db, uint64_t from) {
     gt_block prev;
     sqlite3_stmt *q, *u;
-    CHECK_EQ_INT(sqlite3_prepare_v2(db, "SELECT height,hash,prev,actions_root,state_root,time,n_actions,state_digest "
-                                        "FROM blocks WHERE height>=? ORDER BY height", -1, &q, NULL), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_prepare_v2(db, "SELECT height,hash,prev,actions_root,state_root,time,n_actions,state_digest,"
+                                        "seed,seed_anchor FROM blocks WHERE height>=? ORDER BY height", -1, &q, NULL), SQLITE_OK);
     CHECK_EQ_INT(sqlite3_prepare_v2(db, "UPDATE blocks SET hash=?, prev=? WHERE height=?", -1, &u, NULL), SQLITE_OK);
     sqlite3_stmt *p;
     CHECK_EQ_INT(sqlite3_prepare_v2(db, "SELECT hash FROM blocks WHERE height=?", -1, &p, NULL), SQLITE_OK);
@@ -138,6 +138,8 @@ static void rehash_from(sqlite3 *db, uint64_t from) {
         memcpy(b.state_root, sqlite3_column_blob(q, 4), 32);
         b.time_s = (uint64_t)sqlite3_column_int64(q, 5);
         memcpy(b.state_digest, sqlite3_column_blob(q, 7), 32);
+        memcpy(b.seed, sqlite3_column_blob(q, 8), 32);
+        memcpy(b.seed_anchor, sqlite3_column_blob(q, 9), 32);
         gt_block_hash(&b);
         sqlite3_bind_blob(u, 1, b.hash, 32, SQLITE_TRANSIENT);
         sqlite3_bind_blob(u, 2, b.prev, 32, SQLITE_TRANSIENT);

@@ -30,7 +30,7 @@
 #include "ledger/rules.h"
 #include "market/market.h"
 
-#define MAX_ACCOUNTS 32
+#define MAX_ACCOUNTS 128
 #define MAX_TAGS 64
 #define MAX_BATCH 16
 
@@ -49,6 +49,8 @@ typedef struct scen {
     int step;
     int failed; /* this scenario had a failure: stop it (later steps would only cascade) */
     int64_t time_offset; /* block h has time GENESIS_TIME + h + time_offset */
+    uint64_t val_stake;  /* genesis "validators": what each stakes in block 2 */
+    char lpath[128];     /* the ledger file (a grind step copies it) */
 } scen;
 
 #define GENESIS_TIME 1700000000
@@ -359,6 +361,115 @@ static void check_view(scen *sc, json_t *spec, const char *what, const char *id_
     json_decref(q.out);
 }
 
+/* Copies the file src to dst whole: 0, or -1. */
+static int copy_file(const char *src, const char *dst) {
+    FILE *in = fopen(src, "rb"), *out = in ? fopen(dst, "wb") : NULL;
+    char buf[1 << 16];
+    size_t n;
+    int rc = in && out ? 0 : -1;
+    while (!rc && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        if (fwrite(buf, 1, n, out) != n) rc = -1;
+    if (in && ferror(in)) rc = -1;
+    if (in) fclose(in);
+    if (out && fclose(out)) rc = -1;
+    return rc;
+}
+
+/* Closes the scenario's ledger and opens it again as the snapshot snap has
+ * it (the ledger was closed when the snapshot was taken: no WAL to carry). */
+static int restore(scen *sc, const char *snap) {
+    gt_ledger_close(sc->l);
+    sc->l = NULL;
+    char side[160];
+    snprintf(side, sizeof side, "%s-wal", sc->lpath);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", sc->lpath);
+    unlink(side);
+    gt_err err = {0};
+    if (copy_file(snap, sc->lpath)) { FAIL(sc, "grind: cannot copy the snapshot back"); return -1; }
+    if (gt_ledger_open(sc->lpath, 0, &sc->l, &err)) { FAIL(sc, "grind: reopening: %s", err.msg); return -1; }
+    return 0;
+}
+
+/* The panel of the judgement spec names ({task, slot, round: verify|dispute})
+ * as compact JSON, or NULL when there is none (yet). */
+static char *panel_of(scen *sc, json_t *spec) {
+    query_arg q = {sc, spec, "task", NULL, {0}};
+    gt_ledger_read(sc->l, do_query, &q, NULL);
+    if (!q.out) return NULL;
+    const char *round = json_string_value(json_object_get(spec, "round"));
+    json_t *slot = json_array_get(json_object_get(q.out, "slotList"), (size_t)json_integer_value(json_object_get(spec, "slot")));
+    json_t *panel = round && !strcmp(round, "dispute") ? json_object_get(json_object_get(slot, "dispute"), "panel")
+                                                       : json_object_get(slot, "panel");
+    char *text = json_array_size(panel) ? json_dumps(panel, JSON_COMPACT) : NULL;
+    json_decref(q.out);
+    return text;
+}
+
+/* One way to make block open + 1: empty (k == 0), or holding k self-transfers
+ * by `as`; then the blocks up to the draw. */
+static void grind_try(scen *sc, const char *as, int k, json_int_t blocks) {
+    gt_err err = {0};
+    if (k == 0) {
+        next_block_time(sc, 0);
+        if (gt_ledger_tick(sc->l, &err)) FAIL(sc, "grind: block: %s", err.msg);
+    } else {
+        char to[64];
+        snprintf(to, sizeof to, "@%s", as);
+        json_t *batch = json_array();
+        for (int i = 0; i < k; i++)
+            json_array_append_new(batch, json_pack("{s:s, s:{s:s, s:s, s:i}}", "as", as, "action", "type", "transfer",
+                                                   "to", to, "amount", 1 + i));
+        run_actions(sc, batch, 0);
+        json_decref(batch);
+    }
+    for (json_int_t b = 1; b < blocks && !sc->failed; b++) {
+        next_block_time(sc, 0);
+        if (gt_ledger_tick(sc->l, &err)) FAIL(sc, "grind: block: %s", err.msg);
+    }
+}
+
+/* The block maker's grind: from the state right after a judgement opened,
+ * block open + 1 is made `tries` ways -- empty, or with 1, 2, ... actions
+ * the block maker adds (self-transfers by `as`) -- followed by the blocks up
+ * to the draw, and the drawn panel is read each time. Every try must draw
+ * the same panel: what a block holds must not choose who judges. The
+ * scenario then goes on from the state before the grind. */
+static void grind(scen *sc, json_t *spec) {
+    const char *as = json_string_value(json_object_get(spec, "as"));
+    json_int_t tries = json_integer_value(json_object_get(spec, "tries"));
+    json_t *bv = json_object_get(spec, "blocks");
+    json_int_t blocks = bv ? json_integer_value(bv) : 2;
+    if (!as || !find_acc(sc, as) || tries < 2 || tries > MAX_BATCH + 1 || blocks < 1 || blocks > 16) {
+        FAIL(sc, "grind: needs \"as\", \"task\", 2 to %d tries and 1 to 16 blocks", MAX_BATCH + 1);
+        return;
+    }
+    char snap[160];
+    snprintf(snap, sizeof snap, "%s.snap", sc->lpath);
+    gt_ledger_close(sc->l);
+    sc->l = NULL;
+    if (copy_file(sc->lpath, snap)) { FAIL(sc, "grind: cannot snapshot the ledger"); return; }
+    int64_t offset = sc->time_offset;
+    char *first = NULL;
+    for (int k = 0; k < tries && !sc->failed; k++) {
+        if (restore(sc, snap)) break;
+        sc->time_offset = offset;
+        grind_try(sc, as, k, blocks);
+        char *p = sc->failed ? NULL : panel_of(sc, spec);
+        if (!sc->failed && !p) FAIL(sc, "grind: no panel drawn %lld blocks after the opening", (long long)blocks);
+        else if (p && !first) first = p;
+        else if (p && strcmp(p, first))
+            FAIL(sc, "grind: the block maker chose the panel: with %d more action%s in the block after the opening "
+                 "it drew\n  %s\n  instead of\n  %s", k, k == 1 ? "" : "s", p, first);
+        if (p != first) free(p);
+    }
+    if (!sc->failed) PASS();
+    free(first);
+    if (sc->l || !sc->failed) restore(sc, snap);
+    sc->time_offset = offset;
+    unlink(snap);
+}
+
 static void check_balances(scen *sc, json_t *spec) {
     const char *name;
     json_t *want;
@@ -415,6 +526,48 @@ static void check_books(scen *sc) {
         PASS();
 }
 
+/* genesis "validators": {"count": N, "mint": M, "stake": S}: accounts val0 ..
+ * val<N-1>, each minted M in block 1 and staking S in block 2 (enough of them
+ * that panels are drawn, not seated whole). */
+static void setup_validators(scen *sc, json_t *spec) {
+    if (!spec) return;
+    json_int_t n = json_integer_value(json_object_get(spec, "count"));
+    const char *mint = json_string_value(json_object_get(spec, "mint"));
+    const char *stake = json_string_value(json_object_get(spec, "stake"));
+    uint64_t m = 0;
+    if (n < 1 || sc->n_acc + n >= MAX_ACCOUNTS || !mint || !stake || gt_amount_parse(mint, &m, NULL) ||
+        gt_amount_parse(stake, &sc->val_stake, NULL) || !sc->val_stake || sc->val_stake > m) {
+        FAIL(sc, "genesis validators: needs count (1 to %d in all), mint and a stake of at most the mint",
+             MAX_ACCOUNTS - 1);
+        return;
+    }
+    for (json_int_t i = 0; i < n; i++) {
+        account *a = &sc->acc[sc->n_acc++];
+        snprintf(a->name, sizeof a->name, "val%d", (int)i);
+        uint8_t priv[32];
+        gt_keccak256(a->name, strlen(a->name), priv);
+        if (gt_key_from_bytes(&a->key, priv, NULL)) { FAIL(sc, "bad key for %s", a->name); return; }
+        gt_key_address(&a->key, &a->addr);
+        a->mint = m;
+    }
+}
+
+/* Block 2 when the genesis names validators: each stakes what it was told. */
+static void stake_validators(scen *sc) {
+    static gt_action acts[MAX_ACCOUNTS];
+    gt_result res[MAX_ACCOUNTS];
+    size_t n = 0;
+    for (int i = 0; i < sc->n_acc; i++) {
+        if (strncmp(sc->acc[i].name, "val", 3)) continue;
+        gt_action_init(&acts[n], &gt_kind_stake, &sc->dom, &sc->acc[i].addr, 0);
+        gt_action_set_u64(&acts[n], "amount", sc->val_stake);
+        gt_action_sign(&acts[n], &sc->acc[i].key, NULL);
+        n++;
+    }
+    next_block_time(sc, 0);
+    if (n && gt_ledger_submit(sc->l, acts, n, res) != n) FAIL(sc, "validator stakes refused: %s", res[0].msg);
+}
+
 static void setup_accounts(scen *sc, json_t *genesis) {
     json_t *accs = json_object_get(genesis, "accounts");
     const char *name;
@@ -435,6 +588,60 @@ static void setup_accounts(scen *sc, json_t *genesis) {
         const char *mint = json_string_value(json_object_get(v, "mint"));
         if (mint && gt_amount_parse(mint, &a->mint, NULL)) FAIL(sc, "bad mint for %s", name);
     }
+    setup_validators(sc, json_object_get(genesis, "validators"));
+}
+
+/* One hand edit of the stored file's market tables (SQL on a connection of
+ * its own, as an editor would): the writer's open check must refuse the
+ * file, naming the head and pointing to `ledger verify`, and the replay must
+ * refuse it too (`verify_says` in its message), when `replay` is set. */
+static void tamper_one(scen *sc, const char *lpath, const char *sql, const char *verify_says, int replay) {
+    sqlite3 *db;
+    if (sqlite3_open(lpath, &db) != SQLITE_OK) { FAIL(sc, "tamper: cannot open %s", lpath); return; }
+    int changed = sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK && sqlite3_changes(db) > 0;
+    sqlite3_close(db);
+    if (!changed) return; /* this scenario has no such row */
+    gt_err err = {0};
+    gt_ledger *l = NULL;
+    if (gt_ledger_open(lpath, 0, &l, &err) == 0) FAIL(sc, "the open check took a ledger edited by: %s", sql);
+    else if (!strstr(err.msg, "(the head): the state on disk is not the state it commits to") ||
+             !strstr(err.msg, "gotong ledger verify"))
+        FAIL(sc, "tamper (%s): unexpected open message %s", sql, err.msg);
+    else PASS();
+    gt_ledger_close(l);
+    gt_verify_report rep;
+    if (!replay) return;
+    if (gt_ledger_verify(lpath, &rep, NULL, NULL, &err) == 0) FAIL(sc, "replay did not notice: %s", sql);
+    else if (!strstr(err.msg, verify_says)) FAIL(sc, "tamper (%s): unexpected verify message %s", sql, err.msg);
+    else PASS();
+}
+
+/* Edits of the market's rows after the fact, each on a fresh copy of the
+ * good file: a changed amount, a flipped byte in a blob column, a deleted
+ * row. The replay runs for ledgers of up to 200 blocks (the open check,
+ * a scan, for every scenario). */
+static void tamper_market(scen *sc, const char *lpath, uint64_t blocks) {
+    static const struct { const char *sql, *verify_says; } edits[] = {
+        {"UPDATE mk_tasks SET bounty=bounty+1", "mk_tasks"},
+        {"UPDATE mk_slots SET worker=substr(worker,1,5)||x'ee'||substr(worker,7) "
+         "WHERE (task,slot) IN (SELECT task,slot FROM mk_slots WHERE length(worker)=20 LIMIT 1)", "mk_slots"},
+        {"DELETE FROM mk_slots WHERE (task,slot) IN (SELECT task,slot FROM mk_slots LIMIT 1)", "mk_slots"},
+        {"DELETE FROM mk_task_workers WHERE (task,worker) IN (SELECT task,worker FROM mk_task_workers LIMIT 1)",
+         "mk_task_workers"},
+    };
+    char good[160];
+    snprintf(good, sizeof good, "%s.good", lpath);
+    if (copy_file(lpath, good)) { FAIL(sc, "tamper: cannot copy %s", lpath); return; }
+    gt_err err = {0};
+    gt_ledger *l = NULL;
+    if (gt_ledger_open(lpath, 0, &l, &err)) FAIL(sc, "the open check refused the untouched ledger: %s", err.msg);
+    else PASS();
+    gt_ledger_close(l);
+    for (size_t i = 0; i < sizeof edits / sizeof edits[0] && !sc->failed; i++) {
+        tamper_one(sc, lpath, edits[i].sql, edits[i].verify_says, blocks <= 200);
+        if (copy_file(good, lpath)) FAIL(sc, "tamper: cannot restore %s", lpath);
+    }
+    unlink(good);
 }
 
 static void run_file(const char *path) {
@@ -470,9 +677,9 @@ static void run_file(const char *path) {
     gt_key_from_bytes(&auth->key, priv, NULL);
     gt_key_address(&auth->key, &auth->addr);
 
-    char dir[] = "/tmp/gt_scenarioXXXXXX", lpath[128];
+    char dir[] = "/tmp/gt_scenarioXXXXXX", *lpath = sc->lpath;
     if (!mkdtemp(dir)) abort();
-    snprintf(lpath, sizeof lpath, "%s/ledger.db", dir);
+    snprintf(sc->lpath, sizeof sc->lpath, "%s/ledger.db", dir);
     gt_genesis g = {.chain_id = sc->chain_id, .authority = auth->addr,
                     .unbonding_blocks = ub ? (uint64_t)json_integer_value(ub) : GT_DEFAULT_UNBONDING_BLOCKS,
                     .time_s = GENESIS_TIME};
@@ -498,6 +705,7 @@ static void run_file(const char *path) {
         }
         if (n && gt_ledger_submit(sc->l, mints, n, res) != n) FAIL(sc, "mints refused: %s", res[0].msg);
     }
+    if (sc->val_stake) stake_validators(sc);
     json_t *steps = json_object_get(doc, "steps");
     for (size_t i = 0; i < json_array_size(steps) && !sc->failed; i++) {
         json_t *st = json_array_get(steps, i);
@@ -510,6 +718,8 @@ static void run_file(const char *path) {
             json_decref(one);
         } else if ((v = json_object_get(st, "batch"))) {
             run_actions(sc, v, 0);
+        } else if ((v = json_object_get(st, "grind"))) {
+            grind(sc, v);
         } else if ((v = json_object_get(st, "flood"))) {
             flood(sc, json_string_value(json_object_get(st, "as")), json_integer_value(v));
         } else if ((v = json_object_get(st, "tick"))) {
@@ -549,19 +759,7 @@ static void run_file(const char *path) {
         if (gt_ledger_verify(lpath, &rep, NULL, NULL, &err)) FAIL(sc, "replay verification: %s", err.msg);
         else if (rep.supply != sc->minted) FAIL(sc, "replayed supply %llu != minted", (unsigned long long)rep.supply);
         else PASS();
-        /* A market row edited in the stored file after the fact must be caught
-         * by the replay's table comparison. */
-        sqlite3 *db;
-        if (!sc->failed && sqlite3_open(lpath, &db) == SQLITE_OK) {
-            int changed = sqlite3_exec(db, "UPDATE mk_tasks SET bounty=bounty+1", NULL, NULL, NULL) == SQLITE_OK &&
-                          sqlite3_changes(db) > 0;
-            sqlite3_close(db);
-            if (changed) {
-                if (gt_ledger_verify(lpath, &rep, NULL, NULL, &err) == 0) FAIL(sc, "replay did not notice a tampered mk_tasks row");
-                else if (!strstr(err.msg, "mk_tasks")) FAIL(sc, "tampered mk_tasks: unexpected message %s", err.msg);
-                else PASS();
-            }
-        }
+        if (!sc->failed) tamper_market(sc, lpath, rep.blocks);
     }
     fprintf(stderr, "%s %s (%d steps)\n", sc->failed ? "FAIL" : "ok  ", sc->file, sc->step);
 done:

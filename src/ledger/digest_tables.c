@@ -1,0 +1,194 @@
+/* digest_tables.c: the modules' tables in the state digest (see digest.h).
+ *
+ * A row hashes as H("M" ‖ table name ‖ 0 ‖ for each column in table order:
+ * a type byte then the value -- 'i' and the integer (be64), 'b' or 't' and
+ * the length (be32) and the bytes, 'n' for NULL, 'f' and the IEEE bits).
+ * The same bytes come from a trigger's NEW/OLD values and from a scan of
+ * the stored rows, so the live sum and the scan agree whatever the order the
+ * rows were written in. */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "ledger/digest.h"
+
+/* Longest table or column name the digest handles (the schema's are short). */
+#define GT_DIGEST_NAME_MAX 64
+/* The trigger SQL of one table: its columns twice (OLD and NEW). */
+#define GT_DIGEST_TRIGGER_SQL_MAX 8192
+
+int gt_digest_is_module_table(const char *name) {
+    static const char *const core[] = {"blocks", "actions", "action_ids", "accounts", "locks", "unbonding", "meta"};
+    if (!strncmp(name, "sqlite_", 7)) return 0;
+    for (size_t i = 0; i < sizeof core / sizeof core[0]; i++)
+        if (!strcmp(name, core[i])) return 0;
+    return 1;
+}
+
+static void put_be(uint8_t *p, uint64_t v, int n) {
+    for (int i = n - 1; i >= 0; i--) { p[i] = (uint8_t)v; v >>= 8; }
+}
+
+/* Absorbs one column value. */
+static void absorb_value(gt_keccak *k, sqlite3_value *v) {
+    uint8_t hdr[9];
+    switch (sqlite3_value_type(v)) {
+    case SQLITE_INTEGER:
+        hdr[0] = 'i';
+        put_be(hdr + 1, (uint64_t)sqlite3_value_int64(v), 8);
+        gt_keccak_update(k, hdr, 9);
+        return;
+    case SQLITE_FLOAT: {
+        double d = sqlite3_value_double(v);
+        uint64_t bits;
+        memcpy(&bits, &d, 8);
+        hdr[0] = 'f';
+        put_be(hdr + 1, bits, 8);
+        gt_keccak_update(k, hdr, 9);
+        return;
+    }
+    case SQLITE_NULL:
+        hdr[0] = 'n';
+        gt_keccak_update(k, hdr, 1);
+        return;
+    default: {
+        int is_text = sqlite3_value_type(v) == SQLITE_TEXT;
+        const void *p = is_text ? (const void *)sqlite3_value_text(v) : sqlite3_value_blob(v);
+        int n = sqlite3_value_bytes(v);
+        hdr[0] = is_text ? 't' : 'b';
+        put_be(hdr + 1, (uint64_t)n, 4);
+        gt_keccak_update(k, hdr, 5);
+        if (n > 0) gt_keccak_update(k, p, (size_t)n);
+    }
+    }
+}
+
+/* Folds one row (n column values of `table`) into acc with sign. */
+static void fold_row(gt_digest_acc *acc, const char *table, int n, sqlite3_value **v, int sign) {
+    gt_keccak k;
+    gt_keccak_init(&k);
+    gt_keccak_update(&k, "M", 1);
+    gt_keccak_update(&k, table, strlen(table) + 1);
+    for (int i = 0; i < n; i++) absorb_value(&k, v[i]);
+    gt_digest_fold_sponge(acc, &k, sign);
+}
+
+/* gt_row_digest(sign, table, col...): what the triggers call. */
+static void row_digest_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+    gt_digest_acc *acc = sqlite3_user_data(ctx);
+    if (argc < 3 || sqlite3_value_type(argv[1]) != SQLITE_TEXT) {
+        sqlite3_result_error(ctx, "gt_row_digest: needs a sign, a table and its columns", -1);
+        return;
+    }
+    int sign = sqlite3_value_int(argv[0]) < 0 ? -1 : 1;
+    fold_row(acc, (const char *)sqlite3_value_text(argv[1]), argc - 2, argv + 2, sign);
+    sqlite3_result_null(ctx);
+}
+
+/* The module tables of db, in name order, into names[] (up to cap). */
+static int list_tables(sqlite3 *db, char (*names)[GT_DIGEST_NAME_MAX], int cap, int *n, gt_err *err) {
+    sqlite3_stmt *q;
+    *n = 0;
+    if (sqlite3_prepare_v2(db, "SELECT name FROM main.sqlite_master WHERE type='table' ORDER BY name", -1, &q, NULL))
+        return gt_err_set(err, GT_EDB, "listing tables: %s", sqlite3_errmsg(db));
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(q, 0);
+        if (!name || !gt_digest_is_module_table(name)) continue;
+        if (*n == cap || strlen(name) >= GT_DIGEST_NAME_MAX) {
+            sqlite3_finalize(q);
+            return gt_err_set(err, GT_ELIMIT, "too many tables or too long a table name (%s)", name);
+        }
+        snprintf(names[(*n)++], GT_DIGEST_NAME_MAX, "%s", name);
+    }
+    sqlite3_finalize(q);
+    return rc == SQLITE_DONE ? 0 : gt_err_set(err, GT_EDB, "listing tables: %s", sqlite3_errmsg(db));
+}
+
+#define GT_DIGEST_MAX_TABLES 64
+
+int gt_digest_scan_tables(sqlite3 *db, gt_digest_acc *acc, gt_err *err) {
+    char (*names)[GT_DIGEST_NAME_MAX] = gt_malloc(GT_DIGEST_MAX_TABLES * GT_DIGEST_NAME_MAX);
+    if (!names) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    int n, rc = list_tables(db, names, GT_DIGEST_MAX_TABLES, &n, err);
+    sqlite3_value *vals[GT_DIGEST_TRIGGER_SQL_MAX / 16];
+    for (int t = 0; !rc && t < n; t++) {
+        char sql[GT_DIGEST_NAME_MAX + 32];
+        snprintf(sql, sizeof sql, "SELECT * FROM main.\"%s\"", names[t]);
+        sqlite3_stmt *q;
+        if (sqlite3_prepare_v2(db, sql, -1, &q, NULL)) {
+            rc = gt_err_set(err, GT_EDB, "reading %s: %s", names[t], sqlite3_errmsg(db));
+            break;
+        }
+        int cols = sqlite3_column_count(q), s;
+        if (cols > (int)(sizeof vals / sizeof vals[0])) cols = (int)(sizeof vals / sizeof vals[0]);
+        while ((s = sqlite3_step(q)) == SQLITE_ROW) {
+            for (int c = 0; c < cols; c++) vals[c] = sqlite3_column_value(q, c);
+            fold_row(acc, names[t], cols, vals, 1);
+        }
+        if (s != SQLITE_DONE) rc = gt_err_set(err, GT_EDB, "reading %s: %s", names[t], sqlite3_errmsg(db));
+        sqlite3_finalize(q);
+    }
+    gt_free(names);
+    return rc;
+}
+
+/* Appends "," P "." col for every column of table to buf (at *len). */
+static int column_list(sqlite3 *db, const char *table, const char *prefix, char *buf, size_t cap, size_t *len,
+                       gt_err *err) {
+    char sql[GT_DIGEST_NAME_MAX + 32];
+    snprintf(sql, sizeof sql, "PRAGMA main.table_info(\"%s\")", table);
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL)) return gt_err_set(err, GT_EDB, "%s: %s", table, sqlite3_errmsg(db));
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        int w = snprintf(buf + *len, cap - *len, ",%s.\"%s\"", prefix, (const char *)sqlite3_column_text(q, 1));
+        if (w < 0 || (size_t)w >= cap - *len) {
+            sqlite3_finalize(q);
+            return gt_err_set(err, GT_ELIMIT, "table %s has too many columns for the digest's triggers", table);
+        }
+        *len += (size_t)w;
+    }
+    sqlite3_finalize(q);
+    return rc == SQLITE_DONE ? 0 : gt_err_set(err, GT_EDB, "%s: %s", table, sqlite3_errmsg(db));
+}
+
+/* The three TEMP triggers of one table. */
+static int track_table(sqlite3 *db, const char *t, gt_err *err) {
+    char *sql = gt_malloc(GT_DIGEST_TRIGGER_SQL_MAX);
+    char olds[GT_DIGEST_TRIGGER_SQL_MAX / 2], news[GT_DIGEST_TRIGGER_SQL_MAX / 2];
+    if (!sql) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    size_t no = 0, nn = 0;
+    int rc = column_list(db, t, "OLD", olds, sizeof olds, &no, err);
+    if (!rc) rc = column_list(db, t, "NEW", news, sizeof news, &nn, err);
+    if (!rc) {
+        int w = snprintf(sql, GT_DIGEST_TRIGGER_SQL_MAX,
+                         "CREATE TEMP TRIGGER IF NOT EXISTS \"gt_dg_i_%s\" AFTER INSERT ON main.\"%s\" BEGIN "
+                         "SELECT gt_row_digest(1,'%s'%s); END;"
+                         "CREATE TEMP TRIGGER IF NOT EXISTS \"gt_dg_d_%s\" AFTER DELETE ON main.\"%s\" BEGIN "
+                         "SELECT gt_row_digest(-1,'%s'%s); END;"
+                         "CREATE TEMP TRIGGER IF NOT EXISTS \"gt_dg_u_%s\" AFTER UPDATE ON main.\"%s\" BEGIN "
+                         "SELECT gt_row_digest(-1,'%s'%s), gt_row_digest(1,'%s'%s); END;",
+                         t, t, t, news, t, t, t, olds, t, t, t, olds, t, news);
+        if (w < 0 || w >= GT_DIGEST_TRIGGER_SQL_MAX)
+            rc = gt_err_set(err, GT_ELIMIT, "table %s: its digest triggers are too long", t);
+        else if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+            rc = gt_err_set(err, GT_EDB, "digest triggers of %s: %s", t, sqlite3_errmsg(db));
+    }
+    gt_free(sql);
+    return rc;
+}
+
+int gt_digest_track(sqlite3 *db, gt_digest_acc *acc, gt_err *err) {
+    /* REPLACE deletes the row it replaces; only with recursive triggers on
+     * does that deletion fire the delete trigger (and leave the sum). */
+    if (sqlite3_exec(db, "PRAGMA recursive_triggers=ON", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_create_function(db, "gt_row_digest", -1, SQLITE_UTF8, acc, row_digest_fn, NULL, NULL) != SQLITE_OK)
+        return gt_err_set(err, GT_EDB, "digest triggers: %s", sqlite3_errmsg(db));
+    char (*names)[GT_DIGEST_NAME_MAX] = gt_malloc(GT_DIGEST_MAX_TABLES * GT_DIGEST_NAME_MAX);
+    if (!names) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    int n, rc = list_tables(db, names, GT_DIGEST_MAX_TABLES, &n, err);
+    for (int t = 0; !rc && t < n; t++) rc = track_table(db, names[t], err);
+    gt_free(names);
+    return rc;
+}
