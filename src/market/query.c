@@ -94,6 +94,44 @@ static json_t *votes_json(sqlite3 *db, const mk_slot *sl, int round) {
     return arr;
 }
 
+/* Commitments of one round of a slot's current attempt, as a JSON array of
+ * {voter, commitment, revealed} (empty when the round is not sealed). */
+static json_t *commits_json(sqlite3 *db, const mk_slot *sl, int round) {
+    json_t *arr = json_array();
+    sqlite3_stmt *q;
+    if (mk_prepare(db, "SELECT voter, commitment, revealed FROM mk_commits WHERE task=? AND slot=? AND attempt=? "
+                       "AND round=? ORDER BY voter", &q, NULL))
+        return arr;
+    sqlite3_bind_blob(q, 1, sl->task, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, (int64_t)sl->slot);
+    sqlite3_bind_int64(q, 3, (int64_t)sl->attempt);
+    sqlite3_bind_int(q, 4, round);
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        gt_addr v = {{0}};
+        uint8_t h[32] = {0};
+        if (sqlite3_column_bytes(q, 0) == 20) memcpy(v.b, sqlite3_column_blob(q, 0), 20);
+        if (sqlite3_column_bytes(q, 1) == 32) memcpy(h, sqlite3_column_blob(q, 1), 32);
+        json_t *o = json_object();
+        json_object_set_new(o, "voter", j_addr(&v));
+        json_object_set_new(o, "commitment", j_hex(h, 32));
+        json_object_set_new(o, "revealed", json_boolean(sqlite3_column_int(q, 2)));
+        json_array_append_new(arr, o);
+    }
+    sqlite3_finalize(q);
+    return arr;
+}
+
+/* A sealed round's commitments and the block time its commit window closes
+ * (commitDeadline), into the round's object; nothing when unsealed. */
+static void sealed_json(sqlite3 *db, const mk_slot *sl, int round, json_t *into) {
+    gt_tx tx = read_tx(db);
+    int sealed = 0;
+    uint64_t end_s = 0;
+    if (mk_round_sealed(&tx, sl, round, &sealed, &end_s, NULL) || !sealed) return;
+    json_object_set_new(into, "commits", commits_json(db, sl, round));
+    json_object_set_new(into, "commitDeadline", j_u64(end_s));
+}
+
 /* The panel of one round of a slot's current attempt: [{member, weight}],
  * largest weight first; or, while it is still to be drawn, the draw height. */
 static void panel_json(sqlite3 *db, const mk_slot *sl, int round, json_t *into) {
@@ -167,6 +205,7 @@ static json_t *slot_json(sqlite3 *db, const mk_task *t, const mk_slot *sl) {
         json_object_set_new(o, "votes", votes_json(db, sl, MK_ROUND_VERIFY));
     if (t->policy == GT_POLICY_QUORUM && sl->state >= GT_SLOT_CLAIMED && sl->state <= GT_SLOT_SUBMITTED)
         panel_json(db, sl, MK_ROUND_VERIFY, o);
+    if (t->policy == GT_POLICY_QUORUM && sl->state == GT_SLOT_SUBMITTED) sealed_json(db, sl, MK_ROUND_VERIFY, o);
     gt_tx tx = read_tx(db);
     mk_partial p;
     if (verdict && !mk_partial_load(&tx, sl->task, sl->slot, sl->attempt, &p, NULL)) {
@@ -179,6 +218,7 @@ static json_t *slot_json(sqlite3 *db, const mk_task *t, const mk_slot *sl) {
     if (!mk_dispute_load(&tx, sl->task, sl->slot, sl->attempt, &d, NULL)) {
         json_t *dj = dispute_json(db, sl, &d);
         if (d.outcome == MK_DISPUTE_OPEN) panel_json(db, sl, MK_ROUND_DISPUTE, dj);
+        if (d.outcome == MK_DISPUTE_OPEN) sealed_json(db, sl, MK_ROUND_DISPUTE, dj);
         json_object_set_new(o, "dispute", dj);
     }
     /* Disputes of earlier attempts (a lost dispute reopens the slot under
@@ -484,8 +524,9 @@ static int audit_judges(gt_tx *tx, const mk_slot *sl, int round, int open, const
 }
 
 /* Every unrevealed commitment's bond (its vote is not counted above) holds
- * the judge bond while the dispute is open, else nothing. */
-static int audit_sealed(gt_tx *tx, const mk_slot *sl, int open, const mk_task *t, uint64_t *seen, gt_err *err) {
+ * the judge bond while its round is open, else nothing. */
+static int audit_sealed(gt_tx *tx, const mk_slot *sl, int round, int open, const mk_task *t, uint64_t *seen,
+                        gt_err *err) {
     sqlite3_stmt *q;
     int rc = gt_tx_stmt(tx, "SELECT voter FROM mk_commits WHERE task=?1 AND slot=?2 AND attempt=?3 AND round=?4 "
                             "AND revealed=0", &q, err);
@@ -493,18 +534,18 @@ static int audit_sealed(gt_tx *tx, const mk_slot *sl, int open, const mk_task *t
     sqlite3_bind_blob(q, 1, sl->task, 32, SQLITE_STATIC);
     sqlite3_bind_int64(q, 2, (int64_t)sl->slot);
     sqlite3_bind_int64(q, 3, (int64_t)sl->attempt);
-    sqlite3_bind_int(q, 4, MK_ROUND_DISPUTE);
+    sqlite3_bind_int(q, 4, round);
     while (!rc && sqlite3_step(q) == SQLITE_ROW) {
         gt_addr v;
         uint64_t w = 0, stake = 0;
         uint8_t id[32];
         if ((rc = gt_row_blob(q, 0, v.b, 20, "mk_commits", err))) break;
-        if (open && mk_panel_member(tx, sl, MK_ROUND_DISPUTE, &v, &w, &stake, err)) {
+        if (open && mk_panel_member(tx, sl, round, &v, &w, &stake, err)) {
             char s[43];
             rc = gt_err_set(err, GT_EINVAL, "market books: committer %s is not on the panel", mk_addr(&v, s));
             break;
         }
-        mk_judge_lock_id(sl, MK_ROUND_DISPUTE, &v, id);
+        mk_judge_lock_id(sl, round, &v, id);
         rc = audit_lock(tx->db, id, open ? mk_judge_bond_amount(w, stake) : 0, "a sealed judge's bond", t, sl->slot,
                         seen, err);
     }
@@ -551,7 +592,8 @@ int mk_audit(sqlite3 *db, int live_only, uint64_t *locked_units, gt_err *err) {
                 int open_v = cur && sl.state == GT_SLOT_SUBMITTED, open_d = dbonded;
                 if (!rc) rc = audit_judges(&tx, &at_sl, MK_ROUND_VERIFY, open_v, &t, &market_locked, err);
                 if (!rc) rc = audit_judges(&tx, &at_sl, MK_ROUND_DISPUTE, open_d, &t, &market_locked, err);
-                if (!rc) rc = audit_sealed(&tx, &at_sl, open_d, &t, &market_locked, err);
+                if (!rc) rc = audit_sealed(&tx, &at_sl, MK_ROUND_VERIFY, open_v, &t, &market_locked, err);
+                if (!rc) rc = audit_sealed(&tx, &at_sl, MK_ROUND_DISPUTE, open_d, &t, &market_locked, err);
             }
         }
         if (rc) break;
