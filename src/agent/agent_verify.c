@@ -152,7 +152,7 @@ static void verify_slot(gt_agent *a, const json_t *task, const json_t *sl, int h
     ag_count(a, v.accept ? &a->stats.accepted_given : &a->stats.rejected_given);
     gt_agent_logf(a, "%s the result of task %s slot %llu (score %d)%s: %s",
                   v.accept ? "accepted" : "rejected", ag_short_id(id, h), (unsigned long long)slot, v.score,
-                  honest_only && !sent ? ", sealed until the commit window closes" : "", v.reason);
+                  honest_only && !sent ? ", a sealed vote" : "", v.reason);
 }
 
 /* The poster's slots: verify submissions (poster policy), settle rejections
@@ -353,9 +353,39 @@ static void dispute_slot(gt_agent *a, const json_t *task, const json_t *sl, cons
     (*acted)++;
     ag_count(a, &a->stats.votes);
     json_t *dl = json_object_get(d, "deadline");
-    gt_agent_logf(a, "re-ran the disputed task %s slot %llu: %s; committed a sealed vote %s (revealed once the commit "
-                  "window closes at block time %lld)", ag_short_id(id, h), (unsigned long long)slot, v.reason,
+    gt_agent_logf(a, "re-ran the disputed task %s slot %llu: %s; committed a sealed vote %s (opened once every judge "
+                  "has committed, or after block time %lld)", ag_short_id(id, h), (unsigned long long)slot, v.reason,
                   v.accept ? "for the worker" : "against the worker", (long long)json_integer_value(dl));
+}
+
+/* An eval quorum slot whose round another member sealed: the check the
+ * co-sign would have made, as a sealed vote (co-signing follows once the slot
+ * is decided, when the co-sign is no longer a vote). */
+static void sealed_eval_slot(gt_agent *a, const json_t *task, const json_t *sl, int *acted) {
+    uint64_t slot = (uint64_t)json_integer_value(json_object_get(sl, "slot"));
+    uint64_t attempt = (uint64_t)json_integer_value(json_object_get(sl, "attempt"));
+    const gt_skill *sk = gt_skill_find(GT_WORK_KIND_EVAL);
+    uint8_t id[32], result[32];
+    if (!sk || gt_agent_json_hash(task, "id", id, NULL) || gt_agent_json_hash(sl, "result", result, NULL)) return;
+    if (voted(a, json_object_get(sl, "votes")) || ag_seal_has(a, sl) || !on_panel(a, sl) ||
+        ag_memo_find(a, id, slot, attempt, MEMO_VERIFY))
+        return;
+    gt_skill_verdict v = {0};
+    gt_err e = {0};
+    int sent = 0, rc = rerun(a, task, sl, sk, result, 1, &v, &sent, &e);
+    if (!rc) rc = ag_seal_commit(a, id, slot, attempt, GT_MARKET_ROUND_VERIFY, result, v.accept, &e);
+    if (rc == GT_SKILL_LATER) return;
+    if (rc) {
+        if (verify_failure(rc, 1) != VF_RETRY) ag_memo_put(a, id, slot, attempt, MEMO_VERIFY, 0);
+        ag_action_failed(a, "sealed vote", id, slot, &e);
+        return;
+    }
+    ag_memo_put(a, id, slot, attempt, MEMO_VERIFY, 0);
+    (*acted)++;
+    ag_count(a, &a->stats.votes);
+    char h[16];
+    gt_agent_logf(a, "the votes on task %s slot %llu are sealed: committed a sealed vote (%s): %s", ag_short_id(id, h),
+                  (unsigned long long)slot, v.accept ? "agree" : "disagree", v.reason);
 }
 
 /* Disputes: re-run and commit a sealed vote on whether the result is
@@ -384,7 +414,12 @@ int ag_validator_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt
         /* Attestations are co-signed by every validator who checks them (on
          * a quorum task the co-sign of a submitted one is the panel vote). */
         if (is_eval && strcmp(state, "disputed")) {
-            ag_eval_cosign_slot(a, task, sl, acted);
+            /* Once someone sealed a quorum round a co-sign cannot be the
+             * vote (the ledger refuses it in the clear): vote sealed too. */
+            if (quorum && !strcmp(state, "submitted") && json_object_get(sl, "commits"))
+                sealed_eval_slot(a, task, sl, acted);
+            else
+                ag_eval_cosign_slot(a, task, sl, acted);
             continue;
         }
         if (!strcmp(state, "submitted") && quorum) {
