@@ -132,9 +132,9 @@ typedef struct gt_skill {
      * that its whole result was right, so it disputes (default: work again
      * and compare the bytes). generate: the worker validates its own batch. */
     int (*stands_by)(gt_agent *a, const gt_job *job, const uint8_t *result, size_t len, int *stand, gt_err *err);
-    /* A validator's vote on a dispute of job->slot: fills v without sending
-     * it; the agent seals it (vote_commit, later vote_reveal) (default:
-     * verify). eval: what its co-sign said, or a check now. */
+    /* A validator's vote on a dispute of job->slot: sends it itself, in the
+     * clear (default: verify, then a sealed vote: vote_commit, later
+     * vote_reveal). eval: co-sign (which is the vote). */
     int (*vote)(gt_agent *a, const gt_job *job, const uint8_t result_id[32], const uint8_t *result, size_t len,
                 gt_skill_verdict *v, gt_err *err);
 } gt_skill;

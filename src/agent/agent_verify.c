@@ -220,8 +220,8 @@ int ag_evaluator_task(gt_agent *a, const json_t *summary, void *arg, int *acted,
 }
 
 /* Re-runs the slot's work with the skill: its verify function (v gets the
- * verdict), or with use_vote its vote hook (which decides without sending;
- * *sent stays 0). A copy of another slot's result (copied_from) is a verdict
+ * verdict), or with use_vote its vote hook, which sends the vote itself
+ * (*sent = 1). A copy of another slot's result (copied_from) is a verdict
  * against it without a re-run. */
 static int rerun(gt_agent *a, const json_t *task, const json_t *sl, const gt_skill *sk, const uint8_t result[32],
                  int use_vote, gt_skill_verdict *v, int *sent, gt_err *e) {
@@ -248,7 +248,8 @@ static int rerun(gt_agent *a, const json_t *task, const json_t *sl, const gt_ski
         rc = gt_client_blob_get(a->client, rid, GT_AGENT_RESULT_MAX_BYTES, &bytes, &len, e);
     }
     if (!rc && use_vote && sk->vote) {
-        rc = sk->vote(a, &job, result, bytes, len, v, e); /* decides; the caller seals and sends it */
+        rc = sk->vote(a, &job, result, bytes, len, v, e);
+        *sent = rc == 0;
     } else if (!rc) {
         rc = sk->verify(a, &job, bytes, len, v, e);
     }
@@ -304,7 +305,8 @@ static void precheck_slot(gt_agent *a, const json_t *task, const json_t *sl, con
  * GT_SKILL_LATER or a retryable error (the caller asks again next pass); an
  * error to abstain on. A result nobody can check does not reproduce. */
 static int dispute_verdict(gt_agent *a, const json_t *task, const json_t *sl, const gt_skill *sk,
-                           const uint8_t id[32], const uint8_t result[32], gt_skill_verdict *v, gt_err *e) {
+                           const uint8_t id[32], const uint8_t result[32], gt_skill_verdict *v, int *sent,
+                           gt_err *e) {
     uint64_t slot = (uint64_t)json_integer_value(json_object_get(sl, "slot"));
     uint64_t attempt = (uint64_t)json_integer_value(json_object_get(sl, "attempt"));
     gt_agent_memo *pre = ag_memo_find(a, id, slot, attempt, MEMO_PRECHECK);
@@ -314,8 +316,9 @@ static int dispute_verdict(gt_agent *a, const json_t *task, const json_t *sl, co
                  v->accept ? "it reproduces" : "it does not reproduce");
         return 0;
     }
-    int sent = 0, rc = rerun(a, task, sl, sk, result, 1, v, &sent, e);
+    int rc = rerun(a, task, sl, sk, result, 1, v, sent, e);
     if (rc && rc != GT_SKILL_LATER && verify_failure(rc, 1) == VF_REJECT) {
+        *sent = 0;
         v->accept = 0;
         snprintf(v->reason, sizeof v->reason, "the result cannot be verified: %.440s", e->msg);
         return 0;
@@ -337,8 +340,9 @@ static void dispute_slot(gt_agent *a, const json_t *task, const json_t *sl, cons
     ag_memo_put(a, id, slot, attempt, MEMO_VOTE, 0);
     gt_skill_verdict v = {0};
     gt_err e = {0};
-    int rc = dispute_verdict(a, task, sl, sk, id, result, &v, &e);
-    if (!rc) rc = ag_seal_commit(a, id, slot, attempt, GT_MARKET_ROUND_DISPUTE, result, v.accept, &e);
+    int sent = 0, rc = dispute_verdict(a, task, sl, sk, id, result, &v, &sent, &e);
+    /* A skill whose vote hook sent the vote (eval: the co-sign) voted in the clear. */
+    if (!rc && !sent) rc = ag_seal_commit(a, id, slot, attempt, GT_MARKET_ROUND_DISPUTE, result, v.accept, &e);
     if (rc == GT_SKILL_LATER || (rc && verify_failure(rc, 1) == VF_RETRY)) {
         gt_agent_memo *mv = ag_memo_find(a, id, slot, attempt, MEMO_VOTE); /* NULL if the ring forgot it */
         if (mv) mv->what = 0; /* again next pass */
@@ -353,39 +357,13 @@ static void dispute_slot(gt_agent *a, const json_t *task, const json_t *sl, cons
     (*acted)++;
     ag_count(a, &a->stats.votes);
     json_t *dl = json_object_get(d, "deadline");
-    gt_agent_logf(a, "re-ran the disputed task %s slot %llu: %s; committed a sealed vote %s (opened once every judge "
-                  "has committed, or after block time %lld)", ag_short_id(id, h), (unsigned long long)slot, v.reason,
-                  v.accept ? "for the worker" : "against the worker", (long long)json_integer_value(dl));
-}
-
-/* An eval quorum slot whose round another member sealed: the check the
- * co-sign would have made, as a sealed vote (co-signing follows once the slot
- * is decided, when the co-sign is no longer a vote). */
-static void sealed_eval_slot(gt_agent *a, const json_t *task, const json_t *sl, int *acted) {
-    uint64_t slot = (uint64_t)json_integer_value(json_object_get(sl, "slot"));
-    uint64_t attempt = (uint64_t)json_integer_value(json_object_get(sl, "attempt"));
-    const gt_skill *sk = gt_skill_find(GT_WORK_KIND_EVAL);
-    uint8_t id[32], result[32];
-    if (!sk || gt_agent_json_hash(task, "id", id, NULL) || gt_agent_json_hash(sl, "result", result, NULL)) return;
-    if (voted(a, json_object_get(sl, "votes")) || ag_seal_has(a, sl) || !on_panel(a, sl) ||
-        ag_memo_find(a, id, slot, attempt, MEMO_VERIFY))
-        return;
-    gt_skill_verdict v = {0};
-    gt_err e = {0};
-    int sent = 0, rc = rerun(a, task, sl, sk, result, 1, &v, &sent, &e);
-    if (!rc) rc = ag_seal_commit(a, id, slot, attempt, GT_MARKET_ROUND_VERIFY, result, v.accept, &e);
-    if (rc == GT_SKILL_LATER) return;
-    if (rc) {
-        if (verify_failure(rc, 1) != VF_RETRY) ag_memo_put(a, id, slot, attempt, MEMO_VERIFY, 0);
-        ag_action_failed(a, "sealed vote", id, slot, &e);
-        return;
-    }
-    ag_memo_put(a, id, slot, attempt, MEMO_VERIFY, 0);
-    (*acted)++;
-    ag_count(a, &a->stats.votes);
-    char h[16];
-    gt_agent_logf(a, "the votes on task %s slot %llu are sealed: committed a sealed vote (%s): %s", ag_short_id(id, h),
-                  (unsigned long long)slot, v.accept ? "agree" : "disagree", v.reason);
+    if (sent)
+        gt_agent_logf(a, "re-ran the disputed task %s slot %llu: %s; voted %s", ag_short_id(id, h),
+                      (unsigned long long)slot, v.reason, v.accept ? "for the worker" : "against the worker");
+    else
+        gt_agent_logf(a, "re-ran the disputed task %s slot %llu: %s; committed a sealed vote %s (opened once every "
+                      "judge has committed, or after block time %lld)", ag_short_id(id, h), (unsigned long long)slot,
+                      v.reason, v.accept ? "for the worker" : "against the worker", (long long)json_integer_value(dl));
 }
 
 /* Disputes: re-run and commit a sealed vote on whether the result is
@@ -414,12 +392,7 @@ int ag_validator_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt
         /* Attestations are co-signed by every validator who checks them (on
          * a quorum task the co-sign of a submitted one is the panel vote). */
         if (is_eval && strcmp(state, "disputed")) {
-            /* Once someone sealed a quorum round a co-sign cannot be the
-             * vote (the ledger refuses it in the clear): vote sealed too. */
-            if (quorum && !strcmp(state, "submitted") && json_object_get(sl, "commits"))
-                sealed_eval_slot(a, task, sl, acted);
-            else
-                ag_eval_cosign_slot(a, task, sl, acted);
+            ag_eval_cosign_slot(a, task, sl, acted);
             continue;
         }
         if (!strcmp(state, "submitted") && quorum) {

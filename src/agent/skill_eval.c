@@ -269,34 +269,24 @@ static int eval_judge(gt_agent *a, const gt_job *job, const uint8_t result_id[32
     return cosign(a, job, sl, result, len, v, err);
 }
 
-/* A dispute: the vote is what this validator found when it co-signed before
- * the dispute, without re-running; one that did not co-sign checks now (no
- * co-sign: during a dispute a co-sign is a vote in the clear). The agent
- * seals the vote and sends it (agent_seal.c). */
+/* A dispute: a validator who has not co-signed yet co-signs (that is its
+ * vote); one who already did votes what it found then, without re-running. */
 static int eval_vote(gt_agent *a, const gt_job *job, const uint8_t result_id[32], const uint8_t *result, size_t len,
                      gt_skill_verdict *v, gt_err *err) {
-    (void)result_id;
     const json_t *sl = ag_job_slot(job);
     if (!sl) return gt_err_set(err, GT_EINVAL, "task has no slot %" PRIu64, job->slot);
     uint64_t attempt = (uint64_t)json_integer_value(json_object_get(sl, "attempt"));
     gt_agent_memo *m = ag_memo_find(a, job->task_id, job->slot, attempt, MEMO_COSIGNED);
-    if (m) {
-        v->accept = m->value;
-        snprintf(v->reason, sizeof v->reason, "had co-signed it before the dispute (%s)",
-                 m->value ? "agree" : "disagree");
-        return 0;
+    if (!m) {
+        int rc = cosign(a, job, sl, result, len, v, err);
+        if (rc != GT_EEXIST) return rc;
+        m = ag_memo_find(a, job->task_id, job->slot, attempt, MEMO_COSIGNED);
+        if (!m) return rc;
     }
-    check_out co;
-    int rc = check_slot(a, job, sl, result, len, &co, err);
-    if (rc) return rc;
-    v->accept = co.agree;
-    v->score = (int)(co.score_ppm / 10000);
-    if (co.agree)
-        snprintf(v->reason, sizeof v->reason, "root and score recomputed, %" PRIu64 " random item%s re-executed, "
-                 "each matched byte for byte", co.checked, co.checked == 1 ? "" : "s");
-    else
-        snprintf(v->reason, sizeof v->reason, "the attestation does not hold: %.400s", co.why);
-    return 0;
+    v->accept = m->value;
+    snprintf(v->reason, sizeof v->reason, "had co-signed it before the dispute (%s)", m->value ? "agree" : "disagree");
+    slot_args s = {job->task_id, job->slot, result_id, NULL, m->value, 0};
+    return gt_agent_act(a, &gt_kind_dispute_vote, ag_fill_slot, &s, NULL, err);
 }
 
 int ag_eval_cosign_slot(gt_agent *a, const json_t *task, const json_t *sl, int *acted) {
