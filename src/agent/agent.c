@@ -737,8 +737,13 @@ int gt_agent_step(gt_agent *a, int *acted_out, gt_err *err) {
     /* Validators also see finished eval tasks: an attestation is worth
      * co-signing (the leaderboard counts agreeing checks) after it was paid. */
     static const char *const vq[] = {"status=open", "status=expired", "status=complete&kind=" GT_WORK_KIND_EVAL};
-    for (int k = 0; k < 3 && !rc && (roles & GT_ROLE_VALIDATOR); k++)
-        rc = ag_each_task(a, vq[k], 1, ag_validator_task, NULL, &acted, err);
+    /* Sealed votes this run committed are revealed even with the role off
+     * (an unrevealed commitment is slashed). */
+    int judging = (roles & GT_ROLE_VALIDATOR) || atomic_load(&a->seals_open) > 0;
+    ag_head vhead = {0, 0};
+    if (!rc && judging) rc = gt_client_head(a->client, &vhead.height, &vhead.time_s, err);
+    for (int k = 0; k < 3 && !rc && judging; k++)
+        rc = ag_each_task(a, vq[k], 1, ag_validator_task, &vhead, &acted, err);
     if (acted_out) *acted_out = acted;
     return rc;
 }

@@ -12,8 +12,9 @@
  *              verify function: re-execution or a checker) and settles
  *              rejections once the dispute window has passed.
  *   evaluator  verifies results of tasks naming it as verifier (for the fee).
- *   validator  re-executes disputed work and votes (dispute_vote), and votes
- *              on quorum tasks (task_verify); co-signs evaluation attestations
+ *   validator  re-executes disputed work and votes on it, and votes on
+ *              quorum tasks, both sealed (vote_commit in the commit window,
+ *              vote_reveal after it; agent_seal.c); co-signs evaluation attestations
  *              (skill_eval.h); re-runs rejected work while the worker may still
  *              dispute, so its vote is ready the moment a dispute opens (the
  *              vote stays open only GT_MARKET_DISPUTE_VOTE_S); needs stake.
@@ -131,8 +132,9 @@ typedef struct gt_skill {
      * that its whole result was right, so it disputes (default: work again
      * and compare the bytes). generate: the worker validates its own batch. */
     int (*stands_by)(gt_agent *a, const gt_job *job, const uint8_t *result, size_t len, int *stand, gt_err *err);
-    /* A validator's vote on a dispute of job->slot: sends it itself (default:
-     * verify, then dispute_vote). eval: co-sign (which is the vote). */
+    /* A validator's vote on a dispute of job->slot: sends it itself, in the
+     * clear (default: verify, then a sealed vote: vote_commit, later
+     * vote_reveal). eval: co-sign (which is the vote). */
     int (*vote)(gt_agent *a, const gt_job *job, const uint8_t result_id[32], const uint8_t *result, size_t len,
                 gt_skill_verdict *v, gt_err *err);
 } gt_skill;
@@ -167,6 +169,7 @@ typedef struct gt_agent_stats {
     uint64_t claimed, submitted, settled, verified, accepted_given, rejected_given;
     uint64_t disputes_opened, conceded, votes, subcontracts, errors;
     uint64_t cosigns, datasets_published;
+    uint64_t reveals; /* sealed votes opened (votes counts the commitments and plain votes) */
 } gt_agent_stats;
 
 /* Makes an agent signing with key (copied) and talking to the node at

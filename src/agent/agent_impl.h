@@ -50,6 +50,7 @@ struct gt_agent {
     struct gt_llm *llm;    /* the work layer's view of model, made on first use (gt_agent_llm) */
     char datasets_dir[1024];
     _Atomic int roles, stop;
+    _Atomic int seals_open; /* commitments sent and not yet revealed (this run): reveals run whatever the roles */
     uint64_t job_ms_max; /* longest job so far, from its start to its submission: the claim policy's measure */
     pthread_mutex_t stats_mu;
     gt_agent_stats stats;
@@ -99,6 +100,18 @@ typedef struct ag_head {
 int ag_poster_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt_err *err);
 int ag_evaluator_task(gt_agent *a, const json_t *summary, void *arg, int *acted, gt_err *err);
 int ag_validator_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt_err *err);
+/* Sealed votes (agent_seal.c). Sends vote_commit of `accept` on the round
+ * (GT_MARKET_ROUND_VERIFY: a quorum slot; _DISPUTE: a dispute). */
+int ag_seal_commit(gt_agent *a, const uint8_t task[32], uint64_t slot, uint64_t attempt, int round,
+                   const uint8_t result[32], int accept, gt_err *err);
+/* 1 if the round's object (a quorum slot, or a slot's dispute) lists a
+ * commitment of this agent's. */
+int ag_seal_has(const gt_agent *a, const json_t *round_obj);
+/* Reveals this agent's commitment in the round when it is unrevealed and the
+ * reveal window is open at the head; 1 if a reveal landed, else 0 (a failure
+ * is logged and tried again on a later pass). */
+int ag_seal_reveal(gt_agent *a, const json_t *task, const json_t *sl, const json_t *round_obj, int round,
+                   const ag_head *head, int *acted);
 /* The poster's pass over its complete tasks (datasets to publish). */
 int ag_poster_done_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt_err *err);
 /* The slot object of job->slot in the job's task, or NULL. */

@@ -139,17 +139,20 @@ static void verify_slot(gt_agent *a, const json_t *task, const json_t *sl, int h
         snprintf(v.reason, sizeof v.reason, "the result cannot be verified: %.440s", e.msg);
         sent = 0;
     }
-    if (!sent && (rc = gt_agent_send_verdict(a, id, slot, result, &v, &e))) {
+    /* A panel member's vote is sealed (revealed by ag_seal_reveal later). */
+    if (!sent && (rc = honest_only ? ag_seal_commit(a, id, slot, attempt, GT_MARKET_ROUND_VERIFY, result, v.accept, &e)
+                                   : gt_agent_send_verdict(a, id, slot, result, &v, &e))) {
         if (verify_failure(rc, honest_only) != VF_RETRY) ag_memo_put(a, id, slot, attempt, MEMO_VERIFY, 0);
-        ag_action_failed(a, "verdict", id, slot, &e);
+        ag_action_failed(a, honest_only ? "sealed vote" : "verdict", id, slot, &e);
         return;
     }
     ag_memo_put(a, id, slot, attempt, MEMO_VERIFY, 0);
     (*acted)++;
     ag_count(a, &a->stats.verified);
     ag_count(a, v.accept ? &a->stats.accepted_given : &a->stats.rejected_given);
-    gt_agent_logf(a, "%s the result of task %s slot %llu (score %d): %s", v.accept ? "accepted" : "rejected",
-                  ag_short_id(id, h), (unsigned long long)slot, v.score, v.reason);
+    gt_agent_logf(a, "%s the result of task %s slot %llu (score %d)%s: %s",
+                  v.accept ? "accepted" : "rejected", ag_short_id(id, h), (unsigned long long)slot, v.score,
+                  honest_only && !sent ? ", a sealed vote" : "", v.reason);
 }
 
 /* The poster's slots: verify submissions (poster policy), settle rejections
@@ -263,102 +266,145 @@ static int voted(const gt_agent *a, const json_t *votes) {
     return 0;
 }
 
-/* Disputes: re-run and vote whether the result is reproduced. Quorum tasks:
- * re-run and give a verdict as one of the panel. */
-int ag_validator_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt_err *err) {
-    uint8_t id[32];
+/* May this agent vote in the round (a quorum slot, or a dispute object) as
+ * far as the view shows: its panel is drawn and lists it. A panel still to
+ * be drawn is waited for; without a panel in the view the ledger decides. */
+static int on_panel(const gt_agent *a, const json_t *round_obj) {
+    if (json_object_get(round_obj, "panelDrawHeight")) return 0;
+    json_t *panel = json_object_get(round_obj, "panel");
+    if (!panel) return 1;
+    size_t i;
+    json_t *m;
+    json_array_foreach(panel, i, m) if (ag_is_me(a, json_object_get(m, "member"))) return 1;
+    return 0;
+}
+
+/* A rejected slot: the worker may dispute within a few seconds, and then the
+ * vote is open only a few seconds more: re-run now, while the worker
+ * decides, so a vote is ready the moment a dispute opens. */
+static void precheck_slot(gt_agent *a, const json_t *task, const json_t *sl, const gt_skill *sk,
+                          const uint8_t id[32], const uint8_t result[32]) {
+    const char *policy = json_string_value(json_object_get(task, "policy"));
+    uint64_t slot = (uint64_t)json_integer_value(json_object_get(sl, "slot"));
+    uint64_t attempt = (uint64_t)json_integer_value(json_object_get(sl, "attempt"));
+    if (sk->vote || !sk->verify || (policy && !strcmp(policy, "quorum")) ||
+        ag_memo_find(a, id, slot, attempt, MEMO_PRECHECK))
+        return;
+    ag_memo_put(a, id, slot, attempt, MEMO_PRECHECK, 0);
+    gt_skill_verdict v = {0};
+    gt_err e = {0};
+    int unused;
+    if (rerun(a, task, sl, sk, result, 0, &v, &unused, &e)) return; /* tried again if a dispute opens */
+    /* The re-run may have put other memos: find it again (NULL when the ring
+     * forgot it; then the dispute, if any, re-runs). */
+    gt_agent_memo *m = ag_memo_find(a, id, slot, attempt, MEMO_PRECHECK);
+    if (m) m->value = v.accept ? 2 : 1, memcpy(m->ref, result, 32);
+}
+
+/* The vote on a dispute: from the pre-check, else a re-run. 0 with v filled;
+ * GT_SKILL_LATER or a retryable error (the caller asks again next pass); an
+ * error to abstain on. A result nobody can check does not reproduce. */
+static int dispute_verdict(gt_agent *a, const json_t *task, const json_t *sl, const gt_skill *sk,
+                           const uint8_t id[32], const uint8_t result[32], gt_skill_verdict *v, int *sent,
+                           gt_err *e) {
+    uint64_t slot = (uint64_t)json_integer_value(json_object_get(sl, "slot"));
+    uint64_t attempt = (uint64_t)json_integer_value(json_object_get(sl, "attempt"));
+    gt_agent_memo *pre = ag_memo_find(a, id, slot, attempt, MEMO_PRECHECK);
+    if (pre && pre->value && !memcmp(pre->ref, result, 32)) {
+        v->accept = pre->value == 2;
+        snprintf(v->reason, sizeof v->reason, "re-ran it when it was rejected: %s",
+                 v->accept ? "it reproduces" : "it does not reproduce");
+        return 0;
+    }
+    int rc = rerun(a, task, sl, sk, result, 1, v, sent, e);
+    if (rc && rc != GT_SKILL_LATER && verify_failure(rc, 1) == VF_REJECT) {
+        *sent = 0;
+        v->accept = 0;
+        snprintf(v->reason, sizeof v->reason, "the result cannot be verified: %.440s", e->msg);
+        return 0;
+    }
+    return rc;
+}
+
+/* A disputed slot: re-run, then commit a sealed vote (revealed later by
+ * ag_seal_reveal). A transient failure is tried again next pass. */
+static void dispute_slot(gt_agent *a, const json_t *task, const json_t *sl, const gt_skill *sk,
+                         const uint8_t id[32], const uint8_t result[32], int *acted) {
+    uint64_t slot = (uint64_t)json_integer_value(json_object_get(sl, "slot"));
+    uint64_t attempt = (uint64_t)json_integer_value(json_object_get(sl, "attempt"));
+    json_t *d = json_object_get(sl, "dispute");
     char h[16];
+    if (voted(a, json_object_get(d, "votes")) || ag_seal_has(a, d) || !on_panel(a, d) ||
+        ag_memo_find(a, id, slot, attempt, MEMO_VOTE))
+        return;
+    ag_memo_put(a, id, slot, attempt, MEMO_VOTE, 0);
+    gt_skill_verdict v = {0};
+    gt_err e = {0};
+    int sent = 0, rc = dispute_verdict(a, task, sl, sk, id, result, &v, &sent, &e);
+    /* A skill whose vote hook sent the vote (eval: the co-sign) voted in the clear. */
+    if (!rc && !sent) rc = ag_seal_commit(a, id, slot, attempt, GT_MARKET_ROUND_DISPUTE, result, v.accept, &e);
+    if (rc == GT_SKILL_LATER || (rc && verify_failure(rc, 1) == VF_RETRY)) {
+        gt_agent_memo *mv = ag_memo_find(a, id, slot, attempt, MEMO_VOTE); /* NULL if the ring forgot it */
+        if (mv) mv->what = 0; /* again next pass */
+        if (rc != GT_SKILL_LATER) ag_action_failed(a, "sealed vote (will retry)", id, slot, &e);
+        return;
+    }
+    if (rc) {
+        gt_agent_logf(a, "abstains on the dispute of task %s slot %llu: %s", ag_short_id(id, h),
+                      (unsigned long long)slot, e.msg);
+        return;
+    }
+    (*acted)++;
+    ag_count(a, &a->stats.votes);
+    json_t *dl = json_object_get(d, "deadline");
+    if (sent)
+        gt_agent_logf(a, "re-ran the disputed task %s slot %llu: %s; voted %s", ag_short_id(id, h),
+                      (unsigned long long)slot, v.reason, v.accept ? "for the worker" : "against the worker");
+    else
+        gt_agent_logf(a, "re-ran the disputed task %s slot %llu: %s; committed a sealed vote %s (opened once every "
+                      "judge has committed, or after block time %lld)", ag_short_id(id, h), (unsigned long long)slot,
+                      v.reason, v.accept ? "for the worker" : "against the worker", (long long)json_integer_value(dl));
+}
+
+/* Disputes: re-run and commit a sealed vote on whether the result is
+ * reproduced. Quorum tasks: re-run and commit a sealed verdict as one of the
+ * panel. Either way, reveal this agent's commitments once their commit
+ * window closes. arg: the head (ag_head). */
+int ag_validator_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt_err *err) {
+    const ag_head *head = arg;
+    uint8_t id[32], result[32];
     if (gt_agent_json_hash(task, "id", id, NULL)) return 0;
     if (ag_is_me(a, json_object_get(task, "poster")) || ag_is_me(a, json_object_get(task, "verifier"))) return 0;
     const char *policy = json_string_value(json_object_get(task, "policy"));
     const char *kind = json_string_value(json_object_get(task, "kind"));
-    int is_eval = kind && !strcmp(kind, GT_WORK_KIND_EVAL);
+    int is_eval = kind && !strcmp(kind, GT_WORK_KIND_EVAL), quorum = policy && !strcmp(policy, "quorum");
     size_t i;
     json_t *sl;
     json_array_foreach(json_object_get(task, "slotList"), i, sl) {
         const char *state = json_string_value(json_object_get(sl, "state"));
-        uint64_t slot = (uint64_t)json_integer_value(json_object_get(sl, "slot"));
-        uint64_t attempt = (uint64_t)json_integer_value(json_object_get(sl, "attempt"));
         if (!state || ag_is_me(a, json_object_get(sl, "worker"))) continue;
+        /* First what was promised: a sealed vote is opened whatever else happens. */
+        if (!strcmp(state, "submitted") && quorum)
+            ag_seal_reveal(a, task, sl, sl, GT_MARKET_ROUND_VERIFY, head, acted);
+        else if (!strcmp(state, "disputed"))
+            ag_seal_reveal(a, task, sl, json_object_get(sl, "dispute"), GT_MARKET_ROUND_DISPUTE, head, acted);
+        if (!(atomic_load(&a->roles) & GT_ROLE_VALIDATOR)) continue; /* only reveals when off duty */
         /* Attestations are co-signed by every validator who checks them (on
          * a quorum task the co-sign of a submitted one is the panel vote). */
         if (is_eval && strcmp(state, "disputed")) {
             ag_eval_cosign_slot(a, task, sl, acted);
             continue;
         }
-        if (!strcmp(state, "submitted") && policy && !strcmp(policy, "quorum")) {
-            if (!voted(a, json_object_get(sl, "votes"))) verify_slot(a, task, sl, 1, acted);
+        if (!strcmp(state, "submitted") && quorum) {
+            if (!voted(a, json_object_get(sl, "votes")) && !ag_seal_has(a, sl) && on_panel(a, sl))
+                verify_slot(a, task, sl, 1, acted);
             continue;
         }
         if (ag_is_me(a, json_object_get(sl, "verdictBy"))) continue;
         const gt_skill *sk = gt_skill_find(kind);
-        uint8_t result[32];
-        gt_err e = {0};
-        gt_skill_verdict v = {0};
         if (!sk || gt_agent_json_hash(sl, "result", result, NULL)) continue;
-        if (!strcmp(state, "rejected")) {
-            /* The worker may dispute within a few blocks, and then the vote
-             * is open only a few blocks more: re-run now, while the worker
-             * decides, so a vote is ready the moment a dispute opens. */
-            if (sk->vote || !sk->verify || (policy && !strcmp(policy, "quorum")) ||
-                ag_memo_find(a, id, slot, attempt, MEMO_PRECHECK))
-                continue;
-            ag_memo_put(a, id, slot, attempt, MEMO_PRECHECK, 0);
-            int unused;
-            int rc = rerun(a, task, sl, sk, result, 0, &v, &unused, &e);
-            if (rc) continue; /* tried again if a dispute opens */
-            /* The re-run may have put other memos: find it again (NULL when
-             * the ring forgot it; then the dispute, if any, re-runs). */
-            gt_agent_memo *m = ag_memo_find(a, id, slot, attempt, MEMO_PRECHECK);
-            if (m) m->value = v.accept ? 2 : 1, memcpy(m->ref, result, 32);
-            continue;
-        }
-        if (strcmp(state, "disputed")) continue;
-        json_t *d = json_object_get(sl, "dispute");
-        if (voted(a, json_object_get(d, "votes")) || ag_memo_find(a, id, slot, attempt, MEMO_VOTE)) continue;
-        ag_memo_put(a, id, slot, attempt, MEMO_VOTE, 0);
-        gt_agent_memo *pre = ag_memo_find(a, id, slot, attempt, MEMO_PRECHECK);
-        int rc = 0, sent = 0;
-        if (pre && pre->value && !memcmp(pre->ref, result, 32)) {
-            v.accept = pre->value == 2;
-            snprintf(v.reason, sizeof v.reason, "re-ran it when it was rejected: %s",
-                     v.accept ? "it reproduces" : "it does not reproduce");
-        } else {
-            rc = rerun(a, task, sl, sk, result, 1, &v, &sent, &e);
-        }
-        int failure = rc && rc != GT_SKILL_LATER ? verify_failure(rc, 1) : VF_GIVE_UP;
-        if (rc == GT_SKILL_LATER || (rc && failure == VF_RETRY)) {
-            gt_agent_memo *mv = ag_memo_find(a, id, slot, attempt, MEMO_VOTE); /* NULL if the ring forgot it */
-            if (mv) mv->what = 0; /* again next pass */
-            continue;
-        }
-        if (rc && failure == VF_REJECT) {
-            /* A result nobody can check does not reproduce. */
-            v.accept = 0;
-            snprintf(v.reason, sizeof v.reason, "the result cannot be verified: %.440s", e.msg);
-            rc = sent = 0;
-        } else if (rc) {
-            gt_agent_logf(a, "abstains on the dispute of task %s slot %llu: %s", ag_short_id(id, h),
-                          (unsigned long long)slot, e.msg);
-            continue;
-        }
-        slot_args s = {id, slot, result, NULL, v.accept, 0};
-        if (!sent && (rc = gt_agent_act(a, &gt_kind_dispute_vote, ag_fill_slot, &s, NULL, &e))) {
-            ag_action_failed(a, "vote", id, slot, &e);
-            continue;
-        }
-        (*acted)++;
-        ag_count(a, &a->stats.votes);
-        /* How close to the end of the vote it came: the window is seconds of
-         * block time, and the node writes blocks on its own when idle. */
-        uint64_t head = 0, head_s = 0;
-        json_t *dl = json_object_get(d, "deadline");
-        char left[64] = "";
-        if (json_is_integer(dl) && !gt_client_head(a->client, &head, &head_s, NULL))
-            snprintf(left, sizeof left, " (%lld s of the vote left)",
-                     (long long)json_integer_value(dl) - (long long)head_s);
-        gt_agent_logf(a, "re-ran the disputed task %s slot %llu: %s; voted %s%s", ag_short_id(id, h),
-                      (unsigned long long)slot, v.reason, v.accept ? "for the worker" : "against the worker", left);
+        if (!strcmp(state, "rejected")) precheck_slot(a, task, sl, sk, id, result);
+        else if (!strcmp(state, "disputed")) dispute_slot(a, task, sl, sk, id, result, acted);
     }
     return 0;
 }

@@ -53,7 +53,8 @@ static const char *usage_text =
     "                                                  as a staked validator, on a dispute: in the clear, or\n"
     "                                                  sealed (--commit in the vote window, then the same\n"
     "                                                  vote with --reveal once it closes; the salt comes\n"
-    "                                                  from your key, nothing to keep in between)\n\n"
+    "                                                  from your key, nothing to keep in between); sealed\n"
+    "                                                  also on a quorum task's submitted result (its panel)\n\n"
     "common options: --home DIR (keystore), --from ADDR (when it holds several keys),\n"
     "  --password-file FILE, --node URL, --json\n"
     "amounts are tokens (\"1.5\"); a spec/result/reason is uploaded as a blob and cited by its sha256.\n";
@@ -124,6 +125,7 @@ static int load_key(const topts *o, gt_key *key, gt_err *err) {
 typedef struct slot_fields {
     uint8_t task[32], result[32], reason[32], salt[32], commitment[32];
     uint64_t slot, score, attempt;
+    int round; /* of a sealed vote: GT_MARKET_ROUND_VERIFY or _DISPUTE */
     int accept;
 } slot_fields;
 
@@ -312,7 +314,7 @@ static int put_blob(gt_client *c, const topts *o, const char *file, const char *
 
 /* The current result of a slot (verify, dispute and vote name it). */
 static int slot_result(gt_client *c, const uint8_t id[32], uint64_t slot, uint8_t out[32], uint64_t *attempt,
-                       gt_err *err) {
+                       int *round, gt_err *err) {
     json_t *t;
     int rc = gt_client_task(c, id, &t, err);
     if (rc) return rc;
@@ -321,6 +323,8 @@ static int slot_result(gt_client *c, const uint8_t id[32], uint64_t slot, uint8_
     else if (gt_agent_json_hash(sl, "result", out, err))
         rc = gt_err_set(err, GT_ESTATE, "slot %llu has no result (it is %s)", (unsigned long long)slot, js(sl, "state"));
     else *attempt = (uint64_t)json_integer_value(json_object_get(sl, "attempt"));
+    /* A submitted slot's sealed vote is a quorum panel's (round 0), else a dispute's. */
+    if (!rc && round) *round = strcmp(js(sl, "state"), "submitted") ? GT_MARKET_ROUND_DISPUTE : GT_MARKET_ROUND_VERIFY;
     json_decref(t);
     return rc;
 }
@@ -338,10 +342,9 @@ static int t_vote(gt_client *c, const topts *o, slot_fields *f) {
         gt_key_wipe(&key);
         return gt_cli_fail(&(gt_err){GT_EINVAL, "the wallet's key has no address"});
     }
-    gt_market_vote_salt(&key, f->task, f->slot, f->attempt, GT_MARKET_ROUND_DISPUTE, f->salt);
+    gt_market_vote_salt(&key, f->task, f->slot, f->attempt, f->round, f->salt);
     gt_key_wipe(&key);
-    gt_market_vote_commitment(f->accept, f->salt, &me, f->task, f->slot, f->attempt, GT_MARKET_ROUND_DISPUTE,
-                              f->commitment);
+    gt_market_vote_commitment(f->accept, f->salt, &me, f->task, f->slot, f->attempt, f->round, f->commitment);
     return send(c, o, o->commit ? &gt_kind_vote_commit : &gt_kind_vote_reveal, fill_slot, f);
 }
 
@@ -362,7 +365,7 @@ static int t_slot_action(gt_client *c, const topts *o, const char *sub) {
         if (put_blob(c, o, o->result_file, o->result_text, f.result, &err)) return gt_cli_fail(&err);
         return send(c, o, &gt_kind_task_submit, fill_slot, &f);
     }
-    if (slot_result(c, f.task, f.slot, f.result, &f.attempt, &err)) return gt_cli_fail(&err);
+    if (slot_result(c, f.task, f.slot, f.result, &f.attempt, &f.round, &err)) return gt_cli_fail(&err);
     if (!strcmp(sub, "dispute")) return send(c, o, &gt_kind_task_dispute, fill_slot, &f);
     if (o->accept == o->reject) return gt_cli_usage_error(cmd, "say --accept or --reject");
     f.accept = o->accept;

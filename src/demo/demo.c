@@ -13,7 +13,8 @@
  *   2. garbage work rejected by the poster: the worker's stake is slashed
  *      and the reopened slot is done properly by another worker;
  *   3. good work wrongly rejected by a poster: the worker disputes, three
- *      validators re-run it and vote, the poster's bond is slashed;
+ *      validators re-run it and vote (sealed: commit, then reveal), the
+ *      poster's bond is slashed;
  *   4. a subcontract: a worker takes a spec bigger than it wants, posts part
  *      of it as a sub-task paid from its own wallet, verifies and cites it;
  *   5. a data job (demo_work.c): two workers generate a batch each, a

@@ -63,6 +63,17 @@ static size_t eligible_voters(const json_t *t, const json_t *sl) {
     return n;
 }
 
+/* 1 once the clock is past a dispute's vote window (its commit window when
+ * the votes are sealed): nobody can vote or commit any more, and what is
+ * left (the reveals, the close) waits for a block at or past that time. A
+ * judge whose vote came too late would otherwise hold the director's blocks
+ * back for ever under --step, where the node makes no idle blocks. Blocks
+ * carry the clock's time, so a tick never brings a deadline closer. */
+static int vote_window_over(const json_t *d) {
+    json_t *end = json_object_get(d, "deadline");
+    return json_is_integer(end) && (json_int_t)time(NULL) >= json_integer_value(end);
+}
+
 /* 1 when every slot of t that waits on a deadline has heard from everyone
  * who may act on it: all eligible votes are in, or the rejected worker has
  * decided since base[] was taken. */
@@ -74,8 +85,9 @@ static int only_deadline_left(const json_t *t, const uint64_t base[N_PERSONAS]) 
         const char *st = json_string_value(json_object_get(sl, "state"));
         if (!st) return 0;
         if (!strcmp(st, "disputed")) {
-            const json_t *votes = json_object_get(json_object_get(sl, "dispute"), "votes");
-            if (json_array_size(votes) < eligible_voters(t, sl)) return 0;
+            const json_t *d = json_object_get(sl, "dispute");
+            if (json_array_size(json_object_get(d, "votes")) < eligible_voters(t, sl) && !vote_window_over(d))
+                return 0;
             waiting = 1;
         } else if (!strcmp(st, "rejected")) {
             int w = persona_of(json_object_get(sl, "worker"));
@@ -294,7 +306,8 @@ static int run_rounds(demo *d, int rounds, gt_err *err) {
         demo_online(d, P_ANA, 0);
 
         demo_say("\n== round %d.3: good work wrongly rejected, disputed, settled by validators re-running it ==", r);
-        demo_say("   on line: ana; dewi rejects everything; val-1..3 re-run disputed work and vote");
+        demo_say("   on line: ana; dewi rejects everything; val-1..3 re-run disputed work and vote sealed (commit, "
+                 "then reveal: no judge can copy another's vote)");
         demo_online(d, P_ANA, 1);
         if ((rc = post(d, P_DEWI, r, 1, 5000000, 2000000, -1, 0, t, err)) ||
             (rc = demo_wait_task(d->dir, t, demo_pred_complete, NULL, "round 3: dispute", err)))

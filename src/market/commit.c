@@ -1,32 +1,43 @@
-/* commit.c: sealed dispute votes (commit, then reveal), so a judge cannot copy
- * another's vote.
+/* commit.c: sealed votes (commit, then reveal), so a judge cannot copy
+ * another's vote: a dispute's panel, and the panel of a quorum task.
  *
- * Rule. During a dispute's vote window (GT_MARKET_DISPUTE_VOTE_S, "the commit
- * window") a panel member may send vote_commit carrying
+ * Rule. In a round's commit window a panel member may send vote_commit
+ * carrying
  *   commitment = keccak(accept ‖ salt ‖ voter ‖ task ‖ slot ‖ attempt ‖ round)
  * (accept one byte 0/1, salt 32 bytes, voter 20, task 32, slot and attempt
- * big-endian u64, round one byte: gt_market_vote_commitment). It bonds the
- * judge bond at once, as a vote would. The first commitment seals the round:
- * from then on a plain dispute_vote is refused, and the dispute closes
- * GT_MARKET_DISPUTE_REVEAL_S after the commit window instead of at it. Once
- * the commit window has closed (not before), vote_reveal (the vote's fields
- * plus salt) opens the sender's own commitment and counts as its vote. A
- * sealed round closes early only when every commitment is revealed and the
- * stake decides (mk_panel_decided). An unrevealed commitment counts as absent
- * and its bond goes to the winning side like a losing vote's; with no winning
- * side it goes back to the committer's stake, as every bond does then.
+ * big-endian u64, round one byte: gt_market_vote_commitment). The round is
+ * the slot's state: a disputed slot's dispute (round 1; the commit window is
+ * the dispute's vote window, GT_MARKET_DISPUTE_VOTE_S), or a submitted slot
+ * of a quorum task (round 0; the commit window is the task's verify window).
+ * A commitment bonds the judge bond at once, as a vote would. The first
+ * commitment seals the round: from then on a plain dispute_vote or
+ * task_verify is refused, and the round closes a reveal window
+ * (GT_MARKET_DISPUTE_REVEAL_S, GT_MARKET_VERIFY_REVEAL_S) after the commit
+ * window instead of at it. Once the commit window has closed, or every panel
+ * member has acted (committed, or voted in the clear before the seal: then
+ * nothing is left to copy), vote_reveal (the vote's fields plus salt) opens
+ * the sender's own commitment and counts as its vote. A sealed round decides
+ * early only when every commitment is revealed and the stake decides
+ * (mk_panel_decided; a quorum side also needs `quorum` voters). An
+ * unrevealed commitment counts as absent and its bond goes to the winning
+ * side like a losing vote's; with no winning side it goes back to the
+ * committer's stake, as every bond does then. A quorum round sealed and not
+ * decided by its last reveal is tallied at its deadline (a side holding more
+ * than two thirds of the panel's weight decides), else it times out as an
+ * unjudged result does.
  *
  * What it defends against: a lazy judge that waits for a diligent one's vote
  * and copies it. A commitment reveals nothing (the salt is 32 secret bytes),
- * a reveal before the commit window closes is refused, so when the copier
- * must decide nothing is public; a reveal must open the sender's own
- * commitment (the voter is in the preimage), so copying another judge's
- * commitment and replaying its reveal fails; committing and then not revealing
- * (to see the others first and stay out if unsure) costs the bond.
- * A plain dispute_vote is still accepted while the round is unsealed: a
- * judge who votes in the clear chooses to be copyable. The salt may be
- * derived from the judge's key and the judgement (the agent does so), so no
- * storage is needed between commit and reveal. */
+ * a reveal before the commit window closes is refused while a member may
+ * still commit, so when the copier must decide nothing is public; a reveal
+ * must open the sender's own commitment (the voter is in the preimage), so
+ * copying another judge's commitment and replaying its reveal fails;
+ * committing and then not revealing (to see the others first and stay out if
+ * unsure) costs the bond when the round decides.
+ * A plain vote is still accepted while the round is unsealed: a judge who
+ * votes in the clear chooses to be copyable. The salt may be derived from the
+ * judge's key and the judgement (the agent does so), so no storage is needed
+ * between commit and reveal. */
 #include <string.h>
 
 #include "base/alloc.h"
@@ -236,113 +247,217 @@ int mk_commits_settle(mk_ctx *c, const mk_slot *sl, int round, int side, const g
     return rc;
 }
 
-/* Refusals every commit and reveal shares: the slot is under dispute, the
- * result is the disputed one, the sender may judge it and sits on the drawn
- * panel (*w, *stake its weight and stake there); *d the dispute. */
-static int sealed_common(mk_ctx *c, const gt_action *a, mk_task *t, mk_slot *sl, mk_dispute *d, uint64_t *w,
-                         uint64_t *stake, gt_err *err) {
+/* Votes of a round (plain or revealed). */
+static int votes_count(gt_tx *tx, const mk_slot *sl, int round, uint64_t *n, gt_err *err) {
+    sqlite3_stmt *q;
+    int rc = gt_tx_stmt(tx, "SELECT count(*) FROM mk_votes WHERE task=?1 AND slot=?2 AND attempt=?3 AND round=?4",
+                        &q, err);
+    if (rc) return rc;
+    bind_round(q, sl, round);
+    return one_int(tx, q, n, err);
+}
+
+/* Members of a round's panel. */
+static int members_count(gt_tx *tx, const mk_slot *sl, int round, uint64_t *n, gt_err *err) {
+    sqlite3_stmt *q;
+    int rc = gt_tx_stmt(tx, "SELECT count(*) FROM mk_panels WHERE task=?1 AND slot=?2 AND attempt=?3 AND round=?4",
+                        &q, err);
+    if (rc) return rc;
+    bind_round(q, sl, round);
+    return one_int(tx, q, n, err);
+}
+
+/* The judgement a sealed action addresses: a disputed slot (the dispute's
+ * round) or a submitted slot of a quorum task (the verify round). */
+typedef struct sealed_at {
+    mk_task t;
+    mk_slot sl;
+    mk_dispute d;          /* the dispute round only */
+    int round;
+    uint64_t commit_end_s; /* block time the commit window closes */
+    uint64_t reveal_s;     /* length of the reveal window the first commitment adds */
+    uint64_t commits;      /* commitments so far */
+    uint64_t w, stake;     /* the sender's panel weight, and its stake when seated */
+} sealed_at;
+
+/* Which round the slot's state opens to sealed votes, with its parties'
+ * refusal; loads the dispute. */
+static int sealed_round(gt_tx *tx, const gt_action *a, sealed_at *s, gt_err *err) {
+    mk_task *t = &s->t;
+    mk_slot *sl = &s->sl;
+    char h[19], x[43];
+    if (sl->state == GT_SLOT_DISPUTED) {
+        s->round = MK_ROUND_DISPUTE;
+        s->reveal_s = GT_MARKET_DISPUTE_REVEAL_S;
+        if (gt_addr_eq(&a->from, &t->poster) || gt_addr_eq(&a->from, &sl->worker) ||
+            gt_addr_eq(&a->from, &sl->verdict_by))
+            return gt_err_set(err, GT_EPERM, "%s is a party to this dispute and cannot vote on it",
+                              mk_addr(&a->from, x));
+        int rc = mk_dispute_load(tx, t->id, sl->slot, sl->attempt, &s->d, err);
+        s->commit_end_s = s->d.deadline;
+        return rc;
+    }
+    if (sl->state != GT_SLOT_SUBMITTED || t->policy != GT_POLICY_QUORUM)
+        return gt_err_set(err, GT_ESTATE, "slot %llu of task %s… is %s: sealed votes judge a disputed slot, or a "
+                          "submitted slot of a quorum task", (unsigned long long)sl->slot, mk_short(t->id, h),
+                          gt_slot_state_name(sl->state));
+    s->round = MK_ROUND_VERIFY;
+    s->reveal_s = GT_MARKET_VERIFY_REVEAL_S;
+    if (gt_addr_eq(&a->from, &t->poster) || gt_addr_eq(&a->from, &sl->worker))
+        return gt_err_set(err, GT_EPERM, "%s is the %s of this task and cannot vote on it", mk_addr(&a->from, x),
+                          gt_addr_eq(&a->from, &t->poster) ? "poster" : "worker");
+    return 0;
+}
+
+/* Refusals every commit and reveal shares: a round open to sealed votes, the
+ * result is the one judged, the sender sits on the round's drawn panel. */
+static int sealed_load(mk_ctx *c, const gt_action *a, sealed_at *s, gt_err *err) {
     gt_tx *tx = c->tx;
-    int rc = mk_task_load(tx, a->f[0].b32, t, err);
-    if (rc || (rc = mk_slot_load(tx, t->id, a->f[1].u64, sl, err))) return rc;
-    char h[19], s[43], u[32];
-    if (sl->state != GT_SLOT_DISPUTED)
-        return gt_err_set(err, GT_ESTATE, "slot %llu of task %s… is %s, not under dispute",
-                          (unsigned long long)sl->slot, mk_short(t->id, h), gt_slot_state_name(sl->state));
-    if (memcmp(a->f[2].b32, sl->result, 32))
-        return gt_err_set(err, GT_ESTATE, "result does not match the one under dispute in slot %llu",
-                          (unsigned long long)sl->slot);
-    if (gt_addr_eq(&a->from, &t->poster) || gt_addr_eq(&a->from, &sl->worker) || gt_addr_eq(&a->from, &sl->verdict_by))
-        return gt_err_set(err, GT_EPERM, "%s is a party to this dispute and cannot vote on it", mk_addr(&a->from, s));
-    uint64_t at = mk_panel_draw_height(tx, sl, MK_ROUND_DISPUTE);
+    memset(s, 0, sizeof *s);
+    int rc = mk_task_load(tx, a->f[0].b32, &s->t, err);
+    if (rc || (rc = mk_slot_load(tx, s->t.id, a->f[1].u64, &s->sl, err))) return rc;
+    if ((rc = sealed_round(tx, a, s, err))) return rc;
+    if (memcmp(a->f[2].b32, s->sl.result, 32))
+        return gt_err_set(err, GT_ESTATE, "result does not match the one judged in slot %llu",
+                          (unsigned long long)s->sl.slot);
+    uint64_t at = mk_panel_draw_height(tx, &s->sl, s->round);
     if (at)
-        return gt_err_set(err, GT_ESTATE, "this dispute's panel is drawn at the start of block %llu; only its members "
-                          "may vote, after that", (unsigned long long)at);
-    rc = mk_panel_member(tx, sl, MK_ROUND_DISPUTE, &a->from, w, stake, err);
+        return gt_err_set(err, GT_ESTATE, "this %s's panel is drawn at the start of block %llu; only its members "
+                          "may vote, after that", s->round == MK_ROUND_DISPUTE ? "dispute" : "result",
+                          (unsigned long long)at);
+    rc = mk_panel_member(tx, &s->sl, s->round, &a->from, &s->w, &s->stake, err);
+    char x[43], u[32];
     if (rc == GT_ENOTFOUND)
-        return gt_err_set(err, GT_EPERM, "%s is not on this dispute's panel: only validators seated from those "
-                          "that had at least %s staked when it opened may vote on it",
-                          mk_addr(&a->from, s), mk_units(GT_MARKET_VALIDATOR_MIN_STAKE, u));
-    return rc ? rc : mk_dispute_load(tx, t->id, sl->slot, sl->attempt, d, err);
+        return gt_err_set(err, GT_EPERM, "%s is not on this %s's panel: only validators seated from those that had "
+                          "at least %s staked when it opened may vote on it", mk_addr(&a->from, x),
+                          s->round == MK_ROUND_DISPUTE ? "dispute" : "result",
+                          mk_units(s->round == MK_ROUND_DISPUTE ? GT_MARKET_VALIDATOR_MIN_STAKE
+                                                                : mk_quorum_min_stake(&s->t), u));
+    if (rc || (rc = mk_commits_count(tx, &s->sl, s->round, 0, &s->commits, err))) return rc;
+    /* The verify round's window was lengthened by the reveal window when it
+     * was sealed; the commit window is what came before. */
+    if (s->round == MK_ROUND_VERIFY)
+        s->commit_end_s = s->sl.deadline_s - (s->commits ? s->reveal_s : 0);
+    return 0;
+}
+
+int mk_round_sealed(gt_tx *tx, const mk_slot *sl, int round, int *sealed, uint64_t *commit_end_s, gt_err *err) {
+    uint64_t n = 0;
+    int rc = mk_commits_count(tx, sl, round, 0, &n, err);
+    if (rc) return rc;
+    *sealed = n > 0;
+    uint64_t reveal_s = round == MK_ROUND_DISPUTE ? GT_MARKET_DISPUTE_REVEAL_S : GT_MARKET_VERIFY_REVEAL_S;
+    if (commit_end_s) *commit_end_s = n && sl->deadline_s >= reveal_s ? sl->deadline_s - reveal_s : 0;
+    return 0;
+}
+
+/* Has every member of the panel acted (committed, or voted in the clear
+ * before the round was sealed)? Then nothing is left to copy, and the
+ * reveals need not wait for the commit window's end. */
+static int all_acted(gt_tx *tx, const sealed_at *s, int *all, gt_err *err) {
+    uint64_t votes = 0, sealed = 0, members = 0;
+    int rc;
+    if ((rc = votes_count(tx, &s->sl, s->round, &votes, err)) ||
+        (rc = mk_commits_count(tx, &s->sl, s->round, 1, &sealed, err)) ||
+        (rc = members_count(tx, &s->sl, s->round, &members, err)))
+        return rc;
+    *all = members > 0 && votes + sealed >= members;
+    return 0;
 }
 
 MK_APPLY(apply_commit)
 static int apply_commit_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
     gt_tx *tx = c->tx;
-    mk_task t;
-    mk_slot sl;
-    mk_dispute d;
-    uint64_t w = 0, stake = 0, n = 0;
-    int rc = sealed_common(c, a, &t, &sl, &d, &w, &stake, err);
+    sealed_at s;
+    uint64_t n = 0;
+    int rc = sealed_load(c, a, &s, err);
     if (rc) return rc;
-    if (mk_past(tx, sl.deadline, d.deadline))
-        return gt_err_set(err, GT_ESTATE, "the commit window of this dispute closed at block time %llu",
-                          (unsigned long long)d.deadline);
-    if ((rc = has_vote(tx, &sl, MK_ROUND_DISPUTE, &a->from, &n, err))) return rc;
-    char s[43];
-    if (n) return gt_err_set(err, GT_EEXIST, "%s has already voted on this dispute", mk_addr(&a->from, s));
-    if ((rc = commit_insert(c, &sl, MK_ROUND_DISPUTE, &a->from, a->f[3].b32, w, err)) ||
-        (rc = mk_judge_bond(c, &sl, MK_ROUND_DISPUTE, &a->from, w, stake, err)) ||
-        (rc = mk_commits_count(tx, &sl, MK_ROUND_DISPUTE, 0, &n, err)))
+    if (mk_past(tx, s.sl.deadline, s.commit_end_s))
+        return gt_err_set(err, GT_ESTATE, "the commit window of this %s closed at block time %llu",
+                          s.round == MK_ROUND_DISPUTE ? "dispute" : "result", (unsigned long long)s.commit_end_s);
+    if ((rc = has_vote(tx, &s.sl, s.round, &a->from, &n, err))) return rc;
+    char x[43];
+    if (n) return gt_err_set(err, GT_EEXIST, "%s has already voted on this %s", mk_addr(&a->from, x),
+                             s.round == MK_ROUND_DISPUTE ? "dispute" : "result");
+    if ((rc = commit_insert(c, &s.sl, s.round, &a->from, a->f[3].b32, s.w, err)) ||
+        (rc = mk_judge_bond(c, &s.sl, s.round, &a->from, s.w, s.stake, err)))
         return rc;
-    if (n > 1) return 0;
-    /* The first commitment seals the round: the dispute now closes after a
-     * reveal window that follows the commit window. */
-    assert(d.deadline == sl.deadline_s);
-    sl.deadline_s = d.deadline + GT_MARKET_DISPUTE_REVEAL_S;
-    return mk_slot_store(c, &sl, 0, err);
+    if (s.commits) return 0;
+    /* The first commitment seals the round: it now closes after a reveal
+     * window that follows the commit window. */
+    assert(s.commit_end_s == s.sl.deadline_s);
+    s.sl.deadline_s = s.commit_end_s + s.reveal_s;
+    return mk_slot_store(c, &s.sl, 0, err);
 }
 
 /* The reveal's own refusals: inside the reveal window, opening the sender's
  * own sealed commitment. */
-static int reveal_check(gt_tx *tx, const gt_action *a, const mk_slot *sl, const mk_dispute *d, gt_err *err) {
-    if (!mk_past(tx, sl->deadline, d->deadline))
+static int reveal_check(gt_tx *tx, const gt_action *a, const sealed_at *s, gt_err *err) {
+    const mk_slot *sl = &s->sl;
+    int all = 0, rc = all_acted(tx, s, &all, err);
+    if (rc) return rc;
+    if (!all && !mk_past(tx, sl->deadline, s->commit_end_s))
         return gt_err_set(err, GT_ESTATE, "a reveal is accepted only after the commit window closes at block time %llu "
-                          "(now %llu)", (unsigned long long)d->deadline, (unsigned long long)tx->time_s);
+                          "(now %llu) or once every panel member has committed", (unsigned long long)s->commit_end_s,
+                          (unsigned long long)tx->time_s);
     if (mk_past(tx, sl->deadline, sl->deadline_s))
         return gt_err_set(err, GT_ESTATE, "the reveal window closed at block time %llu",
                           (unsigned long long)sl->deadline_s);
     uint8_t have[32], want[32];
     int revealed = 0;
-    char s[43];
-    int rc = commit_get(tx, sl, MK_ROUND_DISPUTE, &a->from, have, &revealed, err);
+    char x[43];
+    rc = commit_get(tx, sl, s->round, &a->from, have, &revealed, err);
     if (rc == GT_ENOTFOUND)
-        return gt_err_set(err, GT_ENOTFOUND, "%s committed no vote on this dispute; a reveal opens its sender's own "
-                          "commitment", mk_addr(&a->from, s));
+        return gt_err_set(err, GT_ENOTFOUND, "%s committed no vote on this %s; a reveal opens its sender's own "
+                          "commitment", mk_addr(&a->from, x), s->round == MK_ROUND_DISPUTE ? "dispute" : "result");
     if (rc) return rc;
-    if (revealed) return gt_err_set(err, GT_EEXIST, "%s has already revealed its vote", mk_addr(&a->from, s));
-    gt_market_vote_commitment((int)a->f[3].u64, a->f[4].b32, &a->from, sl->task, sl->slot, sl->attempt,
-                              MK_ROUND_DISPUTE, want);
+    if (revealed) return gt_err_set(err, GT_EEXIST, "%s has already revealed its vote", mk_addr(&a->from, x));
+    gt_market_vote_commitment((int)a->f[3].u64, a->f[4].b32, &a->from, sl->task, sl->slot, sl->attempt, s->round,
+                              want);
     if (memcmp(have, want, 32))
         return gt_err_set(err, GT_EPERM, "this reveal does not open the commitment of %s: keccak(accept, salt, "
-                          "voter, task, slot, attempt, round) differs", mk_addr(&a->from, s));
+                          "voter, task, slot, attempt, round) differs", mk_addr(&a->from, x));
     return 0;
+}
+
+/* A revealed dispute vote counts; the dispute closes early only once nothing
+ * is left sealed (nobody is slashed for not revealing while its window is
+ * still open) and the stake decides. */
+static int reveal_dispute(mk_ctx *c, sealed_at *s, int accept, gt_err *err) {
+    uint64_t total = 0, sealed = 0;
+    if (accept) s->d.accept_weight += s->w; else s->d.reject_weight += s->w;
+    s->d.voters++;
+    int rc;
+    if ((rc = mk_dispute_store(c, &s->d, 0, err)) ||
+        (rc = mk_panel_weight(c->tx, &s->sl, MK_ROUND_DISPUTE, NULL, &total, err)) ||
+        (rc = mk_commits_count(c->tx, &s->sl, MK_ROUND_DISPUTE, 1, &sealed, err)))
+        return rc;
+    if (!sealed && mk_panel_decided(total, s->d.accept_weight, s->d.reject_weight) != -1)
+        return mk_dispute_resolve(c, &s->t, &s->sl, err);
+    return 0;
+}
+
+/* A revealed quorum vote counts; the slot is decided early only once nothing
+ * is left sealed and a side decides as a plain quorum vote would. */
+static int reveal_quorum(mk_ctx *c, sealed_at *s, gt_err *err) {
+    uint64_t sealed = 0;
+    int side = -1;
+    int rc = mk_commits_count(c->tx, &s->sl, MK_ROUND_VERIFY, 1, &sealed, err);
+    if (rc || sealed || (rc = mk_quorum_tally(c->tx, &s->t, &s->sl, &side, err)) || side < 0) return rc;
+    return mk_quorum_decide(c, &s->t, &s->sl, side, err);
 }
 
 MK_APPLY(apply_reveal)
 static int apply_reveal_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
-    gt_tx *tx = c->tx;
-    mk_task t;
-    mk_slot sl;
-    mk_dispute d;
-    uint64_t w = 0, stake = 0, total = 0, sealed = 0;
-    int rc = sealed_common(c, a, &t, &sl, &d, &w, &stake, err);
-    if (rc || (rc = reveal_check(tx, a, &sl, &d, err))) return rc;
+    sealed_at s;
+    int rc = sealed_load(c, a, &s, err);
+    if (rc || (rc = reveal_check(c->tx, a, &s, err))) return rc;
     int accept = (int)a->f[3].u64;
     /* The bond was locked by the commitment; the reveal only counts the vote. */
-    if ((rc = mk_vote_insert(c, t.id, sl.slot, sl.attempt, MK_ROUND_DISPUTE, &a->from, accept, w, err)) ||
-        (rc = commit_reveal_mark(c, &sl, MK_ROUND_DISPUTE, &a->from, err)))
+    if ((rc = mk_vote_insert(c, s.t.id, s.sl.slot, s.sl.attempt, s.round, &a->from, accept, s.w, err)) ||
+        (rc = commit_reveal_mark(c, &s.sl, s.round, &a->from, err)))
         return rc;
-    if (accept) d.accept_weight += w; else d.reject_weight += w;
-    d.voters++;
-    if ((rc = mk_dispute_store(c, &d, 0, err)) ||
-        (rc = mk_panel_weight(tx, &sl, MK_ROUND_DISPUTE, NULL, &total, err)) ||
-        (rc = mk_commits_count(tx, &sl, MK_ROUND_DISPUTE, 1, &sealed, err)))
-        return rc;
-    /* Early only once nothing is left sealed (nobody is slashed for not
-     * revealing while its window is still open). */
-    if (!sealed && mk_panel_decided(total, d.accept_weight, d.reject_weight) != -1)
-        return mk_dispute_resolve(c, &t, &sl, err);
-    return 0;
+    return s.round == MK_ROUND_DISPUTE ? reveal_dispute(c, &s, accept, err) : reveal_quorum(c, &s, err);
 }
 
 gt_action_kind gt_kind_vote_commit = {"vote_commit", "VoteCommit", commit_fields, 4, apply_commit, 1, {0}, {0}, 0};

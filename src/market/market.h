@@ -74,6 +74,9 @@
 /* Once a dispute's vote is sealed (a vote_commit landed), its commitments are
  * opened in this many seconds after the vote window (the commit window). */
 #define GT_MARKET_DISPUTE_REVEAL_S 5
+/* Once a quorum task's votes on a result are sealed, the verify window (the
+ * commit window) is followed by a reveal window of this many seconds. */
+#define GT_MARKET_VERIFY_REVEAL_S 5
 /* Judging panels (panel.c): a panel has at most this many seats. When no
  * more validators are eligible they all sit; otherwise the seats are drawn by
  * stake, GT_MARKET_DRAW_DELAY_BLOCKS after the judgement opened, from the draw
@@ -137,7 +140,9 @@ extern gt_action_kind gt_kind_task_verify_partial, gt_kind_vote_commit, gt_kind_
 
 /* The commitment a vote_commit carries: keccak(accept ‖ salt ‖ voter ‖ task ‖
  * slot ‖ attempt ‖ round) with accept one byte (0/1), salt 32 bytes, voter 20,
- * task 32, slot and attempt big-endian u64, round one byte (1: a dispute). */
+ * task 32, slot and attempt big-endian u64, round one byte (0: a quorum
+ * task's vote on a submitted result, 1: a dispute). */
+#define GT_MARKET_ROUND_VERIFY 0
 #define GT_MARKET_ROUND_DISPUTE 1
 void gt_market_vote_commitment(int accept, const uint8_t salt[32], const gt_addr *voter, const uint8_t task[32],
                                uint64_t slot, uint64_t attempt, int round, uint8_t out[32]);

@@ -241,6 +241,16 @@ int mk_commits_count(gt_tx *tx, const mk_slot *sl, int round, int unrevealed_onl
  * of `side` by weight (the rest to rest_to) like a losing vote's; back to the
  * committer's stake when side is -1 or nobody won. */
 int mk_commits_settle(mk_ctx *c, const mk_slot *sl, int round, int side, const gt_addr *rest_to, gt_err *err);
+/* Is a round sealed (a commitment landed)? *sealed 1 or 0; *commit_end_s
+ * (when sealed) the block time its commit window closed or closes. */
+int mk_round_sealed(gt_tx *tx, const mk_slot *sl, int round, int *sealed, uint64_t *commit_end_s, gt_err *err);
+/* Quorum rounds (verdict.c). *side: the side the votes cast so far decide
+ * (more than two thirds of the panel's weight, or the most once the whole
+ * panel voted, with at least `quorum` voters), or -1. */
+int mk_quorum_tally(gt_tx *tx, const mk_task *t, const mk_slot *sl, int *side, gt_err *err);
+/* Gives a quorum slot the panel's verdict `side`: unrevealed commitments and
+ * the losing side's bonds to the winners, the slot accepted or rejected. */
+int mk_quorum_decide(mk_ctx *c, const mk_task *t, mk_slot *sl, int side, gt_err *err);
 /* Weight and number of the votes of a round on one side. */
 int mk_votes_side(gt_tx *tx, const mk_slot *sl, int round, int side, uint64_t *weight, uint64_t *voters, gt_err *err);
 

@@ -132,6 +132,53 @@ static int panel_members(sqlite3 *db, const mk_slot *sl, int round, json_t *arr,
     return rc;
 }
 
+/* Commitments of one round of a slot's current attempt into arr, as
+ * {voter, commitment, revealed}. 0 or GT_EDB (a damaged row is an error). */
+static int commits_json(sqlite3 *db, const mk_slot *sl, int round, json_t *arr, gt_err *err) {
+    sqlite3_stmt *q;
+    int rc = mk_prepare(db, "SELECT voter, commitment, revealed FROM mk_commits WHERE task=? AND slot=? AND attempt=? "
+                            "AND round=? ORDER BY voter", &q, err);
+    if (rc) return rc;
+    sqlite3_bind_blob(q, 1, sl->task, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, (int64_t)sl->slot);
+    sqlite3_bind_int64(q, 3, (int64_t)sl->attempt);
+    sqlite3_bind_int(q, 4, round);
+    int step;
+    while (!rc && (step = sqlite3_step(q)) == SQLITE_ROW) {
+        gt_addr v;
+        uint8_t h[32];
+        if ((rc = gt_row_blob(q, 0, v.b, 20, "mk_commits", err)) || (rc = gt_row_blob(q, 1, h, 32, "mk_commits", err)))
+            break;
+        json_t *o = json_object();
+        json_object_set_new(o, "voter", j_addr(&v));
+        json_object_set_new(o, "commitment", j_hex(h, 32));
+        json_object_set_new(o, "revealed", json_boolean(sqlite3_column_int(q, 2)));
+        json_array_append_new(arr, o);
+    }
+    if (!rc && step != SQLITE_DONE) rc = gt_err_set(err, GT_EDB, "reading mk_commits: %s", sqlite3_errmsg(db));
+    sqlite3_finalize(q);
+    return rc;
+}
+
+/* A sealed round's commitments and the block time its commit window closes
+ * (commitDeadline), into the round's object; nothing when unsealed. 0 or an
+ * error. */
+static int sealed_json(sqlite3 *db, const mk_slot *sl, int round, json_t *into, gt_err *err) {
+    gt_tx tx = read_tx(db);
+    int sealed = 0;
+    uint64_t end_s = 0;
+    int rc = mk_round_sealed(&tx, sl, round, &sealed, &end_s, err);
+    if (rc || !sealed) return rc;
+    json_t *arr = json_array();
+    if ((rc = commits_json(db, sl, round, arr, err))) {
+        json_decref(arr);
+        return rc;
+    }
+    json_object_set_new(into, "commits", arr);
+    json_object_set_new(into, "commitDeadline", j_u64(end_s));
+    return 0;
+}
+
 /* The panel of one round of a slot's current attempt: [{member, weight}],
  * largest weight first; or, while it is still to be drawn, the draw height.
  * 0 or GT_EDB. */
@@ -185,7 +232,8 @@ static int slot_disputes(sqlite3 *db, const mk_slot *sl, json_t *o, gt_err *err)
     if (rc && rc != GT_ENOTFOUND) return rc;
     if (!rc) {
         json_t *dj = dispute_json(db, sl, &d, err);
-        if (!dj || (d.outcome == MK_DISPUTE_OPEN && (rc = panel_json(db, sl, MK_ROUND_DISPUTE, dj, err)))) {
+        if (!dj || (d.outcome == MK_DISPUTE_OPEN && ((rc = panel_json(db, sl, MK_ROUND_DISPUTE, dj, err)) ||
+                                                     (rc = sealed_json(db, sl, MK_ROUND_DISPUTE, dj, err))))) {
             json_decref(dj);
             return dj ? rc : GT_EDB;
         }
@@ -256,6 +304,8 @@ static json_t *slot_json(sqlite3 *db, const mk_task *t, const mk_slot *sl, gt_er
     }
     if (!rc && t->policy == GT_POLICY_QUORUM && sl->state >= GT_SLOT_CLAIMED && sl->state <= GT_SLOT_SUBMITTED)
         rc = panel_json(db, sl, MK_ROUND_VERIFY, o, err);
+    if (!rc && t->policy == GT_POLICY_QUORUM && sl->state == GT_SLOT_SUBMITTED)
+        rc = sealed_json(db, sl, MK_ROUND_VERIFY, o, err);
     if (!rc) rc = slot_disputes(db, sl, o, err);
     if (rc) {
         json_decref(o);
@@ -635,8 +685,9 @@ static int audit_judges(gt_tx *tx, const mk_slot *sl, int round, int open, const
 }
 
 /* Every unrevealed commitment's bond (its vote is not counted above) holds
- * the judge bond while the dispute is open, else nothing. */
-static int audit_sealed(gt_tx *tx, const mk_slot *sl, int open, const mk_task *t, uint64_t *seen, gt_err *err) {
+ * the judge bond while its round is open, else nothing. */
+static int audit_sealed(gt_tx *tx, const mk_slot *sl, int round, int open, const mk_task *t, uint64_t *seen,
+                        gt_err *err) {
     sqlite3_stmt *q;
     int rc = gt_tx_stmt(tx, "SELECT voter FROM mk_commits WHERE task=?1 AND slot=?2 AND attempt=?3 AND round=?4 "
                             "AND revealed=0", &q, err);
@@ -644,18 +695,18 @@ static int audit_sealed(gt_tx *tx, const mk_slot *sl, int open, const mk_task *t
     sqlite3_bind_blob(q, 1, sl->task, 32, SQLITE_STATIC);
     sqlite3_bind_int64(q, 2, (int64_t)sl->slot);
     sqlite3_bind_int64(q, 3, (int64_t)sl->attempt);
-    sqlite3_bind_int(q, 4, MK_ROUND_DISPUTE);
+    sqlite3_bind_int(q, 4, round);
     while (!rc && sqlite3_step(q) == SQLITE_ROW) {
         gt_addr v;
         uint64_t w = 0, stake = 0;
         uint8_t id[32];
         if ((rc = gt_row_blob(q, 0, v.b, 20, "mk_commits", err))) break;
-        if (open && mk_panel_member(tx, sl, MK_ROUND_DISPUTE, &v, &w, &stake, err)) {
+        if (open && mk_panel_member(tx, sl, round, &v, &w, &stake, err)) {
             char s[43];
             rc = gt_err_set(err, GT_EINVAL, "market books: committer %s is not on the panel", mk_addr(&v, s));
             break;
         }
-        mk_judge_lock_id(sl, MK_ROUND_DISPUTE, &v, id);
+        mk_judge_lock_id(sl, round, &v, id);
         rc = audit_lock(tx->db, id, open ? mk_judge_bond_amount(w, stake) : 0, "a sealed judge's bond", t, sl->slot,
                         seen, err);
     }
@@ -702,7 +753,8 @@ int mk_audit(sqlite3 *db, int live_only, uint64_t *locked_units, gt_err *err) {
                 int open_v = cur && sl.state == GT_SLOT_SUBMITTED, open_d = dbonded;
                 if (!rc) rc = audit_judges(&tx, &at_sl, MK_ROUND_VERIFY, open_v, &t, &market_locked, err);
                 if (!rc) rc = audit_judges(&tx, &at_sl, MK_ROUND_DISPUTE, open_d, &t, &market_locked, err);
-                if (!rc) rc = audit_sealed(&tx, &at_sl, open_d, &t, &market_locked, err);
+                if (!rc) rc = audit_sealed(&tx, &at_sl, MK_ROUND_VERIFY, open_v, &t, &market_locked, err);
+                if (!rc) rc = audit_sealed(&tx, &at_sl, MK_ROUND_DISPUTE, open_d, &t, &market_locked, err);
             }
         }
         if (rc) break;

@@ -112,10 +112,12 @@ static int pay_quorum_fee(mk_ctx *c, const mk_slot *sl, int side, const uint8_t 
     return rc ? rc : mk_pay_voters(c, sl, MK_ROUND_VERIFY, side, lock, fee, w, rest_to, err);
 }
 
-/* Judge bonds of a quorum round that never decided go back to their stake. */
+/* Judge bonds of a quorum round that never decided go back to their stake,
+ * unrevealed commitments' too. */
 static int release_undecided(mk_ctx *c, const mk_task *t, const mk_slot *sl, gt_err *err) {
     if (t->policy != GT_POLICY_QUORUM) return 0;
-    return mk_judges_settle(c, sl, MK_ROUND_VERIFY, -1, &t->poster, err);
+    int rc = mk_commits_settle(c, sl, MK_ROUND_VERIFY, -1, &t->poster, err);
+    return rc ? rc : mk_judges_settle(c, sl, MK_ROUND_VERIFY, -1, &t->poster, err);
 }
 
 int mk_task_maybe_complete(mk_ctx *c, mk_task *t, gt_err *err) {
@@ -224,17 +226,43 @@ int mk_settle_rejected(mk_ctx *c, mk_task *t, mk_slot *sl, gt_err *err) {
 
 /* ---- task_verify ---- */
 
-/* A quorum vote: a member of the result's panel votes with its panel weight
- * and bonds part of it; the slot is decided once mk_panel_decided says so for
- * this vote's side and that side has at least `quorum` voters. The losing side's bonds
- * go to the winners (panel.c). */
+int mk_quorum_tally(gt_tx *tx, const mk_task *t, const mk_slot *sl, int *side, gt_err *err) {
+    uint64_t total = 0, yes_w = 0, yes_n = 0, no_w = 0, no_n = 0;
+    int rc;
+    *side = -1;
+    if ((rc = mk_panel_weight(tx, sl, MK_ROUND_VERIFY, NULL, &total, err)) ||
+        (rc = mk_votes_side(tx, sl, MK_ROUND_VERIFY, 1, &yes_w, &yes_n, err)) ||
+        (rc = mk_votes_side(tx, sl, MK_ROUND_VERIFY, 0, &no_w, &no_n, err)))
+        return rc;
+    int d = mk_panel_decided(total, yes_w, no_w);
+    if (d >= 0 && (d ? yes_n : no_n) >= t->quorum) *side = d;
+    return 0;
+}
+
+int mk_quorum_decide(mk_ctx *c, const mk_task *t, mk_slot *sl, int side, gt_err *err) {
+    assert(t->policy == GT_POLICY_QUORUM && sl->state == GT_SLOT_SUBMITTED && (side == 0 || side == 1));
+    sl->state = side ? GT_SLOT_ACCEPTED : GT_SLOT_REJECTED;
+    sl->accept = side;
+    sl->deadline = sl->deadline_s = 0; /* a quorum verdict is final: no dispute window */
+    int rc;
+    /* Unrevealed commitments first: absent, their bonds paid like losing votes'. */
+    if ((rc = mk_commits_settle(c, sl, MK_ROUND_VERIFY, side, &t->poster, err)) ||
+        (rc = mk_judges_settle(c, sl, MK_ROUND_VERIFY, side, &t->poster, err)))
+        return rc;
+    return mk_slot_store(c, sl, 0, err);
+}
+
+/* A quorum vote in the clear: a member of the result's panel votes with its
+ * panel weight and bonds part of it; the slot is decided once
+ * mk_quorum_tally says so. Refused once the round is sealed (commit.c). The
+ * losing side's bonds go to the winners (panel.c). */
 static int quorum_vote(mk_ctx *c, mk_task *t, mk_slot *sl, const gt_action *a, gt_err *err) {
     gt_tx *tx = c->tx;
     char s[43], u1[32];
     if (gt_addr_eq(&a->from, &t->poster) || gt_addr_eq(&a->from, &sl->worker))
         return gt_err_set(err, GT_EPERM, "%s is the %s of this task and cannot vote on it", mk_addr(&a->from, s),
                           gt_addr_eq(&a->from, &t->poster) ? "poster" : "worker");
-    uint64_t w = 0, stake = 0, at = mk_panel_draw_height(tx, sl, MK_ROUND_VERIFY);
+    uint64_t w = 0, stake = 0, end_s = 0, at = mk_panel_draw_height(tx, sl, MK_ROUND_VERIFY);
     if (at)
         return gt_err_set(err, GT_ESTATE,
                           "this result's panel is drawn at the start of block %llu (from the hash of the block "
@@ -246,25 +274,24 @@ static int quorum_vote(mk_ctx *c, mk_task *t, mk_slot *sl, const gt_action *a, g
                           "%s is not on this result's panel: only validators seated from those that had at least %s "
                           "staked when the slot was claimed may vote on it",
                           mk_addr(&a->from, s), mk_units(mk_quorum_min_stake(t), u1));
-    if (rc) return rc;
+    int sealed = 0, side = -1;
+    if (rc || (rc = mk_round_sealed(tx, sl, MK_ROUND_VERIFY, &sealed, &end_s, err))) return rc;
+    if (sealed)
+        return gt_err_set(err, GT_ESTATE, "this result's votes are sealed (a vote_commit landed): commit with "
+                          "vote_commit before block time %llu, then reveal with vote_reveal",
+                          (unsigned long long)end_s);
     int accept = (int)a->f[V_ACCEPT].u64;
     if ((rc = mk_vote_insert(c, t->id, sl->slot, sl->attempt, MK_ROUND_VERIFY, &a->from, accept, w, err)) ||
-        (rc = mk_judge_bond(c, sl, MK_ROUND_VERIFY, &a->from, w, stake, err)))
+        (rc = mk_judge_bond(c, sl, MK_ROUND_VERIFY, &a->from, w, stake, err)) ||
+        (rc = mk_quorum_tally(tx, t, sl, &side, err)) || side < 0)
         return rc;
-    uint64_t total = 0, yes_w = 0, yes_n = 0, no_w = 0, no_n = 0;
-    if ((rc = mk_panel_weight(tx, sl, MK_ROUND_VERIFY, NULL, &total, err)) ||
-        (rc = mk_votes_side(tx, sl, MK_ROUND_VERIFY, 1, &yes_w, &yes_n, err)) ||
-        (rc = mk_votes_side(tx, sl, MK_ROUND_VERIFY, 0, &no_w, &no_n, err)))
-        return rc;
-    /* Only the side this vote joined can have become decisive. */
-    if (mk_panel_decided(total, yes_w, no_w) != accept || (accept ? yes_n : no_n) < t->quorum) return 0;
-    sl->state = accept ? GT_SLOT_ACCEPTED : GT_SLOT_REJECTED;
-    sl->accept = accept;
-    sl->score = a->f[V_SCORE].u64;
-    memcpy(sl->reason, a->f[V_REASON].b32, 32);
-    sl->deadline = sl->deadline_s = 0; /* a quorum verdict is final: no dispute window */
-    if ((rc = mk_judges_settle(c, sl, MK_ROUND_VERIFY, accept, &t->poster, err))) return rc;
-    return mk_slot_store(c, sl, 0, err);
+    /* The deciding vote's score and reason stand for the panel's (another
+     * side can decide on this vote only once the whole panel has voted). */
+    if (side == accept) {
+        sl->score = a->f[V_SCORE].u64;
+        memcpy(sl->reason, a->f[V_REASON].b32, 32);
+    }
+    return mk_quorum_decide(c, t, sl, side, err);
 }
 
 int mk_verdict_load(gt_tx *tx, const uint8_t task[32], uint64_t slot, const uint8_t result[32], uint64_t score,
@@ -436,6 +463,17 @@ static int mk_verify_timeout(mk_ctx *c, mk_task *t, mk_slot *sl, gt_err *err) {
     return mk_task_maybe_complete(c, t, err);
 }
 
+/* A submitted slot's verify deadline. A sealed quorum round is tallied
+ * first: the votes revealed may decide (an unrevealed commitment is absent
+ * and pays the winners); otherwise no verdict came in time. */
+static int verify_deadline(mk_ctx *c, mk_task *t, mk_slot *sl, gt_err *err) {
+    int sealed = 0, side = -1, rc = 0;
+    if (t->policy == GT_POLICY_QUORUM && (rc = mk_round_sealed(c->tx, sl, MK_ROUND_VERIFY, &sealed, NULL, err)))
+        return rc;
+    if (sealed && (rc = mk_quorum_tally(c->tx, t, sl, &side, err))) return rc;
+    return side >= 0 ? mk_quorum_decide(c, t, sl, side, err) : mk_verify_timeout(c, t, sl, err);
+}
+
 /* Deadlines of claimed, submitted and disputed slots. */
 static int sweep_slots(mk_ctx *c, gt_err *err) {
     due *v = NULL;
@@ -458,7 +496,7 @@ static int sweep_slots(mk_ctx *c, gt_err *err) {
                 break;
             rc = mk_slot_reopen(c, &t, &sl, err);
         } else if (sl.state == GT_SLOT_SUBMITTED) {
-            rc = mk_verify_timeout(c, &t, &sl, err);
+            rc = verify_deadline(c, &t, &sl, err);
         } else {
             rc = mk_dispute_resolve(c, &t, &sl, err);
         }

@@ -126,18 +126,19 @@ static int resolve_str(scen *sc, const char *s, int for_action, char *out, size_
 /* A vote_commit's "commitment" written "commit:NAME:ACCEPT:ATTEMPT:SALT"
  * (ACCEPT 0/1, SALT a text whose sha256 is the salt, as "blob:SALT" gives it
  * to vote_reveal): the commitment of NAME's vote on the action's task and slot
- * (fields 0 and 1, already parsed). Returns 0 or -1. */
+ * (fields 0 and 1, already parsed) in a dispute; "vcommit:..." the same in a
+ * quorum task's verify round. Returns 0 or -1. */
 static int resolve_commitment(scen *sc, const char *s, gt_action *a, uint8_t out[32]) {
     char name[64];
-    int accept = 0, used = 0;
+    int accept = 0, used = 0, round = GT_MARKET_ROUND_DISPUTE;
     unsigned long long attempt = 0;
+    if (!strncmp(s, "vcommit:", 8)) s++, round = GT_MARKET_ROUND_VERIFY;
     if (sscanf(s, "commit:%63[^:]:%d:%llu:%n", name, &accept, &attempt, &used) != 3 || !used) return -1;
     account *v = find_acc(sc, name);
     if (!v || (accept != 0 && accept != 1)) return -1;
     uint8_t salt[32];
     gt_sha256(s + used, strlen(s + used), salt);
-    gt_market_vote_commitment(accept, salt, &v->addr, a->f[0].b32, a->f[1].u64, attempt, GT_MARKET_ROUND_DISPUTE,
-                              out);
+    gt_market_vote_commitment(accept, salt, &v->addr, a->f[0].b32, a->f[1].u64, attempt, round, out);
     return 0;
 }
 
@@ -164,7 +165,8 @@ static int build_action(scen *sc, const char *as, json_t *spec, gt_action *a, ui
         if (!v) continue; /* absent fields are zero / empty / false */
         char buf[GT_ACTION_TEXT_BYTES];
         const char *s = NULL;
-        if (json_is_string(v) && fd->type == GT_F_BYTES32 && !strncmp(json_string_value(v), "commit:", 7)) {
+        if (json_is_string(v) && fd->type == GT_F_BYTES32 &&
+            (!strncmp(json_string_value(v), "commit:", 7) || !strncmp(json_string_value(v), "vcommit:", 8))) {
             if (resolve_commitment(sc, json_string_value(v), a, a->f[i].b32)) {
                 FAIL(sc, "%s.%s: bad commitment \"%s\" (commit:NAME:0|1:ATTEMPT:SALT)", type, fd->name,
                      json_string_value(v));

@@ -1,0 +1,300 @@
+/* test_agent_seal.c: the agents' sealed votes, with real agents against a
+ * real node (`gotong node` in a child process) and the tiny fixture model.
+ *  - a dispute: a poster that rejects everything (GT_FAULT_REJECT_ALL)
+ *    rejects honest work, the worker disputes, three honest validators
+ *    re-run it and each commits a sealed vote (no vote is public while the
+ *    others decide: the dispute's view shows commitments, no votes), then
+ *    reveals; the worker wins, is paid, the judges get the rejection bond;
+ *    one validator is freed right after its commitment landed and a new
+ *    agent with the same key (a restart: no memory of what it voted) still
+ *    reveals it and is not slashed;
+ *  - a quorum task: three validators commit, then reveal; the slot is
+ *    accepted by the revealed votes, the worker is paid, the fee shared;
+ *  - afterwards the ledger replays (`gt_ledger_verify`), the market's books
+ *    balance (gt_market_audit) and every account adds up to what was minted:
+ *    supply conserved. */
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../test.h"
+#include "../node_child.h"
+#include "agent/agent.h"
+#include "agent/skill_complete.h"
+#include "crypto/keccak.h"
+#include "ledger/ledger.h"
+#include "ledger/rules.h"
+#include "market/market.h"
+
+static gt_agent_model *model;
+static char home[64], url[128];
+static pid_t node_pid;
+static gt_client *dir;
+static uint64_t minted;
+
+static void key_for(const char *name, gt_key *k) {
+    uint8_t h[32];
+    gt_keccak256(name, strlen(name), h);
+    gt_key_from_bytes(k, h, NULL);
+}
+
+/* mint / stake fields: the amount, then the recipient (mint only). */
+typedef struct amount_args {
+    uint64_t units;
+    gt_addr to;
+} amount_args;
+
+static int fill_amount(void *arg, gt_action *a, gt_err *err) {
+    const amount_args *x = arg;
+    (void)err;
+    gt_action_set_u64(a, "amount", x->units);
+    if (gt_action_field(a->kind, "to") >= 0) gt_action_set_addr(a, "to", &x->to);
+    return 0;
+}
+
+/* An agent on the node (no funding). */
+static gt_agent *agent_for(const char *name, int roles, int faults) {
+    gt_key k;
+    key_for(name, &k);
+    gt_agent_config c = {.name = name, .skills = "complete", .price_units = 1, .roles = roles, .faults = faults,
+                         .model = model, .poll_ms = 50};
+    gt_agent *a = NULL;
+    gt_err err = {0};
+    CHECK_MSG(gt_agent_new(&c, &k, url, &a, &err) == 0, "agent: %s", err.msg);
+    return a;
+}
+
+/* An agent funded with 20 tokens, 5 of them staked when it validates. */
+static gt_agent *make(const char *name, int roles, int faults) {
+    gt_key k, fk;
+    key_for(name, &k);
+    key_for("faucet", &fk);
+    gt_agent *a = agent_for(name, roles, faults);
+    if (!a) return NULL;
+    gt_err err = {0};
+    amount_args m = {20000000, *gt_agent_address(a)};
+    CHECK(gt_client_act(dir, &fk, &gt_kind_mint, fill_amount, &m, NULL, NULL, &err) == 0);
+    minted += m.units;
+    if (roles & GT_ROLE_VALIDATOR) {
+        amount_args s = {5000000, {{0}}};
+        CHECK_MSG(gt_client_act(dir, &k, &gt_kind_stake, fill_amount, &s, NULL, NULL, &err) == 0, "stake: %s",
+                  err.msg);
+    }
+    CHECK_MSG(gt_agent_register(a, &err) == 0, "register: %s", err.msg);
+    return a;
+}
+
+static uint64_t total_of(const gt_agent *a) {
+    gt_client_acct acc = {0};
+    gt_client_account(dir, gt_agent_address(a), &acc, NULL);
+    return acc.balance_units + acc.staked_units + acc.locked_units + acc.unbonding_units;
+}
+
+/* Slot 0 of the task (a new reference), or NULL. */
+static json_t *slot0(const uint8_t id[32], json_t **task) {
+    *task = NULL;
+    if (gt_client_task(dir, id, task, NULL)) return NULL;
+    return json_array_get(json_object_get(*task, "slotList"), 0);
+}
+
+/* Steps the agents once each. */
+static void step_all(gt_agent **ag, int n) {
+    for (int i = 0; i < n; i++) {
+        gt_err err = {0};
+        if (ag[i] && gt_agent_step(ag[i], NULL, &err)) fprintf(stderr, "step: %s\n", err.msg);
+    }
+}
+
+/* Counts a round's commitments and how many of them are still sealed. */
+static void count_commits(const json_t *round_obj, size_t *all, size_t *sealed) {
+    size_t i;
+    json_t *c;
+    *all = *sealed = 0;
+    json_array_foreach(json_object_get(round_obj, "commits"), i, c) {
+        (*all)++;
+        if (!json_is_true(json_object_get(c, "revealed"))) (*sealed)++;
+    }
+}
+
+/* 1 when every vote of the array accepts and there are n of them. */
+static int all_accept(const json_t *votes, size_t n) {
+    size_t i;
+    json_t *v;
+    if (json_array_size(votes) != n) return 0;
+    json_array_foreach(votes, i, v) if (!json_is_true(json_object_get(v, "accept"))) return 0;
+    return 1;
+}
+
+static const char *const prompts[] = {"Hello"};
+
+/* Posts one `complete` slot of bounty 3, stake 1 (fee and quorum as given). */
+static int post(gt_agent *poster, uint64_t fee, uint64_t quorum, uint8_t id[32]) {
+    char *spec = gt_complete_spec(gt_agent_model_id(model), prompts, 1, 8);
+    gt_task_terms t = {.kind = "complete", .slots = 1, .bounty_units = 3000000, .stake_units = 1000000,
+                       .fee_units = fee, .quorum = quorum, .verify_s = 30};
+    gt_err err = {0};
+    int rc = gt_agent_post(poster, &t, spec, strlen(spec), id, &err);
+    CHECK_MSG(rc == 0, "post: %s", err.msg);
+    free(spec);
+    return rc;
+}
+
+static gt_agent *val[3]; /* honest validators, shared: every staked validator sits on every panel */
+
+/* A dispute judged by sealed votes, one judge restarted between its commit
+ * and its reveal. */
+static void test_dispute_sealed(void) {
+    gt_agent *poster = make("s-poster", GT_ROLE_POSTER, GT_FAULT_REJECT_ALL);
+    gt_agent *worker = make("s-worker", GT_ROLE_WORKER, 0);
+    gt_agent *ag[] = {poster, worker, val[0], val[1], val[2]};
+    uint64_t before[5];
+    for (int i = 0; i < 5; i++) before[i] = total_of(ag[i]);
+    uint8_t id[32];
+    if (post(poster, 0, 0, id)) return;
+    int restarted = 0, saw_sealed = 0, complete = 0;
+    for (int pass = 0; pass < 1200 && !complete; pass++) {
+        step_all(ag, 5);
+        gt_agent_stats st;
+        gt_agent_stats_get(ag[4], &st);
+        if (!restarted && st.votes == 1) {
+            /* Its commitment is on the ledger (the node answers once applied),
+             * its reveal not yet sent: stop it, start it again from the key. */
+            CHECK_EQ_U64(st.reveals, 0);
+            gt_agent_free(ag[4]);
+            ag[4] = val[2] = agent_for("s-v3", GT_ROLE_VALIDATOR, 0);
+            restarted = 1;
+        }
+        json_t *task = NULL, *sl = slot0(id, &task);
+        const char *state = json_string_value(json_object_get(sl, "state"));
+        size_t all = 0, sealed = 0;
+        json_t *d = json_object_get(sl, "dispute");
+        count_commits(d, &all, &sealed);
+        if (state && !strcmp(state, "disputed") && all == 3 && sealed == 3)
+            saw_sealed += json_array_size(json_object_get(d, "votes")) == 0;
+        complete = !strcmp(json_string_value(json_object_get(task, "status")) ?: "", "complete");
+        json_decref(task);
+        usleep(50000);
+    }
+    CHECK(restarted);
+    CHECK_MSG(saw_sealed > 0, "never saw the three commitments sealed with no public vote");
+    CHECK(complete);
+    json_t *task = NULL, *sl = slot0(id, &task);
+    json_t *d = json_object_get(sl, "dispute");
+    CHECK_STR(json_string_value(json_object_get(sl, "state")), "paid");
+    CHECK_STR(json_string_value(json_object_get(d, "outcome")), "worker-won");
+    CHECK_MSG(all_accept(json_object_get(d, "votes"), 3), "votes: %s", json_dumps(d, JSON_COMPACT));
+    json_decref(task);
+    gt_agent_stats st;
+    gt_agent_stats_get(ag[4], &st);
+    CHECK_EQ_U64(st.reveals, 1); /* the restarted judge opened what the first run committed */
+    /* The worker is paid the bounty; the poster loses it and its rejection
+     * bond (1), shared by the three judges (the rounding rest to the worker). */
+    CHECK_EQ_U64(total_of(worker), before[1] + 3000000 + 1);
+    CHECK_EQ_U64(total_of(poster), before[0] - 3000000 - 1000000);
+    for (int i = 2; i < 5; i++) CHECK_EQ_U64(total_of(ag[i]), before[i] + 333333);
+    gt_agent_free(poster);
+    gt_agent_free(worker);
+}
+
+/* A quorum task judged by sealed votes. */
+static void test_quorum_sealed(void) {
+    gt_agent *poster = make("q-poster", GT_ROLE_POSTER, 0);
+    gt_agent *worker = make("q-worker", GT_ROLE_WORKER, 0);
+    gt_agent *ag[] = {poster, worker, val[0], val[1], val[2]};
+    uint64_t before[5];
+    for (int i = 0; i < 5; i++) before[i] = total_of(ag[i]);
+    uint8_t id[32];
+    if (post(poster, 900000, 2, id)) return;
+    int saw_sealed = 0, complete = 0;
+    for (int pass = 0; pass < 1200 && !complete; pass++) {
+        step_all(ag, 5);
+        json_t *task = NULL, *sl = slot0(id, &task);
+        const char *state = json_string_value(json_object_get(sl, "state"));
+        size_t all = 0, sealed = 0;
+        count_commits(sl, &all, &sealed);
+        if (state && !strcmp(state, "submitted") && all == 3 && sealed == 3)
+            saw_sealed += json_array_size(json_object_get(sl, "votes")) == 0;
+        complete = !strcmp(json_string_value(json_object_get(task, "status")) ?: "", "complete");
+        json_decref(task);
+        usleep(50000);
+    }
+    CHECK_MSG(saw_sealed > 0, "never saw the three commitments sealed with no public vote");
+    CHECK(complete);
+    json_t *task = NULL, *sl = slot0(id, &task);
+    CHECK_STR(json_string_value(json_object_get(sl, "state")), "paid");
+    CHECK_MSG(all_accept(json_object_get(sl, "votes"), 3), "votes: %s", json_dumps(sl, JSON_COMPACT));
+    json_decref(task);
+    for (int i = 2; i < 5; i++) {
+        gt_agent_stats st;
+        gt_agent_stats_get(ag[i], &st);
+        CHECK(st.reveals >= 1);
+        CHECK_EQ_U64(total_of(ag[i]), before[i] + 300000); /* a third of the fee each */
+    }
+    CHECK_EQ_U64(total_of(worker), before[1] + 3000000);
+    CHECK_EQ_U64(total_of(poster), before[0] - 3000000 - 900000);
+    gt_agent_free(poster);
+    gt_agent_free(worker);
+}
+
+/* The ledger replays, the market's books balance, supply is what was minted. */
+static void check_ledger(void) {
+    char db[128];
+    snprintf(db, sizeof db, "%s/ledger.db", home);
+    gt_verify_report rep = {0};
+    gt_err err = {0};
+    CHECK_MSG(gt_ledger_verify(db, &rep, NULL, NULL, &err) == 0, "verify: %s", err.msg);
+    CHECK_EQ_U64(rep.supply, minted);
+    sqlite3 *h = NULL;
+    CHECK(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    uint64_t locked = 1;
+    CHECK_MSG(gt_market_audit(h, &locked, &err) == 0, "audit: %s", err.msg);
+    CHECK_EQ_U64(locked, 0); /* every task finished: nothing left locked */
+    sqlite3_stmt *q = NULL;
+    CHECK(sqlite3_prepare_v2(h, "SELECT sum(balance + staked + locked + unbonding) FROM accounts", -1, &q, NULL) ==
+          SQLITE_OK);
+    CHECK(sqlite3_step(q) == SQLITE_ROW);
+    CHECK_EQ_U64((uint64_t)sqlite3_column_int64(q, 0), minted);
+    sqlite3_finalize(q);
+    sqlite3_close(h);
+}
+
+int main(void) {
+    gt_err err = {0};
+    signal(SIGPIPE, SIG_IGN);
+    if (gt_agent_model_load(gt_fixture("models/tiny-llama-q8_0.gguf"), &model, &err)) {
+        fprintf(stderr, "fixture model: %s\n", err.msg);
+        return 1;
+    }
+    if (gt_market_register(&err)) return 1;
+    snprintf(home, sizeof home, "/tmp/gt-test-seal-XXXXXX");
+    if (!mkdtemp(home)) return 1;
+    char db[128];
+    snprintf(db, sizeof db, "%s/ledger.db", home);
+    gt_key fk;
+    key_for("faucet", &fk);
+    gt_genesis g = {.chain_id = 1337, .unbonding_blocks = 10, .time_s = 1700000000};
+    gt_key_address(&fk, &g.authority);
+    if (gt_ledger_create(db, &g, &err)) {
+        fprintf(stderr, "genesis: %s\n", err.msg);
+        return 1;
+    }
+    node_pid = gt_test_node_start(home, "200", url, sizeof url);
+    if (node_pid < 0 || gt_client_new(url, &dir, &err)) return 1;
+    val[0] = make("s-v1", GT_ROLE_VALIDATOR, 0);
+    val[1] = make("s-v2", GT_ROLE_VALIDATOR, 0);
+    val[2] = make("s-v3", GT_ROLE_VALIDATOR, 0);
+    RUN(test_dispute_sealed);
+    RUN(test_quorum_sealed);
+    for (int i = 0; i < 3; i++) gt_agent_free(val[i]);
+    gt_client_free(dir);
+    gt_test_node_stop(node_pid);
+    RUN(check_ledger);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", home);
+    if (system(cmd)) fprintf(stderr, "could not remove %s\n", home);
+    gt_agent_model_free(model);
+    return gt_test_finish();
+}
