@@ -284,6 +284,7 @@ static inline __attribute__((always_inline)) void kq45_chunk(const uint8_t *sb, 
     const __m512i m4 = _mm512_set1_epi8(0x0f), one = _mm512_set1_epi8(1);
     const int off_sc = q5 ? GT_KQ5_OFF_SC : GT_KQ4_OFF_SC;
     __m512i lo[8], hi[8];
+    #pragma GCC unroll 8
     for (int g = 0; g < 8; g++) {
         __m512i v = _mm512_load_si512((const void *)(sb + 64 * (8 * c + g)));
         lo[g] = _mm512_and_si512(v, m4);
@@ -298,9 +299,11 @@ static inline __attribute__((always_inline)) void kq45_chunk(const uint8_t *sb, 
     }
     const __m512i sc_lo = _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)(sb + off_sc + 32 * c)));
     const __m512i sc_hi = _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)(sb + off_sc + 32 * c + 16)));
+    #pragma GCC unroll 8
     for (int t = 0; t < nt; t++) {
         const int8_t *aq = A->aq + (size_t)t * A->aq_stride + (size_t)k * GT_QK_K + 64 * c;
         __m512i plo = _mm512_setzero_si512(), phi = _mm512_setzero_si512();
+        #pragma GCC unroll 8
         for (int g = 0; g < 8; g++) {
             int32_t a0, a1;
             memcpy(&a0, aq + 4 * g, 4);
@@ -324,6 +327,7 @@ static inline __attribute__((always_inline)) void kq_prefetch(const uint8_t *sb,
  * dword = m_2i | m_2i+1 << 16), for vpdpwssd against the activation sums;
  * mins at sb + off_m (Q4_K's or Q5_K's offset). */
 static inline __attribute__((always_inline)) void kq45_min_pairs(const uint8_t *sb, int off_m, __m512i mp[4]) {
+    #pragma GCC unroll 8
     for (int i = 0; i < 4; i++) {
         __m128i a = _mm_load_si128((const __m128i *)(sb + off_m + 32 * i));
         __m128i b = _mm_load_si128((const __m128i *)(sb + off_m + 32 * i + 16));
@@ -340,15 +344,19 @@ static inline __attribute__((always_inline)) void kq45_tile(const uint8_t *sb, i
     for (int k = 0; k < nk; k++, sb += sbb) {
         __m512i dot[8], mp[4];
         if (nt == 1) kq_prefetch(sb, sbb);
+        #pragma GCC unroll 8
         for (int t = 0; t < nt; t++) dot[t] = _mm512_setzero_si512();
+        #pragma GCC unroll 8
         for (int c = 0; c < 4; c++) kq45_chunk(sb, c, A, k, nt, dot, q5);
         kq45_min_pairs(sb, q5 ? GT_KQ5_OFF_M : GT_KQ4_OFF_M, mp);
         const __m512 d = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(sb + off_d)));
         const __m512 dmin = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(sb + off_dmin)));
+        #pragma GCC unroll 8
         for (int t = 0; t < nt; t++) {
             /* Sub-block sums |A_j| <= 32 * 127: int16; products with 6-bit mins exact in int32. */
             const int16_t *bs = A->bs + (size_t)t * A->bs_stride + (size_t)k * 16;
             __m512i mins = _mm512_setzero_si512();
+            #pragma GCC unroll 8
             for (int i = 0; i < 4; i++) {
                 uint32_t lo = (uint16_t)(bs[4 * i] + bs[4 * i + 1]), hi = (uint16_t)(bs[4 * i + 2] + bs[4 * i + 3]);
                 mins = _mm512_dpwssd_epi32(mins, mp[i], _mm512_set1_epi32((int)(lo | hi << 16)));
@@ -399,11 +407,13 @@ static inline __attribute__((always_inline)) void kq6_quarters(const uint8_t *sb
                                                                 const gt_kq_acts *A, int nt, __m512i *dot) {
     const __m512i m4 = _mm512_set1_epi8(0x0f), m3 = _mm512_set1_epi8(3);
     __m512i q[4][4]; /* [quarter s][group gi - 4gh] */
+    #pragma GCC unroll 8
     for (int u = 0; u < 4; u++) {
         int gi = 4 * gh + u;
         __m512i a = _mm512_load_si512((const void *)(sb + 64 * (16 * h + gi)));
         __m512i b = _mm512_load_si512((const void *)(sb + 64 * (16 * h + 8 + gi)));
         __m512i hb = _mm512_load_si512((const void *)(sb + GT_KQ6_OFF_QH + 64 * (8 * h + gi)));
+        #pragma GCC unroll 8
         for (int s = 0; s < 4; s++) {
             __m512i lo = s & 1 ? b : a;
             if (s >= 2) lo = _mm512_srli_epi16(lo, 4);
@@ -411,12 +421,15 @@ static inline __attribute__((always_inline)) void kq6_quarters(const uint8_t *sb
             q[s][u] = _mm512_or_si512(_mm512_and_si512(lo, m4), _mm512_slli_epi16(hi, 4));
         }
     }
+    #pragma GCC unroll 8
     for (int s = 0; s < 4; s++) {
         const int g = 8 * h + 2 * s + gh;
         const __m512i sc = _mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)(sb + GT_KQ6_OFF_SC + 16 * g)));
+        #pragma GCC unroll 8
         for (int t = 0; t < nt; t++) {
             const int8_t *aq = A->aq + (size_t)t * A->aq_stride + (size_t)k * GT_QK_K + 128 * h + 32 * s + 16 * gh;
             __m512i p = _mm512_set1_epi32(-32 * A->bs[(size_t)t * A->bs_stride + (size_t)k * 16 + (size_t)g]);
+            #pragma GCC unroll 8
             for (int u = 0; u < 4; u++) {
                 int32_t a4;
                 memcpy(&a4, aq + 4 * u, 4);
@@ -433,10 +446,14 @@ static inline __attribute__((always_inline)) void kq6_tile(const uint8_t *sb, in
     for (int k = 0; k < nk; k++, sb += GT_KQ6_SB_BYTES) {
         __m512i dot[8];
         if (nt == 1) kq_prefetch(sb, GT_KQ6_SB_BYTES);
+        #pragma GCC unroll 8
         for (int t = 0; t < nt; t++) dot[t] = _mm512_setzero_si512();
+        #pragma GCC unroll 8
         for (int h = 0; h < 2; h++)
+            #pragma GCC unroll 8
             for (int gh = 0; gh < 2; gh++) kq6_quarters(sb, h, gh, k, A, nt, dot);
         const __m512 d = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(sb + GT_KQ6_OFF_D)));
+        #pragma GCC unroll 8
         for (int t = 0; t < nt; t++) {
             const __m512 da = _mm512_set1_ps(A->da[(size_t)t * A->da_stride + (size_t)k]);
             __m512 y = _mm512_loadu_ps(acc + 16 * t);
