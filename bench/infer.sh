@@ -1,128 +1,196 @@
 #!/bin/sh
-# bench/infer.sh BUILD_DIR [--peer-only]
+# bench/infer.sh BUILD_DIR
 #
-# The inference benchmark: gotong vs llama.cpp on a random-weight ~250M llama
-# (dim 1024, 16 layers, 16 heads, 4 KV heads, ff 2816) in Q8_0, Q4_0 and F16,
-# 2 threads, prefill 128 tokens and decode 64, both with weights in anonymous
-# memory (llama-bench -lm none, this llama.cpp's spelling of -mmp 0; gotong
-# always copies weights out of the mapping into its packed layout at load).
-# Also measures read bandwidth to state decode speed as a fraction of the
-# memory-bandwidth bound (weight bytes read per token / bandwidth).
+# The inference benchmark, side by side in one run: gotong against llama.cpp
+# on random-weight models shaped like Qwen3-0.6B (qwen3: dim 1024, 28 layers,
+# 16 heads of 128, 8 KV heads, ff 3072, tied, Qwen's 151,936-token vocabulary)
+# and Llama-3.2-1B (llama: dim 2048, 16 layers, 32 heads, 8 KV heads, ff 8192,
+# tied, llama3 rope scaling, Llama 3's 128,256-token vocabulary), each in
+# Q4_K_M and Q8_0. The models are written by gotong's own tools: `model
+# random` in F16, then `model quantize` with llama.cpp's presets (the same
+# bytes llama-quantize writes). Prefill: 128 random tokens as one batch from
+# an empty cache; decode: 64 tokens one at a time from an empty cache.
 #
-# Everything it fetches or builds lives in the ignored .cache/ folder:
-#   .cache/llama.git   llama.cpp's source (release v0.5.0) from the git bundle
-#                      in node-llama-cpp@3.22.1 (scripts/setup.sh bench)
-#   .cache/llama.cpp   a checkout of it, only the llama-bench target built
-#                      (CPU, GGML_NATIVE)
-#   .cache/bench       the three random models
-# Ends with one line per type: "q8_0: decode 1.62x prefill 1.10x bound 0.78
-# (163.2 t/s)", the bound being weight bytes per token over the best read
-# bandwidth measured during the run.
+# The peer is llama.cpp as node-llama-cpp's users get it: the prebuilt
+# libllama of @node-llama-cpp/linux-x64 that scripts/setup.sh fetches (its
+# CPU backend picked at run time among the variants shipped with it),
+# driven by bench/infer_peer.c, which measures exactly as bench_infer.c
+# measures gotong. Its configuration is tuned first on each model: threads
+# 1 or 2 and flash attention auto or off, each phase (prefill, decode) taking
+# its best; the batch is the whole prompt (n_batch = n_ubatch = 128), weights
+# in anonymous memory as gotong keeps them.
+#
+# ROUNDS rounds (default 3), the two sides alternating, each figure of a
+# round the mean of REPS repetitions after a warm-up; the medians over the
+# rounds are compared. Decode is also stated as a fraction of its
+# memory-bandwidth bound (weight bytes per token over the best read
+# bandwidth measured during the run). The load average before and after is
+# printed: other processes on a shared machine slow both sides, not evenly.
+#
+# Ends with one line per model and type:
+#   qwen3-0.6b q4_k_m: prefill 2.10x decode 1.55x (median of 3; bound 0.80)
+# Everything lands in the ignored .cache/: models in .cache/bench, each
+# run's JSON lines and the peer's stderr in .cache/bench/results.
 set -eu
 
 BUILD=${1:-build}
-MODE=${2:-}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=$ROOT/.cache
-LLAMA_SRC=$CACHE/llama.cpp
-LLAMA_BENCH=$LLAMA_SRC/build/bin/llama-bench
+LIB=$CACHE/libllama
+PEER=$LIB/infer_peer
+PEER_SRC=$ROOT/bench/infer_peer.c
 MODELS=$CACHE/bench
+RESULTS=$MODELS/results
+VOCABS=$CACHE/fixtures/tokenizer
 THREADS=${GT_BENCH_THREADS:-2}
 REPS=${GT_BENCH_REPS:-3}
-VOCAB=$CACHE/fixtures/tokenizer/ggml-vocab-llama-spm.gguf
+ROUNDS=${GT_BENCH_ROUNDS:-3}
+NAMES=${GT_BENCH_MODELS:-"qwen3-0.6b llama3.2-1b"}
+TYPES=${GT_BENCH_TYPES:-"q4_k_m q8_0"}
+PP=128
+TG=64
 
 die() { echo "bench/infer.sh: $*" >&2; exit 1; }
 
-# Builds llama-bench once; later runs reuse it.
-build_peer() {
-    if [ -x "$LLAMA_BENCH" ]; then return 0; fi
-    "$ROOT/scripts/setup.sh" bench || die "scripts/setup.sh bench failed"
-    if [ ! -f "$LLAMA_SRC/CMakeLists.txt" ]; then
-        rm -rf "$LLAMA_SRC"
-        git clone -q -b release "$CACHE/llama.git" "$LLAMA_SRC" || die "git clone of $CACHE/llama.git failed"
-    fi
-    echo "building llama-bench (once; CPU only, GGML_NATIVE) ..." >&2
-    cmake -S "$LLAMA_SRC" -B "$LLAMA_SRC/build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON \
-        -DGGML_CUDA=OFF -DGGML_VULKAN=OFF -DGGML_METAL=OFF -DGGML_OPENMP=ON \
-        -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
-        -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_TOOLS=ON >&2 || die "cmake configure of llama.cpp failed"
-    nice cmake --build "$LLAMA_SRC/build" -j 1 --target llama-bench >&2 \
-        || die "building llama-bench failed"
-    [ -x "$LLAMA_BENCH" ] || die "llama-bench not found at $LLAMA_BENCH after the build"
-}
-
-build_peer
-[ "$MODE" = "--peer-only" ] && exit 0
-
+[ -f "$LIB/lib/libllama.so" ] || "$ROOT/scripts/setup.sh" test || die "scripts/setup.sh test failed"
+if [ ! -x "$PEER" ] || [ "$PEER_SRC" -nt "$PEER" ]; then
+    cc -std=c11 -O2 -Wall -Wextra -Werror -I"$LIB/include" -DLLAMA_LIB_DIR="\"$LIB/lib\"" -o "$PEER.tmp" \
+        "$PEER_SRC" -L"$LIB/lib" -lllama -lllama-common -lggml -lggml-base -Wl,-rpath,"$LIB/lib" \
+        || die "cannot build $PEER_SRC against $LIB"
+    mv "$PEER.tmp" "$PEER"
+fi
 case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 for t in gotong bench_infer bench_infer_bw; do
     [ -x "$BUILD/$t" ] || cmake --build "$BUILD" --target "$t" >&2 || die "cannot build $t in $BUILD"
 done
-[ -f "$VOCAB" ] || die "$VOCAB missing: run scripts/setup.sh"
 
-# The three models, once.
-mkdir -p "$MODELS"
-TYPES=${GT_BENCH_TYPES:-"q8_0 q4_0 f16"}
-for ty in $TYPES; do
-    f=$MODELS/llama-250m-$ty.gguf
-    [ -f "$f" ] && continue
-    "$BUILD/gotong" model random --like "$VOCAB" --arch llama --dim 1024 --layers 16 --heads 16 \
-        --kv-heads 4 --ff 2816 --type "$ty" -o "$f" >&2 || die "gotong model random failed for $ty"
+# The gotong model random arguments and vocabulary of a model name.
+shape() {
+    case $1 in
+    qwen3-0.6b) echo "$VOCABS/ggml-vocab-qwen2.gguf --arch qwen3 --dim 1024 --layers 28 --heads 16 --kv-heads 8
+        --head-dim 128 --ff 3072 --tied" ;;
+    llama3.2-1b) echo "$VOCABS/ggml-vocab-llama-bpe.gguf --arch llama --dim 2048 --layers 16 --heads 32
+        --kv-heads 8 --ff 8192 --tied --rope-base 500000 --llama3-rope 8192" ;;
+    *) die "unknown model name $1 (expected qwen3-0.6b or llama3.2-1b)" ;;
+    esac
+}
+
+# The models, once: F16 from `model random`, then each type by `model quantize`.
+mkdir -p "$MODELS" "$RESULTS"
+for n in $NAMES; do
+    f16=$MODELS/$n-f16.gguf
+    if [ ! -f "$f16" ]; then
+        echo "writing $f16 (once) ..." >&2
+        # shellcheck disable=SC2046 # the shape is a list of arguments
+        "$BUILD/gotong" model random --like $(shape "$n") --type f16 --threads "$THREADS" -o "$f16.tmp" >&2 \
+            || die "gotong model random failed for $n"
+        mv "$f16.tmp" "$f16"
+    fi
+    for ty in $TYPES; do
+        f=$MODELS/$n-$ty.gguf
+        [ -f "$f" ] && continue
+        "$BUILD/gotong" model quantize "$f16" "$f.tmp" --type "$ty" --threads "$THREADS" >&2 \
+            || die "gotong model quantize $ty failed for $n"
+        mv "$f.tmp" "$f"
+    done
 done
 
 # Field $2 of a flat JSON line (numbers only).
-jfield() { sed -n "s/.*\"$2\": *\([-0-9.eE+]*\).*/\1/p" <<EOT
-$1
-EOT
-}
-# Larger of two numbers (empty counts as 0).
+jfield() { printf '%s\n' "$1" | sed -n "s/.*\"$2\": *\([-0-9.eE+]*\).*/\1/p"; }
 fmax() { awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN { print (a > b ? a : b) }'; }
+# Median of the numbers on stdin.
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
-# Read bandwidth: measured again before each type and the best figure kept,
-# since other processes on a shared machine take part of it at times.
-measure_bw() {
-    BW_LINE=$("$BUILD/bench_infer_bw" "$THREADS") || die "bench_infer_bw failed"
-    BW=$(fmax "$BW" "$(jfield "$BW_LINE" read_gb_s)")
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+LOG=$RESULTS/$STAMP.jsonl
+ERR=$RESULTS/$STAMP.peer.stderr
+: >"$LOG"
+echo "load average at start: $(loadavg); results in $LOG" >&2
+
+# Runs gotong on model $1, $2 repetitions of $3 decoded tokens, extra
+# arguments $4..; appends its JSON line to the log and prints it.
+ours() {
+    o_model=$1 o_reps=$2 o_tg=$3
+    shift 3
+    o_line=$("$BUILD/bench_infer" "$o_model" -p "$PP" -n "$o_tg" -r "$o_reps" "$@") \
+        || die "bench_infer failed on $o_model"
+    printf '%s\n' "$o_line" >>"$LOG"
+    printf '%s\n' "$o_line"
 }
-BW=0
-measure_bw
-echo "read bandwidth, $THREADS threads: $BW GB/s (best so far)" >&2
 
-# Timings are noisy on a shared machine: each side runs ROUNDS times,
-# alternating, each run being llama-bench's own -r REPS average; the best
-# run of each side is kept.
-ROUNDS=${GT_BENCH_ROUNDS:-2}
-SUMMARY=""
-printf '%-6s %14s %14s %14s %14s\n' type "gotong pp t/s" "llama pp t/s" "gotong tg t/s" "llama tg t/s" >&2
-ROWS=""
-for ty in $TYPES; do
-    f=$MODELS/llama-250m-$ty.gguf
-    opp=0 otg=0 lpp=0 ltg=0 wbytes=0
-    measure_bw
-    r=0
-    while [ $r -lt "$ROUNDS" ]; do
-        L=$("$LLAMA_BENCH" -m "$f" -t "$THREADS" -p 128 -n 64 -r "$REPS" -lm none -o jsonl 2>/dev/null) \
-            || die "llama-bench failed on $f"
-        LPP=$(printf '%s\n' "$L" | grep '"n_gen": 0' | head -1)
-        LTG=$(printf '%s\n' "$L" | grep '"n_prompt": 0' | head -1)
-        lpp=$(fmax "$lpp" "$(jfield "$LPP" avg_ts)")
-        ltg=$(fmax "$ltg" "$(jfield "$LTG" avg_ts)")
-        O=$("$BUILD/bench_infer" "$f" -t "$THREADS" -p 128 -n 64 -r "$REPS") || die "bench_infer failed on $f"
-        opp=$(fmax "$opp" "$(jfield "$O" pp_tok_s)")
-        otg=$(fmax "$otg" "$(jfield "$O" tg_tok_s)")
-        wbytes=$(jfield "$O" weight_bytes)
-        r=$((r + 1))
+# The same for the peer.
+peer() {
+    p_model=$1 p_reps=$2 p_tg=$3
+    shift 3
+    p_line=$("$PEER" "$p_model" -p "$PP" -n "$p_tg" -r "$p_reps" "$@" 2>>"$ERR") \
+        || die "infer_peer failed on $p_model (see $ERR)"
+    printf '%s\n' "$p_line" >>"$LOG"
+    printf '%s\n' "$p_line"
+}
+
+# The best configuration of each side on model $1, one phase at a time
+# (a short run each: one repetition, 16 decoded tokens): threads 1 or
+# THREADS for both sides, and flash attention auto or off for llama.cpp.
+# Sets PP_ARGS / TG_ARGS (llama.cpp) and OPP_ARGS / OTG_ARGS (gotong), the
+# arguments of the best prefill and decode runs. On a busy machine one
+# thread can beat two (the other thread waits at every barrier for a core).
+tune() {
+    bpp=0 btg=0 PP_ARGS="" TG_ARGS="" obpp=0 obtg=0 OPP_ARGS="" OTG_ARGS=""
+    for t in $(printf '%s\n' "$THREADS" 1 | sort -u); do
+        for fa in -1 0; do
+            L=$(peer "$1" 1 16 -t "$t" -fa "$fa")
+            pp=$(jfield "$L" pp_tok_s) tg=$(jfield "$L" tg_tok_s)
+            if [ "$(fmax "$pp" "$bpp")" = "$pp" ]; then bpp=$pp PP_ARGS="-t $t -fa $fa"; fi
+            if [ "$(fmax "$tg" "$btg")" = "$tg" ]; then btg=$tg TG_ARGS="-t $t -fa $fa"; fi
+        done
+        L=$(ours "$1" 1 16 -t "$t")
+        pp=$(jfield "$L" pp_tok_s) tg=$(jfield "$L" tg_tok_s)
+        if [ "$(fmax "$pp" "$obpp")" = "$pp" ]; then obpp=$pp OPP_ARGS="-t $t"; fi
+        if [ "$(fmax "$tg" "$obtg")" = "$tg" ]; then obtg=$tg OTG_ARGS="-t $t"; fi
     done
-    printf '%-6s %14.1f %14.1f %14.1f %14.1f\n' "$ty" "$opp" "$lpp" "$otg" "$ltg" >&2
-    ROWS="$ROWS$ty $opp $lpp $otg $ltg $wbytes
-"
-done
-# Bounds use the best bandwidth seen over the whole run.
-SUMMARY=$(printf '%s' "$ROWS" | while read -r ty opp lpp otg ltg wb; do
-    [ -n "$ty" ] || continue
-    awk -v ty="$ty" -v opp="$opp" -v lpp="$lpp" -v otg="$otg" -v ltg="$ltg" -v bw="$BW" -v w="$wb" \
-        'BEGIN { b = bw * 1e9 / w; printf "%s: decode %.2fx prefill %.2fx bound %.2f (%.1f t/s)\n", ty, otg / ltg, opp / lpp, otg / b, b }'
-done)
+}
 
-echo "(weights: $(awk -v w="$wbytes" 'BEGIN { printf "%.0f", w / 1048576 }') MiB read per decoded token for $ty; bandwidth $BW GB/s; $THREADS threads; best of $ROUNDS runs of $REPS reps each side)" >&2
-printf '%s\n' "$SUMMARY"
+BW=0
+ROWS=""
+printf '%-20s %9s %9s %9s %9s   %s\n' model "ours pp" "llama pp" "ours tg" "llama tg" "(tokens/s, round)" >&2
+for n in $NAMES; do
+    for ty in $TYPES; do
+        f=$MODELS/$n-$ty.gguf
+        tune "$f"
+        echo "$n $ty: best configurations: llama.cpp prefill $PP_ARGS, decode $TG_ARGS;" \
+            "gotong prefill $OPP_ARGS, decode $OTG_ARGS" >&2
+        BW=$(fmax "$BW" "$(jfield "$("$BUILD/bench_infer_bw" "$THREADS")" read_gb_s)")
+        ops="" lps="" ots="" lts="" wb=0
+        r=0
+        while [ "$r" -lt "$ROUNDS" ]; do
+            # shellcheck disable=SC2086 # the arguments are lists
+            O=$(ours "$f" "$REPS" "$TG" $OPP_ARGS)
+            OT=$O
+            # shellcheck disable=SC2086
+            if [ "$OPP_ARGS" != "$OTG_ARGS" ]; then OT=$(ours "$f" "$REPS" "$TG" $OTG_ARGS); fi
+            # shellcheck disable=SC2086
+            LP=$(peer "$f" "$REPS" "$TG" $PP_ARGS)
+            LT=$LP
+            # shellcheck disable=SC2086
+            if [ "$PP_ARGS" != "$TG_ARGS" ]; then LT=$(peer "$f" "$REPS" "$TG" $TG_ARGS); fi
+            ops="$ops $(jfield "$O" pp_tok_s)" ots="$ots $(jfield "$OT" tg_tok_s)"
+            lps="$lps $(jfield "$LP" pp_tok_s)" lts="$lts $(jfield "$LT" tg_tok_s)"
+            wb=$(jfield "$O" weight_bytes)
+            printf '%-20s %9.1f %9.1f %9.2f %9.2f   %d\n' "$n $ty" "$(jfield "$O" pp_tok_s)" \
+                "$(jfield "$LP" pp_tok_s)" "$(jfield "$OT" tg_tok_s)" "$(jfield "$LT" tg_tok_s)" "$r" >&2
+            r=$((r + 1))
+        done
+        med() { printf '%s\n' $1 | median; }
+        ROWS="$ROWS$n $ty $(med "$ops") $(med "$lps") $(med "$ots") $(med "$lts") $wb
+"
+    done
+done
+BW=$(fmax "$BW" "$(jfield "$("$BUILD/bench_infer_bw" "$THREADS")" read_gb_s)")
+echo "load average at end: $(loadavg); read bandwidth $BW GB/s (best seen), $THREADS threads" >&2
+printf '%s' "$ROWS" | while read -r n ty opp lpp otg ltg wb; do
+    awk -v n="$n" -v ty="$ty" -v opp="$opp" -v lpp="$lpp" -v otg="$otg" -v ltg="$ltg" -v bw="$BW" -v w="$wb" \
+        -v rounds="$ROUNDS" 'BEGIN { b = bw * 1e9 / w
+        printf "%s %s: prefill %.2fx decode %.2fx (median of %d: ours %.1f / %.2f t/s, llama.cpp %.1f / %.2f t/s;" \
+               " decode bound %.2f of %.1f t/s)\n", n, ty, opp / lpp, otg / ltg, rounds, opp, otg, lpp, ltg, otg / b, b }'
+done

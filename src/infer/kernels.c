@@ -192,6 +192,7 @@ static int qmat_shape(gt_qmat *m, uint32_t type, int n_rows, int n_cols, gt_err 
     if (type == GT_TYPE_Q8_0) m->qs_tile_bytes = (size_t)n_cols * R;
     else if (type == GT_TYPE_Q4_0) m->qs_tile_bytes = (size_t)n_cols * R / 2;
     else if (type == GT_TYPE_Q4_K) m->qs_tile_bytes = (size_t)(n_cols / GT_QK_K) * GT_KQ4_SB_BYTES;
+    else if (type == GT_TYPE_Q5_K) m->qs_tile_bytes = (size_t)(n_cols / GT_QK_K) * GT_KQ5_SB_BYTES;
     else if (type == GT_TYPE_Q6_K) m->qs_tile_bytes = (size_t)(n_cols / GT_QK_K) * GT_KQ6_SB_BYTES;
     else if (kern_rowwise(type)) m->qs_tile_bytes = gt_ggml_row_bytes(type, (uint64_t)n_cols) * R;
     else m->qs_tile_bytes = (size_t)n_cols * R * elem_bytes(type);
@@ -243,6 +244,7 @@ int gt_qmat_pack_into(gt_qmat *m, uint32_t type, const void *data, int n_rows, i
             const uint8_t *rows = (const uint8_t *)data + row_bytes * (size_t)tile * R;
             uint8_t *dst = m->qs + (size_t)tile * m->qs_tile_bytes;
             if (type == GT_TYPE_Q4_K) gt_kq4_pack_tile(rows, row_bytes, nr, n_cols / GT_QK_K, dst);
+            else if (type == GT_TYPE_Q5_K) gt_kq5_pack_tile(rows, row_bytes, nr, n_cols / GT_QK_K, dst);
             else gt_kq6_pack_tile(rows, row_bytes, nr, n_cols / GT_QK_K, dst);
         }
         return 0;
@@ -413,7 +415,7 @@ static void matmul_scalar(const gt_qmat *w, int tile0, int tile1, const gt_act *
                           size_t ldy) {
     assert(a->n_cols == w->n_cols);
     if (gt_kq_is_k(w->type)) {
-        static const gt_kq_fns fns = {gt_kq_row_scalar, gt_kq_quant_act, NULL, NULL};
+        static const gt_kq_fns fns = {gt_kq_row_scalar, gt_kq_quant_act, NULL, NULL, NULL};
         gt_kq_matmul(w, tile0, tile1, a, y, ldy, &fns);
         return;
     }

@@ -108,6 +108,8 @@ void gt_dequant_row(uint32_t type, const void *row, float *out, int64_t n);
  *         then their 6-bit scales and mins one byte each (sub-block j of row
  *         r at 16j + r) and their f16 d and dmin (kernels_impl.h, GT_KQ4_*);
  *         the GGUF bytes come back exactly (gt_kq4_untile);
+ *   Q5_K: per super-block, 2880 bytes: as Q4_K with qh's 32 bytes per row
+ *         in such groups between the quants and the scales (GT_KQ5_*);
  *   Q6_K: per super-block, 3392 bytes: ql's bytes, then qh's, in such
  *         groups, the int8 scales one byte each, the f16 d (GT_KQ6_*);
  *   other K-quants, IQ4_XS, Q4_1, Q5_0, Q5_1, IQ4_NL: the GGUF rows unchanged,

@@ -389,47 +389,66 @@ void gt_kq_row_avx2(uint32_t type, const uint8_t *blocks, int nk, const gt_kq_ac
     }
 }
 
-/* Tiled Q4_K (gt_kq4_tile_fn) in two halves of 8 rows (lane r = row 8h +
- * r): per 64-byte group the half's 32 bytes, nibbles by mask and shift;
- * vpmaddubsw (nibble <= 15 against |a| <= 127: no saturation) then
+/* Tiled Q4_K and Q5_K (gt_kq4_tile_fn) in two halves of 8 rows (lane r =
+ * row 8h + r): per 64-byte group the half's 32 bytes, nibbles by mask and
+ * shift (Q5_K: the fifth bits from qh's group, as gt_kq5_tile_avx512 takes
+ * them); vpmaddubsw (quant <= 31 against |a| <= 127: no saturation) then
  * vpmaddwd by ones give each lane's sums of 4 products, exact in int32, as
  * vpdpbusd does on AVX-512; the rest as gt_kq4_tile_avx512. */
-static inline __attribute__((always_inline)) __m256i kq4_sub(const uint8_t *sb, int c, int h, const int8_t *aq,
-                                                             __m256i sc_lo, __m256i sc_hi) {
-    const __m256i m4 = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1);
+static inline __attribute__((always_inline)) __m256i kq45_sub(const uint8_t *sb, int c, int h, const int8_t *aq,
+                                                              __m256i sc_lo, __m256i sc_hi, const int q5) {
+    const __m256i m4 = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1), one = _mm256_set1_epi8(1);
     __m256i plo = _mm256_setzero_si256(), phi = _mm256_setzero_si256();
     for (int g = 0; g < 8; g++) {
         __m256i v = _mm256_load_si256((const __m256i *)(sb + 64 * (8 * c + g) + 32 * h));
         int32_t a0, a1;
         memcpy(&a0, aq + 4 * g, 4);
         memcpy(&a1, aq + 32 + 4 * g, 4);
-        __m256i lo = _mm256_maddubs_epi16(_mm256_and_si256(v, m4), _mm256_set1_epi32(a0));
-        __m256i hi = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v, 4), m4), _mm256_set1_epi32(a1));
+        __m256i ql = _mm256_and_si256(v, m4), qh = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+        if (q5) {
+            __m256i hb = _mm256_load_si256((const __m256i *)(sb + GT_KQ5_OFF_QH + 64 * g + 32 * h));
+            ql = _mm256_or_si256(ql, _mm256_slli_epi16(_mm256_and_si256(shr16(hb, 2 * c), one), 4));
+            qh = _mm256_or_si256(qh, _mm256_slli_epi16(_mm256_and_si256(shr16(hb, 2 * c + 1), one), 4));
+        }
+        __m256i lo = _mm256_maddubs_epi16(ql, _mm256_set1_epi32(a0));
+        __m256i hi = _mm256_maddubs_epi16(qh, _mm256_set1_epi32(a1));
         plo = _mm256_add_epi32(plo, _mm256_madd_epi16(lo, ones));
         phi = _mm256_add_epi32(phi, _mm256_madd_epi16(hi, ones));
     }
     return _mm256_add_epi32(_mm256_mullo_epi32(plo, sc_lo), _mm256_mullo_epi32(phi, sc_hi));
 }
 
+/* Decode streams a tile's super-blocks from memory, one after the other:
+ * ask ahead, as the AVX-512 tiles do (kq_prefetch there). */
+#define PF_KQ_BYTES 4096
+static inline __attribute__((always_inline)) void kq_prefetch(const uint8_t *sb, size_t sbb) {
+    for (size_t c = 0; c < sbb; c += 64) _mm_prefetch((const char *)(sb + PF_KQ_BYTES + c), _MM_HINT_T0);
+}
+
 static inline __m256i kq4_u8x8(const uint8_t *p) { return _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p)); }
 
-void gt_kq4_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, float *acc) {
+static inline __attribute__((always_inline)) void kq45_tile(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt,
+                                                             float *acc, const int q5) {
     const __m256i sign = _mm256_set1_epi32((int)0x80000000u);
+    const size_t sbb = q5 ? GT_KQ5_SB_BYTES : GT_KQ4_SB_BYTES;
+    const int off_sc = q5 ? GT_KQ5_OFF_SC : GT_KQ4_OFF_SC, off_m = q5 ? GT_KQ5_OFF_M : GT_KQ4_OFF_M;
+    const int off_d = q5 ? GT_KQ5_OFF_D : GT_KQ4_OFF_D, off_dmin = q5 ? GT_KQ5_OFF_DMIN : GT_KQ4_OFF_DMIN;
     assert(nt >= 1 && nt <= 8);
-    for (int k = 0; k < nk; k++, sb += GT_KQ4_SB_BYTES)
+    for (int k = 0; k < nk; k++, sb += sbb) {
+        if (nt == 1) kq_prefetch(sb, sbb);
         for (int h = 0; h < 2; h++) {
-            const __m256 d = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(sb + GT_KQ4_OFF_D + 16 * h)));
-            const __m256 dmin = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(sb + GT_KQ4_OFF_DMIN + 16 * h)));
+            const __m256 d = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(sb + off_d + 16 * h)));
+            const __m256 dmin = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(sb + off_dmin + 16 * h)));
             for (int t = 0; t < nt; t++) {
                 const int8_t *aq = A->aq + (size_t)t * A->aq_stride + (size_t)k * GT_QK_K;
                 const int16_t *bs = A->bs + (size_t)t * A->bs_stride + (size_t)k * 16;
                 __m256i dot = _mm256_setzero_si256(), mins = _mm256_setzero_si256();
                 for (int c = 0; c < 4; c++) {
-                    const uint8_t *sc = sb + GT_KQ4_OFF_SC + 32 * c + 8 * h; /* sub-blocks 2c, 2c + 1 */
-                    dot = _mm256_add_epi32(dot, kq4_sub(sb, c, h, aq + 64 * c, kq4_u8x8(sc), kq4_u8x8(sc + 16)));
+                    const uint8_t *sc = sb + off_sc + 32 * c + 8 * h; /* sub-blocks 2c, 2c + 1 */
+                    dot = _mm256_add_epi32(dot, kq45_sub(sb, c, h, aq + 64 * c, kq4_u8x8(sc), kq4_u8x8(sc + 16), q5));
                 }
                 for (int j = 0; j < 8; j++)
-                    mins = _mm256_add_epi32(mins, _mm256_mullo_epi32(kq4_u8x8(sb + GT_KQ4_OFF_M + 16 * j + 8 * h),
+                    mins = _mm256_add_epi32(mins, _mm256_mullo_epi32(kq4_u8x8(sb + off_m + 16 * j + 8 * h),
                                                                      _mm256_set1_epi32(bs[2 * j] + bs[2 * j + 1])));
                 const __m256 da = _mm256_set1_ps(A->da[(size_t)t * A->da_stride + (size_t)k]);
                 const __m256i nd = _mm256_xor_si256(_mm256_castps_si256(_mm256_mul_ps(dmin, da)), sign);
@@ -439,6 +458,15 @@ void gt_kq4_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, fl
                 _mm256_storeu_ps(acc + 16 * t + 8 * h, y);
             }
         }
+    }
+}
+
+void gt_kq4_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, float *acc) {
+    kq45_tile(sb, nk, A, nt, acc, 0);
+}
+
+void gt_kq5_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, float *acc) {
+    kq45_tile(sb, nk, A, nt, acc, 1);
 }
 
 /* Tiled Q6_K in two halves of 8 rows, as gt_kq6_tile_avx512 with
@@ -472,7 +500,8 @@ static inline __attribute__((always_inline)) void kq6_quarter2(const uint8_t *sb
 
 void gt_kq6_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, float *acc) {
     assert(nt >= 1 && nt <= 8);
-    for (int k = 0; k < nk; k++, sb += GT_KQ6_SB_BYTES)
+    for (int k = 0; k < nk; k++, sb += GT_KQ6_SB_BYTES) {
+        if (nt == 1) kq_prefetch(sb, GT_KQ6_SB_BYTES);
         for (int rh = 0; rh < 2; rh++) {
             __m256i dot[8];
             for (int t = 0; t < nt; t++) dot[t] = _mm256_setzero_si256();
@@ -487,6 +516,7 @@ void gt_kq6_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, fl
                 _mm256_storeu_ps(acc + 16 * t + 8 * rh, y);
             }
         }
+    }
 }
 
 /* 32 bytes, byte i = 16 where bit i of the u32 at p is set, else 0 (the
@@ -658,7 +688,7 @@ static void matmul_avx2(const gt_qmat *w, int tile0, int tile1, const gt_act *a,
                         size_t ldy) {
     if (gt_kq_is_k(w->type)) {
         static const gt_kq_fns fns = {gt_kq_row_avx2, gt_kq_quant_act_avx2, gt_kq4_tile_avx2,
-                                      gt_kq6_tile_avx2};
+                                      gt_kq6_tile_avx2, gt_kq5_tile_avx2};
         gt_kq_matmul(w, tile0, tile1, a, y, ldy, &fns);
         return;
     }

@@ -39,6 +39,7 @@
 #define DEC_NR 4 /* tiles per register block when decoding (one token) */
 #define MAX_NT 6
 #define PF_BYTES 1024 /* how far ahead decode prefetches each tile's stream */
+#define PF_KQ_BYTES 4096 /* the same for a K-quant tile's one stream of super-blocks */
 
 /* The canonical halving tree over the 16 lanes of v (attention dot). */
 static inline float tree16(__m512 v) {
@@ -269,27 +270,40 @@ FLOAT_BLOCK(block_f32, FT_F32)
 FLOAT_BLOCK(block_f16, FT_F16)
 FLOAT_BLOCK(block_bf16, FT_BF16)
 
-/* Tiled Q4_K (gt_kq4_tile_fn): lane r = row r, as for Q4_0. Per 64
- * columns (chunk c) the 8 groups of bytes give the low nibbles (sub-block
- * 2c) and the high ones (2c + 1); vpdpbusd sums, per lane, each sub-block's
- * 32 products (nibble <= 15 against |a| <= 127: exact in int32), vpmulld
- * weights them by the lane's 6-bit scale, and the mins term is the lane's
- * mins times the sub-blocks' activation sums (from the group sums). The
- * integers equal the scalar ones; the float step is gt_kq_finish's, per lane. */
-static inline __attribute__((always_inline)) void kq4_chunk(const uint8_t *sb, int c, const gt_kq_acts *A, int k,
-                                                             int nt, __m512i *dot) {
-    const __m512i m4 = _mm512_set1_epi8(0x0f);
+/* Tiled Q4_K and Q5_K (gt_kq4_tile_fn): lane r = row r, as for Q4_0. Per
+ * 64 columns (chunk c) the 8 groups of bytes give the low nibbles
+ * (sub-block 2c) and the high ones (2c + 1); Q5_K adds each element's fifth
+ * bit (bits 2c and 2c + 1 of qh group g, moved to bit 4). vpdpbusd sums,
+ * per lane, each sub-block's 32 products (quant <= 31 against |a| <= 127:
+ * exact in int32), vpmulld weights them by the lane's 6-bit scale, and the
+ * mins term is the lane's mins times the sub-blocks' activation sums (from
+ * the group sums). The integers equal the scalar ones; the float step is
+ * gt_kq_finish's, per lane. q5 is a constant in every instance. */
+static inline __attribute__((always_inline)) void kq45_chunk(const uint8_t *sb, int c, const gt_kq_acts *A, int k,
+                                                              int nt, __m512i *dot, const int q5) {
+    const __m512i m4 = _mm512_set1_epi8(0x0f), one = _mm512_set1_epi8(1);
+    const int off_sc = q5 ? GT_KQ5_OFF_SC : GT_KQ4_OFF_SC;
     __m512i lo[8], hi[8];
+    #pragma GCC unroll 8
     for (int g = 0; g < 8; g++) {
         __m512i v = _mm512_load_si512((const void *)(sb + 64 * (8 * c + g)));
         lo[g] = _mm512_and_si512(v, m4);
         hi[g] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+        if (q5) {
+            __m512i h = _mm512_load_si512((const void *)(sb + GT_KQ5_OFF_QH + 64 * g));
+            __m512i b0 = _mm512_and_si512(_mm512_srli_epi16(h, 2 * c), one);
+            __m512i b1 = _mm512_and_si512(_mm512_srli_epi16(h, 2 * c + 1), one);
+            lo[g] = _mm512_or_si512(lo[g], _mm512_slli_epi16(b0, 4));
+            hi[g] = _mm512_or_si512(hi[g], _mm512_slli_epi16(b1, 4));
+        }
     }
-    const __m512i sc_lo = _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)(sb + GT_KQ4_OFF_SC + 32 * c)));
-    const __m512i sc_hi = _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)(sb + GT_KQ4_OFF_SC + 32 * c + 16)));
+    const __m512i sc_lo = _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)(sb + off_sc + 32 * c)));
+    const __m512i sc_hi = _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)(sb + off_sc + 32 * c + 16)));
+    #pragma GCC unroll 8
     for (int t = 0; t < nt; t++) {
         const int8_t *aq = A->aq + (size_t)t * A->aq_stride + (size_t)k * GT_QK_K + 64 * c;
         __m512i plo = _mm512_setzero_si512(), phi = _mm512_setzero_si512();
+        #pragma GCC unroll 8
         for (int g = 0; g < 8; g++) {
             int32_t a0, a1;
             memcpy(&a0, aq + 4 * g, 4);
@@ -302,30 +316,47 @@ static inline __attribute__((always_inline)) void kq4_chunk(const uint8_t *sb, i
     }
 }
 
+/* Decode streams a tile's super-blocks from memory, one after the other
+ * (the next tile follows): the hardware prefetcher alone leaves K-quant
+ * decode at a third of Q4_0's bandwidth (measured), so ask ahead. */
+static inline __attribute__((always_inline)) void kq_prefetch(const uint8_t *sb, size_t sbb) {
+    for (size_t c = 0; c < sbb; c += 64) _mm_prefetch((const char *)(sb + PF_KQ_BYTES + c), _MM_HINT_T0);
+}
+
 /* The lanes' mins of sub-blocks 2i and 2i + 1 as int16 pairs (lane r's
- * dword = m_2i | m_2i+1 << 16), for vpdpwssd against the activation sums. */
-static inline __attribute__((always_inline)) void kq4_min_pairs(const uint8_t *sb, __m512i mp[4]) {
+ * dword = m_2i | m_2i+1 << 16), for vpdpwssd against the activation sums;
+ * mins at sb + off_m (Q4_K's or Q5_K's offset). */
+static inline __attribute__((always_inline)) void kq45_min_pairs(const uint8_t *sb, int off_m, __m512i mp[4]) {
+    #pragma GCC unroll 8
     for (int i = 0; i < 4; i++) {
-        __m128i a = _mm_load_si128((const __m128i *)(sb + GT_KQ4_OFF_M + 32 * i));
-        __m128i b = _mm_load_si128((const __m128i *)(sb + GT_KQ4_OFF_M + 32 * i + 16));
+        __m128i a = _mm_load_si128((const __m128i *)(sb + off_m + 32 * i));
+        __m128i b = _mm_load_si128((const __m128i *)(sb + off_m + 32 * i + 16));
         mp[i] = _mm512_cvtepu8_epi16(_mm256_set_m128i(_mm_unpackhi_epi8(a, b), _mm_unpacklo_epi8(a, b)));
     }
 }
 
-void gt_kq4_tile_avx512(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, float *acc) {
+static inline __attribute__((always_inline)) void kq45_tile(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt,
+                                                             float *acc, const int q5) {
     const __m512i sign = _mm512_set1_epi32((int)0x80000000u);
+    const size_t sbb = q5 ? GT_KQ5_SB_BYTES : GT_KQ4_SB_BYTES;
+    const int off_d = q5 ? GT_KQ5_OFF_D : GT_KQ4_OFF_D, off_dmin = q5 ? GT_KQ5_OFF_DMIN : GT_KQ4_OFF_DMIN;
     assert(nt >= 1 && nt <= 8);
-    for (int k = 0; k < nk; k++, sb += GT_KQ4_SB_BYTES) {
+    for (int k = 0; k < nk; k++, sb += sbb) {
         __m512i dot[8], mp[4];
+        if (nt == 1) kq_prefetch(sb, sbb);
+        #pragma GCC unroll 8
         for (int t = 0; t < nt; t++) dot[t] = _mm512_setzero_si512();
-        for (int c = 0; c < 4; c++) kq4_chunk(sb, c, A, k, nt, dot);
-        kq4_min_pairs(sb, mp);
-        const __m512 d = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(sb + GT_KQ4_OFF_D)));
-        const __m512 dmin = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(sb + GT_KQ4_OFF_DMIN)));
+        #pragma GCC unroll 8
+        for (int c = 0; c < 4; c++) kq45_chunk(sb, c, A, k, nt, dot, q5);
+        kq45_min_pairs(sb, q5 ? GT_KQ5_OFF_M : GT_KQ4_OFF_M, mp);
+        const __m512 d = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(sb + off_d)));
+        const __m512 dmin = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(sb + off_dmin)));
+        #pragma GCC unroll 8
         for (int t = 0; t < nt; t++) {
             /* Sub-block sums |A_j| <= 32 * 127: int16; products with 6-bit mins exact in int32. */
             const int16_t *bs = A->bs + (size_t)t * A->bs_stride + (size_t)k * 16;
             __m512i mins = _mm512_setzero_si512();
+            #pragma GCC unroll 8
             for (int i = 0; i < 4; i++) {
                 uint32_t lo = (uint16_t)(bs[4 * i] + bs[4 * i + 1]), hi = (uint16_t)(bs[4 * i + 2] + bs[4 * i + 3]);
                 mins = _mm512_dpwssd_epi32(mins, mp[i], _mm512_set1_epi32((int)(lo | hi << 16)));
@@ -340,6 +371,30 @@ void gt_kq4_tile_avx512(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, 
     }
 }
 
+/* The token count as a constant in every instance, so the per-token
+ * accumulators stay in registers and the token loops unroll. */
+#define KQ_NT_CASES(fn, ...)                                                       \
+    switch (nt) {                                                                  \
+    case 1: fn(sb, nk, A, 1, acc, __VA_ARGS__); break;                             \
+    case 2: fn(sb, nk, A, 2, acc, __VA_ARGS__); break;                             \
+    case 3: fn(sb, nk, A, 3, acc, __VA_ARGS__); break;                             \
+    case 4: fn(sb, nk, A, 4, acc, __VA_ARGS__); break;                             \
+    case 5: fn(sb, nk, A, 5, acc, __VA_ARGS__); break;                             \
+    case 6: fn(sb, nk, A, 6, acc, __VA_ARGS__); break;                             \
+    case 7: fn(sb, nk, A, 7, acc, __VA_ARGS__); break;                             \
+    default: fn(sb, nk, A, 8, acc, __VA_ARGS__); break;                            \
+    }
+
+void gt_kq4_tile_avx512(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, float *acc) {
+    assert(nt >= 1 && nt <= 8);
+    KQ_NT_CASES(kq45_tile, 0)
+}
+
+void gt_kq5_tile_avx512(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, float *acc) {
+    assert(nt >= 1 && nt <= 8);
+    KQ_NT_CASES(kq45_tile, 1)
+}
+
 /* Tiled Q6_K (gt_kq4_tile_fn): lane r = row r. In half h of the block,
  * group gi (< 8) of ql's first and second 32 bytes (a, b) and of qh (hb)
  * give, per lane, 4 quants of each of the 4 quarters s (elements 128h +
@@ -352,11 +407,13 @@ static inline __attribute__((always_inline)) void kq6_quarters(const uint8_t *sb
                                                                 const gt_kq_acts *A, int nt, __m512i *dot) {
     const __m512i m4 = _mm512_set1_epi8(0x0f), m3 = _mm512_set1_epi8(3);
     __m512i q[4][4]; /* [quarter s][group gi - 4gh] */
+    #pragma GCC unroll 8
     for (int u = 0; u < 4; u++) {
         int gi = 4 * gh + u;
         __m512i a = _mm512_load_si512((const void *)(sb + 64 * (16 * h + gi)));
         __m512i b = _mm512_load_si512((const void *)(sb + 64 * (16 * h + 8 + gi)));
         __m512i hb = _mm512_load_si512((const void *)(sb + GT_KQ6_OFF_QH + 64 * (8 * h + gi)));
+        #pragma GCC unroll 8
         for (int s = 0; s < 4; s++) {
             __m512i lo = s & 1 ? b : a;
             if (s >= 2) lo = _mm512_srli_epi16(lo, 4);
@@ -364,12 +421,15 @@ static inline __attribute__((always_inline)) void kq6_quarters(const uint8_t *sb
             q[s][u] = _mm512_or_si512(_mm512_and_si512(lo, m4), _mm512_slli_epi16(hi, 4));
         }
     }
+    #pragma GCC unroll 8
     for (int s = 0; s < 4; s++) {
         const int g = 8 * h + 2 * s + gh;
         const __m512i sc = _mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)(sb + GT_KQ6_OFF_SC + 16 * g)));
+        #pragma GCC unroll 8
         for (int t = 0; t < nt; t++) {
             const int8_t *aq = A->aq + (size_t)t * A->aq_stride + (size_t)k * GT_QK_K + 128 * h + 32 * s + 16 * gh;
             __m512i p = _mm512_set1_epi32(-32 * A->bs[(size_t)t * A->bs_stride + (size_t)k * 16 + (size_t)g]);
+            #pragma GCC unroll 8
             for (int u = 0; u < 4; u++) {
                 int32_t a4;
                 memcpy(&a4, aq + 4 * u, 4);
@@ -380,14 +440,20 @@ static inline __attribute__((always_inline)) void kq6_quarters(const uint8_t *sb
     }
 }
 
-void gt_kq6_tile_avx512(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, float *acc) {
-    assert(nt >= 1 && nt <= 8);
+static inline __attribute__((always_inline)) void kq6_tile(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt,
+                                                            float *acc, const int unused) {
+    (void)unused;
     for (int k = 0; k < nk; k++, sb += GT_KQ6_SB_BYTES) {
         __m512i dot[8];
+        if (nt == 1) kq_prefetch(sb, GT_KQ6_SB_BYTES);
+        #pragma GCC unroll 8
         for (int t = 0; t < nt; t++) dot[t] = _mm512_setzero_si512();
+        #pragma GCC unroll 8
         for (int h = 0; h < 2; h++)
+            #pragma GCC unroll 8
             for (int gh = 0; gh < 2; gh++) kq6_quarters(sb, h, gh, k, A, nt, dot);
         const __m512 d = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(sb + GT_KQ6_OFF_D)));
+        #pragma GCC unroll 8
         for (int t = 0; t < nt; t++) {
             const __m512 da = _mm512_set1_ps(A->da[(size_t)t * A->da_stride + (size_t)k]);
             __m512 y = _mm512_loadu_ps(acc + 16 * t);
@@ -396,13 +462,18 @@ void gt_kq6_tile_avx512(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, 
     }
 }
 
+void gt_kq6_tile_avx512(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, float *acc) {
+    assert(nt >= 1 && nt <= 8);
+    KQ_NT_CASES(kq6_tile, 0)
+}
+
 /* Walks the tiles in groups of NR and, per group, the tokens in chunks of
  * NT: a group's weights (tens of KiB) stay in L1/L2 across the chunks. */
 static void matmul_512(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y,
                        size_t ldy) {
     if (gt_kq_is_k(w->type)) { /* AVX-512 CPUs have AVX2: its super-block function */
         static const gt_kq_fns fns = {gt_kq_row_avx2, gt_kq_quant_act_avx2, gt_kq4_tile_avx512,
-                                      gt_kq6_tile_avx512};
+                                      gt_kq6_tile_avx512, gt_kq5_tile_avx512};
         gt_kq_matmul(w, tile0, tile1, a, y, ldy, &fns);
         return;
     }

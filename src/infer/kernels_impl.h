@@ -70,19 +70,38 @@ void gt_kq4_untile(const uint8_t *sb, int r, int nk, uint8_t *out);
 static_assert(GT_KQ6_SB_BYTES % 64 == 0, "tile super-blocks stay 64-byte aligned");
 void gt_kq6_pack_tile(const uint8_t *rows, size_t row_bytes, int n_rows, int n_sb, uint8_t *dst);
 void gt_kq6_untile(const uint8_t *sb, int r, int nk, uint8_t *out);
-/* 1 for the K-quant types tiled at load (Q4_K, Q6_K). */
-static inline int gt_kq_tiled(uint32_t type) { return type == GT_TYPE_Q4_K || type == GT_TYPE_Q6_K; }
+/* Q5_K likewise, GT_KQ5_SB_BYTES per tile super-block: the low nibbles as
+ * Q4_K's quants (group i holds row r's qs[4i..4i+3]), qh the same way (8
+ * groups: group i holds row r's qh[4i..4i+3], the fifth bits of the
+ * elements the quant groups i, 8 + i, 16 + i and 24 + i hold), then the
+ * scales, mins, d and dmin as Q4_K's. */
+#define GT_KQ5_OFF_QH 2048
+#define GT_KQ5_OFF_SC 2560
+#define GT_KQ5_OFF_M 2688
+#define GT_KQ5_OFF_D 2816
+#define GT_KQ5_OFF_DMIN 2848
+#define GT_KQ5_SB_BYTES 2880
+static_assert(GT_KQ5_SB_BYTES % 64 == 0, "tile super-blocks stay 64-byte aligned");
+void gt_kq5_pack_tile(const uint8_t *rows, size_t row_bytes, int n_rows, int n_sb, uint8_t *dst);
+void gt_kq5_untile(const uint8_t *sb, int r, int nk, uint8_t *out);
+/* 1 for the K-quant types tiled at load (Q4_K, Q5_K, Q6_K). */
+static inline int gt_kq_tiled(uint32_t type) {
+    return type == GT_TYPE_Q4_K || type == GT_TYPE_Q5_K || type == GT_TYPE_Q6_K;
+}
 
 typedef void (*gt_kq4_tile_fn)(const uint8_t *sb, int nk, const gt_kq_acts *a, int nt, float *acc);
 void gt_kq6_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *a, int nt, float *acc);
 void gt_kq6_tile_avx512(const uint8_t *sb, int nk, const gt_kq_acts *a, int nt, float *acc);
 void gt_kq4_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *a, int nt, float *acc);
 void gt_kq4_tile_avx512(const uint8_t *sb, int nk, const gt_kq_acts *a, int nt, float *acc);
+void gt_kq5_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *a, int nt, float *acc);
+void gt_kq5_tile_avx512(const uint8_t *sb, int nk, const gt_kq_acts *a, int nt, float *acc);
 typedef struct gt_kq_fns {
     gt_kq_row_fn row;
     gt_kq_quant_fn quant;
     gt_kq4_tile_fn q4_tile; /* NULL: Q4_K tiles read back row by row through row */
     gt_kq4_tile_fn q6_tile; /* the same for Q6_K */
+    gt_kq4_tile_fn q5_tile; /* and for Q5_K */
 } gt_kq_fns;
 void gt_kq_matmul(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y, size_t ldy,
                   const gt_kq_fns *fns);

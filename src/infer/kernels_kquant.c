@@ -3,8 +3,8 @@
  *
  * K-quant matrices keep their GGUF rows as they are (row r at r * row
  * bytes: 2.6 to 6.6 bits per weight stay that small in memory), except
- * Q4_K and Q6_K, tiled at load as Q4_0 is (16 rows interleaved, 4.6 and
- * 6.6 bits per weight): an AVX2 or AVX-512 table's tile function runs a tile's 16 rows
+ * Q4_K, Q5_K and Q6_K, tiled at load as Q4_0 is (16 rows interleaved, 4.6,
+ * 5.6 and 6.6 bits per weight): an AVX2 or AVX-512 table's tile function runs a tile's 16 rows
  * in the lanes of its registers; the scalar table reads each row back. The
  * activations are quantized as llama.cpp does for these types (Q8_K: one f32
  * scale per 256, from a->x), per block of 256 rows x 8 tokens; within it,
@@ -102,47 +102,70 @@ float gt_kq_quant_act(const float *x, int8_t q[GT_QK_K]) {
     return 1 / iscale;
 }
 
-/* The tiled Q4_K layout (kernels_impl.h). Packing moves bytes only: the
- * quants' bytes as Q4_0's tiles hold theirs, the 12 packed scale bytes
- * spread into one byte per 6-bit scale and min (kquant.h's decoding),
- * d and dmin as they are. */
-void gt_kq4_pack_tile(const uint8_t *rows, size_t row_bytes, int n_rows, int n_sb, uint8_t *dst) {
-    assert(n_rows >= 1 && n_rows <= GT_KERN_TILE_ROWS && row_bytes == (size_t)n_sb * sizeof(gt_block_q4_k));
+/* The tiled Q4_K and Q5_K layouts (kernels_impl.h). Packing moves bytes
+ * only: the quants' bytes (and Q5_K's qh) as Q4_0's tiles hold theirs, the
+ * 12 packed scale bytes spread into one byte per 6-bit scale and min
+ * (kquant.h's decoding), d and dmin as they are. q5 selects Q5_K, whose
+ * GGUF block has qh (32 bytes) between the scales and the quants. */
+static void kq45_pack_tile(int q5, const uint8_t *rows, size_t row_bytes, int n_rows, int n_sb, uint8_t *dst) {
+    const size_t bb = q5 ? sizeof(gt_block_q5_k) : sizeof(gt_block_q4_k), sbb = q5 ? GT_KQ5_SB_BYTES : GT_KQ4_SB_BYTES;
+    const int off_sc = q5 ? GT_KQ5_OFF_SC : GT_KQ4_OFF_SC, off_m = q5 ? GT_KQ5_OFF_M : GT_KQ4_OFF_M;
+    const int off_d = q5 ? GT_KQ5_OFF_D : GT_KQ4_OFF_D, off_dmin = q5 ? GT_KQ5_OFF_DMIN : GT_KQ4_OFF_DMIN;
+    assert(n_rows >= 1 && n_rows <= GT_KERN_TILE_ROWS && row_bytes == (size_t)n_sb * bb);
     for (int r = 0; r < n_rows; r++)
         for (int k = 0; k < n_sb; k++) {
-            const uint8_t *blk = rows + (size_t)r * row_bytes + (size_t)k * sizeof(gt_block_q4_k);
-            uint8_t *sb = dst + (size_t)k * GT_KQ4_SB_BYTES;
+            const uint8_t *blk = rows + (size_t)r * row_bytes + (size_t)k * bb, *qs = blk + (q5 ? 48 : 16);
+            uint8_t *sb = dst + (size_t)k * sbb;
             gt_kq_sb h;
-            gt_kq_header(GT_TYPE_Q4_K, blk, &h);
+            gt_kq_header(q5 ? GT_TYPE_Q5_K : GT_TYPE_Q4_K, blk, &h);
             for (int j = 0; j < 8; j++) {
-                sb[GT_KQ4_OFF_SC + 16 * j + r] = (uint8_t)h.sc[j];
-                sb[GT_KQ4_OFF_M + 16 * j + r] = (uint8_t)h.m[j];
+                sb[off_sc + 16 * j + r] = (uint8_t)h.sc[j];
+                sb[off_m + 16 * j + r] = (uint8_t)h.m[j];
             }
-            memcpy(sb + GT_KQ4_OFF_D + 2 * r, blk, 2);
-            memcpy(sb + GT_KQ4_OFF_DMIN + 2 * r, blk + 2, 2);
-            for (int i = 0; i < GT_QK_K / 8; i++) memcpy(sb + 64 * i + 4 * r, blk + 16 + 4 * i, 4);
+            memcpy(sb + off_d + 2 * r, blk, 2);
+            memcpy(sb + off_dmin + 2 * r, blk + 2, 2);
+            for (int i = 0; i < GT_QK_K / 8; i++) memcpy(sb + 64 * i + 4 * r, qs + 4 * i, 4);
+            if (q5)
+                for (int i = 0; i < 8; i++) memcpy(sb + GT_KQ5_OFF_QH + 64 * i + 4 * r, blk + 16 + 4 * i, 4);
         }
 }
 
-/* Inverse of gt_kq4_pack_tile for one row: the scales repacked as kquant.h
+void gt_kq4_pack_tile(const uint8_t *rows, size_t row_bytes, int n_rows, int n_sb, uint8_t *dst) {
+    kq45_pack_tile(0, rows, row_bytes, n_rows, n_sb, dst);
+}
+
+void gt_kq5_pack_tile(const uint8_t *rows, size_t row_bytes, int n_rows, int n_sb, uint8_t *dst) {
+    kq45_pack_tile(1, rows, row_bytes, n_rows, n_sb, dst);
+}
+
+/* Inverse of kq45_pack_tile for one row: the scales repacked as kquant.h
  * lays them out (all 96 bits carry a scale or min bit, so the bytes come
  * back exactly). */
-void gt_kq4_untile(const uint8_t *sb, int r, int nk, uint8_t *out) {
+static void kq45_untile(int q5, const uint8_t *sb, int r, int nk, uint8_t *out) {
+    const size_t bb = q5 ? sizeof(gt_block_q5_k) : sizeof(gt_block_q4_k), sbb = q5 ? GT_KQ5_SB_BYTES : GT_KQ4_SB_BYTES;
+    const int off_sc = q5 ? GT_KQ5_OFF_SC : GT_KQ4_OFF_SC, off_m = q5 ? GT_KQ5_OFF_M : GT_KQ4_OFF_M;
+    const int off_d = q5 ? GT_KQ5_OFF_D : GT_KQ4_OFF_D, off_dmin = q5 ? GT_KQ5_OFF_DMIN : GT_KQ4_OFF_DMIN;
     assert(r >= 0 && r < GT_KERN_TILE_ROWS);
-    for (int k = 0; k < nk; k++, sb += GT_KQ4_SB_BYTES, out += sizeof(gt_block_q4_k)) {
-        memcpy(out, sb + GT_KQ4_OFF_D + 2 * r, 2);
-        memcpy(out + 2, sb + GT_KQ4_OFF_DMIN + 2 * r, 2);
+    for (int k = 0; k < nk; k++, sb += sbb, out += bb) {
+        memcpy(out, sb + off_d + 2 * r, 2);
+        memcpy(out + 2, sb + off_dmin + 2 * r, 2);
         uint8_t *s = out + 4;
         for (int j = 0; j < 4; j++) {
-            int sc = sb[GT_KQ4_OFF_SC + 16 * j + r], m = sb[GT_KQ4_OFF_M + 16 * j + r];
-            int sc4 = sb[GT_KQ4_OFF_SC + 16 * (j + 4) + r], m4 = sb[GT_KQ4_OFF_M + 16 * (j + 4) + r];
+            int sc = sb[off_sc + 16 * j + r], m = sb[off_m + 16 * j + r];
+            int sc4 = sb[off_sc + 16 * (j + 4) + r], m4 = sb[off_m + 16 * (j + 4) + r];
             s[j] = (uint8_t)(sc | (sc4 >> 4) << 6);
             s[j + 4] = (uint8_t)(m | (m4 >> 4) << 6);
             s[j + 8] = (uint8_t)((sc4 & 15) | (m4 & 15) << 4);
         }
-        for (int i = 0; i < GT_QK_K / 8; i++) memcpy(out + 16 + 4 * i, sb + 64 * i + 4 * r, 4);
+        for (int i = 0; i < GT_QK_K / 8; i++) memcpy(out + (q5 ? 48 : 16) + 4 * i, sb + 64 * i + 4 * r, 4);
+        if (q5)
+            for (int i = 0; i < 8; i++) memcpy(out + 16 + 4 * i, sb + GT_KQ5_OFF_QH + 64 * i + 4 * r, 4);
     }
 }
+
+void gt_kq4_untile(const uint8_t *sb, int r, int nk, uint8_t *out) { kq45_untile(0, sb, r, nk, out); }
+
+void gt_kq5_untile(const uint8_t *sb, int r, int nk, uint8_t *out) { kq45_untile(1, sb, r, nk, out); }
 
 /* Q6_K's tile (kernels_impl.h): bytes moved only. */
 void gt_kq6_pack_tile(const uint8_t *rows, size_t row_bytes, int n_rows, int n_sb, uint8_t *dst) {
@@ -169,15 +192,23 @@ void gt_kq6_untile(const uint8_t *sb, int r, int nk, uint8_t *out) {
     }
 }
 
-/* The rows of kq_block from a tiled Q4_K matrix: the table's tile function
- * when it has one (accumulators per tile, token-major, moved back into
- * acc[row][token] at the end), else each row read back into GGUF bytes
- * and given to the row function. */
-static void kq4_rows(const gt_qmat *w, int row0, int nr, int k0, int nk, const gt_kq_acts *acts, int nt,
-                     float (*acc)[KQ_NT], float (*tacc)[KQ_NT * GT_KERN_TILE_ROWS], const gt_kq_fns *fns) {
-    const int R = GT_KERN_TILE_ROWS, q4 = w->type == GT_TYPE_Q4_K;
-    const gt_kq4_tile_fn tile = q4 ? fns->q4_tile : fns->q6_tile;
-    const size_t sbb = q4 ? GT_KQ4_SB_BYTES : GT_KQ6_SB_BYTES;
+/* The table's tile function for a tiled type (NULL: none). */
+static gt_kq4_tile_fn kq_tile_fn(uint32_t type, const gt_kq_fns *fns) {
+    return type == GT_TYPE_Q4_K ? fns->q4_tile : type == GT_TYPE_Q5_K ? fns->q5_tile : fns->q6_tile;
+}
+
+/* The rows of kq_block from a tiled matrix (Q4_K, Q5_K, Q6_K): the table's
+ * tile function when it has one (accumulators per tile, token-major, moved
+ * back into acc[row][token] at the end), else each row read back into GGUF
+ * bytes and given to the row function. */
+static void kq_tiled_rows(const gt_qmat *w, int row0, int nr, int k0, int nk, const gt_kq_acts *acts, int nt,
+                          float (*acc)[KQ_NT], float (*tacc)[KQ_NT * GT_KERN_TILE_ROWS], const gt_kq_fns *fns) {
+    const int R = GT_KERN_TILE_ROWS;
+    const gt_kq4_tile_fn tile = kq_tile_fn(w->type, fns);
+    const size_t sbb = w->type == GT_TYPE_Q4_K ? GT_KQ4_SB_BYTES : w->type == GT_TYPE_Q5_K ? GT_KQ5_SB_BYTES
+                                                                                             : GT_KQ6_SB_BYTES;
+    void (*untile)(const uint8_t *, int, int, uint8_t *) =
+        w->type == GT_TYPE_Q4_K ? gt_kq4_untile : w->type == GT_TYPE_Q5_K ? gt_kq5_untile : gt_kq6_untile;
     assert(row0 % R == 0 && gt_kq_tiled(w->type));
     for (int i = 0; i * R < nr; i++) {
         const uint8_t *sb = w->qs + (size_t)(row0 / R + i) * w->qs_tile_bytes + (size_t)k0 * sbb;
@@ -185,9 +216,9 @@ static void kq4_rows(const gt_qmat *w, int row0, int nr, int k0, int nk, const g
             tile(sb, nk, acts, nt, tacc[i]);
             continue;
         }
-        uint8_t blocks[KQ_KC * sizeof(gt_block_q6_k)]; /* the larger block */
+        uint8_t blocks[KQ_KC * sizeof(gt_block_q6_k)]; /* the largest block */
         for (int r = 0; r < R && i * R + r < nr; r++) {
-            (q4 ? gt_kq4_untile : gt_kq6_untile)(sb, r, nk, blocks);
+            untile(sb, r, nk, blocks);
             fns->row(w->type, blocks, nk, acts, nt, acc[i * R + r]);
         }
     }
@@ -219,13 +250,13 @@ static void kq_block(const gt_qmat *w, int row0, int nr, const gt_act *a, int t0
                 }
             }
         if (gt_kq_tiled(w->type)) {
-            kq4_rows(w, row0, nr, k0, nk, &acts, nt, acc, tacc, fns);
+            kq_tiled_rows(w, row0, nr, k0, nk, &acts, nt, acc, tacc, fns);
             continue;
         }
         for (int r = 0; r < nr; r++)
             fns->row(w->type, w->qs + (size_t)(row0 + r) * rb + (size_t)k0 * bb, nk, &acts, nt, acc[r]);
     }
-    if (w->type == GT_TYPE_Q4_K ? fns->q4_tile != NULL : w->type == GT_TYPE_Q6_K && fns->q6_tile != NULL)
+    if (gt_kq_tiled(w->type) && kq_tile_fn(w->type, fns))
         for (int r = 0; r < nr; r++)
             for (int t = 0; t < nt; t++) acc[r][t] = tacc[r / 16][16 * t + r % 16]; /* 16: the tile's rows */
     for (int r = 0; r < nr; r++)

@@ -468,11 +468,12 @@ static void test_matmul_kquant(void) {
             for (size_t si = 0; si < sizeof shapes32 / sizeof shapes32[0]; si++)
                 check_rowwise(ktypes[ti], shapes32[si][0], shapes32[si][1], shapes32[si][2]);
     }
-    /* Q4_K and Q6_K are tiled at load: rows past a 256-row block and more
-     * super-blocks than one pass (16) of the activations. */
-    for (int i = 0; i < 2; i++) {
-        check_rowwise(i ? GT_TYPE_Q6_K : GT_TYPE_Q4_K, 270, 4352, 3);
-        check_rowwise(i ? GT_TYPE_Q6_K : GT_TYPE_Q4_K, 18, 4608, 9);
+    /* Q4_K, Q5_K and Q6_K are tiled at load: rows past a 256-row block and
+     * more super-blocks than one pass (16) of the activations. */
+    const uint32_t tiled[] = {GT_TYPE_Q4_K, GT_TYPE_Q5_K, GT_TYPE_Q6_K};
+    for (int i = 0; i < 3; i++) {
+        check_rowwise(tiled[i], 270, 4352, 3);
+        check_rowwise(tiled[i], 18, 4608, 9);
     }
 /* Columns must fill super-blocks. */
     gt_qmat m;
@@ -482,7 +483,7 @@ static void test_matmul_kquant(void) {
     CHECK_CONTAINS(err.msg, "multiple of 256");
 }
 
-/* The tiled Q4_K and Q6_K layouts move bytes only: every row of every
+/* The tiled Q4_K, Q5_K and Q6_K layouts move bytes only: every row of every
  * tile reads back into its GGUF bytes (random bytes, so every scale and
  * min bit is exercised), and padding rows of the last tile stay zero. */
 static void check_tiles(uint32_t type, size_t sb_bytes, void (*untile)(const uint8_t *, int, int, uint8_t *)) {
@@ -508,6 +509,7 @@ static void check_tiles(uint32_t type, size_t sb_bytes, void (*untile)(const uin
 
 static void test_kq_tiles(void) {
     check_tiles(GT_TYPE_Q4_K, GT_KQ4_SB_BYTES, gt_kq4_untile);
+    check_tiles(GT_TYPE_Q5_K, GT_KQ5_SB_BYTES, gt_kq5_untile);
     check_tiles(GT_TYPE_Q6_K, GT_KQ6_SB_BYTES, gt_kq6_untile);
 }
 
