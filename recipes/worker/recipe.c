@@ -177,7 +177,8 @@ static int cmd_eval(const ropts *o) {
 
 static int usage(void) {
     fprintf(stderr, "usage: gotong-recipe data --seed S --per-level N [--max-level L] -o DIR\n"
-                    "       gotong-recipe eval -m MODEL.gguf --seed S --per-level N [--max-level L] [-t THREADS] [--json]\n");
+                    "       gotong-recipe eval -m MODEL.gguf --seed S --per-level N [--max-level L]\n"
+                    "                          [-t THREADS] [--json]\n");
     return 2;
 }
 

@@ -53,5 +53,5 @@ echo "== 5. held-out items (seed 99, $EVAL per family and level), judged by the 
 echo "-- untrained"
 "$R" eval -m "$OUT/untrained.gguf" --seed 99 --per-level $EVAL --max-level $MAXL -t "$THREADS" | tail -1
 echo "-- trained"
-/usr/bin/time -f "eval: %e s wall, %U s user CPU" "$R" eval -m "$OUT/worker.gguf" --seed 99 --per-level $EVAL --max-level $MAXL \
-    -t "$THREADS" | tee "$OUT/accuracy.txt"
+/usr/bin/time -f "eval: %e s wall, %U s user CPU" "$R" eval -m "$OUT/worker.gguf" --seed 99 --per-level $EVAL \
+    --max-level $MAXL -t "$THREADS" | tee "$OUT/accuracy.txt"
