@@ -7,12 +7,14 @@
 #include "agent/skill_complete.h"
 #include "agent/skill_eval.h"
 #include "agent/skill_generate.h"
+#include "agent/skill_train.h"
 
 static const gt_skill *const skills[] = {
     &gt_skill_complete,
     &gt_skill_generate,
     &gt_skill_validate,
     &gt_skill_eval,
+    &gt_skill_train,
 };
 
 const gt_skill *gt_skill_find(const char *name) {
@@ -24,5 +26,5 @@ const gt_skill *gt_skill_find(const char *name) {
 
 const char *gt_skill_names(void) {
     /* Keep in the table's order. */
-    return "complete, generate, validate, eval";
+    return "complete, generate, validate, eval, train";
 }

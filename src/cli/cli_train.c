@@ -20,9 +20,10 @@
 #include "base/pool.h"
 #include "base/progress.h"
 #include "cli/cli.h"
-#include "cli/cli_train_data.h"
 #include "infer/gguf.h"
 #include "infer/tokenizer.h"
+#include "train/dataset.h"
+#include "train/run.h"
 #include "train/trainer.h"
 
 #define TRAIN_MAX_DATA_BYTES (256u << 20) /* the text file */
@@ -193,91 +194,29 @@ static int parse_opts(int argc, char **argv, train_opts *o) {
     return check_opts(o);
 }
 
-/* The token stream being built: ids[0..n) of room cap. */
-typedef struct token_stream {
-    int32_t *ids;
-    size_t n, cap;
-} token_stream;
-
-/* Appends the tokens of text[0..len) (BOS and EOS as the vocabulary asks
- * when special), then eos when it is >= 0. what and at name the text in a
- * message. A byte makes at most one token, so len + 16 slots are room. */
-static int stream_add(token_stream *s, const gt_tokenizer *tok, const uint8_t *text, size_t len, int special,
-                      int32_t eos, const char *what, size_t at, gt_err *err) {
-    if (len > GT_TOKENIZER_MAX_TEXT_BYTES)
-        return gt_err_set(err, GT_ELIMIT, "%s: a text of %zu bytes at %zu; expected up to %u bytes", what, len, at,
-                          GT_TOKENIZER_MAX_TEXT_BYTES);
-    if (s->n + len + 16 > s->cap) {
-        size_t ncap = (s->n + len + 16) * 2;
-        int32_t *p = gt_realloc(s->ids, ncap * sizeof(int32_t));
-        if (!p) return gt_err_set(err, GT_ENOMEM, "out of memory for %zu tokens", ncap);
-        s->ids = p, s->cap = ncap;
-    }
-    size_t got = 0;
-    int rc = gt_tokenize(tok, (const char *)text, len, special, 0, s->ids + s->n, s->cap - s->n - 1, &got, err);
-    if (rc) return rc;
-    s->n += got;
-    if (eos >= 0) s->ids[s->n++] = eos;
-    return 0;
-}
-
-/* Tokenizes the text file line by line (each line with its newline, a BOS
- * first when the vocabulary asks) into s. */
-static int tokenize_file(const train_opts *o, const gt_tokenizer *tok, token_stream *s, gt_err *err) {
-    uint8_t *text = NULL;
-    size_t len = 0;
-    int rc = gt_file_read(o->data, TRAIN_MAX_DATA_BYTES, &text, &len, err);
-    for (size_t at = 0; at < len && !rc;) {
-        const uint8_t *nl = memchr(text + at, '\n', len - at);
-        size_t line = nl ? (size_t)(nl - (text + at)) + 1 : len - at;
-        rc = stream_add(s, tok, text + at, line, at == 0, -1, o->data, at, err);
-        at += line;
-    }
-    gt_free(text);
-    return rc;
-}
-
-/* Tokenizes the rows of --dataset, checked against --root: each row's
- * prompt and completion with BOS and EOS as the vocabulary asks, and an
- * EOS after it when the vocabulary has one and does not add it itself (so
- * the model learns where an answer ends). */
-static int tokenize_dataset(const train_opts *o, const gt_tokenizer *tok, token_stream *s, gt_err *err) {
-    gt_train_rows rows;
-    int rc = gt_train_rows_read(o->dataset, o->root, &rows, err);
-    int32_t eos = gt_tokenizer_add_eos(tok) ? -1 : gt_tokenizer_eos(tok);
-    for (size_t i = 0; i < rows.n && !rc; i++)
-        rc = stream_add(s, tok, rows.text + rows.start[i], rows.len[i], 1, eos, o->dataset, i + 1, err);
-    if (!rc) fprintf(stderr, "dataset %s: %zu rows, Merkle root %s\n", o->dataset, rows.n, o->root);
-    gt_train_rows_free(&rows);
-    return rc;
-}
-
-/* The training tokens of --data or --dataset into *out (caller frees with gt_free). */
+/* The training tokens of --data or --dataset into *out (caller frees with
+ * gt_free); a dataset's rows only when their Merkle root is --root's. */
 static int tokenize_input(const train_opts *o, const gt_tokenizer *tok, int32_t **out, size_t *n_out, gt_err *err) {
-    token_stream s = {0};
-    int rc = o->dataset ? tokenize_dataset(o, tok, &s, err) : tokenize_file(o, tok, &s, err);
-    if (!rc && s.n < (size_t)o->seq + 1)
-        rc = gt_err_set(err, GT_EINVAL, "%s holds %zu tokens: expected more than --seq %d",
-                        o->dataset ? o->dataset : o->data, s.n, o->seq);
-    if (rc) return gt_free(s.ids), rc;
-    *out = s.ids, *n_out = s.n;
-    return 0;
-}
-
-/* The windows of one micro-batch: sequence b starts at a position drawn by
- * splitmix64 from (seed, draw index); targets are the next tokens. */
-static void fill_batch(const train_opts *o, const int32_t *ids, size_t n, uint64_t draw, int32_t *tok,
-                       int32_t *tgt) {
-    for (int b = 0; b < o->batch; b++) {
-        uint64_t z = o->seed * 0x9E3779B97F4A7C15ull +
-                     (draw * (uint64_t)o->batch + (uint64_t)b + 1) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        z ^= z >> 31;
-        size_t start = (size_t)(z % (uint64_t)(n - (size_t)o->seq));
-        memcpy(tok + (size_t)b * o->seq, ids + start, (size_t)o->seq * sizeof(int32_t));
-        memcpy(tgt + (size_t)b * o->seq, ids + start + 1, (size_t)o->seq * sizeof(int32_t));
+    int rc;
+    if (o->dataset) {
+        gt_train_rows rows;
+        rc = gt_train_rows_read(o->dataset, o->root, &rows, err);
+        if (!rc) rc = gt_train_rows_tokenize(&rows, tok, o->dataset, out, n_out, err);
+        if (!rc) fprintf(stderr, "dataset %s: %zu rows, Merkle root %s\n", o->dataset, rows.n, o->root);
+        gt_train_rows_free(&rows);
+    } else {
+        uint8_t *text = NULL;
+        size_t len = 0;
+        rc = gt_file_read(o->data, TRAIN_MAX_DATA_BYTES, &text, &len, err);
+        if (!rc) rc = gt_train_text_tokenize(text, len, tok, o->data, out, n_out, err);
+        gt_free(text);
     }
+    if (!rc && *n_out < (size_t)o->seq + 1) {
+        rc = gt_err_set(err, GT_EINVAL, "%s holds %zu tokens: expected more than --seq %d",
+                        o->dataset ? o->dataset : o->data, *n_out, o->seq);
+        gt_free(*out), *out = NULL;
+    }
+    return rc;
 }
 
 /* The progress line: step, loss, tokens/s and time left. A terminal gets it
@@ -301,22 +240,15 @@ static int train_loop(const train_opts *o, gt_trainer *t, const int32_t *ids, si
     size_t N = (size_t)o->batch * o->seq;
     int32_t *tok = gt_malloc(N * sizeof(int32_t)), *tgt = gt_malloc(N * sizeof(int32_t));
     if (!tok || !tgt) return gt_free(tok), gt_free(tgt), gt_err_set(err, GT_ENOMEM, "out of memory");
-    gt_train_opt opt = gt_train_opt_default();
-    opt.lr = o->lr, opt.min_lr = o->min_lr, opt.warmup_steps = o->warmup, opt.total_steps = o->steps;
-    opt.weight_decay = o->wd, opt.clip_norm = o->clip;
+    gt_train_run run = {.seq = o->seq, .batch = o->batch, .accum = o->accum, .seed = o->seed,
+                        .opt = gt_train_opt_default()};
+    run.opt.lr = o->lr, run.opt.min_lr = o->min_lr, run.opt.warmup_steps = o->warmup, run.opt.total_steps = o->steps;
+    run.opt.weight_decay = o->wd, run.opt.clip_norm = o->clip;
     double t0 = gt_now_s();
     int rc = 0;
     int s0 = gt_trainer_step_count(t), end = o->stop_after && o->stop_after < o->steps ? o->stop_after : o->steps;
     for (int s = s0; s < end && !rc; s++) {
-        double sum = 0, loss = 0;
-        for (int a = 0; a < o->accum && !rc; a++) {
-            fill_batch(o, ids, n, (uint64_t)s * o->accum + a, tok, tgt);
-            rc = gt_trainer_forward(t, tok, tgt, &loss, err);
-            if (!rc) gt_trainer_backward(t, 1.0f / (float)(N * o->accum)), sum += loss;
-        }
-        if (rc) break;
-        gt_trainer_step(t, &opt, NULL);
-        *last = sum / o->accum;
+        if ((rc = gt_train_run_step(t, &run, ids, n, tok, tgt, last, err))) break;
         if (s == s0) *first = *last;
         progress_line(o, s + 1, *last, t0);
         int every = o->checkpoint_every ? o->checkpoint_every : o->steps;

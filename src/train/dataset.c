@@ -1,6 +1,6 @@
-/* cli_train_data.c: a data job's exported rows as training text, checked
- * against the Merkle root the caller names (see cli_train_data.h). */
-#include "cli/cli_train_data.h"
+/* dataset.c: a data job's exported rows as training text, checked against
+ * the Merkle root the caller names, and their tokens (see dataset.h). */
+#include "train/dataset.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -15,7 +15,6 @@
 #include "base/json.h"
 #include "crypto/keccak.h"
 #include "crypto/merkle.h"
-#include "work/data/export.h"
 
 void gt_train_rows_free(gt_train_rows *r) {
     if (!r) return;
@@ -90,9 +89,33 @@ static int parse_rows(const char *path, const uint8_t *data, size_t len, size_t 
     return 0;
 }
 
+int gt_train_rows_parse(const uint8_t *data, size_t len, const uint8_t root[32], const char *what,
+                        const char *root_what, gt_train_rows *out, gt_err *err) {
+    memset(out, 0, sizeof *out);
+    uint8_t got[32];
+    int rc = 0;
+    if (len > GT_TRAIN_DATASET_MAX_BYTES)
+        return gt_err_set(err, GT_ELIMIT, "%s is %zu bytes: expected at most %u", what, len,
+                          GT_TRAIN_DATASET_MAX_BYTES);
+    size_t n = count_lines(data, len);
+    if (!n || n > GT_TRAIN_DATASET_MAX_ROWS)
+        rc = gt_err_set(err, GT_EINVAL, "%s holds %zu rows: expected 1..%u", what, n, GT_TRAIN_DATASET_MAX_ROWS);
+    if (!rc) rc = merkle_root_of_lines(data, len, n, got, err);
+    if (!rc && memcmp(got, root, 32)) {
+        char gh[65], wh[65];
+        gt_hex_encode(got, 32, gh);
+        gt_hex_encode(root, 32, wh);
+        rc = gt_err_set(err, GT_EINVAL, "%s has the Merkle root 0x%s, not %s 0x%s: refused (a dataset trains "
+                        "only when its rows are the ones the network accepted)", what, gh, root_what, wh);
+    }
+    if (!rc) rc = parse_rows(what, data, len, n, out, err);
+    if (rc) gt_train_rows_free(out);
+    return rc;
+}
+
 int gt_train_rows_read(const char *path, const char *root_hex, gt_train_rows *out, gt_err *err) {
     memset(out, 0, sizeof *out);
-    uint8_t want[32], got[32], *data = NULL;
+    uint8_t want[32], *data = NULL;
     size_t len = 0;
     char file[4096];
     struct stat st;
@@ -101,18 +124,62 @@ int gt_train_rows_read(const char *path, const char *root_hex, gt_train_rows *ou
     if (!stat(path, &st) && S_ISDIR(st.st_mode)) gt_path_join(file, sizeof file, path, "data.jsonl");
     else snprintf(file, sizeof file, "%s", path);
     if ((rc = gt_file_read(file, GT_TRAIN_DATASET_MAX_BYTES, &data, &len, err))) return rc;
-    size_t n = count_lines(data, len);
-    if (!n || n > GT_DATASET_MAX_ROWS)
-        rc = gt_err_set(err, GT_EINVAL, "%s holds %zu rows: expected 1..%u", file, n, GT_DATASET_MAX_ROWS);
-    if (!rc) rc = merkle_root_of_lines(data, len, n, got, err);
-    if (!rc && memcmp(got, want, 32)) {
-        char gh[65];
-        gt_hex_encode(got, 32, gh);
-        rc = gt_err_set(err, GT_EINVAL, "%s has the Merkle root 0x%s, not --root %s: refused (a dataset trains "
-                        "only when its rows are the ones the network accepted)", file, gh, root_hex);
-    }
-    if (!rc) rc = parse_rows(file, data, len, n, out, err);
+    rc = gt_train_rows_parse(data, len, want, file, "--root", out, err);
     gt_free(data);
-    if (rc) gt_train_rows_free(out);
     return rc;
+}
+
+/* The token stream being built: ids[0..n) of room cap. */
+typedef struct token_stream {
+    int32_t *ids;
+    size_t n, cap;
+} token_stream;
+
+/* Appends the tokens of text[0..len) (BOS and EOS as the vocabulary asks
+ * when special), then eos when it is >= 0. what and at name the text in a
+ * message. A byte makes at most one token, so len + 16 slots are room. */
+static int stream_add(token_stream *s, const gt_tokenizer *tok, const uint8_t *text, size_t len, int special,
+                      int32_t eos, const char *what, size_t at, gt_err *err) {
+    if (len > GT_TOKENIZER_MAX_TEXT_BYTES)
+        return gt_err_set(err, GT_ELIMIT, "%s: a text of %zu bytes at %zu; expected up to %u bytes", what, len, at,
+                          GT_TOKENIZER_MAX_TEXT_BYTES);
+    if (s->n + len + 16 > s->cap) {
+        size_t ncap = (s->n + len + 16) * 2;
+        int32_t *p = gt_realloc(s->ids, ncap * sizeof(int32_t));
+        if (!p) return gt_err_set(err, GT_ENOMEM, "out of memory for %zu tokens", ncap);
+        s->ids = p, s->cap = ncap;
+    }
+    size_t got = 0;
+    int rc = gt_tokenize(tok, (const char *)text, len, special, 0, s->ids + s->n, s->cap - s->n - 1, &got, err);
+    if (rc) return rc;
+    s->n += got;
+    if (eos >= 0) s->ids[s->n++] = eos;
+    return 0;
+}
+
+int gt_train_text_tokenize(const uint8_t *text, size_t len, const gt_tokenizer *tok, const char *what,
+                           int32_t **ids, size_t *n, gt_err *err) {
+    token_stream s = {0};
+    int rc = 0;
+    for (size_t at = 0; at < len && !rc;) {
+        const uint8_t *nl = memchr(text + at, '\n', len - at);
+        size_t line = nl ? (size_t)(nl - (text + at)) + 1 : len - at;
+        rc = stream_add(&s, tok, text + at, line, at == 0, -1, what, at, err);
+        at += line;
+    }
+    if (rc) return gt_free(s.ids), rc;
+    *ids = s.ids, *n = s.n;
+    return 0;
+}
+
+int gt_train_rows_tokenize(const gt_train_rows *rows, const gt_tokenizer *tok, const char *what, int32_t **ids,
+                           size_t *n, gt_err *err) {
+    token_stream s = {0};
+    int32_t eos = gt_tokenizer_add_eos(tok) ? -1 : gt_tokenizer_eos(tok);
+    int rc = 0;
+    for (size_t i = 0; i < rows->n && !rc; i++)
+        rc = stream_add(&s, tok, rows->text + rows->start[i], rows->len[i], 1, eos, what, i + 1, err);
+    if (rc) return gt_free(s.ids), rc;
+    *ids = s.ids, *n = s.n;
+    return 0;
 }

@@ -1,0 +1,357 @@
+/* test_agent_train.c: training as a market task (work/train_task.h, the
+ * `train` skill), with real agents against a real node (`gotong node` in a
+ * child process). One `train` task of one slot on a tiny model, a BPE
+ * vocabulary and a dataset committed by its Merkle root:
+ *  - a lazy worker trains half the steps (a checkpoint every step where the
+ *    spec asks for one every 2) and submits them as the run: the poster
+ *    agent's verifier finds the checkpoints at the wrong steps, rejects, and
+ *    the worker's stake is slashed;
+ *  - a faking worker trains the last checkpoint honestly but makes up its
+ *    intermediate ones (real checkpoints at the right steps, trained with
+ *    another learning rate, so only re-execution can tell): the drawn
+ *    stretch re-executed does not end in the manifest's bytes: rejected and
+ *    slashed;
+ *  - a worker naming checkpoints that were never uploaded: rejected;
+ *  - then an honest worker agent claims the reopened slot, trains, uploads
+ *    its checkpoints; the verifier re-executes a drawn stretch, gets the same
+ *    bytes and accepts; the worker is paid.
+ * The cheaters are participants of their own (a key, a card, uploads and
+ * actions over the API), not the agent runtime: a cheater runs its own code. */
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../test.h"
+#include "../node_child.h"
+#include "agent/agent.h"
+#include "base/alloc.h"
+#include "base/file.h"
+#include "crypto/keccak.h"
+#include "crypto/merkle.h"
+#include "crypto/sha256.h"
+#include "ledger/ledger.h"
+#include "ledger/rules.h"
+#include "market/market.h"
+#include "store/blob.h"
+#include "train/bpe.h"
+#include "work/train_task.h"
+#include "work/work.h"
+
+#define STEPS 8
+#define EVERY 2
+#define STAKE_UNITS 1000000ull
+#define BOUNTY_UNITS 2000000ull
+
+static char home[64], url[128];
+static pid_t node_pid;
+static gt_client *dir;
+static gt_train_task task_spec; /* the committed spec */
+static char vocab_path[128], base_path[128];
+static uint8_t *dataset;
+static size_t dataset_len;
+
+static void key_for(const char *name, gt_key *k) {
+    uint8_t h[32];
+    gt_keccak256(name, strlen(name), h);
+    gt_key_from_bytes(k, h, NULL);
+}
+
+static int fill_amount(void *arg, gt_action *a, gt_err *err) {
+    (void)err;
+    const uint64_t *x = arg;
+    if (gt_action_field(a->kind, "to") >= 0) gt_action_set_addr(a, "to", (const gt_addr *)(x + 1));
+    gt_action_set_u64(a, "amount", x[0]);
+    return 0;
+}
+
+/* An agent funded with 20 tokens, its card registered. */
+static gt_agent *make(const char *name, int roles) {
+    gt_key k, fk;
+    key_for(name, &k);
+    key_for("faucet", &fk);
+    gt_agent_config c = {.name = name, .skills = "train", .price_units = 1, .roles = roles, .poll_ms = 50};
+    gt_agent *a = NULL;
+    gt_err err = {0};
+    CHECK_MSG(gt_agent_new(&c, &k, url, &a, &err) == 0, "agent: %s", err.msg);
+    if (!a) return NULL;
+    uint64_t m[1 + 3] = {20000000};
+    memcpy(m + 1, gt_agent_address(a), sizeof(gt_addr));
+    CHECK(gt_client_act(dir, &fk, &gt_kind_mint, fill_amount, m, NULL, NULL, &err) == 0);
+    CHECK_MSG(gt_agent_register(a, &err) == 0, "register: %s", err.msg);
+    return a;
+}
+
+static int start_node(void) {
+    gt_err err = {0};
+    char db[128];
+    snprintf(home, sizeof home, "/tmp/gt-test-agent-train-XXXXXX");
+    if (!mkdtemp(home)) return -1;
+    snprintf(db, sizeof db, "%s/ledger.db", home);
+    gt_key fk;
+    key_for("faucet", &fk);
+    gt_genesis g = {.chain_id = 1337, .unbonding_blocks = 10, .time_s = 1700000000};
+    gt_key_address(&fk, &g.authority);
+    if (gt_work_register(&err) || gt_ledger_create(db, &g, &err)) {
+        fprintf(stderr, "genesis: %s\n", err.msg);
+        return -1;
+    }
+    /* Idle blocks every 300 ms: the dispute window (block time) passes. */
+    node_pid = gt_test_node_start(home, "300", url, sizeof url);
+    if (node_pid < 0) return -1;
+    return gt_client_new(url, &dir, &err);
+}
+
+/* ---- the committed inputs ---- */
+
+/* A dataset of sums as a data job exports it, its vocabulary (a BPE trained
+ * on it), a seeded base checkpoint; all three uploaded by the poster. */
+static void make_inputs(gt_client *pc) {
+    gt_buf d = GT_BUF_INIT;
+    uint8_t (*leaves)[32] = gt_calloc(64, 32);
+    char line[128], id[GT_BLOB_ID_BYTES];
+    gt_err err = {0};
+    for (int i = 0; i < 64; i++) {
+        int n = snprintf(line, sizeof line, "{\"completion\":\"%d\",\"prompt\":\"%d+%d=\"}", (i * 7) % 13 + i % 9,
+                         (i * 7) % 13, i % 9);
+        gt_keccak256(line, (size_t)n, leaves[i]);
+        gt_buf_append(&d, line, (size_t)n), gt_buf_append(&d, "\n", 1);
+    }
+    memset(&task_spec, 0, sizeof task_spec);
+    gt_merkle_root((const uint8_t(*)[32])leaves, 64, task_spec.root);
+    gt_free(leaves);
+    dataset = d.data, dataset_len = d.len;
+    gt_bpe_vocab v = {0};
+    snprintf(vocab_path, sizeof vocab_path, "%s/vocab.gguf", home);
+    CHECK(gt_bpe_train(dataset, dataset_len, 300, &v, &err) == 0);
+    CHECK_MSG(gt_bpe_write_gguf(&v, "sums", vocab_path, &err) == 0, "vocab: %s", err.msg);
+    gt_train_hparams hp = {.n_vocab = v.n_tokens, .dim = 32, .n_layer = 1, .n_head = 2, .n_head_kv = 2, .n_ff = 64,
+                           .seq_len = 16, .batch = 2, .seed = 5};
+    gt_bpe_free(&v);
+    gt_trainer *t = NULL;
+    snprintf(base_path, sizeof base_path, "%s/base.ckpt", home);
+    CHECK_MSG(gt_trainer_new(&hp, 1, &t, &err) == 0, "trainer: %s", err.msg);
+    CHECK_MSG(t && gt_trainer_save_checkpoint(t, base_path, &err) == 0, "base: %s", err.msg);
+    gt_trainer_free(t);
+    const char *files[2] = {vocab_path, base_path};
+    uint8_t *hashes[2] = {task_spec.vocab, task_spec.base};
+    for (int i = 0; i < 2; i++) {
+        uint8_t *b = NULL;
+        size_t n = 0;
+        CHECK(gt_file_read(files[i], 1u << 24, &b, &n, &err) == 0);
+        CHECK_MSG(gt_client_blob_put(pc, b, n, id, &err) == 0, "upload: %s", err.msg);
+        CHECK(gt_blob_id_parse(id, hashes[i], &err) == 0);
+        gt_free(b);
+    }
+    CHECK_MSG(gt_client_blob_put(pc, dataset, dataset_len, id, &err) == 0, "upload: %s", err.msg);
+    CHECK(gt_blob_id_parse(id, task_spec.dataset, &err) == 0);
+    task_spec.steps = STEPS, task_spec.every = EVERY, task_spec.checks = 1;
+    task_spec.run.accum = 2;
+    task_spec.run.opt = gt_train_opt_default();
+    task_spec.run.opt.lr = 3e-3f, task_spec.run.opt.min_lr = 3e-4f, task_spec.run.opt.warmup_steps = 2;
+    task_spec.run.opt.total_steps = STEPS;
+}
+
+/* ---- the cheaters ---- */
+
+enum { CHEAT_LAZY, CHEAT_FAKE, CHEAT_MISSING };
+
+static int fill_slot(void *arg, gt_action *a, gt_err *err) {
+    (void)err;
+    const uint8_t *const *p = arg; /* task, result (NULL for a claim) */
+    gt_action_set_b32(a, "task", p[0]);
+    if (p[1]) gt_action_set_u64(a, "slot", 0), gt_action_set_b32(a, "result", p[1]);
+    return 0;
+}
+
+/* Trains spec's run (lr scaled by lr_x) from the base to each of the steps
+ * in to[0..n), uploads each checkpoint (when pc) and writes its hash. */
+static void train_to(gt_client *pc, double lr_x, const int *to, int n, uint8_t (*hash)[32]) {
+    gt_train_task t = task_spec;
+    gt_train_task_data data = {0};
+    gt_trainer *tr = NULL;
+    gt_err err = {0};
+    char p[160], id[GT_BLOB_ID_BYTES];
+    t.run.opt.lr = (float)(t.run.opt.lr * lr_x);
+    CHECK_MSG(gt_train_task_data_load(&t, vocab_path, dataset, dataset_len, &data, &err) == 0, "data: %s", err.msg);
+    CHECK_MSG(gt_train_task_start(&t, &data, base_path, -1, 2, &tr, NULL, &err) == 0, "start: %s", err.msg);
+    snprintf(p, sizeof p, "%s/cheat.ckpt", home);
+    for (int i = 0; tr && i < n; i++) {
+        uint8_t *b = NULL;
+        size_t len = 0;
+        CHECK(gt_train_task_advance(&t, &data, tr, to[i], p, hash[i], &err) == 0);
+        CHECK(gt_file_read(p, 1u << 24, &b, &len, &err) == 0);
+        if (pc) CHECK_MSG(gt_client_blob_put(pc, b, len, id, &err) == 0, "upload: %s", err.msg);
+        gt_free(b);
+    }
+    gt_trainer_free(tr);
+    gt_train_task_data_free(&data);
+}
+
+/* The manifest a cheater of this kind submits. */
+static char *cheat_manifest(gt_client *pc, int kind) {
+    gt_train_manifest m = {.n = STEPS / EVERY};
+    memcpy(m.base, task_spec.base, 32);
+    int half[4] = {1, 2, 3, 4}, mid[3] = {2, 4, 6}, last[1] = {STEPS};
+    if (kind == CHEAT_LAZY) train_to(pc, 1.0, half, 4, m.ckpt);
+    if (kind == CHEAT_FAKE) train_to(pc, 2.0, mid, 3, m.ckpt), train_to(pc, 1.0, last, 1, m.ckpt + 3);
+    if (kind == CHEAT_MISSING) {
+        train_to(pc, 1.0, last, 1, m.ckpt + 3);
+        for (int i = 0; i < 3; i++) {
+            char fake[32];
+            snprintf(fake, sizeof fake, "never uploaded %d", i);
+            gt_sha256(fake, strlen(fake), m.ckpt[i]);
+        }
+    }
+    return gt_train_manifest_json(&m);
+}
+
+/* The cheater `name` claims the task's open slot and submits its manifest. */
+static void cheat(gt_agent *c, const char *name, const uint8_t task[32], int kind) {
+    gt_key k;
+    gt_client *pc = NULL;
+    gt_err err = {0};
+    char rid[GT_BLOB_ID_BYTES];
+    uint8_t result[32];
+    key_for(name, &k);
+    CHECK(gt_client_new(url, &pc, &err) == 0);
+    gt_client_set_signer(pc, &k);
+    const uint8_t *claim[2] = {task, NULL};
+    CHECK_MSG(gt_agent_act(c, &gt_kind_task_claim, fill_slot, claim, NULL, &err) == 0, "claim: %s", err.msg);
+    char *js = cheat_manifest(pc, kind);
+    CHECK_MSG(gt_client_blob_put(pc, js, strlen(js), rid, &err) == 0, "upload: %s", err.msg);
+    CHECK(gt_blob_id_parse(rid, result, &err) == 0);
+    const uint8_t *sub[2] = {task, result};
+    CHECK_MSG(gt_agent_act(c, &gt_kind_task_submit, fill_slot, sub, NULL, &err) == 0, "submit: %s", err.msg);
+    free(js);
+    gt_client_free(pc);
+}
+
+/* ---- the market ---- */
+
+static json_t *slot0(const uint8_t id[32], json_t **task) {
+    *task = NULL;
+    gt_client_task(dir, id, task, NULL);
+    return json_array_get(json_object_get(*task, "slotList"), 0);
+}
+
+/* Steps the poster until slot 0 of attempt `attempt` is rejected; the
+ * reason blob's text into why. */
+static int until_rejected(gt_agent *poster, const uint8_t id[32], int64_t attempt, char *why, size_t cap) {
+    for (int pass = 0; pass < 3000; pass++) {
+        gt_err err = {0};
+        if (gt_agent_step(poster, NULL, &err)) fprintf(stderr, "step: %s\n", err.msg);
+        json_t *t, *s = slot0(id, &t);
+        const char *st = json_string_value(json_object_get(s, "state"));
+        int done = st && !strcmp(st, "rejected") && json_integer_value(json_object_get(s, "attempt")) == attempt;
+        const char *rid = done ? json_string_value(json_object_get(s, "reason")) : NULL;
+        uint8_t *b = NULL;
+        size_t n = 0;
+        if (rid && !gt_client_blob_get(dir, rid, 1 << 16, &b, &n, &err)) snprintf(why, cap, "%s", (char *)b);
+        gt_free(b);
+        json_decref(t);
+        if (done) return 1;
+        usleep(20000);
+    }
+    return 0;
+}
+
+/* Settles the rejected slot once its dispute window has passed (the poster
+ * takes the stake); 1 when the slot is open again. */
+static int settle_rejected(gt_agent *poster, const uint8_t id[32]) {
+    for (int i = 0; i < 200; i++) {
+        gt_err err = {0};
+        if (!gt_agent_settle(poster, id, 0, &err)) return 1;
+        usleep(200000);
+    }
+    return 0;
+}
+
+static uint64_t balance_of(const gt_agent *a, uint64_t *locked) {
+    gt_client_acct acc = {0};
+    gt_client_account(dir, gt_agent_address(a), &acc, NULL);
+    if (locked) *locked = acc.locked_units;
+    return acc.balance_units;
+}
+
+/* A cheater of this kind on the open slot: rejected for `expect`, slashed. */
+static void cheater_round(gt_agent *poster, const uint8_t id[32], const char *name, int kind, int64_t attempt,
+                          const char *expect) {
+    gt_agent *c = make(name, 0);
+    if (!c) return;
+    char why[1024] = "";
+    uint64_t locked = 0, before = balance_of(c, NULL);
+    cheat(c, name, id, kind);
+    CHECK_MSG(until_rejected(poster, id, attempt, why, sizeof why), "%s was never rejected", name);
+    fprintf(stderr, "  %s rejected: %s\n", name, why);
+    CHECK_CONTAINS(why, expect);
+    CHECK(settle_rejected(poster, id));
+    CHECK_EQ_U64(balance_of(c, &locked), before - STAKE_UNITS);
+    CHECK_EQ_U64(locked, 0);
+    gt_agent_free(c);
+}
+
+static void test_train_task(void) {
+    gt_agent *poster = make("t-poster", GT_ROLE_POSTER), *w = make("t-worker", GT_ROLE_WORKER);
+    gt_key pk;
+    gt_client *pc = NULL;
+    gt_err err = {0};
+    key_for("t-poster", &pk);
+    CHECK(gt_client_new(url, &pc, &err) == 0);
+    gt_client_set_signer(pc, &pk);
+    if (!poster || !w || !pc) return;
+    make_inputs(pc);
+    char *spec = gt_train_task_spec(&task_spec);
+    gt_task_terms terms = {.kind = GT_WORK_KIND_TRAIN, .slots = 1, .bounty_units = BOUNTY_UNITS,
+                           .stake_units = STAKE_UNITS};
+    uint8_t id[32];
+    CHECK_MSG(gt_agent_post(poster, &terms, spec, strlen(spec), id, &err) == 0, "post: %s", err.msg);
+    free(spec);
+    cheater_round(poster, id, "t-lazy", CHEAT_LAZY, 0, "is at step 1: expected step 2");
+    cheater_round(poster, id, "t-faker", CHEAT_FAKE, 1, "re-executed from its checkpoint ends in");
+    cheater_round(poster, id, "t-phantom", CHEAT_MISSING, 2, "cannot be had from the node");
+    /* The honest worker takes the reopened slot and is paid. */
+    uint64_t before = balance_of(w, NULL);
+    gt_agent *all[2] = {poster, w};
+    int complete = 0;
+    for (int pass = 0; pass < 3000 && !complete; pass++) {
+        for (int i = 0; i < 2; i++)
+            if (gt_agent_step(all[i], NULL, &err)) fprintf(stderr, "step: %s\n", err.msg);
+        json_t *t;
+        slot0(id, &t);
+        complete = !strcmp(json_string_value(json_object_get(t, "status")) ?: "", "complete");
+        json_decref(t);
+        if (!complete) usleep(20000);
+    }
+    CHECK_MSG(complete, "the honest worker's task never completed");
+    json_t *t, *s = slot0(id, &t);
+    CHECK_STR(json_string_value(json_object_get(s, "state")), "paid");
+    CHECK_EQ_INT(json_integer_value(json_object_get(s, "attempt")), 3);
+    json_decref(t);
+    CHECK_EQ_U64(balance_of(w, NULL), before + BOUNTY_UNITS);
+    gt_agent_stats st;
+    gt_agent_stats_get(poster, &st);
+    CHECK_EQ_U64(st.rejected_given, 3);
+    CHECK_EQ_U64(st.accepted_given, 1);
+    gt_client_free(pc);
+    gt_agent_free(poster), gt_agent_free(w);
+}
+
+int main(void) {
+    signal(SIGPIPE, SIG_IGN);
+    if (start_node()) {
+        fprintf(stderr, "could not start %s node\n", GT_CLI);
+        return 1;
+    }
+    RUN(test_train_task);
+    gt_client_free(dir);
+    gt_test_node_stop(node_pid);
+    gt_free(dataset);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", home);
+    if (system(cmd)) fprintf(stderr, "could not remove %s\n", home);
+    return gt_test_finish();
+}
