@@ -152,10 +152,10 @@ async function main() {
     await stop(b);
   }
   // A full queue and a client that gives up, as the client sees them: while a
-  // stream holds the model and one request waits (--max-queue 1), another is
+  // stream holds the one slot (--parallel 1) and one request waits (--max-queue 1), another is
   // refused with RateLimitError and Retry-After; aborting the stream cancels
   // its generation and the waiting request is served.
-  const busy = await serve('tiny-qwen2-q8_0', 1, ['--max-queue', '1', '--ctx', '16384']);
+  const busy = await serve('tiny-qwen2-q8_0', 1, ['--parallel', '1', '--max-queue', '1', '--ctx', '16384']);
   try {
     const bai = client(busy), model = 'tiny-qwen2-q8_0';
     const health = async () => (await fetch(busy.baseURL.replace(/\/v1$/, '/health'))).json();
