@@ -55,11 +55,13 @@ PID=
 cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -f "$LOG"; }
 trap cleanup EXIT
 
+# A free port into PORT (before each server: its command line names it).
+pick_port() {
+    PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+}
 # Starts a server (the command line in "$@") and waits until /health answers
 # on port $PORT; sets PID.
-PORT=
 serve() {
-    PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     "$@" >"$LOG" 2>&1 &
     PID=$!
     python3 - "$PORT" <<'PY' || { cat "$LOG" >&2; die "the server did not come up: $*"; }
@@ -113,14 +115,18 @@ PY
 
 echo "bench-serve: model $(basename "$MODEL") ($TYPE, random weights), $THREADS threads, $REQS requests of" \
      "$TOKENS tokens per client, levels $LEVELS" >&2
+pick_port
+pick_port
 serve "$BUILD/gotong" serve -m "$MODEL" --alias m --quiet --threads "$THREADS" --ctx "$CTX" --parallel 16 \
     --max-queue 64 --listen "127.0.0.1:$PORT"
 GOT=$(load); stop
+pick_port
 serve "$BUILD/gotong" serve -m "$MODEL" --alias m --quiet --threads "$THREADS" --ctx "$CTX" --parallel 1 \
     --no-prefix-cache --max-queue 64 --listen "127.0.0.1:$PORT"
 SEQ=$(load); stop
 PEER=
 if [ -x "$LLAMA_SERVER" ]; then
+    pick_port
     serve "$LLAMA_SERVER" -m "$MODEL" -a m --threads "$THREADS" --threads-batch "$THREADS" -c $((CTX * 16)) -np 16 \
         --no-mmap --host 127.0.0.1 --port "$PORT" --no-webui
     PEER=$(load); stop

@@ -123,12 +123,14 @@ static int gen_prepare(gen *g, gt_serve_req *r, gt_serve_kind kind, gt_serve_err
         return gt_serve_fail(e, 400, NULL, "invalid_json", "the request body is not valid JSON: %s", err.msg);
     if (gt_serve_parse(g->body, kind, &g->p, e)) return -1;
     if (g->p.response_format && gt_grammar_compile(g->p.response_format, &g->grammar, e)) return -1;
+    if (g->p.tool_forced && gt_serve_tools_grammar(&g->p, &g->grammar, e)) return -1;
     g->p.grammar = g->grammar;
     if (strcmp(g->p.model, g->srv->model_id))
         return gt_serve_fail(e, 404, "model", "model_not_found", "model \"%s\" does not exist; this server serves \"%s\"",
                              g->p.model, g->srv->model_id);
-    int rc = kind == GT_SERVE_CHAT ? gt_serve_chat_prompt(g->srv, g->p.messages, &g->ids, &g->extra_stop, &err)
-                                   : completion_tokens(g, &err);
+    int rc = kind == GT_SERVE_CHAT
+                 ? gt_serve_chat_prompt_tools(g->srv, g->p.messages, g->p.tools, &g->ids, &g->extra_stop, &err)
+                 : completion_tokens(g, &err);
     if (rc == GT_ELIMIT || rc == GT_EINVAL)
         return gt_serve_fail(e, 400, kind == GT_SERVE_CHAT ? "messages" : "prompt", "invalid_value", "%s", err.msg);
     if (rc) return gt_serve_fail(e, 500, NULL, NULL, "%s", err.msg);
@@ -244,11 +246,21 @@ static json_t *logprobs_json(gen *g, size_t end) {
 static json_t *choice_json(const gen *g, const char *text, size_t len, int delta, int role, const char *finish,
                            json_t *lp) {
     json_t *c = json_pack("{s:i}", "index", 0);
-    json_t *t = text ? gt_json_text_lossy(text, len) : NULL;
+    size_t content_len = len;
+    json_t *calls = text && g->job.done && g->p.tools ? gt_serve_tool_calls(&g->p, text, len, &content_len) : NULL;
+    json_t *t = text && (!calls || content_len) ? gt_json_text_lossy(text, content_len) : NULL;
+    if (calls && !delta) finish = "tool_calls"; /* a stream says it in its last chunk */
     if (g->p.kind == GT_SERVE_CHAT) {
         json_t *m = json_object();
         if (role) json_object_set_new(m, "role", json_string("assistant"));
         if (t) json_object_set_new(m, "content", t);
+        else if (calls && !delta) json_object_set_new(m, "content", json_null());
+        if (calls && delta) { /* stream: each call whole, with its index */
+            size_t k;
+            json_t *x;
+            json_array_foreach(calls, k, x) json_object_set_new(x, "index", json_integer((json_int_t)k));
+        }
+        if (calls) json_object_set_new(m, "tool_calls", calls);
         json_object_set_new(c, delta ? "delta" : "message", m);
     } else {
         json_object_set_new(c, "text", t ? t : json_string(""));
@@ -306,6 +318,7 @@ static int sse_chunk(gen *g, const char *text, size_t len, int role, const char 
 /* The text generated since the last chunk, as a chunk (taken under the
  * server's lock: the batcher appends to it meanwhile). */
 static int stream_text(gen *g) {
+    if (g->p.tools) return 0; /* the answer may be tool calls: it is sent whole at the end */
     pthread_mutex_lock(&g->srv->mu);
     size_t len;
     const char *text;
@@ -314,6 +327,16 @@ static int stream_text(gen *g) {
         if (len) rc = sse_chunk(g, text, len, 0, NULL);
     pthread_mutex_unlock(&g->srv->mu);
     return rc;
+}
+
+/* A finished stream's finish_reason: "tool_calls" when its text was calls. */
+static const char *stream_finish(gen *g) {
+    size_t content_len;
+    json_t *calls = g->p.tools ? gt_serve_tool_calls(&g->p, g->job.text.data ? (const char *)g->job.text.data : "",
+                                                     g->job.text.len, &content_len)
+                               : NULL;
+    json_decref(calls);
+    return calls ? "tool_calls" : g->job.finish_reason;
 }
 
 /* Produces the next SSE bytes: the role chunk, then text chunks as tokens
@@ -341,7 +364,7 @@ static int stream_more(gen *g) {
         size_t len;
         const char *text = gt_serve_job_ready(&g->job, &len);
         if (len && sse_chunk(g, text, len, 0, NULL)) return -1;
-        if (sse_chunk(g, g->p.kind == GT_SERVE_CHAT ? NULL : "", 0, 0, g->job.finish_reason)) return -1;
+        if (sse_chunk(g, g->p.kind == GT_SERVE_CHAT ? NULL : "", 0, 0, stream_finish(g))) return -1;
         if (g->p.include_usage) {
             json_t *j = envelope(g, g->p.kind == GT_SERVE_CHAT ? "chat.completion.chunk" : "text_completion");
             json_object_set_new(j, "choices", json_array());

@@ -51,6 +51,9 @@ typedef struct gt_serve_params {
     size_t stop_lens[GT_SERVE_MAX_STOPS];
     const json_t *response_format; /* chat: checked by gt_grammar_compile, not here */
     const gt_grammar *grammar;     /* compiled from it (NULL: free text); owned by the request */
+    const json_t *tools;           /* chat: checked tools (NULL: none, or tool_choice "none") */
+    int tool_forced;               /* tool_choice "required" or a named function */
+    const char *tool_name;         /* the named function, or NULL */
 } gt_serve_params;
 
 /* An OpenAI error: HTTP status, type, the parameter it is about (or NULL)
@@ -86,6 +89,27 @@ int gt_serve_chat_tokens(const gt_tokenizer *tok, const json_t *messages, gt_buf
  * built-in template above. */
 int gt_serve_chat_prompt(const gt_serve *s, const json_t *messages, gt_buf *ids, const char **extra_stop,
                          gt_err *err);
+/* The same with tools (NULL: none) presented to the model. */
+int gt_serve_chat_prompt_tools(const gt_serve *s, const json_t *messages, const json_t *tools, gt_buf *ids,
+                               const char **extra_stop, gt_err *err);
+int gt_serve_chat_tokens_tools(const gt_tokenizer *tok, const json_t *messages, const json_t *tools, gt_buf *ids,
+                               const char **extra_stop, gt_err *err);
+
+/* Tool calls (tools.c). Checks tools, tool_choice and parallel_tool_calls
+ * of body into p. */
+int gt_serve_tools_parse(const json_t *body, gt_serve_params *p, gt_serve_error *e);
+/* Checks messages[i].tool_calls. */
+int gt_serve_tool_calls_check(const json_t *calls, size_t i, gt_serve_error *e);
+/* The grammar of a forced call ({"name","arguments"} JSON). */
+int gt_serve_tools_grammar(const gt_serve_params *p, gt_grammar **out, gt_serve_error *e);
+/* The tool calls written in an answer's text (a new array), or NULL when
+ * none; *content_len gets the length of the text left as content. */
+json_t *gt_serve_tool_calls(const gt_serve_params *p, const char *text, size_t len, size_t *content_len);
+/* The built-in ChatML's texts: the tools section of the system turn, an
+ * assistant's calls. */
+int gt_serve_tools_system(const json_t *tools, gt_buf *out);
+int gt_serve_tools_calls_text(const json_t *calls, gt_buf *out);
+
 /* Reads and parses the template at startup (and renders a probe
  * conversation), or notes that the built-in one is used. */
 int gt_serve_template_load(gt_serve *s, gt_err *err);
