@@ -7,7 +7,7 @@ SAN_BUILD ?= build-san
 HOME_DIR ?= $(CURDIR)/.demo-home
 VOCAB ?= $(CURDIR)/.cache/fixtures/tokenizer/ggml-vocab-llama-spm.gguf
 
-.PHONY: all setup build build-all build-san run test fixtures bench-ledger bench-infer bench-market bench-work bench-train fuzz clean
+.PHONY: all setup build build-all build-san run test fixtures bench-ledger bench-infer bench-market bench-work bench-train bench-serve fuzz clean
 
 all: build
 
@@ -57,6 +57,12 @@ bench-work: fixtures
 bench-market: build-all
 	@./scripts/setup.sh bench
 	@./bench/market.sh $(BUILD)
+
+# Serving: 1, 4, 16 concurrent clients; gotong's continuous batching against
+# its sequential serving and llama.cpp's llama-server when one is built.
+bench-serve: build
+	@./scripts/setup.sh test
+	@./bench/serve.sh $(BUILD)
 
 bench-train: build-all
 	@./scripts/setup.sh bench

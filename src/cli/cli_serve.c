@@ -12,7 +12,8 @@
 
 static const char usage_text[] =
     "usage: gotong serve -m MODEL.gguf [--listen HOST:PORT] [--threads N] [--ctx N] [--alias NAME] [--quiet]\n"
-    "                    [--max-queue N] [--max-prompt-tokens N] [--max-output-tokens N]\n\n"
+    "                    [--parallel N] [--no-prefix-cache] [--max-queue N] [--max-prompt-tokens N]\n"
+    "                    [--max-output-tokens N]\n\n"
     "Serves one model over an OpenAI-compatible HTTP API:\n"
     "  GET  /health                 {\"status\":\"ok\",\"model\":NAME, queue:{running,waiting,max_waiting},\n"
     "                               requests:{rejected,cancelled,cancelled_tokens}}\n"
@@ -31,8 +32,10 @@ static const char usage_text[] =
     "  byte-level BPE (gpt2, qwen2):  ChatML  <|im_start|>ROLE\\nTEXT<|im_end|>\\n ... <|im_start|>assistant\\n\n"
     "  SentencePiece (llama):         Llama 2  <s>[INST] <<SYS>>\\nSYSTEM\\n<</SYS>>\\n\\nUSER [/INST] REPLY </s>...\n"
     "Message texts never parse as control tokens; a template that cannot be rendered is refused at startup.\n\n"
-    "Requests run one at a time on one context; the bytes of an answer depend only on the model,\n"
-    "the request and its seed, never on --threads.\n\n"
+    "Up to --parallel requests generate at once in one continuous batch (they join and leave it\n"
+    "between decode steps; shared prompt prefixes reuse cached keys and values). The bytes of an\n"
+    "answer depend only on the model, the request and its seed: never on --threads, on the other\n"
+    "requests in the batch, or on prefix-cache hits.\n\n"
     "options:\n"
     "  -m, --model FILE     the GGUF model (an architecture and weight types below)\n"
     "  --listen HOST:PORT   address to listen on (default 127.0.0.1:8080; port 0: any free port)\n"
@@ -41,7 +44,10 @@ static const char usage_text[] =
     "  --alias NAME         the model's name in the API\n"
     "  --quiet              no access log\n"
     "  --chat-template FILE a Jinja chat template to use instead of the model's\n"
-    "  --max-queue N        requests waiting for the model before 429 + Retry-After (default 16)\n"
+    "  --parallel N         requests generating at once, in one continuous batch (default 4, at most 64);\n"
+    "                       each has its own KV cache of --ctx positions, reused as a prefix cache\n"
+    "  --no-prefix-cache    evaluate every prompt whole (for comparisons)\n"
+    "  --max-queue N        requests waiting for a slot before 429 + Retry-After (default 16)\n"
     "  --max-prompt-tokens N   prompt tokens per request / embedding input (default: the context)\n"
     "  --max-output-tokens N   generated tokens per request; also the default max_tokens (default: the context)\n"
     "Stops on SIGINT or SIGTERM. Prints \"listening on http://HOST:PORT\" once ready.\n";
@@ -58,6 +64,8 @@ static void usage_serve(FILE *f) {
 static int cmd_serve(int argc, char **argv) {
     gt_serve_config cfg = gt_serve_defaults();
     uint64_t threads = (uint64_t)cfg.n_threads, n_ctx = (uint64_t)cfg.n_ctx, queue = (uint64_t)cfg.max_queue;
+    uint64_t parallel = GT_SERVE_DEFAULT_PARALLEL;
+    int no_cache = 0;
     uint64_t max_prompt = 0, max_output = 0;
     int quiet = 0;
     const gt_cli_opt opts[] = {
@@ -69,12 +77,15 @@ static int cmd_serve(int argc, char **argv) {
         {"--quiet", NULL, GT_CLI_OPT_FLAG, &quiet, 0, 0, NULL},
         {"--chat-template", NULL, GT_CLI_OPT_STR, &cfg.chat_template_file, 0, 0, NULL},
         {"--max-queue", NULL, GT_CLI_OPT_U64, &queue, 1, GT_SERVE_MAX_QUEUE, NULL},
+        {"--no-prefix-cache", NULL, GT_CLI_OPT_FLAG, &no_cache, 0, 0, NULL},
+        {"--parallel", NULL, GT_CLI_OPT_U64, &parallel, 1, GT_SERVE_MAX_PARALLEL, NULL},
         {"--max-prompt-tokens", NULL, GT_CLI_OPT_U64, &max_prompt, 1, 1 << 20, NULL},
         {"--max-output-tokens", NULL, GT_CLI_OPT_U64, &max_output, 1, 1 << 20, NULL},
         {NULL, NULL, 0, NULL, 0, 0, NULL}};
     int rc = gt_cli_parse("serve", argc, argv, 1, opts, NULL, 0, NULL, usage_serve);
     if (rc >= 0) return rc;
     cfg.n_threads = (int)threads, cfg.n_ctx = (int)n_ctx, cfg.access_log = !quiet, cfg.max_queue = (int)queue;
+    cfg.n_parallel = (int)parallel, cfg.no_prefix_cache = no_cache;
     cfg.max_prompt_tokens = (int)max_prompt, cfg.max_output_tokens = (int)max_output;
     if (!cfg.model_path) return gt_cli_usage_error("serve", "no model: give -m MODEL.gguf");
     gt_cli_block_stop_signals();

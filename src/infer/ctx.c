@@ -18,8 +18,14 @@
  * matmul; the attention output is quantized by the chunk that computed it.
  * Per layer that leaves 7 synchronisations.
  *
- * The KV cache is f32 holding f16-rounded values: [layer][kv head][position]
- * [head_dim], so a head's keys (and values) are one contiguous stream.
+ * The KV cache is f32 holding f16-rounded values: [sequence][layer][kv head]
+ * [position][head_dim], so a head's keys (and values) are one contiguous
+ * stream. A context may hold several sequences (gt_ctx_params.n_seq), and a
+ * batch may mix tokens of any of them at any positions (gt_ctx_eval_batch:
+ * continuous batching): each token carries its own sequence and position,
+ * and since every step above computes a token's output from that token's
+ * row alone (and attention reads only its own sequence), a token's logits
+ * are the same bytes whatever else is in the batch.
  *
  * Architectures differ only in steps inside that frame: q/k biases (qwen2),
  * per-head q/k norms (qwen3, gemma3), rope tables (llama3 frequency factors,
@@ -42,8 +48,10 @@ struct gt_ctx {
     const gt_model *m;
     const gt_kern *k;
     gt_pool *pool;
-    int n_threads, n_ctx, n_batch, n_past;
-    float *kc, *vc;         /* KV cache */
+    int n_threads, n_ctx, n_batch, n_seq;
+    int *n_past;            /* [n_seq]: positions each sequence holds */
+    int *tpos, *tseq;       /* [n_batch]: the batch's tokens' positions and sequences */
+    float *kc, *vc;         /* KV cache: n_seq caches of n_ctx positions */
     float *x;               /* [n_batch][n_embd] residual stream */
     float *q, *kk, *vv;     /* [n_batch][q_dim], [n_batch][kv_dim] x 2 */
     float *att;             /* [n_batch][q_dim] */
@@ -159,10 +167,17 @@ static float q_prescale(const gt_hparams *hp) {
     return 1.0f / sqrtf((float)d);
 }
 
+/* Where the keys (or values) of sequence seq, layer il, KV head g start. */
+static size_t kv_head_off(const gt_ctx *c, int seq, int il, int g) {
+    const gt_hparams *hp = &c->m->hp;
+    size_t head = ((size_t)seq * (size_t)hp->n_layer + (size_t)il) * (size_t)hp->n_head_kv + (size_t)g;
+    return head * (size_t)c->n_ctx * (size_t)hp->head_dim;
+}
+
 /* Token t's q heads h0..h1 and KV head g before attention: biases (qwen2),
  * per-head norms (qwen3, gemma3), rope, the q scale of gemma3 and phi3; k and v into the
- * cache at position pos + t. */
-static void prepare_qkv(const job *j, int g, int t, float *kc, float *vc) {
+ * cache of its sequence at its position. */
+static void prepare_qkv(const job *j, int g, int t) {
     gt_ctx *c = j->c;
     const gt_hparams *hp = &c->m->hp;
     const gt_layer *L = &c->m->layers[j->il];
@@ -189,15 +204,15 @@ static void prepare_qkv(const job *j, int g, int t, float *kc, float *vc) {
     /* Keys and values keep f16 precision, as llama.cpp's default cache
      * does: results then track the reference more closely (measured on
      * the tiny fixtures: worst Q8_0 error 0.94 -> 0.82 of the tolerance). */
-    size_t at = (size_t)(j->pos + t) * hd;
-    c->k->f16_round(kc + at, k, hd);
-    c->k->f16_round(vc + at, v, hd);
+    size_t at = kv_head_off(c, c->tseq[t], j->il, g) + (size_t)c->tpos[t] * hd;
+    c->k->f16_round(c->kc + at, k, hd);
+    c->k->f16_round(c->vc + at, v, hd);
 }
 
 /* KV head g and its group of query heads, for every token of the batch:
  * q, k, v prepared and cached (prepare_qkv), then causal attention of each
- * token t over positions 0..pos+t (a sliding-window layer: the last n_swa
- * of them), and (attn_quant) the output columns of the group quantized for
+ * token t over positions 0..tpos[t] of its own sequence (a sliding-window
+ * layer: the last n_swa of them), and (attn_quant) the output columns of the group quantized for
  * the output projection. Nothing here reads another group's values, so
  * groups run in any order. */
 static void do_head_group(const job *j, int g, float *scores) {
@@ -207,12 +222,12 @@ static void do_head_group(const job *j, int g, float *scores) {
     int group = hp->n_head / hp->n_head_kv, h0 = g * group, h1 = h0 + group;
     float scale = hp->q_prescale ? 1.0f : 1.0f / sqrtf((float)hd);
     int swa = gt_hparams_is_swa(hp, j->il);
-    /* This head's keys and values: n_ctx rows of hd, contiguous. */
-    size_t head_off = ((size_t)j->il * hp->n_head_kv + (size_t)g) * c->n_ctx * hd;
-    float *kc = c->kc + head_off, *vc = c->vc + head_off;
-    for (int t = 0; t < j->n; t++) prepare_qkv(j, g, t, kc, vc);
+    for (int t = 0; t < j->n; t++) prepare_qkv(j, g, t);
     for (int t = 0; t < j->n; t++) {
-        int n_kv = j->pos + t + 1, p0 = swa && n_kv > hp->n_swa ? n_kv - hp->n_swa : 0, n_att = n_kv - p0;
+        /* This token's sequence's keys and values: n_ctx rows of hd, contiguous. */
+        size_t head_off = kv_head_off(c, c->tseq[t], j->il, g);
+        const float *kc = c->kc + head_off, *vc = c->vc + head_off;
+        int n_kv = c->tpos[t] + 1, p0 = swa && n_kv > hp->n_swa ? n_kv - hp->n_swa : 0, n_att = n_kv - p0;
         float *out = c->att + (size_t)t * Q;
         for (int h = h0; h < h1; h++) {
             const float *q = c->q + (size_t)t * Q + (size_t)h * hd;
@@ -296,15 +311,15 @@ static void run_norm(gt_ctx *c, job *j, const float *src, const float *norm, gt_
     run(c, j);
 }
 
-/* The rope table of n positions from pos: cos and sin of (pos + t) *
- * scale * base^(-2i/rope_dims) / freqs[i] (freqs: Llama 3's factors, or
- * NULL for 1). */
-static void fill_rope(float *table, const gt_hparams *hp, const float *freqs, int n, int pos, double base,
+/* The rope table of the batch's n tokens at positions tpos[]: cos and sin
+ * of tpos[t] * scale * base^(-2i/rope_dims) / freqs[i] (freqs: Llama 3's
+ * factors, or NULL for 1). */
+static void fill_rope(float *table, const gt_hparams *hp, const float *freqs, int n, const int *tpos, double base,
                       double scale) {
     int half = hp->rope_dims / 2;
     for (int t = 0; t < n; t++)
         for (int i = 0; i < half; i++) {
-            double theta = (double)(pos + t) * scale * gt_dmath_pow(base, -2.0 * i / hp->rope_dims);
+            double theta = (double)tpos[t] * scale * gt_dmath_pow(base, -2.0 * i / hp->rope_dims);
             if (freqs) theta /= (double)freqs[i];
             table[((size_t)t * half + i) * 2] = (float)gt_dmath_cos(theta);
             table[((size_t)t * half + i) * 2 + 1] = (float)gt_dmath_sin(theta);
@@ -313,7 +328,7 @@ static void fill_rope(float *table, const gt_hparams *hp, const float *freqs, in
 
 /* The batch's token embeddings into the residual stream (gemma: times
  * sqrt(n_embd), in float as llama.cpp scales them) and its rope tables. */
-static void embed_batch(gt_ctx *c, const int32_t *tokens, int n, int pos) {
+static void embed_batch(gt_ctx *c, const int32_t *tokens, int n) {
     const gt_model *m = c->m;
     const gt_hparams *hp = &m->hp;
     int E = hp->n_embd;
@@ -325,8 +340,8 @@ static void embed_batch(gt_ctx *c, const int32_t *tokens, int n, int pos) {
         if (hp->gemma)
             for (int i = 0; i < E; i++) x[i] *= es;
     }
-    fill_rope(c->rope, hp, m->rope_freqs, n, pos, hp->rope_base, hp->rope_scale);
-    if (hp->n_swa > 0) fill_rope(c->rope_swa, hp, m->rope_freqs, n, pos, hp->rope_base_swa, 1.0);
+    fill_rope(c->rope, hp, m->rope_freqs, n, c->tpos, hp->rope_base, hp->rope_scale);
+    if (hp->n_swa > 0) fill_rope(c->rope_swa, hp, m->rope_freqs, n, c->tpos, hp->rope_base_swa, 1.0);
 }
 
 /* Adds a matrix's output to the residual stream: directly (POST_RESID) or,
@@ -344,15 +359,39 @@ static void run_mm_resid(gt_ctx *c, job *j, const gt_act *act, const gt_qmat *w,
     run(c, j);
 }
 
-/* One batch of n <= n_batch tokens at positions pos.. (already validated).
- * which: GT_EVAL_ALL, GT_EVAL_LAST, GT_EVAL_HIDDEN, or -1 for no output. */
-static void forward(gt_ctx *c, const int32_t *tokens, int n, int pos, float *logits, int which) {
+/* The final norm of the batch's rows rows[0..n_out) (ascending), and then
+ * the output matrix (logits: n_out rows of n_vocab) or, hidden, the normed
+ * rows themselves (n_out rows of n_embd). The rows are first moved to the
+ * front of the residual stream, so the norm and the matmul see n_out
+ * tokens. */
+static void output_rows(gt_ctx *c, job *j, const int *rows, int n_out, float *out, int hidden) {
     const gt_model *m = c->m;
     const gt_hparams *hp = &m->hp;
-    int E = hp->n_embd, F = hp->n_ff, Q = hp->q_dim, kvd = hp->n_head_kv * hp->head_dim;
-    embed_batch(c, tokens, n, pos);
+    size_t E = (size_t)hp->n_embd;
+    for (int k = 0; k < n_out; k++) {
+        assert(rows[k] >= k && (k == 0 || rows[k] > rows[k - 1]));
+        if (rows[k] != k) memcpy(c->x + (size_t)k * E, c->x + (size_t)rows[k] * E, E * sizeof(float));
+    }
+    j->n = n_out;
+    c->a_embd.n_tok = n_out;
+    run_norm(c, j, c->x, m->out_norm, &c->a_embd);
+    if (hidden) { /* the normed rows, before the output matrix */
+        memcpy(out, c->a_embd.x, (size_t)n_out * E * sizeof(float));
+        return;
+    }
+    run_mm(c, j, &c->a_embd, POST_NONE, 1, &m->out, out, (size_t)hp->n_vocab, NULL, NULL, 0, NULL, NULL, 0);
+    if (hp->logit_softcap > 0.0f) gt_softcap(out, (size_t)n_out * (size_t)hp->n_vocab, hp->logit_softcap);
+}
+
+/* One batch of n <= n_batch tokens, token t at position tpos[t] of sequence
+ * tseq[t] (already validated), then output_rows for rows[0..n_out). */
+static void forward(gt_ctx *c, const int32_t *tokens, int n, const int *rows, int n_out, float *out, int hidden) {
+    const gt_model *m = c->m;
+    const gt_hparams *hp = &m->hp;
+    int F = hp->n_ff, Q = hp->q_dim, kvd = hp->n_head_kv * hp->head_dim;
+    embed_batch(c, tokens, n);
     c->a_embd.n_tok = c->a_attn.n_tok = c->a_ff.n_tok = n;
-    job j = {.c = c, .n = n, .pos = pos};
+    job j = {.c = c, .n = n};
     /* Attention chunks quantize their own output columns when those are
      * whole blocks of 32; otherwise a separate step does it per token. */
     j.attn_quant = (hp->n_head / hp->n_head_kv * hp->head_dim) % GT_QK == 0;
@@ -372,49 +411,127 @@ static void forward(gt_ctx *c, const int32_t *tokens, int n, int pos, float *log
         run_mm(c, &j, &c->a_embd, POST_SWIGLU, 2, &L->wgate, c->g, F, &L->wup, c->u, F, NULL, NULL, 0);
         run_mm_resid(c, &j, &c->a_ff, &L->wdown, L->ffn_post_norm);
     }
-    if (which < 0 || !logits) return;
-    int t0 = which == GT_EVAL_LAST ? n - 1 : 0, nt = n - t0;
-    j.n = nt;
-    c->a_embd.n_tok = nt;
-    run_norm(c, &j, c->x + (size_t)t0 * E, m->out_norm, &c->a_embd);
-    if (which == GT_EVAL_HIDDEN) { /* the normed rows, before the output matrix */
-        memcpy(logits, c->a_embd.x, (size_t)n * (size_t)E * sizeof(float));
-        return;
-    }
-    run_mm(c, &j, &c->a_embd, POST_NONE, 1, &m->out, logits, (size_t)hp->n_vocab, NULL, NULL, 0,
-           NULL, NULL, 0);
-    if (hp->logit_softcap > 0.0f) gt_softcap(logits, (size_t)nt * (size_t)hp->n_vocab, hp->logit_softcap);
+    if (n_out > 0 && out) output_rows(c, &j, rows, n_out, out, hidden);
 }
 
-int gt_ctx_eval(gt_ctx *c, const int32_t *tokens, int n, int pos, float *logits, int which,
-                gt_err *err) {
+/* Whether every token is in the vocabulary (err names the first that is not). */
+static int check_tokens(const gt_ctx *c, const int32_t *tokens, int n, gt_err *err) {
     const gt_hparams *hp = &c->m->hp;
-    if (which != GT_EVAL_LAST && which != GT_EVAL_ALL && which != GT_EVAL_HIDDEN)
-        return gt_err_set(err, GT_EINVAL, "eval: which must be GT_EVAL_LAST, GT_EVAL_ALL or GT_EVAL_HIDDEN");
-    if (n < 0 || (n > 0 && !tokens))
-        return gt_err_set(err, GT_EINVAL, "eval: %d tokens", n);
-    if (pos < 0 || pos > c->n_past)
-        return gt_err_set(err, GT_EINVAL, "eval at position %d: the cache holds %d positions "
-                          "(expected 0..%d)", pos, c->n_past, c->n_past);
-    if ((long)pos + n > c->n_ctx)
-        return gt_err_set(err, GT_ELIMIT, "context full: %d + %d tokens exceed the context of %d",
-                          pos, n, c->n_ctx);
     for (int i = 0; i < n; i++)
         if (tokens[i] < 0 || tokens[i] >= hp->n_vocab)
             return gt_err_set(err, GT_EINVAL, "token %d (at %d) is out of the vocabulary (0..%d)",
                               tokens[i], i, hp->n_vocab - 1);
-    c->n_past = pos;
+    return 0;
+}
+
+int gt_ctx_eval_seq(gt_ctx *c, int seq, const int32_t *tokens, int n, int pos, float *logits, int which,
+                    gt_err *err) {
+    const gt_hparams *hp = &c->m->hp;
+    if (which != GT_EVAL_LAST && which != GT_EVAL_ALL && which != GT_EVAL_HIDDEN)
+        return gt_err_set(err, GT_EINVAL, "eval: which must be GT_EVAL_LAST, GT_EVAL_ALL or GT_EVAL_HIDDEN");
+    if (seq < 0 || seq >= c->n_seq)
+        return gt_err_set(err, GT_EINVAL, "eval: sequence %d (the context holds 0..%d)", seq, c->n_seq - 1);
+    if (n < 0 || (n > 0 && !tokens))
+        return gt_err_set(err, GT_EINVAL, "eval: %d tokens", n);
+    if (pos < 0 || pos > c->n_past[seq])
+        return gt_err_set(err, GT_EINVAL, "eval at position %d: the cache holds %d positions "
+                          "(expected 0..%d)", pos, c->n_past[seq], c->n_past[seq]);
+    if ((long)pos + n > c->n_ctx)
+        return gt_err_set(err, GT_ELIMIT, "context full: %d + %d tokens exceed the context of %d",
+                          pos, n, c->n_ctx);
+    if (check_tokens(c, tokens, n, err)) return err ? err->code : GT_EINVAL;
+    c->n_past[seq] = pos;
     for (int s = 0; s < n; s += c->n_batch) {
-        int nb = n - s < c->n_batch ? n - s : c->n_batch;
-        int last = s + nb == n;
+        int nb = n - s < c->n_batch ? n - s : c->n_batch, n_out = 0;
         float *out = NULL;
-        int w = -1;
-        if (logits && which == GT_EVAL_ALL) out = logits + (size_t)s * hp->n_vocab, w = GT_EVAL_ALL;
-        else if (logits && which == GT_EVAL_HIDDEN) out = logits + (size_t)s * hp->n_embd, w = GT_EVAL_HIDDEN;
-        else if (logits && last) out = logits, w = GT_EVAL_LAST;
-        forward(c, tokens + s, nb, pos + s, out, w);
-        c->n_past = pos + s + nb;
+        for (int t = 0; t < nb; t++) c->tpos[t] = pos + s + t, c->tseq[t] = seq;
+        if (logits && which == GT_EVAL_ALL) out = logits + (size_t)s * hp->n_vocab, n_out = nb;
+        else if (logits && which == GT_EVAL_HIDDEN) out = logits + (size_t)s * hp->n_embd, n_out = nb;
+        else if (logits && s + nb == n) out = logits, n_out = 1;
+        /* rows: all of the batch, or its last one */
+        int *rows = c->tpos + c->n_batch; /* the second half of tpos is the rows list */
+        for (int k = 0; k < n_out; k++) rows[k] = n_out == 1 ? nb - 1 : k;
+        forward(c, tokens + s, nb, rows, n_out, out, which == GT_EVAL_HIDDEN);
+        c->n_past[seq] = pos + s + nb;
     }
+    return 0;
+}
+
+int gt_ctx_eval(gt_ctx *c, const int32_t *tokens, int n, int pos, float *logits, int which,
+                gt_err *err) {
+    return gt_ctx_eval_seq(c, 0, tokens, n, pos, logits, which, err);
+}
+
+/* Checks a mixed batch: sequences in range, each sequence's tokens at
+ * consecutive positions starting at most at what it holds, within the
+ * context, tokens in the vocabulary. Sets first[seq] to the first position
+ * each sequence gets (-1: none). */
+static int check_items(const gt_ctx *c, const gt_ctx_item *it, int n, int *first, gt_err *err) {
+    for (int s = 0; s < c->n_seq; s++) first[s] = -1;
+    for (int i = 0; i < n; i++) {
+        int s = it[i].seq, p = it[i].pos;
+        if (s < 0 || s >= c->n_seq)
+            return gt_err_set(err, GT_EINVAL, "batch item %d: sequence %d (the context holds 0..%d)", i, s,
+                              c->n_seq - 1);
+        if (p < 0 || p >= c->n_ctx)
+            return gt_err_set(err, GT_ELIMIT, "batch item %d: position %d is outside the context of %d", i, p,
+                              c->n_ctx);
+        if (it[i].token < 0 || it[i].token >= c->m->hp.n_vocab)
+            return gt_err_set(err, GT_EINVAL, "batch item %d: token %d is out of the vocabulary", i, it[i].token);
+        if (first[s] < 0) {
+            if (p > c->n_past[s])
+                return gt_err_set(err, GT_EINVAL, "batch item %d: position %d of sequence %d, which holds %d", i, p, s,
+                                  c->n_past[s]);
+            first[s] = p;
+            c->n_past[s] = p; /* provisional; restored by the caller on failure */
+        } else if (p != c->n_past[s]) {
+            return gt_err_set(err, GT_EINVAL, "batch item %d: position %d of sequence %d, expected %d (consecutive)", i,
+                              p, s, c->n_past[s]);
+        }
+        c->n_past[s] = p + 1;
+    }
+    return 0;
+}
+
+int gt_ctx_eval_batch(gt_ctx *c, const gt_ctx_item *items, int n, float *logits, gt_err *err) {
+    if (n < 1 || n > c->n_batch || !items)
+        return gt_err_set(err, GT_EINVAL, "batch of %d tokens: expected 1..%d", n, c->n_batch);
+    int *saved = gt_malloc((size_t)c->n_seq * 2 * sizeof(int)), *first = saved ? saved + c->n_seq : NULL;
+    int32_t *tokens = gt_malloc((size_t)n * sizeof(int32_t));
+    if (!saved || !tokens) {
+        gt_free(saved), gt_free(tokens);
+        return gt_err_set(err, GT_ENOMEM, "out of memory");
+    }
+    memcpy(saved, c->n_past, (size_t)c->n_seq * sizeof(int));
+    if (check_items(c, items, n, first, err)) {
+        memcpy(c->n_past, saved, (size_t)c->n_seq * sizeof(int));
+        gt_free(saved), gt_free(tokens);
+        return err ? err->code : GT_EINVAL;
+    }
+    int *rows = c->tpos + c->n_batch, n_out = 0;
+    for (int i = 0; i < n; i++) {
+        tokens[i] = items[i].token, c->tpos[i] = items[i].pos, c->tseq[i] = items[i].seq;
+        if (items[i].logits) rows[n_out++] = i;
+    }
+    forward(c, tokens, n, rows, n_out, logits, 0);
+    gt_free(saved), gt_free(tokens);
+    return 0;
+}
+
+int gt_ctx_seq_copy(gt_ctx *c, int dst, int src, int n_pos, gt_err *err) {
+    if (dst < 0 || dst >= c->n_seq || src < 0 || src >= c->n_seq || dst == src)
+        return gt_err_set(err, GT_EINVAL, "copy between sequences %d and %d (the context holds 0..%d)", src, dst,
+                          c->n_seq - 1);
+    if (n_pos < 0 || n_pos > c->n_past[src])
+        return gt_err_set(err, GT_EINVAL, "copy of %d positions: sequence %d holds %d", n_pos, src, c->n_past[src]);
+    const gt_hparams *hp = &c->m->hp;
+    size_t row = (size_t)n_pos * (size_t)hp->head_dim * sizeof(float);
+    for (int il = 0; il < hp->n_layer; il++)
+        for (int g = 0; g < hp->n_head_kv; g++) {
+            memcpy(c->kc + kv_head_off(c, dst, il, g), c->kc + kv_head_off(c, src, il, g), row);
+            memcpy(c->vc + kv_head_off(c, dst, il, g), c->vc + kv_head_off(c, src, il, g), row);
+        }
+    c->n_past[dst] = n_pos;
     return 0;
 }
 
@@ -425,7 +542,9 @@ int gt_ctx_new(const gt_model *m, const gt_ctx_params *p, gt_ctx **out, gt_err *
     *out = NULL;
     int n_ctx = p->n_ctx ? p->n_ctx : (hp->n_ctx_train < GT_CTX_DEFAULT_POSITIONS ? hp->n_ctx_train : GT_CTX_DEFAULT_POSITIONS);
     int n_batch = p->n_batch ? p->n_batch : GT_CTX_DEFAULT_BATCH;
-    int n_threads = p->n_threads ? p->n_threads : 1;
+    int n_threads = p->n_threads ? p->n_threads : 1, n_seq = p->n_seq ? p->n_seq : 1;
+    if (n_seq < 1 || n_seq > GT_CTX_MAX_SEQ)
+        return gt_err_set(err, GT_ELIMIT, "%d sequences: expected 1..%d", n_seq, GT_CTX_MAX_SEQ);
     if (n_ctx < 1 || n_ctx > GT_CTX_MAX_POSITIONS)
         return gt_err_set(err, GT_ELIMIT, "context of %d positions: expected 1..%d", n_ctx, GT_CTX_MAX_POSITIONS);
     if (n_batch < 1 || n_batch > GT_CTX_MAX_BATCH)
@@ -437,10 +556,10 @@ int gt_ctx_new(const gt_model *m, const gt_ctx_params *p, gt_ctx **out, gt_err *
     if (!c) return gt_err_set(err, GT_ENOMEM, "out of memory");
     c->m = m;
     c->k = p->kern ? p->kern : gt_kern_best();
-    c->n_ctx = n_ctx, c->n_batch = n_batch, c->n_threads = n_threads;
+    c->n_ctx = n_ctx, c->n_batch = n_batch, c->n_threads = n_threads, c->n_seq = n_seq;
     size_t E = (size_t)hp->n_embd, F = (size_t)hp->n_ff, kvd = (size_t)hp->n_head_kv * hp->head_dim;
     size_t Q = (size_t)hp->q_dim;
-    size_t nb = (size_t)n_batch, cache = (size_t)hp->n_layer * (size_t)n_ctx * kvd;
+    size_t nb = (size_t)n_batch, cache = (size_t)n_seq * (size_t)hp->n_layer * (size_t)n_ctx * kvd;
     c->scratch_len = (size_t)(n_ctx > hp->n_embd ? n_ctx : hp->n_embd);
     c->kc = gt_calloc(cache, sizeof(float));
     c->vc = gt_calloc(cache, sizeof(float));
@@ -455,7 +574,11 @@ int gt_ctx_new(const gt_model *m, const gt_ctx_params *p, gt_ctx **out, gt_err *
     c->rope = gt_malloc(nb * (size_t)hp->rope_dims * sizeof(float));
     c->rope_swa = gt_malloc(nb * (size_t)hp->rope_dims * sizeof(float));
     c->scratch = gt_malloc((size_t)n_threads * c->scratch_len * sizeof(float));
-    int bad = !c->kc || !c->vc || !c->x || !c->q || !c->kk || !c->vv || !c->att || !c->tmp ||
+    c->n_past = gt_calloc((size_t)n_seq, sizeof(int));
+    c->tpos = gt_malloc(2 * nb * sizeof(int)); /* positions, then the rows to output */
+    c->tseq = gt_malloc(nb * sizeof(int));
+    int bad = !c->n_past || !c->tpos || !c->tseq;
+    bad = bad || !c->kc || !c->vc || !c->x || !c->q || !c->kk || !c->vv || !c->att || !c->tmp ||
               !c->g || !c->u || !c->rope || !c->rope_swa || !c->scratch;
     bad = bad || gt_act_init(&c->a_embd, n_batch, hp->n_embd) || gt_act_init(&c->a_attn, n_batch, hp->q_dim) ||
           gt_act_init(&c->a_ff, n_batch, hp->n_ff);
@@ -474,6 +597,7 @@ void gt_ctx_free(gt_ctx *c) {
     float *bufs[] = {c->kc, c->vc, c->x, c->q, c->kk, c->vv, c->att, c->tmp, c->g, c->u, c->rope, c->rope_swa,
                      c->scratch};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) gt_free(bufs[i]);
+    gt_free(c->n_past), gt_free(c->tpos), gt_free(c->tseq);
     gt_act_free(&c->a_embd);
     gt_act_free(&c->a_attn);
     gt_act_free(&c->a_ff);
@@ -481,5 +605,8 @@ void gt_ctx_free(gt_ctx *c) {
 }
 
 int gt_ctx_n_ctx(const gt_ctx *c) { return c->n_ctx; }
-int gt_ctx_n_past(const gt_ctx *c) { return c->n_past; }
+int gt_ctx_n_past(const gt_ctx *c) { return c->n_past[0]; }
+int gt_ctx_seq_n_past(const gt_ctx *c, int seq) { return seq >= 0 && seq < c->n_seq ? c->n_past[seq] : 0; }
+int gt_ctx_n_seq(const gt_ctx *c) { return c->n_seq; }
+int gt_ctx_n_batch(const gt_ctx *c) { return c->n_batch; }
 const gt_model *gt_ctx_model(const gt_ctx *c) { return c->m; }

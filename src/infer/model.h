@@ -32,6 +32,7 @@
 #define GT_CTX_DEFAULT_POSITIONS 2048
 #define GT_CTX_DEFAULT_BATCH 256
 #define GT_CTX_MAX_BATCH 4096
+#define GT_CTX_MAX_SEQ 256 /* sequences (KV caches) one context may hold */
 
 typedef enum gt_arch {
     GT_ARCH_LLAMA = 0,  /* incl. Llama 3.x: rope_freqs, linear rope scaling */
@@ -103,6 +104,7 @@ typedef struct gt_ctx_params {
     int n_ctx;      /* positions in the KV cache; 0: min(n_ctx_train, 2048) */
     int n_threads;  /* 0: 1 */
     int n_batch;    /* tokens per forward pass; 0: GT_CTX_DEFAULT_BATCH */
+    int n_seq;      /* sequences, each with its own KV cache of n_ctx positions; 0: 1 */
     const struct gt_kern *kern; /* kernel table (tests); NULL: gt_kern_best() */
 } gt_ctx_params;
 
@@ -113,8 +115,11 @@ typedef struct gt_ctx gt_ctx;
 int gt_ctx_new(const gt_model *m, const gt_ctx_params *p, gt_ctx **out, gt_err *err);
 void gt_ctx_free(gt_ctx *c); /* accepts NULL */
 int gt_ctx_n_ctx(const gt_ctx *c);
-/* Positions currently held in the KV cache. */
+/* Positions currently held in the KV cache (of sequence 0). */
 int gt_ctx_n_past(const gt_ctx *c);
+int gt_ctx_seq_n_past(const gt_ctx *c, int seq);
+int gt_ctx_n_seq(const gt_ctx *c);
+int gt_ctx_n_batch(const gt_ctx *c); /* tokens one gt_ctx_eval_batch may take */
 const gt_model *gt_ctx_model(const gt_ctx *c);
 
 #define GT_EVAL_LAST 0 /* logits for the last token only: n_vocab floats */
@@ -130,5 +135,28 @@ const gt_model *gt_ctx_model(const gt_ctx *c);
  * is out of the vocabulary or the context would overflow. */
 int gt_ctx_eval(gt_ctx *c, const int32_t *tokens, int n, int pos, float *logits, int which,
                 gt_err *err);
+/* The same on sequence seq of a context of several. */
+int gt_ctx_eval_seq(gt_ctx *c, int seq, const int32_t *tokens, int n, int pos, float *logits, int which,
+                    gt_err *err);
+
+/* One token of a mixed batch (continuous batching): its sequence, its
+ * position there, and whether its logits are wanted. */
+typedef struct gt_ctx_item {
+    int32_t token;
+    int seq, pos;
+    int logits;
+} gt_ctx_item;
+
+/* Evaluates n (1..gt_ctx_n_batch) tokens of any sequences in one pass over
+ * the weights. A sequence's tokens must come in order at consecutive
+ * positions, the first at most at what it holds (rewinding it there). Writes
+ * n_vocab logits per item that asks, in item order. A token's logits and
+ * cached keys/values are the same bytes as when it is evaluated alone with
+ * gt_ctx_eval_seq (batch invariance). Fails without changing anything on a
+ * bad item. */
+int gt_ctx_eval_batch(gt_ctx *c, const gt_ctx_item *items, int n, float *logits, gt_err *err);
+/* Copies the first n_pos cached positions of sequence src into dst (a
+ * shared prompt prefix), leaving dst holding n_pos. */
+int gt_ctx_seq_copy(gt_ctx *c, int dst, int src, int n_pos, gt_err *err);
 
 #endif

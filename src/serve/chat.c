@@ -61,19 +61,62 @@ static int content_text(const json_t *m, gt_buf *out, gt_err *err) {
     return 0;
 }
 
+/* ChatML's one turn: <|im_start|>ROLE\nTEXT<|im_end|>\n. */
+static int chatml_turn(const gt_tokenizer *tok, const char *role, const gt_buf *text, gt_buf *ids, gt_err *err) {
+    int rc;
+    if ((rc = add_marker(tok, "<|im_start|>", ids, err)) || (rc = add_text(tok, role, strlen(role), ids, err)) ||
+        (rc = add_text(tok, "\n", 1, ids, err)) ||
+        (rc = add_text(tok, (const char *)text->data, text->len, ids, err)) ||
+        (rc = add_marker(tok, "<|im_end|>", ids, err)) || (rc = add_text(tok, "\n", 1, ids, err)))
+        return rc;
+    return 0;
+}
+
+/* A message's text as ChatML shows it with tools (Qwen 2.5's layout): the
+ * first system turn gets the "# Tools" section (a system turn of its own
+ * when there is none), an assistant's calls follow its text as <tool_call>
+ * blocks, and a tool's result is <tool_response> in a user turn. */
+static int chatml_tool_text(const json_t *m, const json_t *tools, int first_system, gt_buf *text, gt_err *err) {
+    const char *role = json_string_value(json_object_get(m, "role"));
+    const json_t *calls = json_object_get(m, "tool_calls");
+    int rc = 0;
+    if (!strcmp(role, "tool")) {
+        gt_buf inner = GT_BUF_INIT;
+        rc = content_text(m, &inner, err);
+        gt_buf_reset(text);
+        if (!rc && (gt_buf_append_str(text, "<tool_response>\n") || gt_buf_append(text, inner.data, inner.len) ||
+                    gt_buf_append_str(text, "\n</tool_response>")))
+            rc = gt_err_set(err, GT_ENOMEM, "out of memory");
+        gt_buf_free(&inner);
+        return rc;
+    }
+    if ((rc = content_text(m, text, err))) return rc;
+    if (first_system && tools && gt_serve_tools_system(tools, text)) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    if (calls && gt_serve_tools_calls_text(calls, text)) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    return 0;
+}
+
 /* ChatML: every message in its turn, then the assistant's opening. */
-static int chatml(const gt_tokenizer *tok, const json_t *ms, gt_buf *ids, gt_buf *text, gt_err *err) {
+static int chatml(const gt_tokenizer *tok, const json_t *ms, const json_t *tools, gt_buf *ids, gt_buf *text,
+                  gt_err *err) {
     size_t i;
     const json_t *m;
-    int rc = 0;
+    int rc = 0, told = 0;
+    const char *first_role = json_string_value(json_object_get(json_array_get(ms, 0), "role"));
+    if (tools && strcmp(first_role, "system") && strcmp(first_role, "developer")) {
+        /* no system message: the tools get a system turn of their own */
+        gt_buf_reset(text);
+        if (gt_buf_append_str(text, "You are a helpful assistant.") || gt_serve_tools_system(tools, text))
+            return gt_err_set(err, GT_ENOMEM, "out of memory");
+        if ((rc = chatml_turn(tok, "system", text, ids, err))) return rc;
+        told = 1;
+    }
     json_array_foreach(ms, i, m) {
         const char *role = json_string_value(json_object_get(m, "role"));
-        if (!strcmp(role, "developer")) role = "system";
-        if ((rc = content_text(m, text, err)) || (rc = add_marker(tok, "<|im_start|>", ids, err)) ||
-            (rc = add_text(tok, role, strlen(role), ids, err)) || (rc = add_text(tok, "\n", 1, ids, err)) ||
-            (rc = add_text(tok, (const char *)text->data, text->len, ids, err)) ||
-            (rc = add_marker(tok, "<|im_end|>", ids, err)) || (rc = add_text(tok, "\n", 1, ids, err)))
-            return rc;
+        int sys = !strcmp(role, "developer") || !strcmp(role, "system");
+        if ((rc = chatml_tool_text(m, tools, sys && !told, text, err))) return rc;
+        told = told || sys;
+        if ((rc = chatml_turn(tok, sys ? "system" : !strcmp(role, "tool") ? "user" : role, text, ids, err))) return rc;
     }
     if ((rc = add_marker(tok, "<|im_start|>", ids, err))) return rc;
     return add_text(tok, "assistant\n", 10, ids, err);
@@ -127,11 +170,31 @@ static int llama2(const gt_tokenizer *tok, const json_t *ms, gt_buf *ids, gt_buf
     return rc;
 }
 
+/* Whether a conversation uses tools: tools given, or tool messages/calls. */
+static int uses_tools(const json_t *messages, const json_t *tools) {
+    size_t i;
+    const json_t *m;
+    if (tools) return 1;
+    json_array_foreach(messages, i, m)
+        if (json_object_get(m, "tool_calls") || !strcmp(json_string_value(json_object_get(m, "role")), "tool"))
+            return 1;
+    return 0;
+}
+
 int gt_serve_chat_tokens(const gt_tokenizer *tok, const json_t *messages, gt_buf *ids, const char **extra_stop,
                          gt_err *err) {
+    return gt_serve_chat_tokens_tools(tok, messages, NULL, ids, extra_stop, err);
+}
+
+int gt_serve_chat_tokens_tools(const gt_tokenizer *tok, const json_t *messages, const json_t *tools, gt_buf *ids,
+                               const char **extra_stop, gt_err *err) {
     gt_buf text = GT_BUF_INIT;
     int chat_ml = !strcmp(gt_serve_template_name(tok), "chatml");
-    int rc = chat_ml ? chatml(tok, messages, ids, &text, err) : llama2(tok, messages, ids, &text, err);
+    *extra_stop = NULL;
+    if (!chat_ml && uses_tools(messages, tools))
+        return gt_err_set(err, GT_EINVAL, "tools: the built-in llama2 template cannot present tools or tool messages; "
+                          "give the server a --chat-template FILE that does");
+    int rc = chat_ml ? chatml(tok, messages, tools, ids, &text, err) : llama2(tok, messages, ids, &text, err);
     gt_buf_free(&text);
     /* The end of a turn stops generation as an end-of-generation token when
      * the vocabulary has it as one; otherwise as text. */

@@ -18,6 +18,7 @@
  * texts) cannot be rendered safely: found when the server starts (a probe
  * render) or, for a conversation that takes another path, as a request
  * error. */
+#define _GNU_SOURCE /* memmem */
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,9 +79,27 @@ static int message_text(const json_t *m, gt_buf *out) {
     return 0;
 }
 
+/* A message's tool fields for the template: tool_call_id, and tool_calls
+ * with their arguments parsed into JSON (what templates render with tojson;
+ * arguments that do not parse stay a string). */
+static int tool_fields(const json_t *m, json_t *v) {
+    const json_t *id = json_object_get(m, "tool_call_id"), *calls = json_object_get(m, "tool_calls");
+    if (json_is_string(id) && json_object_set(v, "tool_call_id", (json_t *)id)) return -1;
+    if (!calls) return 0;
+    json_t *out = json_deep_copy(calls);
+    size_t k;
+    json_t *c;
+    json_array_foreach(out, k, c) {
+        json_t *f = json_object_get(c, "function");
+        json_t *args = json_loads(json_string_value(json_object_get(f, "arguments")), JSON_DECODE_ANY, NULL);
+        if (args) json_object_set_new(f, "arguments", args);
+    }
+    return !out || json_object_set_new(v, "tool_calls", out);
+}
+
 /* The template's variables: messages with placeholders for their texts
  * ("developer" becomes "system", which templates know). */
-static json_t *template_vars(const gt_serve *s, const json_t *messages) {
+static json_t *template_vars(const gt_serve *s, const json_t *messages, const json_t *tools) {
     json_t *ms = json_array();
     size_t i, blen, elen;
     const json_t *m;
@@ -88,16 +107,19 @@ static json_t *template_vars(const gt_serve *s, const json_t *messages) {
         char ph[64];
         const char *role = json_string_value(json_object_get(m, "role"));
         snprintf(ph, sizeof ph, TMPL_PREFIX "%zu%c", i, TMPL_MARK);
-        if (!ms || json_array_append_new(ms, json_pack("{s:s,s:s}", "role", strcmp(role, "developer") ? role : "system",
-                                                        "content", ph))) {
+        json_t *v = json_pack("{s:s,s:s}", "role", strcmp(role, "developer") ? role : "system", "content", ph);
+        if (v && tool_fields(m, v)) json_decref(v), v = NULL;
+        if (!ms || !v || json_array_append_new(ms, v)) {
             json_decref(ms);
             return NULL;
         }
     }
     const char *bos = special_text(s->tok, gt_tokenizer_bos(s->tok), &blen);
     const char *eos = special_text(s->tok, gt_tokenizer_eos(s->tok), &elen);
-    return json_pack("{s:o,s:b,s:s%,s:s%}", "messages", ms, "add_generation_prompt", 1, "bos_token", bos, blen,
-                     "eos_token", eos, elen);
+    json_t *vars = json_pack("{s:o,s:b,s:s%,s:s%}", "messages", ms, "add_generation_prompt", 1, "bos_token", bos, blen,
+                             "eos_token", eos, elen);
+    if (vars && tools) json_object_set(vars, "tools", (json_t *)tools);
+    return vars;
 }
 
 /* Reads placeholder index at p (after the prefix) into *i; returns its
@@ -186,12 +208,40 @@ static int tokenize_prompt(const gt_serve *s, const gt_buf *text, const gt_buf *
     return rc ? rc : add_plain(s->tok, t + frag, text->len - frag, ids, err);
 }
 
+/* Whether a control token's text appears in s (len bytes). */
+static const tmpl_special *spells_special(const gt_serve *s, const char *t, size_t len) {
+    for (int k = 0; k < s->n_specials; k++)
+        if (s->specials[k].len && memmem(t, len, s->specials[k].text, s->specials[k].len)) return &s->specials[k];
+    return NULL;
+}
+
+/* The template writes tools and tool calls into the prompt itself (not as
+ * placeholders), so none of them may spell a control token: refused. */
+static int no_forged_markers(const gt_serve *s, const json_t *messages, const json_t *tools, gt_err *err) {
+    size_t i;
+    const json_t *m;
+    json_array_foreach(messages, i, m) {
+        const json_t *calls = json_object_get(m, "tool_calls"), *id = json_object_get(m, "tool_call_id");
+        char *t = calls ? json_dumps(calls, JSON_COMPACT) : NULL;
+        const tmpl_special *sp = t ? spells_special(s, t, strlen(t)) : NULL;
+        if (!sp && json_is_string(id)) sp = spells_special(s, json_string_value(id), json_string_length(id));
+        free(t);
+        if (sp)
+            return gt_err_set(err, GT_EINVAL, "messages[%zu]: a tool call spells the control token %s", i, sp->text);
+    }
+    char *t = tools ? json_dumps(tools, JSON_COMPACT) : NULL;
+    const tmpl_special *sp = t ? spells_special(s, t, strlen(t)) : NULL;
+    free(t);
+    return sp ? gt_err_set(err, GT_EINVAL, "tools: a tool spells the control token %s", sp->text) : 0;
+}
+
 /* Renders messages with s's template into prompt ids (BOS first when the
  * vocabulary wants one and the template did not write it). */
-static int render_tokens(const gt_serve *s, const json_t *messages, gt_buf *ids, gt_err *err) {
+static int render_tokens(const gt_serve *s, const json_t *messages, const json_t *tools, gt_buf *ids, gt_err *err) {
     gt_buf r = GT_BUF_INIT, text = GT_BUF_INIT, spans = GT_BUF_INIT;
-    json_t *vars = template_vars(s, messages);
+    json_t *vars = template_vars(s, messages, tools);
     int rc = vars ? 0 : gt_err_set(err, GT_ENOMEM, "out of memory");
+    if (!rc) rc = no_forged_markers(s, messages, tools, err);
     if (!rc && (rc = gt_chat_tmpl_render(s->tmpl, vars, (int64_t)time(NULL), &r, err)))
         rc = GT_EINVAL; /* the template refused this conversation: the request's fault */
     if (!rc) rc = substitute(&r, messages, &text, &spans, err);
@@ -211,9 +261,14 @@ static int render_tokens(const gt_serve *s, const json_t *messages, gt_buf *ids,
 }
 
 int gt_serve_chat_prompt(const gt_serve *s, const json_t *messages, gt_buf *ids, const char **extra_stop, gt_err *err) {
-    if (!s->tmpl) return gt_serve_chat_tokens(s->tok, messages, ids, extra_stop, err);
+    return gt_serve_chat_prompt_tools(s, messages, NULL, ids, extra_stop, err);
+}
+
+int gt_serve_chat_prompt_tools(const gt_serve *s, const json_t *messages, const json_t *tools, gt_buf *ids,
+                               const char **extra_stop, gt_err *err) {
+    if (!s->tmpl) return gt_serve_chat_tokens_tools(s->tok, messages, tools, ids, extra_stop, err);
     *extra_stop = NULL; /* the vocabulary's end-of-generation tokens end the turn */
-    return render_tokens(s, messages, ids, err);
+    return render_tokens(s, messages, tools, ids, err);
 }
 
 /* The template's text: the config's file, else the GGUF's key; *src NULL
@@ -259,7 +314,7 @@ int gt_serve_template_load(gt_serve *s, gt_err *err) {
      * alters message texts, is refused now rather than on every request. */
     json_t *probe = json_pack("[{s:s,s:s}]", "role", "user", "content", "Hello");
     gt_buf ids = GT_BUF_INIT;
-    rc = probe ? render_tokens(s, probe, &ids, err) : gt_err_set(err, GT_ENOMEM, "out of memory");
+    rc = probe ? render_tokens(s, probe, NULL, &ids, err) : gt_err_set(err, GT_ENOMEM, "out of memory");
     json_decref(probe);
     gt_buf_free(&ids);
     if (rc) return gt_err_wrap(err, "the chat template (%s) fails on a one-message conversation", s->template_desc);

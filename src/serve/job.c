@@ -10,13 +10,13 @@
 #include "infer/dmath.h"
 #include "serve/serve_impl.h"
 
-int gt_serve_job_start(gt_serve_job *j, gt_ctx *ctx, const gt_tokenizer *tok, const int32_t *prompt,
-                       int n_prompt, const gt_serve_params *p, const char *extra_stop, gt_err *err) {
+int gt_serve_job_init(gt_serve_job *j, const gt_ctx *ctx, const gt_tokenizer *tok, const int32_t *prompt,
+                      int n_prompt, const gt_serve_params *p, const char *extra_stop, gt_err *err) {
     memset(j, 0, sizeof *j);
     assert(n_prompt >= 1 && n_prompt < gt_ctx_n_ctx(ctx));
-    j->ctx = ctx;
     j->tok = tok;
     j->n_vocab = gt_model_hparams(gt_ctx_model(ctx))->n_vocab;
+    j->prompt = prompt;
     j->n_prompt = n_prompt;
     int room = gt_ctx_n_ctx(ctx) - n_prompt;
     j->max_gen = p->max_tokens > 0 && p->max_tokens < room ? p->max_tokens : room;
@@ -36,6 +36,14 @@ int gt_serve_job_start(gt_serve_job *j, gt_ctx *ctx, const gt_tokenizer *tok, co
     j->logits = gt_malloc((size_t)j->n_vocab * sizeof(float));
     if (!j->logits) return gt_err_set(err, GT_ENOMEM, "out of memory");
     for (int i = 0; i < n_prompt; i++) gt_sampler_accept(j->smp, prompt[i]);
+    return 0;
+}
+
+int gt_serve_job_start(gt_serve_job *j, gt_ctx *ctx, const gt_tokenizer *tok, const int32_t *prompt,
+                       int n_prompt, const gt_serve_params *p, const char *extra_stop, gt_err *err) {
+    int rc = gt_serve_job_init(j, ctx, tok, prompt, n_prompt, p, extra_stop, err);
+    if (rc) return rc;
+    j->ctx = ctx;
     rc = gt_ctx_eval(ctx, prompt, n_prompt, 0, j->logits, GT_EVAL_LAST, err);
     j->pos = n_prompt;
     return rc;
@@ -110,7 +118,10 @@ static int mask_logits(gt_serve_job *j, gt_err *err) {
     return any ? 0 : gt_err_set(err, GT_EINVAL, "no token of the vocabulary continues the JSON the schema asks for");
 }
 
-int gt_serve_job_step(gt_serve_job *j, gt_err *err) {
+static size_t ready_end(const gt_serve_job *j);
+
+/* One step (gt_serve_job_step without the chunk mark). */
+static int step(gt_serve_job *j, gt_err *err) {
     if (j->done) return 0;
     if (j->n_gen >= j->max_gen) {
         j->done = 1, j->finish_reason = "length";
@@ -142,9 +153,25 @@ int gt_serve_job_step(gt_serve_job *j, gt_err *err) {
         j->done = 1, j->finish_reason = "length";
         return 0;
     }
+    if (!j->ctx) { /* batched: the batcher evaluates t at pos, then steps again */
+        j->next_tok = t, j->need_eval = 1;
+        return 0;
+    }
     int rc = gt_ctx_eval(j->ctx, &t, 1, j->pos, j->logits, GT_EVAL_LAST, err);
     j->pos++;
     return rc;
+}
+
+int gt_serve_job_step(gt_serve_job *j, gt_err *err) {
+    int rc = step(j, err);
+    if (rc) return rc;
+    /* Where a stream's chunk ends after this token: what gt_serve_job_ready
+     * would hand out now, so the chunks are the same however late the
+     * stream reads them. */
+    size_t end = ready_end(j), last = 0;
+    if (j->marks.len) memcpy(&last, j->marks.data + j->marks.len - sizeof last, sizeof last);
+    if (end > last && gt_buf_append(&j->marks, &end, sizeof end)) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    return 0;
 }
 
 /* Length of the longest suffix of text that is a proper prefix of a stop. */
@@ -170,12 +197,30 @@ static size_t utf8_tail(const uint8_t *b, size_t n) {
     return 0;
 }
 
-const char *gt_serve_job_ready(gt_serve_job *j, size_t *len) {
+/* The end of the text that may be handed out now. */
+static size_t ready_end(const gt_serve_job *j) {
     size_t end = j->text.len;
     if (!j->done) {
         end -= stop_overlap(j);
         end -= utf8_tail(j->text.data, end);
     }
+    return end;
+}
+
+const char *gt_serve_job_chunk(gt_serve_job *j, size_t *len) {
+    size_t n = j->marks.len / sizeof(size_t), end;
+    *len = 0;
+    if (j->marks_sent >= n) return NULL;
+    memcpy(&end, j->marks.data + j->marks_sent++ * sizeof end, sizeof end);
+    if (end < j->emitted) end = j->emitted;
+    *len = end - j->emitted;
+    const char *p = (const char *)j->text.data + j->emitted;
+    j->emitted = end;
+    return p;
+}
+
+const char *gt_serve_job_ready(gt_serve_job *j, size_t *len) {
+    size_t end = ready_end(j);
     if (end < j->emitted) end = j->emitted; /* a held-back tail never shrinks what was sent */
     *len = end - j->emitted;
     const char *p = j->text.data ? (const char *)j->text.data + j->emitted : "";
@@ -190,6 +235,7 @@ void gt_serve_job_free(gt_serve_job *j) {
     gt_free(j->logits);
     gt_buf_free(&j->text);
     gt_buf_free(&j->lps);
+    gt_buf_free(&j->marks);
     memset(j, 0, sizeof *j);
 }
 

@@ -113,7 +113,8 @@ static int get_logprobs(const json_t *b, gt_serve_kind kind, gt_serve_params *p,
 static const char *const common_fields[] = {
     "model", "max_tokens", "temperature", "top_p", "top_k", "min_p", "seed", "stop", "stream", "stream_options",
     "n", "user", "presence_penalty", "frequency_penalty", "logprobs", "repeat_penalty", NULL};
-static const char *const chat_fields[] = {"messages", "max_completion_tokens", "top_logprobs", "response_format", NULL};
+static const char *const chat_fields[] = {"messages", "max_completion_tokens", "top_logprobs", "response_format",
+                                          "tools", "tool_choice", "parallel_tool_calls", NULL};
 static const char *const completion_fields[] = {"prompt", "echo", "suffix", NULL};
 
 static int in_list(const char *k, const char *const *list) {
@@ -148,10 +149,16 @@ static int check_fields(const json_t *b, gt_serve_kind kind, gt_serve_error *e) 
 static int check_message(const json_t *m, size_t i, gt_serve_error *e) {
     if (!json_is_object(m)) return gt_serve_fail(e, 400, "messages", "invalid_type", "messages[%zu]: expected an object", i);
     const char *role = json_string_value(json_object_get(m, "role"));
-    if (!role || (strcmp(role, "system") && strcmp(role, "developer") && strcmp(role, "user") && strcmp(role, "assistant")))
-        return gt_serve_fail(e, 400, "messages", "invalid_value",
-                             "messages[%zu].role: expected \"system\", \"developer\", \"user\" or \"assistant\"", i);
-    const json_t *c = json_object_get(m, "content");
+    if (!role || (strcmp(role, "system") && strcmp(role, "developer") && strcmp(role, "user") &&
+                  strcmp(role, "assistant") && strcmp(role, "tool")))
+        return gt_serve_fail(e, 400, "messages", "invalid_value", "messages[%zu].role: expected \"system\", "
+                             "\"developer\", \"user\", \"assistant\" or \"tool\"", i);
+    const json_t *c = json_object_get(m, "content"), *calls = json_object_get(m, "tool_calls");
+    if (calls && strcmp(role, "assistant"))
+        return gt_serve_fail(e, 400, "messages", "invalid_value", "messages[%zu].tool_calls: only an assistant "
+                             "message has tool calls", i);
+    if (calls && gt_serve_tool_calls_check(calls, i, e)) return -1;
+    if (calls && (!c || json_is_null(c))) return 0; /* an assistant's calls without text */
     if (json_is_string(c)) return 0;
     if (json_is_array(c)) {
         size_t k;
@@ -235,6 +242,7 @@ int gt_serve_parse(const json_t *b, gt_serve_kind kind, gt_serve_params *p, gt_s
     if (get_logprobs(b, kind, p, e)) return -1;
     const json_t *rf = json_object_get(b, "response_format");
     p->response_format = json_is_null(rf) ? NULL : rf;
+    if (kind == GT_SERVE_CHAT && gt_serve_tools_parse(b, p, e)) return -1;
     assert(p->n_stops <= GT_SERVE_MAX_STOPS);
     return 0;
 }

@@ -19,10 +19,13 @@
 /* Status, the queue now and the counts of refused and cancelled requests. */
 void gt_serve_h_health(gt_serve *s, gt_serve_req *r, gt_serve_resp *o) {
     pthread_mutex_lock(&s->mu);
-    o->json = json_pack("{s:s,s:s,s:{s:i,s:i,s:i},s:{s:I,s:I,s:I}}", "status", "ok", "model", s->model_id, "queue",
-                        "running", s->busy, "waiting", s->waiting, "max_waiting", s->cfg.max_queue, "requests",
+    o->json = json_pack("{s:s,s:s,s:{s:i,s:i,s:i,s:i},s:{s:I,s:I,s:I},s:{s:I,s:I},s:{s:I,s:I}}", "status", "ok",
+                        "model", s->model_id, "queue", "running", s->n_running + s->busy, "waiting",
+                        s->waiting + s->n_pending, "max_waiting", s->cfg.max_queue, "slots", s->n_slots, "requests",
                         "rejected", (json_int_t)s->n_rejected, "cancelled", (json_int_t)s->n_cancelled,
-                        "cancelled_tokens", (json_int_t)s->cancelled_tokens);
+                        "cancelled_tokens", (json_int_t)s->cancelled_tokens, "prefix_cache", "hits",
+                        (json_int_t)s->prefix_hits, "tokens", (json_int_t)s->prefix_tokens, "batch", "steps",
+                        (json_int_t)s->n_steps, "tokens", (json_int_t)s->n_step_tokens);
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -55,7 +58,8 @@ typedef struct gen {
     gt_buf ids;                 /* int32_t prompt tokens */
     const char *extra_stop;
     gt_serve_job job;
-    int running;                /* the job holds the model */
+    int running;                /* the job was handed to the batcher */
+    int seen;                   /* tokens generated when last looked */
     gt_grammar *grammar;        /* structured output, or NULL */
     int fd;                     /* the client's socket */
     char id[48];
@@ -64,17 +68,16 @@ typedef struct gen {
     gt_buf out;                 /* SSE bytes not yet handed to MHD */
     size_t out_pos;
     int sent_role, sent_final, sent_done;
+    int job_done;               /* the batcher has finished the job */
     size_t lp_sent;             /* logprob entries already handed out */
 } gen;
 
 static void gen_free(gen *g) {
     gt_grammar_free(g->grammar);
     /* A stream freed before its end: MHD gave up on the client. */
+    if (g->running) gt_serve_withdraw(g->srv, &g->job);
     if (g->running && g->p.stream && !g->sent_done) gt_serve_note_cancel(g->srv, g->id, g->job.n_gen);
-    if (g->running) {
-        gt_serve_job_free(&g->job);
-        gt_serve_release(g->srv);
-    }
+    if (g->running) gt_serve_job_free(&g->job);
     json_decref(g->body);
     gt_buf_free(&g->ids);
     gt_buf_free(&g->out);
@@ -120,12 +123,14 @@ static int gen_prepare(gen *g, gt_serve_req *r, gt_serve_kind kind, gt_serve_err
         return gt_serve_fail(e, 400, NULL, "invalid_json", "the request body is not valid JSON: %s", err.msg);
     if (gt_serve_parse(g->body, kind, &g->p, e)) return -1;
     if (g->p.response_format && gt_grammar_compile(g->p.response_format, &g->grammar, e)) return -1;
+    if (g->p.tool_forced && gt_serve_tools_grammar(&g->p, &g->grammar, e)) return -1;
     g->p.grammar = g->grammar;
     if (strcmp(g->p.model, g->srv->model_id))
         return gt_serve_fail(e, 404, "model", "model_not_found", "model \"%s\" does not exist; this server serves \"%s\"",
                              g->p.model, g->srv->model_id);
-    int rc = kind == GT_SERVE_CHAT ? gt_serve_chat_prompt(g->srv, g->p.messages, &g->ids, &g->extra_stop, &err)
-                                   : completion_tokens(g, &err);
+    int rc = kind == GT_SERVE_CHAT
+                 ? gt_serve_chat_prompt_tools(g->srv, g->p.messages, g->p.tools, &g->ids, &g->extra_stop, &err)
+                 : completion_tokens(g, &err);
     if (rc == GT_ELIMIT || rc == GT_EINVAL)
         return gt_serve_fail(e, 400, kind == GT_SERVE_CHAT ? "messages" : "prompt", "invalid_value", "%s", err.msg);
     if (rc) return gt_serve_fail(e, 500, NULL, NULL, "%s", err.msg);
@@ -141,15 +146,31 @@ static int gen_prepare(gen *g, gt_serve_req *r, gt_serve_kind kind, gt_serve_err
     return 0;
 }
 
-/* Takes the model and evaluates the prompt. */
+/* Prepares the job and hands it to the batcher (or answers 429). */
 static int gen_start(gen *g, gt_serve_error *e) {
     gt_err err = {0};
-    if (gt_serve_enter(g->srv, e)) return -1;
-    g->running = 1;
-    if (gt_serve_job_start(&g->job, g->srv->ctx, g->srv->tok, (const int32_t *)(void *)g->ids.data,
-                           (int)(g->ids.len / sizeof(int32_t)), &g->p, g->extra_stop, &err))
+    if (gt_serve_job_init(&g->job, g->srv->bctx, g->srv->tok, (const int32_t *)(void *)g->ids.data,
+                          (int)(g->ids.len / sizeof(int32_t)), &g->p, g->extra_stop, &err)) {
+        gt_serve_job_free(&g->job);
         return gt_serve_fail(e, err.code == GT_EINVAL ? 400 : 500, NULL, NULL, "%s", err.msg);
+    }
+    if (gt_serve_submit(g->srv, &g->job, e)) {
+        gt_serve_job_free(&g->job);
+        return -1;
+    }
+    g->running = 1;
     return 0;
+}
+
+/* Waits for the job to progress: 0, 2 when done, 1 when the client left
+ * (the job is then withdrawn and counted cancelled). */
+static int gen_wait(gen *g) {
+    int r = gt_serve_wait(g->srv, &g->job, &g->seen, g->fd);
+    if (r == 1) {
+        gt_serve_withdraw(g->srv, &g->job);
+        if (!g->p.stream) gt_serve_note_cancel(g->srv, g->id, g->job.n_gen);
+    }
+    return r;
 }
 
 static json_t *usage_json(const gen *g) {
@@ -225,11 +246,21 @@ static json_t *logprobs_json(gen *g, size_t end) {
 static json_t *choice_json(const gen *g, const char *text, size_t len, int delta, int role, const char *finish,
                            json_t *lp) {
     json_t *c = json_pack("{s:i}", "index", 0);
-    json_t *t = text ? gt_json_text_lossy(text, len) : NULL;
+    size_t content_len = len;
+    json_t *calls = text && g->job.done && g->p.tools ? gt_serve_tool_calls(&g->p, text, len, &content_len) : NULL;
+    json_t *t = text && (!calls || content_len) ? gt_json_text_lossy(text, content_len) : NULL;
+    if (calls && !delta) finish = "tool_calls"; /* a stream says it in its last chunk */
     if (g->p.kind == GT_SERVE_CHAT) {
         json_t *m = json_object();
         if (role) json_object_set_new(m, "role", json_string("assistant"));
         if (t) json_object_set_new(m, "content", t);
+        else if (calls && !delta) json_object_set_new(m, "content", json_null());
+        if (calls && delta) { /* stream: each call whole, with its index */
+            size_t k;
+            json_t *x;
+            json_array_foreach(calls, k, x) json_object_set_new(x, "index", json_integer((json_int_t)k));
+        }
+        if (calls) json_object_set_new(m, "tool_calls", calls);
         json_object_set_new(c, delta ? "delta" : "message", m);
     } else {
         json_object_set_new(c, "text", t ? t : json_string(""));
@@ -242,23 +273,22 @@ static json_t *choice_json(const gen *g, const char *text, size_t len, int delta
 /* Runs a non-streaming request to the end and builds its answer. */
 static void run_whole(gen *g, gt_serve_resp *o) {
     gt_serve_error e;
-    gt_err err = {0};
     if (gen_start(g, &e)) {
         gt_serve_resp_error(o, &e);
         return;
     }
-    while (!g->job.done) {
-        if (gt_serve_client_gone(g->fd)) { /* nobody to answer: stop, free the model */
-            gt_serve_note_cancel(g->srv, g->id, g->job.n_gen);
+    for (int r = 0; r != 2;) {
+        if ((r = gen_wait(g)) == 1) { /* nobody to answer: the slot is free again */
             gt_serve_fail(&e, 499, NULL, "client_closed_request", "the client closed the connection");
             gt_serve_resp_error(o, &e);
             return;
         }
-        if (gt_serve_job_step(&g->job, &err)) {
-            gt_serve_fail(&e, 500, NULL, NULL, "generation failed: %s", err.msg);
-            gt_serve_resp_error(o, &e);
-            return;
-        }
+    }
+    /* Done: the batcher has let go of the job. */
+    if (g->job.failed) {
+        gt_serve_fail(&e, 500, NULL, NULL, "generation failed: %s", g->job.err.msg);
+        gt_serve_resp_error(o, &e);
+        return;
     }
     size_t len;
     const char *text = gt_serve_job_ready(&g->job, &len);
@@ -285,33 +315,56 @@ static int sse_chunk(gen *g, const char *text, size_t len, int role, const char 
     return sse_event(g, j);
 }
 
+/* The text generated since the last chunk, as a chunk (taken under the
+ * server's lock: the batcher appends to it meanwhile). */
+static int stream_text(gen *g) {
+    if (g->p.tools) return 0; /* the answer may be tool calls: it is sent whole at the end */
+    pthread_mutex_lock(&g->srv->mu);
+    size_t len;
+    const char *text;
+    int rc = 0;
+    while (!rc && (text = gt_serve_job_chunk(&g->job, &len)))
+        if (len) rc = sse_chunk(g, text, len, 0, NULL);
+    pthread_mutex_unlock(&g->srv->mu);
+    return rc;
+}
+
+/* A finished stream's finish_reason: "tool_calls" when its text was calls. */
+static const char *stream_finish(gen *g) {
+    size_t content_len;
+    json_t *calls = g->p.tools ? gt_serve_tool_calls(&g->p, g->job.text.data ? (const char *)g->job.text.data : "",
+                                                     g->job.text.len, &content_len)
+                               : NULL;
+    json_decref(calls);
+    return calls ? "tool_calls" : g->job.finish_reason;
+}
+
 /* Produces the next SSE bytes: the role chunk, then text chunks as tokens
  * come, then the finishing chunk, usage when asked, and [DONE]. An error
  * midway is sent as an error event before [DONE]. */
 static int stream_more(gen *g) {
-    gt_err err = {0};
     if (g->p.kind == GT_SERVE_CHAT && !g->sent_role) {
         g->sent_role = 1;
         return sse_chunk(g, "", 0, 1, NULL);
     }
-    if (!g->job.done) {
-        if (gt_serve_client_gone(g->fd)) return -1; /* gen_free counts it */
-        if (gt_serve_job_step(&g->job, &err)) {
+    if (!g->job_done) {
+        int r = gen_wait(g);
+        if (r == 1) return -1; /* gen_free counts it */
+        g->job_done = r == 2;
+        if (g->job_done && g->job.failed) {
             gt_serve_error e;
-            gt_serve_fail(&e, 500, NULL, NULL, "generation failed: %s", err.msg);
+            gt_serve_fail(&e, 500, NULL, NULL, "generation failed: %s", g->job.err.msg);
             g->sent_final = 1;
             return sse_event(g, gt_serve_error_json(&e));
         }
-        size_t len;
-        const char *text = gt_serve_job_ready(&g->job, &len);
-        return len ? sse_chunk(g, text, len, 0, NULL) : 0;
+        return stream_text(g);
     }
     if (!g->sent_final) {
         g->sent_final = 1;
         size_t len;
         const char *text = gt_serve_job_ready(&g->job, &len);
         if (len && sse_chunk(g, text, len, 0, NULL)) return -1;
-        if (sse_chunk(g, g->p.kind == GT_SERVE_CHAT ? NULL : "", 0, 0, g->job.finish_reason)) return -1;
+        if (sse_chunk(g, g->p.kind == GT_SERVE_CHAT ? NULL : "", 0, 0, stream_finish(g))) return -1;
         if (g->p.include_usage) {
             json_t *j = envelope(g, g->p.kind == GT_SERVE_CHAT ? "chat.completion.chunk" : "text_completion");
             json_object_set_new(j, "choices", json_array());

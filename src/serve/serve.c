@@ -2,11 +2,12 @@
  * routing (api/route.h's matcher), request bodies read under a limit,
  * dispatch, OpenAI error bodies, the access log.
  *
- * MHD runs a thread per connection: a handler may wait for the model, and a
- * stream's reader generates tokens inside MHD's callback, blocking that
- * connection's thread only. The one evaluation context is handed from
- * request to request by gt_serve_acquire/release (a flag under a mutex, so a
- * stream may release it from whichever thread frees it). */
+ * MHD runs a thread per connection: a handler waits for its job, which the
+ * batcher thread (batch.c) runs in the shared batch, and a stream's reader
+ * waits inside MHD's callback, blocking that connection's thread only.
+ * Embeddings use a second, one-sequence context, handed from request to
+ * request by gt_serve_acquire/release (a flag under a mutex); while it is
+ * held no new job is admitted to the batch. */
 #include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
@@ -58,12 +59,12 @@ void gt_serve_acquire(gt_serve *s) {
 
 int gt_serve_enter(gt_serve *s, gt_serve_error *e) {
     pthread_mutex_lock(&s->mu);
-    if (s->busy && s->waiting >= s->cfg.max_queue) {
+    if (s->busy && s->waiting + gt_serve_queued(s) >= s->cfg.max_queue) {
         s->n_rejected++;
-        int waiting = s->waiting;
+        int waiting = s->waiting + gt_serve_queued(s);
         pthread_mutex_unlock(&s->mu);
         gt_serve_fail(e, 429, NULL, "rate_limit_exceeded",
-                      "the server is busy: one request is running and %d are waiting (the most it queues, "
+                      "the server is busy: the model is held and %d requests are waiting (the most it queues, "
                       "--max-queue); retry after %d s", waiting, GT_SERVE_RETRY_AFTER_S);
         e->type = "requests";
         return -1;
@@ -96,6 +97,7 @@ void gt_serve_release(gt_serve *s) {
     assert(s->busy);
     s->busy = 0;
     pthread_cond_signal(&s->cv);
+    pthread_cond_signal(&s->bcv); /* jobs may be admitted again */
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -283,14 +285,15 @@ static void default_model_id(const char *path, char *out, size_t cap) {
     snprintf(out, cap, "%.*s", (int)n, base);
 }
 
-/* Loads the model, its tokenizer and one context. */
+/* Loads the model, its tokenizer, the embeddings' context and the batch. */
 static int load(gt_serve *s, gt_err *err) {
     int rc = gt_model_load(s->cfg.model_path, &s->model, err);
     if (!rc) rc = gt_tokenizer_load(gt_model_gguf(s->model), &s->tok, err);
     if (rc) return rc;
     if ((rc = gt_serve_template_load(s, err))) return rc;
     gt_ctx_params cp = {.n_ctx = s->cfg.n_ctx, .n_threads = s->cfg.n_threads};
-    return gt_ctx_new(s->model, &cp, &s->ctx, err);
+    if ((rc = gt_ctx_new(s->model, &cp, &s->ctx, err))) return rc;
+    return gt_serve_batch_start(s, err);
 }
 
 int gt_serve_start(const gt_serve_config *c, gt_serve **out, gt_err *err) {
@@ -301,6 +304,8 @@ int gt_serve_start(const gt_serve_config *c, gt_serve **out, gt_err *err) {
         return gt_err_set(err, GT_EINVAL, "--alias: expected 1..%d bytes", GT_SERVE_MAX_MODEL_ID);
     if (c->max_queue < 0 || c->max_queue > GT_SERVE_MAX_QUEUE)
         return gt_err_set(err, GT_EINVAL, "--max-queue: expected 0..%d, got %d", GT_SERVE_MAX_QUEUE, c->max_queue);
+    if (c->n_parallel < 0 || c->n_parallel > GT_SERVE_MAX_PARALLEL)
+        return gt_err_set(err, GT_EINVAL, "--parallel: expected 1..%d, got %d", GT_SERVE_MAX_PARALLEL, c->n_parallel);
     if (c->max_prompt_tokens < 0 || c->max_output_tokens < 0)
         return gt_err_set(err, GT_EINVAL, "--max-prompt-tokens, --max-output-tokens: expected 0 (no limit) or more");
     gt_serve *s = gt_calloc(1, sizeof *s);
@@ -314,6 +319,8 @@ int gt_serve_start(const gt_serve_config *c, gt_serve **out, gt_err *err) {
     s->cfg.model_id = s->model_id;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
+    pthread_cond_init(&s->bcv, NULL);
+    pthread_cond_init(&s->pcv, NULL);
     s->created = (uint64_t)time(NULL);
     int rc = load(s, err);
     int lfd = rc ? -1 : listen_on(s->listen, err);
@@ -352,6 +359,7 @@ void gt_serve_stop(gt_serve *s) {
         MHD_stop_daemon(s->mhd);
         if (lsock != MHD_INVALID_SOCKET) close(lsock);
     }
+    gt_serve_batch_stop(s);
     gt_ctx_free(s->ctx);
     gt_chat_tmpl_free(s->tmpl);
     gt_free(s->specials);
@@ -359,5 +367,7 @@ void gt_serve_stop(gt_serve *s) {
     gt_model_free(s->model);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
+    pthread_cond_destroy(&s->bcv);
+    pthread_cond_destroy(&s->pcv);
     gt_free(s);
 }

@@ -13,12 +13,15 @@
  * (mean-pooled final hidden states, unit length). Errors are OpenAI's body
  * {"error":{"message","type","param","code"}}.
  *
- * One model, one context: requests are evaluated one at a time, in the order
- * they take the model's lock. At most max_queue wait for it; one more is
- * answered 429 with Retry-After. A client that hangs up stops its
+ * Continuous batching: up to n_parallel requests generate at once, each in
+ * its own slot of one batch context; requests join and leave the running
+ * batch between decode steps, and a prompt that shares a prefix with a slot's
+ * cached tokens reuses their keys and values. At most max_queue wait for a
+ * slot; one more is answered 429 with Retry-After. A client that hangs up stops its
  * generation (counted in /health's "requests.cancelled"). The bytes a request gets (choices, usage, the
  * streamed text) depend only on the model, the request and its seed (0 when
- * absent), never on --threads. */
+ * absent), never on --threads, on the other requests in the batch, or on
+ * prefix-cache hits. */
 #ifndef GT_SERVE_SERVE_H
 #define GT_SERVE_SERVE_H
 
@@ -37,10 +40,14 @@ typedef struct gt_serve_config {
     int max_prompt_tokens;  /* per request (and per embedding input); 0: only the context bounds it */
     int max_output_tokens;  /* per request; 0: only the context bounds it */
     const char *chat_template_file; /* a Jinja chat template to use instead of the model's; NULL: the model's */
+    int n_parallel;         /* requests generating at once (slots of the batch); 0: GT_SERVE_DEFAULT_PARALLEL */
+    int no_prefix_cache;    /* 1: every prompt is evaluated whole (for comparisons) */
 } gt_serve_config;
 
 #define GT_SERVE_DEFAULT_QUEUE 16
 #define GT_SERVE_MAX_QUEUE 4096
+#define GT_SERVE_DEFAULT_PARALLEL 4
+#define GT_SERVE_MAX_PARALLEL 64
 
 gt_serve_config gt_serve_defaults(void); /* 127.0.0.1:8080, 1 thread */
 

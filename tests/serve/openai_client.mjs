@@ -1,7 +1,7 @@
 // openai_client.mjs: OpenAI's own Node client (npm `openai`, installed by
 // scripts/setup.sh test into .cache/npm) against `gotong serve` children,
 // used as a real client uses it: models, chat (whole, streamed, logprobs), plain
-// completions with a stop string, embeddings, structured output, seeded answers equal across thread counts,
+// completions with a stop string, embeddings, structured output, tool calls, seeded answers equal across thread counts,
 // a full queue (429) and a stream aborted by the client,
 // and errors surfacing as the client's typed exceptions.
 //
@@ -122,6 +122,48 @@ async function main() {
     check(assert.deepEqual, Object.keys(obj), ['name', 'n', 'tags']);
     check(assert.ok, obj.name.length <= 12 && Number.isInteger(obj.n) && obj.tags.every((t) => ['a', 'b'].includes(t)));
 
+    // Tool calls: a named tool_choice makes the answer that call, parsed back
+    // into message.tool_calls (arguments a JSON string that validates), the
+    // same whole and streamed; the call and the tool's result sent back in
+    // the next turn are accepted (rendered through the chat template).
+    const tools = [{ type: 'function', function: { name: 'get_weather', description: 'Weather in a city',
+      parameters: { type: 'object', required: ['city', 'unit'], additionalProperties: false,
+        properties: { city: { type: 'string', maxLength: 20 }, unit: { enum: ['C', 'F'] } } } } },
+    { type: 'function', function: { name: 'noop', parameters: { type: 'object', properties: {} } } }];
+    const treq = { ...req, max_tokens: 200, tools, tool_choice: { type: 'function', function: { name: 'get_weather' } },
+      messages: [{ role: 'user', content: 'Weather in Paris?' }] };
+    const tc = await ai.chat.completions.create(treq);
+    const call = tc.choices[0].message.tool_calls[0];
+    check(assert.equal, tc.choices[0].finish_reason, 'tool_calls');
+    check(assert.equal, tc.choices[0].message.content, null);
+    check(assert.equal, call.type, 'function');
+    check(assert.equal, call.function.name, 'get_weather');
+    const args = JSON.parse(call.function.arguments);
+    check(assert.deepEqual, Object.keys(args), ['city', 'unit']);
+    check(assert.ok, typeof args.city === 'string' && args.city.length <= 20 && ['C', 'F'].includes(args.unit));
+    check(assert.match, call.id, /^call_[0-9a-f]{16}$/);
+    const tstream = await ai.chat.completions.create({ ...treq, stream: true });
+    const scalls = [];
+    let sfinish = null;
+    for await (const ch of tstream) {
+      for (const d of ch.choices[0]?.delta?.tool_calls ?? []) scalls[d.index] = d;
+      sfinish = ch.choices[0]?.finish_reason ?? sfinish;
+    }
+    check(assert.equal, sfinish, 'tool_calls');
+    check(assert.deepEqual, [scalls[0].id, scalls[0].function.name, scalls[0].function.arguments],
+      [call.id, call.function.name, call.function.arguments]);
+    const next = await ai.chat.completions.create({ ...req, tools, messages: [...treq.messages,
+      { role: 'assistant', content: null, tool_calls: [call] },
+      { role: 'tool', tool_call_id: call.id, content: '{"temp": 21}' }] });
+    check(assert.equal, next.object, 'chat.completion');
+    check(assert.ok, ['stop', 'length', 'tool_calls'].includes(next.choices[0].finish_reason));
+    await assert.rejects(ai.chat.completions.create({ ...treq, tool_choice: { type: 'function', function: { name: 'nope' } } }),
+      (e) => {
+        check(assert.ok, e instanceof OpenAI.BadRequestError);
+        check(assert.equal, e.param, 'tool_choice');
+        return true;
+      });
+
     // Errors come back as the client's typed exceptions with OpenAI's fields.
     await assert.rejects(ai.chat.completions.create({ ...req, model: 'gpt-4o' }), (e) => {
       check(assert.ok, e instanceof OpenAI.NotFoundError);
@@ -152,10 +194,10 @@ async function main() {
     await stop(b);
   }
   // A full queue and a client that gives up, as the client sees them: while a
-  // stream holds the model and one request waits (--max-queue 1), another is
+  // stream holds the one slot (--parallel 1) and one request waits (--max-queue 1), another is
   // refused with RateLimitError and Retry-After; aborting the stream cancels
   // its generation and the waiting request is served.
-  const busy = await serve('tiny-qwen2-q8_0', 1, ['--max-queue', '1', '--ctx', '16384']);
+  const busy = await serve('tiny-qwen2-q8_0', 1, ['--parallel', '1', '--max-queue', '1', '--ctx', '16384']);
   try {
     const bai = client(busy), model = 'tiny-qwen2-q8_0';
     const health = async () => (await fetch(busy.baseURL.replace(/\/v1$/, '/health'))).json();

@@ -330,7 +330,7 @@ static void test_errors(void) {
     check_error(p, C, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"x\",\"stream_options\":{\"include_usage\":true}}", 400, "stream_options", "invalid_value");
     check_error(p, C, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"\"}", 400, "prompt", "invalid_value");
     check_error(p, H, "{\"model\":\"tiny-qwen2-q8_0\",\"messages\":[]}", 400, "messages", "invalid_value");
-    check_error(p, H, "{\"model\":\"tiny-qwen2-q8_0\",\"messages\":[{\"role\":\"tool\",\"content\":\"x\"}]}", 400, "messages", "invalid_value");
+    check_error(p, H, "{\"model\":\"tiny-qwen2-q8_0\",\"messages\":[{\"role\":\"function\",\"content\":\"x\"}]}", 400, "messages", "invalid_value");
     check_error(p, H, "{\"model\":\"tiny-qwen2-q8_0\",\"messages\":[{\"role\":\"user\",\"content\":5}]}", 400, "messages", "invalid_type");
     check_error(p, H, "{\"model\":\"tiny-qwen2-q8_0\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"prompt\":\"x\"}", 400, "prompt", "unsupported_parameter");
     /* A prompt past the 64-position context. */

@@ -1,0 +1,304 @@
+/* batch.c: continuous batching and the prefix cache.
+ *
+ * One thread, the batcher, owns the batch context (one sequence, a "slot",
+ * per request running at once; --parallel). Request threads hand it jobs
+ * (gt_serve_submit) and wait for their text; between two forward passes it
+ * admits queued jobs into free slots, drops the jobs that finished or whose
+ * client left, and builds the next batch: one token of every decoding job,
+ * then prompt chunks of the jobs still reading their prompt, up to the
+ * context's batch size. One gt_ctx_eval_batch evaluates them all; then each
+ * job that got logits samples its next token (gt_serve_job_step).
+ *
+ * Prefix cache: a slot remembers the tokens whose keys and values its
+ * sequence holds. A new job takes the free slot whose tokens share the
+ * longest prefix with its prompt (else the one unused the longest) and
+ * evaluates only the rest; when another slot, busy or not, shares a longer
+ * prefix, that prefix's keys and values are copied over first. At least the
+ * prompt's last token is always evaluated (its logits start sampling).
+ *
+ * Determinism: the engine's logits for a token depend only on its
+ * sequence's tokens (batch invariance, infer/model.h), never on the other
+ * tokens of the batch nor on how a prompt was cut into chunks or taken from
+ * the cache, and each job samples from its own seeded sampler. So a
+ * request's bytes do not depend on what else runs, in what order requests
+ * arrive, or on prefix-cache hits (tests/serve/test_serve_batch.c).
+ *
+ * Locking: the server's mutex guards the queue, the slots and every job's
+ * batched fields and text; the batcher drops it only around the forward
+ * pass (which touches the batch context alone). */
+#include <assert.h>
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/alloc.h"
+#include "base/log.h"
+#include "serve/serve_impl.h"
+
+/* How long a waiting request sleeps between looks at its client's socket. */
+#define GT_SERVE_POLL_MS 20
+
+/* Jobs queued beyond the slots free now: those that will really wait. */
+int gt_serve_queued(const gt_serve *s) {
+    int free_now = s->busy ? 0 : s->n_slots - s->n_running;
+    int q = s->n_pending - (free_now > 0 ? free_now : 0);
+    return q > 0 ? q : 0;
+}
+
+int gt_serve_submit(gt_serve *s, gt_serve_job *j, gt_serve_error *e) {
+    pthread_mutex_lock(&s->mu);
+    int full = s->busy || s->n_running + s->n_pending >= s->n_slots;
+    if (full && gt_serve_queued(s) + s->waiting >= s->cfg.max_queue) {
+        s->n_rejected++;
+        int running = s->n_running, waiting = gt_serve_queued(s) + s->waiting;
+        pthread_mutex_unlock(&s->mu);
+        gt_serve_fail(e, 429, NULL, "rate_limit_exceeded",
+                      "the server is busy: %d requests are running (--parallel) and %d are waiting (the most it "
+                      "queues, --max-queue); retry after %d s", running, waiting, GT_SERVE_RETRY_AFTER_S);
+        e->type = "requests";
+        return -1;
+    }
+    j->seq = -1;
+    j->active = 1;
+    j->next_pending = NULL;
+    if (s->pending_tail) s->pending_tail->next_pending = j;
+    else s->pending_head = j;
+    s->pending_tail = j;
+    s->n_pending++;
+    pthread_cond_signal(&s->bcv);
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
+/* Removes j from the queue of pending jobs (it is there). */
+static void unqueue(gt_serve *s, gt_serve_job *j) {
+    gt_serve_job **pp = &s->pending_head, *prev = NULL;
+    while (*pp != j) {
+        assert(*pp);
+        prev = *pp;
+        pp = &(*pp)->next_pending;
+    }
+    *pp = j->next_pending;
+    if (s->pending_tail == j) s->pending_tail = prev;
+    s->n_pending--;
+    j->active = 0;
+}
+
+void gt_serve_withdraw(gt_serve *s, gt_serve_job *j) {
+    pthread_mutex_lock(&s->mu);
+    if (j->active && j->seq < 0) unqueue(s, j);
+    if (j->active) {
+        j->cancel = 1;
+        pthread_cond_signal(&s->bcv);
+        while (j->active) pthread_cond_wait(&s->pcv, &s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+int gt_serve_wait(gt_serve *s, gt_serve_job *j, int *n_gen_seen, int fd) {
+    pthread_mutex_lock(&s->mu);
+    while (!j->done && j->n_gen == *n_gen_seen) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += GT_SERVE_POLL_MS * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+        int rc = pthread_cond_timedwait(&s->pcv, &s->mu, &ts);
+        if (rc == ETIMEDOUT && !j->done && j->n_gen == *n_gen_seen && gt_serve_client_gone(fd)) {
+            pthread_mutex_unlock(&s->mu);
+            return 1;
+        }
+    }
+    int done = j->done;
+    *n_gen_seen = j->n_gen;
+    pthread_mutex_unlock(&s->mu);
+    return done ? 2 : 0;
+}
+
+/* Tokens at the start of the slot's cache that equal the prompt's. */
+static int common_prefix(const gt_serve_slot *sl, const gt_serve_job *j) {
+    int n = 0;
+    while (n < sl->n_hist && n < j->n_prompt && sl->hist[n] == j->prompt[n]) n++;
+    return n;
+}
+
+/* The free slot for j: the longest shared prefix, ties to the one unused the
+ * longest. *src gets the slot (maybe busy) sharing the longest prefix. */
+static int pick_slot(const gt_serve *s, const gt_serve_job *j, int *src, int *src_len) {
+    int best = -1, best_len = -1;
+    *src = -1, *src_len = 0;
+    for (int i = 0; i < s->n_slots; i++) {
+        const gt_serve_slot *sl = &s->slots[i];
+        int len = common_prefix(sl, j);
+        if (len > *src_len) *src = i, *src_len = len;
+        if (sl->job) continue;
+        if (best < 0 || len > best_len || (len == best_len && sl->last_used < s->slots[best].last_used))
+            best = i, best_len = len;
+    }
+    return best;
+}
+
+/* Puts j into a free slot, reusing the longest cached prefix of its prompt
+ * (copied from another slot when that one shares more). */
+static void place(gt_serve *s, gt_serve_job *j) {
+    int src, src_len, dst = pick_slot(s, j, &src, &src_len);
+    assert(dst >= 0);
+    gt_serve_slot *sl = &s->slots[dst];
+    int reuse = common_prefix(sl, j);
+    if (s->cfg.no_prefix_cache) reuse = src = 0, src_len = 0;
+    int limit = j->n_prompt - 1; /* the last prompt token is evaluated for its logits */
+    if (src >= 0 && src != dst && src_len > reuse && (reuse < limit)) {
+        int n = src_len < limit ? src_len : limit;
+        gt_err err = {0};
+        if (gt_ctx_seq_copy(s->bctx, dst, src, n, &err) == 0) {
+            memcpy(sl->hist, s->slots[src].hist, (size_t)n * sizeof(int32_t));
+            sl->n_hist = n;
+            reuse = n;
+        } else {
+            GT_WARN("serve: prefix copy from slot %d to %d failed: %s", src, dst, err.msg);
+        }
+    }
+    if (reuse > limit) reuse = limit;
+    sl->n_hist = reuse;
+    j->seq = dst;
+    j->n_fed = j->n_reused = reuse;
+    sl->job = j;
+    s->n_running++;
+    if (reuse > 0) s->prefix_hits++, s->prefix_tokens += (uint64_t)reuse;
+}
+
+/* Admits queued jobs while slots are free (none while the model is held). */
+static void admit(gt_serve *s) {
+    while (s->pending_head && !s->busy && s->n_running < s->n_slots) {
+        gt_serve_job *j = s->pending_head;
+        s->pending_head = j->next_pending;
+        if (!s->pending_head) s->pending_tail = NULL;
+        s->n_pending--;
+        place(s, j);
+    }
+}
+
+/* Frees the slots of jobs that are done or cancelled, waking their owners. */
+static void detach_finished(gt_serve *s) {
+    int any = 0;
+    for (int i = 0; i < s->n_slots; i++) {
+        gt_serve_slot *sl = &s->slots[i];
+        gt_serve_job *j = sl->job;
+        if (!j || !(j->done || j->cancel)) continue;
+        sl->job = NULL;
+        sl->last_used = ++s->slot_clock;
+        j->active = 0;
+        s->n_running--;
+        any = 1;
+    }
+    if (any) pthread_cond_broadcast(&s->pcv);
+}
+
+/* Adds one item to the batch being built. */
+static void add_item(gt_serve *s, int *n, gt_serve_job *j, int32_t token, int pos, int logits) {
+    s->items[*n] = (gt_ctx_item){.token = token, .seq = j->seq, .pos = pos, .logits = logits};
+    s->item_job[*n] = j;
+    (*n)++;
+}
+
+/* The next batch: every decoding job's token, then prompt chunks while the
+ * batch has room. Returns its size. */
+static int build_batch(gt_serve *s) {
+    int n = 0, cap = gt_ctx_n_batch(s->bctx);
+    for (int i = 0; i < s->n_slots; i++) {
+        gt_serve_job *j = s->slots[i].job;
+        if (j && j->need_eval && n < cap) add_item(s, &n, j, j->next_tok, j->pos, 1);
+    }
+    for (int i = 0; i < s->n_slots && n < cap; i++) {
+        gt_serve_job *j = s->slots[i].job;
+        if (!j) continue;
+        for (int p = j->n_fed; p < j->n_prompt && n < cap; p++)
+            add_item(s, &n, j, j->prompt[p], p, p == j->n_prompt - 1);
+    }
+    return n;
+}
+
+/* After the forward pass: the slots' caches, prompt progress, and a sampled
+ * token for every job that got logits. A failed pass fails its jobs. */
+static void after_batch(gt_serve *s, int n, int rc, const gt_err *err) {
+    const float *row = s->blogits;
+    size_t V = (size_t)gt_model_hparams(s->model)->n_vocab;
+    for (int i = 0; i < n; i++) {
+        gt_serve_job *j = s->item_job[i];
+        gt_serve_slot *sl = &s->slots[j->seq];
+        if (rc) {
+            sl->n_hist = 0; /* the cache is no longer known */
+            if (!j->done) j->failed = 1, j->done = 1, j->err = *err;
+            continue;
+        }
+        assert(s->items[i].pos == sl->n_hist);
+        sl->hist[sl->n_hist++] = s->items[i].token;
+        if (j->n_fed < j->n_prompt) j->n_fed++;
+        else j->need_eval = 0, j->pos++;
+        if (!s->items[i].logits) continue;
+        memcpy(j->logits, row, V * sizeof(float));
+        row += V;
+        if (j->n_fed == j->n_prompt && j->pos < j->n_prompt) j->pos = j->n_prompt;
+        if (!j->cancel && gt_serve_job_step(j, &j->err)) j->failed = 1, j->done = 1;
+    }
+    s->n_steps++;
+    s->n_step_tokens += (uint64_t)n;
+    detach_finished(s);
+    pthread_cond_broadcast(&s->pcv);
+}
+
+/* The batcher's loop, until the server stops. */
+static void *batcher_main(void *arg) {
+    gt_serve *s = arg;
+    pthread_mutex_lock(&s->mu);
+    while (!s->stopping) {
+        detach_finished(s);
+        admit(s);
+        int n = build_batch(s);
+        if (n == 0) {
+            pthread_cond_wait(&s->bcv, &s->mu);
+            continue;
+        }
+        pthread_mutex_unlock(&s->mu);
+        gt_err err = {0};
+        int rc = gt_ctx_eval_batch(s->bctx, s->items, n, s->blogits, &err);
+        pthread_mutex_lock(&s->mu);
+        if (rc) GT_WARN("serve: a batch of %d tokens failed: %s", n, err.msg);
+        after_batch(s, n, rc, &err);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+int gt_serve_batch_start(gt_serve *s, gt_err *err) {
+    int n_slots = s->cfg.n_parallel ? s->cfg.n_parallel : GT_SERVE_DEFAULT_PARALLEL;
+    gt_ctx_params cp = {.n_ctx = s->cfg.n_ctx, .n_threads = s->cfg.n_threads, .n_seq = n_slots};
+    int rc = gt_ctx_new(s->model, &cp, &s->bctx, err);
+    if (rc) return rc;
+    int cap = gt_ctx_n_batch(s->bctx), n_ctx = gt_ctx_n_ctx(s->bctx);
+    size_t V = (size_t)gt_model_hparams(s->model)->n_vocab;
+    s->n_slots = n_slots;
+    s->slots = gt_calloc((size_t)n_slots, sizeof *s->slots);
+    s->items = gt_malloc((size_t)cap * sizeof *s->items);
+    s->item_job = gt_malloc((size_t)cap * sizeof *s->item_job);
+    s->blogits = gt_malloc((size_t)cap * V * sizeof(float));
+    int bad = !s->slots || !s->items || !s->item_job || !s->blogits;
+    for (int i = 0; i < n_slots && !bad; i++) bad = !(s->slots[i].hist = gt_malloc((size_t)n_ctx * sizeof(int32_t)));
+    if (bad) return gt_err_set(err, GT_ENOMEM, "out of memory for %d slots", n_slots);
+    if (pthread_create(&s->batcher, NULL, batcher_main, s))
+        return gt_err_set(err, GT_EIO, "cannot start the batcher thread");
+    s->batcher_started = 1;
+    return 0;
+}
+
+void gt_serve_batch_stop(gt_serve *s) {
+    if (s->batcher_started) {
+        pthread_mutex_lock(&s->mu);
+        s->stopping = 1;
+        pthread_cond_signal(&s->bcv);
+        pthread_mutex_unlock(&s->mu);
+        pthread_join(s->batcher, NULL);
+    }
+    for (int i = 0; s->slots && i < s->n_slots; i++) gt_free(s->slots[i].hist);
+    gt_free(s->slots), gt_free(s->items), gt_free(s->item_job), gt_free(s->blogits);
+    gt_ctx_free(s->bctx);
+}
