@@ -7,7 +7,7 @@ SAN_BUILD ?= build-san
 HOME_DIR ?= $(CURDIR)/.demo-home
 VOCAB ?= $(CURDIR)/.cache/fixtures/tokenizer/ggml-vocab-llama-spm.gguf
 
-.PHONY: all setup build build-all build-san run test fixtures bench-ledger bench-infer bench-market bench-work bench-train bench-serve fuzz clean
+.PHONY: all setup build build-all build-san run test fixtures bench-ledger bench-infer bench-market bench-work bench-train bench-serve bench-chain fuzz clean
 
 all: build
 
@@ -27,6 +27,7 @@ build-all: setup
 # random-weight model made around llama.cpp's vocabulary (fetched by setup).
 run: build
 	@$(BUILD)/gotong demo --home $(HOME_DIR) --fresh --vocab $(VOCAB)
+	@echo "dashboard: $(BUILD)/gotong node --home $(HOME_DIR), then open http://127.0.0.1:8645/"
 
 # Every test, under AddressSanitizer + UndefinedBehaviorSanitizer, warnings as
 # errors. ctest's first test ("fixtures") writes the test models and
@@ -63,6 +64,11 @@ bench-market: build-all
 bench-serve: build
 	@./scripts/setup.sh test
 	@./bench/serve.sh $(BUILD)
+
+# Job lifecycles on anvil through the C chain client, and gas per lifecycle
+# (anvil and solc come with setup.sh test; without them it says so).
+bench-chain: build-all
+	@$(BUILD)/bench_chain
 
 bench-train: build-all
 	@./scripts/setup.sh bench
