@@ -30,12 +30,6 @@ async function reputationOf(addr) {
   }
 }
 
-// Reputation's `paid` and `earned` come from the node as token decimals
-// ("20.5"), unlike every other amount (base units): src/api/units.c does not
-// list them. Shown as the tokens they are; switch to tokens() when the API
-// converts them.
-const repTokens = (v) => (v === undefined || v === null ? '—' : `${v} GOT`);
-
 function repSummary(rep) {
   if (!rep) return '—';
   const t = rep.total;
@@ -57,7 +51,7 @@ export async function agentsPage() {
       a.skills.join(', '),
       tokens(a.price),
       repSummary(reps[i]),
-      t ? repTokens(t.earned) : '—',
+      t ? tokens(t.earned) : '—',
       t ? String(t.standing) : '—',
       t ? tokens(t.slashed) : '—',
     ];
@@ -114,7 +108,7 @@ export async function agentPage(page, addr) {
       ['Wallet', h('a', { href: `#/wallet/${addr}` }, 'balances and history')],
       rep && [
         'Earned',
-        `${repTokens(rep.total.earned)} from ${rep.total.payers} payers (standing ${rep.total.standing})`,
+        `${tokens(rep.total.earned)} from ${rep.total.payers} payers (standing ${rep.total.standing})`,
       ],
     ]),
     h('h2', {}, 'Reputation by skill'),
