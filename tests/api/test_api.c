@@ -10,6 +10,7 @@
 
 #include "../test.h"
 #include "api_util.h"
+#include "api/api_impl.h"
 #include "crypto/sha256.h"
 
 static char dir[64];
@@ -930,6 +931,22 @@ static void test_stop_finishes_in_flight(void) {
 }
 
 /* Runs every test; needs no fixture. */
+/* A block's actions whose stored JSON does not parse: the collector that
+ * GET /v1/blocks/{height} walks them with stops with an error naming the
+ * block and the action (the route answers 500), where it used to stop
+ * silently and leave a block shown with fewer actions and a 200. */
+static void test_block_action_unparsable(void) {
+    gt_err err = {0};
+    gt_api_block_actions ba = {json_array(), &err};
+    CHECK_EQ_INT(gt_api_collect_action(&ba, 7, 0, "{\"type\":\"mint\"}"), 0);
+    CHECK_EQ_INT(gt_api_collect_action(&ba, 7, 1, "{\"type\":\"mint\",\"to\":"), GT_EDB);
+    CHECK_EQ_INT(err.code, GT_EDB);
+    CHECK_CONTAINS(err.msg, "block 7");
+    CHECK_CONTAINS(err.msg, "action 1");
+    CHECK_EQ_INT((int)json_array_size(ba.arr), 1);
+    json_decref(ba.arr);
+}
+
 int main(void) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     for (int i = 0; i < 8; i++) {
@@ -946,6 +963,7 @@ int main(void) {
     RUN(test_metrics);
     RUN(test_concurrent_and_durable);
     RUN(test_stop_finishes_in_flight);
+    RUN(test_block_action_unparsable);
     curl_global_cleanup();
     return gt_test_finish();
 }
