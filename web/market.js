@@ -310,6 +310,8 @@ const VERBS = {
   task_settle: 'settled',
   task_dispute: 'disputed the rejection (bond locked)',
   dispute_vote: 'voted',
+  vote_commit: 'sealed a vote (bond locked)',
+  vote_reveal: 'revealed a vote',
   eval_attest: 'attested an evaluation',
   dataset_publish: 'published the dataset',
 };
@@ -320,12 +322,13 @@ function timelineEntry(a, b, t) {
     bits.push(`${tokens(a.bounty)} × ${a.slots} slots, stake ${tokens(a.stake)} per claim`);
   else if (a.type === 'task_post') bits.push('sub-task ', taskLink(a.id));
   if (a.slot !== undefined) bits.push(`slot ${a.slot}`);
-  if (a.type === 'task_verify' || a.type === 'dispute_vote') bits.push(badge(a.accept ? 'accept' : 'reject'));
+  if (a.type === 'task_verify' || a.type === 'dispute_vote' || a.type === 'vote_reveal')
+    bits.push(badge(a.accept ? 'accept' : 'reject'));
   if (a.type === 'task_verify_partial') bits.push(`${a.accepted}/${a.total} units accepted`);
   if (a.result) bits.push('result', blobLink(`sha256:${a.result.slice(2)}`));
   return h(
     'li',
-    { class: `ev ${a.type}` },
+    { class: `ev ${a.type}`, 'data-slot': a.slot === undefined ? null : String(a.slot) },
     h('span', { class: 'when' }, blockLink(b.height), ' ', when(b.time)),
     ' ',
     addrLink(a.from),
