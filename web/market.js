@@ -30,12 +30,6 @@ async function reputationOf(addr) {
   }
 }
 
-// Reputation's `paid` and `earned` come from the node as token decimals
-// ("20.5"), unlike every other amount (base units): src/api/units.c does not
-// list them. Shown as the tokens they are; switch to tokens() when the API
-// converts them.
-const repTokens = (v) => (v === undefined || v === null ? '—' : `${v} GOT`);
-
 function repSummary(rep) {
   if (!rep) return '—';
   const t = rep.total;
@@ -57,7 +51,7 @@ export async function agentsPage() {
       a.skills.join(', '),
       tokens(a.price),
       repSummary(reps[i]),
-      t ? repTokens(t.earned) : '—',
+      t ? tokens(t.earned) : '—',
       t ? String(t.standing) : '—',
       t ? tokens(t.slashed) : '—',
     ];
@@ -114,7 +108,7 @@ export async function agentPage(page, addr) {
       ['Wallet', h('a', { href: `#/wallet/${addr}` }, 'balances and history')],
       rep && [
         'Earned',
-        `${repTokens(rep.total.earned)} from ${rep.total.payers} payers (standing ${rep.total.standing})`,
+        `${tokens(rep.total.earned)} from ${rep.total.payers} payers (standing ${rep.total.standing})`,
       ],
     ]),
     h('h2', {}, 'Reputation by skill'),
@@ -316,6 +310,8 @@ const VERBS = {
   task_settle: 'settled',
   task_dispute: 'disputed the rejection (bond locked)',
   dispute_vote: 'voted',
+  vote_commit: 'sealed a vote (bond locked)',
+  vote_reveal: 'revealed a vote',
   eval_attest: 'attested an evaluation',
   dataset_publish: 'published the dataset',
 };
@@ -326,12 +322,13 @@ function timelineEntry(a, b, t) {
     bits.push(`${tokens(a.bounty)} × ${a.slots} slots, stake ${tokens(a.stake)} per claim`);
   else if (a.type === 'task_post') bits.push('sub-task ', taskLink(a.id));
   if (a.slot !== undefined) bits.push(`slot ${a.slot}`);
-  if (a.type === 'task_verify' || a.type === 'dispute_vote') bits.push(badge(a.accept ? 'accept' : 'reject'));
+  if (a.type === 'task_verify' || a.type === 'dispute_vote' || a.type === 'vote_reveal')
+    bits.push(badge(a.accept ? 'accept' : 'reject'));
   if (a.type === 'task_verify_partial') bits.push(`${a.accepted}/${a.total} units accepted`);
   if (a.result) bits.push('result', blobLink(`sha256:${a.result.slice(2)}`));
   return h(
     'li',
-    { class: `ev ${a.type}` },
+    { class: `ev ${a.type}`, 'data-slot': a.slot === undefined ? null : String(a.slot) },
     h('span', { class: 'when' }, blockLink(b.height), ' ', when(b.time)),
     ' ',
     addrLink(a.from),

@@ -168,6 +168,17 @@ void gt_resp_json(gt_resp *o, int status, json_t *j);
  * an error. gt_api_is_amount_field names those fields. */
 int gt_api_units(json_t *j, gt_err *err);
 int gt_api_is_amount_field(const char *key);
+
+/* GET /v1/blocks/{height} (h_ledger.c): the array a block's actions are
+ * collected into, and where the collector says why it stopped. */
+typedef struct gt_api_block_actions {
+    json_t *arr;
+    gt_err *err;
+} gt_api_block_actions;
+/* gt_ledger_each_action callback: parses json and appends it to arg's array
+ * (arg: a gt_api_block_actions). JSON that does not parse stops the walk:
+ * returns GT_EDB with a message naming the block and the action. */
+int gt_api_collect_action(void *arg, uint64_t height, uint32_t index, const char *json);
 /* {"error":{"code":"EINVAL","message":"..."}} with status. */
 void gt_resp_error(gt_resp *o, int status, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* The same from a gt_err, with the status its code implies (gt_http_status). */

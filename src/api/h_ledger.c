@@ -8,6 +8,7 @@
  * (signature, nonce, funds...), each with its own result, exactly as the
  * ledger applies them. Amounts in responses are decimal strings of base units
  * (JSON numbers above 2^53 lose precision in most clients). */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,11 +251,17 @@ void gt_h_blocks(gt_req *r, gt_resp *o) {
                                    (json_int_t)head.height));
 }
 
-/* gt_ledger_each_action callback: appends the action to the array arg. */
-static int collect_action(void *arg, uint64_t height, uint32_t index, const char *json) {
-    json_t *j = json_loads(json, 0, NULL);
-    if (!j) return 1;
-    json_array_append_new(arg, j);
+/* See api_impl.h. A block is shown whole or not at all, never with fewer
+ * actions than it has. */
+int gt_api_collect_action(void *arg, uint64_t height, uint32_t index, const char *json) {
+    gt_api_block_actions *ba = arg;
+    assert(ba && ba->arr && ba->err && json);
+    json_error_t jerr;
+    json_t *j = json_loads(json, 0, &jerr);
+    if (!j)
+        return gt_err_set(ba->err, GT_EDB, "block %llu: action %u is stored damaged (not JSON: %.80s)",
+                          (unsigned long long)height, (unsigned)index, jerr.text);
+    if (json_array_append_new(ba->arr, j)) return gt_err_set(ba->err, GT_ENOMEM, "out of memory");
     return 0;
 }
 
@@ -271,10 +278,13 @@ void gt_h_block(gt_req *r, gt_resp *o) {
         return;
     }
     json_t *j = gt_block_json(&b), *acts = json_array();
-    if (gt_ledger_each_action(rd->ro, h, h, collect_action, acts, &err)) {
+    gt_api_block_actions ba = {acts, &err};
+    int rc = gt_ledger_each_action(rd->ro, h, h, gt_api_collect_action, &ba, &err);
+    if (rc || err.code) {
         json_decref(j);
         json_decref(acts);
-        gt_resp_err(o, &err);
+        if (err.code == GT_EDB) gt_resp_error(o, 500, GT_EDB, "%s", err.msg);
+        else gt_resp_err(o, &err);
         return;
     }
     json_object_set_new(j, "actions", acts);

@@ -8,10 +8,20 @@
 #include "market/market.h"
 #include "work/work.h"
 
-/* Replies with the reader's JSON, or its error (GT_ENOTFOUND becomes 404). */
+/* Replies with the reader's JSON, its amounts in base units as decimal
+ * strings (units.c: the leaderboard's backedStake is an integer there), or
+ * its error (GT_ENOTFOUND becomes 404). An amount that cannot be converted
+ * fails the request: no response carries an amount in another unit. */
 static void reply(gt_resp *o, json_t *j, const gt_err *err) {
-    if (j) gt_resp_json(o, 200, j);
-    else gt_resp_err(o, err);
+    gt_err uerr = {0};
+    if (j && gt_api_units(j, &uerr)) {
+        json_decref(j);
+        gt_resp_error(o, 500, GT_EDB, "%s", uerr.msg);
+    } else if (j) {
+        gt_resp_json(o, 200, j);
+    } else {
+        gt_resp_err(o, err);
+    }
 }
 
 /* GET /v1/leaderboard?bench=&all= : models ranked by attested score. */

@@ -16,10 +16,11 @@
 #include "base/amount.h"
 
 /* The amount fields of the market's JSON (tasks, slots, disputes, votes,
- * agent cards, reputation). Kept in step with docs/api.md. */
+ * agent cards, reputation's totals) and of the work routes (the leaderboard's
+ * co-sign backing). Kept in step with docs/api.md. */
 static const char *const amount_fields[] = {"bounty", "stake", "fee", "escrow", "price", "weight", "bond",
                                             "rejectionBond", "acceptWeight", "rejectWeight", "slashed", "amount",
-                                            NULL};
+                                            "paid", "earned", "backedStake", NULL};
 
 /* Deepest JSON nesting walked: the market's shapes are 4 levels deep. */
 #define UNITS_MAX_DEPTH 16

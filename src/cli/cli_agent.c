@@ -100,6 +100,10 @@ typedef struct agent_opts {
  * --misbehave's words. Returns -1 to go on, else the exit code. */
 static int check_agent_opts(agent_opts *o, const char *roles, const char **faults, int n_faults) {
     int rc;
+    /* The card holds GT_MARKET_NAME_MAX bytes: a longer name is refused here,
+     * never cut to fit (a card under a name the user did not give). */
+    if (o->name && strlen(o->name) > GT_MARKET_NAME_MAX)
+        return gt_cli_usage_error("agent", "--name: at most %d bytes, got %zu", GT_MARKET_NAME_MAX, strlen(o->name));
     if (o->cfg.endpoint && strlen(o->cfg.endpoint) > GT_MARKET_ENDPOINT_MAX)
         return gt_cli_usage_error("agent", "--endpoint: at most %d bytes", GT_MARKET_ENDPOINT_MAX);
     if (roles && (rc = parse_roles(roles, &o->cfg.roles))) return rc;

@@ -5,10 +5,12 @@
  * integrity, a full task lifecycle with the market's reads, the event stream,
  * /metrics, concurrency, both threading modes, and graceful shutdown. */
 #include <pthread.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include "../test.h"
 #include "api_util.h"
+#include "api/api_impl.h"
 #include "crypto/sha256.h"
 
 static char dir[64];
@@ -464,7 +466,8 @@ static void test_blobs(void) {
  * base units written as a decimal string, everywhere. */
 static const char *const amount_keys[] = {"balance", "staked", "locked", "unbonding", "bounty", "stake", "fee",
                                           "escrow", "price", "weight", "bond", "rejectionBond", "acceptWeight",
-                                          "rejectWeight", "slashed", "amount", NULL};
+                                          "rejectWeight", "slashed", "amount", "paid", "earned", "backedStake",
+                                          NULL};
 
 /* Walks j: every amount field is "0" or digits without a leading zero.
  * Returns the amount fields seen. */
@@ -503,6 +506,36 @@ static int check_units(CURL *c, uint16_t port, const char *path) {
     json_decref(j);
     thttp_free(&h);
     return seen;
+}
+
+/* The leaderboard's amounts (cosigns.backedStake) in base units: two
+ * attestations of one (bench, model) on task tid, written into the node's
+ * ledger as eval_attest would (building an eval task through the API needs a
+ * model), then both views of the board walked. */
+static void check_leaderboard_units(CURL *c, uint16_t port, const char *tid) {
+    char path[128], sql[1024];
+    snprintf(path, sizeof path, "%s/ledger.db", dir);
+    sqlite3 *db = NULL;
+    CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    for (int i = 1; i <= 2; i++) {
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO wk_attestations VALUES(x'%062d%02d',zeroblob(20),x'%s',0,0,zeroblob(32),"
+                 "'arith-v1',zeroblob(32),zeroblob(32),%d,10,zeroblob(32),1,0,0,0)",
+                 0, i, tid + 2, 500000 * i);
+        char *msg = NULL;
+        int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+        CHECK_MSG(rc == SQLITE_OK, "%s: %s", sql, msg ? msg : "?");
+        sqlite3_free(msg);
+    }
+    sqlite3_close(db);
+    CHECK_MSG(check_units(c, port, "/v1/leaderboard?all=true") == 2, "both attestations' backedStake walked");
+    thttp h;
+    CHECK_EQ_INT(tget(c, port, "/v1/leaderboard?all=true&bench=arith-v1", &h), 200);
+    CHECK_CONTAINS(h.body, "\"backedStake\":\"0\"");
+    thttp_free(&h);
+    /* one attestation's view has the same shape */
+    check_units(c, port, "/v1/attestations/0x0000000000000000000000000000000000000000000000000000000000000001");
 }
 
 /* Posts, claims, submits, verifies and settles one task through the API,
@@ -601,19 +634,26 @@ static void test_lifecycle_and_events(unsigned threads) {
     CHECK_EQ_INT(tget(c, port, path, &h), 200);
     CHECK_CONTAINS(h.body, "\"accepted\":");
     thttp_free(&h);
-    /* One unit convention: every GET route that returns amounts, walked.
-     * (Blobs, events, metrics and the work routes carry none.) */
-    char routes[8][256];
+    /* One unit convention: every GET route that answers JSON, walked (the
+     * table of routes is src/api/http.c's). Not walked, with no amounts in
+     * them: /metrics (Prometheus text), /v1/events (a stream of the same
+     * shapes as these), /v1/blobs/{id} (stored bytes), / and /web/... (the
+     * dashboard's files); /v1/attestations/{id} and /v1/datasets/{job} are
+     * 404 on this ledger (the leaderboard's walk below covers the
+     * attestation's shape; a dataset has no amounts). */
+    const char *fixed[] = {"/health", "/v1/head", "/v1/chain", "/v1/blocks", "/v1/blocks/0", "/v1/blocks/1",
+                           "/v1/tasks", "/v1/tasks?status=complete", "/v1/agents", "/v1/agents?skill=echo",
+                           "/v1/leaderboard", "/v1/leaderboard?all=true"};
+    char routes[6][256];
     snprintf(routes[0], sizeof routes[0], "/v1/accounts/%s", AS[2]);
-    snprintf(routes[1], sizeof routes[1], "/v1/tasks");
-    snprintf(routes[2], sizeof routes[2], "/v1/tasks/%s", tid);
-    snprintf(routes[3], sizeof routes[3], "/v1/agents");
-    snprintf(routes[4], sizeof routes[4], "/v1/agents/%s", AS[2]);
-    snprintf(routes[5], sizeof routes[5], "/v1/reputation/%s", AS[2]);
-    snprintf(routes[6], sizeof routes[6], "/v1/blocks/1");
-    snprintf(routes[7], sizeof routes[7], "/v1/actions/%s", tid);
+    snprintf(routes[1], sizeof routes[1], "/v1/tasks/%s", tid);
+    snprintf(routes[2], sizeof routes[2], "/v1/agents/%s", AS[2]);
+    snprintf(routes[3], sizeof routes[3], "/v1/reputation/%s", AS[2]); /* total.paid, total.earned */
+    snprintf(routes[4], sizeof routes[4], "/v1/reputation/%s", AS[1]);
+    snprintf(routes[5], sizeof routes[5], "/v1/actions/%s", tid);
     int seen = 0;
-    for (int i = 0; i < 8; i++) seen += check_units(c, port, routes[i]);
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) seen += check_units(c, port, fixed[i]);
+    for (int i = 0; i < 6; i++) seen += check_units(c, port, routes[i]);
     CHECK_MSG(seen >= 20, "only %d amount fields seen: the walk is not looking at the amounts", seen);
     snprintf(path, sizeof path, "/v1/tasks/%s", tid);
     CHECK_EQ_INT(tget(c, port, path, &h), 200);
@@ -629,6 +669,7 @@ static void test_lifecycle_and_events(unsigned threads) {
     CHECK_EQ_INT(tpost(c, port, "/v1/actions", body2, &h), 200);
     thttp_free(&h);
     CHECK_EQ_U64(balance(c, port, 3), 7);
+    check_leaderboard_units(c, port, tid);
     CHECK(tread_until(es, ev, sizeof ev, &evlen, "\"type\":\"task_settle\"", 5000, NULL));
     CHECK_CONTAINS(ev, "\"type\":\"task_claim\"");
     CHECK_CONTAINS(ev, "\"type\":\"task_verify\"");
@@ -890,6 +931,22 @@ static void test_stop_finishes_in_flight(void) {
 }
 
 /* Runs every test; needs no fixture. */
+/* A block's actions whose stored JSON does not parse: the collector that
+ * GET /v1/blocks/{height} walks them with stops with an error naming the
+ * block and the action (the route answers 500), where it used to stop
+ * silently and leave a block shown with fewer actions and a 200. */
+static void test_block_action_unparsable(void) {
+    gt_err err = {0};
+    gt_api_block_actions ba = {json_array(), &err};
+    CHECK_EQ_INT(gt_api_collect_action(&ba, 7, 0, "{\"type\":\"mint\"}"), 0);
+    CHECK_EQ_INT(gt_api_collect_action(&ba, 7, 1, "{\"type\":\"mint\",\"to\":"), GT_EDB);
+    CHECK_EQ_INT(err.code, GT_EDB);
+    CHECK_CONTAINS(err.msg, "block 7");
+    CHECK_CONTAINS(err.msg, "action 1");
+    CHECK_EQ_INT((int)json_array_size(ba.arr), 1);
+    json_decref(ba.arr);
+}
+
 int main(void) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     for (int i = 0; i < 8; i++) {
@@ -906,6 +963,7 @@ int main(void) {
     RUN(test_metrics);
     RUN(test_concurrent_and_durable);
     RUN(test_stop_finishes_in_flight);
+    RUN(test_block_action_unparsable);
     curl_global_cleanup();
     return gt_test_finish();
 }

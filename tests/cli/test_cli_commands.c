@@ -3,8 +3,10 @@
  * does; `gotong model list` lists a directory's models (and says why a file
  * is not one); `gotong wallet verify` recovers the signer of a message the
  * way cast does, both ways: it verifies a signature cast made, and cast
- * verifies one gotong made (when cast is installed by scripts/setup.sh). */
+ * verifies one gotong made (when cast is installed by scripts/setup.sh);
+ * `gotong agent register` refuses a card name longer than the card holds. */
 #include <jansson.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -150,8 +152,26 @@ static void test_wallet_verify(void) {
     CHECK_EQ_INT(system(cmd), 0);
 }
 
+/* `agent register --name` over the card's 64 bytes is a usage error (2)
+ * naming the limit and the length given, before any key or node is touched;
+ * it used to be cut to 64 bytes and registered (exit 0). 64 bytes pass the
+ * check (and fail later here: this home has no wallet). */
+static void test_agent_name_too_long(void) {
+    char name[80], args[256];
+    memset(name, 'n', 65);
+    name[65] = 0;
+    snprintf(args, sizeof args, "agent register --name %s --node http://127.0.0.1:1", name);
+    CHECK_EQ_INT(gotong(args), 2);
+    CHECK_CONTAINS(err_s, "--name: at most 64 bytes, got 65");
+    name[64] = 0;
+    snprintf(args, sizeof args, "agent register --name %s --node http://127.0.0.1:1", name);
+    CHECK(gotong(args) != 0);
+    CHECK(strstr(err_s, "--name") == NULL);
+}
+
 int main(void) {
     if (cli_setup("gt-cli-commands")) return 1;
+    RUN(test_agent_name_too_long);
     RUN(test_run_prompt_sources);
     RUN(test_model_list);
     RUN(test_wallet_verify);

@@ -233,7 +233,17 @@ async function disputeShown(ctx, base, disputed) {
     outcome === slot.dispute.outcome,
     `the task page shows the dispute's outcome "${outcome}" (API: ${slot.dispute.outcome})`,
   );
-  const votes = await page.$$eval('#timeline li.dispute_vote', (l) => l.length);
+  // A dispute's votes are dispute_vote actions or sealed votes revealed
+  // (vote_reveal) after the slot's dispute: those entries of the slot that
+  // follow its last task_dispute in the timeline.
+  const votes = await page.$$eval(
+    `#timeline li[data-slot="${slot.slot}"]`,
+    (l) => {
+      const at = l.map((e) => e.classList);
+      const from = at.map((c) => c.contains('task_dispute')).lastIndexOf(true);
+      return at.slice(from + 1).filter((c) => c.contains('dispute_vote') || c.contains('vote_reveal')).length;
+    },
+  );
   check(
     votes === slot.dispute.votes.length,
     `the timeline lists the ${votes} votes (API: ${slot.dispute.votes.length})`,
