@@ -167,6 +167,9 @@ void gt_resp_json(gt_resp *o, int status, json_t *j);
  * base units as decimal strings (units.c); an amount that does not parse is
  * an error. gt_api_is_amount_field names those fields. */
 int gt_api_units(json_t *j, gt_err *err);
+/* Replies with j (owned) after gt_api_units, a 500 when an amount cannot be
+ * converted, or err's error when j is NULL (GT_ENOTFOUND becomes 404). */
+void gt_api_reply_units(gt_resp *o, json_t *j, const gt_err *err);
 int gt_api_is_amount_field(const char *key);
 
 /* GET /v1/blocks/{height} (h_ledger.c): the array a block's actions are

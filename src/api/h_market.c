@@ -19,20 +19,6 @@ static int paging(gt_req *r, uint64_t *limit, uint64_t *cursor, gt_err *err) {
     return 0;
 }
 
-/* Sends j with its amounts in base units (units.c), or the error the query
- * left in err. An amount that cannot be converted fails the request. */
-static void reply(gt_resp *o, json_t *j, const gt_err *err) {
-    gt_err uerr = {0};
-    if (j && gt_api_units(j, &uerr)) {
-        json_decref(j);
-        gt_resp_error(o, 500, GT_EDB, "%s", uerr.msg);
-    } else if (j) {
-        gt_resp_json(o, 200, j);
-    } else {
-        gt_resp_err(o, err);
-    }
-}
-
 /* GET /v1/tasks?status=&kind=&poster=&worker=&parent=&limit=&cursor= */
 void gt_h_tasks(gt_req *r, gt_resp *o) {
     static const char *const allowed[] = {"status", "kind", "poster", "worker", "parent", "limit", "cursor", NULL};
@@ -73,7 +59,7 @@ void gt_h_tasks(gt_req *r, gt_resp *o) {
     }
     if (!(rd = gt_req_reader(r, &err))) goto bad;
     json_t *j = gt_market_tasks_list(rd->db, &f, cursor, limit, &err);
-    reply(o, j, &err);
+    gt_api_reply_units(o, j, &err);
     return;
 bad:
     gt_resp_err(o, &err);
@@ -91,7 +77,7 @@ void gt_h_task(gt_req *r, gt_resp *o) {
         return;
     }
     json_t *j = gt_market_task_get(rd->db, id, &err);
-    reply(o, j, &err);
+    gt_api_reply_units(o, j, &err);
 }
 
 /* GET /v1/agents?skill=&active=1&limit=&cursor= */
@@ -108,7 +94,7 @@ void gt_h_agents(gt_req *r, gt_resp *o) {
         return;
     }
     json_t *j = gt_market_agents_list(rd->db, skill, (int)active, cursor, limit, &err);
-    reply(o, j, &err);
+    gt_api_reply_units(o, j, &err);
 }
 
 /* GET /v1/agents/{address} */
@@ -123,7 +109,7 @@ void gt_h_agent(gt_req *r, gt_resp *o) {
         return;
     }
     json_t *j = gt_market_agent_get(rd->db, &addr, &err);
-    reply(o, j, &err);
+    gt_api_reply_units(o, j, &err);
 }
 
 /* GET /v1/reputation/{address}?skill= */
@@ -139,5 +125,5 @@ void gt_h_reputation(gt_req *r, gt_resp *o) {
         return;
     }
     json_t *j = gt_market_reputation(rd->db, &addr, skill, &err);
-    reply(o, j, &err);
+    gt_api_reply_units(o, j, &err);
 }

@@ -8,22 +8,6 @@
 #include "market/market.h"
 #include "work/work.h"
 
-/* Replies with the reader's JSON, its amounts in base units as decimal
- * strings (units.c: the leaderboard's backedStake is an integer there), or
- * its error (GT_ENOTFOUND becomes 404). An amount that cannot be converted
- * fails the request: no response carries an amount in another unit. */
-static void reply(gt_resp *o, json_t *j, const gt_err *err) {
-    gt_err uerr = {0};
-    if (j && gt_api_units(j, &uerr)) {
-        json_decref(j);
-        gt_resp_error(o, 500, GT_EDB, "%s", uerr.msg);
-    } else if (j) {
-        gt_resp_json(o, 200, j);
-    } else {
-        gt_resp_err(o, err);
-    }
-}
-
 /* GET /v1/leaderboard?bench=&all= : models ranked by attested score. */
 void gt_h_leaderboard(gt_req *r, gt_resp *o) {
     static const char *const allowed[] = {"bench", "all", NULL};
@@ -50,7 +34,7 @@ void gt_h_leaderboard(gt_req *r, gt_resp *o) {
     int began = gt_market_snapshot_begin(rd->db); /* several queries: one snapshot */
     json_t *j = gt_work_leaderboard(rd->db, bench, all, &err);
     gt_market_snapshot_end(rd->db, began);
-    reply(o, j, &err);
+    gt_api_reply_units(o, j, &err);
 }
 
 /* GET /v1/attestations/{id}: one eval attestation with its co-signs. */
@@ -67,7 +51,7 @@ void gt_h_attestation(gt_req *r, gt_resp *o) {
     int began = gt_market_snapshot_begin(rd->db);
     json_t *j = gt_work_attestation_get(rd->db, id, &err);
     gt_market_snapshot_end(rd->db, began);
-    reply(o, j, &err);
+    gt_api_reply_units(o, j, &err);
 }
 
 /* GET /v1/datasets/{job}: the dataset published for a data job. */
@@ -84,5 +68,5 @@ void gt_h_dataset(gt_req *r, gt_resp *o) {
     int began = gt_market_snapshot_begin(rd->db);
     json_t *j = gt_work_dataset_get(rd->db, job, &err);
     gt_market_snapshot_end(rd->db, began);
-    reply(o, j, &err);
+    gt_api_reply_units(o, j, &err);
 }

@@ -66,3 +66,18 @@ int gt_api_units(json_t *j, gt_err *err) {
     assert(j);
     return walk(j, 0, err);
 }
+
+/* Replies with the reader's JSON, its amounts in base units as decimal
+ * strings, or its error. An amount that cannot be converted fails the
+ * request: no response carries an amount in another unit. */
+void gt_api_reply_units(gt_resp *o, json_t *j, const gt_err *err) {
+    gt_err uerr = {0};
+    if (j && gt_api_units(j, &uerr)) {
+        json_decref(j);
+        gt_resp_error(o, 500, GT_EDB, "%s", uerr.msg);
+    } else if (j) {
+        gt_resp_json(o, 200, j);
+    } else {
+        gt_resp_err(o, err);
+    }
+}
