@@ -406,6 +406,20 @@ static void test_eval_bonded(const gt_work_eval_spec *es, const gt_bench *b, gt_
     gt_action_set_u64(&a, "slot", 2);
     gt_action_set_b32(&a, "result", att->results);
     CHECK_EQ_INT(submit(EVE, &a, NULL, 0), 0);
+    /* w1, seated on the panel, tries to seal the round before anyone votes:
+     * had its commitment landed, every honest co-sign after it (whose inner
+     * dispute_vote is the vote) would be refused and the round left to the
+     * committers. An eval task's rounds are voted in the clear: refused. */
+    uint8_t salt[32] = {7}, cm[32];
+    gt_market_vote_commitment(0, salt, &addrs[W1], task, 2, 0, GT_MARKET_ROUND_DISPUTE, cm);
+    init(&a, &gt_kind_vote_commit, W1);
+    gt_action_set_b32(&a, "task", task);
+    gt_action_set_u64(&a, "slot", 2);
+    gt_action_set_b32(&a, "result", att->results);
+    gt_action_set_b32(&a, "commitment", cm);
+    char why[256];
+    CHECK_EQ_INT(submit(W1, &a, why, sizeof why), GT_EPERM);
+    CHECK_MSG(strstr(why, "co-signs") && strstr(why, "not vote_commit"), "vote_commit refused for: %s", why);
     uint64_t w1_0 = holdings(W1), v_0 = holdings(V1) + holdings(V2);
     init(&a, &gt_kind_dispute_vote, V1);
     gt_action_set_b32(&a, "task", task);
