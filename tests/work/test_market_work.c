@@ -445,6 +445,8 @@ static void test_eval_bonded(const gt_work_eval_spec *es, const gt_bench *b, gt_
         json_t *e0 = json_array_get(json_object_get(lb, "entries"), 0);
         json_t *cs = json_object_get(e0, "cosigns");
         CHECK_EQ_INT(json_integer_value(json_object_get(e0, "slot")), 2);
+        CHECK_EQ_INT(json_integer_value(json_object_get(e0, "rank")), 1); /* bonded judges accepted it */
+        CHECK(json_is_true(json_object_get(e0, "ranked")));
         CHECK_STR(json_string_value(json_object_get(e0, "attester")), eve_s);
         CHECK_EQ_INT(json_integer_value(json_object_get(cs, "backed")), 2);
         CHECK_EQ_INT(json_integer_value(json_object_get(cs, "backedStake")), (json_int_t)TOK(10));
@@ -568,6 +570,10 @@ static void test_eval(gt_llm *llm) {
     CHECK_EQ_INT(json_array_size(ents), 1);
     json_t *e0 = json_array_get(ents, 0);
     CHECK_STR(json_string_value(json_object_get(e0, "status")), "accepted");
+    /* accepted by the task's evaluator and co-signed in plain: no bonded
+     * verifier accepted it, so it is listed, unranked (it ranked 1 before) */
+    CHECK(json_is_null(json_object_get(e0, "rank")));
+    CHECK(json_is_false(json_object_get(e0, "ranked")));
     CHECK_EQ_INT(json_integer_value(json_object_get(e0, "scorePpm")), (json_int_t)att.score_ppm);
     CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(e0, "cosigns"), "agreed")), 2);
     char eve_s[43];
