@@ -12,6 +12,7 @@
 #include "agent/agent_impl.h"
 #include "base/alloc.h"
 #include "base/amount.h"
+#include "base/hex.h"
 #include "base/json.h"
 #include "infer/unicode.h"
 #include "store/blob.h"
@@ -243,6 +244,105 @@ static int complete_work(gt_agent *a, const gt_job *job, gt_buf *out, gt_err *er
     return rc;
 }
 
+/* Cites in one result at most (each costs the verifier a look-up). */
+#define GT_COMPLETE_CITES_MAX 16
+/* Sub-tasks of one worker under one task that a verifier looks through. */
+#define GT_COMPLETE_SUBTASKS_MAX 100
+
+/* Adds to results the ids ("sha256:<hex>") of the accepted or paid results
+ * of sub-task tid. A node that cannot answer is an error (retried), never a
+ * verdict. */
+static int sub_results(gt_agent *a, const uint8_t tid[32], json_t *results, gt_err *err) {
+    json_t *task = NULL;
+    int rc = gt_client_task(gt_agent_client(a), tid, &task, err);
+    if (rc) return rc;
+    size_t i;
+    json_t *sl;
+    json_array_foreach(json_object_get(task, "slotList"), i, sl) {
+        const char *st = json_string_value(json_object_get(sl, "state"));
+        uint8_t rh[32];
+        char rid[72];
+        if (!st || (strcmp(st, "accepted") && strcmp(st, "paid")) || gt_agent_json_hash(sl, "result", rh, NULL))
+            continue;
+        gt_blob_id_format(rh, rid);
+        json_array_append_new(results, json_string(rid));
+    }
+    json_decref(task);
+    return 0;
+}
+
+/* The paid results of the sub-tasks that the worker of job->slot posted
+ * under job's task (GET /v1/tasks?parent=TASK&poster=WORKER): what it may
+ * cite. Only the worker's own sub-tasks, so others posting sub-tasks under
+ * the task cannot crowd them out. */
+static int citable(gt_agent *a, const gt_job *job, json_t *results, gt_err *err) {
+    const json_t *sl = json_array_get(json_object_get(job->task, "slotList"), job->slot);
+    const char *worker = json_string_value(json_object_get(sl, "worker"));
+    if (!worker || strlen(worker) != 42) return gt_err_set(err, GT_EINVAL, "slot %llu has no worker to cite for",
+                                                          (unsigned long long)job->slot);
+    char q[256], parent[67];
+    parent[0] = '0', parent[1] = 'x';
+    gt_hex_encode(job->task_id, 32, parent + 2);
+    snprintf(q, sizeof q, "parent=%s&poster=%s&limit=%d", parent, worker, GT_COMPLETE_SUBTASKS_MAX);
+    json_t *page = NULL;
+    int rc = gt_client_tasks(gt_agent_client(a), q, &page, err);
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(page, "tasks"), i, t) {
+        uint8_t tid[32];
+        if (!rc) rc = gt_agent_json_hash(t, "id", tid, err);
+        if (!rc) rc = sub_results(a, tid, results, err);
+    }
+    json_decref(page);
+    return rc;
+}
+
+/* Checks a result's cites: at most GT_COMPLETE_CITES_MAX blob ids, each the
+ * accepted or paid result of a sub-task the worker posted under this task,
+ * and on the node. *ok = 0 with v->reason set on a cite that fails; an error
+ * reaching the node is returned (retried), never a verdict. */
+static int cites_check(gt_agent *a, const gt_job *job, const json_t *cites, int *ok, gt_skill_verdict *v,
+                       gt_err *err) {
+    *ok = 0;
+    size_t n = json_array_size(cites);
+    if (cites && (!json_is_array(cites) || n > GT_COMPLETE_CITES_MAX)) {
+        snprintf(v->reason, sizeof v->reason, "\"cites\" must be an array of at most %d blob ids",
+                 GT_COMPLETE_CITES_MAX);
+        return 0;
+    }
+    json_t *results = json_array();
+    int rc = n ? citable(a, job, results, err) : 0;
+    for (size_t i = 0; !rc && i < n; i++) {
+        const char *c = json_string_value(json_array_get(cites, i));
+        uint8_t h[32], *bytes = NULL;
+        size_t len = 0, k, paid = 0;
+        json_t *r;
+        if (!c || gt_blob_id_parse(c, h, NULL)) {
+            snprintf(v->reason, sizeof v->reason, "cites[%zu]: expected a blob id \"sha256:<64 hex>\"", i);
+            goto out;
+        }
+        json_array_foreach(results, k, r) paid |= !strcmp(json_string_value(r), c);
+        if (!paid) {
+            snprintf(v->reason, sizeof v->reason, "cites[%zu] %.20s… is not the accepted or paid result of a "
+                     "sub-task this worker posted under the task", i, c);
+            goto out;
+        }
+        gt_err e = {0};
+        rc = gt_client_blob_get(gt_agent_client(a), c, GT_AGENT_RESULT_MAX_BYTES, &bytes, &len, &e);
+        gt_free(bytes);
+        if (rc == GT_ENOTFOUND) {
+            snprintf(v->reason, sizeof v->reason, "cites[%zu] %.20s… is not on the node", i, c);
+            rc = 0;
+            goto out;
+        }
+        if (rc) *err = e;
+    }
+    *ok = !rc;
+out:
+    json_decref(results);
+    return rc;
+}
+
 /* Re-runs the spec and compares the canonical result with the submission. */
 static int complete_verify(gt_agent *a, const gt_job *job, const uint8_t *result, size_t len, gt_skill_verdict *v,
                            gt_err *err) {
@@ -258,17 +358,10 @@ static int complete_verify(gt_agent *a, const gt_job *job, const uint8_t *result
         return 0;
     }
     cites = json_object_get(sub, "cites");
-    size_t i;
-    json_t *c;
-    int cites_ok = !cites || json_is_array(cites);
-    json_array_foreach(cites, i, c) {
-        uint8_t h[32];
-        if (!json_is_string(c) || gt_blob_id_parse(json_string_value(c), h, NULL)) cites_ok = 0;
-    }
-    if (!cites_ok) {
+    int cites_ok = 0;
+    if ((rc = cites_check(a, job, cites, &cites_ok, v, err)) || !cites_ok) {
         json_decref(sub);
-        snprintf(v->reason, sizeof v->reason, "\"cites\" must be an array of blob ids");
-        return 0;
+        return rc;
     }
     json_t *outputs = json_array();
     gt_buf want = GT_BUF_INIT;

@@ -22,7 +22,7 @@
  *      ones slashed, the poster exports the dataset and publishes its root;
  *   6. an evaluation: an evaluator attests a benchmark score, validators
  *      re-execute items and co-sign; a forged score is rejected, disputed
- *      and lost; the leaderboard ranks what was attested.
+ *      and lost; the leaderboard lists what was attested (ranking only what bonded judges accepted).
  * The script decides only who is on line in each round (which is what makes
  * the outcomes the same on every run); claims, work, verdicts, disputes and
  * votes are the agents' own decisions.

@@ -332,13 +332,16 @@ static void print_evals(FILE *f, const json_t *all, const json_t *board, uint64_
                 (long long)json_integer_value(json_object_get(c, "disagreed")),
                 (long long)json_integer_value(json_object_get(c, "itemsChecked")));
     }
-    fprintf(f, "leaderboard     models ranked by attested score (rejected attestations left out):\n");
+    fprintf(f, "leaderboard     models ranked by the scores drawn, bonded judges accepted (rank -: listed, no bonded "
+               "verifier accepted it; rejected attestations left out):\n");
     fprintf(f, "  %-4s %-10s %-26s %7s %6s  %-8s %s\n", "rank", "bench", "model", "score", "items", "attester",
             "co-signs agreeing (items re-executed)");
     json_array_foreach(json_object_get(board, "entries"), i, t) {
         const json_t *c = json_object_get(t, "cosigns");
-        fprintf(f, "  %-4lld %-10s %-.24s… %6.1f%% %6lld  %-8s %lld (%lld)\n",
-                (long long)json_integer_value(json_object_get(t, "rank")),
+        char rank[24] = "-";
+        if (json_is_integer(json_object_get(t, "rank")))
+            snprintf(rank, sizeof rank, "%lld", (long long)json_integer_value(json_object_get(t, "rank")));
+        fprintf(f, "  %-4s %-10s %-.24s… %6.1f%% %6lld  %-8s %lld (%lld)\n", rank,
                 json_string_value(json_object_get(t, "bench")), json_string_value(json_object_get(t, "model")),
                 (double)json_integer_value(json_object_get(t, "scorePpm")) / 1e4,
                 (long long)json_integer_value(json_object_get(t, "items")),

@@ -37,7 +37,11 @@
  * A plain vote is still accepted while the round is unsealed: a judge who
  * votes in the clear chooses to be copyable. The salt may be derived from the
  * judge's key and the judgement (the agent does so), so no storage is needed
- * between commit and reveal. */
+ * between commit and reveal.
+ * Not sealable: rounds of a task of kind GT_MARKET_KIND_COSIGNED (eval), whose
+ * votes are co-signs in the clear carrying the re-executed evidence; there a
+ * commitment would only refuse the honest co-signs after it (the round then
+ * decided by the committers alone, or timing out), so it is refused. */
 #include <string.h>
 
 #include "base/alloc.h"
@@ -286,6 +290,10 @@ static int sealed_round(gt_tx *tx, const gt_action *a, sealed_at *s, gt_err *err
     mk_task *t = &s->t;
     mk_slot *sl = &s->sl;
     char h[19], x[43];
+    if (!strcmp(t->kind, GT_MARKET_KIND_COSIGNED))
+        return gt_err_set(err, GT_EPERM, "task %s… is of kind %s: its votes are co-signs carrying re-executed "
+                          "evidence, cast in the clear; send eval_cosign (or a plain vote), not vote_commit",
+                          mk_short(t->id, h), t->kind);
     if (sl->state == GT_SLOT_DISPUTED) {
         s->round = MK_ROUND_DISPUTE;
         s->reveal_s = GT_MARKET_DISPUTE_REVEAL_S;

@@ -77,6 +77,13 @@
 /* Once a quorum task's votes on a result are sealed, the verify window (the
  * commit window) is followed by a reveal window of this many seconds. */
 #define GT_MARKET_VERIFY_REVEAL_S 5
+/* Tasks of this kind are judged in the clear: their votes are the work
+ * layer's co-signs (an eval attestation's re-executed evidence, whose inner
+ * task_verify / dispute_vote is the vote), so vote_commit is refused on them.
+ * Were a round of theirs sealable, one panel member's commitment would refuse
+ * every honest co-sign after it. The work layer posts evaluations under this
+ * kind (GT_WORK_KIND_EVAL). */
+#define GT_MARKET_KIND_COSIGNED "eval"
 /* Judging panels (panel.c): a panel has at most this many seats. When no
  * more validators are eligible they all sit; otherwise the seats are drawn by
  * stake, GT_MARKET_DRAW_DELAY_BLOCKS after the judgement opened, from the draw

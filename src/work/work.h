@@ -40,10 +40,11 @@
 #include "base/err.h"
 #include "crypto/key.h"
 #include "ledger/action.h"
+#include "market/market.h"
 
 #define GT_WORK_KIND_GENERATE "generate"
 #define GT_WORK_SKILL_VALIDATE "validate"
-#define GT_WORK_KIND_EVAL "eval"
+#define GT_WORK_KIND_EVAL GT_MARKET_KIND_COSIGNED /* "eval": its rounds are voted in the clear */
 
 #define GT_WORK_SCORE_PPM_MAX 1000000ull
 #define GT_WORK_ATTEST_MAX_ITEMS 100000   /* = GT_BENCH_MAX_ITEMS */

@@ -546,6 +546,57 @@ static void verify_retry(const char *url, gt_client *c, const gt_key *ak) {
     gt_agent_free(poster);
 }
 
+/* A result with honest outputs (the attacker ran the model) that cites
+ * `cite`, uploaded with c's signer; its hash in id. */
+static void citing_result(gt_client *c, const char *cite, uint8_t id[32]) {
+    const char *ps[] = {"Hello"};
+    char *spec = gt_complete_spec(gt_agent_model_id(model), ps, 1, 4);
+    json_t *sj = json_loads(spec, 0, NULL);
+    free(spec);
+    gt_agent *me = make_agent("u-citer", "http://127.0.0.1:1", GT_ROLE_WORKER, 0, 1);
+    gt_job job = {.spec = sj};
+    gt_buf r = GT_BUF_INIT;
+    gt_err err = {0};
+    CHECK_MSG(gt_skill_find("complete")->work(me, &job, &r, &err) == 0, "work: %s", err.msg);
+    json_t *res = json_loadb((const char *)r.data, r.len, 0, NULL);
+    json_object_set_new(res, "cites", json_pack("[s]", cite));
+    char *bytes = gt_json_dump(res), bid[72];
+    CHECK_MSG(gt_client_blob_put(c, bytes, strlen(bytes), bid, &err) == 0, "put: %s", err.msg);
+    CHECK(gt_blob_id_parse(bid, id, &err) == 0);
+    free(bytes);
+    json_decref(res);
+    json_decref(sj);
+    gt_buf_free(&r);
+    gt_agent_free(me);
+}
+
+/* Cites must be paid results of the worker's own sub-tasks, on the node: a
+ * result with honest outputs citing a blob that was never uploaded, or a
+ * blob that exists but is another task's result (honest: slot 0's result of
+ * another task), was accepted (only the ids' form was checked); now each is
+ * rejected, saying which cite and why. */
+static void forged_cites(gt_agent *poster, gt_client *c, const gt_key *ak, const uint8_t honest[32]) {
+    char state[32], why[4096], cite[72];
+    uint8_t ghost[32], id[32];
+    gt_key fk;
+    gt_err err = {0};
+    key_for("faucet", &fk);
+    amount_args m = {*gt_agent_address(poster), 20000000}; /* two bounties and rejection bonds */
+    CHECK_MSG(gt_client_act(c, &fk, &gt_kind_mint, fill_mint, &m, NULL, NULL, &err) == 0, "mint: %s", err.msg);
+    gt_sha256("a sub-result nobody made", 24, ghost);
+    gt_blob_id_format(ghost, cite);
+    citing_result(c, cite, id);
+    attack_verdict(poster, c, ak, id, state, why, sizeof why);
+    CHECK_STR(state, "rejected");
+    CHECK_CONTAINS(why, "cites[0]");
+    CHECK_CONTAINS(why, "not the accepted or paid result of a sub-task");
+    gt_blob_id_format(honest, cite);
+    citing_result(c, cite, id);
+    attack_verdict(poster, c, ak, id, state, why, sizeof why);
+    CHECK_STR(state, "rejected");
+    CHECK_CONTAINS(why, "not the accepted or paid result of a sub-task");
+}
+
 static void test_unverifiable_results(void) {
     char home[] = "/tmp/gt-test-agent-XXXXXX", url[128];
     if (!mkdtemp(home)) return;
@@ -649,6 +700,7 @@ static void test_unverifiable_results(void) {
     const char *s0 = json_string_value(json_object_get(json_array_get(json_object_get(task, "slotList"), 0), "state"));
     CHECK(s0 && (!strcmp(s0, "accepted") || !strcmp(s0, "paid")));
     json_decref(task);
+    forged_cites(poster, c, &ak, honest);
     verify_retry(url, c, &ak);
     gt_agent_free(worker);
     gt_agent_free(poster);

@@ -221,6 +221,10 @@ static void test_demo_run(void) {
     CHECK_EQ_INT(json_array_size(board), 1);
     CHECK_STR(str_at(json_array_get(board, 0), "attesterName", NULL), "fajar");
     CHECK_STR(str_at(json_array_get(board, 0), "status", NULL), "accepted");
+    /* Accepted by the task's evaluator with plain co-signs: no drawn, bonded
+     * judge backs it, so it is listed unranked (it ranked 1 before). */
+    CHECK(json_is_null(json_object_get(json_array_get(board, 0), "rank")));
+    CHECK(json_is_false(json_object_get(json_array_get(board, 0), "ranked")));
     json_t *gita = agent_named(s, "gita"), *fajar = agent_named(s, "fajar");
     CHECK(gita && fajar);
     if (gita && fajar) {

@@ -406,6 +406,20 @@ static void test_eval_bonded(const gt_work_eval_spec *es, const gt_bench *b, gt_
     gt_action_set_u64(&a, "slot", 2);
     gt_action_set_b32(&a, "result", att->results);
     CHECK_EQ_INT(submit(EVE, &a, NULL, 0), 0);
+    /* w1, seated on the panel, tries to seal the round before anyone votes:
+     * had its commitment landed, every honest co-sign after it (whose inner
+     * dispute_vote is the vote) would be refused and the round left to the
+     * committers. An eval task's rounds are voted in the clear: refused. */
+    uint8_t salt[32] = {7}, cm[32];
+    gt_market_vote_commitment(0, salt, &addrs[W1], task, 2, 0, GT_MARKET_ROUND_DISPUTE, cm);
+    init(&a, &gt_kind_vote_commit, W1);
+    gt_action_set_b32(&a, "task", task);
+    gt_action_set_u64(&a, "slot", 2);
+    gt_action_set_b32(&a, "result", att->results);
+    gt_action_set_b32(&a, "commitment", cm);
+    char why[256];
+    CHECK_EQ_INT(submit(W1, &a, why, sizeof why), GT_EPERM);
+    CHECK_MSG(strstr(why, "co-signs") && strstr(why, "not vote_commit"), "vote_commit refused for: %s", why);
     uint64_t w1_0 = holdings(W1), v_0 = holdings(V1) + holdings(V2);
     init(&a, &gt_kind_dispute_vote, V1);
     gt_action_set_b32(&a, "task", task);
@@ -431,6 +445,8 @@ static void test_eval_bonded(const gt_work_eval_spec *es, const gt_bench *b, gt_
         json_t *e0 = json_array_get(json_object_get(lb, "entries"), 0);
         json_t *cs = json_object_get(e0, "cosigns");
         CHECK_EQ_INT(json_integer_value(json_object_get(e0, "slot")), 2);
+        CHECK_EQ_INT(json_integer_value(json_object_get(e0, "rank")), 1); /* bonded judges accepted it */
+        CHECK(json_is_true(json_object_get(e0, "ranked")));
         CHECK_STR(json_string_value(json_object_get(e0, "attester")), eve_s);
         CHECK_EQ_INT(json_integer_value(json_object_get(cs, "backed")), 2);
         CHECK_EQ_INT(json_integer_value(json_object_get(cs, "backedStake")), (json_int_t)TOK(10));
@@ -442,6 +458,48 @@ static void test_eval_bonded(const gt_work_eval_spec *es, const gt_bench *b, gt_
         gt_action_set_u64(&a, "amount", TOK(5));
         CHECK_EQ_INT(submit(V1, &a, NULL, 0), 0);
     }
+}
+
+/* A quorum eval task: its verify round cannot be sealed either. w1, a
+ * seated validator (staked in test_eval_bonded; v1 has unstaked), tries
+ * vote_commit on eve's submitted attestation before anyone co-signs (on main
+ * it was accepted and sealed the round, and the honest co-signs after it
+ * were refused); refused, and w1's and v2's co-signs (their task_verify
+ * votes) are taken. */
+static void test_eval_quorum_seal(const gt_work_eval_spec *es, const gt_bench *b, gt_llm *llm,
+                                  const gt_work_attestation *att, const uint8_t spec_hash[32]) {
+    gt_err err = {0};
+    gt_action a;
+    init(&a, &gt_kind_task_post, ALICE);
+    gt_action_set_str(&a, "kind", GT_WORK_KIND_EVAL, strlen(GT_WORK_KIND_EVAL), NULL);
+    gt_action_set_b32(&a, "spec", spec_hash);
+    gt_action_set_u64(&a, "slots", 1);
+    gt_action_set_u64(&a, "bounty", TOK(2));
+    gt_action_set_u64(&a, "stake", TOK(1));
+    gt_action_set_u64(&a, "quorum", 2);
+    gt_action_set_u64(&a, "claimSeconds", 60);
+    gt_action_set_u64(&a, "submitSeconds", 20);
+    gt_action_set_u64(&a, "verifySeconds", 20);
+    CHECK_EQ_INT(submit(ALICE, &a, NULL, 0), 0);
+    uint8_t task[32], att_q[32];
+    memcpy(task, a.id, 32);
+    CHECK_EQ_INT(attest(EVE, task, 0, att, att_q), 0);
+    for (int i = 0; i <= GT_MARKET_DRAW_DELAY_BLOCKS; i++) gt_ledger_tick(L, &err); /* the panel is drawn */
+    uint8_t salt[32] = {9}, cm[32];
+    gt_market_vote_commitment(0, salt, &addrs[W1], task, 0, 0, GT_MARKET_ROUND_VERIFY, cm);
+    init(&a, &gt_kind_vote_commit, W1);
+    gt_action_set_b32(&a, "task", task);
+    gt_action_set_u64(&a, "slot", 0);
+    gt_action_set_b32(&a, "result", att->results);
+    gt_action_set_b32(&a, "commitment", cm);
+    char why[256];
+    CHECK_EQ_INT(submit(W1, &a, why, sizeof why), GT_EPERM);
+    CHECK_MSG(strstr(why, "co-signs") != NULL, "vote_commit refused for: %s", why);
+    int agree = -1;
+    CHECK_EQ_INT(check_and_cosign(W1, es, b, llm, att_q, 11, &agree), 0);
+    CHECK_EQ_INT(agree, 1);
+    CHECK_EQ_INT(check_and_cosign(V2, es, b, llm, att_q, 12, &agree), 0);
+    CHECK_EQ_INT(agree, 1);
 }
 
 static void test_eval(gt_llm *llm) {
@@ -554,6 +612,10 @@ static void test_eval(gt_llm *llm) {
     CHECK_EQ_INT(json_array_size(ents), 1);
     json_t *e0 = json_array_get(ents, 0);
     CHECK_STR(json_string_value(json_object_get(e0, "status")), "accepted");
+    /* accepted by the task's evaluator and co-signed in plain: no bonded
+     * verifier accepted it, so it is listed, unranked (it ranked 1 before) */
+    CHECK(json_is_null(json_object_get(e0, "rank")));
+    CHECK(json_is_false(json_object_get(e0, "ranked")));
     CHECK_EQ_INT(json_integer_value(json_object_get(e0, "scorePpm")), (json_int_t)att.score_ppm);
     CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(e0, "cosigns"), "agreed")), 2);
     char eve_s[43];
@@ -612,6 +674,7 @@ static void test_eval(gt_llm *llm) {
     CHECK_EQ_INT(late_listed, 1);
     json_decref(lb);
     test_eval_bonded(&es, b, llm, task, &att);
+    test_eval_quorum_seal(&es, b, llm, &att, spec_hash);
     gt_buf_free(&forged);
     gt_buf_free(&res);
     gt_bench_free(b);

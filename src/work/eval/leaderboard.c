@@ -1,6 +1,7 @@
 /* leaderboard.c: read-only views of the work tables for the CLI and the
  * node: models ranked by attested score with who attested and how many
- * re-executions agreed, one attestation with its co-signs, and a job's
+ * re-executions agreed (only scores that drawn, bonded judges accepted are
+ * ranked; the others are listed unranked with their status), one attestation with its co-signs, and a job's
  * published dataset. Only SELECTs: they run on a read-only connection beside
  * the ledger's writer. An attestation's standing comes from its eval task's
  * slot in the market (gt_market_slot_ref_get), so the leaderboard shows what
@@ -121,12 +122,19 @@ typedef struct entry {
     json_t *others; /* the other attestations of the same (bench, model) */
 } entry;
 
-/* Better standing first: status, then the bonded stake of the drawn judges
+/* Ranked: accepted, and backed by the bonded stake of drawn judges that
+ * re-executed and agreed. An evaluator's or the poster's own acceptance, a
+ * pending or unverified slot back nothing a bonded verifier accepted: such
+ * an attestation is listed with its status, unranked (issue 12). */
+static int is_ranked(const entry *e) { return e->status == ST_ACCEPTED && e->backed_stake > 0; }
+
+/* Better standing first: ranked, then status, then the bonded stake of the drawn judges
  * that re-executed and agreed, then their number; on a tie the one already
  * standing stays: a later attestation replaces an entry only by being better
  * backed, never by coming later, nor by gathering more plain co-signs (which
  * bond nothing). */
 static int better(const entry *a, const entry *b) {
+    if (is_ranked(a) != is_ranked(b)) return is_ranked(a);
     if (a->status != b->status) return a->status < b->status;
     if (a->backed_stake != b->backed_stake) return a->backed_stake > b->backed_stake;
     if (a->backed != b->backed) return a->backed > b->backed;
@@ -144,6 +152,7 @@ static int by_rank(const void *pa, const void *pb) {
     const entry *a = pa, *b = pb;
     int c = strcmp(a->bench, b->bench);
     if (c) return c;
+    if (is_ranked(a) != is_ranked(b)) return is_ranked(a) ? -1 : 1;
     if (a->score != b->score) return a->score > b->score ? -1 : 1;
     if (a->status != b->status) return a->status - b->status;
     return memcmp(a->model, b->model, 32);
@@ -281,12 +290,17 @@ json_t *gt_work_leaderboard(sqlite3 *db, const char *bench, int all, gt_err *err
         const char *prev = NULL;
         for (size_t i = 0; i < n; i++) {
             /* A rejected attestation is never ranked; without `all` it is
-             * seen only in the others of its (bench, model). */
+             * seen only in the others of its (bench, model). One no bonded
+             * verifier accepted is listed after the ranked ones, rank null. */
             if (!all && v[i].status == ST_REJECTED) continue;
-            rank = prev && !strcmp(v[i].bench, prev) ? rank + 1 : 1;
-            prev = v[i].bench;
             if (json_array_size(arr) >= GT_WORK_LEADERBOARD_MAX) break;
-            json_object_set_new(v[i].obj, "rank", j_u64(rank));
+            int ranked = is_ranked(&v[i]);
+            if (ranked) {
+                rank = prev && !strcmp(v[i].bench, prev) ? rank + 1 : 1;
+                prev = v[i].bench;
+            }
+            json_object_set_new(v[i].obj, "rank", ranked ? j_u64(rank) : json_null());
+            json_object_set_new(v[i].obj, "ranked", json_boolean(ranked));
             if (!all) json_object_set(v[i].obj, "others", v[i].others);
             json_array_append(arr, v[i].obj);
         }
