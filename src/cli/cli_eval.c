@@ -94,8 +94,12 @@ static int cmd_eval_leaderboard(int argc, char **argv) {
         json_array_foreach(ents, i, e) {
             json_t *cs = json_object_get(e, "cosigns");
             const char *model = json_string_value(json_object_get(e, "model")), *att = json_string_value(json_object_get(e, "attester"));
-            printf("%-4lld %-12.12s %-10s %6lld  %.18s %.13s %-11s %lld/%lld (%lld)\n",
-                   (long long)json_integer_value(json_object_get(e, "rank")), json_string_value(json_object_get(e, "bench")),
+            /* An entry no bonded judge accepted is listed, never ranked: "-". */
+            json_t *rank = json_object_get(e, "rank");
+            char rank_s[24] = "-";
+            if (json_is_integer(rank)) snprintf(rank_s, sizeof rank_s, "%lld", (long long)json_integer_value(rank));
+            printf("%-4s %-12.12s %-10s %6lld  %.18s %.13s %-11s %lld/%lld (%lld)\n", rank_s,
+                   json_string_value(json_object_get(e, "bench")),
                    json_string_value(json_object_get(e, "score")), (long long)json_integer_value(json_object_get(e, "items")),
                    model ? model : "?", att ? att : "?", json_string_value(json_object_get(e, "status")),
                    (long long)json_integer_value(json_object_get(cs, "agreed")),

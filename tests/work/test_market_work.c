@@ -821,6 +821,9 @@ int main(void) {
         CHECK(pf && pclose(pf) == 0);
         CHECK_CONTAINS(out, "rejected");
         CHECK_CONTAINS(out, "1.000000");
+        /* eve's evaluator-accepted entry is listed unranked: its rank reads "-", not 0. */
+        CHECK(strstr(out, "\n-    ") != NULL);
+        CHECK(strstr(out, "\n0    ") == NULL);
         snprintf(cmd, sizeof cmd, "%s eval leaderboard --home %s/nowhere 2>&1", GT_CLI, dir);
         pf = popen(cmd, "r");
         n = pf ? fread(out, 1, sizeof out - 1, pf) : 0;
