@@ -6,6 +6,7 @@
 
 #include "base/alloc.h"
 #include "base/limits.h"
+#include "ledger/block_rows.h"
 #include "ledger/seed.h"
 
 /* Walk state: the action cursor and the previous block. */
@@ -24,21 +25,6 @@ typedef struct walk {
 static int col32(sqlite3_stmt *q, int col, uint8_t out[32]) {
     if (sqlite3_column_type(q, col) != SQLITE_BLOB || sqlite3_column_bytes(q, col) != 32) return -1;
     memcpy(out, sqlite3_column_blob(q, col), 32);
-    return 0;
-}
-
-/* Reads the block row qb points at; -1 when a field has the wrong shape. */
-static int read_header(sqlite3_stmt *q, gt_block *b) {
-    memset(b, 0, sizeof *b);
-    b->height = (uint64_t)sqlite3_column_int64(q, 0);
-    if (col32(q, 1, b->hash) || col32(q, 2, b->prev) || col32(q, 3, b->actions_root) ||
-        col32(q, 4, b->state_root) || col32(q, 7, b->state_digest) || col32(q, 8, b->seed) ||
-        col32(q, 9, b->seed_anchor))
-        return -1;
-    int64_t t = sqlite3_column_int64(q, 5), n = sqlite3_column_int64(q, 6);
-    if (t < 0 || n < 0 || n > GT_LIMIT_BLOCK_ACTIONS) return -1;
-    b->time_s = (uint64_t)t;
-    b->n_actions = (uint32_t)n;
     return 0;
 }
 
@@ -119,9 +105,11 @@ static int check_chain(walk *w, const gt_genesis *g, gt_block *head, gt_err *err
     w->a_rc = sqlite3_step(w->qa);
     while ((b_rc = sqlite3_step(w->qb)) == SQLITE_ROW) {
         gt_block b;
-        if (read_header(w->qb, &b))
-            return gt_err_set(err, GT_EINVAL, "block %llu: its header is damaged (a field has the wrong type or size)",
-                              (unsigned long long)sqlite3_column_int64(w->qb, 0));
+        gt_err rerr = {0};
+        if (gt_block_row_from(w->qb, &b, &rerr) || b.n_actions > GT_LIMIT_BLOCK_ACTIONS)
+            return gt_err_set(err, GT_EINVAL, "block %llu: its header is damaged (%s)",
+                              (unsigned long long)sqlite3_column_int64(w->qb, 0),
+                              rerr.msg[0] ? rerr.msg : "more actions than a block may hold");
         if (b.height != want)
             return gt_err_set(err, GT_EINVAL, "block %llu: missing (the next stored block is %llu)",
                               (unsigned long long)want, (unsigned long long)b.height);

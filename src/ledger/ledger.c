@@ -1,4 +1,5 @@
-/* ledger.c: opening the store, group commit of blocks, reads. */
+/* ledger.c: opening the store, group commit of blocks, reads of the state.
+ * The log tables' rows (blocks, actions by id) are read and written in block_rows.c. */
 #include "ledger/ledger.h"
 
 #include <assert.h>
@@ -18,6 +19,7 @@
 #include "crypto/addr.h"
 #include "ledger/check.h"
 #include "ledger/digest.h"
+#include "ledger/block_rows.h"
 #include "ledger/row.h"
 #include "ledger/rules.h"
 #include "ledger/seed.h"
@@ -157,69 +159,6 @@ static int meta_get(sqlite3 *db, const char *key, uint64_t *u, uint8_t *blob, in
 
 static void *writer_main(void *arg);
 
-static int put_block(sqlite3 *db, sqlite3_stmt **cached, const gt_block *b, gt_err *err) {
-    if (!*cached && sqlite3_prepare_v2(db, "INSERT INTO blocks VALUES(?,?,?,?,?,?,?,?,?,?)", -1, cached, NULL))
-        return gt_err_set(err, GT_EDB, "blocks: %s", sqlite3_errmsg(db));
-    sqlite3_stmt *q = *cached;
-    sqlite3_bind_int64(q, 1, (int64_t)b->height);
-    sqlite3_bind_blob(q, 2, b->hash, 32, SQLITE_STATIC);
-    sqlite3_bind_blob(q, 3, b->prev, 32, SQLITE_STATIC);
-    sqlite3_bind_blob(q, 4, b->actions_root, 32, SQLITE_STATIC);
-    sqlite3_bind_blob(q, 5, b->state_root, 32, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 6, (int64_t)b->time_s);
-    sqlite3_bind_int64(q, 7, b->n_actions);
-    sqlite3_bind_blob(q, 8, b->state_digest, 32, SQLITE_STATIC);
-    sqlite3_bind_blob(q, 9, b->seed, 32, SQLITE_STATIC);
-    sqlite3_bind_blob(q, 10, b->seed_anchor, 32, SQLITE_STATIC);
-    int rc = sqlite3_step(q);
-    sqlite3_reset(q);
-    return rc == SQLITE_DONE ? 0 : gt_err_set(err, GT_EDB, "writing block: %s", sqlite3_errmsg(db));
-}
-
-/* Reads one block row (the query's columns in table order): 0, or GT_EDB
- * naming a damaged column. */
-static int row_to_block(sqlite3_stmt *q, gt_block *b, gt_err *err) {
-    memset(b, 0, sizeof *b);
-    uint64_t n_actions;
-    int rc = gt_row_amount(q, 0, &b->height, "blocks", err);
-    if (!rc) rc = gt_row_blob(q, 1, b->hash, 32, "blocks", err);
-    if (!rc) rc = gt_row_blob(q, 2, b->prev, 32, "blocks", err);
-    if (!rc) rc = gt_row_blob(q, 3, b->actions_root, 32, "blocks", err);
-    if (!rc) rc = gt_row_blob(q, 4, b->state_root, 32, "blocks", err);
-    if (!rc) rc = gt_row_amount(q, 5, &b->time_s, "blocks", err);
-    if (!rc) rc = gt_row_amount(q, 6, &n_actions, "blocks", err);
-    if (!rc && n_actions > UINT32_MAX) rc = gt_row_damaged(q, 6, "blocks", "a count of actions", err);
-    if (!rc) rc = gt_row_blob(q, 7, b->state_digest, 32, "blocks", err);
-    if (!rc) rc = gt_row_blob(q, 8, b->seed, 32, "blocks", err);
-    if (!rc) rc = gt_row_blob(q, 9, b->seed_anchor, 32, "blocks", err);
-    b->n_actions = (uint32_t)n_actions;
-    return rc;
-}
-
-static int read_block(sqlite3 *db, int64_t height /* -1: head */, gt_block *b, gt_err *err) {
-    sqlite3_stmt *q;
-    const char *sql = height < 0 ? "SELECT * FROM blocks ORDER BY height DESC LIMIT 1"
-                                 : "SELECT * FROM blocks WHERE height=?";
-    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL)) return gt_err_set(err, GT_EDB, "blocks: %s", sqlite3_errmsg(db));
-    if (height >= 0) sqlite3_bind_int64(q, 1, height);
-    int rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW && row_to_block(q, b, err)) {
-        sqlite3_finalize(q);
-        return GT_EDB;
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        gt_err_set(err, GT_EDB, "reading block %lld: %s", (long long)height, sqlite3_errmsg(db));
-        sqlite3_finalize(q);
-        return GT_EDB;
-    }
-    sqlite3_finalize(q);
-    if (rc != SQLITE_ROW) {
-        if (height < 0) return gt_err_set(err, GT_EDB, "ledger has no genesis block");
-        return gt_err_set(err, GT_ENOTFOUND, "no block at height %lld", (long long)height);
-    }
-    return 0;
-}
-
 /* Builds the genesis block exactly as gt_ledger_create does, for the seed
  * chain of `secret`. */
 static void genesis_block(const gt_genesis *g, const uint8_t secret[32], gt_block *b) {
@@ -279,7 +218,7 @@ int gt_ledger_create(const char *path, const gt_genesis *g, gt_err *err) {
         sqlite3_finalize(q);
         if (s != SQLITE_DONE) { rc = gt_err_set(err, GT_EDB, "meta: %s", sqlite3_errmsg(db)); goto fail; }
     }
-    if ((rc = put_block(db, &ins, &b, err)) || (rc = exec(db, "COMMIT", err))) goto fail;
+    if ((rc = gt_block_row_put(db, &ins, &b, err)) || (rc = exec(db, "COMMIT", err))) goto fail;
     sqlite3_finalize(ins);
     sqlite3_close(db);
     return 0;
@@ -371,10 +310,10 @@ int gt_ledger_open(const char *path, int flags, gt_ledger **out, gt_err *err) {
     if ((rc = open_db(path, l->readonly, &l->db, err))) goto fail;
     if (!l->readonly && (rc = create_schema(l->db, err))) goto fail;
     if ((rc = load_genesis(l->db, &l->g, err))) goto fail;
-    if ((rc = read_block(l->db, -1, &l->head, err))) goto fail;
+    if ((rc = gt_block_row_read(l->db, -1, &l->head, err))) goto fail;
     {
         gt_block genesis;
-        if ((rc = read_block(l->db, 0, &genesis, err))) goto fail;
+        if ((rc = gt_block_row_read(l->db, 0, &genesis, err))) goto fail;
         l->dom.chain_id = l->g.chain_id;
         memcpy(l->dom.salt, genesis.hash, 32);
     }
@@ -572,7 +511,7 @@ static void write_block(gt_ledger *l, pending *list) {
         rc = gt_block_finish(&tx, l->head.state_root, &b, &err);
     }
     if (!rc && l->unindexed + k >= GT_LEDGER_ID_BATCH) rc = index_ids(l->db, &err);
-    if (!rc) rc = put_block(l->db, &l->ins_block, &b, &err);
+    if (!rc) rc = gt_block_row_put(l->db, &l->ins_block, &b, &err);
     double t_commit = gt_now_s();
     l->stats.apply_s += t_commit - t_start;
     if (!rc) rc = exec(l->db, "COMMIT", &err);
@@ -731,7 +670,7 @@ int gt_ledger_tick(gt_ledger *l, gt_err *err) {
 }
 
 int gt_ledger_head(gt_ledger *l, gt_block *out, gt_err *err) {
-    if (l->readonly) return read_block(l->db, -1, out, err);
+    if (l->readonly) return gt_block_row_read(l->db, -1, out, err);
     pthread_mutex_lock(&l->state_mu);
     *out = l->head;
     pthread_mutex_unlock(&l->state_mu);
@@ -740,7 +679,7 @@ int gt_ledger_head(gt_ledger *l, gt_block *out, gt_err *err) {
 
 int gt_ledger_block(gt_ledger *l, uint64_t height, gt_block *out, gt_err *err) {
     if (height > INT64_MAX) return gt_err_set(err, GT_ENOTFOUND, "no block at height %llu", (unsigned long long)height);
-    return read_block(l->db, (int64_t)height, out, err);
+    return gt_block_row_read(l->db, (int64_t)height, out, err);
 }
 
 int gt_ledger_read(gt_ledger *l, int (*fn)(void *arg, gt_tx *tx, gt_err *err), void *arg, gt_err *err) {
@@ -808,37 +747,4 @@ int gt_ledger_each_action(gt_ledger *l, uint64_t from, uint64_t to, gt_ledger_ac
                           (unsigned long long)oom_height);
     if (!stop && rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "actions: %s", sqlite3_errmsg(l->db));
     return 0;
-}
-
-int gt_ledger_find_action(sqlite3 *db, const uint8_t id[32], gt_action *a, uint64_t *height, uint32_t *index,
-                          gt_err *err) {
-    /* The index first; then the recent actions it does not cover yet. */
-    static const char *const sql[2] = {
-        "SELECT a.height,a.idx,a.body FROM action_ids i JOIN actions a ON a.seq=i.seq WHERE i.id=?",
-        "SELECT height,idx,body FROM actions WHERE seq > (SELECT value FROM meta WHERE key='ids_seq') AND id=?"};
-    uint8_t salt[32];
-    gt_block genesis;
-    int grc = read_block(db, 0, &genesis, err);
-    if (grc) return grc == GT_ENOTFOUND ? gt_err_set(err, GT_EDB, "ledger has no genesis block") : grc;
-    memcpy(salt, genesis.hash, 32);
-    for (int pass = 0; pass < 2; pass++) {
-        sqlite3_stmt *q;
-        if (sqlite3_prepare_v2(db, sql[pass], -1, &q, NULL))
-            return gt_err_set(err, GT_EDB, "actions: %s", sqlite3_errmsg(db));
-        sqlite3_bind_blob(q, 1, id, 32, SQLITE_STATIC);
-        int step = sqlite3_step(q), rc = 0;
-        if (step == SQLITE_ROW) {
-            if (height) *height = (uint64_t)sqlite3_column_int64(q, 0);
-            if (index) *index = (uint32_t)sqlite3_column_int64(q, 1);
-            if (gt_action_decode(sqlite3_column_blob(q, 2), (size_t)sqlite3_column_bytes(q, 2), salt, a, err)) {
-                gt_err_wrap(err, "stored action is damaged");
-                rc = GT_EDB;
-            }
-        } else if (step != SQLITE_DONE) {
-            rc = gt_err_set(err, GT_EDB, "actions: %s", sqlite3_errmsg(db));
-        }
-        sqlite3_finalize(q);
-        if (step == SQLITE_ROW || rc) return rc;
-    }
-    return gt_err_set(err, GT_ENOTFOUND, "no applied action with this id (refused actions are not kept)");
 }

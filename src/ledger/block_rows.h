@@ -1,0 +1,21 @@
+/* block_rows.h: the rows of the log tables (blocks, actions) — see block_rows.c. */
+#ifndef GT_LEDGER_BLOCK_ROWS_H
+#define GT_LEDGER_BLOCK_ROWS_H
+
+#include <sqlite3.h>
+
+#include "base/err.h"
+#include "ledger/block.h"
+
+/* Writes block b's row; *cached holds the prepared statement between calls
+ * (the caller finalizes it). 0 or GT_EDB. */
+int gt_block_row_put(sqlite3 *db, sqlite3_stmt **cached, const gt_block *b, gt_err *err);
+
+/* Reads the block row q points at (its columns in table order) into b: 0, or
+ * GT_EDB naming the damaged column. */
+int gt_block_row_from(sqlite3_stmt *q, gt_block *b, gt_err *err);
+
+/* Reads block `height` (-1: the head) into b: 0, GT_ENOTFOUND, or GT_EDB. */
+int gt_block_row_read(sqlite3 *db, int64_t height, gt_block *b, gt_err *err);
+
+#endif
