@@ -62,11 +62,6 @@ static const gt_field_def reveal_fields[] = {
     {"voteSalt", GT_F_BYTES32, 0},
 };
 
-/* Big-endian u64 into p (the preimage layout is fixed for other clients). */
-static void put_be64(uint8_t *p, uint64_t v) {
-    for (int i = 7; i >= 0; i--, v >>= 8) p[i] = (uint8_t)v;
-}
-
 void gt_market_vote_commitment(int accept, const uint8_t salt[32], const gt_addr *voter, const uint8_t task[32],
                                uint64_t slot, uint64_t attempt, int round, uint8_t out[32]) {
     assert(round == 0 || round == 1);
@@ -75,8 +70,8 @@ void gt_market_vote_commitment(int accept, const uint8_t salt[32], const gt_addr
     memcpy(pre + 1, salt, 32);
     memcpy(pre + 33, voter->b, 20);
     memcpy(pre + 53, task, 32);
-    put_be64(pre + 85, slot);
-    put_be64(pre + 93, attempt);
+    mk_be64(pre + 85, slot);
+    mk_be64(pre + 93, attempt);
     pre[101] = (uint8_t)round;
     gt_keccak256(pre, sizeof pre, out);
 }
@@ -86,8 +81,8 @@ void gt_market_vote_salt(const gt_key *key, const uint8_t task[32], uint64_t slo
     assert(round == 0 || round == 1);
     static const char tag[] = "gotong vote salt v1";
     uint8_t n[17];
-    put_be64(n, slot);
-    put_be64(n + 8, attempt);
+    mk_be64(n, slot);
+    mk_be64(n + 8, attempt);
     n[16] = (uint8_t)round;
     gt_keccak k;
     gt_keccak_init(&k);

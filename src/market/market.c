@@ -131,19 +131,14 @@ int mk_finish(mk_ctx *c, int rc) {
     return rc;
 }
 
-/* Big-endian u64 (the lock-id preimage layout is fixed for the EVM mirror). */
-static void be64(uint8_t *p, uint64_t v) {
-    for (int i = 7; i >= 0; i--) { p[i] = (uint8_t)v; v >>= 8; }
-}
-
 void mk_lock_id(const char *tag, const uint8_t task[32], uint64_t slot, uint64_t attempt, uint8_t out[32]) {
     uint8_t buf[64 + 32 + 16];
     size_t n = strlen(tag);
     assert(n <= 64);
     memcpy(buf, tag, n);
     memcpy(buf + n, task, 32);
-    be64(buf + n + 32, slot);
-    be64(buf + n + 40, attempt);
+    mk_be64(buf + n + 32, slot);
+    mk_be64(buf + n + 40, attempt);
     gt_keccak256(buf, n + 48, out);
 }
 

@@ -309,4 +309,10 @@ int mk_is_zero32(const uint8_t b[32]);
 int mk_exec(gt_tx *tx, const char *sql, gt_err *err);
 int mk_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **q, gt_err *err);
 
+/* Big-endian u64 into p: the preimage layouts of lock ids and vote
+ * commitments are fixed for other clients (the EVM mirror, cast). */
+static inline void mk_be64(uint8_t *p, uint64_t v) {
+    for (int i = 7; i >= 0; i--, v >>= 8) p[i] = (uint8_t)v;
+}
+
 #endif
