@@ -597,12 +597,19 @@ static void setup_accounts(scen *sc, json_t *genesis) {
  * its own, as an editor would): the writer's open check must refuse the
  * file, naming the head and pointing to `ledger verify`, and the replay must
  * refuse it too (`verify_says` in its message), when `replay` is set. */
-static void tamper_one(scen *sc, const char *lpath, const char *sql, const char *verify_says, int replay) {
+static int tamper_one(scen *sc, const char *lpath, const char *sql, const char *verify_says, int replay) {
     sqlite3 *db;
-    if (sqlite3_open(lpath, &db) != SQLITE_OK) { FAIL(sc, "tamper: cannot open %s", lpath); return; }
-    int changed = sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK && sqlite3_changes(db) > 0;
+    if (sqlite3_open(lpath, &db) != SQLITE_OK) { FAIL(sc, "tamper: cannot open %s", lpath); return 0; }
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) { /* a stale edit must not pass silently */
+        FAIL(sc, "tamper: the edit %s failed: %s", sql, msg ? msg : "?");
+        sqlite3_free(msg);
+        sqlite3_close(db);
+        return 0;
+    }
+    int changed = sqlite3_changes(db) > 0;
     sqlite3_close(db);
-    if (!changed) return; /* this scenario has no such row */
+    if (!changed) return 0; /* this scenario has no such row */
     gt_err err = {0};
     gt_ledger *l = NULL;
     if (gt_ledger_open(lpath, 0, &l, &err) == 0) FAIL(sc, "the open check took a ledger edited by: %s", sql);
@@ -612,18 +619,24 @@ static void tamper_one(scen *sc, const char *lpath, const char *sql, const char 
     else PASS();
     gt_ledger_close(l);
     gt_verify_report rep;
-    if (!replay) return;
+    if (!replay) return 1;
     if (gt_ledger_verify(lpath, &rep, NULL, NULL, &err) == 0) FAIL(sc, "replay did not notice: %s", sql);
     else if (!strstr(err.msg, verify_says)) FAIL(sc, "tamper (%s): unexpected verify message %s", sql, err.msg);
     else PASS();
+    return 1;
 }
 
 /* Edits of the market's rows after the fact, each on a fresh copy of the
  * good file: a changed amount, a flipped byte in a blob column, a deleted
  * row. The replay runs for ledgers of up to 200 blocks (the open check,
  * a scan, for every scenario). */
+#define TAMPER_EDITS 4
+/* How many scenarios each edit of tamper_market applied to: every edit must
+ * have been tried on some ledger, or the check proves nothing. */
+static int tamper_applied[TAMPER_EDITS];
+
 static void tamper_market(scen *sc, const char *lpath, uint64_t blocks) {
-    static const struct { const char *sql, *verify_says; } edits[] = {
+    static const struct { const char *sql, *verify_says; } edits[TAMPER_EDITS] = {
         {"UPDATE mk_tasks SET bounty=bounty+1", "mk_tasks"},
         {"UPDATE mk_slots SET worker=substr(worker,1,5)||x'ee'||substr(worker,7) "
          "WHERE (task,slot) IN (SELECT task,slot FROM mk_slots WHERE length(worker)=20 LIMIT 1)", "mk_slots"},
@@ -640,7 +653,7 @@ static void tamper_market(scen *sc, const char *lpath, uint64_t blocks) {
     else PASS();
     gt_ledger_close(l);
     for (size_t i = 0; i < sizeof edits / sizeof edits[0] && !sc->failed; i++) {
-        tamper_one(sc, lpath, edits[i].sql, edits[i].verify_says, blocks <= 200);
+        tamper_applied[i] += tamper_one(sc, lpath, edits[i].sql, edits[i].verify_says, blocks <= 200);
         if (copy_file(good, lpath)) FAIL(sc, "tamper: cannot restore %s", lpath);
     }
     unlink(good);
@@ -800,6 +813,7 @@ static int scenarios_main(int argc, char **argv, const char *dirpath) {
         run_file(path);
         free(names[i]);
     }
+    for (int i = 0; i < TAMPER_EDITS; i++) CHECK_MSG(tamper_applied[i] > 0, "tamper edit %d never applied", i);
     return gt_test_finish();
 }
 
