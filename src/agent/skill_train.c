@@ -89,7 +89,7 @@ static int train_work(gt_agent *a, const gt_job *job, gt_buf *out, gt_err *err) 
     int s0 = 0, rc = gt_train_task_parse(job->spec, &t, err);
     if (!rc) rc = tdir_make(&d, err);
     if (!rc) rc = load_inputs(a, &d, &t, &data, &tr, &s0, err);
-    memcpy(m.base, t.base, 32);
+    if (!rc) memcpy(m.base, t.base, 32);
     for (int i = 0; !rc && i < t.steps / t.every; i++) {
         uint8_t *b = NULL;
         size_t n = 0;
