@@ -211,6 +211,479 @@ mm_float(const gt_qmat *w, int tile, const gt_act *a, int t0, const int NT, floa
     }
 #define MM_FLOAT(w, tile, a, t0, NT, y, ldy, unused) mm_float(w, tile, a, t0, NT, y, ldy)
 
+/* K-quant super-blocks against tokens (gt_kq_row_fn): the quants are
+ * decoded in registers (nibbles by mask and shift, high bits from qh moved
+ * into place); per 32 columns vpmaddubsw gives 16-bit sums of 2 products
+ * (unsigned quants <= 63 against |a| <= 127: no saturation), and vpmaddwd
+ * against the sub-block scales (Q6_K: scales of the two halves; its - 32
+ * offset taken off in 16 bits first, |q - 32| |a| 2 <= 8128) accumulates
+ * the scaled sums in int32 lanes; the mins likewise, vpmaddubsw of the min
+ * against a. Exact integers, equal to the scalar ones by distributivity;
+ * then the shared float step. */
+static inline int32_t hsum8_i32(__m256i v) {
+    __m128i x = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0x4e));
+    x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0xb1));
+    return _mm_cvtsi128_si32(x);
+}
+
+static inline __m256i shr16(__m256i v, int n) { return _mm256_srl_epi16(v, _mm_cvtsi32_si128(n)); }
+
+/* The 256 quants of a block as 8 vectors of 32 unsigned bytes (columns
+ * 32c..32c+31 in q[c]); layouts in kquant.h. */
+static inline __attribute__((always_inline)) void kq_decode(uint32_t type, const uint8_t *blk, __m256i q[8]) {
+    const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(3), m1 = _mm256_set1_epi8(1);
+    if (type == GT_TYPE_Q2_K || type == GT_TYPE_Q3_K) { /* 2 bits (+ hmask's third, Q3_K) */
+        const int q3 = type == GT_TYPE_Q3_K;
+        const uint8_t *qs = blk + (q3 ? 32 : 16);
+        __m256i hm = q3 ? _mm256_loadu_si256((const __m256i *)blk) : _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            __m256i b = _mm256_loadu_si256((const __m256i *)(qs + 32 * h));
+            for (int sh = 0; sh < 4; sh++) {
+                __m256i v = _mm256_and_si256(shr16(b, 2 * sh), m2);
+                if (q3) v = _mm256_or_si256(v, _mm256_slli_epi16(_mm256_and_si256(shr16(hm, 4 * h + sh), m1), 2));
+                q[4 * h + sh] = v;
+            }
+        }
+        return;
+    }
+    if (type == GT_TYPE_IQ4_XS) { /* signed table values, not offset */
+        const __m256i tab = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)gt_iq4nl_values));
+        for (int j = 0; j < 8; j++) {
+            __m128i b = _mm_loadu_si128((const __m128i *)(blk + 8 + 16 * j));
+            __m256i n = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(b, 4), _mm_set1_epi8(0x0f)),
+                                         _mm_and_si128(b, _mm_set1_epi8(0x0f)));
+            q[j] = _mm256_shuffle_epi8(tab, n);
+        }
+        return;
+    }
+    if (type == GT_TYPE_Q6_K) {
+        for (int h = 0; h < 2; h++) {
+            __m256i l0 = _mm256_loadu_si256((const __m256i *)(blk + 64 * h));
+            __m256i l1 = _mm256_loadu_si256((const __m256i *)(blk + 64 * h + 32));
+            __m256i qh = _mm256_loadu_si256((const __m256i *)(blk + 128 + 32 * h));
+            q[4 * h + 0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
+            q[4 * h + 1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
+                                           _mm256_slli_epi16(_mm256_and_si256(shr16(qh, 2), m2), 4));
+            q[4 * h + 2] = _mm256_or_si256(_mm256_and_si256(shr16(l0, 4), m4),
+                                           _mm256_slli_epi16(_mm256_and_si256(shr16(qh, 4), m2), 4));
+            q[4 * h + 3] = _mm256_or_si256(_mm256_and_si256(shr16(l1, 4), m4),
+                                           _mm256_slli_epi16(_mm256_and_si256(shr16(qh, 6), m2), 4));
+        }
+        return;
+    }
+    int q5 = type == GT_TYPE_Q5_K;
+    const uint8_t *qs = blk + 16 + (q5 ? 32 : 0);
+    __m256i qh = q5 ? _mm256_loadu_si256((const __m256i *)(blk + 16)) : _mm256_setzero_si256();
+    for (int c = 0; c < 4; c++) {
+        __m256i b = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
+        __m256i lo = _mm256_and_si256(b, m4), hi = _mm256_and_si256(shr16(b, 4), m4);
+        if (q5) {
+            lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(shr16(qh, 2 * c), m1), 4));
+            hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(shr16(qh, 2 * c + 1), m1), 4));
+        }
+        q[2 * c] = lo;
+        q[2 * c + 1] = hi;
+    }
+}
+
+/* A super-block's d, dmin and 6-bit scales/mins (Q6_K: d and the 16 int8
+ * scales), as gt_kq_header decodes them (the f16 widening by F16C: exact). */
+static inline __attribute__((always_inline)) void kq_header(uint32_t type, const uint8_t *blk, gt_kq_sb *h) {
+    uint16_t d, dmin;
+    if (type == GT_TYPE_Q2_K || type == GT_TYPE_Q3_K || type == GT_TYPE_IQ4_XS) {
+        gt_kq_low_header(type, blk, h); /* f16 widening exact either way */
+        return;
+    }
+    if (type == GT_TYPE_Q6_K) {
+        memcpy(&d, blk + 208, 2);
+        h->d = _cvtsh_ss(d);
+        h->dmin = 0.0f;
+        for (int j = 0; j < 16; j++) h->sc[j] = (int8_t)blk[192 + j];
+        return;
+    }
+    memcpy(&d, blk, 2);
+    memcpy(&dmin, blk + 2, 2);
+    h->d = _cvtsh_ss(d);
+    h->dmin = _cvtsh_ss(dmin);
+    const uint8_t *s = blk + 4;
+    for (int j = 0; j < 4; j++) {
+        h->sc[j] = s[j] & 63;
+        h->m[j] = s[j + 4] & 63;
+        h->sc[j + 4] = (s[j + 8] & 15) | ((s[j] >> 6) << 4);
+        h->m[j + 4] = (s[j + 8] >> 4) | ((s[j + 4] >> 6) << 4);
+    }
+}
+
+/* The 16 int16 weights of the activation groups' side term: Q6_K/Q3_K
+ * their scales (for the offset), Q2_K its mins, Q4_K/Q5_K the sub-blocks'
+ * mins in pairs (IQ4_XS has none: zeros). Built in registers: 16 small
+ * stores then a wide load would stall. */
+static inline __attribute__((always_inline)) __m256i kq_side(uint32_t type, const gt_kq_sb *h) {
+    const int32_t *v = type == GT_TYPE_Q6_K || type == GT_TYPE_Q3_K ? h->sc : h->m;
+    if (type == GT_TYPE_IQ4_XS) return _mm256_setzero_si256();
+    if (type == GT_TYPE_Q4_K || type == GT_TYPE_Q5_K)
+        return _mm256_setr_epi16((short)v[0], (short)v[0], (short)v[1], (short)v[1], (short)v[2], (short)v[2],
+                                 (short)v[3], (short)v[3], (short)v[4], (short)v[4], (short)v[5], (short)v[5],
+                                 (short)v[6], (short)v[6], (short)v[7], (short)v[7]);
+    return _mm256_setr_epi16((short)v[0], (short)v[1], (short)v[2], (short)v[3], (short)v[4], (short)v[5],
+                             (short)v[6], (short)v[7], (short)v[8], (short)v[9], (short)v[10], (short)v[11],
+                             (short)v[12], (short)v[13], (short)v[14], (short)v[15]);
+}
+
+/* One super-block against one token's quants a: sum_c scale . (q_c * a_c)
+ * in int32 lanes. Per 32 columns vpmaddubsw gives 16-bit sums of 2 products
+ * (unsigned quants <= 63 against |a| <= 127; IQ4_XS's signed values as |v|
+ * against sign(a, v), <= 2 * 127 * 127: no saturation), then vpmaddwd
+ * against the scales (one per 32, or per 16 in the two halves). */
+static inline __attribute__((always_inline)) int32_t kq_dot(uint32_t type, const __m256i q[8], const gt_kq_sb *h,
+                                                             const int8_t *a) {
+    const int per16 = type == GT_TYPE_Q6_K || type == GT_TYPE_Q3_K || type == GT_TYPE_Q2_K;
+    __m256i vdot = _mm256_setzero_si256();
+    for (int c = 0; c < 8; c++) {
+        __m256i av = _mm256_loadu_si256((const __m256i *)(a + 32 * c));
+        __m256i p = type == GT_TYPE_IQ4_XS ? _mm256_maddubs_epi16(_mm256_abs_epi8(q[c]), _mm256_sign_epi8(av, q[c]))
+                                           : _mm256_maddubs_epi16(q[c], av);
+        __m256i sc = per16 ? _mm256_set_m128i(_mm_set1_epi16((int16_t)h->sc[2 * c + 1]),
+                                              _mm_set1_epi16((int16_t)h->sc[2 * c]))
+                           : _mm256_set1_epi16((int16_t)h->sc[c]);
+        vdot = _mm256_add_epi32(vdot, _mm256_madd_epi16(p, sc));
+    }
+    return hsum8_i32(vdot);
+}
+
+/* gt_kq_row_avx2 for one type (a constant once inlined, so the type's
+ * branches fold away). The activation side (the mins, or the offset of
+ * Q6_K's q - 32 and Q3_K's q - 4) comes from the group sums: one vpmaddwd
+ * of them against kq_side's weights. */
+static inline __attribute__((always_inline)) void
+kq_row(const uint32_t type, const uint8_t *blocks, int nk, const gt_kq_acts *A, int nt, float *acc) {
+    const size_t bb = gt_ggml_block_bytes(type);
+    const int off = type == GT_TYPE_Q6_K ? 32 : type == GT_TYPE_Q3_K ? 4 : 0;
+    for (int k = 0; k < nk; k++) {
+        const uint8_t *blk = blocks + (size_t)k * bb;
+        gt_kq_sb h;
+        __m256i q[8];
+        kq_header(type, blk, &h);
+        kq_decode(type, blk, q);
+        const __m256i wv = kq_side(type, &h);
+        for (int t = 0; t < nt; t++) {
+            int32_t dot = kq_dot(type, q, &h, A->aq + (size_t)t * A->aq_stride + (size_t)k * 256);
+            __m256i bsv = _mm256_loadu_si256((const __m256i *)(A->bs + (size_t)t * A->bs_stride + (size_t)k * 16));
+            int32_t side = type == GT_TYPE_IQ4_XS ? 0 : hsum8_i32(_mm256_madd_epi16(bsv, wv));
+            float da = A->da[(size_t)t * A->da_stride + (size_t)k];
+            acc[t] = off ? gt_kq_finish(type, &h, dot - off * side, 0, da, acc[t])
+                         : gt_kq_finish(type, &h, dot, side, da, acc[t]);
+        }
+    }
+}
+
+void gt_kq_row_avx2(uint32_t type, const uint8_t *blocks, int nk, const gt_kq_acts *a, int nt, float *acc) {
+    switch (type) {
+    case GT_TYPE_Q4_K: kq_row(GT_TYPE_Q4_K, blocks, nk, a, nt, acc); break;
+    case GT_TYPE_Q5_K: kq_row(GT_TYPE_Q5_K, blocks, nk, a, nt, acc); break;
+    case GT_TYPE_Q2_K: kq_row(GT_TYPE_Q2_K, blocks, nk, a, nt, acc); break;
+    case GT_TYPE_Q3_K: kq_row(GT_TYPE_Q3_K, blocks, nk, a, nt, acc); break;
+    case GT_TYPE_IQ4_XS: kq_row(GT_TYPE_IQ4_XS, blocks, nk, a, nt, acc); break;
+    default: kq_row(GT_TYPE_Q6_K, blocks, nk, a, nt, acc); break;
+    }
+}
+
+/* Tiled Q4_K and Q5_K (gt_kq4_tile_fn) in two halves of 8 rows (lane r =
+ * row 8h + r): per 64-byte group the half's 32 bytes, nibbles by mask and
+ * shift (Q5_K: the fifth bits from qh's group, as gt_kq5_tile_avx512 takes
+ * them); vpmaddubsw (quant <= 31 against |a| <= 127: no saturation) then
+ * vpmaddwd by ones give each lane's sums of 4 products, exact in int32, as
+ * vpdpbusd does on AVX-512; the rest as gt_kq4_tile_avx512. */
+static inline __attribute__((always_inline)) __m256i kq45_sub(const uint8_t *sb, int c, int h, const int8_t *aq,
+                                                              __m256i sc_lo, __m256i sc_hi, const int q5) {
+    const __m256i m4 = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1), one = _mm256_set1_epi8(1);
+    __m256i plo = _mm256_setzero_si256(), phi = _mm256_setzero_si256();
+    for (int g = 0; g < 8; g++) {
+        __m256i v = _mm256_load_si256((const __m256i *)(sb + 64 * (8 * c + g) + 32 * h));
+        int32_t a0, a1;
+        memcpy(&a0, aq + 4 * g, 4);
+        memcpy(&a1, aq + 32 + 4 * g, 4);
+        __m256i ql = _mm256_and_si256(v, m4), qh = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+        if (q5) {
+            __m256i hb = _mm256_load_si256((const __m256i *)(sb + GT_KQ5_OFF_QH + 64 * g + 32 * h));
+            ql = _mm256_or_si256(ql, _mm256_slli_epi16(_mm256_and_si256(shr16(hb, 2 * c), one), 4));
+            qh = _mm256_or_si256(qh, _mm256_slli_epi16(_mm256_and_si256(shr16(hb, 2 * c + 1), one), 4));
+        }
+        __m256i lo = _mm256_maddubs_epi16(ql, _mm256_set1_epi32(a0));
+        __m256i hi = _mm256_maddubs_epi16(qh, _mm256_set1_epi32(a1));
+        plo = _mm256_add_epi32(plo, _mm256_madd_epi16(lo, ones));
+        phi = _mm256_add_epi32(phi, _mm256_madd_epi16(hi, ones));
+    }
+    return _mm256_add_epi32(_mm256_mullo_epi32(plo, sc_lo), _mm256_mullo_epi32(phi, sc_hi));
+}
+
+/* Decode streams a tile's super-blocks from memory, one after the other:
+ * ask ahead, as the AVX-512 tiles do (kq_prefetch there). */
+#define PF_KQ_BYTES 4096
+static inline __attribute__((always_inline)) void kq_prefetch(const uint8_t *sb, size_t sbb) {
+    for (size_t c = 0; c < sbb; c += 64) _mm_prefetch((const char *)(sb + PF_KQ_BYTES + c), _MM_HINT_T0);
+}
+
+static inline __m256i kq4_u8x8(const uint8_t *p) { return _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p)); }
+
+static inline __attribute__((always_inline)) void kq45_tile(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt,
+                                                             float *acc, const int q5) {
+    const __m256i sign = _mm256_set1_epi32((int)0x80000000u);
+    const size_t sbb = q5 ? GT_KQ5_SB_BYTES : GT_KQ4_SB_BYTES;
+    const int off_sc = q5 ? GT_KQ5_OFF_SC : GT_KQ4_OFF_SC, off_m = q5 ? GT_KQ5_OFF_M : GT_KQ4_OFF_M;
+    const int off_d = q5 ? GT_KQ5_OFF_D : GT_KQ4_OFF_D, off_dmin = q5 ? GT_KQ5_OFF_DMIN : GT_KQ4_OFF_DMIN;
+    assert(nt >= 1 && nt <= 8);
+    for (int k = 0; k < nk; k++, sb += sbb) {
+        if (nt == 1) kq_prefetch(sb, sbb);
+        for (int h = 0; h < 2; h++) {
+            const __m256 d = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(sb + off_d + 16 * h)));
+            const __m256 dmin = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(sb + off_dmin + 16 * h)));
+            for (int t = 0; t < nt; t++) {
+                const int8_t *aq = A->aq + (size_t)t * A->aq_stride + (size_t)k * GT_QK_K;
+                const int16_t *bs = A->bs + (size_t)t * A->bs_stride + (size_t)k * 16;
+                __m256i dot = _mm256_setzero_si256(), mins = _mm256_setzero_si256();
+                for (int c = 0; c < 4; c++) {
+                    const uint8_t *sc = sb + off_sc + 32 * c + 8 * h; /* sub-blocks 2c, 2c + 1 */
+                    dot = _mm256_add_epi32(dot, kq45_sub(sb, c, h, aq + 64 * c, kq4_u8x8(sc), kq4_u8x8(sc + 16), q5));
+                }
+                for (int j = 0; j < 8; j++)
+                    mins = _mm256_add_epi32(mins, _mm256_mullo_epi32(kq4_u8x8(sb + off_m + 16 * j + 8 * h),
+                                                                     _mm256_set1_epi32(bs[2 * j] + bs[2 * j + 1])));
+                const __m256 da = _mm256_set1_ps(A->da[(size_t)t * A->da_stride + (size_t)k]);
+                const __m256i nd = _mm256_xor_si256(_mm256_castps_si256(_mm256_mul_ps(dmin, da)), sign);
+                __m256 y = _mm256_loadu_ps(acc + 16 * t + 8 * h);
+                y = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(d, da), y);
+                y = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mins), _mm256_castsi256_ps(nd), y);
+                _mm256_storeu_ps(acc + 16 * t + 8 * h, y);
+            }
+        }
+    }
+}
+
+void gt_kq4_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, float *acc) {
+    kq45_tile(sb, nk, A, nt, acc, 0);
+}
+
+void gt_kq5_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, float *acc) {
+    kq45_tile(sb, nk, A, nt, acc, 1);
+}
+
+/* Tiled Q6_K in two halves of 8 rows, as gt_kq6_tile_avx512 with
+ * vpmaddubsw + vpmaddwd by ones for vpdpbusd (q <= 63 against |a| <= 127:
+ * 2 * 63 * 127 fits int16). */
+static inline __attribute__((always_inline)) void kq6_quarter2(const uint8_t *sb, int rh, int h, int gh, int s, int k,
+                                                                const gt_kq_acts *A, int nt, __m256i *dot) {
+    const __m256i m4 = _mm256_set1_epi8(0x0f), m3 = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
+    __m256i q[4];
+    for (int u = 0; u < 4; u++) {
+        int gi = 4 * gh + u;
+        __m256i lo = _mm256_load_si256((const __m256i *)(sb + 64 * (16 * h + 8 * (s & 1) + gi) + 32 * rh));
+        __m256i hb = _mm256_load_si256((const __m256i *)(sb + GT_KQ6_OFF_QH + 64 * (8 * h + gi) + 32 * rh));
+        if (s >= 2) lo = _mm256_srli_epi16(lo, 4);
+        hb = _mm256_and_si256(shr16(hb, 2 * s), m3);
+        q[u] = _mm256_or_si256(_mm256_and_si256(lo, m4), _mm256_slli_epi16(hb, 4));
+    }
+    const int g = 8 * h + 2 * s + gh;
+    const __m256i sc = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(sb + GT_KQ6_OFF_SC + 16 * g + 8 * rh)));
+    for (int t = 0; t < nt; t++) {
+        const int8_t *aq = A->aq + (size_t)t * A->aq_stride + (size_t)k * GT_QK_K + 128 * h + 32 * s + 16 * gh;
+        __m256i p = _mm256_set1_epi32(-32 * A->bs[(size_t)t * A->bs_stride + (size_t)k * 16 + (size_t)g]);
+        for (int u = 0; u < 4; u++) {
+            int32_t a4;
+            memcpy(&a4, aq + 4 * u, 4);
+            p = _mm256_add_epi32(p, _mm256_madd_epi16(_mm256_maddubs_epi16(q[u], _mm256_set1_epi32(a4)), ones));
+        }
+        dot[t] = _mm256_add_epi32(dot[t], _mm256_mullo_epi32(p, sc));
+    }
+}
+
+void gt_kq6_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, float *acc) {
+    assert(nt >= 1 && nt <= 8);
+    for (int k = 0; k < nk; k++, sb += GT_KQ6_SB_BYTES) {
+        if (nt == 1) kq_prefetch(sb, GT_KQ6_SB_BYTES);
+        for (int rh = 0; rh < 2; rh++) {
+            __m256i dot[8];
+            for (int t = 0; t < nt; t++) dot[t] = _mm256_setzero_si256();
+            for (int h = 0; h < 2; h++)
+                for (int gh = 0; gh < 2; gh++)
+                    for (int s = 0; s < 4; s++) kq6_quarter2(sb, rh, h, gh, s, k, A, nt, dot);
+            const __m256 d = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(sb + GT_KQ6_OFF_D + 16 * rh)));
+            for (int t = 0; t < nt; t++) {
+                const __m256 da = _mm256_set1_ps(A->da[(size_t)t * A->da_stride + (size_t)k]);
+                __m256 y = _mm256_loadu_ps(acc + 16 * t + 8 * rh);
+                y = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[t]), _mm256_mul_ps(d, da), y);
+                _mm256_storeu_ps(acc + 16 * t + 8 * rh, y);
+            }
+        }
+    }
+}
+
+/* 32 bytes, byte i = 16 where bit i of the u32 at p is set, else 0 (the
+ * fifth bits of Q5_0/Q5_1): byte i takes byte i / 8 of the word, keeps bit
+ * i % 8, and a compare turns it into a mask. */
+static inline __m256i q32_bit4(const uint8_t *p) {
+    uint32_t w;
+    memcpy(&w, p, 4);
+    const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3,
+                                            3, 3, 3, 3, 3, 3, 3);
+    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
+    __m256i v = _mm256_and_si256(_mm256_shuffle_epi8(_mm256_set1_epi32((int)w), spread), bit);
+    return _mm256_and_si256(_mm256_cmpeq_epi8(v, bit), _mm256_set1_epi8(16));
+}
+
+/* A Q4_1/Q5_0/Q5_1/IQ4_NL block's 32 quants in a ymm, element i in byte i:
+ * unsigned 0..31 (Q5_0 before its - 16), or IQ4_NL's signed table values. */
+static inline __attribute__((always_inline)) __m256i q32_decode(uint32_t type, const uint8_t *blk) {
+    const size_t qs_off = type == GT_TYPE_Q4_1 ? 4 : type == GT_TYPE_Q5_0 ? 6 : type == GT_TYPE_Q5_1 ? 8 : 2;
+    __m128i b = _mm_loadu_si128((const __m128i *)(blk + qs_off)), m4 = _mm_set1_epi8(0x0f);
+    __m256i n = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(b, 4), m4), _mm_and_si128(b, m4));
+    if (type == GT_TYPE_IQ4_NL)
+        return _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)gt_iq4nl_values)), n);
+    if (type == GT_TYPE_Q5_0 || type == GT_TYPE_Q5_1) n = _mm256_or_si256(n, q32_bit4(blk + qs_off - 4));
+    return n;
+}
+
+/* gt_q32_row_avx2 for one type: the block decoded once, then per token one
+ * vpmaddubsw (IQ4_NL: |v| against sign(a, v)) and vpmaddwd against ones,
+ * the exact sum (Q5_0: minus 16 times the activations' sum), the float
+ * step. */
+static inline __attribute__((always_inline)) void
+q32_row(const uint32_t type, const uint8_t *blocks, int nb, const gt_q32_acts *A, int nt, float *acc) {
+    const size_t bb = gt_ggml_block_bytes(type);
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *blk = blocks + (size_t)b * bb;
+        uint16_t hd, hm = 0;
+        memcpy(&hd, blk, 2);
+        if (type == GT_TYPE_Q4_1 || type == GT_TYPE_Q5_1) memcpy(&hm, blk + 2, 2);
+        float d = _cvtsh_ss(hd), m = _cvtsh_ss(hm);
+        __m256i v = q32_decode(type, blk), va = _mm256_abs_epi8(v);
+        for (int t = 0; t < nt; t++) {
+            __m256i av = _mm256_loadu_si256((const __m256i *)(A->aq + (size_t)t * A->aq_stride + (size_t)b * GT_Q32));
+            __m256i p = type == GT_TYPE_IQ4_NL ? _mm256_maddubs_epi16(va, _mm256_sign_epi8(av, v))
+                                               : _mm256_maddubs_epi16(v, av);
+            size_t ib = (size_t)t * A->d_stride + (size_t)b;
+            int32_t sum = hsum8_i32(_mm256_madd_epi16(p, ones));
+            if (type == GT_TYPE_Q5_0) sum -= 16 * A->as[ib];
+            acc[t] = gt_q32_finish(type, sum, A->as[ib], d, m, A->da[ib], acc[t]);
+        }
+    }
+}
+
+/* Lane r = the sum of the 8 int32 lanes of v[r]. */
+static inline __m128i hsum4x8_i32(const __m256i v[4]) {
+    __m256i s = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
+    return _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+}
+
+/* Four rows at once, one xmm lane each for the float step (the same
+ * correctly rounded mul and fma per lane as gt_q32_finish, so the same
+ * bits), so the four rows' dependent fma chains overlap instead of each
+ * waiting on its own. */
+static inline __attribute__((always_inline)) void q32_rows4(const uint32_t type, const uint8_t *rows, size_t rb,
+                                                             int nb, const gt_q32_acts *A, int nt, float *accs,
+                                                             size_t acc_stride) {
+    const size_t bb = gt_ggml_block_bytes(type);
+    const int has_min = type == GT_TYPE_Q4_1 || type == GT_TYPE_Q5_1, iq4 = type == GT_TYPE_IQ4_NL;
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m128 acc[8];
+    assert(nt >= 1 && nt <= 8);
+    for (int t = 0; t < nt; t++)
+        acc[t] = _mm_setr_ps(accs[t], accs[acc_stride + t], accs[2 * acc_stride + t], accs[3 * acc_stride + t]);
+    for (int b = 0; b < nb; b++) {
+        __m256i v[4], va[4], p[4];
+        uint16_t hd[4], hm[4] = {0, 0, 0, 0};
+        for (int r = 0; r < 4; r++) {
+            const uint8_t *blk = rows + (size_t)r * rb + (size_t)b * bb;
+            memcpy(&hd[r], blk, 2);
+            if (has_min) memcpy(&hm[r], blk + 2, 2);
+            v[r] = q32_decode(type, blk);
+            va[r] = _mm256_abs_epi8(v[r]);
+        }
+        const __m128 d4 = _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)hd));
+        const __m128 m4 = _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)hm));
+        for (int t = 0; t < nt; t++) {
+            __m256i av = _mm256_loadu_si256((const __m256i *)(A->aq + (size_t)t * A->aq_stride + (size_t)b * GT_Q32));
+            for (int r = 0; r < 4; r++)
+                p[r] = _mm256_madd_epi16(iq4 ? _mm256_maddubs_epi16(va[r], _mm256_sign_epi8(av, v[r]))
+                                             : _mm256_maddubs_epi16(v[r], av), ones);
+            size_t ib = (size_t)t * A->d_stride + (size_t)b;
+            __m128i sum = hsum4x8_i32(p);
+            if (type == GT_TYPE_Q5_0) sum = _mm_sub_epi32(sum, _mm_set1_epi32(16 * A->as[ib]));
+            __m128 da = _mm_set1_ps(A->da[ib]);
+            acc[t] = _mm_fmadd_ps(_mm_cvtepi32_ps(sum), _mm_mul_ps(d4, da), acc[t]);
+            if (has_min) acc[t] = _mm_fmadd_ps(_mm_set1_ps((float)A->as[ib]), _mm_mul_ps(m4, da), acc[t]);
+        }
+    }
+    for (int t = 0; t < nt; t++) {
+        float o[4];
+        _mm_storeu_ps(o, acc[t]);
+        for (int r = 0; r < 4; r++) accs[(size_t)r * acc_stride + t] = o[r];
+    }
+}
+
+/* gt_q32_row_fn: groups of four rows interleaved, a remainder row by row. */
+void gt_q32_row_avx2(uint32_t type, const uint8_t *rows, size_t rb, int nr, int nb, const gt_q32_acts *a, int nt,
+                     float *acc, size_t acc_stride) {
+    if (nr == 4) {
+        switch (type) {
+        case GT_TYPE_Q4_1: q32_rows4(GT_TYPE_Q4_1, rows, rb, nb, a, nt, acc, acc_stride); break;
+        case GT_TYPE_Q5_0: q32_rows4(GT_TYPE_Q5_0, rows, rb, nb, a, nt, acc, acc_stride); break;
+        case GT_TYPE_Q5_1: q32_rows4(GT_TYPE_Q5_1, rows, rb, nb, a, nt, acc, acc_stride); break;
+        default: q32_rows4(GT_TYPE_IQ4_NL, rows, rb, nb, a, nt, acc, acc_stride); break;
+        }
+        return;
+    }
+    for (int r = 0; r < nr; r++) {
+        const uint8_t *blocks = rows + (size_t)r * rb;
+        float *ar = acc + (size_t)r * acc_stride;
+        switch (type) {
+        case GT_TYPE_Q4_1: q32_row(GT_TYPE_Q4_1, blocks, nb, a, nt, ar); break;
+        case GT_TYPE_Q5_0: q32_row(GT_TYPE_Q5_0, blocks, nb, a, nt, ar); break;
+        case GT_TYPE_Q5_1: q32_row(GT_TYPE_Q5_1, blocks, nb, a, nt, ar); break;
+        default: q32_row(GT_TYPE_IQ4_NL, blocks, nb, a, nt, ar); break;
+        }
+    }
+}
+
+/* gt_kq_quant_act's Q8_K in vectors: the largest magnitude by vmaxps, its
+ * first holder (whose sign sets the scale's) by a scan, then each value
+ * times iscale rounded to nearest even by vroundps (the same integer as the
+ * scalar rounding for |v| <= 127), capped at 127, packed to bytes. */
+float gt_kq_quant_act_avx2(const float *x, int8_t q[256]) {
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    __m256 vmax = _mm256_setzero_ps();
+    for (int i = 0; i < 256; i += 8) vmax = _mm256_max_ps(vmax, _mm256_and_ps(_mm256_loadu_ps(x + i), absmask));
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(vmax), _mm256_extractf128_ps(vmax, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_shuffle_ps(m4, m4, 1));
+    float amax = _mm_cvtss_f32(m4);
+    if (!(amax > 0.0f)) {
+        memset(q, 0, 256);
+        return 0.0f;
+    }
+    int first = 0;
+    while (fabsf(x[first]) != amax) first++;
+    float iscale = -127.f / x[first];
+    const __m256 vs = _mm256_set1_ps(iscale);
+    const __m256i cap = _mm256_set1_epi32(127);
+    for (int i = 0; i < 256; i += 32) {
+        __m256i v[4];
+        for (int j = 0; j < 4; j++) {
+            __m256 r = _mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i + 8 * j), vs),
+                                       _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            v[j] = _mm256_min_epi32(_mm256_cvtps_epi32(r), cap);
+        }
+        /* packs work per 128-bit lane: put the bytes back in order */
+        __m256i w16 = _mm256_packs_epi32(v[0], v[1]), x16 = _mm256_packs_epi32(v[2], v[3]);
+        __m256i b = _mm256_packs_epi16(w16, x16);
+        b = _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        _mm256_storeu_si256((__m256i *)(q + i), b);
+    }
+    return 1 / iscale;
+}
+
 static void matmul_avx2(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y,
                         size_t ldy) {
     if (gt_kq_is_k(w->type)) {
