@@ -389,9 +389,47 @@ static void test_threshold_measured(void) {
     for (int i = 0; i < 2 * N; i++) gt_free(items[i]), gt_free(paras[i]);
 }
 
+/* gt_text_keys (one normalisation for both keys) gives the bytes of
+ * gt_text_hash and gt_minhash_sign, with either key left out, and on a text
+ * longer than GT_MINHASH_MAX_TEXT (whose signature reads only a prefix). */
+static void keys_match(const gt_minhash *mh, const char *t, size_t n) {
+    uint8_t h1[32], h2[32];
+    uint64_t s1[GT_MINHASH_DEFAULT_HASHES], s2[GT_MINHASH_DEFAULT_HASHES];
+    CHECK_EQ_INT(gt_text_hash(t, n, h1), 0);
+    CHECK_EQ_INT(gt_minhash_sign(mh, t, n, s1), 0);
+    memset(h2, 0, sizeof h2), memset(s2, 0, sizeof s2);
+    CHECK_EQ_INT(gt_text_keys(mh, t, n, h2, s2), 0);
+    CHECK(memcmp(h1, h2, 32) == 0 && memcmp(s1, s2, sizeof s1) == 0);
+    memset(h2, 0, sizeof h2), memset(s2, 0, sizeof s2);
+    CHECK_EQ_INT(gt_text_keys(NULL, t, n, h2, s2), 0);
+    CHECK(memcmp(h1, h2, 32) == 0);
+    CHECK_EQ_INT(s2[0], 0); /* no signature asked, none written */
+    CHECK_EQ_INT(gt_text_keys(mh, t, n, NULL, s2), 0);
+    CHECK(memcmp(s1, s2, sizeof s1) == 0);
+}
+
+static void test_text_keys(void) {
+    gt_minhash mh;
+    gt_minhash_params p = gt_minhash_defaults();
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_minhash_init(&mh, &p, &err), 0);
+    const char *texts[] = {"", "  Hello,\t\tWORLD \n", "caf\xc3\x89 \xc3\x80 la carte and five more words here",
+                           "ans\xc2\xadwer"};
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) keys_match(&mh, texts[i], strlen(texts[i]));
+    /* Past the bound the hash reads the whole text and the signature a prefix. */
+    size_t n = GT_MINHASH_MAX_TEXT + 64;
+    char *big = gt_malloc(n);
+    CHECK(big != NULL);
+    for (size_t i = 0; i < n; i++) big[i] = (i % 7 == 6) ? ' ' : (char)('a' + i % 26);
+    keys_match(&mh, big, n);
+    gt_free(big);
+    gt_minhash_free(&mh);
+}
+
 int main(void) {
     RUN(test_normalize);
     RUN(test_normalize_attacks);
+    RUN(test_text_keys);
     RUN(test_estimate);
     RUN(test_chars);
     RUN(test_lsh);

@@ -184,17 +184,38 @@ static int sign_one(void *arg, uint64_t h) {
     return 0;
 }
 
-int gt_minhash_sign(const gt_minhash *mh, const char *text, size_t len, uint64_t *sig) {
+/* Signature of already normalised text t[0..n) into sig. */
+static void sign_normalized(const gt_minhash *mh, const uint8_t *t, size_t n, uint64_t *sig) {
     assert(mh->a);
     for (int i = 0; i < mh->p.n_hashes; i++) sig[i] = UINT64_MAX;
+    sign_arg s = {mh, sig};
+    each_shingle(&mh->p, t, n, sign_one, &s);
+}
+
+int gt_minhash_sign(const gt_minhash *mh, const char *text, size_t len, uint64_t *sig) {
+    assert(mh->a);
     if (len > GT_MINHASH_MAX_TEXT) len = GT_MINHASH_MAX_TEXT;
     gt_buf t = GT_BUF_INIT;
     if (gt_text_normalize(text, len, &t)) {
         gt_buf_free(&t);
         return GT_ENOMEM;
     }
-    sign_arg s = {mh, sig};
-    each_shingle(&mh->p, t.data, t.len, sign_one, &s);
+    sign_normalized(mh, t.data, t.len, sig);
+    gt_buf_free(&t);
+    return 0;
+}
+
+int gt_text_keys(const gt_minhash *mh, const char *text, size_t len, uint8_t hash[32], uint64_t *sig) {
+    assert(!mh || sig);
+    if (len > GT_MINHASH_MAX_TEXT) /* the signature reads a prefix: two texts */
+        return (hash && gt_text_hash(text, len, hash)) || (mh && gt_minhash_sign(mh, text, len, sig)) ? GT_ENOMEM : 0;
+    gt_buf t = GT_BUF_INIT;
+    if (gt_text_normalize(text, len, &t)) {
+        gt_buf_free(&t);
+        return GT_ENOMEM;
+    }
+    if (hash) gt_sha256(t.data ? t.data : (const uint8_t *)"", t.len, hash);
+    if (mh) sign_normalized(mh, t.data, t.len, sig);
     gt_buf_free(&t);
     return 0;
 }

@@ -76,6 +76,11 @@ double gt_jaccard_exact(const gt_minhash *mh, const char *a, size_t alen, const 
 int gt_text_normalize(const char *s, size_t n, gt_buf *out);
 /* SHA-256 of the normalised text: the exact-dedup key. 0 or GT_ENOMEM. */
 int gt_text_hash(const char *s, size_t n, uint8_t out[32]);
+/* Both dedup keys of one text from one normalisation (for a text of at most
+ * GT_MINHASH_MAX_TEXT bytes; a longer one is normalised twice, as the two
+ * calls would): hash, when not NULL, gets gt_text_hash's bytes and sig, when
+ * mh is not NULL, gt_minhash_sign's. 0 or GT_ENOMEM. */
+int gt_text_keys(const gt_minhash *mh, const char *s, size_t n, uint8_t hash[32], uint64_t *sig);
 
 /* ---- LSH index ---- */
 

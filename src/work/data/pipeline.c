@@ -57,11 +57,10 @@ void gt_pipeline_free(gt_pipeline *p) {
 
 int gt_pipeline_remember(gt_pipeline *p, const gt_sample *s, gt_err *err) {
     uint8_t h[32];
-    size_t n = strlen(s->output);
-    if (p->spec->dedup && (gt_text_hash(s->output, n, h) || gt_map_put(&p->exact, h, NULL, NULL)))
-        return gt_err_set(err, GT_ENOMEM, "out of memory");
-    if (p->spec->near_dedup &&
-        (gt_minhash_sign(&p->mh, s->output, n, p->sig) || gt_lsh_insert(p->lsh, s->index, p->sig)))
+    const gt_minhash *mh = p->spec->near_dedup ? &p->mh : NULL;
+    if (!p->spec->dedup && !mh) return 0;
+    if (gt_text_keys(mh, s->output, strlen(s->output), p->spec->dedup ? h : NULL, p->sig) ||
+        (p->spec->dedup && gt_map_put(&p->exact, h, NULL, NULL)) || (mh && gt_lsh_insert(p->lsh, s->index, p->sig)))
         return gt_err_set(err, GT_ENOMEM, "out of memory");
     return 0;
 }
@@ -282,18 +281,20 @@ int gt_pipeline_run(gt_pipeline *p, const gt_pipeline_opts *o, uint64_t batch, g
         if (!s->reason[0] && spec->verify) stage_verify(p, s, rep);
         double t2 = gt_now_s();
         rep->seconds[GT_STAGE_VERIFY] += t2 - t1;
+        /* Both dedup keys come from one normalisation (the dearest step),
+         * so its time is counted in the dedup stage's. */
         uint8_t h[32];
-        size_t len = strlen(s->output);
-        if (!s->reason[0] && spec->dedup) {
-            if (gt_text_hash(s->output, len, h)) return gt_err_set(err, GT_ENOMEM, "out of memory");
-            verdict(s, rep, GT_STAGE_DEDUP, !gt_map_get(&p->exact, h), "same text as an accepted sample");
-        }
+        int want_hash = !s->reason[0] && spec->dedup, want_sig = !s->reason[0] && spec->near_dedup;
+        if ((want_hash || want_sig) &&
+            gt_text_keys(want_sig ? &p->mh : NULL, s->output, strlen(s->output), want_hash ? h : NULL, p->sig))
+            return gt_err_set(err, GT_ENOMEM, "out of memory");
+        if (want_hash) verdict(s, rep, GT_STAGE_DEDUP, !gt_map_get(&p->exact, h), "same text as an accepted sample");
         double t3 = gt_now_s();
         rep->seconds[GT_STAGE_DEDUP] += t3 - t2;
         if (!s->reason[0] && spec->near_dedup) {
             uint64_t other = 0;
             double sim = 0;
-            if (gt_minhash_sign(&p->mh, s->output, len, p->sig)) return gt_err_set(err, GT_ENOMEM, "out of memory");
+            assert(want_sig); /* p->sig holds this sample's signature */
             int dup = gt_lsh_query(p->lsh, p->sig, spec->near_threshold, &other, &sim);
             verdict(s, rep, GT_STAGE_NEAR, !dup, "near duplicate of sample %llu (estimated Jaccard %.2f >= %.2f)",
                     (unsigned long long)other, sim, spec->near_threshold);
