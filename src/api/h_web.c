@@ -23,6 +23,7 @@ extern const int gt_web_has_signer;
 extern const char *const gt_web_paths[];
 extern const unsigned char *const gt_web_data[];
 extern const size_t gt_web_sizes[];
+extern const char *const gt_web_etags[]; /* quoted strong validators */
 
 /* The longest embedded path this handler looks up (four route segments). */
 #define GT_WEB_PATH_MAX (4 * (GT_ROUTE_PARAM_MAX + 1))
@@ -68,8 +69,30 @@ static long web_find(const char *path) {
     return -1;
 }
 
+/* Whether an If-None-Match value (a comma-separated list of entity tags, or
+ * "*") names etag. The comparison is the weak one RFC 9110 asks for here, so
+ * W/"x" matches "x". A value too long to hold a sane list matches nothing. */
+static int web_etag_listed(const char *inm, const char *etag) {
+    enum { INM_MAX = 1024 };
+    size_t n = strnlen(inm, INM_MAX + 1), elen = strlen(etag);
+    if (n > INM_MAX) return 0;
+    for (size_t at = 0; at < n;) {
+        while (at < n && (inm[at] == ' ' || inm[at] == '\t' || inm[at] == ',')) at++;
+        size_t end = at;
+        while (end < n && inm[end] != ',') end++;
+        size_t tag = at, tag_end = end;
+        while (tag_end > tag && (inm[tag_end - 1] == ' ' || inm[tag_end - 1] == '\t')) tag_end--;
+        if (tag_end - tag >= 2 && inm[tag] == 'W' && inm[tag + 1] == '/') tag += 2;
+        if (tag_end - tag == 1 && inm[tag] == '*') return 1;
+        if (tag_end - tag == elen && !memcmp(inm + tag, etag, elen)) return 1;
+        at = end;
+    }
+    return 0;
+}
+
 /* GET / and GET /web/...: an embedded file, with its type and the page's
- * security headers; 404 naming what is embedded when it is not. */
+ * security headers; 404 naming what is embedded when it is not; 304 with no
+ * body when the browser's copy (If-None-Match) is this build's. */
 void gt_h_web(gt_req *r, gt_resp *o) {
     static const char *const allowed[] = {NULL};
     gt_err err = {0};
@@ -84,7 +107,9 @@ void gt_h_web(gt_req *r, gt_resp *o) {
                       gt_web_has_signer ? "" : "; this build has no signing library: run scripts/setup.sh test");
         return;
     }
-    struct MHD_Response *resp = MHD_create_response_from_buffer(gt_web_sizes[i], (void *)gt_web_data[i],
+    const char *inm = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
+    int fresh = inm && web_etag_listed(inm, gt_web_etags[i]);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(fresh ? 0 : gt_web_sizes[i], (void *)gt_web_data[i],
                                                                 MHD_RESPMEM_PERSISTENT);
     if (!resp) {
         gt_resp_error(o, 500, GT_ENOMEM, "out of memory building a response");
@@ -96,6 +121,7 @@ void gt_h_web(gt_req *r, gt_resp *o) {
     MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
     /* The files change with the binary: revalidate rather than trust a cache. */
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
-    o->status = 200;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, gt_web_etags[i]);
+    o->status = fresh ? 304 : 200;
     o->raw = resp;
 }

@@ -94,7 +94,7 @@ typedef struct thttp {
     long status;
     char *body;   /* NUL-terminated; free with thttp_free */
     size_t len;
-    char allow[64], ctype[128], reqid[32];
+    char allow[64], ctype[128], reqid[32], etag[64];
 } thttp;
 
 /* curl write callback: appends to h->body (NUL-terminated). */
@@ -110,7 +110,7 @@ static size_t thttp_write(char *p, size_t size, size_t n, void *arg) {
     return add;
 }
 
-/* curl header callback: keeps Allow, Content-Type and X-Request-Id. */
+/* curl header callback: keeps Allow, Content-Type, X-Request-Id and ETag. */
 static size_t thttp_header(char *p, size_t size, size_t n, void *arg) {
     thttp *h = arg;
     size_t len = size * n;
@@ -120,6 +120,7 @@ static size_t thttp_header(char *p, size_t size, size_t n, void *arg) {
     if (!strncasecmp(line, "Allow: ", 7)) snprintf(h->allow, sizeof h->allow, "%.63s", line + 7);
     if (!strncasecmp(line, "Content-Type: ", 14)) snprintf(h->ctype, sizeof h->ctype, "%.127s", line + 14);
     if (!strncasecmp(line, "X-Request-Id: ", 14)) snprintf(h->reqid, sizeof h->reqid, "%.31s", line + 14);
+    if (!strncasecmp(line, "ETag: ", 6)) snprintf(h->etag, sizeof h->etag, "%.63s", line + 6);
     return len;
 }
 

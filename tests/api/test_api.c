@@ -235,6 +235,28 @@ static void test_bad_input(void) {
     trm(dir);
 }
 
+/* The dashboard's If-None-Match: its own ETag (plain, weak, in a list, or
+ * "*") answers 304 with no body; another one gets the file again. */
+static void check_etag(CURL *c, uint16_t port, const char *etag) {
+    char hdr[256];
+    const char *const fresh[] = {"If-None-Match: %s", "If-None-Match: W/%s", "If-None-Match: \"0\", %s ,\"1\"",
+                                 "If-None-Match: *"};
+    thttp h;
+    for (size_t i = 0; i < sizeof fresh / sizeof *fresh; i++) {
+        snprintf(hdr, sizeof hdr, fresh[i], etag);
+        treq_hdr(c, port, "GET", "/", NULL, 0, hdr, &h);
+        CHECK_MSG(h.status == 304 && h.len == 0, "%s: status %ld, %zu bytes", hdr, h.status, h.len);
+        CHECK_STR(h.etag, etag);
+        thttp_free(&h);
+    }
+    const char *const stale[] = {"If-None-Match: \"0123456789abcdef\"", "If-None-Match: W/", "If-None-Match: ,,"};
+    for (size_t i = 0; i < sizeof stale / sizeof *stale; i++) {
+        treq_hdr(c, port, "GET", "/", NULL, 0, stale[i], &h);
+        CHECK_MSG(h.status == 200 && h.len > 0, "%s: status %ld, %zu bytes", stale[i], h.status, h.len);
+        thttp_free(&h);
+    }
+}
+
 /* Unknown routes, wrong methods, long paths, bad path and query parameters, stray bodies. */
 static void test_routes_and_params(void) {
     gt_node *n = tnode(thome(dir), 2, 0);
@@ -248,6 +270,8 @@ static void test_routes_and_params(void) {
     /* "/" is the web dashboard (h_web.c); a path beside it is still unknown. */
     CHECK_EQ_INT(tget(c, port, "/", &h), 200);
     CHECK_CONTAINS(h.ctype, "text/html");
+    CHECK(h.etag[0] == '"' && strlen(h.etag) == 18); /* "16 hex digits" */
+    check_etag(c, port, h.etag);
     thttp_free(&h);
     CHECK_EQ_INT(tget(c, port, "/nope", &h), 404);
     thttp_free(&h);
