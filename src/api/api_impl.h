@@ -150,10 +150,10 @@ void gt_blob_upload_abort(gt_req *r);
 typedef struct gt_resp {
     int status;
     uint8_t *body;            /* owned (gt_malloc), or NULL */
-    size_t len;
+    size_t len;               /* body's bytes; with raw, its size when known (for the log), else 0 */
     const char *content_type; /* default application/json */
     const char *allow;        /* Allow header for 405 */
-    struct MHD_Response *raw; /* a handler-built response (event stream) */
+    struct MHD_Response *raw; /* a handler-built response (event stream, dashboard file) */
     int close;                /* 1: Connection: close (the client is over a limit) */
 } gt_resp;
 

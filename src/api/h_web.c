@@ -123,5 +123,6 @@ void gt_h_web(gt_req *r, gt_resp *o) {
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, gt_web_etags[i]);
     o->status = fresh ? 304 : 200;
+    o->len = fresh ? 0 : gt_web_sizes[i];
     o->raw = resp;
 }

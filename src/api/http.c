@@ -218,7 +218,7 @@ static enum MHD_Result send_resp(gt_req *r, gt_resp *o) {
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                                 o->content_type ? o->content_type : "application/json");
     }
-    r->bytes_out = o->raw ? 0 : o->len;
+    r->bytes_out = o->len;
     o->body = NULL;
     MHD_add_response_header(resp, "X-Request-Id", r->req_id);
     if (o->allow) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, o->allow);

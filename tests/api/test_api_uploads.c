@@ -131,6 +131,10 @@ static int send_bodies(pid_t pid, const int fd[N_UPLOADS], long *peak_kb) {
     return failed;
 }
 
+/* Bytes of the dashboard's page as the client received them, which its log
+ * line (request id "web-log-test") must count. */
+static size_t web_page_bytes;
+
 /* Checks the node's JSON log: every line parses with ts and level; the
  * request lines carry their fields; returns how many were 201 uploads. */
 static int check_log(const char *want_id) {
@@ -138,7 +142,7 @@ static int check_log(const char *want_id) {
     snprintf(path, sizeof path, "%s/node.log", dir);
     FILE *f = fopen(path, "r");
     CHECK(f != NULL);
-    int uploads = 0, seen = 0, lines = 0, bad = 0;
+    int uploads = 0, seen = 0, seen_web = 0, lines = 0, bad = 0;
     while (f && fgets(line, sizeof line, f)) {
         lines++;
         json_t *j = json_loads(line, 0, NULL);
@@ -151,6 +155,10 @@ static int check_log(const char *want_id) {
         const char *path_s = json_string_value(json_object_get(j, "path"));
         int status = (int)json_integer_value(json_object_get(j, "status"));
         if (id && path_s && !strcmp(path_s, "/v1/blobs") && status == 201 && !strncmp(id, "upload-", 7)) uploads++;
+        if (id && !strcmp(id, "web-log-test")) {
+            seen_web++;
+            CHECK_EQ_INT(json_integer_value(json_object_get(j, "bytes")), (long long)web_page_bytes);
+        }
         if (id && !strcmp(id, want_id)) {
             seen++;
             CHECK_STR(json_string_value(json_object_get(j, "method")), "GET");
@@ -165,6 +173,7 @@ static int check_log(const char *want_id) {
     CHECK(lines > N_UPLOADS);
     CHECK_EQ_INT(bad, 0);
     CHECK_EQ_INT(seen, 1);
+    CHECK_EQ_INT(seen_web, 1);
     return uploads;
 }
 
@@ -233,6 +242,11 @@ static void test_concurrent_uploads(void) {
     treq_hdr(c, port, "GET", "/v1/head", NULL, 0, "X-Request-Id: json-log-test", &h);
     CHECK_EQ_INT(h.status, 200);
     CHECK_STR(h.reqid, "json-log-test");
+    thttp_free(&h);
+    treq_hdr(c, port, "GET", "/", NULL, 0, "X-Request-Id: web-log-test", &h); /* a handler-built response */
+    CHECK_EQ_INT(h.status, 200);
+    web_page_bytes = h.len;
+    CHECK(web_page_bytes > 0);
     thttp_free(&h);
     curl_easy_cleanup(c);
     kill(pid, SIGTERM);
