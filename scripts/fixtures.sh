@@ -115,7 +115,10 @@ MODELS=(
 #           layer 1 is global, with linear rope scaling by 8), GELU, post-norms,
 #           embedding scale; one with final logit soft-capping; both with
 #           Gemma's SentencePiece setting (no space prefix)
-#   phi3    fused attn_qkv and gate|up, q scaled before the dot products
+#   phi3    fused attn_qkv and gate|up, q scaled before the dot products; two
+#           with LongRoPE (Phi-3.5's long and short factors, attention factor):
+#           the references' context of 512 is longer than an original context
+#           of 256 (the long factors) and shorter than one of 1024 (the short)
 ARCH_MODELS=(
   "tiny-llama3-f16        ggml-vocab-llama-bpe.gguf f16  --arch llama --llama3-rope 32 --rope-base 500000 --untied"
   "tiny-llama3-q8_0-mqa   ggml-vocab-llama-spm.gguf q8_0 --arch llama --llama3-rope 32 --rope-base 500000 --tied --kv-heads 1"
@@ -125,6 +128,8 @@ ARCH_MODELS=(
   "tiny-gemma3-q8_0-mqa   ggml-vocab-llama-spm.gguf q8_0 --arch gemma3 --head-dim 64 --swa 8 --swa-pattern 2 --untied --kv-heads 1 --no-space-prefix"
   "tiny-phi3-f16          ggml-vocab-phi-3.gguf     f16  --arch phi3 --untied"
   "tiny-phi3-q8_0-tied    ggml-vocab-phi-3.gguf     q8_0 --arch phi3 --tied"
+  "tiny-phi3-longrope-f16 ggml-vocab-phi-3.gguf     f16  --arch phi3 --untied --longrope 256"
+  "tiny-phi3-longrope-q8_0 ggml-vocab-phi-3.gguf    q8_0 --arch phi3 --tied --longrope 1024"
 )
 for row in "${ARCH_MODELS[@]}"; do
   read -r name vocab type extra <<<"$row"

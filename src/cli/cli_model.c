@@ -221,8 +221,10 @@ static void fill_normal(uint64_t s, float *out, int64_t n, float std) {
 
 /* FILL_NEAR_ONE: 1 + normal(0, S) (norm weights of the newer architectures,
  * so that their multiplication is checked); FILL_ROPE_FREQS: Llama 3's rope
- * frequency factors (rope_freqs_llama3). */
-enum { FILL_NORMAL, FILL_ONES, FILL_NEAR_ONE, FILL_ROPE_FREQS };
+ * frequency factors (rope_freqs_llama3); FILL_ROPE_LONG / FILL_ROPE_SHORT:
+ * LongRoPE's divisors, rising over the frequencies as Phi-3.5's do (1 to
+ * 1 + 0.5 i long, 1 to 1 + 0.05 i short; made up, shaped alike). */
+enum { FILL_NORMAL, FILL_ONES, FILL_NEAR_ONE, FILL_ROPE_FREQS, FILL_ROPE_LONG, FILL_ROPE_SHORT };
 
 /* What one tensor is filled with, and the job state while it is. */
 typedef struct rand_tensor {
@@ -269,6 +271,9 @@ static void fill_rows(void *arg, int ith, int nth) {
     for (uint64_t r = (uint64_t)ith; r < t->ne[1]; r += (uint64_t)nth) {
         if (t->kind == FILL_ONES) {
             for (uint64_t j = 0; j < t->ne[0]; j++) row[j] = 1.0f;
+        } else if (t->kind == FILL_ROPE_LONG || t->kind == FILL_ROPE_SHORT) {
+            for (uint64_t j = 0; j < t->ne[0]; j++)
+                row[j] = 1.0f + (t->kind == FILL_ROPE_LONG ? 0.5f : 0.05f) * (float)j;
         } else if (t->kind == FILL_ROPE_FREQS) {
             for (uint64_t j = 0; j < t->ne[0]; j++)
                 row[j] = rope_freqs_llama3(t->model->rope_base, t->model->rope_dims, t->model->llama3_ctx,
@@ -336,7 +341,8 @@ static void usage_random(FILE *f) {
             "         --layers L --heads H --kv-heads K --ff F [--type TYPE] [--seed S]\n"
             "         [--ctx N] [--rope-base B] [--tied|--untied] [--output-type TYPE]\n"
             "         [--head-dim N] [--llama3-rope CTX] [--rope-linear F] [--swa N] [--swa-pattern P]\n"
-            "         [--softcap C] [--no-space-prefix] [--std S] [--threads T] -o|--out OUT.gguf\n"
+            "         [--softcap C] [--longrope CTX] [--no-space-prefix] [--std S] [--threads T]\n"
+            "         -o|--out OUT.gguf\n"
             "Writes a model with seeded random weights (normal(0, S), S %.2f by default;\n"
             "norms 1) and the vocabulary of VOCAB.gguf, in the layout llama.cpp loads.\n"
             "qwen2 gets q/k/v biases and tied embeddings unless --untied; llama gets\n"
@@ -348,7 +354,9 @@ static void usage_random(FILE *f) {
             "gemma3 are 1 + normal(0, S). phi3 fuses attn_qkv and gate|up (ffn_up).\n"
             "--head-dim sets attention.key_length (default dim/heads); --llama3-rope CTX\n"
             "writes Llama 3.1's rope_freqs (factor 8, low/high 1/4, original context CTX:\n"
-            "8192 in Llama 3.1); --rope-linear F: linear rope scaling by F.\n"
+            "8192 in Llama 3.1); --rope-linear F: linear rope scaling by F. --longrope CTX\n"
+            "(phi3): LongRoPE as Phi-3.5's converter writes it, long and short factor\n"
+            "tensors, original context CTX and its attention factor.\n"
             "--no-space-prefix: tokenizer.ggml.add_space_prefix false (Gemma's SentencePiece).\n"
             "TYPE: q8_0, q4_0, q4_k, q5_k, q6_k, f16, bf16, f32, or the mixes q4_k_m and\n"
             "q5_k_m (llama.cpp's Q4_K_M/Q5_K_M choices: attn_v and ffn_down in q6_k on the\n"
@@ -364,6 +372,7 @@ typedef struct random_opts {
     uint32_t head_dim, swa, swa_pattern;
     float rope_base, weight_std, rope_linear, softcap;
     uint32_t llama3_rope;      /* --llama3-rope: original context, 0 without */
+    uint32_t longrope;         /* --longrope: original context, 0 without */
     int tied, qwen2, qwen3, gemma3, phi3, no_space_prefix;
     int mix;                   /* --type q4_k_m / q5_k_m: llama.cpp's per-tensor choices */
 } random_opts;
@@ -409,8 +418,10 @@ static int check_random_opts(random_opts *o) {
     if (!o->qwen2 && !o->qwen3 && !o->gemma3 && !o->phi3 && strcmp(o->arch, "llama"))
         return gt_cli_usage_error("model random", "--arch must be llama, qwen2, qwen3, gemma3 or phi3, not \"%s\"",
                                   o->arch);
-    if ((o->llama3_rope && strcmp(o->arch, "llama")) || ((o->swa || o->softcap) && !o->gemma3))
-        return gt_cli_usage_error("model random", "--llama3-rope is for llama, --swa and --softcap for gemma3");
+    if ((o->llama3_rope && strcmp(o->arch, "llama")) || ((o->swa || o->softcap) && !o->gemma3) ||
+        (o->longrope && !o->phi3))
+        return gt_cli_usage_error("model random", "--llama3-rope is for llama, --swa and --softcap for gemma3, "
+                                  "--longrope for phi3");
     if (random_type("--type", o->type_s, &o->type, &o->mix)) return GT_CLI_EXIT_USAGE;
     if (!o->out_type_s) o->out_type_s = o->mix ? "q6_k" : o->type_s;
     if (random_type("--output-type", o->out_type_s, &o->out_type, NULL)) return GT_CLI_EXIT_USAGE;
@@ -441,7 +452,7 @@ static int parse_random_opts(int argc, char **argv, random_opts *o) {
     *o = (random_opts){.type_s = "q8_0", .seed = 1, .ctx = 2048, .threads = (uint32_t)gt_cpu_count(), .tied = -1,
                        .weight_std = MODEL_WEIGHT_STD, .swa_pattern = 6};
     uint64_t dim = 0, layers = 0, heads = 0, kv_heads = 0, ff = 0, seed = o->seed, ctx = o->ctx, threads = o->threads;
-    uint64_t head_dim = 0, llama3_rope = 0, swa = 0, swa_pattern = o->swa_pattern;
+    uint64_t head_dim = 0, llama3_rope = 0, longrope = 0, swa = 0, swa_pattern = o->swa_pattern;
     int tied = 0, untied = 0, rope_given = 0, linear_given = 0, softcap_given = 0;
     const gt_cli_opt opts[] = {
         {"--like", NULL, GT_CLI_OPT_STR, &o->like, 0, 0, NULL},
@@ -463,6 +474,7 @@ static int parse_random_opts(int argc, char **argv, random_opts *o) {
         {"--untied", NULL, GT_CLI_OPT_FLAG, &untied, 0, 0, NULL},
         {"--head-dim", NULL, GT_CLI_OPT_U64, &head_dim, 2, MODEL_MAX_DIM, NULL},
         {"--llama3-rope", NULL, GT_CLI_OPT_U64, &llama3_rope, 8, MODEL_MAX_CTX, NULL},
+        {"--longrope", NULL, GT_CLI_OPT_U64, &longrope, 8, MODEL_MAX_CTX, NULL},
         {"--swa", NULL, GT_CLI_OPT_U64, &swa, 1, MODEL_MAX_CTX, NULL},
         {"--swa-pattern", NULL, GT_CLI_OPT_U64, &swa_pattern, 0, MODEL_MAX_LAYERS, NULL},
         {"--rope-linear", NULL, GT_CLI_OPT_FLOAT, &o->rope_linear, 0, 0, &linear_given},
@@ -474,7 +486,7 @@ static int parse_random_opts(int argc, char **argv, random_opts *o) {
     o->dim = (uint32_t)dim, o->layers = (uint32_t)layers, o->heads = (uint32_t)heads;
     o->kv_heads = (uint32_t)kv_heads, o->ff = (uint32_t)ff, o->seed = (uint32_t)seed, o->ctx = (uint32_t)ctx;
     o->threads = (uint32_t)threads, o->head_dim = (uint32_t)head_dim, o->llama3_rope = (uint32_t)llama3_rope;
-    o->swa = (uint32_t)swa, o->swa_pattern = (uint32_t)swa_pattern;
+    o->swa = (uint32_t)swa, o->swa_pattern = (uint32_t)swa_pattern, o->longrope = (uint32_t)longrope;
     if (linear_given && !(o->rope_linear >= 1.0f && o->rope_linear <= 1e4f))
         return gt_cli_usage_error("model random", "--rope-linear: expected a number in [1, 10000], got %g",
                                   (double)o->rope_linear);
@@ -523,6 +535,12 @@ static void write_random_metadata(gt_gguf_writer *w, const random_opts *o, uint6
         gt_gguf_writer_set_f32(w, AKEY("rope.freq_base_swa"), 10000.0f);
     }
     if (o->softcap) gt_gguf_writer_set_f32(w, AKEY("final_logit_softcapping"), o->softcap);
+    if (o->longrope) { /* the converter's factor: sqrt(1 + ln(scale) / ln(original)), 1 when not longer */
+        double scale = (double)o->ctx / o->longrope;
+        gt_gguf_writer_set_u32(w, AKEY("rope.scaling.original_context_length"), o->longrope);
+        gt_gguf_writer_set_f32(w, AKEY("rope.scaling.attn_factor"),
+                               scale > 1.0 ? (float)sqrt(1.0 + log(scale) / log((double)o->longrope)) : 1.0f);
+    }
     gt_gguf_writer_set_u32(w, AKEY("vocab_size"), (uint32_t)n_vocab);
     gt_gguf_writer_set_u32(w, "general.quantization_version", 2);
     uint32_t t = o->type;
@@ -546,6 +564,10 @@ static void add_random_tensors(rand_list *L, const random_opts *o, uint64_t n_vo
     add_rand(L, "output_norm.weight", dim, 1, GT_TYPE_F32, norm);
     if (!o->tied) add_rand(L, "output.weight", dim, n_vocab, o->out_type, FILL_NORMAL);
     if (o->llama3_rope) add_rand(L, "rope_freqs.weight", hd / 2, 1, GT_TYPE_F32, FILL_ROPE_FREQS);
+    if (o->longrope) {
+        add_rand(L, "rope_factors_long.weight", hd / 2, 1, GT_TYPE_F32, FILL_ROPE_LONG);
+        add_rand(L, "rope_factors_short.weight", hd / 2, 1, GT_TYPE_F32, FILL_ROPE_SHORT);
+    }
     for (uint32_t l = 0; l < o->layers; l++) {
         char nm[64];
 #define BLK(suffix, d0, d1, ty, kd) \
@@ -603,7 +625,7 @@ static int cmd_random(int argc, char **argv) {
     }
     gt_gguf_writer *w = gt_gguf_writer_new();
     write_random_metadata(w, &o, n_vocab, vg);
-    size_t max_t = 4 + (size_t)o.layers * 16;
+    size_t max_t = 6 + (size_t)o.layers * 16;
     rand_tensor *ts = gt_calloc(max_t, sizeof *ts);
     rand_model m = {.weight_std = o.weight_std, .rope_base = o.rope_base, .rope_dims = o.head_dim,
                     .llama3_ctx = o.llama3_rope};

@@ -59,6 +59,7 @@ struct gt_ctx {
     float *g, *u;           /* [n_batch][n_ff]: gate and up; g becomes SiLU(g) * u */
     float *rope;            /* [n_batch][rope_dims/2][2]: cos, sin */
     float *rope_swa;        /* the same for sliding-window layers (gemma3) */
+    const float *rope_factors; /* the model's rope divisors this context uses (LongRoPE: by n_ctx), or NULL */
     float *scratch;         /* per thread: max(n_ctx, n_embd) floats */
     size_t scratch_len;
     gt_act a_embd, a_attn, a_ff;
@@ -312,17 +313,20 @@ static void run_norm(gt_ctx *c, job *j, const float *src, const float *norm, gt_
 }
 
 /* The rope table of the batch's n tokens at positions tpos[]: cos and sin
- * of tpos[t] * scale * base^(-2i/rope_dims) / freqs[i] (freqs: Llama 3's
- * factors, or NULL for 1). */
+ * of tpos[t] * scale * base^(-2i/rope_dims) / freqs[i] (freqs: Llama 3's or
+ * LongRoPE's divisors, or NULL for 1), each times the attention factor in
+ * float as llama.cpp scales them (a factor of 1 changes no bit). */
 static void fill_rope(float *table, const gt_hparams *hp, const float *freqs, int n, const int *tpos, double base,
                       double scale) {
     int half = hp->rope_dims / 2;
+    float mscale = hp->rope_attn_factor;
+    assert(mscale > 0.0f);
     for (int t = 0; t < n; t++)
         for (int i = 0; i < half; i++) {
             double theta = (double)tpos[t] * scale * gt_dmath_pow(base, -2.0 * i / hp->rope_dims);
             if (freqs) theta /= (double)freqs[i];
-            table[((size_t)t * half + i) * 2] = (float)gt_dmath_cos(theta);
-            table[((size_t)t * half + i) * 2 + 1] = (float)gt_dmath_sin(theta);
+            table[((size_t)t * half + i) * 2] = (float)gt_dmath_cos(theta) * mscale;
+            table[((size_t)t * half + i) * 2 + 1] = (float)gt_dmath_sin(theta) * mscale;
         }
 }
 
@@ -340,8 +344,8 @@ static void embed_batch(gt_ctx *c, const int32_t *tokens, int n) {
         if (hp->gemma)
             for (int i = 0; i < E; i++) x[i] *= es;
     }
-    fill_rope(c->rope, hp, m->rope_freqs, n, c->tpos, hp->rope_base, hp->rope_scale);
-    if (hp->n_swa > 0) fill_rope(c->rope_swa, hp, m->rope_freqs, n, c->tpos, hp->rope_base_swa, 1.0);
+    fill_rope(c->rope, hp, c->rope_factors, n, c->tpos, hp->rope_base, hp->rope_scale);
+    if (hp->n_swa > 0) fill_rope(c->rope_swa, hp, c->rope_factors, n, c->tpos, hp->rope_base_swa, 1.0);
 }
 
 /* Adds a matrix's output to the residual stream: directly (POST_RESID) or,
@@ -557,6 +561,10 @@ int gt_ctx_new(const gt_model *m, const gt_ctx_params *p, gt_ctx **out, gt_err *
     c->m = m;
     c->k = p->kern ? p->kern : gt_kern_best();
     c->n_ctx = n_ctx, c->n_batch = n_batch, c->n_threads = n_threads, c->n_seq = n_seq;
+    /* LongRoPE: a context longer than the original one takes the long
+     * factors, as llama.cpp picks them (by context size, not by how far a
+     * sequence has got, so one context's positions share one rotation). */
+    c->rope_factors = m->rope_freqs ? m->rope_freqs : n_ctx > hp->rope_orig_ctx ? m->rope_long : m->rope_short;
     size_t E = (size_t)hp->n_embd, F = (size_t)hp->n_ff, kvd = (size_t)hp->n_head_kv * hp->head_dim;
     size_t Q = (size_t)hp->q_dim;
     size_t nb = (size_t)n_batch, cache = (size_t)n_seq * (size_t)hp->n_layer * (size_t)n_ctx * kvd;

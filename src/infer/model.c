@@ -89,7 +89,10 @@ static int load_arch(const gt_gguf *g, gt_hparams *hp, gt_err *err) {
 /* The rope scaling of the file: none, or linear (ARCH.rope.scaling.factor,
  * angles times 1/factor, as llama.cpp applies it; Llama 3's frequency
  * scaling comes as the rope_freqs tensor). YaRN and LongRoPE are refused by
- * name. Gemma 3 scales only its global layers (rope_scale), as llama.cpp. */
+ * name; LongRoPE as phi3's converter writes it (no type, two factor tensors,
+ * an original context and an attention factor) is read here and in
+ * load_rope_factors. Gemma 3 scales only its global layers (rope_scale), as
+ * llama.cpp. */
 static int load_rope_scaling(const gt_gguf *g, gt_hparams *hp, gt_err *err) {
     char key[128];
     const char *a = hp->arch_name;
@@ -109,6 +112,13 @@ static int load_rope_scaling(const gt_gguf *g, gt_hparams *hp, gt_err *err) {
         return gt_err_set(err, GT_EINVAL, "%s.rope.scaling.factor %g is out of range (expected 0..1e6)", a,
                           (double)factor);
     hp->rope_scale = none || factor == 0.0f ? 1.0f : 1.0f / factor;
+    if ((rc = hp_u32(g, a, "rope.scaling.original_context_length", hp->n_ctx_train, &hp->rope_orig_ctx, err)) ||
+        (rc = in_range("rope.scaling.original_context_length", hp->rope_orig_ctx, 1, GT_CTX_MAX_POSITIONS, err)) ||
+        (rc = hp_f32(g, a, "rope.scaling.attn_factor", 1.0, &hp->rope_attn_factor, err)))
+        return rc;
+    if (!(hp->rope_attn_factor > 0.0f && hp->rope_attn_factor <= 16.0f))
+        return gt_err_set(err, GT_EINVAL, "%s.rope.scaling.attn_factor %g is out of range (expected (0, 16])", a,
+                          (double)hp->rope_attn_factor);
     return hp_f32(g, a, "rope.freq_base_swa", 10000.0, &hp->rope_base_swa, err);
 }
 
@@ -393,7 +403,9 @@ static int check_no_unknown_tensors(const gt_gguf *g, const gt_hparams *hp, gt_e
         char name[128];
         snprintf(name, sizeof name, "%.*s", (int)(nm->len > 120 ? 120 : nm->len), nm->ptr);
         if (!strcmp(name, "token_embd.weight") || !strcmp(name, "output_norm.weight") ||
-            !strcmp(name, "output.weight") || (hp->arch == GT_ARCH_LLAMA && !strcmp(name, "rope_freqs.weight")))
+            !strcmp(name, "output.weight") || (hp->arch == GT_ARCH_LLAMA && !strcmp(name, "rope_freqs.weight")) ||
+            (hp->arch == GT_ARCH_PHI3 &&
+             (!strcmp(name, "rope_factors_long.weight") || !strcmp(name, "rope_factors_short.weight"))))
             continue;
         int il, off = 0;
         if (sscanf(name, "blk.%d.%n", &il, &off) == 1 && off > 0 && il >= 0 && il < hp->n_layer &&
@@ -405,19 +417,32 @@ static int check_no_unknown_tensors(const gt_gguf *g, const gt_hparams *hp, gt_e
     return 0;
 }
 
-/* Llama 3's rope_freqs.weight: rope_dims/2 positive divisors of the rotary
- * angles (llama.cpp's freq_factors; it reads them for llama only). Absent:
- * NULL. */
-static int load_rope_freqs(const gt_gguf *g, gt_model *m, gt_err *err) {
-    const gt_hparams *hp = &m->hp;
-    if (hp->arch != GT_ARCH_LLAMA) return 0; /* elsewhere it is an unknown tensor */
-    int rc = load_vec(g, "rope_freqs.weight", hp->rope_dims / 2, 1, &m->rope_freqs, err);
-    if (rc || !m->rope_freqs) return rc;
+/* One optional tensor of rope_dims/2 positive divisors of the rotary
+ * angles into *out (NULL when absent). */
+static int load_rope_divisors(const gt_gguf *g, const gt_hparams *hp, const char *name, float **out, gt_err *err) {
+    int rc = load_vec(g, name, hp->rope_dims / 2, 1, out, err);
+    if (rc || !*out) return rc;
     for (int i = 0; i < hp->rope_dims / 2; i++)
-        if (!(m->rope_freqs[i] > 0.0f) || m->rope_freqs[i] > 1e9f)
-            return gt_err_set(err, GT_EINVAL, "rope_freqs.weight[%d] = %g: expected a positive factor", i,
-                              (double)m->rope_freqs[i]);
+        if (!((*out)[i] > 0.0f) || (*out)[i] > 1e9f)
+            return gt_err_set(err, GT_EINVAL, "%s[%d] = %g: expected a positive factor", name, i, (double)(*out)[i]);
     return 0;
+}
+
+/* The divisors of the rotary angles (llama.cpp's freq_factors), where the
+ * file has them: Llama 3's rope_freqs.weight (llama.cpp reads it for llama
+ * only), or phi3's LongRoPE pair rope_factors_long/short.weight, one of which
+ * a context picks by its length (gt_ctx_new). Elsewhere such a tensor is an
+ * unknown one (check_no_unknown_tensors). */
+static int load_rope_factors(const gt_gguf *g, gt_model *m, gt_err *err) {
+    const gt_hparams *hp = &m->hp;
+    if (hp->arch == GT_ARCH_LLAMA) return load_rope_divisors(g, hp, "rope_freqs.weight", &m->rope_freqs, err);
+    if (hp->arch != GT_ARCH_PHI3) return 0;
+    int rc = load_rope_divisors(g, hp, "rope_factors_long.weight", &m->rope_long, err);
+    if (!rc) rc = load_rope_divisors(g, hp, "rope_factors_short.weight", &m->rope_short, err);
+    if (!rc && !m->rope_long != !m->rope_short)
+        return gt_err_set(err, GT_EINVAL, "LongRoPE needs both rope_factors_long.weight and rope_factors_short.weight; "
+                          "the file has only %s", m->rope_long ? "the long one" : "the short one");
+    return rc;
 }
 
 int gt_model_from_gguf(gt_gguf *g, gt_model **out, gt_err *err) {
@@ -472,7 +497,7 @@ int gt_model_from_gguf(gt_gguf *g, gt_model **out, gt_err *err) {
     }
     hp->weight_type = m->layers[0].wq.type;
     if ((rc = load_vec(g, "output_norm.weight", hp->n_embd, 0, &m->out_norm, err))) goto fail;
-    if ((rc = load_rope_freqs(g, m, err)) || (rc = check_no_unknown_tensors(g, hp, err))) goto fail;
+    if ((rc = load_rope_factors(g, m, err)) || (rc = check_no_unknown_tensors(g, hp, err))) goto fail;
     for (uint64_t i = 0; i < g->n_tensors; i++) {
         uint64_t n = 1;
         for (uint32_t d = 0; d < g->tensors[i].n_dims; d++) n *= g->tensors[i].ne[d];
@@ -515,6 +540,8 @@ void gt_model_free(gt_model *m) {
     gt_free(m->layers);
     gt_free(m->out_norm);
     gt_free(m->rope_freqs);
+    gt_free(m->rope_long);
+    gt_free(m->rope_short);
     gt_qmat_free(&m->out);
     gt_free(m->weights_mem);
     gt_gguf_close(m->gguf);

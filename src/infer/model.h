@@ -61,6 +61,9 @@ typedef struct gt_hparams {
     int n_ctx_train;         /* ARCH.context_length */
     float rope_base;         /* ARCH.rope.freq_base (default 10000) */
     float rope_scale;        /* 1 / ARCH.rope.scaling.factor for linear scaling, else 1 */
+    int rope_orig_ctx;       /* ARCH.rope.scaling.original_context_length (default n_ctx_train): a context
+                                longer than this takes phi3's long LongRoPE factors, as in llama.cpp */
+    float rope_attn_factor;  /* ARCH.rope.scaling.attn_factor (default 1): cos and sin are scaled by it */
     float rope_base_swa;     /* sliding-window layers' base (ARCH.rope.freq_base_swa, 10000) */
     float rms_eps;           /* ARCH.attention.layer_norm_rms_epsilon */
     int qk_norm;             /* 1: per-head RMS norms on q and k before rope (qwen3, gemma3) */

@@ -21,6 +21,7 @@ struct gt_model {
     gt_layer *layers;                /* hp.n_layer */
     float *out_norm;                 /* n_embd */
     float *rope_freqs;               /* rope_dims/2 divisors of the angles (Llama 3); or NULL */
+    float *rope_long, *rope_short;   /* phi3's LongRoPE divisors (rope_dims/2 each); both or neither */
     gt_qmat out;                     /* n_vocab x n_embd */
     void *weights_mem;               /* the region all gt_qmat above live in */
     const gt_gguf_tensor *tok_embd;  /* rows read from the mapping per token */
