@@ -1,0 +1,175 @@
+/* pref.c: the tally of preference labels with gold items, and their export
+ * as DPO or HH-RLHF JSON lines (pref.h). */
+#include "work/label/pref.h"
+
+#include <assert.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/json.h"
+
+void gt_pref_tally_free(gt_pref_tally *t) {
+    if (!t) return;
+    gt_free(t->label);
+    gt_free(t->careless);
+    gt_free(t->gold_seen);
+    gt_free(t->gold_right);
+    memset(t, 0, sizeof *t);
+}
+
+/* Checks the rules and every item's gold and choices. */
+static int check_input(const gt_pref_item *items, size_t n_items, const int *choices, int n_labellers,
+                       const gt_pref_rules *r, gt_err *err) {
+    if (n_items > GT_AGREE_MAX_ITEMS)
+        return gt_err_set(err, GT_ELIMIT, "%zu items: at most %u per tally", n_items, GT_AGREE_MAX_ITEMS);
+    if (n_labellers < 1 || n_labellers > GT_AGREE_MAX_RATERS)
+        return gt_err_set(err, GT_ELIMIT, "%d labellers: expected 1..%d", n_labellers, GT_AGREE_MAX_RATERS);
+    if (r->min_labels < 1 || r->min_labels > n_labellers)
+        return gt_err_set(err, GT_EINVAL, "min_labels %d: expected 1..%d (the labellers)", r->min_labels, n_labellers);
+    if (r->gold_bar_pct < 0 || r->gold_bar_pct > 100)
+        return gt_err_set(err, GT_EINVAL, "gold_bar_pct %d: expected a percentage, 0..100", r->gold_bar_pct);
+    if (r->min_gold < 1) return gt_err_set(err, GT_EINVAL, "min_gold %d: expected at least 1", r->min_gold);
+    for (size_t i = 0; i < n_items; i++) {
+        int g = items[i].gold;
+        if (g != GT_PREF_NOT_GOLD && g != 0 && g != 1)
+            return gt_err_set(err, GT_EINVAL, "item %zu: gold %d (expected 0, 1 or not gold)", i, g);
+        for (int l = 0; l < n_labellers; l++) {
+            int c = choices[i * (size_t)n_labellers + (size_t)l];
+            if (c != 0 && c != 1 && c != GT_AGREE_MISSING)
+                return gt_err_set(err, GT_EINVAL, "item %zu, labeller %d: choice %d (expected 0, 1 or missing)",
+                                  i, l, c);
+        }
+    }
+    return 0;
+}
+
+/* Each labeller's gold record, and whether it is under the bar. */
+static void judge_gold(const gt_pref_item *items, size_t n_items, const int *choices, int n_labellers,
+                       const gt_pref_rules *r, gt_pref_tally *t) {
+    for (size_t i = 0; i < n_items; i++) {
+        if (items[i].gold == GT_PREF_NOT_GOLD) continue;
+        for (int l = 0; l < n_labellers; l++) {
+            int c = choices[i * (size_t)n_labellers + (size_t)l];
+            if (c == GT_AGREE_MISSING) continue;
+            t->gold_seen[l]++;
+            t->gold_right[l] += c == items[i].gold;
+        }
+    }
+    for (int l = 0; l < n_labellers; l++) {
+        assert(t->gold_right[l] <= t->gold_seen[l]);
+        t->careless[l] = t->gold_seen[l] >= r->min_gold &&
+                         (int64_t)t->gold_right[l] * 100 < (int64_t)r->gold_bar_pct * t->gold_seen[l];
+    }
+}
+
+/* The plain items' majority labels, and the careful labels kept in kept[]
+ * (careless ones as missing) for the agreement figure. */
+static void majority(const gt_pref_item *items, size_t n_items, const int *choices, int n_labellers,
+                     const gt_pref_rules *r, gt_pref_tally *t, int *kept) {
+    for (size_t i = 0; i < n_items; i++) {
+        int votes[2] = {0, 0};
+        for (int l = 0; l < n_labellers; l++) {
+            size_t at = i * (size_t)n_labellers + (size_t)l;
+            kept[at] = t->careless[l] || items[i].gold != GT_PREF_NOT_GOLD ? GT_AGREE_MISSING : choices[at];
+            if (kept[at] != GT_AGREE_MISSING) votes[kept[at]]++;
+        }
+        if (items[i].gold != GT_PREF_NOT_GOLD) {
+            t->label[i] = items[i].gold;
+            continue;
+        }
+        int n = votes[0] + votes[1];
+        t->label[i] = n < r->min_labels || votes[0] == votes[1] ? GT_AGREE_MISSING : votes[1] > votes[0];
+        t->n_labelled += t->label[i] != GT_AGREE_MISSING;
+    }
+}
+
+int gt_pref_tally_run(const gt_pref_item *items, size_t n_items, const int *choices, int n_labellers,
+                      const gt_pref_rules *rules, gt_pref_tally *out, gt_err *err) {
+    memset(out, 0, sizeof *out);
+    int rc = check_input(items, n_items, choices, n_labellers, rules, err);
+    if (rc) return rc;
+    size_t nl = (size_t)n_labellers;
+    out->label = gt_malloc((n_items ? n_items : 1) * sizeof(int));
+    out->careless = gt_calloc(nl, sizeof(int));
+    out->gold_seen = gt_calloc(nl, sizeof(int));
+    out->gold_right = gt_calloc(nl, sizeof(int));
+    int *kept = gt_malloc((n_items ? n_items : 1) * nl * sizeof(int));
+    if (!out->label || !out->careless || !out->gold_seen || !out->gold_right || !kept) {
+        gt_free(kept);
+        gt_pref_tally_free(out);
+        return gt_err_set(err, GT_ENOMEM, "out of memory tallying %zu items", n_items);
+    }
+    judge_gold(items, n_items, choices, n_labellers, rules, out);
+    majority(items, n_items, choices, n_labellers, rules, out, kept);
+    /* Alpha needs two labellers; with one there is no agreement to measure. */
+    if (n_labellers >= 2) rc = gt_agree_alpha(kept, n_items, n_labellers, 2, &out->alpha, err);
+    gt_free(kept);
+    if (rc) gt_pref_tally_free(out);
+    return rc;
+}
+
+/* A JSON string of text, or NULL with err naming item and field when it is
+ * too long or not UTF-8. */
+static json_t *text_json(const char *text, size_t item, const char *field, gt_err *err) {
+    size_t n = strnlen(text, GT_PREF_MAX_TEXT + 1);
+    if (n > GT_PREF_MAX_TEXT) {
+        gt_err_set(err, GT_ELIMIT, "item %zu: %s is over %d bytes", item, field, GT_PREF_MAX_TEXT);
+        return NULL;
+    }
+    json_t *s = json_stringn(text, n);
+    if (!s) gt_err_set(err, GT_EINVAL, "item %zu: %s is not valid UTF-8 text", item, field);
+    return s;
+}
+
+/* One HH-RLHF conversation: "\n\nHuman: PROMPT\n\nAssistant: ANSWER". */
+static json_t *hh_turn(const char *prompt, const char *answer, size_t item, const char *field, gt_err *err) {
+    gt_buf b = GT_BUF_INIT;
+    json_t *s = NULL;
+    if (gt_buf_append_str(&b, "\n\nHuman: ") || gt_buf_append_str(&b, prompt) ||
+        gt_buf_append_str(&b, "\n\nAssistant: ") || gt_buf_append_str(&b, answer) || gt_buf_putc(&b, 0))
+        gt_err_set(err, GT_ENOMEM, "out of memory");
+    else if (!(s = json_stringn((const char *)b.data, b.len - 1)))
+        gt_err_set(err, GT_EINVAL, "item %zu: %s is not valid UTF-8 text", item, field);
+    gt_buf_free(&b);
+    return s;
+}
+
+/* The JSON object of one labelled item in format. */
+static json_t *item_json(const gt_pref_item *it, int label, size_t i, gt_pref_format format, gt_err *err) {
+    json_t *p = text_json(it->prompt, i, "prompt", err);
+    json_t *c = p ? text_json(it->answer[label], i, "the chosen answer", err) : NULL;
+    json_t *r = c ? text_json(it->answer[1 - label], i, "the rejected answer", err) : NULL;
+    json_t *o = NULL;
+    if (r && format == GT_PREF_DPO) o = json_pack("{s:O,s:O,s:O}", "prompt", p, "chosen", c, "rejected", r);
+    if (r && format == GT_PREF_HH) {
+        json_t *hc = hh_turn(it->prompt, it->answer[label], i, "chosen", err);
+        json_t *hr = hc ? hh_turn(it->prompt, it->answer[1 - label], i, "rejected", err) : NULL;
+        if (hr) o = json_pack("{s:O,s:O}", "chosen", hc, "rejected", hr);
+        json_decref(hc), json_decref(hr);
+    }
+    json_decref(p), json_decref(c), json_decref(r);
+    if (!o && !err->code) gt_err_set(err, GT_ENOMEM, "out of memory");
+    return o;
+}
+
+int gt_pref_export(const gt_pref_item *items, size_t n_items, const gt_pref_tally *t, gt_pref_format format,
+                   gt_buf *out, gt_err *err) {
+    assert(err && (format == GT_PREF_DPO || format == GT_PREF_HH));
+    size_t start = out->len;
+    for (size_t i = 0; i < n_items; i++) {
+        if (items[i].gold != GT_PREF_NOT_GOLD || t->label[i] == GT_AGREE_MISSING) continue;
+        assert(t->label[i] == 0 || t->label[i] == 1);
+        json_t *o = item_json(&items[i], t->label[i], i, format, err);
+        char *line = o ? gt_json_dump(o) : NULL;
+        json_decref(o);
+        int rc = !line || gt_buf_append_str(out, line) || gt_buf_putc(out, '\n');
+        free(line);
+        if (rc) {
+            out->len = start;
+            return err->code ? err->code : gt_err_set(err, GT_ENOMEM, "out of memory");
+        }
+    }
+    return 0;
+}
