@@ -160,6 +160,45 @@ export function facts(pairs) {
 
 export const badge = (text, kind) => h('span', { class: `badge ${kind || text}` }, text);
 
+// Whether action a names the task or address value under key, as the node's
+// index keys them (src/api/index.c).
+function namesKey(a, key, value) {
+  const v = value.toLowerCase();
+  const is = (x) => typeof x === 'string' && x.toLowerCase() === v;
+  if (key === 'address') return is(a.from) || is(a.to);
+  return (a.type === 'task_post' && is(a.id)) || is(a.task) || is(a.parent);
+}
+
+// The actions that name a task (key 'task') or an address ('address'), from
+// the node's index (GET /v1/actions), in log order or newest first, up to max;
+// blocks after the index's height up to head (written a moment ago, or while
+// the node still builds its index) are read directly. Returns
+// {rows: [[action, {height, time}]], more, indexedHeight, gap}: more is true
+// when max cut the list, gap when the node's index is so far behind that
+// blocks after indexedHeight were left unread.
+export async function indexedActions(key, value, head, order = 'asc', max = 2000) {
+  const rows = [];
+  let cursor = null;
+  let indexedHeight = 0;
+  do {
+    const c = cursor !== null ? `&cursor=${cursor}` : '';
+    const page = await get(`/v1/actions?${key}=${value}&order=${order}&limit=200${c}`);
+    for (const e of page.actions) rows.push([e.action, { height: e.height, time: e.time }]);
+    cursor = page.next;
+    indexedHeight = page.indexedHeight;
+  } while (cursor !== null && cursor !== undefined && rows.length < max);
+  const recent = [];
+  let gap = false;
+  if (indexedHeight < head) {
+    const scan = await scanActions(indexedHeight + 1, head, (a, b) => {
+      if (namesKey(a, key, value)) recent.push([a, { height: b.height, time: b.time }]);
+    });
+    gap = scan.truncated;
+  }
+  const all = order === 'desc' ? recent.reverse().concat(rows) : rows.concat(recent);
+  return { rows: all, more: cursor !== null && cursor !== undefined, indexedHeight, gap };
+}
+
 // Reads every block from `from` to `to` (at most SCAN_BLOCKS_MAX) and calls
 // visit(action, block) for each action of each block that has any.
 // Returns {from, to, truncated}.

@@ -16,7 +16,7 @@ import {
   taskLink,
   blockLink,
   blobLink,
-  scanActions,
+  indexedActions,
   loadNames,
   names,
 } from './api.js';
@@ -432,10 +432,7 @@ function slotBlock(t, s) {
 export async function taskPage(page, id) {
   await loadNames();
   const [t, head] = await Promise.all([get(`/v1/tasks/${id}`), get('/v1/head')]);
-  const events = [];
-  const scan = await scanActions(t.postedHeight, head.height, (a, b) => {
-    if (a.id === id || a.task === id || a.parent === id) events.push([a, b]);
-  });
+  const { rows: events, more, indexedHeight, gap } = await indexedActions('task', id, head.height);
   const isData = t.kind === 'generate';
   return h(
     'section',
@@ -462,7 +459,8 @@ export async function taskPage(page, id) {
     t.slotList.map((s) => slotBlock(t, s)),
     t.subtasks && t.subtasks.length ? [h('h2', {}, 'Sub-tasks'), taskTable(t.subtasks)] : null,
     h('h2', {}, 'Timeline'),
-    scan.truncated ? h('p', { class: 'muted' }, `only the last ${scan.to - scan.from + 1} blocks were read`) : null,
+    more ? h('p', { class: 'muted' }, `the first ${events.length} actions`) : null,
+    gap ? h('p', { class: 'muted' }, `the node is still indexing: blocks after ${indexedHeight} are partly shown`) : null,
     h(
       'ol',
       { class: 'timeline', id: 'timeline' },

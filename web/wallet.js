@@ -14,7 +14,7 @@ import {
   addrLink,
   taskLink,
   blockLink,
-  scanActions,
+  indexedActions,
   loadNames,
   names,
 } from './api.js';
@@ -30,20 +30,18 @@ function counterpart(a, addr) {
   return [];
 }
 
+// The address's actions (it sent them, or it is their 'to'), newest first,
+// from the node's index: the last 500 at most.
 async function history(addr, head) {
-  const me = addr.toLowerCase();
-  const rows = [];
-  const scan = await scanActions(0, head.height, (a, b) => {
-    if ((a.from && a.from.toLowerCase() === me) || (a.to && a.to.toLowerCase() === me))
-      rows.push([
-        blockLink(b.height),
-        when(b.time),
-        a.type,
-        counterpart(a, addr),
-        a.amount !== undefined ? tokens(a.amount) : a.bounty !== undefined ? tokens(a.bounty) : '',
-      ]);
-  });
-  return { rows: rows.reverse(), scan };
+  const got = await indexedActions('address', addr.toLowerCase(), head, 'desc', 500);
+  const rows = got.rows.map(([a, b]) => [
+    blockLink(b.height),
+    when(b.time),
+    a.type,
+    counterpart(a, addr),
+    a.amount !== undefined ? tokens(a.amount) : a.bounty !== undefined ? tokens(a.bounty) : '',
+  ]);
+  return { rows, more: got.more, indexedHeight: got.indexedHeight, gap: got.gap };
 }
 
 function lookupForm(addr) {
@@ -172,7 +170,7 @@ export async function walletPage(page, addr) {
   ];
   if (addr) {
     const [acct, head] = await Promise.all([get(`/v1/accounts/${addr}`), get('/v1/head')]);
-    const hist = await history(addr, head);
+    const hist = await history(addr, head.height);
     parts.push(
       facts([
         ['Address', h('span', { class: 'mono' }, acct.address)],
@@ -184,7 +182,10 @@ export async function walletPage(page, addr) {
         names.has(addr.toLowerCase()) && ['Agent', addrLink(addr)],
       ]),
       h('h2', {}, 'History'),
-      hist.scan.truncated ? h('p', { class: 'muted' }, `the last ${hist.scan.to - hist.scan.from + 1} blocks`) : null,
+      hist.more ? h('p', { class: 'muted' }, `the last ${hist.rows.length} actions`) : null,
+      hist.gap
+        ? h('p', { class: 'muted' }, `the node is still indexing: blocks after ${hist.indexedHeight} are partly shown`)
+        : null,
       hist.rows.length ? table(['Block', 'Time', 'Action', 'With', 'Amount'], hist.rows) : h('p', {}, 'no actions'),
     );
   }

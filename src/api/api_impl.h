@@ -64,6 +64,16 @@ typedef struct gt_metrics {
 void gt_metrics_request(gt_metrics *m, int route, int status, uint64_t elapsed_us);
 void gt_metrics_action(gt_metrics *m, int code);
 
+/* ---- The index of actions by task and by address (index.c). */
+typedef struct gt_index gt_index;
+/* Opens (creating, or rebuilding when unreadable) the index file at path. */
+int gt_index_open(const char *path, gt_index **out, gt_err *err);
+void gt_index_close(gt_index *ix); /* accepts NULL */
+/* Indexes up to GT_INDEX_CATCHUP_BLOCKS more blocks of the log read through
+ * ro, toward head; an index ahead of head (a ledger made anew) starts over. */
+int gt_index_catch_up(gt_index *ix, gt_ledger *ro, uint64_t head, gt_err *err);
+uint64_t gt_index_height(gt_index *ix); /* every block up to here is indexed */
+
 /* ---- The node. */
 struct gt_node {
     gt_node_config cfg;
@@ -93,6 +103,7 @@ struct gt_node {
     pthread_cond_t watch_cv;
     int watch_stop, kicked;
     uint64_t published_height;      /* watcher only */
+    gt_index *index;                /* HOME/index.db: written by the watcher, read by GET /v1/actions */
     uint64_t last_block_ms;         /* watcher only: monotonic ms of the last new block seen */
 };
 
@@ -201,6 +212,7 @@ gt_reader *gt_req_reader(gt_req *r, gt_err *err);
 /* Handlers (h_ledger.c, h_market.c, h_blobs.c, http.c). */
 void gt_h_actions_post(gt_req *r, gt_resp *o);
 void gt_h_action_get(gt_req *r, gt_resp *o);
+void gt_h_actions_get(gt_req *r, gt_resp *o); /* index.c */
 void gt_h_account(gt_req *r, gt_resp *o);
 void gt_h_head(gt_req *r, gt_resp *o);
 void gt_h_health(gt_req *r, gt_resp *o);

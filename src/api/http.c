@@ -44,6 +44,7 @@ static const gt_route routes[] = {
     /* The web dashboard (h_web.c): / and its files, up to four segments deep. */
     {"GET", "/", 20}, {"GET", "/web/{}", 21}, {"GET", "/web/{}/{}", 22}, {"GET", "/web/{}/{}/{}", 23},
     {"GET", "/web/{}/{}/{}/{}", 24},
+    {"GET", "/v1/actions", 25}, /* the index of actions by task and address (index.c) */
 };
 static const gt_handler_fn handlers[] = {
     gt_h_actions_post, gt_h_action_get, gt_h_account, gt_h_head,  gt_h_blocks,     gt_h_block,
@@ -51,12 +52,14 @@ static const gt_handler_fn handlers[] = {
     gt_h_agent,        gt_h_reputation, gt_h_events,   gt_h_metrics, gt_h_leaderboard, gt_h_attestation,
     gt_h_dataset,      gt_h_health,
     gt_h_web,          gt_h_web,        gt_h_web,      gt_h_web,     gt_h_web,
+    gt_h_actions_get,
 };
 static const size_t body_limits[] = {
     GT_LIMIT_JSON_BYTES, NO_BODY, NO_BODY, NO_BODY, NO_BODY, NO_BODY, NO_BODY, GT_LIMIT_BLOB_BYTES,
     NO_BODY,             NO_BODY, NO_BODY, NO_BODY, NO_BODY, NO_BODY, NO_BODY, NO_BODY,
     NO_BODY,             NO_BODY, NO_BODY, NO_BODY,
     NO_BODY,             NO_BODY, NO_BODY, NO_BODY, NO_BODY,
+    NO_BODY,
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 _Static_assert(sizeof handlers / sizeof handlers[0] == N_ROUTES, "one handler per route");

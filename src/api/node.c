@@ -124,16 +124,27 @@ static int task_event(void *arg, uint64_t height, uint32_t index, const char *js
     return 0;
 }
 
-/* Publishes every block written since the last call (and its task events). */
+/* Brings the action index toward the head (a round of catching up at most). */
+static void index_new(gt_node *n, gt_reader *rd, uint64_t head) {
+    gt_err err = {0};
+    if (n->index && gt_index_catch_up(n->index, rd->ro, head, &err))
+        GT_WARN("node: the action index: %s (GET /v1/actions lags until it catches up)", err.msg);
+}
+
+/* Publishes every block written since the last call (and its task events),
+ * and indexes them (or a round of older ones the index still lacks). */
 static void publish_new(gt_node *n) {
     gt_block head;
     gt_err err = {0};
-    if (gt_ledger_head(n->ledger, &head, &err) || head.height <= n->published_height) return;
+    if (gt_ledger_head(n->ledger, &head, &err)) return;
+    int index_behind = n->index && gt_index_height(n->index) < n->published_height;
+    if (head.height <= n->published_height && !index_behind) return;
     gt_reader *rd = gt_node_reader_get(n, &err);
     if (!rd) {
         GT_WARN("node: cannot publish blocks: %s", err.msg);
         return;
     }
+    uint64_t before = n->published_height;
     for (uint64_t h = n->published_height + 1; h <= head.height; h++) {
         gt_block b;
         if (gt_ledger_block(rd->ro, h, &b, &err)) {
@@ -151,8 +162,9 @@ static void publish_new(gt_node *n) {
         atomic_fetch_add(&n->metrics.blocks_written, 1);
         atomic_store(&n->metrics.head_height, h);
     }
+    index_new(n, rd, n->published_height);
     gt_node_reader_put(n, rd);
-    n->last_block_ms = gt_api_now_ms();
+    if (n->published_height > before) n->last_block_ms = gt_api_now_ms(); /* catching the index up is not a block */
 }
 
 /* The chain watcher thread: waits for a kick, the idle interval or the
@@ -316,6 +328,12 @@ int gt_node_start(const gt_node_config *c, gt_node **out, gt_err *err) {
     gt_block head;
     if ((rc = gt_ledger_head(n->ledger, &head, err))) goto fail;
     n->published_height = head.height;
+    /* The action index is derived from the log: a node without one still
+     * serves everything else, and GET /v1/actions says why it cannot. */
+    char index_path[4300];
+    snprintf(index_path, sizeof index_path, "%s/index.db", n->home);
+    gt_err ierr = {0};
+    if (gt_index_open(index_path, &n->index, &ierr)) GT_WARN("node: no action index: %s", ierr.msg);
     atomic_store(&n->metrics.head_height, head.height);
     n->events = gt_events_new(n->cfg.threads == 0, n->cfg.sse_keepalive_ms, GT_API_MAX_SSE_CLIENTS);
     if (!n->events) { rc = gt_err_set(err, GT_ENOMEM, "out of memory"); goto fail; }
@@ -356,6 +374,7 @@ void gt_node_stop(gt_node *n) {
     gt_ledger_close(n->ledger); /* waits for the writer: all acknowledged blocks are durable */
     gt_events_close(n->events, 0);
     gt_events_free(n->events);
+    gt_index_close(n->index); /* after the watcher, its only writer, has stopped */
     pthread_mutex_destroy(&n->readers_mu);
     pthread_mutex_destroy(&n->conns_mu);
     gt_free(n->conns);

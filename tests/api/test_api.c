@@ -284,8 +284,9 @@ static void test_routes_and_params(void) {
     CHECK_EQ_INT(h.status, 200);
     CHECK_CONTAINS(h.ctype, "application/json");
     thttp_free(&h);
-    CHECK_EQ_INT(tget(c, port, "/v1/actions", &h), 405);
-    CHECK_STR(h.allow, "POST");
+    treq(c, port, "DELETE", "/v1/actions", NULL, 0, &h);
+    CHECK_EQ_INT(h.status, 405);
+    CHECK_STR(h.allow, "POST, GET");
     thttp_free(&h);
     /* the work routes: an empty leaderboard, unknown attestations/datasets, bad flags */
     CHECK_EQ_INT(tget(c, port, "/v1/leaderboard", &h), 200);
@@ -971,6 +972,139 @@ static void test_block_action_unparsable(void) {
     json_decref(ba.arr);
 }
 
+/* GET /v1/actions (index.c): waits until the node's index has reached the
+ * head, then returns the answer for query (the caller frees it). */
+static json_t *indexed(CURL *c, uint16_t port, const char *query) {
+    thttp h;
+    for (int tries = 0; tries < 500; tries++) {
+        CHECK_EQ_INT(tget(c, port, "/v1/head", &h), 200);
+        json_t *head = json_loads(h.body, 0, NULL);
+        json_int_t want = json_integer_value(json_object_get(head, "height"));
+        json_decref(head);
+        thttp_free(&h);
+        CHECK_EQ_INT(tget(c, port, query, &h), 200);
+        json_t *j = json_loads(h.body, 0, NULL);
+        thttp_free(&h);
+        if (json_integer_value(json_object_get(j, "indexedHeight")) >= want) return j;
+        json_decref(j);
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    }
+    CHECK_MSG(0, "%s: the index never reached the head", query);
+    return NULL;
+}
+
+/* The types of an answer's actions, joined with spaces, into out. */
+static void action_types(const json_t *j, char *out, size_t cap) {
+    size_t used = 0;
+    out[0] = 0;
+    const json_t *e;
+    size_t i;
+    json_array_foreach(json_object_get(j, "actions"), i, e) {
+        const char *t = json_string_value(json_object_get(json_object_get(e, "action"), "type"));
+        used += (size_t)snprintf(out + used, cap - used, "%s%s", i ? " " : "", t ? t : "?");
+        if (used >= cap) return;
+    }
+}
+
+/* A task's timeline and an address's history from the index: in log order
+ * or newest first, a page at a time; rebuilt from the log when the index
+ * file is removed or damaged; bad queries refused. */
+static void test_action_index(void) {
+    gt_node *n = tnode(thome(dir), 2, 0);
+    uint16_t port = gt_node_port(n);
+    CURL *c = curl_easy_init();
+    thttp h;
+    gt_action a, m;
+    tcore(&m, &gt_kind_mint, 0, 0, &A[1], 1000000);
+    CHECK_EQ_INT(submit(c, port, &m, &h), 200);
+    thttp_free(&h);
+    tcore(&m, &gt_kind_mint, 0, 1, &A[2], 1000000);
+    CHECK_EQ_INT(submit(c, port, &m, &h), 200);
+    thttp_free(&h);
+    tagent_register(&a, 2, 0, "echo");
+    CHECK_EQ_INT(submit(c, port, &a, &h), 200);
+    thttp_free(&h);
+    ttask_post(&a, 1, 0, "echo", 1);
+    CHECK_EQ_INT(submit(c, port, &a, &h), 200);
+    thttp_free(&h);
+    uint8_t task[32], result[32];
+    memcpy(task, a.id, 32);
+    memset(result, 0x5a, 32);
+    char tid[67] = "0x", q[256], types[512];
+    gt_hex_encode(task, 32, tid + 2);
+    ttask_ref(&a, &gt_kind_task_claim, 2, 1, task, -1);
+    CHECK_EQ_INT(submit(c, port, &a, &h), 200);
+    thttp_free(&h);
+    ttask_submit(&a, 2, 2, task, result);
+    CHECK_EQ_INT(submit(c, port, &a, &h), 200);
+    thttp_free(&h);
+    ttask_verify(&a, 1, 1, task, result);
+    CHECK_EQ_INT(submit(c, port, &a, &h), 200);
+    thttp_free(&h);
+    snprintf(q, sizeof q, "/v1/actions?task=%s", tid);
+    json_t *j = indexed(c, port, q);
+    action_types(j, types, sizeof types);
+    CHECK_STR(types, "task_post task_claim task_submit task_verify");
+    CHECK(json_is_null(json_object_get(j, "next")));
+    json_decref(j);
+    /* newest first, two a page: the pages join up to the same list reversed */
+    snprintf(q, sizeof q, "/v1/actions?task=%s&order=desc&limit=2", tid);
+    j = indexed(c, port, q);
+    action_types(j, types, sizeof types);
+    CHECK_STR(types, "task_verify task_submit");
+    const char *next = json_string_value(json_object_get(j, "next"));
+    CHECK(next != NULL);
+    snprintf(q, sizeof q, "/v1/actions?task=%s&order=desc&limit=2&cursor=%s", tid, next ? next : "");
+    json_decref(j);
+    j = indexed(c, port, q);
+    action_types(j, types, sizeof types);
+    CHECK_STR(types, "task_claim task_post");
+    json_decref(j);
+    /* the worker's history: its mint (to), registration, claim, submission */
+    snprintf(q, sizeof q, "/v1/actions?address=%s", AS[2]);
+    j = indexed(c, port, q);
+    action_types(j, types, sizeof types);
+    CHECK_STR(types, "mint agent_register task_claim task_submit");
+    CHECK_STR(json_string_value(json_object_get(json_object_get(json_array_get(json_object_get(j, "actions"), 0),
+                                                                   "action"), "amount")), "1000000");
+    json_decref(j);
+    /* refused, saying what is expected */
+    const char *bad[] = {"/v1/actions", "/v1/actions?task=0x12", "/v1/actions?address=0x12&task=0x12",
+                         "/v1/actions?address=0x0000000000000000000000000000000000000001&order=up",
+                         "/v1/actions?address=0x0000000000000000000000000000000000000001&cursor=7",
+                         "/v1/actions?address=0x0000000000000000000000000000000000000001&limit=201",
+                         "/v1/actions?address=0x0000000000000000000000000000000000000001&since=1"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        CHECK_MSG(tget(c, port, bad[i], &h) == 400, "%s: %ld", bad[i], h.status);
+        thttp_free(&h);
+    }
+    /* Removed, then damaged: the restarted node rebuilds it from the log. */
+    char path[256];
+    for (int round = 0; round < 2; round++) {
+        curl_easy_cleanup(c);
+        gt_node_stop(n);
+        snprintf(path, sizeof path, "%s/index.db", dir);
+        if (round == 0) CHECK_EQ_INT(unlink(path), 0);
+        else {
+            FILE *f = fopen(path, "w");
+            CHECK(f != NULL);
+            if (f) fputs("this is not an SQLite database, but it is long enough to look like a header...", f), fclose(f);
+            snprintf(path, sizeof path, "%s/index.db-wal", dir), unlink(path);
+        }
+        n = tnode(dir, 2, 0);
+        port = gt_node_port(n);
+        c = curl_easy_init();
+        snprintf(q, sizeof q, "/v1/actions?task=%s", tid);
+        j = indexed(c, port, q);
+        action_types(j, types, sizeof types);
+        CHECK_MSG(!strcmp(types, "task_post task_claim task_submit task_verify"), "round %d: %s", round, types);
+        json_decref(j);
+    }
+    curl_easy_cleanup(c);
+    gt_node_stop(n);
+    trm(dir);
+}
+
 int main(void) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     for (int i = 0; i < 8; i++) {
@@ -988,6 +1122,7 @@ int main(void) {
     RUN(test_concurrent_and_durable);
     RUN(test_stop_finishes_in_flight);
     RUN(test_block_action_unparsable);
+    RUN(test_action_index);
     curl_global_cleanup();
     return gt_test_finish();
 }

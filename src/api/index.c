@@ -1,0 +1,309 @@
+/* index.c: the node's index of actions by task and by address, and
+ * GET /v1/actions, which reads it.
+ *
+ * A task's timeline or a wallet's history are the actions that name it,
+ * anywhere in the log. Scanning blocks for them costs the whole log per page
+ * (the dashboard used to stop at the last 2000 blocks), so the node keeps
+ * HOME/index.db: one row per (key, height, index), a key being a task id
+ * (the id of its task_post, or the task / parent it names) or an address
+ * (from, to). The index is derived data, not part of the ledger's state:
+ * the chain watcher fills it as blocks are published and catches up from its
+ * own height at start (at most GT_INDEX_CATCHUP_BLOCKS a round, so a long
+ * log does not hold up new blocks); a file that cannot be read is rebuilt
+ * from the log. Answers say how far the index has got (indexedHeight), so a
+ * client can tell a history still being built from a short one. */
+#include <assert.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/api_impl.h"
+#include "base/alloc.h"
+#include "base/hex.h"
+#include "base/log.h"
+
+#define GT_INDEX_CATCHUP_BLOCKS 2000 /* blocks indexed per watcher round while catching up */
+#define GT_INDEX_PAGE_MAX 200        /* actions per answer */
+#define GT_INDEX_KEY_MAX 33          /* kind byte + a 32-byte task id or a 20-byte address */
+
+enum { INDEX_TASK = 't', INDEX_ADDR = 'a' };
+
+struct gt_index {
+    pthread_mutex_t mu; /* one connection: the watcher writes, requests read */
+    sqlite3 *db;
+    uint64_t height;    /* every block up to here is indexed */
+};
+
+static const char index_schema[] =
+    "CREATE TABLE IF NOT EXISTS refs(key BLOB NOT NULL, height INTEGER NOT NULL, idx INTEGER NOT NULL,"
+    " PRIMARY KEY(key, height, idx)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID;";
+
+/* Opens (creating) path and reads its height; a file SQLite cannot use is
+ * removed and made anew, as its content can always be rebuilt. */
+static int index_open_db(gt_index *ix, const char *path, gt_err *err) {
+    for (int attempt = 0; attempt < 2; attempt++) {
+        sqlite3_stmt *st = NULL;
+        int ok = sqlite3_open_v2(path, &ix->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) == SQLITE_OK &&
+                 sqlite3_exec(ix->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, NULL) ==
+                     SQLITE_OK &&
+                 sqlite3_exec(ix->db, index_schema, NULL, NULL, NULL) == SQLITE_OK &&
+                 sqlite3_prepare_v2(ix->db, "SELECT v FROM meta WHERE k='height'", -1, &st, NULL) == SQLITE_OK;
+        int step = ok ? sqlite3_step(st) : SQLITE_ERROR;
+        if (step == SQLITE_ROW) ix->height = (uint64_t)sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        if (step == SQLITE_ROW || step == SQLITE_DONE) return 0;
+        GT_WARN("node: the action index %s is unreadable (%s): rebuilding it from the log", path,
+                ix->db ? sqlite3_errmsg(ix->db) : "cannot open");
+        sqlite3_close(ix->db);
+        ix->db = NULL, ix->height = 0;
+        char side[4300];
+        unlink(path);
+        snprintf(side, sizeof side, "%s-wal", path), unlink(side);
+        snprintf(side, sizeof side, "%s-shm", path), unlink(side);
+    }
+    return gt_err_set(err, GT_EDB, "cannot make the action index %s", path);
+}
+
+int gt_index_open(const char *path, gt_index **out, gt_err *err) {
+    *out = NULL;
+    gt_index *ix = gt_calloc(1, sizeof *ix);
+    if (!ix) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    pthread_mutex_init(&ix->mu, NULL);
+    int rc = index_open_db(ix, path, err);
+    if (rc) {
+        gt_index_close(ix);
+        return rc;
+    }
+    *out = ix;
+    return 0;
+}
+
+void gt_index_close(gt_index *ix) {
+    if (!ix) return;
+    sqlite3_close(ix->db);
+    pthread_mutex_destroy(&ix->mu);
+    gt_free(ix);
+}
+
+uint64_t gt_index_height(gt_index *ix) {
+    pthread_mutex_lock(&ix->mu);
+    uint64_t h = ix->height;
+    pthread_mutex_unlock(&ix->mu);
+    return h;
+}
+
+/* Collects one block's refs into a prepared insert. */
+typedef struct index_batch {
+    sqlite3_stmt *ins;
+    int failed;
+} index_batch;
+
+/* Adds the ref (kind, hex) -> (height, index) when hex is an id or address
+ * of the kind's length; anything else in the field is not a reference. */
+static void index_put(index_batch *b, int kind, const json_t *hex, uint64_t height, uint32_t index) {
+    const char *s = json_string_value(hex);
+    size_t want = kind == INDEX_TASK ? 32 : 20;
+    uint8_t key[GT_INDEX_KEY_MAX];
+    if (!s || strlen(s) != 2 + 2 * want || strncmp(s, "0x", 2) || gt_hex_decode(s, key + 1, want, "key", NULL))
+        return;
+    key[0] = (uint8_t)kind;
+    sqlite3_reset(b->ins);
+    sqlite3_bind_blob(b->ins, 1, key, (int)(1 + want), SQLITE_TRANSIENT);
+    sqlite3_bind_int64(b->ins, 2, (sqlite3_int64)height);
+    sqlite3_bind_int64(b->ins, 3, (sqlite3_int64)index);
+    if (sqlite3_step(b->ins) != SQLITE_DONE) b->failed = 1;
+}
+
+/* gt_ledger_each_action's callback: the keys one action names. */
+static int index_action(void *arg, uint64_t height, uint32_t index, const char *json) {
+    index_batch *b = arg;
+    json_t *a = json_loads(json, 0, NULL);
+    if (!a) return 0; /* a damaged row is the open check's business; it names no key */
+    const char *type = json_string_value(json_object_get(a, "type"));
+    if (type && !strcmp(type, "task_post")) index_put(b, INDEX_TASK, json_object_get(a, "id"), height, index);
+    index_put(b, INDEX_TASK, json_object_get(a, "task"), height, index);
+    index_put(b, INDEX_TASK, json_object_get(a, "parent"), height, index);
+    index_put(b, INDEX_ADDR, json_object_get(a, "from"), height, index);
+    index_put(b, INDEX_ADDR, json_object_get(a, "to"), height, index);
+    json_decref(a);
+    return b->failed;
+}
+
+/* Indexes blocks (height, to] from the ledger ro in one transaction. */
+static int index_blocks(gt_index *ix, gt_ledger *ro, uint64_t to, gt_err *err) {
+    index_batch b = {0};
+    int ok = sqlite3_exec(ix->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK &&
+             sqlite3_prepare_v2(ix->db, "INSERT OR IGNORE INTO refs(key, height, idx) VALUES(?, ?, ?)", -1, &b.ins,
+                                NULL) == SQLITE_OK;
+    if (ok && gt_ledger_each_action(ro, ix->height + 1, to, index_action, &b, err)) ok = 0;
+    sqlite3_finalize(b.ins);
+    char upd[96];
+    snprintf(upd, sizeof upd, "INSERT OR REPLACE INTO meta(k, v) VALUES('height', %llu)", (unsigned long long)to);
+    ok = ok && !b.failed && sqlite3_exec(ix->db, upd, NULL, NULL, NULL) == SQLITE_OK &&
+         sqlite3_exec(ix->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
+    if (!ok) {
+        if (!err->code) gt_err_set(err, GT_EDB, "action index: %s", sqlite3_errmsg(ix->db));
+        sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+        return err->code;
+    }
+    ix->height = to;
+    return 0;
+}
+
+int gt_index_catch_up(gt_index *ix, gt_ledger *ro, uint64_t head, gt_err *err) {
+    pthread_mutex_lock(&ix->mu);
+    int rc = 0;
+    if (ix->height > head) { /* a ledger made anew under an old index */
+        rc = sqlite3_exec(ix->db, "DELETE FROM refs; DELETE FROM meta;", NULL, NULL, NULL) == SQLITE_OK
+                 ? 0 : gt_err_set(err, GT_EDB, "action index: %s", sqlite3_errmsg(ix->db));
+        ix->height = 0;
+    }
+    if (!rc && ix->height < head) {
+        uint64_t to = head - ix->height > GT_INDEX_CATCHUP_BLOCKS ? ix->height + GT_INDEX_CATCHUP_BLOCKS : head;
+        rc = index_blocks(ix, ro, to, err);
+    }
+    pthread_mutex_unlock(&ix->mu);
+    return rc;
+}
+
+/* One page of refs for key after the cursor (height, index) in the order
+ * asked, into heights[]/indexes[]; *n gets the count, *at the index's height. */
+static int index_page(gt_index *ix, const uint8_t *key, size_t key_len, int desc, uint64_t c_height, uint64_t c_index,
+                      int limit, uint64_t *heights, uint32_t *indexes, int *n, uint64_t *at, gt_err *err) {
+    static const char *const sql[2] = {
+        "SELECT height, idx FROM refs WHERE key = ?1 AND (height, idx) > (?2, ?3) ORDER BY height, idx LIMIT ?4",
+        "SELECT height, idx FROM refs WHERE key = ?1 AND (height, idx) < (?2, ?3) ORDER BY height DESC, idx DESC "
+        "LIMIT ?4"};
+    sqlite3_stmt *st = NULL;
+    pthread_mutex_lock(&ix->mu);
+    *at = ix->height;
+    int rc = sqlite3_prepare_v2(ix->db, sql[desc], -1, &st, NULL), step = SQLITE_ERROR;
+    *n = 0;
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_blob(st, 1, key, (int)key_len, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)c_height);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)c_index);
+        sqlite3_bind_int(st, 4, limit);
+        while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+            assert(*n < limit);
+            heights[*n] = (uint64_t)sqlite3_column_int64(st, 0);
+            indexes[(*n)++] = (uint32_t)sqlite3_column_int64(st, 1);
+        }
+    }
+    if (step != SQLITE_DONE) gt_err_set(err, GT_EDB, "action index: %s", sqlite3_errmsg(ix->db));
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&ix->mu);
+    return step == SQLITE_DONE ? 0 : GT_EDB;
+}
+
+/* The action at (height, index), for one_action. */
+typedef struct one_action {
+    uint32_t index;
+    json_t *action;
+} one_action;
+
+static int pick_action(void *arg, uint64_t height, uint32_t index, const char *json) {
+    one_action *p = arg;
+    (void)height;
+    if (index == p->index) p->action = json_loads(json, 0, NULL);
+    return 0;
+}
+
+/* {"height", "index", "time", "action"} of one indexed ref, from the log. */
+static json_t *ref_json(gt_ledger *ro, uint64_t height, uint32_t index, gt_err *err) {
+    gt_block b;
+    one_action p = {index, NULL};
+    if (gt_ledger_block(ro, height, &b, err) || gt_ledger_each_action(ro, height, height, pick_action, &p, err))
+        return NULL;
+    if (!p.action) {
+        gt_err_set(err, GT_EDB, "block %llu: action %u is missing or damaged", (unsigned long long)height,
+                   (unsigned)index);
+        return NULL;
+    }
+    return json_pack("{s:I,s:I,s:I,s:o}", "height", (json_int_t)height, "index", (json_int_t)index, "time",
+                     (json_int_t)b.time_s, "action", p.action);
+}
+
+/* The query's key: exactly one of task=0x<32 bytes> or address=0x<20 bytes>. */
+static int actions_key(gt_req *r, uint8_t *key, size_t *key_len, gt_err *err) {
+    const char *task = gt_req_query(r, "task"), *addr = gt_req_query(r, "address");
+    if (!task == !addr)
+        return gt_err_set(err, GT_EINVAL, "give one of task=0x<64 hex> or address=0x<40 hex>");
+    const char *s = task ? task : addr;
+    size_t want = task ? 32 : 20;
+    if (strlen(s) != 2 + 2 * want || strncmp(s, "0x", 2) || gt_hex_decode(s, key + 1, want, "key", NULL))
+        return gt_err_set(err, GT_EINVAL, "%s: expected 0x and %zu hex digits", task ? "task" : "address", 2 * want);
+    key[0] = (uint8_t)(task ? INDEX_TASK : INDEX_ADDR);
+    *key_len = 1 + want;
+    return 0;
+}
+
+/* order=asc|desc and cursor=HEIGHT.INDEX (the answer's "next"): refs
+ * strictly after the cursor in that order. Without a cursor, log order
+ * starts after (0, 0) (block 0, genesis, holds no actions) and newest first
+ * before any real position. */
+static int actions_cursor(gt_req *r, int *desc, uint64_t *c_height, uint64_t *c_index, gt_err *err) {
+    const char *order = gt_req_query(r, "order"), *cursor = gt_req_query(r, "cursor");
+    if (order && strcmp(order, "asc") && strcmp(order, "desc"))
+        return gt_err_set(err, GT_EINVAL, "order: expected asc or desc");
+    *desc = order && !strcmp(order, "desc");
+    *c_height = *desc ? (uint64_t)INT64_MAX : 0, *c_index = 0;
+    if (!cursor) return 0;
+    char hs[24];
+    const char *dot = strchr(cursor, '.');
+    size_t hl = dot ? (size_t)(dot - cursor) : 0;
+    if (!dot || hl == 0 || hl >= sizeof hs)
+        return gt_err_set(err, GT_EINVAL, "cursor: expected HEIGHT.INDEX as an answer's next gives it");
+    memcpy(hs, cursor, hl), hs[hl] = 0;
+    return gt_parse_u64(hs, "cursor height", 0, INT64_MAX, c_height, err) ||
+                   gt_parse_u64(dot + 1, "cursor index", 0, UINT32_MAX, c_index, err)
+               ? GT_EINVAL : 0;
+}
+
+/* GET /v1/actions?task=ID|address=ADDR[&order=asc|desc][&limit=N][&cursor=C]:
+ * the actions that name a task or an address, in log order or newest first,
+ * a page at a time, from the node's index (see the top of this file). */
+void gt_h_actions_get(gt_req *r, gt_resp *o) {
+    static const char *const allowed[] = {"task", "address", "order", "limit", "cursor", NULL};
+    gt_err err = {0};
+    uint8_t key[GT_INDEX_KEY_MAX];
+    size_t key_len = 0;
+    int desc = 0, n = 0;
+    uint64_t c_height, c_index, limit = 50, at = 0, heights[GT_INDEX_PAGE_MAX];
+    uint32_t indexes[GT_INDEX_PAGE_MAX];
+    const char *ls = gt_req_query(r, "limit");
+    gt_reader *rd = NULL;
+    if (!r->node->index) {
+        gt_resp_error(o, 503, GT_ESTATE, "this node has no action index (its log says why: look for \"no action "
+                      "index\")");
+        return;
+    }
+    if (gt_req_only_query(r, allowed, &err) || actions_key(r, key, &key_len, &err) ||
+        actions_cursor(r, &desc, &c_height, &c_index, &err) ||
+        (ls && gt_parse_u64(ls, "limit", 1, GT_INDEX_PAGE_MAX, &limit, &err)) ||
+        index_page(r->node->index, key, key_len, desc, c_height, c_index, (int)limit, heights, indexes, &n, &at,
+                   &err) ||
+        !(rd = gt_req_reader(r, &err))) {
+        gt_resp_err(o, &err);
+        return;
+    }
+    json_t *list = json_array();
+    for (int i = 0; i < n; i++) {
+        json_t *a = ref_json(rd->ro, heights[i], indexes[i], &err);
+        if (!a) {
+            json_decref(list);
+            gt_resp_error(o, 500, err.code ? err.code : GT_EDB, "%s", err.msg);
+            return;
+        }
+        json_array_append_new(list, a);
+    }
+    char next[48] = "";
+    if (n == (int)limit) snprintf(next, sizeof next, "%llu.%u", (unsigned long long)heights[n - 1], indexes[n - 1]);
+    json_t *j = json_pack("{s:o,s:o,s:I}", "actions", list, "next", next[0] ? json_string(next) : json_null(),
+                          "indexedHeight", (json_int_t)at);
+    gt_api_reply_units(o, j, &err);
+}
