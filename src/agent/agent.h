@@ -17,7 +17,7 @@
  *              vote_reveal after it; agent_seal.c); co-signs evaluation attestations
  *              (skill_eval.h); re-runs rejected work while the worker may still
  *              dispute, so its vote is ready the moment a dispute opens (the
- *              vote stays open only GT_MARKET_DISPUTE_VOTE_S); needs stake.
+ *              vote stays open only the network's vote window); needs stake.
  *   poster     also exports the datasets of its finished data jobs and
  *              publishes their Merkle roots (skill_generate.h), given a
  *              datasets directory.

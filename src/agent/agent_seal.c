@@ -13,7 +13,7 @@
  * until it lands or the window closes, and an agent restarted between commit
  * and reveal reveals all the same. An unrevealed commitment is slashed like
  * a losing vote: the only way this agent leaves one is to be stopped for the
- * whole reveal window (GT_MARKET_DISPUTE_REVEAL_S, GT_MARKET_VERIFY_REVEAL_S). */
+ * whole reveal window (the network's, fixed at genesis: gt_windows). */
 #include <assert.h>
 #include <string.h>
 

@@ -327,8 +327,10 @@ void gt_h_chain(gt_req *r, gt_resp *o) {
     char salt[67];
     gt_api_hex(r->node->domain.salt, 32, salt);
     gt_resp_json(o, 200,
-                 json_pack("{s:I,s:s,s:s,s:I,s:I,s:{s:s,s:s,s:I,s:s},s:o}", "chainId", (json_int_t)g->chain_id,
-                           "genesisHash", salt, "authority", auth, "unbondingBlocks", (json_int_t)g->unbonding_blocks,
-                           "genesisTime", (json_int_t)g->time_s, "domain", "name", "gotong", "version", "1",
+                 json_pack("{s:I,s:s,s:s,s:I,s:I,s:{s:I,s:I,s:I},s:{s:s,s:s,s:I,s:s},s:o}", "chainId",
+                           (json_int_t)g->chain_id, "genesisHash", salt, "authority", auth, "unbondingBlocks",
+                           (json_int_t)g->unbonding_blocks, "genesisTime", (json_int_t)g->time_s, "windows",
+                           "disputeS", (json_int_t)g->windows.dispute_s, "voteS", (json_int_t)g->windows.vote_s,
+                           "revealS", (json_int_t)g->windows.reveal_s, "domain", "name", "gotong", "version", "1",
                            "chainId", (json_int_t)g->chain_id, "salt", salt, "kinds", kinds));
 }

@@ -230,14 +230,21 @@ GT_CLI_COMMAND(cli_stake, "stake", "bond tokens as stake", cmd_stake)
 GT_CLI_COMMAND(cli_unstake, "unstake", "unbond stake (returns after a delay in blocks)", cmd_unstake)
 
 static const char init_usage[] =
-    "usage: gotong init [--home DIR] [--chain-id N] [--unbonding-blocks N] [--password-file F] [--light] [--json]\n"
+    "usage: gotong init [--home DIR] [--chain-id N] [--unbonding-blocks N] [--dispute-window S]\n"
+    "                   [--vote-window S] [--reveal-window S] [--password-file F] [--light] [--json]\n"
     "Creates the data directory (default ~/.gotong), a new key for the genesis\n"
     "authority (the local network's faucet: it alone may mint) in HOME/keystore,\n"
     "and HOME/ledger.db with its genesis block. --light uses scrypt n=4096 for\n"
     "the key file (fast; for tests and demos, not for real funds). Without\n"
     "--chain-id the network gets a random chain id of its own; either way every\n"
     "signature also binds the network's genesis hash, so an action signed for\n"
-    "one network is refused by every other.\n";
+    "one network is refused by every other.\n"
+    "The windows, in seconds of block time, are the network's for good (the\n"
+    "genesis block commits to them): how long a worker may dispute a\n"
+    "rejection (--dispute-window), a dispute's panel votes (--vote-window)\n"
+    "and sealed votes are opened after their commit window (--reveal-window).\n"
+    "Each is 600 (ten minutes: time for a person to read and answer) unless\n"
+    "given, and must be 2 to 604800 (a week). Scripted networks may use 5.\n";
 
 /* A chain id for a new network when --chain-id is not given: random in
  * [2^20, 2^52) (clear of the small ids public chains use, exact in JSON), so
@@ -253,12 +260,17 @@ static int pick_chain_id(uint64_t *out, gt_err *err) {
 
 static int cmd_init(int argc, char **argv) {
     common_opts o = {0};
-    gt_genesis g = {.chain_id = 0, .unbonding_blocks = GT_DEFAULT_UNBONDING_BLOCKS};
+    gt_genesis g = {.chain_id = 0, .unbonding_blocks = GT_DEFAULT_UNBONDING_BLOCKS,
+                    .windows = {GT_DEFAULT_PERSON_WINDOW_S, GT_DEFAULT_PERSON_WINDOW_S, GT_DEFAULT_PERSON_WINDOW_S}};
+    const uint64_t wlo = GT_LEDGER_WINDOW_MIN_S, whi = GT_LEDGER_WINDOW_MAX_S;
     const gt_cli_opt opts[] = {
         {"--home", NULL, GT_CLI_OPT_STR, &o.home, 0, 0, NULL},
         {"--password-file", NULL, GT_CLI_OPT_STR, &o.password_file, 0, 0, NULL},
         {"--chain-id", NULL, GT_CLI_OPT_U64, &g.chain_id, 1, UINT64_MAX, NULL},
         {"--unbonding-blocks", NULL, GT_CLI_OPT_U64, &g.unbonding_blocks, 0, UINT64_MAX, NULL},
+        {"--dispute-window", NULL, GT_CLI_OPT_U64, &g.windows.dispute_s, wlo, whi, NULL},
+        {"--vote-window", NULL, GT_CLI_OPT_U64, &g.windows.vote_s, wlo, whi, NULL},
+        {"--reveal-window", NULL, GT_CLI_OPT_U64, &g.windows.reveal_s, wlo, whi, NULL},
         {"--light", NULL, GT_CLI_OPT_FLAG, &o.light, 0, 0, NULL},
         {"--json", NULL, GT_CLI_OPT_FLAG, &o.json, 0, 0, NULL},
         {NULL, NULL, 0, NULL, 0, 0, NULL}};
@@ -287,12 +299,17 @@ static int cmd_init(int argc, char **argv) {
     char as[43];
     gt_addr_to_str(&g.authority, as);
     if (o.json) {
-        printf("{\"home\":\"%s\",\"chainId\":%llu,\"authority\":\"%s\",\"keyfile\":\"%s\"}\n", o.home_path,
-               (unsigned long long)g.chain_id, as, key_path);
+        printf("{\"home\":\"%s\",\"chainId\":%llu,\"authority\":\"%s\",\"keyfile\":\"%s\","
+               "\"windows\":{\"disputeS\":%llu,\"voteS\":%llu,\"revealS\":%llu}}\n",
+               o.home_path, (unsigned long long)g.chain_id, as, key_path,
+               (unsigned long long)g.windows.dispute_s, (unsigned long long)g.windows.vote_s,
+               (unsigned long long)g.windows.reveal_s);
     } else {
         printf("initialised %s\n  chain id   %llu\n  authority  %s (the faucet: `gotong mint --to ADDR AMOUNT`)\n"
-               "  key file   %s\n  ledger     %s\n",
-               o.home_path, (unsigned long long)g.chain_id, as, key_path, o.db_path);
+               "  key file   %s\n  ledger     %s\n  windows    dispute %llu s, vote %llu s, reveal %llu s\n",
+               o.home_path, (unsigned long long)g.chain_id, as, key_path, o.db_path,
+               (unsigned long long)g.windows.dispute_s, (unsigned long long)g.windows.vote_s,
+               (unsigned long long)g.windows.reveal_s);
     }
     return 0;
 }

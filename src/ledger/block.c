@@ -103,14 +103,20 @@ void gt_block_actions_root(uint8_t (*ids)[32], uint32_t n, uint8_t root[32]) {
     gt_merkle_root((const uint8_t(*)[32])ids, n, root);
 }
 
+/* The genesis state root: each parameter one 32-byte word (the authority
+ * right-aligned), hashed. Assumes the windows were resolved (none 0). */
 void gt_genesis_state_root(uint64_t chain_id, const gt_addr *authority, uint64_t unbonding_blocks,
-                           uint64_t time_s, uint8_t out[32]) {
-    uint8_t buf[4 * 32];
+                           uint64_t time_s, const gt_windows *windows, uint8_t out[32]) {
+    assert(windows->dispute_s && windows->vote_s && windows->reveal_s);
+    uint8_t buf[7 * 32];
     word_u64(buf, chain_id);
     memset(buf + 32, 0, 12);
     memcpy(buf + 44, authority->b, 20);
     word_u64(buf + 64, unbonding_blocks);
     word_u64(buf + 96, time_s);
+    word_u64(buf + 128, windows->dispute_s);
+    word_u64(buf + 160, windows->vote_s);
+    word_u64(buf + 192, windows->reveal_s);
     gt_keccak256(buf, sizeof buf, out);
 }
 

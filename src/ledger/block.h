@@ -21,7 +21,8 @@
  *                  segment of the seed chain (seed.h): randomness fixed at
  *                  genesis, revealed one block at a time.
  * Genesis (height 0): prev = 0, actions_root = 0, state_digest = that of the
- *   empty state, state_root = keccak256(chain_id ‖ authority ‖ unbonding_blocks ‖ time),
+ *   empty state, state_root = keccak256(chain_id ‖ authority ‖ unbonding_blocks ‖ time ‖
+ *   dispute window ‖ vote window ‖ reveal window), so the windows cannot be changed after genesis,
  *   seed = A_0, seed_anchor = A_1 of the node's secret (seed.h). */
 #ifndef GT_LEDGER_BLOCK_H
 #define GT_LEDGER_BLOCK_H
@@ -87,6 +88,6 @@ void gt_block_hash(gt_block *b);
 /* The state digest of the empty state (genesis). */
 void gt_block_empty_digest(uint8_t out[32]);
 void gt_genesis_state_root(uint64_t chain_id, const gt_addr *authority, uint64_t unbonding_blocks,
-                           uint64_t time_s, uint8_t out[32]);
+                           uint64_t time_s, const gt_windows *windows, uint8_t out[32]);
 
 #endif

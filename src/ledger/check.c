@@ -39,7 +39,8 @@ static int check_header(walk *w, const gt_genesis *g, const gt_block *b, gt_err 
         gt_block gb = {.time_s = g->time_s};
         memcpy(gb.seed, b->seed, 32); /* the chain's anchors: made from the node's secret */
         memcpy(gb.seed_anchor, b->seed_anchor, 32);
-        gt_genesis_state_root(g->chain_id, &g->authority, g->unbonding_blocks, g->time_s, gb.state_root);
+        gt_genesis_state_root(g->chain_id, &g->authority, g->unbonding_blocks, g->time_s, &g->windows,
+                              gb.state_root);
         gt_block_empty_digest(gb.state_digest);
         gt_block_hash(&gb);
         if (memcmp(gb.hash, b->hash, 32))

@@ -28,7 +28,9 @@
  * network (genesis hash as EIP-712 salt); the actions root commits order.
  * Format 3: blocks reveal a draw seed from a hash chain fixed at genesis
  * (seed.h). */
-#define GT_LEDGER_FORMAT 3
+/* Format 4: the dispute, vote and reveal windows are genesis parameters
+ * (ledger.h), in meta and in the genesis state root. */
+#define GT_LEDGER_FORMAT 4
 
 static const char chain_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS blocks(height INTEGER PRIMARY KEY, hash BLOB NOT NULL,"
@@ -159,13 +161,40 @@ static int meta_get(sqlite3 *db, const char *key, uint64_t *u, uint8_t *blob, in
 
 static void *writer_main(void *arg);
 
+/* The windows a genesis gives its network: a 0 stands for
+ * GT_LEDGER_SHORT_WINDOW_S (what tests and the demo leave unset). */
+static gt_windows genesis_windows(const gt_genesis *g) {
+    gt_windows w = g->windows;
+    if (!w.dispute_s) w.dispute_s = GT_LEDGER_SHORT_WINDOW_S;
+    if (!w.vote_s) w.vote_s = GT_LEDGER_SHORT_WINDOW_S;
+    if (!w.reveal_s) w.reveal_s = GT_LEDGER_SHORT_WINDOW_S;
+    return w;
+}
+
+/* Refuses a window out of [GT_LEDGER_WINDOW_MIN_S, GT_LEDGER_WINDOW_MAX_S],
+ * naming it (`what`) and saying where the bad value came from (`from`). */
+static int window_check(const char *what, uint64_t v, const char *from, gt_err *err) {
+    if (v >= GT_LEDGER_WINDOW_MIN_S && v <= GT_LEDGER_WINDOW_MAX_S) return 0;
+    return gt_err_set(err, GT_EINVAL, "%s%s window must be %d to %d seconds of block time, got %llu", from, what,
+                      GT_LEDGER_WINDOW_MIN_S, GT_LEDGER_WINDOW_MAX_S, (unsigned long long)v);
+}
+
+/* Checks the three windows of w (resolved: no 0 stands for a default). */
+static int windows_check(const gt_windows *w, const char *from, gt_err *err) {
+    int rc = window_check("dispute", w->dispute_s, from, err);
+    if (!rc) rc = window_check("vote", w->vote_s, from, err);
+    if (!rc) rc = window_check("reveal", w->reveal_s, from, err);
+    return rc;
+}
+
 /* Builds the genesis block exactly as gt_ledger_create does, for the seed
  * chain of `secret`. */
 static void genesis_block(const gt_genesis *g, const uint8_t secret[32], gt_block *b) {
     memset(b, 0, sizeof *b);
     b->time_s = g->time_s;
     gt_seed_genesis(secret, b->seed, b->seed_anchor);
-    gt_genesis_state_root(g->chain_id, &g->authority, g->unbonding_blocks, g->time_s, b->state_root);
+    gt_windows w = genesis_windows(g);
+    gt_genesis_state_root(g->chain_id, &g->authority, g->unbonding_blocks, g->time_s, &w, b->state_root);
     gt_block_empty_digest(b->state_digest);
     gt_block_hash(b);
 }
@@ -193,6 +222,8 @@ int gt_ledger_create(const char *path, const gt_genesis *g, gt_err *err) {
         return gt_err_set(err, GT_EINVAL, "unbonding period must be at least %d block%s, got %llu",
                           GT_LEDGER_MIN_UNBONDING_BLOCKS, GT_LEDGER_MIN_UNBONDING_BLOCKS == 1 ? "" : "s",
                           (unsigned long long)g->unbonding_blocks);
+    gt_windows w = genesis_windows(g);
+    if ((rc = windows_check(&w, "the ", err))) return rc;
     uint8_t secret[32];
     if ((rc = seed_secret(g, secret, err))) return rc;
     sqlite3 *db;
@@ -204,6 +235,9 @@ int gt_ledger_create(const char *path, const gt_genesis *g, gt_err *err) {
         (rc = meta_put_u64(db, "version", GT_LEDGER_FORMAT, err)) || (rc = meta_put_u64(db, "chain_id", g->chain_id, err)) ||
         (rc = meta_put_u64(db, "unbonding_blocks", g->unbonding_blocks, err)) ||
         (rc = meta_put_u64(db, "genesis_time", g->time_s, err)) || (rc = meta_put_u64(db, "supply", 0, err)) ||
+        (rc = meta_put_u64(db, "dispute_window_s", w.dispute_s, err)) ||
+        (rc = meta_put_u64(db, "vote_window_s", w.vote_s, err)) ||
+        (rc = meta_put_u64(db, "reveal_window_s", w.reveal_s, err)) ||
         (rc = meta_put_u64(db, "ids_seq", 0, err)))
         goto fail;
     {
@@ -236,14 +270,30 @@ static int load_genesis(sqlite3 *db, gt_genesis *g, gt_err *err) {
     if ((rc = meta_get(db, "version", &version, NULL, 0, err))) return rc;
     if (version != GT_LEDGER_FORMAT)
         return gt_err_set(err, GT_EUNSUPPORTED,
-                          "ledger format version %llu is not supported (expected %d: format 3 adds the draw "
-                          "seed chain to block headers; create a new ledger with `gotong init`)",
+                          "ledger format version %llu is not supported (expected %d: format 4 fixes the dispute, "
+                          "vote and reveal windows at genesis; create a new ledger with `gotong init`)",
                           (unsigned long long)version, GT_LEDGER_FORMAT);
     if ((rc = meta_get(db, "chain_id", &g->chain_id, NULL, 0, err)) ||
         (rc = meta_get(db, "unbonding_blocks", &g->unbonding_blocks, NULL, 0, err)) ||
         (rc = meta_get(db, "genesis_time", &g->time_s, NULL, 0, err)) ||
+        (rc = meta_get(db, "dispute_window_s", &g->windows.dispute_s, NULL, 0, err)) ||
+        (rc = meta_get(db, "vote_window_s", &g->windows.vote_s, NULL, 0, err)) ||
+        (rc = meta_get(db, "reveal_window_s", &g->windows.reveal_s, NULL, 0, err)) ||
         (rc = meta_get(db, "authority", NULL, g->authority.b, 20, err)))
         return rc;
+    return windows_check(&g->windows, "the ledger's stored ", err);
+}
+
+/* Every open (read-only ones too) checks that the genesis parameters in meta
+ * are the ones the genesis block commits to: one hash, so a window or any
+ * other parameter edited in the file is refused before a rule reads it. */
+static int genesis_matches(const gt_genesis *g, const gt_block *genesis, gt_err *err) {
+    uint8_t root[32];
+    gt_genesis_state_root(g->chain_id, &g->authority, g->unbonding_blocks, g->time_s, &g->windows, root);
+    if (memcmp(root, genesis->state_root, 32) || genesis->height != 0)
+        return gt_err_set(err, GT_EINVAL, "the ledger's genesis parameters (chain id, authority, unbonding period, "
+                          "time, windows) are not the ones its genesis block commits to: the file was changed "
+                          "outside the rules");
     return 0;
 }
 
@@ -313,7 +363,8 @@ int gt_ledger_open(const char *path, int flags, gt_ledger **out, gt_err *err) {
     if ((rc = gt_block_row_read(l->db, -1, &l->head, err))) goto fail;
     {
         gt_block genesis;
-        if ((rc = gt_block_row_read(l->db, 0, &genesis, err))) goto fail;
+        if ((rc = gt_block_row_read(l->db, 0, &genesis, err)) || (rc = genesis_matches(&l->g, &genesis, err)))
+            goto fail;
         l->dom.chain_id = l->g.chain_id;
         memcpy(l->dom.salt, genesis.hash, 32);
     }
@@ -467,7 +518,7 @@ static void write_block(gt_ledger *l, pending *list) {
     }
     gt_tx tx = {.state = l->state, .db = l->db, .domain = l->dom, .height = l->head.height + 1,
                 .time_s = now > l->head.time_s ? now : l->head.time_s,
-                .unbonding_blocks = l->g.unbonding_blocks, .authority = l->g.authority};
+                .unbonding_blocks = l->g.unbonding_blocks, .windows = l->g.windows, .authority = l->g.authority};
     gt_block b = {.height = tx.height, .time_s = tx.time_s};
     memcpy(b.prev, l->head.hash, 32);
     memcpy(tx.prev_hash, l->head.hash, 32);
@@ -685,7 +736,7 @@ int gt_ledger_block(gt_ledger *l, uint64_t height, gt_block *out, gt_err *err) {
 int gt_ledger_read(gt_ledger *l, int (*fn)(void *arg, gt_tx *tx, gt_err *err), void *arg, gt_err *err) {
     pthread_mutex_lock(&l->state_mu);
     gt_tx tx = {.state = l->state, .db = l->db, .domain = l->dom, .height = l->head.height,
-                .time_s = l->head.time_s, .unbonding_blocks = l->g.unbonding_blocks,
+                .time_s = l->head.time_s, .unbonding_blocks = l->g.unbonding_blocks, .windows = l->g.windows,
                 .authority = l->g.authority};
     memcpy(tx.seed, l->head.seed, 32);
     if (l->readonly) gt_state_reset(l->state); /* another process writes: read fresh rows */

@@ -34,6 +34,12 @@ typedef struct gt_genesis {
     gt_addr authority;        /* may mint: the faucet of a local network */
     uint64_t unbonding_blocks;
     uint64_t time_s;
+    /* The windows a party must act within (state.h), part of the genesis
+     * state root: a node cannot shorten them later, and a ledger whose stored
+     * windows were edited is refused when opened. Each within
+     * [GT_LEDGER_WINDOW_MIN_S, GT_LEDGER_WINDOW_MAX_S]; a 0 at
+     * gt_ledger_create means GT_LEDGER_SHORT_WINDOW_S. */
+    gt_windows windows;
     /* The block maker's secret for the draw seed chain (seed.h). All zero at
      * gt_ledger_create: 32 bytes from the OS, kept in the ledger's meta and
      * never shown. gt_genesis_domain needs the real one (the genesis hash
@@ -46,6 +52,18 @@ typedef struct gt_genesis {
 /* Unstaked funds stay unbonding at least this long: with 0, a judge could
  * leave in the block after it judged, before anyone could answer. */
 #define GT_LEDGER_MIN_UNBONDING_BLOCKS 1
+/* Bounds on the genesis windows: under 2 s a party cannot act at all (a
+ * block's time may equal the one before); over a week, stakes and bonds stay
+ * locked longer than any party waits for an answer (the market's deadlines
+ * are bounded by GT_MARKET_MAX_WINDOW_S, which is larger). */
+#define GT_LEDGER_WINDOW_MIN_S 2
+#define GT_LEDGER_WINDOW_MAX_S 604800
+/* The windows of a network made for machines: tests, the demo, scripted
+ * flows (what a 0 at gt_ledger_create gives). Agents answer in a block or two. */
+#define GT_LEDGER_SHORT_WINDOW_S 5
+/* The windows `gotong init` gives a network by default: made for people,
+ * who read a rejection, look at the work and type a command (10 minutes). */
+#define GT_DEFAULT_PERSON_WINDOW_S 600
 
 typedef struct gt_ledger gt_ledger;
 

@@ -40,6 +40,15 @@ typedef struct gt_lock {
 
 typedef struct gt_state gt_state; /* caches + dirty sets, owned by the ledger */
 
+/* The windows, in seconds of block time, within which a party must act,
+ * fixed per network at genesis (ledger.h: gt_genesis) so that every node and
+ * every replay closes them alike; the market reads them from the open block. */
+typedef struct gt_windows {
+    uint64_t dispute_s; /* a worker may dispute a rejection for this long */
+    uint64_t vote_s;    /* a dispute's panel votes for this long */
+    uint64_t reveal_s;  /* sealed votes are opened this long after their commit window */
+} gt_windows;
+
 /* The open block. Rules read height/time from here: the only clock rules see. */
 typedef struct gt_tx {
     gt_state *state;
@@ -52,6 +61,7 @@ typedef struct gt_tx {
                            * rules may use; fixed at genesis, so the block maker
                            * cannot choose it, and revealed only with this block */
     uint64_t unbonding_blocks;
+    gt_windows windows;   /* the network's, from genesis */
     gt_addr authority;    /* may mint */
     uint64_t action_seq;  /* sequence number of the action being applied */
     gt_keccak diff;       /* modules feed the bytes of rows they change (see gt_tx_commit) */

@@ -123,7 +123,7 @@ static int check_genesis(replay *r, gt_block *prev, gt_err *err) {
     gt_block gb = {.time_s = g->time_s};
     memcpy(gb.seed, prev->seed, 32); /* the seed chain's anchors, made from the node's secret */
     memcpy(gb.seed_anchor, prev->seed_anchor, 32);
-    gt_genesis_state_root(g->chain_id, &g->authority, g->unbonding_blocks, g->time_s, gb.state_root);
+    gt_genesis_state_root(g->chain_id, &g->authority, g->unbonding_blocks, g->time_s, &g->windows, gb.state_root);
     gt_block_empty_digest(gb.state_digest);
     gt_block_hash(&gb);
     if (memcmp(gb.hash, prev->hash, 32) || memcmp(gb.prev, prev->prev, 32) || memcmp(gb.actions_root, prev->actions_root, 32) ||
@@ -175,7 +175,8 @@ static int replay_block(replay *r, const gt_block *prev, const gt_block *sb, gt_
     int rc = gt_seed_check(sb->height, prev->seed, prev->seed_anchor, sb->seed, sb->seed_anchor, err);
     if (rc) return rc;
     gt_tx tx = {.state = r->st, .db = r->mem, .domain = r->dom, .height = sb->height, .time_s = sb->time_s,
-                .unbonding_blocks = r->g->unbonding_blocks, .authority = r->g->authority};
+                .unbonding_blocks = r->g->unbonding_blocks, .windows = r->g->windows,
+                .authority = r->g->authority};
     memcpy(tx.prev_hash, prev->hash, 32);
     memcpy(tx.seed, sb->seed, 32);   /* the seed of the market's panel draws */
     if (sqlite3_exec(r->mem, "BEGIN", NULL, NULL, NULL)) return gt_err_set(err, GT_EDB, "replay: %s", sqlite3_errmsg(r->mem));

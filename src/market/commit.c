@@ -7,12 +7,12 @@
  * (accept one byte 0/1, salt 32 bytes, voter 20, task 32, slot and attempt
  * big-endian u64, round one byte: gt_market_vote_commitment). The round is
  * the slot's state: a disputed slot's dispute (round 1; the commit window is
- * the dispute's vote window, GT_MARKET_DISPUTE_VOTE_S), or a submitted slot
+ * the dispute's vote window, tx->windows.vote_s), or a submitted slot
  * of a quorum task (round 0; the commit window is the task's verify window).
  * A commitment bonds the judge bond at once, as a vote would. The first
  * commitment seals the round: from then on a plain dispute_vote or
  * task_verify is refused, and the round closes a reveal window
- * (GT_MARKET_DISPUTE_REVEAL_S, GT_MARKET_VERIFY_REVEAL_S) after the commit
+ * (the network's tx->windows.reveal_s, fixed at genesis) after the commit
  * window instead of at it. Once the commit window has closed, or every panel
  * member has acted (committed, or voted in the clear before the seal: then
  * nothing is left to copy), vote_reveal (the vote's fields plus salt) opens
@@ -291,7 +291,7 @@ static int sealed_round(gt_tx *tx, const gt_action *a, sealed_at *s, gt_err *err
                           mk_short(t->id, h), t->kind);
     if (sl->state == GT_SLOT_DISPUTED) {
         s->round = MK_ROUND_DISPUTE;
-        s->reveal_s = GT_MARKET_DISPUTE_REVEAL_S;
+        s->reveal_s = tx->windows.reveal_s;
         if (gt_addr_eq(&a->from, &t->poster) || gt_addr_eq(&a->from, &sl->worker) ||
             gt_addr_eq(&a->from, &sl->verdict_by))
             return gt_err_set(err, GT_EPERM, "%s is a party to this dispute and cannot vote on it",
@@ -305,7 +305,7 @@ static int sealed_round(gt_tx *tx, const gt_action *a, sealed_at *s, gt_err *err
                           "submitted slot of a quorum task", (unsigned long long)sl->slot, mk_short(t->id, h),
                           gt_slot_state_name(sl->state));
     s->round = MK_ROUND_VERIFY;
-    s->reveal_s = GT_MARKET_VERIFY_REVEAL_S;
+    s->reveal_s = tx->windows.reveal_s;
     if (gt_addr_eq(&a->from, &t->poster) || gt_addr_eq(&a->from, &sl->worker))
         return gt_err_set(err, GT_EPERM, "%s is the %s of this task and cannot vote on it", mk_addr(&a->from, x),
                           gt_addr_eq(&a->from, &t->poster) ? "poster" : "worker");
@@ -349,7 +349,7 @@ int mk_round_sealed(gt_tx *tx, const mk_slot *sl, int round, int *sealed, uint64
     int rc = mk_commits_count(tx, sl, round, 0, &n, err);
     if (rc) return rc;
     *sealed = n > 0;
-    uint64_t reveal_s = round == MK_ROUND_DISPUTE ? GT_MARKET_DISPUTE_REVEAL_S : GT_MARKET_VERIFY_REVEAL_S;
+    uint64_t reveal_s = tx->windows.reveal_s; /* the network's, the same for both rounds */
     if (commit_end_s) *commit_end_s = n && sl->deadline_s >= reveal_s ? sl->deadline_s - reveal_s : 0;
     return 0;
 }

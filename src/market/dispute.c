@@ -3,9 +3,9 @@
  *
  * Flow. The poster (or the evaluator) rejects a result: it locks a rejection
  * bond equal to the task's stake (verdict.c). Within
- * GT_MARKET_DISPUTE_WINDOW_BLOCKS the worker may dispute (task_dispute),
+ * the network's dispute window (tx->windows.dispute_s) the worker may dispute (task_dispute),
  * locking a dispute bond of the same size; the dispute's panel of staked
- * validators is fixed then (panel.c). For GT_MARKET_DISPUTE_VOTE_BLOCKS the
+ * validators is fixed then (panel.c). For the vote window (tx->windows.vote_s) the
  * panel's members re-run the task from its spec (inference is deterministic,
  * so honest re-runs agree byte for byte with an honest result) and vote
  * (dispute_vote): accept means "my re-run reproduces this result". A vote
@@ -100,7 +100,7 @@ static int apply_dispute_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
     d.outcome = MK_DISPUTE_OPEN;
     sl.state = GT_SLOT_DISPUTED;
     /* The panel votes in this window: it outlasts the panel's draw. */
-    mk_deadline_set(tx, GT_MARKET_DISPUTE_VOTE_S, MK_JUDGE_MIN_BLOCKS, &sl.deadline, &sl.deadline_s);
+    mk_deadline_set(tx, tx->windows.vote_s, MK_JUDGE_MIN_BLOCKS, &sl.deadline, &sl.deadline_s);
     d.deadline = sl.deadline_s; /* the vote's close, in block time */
     if ((rc = mk_panel_open(c, &t, &sl, MK_ROUND_DISPUTE, GT_MARKET_VALIDATOR_MIN_STAKE, err)) ||
         (rc = mk_dispute_store(c, &d, 1, err)))

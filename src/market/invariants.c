@@ -19,9 +19,12 @@
 #include <string.h>
 
 #include "ledger/invariants.h"
+#include "ledger/ledger.h"
 #include "market/market_impl.h"
 
 _Static_assert(GT_MARKET_MAX_SLOTS >= 1, "a task has at least one slot");
+_Static_assert(GT_LEDGER_WINDOW_MAX_S <= GT_MARKET_MAX_WINDOW_S && GT_LEDGER_WINDOW_MIN_S >= GT_MARKET_MIN_WINDOW_S,
+               "the genesis windows (tx->windows) are deadlines mk_deadline_set accepts");
 _Static_assert(GT_SLOT_OPEN == 0 && GT_SLOT_REFUNDED == 7, "slot states are 0..7 (gt_slot_state_name, the checks)");
 
 /* The amount lock id holds now (0 when it does not exist). */

@@ -67,16 +67,17 @@
  * block time, so no amount of traffic moves a deadline. */
 #define GT_MARKET_MIN_WINDOW_S 2
 #define GT_MARKET_MAX_WINDOW_S 1000000
-/* After a reject verdict by the poster or an evaluator the worker has this
- * many seconds to dispute; a dispute's vote stays open this many seconds. */
-#define GT_MARKET_DISPUTE_WINDOW_S 5
-#define GT_MARKET_DISPUTE_VOTE_S 5
-/* Once a dispute's vote is sealed (a vote_commit landed), its commitments are
- * opened in this many seconds after the vote window (the commit window). */
-#define GT_MARKET_DISPUTE_REVEAL_S 5
-/* Once a quorum task's votes on a result are sealed, the verify window (the
- * commit window) is followed by a reveal window of this many seconds. */
-#define GT_MARKET_VERIFY_REVEAL_S 5
+/* The windows a party must act within are the network's, fixed at genesis
+ * (gt_windows, read from the open block as tx->windows):
+ *   dispute_s  after a reject verdict by the poster or an evaluator, the
+ *              worker may dispute this long;
+ *   vote_s     a dispute's vote stays open this long;
+ *   reveal_s   once a round's votes are sealed (a vote_commit landed), the
+ *              commitments are opened in this long after its commit window
+ *              (a dispute's vote window, or a quorum task's verify window).
+ * A network made by `gotong init` gives people ten minutes
+ * (GT_DEFAULT_PERSON_WINDOW_S); tests and the demo make networks of 5 s
+ * (GT_LEDGER_SHORT_WINDOW_S). */
 /* Tasks of this kind are judged in the clear: their votes are the work
  * layer's co-signs (an eval attestation's re-executed evidence, whose inner
  * task_verify / dispute_vote is the vote), so vote_commit is refused on them.

@@ -241,7 +241,7 @@ static int apply_verify_partial_rule(mk_ctx *c, const gt_action *a, gt_err *err)
                                (unsigned long long)(total - acc), (unsigned long long)total, mk_units(bond, u));
         sl.rbond = bond;
         sl.state = GT_SLOT_REJECTED;
-        mk_deadline_set(tx, GT_MARKET_DISPUTE_WINDOW_S, 1, &sl.deadline, &sl.deadline_s);
+        mk_deadline_set(tx, tx->windows.dispute_s, 1, &sl.deadline, &sl.deadline_s);
     }
     if ((rc = partial_store(c, &p, err))) return rc;
     return mk_slot_store(c, &sl, 0, err);

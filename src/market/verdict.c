@@ -19,7 +19,7 @@
  *              bond goes back to whoever rejected, and the slot reopens (or is
  *              refunded when the task no longer takes claims). A rejection by
  *              the poster or an evaluator can be disputed (dispute.c) for
- *              GT_MARKET_DISPUTE_WINDOW_S; it settles only after that,
+ *              the network's dispute window; it settles only after that,
  *              unless the worker settles it itself, giving up the dispute.
  *
  * Timeouts, at the start of the first block whose time is at or past the
@@ -343,7 +343,7 @@ static int apply_verify_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
             return gt_err_wrap(err, "a rejection locks a bond of %s (the task's stake)", mk_units(t.stake, u));
         sl.rbond = t.stake;
         sl.state = GT_SLOT_REJECTED;
-        mk_deadline_set(tx, GT_MARKET_DISPUTE_WINDOW_S, 1, &sl.deadline, &sl.deadline_s);
+        mk_deadline_set(tx, tx->windows.dispute_s, 1, &sl.deadline, &sl.deadline_s);
     }
     return mk_slot_store(c, &sl, 0, err);
 }

@@ -18,6 +18,13 @@
 #     0xYour... (an address: the last one `wallet new` or `agent register`
 #     printed) and 0xTASK... (a task id: the last 64-hex id `task post`
 #     printed). A placeholder with no value yet fails the test.
+# What the commands print is checked too: the table below names, for a
+# command line (an extended regex on the line as run), what its output must
+# show (an extended regex): the balances after the first transfer and after
+# the by-hand walk-through, the verify's replay, the dispute's outcome, the
+# tokenizer's and the trainer's figures. Each entry must meet its command
+# at least once: a README that stops running one fails, naming it, so an
+# edit of the README comes with an edit of the table.
 # The README is read at run time, so the test follows every edit of it.
 # The script's own variables are named _rd_*: the blocks set their own
 # (T=, N=, P=) in the same shell.
@@ -55,6 +62,49 @@ awk -v dir="$_rd_T" '
   inb { print >> f }
 ' "$_rd_readme"
 [ -s "$_rd_T/blocks" ] || { echo "readme: no \`\`\`sh block in $_rd_readme" >&2; exit 1; }
+
+# The expectations: COMMAND-ERE <tab> OUTPUT-ERE, one a line.
+_rd_expect=$(cat <<'EOF_EXPECT'
+^gotong init 	windows +dispute 600 s, vote 600 s, reveal 600 s
+^gotong mint 	^mint 0x[0-9a-f]{64} applied in block [0-9]+$
+^gotong send 	^transfer 0x[0-9a-f]{64} applied in block 2$
+^gotong balance[[:space:]]*(#.*)?$	^0x[0-9a-fA-F]{40}  balance 98\.5 GOT  staked 0 GOT  escrow 0 GOT
+^gotong ledger log	"type":"transfer".*"to":"0x000000000000000000000000000000000000dEaD","amount":1500000
+^gotong ledger verify	^ok: replayed 2 blocks and 2 actions from genesis
+^gotong tokenizer train 	^wrote bpe\.gguf: 416 tokens
+^gotong train --data 	^wrote tiny\.gguf: [0-9]+ parameters, steps 1\.\.10 of 10, loss
+^gotong train --from tiny\.gguf 	^wrote tuned\.gguf: [0-9]+ parameters, steps 1\.\.4 of 4, loss
+^gotong agent register --name alice 	registered as "alice": skills complete, price 1 GOT, endpoint https://alice\.example; staked 10 GOT$
+^gotong agent register --name val 	registered as "val".*; staked 20 GOT$
+^gotong task (claim|submit|verify|settle|dispute) 	^task_(claim|submit|verify|settle|dispute) 0x[0-9a-f]{64} applied in block
+^gotong task vote 	^dispute_vote 0x[0-9a-f]{64} applied in block
+^gotong balance \$W	^0x[0-9a-fA-F]{40}  balance 95 GOT  staked 10 GOT  escrow 0 GOT  unbonding 0 GOT
+^gotong task show \$T2	status complete
+^gotong task show \$T2	^slot 0 +paid
+^gotong task show \$T2	dispute worker-won: for the worker 20 GOT, against 0 GOT
+EOF_EXPECT
+)
+declare -a _rd_xcmd=() _rd_xout=() _rd_xmet=()
+while IFS=$'\t' read -r _rd_c _rd_o; do
+  [ -n "$_rd_c" ] || continue
+  _rd_xcmd+=("$_rd_c") _rd_xout+=("$_rd_o") _rd_xmet+=(0)
+done <<< "$_rd_expect"
+
+# Checks the last command's output ($_rd_T/out, trimmed of its indentation)
+# against every expectation whose command pattern matches line $1; prints
+# what is missing and returns 1 when something is.
+check_output() {
+  local _rd_i _rd_bad=0
+  for _rd_i in "${!_rd_xcmd[@]}"; do
+    [[ "$1" =~ ${_rd_xcmd[$_rd_i]} ]] || continue
+    _rd_xmet[$_rd_i]=1
+    if ! sed -E 's/^[[:space:]]+//' "$_rd_T/out" | grep -qE -- "${_rd_xout[$_rd_i]}"; then
+      echo "README line $_rd_lineno printed no line matching /${_rd_xout[$_rd_i]}/: $1" >&2
+      _rd_bad=1
+    fi
+  done
+  return $_rd_bad
+}
 
 _rd_last_addr="" _rd_last_task="" _rd_ran=0 _rd_fail=0 _rd_bg=0
 while read -r _rd_n _rd_first; do
@@ -98,6 +148,8 @@ while read -r _rd_n _rd_first; do
       _rd_fail=1
       break
     fi
+    _rd_trim=${_rd_line#"${_rd_line%%[![:space:]]*}"}
+    if ! check_output "$_rd_trim"; then _rd_fail=1; break; fi
     if [[ "$_rd_line" == *"wallet new"* || "$_rd_line" == *"agent register"* ]]; then
       _rd_a=$(grep -oE '0x[0-9a-fA-F]{40}' "$_rd_T/out" | head -1); [ -n "$_rd_a" ] && _rd_last_addr=$_rd_a
     fi
@@ -110,4 +162,12 @@ done < "$_rd_T/blocks"
 
 if [ $_rd_fail -ne 0 ]; then exit 1; fi
 if [ $_rd_ran -eq 0 ]; then echo "readme: no command of the README ran (all skipped?)" >&2; exit 1; fi
-echo "readme: $_rd_ran commands of the README ran and exited 0"
+for _rd_i in "${!_rd_xcmd[@]}"; do
+  if [ "${_rd_xmet[$_rd_i]}" = 0 ]; then
+    echo "readme: no README command matched /${_rd_xcmd[$_rd_i]}/, whose output the test checks for" \
+         "/${_rd_xout[$_rd_i]}/: update the table in tests/cli/readme.sh with the README" >&2
+    _rd_fail=1
+  fi
+done
+if [ $_rd_fail -ne 0 ]; then exit 1; fi
+echo "readme: $_rd_ran commands of the README ran and exited 0, and printed what ${#_rd_xcmd[@]} checks expect"

@@ -5,7 +5,12 @@
  * second task the work is rejected, disputed, voted good by a staked
  * validator, and the worker wins the dispute once the vote closes; a third
  * dispute is voted sealed (commit, then reveal). The README's `data job post --fee 0.1`
- * example runs as written. Each step checks the ledger's numbers. */
+ * example runs as written. Each step checks the ledger's numbers.
+ * The network is made as a person makes one (`gotong init`, no window
+ * option): its windows are ten minutes, fixed at genesis and shown by
+ * init and GET /v1/chain, so the worker disputes a rejection more than 5 s
+ * after it (5 s was the whole window for every network before); windows
+ * out of bounds are refused by init. */
 #include <jansson.h>
 #include <stdarg.h>
 #include <signal.h>
@@ -16,6 +21,8 @@
 #include "../node_child.h"
 #include "base/alloc.h"
 #include "base/file.h"
+#include "agent/client.h"
+#include "ledger/ledger.h"
 #include "cli_util.h"
 
 static char url[256], poster[64], worker[64], validator[64], model[300];
@@ -66,10 +73,25 @@ static void slot_status(const char *task, char *out, size_t cap) {
     json_decref(j);
 }
 
+/* Windows out of bounds are usage errors naming the bounds; nothing is made. */
+static void init_refuses_windows(void) {
+    char args[1024];
+    snprintf(args, sizeof args, "init --password-file %s --light --dispute-window 1", cli_pwfile);
+    CHECK_EQ_INT(gotong(args), 2);
+    CHECK_CONTAINS(err_s, "--dispute-window");
+    CHECK_CONTAINS(err_s, "604800");
+    snprintf(args, sizeof args, "init --password-file %s --light --reveal-window 604801", cli_pwfile);
+    CHECK_EQ_INT(gotong(args), 2);
+    CHECK_CONTAINS(err_s, "--reveal-window");
+    CHECK(!gt_file_exists(cli_home));
+}
+
 static void setup(void) {
     char args[1024];
+    init_refuses_windows();
     snprintf(args, sizeof args, "init --password-file %s --light", cli_pwfile);
     CHECK_EQ_INT(gotong(args), 0);
+    CHECK_CONTAINS(out_s, "windows    dispute 600 s, vote 600 s, reveal 600 s");
     CHECK_EQ_INT(gotong("wallet list --json"), 0);
     json_t *j = json_loads(out_s, 0, NULL);
     snprintf(poster, sizeof poster, "%s", json_string_value(json_array_get(json_object_get(j, "addresses"), 0)));
@@ -122,7 +144,24 @@ static void test_paid_by_hand(void) {
     CHECK_EQ_U64((uint64_t)(units(worker, "balance") - before), 5000000);
 }
 
-/* Post, claim, submit, reject, dispute, a validator votes: decided. */
+/* The node's GET /v1/chain shows the windows the genesis fixed. */
+static void test_chain_windows(void) {
+    gt_client *c = NULL;
+    json_t *j = NULL;
+    gt_err err = {0};
+    CHECK(gt_client_new(url, &c, &err) == 0);
+    CHECK_MSG(c && gt_client_get_json(c, "/v1/chain", &j, &err) == 0, "GET /v1/chain: %s", err.msg);
+    json_t *w = json_object_get(j, "windows");
+    CHECK_EQ_INT(json_integer_value(json_object_get(w, "disputeS")), GT_DEFAULT_PERSON_WINDOW_S);
+    CHECK_EQ_INT(json_integer_value(json_object_get(w, "voteS")), GT_DEFAULT_PERSON_WINDOW_S);
+    CHECK_EQ_INT(json_integer_value(json_object_get(w, "revealS")), GT_DEFAULT_PERSON_WINDOW_S);
+    json_decref(j);
+    gt_client_free(c);
+}
+
+/* Post, claim, submit, reject, dispute, a validator votes: decided. The
+ * worker takes longer than 5 s to dispute, as a person reading the
+ * rejection does: on this network's ten-minute window that is in time. */
 static void test_disputed_by_hand(void) {
     ok("task post --prompt 'Say no' --model %s --bounty 5 --stake 2 --from %s --json", model, poster);
     char task[80], st[32];
@@ -135,6 +174,9 @@ static void test_disputed_by_hand(void) {
     /* a validator stakes before the dispute opens: the panel is seated from
      * the validators staked at that moment (docs/security.md) */
     ok("agent register --name val --skills complete --stake 20 --from %s", validator);
+    /* The person reads the reason; the next block (the dispute's own) is
+     * stamped with the node's clock, past the old 5 s window. */
+    sleep(GT_LEDGER_SHORT_WINDOW_S + 2);
     ok("task dispute %s --slot 0 --from %s", task, worker);
     slot_status(task, st, sizeof st);
     CHECK_STR(st, "disputed");
@@ -212,6 +254,7 @@ int main(void) {
     pid_t pid = gt_test_node_start(cli_home, "0", url, sizeof url);
     CHECK(pid > 0);
     if (pid > 0) {
+        RUN(test_chain_windows);
         RUN(test_paid_by_hand);
         RUN(test_disputed_by_hand);
         RUN(test_sealed_vote_by_hand);

@@ -91,7 +91,7 @@ static void test_dispute_no_votes(void) {
                      hx(t), blob("r"), blob("no")), 0);
     CHECK_EQ_INT(act(l, BOB, NULL, NULL, "task_dispute", "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\"}", hx(t), blob("r")), 0);
     CHECK_EQ_U64(acc_of(l, BOB).locked, 4 * UNIT);
-    for (int i = 0; i < GT_MARKET_DISPUTE_VOTE_S; i++) CHECK_EQ_INT(tick(l, NULL), 0);
+    for (int i = 0; i < GT_LEDGER_SHORT_WINDOW_S; i++) CHECK_EQ_INT(tick(l, NULL), 0);
     CHECK_EQ_U64(acc_of(l, BOB).locked, 0);
     CHECK_EQ_U64(acc_of(l, BOB).balance, 98 * UNIT);               /* bond back, stake lost */
     CHECK_EQ_U64(acc_of(l, ALICE).balance, 90 * UNIT + 2 * UNIT);  /* stake + own bond back */
@@ -286,7 +286,7 @@ static void test_panel_drawn(void) {
         CHECK_CONTAINS(r.msg, "is not on this dispute's panel");
     }
     audit_ok(l);
-    for (int i = 0; i < GT_MARKET_DISPUTE_VOTE_S; i++) CHECK_EQ_INT(tick(l, NULL), 0);
+    for (int i = 0; i < GT_LEDGER_SHORT_WINDOW_S; i++) CHECK_EQ_INT(tick(l, NULL), 0);
     CHECK_EQ_U64(acc_of(l, BOB).locked, 0); /* resolved at its deadline: the only vote was for the worker */
     CHECK_EQ_U64(acc_of(l, BOB).balance, 110 * UNIT);
     audit_ok(l);

@@ -698,6 +698,11 @@ static void run_file(const char *path) {
     gt_genesis g = {.chain_id = sc->chain_id, .authority = auth->addr,
                     .unbonding_blocks = ub ? (uint64_t)json_integer_value(ub) : GT_DEFAULT_UNBONDING_BLOCKS,
                     .time_s = GENESIS_TIME};
+    /* genesis "windows": {"disputeS", "voteS", "revealS"}; absent: the short 5 s */
+    json_t *win = json_object_get(genesis, "windows");
+    g.windows.dispute_s = (uint64_t)json_integer_value(json_object_get(win, "disputeS"));
+    g.windows.vote_s = (uint64_t)json_integer_value(json_object_get(win, "voteS"));
+    g.windows.reveal_s = (uint64_t)json_integer_value(json_object_get(win, "revealS"));
     if (gt_ledger_create(lpath, &g, &err) || gt_ledger_open(lpath, 0, &sc->l, &err)) {
         FAIL(sc, "ledger: %s", err.msg);
         goto done;

@@ -430,7 +430,7 @@ static void test_eval_bonded(const gt_work_eval_spec *es, const gt_bench *b, gt_
     CHECK_EQ_INT(check_and_cosign(V2, es, b, llm, att2, 10, &agree), 0);
     CHECK_EQ_INT(agree, 1);
     CHECK_EQ_INT(cosign_as(W1, att2, 0), 0);
-    for (int i = 0; i < GT_MARKET_DISPUTE_VOTE_S; i++) gt_ledger_tick(L, &err);
+    for (int i = 0; i < GT_LEDGER_SHORT_WINDOW_S; i++) gt_ledger_tick(L, &err);
     json_t *tv = view(0, task, NULL, 0);
     json_t *s2 = json_array_get(json_object_get(tv, "slotList"), 2);
     const char *st = json_string_value(json_object_get(s2, "state"));
@@ -598,7 +598,7 @@ static void test_eval(gt_llm *llm) {
     CHECK_EQ_INT(agree, 0);
     CHECK_EQ_INT(check_and_cosign(V2, &es, b, llm, att_mal, 5, &agree), 0);
     CHECK_EQ_INT(agree, 0);
-    for (int i = 0; i < GT_MARKET_DISPUTE_VOTE_S; i++) gt_ledger_tick(L, &err);
+    for (int i = 0; i < GT_LEDGER_SHORT_WINDOW_S; i++) gt_ledger_tick(L, &err);
     tv = view(0, task, NULL, 0);
     json_t *s1 = json_array_get(json_object_get(tv, "slotList"), 1);
     CHECK_STR(json_string_value(json_object_get(s1, "state")), "open");
