@@ -14,6 +14,7 @@
 #include "base/json.h"
 #include "base/hex.h"
 #include "chain/abi_decode.h"
+#include "chain/court.h"
 #include "chain/escrow.h"
 #include "cli/cli.h"
 #include "crypto/addr.h"
@@ -27,9 +28,12 @@ static const char usage_text[] =
     "usage: gotong chain demo --rpc URL [--contracts DIR]\n"
     "       gotong chain deploy --rpc URL [--home DIR] [--from ADDR] [--password-file F] [--contracts DIR]\n"
     "\n"
-    "deploy: deploys gotong's token, job escrow and agent registry with a wallet of\n"
-    "HOME/keystore (which pays the gas) and records their addresses in\n"
-    "HOME/chain.json; refuses when that file exists (delete it to deploy again).\n"
+    "deploy: deploys gotong's token, dispute court, job escrow (bound to the court)\n"
+    "and agent registry with a wallet of HOME/keystore (which pays the gas) and\n"
+    "records their addresses in HOME/chain.json; refuses when that file exists\n"
+    "(delete it to deploy again). The court's windows: a rejected worker has one\n"
+    "day to dispute, judges one day to commit and one to reveal, and leaving the\n"
+    "validators takes 14 days.\n"
     "\n"
     "demo: "
     "runs one gotong job on a development EVM chain (anvil) through the chain\n"
@@ -93,9 +97,10 @@ static int deploy(demo *d, gt_err *err) {
     if (rc) return rc;
     gt_addr_to_str(&d->token, addr);
     printf("deployed GotongToken  %s  gas %llu\n", addr, (unsigned long long)gas);
-    gt_abi_val ctor[] = {gt_abi_address(&d->token)};
+    static const gt_addr no_court; /* the demo's job is accepted: no dispute court */
+    gt_abi_val ctor[] = {gt_abi_address(&d->token), gt_abi_address(&no_court)};
     snprintf(path, sizeof path, "%s/JobEscrow.bin", d->dir);
-    if ((rc = gt_chain_deploy_file(&d->c, &d->acct[DEPLOYER], path, ctor, 1, &d->escrow, &gas, err))) return rc;
+    if ((rc = gt_chain_deploy_file(&d->c, &d->acct[DEPLOYER], path, ctor, 2, &d->escrow, &gas, err))) return rc;
     gt_addr_to_str(&d->escrow, addr);
     printf("deployed JobEscrow    %s  gas %llu\n", addr, (unsigned long long)gas);
     uint8_t max[32];
@@ -183,17 +188,35 @@ static int deploy_one(gt_chain *c, gt_chain_account *a, const char *dir, const c
     return 0;
 }
 
-/* Token, escrow and registry from the wallet; j gets their addresses. */
+/* Court and escrow, bound to each other; prints and records both in j. */
+static int deploy_court(gt_chain *c, gt_chain_account *a, const char *dir, const gt_addr *token, json_t *j,
+                        gt_err *err) {
+    static const gt_court_windows w = {86400, 86400, 86400, 14 * 86400};
+    char text[GT_ADDR_STR_BYTES];
+    gt_addr court, escrow;
+    uint64_t gas = 0;
+    int rc = gt_court_deploy(c, a, dir, token, &w, &court, &escrow, &gas, err);
+    if (rc) return gt_err_wrap(err, "deploying the dispute court and the job escrow");
+    gt_addr_to_str(&court, text);
+    printf("deployed %-18s %s\n", "DisputeCourt", text);
+    json_object_set_new(j, "DisputeCourt", json_string(text));
+    gt_addr_to_str(&escrow, text);
+    printf("deployed %-18s %s  gas %llu (both, and the court bound to the escrow)\n", "JobEscrow", text,
+           (unsigned long long)gas);
+    json_object_set_new(j, "JobEscrow", json_string(text));
+    return 0;
+}
+
+/* Token, court, escrow and registry from the wallet; j gets their addresses. */
 static int deploy_all(gt_chain *c, gt_chain_account *a, const char *dir, json_t *j, gt_err *err) {
-    gt_addr token, escrow, registry;
+    gt_addr token, registry;
     int rc = deploy_one(c, a, dir, "GotongToken", NULL, 0, &token, j, err);
-    gt_abi_val ctor[] = {gt_abi_address(&token)};
-    if (!rc) rc = deploy_one(c, a, dir, "JobEscrow", ctor, 1, &escrow, j, err);
+    if (!rc) rc = deploy_court(c, a, dir, &token, j, err);
     if (!rc) rc = deploy_one(c, a, dir, "AgentRegistry", NULL, 0, &registry, j, err);
     return rc;
 }
 
-/* `chain deploy`: the wallet's key, the three deployments, HOME/chain.json. */
+/* `chain deploy`: the wallet's key, the deployments, HOME/chain.json. */
 static int deploy_run(const char *rpc, const char *home, const char *from, const char *pw, const char *dir,
                       gt_err *err) {
     char home_path[4096], out[4200], text[GT_ADDR_STR_BYTES];
