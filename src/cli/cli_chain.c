@@ -28,10 +28,11 @@ static const char usage_text[] =
     "usage: gotong chain demo --rpc URL [--contracts DIR]\n"
     "       gotong chain deploy --rpc URL [--home DIR] [--from ADDR] [--password-file F] [--contracts DIR]\n"
     "\n"
-    "deploy: deploys gotong's token, dispute court, job escrow (bound to the court)\n"
-    "and agent registry with a wallet of HOME/keystore (which pays the gas) and\n"
-    "records their addresses in HOME/chain.json; refuses when that file exists\n"
-    "(delete it to deploy again). The court's windows: a rejected worker has one\n"
+    "deploy: deploys gotong's token, dispute court, job escrow (bound to the court),\n"
+    "agent registry and ERC-8004 reputation and validation registries with a\n"
+    "wallet of HOME/keystore (which pays the gas) and records their addresses in\n"
+    "HOME/chain.json; refuses when that file exists (delete it to deploy again).\n"
+    "The court's windows: a rejected worker has one\n"
     "day to dispute, judges one day to commit and one to reveal, and leaving the\n"
     "validators takes 14 days.\n"
     "\n"
@@ -207,12 +208,17 @@ static int deploy_court(gt_chain *c, gt_chain_account *a, const char *dir, const
     return 0;
 }
 
-/* Token, court, escrow and registry from the wallet; j gets their addresses. */
+/* Token, court, escrow, the agent registry and ERC-8004's reputation and
+ * validation registries over it, from the wallet; j gets their addresses. */
 static int deploy_all(gt_chain *c, gt_chain_account *a, const char *dir, json_t *j, gt_err *err) {
     gt_addr token, registry;
     int rc = deploy_one(c, a, dir, "GotongToken", NULL, 0, &token, j, err);
     if (!rc) rc = deploy_court(c, a, dir, &token, j, err);
     if (!rc) rc = deploy_one(c, a, dir, "AgentRegistry", NULL, 0, &registry, j, err);
+    gt_abi_val id[] = {gt_abi_address(&registry)}; /* ERC-8004's registries over the identity registry */
+    gt_addr reputation, validation;
+    if (!rc) rc = deploy_one(c, a, dir, "ReputationRegistry", id, 1, &reputation, j, err);
+    if (!rc) rc = deploy_one(c, a, dir, "ValidationRegistry", id, 1, &validation, j, err);
     return rc;
 }
 
