@@ -6,9 +6,11 @@
  * does not exist is not charged; a payer without funds, and a node whose
  * chain went away, serve nothing; a config that is wrong (a key file others
  * can read, a route the node does not have, a chain that does not answer)
- * stops the node from starting. Skipped (exit 77) without anvil or the
+ * stops the node from starting. `gotong chain pay` pays from a keystore
+ * wallet within --budget, and refuses a price over it without signing. Skipped (exit 77) without anvil or the
  * contracts. */
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "../test.h"
 #include "../chain/anvil.h"
@@ -84,6 +86,63 @@ static void test_bad_config_refused(void) {
     trm(home);
 }
 
+/* Runs cmd; its stdout (static) and exit status. */
+static const char *run(const char *cmd, int *status) {
+    static char out[8192];
+    out[0] = 0;
+    FILE *f = popen(cmd, "r");
+    if (!f) return *status = -1, out;
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    out[n] = 0;
+    int st = pclose(f);
+    *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return out;
+}
+
+/* `gotong chain pay URL --budget N` from a fresh keystore wallet holding tokens. */
+static void cli_pays(const char *url, const char *data) {
+    char home[] = "/tmp/gt-x402-cli-XXXXXX", pw[128], cmd[1024], path[128], token[GT_ADDR_STR_BYTES];
+    int st;
+    CHECK(mkdtemp(home) != NULL);
+    snprintf(pw, sizeof pw, "%s/pw", home);
+    FILE *f = fopen(pw, "w");
+    CHECK(f != NULL);
+    if (!f) return;
+    fputs("x402 cli password\n", f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s wallet new --home %s --password-file %s --light --json 2>&1", GT_CLI, home, pw);
+    json_t *w = json_loads(run(cmd, &st), 0, NULL);
+    gt_addr who;
+    const char *addr = json_string_value(json_object_get(w, "address"));
+    CHECK_MSG(st == 0 && addr && !gt_addr_parse(addr, &who, NULL), "wallet new failed (exit %d)", st);
+    json_decref(w);
+    if (st || !addr) return;
+    gt_abi_val mint[] = {gt_abi_address(&who), gt_abi_uint(10 * PRICE)};
+    gt_chain_receipt r = {0};
+    CHECK_EQ_INT(gt_chain_invoke(&C, &TOKEN, &DEPLOYER, "mint(address,uint256)", mint, 2, &r, NULL, NULL), 0);
+    gt_chain_receipt_free(&r);
+    gt_addr_to_str(&TOKEN, token);
+    snprintf(path, sizeof path, "%s/chain.json", home);
+    f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (!f) return;
+    fprintf(f, "{\"chain_id\": %llu, \"GotongToken\": \"%s\"}\n", (unsigned long long)C.chain_id, token);
+    fclose(f);
+    uint64_t m0 = balance(&MERCHANT.addr);
+    snprintf(cmd, sizeof cmd, "%s chain pay %s --budget %d --home %s --password-file %s 2>&1", GT_CLI, url, PRICE - 1,
+             home, pw);
+    CHECK_CONTAINS(run(cmd, &st), "the budget has 699 left: not paid");
+    CHECK_EQ_INT(st, 1);
+    snprintf(cmd, sizeof cmd, "%s chain pay %s --budget %d --home %s --password-file %s 2>/dev/null", GT_CLI, url,
+             PRICE, home, pw);
+    const char *out = run(cmd, &st);
+    CHECK_MSG(st == 0 && !strcmp(out, data), "chain pay: exit %d, %s", st, out);
+    CHECK_EQ_U64(balance(&MERCHANT.addr), m0 + PRICE);
+    CHECK_EQ_U64(balance(&who), 9 * PRICE);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", home);
+    CHECK_EQ_INT(system(cmd), 0);
+}
+
 /* Paid data: 402 first, then paid within the budget; absent data is not charged. */
 static void test_paid_blob(void) {
     const char *home = thome(dir);
@@ -129,6 +188,7 @@ static void test_paid_blob(void) {
     CHECK_EQ_INT(gt_x402_get(url, &poor, &status, &body, &paid, tx, &err), GT_EPERM);
     CHECK_CONTAINS(err.msg, "holds 0 base units");
     CHECK(status == 402 && !paid && !(body.len == sizeof data - 1 && !memcmp(body.data, data, body.len)));
+    cli_pays(url, data);
     /* The chain goes away: nothing settles, so nothing is served. */
     anvil_stop();
     body.len = 0;
