@@ -344,7 +344,8 @@ static int cmd_chain(int argc, char **argv) {
     if (rc >= 0) return rc;
     gt_err err;
     if (which == 2) {
-        if (n_pos != 1 || !budget) return gt_cli_usage_error(name, "a URL and --budget UNITS (at least 1) are required");
+        if (n_pos != 1 || !budget)
+            return gt_cli_usage_error(name, "a URL and --budget UNITS (at least 1) are required");
         return pay_run(pos[0], budget, home, from, pw, &err) ? gt_cli_fail(&err) : GT_CLI_EXIT_OK;
     }
     if (!rpc) return gt_cli_usage_error(name, "--rpc URL is required");
