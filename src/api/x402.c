@@ -67,6 +67,8 @@ static int load_prices(gt_api_x402 *x, const json_t *prices, int (*known)(const 
         snprintf(p->pattern, sizeof p->pattern, "%s", sp + 1);
         if (!known(p->method, p->pattern))
             return gt_err_set(err, GT_EINVAL, "prices: the node has no route %.80s", key);
+        if (!strcmp(p->pattern, "/v1/events")) /* an answer that never ends cannot be settled before it is sent */
+            return gt_err_set(err, GT_EINVAL, "prices: %.80s is an event stream and cannot be priced", key);
         if (!s || gt_parse_u64(s, key, 1, UINT64_MAX, &p->amount, err))
             return gt_err_set(err, GT_EINVAL, "prices: %.80s: expected base units as a decimal string", key);
         x->n_prices++;
@@ -144,6 +146,7 @@ void gt_api_x402_close(gt_api_x402 *x) {
 
 /* o becomes a 402 offering req, with why as PAYMENT-REQUIRED's error and the body's message. */
 static void answer_402(const gt_x402_req *req, const char *why, gt_resp *o) {
+    if (o->raw) MHD_destroy_response(o->raw); /* a handler-built answer (a file of the dashboard), never sent */
     gt_free(o->body);
     gt_free(o->extra_value);
     memset(o, 0, sizeof *o);
@@ -177,7 +180,7 @@ int gt_api_x402_check(gt_api_x402 *x, gt_req *r, const char *method, const char 
 void gt_api_x402_settle(gt_api_x402 *x, gt_api_x402_pay *p, gt_resp *o) {
     if (!p->priced) return;
     int status = o->status ? o->status : 200;
-    if (status / 100 != 2 || o->raw) return; /* nothing served: nothing settled, the authorization unused */
+    if (status / 100 != 2) return; /* nothing served: nothing settled, the authorization unused */
     uint8_t tx[32];
     gt_err err;
     char *hdr = NULL;

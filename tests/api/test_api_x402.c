@@ -50,7 +50,7 @@ static void write_config(const char *home, const char *rpc, const char *route, m
     if (!f) return;
     fprintf(f, "{\"rpc\": \"%s\", \"token\": \"%s\", \"tokenName\": \"Gotong Test Token\", \"tokenVersion\": \"1\", "
                "\"payTo\": \"%s\", \"facilitatorKeyFile\": \"x402.key\", \"maxTimeoutSeconds\": 300, "
-               "\"prices\": {\"%s\": \"%d\"}}\n", rpc, token, to, route, PRICE);
+               "\"prices\": {\"%s\": \"%d\", \"GET /\": \"%d\"}}\n", rpc, token, to, route, PRICE, PRICE);
     fclose(f);
     snprintf(path, sizeof path, "%s/x402.key", home);
     gt_hex_encode(FACILITATOR.key.priv, 32, hex);
@@ -79,6 +79,9 @@ static void test_bad_config_refused(void) {
     CHECK_CONTAINS(err.msg, "no route GET /v1/secrets/{}");
     char dead[64];
     snprintf(dead, sizeof dead, "http://127.0.0.1:%d", free_port());
+    write_config(home, anvil_url, "GET /v1/events", 0600);
+    CHECK(gt_node_start(&c, &n, &err) != 0);
+    CHECK_CONTAINS(err.msg, "event stream and cannot be priced");
     write_config(home, dead, "GET /v1/blobs/{}", 0600);
     CHECK(gt_node_start(&c, &n, &err) != 0);
     CHECK_CONTAINS(err.msg, "the chain at");
@@ -189,11 +192,21 @@ static void test_paid_blob(void) {
     CHECK_CONTAINS(err.msg, "holds 0 base units");
     CHECK(status == 402 && !paid && !(body.len == sizeof data - 1 && !memcmp(body.data, data, body.len)));
     cli_pays(url, data);
+    /* A handler-built answer (the dashboard's page) is paid for and sent the same way. */
+    char page[100];
+    snprintf(page, sizeof page, "http://127.0.0.1:%u/", port);
+    body.len = 0;
+    CHECK_MSG(gt_x402_get(page, &w, &status, &body, &paid, tx, &err) == 0, "%s", err.msg);
+    CHECK(status == 200 && paid && body.len > 0 && body.data[0] == '<');
     /* The chain goes away: nothing settles, so nothing is served. */
     anvil_stop();
     body.len = 0;
     CHECK_EQ_INT(gt_x402_get(url, &w, &status, &body, &paid, tx, &err), GT_EPERM);
     CHECK(status == 402 && !paid && !(body.len == sizeof data - 1 && !memcmp(body.data, data, body.len)));
+    /* The dashboard's page (a handler-built answer) is withheld the same way. */
+    body.len = 0;
+    CHECK_EQ_INT(gt_x402_get(page, &w, &status, &body, &paid, tx, &err), GT_EPERM);
+    CHECK(status == 402 && !paid && body.len > 0 && body.data[0] == '{');
     gt_buf_free(&body);
     curl_easy_cleanup(c);
     gt_node_stop(n);
