@@ -109,8 +109,8 @@ static void setup(void) {
     for (int i = 0; i < 4; i++)
         if (anvil_account(&C, seeds[i], acct[i])) die("funding accounts", NULL);
     if (anvil_deploy(&C, &DEPLOYER, "GotongToken", NULL, 0, &TOKEN, &gas)) die("deploy", NULL);
-    gt_abi_val tok[] = {gt_abi_address(&TOKEN)};
-    if (anvil_deploy(&C, &DEPLOYER, "JobEscrow", tok, 1, &ESCROW, &gas)) die("deploy", NULL);
+    gt_abi_val tok[] = {gt_abi_address(&TOKEN), gt_abi_address(&(gt_addr){{0}})}; /* no court: the happy path */
+    if (anvil_deploy(&C, &DEPLOYER, "JobEscrow", tok, 2, &ESCROW, &gas)) die("deploy", NULL);
     uint8_t max[32];
     memset(max, 0xff, 32);
     for (int i = 1; i < 3; i++) {

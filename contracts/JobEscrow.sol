@@ -17,9 +17,21 @@
 //     judged gets its stake back (the silence was not its fault);
 //   - post: create and fund in one transaction, the description kept off
 //     chain (its hash in the event), the cheap path the gas figure is for.
+//   - disputes (when the escrow was deployed with a DisputeCourt): the
+//     evaluator's rejection of a staked, submitted job bonds the job's stake
+//     from the evaluator and holds the money for the court's dispute window;
+//     the worker may dispute in it (bonding the same amount), and the court's
+//     drawn panel decides (contracts/DisputeCourt.sol); undisputed, anyone
+//     finalises the rejection after the window (stake slashed to the client,
+//     the evaluator's bond back). With no court a rejection is final at once.
 // Hooks (ERC-8183's optional extension) are refused: hook must be zero.
 // Amounts fit 96 bits (7.9e28 base units) so a job packs into three slots.
 pragma solidity 0.8.37;
+
+interface IDisputeCourt {
+    function disputeWindowS() external view returns (uint256);
+    function open(uint256 jobId, address client, address provider, address evaluator) external;
+}
 
 interface IERC20 {
     function transfer(address to, uint256 value) external returns (bool);
@@ -27,7 +39,7 @@ interface IERC20 {
 }
 
 contract JobEscrow {
-    enum Status { Open, Funded, Submitted, Completed, Rejected, Expired }
+    enum Status { Open, Funded, Submitted, Completed, Rejected, Expired, Disputed }
 
     struct Job {
         address client;    // slot 0
@@ -42,8 +54,11 @@ contract JobEscrow {
 
     uint256 public constant MAX_DESCRIPTION_BYTES = 4096;
     IERC20 public immutable token;
+    IDisputeCourt public immutable court; // zero: rejections are final
     uint256 public jobCount;
     mapping(uint256 => Job) private jobs;
+    // A rejection waiting for its dispute window: when the window closes.
+    mapping(uint256 => uint256) public appealUntil;
 
     // ERC-8183's events.
     event JobCreated(uint256 indexed jobId, address indexed client, address indexed provider,
@@ -63,10 +78,14 @@ contract JobEscrow {
     event JobClaimed(uint256 indexed jobId, address indexed provider, uint256 stake);
     event StakeSlashed(uint256 indexed jobId, address indexed provider, uint256 amount);
     event StakeReturned(uint256 indexed jobId, address indexed provider, uint256 amount);
+    event AppealOpened(uint256 indexed jobId, address indexed rejecter, uint256 bond, uint256 until);
+    event JobDisputed(uint256 indexed jobId, address indexed provider, uint256 bond);
+    event DisputeSettled(uint256 indexed jobId, uint8 outcome);
 
-    constructor(address token_) {
+    constructor(address token_, address court_) {
         require(token_ != address(0), "escrow: token is the zero address");
         token = IERC20(token_);
+        court = IDisputeCourt(court_);
     }
 
     function getJob(uint256 jobId) external view returns (address client, address provider, address evaluator,
@@ -153,7 +172,68 @@ contract JobEscrow {
         }
         j.status = Status.Rejected;
         emit JobRejected(jobId, msg.sender, reason);
+        if (s == Status.Submitted && j.claimed && j.stake > 0 && address(court) != address(0)) {
+            uint256 until = block.timestamp + court.disputeWindowS();
+            appealUntil[jobId] = until;
+            emit AppealOpened(jobId, msg.sender, j.stake, until);
+            pull(msg.sender, j.stake); // the rejecter's bond, lost if the worker wins its dispute
+            return;
+        }
         if (s != Status.Open) unwind(jobId, j, s == Status.Submitted);
+    }
+
+    // The rejected worker appeals to the court, bonding the job's stake.
+    function dispute(uint256 jobId) external {
+        Job storage j = known(jobId);
+        uint256 until = appealUntil[jobId];
+        require(j.status == Status.Rejected && until != 0, "escrow: no rejection open to dispute");
+        require(msg.sender == j.provider, "escrow: only the rejected worker disputes");
+        require(block.timestamp < until, "escrow: the dispute window has closed");
+        appealUntil[jobId] = 0;
+        j.status = Status.Disputed;
+        emit JobDisputed(jobId, msg.sender, j.stake);
+        pull(msg.sender, j.stake);
+        court.open(jobId, j.client, j.provider, j.evaluator);
+    }
+
+    // Anyone, after an undisputed dispute window: the rejection settles.
+    function finalize(uint256 jobId) external {
+        Job storage j = known(jobId);
+        uint256 until = appealUntil[jobId];
+        require(j.status == Status.Rejected && until != 0, "escrow: no rejection waiting for its window");
+        require(block.timestamp >= until, "escrow: the dispute window is still open");
+        appealUntil[jobId] = 0;
+        unwind(jobId, j, true);
+        push(j.evaluator, j.stake);
+    }
+
+    // The court's outcome (DisputeCourt.OUTCOME_*): 1 the worker won, 0 the
+    // rejection stands, 2 no decision. Returns the loser's bond, sent to the
+    // court for the winning judges.
+    function settleDispute(uint256 jobId, uint8 outcome) external returns (uint256 bondToJudges) {
+        Job storage j = known(jobId);
+        require(msg.sender == address(court), "escrow: only the court settles disputes");
+        require(j.status == Status.Disputed, "escrow: the job is not disputed");
+        require(outcome <= 2, "escrow: unknown outcome");
+        uint256 bond = j.stake;
+        emit DisputeSettled(jobId, outcome);
+        if (outcome == 1) { // paid as if completed, its bond back; the rejecter's bond to the judges
+            j.status = Status.Completed;
+            emit JobCompleted(jobId, msg.sender, bytes32("dispute won"));
+            emit PaymentReleased(jobId, j.provider, j.budget);
+            push(j.provider, uint256(j.budget) + 2 * bond);
+            push(msg.sender, bond);
+            return bond;
+        }
+        j.status = Status.Rejected;
+        unwind(jobId, j, true);
+        push(j.evaluator, bond);
+        if (outcome == 0) {
+            push(msg.sender, bond);
+            return bond;
+        }
+        push(j.provider, bond);
+        return 0;
     }
 
     // After expiry, anyone may return an unsettled job's budget to its client.

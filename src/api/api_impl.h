@@ -105,7 +105,10 @@ struct gt_node {
     uint64_t published_height;      /* watcher only */
     gt_index *index;                /* HOME/index.db: written by the watcher, read by GET /v1/actions */
     uint64_t last_block_ms;         /* watcher only: monotonic ms of the last new block seen */
+    struct gt_api_x402 *x402;       /* paid routes (x402.c), NULL when off */
 };
+/* Does the node have route method + pattern (http.c's table)? */
+int gt_api_route_known(const char *method, const char *pattern);
 
 /* Borrows a reader (opening one if the pool is empty); gt_node_reader_put gives it back. */
 gt_reader *gt_node_reader_get(gt_node *n, gt_err *err);
@@ -166,6 +169,8 @@ typedef struct gt_resp {
     const char *allow;        /* Allow header for 405 */
     struct MHD_Response *raw; /* a handler-built response (event stream, dashboard file) */
     int close;                /* 1: Connection: close (the client is over a limit) */
+    const char *extra_name;   /* one more header (x402.c: PAYMENT-REQUIRED or PAYMENT-RESPONSE) */
+    char *extra_value;        /* its value, owned (gt_free) */
 } gt_resp;
 
 typedef void (*gt_handler_fn)(gt_req *r, gt_resp *out);

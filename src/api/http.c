@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "api/api_impl.h"
+#include "api/x402.h"
 #include "base/num.h"
 #include "base/alloc.h"
 #include "base/json.h"
@@ -206,6 +207,12 @@ static void request_id(gt_node *n, gt_req *r) {
     else snprintf(r->req_id, sizeof r->req_id, "%08x-%llu", n->boot_id, (unsigned long long)r->id);
 }
 
+int gt_api_route_known(const char *method, const char *pattern) {
+    for (size_t i = 0; i < N_ROUTES; i++)
+        if (!strcmp(routes[i].method, method) && !strcmp(routes[i].pattern, pattern)) return 1;
+    return 0;
+}
+
 /* Queues o on the connection and frees what o owns. */
 static enum MHD_Result send_resp(gt_req *r, gt_resp *o) {
     struct MHD_Response *resp = o->raw;
@@ -226,6 +233,9 @@ static enum MHD_Result send_resp(gt_req *r, gt_resp *o) {
     MHD_add_response_header(resp, "X-Request-Id", r->req_id);
     if (o->allow) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, o->allow);
     if (o->close) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    if (o->extra_name && o->extra_value) MHD_add_response_header(resp, o->extra_name, o->extra_value);
+    gt_free(o->extra_value);
+    o->extra_value = NULL;
     int status = o->status ? o->status : 200;
     enum MHD_Result rc = MHD_queue_response(r->conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
@@ -382,7 +392,11 @@ static enum MHD_Result req_end(gt_node *n, gt_req *r) {
                           msg, NULL);
     }
     gt_resp o = {0};
-    handlers[r->route](r, &o);
+    gt_api_x402_pay pay; /* a priced route is paid for, or answered 402 */
+    if (!gt_api_x402_check(n->x402, r, routes[r->route].method, routes[r->route].pattern, &pay, &o)) {
+        handlers[r->route](r, &o);
+        gt_api_x402_settle(n->x402, &pay, &o);
+    }
     if (r->rd) {
         gt_node_reader_put(n, r->rd);
         r->rd = NULL;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "api/api_impl.h"
+#include "api/x402.h"
 #include "base/alloc.h"
 #include "base/log.h"
 #include "market/market.h"
@@ -337,6 +338,7 @@ int gt_node_start(const gt_node_config *c, gt_node **out, gt_err *err) {
     atomic_store(&n->metrics.head_height, head.height);
     n->events = gt_events_new(n->cfg.threads == 0, n->cfg.sse_keepalive_ms, GT_API_MAX_SSE_CLIENTS);
     if (!n->events) { rc = gt_err_set(err, GT_ENOMEM, "out of memory"); goto fail; }
+    if ((rc = gt_api_x402_open(n->home, gt_api_route_known, &n->x402, err))) goto fail;
     if ((rc = gt_http_start(n, err))) goto fail;
     if ((rc = node_lock_publish(n, err))) goto fail;
     if (pthread_create(&n->watcher, NULL, watcher_main, n) != 0) {
@@ -359,6 +361,7 @@ fail:
 void gt_node_stop(gt_node *n) {
     if (!n) return;
     gt_http_stop(n); /* no request runs after this */
+    gt_api_x402_close(n->x402);
     if (n->has_watcher) {
         pthread_mutex_lock(&n->watch_mu);
         n->watch_stop = 1;

@@ -34,12 +34,11 @@ int gt_chain_deploy_file(gt_chain *c, gt_chain_account *a, const char *path, con
     return rc;
 }
 
-/* Sends call data to the escrow and waits; the receipt stays in *r. */
-static int send_call(gt_chain *c, const gt_addr *escrow, gt_chain_account *a, const char *sig, const gt_abi_val *args,
-                     size_t n, gt_chain_receipt *r, uint64_t *gas, gt_err *err) {
+int gt_chain_invoke(gt_chain *c, const gt_addr *contract, gt_chain_account *a, const char *sig, const gt_abi_val *args,
+                    size_t n, gt_chain_receipt *r, uint64_t *gas, gt_err *err) {
     gt_buf d = GT_BUF_INIT;
     int rc = gt_abi_calldata(sig, args, n, &d, err);
-    if (!rc) rc = gt_chain_transact(c, a, escrow, d.data, d.len, r, err);
+    if (!rc) rc = gt_chain_transact(c, a, contract, d.data, d.len, r, err);
     gt_buf_free(&d);
     if (!rc && gas) *gas = r->gas_used;
     return rc ? gt_err_wrap(err, "%s", sig) : 0;
@@ -53,7 +52,8 @@ int gt_escrow_post(gt_chain *c, const gt_addr *escrow, gt_chain_account *client,
                       gt_abi_bytes32(desc_hash), gt_abi_uint(budget), gt_abi_uint(stake)};
     gt_chain_receipt r = {0};
     uint8_t topic[32];
-    int rc = send_call(c, escrow, client, "post(address,address,uint256,bytes32,uint256,uint256)", a, 6, &r, gas, err);
+    int rc = gt_chain_invoke(c, escrow, client, "post(address,address,uint256,bytes32,uint256,uint256)", a, 6, &r,
+                             gas, err);
     gt_abi_event_topic("JobCreated(uint256,address,address,address,uint256)", topic);
     const gt_chain_log *l = rc ? NULL : gt_chain_find_log(&r, escrow, topic);
     if (!rc && (!l || l->n_topics != 4))
@@ -67,13 +67,13 @@ int gt_escrow_do(gt_chain *c, const gt_addr *escrow, gt_chain_account *a, gt_esc
                  const uint8_t tag[32], uint64_t *gas, gt_err *err) {
     static const char *const sig[] = {"claim(uint256)", "submit(uint256,bytes32,bytes)",
                                       "complete(uint256,bytes32,bytes)", "reject(uint256,bytes32,bytes)",
-                                      "claimRefund(uint256)"};
+                                      "claimRefund(uint256)", "dispute(uint256)", "finalize(uint256)"};
     static const uint8_t none[1], zero[32];
-    assert(step >= GT_ESCROW_CLAIM && step <= GT_ESCROW_REFUND);
+    assert(step >= GT_ESCROW_CLAIM && step <= GT_ESCROW_FINALIZE);
     gt_abi_val args[] = {gt_abi_uint(job_id), gt_abi_bytes32(tag ? tag : zero), gt_abi_bytes(none, 0)};
     int tagged = step == GT_ESCROW_SUBMIT || step == GT_ESCROW_COMPLETE || step == GT_ESCROW_REJECT;
     gt_chain_receipt r = {0};
-    int rc = send_call(c, escrow, a, sig[step], args, tagged ? 3 : 1, &r, gas, err);
+    int rc = gt_chain_invoke(c, escrow, a, sig[step], args, tagged ? 3 : 1, &r, gas, err);
     gt_chain_receipt_free(&r);
     return rc;
 }
@@ -94,7 +94,7 @@ int gt_escrow_get(gt_chain *c, const gt_addr *escrow, uint64_t job_id, gt_escrow
     if (!rc) rc = gt_abi_get_u64(res.data, res.len, 5, &out->expired_at, err);
     if (!rc) rc = gt_abi_get_u64(res.data, res.len, 6, &status, err);
     if (!rc) rc = gt_abi_get_bool(res.data, res.len, 7, &out->claimed, err);
-    if (!rc && status > GT_ESCROW_EXPIRED) rc = gt_err_set(err, GT_EINVAL, "getJob: status %llu unknown",
+    if (!rc && status > GT_ESCROW_DISPUTED) rc = gt_err_set(err, GT_EINVAL, "getJob: status %llu unknown",
                                                            (unsigned long long)status);
     out->status = (gt_escrow_status)status;
     gt_buf_free(&d);
@@ -103,6 +103,7 @@ int gt_escrow_get(gt_chain *c, const gt_addr *escrow, uint64_t job_id, gt_escrow
 }
 
 const char *gt_escrow_status_name(gt_escrow_status s) {
-    static const char *const names[] = {"open", "funded", "submitted", "completed", "rejected", "expired"};
-    return s <= GT_ESCROW_EXPIRED ? names[s] : "unknown";
+    static const char *const names[] = {"open", "funded", "submitted", "completed", "rejected", "expired",
+                                        "disputed"};
+    return s <= GT_ESCROW_DISPUTED ? names[s] : "unknown";
 }

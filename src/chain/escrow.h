@@ -21,9 +21,15 @@
 int gt_chain_deploy_file(gt_chain *c, gt_chain_account *a, const char *path, const gt_abi_val *args, size_t n,
                          gt_addr *at, uint64_t *gas, gt_err *err);
 
+/* Sends sig(args) to contract from a and waits for it (client.h's
+ * gt_chain_transact); r keeps the receipt (the caller frees it), *gas (if not
+ * NULL) its gas. A refusal names sig. */
+int gt_chain_invoke(gt_chain *c, const gt_addr *contract, gt_chain_account *a, const char *sig, const gt_abi_val *args,
+                    size_t n, gt_chain_receipt *r, uint64_t *gas, gt_err *err);
+
 typedef enum gt_escrow_status {
     GT_ESCROW_OPEN, GT_ESCROW_FUNDED, GT_ESCROW_SUBMITTED, GT_ESCROW_COMPLETED, GT_ESCROW_REJECTED,
-    GT_ESCROW_EXPIRED
+    GT_ESCROW_EXPIRED, GT_ESCROW_DISPUTED
 } gt_escrow_status;
 
 typedef struct gt_escrow_job {
@@ -34,9 +40,12 @@ typedef struct gt_escrow_job {
 } gt_escrow_job;
 
 /* The job's steps after post; tag is the deliverable (submit) or the reason
- * (complete, reject), ignored by claim and refund. */
+ * (complete, reject), ignored by the others. With a court, reject of a
+ * staked submission bonds the job's stake from the evaluator; dispute (the
+ * worker, bonding as much) and finalize (anyone, after the dispute window)
+ * follow it (contracts/DisputeCourt.sol, chain/court.h). */
 typedef enum gt_escrow_step { GT_ESCROW_CLAIM, GT_ESCROW_SUBMIT, GT_ESCROW_COMPLETE, GT_ESCROW_REJECT,
-                              GT_ESCROW_REFUND } gt_escrow_step;
+                              GT_ESCROW_REFUND, GT_ESCROW_DISPUTE, GT_ESCROW_FINALIZE } gt_escrow_step;
 
 /* post(): creates and funds a job open to any worker (the client must have
  * approved the escrow for budget); *job_id from its JobCreated event. */

@@ -10,10 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/file.h"
 #include "base/json.h"
 #include "base/hex.h"
 #include "chain/abi_decode.h"
+#include "chain/court.h"
+#include "chain/x402.h"
 #include "chain/escrow.h"
 #include "cli/cli.h"
 #include "crypto/addr.h"
@@ -26,10 +29,20 @@
 static const char usage_text[] =
     "usage: gotong chain demo --rpc URL [--contracts DIR]\n"
     "       gotong chain deploy --rpc URL [--home DIR] [--from ADDR] [--password-file F] [--contracts DIR]\n"
+    "       gotong chain pay URL --budget UNITS [--home DIR] [--from ADDR] [--password-file F]\n"
     "\n"
-    "deploy: deploys gotong's token, job escrow and agent registry with a wallet of\n"
-    "HOME/keystore (which pays the gas) and records their addresses in\n"
+    "deploy: deploys gotong's token, dispute court, job escrow (bound to the court),\n"
+    "agent registry and ERC-8004 reputation and validation registries with a\n"
+    "wallet of HOME/keystore (which pays the gas) and records their addresses in\n"
     "HOME/chain.json; refuses when that file exists (delete it to deploy again).\n"
+    "The court's windows: a rejected worker has one\n"
+    "day to dispute, judges one day to commit and one to reveal, and leaving the\n"
+    "validators takes 14 days.\n"
+    "\n"
+    "pay: GETs URL and, when it answers 402 (x402 v2, exact scheme), pays it from\n"
+    "the wallet in the token and on the chain HOME/chain.json names, if the price\n"
+    "is within --budget (base units); prints the body on stdout and the payment's\n"
+    "transaction on stderr. A price over the budget is refused without signing.\n"
     "\n"
     "demo: "
     "runs one gotong job on a development EVM chain (anvil) through the chain\n"
@@ -93,9 +106,10 @@ static int deploy(demo *d, gt_err *err) {
     if (rc) return rc;
     gt_addr_to_str(&d->token, addr);
     printf("deployed GotongToken  %s  gas %llu\n", addr, (unsigned long long)gas);
-    gt_abi_val ctor[] = {gt_abi_address(&d->token)};
+    static const gt_addr no_court; /* the demo's job is accepted: no dispute court */
+    gt_abi_val ctor[] = {gt_abi_address(&d->token), gt_abi_address(&no_court)};
     snprintf(path, sizeof path, "%s/JobEscrow.bin", d->dir);
-    if ((rc = gt_chain_deploy_file(&d->c, &d->acct[DEPLOYER], path, ctor, 1, &d->escrow, &gas, err))) return rc;
+    if ((rc = gt_chain_deploy_file(&d->c, &d->acct[DEPLOYER], path, ctor, 2, &d->escrow, &gas, err))) return rc;
     gt_addr_to_str(&d->escrow, addr);
     printf("deployed JobEscrow    %s  gas %llu\n", addr, (unsigned long long)gas);
     uint8_t max[32];
@@ -183,17 +197,40 @@ static int deploy_one(gt_chain *c, gt_chain_account *a, const char *dir, const c
     return 0;
 }
 
-/* Token, escrow and registry from the wallet; j gets their addresses. */
+/* Court and escrow, bound to each other; prints and records both in j. */
+static int deploy_court(gt_chain *c, gt_chain_account *a, const char *dir, const gt_addr *token, json_t *j,
+                        gt_err *err) {
+    static const gt_court_windows w = {86400, 86400, 86400, 14 * 86400};
+    char text[GT_ADDR_STR_BYTES];
+    gt_addr court, escrow;
+    uint64_t gas = 0;
+    int rc = gt_court_deploy(c, a, dir, token, &w, &court, &escrow, &gas, err);
+    if (rc) return gt_err_wrap(err, "deploying the dispute court and the job escrow");
+    gt_addr_to_str(&court, text);
+    printf("deployed %-18s %s\n", "DisputeCourt", text);
+    json_object_set_new(j, "DisputeCourt", json_string(text));
+    gt_addr_to_str(&escrow, text);
+    printf("deployed %-18s %s  gas %llu (both, and the court bound to the escrow)\n", "JobEscrow", text,
+           (unsigned long long)gas);
+    json_object_set_new(j, "JobEscrow", json_string(text));
+    return 0;
+}
+
+/* Token, court, escrow, the agent registry and ERC-8004's reputation and
+ * validation registries over it, from the wallet; j gets their addresses. */
 static int deploy_all(gt_chain *c, gt_chain_account *a, const char *dir, json_t *j, gt_err *err) {
-    gt_addr token, escrow, registry;
+    gt_addr token, registry;
     int rc = deploy_one(c, a, dir, "GotongToken", NULL, 0, &token, j, err);
-    gt_abi_val ctor[] = {gt_abi_address(&token)};
-    if (!rc) rc = deploy_one(c, a, dir, "JobEscrow", ctor, 1, &escrow, j, err);
+    if (!rc) rc = deploy_court(c, a, dir, &token, j, err);
     if (!rc) rc = deploy_one(c, a, dir, "AgentRegistry", NULL, 0, &registry, j, err);
+    gt_abi_val id[] = {gt_abi_address(&registry)}; /* ERC-8004's registries over the identity registry */
+    gt_addr reputation, validation;
+    if (!rc) rc = deploy_one(c, a, dir, "ReputationRegistry", id, 1, &reputation, j, err);
+    if (!rc) rc = deploy_one(c, a, dir, "ValidationRegistry", id, 1, &validation, j, err);
     return rc;
 }
 
-/* `chain deploy`: the wallet's key, the three deployments, HOME/chain.json. */
+/* `chain deploy`: the wallet's key, the deployments, HOME/chain.json. */
 static int deploy_run(const char *rpc, const char *home, const char *from, const char *pw, const char *dir,
                       gt_err *err) {
     char home_path[4096], out[4200], text[GT_ADDR_STR_BYTES];
@@ -228,13 +265,63 @@ static int deploy_run(const char *rpc, const char *home, const char *from, const
     return rc;
 }
 
+#define CHAIN_JSON_MAX (64u << 10) /* HOME/chain.json, at most */
+
+/* The chain id and token HOME/chain.json records (after `chain deploy`). */
+static int read_deployment(const char *home, uint64_t *chain_id, gt_addr *token, gt_err *err) {
+    char home_path[4096], path[4200];
+    int rc = gt_cli_home(home, home_path, sizeof home_path, err);
+    if (rc) return rc;
+    snprintf(path, sizeof path, "%s/chain.json", home_path);
+    uint8_t *text = NULL;
+    size_t len = 0;
+    json_t *j = NULL;
+    const char *t = NULL;
+    if (!(rc = gt_file_read(path, CHAIN_JSON_MAX, &text, &len, err)))
+        rc = gt_json_parse((const char *)text, len, CHAIN_JSON_MAX, &j, err);
+    if (!rc) rc = gt_json_get_u64(j, "chain_id", chain_id, err);
+    if (!rc) rc = gt_json_get_str(j, "GotongToken", 42, &t, err);
+    if (!rc) rc = gt_addr_parse(t, token, err);
+    json_decref(j);
+    gt_free(text);
+    return rc ? gt_err_wrap(err, "%s (written by gotong chain deploy)", path) : 0;
+}
+
+/* `chain pay`: one GET, paid within the budget when it answers 402. */
+static int pay_run(const char *url, uint64_t budget, const char *home, const char *from, const char *pw,
+                   gt_err *err) {
+    gt_x402_wallet w = {.budget = budget};
+    gt_key k;
+    int rc = read_deployment(home, &w.chain_id, &w.asset, err);
+    if (rc || (rc = gt_cli_load_key(home, from, pw, &k, NULL, err))) return rc;
+    w.key = &k;
+    gt_buf body = GT_BUF_INIT;
+    long status = 0;
+    int paid = 0;
+    uint8_t tx[32];
+    rc = gt_x402_get(url, &w, &status, &body, &paid, tx, err);
+    gt_key_wipe(&k);
+    if (!rc && status / 100 != 2) rc = gt_err_set(err, GT_EIO, "%s answered %ld", url, status);
+    if (!rc && body.len && fwrite(body.data, 1, body.len, stdout) != body.len)
+        rc = gt_err_set(err, GT_EIO, "writing the body to stdout failed");
+    if (!rc && paid) {
+        char h[67] = "0x";
+        gt_hex_encode(tx, 32, h + 2);
+        fprintf(stderr, "paid %llu base units (budget %llu), transaction %s\n", (unsigned long long)w.spent,
+                (unsigned long long)budget, h);
+    }
+    gt_buf_free(&body);
+    return rc;
+}
+
 static int cmd_chain(int argc, char **argv) {
-    static const char *const subs[] = {"demo", "deploy", NULL};
+    static const char *const subs[] = {"demo", "deploy", "pay", NULL};
     int which;
     int rc = gt_cli_subcommand_text("chain", argc, argv, subs, usage_text, &which);
     if (rc >= 0) return rc;
     const char *rpc = NULL, *dir = GT_CONTRACTS_DIR, *home = NULL, *from = NULL, *pw = NULL;
-    const char *name = which == 0 ? "chain demo" : "chain deploy";
+    const char *name = which == 0 ? "chain demo" : which == 1 ? "chain deploy" : "chain pay";
+    uint64_t budget = 0;
     const gt_cli_opt demo_opts[] = {{"--rpc", NULL, GT_CLI_OPT_STR, &rpc, 0, 0, NULL},
                                     {"--contracts", NULL, GT_CLI_OPT_STR, &dir, 0, 0, NULL},
                                     {NULL, NULL, 0, NULL, 0, 0, NULL}};
@@ -244,11 +331,24 @@ static int cmd_chain(int argc, char **argv) {
                                       {"--from", NULL, GT_CLI_OPT_STR, &from, 0, 0, NULL},
                                       {"--password-file", NULL, GT_CLI_OPT_STR, &pw, 0, 0, NULL},
                                       {NULL, NULL, 0, NULL, 0, 0, NULL}};
-    rc = gt_cli_parse_text(name, argc - 1, argv + 1, 1, which == 0 ? demo_opts : deploy_opts, NULL, 0, NULL,
-                           usage_text);
+    const gt_cli_opt pay_opts[] = {{"--budget", NULL, GT_CLI_OPT_U64, &budget, 1, UINT64_MAX, NULL},
+                                   {"--home", NULL, GT_CLI_OPT_STR, &home, 0, 0, NULL},
+                                   {"--from", NULL, GT_CLI_OPT_STR, &from, 0, 0, NULL},
+                                   {"--password-file", NULL, GT_CLI_OPT_STR, &pw, 0, 0, NULL},
+                                   {NULL, NULL, 0, NULL, 0, 0, NULL}};
+    const char *pos[1] = {NULL};
+    int n_pos = 0;
+    const gt_cli_opt *opts = which == 0 ? demo_opts : which == 1 ? deploy_opts : pay_opts;
+    rc = gt_cli_parse_text(name, argc - 1, argv + 1, 1, opts, which == 2 ? pos : NULL, which == 2 ? 1 : 0,
+                           which == 2 ? &n_pos : NULL, usage_text);
     if (rc >= 0) return rc;
-    if (!rpc) return gt_cli_usage_error(name, "--rpc URL is required");
     gt_err err;
+    if (which == 2) {
+        if (n_pos != 1 || !budget)
+            return gt_cli_usage_error(name, "a URL and --budget UNITS (at least 1) are required");
+        return pay_run(pos[0], budget, home, from, pw, &err) ? gt_cli_fail(&err) : GT_CLI_EXIT_OK;
+    }
+    if (!rpc) return gt_cli_usage_error(name, "--rpc URL is required");
     if (which == 1) return deploy_run(rpc, home, from, pw, dir, &err) ? gt_cli_fail(&err) : GT_CLI_EXIT_OK;
     demo d = {.dir = dir};
     if (demo_run(&d, rpc, &err)) return gt_cli_fail(&err);

@@ -85,8 +85,9 @@ static void test_deploy_with_wallet(void) {
     CHECK(j != NULL);
     CHECK_EQ_U64((uint64_t)json_integer_value(json_object_get(j, "chain_id")), 31337);
     CHECK_STR(json_string_value(json_object_get(j, "deployer")), addr ? addr : "?");
-    const char *names[] = {"GotongToken", "JobEscrow", "AgentRegistry"};
-    for (int i = 0; i < 3; i++) {
+    const char *names[] = {"GotongToken", "DisputeCourt", "JobEscrow", "AgentRegistry", "ReputationRegistry",
+                           "ValidationRegistry"};
+    for (int i = 0; i < 6; i++) {
         gt_addr at;
         json_t *code = NULL;
         const char *s = json_string_value(json_object_get(j, names[i]));

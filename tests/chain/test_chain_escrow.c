@@ -368,8 +368,9 @@ int main(void) {
     for (int i = 0; i < 6; i++) CHECK_EQ_INT(anvil_account(&C, seeds[i], acct[i]), 0);
     uint64_t gas;
     CHECK_EQ_INT(anvil_deploy(&C, &DEPLOYER, "GotongToken", NULL, 0, &TOKEN, &gas), 0);
-    gt_abi_val tok[] = {gt_abi_address(&TOKEN)};
-    CHECK_EQ_INT(anvil_deploy(&C, &DEPLOYER, "JobEscrow", tok, 1, &ESCROW, &gas), 0);
+    /* No court: a rejection is final at once (test_chain_dispute has the court). */
+    gt_abi_val tok[] = {gt_abi_address(&TOKEN), gt_abi_address(&(gt_addr){{0}})};
+    CHECK_EQ_INT(anvil_deploy(&C, &DEPLOYER, "JobEscrow", tok, 2, &ESCROW, &gas), 0);
     printf("gas to deploy JobEscrow: %llu\n", (unsigned long long)gas);
     CHECK_EQ_INT(anvil_deploy(&C, &DEPLOYER, "AgentRegistry", NULL, 0, &REGISTRY, &gas), 0);
     uint8_t max[32];

@@ -34,7 +34,7 @@ static const char *commands[] = {
     "ledger", "ledger log", "ledger head", "ledger verify", "ledger submit", "model", "model info", "model list",
     "model random", "model quantize", "serve", "train", "completion", "completion bash",
     "tokenizer", "tokenizer train",
-    "chain", "chain demo", "chain deploy", NULL};
+    "chain", "chain demo", "chain deploy", "chain pay", NULL};
 
 static void test_help_everywhere(void) {
     char args[256];

@@ -1,0 +1,433 @@
+// SPDX-License-Identifier: MIT
+// DisputeCourt: appeals of a JobEscrow rejection, judged by staked validators
+// drawn by stake, under the embedded ledger's rules (src/market/dispute.c,
+// panel.c, commit.c):
+//   - validators stake the token here (at least MIN_STAKE); leaving takes
+//     unbondingS seconds, so a judge cannot run from a slash;
+//   - a rejected worker disputes through the escrow (which holds both
+//     parties' bonds, each equal to the job's stake); the court opens a case
+//     whose panel is drawn from the hash of block open + DRAW_DELAY_BLOCKS,
+//     unknown when the dispute was opened;
+//   - eligible: validators with at least MIN_STAKE, the job's client, worker
+//     and evaluator left out, each weighing its stake at the draw. At most
+//     PANEL_SEATS eligible: all sit with their stake as weight. More: 63
+//     seats, each to a validator with probability proportional to its stake
+//     (keccak(seed ‖ seat) mod total, walked over the validators in list
+//     order: mk_panel_draw_seats's rule), a member weighing its seats' share
+//     of the eligible stake;
+//   - votes are sealed: a member commits keccak(accept ‖ salt ‖ voter ‖ court
+//     ‖ chainid ‖ jobId) in the commit window, bonding JUDGE_SLASH_PCT % of its
+//     weight (at most its stake at the draw) out of its free stake; it reveals
+//     after the commit window (or once every member committed), before the
+//     reveal window ends. A reveal opens the sender's own commitment only;
+//   - the case resolves after the reveal window, or early once every
+//     commitment is revealed and one side holds more than two thirds of the
+//     panel's weight (or the whole panel voted). accept weight > reject
+//     weight: the worker wins (paid in full, its bond back; the rejecter's
+//     bond to the accepting judges by weight). reject > accept: the rejection
+//     stands (stake slashed to the client, the worker's bond to the rejecting
+//     judges). A tie or no vote: the rejection stands, nobody's bond is taken.
+//     Judges on the losing side and judges who never revealed lose their bond
+//     to the winning judges by weight; rounding remainders go to the winning
+//     party;
+//   - no stake moves while a drawn block's hash is known and its panel not
+//     yet drawn (stake, requestExit and resolve are refused until someone
+//     calls draw): nobody can reshape the stake a known seed is applied to.
+//     A panel not drawn within 256 blocks (the EVM forgets older hashes) is
+//     rescheduled on the next draw call.
+pragma solidity 0.8.37;
+
+interface IERC20Court {
+    function transfer(address to, uint256 value) external returns (bool);
+    function transferFrom(address from, address to, uint256 value) external returns (bool);
+}
+
+interface IEscrowCourt {
+    // Pays the job's parties for the outcome; returns the loser's bond,
+    // sent to the court for the winning judges (0 when there is none).
+    function settleDispute(uint256 jobId, uint8 outcome) external returns (uint256 bondToJudges);
+}
+
+contract DisputeCourt {
+    uint256 public constant PANEL_SEATS = 63;
+    uint256 public constant MAX_VALIDATORS = 128;
+    uint256 public constant MIN_STAKE = 1_000_000; // one token (6 decimals)
+    uint256 public constant JUDGE_SLASH_PCT = 20;
+    uint256 public constant DRAW_DELAY_BLOCKS = 2;
+    uint8 public constant OUTCOME_REJECTION_STANDS = 0;
+    uint8 public constant OUTCOME_WORKER_WON = 1;
+    uint8 public constant OUTCOME_NO_DECISION = 2;
+
+    enum CaseState { None, Drawing, Voting, Resolved }
+    enum Vote { None, Committed, Accept, Reject }
+
+    struct Validator {
+        uint96 active;   // weighs in draws; bonds come out of it
+        uint96 locked;   // judge bonds of open cases (part of active)
+        uint32 index1;   // 1 + place in `validators`, 0 when not listed
+        uint96 leaving;  // requested out, paid after leaveAt
+        uint64 leaveAt;
+    }
+
+    struct Case {
+        address client;      // slot 0
+        uint64 drawBlock;
+        CaseState state;
+        address provider;    // slot 1
+        uint64 commitEnd;
+        address evaluator;   // slot 2
+        uint64 revealEnd;
+        uint96 total;        // slot 3: the panel's weight
+        uint96 acceptW;
+        uint32 members;
+        uint32 commits;
+        uint96 rejectW;      // slot 4
+        uint32 reveals;
+    }
+
+    struct Seat {
+        uint96 weight;
+        uint96 stakeAtDraw;
+        Vote vote;
+        bytes32 commitment;
+    }
+
+    IERC20Court public immutable token;
+    address public immutable deployer;
+    uint256 public immutable disputeWindowS; // a rejected worker's time to dispute (read by the escrow)
+    uint256 public immutable commitWindowS;
+    uint256 public immutable revealWindowS;
+    uint256 public immutable unbondingS;
+    address public escrow;
+
+    address[] public validators;
+    mapping(address => Validator) public validatorOf;
+    mapping(uint256 => Case) private cases;
+    mapping(uint256 => mapping(address => Seat)) private seats;
+    mapping(uint256 => address[]) private committers;
+    uint256[] private drawQueue; // (jobId << 64 | drawBlock), drawBlock non-decreasing
+    uint256 private drawHead;
+
+    event Staked(address indexed validator, uint256 amount, uint256 active);
+    event ExitRequested(address indexed validator, uint256 amount, uint256 leaveAt);
+    event Withdrawn(address indexed validator, uint256 amount);
+    event CaseOpened(uint256 indexed jobId, uint256 drawBlock);
+    event DrawRescheduled(uint256 indexed jobId, uint256 drawBlock);
+    event PanelDrawn(uint256 indexed jobId, bytes32 seed, uint256 members, uint256 total, uint256 commitEnd,
+                     uint256 revealEnd);
+    event VoteCommitted(uint256 indexed jobId, address indexed judge, bytes32 commitment, uint256 bond);
+    event VoteRevealed(uint256 indexed jobId, address indexed judge, bool accept, uint256 weight);
+    event JudgeSlashed(uint256 indexed jobId, address indexed judge, uint256 amount);
+    event JudgePaid(uint256 indexed jobId, address indexed judge, uint256 amount);
+    event CaseResolved(uint256 indexed jobId, uint8 outcome, uint256 acceptWeight, uint256 rejectWeight);
+
+    constructor(address token_, uint256 disputeWindowS_, uint256 commitWindowS_, uint256 revealWindowS_,
+                uint256 unbondingS_) {
+        require(token_ != address(0), "court: token is the zero address");
+        require(disputeWindowS_ > 0 && commitWindowS_ > 0 && revealWindowS_ > 0, "court: windows must be > 0");
+        require(unbondingS_ >= commitWindowS_ + revealWindowS_, "court: unbonding must outlast a vote");
+        token = IERC20Court(token_);
+        deployer = msg.sender;
+        disputeWindowS = disputeWindowS_;
+        commitWindowS = commitWindowS_;
+        revealWindowS = revealWindowS_;
+        unbondingS = unbondingS_;
+    }
+
+    // The escrow whose disputes this court judges, set once by the deployer.
+    function bind(address escrow_) external {
+        require(msg.sender == deployer, "court: only the deployer binds the escrow");
+        require(escrow == address(0), "court: already bound");
+        require(escrow_ != address(0), "court: escrow is the zero address");
+        escrow = escrow_;
+    }
+
+    // ---- validators ----
+
+    function stake(uint256 amount) external {
+        noSeedPending();
+        Validator storage v = validatorOf[msg.sender];
+        uint256 active = uint256(v.active) + amount;
+        require(amount > 0, "court: amount is zero");
+        require(active >= MIN_STAKE, "court: a validator stakes at least 1 token (1000000 base units)");
+        require(active <= type(uint96).max, "court: stake over 2^96 - 1");
+        if (v.index1 == 0) {
+            require(validators.length < MAX_VALIDATORS, "court: the validator list is full (128)");
+            validators.push(msg.sender);
+            v.index1 = uint32(validators.length);
+        }
+        v.active = uint96(active);
+        emit Staked(msg.sender, amount, active);
+        require(token.transferFrom(msg.sender, address(this), amount), "court: token transferFrom failed");
+    }
+
+    // Moves amount of free stake out; withdraw() pays it after unbondingS.
+    function requestExit(uint256 amount) external {
+        noSeedPending();
+        Validator storage v = validatorOf[msg.sender];
+        require(amount > 0 && amount + v.locked <= v.active, "court: amount is zero or over the free stake");
+        require(v.leaving == 0, "court: an exit is already under way (withdraw it first)");
+        uint256 rest = v.active - amount;
+        require(rest == 0 || rest >= MIN_STAKE, "court: what stays staked must be 0 or at least 1 token");
+        v.active = uint96(rest);
+        v.leaving = uint96(amount);
+        v.leaveAt = uint64(block.timestamp + unbondingS);
+        if (rest == 0) unlist(v);
+        emit ExitRequested(msg.sender, amount, v.leaveAt);
+    }
+
+    function withdraw() external {
+        Validator storage v = validatorOf[msg.sender];
+        uint256 amount = v.leaving;
+        require(amount > 0, "court: nothing to withdraw");
+        require(block.timestamp >= v.leaveAt, "court: still unbonding");
+        v.leaving = 0;
+        emit Withdrawn(msg.sender, amount);
+        require(token.transfer(msg.sender, amount), "court: token transfer failed");
+    }
+
+    function validatorCount() external view returns (uint256) {
+        return validators.length;
+    }
+
+    // ---- cases ----
+
+    // Called by the escrow when the rejected worker disputes.
+    function open(uint256 jobId, address client, address provider, address evaluator) external {
+        require(msg.sender == escrow, "court: only the escrow opens cases");
+        Case storage c = cases[jobId];
+        require(c.state == CaseState.None, "court: the case exists");
+        require(jobId < (uint256(1) << 192), "court: job id over 2^192");
+        c.client = client;
+        c.provider = provider;
+        c.evaluator = evaluator;
+        schedule(jobId, c);
+        emit CaseOpened(jobId, c.drawBlock);
+    }
+
+    // Anyone: draws the panel once its block is mined (see the header).
+    function draw(uint256 jobId) external {
+        Case storage c = cases[jobId];
+        require(c.state == CaseState.Drawing, "court: the case is not waiting for its draw");
+        require(block.number > c.drawBlock, "court: the draw block is not mined yet");
+        bytes32 h = blockhash(c.drawBlock);
+        if (h == bytes32(0)) { // older than 256 blocks: the hash is gone
+            schedule(jobId, c);
+            emit DrawRescheduled(jobId, c.drawBlock);
+            return;
+        }
+        bytes32 seed = keccak256(abi.encodePacked(h, address(this), jobId));
+        (address[] memory who, uint256[] memory w, uint256 n, uint256 total) = eligible(c);
+        uint256 panel = n == 0 ? 0 : seat(jobId, seed, who, w, n, total);
+        require(panel <= type(uint96).max, "court: panel weight over 2^96 - 1");
+        c.total = uint96(panel);
+        c.state = CaseState.Voting;
+        c.commitEnd = uint64(block.timestamp + commitWindowS);
+        c.revealEnd = uint64(block.timestamp + commitWindowS + revealWindowS);
+        emit PanelDrawn(jobId, seed, c.members, panel, c.commitEnd, c.revealEnd);
+    }
+
+    function commit(uint256 jobId, bytes32 commitment) external {
+        Case storage c = cases[jobId];
+        require(c.state == CaseState.Voting, "court: the case is not voting");
+        require(block.timestamp < c.commitEnd, "court: the commit window has closed");
+        Seat storage s = seats[jobId][msg.sender];
+        require(s.weight > 0, "court: not on this dispute's panel");
+        require(s.vote == Vote.None, "court: already committed");
+        uint256 bond = uint256(s.weight) * JUDGE_SLASH_PCT / 100;
+        if (bond > s.stakeAtDraw) bond = s.stakeAtDraw;
+        Validator storage v = validatorOf[msg.sender];
+        require(uint256(v.locked) + bond <= v.active, "court: a vote bonds 20% of the judge's weight from its free stake");
+        v.locked += uint96(bond);
+        s.vote = Vote.Committed;
+        s.commitment = commitment;
+        c.commits++;
+        committers[jobId].push(msg.sender);
+        emit VoteCommitted(jobId, msg.sender, commitment, bond);
+    }
+
+    function reveal(uint256 jobId, bool accept, bytes32 salt) external {
+        Case storage c = cases[jobId];
+        require(c.state == CaseState.Voting, "court: the case is not voting");
+        require(block.timestamp >= c.commitEnd || c.commits == c.members,
+                "court: reveals open when the commit window closes (or every member committed)");
+        require(block.timestamp < c.revealEnd, "court: the reveal window has closed");
+        Seat storage s = seats[jobId][msg.sender];
+        require(s.vote == Vote.Committed, "court: no sealed vote of yours to reveal");
+        require(commitmentOf(accept, salt, msg.sender, jobId) == s.commitment,
+                "court: accept and salt do not open your commitment");
+        s.vote = accept ? Vote.Accept : Vote.Reject;
+        if (accept) c.acceptW += s.weight;
+        else c.rejectW += s.weight;
+        c.reveals++;
+        emit VoteRevealed(jobId, msg.sender, accept, s.weight);
+    }
+
+    // Anyone, once the case can close: settles judges and parties.
+    function resolve(uint256 jobId) external {
+        noSeedPending();
+        Case storage c = cases[jobId];
+        require(c.state == CaseState.Voting, "court: the case is not voting");
+        require(block.timestamp >= c.revealEnd || (c.reveals == c.commits && decided(c)),
+                "court: the vote is still open");
+        c.state = CaseState.Resolved;
+        uint8 outcome = c.acceptW > c.rejectW ? OUTCOME_WORKER_WON
+                      : c.rejectW > c.acceptW ? OUTCOME_REJECTION_STANDS : OUTCOME_NO_DECISION;
+        emit CaseResolved(jobId, outcome, c.acceptW, c.rejectW);
+        uint256 pot = IEscrowCourt(escrow).settleDispute(jobId, outcome);
+        if (outcome == OUTCOME_NO_DECISION) {
+            releaseAll(jobId);
+            return;
+        }
+        Vote win = outcome == OUTCOME_WORKER_WON ? Vote.Accept : Vote.Reject;
+        uint256 winW = outcome == OUTCOME_WORKER_WON ? c.acceptW : c.rejectW;
+        pot += slashLosers(jobId, win);
+        uint256 paid = payWinners(jobId, win, pot, winW);
+        if (pot > paid)
+            require(token.transfer(outcome == OUTCOME_WORKER_WON ? c.provider : c.client, pot - paid),
+                    "court: token transfer failed");
+    }
+
+    function commitmentOf(bool accept, bytes32 salt, address judge, uint256 jobId) public view returns (bytes32) {
+        return keccak256(abi.encodePacked(accept ? uint8(1) : uint8(0), salt, judge, address(this), block.chainid,
+                                          jobId));
+    }
+
+    function getCase(uint256 jobId) external view returns (CaseState state, uint256 drawBlock, uint256 commitEnd,
+            uint256 revealEnd, uint256 total, uint256 acceptW, uint256 rejectW, uint256 members) {
+        Case storage c = cases[jobId];
+        return (c.state, c.drawBlock, c.commitEnd, c.revealEnd, c.total, c.acceptW, c.rejectW, c.members);
+    }
+
+    function seatOf(uint256 jobId, address judge) external view returns (uint256 weight, Vote vote) {
+        Seat storage s = seats[jobId][judge];
+        return (s.weight, s.vote);
+    }
+
+    // ---- internals ----
+
+    function schedule(uint256 jobId, Case storage c) private {
+        c.state = CaseState.Drawing;
+        c.drawBlock = uint64(block.number + DRAW_DELAY_BLOCKS);
+        drawQueue.push(jobId << 64 | c.drawBlock);
+    }
+
+    // Refuses while a case's draw block is mined and its panel not drawn.
+    function noSeedPending() private {
+        uint256 head = drawHead;
+        while (head < drawQueue.length) {
+            uint256 e = drawQueue[head];
+            Case storage c = cases[e >> 64];
+            if (c.state == CaseState.Drawing && c.drawBlock == uint64(e)) {
+                require(block.number <= uint64(e), "court: a panel's seed is known and not yet drawn: call draw first");
+                break;
+            }
+            head++; // drawn, or rescheduled (a later entry stands for it)
+        }
+        drawHead = head;
+    }
+
+    function unlist(Validator storage v) private {
+        uint256 i = v.index1 - 1;
+        address last = validators[validators.length - 1];
+        validators[i] = last;
+        validatorOf[last].index1 = uint32(i + 1);
+        validators.pop();
+        v.index1 = 0;
+    }
+
+    function eligible(Case storage c) private view returns (address[] memory who, uint256[] memory w, uint256 n,
+                                                            uint256 total) {
+        uint256 len = validators.length;
+        who = new address[](len);
+        w = new uint256[](len);
+        for (uint256 i = 0; i < len; i++) {
+            address a = validators[i];
+            if (a == c.client || a == c.provider || a == c.evaluator) continue;
+            uint256 s = validatorOf[a].active;
+            if (s < MIN_STAKE) continue;
+            who[n] = a;
+            w[n++] = s;
+            total += s;
+        }
+    }
+
+    // Seats the panel; returns its weight.
+    function seat(uint256 jobId, bytes32 seed, address[] memory who, uint256[] memory w, uint256 n, uint256 total)
+            private returns (uint256 panel) {
+        Case storage c = cases[jobId];
+        uint256[] memory won = new uint256[](n);
+        if (n <= PANEL_SEATS) {
+            for (uint256 i = 0; i < n; i++) won[i] = PANEL_SEATS;
+        } else {
+            for (uint256 s = 0; s < PANEL_SEATS; s++) {
+                uint256 r = uint256(uint128(bytes16(keccak256(abi.encodePacked(seed, uint32(s)))))) % total;
+                uint256 i = 0;
+                while (r >= w[i]) r -= w[i++];
+                won[i]++;
+            }
+        }
+        for (uint256 i = 0; i < n; i++) {
+            if (won[i] == 0) continue;
+            uint256 weight = n <= PANEL_SEATS ? w[i] : total * won[i] / PANEL_SEATS;
+            seats[jobId][who[i]] = Seat(uint96(weight), uint96(w[i]), Vote.None, bytes32(0));
+            panel += weight;
+            c.members++;
+        }
+    }
+
+    // mk_panel_decided: more than two thirds on one side, or the whole panel voted.
+    function decided(Case storage c) private view returns (bool) {
+        uint256 t2 = uint256(c.total) * 2;
+        return uint256(c.acceptW) * 3 > t2 || uint256(c.rejectW) * 3 > t2 || c.acceptW + c.rejectW == c.total;
+    }
+
+    function bondOf(uint256 jobId, address judge) private view returns (uint256 bond) {
+        Seat storage s = seats[jobId][judge];
+        bond = uint256(s.weight) * JUDGE_SLASH_PCT / 100;
+        if (bond > s.stakeAtDraw) bond = s.stakeAtDraw;
+    }
+
+    function releaseAll(uint256 jobId) private {
+        address[] storage l = committers[jobId];
+        for (uint256 i = 0; i < l.length; i++) validatorOf[l[i]].locked -= uint96(bondOf(jobId, l[i]));
+    }
+
+    // Losing and unrevealed judges' bonds leave their stake; returns their sum.
+    function slashLosers(uint256 jobId, Vote win) private returns (uint256 taken) {
+        address[] storage l = committers[jobId];
+        for (uint256 i = 0; i < l.length; i++) {
+            address a = l[i];
+            uint256 bond = bondOf(jobId, a);
+            Validator storage v = validatorOf[a];
+            v.locked -= uint96(bond);
+            if (seats[jobId][a].vote == win || bond == 0) continue;
+            v.active -= uint96(bond);
+            taken += bond;
+            emit JudgeSlashed(jobId, a, bond);
+            if (v.active == 0 && v.index1 != 0) unlist(v);
+        }
+    }
+
+    // pot to the winning judges by weight, into their stake; returns what was paid.
+    function payWinners(uint256 jobId, Vote win, uint256 pot, uint256 winW) private returns (uint256 paid) {
+        address[] storage l = committers[jobId];
+        for (uint256 i = 0; i < l.length && winW > 0; i++) {
+            Seat storage s = seats[jobId][l[i]];
+            if (s.vote != win) continue;
+            uint256 share = pot * s.weight / winW;
+            Validator storage v = validatorOf[l[i]];
+            require(uint256(v.active) + share <= type(uint96).max, "court: stake over 2^96 - 1");
+            v.active += uint96(share);
+            if (v.index1 == 0) relist(l[i], v);
+            paid += share;
+            emit JudgePaid(jobId, l[i], share);
+        }
+    }
+
+    function relist(address who, Validator storage v) private {
+        if (validators.length >= MAX_VALIDATORS) return; // stays staked, out of draws until it stakes again
+        validators.push(who);
+        v.index1 = uint32(validators.length);
+    }
+}

@@ -1,0 +1,198 @@
+/* x402.c: the node's paid routes (see x402.h). */
+#include "api/x402.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "base/alloc.h"
+#include "base/file.h"
+#include "base/hex.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "base/num.h"
+#include "crypto/addr.h"
+
+typedef struct x402_price {
+    char method[8], pattern[GT_ROUTE_PATH_MAX];
+    uint64_t amount;
+} x402_price;
+
+struct gt_api_x402 {
+    pthread_mutex_t mu; /* one settlement at a time: the chain handle and the facilitator's nonces */
+    gt_chain chain;
+    gt_chain_account facilitator;
+    gt_x402_req base; /* chain, token, payTo, timeout, domain; amount and url per route */
+    x402_price prices[GT_API_X402_MAX_PRICES];
+    int n_prices;
+};
+
+/* The facilitator's secret from a 0600 file of hex (a relative path is under home). */
+static int load_key(const char *home, const char *file, gt_key *k, gt_err *err) {
+    char path[4200];
+    struct stat st;
+    uint8_t *text = NULL, priv[32];
+    size_t len = 0;
+    if (file[0] == '/') snprintf(path, sizeof path, "%s", file);
+    else snprintf(path, sizeof path, "%s/%s", home, file);
+    if (stat(path, &st)) return gt_err_set(err, GT_ENOTFOUND, "facilitatorKeyFile %s: cannot read it", path);
+    if (st.st_mode & 077)
+        return gt_err_set(err, GT_EPERM, "facilitatorKeyFile %s: readable by others (mode %03o); chmod 600 it", path,
+                          (unsigned)(st.st_mode & 0777));
+    int rc = gt_file_read(path, 256, &text, &len, err);
+    while (!rc && len && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' ')) text[--len] = 0;
+    if (!rc) rc = gt_hex_decode((const char *)text, priv, 32, "facilitatorKeyFile", err);
+    if (!rc) rc = gt_key_from_bytes(k, priv, err);
+    memset(priv, 0, sizeof priv);
+    if (text) memset(text, 0, len);
+    gt_free(text);
+    return rc;
+}
+
+/* "METHOD PATTERN": "amount" entries, each a route the node has. */
+static int load_prices(gt_api_x402 *x, const json_t *prices, int (*known)(const char *, const char *), gt_err *err) {
+    const char *key;
+    json_t *v;
+    if (!json_is_object(prices) || json_object_size(prices) == 0 || json_object_size(prices) > GT_API_X402_MAX_PRICES)
+        return gt_err_set(err, GT_EINVAL, "prices: expected an object of 1 to %d \"METHOD /pattern\": \"base units\"",
+                          GT_API_X402_MAX_PRICES);
+    json_object_foreach((json_t *)prices, key, v) {
+        x402_price *p = &x->prices[x->n_prices];
+        const char *sp = strchr(key, ' '), *s = json_string_value(v);
+        if (!sp || (size_t)(sp - key) >= sizeof p->method || strlen(sp + 1) >= sizeof p->pattern)
+            return gt_err_set(err, GT_EINVAL, "prices: key \"%.80s\" is not \"METHOD /pattern\"", key);
+        memcpy(p->method, key, (size_t)(sp - key));
+        snprintf(p->pattern, sizeof p->pattern, "%s", sp + 1);
+        if (!known(p->method, p->pattern))
+            return gt_err_set(err, GT_EINVAL, "prices: the node has no route %.80s", key);
+        if (!strcmp(p->pattern, "/v1/events")) /* an answer that never ends cannot be settled before it is sent */
+            return gt_err_set(err, GT_EINVAL, "prices: %.80s is an event stream and cannot be priced", key);
+        if (!s || gt_parse_u64(s, key, 1, UINT64_MAX, &p->amount, err))
+            return gt_err_set(err, GT_EINVAL, "prices: %.80s: expected base units as a decimal string", key);
+        x->n_prices++;
+    }
+    return 0;
+}
+
+/* The config's fields into x; opens the chain (its id must answer). */
+static int load_config(gt_api_x402 *x, const char *home, const json_t *j, int (*known)(const char *, const char *),
+                       gt_err *err) {
+    static const char *const fields[] = {"rpc", "token", "tokenName", "tokenVersion", "payTo", "facilitatorKeyFile",
+                                         "maxTimeoutSeconds", "prices", NULL};
+    const char *rpc, *token, *name, *version, *pay_to, *key_file;
+    int rc;
+    if ((rc = gt_json_only_fields(j, fields, "x402.json", err)) || (rc = gt_json_get_str(j, "rpc", 256, &rpc, err)) ||
+        (rc = gt_json_get_str(j, "token", 42, &token, err)) ||
+        (rc = gt_json_get_str(j, "tokenName", sizeof x->base.name - 1, &name, err)) ||
+        (rc = gt_json_get_str(j, "tokenVersion", sizeof x->base.version - 1, &version, err)) ||
+        (rc = gt_json_get_str(j, "payTo", 42, &pay_to, err)) ||
+        (rc = gt_json_get_str(j, "facilitatorKeyFile", 1024, &key_file, err)) ||
+        (rc = gt_json_get_u64(j, "maxTimeoutSeconds", &x->base.max_timeout_s, err)) ||
+        (rc = gt_addr_parse(token, &x->base.asset, err)) || (rc = gt_addr_parse(pay_to, &x->base.pay_to, err)) ||
+        (rc = load_prices(x, json_object_get(j, "prices"), known, err)))
+        return rc;
+    if (x->base.max_timeout_s == 0 || x->base.max_timeout_s > GT_X402_MAX_TIMEOUT_S)
+        return gt_err_set(err, GT_EINVAL, "maxTimeoutSeconds: expected 1 to %d", GT_X402_MAX_TIMEOUT_S);
+    snprintf(x->base.name, sizeof x->base.name, "%s", name);
+    snprintf(x->base.version, sizeof x->base.version, "%s", version);
+    gt_key k;
+    if ((rc = load_key(home, key_file, &k, err))) return rc;
+    rc = gt_chain_account_init(&x->facilitator, &k, err);
+    gt_key_wipe(&k);
+    if (!rc && (rc = gt_chain_open(rpc, &x->chain, err))) gt_err_wrap(err, "x402.json: the chain at %s", rpc);
+    x->base.chain_id = x->chain.chain_id;
+    x->chain.wait_ms = GT_API_X402_WAIT_MS;
+    return rc;
+}
+
+int gt_api_x402_open(const char *home, int (*known)(const char *method, const char *pattern), gt_api_x402 **out,
+                     gt_err *err) {
+    char path[4200];
+    uint8_t *text = NULL;
+    size_t len = 0;
+    json_t *j = NULL;
+    *out = NULL;
+    snprintf(path, sizeof path, "%s/x402.json", home);
+    if (!gt_file_exists(path)) return 0;
+    gt_api_x402 *x = gt_calloc(1, sizeof *x);
+    if (!x) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    pthread_mutex_init(&x->mu, NULL);
+    int rc = gt_file_read(path, GT_API_X402_CONFIG_MAX, &text, &len, err);
+    if (!rc) rc = gt_json_parse((const char *)text, len, GT_API_X402_CONFIG_MAX, &j, err);
+    if (!rc) rc = load_config(x, home, j, known, err);
+    json_decref(j);
+    gt_free(text);
+    if (rc) {
+        gt_api_x402_close(x);
+        return gt_err_wrap(err, "%s", path);
+    }
+    char to[GT_ADDR_STR_BYTES];
+    gt_addr_to_str(&x->base.pay_to, to);
+    GT_INFO("node: x402 on: %d paid route(s), paid to %s on chain %llu", x->n_prices, to,
+            (unsigned long long)x->base.chain_id);
+    *out = x;
+    return 0;
+}
+
+void gt_api_x402_close(gt_api_x402 *x) {
+    if (!x) return;
+    if (x->chain.rpc) gt_chain_close(&x->chain);
+    gt_chain_account_wipe(&x->facilitator);
+    pthread_mutex_destroy(&x->mu);
+    gt_free(x);
+}
+
+/* o becomes a 402 offering req, with why as PAYMENT-REQUIRED's error and the body's message. */
+static void answer_402(const gt_x402_req *req, const char *why, gt_resp *o) {
+    if (o->raw) MHD_destroy_response(o->raw); /* a handler-built answer (a file of the dashboard), never sent */
+    gt_free(o->body);
+    gt_free(o->extra_value);
+    memset(o, 0, sizeof *o);
+    gt_resp_error(o, 402, GT_EPERM, "payment required: %s", why);
+    gt_err err;
+    if (gt_x402_required_header(req, why, &o->extra_value, &err))
+        gt_resp_error(o, 500, err.code, "x402: %s", err.msg);
+    else
+        o->extra_name = "PAYMENT-REQUIRED";
+}
+
+int gt_api_x402_check(gt_api_x402 *x, gt_req *r, const char *method, const char *pattern, gt_api_x402_pay *p,
+                      gt_resp *o) {
+    memset(p, 0, sizeof *p);
+    for (int i = 0; x && i < x->n_prices; i++) {
+        if (strcmp(x->prices[i].method, method) || strcmp(x->prices[i].pattern, pattern)) continue;
+        p->req = x->base;
+        p->req.amount = x->prices[i].amount;
+        snprintf(p->req.url, sizeof p->req.url, "%s", r->url);
+        const char *sig = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "PAYMENT-SIGNATURE");
+        gt_err err;
+        if (!sig) return answer_402(&p->req, "PAYMENT-SIGNATURE header is required", o), 1;
+        if (gt_x402_verify(sig, &p->req, (uint64_t)time(NULL), &p->auth, &err))
+            return answer_402(&p->req, err.msg, o), 1;
+        p->priced = 1;
+        return 0;
+    }
+    return 0;
+}
+
+void gt_api_x402_settle(gt_api_x402 *x, gt_api_x402_pay *p, gt_resp *o) {
+    if (!p->priced) return;
+    int status = o->status ? o->status : 200;
+    if (status / 100 != 2) return; /* nothing served: nothing settled, the authorization unused */
+    uint8_t tx[32];
+    gt_err err;
+    char *hdr = NULL;
+    pthread_mutex_lock(&x->mu);
+    int rc = gt_x402_settle(&x->chain, &x->facilitator, &p->req, &p->auth, tx, &err);
+    pthread_mutex_unlock(&x->mu);
+    if (!rc) rc = gt_x402_response_header(&p->req, &p->auth, tx, &hdr, &err);
+    if (rc) {
+        GT_WARN("node: x402 settlement failed, answer withheld: %s", err.msg);
+        return answer_402(&p->req, err.msg, o);
+    }
+    gt_free(o->extra_value);
+    o->extra_name = "PAYMENT-RESPONSE";
+    o->extra_value = hdr;
+}

@@ -1,0 +1,50 @@
+/* x402.h: the node's paid routes (x402 v2, "exact" scheme, settled on an
+ * EVM chain through chain/x402.h).
+ *
+ * Off unless HOME/x402.json exists. It names the chain and the token, who is
+ * paid, the node's facilitator key (a file holding its hex secret, mode 0600:
+ * the hot wallet that pays the settlement's gas) and the price of each route:
+ *   {"rpc": "http://127.0.0.1:8545", "token": "0x…", "tokenName": "Gotong Test Token",
+ *    "tokenVersion": "1", "payTo": "0x…", "facilitatorKeyFile": "x402.key",
+ *    "maxTimeoutSeconds": 300, "prices": {"GET /v1/blobs/{}": "2500"}}
+ * (a relative key file is under HOME; prices in base units). A file that does
+ * not parse, names an unknown route, or a chain that does not answer stops the
+ * node from starting: a paid route is never served free by mistake.
+ *
+ * A request to a priced route: without PAYMENT-SIGNATURE, 402 with
+ * PAYMENT-REQUIRED and nothing done; with one, it is verified first (a bad
+ * one: 402 saying why), the handler runs, and only a 2xx answer is settled
+ * (transferWithAuthorization, waited for) and sent with PAYMENT-RESPONSE; a
+ * settlement that fails turns the answer into a 402 and its body is dropped.
+ * Settlements go one at a time (one facilitator nonce stream). */
+#ifndef GT_API_X402_H
+#define GT_API_X402_H
+#include "api/api_impl.h"
+#include "chain/x402.h"
+
+#define GT_API_X402_MAX_PRICES 16
+#define GT_API_X402_CONFIG_MAX (16u << 10)
+#define GT_API_X402_WAIT_MS 30000 /* a settlement's receipt, at most: then the answer is a 402 */
+
+typedef struct gt_api_x402 gt_api_x402; /* struct gt_api_x402 in api_impl.h */
+
+/* One request's payment, between the check and the settlement. */
+typedef struct gt_api_x402_pay {
+    int priced;
+    gt_x402_req req;
+    gt_x402_auth auth;
+} gt_api_x402_pay;
+
+/* Reads HOME/x402.json; *out NULL (x402 off) when there is none. known(method,
+ * pattern) says whether the node has that route. */
+int gt_api_x402_open(const char *home, int (*known)(const char *method, const char *pattern), gt_api_x402 **out,
+                     gt_err *err);
+void gt_api_x402_close(gt_api_x402 *x); /* accepts NULL */
+/* Before the handler: 0 to run it (p->priced says whether a verified
+ * payment waits), 1 when o holds the 402 to send instead. */
+int gt_api_x402_check(gt_api_x402 *x, gt_req *r, const char *method, const char *pattern, gt_api_x402_pay *p,
+                      gt_resp *o);
+/* After the handler, for a priced request: settles a 2xx answer and adds
+ * PAYMENT-RESPONSE, or replaces o with a 402. */
+void gt_api_x402_settle(gt_api_x402 *x, gt_api_x402_pay *p, gt_resp *o);
+#endif

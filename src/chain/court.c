@@ -1,0 +1,160 @@
+/* court.c: the dispute court's calls (see court.h). */
+#include "chain/court.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "chain/abi_decode.h"
+#include "chain/escrow.h"
+#include "crypto/keccak.h"
+
+/* Refuses windows of zero or over GT_COURT_MAX_WINDOW_S before anything is deployed. */
+static int windows_check(const gt_court_windows *w, gt_err *err) {
+    const uint64_t v[] = {w->dispute_s, w->commit_s, w->reveal_s, w->unbonding_s};
+    static const char *const name[] = {"dispute", "commit", "reveal", "unbonding"};
+    for (int i = 0; i < 4; i++)
+        if (v[i] == 0 || v[i] > GT_COURT_MAX_WINDOW_S)
+            return gt_err_set(err, GT_EINVAL, "the court's %s window must be 1 to %llu seconds, got %llu", name[i],
+                              (unsigned long long)GT_COURT_MAX_WINDOW_S, (unsigned long long)v[i]);
+    if (w->unbonding_s < w->commit_s + w->reveal_s)
+        return gt_err_set(err, GT_EINVAL, "unbonding (%llu s) must outlast a vote (commit + reveal = %llu s)",
+                          (unsigned long long)w->unbonding_s, (unsigned long long)(w->commit_s + w->reveal_s));
+    return 0;
+}
+
+int gt_court_deploy(gt_chain *c, gt_chain_account *a, const char *dir, const gt_addr *token,
+                    const gt_court_windows *w, gt_addr *court, gt_addr *escrow, uint64_t *gas, gt_err *err) {
+    char path[4200];
+    uint64_t g1 = 0, g2 = 0, g3 = 0;
+    int rc = windows_check(w, err);
+    if (rc) return rc;
+    gt_abi_val cargs[] = {gt_abi_address(token), gt_abi_uint(w->dispute_s), gt_abi_uint(w->commit_s),
+                          gt_abi_uint(w->reveal_s), gt_abi_uint(w->unbonding_s)};
+    snprintf(path, sizeof path, "%s/DisputeCourt.bin", dir);
+    if ((rc = gt_chain_deploy_file(c, a, path, cargs, 5, court, &g1, err))) return gt_err_wrap(err, "DisputeCourt");
+    gt_abi_val eargs[] = {gt_abi_address(token), gt_abi_address(court)};
+    snprintf(path, sizeof path, "%s/JobEscrow.bin", dir);
+    if ((rc = gt_chain_deploy_file(c, a, path, eargs, 2, escrow, &g2, err))) return gt_err_wrap(err, "JobEscrow");
+    gt_abi_val bargs[] = {gt_abi_address(escrow)};
+    gt_chain_receipt r = {0};
+    rc = gt_chain_invoke(c, court, a, "bind(address)", bargs, 1, &r, &g3, err);
+    gt_chain_receipt_free(&r);
+    if (!rc && gas) *gas = g1 + g2 + g3;
+    return rc;
+}
+
+int gt_court_do(gt_chain *c, const gt_addr *court, gt_chain_account *a, gt_court_step step, uint64_t arg,
+                uint64_t *gas, gt_err *err) {
+    static const char *const sig[] = {"stake(uint256)", "requestExit(uint256)", "withdraw()", "draw(uint256)",
+                                      "resolve(uint256)"};
+    assert(step >= GT_COURT_STAKE && step <= GT_COURT_RESOLVE);
+    gt_abi_val args[] = {gt_abi_uint(arg)};
+    gt_chain_receipt r = {0};
+    int rc = gt_chain_invoke(c, court, a, sig[step], args, step == GT_COURT_WITHDRAW ? 0 : 1, &r, gas, err);
+    gt_chain_receipt_free(&r);
+    return rc;
+}
+
+/* A number as the EVM's 32-byte big-endian word. */
+static void be256(uint64_t v, uint8_t out[32]) {
+    memset(out, 0, 32);
+    for (int i = 0; i < 8; i++) out[31 - i] = (uint8_t)(v >> (8 * i));
+}
+
+void gt_court_commitment(int accept, const uint8_t salt[32], const gt_addr *judge, const gt_addr *court,
+                         uint64_t chain_id, uint64_t job_id, uint8_t out[32]) {
+    /* abi.encodePacked(uint8, bytes32, address, address, uint256, uint256) */
+    uint8_t pre[1 + 32 + 20 + 20 + 32 + 32];
+    pre[0] = accept ? 1 : 0;
+    memcpy(pre + 1, salt, 32);
+    memcpy(pre + 33, judge->b, 20);
+    memcpy(pre + 53, court->b, 20);
+    be256(chain_id, pre + 73);
+    be256(job_id, pre + 105);
+    gt_keccak256(pre, sizeof pre, out);
+}
+
+void gt_court_salt(const gt_key *k, const gt_addr *court, uint64_t chain_id, uint64_t job_id, uint8_t out[32]) {
+    static const char tag[] = "gotong court vote salt v1";
+    uint8_t w[32];
+    gt_keccak h;
+    gt_keccak_init(&h);
+    gt_keccak_update(&h, tag, sizeof tag - 1);
+    gt_keccak_update(&h, k->priv, 32);
+    gt_keccak_update(&h, court->b, 20);
+    be256(chain_id, w);
+    gt_keccak_update(&h, w, 32);
+    be256(job_id, w);
+    gt_keccak_update(&h, w, 32);
+    gt_keccak_final(&h, out);
+}
+
+int gt_court_commit(gt_chain *c, const gt_addr *court, gt_chain_account *a, uint64_t job_id, int accept,
+                    uint64_t *gas, gt_err *err) {
+    uint8_t salt[32], h[32];
+    gt_court_salt(&a->key, court, c->chain_id, job_id, salt);
+    gt_court_commitment(accept, salt, &a->addr, court, c->chain_id, job_id, h);
+    gt_abi_val args[] = {gt_abi_uint(job_id), gt_abi_bytes32(h)};
+    gt_chain_receipt r = {0};
+    int rc = gt_chain_invoke(c, court, a, "commit(uint256,bytes32)", args, 2, &r, gas, err);
+    gt_chain_receipt_free(&r);
+    return rc;
+}
+
+int gt_court_reveal(gt_chain *c, const gt_addr *court, gt_chain_account *a, uint64_t job_id, int accept,
+                    uint64_t *gas, gt_err *err) {
+    uint8_t salt[32];
+    gt_court_salt(&a->key, court, c->chain_id, job_id, salt);
+    gt_abi_val args[] = {gt_abi_uint(job_id), gt_abi_bool(accept), gt_abi_bytes32(salt)};
+    gt_chain_receipt r = {0};
+    int rc = gt_chain_invoke(c, court, a, "reveal(uint256,bool,bytes32)", args, 3, &r, gas, err);
+    gt_chain_receipt_free(&r);
+    return rc;
+}
+
+/* eth_call of sig(args) on the court; out gets the return data. */
+static int view(gt_chain *c, const gt_addr *court, const char *sig, const gt_abi_val *args, size_t n, gt_buf *out,
+                gt_err *err) {
+    gt_buf d = GT_BUF_INIT;
+    int rc = gt_abi_calldata(sig, args, n, &d, err);
+    if (!rc) rc = gt_chain_call(c, NULL, court, d.data, d.len, out, err);
+    gt_buf_free(&d);
+    return rc ? gt_err_wrap(err, "%s", sig) : 0;
+}
+
+/* getCase's eight words: state, drawBlock, commitEnd, revealEnd, total, acceptW, rejectW, members. */
+int gt_court_get(gt_chain *c, const gt_addr *court, uint64_t job_id, gt_court_case *out, gt_err *err) {
+    gt_abi_val args[] = {gt_abi_uint(job_id)};
+    gt_buf res = GT_BUF_INIT;
+    uint64_t w[8] = {0};
+    memset(out, 0, sizeof *out);
+    int rc = view(c, court, "getCase(uint256)", args, 1, &res, err);
+    for (size_t i = 0; !rc && i < 8; i++) rc = gt_abi_get_u64(res.data, res.len, i, &w[i], err);
+    gt_buf_free(&res);
+    if (rc) return rc;
+    if (w[0] > GT_COURT_RESOLVED)
+        return gt_err_set(err, GT_EINVAL, "getCase: state %llu unknown", (unsigned long long)w[0]);
+    *out = (gt_court_case){(gt_court_state)w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]};
+    return 0;
+}
+
+int gt_court_seat(gt_chain *c, const gt_addr *court, uint64_t job_id, const gt_addr *judge, uint64_t *weight,
+                  gt_court_vote *vote, gt_err *err) {
+    gt_abi_val args[] = {gt_abi_uint(job_id), gt_abi_address(judge)};
+    gt_buf res = GT_BUF_INIT;
+    uint64_t v = 0;
+    int rc = view(c, court, "seatOf(uint256,address)", args, 2, &res, err);
+    if (!rc) rc = gt_abi_get_u64(res.data, res.len, 0, weight, err);
+    if (!rc) rc = gt_abi_get_u64(res.data, res.len, 1, &v, err);
+    gt_buf_free(&res);
+    if (!rc && v > GT_COURT_REJECT) rc = gt_err_set(err, GT_EINVAL, "seatOf: vote %llu unknown", (unsigned long long)v);
+    if (!rc) *vote = (gt_court_vote)v;
+    return rc;
+}
+
+const char *gt_court_state_name(gt_court_state s) {
+    static const char *const names[] = {"none", "drawing", "voting", "resolved"};
+    return s <= GT_COURT_RESOLVED ? names[s] : "unknown";
+}

@@ -1,0 +1,65 @@
+/* court.h: the dispute court (contracts/DisputeCourt.sol) driven from C:
+ * deployment of the court with its escrow, validators' stake, the panel's
+ * draw, sealed votes (commit, then reveal) and the case's resolution. Each
+ * call is one transaction waited for at the chain's confirmation depth; a call
+ * the contract would refuse is refused before anything is sent, with the
+ * contract's reason (client.h), so a failed call never reads as done.
+ *
+ * The rules live in the contract; this file encodes calls, computes a sealed
+ * vote's commitment exactly as the contract does, and derives the vote's salt
+ * from the judge's key (so nothing needs storing between commit and reveal). */
+#ifndef GT_CHAIN_COURT_H
+#define GT_CHAIN_COURT_H
+#include <stddef.h>
+#include <stdint.h>
+#include "base/err.h"
+#include "chain/client.h"
+
+#define GT_COURT_PANEL_SEATS 63 /* DisputeCourt.PANEL_SEATS, the ledger's GT_MARKET_PANEL_SEATS */
+#define GT_COURT_MAX_WINDOW_S (366ull * 86400) /* a window longer than a year is refused here */
+
+typedef enum gt_court_state { GT_COURT_NONE, GT_COURT_DRAWING, GT_COURT_VOTING, GT_COURT_RESOLVED } gt_court_state;
+typedef enum gt_court_vote { GT_COURT_VOTE_NONE, GT_COURT_COMMITTED, GT_COURT_ACCEPT, GT_COURT_REJECT } gt_court_vote;
+
+/* The court's windows, in seconds of block time. */
+typedef struct gt_court_windows {
+    uint64_t dispute_s, commit_s, reveal_s, unbonding_s;
+} gt_court_windows;
+
+typedef struct gt_court_case {
+    gt_court_state state;
+    uint64_t draw_block, commit_end, reveal_end; /* block number; block times */
+    uint64_t total, accept_w, reject_w, members; /* the panel's weight and the revealed sides' */
+} gt_court_case;
+
+/* Calls of one number (an amount or a job id). */
+typedef enum gt_court_step {
+    GT_COURT_STAKE,   /* stake(amount): the sender must have approved the court */
+    GT_COURT_EXIT,    /* requestExit(amount) */
+    GT_COURT_WITHDRAW,/* withdraw(): the number is ignored */
+    GT_COURT_DRAW,    /* draw(jobId) */
+    GT_COURT_RESOLVE, /* resolve(jobId) */
+} gt_court_step;
+
+/* Deploys DisputeCourt(token, windows) and JobEscrow(token, court) from the
+ * creation code in dir, then binds the court to the escrow; *gas gets the sum. */
+int gt_court_deploy(gt_chain *c, gt_chain_account *a, const char *dir, const gt_addr *token,
+                    const gt_court_windows *w, gt_addr *court, gt_addr *escrow, uint64_t *gas, gt_err *err);
+int gt_court_do(gt_chain *c, const gt_addr *court, gt_chain_account *a, gt_court_step step, uint64_t arg,
+                uint64_t *gas, gt_err *err);
+/* keccak(accept ‖ salt ‖ judge ‖ court ‖ chainid ‖ jobId): DisputeCourt.commitmentOf. */
+void gt_court_commitment(int accept, const uint8_t salt[32], const gt_addr *judge, const gt_addr *court,
+                         uint64_t chain_id, uint64_t job_id, uint8_t out[32]);
+/* A judge's salt for one case: keccak of a tag, its private key, the court, the chain and the job. */
+void gt_court_salt(const gt_key *k, const gt_addr *court, uint64_t chain_id, uint64_t job_id, uint8_t out[32]);
+/* commit(jobId, commitment) with the key-derived salt; reveal(jobId, accept, salt) with the same. */
+int gt_court_commit(gt_chain *c, const gt_addr *court, gt_chain_account *a, uint64_t job_id, int accept,
+                    uint64_t *gas, gt_err *err);
+int gt_court_reveal(gt_chain *c, const gt_addr *court, gt_chain_account *a, uint64_t job_id, int accept,
+                    uint64_t *gas, gt_err *err);
+int gt_court_get(gt_chain *c, const gt_addr *court, uint64_t job_id, gt_court_case *out, gt_err *err);
+/* A judge's seat: its weight (0: not on the panel) and vote. */
+int gt_court_seat(gt_chain *c, const gt_addr *court, uint64_t job_id, const gt_addr *judge, uint64_t *weight,
+                  gt_court_vote *vote, gt_err *err);
+const char *gt_court_state_name(gt_court_state s);
+#endif

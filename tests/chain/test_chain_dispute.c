@@ -1,0 +1,403 @@
+/* test_chain_dispute.c: disputes on a real anvil, JobEscrow with its
+ * DisputeCourt, driven by the C chain client (chain/court.h):
+ *   - a wrongful rejection disputed: the panel re-runs, accepts, the worker
+ *     is paid in full and the evaluator's bond goes to the judges (the gas of
+ *     the whole disputed lifecycle printed);
+ *   - a rejected worker who disputes bad work loses its stake to the client
+ *     and its bond to the judges;
+ *   - a judge who commits and never reveals, and a copier who commits another
+ *     judge's commitment, both lose their bonds to the honest judge; reveals
+ *     before the commit window are refused; a bonded judge cannot leave;
+ *   - the parties (client, evaluator) are never on the panel;
+ *   - an undisputed rejection settles after the window; a late dispute is
+ *     refused;
+ *   - while a drawn block's hash is known and the panel not drawn, no stake
+ *     moves (nobody reshapes what a known seed is applied to);
+ *   - with more eligible validators than seats, the contract's 63 seats are
+ *     exactly the ones the embedded ledger's draw (mk_panel_draw_seats) gives
+ *     for the same seed and stakes.
+ * Skipped (exit 77) with a message when anvil or the contracts are missing. */
+#include "../test.h"
+#include "anvil.h"
+#include "chain/abi_decode.h"
+#include "chain/court.h"
+#include "chain/escrow.h"
+#include "market/market_impl.h"
+
+#define TOKEN_UNIT 1000000ull
+#define N_JUDGES 3
+#define N_CROWD 66 /* validators beyond the judges: more eligible than the 63 seats */
+static const gt_court_windows WINDOWS = {600, 600, 600, 3600};
+
+static gt_chain C;
+static gt_chain_account DEPLOYER, CLIENT, WORKER, VERIFIER, J[N_JUDGES];
+static gt_addr TOKEN, ESCROW, COURT;
+
+/* Word `word` of sig(args) on contract, as a 64-bit number. */
+static uint64_t view_u64(const gt_addr *contract, const char *sig, const gt_abi_val *args, size_t n, size_t word) {
+    gt_buf d = GT_BUF_INIT, out = GT_BUF_INIT;
+    uint64_t v = UINT64_MAX;
+    gt_err err;
+    CHECK_EQ_INT(gt_abi_calldata(sig, args, n, &d, NULL), 0);
+    CHECK_MSG(gt_chain_call(&C, NULL, contract, d.data, d.len, &out, &err) == 0, "%s: %s", sig, err.msg);
+    CHECK_EQ_INT(gt_abi_get_u64(out.data, out.len, word, &v, NULL), 0);
+    gt_buf_free(&d);
+    gt_buf_free(&out);
+    return v;
+}
+
+static uint64_t balance(const gt_addr *who) {
+    gt_abi_val a[] = {gt_abi_address(who)};
+    return view_u64(&TOKEN, "balanceOf(address)", a, 1, 0);
+}
+
+/* A validator's active stake (word 0) or locked bonds (word 1). */
+static uint64_t validator(const gt_addr *who, size_t word) {
+    gt_abi_val a[] = {gt_abi_address(who)};
+    return view_u64(&COURT, "validatorOf(address)", a, 1, word);
+}
+
+static int token_tx(gt_chain_account *a, const char *sig, const gt_addr *to, uint64_t amount, const uint8_t *u256) {
+    gt_abi_val args[] = {gt_abi_address(to), u256 ? gt_abi_u256(u256) : gt_abi_uint(amount)};
+    gt_chain_receipt r = {0};
+    gt_err err;
+    int rc = gt_chain_invoke(&C, &TOKEN, a, sig, args, 2, &r, NULL, &err);
+    if (rc) fprintf(stderr, "%s: %s\n", sig, err.msg);
+    gt_chain_receipt_free(&r);
+    return rc;
+}
+
+/* Tokens to a, and a's standing approval of spender. */
+static void fund(gt_chain_account *a, uint64_t amount, const gt_addr *spender) {
+    uint8_t max[32];
+    memset(max, 0xff, 32);
+    CHECK_EQ_INT(token_tx(&DEPLOYER, "mint(address,uint256)", &a->addr, amount, NULL), 0);
+    CHECK_EQ_INT(token_tx(a, "approve(address,uint256)", spender, 0, max), 0);
+}
+
+#define OK(call)                                                         \
+    do {                                                                 \
+        gt_err e_;                                                       \
+        CHECK_MSG((call) == 0, "%s: %s", #call, e_.msg);                 \
+    } while (0)
+#define REFUSED(call, reason)                                            \
+    do {                                                                 \
+        gt_err e_;                                                       \
+        CHECK_EQ_INT((call), GT_ECHAIN);                                 \
+        CHECK_CONTAINS(e_.msg, reason);                                  \
+    } while (0)
+
+/* Gas of each step of a disputed lifecycle. */
+typedef struct steps { uint64_t post, claim, submit, reject, dispute, draw, commit, reveal, resolve; } steps;
+
+/* A job posted, claimed, submitted, rejected by the evaluator and disputed
+ * by the worker; returns its id once the draw block is mined. */
+static uint64_t disputed_job(uint64_t budget, uint64_t stake, steps *g) {
+    uint8_t desc[32], tag[32];
+    uint64_t id = 0;
+    gt_keccak256("a job", 5, desc);
+    gt_keccak256("result", 6, tag);
+    OK(gt_escrow_post(&C, &ESCROW, &CLIENT, &VERIFIER.addr, anvil_now(&C) + 86400, desc, budget, stake, &id,
+                      &g->post, &e_));
+    OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_CLAIM, id, NULL, &g->claim, &e_));
+    OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_SUBMIT, id, tag, &g->submit, &e_));
+    OK(gt_escrow_do(&C, &ESCROW, &VERIFIER, GT_ESCROW_REJECT, id, tag, &g->reject, &e_));
+    OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_DISPUTE, id, NULL, &g->dispute, &e_));
+    gt_escrow_job j;
+    OK(gt_escrow_get(&C, &ESCROW, id, &j, &e_));
+    CHECK_EQ_INT(j.status, GT_ESCROW_DISPUTED);
+    REFUSED(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_DRAW, id, NULL, &e_), "not mined yet");
+    CHECK_EQ_INT(anvil_rpc(&C, "anvil_mine", json_pack("[o]", gt_rpc_u64(2))), 0);
+    return id;
+}
+
+/* The evaluator rejects good work; the worker disputes; all three judges
+ * re-run and accept. The worker gets budget, stake and bond; the evaluator's
+ * bond goes to the judges by weight (rounding to the worker). */
+static void test_wrongful_rejection(void) {
+    steps g = {0};
+    uint64_t w0 = balance(&WORKER.addr), v0 = balance(&VERIFIER.addr), c0 = balance(&CLIENT.addr);
+    uint64_t a0[N_JUDGES], gas = 0;
+    for (int i = 0; i < N_JUDGES; i++) a0[i] = validator(&J[i].addr, 0);
+    uint64_t id = disputed_job(1000, 100000, &g);
+    CHECK_EQ_U64(balance(&VERIFIER.addr), v0 - 100000);
+    OK(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_DRAW, id, &g.draw, &e_));
+    gt_court_case cs;
+    OK(gt_court_get(&C, &COURT, id, &cs, &e_));
+    CHECK_EQ_INT(cs.state, GT_COURT_VOTING);
+    CHECK_EQ_U64(cs.members, N_JUDGES); /* few validators: all sit, weighing their stake */
+    CHECK_EQ_U64(cs.total, a0[0] + a0[1] + a0[2]);
+    for (int i = 0; i < N_JUDGES; i++) {
+        gas = 0;
+        OK(gt_court_commit(&C, &COURT, &J[i], id, 1, &gas, &e_));
+        g.commit += gas;
+    }
+    CHECK_EQ_U64(validator(&J[0].addr, 1), a0[0] / 5); /* 20% of its weight bonded */
+    for (int i = 0; i < N_JUDGES; i++) {
+        gas = 0;
+        OK(gt_court_reveal(&C, &COURT, &J[i], id, 1, &gas, &e_));
+        g.reveal += gas;
+    }
+    /* Every commitment revealed and the whole panel voted: it closes early. */
+    OK(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_RESOLVE, id, &g.resolve, &e_));
+    CHECK_EQ_U64(balance(&WORKER.addr), w0 + 1000);
+    CHECK_EQ_U64(balance(&CLIENT.addr), c0 - 1000);
+    CHECK_EQ_U64(balance(&VERIFIER.addr), v0 - 100000);
+    uint64_t paid = 0;
+    for (int i = 0; i < N_JUDGES; i++) {
+        uint64_t a = validator(&J[i].addr, 0);
+        CHECK_EQ_U64(validator(&J[i].addr, 1), 0);
+        CHECK_EQ_U64(a - a0[i], (uint64_t)((unsigned __int128)100000 * a0[i] / cs.total));
+        paid += a - a0[i];
+    }
+    CHECK(paid <= 100000 && paid + N_JUDGES >= 100000);
+    gt_escrow_job j;
+    OK(gt_escrow_get(&C, &ESCROW, id, &j, &e_));
+    CHECK_EQ_INT(j.status, GT_ESCROW_COMPLETED);
+    uint64_t total = g.post + g.claim + g.submit + g.reject + g.dispute + g.draw + g.commit + g.reveal + g.resolve;
+    printf("gas per disputed lifecycle (%d judges, all sit): %llu = post %llu + claim %llu + submit %llu + reject %llu"
+           " + dispute %llu + draw %llu + commits %llu + reveals %llu + resolve %llu\n", N_JUDGES,
+           (unsigned long long)total, (unsigned long long)g.post, (unsigned long long)g.claim,
+           (unsigned long long)g.submit, (unsigned long long)g.reject, (unsigned long long)g.dispute,
+           (unsigned long long)g.draw, (unsigned long long)g.commit, (unsigned long long)g.reveal,
+           (unsigned long long)g.resolve);
+}
+
+/* A worker whose result really differs disputes its rejection: the judges
+ * reject too. Its stake goes to the client, its bond to the judges; the
+ * evaluator's bond comes back. */
+static void test_bad_worker_disputes(void) {
+    steps g = {0};
+    uint64_t w0 = balance(&WORKER.addr), v0 = balance(&VERIFIER.addr), c0 = balance(&CLIENT.addr);
+    uint64_t a0 = validator(&J[0].addr, 0);
+    uint64_t id = disputed_job(1000, 50000, &g);
+    CHECK_EQ_U64(balance(&WORKER.addr), w0 - 100000); /* stake and bond locked */
+    OK(gt_court_do(&C, &COURT, &WORKER, GT_COURT_DRAW, id, NULL, &e_));
+    for (int i = 0; i < N_JUDGES; i++) OK(gt_court_commit(&C, &COURT, &J[i], id, 0, NULL, &e_));
+    for (int i = 0; i < N_JUDGES; i++) OK(gt_court_reveal(&C, &COURT, &J[i], id, 0, NULL, &e_));
+    OK(gt_court_do(&C, &COURT, &WORKER, GT_COURT_RESOLVE, id, NULL, &e_));
+    CHECK_EQ_U64(balance(&WORKER.addr), w0 - 100000);
+    CHECK_EQ_U64(balance(&CLIENT.addr), c0 + 50000); /* budget back, stake slashed to it */
+    CHECK_EQ_U64(balance(&VERIFIER.addr), v0);
+    CHECK(validator(&J[0].addr, 0) > a0);
+    gt_escrow_job j;
+    OK(gt_escrow_get(&C, &ESCROW, id, &j, &e_));
+    CHECK_EQ_INT(j.status, GT_ESCROW_REJECTED);
+    REFUSED(gt_court_do(&C, &COURT, &WORKER, GT_COURT_RESOLVE, id, NULL, &e_), "not voting");
+}
+
+/* J0 judges honestly (reject). J1 copies J0's commitment word for word and
+ * then tries to reveal with J0's revealed vote and salt; J2 commits and never
+ * reveals. Both lose their bonds to J0, with the worker's bond. */
+static void test_copier_and_silent_judge(void) {
+    steps g = {0};
+    uint64_t a[N_JUDGES];
+    for (int i = 0; i < N_JUDGES; i++) a[i] = validator(&J[i].addr, 0);
+    uint64_t id = disputed_job(1000, 40000, &g);
+    OK(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_DRAW, id, NULL, &e_));
+    OK(gt_court_commit(&C, &COURT, &J[0], id, 0, NULL, &e_));
+    /* Nothing is public while a member may still commit. */
+    REFUSED(gt_court_reveal(&C, &COURT, &J[0], id, 0, NULL, &e_), "reveals open when the commit window closes");
+    uint8_t salt0[32], h0[32];
+    gt_court_salt(&J[0].key, &COURT, C.chain_id, id, salt0);
+    gt_court_commitment(0, salt0, &J[0].addr, &COURT, C.chain_id, id, h0);
+    gt_abi_val copy[] = {gt_abi_uint(id), gt_abi_bytes32(h0)};
+    gt_chain_receipt r = {0};
+    OK(gt_chain_invoke(&C, &COURT, &J[1], "commit(uint256,bytes32)", copy, 2, &r, NULL, &e_));
+    gt_chain_receipt_free(&r);
+    OK(gt_court_commit(&C, &COURT, &J[2], id, 1, NULL, &e_));
+    /* A bonded judge cannot take its bond out of reach. */
+    REFUSED(gt_court_do(&C, &COURT, &J[2], GT_COURT_EXIT, a[2], NULL, &e_), "over the free stake");
+    OK(gt_court_reveal(&C, &COURT, &J[0], id, 0, NULL, &e_));
+    gt_abi_val replay[] = {gt_abi_uint(id), gt_abi_bool(0), gt_abi_bytes32(salt0)};
+    REFUSED(gt_chain_invoke(&C, &COURT, &J[1], "reveal(uint256,bool,bytes32)", replay, 3, &r, NULL, &e_),
+            "do not open your commitment");
+    REFUSED(gt_court_reveal(&C, &COURT, &J[1], id, 0, NULL, &e_), "do not open your commitment");
+    /* Two commitments unrevealed: no early close. */
+    REFUSED(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_RESOLVE, id, NULL, &e_), "still open");
+    CHECK_EQ_INT(anvil_advance(&C, WINDOWS.commit_s + WINDOWS.reveal_s), 0);
+    REFUSED(gt_court_reveal(&C, &COURT, &J[2], id, 1, NULL, &e_), "reveal window has closed");
+    OK(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_RESOLVE, id, NULL, &e_));
+    gt_court_case cs;
+    OK(gt_court_get(&C, &COURT, id, &cs, &e_));
+    CHECK_EQ_INT(cs.state, GT_COURT_RESOLVED);
+    uint64_t b1 = a[1] / 5, b2 = a[2] / 5; /* their bonds: 20% of their weight (= stake: all sit) */
+    CHECK_EQ_U64(validator(&J[1].addr, 0), a[1] - b1);
+    CHECK_EQ_U64(validator(&J[2].addr, 0), a[2] - b2);
+    CHECK_EQ_U64(validator(&J[0].addr, 0), a[0] + b1 + b2 + 40000); /* the only winner takes all */
+    for (int i = 0; i < N_JUDGES; i++) CHECK_EQ_U64(validator(&J[i].addr, 1), 0);
+}
+
+/* The client and the evaluator stake as validators too, and are still never
+ * on their own job's panel. */
+static void test_parties_not_on_panel(void) {
+    steps g = {0};
+    uint64_t id = disputed_job(10, 5000, &g);
+    OK(gt_court_do(&C, &COURT, &VERIFIER, GT_COURT_DRAW, id, NULL, &e_));
+    uint64_t w = 1;
+    gt_court_vote v;
+    OK(gt_court_seat(&C, &COURT, id, &VERIFIER.addr, &w, &v, &e_));
+    CHECK_EQ_U64(w, 0);
+    OK(gt_court_seat(&C, &COURT, id, &CLIENT.addr, &w, &v, &e_));
+    CHECK_EQ_U64(w, 0);
+    REFUSED(gt_court_commit(&C, &COURT, &VERIFIER, id, 0, NULL, &e_), "not on this dispute's panel");
+    REFUSED(gt_court_commit(&C, &COURT, &CLIENT, id, 0, NULL, &e_), "not on this dispute's panel");
+    OK(gt_court_seat(&C, &COURT, id, &J[0].addr, &w, &v, &e_));
+    CHECK(w > 0);
+    /* Nobody votes: no decision, nobody's bond taken, the rejection stands. */
+    uint64_t w0 = balance(&WORKER.addr), v0 = balance(&VERIFIER.addr);
+    CHECK_EQ_INT(anvil_advance(&C, WINDOWS.commit_s + WINDOWS.reveal_s), 0);
+    OK(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_RESOLVE, id, NULL, &e_));
+    CHECK_EQ_U64(balance(&WORKER.addr), w0 + 5000);   /* its bond back, its stake slashed */
+    CHECK_EQ_U64(balance(&VERIFIER.addr), v0 + 5000); /* its bond back */
+}
+
+/* Undisputed: the rejection settles after the window, not before; a dispute
+ * after the window is refused. */
+static void test_undisputed_rejection(void) {
+    uint8_t desc[32] = {1}, tag[32] = {2};
+    uint64_t id = 0, c0 = balance(&CLIENT.addr), v0 = balance(&VERIFIER.addr);
+    OK(gt_escrow_post(&C, &ESCROW, &CLIENT, &VERIFIER.addr, anvil_now(&C) + 86400, desc, 700, 300, &id, NULL, &e_));
+    OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_CLAIM, id, NULL, NULL, &e_));
+    OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_SUBMIT, id, tag, NULL, &e_));
+    OK(gt_escrow_do(&C, &ESCROW, &VERIFIER, GT_ESCROW_REJECT, id, tag, NULL, &e_));
+    REFUSED(gt_escrow_do(&C, &ESCROW, &CLIENT, GT_ESCROW_FINALIZE, id, NULL, NULL, &e_), "still open");
+    REFUSED(gt_escrow_do(&C, &ESCROW, &CLIENT, GT_ESCROW_DISPUTE, id, NULL, NULL, &e_), "only the rejected worker");
+    CHECK_EQ_INT(anvil_advance(&C, WINDOWS.dispute_s), 0);
+    REFUSED(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_DISPUTE, id, NULL, NULL, &e_), "window has closed");
+    OK(gt_escrow_do(&C, &ESCROW, &J[0], GT_ESCROW_FINALIZE, id, NULL, NULL, &e_));
+    CHECK_EQ_U64(balance(&CLIENT.addr), c0 + 300);
+    CHECK_EQ_U64(balance(&VERIFIER.addr), v0);
+    REFUSED(gt_escrow_do(&C, &ESCROW, &J[0], GT_ESCROW_FINALIZE, id, NULL, NULL, &e_), "no rejection waiting");
+}
+
+/* Once the draw block is mined its hash (the seed) is public: until the panel
+ * is drawn, no stake may move in or out, nor a case resolve (it moves judges'
+ * stake). Before the block, and after the draw, they may. */
+static void test_no_stake_moves_on_a_known_seed(void) {
+    steps g = {0};
+    uint64_t id = disputed_job(10, 2000, &g);
+    REFUSED(gt_court_do(&C, &COURT, &J[0], GT_COURT_STAKE, TOKEN_UNIT, NULL, &e_), "seed is known");
+    REFUSED(gt_court_do(&C, &COURT, &J[0], GT_COURT_EXIT, TOKEN_UNIT, NULL, &e_), "seed is known");
+    OK(gt_court_do(&C, &COURT, &J[1], GT_COURT_DRAW, id, NULL, &e_));
+    OK(gt_court_do(&C, &COURT, &J[0], GT_COURT_STAKE, TOKEN_UNIT, NULL, &e_));
+    CHECK_EQ_INT(anvil_advance(&C, WINDOWS.commit_s + WINDOWS.reveal_s), 0);
+    OK(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_RESOLVE, id, NULL, &e_));
+}
+
+/* The panel's seed: keccak(blockhash(drawBlock) ‖ court ‖ jobId), as the contract makes it. */
+static void seed_of(uint64_t draw_block, uint64_t id, uint8_t seed[32]) {
+    json_t *blk = NULL;
+    uint8_t pre[32 + 20 + 32] = {0};
+    CHECK_EQ_INT(gt_rpc_call(C.rpc, "eth_getBlockByNumber", json_pack("[o,b]", gt_rpc_u64(draw_block), 0), &blk, NULL),
+                 0);
+    const char *h = json_string_value(json_object_get(blk, "hash"));
+    CHECK(h && strlen(h) == 66);
+    if (h) CHECK_EQ_INT(gt_hex_decode(h + 2, pre, 32, "block hash", NULL), 0);
+    json_decref(blk);
+    memcpy(pre + 32, COURT.b, 20);
+    for (int i = 0; i < 8; i++) pre[83 - i] = (uint8_t)(id >> (8 * i));
+    gt_keccak256(pre, sizeof pre, seed);
+}
+
+/* More eligible validators than seats: the contract draws 63 seats by stake.
+ * Each validator's weight on chain must be what the embedded ledger's draw
+ * gives for the same seed and the same stakes in the same order. */
+static void test_drawn_panel_matches_the_ledger(void) {
+    static gt_chain_account crowd[N_CROWD];
+    for (int i = 0; i < N_CROWD; i++) {
+        char seed[32];
+        snprintf(seed, sizeof seed, "validator %d", i);
+        CHECK_EQ_INT(anvil_account(&C, seed, &crowd[i]), 0);
+        fund(&crowd[i], 100 * TOKEN_UNIT, &COURT);
+        OK(gt_court_do(&C, &COURT, &crowd[i], GT_COURT_STAKE, TOKEN_UNIT * (1 + (uint64_t)(i % 7)), NULL, &e_));
+    }
+    steps g = {0};
+    uint64_t id = disputed_job(10, 3000, &g), n_val = view_u64(&COURT, "validatorCount()", NULL, 0, 0);
+    OK(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_DRAW, id, &g.draw, &e_));
+    gt_court_case cs;
+    OK(gt_court_get(&C, &COURT, id, &cs, &e_));
+    uint8_t seed[32];
+    seed_of(cs.draw_block, id, seed);
+    gt_addr who[160];
+    uint64_t stakes[160], total = 0;
+    uint32_t seats[160];
+    size_t n = 0;
+    CHECK(n_val <= 160);
+    for (uint64_t i = 0; i < n_val && i < 160; i++) {
+        gt_abi_val a[] = {gt_abi_uint(i)};
+        gt_buf d = GT_BUF_INIT, out = GT_BUF_INIT;
+        CHECK_EQ_INT(gt_abi_calldata("validators(uint256)", a, 1, &d, NULL), 0);
+        CHECK_EQ_INT(gt_chain_call(&C, NULL, &COURT, d.data, d.len, &out, NULL), 0);
+        CHECK_EQ_INT(gt_abi_get_address(out.data, out.len, 0, &who[n], NULL), 0);
+        gt_buf_free(&d);
+        gt_buf_free(&out);
+        uint64_t s = validator(&who[n], 0);
+        if (gt_addr_eq(&who[n], &CLIENT.addr) || gt_addr_eq(&who[n], &WORKER.addr) ||
+            gt_addr_eq(&who[n], &VERIFIER.addr) || s < TOKEN_UNIT)
+            continue;
+        stakes[n++] = s;
+        total += s;
+    }
+    CHECK(n > GT_COURT_PANEL_SEATS);
+    mk_panel_draw_seats(seed, stakes, n, seats);
+    uint64_t members = 0, panel = 0, seated = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t w = 0, want = (uint64_t)((unsigned __int128)total * seats[i] / GT_COURT_PANEL_SEATS);
+        gt_court_vote v;
+        OK(gt_court_seat(&C, &COURT, id, &who[i], &w, &v, &e_));
+        CHECK_EQ_U64(w, want);
+        members += seats[i] > 0;
+        seated += seats[i];
+        panel += want;
+    }
+    CHECK_EQ_U64(seated, GT_COURT_PANEL_SEATS);
+    CHECK_EQ_U64(cs.members, members);
+    CHECK_EQ_U64(cs.total, panel);
+    printf("draw of %d seats among %zu eligible validators: %llu members, gas %llu\n", GT_COURT_PANEL_SEATS, n,
+           (unsigned long long)members, (unsigned long long)g.draw);
+    CHECK_EQ_INT(anvil_advance(&C, WINDOWS.commit_s + WINDOWS.reveal_s), 0);
+    OK(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_RESOLVE, id, NULL, &e_));
+    for (int i = 0; i < N_CROWD; i++) gt_chain_account_wipe(&crowd[i]);
+}
+
+int main(void) {
+    anvil_require(1);
+    if (access(CONTRACTS "DisputeCourt.bin", R_OK)) {
+        fprintf(stderr, "SKIP: %sDisputeCourt.bin missing: build the contracts\n", CONTRACTS);
+        return 77;
+    }
+    if (anvil_start(&C)) return 1;
+    const char *seeds[] = {"deployer", "client", "worker", "verifier", "judge 0", "judge 1", "judge 2"};
+    gt_chain_account *acct[] = {&DEPLOYER, &CLIENT, &WORKER, &VERIFIER, &J[0], &J[1], &J[2]};
+    for (int i = 0; i < 7; i++) CHECK_EQ_INT(anvil_account(&C, seeds[i], acct[i]), 0);
+    uint64_t gas;
+    gt_err err;
+    CHECK_EQ_INT(anvil_deploy(&C, &DEPLOYER, "GotongToken", NULL, 0, &TOKEN, &gas), 0);
+    CHECK_MSG(gt_court_deploy(&C, &DEPLOYER, CONTRACTS, &TOKEN, &WINDOWS, &COURT, &ESCROW, &gas, &err) == 0, "%s",
+              err.msg);
+    printf("gas to deploy DisputeCourt + JobEscrow and bind them: %llu\n", (unsigned long long)gas);
+    for (int i = 1; i <= 3; i++) fund(acct[i], 1000 * TOKEN_UNIT, &ESCROW);
+    uint8_t max[32];
+    memset(max, 0xff, 32);
+    const uint64_t judge_stake[N_JUDGES] = {5 * TOKEN_UNIT, 3 * TOKEN_UNIT, 2 * TOKEN_UNIT};
+    for (int i = 0; i < N_JUDGES; i++) {
+        fund(&J[i], 100 * TOKEN_UNIT, &COURT);
+        OK(gt_court_do(&C, &COURT, &J[i], GT_COURT_STAKE, judge_stake[i], NULL, &e_));
+    }
+    for (int i = 1; i <= 3; i += 2) { /* the client and the evaluator are validators too */
+        CHECK_EQ_INT(token_tx(acct[i], "approve(address,uint256)", &COURT, 0, max), 0);
+        OK(gt_court_do(&C, &COURT, acct[i], GT_COURT_STAKE, 10 * TOKEN_UNIT, NULL, &e_));
+    }
+    RUN(test_wrongful_rejection);
+    RUN(test_bad_worker_disputes);
+    RUN(test_copier_and_silent_judge);
+    RUN(test_parties_not_on_panel);
+    RUN(test_undisputed_rejection);
+    RUN(test_no_stake_moves_on_a_known_seed);
+    RUN(test_drawn_panel_matches_the_ledger);
+    for (int i = 0; i < 7; i++) gt_chain_account_wipe(acct[i]);
+    gt_chain_close(&C);
+    anvil_stop();
+    return gt_test_finish();
+}
