@@ -44,6 +44,9 @@ static const gt_route routes[] = {
     /* The web dashboard (h_web.c): / and its files, up to four segments deep. */
     {"GET", "/", 20}, {"GET", "/web/{}", 21}, {"GET", "/web/{}/{}", 22}, {"GET", "/web/{}/{}/{}", 23},
     {"GET", "/web/{}/{}/{}/{}", 24},
+    /* Funding (h_fund.c): rounds, proof of human, airdrop epochs and claims. */
+    {"GET", "/v1/fund/rounds", 25}, {"GET", "/v1/fund/rounds/{}", 26}, {"GET", "/v1/fund/humans/{}", 27},
+    {"GET", "/v1/fund/epochs/{}", 28}, {"GET", "/v1/fund/epochs/{}/claims/{}", 29},
 };
 static const gt_handler_fn handlers[] = {
     gt_h_actions_post, gt_h_action_get, gt_h_account, gt_h_head,  gt_h_blocks,     gt_h_block,
@@ -51,11 +54,13 @@ static const gt_handler_fn handlers[] = {
     gt_h_agent,        gt_h_reputation, gt_h_events,   gt_h_metrics, gt_h_leaderboard, gt_h_attestation,
     gt_h_dataset,      gt_h_health,
     gt_h_web,          gt_h_web,        gt_h_web,      gt_h_web,     gt_h_web,
+    gt_h_fund_rounds,  gt_h_fund_round, gt_h_fund_human, gt_h_fund_epoch, gt_h_fund_claim,
 };
 static const size_t body_limits[] = {
     GT_LIMIT_JSON_BYTES, NO_BODY, NO_BODY, NO_BODY, NO_BODY, NO_BODY, NO_BODY, GT_LIMIT_BLOB_BYTES,
     NO_BODY,             NO_BODY, NO_BODY, NO_BODY, NO_BODY, NO_BODY, NO_BODY, NO_BODY,
     NO_BODY,             NO_BODY, NO_BODY, NO_BODY,
+    NO_BODY,             NO_BODY, NO_BODY, NO_BODY, NO_BODY,
     NO_BODY,             NO_BODY, NO_BODY, NO_BODY, NO_BODY,
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])

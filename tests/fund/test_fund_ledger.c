@@ -4,130 +4,7 @@
  * unstaked issuer), the sybil split under the pairwise rule, and every
  * ledger replayed by gt_ledger_verify at the end (done()). A row edited by
  * hand is refused by the state digest when the ledger opens. */
-#define N_EXTRA 24
-#include "../market/market_util.h"
-
-#include "fund/fund.h"
-#include "fund/qf.h"
-#include "work/work.h"
-
-#define TOKEN UNIT
-enum { X0 = N_KEYS }; /* extra keys X0 .. X0+N_EXTRA-1: contributors */
-
-/* Block times: the ledger's clock runs at genesis + height + 1 + skew, so a
- * test can jump past a window or an epoch (blocks stay monotonic). */
-static uint64_t skew;
-static void set_clock(gt_ledger *l) {
-    gt_block head;
-    if (gt_ledger_head(l, &head, NULL)) abort();
-    gt_ledger_set_time(l, 1700000000 + skew + head.height + 1);
-}
-static uint64_t now_of(gt_ledger *l) {
-    gt_block head;
-    if (gt_ledger_head(l, &head, NULL)) abort();
-    return head.time_s;
-}
-
-/* Signs and submits one action as its own block at the skewed clock. */
-static int fa(gt_ledger *l, int who, uint8_t *id_out, gt_result *r, const char *type, const char *fmt, ...) {
-    static gt_action a;
-    va_list ap;
-    va_start(ap, fmt);
-    vbuild(&a, who, nonce_of(l, who), type, fmt, ap);
-    va_end(ap);
-    gt_result rr;
-    if (!r) r = &rr;
-    set_clock(l);
-    gt_ledger_submit(l, &a, 1, r);
-    if (id_out) memcpy(id_out, a.id, 32);
-    if (r->code && getenv("FUND_TEST_VERBOSE")) fprintf(stderr, "  %s refused: %s\n", type, r->msg);
-    return r->code;
-}
-
-static void extra_keys(void) {
-    for (int i = X0; i < X0 + N_EXTRA; i++) {
-        char seed[32];
-        uint8_t priv[32];
-        snprintf(seed, sizeof seed, "fund-test-%d", i);
-        gt_keccak256(seed, strlen(seed), priv);
-        gt_key_from_bytes(&K[i], priv, NULL);
-        gt_key_address(&K[i], &A[i]);
-    }
-}
-
-static uint64_t bal(gt_ledger *l, int who) { return acc_of(l, who).balance; }
-
-/* Poster posts a generate task of job `job_name`, worker works it and is
- * paid, the poster publishes the dataset: returns the job id (the project
- * ref) and the task. */
-static void publish_dataset(gt_ledger *l, int poster, int worker, const char *job_name, uint8_t job[32],
-                            uint8_t task[32]) {
-    CHECK_EQ_INT(gt_hex_decode(blob(job_name), job, 32, "job", NULL), 0);
-    CHECK_EQ_INT(fa(l, poster, task, NULL, "task_post",
-                    "{\"kind\":\"generate\",\"spec\":\"%s\",\"slots\":1,\"bounty\":%llu,\"stake\":%llu,"
-                    "\"claimSeconds\":50,\"submitSeconds\":50,\"verifySeconds\":50}",
-                    hx(job), 3 * TOKEN, 1 * TOKEN),
-                 0);
-    CHECK_EQ_INT(fa(l, worker, NULL, NULL, "task_claim", "{\"task\":\"%s\"}", hx(task)), 0);
-    CHECK_EQ_INT(fa(l, worker, NULL, NULL, "task_submit", "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\"}", hx(task),
-                    blob(job_name)),
-                 0);
-    CHECK_EQ_INT(fa(l, poster, NULL, NULL, "task_verify",
-                    "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\",\"accept\":true,\"score\":90}", hx(task),
-                    blob(job_name)),
-                 0);
-    CHECK_EQ_INT(fa(l, worker, NULL, NULL, "task_settle", "{\"task\":\"%s\",\"slot\":0}", hx(task)), 0);
-    CHECK_EQ_INT(fa(l, poster, NULL, NULL, "dataset_publish",
-                    "{\"task\":\"%s\",\"job\":\"%s\",\"root\":\"%s\",\"rows\":7,\"manifest\":\"%s\"}", hx(task),
-                    hx(job), blob("root"), blob("manifest")),
-                 0);
-}
-
-/* A ledger with money for everyone, BOB and CAROL as agents that generate,
- * V1 and V2 staked 20 tokens, and two published datasets: BOB's (job_b,
- * worked by CAROL) and CAROL's (job_c, worked by BOB). */
-static uint8_t job_b[32], job_c[32], task_b[32], task_c[32];
-static gt_ledger *world(void) {
-    skew = 0;
-    gt_ledger *l = fresh();
-    for (int i = 1; i < X0 + N_EXTRA; i++)
-        CHECK_EQ_INT(fa(l, AUTH, NULL, NULL, "mint", "{\"to\":\"%s\",\"amount\":%llu}", ad(i),
-                        (i == ALICE ? 1000 : 100) * TOKEN),
-                     0);
-    CHECK_EQ_INT(fa(l, V1, NULL, NULL, "stake", "{\"amount\":%llu}", 20 * TOKEN), 0);
-    CHECK_EQ_INT(fa(l, V2, NULL, NULL, "stake", "{\"amount\":%llu}", 20 * TOKEN), 0);
-    CHECK_EQ_INT(fa(l, BOB, NULL, NULL, "agent_register", "{\"name\":\"bob\",\"skills\":\"generate\"}"), 0);
-    CHECK_EQ_INT(fa(l, CAROL, NULL, NULL, "agent_register", "{\"name\":\"carol\",\"skills\":\"generate\"}"), 0);
-    publish_dataset(l, BOB, CAROL, "job-b", job_b, task_b);
-    publish_dataset(l, CAROL, BOB, "job-c", job_c, task_c);
-    return l;
-}
-
-/* Opens a round by ALICE: [now, now + window) and returns its id. */
-static void round_open(gt_ledger *l, int rule, uint64_t pool, uint64_t m, uint64_t window, uint8_t id[32]) {
-    uint64_t t = now_of(l) + 1;
-    CHECK_EQ_INT(fa(l, ALICE, id, NULL, "fund_round_create",
-                    "{\"pool\":%llu,\"startS\":%llu,\"endS\":%llu,\"rule\":%d,\"pairwiseM\":%llu,\"name\":\"r\"}", pool,
-                    t, t + window, rule, m),
-                 0);
-    CHECK_EQ_INT(fa(l, BOB, NULL, NULL, "fund_round_enter", "{\"round\":\"%s\",\"projectKind\":1,\"ref\":\"%s\"}",
-                    hx(id), hx(job_b)),
-                 0);
-    CHECK_EQ_INT(fa(l, CAROL, NULL, NULL, "fund_round_enter", "{\"round\":\"%s\",\"projectKind\":1,\"ref\":\"%s\"}",
-                    hx(id), hx(job_c)),
-                 0);
-}
-
-static int give(gt_ledger *l, int who, const uint8_t round[32], int project, uint64_t amount) {
-    return fa(l, who, NULL, NULL, "fund_contribute", "{\"round\":\"%s\",\"project\":%d,\"amount\":%llu}", hx(round),
-              project, amount);
-}
-
-/* Moves the clock past the round's window and finalizes it. */
-static int finalize(gt_ledger *l, const uint8_t round[32], uint64_t window) {
-    skew += window + 10;
-    return fa(l, CAROL, NULL, NULL, "fund_round_finalize", "{\"round\":\"%s\"}", hx(round));
-}
+#include "fund_util.h"
 
 /* Reads the round's JSON (gt_fund_round_get) through a reader's tx. */
 typedef struct rd_arg {
@@ -466,6 +343,113 @@ static void test_hand_edit_refused(void) {
     CHECK_EQ_INT(system(cmd), 0);
 }
 
+/* Reads an epoch (gt_fund_epoch_get) or a claim (gt_fund_claim_get). */
+typedef struct ep_arg {
+    uint64_t epoch;
+    const gt_addr *who;
+    json_t *out;
+} ep_arg;
+static int read_epoch(void *arg, gt_tx *tx, gt_err *err) {
+    ep_arg *a = arg;
+    a->out = a->who ? gt_fund_claim_get(tx->db, a->epoch, a->who, err) : gt_fund_epoch_get(tx->db, a->epoch, err);
+    return a->out ? 0 : -1;
+}
+static json_t *epoch_view(gt_ledger *l, uint64_t epoch, int who) {
+    ep_arg a = {epoch, who >= 0 ? &A[who] : NULL, NULL};
+    gt_err err = {0};
+    gt_ledger_read(l, read_epoch, &a, &err);
+    if (!a.out) fprintf(stderr, "epoch view: %s\n", err.msg);
+    return a.out;
+}
+
+/* keccak256(abi.encodePacked(uint256 index, address account, uint256 amount)),
+ * written out here byte by byte, apart from airdrop.c. */
+static void leaf_by_hand(uint64_t index, const gt_addr *acct, uint64_t amount, uint8_t out[32]) {
+    uint8_t b[84] = {0};
+    for (int i = 0; i < 8; i++) b[31 - i] = (uint8_t)(index >> (8 * i));
+    memcpy(b + 32, acct->b, 20);
+    for (int i = 0; i < 8; i++) b[83 - i] = (uint8_t)(amount >> (8 * i));
+    gt_keccak256(b, sizeof b, out);
+}
+
+static int claim(gt_ledger *l, int who, uint64_t epoch, uint64_t index, uint64_t amount, const char *proof,
+                 gt_result *res) {
+    return fa(l, who, NULL, res, "airdrop_claim", "{\"epoch\":%llu,\"index\":%llu,\"amount\":%llu,\"proof\":\"%s\"}",
+              epoch, index, amount, proof);
+}
+
+/* Points for paid slots, an epoch closed into Uniswap's Merkle leaves
+ * (checked against a keccak computation written here), claims with
+ * proofs: once each, only by the leaf's account. */
+static void test_points_airdrop(void) {
+    gt_ledger *l = world();
+    gt_result res;
+    uint64_t e = gt_fund_epoch_of(now_of(l));
+    CHECK_EQ_INT(fa(l, ALICE, NULL, NULL, "airdrop_fund", "{\"epoch\":%llu,\"amount\":%llu}", e, 7 * TOKEN), 0);
+    CHECK_EQ_INT(fa(l, BOB, NULL, &res, "airdrop_fund", "{\"epoch\":%llu,\"amount\":%llu}", e, TOKEN), GT_EPERM);
+    CHECK_EQ_INT(fa(l, BOB, NULL, &res, "airdrop_fund", "{\"epoch\":%llu,\"amount\":%llu}", e - 1, TOKEN), GT_ESTATE);
+    /* points: the worker of a paid slot, once */
+    CHECK_EQ_INT(fa(l, BOB, NULL, &res, "points_record", "{\"task\":\"%s\",\"slot\":0}", hx(task_b)), GT_EPERM);
+    CHECK_EQ_INT(fa(l, CAROL, NULL, NULL, "points_record", "{\"task\":\"%s\",\"slot\":0}", hx(task_b)), 0);
+    CHECK_EQ_INT(fa(l, CAROL, NULL, &res, "points_record", "{\"task\":\"%s\",\"slot\":0}", hx(task_b)), GT_EEXIST);
+    CHECK_EQ_INT(fa(l, BOB, NULL, NULL, "points_record", "{\"task\":\"%s\",\"slot\":0}", hx(task_c)), 0);
+    uint8_t t_open[32];
+    CHECK_EQ_INT(fa(l, BOB, t_open, NULL, "task_post",
+                    "{\"kind\":\"generate\",\"spec\":\"%s\",\"slots\":1,\"bounty\":%llu,\"stake\":%llu,"
+                    "\"claimSeconds\":50,\"submitSeconds\":50,\"verifySeconds\":50}",
+                    blob("unpaid"), TOKEN, TOKEN),
+                 0);
+    CHECK_EQ_INT(fa(l, CAROL, NULL, NULL, "task_claim", "{\"task\":\"%s\"}", hx(t_open)), 0);
+    CHECK_EQ_INT(fa(l, CAROL, NULL, &res, "points_record", "{\"task\":\"%s\",\"slot\":0}", hx(t_open)), GT_ESTATE);
+    CHECK_CONTAINS(res.msg, "not paid");
+    CHECK_EQ_INT(fa(l, CAROL, NULL, &res, "airdrop_close", "{\"epoch\":%llu}", e), GT_ESTATE); /* not over */
+    skew += (e + 1) * GT_FUND_EPOCH_S - now_of(l) + 10;
+    CHECK_EQ_INT(fa(l, CAROL, NULL, NULL, "airdrop_close", "{\"epoch\":%llu}", e), 0);
+    CHECK_EQ_INT(fa(l, CAROL, NULL, &res, "airdrop_close", "{\"epoch\":%llu}", e), GT_ESTATE);
+    /* the tree by hand: 3 points each of 6, pool 7 -> 3.5 tokens each, indexes in address order */
+    int first = memcmp(A[BOB].b, A[CAROL].b, 20) < 0 ? BOB : CAROL, second = first == BOB ? CAROL : BOB;
+    uint64_t amt = 7 * TOKEN / 2;
+    uint8_t l0[32], l1[32], root[32], pair[64];
+    leaf_by_hand(0, &A[first], amt, l0);
+    leaf_by_hand(1, &A[second], amt, l1);
+    int lo = memcmp(l0, l1, 32) < 0;
+    memcpy(pair, lo ? l0 : l1, 32);
+    memcpy(pair + 32, lo ? l1 : l0, 32);
+    gt_keccak256(pair, 64, root);
+    json_t *ep = epoch_view(l, e, -1);
+    CHECK_STR(json_string_value(json_object_get(ep, "status")), "closed");
+    CHECK_STR(json_string_value(json_object_get(ep, "root")), hx(root));
+    json_decref(ep);
+    json_t *c0 = epoch_view(l, e, first), *c1 = epoch_view(l, e, second);
+    CHECK_EQ_INT(json_integer_value(json_object_get(c0, "index")), 0);
+    CHECK_EQ_U64(jamt(c0, "amount"), amt);
+    char p0[65], p1[65];
+    snprintf(p0, sizeof p0, "%s", json_string_value(json_object_get(c0, "proofHex")));
+    snprintf(p1, sizeof p1, "%s", json_string_value(json_object_get(c1, "proofHex")));
+    CHECK_STR(p0, hx(l1) + 2); /* the sibling of leaf 0 is leaf 1 */
+    json_decref(c0);
+    json_decref(c1);
+    /* claims: another's proof, a wrong amount, then the real one once */
+    uint64_t b0 = bal(l, first);
+    CHECK_EQ_INT(claim(l, first, e, 1, amt, p1, &res), GT_EPERM);
+    CHECK_CONTAINS(res.msg, "not the sender's claim");
+    CHECK_EQ_INT(claim(l, first, e, 0, amt + 1, p0, &res), GT_EPERM);
+    CHECK_EQ_INT(claim(l, first, e, 0, amt, "00", &res), GT_EINVAL);
+    CHECK_EQ_INT(claim(l, first, e, 0, amt, p0, &res), 0);
+    CHECK_EQ_U64(bal(l, first) - b0, amt);
+    CHECK_EQ_INT(claim(l, first, e, 0, amt, p0, &res), GT_EEXIST);
+    CHECK_EQ_INT(claim(l, second, e, 1, amt, p1, &res), 0);
+    CHECK_EQ_U64(acc_of(l, ALICE).locked, 0); /* 7 = 3.5 + 3.5: nothing left */
+    /* an epoch without points gives its pool back */
+    uint64_t e2 = gt_fund_epoch_of(now_of(l)), a0 = bal(l, ALICE);
+    CHECK_EQ_INT(fa(l, ALICE, NULL, NULL, "airdrop_fund", "{\"epoch\":%llu,\"amount\":%llu}", e2, 2 * TOKEN), 0);
+    skew += GT_FUND_EPOCH_S;
+    CHECK_EQ_INT(fa(l, BOB, NULL, NULL, "airdrop_close", "{\"epoch\":%llu}", e2), 0);
+    CHECK_EQ_U64(bal(l, ALICE), a0);
+    audit_ok(l);
+    done(l);
+}
+
 int main(void) {
     make_keys();
     extra_keys();
@@ -480,5 +464,6 @@ int main(void) {
     RUN(test_sybil_split);
     RUN(test_weights_by_hand);
     RUN(test_hand_edit_refused);
+    RUN(test_points_airdrop);
     return gt_test_finish();
 }
