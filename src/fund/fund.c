@@ -58,7 +58,7 @@ static const char fund_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS fd_leaves(epoch INTEGER NOT NULL, idx INTEGER NOT NULL, account BLOB NOT NULL,"
     " amount INTEGER NOT NULL, claimed INTEGER NOT NULL, PRIMARY KEY(epoch, idx)) WITHOUT ROWID;";
 
-static const gt_ledger_module fund_module = {"fund", fund_schema_sql, NULL, NULL};
+static const gt_ledger_module fund_module = {"fund", fund_schema_sql, NULL, gt_fund_check};
 
 int gt_fund_register(gt_err *err) {
     static gt_action_kind *const kinds[] = {

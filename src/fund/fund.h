@@ -88,6 +88,13 @@ json_t *gt_fund_epoch_get(sqlite3 *db, uint64_t epoch, gt_err *err);
  * 0x hex) and the proof string an airdrop_claim takes, and whether claimed. */
 json_t *gt_fund_claim_get(sqlite3 *db, uint64_t epoch, const gt_addr *account, gt_err *err);
 
+/* The module's invariants (fund_invariants.c: fund-round-escrow,
+ * fund-round-books, fund-epoch-escrow) over the whole store: 0, GT_EINVAL
+ * naming the broken one, or GT_EDB. The ledger runs it after every block's
+ * flush in builds with GT_INVARIANTS. */
+struct gt_tx;
+int gt_fund_check(struct gt_tx *tx, gt_err *err);
+
 /* The proof-of-human weight (ppm) of who as the matching sees it at time
  * at_s: the largest weight among its attestations that are unrevoked,
  * unexpired at at_s and whose issuer is registered and still staked at

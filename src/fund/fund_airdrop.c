@@ -59,7 +59,9 @@ static int epoch_claims(sqlite3 *db, uint64_t epoch, uint64_t pool, gt_fund_clai
     sqlite3_finalize(q);
     size_t k = 0;
     for (size_t i = 0; !rc && i < *n; i++) { /* points -> shares of the pool; drop shares of 0 */
+        assert(c[i].amount <= total);
         uint64_t amt = (uint64_t)((unsigned __int128)pool * c[i].amount / total);
+        assert(amt <= pool);
         if (amt) c[k].account = c[i].account, c[k++].amount = amt;
     }
     if (rc)
@@ -208,6 +210,7 @@ static int claim_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
     if (claimed)
         return gt_err_set(err, GT_EEXIST, "claim %llu of epoch %llu was already paid", (unsigned long long)index,
                           (unsigned long long)epoch);
+    assert(leaf_amt == amount && amount <= pool); /* a leaf is a share of the pool */
     gt_fund_epoch_lock_id(epoch, lock);
     if ((rc = gt_state_release(tx, lock, &a->from, amount, err))) return rc;
     sqlite3_stmt *q;

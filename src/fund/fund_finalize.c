@@ -136,6 +136,9 @@ static int fin_pay(fd_ctx *c, const uint8_t id[32], fin *f, const gt_fund_result
     gt_tx *tx = c->tx;
     int rc = 0;
     sqlite3_stmt *q;
+    uint64_t sum = 0;
+    for (uint32_t p = 0; p < f->round.n_projects; p++) sum += f->match[p];
+    assert(sum == res->matched_total && sum <= f->round.pool); /* qf.h: matches never exceed the pool */
     for (uint32_t p = 0; !rc && p < f->round.n_projects; p++) {
         if (!f->match[p]) continue;
         if ((rc = gt_state_release(tx, id, &f->payee[p], f->match[p], err))) break;
@@ -199,6 +202,7 @@ static int finalize_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
             rc = gt_err_set(err, m, "matching: %s", e.msg);
         }
     }
+    assert(rc || res.matched_total + res.remainder == f.round.pool);
     if (!rc) rc = fin_pay(c, id, &f, &res, status, err);
     fin_free(&f);
     return rc;

@@ -113,6 +113,7 @@ static int record_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
                         (long long)sqlite3_column_int64(q, 0));
     sqlite3_finalize(q);
     if (rc || (rc = slot_points(tx->db, task, slot, &ref, &pts, err))) return rc;
+    assert(pts <= ref.bounty);
     if (pts == 0) return gt_err_set(err, GT_EINVAL, "the slot was paid nothing: no points");
     if ((rc = gt_fund_prepare(tx->db, "INSERT INTO fd_slot_points VALUES(?,?,?,?,?)", &q, err))) return rc;
     sqlite3_bind_blob(q, 1, task, 32, SQLITE_STATIC);

@@ -114,6 +114,7 @@ static int create_check(const gt_tx *tx, const gt_action *a, gt_err *err) {
 static int create_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
     gt_tx *tx = c->tx;
     int rc = create_check(tx, a, err);
+    assert(rc || (a->f[RC_POOL].u64 > 0 && a->f[RC_START].u64 < a->f[RC_END].u64));
     if (rc || (rc = gt_state_lock(tx, &a->from, a->id, a->f[RC_POOL].u64, err))) return rc;
     sqlite3_stmt *q;
     if ((rc = gt_fund_prepare(tx->db, "INSERT INTO fd_rounds VALUES(?,?,?,?,?,?,?,?,?,0,0,0,0,0,0,0)", &q, err)))
@@ -366,6 +367,7 @@ static int contribute_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
                           (long long)r.projects - 1, (unsigned long long)r.projects, (unsigned long long)project);
     if (amount < GT_FUND_MIN_CONTRIBUTION || amount > GT_SUPPLY_MAX)
         return gt_err_set(err, GT_EINVAL, "amount must be at least %u base units", GT_FUND_MIN_CONTRIBUTION);
+    assert(amount >= GT_FUND_MIN_CONTRIBUTION && project < r.projects);
     if ((rc = project_payee(tx->db, round, project, &payee, err))) return rc;
     if (gt_addr_eq(&payee, &a->from))
         return gt_err_set(err, GT_EPERM, "a project's owner may not contribute to its own project");

@@ -450,6 +450,53 @@ static void test_points_airdrop(void) {
     done(l);
 }
 
+/* The module's invariants hold on a real ledger and fire on a store
+ * corrupted by hand (a match inflated, a round's escrow drained). */
+static int check_fn(void *arg, gt_tx *tx, gt_err *err) {
+    (void)arg;
+    return gt_fund_check(tx, err);
+}
+static int check_raw(const char *sql, gt_err *err) {
+    sqlite3 *db;
+    if (sqlite3_open(path, &db) || sqlite3_exec(db, "BEGIN", NULL, NULL, NULL)) abort();
+    CHECK_EQ_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    CHECK(sqlite3_changes(db) > 0);
+    gt_tx tx;
+    memset(&tx, 0, sizeof tx);
+    tx.db = db;
+    int rc = gt_fund_check(&tx, err);
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(db);
+    return rc;
+}
+static void test_invariants(void) {
+    gt_ledger *l = world();
+    uint8_t r[32], open_r[32];
+    round_open(l, GT_FUND_QF, 10 * TOKEN, 0, 100, r);
+    round_open(l, GT_FUND_QF, 5 * TOKEN, 0, 1000, open_r);
+    CHECK_EQ_INT(give(l, X0, r, 0, TOKEN), 0);
+    CHECK_EQ_INT(give(l, X0 + 1, r, 0, TOKEN), 0);
+    CHECK_EQ_INT(fa(l, ALICE, NULL, NULL, "airdrop_fund", "{\"epoch\":%llu,\"amount\":%llu}",
+                    gt_fund_epoch_of(now_of(l)), TOKEN),
+                 0);
+    CHECK_EQ_INT(finalize(l, r, 100), 0);
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_ledger_read(l, check_fn, NULL, &err), 0);
+    gt_ledger_close(l);
+    memset(&err, 0, sizeof err);
+    CHECK_EQ_INT(check_raw("UPDATE fd_projects SET match=match+1 WHERE idx=0 AND match>0", &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "fund-round-books");
+    memset(&err, 0, sizeof err);
+    char sql[256];
+    snprintf(sql, sizeof sql, "UPDATE locks SET amount=amount-1 WHERE id=x'%s'", hx(open_r) + 2);
+    CHECK_EQ_INT(check_raw(sql, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "fund-round-escrow");
+    memset(&err, 0, sizeof err);
+    CHECK_EQ_INT(check_raw("UPDATE fd_epochs SET pool=pool+1", &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "fund-epoch-escrow");
+    done(NULL);
+}
+
 int main(void) {
     make_keys();
     extra_keys();
@@ -465,5 +512,6 @@ int main(void) {
     RUN(test_weights_by_hand);
     RUN(test_hand_edit_refused);
     RUN(test_points_airdrop);
+    RUN(test_invariants);
     return gt_test_finish();
 }
