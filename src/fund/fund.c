@@ -141,13 +141,24 @@ int gt_fund_staked(gt_tx *tx, sqlite3 *db, const gt_addr *who, uint64_t *staked,
 }
 
 /* Is issuer registered and staked at least the minimum now? */
+/* A statement for sql: the tx's cached one inside a rule (finalize reads a
+ * weight per contributor: preparing each time would cost more than the
+ * query), else a fresh one for a reader. Give it back with stmt_done. */
+static int stmt_get(gt_tx *tx, sqlite3 *db, const char *sql, sqlite3_stmt **q, gt_err *err) {
+    return tx ? gt_tx_stmt(tx, sql, q, err) : gt_fund_prepare(db, sql, q, err);
+}
+static void stmt_done(gt_tx *tx, sqlite3_stmt *q) {
+    if (tx) gt_tx_stmt_done(tx, q);
+    else sqlite3_finalize(q);
+}
+
 static int issuer_good(gt_tx *tx, sqlite3 *db, const gt_addr *issuer, int *good, gt_err *err) {
     sqlite3_stmt *q;
-    int rc = gt_fund_prepare(db, "SELECT 1 FROM fd_issuers WHERE addr=?", &q, err);
+    int rc = stmt_get(tx, db, "SELECT 1 FROM fd_issuers WHERE addr=?", &q, err);
     if (rc) return rc;
     sqlite3_bind_blob(q, 1, issuer->b, 20, SQLITE_STATIC);
     int s = sqlite3_step(q);
-    sqlite3_finalize(q);
+    stmt_done(tx, q);
     if (s != SQLITE_ROW && s != SQLITE_DONE) return gt_err_set(err, GT_EDB, "reading issuers: %s", sqlite3_errmsg(db));
     uint64_t staked = 0;
     if (s == SQLITE_ROW && (rc = gt_fund_staked(tx, db, issuer, &staked, err))) return rc;
@@ -159,10 +170,10 @@ int gt_fund_human_weight_tx(gt_tx *tx, sqlite3 *db, const gt_addr *who, uint64_t
                             gt_err *err) {
     sqlite3_stmt *q;
     *weight_ppm = 0;
-    int rc = gt_fund_prepare(db,
-                             "SELECT issuer, weight_ppm FROM fd_humans WHERE subject=? AND revoked=0 AND expires_s>?"
-                             " ORDER BY weight_ppm DESC, issuer",
-                             &q, err);
+    int rc = stmt_get(tx, db,
+                      "SELECT issuer, weight_ppm FROM fd_humans WHERE subject=? AND revoked=0 AND expires_s>?"
+                      " ORDER BY weight_ppm DESC, issuer",
+                      &q, err);
     if (rc) return rc;
     sqlite3_bind_blob(q, 1, who->b, 20, SQLITE_STATIC);
     sqlite3_bind_int64(q, 2, (int64_t)at_s);
@@ -185,7 +196,7 @@ int gt_fund_human_weight_tx(gt_tx *tx, sqlite3 *db, const gt_addr *who, uint64_t
     }
     if (!rc && s != SQLITE_ROW && s != SQLITE_DONE)
         rc = gt_err_set(err, GT_EDB, "reading attestations: %s", sqlite3_errmsg(db));
-    sqlite3_finalize(q);
+    stmt_done(tx, q);
     return rc;
 }
 
