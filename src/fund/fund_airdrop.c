@@ -192,7 +192,7 @@ static int claim_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
     gt_addr funder, acct;
     int status, claimed;
     uint8_t root[32], lock[32], proof[GT_FUND_PROOF_MAX][32];
-    size_t np;
+    size_t np = 0;
     int rc = epoch_get(tx->db, epoch, &funder, &pool, &status, root, err);
     if (rc) return rc;
     if (status != GT_FUND_EPOCH_CLOSED)

@@ -102,7 +102,7 @@ static void test_fund_cli(void) {
     CHECK_EQ_INT(fund_cli(ALICE, out, sizeof out, "human %s", ad(X0)), 0);
     CHECK_CONTAINS(out, "weight 800000 ppm now");
     /* a round: create, enter (the owner only), contribute, finalize after the window */
-    CHECK_EQ_INT(fund_cli(ALICE, out, sizeof out, "round-create --pool 10 --window 20 --name cli-round"), 0);
+    CHECK_EQ_INT(fund_cli(ALICE, out, sizeof out, "round-create --pool 10 --window 60 --name cli-round"), 0);
     printed_id(out, id);
     CHECK_EQ_INT((int)strlen(id), 66);
     CHECK_EQ_INT(fund_cli(CAROL, out, sizeof out, "round-enter %s --dataset %s", id, hx(job_b)), 1);
@@ -111,7 +111,7 @@ static void test_fund_cli(void) {
     CHECK_EQ_INT(fund_cli(X0, out, sizeof out, "contribute %s --project 0 --amount 1", id), 0);
     CHECK_EQ_INT(fund_cli(X0 + 1, out, sizeof out, "contribute %s --project 0 --amount 4", id), 0);
     int code = fund_cli(CAROL, out, sizeof out, "round-finalize %s", id);
-    for (int tries = 0; code != 0 && strstr(out, "takes contributions until") && tries < 200; tries++) {
+    for (int tries = 0; code != 0 && strstr(out, "takes contributions until") && tries < 600; tries++) {
         struct timespec ts = {0, 250000000}; /* waiting out the window's block time, not timing anything */
         nanosleep(&ts, NULL);
         code = fund_cli(CAROL, out, sizeof out, "round-finalize %s", id);
