@@ -336,7 +336,7 @@ static int which_epoch(gt_client *c, const fopts *o, uint64_t *epoch) {
 }
 
 static int f_epoch(gt_client *c, const fopts *o) {
-    uint64_t e;
+    uint64_t e = 0;
     if (which_epoch(c, o, &e)) return 1;
     char path[64];
     snprintf(path, sizeof path, "/v1/fund/epochs/%llu", (unsigned long long)e);
