@@ -237,6 +237,12 @@ void gt_h_leaderboard(gt_req *r, gt_resp *o);
 void gt_h_attestation(gt_req *r, gt_resp *o);
 void gt_h_dataset(gt_req *r, gt_resp *o);
 void gt_h_web(gt_req *r, gt_resp *o); /* h_web.c: the dashboard */
+/* h_fund.c: funding rounds, proof of human, airdrops */
+void gt_h_fund_rounds(gt_req *r, gt_resp *o);
+void gt_h_fund_round(gt_req *r, gt_resp *o);
+void gt_h_fund_human(gt_req *r, gt_resp *o);
+void gt_h_fund_epoch(gt_req *r, gt_resp *o);
+void gt_h_fund_claim(gt_req *r, gt_resp *o);
 
 /* The route table (http.c), for metrics labels. */
 int gt_api_n_routes(void);

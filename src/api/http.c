@@ -46,6 +46,9 @@ static const gt_route routes[] = {
     {"GET", "/", 20}, {"GET", "/web/{}", 21}, {"GET", "/web/{}/{}", 22}, {"GET", "/web/{}/{}/{}", 23},
     {"GET", "/web/{}/{}/{}/{}", 24},
     {"GET", "/v1/actions", 25}, /* the index of actions by task and address (index.c) */
+    /* Funding (h_fund.c): rounds, proof of human, airdrop epochs and claims. */
+    {"GET", "/v1/fund/rounds", 26}, {"GET", "/v1/fund/rounds/{}", 27}, {"GET", "/v1/fund/humans/{}", 28},
+    {"GET", "/v1/fund/epochs/{}", 29}, {"GET", "/v1/fund/epochs/{}/claims/{}", 30},
 };
 static const gt_handler_fn handlers[] = {
     gt_h_actions_post, gt_h_action_get, gt_h_account, gt_h_head,  gt_h_blocks,     gt_h_block,
@@ -54,6 +57,7 @@ static const gt_handler_fn handlers[] = {
     gt_h_dataset,      gt_h_health,
     gt_h_web,          gt_h_web,        gt_h_web,      gt_h_web,     gt_h_web,
     gt_h_actions_get,
+    gt_h_fund_rounds,  gt_h_fund_round, gt_h_fund_human, gt_h_fund_epoch, gt_h_fund_claim,
 };
 static const size_t body_limits[] = {
     GT_LIMIT_JSON_BYTES, NO_BODY, NO_BODY, NO_BODY, NO_BODY, NO_BODY, NO_BODY, GT_LIMIT_BLOB_BYTES,
@@ -61,6 +65,7 @@ static const size_t body_limits[] = {
     NO_BODY,             NO_BODY, NO_BODY, NO_BODY,
     NO_BODY,             NO_BODY, NO_BODY, NO_BODY, NO_BODY,
     NO_BODY,
+    NO_BODY,             NO_BODY, NO_BODY, NO_BODY, NO_BODY,
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 _Static_assert(sizeof handlers / sizeof handlers[0] == N_ROUTES, "one handler per route");

@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "market/market.h"
 #include "store/blob.h"
+#include "fund/fund.h"
 #include "work/work.h"
 
 /* Fills c with the defaults of api.h. */
@@ -316,9 +317,9 @@ int gt_node_start(const gt_node_config *c, gt_node **out, gt_err *err) {
      * process (as in `gotong node`); later it is refused and changes nothing. */
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     int rc;
-    /* The market's and the work layer's kinds must be known before the
+    /* The market's, the work layer's and funding's kinds must be known before the
      * ledger opens, or their actions would be refused as unknown types. */
-    if ((rc = gt_work_register(err))) goto fail;
+    if ((rc = gt_fund_register(err))) goto fail;
     if ((rc = node_lock(n, err))) goto fail;
     if ((rc = gt_ledger_open(n->db_path, 0, &n->ledger, err))) goto fail;
     /* Uploads a crash cut short: their temp files are nobody's. */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "fund/fund.h"
 #include "work/work.h"
 
 #define MAX_CMDS 64
@@ -105,11 +106,12 @@ static int global_options(int argc, char **argv, int *cmd_at) {
 }
 
 /* Registers every action kind and ledger module the CLI may meet in a ledger
- * (core rules, the market, the work layer's attestations and datasets), so
- * any command can read, verify or submit any action. */
+ * (core rules, the market, the work layer's attestations and datasets, the
+ * fund module's rounds, attestations of humans and airdrops), so any command
+ * can read, verify or submit any action. */
 static int register_rules(void) {
     gt_err err = {0};
-    if (gt_work_register(&err)) {
+    if (gt_fund_register(&err)) {
         fprintf(stderr, "internal: %s\n", err.msg);
         return 1;
     }

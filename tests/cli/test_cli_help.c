@@ -34,7 +34,10 @@ static const char *commands[] = {
     "ledger", "ledger log", "ledger head", "ledger verify", "ledger submit", "model", "model info", "model list",
     "model random", "model quantize", "serve", "train", "completion", "completion bash",
     "tokenizer", "tokenizer train",
-    "chain", "chain demo", "chain deploy", "chain pay", NULL};
+    "chain", "chain demo", "chain deploy", "chain pay", "fund", "fund round-create", "fund round-enter",
+    "fund contribute", "fund round-finalize", "fund round-show", "fund rounds", "fund issuer-register", "fund attest",
+    "fund revoke", "fund human", "fund points-record", "fund epoch", "fund airdrop-fund", "fund airdrop-close",
+    "fund claim", NULL};
 
 static void test_help_everywhere(void) {
     char args[256];

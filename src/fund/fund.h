@@ -1,0 +1,104 @@
+/* fund.h: funding open-source AI on the ledger -- the `fund` ledger module
+ * (after work, before agent): funding rounds matched by quadratic funding
+ * (qf.h), points earned by verified work paid out as Merkle airdrops
+ * (airdrop.h), and proof-of-human attestations that weight the matching.
+ *
+ * Action kinds (JSON "type", then fields beside chainId/from/nonce/sig; all
+ * times are seconds of block time, all amounts base units):
+ *   fund_round_create   pool, startS, endS, rule, pairwiseM, name
+ *                       opens a round; the pool is escrowed from the sender.
+ *                       The round's id is the action's id.
+ *   fund_round_enter    round, projectKind, ref
+ *                       the owner of a published dataset (kind 1: ref = the
+ *                       job, owner = its publisher) or evaluation (kind 2:
+ *                       ref = the attestation id, owner = its attester)
+ *                       enters it, before the window ends; the owner is paid
+ *   fund_contribute     round, project, amount
+ *                       inside [startS, endS): the amount goes to the
+ *                       project's owner at once; records the contributor's
+ *                       proof-of-human nullifiers for the round
+ *   fund_round_finalize round
+ *                       anyone, at or after endS: computes the matches
+ *                       (gt_fund_match), pays them from the pool, returns
+ *                       the remainder to the creator
+ *   human_issuer_register name       the sender, staked >= GT_FUND_ISSUER_MIN_STAKE
+ *   human_attest        subject, person, weightPpm, expiresS
+ *                       a registered, staked issuer says subject is a human
+ *                       (person: the issuer's opaque id of that human, the
+ *                       seed of its nullifiers), weight in ppm, until expiresS
+ *   human_revoke        subject       the issuer withdraws its attestation
+ *   points_record       task, slot    the worker of a paid slot records its
+ *                       points in the epoch of the block (once per slot)
+ *   airdrop_fund        epoch, amount escrows the pool of an epoch not yet
+ *                       over (one funder per epoch)
+ *   airdrop_close       epoch         anyone, once the epoch is over: the
+ *                       pool split by points into a Merkle tree (airdrop.h)
+ *   airdrop_claim       epoch, index, amount, proof
+ *                       the leaf's account, once, with its Merkle proof
+ *                       (the siblings as hex, 64 digits each, no 0x)
+ * The rules and the attacks they answer are described at the top of
+ * fund_round.c, fund_human.c and fund_points.c. */
+#ifndef GT_FUND_FUND_H
+#define GT_FUND_FUND_H
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "crypto/key.h"
+#include "ledger/action.h"
+
+/* Limits on what comes from outside (each checked with a message). */
+#define GT_FUND_NAME_MAX 64                   /* round or issuer name, bytes */
+#define GT_FUND_ROUND_MAX_PROJECTS 256        /* projects entered in one round */
+#define GT_FUND_ROUND_MAX_CONTRIBUTIONS 20000 /* distinct (contributor, project) pairs of one round */
+#define GT_FUND_MIN_CONTRIBUTION 10000u       /* 0.01 token: dust splits cost a floor each */
+#define GT_FUND_MAX_WINDOW_S (90u * 86400u)   /* a round's contribution window */
+#define GT_FUND_MAX_LEAD_S (30u * 86400u)     /* how far ahead a window may start */
+#define GT_FUND_ISSUER_MIN_STAKE 10000000u    /* 10 tokens staked to issue attestations */
+#define GT_FUND_ATTEST_MAX_S (366u * 86400u)  /* an attestation's life at most */
+#define GT_FUND_EPOCH_S 86400u                /* a points epoch: one day of block time */
+#define GT_FUND_EPOCH_MAX_ACCOUNTS 65536u     /* leaves of one epoch's tree */
+#define GT_FUND_PROOF_MAX 24                  /* siblings in a claim's proof (2^24 leaves) */
+
+enum { GT_FUND_PROJECT_DATASET = 1, GT_FUND_PROJECT_EVAL = 2 };
+enum { GT_FUND_ROUND_OPEN = 0, GT_FUND_ROUND_FINALIZED = 1, GT_FUND_ROUND_FAILED = 2 };
+enum { GT_FUND_EPOCH_FUNDED = 0, GT_FUND_EPOCH_CLOSED = 1 };
+
+extern gt_action_kind gt_kind_fund_round_create, gt_kind_fund_round_enter, gt_kind_fund_contribute,
+    gt_kind_fund_round_finalize, gt_kind_human_issuer_register, gt_kind_human_attest, gt_kind_human_revoke,
+    gt_kind_points_record, gt_kind_airdrop_fund, gt_kind_airdrop_close, gt_kind_airdrop_claim;
+
+/* Registers the work layer (and below), the fund kinds and the fund
+ * module's tables. Call once at start, before opening a ledger. */
+int gt_fund_register(gt_err *err);
+
+/* The epoch of a block time. */
+static inline uint64_t gt_fund_epoch_of(uint64_t time_s) { return time_s / GT_FUND_EPOCH_S; }
+
+/* Readers for the API and the CLI (db: a ledger connection; new references,
+ * NULL with err set on failure; GT_ENOTFOUND when there is no such row). */
+json_t *gt_fund_round_get(sqlite3 *db, const uint8_t id[32], gt_err *err);
+json_t *gt_fund_rounds_list(sqlite3 *db, uint64_t limit, gt_err *err);
+json_t *gt_fund_human_get(sqlite3 *db, const gt_addr *subject, uint64_t now_s, gt_err *err);
+/* An epoch: pool, status, root, and each account's points (open) or leaves (closed). */
+json_t *gt_fund_epoch_get(sqlite3 *db, uint64_t epoch, gt_err *err);
+/* The claim of account in a closed epoch: index, amount, proof (array of
+ * 0x hex) and the proof string an airdrop_claim takes, and whether claimed. */
+json_t *gt_fund_claim_get(sqlite3 *db, uint64_t epoch, const gt_addr *account, gt_err *err);
+
+/* The module's invariants (fund_invariants.c: fund-round-escrow,
+ * fund-round-books, fund-epoch-escrow) over the whole store: 0, GT_EINVAL
+ * naming the broken one, or GT_EDB. The ledger runs it after every block's
+ * flush in builds with GT_INVARIANTS. */
+struct gt_tx;
+int gt_fund_check(struct gt_tx *tx, gt_err *err);
+
+/* The proof-of-human weight (ppm) of who as the matching sees it at time
+ * at_s: the largest weight among its attestations that are unrevoked,
+ * unexpired at at_s and whose issuer is registered and still staked at
+ * least GT_FUND_ISSUER_MIN_STAKE; 0 when none (fail closed). */
+int gt_fund_human_weight(sqlite3 *db, const gt_addr *who, uint64_t at_s, uint32_t *weight_ppm, gt_err *err);
+
+#endif

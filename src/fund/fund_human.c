@@ -1,0 +1,155 @@
+/* fund_human.c: proof of human -- issuers and their attestations.
+ *
+ * An attestation is a human_attest action: EIP-712 typed data signed by the
+ * issuer (every action is), saying "subject is a human I know as person,
+ * weight w, until expiresS". Rules and the attacks they answer:
+ *  - Only a registered issuer attests, and only while it has at least
+ *    GT_FUND_ISSUER_MIN_STAKE staked: an issuer that vouches for sybils has
+ *    something to lose, and one that unstakes stops counting -- its
+ *    attestations weigh nothing in any round finalized after that
+ *    (gt_fund_human_weight checks the stake when it is read, not only when
+ *    the attestation was made). An unregistered or unstaked sender is refused.
+ *  - Attestations expire (expiresS, at most GT_FUND_ATTEST_MAX_S ahead) and
+ *    the issuer may revoke one at any time; an expired or revoked one weighs
+ *    nothing and yields no nullifier.
+ *  - person is the issuer's opaque id of the human (not personal data: a hash
+ *    the issuer keeps). Attesting two addresses with the same person says
+ *    they are one human: in a funding round the nullifier of (issuer, person,
+ *    round) lets only the first of them contribute (fund_round.c).
+ *  - weightPpm in 1 .. 1000000: an issuer may vouch with less than full
+ *    confidence; the matching takes the largest valid weight. */
+#include <stdio.h>
+
+#include "crypto/addr.h"
+#include "fund/fund.h"
+#include "fund/fund_impl.h"
+#include "fund/qf.h"
+
+/* ---- human_issuer_register ---- */
+
+static const gt_field_def issuer_fields[] = {{"name", GT_F_STRING, GT_FUND_NAME_MAX}};
+
+/* Refuses a sender staked under the minimum (now). */
+static int check_staked(gt_tx *tx, const gt_addr *who, gt_err *err) {
+    uint64_t staked;
+    int rc = gt_fund_staked(tx, NULL, who, &staked, err);
+    if (rc) return rc;
+    if (staked < GT_FUND_ISSUER_MIN_STAKE)
+        return gt_err_set(err, GT_EPERM,
+                          "an issuer of proof of human must have at least %u base units staked, has %llu",
+                          GT_FUND_ISSUER_MIN_STAKE, (unsigned long long)staked);
+    return 0;
+}
+
+static int issuer_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
+    gt_tx *tx = c->tx;
+    if (a->f[0].str_len == 0) return gt_err_set(err, GT_EINVAL, "name: expected 1 to %d bytes", GT_FUND_NAME_MAX);
+    int rc = check_staked(tx, &a->from, err);
+    if (rc) return rc;
+    sqlite3_stmt *q;
+    if ((rc = gt_fund_prepare(tx->db, "SELECT 1 FROM fd_issuers WHERE addr=?", &q, err))) return rc;
+    sqlite3_bind_blob(q, 1, a->from.b, 20, SQLITE_STATIC);
+    int exists = sqlite3_step(q) == SQLITE_ROW;
+    sqlite3_finalize(q);
+    if (exists) return gt_err_set(err, GT_EEXIST, "this address is already a registered issuer");
+    if ((rc = gt_fund_prepare(tx->db, "INSERT INTO fd_issuers VALUES(?,?,?)", &q, err))) return rc;
+    sqlite3_bind_blob(q, 1, a->from.b, 20, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, gt_action_str(a, 0), (int)a->f[0].str_len, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, (int64_t)tx->height);
+    if ((rc = gt_fund_exec_done(tx->db, q, "writing the issuer", err))) return rc;
+    if (gt_buf_putc(&c->diff, FD_REC_ISSUER) || gt_fund_rec_bytes(c, a->from.b, 20) || gt_fund_rec_u64(c, tx->height))
+        return gt_err_set(err, GT_ENOMEM, "out of memory");
+    return 0;
+}
+
+static int apply_issuer(gt_tx *tx, const gt_action *a, gt_err *err) {
+    fd_ctx c = {tx, GT_BUF_INIT};
+    return gt_fund_finish(&c, issuer_rule(&c, a, err));
+}
+
+gt_action_kind gt_kind_human_issuer_register = {
+    "human_issuer_register", "HumanIssuerRegister", issuer_fields, 1, apply_issuer, 1, {0}, {0}, 0};
+
+/* ---- human_attest ---- */
+
+static const gt_field_def attest_fields[] = {
+    {"subject", GT_F_ADDRESS, 0}, {"person", GT_F_BYTES32, 0}, {"weightPpm", GT_F_U64, 0}, {"expiresS", GT_F_U64, 0}};
+enum { HA_SUBJECT, HA_PERSON, HA_WEIGHT, HA_EXPIRES };
+
+/* Refuses a sender that is not a registered issuer. */
+static int check_issuer(gt_tx *tx, const gt_addr *who, gt_err *err) {
+    sqlite3_stmt *q;
+    int rc = gt_fund_prepare(tx->db, "SELECT 1 FROM fd_issuers WHERE addr=?", &q, err);
+    if (rc) return rc;
+    sqlite3_bind_blob(q, 1, who->b, 20, SQLITE_STATIC);
+    int exists = sqlite3_step(q) == SQLITE_ROW;
+    sqlite3_finalize(q);
+    if (!exists) return gt_err_set(err, GT_EPERM, "only a registered issuer may attest (human_issuer_register first)");
+    return check_staked(tx, who, err);
+}
+
+static int attest_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
+    gt_tx *tx = c->tx;
+    gt_addr zero = {{0}};
+    uint64_t w = a->f[HA_WEIGHT].u64, exp = a->f[HA_EXPIRES].u64;
+    if (gt_addr_eq(&a->f[HA_SUBJECT].addr, &zero)) return gt_err_set(err, GT_EINVAL, "subject: the zero address");
+    if (gt_fund_is_zero32(a->f[HA_PERSON].b32))
+        return gt_err_set(err, GT_EINVAL, "person: expected the issuer's id of the human (32 bytes), got zero");
+    if (w == 0 || w > GT_FUND_WEIGHT_ONE)
+        return gt_err_set(err, GT_EINVAL, "weightPpm must be 1 to %u, got %llu", GT_FUND_WEIGHT_ONE,
+                          (unsigned long long)w);
+    if (exp <= tx->time_s || exp - tx->time_s > GT_FUND_ATTEST_MAX_S)
+        return gt_err_set(err, GT_EINVAL, "expiresS must be after the block's time %llu and at most %u seconds later",
+                          (unsigned long long)tx->time_s, GT_FUND_ATTEST_MAX_S);
+    int rc = check_issuer(tx, &a->from, err);
+    if (rc) return rc;
+    sqlite3_stmt *q;
+    if ((rc = gt_fund_prepare(tx->db, "INSERT OR REPLACE INTO fd_humans VALUES(?,?,?,?,?,0,?)", &q, err))) return rc;
+    sqlite3_bind_blob(q, 1, a->f[HA_SUBJECT].addr.b, 20, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 2, a->from.b, 20, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 3, a->f[HA_PERSON].b32, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 4, (int64_t)w);
+    sqlite3_bind_int64(q, 5, (int64_t)exp);
+    sqlite3_bind_int64(q, 6, (int64_t)tx->height);
+    if ((rc = gt_fund_exec_done(tx->db, q, "writing the attestation", err))) return rc;
+    if (gt_buf_putc(&c->diff, FD_REC_HUMAN) || gt_fund_rec_bytes(c, a->f[HA_SUBJECT].addr.b, 20) ||
+        gt_fund_rec_bytes(c, a->from.b, 20) || gt_fund_rec_bytes(c, a->f[HA_PERSON].b32, 32) || gt_fund_rec_u64(c, w) ||
+        gt_fund_rec_u64(c, exp))
+        return gt_err_set(err, GT_ENOMEM, "out of memory");
+    return 0;
+}
+
+static int apply_attest(gt_tx *tx, const gt_action *a, gt_err *err) {
+    fd_ctx c = {tx, GT_BUF_INIT};
+    return gt_fund_finish(&c, attest_rule(&c, a, err));
+}
+
+gt_action_kind gt_kind_human_attest = {"human_attest", "HumanAttest", attest_fields, 4, apply_attest, 1, {0}, {0}, 0};
+
+/* ---- human_revoke ---- */
+
+static const gt_field_def revoke_fields[] = {{"subject", GT_F_ADDRESS, 0}};
+
+static int revoke_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
+    gt_tx *tx = c->tx;
+    sqlite3_stmt *q;
+    int rc =
+        gt_fund_prepare(tx->db, "UPDATE fd_humans SET revoked=1 WHERE subject=? AND issuer=? AND revoked=0", &q, err);
+    if (rc) return rc;
+    sqlite3_bind_blob(q, 1, a->f[0].addr.b, 20, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 2, a->from.b, 20, SQLITE_STATIC);
+    if ((rc = gt_fund_exec_done(tx->db, q, "revoking", err))) return rc;
+    if (sqlite3_changes(tx->db) != 1)
+        return gt_err_set(err, GT_ENOTFOUND, "the sender has no unrevoked attestation of that subject");
+    if (gt_buf_putc(&c->diff, FD_REC_HUMAN) || gt_fund_rec_bytes(c, a->f[0].addr.b, 20) ||
+        gt_fund_rec_bytes(c, a->from.b, 20))
+        return gt_err_set(err, GT_ENOMEM, "out of memory");
+    return 0;
+}
+
+static int apply_revoke(gt_tx *tx, const gt_action *a, gt_err *err) {
+    fd_ctx c = {tx, GT_BUF_INIT};
+    return gt_fund_finish(&c, revoke_rule(&c, a, err));
+}
+
+gt_action_kind gt_kind_human_revoke = {"human_revoke", "HumanRevoke", revoke_fields, 1, apply_revoke, 1, {0}, {0}, 0};

@@ -1,0 +1,61 @@
+/* fund_impl.h: what the fund module's rules share and nobody else sees:
+ * the buffer of state-commitment bytes of the action being applied (as the
+ * work layer's wk_ctx: bytes reach the block's commitment only when the whole
+ * action succeeds), record tags, and small SQL helpers. */
+#ifndef GT_FUND_IMPL_H
+#define GT_FUND_IMPL_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "ledger/action.h"
+#include "ledger/state.h"
+
+typedef struct fd_ctx {
+    gt_tx *tx;
+    gt_buf diff;
+} fd_ctx;
+
+/* Record tags of the fund tables' rows (a byte range apart from market's and work's). */
+enum {
+    FD_REC_ROUND = 0x61,
+    FD_REC_PROJECT = 0x62,
+    FD_REC_CONTRIB = 0x63,
+    FD_REC_NULLIFIER = 0x64,
+    FD_REC_ISSUER = 0x65,
+    FD_REC_HUMAN = 0x66,
+    FD_REC_POINTS = 0x67,
+    FD_REC_EPOCH = 0x68,
+    FD_REC_LEAF = 0x69
+};
+
+/* Appends v (be64) / n bytes to the commitment; nonzero when out of memory. */
+int gt_fund_rec_u64(fd_ctx *c, uint64_t v);
+int gt_fund_rec_bytes(fd_ctx *c, const void *p, size_t n);
+/* Feeds the buffered bytes to the block commitment when rc == 0; frees. Returns rc. */
+int gt_fund_finish(fd_ctx *c, int rc);
+
+/* Prepares sql on db; GT_EDB with the store's message. */
+int gt_fund_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **q, gt_err *err);
+/* Steps a write statement to completion and finalizes it; GT_EDB naming what. */
+int gt_fund_exec_done(sqlite3 *db, sqlite3_stmt *q, const char *what, gt_err *err);
+int gt_fund_is_zero32(const uint8_t b[32]);
+/* "0x1234abcd" short form of an id. */
+const char *gt_fund_short(const uint8_t id[32], char out[19]);
+/* The EIP-55 form of a into out, returned (for messages). */
+const char *gt_fund_addr(const gt_addr *a, char out[43]);
+
+/* The staked amount of an issuer: through tx's state when tx is not NULL
+ * (inside a rule), else from db's accounts table (a reader). */
+int gt_fund_staked(gt_tx *tx, sqlite3 *db, const gt_addr *who, uint64_t *staked, gt_err *err);
+/* The weight as gt_fund_human_weight, with the issuer's stake read as gt_fund_staked. */
+int gt_fund_human_weight_tx(gt_tx *tx, sqlite3 *db, const gt_addr *who, uint64_t at_s, uint32_t *weight_ppm,
+                            gt_err *err);
+/* The nullifier of (issuer, person) in round: keccak256("gotong.fund.nullifier" ‖ issuer ‖ person ‖ round). */
+void gt_fund_nullifier(const gt_addr *issuer, const uint8_t person[32], const uint8_t round[32], uint8_t out[32]);
+
+/* The lock that escrows a round's pool (its id) and an epoch's pool. */
+void gt_fund_epoch_lock_id(uint64_t epoch, uint8_t out[32]);
+
+#endif

@@ -1,0 +1,89 @@
+/* fund_invariants.c: the fund module's invariants, stated as checks (the
+ * module's `check`, run after every block's flush in builds with
+ * GT_INVARIANTS; see ledger/invariants.h):
+ *
+ *   fund-round-escrow   an open round's lock (its id) holds exactly its pool,
+ *                       owned by its creator; a finalized round's lock is empty
+ *   fund-round-books    a finalized round's matched + remainder = pool, and its
+ *                       projects' matches add up to matched
+ *   fund-epoch-escrow   a funded epoch's lock holds its pool; a closed epoch's
+ *                       lock holds exactly its unclaimed leaves
+ *
+ * Each returns 0, GT_EINVAL with "invariant <name>: ..." or GT_EDB. */
+#include <assert.h>
+#include <stdio.h>
+
+#include "fund/fund.h"
+#include "fund/fund_impl.h"
+
+/* Runs sql (no parameters); a row back means the invariant is broken. */
+static int none_of(sqlite3 *db, const char *sql, const char *name, gt_err *err) {
+    sqlite3_stmt *q;
+    int rc = gt_fund_prepare(db, sql, &q, err);
+    if (rc) return rc;
+    int s = sqlite3_step(q);
+    if (s == SQLITE_ROW) {
+        char h[19] = "?";
+        if (sqlite3_column_bytes(q, 0) == 32) gt_fund_short(sqlite3_column_blob(q, 0), h);
+        rc = gt_err_set(err, GT_EINVAL, "invariant %s: round %s… breaks it", name, h);
+    } else if (s != SQLITE_DONE) {
+        rc = gt_err_set(err, GT_EDB, "checking %s: %s", name, sqlite3_errmsg(db));
+    }
+    sqlite3_finalize(q);
+    return rc;
+}
+
+/* The amount in lock id (0 when there is none). */
+static int lock_amount(sqlite3 *db, const uint8_t id[32], int64_t *amount, gt_err *err) {
+    sqlite3_stmt *q;
+    int rc = gt_fund_prepare(db, "SELECT amount FROM locks WHERE id=?", &q, err);
+    if (rc) return rc;
+    sqlite3_bind_blob(q, 1, id, 32, SQLITE_STATIC);
+    *amount = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+    sqlite3_finalize(q);
+    return 0;
+}
+
+/* fund-epoch-escrow, epoch by epoch (lock ids are hashes of the epoch). */
+static int check_epochs(sqlite3 *db, gt_err *err) {
+    sqlite3_stmt *q;
+    int rc = gt_fund_prepare(db,
+                             "SELECT e.epoch, e.status, e.pool, (SELECT COALESCE(SUM(amount),0) FROM fd_leaves l"
+                             " WHERE l.epoch=e.epoch AND l.claimed=0) FROM fd_epochs e",
+                             &q, err);
+    if (rc) return rc;
+    while (!rc && sqlite3_step(q) == SQLITE_ROW) {
+        uint64_t epoch = (uint64_t)sqlite3_column_int64(q, 0);
+        int closed = sqlite3_column_int(q, 1) == GT_FUND_EPOCH_CLOSED;
+        int64_t want = closed ? sqlite3_column_int64(q, 3) : sqlite3_column_int64(q, 2), have;
+        uint8_t id[32];
+        gt_fund_epoch_lock_id(epoch, id);
+        if ((rc = lock_amount(db, id, &have, err))) break;
+        if (have != want)
+            rc = gt_err_set(err, GT_EINVAL, "invariant fund-epoch-escrow: epoch %llu's lock holds %lld, expected %lld",
+                            (unsigned long long)epoch, (long long)have, (long long)want);
+    }
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int gt_fund_check(gt_tx *tx, gt_err *err) {
+    assert(tx && tx->db);
+    sqlite3 *db = tx->db;
+    _Static_assert(GT_FUND_ROUND_OPEN == 0, "the checks' SQL says status=0 for an open round");
+    int rc = none_of(db,
+                     "SELECT r.id FROM fd_rounds r LEFT JOIN locks k ON k.id=r.id WHERE r.status=0 AND"
+                     " (k.amount IS NULL OR k.amount!=r.pool OR k.owner!=r.creator) LIMIT 1",
+                     "fund-round-escrow", err);
+    if (!rc)
+        rc = none_of(db,
+                     "SELECT r.id FROM fd_rounds r JOIN locks k ON k.id=r.id WHERE r.status!=0 AND k.amount>0"
+                     " LIMIT 1",
+                     "fund-round-escrow", err);
+    if (!rc)
+        rc = none_of(db,
+                     "SELECT r.id FROM fd_rounds r WHERE r.status!=0 AND (r.matched+r.remainder!=r.pool OR"
+                     " r.matched!=(SELECT COALESCE(SUM(match),0) FROM fd_projects p WHERE p.round=r.id)) LIMIT 1",
+                     "fund-round-books", err);
+    return rc ? rc : check_epochs(db, err);
+}

@@ -1,0 +1,201 @@
+/* fund_points.c: points for verified work, and each epoch's airdrop.
+ *
+ * The published rules:
+ *  - An epoch is GT_FUND_EPOCH_S seconds of block time: epoch e holds the
+ *    blocks whose time is in [e*GT_FUND_EPOCH_S, (e+1)*GT_FUND_EPOCH_S).
+ *  - points_record(task, slot): the worker of a slot the market paid
+ *    (GT_SLOT_PAID) records its points in the epoch of the block: the slot's
+ *    bounty in base units, times accepted/total units when the verdict was
+ *    partial (what the poster actually paid for verified work). Once per
+ *    slot; never for a slot whose worker is the task's poster (paying
+ *    oneself is not work); only by the worker (nobody records for others).
+ *  - airdrop_fund(epoch, amount): escrows the epoch's pool from the sender,
+ *    before the epoch ends (so the pool is known before the last points are),
+ *    one funder per epoch, who may add to it.
+ *  - airdrop_close(epoch): anyone, once the epoch is over. Accounts in
+ *    address order get claim indexes 0, 1, ...; account i's amount is
+ *    floor(pool * points_i / total_points); accounts whose share rounds to 0
+ *    are left out. The leaves are Uniswap MerkleDistributor's
+ *    (airdrop.h), the root is recorded; what rounding leaves and an epoch
+ *    with no points return to the funder.
+ *  - airdrop_claim(epoch, index, amount, proof): the leaf's account only,
+ *    once, with a proof that folds (index, sender, amount) to the root --
+ *    the same check the on-chain distributor makes. Another's proof does
+ *    not fold with the sender's address; a second claim is refused. */
+#include <assert.h>
+#include <stdio.h>
+
+#include "base/alloc.h"
+#include "base/hex.h"
+#include "crypto/addr.h"
+#include "fund/airdrop.h"
+#include "fund/fund.h"
+#include "fund/fund_impl.h"
+#include "ledger/row.h"
+#include "market/market.h"
+
+/* ---- points_record ---- */
+
+static const gt_field_def record_fields[] = {{"task", GT_F_BYTES32, 0}, {"slot", GT_F_U64, 0}};
+
+/* The points of a paid slot: its bounty, scaled by a partial verdict. */
+static int slot_points(sqlite3 *db, const uint8_t task[32], uint64_t slot, const gt_market_slot_ref *ref,
+                       uint64_t *points, gt_err *err) {
+    sqlite3_stmt *q;
+    int rc =
+        gt_fund_prepare(db, "SELECT accepted, total FROM mk_partials WHERE task=? AND slot=? AND attempt=?", &q, err);
+    if (rc) return rc;
+    sqlite3_bind_blob(q, 1, task, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, (int64_t)slot);
+    sqlite3_bind_int64(q, 3, (int64_t)ref->attempt);
+    *points = ref->bounty;
+    if (sqlite3_step(q) == SQLITE_ROW) {
+        uint64_t acc, tot;
+        if (!(rc = gt_row_amount(q, 0, &acc, "mk_partials", err)) &&
+            !(rc = gt_row_amount(q, 1, &tot, "mk_partials", err))) {
+            if (tot == 0 || acc > tot)
+                rc = gt_row_damaged(q, 1, "mk_partials", "0 <= accepted <= total, total > 0", err);
+            else
+                *points = (uint64_t)((unsigned __int128)ref->bounty * acc / tot);
+        }
+    }
+    sqlite3_finalize(q);
+    return rc;
+}
+
+/* Adds pts to (epoch, who) in fd_points; refuses a new account once the
+ * epoch has GT_FUND_EPOCH_MAX_ACCOUNTS (its tree must stay closable). */
+static int add_points(sqlite3 *db, uint64_t epoch, const gt_addr *who, uint64_t pts, gt_err *err) {
+    sqlite3_stmt *q;
+    int rc = gt_fund_prepare(db,
+                             "SELECT (SELECT COUNT(*) FROM fd_points WHERE epoch=?1),"
+                             " EXISTS(SELECT 1 FROM fd_points WHERE epoch=?1 AND account=?2)",
+                             &q, err);
+    if (rc) return rc;
+    sqlite3_bind_int64(q, 1, (int64_t)epoch);
+    sqlite3_bind_blob(q, 2, who->b, 20, SQLITE_STATIC);
+    int full = sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int64(q, 0) >= GT_FUND_EPOCH_MAX_ACCOUNTS &&
+               !sqlite3_column_int(q, 1);
+    sqlite3_finalize(q);
+    if (full)
+        return gt_err_set(err, GT_ELIMIT, "epoch %llu already has %u accounts with points: record in the next",
+                          (unsigned long long)epoch, GT_FUND_EPOCH_MAX_ACCOUNTS);
+    rc = gt_fund_prepare(db,
+                         "INSERT INTO fd_points VALUES(?,?,?) ON CONFLICT(epoch, account)"
+                         " DO UPDATE SET points=points+excluded.points",
+                         &q, err);
+    if (rc) return rc;
+    sqlite3_bind_int64(q, 1, (int64_t)epoch);
+    sqlite3_bind_blob(q, 2, who->b, 20, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, (int64_t)pts);
+    return gt_fund_exec_done(db, q, "adding points", err);
+}
+
+static int record_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
+    gt_tx *tx = c->tx;
+    const uint8_t *task = a->f[0].b32;
+    uint64_t slot = a->f[1].u64, pts, epoch = gt_fund_epoch_of(tx->time_s);
+    gt_market_slot_ref ref;
+    int rc = gt_market_slot_ref_get(tx->db, task, slot, &ref, err);
+    if (rc) return rc;
+    if (ref.state != GT_SLOT_PAID)
+        return gt_err_set(err, GT_ESTATE, "the slot is not paid: only verified, paid work earns points");
+    if (!gt_addr_eq(&ref.worker, &a->from))
+        return gt_err_set(err, GT_EPERM, "only the slot's worker records its points");
+    if (gt_addr_eq(&ref.worker, &ref.poster))
+        return gt_err_set(err, GT_EPERM, "a slot worked by its own poster earns no points");
+    sqlite3_stmt *q;
+    if ((rc = gt_fund_prepare(tx->db, "SELECT epoch FROM fd_slot_points WHERE task=? AND slot=?", &q, err))) return rc;
+    sqlite3_bind_blob(q, 1, task, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, (int64_t)slot);
+    if (sqlite3_step(q) == SQLITE_ROW)
+        rc = gt_err_set(err, GT_EEXIST, "this slot's points were already recorded in epoch %lld",
+                        (long long)sqlite3_column_int64(q, 0));
+    sqlite3_finalize(q);
+    if (rc || (rc = slot_points(tx->db, task, slot, &ref, &pts, err))) return rc;
+    assert(pts <= ref.bounty);
+    if (pts == 0) return gt_err_set(err, GT_EINVAL, "the slot was paid nothing: no points");
+    if ((rc = gt_fund_prepare(tx->db, "INSERT INTO fd_slot_points VALUES(?,?,?,?,?)", &q, err))) return rc;
+    sqlite3_bind_blob(q, 1, task, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, (int64_t)slot);
+    sqlite3_bind_blob(q, 3, a->from.b, 20, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 4, (int64_t)epoch);
+    sqlite3_bind_int64(q, 5, (int64_t)pts);
+    if ((rc = gt_fund_exec_done(tx->db, q, "recording the slot", err)) ||
+        (rc = add_points(tx->db, epoch, &a->from, pts, err)))
+        return rc;
+    if (gt_buf_putc(&c->diff, FD_REC_POINTS) || gt_fund_rec_bytes(c, task, 32) || gt_fund_rec_u64(c, slot) ||
+        gt_fund_rec_bytes(c, a->from.b, 20) || gt_fund_rec_u64(c, epoch) || gt_fund_rec_u64(c, pts))
+        return gt_err_set(err, GT_ENOMEM, "out of memory");
+    return 0;
+}
+
+static int apply_record(gt_tx *tx, const gt_action *a, gt_err *err) {
+    fd_ctx c = {tx, GT_BUF_INIT};
+    return gt_fund_finish(&c, record_rule(&c, a, err));
+}
+
+gt_action_kind gt_kind_points_record = {
+    "points_record", "PointsRecord", record_fields, 2, apply_record, 1, {0}, {0}, 0};
+
+/* ---- airdrop_fund ---- */
+
+static const gt_field_def fund_fields[] = {{"epoch", GT_F_U64, 0}, {"amount", GT_F_U64, 0}};
+
+/* Reads an epoch's row; *found 0 when there is none. */
+static int epoch_load(sqlite3 *db, uint64_t epoch, int *found, gt_addr *funder, uint64_t *pool, int *status,
+                      uint8_t root[32], gt_err *err) {
+    sqlite3_stmt *q;
+    int rc = gt_fund_prepare(db, "SELECT funder, pool, status, root FROM fd_epochs WHERE epoch=?", &q, err);
+    if (rc) return rc;
+    sqlite3_bind_int64(q, 1, (int64_t)epoch);
+    *found = sqlite3_step(q) == SQLITE_ROW;
+    const char *T = "fd_epochs";
+    if (*found && !(rc = gt_row_blob(q, 0, funder->b, 20, T, err)) && !(rc = gt_row_amount(q, 1, pool, T, err)) &&
+        !(rc = gt_row_int(q, 2, status, T, err)))
+        rc = gt_row_blob(q, 3, root, 32, T, err);
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int fund_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
+    gt_tx *tx = c->tx;
+    uint64_t epoch = a->f[0].u64, amount = a->f[1].u64, pool = 0;
+    gt_addr funder;
+    uint8_t root[32], lock[32];
+    int found, status, rc;
+    if (amount == 0 || amount > GT_SUPPLY_MAX) return gt_err_set(err, GT_EINVAL, "amount must be greater than 0");
+    if (epoch < gt_fund_epoch_of(tx->time_s))
+        return gt_err_set(err, GT_ESTATE,
+                          "epoch %llu is over (the block is in epoch %llu): fund an epoch before it ends",
+                          (unsigned long long)epoch, (unsigned long long)gt_fund_epoch_of(tx->time_s));
+    if (epoch > gt_fund_epoch_of(tx->time_s) + 366)
+        return gt_err_set(err, GT_EINVAL, "epoch is more than a year ahead");
+    if ((rc = epoch_load(tx->db, epoch, &found, &funder, &pool, &status, root, err))) return rc;
+    if (found && !gt_addr_eq(&funder, &a->from)) {
+        char s[43];
+        return gt_err_set(err, GT_EPERM, "epoch %llu is funded by %s: one funder per epoch", (unsigned long long)epoch,
+                          gt_fund_addr(&funder, s));
+    }
+    if (pool + amount > GT_SUPPLY_MAX) return gt_err_set(err, GT_EOVERFLOW, "the pool would overflow");
+    gt_fund_epoch_lock_id(epoch, lock);
+    if ((rc = gt_state_lock(tx, &a->from, lock, amount, err))) return rc;
+    sqlite3_stmt *q;
+    if ((rc = gt_fund_prepare(tx->db, "INSERT OR REPLACE INTO fd_epochs VALUES(?,?,?,0,zeroblob(32),0,0,0)", &q, err)))
+        return rc;
+    sqlite3_bind_int64(q, 1, (int64_t)epoch);
+    sqlite3_bind_blob(q, 2, a->from.b, 20, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, (int64_t)(pool + amount));
+    if ((rc = gt_fund_exec_done(tx->db, q, "funding the epoch", err))) return rc;
+    if (gt_buf_putc(&c->diff, FD_REC_EPOCH) || gt_fund_rec_u64(c, epoch) || gt_fund_rec_bytes(c, a->from.b, 20) ||
+        gt_fund_rec_u64(c, pool + amount))
+        return gt_err_set(err, GT_ENOMEM, "out of memory");
+    return 0;
+}
+
+static int apply_fund(gt_tx *tx, const gt_action *a, gt_err *err) {
+    fd_ctx c = {tx, GT_BUF_INIT};
+    return gt_fund_finish(&c, fund_rule(&c, a, err));
+}
+
+gt_action_kind gt_kind_airdrop_fund = {"airdrop_fund", "AirdropFund", fund_fields, 2, apply_fund, 1, {0}, {0}, 0};

@@ -1,0 +1,343 @@
+/* fund_query.c: the fund module's rows as JSON for the API and the CLI.
+ * Amounts are base units as decimal strings (the API's convention, units.c),
+ * ids and roots 0x hex, addresses EIP-55. Every reader goes through
+ * ledger/row.h: a damaged column is GT_EDB naming it. */
+#include <stdio.h>
+
+#include "base/alloc.h"
+#include "base/hex.h"
+#include "crypto/addr.h"
+#include "fund/airdrop.h"
+#include "fund/fund.h"
+#include "fund/fund_impl.h"
+#include "fund/qf.h"
+#include "ledger/row.h"
+
+#define FD_ROUNDS_PAGE_MAX 100
+
+static json_t *j_hex(const uint8_t *b, size_t n) {
+    char s[2 * 32 + 3] = "0x";
+    gt_hex_encode(b, n, s + 2);
+    return json_string(s);
+}
+static json_t *j_addr(const gt_addr *a) {
+    char s[43];
+    gt_addr_to_str(a, s);
+    return json_string(s);
+}
+static json_t *j_amt(uint64_t v) {
+    char s[24];
+    snprintf(s, sizeof s, "%llu", (unsigned long long)v);
+    return json_string(s);
+}
+
+/* Sets key to v (stolen); records the first failure in *bad. */
+static void put(json_t *o, const char *key, json_t *v, int *bad) {
+    if (!v || json_object_set_new(o, key, v)) *bad = 1;
+}
+
+static const char *status_name(int s) {
+    return s == GT_FUND_ROUND_OPEN ? "open" : s == GT_FUND_ROUND_FINALIZED ? "finalized" : "failed";
+}
+
+/* One round row (columns of ROUND_COLS) as JSON. */
+#define ROUND_COLS                                                                                                     \
+    "id, creator, name, rule, pool, pairwise_m, start_s, end_s, created_height, status, projects,"                     \
+    " contribs, contributed, matched, remainder, finalized_height"
+static json_t *round_json(sqlite3_stmt *q, gt_err *err) {
+    const char *T = "fd_rounds";
+    uint8_t id[32];
+    gt_addr creator;
+    char name[GT_FUND_NAME_MAX + 1];
+    uint64_t v[13];
+    int rc = gt_row_blob(q, 0, id, 32, T, err) || gt_row_blob(q, 1, creator.b, 20, T, err) ||
+             gt_row_text(q, 2, name, sizeof name, T, err);
+    for (int i = 0; !rc && i < 13; i++) rc = gt_row_amount(q, 3 + i, &v[i], T, err);
+    if (rc) return NULL;
+    json_t *o = json_object();
+    int bad = !o;
+    if (o) {
+        put(o, "id", j_hex(id, 32), &bad);
+        put(o, "creator", j_addr(&creator), &bad);
+        put(o, "name", json_string(name), &bad);
+        put(o, "rule", json_string(v[0] == GT_FUND_QF ? "qf" : "pairwise"), &bad);
+        put(o, "pool", j_amt(v[1]), &bad);
+        put(o, "pairwiseM", j_amt(v[2]), &bad);
+        put(o, "startS", json_integer((json_int_t)v[3]), &bad);
+        put(o, "endS", json_integer((json_int_t)v[4]), &bad);
+        put(o, "createdHeight", json_integer((json_int_t)v[5]), &bad);
+        put(o, "status", json_string(status_name((int)v[6])), &bad);
+        put(o, "contributions", json_integer((json_int_t)v[8]), &bad);
+        put(o, "contributed", j_amt(v[9]), &bad);
+        put(o, "matched", j_amt(v[10]), &bad);
+        put(o, "remainder", j_amt(v[11]), &bad);
+        put(o, "finalizedHeight", json_integer((json_int_t)v[12]), &bad);
+    }
+    if (bad) {
+        json_decref(o);
+        gt_err_set(err, GT_ENOMEM, "out of memory");
+        return NULL;
+    }
+    return o;
+}
+
+/* The projects of round id as a JSON array. */
+static json_t *projects_json(sqlite3 *db, const uint8_t id[32], gt_err *err) {
+    sqlite3_stmt *q;
+    if (gt_fund_prepare(db,
+                        "SELECT idx, kind, ref, payee, contributed, contributors, match FROM fd_projects"
+                        " WHERE round=? ORDER BY idx",
+                        &q, err))
+        return NULL;
+    sqlite3_bind_blob(q, 1, id, 32, SQLITE_STATIC);
+    json_t *arr = json_array();
+    int bad = !arr, rc = 0;
+    while (!bad && !rc && sqlite3_step(q) == SQLITE_ROW) {
+        uint64_t idx, kind, contributed, n, match;
+        uint8_t ref[32];
+        gt_addr payee;
+        const char *T = "fd_projects";
+        if ((rc = gt_row_amount(q, 0, &idx, T, err) || gt_row_amount(q, 1, &kind, T, err) ||
+                  gt_row_blob(q, 2, ref, 32, T, err) || gt_row_blob(q, 3, payee.b, 20, T, err) ||
+                  gt_row_amount(q, 4, &contributed, T, err) || gt_row_amount(q, 5, &n, T, err) ||
+                  gt_row_amount(q, 6, &match, T, err)))
+            break;
+        json_t *p = json_object();
+        bad = !p;
+        put(p, "index", json_integer((json_int_t)idx), &bad);
+        put(p, "kind", json_string(kind == GT_FUND_PROJECT_DATASET ? "dataset" : "evaluation"), &bad);
+        put(p, "ref", j_hex(ref, 32), &bad);
+        put(p, "payee", j_addr(&payee), &bad);
+        put(p, "contributed", j_amt(contributed), &bad);
+        put(p, "contributors", json_integer((json_int_t)n), &bad);
+        put(p, "match", j_amt(match), &bad);
+        if (json_array_append_new(arr, p)) bad = 1;
+    }
+    sqlite3_finalize(q);
+    if (bad && !rc) gt_err_set(err, GT_ENOMEM, "out of memory");
+    if (bad || rc) json_decref(arr);
+    return bad || rc ? NULL : arr;
+}
+
+json_t *gt_fund_round_get(sqlite3 *db, const uint8_t id[32], gt_err *err) {
+    sqlite3_stmt *q;
+    if (gt_fund_prepare(db, "SELECT " ROUND_COLS " FROM fd_rounds WHERE id=?", &q, err)) return NULL;
+    sqlite3_bind_blob(q, 1, id, 32, SQLITE_STATIC);
+    json_t *o = NULL;
+    if (sqlite3_step(q) == SQLITE_ROW)
+        o = round_json(q, err);
+    else {
+        char h[19];
+        gt_err_set(err, GT_ENOTFOUND, "no funding round %s…", gt_fund_short(id, h));
+    }
+    sqlite3_finalize(q);
+    json_t *p = o ? projects_json(db, id, err) : NULL;
+    if (o && (!p || json_object_set_new(o, "projects", p))) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+json_t *gt_fund_rounds_list(sqlite3 *db, uint64_t limit, gt_err *err) {
+    sqlite3_stmt *q;
+    if (limit == 0 || limit > FD_ROUNDS_PAGE_MAX) limit = FD_ROUNDS_PAGE_MAX;
+    if (gt_fund_prepare(db, "SELECT " ROUND_COLS " FROM fd_rounds ORDER BY created_height DESC, id LIMIT ?", &q, err))
+        return NULL;
+    sqlite3_bind_int64(q, 1, (int64_t)limit);
+    json_t *arr = json_array(), *o;
+    int rc = !arr;
+    while (!rc && sqlite3_step(q) == SQLITE_ROW) rc = !(o = round_json(q, err)) || json_array_append_new(arr, o);
+    sqlite3_finalize(q);
+    if (!rc) return json_pack("{s:o}", "rounds", arr);
+    json_decref(arr);
+    if (!err || !err->code) gt_err_set(err, GT_ENOMEM, "out of memory");
+    return NULL;
+}
+
+json_t *gt_fund_human_get(sqlite3 *db, const gt_addr *subject, uint64_t now_s, gt_err *err) {
+    uint32_t w;
+    if (gt_fund_human_weight(db, subject, now_s, &w, err)) return NULL;
+    sqlite3_stmt *q;
+    if (gt_fund_prepare(db,
+                        "SELECT issuer, weight_ppm, expires_s, revoked, height FROM fd_humans WHERE subject=?"
+                        " ORDER BY issuer",
+                        &q, err))
+        return NULL;
+    sqlite3_bind_blob(q, 1, subject->b, 20, SQLITE_STATIC);
+    json_t *arr = json_array();
+    int bad = !arr, rc = 0;
+    while (!bad && !rc && sqlite3_step(q) == SQLITE_ROW) {
+        gt_addr issuer;
+        uint64_t wt, exp, rev, h;
+        const char *T = "fd_humans";
+        if ((rc = gt_row_blob(q, 0, issuer.b, 20, T, err) || gt_row_amount(q, 1, &wt, T, err) ||
+                  gt_row_amount(q, 2, &exp, T, err) || gt_row_amount(q, 3, &rev, T, err) ||
+                  gt_row_amount(q, 4, &h, T, err)))
+            break;
+        json_t *o = json_object();
+        bad = !o;
+        put(o, "issuer", j_addr(&issuer), &bad);
+        put(o, "weightPpm", json_integer((json_int_t)wt), &bad);
+        put(o, "expiresS", json_integer((json_int_t)exp), &bad);
+        put(o, "revoked", json_boolean(rev), &bad);
+        put(o, "height", json_integer((json_int_t)h), &bad);
+        if (json_array_append_new(arr, o)) bad = 1;
+    }
+    sqlite3_finalize(q);
+    json_t *out = bad || rc ? NULL
+                            : json_pack("{s:o,s:I,s:o}", "address", j_addr(subject), "weightPpm", (json_int_t)w,
+                                        "attestations", arr);
+    if (!out) {
+        if (!rc) gt_err_set(err, GT_ENOMEM, "out of memory");
+        if (bad || rc) json_decref(arr);
+    }
+    return out;
+}
+
+/* The rows of epoch's points (open) or leaves (closed) as an array. */
+static json_t *epoch_rows(sqlite3 *db, uint64_t epoch, int closed, gt_err *err) {
+    sqlite3_stmt *q;
+    if (gt_fund_prepare(db,
+                        closed ? "SELECT idx, account, amount, claimed FROM fd_leaves WHERE epoch=? ORDER BY idx"
+                               : "SELECT 0, account, points, 0 FROM fd_points WHERE epoch=? ORDER BY account",
+                        &q, err))
+        return NULL;
+    sqlite3_bind_int64(q, 1, (int64_t)epoch);
+    json_t *arr = json_array();
+    int bad = !arr, rc = 0;
+    const char *T = closed ? "fd_leaves" : "fd_points";
+    while (!bad && !rc && sqlite3_step(q) == SQLITE_ROW) {
+        gt_addr acct;
+        uint64_t idx, v, claimed;
+        if ((rc = gt_row_amount(q, 0, &idx, T, err) || gt_row_blob(q, 1, acct.b, 20, T, err) ||
+                  gt_row_amount(q, 2, &v, T, err) || gt_row_amount(q, 3, &claimed, T, err)))
+            break;
+        json_t *o = json_object();
+        bad = !o;
+        put(o, "account", j_addr(&acct), &bad);
+        if (closed) {
+            put(o, "index", json_integer((json_int_t)idx), &bad);
+            put(o, "amount", j_amt(v), &bad);
+            put(o, "claimed", json_boolean(claimed), &bad);
+        } else {
+            put(o, "points", j_amt(v), &bad);
+        }
+        if (json_array_append_new(arr, o)) bad = 1;
+    }
+    sqlite3_finalize(q);
+    if (bad && !rc) gt_err_set(err, GT_ENOMEM, "out of memory");
+    if (bad || rc) json_decref(arr);
+    return bad || rc ? NULL : arr;
+}
+
+json_t *gt_fund_epoch_get(sqlite3 *db, uint64_t epoch, gt_err *err) {
+    sqlite3_stmt *q;
+    if (gt_fund_prepare(db,
+                        "SELECT funder, pool, status, root, total_points, leaves, claimed FROM fd_epochs WHERE epoch=?",
+                        &q, err))
+        return NULL;
+    sqlite3_bind_int64(q, 1, (int64_t)epoch);
+    gt_addr funder = {{0}};
+    uint64_t pool = 0, status = 0, total = 0, leaves = 0, claimed = 0;
+    uint8_t root[32] = {0};
+    int found = sqlite3_step(q) == SQLITE_ROW, rc = 0;
+    const char *T = "fd_epochs";
+    if (found)
+        rc = gt_row_blob(q, 0, funder.b, 20, T, err) || gt_row_amount(q, 1, &pool, T, err) ||
+             gt_row_amount(q, 2, &status, T, err) || gt_row_blob(q, 3, root, 32, T, err) ||
+             gt_row_amount(q, 4, &total, T, err) || gt_row_amount(q, 5, &leaves, T, err) ||
+             gt_row_amount(q, 6, &claimed, T, err);
+    sqlite3_finalize(q);
+    if (rc) return NULL;
+    int closed = found && status == GT_FUND_EPOCH_CLOSED;
+    json_t *rows = epoch_rows(db, epoch, closed, err);
+    if (!rows) return NULL;
+    json_t *o = json_pack(
+        "{s:I,s:I,s:I,s:s,s:o,s:o,s:o,s:o,s:I,s:o}", "epoch", (json_int_t)epoch, "startS",
+        (json_int_t)(epoch * GT_FUND_EPOCH_S), "endS", (json_int_t)((epoch + 1) * GT_FUND_EPOCH_S), "status",
+        !found   ? "unfunded"
+        : closed ? "closed"
+                 : "funded",
+        "funder", found ? j_addr(&funder) : json_null(), "pool", j_amt(pool), "claimed", j_amt(claimed), "root",
+        closed ? j_hex(root, 32) : json_null(), "leaves", (json_int_t)leaves, closed ? "claims" : "points", rows);
+    if (!o) gt_err_set(err, GT_ENOMEM, "out of memory");
+    return o;
+}
+
+/* The closed epoch's leaves as claims, in index order. */
+static int load_leaves(sqlite3 *db, uint64_t epoch, gt_fund_claim **out, int **claimed, size_t *n, gt_err *err) {
+    sqlite3_stmt *q;
+    *out = NULL, *claimed = NULL, *n = 0;
+    int rc =
+        gt_fund_prepare(db, "SELECT idx, account, amount, claimed FROM fd_leaves WHERE epoch=? ORDER BY idx", &q, err);
+    if (!rc) sqlite3_bind_int64(q, 1, (int64_t)epoch);
+    size_t cap = 0;
+    while (!rc && sqlite3_step(q) == SQLITE_ROW) {
+        if (*n == cap) {
+            size_t nc = cap ? 2 * cap : 64;
+            gt_fund_claim *g = nc <= 2u * GT_FUND_EPOCH_MAX_ACCOUNTS ? gt_realloc(*out, nc * sizeof **out) : NULL;
+            int *h = g ? gt_realloc(*claimed, nc * sizeof **claimed) : NULL;
+            if (g) *out = g;
+            if (h) *claimed = h;
+            if (!g || !h) {
+                rc = gt_err_set(err, GT_ENOMEM, "out of memory");
+                break;
+            }
+            cap = nc;
+        }
+        uint64_t idx;
+        if ((rc = gt_row_amount(q, 0, &idx, "fd_leaves", err) ||
+                  gt_row_blob(q, 1, (*out)[*n].account.b, 20, "fd_leaves", err) ||
+                  gt_row_amount(q, 2, &(*out)[*n].amount, "fd_leaves", err) ||
+                  gt_row_int(q, 3, &(*claimed)[*n], "fd_leaves", err)))
+            break;
+        if (idx != *n)
+            rc = gt_row_damaged(q, 0, "fd_leaves", "indexes 0, 1, ...", err);
+        else
+            (*n)++;
+    }
+    if (q) sqlite3_finalize(q);
+    return rc;
+}
+
+json_t *gt_fund_claim_get(sqlite3 *db, uint64_t epoch, const gt_addr *account, gt_err *err) {
+    gt_fund_claim *cl;
+    int *claimed;
+    size_t n, at = SIZE_MAX;
+    json_t *o = NULL;
+    if (load_leaves(db, epoch, &cl, &claimed, &n, err)) goto done;
+    for (size_t i = 0; i < n; i++)
+        if (gt_addr_eq(&cl[i].account, account)) at = i;
+    char s[43];
+    if (at == SIZE_MAX) {
+        gt_err_set(err, GT_ENOTFOUND, "%s has no claim in epoch %llu (closed epochs only)", gt_fund_addr(account, s),
+                   (unsigned long long)epoch);
+        goto done;
+    }
+    gt_fund_airdrop tree = {0};
+    uint8_t(*proof)[32] = NULL;
+    size_t len = 0;
+    if (!gt_fund_airdrop_build(cl, n, &tree, err) && !gt_fund_airdrop_proof(&tree, at, &proof, &len, err)) {
+        json_t *arr = json_array();
+        char *flat = gt_malloc(64 * len + 1);
+        for (size_t i = 0; arr && flat && i < len; i++) {
+            json_array_append_new(arr, j_hex(proof[i], 32));
+            gt_hex_encode(proof[i], 32, flat + 64 * i);
+        }
+        if (flat) flat[64 * len] = 0;
+        o = arr && flat
+                ? json_pack("{s:I,s:I,s:o,s:o,s:b,s:o,s:o,s:s}", "epoch", (json_int_t)epoch, "index", (json_int_t)at,
+                            "account", j_addr(account), "amount", j_amt(cl[at].amount), "claimed", claimed[at], "root",
+                            j_hex(tree.root, 32), "proof", arr, "proofHex", flat)
+                : NULL;
+        if (!o) gt_err_set(err, GT_ENOMEM, "out of memory");
+        gt_free(flat);
+    }
+    gt_free(proof);
+    gt_fund_airdrop_free(&tree);
+done:
+    gt_free(cl);
+    gt_free(claimed);
+    return o;
+}

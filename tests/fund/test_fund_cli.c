@@ -1,0 +1,156 @@
+/* test_fund_cli.c: `gotong fund` against a `gotong node` child over HTTP
+ * (the /v1/fund routes and POST /v1/actions): an epoch's airdrop closed and
+ * claimed with the proof the node serves (once), an issuer attesting a
+ * human, a funding round created, entered by a dataset's owner (and not by
+ * someone else), contributed to, finalized after its window and shown with
+ * its match; usage errors and the API's refusals of bad parameters.
+ * The ledger is prepared first in process (fund_util.h's world: published
+ * datasets, paid slots, points, a funded epoch in 2023's block time), then
+ * the node takes it over and its blocks carry today's time. */
+#include <sys/stat.h>
+#include <time.h>
+
+#include "fund_util.h"
+
+#include "../node_child.h"
+#include "crypto/keystore.h"
+
+static char url[160], pwfile[128];
+
+/* Runs `gotong fund ARGS --node URL --home DIR --password-file F` as key
+ * `who`'s address (--from); returns the exit code, output (both streams) in out. */
+static int fund_cli(int who, char *out, size_t cap, const char *fmt, ...) {
+    char args[1024], cmd[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "%s fund %s --node %s --home %s --password-file %s --from %s 2>&1", GT_CLI, args, url,
+             dir, pwfile, ad(who));
+    FILE *f = popen(cmd, "r");
+    if (!f) return -1;
+    size_t n = fread(out, 1, cap - 1, f);
+    out[n] = 0;
+    int st = pclose(f);
+    int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    if (getenv("FUND_TEST_VERBOSE")) fprintf(stderr, "$ gotong fund %s -> %d\n%s", args, code, out);
+    return code;
+}
+
+/* The 0x id printed by a sent action ("kind 0x... applied in block N"). */
+static void printed_id(const char *out, char id[67]) {
+    const char *p = strstr(out, " 0x");
+    id[0] = 0;
+    if (p) snprintf(id, 67, "%.66s", p + 1);
+}
+
+/* The HTTP status of GET path (curl), or 0 when curl is not there. */
+static int http_status(const char *route) {
+    char cmd[512], out[16] = "";
+    snprintf(cmd, sizeof cmd, "curl -s -o /dev/null -w '%%{http_code}' '%s%s' 2>/dev/null", url, route);
+    FILE *f = popen(cmd, "r");
+    if (!f) return 0;
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    out[n] = 0;
+    pclose(f);
+    return atoi(out);
+}
+
+/* Keys of the cast in HOME/keystore (geth's light scrypt: a test's speed). */
+static void save_keys(void) {
+    snprintf(pwfile, sizeof pwfile, "%s/pw", dir);
+    FILE *f = fopen(pwfile, "w");
+    CHECK(f != NULL);
+    if (f) fputs("test-password\n", f), fclose(f);
+    gt_kdf_params kp = {GT_KDF_LIGHT_N, GT_KDF_DEFAULT_R, GT_KDF_LIGHT_P};
+    int who[] = {ALICE, BOB, CAROL, V1, X0, X0 + 1};
+    for (size_t i = 0; i < sizeof who / sizeof who[0]; i++) {
+        char p[512];
+        gt_err err = {0};
+        CHECK_EQ_INT(gt_keystore_save(dir, &K[who[i]], "test-password", &kp, p, sizeof p, &err), 0);
+    }
+}
+
+static void test_fund_cli(void) {
+    gt_ledger *l = world();
+    uint64_t e = gt_fund_epoch_of(now_of(l));
+    CHECK_EQ_INT(fa(l, CAROL, NULL, NULL, "points_record", "{\"task\":\"%s\",\"slot\":0}", hx(task_b)), 0);
+    CHECK_EQ_INT(fa(l, BOB, NULL, NULL, "points_record", "{\"task\":\"%s\",\"slot\":0}", hx(task_c)), 0);
+    CHECK_EQ_INT(fa(l, ALICE, NULL, NULL, "airdrop_fund", "{\"epoch\":%llu,\"amount\":%llu}", e, 6 * TOKEN), 0);
+    gt_ledger_close(l);
+    save_keys();
+    pid_t node = gt_test_node_start(dir, "200", url, sizeof url);
+    CHECK(node > 0);
+    if (node <= 0) return;
+    char out[8192], id[67];
+    /* the airdrop: closed by anyone, claimed with the node's proof, once */
+    CHECK_EQ_INT(fund_cli(CAROL, out, sizeof out, "airdrop-close --epoch %llu", e), 0);
+    CHECK_EQ_INT(fund_cli(BOB, out, sizeof out, "claim --epoch %llu", e), 0);
+    CHECK_CONTAINS(out, "airdrop_claim 0x");
+    CHECK_EQ_INT(fund_cli(BOB, out, sizeof out, "claim --epoch %llu", e), 1);
+    CHECK_CONTAINS(out, "already paid");
+    CHECK_EQ_INT(fund_cli(ALICE, out, sizeof out, "claim --epoch %llu", e), 1); /* no points, no leaf */
+    CHECK_CONTAINS(out, "has no claim");
+    CHECK_EQ_INT(fund_cli(CAROL, out, sizeof out, "epoch --epoch %llu", e), 0);
+    CHECK_CONTAINS(out, "\"status\":\"closed\"");
+    CHECK_CONTAINS(out, "\"amount\":\"3000000\"");
+    /* proof of human */
+    CHECK_EQ_INT(fund_cli(V1, out, sizeof out, "attest %s --person someone", ad(X0)), 1);
+    CHECK_CONTAINS(out, "registered issuer");
+    CHECK_EQ_INT(fund_cli(V1, out, sizeof out, "issuer-register --name v1-humans"), 0);
+    CHECK_EQ_INT(fund_cli(V1, out, sizeof out, "attest %s --person someone --weight-ppm 800000", ad(X0)), 0);
+    CHECK_EQ_INT(fund_cli(ALICE, out, sizeof out, "human %s", ad(X0)), 0);
+    CHECK_CONTAINS(out, "weight 800000 ppm now");
+    /* a round: create, enter (the owner only), contribute, finalize after the window */
+    CHECK_EQ_INT(fund_cli(ALICE, out, sizeof out, "round-create --pool 10 --window 60 --name cli-round"), 0);
+    printed_id(out, id);
+    CHECK_EQ_INT((int)strlen(id), 66);
+    CHECK_EQ_INT(fund_cli(CAROL, out, sizeof out, "round-enter %s --dataset %s", id, hx(job_b)), 1);
+    CHECK_CONTAINS(out, "only its owner");
+    CHECK_EQ_INT(fund_cli(BOB, out, sizeof out, "round-enter %s --dataset %s", id, hx(job_b)), 0);
+    CHECK_EQ_INT(fund_cli(X0, out, sizeof out, "contribute %s --project 0 --amount 1", id), 0);
+    CHECK_EQ_INT(fund_cli(X0 + 1, out, sizeof out, "contribute %s --project 0 --amount 4", id), 0);
+    int code = fund_cli(CAROL, out, sizeof out, "round-finalize %s", id);
+    for (int tries = 0; code != 0 && strstr(out, "takes contributions until") && tries < 600; tries++) {
+        struct timespec ts = {0, 250000000}; /* waiting out the window's block time, not timing anything */
+        nanosleep(&ts, NULL);
+        code = fund_cli(CAROL, out, sizeof out, "round-finalize %s", id);
+    }
+    CHECK_EQ_INT(code, 0);
+    CHECK_EQ_INT(fund_cli(CAROL, out, sizeof out, "round-show %s --json", id), 0);
+    CHECK_CONTAINS(out, "\"match\":\"4000000\"");
+    CHECK_EQ_INT(fund_cli(CAROL, out, sizeof out, "round-show %s", id), 0);
+    CHECK_CONTAINS(out, "match 4");
+    CHECK_EQ_INT(fund_cli(CAROL, out, sizeof out, "rounds"), 0);
+    CHECK_CONTAINS(out, "cli-round");
+    /* usage errors (2) and the API's refusals */
+    CHECK_EQ_INT(fund_cli(X0, out, sizeof out, "contribute %s", id), 2);
+    CHECK_EQ_INT(fund_cli(X0, out, sizeof out, "round-show 0x12"), 2);
+    CHECK_EQ_INT(fund_cli(X0, out, sizeof out, "round-create --pool 1 --window 5 --name x --rule cubic"), 2);
+    if (http_status("/v1/head")) {
+        CHECK_EQ_INT(http_status("/v1/fund/epochs/abc"), 400);
+        CHECK_EQ_INT(http_status("/v1/fund/rounds/0x12"), 400);
+        CHECK_EQ_INT(http_status("/v1/fund/humans/0xnothex"), 400);
+        CHECK_EQ_INT(http_status("/v1/fund/rounds?limit=1000"), 400);
+        CHECK_EQ_INT(http_status("/v1/fund/rounds?color=red"), 400);
+        char p[160];
+        snprintf(p, sizeof p, "/v1/fund/rounds/%s", hx(job_b));
+        CHECK_EQ_INT(http_status(p), 404);
+    } else {
+        fprintf(stderr, "  (no curl binary: the raw HTTP checks were skipped)\n");
+    }
+    CHECK_EQ_INT(gt_test_node_stop(node), 0);
+    done(NULL); /* replays the whole log: the node's blocks too */
+}
+
+int main(void) {
+    make_keys();
+    extra_keys();
+    gt_err err = {0};
+    if (gt_fund_register(&err)) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    RUN(test_fund_cli);
+    return gt_test_finish();
+}

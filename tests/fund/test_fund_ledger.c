@@ -1,0 +1,517 @@
+/* test_fund_ledger.c: the fund module on a real ledger -- funding rounds
+ * (hand-computed matches, the window, projects and their owners, finalize),
+ * proof of human (issuers, attestations, revocation, expiry, nullifiers, an
+ * unstaked issuer), the sybil split under the pairwise rule, and every
+ * ledger replayed by gt_ledger_verify at the end (done()). A row edited by
+ * hand is refused by the state digest when the ledger opens. */
+#include "fund_util.h"
+
+/* Reads the round's JSON (gt_fund_round_get) through a reader's tx. */
+typedef struct rd_arg {
+    const uint8_t *id;
+    json_t *out;
+} rd_arg;
+static int read_round(void *arg, gt_tx *tx, gt_err *err) {
+    rd_arg *a = arg;
+    a->out = gt_fund_round_get(tx->db, a->id, err);
+    return a->out ? 0 : -1;
+}
+static json_t *round_view(gt_ledger *l, const uint8_t id[32]) {
+    rd_arg a = {id, NULL};
+    gt_err err = {0};
+    gt_ledger_read(l, read_round, &a, &err);
+    if (!a.out) fprintf(stderr, "round view: %s\n", err.msg);
+    return a.out;
+}
+typedef struct w_arg {
+    const gt_addr *who;
+    uint64_t at;
+    uint32_t w;
+} w_arg;
+static int read_weight(void *arg, gt_tx *tx, gt_err *err) {
+    w_arg *a = arg;
+    return gt_fund_human_weight(tx->db, a->who, a->at, &a->w, err);
+}
+/* who's proof-of-human weight at time at, as the matching reads it. */
+static uint64_t weight_of(gt_ledger *l, int who, uint64_t at) {
+    w_arg a = {&A[who], at, 7};
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_ledger_read(l, read_weight, &a, &err), 0);
+    return a.w;
+}
+static uint64_t jamt(const json_t *o, const char *k) {
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? strtoull(s, NULL, 10) : UINT64_MAX;
+}
+/* Project p's match, as the ledger recorded it. */
+static uint64_t match_of(gt_ledger *l, const uint8_t id[32], int p) {
+    json_t *r = round_view(l, id);
+    uint64_t m = jamt(json_array_get(json_object_get(r, "projects"), (size_t)p), "match");
+    json_decref(r);
+    return m;
+}
+
+/* Plain QF by hand. Project 0 (BOB): X0 gives 1, X1 gives 4 tokens:
+ * (sqrt 1 + sqrt 4)^2 - 5 = 9 - 5 = 4 tokens. Project 1 (CAROL): X2 and X3
+ * give 1 each: (1 + 1)^2 - 2 = 2 tokens. Ideal total 6 <= pool 10: the
+ * matches are 4 and 2, and 4 go back to ALICE. In a second round with a
+ * pool of 3 the same contributions scale: 4*3/6 = 2 and 2*3/6 = 1. */
+static void test_plain_by_hand(void) {
+    gt_ledger *l = world();
+    uint8_t r[32], r2[32];
+    round_open(l, GT_FUND_QF, 10 * TOKEN, 0, 100, r);
+    round_open(l, GT_FUND_QF, 3 * TOKEN, 0, 100, r2);
+    uint64_t bob0 = bal(l, BOB), carol0 = bal(l, CAROL), alice0 = bal(l, ALICE);
+    CHECK_EQ_U64(acc_of(l, ALICE).locked, 13 * TOKEN);
+    const uint8_t *rs[2] = {r, r2};
+    for (int k = 0; k < 2; k++) {
+        CHECK_EQ_INT(give(l, X0, rs[k], 0, 1 * TOKEN), 0);
+        CHECK_EQ_INT(give(l, X0 + 1, rs[k], 0, 4 * TOKEN), 0);
+        CHECK_EQ_INT(give(l, X0 + 2, rs[k], 1, 1 * TOKEN), 0);
+        CHECK_EQ_INT(give(l, X0 + 3, rs[k], 1, 1 * TOKEN), 0);
+    }
+    /* contributions are paid to the owners at once */
+    CHECK_EQ_U64(bal(l, BOB) - bob0, 10 * TOKEN);
+    CHECK_EQ_U64(bal(l, CAROL) - carol0, 4 * TOKEN);
+    gt_result res;
+    CHECK_EQ_INT(fa(l, CAROL, NULL, &res, "fund_round_finalize", "{\"round\":\"%s\"}", hx(r)), GT_ESTATE);
+    CHECK_CONTAINS(res.msg, "takes contributions until");
+    CHECK_EQ_INT(finalize(l, r, 100), 0);
+    CHECK_EQ_INT(fa(l, CAROL, NULL, NULL, "fund_round_finalize", "{\"round\":\"%s\"}", hx(r2)), 0);
+    CHECK_EQ_U64(match_of(l, r, 0), 4 * TOKEN);
+    CHECK_EQ_U64(match_of(l, r, 1), 2 * TOKEN);
+    CHECK_EQ_U64(match_of(l, r2, 0), 2 * TOKEN);
+    CHECK_EQ_U64(match_of(l, r2, 1), 1 * TOKEN);
+    CHECK_EQ_U64(bal(l, BOB) - bob0, 10 * TOKEN + 6 * TOKEN);
+    CHECK_EQ_U64(bal(l, CAROL) - carol0, 4 * TOKEN + 3 * TOKEN);
+    CHECK_EQ_U64(bal(l, ALICE) - alice0, 4 * TOKEN); /* the first round's remainder */
+    CHECK_EQ_U64(acc_of(l, ALICE).locked, 0);
+    json_t *v = round_view(l, r);
+    CHECK_STR(json_string_value(json_object_get(v, "status")), "finalized");
+    CHECK_EQ_U64(jamt(v, "matched"), 6 * TOKEN);
+    CHECK_EQ_U64(jamt(v, "remainder"), 4 * TOKEN);
+    json_decref(v);
+    /* once only */
+    CHECK_EQ_INT(fa(l, CAROL, NULL, &res, "fund_round_finalize", "{\"round\":\"%s\"}", hx(r)), GT_ESTATE);
+    CHECK_CONTAINS(res.msg, "already finalized");
+    audit_ok(l);
+    done(l);
+}
+
+/* The window, the projects and their owners. */
+static void test_round_rules(void) {
+    gt_ledger *l = world();
+    gt_result res;
+    uint64_t t = now_of(l);
+    uint8_t r[32];
+    /* a round must hold its pool, have a sane window and a known rule */
+    CHECK_EQ_INT(fa(l, X0, NULL, &res, "fund_round_create",
+                    "{\"pool\":%llu,\"startS\":%llu,\"endS\":%llu,\"rule\":1,\"pairwiseM\":0,\"name\":\"r\"}",
+                    1000 * TOKEN, t, t + 100),
+                 GT_EFUNDS);
+    CHECK_EQ_INT(fa(l, X0, NULL, &res, "fund_round_create",
+                    "{\"pool\":%llu,\"startS\":%llu,\"endS\":%llu,\"rule\":3,\"pairwiseM\":0,\"name\":\"r\"}", TOKEN, t,
+                    t + 100),
+                 GT_EINVAL);
+    CHECK_EQ_INT(fa(l, X0, NULL, &res, "fund_round_create",
+                    "{\"pool\":%llu,\"startS\":%llu,\"endS\":%llu,\"rule\":2,\"pairwiseM\":0,\"name\":\"r\"}", TOKEN, t,
+                    t + 100),
+                 GT_EINVAL);
+    CHECK_EQ_INT(fa(l, X0, NULL, &res, "fund_round_create",
+                    "{\"pool\":%llu,\"startS\":%llu,\"endS\":%llu,\"rule\":1,\"pairwiseM\":0,\"name\":\"r\"}", TOKEN,
+                    t - 50, t - 10),
+                 GT_EINVAL);
+    /* the window opens later: too early to contribute */
+    CHECK_EQ_INT(fa(l, ALICE, r, NULL, "fund_round_create",
+                    "{\"pool\":%llu,\"startS\":%llu,\"endS\":%llu,\"rule\":1,\"pairwiseM\":0,\"name\":\"later\"}",
+                    5 * TOKEN, t + 50, t + 150),
+                 0);
+    /* only the owner enters published work, once */
+    CHECK_EQ_INT(fa(l, ALICE, NULL, &res, "fund_round_enter", "{\"round\":\"%s\",\"projectKind\":1,\"ref\":\"%s\"}",
+                    hx(r), hx(job_b)),
+                 GT_EPERM);
+    CHECK_CONTAINS(res.msg, "only its owner");
+    CHECK_EQ_INT(fa(l, BOB, NULL, &res, "fund_round_enter", "{\"round\":\"%s\",\"projectKind\":1,\"ref\":\"%s\"}",
+                    hx(r), blob("never published")),
+                 GT_ENOTFOUND);
+    CHECK_EQ_INT(fa(l, BOB, NULL, &res, "fund_round_enter", "{\"round\":\"%s\",\"projectKind\":2,\"ref\":\"%s\"}",
+                    hx(r), hx(job_b)),
+                 GT_ENOTFOUND); /* a dataset is not an evaluation */
+    CHECK_EQ_INT(fa(l, BOB, NULL, NULL, "fund_round_enter", "{\"round\":\"%s\",\"projectKind\":1,\"ref\":\"%s\"}",
+                    hx(r), hx(job_b)),
+                 0);
+    CHECK_EQ_INT(fa(l, BOB, NULL, &res, "fund_round_enter", "{\"round\":\"%s\",\"projectKind\":1,\"ref\":\"%s\"}",
+                    hx(r), hx(job_b)),
+                 GT_EEXIST);
+    CHECK_EQ_INT(give(l, X0, r, 0, TOKEN), GT_ESTATE); /* before the window */
+    skew += 60;
+    CHECK_EQ_INT(give(l, X0, r, 0, TOKEN), 0);
+    CHECK_EQ_INT(give(l, X0, r, 1, TOKEN), GT_EINVAL);                        /* no project 1 */
+    CHECK_EQ_INT(give(l, X0, r, 0, GT_FUND_MIN_CONTRIBUTION - 1), GT_EINVAL); /* dust */
+    CHECK_EQ_INT(give(l, BOB, r, 0, TOKEN), GT_EPERM);                        /* its own project */
+    CHECK_EQ_INT(give(l, X0 + 1, r, 0, 1000 * TOKEN), GT_EFUNDS);
+    skew += 100; /* after the window: contributing and entering are closed */
+    CHECK_EQ_INT(
+        fa(l, X0 + 1, NULL, &res, "fund_contribute", "{\"round\":\"%s\",\"project\":0,\"amount\":%llu}", hx(r), TOKEN),
+        GT_ESTATE);
+    CHECK_CONTAINS(res.msg, "only in [");
+    CHECK_EQ_INT(fa(l, CAROL, NULL, &res, "fund_round_enter", "{\"round\":\"%s\",\"projectKind\":1,\"ref\":\"%s\"}",
+                    hx(r), hx(job_c)),
+                 GT_ESTATE);
+    /* one contributor: no match; the whole pool goes back */
+    uint64_t alice0 = bal(l, ALICE);
+    CHECK_EQ_INT(fa(l, CAROL, NULL, NULL, "fund_round_finalize", "{\"round\":\"%s\"}", hx(r)), 0);
+    CHECK_EQ_U64(match_of(l, r, 0), 0);
+    CHECK_EQ_U64(bal(l, ALICE) - alice0, 5 * TOKEN);
+    done(l);
+}
+
+/* The issuer's id of the human behind key who (0x hex). */
+static const char *person_of(int who) {
+    char p[16];
+    snprintf(p, sizeof p, "person-%d", who);
+    return blob(p);
+}
+
+/* V1 registers as an issuer and attests each of who[] as a distinct human
+ * (person = keccak of its index) with full weight until `until`. */
+static void attest_all(gt_ledger *l, int issuer, const int *who, int n, uint64_t until) {
+    for (int i = 0; i < n; i++)
+        CHECK_EQ_INT(fa(l, issuer, NULL, NULL, "human_attest",
+                        "{\"subject\":\"%s\",\"person\":\"%s\",\"weightPpm\":1000000,\"expiresS\":%llu}", ad(who[i]),
+                        person_of(who[i]), until),
+                     0);
+}
+
+/* Issuers: only a staked, registered sender attests; an attestation's
+ * weight reads the issuer's stake when it is used. */
+static void test_issuers(void) {
+    gt_ledger *l = world();
+    gt_result res;
+    uint64_t until = now_of(l) + 100000;
+    /* unstaked: X0 holds tokens but has none staked */
+    CHECK_EQ_INT(fa(l, X0, NULL, &res, "human_issuer_register", "{\"name\":\"nobody\"}"), GT_EPERM);
+    CHECK_CONTAINS(res.msg, "staked");
+    /* unregistered: V1 is staked but not an issuer yet */
+    CHECK_EQ_INT(fa(l, V1, NULL, &res, "human_attest",
+                    "{\"subject\":\"%s\",\"person\":\"%s\",\"weightPpm\":1000000,\"expiresS\":%llu}", ad(X0), blob("p"),
+                    until),
+                 GT_EPERM);
+    CHECK_CONTAINS(res.msg, "registered issuer");
+    CHECK_EQ_INT(fa(l, V1, NULL, NULL, "human_issuer_register", "{\"name\":\"v1 humans\"}"), 0);
+    CHECK_EQ_INT(fa(l, V1, NULL, NULL, "human_issuer_register", "{\"name\":\"again\"}"), GT_EEXIST);
+    CHECK_EQ_INT(fa(l, V1, NULL, &res, "human_attest",
+                    "{\"subject\":\"%s\",\"person\":\"%s\",\"weightPpm\":1000001,\"expiresS\":%llu}", ad(X0), blob("p"),
+                    until),
+                 GT_EINVAL);
+    CHECK_EQ_INT(fa(l, V1, NULL, &res, "human_attest",
+                    "{\"subject\":\"%s\",\"person\":\"%s\",\"weightPpm\":1000000,\"expiresS\":%llu}", ad(X0), blob("p"),
+                    now_of(l)),
+                 GT_EINVAL); /* already expired */
+    int who[] = {X0};
+    attest_all(l, V1, who, 1, until);
+    CHECK_EQ_U64(weight_of(l, X0, now_of(l)), 1000000);
+    CHECK_EQ_U64(weight_of(l, X0, until), 0);         /* expired then */
+    CHECK_EQ_U64(weight_of(l, X0 + 1, now_of(l)), 0); /* never attested */
+    /* the issuer unstakes below the minimum: its word no longer counts */
+    CHECK_EQ_INT(fa(l, V1, NULL, NULL, "unstake", "{\"amount\":%llu}", 15 * TOKEN), 0);
+    CHECK_EQ_U64(weight_of(l, X0, now_of(l)), 0);
+    CHECK_EQ_INT(fa(l, V1, NULL, &res, "human_attest",
+                    "{\"subject\":\"%s\",\"person\":\"%s\",\"weightPpm\":1000000,\"expiresS\":%llu}", ad(X0 + 1),
+                    blob("q"), until),
+                 GT_EPERM);
+    /* revoking: only the issuer's own, unrevoked attestation */
+    CHECK_EQ_INT(fa(l, V2, NULL, &res, "human_revoke", "{\"subject\":\"%s\"}", ad(X0)), GT_ENOTFOUND);
+    CHECK_EQ_INT(fa(l, V1, NULL, NULL, "human_revoke", "{\"subject\":\"%s\"}", ad(X0)), 0);
+    CHECK_EQ_INT(fa(l, V1, NULL, NULL, "human_revoke", "{\"subject\":\"%s\"}", ad(X0)), GT_ENOTFOUND);
+    done(l);
+}
+
+/* One wallet split into ten does not raise its project's match under the
+ * pairwise rule, where it does under plain QF; the same human acting from
+ * a second address in a round is refused (its nullifier is taken). */
+static void test_sybil_split(void) {
+    gt_ledger *l = world();
+    uint64_t until = now_of(l) + 100000;
+    CHECK_EQ_INT(fa(l, V1, NULL, NULL, "human_issuer_register", "{\"name\":\"v1\"}"), 0);
+    int honest[] = {X0 + 1, X0 + 2, X0 + 3, X0 + 4};
+    attest_all(l, V1, honest, 4, until);
+    /* the whale's one human attestation goes to its first split wallet too */
+    CHECK_EQ_INT(fa(l, V1, NULL, NULL, "human_attest",
+                    "{\"subject\":\"%s\",\"person\":\"%s\",\"weightPpm\":1000000,\"expiresS\":%llu}", ad(X0 + 10),
+                    person_of(X0 + 4), until),
+                 0); /* the whale's person */
+    uint8_t s1[32], s2[32], q1[32], q2[32];
+    round_open(l, GT_FUND_PAIRWISE, 100 * TOKEN, 10 * TOKEN, 1000, s1);
+    round_open(l, GT_FUND_PAIRWISE, 100 * TOKEN, 10 * TOKEN, 1000, s2);
+    round_open(l, GT_FUND_QF, 100 * TOKEN, 0, 1000, q1);
+    round_open(l, GT_FUND_QF, 100 * TOKEN, 0, 1000, q2);
+    const uint8_t *all[4] = {s1, s2, q1, q2};
+    for (int k = 0; k < 4; k++) {
+        CHECK_EQ_INT(give(l, X0 + 1, all[k], 0, TOKEN), 0);
+        CHECK_EQ_INT(give(l, X0 + 2, all[k], 1, TOKEN), 0);
+        CHECK_EQ_INT(give(l, X0 + 3, all[k], 1, TOKEN), 0);
+    }
+    CHECK_EQ_INT(give(l, X0 + 4, s1, 0, 10 * TOKEN), 0); /* one wallet */
+    CHECK_EQ_INT(give(l, X0 + 4, q1, 0, 10 * TOKEN), 0);
+    for (int i = 0; i < 10; i++) { /* the same 10 tokens from ten wallets */
+        CHECK_EQ_INT(give(l, X0 + 10 + i, s2, 0, TOKEN), 0);
+        CHECK_EQ_INT(give(l, X0 + 10 + i, q2, 0, TOKEN), 0);
+    }
+    /* the whale's human again, from a wallet attested with the same person */
+    CHECK_EQ_INT(fa(l, V1, NULL, NULL, "human_attest",
+                    "{\"subject\":\"%s\",\"person\":\"%s\",\"weightPpm\":1000000,\"expiresS\":%llu}", ad(X0 + 20),
+                    person_of(X0 + 4), until),
+                 0);
+    gt_result res;
+    CHECK_EQ_INT(fa(l, X0 + 20, NULL, &res, "fund_contribute", "{\"round\":\"%s\",\"project\":0,\"amount\":%llu}",
+                    hx(s1), TOKEN),
+                 GT_EPERM);
+    CHECK_CONTAINS(res.msg, "one person, one contributor per round");
+    CHECK_EQ_INT(give(l, X0 + 20, s2, 1, TOKEN), GT_EPERM); /* X0+10 acts as that human in s2 */
+    CHECK_EQ_INT(finalize(l, s1, 1000), 0);
+    for (int k = 1; k < 4; k++)
+        CHECK_EQ_INT(fa(l, CAROL, NULL, NULL, "fund_round_finalize", "{\"round\":\"%s\"}", hx(all[k])), 0);
+    uint64_t m_s1 = match_of(l, s1, 0), m_s2 = match_of(l, s2, 0), m_q1 = match_of(l, q1, 0), m_q2 = match_of(l, q2, 0);
+    fprintf(stderr, "  project 0's match: pairwise one wallet %llu, split %llu; plain QF one wallet %llu, split %llu\n",
+            (unsigned long long)m_s1, (unsigned long long)m_s2, (unsigned long long)m_q1, (unsigned long long)m_q2);
+    CHECK(m_s2 <= m_s1);
+    CHECK(m_q2 > m_q1); /* why the pairwise rule exists */
+    CHECK(m_s1 > 0);
+    done(l);
+}
+
+/* Pairwise by hand: two humans give 1 token each to project 0, M = 10
+ * tokens: k = floor(sqrt(1e6 * 1e6)) = 1e6 base units, the pair's term is
+ * 2 * floor(1e6 * 1e7 / (1e7 + 1e6)) = 2 * 909090 = 1818180 base units.
+ * The same round where one of the two was revoked, had expired by the
+ * window's end, or was vouched for by an issuer that then unstaked: 0. */
+static void test_weights_by_hand(void) {
+    gt_ledger *l = world();
+    uint64_t t = now_of(l);
+    CHECK_EQ_INT(fa(l, V1, NULL, NULL, "human_issuer_register", "{\"name\":\"v1\"}"), 0);
+    CHECK_EQ_INT(fa(l, V2, NULL, NULL, "human_issuer_register", "{\"name\":\"v2\"}"), 0);
+    int humans[] = {X0, X0 + 1, X0 + 2, X0 + 3, X0 + 4, X0 + 5, X0 + 6};
+    attest_all(l, V1, humans, 6, t + 100000);
+    attest_all(l, V1, humans + 6, 1, t + 200); /* X0+6 expires before the windows end */
+    int by_v2[] = {X0 + 7};
+    attest_all(l, V2, by_v2, 1, t + 100000);
+    uint8_t r[4][32];
+    for (int k = 0; k < 4; k++) round_open(l, GT_FUND_PAIRWISE, 100 * TOKEN, 10 * TOKEN, 1000, r[k]);
+    int pairs[4][2] = {{X0, X0 + 1}, {X0 + 2, X0 + 3}, {X0 + 4, X0 + 6}, {X0 + 5, X0 + 7}};
+    for (int k = 0; k < 4; k++)
+        for (int j = 0; j < 2; j++) CHECK_EQ_INT(give(l, pairs[k][j], r[k], 0, TOKEN), 0);
+    CHECK_EQ_INT(fa(l, V1, NULL, NULL, "human_revoke", "{\"subject\":\"%s\"}", ad(X0 + 3)), 0);
+    CHECK_EQ_INT(fa(l, V2, NULL, NULL, "unstake", "{\"amount\":%llu}", 15 * TOKEN), 0);
+    CHECK_EQ_INT(finalize(l, r[0], 1000), 0);
+    for (int k = 1; k < 4; k++)
+        CHECK_EQ_INT(fa(l, CAROL, NULL, NULL, "fund_round_finalize", "{\"round\":\"%s\"}", hx(r[k])), 0);
+    CHECK_EQ_U64(match_of(l, r[0], 0), 1818180);
+    CHECK_EQ_U64(match_of(l, r[1], 0), 0); /* revoked */
+    CHECK_EQ_U64(match_of(l, r[2], 0), 0); /* expired */
+    CHECK_EQ_U64(match_of(l, r[3], 0), 0); /* unstaked issuer */
+    done(l);
+}
+
+/* A match edited by hand in the store: the ledger refuses to open and
+ * verify fails (the fund tables are in the state digest). */
+static void test_hand_edit_refused(void) {
+    gt_ledger *l = world();
+    uint8_t r[32];
+    round_open(l, GT_FUND_QF, 10 * TOKEN, 0, 100, r);
+    CHECK_EQ_INT(give(l, X0, r, 0, TOKEN), 0);
+    CHECK_EQ_INT(give(l, X0 + 1, r, 0, TOKEN), 0);
+    CHECK_EQ_INT(finalize(l, r, 100), 0);
+    CHECK_EQ_U64(match_of(l, r, 0), 2 * TOKEN);
+    gt_ledger_close(l);
+    sqlite3 *db;
+    CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_exec(db, "UPDATE fd_projects SET match=match+1000000 WHERE idx=0", NULL, NULL, NULL),
+                 SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_changes(db), 1);
+    sqlite3_close(db);
+    gt_err err = {0};
+    gt_ledger *again = NULL;
+    CHECK(gt_ledger_open(path, 0, &again, &err) != 0);
+    CHECK_CONTAINS(err.msg, "not the state it commits to");
+    gt_ledger_close(again);
+    gt_verify_report rep;
+    memset(&err, 0, sizeof err);
+    CHECK(gt_ledger_verify(path, &rep, NULL, NULL, &err) != 0);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK_EQ_INT(system(cmd), 0);
+}
+
+/* Reads an epoch (gt_fund_epoch_get) or a claim (gt_fund_claim_get). */
+typedef struct ep_arg {
+    uint64_t epoch;
+    const gt_addr *who;
+    json_t *out;
+} ep_arg;
+static int read_epoch(void *arg, gt_tx *tx, gt_err *err) {
+    ep_arg *a = arg;
+    a->out = a->who ? gt_fund_claim_get(tx->db, a->epoch, a->who, err) : gt_fund_epoch_get(tx->db, a->epoch, err);
+    return a->out ? 0 : -1;
+}
+static json_t *epoch_view(gt_ledger *l, uint64_t epoch, int who) {
+    ep_arg a = {epoch, who >= 0 ? &A[who] : NULL, NULL};
+    gt_err err = {0};
+    gt_ledger_read(l, read_epoch, &a, &err);
+    if (!a.out) fprintf(stderr, "epoch view: %s\n", err.msg);
+    return a.out;
+}
+
+/* keccak256(abi.encodePacked(uint256 index, address account, uint256 amount)),
+ * written out here byte by byte, apart from airdrop.c. */
+static void leaf_by_hand(uint64_t index, const gt_addr *acct, uint64_t amount, uint8_t out[32]) {
+    uint8_t b[84] = {0};
+    for (int i = 0; i < 8; i++) b[31 - i] = (uint8_t)(index >> (8 * i));
+    memcpy(b + 32, acct->b, 20);
+    for (int i = 0; i < 8; i++) b[83 - i] = (uint8_t)(amount >> (8 * i));
+    gt_keccak256(b, sizeof b, out);
+}
+
+static int claim(gt_ledger *l, int who, uint64_t epoch, uint64_t index, uint64_t amount, const char *proof,
+                 gt_result *res) {
+    return fa(l, who, NULL, res, "airdrop_claim", "{\"epoch\":%llu,\"index\":%llu,\"amount\":%llu,\"proof\":\"%s\"}",
+              epoch, index, amount, proof);
+}
+
+/* Points for paid slots, an epoch closed into Uniswap's Merkle leaves
+ * (checked against a keccak computation written here), claims with
+ * proofs: once each, only by the leaf's account. */
+static void test_points_airdrop(void) {
+    gt_ledger *l = world();
+    gt_result res;
+    uint64_t e = gt_fund_epoch_of(now_of(l));
+    CHECK_EQ_INT(fa(l, ALICE, NULL, NULL, "airdrop_fund", "{\"epoch\":%llu,\"amount\":%llu}", e, 7 * TOKEN), 0);
+    CHECK_EQ_INT(fa(l, BOB, NULL, &res, "airdrop_fund", "{\"epoch\":%llu,\"amount\":%llu}", e, TOKEN), GT_EPERM);
+    CHECK_EQ_INT(fa(l, BOB, NULL, &res, "airdrop_fund", "{\"epoch\":%llu,\"amount\":%llu}", e - 1, TOKEN), GT_ESTATE);
+    /* points: the worker of a paid slot, once */
+    CHECK_EQ_INT(fa(l, BOB, NULL, &res, "points_record", "{\"task\":\"%s\",\"slot\":0}", hx(task_b)), GT_EPERM);
+    CHECK_EQ_INT(fa(l, CAROL, NULL, NULL, "points_record", "{\"task\":\"%s\",\"slot\":0}", hx(task_b)), 0);
+    CHECK_EQ_INT(fa(l, CAROL, NULL, &res, "points_record", "{\"task\":\"%s\",\"slot\":0}", hx(task_b)), GT_EEXIST);
+    CHECK_EQ_INT(fa(l, BOB, NULL, NULL, "points_record", "{\"task\":\"%s\",\"slot\":0}", hx(task_c)), 0);
+    uint8_t t_open[32];
+    CHECK_EQ_INT(fa(l, BOB, t_open, NULL, "task_post",
+                    "{\"kind\":\"generate\",\"spec\":\"%s\",\"slots\":1,\"bounty\":%llu,\"stake\":%llu,"
+                    "\"claimSeconds\":50,\"submitSeconds\":50,\"verifySeconds\":50}",
+                    blob("unpaid"), TOKEN, TOKEN),
+                 0);
+    CHECK_EQ_INT(fa(l, CAROL, NULL, NULL, "task_claim", "{\"task\":\"%s\"}", hx(t_open)), 0);
+    CHECK_EQ_INT(fa(l, CAROL, NULL, &res, "points_record", "{\"task\":\"%s\",\"slot\":0}", hx(t_open)), GT_ESTATE);
+    CHECK_CONTAINS(res.msg, "not paid");
+    CHECK_EQ_INT(fa(l, CAROL, NULL, &res, "airdrop_close", "{\"epoch\":%llu}", e), GT_ESTATE); /* not over */
+    skew += (e + 1) * GT_FUND_EPOCH_S - now_of(l) + 10;
+    CHECK_EQ_INT(fa(l, CAROL, NULL, NULL, "airdrop_close", "{\"epoch\":%llu}", e), 0);
+    CHECK_EQ_INT(fa(l, CAROL, NULL, &res, "airdrop_close", "{\"epoch\":%llu}", e), GT_ESTATE);
+    /* the tree by hand: 3 points each of 6, pool 7 -> 3.5 tokens each, indexes in address order */
+    int first = memcmp(A[BOB].b, A[CAROL].b, 20) < 0 ? BOB : CAROL, second = first == BOB ? CAROL : BOB;
+    uint64_t amt = 7 * TOKEN / 2;
+    uint8_t l0[32], l1[32], root[32], pair[64];
+    leaf_by_hand(0, &A[first], amt, l0);
+    leaf_by_hand(1, &A[second], amt, l1);
+    int lo = memcmp(l0, l1, 32) < 0;
+    memcpy(pair, lo ? l0 : l1, 32);
+    memcpy(pair + 32, lo ? l1 : l0, 32);
+    gt_keccak256(pair, 64, root);
+    json_t *ep = epoch_view(l, e, -1);
+    CHECK_STR(json_string_value(json_object_get(ep, "status")), "closed");
+    CHECK_STR(json_string_value(json_object_get(ep, "root")), hx(root));
+    json_decref(ep);
+    json_t *c0 = epoch_view(l, e, first), *c1 = epoch_view(l, e, second);
+    CHECK_EQ_INT(json_integer_value(json_object_get(c0, "index")), 0);
+    CHECK_EQ_U64(jamt(c0, "amount"), amt);
+    char p0[65], p1[65];
+    snprintf(p0, sizeof p0, "%s", json_string_value(json_object_get(c0, "proofHex")));
+    snprintf(p1, sizeof p1, "%s", json_string_value(json_object_get(c1, "proofHex")));
+    CHECK_STR(p0, hx(l1) + 2); /* the sibling of leaf 0 is leaf 1 */
+    json_decref(c0);
+    json_decref(c1);
+    /* claims: another's proof, a wrong amount, then the real one once */
+    uint64_t b0 = bal(l, first);
+    CHECK_EQ_INT(claim(l, first, e, 1, amt, p1, &res), GT_EPERM);
+    CHECK_CONTAINS(res.msg, "not the sender's claim");
+    CHECK_EQ_INT(claim(l, first, e, 0, amt + 1, p0, &res), GT_EPERM);
+    CHECK_EQ_INT(claim(l, first, e, 0, amt, "00", &res), GT_EINVAL);
+    CHECK_EQ_INT(claim(l, first, e, 0, amt, p0, &res), 0);
+    CHECK_EQ_U64(bal(l, first) - b0, amt);
+    CHECK_EQ_INT(claim(l, first, e, 0, amt, p0, &res), GT_EEXIST);
+    CHECK_EQ_INT(claim(l, second, e, 1, amt, p1, &res), 0);
+    CHECK_EQ_U64(acc_of(l, ALICE).locked, 0); /* 7 = 3.5 + 3.5: nothing left */
+    /* an epoch without points gives its pool back */
+    uint64_t e2 = gt_fund_epoch_of(now_of(l)), a0 = bal(l, ALICE);
+    CHECK_EQ_INT(fa(l, ALICE, NULL, NULL, "airdrop_fund", "{\"epoch\":%llu,\"amount\":%llu}", e2, 2 * TOKEN), 0);
+    skew += GT_FUND_EPOCH_S;
+    CHECK_EQ_INT(fa(l, BOB, NULL, NULL, "airdrop_close", "{\"epoch\":%llu}", e2), 0);
+    CHECK_EQ_U64(bal(l, ALICE), a0);
+    audit_ok(l);
+    done(l);
+}
+
+/* The module's invariants hold on a real ledger and fire on a store
+ * corrupted by hand (a match inflated, a round's escrow drained). */
+static int check_fn(void *arg, gt_tx *tx, gt_err *err) {
+    (void)arg;
+    return gt_fund_check(tx, err);
+}
+static int check_raw(const char *sql, gt_err *err) {
+    sqlite3 *db;
+    if (sqlite3_open(path, &db) || sqlite3_exec(db, "BEGIN", NULL, NULL, NULL)) abort();
+    CHECK_EQ_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    CHECK(sqlite3_changes(db) > 0);
+    gt_tx tx;
+    memset(&tx, 0, sizeof tx);
+    tx.db = db;
+    int rc = gt_fund_check(&tx, err);
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(db);
+    return rc;
+}
+static void test_invariants(void) {
+    gt_ledger *l = world();
+    uint8_t r[32], open_r[32];
+    round_open(l, GT_FUND_QF, 10 * TOKEN, 0, 100, r);
+    round_open(l, GT_FUND_QF, 5 * TOKEN, 0, 1000, open_r);
+    CHECK_EQ_INT(give(l, X0, r, 0, TOKEN), 0);
+    CHECK_EQ_INT(give(l, X0 + 1, r, 0, TOKEN), 0);
+    CHECK_EQ_INT(fa(l, ALICE, NULL, NULL, "airdrop_fund", "{\"epoch\":%llu,\"amount\":%llu}",
+                    gt_fund_epoch_of(now_of(l)), TOKEN),
+                 0);
+    CHECK_EQ_INT(finalize(l, r, 100), 0);
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_ledger_read(l, check_fn, NULL, &err), 0);
+    gt_ledger_close(l);
+    memset(&err, 0, sizeof err);
+    CHECK_EQ_INT(check_raw("UPDATE fd_projects SET match=match+1 WHERE idx=0 AND match>0", &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "fund-round-books");
+    memset(&err, 0, sizeof err);
+    char sql[256];
+    snprintf(sql, sizeof sql, "UPDATE locks SET amount=amount-1 WHERE id=x'%s'", hx(open_r) + 2);
+    CHECK_EQ_INT(check_raw(sql, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "fund-round-escrow");
+    memset(&err, 0, sizeof err);
+    CHECK_EQ_INT(check_raw("UPDATE fd_epochs SET pool=pool+1", &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "fund-epoch-escrow");
+    done(NULL);
+}
+
+int main(void) {
+    make_keys();
+    extra_keys();
+    gt_err err = {0};
+    if (gt_fund_register(&err)) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    RUN(test_plain_by_hand);
+    RUN(test_round_rules);
+    RUN(test_issuers);
+    RUN(test_sybil_split);
+    RUN(test_weights_by_hand);
+    RUN(test_hand_edit_refused);
+    RUN(test_points_airdrop);
+    RUN(test_invariants);
+    return gt_test_finish();
+}
