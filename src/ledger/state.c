@@ -81,6 +81,7 @@ struct gt_state {
     gt_vec unb; /* unbond_rec */
     size_t mark_unb;
     gt_digest_acc digest, digest_at_block; /* see digest.h */
+    gt_digest_cache digest_cache; /* H of account rows written lately */
     gt_digest_acc digest_at_action; /* module rows fold in as they are written */
     int commit_oom; /* a gt_tx_commit could not be held: the block must fail */
     int last_code; /* code of the last failed row load (err may be NULL) */
@@ -99,6 +100,7 @@ gt_state *gt_state_new(void) {
     gt_vec_init(&s->undo, sizeof(undo_rec));
     gt_vec_init(&s->commit, 1);
     gt_vec_init(&s->unb, sizeof(unbond_rec));
+    gt_digest_cache_init(&s->digest_cache);
     return s;
 }
 
@@ -123,6 +125,7 @@ void gt_state_free(gt_state *s) {
     gt_vec_free(&s->undo);
     gt_vec_free(&s->commit);
     gt_vec_free(&s->unb);
+    gt_digest_cache_free(&s->digest_cache);
     gt_free(s);
 }
 
@@ -517,10 +520,13 @@ int gt_state_slash(gt_tx *tx, const uint8_t id[32], const gt_addr *to, uint64_t 
 
 int gt_state_mature_unbonding(gt_tx *tx, gt_err *err) {
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(tx->db,
-                           "SELECT seq,addr,amount,release_height FROM unbonding WHERE release_height<=? ORDER BY seq",
-                           -1, &q, NULL))
-        return gt_err_set(err, GT_EDB, "unbonding: %s", sqlite3_errmsg(tx->db));
+    /* Kept prepared (the statement cache): this runs at every block, and a
+     * block is often one action. */
+    int prc = gt_tx_stmt(tx,
+                         "SELECT seq,addr,amount,release_height FROM unbonding WHERE release_height<=? ORDER BY seq",
+                         &q, err);
+    if (prc) return prc;
+    assert(q);
     sqlite3_bind_int64(q, 1, (int64_t)tx->height);
     int rc, n = 0;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
@@ -530,24 +536,24 @@ int gt_state_mature_unbonding(gt_tx *tx, gt_err *err) {
          * unbonded stake from them for good. */
         if (gt_row_amount(q, 0, &seq, "unbonding", err) || gt_row_blob(q, 1, a.b, 20, "unbonding", err) ||
             gt_row_amount(q, 2, &amount, "unbonding", err) || gt_row_amount(q, 3, &release, "unbonding", err)) {
-            sqlite3_finalize(q);
+            gt_tx_stmt_done(tx, q);
             return GT_EDB;
         }
         /* The row leaves the store (below): out of the state digest too. */
         gt_digest_unbonding(&tx->state->digest, seq, &a, amount, release, -1);
         acct_slot *slot = acct_slot_get(tx, &a, err);
-        if (!slot) { sqlite3_finalize(q); return tx->state->last_code; }
+        if (!slot) { gt_tx_stmt_done(tx, q); return tx->state->last_code; }
         if (slot->a.unbonding < amount) { /* the entries sum to the account's unbonding */
-            sqlite3_finalize(q);
+            gt_tx_stmt_done(tx, q);
             return gt_err_set(err, GT_EDB, "damaged row in table unbonding: entry %llu releases more than its "
                               "account is unbonding", (unsigned long long)seq);
         }
-        if (touch_acct(tx->state, slot)) { sqlite3_finalize(q); return gt_err_set(err, GT_ENOMEM, "out of memory"); }
+        if (touch_acct(tx->state, slot)) { gt_tx_stmt_done(tx, q); return gt_err_set(err, GT_ENOMEM, "out of memory"); }
         slot->a.unbonding -= amount;
         slot->a.balance += amount;
         n++;
     }
-    sqlite3_finalize(q);
+    gt_tx_stmt_done(tx, q);
     if (rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "unbonding: %s", sqlite3_errmsg(tx->db));
     if (n) {
         char sql[96];
@@ -649,8 +655,8 @@ int gt_state_flush(gt_tx *tx, gt_err *err) {
         put_be64(rec + 44, a->unbonding);
         put_be64(rec + 52, a->nonce);
         gt_keccak_update(&tx->diff, rec, sizeof rec);
-        if (slot->in_db) gt_digest_account(&s->digest, &slot->base, -1);
-        gt_digest_account(&s->digest, a, 1);
+        if (slot->in_db) gt_digest_account_cached(&s->digest, &s->digest_cache, &slot->base, -1);
+        gt_digest_account_cached(&s->digest, &s->digest_cache, a, 1);
         slot->base = *a;
         slot->in_db = 1;
         slot->dirty = 0;
