@@ -430,9 +430,11 @@ static int put_action(gt_ledger *l, const gt_action *a, uint64_t height, uint32_
     sqlite3_bind_text(q, 6, a->kind->name, -1, SQLITE_STATIC);
     sqlite3_bind_blob(q, 7, body, (int)n, SQLITE_STATIC); /* unbound below, before body goes */
     int rc = sqlite3_step(q);
+    /* The message is read before the unbinding, which clears it. */
+    rc = rc == SQLITE_DONE ? 0 : gt_err_set(err, GT_EDB, "writing action: %s", sqlite3_errmsg(l->db));
     sqlite3_reset(q);
     sqlite3_bind_null(q, 7);
-    return rc == SQLITE_DONE ? 0 : gt_err_set(err, GT_EDB, "writing action: %s", sqlite3_errmsg(l->db));
+    return rc;
 }
 
 /* Adds every action not yet indexed to action_ids, in id order (so each
