@@ -85,9 +85,10 @@ void gt_digest_cache_init(gt_digest_cache *c) {
 
 void gt_digest_cache_free(gt_digest_cache *c) { gt_map_free(&c->rows); }
 
-/* Folds a row of GT_DIGEST_ACCOUNT_ROW bytes through the cache. */
-static void fold_cached(gt_digest_acc *acc, gt_digest_cache *c, const uint8_t row[GT_DIGEST_ACCOUNT_ROW], int sign) {
+void gt_digest_account_cached(gt_digest_acc *acc, gt_digest_cache *c, const gt_account *a, int sign) {
     assert(c->rows.key_len == GT_DIGEST_ACCOUNT_ROW); /* gt_digest_cache_init ran */
+    uint8_t row[GT_DIGEST_ACCOUNT_ROW];
+    account_row(a, row);
     const uint64_t *hit = gt_map_get(&c->rows, row);
     if (hit) {
         gt_digest_add(acc, hit, sign);
@@ -96,7 +97,7 @@ static void fold_cached(gt_digest_acc *acc, gt_digest_cache *c, const uint8_t ro
     uint64_t x[GT_DIGEST_WORDS];
     gt_keccak k;
     gt_keccak_init(&k);
-    gt_keccak_update(&k, row, GT_DIGEST_ACCOUNT_ROW);
+    gt_keccak_update(&k, row, sizeof row);
     gt_digest_squeeze(&k, x);
     gt_digest_add(acc, x, sign);
     if (sign < 0) return; /* the row leaves: nothing will remove it again */
@@ -105,18 +106,12 @@ static void fold_cached(gt_digest_acc *acc, gt_digest_cache *c, const uint8_t ro
     if (!gt_map_put(&c->rows, row, &v, NULL)) memcpy(v, x, sizeof x); /* out of memory: simply not kept */
 }
 
-/* A lock's canonical row bytes (as long as an account's: one cache holds both). */
-_Static_assert(1 + 32 + 20 + 8 == GT_DIGEST_ACCOUNT_ROW, "lock and account rows share the cache's key length");
-static void lock_row(const gt_lock *l, uint8_t row[GT_DIGEST_ACCOUNT_ROW]) {
+void gt_digest_lock(gt_digest_acc *acc, const gt_lock *l, int sign) {
+    uint8_t row[1 + 32 + 20 + 8];
     row[0] = TAG_LOCK;
     memcpy(row + 1, l->id, 32);
     memcpy(row + 33, l->owner.b, 20);
     put_be64(row + 53, l->amount);
-}
-
-void gt_digest_lock(gt_digest_acc *acc, const gt_lock *l, int sign) {
-    uint8_t row[GT_DIGEST_ACCOUNT_ROW];
-    lock_row(l, row);
     fold(acc, row, sizeof row, sign);
 }
 
@@ -207,16 +202,4 @@ int gt_digest_scan(sqlite3 *db, gt_digest_acc *acc, uint64_t *buckets, int *over
         sqlite3_finalize(q);
     }
     return 0;
-}
-
-void gt_digest_account_cached(gt_digest_acc *acc, gt_digest_cache *c, const gt_account *a, int sign) {
-    uint8_t row[GT_DIGEST_ACCOUNT_ROW];
-    account_row(a, row);
-    fold_cached(acc, c, row, sign);
-}
-
-void gt_digest_lock_cached(gt_digest_acc *acc, gt_digest_cache *c, const gt_lock *l, int sign) {
-    uint8_t row[GT_DIGEST_ACCOUNT_ROW];
-    lock_row(l, row);
-    fold_cached(acc, c, row, sign);
 }

@@ -45,9 +45,9 @@ void gt_digest_account(gt_digest_acc *acc, const gt_account *a, int sign);
 void gt_digest_lock(gt_digest_acc *acc, const gt_lock *l, int sign);
 void gt_digest_unbonding(gt_digest_acc *acc, uint64_t seq, const gt_addr *a, uint64_t amount,
                          uint64_t release_height, int sign);
-/* The writer's cache of account and lock rows' H: a block that changes an
- * account subtracts H of the row it had and adds H of the new one, and the
- * row it had is most often the one the writer added a few blocks before. Keyed by
+/* The writer's cache of account rows' H: a block that changes an account
+ * subtracts H of the row it had and adds H of the new one, and the row it
+ * had is most often the one the writer added a few blocks before. Keyed by
  * the row's canonical bytes, so an entry is never stale (a row that changed
  * misses); bounded (GT_DIGEST_CACHE_ROWS, then emptied) and only a cache:
  * the sums are the same bytes with or without it. */
@@ -61,8 +61,6 @@ void gt_digest_cache_free(gt_digest_cache *c);
 /* gt_digest_account through the cache: a removed row's H is looked up, an
  * added row's H is kept for when it is removed. */
 void gt_digest_account_cached(gt_digest_acc *acc, gt_digest_cache *c, const gt_account *a, int sign);
-/* The same for an escrow lock's row. */
-void gt_digest_lock_cached(gt_digest_acc *acc, gt_digest_cache *c, const gt_lock *l, int sign);
 /* H as limbs: squeezed from a sponge that has absorbed a row's bytes, and
  * added (sign > 0) or subtracted; the two halves of gt_digest_fold_sponge,
  * for callers that keep H of a row to subtract it later. */

@@ -81,7 +81,7 @@ struct gt_state {
     gt_vec unb; /* unbond_rec */
     size_t mark_unb;
     gt_digest_acc digest, digest_at_block; /* see digest.h */
-    gt_digest_cache digest_cache; /* H of account and lock rows written lately */
+    gt_digest_cache digest_cache; /* H of account rows written lately */
     gt_digest_acc digest_at_action; /* module rows fold in as they are written */
     int commit_oom; /* a gt_tx_commit could not be held: the block must fail */
     int last_code; /* code of the last failed row load (err may be NULL) */
@@ -677,8 +677,8 @@ int gt_state_flush(gt_tx *tx, gt_err *err) {
         memcpy(rec + 32, slot->l.owner.b, 20);
         put_be64(rec + 52, slot->l.amount);
         gt_keccak_update(&tx->diff, rec, sizeof rec);
-        if (slot->in_db) gt_digest_lock_cached(&s->digest, &s->digest_cache, &slot->base, -1);
-        gt_digest_lock_cached(&s->digest, &s->digest_cache, &slot->l, 1);
+        if (slot->in_db) gt_digest_lock(&s->digest, &slot->base, -1);
+        gt_digest_lock(&s->digest, &slot->l, 1);
         slot->base = slot->l;
         slot->in_db = 1;
         slot->dirty = 0;
