@@ -22,8 +22,8 @@ static void fold(gt_digest_acc *acc, const uint8_t *row, size_t len, int sign) {
     gt_digest_fold_sponge(acc, &k, sign);
 }
 
-/* H(row) from k as GT_DIGEST_WORDS little-endian limbs (see digest.h). */
-void gt_digest_squeeze(gt_keccak *k, uint64_t x[GT_DIGEST_WORDS]) {
+/* Squeezes H(row) from k as GT_DIGEST_WORDS little-endian limbs. */
+static void squeeze_limbs(gt_keccak *k, uint64_t x[GT_DIGEST_WORDS]) {
     uint8_t h[GT_DIGEST_WORDS * 8];
     gt_keccak_xof(k, h, sizeof h);
     for (int i = 0; i < GT_DIGEST_WORDS; i++) {
@@ -34,7 +34,7 @@ void gt_digest_squeeze(gt_keccak *k, uint64_t x[GT_DIGEST_WORDS]) {
 }
 
 /* Adds (sign > 0) or subtracts the limbs x to the sum, modulo 2^2048. */
-void gt_digest_add(gt_digest_acc *acc, const uint64_t x_in[GT_DIGEST_WORDS], int sign) {
+static void add_limbs(gt_digest_acc *acc, const uint64_t x_in[GT_DIGEST_WORDS], int sign) {
     assert(sign == 1 || sign == -1);
     unsigned carry = 0; /* carry when adding, borrow when subtracting */
     for (int i = 0; i < GT_DIGEST_WORDS; i++) {
@@ -58,8 +58,8 @@ void gt_digest_add(gt_digest_acc *acc, const uint64_t x_in[GT_DIGEST_WORDS], int
 
 void gt_digest_fold_sponge(gt_digest_acc *acc, gt_keccak *k, int sign) {
     uint64_t x[GT_DIGEST_WORDS];
-    gt_digest_squeeze(k, x);
-    gt_digest_add(acc, x, sign);
+    squeeze_limbs(k, x);
+    add_limbs(acc, x, sign);
 }
 
 /* An account's canonical row bytes. */
@@ -91,15 +91,15 @@ void gt_digest_account_cached(gt_digest_acc *acc, gt_digest_cache *c, const gt_a
     account_row(a, row);
     const uint64_t *hit = gt_map_get(&c->rows, row);
     if (hit) {
-        gt_digest_add(acc, hit, sign);
+        add_limbs(acc, hit, sign);
         return;
     }
     uint64_t x[GT_DIGEST_WORDS];
     gt_keccak k;
     gt_keccak_init(&k);
     gt_keccak_update(&k, row, sizeof row);
-    gt_digest_squeeze(&k, x);
-    gt_digest_add(acc, x, sign);
+    squeeze_limbs(&k, x);
+    add_limbs(acc, x, sign);
     if (sign < 0) return; /* the row leaves: nothing will remove it again */
     if (c->rows.n >= GT_DIGEST_CACHE_ROWS) gt_map_clear(&c->rows);
     void *v;

@@ -61,11 +61,6 @@ void gt_digest_cache_free(gt_digest_cache *c);
 /* gt_digest_account through the cache: a removed row's H is looked up, an
  * added row's H is kept for when it is removed. */
 void gt_digest_account_cached(gt_digest_acc *acc, gt_digest_cache *c, const gt_account *a, int sign);
-/* H as limbs: squeezed from a sponge that has absorbed a row's bytes, and
- * added (sign > 0) or subtracted; the two halves of gt_digest_fold_sponge,
- * for callers that keep H of a row to subtract it later. */
-void gt_digest_squeeze(gt_keccak *k, uint64_t h[GT_DIGEST_WORDS]);
-void gt_digest_add(gt_digest_acc *acc, const uint64_t h[GT_DIGEST_WORDS], int sign);
 /* Squeezes H from a sponge that has absorbed a row's bytes, and adds or
  * subtracts it. */
 void gt_digest_fold_sponge(gt_digest_acc *acc, gt_keccak *k, int sign);

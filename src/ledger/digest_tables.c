@@ -6,12 +6,10 @@
  * The same bytes come from a trigger's NEW/OLD values and from a scan of
  * the stored rows, so the live sum and the scan agree whatever the order the
  * rows were written in. */
-#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "base/alloc.h"
-#include "base/map.h"
 #include "ledger/digest.h"
 
 /* Longest table or column name the digest handles (the schema's are short). */
@@ -75,112 +73,15 @@ static void fold_row(gt_digest_acc *acc, const char *table, int n, sqlite3_value
     gt_digest_fold_sponge(acc, &k, sign);
 }
 
-/* The writer's cache of module rows' H. A rule that changes a row fires the
- * update (or REPLACE's delete and insert) trigger: the old row's H is taken
- * out, and that row is most often one an earlier trigger put in. Entries are
- * keyed by a hash of the row's bytes and hold the bytes, so only an exact
- * match is used; rows longer than GT_DIGEST_ROW_CACHE_BYTES are hashed as
- * before. A cache only: the sum is the same with or without it. */
-#define GT_DIGEST_ROW_CACHE_BYTES 384
-#define GT_DIGEST_ROW_CACHE_ROWS 1024
-typedef struct row_entry {
-    uint64_t h[GT_DIGEST_WORDS];
-    uint32_t len;
-    uint8_t bytes[GT_DIGEST_ROW_CACHE_BYTES];
-} row_entry;
-
-typedef struct row_digest_ctx {
-    gt_digest_acc *acc;
-    gt_map rows; /* gt_hash_bytes(row) -> row_entry */
-} row_digest_ctx;
-
-/* Appends n bytes at *len when they fit (else sets *len past cap). */
-static void put_bytes(uint8_t *buf, size_t cap, size_t *len, const void *p, size_t n) {
-    if (*len <= cap && n <= cap - *len) memcpy(buf + *len, p, n);
-    *len += n;
-}
-
-/* The bytes fold_row absorbs for this row, into buf; their length (more
- * than cap when they do not fit, and then buf is not all of them). */
-static size_t row_bytes(const char *table, int n, sqlite3_value **v, uint8_t *buf, size_t cap) {
-    size_t len = 0;
-    put_bytes(buf, cap, &len, "M", 1);
-    put_bytes(buf, cap, &len, table, strlen(table) + 1);
-    for (int i = 0; i < n; i++) {
-        uint8_t hdr[9];
-        int type = sqlite3_value_type(v[i]);
-        if (type == SQLITE_INTEGER || type == SQLITE_FLOAT) {
-            uint64_t bits;
-            if (type == SQLITE_INTEGER) {
-                bits = (uint64_t)sqlite3_value_int64(v[i]);
-            } else {
-                double d = sqlite3_value_double(v[i]);
-                memcpy(&bits, &d, 8);
-            }
-            hdr[0] = type == SQLITE_INTEGER ? 'i' : 'f';
-            put_be(hdr + 1, bits, 8);
-            put_bytes(buf, cap, &len, hdr, 9);
-        } else if (type == SQLITE_NULL) {
-            put_bytes(buf, cap, &len, "n", 1);
-        } else {
-            const void *p = type == SQLITE_TEXT ? (const void *)sqlite3_value_text(v[i]) : sqlite3_value_blob(v[i]);
-            int b = sqlite3_value_bytes(v[i]);
-            hdr[0] = type == SQLITE_TEXT ? 't' : 'b';
-            put_be(hdr + 1, (uint64_t)b, 4);
-            put_bytes(buf, cap, &len, hdr, 5);
-            if (b > 0) put_bytes(buf, cap, &len, p, (size_t)b);
-        }
-    }
-    return len;
-}
-
-/* fold_row through the cache (see row_entry). */
-static void fold_row_cached(row_digest_ctx *c, const char *table, int n, sqlite3_value **v, int sign) {
-    assert(c && c->acc && (sign == 1 || sign == -1));
-    uint8_t buf[GT_DIGEST_ROW_CACHE_BYTES];
-    size_t len = row_bytes(table, n, v, buf, sizeof buf);
-    if (len > sizeof buf) {
-        fold_row(c->acc, table, n, v, sign);
-        return;
-    }
-    uint64_t key = gt_hash_bytes(buf, len);
-    row_entry *e = gt_map_get(&c->rows, &key);
-    if (e && e->len == len && !memcmp(e->bytes, buf, len)) {
-        gt_digest_add(c->acc, e->h, sign);
-        return;
-    }
-    uint64_t h[GT_DIGEST_WORDS];
-    gt_keccak k;
-    gt_keccak_init(&k);
-    gt_keccak_update(&k, buf, len);
-    gt_digest_squeeze(&k, h);
-    gt_digest_add(c->acc, h, sign);
-    if (sign < 0) return; /* the row leaves: nothing will take it out again */
-    if (!e && c->rows.n >= GT_DIGEST_ROW_CACHE_ROWS) gt_map_clear(&c->rows);
-    void *slot;
-    if (gt_map_put(&c->rows, &key, &slot, NULL)) return; /* out of memory: simply not kept */
-    e = slot;
-    memcpy(e->h, h, sizeof h);
-    e->len = (uint32_t)len;
-    memcpy(e->bytes, buf, len);
-}
-
-static void row_digest_ctx_free(void *p) {
-    row_digest_ctx *c = p;
-    if (!c) return;
-    gt_map_free(&c->rows);
-    gt_free(c);
-}
-
 /* gt_row_digest(sign, table, col...): what the triggers call. */
 static void row_digest_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
-    row_digest_ctx *c = sqlite3_user_data(ctx);
+    gt_digest_acc *acc = sqlite3_user_data(ctx);
     if (argc < 3 || sqlite3_value_type(argv[1]) != SQLITE_TEXT) {
         sqlite3_result_error(ctx, "gt_row_digest: needs a sign, a table and its columns", -1);
         return;
     }
     int sign = sqlite3_value_int(argv[0]) < 0 ? -1 : 1;
-    fold_row_cached(c, (const char *)sqlite3_value_text(argv[1]), argc - 2, argv + 2, sign);
+    fold_row(acc, (const char *)sqlite3_value_text(argv[1]), argc - 2, argv + 2, sign);
     sqlite3_result_null(ctx);
 }
 
@@ -281,17 +182,8 @@ static int track_table(sqlite3 *db, const char *t, gt_err *err) {
 int gt_digest_track(sqlite3 *db, gt_digest_acc *acc, gt_err *err) {
     /* REPLACE deletes the row it replaces; only with recursive triggers on
      * does that deletion fire the delete trigger (and leave the sum). */
-    row_digest_ctx *c = gt_calloc(1, sizeof *c);
-    if (!c) return gt_err_set(err, GT_ENOMEM, "out of memory");
-    c->acc = acc;
-    gt_map_init(&c->rows, sizeof(uint64_t), sizeof(row_entry));
-    if (sqlite3_exec(db, "PRAGMA recursive_triggers=ON", NULL, NULL, NULL) != SQLITE_OK) {
-        row_digest_ctx_free(c);
-        return gt_err_set(err, GT_EDB, "digest triggers: %s", sqlite3_errmsg(db));
-    }
-    /* SQLite owns c from here (freed with the function, even on failure). */
-    if (sqlite3_create_function_v2(db, "gt_row_digest", -1, SQLITE_UTF8, c, row_digest_fn, NULL, NULL,
-                                   row_digest_ctx_free) != SQLITE_OK)
+    if (sqlite3_exec(db, "PRAGMA recursive_triggers=ON", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_create_function(db, "gt_row_digest", -1, SQLITE_UTF8, acc, row_digest_fn, NULL, NULL) != SQLITE_OK)
         return gt_err_set(err, GT_EDB, "digest triggers: %s", sqlite3_errmsg(db));
     char (*names)[GT_DIGEST_NAME_MAX] = gt_malloc(GT_DIGEST_MAX_TABLES * GT_DIGEST_NAME_MAX);
     if (!names) return gt_err_set(err, GT_ENOMEM, "out of memory");
