@@ -22,23 +22,14 @@ static void fold(gt_digest_acc *acc, const uint8_t *row, size_t len, int sign) {
     gt_digest_fold_sponge(acc, &k, sign);
 }
 
-/* Squeezes H(row) from k as GT_DIGEST_WORDS little-endian limbs. */
-static void squeeze_limbs(gt_keccak *k, uint64_t x[GT_DIGEST_WORDS]) {
+void gt_digest_fold_sponge(gt_digest_acc *acc, gt_keccak *k, int sign) {
+    assert(sign == 1 || sign == -1);
     uint8_t h[GT_DIGEST_WORDS * 8];
     gt_keccak_xof(k, h, sizeof h);
-    for (int i = 0; i < GT_DIGEST_WORDS; i++) {
-        uint64_t v = 0;
-        for (int b = 0; b < 8; b++) v |= (uint64_t)h[8 * i + b] << (8 * b);
-        x[i] = v;
-    }
-}
-
-/* Adds (sign > 0) or subtracts the limbs x to the sum, modulo 2^2048. */
-static void add_limbs(gt_digest_acc *acc, const uint64_t x_in[GT_DIGEST_WORDS], int sign) {
-    assert(sign == 1 || sign == -1);
     unsigned carry = 0; /* carry when adding, borrow when subtracting */
     for (int i = 0; i < GT_DIGEST_WORDS; i++) {
-        uint64_t x = x_in[i];
+        uint64_t x = 0;
+        for (int b = 0; b < 8; b++) x |= (uint64_t)h[8 * i + b] << (8 * b);
         uint64_t w = acc->w[i];
         if (sign > 0) {
             uint64_t s = w + x;
@@ -56,14 +47,8 @@ static void add_limbs(gt_digest_acc *acc, const uint64_t x_in[GT_DIGEST_WORDS], 
     }
 }
 
-void gt_digest_fold_sponge(gt_digest_acc *acc, gt_keccak *k, int sign) {
-    uint64_t x[GT_DIGEST_WORDS];
-    squeeze_limbs(k, x);
-    add_limbs(acc, x, sign);
-}
-
-/* An account's canonical row bytes. */
-static void account_row(const gt_account *a, uint8_t row[GT_DIGEST_ACCOUNT_ROW]) {
+void gt_digest_account(gt_digest_acc *acc, const gt_account *a, int sign) {
+    uint8_t row[1 + 20 + 5 * 8];
     row[0] = TAG_ACCOUNT;
     memcpy(row + 1, a->addr.b, 20);
     put_be64(row + 21, a->balance);
@@ -71,39 +56,7 @@ static void account_row(const gt_account *a, uint8_t row[GT_DIGEST_ACCOUNT_ROW])
     put_be64(row + 37, a->locked);
     put_be64(row + 45, a->unbonding);
     put_be64(row + 53, a->nonce);
-}
-
-void gt_digest_account(gt_digest_acc *acc, const gt_account *a, int sign) {
-    uint8_t row[GT_DIGEST_ACCOUNT_ROW];
-    account_row(a, row);
     fold(acc, row, sizeof row, sign);
-}
-
-void gt_digest_cache_init(gt_digest_cache *c) {
-    gt_map_init(&c->rows, GT_DIGEST_ACCOUNT_ROW, GT_DIGEST_WORDS * sizeof(uint64_t));
-}
-
-void gt_digest_cache_free(gt_digest_cache *c) { gt_map_free(&c->rows); }
-
-void gt_digest_account_cached(gt_digest_acc *acc, gt_digest_cache *c, const gt_account *a, int sign) {
-    assert(c->rows.key_len == GT_DIGEST_ACCOUNT_ROW); /* gt_digest_cache_init ran */
-    uint8_t row[GT_DIGEST_ACCOUNT_ROW];
-    account_row(a, row);
-    const uint64_t *hit = gt_map_get(&c->rows, row);
-    if (hit) {
-        add_limbs(acc, hit, sign);
-        return;
-    }
-    uint64_t x[GT_DIGEST_WORDS];
-    gt_keccak k;
-    gt_keccak_init(&k);
-    gt_keccak_update(&k, row, sizeof row);
-    squeeze_limbs(&k, x);
-    add_limbs(acc, x, sign);
-    if (sign < 0) return; /* the row leaves: nothing will remove it again */
-    if (c->rows.n >= GT_DIGEST_CACHE_ROWS) gt_map_clear(&c->rows);
-    void *v;
-    if (!gt_map_put(&c->rows, row, &v, NULL)) memcpy(v, x, sizeof x); /* out of memory: simply not kept */
 }
 
 void gt_digest_lock(gt_digest_acc *acc, const gt_lock *l, int sign) {

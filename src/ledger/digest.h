@@ -31,7 +31,6 @@
 #include <stdint.h>
 
 #include "base/err.h"
-#include "base/map.h"
 #include "ledger/state.h"
 
 #define GT_DIGEST_WORDS 32 /* 2048 bits */
@@ -45,22 +44,6 @@ void gt_digest_account(gt_digest_acc *acc, const gt_account *a, int sign);
 void gt_digest_lock(gt_digest_acc *acc, const gt_lock *l, int sign);
 void gt_digest_unbonding(gt_digest_acc *acc, uint64_t seq, const gt_addr *a, uint64_t amount,
                          uint64_t release_height, int sign);
-/* The writer's cache of account rows' H: a block that changes an account
- * subtracts H of the row it had and adds H of the new one, and the row it
- * had is most often the one the writer added a few blocks before. Keyed by
- * the row's canonical bytes, so an entry is never stale (a row that changed
- * misses); bounded (GT_DIGEST_CACHE_ROWS, then emptied) and only a cache:
- * the sums are the same bytes with or without it. */
-#define GT_DIGEST_ACCOUNT_ROW (1 + 20 + 5 * 8)
-#define GT_DIGEST_CACHE_ROWS 8192
-typedef struct gt_digest_cache {
-    gt_map rows; /* row bytes -> H (GT_DIGEST_WORDS limbs) */
-} gt_digest_cache;
-void gt_digest_cache_init(gt_digest_cache *c);
-void gt_digest_cache_free(gt_digest_cache *c);
-/* gt_digest_account through the cache: a removed row's H is looked up, an
- * added row's H is kept for when it is removed. */
-void gt_digest_account_cached(gt_digest_acc *acc, gt_digest_cache *c, const gt_account *a, int sign);
 /* Squeezes H from a sponge that has absorbed a row's bytes, and adds or
  * subtracts it. */
 void gt_digest_fold_sponge(gt_digest_acc *acc, gt_keccak *k, int sign);
