@@ -81,7 +81,6 @@ struct gt_state {
     gt_vec unb; /* unbond_rec */
     size_t mark_unb;
     gt_digest_acc digest, digest_at_block; /* see digest.h */
-    gt_digest_cache digest_cache; /* H of account rows written lately */
     gt_digest_acc digest_at_action; /* module rows fold in as they are written */
     int commit_oom; /* a gt_tx_commit could not be held: the block must fail */
     int last_code; /* code of the last failed row load (err may be NULL) */
@@ -100,7 +99,6 @@ gt_state *gt_state_new(void) {
     gt_vec_init(&s->undo, sizeof(undo_rec));
     gt_vec_init(&s->commit, 1);
     gt_vec_init(&s->unb, sizeof(unbond_rec));
-    gt_digest_cache_init(&s->digest_cache);
     return s;
 }
 
@@ -125,7 +123,6 @@ void gt_state_free(gt_state *s) {
     gt_vec_free(&s->undo);
     gt_vec_free(&s->commit);
     gt_vec_free(&s->unb);
-    gt_digest_cache_free(&s->digest_cache);
     gt_free(s);
 }
 
@@ -655,8 +652,8 @@ int gt_state_flush(gt_tx *tx, gt_err *err) {
         put_be64(rec + 44, a->unbonding);
         put_be64(rec + 52, a->nonce);
         gt_keccak_update(&tx->diff, rec, sizeof rec);
-        if (slot->in_db) gt_digest_account_cached(&s->digest, &s->digest_cache, &slot->base, -1);
-        gt_digest_account_cached(&s->digest, &s->digest_cache, a, 1);
+        if (slot->in_db) gt_digest_account(&s->digest, &slot->base, -1);
+        gt_digest_account(&s->digest, a, 1);
         slot->base = *a;
         slot->in_db = 1;
         slot->dirty = 0;
