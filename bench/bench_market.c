@@ -36,6 +36,7 @@
 #include <sys/time.h>
 
 #include "../tests/api/api_util.h"
+#include "api/api_impl.h"
 
 #define THREADS 2
 #define WORKER_SKILL "echo"
@@ -201,6 +202,8 @@ static void *run_thread(void *p) {
 typedef struct result {
     double seconds, lifecycles_per_s, actions_per_block;
     double cpu_ms_per_lifecycle; /* user + system CPU of the process less the HTTP clients' threads */
+    double build_us_per_block;   /* the writer's time building a block (rules, SQL, roots) */
+    double commit_us_per_block;  /* the writer's time in COMMIT (WAL write and fsync) */
 } result;
 
 /* User + system CPU seconds of this process so far. */
@@ -256,11 +259,16 @@ static result run(const plan *p, int http) {
         fprintf(stderr, "bench: only %zu of %zu actions accepted\n", ok, total);
         exit(1);
     }
+    /* The writer's own split of a block's time: what the ledger's rules and
+     * store cost per block next to the fsync every block pays. */
+    gt_ledger_stats st;
+    gt_ledger_stats_get(node ? node->ledger : l, &st);
     gt_node_stop(node);
     gt_ledger_close(l);
     trm(dir);
+    double blocks = st.blocks ? (double)st.blocks : 1;
     result r = {secs, (double)total / 5.0 / secs, (double)total / (double)(h1.height - h0.height),
-                cpu * 1000.0 / ((double)total / 5.0)};
+                cpu * 1000.0 / ((double)total / 5.0), st.apply_s / blocks * 1e6, st.commit_s / blocks * 1e6};
     return r;
 }
 
@@ -366,7 +374,7 @@ int main(int argc, char **argv) {
         trm(d);
     }
     for (int t = 0; t < THREADS; t++) make_plans(t);
-    double rate[3][MAX_ROUNDS], apb[3][MAX_ROUNDS], cpu[3][MAX_ROUNDS];
+    double rate[3][MAX_ROUNDS], apb[3][MAX_ROUNDS], cpu[3][MAX_ROUNDS], build[3][MAX_ROUNDS], commit[3][MAX_ROUNDS];
     double ratio[MAX_ROUNDS], api[MAX_ROUNDS], mkt[MAX_ROUNDS];
     static const char *const names[3] = {"ledger: 5 transfers via gt_ledger_submit",
                                          "direct: 5 market actions via gt_ledger_submit",
@@ -378,6 +386,8 @@ int main(int argc, char **argv) {
             rate[mode][r] = res.lifecycles_per_s;
             apb[mode][r] = res.actions_per_block;
             cpu[mode][r] = res.cpu_ms_per_lifecycle;
+            build[mode][r] = res.build_us_per_block;
+            commit[mode][r] = res.commit_us_per_block;
         }
         ratio[r] = rate[2][r] / rate[0][r];
         api[r] = rate[2][r] / rate[1][r];
@@ -386,11 +396,11 @@ int main(int argc, char **argv) {
                rate[0][r], rate[1][r], rate[2][r], ratio[r]);
         fflush(stdout);
     }
-    printf("%-46s %13s %14s %17s\n", "run (median over rounds)", "lifecycles/s", "actions/block",
-           "node CPU ms/lc");
+    printf("%-46s %13s %14s %15s %15s %15s\n", "run (median over rounds)", "lifecycles/s", "actions/block",
+           "node CPU ms/lc", "build us/block", "commit us/blk");
     for (int m = 0; m < 3; m++)
-        printf("%-46s %13.1f %14.2f %17.2f\n", names[m], median(rate[m], rounds), median(apb[m], rounds),
-               median(cpu[m], rounds));
+        printf("%-46s %13.1f %14.2f %15.2f %15.1f %15.1f\n", names[m], median(rate[m], rounds), median(apb[m], rounds),
+               median(cpu[m], rounds), median(build[m], rounds), median(commit[m], rounds));
     printf("market cost: direct/ledger %.2f; API cost: http/direct %.2f (medians of per-round ratios)\n",
            median(mkt, rounds), median(api, rounds));
     fflush(stdout);

@@ -19,17 +19,23 @@
 #include "base/json.h"
 #include "base/limits.h"
 #include "crypto/addr.h"
+#include "ledger/seed.h"
 
-/* A block as JSON (new reference). */
+/* A block as JSON (new reference). "seed" is the draw seed the block
+ * reveals (keccak256 of it is the previous block's seed, or the anchor at the
+ * first block of a segment: ledger/seed.h), "seedAnchor" the next segment's
+ * anchor it commits to, so a client can check the chain of seeds itself. */
 json_t *gt_block_json(const gt_block *b) {
-    char hash[67], prev[67], aroot[67], sroot[67];
+    char hash[67], prev[67], aroot[67], sroot[67], seed[67], anchor[67];
     gt_api_hex(b->hash, 32, hash);
     gt_api_hex(b->prev, 32, prev);
     gt_api_hex(b->actions_root, 32, aroot);
     gt_api_hex(b->state_root, 32, sroot);
-    return json_pack("{s:I,s:s,s:s,s:s,s:s,s:I,s:I}", "height", (json_int_t)b->height, "hash", hash, "prev", prev,
-                     "actionsRoot", aroot, "stateRoot", sroot, "time", (json_int_t)b->time_s, "nActions",
-                     (json_int_t)b->n_actions);
+    gt_api_hex(b->seed, 32, seed);
+    gt_api_hex(b->seed_anchor, 32, anchor);
+    return json_pack("{s:I,s:s,s:s,s:s,s:s,s:I,s:I,s:s,s:s}", "height", (json_int_t)b->height, "hash", hash, "prev",
+                     prev, "actionsRoot", aroot, "stateRoot", sroot, "time", (json_int_t)b->time_s, "nActions",
+                     (json_int_t)b->n_actions, "seed", seed, "seedAnchor", anchor);
 }
 
 /* A uint64 as a decimal JSON string (amounts: exact in every client). */
@@ -298,11 +304,17 @@ void gt_h_block(gt_req *r, gt_resp *o) {
 
 /* GET /v1/chain: what a client needs to sign actions: chain id, the EIP-712
  * domain (with the network's genesis hash as salt) and every action kind's
- * fields and type string. */
+ * fields and type string; and the head block's draw seed. */
 void gt_h_chain(gt_req *r, gt_resp *o) {
     static const char *const allowed[] = {NULL};
     gt_err err = {0};
     if (gt_req_only_query(r, allowed, &err)) {
+        gt_resp_err(o, &err);
+        return;
+    }
+    gt_block head;
+    gt_reader *rd = gt_req_reader(r, &err);
+    if (!rd || gt_ledger_head(rd->ro, &head, &err)) {
         gt_resp_err(o, &err);
         return;
     }
@@ -324,13 +336,20 @@ void gt_h_chain(gt_req *r, gt_resp *o) {
         json_array_append_new(kinds, json_pack("{s:s,s:s,s:s,s:o}", "type", k->name, "primaryType", k->struct_name,
                                                "encodeType", k->encode_type, "fields", fields));
     }
-    char salt[67];
+    char salt[67], seed[67], anchor[67];
     gt_api_hex(r->node->domain.salt, 32, salt);
+    gt_api_hex(head.seed, 32, seed);
+    gt_api_hex(head.seed_anchor, 32, anchor);
+    /* The draw seed: the head block's (what the next draws build on) and the
+     * segment length, so a client can check keccak256(seed) against the
+     * block before (ledger/seed.h). */
+    json_t *seed_j = json_pack("{s:I,s:I,s:s,s:s}", "segmentBlocks", (json_int_t)GT_SEED_CHAIN_BLOCKS, "height",
+                               (json_int_t)head.height, "seed", seed, "anchor", anchor);
     gt_resp_json(o, 200,
-                 json_pack("{s:I,s:s,s:s,s:I,s:I,s:{s:I,s:I,s:I},s:{s:s,s:s,s:I,s:s},s:o}", "chainId",
+                 json_pack("{s:I,s:s,s:s,s:I,s:I,s:{s:I,s:I,s:I},s:{s:s,s:s,s:I,s:s},s:o,s:o}", "chainId",
                            (json_int_t)g->chain_id, "genesisHash", salt, "authority", auth, "unbondingBlocks",
                            (json_int_t)g->unbonding_blocks, "genesisTime", (json_int_t)g->time_s, "windows",
                            "disputeS", (json_int_t)g->windows.dispute_s, "voteS", (json_int_t)g->windows.vote_s,
                            "revealS", (json_int_t)g->windows.reveal_s, "domain", "name", "gotong", "version", "1",
-                           "chainId", (json_int_t)g->chain_id, "salt", salt, "kinds", kinds));
+                           "chainId", (json_int_t)g->chain_id, "salt", salt, "kinds", kinds, "seed", seed_j));
 }

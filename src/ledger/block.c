@@ -44,24 +44,36 @@ int gt_block_begin(gt_tx *tx, gt_err *err) {
     return changes;
 }
 
+/* Runs one of the savepoint statements through the tx's statement cache:
+ * every action of a module that writes SQL runs two of them, and parsing
+ * them anew each time cost about as much as a small action's own SQL. */
+static int savepoint_sql(gt_tx *tx, const char *sql, gt_err *err) {
+    sqlite3_stmt *q;
+    int rc = gt_tx_stmt(tx, sql, &q, err);
+    if (rc) return rc;
+    assert(q);
+    int s = sqlite3_step(q);
+    if (s != SQLITE_DONE) gt_err_set(err, GT_EDB, "savepoint: %s", sqlite3_errmsg(tx->db));
+    gt_tx_stmt_done(tx, q);
+    return s == SQLITE_DONE ? 0 : GT_EDB;
+}
+
 int gt_block_apply_action(gt_tx *tx, const gt_action *a, gt_err *err) {
     assert(tx->state && tx->db && a->kind && a->kind->apply);
     gt_tx_begin_action(tx);
-    int savepoint = a->kind->uses_db;
-    if (savepoint && sqlite3_exec(tx->db, "SAVEPOINT act", NULL, NULL, NULL))
-        return gt_err_set(err, GT_EDB, "savepoint: %s", sqlite3_errmsg(tx->db));
-    int rc = gt_state_use_nonce(tx, &a->from, a->nonce, err);
+    int savepoint = a->kind->uses_db, rc;
+    if (savepoint && (rc = savepoint_sql(tx, "SAVEPOINT act", err))) return rc;
+    rc = gt_state_use_nonce(tx, &a->from, a->nonce, err);
     if (!rc) rc = a->kind->apply(tx, a, err);
     if (rc) {
         gt_tx_rollback_action(tx);
         if (savepoint) {
-            sqlite3_exec(tx->db, "ROLLBACK TO act", NULL, NULL, NULL);
-            sqlite3_exec(tx->db, "RELEASE act", NULL, NULL, NULL);
+            savepoint_sql(tx, "ROLLBACK TO act", NULL);
+            savepoint_sql(tx, "RELEASE act", NULL);
         }
         return rc;
     }
-    if (savepoint && sqlite3_exec(tx->db, "RELEASE act", NULL, NULL, NULL))
-        return gt_err_set(err, GT_EDB, "savepoint: %s", sqlite3_errmsg(tx->db));
+    if (savepoint && (rc = savepoint_sql(tx, "RELEASE act", err))) return rc;
     GT_INVARIANT_CHECK(gt_state_check_action);
     return 0;
 }

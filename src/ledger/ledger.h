@@ -125,6 +125,7 @@ typedef struct gt_ledger_stats {
     uint64_t blocks, actions_applied, actions_refused;
     double apply_s;   /* writer time building blocks (rules, SQL writes, roots) */
     double commit_s;  /* writer time in COMMIT (the WAL fsync) */
+    double cpu_s;     /* CPU the writer thread used in all (not waiting: load on the machine barely moves it) */
 } gt_ledger_stats;
 void gt_ledger_stats_get(gt_ledger *l, gt_ledger_stats *out);
 

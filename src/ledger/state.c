@@ -517,10 +517,13 @@ int gt_state_slash(gt_tx *tx, const uint8_t id[32], const gt_addr *to, uint64_t 
 
 int gt_state_mature_unbonding(gt_tx *tx, gt_err *err) {
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(tx->db,
-                           "SELECT seq,addr,amount,release_height FROM unbonding WHERE release_height<=? ORDER BY seq",
-                           -1, &q, NULL))
-        return gt_err_set(err, GT_EDB, "unbonding: %s", sqlite3_errmsg(tx->db));
+    /* Kept prepared (the statement cache): this runs at every block, and a
+     * block is often one action. */
+    int prc = gt_tx_stmt(tx,
+                         "SELECT seq,addr,amount,release_height FROM unbonding WHERE release_height<=? ORDER BY seq",
+                         &q, err);
+    if (prc) return prc;
+    assert(q);
     sqlite3_bind_int64(q, 1, (int64_t)tx->height);
     int rc, n = 0;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
@@ -530,24 +533,24 @@ int gt_state_mature_unbonding(gt_tx *tx, gt_err *err) {
          * unbonded stake from them for good. */
         if (gt_row_amount(q, 0, &seq, "unbonding", err) || gt_row_blob(q, 1, a.b, 20, "unbonding", err) ||
             gt_row_amount(q, 2, &amount, "unbonding", err) || gt_row_amount(q, 3, &release, "unbonding", err)) {
-            sqlite3_finalize(q);
+            gt_tx_stmt_done(tx, q);
             return GT_EDB;
         }
         /* The row leaves the store (below): out of the state digest too. */
         gt_digest_unbonding(&tx->state->digest, seq, &a, amount, release, -1);
         acct_slot *slot = acct_slot_get(tx, &a, err);
-        if (!slot) { sqlite3_finalize(q); return tx->state->last_code; }
+        if (!slot) { gt_tx_stmt_done(tx, q); return tx->state->last_code; }
         if (slot->a.unbonding < amount) { /* the entries sum to the account's unbonding */
-            sqlite3_finalize(q);
+            gt_tx_stmt_done(tx, q);
             return gt_err_set(err, GT_EDB, "damaged row in table unbonding: entry %llu releases more than its "
                               "account is unbonding", (unsigned long long)seq);
         }
-        if (touch_acct(tx->state, slot)) { sqlite3_finalize(q); return gt_err_set(err, GT_ENOMEM, "out of memory"); }
+        if (touch_acct(tx->state, slot)) { gt_tx_stmt_done(tx, q); return gt_err_set(err, GT_ENOMEM, "out of memory"); }
         slot->a.unbonding -= amount;
         slot->a.balance += amount;
         n++;
     }
-    sqlite3_finalize(q);
+    gt_tx_stmt_done(tx, q);
     if (rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "unbonding: %s", sqlite3_errmsg(tx->db));
     if (n) {
         char sql[96];

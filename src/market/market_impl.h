@@ -296,6 +296,17 @@ int mk_rep_units_add(mk_ctx *c, const gt_addr *addr, const char *skill, uint64_t
 
 /* Block-start sweeps (verdict.c): timeouts due at tx->height. */
 int mk_begin_block(gt_tx *tx, gt_err *err);
+/* The sweeps' queries (?1 the block's height, ?2 its time). Each names its
+ * partial index: with no statistics SQLite would rather scan the whole table
+ * in key order than sort the few rows that are due, and a scan at every block
+ * grows with every task ever posted. The ORDER BY alone fixes the order the
+ * rules see. test_market_rows checks the plans. */
+#define MK_SQL_DUE_SLOTS                                                                          \
+    "SELECT task, slot FROM mk_slots INDEXED BY mk_slots_deadline WHERE state IN (1,2,5) AND " \
+    "deadline_s<=?2 AND deadline<=?1 ORDER BY task, slot"
+#define MK_SQL_DUE_TASKS                                                                         \
+    "SELECT id, 0 FROM mk_tasks INDEXED BY mk_tasks_expiry WHERE status=0 AND expiry_s<=?2 AND " \
+    "expiry_height<=?1 ORDER BY id"
 
 /* Messages: "task 0x1234abcd" / short hex of an id, an address. */
 const char *mk_short(const uint8_t id[32], char out[19]);

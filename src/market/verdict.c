@@ -418,8 +418,7 @@ static int collect(gt_tx *tx, const char *sql, due **out, size_t *n_out, gt_err 
 static int sweep_expiry(mk_ctx *c, gt_err *err) {
     due *v = NULL;
     size_t n = 0;
-    int rc = collect(c->tx, "SELECT id, 0 FROM mk_tasks WHERE status=0 AND expiry_s<=?2 AND expiry_height<=?1 ORDER BY id",
-                     &v, &n, err);
+    int rc = collect(c->tx, MK_SQL_DUE_TASKS, &v, &n, err);
     for (size_t i = 0; !rc && i < n; i++) {
         mk_task t;
         if ((rc = mk_task_load(c->tx, v[i].task, &t, err))) break;
@@ -478,10 +477,7 @@ static int verify_deadline(mk_ctx *c, mk_task *t, mk_slot *sl, gt_err *err) {
 static int sweep_slots(mk_ctx *c, gt_err *err) {
     due *v = NULL;
     size_t n = 0;
-    int rc = collect(c->tx,
-                     "SELECT task, slot FROM mk_slots WHERE state IN (1,2,5) AND deadline_s<=?2 AND deadline<=?1 "
-                     "ORDER BY task, slot",
-                     &v, &n, err);
+    int rc = collect(c->tx, MK_SQL_DUE_SLOTS, &v, &n, err);
     for (size_t i = 0; !rc && i < n; i++) {
         mk_task t;
         mk_slot sl;

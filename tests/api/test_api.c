@@ -960,6 +960,75 @@ static void test_stop_finishes_in_flight(void) {
  * GET /v1/blocks/{height} walks them with stops with an error naming the
  * block and the action (the route answers 500), where it used to stop
  * silently and leave a block shown with fewer actions and a 200. */
+/* The 32-byte hex string at obj[key] (obj[sub][key] when sub) of the JSON
+ * at path; 0, or -1 when the route failed or the value is missing. */
+static int get_b32(CURL *c, uint16_t port, const char *path, const char *sub, const char *key, uint8_t out[32],
+                   uint64_t *height) {
+    thttp h;
+    int rc = -1;
+    if (tget(c, port, path, &h) == 200) {
+        json_t *j = json_loads(h.body, 0, NULL), *o = j && sub ? json_object_get(j, sub) : j;
+        const char *v = o ? json_string_value(json_object_get(o, key)) : NULL;
+        if (v && !gt_hex_decode(v, out, 32, key, NULL)) rc = 0;
+        if (height) *height = o ? (uint64_t)json_integer_value(json_object_get(o, "height")) : 0;
+        json_decref(j);
+    }
+    thttp_free(&h);
+    return rc;
+}
+
+/* Blocks show the draw seed they reveal and the next anchor, /v1/chain the
+ * head's: the values the ledger stored, and each seed opens the one before
+ * (keccak256(seed of h) is the seed of h-1), which a client can check. */
+static void test_block_seed(void) {
+    gt_node *n = tnode(thome(dir), 2, 0);
+    uint16_t port = gt_node_port(n);
+    CURL *c = curl_easy_init();
+    for (uint64_t i = 0; i < 3; i++) CHECK_EQ_INT(tmint(c, port, i, 1, 1000), 200); /* blocks 1..3 */
+    uint8_t seed[4][32], anchor[4][32], hashed[32], chain_seed[32], chain_anchor[32];
+    for (int b = 0; b <= 3; b++) {
+        char path[64];
+        snprintf(path, sizeof path, "/v1/blocks/%d", b);
+        CHECK_EQ_INT(get_b32(c, port, path, NULL, "seed", seed[b], NULL), 0);
+        CHECK_EQ_INT(get_b32(c, port, path, NULL, "seedAnchor", anchor[b], NULL), 0);
+        if (b == 0) continue;
+        gt_keccak256(seed[b], 32, hashed);
+        CHECK(!memcmp(hashed, seed[b - 1], 32));
+        CHECK(!memcmp(anchor[b], anchor[0], 32)); /* one segment: the anchor stays */
+    }
+    CHECK(memcmp(seed[3], seed[2], 32) != 0);
+    /* the page of blocks shows the same */
+    uint8_t listed[32];
+    thttp h;
+    CHECK_EQ_INT(tget(c, port, "/v1/blocks?from=3&limit=1", &h), 200);
+    json_t *j = json_loads(h.body, 0, NULL);
+    const char *v = json_string_value(json_object_get(json_array_get(json_object_get(j, "blocks"), 0), "seed"));
+    CHECK(v && !gt_hex_decode(v, listed, 32, "seed", NULL) && !memcmp(listed, seed[3], 32));
+    json_decref(j);
+    thttp_free(&h);
+    /* /v1/chain: the head's seed and anchor, its height and the segment length */
+    uint64_t at = 0;
+    CHECK_EQ_INT(get_b32(c, port, "/v1/chain", "seed", "seed", chain_seed, &at), 0);
+    CHECK_EQ_INT(get_b32(c, port, "/v1/chain", "seed", "anchor", chain_anchor, NULL), 0);
+    CHECK_EQ_U64(at, 3);
+    CHECK(!memcmp(chain_seed, seed[3], 32) && !memcmp(chain_anchor, anchor[3], 32));
+    CHECK_EQ_INT(tget(c, port, "/v1/chain", &h), 200);
+    CHECK_CONTAINS(h.body, "\"segmentBlocks\":1024");
+    thttp_free(&h);
+    curl_easy_cleanup(c);
+    gt_node_stop(n);
+    /* what the ledger stored */
+    char path[128];
+    snprintf(path, sizeof path, "%s/ledger.db", dir);
+    gt_ledger *l = NULL;
+    gt_block b;
+    CHECK_EQ_INT(gt_ledger_open(path, GT_LEDGER_READONLY, &l, NULL), 0);
+    CHECK_EQ_INT(gt_ledger_block(l, 2, &b, NULL), 0);
+    CHECK(!memcmp(b.seed, seed[2], 32) && !memcmp(b.seed_anchor, anchor[2], 32));
+    gt_ledger_close(l);
+    trm(dir);
+}
+
 static void test_block_action_unparsable(void) {
     gt_err err = {0};
     gt_api_block_actions ba = {json_array(), &err};
@@ -1123,6 +1192,7 @@ int main(void) {
     RUN(test_stop_finishes_in_flight);
     RUN(test_block_action_unparsable);
     RUN(test_action_index);
+    RUN(test_block_seed);
     curl_global_cleanup();
     return gt_test_finish();
 }
