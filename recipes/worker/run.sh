@@ -9,6 +9,7 @@
 #
 #   bash recipes/worker/run.sh [OUT_DIR]        (default .cache/recipe-worker)
 #   SCALE=reduced | full (default reduced)  THREADS=N (default 2)
+#   STEPS=N, LR=X (default: the scale's)
 #
 # What makes it learnable in little CPU:
 # - rows show their work before a marked final answer (work/data/families.h
@@ -17,7 +18,10 @@
 #   values; strings spelt and mapped letter by letter;
 # - a byte-level vocabulary (257 tokens: no merges), so each digit and
 #   letter is one token and every column step looks the same to the model;
-# - difficulty levels (digits, items, depth) 1..MAXL, every level in the mix.
+# - difficulty levels (digits, items, depth) 1..MAXL, every level in the mix;
+# - the loss on the completions only (--completion-loss): the questions'
+#   random digits and letters cannot be predicted, and without the mask
+#   their loss drowns the signal of the steps that copy and compute.
 #
 # reduced: levels up to 3, 1000 items per family and level, a 0.25 M-parameter
 #          llama (dim 64, 4 layers, context 256), 1200 steps of 8 x 256
@@ -32,8 +36,8 @@ SCALE=${SCALE:-reduced}
 THREADS=${THREADS:-2}
 BUILD=${BUILD:-$ROOT_DIR/build-rel}
 case "$SCALE" in
-reduced) PER=1000 MAXL=3 DIM=64 LAYERS=4 HEADS=4 FF=192 SEQ=256 BATCH=8 STEPS=1200 LR=3e-3 EVAL=25 ;;
-full) PER=2000 MAXL=5 DIM=128 LAYERS=4 HEADS=8 FF=352 SEQ=256 BATCH=8 STEPS=4000 LR=2e-3 EVAL=50 ;;
+reduced) PER=1000 MAXL=3 DIM=64 LAYERS=4 HEADS=4 FF=192 SEQ=256 BATCH=8 STEPS=${STEPS:-1200} LR=${LR:-3e-3} EVAL=25 ;;
+full) PER=2000 MAXL=5 DIM=128 LAYERS=4 HEADS=8 FF=352 SEQ=256 BATCH=8 STEPS=${STEPS:-4000} LR=${LR:-2e-3} EVAL=50 ;;
 *) echo "SCALE must be reduced or full, got $SCALE" >&2; exit 2 ;;
 esac
 VOCAB=257
@@ -61,7 +65,7 @@ RESUME=()
 for STOP in $((STEPS / 4)) $((STEPS / 2)) $STEPS; do
     /usr/bin/time -f "train to step $STOP: %e s wall, %U s user CPU" \
         "$G" train --dataset "$OUT/data" --root "$ROOT" --vocab "$OUT/vocab.gguf" "${SHAPE[@]}" \
-        --steps $STEPS --lr $LR --warmup $((STEPS / 30)) --threads "$THREADS" --seed 1 \
+        --steps $STEPS --lr $LR --warmup $((STEPS / 30)) --threads "$THREADS" --seed 1 --completion-loss \
         --checkpoint "$OUT/worker.ckpt" --stop-after $STOP "${RESUME[@]}" -o "$OUT/worker-$STOP.gguf"
     RESUME=(--resume "$OUT/worker.ckpt")
     sha256sum "$OUT/worker-$STOP.gguf"
