@@ -24,11 +24,14 @@
 #   their loss drowns the signal of the steps that copy and compute.
 #
 # reduced: levels up to 3, 1000 items per family and level, a 0.25 M-parameter
-#          llama (dim 64, 4 layers, context 256), 1200 steps of 8 x 256
-#          tokens (2.5 M tokens); 25 held-out items per family and level.
-# full:    levels up to 5, 2000 items per family and level, a 0.85 M-parameter
-#          llama (dim 128, 4 layers, context 256), 4000 steps of 8 x 256
-#          tokens (8.2 M tokens); 50 held-out items per family and level.
+#          llama (dim 64, 4 layers, context 256), 1200 steps of 8 x 256 tokens
+#          (2.5 M tokens; ~7 k tokens per CPU-second on one thread: ~6 min of
+#          CPU); 25 held-out items per family and level.
+# full:    levels up to 5, 2000 items per family and level, a 0.87 M-parameter
+#          llama (dim 128, 4 layers, context 256), 8000 steps of 8 x 256
+#          tokens (16 M tokens; ~2.9 k tokens per CPU-second on one thread:
+#          ~95 min of CPU, ~50 min on 2 idle cores -- an estimate, not yet
+#          run); 50 held-out items per family and level.
 set -euo pipefail
 ROOT_DIR=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=${1:-$ROOT_DIR/.cache/recipe-worker}
@@ -37,7 +40,7 @@ THREADS=${THREADS:-2}
 BUILD=${BUILD:-$ROOT_DIR/build-rel}
 case "$SCALE" in
 reduced) PER=1000 MAXL=3 DIM=64 LAYERS=4 HEADS=4 FF=192 SEQ=256 BATCH=8 STEPS=${STEPS:-1200} LR=${LR:-3e-3} EVAL=25 ;;
-full) PER=2000 MAXL=5 DIM=128 LAYERS=4 HEADS=8 FF=352 SEQ=256 BATCH=8 STEPS=${STEPS:-4000} LR=${LR:-2e-3} EVAL=50 ;;
+full) PER=2000 MAXL=5 DIM=128 LAYERS=4 HEADS=8 FF=352 SEQ=256 BATCH=8 STEPS=${STEPS:-8000} LR=${LR:-2e-3} EVAL=50 ;;
 *) echo "SCALE must be reduced or full, got $SCALE" >&2; exit 2 ;;
 esac
 VOCAB=257
@@ -79,7 +82,7 @@ echo "      accuracy after 0, $((STEPS / 4)), $((STEPS / 2)) and $STEPS steps"
 # field of each eval line).
 awk -v steps="0 $((STEPS / 4)) $((STEPS / 2)) $STEPS" '
     FNR == 1 { f++ }
-    /^(family|all|[a-z]+ +[0-9]+ )/ { key[FNR] = $1 " " ($1 == "all" || $1 == "family" ? ($1 == "family" ? "level" : "") : $2)
+    /^(family|all|[a-z]+ +[0-9]+ )/ { key[FNR] = $1 " " ($1 == "family" ? "level" : $1 == "all" ? "" : $2)
                                        acc[FNR, f] = $1 == "family" ? "" : $NF; n = FNR > n ? FNR : n }
     END { split(steps, s, " "); printf "%-8s %5s", "family", "level"
           for (i = 1; i <= f; i++) printf " %9s", "step " s[i]

@@ -7,7 +7,8 @@
 # of its corpus, training of its data and settings whatever the thread count
 # or build), so a change here is a change of the recipe, to be re-pinned on
 # purpose. As the recipe does, the run also stops at step 3 and resumes from
-# its checkpoint: the resumed model must be the same bytes. With --print as the third argument: prints the values to pin.
+# its checkpoint: the resumed model must be the same bytes. With --print as
+# the third argument: prints the values to pin.
 set -euo pipefail
 G=${1:?usage: short.sh GOTONG GOTONG_RECIPE [--print]} R=${2:?usage: short.sh GOTONG GOTONG_RECIPE [--print]}
 WANT_ROOT=0x53cd10742ea36ccf1340d6efd79535b8fe7dc8f5bc65ee4ea4857c5b98b36c40
@@ -17,13 +18,15 @@ trap 'rm -rf "$T"' EXIT
 "$R" data --seed 1 --per-level 4 --max-level 2 -o "$T/data" >/dev/null
 ROOT=$(cat "$T/data/root.txt")
 "$G" tokenizer train --corpus "$T/data/corpus.txt" --vocab-size 257 -o "$T/vocab.gguf" >/dev/null 2>&1
-SHAPE=(--dim 32 --layers 1 --heads 2 --ff 64 --seq 64 --batch 2 --steps 6 --lr 3e-3 --threads 2 --seed 1 --completion-loss)
+SHAPE=(--dim 32 --layers 1 --heads 2 --ff 64 --seq 64 --batch 2 --steps 6 --lr 3e-3 --threads 2 --seed 1
+    --completion-loss)
 "$G" train --dataset "$T/data" --root "$ROOT" --vocab "$T/vocab.gguf" "${SHAPE[@]}" -o "$T/worker.gguf" >/dev/null 2>&1
 "$G" train --dataset "$T/data" --root "$ROOT" --vocab "$T/vocab.gguf" "${SHAPE[@]}" --checkpoint "$T/ck.gguf" \
     --stop-after 3 -o "$T/half.gguf" >/dev/null 2>&1
 "$G" train --dataset "$T/data" --root "$ROOT" --vocab "$T/vocab.gguf" "${SHAPE[@]}" --resume "$T/ck.gguf" \
     -o "$T/resumed.gguf" >/dev/null 2>&1
-cmp -s "$T/worker.gguf" "$T/resumed.gguf" || { echo "FAIL: stopping at step 3 and resuming changed the model" >&2; exit 1; }
+cmp -s "$T/worker.gguf" "$T/resumed.gguf" ||
+    { echo "FAIL: stopping at step 3 and resuming changed the model" >&2; exit 1; }
 SHA=$(sha256sum "$T/worker.gguf" | cut -d' ' -f1)
 if [ "${3:-}" = --print ]; then echo "root $ROOT sha256 $SHA"; exit 0; fi
 [ "$ROOT" = "$WANT_ROOT" ] || { echo "FAIL: the rows' root is $ROOT, pinned $WANT_ROOT" >&2; exit 1; }

@@ -72,7 +72,8 @@ static int parse_rows(const char *path, const uint8_t *data, size_t len, size_t 
     out->text = gt_malloc(len ? len : 1);
     out->start = gt_calloc(n ? n : 1, sizeof(size_t)), out->len = gt_calloc(n ? n : 1, sizeof(size_t));
     out->plen = gt_calloc(n ? n : 1, sizeof(size_t));
-    if (!out->text || !out->start || !out->len || !out->plen) return gt_err_set(err, GT_ENOMEM, "out of memory for %zu rows", n);
+    if (!out->text || !out->start || !out->len || !out->plen)
+        return gt_err_set(err, GT_ENOMEM, "out of memory for %zu rows", n);
     size_t used = 0, i = 0;
     for (size_t a = 0; a < len; i++) {
         const uint8_t *nl = memchr(data + a, '\n', len - a);
