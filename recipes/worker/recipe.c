@@ -6,7 +6,8 @@
  *       "prompt"}, one compact JSON object a line), N items of every family
  *       at every difficulty level (up to L), each checked by the family's own checker
  *       before it is written: the prompt "Q: <question>\nA: ", the completion
- *       the family's worked solution (arith) or "Answer: <answer>"; prints
+ *       the family's worked solution (arith, sort, logic, strings) or
+ *       "Answer: <answer>" (units); prints
  *       the rows' Merkle root (what `gotong train --dataset --root` checks)
  *       and writes it to DIR/root.txt; DIR/corpus.txt holds the rows' text
  *       for `gotong tokenizer train`.

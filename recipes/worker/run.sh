@@ -2,21 +2,36 @@
 # recipes/worker/run.sh: trains a small worker model on rows that gotong's
 # own task families generate and check (each row's answer is accepted by the
 # family's checker before it is written), then measures it on held-out items
-# (another seed) with the same checkers, next to the untrained model of the
-# same shapes. Every step is deterministic: the same SCALE gives the same
-# bytes (the script prints the model's sha256).
+# (another seed) with the same checkers, at a quarter, half and all of the
+# steps, next to the untrained model of the same shapes. Every step is
+# deterministic: the same SCALE gives the same bytes (the script prints the
+# models' sha256).
 #
 #   bash recipes/worker/run.sh [OUT_DIR]        (default .cache/recipe-worker)
 #   SCALE=reduced | full (default reduced)  THREADS=N (default 2)
+#   STEPS=N, LR=X (default: the scale's)
 #
-# reduced: levels up to 3 (digits, items, depth), 400 items per family and
-#          level, a 288-token vocabulary, a 0.39 M-parameter llama (dim 96,
-#          3 layers, context 256), 800 steps of 3 x 256 tokens; 25 held-out
-#          items per family and level. ~25 min of CPU on this machine.
-# full:    every level, 2000 items per family and level, a 512-token
-#          vocabulary, a 3.4 M-parameter llama (dim 256, 4 layers, context
-#          256), 6000 steps of 8 x 256 tokens; 100 held-out items per family
-#          and level.
+# What makes it learnable in little CPU:
+# - rows show their work before a marked final answer (work/data/families.h
+#   scratchpads): + and - column by column in lines of fixed width, units
+#   first; numbers to sort zero-padded; logic reduced a pass a line on 1/0
+#   values; strings spelt and mapped letter by letter;
+# - a byte-level vocabulary (257 tokens: no merges), so each digit and
+#   letter is one token and every column step looks the same to the model;
+# - difficulty levels (digits, items, depth) 1..MAXL, every level in the mix;
+# - the loss on the completions only (--completion-loss): the questions'
+#   random digits and letters cannot be predicted, and without the mask
+#   their loss drowns the signal of the steps that copy and compute.
+#
+# reduced: levels up to 3, 1000 items per family and level, a 0.25 M-parameter
+#          llama (dim 64, 4 layers, context 256), 1200 steps of 8 x 256 tokens
+#          (2.5 M tokens; ~7 k tokens per CPU-second on one thread: ~6 min of
+#          CPU); 25 held-out items per family and level.
+# full:    levels up to 5, 2000 items per family and level, a 0.87 M-parameter
+#          llama (dim 128, 4 layers, context 256), 8000 steps of 8 x 256
+#          tokens (16 M tokens; ~2.9 k tokens per CPU-second on one thread:
+#          ~95 min of CPU, ~50 min on 2 idle cores -- an estimate, not yet
+#          run); 50 held-out items per family and level.
 set -euo pipefail
 ROOT_DIR=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=${1:-$ROOT_DIR/.cache/recipe-worker}
@@ -24,10 +39,11 @@ SCALE=${SCALE:-reduced}
 THREADS=${THREADS:-2}
 BUILD=${BUILD:-$ROOT_DIR/build-rel}
 case "$SCALE" in
-reduced) PER=400 MAXL=3 VOCAB=288 DIM=96 LAYERS=3 HEADS=3 FF=256 SEQ=256 BATCH=3 STEPS=800 LR=3e-3 EVAL=25 ;;
-full) PER=2000 MAXL=1000 VOCAB=512 DIM=256 LAYERS=4 HEADS=8 FF=704 SEQ=256 BATCH=8 STEPS=6000 LR=2e-3 EVAL=100 ;;
+reduced) PER=1000 MAXL=3 DIM=64 LAYERS=4 HEADS=4 FF=192 SEQ=256 BATCH=8 STEPS=${STEPS:-1200} LR=${LR:-3e-3} EVAL=25 ;;
+full) PER=2000 MAXL=5 DIM=128 LAYERS=4 HEADS=8 FF=352 SEQ=256 BATCH=8 STEPS=${STEPS:-8000} LR=${LR:-2e-3} EVAL=50 ;;
 *) echo "SCALE must be reduced or full, got $SCALE" >&2; exit 2 ;;
 esac
+VOCAB=257
 mkdir -p "$OUT"
 if [ ! -x "$BUILD/gotong" ] || [ ! -x "$BUILD/gotong-recipe" ]; then
     cmake -S "$ROOT_DIR" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -39,19 +55,39 @@ SHAPE=(--dim $DIM --layers $LAYERS --heads $HEADS --ff $FF --seq $SEQ --batch $B
 echo "== 1. training rows from the task families (seed 1, $PER per family and level)"
 "$R" data --seed 1 --per-level $PER --max-level $MAXL -o "$OUT/data"
 ROOT=$(cat "$OUT/data/root.txt")
-echo "== 2. a $VOCAB-token BPE vocabulary from the rows' text"
+echo "== 2. a byte-level vocabulary ($VOCAB tokens)"
 "$G" tokenizer train --corpus "$OUT/data/corpus.txt" --vocab-size $VOCAB -o "$OUT/vocab.gguf"
-echo "== 3. training ($STEPS steps), on the dataset checked against its Merkle root $ROOT"
-/usr/bin/time -f "train: %e s wall, %U s user CPU" \
-    "$G" train --dataset "$OUT/data" --root "$ROOT" --vocab "$OUT/vocab.gguf" "${SHAPE[@]}" \
-    --steps $STEPS --lr $LR --warmup $((STEPS / 20)) --threads "$THREADS" --seed 1 -o "$OUT/worker.gguf"
-sha256sum "$OUT/worker.gguf"
-echo "== 4. the untrained model of the same shapes (1 step at lr 1e-8), the baseline"
+echo "== 3. the untrained model of the same shapes (1 step at lr 1e-8), the baseline"
 "$G" train --dataset "$OUT/data" --root "$ROOT" --vocab "$OUT/vocab.gguf" "${SHAPE[@]}" \
     --steps 1 --lr 1e-8 --threads "$THREADS" --seed 1 -o "$OUT/untrained.gguf" >/dev/null
-echo "== 5. held-out items (seed 99, $EVAL per family and level), judged by the families' checkers"
-echo "-- untrained"
-"$R" eval -m "$OUT/untrained.gguf" --seed 99 --per-level $EVAL --max-level $MAXL -t "$THREADS" | tail -1
-echo "-- trained"
-/usr/bin/time -f "eval: %e s wall, %U s user CPU" "$R" eval -m "$OUT/worker.gguf" --seed 99 --per-level $EVAL \
-    --max-level $MAXL -t "$THREADS" | tee "$OUT/accuracy.txt"
+"$R" eval -m "$OUT/untrained.gguf" --seed 99 --per-level $EVAL --max-level $MAXL -t "$THREADS" >"$OUT/accuracy-0.txt"
+echo "== 4. training ($STEPS steps) on the dataset checked against its Merkle root $ROOT,"
+echo "      stopping at a quarter and a half to measure (an exact resume: the same bytes as one run)"
+rm -f "$OUT/worker.ckpt"
+RESUME=()
+for STOP in $((STEPS / 4)) $((STEPS / 2)) $STEPS; do
+    /usr/bin/time -f "train to step $STOP: %e s wall, %U s user CPU" \
+        "$G" train --dataset "$OUT/data" --root "$ROOT" --vocab "$OUT/vocab.gguf" "${SHAPE[@]}" \
+        --steps $STEPS --lr $LR --warmup $((STEPS / 30)) --threads "$THREADS" --seed 1 --completion-loss \
+        --checkpoint "$OUT/worker.ckpt" --stop-after $STOP "${RESUME[@]}" -o "$OUT/worker-$STOP.gguf"
+    RESUME=(--resume "$OUT/worker.ckpt")
+    sha256sum "$OUT/worker-$STOP.gguf"
+    "$R" eval -m "$OUT/worker-$STOP.gguf" --seed 99 --per-level $EVAL --max-level $MAXL -t "$THREADS" \
+        >"$OUT/accuracy-$STOP.txt"
+done
+cp "$OUT/worker-$STEPS.gguf" "$OUT/worker.gguf"
+echo "== 5. held-out items (seed 99, $EVAL per family and level), judged by the families' checkers:"
+echo "      accuracy after 0, $((STEPS / 4)), $((STEPS / 2)) and $STEPS steps"
+# One row per family and level: its accuracy at each step count (the last
+# field of each eval line).
+awk -v steps="0 $((STEPS / 4)) $((STEPS / 2)) $STEPS" '
+    FNR == 1 { f++ }
+    /^(family|all|[a-z]+ +[0-9]+ )/ { key[FNR] = $1 " " ($1 == "family" ? "level" : $1 == "all" ? "" : $2)
+                                       acc[FNR, f] = $1 == "family" ? "" : $NF; n = FNR > n ? FNR : n }
+    END { split(steps, s, " "); printf "%-8s %5s", "family", "level"
+          for (i = 1; i <= f; i++) printf " %9s", "step " s[i]
+          printf "\n"
+          for (r = 2; r <= n; r++) if (r in key) { split(key[r], k, " "); printf "%-8s %5s", k[1], k[2]
+              for (i = 1; i <= f; i++) printf " %9s", acc[r, i]
+              printf "\n" } }' "$OUT/accuracy-0.txt" "$OUT/accuracy-$((STEPS / 4)).txt" \
+    "$OUT/accuracy-$((STEPS / 2)).txt" "$OUT/accuracy-$STEPS.txt" | tee "$OUT/accuracy.txt"

@@ -1,23 +1,32 @@
 #!/usr/bin/env bash
 # recipes/worker/short.sh GOTONG GOTONG_RECIPE: the worker recipe shortened
-# (4 items per family and level up to 2, a 272-token vocabulary, a 1-layer
-# dim-32 llama, 6 steps on 2 threads) must give the very bytes pinned below:
+# (4 items per family and level up to 2, the byte-level 257-token vocabulary, a 1-layer
+# dim-32 llama, 6 steps on 2 threads, loss on the completions) must give the very bytes pinned below:
 # the rows' Merkle root and the trained model's sha256. The recipe's steps are
 # deterministic by design (items are a function of their seed and index, BPE
 # of its corpus, training of its data and settings whatever the thread count
 # or build), so a change here is a change of the recipe, to be re-pinned on
-# purpose. With --print as the third argument: prints the values to pin.
+# purpose. As the recipe does, the run also stops at step 3 and resumes from
+# its checkpoint: the resumed model must be the same bytes. With --print as
+# the third argument: prints the values to pin.
 set -euo pipefail
 G=${1:?usage: short.sh GOTONG GOTONG_RECIPE [--print]} R=${2:?usage: short.sh GOTONG GOTONG_RECIPE [--print]}
-WANT_ROOT=0xd2b46830bc5fde4d30cbc4e06145d5b1742c8ac743b758a0af130c21e7226f55
-WANT_SHA=fc92123193ee5a29756aadc778c1f23c9e46e9b3d06af2ad93307478ddd1afbc
+WANT_ROOT=0x53cd10742ea36ccf1340d6efd79535b8fe7dc8f5bc65ee4ea4857c5b98b36c40
+WANT_SHA=63a8d6c2a5ec0d62f0aceb49542622a47652687890c354449d81fad4d8d9035a
 T=$(mktemp -d "${TMPDIR:-/tmp}/gt-recipe-short-XXXXXX")
 trap 'rm -rf "$T"' EXIT
 "$R" data --seed 1 --per-level 4 --max-level 2 -o "$T/data" >/dev/null
 ROOT=$(cat "$T/data/root.txt")
-"$G" tokenizer train --corpus "$T/data/corpus.txt" --vocab-size 272 -o "$T/vocab.gguf" >/dev/null 2>&1
-"$G" train --dataset "$T/data" --root "$ROOT" --vocab "$T/vocab.gguf" --dim 32 --layers 1 --heads 2 --ff 64 \
-    --seq 64 --batch 2 --steps 6 --lr 3e-3 --threads 2 --seed 1 -o "$T/worker.gguf" >/dev/null 2>&1
+"$G" tokenizer train --corpus "$T/data/corpus.txt" --vocab-size 257 -o "$T/vocab.gguf" >/dev/null 2>&1
+SHAPE=(--dim 32 --layers 1 --heads 2 --ff 64 --seq 64 --batch 2 --steps 6 --lr 3e-3 --threads 2 --seed 1
+    --completion-loss)
+"$G" train --dataset "$T/data" --root "$ROOT" --vocab "$T/vocab.gguf" "${SHAPE[@]}" -o "$T/worker.gguf" >/dev/null 2>&1
+"$G" train --dataset "$T/data" --root "$ROOT" --vocab "$T/vocab.gguf" "${SHAPE[@]}" --checkpoint "$T/ck.gguf" \
+    --stop-after 3 -o "$T/half.gguf" >/dev/null 2>&1
+"$G" train --dataset "$T/data" --root "$ROOT" --vocab "$T/vocab.gguf" "${SHAPE[@]}" --resume "$T/ck.gguf" \
+    -o "$T/resumed.gguf" >/dev/null 2>&1
+cmp -s "$T/worker.gguf" "$T/resumed.gguf" ||
+    { echo "FAIL: stopping at step 3 and resuming changed the model" >&2; exit 1; }
 SHA=$(sha256sum "$T/worker.gguf" | cut -d' ' -f1)
 if [ "${3:-}" = --print ]; then echo "root $ROOT sha256 $SHA"; exit 0; fi
 [ "$ROOT" = "$WANT_ROOT" ] || { echo "FAIL: the rows' root is $ROOT, pinned $WANT_ROOT" >&2; exit 1; }

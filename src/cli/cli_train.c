@@ -36,6 +36,7 @@ typedef struct train_opts {
     const char *dataset, *root; /* a data job's export and its Merkle root */
     int dim, layers, heads, kv_heads, ff, seq, batch, steps, accum, warmup, threads;
     int checkpoint_every, stop_after; /* 0: at the end only; 0: never */
+    int completion_loss;              /* --completion-loss: a dataset's prompts are not predicted */
     unsigned long long seed;
     float lr, min_lr, wd, clip;
 } train_opts;
@@ -48,6 +49,7 @@ static void usage_train(FILE *f) {
             "         [--seq T] [--batch B] [--steps S] [--accum A] [--lr LR] [--min-lr LR]\n"
             "         [--warmup W] [--wd WD] [--clip C] [--threads N] [--seed S]\n"
             "         [--checkpoint FILE [--checkpoint-every K]] [--resume FILE] [--stop-after S]\n"
+            "         [--completion-loss]\n"
             "Trains a llama-architecture model from scratch on the text of FILE.txt,\n"
             "tokenized with VOCAB.gguf's tokenizer (whose vocabulary the model takes),\n"
             "with AdamW, linear warmup then cosine decay to --min-lr, gradient clipping\n"
@@ -58,7 +60,9 @@ static void usage_train(FILE *f) {
             "keys in the output; the shape options are then refused.\n"
             "--dataset trains on the rows (prompt then completion, each with BOS and EOS\n"
             "as the vocabulary has them) of a dataset that `gotong data export` wrote (the\n"
-            "file or its directory), only if its Merkle root is --root's.\n"
+            "file or its directory), only if its Merkle root is --root's; with\n"
+            "--completion-loss only the completions (and EOS) are predicted, the prompts\n"
+            "are read but not trained on.\n"
             "Defaults: --dim 128 --layers 2 --heads 4 --kv-heads (heads) --ff (8/3 dim,\n"
             "rounded up to 32) --seq 64 --batch 8 --steps 200 --accum 1 --lr 1e-3\n"
             "--min-lr (lr/10) --warmup (steps/20) --wd 0.1 --clip 1 --threads (CPUs) --seed 1.\n"
@@ -101,10 +105,11 @@ typedef struct num_opt {
     double lo, hi;
 } num_opt;
 
-#define TRAIN_N_STR_OPTS 8  /* the text options of str_opts() */
+#define TRAIN_N_STR_OPTS 9  /* the text and flag options of str_opts() */
 #define TRAIN_N_NUM_OPTS 18 /* the number options of num_opts() */
 
-/* The text options (files, the root) into o, ending at TRAIN_N_STR_OPTS. */
+/* The text options (files, the root) and the flag into o, ending at
+ * TRAIN_N_STR_OPTS. */
 static void str_opts(train_opts *o, gt_cli_opt *t) {
     const gt_cli_opt s[TRAIN_N_STR_OPTS] = {
         {"--data", NULL, GT_CLI_OPT_STR, &o->data, 0, 0, NULL},
@@ -115,6 +120,7 @@ static void str_opts(train_opts *o, gt_cli_opt *t) {
         {"--out", "-o", GT_CLI_OPT_STR, &o->out, 0, 0, NULL},
         {"--checkpoint", NULL, GT_CLI_OPT_STR, &o->checkpoint, 0, 0, NULL},
         {"--resume", NULL, GT_CLI_OPT_STR, &o->resume, 0, 0, NULL},
+        {"--completion-loss", NULL, GT_CLI_OPT_FLAG, &o->completion_loss, 0, 0, NULL},
     };
     memcpy(t, s, sizeof s);
 }
@@ -151,6 +157,8 @@ static int check_opts(train_opts *o) {
         return gt_cli_usage_error("train",
                                   "one of --data and --dataset, one of --vocab and --from, and -o are required");
     if (!o->dataset != !o->root) return gt_cli_usage_error("train", "--dataset and --root go together");
+    if (o->completion_loss && !o->dataset)
+        return gt_cli_usage_error("train", "--completion-loss needs --dataset (rows with prompts)");
     if (o->from && (o->dim || o->layers || o->heads || o->kv_heads || o->ff))
         return gt_cli_usage_error("train",
                                   "--dim, --layers, --heads, --kv-heads and --ff: --from's model has its shapes");
@@ -201,7 +209,8 @@ static int tokenize_input(const train_opts *o, const gt_tokenizer *tok, int32_t 
     if (o->dataset) {
         gt_train_rows rows;
         rc = gt_train_rows_read(o->dataset, o->root, &rows, err);
-        if (!rc) rc = gt_train_rows_tokenize(&rows, tok, o->dataset, out, n_out, err);
+        if (!rc) rc = o->completion_loss ? gt_train_rows_tokenize_masked(&rows, tok, o->dataset, out, n_out, err)
+                                         : gt_train_rows_tokenize(&rows, tok, o->dataset, out, n_out, err);
         if (!rc) fprintf(stderr, "dataset %s: %zu rows, Merkle root %s\n", o->dataset, rows.n, o->root);
         gt_train_rows_free(&rows);
     } else {

@@ -18,7 +18,7 @@
 
 void gt_train_rows_free(gt_train_rows *r) {
     if (!r) return;
-    gt_free(r->text), gt_free(r->start), gt_free(r->len);
+    gt_free(r->text), gt_free(r->start), gt_free(r->len), gt_free(r->plen);
     memset(r, 0, sizeof *r);
 }
 
@@ -57,7 +57,7 @@ static int parse_row(const uint8_t *line, size_t len, size_t i, gt_train_rows *o
     if (!rc) rc = gt_json_get_str(o, "completion", GT_TRAIN_DATASET_MAX_FIELD, &completion, err);
     if (!rc) {
         size_t lp = strlen(prompt), lc = strlen(completion);
-        out->start[i] = *used, out->len[i] = lp + lc;
+        out->start[i] = *used, out->len[i] = lp + lc, out->plen[i] = lp;
         memcpy(out->text + *used, prompt, lp);
         memcpy(out->text + *used + lp, completion, lc);
         *used += lp + lc;
@@ -71,7 +71,9 @@ static int parse_row(const uint8_t *line, size_t len, size_t i, gt_train_rows *o
 static int parse_rows(const char *path, const uint8_t *data, size_t len, size_t n, gt_train_rows *out, gt_err *err) {
     out->text = gt_malloc(len ? len : 1);
     out->start = gt_calloc(n ? n : 1, sizeof(size_t)), out->len = gt_calloc(n ? n : 1, sizeof(size_t));
-    if (!out->text || !out->start || !out->len) return gt_err_set(err, GT_ENOMEM, "out of memory for %zu rows", n);
+    out->plen = gt_calloc(n ? n : 1, sizeof(size_t));
+    if (!out->text || !out->start || !out->len || !out->plen)
+        return gt_err_set(err, GT_ENOMEM, "out of memory for %zu rows", n);
     size_t used = 0, i = 0;
     for (size_t a = 0; a < len; i++) {
         const uint8_t *nl = memchr(data + a, '\n', len - a);
@@ -179,6 +181,27 @@ int gt_train_rows_tokenize(const gt_train_rows *rows, const gt_tokenizer *tok, c
     int rc = 0;
     for (size_t i = 0; i < rows->n && !rc; i++)
         rc = stream_add(&s, tok, rows->text + rows->start[i], rows->len[i], 1, eos, what, i + 1, err);
+    if (rc) return gt_free(s.ids), rc;
+    *ids = s.ids, *n = s.n;
+    return 0;
+}
+
+int gt_train_rows_tokenize_masked(const gt_train_rows *rows, const gt_tokenizer *tok, const char *what,
+                                  int32_t **ids, size_t *n, gt_err *err) {
+    if (gt_tokenizer_add_eos(tok))
+        return gt_err_set(err, GT_EINVAL, "%s: the vocabulary adds EOS to every text; a completion-only loss "
+                          "needs one that does not (a prompt would end in EOS)", what);
+    token_stream s = {0};
+    int32_t eos = gt_tokenizer_eos(tok);
+    int rc = 0;
+    for (size_t i = 0; i < rows->n && !rc; i++) {
+        const uint8_t *row = rows->text + rows->start[i];
+        assert(rows->plen[i] <= rows->len[i]);
+        size_t from = s.n;
+        rc = stream_add(&s, tok, row, rows->plen[i], 1, -1, what, i + 1, err);
+        for (size_t k = from; !rc && k < s.n; k++) s.ids[k] = GT_TRAIN_MASKED(s.ids[k]);
+        if (!rc) rc = stream_add(&s, tok, row + rows->plen[i], rows->len[i] - rows->plen[i], 0, eos, what, i + 1, err);
+    }
     if (rc) return gt_free(s.ids), rc;
     *ids = s.ids, *n = s.n;
     return 0;

@@ -17,10 +17,10 @@
 #define GT_TRAIN_DATASET_MAX_ROWS (1u << 24)    /* = GT_DATASET_MAX_ROWS (work/data/export.h) */
 
 /* Row i's training text is text[start[i] .. start[i] + len[i]): its prompt
- * followed by its completion. */
+ * (the first plen[i] bytes) followed by its completion. */
 typedef struct gt_train_rows {
     uint8_t *text;
-    size_t *start, *len;
+    size_t *start, *len, *plen;
     size_t n;
 } gt_train_rows;
 
@@ -44,6 +44,17 @@ void gt_train_rows_free(gt_train_rows *r); /* accepts NULL and a zeroed struct *
  * rows in messages. */
 int gt_train_rows_tokenize(const gt_train_rows *rows, const gt_tokenizer *tok, const char *what, int32_t **ids,
                            size_t *n, gt_err *err);
+
+/* The same, but only the completions are trained on: each row is its
+ * prompt (BOS first) and its completion tokenized apart, then EOS, and the
+ * prompt's tokens are stored as ~id (negative, GT_TRAIN_MASKED): they are
+ * read as inputs but never predicted (gt_train_fill_batch gives them the
+ * target -1), so the loss and its gradient are the answers' alone. Refuses
+ * a vocabulary that adds EOS by itself (the prompt would end in one). */
+int gt_train_rows_tokenize_masked(const gt_train_rows *rows, const gt_tokenizer *tok, const char *what,
+                                  int32_t **ids, size_t *n, gt_err *err);
+/* A token of a masked stream: id, or ~id when it is never a target. */
+#define GT_TRAIN_MASKED(id) (~(int32_t)(id))
 
 /* The tokens of a text file's bytes, line by line (each line with its
  * newline, a BOS first when the vocabulary asks): what `gotong train --data`

@@ -16,8 +16,12 @@ void gt_train_fill_batch(const gt_train_run *r, const int32_t *ids, size_t n, ui
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
         z ^= z >> 31;
         size_t start = (size_t)(z % (uint64_t)(n - (size_t)r->seq));
-        memcpy(tok + (size_t)b * r->seq, ids + start, (size_t)r->seq * sizeof(int32_t));
-        memcpy(tgt + (size_t)b * r->seq, ids + start + 1, (size_t)r->seq * sizeof(int32_t));
+        int32_t *tb = tok + (size_t)b * r->seq, *gb = tgt + (size_t)b * r->seq;
+        for (int i = 0; i < r->seq; i++) { /* a masked token (~id) is an input, never a target */
+            int32_t x = ids[start + (size_t)i], y = ids[start + (size_t)i + 1];
+            tb[i] = x < 0 ? ~x : x;
+            gb[i] = y < 0 ? -1 : y;
+        }
     }
 }
 

@@ -25,7 +25,8 @@ typedef struct gt_train_run {
 /* The windows of micro-batch `draw` (step * accum + micro-batch): sequence
  * b starts at a position drawn by splitmix64 from (seed, draw, b) in
  * ids[0..n) (n > seq); tok and tgt ([batch][seq]) get the window and the
- * next tokens. */
+ * next tokens. A masked token of ids (~id < 0, train/dataset.h) is given as
+ * its id in tok and as -1 (not predicted) in tgt. */
 void gt_train_fill_batch(const gt_train_run *r, const int32_t *ids, size_t n, uint64_t draw, int32_t *tok,
                          int32_t *tgt);
 

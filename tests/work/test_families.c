@@ -387,15 +387,18 @@ static void test_levels(void) {
     CHECK_EQ_INT(gt_family_generate_level(un, 5, 1, 1, &a), GT_EINVAL);
 }
 
-/* The digits a worked +/- solution writes, units first, read back into the
- * number they make (its columns must spell the answer). */
+/* The digits a worked +/- solution writes -- the last character of each
+ * "d+d+c=cd" / "d-d-b=bd" line, units first, and the last line's carry --
+ * read back into the number they make (its columns must spell the answer). */
 static long long written_number(const char *pad) {
     long long v = 0, place = 1;
-    for (const char *p = strstr(pad, " write "); p; p = strstr(p + 1, " write ")) {
-        v += (p[7] - '0') * place;
+    int carry = 0;
+    for (const char *p = strchr(pad, '='); p && p[1] >= '0' && p[1] <= '9'; p = strchr(p + 1, '=')) {
+        v += (p[2] - '0') * place;
         place *= 10;
+        carry = p[1] == '1' && p[-4] != '-' ? 1 : 0; /* a sum's carry out; a borrow leaves nothing */
     }
-    return v;
+    return v + carry * place;
 }
 
 /* Worked solutions: each ends with the marked answer the checker accepts,
@@ -423,8 +426,54 @@ static void test_scratchpad(void) {
         }
     CHECK_EQ_INT(gt_family_generate_level(ar, 3, 7, 3, &it), 0);
     CHECK_EQ_INT(gt_family_scratchpad(&it, pad, 8), GT_ELIMIT);
-    gt_family_generate(gt_family_by_name("sort"), 3, 1, &it);
+    gt_family_generate(gt_family_by_name("units"), 3, 1, &it);
     CHECK_EQ_INT(gt_family_scratchpad(&it, pad, sizeof pad), GT_EUNSUPPORTED);
+}
+
+/* The letters of the line starting with `tag` ("map: V E L"), '-' dropped. */
+static void line_letters(const char *pad, const char *tag, char *out, size_t cap) {
+    const char *p = strstr(pad, tag);
+    size_t n = 0;
+    out[0] = 0;
+    if (!p) return;
+    for (p += strlen(tag); *p && *p != '\n' && n + 1 < cap; p++)
+        if (*p != ' ' && *p != '-') out[n++] = *p;
+    out[n] = 0;
+}
+
+/* The other worked solutions: sort's padded lists hold the item's numbers in
+ * order, logic's last reduced line is the value, strings' letter line spells
+ * the answer; each ends in a marked answer its checker accepts. */
+static void test_scratchpad_more(void) {
+    char pad[GT_FAMILY_SCRATCHPAD_MAX], got[64];
+    gt_family_item it;
+    for (int l = 0; l <= 9; l++)
+        for (uint64_t i = 0; i < 40; i++) {
+            CHECK_EQ_INT(gt_family_generate_level(gt_family_by_name("sort"), 5, i, l, &it), l == 1 ? GT_EINVAL : 0);
+            if (l == 1) continue;
+            CHECK_EQ_INT(gt_family_scratchpad(&it, pad, sizeof pad), 0);
+            CHECK_MSG(ok(&it, pad), "%s\n%s", it.question, pad);
+            const char *sorted = strstr(pad, "sorted:");
+            if (it.question[11] == 'n') CHECK_MSG(sorted && atoi(sorted + 7) == atoi(it.answer), "%s", pad);
+        }
+    for (int l = 0; l <= 3; l++)
+        for (uint64_t i = 0; i < 200; i++) {
+            CHECK_EQ_INT(gt_family_generate_level(gt_family_by_name("logic"), 5, i, l, &it), 0);
+            CHECK_EQ_INT(gt_family_scratchpad(&it, pad, sizeof pad), 0);
+            CHECK_MSG(ok(&it, pad), "%s\n%s", it.question, pad);
+            const char *ans = strstr(pad, "\nAnswer: ");
+            CHECK_MSG(ans && ans - pad >= 1 && ans[-1] == (it.answer[0] == 't' ? '1' : '0') &&
+                          (ans - pad == 1 || ans[-2] == '\n'),
+                      "%s\n%s", it.question, pad);
+        }
+    for (uint64_t i = 0; i < 300; i++) {
+        gt_family_generate(gt_family_by_name("strings"), 5, i, &it);
+        CHECK_EQ_INT(gt_family_scratchpad(&it, pad, sizeof pad), 0);
+        CHECK_MSG(ok(&it, pad), "%s\n%s", it.question, pad);
+        const char *tag = strstr(pad, "\nmap:") ? "\nmap:" : strstr(pad, "\nback:") ? "\nback:" : "\nkeep:";
+        line_letters(pad, tag, got, sizeof got);
+        CHECK_MSG(!strcmp(got, it.answer), "%s: the letters spell %s\n%s", it.question, got, pad);
+    }
 }
 
 int main(void) {
@@ -441,5 +490,6 @@ int main(void) {
     RUN(test_limits);
     RUN(test_levels);
     RUN(test_scratchpad);
+    RUN(test_scratchpad_more);
     return gt_test_finish();
 }

@@ -2,7 +2,8 @@
  * + and - take operands of 2..12 digits, * of 2..8 (so every product fits in
  * 64 bits); difficulty level d (1..9) gives both operands d digits. A worked
  * solution goes column by column (sums with carries, differences with
- * borrows, one partial product per digit of the multiplier). The answer is
+ * borrows, in lines of fixed width; one partial product per digit of the
+ * multiplier). The answer is
  * exact; the checker reads one integer (thousands separators allowed) and
  * compares it with the product/sum/difference. */
 #include <inttypes.h>
@@ -49,23 +50,28 @@ static void arith_generate(gt_rng *r, gt_family_item *it) {
 
 /* --- worked solutions: column by column, as on paper ----------------------- */
 
-/* Column sums of a + b (a, b >= 0), units first: "7+5+0=12 write 2 carry 1". */
+/* Column sums of a + b (a, b >= 0), units first, one line of fixed width
+ * each: "7+5+0=12" (digit of a, digit of b, carry in = carry out and the
+ * digit written). With every line the same width, the answer -- the last
+ * line's two digits, then the earlier lines' last digits from the bottom up
+ * -- sits at fixed distances, which a small model learns far more easily
+ * than free text. */
 static void work_add(char *out, size_t cap, size_t *off, int64_t a, int64_t b) {
-    for (int carry = 0, col = 0; a || b || carry || !col; col++, a /= 10, b /= 10) {
+    for (int carry = 0, col = 0; a || b || !col; col++, a /= 10, b /= 10) {
         int da = (int)(a % 10), db = (int)(b % 10), s = da + db + carry;
-        fam_cat(out, cap, off, "%d+%d+%d=%d write %d carry %d\n", da, db, carry, s, s % 10, s / 10);
+        fam_cat(out, cap, off, "%d+%d+%d=%d%d\n", da, db, carry, s / 10, s % 10);
         carry = s / 10;
     }
 }
 
-/* Column differences of a - b (a >= b >= 0), units first: "2-5-0: borrow,
- * 12-5=7 write 7 borrow 1". */
+/* Column differences of a - b (a >= b >= 0), units first, fixed width:
+ * "2-5-0=17" (digit of a, digit of b, borrow in = borrow out and the digit
+ * written: 12-5-0 = 7 with a borrow). */
 static void work_sub(char *out, size_t cap, size_t *off, int64_t a, int64_t b) {
     for (int borrow = 0, col = 0; a || !col; col++, a /= 10, b /= 10) {
         int da = (int)(a % 10), db = (int)(b % 10), d = da - db - borrow;
         int next = d < 0;
-        fam_cat(out, cap, off, "%d-%d-%d=%d write %d borrow %d\n", da + 10 * next, db, borrow, d + 10 * next,
-                d + 10 * next, next);
+        fam_cat(out, cap, off, "%d-%d-%d=%d%d\n", da, db, borrow, next, d + 10 * next);
         borrow = next;
     }
 }

@@ -2,7 +2,10 @@
  * 2..4 named values, with and, or, xor and not, nested up to depth 3 and
  * fully parenthesised (no precedence rules to argue about); difficulty
  * level d (1..3) nests up to depth d. The checker
- * takes the last true/false/yes/no word of the answer (any case). */
+ * takes the last true/false/yes/no word of the answer (any case). A worked
+ * solution writes the formula with 1 and 0 for the values, then reduces it
+ * one pass a line (every "not x" and "(x op y)" of single values at once)
+ * down to one value: a few short steps instead of a whole formula at once. */
 #include <stdio.h>
 #include <string.h>
 
@@ -106,7 +109,74 @@ static int logic_distract(const gt_family_item *it, gt_rng *r, char (*out)[GT_FA
     return 1;
 }
 
+/* --- worked solutions: the formula reduced a pass at a time ------------------ */
+
+enum { LT_F, LT_T, LT_NOT, LT_AND, LT_OR, LT_XOR, LT_LP, LT_RP };
+#define LOGIC_MAX_TOKENS 128
+
+/* The formula of a question this file wrote ("Let A = true, .... Is F true
+ * or false?") as tokens, values substituted; the count, or -1 when it does
+ * not read as one (not outside input: the question is regenerated). */
+static int logic_tokens(const char *q, int *tok) {
+    int vals[LOGIC_MAX_VARS] = {0}, n = 0;
+    const char *is = strstr(q, ". Is "), *end = strstr(q, " true or false?");
+    if (!is || !end) return -1;
+    for (const char *c = q; c < is; c++)
+        if (*c >= 'A' && *c < 'A' + LOGIC_MAX_VARS && c[1] == ' ' && c[2] == '=') vals[*c - 'A'] = c[4] == 't';
+    for (const char *c = is + 5; c < end && n < LOGIC_MAX_TOKENS; c++) {
+        if (*c == ' ') continue;
+        if (*c >= 'A' && *c < 'A' + LOGIC_MAX_VARS) tok[n++] = vals[*c - 'A'];
+        else if (*c == '(') tok[n++] = LT_LP;
+        else if (*c == ')') tok[n++] = LT_RP;
+        else if (!strncmp(c, "not", 3)) tok[n++] = LT_NOT, c += 2;
+        else if (!strncmp(c, "and", 3)) tok[n++] = LT_AND, c += 2;
+        else if (!strncmp(c, "xor", 3)) tok[n++] = LT_XOR, c += 2;
+        else if (!strncmp(c, "or", 2)) tok[n++] = LT_OR, c += 1;
+        else return -1;
+    }
+    return n;
+}
+
+/* One pass: every "not v" and "(v op w)" of values becomes its value. */
+static int logic_reduce(const int *t, int n, int *out) {
+    int m = 0;
+    for (int i = 0; i < n;) {
+        if (t[i] == LT_NOT && i + 1 < n && t[i + 1] <= LT_T) out[m++] = !t[i + 1], i += 2;
+        else if (t[i] == LT_LP && i + 4 < n && t[i + 1] <= LT_T && t[i + 2] >= LT_AND && t[i + 2] <= LT_XOR &&
+                 t[i + 3] <= LT_T && t[i + 4] == LT_RP) {
+            int a = t[i + 1], b = t[i + 3], op = t[i + 2];
+            out[m++] = op == LT_AND ? a && b : op == LT_OR ? a || b : a != b;
+            i += 5;
+        } else out[m++] = t[i++];
+    }
+    return m;
+}
+
+/* Writes tokens as "not (1 and 0)" and a newline. */
+static void logic_line(char *out, size_t cap, size_t *off, const int *t, int n) {
+    static const char *const text[] = {"0", "1", "not", "and", "or", "xor", "(", ")"};
+    for (int i = 0; i < n; i++)
+        fam_cat(out, cap, off, "%s%s", i && t[i - 1] != LT_LP && t[i] != LT_RP ? " " : "", text[t[i]]);
+    fam_cat(out, cap, off, "\n");
+}
+
+static int logic_scratchpad(const gt_family_item *it, char *out, size_t cap) {
+    int a[LOGIC_MAX_TOKENS], b[LOGIC_MAX_TOKENS], n = logic_tokens(it->question, a);
+    size_t off = 0;
+    out[0] = 0;
+    if (n <= 0) return -1;
+    logic_line(out, cap, &off, a, n);
+    while (n > 1) {
+        int m = logic_reduce(a, n, b);
+        if (m == n) return -1; /* no progress: not a formula this file writes */
+        memcpy(a, b, sizeof(int) * (size_t)m), n = m;
+        logic_line(out, cap, &off, a, n);
+    }
+    fam_cat(out, cap, &off, "Answer: %s", it->answer);
+    return off + 1 >= cap || a[0] != !strcmp(it->answer, "true") ? -1 : 0;
+}
+
 const gt_family gt_family_logic = {
     "logic", "truth value of a boolean formula (and, or, xor, not)", "true or false",
-    logic_generate, logic_check, logic_distract, 1, 3, NULL,
+    logic_generate, logic_check, logic_distract, 1, 3, logic_scratchpad,
 };

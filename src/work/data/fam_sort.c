@@ -2,7 +2,9 @@
  * in ascending or descending order (difficulty level n: n items, 2..9). The answer lists them separated by ", ";
  * the checker reads every number (or every word) of the answer in order and
  * wants exactly the sorted list, so a missing, extra or misplaced element is
- * wrong and the reason says where. */
+ * wrong and the reason says where. A worked solution for numbers writes them
+ * zero-padded to three digits, then sorted in that form, so that comparing
+ * two numbers is comparing digits in the same places. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,7 +171,27 @@ static int sort_distract(const gt_family_item *it, gt_rng *r, char (*out)[GT_FAM
     return got;
 }
 
+/* "pad: 392 361 007\nsorted: 007 361 392\nAnswer: 7, 361, 392" for
+ * numbers (all below 1000); words have only the marked answer. */
+static int sort_scratchpad(const gt_family_item *it, char *out, size_t cap) {
+    sort_params p;
+    params_of(it, &p);
+    int s[SORT_MAX_N];
+    sorted(&p, s);
+    size_t off = 0;
+    out[0] = 0;
+    if (!p.words) {
+        fam_cat(out, cap, &off, "pad:");
+        for (int i = 0; i < p.n; i++) fam_cat(out, cap, &off, " %03d", p.v[i]);
+        fam_cat(out, cap, &off, "\nsorted:");
+        for (int i = 0; i < p.n; i++) fam_cat(out, cap, &off, " %03d", s[i]);
+        fam_cat(out, cap, &off, "\n");
+    }
+    fam_cat(out, cap, &off, "Answer: %s", it->answer);
+    return off + 1 >= cap ? -1 : 0;
+}
+
 const gt_family gt_family_sort = {
     "sort", "sort integers or words ascending or descending", "the items in order, separated by \", \"",
-    sort_generate, sort_check, sort_distract, 2, SORT_MAX_N, NULL,
+    sort_generate, sort_check, sort_distract, 2, SORT_MAX_N, sort_scratchpad,
 };

@@ -102,7 +102,31 @@ static int strings_distract(const gt_family_item *it, gt_rng *r, char (*out)[GT_
     return got;
 }
 
+/* "spell: a b c\n<step>: x y z\nAnswer: xyz": the input spelt out, then
+ * the result letter by letter in the input's places (reverse: from the last;
+ * novowels: "-" for each dropped vowel, so every letter keeps its place). */
+static int strings_scratchpad(const gt_family_item *it, char *out, size_t cap) {
+    static const char *const step[N_OPS] = {"back", "map", "map", "map", "keep", "map"};
+    str_params p;
+    gt_rng r;
+    fam_item_rng(it, &r);
+    draw(&r, &p);
+    size_t off = 0, n = strlen(p.in);
+    out[0] = 0;
+    fam_cat(out, cap, &off, "spell:");
+    for (size_t i = 0; i < n; i++) fam_cat(out, cap, &off, " %c", p.in[i]);
+    fam_cat(out, cap, &off, "\n%s:", step[p.op]);
+    for (size_t i = 0; i < n; i++) {
+        char one[2] = {p.in[p.op == OP_REVERSE ? n - 1 - i : i], 0}, mapped[2];
+        apply(p.op == OP_REVERSE ? OP_LOWER : p.op, one, mapped);
+        if (p.op == OP_REVERSE) mapped[0] = one[0]; /* reverse keeps each letter as it is */
+        fam_cat(out, cap, &off, " %c", mapped[0] ? mapped[0] : '-');
+    }
+    fam_cat(out, cap, &off, "\nAnswer: %s", it->answer);
+    return off + 1 >= cap ? -1 : 0;
+}
+
 const gt_family gt_family_strings = {
     "strings", "string transformations (reverse, case, rot13, drop vowels)", "the resulting string",
-    strings_generate, strings_check, strings_distract, 0, 0, NULL,
+    strings_generate, strings_check, strings_distract, 0, 0, strings_scratchpad,
 };
