@@ -55,6 +55,7 @@ static inline int32_t hsum8(__m256i v) {
 static void act_set_avx2(gt_act *a, int t, const float *x, int col0, int col1, int quant) {
     size_t off = (size_t)a->n_cols * (size_t)t;
     memcpy(a->x + off + col0, x + col0, (size_t)(col1 - col0) * sizeof(float));
+    gt_act_stale(a, t, col0, col1);
     if (!quant) return;
     int8_t *q = a->qs + off;
     float *d = a->d + (size_t)a->n_blocks * (size_t)t;
@@ -663,8 +664,14 @@ float gt_kq_quant_act_avx2(const float *x, int8_t q[256]) {
         memset(q, 0, 256);
         return 0.0f;
     }
-    int first = 0;
-    while (fabsf(x[first]) != amax) first++;
+    int first = 0; /* the first lane holding amax, 8 at a time */
+    for (const __m256 vm = _mm256_set1_ps(amax);; first += 8) {
+        int hit = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_and_ps(_mm256_loadu_ps(x + first), absmask), vm, _CMP_EQ_OQ));
+        if (hit) {
+            first += __builtin_ctz((unsigned)hit);
+            break;
+        }
+    }
     float iscale = -127.f / x[first];
     const __m256 vs = _mm256_set1_ps(iscale);
     const __m256i cap = _mm256_set1_epi32(127);
@@ -684,11 +691,26 @@ float gt_kq_quant_act_avx2(const float *x, int8_t q[256]) {
     return 1 / iscale;
 }
 
+/* gt_kq_quant_sb's result: the quants as above, then the group sums from
+ * vpsadbw over the quants biased to unsigned (each 8 bytes' sum of q + 128,
+ * exact), the bias taken off per group. */
+float gt_kq_quant_sb_avx2(const float *x, int8_t q[256], int16_t bs[16]) {
+    float d = gt_kq_quant_act_avx2(x, q);
+    const __m256i bias = _mm256_set1_epi8((char)0x80);
+    uint64_t s8[32];
+    for (int i = 0; i < 8; i++)
+        _mm256_storeu_si256((__m256i *)(s8 + 4 * i),
+                            _mm256_sad_epu8(_mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(q + 32 * i)), bias),
+                                            _mm256_setzero_si256()));
+    for (int g = 0; g < 16; g++) bs[g] = (int16_t)((int)(s8[2 * g] + s8[2 * g + 1]) - 16 * 128);
+    return d;
+}
+
 static void matmul_avx2(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y,
                         size_t ldy) {
     if (gt_kq_is_k(w->type)) {
-        static const gt_kq_fns fns = {gt_kq_row_avx2, gt_kq_quant_act_avx2, gt_kq4_tile_avx2,
-                                      gt_kq6_tile_avx2, gt_kq5_tile_avx2};
+        static const gt_kq_fns fns = {gt_kq_row_avx2,   gt_kq_quant_sb_avx2, gt_kq4_tile_avx2, gt_kq6_tile_avx2,
+                                      gt_kq5_tile_avx2, NULL,                NULL,             NULL};
         gt_kq_matmul(w, tile0, tile1, a, y, ldy, &fns);
         return;
     }
