@@ -390,33 +390,42 @@ void gt_kq_row_avx2(uint32_t type, const uint8_t *blocks, int nk, const gt_kq_ac
     }
 }
 
-/* Tiled Q4_K and Q5_K (gt_kq4_tile_fn) in two halves of 8 rows (lane r =
- * row 8h + r): per 64-byte group the half's 32 bytes, nibbles by mask and
- * shift (Q5_K: the fifth bits from qh's group, as gt_kq5_tile_avx512 takes
- * them); vpmaddubsw (quant <= 31 against |a| <= 127: no saturation) then
- * vpmaddwd by ones give each lane's sums of 4 products, exact in int32, as
- * vpdpbusd does on AVX-512; the rest as gt_kq4_tile_avx512. */
-static inline __attribute__((always_inline)) __m256i kq45_sub(const uint8_t *sb, int c, int h, const int8_t *aq,
-                                                              __m256i sc_lo, __m256i sc_hi, const int q5) {
-    const __m256i m4 = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1), one = _mm256_set1_epi8(1);
-    __m256i plo = _mm256_setzero_si256(), phi = _mm256_setzero_si256();
-    for (int g = 0; g < 8; g++) {
-        __m256i v = _mm256_load_si256((const __m256i *)(sb + 64 * (8 * c + g) + 32 * h));
-        int32_t a0, a1;
-        memcpy(&a0, aq + 4 * g, 4);
-        memcpy(&a1, aq + 32 + 4 * g, 4);
-        __m256i ql = _mm256_and_si256(v, m4), qh = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-        if (q5) {
-            __m256i hb = _mm256_load_si256((const __m256i *)(sb + GT_KQ5_OFF_QH + 64 * g + 32 * h));
-            ql = _mm256_or_si256(ql, _mm256_slli_epi16(_mm256_and_si256(shr16(hb, 2 * c), one), 4));
-            qh = _mm256_or_si256(qh, _mm256_slli_epi16(_mm256_and_si256(shr16(hb, 2 * c + 1), one), 4));
+static inline __m256i kq4_u8x8(const uint8_t *p) { return _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p)); }
+
+/* The mins and the float step of super-block k, rows of half h, NT
+ * tokens from t0 (at acc + 16 t + 8 h), from the lanes' dot sums: lane r's
+ * mins of sub-blocks 2i and 2i + 1 as an int16 pair against the pair of
+ * the token's sub-block sums (|A_j| <= 32 * 127). */
+static inline __attribute__((always_inline)) void kq45_finish8(const uint8_t *sb, int h, int k, const gt_kq_acts *A,
+                                                                int t0, const int NT, const __m256i *dot, float *acc,
+                                                                const int q5) {
+    const __m256i sign = _mm256_set1_epi32((int)0x80000000u);
+    const int off_m = q5 ? GT_KQ5_OFF_M : GT_KQ4_OFF_M;
+    const int off_d = q5 ? GT_KQ5_OFF_D : GT_KQ4_OFF_D, off_dmin = q5 ? GT_KQ5_OFF_DMIN : GT_KQ4_OFF_DMIN;
+    const __m256 d = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(sb + off_d + 16 * h)));
+    const __m256 dmin = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(sb + off_dmin + 16 * h)));
+    __m256i mp[4];
+    #pragma GCC unroll 8
+    for (int i = 0; i < 4; i++)
+        mp[i] = _mm256_or_si256(kq4_u8x8(sb + off_m + 32 * i + 8 * h),
+                                _mm256_slli_epi32(kq4_u8x8(sb + off_m + 32 * i + 16 + 8 * h), 16));
+    #pragma GCC unroll 8
+    for (int t = 0; t < NT; t++) {
+        const int16_t *bs = A->bs + (size_t)(t0 + t) * A->bs_stride + (size_t)k * 16;
+        __m256i mins = _mm256_setzero_si256();
+        #pragma GCC unroll 8
+        for (int i = 0; i < 4; i++) {
+            uint32_t lo = (uint16_t)(bs[4 * i] + bs[4 * i + 1]), hi = (uint16_t)(bs[4 * i + 2] + bs[4 * i + 3]);
+            mins = _mm256_add_epi32(mins, _mm256_madd_epi16(mp[i], _mm256_set1_epi32((int)(lo | hi << 16))));
         }
-        __m256i lo = _mm256_maddubs_epi16(ql, _mm256_set1_epi32(a0));
-        __m256i hi = _mm256_maddubs_epi16(qh, _mm256_set1_epi32(a1));
-        plo = _mm256_add_epi32(plo, _mm256_madd_epi16(lo, ones));
-        phi = _mm256_add_epi32(phi, _mm256_madd_epi16(hi, ones));
+        const __m256 da = _mm256_set1_ps(A->da[(size_t)(t0 + t) * A->da_stride + (size_t)k]);
+        const __m256i nd = _mm256_xor_si256(_mm256_castps_si256(_mm256_mul_ps(dmin, da)), sign);
+        float *y = acc + 16 * (t0 + t) + 8 * h;
+        __m256 v = _mm256_loadu_ps(y);
+        v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[t]), _mm256_mul_ps(d, da), v);
+        v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mins), _mm256_castsi256_ps(nd), v);
+        _mm256_storeu_ps(y, v);
     }
-    return _mm256_add_epi32(_mm256_mullo_epi32(plo, sc_lo), _mm256_mullo_epi32(phi, sc_hi));
 }
 
 /* Decode streams a tile's super-blocks from memory, one after the other:
@@ -426,39 +435,76 @@ static inline __attribute__((always_inline)) void kq_prefetch(const uint8_t *sb,
     for (size_t c = 0; c < sbb; c += 64) _mm_prefetch((const char *)(sb + PF_KQ_BYTES + c), _MM_HINT_T0);
 }
 
-static inline __m256i kq4_u8x8(const uint8_t *p) { return _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p)); }
+/* Tiled Q4_K and Q5_K (gt_kq4_tile_fn) in two halves of 8 rows (lane r =
+ * row 8h + r), register-blocked over NT (<= KT_NT) tokens: per sub-block j
+ * each 64-byte group g gives, in the half's 32 bytes, the lane's 4 quants
+ * of elements 32j + 4g.. (low nibbles for even j, high for odd; Q5_K adds
+ * bit j of qh's group as bit 4), decoded once for the NT tokens.
+ * vpmaddubsw pairs them with the token's 4 broadcast activation quants
+ * (quant <= 31 against |a| <= 127: no saturation), and the int16 pair sums
+ * of a run of groups add up exactly in int16 (8 groups of Q4_K: <= 8 * 2 *
+ * 15 * 127 = 30480; Q5_K flushes every 4); vpmaddwd by the lane's scale in
+ * both halves of its dword then gives sc_j * (its sum of products), exact
+ * in int32. The mins likewise by vpmaddwd of pairs of mins against pairs of
+ * sub-block sums, and the float step is gt_kq_finish's, per lane: the
+ * scalar integers, so the scalar bytes. */
+#define KT_NT 4
+static inline __attribute__((always_inline)) void kq45_half(const uint8_t *sb, int h, int k, const gt_kq_acts *A,
+                                                             int t0, const int NT, float *acc, const int q5) {
+    const __m256i m4 = _mm256_set1_epi8(0x0f), one = _mm256_set1_epi8(1);
+    const int off_sc = q5 ? GT_KQ5_OFF_SC : GT_KQ4_OFF_SC, run = q5 ? 4 : 8;
+    const int8_t *aq[KT_NT];
+    __m256i dot[KT_NT];
+    #pragma GCC unroll 8
+    for (int t = 0; t < NT; t++) {
+        aq[t] = A->aq + (size_t)(t0 + t) * A->aq_stride + (size_t)k * GT_QK_K;
+        dot[t] = _mm256_setzero_si256();
+    }
+    for (int j = 0; j < 8; j++) {
+        const __m128i shift = _mm_cvtsi32_si128(4 * (j & 1)), bit = _mm_cvtsi32_si128(j);
+        const __m256i sc = kq4_u8x8(sb + off_sc + 16 * j + 8 * h);
+        const __m256i sc2 = _mm256_or_si256(sc, _mm256_slli_epi32(sc, 16)); /* the scale in both int16 */
+        #pragma GCC unroll 8
+        for (int g0 = 0; g0 < 8; g0 += run) {
+            __m256i p[KT_NT];
+            #pragma GCC unroll 8
+            for (int t = 0; t < NT; t++) p[t] = _mm256_setzero_si256();
+            #pragma GCC unroll 8
+            for (int g = g0; g < g0 + run; g++) {
+                __m256i v = _mm256_load_si256((const __m256i *)(sb + 64 * (8 * (j >> 1) + g) + 32 * h));
+                __m256i q = _mm256_and_si256(_mm256_srl_epi16(v, shift), m4);
+                if (q5) {
+                    __m256i hb = _mm256_load_si256((const __m256i *)(sb + GT_KQ5_OFF_QH + 64 * g + 32 * h));
+                    q = _mm256_or_si256(q, _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, bit), one), 4));
+                }
+                #pragma GCC unroll 8
+                for (int t = 0; t < NT; t++)
+                    p[t] = _mm256_add_epi16(p[t], _mm256_maddubs_epi16(q, bcast4(aq[t] + 32 * j + 4 * g)));
+            }
+            #pragma GCC unroll 8
+            for (int t = 0; t < NT; t++) dot[t] = _mm256_add_epi32(dot[t], _mm256_madd_epi16(p[t], sc2));
+        }
+    }
+    kq45_finish8(sb, h, k, A, t0, NT, dot, acc, q5);
+}
 
 static inline __attribute__((always_inline)) void kq45_tile(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt,
                                                              float *acc, const int q5) {
-    const __m256i sign = _mm256_set1_epi32((int)0x80000000u);
     const size_t sbb = q5 ? GT_KQ5_SB_BYTES : GT_KQ4_SB_BYTES;
-    const int off_sc = q5 ? GT_KQ5_OFF_SC : GT_KQ4_OFF_SC, off_m = q5 ? GT_KQ5_OFF_M : GT_KQ4_OFF_M;
-    const int off_d = q5 ? GT_KQ5_OFF_D : GT_KQ4_OFF_D, off_dmin = q5 ? GT_KQ5_OFF_DMIN : GT_KQ4_OFF_DMIN;
-    assert(nt >= 1 && nt <= 8);
+    assert(nt >= 1 && nt <= 2 * KT_NT);
     for (int k = 0; k < nk; k++, sb += sbb) {
         if (nt == 1) kq_prefetch(sb, sbb);
-        for (int h = 0; h < 2; h++) {
-            const __m256 d = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(sb + off_d + 16 * h)));
-            const __m256 dmin = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(sb + off_dmin + 16 * h)));
-            for (int t = 0; t < nt; t++) {
-                const int8_t *aq = A->aq + (size_t)t * A->aq_stride + (size_t)k * GT_QK_K;
-                const int16_t *bs = A->bs + (size_t)t * A->bs_stride + (size_t)k * 16;
-                __m256i dot = _mm256_setzero_si256(), mins = _mm256_setzero_si256();
-                for (int c = 0; c < 4; c++) {
-                    const uint8_t *sc = sb + off_sc + 32 * c + 8 * h; /* sub-blocks 2c, 2c + 1 */
-                    dot = _mm256_add_epi32(dot, kq45_sub(sb, c, h, aq + 64 * c, kq4_u8x8(sc), kq4_u8x8(sc + 16), q5));
+        for (int h = 0; h < 2; h++)
+            for (int t0 = 0; t0 < nt;) {
+                int n = nt - t0 > KT_NT ? (nt - t0 + 1) / 2 : nt - t0;
+                switch (n) {
+                case 1: kq45_half(sb, h, k, A, t0, 1, acc, q5); break;
+                case 2: kq45_half(sb, h, k, A, t0, 2, acc, q5); break;
+                case 3: kq45_half(sb, h, k, A, t0, 3, acc, q5); break;
+                default: kq45_half(sb, h, k, A, t0, 4, acc, q5); break;
                 }
-                for (int j = 0; j < 8; j++)
-                    mins = _mm256_add_epi32(mins, _mm256_mullo_epi32(kq4_u8x8(sb + off_m + 16 * j + 8 * h),
-                                                                     _mm256_set1_epi32(bs[2 * j] + bs[2 * j + 1])));
-                const __m256 da = _mm256_set1_ps(A->da[(size_t)t * A->da_stride + (size_t)k]);
-                const __m256i nd = _mm256_xor_si256(_mm256_castps_si256(_mm256_mul_ps(dmin, da)), sign);
-                __m256 y = _mm256_loadu_ps(acc + 16 * t + 8 * h);
-                y = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(d, da), y);
-                y = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mins), _mm256_castsi256_ps(nd), y);
-                _mm256_storeu_ps(acc + 16 * t + 8 * h, y);
+                t0 += n;
             }
-        }
     }
 }
 

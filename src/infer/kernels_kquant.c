@@ -223,7 +223,8 @@ static void kq_tiled_rows(const gt_qmat *w, int row0, int nr, int k0, int nk, co
                           float (*acc)[KQ_NT], float (*tacc)[KQ_NT * GT_KERN_TILE_ROWS], const gt_kq_fns *fns) {
     const int R = GT_KERN_TILE_ROWS;
     const gt_kq4_tile_fn tile = kq_tile_fn(w->type, fns);
-    const gt_kq_pair_fn pair = tile ? kq_pair_fn(w->type, fns) : NULL;
+    /* Decode (one token) streams weights from memory: the tile functions ask ahead for them, one tile at a time. */
+    const gt_kq_pair_fn pair = tile && nt > 1 ? kq_pair_fn(w->type, fns) : NULL;
     const size_t sbb = w->type == GT_TYPE_Q4_K ? GT_KQ4_SB_BYTES : w->type == GT_TYPE_Q5_K ? GT_KQ5_SB_BYTES
                                                                                              : GT_KQ6_SB_BYTES;
     void (*untile)(const uint8_t *, int, int, uint8_t *) =
