@@ -517,11 +517,22 @@ void gt_kq5_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, fl
 }
 
 /* Tiled Q6_K in two halves of 8 rows, as gt_kq6_tile_avx512 with
- * vpmaddubsw + vpmaddwd by ones for vpdpbusd (q <= 63 against |a| <= 127:
- * 2 * 63 * 127 fits int16). */
+ * vpmaddubsw for vpdpbusd: the int16 pair sums of two groups of 4 add up
+ * exactly (<= 2 * 2 * 63 * 127 = 32004), and vpmaddwd by the lane's scale in
+ * both halves of its dword gives sc_g times them in int32. The offset
+ * -32 sc_g A_g is summed apart, once per super-block and token: vpmaddwd of
+ * the lanes' scales of groups 2i, 2i + 1 against the token's A_2i, A_2i+1
+ * (adjacent int16, one dword). dot = sum sc_g P_g - 32 sum sc_g A_g: the
+ * scalar integer, so the scalar bytes. */
+static inline __m256i kq6_sc_pair(const uint8_t *lo, const uint8_t *hi) {
+    const __m256i l = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)lo));
+    const __m256i h = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)hi));
+    return _mm256_or_si256(_mm256_and_si256(l, _mm256_set1_epi32(0xffff)), _mm256_slli_epi32(h, 16));
+}
+
 static inline __attribute__((always_inline)) void kq6_quarter2(const uint8_t *sb, int rh, int h, int gh, int s, int k,
                                                                 const gt_kq_acts *A, int nt, __m256i *dot) {
-    const __m256i m4 = _mm256_set1_epi8(0x0f), m3 = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
+    const __m256i m4 = _mm256_set1_epi8(0x0f), m3 = _mm256_set1_epi8(3);
     __m256i q[4];
     for (int u = 0; u < 4; u++) {
         int gi = 4 * gh + u;
@@ -531,17 +542,15 @@ static inline __attribute__((always_inline)) void kq6_quarter2(const uint8_t *sb
         hb = _mm256_and_si256(shr16(hb, 2 * s), m3);
         q[u] = _mm256_or_si256(_mm256_and_si256(lo, m4), _mm256_slli_epi16(hb, 4));
     }
-    const int g = 8 * h + 2 * s + gh;
-    const __m256i sc = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(sb + GT_KQ6_OFF_SC + 16 * g + 8 * rh)));
+    const uint8_t *scg = sb + GT_KQ6_OFF_SC + 16 * (8 * h + 2 * s + gh) + 8 * rh;
+    const __m256i sc2 = kq6_sc_pair(scg, scg);
     for (int t = 0; t < nt; t++) {
         const int8_t *aq = A->aq + (size_t)t * A->aq_stride + (size_t)k * GT_QK_K + 128 * h + 32 * s + 16 * gh;
-        __m256i p = _mm256_set1_epi32(-32 * A->bs[(size_t)t * A->bs_stride + (size_t)k * 16 + (size_t)g]);
-        for (int u = 0; u < 4; u++) {
-            int32_t a4;
-            memcpy(&a4, aq + 4 * u, 4);
-            p = _mm256_add_epi32(p, _mm256_madd_epi16(_mm256_maddubs_epi16(q[u], _mm256_set1_epi32(a4)), ones));
-        }
-        dot[t] = _mm256_add_epi32(dot[t], _mm256_mullo_epi32(p, sc));
+        __m256i p0 = _mm256_add_epi16(_mm256_maddubs_epi16(q[0], bcast4(aq)),
+                                      _mm256_maddubs_epi16(q[1], bcast4(aq + 4)));
+        __m256i p1 = _mm256_add_epi16(_mm256_maddubs_epi16(q[2], bcast4(aq + 8)),
+                                      _mm256_maddubs_epi16(q[3], bcast4(aq + 12)));
+        dot[t] = _mm256_add_epi32(dot[t], _mm256_add_epi32(_mm256_madd_epi16(p0, sc2), _mm256_madd_epi16(p1, sc2)));
     }
 }
 
@@ -550,16 +559,26 @@ void gt_kq6_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, fl
     for (int k = 0; k < nk; k++, sb += GT_KQ6_SB_BYTES) {
         if (nt == 1) kq_prefetch(sb, GT_KQ6_SB_BYTES);
         for (int rh = 0; rh < 2; rh++) {
-            __m256i dot[8];
+            __m256i dot[8], scp[8];
             for (int t = 0; t < nt; t++) dot[t] = _mm256_setzero_si256();
             for (int h = 0; h < 2; h++)
                 for (int gh = 0; gh < 2; gh++)
                     for (int s = 0; s < 4; s++) kq6_quarter2(sb, rh, h, gh, s, k, A, nt, dot);
+            for (int i = 0; i < 8; i++)
+                scp[i] = kq6_sc_pair(sb + GT_KQ6_OFF_SC + 32 * i + 8 * rh, sb + GT_KQ6_OFF_SC + 32 * i + 16 + 8 * rh);
             const __m256 d = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(sb + GT_KQ6_OFF_D + 16 * rh)));
             for (int t = 0; t < nt; t++) {
+                const int16_t *bs = A->bs + (size_t)t * A->bs_stride + (size_t)k * 16;
+                __m256i off = _mm256_setzero_si256();
+                for (int i = 0; i < 8; i++) {
+                    int32_t pair; /* A_2i in the low half, A_2i+1 in the high one */
+                    memcpy(&pair, bs + 2 * i, 4);
+                    off = _mm256_add_epi32(off, _mm256_madd_epi16(scp[i], _mm256_set1_epi32(pair)));
+                }
+                const __m256i dt = _mm256_sub_epi32(dot[t], _mm256_slli_epi32(off, 5));
                 const __m256 da = _mm256_set1_ps(A->da[(size_t)t * A->da_stride + (size_t)k]);
                 __m256 y = _mm256_loadu_ps(acc + 16 * t + 8 * rh);
-                y = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[t]), _mm256_mul_ps(d, da), y);
+                y = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dt), _mm256_mul_ps(d, da), y);
                 _mm256_storeu_ps(acc + 16 * t + 8 * rh, y);
             }
         }

@@ -261,7 +261,7 @@ static void kq_tiled_rows(const gt_qmat *w, int row0, int nr, int k0, int nk, co
  * (the entries another thread holds did not become ready within KQ_WAIT
  * yields: a parked thread; the caller then quantizes its own copy, the
  * same bytes). */
-#define KQ_WAIT 1000
+#define KQ_WAIT 64
 static int kq_cache_ready(const gt_act *a, const gt_kq_fns *fns) {
     if (!a->kq_state) return 0;
     const size_t n = (size_t)a->n_tok * (size_t)a->n_sb;
