@@ -237,12 +237,13 @@ static void kq_tiled_rows(const gt_qmat *w, int row0, int nr, int k0, int nk, co
             i++;
             continue;
         }
-        if (tile) { /* a tile function takes at most KQ_TILE_NT tokens */
-            for (int t0 = 0; t0 < nt; t0 += KQ_TILE_NT) {
+        if (tile) { /* a tile function takes at most KQ_TILE_NT tokens: 12 as 6 + 6, its weights serving each half */
+            for (int t0 = 0, n; t0 < nt; t0 += n) {
+                n = nt - t0 > KQ_TILE_NT ? (nt - t0 + 1) / 2 : nt - t0;
                 const gt_kq_acts at = {acts->aq + (size_t)t0 * acts->aq_stride, acts->bs + (size_t)t0 * acts->bs_stride,
                                        acts->da + (size_t)t0 * acts->da_stride, acts->aq_stride, acts->bs_stride,
                                        acts->da_stride};
-                tile(sb, nk, &at, nt - t0 < KQ_TILE_NT ? nt - t0 : KQ_TILE_NT, tacc[i] + R * t0);
+                tile(sb, nk, &at, n, tacc[i] + R * t0);
             }
             continue;
         }
