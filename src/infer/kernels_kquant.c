@@ -7,7 +7,8 @@
  * 5.6 and 6.6 bits per weight): an AVX2 or AVX-512 table's tile function runs a tile's 16 rows
  * in the lanes of its registers; the scalar table reads each row back. The
  * activations are quantized as llama.cpp does for these types (Q8_K: one f32
- * scale per 256, from a->x), per block of 256 rows x 8 tokens; within it,
+ * scale per 256, from a->x), once per pass into a's shared copy (kernels.h),
+ * and the product runs per block of 256 rows x 12 tokens; within it,
  * the table's own function (gt_kq_row_fn) walks each row's super-blocks,
  * decoding each once for all the tokens. The integer parts of a
  * super-block (sums of 16 products, sums of 16 activation quants) are exact, so each ISA computes them its own way; the float step that
@@ -259,9 +260,9 @@ static void kq_tiled_rows(const gt_qmat *w, int row0, int nr, int k0, int nk, co
  * super-block) not ready is claimed (0 -> 1) and filled by one thread, so
  * the threads of a matmul share the work and later matmuls on the same
  * activations find it done. Returns 1 once every entry is ready; 0 when a
- * (the entries another thread holds did not become ready within KQ_WAIT
- * yields: a parked thread; the caller then quantizes its own copy, the
- * same bytes). */
+ * has no copy or an entry another thread holds did not become ready within
+ * KQ_WAIT yields (a parked thread): the caller then quantizes its own
+ * copy, the same bytes. */
 #define KQ_WAIT 64
 static int kq_cache_ready(const gt_act *a, const gt_kq_fns *fns) {
     if (!a->kq_state) return 0;
