@@ -4,10 +4,13 @@
  * best of REPS calls is kept. Prints one JSON line per kernel path:
  * microseconds per call and multiply-adds per nanosecond.
  *
- * usage: bench_infer_kern TYPE ROWS COLS TOKENS [REPS] [ISA]
+ * usage: bench_infer_kern TYPE ROWS COLS TOKENS [REPS] [ISA|all] [CHUNK]
  *   TYPE: any type the kernels take (f32 f16 bf16 q8_0 q4_0 q4_1 q5_0 q5_1
- *   iq4_nl q2_k q3_k q4_k q5_k q6_k iq4_xs); ISA: scalar avx2 avx512 (default: all
- *   this CPU has, scalar only when named). */
+ *   iq4_nl q2_k q3_k q4_k q5_k q6_k iq4_xs); ISA: scalar avx2 avx512 (default
+ *   or all: the SIMD ones this CPU has, scalar only when named); CHUNK: tiles
+ *   per matmul call (default: the whole matrix in one; the engine's prefill
+ *   calls 4 at a time). Each timed product starts from activations marked
+ *   stale, so a K-quant product includes its one Q8_K quantization. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,7 +88,7 @@ static void *make_matrix(uint32_t type, int rows, int cols) {
 
 int main(int argc, char **argv) {
     if (argc < 5) {
-        fprintf(stderr, "usage: bench_infer_kern TYPE ROWS COLS TOKENS [REPS] [ISA]\n");
+        fprintf(stderr, "usage: bench_infer_kern TYPE ROWS COLS TOKENS [REPS] [ISA|all] [CHUNK]\n");
         return 2;
     }
     uint32_t type = GT_TYPE_COUNT;
@@ -99,10 +102,11 @@ int main(int argc, char **argv) {
     }
     int rows = atoi(argv[2]), cols = atoi(argv[3]), n_tok = atoi(argv[4]);
     int reps = argc > 5 ? atoi(argv[5]) : 20;
-    const char *only = argc > 6 ? argv[6] : NULL;
+    const char *only = argc > 6 && strcmp(argv[6], "all") ? argv[6] : NULL;
+    int chunk = argc > 7 ? atoi(argv[7]) : 1 << 20;
     if (rows < 1 || rows > 1 << 20 || cols < 32 || cols % 32 || cols > 1 << 16 || n_tok < 1 ||
-        n_tok > 4096 || reps < 1 || reps > 100000) {
-        fprintf(stderr, "bench_infer_kern: bad sizes (rows >= 1, cols a multiple of 32, 1..4096 tokens)\n");
+        n_tok > 4096 || reps < 1 || reps > 100000 || chunk < 1) {
+        fprintf(stderr, "bench_infer_kern: bad sizes (rows >= 1, cols a multiple of 32, 1..4096 tokens, chunk >= 1)\n");
         return 2;
     }
     void *g = make_matrix(type, rows, cols);
@@ -137,8 +141,10 @@ int main(int argc, char **argv) {
         }
         double best = 1e300;
         for (int r = 0; r < reps; r++) {
+            for (int t = 0; t < n_tok; t++) gt_act_stale(&a, t, 0, cols); /* each call quantizes, as in a pass */
             double t0 = thread_ns();
-            k->matmul(&m, 0, m.n_tiles, &a, y, (size_t)rows);
+            for (int c0 = 0; c0 < m.n_tiles; c0 += chunk)
+                k->matmul(&m, c0, c0 + chunk < m.n_tiles ? c0 + chunk : m.n_tiles, &a, y, (size_t)rows);
             double ns = thread_ns() - t0;
             best = ns < best ? ns : best;
         }

@@ -322,7 +322,27 @@ int gt_act_init(gt_act *a, int max_tok, int n_cols) {
         gt_act_free(a);
         return GT_ENOMEM;
     }
+    if (n_cols % GT_QK_K) return 0; /* no K-quant matrix takes these */
+    a->n_sb = n_cols / GT_QK_K;
+    size_t ns = (size_t)a->n_sb * (size_t)max_tok;
+    a->kq_qs = gt_calloc(n, 1);
+    a->kq_bs = gt_calloc(ns * 16, sizeof(int16_t));
+    a->kq_d = gt_calloc(ns, sizeof(float));
+    a->kq_state = gt_calloc(ns, sizeof(atomic_int)); /* zero: stale */
+    if (!a->kq_qs || !a->kq_bs || !a->kq_d || !a->kq_state) {
+        gt_act_free(a);
+        return GT_ENOMEM;
+    }
     return 0;
+}
+
+/* Marks the Q8_K copies of token t's super-blocks that overlap columns
+ * [col0, col1) stale. act_set runs in a step of its own (the pool's barrier
+ * orders it before any matmul reading a), so a relaxed store suffices. */
+void gt_act_stale(gt_act *a, int t, int col0, int col1) {
+    if (!a->kq_state || col0 >= col1) return;
+    for (int k = col0 / GT_QK_K; k <= (col1 - 1) / GT_QK_K; k++)
+        atomic_store_explicit(&a->kq_state[(size_t)t * (size_t)a->n_sb + (size_t)k], 0, memory_order_relaxed);
 }
 
 void gt_act_free(gt_act *a) {
@@ -331,6 +351,10 @@ void gt_act_free(gt_act *a) {
     gt_free(a->qs);
     gt_free(a->d);
     gt_free(a->sum);
+    gt_free(a->kq_qs);
+    gt_free(a->kq_bs);
+    gt_free(a->kq_d);
+    gt_free(a->kq_state);
     memset(a, 0, sizeof *a);
 }
 
@@ -357,6 +381,7 @@ static void act_set_scalar(gt_act *a, int t, const float *x, int col0, int col1,
     assert(col0 % GT_QK == 0 && col1 % GT_QK == 0 && col0 <= col1 && col1 <= a->n_cols);
     size_t off = (size_t)a->n_cols * (size_t)t;
     memcpy(a->x + off + col0, x + col0, (size_t)(col1 - col0) * sizeof(float));
+    gt_act_stale(a, t, col0, col1);
     if (!quant) return;
     for (int b = col0 / GT_QK; b < col1 / GT_QK; b++) {
         size_t ib = (size_t)a->n_blocks * (size_t)t + (size_t)b;
@@ -415,7 +440,7 @@ static void matmul_scalar(const gt_qmat *w, int tile0, int tile1, const gt_act *
                           size_t ldy) {
     assert(a->n_cols == w->n_cols);
     if (gt_kq_is_k(w->type)) {
-        static const gt_kq_fns fns = {gt_kq_row_scalar, gt_kq_quant_act, NULL, NULL, NULL};
+        static const gt_kq_fns fns = {gt_kq_row_scalar, gt_kq_quant_sb, NULL, NULL, NULL, NULL, NULL, NULL};
         gt_kq_matmul(w, tile0, tile1, a, y, ldy, &fns);
         return;
     }

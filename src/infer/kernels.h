@@ -52,6 +52,7 @@
 #define GT_INFER_KERNELS_H
 
 #include <assert.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -163,12 +164,27 @@ typedef struct gt_act {
     int8_t *qs;
     float *d;
     int32_t *sum;
+    /* The same quantized for K-quant weights (Q8_K, kernels_kquant.c), per
+     * token and super-block of 256 columns (n_sb per token): 256 int8 at
+     * kq_qs, the sums of its 16 groups of 16 at kq_bs, the scale at kq_d.
+     * Filled by the first matmul that needs it, shared by every later one
+     * and every thread until act_set writes those columns again: kq_state
+     * 0 stale, 1 being filled, 2 ready. NULL when n_cols % 256 != 0. */
+    int n_sb;
+    int8_t *kq_qs;
+    int16_t *kq_bs;
+    float *kq_d;
+    atomic_int *kq_state;
 } gt_act;
 
 /* Allocates for up to max_tok tokens of n_cols (a multiple of 32). Caller
  * frees with gt_act_free. */
 int gt_act_init(gt_act *a, int max_tok, int n_cols);
 void gt_act_free(gt_act *a);
+/* Marks token t's Q8_K copies of the super-blocks overlapping columns
+ * [col0, col1) stale, so the next K-quant matmul quantizes them again
+ * (every act_set calls it; a caller writing a->x itself must too). */
+void gt_act_stale(gt_act *a, int t, int col0, int col1);
 
 /* --- Kernel table ------------------------------------------------------------ */
 

@@ -55,6 +55,7 @@ static inline int32_t hsum8(__m256i v) {
 static void act_set_avx2(gt_act *a, int t, const float *x, int col0, int col1, int quant) {
     size_t off = (size_t)a->n_cols * (size_t)t;
     memcpy(a->x + off + col0, x + col0, (size_t)(col1 - col0) * sizeof(float));
+    gt_act_stale(a, t, col0, col1);
     if (!quant) return;
     int8_t *q = a->qs + off;
     float *d = a->d + (size_t)a->n_blocks * (size_t)t;
@@ -389,33 +390,42 @@ void gt_kq_row_avx2(uint32_t type, const uint8_t *blocks, int nk, const gt_kq_ac
     }
 }
 
-/* Tiled Q4_K and Q5_K (gt_kq4_tile_fn) in two halves of 8 rows (lane r =
- * row 8h + r): per 64-byte group the half's 32 bytes, nibbles by mask and
- * shift (Q5_K: the fifth bits from qh's group, as gt_kq5_tile_avx512 takes
- * them); vpmaddubsw (quant <= 31 against |a| <= 127: no saturation) then
- * vpmaddwd by ones give each lane's sums of 4 products, exact in int32, as
- * vpdpbusd does on AVX-512; the rest as gt_kq4_tile_avx512. */
-static inline __attribute__((always_inline)) __m256i kq45_sub(const uint8_t *sb, int c, int h, const int8_t *aq,
-                                                              __m256i sc_lo, __m256i sc_hi, const int q5) {
-    const __m256i m4 = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1), one = _mm256_set1_epi8(1);
-    __m256i plo = _mm256_setzero_si256(), phi = _mm256_setzero_si256();
-    for (int g = 0; g < 8; g++) {
-        __m256i v = _mm256_load_si256((const __m256i *)(sb + 64 * (8 * c + g) + 32 * h));
-        int32_t a0, a1;
-        memcpy(&a0, aq + 4 * g, 4);
-        memcpy(&a1, aq + 32 + 4 * g, 4);
-        __m256i ql = _mm256_and_si256(v, m4), qh = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-        if (q5) {
-            __m256i hb = _mm256_load_si256((const __m256i *)(sb + GT_KQ5_OFF_QH + 64 * g + 32 * h));
-            ql = _mm256_or_si256(ql, _mm256_slli_epi16(_mm256_and_si256(shr16(hb, 2 * c), one), 4));
-            qh = _mm256_or_si256(qh, _mm256_slli_epi16(_mm256_and_si256(shr16(hb, 2 * c + 1), one), 4));
+static inline __m256i kq4_u8x8(const uint8_t *p) { return _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p)); }
+
+/* The mins and the float step of super-block k, rows of half h, NT
+ * tokens from t0 (at acc + 16 t + 8 h), from the lanes' dot sums: lane r's
+ * mins of sub-blocks 2i and 2i + 1 as an int16 pair against the pair of
+ * the token's sub-block sums (|A_j| <= 32 * 127). */
+static inline __attribute__((always_inline)) void kq45_finish8(const uint8_t *sb, int h, int k, const gt_kq_acts *A,
+                                                                int t0, const int NT, const __m256i *dot, float *acc,
+                                                                const int q5) {
+    const __m256i sign = _mm256_set1_epi32((int)0x80000000u);
+    const int off_m = q5 ? GT_KQ5_OFF_M : GT_KQ4_OFF_M;
+    const int off_d = q5 ? GT_KQ5_OFF_D : GT_KQ4_OFF_D, off_dmin = q5 ? GT_KQ5_OFF_DMIN : GT_KQ4_OFF_DMIN;
+    const __m256 d = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(sb + off_d + 16 * h)));
+    const __m256 dmin = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(sb + off_dmin + 16 * h)));
+    __m256i mp[4];
+    #pragma GCC unroll 8
+    for (int i = 0; i < 4; i++)
+        mp[i] = _mm256_or_si256(kq4_u8x8(sb + off_m + 32 * i + 8 * h),
+                                _mm256_slli_epi32(kq4_u8x8(sb + off_m + 32 * i + 16 + 8 * h), 16));
+    #pragma GCC unroll 8
+    for (int t = 0; t < NT; t++) {
+        const int16_t *bs = A->bs + (size_t)(t0 + t) * A->bs_stride + (size_t)k * 16;
+        __m256i mins = _mm256_setzero_si256();
+        #pragma GCC unroll 8
+        for (int i = 0; i < 4; i++) {
+            uint32_t lo = (uint16_t)(bs[4 * i] + bs[4 * i + 1]), hi = (uint16_t)(bs[4 * i + 2] + bs[4 * i + 3]);
+            mins = _mm256_add_epi32(mins, _mm256_madd_epi16(mp[i], _mm256_set1_epi32((int)(lo | hi << 16))));
         }
-        __m256i lo = _mm256_maddubs_epi16(ql, _mm256_set1_epi32(a0));
-        __m256i hi = _mm256_maddubs_epi16(qh, _mm256_set1_epi32(a1));
-        plo = _mm256_add_epi32(plo, _mm256_madd_epi16(lo, ones));
-        phi = _mm256_add_epi32(phi, _mm256_madd_epi16(hi, ones));
+        const __m256 da = _mm256_set1_ps(A->da[(size_t)(t0 + t) * A->da_stride + (size_t)k]);
+        const __m256i nd = _mm256_xor_si256(_mm256_castps_si256(_mm256_mul_ps(dmin, da)), sign);
+        float *y = acc + 16 * (t0 + t) + 8 * h;
+        __m256 v = _mm256_loadu_ps(y);
+        v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[t]), _mm256_mul_ps(d, da), v);
+        v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mins), _mm256_castsi256_ps(nd), v);
+        _mm256_storeu_ps(y, v);
     }
-    return _mm256_add_epi32(_mm256_mullo_epi32(plo, sc_lo), _mm256_mullo_epi32(phi, sc_hi));
 }
 
 /* Decode streams a tile's super-blocks from memory, one after the other:
@@ -425,39 +435,76 @@ static inline __attribute__((always_inline)) void kq_prefetch(const uint8_t *sb,
     for (size_t c = 0; c < sbb; c += 64) _mm_prefetch((const char *)(sb + PF_KQ_BYTES + c), _MM_HINT_T0);
 }
 
-static inline __m256i kq4_u8x8(const uint8_t *p) { return _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p)); }
+/* Tiled Q4_K and Q5_K (gt_kq4_tile_fn) in two halves of 8 rows (lane r =
+ * row 8h + r), register-blocked over NT (<= KT_NT) tokens: per sub-block j
+ * each 64-byte group g gives, in the half's 32 bytes, the lane's 4 quants
+ * of elements 32j + 4g.. (low nibbles for even j, high for odd; Q5_K adds
+ * bit j of qh's group as bit 4), decoded once for the NT tokens.
+ * vpmaddubsw pairs them with the token's 4 broadcast activation quants
+ * (quant <= 31 against |a| <= 127: no saturation), and the int16 pair sums
+ * of a run of groups add up exactly in int16 (8 groups of Q4_K: <= 8 * 2 *
+ * 15 * 127 = 30480; Q5_K flushes every 4); vpmaddwd by the lane's scale in
+ * both halves of its dword then gives sc_j * (its sum of products), exact
+ * in int32. The mins likewise by vpmaddwd of pairs of mins against pairs of
+ * sub-block sums, and the float step is gt_kq_finish's, per lane: the
+ * scalar integers, so the scalar bytes. */
+#define KT_NT 4
+static inline __attribute__((always_inline)) void kq45_half(const uint8_t *sb, int h, int k, const gt_kq_acts *A,
+                                                             int t0, const int NT, float *acc, const int q5) {
+    const __m256i m4 = _mm256_set1_epi8(0x0f), one = _mm256_set1_epi8(1);
+    const int off_sc = q5 ? GT_KQ5_OFF_SC : GT_KQ4_OFF_SC, run = q5 ? 4 : 8;
+    const int8_t *aq[KT_NT];
+    __m256i dot[KT_NT];
+    #pragma GCC unroll 8
+    for (int t = 0; t < NT; t++) {
+        aq[t] = A->aq + (size_t)(t0 + t) * A->aq_stride + (size_t)k * GT_QK_K;
+        dot[t] = _mm256_setzero_si256();
+    }
+    for (int j = 0; j < 8; j++) {
+        const __m128i shift = _mm_cvtsi32_si128(4 * (j & 1)), bit = _mm_cvtsi32_si128(j);
+        const __m256i sc = kq4_u8x8(sb + off_sc + 16 * j + 8 * h);
+        const __m256i sc2 = _mm256_or_si256(sc, _mm256_slli_epi32(sc, 16)); /* the scale in both int16 */
+        #pragma GCC unroll 8
+        for (int g0 = 0; g0 < 8; g0 += run) {
+            __m256i p[KT_NT];
+            #pragma GCC unroll 8
+            for (int t = 0; t < NT; t++) p[t] = _mm256_setzero_si256();
+            #pragma GCC unroll 8
+            for (int g = g0; g < g0 + run; g++) {
+                __m256i v = _mm256_load_si256((const __m256i *)(sb + 64 * (8 * (j >> 1) + g) + 32 * h));
+                __m256i q = _mm256_and_si256(_mm256_srl_epi16(v, shift), m4);
+                if (q5) {
+                    __m256i hb = _mm256_load_si256((const __m256i *)(sb + GT_KQ5_OFF_QH + 64 * g + 32 * h));
+                    q = _mm256_or_si256(q, _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, bit), one), 4));
+                }
+                #pragma GCC unroll 8
+                for (int t = 0; t < NT; t++)
+                    p[t] = _mm256_add_epi16(p[t], _mm256_maddubs_epi16(q, bcast4(aq[t] + 32 * j + 4 * g)));
+            }
+            #pragma GCC unroll 8
+            for (int t = 0; t < NT; t++) dot[t] = _mm256_add_epi32(dot[t], _mm256_madd_epi16(p[t], sc2));
+        }
+    }
+    kq45_finish8(sb, h, k, A, t0, NT, dot, acc, q5);
+}
 
 static inline __attribute__((always_inline)) void kq45_tile(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt,
                                                              float *acc, const int q5) {
-    const __m256i sign = _mm256_set1_epi32((int)0x80000000u);
     const size_t sbb = q5 ? GT_KQ5_SB_BYTES : GT_KQ4_SB_BYTES;
-    const int off_sc = q5 ? GT_KQ5_OFF_SC : GT_KQ4_OFF_SC, off_m = q5 ? GT_KQ5_OFF_M : GT_KQ4_OFF_M;
-    const int off_d = q5 ? GT_KQ5_OFF_D : GT_KQ4_OFF_D, off_dmin = q5 ? GT_KQ5_OFF_DMIN : GT_KQ4_OFF_DMIN;
-    assert(nt >= 1 && nt <= 8);
+    assert(nt >= 1 && nt <= 2 * KT_NT);
     for (int k = 0; k < nk; k++, sb += sbb) {
         if (nt == 1) kq_prefetch(sb, sbb);
-        for (int h = 0; h < 2; h++) {
-            const __m256 d = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(sb + off_d + 16 * h)));
-            const __m256 dmin = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(sb + off_dmin + 16 * h)));
-            for (int t = 0; t < nt; t++) {
-                const int8_t *aq = A->aq + (size_t)t * A->aq_stride + (size_t)k * GT_QK_K;
-                const int16_t *bs = A->bs + (size_t)t * A->bs_stride + (size_t)k * 16;
-                __m256i dot = _mm256_setzero_si256(), mins = _mm256_setzero_si256();
-                for (int c = 0; c < 4; c++) {
-                    const uint8_t *sc = sb + off_sc + 32 * c + 8 * h; /* sub-blocks 2c, 2c + 1 */
-                    dot = _mm256_add_epi32(dot, kq45_sub(sb, c, h, aq + 64 * c, kq4_u8x8(sc), kq4_u8x8(sc + 16), q5));
+        for (int h = 0; h < 2; h++)
+            for (int t0 = 0; t0 < nt;) {
+                int n = nt - t0 > KT_NT ? (nt - t0 + 1) / 2 : nt - t0;
+                switch (n) {
+                case 1: kq45_half(sb, h, k, A, t0, 1, acc, q5); break;
+                case 2: kq45_half(sb, h, k, A, t0, 2, acc, q5); break;
+                case 3: kq45_half(sb, h, k, A, t0, 3, acc, q5); break;
+                default: kq45_half(sb, h, k, A, t0, 4, acc, q5); break;
                 }
-                for (int j = 0; j < 8; j++)
-                    mins = _mm256_add_epi32(mins, _mm256_mullo_epi32(kq4_u8x8(sb + off_m + 16 * j + 8 * h),
-                                                                     _mm256_set1_epi32(bs[2 * j] + bs[2 * j + 1])));
-                const __m256 da = _mm256_set1_ps(A->da[(size_t)t * A->da_stride + (size_t)k]);
-                const __m256i nd = _mm256_xor_si256(_mm256_castps_si256(_mm256_mul_ps(dmin, da)), sign);
-                __m256 y = _mm256_loadu_ps(acc + 16 * t + 8 * h);
-                y = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(d, da), y);
-                y = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mins), _mm256_castsi256_ps(nd), y);
-                _mm256_storeu_ps(acc + 16 * t + 8 * h, y);
+                t0 += n;
             }
-        }
     }
 }
 
@@ -470,11 +517,22 @@ void gt_kq5_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, fl
 }
 
 /* Tiled Q6_K in two halves of 8 rows, as gt_kq6_tile_avx512 with
- * vpmaddubsw + vpmaddwd by ones for vpdpbusd (q <= 63 against |a| <= 127:
- * 2 * 63 * 127 fits int16). */
+ * vpmaddubsw for vpdpbusd: the int16 pair sums of two groups of 4 add up
+ * exactly (<= 2 * 2 * 63 * 127 = 32004), and vpmaddwd by the lane's scale in
+ * both halves of its dword gives sc_g times them in int32. The offset
+ * -32 sc_g A_g is summed apart, once per super-block and token: vpmaddwd of
+ * the lanes' scales of groups 2i, 2i + 1 against the token's A_2i, A_2i+1
+ * (adjacent int16, one dword). dot = sum sc_g P_g - 32 sum sc_g A_g: the
+ * scalar integer, so the scalar bytes. */
+static inline __m256i kq6_sc_pair(const uint8_t *lo, const uint8_t *hi) {
+    const __m256i l = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)lo));
+    const __m256i h = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)hi));
+    return _mm256_or_si256(_mm256_and_si256(l, _mm256_set1_epi32(0xffff)), _mm256_slli_epi32(h, 16));
+}
+
 static inline __attribute__((always_inline)) void kq6_quarter2(const uint8_t *sb, int rh, int h, int gh, int s, int k,
                                                                 const gt_kq_acts *A, int nt, __m256i *dot) {
-    const __m256i m4 = _mm256_set1_epi8(0x0f), m3 = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
+    const __m256i m4 = _mm256_set1_epi8(0x0f), m3 = _mm256_set1_epi8(3);
     __m256i q[4];
     for (int u = 0; u < 4; u++) {
         int gi = 4 * gh + u;
@@ -484,17 +542,15 @@ static inline __attribute__((always_inline)) void kq6_quarter2(const uint8_t *sb
         hb = _mm256_and_si256(shr16(hb, 2 * s), m3);
         q[u] = _mm256_or_si256(_mm256_and_si256(lo, m4), _mm256_slli_epi16(hb, 4));
     }
-    const int g = 8 * h + 2 * s + gh;
-    const __m256i sc = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(sb + GT_KQ6_OFF_SC + 16 * g + 8 * rh)));
+    const uint8_t *scg = sb + GT_KQ6_OFF_SC + 16 * (8 * h + 2 * s + gh) + 8 * rh;
+    const __m256i sc2 = kq6_sc_pair(scg, scg);
     for (int t = 0; t < nt; t++) {
         const int8_t *aq = A->aq + (size_t)t * A->aq_stride + (size_t)k * GT_QK_K + 128 * h + 32 * s + 16 * gh;
-        __m256i p = _mm256_set1_epi32(-32 * A->bs[(size_t)t * A->bs_stride + (size_t)k * 16 + (size_t)g]);
-        for (int u = 0; u < 4; u++) {
-            int32_t a4;
-            memcpy(&a4, aq + 4 * u, 4);
-            p = _mm256_add_epi32(p, _mm256_madd_epi16(_mm256_maddubs_epi16(q[u], _mm256_set1_epi32(a4)), ones));
-        }
-        dot[t] = _mm256_add_epi32(dot[t], _mm256_mullo_epi32(p, sc));
+        __m256i p0 = _mm256_add_epi16(_mm256_maddubs_epi16(q[0], bcast4(aq)),
+                                      _mm256_maddubs_epi16(q[1], bcast4(aq + 4)));
+        __m256i p1 = _mm256_add_epi16(_mm256_maddubs_epi16(q[2], bcast4(aq + 8)),
+                                      _mm256_maddubs_epi16(q[3], bcast4(aq + 12)));
+        dot[t] = _mm256_add_epi32(dot[t], _mm256_add_epi32(_mm256_madd_epi16(p0, sc2), _mm256_madd_epi16(p1, sc2)));
     }
 }
 
@@ -503,16 +559,26 @@ void gt_kq6_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, fl
     for (int k = 0; k < nk; k++, sb += GT_KQ6_SB_BYTES) {
         if (nt == 1) kq_prefetch(sb, GT_KQ6_SB_BYTES);
         for (int rh = 0; rh < 2; rh++) {
-            __m256i dot[8];
+            __m256i dot[8], scp[8];
             for (int t = 0; t < nt; t++) dot[t] = _mm256_setzero_si256();
             for (int h = 0; h < 2; h++)
                 for (int gh = 0; gh < 2; gh++)
                     for (int s = 0; s < 4; s++) kq6_quarter2(sb, rh, h, gh, s, k, A, nt, dot);
+            for (int i = 0; i < 8; i++)
+                scp[i] = kq6_sc_pair(sb + GT_KQ6_OFF_SC + 32 * i + 8 * rh, sb + GT_KQ6_OFF_SC + 32 * i + 16 + 8 * rh);
             const __m256 d = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(sb + GT_KQ6_OFF_D + 16 * rh)));
             for (int t = 0; t < nt; t++) {
+                const int16_t *bs = A->bs + (size_t)t * A->bs_stride + (size_t)k * 16;
+                __m256i off = _mm256_setzero_si256();
+                for (int i = 0; i < 8; i++) {
+                    int32_t pair; /* A_2i in the low half, A_2i+1 in the high one */
+                    memcpy(&pair, bs + 2 * i, 4);
+                    off = _mm256_add_epi32(off, _mm256_madd_epi16(scp[i], _mm256_set1_epi32(pair)));
+                }
+                const __m256i dt = _mm256_sub_epi32(dot[t], _mm256_slli_epi32(off, 5));
                 const __m256 da = _mm256_set1_ps(A->da[(size_t)t * A->da_stride + (size_t)k]);
                 __m256 y = _mm256_loadu_ps(acc + 16 * t + 8 * rh);
-                y = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[t]), _mm256_mul_ps(d, da), y);
+                y = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dt), _mm256_mul_ps(d, da), y);
                 _mm256_storeu_ps(acc + 16 * t + 8 * rh, y);
             }
         }
@@ -663,8 +729,14 @@ float gt_kq_quant_act_avx2(const float *x, int8_t q[256]) {
         memset(q, 0, 256);
         return 0.0f;
     }
-    int first = 0;
-    while (fabsf(x[first]) != amax) first++;
+    int first = 0; /* the first lane holding amax, 8 at a time */
+    for (const __m256 vm = _mm256_set1_ps(amax);; first += 8) {
+        int hit = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_and_ps(_mm256_loadu_ps(x + first), absmask), vm, _CMP_EQ_OQ));
+        if (hit) {
+            first += __builtin_ctz((unsigned)hit);
+            break;
+        }
+    }
     float iscale = -127.f / x[first];
     const __m256 vs = _mm256_set1_ps(iscale);
     const __m256i cap = _mm256_set1_epi32(127);
@@ -684,11 +756,26 @@ float gt_kq_quant_act_avx2(const float *x, int8_t q[256]) {
     return 1 / iscale;
 }
 
+/* gt_kq_quant_sb's result: the quants as above, then the group sums from
+ * vpsadbw over the quants biased to unsigned (each 8 bytes' sum of q + 128,
+ * exact), the bias taken off per group. */
+float gt_kq_quant_sb_avx2(const float *x, int8_t q[256], int16_t bs[16]) {
+    float d = gt_kq_quant_act_avx2(x, q);
+    const __m256i bias = _mm256_set1_epi8((char)0x80);
+    uint64_t s8[32];
+    for (int i = 0; i < 8; i++)
+        _mm256_storeu_si256((__m256i *)(s8 + 4 * i),
+                            _mm256_sad_epu8(_mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(q + 32 * i)), bias),
+                                            _mm256_setzero_si256()));
+    for (int g = 0; g < 16; g++) bs[g] = (int16_t)((int)(s8[2 * g] + s8[2 * g + 1]) - 16 * 128);
+    return d;
+}
+
 static void matmul_avx2(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y,
                         size_t ldy) {
     if (gt_kq_is_k(w->type)) {
-        static const gt_kq_fns fns = {gt_kq_row_avx2, gt_kq_quant_act_avx2, gt_kq4_tile_avx2,
-                                      gt_kq6_tile_avx2, gt_kq5_tile_avx2};
+        static const gt_kq_fns fns = {gt_kq_row_avx2,   gt_kq_quant_sb_avx2, gt_kq4_tile_avx2, gt_kq6_tile_avx2,
+                                      gt_kq5_tile_avx2, NULL,                NULL,             NULL};
         gt_kq_matmul(w, tile0, tile1, a, y, ldy, &fns);
         return;
     }

@@ -57,6 +57,7 @@ static inline float tree16(__m512 v) {
 static void act_set_512(gt_act *a, int t, const float *x, int col0, int col1, int quant) {
     size_t off = (size_t)a->n_cols * (size_t)t;
     memcpy(a->x + off + col0, x + col0, (size_t)(col1 - col0) * sizeof(float));
+    gt_act_stale(a, t, col0, col1);
     if (!quant) return;
     int8_t *q = a->qs + off;
     float *d = a->d + (size_t)a->n_blocks * (size_t)t;
@@ -395,6 +396,129 @@ void gt_kq5_tile_avx512(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, 
     KQ_NT_CASES(kq45_tile, 1)
 }
 
+/* Two tiles of Q4_K or Q5_K (gt_kq_pair_fn), register-blocked as the Q4_0
+ * product is: KP_NR tiles x nt (<= KP_NT) tokens. Per sub-block j (< 8) of
+ * super-block k, each 64-byte group g gives, per tile, the lane's 4 quants
+ * of elements 32j + 4g.. (low nibbles for even j, high for odd; Q5_K adds
+ * bit j of qh's group g as bit 4), and one broadcast of the token's 4
+ * activation quants feeds both tiles' vpdpbusd. p sums the sub-block's 32
+ * products per lane, exactly; dot += sc_j * p by vpmulld; then the mins
+ * and the float step as kq45_tile's. The same integers, so the same bytes.
+ * q5, NT are constants in every instance. */
+/* The mins and the float step of super-block k for NT tokens from t0 (at
+ * acc + 16 t), given the lanes' dot sums (kq45_tile's last step). */
+static inline __attribute__((always_inline)) void kq45_finish(const uint8_t *sb, int k, const gt_kq_acts *A, int t0,
+                                                               const int NT, const __m512i *dot, float *acc,
+                                                               const int q5) {
+    const __m512i sign = _mm512_set1_epi32((int)0x80000000u);
+    const int off_d = q5 ? GT_KQ5_OFF_D : GT_KQ4_OFF_D, off_dmin = q5 ? GT_KQ5_OFF_DMIN : GT_KQ4_OFF_DMIN;
+    __m512i mp[4];
+    kq45_min_pairs(sb, q5 ? GT_KQ5_OFF_M : GT_KQ4_OFF_M, mp);
+    const __m512 d = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(sb + off_d)));
+    const __m512 dmin = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(sb + off_dmin)));
+    #pragma GCC unroll 8
+    for (int t = 0; t < NT; t++) {
+        /* Sub-block sums |A_j| <= 32 * 127: int16; products with 6-bit mins exact in int32. */
+        const int16_t *bs = A->bs + (size_t)(t0 + t) * A->bs_stride + (size_t)k * 16;
+        __m512i mins = _mm512_setzero_si512();
+        #pragma GCC unroll 8
+        for (int i = 0; i < 4; i++) {
+            uint32_t lo = (uint16_t)(bs[4 * i] + bs[4 * i + 1]), hi = (uint16_t)(bs[4 * i + 2] + bs[4 * i + 3]);
+            mins = _mm512_dpwssd_epi32(mins, mp[i], _mm512_set1_epi32((int)(lo | hi << 16)));
+        }
+        const __m512 da = _mm512_set1_ps(A->da[(size_t)(t0 + t) * A->da_stride + (size_t)k]);
+        const __m512i nd = _mm512_xor_si512(_mm512_castps_si512(_mm512_mul_ps(dmin, da)), sign);
+        __m512 y = _mm512_loadu_ps(acc + 16 * (t0 + t));
+        y = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[t]), _mm512_mul_ps(d, da), y);
+        y = _mm512_fmadd_ps(_mm512_cvtepi32_ps(mins), _mm512_castsi512_ps(nd), y);
+        _mm512_storeu_ps(acc + 16 * (t0 + t), y);
+    }
+}
+
+#define KP_NR 2
+#define KP_NT 6
+static inline __attribute__((always_inline)) void kq45_pair_sb(const uint8_t *sb, size_t ts, int k,
+                                                                const gt_kq_acts *A, int t0, const int NT,
+                                                                float *acc, size_t as, const int q5) {
+    const __m512i m4 = _mm512_set1_epi8(0x0f), one = _mm512_set1_epi8(1);
+    const int off_sc = q5 ? GT_KQ5_OFF_SC : GT_KQ4_OFF_SC;
+    const int8_t *aq[KP_NT];
+    #pragma GCC unroll 8
+    for (int t = 0; t < NT; t++) aq[t] = A->aq + (size_t)(t0 + t) * A->aq_stride + (size_t)k * GT_QK_K;
+    __m512i dot[KP_NR][KP_NT];
+    #pragma GCC unroll 8
+    for (int i = 0; i < KP_NR; i++)
+        #pragma GCC unroll 8
+        for (int t = 0; t < NT; t++) dot[i][t] = _mm512_setzero_si512();
+    for (int j = 0; j < 8; j++) {
+        const __m128i shift = _mm_cvtsi32_si128(4 * (j & 1)), bit = _mm_cvtsi32_si128(j);
+        __m512i p[KP_NR][KP_NT];
+        #pragma GCC unroll 8
+        for (int i = 0; i < KP_NR; i++)
+            #pragma GCC unroll 8
+            for (int t = 0; t < NT; t++) p[i][t] = _mm512_setzero_si512();
+        #pragma GCC unroll 8
+        for (int g = 0; g < 8; g++) {
+            __m512i q[KP_NR];
+            #pragma GCC unroll 8
+            for (int i = 0; i < KP_NR; i++) {
+                const uint8_t *s = sb + (size_t)i * ts;
+                __m512i v = _mm512_load_si512((const void *)(s + 64 * (8 * (j >> 1) + g)));
+                q[i] = _mm512_and_si512(_mm512_srl_epi16(v, shift), m4);
+                if (q5) {
+                    __m512i h = _mm512_load_si512((const void *)(s + GT_KQ5_OFF_QH + 64 * g));
+                    q[i] = _mm512_or_si512(q[i], _mm512_slli_epi16(_mm512_and_si512(_mm512_srl_epi16(h, bit), one), 4));
+                }
+            }
+            #pragma GCC unroll 8
+            for (int t = 0; t < NT; t++) {
+                const __m512i x = bcast4(aq[t] + 32 * j + 4 * g);
+                #pragma GCC unroll 8
+                for (int i = 0; i < KP_NR; i++) p[i][t] = _mm512_dpbusd_epi32(p[i][t], q[i], x);
+            }
+        }
+        #pragma GCC unroll 8
+        for (int i = 0; i < KP_NR; i++) {
+            const uint8_t *scj = sb + (size_t)i * ts + off_sc + 16 * j;
+            const __m512i sc = _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)scj));
+            #pragma GCC unroll 8
+            for (int t = 0; t < NT; t++) dot[i][t] = _mm512_add_epi32(dot[i][t], _mm512_mullo_epi32(p[i][t], sc));
+        }
+    }
+    #pragma GCC unroll 8
+    for (int i = 0; i < KP_NR; i++)
+        kq45_finish(sb + (size_t)i * ts, k, A, t0, NT, dot[i], acc + (size_t)i * as, q5);
+}
+
+/* Super-block after super-block, the tokens in register blocks of at most
+ * KP_NT (8 as 4 + 4), each block's NT a constant. */
+static inline __attribute__((always_inline)) void kq45_pair(const uint8_t *sb, size_t ts, int nk, const gt_kq_acts *A,
+                                                             int nt, float *acc, size_t as, const int q5) {
+    const size_t sbb = q5 ? GT_KQ5_SB_BYTES : GT_KQ4_SB_BYTES;
+    assert(nt >= 1 && nt <= 2 * KP_NT);
+    for (int k = 0; k < nk; k++, sb += sbb)
+        for (int t0 = 0; t0 < nt;) {
+            int n = nt - t0 > KP_NT ? (nt - t0 + 1) / 2 : nt - t0;
+            switch (n) {
+            case 1: kq45_pair_sb(sb, ts, k, A, t0, 1, acc, as, q5); break;
+            case 2: kq45_pair_sb(sb, ts, k, A, t0, 2, acc, as, q5); break;
+            case 3: kq45_pair_sb(sb, ts, k, A, t0, 3, acc, as, q5); break;
+            case 4: kq45_pair_sb(sb, ts, k, A, t0, 4, acc, as, q5); break;
+            case 5: kq45_pair_sb(sb, ts, k, A, t0, 5, acc, as, q5); break;
+            default: kq45_pair_sb(sb, ts, k, A, t0, 6, acc, as, q5); break;
+            }
+            t0 += n;
+        }
+}
+
+void gt_kq4_pair_avx512(const uint8_t *sb, size_t ts, int nk, const gt_kq_acts *A, int nt, float *acc, size_t as) {
+    kq45_pair(sb, ts, nk, A, nt, acc, as, 0);
+}
+
+void gt_kq5_pair_avx512(const uint8_t *sb, size_t ts, int nk, const gt_kq_acts *A, int nt, float *acc, size_t as) {
+    kq45_pair(sb, ts, nk, A, nt, acc, as, 1);
+}
+
 /* Tiled Q6_K (gt_kq4_tile_fn): lane r = row r. In half h of the block,
  * group gi (< 8) of ql's first and second 32 bytes (a, b) and of qh (hb)
  * give, per lane, 4 quants of each of the 4 quarters s (elements 128h +
@@ -472,8 +596,9 @@ void gt_kq6_tile_avx512(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, 
 static void matmul_512(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y,
                        size_t ldy) {
     if (gt_kq_is_k(w->type)) { /* AVX-512 CPUs have AVX2: its super-block function */
-        static const gt_kq_fns fns = {gt_kq_row_avx2, gt_kq_quant_act_avx2, gt_kq4_tile_avx512,
-                                      gt_kq6_tile_avx512, gt_kq5_tile_avx512};
+        static const gt_kq_fns fns = {gt_kq_row_avx2,     gt_kq_quant_sb_avx2, gt_kq4_tile_avx512,
+                                      gt_kq6_tile_avx512, gt_kq5_tile_avx512,  gt_kq4_pair_avx512,
+                                      NULL,               gt_kq5_pair_avx512};
         gt_kq_matmul(w, tile0, tile1, a, y, ldy, &fns);
         return;
     }

@@ -34,9 +34,13 @@ void gt_kq_row_avx2(uint32_t type, const uint8_t *blocks, int nk, const gt_kq_ac
 
 /* Q8_K quantization of 256 activations (kernels_kquant.c defines it; the
  * AVX2 one gives the same bytes and scale). */
-typedef float (*gt_kq_quant_fn)(const float *x, int8_t q[256]);
 float gt_kq_quant_act(const float *x, int8_t q[256]);
 float gt_kq_quant_act_avx2(const float *x, int8_t q[256]);
+/* A table's part: the same, plus the sums of the 16 groups of 16 quants
+ * (|sum| <= 16 * 127: int16). */
+typedef float (*gt_kq_quant_fn)(const float *x, int8_t q[256], int16_t bs[16]);
+float gt_kq_quant_sb(const float *x, int8_t q[256], int16_t bs[16]);
+float gt_kq_quant_sb_avx2(const float *x, int8_t q[256], int16_t bs[16]);
 /* Q4_K matrices are tiled (kernels.h): one tile super-block of 16 rows is
  * GT_KQ4_SB_BYTES at these offsets: the quants as Q4_0's groups (group i of
  * 64 bytes holds, at 4r..4r+3, row r's qs[4i..4i+3]), then the 6-bit scales
@@ -96,12 +100,24 @@ void gt_kq4_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *a, int nt, fl
 void gt_kq4_tile_avx512(const uint8_t *sb, int nk, const gt_kq_acts *a, int nt, float *acc);
 void gt_kq5_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *a, int nt, float *acc);
 void gt_kq5_tile_avx512(const uint8_t *sb, int nk, const gt_kq_acts *a, int nt, float *acc);
+/* The same for two neighbouring tiles at once (the second's super-blocks
+ * tile_bytes after the first's, its accumulators acc_stride floats after):
+ * each activation broadcast then serves 32 rows. */
+typedef void (*gt_kq_pair_fn)(const uint8_t *sb, size_t tile_bytes, int nk, const gt_kq_acts *a, int nt, float *acc,
+                              size_t acc_stride);
+void gt_kq4_pair_avx512(const uint8_t *sb, size_t tile_bytes, int nk, const gt_kq_acts *a, int nt, float *acc,
+                        size_t acc_stride);
+void gt_kq5_pair_avx512(const uint8_t *sb, size_t tile_bytes, int nk, const gt_kq_acts *a, int nt, float *acc,
+                        size_t acc_stride);
 typedef struct gt_kq_fns {
     gt_kq_row_fn row;
     gt_kq_quant_fn quant;
     gt_kq4_tile_fn q4_tile; /* NULL: Q4_K tiles read back row by row through row */
     gt_kq4_tile_fn q6_tile; /* the same for Q6_K */
     gt_kq4_tile_fn q5_tile; /* and for Q5_K */
+    gt_kq_pair_fn q4_pair;  /* NULL: pairs of Q4_K tiles one by one through q4_tile */
+    gt_kq_pair_fn q6_pair;  /* the same for Q6_K */
+    gt_kq_pair_fn q5_pair;  /* and for Q5_K */
 } gt_kq_fns;
 void gt_kq_matmul(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y, size_t ldy,
                   const gt_kq_fns *fns);

@@ -7,20 +7,23 @@
  * 5.6 and 6.6 bits per weight): an AVX2 or AVX-512 table's tile function runs a tile's 16 rows
  * in the lanes of its registers; the scalar table reads each row back. The
  * activations are quantized as llama.cpp does for these types (Q8_K: one f32
- * scale per 256, from a->x), per block of 256 rows x 8 tokens; within it,
+ * scale per 256, from a->x), once per pass into a's shared copy (kernels.h),
+ * and the product runs per block of 256 rows x 12 tokens; within it,
  * the table's own function (gt_kq_row_fn) walks each row's super-blocks,
  * decoding each once for all the tokens. The integer parts of a
  * super-block (sums of 16 products, sums of 16 activation quants) are exact, so each ISA computes them its own way; the float step that
  * fixes the result's bits is gt_kq_finish (kernels_impl.h) for all. */
 #include <math.h>
+#include <sched.h>
 #include <string.h>
 
 #include "infer/gguf.h"
 #include "infer/kernels_impl.h"
 #include "infer/kquant.h"
 
-#define KQ_NT 8  /* tokens per block: a row's decoded scales serve them all */
-#define KQ_KC 16 /* super-blocks per pass: 4096 columns of quantized activations (32 KiB) */
+#define KQ_TILE_NT 8 /* tokens a gt_kq4_tile_fn takes at once */
+#define KQ_NT 12  /* tokens per block: a row's decoded scales serve them all */
+#define KQ_KC 16 /* super-blocks per pass: 4096 columns of quantized activations (48 KiB) */
 #define KQ_NR 256 /* rows per block: the tokens' quantized activations serve them all */
 
 /* The reference: the super-block unpacked, its integer parts summed
@@ -100,6 +103,17 @@ float gt_kq_quant_act(const float *x, int8_t q[GT_QK_K]) {
         q[i] = (int8_t)(l < 127 ? l : 127);
     }
     return 1 / iscale;
+}
+
+/* The scalar table's gt_kq_quant_fn: gt_kq_quant_act and the group sums. */
+float gt_kq_quant_sb(const float *x, int8_t q[GT_QK_K], int16_t bs[16]) {
+    float d = gt_kq_quant_act(x, q);
+    for (int g = 0; g < 16; g++) {
+        int sum = 0;
+        for (int i = 0; i < 16; i++) sum += q[16 * g + i];
+        bs[g] = (int16_t)sum;
+    }
+    return d;
 }
 
 /* The tiled Q4_K and Q5_K layouts (kernels_impl.h). Packing moves bytes
@@ -197,6 +211,11 @@ static gt_kq4_tile_fn kq_tile_fn(uint32_t type, const gt_kq_fns *fns) {
     return type == GT_TYPE_Q4_K ? fns->q4_tile : type == GT_TYPE_Q5_K ? fns->q5_tile : fns->q6_tile;
 }
 
+/* Its function for two tiles at once (NULL: none). */
+static gt_kq_pair_fn kq_pair_fn(uint32_t type, const gt_kq_fns *fns) {
+    return type == GT_TYPE_Q4_K ? fns->q4_pair : type == GT_TYPE_Q5_K ? fns->q5_pair : fns->q6_pair;
+}
+
 /* The rows of kq_block from a tiled matrix (Q4_K, Q5_K, Q6_K): the table's
  * tile function when it has one (accumulators per tile, token-major, moved
  * back into acc[row][token] at the end), else each row read back into GGUF
@@ -205,6 +224,8 @@ static void kq_tiled_rows(const gt_qmat *w, int row0, int nr, int k0, int nk, co
                           float (*acc)[KQ_NT], float (*tacc)[KQ_NT * GT_KERN_TILE_ROWS], const gt_kq_fns *fns) {
     const int R = GT_KERN_TILE_ROWS;
     const gt_kq4_tile_fn tile = kq_tile_fn(w->type, fns);
+    /* Decode (one token) streams weights from memory: the tile functions ask ahead for them, one tile at a time. */
+    const gt_kq_pair_fn pair = tile && nt > 1 ? kq_pair_fn(w->type, fns) : NULL;
     const size_t sbb = w->type == GT_TYPE_Q4_K ? GT_KQ4_SB_BYTES : w->type == GT_TYPE_Q5_K ? GT_KQ5_SB_BYTES
                                                                                              : GT_KQ6_SB_BYTES;
     void (*untile)(const uint8_t *, int, int, uint8_t *) =
@@ -212,8 +233,19 @@ static void kq_tiled_rows(const gt_qmat *w, int row0, int nr, int k0, int nk, co
     assert(row0 % R == 0 && gt_kq_tiled(w->type));
     for (int i = 0; i * R < nr; i++) {
         const uint8_t *sb = w->qs + (size_t)(row0 / R + i) * w->qs_tile_bytes + (size_t)k0 * sbb;
-        if (tile) {
-            tile(sb, nk, acts, nt, tacc[i]);
+        if (pair && (i + 1) * R < nr) {
+            pair(sb, w->qs_tile_bytes, nk, acts, nt, tacc[i], sizeof tacc[0] / sizeof tacc[0][0]);
+            i++;
+            continue;
+        }
+        if (tile) { /* a tile function takes at most KQ_TILE_NT tokens: 12 as 6 + 6, its weights serving each half */
+            for (int t0 = 0, n; t0 < nt; t0 += n) {
+                n = nt - t0 > KQ_TILE_NT ? (nt - t0 + 1) / 2 : nt - t0;
+                const gt_kq_acts at = {acts->aq + (size_t)t0 * acts->aq_stride, acts->bs + (size_t)t0 * acts->bs_stride,
+                                       acts->da + (size_t)t0 * acts->da_stride, acts->aq_stride, acts->bs_stride,
+                                       acts->da_stride};
+                tile(sb, nk, &at, n, tacc[i] + R * t0);
+            }
             continue;
         }
         uint8_t blocks[KQ_KC * sizeof(gt_block_q6_k)]; /* the largest block */
@@ -224,31 +256,67 @@ static void kq_tiled_rows(const gt_qmat *w, int row0, int nr, int k0, int nk, co
     }
 }
 
+/* Fills a's Q8_K copy (kernels.h) of tokens [0, n_tok): each (token,
+ * super-block) not ready is claimed (0 -> 1) and filled by one thread, so
+ * the threads of a matmul share the work and later matmuls on the same
+ * activations find it done. Returns 1 once every entry is ready; 0 when a
+ * has no copy or an entry another thread holds did not become ready within
+ * KQ_WAIT yields (a parked thread): the caller then quantizes its own
+ * copy, the same bytes. */
+#define KQ_WAIT 64
+static int kq_cache_ready(const gt_act *a, const gt_kq_fns *fns) {
+    if (!a->kq_state) return 0;
+    const size_t n = (size_t)a->n_tok * (size_t)a->n_sb;
+    int busy = 0;
+    for (size_t i = 0; i < n; i++) {
+        int st = atomic_load_explicit(&a->kq_state[i], memory_order_acquire), zero = 0;
+        if (st == 2) continue;
+        if (st == 1 || !atomic_compare_exchange_strong_explicit(&a->kq_state[i], &zero, 1, memory_order_acquire,
+                                                                memory_order_relaxed)) {
+            busy = 1;
+            continue;
+        }
+        size_t t = i / (size_t)a->n_sb, k = i % (size_t)a->n_sb;
+        a->kq_d[i] = fns->quant(a->x + t * (size_t)a->n_cols + k * GT_QK_K, a->kq_qs + i * GT_QK_K,
+                                 a->kq_bs + i * 16);
+        atomic_store_explicit(&a->kq_state[i], 2, memory_order_release);
+    }
+    for (int tries = 0; busy && tries < KQ_WAIT; tries++) {
+        size_t i = 0;
+        while (i < n && atomic_load_explicit(&a->kq_state[i], memory_order_acquire) == 2) i++;
+        if (i == n) return 1;
+        sched_yield();
+    }
+    return !busy;
+}
+
 /* Rows [row0, row0 + nr) against tokens [t0, t0 + nt), KQ_KC super-blocks
- * at a time: the tokens' activations for them quantized once (Q8_K, from
- * a->x), then row by row along its super-blocks (a sequential stream of
- * weights) through the table's row function. */
+ * at a time: the tokens' Q8_K activations for them from a's shared copy
+ * (cached) or quantized here, then row by row along its super-blocks (a
+ * sequential stream of weights) through the table's row function. */
 static void kq_block(const gt_qmat *w, int row0, int nr, const gt_act *a, int t0, int nt, float *y,
-                     size_t ldy, const gt_kq_fns *fns) {
+                     size_t ldy, const gt_kq_fns *fns, int cached) {
     size_t bb = gt_ggml_block_bytes(w->type), rb = bb * (size_t)(w->n_cols / GT_QK_K);
     int n_sb = w->n_cols / GT_QK_K;
-    float acc[KQ_NR][KQ_NT] = {{0}}, da[KQ_NT][KQ_KC];
-    float tacc[KQ_NR / GT_KERN_TILE_ROWS][KQ_NT * GT_KERN_TILE_ROWS] = {{0}};
+    const int R = GT_KERN_TILE_ROWS, by_tile = gt_kq_tiled(w->type) && kq_tile_fn(w->type, fns);
+    float acc[KQ_NR][KQ_NT], da[KQ_NT][KQ_KC];
+    float tacc[KQ_NR / GT_KERN_TILE_ROWS][KQ_NT * GT_KERN_TILE_ROWS];
+    if (by_tile) memset(tacc, 0, (size_t)((nr + R - 1) / R) * sizeof tacc[0]);
+    else memset(acc, 0, (size_t)nr * sizeof acc[0]);
     int8_t aq[KQ_NT][KQ_KC * GT_QK_K];
     int16_t bs[KQ_NT][KQ_KC * 16];
-    const gt_kq_acts acts = {aq[0], bs[0], da[0], sizeof aq[0], KQ_KC * 16, KQ_KC};
     for (int k0 = 0; k0 < n_sb; k0 += KQ_KC) {
         int nk = n_sb - k0 < KQ_KC ? n_sb - k0 : KQ_KC;
-        for (int t = 0; t < nt; t++)
-            for (int k = 0; k < nk; k++) {
-                int8_t *q = aq[t] + k * GT_QK_K;
-                da[t][k] = fns->quant(a->x + (size_t)(t0 + t) * (size_t)a->n_cols + (size_t)(k0 + k) * GT_QK_K, q);
-                for (int g = 0; g < 16; g++) {
-                    int sum = 0;
-                    for (int i = 0; i < 16; i++) sum += q[16 * g + i];
-                    bs[t][16 * k + g] = (int16_t)sum;
-                }
-            }
+        gt_kq_acts acts = {aq[0], bs[0], da[0], sizeof aq[0], KQ_KC * 16, KQ_KC};
+        if (cached) {
+            size_t i0 = (size_t)t0 * (size_t)n_sb + (size_t)k0;
+            acts = (gt_kq_acts){a->kq_qs + i0 * GT_QK_K, a->kq_bs + i0 * 16, a->kq_d + i0, (size_t)a->n_cols,
+                                (size_t)n_sb * 16, (size_t)n_sb};
+        } else
+            for (int t = 0; t < nt; t++)
+                for (int k = 0; k < nk; k++)
+                    da[t][k] = fns->quant(a->x + (size_t)(t0 + t) * (size_t)a->n_cols + (size_t)(k0 + k) * GT_QK_K,
+                                           aq[t] + k * GT_QK_K, bs[t] + 16 * k);
         if (gt_kq_tiled(w->type)) {
             kq_tiled_rows(w, row0, nr, k0, nk, &acts, nt, acc, tacc, fns);
             continue;
@@ -256,9 +324,13 @@ static void kq_block(const gt_qmat *w, int row0, int nr, const gt_act *a, int t0
         for (int r = 0; r < nr; r++)
             fns->row(w->type, w->qs + (size_t)(row0 + r) * rb + (size_t)k0 * bb, nk, &acts, nt, acc[r]);
     }
-    if (gt_kq_tiled(w->type) && kq_tile_fn(w->type, fns))
-        for (int r = 0; r < nr; r++)
-            for (int t = 0; t < nt; t++) acc[r][t] = tacc[r / 16][16 * t + r % 16]; /* 16: the tile's rows */
+    if (by_tile) { /* a tile's accumulators are token-major, as y is: 16 rows at a time */
+        for (int i = 0; i * R < nr; i++)
+            for (int t = 0; t < nt; t++)
+                memcpy(y + (size_t)(t0 + t) * ldy + (size_t)(row0 + i * R), tacc[i] + R * t,
+                       (size_t)(nr - i * R < R ? nr - i * R : R) * sizeof(float));
+        return;
+    }
     for (int r = 0; r < nr; r++)
         for (int t = 0; t < nt; t++) y[(size_t)(t0 + t) * ldy + (size_t)(row0 + r)] = acc[r][t];
 }
@@ -266,11 +338,11 @@ static void kq_block(const gt_qmat *w, int row0, int nr, const gt_act *a, int t0
 void gt_kq_matmul(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y, size_t ldy,
                   const gt_kq_fns *fns) {
     assert(gt_kq_is_k(w->type) && a->n_cols == w->n_cols && w->n_cols % GT_QK_K == 0);
-    int row1 = tile1 * GT_KERN_TILE_ROWS;
+    int row1 = tile1 * GT_KERN_TILE_ROWS, cached = kq_cache_ready(a, fns);
     if (row1 > w->n_rows) row1 = w->n_rows;
     for (int r0 = tile0 * GT_KERN_TILE_ROWS; r0 < row1; r0 += KQ_NR) {
         int nr = row1 - r0 < KQ_NR ? row1 - r0 : KQ_NR;
         for (int t0 = 0; t0 < a->n_tok; t0 += KQ_NT)
-            kq_block(w, r0, nr, a, t0, a->n_tok - t0 < KQ_NT ? a->n_tok - t0 : KQ_NT, y, ldy, fns);
+            kq_block(w, r0, nr, a, t0, a->n_tok - t0 < KQ_NT ? a->n_tok - t0 : KQ_NT, y, ldy, fns, cached);
     }
 }

@@ -2,6 +2,7 @@
  * against the scalar reference (bit-exact: all paths follow one canonical
  * order, see kernels.h), and the scalar reference against plain math. */
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "../test.h"
@@ -507,6 +508,111 @@ static void check_tiles(uint32_t type, size_t sb_bytes, void (*untile)(const uin
     gt_free(g);
 }
 
+/* The shared Q8_K copy in gt_act (kernels.h): filled by two threads at
+ * once (each call claims its share), reused by later products, refreshed
+ * for exactly the super-blocks act_set writes again, and bypassed when an
+ * entry stays claimed (a parked thread): every way, the scalar bytes. */
+typedef struct cache_job {
+    const gt_kern *k;
+    const gt_qmat *m;
+    const gt_act *a;
+    float *y;
+    int tile0, tile1;
+} cache_job;
+
+static void *cache_thread(void *p) {
+    const cache_job *j = p;
+    j->k->matmul(j->m, j->tile0, j->tile1, j->a, j->y, (size_t)j->m->n_rows);
+    return NULL;
+}
+
+/* y = m . x for n_tok tokens through table k on a fresh activation buffer. */
+static void fresh_product(const gt_kern *k, const gt_qmat *m, const float *x, int n_tok, float *y) {
+    gt_act a;
+    CHECK_EQ_INT(gt_act_init(&a, n_tok, m->n_cols), 0);
+    a.n_tok = n_tok;
+    for (int t = 0; t < n_tok; t++) k->act_set(&a, t, x + (size_t)t * m->n_cols, 0, m->n_cols, 1);
+    k->matmul(m, 0, m->n_tiles, &a, y, (size_t)m->n_rows);
+    gt_act_free(&a);
+}
+
+static void check_act_cache(const gt_kern *k, const gt_qmat *m, float *x, int n_tok, const float *y_ref) {
+    const int n_rows = m->n_rows, n_cols = m->n_cols;
+    const size_t ny = (size_t)n_tok * n_rows;
+    float *y = gt_calloc(ny, sizeof(float)), *y2 = gt_calloc(ny, sizeof(float));
+    gt_act a;
+    CHECK_EQ_INT(gt_act_init(&a, n_tok, n_cols), 0);
+    a.n_tok = n_tok;
+    for (int t = 0; t < n_tok; t++) k->act_set(&a, t, x + (size_t)t * n_cols, 0, n_cols, 1);
+    int bad = 0;
+    for (int it = 0; it < 8; it++) { /* odd rounds reuse the copy the even ones filled */
+        if (it % 2 == 0)
+            for (int t = 0; t < n_tok; t++) gt_act_stale(&a, t, 0, n_cols);
+        memset(y, 0, ny * sizeof(float));
+        cache_job j0 = {k, m, &a, y, 0, m->n_tiles / 2}, j1 = {k, m, &a, y, m->n_tiles / 2, m->n_tiles};
+        pthread_t th;
+        CHECK_EQ_INT(pthread_create(&th, NULL, cache_thread, &j1), 0);
+        cache_thread(&j0);
+        pthread_join(th, NULL);
+        bad += memcmp(y, y_ref, ny * sizeof(float)) != 0;
+    }
+    CHECK_MSG(bad == 0, "%s: %d two-thread products differ", k->name, bad);
+    /* New values in one super-block of token 1 (act_set) and in another
+     * (x copied only, quant 0): both are quantized again, nothing else. */
+    for (int c = 256; c < 512; c++) x[n_cols + c] = -x[n_cols + c] * 3.0f;
+    for (int c = 0; c < 64; c++) x[n_cols + c] *= 0.25f;
+    k->act_set(&a, 1, x + n_cols, 256, 512, 1);
+    k->act_set(&a, 1, x + n_cols, 0, 64, 0);
+    k->matmul(m, 0, m->n_tiles, &a, y, (size_t)n_rows);
+    fresh_product(gt_kern_isa(GT_ISA_SCALAR), m, x, n_tok, y2);
+    CHECK_MSG(memcmp(y, y2, ny * sizeof(float)) == 0, "%s: rewritten columns not requantized", k->name);
+    /* An entry left claimed: the product quantizes its own copy. */
+    atomic_store(&a.kq_state[a.n_sb + 1], 1);
+    memset(y, 0, ny * sizeof(float));
+    k->matmul(m, 0, m->n_tiles, &a, y, (size_t)n_rows);
+    CHECK_MSG(memcmp(y, y2, ny * sizeof(float)) == 0, "%s: product with a claimed entry differs", k->name);
+    CHECK(atomic_load(&a.kq_state[a.n_sb + 1]) == 1);
+    gt_act_free(&a);
+    gt_free(y2);
+    gt_free(y);
+}
+
+static void test_act_cache(void) {
+    const uint32_t kinds[] = {GT_TYPE_Q4_K, GT_TYPE_Q6_K, GT_TYPE_Q3_K};
+    const int n_rows = 70, n_cols = 768, n_tok = 13;
+    for (size_t ti = 0; ti < sizeof kinds / sizeof kinds[0]; ti++) {
+        size_t rb = gt_ggml_row_bytes(kinds[ti], (uint64_t)n_cols);
+        uint8_t *g = gt_malloc(rb * n_rows);
+        float *w = gt_malloc((size_t)n_cols * sizeof(float)), *x = gt_malloc((size_t)n_tok * n_cols * sizeof(float));
+        for (int r = 0; r < n_rows; r++) {
+            for (int c = 0; c < n_cols; c++) w[c] = rndf() * 0.3f;
+            gt_quantize_row(kinds[ti], w, g + rb * (size_t)r, n_cols);
+        }
+        for (int i = 0; i < n_tok * n_cols; i++) x[i] = rndf();
+        gt_qmat m;
+        gt_err err = {0};
+        CHECK_EQ_INT(gt_qmat_pack(&m, kinds[ti], g, n_rows, n_cols, &err), 0);
+        float *y_ref = gt_calloc((size_t)n_tok * n_rows, sizeof(float));
+        fresh_product(gt_kern_isa(GT_ISA_SCALAR), &m, x, n_tok, y_ref);
+        for (int isa = 0; isa < GT_ISA_COUNT; isa++) {
+            const gt_kern *k = gt_kern_isa((gt_isa)isa);
+            if (!k) {
+                fprintf(stderr, "  (isa %d not on this CPU: its cache check SKIPPED)\n", isa);
+                continue;
+            }
+            float *xc = gt_malloc((size_t)n_tok * n_cols * sizeof(float));
+            memcpy(xc, x, (size_t)n_tok * n_cols * sizeof(float));
+            check_act_cache(k, &m, xc, n_tok, y_ref);
+            gt_free(xc);
+        }
+        gt_free(y_ref);
+        gt_qmat_free(&m);
+        gt_free(x);
+        gt_free(w);
+        gt_free(g);
+    }
+}
+
 static void test_kq_tiles(void) {
     check_tiles(GT_TYPE_Q4_K, GT_KQ4_SB_BYTES, gt_kq4_untile);
     check_tiles(GT_TYPE_Q5_K, GT_KQ5_SB_BYTES, gt_kq5_untile);
@@ -655,6 +761,7 @@ int main(void) {
     RUN(test_q8_k_act);
     RUN(test_kq_tiles);
     RUN(test_matmul_kquant);
+    RUN(test_act_cache);
     RUN(test_dot_axpy);
     RUN(test_attention);
     RUN(test_elementwise);
