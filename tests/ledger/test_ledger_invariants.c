@@ -181,6 +181,7 @@ static void test_boundaries_abort(void) {
 #else
     CHECK(!aborted); /* Release: the checks are compiled out */
     (void)out;
+    (void)child_block;
 #endif
 }
 
