@@ -74,9 +74,8 @@ typedef struct gen {
 
 static void gen_free(gen *g) {
     gt_grammar_free(g->grammar);
-    /* A stream freed before its end: MHD gave up on the client. */
-    if (g->running) gt_serve_withdraw(g->srv, &g->job);
-    if (g->running && g->p.stream && !g->sent_done) gt_serve_note_cancel(g->srv, g->id, g->job.n_gen);
+    /* A job still running when its request is freed: the client left (MHD gave up on a stream). */
+    if (g->running && gt_serve_withdraw(g->srv, &g->job)) gt_serve_note_cancel(g->id, g->job.n_gen);
     if (g->running) gt_serve_job_free(&g->job);
     json_decref(g->body);
     gt_buf_free(&g->ids);
@@ -166,10 +165,7 @@ static int gen_start(gen *g, gt_serve_error *e) {
  * (the job is then withdrawn and counted cancelled). */
 static int gen_wait(gen *g) {
     int r = gt_serve_wait(g->srv, &g->job, &g->seen, g->fd);
-    if (r == 1) {
-        gt_serve_withdraw(g->srv, &g->job);
-        if (!g->p.stream) gt_serve_note_cancel(g->srv, g->id, g->job.n_gen);
-    }
+    if (r == 1 && gt_serve_withdraw(g->srv, &g->job)) gt_serve_note_cancel(g->id, g->job.n_gen);
     return r;
 }
 

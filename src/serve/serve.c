@@ -84,11 +84,7 @@ int gt_serve_client_gone(int fd) {
     return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
-void gt_serve_note_cancel(gt_serve *s, const char *id, int n_gen) {
-    pthread_mutex_lock(&s->mu);
-    s->n_cancelled++;
-    s->cancelled_tokens += (uint64_t)n_gen;
-    pthread_mutex_unlock(&s->mu);
+void gt_serve_note_cancel(const char *id, int n_gen) {
     GT_INFO("serve: %s cancelled after %d generated tokens: the client went away", id, n_gen);
 }
 

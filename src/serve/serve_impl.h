@@ -287,15 +287,16 @@ int gt_serve_queued(const gt_serve *s);
 int gt_serve_submit(gt_serve *s, gt_serve_job *j, gt_serve_error *e);
 /* Waits until j generated more than *n_gen_seen tokens (updating it) or is
  * done: returns 0, or 2 once done; 1 (without waiting further) when the
- * client on fd went away. */
+ * client on fd went away, which it looks for at every call and wake-up. */
 int gt_serve_wait(gt_serve *s, gt_serve_job *j, int *n_gen_seen, int fd);
 /* Takes j back from the batcher (dropping it if running); after this the
- * batcher no longer touches it. */
-void gt_serve_withdraw(gt_serve *s, gt_serve_job *j);
+ * batcher no longer touches it. Returns 1 when that stopped an unfinished
+ * job, then counted cancelled in /health with the tokens it had made. */
+int gt_serve_withdraw(gt_serve *s, gt_serve_job *j);
 /* 1 when the client on fd has closed its side (EOF pending); never blocks. */
 int gt_serve_client_gone(int fd);
-/* Counts a generation stopped after n_gen tokens because its client left. */
-void gt_serve_note_cancel(gt_serve *s, const char *id, int n_gen);
+/* Logs a generation stopped after n_gen tokens because its client left. */
+void gt_serve_note_cancel(const char *id, int n_gen);
 
 /* Route handlers (routes.c). */
 void gt_serve_h_health(gt_serve *s, gt_serve_req *r, gt_serve_resp *o);
