@@ -210,19 +210,25 @@ static void add_item(gt_serve *s, int *n, gt_serve_job *j, int32_t token, int po
 }
 
 /* The next batch: every decoding job's token, then prompt chunks while the
- * batch has room. Returns its size. */
+ * batch has room. Returns its size. At most one item per job asks for
+ * logits (a decoding job reads no prompt), so n_slots rows of logits hold
+ * them all. */
 static int build_batch(gt_serve *s) {
-    int n = 0, cap = gt_ctx_n_batch(s->bctx);
+    int n = 0, cap = gt_ctx_n_batch(s->bctx), n_logits = 0;
     for (int i = 0; i < s->n_slots; i++) {
         gt_serve_job *j = s->slots[i].job;
-        if (j && j->need_eval && n < cap) add_item(s, &n, j, j->next_tok, j->pos, 1);
+        if (j && j->need_eval && n < cap) add_item(s, &n, j, j->next_tok, j->pos, 1), n_logits++;
     }
     for (int i = 0; i < s->n_slots && n < cap; i++) {
         gt_serve_job *j = s->slots[i].job;
         if (!j) continue;
-        for (int p = j->n_fed; p < j->n_prompt && n < cap; p++)
+        assert(!j->need_eval || j->n_fed == j->n_prompt);
+        for (int p = j->n_fed; p < j->n_prompt && n < cap; p++) {
             add_item(s, &n, j, j->prompt[p], p, p == j->n_prompt - 1);
+            n_logits += p == j->n_prompt - 1;
+        }
     }
+    assert(n_logits <= s->n_slots);
     return n;
 }
 
@@ -289,7 +295,7 @@ int gt_serve_batch_start(gt_serve *s, gt_err *err) {
     s->slots = gt_calloc((size_t)n_slots, sizeof *s->slots);
     s->items = gt_malloc((size_t)cap * sizeof *s->items);
     s->item_job = gt_malloc((size_t)cap * sizeof *s->item_job);
-    s->blogits = gt_malloc((size_t)cap * V * sizeof(float));
+    s->blogits = gt_malloc((size_t)n_slots * V * sizeof(float)); /* one row per slot at most (build_batch) */
     int bad = !s->slots || !s->items || !s->item_job || !s->blogits;
     for (int i = 0; i < n_slots && !bad; i++) bad = !(s->slots[i].hist = gt_malloc((size_t)n_ctx * sizeof(int32_t)));
     if (bad) return gt_err_set(err, GT_ENOMEM, "out of memory for %d slots", n_slots);

@@ -124,6 +124,8 @@ static int gen_prepare(gen *g, gt_serve_req *r, gt_serve_kind kind, gt_serve_err
     if (g->p.response_format && gt_grammar_compile(g->p.response_format, &g->grammar, e)) return -1;
     if (g->p.tool_forced && gt_serve_tools_grammar(&g->p, &g->grammar, e)) return -1;
     g->p.grammar = g->grammar;
+    if (g->grammar && gt_serve_gvocab(g->srv, &g->p.gvocab, &err))
+        return gt_serve_fail(e, 500, NULL, NULL, "%s", err.msg);
     if (strcmp(g->p.model, g->srv->model_id))
         return gt_serve_fail(e, 404, "model", "model_not_found", "model \"%s\" does not exist; this server serves \"%s\"",
                              g->p.model, g->srv->model_id);
@@ -133,7 +135,7 @@ static int gen_prepare(gen *g, gt_serve_req *r, gt_serve_kind kind, gt_serve_err
     if (rc == GT_ELIMIT || rc == GT_EINVAL)
         return gt_serve_fail(e, 400, kind == GT_SERVE_CHAT ? "messages" : "prompt", "invalid_value", "%s", err.msg);
     if (rc) return gt_serve_fail(e, 500, NULL, NULL, "%s", err.msg);
-    int n = (int)(g->ids.len / sizeof(int32_t)), n_ctx = gt_ctx_n_ctx(g->srv->ctx);
+    int n = (int)(g->ids.len / sizeof(int32_t)), n_ctx = gt_ctx_n_ctx(g->srv->bctx);
     if (n == 0) return gt_serve_fail(e, 400, "prompt", "invalid_value", "the prompt has no tokens");
     if (check_limits(g, n, e)) return -1;
     if (n >= n_ctx)

@@ -153,7 +153,7 @@ static void test_completion_matches_engine(void) {
     gp.sampling.temp = 0;
     gt_gen_result res;
     gt_serve_acquire(s);
-    CHECK(gt_generate(s->ctx, s->tok, ids, (int)n, &gp, NULL, NULL, &res, &err) == 0);
+    CHECK(gt_generate(gt_serve_ctx(s, &err), s->tok, ids, (int)n, &gp, NULL, NULL, &res, &err) == 0);
     gt_serve_release(s);
     gt_buf want = GT_BUF_INIT;
     gt_detokenize(s->tok, res.tokens, (size_t)res.n_tokens, 0, 0, &want, &err);
@@ -489,7 +489,7 @@ static void test_logprobs(void) {
     int nv = gt_model_hparams(s->model)->n_vocab;
     float *logits = malloc((size_t)nv * sizeof *logits);
     gt_serve_acquire(s);
-    CHECK(gt_ctx_eval(s->ctx, ids, (int)n, 0, logits, GT_EVAL_LAST, &err) == 0);
+    CHECK(gt_ctx_eval(gt_serve_ctx(s, &err), ids, (int)n, 0, logits, GT_EVAL_LAST, &err) == 0);
     gt_serve_release(s);
     double mx = logits[0], sum = 0;
     for (int k = 1; k < nv; k++) mx = logits[k] > mx ? logits[k] : mx;
@@ -582,7 +582,7 @@ static void ref_embedding(gt_serve *s, const int32_t *ids, int n, float *out) {
     float *h = malloc((size_t)n * E * sizeof(float));
     gt_err err = {0};
     gt_serve_acquire(s);
-    CHECK(gt_ctx_eval(s->ctx, ids, n, 0, h, GT_EVAL_HIDDEN, &err) == 0);
+    CHECK(gt_ctx_eval(gt_serve_ctx(s, &err), ids, n, 0, h, GT_EVAL_HIDDEN, &err) == 0);
     gt_serve_release(s);
     double ss = 0, *m = calloc((size_t)E, sizeof(double));
     for (int c = 0; c < E; c++) {
@@ -628,8 +628,10 @@ static void test_embeddings(void) {
     size_t n = 0;
     gt_err err = {0};
     CHECK(gt_tokenize(s->tok, "The quick brown fox", 19, 1, 0, ids, 64, &n, &err) == 0);
+    CHECK(s->ctx == NULL); /* made on the first embeddings request, not at start-up */
     json_t *one = post(gt_serve_port(s), "/v1/embeddings", &st, "{\"model\":\"tiny-qwen2-q8_0\",\"input\":\"The quick brown fox\"}");
     CHECK_EQ_INT(st, 200);
+    CHECK(s->ctx != NULL);
     CHECK_STR(json_string_value(json_object_get(one, "object")), "list");
     const json_t *d0 = json_array_get(json_object_get(one, "data"), 0), *v = json_object_get(d0, "embedding");
     CHECK_STR(json_string_value(json_object_get(d0, "object")), "embedding");
