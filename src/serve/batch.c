@@ -27,7 +27,6 @@
  * batched fields and text; the batcher drops it only around the forward
  * pass (which touches the batch context alone). */
 #include <assert.h>
-#include <errno.h>
 #include <string.h>
 #include <time.h>
 
@@ -84,8 +83,12 @@ static void unqueue(gt_serve *s, gt_serve_job *j) {
     j->active = 0;
 }
 
-void gt_serve_withdraw(gt_serve *s, gt_serve_job *j) {
+int gt_serve_withdraw(gt_serve *s, gt_serve_job *j) {
     pthread_mutex_lock(&s->mu);
+    /* Counted here, under the lock and before the batcher frees the slot, so
+     * /health never shows the job gone from the queue but not yet counted. */
+    int stopped = j->active && !j->done;
+    if (stopped) s->n_cancelled++, s->cancelled_tokens += (uint64_t)j->n_gen;
     if (j->active && j->seq < 0) unqueue(s, j);
     if (j->active) {
         j->cancel = 1;
@@ -93,20 +96,26 @@ void gt_serve_withdraw(gt_serve *s, gt_serve_job *j) {
         while (j->active) pthread_cond_wait(&s->pcv, &s->mu);
     }
     pthread_mutex_unlock(&s->mu);
+    return stopped;
 }
 
 int gt_serve_wait(gt_serve *s, gt_serve_job *j, int *n_gen_seen, int fd) {
     pthread_mutex_lock(&s->mu);
-    while (!j->done && j->n_gen == *n_gen_seen) {
+    /* The socket is looked at on every call and every wake-up, whether or
+     * not the job progressed: a job that makes a token faster than the poll
+     * interval, or a batch that wakes everyone at each step, must not hide a
+     * client that left (one non-blocking recv, far cheaper than a step). */
+    while (!j->done) {
+        if (gt_serve_client_gone(fd)) {
+            pthread_mutex_unlock(&s->mu);
+            return 1;
+        }
+        if (j->n_gen != *n_gen_seen) break;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_nsec += GT_SERVE_POLL_MS * 1000000L;
         if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
-        int rc = pthread_cond_timedwait(&s->pcv, &s->mu, &ts);
-        if (rc == ETIMEDOUT && !j->done && j->n_gen == *n_gen_seen && gt_serve_client_gone(fd)) {
-            pthread_mutex_unlock(&s->mu);
-            return 1;
-        }
+        pthread_cond_timedwait(&s->pcv, &s->mu, &ts);
     }
     int done = j->done;
     *n_gen_seen = j->n_gen;
@@ -201,19 +210,25 @@ static void add_item(gt_serve *s, int *n, gt_serve_job *j, int32_t token, int po
 }
 
 /* The next batch: every decoding job's token, then prompt chunks while the
- * batch has room. Returns its size. */
+ * batch has room. Returns its size. At most one item per job asks for
+ * logits (a decoding job reads no prompt), so n_slots rows of logits hold
+ * them all. */
 static int build_batch(gt_serve *s) {
-    int n = 0, cap = gt_ctx_n_batch(s->bctx);
+    int n = 0, cap = gt_ctx_n_batch(s->bctx), n_logits = 0;
     for (int i = 0; i < s->n_slots; i++) {
         gt_serve_job *j = s->slots[i].job;
-        if (j && j->need_eval && n < cap) add_item(s, &n, j, j->next_tok, j->pos, 1);
+        if (j && j->need_eval && n < cap) add_item(s, &n, j, j->next_tok, j->pos, 1), n_logits++;
     }
     for (int i = 0; i < s->n_slots && n < cap; i++) {
         gt_serve_job *j = s->slots[i].job;
         if (!j) continue;
-        for (int p = j->n_fed; p < j->n_prompt && n < cap; p++)
+        assert(!j->need_eval || j->n_fed == j->n_prompt);
+        for (int p = j->n_fed; p < j->n_prompt && n < cap; p++) {
             add_item(s, &n, j, j->prompt[p], p, p == j->n_prompt - 1);
+            n_logits += p == j->n_prompt - 1;
+        }
     }
+    assert(n_logits <= s->n_slots);
     return n;
 }
 
@@ -280,7 +295,7 @@ int gt_serve_batch_start(gt_serve *s, gt_err *err) {
     s->slots = gt_calloc((size_t)n_slots, sizeof *s->slots);
     s->items = gt_malloc((size_t)cap * sizeof *s->items);
     s->item_job = gt_malloc((size_t)cap * sizeof *s->item_job);
-    s->blogits = gt_malloc((size_t)cap * V * sizeof(float));
+    s->blogits = gt_malloc((size_t)n_slots * V * sizeof(float)); /* one row per slot at most (build_batch) */
     int bad = !s->slots || !s->items || !s->item_job || !s->blogits;
     for (int i = 0; i < n_slots && !bad; i++) bad = !(s->slots[i].hist = gt_malloc((size_t)n_ctx * sizeof(int32_t)));
     if (bad) return gt_err_set(err, GT_ENOMEM, "out of memory for %d slots", n_slots);

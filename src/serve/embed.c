@@ -44,7 +44,7 @@ static void embed_req_free(embed_req *q) {
 /* Appends one input's tokens (already in ids from off) and checks its length. */
 static int add_input(gt_serve *s, embed_req *q, size_t off, size_t i, gt_serve_error *e) {
     size_t n = q->ids.len / sizeof(int32_t) - off;
-    int n_ctx = gt_ctx_n_ctx(s->ctx);
+    int n_ctx = gt_ctx_n_ctx(s->bctx); /* the embeddings' context has the same length */
     if (n == 0)
         return gt_serve_fail(e, 400, "input", "invalid_value", "input[%zu]: empty (it must have at least one token)",
                              i);
@@ -222,7 +222,7 @@ static json_t *vector_json(const float *v, int E, int base64) {
 
 /* Evaluates every input (holding the model) into data[]. */
 static int run(gt_serve *s, embed_req *q, json_t *data, gt_serve_error *e) {
-    int E = gt_model_hparams(s->model)->n_embd, n_ctx = gt_ctx_n_ctx(s->ctx);
+    int E = gt_model_hparams(s->model)->n_embd, n_ctx = gt_ctx_n_ctx(s->bctx);
     float *h = gt_malloc((size_t)n_ctx * (size_t)E * sizeof(float)), *v = gt_malloc((size_t)E * sizeof(float));
     double *acc = gt_malloc((size_t)E * sizeof(double));
     const embed_input *in = (const embed_input *)(const void *)q->inputs.data;
@@ -232,10 +232,13 @@ static int run(gt_serve *s, embed_req *q, json_t *data, gt_serve_error *e) {
         gt_free(h), gt_free(v), gt_free(acc);
         return -1;
     }
+    gt_err cerr = {0};
+    gt_ctx *ctx = gt_serve_ctx(s, &cerr);
+    if (!ctx) rc = gt_serve_fail(e, 500, NULL, NULL, "%s", cerr.msg);
     for (size_t i = 0; i < n_in && !rc; i++) {
         gt_err err = {0};
         const int32_t *ids = (const int32_t *)(const void *)q->ids.data + in[i].off;
-        if (gt_ctx_eval(s->ctx, ids, in[i].n, 0, h, GT_EVAL_HIDDEN, &err)) {
+        if (gt_ctx_eval(ctx, ids, in[i].n, 0, h, GT_EVAL_HIDDEN, &err)) {
             rc = gt_serve_fail(e, 500, NULL, NULL, "evaluation failed: %s", err.msg);
             break;
         }

@@ -12,6 +12,7 @@
 #include "serve/grammar.h"
 
 #include <assert.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -598,4 +599,29 @@ int gt_grammar_done(const gt_gmatch *m) {
     for (int k = 0; k < m->n; k++)
         if (m->s[k].depth == 0) return 1;
     return 0;
+}
+
+int gt_grammar_next(const gt_grammar *g, const gt_gmatch *m, int c, gt_gmatch *out) {
+    gt_gstack t;
+    out->n = 0;
+    for (int k = 0; k < m->n; k++) {
+        t.depth = m->s[k].depth;
+        memcpy(t.f, m->s[k].f, (size_t)t.depth * sizeof t.f[0]);
+        step(g, &t, c, out);
+    }
+    return out->n;
+}
+
+int gt_grammar_string_room(const gt_grammar *g, const gt_gmatch *m) {
+    int best = -1;
+    for (int k = 0; k < m->n; k++) {
+        const gt_gstack *s = &m->s[k];
+        if (s->depth == 0) return -1;
+        const gt_gframe *f = &s->f[s->depth - 1];
+        if (f->type != F_STR || f->phase != 1) return -1;
+        int max = f->node != NODE_ANY_STRING && g->nodes[f->node].kind == N_STR ? g->nodes[f->node].max : -1;
+        int room = max < 0 ? INT_MAX : max - f->a;
+        if (room > best) best = room;
+    }
+    return best;
 }

@@ -68,5 +68,15 @@ int gt_grammar_feed(const gt_grammar *g, gt_gmatch *m, const char *b, size_t n);
 void gt_grammar_copy(gt_gmatch *dst, const gt_gmatch *src);
 /* 1 when some reading has matched a whole document. */
 int gt_grammar_done(const gt_gmatch *m);
+/* out = m fed the one byte c (m unchanged); returns out's readings. */
+int gt_grammar_next(const gt_grammar *g, const gt_gmatch *m, int c, gt_gmatch *out);
+/* When every reading of m is inside a string's characters (after its
+ * opening quote, not in an escape): the most plain characters (printable
+ * ASCII but " and \) any of them still takes (INT_MAX: no maxLength), so a
+ * text of n plain characters continues m exactly when n <= that. -1 when
+ * some reading is elsewhere (or m is empty). */
+int gt_grammar_string_room(const gt_grammar *g, const gt_gmatch *m);
+/* Whether c is a plain string character (as gt_grammar_string_room counts). */
+static inline int gt_grammar_plain(int c) { return c >= 0x20 && c <= 0x7e && c != '"' && c != '\\'; }
 
 #endif

@@ -27,10 +27,11 @@ int gt_serve_job_init(gt_serve_job *j, const gt_ctx *ctx, const gt_tokenizer *to
     int rc = gt_sampler_new(&p->sampling, j->n_vocab, &j->smp, err);
     if (rc) return rc;
     if (p->grammar) {
-        j->grammar = p->grammar;
+        assert(p->gvocab);
+        j->grammar = p->grammar, j->gvocab = p->gvocab;
         j->match = gt_malloc(sizeof *j->match);
-        j->scratch = gt_malloc(sizeof *j->scratch);
-        if (!j->match || !j->scratch) return gt_err_set(err, GT_ENOMEM, "out of memory");
+        if (!j->match) return gt_err_set(err, GT_ENOMEM, "out of memory");
+        if ((rc = gt_gmask_new(j->gvocab, &j->gmask, err))) return rc;
         gt_grammar_start(j->grammar, j->match);
     }
     j->logits = gt_malloc((size_t)j->n_vocab * sizeof(float));
@@ -49,6 +50,47 @@ int gt_serve_job_start(gt_serve_job *j, gt_ctx *ctx, const gt_tokenizer *tok, co
     return rc;
 }
 
+/* Whether token a ranks below token b: a lower logit, or the same and a
+ * higher id (ties go to the lower id). */
+static int ranks_below(const float *l, int32_t a, int32_t b) { return l[a] < l[b] || (l[a] == l[b] && a > b); }
+
+/* Sifts heap[i] down a min-heap of n ids ordered by ranks_below. */
+static void sift_down(const float *l, int32_t *heap, int n, int i) {
+    for (;;) {
+        int c = 2 * i + 1;
+        if (c >= n) return;
+        if (c + 1 < n && ranks_below(l, heap[c + 1], heap[c])) c++;
+        if (!ranks_below(l, heap[c], heap[i])) return;
+        int32_t x = heap[i];
+        heap[i] = heap[c], heap[c] = x;
+        i = c;
+    }
+}
+
+/* The k best-ranked ids of l[0..n), best first, in one pass: a min-heap of
+ * the k best so far, whose root is the one a better id replaces. */
+static int top_k(const float *l, int n, int k, int32_t *out) {
+    int m = 0;
+    for (int32_t i = 0; i < n; i++) {
+        if (m < k) {
+            out[m++] = i;
+            for (int c = m - 1; c > 0 && ranks_below(l, out[c], out[(c - 1) / 2]); c = (c - 1) / 2) {
+                int32_t x = out[c];
+                out[c] = out[(c - 1) / 2], out[(c - 1) / 2] = x;
+            }
+        } else if (k > 0 && ranks_below(l, out[0], i)) {
+            out[0] = i;
+            sift_down(l, out, m, 0);
+        }
+    }
+    for (int end = m - 1; end > 0; end--) { /* heap sort: the worst to the back */
+        int32_t x = out[0];
+        out[0] = out[end], out[end] = x;
+        sift_down(l, out, end, 0);
+    }
+    return m;
+}
+
 /* Records token t's log-probability and the top alternatives, from the
  * logits it was sampled from: log-softmax in double, summed in index order
  * (the same bytes on every run and thread count). */
@@ -59,19 +101,9 @@ static int record_logprob(gt_serve_job *j, int32_t t, size_t start, gt_err *err)
     for (int i = 0; i < j->n_vocab; i++) sum += gt_dmath_exp((double)l[i] - mx);
     double lse = mx + gt_dmath_log(sum);
     gt_serve_logprob e = {.token = t, .start = start, .logprob = (float)((double)l[t] - lse)};
-    /* The n_top largest, ties to the lower id: one pass per rank. */
-    for (int k = 0; k < j->top_logprobs; k++) {
-        int best = -1;
-        for (int i = 0; i < j->n_vocab; i++) {
-            int taken = 0;
-            for (int q = 0; q < k && !taken; q++) taken = e.top_ids[q] == i;
-            if (!taken && (best < 0 || l[i] > l[best])) best = i;
-        }
-        if (best < 0) break;
-        e.top_ids[k] = best;
-        e.top_lps[k] = (float)((double)l[best] - lse);
-        e.n_top = k + 1;
-    }
+    assert(j->top_logprobs <= GT_SERVE_MAX_TOP_LOGPROBS);
+    e.n_top = top_k(l, j->n_vocab, j->top_logprobs, e.top_ids);
+    for (int k = 0; k < e.n_top; k++) e.top_lps[k] = (float)((double)l[e.top_ids[k]] - lse);
     return gt_buf_append(&j->lps, &e, sizeof e) ? gt_err_set(err, GT_ENOMEM, "out of memory") : 0;
 }
 
@@ -90,32 +122,12 @@ static int cut_at_stop(gt_serve_job *j, size_t from) {
     return 1;
 }
 
-/* Whether token t's bytes continue the structured output. */
-static int grammar_allows(gt_serve_job *j, const uint8_t *first_ok, int32_t t) {
-    size_t len = 0;
-    if (gt_tokenizer_is_eog(j->tok, t)) return 0; /* the document is not complete yet */
-    const char *piece = gt_token_to_piece(j->tok, t, 0, &len);
-    if (!piece || !len || !first_ok[(unsigned char)piece[0]]) return 0;
-    gt_grammar_copy(j->scratch, j->match);
-    return gt_grammar_feed(j->grammar, j->scratch, piece, len) > 0;
-}
-
 /* Structured output: every token that cannot continue a document the schema
- * accepts gets -inf. Fails when none can (a schema the vocabulary cannot
- * spell). */
+ * accepts gets -inf (gmask.h). Fails when none can (a schema the vocabulary
+ * cannot spell). */
 static int mask_logits(gt_serve_job *j, gt_err *err) {
-    uint8_t first_ok[256];
-    for (int c = 0; c < 256; c++) {
-        char b = (char)c;
-        gt_grammar_copy(j->scratch, j->match);
-        first_ok[c] = gt_grammar_feed(j->grammar, j->scratch, &b, 1) > 0;
-    }
-    int any = 0;
-    for (int32_t t = 0; t < j->n_vocab; t++) {
-        if (grammar_allows(j, first_ok, t)) any = 1;
-        else j->logits[t] = -INFINITY;
-    }
-    return any ? 0 : gt_err_set(err, GT_EINVAL, "no token of the vocabulary continues the JSON the schema asks for");
+    if (gt_gmask_apply(j->gvocab, j->gmask, j->grammar, j->match, j->logits)) return 0;
+    return gt_err_set(err, GT_EINVAL, "no token of the vocabulary continues the JSON the schema asks for");
 }
 
 static size_t ready_end(const gt_serve_job *j);
@@ -231,7 +243,7 @@ const char *gt_serve_job_ready(gt_serve_job *j, size_t *len) {
 void gt_serve_job_free(gt_serve_job *j) {
     gt_sampler_free(j->smp);
     gt_free(j->match);
-    gt_free(j->scratch);
+    gt_gmask_free(j->gmask);
     gt_free(j->logits);
     gt_buf_free(&j->text);
     gt_buf_free(&j->lps);

@@ -74,9 +74,8 @@ typedef struct gen {
 
 static void gen_free(gen *g) {
     gt_grammar_free(g->grammar);
-    /* A stream freed before its end: MHD gave up on the client. */
-    if (g->running) gt_serve_withdraw(g->srv, &g->job);
-    if (g->running && g->p.stream && !g->sent_done) gt_serve_note_cancel(g->srv, g->id, g->job.n_gen);
+    /* A job still running when its request is freed: the client left (MHD gave up on a stream). */
+    if (g->running && gt_serve_withdraw(g->srv, &g->job)) gt_serve_note_cancel(g->id, g->job.n_gen);
     if (g->running) gt_serve_job_free(&g->job);
     json_decref(g->body);
     gt_buf_free(&g->ids);
@@ -125,6 +124,8 @@ static int gen_prepare(gen *g, gt_serve_req *r, gt_serve_kind kind, gt_serve_err
     if (g->p.response_format && gt_grammar_compile(g->p.response_format, &g->grammar, e)) return -1;
     if (g->p.tool_forced && gt_serve_tools_grammar(&g->p, &g->grammar, e)) return -1;
     g->p.grammar = g->grammar;
+    if (g->grammar && gt_serve_gvocab(g->srv, &g->p.gvocab, &err))
+        return gt_serve_fail(e, 500, NULL, NULL, "%s", err.msg);
     if (strcmp(g->p.model, g->srv->model_id))
         return gt_serve_fail(e, 404, "model", "model_not_found", "model \"%s\" does not exist; this server serves \"%s\"",
                              g->p.model, g->srv->model_id);
@@ -134,7 +135,7 @@ static int gen_prepare(gen *g, gt_serve_req *r, gt_serve_kind kind, gt_serve_err
     if (rc == GT_ELIMIT || rc == GT_EINVAL)
         return gt_serve_fail(e, 400, kind == GT_SERVE_CHAT ? "messages" : "prompt", "invalid_value", "%s", err.msg);
     if (rc) return gt_serve_fail(e, 500, NULL, NULL, "%s", err.msg);
-    int n = (int)(g->ids.len / sizeof(int32_t)), n_ctx = gt_ctx_n_ctx(g->srv->ctx);
+    int n = (int)(g->ids.len / sizeof(int32_t)), n_ctx = gt_ctx_n_ctx(g->srv->bctx);
     if (n == 0) return gt_serve_fail(e, 400, "prompt", "invalid_value", "the prompt has no tokens");
     if (check_limits(g, n, e)) return -1;
     if (n >= n_ctx)
@@ -166,10 +167,7 @@ static int gen_start(gen *g, gt_serve_error *e) {
  * (the job is then withdrawn and counted cancelled). */
 static int gen_wait(gen *g) {
     int r = gt_serve_wait(g->srv, &g->job, &g->seen, g->fd);
-    if (r == 1) {
-        gt_serve_withdraw(g->srv, &g->job);
-        if (!g->p.stream) gt_serve_note_cancel(g->srv, g->id, g->job.n_gen);
-    }
+    if (r == 1 && gt_serve_withdraw(g->srv, &g->job)) gt_serve_note_cancel(g->id, g->job.n_gen);
     return r;
 }
 

@@ -84,12 +84,28 @@ int gt_serve_client_gone(int fd) {
     return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
-void gt_serve_note_cancel(gt_serve *s, const char *id, int n_gen) {
-    pthread_mutex_lock(&s->mu);
-    s->n_cancelled++;
-    s->cancelled_tokens += (uint64_t)n_gen;
-    pthread_mutex_unlock(&s->mu);
+void gt_serve_note_cancel(const char *id, int n_gen) {
     GT_INFO("serve: %s cancelled after %d generated tokens: the client went away", id, n_gen);
+}
+
+gt_ctx *gt_serve_ctx(gt_serve *s, gt_err *err) {
+    pthread_mutex_lock(&s->lazy_mu);
+    gt_ctx_params cp = {.n_ctx = s->cfg.n_ctx, .n_threads = s->cfg.n_threads};
+    if (!s->ctx && gt_ctx_new(s->model, &cp, &s->ctx, err) == 0)
+        GT_INFO("serve: the embeddings context is made (%d positions)", gt_ctx_n_ctx(s->ctx));
+    gt_ctx *c = s->ctx;
+    pthread_mutex_unlock(&s->lazy_mu);
+    return c;
+}
+
+int gt_serve_gvocab(gt_serve *s, const gt_gvocab **out, gt_err *err) {
+    pthread_mutex_lock(&s->lazy_mu);
+    int rc = 0;
+    if (!s->gvocab && !(rc = gt_gvocab_new(s->tok, gt_model_hparams(s->model)->n_vocab, &s->gvocab, err)))
+        GT_INFO("serve: the vocabulary's grammar index is made: %d trie nodes", gt_gvocab_nodes(s->gvocab));
+    *out = s->gvocab;
+    pthread_mutex_unlock(&s->lazy_mu);
+    return rc;
 }
 
 void gt_serve_release(gt_serve *s) {
@@ -285,15 +301,13 @@ static void default_model_id(const char *path, char *out, size_t cap) {
     snprintf(out, cap, "%.*s", (int)n, base);
 }
 
-/* Loads the model, its tokenizer, the embeddings' context and the batch. */
+/* Loads the model, its tokenizer, the chat template and the batch. */
 static int load(gt_serve *s, gt_err *err) {
     int rc = gt_model_load(s->cfg.model_path, &s->model, err);
     if (!rc) rc = gt_tokenizer_load(gt_model_gguf(s->model), &s->tok, err);
     if (rc) return rc;
     if ((rc = gt_serve_template_load(s, err))) return rc;
-    gt_ctx_params cp = {.n_ctx = s->cfg.n_ctx, .n_threads = s->cfg.n_threads};
-    if ((rc = gt_ctx_new(s->model, &cp, &s->ctx, err))) return rc;
-    return gt_serve_batch_start(s, err);
+    return gt_serve_batch_start(s, err); /* the embeddings' context comes on first use (gt_serve_ctx) */
 }
 
 int gt_serve_start(const gt_serve_config *c, gt_serve **out, gt_err *err) {
@@ -318,6 +332,7 @@ int gt_serve_start(const gt_serve_config *c, gt_serve **out, gt_err *err) {
     else default_model_id(c->model_path, s->model_id, sizeof s->model_id);
     s->cfg.model_id = s->model_id;
     pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->lazy_mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     pthread_cond_init(&s->bcv, NULL);
     pthread_cond_init(&s->pcv, NULL);
@@ -365,7 +380,9 @@ void gt_serve_stop(gt_serve *s) {
     gt_free(s->specials);
     gt_tokenizer_free(s->tok);
     gt_model_free(s->model);
+    gt_gvocab_free(s->gvocab);
     pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->lazy_mu);
     pthread_cond_destroy(&s->cv);
     pthread_cond_destroy(&s->bcv);
     pthread_cond_destroy(&s->pcv);

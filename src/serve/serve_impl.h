@@ -13,6 +13,7 @@
 #include "infer/model.h"
 #include "infer/sampler.h"
 #include "infer/tokenizer.h"
+#include "serve/gmask.h"
 #include "serve/grammar.h"
 #include "serve/serve.h"
 
@@ -51,6 +52,7 @@ typedef struct gt_serve_params {
     size_t stop_lens[GT_SERVE_MAX_STOPS];
     const json_t *response_format; /* chat: checked by gt_grammar_compile, not here */
     const gt_grammar *grammar;     /* compiled from it (NULL: free text); owned by the request */
+    const gt_gvocab *gvocab;       /* with a grammar: the server's index of the vocabulary (gt_serve_gvocab) */
     const json_t *tools;           /* chat: checked tools (NULL: none, or tool_choice "none") */
     int tool_forced;               /* tool_choice "required" or a named function */
     const char *tool_name;         /* the named function, or NULL */
@@ -160,8 +162,9 @@ typedef struct gt_serve_job {
     const char *stops[GT_SERVE_MAX_STOPS + 1];
     size_t stop_lens[GT_SERVE_MAX_STOPS + 1];
     const gt_grammar *grammar;   /* structured output, or NULL */
-    gt_gmatch *match;            /* the grammar's readings of text so far, and scratch */
-    gt_gmatch *scratch;
+    gt_gmatch *match;            /* the grammar's readings of text so far */
+    const gt_gvocab *gvocab;     /* the vocabulary's index (the server's) */
+    gt_gmask *gmask;             /* scratch of the masks */
 } gt_serve_job;
 
 /* Prepares sampling for a batched job (no evaluation). Prompt must fit
@@ -217,7 +220,9 @@ struct gt_serve {
     char listen[64];
     gt_model *model;
     gt_tokenizer *tok;
-    gt_ctx *ctx;                  /* one sequence: embeddings (and tests), under busy */
+    pthread_mutex_t lazy_mu;      /* guards what is made on first use: */
+    gt_ctx *ctx;                  /* one sequence: embeddings (and tests), under busy (gt_serve_ctx) */
+    gt_gvocab *gvocab;            /* the vocabulary's index for grammar masks */
     gt_chat_tmpl *tmpl;           /* the chat template; NULL: the built-in one */
     tmpl_special *specials;       /* the vocabulary's control tokens, longest first */
     int n_specials;
@@ -271,6 +276,13 @@ typedef struct gt_serve_resp {
 } gt_serve_resp;
 
 void gt_serve_resp_error(gt_serve_resp *o, const gt_serve_error *e);
+/* The one-sequence context of embeddings, made on first use (a server that
+ * never embeds holds no second KV cache); NULL with err set when it cannot
+ * be made. The caller holds the model (gt_serve_acquire/enter). */
+gt_ctx *gt_serve_ctx(gt_serve *s, gt_err *err);
+/* The vocabulary's index for grammar masks, made on the first structured
+ * request (and kept until the server stops). */
+int gt_serve_gvocab(gt_serve *s, const gt_gvocab **out, gt_err *err);
 /* Takes and releases the one evaluation context (blocks until free). */
 void gt_serve_acquire(gt_serve *s);
 void gt_serve_release(gt_serve *s);
@@ -287,15 +299,16 @@ int gt_serve_queued(const gt_serve *s);
 int gt_serve_submit(gt_serve *s, gt_serve_job *j, gt_serve_error *e);
 /* Waits until j generated more than *n_gen_seen tokens (updating it) or is
  * done: returns 0, or 2 once done; 1 (without waiting further) when the
- * client on fd went away. */
+ * client on fd went away, which it looks for at every call and wake-up. */
 int gt_serve_wait(gt_serve *s, gt_serve_job *j, int *n_gen_seen, int fd);
 /* Takes j back from the batcher (dropping it if running); after this the
- * batcher no longer touches it. */
-void gt_serve_withdraw(gt_serve *s, gt_serve_job *j);
+ * batcher no longer touches it. Returns 1 when that stopped an unfinished
+ * job, then counted cancelled in /health with the tokens it had made. */
+int gt_serve_withdraw(gt_serve *s, gt_serve_job *j);
 /* 1 when the client on fd has closed its side (EOF pending); never blocks. */
 int gt_serve_client_gone(int fd);
-/* Counts a generation stopped after n_gen tokens because its client left. */
-void gt_serve_note_cancel(gt_serve *s, const char *id, int n_gen);
+/* Logs a generation stopped after n_gen tokens because its client left. */
+void gt_serve_note_cancel(const char *id, int n_gen);
 
 /* Route handlers (routes.c). */
 void gt_serve_h_health(gt_serve *s, gt_serve_req *r, gt_serve_resp *o);

@@ -2,7 +2,9 @@
  * documents; schemas generated at random, each decoded on the tiny
  * random-weight model under its constraint, the output parsed and checked by
  * this file's own validator; json_object mode; every refusal of a schema;
- * the cost per token (printed, not asserted). */
+ * the fast masks (gmask.h) equal to feeding every token alone, at every step
+ * of random walks through generated schemas; the cost per token (printed,
+ * not asserted). */
 #include <time.h>
 
 #include "../test.h"
@@ -225,6 +227,8 @@ static void test_refusals(void) {
 static char *decode(gt_serve *s, const gt_grammar *g, uint64_t seed, int max_tokens, const char **finish, int *n_gen,
                     double *ns) {
     gt_serve_params p = {.kind = GT_SERVE_CHAT, .max_tokens = max_tokens, .grammar = g};
+    gt_err gerr = {0};
+    CHECK_MSG(!g || gt_serve_gvocab(s, &p.gvocab, &gerr) == 0, "%s", gerr.msg);
     p.sampling = gt_sampler_defaults();
     p.sampling.temp = 1.0f, p.sampling.top_p = 1.0f, p.sampling.top_k = 0, p.sampling.min_p = 0;
     p.sampling.repeat_penalty = 1.0f, p.sampling.seed = seed;
@@ -233,7 +237,7 @@ static char *decode(gt_serve *s, const gt_grammar *g, uint64_t seed, int max_tok
     gt_err err = {0};
     struct timespec t0, t1;
     gt_serve_acquire(s);
-    int rc = gt_serve_job_start(&j, s->ctx, s->tok, prompt, 4, &p, NULL, &err);
+    int rc = gt_serve_job_start(&j, gt_serve_ctx(s, &err), s->tok, prompt, 4, &p, NULL, &err);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     while (!rc && !j.done) rc = gt_serve_job_step(&j, &err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -305,9 +309,103 @@ static void test_generated_schemas(void) {
     gt_serve_stop(s);
 }
 
+
+/* The reference mask: token t is allowed when feeding its piece alone to a
+ * copy of m leaves a reading (and it is not an end of generation). first_ok
+ * (which first bytes m takes) only saves time: a refused first byte refuses
+ * the piece. */
+static int ref_allows(const gt_tokenizer *tok, const gt_grammar *g, const gt_gmatch *m, gt_gmatch *tmp,
+                      const uint8_t *first_ok, int32_t t) {
+    size_t len = 0;
+    const char *piece = gt_token_to_piece(tok, t, 0, &len);
+    if (!piece || !len || gt_tokenizer_is_eog(tok, t) || !first_ok[(unsigned char)piece[0]]) return 0;
+    gt_grammar_copy(tmp, m);
+    return gt_grammar_feed(g, tmp, piece, len) > 0;
+}
+
+/* One random walk under g: at each step the fast mask must equal the
+ * reference token for token; then a random allowed token is taken (half
+ * the time one that is not plain string text, to reach structure). Returns
+ * the steps made. */
+static int walk_compare(gt_serve *s, const gt_grammar *g, int max_steps) {
+    const gt_gvocab *v = NULL;
+    gt_err err = {0};
+    CHECK_MSG(gt_serve_gvocab(s, &v, &err) == 0, "%s", err.msg);
+    gt_gmask *k = NULL;
+    if (!v || gt_gmask_new(v, &k, &err)) return 0;
+    int n_vocab = gt_model_hparams(s->model)->n_vocab, steps = 0;
+    float *logits = calloc((size_t)n_vocab, sizeof(float));
+    int32_t *ok = malloc((size_t)n_vocab * sizeof(int32_t));
+    gt_gmatch *m = malloc(sizeof *m), *tmp = malloc(sizeof *tmp);
+    gt_grammar_start(g, m);
+    for (; steps < max_steps && !gt_grammar_done(m); steps++) {
+        memset(logits, 0, (size_t)n_vocab * sizeof(float));
+        int n_fast = gt_gmask_apply(v, k, g, m, logits), n_ok = 0, n_struct = 0, diff = 0;
+        uint8_t first_ok[256];
+        for (int c = 0; c < 256; c++) {
+            char b = (char)c;
+            gt_grammar_copy(tmp, m);
+            first_ok[c] = gt_grammar_feed(g, tmp, &b, 1) > 0;
+        }
+        for (int32_t t = 0; t < n_vocab; t++) {
+            int want = ref_allows(s->tok, g, m, tmp, first_ok, t);
+            if (want != (logits[t] == 0)) diff++;
+            if (want) ok[n_ok++] = t;
+        }
+        CHECK_MSG(diff == 0 && n_fast == n_ok, "step %d: %d tokens differ from the reference (%d vs %d allowed)",
+                  steps, diff, n_fast, n_ok);
+        if (diff || !n_ok) break;
+        for (int i = 0; i < n_ok; i++) {
+            size_t len;
+            const char *p = gt_token_to_piece(s->tok, ok[i], 0, &len);
+            int plain = 1;
+            for (size_t b = 0; b < len; b++) plain &= gt_grammar_plain((unsigned char)p[b]);
+            if (!plain) ok[n_struct++] = ok[i]; /* the non-plain ones first, in order */
+        }
+        int32_t t = ok[n_struct && rnd(2) ? rnd(n_struct) : rnd(n_ok)];
+        size_t len;
+        const char *p = gt_token_to_piece(s->tok, t, 0, &len);
+        CHECK(gt_grammar_feed(g, m, p, len) > 0);
+    }
+    free(logits), free(ok), free(m), free(tmp);
+    gt_gmask_free(k);
+    return steps;
+}
+
+/* The fast masks equal the reference at every step of random walks through
+ * generated schemas and json_object mode. */
+static void test_mask_exact(void) {
+    gt_serve_config c = gt_serve_defaults();
+    c.model_path = gt_fixture(QWEN);
+    c.listen = "127.0.0.1:0";
+    gt_serve *s = NULL;
+    gt_err err = {0};
+    CHECK_MSG(gt_serve_start(&c, &s, &err) == 0, "%s", err.msg);
+    if (!s) return;
+    rng_state = 77;
+    int steps = 0;
+    for (int i = 0; i < 10; i++) {
+        json_t *schema = gen_object(0);
+        json_t *rf = json_pack("{s:s,s:{s:s,s:O}}", "type", "json_schema", "json_schema", "name", "t", "schema", schema);
+        gt_grammar *g = NULL;
+        gt_serve_error e;
+        CHECK_MSG(gt_grammar_compile(rf, &g, &e) == 0, "%s", e.message);
+        if (g) steps += walk_compare(s, g, 24);
+        gt_grammar_free(g);
+        json_decref(rf), json_decref(schema);
+    }
+    gt_grammar *g = compile("{\"type\":\"json_object\"}");
+    for (int i = 0; g && i < 3; i++) steps += walk_compare(s, g, 24);
+    gt_grammar_free(g);
+    CHECK_MSG(steps >= 60, "only %d steps compared", steps);
+    fprintf(stderr, "grammar masks: %d steps equal to the token-by-token reference\n", steps);
+    gt_serve_stop(s);
+}
+
 int main(void) {
     RUN(test_matcher);
     RUN(test_refusals);
+    RUN(test_mask_exact);
     RUN(test_generated_schemas);
     return gt_test_finish();
 }
