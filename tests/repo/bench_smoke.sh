@@ -9,6 +9,7 @@
 set -u
 build=$(cd "$1" && pwd) || exit 1
 models=$(cd "$2" && pwd)/models || exit 1
+vocabs=$(cd "$2" && pwd)/tokenizer || exit 1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work" || exit 1
@@ -41,5 +42,6 @@ run bench_infer '"tg_tok_s":[0-9.]+' "$models/tiny-llama-q4_k_m.gguf" -p 8 -n 4 
 run bench_infer_kern '"mac_per_ns":[0-9.]+' q4_k 64 256 4 1
 run bench_infer_bw '"read_gb_s":[0-9.]+' 1 64
 run bench_train '"tokens_per_s": [0-9.]+' 64 32 1 2 2 64 16 2 1 2
+run bench_serve_mask '"equal":true' "$vocabs/ggml-vocab-gpt-2.gguf" 5
 run bench_chain 'gas per lifecycle: [0-9]+' 2
 exit $failed
