@@ -42,6 +42,7 @@ run bench_infer '"tg_tok_s":[0-9.]+' "$models/tiny-llama-q4_k_m.gguf" -p 8 -n 4 
 run bench_infer_kern '"mac_per_ns":[0-9.]+' q4_k 64 256 4 1
 run bench_infer_bw '"read_gb_s":[0-9.]+' 1 64
 run bench_train '"tokens_per_s": [0-9.]+' 64 32 1 2 2 64 16 2 1 2
+run bench_fund '^finalize pairwise: [0-9.]+ ms$' 100 2
 run bench_serve_mask '"equal":true' "$vocabs/ggml-vocab-gpt-2.gguf" 5
 run bench_chain 'gas per lifecycle: [0-9]+' 2
 exit $failed
