@@ -38,6 +38,7 @@
 #define GT_API_MAX_SSE_CLIENTS 256       /* concurrent /v1/events streams */
 #define GT_API_TIMEOUT_S 30              /* idle connection timeout */
 #define GT_API_SSE_KEEPALIVE_MS 15000    /* comment line on idle event streams */
+#define GT_API_INDEX_ROUND_BLOCKS 2000   /* action index: blocks a catch-up round takes (one transaction) */
 #define GT_API_SSE_RING 1024             /* recent events kept for slow/reconnecting clients */
 #define GT_API_BLOCKS_PAGE_MAX 100       /* blocks per GET /v1/blocks page */
 #define GT_API_BLOCK_ACTIONS_MAX 4096    /* actions listed with one block (= a block's limit) */
@@ -70,6 +71,7 @@ typedef struct gt_node_config {
     unsigned request_max_s;        /* a whole request; past it the connection is cut */
     uint64_t blob_quota_bytes;     /* new blob bytes per uploading account */
     uint64_t blob_min_funds_units; /* balance + stake an uploader must hold */
+    unsigned index_round_blocks;   /* blocks the action index takes per round while catching up; 0: default */
 } gt_node_config;
 
 typedef struct gt_node gt_node;

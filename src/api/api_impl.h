@@ -69,9 +69,10 @@ typedef struct gt_index gt_index;
 /* Opens (creating, or rebuilding when unreadable) the index file at path. */
 int gt_index_open(const char *path, gt_index **out, gt_err *err);
 void gt_index_close(gt_index *ix); /* accepts NULL */
-/* Indexes up to GT_INDEX_CATCHUP_BLOCKS more blocks of the log read through
- * ro, toward head; an index ahead of head (a ledger made anew) starts over. */
-int gt_index_catch_up(gt_index *ix, gt_ledger *ro, uint64_t head, gt_err *err);
+/* Indexes up to max_blocks more blocks of the log read through ro, toward
+ * head, in one transaction; an index ahead of head (a ledger made anew)
+ * starts over. The watcher calls it round after round until caught up. */
+int gt_index_catch_up(gt_index *ix, gt_ledger *ro, uint64_t head, unsigned max_blocks, gt_err *err);
 uint64_t gt_index_height(gt_index *ix); /* every block up to here is indexed */
 
 /* ---- The node. */

@@ -8,7 +8,7 @@
  * (the id of its task_post, or the task / parent it names) or an address
  * (from, to). The index is derived data, not part of the ledger's state:
  * the chain watcher fills it as blocks are published and catches up from its
- * own height at start (at most GT_INDEX_CATCHUP_BLOCKS a round, so a long
+ * own height at start (GT_API_INDEX_ROUND_BLOCKS a round, so a long
  * log does not hold up new blocks); a file that cannot be read is rebuilt
  * from the log. Answers say how far the index has got (indexedHeight), so a
  * client can tell a history still being built from a short one. */
@@ -25,7 +25,6 @@
 #include "base/hex.h"
 #include "base/log.h"
 
-#define GT_INDEX_CATCHUP_BLOCKS 2000 /* blocks indexed per watcher round while catching up */
 #define GT_INDEX_PAGE_MAX 200        /* actions per answer */
 #define GT_INDEX_KEY_MAX 33          /* kind byte + a 32-byte task id or a 20-byte address */
 
@@ -154,7 +153,8 @@ static int index_blocks(gt_index *ix, gt_ledger *ro, uint64_t to, gt_err *err) {
     return 0;
 }
 
-int gt_index_catch_up(gt_index *ix, gt_ledger *ro, uint64_t head, gt_err *err) {
+int gt_index_catch_up(gt_index *ix, gt_ledger *ro, uint64_t head, unsigned max_blocks, gt_err *err) {
+    assert(max_blocks > 0);
     pthread_mutex_lock(&ix->mu);
     int rc = 0;
     if (ix->height > head) { /* a ledger made anew under an old index */
@@ -163,7 +163,7 @@ int gt_index_catch_up(gt_index *ix, gt_ledger *ro, uint64_t head, gt_err *err) {
         ix->height = 0;
     }
     if (!rc && ix->height < head) {
-        uint64_t to = head - ix->height > GT_INDEX_CATCHUP_BLOCKS ? ix->height + GT_INDEX_CATCHUP_BLOCKS : head;
+        uint64_t to = head - ix->height > max_blocks ? ix->height + max_blocks : head;
         rc = index_blocks(ix, ro, to, err);
     }
     pthread_mutex_unlock(&ix->mu);

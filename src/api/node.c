@@ -35,6 +35,7 @@ void gt_node_config_default(gt_node_config *c) {
     c->request_max_s = GT_API_REQUEST_MAX_S;
     c->blob_quota_bytes = GT_API_BLOB_QUOTA_BYTES;
     c->blob_min_funds_units = GT_API_BLOB_MIN_FUNDS_UNITS;
+    c->index_round_blocks = GT_API_INDEX_ROUND_BLOCKS;
 }
 
 uint16_t gt_node_port(const gt_node *n) { return n->port; }
@@ -126,25 +127,31 @@ static int task_event(void *arg, uint64_t height, uint32_t index, const char *js
     return 0;
 }
 
-/* Brings the action index toward the head (a round of catching up at most). */
-static void index_new(gt_node *n, gt_reader *rd, uint64_t head) {
+/* Brings the action index toward the head, one round of catching up at
+ * most. 1 when the round worked and blocks are still left for the next. */
+static int index_new(gt_node *n, gt_reader *rd, uint64_t head) {
     gt_err err = {0};
-    if (n->index && gt_index_catch_up(n->index, rd->ro, head, &err))
+    if (!n->index) return 0;
+    if (gt_index_catch_up(n->index, rd->ro, head, n->cfg.index_round_blocks, &err)) {
         GT_WARN("node: the action index: %s (GET /v1/actions lags until it catches up)", err.msg);
+        return 0; /* retried at the next wake-up, not in a loop */
+    }
+    return gt_index_height(n->index) < head;
 }
 
 /* Publishes every block written since the last call (and its task events),
- * and indexes them (or a round of older ones the index still lacks). */
-static void publish_new(gt_node *n) {
+ * and indexes them (or a round of older ones the index still lacks). 1 when
+ * the index has more to catch up, so the watcher comes back without waiting. */
+static int publish_new(gt_node *n) {
     gt_block head;
     gt_err err = {0};
-    if (gt_ledger_head(n->ledger, &head, &err)) return;
+    if (gt_ledger_head(n->ledger, &head, &err)) return 0;
     int index_behind = n->index && gt_index_height(n->index) < n->published_height;
-    if (head.height <= n->published_height && !index_behind) return;
+    if (head.height <= n->published_height && !index_behind) return 0;
     gt_reader *rd = gt_node_reader_get(n, &err);
     if (!rd) {
         GT_WARN("node: cannot publish blocks: %s", err.msg);
-        return;
+        return 0;
     }
     uint64_t before = n->published_height;
     for (uint64_t h = n->published_height + 1; h <= head.height; h++) {
@@ -164,9 +171,10 @@ static void publish_new(gt_node *n) {
         atomic_fetch_add(&n->metrics.blocks_written, 1);
         atomic_store(&n->metrics.head_height, h);
     }
-    index_new(n, rd, n->published_height);
+    int more = index_new(n, rd, n->published_height);
     gt_node_reader_put(n, rd);
     if (n->published_height > before) n->last_block_ms = gt_api_now_ms(); /* catching the index up is not a block */
+    return more;
 }
 
 /* The chain watcher thread: waits for a kick, the idle interval or the
@@ -176,10 +184,11 @@ static void *watcher_main(void *arg) {
     uint64_t interval = n->cfg.block_interval_ms;
     uint64_t wake_every = n->cfg.sse_keepalive_ms / 2 ? n->cfg.sse_keepalive_ms / 2 : 1;
     uint64_t last_wake = gt_api_now_ms(), last_publish = 0;
+    int index_more = 1; /* the action index is catching up (from the start): no waiting between rounds */
     n->last_block_ms = last_wake;
     pthread_mutex_lock(&n->watch_mu);
     while (!n->watch_stop) {
-        if (!n->kicked) {
+        if (!n->kicked && !index_more) {
             uint64_t due = last_wake + wake_every;
             if (interval && n->last_block_ms + interval < due) due = n->last_block_ms + interval;
             uint64_t now = gt_api_now_ms();
@@ -206,14 +215,14 @@ static void *watcher_main(void *arg) {
         pthread_mutex_lock(&n->watch_mu);
         n->kicked = 0; /* blocks written from here on get the next pass */
         pthread_mutex_unlock(&n->watch_mu);
-        publish_new(n);
+        index_more = publish_new(n);
         last_publish = gt_api_now_ms();
         uint64_t now = last_publish;
         if (interval && now - n->last_block_ms >= interval) {
             gt_err err = {0};
             if (gt_ledger_tick(n->ledger, &err)) GT_WARN("node: empty block: %s", err.msg);
             else atomic_fetch_add(&n->metrics.ticks, 1);
-            publish_new(n);
+            index_more = publish_new(n);
             n->last_block_ms = gt_api_now_ms(); /* even after a failure: retry next interval, not in a loop */
         }
         if (now - last_wake >= wake_every) {
@@ -223,7 +232,7 @@ static void *watcher_main(void *arg) {
         pthread_mutex_lock(&n->watch_mu);
     }
     pthread_mutex_unlock(&n->watch_mu);
-    publish_new(n); /* the last blocks, for streams still open */
+    (void)publish_new(n); /* the last blocks, for streams still open */
     return NULL;
 }
 
@@ -296,6 +305,7 @@ int gt_node_start(const gt_node_config *c, gt_node **out, gt_err *err) {
     if (!n->cfg.sse_keepalive_ms) n->cfg.sse_keepalive_ms = GT_API_SSE_KEEPALIVE_MS;
     if (!n->cfg.max_connections_per_ip) n->cfg.max_connections_per_ip = GT_API_MAX_CONNECTIONS_PER_IP;
     if (!n->cfg.request_max_s) n->cfg.request_max_s = GT_API_REQUEST_MAX_S;
+    if (!n->cfg.index_round_blocks) n->cfg.index_round_blocks = GT_API_INDEX_ROUND_BLOCKS;
     snprintf(n->home, sizeof n->home, "%s", c->home);
     snprintf(n->listen, sizeof n->listen, "%s", n->cfg.listen);
     n->cfg.home = n->home;
