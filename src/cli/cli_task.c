@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "agent/agent.h"
 #include "agent/skill_complete.h"
@@ -329,6 +330,27 @@ static int slot_result(gt_client *c, const uint8_t id[32], uint64_t slot, uint8_
     return rc;
 }
 
+/* After a rejection, tells the poster until when the worker may dispute it
+ * (the slot's deadline, in block seconds, and as a local time) and that the
+ * slot can be settled after that. Only informative: a failure to read the
+ * task back changes nothing (the rejection is already on the ledger). */
+static void print_dispute_window(gt_client *c, const uint8_t task[32], uint64_t slot) {
+    json_t *t = NULL;
+    gt_err err = {0};
+    if (gt_client_task(c, task, &t, &err)) return;
+    json_t *sl = json_array_get(json_object_get(t, "slotList"), (size_t)slot);
+    json_int_t until_s = json_integer_value(json_object_get(sl, "deadline"));
+    if (sl && !strcmp(js(sl, "state"), "rejected") && until_s > 0) {
+        time_t at = (time_t)until_s;
+        struct tm tm;
+        char when[64] = "?";
+        if (localtime_r(&at, &tm)) strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S %Z", &tm);
+        printf("the worker may dispute until block time %lld (%s); settle the slot after that\n", (long long)until_s,
+               when);
+    }
+    json_decref(t);
+}
+
 /* `task vote`: in the clear, or sealed (--commit, later --reveal) with a
  * salt derived from the wallet's key and the judgement. */
 static int t_vote(gt_client *c, const topts *o, slot_fields *f) {
@@ -375,7 +397,9 @@ static int t_slot_action(gt_client *c, const topts *o, const char *sub) {
     if (!o->accept || o->score) f.score = o->score;
     else f.score = GT_MARKET_SCORE_MAX;
     if (o->reason && put_blob(c, o, NULL, o->reason, f.reason, &err)) return gt_cli_fail(&err);
-    return send(c, o, &gt_kind_task_verify, fill_slot, &f);
+    int rc = send(c, o, &gt_kind_task_verify, fill_slot, &f);
+    if (!rc && o->reject && !o->json) print_dispute_window(c, f.task, f.slot);
+    return rc;
 }
 
 static int cmd_task(int argc, char **argv) {

@@ -169,6 +169,8 @@ static void test_disputed_by_hand(void) {
     ok("task claim %s --from %s", task, worker);
     ok("task submit %s --slot 0 --result-text 'no' --from %s", task, worker);
     ok("task verify %s --slot 0 --reject --reason 'not what I asked' --from %s", task, poster);
+    CHECK_CONTAINS(out_s, "the worker may dispute until block time "); /* the poster learns when it may settle */
+    CHECK_CONTAINS(out_s, "settle the slot after that");
     slot_status(task, st, sizeof st);
     CHECK_STR(st, "rejected");
     /* a validator stakes before the dispute opens: the panel is seated from
