@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 #include "../test.h"
-#include "../node_child.h"
+#include "agent_net.h"
 #include "agent/agent.h"
 #include "agent/skill_generate.h"
 #include "crypto/addr.h"
@@ -47,19 +47,7 @@ static char home[64], url[128];
 static pid_t node_pid;
 static gt_client *dir;
 
-static void key_for(const char *name, gt_key *k) {
-    uint8_t h[32];
-    gt_keccak256(name, strlen(name), h);
-    gt_key_from_bytes(k, h, NULL);
-}
 
-static int fill_amount(void *arg, gt_action *a, gt_err *err) {
-    (void)err;
-    const uint64_t *x = arg;
-    gt_action_set_addr(a, "to", (const gt_addr *)(x + 1));
-    gt_action_set_u64(a, "amount", x[0]);
-    return 0;
-}
 
 /* The progress lines of the agents, kept (the last 16 KiB) so a test can
  * check what an agent's runtime did and was told. */
@@ -76,18 +64,15 @@ static void log_line(void *arg, const char *agent_name, const char *line) {
  * registered when reg is set. */
 static gt_agent *make_as(const char *name, const char *card, const char *skills, int roles, const char *datasets,
                          int reg) {
-    gt_key k, fk;
-    key_for(name, &k);
-    key_for("faucet", &fk);
+    gt_key k;
+    tnet_key(name, &k);
     gt_agent_config c = {.name = card, .skills = skills, .price_units = 1, .roles = roles, .model = model,
                          .poll_ms = 50, .datasets_dir = datasets, .log = log_line};
     gt_agent *a = NULL;
     gt_err err = {0};
     CHECK_MSG(gt_agent_new(&c, &k, url, &a, &err) == 0, "agent: %s", err.msg);
     if (!a) return NULL;
-    uint64_t m[1 + 3] = {20000000};
-    memcpy(m + 1, gt_agent_address(a), sizeof(gt_addr));
-    CHECK(gt_client_act(dir, &fk, &gt_kind_mint, fill_amount, m, NULL, NULL, &err) == 0);
+    CHECK(tnet_mint(dir, gt_agent_address(a), 20000000, &err) == 0);
     if (reg) CHECK_MSG(gt_agent_register(a, &err) == 0, "register %s: %s", card, err.msg);
     return a;
 }
@@ -96,12 +81,6 @@ static gt_agent *make(const char *name, const char *skills, int roles, const cha
     return make_as(name, name, skills, roles, datasets, 1);
 }
 
-static void step(gt_agent **ag, int n) {
-    for (int i = 0; i < n; i++) {
-        gt_err err = {0};
-        if (ag[i] && gt_agent_step(ag[i], NULL, &err)) fprintf(stderr, "step: %s\n", err.msg);
-    }
-}
 
 static int task_complete(const uint8_t id[32]) {
     json_t *t = NULL;
@@ -114,7 +93,7 @@ static int task_complete(const uint8_t id[32]) {
 /* Steps agents until every task of ids is complete (600 passes at most). */
 static int run_until_complete(gt_agent **ag, int n, const uint8_t (*ids)[32], int n_ids) {
     for (int pass = 0; pass < 600; pass++) {
-        step(ag, n);
+        tnet_step(ag, n);
         int all = 1;
         for (int i = 0; i < n_ids && all; i++) all = task_complete(ids[i]);
         if (all) return 1;
@@ -124,23 +103,9 @@ static int run_until_complete(gt_agent **ag, int n, const uint8_t (*ids)[32], in
 }
 
 static int start_node(void) {
-    gt_err err = {0};
-    char db[128];
-    snprintf(home, sizeof home, "/tmp/gt-test-agent-attacks-XXXXXX");
-    if (!mkdtemp(home)) return -1;
-    snprintf(db, sizeof db, "%s/ledger.db", home);
-    gt_key fk;
-    key_for("faucet", &fk);
-    gt_genesis g = {.chain_id = 1337, .unbonding_blocks = 10, .time_s = 1700000000};
-    gt_key_address(&fk, &g.authority);
-    if (gt_work_register(&err) || gt_ledger_create(db, &g, &err)) {
-        fprintf(stderr, "genesis: %s\n", err.msg);
-        return -1;
-    }
     /* Long idle blocks: every deadline here passes by actions only. */
-    node_pid = gt_test_node_start(home, "60000", url, sizeof url);
-    if (node_pid < 0) return -1;
-    return gt_client_new(url, &dir, &err);
+    return tnet_start("agent-attacks", gt_work_register, "60000", home, sizeof home, url, sizeof url, &node_pid,
+                      &dir);
 }
 
 /* A job of 8 samples in batches of 4 (2 slots), for the tiny model. */
@@ -207,7 +172,7 @@ static json_t *dataset_of(const uint8_t job[32]) {
 static void squatter_tries(gt_agent *squatter, const uint8_t honest[32], const gt_job_spec *js) {
     gt_agent *one[] = {squatter};
     agent_log[0] = 0;
-    for (int i = 0; i < 5; i++) step(one, 1);
+    for (int i = 0; i < 5; i++) tnet_step(one, 1);
     CHECK_CONTAINS(agent_log, "only the job's poster");
     gt_agent_stats st;
     gt_agent_stats_get(squatter, &st);
@@ -252,7 +217,7 @@ static void test_dataset_squat(void) {
     gt_agent *one[] = {poster};
     gt_agent_stats st = {0};
     for (int i = 0; i < 50 && !st.datasets_published; i++) {
-        step(one, 1);
+        tnet_step(one, 1);
         gt_agent_stats_get(poster, &st);
     }
     CHECK_EQ_U64(st.datasets_published, 1);
@@ -295,7 +260,7 @@ static int fill_partial(void *arg, gt_action *a, gt_err *err) {
 static int submitted(gt_agent *w, const uint8_t id[32], uint8_t result[32]) {
     gt_agent *one[] = {w};
     for (int pass = 0; pass < 200; pass++) {
-        step(one, 1);
+        tnet_step(one, 1);
         json_t *t = NULL;
         gt_client_task(dir, id, &t, NULL);
         json_t *sl = json_array_get(json_object_get(t, "slotList"), 0);
@@ -312,7 +277,7 @@ static int submitted(gt_agent *w, const uint8_t id[32], uint8_t result[32]) {
 static int slot0_paid(gt_agent *w, const uint8_t id[32]) {
     gt_agent *one[] = {w};
     for (int pass = 0; pass < 200; pass++) {
-        step(one, 1);
+        tnet_step(one, 1);
         json_t *t = NULL;
         gt_client_task(dir, id, &t, NULL);
         json_t *sl = json_array_get(json_object_get(t, "slotList"), 0);
@@ -440,11 +405,7 @@ int main(void) {
     RUN(test_name_impersonation);
     RUN(test_partial_wash);
     RUN(test_dataset_squat);
-    gt_client_free(dir);
-    gt_test_node_stop(node_pid);
+    tnet_stop(home, node_pid, dir);
     gt_agent_model_free(model);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", home);
-    if (system(cmd)) fprintf(stderr, "could not remove %s\n", home);
     return gt_test_finish();
 }

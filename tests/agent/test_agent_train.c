@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #include "../test.h"
-#include "../node_child.h"
+#include "agent_net.h"
 #include "agent/agent.h"
 #include "base/alloc.h"
 #include "base/file.h"
@@ -54,55 +54,25 @@ static char vocab_path[128], base_path[128];
 static uint8_t *dataset;
 static size_t dataset_len;
 
-static void key_for(const char *name, gt_key *k) {
-    uint8_t h[32];
-    gt_keccak256(name, strlen(name), h);
-    gt_key_from_bytes(k, h, NULL);
-}
 
-static int fill_amount(void *arg, gt_action *a, gt_err *err) {
-    (void)err;
-    const uint64_t *x = arg;
-    if (gt_action_field(a->kind, "to") >= 0) gt_action_set_addr(a, "to", (const gt_addr *)(x + 1));
-    gt_action_set_u64(a, "amount", x[0]);
-    return 0;
-}
 
 /* An agent funded with 20 tokens, its card registered. */
 static gt_agent *make(const char *name, int roles) {
-    gt_key k, fk;
-    key_for(name, &k);
-    key_for("faucet", &fk);
+    gt_key k;
+    tnet_key(name, &k);
     gt_agent_config c = {.name = name, .skills = "train", .price_units = 1, .roles = roles, .poll_ms = 50};
     gt_agent *a = NULL;
     gt_err err = {0};
     CHECK_MSG(gt_agent_new(&c, &k, url, &a, &err) == 0, "agent: %s", err.msg);
     if (!a) return NULL;
-    uint64_t m[1 + 3] = {20000000};
-    memcpy(m + 1, gt_agent_address(a), sizeof(gt_addr));
-    CHECK(gt_client_act(dir, &fk, &gt_kind_mint, fill_amount, m, NULL, NULL, &err) == 0);
+    CHECK(tnet_mint(dir, gt_agent_address(a), 20000000, &err) == 0);
     CHECK_MSG(gt_agent_register(a, &err) == 0, "register: %s", err.msg);
     return a;
 }
 
 static int start_node(void) {
-    gt_err err = {0};
-    char db[128];
-    snprintf(home, sizeof home, "/tmp/gt-test-agent-train-XXXXXX");
-    if (!mkdtemp(home)) return -1;
-    snprintf(db, sizeof db, "%s/ledger.db", home);
-    gt_key fk;
-    key_for("faucet", &fk);
-    gt_genesis g = {.chain_id = 1337, .unbonding_blocks = 10, .time_s = 1700000000};
-    gt_key_address(&fk, &g.authority);
-    if (gt_work_register(&err) || gt_ledger_create(db, &g, &err)) {
-        fprintf(stderr, "genesis: %s\n", err.msg);
-        return -1;
-    }
     /* Idle blocks every 300 ms: the dispute window (block time) passes. */
-    node_pid = gt_test_node_start(home, "300", url, sizeof url);
-    if (node_pid < 0) return -1;
-    return gt_client_new(url, &dir, &err);
+    return tnet_start("agent-train", gt_work_register, "300", home, sizeof home, url, sizeof url, &node_pid, &dir);
 }
 
 /* ---- the committed inputs ---- */
@@ -216,7 +186,7 @@ static void cheat(gt_agent *c, const char *name, const uint8_t task[32], int kin
     gt_err err = {0};
     char rid[GT_BLOB_ID_BYTES];
     uint8_t result[32];
-    key_for(name, &k);
+    tnet_key(name, &k);
     CHECK(gt_client_new(url, &pc, &err) == 0);
     gt_client_set_signer(pc, &k);
     const uint8_t *claim[2] = {task, NULL};
@@ -299,7 +269,7 @@ static void test_train_task(void) {
     gt_key pk;
     gt_client *pc = NULL;
     gt_err err = {0};
-    key_for("t-poster", &pk);
+    tnet_key("t-poster", &pk);
     CHECK(gt_client_new(url, &pc, &err) == 0);
     gt_client_set_signer(pc, &pk);
     if (!poster || !w || !pc) return;
@@ -347,11 +317,7 @@ int main(void) {
         return 1;
     }
     RUN(test_train_task);
-    gt_client_free(dir);
-    gt_test_node_stop(node_pid);
+    tnet_stop(home, node_pid, dir);
     gt_free(dataset);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", home);
-    if (system(cmd)) fprintf(stderr, "could not remove %s\n", home);
     return gt_test_finish();
 }

@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #include "../test.h"
-#include "../node_child.h"
+#include "agent_net.h"
 #include "agent/agent.h"
 #include "agent/skill_generate.h"
 #include "crypto/keccak.h"
@@ -42,37 +42,20 @@ static char home[64], url[128];
 static pid_t node_pid;
 static gt_client *dir;
 
-static void key_for(const char *name, gt_key *k) {
-    uint8_t h[32];
-    gt_keccak256(name, strlen(name), h);
-    gt_key_from_bytes(k, h, NULL);
-}
 
-static int fill_amount(void *arg, gt_action *a, gt_err *err) {
-    const uint64_t *x = arg;
-    if (gt_action_field(a->kind, "to") >= 0) gt_action_set_addr(a, "to", (const gt_addr *)(x + 1));
-    gt_action_set_u64(a, "amount", x[0]);
-    return 0;
-}
 
 /* An agent funded with 20 tokens (and staked 2 when it validates). */
 static gt_agent *make(const char *name, const char *skills, int roles, int faults, const char *datasets) {
-    gt_key k, fk;
-    key_for(name, &k);
-    key_for("faucet", &fk);
+    gt_key k;
+    tnet_key(name, &k);
     gt_agent_config c = {.name = name, .skills = skills, .price_units = 1, .roles = roles, .faults = faults,
                          .model = model, .poll_ms = 50, .datasets_dir = datasets};
     gt_agent *a = NULL;
     gt_err err = {0};
     CHECK_MSG(gt_agent_new(&c, &k, url, &a, &err) == 0, "agent: %s", err.msg);
     if (!a) return NULL;
-    uint64_t m[1 + 3] = {20000000};
-    memcpy(m + 1, gt_agent_address(a), sizeof(gt_addr));
-    CHECK(gt_client_act(dir, &fk, &gt_kind_mint, fill_amount, m, NULL, NULL, &err) == 0);
-    if (roles & GT_ROLE_VALIDATOR) {
-        uint64_t s[1 + 3] = {2000000};
-        CHECK(gt_client_act(dir, &k, &gt_kind_stake, fill_amount, s, NULL, NULL, &err) == 0);
-    }
+    CHECK(tnet_mint(dir, gt_agent_address(a), 20000000, &err) == 0);
+    if (roles & GT_ROLE_VALIDATOR) CHECK(tnet_stake(dir, &k, 2000000, &err) == 0);
     CHECK_MSG(gt_agent_register(a, &err) == 0, "register: %s", err.msg);
     return a;
 }
@@ -88,12 +71,6 @@ static uint64_t balance(const gt_agent *a) {
     return acc.balance_units;
 }
 
-static void step(gt_agent **ag, int n) {
-    for (int i = 0; i < n; i++) {
-        gt_err err = {0};
-        if (ag[i] && gt_agent_step(ag[i], NULL, &err)) fprintf(stderr, "step: %s\n", err.msg);
-    }
-}
 
 static json_t *task_get(const uint8_t id[32]) {
     json_t *t = NULL;
@@ -112,7 +89,7 @@ static const char *slot_state(const uint8_t id[32], int slot, char *out, size_t 
 /* Steps agents until the task is complete and pred (may be NULL) holds. */
 static int run_until(gt_agent **ag, int n, const uint8_t id[32], int (*pred)(void *), void *arg) {
     for (int pass = 0; pass < 600; pass++) {
-        step(ag, n);
+        tnet_step(ag, n);
         json_t *t = task_get(id);
         int done = t && !strcmp(json_string_value(json_object_get(t, "status")) ?: "", "complete");
         json_decref(t);
@@ -123,23 +100,8 @@ static int run_until(gt_agent **ag, int n, const uint8_t id[32], int (*pred)(voi
 }
 
 static int start_node(void) {
-    gt_err err = {0};
-    char db[128];
-    snprintf(home, sizeof home, "/tmp/gt-test-agent-work-XXXXXX");
-    if (!mkdtemp(home)) return -1;
-    snprintf(db, sizeof db, "%s/ledger.db", home);
-    gt_key fk;
-    key_for("faucet", &fk);
-    gt_genesis g = {.chain_id = 1337, .unbonding_blocks = 10, .time_s = 1700000000};
-    gt_key_address(&fk, &g.authority);
-    if (gt_work_register(&err) || gt_ledger_create(db, &g, &err)) {
-        fprintf(stderr, "genesis: %s\n", err.msg);
-        return -1;
-    }
     /* Long idle blocks: every deadline here passes by actions only. */
-    node_pid = gt_test_node_start(home, "60000", url, sizeof url);
-    if (node_pid < 0) return -1;
-    return gt_client_new(url, &dir, &err);
+    return tnet_start("agent-work", gt_work_register, "60000", home, sizeof home, url, sizeof url, &node_pid, &dir);
 }
 
 /* ---- refusals ---- */
@@ -276,14 +238,14 @@ static void test_stuck_slot(void) {
     CHECK_MSG(gt_agent_post(poster, &t, spec, strlen(spec), id, &err) == 0, "post: %s", err.msg);
     free(spec);
     gt_key ks;
-    key_for("s-sybil", &ks);
+    tnet_key("s-sybil", &ks);
     CHECK(gt_client_act(dir, &ks, &gt_kind_task_claim, fill_claim, id, NULL, NULL, &err) == 0);
     char st[32];
     gt_agent *two[] = {w1, v};
     for (int i = 0; i < 10; i++) {
         slot_state(id, 1, st, sizeof st);
         if (strcmp(st, "open") && strcmp(st, "claimed") && strcmp(st, "submitted")) break;
-        step(two, 2);
+        tnet_step(two, 2);
     }
     CHECK_MSG(!strcmp(st, "accepted") || !strcmp(st, "paid") || !strcmp(st, "rejected"),
               "batch 1 has no verdict while batch 0 is held: %s", st);
@@ -318,7 +280,7 @@ static void test_wrong_batch_size(void) {
     CHECK_MSG(gt_agent_post(poster, &t, spec, strlen(spec), id, &err) == 0, "post: %s", err.msg);
     free(spec);
     gt_agent *one[] = {w};
-    for (int i = 0; i < 5; i++) step(one, 1);
+    for (int i = 0; i < 5; i++) tnet_step(one, 1);
     char st[32];
     CHECK_STR(slot_state(id, 0, st, sizeof st), "open");
     CHECK_STR(slot_state(id, 1, st, sizeof st), "open");
@@ -367,7 +329,7 @@ static void test_eval(void) {
         gt_agent_stats st;
         gt_agent_stats_get(val, &st);
         if (st.cosigns >= 1) break;
-        step(all, 5);
+        tnet_step(all, 5);
     }
     /* The forger takes the next one alone. */
     gt_agent_set_roles(honest, 0);
@@ -384,7 +346,7 @@ static void test_eval(void) {
         json_int_t att = json_integer_value(json_object_get(json_array_get(json_object_get(tb0, "slotList"), 0), "attempt"));
         json_decref(tb0);
         if (att >= 1 || (strcmp(st_s, "open") && strcmp(st_s, "claimed"))) break;
-        step(all, 5);
+        tnet_step(all, 5);
     }
     gt_agent_set_roles(forger, 0);
     /* Verdict, dispute, the validator's vote; the vote closes after 5 blocks:
@@ -392,17 +354,13 @@ static void test_eval(void) {
      * so step until the slot reopens. */
     json_t *tb = NULL;
     for (int i = 0; i < 400; i++) {
-        step(all, 5);
+        tnet_step(all, 5);
         json_decref(tb);
         tb = task_get(b_id);
         json_t *sl = json_array_get(json_object_get(tb, "slotList"), 0);
         if (json_integer_value(json_object_get(sl, "attempt")) >= 1) break;
         /* A block per pass so the vote's deadline passes. */
-        uint64_t m[1 + 3] = {1};
-        gt_key fk;
-        key_for("faucet", &fk);
-        memcpy(m + 1, gt_agent_address(poster), sizeof(gt_addr));
-        gt_client_act(dir, &fk, &gt_kind_mint, fill_amount, m, NULL, NULL, NULL);
+        tnet_mint(dir, gt_agent_address(poster), 1, NULL);
         usleep(20000);
     }
     json_t *sl = json_array_get(json_object_get(tb, "slotList"), 0);
@@ -459,11 +417,7 @@ int main(void) {
     RUN(test_stuck_slot);
     RUN(test_wrong_batch_size);
     RUN(test_eval);
-    gt_client_free(dir);
-    gt_test_node_stop(node_pid);
+    tnet_stop(home, node_pid, dir);
     gt_agent_model_free(model);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", home);
-    if (system(cmd)) fprintf(stderr, "could not remove %s\n", home);
     return gt_test_finish();
 }
