@@ -242,33 +242,115 @@ static inline __attribute__((always_inline)) void kq45_pair_sb(const uint8_t *sb
         kq45_finish(sb + (size_t)i * ts, k, A, t0, NT, dot[i], acc + (size_t)i * as, q5);
 }
 
+/* Two tiles of Q6_K (gt_kq_pair_fn), register-blocked as kq45_pair_sb: per
+ * group of 16 (g = 8h + 2s + gh, kq6_quarters' bits) each tile's lanes
+ * decode their 16 quants into 4 registers, and each broadcast of a token's
+ * 4 activation quants feeds both tiles' vpdpbusd. The lane sums P_g - 32 A_g
+ * times sc_g are kq6_quarters' integers, summed exactly, so the bytes are
+ * the same. NT is a constant in every instance. */
+static inline __attribute__((always_inline)) void kq6_pair_group(const uint8_t *sb, size_t ts, int h, int s, int gh,
+                                                                  int k, const gt_kq_acts *A, int t0, const int NT,
+                                                                  __m512i dot[KP_NR][KP_NT]) {
+    const __m512i m4 = _mm512_set1_epi8(0x0f), m3 = _mm512_set1_epi8(3);
+    const int g = 8 * h + 2 * s + gh;
+    __m512i q[KP_NR][4], sc[KP_NR];
+    #pragma GCC unroll 8
+    for (int i = 0; i < KP_NR; i++) {
+        const uint8_t *ti = sb + (size_t)i * ts;
+        #pragma GCC unroll 8
+        for (int u = 0; u < 4; u++) {
+            const int gi = 4 * gh + u;
+            __m512i lo = _mm512_load_si512((const void *)(ti + 64 * (16 * h + 8 * (s & 1) + gi)));
+            if (s >= 2) lo = _mm512_srli_epi16(lo, 4);
+            __m512i hb = _mm512_load_si512((const void *)(ti + GT_KQ6_OFF_QH + 64 * (8 * h + gi)));
+            __m512i hi = _mm512_and_si512(_mm512_srli_epi16(hb, 2 * s), m3);
+            q[i][u] = _mm512_or_si512(_mm512_and_si512(lo, m4), _mm512_slli_epi16(hi, 4));
+        }
+        sc[i] = _mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)(ti + GT_KQ6_OFF_SC + 16 * g)));
+    }
+    #pragma GCC unroll 8
+    for (int t = 0; t < NT; t++) {
+        const size_t at = (size_t)(t0 + t);
+        const int8_t *aq = A->aq + at * A->aq_stride + (size_t)k * GT_QK_K + 128 * h + 32 * s + 16 * gh;
+        const __m512i off = _mm512_set1_epi32(-32 * A->bs[at * A->bs_stride + (size_t)k * 16 + (size_t)g]);
+        __m512i x[4];
+        #pragma GCC unroll 8
+        for (int u = 0; u < 4; u++) x[u] = bcast4(aq + 4 * u);
+        #pragma GCC unroll 8
+        for (int i = 0; i < KP_NR; i++) {
+            __m512i p = off;
+            #pragma GCC unroll 8
+            for (int u = 0; u < 4; u++) p = _mm512_dpbusd_epi32(p, q[i][u], x[u]);
+            dot[i][t] = _mm512_add_epi32(dot[i][t], _mm512_mullo_epi32(p, sc[i]));
+        }
+    }
+}
+
+/* Super-block k of both Q6_K tiles for NT tokens from t0, then the float
+ * step as kq6_tile's. */
+static inline __attribute__((always_inline)) void kq6_pair_sb(const uint8_t *sb, size_t ts, int k, const gt_kq_acts *A,
+                                                               int t0, const int NT, float *acc, size_t as) {
+    __m512i dot[KP_NR][KP_NT];
+    #pragma GCC unroll 8
+    for (int i = 0; i < KP_NR; i++)
+        #pragma GCC unroll 8
+        for (int t = 0; t < NT; t++) dot[i][t] = _mm512_setzero_si512();
+    for (int h = 0; h < 2; h++)
+        for (int s = 0; s < 4; s++)
+            #pragma GCC unroll 8
+            for (int gh = 0; gh < 2; gh++) kq6_pair_group(sb, ts, h, s, gh, k, A, t0, NT, dot);
+    #pragma GCC unroll 8
+    for (int i = 0; i < KP_NR; i++) {
+        const __m512 d = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(sb + (size_t)i * ts + GT_KQ6_OFF_D)));
+        #pragma GCC unroll 8
+        for (int t = 0; t < NT; t++) {
+            const __m512 da = _mm512_set1_ps(A->da[(size_t)(t0 + t) * A->da_stride + (size_t)k]);
+            float *y = acc + (size_t)i * as + 16 * (size_t)(t0 + t);
+            _mm512_storeu_ps(y, _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[i][t]), _mm512_mul_ps(d, da),
+                                                _mm512_loadu_ps(y)));
+        }
+    }
+}
+
+/* One super-block of a pair for NT tokens: kind 0 Q4_K, 1 Q5_K, 2 Q6_K. */
+static inline __attribute__((always_inline)) void kq_pair_sb(const uint8_t *sb, size_t ts, int k, const gt_kq_acts *A,
+                                                              int t0, const int NT, float *acc, size_t as,
+                                                              const int kind) {
+    if (kind == 2) kq6_pair_sb(sb, ts, k, A, t0, NT, acc, as);
+    else kq45_pair_sb(sb, ts, k, A, t0, NT, acc, as, kind);
+}
+
 /* Super-block after super-block, the tokens in register blocks of at most
- * KP_NT (8 as 4 + 4), each block's NT a constant. */
-static inline __attribute__((always_inline)) void kq45_pair(const uint8_t *sb, size_t ts, int nk, const gt_kq_acts *A,
-                                                             int nt, float *acc, size_t as, const int q5) {
-    const size_t sbb = q5 ? GT_KQ5_SB_BYTES : GT_KQ4_SB_BYTES;
+ * KP_NT (8 as 4 + 4), each block's NT a constant; kind as kq_pair_sb's. */
+static inline __attribute__((always_inline)) void kq_pair(const uint8_t *sb, size_t ts, int nk, const gt_kq_acts *A,
+                                                           int nt, float *acc, size_t as, const int kind) {
+    const size_t sbb = kind == 2 ? GT_KQ6_SB_BYTES : kind == 1 ? GT_KQ5_SB_BYTES : GT_KQ4_SB_BYTES;
     assert(nt >= 1 && nt <= 2 * KP_NT);
     for (int k = 0; k < nk; k++, sb += sbb)
         for (int t0 = 0; t0 < nt;) {
             int n = nt - t0 > KP_NT ? (nt - t0 + 1) / 2 : nt - t0;
             switch (n) {
-            case 1: kq45_pair_sb(sb, ts, k, A, t0, 1, acc, as, q5); break;
-            case 2: kq45_pair_sb(sb, ts, k, A, t0, 2, acc, as, q5); break;
-            case 3: kq45_pair_sb(sb, ts, k, A, t0, 3, acc, as, q5); break;
-            case 4: kq45_pair_sb(sb, ts, k, A, t0, 4, acc, as, q5); break;
-            case 5: kq45_pair_sb(sb, ts, k, A, t0, 5, acc, as, q5); break;
-            default: kq45_pair_sb(sb, ts, k, A, t0, 6, acc, as, q5); break;
+            case 1: kq_pair_sb(sb, ts, k, A, t0, 1, acc, as, kind); break;
+            case 2: kq_pair_sb(sb, ts, k, A, t0, 2, acc, as, kind); break;
+            case 3: kq_pair_sb(sb, ts, k, A, t0, 3, acc, as, kind); break;
+            case 4: kq_pair_sb(sb, ts, k, A, t0, 4, acc, as, kind); break;
+            case 5: kq_pair_sb(sb, ts, k, A, t0, 5, acc, as, kind); break;
+            default: kq_pair_sb(sb, ts, k, A, t0, 6, acc, as, kind); break;
             }
             t0 += n;
         }
 }
 
 void gt_kq4_pair_avx512(const uint8_t *sb, size_t ts, int nk, const gt_kq_acts *A, int nt, float *acc, size_t as) {
-    kq45_pair(sb, ts, nk, A, nt, acc, as, 0);
+    kq_pair(sb, ts, nk, A, nt, acc, as, 0);
 }
 
 void gt_kq5_pair_avx512(const uint8_t *sb, size_t ts, int nk, const gt_kq_acts *A, int nt, float *acc, size_t as) {
-    kq45_pair(sb, ts, nk, A, nt, acc, as, 1);
+    kq_pair(sb, ts, nk, A, nt, acc, as, 1);
+}
+
+void gt_kq6_pair_avx512(const uint8_t *sb, size_t ts, int nk, const gt_kq_acts *A, int nt, float *acc, size_t as) {
+    kq_pair(sb, ts, nk, A, nt, acc, as, 2);
 }
 
 /* Tiled Q6_K (gt_kq4_tile_fn): lane r = row r. In half h of the block,
