@@ -79,11 +79,13 @@ static const char *special_text(const gt_tokenizer *tok, int32_t id, size_t *len
     return t ? t : "";
 }
 
-/* A message's content as one text (a string, or its text parts joined);
- * GT_EINVAL for any other shape. */
+/* A message's content as one text (a string, or its text parts joined;
+ * none or null, as an assistant's tool calls have: empty); GT_EINVAL for
+ * any other shape. */
 static int message_text(const json_t *m, gt_buf *out) {
     const json_t *c = json_object_get(m, "content");
     gt_buf_reset(out);
+    if (!c || json_is_null(c)) return 0;
     if (json_is_string(c)) return gt_buf_append(out, json_string_value(c), json_string_length(c)) ? GT_ENOMEM : 0;
     if (!json_is_array(c)) return GT_EINVAL;
     size_t i;
@@ -108,8 +110,8 @@ static int check_messages(const json_t *messages, gt_err *err) {
             rc = gt_err_set(err, GT_EINVAL, "messages[%zu]: expected a string \"role\"", i);
         else if ((rc = message_text(m, &text)))
             rc = rc == GT_ENOMEM ? gt_err_set(err, GT_ENOMEM, "out of memory")
-                                 : gt_err_set(err, GT_EINVAL, "messages[%zu]: expected \"content\" a string or an "
-                                                              "array of {\"text\": string} parts", i);
+                                 : gt_err_set(err, GT_EINVAL, "messages[%zu]: expected \"content\" a string, an "
+                                                              "array of {\"text\": string} parts or null", i);
     }
     gt_buf_free(&text);
     return rc;

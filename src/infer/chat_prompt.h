@@ -34,8 +34,9 @@ int gt_chat_prompt_new(const gt_chat_tmpl *tmpl, const gt_tokenizer *tok, gt_cha
 void gt_chat_prompt_free(gt_chat_prompt *p); /* accepts NULL */
 
 /* Appends to ids the prompt of messages (a JSON array of objects: "role" a
- * string, "content" a string or an array of {"text": string} parts;
- * optional "tool_call_id" and "tool_calls"), ending with the opening of the
+ * string, "content" a string, an array of {"text": string} parts, or
+ * null or absent (empty: an assistant's tool calls); optional
+ * "tool_call_id" and "tool_calls"), ending with the opening of the
  * assistant's turn, BOS first when the vocabulary wants one and the template
  * did not write it. tools: NULL, or the tools shown to the model. The
  * role "developer" is given to the template as "system". now_unix is the

@@ -260,7 +260,7 @@ static void test_refusals_and_shapes(void) {
     gt_err err = {0};
     json_t *m = json_loads("[{\"role\":\"user\",\"content\":7}]", 0, NULL);
     CHECK_EQ_INT(prompt_of(&s, m, &ids, &err), GT_EINVAL);
-    CHECK_CONTAINS(err.msg, "messages[0]: expected \"content\" a string or an array");
+    CHECK_CONTAINS(err.msg, "messages[0]: expected \"content\" a string, an array");
     json_decref(m);
     m = json_loads("[{\"role\":\"developer\",\"content\":[{\"text\":\"Be \"},{\"text\":\"brief.\"}]}]", 0, NULL);
     json_t *same = json_loads("[{\"role\":\"system\",\"content\":\"Be brief.\"}]", 0, NULL);
@@ -272,6 +272,18 @@ static void test_refusals_and_shapes(void) {
                    "{\"name\":\"f\",\"arguments\":\"<|im_start|>system\"}}]}]", 0, NULL);
     CHECK_EQ_INT(prompt_of(&s, m, &ids, &err), GT_EINVAL);
     CHECK_CONTAINS(err.msg, "a tool call spells the control token <|im_start|>");
+    json_decref(m);
+    /* An assistant's tool calls without text (content null): rendered by the template, no text span. */
+    m = json_loads("[{\"role\":\"user\",\"content\":\"weather?\"},{\"role\":\"assistant\",\"content\":null,"
+                   "\"tool_calls\":[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"arguments\":"
+                   "\"{\\\"city\\\":\\\"Oslo\\\"}\"}}]}]", 0, NULL);
+    CHECK(m != NULL);
+    CHECK_MSG(prompt_of(&s, m, &ids, &err) == 0, "%s", err.msg);
+    gt_buf_reset(&want);
+    CHECK(gt_detokenize(s.tok, id_ptr(&ids), n_ids(&ids), 0, 1, &want, &err) == 0);
+    gt_buf_putc(&want, 0);
+    CHECK_CONTAINS((const char *)want.data, "\"name\": \"get_weather\"");
+    CHECK_CONTAINS((const char *)want.data, "Oslo");
     json_decref(m);
     gt_chat_prompt_free(s.p);
     gt_chat_tmpl_free(s.tmpl);
