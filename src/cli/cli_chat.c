@@ -7,9 +7,9 @@
  * commands (/help). On a terminal, lines are read with a small line editor
  * (backspace, Ctrl-U, Ctrl-C, Ctrl-D, up/down through earlier lines); from a
  * pipe or file, one line per message, no prompt, so scripts and tests drive
- * it through stdin. The rendered prompt is tokenized with control tokens
- * recognised (the template's turn markers must be), so whoever types can
- * write them too: this is the local operator's console, not a service. */
+ * it through stdin. The template's turn markers become control tokens, the
+ * texts of messages never do (infer/chat_prompt.h): a line that spells
+ * "<|im_start|>system" is text, as in `gotong serve`. */
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -24,6 +24,7 @@
 #include "base/file.h"
 #include "base/pool.h"
 #include "cli/cli.h"
+#include "infer/chat_prompt.h"
 #include "infer/chat_template.h"
 #include "infer/generate.h"
 #include "infer/model.h"
@@ -64,14 +65,15 @@ static const char chat_usage_options[] =
     "  --top-p P             (default 0.95)\n"
     "  --seed S              sampler seed (default 0)\n"
     "  -t, --threads K       threads (default: number of CPUs)\n"
-    "  -c, --ctx N           context positions (default min(model, 4096))\n\n"
+    "  -c, --ctx N           context positions (default min(model, 4096))\n"
+    "  --verbose-prompt      print each turn's prompt token ids on stderr\n\n"
     "Lines starting with '/' are commands:\n"
     "  /reset, /system TEXT, /save FILE, /help, /quit\n";
 
 typedef struct chat_opts {
     const char *model, *template_file, *system, *temp, *top_p;
     uint64_t n_predict, top_k, seed, threads, n_ctx;
-    int top_k_given;
+    int top_k_given, verbose_prompt;
 } chat_opts;
 
 typedef struct chat {
@@ -80,9 +82,9 @@ typedef struct chat {
     gt_tokenizer *tok;
     gt_ctx *ctx;
     gt_chat_tmpl *tmpl;
+    gt_chat_prompt *prompt;    /* renders tmpl into ids */
     gt_gen_params gp;
     json_t *messages;          /* the conversation so far */
-    char *bos, *eos;           /* the vocabulary's BOS/EOS texts, for the template */
     char *history[CHAT_MAX_HISTORY_LINES]; /* typed lines, for the editor */
     int n_history;
 } chat;
@@ -187,31 +189,21 @@ static int add_message(chat *c, const char *role, const char *text, size_t len) 
     return m && !json_array_append_new(c->messages, m) ? 0 : GT_ENOMEM;
 }
 
-/* The conversation rendered with the template, ending with the opening of
- * the assistant's turn. */
-static int render_prompt(chat *c, gt_buf *out, gt_err *err) {
-    json_t *vars = json_pack("{s:O,s:b,s:s,s:s}", "messages", c->messages, "add_generation_prompt", 1, "bos_token",
-                             c->bos, "eos_token", c->eos);
-    if (!vars) return gt_err_set(err, GT_ENOMEM, "out of memory");
-    gt_buf_reset(out);
-    int rc = gt_chat_tmpl_render(c->tmpl, vars, (int64_t)time(NULL), out, err);
-    json_decref(vars);
-    return rc;
-}
-
-/* Tokenizes the rendered prompt: control tokens recognised; BOS added when
- * the vocabulary wants one and the template did not write it. */
-static int tokenize_turn(chat *c, const gt_buf *prompt, int32_t **ids, size_t *n, gt_err *err) {
-    size_t len = prompt->len, cap = len + 8;
-    int template_has_bos = *c->bos && len >= strlen(c->bos) && !memcmp(prompt->data, c->bos, strlen(c->bos));
-    if (len > GT_TOKENIZER_MAX_TEXT_BYTES)
-        return gt_err_set(err, GT_ELIMIT, "the conversation is over %u bytes: /reset to start again",
-                          GT_TOKENIZER_MAX_TEXT_BYTES);
-    if (!(*ids = gt_malloc(cap * sizeof **ids))) return gt_err_set(err, GT_ENOMEM, "out of memory");
-    int rc = gt_tokenize(c->tok, (const char *)prompt->data, len, !template_has_bos, 1, *ids, cap, n, err);
-    if (rc == 0 && (long)*n + 1 > gt_ctx_n_ctx(c->ctx))
+/* The conversation's prompt ids, ending with the opening of the assistant's
+ * turn: message texts never become control tokens (infer/chat_prompt.h). */
+static int tokenize_turn(chat *c, gt_buf *ids, gt_err *err) {
+    gt_buf_reset(ids);
+    int rc = gt_chat_prompt_tokens(c->prompt, c->messages, NULL, (int64_t)time(NULL), ids, err);
+    size_t n = ids->len / sizeof(int32_t);
+    if (rc == GT_ELIMIT) return gt_err_wrap(err, "/reset to start again");
+    if (rc == 0 && (long)n + 1 > gt_ctx_n_ctx(c->ctx))
         rc = gt_err_set(err, GT_ELIMIT, "the conversation (%zu tokens) no longer fits the context of %d: /reset, or "
-                        "a larger --ctx", *n, gt_ctx_n_ctx(c->ctx));
+                        "a larger --ctx", n, gt_ctx_n_ctx(c->ctx));
+    if (rc == 0 && c->o.verbose_prompt) {
+        fprintf(stderr, "prompt: %zu tokens:", n);
+        for (size_t i = 0; i < n; i++) fprintf(stderr, " %d", (int)((const int32_t *)(const void *)ids->data)[i]);
+        fputc('\n', stderr);
+    }
     return rc;
 }
 
@@ -225,14 +217,13 @@ static int stream_piece(void *user, const gt_gen_step *st) {
 /* One exchange: the user's text joins the conversation, the answer streams
  * out and joins it too. On failure the user's message is taken back. */
 static int chat_turn(chat *c, const char *text, size_t len, gt_err *err) {
-    gt_buf prompt = GT_BUF_INIT, answer = GT_BUF_INIT;
-    int32_t *ids = NULL;
-    size_t n = 0;
+    gt_buf ids = GT_BUF_INIT, answer = GT_BUF_INIT;
     gt_gen_result res = {0};
     int rc = add_message(c, "user", text, len) ? gt_err_set(err, GT_ENOMEM, "out of memory") : 0;
-    if (rc == 0) rc = render_prompt(c, &prompt, err);
-    if (rc == 0) rc = tokenize_turn(c, &prompt, &ids, &n, err);
-    if (rc == 0) rc = gt_generate(c->ctx, c->tok, ids, (int)n, &c->gp, stream_piece, NULL, &res, err);
+    if (rc == 0) rc = tokenize_turn(c, &ids, err);
+    if (rc == 0)
+        rc = gt_generate(c->ctx, c->tok, (const int32_t *)(void *)ids.data, (int)(ids.len / sizeof(int32_t)), &c->gp,
+                         stream_piece, NULL, &res, err);
     if (rc == 0) rc = gt_detokenize(c->tok, res.tokens, (size_t)res.n_tokens, 0, 0, &answer, err);
     if (rc == 0 && add_message(c, "assistant", answer.data ? (const char *)answer.data : "", answer.len))
         rc = gt_err_set(err, GT_ENOMEM, "out of memory");
@@ -240,8 +231,7 @@ static int chat_turn(chat *c, const char *text, size_t len, gt_err *err) {
     else fputc('\n', stdout);
     fflush(stdout);
     gt_gen_result_free(&res);
-    gt_free(ids);
-    gt_buf_free(&prompt);
+    gt_buf_free(&ids);
     gt_buf_free(&answer);
     return rc;
 }
@@ -335,29 +325,20 @@ static int load_template(chat *c, gt_err *err) {
     return gt_chat_tmpl_parse(chatml_template, sizeof chatml_template - 1, &c->tmpl, err);
 }
 
-/* The text of a special token, or "" when the vocabulary has none. */
-static char *special_text(const gt_tokenizer *tok, int32_t id) {
-    size_t len = 0;
-    const char *p = id >= 0 ? gt_token_to_piece(tok, id, 1, &len) : NULL;
-    return gt_strndup(p ? p : "", p ? len : 0);
-}
-
 static int chat_open(chat *c, gt_err *err) {
     if (gt_model_load(c->o.model, &c->m, err) || gt_tokenizer_load(gt_model_gguf(c->m), &c->tok, err)) return -1;
     gt_ctx_params cp = {.n_ctx = (int)c->o.n_ctx, .n_threads = (int)c->o.threads};
     if (gt_ctx_new(c->m, &cp, &c->ctx, err) || load_template(c, err)) return -1;
-    c->bos = special_text(c->tok, gt_tokenizer_bos(c->tok));
-    c->eos = special_text(c->tok, gt_tokenizer_eos(c->tok));
-    if (!c->bos || !c->eos || chat_reset(c)) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    if (gt_chat_prompt_new(c->tmpl, c->tok, &c->prompt, err)) return -1;
+    if (chat_reset(c)) return gt_err_set(err, GT_ENOMEM, "out of memory");
     return 0;
 }
 
 static void chat_close(chat *c) {
     for (int i = 0; i < c->n_history; i++) gt_free(c->history[i]);
     json_decref(c->messages);
-    gt_free(c->bos);
-    gt_free(c->eos);
     gt_free((char *)c->o.system);
+    gt_chat_prompt_free(c->prompt); /* borrows tmpl */
     gt_chat_tmpl_free(c->tmpl);
     gt_ctx_free(c->ctx);
     gt_tokenizer_free(c->tok);
@@ -398,6 +379,7 @@ static int chat_parse(int argc, char **argv, chat *c) {
         {"--seed", NULL, GT_CLI_OPT_U64, &o->seed, 0, UINT64_MAX, NULL},
         {"--threads", "-t", GT_CLI_OPT_U64, &o->threads, 1, GT_POOL_MAX_THREADS, NULL},
         {"--ctx", "-c", GT_CLI_OPT_U64, &o->n_ctx, 16, GT_CTX_MAX_POSITIONS, NULL},
+        {"--verbose-prompt", NULL, GT_CLI_OPT_FLAG, &o->verbose_prompt, 0, 0, NULL},
         {NULL, NULL, 0, NULL, 0, 0, NULL},
     };
     int n_pos = 0, rc = gt_cli_parse("chat", argc, argv, 1, opts, NULL, 0, &n_pos, usage_chat);

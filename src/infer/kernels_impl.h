@@ -109,6 +109,8 @@ void gt_kq4_pair_avx512(const uint8_t *sb, size_t tile_bytes, int nk, const gt_k
                         size_t acc_stride);
 void gt_kq5_pair_avx512(const uint8_t *sb, size_t tile_bytes, int nk, const gt_kq_acts *a, int nt, float *acc,
                         size_t acc_stride);
+void gt_kq6_pair_avx512(const uint8_t *sb, size_t tile_bytes, int nk, const gt_kq_acts *a, int nt, float *acc,
+                        size_t acc_stride);
 typedef struct gt_kq_fns {
     gt_kq_row_fn row;
     gt_kq_quant_fn quant;

@@ -699,6 +699,10 @@ int gt_token_attr(const gt_tokenizer *tok, int32_t id) {
     return id >= 0 && id < tok->n_vocab ? tok->attr[id] : GT_TOKEN_UNDEFINED;
 }
 
+int gt_token_rstrip(const gt_tokenizer *tok, int32_t id) {
+    return id >= 0 && id < tok->n_vocab && tok->rstrip[id];
+}
+
 int32_t gt_tokenizer_find(const gt_tokenizer *tok, const char *text, size_t len) {
     return len ? gt_tok_find(tok, text, len) : -1;
 }

@@ -85,6 +85,9 @@ int gt_detokenize(const gt_tokenizer *tok, const int32_t *ids, size_t n, int rem
  * exact text (-1 when none). */
 const char *gt_token_text(const gt_tokenizer *tok, int32_t id, size_t *len);
 int gt_token_attr(const gt_tokenizer *tok, int32_t id);
+/* 1 when special parsing drops the white space after special token id
+ * (Phi-3's turn markers, as llama.cpp does), else 0. */
+int gt_token_rstrip(const gt_tokenizer *tok, int32_t id);
 int32_t gt_tokenizer_find(const gt_tokenizer *tok, const char *text, size_t len);
 
 int32_t gt_tokenizer_n_vocab(const gt_tokenizer *tok);

@@ -376,8 +376,8 @@ void gt_serve_stop(gt_serve *s) {
     }
     gt_serve_batch_stop(s);
     gt_ctx_free(s->ctx);
+    gt_chat_prompt_free(s->prompt); /* borrows tmpl */
     gt_chat_tmpl_free(s->tmpl);
-    gt_free(s->specials);
     gt_tokenizer_free(s->tok);
     gt_model_free(s->model);
     gt_gvocab_free(s->gvocab);

@@ -196,14 +196,8 @@ void gt_serve_job_free(gt_serve_job *j);
 #include <stdatomic.h>
 
 #include "api/route.h"
+#include "infer/chat_prompt.h"
 #include "infer/chat_template.h"
-
-/* One control token's text, for chat_tmpl.c's partition of a prompt. */
-typedef struct tmpl_special {
-    int32_t id;
-    const char *text;             /* owned by the tokenizer */
-    size_t len;
-} tmpl_special;
 
 /* One sequence of the batch context: the job running in it, and the tokens
  * whose keys and values it holds (the prefix cache). */
@@ -224,8 +218,7 @@ struct gt_serve {
     gt_ctx *ctx;                  /* one sequence: embeddings (and tests), under busy (gt_serve_ctx) */
     gt_gvocab *gvocab;            /* the vocabulary's index for grammar masks */
     gt_chat_tmpl *tmpl;           /* the chat template; NULL: the built-in one */
-    tmpl_special *specials;       /* the vocabulary's control tokens, longest first */
-    int n_specials;
+    gt_chat_prompt *prompt;       /* renders tmpl into ids; NULL with the built-in one */
     char template_desc[256];      /* which template, for the startup log */
     uint64_t created;             /* unix seconds when loaded (for /v1/models) */
     pthread_mutex_t mu;           /* guards busy, waiting and the counters */

@@ -1,0 +1,312 @@
+/* chat_prompt.c: a conversation rendered with a chat template into prompt
+ * ids, message texts kept out of control-token parsing (chat_prompt.h says
+ * why and how).
+ *
+ * Placeholders are MARK "gt-msg-" INDEX MARK with MARK the ASCII record
+ * separator, which no template writes: a rendering where a placeholder is
+ * not found whole was made by a template that altered a message's text
+ * (sliced or upper-cased it), and is refused. */
+#define _GNU_SOURCE /* memmem */
+#include "infer/chat_prompt.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+
+#define TMPL_MARK '\x1e'
+#define TMPL_PREFIX "\x1egt-msg-"
+#define TMPL_MAX_INDEX_DIGITS 6 /* placeholders of up to a million messages */
+
+/* One control token's text. */
+typedef struct chat_special {
+    int32_t id;
+    const char *text; /* owned by the tokenizer */
+    size_t len;
+} chat_special;
+
+struct gt_chat_prompt {
+    const gt_chat_tmpl *tmpl;
+    const gt_tokenizer *tok;
+    chat_special *specials; /* the vocabulary's control tokens, longest first */
+    int n_specials;
+};
+
+/* Longest text first: at one position the longest control token wins. */
+static int special_cmp(const void *a, const void *b) {
+    const chat_special *x = a, *y = b;
+    if (x->len != y->len) return x->len < y->len ? 1 : -1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+int gt_chat_prompt_new(const gt_chat_tmpl *tmpl, const gt_tokenizer *tok, gt_chat_prompt **out, gt_err *err) {
+    assert(tmpl && tok && out);
+    gt_chat_prompt *p = gt_calloc(1, sizeof *p);
+    *out = NULL;
+    if (!p) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    p->tmpl = tmpl, p->tok = tok;
+    int32_t n = gt_tokenizer_n_vocab(tok);
+    for (int32_t id = 0; id < n; id++) {
+        int a = gt_token_attr(tok, id);
+        size_t len = 0;
+        const char *t = gt_token_text(tok, id, &len);
+        if ((a != GT_TOKEN_CONTROL && a != GT_TOKEN_UNKNOWN) || !t || !len) continue;
+        chat_special *grown = gt_realloc(p->specials, ((size_t)p->n_specials + 1) * sizeof *grown);
+        if (!grown) {
+            gt_chat_prompt_free(p);
+            return gt_err_set(err, GT_ENOMEM, "out of memory");
+        }
+        p->specials = grown;
+        p->specials[p->n_specials++] = (chat_special){id, t, len};
+    }
+    if (p->n_specials) qsort(p->specials, (size_t)p->n_specials, sizeof *p->specials, special_cmp);
+    *out = p;
+    return 0;
+}
+
+void gt_chat_prompt_free(gt_chat_prompt *p) {
+    if (!p) return;
+    gt_free(p->specials);
+    gt_free(p);
+}
+
+/* The text of special token id (empty when none), for bos_token/eos_token. */
+static const char *special_text(const gt_tokenizer *tok, int32_t id, size_t *len) {
+    const char *t = id >= 0 ? gt_token_text(tok, id, len) : NULL;
+    if (!t) *len = 0;
+    return t ? t : "";
+}
+
+/* A message's content as one text (a string, or its text parts joined;
+ * none or null, as an assistant's tool calls have: empty); GT_EINVAL for
+ * any other shape. */
+static int message_text(const json_t *m, gt_buf *out) {
+    const json_t *c = json_object_get(m, "content");
+    gt_buf_reset(out);
+    if (!c || json_is_null(c)) return 0;
+    if (json_is_string(c)) return gt_buf_append(out, json_string_value(c), json_string_length(c)) ? GT_ENOMEM : 0;
+    if (!json_is_array(c)) return GT_EINVAL;
+    size_t i;
+    const json_t *part;
+    json_array_foreach(c, i, part) {
+        const json_t *t = json_object_get(part, "text");
+        if (!json_is_string(t)) return GT_EINVAL;
+        if (gt_buf_append(out, json_string_value(t), json_string_length(t))) return GT_ENOMEM;
+    }
+    return 0;
+}
+
+/* Checks each message's shape (the role a string, the content a text). */
+static int check_messages(const json_t *messages, gt_err *err) {
+    gt_buf text = GT_BUF_INIT;
+    size_t i;
+    const json_t *m;
+    int rc = json_is_array(messages) ? 0 : gt_err_set(err, GT_EINVAL, "messages: expected an array");
+    json_array_foreach(messages, i, m) {
+        if (rc) break;
+        if (!json_is_string(json_object_get(m, "role")))
+            rc = gt_err_set(err, GT_EINVAL, "messages[%zu]: expected a string \"role\"", i);
+        else if ((rc = message_text(m, &text)))
+            rc = rc == GT_ENOMEM ? gt_err_set(err, GT_ENOMEM, "out of memory")
+                                 : gt_err_set(err, GT_EINVAL, "messages[%zu]: expected \"content\" a string, an "
+                                                              "array of {\"text\": string} parts or null", i);
+    }
+    gt_buf_free(&text);
+    return rc;
+}
+
+/* A message's tool fields for the template: tool_call_id, and tool_calls
+ * with their arguments parsed into JSON (what templates render with tojson;
+ * arguments that do not parse stay a string). */
+static int tool_fields(const json_t *m, json_t *v) {
+    const json_t *id = json_object_get(m, "tool_call_id"), *calls = json_object_get(m, "tool_calls");
+    if (json_is_string(id) && json_object_set(v, "tool_call_id", (json_t *)id)) return -1;
+    if (!calls) return 0;
+    json_t *out = json_deep_copy(calls);
+    size_t k;
+    json_t *c;
+    json_array_foreach(out, k, c) {
+        json_t *f = json_object_get(c, "function");
+        json_t *args = json_loads(json_string_value(json_object_get(f, "arguments")), JSON_DECODE_ANY, NULL);
+        if (args) json_object_set_new(f, "arguments", args);
+    }
+    return !out || json_object_set_new(v, "tool_calls", out);
+}
+
+/* The template's variables: messages with placeholders for their texts
+ * ("developer" becomes "system", which templates know). */
+static json_t *template_vars(const gt_chat_prompt *p, const json_t *messages, const json_t *tools) {
+    json_t *ms = json_array();
+    size_t i, blen, elen;
+    const json_t *m;
+    json_array_foreach(messages, i, m) {
+        char ph[64];
+        const char *role = json_string_value(json_object_get(m, "role"));
+        snprintf(ph, sizeof ph, TMPL_PREFIX "%zu%c", i, TMPL_MARK);
+        json_t *v = json_pack("{s:s,s:s}", "role", strcmp(role, "developer") ? role : "system", "content", ph);
+        if (v && tool_fields(m, v)) json_decref(v), v = NULL;
+        if (!ms || !v || json_array_append_new(ms, v)) {
+            json_decref(ms);
+            return NULL;
+        }
+    }
+    const char *bos = special_text(p->tok, gt_tokenizer_bos(p->tok), &blen);
+    const char *eos = special_text(p->tok, gt_tokenizer_eos(p->tok), &elen);
+    json_t *vars = json_pack("{s:o,s:b,s:s%,s:s%}", "messages", ms, "add_generation_prompt", 1, "bos_token", bos, blen,
+                             "eos_token", eos, elen);
+    if (vars && tools) json_object_set(vars, "tools", (json_t *)tools);
+    return vars;
+}
+
+/* Reads placeholder index at p (after the prefix) into *i; returns its
+ * length past the prefix, or 0 when malformed. */
+static size_t placeholder_at(const char *p, const char *end, size_t n_messages, size_t *i) {
+    size_t k = 0, v = 0;
+    while (p + k < end && p[k] >= '0' && p[k] <= '9' && k < TMPL_MAX_INDEX_DIGITS) v = v * 10 + (size_t)(p[k++] - '0');
+    if (k == 0 || p + k >= end || p[k] != TMPL_MARK || v >= n_messages) return 0;
+    *i = v;
+    return k + 1;
+}
+
+/* Puts the real texts in place of the placeholders of rendered r: text gets
+ * the prompt, spans the [start, end) pairs (size_t) of message texts. */
+static int substitute(const gt_buf *r, const json_t *messages, gt_buf *text, gt_buf *spans, gt_err *err) {
+    const char *p = (const char *)r->data, *end = p + r->len;
+    size_t plen = strlen(TMPL_PREFIX);
+    gt_buf msg = GT_BUF_INIT;
+    int oom = 0;
+    while (p < end && !oom) {
+        const char *mark = memchr(p, TMPL_MARK, (size_t)(end - p));
+        size_t i = 0, k = 0;
+        if (!mark) mark = end;
+        oom = gt_buf_append(text, p, (size_t)(mark - p));
+        if (mark == end) break;
+        if ((size_t)(end - mark) <= plen || memcmp(mark, TMPL_PREFIX, plen) ||
+            !(k = placeholder_at(mark + plen, end, json_array_size(messages), &i))) {
+            gt_buf_free(&msg);
+            return gt_err_set(err, GT_EINVAL, "the chat template altered a message's text (sliced or transformed it), "
+                              "so the prompt cannot be rendered safely; use another template");
+        }
+        size_t span[2] = {text->len, 0};
+        oom = oom || message_text(json_array_get(messages, i), &msg) || gt_buf_append(text, msg.data, msg.len);
+        span[1] = text->len;
+        oom = oom || gt_buf_append(spans, span, sizeof span);
+        p = mark + plen + k;
+    }
+    gt_buf_free(&msg);
+    return oom ? gt_err_set(err, GT_ENOMEM, "out of memory") : 0;
+}
+
+/* Appends the tokens of text[0..len) with special parsing off. */
+static int add_plain(const gt_tokenizer *tok, const char *text, size_t len, gt_buf *ids, gt_err *err) {
+    if (len == 0) return 0;
+    if (len > GT_TOKENIZER_MAX_TEXT_BYTES)
+        return gt_err_set(err, GT_ELIMIT, "the conversation is too long (a piece over %u bytes)",
+                          GT_TOKENIZER_MAX_TEXT_BYTES);
+    size_t n = len + 2;
+    int rc = GT_ELIMIT;
+    for (int pass = 0; pass < 2 && rc == GT_ELIMIT; pass++) { /* a second pass when the first guess was short */
+        if (gt_buf_reserve(ids, n * sizeof(int32_t))) return gt_err_set(err, GT_ENOMEM, "out of memory");
+        rc = gt_tokenize(tok, text, len, 0, 0, (int32_t *)(void *)(ids->data + ids->len), n, &n, err);
+    }
+    if (rc) return rc;
+    ids->len += n * sizeof(int32_t);
+    return 0;
+}
+
+/* The control token whose text starts at t[at] (longest), or NULL. */
+static const chat_special *special_at(const gt_chat_prompt *p, const char *t, size_t at, size_t len) {
+    for (int k = 0; k < p->n_specials; k++) {
+        const chat_special *sp = &p->specials[k];
+        if (sp->len <= len - at && sp->text[0] == t[at] && !memcmp(sp->text, t + at, sp->len)) return sp;
+    }
+    return NULL;
+}
+
+/* Tokenizes the prompt: control tokens recognised only outside spans; the
+ * white space after one marked rstrip is dropped (as special parsing drops
+ * it, message text included: white space forges nothing). */
+static int tokenize_prompt(const gt_chat_prompt *p, const gt_buf *text, const gt_buf *spans, gt_buf *ids,
+                           gt_err *err) {
+    const char *t = text->data ? (const char *)text->data : "";
+    const size_t *sp = (const size_t *)(const void *)spans->data;
+    size_t n_spans = spans->len / (2 * sizeof(size_t)), next = 0, frag = 0, at = 0;
+    int rc = 0;
+    while (at < text->len && !rc) {
+        if (next < n_spans && at >= sp[2 * next]) { /* a message's text: skipped */
+            at = at > sp[2 * next + 1] ? at : sp[2 * next + 1], next++;
+            continue;
+        }
+        const chat_special *m = special_at(p, t, at, next < n_spans ? sp[2 * next] : text->len);
+        if (!m) {
+            at++;
+            continue;
+        }
+        if (!(rc = add_plain(p->tok, t + frag, at - frag, ids, err)))
+            rc = gt_buf_append(ids, &m->id, sizeof m->id) ? gt_err_set(err, GT_ENOMEM, "out of memory") : 0;
+        at += m->len;
+        while (gt_token_rstrip(p->tok, m->id) && at < text->len && strchr(" \t\n\v\f\r", t[at]) && t[at]) at++;
+        frag = at;
+    }
+    return rc ? rc : add_plain(p->tok, t + frag, text->len - frag, ids, err);
+}
+
+/* Whether a control token's text appears in t (len bytes). */
+static const chat_special *spells_special(const gt_chat_prompt *p, const char *t, size_t len) {
+    for (int k = 0; k < p->n_specials; k++)
+        if (p->specials[k].len && memmem(t, len, p->specials[k].text, p->specials[k].len)) return &p->specials[k];
+    return NULL;
+}
+
+/* The template writes tools and tool calls into the prompt itself (not as
+ * placeholders), so none of them may spell a control token: refused. */
+static int no_forged_markers(const gt_chat_prompt *p, const json_t *messages, const json_t *tools, gt_err *err) {
+    size_t i;
+    const json_t *m;
+    json_array_foreach(messages, i, m) {
+        const json_t *calls = json_object_get(m, "tool_calls"), *id = json_object_get(m, "tool_call_id");
+        char *t = calls ? json_dumps(calls, JSON_COMPACT) : NULL;
+        const chat_special *sp = t ? spells_special(p, t, strlen(t)) : NULL;
+        if (!sp && json_is_string(id)) sp = spells_special(p, json_string_value(id), json_string_length(id));
+        free(t);
+        if (sp)
+            return gt_err_set(err, GT_EINVAL, "messages[%zu]: a tool call spells the control token %s", i, sp->text);
+    }
+    char *t = tools ? json_dumps(tools, JSON_COMPACT) : NULL;
+    const chat_special *sp = t ? spells_special(p, t, strlen(t)) : NULL;
+    free(t);
+    return sp ? gt_err_set(err, GT_EINVAL, "tools: a tool spells the control token %s", sp->text) : 0;
+}
+
+/* BOS, when the vocabulary wants one and the template's text before the
+ * first message does not open with it. */
+static int add_bos(const gt_chat_prompt *p, const gt_buf *text, const gt_buf *spans, gt_buf *ids, gt_err *err) {
+    int32_t bos = gt_tokenizer_bos(p->tok);
+    if (bos < 0 || !gt_tokenizer_add_bos(p->tok)) return 0;
+    size_t plain = spans->len ? ((const size_t *)(const void *)spans->data)[0] : text->len;
+    const chat_special *first = text->len ? special_at(p, (const char *)text->data, 0, plain) : NULL;
+    if (first && first->id == bos) return 0;
+    return gt_buf_append(ids, &bos, sizeof bos) ? gt_err_set(err, GT_ENOMEM, "out of memory") : 0;
+}
+
+int gt_chat_prompt_tokens(const gt_chat_prompt *p, const json_t *messages, const json_t *tools, int64_t now_unix,
+                          gt_buf *ids, gt_err *err) {
+    assert(p && ids);
+    gt_buf r = GT_BUF_INIT, text = GT_BUF_INIT, spans = GT_BUF_INIT;
+    int rc = check_messages(messages, err);
+    json_t *vars = rc ? NULL : template_vars(p, messages, tools);
+    if (!rc && !vars) rc = gt_err_set(err, GT_ENOMEM, "out of memory");
+    if (!rc) rc = no_forged_markers(p, messages, tools, err);
+    if (!rc && (rc = gt_chat_tmpl_render(p->tmpl, vars, now_unix, &r, err)))
+        rc = rc == GT_ENOMEM ? rc : GT_EINVAL; /* the template refused this conversation */
+    if (!rc) rc = substitute(&r, messages, &text, &spans, err);
+    if (!rc) rc = add_bos(p, &text, &spans, ids, err);
+    if (!rc) rc = tokenize_prompt(p, &text, &spans, ids, err);
+    json_decref(vars);
+    gt_buf_free(&r);
+    gt_buf_free(&text);
+    gt_buf_free(&spans);
+    return rc;
+}

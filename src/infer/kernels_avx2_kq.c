@@ -1,0 +1,451 @@
+/* kernels_avx2_kq.c: the AVX2 K-quant kernels: Q2_K..Q6_K super-block
+ * rows (gt_kq_row_avx2), the 16-row tile kernels of the load-time tiled
+ * Q4_K, Q5_K and Q6_K (kernels_impl.h has their layouts), and the Q8_K
+ * activation quantizer they read.
+ *
+ * Split from kernels_avx2.c, whose table points here through
+ * kernels_impl.h. Compiled for AVX2 with the same target pragma, entered
+ * only after gt_kern_isa checked cpuid; every function gives the scalar
+ * path's bits (tests/infer/test_kernels.c compares them). */
+#if defined(__x86_64__)
+#pragma GCC target("avx2,fma,f16c")
+#ifdef __clang__ /* clang ignores the GCC pragma: the same target, its way */
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
+#endif
+#include <immintrin.h>
+#include <string.h>
+
+#include "infer/gguf.h"
+#include "infer/kernels_avx2_impl.h"
+#include "infer/kernels_impl.h"
+#include "infer/kquant.h"
+#include "infer/quantize_q32.h"
+
+/* K-quant super-blocks against tokens (gt_kq_row_fn): the quants are
+ * decoded in registers (nibbles by mask and shift, high bits from qh moved
+ * into place); per 32 columns vpmaddubsw gives 16-bit sums of 2 products
+ * (unsigned quants <= 63 against |a| <= 127: no saturation), and vpmaddwd
+ * against the sub-block scales (Q6_K: scales of the two halves; its - 32
+ * offset taken off in 16 bits first, |q - 32| |a| 2 <= 8128) accumulates
+ * the scaled sums in int32 lanes; the mins likewise, vpmaddubsw of the min
+ * against a. Exact integers, equal to the scalar ones by distributivity;
+ * then the shared float step. */
+static inline __m256i shr16(__m256i v, int n) { return _mm256_srl_epi16(v, _mm_cvtsi32_si128(n)); }
+
+/* The 256 quants of a block as 8 vectors of 32 unsigned bytes (columns
+ * 32c..32c+31 in q[c]); layouts in kquant.h. */
+static inline __attribute__((always_inline)) void kq_decode(uint32_t type, const uint8_t *blk, __m256i q[8]) {
+    const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(3), m1 = _mm256_set1_epi8(1);
+    if (type == GT_TYPE_Q2_K || type == GT_TYPE_Q3_K) { /* 2 bits (+ hmask's third, Q3_K) */
+        const int q3 = type == GT_TYPE_Q3_K;
+        const uint8_t *qs = blk + (q3 ? 32 : 16);
+        __m256i hm = q3 ? _mm256_loadu_si256((const __m256i *)blk) : _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            __m256i b = _mm256_loadu_si256((const __m256i *)(qs + 32 * h));
+            for (int sh = 0; sh < 4; sh++) {
+                __m256i v = _mm256_and_si256(shr16(b, 2 * sh), m2);
+                if (q3) v = _mm256_or_si256(v, _mm256_slli_epi16(_mm256_and_si256(shr16(hm, 4 * h + sh), m1), 2));
+                q[4 * h + sh] = v;
+            }
+        }
+        return;
+    }
+    if (type == GT_TYPE_IQ4_XS) { /* signed table values, not offset */
+        const __m256i tab = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)gt_iq4nl_values));
+        for (int j = 0; j < 8; j++) {
+            __m128i b = _mm_loadu_si128((const __m128i *)(blk + 8 + 16 * j));
+            __m256i n = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(b, 4), _mm_set1_epi8(0x0f)),
+                                         _mm_and_si128(b, _mm_set1_epi8(0x0f)));
+            q[j] = _mm256_shuffle_epi8(tab, n);
+        }
+        return;
+    }
+    if (type == GT_TYPE_Q6_K) {
+        for (int h = 0; h < 2; h++) {
+            __m256i l0 = _mm256_loadu_si256((const __m256i *)(blk + 64 * h));
+            __m256i l1 = _mm256_loadu_si256((const __m256i *)(blk + 64 * h + 32));
+            __m256i qh = _mm256_loadu_si256((const __m256i *)(blk + 128 + 32 * h));
+            q[4 * h + 0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
+            q[4 * h + 1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
+                                           _mm256_slli_epi16(_mm256_and_si256(shr16(qh, 2), m2), 4));
+            q[4 * h + 2] = _mm256_or_si256(_mm256_and_si256(shr16(l0, 4), m4),
+                                           _mm256_slli_epi16(_mm256_and_si256(shr16(qh, 4), m2), 4));
+            q[4 * h + 3] = _mm256_or_si256(_mm256_and_si256(shr16(l1, 4), m4),
+                                           _mm256_slli_epi16(_mm256_and_si256(shr16(qh, 6), m2), 4));
+        }
+        return;
+    }
+    int q5 = type == GT_TYPE_Q5_K;
+    const uint8_t *qs = blk + 16 + (q5 ? 32 : 0);
+    __m256i qh = q5 ? _mm256_loadu_si256((const __m256i *)(blk + 16)) : _mm256_setzero_si256();
+    for (int c = 0; c < 4; c++) {
+        __m256i b = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
+        __m256i lo = _mm256_and_si256(b, m4), hi = _mm256_and_si256(shr16(b, 4), m4);
+        if (q5) {
+            lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(shr16(qh, 2 * c), m1), 4));
+            hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(shr16(qh, 2 * c + 1), m1), 4));
+        }
+        q[2 * c] = lo;
+        q[2 * c + 1] = hi;
+    }
+}
+
+/* A super-block's d, dmin and 6-bit scales/mins (Q6_K: d and the 16 int8
+ * scales), as gt_kq_header decodes them (the f16 widening by F16C: exact). */
+static inline __attribute__((always_inline)) void kq_header(uint32_t type, const uint8_t *blk, gt_kq_sb *h) {
+    uint16_t d, dmin;
+    if (type == GT_TYPE_Q2_K || type == GT_TYPE_Q3_K || type == GT_TYPE_IQ4_XS) {
+        gt_kq_low_header(type, blk, h); /* f16 widening exact either way */
+        return;
+    }
+    if (type == GT_TYPE_Q6_K) {
+        memcpy(&d, blk + 208, 2);
+        h->d = _cvtsh_ss(d);
+        h->dmin = 0.0f;
+        for (int j = 0; j < 16; j++) h->sc[j] = (int8_t)blk[192 + j];
+        return;
+    }
+    memcpy(&d, blk, 2);
+    memcpy(&dmin, blk + 2, 2);
+    h->d = _cvtsh_ss(d);
+    h->dmin = _cvtsh_ss(dmin);
+    const uint8_t *s = blk + 4;
+    for (int j = 0; j < 4; j++) {
+        h->sc[j] = s[j] & 63;
+        h->m[j] = s[j + 4] & 63;
+        h->sc[j + 4] = (s[j + 8] & 15) | ((s[j] >> 6) << 4);
+        h->m[j + 4] = (s[j + 8] >> 4) | ((s[j + 4] >> 6) << 4);
+    }
+}
+
+/* The 16 int16 weights of the activation groups' side term: Q6_K/Q3_K
+ * their scales (for the offset), Q2_K its mins, Q4_K/Q5_K the sub-blocks'
+ * mins in pairs (IQ4_XS has none: zeros). Built in registers: 16 small
+ * stores then a wide load would stall. */
+static inline __attribute__((always_inline)) __m256i kq_side(uint32_t type, const gt_kq_sb *h) {
+    const int32_t *v = type == GT_TYPE_Q6_K || type == GT_TYPE_Q3_K ? h->sc : h->m;
+    if (type == GT_TYPE_IQ4_XS) return _mm256_setzero_si256();
+    if (type == GT_TYPE_Q4_K || type == GT_TYPE_Q5_K)
+        return _mm256_setr_epi16((short)v[0], (short)v[0], (short)v[1], (short)v[1], (short)v[2], (short)v[2],
+                                 (short)v[3], (short)v[3], (short)v[4], (short)v[4], (short)v[5], (short)v[5],
+                                 (short)v[6], (short)v[6], (short)v[7], (short)v[7]);
+    return _mm256_setr_epi16((short)v[0], (short)v[1], (short)v[2], (short)v[3], (short)v[4], (short)v[5],
+                             (short)v[6], (short)v[7], (short)v[8], (short)v[9], (short)v[10], (short)v[11],
+                             (short)v[12], (short)v[13], (short)v[14], (short)v[15]);
+}
+
+/* One super-block against one token's quants a: sum_c scale . (q_c * a_c)
+ * in int32 lanes. Per 32 columns vpmaddubsw gives 16-bit sums of 2 products
+ * (unsigned quants <= 63 against |a| <= 127; IQ4_XS's signed values as |v|
+ * against sign(a, v), <= 2 * 127 * 127: no saturation), then vpmaddwd
+ * against the scales (one per 32, or per 16 in the two halves). */
+static inline __attribute__((always_inline)) int32_t kq_dot(uint32_t type, const __m256i q[8], const gt_kq_sb *h,
+                                                             const int8_t *a) {
+    const int per16 = type == GT_TYPE_Q6_K || type == GT_TYPE_Q3_K || type == GT_TYPE_Q2_K;
+    __m256i vdot = _mm256_setzero_si256();
+    for (int c = 0; c < 8; c++) {
+        __m256i av = _mm256_loadu_si256((const __m256i *)(a + 32 * c));
+        __m256i p = type == GT_TYPE_IQ4_XS ? _mm256_maddubs_epi16(_mm256_abs_epi8(q[c]), _mm256_sign_epi8(av, q[c]))
+                                           : _mm256_maddubs_epi16(q[c], av);
+        __m256i sc = per16 ? _mm256_set_m128i(_mm_set1_epi16((int16_t)h->sc[2 * c + 1]),
+                                              _mm_set1_epi16((int16_t)h->sc[2 * c]))
+                           : _mm256_set1_epi16((int16_t)h->sc[c]);
+        vdot = _mm256_add_epi32(vdot, _mm256_madd_epi16(p, sc));
+    }
+    return hsum8(vdot);
+}
+
+/* gt_kq_row_avx2 for one type (a constant once inlined, so the type's
+ * branches fold away). The activation side (the mins, or the offset of
+ * Q6_K's q - 32 and Q3_K's q - 4) comes from the group sums: one vpmaddwd
+ * of them against kq_side's weights. */
+static inline __attribute__((always_inline)) void
+kq_row(const uint32_t type, const uint8_t *blocks, int nk, const gt_kq_acts *A, int nt, float *acc) {
+    const size_t bb = gt_ggml_block_bytes(type);
+    const int off = type == GT_TYPE_Q6_K ? 32 : type == GT_TYPE_Q3_K ? 4 : 0;
+    for (int k = 0; k < nk; k++) {
+        const uint8_t *blk = blocks + (size_t)k * bb;
+        gt_kq_sb h;
+        __m256i q[8];
+        kq_header(type, blk, &h);
+        kq_decode(type, blk, q);
+        const __m256i wv = kq_side(type, &h);
+        for (int t = 0; t < nt; t++) {
+            int32_t dot = kq_dot(type, q, &h, A->aq + (size_t)t * A->aq_stride + (size_t)k * 256);
+            __m256i bsv = _mm256_loadu_si256((const __m256i *)(A->bs + (size_t)t * A->bs_stride + (size_t)k * 16));
+            int32_t side = type == GT_TYPE_IQ4_XS ? 0 : hsum8(_mm256_madd_epi16(bsv, wv));
+            float da = A->da[(size_t)t * A->da_stride + (size_t)k];
+            acc[t] = off ? gt_kq_finish(type, &h, dot - off * side, 0, da, acc[t])
+                         : gt_kq_finish(type, &h, dot, side, da, acc[t]);
+        }
+    }
+}
+
+void gt_kq_row_avx2(uint32_t type, const uint8_t *blocks, int nk, const gt_kq_acts *a, int nt, float *acc) {
+    switch (type) {
+    case GT_TYPE_Q4_K: kq_row(GT_TYPE_Q4_K, blocks, nk, a, nt, acc); break;
+    case GT_TYPE_Q5_K: kq_row(GT_TYPE_Q5_K, blocks, nk, a, nt, acc); break;
+    case GT_TYPE_Q2_K: kq_row(GT_TYPE_Q2_K, blocks, nk, a, nt, acc); break;
+    case GT_TYPE_Q3_K: kq_row(GT_TYPE_Q3_K, blocks, nk, a, nt, acc); break;
+    case GT_TYPE_IQ4_XS: kq_row(GT_TYPE_IQ4_XS, blocks, nk, a, nt, acc); break;
+    default: kq_row(GT_TYPE_Q6_K, blocks, nk, a, nt, acc); break;
+    }
+}
+
+static inline __m256i kq4_u8x8(const uint8_t *p) { return _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p)); }
+
+/* The mins and the float step of super-block k, rows of half h, NT
+ * tokens from t0 (at acc + 16 t + 8 h), from the lanes' dot sums: lane r's
+ * mins of sub-blocks 2i and 2i + 1 as an int16 pair against the pair of
+ * the token's sub-block sums (|A_j| <= 32 * 127). */
+static inline __attribute__((always_inline)) void kq45_finish8(const uint8_t *sb, int h, int k, const gt_kq_acts *A,
+                                                                int t0, const int NT, const __m256i *dot, float *acc,
+                                                                const int q5) {
+    const __m256i sign = _mm256_set1_epi32((int)0x80000000u);
+    const int off_m = q5 ? GT_KQ5_OFF_M : GT_KQ4_OFF_M;
+    const int off_d = q5 ? GT_KQ5_OFF_D : GT_KQ4_OFF_D, off_dmin = q5 ? GT_KQ5_OFF_DMIN : GT_KQ4_OFF_DMIN;
+    const __m256 d = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(sb + off_d + 16 * h)));
+    const __m256 dmin = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(sb + off_dmin + 16 * h)));
+    __m256i mp[4];
+    #pragma GCC unroll 8
+    for (int i = 0; i < 4; i++)
+        mp[i] = _mm256_or_si256(kq4_u8x8(sb + off_m + 32 * i + 8 * h),
+                                _mm256_slli_epi32(kq4_u8x8(sb + off_m + 32 * i + 16 + 8 * h), 16));
+    #pragma GCC unroll 8
+    for (int t = 0; t < NT; t++) {
+        const int16_t *bs = A->bs + (size_t)(t0 + t) * A->bs_stride + (size_t)k * 16;
+        __m256i mins = _mm256_setzero_si256();
+        #pragma GCC unroll 8
+        for (int i = 0; i < 4; i++) {
+            uint32_t lo = (uint16_t)(bs[4 * i] + bs[4 * i + 1]), hi = (uint16_t)(bs[4 * i + 2] + bs[4 * i + 3]);
+            mins = _mm256_add_epi32(mins, _mm256_madd_epi16(mp[i], _mm256_set1_epi32((int)(lo | hi << 16))));
+        }
+        const __m256 da = _mm256_set1_ps(A->da[(size_t)(t0 + t) * A->da_stride + (size_t)k]);
+        const __m256i nd = _mm256_xor_si256(_mm256_castps_si256(_mm256_mul_ps(dmin, da)), sign);
+        float *y = acc + 16 * (t0 + t) + 8 * h;
+        __m256 v = _mm256_loadu_ps(y);
+        v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[t]), _mm256_mul_ps(d, da), v);
+        v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mins), _mm256_castsi256_ps(nd), v);
+        _mm256_storeu_ps(y, v);
+    }
+}
+
+/* Decode streams a tile's super-blocks from memory, one after the other:
+ * ask ahead, as the AVX-512 tiles do (kq_prefetch there). */
+#define PF_KQ_BYTES 4096
+static inline __attribute__((always_inline)) void kq_prefetch(const uint8_t *sb, size_t sbb) {
+    for (size_t c = 0; c < sbb; c += 64) _mm_prefetch((const char *)(sb + PF_KQ_BYTES + c), _MM_HINT_T0);
+}
+
+/* Tiled Q4_K and Q5_K (gt_kq4_tile_fn) in two halves of 8 rows (lane r =
+ * row 8h + r), register-blocked over NT (<= KT_NT) tokens: per sub-block j
+ * each 64-byte group g gives, in the half's 32 bytes, the lane's 4 quants
+ * of elements 32j + 4g.. (low nibbles for even j, high for odd; Q5_K adds
+ * bit j of qh's group as bit 4), decoded once for the NT tokens.
+ * vpmaddubsw pairs them with the token's 4 broadcast activation quants
+ * (quant <= 31 against |a| <= 127: no saturation), and the int16 pair sums
+ * of a run of groups add up exactly in int16 (8 groups of Q4_K: <= 8 * 2 *
+ * 15 * 127 = 30480; Q5_K flushes every 4); vpmaddwd by the lane's scale in
+ * both halves of its dword then gives sc_j * (its sum of products), exact
+ * in int32. The mins likewise by vpmaddwd of pairs of mins against pairs of
+ * sub-block sums, and the float step is gt_kq_finish's, per lane: the
+ * scalar integers, so the scalar bytes. */
+#define KT_NT 4
+static inline __attribute__((always_inline)) void kq45_half(const uint8_t *sb, int h, int k, const gt_kq_acts *A,
+                                                             int t0, const int NT, float *acc, const int q5) {
+    const __m256i m4 = _mm256_set1_epi8(0x0f), one = _mm256_set1_epi8(1);
+    const int off_sc = q5 ? GT_KQ5_OFF_SC : GT_KQ4_OFF_SC, run = q5 ? 4 : 8;
+    const int8_t *aq[KT_NT];
+    __m256i dot[KT_NT];
+    #pragma GCC unroll 8
+    for (int t = 0; t < NT; t++) {
+        aq[t] = A->aq + (size_t)(t0 + t) * A->aq_stride + (size_t)k * GT_QK_K;
+        dot[t] = _mm256_setzero_si256();
+    }
+    for (int j = 0; j < 8; j++) {
+        const __m128i shift = _mm_cvtsi32_si128(4 * (j & 1)), bit = _mm_cvtsi32_si128(j);
+        const __m256i sc = kq4_u8x8(sb + off_sc + 16 * j + 8 * h);
+        const __m256i sc2 = _mm256_or_si256(sc, _mm256_slli_epi32(sc, 16)); /* the scale in both int16 */
+        #pragma GCC unroll 8
+        for (int g0 = 0; g0 < 8; g0 += run) {
+            __m256i p[KT_NT];
+            #pragma GCC unroll 8
+            for (int t = 0; t < NT; t++) p[t] = _mm256_setzero_si256();
+            #pragma GCC unroll 8
+            for (int g = g0; g < g0 + run; g++) {
+                __m256i v = _mm256_load_si256((const __m256i *)(sb + 64 * (8 * (j >> 1) + g) + 32 * h));
+                __m256i q = _mm256_and_si256(_mm256_srl_epi16(v, shift), m4);
+                if (q5) {
+                    __m256i hb = _mm256_load_si256((const __m256i *)(sb + GT_KQ5_OFF_QH + 64 * g + 32 * h));
+                    q = _mm256_or_si256(q, _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, bit), one), 4));
+                }
+                #pragma GCC unroll 8
+                for (int t = 0; t < NT; t++)
+                    p[t] = _mm256_add_epi16(p[t], _mm256_maddubs_epi16(q, bcast4(aq[t] + 32 * j + 4 * g)));
+            }
+            #pragma GCC unroll 8
+            for (int t = 0; t < NT; t++) dot[t] = _mm256_add_epi32(dot[t], _mm256_madd_epi16(p[t], sc2));
+        }
+    }
+    kq45_finish8(sb, h, k, A, t0, NT, dot, acc, q5);
+}
+
+static inline __attribute__((always_inline)) void kq45_tile(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt,
+                                                             float *acc, const int q5) {
+    const size_t sbb = q5 ? GT_KQ5_SB_BYTES : GT_KQ4_SB_BYTES;
+    assert(nt >= 1 && nt <= 2 * KT_NT);
+    for (int k = 0; k < nk; k++, sb += sbb) {
+        if (nt == 1) kq_prefetch(sb, sbb);
+        for (int h = 0; h < 2; h++)
+            for (int t0 = 0; t0 < nt;) {
+                int n = nt - t0 > KT_NT ? (nt - t0 + 1) / 2 : nt - t0;
+                switch (n) {
+                case 1: kq45_half(sb, h, k, A, t0, 1, acc, q5); break;
+                case 2: kq45_half(sb, h, k, A, t0, 2, acc, q5); break;
+                case 3: kq45_half(sb, h, k, A, t0, 3, acc, q5); break;
+                default: kq45_half(sb, h, k, A, t0, 4, acc, q5); break;
+                }
+                t0 += n;
+            }
+    }
+}
+
+void gt_kq4_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, float *acc) {
+    kq45_tile(sb, nk, A, nt, acc, 0);
+}
+
+void gt_kq5_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, float *acc) {
+    kq45_tile(sb, nk, A, nt, acc, 1);
+}
+
+/* Tiled Q6_K in two halves of 8 rows, as gt_kq6_tile_avx512 with
+ * vpmaddubsw for vpdpbusd: the int16 pair sums of two groups of 4 add up
+ * exactly (<= 2 * 2 * 63 * 127 = 32004), and vpmaddwd by the lane's scale in
+ * both halves of its dword gives sc_g times them in int32. The offset
+ * -32 sc_g A_g is summed apart, once per super-block and token: vpmaddwd of
+ * the lanes' scales of groups 2i, 2i + 1 against the token's A_2i, A_2i+1
+ * (adjacent int16, one dword). dot = sum sc_g P_g - 32 sum sc_g A_g: the
+ * scalar integer, so the scalar bytes. */
+static inline __m256i kq6_sc_pair(const uint8_t *lo, const uint8_t *hi) {
+    const __m256i l = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)lo));
+    const __m256i h = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)hi));
+    return _mm256_or_si256(_mm256_and_si256(l, _mm256_set1_epi32(0xffff)), _mm256_slli_epi32(h, 16));
+}
+
+static inline __attribute__((always_inline)) void kq6_quarter2(const uint8_t *sb, int rh, int h, int gh, int s, int k,
+                                                                const gt_kq_acts *A, int nt, __m256i *dot) {
+    const __m256i m4 = _mm256_set1_epi8(0x0f), m3 = _mm256_set1_epi8(3);
+    __m256i q[4];
+    for (int u = 0; u < 4; u++) {
+        int gi = 4 * gh + u;
+        __m256i lo = _mm256_load_si256((const __m256i *)(sb + 64 * (16 * h + 8 * (s & 1) + gi) + 32 * rh));
+        __m256i hb = _mm256_load_si256((const __m256i *)(sb + GT_KQ6_OFF_QH + 64 * (8 * h + gi) + 32 * rh));
+        if (s >= 2) lo = _mm256_srli_epi16(lo, 4);
+        hb = _mm256_and_si256(shr16(hb, 2 * s), m3);
+        q[u] = _mm256_or_si256(_mm256_and_si256(lo, m4), _mm256_slli_epi16(hb, 4));
+    }
+    const uint8_t *scg = sb + GT_KQ6_OFF_SC + 16 * (8 * h + 2 * s + gh) + 8 * rh;
+    const __m256i sc2 = kq6_sc_pair(scg, scg);
+    for (int t = 0; t < nt; t++) {
+        const int8_t *aq = A->aq + (size_t)t * A->aq_stride + (size_t)k * GT_QK_K + 128 * h + 32 * s + 16 * gh;
+        __m256i p0 = _mm256_add_epi16(_mm256_maddubs_epi16(q[0], bcast4(aq)),
+                                      _mm256_maddubs_epi16(q[1], bcast4(aq + 4)));
+        __m256i p1 = _mm256_add_epi16(_mm256_maddubs_epi16(q[2], bcast4(aq + 8)),
+                                      _mm256_maddubs_epi16(q[3], bcast4(aq + 12)));
+        dot[t] = _mm256_add_epi32(dot[t], _mm256_add_epi32(_mm256_madd_epi16(p0, sc2), _mm256_madd_epi16(p1, sc2)));
+    }
+}
+
+void gt_kq6_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, float *acc) {
+    assert(nt >= 1 && nt <= 8);
+    for (int k = 0; k < nk; k++, sb += GT_KQ6_SB_BYTES) {
+        if (nt == 1) kq_prefetch(sb, GT_KQ6_SB_BYTES);
+        for (int rh = 0; rh < 2; rh++) {
+            __m256i dot[8], scp[8];
+            for (int t = 0; t < nt; t++) dot[t] = _mm256_setzero_si256();
+            for (int h = 0; h < 2; h++)
+                for (int gh = 0; gh < 2; gh++)
+                    for (int s = 0; s < 4; s++) kq6_quarter2(sb, rh, h, gh, s, k, A, nt, dot);
+            for (int i = 0; i < 8; i++)
+                scp[i] = kq6_sc_pair(sb + GT_KQ6_OFF_SC + 32 * i + 8 * rh, sb + GT_KQ6_OFF_SC + 32 * i + 16 + 8 * rh);
+            const __m256 d = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(sb + GT_KQ6_OFF_D + 16 * rh)));
+            for (int t = 0; t < nt; t++) {
+                const int16_t *bs = A->bs + (size_t)t * A->bs_stride + (size_t)k * 16;
+                __m256i off = _mm256_setzero_si256();
+                for (int i = 0; i < 8; i++) {
+                    int32_t pair; /* A_2i in the low half, A_2i+1 in the high one */
+                    memcpy(&pair, bs + 2 * i, 4);
+                    off = _mm256_add_epi32(off, _mm256_madd_epi16(scp[i], _mm256_set1_epi32(pair)));
+                }
+                const __m256i dt = _mm256_sub_epi32(dot[t], _mm256_slli_epi32(off, 5));
+                const __m256 da = _mm256_set1_ps(A->da[(size_t)t * A->da_stride + (size_t)k]);
+                __m256 y = _mm256_loadu_ps(acc + 16 * t + 8 * rh);
+                y = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dt), _mm256_mul_ps(d, da), y);
+                _mm256_storeu_ps(acc + 16 * t + 8 * rh, y);
+            }
+        }
+    }
+}
+
+/* gt_kq_quant_act's Q8_K in vectors: the largest magnitude by vmaxps, its
+ * first holder (whose sign sets the scale's) by a scan, then each value
+ * times iscale rounded to nearest even by vroundps (the same integer as the
+ * scalar rounding for |v| <= 127), capped at 127, packed to bytes. */
+float gt_kq_quant_act_avx2(const float *x, int8_t q[256]) {
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    __m256 vmax = _mm256_setzero_ps();
+    for (int i = 0; i < 256; i += 8) vmax = _mm256_max_ps(vmax, _mm256_and_ps(_mm256_loadu_ps(x + i), absmask));
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(vmax), _mm256_extractf128_ps(vmax, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_shuffle_ps(m4, m4, 1));
+    float amax = _mm_cvtss_f32(m4);
+    if (!(amax > 0.0f)) {
+        memset(q, 0, 256);
+        return 0.0f;
+    }
+    int first = 0; /* the first lane holding amax, 8 at a time */
+    for (const __m256 vm = _mm256_set1_ps(amax);; first += 8) {
+        int hit = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_and_ps(_mm256_loadu_ps(x + first), absmask), vm, _CMP_EQ_OQ));
+        if (hit) {
+            first += __builtin_ctz((unsigned)hit);
+            break;
+        }
+    }
+    float iscale = -127.f / x[first];
+    const __m256 vs = _mm256_set1_ps(iscale);
+    const __m256i cap = _mm256_set1_epi32(127);
+    for (int i = 0; i < 256; i += 32) {
+        __m256i v[4];
+        for (int j = 0; j < 4; j++) {
+            __m256 r = _mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i + 8 * j), vs),
+                                       _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            v[j] = _mm256_min_epi32(_mm256_cvtps_epi32(r), cap);
+        }
+        /* packs work per 128-bit lane: put the bytes back in order */
+        __m256i w16 = _mm256_packs_epi32(v[0], v[1]), x16 = _mm256_packs_epi32(v[2], v[3]);
+        __m256i b = _mm256_packs_epi16(w16, x16);
+        b = _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        _mm256_storeu_si256((__m256i *)(q + i), b);
+    }
+    return 1 / iscale;
+}
+
+/* gt_kq_quant_sb's result: the quants as above, then the group sums from
+ * vpsadbw over the quants biased to unsigned (each 8 bytes' sum of q + 128,
+ * exact), the bias taken off per group. */
+float gt_kq_quant_sb_avx2(const float *x, int8_t q[256], int16_t bs[16]) {
+    float d = gt_kq_quant_act_avx2(x, q);
+    const __m256i bias = _mm256_set1_epi8((char)0x80);
+    uint64_t s8[32];
+    for (int i = 0; i < 8; i++)
+        _mm256_storeu_si256((__m256i *)(s8 + 4 * i),
+                            _mm256_sad_epu8(_mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(q + 32 * i)), bias),
+                                            _mm256_setzero_si256()));
+    for (int g = 0; g < 16; g++) bs[g] = (int16_t)((int)(s8[2 * g] + s8[2 * g + 1]) - 16 * 128);
+    return d;
+}
+#endif
+
+#ifdef __clang__
+#pragma clang attribute pop
+#endif

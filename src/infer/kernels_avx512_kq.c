@@ -1,0 +1,431 @@
+/* kernels_avx512_kq.c: the AVX-512 kernels of the load-time tiled K-quants
+ * (Q4_K, Q5_K, Q6_K; layouts in kernels_impl.h): one tile of 16 rows, lane
+ * r = row r, against up to 8 tokens, and two neighbouring tiles at once for
+ * prefill (each activation broadcast serves 32 rows). The other K-quants
+ * use the AVX2 super-block function (kernels_avx2_kq.c).
+ *
+ * Split from kernels_avx512.c, whose table points here through
+ * kernels_impl.h. Compiled for AVX-512 with the same target pragma, entered
+ * only after gt_kern_isa checked cpuid; every function gives the scalar
+ * path's bits (tests/infer/test_kernels.c compares them). */
+#if defined(__x86_64__)
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")
+#ifdef __clang__ /* clang ignores the GCC pragma: the same target, its way */
+#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c"))), apply_to = function)
+#endif
+#include <immintrin.h>
+#include <string.h>
+
+#include "infer/gguf.h"
+#include "infer/kernels_avx512_impl.h"
+#include "infer/kernels_impl.h"
+#include "infer/kquant.h"
+
+#define PF_KQ_BYTES 4096 /* how far ahead decode prefetches a K-quant tile's one stream of super-blocks */
+
+/* Tiled Q4_K and Q5_K (gt_kq4_tile_fn): lane r = row r, as for Q4_0. Per
+ * 64 columns (chunk c) the 8 groups of bytes give the low nibbles
+ * (sub-block 2c) and the high ones (2c + 1); Q5_K adds each element's fifth
+ * bit (bits 2c and 2c + 1 of qh group g, moved to bit 4). vpdpbusd sums,
+ * per lane, each sub-block's 32 products (quant <= 31 against |a| <= 127:
+ * exact in int32), vpmulld weights them by the lane's 6-bit scale, and the
+ * mins term is the lane's mins times the sub-blocks' activation sums (from
+ * the group sums). The integers equal the scalar ones; the float step is
+ * gt_kq_finish's, per lane. q5 is a constant in every instance. */
+static inline __attribute__((always_inline)) void kq45_chunk(const uint8_t *sb, int c, const gt_kq_acts *A, int k,
+                                                              int nt, __m512i *dot, const int q5) {
+    const __m512i m4 = _mm512_set1_epi8(0x0f), one = _mm512_set1_epi8(1);
+    const int off_sc = q5 ? GT_KQ5_OFF_SC : GT_KQ4_OFF_SC;
+    __m512i lo[8], hi[8];
+    #pragma GCC unroll 8
+    for (int g = 0; g < 8; g++) {
+        __m512i v = _mm512_load_si512((const void *)(sb + 64 * (8 * c + g)));
+        lo[g] = _mm512_and_si512(v, m4);
+        hi[g] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+        if (q5) {
+            __m512i h = _mm512_load_si512((const void *)(sb + GT_KQ5_OFF_QH + 64 * g));
+            __m512i b0 = _mm512_and_si512(_mm512_srli_epi16(h, 2 * c), one);
+            __m512i b1 = _mm512_and_si512(_mm512_srli_epi16(h, 2 * c + 1), one);
+            lo[g] = _mm512_or_si512(lo[g], _mm512_slli_epi16(b0, 4));
+            hi[g] = _mm512_or_si512(hi[g], _mm512_slli_epi16(b1, 4));
+        }
+    }
+    const __m512i sc_lo = _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)(sb + off_sc + 32 * c)));
+    const __m512i sc_hi = _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)(sb + off_sc + 32 * c + 16)));
+    #pragma GCC unroll 8
+    for (int t = 0; t < nt; t++) {
+        const int8_t *aq = A->aq + (size_t)t * A->aq_stride + (size_t)k * GT_QK_K + 64 * c;
+        __m512i plo = _mm512_setzero_si512(), phi = _mm512_setzero_si512();
+        #pragma GCC unroll 8
+        for (int g = 0; g < 8; g++) {
+            int32_t a0, a1;
+            memcpy(&a0, aq + 4 * g, 4);
+            memcpy(&a1, aq + 32 + 4 * g, 4);
+            plo = _mm512_dpbusd_epi32(plo, lo[g], _mm512_set1_epi32(a0));
+            phi = _mm512_dpbusd_epi32(phi, hi[g], _mm512_set1_epi32(a1));
+        }
+        dot[t] = _mm512_add_epi32(dot[t], _mm512_add_epi32(_mm512_mullo_epi32(plo, sc_lo),
+                                                           _mm512_mullo_epi32(phi, sc_hi)));
+    }
+}
+
+/* Decode streams a tile's super-blocks from memory, one after the other
+ * (the next tile follows): the hardware prefetcher alone leaves K-quant
+ * decode at a third of Q4_0's bandwidth (measured), so ask ahead. */
+static inline __attribute__((always_inline)) void kq_prefetch(const uint8_t *sb, size_t sbb) {
+    for (size_t c = 0; c < sbb; c += 64) _mm_prefetch((const char *)(sb + PF_KQ_BYTES + c), _MM_HINT_T0);
+}
+
+/* The lanes' mins of sub-blocks 2i and 2i + 1 as int16 pairs (lane r's
+ * dword = m_2i | m_2i+1 << 16), for vpdpwssd against the activation sums;
+ * mins at sb + off_m (Q4_K's or Q5_K's offset). */
+static inline __attribute__((always_inline)) void kq45_min_pairs(const uint8_t *sb, int off_m, __m512i mp[4]) {
+    #pragma GCC unroll 8
+    for (int i = 0; i < 4; i++) {
+        __m128i a = _mm_load_si128((const __m128i *)(sb + off_m + 32 * i));
+        __m128i b = _mm_load_si128((const __m128i *)(sb + off_m + 32 * i + 16));
+        mp[i] = _mm512_cvtepu8_epi16(_mm256_set_m128i(_mm_unpackhi_epi8(a, b), _mm_unpacklo_epi8(a, b)));
+    }
+}
+
+static inline __attribute__((always_inline)) void kq45_tile(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt,
+                                                             float *acc, const int q5) {
+    const __m512i sign = _mm512_set1_epi32((int)0x80000000u);
+    const size_t sbb = q5 ? GT_KQ5_SB_BYTES : GT_KQ4_SB_BYTES;
+    const int off_d = q5 ? GT_KQ5_OFF_D : GT_KQ4_OFF_D, off_dmin = q5 ? GT_KQ5_OFF_DMIN : GT_KQ4_OFF_DMIN;
+    assert(nt >= 1 && nt <= 8);
+    for (int k = 0; k < nk; k++, sb += sbb) {
+        __m512i dot[8], mp[4];
+        if (nt == 1) kq_prefetch(sb, sbb);
+        #pragma GCC unroll 8
+        for (int t = 0; t < nt; t++) dot[t] = _mm512_setzero_si512();
+        #pragma GCC unroll 8
+        for (int c = 0; c < 4; c++) kq45_chunk(sb, c, A, k, nt, dot, q5);
+        kq45_min_pairs(sb, q5 ? GT_KQ5_OFF_M : GT_KQ4_OFF_M, mp);
+        const __m512 d = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(sb + off_d)));
+        const __m512 dmin = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(sb + off_dmin)));
+        #pragma GCC unroll 8
+        for (int t = 0; t < nt; t++) {
+            /* Sub-block sums |A_j| <= 32 * 127: int16; products with 6-bit mins exact in int32. */
+            const int16_t *bs = A->bs + (size_t)t * A->bs_stride + (size_t)k * 16;
+            __m512i mins = _mm512_setzero_si512();
+            #pragma GCC unroll 8
+            for (int i = 0; i < 4; i++) {
+                uint32_t lo = (uint16_t)(bs[4 * i] + bs[4 * i + 1]), hi = (uint16_t)(bs[4 * i + 2] + bs[4 * i + 3]);
+                mins = _mm512_dpwssd_epi32(mins, mp[i], _mm512_set1_epi32((int)(lo | hi << 16)));
+            }
+            const __m512 da = _mm512_set1_ps(A->da[(size_t)t * A->da_stride + (size_t)k]);
+            const __m512i nd = _mm512_xor_si512(_mm512_castps_si512(_mm512_mul_ps(dmin, da)), sign);
+            __m512 y = _mm512_loadu_ps(acc + 16 * t);
+            y = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[t]), _mm512_mul_ps(d, da), y);
+            y = _mm512_fmadd_ps(_mm512_cvtepi32_ps(mins), _mm512_castsi512_ps(nd), y);
+            _mm512_storeu_ps(acc + 16 * t, y);
+        }
+    }
+}
+
+/* The token count as a constant in every instance, so the per-token
+ * accumulators stay in registers and the token loops unroll. */
+#define KQ_NT_CASES(fn, ...)                                                       \
+    switch (nt) {                                                                  \
+    case 1: fn(sb, nk, A, 1, acc, __VA_ARGS__); break;                             \
+    case 2: fn(sb, nk, A, 2, acc, __VA_ARGS__); break;                             \
+    case 3: fn(sb, nk, A, 3, acc, __VA_ARGS__); break;                             \
+    case 4: fn(sb, nk, A, 4, acc, __VA_ARGS__); break;                             \
+    case 5: fn(sb, nk, A, 5, acc, __VA_ARGS__); break;                             \
+    case 6: fn(sb, nk, A, 6, acc, __VA_ARGS__); break;                             \
+    case 7: fn(sb, nk, A, 7, acc, __VA_ARGS__); break;                             \
+    default: fn(sb, nk, A, 8, acc, __VA_ARGS__); break;                            \
+    }
+
+void gt_kq4_tile_avx512(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, float *acc) {
+    assert(nt >= 1 && nt <= 8);
+    KQ_NT_CASES(kq45_tile, 0)
+}
+
+void gt_kq5_tile_avx512(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, float *acc) {
+    assert(nt >= 1 && nt <= 8);
+    KQ_NT_CASES(kq45_tile, 1)
+}
+
+/* Two tiles of Q4_K or Q5_K (gt_kq_pair_fn), register-blocked as the Q4_0
+ * product is: KP_NR tiles x nt (<= KP_NT) tokens. Per sub-block j (< 8) of
+ * super-block k, each 64-byte group g gives, per tile, the lane's 4 quants
+ * of elements 32j + 4g.. (low nibbles for even j, high for odd; Q5_K adds
+ * bit j of qh's group g as bit 4), and one broadcast of the token's 4
+ * activation quants feeds both tiles' vpdpbusd. p sums the sub-block's 32
+ * products per lane, exactly; dot += sc_j * p by vpmulld; then the mins
+ * and the float step as kq45_tile's. The same integers, so the same bytes.
+ * q5, NT are constants in every instance. */
+/* The mins and the float step of super-block k for NT tokens from t0 (at
+ * acc + 16 t), given the lanes' dot sums (kq45_tile's last step). */
+static inline __attribute__((always_inline)) void kq45_finish(const uint8_t *sb, int k, const gt_kq_acts *A, int t0,
+                                                               const int NT, const __m512i *dot, float *acc,
+                                                               const int q5) {
+    const __m512i sign = _mm512_set1_epi32((int)0x80000000u);
+    const int off_d = q5 ? GT_KQ5_OFF_D : GT_KQ4_OFF_D, off_dmin = q5 ? GT_KQ5_OFF_DMIN : GT_KQ4_OFF_DMIN;
+    __m512i mp[4];
+    kq45_min_pairs(sb, q5 ? GT_KQ5_OFF_M : GT_KQ4_OFF_M, mp);
+    const __m512 d = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(sb + off_d)));
+    const __m512 dmin = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(sb + off_dmin)));
+    #pragma GCC unroll 8
+    for (int t = 0; t < NT; t++) {
+        /* Sub-block sums |A_j| <= 32 * 127: int16; products with 6-bit mins exact in int32. */
+        const int16_t *bs = A->bs + (size_t)(t0 + t) * A->bs_stride + (size_t)k * 16;
+        __m512i mins = _mm512_setzero_si512();
+        #pragma GCC unroll 8
+        for (int i = 0; i < 4; i++) {
+            uint32_t lo = (uint16_t)(bs[4 * i] + bs[4 * i + 1]), hi = (uint16_t)(bs[4 * i + 2] + bs[4 * i + 3]);
+            mins = _mm512_dpwssd_epi32(mins, mp[i], _mm512_set1_epi32((int)(lo | hi << 16)));
+        }
+        const __m512 da = _mm512_set1_ps(A->da[(size_t)(t0 + t) * A->da_stride + (size_t)k]);
+        const __m512i nd = _mm512_xor_si512(_mm512_castps_si512(_mm512_mul_ps(dmin, da)), sign);
+        __m512 y = _mm512_loadu_ps(acc + 16 * (t0 + t));
+        y = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[t]), _mm512_mul_ps(d, da), y);
+        y = _mm512_fmadd_ps(_mm512_cvtepi32_ps(mins), _mm512_castsi512_ps(nd), y);
+        _mm512_storeu_ps(acc + 16 * (t0 + t), y);
+    }
+}
+
+#define KP_NR 2
+#define KP_NT 6
+static inline __attribute__((always_inline)) void kq45_pair_sb(const uint8_t *sb, size_t ts, int k,
+                                                                const gt_kq_acts *A, int t0, const int NT,
+                                                                float *acc, size_t as, const int q5) {
+    const __m512i m4 = _mm512_set1_epi8(0x0f), one = _mm512_set1_epi8(1);
+    const int off_sc = q5 ? GT_KQ5_OFF_SC : GT_KQ4_OFF_SC;
+    const int8_t *aq[KP_NT];
+    #pragma GCC unroll 8
+    for (int t = 0; t < NT; t++) aq[t] = A->aq + (size_t)(t0 + t) * A->aq_stride + (size_t)k * GT_QK_K;
+    __m512i dot[KP_NR][KP_NT];
+    #pragma GCC unroll 8
+    for (int i = 0; i < KP_NR; i++)
+        #pragma GCC unroll 8
+        for (int t = 0; t < NT; t++) dot[i][t] = _mm512_setzero_si512();
+    for (int j = 0; j < 8; j++) {
+        const __m128i shift = _mm_cvtsi32_si128(4 * (j & 1)), bit = _mm_cvtsi32_si128(j);
+        __m512i p[KP_NR][KP_NT];
+        #pragma GCC unroll 8
+        for (int i = 0; i < KP_NR; i++)
+            #pragma GCC unroll 8
+            for (int t = 0; t < NT; t++) p[i][t] = _mm512_setzero_si512();
+        #pragma GCC unroll 8
+        for (int g = 0; g < 8; g++) {
+            __m512i q[KP_NR];
+            #pragma GCC unroll 8
+            for (int i = 0; i < KP_NR; i++) {
+                const uint8_t *s = sb + (size_t)i * ts;
+                __m512i v = _mm512_load_si512((const void *)(s + 64 * (8 * (j >> 1) + g)));
+                q[i] = _mm512_and_si512(_mm512_srl_epi16(v, shift), m4);
+                if (q5) {
+                    __m512i h = _mm512_load_si512((const void *)(s + GT_KQ5_OFF_QH + 64 * g));
+                    q[i] = _mm512_or_si512(q[i], _mm512_slli_epi16(_mm512_and_si512(_mm512_srl_epi16(h, bit), one), 4));
+                }
+            }
+            #pragma GCC unroll 8
+            for (int t = 0; t < NT; t++) {
+                const __m512i x = bcast4(aq[t] + 32 * j + 4 * g);
+                #pragma GCC unroll 8
+                for (int i = 0; i < KP_NR; i++) p[i][t] = _mm512_dpbusd_epi32(p[i][t], q[i], x);
+            }
+        }
+        #pragma GCC unroll 8
+        for (int i = 0; i < KP_NR; i++) {
+            const uint8_t *scj = sb + (size_t)i * ts + off_sc + 16 * j;
+            const __m512i sc = _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)scj));
+            #pragma GCC unroll 8
+            for (int t = 0; t < NT; t++) dot[i][t] = _mm512_add_epi32(dot[i][t], _mm512_mullo_epi32(p[i][t], sc));
+        }
+    }
+    #pragma GCC unroll 8
+    for (int i = 0; i < KP_NR; i++)
+        kq45_finish(sb + (size_t)i * ts, k, A, t0, NT, dot[i], acc + (size_t)i * as, q5);
+}
+
+/* Two tiles of Q6_K (gt_kq_pair_fn), register-blocked as kq45_pair_sb: per
+ * group of 16 (g = 8h + 2s + gh, kq6_quarters' bits) each tile's lanes
+ * decode their 16 quants into 4 registers, and each broadcast of a token's
+ * 4 activation quants feeds both tiles' vpdpbusd. The lane sums P_g - 32 A_g
+ * times sc_g are kq6_quarters' integers, summed exactly, so the bytes are
+ * the same. NT is a constant in every instance. */
+static inline __attribute__((always_inline)) void kq6_pair_group(const uint8_t *sb, size_t ts, int h, int s, int gh,
+                                                                  int k, const gt_kq_acts *A, int t0, const int NT,
+                                                                  __m512i dot[KP_NR][KP_NT]) {
+    const __m512i m4 = _mm512_set1_epi8(0x0f), m3 = _mm512_set1_epi8(3);
+    const int g = 8 * h + 2 * s + gh;
+    __m512i q[KP_NR][4], sc[KP_NR];
+    #pragma GCC unroll 8
+    for (int i = 0; i < KP_NR; i++) {
+        const uint8_t *ti = sb + (size_t)i * ts;
+        #pragma GCC unroll 8
+        for (int u = 0; u < 4; u++) {
+            const int gi = 4 * gh + u;
+            __m512i lo = _mm512_load_si512((const void *)(ti + 64 * (16 * h + 8 * (s & 1) + gi)));
+            if (s >= 2) lo = _mm512_srli_epi16(lo, 4);
+            __m512i hb = _mm512_load_si512((const void *)(ti + GT_KQ6_OFF_QH + 64 * (8 * h + gi)));
+            __m512i hi = _mm512_and_si512(_mm512_srli_epi16(hb, 2 * s), m3);
+            q[i][u] = _mm512_or_si512(_mm512_and_si512(lo, m4), _mm512_slli_epi16(hi, 4));
+        }
+        sc[i] = _mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)(ti + GT_KQ6_OFF_SC + 16 * g)));
+    }
+    #pragma GCC unroll 8
+    for (int t = 0; t < NT; t++) {
+        const size_t at = (size_t)(t0 + t);
+        const int8_t *aq = A->aq + at * A->aq_stride + (size_t)k * GT_QK_K + 128 * h + 32 * s + 16 * gh;
+        const __m512i off = _mm512_set1_epi32(-32 * A->bs[at * A->bs_stride + (size_t)k * 16 + (size_t)g]);
+        __m512i x[4];
+        #pragma GCC unroll 8
+        for (int u = 0; u < 4; u++) x[u] = bcast4(aq + 4 * u);
+        #pragma GCC unroll 8
+        for (int i = 0; i < KP_NR; i++) {
+            __m512i p = off;
+            #pragma GCC unroll 8
+            for (int u = 0; u < 4; u++) p = _mm512_dpbusd_epi32(p, q[i][u], x[u]);
+            dot[i][t] = _mm512_add_epi32(dot[i][t], _mm512_mullo_epi32(p, sc[i]));
+        }
+    }
+}
+
+/* Super-block k of both Q6_K tiles for NT tokens from t0, then the float
+ * step as kq6_tile's. */
+static inline __attribute__((always_inline)) void kq6_pair_sb(const uint8_t *sb, size_t ts, int k, const gt_kq_acts *A,
+                                                               int t0, const int NT, float *acc, size_t as) {
+    __m512i dot[KP_NR][KP_NT];
+    #pragma GCC unroll 8
+    for (int i = 0; i < KP_NR; i++)
+        #pragma GCC unroll 8
+        for (int t = 0; t < NT; t++) dot[i][t] = _mm512_setzero_si512();
+    for (int h = 0; h < 2; h++)
+        for (int s = 0; s < 4; s++)
+            #pragma GCC unroll 8
+            for (int gh = 0; gh < 2; gh++) kq6_pair_group(sb, ts, h, s, gh, k, A, t0, NT, dot);
+    #pragma GCC unroll 8
+    for (int i = 0; i < KP_NR; i++) {
+        const __m512 d = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(sb + (size_t)i * ts + GT_KQ6_OFF_D)));
+        #pragma GCC unroll 8
+        for (int t = 0; t < NT; t++) {
+            const __m512 da = _mm512_set1_ps(A->da[(size_t)(t0 + t) * A->da_stride + (size_t)k]);
+            float *y = acc + (size_t)i * as + 16 * (size_t)(t0 + t);
+            _mm512_storeu_ps(y, _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[i][t]), _mm512_mul_ps(d, da),
+                                                _mm512_loadu_ps(y)));
+        }
+    }
+}
+
+/* One super-block of a pair for NT tokens: kind 0 Q4_K, 1 Q5_K, 2 Q6_K. */
+static inline __attribute__((always_inline)) void kq_pair_sb(const uint8_t *sb, size_t ts, int k, const gt_kq_acts *A,
+                                                              int t0, const int NT, float *acc, size_t as,
+                                                              const int kind) {
+    if (kind == 2) kq6_pair_sb(sb, ts, k, A, t0, NT, acc, as);
+    else kq45_pair_sb(sb, ts, k, A, t0, NT, acc, as, kind);
+}
+
+/* Super-block after super-block, the tokens in register blocks of at most
+ * KP_NT (8 as 4 + 4), each block's NT a constant; kind as kq_pair_sb's. */
+static inline __attribute__((always_inline)) void kq_pair(const uint8_t *sb, size_t ts, int nk, const gt_kq_acts *A,
+                                                           int nt, float *acc, size_t as, const int kind) {
+    const size_t sbb = kind == 2 ? GT_KQ6_SB_BYTES : kind == 1 ? GT_KQ5_SB_BYTES : GT_KQ4_SB_BYTES;
+    assert(nt >= 1 && nt <= 2 * KP_NT);
+    for (int k = 0; k < nk; k++, sb += sbb)
+        for (int t0 = 0; t0 < nt;) {
+            int n = nt - t0 > KP_NT ? (nt - t0 + 1) / 2 : nt - t0;
+            switch (n) {
+            case 1: kq_pair_sb(sb, ts, k, A, t0, 1, acc, as, kind); break;
+            case 2: kq_pair_sb(sb, ts, k, A, t0, 2, acc, as, kind); break;
+            case 3: kq_pair_sb(sb, ts, k, A, t0, 3, acc, as, kind); break;
+            case 4: kq_pair_sb(sb, ts, k, A, t0, 4, acc, as, kind); break;
+            case 5: kq_pair_sb(sb, ts, k, A, t0, 5, acc, as, kind); break;
+            default: kq_pair_sb(sb, ts, k, A, t0, 6, acc, as, kind); break;
+            }
+            t0 += n;
+        }
+}
+
+void gt_kq4_pair_avx512(const uint8_t *sb, size_t ts, int nk, const gt_kq_acts *A, int nt, float *acc, size_t as) {
+    kq_pair(sb, ts, nk, A, nt, acc, as, 0);
+}
+
+void gt_kq5_pair_avx512(const uint8_t *sb, size_t ts, int nk, const gt_kq_acts *A, int nt, float *acc, size_t as) {
+    kq_pair(sb, ts, nk, A, nt, acc, as, 1);
+}
+
+void gt_kq6_pair_avx512(const uint8_t *sb, size_t ts, int nk, const gt_kq_acts *A, int nt, float *acc, size_t as) {
+    kq_pair(sb, ts, nk, A, nt, acc, as, 2);
+}
+
+/* Tiled Q6_K (gt_kq4_tile_fn): lane r = row r. In half h of the block,
+ * group gi (< 8) of ql's first and second 32 bytes (a, b) and of qh (hb)
+ * give, per lane, 4 quants of each of the 4 quarters s (elements 128h +
+ * 32s + 4gi + i): a low | hb bits 0-1, b low | bits 2-3, a high | bits
+ * 4-5, b high | bits 6-7 (kquant.h). Four groups make a group of 16 (g =
+ * 8h + 2s + gi / 4): vpdpbusd sums its 16 products (q <= 63 against
+ * |a| <= 127), then dot += sc_g (P_g - 32 A_g) per lane by vpmulld: the
+ * scalar integers; the float step is gt_kq_finish's. */
+static inline __attribute__((always_inline)) void kq6_quarters(const uint8_t *sb, int h, int gh, int k,
+                                                                const gt_kq_acts *A, int nt, __m512i *dot) {
+    const __m512i m4 = _mm512_set1_epi8(0x0f), m3 = _mm512_set1_epi8(3);
+    __m512i q[4][4]; /* [quarter s][group gi - 4gh] */
+    #pragma GCC unroll 8
+    for (int u = 0; u < 4; u++) {
+        int gi = 4 * gh + u;
+        __m512i a = _mm512_load_si512((const void *)(sb + 64 * (16 * h + gi)));
+        __m512i b = _mm512_load_si512((const void *)(sb + 64 * (16 * h + 8 + gi)));
+        __m512i hb = _mm512_load_si512((const void *)(sb + GT_KQ6_OFF_QH + 64 * (8 * h + gi)));
+        #pragma GCC unroll 8
+        for (int s = 0; s < 4; s++) {
+            __m512i lo = s & 1 ? b : a;
+            if (s >= 2) lo = _mm512_srli_epi16(lo, 4);
+            __m512i hi = _mm512_and_si512(_mm512_srli_epi16(hb, 2 * s), m3);
+            q[s][u] = _mm512_or_si512(_mm512_and_si512(lo, m4), _mm512_slli_epi16(hi, 4));
+        }
+    }
+    #pragma GCC unroll 8
+    for (int s = 0; s < 4; s++) {
+        const int g = 8 * h + 2 * s + gh;
+        const __m512i sc = _mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)(sb + GT_KQ6_OFF_SC + 16 * g)));
+        #pragma GCC unroll 8
+        for (int t = 0; t < nt; t++) {
+            const int8_t *aq = A->aq + (size_t)t * A->aq_stride + (size_t)k * GT_QK_K + 128 * h + 32 * s + 16 * gh;
+            __m512i p = _mm512_set1_epi32(-32 * A->bs[(size_t)t * A->bs_stride + (size_t)k * 16 + (size_t)g]);
+            #pragma GCC unroll 8
+            for (int u = 0; u < 4; u++) {
+                int32_t a4;
+                memcpy(&a4, aq + 4 * u, 4);
+                p = _mm512_dpbusd_epi32(p, q[s][u], _mm512_set1_epi32(a4));
+            }
+            dot[t] = _mm512_add_epi32(dot[t], _mm512_mullo_epi32(p, sc));
+        }
+    }
+}
+
+static inline __attribute__((always_inline)) void kq6_tile(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt,
+                                                            float *acc, const int unused) {
+    (void)unused;
+    for (int k = 0; k < nk; k++, sb += GT_KQ6_SB_BYTES) {
+        __m512i dot[8];
+        if (nt == 1) kq_prefetch(sb, GT_KQ6_SB_BYTES);
+        #pragma GCC unroll 8
+        for (int t = 0; t < nt; t++) dot[t] = _mm512_setzero_si512();
+        #pragma GCC unroll 8
+        for (int h = 0; h < 2; h++)
+            #pragma GCC unroll 8
+            for (int gh = 0; gh < 2; gh++) kq6_quarters(sb, h, gh, k, A, nt, dot);
+        const __m512 d = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(sb + GT_KQ6_OFF_D)));
+        #pragma GCC unroll 8
+        for (int t = 0; t < nt; t++) {
+            const __m512 da = _mm512_set1_ps(A->da[(size_t)t * A->da_stride + (size_t)k]);
+            __m512 y = _mm512_loadu_ps(acc + 16 * t);
+            _mm512_storeu_ps(acc + 16 * t, _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[t]), _mm512_mul_ps(d, da), y));
+        }
+    }
+}
+
+void gt_kq6_tile_avx512(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, float *acc) {
+    assert(nt >= 1 && nt <= 8);
+    KQ_NT_CASES(kq6_tile, 0)
+}
+#endif
+
+#ifdef __clang__
+#pragma clang attribute pop
+#endif
