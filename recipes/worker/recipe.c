@@ -4,18 +4,21 @@
  *   gotong-recipe data --seed S --per-level N [--max-level L] -o DIR
  *       writes DIR/data.jsonl in the rows a data job exports ({"completion",
  *       "prompt"}, one compact JSON object a line), N items of every family
- *       at every difficulty level (up to L), each checked by the family's own checker
+ *       at every difficulty level (up to L; 3N of a family without levels
+ *       that shows its work: strings), each checked by the family's own checker
  *       before it is written: the prompt "Q: <question>\nA: ", the completion
  *       the family's worked solution (arith, sort, logic, strings) or
  *       "Answer: <answer>" (units); prints
  *       the rows' Merkle root (what `gotong train --dataset --root` checks)
  *       and writes it to DIR/root.txt; DIR/corpus.txt holds the rows' text
  *       for `gotong tokenizer train`.
- *   gotong-recipe eval -m MODEL.gguf --seed S --per-level N [--max-level L] [-t T] [--json]
+ *   gotong-recipe eval -m MODEL.gguf --seed S --per-level N [--max-level L] [-t T] [--json] [--show K]
  *       asks the model N held-out items of every family and level (another
  *       seed than the training data's), greedy, up to 192 tokens, and judges
  *       each answer with the family's checker: a table of exact-match
- *       accuracy per family and level.
+ *       accuracy per family and level; --show K prints the first K answers
+ *       of each level with the checker's verdict.
+ * Both take --family NAME to make or ask only that family's items.
  * Items are a pure function of (family, seed, index, level), so both runs
  * are reproducible bit for bit. */
 #include <stdio.h>
@@ -100,8 +103,11 @@ static int cmd_data(const ropts *o) {
         int lo, hi;
         if (o->family && strcmp(o->family, f->name)) continue;
         levels(f, o->max_level, &lo, &hi);
+        /* A family without levels but with worked solutions (strings: six
+         * operations) gets three levels' worth of rows. */
+        unsigned long long per = o->per_level * (f->max_level || !f->scratchpad ? 1 : 3);
         for (int l = lo; l <= hi && !rc; l++)
-            for (unsigned long long i = 0; i < o->per_level && !rc; i++) {
+            for (unsigned long long i = 0; i < per && !rc; i++) {
                 gt_family_item it;
                 if (gt_family_generate_level(f, o->seed, i, l, &it)) return fprintf(stderr, "level %d?\n", l), 1;
                 prompt_of(&it, p, sizeof p);
@@ -183,9 +189,9 @@ static int cmd_eval(const ropts *o) {
 }
 
 static int usage(void) {
-    fprintf(stderr, "usage: gotong-recipe data --seed S --per-level N [--max-level L] -o DIR\n"
+    fprintf(stderr, "usage: gotong-recipe data --seed S --per-level N [--max-level L] [--family F] -o DIR\n"
                     "       gotong-recipe eval -m MODEL.gguf --seed S --per-level N [--max-level L]\n"
-                    "                          [-t THREADS] [--json]\n");
+                    "                          [-t THREADS] [--json] [--family F] [--show K]\n");
     return 2;
 }
 
