@@ -33,7 +33,7 @@
 #          items per family and level.
 # full:    levels up to 5, 4000 items per family and level, the same llama
 #          with windows of 256 tokens, 7000 steps of 12 x 256 tokens (21.5 M
-#          tokens: ~45 min on 2 cores, measured in the README's table); 50
+#          tokens: 38 min on 2 cores, measured: recipes/worker/README.md); 50
 #          held-out items per family and level.
 set -euo pipefail
 ROOT_DIR=$(cd "$(dirname "$0")/../.." && pwd)
