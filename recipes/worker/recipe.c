@@ -4,18 +4,21 @@
  *   gotong-recipe data --seed S --per-level N [--max-level L] -o DIR
  *       writes DIR/data.jsonl in the rows a data job exports ({"completion",
  *       "prompt"}, one compact JSON object a line), N items of every family
- *       at every difficulty level (up to L), each checked by the family's own checker
+ *       at every difficulty level (up to L; 3N of a family without levels
+ *       that shows its work: strings), each checked by the family's own checker
  *       before it is written: the prompt "Q: <question>\nA: ", the completion
  *       the family's worked solution (arith, sort, logic, strings) or
  *       "Answer: <answer>" (units); prints
  *       the rows' Merkle root (what `gotong train --dataset --root` checks)
  *       and writes it to DIR/root.txt; DIR/corpus.txt holds the rows' text
  *       for `gotong tokenizer train`.
- *   gotong-recipe eval -m MODEL.gguf --seed S --per-level N [--max-level L] [-t T] [--json]
+ *   gotong-recipe eval -m MODEL.gguf --seed S --per-level N [--max-level L] [-t T] [--json] [--show K]
  *       asks the model N held-out items of every family and level (another
  *       seed than the training data's), greedy, up to 192 tokens, and judges
  *       each answer with the family's checker: a table of exact-match
- *       accuracy per family and level.
+ *       accuracy per family and level; --show K prints the first K answers
+ *       of each level with the checker's verdict.
+ * Both take --family NAME to make or ask only that family's items.
  * Items are a pure function of (family, seed, index, level), so both runs
  * are reproducible bit for bit. */
 #include <stdio.h>
@@ -39,6 +42,8 @@ typedef struct ropts {
     unsigned long long seed, per_level;
     int threads, json;
     unsigned long long max_level; /* 0: every level */
+    const char *family;           /* only this family (NULL: all) */
+    unsigned long long show;      /* eval: print the first `show` outputs of each level */
 } ropts;
 
 /* The levels of f: min..max (capped at cap when cap > 0), or the single
@@ -96,9 +101,13 @@ static int cmd_data(const ropts *o) {
     for (int fi = 0; fi < gt_family_count() && !rc; fi++) {
         const gt_family *f = gt_family_at(fi);
         int lo, hi;
+        if (o->family && strcmp(o->family, f->name)) continue;
         levels(f, o->max_level, &lo, &hi);
+        /* A family without levels but with worked solutions (strings: six
+         * operations) gets three levels' worth of rows. */
+        unsigned long long per = o->per_level * (f->max_level || !f->scratchpad ? 1 : 3);
         for (int l = lo; l <= hi && !rc; l++)
-            for (unsigned long long i = 0; i < o->per_level && !rc; i++) {
+            for (unsigned long long i = 0; i < per && !rc; i++) {
                 gt_family_item it;
                 if (gt_family_generate_level(f, o->seed, i, l, &it)) return fprintf(stderr, "level %d?\n", l), 1;
                 prompt_of(&it, p, sizeof p);
@@ -123,7 +132,7 @@ static int cmd_data(const ropts *o) {
 /* Asks the model one item; 1 when the family's checker accepts, 0 when it
  * does not or the model could not answer (a prompt longer than its
  * context: *failed counts those, err keeps the last reason). */
-static int ask(gt_llm *l, const gt_family_item *it, unsigned long long *failed, gt_err *err) {
+static int ask(gt_llm *l, const gt_family_item *it, int show, unsigned long long *failed, gt_err *err) {
     char p[GT_FAMILY_QUESTION_MAX + 16];
     gt_buf out = GT_BUF_INIT;
     gt_gen_params g = gt_gen_defaults();
@@ -132,6 +141,8 @@ static int ask(gt_llm *l, const gt_family_item *it, unsigned long long *failed, 
     if (gt_llm_generate(l, p, strlen(p), &g, &out, NULL, err)) return gt_buf_free(&out), ++*failed, 0;
     gt_verdict v;
     gt_family_check(it, out.data ? (const char *)out.data : "", out.len, &v);
+    if (show) printf("--- %s (want %s): %s\n%.*s\n", p, it->answer, v.ok ? "ok" : v.reason, (int)out.len,
+                     out.data ? (const char *)out.data : "");
     gt_buf_free(&out);
     return v.ok;
 }
@@ -146,13 +157,14 @@ static int cmd_eval(const ropts *o) {
     for (int fi = 0; fi < gt_family_count(); fi++) {
         const gt_family *f = gt_family_at(fi);
         int lo, hi;
+        if (o->family && strcmp(o->family, f->name)) continue;
         levels(f, o->max_level, &lo, &hi);
         for (int lv = lo; lv <= hi; lv++) {
             unsigned long long ok = 0;
             for (unsigned long long i = 0; i < o->per_level; i++) {
                 gt_family_item it;
                 gt_family_generate_level(f, o->seed, i, lv, &it);
-                ok += (unsigned long long)ask(l, &it, &failed, &err);
+                ok += (unsigned long long)ask(l, &it, i < o->show, &failed, &err);
             }
             all_ok += ok, all_n += o->per_level;
             double pct = 100.0 * (double)ok / (double)o->per_level;
@@ -177,9 +189,9 @@ static int cmd_eval(const ropts *o) {
 }
 
 static int usage(void) {
-    fprintf(stderr, "usage: gotong-recipe data --seed S --per-level N [--max-level L] -o DIR\n"
+    fprintf(stderr, "usage: gotong-recipe data --seed S --per-level N [--max-level L] [--family F] -o DIR\n"
                     "       gotong-recipe eval -m MODEL.gguf --seed S --per-level N [--max-level L]\n"
-                    "                          [-t THREADS] [--json]\n");
+                    "                          [-t THREADS] [--json] [--family F] [--show K]\n");
     return 2;
 }
 
@@ -208,6 +220,8 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--per-level") && !num(v, 1, RECIPE_MAX_PER_LEVEL, &o.per_level)) continue;
         else if (!strcmp(a, "-t") && !num(v, 1, 64, &t)) o.threads = (int)t;
         else if (!strcmp(a, "--max-level") && !num(v, 1, 1000, &o.max_level)) continue;
+        else if (!strcmp(a, "--family") && gt_family_by_name(v)) o.family = v;
+        else if (!strcmp(a, "--show") && !num(v, 0, 1000, &o.show)) continue;
         else return usage();
     }
     if (!have_seed || !o.per_level) return usage();

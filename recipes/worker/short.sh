@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # recipes/worker/short.sh GOTONG GOTONG_RECIPE: the worker recipe shortened
 # (4 items per family and level up to 2, the byte-level 257-token vocabulary, a 1-layer
-# dim-32 llama, 6 steps on 2 threads, loss on the completions) must give the very bytes pinned below:
-# the rows' Merkle root and the trained model's sha256. The recipe's steps are
+# dim-32 llama, 6 steps on 2 threads, loss on the completions, windows at the
+# rows' BOS) must give the very bytes pinned below: the rows' Merkle root and the trained model's sha256. The recipe's steps are
 # deterministic by design (items are a function of their seed and index, BPE
 # of its corpus, training of its data and settings whatever the thread count
 # or build), so a change here is a change of the recipe, to be re-pinned on
@@ -11,15 +11,15 @@
 # the third argument: prints the values to pin.
 set -euo pipefail
 G=${1:?usage: short.sh GOTONG GOTONG_RECIPE [--print]} R=${2:?usage: short.sh GOTONG GOTONG_RECIPE [--print]}
-WANT_ROOT=0x53cd10742ea36ccf1340d6efd79535b8fe7dc8f5bc65ee4ea4857c5b98b36c40
-WANT_SHA=63a8d6c2a5ec0d62f0aceb49542622a47652687890c354449d81fad4d8d9035a
+WANT_ROOT=0x942f31787539660a68a7d4fa3b029b1ae74588b798e24eb9bdd551e4a5876142
+WANT_SHA=ed2db5a5aa096b48abe987f5a6630b31be85929270f462e133fd8fd9db03c906
 T=$(mktemp -d "${TMPDIR:-/tmp}/gt-recipe-short-XXXXXX")
 trap 'rm -rf "$T"' EXIT
 "$R" data --seed 1 --per-level 4 --max-level 2 -o "$T/data" >/dev/null
 ROOT=$(cat "$T/data/root.txt")
 "$G" tokenizer train --corpus "$T/data/corpus.txt" --vocab-size 257 -o "$T/vocab.gguf" >/dev/null 2>&1
 SHAPE=(--dim 32 --layers 1 --heads 2 --ff 64 --seq 64 --batch 2 --steps 6 --lr 3e-3 --threads 2 --seed 1
-    --completion-loss)
+    --completion-loss --row-windows)
 "$G" train --dataset "$T/data" --root "$ROOT" --vocab "$T/vocab.gguf" "${SHAPE[@]}" -o "$T/worker.gguf" >/dev/null 2>&1
 "$G" train --dataset "$T/data" --root "$ROOT" --vocab "$T/vocab.gguf" "${SHAPE[@]}" --checkpoint "$T/ck.gguf" \
     --stop-after 3 -o "$T/half.gguf" >/dev/null 2>&1

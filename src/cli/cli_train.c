@@ -37,6 +37,7 @@ typedef struct train_opts {
     int dim, layers, heads, kv_heads, ff, seq, batch, steps, accum, warmup, threads;
     int checkpoint_every, stop_after; /* 0: at the end only; 0: never */
     int completion_loss;              /* --completion-loss: a dataset's prompts are not predicted */
+    int row_windows;                  /* --row-windows: a window starts at a row's BOS */
     unsigned long long seed;
     float lr, min_lr, wd, clip;
 } train_opts;
@@ -49,7 +50,7 @@ static void usage_train(FILE *f) {
             "         [--seq T] [--batch B] [--steps S] [--accum A] [--lr LR] [--min-lr LR]\n"
             "         [--warmup W] [--wd WD] [--clip C] [--threads N] [--seed S]\n"
             "         [--checkpoint FILE [--checkpoint-every K]] [--resume FILE] [--stop-after S]\n"
-            "         [--completion-loss]\n"
+            "         [--completion-loss] [--row-windows]\n"
             "Trains a llama-architecture model from scratch on the text of FILE.txt,\n"
             "tokenized with VOCAB.gguf's tokenizer (whose vocabulary the model takes),\n"
             "with AdamW, linear warmup then cosine decay to --min-lr, gradient clipping\n"
@@ -62,7 +63,8 @@ static void usage_train(FILE *f) {
             "as the vocabulary has them) of a dataset that `gotong data export` wrote (the\n"
             "file or its directory), only if its Merkle root is --root's; with\n"
             "--completion-loss only the completions (and EOS) are predicted, the prompts\n"
-            "are read but not trained on.\n"
+            "are read but not trained on; with --row-windows every window starts at a\n"
+            "row's BOS (as a question is asked), not anywhere in the rows' tokens.\n"
             "Defaults: --dim 128 --layers 2 --heads 4 --kv-heads (heads) --ff (8/3 dim,\n"
             "rounded up to 32) --seq 64 --batch 8 --steps 200 --accum 1 --lr 1e-3\n"
             "--min-lr (lr/10) --warmup (steps/20) --wd 0.1 --clip 1 --threads (CPUs) --seed 1.\n"
@@ -105,7 +107,7 @@ typedef struct num_opt {
     double lo, hi;
 } num_opt;
 
-#define TRAIN_N_STR_OPTS 9  /* the text and flag options of str_opts() */
+#define TRAIN_N_STR_OPTS 10 /* the text and flag options of str_opts() */
 #define TRAIN_N_NUM_OPTS 18 /* the number options of num_opts() */
 
 /* The text options (files, the root) and the flag into o, ending at
@@ -121,6 +123,7 @@ static void str_opts(train_opts *o, gt_cli_opt *t) {
         {"--checkpoint", NULL, GT_CLI_OPT_STR, &o->checkpoint, 0, 0, NULL},
         {"--resume", NULL, GT_CLI_OPT_STR, &o->resume, 0, 0, NULL},
         {"--completion-loss", NULL, GT_CLI_OPT_FLAG, &o->completion_loss, 0, 0, NULL},
+        {"--row-windows", NULL, GT_CLI_OPT_FLAG, &o->row_windows, 0, 0, NULL},
     };
     memcpy(t, s, sizeof s);
 }
@@ -157,8 +160,8 @@ static int check_opts(train_opts *o) {
         return gt_cli_usage_error("train",
                                   "one of --data and --dataset, one of --vocab and --from, and -o are required");
     if (!o->dataset != !o->root) return gt_cli_usage_error("train", "--dataset and --root go together");
-    if (o->completion_loss && !o->dataset)
-        return gt_cli_usage_error("train", "--completion-loss needs --dataset (rows with prompts)");
+    if ((o->completion_loss || o->row_windows) && !o->dataset)
+        return gt_cli_usage_error("train", "--completion-loss and --row-windows need --dataset (rows with prompts)");
     if (o->from && (o->dim || o->layers || o->heads || o->kv_heads || o->ff))
         return gt_cli_usage_error("train",
                                   "--dim, --layers, --heads, --kv-heads and --ff: --from's model has its shapes");
@@ -244,7 +247,7 @@ static void progress_line(const train_opts *o, int step, double loss, double t0_
 }
 
 /* Runs the steps; *first and *last get the first and last step's loss. */
-static int train_loop(const train_opts *o, gt_trainer *t, const int32_t *ids, size_t n, double *first,
+static int train_loop(const train_opts *o, gt_trainer *t, const int32_t *ids, size_t n, int32_t bos, double *first,
                       double *last, gt_err *err) {
     size_t N = (size_t)o->batch * o->seq;
     int32_t *tok = gt_malloc(N * sizeof(int32_t)), *tgt = gt_malloc(N * sizeof(int32_t));
@@ -254,7 +257,9 @@ static int train_loop(const train_opts *o, gt_trainer *t, const int32_t *ids, si
     run.opt.lr = o->lr, run.opt.min_lr = o->min_lr, run.opt.warmup_steps = o->warmup, run.opt.total_steps = o->steps;
     run.opt.weight_decay = o->wd, run.opt.clip_norm = o->clip;
     double t0 = gt_now_s();
-    int rc = 0;
+    size_t *starts = NULL;
+    int rc = o->row_windows ? gt_train_row_starts(ids, n, o->seq, bos, &starts, &run.n_starts, err) : 0;
+    run.starts = starts;
     int s0 = gt_trainer_step_count(t), end = o->stop_after && o->stop_after < o->steps ? o->stop_after : o->steps;
     for (int s = s0; s < end && !rc; s++) {
         if ((rc = gt_train_run_step(t, &run, ids, n, tok, tgt, last, err))) break;
@@ -264,7 +269,7 @@ static int train_loop(const train_opts *o, gt_trainer *t, const int32_t *ids, si
         if (o->checkpoint && ((s + 1) % every == 0 || s + 1 == end))
             rc = gt_trainer_save_checkpoint(t, o->checkpoint, err);
     }
-    gt_free(tok), gt_free(tgt);
+    gt_free(tok), gt_free(tgt), gt_free(starts);
     return rc;
 }
 
@@ -326,7 +331,7 @@ static int run_train(const train_opts *o_in, gt_err *err) {
         fprintf(stderr, "training %zu parameters on %zu tokens of %s (%d steps of %d x %d x %d tokens)\n",
                 gt_trainer_n_params(t), n, o->dataset ? o->dataset : o->data, o->steps, o->accum, o->batch, o->seq);
     int s0 = t ? gt_trainer_step_count(t) : 0;
-    if (!rc) rc = train_loop(o, t, ids, n, &first, &last, err);
+    if (!rc) rc = train_loop(o, t, ids, n, gt_tokenizer_bos(tk), &first, &last, err);
     if (!rc) rc = o->from ? gt_trainer_save_gguf_like(t, vg, o->out, err)
                           : gt_trainer_save_gguf(t, vg, "gotong-train", o->out, err);
     if (!rc) {

@@ -71,6 +71,7 @@
 #define DEMO_MARKER "gotong-demo.json"     /* what makes a directory a demo home --fresh may wipe */
 #define DEMO_PASSWORD "gotong-demo"        /* of every demo keystore (written to HOME/password.txt) */
 #define DEMO_VOCAB_REL "tokenizer/ggml-vocab-llama-spm.gguf"
+#define DEMO_WORKER_REL "models/worker.gguf"
 
 /* The cast (the order of demo_int.h's P_* names). Amounts in base units. */
 const demo_persona demo_cast[N_PERSONAS] = {
@@ -248,6 +249,22 @@ static int find_vocab(char *out, size_t cap) {
     return gt_file_exists(out) ? 0 : -1;
 }
 
+/* Finds the worker model committed with its recipe (models/worker.gguf,
+ * recipes/worker/README.md) above the binary's directory or the current
+ * one: 0 with its path in out, -1 when it is not there. */
+static int find_worker_model(char *out, size_t cap) {
+    char exe[PATH_MAX];
+    if (!self_exe(exe, sizeof exe)) {
+        char *slash = strrchr(exe, '/');
+        if (slash) *slash = 0;
+        const char *ups[] = {"../" DEMO_WORKER_REL, "../../" DEMO_WORKER_REL};
+        for (size_t i = 0; i < sizeof ups / sizeof ups[0]; i++)
+            if (snprintf(out, cap, "%s/%s", exe, ups[i]) < (int)cap && gt_file_exists(out)) return 0;
+    }
+    snprintf(out, cap, "%s", DEMO_WORKER_REL);
+    return gt_file_exists(out) ? 0 : -1;
+}
+
 /* Makes a small random-weight llama with `gotong model random` (this very
  * binary, so it is the same code), seeded so every run gets the same file. */
 static int make_random_model(const char *vocab, const char *out_path, int threads, gt_err *err) {
@@ -333,6 +350,10 @@ static int choose_model(demo_run *run, gt_err *err) {
     char vocab[PATH_MAX], dir[PATH_MAX + 16];
     if (o->model_path) {
         snprintf(run->model_path, sizeof run->model_path, "%s", o->model_path);
+    } else if (!find_worker_model(run->model_path, sizeof run->model_path)) {
+        run->d.worker_model = 1;
+        demo_say("  model           no --model given: the worker model trained by recipes/worker (the task\n"
+                 "                  families' questions, worked solutions); the tasks ask it such questions");
     } else {
         if (o->vocab_path) snprintf(vocab, sizeof vocab, "%s", o->vocab_path);
         else if (find_vocab(vocab, sizeof vocab))
@@ -517,7 +538,7 @@ int gt_demo_run(const gt_demo_options *o, gt_err *err) {
     run.d.model_id = gt_agent_model_id(run.model);
     run.d.model_hash = gt_agent_model_hash(run.model);
     run.rep = (demo_report){.home = run.home, .model_path = run.model_path, .model_id = run.d.model_id,
-                            .random_model = !o->model_path, .rounds = o->rounds};
+                            .random_model = !o->model_path && !run.d.worker_model, .rounds = o->rounds};
     rc = play(&run, err);
     demo_teardown(&run);
     if (!rc) {

@@ -21,6 +21,7 @@
 #define DEMO_WAIT_S 180 /* longest wait for one step of a round */
 #define DEMO_POLL_MS 100
 #define DEMO_N_PREDICT 16
+#define DEMO_WORKER_N_PREDICT 160 /* a worked solution, then its "Answer:" line */
 #define DEMO_STEP_LINE_MAX 256 /* a --step answer; the rest of a longer line is skipped */
 
 /* The cast, in demo_cast's order. */
@@ -44,6 +45,7 @@ typedef struct demo {
     gt_client *dir;
     const char *model_id;
     const uint8_t *model_hash;
+    int worker_model; /* the recipe's worker model: tasks ask the task families' questions */
 } demo;
 
 /* A progress line (stdout, or stderr with --json), and seconds since the start

@@ -18,6 +18,7 @@
 #include "crypto/addr.h"
 #include "demo/demo_int.h"
 #include "store/blob.h"
+#include "work/data/families.h"
 #include "market/market.h"
 
 /* ---- pacing: blocks when only a deadline is left ----
@@ -250,19 +251,40 @@ void demo_online(demo *d, int who, int on) {
     gt_agent_set_roles(d->ag[who], on ? demo_cast[who].roles | GT_ROLE_WORKER : demo_cast[who].roles);
 }
 
+/* Part i of round r for the recipe's worker model: a task family's question
+ * as the recipe asked them ("Q: ...\nA: "), at a level it was trained on;
+ * arith's + and - only (it has not learnt multi-digit products:
+ * recipes/worker/README.md). */
+static void worker_prompt(int round, int i, char *out, size_t cap) {
+    static const struct { const char *family; int level; } asks[] = {
+        {"arith", 3}, {"logic", 2}, {"sort", 2}, {"strings", 0}, {"arith", 2}, {"logic", 1}};
+    int k = (round * 3 + i) % (int)(sizeof asks / sizeof asks[0]);
+    gt_family_item it;
+    uint64_t index = (uint64_t)i * 64;
+    for (int tries = 0; tries < 64; tries++, index++) { /* a third of arith's items are products */
+        int rc = gt_family_generate_level(gt_family_by_name(asks[k].family), (uint64_t)round, index, asks[k].level,
+                                          &it);
+        assert(!rc);
+        (void)rc;
+        if (!strstr(it.meta, "\"op\":\"*\"")) break;
+    }
+    snprintf(out, cap, "Q: %s\nA: ", it.question);
+}
+
 /* Posts a `complete` task from poster with n prompts. */
 static int post(demo *d, int poster, int round, int n_prompts, uint64_t bounty, uint64_t stake, int evaluator,
                 uint64_t fee, uint8_t id[32], gt_err *err) {
     static const char *const topics[] = {"a lighthouse keeper", "rice terraces at dawn", "a market in Yogyakarta",
                                          "the first rain of the season", "a ferry crossing", "a village meeting"};
-    char prompts[8][160];
+    char prompts[8][GT_FAMILY_QUESTION_MAX + 16];
     const char *ps[8];
     for (int i = 0; i < n_prompts && i < 8; i++) {
-        snprintf(prompts[i], sizeof prompts[i], "Round %d, part %d: write one sentence about %s.", round, i + 1,
-                 topics[(round * 3 + i) % 6]);
+        if (d->worker_model) worker_prompt(round, i, prompts[i], sizeof prompts[i]);
+        else snprintf(prompts[i], sizeof prompts[i], "Round %d, part %d: write one sentence about %s.", round, i + 1,
+                      topics[(round * 3 + i) % 6]);
         ps[i] = prompts[i];
     }
-    char *spec = gt_complete_spec(d->model_id, ps, n_prompts, DEMO_N_PREDICT);
+    char *spec = gt_complete_spec(d->model_id, ps, n_prompts, d->worker_model ? DEMO_WORKER_N_PREDICT : DEMO_N_PREDICT);
     if (!spec) return gt_err_set(err, GT_ENOMEM, "out of memory");
     gt_task_terms t = {.kind = "complete", .slots = 1, .bounty_units = bounty, .stake_units = stake};
     if (evaluator >= 0) {

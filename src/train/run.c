@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "train/dataset.h"
 
 void gt_train_fill_batch(const gt_train_run *r, const int32_t *ids, size_t n, uint64_t draw, int32_t *tok,
                          int32_t *tgt) {
@@ -15,7 +16,8 @@ void gt_train_fill_batch(const gt_train_run *r, const int32_t *ids, size_t n, ui
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
         z ^= z >> 31;
-        size_t start = (size_t)(z % (uint64_t)(n - (size_t)r->seq));
+        size_t start = r->starts ? r->starts[z % (uint64_t)r->n_starts] : (size_t)(z % (uint64_t)(n - (size_t)r->seq));
+        assert(start + (size_t)r->seq < n);
         int32_t *tb = tok + (size_t)b * r->seq, *gb = tgt + (size_t)b * r->seq;
         for (int i = 0; i < r->seq; i++) { /* a masked token (~id) is an input, never a target */
             int32_t x = ids[start + (size_t)i], y = ids[start + (size_t)i + 1];
@@ -23,6 +25,28 @@ void gt_train_fill_batch(const gt_train_run *r, const int32_t *ids, size_t n, ui
             gb[i] = y < 0 ? -1 : y;
         }
     }
+}
+
+/* 1 when ids[i] is a row's BOS: the token (or its masked form) not followed
+ * by another -- a vocabulary whose EOS is its BOS ends each row with it. */
+static int is_row_start(const int32_t *ids, size_t n, size_t i, int32_t bos) {
+    int here = ids[i] == bos || ids[i] == GT_TRAIN_MASKED(bos);
+    return here && !(i + 1 < n && (ids[i + 1] == bos || ids[i + 1] == GT_TRAIN_MASKED(bos)));
+}
+
+int gt_train_row_starts(const int32_t *ids, size_t n, int seq, int32_t bos, size_t **starts, size_t *n_starts,
+                        gt_err *err) {
+    *starts = NULL, *n_starts = 0;
+    size_t k = 0, last = n > (size_t)seq ? n - (size_t)seq : 0;
+    for (size_t i = 0; i < last; i++) k += (size_t)is_row_start(ids, n, i, bos);
+    if (!k) return gt_err_set(err, GT_EINVAL, "no row starts (BOS %d) with a window of %d tokens after it", bos, seq);
+    size_t *s = gt_malloc(k * sizeof *s);
+    if (!s) return gt_err_set(err, GT_ENOMEM, "out of memory for %zu row starts", k);
+    k = 0;
+    for (size_t i = 0; i < last; i++)
+        if (is_row_start(ids, n, i, bos)) s[k++] = i;
+    *starts = s, *n_starts = k;
+    return 0;
 }
 
 int gt_train_run_step(gt_trainer *t, const gt_train_run *r, const int32_t *ids, size_t n, int32_t *tok, int32_t *tgt,

@@ -20,11 +20,23 @@ typedef struct gt_train_run {
     int seq, batch, accum; /* accum >= 1 micro-batches per step */
     uint64_t seed;
     gt_train_opt opt;      /* AdamW and the schedule (total_steps: the schedule's end) */
+    /* NULL: a window starts anywhere in ids. Else a window starts only at one
+     * of starts[0..n_starts) (each < n - seq): the rows' first tokens
+     * (gt_train_row_starts), so a row is read from its BOS as it is asked. */
+    const size_t *starts;
+    size_t n_starts;
 } gt_train_run;
+
+/* The positions in ids[0..n) of token bos (or its masked ~bos) not followed
+ * by another (where EOS is BOS, the row before ends with it) after which a
+ * whole window of seq + 1 tokens fits: *starts (gt_free) and *n_starts.
+ * GT_EINVAL when there is none. */
+int gt_train_row_starts(const int32_t *ids, size_t n, int seq, int32_t bos, size_t **starts, size_t *n_starts,
+                        gt_err *err);
 
 /* The windows of micro-batch `draw` (step * accum + micro-batch): sequence
  * b starts at a position drawn by splitmix64 from (seed, draw, b) in
- * ids[0..n) (n > seq); tok and tgt ([batch][seq]) get the window and the
+ * ids[0..n) (n > seq), or among r->starts when set; tok and tgt ([batch][seq]) get the window and the
  * next tokens. A masked token of ids (~id < 0, train/dataset.h) is given as
  * its id in tok and as -1 (not predicted) in tgt. */
 void gt_train_fill_batch(const gt_train_run *r, const int32_t *ids, size_t n, uint64_t draw, int32_t *tok,

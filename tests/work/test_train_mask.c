@@ -39,6 +39,42 @@ static int read_rows(gt_train_rows *rows, gt_err *err) {
     return gt_train_rows_parse((const uint8_t *)data, strlen(data), root, "rows", "root", rows, err);
 }
 
+/* --row-windows: the starts are exactly the rows' (masked) BOS positions
+ * with a whole window after them, and every window is the tokens from one
+ * of them on. */
+static void check_row_windows(const int32_t *ids, size_t n, int32_t bos) {
+    gt_err err = {0};
+    size_t *starts = NULL, n_starts = 0, want = 0;
+    gt_train_run run = {.seq = 16, .batch = 4, .accum = 1, .seed = 7};
+    CHECK_EQ_INT(gt_train_row_starts(ids, n, run.seq, bos, &starts, &n_starts, &err), 0);
+    for (size_t i = 0; i + (size_t)run.seq < n; i++) want += ids[i] == GT_TRAIN_MASKED(bos);
+    CHECK_EQ_U64(n_starts, want);
+    CHECK(n_starts >= 2);
+    run.starts = starts, run.n_starts = n_starts;
+    int32_t tok[64], tgt[64];
+    for (uint64_t d = 0; d < 20 && starts; d++) {
+        gt_train_fill_batch(&run, ids, n, d, tok, tgt);
+        for (int b = 0; b < run.batch; b++) {
+            int from_a_start = 0;
+            for (size_t k = 0; k < n_starts && !from_a_start; k++) {
+                int same = 1;
+                for (int i = 0; i < run.seq && same; i++) {
+                    int32_t x = ids[starts[k] + (size_t)i];
+                    same = tok[b * run.seq + i] == (x < 0 ? ~x : x);
+                }
+                from_a_start = same;
+            }
+            CHECK_EQ_INT(tok[b * run.seq], bos);
+            CHECK_MSG(from_a_start, "window %d of draw %d does not start at a row", b, (int)d);
+        }
+    }
+    /* A window as long as the stream leaves no start: refused. */
+    size_t *none = NULL, n_none = 0;
+    CHECK(gt_train_row_starts(ids, n, (int)n, bos, &none, &n_none, &err) != 0);
+    CHECK(none == NULL && n_none == 0);
+    gt_free(starts);
+}
+
 static void test_mask(void) {
     gt_err err = {0};
     gt_bpe_vocab v;
@@ -87,6 +123,7 @@ static void test_mask(void) {
     }
     CHECK(skipped > 0 && skipped < 20 * 64);
     CHECK(n_masked > 0 && n_masked < np);
+    check_row_windows(masked, nm, gt_tokenizer_bos(tok));
     gt_free(plain), gt_free(masked);
     gt_train_rows_free(&rows);
     gt_tokenizer_free(tok);
