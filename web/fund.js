@@ -27,10 +27,13 @@ const EPOCHS_LISTED = 14; // epochs the airdrops page reads, newest first
 const ROUNDS_SCANNED = 20; // newest rounds a dataset's or evaluation's page looks through
 const PPM = 1000000; // weights are parts per million (GT_FUND_WEIGHT_ONE)
 
-// The matching rule as people read it; `m` is the pairwise bound.
+// The matching rule as people read it (src/fund/qf.h).
 function ruleText(r) {
-  if (r.rule === 'qf') return 'plain quadratic funding';
-  return `pairwise-bounded QF (the sybil rule: each pair of contributors adds at most ${tokens(r.pairwiseM)})`;
+  if (r.rule === 'qf') return 'plain quadratic funding (every address counts alike: open to sybils)';
+  return (
+    `pairwise-bounded QF (the sybil rule: each pair of contributors counts less the more it funds together, ` +
+    `bound M = ${tokens(r.pairwiseM)}; each contributor weighed by its proof of human)`
+  );
 }
 const ruleShort = (r) => (r.rule === 'qf' ? 'plain QF' : 'sybil rule');
 
@@ -162,8 +165,9 @@ export async function fundingPage() {
       { class: 'muted' },
       'Rounds fund published datasets and evaluations: contributions go to the work’s owner at once, ' +
         'and at the end the pool is shared by quadratic funding (many small contributors count more ' +
-        'than one large one). Under the sybil rule each pair of contributors adds at most a bound, so one ' +
-        'wallet split into many gains little; proof of human weighs each contributor.',
+        'than one large one). Plain QF counts every address alike, so one wallet split into many gains; ' +
+        'under the sybil rule (pairwise-bounded) a pair of contributors that funds together counts less, and ' +
+        'each contributor is weighed by its proof of human (an unattested wallet adds nothing).',
     ),
     h(
       'p',
@@ -274,8 +278,8 @@ export async function roundPage(page, id) {
       h(
         'p',
         { class: 'muted' },
-        `Matches as the ledger computed them under ${ruleText(r)}, in integer arithmetic, weighted by each ` +
-          'contributor’s proof of human; amounts in GOT.',
+        `Matches as the ledger computed them under ${ruleText(r)}, in integer arithmetic, scaled down ` +
+          'to the pool when they would exceed it; amounts in GOT.',
       ),
     );
   if (r.status === 'open' && head.time >= r.startS && head.time < r.endS && r.projects.length)
@@ -404,7 +408,7 @@ function epochTable(e, addr) {
         c.index,
         [addrLink(c.account, 'wallet'), mine(c.account) ? ' (this wallet)' : ''],
         tokens(c.amount),
-        badge(c.claimed ? 'claimed' : 'unclaimed', c.claimed ? 'ok' : 'open'),
+        h('span', { id: `leaf-${c.index}` }, badge(c.claimed ? 'claimed' : 'unclaimed', c.claimed ? 'ok' : 'open')),
       ]),
     );
   const total = e.points.reduce((s, p) => s + BigInt(p.points), 0n);
@@ -428,6 +432,8 @@ function claimForm(e, c) {
         throw new Error(`this claim is ${short(c.account)}'s; the key given is ${short(signer.address)}'s`);
       const fields = { epoch: String(e.epoch), index: String(c.index), amount: c.amount, proof: c.proofHex };
       const res = await submitSigned(signer, 'airdrop_claim', fields);
+      document.getElementById('claim-claimed').textContent = `yes, in block ${res.height}`;
+      document.getElementById(`leaf-${c.index}`).replaceChildren(badge('claimed', 'ok'));
       return [`claimed ${tokens(c.amount)} for ${short(c.account)} (signed by ${signer.how}) in block `, blockLink(res.height)];
     },
     'The claim carries the leaf’s index, amount and Merkle proof; the ledger checks the proof against the root ' +

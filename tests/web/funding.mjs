@@ -189,6 +189,8 @@ async function finalizeInPage(ctx, t, env, round, key) {
   await page.close();
 }
 
+const TOP = { x: 0, y: 0, width: 1280, height: 800 }; // the README's screenshots: a laptop's first screen
+
 // The API's tokens as the page writes them ("1,234.5 GOT").
 function tokensOf(units) {
   const s = String(units).padStart(7, '0');
@@ -211,10 +213,11 @@ async function matchesShown(ctx, t, env, round) {
   t.check(r.projects.some((p) => p.match !== '0'), `round "${r.name}" matched something (${r.matched} base units)`);
   const rule = await page.$eval('#round-rule', (e) => e.textContent);
   t.check(
-    r.rule === 'qf' ? /plain quadratic funding/.test(rule) : /sybil rule/.test(rule) && /0\.5 GOT/.test(rule),
+    r.rule === 'qf' ? /plain quadratic funding/.test(rule) : /sybil rule/.test(rule) && /M = 0\.5 GOT/.test(rule),
     `the page names the rule: ${rule}`,
   );
   await page.screenshot({ path: path.join(t.SHOTS, `round-${r.rule}-finalized.png`), fullPage: true });
+  await page.screenshot({ path: path.join(t.SHOTS, `round-${r.rule}-finalized-top.png`), clip: TOP });
   await page.close();
 }
 
@@ -255,6 +258,8 @@ async function claimInPage(ctx, t, env, epoch, worker) {
   check(ok === '1', `the page says the claim it signed was paid: ${text}`);
   const paid = BigInt((await api(env.base, `/v1/accounts/${worker}`)).balance) - before;
   check(paid === BigInt(leaf.amount), `the worker's balance went up by the leaf's amount (${paid} = ${leaf.amount})`);
+  const marked = await page.$eval(`#leaf-${leaf.index} .badge`, (el) => el.textContent);
+  check(marked === 'claimed', `the page marks the leaf claimed (${marked})`);
   await page.screenshot({ path: path.join(t.SHOTS, 'epoch-claimed.png'), fullPage: true });
   const [ok2, text2] = await signIn(page, t, 'claim', key);
   check(
@@ -267,5 +272,7 @@ async function claimInPage(ctx, t, env, epoch, worker) {
   check(e.claimed === leaf.amount, `the epoch counts the leaf claimed once (${e.claimed})`);
   check(!leaked(), 'the private key is in no request the claim page made');
   await page.screenshot({ path: path.join(t.SHOTS, 'epoch-claim-refused.png'), fullPage: true });
+  await page.evaluate(() => document.getElementById('claim-result').scrollIntoView({ block: 'center' }));
+  await page.screenshot({ path: path.join(t.SHOTS, 'epoch-claim-refused-view.png') });
   await page.close();
 }
