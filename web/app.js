@@ -15,12 +15,11 @@ import {
   sumUnits,
   blockLink,
   addrLink,
-  scanActions,
   loadNames,
-  SCAN_BLOCKS_MAX,
 } from './api.js';
 import { agentsPage, agentPage, boardPage, taskPage } from './market.js';
-import { datasetsPage, datasetPage, leaderboardPage } from './work.js';
+import { datasetsPage, datasetPage, leaderboardPage, evaluationPage } from './work.js';
+import { fundingPage, roundPage, airdropsPage, epochPage, humanPage } from './fund.js';
 import { walletPage, blockPage } from './wallet.js';
 
 const main = document.getElementById('main');
@@ -36,6 +35,13 @@ const routes = [
   [/^datasets$/, datasetsPage, 'datasets'],
   [/^dataset\/(sha256:[0-9a-f]{64})$/, datasetPage, 'datasets'],
   [/^leaderboard$/, leaderboardPage, 'leaderboard'],
+  [/^evaluation\/(0x[0-9a-fA-F]{64})$/, evaluationPage, 'leaderboard'],
+  [/^funding$/, fundingPage, 'funding'],
+  [/^round\/(0x[0-9a-fA-F]{64})$/, roundPage, 'funding'],
+  [/^airdrops$/, airdropsPage, 'funding'],
+  [/^epoch\/(\d{1,10})(?:\/(0x[0-9a-fA-F]{40}))?$/, epochPage, 'funding'],
+  [/^human$/, humanPage, 'funding'],
+  [/^human\/(0x[0-9a-fA-F]{40})$/, humanPage, 'funding'],
   [/^wallet$/, walletPage, 'wallet'],
   [/^wallet\/(0x[0-9a-fA-F]{40})$/, walletPage, 'wallet'],
   [/^block\/(\d{1,12})$/, blockPage, 'overview'],
@@ -95,21 +101,31 @@ async function taskCounts() {
   return out;
 }
 
-// The supply check: every token ever minted (the log's mint actions) against
-// what every address seen in the log holds (balance, stake, locked,
-// unbonding). Equal when no token was made or lost outside the rules.
-async function supplyCheck(head) {
-  let minted = 0n;
-  let transferred = 0n;
-  const seen = new Set();
-  const scan = await scanActions(0, head, (a) => {
-    if (a.type === 'mint') minted += BigInt(a.amount);
-    if (a.type === 'transfer') transferred += BigInt(a.amount);
-    for (const k of ['from', 'to', 'verifier']) if (a[k] && /^0x[0-9a-fA-F]{40}$/.test(a[k])) seen.add(a[k]);
-  });
-  const accounts = await Promise.all([...seen].map((a) => get(`/v1/accounts/${a}`)));
-  const held = accounts.reduce((s, a) => s + sumUnits([a.balance, a.staked, a.locked, a.unbonding]), 0n);
-  return { minted, held, transferred, addresses: seen.size, scan };
+// The supply check over the whole ledger, computed by the node in one
+// snapshot (GET /v1/supply): the supply (mints less burns) against what every
+// account holds, and the accounts' locked and unbonding amounts against the
+// escrow locks and unbonding entries behind them.
+function supplyLine(s) {
+  return h(
+    'div',
+    { id: 'supply', class: s.conserved ? 'ok' : 'bad' },
+    h(
+      'p',
+      {},
+      badge(s.conserved ? 'conserved' : 'MISMATCH', s.conserved ? 'ok' : 'bad'),
+      ` at block ${s.height}: supply ${tokens(s.supply)}; held by all ${s.accounts} accounts ${tokens(s.held)}`,
+    ),
+    facts([
+      ['Balances', tokens(s.balance)],
+      ['Staked', tokens(s.staked)],
+      ['Locked in escrow', `${tokens(s.locked)} (${s.locks.count} locks holding ${tokens(s.locks.total)})`],
+      [
+        'Unbonding',
+        `${tokens(s.unbonding)} (${s.unbondingEntries.count} entries holding ${tokens(s.unbondingEntries.total)})`,
+      ],
+    ]),
+    s.problems.length ? h('ul', { class: 'error' }, s.problems.map((p) => h('li', {}, p))) : null,
+  );
 }
 
 async function overviewPage() {
@@ -120,8 +136,7 @@ async function overviewPage() {
   ]);
   await loadNames();
   const all = Object.values(counts).flat();
-  const supply = await supplyCheck(head.height);
-  const ok = supply.minted === supply.held && !supply.scan.truncated;
+  const supply = await get('/v1/supply');
   const recent = (await get('/v1/blocks?limit=8')).blocks.reverse();
   return h(
     'section',
@@ -141,17 +156,11 @@ async function overviewPage() {
         ),
       ),
       card('Volume', tokens(sumUnits(all.map((t) => BigInt(t.bounty) * BigInt(t.slots)))), 'bounties posted'),
-      card('Transferred', tokens(supply.transferred), 'in transfers'),
+      card('Supply', tokens(supply.supply), supply.conserved ? 'conserved (checked below)' : 'MISMATCH (see below)'),
       card('Head', blockLink(head.height), when(head.time)),
     ),
     h('h2', {}, 'Supply check'),
-    h(
-      'p',
-      { id: 'supply', class: ok ? 'ok' : 'bad' },
-      badge(ok ? 'conserved' : supply.scan.truncated ? 'partial' : 'MISMATCH', ok ? 'ok' : 'bad'),
-      ` minted ${tokens(supply.minted)}; held by the ${supply.addresses} addresses in the log ${tokens(supply.held)}`,
-      supply.scan.truncated ? ` (only the last ${SCAN_BLOCKS_MAX} blocks were read)` : '',
-    ),
+    supplyLine(supply),
     h('h2', {}, 'Latest blocks'),
     table(
       ['Block', 'Time', 'Actions', 'Hash'],

@@ -105,7 +105,8 @@ export async function agentPage(page, addr) {
       card && ['Registered', blockLink(card.registeredHeight)],
       ['Balance', tokens(acct.balance)],
       ['Staked', tokens(acct.staked)],
-      ['Wallet', h('a', { href: `#/wallet/${addr}` }, 'balances and history')],
+      ['Wallet', h('a', { href: `#/wallet/${addr}` }, 'balances, history, points and airdrops')],
+      ['Proof of human', h('a', { href: `#/human/${addr}` }, 'attestations and weight in funding rounds')],
       rep && [
         'Earned',
         `${tokens(rep.total.earned)} from ${rep.total.payers} payers (standing ${rep.total.standing})`,

@@ -19,6 +19,7 @@ import {
   names,
 } from './api.js';
 import { keySigner, walletSigner, signAction } from './sign.js';
+import { walletFunding } from './fund.js';
 
 // The other side of an action, as seen from addr.
 function counterpart(a, addr) {
@@ -187,6 +188,7 @@ export async function walletPage(page, addr) {
         ? h('p', { class: 'muted' }, `the node is still indexing: blocks after ${hist.indexedHeight} are partly shown`)
         : null,
       hist.rows.length ? table(['Block', 'Time', 'Action', 'With', 'Amount'], hist.rows) : h('p', {}, 'no actions'),
+      await walletFunding(addr),
     );
   }
   parts.push(

@@ -15,6 +15,7 @@ import {
   loadNames,
   tokens,
 } from './api.js';
+import { fundingSection } from './fund.js';
 
 // Data jobs are the market's "generate" tasks; a job's id is its spec's hash.
 export async function datasetsPage() {
@@ -76,6 +77,41 @@ export async function datasetPage(page, job) {
     ]),
     h('h2', {}, 'Provenance: the batches'),
     table(['Slot', 'Worker', 'State', 'Result'], batches),
+    await fundingSection('0x' + d.job.replace(/^(sha256:|0x)/, '')),
+  );
+}
+
+// One evaluation attestation: the model's score on a benchmark, who attested
+// it, its co-signs and votes, and the funding rounds it entered.
+export async function evaluationPage(page, id) {
+  await loadNames();
+  const a = await get(`/v1/attestations/${id}`);
+  const votes = (a.cosignList || []).map((c) => [
+    addrLink(c.cosigner),
+    c.role,
+    badge(c.agree ? 'agree' : 'disagree', c.agree ? 'ok' : 'bad'),
+    c.itemsChecked,
+    blockLink(c.height),
+  ]);
+  return h(
+    'section',
+    {},
+    h('h1', {}, `Evaluation ${short(id)}`),
+    facts([
+      ['Attestation', h('span', { class: 'mono' }, id)],
+      ['Bench', a.bench],
+      ['Model', h('span', { class: 'mono', title: a.model }, short(a.model))],
+      ['Score', a.score],
+      ['Items', a.items],
+      ['Status', a.status ? badge(a.status, a.status === 'accepted' ? 'ok' : a.status === 'rejected' ? 'bad' : 'open') : '—'],
+      ['Attester', addrLink(a.attester)],
+      ['Task', taskLink(a.task)],
+      ['Attested', a.height !== undefined ? blockLink(a.height) : '—'],
+    ]),
+    h('h2', {}, 'Co-signs and votes'),
+    votes.length ? table(['By', 'Role', 'Says', 'Items checked', 'Block'], votes) : h('p', {}, 'none yet'),
+    await fundingSection(id),
+    h('p', {}, h('a', { href: '#/leaderboard' }, '← leaderboard')),
   );
 }
 
@@ -93,6 +129,7 @@ export async function leaderboardPage() {
     tokens(e.cosigns.backedStake),
     addrLink(e.attester),
     taskLink(e.task),
+    e.attestation ? h('a', { href: `#/evaluation/${e.attestation}`, class: 'mono' }, short(e.attestation)) : '—',
   ]);
   return h(
     'section',
@@ -105,7 +142,7 @@ export async function leaderboardPage() {
         'panels back a score. Rejected and pending attestations are listed too.',
     ),
     rows.length
-      ? table(['Rank', 'Bench', 'Model', 'Score', 'Items', 'Status', 'Co-signs', 'Backed by', 'Attester', 'Task'], rows)
+      ? table(['Rank', 'Bench', 'Model', 'Score', 'Items', 'Status', 'Co-signs', 'Backed by', 'Attester', 'Task', 'Attestation'], rows)
       : h('p', {}, 'no attestations yet'),
   );
 }

@@ -244,6 +244,7 @@ void gt_h_fund_round(gt_req *r, gt_resp *o);
 void gt_h_fund_human(gt_req *r, gt_resp *o);
 void gt_h_fund_epoch(gt_req *r, gt_resp *o);
 void gt_h_fund_claim(gt_req *r, gt_resp *o);
+void gt_h_supply(gt_req *r, gt_resp *o);  /* h_supply.c: the supply check over the whole ledger */
 
 /* The route table (http.c), for metrics labels. */
 int gt_api_n_routes(void);

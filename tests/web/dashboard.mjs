@@ -30,6 +30,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startClockNode, fundingChecks } from './funding.mjs';
 
 const [gotong, buildDir, chromiumPath] = process.argv.slice(2);
 if (!gotong || !buildDir || !chromiumPath) {
@@ -84,6 +85,29 @@ function rawGet(url, p) {
         res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
       })
       .on('error', reject);
+  });
+}
+
+// The raw private key of addr, from the demo's keystore.
+function exportKey(home, addr) {
+  return cli([
+    'wallet',
+    'export',
+    addr,
+    '--private-key',
+    '--home',
+    home,
+    '--password-file',
+    path.join(home, 'password.txt'),
+  ]).trim();
+}
+
+// Stops a node process and waits until it has exited (its home's lock is free).
+function stopNode(proc) {
+  return new Promise((resolve) => {
+    if (proc.exitCode !== null) return resolve();
+    proc.on('exit', () => resolve());
+    proc.kill('SIGTERM');
   });
 }
 
@@ -426,6 +450,28 @@ async function hostileName(ctx, base, dewi, disputed) {
   await page.close();
 }
 
+// Base units as the page writes them ("1,234.5 GOT").
+function tokensText(units) {
+  const p = String(units).padStart(7, '0');
+  const frac = p.slice(-6).replace(/0+$/, '');
+  return `${p.slice(0, -6).replace(/\B(?=(\d{3})+(?!\d))/g, ',')}${frac ? '.' + frac : ''} GOT`;
+}
+
+// The overview's supply check is the node's, over the whole ledger.
+async function supplyShown(ctx, base) {
+  const page = await ctx.newPage();
+  const errors = await open(page, base, '', 'overview');
+  const text = await page.$eval('#supply p', (el) => el.textContent);
+  const s = await api(base, '/v1/supply'); // blocks may have come since the page read it: compare what holds still
+  const m = /^conserved at block (\d+): supply (.+?); held by all (\d+) accounts (.+)$/.exec(text);
+  check(
+    errors.length === 0 && m !== null && s.conserved && Number(m[1]) <= s.height && Number(m[3]) === s.accounts &&
+      m[2] === m[4] && m[2] === tokensText(s.supply),
+    `the overview shows the node's supply check over all ${s.accounts} accounts (API: block ${s.height}): ${text}`,
+  );
+  await page.close();
+}
+
 async function keyboard(ctx, base) {
   const page = await ctx.newPage();
   await open(page, base, '', 'overview');
@@ -457,7 +503,7 @@ async function main() {
     const demo = JSON.parse(cli(['demo', '--home', home, '--vocab', VOCAB, '--json']));
     const ayu = demo.agents.find((a) => a.name === 'ayu').address;
     node = await startNode(home);
-    const base = node.url;
+    let base = node.url;
     await checkFiles(base);
     const tasks = (await api(base, '/v1/tasks?limit=200')).tasks;
     let disputed = null;
@@ -520,6 +566,15 @@ async function main() {
     await injectedWallet(browser, base, home, ayu);
     await hostileName(browser, base, dewi, disputed);
     await keyboard(browser, base);
+    await supplyShown(browser, base);
+    // The funding pages, on the same ledger, served by the node with the test's clock.
+    await stopNode(node.proc);
+    node = await startClockNode(buildDir, home);
+    base = node.url;
+    const helpers = { check, cli, api, open, rawGet, SHOTS, WAIT_MS, exportKey: (a) => exportKey(home, a) };
+    const fundPages = await fundingChecks(browser, helpers, { base, home, clock: node.clock, demo });
+    await pagesLoad(browser, base, fundPages, 'laptop');
+    await supplyShown(browser, base);
     await browser.close();
     browser = await chromium.launchPersistentContext(path.join(tmp, 'chromium-phone'), {
       executablePath: chromiumPath,
@@ -540,12 +595,12 @@ async function main() {
     await pagesLoad(
       browser,
       base,
-      pages.filter(([n]) => ['overview', 'tasks', 'task', 'wallet', 'agents'].includes(n)),
+      pages.filter(([n]) => ['overview', 'tasks', 'task', 'wallet', 'agents'].includes(n)).concat(fundPages),
       'phone',
     );
   } finally {
     if (browser) await browser.close().catch(() => {});
-    if (node) node.proc.kill('SIGTERM');
+    if (node) await stopNode(node.proc);
     fs.rmSync(tmp, { recursive: true, force: true });
   }
   console.log(`screenshots in ${SHOTS}`);
