@@ -15,7 +15,9 @@
  *     is rejected by C's re-execution: the client is refunded, nobody paid;
  *   - a node takes a job's input only with the job's description hash and
  *     only for a job that names its agent (422 and 403 otherwise); a job id
- *     that is not a number is refused (400).
+ *     that is not a number is refused (400);
+ *   - a node whose chain does not answer, or is not the recorded chain, does
+ *     not start.
  * Skipped (exit 77) with a message when anvil or the contracts are missing. */
 #include <pthread.h>
 #include <sys/stat.h>
@@ -357,6 +359,30 @@ static void test_inputs_refused(void) {
     CHECK_EQ_INT(http(url, NULL, &body), 409); /* no result of an unfinished job */
 }
 
+/* A node whose chain does not answer, or is another chain than its record's, does not start. */
+static void test_wrong_chain_refused(void) {
+    char cmd[2048], path[256];
+    int st;
+    snprintf(cmd, sizeof cmd, "timeout 60 %s node --home %s --listen 127.0.0.1:0 --chain http://127.0.0.1:1 2>&1",
+             GT_CLI, HOME_[0]);
+    const char *out = run(cmd, &st);
+    CHECK_EQ_INT(st, 1);
+    CHECK_CONTAINS(out, "--chain http://127.0.0.1:1");
+    snprintf(path, sizeof path, "%s/chain.json", HOME_[2]);
+    json_t *j = json_load_file(path, 0, NULL);
+    json_object_set_new(j, "chain_id", json_integer((json_int_t)C.chain_id + 1));
+    CHECK_EQ_INT(json_dump_file(j, path, 0), 0);
+    json_decref(j);
+    snprintf(cmd, sizeof cmd, "timeout 60 %s node --home %s --listen 127.0.0.1:0 --chain %s 2>&1", GT_CLI, HOME_[2],
+             anvil_url);
+    out = run(cmd, &st);
+    CHECK_EQ_INT(st, 1);
+    CHECK_CONTAINS(out, "HOME/chain.json records chain");
+    snprintf(cmd, sizeof cmd, "%s node --home %s --chain-wallet 0x%040d 2>&1", GT_CLI, HOME_[2], 0);
+    out = run(cmd, &st);
+    CHECK_EQ_INT(st, 2); /* a usage error: no --chain */
+}
+
 int main(void) {
     anvil_require(1);
     if (anvil_start(&C)) return 1;
@@ -372,6 +398,7 @@ int main(void) {
     RUN(test_wrong_result_rejected);
     RUN(test_inputs_refused);
     stop_nodes();
+    RUN(test_wrong_chain_refused);
     mining = 0;
     pthread_join(miner, NULL);
     for (int i = 0; i < N_NODES; i++) gt_chain_account_wipe(&OP[i]);
