@@ -200,7 +200,7 @@ static void *watcher_main(void *arg) {
         if (m->has_acct && !m->published) rc = publish(m, &err), m->published = !rc;
         if (rc) warn_once(m, rc, &err); /* tried again next round; the index goes on */
         rc = gt_cindex_round(m->ix, &m->chain, m->confirmations, &moved, &err);
-        if (!rc || m->published || !m->has_acct) warn_once(m, rc, &err);
+        if (rc || m->published || !m->has_acct) warn_once(m, rc, &err); /* a failing publish stays logged once */
         if (m->has_acct && m->published) act(m);
         pthread_mutex_lock(&m->mu);
         if (!moved && !m->stop) {
@@ -411,6 +411,9 @@ void gt_h_chain_input(gt_req *r, gt_resp *o) {
         return gt_resp_error(o, 404, GT_ENOTFOUND, "%s: it is taken %llu block(s) deep; retry later", err.msg,
                              (unsigned long long)m->confirmations);
     }
+    if (r->body.len == 0)
+        return gt_resp_error(o, 400, GT_EINVAL, "empty body: expected the job's input (1 to %u bytes)",
+                             GT_CHAIN_INPUT_MAX);
     if (input_refused(m, &j, &r->body, o)) return;
     if (gt_cindex_put_input(m->ix, id, r->body.data, r->body.len, &err)) return gt_resp_err(o, &err);
     gt_resp_json(o, 202, json_pack("{s:I,s:b}", "job", (json_int_t)id, "accepted", 1));

@@ -355,6 +355,8 @@ static void test_inputs_refused(void) {
     CHECK_EQ_INT(post_input(0, id, "the right input"), 403); /* A's agent is neither worker nor evaluator */
     snprintf(url, sizeof url, "%s/v1/chain/jobs/1x/input", URL[1]);
     CHECK_EQ_INT(http(url, "x", &body), 400);
+    snprintf(url, sizeof url, "%s/v1/chain/jobs/%llu/input", URL[1], (unsigned long long)id);
+    CHECK_EQ_INT(http(url, "", &body), 400); /* an empty input */
     snprintf(url, sizeof url, "%s/v1/chain/jobs/%llu/output", URL[1], (unsigned long long)id);
     CHECK_EQ_INT(http(url, NULL, &body), 409); /* no result of an unfinished job */
 }
