@@ -4,6 +4,15 @@
 // panel.c, commit.c):
 //   - validators stake the token here (at least MIN_STAKE); leaving takes
 //     unbondingS seconds, so a judge cannot run from a slash;
+//   - the list of validators holds MAX_VALIDATORS (a draw walks all of
+//     them). When it is full, a newcomer whose stake is larger than the
+//     smallest listed stake takes that validator's place (the first in list
+//     order among equals); one not larger is refused. The evicted validator
+//     keeps its stake (out of draws, still slashable for the seats it holds
+//     on open cases) and may leave with requestExit, or stake more and
+//     come back the same way. So nobody locks honest validators out with
+//     128 minimal stakes: keeping a validator out costs more than 128 times
+//     what it stakes, which is the stake weighting the draw already has;
 //   - a rejected worker disputes through the escrow (which holds both
 //     parties' bonds, each equal to the job's stake); the court opens a case
 //     whose panel is drawn from the hash of block open + DRAW_DELAY_BLOCKS,
@@ -111,6 +120,7 @@ contract DisputeCourt {
     event Staked(address indexed validator, uint256 amount, uint256 active);
     event ExitRequested(address indexed validator, uint256 amount, uint256 leaveAt);
     event Withdrawn(address indexed validator, uint256 amount);
+    event ValidatorEvicted(address indexed validator, address indexed by, uint256 active);
     event CaseOpened(uint256 indexed jobId, uint256 drawBlock);
     event DrawRescheduled(uint256 indexed jobId, uint256 drawBlock);
     event PanelDrawn(uint256 indexed jobId, bytes32 seed, uint256 members, uint256 total, uint256 commitEnd,
@@ -151,12 +161,10 @@ contract DisputeCourt {
         require(amount > 0, "court: amount is zero");
         require(active >= MIN_STAKE, "court: a validator stakes at least 1 token (1000000 base units)");
         require(active <= type(uint96).max, "court: stake over 2^96 - 1");
-        if (v.index1 == 0) {
-            require(validators.length < MAX_VALIDATORS, "court: the validator list is full (128)");
-            validators.push(msg.sender);
-            v.index1 = uint32(validators.length);
-        }
         v.active = uint96(active);
+        if (v.index1 == 0)
+            require(list(msg.sender, v),
+                    "court: the validator list is full (128): stake more than its smallest stake (smallestStake())");
         emit Staked(msg.sender, amount, active);
         require(token.transferFrom(msg.sender, address(this), amount), "court: token transferFrom failed");
     }
@@ -172,7 +180,7 @@ contract DisputeCourt {
         v.active = uint96(rest);
         v.leaving = uint96(amount);
         v.leaveAt = uint64(block.timestamp + unbondingS);
-        if (rest == 0) unlist(v);
+        if (rest == 0 && v.index1 != 0) unlist(v); // an evicted validator is not listed
         emit ExitRequested(msg.sender, amount, v.leaveAt);
     }
 
@@ -188,6 +196,13 @@ contract DisputeCourt {
 
     function validatorCount() external view returns (uint256) {
         return validators.length;
+    }
+
+    // The stake a newcomer must exceed when the list is full (0 while there is room).
+    function smallestStake() external view returns (uint256) {
+        if (validators.length < MAX_VALIDATORS) return 0;
+        (, uint256 least) = smallest();
+        return least;
     }
 
     // ---- cases ----
@@ -419,15 +434,39 @@ contract DisputeCourt {
             Validator storage v = validatorOf[l[i]];
             require(uint256(v.active) + share <= type(uint96).max, "court: stake over 2^96 - 1");
             v.active += uint96(share);
-            if (v.index1 == 0) relist(l[i], v);
+            if (v.index1 == 0) list(l[i], v); // under the newcomer's rule, or out until it stakes again
             paid += share;
             emit JudgePaid(jobId, l[i], share);
         }
     }
 
-    function relist(address who, Validator storage v) private {
-        if (validators.length >= MAX_VALIDATORS) return; // stays staked, out of draws until it stakes again
-        validators.push(who);
-        v.index1 = uint32(validators.length);
+    // Lists who (not listed, its active stake set): at the end while there is
+    // room, else in the place of the smallest stake if who's is larger
+    // (that validator unlisted, its stake kept). False: the list is full and
+    // who's stake is not larger than the smallest.
+    function list(address who, Validator storage v) private returns (bool) {
+        assert(v.index1 == 0);
+        if (validators.length < MAX_VALIDATORS) {
+            validators.push(who);
+            v.index1 = uint32(validators.length);
+            return true;
+        }
+        (uint256 i, uint256 least) = smallest();
+        if (v.active <= least) return false;
+        address out = validators[i];
+        validatorOf[out].index1 = 0;
+        validators[i] = who;
+        v.index1 = uint32(i + 1);
+        emit ValidatorEvicted(out, who, least);
+        return true;
+    }
+
+    // The first listed validator with the smallest active stake: its place and stake.
+    function smallest() private view returns (uint256 place, uint256 least) {
+        least = type(uint256).max;
+        for (uint256 i = 0; i < validators.length; i++) {
+            uint256 a = validatorOf[validators[i]].active;
+            if (a < least) (place, least) = (i, a);
+        }
     }
 }

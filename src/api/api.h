@@ -45,6 +45,7 @@
 #define GT_API_DEFAULT_THREADS 8
 #define GT_API_DEFAULT_BLOCK_INTERVAL_MS 1000
 #define GT_API_DEFAULT_LISTEN "127.0.0.1:8645"
+#define GT_API_CHAIN_CONFIRMATIONS 3 /* --chain-confirmations' default */
 #define GT_API_SHUTDOWN_GRACE_MS 10000   /* longest wait for in-flight requests at stop */
 #define GT_API_EVENT_BATCH_MS 10         /* events of new blocks go out at most this late */
 #define GT_API_MAX_CONNECTIONS_PER_IP 128 /* open connections from one client address */
@@ -72,6 +73,13 @@ typedef struct gt_node_config {
     uint64_t blob_quota_bytes;     /* new blob bytes per uploading account */
     uint64_t blob_min_funds_units; /* balance + stake an uploader must hold */
     unsigned index_round_blocks;   /* blocks the action index takes per round while catching up; 0: default */
+    /* --chain (chain_market.h): settle the market on gotong's contracts. */
+    const char *chain_url;            /* JSON-RPC endpoint; NULL: no chain */
+    uint64_t chain_confirmations;     /* the index takes a block this deep (itself included) */
+    const struct gt_key *chain_key;   /* the node's agent's wallet (copied); NULL: an index, no agent */
+    const char *chain_public_url;     /* the agent card's url; NULL: http://LISTEN */
+    const char *chain_name;           /* the card's name; NULL: the wallet's address */
+    uint64_t chain_price;             /* base units a job must budget for this agent to work it */
 } gt_node_config;
 
 typedef struct gt_node gt_node;

@@ -49,7 +49,7 @@ unsigned gt_events_clients(gt_events *ev);
 struct MHD_Response *gt_events_response(gt_events *ev, struct MHD_Connection *conn, uint64_t last_id, gt_err *err);
 
 /* ---- Metrics (metrics.c): counters updated with atomics from any thread. */
-#define GT_METRICS_MAX_ROUTES 32
+#define GT_METRICS_MAX_ROUTES 48
 #define GT_METRICS_STATUSES 17  /* see metrics.c: 16 statuses and "other" */
 #define GT_METRICS_BUCKETS 12
 #define GT_METRICS_CODES 20     /* -GT_E* codes 0..19 */
@@ -107,6 +107,7 @@ struct gt_node {
     gt_index *index;                /* HOME/index.db: written by the watcher, read by GET /v1/actions */
     uint64_t last_block_ms;         /* watcher only: monotonic ms of the last new block seen */
     struct gt_api_x402 *x402;       /* paid routes (x402.c), NULL when off */
+    struct gt_chain_market *chain_market; /* --chain (chain_agent.c), NULL when off */
 };
 /* Does the node have route method + pattern (http.c's table)? */
 int gt_api_route_known(const char *method, const char *pattern);
@@ -238,6 +239,13 @@ void gt_h_leaderboard(gt_req *r, gt_resp *o);
 void gt_h_attestation(gt_req *r, gt_resp *o);
 void gt_h_dataset(gt_req *r, gt_resp *o);
 void gt_h_web(gt_req *r, gt_resp *o); /* h_web.c: the dashboard */
+/* chain_agent.c: --chain's index and agent */
+void gt_h_agent_card(gt_req *r, gt_resp *o);
+void gt_h_chain_jobs(gt_req *r, gt_resp *o);
+void gt_h_chain_job(gt_req *r, gt_resp *o);
+void gt_h_chain_agents(gt_req *r, gt_resp *o);
+void gt_h_chain_input(gt_req *r, gt_resp *o);
+void gt_h_chain_output(gt_req *r, gt_resp *o);
 /* h_fund.c: funding rounds, proof of human, airdrops */
 void gt_h_fund_rounds(gt_req *r, gt_resp *o);
 void gt_h_fund_round(gt_req *r, gt_resp *o);

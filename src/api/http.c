@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "api/api_impl.h"
+#include "api/chain_market.h"
 #include "api/x402.h"
 #include "base/num.h"
 #include "base/alloc.h"
@@ -50,6 +51,9 @@ static const gt_route routes[] = {
     {"GET", "/v1/fund/rounds", 26}, {"GET", "/v1/fund/rounds/{}", 27}, {"GET", "/v1/fund/humans/{}", 28},
     {"GET", "/v1/fund/epochs/{}", 29}, {"GET", "/v1/fund/epochs/{}/claims/{}", 30},
     {"GET", "/v1/supply", 31}, /* the supply check over the whole ledger (h_supply.c) */
+    /* --chain (chain_agent.c): the agent's card, the chain index, a job's input and result. */
+    {"GET", "/.well-known/agent-card.json", 32}, {"GET", "/v1/chain/jobs", 33}, {"GET", "/v1/chain/jobs/{}", 34},
+    {"GET", "/v1/chain/agents", 35}, {"POST", "/v1/chain/jobs/{}/input", 36}, {"GET", "/v1/chain/jobs/{}/output", 37},
 };
 static const gt_handler_fn handlers[] = {
     gt_h_actions_post, gt_h_action_get, gt_h_account, gt_h_head,  gt_h_blocks,     gt_h_block,
@@ -60,6 +64,7 @@ static const gt_handler_fn handlers[] = {
     gt_h_actions_get,
     gt_h_fund_rounds,  gt_h_fund_round, gt_h_fund_human, gt_h_fund_epoch, gt_h_fund_claim,
     gt_h_supply,
+    gt_h_agent_card,   gt_h_chain_jobs, gt_h_chain_job, gt_h_chain_agents, gt_h_chain_input, gt_h_chain_output,
 };
 static const size_t body_limits[] = {
     GT_LIMIT_JSON_BYTES, NO_BODY, NO_BODY, NO_BODY, NO_BODY, NO_BODY, NO_BODY, GT_LIMIT_BLOB_BYTES,
@@ -69,6 +74,7 @@ static const size_t body_limits[] = {
     NO_BODY,
     NO_BODY,             NO_BODY, NO_BODY, NO_BODY, NO_BODY,
     NO_BODY,
+    NO_BODY,             NO_BODY, NO_BODY, NO_BODY, GT_CHAIN_INPUT_MAX, NO_BODY,
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 _Static_assert(sizeof handlers / sizeof handlers[0] == N_ROUTES, "one handler per route");

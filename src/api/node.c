@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "api/api_impl.h"
+#include "api/chain_market.h"
 #include "api/x402.h"
 #include "base/alloc.h"
 #include "base/log.h"
@@ -36,6 +37,7 @@ void gt_node_config_default(gt_node_config *c) {
     c->blob_quota_bytes = GT_API_BLOB_QUOTA_BYTES;
     c->blob_min_funds_units = GT_API_BLOB_MIN_FUNDS_UNITS;
     c->index_round_blocks = GT_API_INDEX_ROUND_BLOCKS;
+    c->chain_confirmations = GT_API_CHAIN_CONFIRMATIONS;
 }
 
 uint16_t gt_node_port(const gt_node *n) { return n->port; }
@@ -351,6 +353,7 @@ int gt_node_start(const gt_node_config *c, gt_node **out, gt_err *err) {
     if (!n->events) { rc = gt_err_set(err, GT_ENOMEM, "out of memory"); goto fail; }
     if ((rc = gt_api_x402_open(n->home, gt_api_route_known, &n->x402, err))) goto fail;
     if ((rc = gt_http_start(n, err))) goto fail;
+    if (n->cfg.chain_url && (rc = gt_chain_market_start(n, &n->chain_market, err))) goto fail;
     if ((rc = node_lock_publish(n, err))) goto fail;
     if (pthread_create(&n->watcher, NULL, watcher_main, n) != 0) {
         rc = gt_err_set(err, GT_ENOMEM, "cannot start the chain watcher thread");
@@ -373,6 +376,7 @@ void gt_node_stop(gt_node *n) {
     if (!n) return;
     gt_http_stop(n); /* no request runs after this */
     gt_api_x402_close(n->x402);
+    gt_chain_market_stop(n->chain_market);
     if (n->has_watcher) {
         pthread_mutex_lock(&n->watch_mu);
         n->watch_stop = 1;

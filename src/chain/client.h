@@ -49,6 +49,8 @@ typedef struct gt_chain_account {
 
 typedef struct gt_chain_log {
     gt_addr address;
+    uint64_t block_number; /* from eth_getLogs (a receipt's logs carry it too) */
+    uint32_t log_index;    /* its place in the block */
     uint8_t topics[GT_CHAIN_MAX_TOPICS][32];
     size_t n_topics;
     uint8_t *data; /* owned */
@@ -96,6 +98,14 @@ int gt_chain_transact(gt_chain *c, gt_chain_account *a, const gt_addr *to, const
 void gt_chain_receipt_free(gt_chain_receipt *r);
 /* The first log of r emitted by address with topic 0 = topic0, or NULL. */
 const gt_chain_log *gt_chain_find_log(const gt_chain_receipt *r, const gt_addr *address, const uint8_t topic0[32]);
+/* The hash of the canonical block at height n (GT_ENOTFOUND past the head). */
+int gt_chain_block_hash(gt_chain *c, uint64_t n, uint8_t out[32], gt_err *err);
+/* eth_getLogs of the contracts addrs[0..n) over blocks from..to (inclusive),
+ * in chain order, into out->logs (only logs and n_logs are filled; free it
+ * with gt_chain_receipt_free). More than GT_CHAIN_MAX_LOGS is GT_ELIMIT: the
+ * caller asks for a shorter range. */
+int gt_chain_get_logs(gt_chain *c, const gt_addr *addrs, size_t n, uint64_t from, uint64_t to, gt_chain_receipt *out,
+                      gt_err *err);
 /* eth_call at the latest block (from may be NULL); out gets the return data.
  * A revert is GT_ECHAIN with its reason. */
 int gt_chain_call(gt_chain *c, const gt_addr *from, const gt_addr *to, const uint8_t *data, size_t len, gt_buf *out,

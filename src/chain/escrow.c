@@ -48,7 +48,14 @@ int gt_escrow_post(gt_chain *c, const gt_addr *escrow, gt_chain_account *client,
                    uint64_t expired_at, const uint8_t desc_hash[32], uint64_t budget, uint64_t stake, uint64_t *job_id,
                    uint64_t *gas, gt_err *err) {
     static const gt_addr anyone;
-    gt_abi_val a[] = {gt_abi_address(&anyone), gt_abi_address(evaluator), gt_abi_uint(expired_at),
+    return gt_escrow_post_for(c, escrow, client, &anyone, evaluator, expired_at, desc_hash, budget, stake, job_id, gas,
+                              err);
+}
+
+int gt_escrow_post_for(gt_chain *c, const gt_addr *escrow, gt_chain_account *client, const gt_addr *provider,
+                       const gt_addr *evaluator, uint64_t expired_at, const uint8_t desc_hash[32], uint64_t budget,
+                       uint64_t stake, uint64_t *job_id, uint64_t *gas, gt_err *err) {
+    gt_abi_val a[] = {gt_abi_address(provider), gt_abi_address(evaluator), gt_abi_uint(expired_at),
                       gt_abi_bytes32(desc_hash), gt_abi_uint(budget), gt_abi_uint(stake)};
     gt_chain_receipt r = {0};
     uint8_t topic[32];

@@ -52,6 +52,10 @@ typedef enum gt_escrow_step { GT_ESCROW_CLAIM, GT_ESCROW_SUBMIT, GT_ESCROW_COMPL
 int gt_escrow_post(gt_chain *c, const gt_addr *escrow, gt_chain_account *client, const gt_addr *evaluator,
                    uint64_t expired_at, const uint8_t desc_hash[32], uint64_t budget, uint64_t stake, uint64_t *job_id,
                    uint64_t *gas, gt_err *err);
+/* post() naming the provider (zero: anyone), the only worker that may claim it. */
+int gt_escrow_post_for(gt_chain *c, const gt_addr *escrow, gt_chain_account *client, const gt_addr *provider,
+                       const gt_addr *evaluator, uint64_t expired_at, const uint8_t desc_hash[32], uint64_t budget,
+                       uint64_t stake, uint64_t *job_id, uint64_t *gas, gt_err *err);
 int gt_escrow_do(gt_chain *c, const gt_addr *escrow, gt_chain_account *a, gt_escrow_step step, uint64_t job_id,
                  const uint8_t tag[32], uint64_t *gas, gt_err *err);
 int gt_escrow_get(gt_chain *c, const gt_addr *escrow, uint64_t job_id, gt_escrow_job *out, gt_err *err);

@@ -29,6 +29,12 @@ static int parse_log(const json_t *o, gt_chain_log *l, gt_err *err) {
         return rc;
     }
     l->data = gt_buf_take(&data, &l->data_len);
+    const json_t *bn = json_object_get(o, "blockNumber"), *li = json_object_get(o, "logIndex");
+    uint64_t idx = 0;
+    if (bn && !json_is_null(bn) && (rc = gt_rpc_to_u64(bn, &l->block_number, "log blockNumber", err))) return rc;
+    if (li && !json_is_null(li) && (rc = gt_rpc_to_u64(li, &idx, "log logIndex", err))) return rc;
+    if (idx > UINT32_MAX) return gt_err_set(err, GT_EINVAL, "log logIndex %llu over 2^32 - 1", (unsigned long long)idx);
+    l->log_index = (uint32_t)idx;
     return 0;
 }
 
@@ -80,8 +86,7 @@ int gt_chain_receipt_get(gt_chain *c, const uint8_t hash[32], gt_chain_receipt *
     return rc;
 }
 
-/* The hash of the canonical block at height n. */
-static int block_hash_at(gt_chain *c, uint64_t n, uint8_t out[32], gt_err *err) {
+int gt_chain_block_hash(gt_chain *c, uint64_t n, uint8_t out[32], gt_err *err) {
     json_t *blk = NULL;
     int rc = gt_rpc_call(c->rpc, "eth_getBlockByNumber", json_pack("[o,b]", gt_rpc_u64(n), 0), &blk, err);
     if (!rc && !json_is_object(blk)) rc = gt_err_set(err, GT_ENOTFOUND, "no block %llu", (unsigned long long)n);
@@ -97,7 +102,7 @@ static int confirmed(gt_chain *c, const gt_chain_receipt *r, int *ok, gt_err *er
     *ok = 0;
     int rc = gt_chain_block_number(c, &head, err);
     if (rc || head < r->block_number || head - r->block_number + 1 < c->confirmations) return rc;
-    if ((rc = block_hash_at(c, r->block_number, canon, err))) return rc;
+    if ((rc = gt_chain_block_hash(c, r->block_number, canon, err))) return rc;
     *ok = !memcmp(canon, r->block_hash, 32);
     return 0;
 }
@@ -154,4 +159,21 @@ int gt_chain_call(gt_chain *c, const gt_addr *from, const gt_addr *to, const uin
     if (!rc) rc = gt_rpc_to_data(res, GT_CHAIN_MAX_CALL_BYTES, out, "eth_call's answer", err);
     json_decref(res);
     return rc;
+}
+
+int gt_chain_get_logs(gt_chain *c, const gt_addr *addrs, size_t n, uint64_t from, uint64_t to, gt_chain_receipt *out,
+                      gt_err *err) {
+    assert(from <= to && n > 0);
+    memset(out, 0, sizeof *out);
+    json_t *filter = json_object(), *list = json_array(), *res = NULL;
+    for (size_t i = 0; i < n; i++) json_array_append_new(list, gt_rpc_data(addrs[i].b, 20));
+    json_object_set_new(filter, "address", list);
+    json_object_set_new(filter, "fromBlock", gt_rpc_u64(from));
+    json_object_set_new(filter, "toBlock", gt_rpc_u64(to));
+    int rc = gt_rpc_call(c->rpc, "eth_getLogs", json_pack("[o]", filter), &res, err);
+    if (!rc) rc = parse_logs(res, out, err);
+    json_decref(res);
+    if (rc) gt_chain_receipt_free(out);
+    return rc ? gt_err_wrap(err, "eth_getLogs of blocks %llu..%llu", (unsigned long long)from,
+                            (unsigned long long)to) : 0;
 }

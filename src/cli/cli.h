@@ -200,6 +200,8 @@ void gt_cli_engine_help(FILE *f);
 
 /* Prints "error: MSG" to stderr and returns exit code 1. */
 int gt_cli_fail(const gt_err *err);
+/* `gotong chain hire` (cli_chain_hire.c); usage is `gotong chain`'s text. */
+int gt_cli_chain_hire(int argc, char **argv, const char *usage);
 
 /* Prints a usage error ("error: ...; see gotong CMD --help") and returns 2. */
 int gt_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -30,6 +30,8 @@ static const char usage_text[] =
     "usage: gotong chain demo --rpc URL [--contracts DIR]\n"
     "       gotong chain deploy --rpc URL [--home DIR] [--from ADDR] [--password-file F] [--contracts DIR]\n"
     "       gotong chain pay URL --budget UNITS [--home DIR] [--from ADDR] [--password-file F]\n"
+    "       gotong chain hire --input FILE --budget UNITS [--skill S] [--stake UNITS] [--expires-s S]\n"
+    "                         [--wait-s S] [--rpc URL] [--home DIR] [--from ADDR] [--password-file F]\n"
     "\n"
     "deploy: deploys gotong's token, dispute court, job escrow (bound to the court),\n"
     "agent registry and ERC-8004 reputation and validation registries with a\n"
@@ -43,6 +45,13 @@ static const char usage_text[] =
     "the wallet in the token and on the chain HOME/chain.json names, if the price\n"
     "is within --budget (base units); prints the body on stdout and the payment's\n"
     "transaction on stderr. A price over the budget is refused without signing.\n"
+    "\n"
+    "hire: finds a worker and an evaluator offering --skill (default text.wordcount)\n"
+    "through the agent registry and their agent cards (/.well-known/agent-card.json),\n"
+    "posts the job on the escrow with --budget (and --stake asked of the worker),\n"
+    "sends FILE to both agents' nodes (gotong node --chain), waits up to --wait-s\n"
+    "(default 120) for the evaluator's verdict on chain and prints the worker's result,\n"
+    "checked against the hash it submitted. A rejection or a timeout exits 1.\n"
     "\n"
     "demo: "
     "runs one gotong job on a development EVM chain (anvil) through the chain\n"
@@ -252,7 +261,10 @@ static int deploy_run(const char *rpc, const char *home, const char *from, const
     json_object_set_new(j, "chain_id", json_integer((json_int_t)c.chain_id));
     json_object_set_new(j, "rpc", json_string(rpc));
     json_object_set_new(j, "deployer", json_string(text));
-    if (!(rc = deploy_all(&c, &a, dir, j, err))) {
+    uint64_t first = 0; /* the chain index starts at the block after this one */
+    if (!(rc = gt_chain_block_number(&c, &first, err)))
+        json_object_set_new(j, "from_block", json_integer((json_int_t)first + 1));
+    if (!rc && !(rc = deploy_all(&c, &a, dir, j, err))) {
         char *body = gt_json_dump(j);
         rc = body ? gt_file_write_atomic(out, body, strlen(body), 0644, err)
                   : gt_err_set(err, GT_ENOMEM, "out of memory");
@@ -315,10 +327,11 @@ static int pay_run(const char *url, uint64_t budget, const char *home, const cha
 }
 
 static int cmd_chain(int argc, char **argv) {
-    static const char *const subs[] = {"demo", "deploy", "pay", NULL};
+    static const char *const subs[] = {"demo", "deploy", "pay", "hire", NULL};
     int which;
     int rc = gt_cli_subcommand_text("chain", argc, argv, subs, usage_text, &which);
     if (rc >= 0) return rc;
+    if (which == 3) return gt_cli_chain_hire(argc, argv, usage_text);
     const char *rpc = NULL, *dir = GT_CONTRACTS_DIR, *home = NULL, *from = NULL, *pw = NULL;
     const char *name = which == 0 ? "chain demo" : which == 1 ? "chain deploy" : "chain pay";
     uint64_t budget = 0;

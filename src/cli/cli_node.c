@@ -10,6 +10,7 @@
 #include "api/route.h"
 #include "base/log.h"
 #include "cli/cli.h"
+#include "crypto/key.h"
 
 /* Prints `gotong node --help`. */
 static void usage(FILE *f) {
@@ -35,10 +36,22 @@ static void usage(FILE *f) {
             "  --request-max-s S        cut a request still sending after S seconds (default %d)\n"
             "  --blob-quota-bytes N     bytes of new blobs each account may upload (default %llu)\n"
             "  --blob-min-funds UNITS   balance + stake an uploader must hold, base units (default %llu)\n"
+            "settling on a chain (HOME/chain.json from `gotong chain deploy`, copied to each node's home):\n"
+            "  --chain URL              the chain's JSON-RPC endpoint: index the escrow's and the agent\n"
+            "                           registry's events into HOME/chain_index.db (GET /v1/chain/jobs, /agents)\n"
+            "  --chain-confirmations N  blocks on top of an event's (itself included) before it counts (default %d)\n"
+            "  --chain-wallet ADDR      run this keystore wallet's agent: register its card\n"
+            "                           (/.well-known/agent-card.json), work the jobs naming it as provider and\n"
+            "                           judge those naming it as evaluator (skill text.wordcount)\n"
+            "  --password-file F        that wallet's password (default: asked on the terminal)\n"
+            "  --price UNITS            the least budget the agent works for (default 1)\n"
+            "  --public-url URL         the card's URL (default http://HOST:PORT of --listen)\n"
+            "  --agent-name NAME        the card's name (default the wallet's address)\n"
             "The first line on stdout is \"listening on http://HOST:PORT\" once it serves.\n",
             GT_API_DEFAULT_LISTEN, GT_API_DEFAULT_THREADS, GT_API_DEFAULT_BLOCK_INTERVAL_MS, GT_API_MAX_CONNECTIONS,
             GT_API_TIMEOUT_S, GT_API_MAX_CONNECTIONS_PER_IP, GT_API_REQUEST_MAX_S,
-            (unsigned long long)GT_API_BLOB_QUOTA_BYTES, (unsigned long long)GT_API_BLOB_MIN_FUNDS_UNITS);
+            (unsigned long long)GT_API_BLOB_QUOTA_BYTES, (unsigned long long)GT_API_BLOB_MIN_FUNDS_UNITS,
+            GT_API_CHAIN_CONFIRMATIONS);
 }
 
 /* Sets the log level from its name; a usage error for any other word. */
@@ -66,7 +79,8 @@ static int log_format(const char *s) {
 static int cmd_node(int argc, char **argv) {
     gt_node_config cfg;
     gt_node_config_default(&cfg);
-    const char *home = NULL, *level = NULL, *format = NULL;
+    const char *home = NULL, *level = NULL, *format = NULL, *wallet = NULL, *pw = NULL;
+    cfg.chain_price = 1;
     uint64_t threads = cfg.threads, interval_ms = cfg.block_interval_ms, max_conn = cfg.max_connections;
     uint64_t timeout_s = cfg.timeout_s, per_ip = cfg.max_connections_per_ip, request_max_s = cfg.request_max_s;
     int quiet = 0;
@@ -84,6 +98,13 @@ static int cmd_node(int argc, char **argv) {
         {"--request-max-s", NULL, GT_CLI_OPT_U64, &request_max_s, 1, 86400, NULL},
         {"--blob-quota-bytes", NULL, GT_CLI_OPT_U64, &cfg.blob_quota_bytes, 0, UINT64_MAX, NULL},
         {"--blob-min-funds", NULL, GT_CLI_OPT_U64, &cfg.blob_min_funds_units, 0, UINT64_MAX, NULL},
+        {"--chain", NULL, GT_CLI_OPT_STR, &cfg.chain_url, 0, 0, NULL},
+        {"--chain-confirmations", NULL, GT_CLI_OPT_U64, &cfg.chain_confirmations, 1, 1000, NULL},
+        {"--chain-wallet", NULL, GT_CLI_OPT_STR, &wallet, 0, 0, NULL},
+        {"--password-file", NULL, GT_CLI_OPT_STR, &pw, 0, 0, NULL},
+        {"--price", NULL, GT_CLI_OPT_U64, &cfg.chain_price, 0, UINT64_MAX, NULL},
+        {"--public-url", NULL, GT_CLI_OPT_STR, &cfg.chain_public_url, 0, 0, NULL},
+        {"--agent-name", NULL, GT_CLI_OPT_STR, &cfg.chain_name, 0, 0, NULL},
         {NULL, NULL, 0, NULL, 0, 0, NULL}};
     int rc = gt_cli_parse("node", argc, argv, 1, opts, NULL, 0, NULL, usage);
     if (rc >= 0) return rc;
@@ -97,13 +118,20 @@ static int cmd_node(int argc, char **argv) {
     char home_path[4096];
     if (gt_cli_home(home, home_path, sizeof home_path, &err)) return gt_cli_fail(&err);
     cfg.home = home_path;
+    if ((wallet || pw || cfg.chain_public_url || cfg.chain_name) && !cfg.chain_url)
+        return gt_cli_usage_error("node", "--chain-wallet, --password-file, --public-url, --agent-name: need --chain");
+    gt_key key;
+    if (wallet && gt_cli_load_key(home, wallet, pw, &key, NULL, &err)) return gt_cli_fail(&err);
+    if (wallet) cfg.chain_key = &key;
 
     /* Signals go to this thread only (sigwait below): block them before any
      * thread starts, so the server's threads inherit the mask. */
     gt_cli_block_stop_signals();
 
     gt_node *node = NULL;
-    if (gt_node_start(&cfg, &node, &err)) return gt_cli_fail(&err);
+    rc = gt_node_start(&cfg, &node, &err);
+    if (wallet) gt_key_wipe(&key); /* the node keeps its own copy */
+    if (rc) return gt_cli_fail(&err);
     gt_cli_serve_until_signal("node", cfg.listen, gt_node_port(node), NULL);
     gt_node_stop(node);
     return 0;

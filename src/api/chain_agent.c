@@ -1,0 +1,444 @@
+/* chain_agent.c: `gotong node --chain URL` (see chain_market.h): the
+ * deployment from HOME/chain.json, the watcher thread that keeps the chain
+ * index, and the node's agent: its card, its registration, and the jobs it
+ * works or judges.
+ *
+ * The agent's one skill is GT_CHAIN_SKILL (a text's bytes, lines and words
+ * as JSON): deterministic, so an evaluator re-runs it and compares the
+ * result's keccak with the deliverable the worker submitted. A job's input
+ * travels off chain (POST /v1/chain/jobs/{id}/input, by the client), and is
+ * taken only when its keccak is the description hash the job was posted
+ * with. Every step is checked against the chain (getJob) before its
+ * transaction; a step that fails is tried again on the next rounds, then
+ * given up (GT_CHAIN_MAX_ATTEMPTS), the reason kept in the index. */
+#include <assert.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/api_impl.h"
+#include "api/chain_market.h"
+#include "base/alloc.h"
+#include "base/file.h"
+#include "base/log.h"
+#include "chain/escrow.h"
+#include "chain/registry.h"
+#include "crypto/addr.h"
+#include "crypto/keccak.h"
+
+#define CHAIN_JSON_MAX (64u << 10)
+#define MARKET_POLL_MS 200 /* the watcher's pause when nothing moved */
+#define MARKET_TODO_MAX 8  /* jobs acted on per round */
+
+struct gt_chain_market {
+    gt_chain chain; /* the watcher thread's alone */
+    gt_chain_account acct;
+    int has_acct, published;
+    gt_cindex *ix;
+    gt_addr token, escrow, registry;
+    uint64_t chain_id, confirmations;
+    gt_card card;   /* served at /.well-known/agent-card.json (with the agent's id once registered) */
+    pthread_mutex_t mu; /* card, stop */
+    pthread_cond_t cv;
+    int stop;
+    pthread_t th;
+    int has_thread;
+    char last_err[GT_ERR_MSG_MAX]; /* the watcher's last failure, logged once */
+};
+
+/* Address field name of j into out. */
+static int json_addr(const json_t *j, const char *name, gt_addr *out, gt_err *err) {
+    const char *s = NULL;
+    int rc = gt_json_get_str(j, name, GT_ADDR_STR_BYTES - 1, &s, err);
+    return rc ? rc : gt_addr_parse(s, out, err);
+}
+
+/* HOME/chain.json: the chain id, the token, escrow and registry, and the block to index from. */
+static int read_deployment(const char *home, gt_chain_market *m, uint64_t *from_block, gt_err *err) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/chain.json", home);
+    uint8_t *text = NULL;
+    size_t len = 0;
+    json_t *j = NULL;
+    int rc = gt_file_read(path, CHAIN_JSON_MAX, &text, &len, err);
+    if (!rc) rc = gt_json_parse((const char *)text, len, CHAIN_JSON_MAX, &j, err);
+    if (!rc) rc = gt_json_get_u64(j, "chain_id", &m->chain_id, err);
+    if (!rc) rc = json_addr(j, "GotongToken", &m->token, err);
+    if (!rc) rc = json_addr(j, "JobEscrow", &m->escrow, err);
+    if (!rc) rc = json_addr(j, "AgentRegistry", &m->registry, err);
+    *from_block = 0;
+    if (!rc && json_object_get(j, "from_block")) rc = gt_json_get_u64(j, "from_block", from_block, err);
+    json_decref(j);
+    gt_free(text);
+    return rc ? gt_err_wrap(err, "%s (written by gotong chain deploy)", path) : 0;
+}
+
+/* GT_CHAIN_SKILL: bytes, lines and words of the input, as JSON. */
+static int run_skill(const gt_buf *in, gt_buf *out, gt_err *err) {
+    uint64_t lines = 0, words = 0;
+    int in_word = 0;
+    for (size_t i = 0; i < in->len; i++) {
+        uint8_t c = in->data[i];
+        int space = c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+        lines += c == '\n';
+        words += !space && !in_word;
+        in_word = !space;
+    }
+    if (in->len && in->data[in->len - 1] != '\n') lines++;
+    char text[128];
+    int n = snprintf(text, sizeof text, "{\"bytes\":%zu,\"lines\":%llu,\"words\":%llu}", in->len,
+                     (unsigned long long)lines, (unsigned long long)words);
+    out->len = 0;
+    return gt_buf_append(out, text, (size_t)n) ? gt_err_set(err, GT_ENOMEM, "out of memory") : 0;
+}
+
+/* The worker's steps on job j (named provider): claim unless claimed, run
+ * the skill, submit the result's keccak. */
+static int work_job(gt_chain_market *m, const gt_cjob *j, const gt_buf *in, gt_err *err) {
+    gt_escrow_job now;
+    gt_buf out = GT_BUF_INIT;
+    uint8_t h[32];
+    if (j->budget < m->card.price)
+        return gt_err_set(err, GT_EFUNDS, "job %llu budgets %llu base units, under this agent's price %llu",
+                          (unsigned long long)j->id, (unsigned long long)j->budget,
+                          (unsigned long long)m->card.price);
+    int rc = gt_escrow_get(&m->chain, &m->escrow, j->id, &now, err);
+    if (!rc && now.status != GT_ESCROW_FUNDED)
+        rc = gt_err_set(err, GT_ESTATE, "job %llu is %s on chain, not funded", (unsigned long long)j->id,
+                        gt_escrow_status_name(now.status));
+    if (!rc && !now.claimed)
+        rc = gt_escrow_do(&m->chain, &m->escrow, &m->acct, GT_ESCROW_CLAIM, j->id, NULL, NULL, err);
+    if (!rc) rc = run_skill(in, &out, err);
+    if (!rc) rc = gt_cindex_put_output(m->ix, j->id, out.data, out.len, err);
+    if (!rc) gt_keccak256(out.data, out.len, h);
+    if (!rc) rc = gt_escrow_do(&m->chain, &m->escrow, &m->acct, GT_ESCROW_SUBMIT, j->id, h, NULL, err);
+    if (!rc) GT_INFO("node: job %llu worked and submitted (%zu bytes of result)", (unsigned long long)j->id, out.len);
+    gt_buf_free(&out);
+    return rc;
+}
+
+/* The evaluator's step on job j: re-run the skill; complete when the
+ * result's keccak is the deliverable, reject otherwise. */
+static int judge_job(gt_chain_market *m, const gt_cjob *j, const gt_buf *in, gt_err *err) {
+    gt_buf out = GT_BUF_INIT;
+    uint8_t h[32], reason[32];
+    int rc = run_skill(in, &out, err);
+    if (rc) return rc;
+    gt_keccak256(out.data, out.len, h);
+    int equal = !memcmp(h, j->deliverable, 32);
+    const char *why = equal ? "gotong: re-executed, the result matches" : "gotong: re-executed, the result differs";
+    gt_keccak256(why, strlen(why), reason);
+    rc = gt_escrow_do(&m->chain, &m->escrow, &m->acct, equal ? GT_ESCROW_COMPLETE : GT_ESCROW_REJECT, j->id, reason,
+                      NULL, err);
+    if (!rc) GT_INFO("node: job %llu re-executed: %s", (unsigned long long)j->id, equal ? "completed" : "rejected");
+    gt_buf_free(&out);
+    return rc;
+}
+
+/* One job this agent may act on now, acted on and marked. */
+static void act_one(gt_chain_market *m, uint64_t id) {
+    gt_cjob j;
+    gt_buf in = GT_BUF_INIT;
+    gt_err err = {0};
+    int found = 0;
+    int rc = gt_cindex_job(m->ix, id, &j, &err);
+    if (!rc) rc = gt_cindex_work(m->ix, id, &in, NULL, &found, &err);
+    if (!rc && found) {
+        rc = gt_addr_eq(&j.provider, &m->acct.addr) ? work_job(m, &j, &in, &err) : judge_job(m, &j, &in, &err);
+        gt_err merr;
+        int step = !rc ? 1 : rc == GT_EFUNDS ? -1 : 0;
+        if (rc) GT_WARN("node: job %llu: %s", (unsigned long long)id, err.msg);
+        if (gt_cindex_mark(m->ix, id, step, rc ? err.msg : "done", &merr)) GT_WARN("node: %s", merr.msg);
+    }
+    gt_buf_free(&in);
+}
+
+static void act(gt_chain_market *m) {
+    uint64_t ids[MARKET_TODO_MAX];
+    size_t n = 0;
+    gt_err err;
+    if (gt_cindex_todo(m->ix, &m->acct.addr, ids, MARKET_TODO_MAX, &n, &err)) GT_WARN("node: %s", err.msg);
+    for (size_t i = 0; i < n; i++) act_one(m, ids[i]);
+}
+
+/* The agent's standing approval of the escrow (stakes and bonds), then its card's URI in the registry. */
+static int publish(gt_chain_market *m, gt_err *err) {
+    uint8_t max[32];
+    memset(max, 0xff, 32);
+    gt_abi_val approve[] = {gt_abi_address(&m->escrow), gt_abi_u256(max)};
+    gt_chain_receipt r = {0};
+    char uri[GT_CARD_URL_MAX + 64];
+    uint64_t id = 0;
+    int rc = gt_chain_invoke(&m->chain, &m->token, &m->acct, "approve(address,uint256)", approve, 2, &r, NULL, err);
+    gt_chain_receipt_free(&r);
+    snprintf(uri, sizeof uri, "%s/.well-known/agent-card.json", m->card.url);
+    if (!rc) rc = gt_registry_publish(&m->chain, &m->registry, &m->acct, uri, &id, err);
+    if (rc) return rc;
+    pthread_mutex_lock(&m->mu);
+    m->card.agent_id = id;
+    pthread_mutex_unlock(&m->mu);
+    GT_INFO("node: agent %llu registered at %s", (unsigned long long)id, uri);
+    return 0;
+}
+
+/* Logs a watcher failure once (not again while it repeats). */
+static void warn_once(gt_chain_market *m, int rc, const gt_err *err) {
+    if (!rc) {
+        m->last_err[0] = 0;
+        return;
+    }
+    if (strcmp(m->last_err, err->msg)) GT_WARN("node: chain: %s", err->msg);
+    snprintf(m->last_err, sizeof m->last_err, "%s", err->msg);
+}
+
+static void *watcher_main(void *arg) {
+    gt_chain_market *m = arg;
+    for (;;) {
+        gt_err err = {0};
+        int moved = 0, rc = 0;
+        if (m->has_acct && !m->published) rc = publish(m, &err), m->published = !rc;
+        if (rc) warn_once(m, rc, &err); /* tried again next round; the index goes on */
+        rc = gt_cindex_round(m->ix, &m->chain, m->confirmations, &moved, &err);
+        if (rc || m->published || !m->has_acct) warn_once(m, rc, &err); /* a failing publish stays logged once */
+        if (m->has_acct && m->published) act(m);
+        pthread_mutex_lock(&m->mu);
+        if (!moved && !m->stop) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += MARKET_POLL_MS * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+            pthread_cond_timedwait(&m->cv, &m->mu, &ts);
+        }
+        int stop = m->stop;
+        pthread_mutex_unlock(&m->mu);
+        if (stop) return NULL;
+    }
+}
+
+/* The agent's card from the node's settings (its id once registered). */
+static int make_card(gt_node *n, gt_chain_market *m, gt_err *err) {
+    const gt_node_config *cfg = &n->cfg;
+    gt_card *c = &m->card;
+    if (cfg->chain_public_url) snprintf(c->url, sizeof c->url, "%s", cfg->chain_public_url);
+    else { /* --listen's host (an IPv4 literal) and the port it got */
+        const char *colon = strrchr(n->listen, ':');
+        int host_len = colon ? (int)(colon - n->listen) : (int)strlen(n->listen);
+        snprintf(c->url, sizeof c->url, "http://%.*s:%u", host_len, n->listen, (unsigned)n->port);
+    }
+    size_t len = strlen(c->url);
+    if (len && c->url[len - 1] == '/') c->url[--len] = 0;
+    if (strncmp(c->url, "http://", 7) && strncmp(c->url, "https://", 8))
+        return gt_err_set(err, GT_EINVAL, "--public-url %s: expected an http:// or https:// URL", c->url);
+    char wallet[GT_ADDR_STR_BYTES];
+    gt_addr_to_str(&m->acct.addr, wallet);
+    snprintf(c->name, sizeof c->name, "%s", cfg->chain_name ? cfg->chain_name : wallet);
+    snprintf(c->skills[0], sizeof c->skills[0], "%s", GT_CHAIN_SKILL);
+    c->n_skills = 1;
+    c->wallet = m->acct.addr, c->escrow = m->escrow, c->registry = m->registry;
+    c->chain_id = m->chain_id, c->price = cfg->chain_price;
+    c->roles = GT_CARD_ROLE_WORKER | GT_CARD_ROLE_EVALUATOR;
+    return 0;
+}
+
+/* The chain (its id the recorded one), the index, the agent's account and card. */
+static int market_open(gt_node *n, gt_chain_market *m, gt_err *err) {
+    uint64_t from_block = 0;
+    char path[4300];
+    int rc = read_deployment(n->home, m, &from_block, err);
+    if (!rc) rc = gt_chain_open(n->cfg.chain_url, &m->chain, err);
+    if (rc) return rc;
+    m->chain.confirmations = m->confirmations;
+    if (m->chain.chain_id != m->chain_id)
+        return gt_err_set(err, GT_ECHAIN, "%s is chain %llu; HOME/chain.json records chain %llu", n->cfg.chain_url,
+                          (unsigned long long)m->chain.chain_id, (unsigned long long)m->chain_id);
+    snprintf(path, sizeof path, "%s/chain_index.db", n->home);
+    if ((rc = gt_cindex_open(path, m->chain_id, &m->escrow, &m->registry, from_block, &m->ix, err))) return rc;
+    if (!n->cfg.chain_key) return 0;
+    if ((rc = gt_chain_account_init(&m->acct, n->cfg.chain_key, err))) return rc;
+    m->has_acct = 1;
+    return make_card(n, m, err);
+}
+
+int gt_chain_market_start(gt_node *n, gt_chain_market **out, gt_err *err) {
+    assert(n->cfg.chain_url && n->cfg.chain_confirmations >= 1);
+    gt_chain_market *m = gt_calloc(1, sizeof *m);
+    if (!m) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    pthread_mutex_init(&m->mu, NULL);
+    pthread_cond_init(&m->cv, NULL);
+    m->confirmations = n->cfg.chain_confirmations;
+    int rc = market_open(n, m, err);
+    if (!rc && pthread_create(&m->th, NULL, watcher_main, m) != 0)
+        rc = gt_err_set(err, GT_ENOMEM, "cannot start the chain market's watcher thread");
+    m->has_thread = !rc;
+    if (rc) {
+        gt_chain_market_stop(m);
+        return gt_err_wrap(err, "--chain %s", n->cfg.chain_url);
+    }
+    GT_INFO("node: settling on chain %llu at %s (escrow indexed at depth %llu)%s", (unsigned long long)m->chain_id,
+            n->cfg.chain_url, (unsigned long long)m->confirmations, m->has_acct ? ", with an agent" : "");
+    *out = m;
+    return 0;
+}
+
+void gt_chain_market_stop(gt_chain_market *m) {
+    if (!m) return;
+    if (m->has_thread) {
+        pthread_mutex_lock(&m->mu);
+        m->stop = 1;
+        pthread_cond_signal(&m->cv);
+        pthread_mutex_unlock(&m->mu);
+        pthread_join(m->th, NULL);
+    }
+    gt_cindex_close(m->ix);
+    if (m->chain.rpc) gt_chain_close(&m->chain);
+    if (m->has_acct) gt_chain_account_wipe(&m->acct);
+    pthread_cond_destroy(&m->cv);
+    pthread_mutex_destroy(&m->mu);
+    gt_free(m);
+}
+
+/* ---- HTTP (routes in http.c) ---- */
+
+/* The node's market, or a 404 saying how to get one. */
+static gt_chain_market *market_of(gt_req *r, gt_resp *o) {
+    gt_chain_market *m = r->node->chain_market;
+    if (!m) gt_resp_error(o, 404, GT_ENOTFOUND, "this node does not settle on a chain (start it with --chain URL)");
+    return m;
+}
+
+/* Route parameter 0 as a job id (decimal, 1..2^63 - 1). */
+static int job_param(gt_req *r, gt_resp *o, uint64_t *id) {
+    const char *s = r->m.params[0];
+    char *end = NULL;
+    unsigned long long v = s[0] >= '1' && s[0] <= '9' && strlen(s) <= 19 ? strtoull(s, &end, 10) : 0;
+    if (!v || *end || v > INT64_MAX) {
+        gt_resp_error(o, 400, GT_EINVAL, "job id %.40s: expected a decimal number from 1 to 2^63 - 1", s);
+        return -1;
+    }
+    *id = v;
+    return 0;
+}
+
+/* GET /.well-known/agent-card.json: the agent's card (A2A-style). */
+void gt_h_agent_card(gt_req *r, gt_resp *o) {
+    gt_chain_market *m = market_of(r, o);
+    if (!m) return;
+    if (!m->has_acct) {
+        gt_resp_error(o, 404, GT_ENOTFOUND, "this node runs no agent (start it with --chain-wallet ADDR)");
+        return;
+    }
+    pthread_mutex_lock(&m->mu);
+    json_t *j = gt_card_to_json(&m->card);
+    pthread_mutex_unlock(&m->mu);
+    gt_resp_json(o, 200, j);
+}
+
+/* GET /v1/chain/jobs?limit=N and GET /v1/chain/agents?limit=N: the index, newest jobs first. */
+static void list(gt_req *r, gt_resp *o, json_t *(*read)(gt_cindex *, uint64_t, gt_err *)) {
+    static const char *const allowed[] = {"limit", NULL};
+    gt_chain_market *m = market_of(r, o);
+    gt_err err;
+    if (!m) return;
+    if (gt_req_only_query(r, allowed, &err)) return gt_resp_err(o, &err);
+    const char *l = gt_req_query(r, "limit");
+    char *end = NULL;
+    unsigned long long limit = l ? strtoull(l, &end, 10) : GT_CINDEX_PAGE_MAX;
+    if (l && (!*l || *end || limit == 0 || limit > GT_CINDEX_PAGE_MAX))
+        return gt_resp_error(o, 400, GT_EINVAL, "limit: expected 1..%d", GT_CINDEX_PAGE_MAX);
+    json_t *j = read(m->ix, limit, &err);
+    if (!j) return gt_resp_err(o, &err);
+    json_object_set_new(j, "confirmations", json_integer((json_int_t)m->confirmations));
+    gt_resp_json(o, 200, j);
+}
+
+void gt_h_chain_jobs(gt_req *r, gt_resp *o) { list(r, o, gt_cindex_jobs); }
+void gt_h_chain_agents(gt_req *r, gt_resp *o) { list(r, o, gt_cindex_agents); }
+
+/* GET /v1/chain/jobs/{id}: the indexed job, and whether this node holds its input and output. */
+void gt_h_chain_job(gt_req *r, gt_resp *o) {
+    gt_chain_market *m = market_of(r, o);
+    uint64_t id;
+    gt_cjob j;
+    gt_err err;
+    int found = 0;
+    gt_buf out = GT_BUF_INIT;
+    if (!m || job_param(r, o, &id)) return;
+    if (gt_cindex_job(m->ix, id, &j, &err) || gt_cindex_work(m->ix, id, NULL, &out, &found, &err))
+        return gt_resp_err(o, &err);
+    json_t *js = gt_cindex_job_json(&j);
+    json_object_set_new(js, "inputHeld", json_boolean(found));
+    json_object_set_new(js, "outputHeld", json_boolean(out.len > 0));
+    json_object_set_new(js, "indexedHeight", json_integer((json_int_t)gt_cindex_height(m->ix)));
+    gt_buf_free(&out);
+    gt_resp_json(o, 200, js);
+}
+
+/* Checks a posted input against job j; 0 or an answer already written. */
+static int input_refused(gt_chain_market *m, const gt_cjob *j, const gt_buf *body, gt_resp *o) {
+    uint8_t h[32];
+    int worker = gt_addr_eq(&j->provider, &m->acct.addr), judge = gt_addr_eq(&j->evaluator, &m->acct.addr);
+    if (!worker && !judge) {
+        gt_resp_error(o, 403, GT_EPERM, "job %llu names this agent neither as provider nor as evaluator",
+                      (unsigned long long)j->id);
+        return 1;
+    }
+    if (strcmp(j->status, "funded") && !(judge && !strcmp(j->status, "submitted"))) {
+        gt_resp_error(o, 409, GT_ESTATE, "job %llu is %s: an input is taken while it is funded (or submitted, "
+                      "for its evaluator)", (unsigned long long)j->id, j->status);
+        return 1;
+    }
+    gt_keccak256(body->data, body->len, h);
+    if (memcmp(h, j->description, 32)) {
+        gt_resp_error(o, 422, GT_EINVAL, "the input's keccak-256 is not job %llu's description hash: send the "
+                      "exact bytes the job was posted with", (unsigned long long)j->id);
+        return 1;
+    }
+    return 0;
+}
+
+/* POST /v1/chain/jobs/{id}/input: the job's input, from its client. */
+void gt_h_chain_input(gt_req *r, gt_resp *o) {
+    gt_chain_market *m = market_of(r, o);
+    uint64_t id;
+    gt_cjob j;
+    gt_err err;
+    if (!m || job_param(r, o, &id)) return;
+    if (!m->has_acct)
+        return gt_resp_error(o, 404, GT_ENOTFOUND, "this node runs no agent (start it with --chain-wallet ADDR)");
+    if (gt_cindex_job(m->ix, id, &j, &err)) {
+        if (err.code != GT_ENOTFOUND) return gt_resp_err(o, &err);
+        return gt_resp_error(o, 404, GT_ENOTFOUND, "%s: it is taken %llu block(s) deep; retry later", err.msg,
+                             (unsigned long long)m->confirmations);
+    }
+    if (r->body.len == 0)
+        return gt_resp_error(o, 400, GT_EINVAL, "empty body: expected the job's input (1 to %u bytes)",
+                             GT_CHAIN_INPUT_MAX);
+    if (input_refused(m, &j, &r->body, o)) return;
+    if (gt_cindex_put_input(m->ix, id, r->body.data, r->body.len, &err)) return gt_resp_err(o, &err);
+    gt_resp_json(o, 202, json_pack("{s:I,s:b}", "job", (json_int_t)id, "accepted", 1));
+    pthread_mutex_lock(&m->mu);
+    pthread_cond_signal(&m->cv); /* the watcher acts on it now */
+    pthread_mutex_unlock(&m->mu);
+}
+
+/* GET /v1/chain/jobs/{id}/output: the result this node submitted, once the job is completed (paid). */
+void gt_h_chain_output(gt_req *r, gt_resp *o) {
+    gt_chain_market *m = market_of(r, o);
+    uint64_t id;
+    gt_cjob j;
+    gt_err err;
+    gt_buf out = GT_BUF_INIT;
+    int found = 0;
+    if (!m || job_param(r, o, &id)) return;
+    if (gt_cindex_job(m->ix, id, &j, &err) || gt_cindex_work(m->ix, id, NULL, &out, &found, &err))
+        return gt_buf_free(&out), gt_resp_err(o, &err);
+    if (strcmp(j.status, "completed") || !out.len) {
+        gt_buf_free(&out);
+        return gt_resp_error(o, 409, GT_ESTATE, "job %llu is %s in the index%s: its result is served once the job "
+                             "is completed", (unsigned long long)id, j.status,
+                             out.len ? "" : " (and this node holds none)");
+    }
+    o->status = 200;
+    o->body = gt_buf_take(&out, &o->len);
+}

@@ -1,0 +1,73 @@
+/* chain_market.h: `gotong node --chain URL`: the node's market settled on
+ * gotong's contracts (HOME/chain.json, written by `gotong chain deploy`).
+ *
+ * The node keeps HOME/chain_index.db, an index of the escrow's and the agent
+ * registry's events (chain_index.c): a block is taken once `confirmations`
+ * blocks stand on it (itself included), and the hash of the last block taken
+ * is checked every round, so a reorganisation deeper than that makes the
+ * index start over from the deployment block (what it holds is derived from
+ * the chain, never trusted over it). With a wallet the node also runs an
+ * agent (chain_agent.c): it publishes its agent card in the registry, works
+ * the jobs that name it as provider (claim, run the skill, submit the
+ * result's hash) and judges the jobs that name it as evaluator (re-runs the
+ * skill; complete when the hash matches, reject otherwise). */
+#ifndef GT_API_CHAIN_MARKET_H
+#define GT_API_CHAIN_MARKET_H
+#include <jansson.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "chain/client.h"
+
+#define GT_CINDEX_ROUND_BLOCKS 2000    /* blocks per eth_getLogs range at most */
+#define GT_CINDEX_PAGE_MAX 200         /* jobs or agents per answer */
+#define GT_CHAIN_INPUT_MAX (64u << 10) /* a job's input, at most */
+#define GT_CHAIN_SKILL "text.wordcount"
+#define GT_CHAIN_MAX_ATTEMPTS 3        /* a step that keeps failing is given up */
+
+typedef struct gt_cindex gt_cindex;
+
+/* A job as the index holds it. */
+typedef struct gt_cjob {
+    uint64_t id, budget, stake, expired_at;
+    gt_addr client, provider, evaluator;
+    char status[16];
+    uint8_t description[32], deliverable[32];
+    int claimed;
+} gt_cjob;
+
+/* Opens (creating) the index at path for this deployment; an index of
+ * another chain, escrow or registry is emptied first. */
+int gt_cindex_open(const char *path, uint64_t chain_id, const gt_addr *escrow, const gt_addr *registry,
+                   uint64_t from_block, gt_cindex **out, gt_err *err);
+void gt_cindex_close(gt_cindex *ix); /* accepts NULL */
+/* Takes the blocks now deep enough (GT_CINDEX_ROUND_BLOCKS at most);
+ * *moved 1 when the height changed. */
+int gt_cindex_round(gt_cindex *ix, gt_chain *c, uint64_t confirmations, int *moved, gt_err *err);
+uint64_t gt_cindex_height(gt_cindex *ix);
+int gt_cindex_job(gt_cindex *ix, uint64_t id, gt_cjob *out, gt_err *err); /* GT_ENOTFOUND when not indexed */
+json_t *gt_cindex_job_json(const gt_cjob *j);
+json_t *gt_cindex_jobs(gt_cindex *ix, uint64_t limit, gt_err *err);   /* newest first */
+json_t *gt_cindex_agents(gt_cindex *ix, uint64_t limit, gt_err *err); /* by id */
+
+/* This node's own work on a job (not derived from the chain: kept when the
+ * index starts over): its input, its output, whether it acted. */
+int gt_cindex_put_input(gt_cindex *ix, uint64_t job, const void *p, size_t n, gt_err *err);
+int gt_cindex_put_output(gt_cindex *ix, uint64_t job, const void *p, size_t n, gt_err *err);
+/* step: 1 acted (done), 0 to retry (attempts + 1; given up at GT_CHAIN_MAX_ATTEMPTS), -1 refused for good. */
+int gt_cindex_mark(gt_cindex *ix, uint64_t job, int step, const char *note, gt_err *err);
+/* Input (and output when out is not NULL) of a job; *found 0 when none. */
+int gt_cindex_work(gt_cindex *ix, uint64_t job, gt_buf *in, gt_buf *out, int *found, gt_err *err);
+/* Jobs waiting for who: funded ones naming it as provider, submitted ones
+ * naming it as evaluator, whose input it holds and that it has not acted
+ * on; at most max ids. */
+int gt_cindex_todo(gt_cindex *ix, const gt_addr *who, uint64_t *ids, size_t max, size_t *n, gt_err *err);
+
+/* ---- the node's side (chain_agent.c) */
+typedef struct gt_chain_market gt_chain_market;
+struct gt_node;
+/* Reads HOME/chain.json, opens the chain (its id must be the recorded one),
+ * the index and, with cfg's key, the agent; starts the watcher thread. */
+int gt_chain_market_start(struct gt_node *n, gt_chain_market **out, gt_err *err);
+void gt_chain_market_stop(gt_chain_market *m); /* accepts NULL */
+#endif

@@ -1,0 +1,162 @@
+/* test_chain_index.c: the node's index of the chain's events
+ * (src/api/chain_index.c) on a real anvil, at confirmation depth 3:
+ *   - an agent's registration and a posted job are indexed only once three
+ *     blocks stand on them (their own included), with the job's fields as
+ *     the escrow emitted them;
+ *   - a reorganisation shallower than the depth never reaches the index: a
+ *     registration rolled back before it was deep enough is never indexed;
+ *   - a reorganisation deeper than the depth (an indexed block replaced) is
+ *     seen at the next round: the index starts over from the deployment
+ *     block and holds only what the new chain has;
+ *   - an index file made for another deployment is emptied when opened;
+ *   - the node's own work (a job's input) survives both.
+ * Skipped (exit 77) with a message when anvil or the contracts are missing. */
+#include "../test.h"
+#include "../chain/anvil.h"
+#include "api/chain_market.h"
+#include "chain/escrow.h"
+#include "crypto/addr.h"
+
+#define DEPTH 3
+
+static gt_chain C;
+static gt_chain_account DEPLOYER, ALICE, BOB;
+static gt_addr TOKEN, ESCROW, REGISTRY;
+static char DIR_[64], PATH[128];
+
+/* One round of the index; returns how many agents it holds. */
+static size_t round_agents(gt_cindex *ix) {
+    int moved = 0;
+    gt_err err;
+    CHECK_MSG(gt_cindex_round(ix, &C, DEPTH, &moved, &err) == 0, "%s", err.msg);
+    json_t *j = gt_cindex_agents(ix, 0, &err);
+    CHECK(j != NULL);
+    size_t n = json_array_size(json_object_get(j, "items"));
+    json_decref(j);
+    return n;
+}
+
+static void mine(int n) {
+    CHECK_EQ_INT(anvil_rpc(&C, "anvil_mine", json_pack("[i]", n)), 0);
+}
+
+static void register_agent(gt_chain_account *a, const char *uri) {
+    gt_abi_val args[] = {gt_abi_string(uri)};
+    gt_chain_receipt r = {0};
+    gt_err err;
+    CHECK_MSG(gt_chain_invoke(&C, &REGISTRY, a, "register(string)", args, 1, &r, NULL, &err) == 0, "%s", err.msg);
+    gt_chain_receipt_free(&r);
+}
+
+/* Registration and job at depth 1 and 2: not indexed; at depth 3: indexed. */
+static void test_depth(gt_cindex *ix) {
+    uint8_t desc[32], max[32];
+    uint64_t id = 0;
+    gt_err err;
+    register_agent(&ALICE, "http://alice.example/.well-known/agent-card.json");
+    CHECK_EQ_U64(round_agents(ix), 0);
+    mine(1);
+    CHECK_EQ_U64(round_agents(ix), 0);
+    mine(1);
+    CHECK_EQ_U64(round_agents(ix), 1);
+    memset(max, 0xff, 32);
+    gt_abi_val mint[] = {gt_abi_address(&DEPLOYER.addr), gt_abi_uint(5000)};
+    gt_abi_val approve[] = {gt_abi_address(&ESCROW), gt_abi_u256(max)};
+    gt_chain_receipt r = {0};
+    CHECK_EQ_INT(gt_chain_invoke(&C, &TOKEN, &DEPLOYER, "mint(address,uint256)", mint, 2, &r, NULL, NULL), 0);
+    gt_chain_receipt_free(&r);
+    CHECK_EQ_INT(gt_chain_invoke(&C, &TOKEN, &DEPLOYER, "approve(address,uint256)", approve, 2, &r, NULL, NULL), 0);
+    gt_chain_receipt_free(&r);
+    gt_keccak256("a job", 5, desc);
+    CHECK_MSG(gt_escrow_post_for(&C, &ESCROW, &DEPLOYER, &ALICE.addr, &BOB.addr, anvil_now(&C) + 3600, desc, 1234,
+                                 56, &id, NULL, &err) == 0, "%s", err.msg);
+    gt_cjob j;
+    round_agents(ix);
+    CHECK_EQ_INT(gt_cindex_job(ix, id, &j, &err), GT_ENOTFOUND);
+    mine(2);
+    round_agents(ix);
+    CHECK_MSG(gt_cindex_job(ix, id, &j, &err) == 0, "%s", err.msg);
+    CHECK_STR(j.status, "funded");
+    CHECK_EQ_U64(j.budget, 1234);
+    CHECK_EQ_U64(j.stake, 56);
+    CHECK(gt_addr_eq(&j.client, &DEPLOYER.addr) && gt_addr_eq(&j.provider, &ALICE.addr) &&
+          gt_addr_eq(&j.evaluator, &BOB.addr));
+    CHECK(!memcmp(j.description, desc, 32));
+    CHECK_EQ_INT(gt_cindex_put_input(ix, id, "the input", 9, &err), 0);
+}
+
+/* Bob's registration is rolled back at depth 2: the index never sees it. */
+static void test_shallow_reorg(gt_cindex *ix) {
+    register_agent(&BOB, "http://bob.example/.well-known/agent-card.json");
+    mine(1);
+    CHECK_EQ_U64(round_agents(ix), 1);
+    CHECK_EQ_INT(anvil_rpc(&C, "anvil_rollback", json_pack("[i]", 2)), 0);
+    gt_chain_account_resync(&BOB);
+    mine(DEPTH + 1);
+    CHECK_EQ_U64(round_agents(ix), 1); /* alice only */
+}
+
+/* Blocks the index holds are replaced: it starts over; alice's registration is gone. */
+static void test_deep_reorg(gt_cindex *ix) {
+    uint64_t h0 = gt_cindex_height(ix), head = 0;
+    CHECK_EQ_INT(gt_chain_block_number(&C, &head, NULL), 0);
+    CHECK(h0 + DEPTH - 1 == head);
+    /* roll back to before alice registered (the deployments stay), then a longer chain */
+    CHECK_EQ_INT(anvil_rpc(&C, "anvil_rollback", json_pack("[I]", (json_int_t)(head - 3))), 0);
+    gt_chain_account_resync(&ALICE);
+    gt_chain_account_resync(&DEPLOYER);
+    mine((int)(head + 2));
+    CHECK_EQ_U64(round_agents(ix), 0);
+    for (int i = 0; i < 20 && gt_cindex_height(ix) + DEPTH - 1 < head + 2; i++) round_agents(ix);
+    CHECK_EQ_U64(round_agents(ix), 0);
+    gt_buf in = GT_BUF_INIT;
+    int found = 0;
+    CHECK_EQ_INT(gt_cindex_work(ix, 1, &in, NULL, &found, NULL), 0);
+    CHECK(found && in.len == 9); /* this node's own data is kept */
+    gt_buf_free(&in);
+}
+
+int main(void) {
+    anvil_require(1);
+    if (anvil_start(&C)) return 1;
+    const char *seeds[] = {"index deployer", "index alice", "index bob"};
+    gt_chain_account *acct[] = {&DEPLOYER, &ALICE, &BOB};
+    for (int i = 0; i < 3; i++) CHECK_EQ_INT(anvil_account(&C, seeds[i], acct[i]), 0);
+    uint64_t gas;
+    static const gt_addr no_court;
+    CHECK_EQ_INT(anvil_deploy(&C, &DEPLOYER, "GotongToken", NULL, 0, &TOKEN, &gas), 0);
+    gt_abi_val ctor[] = {gt_abi_address(&TOKEN), gt_abi_address(&no_court)};
+    CHECK_EQ_INT(anvil_deploy(&C, &DEPLOYER, "JobEscrow", ctor, 2, &ESCROW, &gas), 0);
+    CHECK_EQ_INT(anvil_deploy(&C, &DEPLOYER, "AgentRegistry", NULL, 0, &REGISTRY, &gas), 0);
+    snprintf(DIR_, sizeof DIR_, "/tmp/gt-chain-index-XXXXXX");
+    CHECK(mkdtemp(DIR_) != NULL);
+    snprintf(PATH, sizeof PATH, "%s/chain_index.db", DIR_);
+    gt_cindex *ix = NULL;
+    gt_err err;
+    CHECK_MSG(gt_cindex_open(PATH, C.chain_id, &ESCROW, &REGISTRY, 1, &ix, &err) == 0, "%s", err.msg);
+    if (!ix) return gt_test_finish();
+    test_depth(ix);
+    test_shallow_reorg(ix);
+    test_deep_reorg(ix);
+    gt_cindex_close(ix);
+    /* another deployment (the token as "escrow"): the file is emptied when opened */
+    CHECK_MSG(gt_cindex_open(PATH, C.chain_id, &ESCROW, &REGISTRY, 1, &ix, &err) == 0, "%s", err.msg);
+    register_agent(&ALICE, "http://alice.example/.well-known/agent-card.json");
+    mine(DEPTH);
+    for (int i = 0; i < 20 && round_agents(ix) == 0; i++) continue;
+    CHECK_EQ_U64(round_agents(ix), 1);
+    gt_cindex_close(ix);
+    CHECK_MSG(gt_cindex_open(PATH, C.chain_id, &TOKEN, &REGISTRY, 1, &ix, &err) == 0, "%s", err.msg);
+    json_t *j = gt_cindex_agents(ix, 0, &err);
+    CHECK_EQ_U64(json_array_size(json_object_get(j, "items")), 0);
+    CHECK_EQ_U64(gt_cindex_height(ix), 0);
+    json_decref(j);
+    gt_cindex_close(ix);
+    for (int i = 0; i < 3; i++) gt_chain_account_wipe(acct[i]);
+    gt_chain_close(&C);
+    anvil_stop();
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", DIR_);
+    CHECK_EQ_INT(system(cmd), 0);
+    return gt_test_finish();
+}

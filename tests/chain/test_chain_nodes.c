@@ -1,0 +1,414 @@
+/* test_chain_nodes.c: three nodes trade on one chain (issue 16's "done
+ * when"). On a real anvil, three operators each make a home (`gotong
+ * init`) with their own wallet; operator A deploys gotong's contracts
+ * (`gotong chain deploy`) and hands the record (chain.json) to B and C; each
+ * runs `gotong node --chain URL --chain-wallet ADDR` (depth 2), whose agent
+ * registers its card in the agent registry. Then:
+ *   - A's agent hires across nodes (`gotong chain hire`): it finds B (worker)
+ *     and C (evaluator) through the registry and their
+ *     /.well-known/agent-card.json, posts a staked job, sends the input; B
+ *     claims, runs the skill and submits; C re-runs it and completes; B is
+ *     paid on chain (budget in, stake back), A gets the result, checked
+ *     against B's deliverable; all three nodes' indexes show the job
+ *     completed, and each card names its own wallet;
+ *   - a worker that submits a wrong result (a wallet driven by this test)
+ *     is rejected by C's re-execution: the client is refunded, nobody paid;
+ *   - a node takes a job's input only with the job's description hash and
+ *     only for a job that names its agent (422 and 403 otherwise); a job id
+ *     that is not a number is refused (400);
+ *   - a node whose chain does not answer, or is not the recorded chain, does
+ *     not start.
+ * Skipped (exit 77) with a message when anvil or the contracts are missing. */
+#include <pthread.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "../test.h"
+#include "anvil.h"
+#include "chain/abi_decode.h"
+#include "chain/escrow.h"
+#include "chain/registry.h"
+#include "crypto/addr.h"
+#include "crypto/keystore.h"
+
+#define N_NODES 3
+#define BUDGET 1000
+#define STAKE 200
+#define PRICE 100
+#define WAIT_S 120 /* any one wait below, at most (a loaded machine) */
+
+static gt_chain C;
+static gt_chain_account OP[N_NODES], ROGUE;  /* the operators' wallets (A is the deployer and minter) */
+static char ROOT[64], HOME_[N_NODES][128], PW[N_NODES][160], URL[N_NODES][128];
+static pid_t NODE[N_NODES] = {-1, -1, -1};
+static gt_addr TOKEN, ESCROW, REGISTRY;
+
+/* ---- a miner: confirmation depth 2 needs blocks after the last transaction ---- */
+static pthread_t miner;
+static volatile int mining;
+
+static void *mine(void *arg) {
+    (void)arg;
+    gt_rpc *r = NULL;
+    if (gt_rpc_open(anvil_url, 5000, &r, NULL)) return NULL;
+    while (mining) {
+        json_t *res = NULL;
+        gt_rpc_call(r, "evm_mine", json_array(), &res, NULL);
+        json_decref(res);
+        struct timespec ts = {0, 150 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    gt_rpc_close(r);
+    return NULL;
+}
+
+/* ---- helpers ---- */
+
+/* Runs cmd (stderr kept with stdout when merge); its output (static) and exit status. */
+static const char *run(const char *cmd, int *status) {
+    static char out[16384];
+    out[0] = 0;
+    FILE *f = popen(cmd, "r");
+    if (!f) return *status = -1, out;
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    out[n] = 0;
+    int st = pclose(f);
+    *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return out;
+}
+
+static uint64_t balance(const gt_addr *who) {
+    gt_abi_val a[] = {gt_abi_address(who)};
+    gt_buf d = GT_BUF_INIT, out = GT_BUF_INIT;
+    uint64_t v = UINT64_MAX;
+    CHECK_EQ_INT(gt_abi_calldata("balanceOf(address)", a, 1, &d, NULL), 0);
+    CHECK_EQ_INT(gt_chain_call(&C, NULL, &TOKEN, d.data, d.len, &out, NULL), 0);
+    CHECK_EQ_INT(gt_abi_get_u64(out.data, out.len, 0, &v, NULL), 0);
+    gt_buf_free(&d);
+    gt_buf_free(&out);
+    return v;
+}
+
+static void mint(const gt_addr *to, uint64_t amount) {
+    gt_abi_val a[] = {gt_abi_address(to), gt_abi_uint(amount)};
+    gt_chain_receipt r = {0};
+    gt_err err;
+    gt_chain_account_resync(&OP[0]); /* `gotong chain` used this wallet too */
+    CHECK_MSG(gt_chain_invoke(&C, &TOKEN, &OP[0], "mint(address,uint256)", a, 2, &r, NULL, &err) == 0, "mint: %s",
+              err.msg);
+    gt_chain_receipt_free(&r);
+}
+
+/* GET or POST url; the status (0 when it did not answer) and body (static). */
+static long http(const char *url, const char *body, const char **answer) {
+    static gt_buf b = GT_BUF_INIT;
+    long status = 0;
+    gt_err err;
+    b.len = 0;
+    if (gt_agent_http(url, body, body ? strlen(body) : 0, 1u << 20, &status, &b, &err)) status = 0;
+    gt_buf_append(&b, "", 1);
+    *answer = (const char *)b.data;
+    return status;
+}
+
+/* Polls url until its JSON field `field` (a string or a number) reads want. */
+static int wait_field(const char *url, const char *field, const char *want) {
+    for (int i = 0; i < WAIT_S * 5; i++) {
+        const char *body;
+        if (http(url, NULL, &body) == 200) {
+            json_t *j = json_loads(body, 0, NULL), *v = json_object_get(j, field);
+            char got[64] = "";
+            if (json_is_string(v)) snprintf(got, sizeof got, "%s", json_string_value(v));
+            else if (json_is_array(v)) snprintf(got, sizeof got, "%zu", json_array_size(v));
+            json_decref(j);
+            if (!strcmp(got, want)) return 1;
+        }
+        struct timespec ts = {0, 200 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    fprintf(stderr, "%s: %s never read %s\n", url, field, want);
+    return 0;
+}
+
+/* Home i: `gotong init`, a password file, operator i's key in its keystore. */
+static void make_home(int i) {
+    static const gt_kdf_params light = {GT_KDF_LIGHT_N, 8, GT_KDF_LIGHT_P};
+    char cmd[1024], path[256], seed[32], pw[64];
+    int st;
+    snprintf(HOME_[i], sizeof HOME_[i], "%s/%c", ROOT, 'a' + i);
+    snprintf(PW[i], sizeof PW[i], "%s/pw-%c", ROOT, 'a' + i);
+    snprintf(pw, sizeof pw, "operator %c's password", 'A' + i);
+    FILE *f = fopen(PW[i], "w");
+    CHECK(f != NULL);
+    if (!f) return;
+    fprintf(f, "%s", pw);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s init --home %s --password-file %s --light 2>&1", GT_CLI, HOME_[i], PW[i]);
+    const char *out = run(cmd, &st);
+    CHECK_MSG(st == 0, "init: %s", out);
+    snprintf(seed, sizeof seed, "chain nodes operator %d", i);
+    CHECK_EQ_INT(anvil_account(&C, seed, &OP[i]), 0);
+    gt_err err;
+    CHECK_MSG(gt_keystore_save(HOME_[i], &OP[i].key, pw, &light, path, sizeof path, &err) == 0, "%s", err.msg);
+}
+
+static void read_addr(const json_t *j, const char *name, gt_addr *out) {
+    const char *s = json_string_value(json_object_get(j, name));
+    CHECK_MSG(s && !gt_addr_parse(s, out, NULL), "chain.json: %s", name);
+}
+
+/* Operator A deploys; B and C get the record (chain.json) in their homes. */
+static void deploy(void) {
+    char cmd[2048], a[GT_ADDR_STR_BYTES], path[256];
+    int st;
+    gt_addr_to_str(&OP[0].addr, a);
+    snprintf(cmd, sizeof cmd, "%s chain deploy --rpc %s --home %s --from %s --password-file %s --contracts %s 2>&1",
+             GT_CLI, anvil_url, HOME_[0], a, PW[0], CONTRACTS);
+    const char *out = run(cmd, &st);
+    CHECK_MSG(st == 0, "chain deploy: %s", out);
+    for (int i = 1; i < N_NODES; i++) {
+        snprintf(cmd, sizeof cmd, "cp %s/chain.json %s/chain.json", HOME_[0], HOME_[i]);
+        CHECK_EQ_INT(system(cmd), 0);
+    }
+    snprintf(path, sizeof path, "%s/chain.json", HOME_[0]);
+    json_t *j = json_load_file(path, 0, NULL);
+    CHECK(j != NULL);
+    read_addr(j, "GotongToken", &TOKEN);
+    read_addr(j, "JobEscrow", &ESCROW);
+    read_addr(j, "AgentRegistry", &REGISTRY);
+    json_decref(j);
+}
+
+/* Node i: `gotong node --chain` with its operator's agent; URL[i] once it listens. */
+static void start_node(int i) {
+    char wallet[GT_ADDR_STR_BYTES], name[16];
+    int pipefd[2];
+    gt_addr_to_str(&OP[i].addr, wallet);
+    snprintf(name, sizeof name, "node %c", 'A' + i);
+    CHECK_EQ_INT(pipe(pipefd), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(pipefd[1], 1);
+        close(pipefd[0]);
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        execl(GT_CLI, GT_CLI, "node", "--home", HOME_[i], "--listen", "127.0.0.1:0", "--quiet", "--block-interval-ms",
+              "0", "--chain", anvil_url, "--chain-confirmations", "2", "--chain-wallet", wallet, "--password-file",
+              PW[i], "--price", "100", "--agent-name", name, (char *)NULL);
+        _exit(127);
+    }
+    close(pipefd[1]);
+    FILE *f = fdopen(pipefd[0], "r");
+    char line[256] = "";
+    char *u = f && fgets(line, sizeof line, f) ? strstr(line, "http://") : NULL;
+    if (f) fclose(f);
+    CHECK_MSG(u != NULL, "node %c did not start", 'A' + i);
+    if (!u) return;
+    u[strcspn(u, "\r\n")] = 0;
+    snprintf(URL[i], sizeof URL[i], "%s", u);
+    NODE[i] = pid;
+}
+
+static void stop_nodes(void) {
+    for (int i = 0; i < N_NODES; i++)
+        if (NODE[i] > 0) {
+            int st = -1;
+            kill(NODE[i], SIGTERM);
+            waitpid(NODE[i], &st, 0);
+            CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "node %c stopped with status %d", 'A' + i, st);
+            NODE[i] = -1;
+        }
+}
+
+/* The nodes start one after the other, each once the last one's agent is in
+ * the registry (so the registry's order, A, B, C, is known). */
+static void test_nodes_register(void) {
+    char url[256];
+    for (int i = 0; i < N_NODES; i++) {
+        char want[4];
+        start_node(i);
+        snprintf(url, sizeof url, "%s/v1/chain/agents", URL[0][0] ? URL[0] : URL[i]);
+        snprintf(want, sizeof want, "%d", i + 1);
+        CHECK(wait_field(url, "items", want));
+    }
+    for (int i = 0; i < N_NODES; i++) { /* each card names its own wallet, chain and escrow */
+        gt_card card;
+        gt_err err;
+        snprintf(url, sizeof url, "%s/.well-known/agent-card.json", URL[i]);
+        CHECK_MSG(gt_card_fetch(url, &card, &err) == 0, "%s", err.msg);
+        CHECK_MSG(gt_card_check(&card, &OP[i].addr, C.chain_id, &ESCROW, &err) == 0, "%s", err.msg);
+        CHECK_EQ_U64(card.agent_id, (uint64_t)i + 1);
+        CHECK(gt_card_has_skill(&card, "text.wordcount"));
+    }
+}
+
+/* A hires B (worker) and C (evaluator) across nodes; B is paid on chain. */
+static void test_hire_across_nodes(void) {
+    static const char input[] = "three nodes trade\non one chain\n  and settle  there\n";
+    char cmd[2048], path[256], url[256];
+    int st;
+    snprintf(path, sizeof path, "%s/input.txt", ROOT);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (!f) return;
+    fputs(input, f);
+    fclose(f);
+    mint(&OP[0].addr, 10 * BUDGET);
+    mint(&OP[1].addr, 10 * STAKE);
+    uint64_t a0 = balance(&OP[0].addr), b0 = balance(&OP[1].addr), c0 = balance(&OP[2].addr);
+    char from[GT_ADDR_STR_BYTES];
+    gt_addr_to_str(&OP[0].addr, from);
+    snprintf(cmd, sizeof cmd, "%s chain hire --home %s --password-file %s --from %s --input %s --budget %d --stake %d "
+             "--wait-s %d 2>%s/hire.err", GT_CLI, HOME_[0], PW[0], from, path, BUDGET, STAKE, WAIT_S, ROOT);
+    const char *out = run(cmd, &st);
+    char errs[4096] = "";
+    snprintf(path, sizeof path, "%s/hire.err", ROOT);
+    f = fopen(path, "r");
+    if (f) errs[fread(errs, 1, sizeof errs - 1, f)] = 0, fclose(f);
+    printf("gotong chain hire said:\n%s", errs);
+    CHECK_MSG(st == 0, "hire failed (%d): %s", st, errs);
+    /* 51 bytes; 3 lines; words: three nodes trade on one chain and settle there = 9 */
+    CHECK_STR(out, "{\"bytes\":51,\"lines\":3,\"words\":9}");
+    CHECK_CONTAINS(errs, "worker: agent 2 (node B)");
+    CHECK_CONTAINS(errs, "evaluator: agent 3 (node C)");
+    gt_escrow_job job;
+    gt_err err;
+    CHECK_MSG(gt_escrow_get(&C, &ESCROW, 1, &job, &err) == 0, "%s", err.msg);
+    CHECK_EQ_INT(job.status, GT_ESCROW_COMPLETED);
+    CHECK(gt_addr_eq(&job.provider, &OP[1].addr) && gt_addr_eq(&job.evaluator, &OP[2].addr));
+    CHECK_EQ_U64(balance(&OP[0].addr), a0 - BUDGET);
+    CHECK_EQ_U64(balance(&OP[1].addr), b0 + BUDGET); /* paid, and its stake back */
+    CHECK_EQ_U64(balance(&OP[2].addr), c0);
+    CHECK_EQ_U64(balance(&ESCROW), 0);
+    for (int i = 0; i < N_NODES; i++) { /* every node's index reaches the outcome */
+        snprintf(url, sizeof url, "%s/v1/chain/jobs/1", URL[i]);
+        CHECK(wait_field(url, "status", "completed"));
+    }
+    const char *body;
+    snprintf(url, sizeof url, "%s/v1/chain/jobs/1/input", URL[1]); /* too late for an input now */
+    CHECK_EQ_INT(http(url, input, &body), 409);
+}
+
+/* POSTs body as job id's input to node i until its index has the job; the final status. */
+static long post_input(int i, uint64_t id, const char *body) {
+    char url[256];
+    const char *answer;
+    long status = 0;
+    snprintf(url, sizeof url, "%s/v1/chain/jobs/%llu/input", URL[i], (unsigned long long)id);
+    for (int k = 0; k < WAIT_S * 5 && (status = http(url, body, &answer)) == 404; k++) {
+        struct timespec ts = {0, 200 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    if (status / 100 != 2) printf("%s: %ld %s\n", url, status, answer);
+    return status;
+}
+
+/* A job of A's wallet (driven here) naming provider and evaluator C. */
+static uint64_t post_job(const gt_addr *provider, const char *input, uint64_t stake) {
+    uint8_t desc[32];
+    uint64_t id = 0;
+    gt_abi_val approve[] = {gt_abi_address(&ESCROW), gt_abi_uint(BUDGET)};
+    gt_chain_receipt r = {0};
+    gt_err err;
+    gt_chain_account_resync(&OP[0]); /* `gotong chain hire` used this wallet too */
+    CHECK_MSG(gt_chain_invoke(&C, &TOKEN, &OP[0], "approve(address,uint256)", approve, 2, &r, NULL, &err) == 0, "%s",
+              err.msg);
+    gt_chain_receipt_free(&r);
+    gt_keccak256(input, strlen(input), desc);
+    CHECK_MSG(gt_escrow_post_for(&C, &ESCROW, &OP[0], provider, &OP[2].addr, anvil_now(&C) + 3600, desc, BUDGET,
+                                 stake, &id, NULL, &err) == 0, "%s", err.msg);
+    return id;
+}
+
+/* A worker that submits a wrong result: C's re-execution rejects it; A is refunded. */
+static void test_wrong_result_rejected(void) {
+    static const char input[] = "count these words, honestly";
+    uint8_t wrong[32];
+    gt_err err;
+    uint64_t a0 = balance(&OP[0].addr);
+    uint64_t id = post_job(&ROGUE.addr, input, 0);
+    CHECK_MSG(gt_escrow_do(&C, &ESCROW, &ROGUE, GT_ESCROW_CLAIM, id, NULL, NULL, &err) == 0, "%s", err.msg);
+    static const char lie[] = "{\"bytes\":27,\"lines\":1,\"words\":5}"; /* it has 4 words */
+    gt_keccak256(lie, strlen(lie), wrong);
+    CHECK_MSG(gt_escrow_do(&C, &ESCROW, &ROGUE, GT_ESCROW_SUBMIT, id, wrong, NULL, &err) == 0, "%s", err.msg);
+    CHECK_EQ_INT(post_input(2, id, input), 202);
+    gt_escrow_job job = {0};
+    for (int k = 0; k < WAIT_S * 5; k++) {
+        CHECK_EQ_INT(gt_escrow_get(&C, &ESCROW, id, &job, NULL), 0);
+        if (job.status != GT_ESCROW_SUBMITTED) break;
+        struct timespec ts = {0, 200 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    CHECK_EQ_INT(job.status, GT_ESCROW_REJECTED);
+    CHECK_EQ_U64(balance(&OP[0].addr), a0);
+    CHECK_EQ_U64(balance(&ROGUE.addr), 0);
+    char url[256];
+    snprintf(url, sizeof url, "%s/v1/chain/jobs/%llu", URL[2], (unsigned long long)id);
+    CHECK(wait_field(url, "status", "rejected"));
+}
+
+/* Inputs are taken only with the job's description hash, by its named agents. */
+static void test_inputs_refused(void) {
+    uint64_t id = post_job(&OP[1].addr, "the right input", 0);
+    const char *body;
+    char url[256];
+    CHECK_EQ_INT(post_input(1, id, "a different input"), 422);
+    CHECK_EQ_INT(post_input(0, id, "the right input"), 403); /* A's agent is neither worker nor evaluator */
+    snprintf(url, sizeof url, "%s/v1/chain/jobs/1x/input", URL[1]);
+    CHECK_EQ_INT(http(url, "x", &body), 400);
+    snprintf(url, sizeof url, "%s/v1/chain/jobs/%llu/input", URL[1], (unsigned long long)id);
+    CHECK_EQ_INT(http(url, "", &body), 400); /* an empty input */
+    snprintf(url, sizeof url, "%s/v1/chain/jobs/%llu/output", URL[1], (unsigned long long)id);
+    CHECK_EQ_INT(http(url, NULL, &body), 409); /* no result of an unfinished job */
+}
+
+/* A node whose chain does not answer, or is another chain than its record's, does not start. */
+static void test_wrong_chain_refused(void) {
+    char cmd[2048], path[256];
+    int st;
+    snprintf(cmd, sizeof cmd, "timeout 60 %s node --home %s --listen 127.0.0.1:0 --chain http://127.0.0.1:1 2>&1",
+             GT_CLI, HOME_[0]);
+    const char *out = run(cmd, &st);
+    CHECK_EQ_INT(st, 1);
+    CHECK_CONTAINS(out, "--chain http://127.0.0.1:1");
+    snprintf(path, sizeof path, "%s/chain.json", HOME_[2]);
+    json_t *j = json_load_file(path, 0, NULL);
+    json_object_set_new(j, "chain_id", json_integer((json_int_t)C.chain_id + 1));
+    CHECK_EQ_INT(json_dump_file(j, path, 0), 0);
+    json_decref(j);
+    snprintf(cmd, sizeof cmd, "timeout 60 %s node --home %s --listen 127.0.0.1:0 --chain %s 2>&1", GT_CLI, HOME_[2],
+             anvil_url);
+    out = run(cmd, &st);
+    CHECK_EQ_INT(st, 1);
+    CHECK_CONTAINS(out, "HOME/chain.json records chain");
+    snprintf(cmd, sizeof cmd, "%s node --home %s --chain-wallet 0x%040d 2>&1", GT_CLI, HOME_[2], 0);
+    out = run(cmd, &st);
+    CHECK_EQ_INT(st, 2); /* a usage error: no --chain */
+}
+
+int main(void) {
+    anvil_require(1);
+    if (anvil_start(&C)) return 1;
+    snprintf(ROOT, sizeof ROOT, "/tmp/gt-chain-nodes-XXXXXX");
+    CHECK(mkdtemp(ROOT) != NULL);
+    CHECK_EQ_INT(anvil_account(&C, "chain nodes rogue worker", &ROGUE), 0);
+    for (int i = 0; i < N_NODES; i++) make_home(i);
+    deploy();
+    mining = 1;
+    CHECK_EQ_INT(pthread_create(&miner, NULL, mine, NULL), 0);
+    RUN(test_nodes_register);
+    RUN(test_hire_across_nodes);
+    RUN(test_wrong_result_rejected);
+    RUN(test_inputs_refused);
+    stop_nodes();
+    RUN(test_wrong_chain_refused);
+    mining = 0;
+    pthread_join(miner, NULL);
+    for (int i = 0; i < N_NODES; i++) gt_chain_account_wipe(&OP[i]);
+    gt_chain_account_wipe(&ROGUE);
+    gt_chain_close(&C);
+    anvil_stop();
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", ROOT);
+    CHECK_EQ_INT(system(cmd), 0);
+    return gt_test_finish();
+}
