@@ -49,7 +49,7 @@ unsigned gt_events_clients(gt_events *ev);
 struct MHD_Response *gt_events_response(gt_events *ev, struct MHD_Connection *conn, uint64_t last_id, gt_err *err);
 
 /* ---- Metrics (metrics.c): counters updated with atomics from any thread. */
-#define GT_METRICS_MAX_ROUTES 32
+#define GT_METRICS_MAX_ROUTES 48
 #define GT_METRICS_STATUSES 17  /* see metrics.c: 16 statuses and "other" */
 #define GT_METRICS_BUCKETS 12
 #define GT_METRICS_CODES 20     /* -GT_E* codes 0..19 */
@@ -243,6 +243,11 @@ void gt_h_fund_round(gt_req *r, gt_resp *o);
 void gt_h_fund_human(gt_req *r, gt_resp *o);
 void gt_h_fund_epoch(gt_req *r, gt_resp *o);
 void gt_h_fund_claim(gt_req *r, gt_resp *o);
+/* h_label.c: paid human feedback */
+void gt_h_label_tasks(gt_req *r, gt_resp *o);
+void gt_h_label_task(gt_req *r, gt_resp *o);
+void gt_h_label_next(gt_req *r, gt_resp *o);
+void gt_h_label_export(gt_req *r, gt_resp *o);
 
 /* The route table (http.c), for metrics labels. */
 int gt_api_n_routes(void);

@@ -49,6 +49,9 @@ static const gt_route routes[] = {
     /* Funding (h_fund.c): rounds, proof of human, airdrop epochs and claims. */
     {"GET", "/v1/fund/rounds", 26}, {"GET", "/v1/fund/rounds/{}", 27}, {"GET", "/v1/fund/humans/{}", 28},
     {"GET", "/v1/fund/epochs/{}", 29}, {"GET", "/v1/fund/epochs/{}/claims/{}", 30},
+    /* Paid human feedback (h_label.c): label tasks, the next item to label, exports. */
+    {"GET", "/v1/label/tasks", 31}, {"GET", "/v1/label/tasks/{}", 32}, {"GET", "/v1/label/tasks/{}/next", 33},
+    {"GET", "/v1/label/tasks/{}/export", 34},
 };
 static const gt_handler_fn handlers[] = {
     gt_h_actions_post, gt_h_action_get, gt_h_account, gt_h_head,  gt_h_blocks,     gt_h_block,
@@ -58,6 +61,7 @@ static const gt_handler_fn handlers[] = {
     gt_h_web,          gt_h_web,        gt_h_web,      gt_h_web,     gt_h_web,
     gt_h_actions_get,
     gt_h_fund_rounds,  gt_h_fund_round, gt_h_fund_human, gt_h_fund_epoch, gt_h_fund_claim,
+    gt_h_label_tasks,  gt_h_label_task, gt_h_label_next, gt_h_label_export,
 };
 static const size_t body_limits[] = {
     GT_LIMIT_JSON_BYTES, NO_BODY, NO_BODY, NO_BODY, NO_BODY, NO_BODY, NO_BODY, GT_LIMIT_BLOB_BYTES,
@@ -66,6 +70,7 @@ static const size_t body_limits[] = {
     NO_BODY,             NO_BODY, NO_BODY, NO_BODY, NO_BODY,
     NO_BODY,
     NO_BODY,             NO_BODY, NO_BODY, NO_BODY, NO_BODY,
+    NO_BODY,             NO_BODY, NO_BODY, NO_BODY,
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 _Static_assert(sizeof handlers / sizeof handlers[0] == N_ROUTES, "one handler per route");

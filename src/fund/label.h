@@ -19,8 +19,10 @@
  *       records its nullifiers for the task (one human, one seat).
  *   label_commit     task, item, commitment
  *       a seated labeller, before commitEndS, once per item: commitment =
- *       gt_fund_label_commitment(task, item, labeller, choice, reason, salt).
- *   label_reveal     task, item, choice, reason, salt
+ *       gt_fund_label_commitment(task, item, labeller, choice, reason, secret).
+ *   label_reveal     task, item, choice, reason, secret
+ *       (the field is not called "salt": an action's JSON uses that key for
+ *       the network's signing salt)
  *       once every seat has committed every item, or from commitEndS, until
  *       revealEndS: opens a commitment.
  *   label_task_close task, gold, goldSalt
@@ -77,6 +79,12 @@ void gt_fund_label_commitment(const uint8_t task[32], uint64_t item, const gt_ad
 void gt_fund_label_gold_commit(const uint8_t salt[32], const char *gold, size_t gold_len, uint8_t out[32]);
 /* The lock holding labeller's bond in task. */
 void gt_fund_label_bond_lock(const uint8_t task[32], const gt_addr *labeller, uint8_t out[32]);
+
+/* The Merkle root (crypto/merkle.h) of an export's lines: each leaf the
+ * keccak256 of one line without its newline, in file order; zero when empty. */
+int gt_fund_label_lines_root(const gt_buf *jsonl, uint8_t root[32], uint64_t *lines, gt_err *err);
+/* The dataset card of a closed task from its JSON (gt_fund_label_task_get's). */
+int gt_fund_label_card_json(const json_t *task, gt_buf *out, gt_err *err);
 
 /* Readers (db: a ledger connection; new references, NULL with err set;
  * GT_ENOTFOUND when there is no such task). */

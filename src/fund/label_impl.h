@@ -42,8 +42,5 @@ typedef struct fd_litems {
 /* Loads the n items of task in order; GT_EDB when one is missing or damaged. */
 int gt_fund_litems_load(sqlite3 *db, const uint8_t task[32], size_t n, fd_litems *out, gt_err *err);
 void gt_fund_litems_free(fd_litems *l);
-/* The Merkle root (crypto/merkle.h) of an export's lines: each leaf the
- * keccak256 of one line without its newline, in file order; zero when empty. */
-int gt_fund_label_lines_root(const gt_buf *jsonl, uint8_t root[32], uint64_t *lines, gt_err *err);
 
 #endif

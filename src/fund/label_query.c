@@ -300,6 +300,7 @@ static const char *ppm_text(const json_t *v, char out[24]) {
 
 /* The card's text from the task's JSON (o). */
 static int card_write(const json_t *o, gt_buf *out) {
+    if (!json_is_string(json_object_get(o, "dpoRoot"))) return -1; /* not closed */
     char a[24], k[24];
 #define S(key) json_string_value(json_object_get(o, key))
 #define N(key) (long long)json_integer_value(json_object_get(o, key))
@@ -326,7 +327,7 @@ static int card_write(const json_t *o, gt_buf *out) {
                          "- A plain item's label is the answer most accepted labellers chose (at least %lld; a"
                          " tie gives none).\n\n## Agreement (accepted labellers, plain items)\n\n"
                          "- Krippendorff's alpha (nominal): %s\n- Light's kappa (mean pairwise Cohen's kappa): %s\n\n"
-                         "## Verify\n\n`gotong ledger verify` replays the task; `gotong label export --task %s`"
+                         "## Verify\n\n`gotong ledger verify` replays the task; `gotong label export %s`"
                          " rebuilds both files from the ledger and refuses them if the roots differ.\n",
                          S("name"), S("name"), S("id"), S("poster"), N("closedHeight"), S("status"),
                          N("exportLines"), S("dpoRoot"), S("hhRoot"), N("items"), S("gold"), N("labelled"),
@@ -335,6 +336,12 @@ static int card_write(const json_t *o, gt_buf *out) {
                          ppm_text(json_object_get(o, "kappaPpm"), k), S("id"));
 #undef S
 #undef N
+}
+
+int gt_fund_label_card_json(const json_t *task, gt_buf *out, gt_err *err) {
+    if (!json_is_string(json_object_get(task, "dpoRoot")))
+        return gt_err_set(err, GT_ESTATE, "the task is not closed: its dataset card exists once it is");
+    return card_write(task, out) ? gt_err_set(err, GT_ENOMEM, "out of memory") : 0;
 }
 
 int gt_fund_label_card(sqlite3 *db, const uint8_t task[32], gt_buf *out, gt_err *err) {

@@ -109,7 +109,7 @@ static const gt_field_def reveal_fields[] = {{"task", GT_F_BYTES32, 0},
                                              {"item", GT_F_U64, 0},
                                              {"choice", GT_F_U64, 0},
                                              {"reason", GT_F_STRING, GT_LABEL_REASON_MAX},
-                                             {"salt", GT_F_BYTES32, 0}};
+                                             {"secret", GT_F_BYTES32, 0}};
 enum { LR_TASK, LR_ITEM, LR_CHOICE, LR_REASON, LR_SALT };
 
 /* The stored commitment of (task, item, who) and the item's answers;

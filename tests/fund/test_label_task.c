@@ -80,7 +80,7 @@ static int reveal(gt_ledger *l, int who, const uint8_t task[32], int item, int c
     uint8_t salt[32];
     salt_of(who, item, salt);
     return fa(l, who, NULL, r, "label_reveal",
-              "{\"task\":\"%s\",\"item\":%d,\"choice\":%d,\"reason\":\"why\",\"salt\":\"%s\"}", hx(task), item, choice,
+              "{\"task\":\"%s\",\"item\":%d,\"choice\":%d,\"reason\":\"why\",\"secret\":\"%s\"}", hx(task), item, choice,
               hx(salt));
 }
 /* who labels every item with choices[] (commit only). */
@@ -243,7 +243,7 @@ static void test_copier_and_gold(void) {
     reveal_all(l, H0, task, c0);
     reveal_all(l, H1, task, c0);
     CHECK_EQ_INT(fa(l, H3, NULL, &res, "label_reveal",
-                    "{\"task\":\"%s\",\"item\":0,\"choice\":0,\"reason\":\"why\",\"salt\":\"%s\"}", hx(task), hx(salt)),
+                    "{\"task\":\"%s\",\"item\":0,\"choice\":0,\"reason\":\"why\",\"secret\":\"%s\"}", hx(task), hx(salt)),
                  GT_EINVAL);
     CHECK_CONTAINS(res.msg, "do not open");
     for (int i = 1; i < N_ITEMS; i++) CHECK_EQ_INT(reveal(l, H3, task, i, c0[i], NULL), 0);
