@@ -32,7 +32,7 @@ static int head_time(sqlite3 *db, uint64_t *out, gt_err *err) {
     return rc;
 }
 
-/* GET /v1/label/tasks?limit= : the newest label tasks. */
+/* GET /v1/label/tasks?limit= : {"tasks": [...]}, the newest label tasks. */
 void gt_h_label_tasks(gt_req *r, gt_resp *o) {
     static const char *const allowed[] = {"limit", NULL};
     gt_err err = {0};
@@ -47,6 +47,8 @@ void gt_h_label_tasks(gt_req *r, gt_resp *o) {
     int began = gt_market_snapshot_begin(rd->db);
     json_t *j = gt_fund_label_tasks(rd->db, limit, &err);
     gt_market_snapshot_end(rd->db, began);
+    if (j) j = json_pack("{s:o}", "tasks", j); /* as /v1/fund/rounds: room for paging later */
+    if (!j && !err.code) gt_err_set(&err, GT_ENOMEM, "out of memory");
     reply(o, j, &err);
 }
 

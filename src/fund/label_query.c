@@ -222,6 +222,7 @@ json_t *gt_fund_label_next(sqlite3 *db, const uint8_t task[32], const gt_addr *w
     fd_litems li;
     if (gt_fund_ltask_load(db, task, &t, err)) return NULL;
     if (t.status != GT_LABEL_OPEN) return nothing("the task is closed");
+    if (t.items < t.n_items) return nothing("the poster is still adding the task's items");
     if (now_s >= t.commit_end_s || gt_fund_ltask_all_committed(&t))
         return nothing("the task takes no more labels: reveal yours (gotong label reveal)");
     sqlite3_stmt *q;
