@@ -145,9 +145,9 @@ static int humans(demo_fund *f, gt_err *err) {
     return rc;
 }
 
-/* Up to DF_MAX_PROJECTS published works (datasets, then evaluations whose
- * task slot was paid: a rejected, forged evaluation is not put forward) and
- * their owners, from the ledger. */
+/* Up to DF_MAX_PROJECTS published works (datasets, then evaluations that
+ * more co-signers agreed with than disagreed: a forged evaluation is not put
+ * forward) and their owners, from the ledger. */
 typedef struct df_projects {
     int n;
     int kind[DF_MAX_PROJECTS];
@@ -157,8 +157,8 @@ typedef struct df_projects {
 
 static int find_projects(const demo_fund *f, df_projects *p, gt_err *err) {
     static const char *const sql[2] = {"SELECT job, publisher FROM wk_datasets ORDER BY height, job LIMIT 2",
-                                       "SELECT a.id, a.attester FROM wk_attestations a JOIN mk_slots s"
-                                       " ON s.task=a.task AND s.slot=a.slot WHERE s.state=6 ORDER BY a.id LIMIT 2"};
+                                       "SELECT id, attester FROM wk_attestations WHERE agreed > disagreed"
+                                       " ORDER BY id LIMIT 2"};
     char path[PATH_MAX + 16];
     sqlite3 *db = NULL;
     snprintf(path, sizeof path, "%s/ledger.db", f->home);
