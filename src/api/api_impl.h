@@ -253,6 +253,11 @@ void gt_h_fund_human(gt_req *r, gt_resp *o);
 void gt_h_fund_epoch(gt_req *r, gt_resp *o);
 void gt_h_fund_claim(gt_req *r, gt_resp *o);
 void gt_h_supply(gt_req *r, gt_resp *o);  /* h_supply.c: the supply check over the whole ledger */
+/* h_label.c: paid human feedback */
+void gt_h_label_tasks(gt_req *r, gt_resp *o);
+void gt_h_label_task(gt_req *r, gt_resp *o);
+void gt_h_label_next(gt_req *r, gt_resp *o);
+void gt_h_label_export(gt_req *r, gt_resp *o);
 
 /* The route table (http.c), for metrics labels. */
 int gt_api_n_routes(void);

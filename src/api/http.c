@@ -54,6 +54,9 @@ static const gt_route routes[] = {
     /* --chain (chain_agent.c): the agent's card, the chain index, a job's input and result. */
     {"GET", "/.well-known/agent-card.json", 32}, {"GET", "/v1/chain/jobs", 33}, {"GET", "/v1/chain/jobs/{}", 34},
     {"GET", "/v1/chain/agents", 35}, {"POST", "/v1/chain/jobs/{}/input", 36}, {"GET", "/v1/chain/jobs/{}/output", 37},
+    /* Paid human feedback (h_label.c): label tasks, the next item to label, exports. */
+    {"GET", "/v1/label/tasks", 38}, {"GET", "/v1/label/tasks/{}", 39}, {"GET", "/v1/label/tasks/{}/next", 40},
+    {"GET", "/v1/label/tasks/{}/export", 41},
 };
 static const gt_handler_fn handlers[] = {
     gt_h_actions_post, gt_h_action_get, gt_h_account, gt_h_head,  gt_h_blocks,     gt_h_block,
@@ -65,6 +68,7 @@ static const gt_handler_fn handlers[] = {
     gt_h_fund_rounds,  gt_h_fund_round, gt_h_fund_human, gt_h_fund_epoch, gt_h_fund_claim,
     gt_h_supply,
     gt_h_agent_card,   gt_h_chain_jobs, gt_h_chain_job, gt_h_chain_agents, gt_h_chain_input, gt_h_chain_output,
+    gt_h_label_tasks,  gt_h_label_task, gt_h_label_next, gt_h_label_export,
 };
 static const size_t body_limits[] = {
     GT_LIMIT_JSON_BYTES, NO_BODY, NO_BODY, NO_BODY, NO_BODY, NO_BODY, NO_BODY, GT_LIMIT_BLOB_BYTES,
@@ -75,6 +79,7 @@ static const size_t body_limits[] = {
     NO_BODY,             NO_BODY, NO_BODY, NO_BODY, NO_BODY,
     NO_BODY,
     NO_BODY,             NO_BODY, NO_BODY, NO_BODY, GT_CHAIN_INPUT_MAX, NO_BODY,
+    NO_BODY,             NO_BODY, NO_BODY, NO_BODY,
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 _Static_assert(sizeof handlers / sizeof handlers[0] == N_ROUTES, "one handler per route");
@@ -359,7 +364,8 @@ static enum MHD_Result req_headers(gt_req *r) {
         /* With a body coming, answer now and let MHD drop the body and
          * the connection; without one, answer at the end of the request
          * so the connection stays open for the next. */
-        if (has_body) return send_error(r, r->early_status, r->early_code, r->early_msg, r->m.allow[0] ? r->m.allow : NULL);
+        if (has_body)
+            return send_error(r, r->early_status, r->early_code, r->early_msg, r->m.allow[0] ? r->m.allow : NULL);
         return MHD_YES;
     }
     r->route = idx;

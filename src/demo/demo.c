@@ -59,6 +59,7 @@
 #include "crypto/keccak.h"
 #include "crypto/keystore.h"
 #include "demo/demo.h"
+#include "demo/demo_fund.h"
 #include "demo/demo_int.h"
 #include "ledger/ledger.h"
 #include "ledger/rules.h"
@@ -325,6 +326,7 @@ typedef struct demo_run {
     char url[64];
     demo d;
     demo_report rep;
+    demo_fund fund; /* the funding and feedback act (demo_fund.c) */
 } demo_run;
 
 void gt_demo_options_default(gt_demo_options *o) {
@@ -521,7 +523,10 @@ static int play(demo_run *run, gt_err *err) {
         demo_say("\n  the director wrote %llu empty blocks to pass deadlines once everyone had acted (instead of\n"
                  "  waiting %llu ms for each idle block)", (unsigned long long)ticks,
                  (unsigned long long)run->o->block_ms);
-    return 0;
+    demo_fund_stop_agents(&run->d);
+    run->fund = (demo_fund){.d = &run->d, .node = run->node, .home = run->home, .keys = run->keys,
+                            .faucet = &run->faucet, .rep = &run->rep};
+    return demo_fund_play(&run->fund, err);
 }
 
 int gt_demo_run(const gt_demo_options *o, gt_err *err) {
@@ -541,6 +546,8 @@ int gt_demo_run(const gt_demo_options *o, gt_err *err) {
                             .random_model = !o->model_path && !run.d.worker_model, .rounds = o->rounds};
     rc = play(&run, err);
     demo_teardown(&run);
+    if (!rc) rc = demo_fund_airdrop(&run.fund, err);
+    demo_fund_done(&run.fund);
     if (!rc) {
         run.rep.seconds = demo_elapsed();
         rc = demo_summary(&run.rep, o->json) ? GT_DEMO_CHECKS_FAILED : 0;

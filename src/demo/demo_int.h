@@ -96,6 +96,7 @@ typedef struct demo_report {
     double seconds;
     int rounds;
     uint64_t minted_units; /* everything the faucet created */
+    uint64_t burned_units; /* what rules burned (a careless labeller's bond and pay, demo_fund.c) */
     demo_party parties[DEMO_MAX_AGENTS];
     int n_parties;
 } demo_report;

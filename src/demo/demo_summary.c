@@ -140,7 +140,7 @@ static void read_activity(gt_ledger *l, sqlite3 *db, const demo_report *r, int a
 static void check_books(gt_ledger *l, sqlite3 *db, const char *db_path, const demo_report *r, findings *fd) {
     fd->audit_ok = gt_market_audit(db, &fd->market_locked, &fd->audit_err) == 0;
     fd->supply = gt_ledger_supply(l);
-    fd->conserved = fd->supply == r->minted_units && fd->held_total == r->minted_units;
+    fd->conserved = fd->supply + r->burned_units == r->minted_units && fd->held_total == fd->supply;
     gt_ledger_head(l, &fd->head, NULL);
     sqlite3_close(db);
     gt_ledger_close(l);
@@ -180,8 +180,10 @@ static void print_json(const demo_report *r, findings *fd) {
         json_object_set(out, "data", json_object_get(fd->work, "data"));
         json_object_set(out, "eval", json_object_get(fd->work, "eval"));
     }
-    json_object_set_new(out, "supply", json_pack("{s:o,s:o,s:o,s:b}", "minted", demo_json_tokens(r->minted_units),
-                                                 "ledger", demo_json_tokens(fd->supply), "heldByAgents",
+    json_object_set_new(out, "supply", json_pack("{s:o,s:o,s:o,s:o,s:b}", "minted",
+                                                 demo_json_tokens(r->minted_units), "burned",
+                                                 demo_json_tokens(r->burned_units), "ledger",
+                                                 demo_json_tokens(fd->supply), "heldByAgents",
                                                  demo_json_tokens(fd->held_total), "conserved", fd->conserved));
     json_object_set_new(out, "audit", json_pack("{s:b,s:o,s:s}", "ok", fd->audit_ok, "marketLocked",
                                                 demo_json_tokens(fd->market_locked), "message",
@@ -204,11 +206,12 @@ static void print_json(const demo_report *r, findings *fd) {
 static void print_text(const demo_report *r, const findings *fd) {
     const outcome *oc = &fd->oc;
     char a1[GT_AMOUNT_STR_MAX], a2[GT_AMOUNT_STR_MAX], a3[GT_AMOUNT_STR_MAX], a4[GT_AMOUNT_STR_MAX];
+    char a5[GT_AMOUNT_STR_MAX];
     printf("\ntasks           %llu posted (%llu of them sub-tasks: subcontracts), %llu complete\n"
            "outcomes        %llu accepted, %llu rejected, %llu missed submissions; disputes: %llu won, %llu lost\n"
            "                (a decided dispute counts once for its winner and once for its loser)\n"
            "slashed         %s in all (stakes of rejected work, bonds of wrong rejections)\n"
-           "supply          minted %s, on the ledger %s, held by the agents %s: %s\n"
+           "supply          minted %s, burned %s, on the ledger %s, held by the agents %s: %s\n"
            "market books    %s%s\n"
            "ledger head     block %llu %s\n"
            "verify          %s: replayed %llu blocks, %llu signed actions from genesis%s%s\n"
@@ -217,7 +220,8 @@ static void print_text(const demo_report *r, const findings *fd) {
            (unsigned long long)oc->accepted, (unsigned long long)oc->rejected, (unsigned long long)oc->missed,
            (unsigned long long)oc->disputes_won, (unsigned long long)oc->disputes_lost,
            gt_amount_format(oc->slashed_units, a1), gt_amount_format(r->minted_units, a2),
-           gt_amount_format(fd->supply, a3), gt_amount_format(fd->held_total, a4),
+           gt_amount_format(r->burned_units, a5), gt_amount_format(fd->supply, a3),
+           gt_amount_format(fd->held_total, a4),
            fd->conserved ? "conserved" : "NOT CONSERVED",
            fd->audit_ok ? "escrow locks match every task and slot" : "MISMATCH: ", fd->audit_ok ? "" : fd->audit_err.msg,
            (unsigned long long)fd->head.height, fd->head_hex, fd->verify_ok ? "ok" : "FAILED",

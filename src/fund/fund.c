@@ -24,6 +24,7 @@
 #include "crypto/addr.h"
 #include "crypto/keccak.h"
 #include "fund/fund_impl.h"
+#include "fund/label.h"
 #include "fund/qf.h"
 #include "ledger/block.h"
 #include "ledger/row.h"
@@ -68,7 +69,8 @@ int gt_fund_register(gt_err *err) {
         &gt_kind_airdrop_close,       &gt_kind_airdrop_claim};
     int rc = gt_work_register(err);
     for (size_t i = 0; !rc && i < sizeof kinds / sizeof kinds[0]; i++) rc = gt_action_register(kinds[i], err);
-    return rc ? rc : gt_ledger_register_module(&fund_module, err);
+    if (!rc) rc = gt_ledger_register_module(&fund_module, err);
+    return rc ? rc : gt_fund_label_register(err);
 }
 
 int gt_fund_rec_u64(fd_ctx *c, uint64_t v) {

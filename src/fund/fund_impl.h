@@ -55,6 +55,13 @@ int gt_fund_human_weight_tx(gt_tx *tx, sqlite3 *db, const gt_addr *who, uint64_t
 /* The nullifier of (issuer, person) in round: keccak256("gotong.fund.nullifier" ‖ issuer ‖ person ‖ round). */
 void gt_fund_nullifier(const gt_addr *issuer, const uint8_t person[32], const uint8_t round[32], uint8_t out[32]);
 
+/* Records who's nullifiers in scope (a round's or a task's id): one per
+ * valid attestation (unrevoked, unexpired at the block's time, issuer
+ * registered); GT_EPERM when another address already acts in scope as the
+ * same human, the message saying who "acts" there and the rule broken. */
+int gt_fund_use_nullifiers(fd_ctx *c, const uint8_t scope[32], const gt_addr *who, const char *acts, const char *rule,
+                           gt_err *err);
+
 /* The lock that escrows a round's pool (its id) and an epoch's pool. */
 void gt_fund_epoch_lock_id(uint64_t epoch, uint8_t out[32]);
 

@@ -231,10 +231,8 @@ static const gt_field_def contribute_fields[] = {
     {"round", GT_F_BYTES32, 0}, {"project", GT_F_U64, 0}, {"amount", GT_F_U64, 0}};
 enum { CO_ROUND, CO_PROJECT, CO_AMOUNT };
 
-/* Records the sender's nullifiers for the round: one per valid attestation
- * (unrevoked, unexpired now, issuer registered); refuses when another
- * address already acts in the round as the same human. */
-static int use_nullifiers(fd_ctx *c, const uint8_t round[32], const gt_addr *who, gt_err *err) {
+int gt_fund_use_nullifiers(fd_ctx *c, const uint8_t round[32], const gt_addr *who, const char *acts, const char *rule,
+                           gt_err *err) {
     gt_tx *tx = c->tx;
     sqlite3_stmt *q;
     int rc = gt_fund_prepare(tx->db,
@@ -263,10 +261,8 @@ static int use_nullifiers(fd_ctx *c, const uint8_t round[32], const gt_addr *who
         if (rc) break;
         if (found && !gt_addr_eq(&other, who)) {
             char o[43], h[19];
-            rc = gt_err_set(err, GT_EPERM,
-                            "the human attested for this address already contributes to round %s… as %s"
-                            " (one person, one contributor per round)",
-                            gt_fund_short(round, h), gt_fund_addr(&other, o));
+            rc = gt_err_set(err, GT_EPERM, "the human attested for this address already %s %s… as %s (%s)", acts,
+                            gt_fund_short(round, h), gt_fund_addr(&other, o), rule);
             break;
         }
         if (found) continue;
@@ -371,7 +367,9 @@ static int contribute_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
     if ((rc = project_payee(tx->db, round, project, &payee, err))) return rc;
     if (gt_addr_eq(&payee, &a->from))
         return gt_err_set(err, GT_EPERM, "a project's owner may not contribute to its own project");
-    if ((rc = use_nullifiers(c, round, &a->from, err))) return rc;
+    if ((rc = gt_fund_use_nullifiers(c, round, &a->from, "contributes to round",
+                                     "one person, one contributor per round", err)))
+        return rc;
     if ((rc = add_contrib(tx->db, round, &a->from, project, amount, &is_new, err))) return rc;
     if (is_new && r.contribs >= GT_FUND_ROUND_MAX_CONTRIBUTIONS)
         return gt_err_set(err, GT_ELIMIT, "round %s… already has %d contributions (contributor, project)", h,

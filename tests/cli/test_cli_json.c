@@ -17,7 +17,7 @@
 
 /* The top-level commands this test runs with --json (demo: tests/cli/test_demo.c). */
 static const char *covered[] = {"wallet", "init", "balance", "mint", "send", "stake", "unstake", "ledger", "model",
-                                "run", "data", "eval", "task", "agents", "agent", "demo", "fund", NULL};
+                                "run", "data", "eval", "task", "agents", "agent", "demo", "fund", "label", NULL};
 
 static char addr[64], model[300];
 
@@ -172,6 +172,8 @@ static void test_through_node(void) {
     snprintf(args, sizeof args, "fund rounds --node %s --json", url);
     json_decref(run_json(args));
     snprintf(args, sizeof args, "fund epoch --node %s --json", url);
+    json_decref(run_json(args));
+    snprintf(args, sizeof args, "label tasks --node %s --json", url);
     json_decref(run_json(args));
     snprintf(args, sizeof args,
              "task post --bounty 1 --stake 1 --prompt hi --model %s --node %s --password-file %s --json --from %s", model,

@@ -132,12 +132,12 @@ static void test_alpha_random(void) {
 static void test_tally_and_export(void) {
     const int M = GT_AGREE_MISSING;
     const gt_pref_item items[6] = {
-        {"What is 2+2?", {"4", "5"}, GT_PREF_NOT_GOLD},
-        {"Say hi", {"hello", "Hi! \xf0\x9f\x91\x8b"}, GT_PREF_NOT_GOLD},
-        {"Tie", {"a", "b"}, GT_PREF_NOT_GOLD},
-        {"Few", {"a", "b"}, GT_PREF_NOT_GOLD},
-        {"Gold 1", {"right", "wrong"}, 0},
-        {"Gold 2", {"wrong", "right"}, 1},
+        {"What is 2+2?", {"4", "5"}, GT_PREF_NOT_GOLD, 2},
+        {"Say hi", {"hello", "Hi! \xf0\x9f\x91\x8b"}, GT_PREF_NOT_GOLD, 2},
+        {"Tie", {"a", "b"}, GT_PREF_NOT_GOLD, 2},
+        {"Few", {"a", "b"}, GT_PREF_NOT_GOLD, 2},
+        {"Gold 1", {"right", "wrong"}, 0, 2},
+        {"Gold 2", {"wrong", "right"}, 1, 2},
     };
     const int choices[6 * 4] = {
         0, 0, 0, 1, /* item 0: answer 0 */
@@ -183,9 +183,50 @@ static void test_tally_and_export(void) {
     gt_pref_tally_free(&t);
 }
 
+/* Best of three: the plurality wins (2-1-0 over three careful labellers,
+ * the careless one's vote not counted), a 1-1-1 split is a tie, and the
+ * export pairs the chosen answer with each other answer in answer order. A
+ * choice of 3 on a three-answer item and an item of five answers are
+ * refused. */
+static void test_best_of_n(void) {
+    const int M = GT_AGREE_MISSING;
+    gt_pref_item items[3] = {
+        {"Pick", {"x", "y", "z"}, GT_PREF_NOT_GOLD, 3},
+        {"Split", {"x", "y", "z"}, GT_PREF_NOT_GOLD, 3},
+        {"Gold", {"no", "no", "yes"}, 2, 3},
+    };
+    int choices[3 * 4] = {
+        2, 2, 0, 0, /* 2 by 2-1 among the careful (labeller 3 careless) */
+        0, 1, 2, M, /* a three-way tie */
+        2, 2, 2, 0, /* gold: labeller 3 wrong */
+    };
+    gt_pref_rules rules = {.min_labels = 2, .gold_bar_pct = 100, .min_gold = 1};
+    gt_pref_tally t;
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_pref_tally_run(items, 3, choices, 4, &rules, &t, &err), 0);
+    CHECK(t.careless[3] && !t.careless[0]);
+    CHECK_EQ_INT(t.label[0], 2);
+    CHECK_EQ_INT(t.label[1], M);
+    CHECK_EQ_INT(t.n_labelled, 1);
+    gt_buf out = GT_BUF_INIT;
+    CHECK_EQ_INT(gt_pref_export(items, 3, &t, GT_PREF_DPO, &out, &err), 0);
+    CHECK_EQ_INT(gt_buf_putc(&out, 0), 0);
+    CHECK_STR((const char *)out.data, "{\"chosen\":\"z\",\"prompt\":\"Pick\",\"rejected\":\"x\"}\n"
+                                      "{\"chosen\":\"z\",\"prompt\":\"Pick\",\"rejected\":\"y\"}\n");
+    gt_buf_free(&out);
+    gt_pref_tally_free(&t);
+    choices[1] = 3;
+    CHECK_EQ_INT(gt_pref_tally_run(items, 3, choices, 4, &rules, &t, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "item 0, labeller 1: choice 3 (expected 0..2");
+    choices[1] = 2;
+    items[1].n_answers = 5;
+    CHECK_EQ_INT(gt_pref_tally_run(items, 3, choices, 4, &rules, &t, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "item 1: 5 answers");
+}
+
 /* Bad input is refused, naming it; a failed export leaves the buffer. */
 static void test_refusals(void) {
-    gt_pref_item items[2] = {{"p", {"a", "b"}, GT_PREF_NOT_GOLD}, {"p", {"a\xff", "b"}, GT_PREF_NOT_GOLD}};
+    gt_pref_item items[2] = {{"p", {"a", "b"}, GT_PREF_NOT_GOLD, 2}, {"p", {"a\xff", "b"}, GT_PREF_NOT_GOLD, 2}};
     int choices[4] = {0, 0, 0, 0};
     gt_pref_rules rules = {.min_labels = 1, .gold_bar_pct = 50, .min_gold = 1};
     gt_pref_tally t;
@@ -218,5 +259,6 @@ int main(void) {
     RUN(test_alpha_random);
     RUN(test_tally_and_export);
     RUN(test_refusals);
+    RUN(test_best_of_n);
     return gt_test_finish();
 }

@@ -32,14 +32,16 @@ static int check_input(const gt_pref_item *items, size_t n_items, const int *cho
         return gt_err_set(err, GT_EINVAL, "gold_bar_pct %d: expected a percentage, 0..100", r->gold_bar_pct);
     if (r->min_gold < 1) return gt_err_set(err, GT_EINVAL, "min_gold %d: expected at least 1", r->min_gold);
     for (size_t i = 0; i < n_items; i++) {
-        int g = items[i].gold;
-        if (g != GT_PREF_NOT_GOLD && g != 0 && g != 1)
-            return gt_err_set(err, GT_EINVAL, "item %zu: gold %d (expected 0, 1 or not gold)", i, g);
+        int g = items[i].gold, na = gt_pref_answers(&items[i]);
+        if (na < 2 || na > GT_PREF_MAX_ANSWERS)
+            return gt_err_set(err, GT_EINVAL, "item %zu: %d answers (expected 2..%d)", i, na, GT_PREF_MAX_ANSWERS);
+        if (g != GT_PREF_NOT_GOLD && (g < 0 || g >= na))
+            return gt_err_set(err, GT_EINVAL, "item %zu: gold %d (expected 0..%d or not gold)", i, g, na - 1);
         for (int l = 0; l < n_labellers; l++) {
             int c = choices[i * (size_t)n_labellers + (size_t)l];
-            if (c != 0 && c != 1 && c != GT_AGREE_MISSING)
-                return gt_err_set(err, GT_EINVAL, "item %zu, labeller %d: choice %d (expected 0, 1 or missing)",
-                                  i, l, c);
+            if ((c < 0 || c >= na) && c != GT_AGREE_MISSING)
+                return gt_err_set(err, GT_EINVAL, "item %zu, labeller %d: choice %d (expected 0..%d or missing)", i,
+                                  l, c, na - 1);
         }
     }
     return 0;
@@ -69,7 +71,7 @@ static void judge_gold(const gt_pref_item *items, size_t n_items, const int *cho
 static void majority(const gt_pref_item *items, size_t n_items, const int *choices, int n_labellers,
                      const gt_pref_rules *r, gt_pref_tally *t, int *kept) {
     for (size_t i = 0; i < n_items; i++) {
-        int votes[2] = {0, 0};
+        int votes[GT_PREF_MAX_ANSWERS] = {0}, na = gt_pref_answers(&items[i]);
         for (int l = 0; l < n_labellers; l++) {
             size_t at = i * (size_t)n_labellers + (size_t)l;
             kept[at] = t->careless[l] || items[i].gold != GT_PREF_NOT_GOLD ? GT_AGREE_MISSING : choices[at];
@@ -79,8 +81,13 @@ static void majority(const gt_pref_item *items, size_t n_items, const int *choic
             t->label[i] = items[i].gold;
             continue;
         }
-        int n = votes[0] + votes[1];
-        t->label[i] = n < r->min_labels || votes[0] == votes[1] ? GT_AGREE_MISSING : votes[1] > votes[0];
+        int n = 0, best = 0, tie = 0;
+        for (int c = 0; c < na; c++) {
+            n += votes[c];
+            if (c && votes[c] == votes[best]) tie = 1;
+            if (votes[c] > votes[best]) best = c, tie = 0;
+        }
+        t->label[i] = n < r->min_labels || tie ? GT_AGREE_MISSING : best;
         t->n_labelled += t->label[i] != GT_AGREE_MISSING;
     }
 }
@@ -103,8 +110,12 @@ int gt_pref_tally_run(const gt_pref_item *items, size_t n_items, const int *choi
     }
     judge_gold(items, n_items, choices, n_labellers, rules, out);
     majority(items, n_items, choices, n_labellers, rules, out, kept);
-    /* Alpha needs two labellers; with one there is no agreement to measure. */
-    if (n_labellers >= 2) rc = gt_agree_alpha(kept, n_items, n_labellers, 2, &out->alpha, err);
+    /* Alpha needs two labellers; with one there is no agreement to measure.
+     * The categories are answer positions, as many as the widest item has. */
+    int n_cat = 2;
+    for (size_t i = 0; i < n_items; i++)
+        if (gt_pref_answers(&items[i]) > n_cat) n_cat = gt_pref_answers(&items[i]);
+    if (n_labellers >= 2) rc = gt_agree_alpha(kept, n_items, n_labellers, n_cat, &out->alpha, err);
     gt_free(kept);
     if (rc) gt_pref_tally_free(out);
     return rc;
@@ -136,16 +147,19 @@ static json_t *hh_turn(const char *prompt, const char *answer, size_t item, cons
     return s;
 }
 
-/* The JSON object of one labelled item in format. */
-static json_t *item_json(const gt_pref_item *it, int label, size_t i, gt_pref_format format, gt_err *err) {
+/* The JSON object of one labelled item in format: the chosen answer label
+ * against the rejected answer other. */
+static json_t *item_json(const gt_pref_item *it, int label, int other, size_t i, gt_pref_format format,
+                         gt_err *err) {
+    assert(label != other);
     json_t *p = text_json(it->prompt, i, "prompt", err);
     json_t *c = p ? text_json(it->answer[label], i, "the chosen answer", err) : NULL;
-    json_t *r = c ? text_json(it->answer[1 - label], i, "the rejected answer", err) : NULL;
+    json_t *r = c ? text_json(it->answer[other], i, "the rejected answer", err) : NULL;
     json_t *o = NULL;
     if (r && format == GT_PREF_DPO) o = json_pack("{s:O,s:O,s:O}", "prompt", p, "chosen", c, "rejected", r);
     if (r && format == GT_PREF_HH) {
         json_t *hc = hh_turn(it->prompt, it->answer[label], i, "chosen", err);
-        json_t *hr = hc ? hh_turn(it->prompt, it->answer[1 - label], i, "rejected", err) : NULL;
+        json_t *hr = hc ? hh_turn(it->prompt, it->answer[other], i, "rejected", err) : NULL;
         if (hr) o = json_pack("{s:O,s:O}", "chosen", hc, "rejected", hr);
         json_decref(hc), json_decref(hr);
     }
@@ -160,15 +174,18 @@ int gt_pref_export(const gt_pref_item *items, size_t n_items, const gt_pref_tall
     size_t start = out->len;
     for (size_t i = 0; i < n_items; i++) {
         if (items[i].gold != GT_PREF_NOT_GOLD || t->label[i] == GT_AGREE_MISSING) continue;
-        assert(t->label[i] == 0 || t->label[i] == 1);
-        json_t *o = item_json(&items[i], t->label[i], i, format, err);
-        char *line = o ? gt_json_dump(o) : NULL;
-        json_decref(o);
-        int rc = !line || gt_buf_append_str(out, line) || gt_buf_putc(out, '\n');
-        free(line);
-        if (rc) {
-            out->len = start;
-            return err->code ? err->code : gt_err_set(err, GT_ENOMEM, "out of memory");
+        assert(t->label[i] >= 0 && t->label[i] < gt_pref_answers(&items[i]));
+        for (int other = 0; other < gt_pref_answers(&items[i]); other++) {
+            if (other == t->label[i]) continue;
+            json_t *o = item_json(&items[i], t->label[i], other, i, format, err);
+            char *line = o ? gt_json_dump(o) : NULL;
+            json_decref(o);
+            int rc = !line || gt_buf_append_str(out, line) || gt_buf_putc(out, '\n');
+            free(line);
+            if (rc) {
+                out->len = start;
+                return err->code ? err->code : gt_err_set(err, GT_ENOMEM, "out of memory");
+            }
         }
     }
     return 0;

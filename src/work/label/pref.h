@@ -1,7 +1,8 @@
 /* pref.h: people's preference labels turned into training data.
  *
- * An item shows a prompt and two answers; each of up to GT_AGREE_MAX_RATERS
- * labellers picks answer 0 or 1, or leaves it (GT_AGREE_MISSING). Some items
+ * An item shows a prompt and two to GT_PREF_MAX_ANSWERS answers; each of up
+ * to GT_AGREE_MAX_RATERS labellers picks the best answer (0 .. n_answers-1),
+ * or leaves it (GT_AGREE_MISSING). Some items
  * are gold: their right choice is known to the job and hidden from
  * labellers. The tally, all in integers so that verifiers get the same:
  *
@@ -9,13 +10,16 @@
  *     got right; one that labelled at least min_gold of them and got fewer
  *     than gold_bar_pct percent right is careless: none of its labels count
  *     (and the job slashes it);
- *   - a plain item's label is the strict majority of the careful labellers'
- *     choices, when at least min_labels of them chose; a tie or too few
- *     leaves it unlabelled, and it is not exported;
+ *   - a plain item's label is the answer the most careful labellers chose
+ *     (with two answers: the strict majority), when at least min_labels of
+ *     them chose; a tie for the most or too few leaves it unlabelled, and it
+ *     is not exported;
  *   - agreement is Krippendorff's alpha over the plain items, careful
  *     labellers only (agree.h).
  *
- * Export, one JSON object per line, for the labelled plain items only:
+ * Export, one JSON object per line, for the labelled plain items only (an
+ * item of n answers gives n-1 lines: the chosen answer against each other
+ * answer, in answer order):
  * DPO ({"prompt", "chosen", "rejected"}, as TRL's DPOTrainer reads it) or
  * Anthropic's HH-RLHF layout ({"chosen", "rejected"}, each the whole
  * conversation "\n\nHuman: PROMPT\n\nAssistant: ANSWER"). */
@@ -30,12 +34,17 @@
 
 #define GT_PREF_MAX_TEXT (64 * 1024) /* bytes of a prompt or an answer */
 #define GT_PREF_NOT_GOLD (-1)
+#define GT_PREF_MAX_ANSWERS 4 /* answers of one item (a best-of-n choice) */
 
 typedef struct gt_pref_item {
     const char *prompt;
-    const char *answer[2];
-    int gold; /* the right choice (0 or 1), or GT_PREF_NOT_GOLD */
+    const char *answer[GT_PREF_MAX_ANSWERS];
+    int gold;      /* the right choice (0 .. answers-1), or GT_PREF_NOT_GOLD */
+    int n_answers; /* 2 .. GT_PREF_MAX_ANSWERS; 0 is read as 2 */
 } gt_pref_item;
+
+/* The answers of an item (n_answers, or 2 when it is 0). */
+static inline int gt_pref_answers(const gt_pref_item *it) { return it->n_answers ? it->n_answers : 2; }
 
 typedef struct gt_pref_rules {
     int min_labels;   /* careful labels a plain item needs, >= 1 */
@@ -52,8 +61,9 @@ typedef struct gt_pref_tally {
 } gt_pref_tally;
 
 /* Tallies choices[item * n_labellers + labeller] over n_items items by the
- * rules. Refuses a choice other than 0, 1 or missing, a gold other than 0, 1
- * or GT_PREF_NOT_GOLD, rules out of range and counts over agree.h's limits,
+ * rules. Refuses a count of answers out of 2 .. GT_PREF_MAX_ANSWERS, a choice
+ * other than an answer or missing, a gold other than an answer or
+ * GT_PREF_NOT_GOLD, rules out of range and counts over agree.h's limits,
  * naming the item or the rule. Free with gt_pref_tally_free. */
 int gt_pref_tally_run(const gt_pref_item *items, size_t n_items, const int *choices, int n_labellers,
                       const gt_pref_rules *rules, gt_pref_tally *out, gt_err *err);

@@ -1,0 +1,209 @@
+/* cli_label.c: `gotong label`: paid human feedback on a node (fund/label.h).
+ * A person labels with `gotong label 0xTASK`: a keyboard-driven screen on a
+ * terminal (cli_label_tui.c) or plain lines when stdin is not one; each
+ * choice is committed signed by the wallet, its salt kept in
+ * HOME/labels/ until `gotong label reveal` opens it. The poster's side: post
+ * (items from a JSON file, the gold kept hidden in HOME/labels/), close (opens
+ * the gold), export (DPO / HH-RLHF lines or the dataset card). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include "agent/client.h"
+#include "base/file.h"
+#include "base/hex.h"
+#include "base/json.h"
+#include "cli/cli.h"
+#include "cli/cli_label.h"
+#include "crypto/addr.h"
+#include "crypto/keystore.h"
+
+#define LABEL_FILE_MAX (4u * 1024u * 1024u) /* an items file or a saved-labels file */
+
+static const char *usage_text =
+    "usage: gotong label 0xTASK [options]        label a task's items (keys 1-4 choose; a reason is optional)\n"
+    "       gotong label COMMAND [options]       (talks to a node: --node URL, default " GT_CLIENT_DEFAULT_URL ")\n\n"
+    "labellers (an attested human: gotong fund human 0xADDR):\n"
+    "  join    0xTASK     take a seat, staking the task's bond\n"
+    "  0xTASK             label the next items: on a terminal one screen per item (a key 1-4 chooses, then\n"
+    "                     type a reason or Enter; q quits); else one line per item from stdin:\n"
+    "                     \"N [reason]\" or \"q\"\n"
+    "  reveal  0xTASK     open your committed labels once every seat has labelled (or the window ended)\n"
+    "posters:\n"
+    "  post    --file ITEMS.json [--labellers K (3)] [--pay AMT (0.01)] [--bond AMT (pay * items)]\n"
+    "          [--gold-bar PCT (100)] [--min-gold N (1)] [--min-labels N (1)] [--commit-window S (3600)]\n"
+    "          [--reveal-window S (3600)]    ITEMS.json: {\"name\": \"...\", \"items\": [{\"prompt\": \"...\",\n"
+    "          \"answers\": [\"...\", \"...\"], \"gold\": 0}, ...]} (\"gold\" only on the hidden gold items)\n"
+    "  close   0xTASK     open the gold, tally, pay; anyone may close by rule after the poster's grace period\n"
+    "anyone:\n"
+    "  tasks | show 0xTASK | export 0xTASK [--format dpo|hh|card] [--out FILE]\n\n"
+    "common options: --home DIR (keystore; labels' salts in DIR/labels), --from ADDR, --password-file FILE,\n"
+    "  --node URL, --json\n";
+
+int gt_label_parse(int argc, char **argv, gt_label_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->labellers = 3, o->pay = 10000, o->gold_bar = 100, o->min_gold = 1, o->min_labels = 1;
+    o->commit_window_s = 3600, o->reveal_window_s = 3600, o->format = "dpo";
+    const gt_cli_opt opts[] = {
+        {"--json", NULL, GT_CLI_OPT_FLAG, &o->json, 0, 0, NULL},
+        {"--home", NULL, GT_CLI_OPT_STR, &o->home, 0, 0, NULL},
+        {"--node", NULL, GT_CLI_OPT_STR, &o->node, 0, 0, NULL},
+        {"--from", NULL, GT_CLI_OPT_STR, &o->from, 0, 0, NULL},
+        {"--password-file", NULL, GT_CLI_OPT_STR, &o->password_file, 0, 0, NULL},
+        {"--file", NULL, GT_CLI_OPT_STR, &o->file, 0, 0, NULL},
+        {"--format", NULL, GT_CLI_OPT_STR, &o->format, 0, 0, NULL},
+        {"--out", NULL, GT_CLI_OPT_STR, &o->out, 0, 0, NULL},
+        {"--labellers", NULL, GT_CLI_OPT_U64, &o->labellers, 1, GT_AGREE_MAX_RATERS, NULL},
+        {"--pay", NULL, GT_CLI_OPT_AMOUNT, &o->pay, 0, 0, NULL},
+        {"--bond", NULL, GT_CLI_OPT_AMOUNT, &o->bond, 0, 0, NULL},
+        {"--gold-bar", NULL, GT_CLI_OPT_U64, &o->gold_bar, 0, 100, NULL},
+        {"--min-gold", NULL, GT_CLI_OPT_U64, &o->min_gold, 1, GT_LABEL_MAX_ITEMS, NULL},
+        {"--min-labels", NULL, GT_CLI_OPT_U64, &o->min_labels, 1, GT_AGREE_MAX_RATERS, NULL},
+        {"--commit-window", NULL, GT_CLI_OPT_U64, &o->commit_window_s, 1, GT_LABEL_MAX_WINDOW_S / 2, NULL},
+        {"--reveal-window", NULL, GT_CLI_OPT_U64, &o->reveal_window_s, 1, GT_LABEL_MAX_WINDOW_S / 2, NULL},
+        {NULL, NULL, 0, NULL, 0, 0, NULL}};
+    int n_pos = 0;
+    int rc = gt_cli_parse_text("label", argc, argv, 1, opts, &o->pos, 1, &n_pos, usage_text);
+    if (rc >= 0) return rc;
+    if (o->pos && (strncmp(o->pos, "0x", 2) || gt_hex_decode(o->pos, o->task, 32, "task id", NULL)))
+        return gt_cli_usage_error("label", "task id: expected 0x and 64 hex digits, got \"%.80s\"", o->pos);
+    o->have_task = o->pos != NULL;
+    return -1;
+}
+
+static int fill(void *arg, gt_action *a, gt_err *err) {
+    const gt_label_fields *f = arg;
+    const gt_action_kind *k = a->kind;
+    static const char *const u64s[] = {"items",   "labellers",  "payPerLabel", "bond",   "goldBarPct",
+                                       "minGold", "minLabels",  "commitEndS",  "revealEndS", "answers",
+                                       "item",    "choice",     NULL};
+    const uint64_t vals[] = {f->items,    f->labellers,  f->pay,     f->bond, f->gold_bar, f->min_gold, f->min_labels,
+                             f->commit_end, f->reveal_end, f->answers, f->item, f->choice};
+    for (int i = 0; u64s[i]; i++)
+        if (gt_action_field(k, u64s[i]) >= 0) gt_action_set_u64(a, u64s[i], vals[i]);
+    static const char *const b32s[] = {"task", "commitment", "secret", "goldCommit", "goldSalt", NULL};
+    const uint8_t *bv[] = {f->task, f->commitment, f->salt, f->gold_commit, f->salt};
+    for (int i = 0; b32s[i]; i++)
+        if (gt_action_field(k, b32s[i]) >= 0) gt_action_set_b32(a, b32s[i], bv[i]);
+    static const char *const strs[] = {"name", "prompt", "reason", "gold", "answer0", "answer1", "answer2", "answer3",
+                                       NULL};
+    const char *sv[] = {f->name, f->prompt, f->reason, f->gold, f->answer[0], f->answer[1], f->answer[2], f->answer[3]};
+    for (int i = 0; strs[i]; i++) {
+        const char *s = sv[i] ? sv[i] : "";
+        if (gt_action_field(k, strs[i]) >= 0 && gt_action_set_str(a, strs[i], s, strlen(s), err)) return GT_ELIMIT;
+    }
+    return 0;
+}
+
+int gt_label_send(gt_client *c, const gt_key *key, const gt_action_kind *kind, gt_label_fields *f, int quiet,
+                  uint8_t id_out[32], gt_err *err) {
+    uint8_t id[32];
+    uint64_t height = 0;
+    int rc = gt_client_act(c, key, kind, fill, f, id, &height, err);
+    if (rc) return rc;
+    if (id_out) memcpy(id_out, id, 32);
+    char hex[67] = "0x";
+    gt_hex_encode(id, 32, hex + 2);
+    if (!quiet) printf("%s %s applied in block %llu\n", kind->name, hex, (unsigned long long)height);
+    return 0;
+}
+
+int gt_label_random32(uint8_t out[32], gt_err *err) {
+    if (getrandom(out, 32, 0) != 32) return gt_err_set(err, GT_EIO, "no randomness from the system (getrandom)");
+    return 0;
+}
+
+int gt_label_path(const gt_label_opts *o, const char *what, const gt_addr *who, char *out, size_t cap, gt_err *err) {
+    char home[512], hex[65], a[43] = "";
+    if (gt_cli_home(o->home, home, sizeof home, err)) return err->code;
+    gt_hex_encode(o->task, 32, hex);
+    if (who) gt_addr_to_str(who, a);
+    snprintf(out, cap, "%s/labels", home);
+    if (mkdir(out, 0700) && errno != EEXIST)
+        return gt_err_set(err, GT_EIO, "cannot create %s: %s", out, strerror(errno));
+    int n = snprintf(out, cap, "%s/labels/%s%s%s.json", home, hex, who ? "-" : "", who ? a : what);
+    return n > 0 && (size_t)n < cap ? 0 : gt_err_set(err, GT_ELIMIT, "the home path is too long");
+}
+
+json_t *gt_label_load_saved(const char *path, gt_err *err) {
+    uint8_t *data = NULL;
+    size_t len = 0;
+    struct stat st;
+    if (stat(path, &st) != 0) return json_object(); /* nothing saved yet */
+    if (gt_file_read(path, LABEL_FILE_MAX, &data, &len, err)) return NULL;
+    json_error_t je;
+    json_t *j = json_loadb((const char *)data, len, 0, &je);
+    free(data);
+    if (!j || !json_is_object(j)) {
+        json_decref(j);
+        gt_err_set(err, GT_EINVAL, "%s: not the JSON object gotong label saves (%s)", path, je.text);
+        return NULL;
+    }
+    return j;
+}
+
+int gt_label_save(const char *path, const json_t *j, gt_err *err) {
+    char *text = gt_json_dump(j);
+    if (!text) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    int rc = gt_file_write_atomic(path, text, strlen(text), 0600, err);
+    free(text);
+    return rc;
+}
+
+/* `label show` / `label tasks`: the node's JSON. */
+static int l_show(gt_client *c, const gt_label_opts *o) {
+    char path[160];
+    if (o->have_task) snprintf(path, sizeof path, "/v1/label/tasks/%s", o->pos);
+    else snprintf(path, sizeof path, "/v1/label/tasks");
+    gt_err err = {0};
+    json_t *j = NULL;
+    if (gt_client_get_json(c, path, &j, &err)) return gt_cli_fail(&err);
+    return gt_cli_json_out(j);
+}
+
+/* Refuses a command that needs a task when none was given. */
+static int need_task(const gt_label_opts *o, const char *sub) {
+    if (!o->have_task) return gt_cli_usage_error("label", "%s: give the task's id (0x and 64 hex digits)", sub);
+    return -1;
+}
+
+/* `label join`. */
+static int l_join(gt_client *c, const gt_label_opts *o) {
+    int rc = need_task(o, "join");
+    if (rc >= 0) return rc;
+    gt_err err = {0};
+    gt_key key;
+    gt_label_fields f = {0};
+    memcpy(f.task, o->task, 32);
+    if (gt_cli_load_key(o->home, o->from, o->password_file, &key, NULL, &err)) return gt_cli_fail(&err);
+    rc = gt_label_send(c, &key, &gt_kind_label_join, &f, 0, NULL, &err);
+    gt_key_wipe(&key);
+    return rc ? gt_cli_fail(&err) : 0;
+}
+
+static int cmd_label(int argc, char **argv) {
+    static const char *const subs[] = {"join", "reveal", "post", "close", "tasks", "show", "export", NULL};
+    static int (*const fns[])(gt_client *, const gt_label_opts *) = {l_join, gt_label_reveal, gt_label_post,
+                                                                     gt_label_close, l_show, l_show, gt_label_export};
+    int which = -1, rc;
+    gt_label_opts o;
+    if (argc > 1 && !strncmp(argv[1], "0x", 2)) { /* gotong label 0xTASK: labelling */
+        if ((rc = gt_label_parse(argc, argv, &o)) >= 0) return rc;
+    } else {
+        if ((rc = gt_cli_subcommand_text("label", argc, argv, subs, usage_text, &which)) >= 0) return rc;
+        if ((rc = gt_label_parse(argc - 1, argv + 1, &o)) >= 0) return rc;
+        if (which == 4 && o.have_task) return gt_cli_usage_error("label", "tasks: takes no task id (show 0xTASK)");
+    }
+    gt_client *c = NULL;
+    gt_err err = {0};
+    if (gt_client_new(o.node, &c, &err)) return gt_cli_fail(&err);
+    rc = which < 0 ? gt_label_tui(c, &o) : fns[which](c, &o);
+    gt_client_free(c);
+    return rc;
+}
+
+GT_CLI_COMMAND(label_cmd, "label", "label preference items for pay as an attested human; post and export tasks",
+               cmd_label)

@@ -1,0 +1,233 @@
+/* cli_label_post.c: the poster's side of `gotong label` -- post a task from
+ * an items file (the gold kept in HOME/labels/<task>.gold.json until close),
+ * close it (opening the gold) -- and `export`, which rebuilds a closed task's
+ * DPO / HH-RLHF lines from the node's items and refuses them unless their
+ * Merkle root is the one the ledger recorded. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/file.h"
+#include "base/hex.h"
+#include "base/json.h"
+#include "cli/cli.h"
+#include "cli/cli_label.h"
+#include "crypto/keystore.h"
+
+#define LABEL_ITEMS_FILE_MAX (1u << 20) /* an items file */
+
+/* The items of a post (borrowed from the file's JSON). */
+typedef struct post_items {
+    const char *name;
+    size_t n;
+    const json_t *item[GT_LABEL_MAX_ITEMS];
+    char gold[GT_LABEL_MAX_ITEMS + 1];
+} post_items;
+
+/* Checks one item of the file: a prompt, 2-4 answers, an optional gold. */
+static int check_item(const json_t *it, size_t i, char *gold, gt_err *err) {
+    const json_t *ans = json_object_get(it, "answers"), *g = json_object_get(it, "gold");
+    size_t na = json_array_size(ans);
+    if (!json_is_string(json_object_get(it, "prompt")))
+        return gt_err_set(err, GT_EINVAL, "items[%zu]: expected \"prompt\": a string", i);
+    if (!json_is_array(ans) || na < 2 || na > GT_PREF_MAX_ANSWERS)
+        return gt_err_set(err, GT_EINVAL, "items[%zu]: expected \"answers\": 2 to %d strings", i, GT_PREF_MAX_ANSWERS);
+    for (size_t k = 0; k < na; k++)
+        if (!json_is_string(json_array_get(ans, k)) || !json_string_length(json_array_get(ans, k)))
+            return gt_err_set(err, GT_EINVAL, "items[%zu].answers[%zu]: expected a non-empty string", i, k);
+    if (g && (!json_is_integer(g) || json_integer_value(g) < 0 || (size_t)json_integer_value(g) >= na))
+        return gt_err_set(err, GT_EINVAL, "items[%zu].gold: expected the right answer's index, 0 to %zu", i, na - 1);
+    *gold = g ? (char)('0' + json_integer_value(g)) : '-';
+    return 0;
+}
+
+/* Reads and checks the items file into p (borrowing from *root). */
+static int read_items(const gt_label_opts *o, json_t **root, post_items *p, gt_err *err) {
+    uint8_t *data = NULL;
+    size_t len = 0;
+    if (gt_file_read(o->file, LABEL_ITEMS_FILE_MAX, &data, &len, err)) return err->code;
+    json_error_t je;
+    *root = json_loadb((const char *)data, len, 0, &je);
+    free(data);
+    if (!*root) return gt_err_set(err, GT_EINVAL, "%s: not JSON: %s (line %d)", o->file, je.text, je.line);
+    const json_t *items = json_object_get(*root, "items");
+    p->name = json_string_value(json_object_get(*root, "name"));
+    p->n = json_array_size(items);
+    if (!p->name || !*p->name) return gt_err_set(err, GT_EINVAL, "%s: expected \"name\": a string", o->file);
+    if (p->n < 2 || p->n > GT_LABEL_MAX_ITEMS)
+        return gt_err_set(err, GT_EINVAL, "%s: expected \"items\": 2 to %d items", o->file, GT_LABEL_MAX_ITEMS);
+    size_t gold = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        p->item[i] = json_array_get(items, i);
+        if (check_item(p->item[i], i, &p->gold[i], err)) return err->code;
+        gold += p->gold[i] != '-';
+    }
+    p->gold[p->n] = 0;
+    if (gold < o->min_gold || gold == p->n)
+        return gt_err_set(err, GT_EINVAL, "%s: %zu gold items: expected at least --min-gold %llu and one plain item",
+                          o->file, gold, (unsigned long long)o->min_gold);
+    return 0;
+}
+
+/* Sends the task and its items; saves the gold opening. */
+static int post_send(gt_client *c, const gt_label_opts *o, const gt_key *key, const post_items *p, gt_err *err) {
+    gt_label_fields f = {0};
+    uint64_t height, now;
+    char path[640], salt_hex[67] = "0x";
+    if (gt_client_head(c, &height, &now, err) || gt_label_random32(f.salt, err)) return err->code;
+    gt_fund_label_gold_commit(f.salt, p->gold, p->n, f.gold_commit);
+    f.name = p->name, f.items = p->n, f.labellers = o->labellers, f.pay = o->pay;
+    f.bond = o->bond ? o->bond : o->pay * p->n;
+    f.gold_bar = o->gold_bar, f.min_gold = o->min_gold, f.min_labels = o->min_labels;
+    f.commit_end = now + o->commit_window_s, f.reveal_end = f.commit_end + o->reveal_window_s;
+    gt_label_opts at = *o;
+    if (gt_label_send(c, key, &gt_kind_label_task_post, &f, 0, at.task, err)) return err->code;
+    gt_hex_encode(f.salt, 32, salt_hex + 2);
+    json_t *g = json_pack("{s:s,s:s}", "gold", p->gold, "salt", salt_hex);
+    if (gt_label_path(&at, ".gold", NULL, path, sizeof path, err) || gt_label_save(path, g, err))
+        fprintf(stderr, "could not save the gold (%s): keep it to close the task: gold %s salt %s\n", err->msg,
+                p->gold, salt_hex);
+    json_decref(g);
+    for (size_t i = 0; i < p->n; i++) {
+        gt_label_fields it = {0};
+        const json_t *ans = json_object_get(p->item[i], "answers");
+        memcpy(it.task, at.task, 32);
+        it.prompt = json_string_value(json_object_get(p->item[i], "prompt"));
+        it.answers = json_array_size(ans);
+        for (size_t k = 0; k < it.answers; k++) it.answer[k] = json_string_value(json_array_get(ans, k));
+        if (gt_label_send(c, key, &gt_kind_label_item_add, &it, 1, NULL, err)) return err->code;
+    }
+    char hex[67] = "0x";
+    gt_hex_encode(at.task, 32, hex + 2);
+    printf("task %s: %zu items added, %llu seats; labellers join with: gotong label join %s\n", hex, p->n,
+           (unsigned long long)o->labellers, hex);
+    return 0;
+}
+
+int gt_label_post(gt_client *c, const gt_label_opts *o) {
+    if (!o->file) return gt_cli_usage_error("label", "post: give --file ITEMS.json");
+    if (o->have_task) return gt_cli_usage_error("label", "post: takes no task id (it makes one)");
+    gt_err err = {0};
+    json_t *root = NULL;
+    post_items p;
+    memset(&p, 0, sizeof p);
+    gt_key key;
+    if (read_items(o, &root, &p, &err) || gt_cli_load_key(o->home, o->from, o->password_file, &key, NULL, &err)) {
+        json_decref(root);
+        return gt_cli_fail(&err);
+    }
+    int rc = post_send(c, o, &key, &p, &err);
+    gt_key_wipe(&key);
+    json_decref(root);
+    return rc ? gt_cli_fail(&err) : 0;
+}
+
+/* The task's JSON from the node (a new reference) or NULL. */
+static json_t *task_get(gt_client *c, const gt_label_opts *o, gt_err *err) {
+    char path[160];
+    snprintf(path, sizeof path, "/v1/label/tasks/%s", o->pos);
+    json_t *j = NULL;
+    return gt_client_get_json(c, path, &j, err) ? NULL : j;
+}
+
+/* Prints a closed task's outcome. */
+static void print_outcome(const json_t *t) {
+    const json_t *a = json_object_get(t, "alphaPpm"), *k = json_object_get(t, "kappaPpm");
+#define N(key) (long long)json_integer_value(json_object_get(t, key))
+    printf("%s: %lld accepted, %lld careless, %lld incomplete; %lld of %lld items labelled, %lld DPO lines\n",
+           json_string_value(json_object_get(t, "status")), N("accepted"), N("careless"), N("incomplete"),
+           N("labelled"), N("items"), N("exportLines"));
+    printf("alpha %s%lld ppm, kappa %s%lld ppm; DPO root %s\n", json_is_integer(a) ? "" : "(none) ",
+           (long long)json_integer_value(a), json_is_integer(k) ? "" : "(none) ", (long long)json_integer_value(k),
+           json_string_value(json_object_get(t, "dpoRoot")));
+#undef N
+}
+
+int gt_label_close(gt_client *c, const gt_label_opts *o) {
+    if (!o->have_task) return gt_cli_usage_error("label", "close: give the task's id (0x and 64 hex digits)");
+    gt_err err = {0};
+    gt_key key;
+    char path[640];
+    gt_label_fields f = {0};
+    memcpy(f.task, o->task, 32);
+    f.gold = "";
+    if (gt_label_path(o, ".gold", NULL, path, sizeof path, &err)) return gt_cli_fail(&err);
+    json_t *g = gt_label_load_saved(path, &err);
+    if (!g) return gt_cli_fail(&err);
+    const char *salt = json_string_value(json_object_get(g, "salt"));
+    if (json_is_string(json_object_get(g, "gold")) && salt && !strncmp(salt, "0x", 2) &&
+        !gt_hex_decode(salt, f.salt, 32, "salt", NULL))
+        f.gold = json_string_value(json_object_get(g, "gold"));
+    else
+        printf("no saved gold for this task in %s: closing by rule (gold \"\")\n", path);
+    int rc = gt_cli_load_key(o->home, o->from, o->password_file, &key, NULL, &err);
+    if (!rc) rc = gt_label_send(c, &key, &gt_kind_label_task_close, &f, 0, NULL, &err), gt_key_wipe(&key);
+    json_decref(g);
+    json_t *t = rc ? NULL : task_get(c, o, &err);
+    if (!t) return gt_cli_fail(&err);
+    print_outcome(t);
+    json_decref(t);
+    return 0;
+}
+
+/* Rebuilds format's lines from the task's items into out and checks their
+ * root against the one the ledger recorded (root_key of t). */
+static int rebuild(const json_t *t, gt_pref_format format, const char *root_key, gt_buf *out, gt_err *err) {
+    const json_t *list = json_object_get(t, "itemList");
+    size_t n = json_array_size(list);
+    gt_pref_item items[GT_LABEL_MAX_ITEMS];
+    int label[GT_LABEL_MAX_ITEMS];
+    if (n > GT_LABEL_MAX_ITEMS) return gt_err_set(err, GT_EIO, "the node sent %zu items", n);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *it = json_array_get(list, i), *ans = json_object_get(it, "answers");
+        const json_t *g = json_object_get(it, "gold"), *l = json_object_get(it, "label");
+        memset(&items[i], 0, sizeof items[i]);
+        items[i].prompt = json_string_value(json_object_get(it, "prompt"));
+        items[i].n_answers = (int)json_array_size(ans);
+        items[i].gold = json_is_integer(g) ? (int)json_integer_value(g) : GT_PREF_NOT_GOLD;
+        label[i] = json_is_integer(l) ? (int)json_integer_value(l) : GT_AGREE_MISSING;
+        if (!items[i].prompt || items[i].n_answers < 2 || items[i].n_answers > GT_PREF_MAX_ANSWERS ||
+            label[i] >= items[i].n_answers)
+            return gt_err_set(err, GT_EIO, "the node sent a bad item %zu", i);
+        for (int k = 0; k < items[i].n_answers; k++) items[i].answer[k] = json_string_value(json_array_get(ans, k));
+        for (int k = 0; k < items[i].n_answers; k++)
+            if (!items[i].answer[k]) return gt_err_set(err, GT_EIO, "the node sent a bad item %zu", i);
+    }
+    gt_pref_tally tl;
+    memset(&tl, 0, sizeof tl);
+    tl.label = label;
+    uint8_t got[32], want[32];
+    uint64_t lines;
+    const char *w = json_string_value(json_object_get(t, root_key));
+    if (!w || strncmp(w, "0x", 2) || gt_hex_decode(w, want, 32, root_key, err))
+        return gt_err_set(err, GT_EIO, "the node sent no %s", root_key);
+    if (gt_pref_export(items, n, &tl, format, out, err) || gt_fund_label_lines_root(out, got, &lines, err))
+        return err->code;
+    if (memcmp(got, want, 32))
+        return gt_err_set(err, GT_EIO, "the node's items do not give the %s recorded on the ledger: refused",
+                          root_key);
+    return 0;
+}
+
+int gt_label_export(gt_client *c, const gt_label_opts *o) {
+    if (!o->have_task) return gt_cli_usage_error("label", "export: give the task's id (0x and 64 hex digits)");
+    int card = !strcmp(o->format, "card"), hh = !strcmp(o->format, "hh");
+    if (!card && !hh && strcmp(o->format, "dpo"))
+        return gt_cli_usage_error("label", "--format: expected dpo, hh or card, got \"%.32s\"", o->format);
+    gt_err err = {0};
+    gt_buf b = GT_BUF_INIT;
+    json_t *t = task_get(c, o, &err);
+    int rc = !t ? err.code
+             : !json_is_string(json_object_get(t, "dpoRoot"))
+                 ? gt_err_set(&err, GT_ESTATE, "the task is %s: its export exists once it is closed",
+                              json_string_value(json_object_get(t, "status")))
+             : card ? gt_fund_label_card_json(t, &b, &err)
+                    : rebuild(t, hh ? GT_PREF_HH : GT_PREF_DPO, hh ? "hhRoot" : "dpoRoot", &b, &err);
+    json_decref(t);
+    if (!rc && o->out) rc = gt_file_write_atomic(o->out, b.data ? (const void *)b.data : "", b.len, 0644, &err);
+    if (!rc && !o->out && b.len && fwrite(b.data, 1, b.len, stdout) != b.len)
+        rc = gt_err_set(&err, GT_EIO, "writing the export to stdout");
+    if (!rc && o->out) fprintf(stderr, "wrote %zu bytes to %s\n", b.len, o->out);
+    gt_buf_free(&b);
+    return rc ? gt_cli_fail(&err) : 0;
+}

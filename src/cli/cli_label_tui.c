@@ -1,0 +1,243 @@
+/* cli_label_tui.c: labelling a task's items by hand (`gotong label 0xTASK`)
+ * and revealing the labels (`gotong label reveal 0xTASK`).
+ *
+ * On a terminal the screen shows one item at a time and reads single keys in
+ * raw mode (termios; restored on every way out, Ctrl-C included, since the
+ * terminal's own signal keys are off and read as keys); when stdin is not a
+ * terminal it reads one line per item, "N [reason]" or "q", which is what
+ * scripts and the tests drive. Each label is committed as a hash
+ * (label.h) signed by the wallet; the choice, the reason and the salt are
+ * saved (mode 0600) before the commit is sent, so an interrupted run never
+ * loses the opening of a committed label. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "base/hex.h"
+#include "cli/cli.h"
+#include "cli/cli_label.h"
+#include "crypto/addr.h"
+#include "crypto/keystore.h"
+
+#define LABEL_LINE_MAX 1024 /* one line of the plain mode */
+
+enum { PICK_OK = 0, PICK_QUIT = 1 };
+
+/* Reads one key in raw mode (no echo, no line buffering, no signals). */
+static int read_key(void) {
+    struct termios saved, raw;
+    if (tcgetattr(STDIN_FILENO, &saved)) return -1;
+    raw = saved;
+    raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO | ISIG | IEXTEN);
+    raw.c_iflag &= ~(tcflag_t)(IXON | ICRNL);
+    raw.c_cc[VMIN] = 1, raw.c_cc[VTIME] = 0;
+    if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw)) return -1;
+    unsigned char ch = 0;
+    ssize_t n = read(STDIN_FILENO, &ch, 1);
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+    return n == 1 ? ch : -1;
+}
+
+/* Shows item (the node's JSON) on the screen or as plain lines. */
+static void show_item(const json_t *item, long long items, int tty) {
+    const json_t *ans = json_object_get(item, "answers");
+    if (tty) printf("\x1b[2J\x1b[H");
+    printf("item %lld of %lld\n\n%s\n\n", (long long)json_integer_value(json_object_get(item, "index")) + 1, items,
+           json_string_value(json_object_get(item, "prompt")));
+    for (size_t k = 0; k < json_array_size(ans); k++)
+        printf("  [%zu] %s\n\n", k + 1, json_string_value(json_array_get(ans, k)));
+    if (tty)
+        printf("keys: 1-%zu choose the best answer, q quit\n", json_array_size(ans));
+    else
+        printf("best answer (1-%zu), then an optional reason; q to quit:\n", json_array_size(ans));
+    fflush(stdout);
+}
+
+/* Reads a line from stdin into buf without its newline; 0, or -1 at EOF. */
+static int read_line(char *buf, size_t cap) {
+    if (!fgets(buf, (int)cap, stdin)) return -1;
+    size_t n = strlen(buf);
+    if (n && buf[n - 1] != '\n' && !feof(stdin)) { /* over the line limit: drop the rest */
+        int ch;
+        while ((ch = getchar()) != EOF && ch != '\n') {}
+        buf[0] = 0;
+        return 0;
+    }
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) buf[--n] = 0;
+    return 0;
+}
+
+/* The plain mode: "N [reason]" or "q"; asks again on anything else. */
+static int pick_line(int n, int *choice, char *reason, size_t cap) {
+    char line[LABEL_LINE_MAX];
+    for (;;) {
+        if (read_line(line, sizeof line)) return PICK_QUIT;
+        char *p = line;
+        while (isspace((unsigned char)*p)) p++;
+        if (!strcmp(p, "q")) return PICK_QUIT;
+        if (*p >= '1' && *p < '1' + n && (!p[1] || isspace((unsigned char)p[1]))) {
+            *choice = *p - '1';
+            p++;
+            while (isspace((unsigned char)*p)) p++;
+            if (strlen(p) < cap) {
+                snprintf(reason, cap, "%s", p);
+                return PICK_OK;
+            }
+            printf("the reason is over %zu bytes; shorten it:\n", cap - 1);
+        } else {
+            printf("expected the number of the best answer (1-%d), then an optional reason, or q; got \"%.40s\"\n",
+                   n, p);
+        }
+        fflush(stdout);
+    }
+}
+
+/* The terminal mode: a key 1-n or q, then the reason as a line. */
+static int pick_tty(int n, int *choice, char *reason, size_t cap) {
+    for (;;) {
+        int k = read_key();
+        if (k < 0 || k == 'q' || k == 3 || k == 4) return PICK_QUIT; /* EOF, q, Ctrl-C, Ctrl-D */
+        if (k >= '1' && k < '1' + n) {
+            *choice = k - '1';
+            break;
+        }
+        printf("\a");
+        fflush(stdout);
+    }
+    printf("answer %d. reason (optional, Enter to skip): ", *choice + 1);
+    fflush(stdout);
+    char line[LABEL_LINE_MAX];
+    if (read_line(line, sizeof line)) line[0] = 0;
+    if (strlen(line) >= cap) line[cap - 1] = 0; /* a terminal user is told below */
+    snprintf(reason, cap, "%s", line);
+    return PICK_OK;
+}
+
+/* The node's next item for who in the task (a new reference), or NULL. */
+static json_t *next_item(gt_client *c, const gt_label_opts *o, const gt_addr *who, gt_err *err) {
+    char path[200], a[43];
+    gt_addr_to_str(who, a);
+    snprintf(path, sizeof path, "/v1/label/tasks/%s/next?address=%s", o->pos, a);
+    json_t *j = NULL;
+    return gt_client_get_json(c, path, &j, err) ? NULL : j;
+}
+
+/* Commits one label: saves its opening under the item's index, then sends
+ * the commitment; takes the saved entry back when the node refuses it. */
+static int commit_one(gt_client *c, const gt_label_opts *o, const gt_key *key, const gt_addr *who, json_t *saved,
+                      const char *path, uint64_t item, int choice, const char *reason, gt_err *err) {
+    gt_label_fields f = {0};
+    char idx[24], salt_hex[67] = "0x";
+    memcpy(f.task, o->task, 32);
+    f.item = item;
+    if (gt_label_random32(f.salt, err)) return err->code;
+    gt_fund_label_commitment(o->task, item, who, (uint64_t)choice, reason, strlen(reason), f.salt, f.commitment);
+    gt_hex_encode(f.salt, 32, salt_hex + 2);
+    snprintf(idx, sizeof idx, "%llu", (unsigned long long)item);
+    json_object_set_new(saved, idx, json_pack("{s:i,s:s,s:s}", "choice", choice, "reason", reason, "salt", salt_hex));
+    int rc = gt_label_save(path, saved, err);
+    if (!rc && (rc = gt_label_send(c, key, &gt_kind_label_commit, &f, 1, NULL, err))) {
+        gt_err ignored = {0};
+        json_object_del(saved, idx);
+        gt_label_save(path, saved, &ignored);
+    }
+    return rc;
+}
+
+/* The labelling loop: the node's next item, a choice, a commit; until the
+ * node has nothing more for this address or the person quits. */
+static int label_loop(gt_client *c, const gt_label_opts *o, const gt_key *key, const gt_addr *who, json_t *saved,
+                      const char *path, int *labelled, gt_err *err) {
+    int tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+    for (;;) {
+        json_t *n = next_item(c, o, who, err);
+        if (!n) return err->code;
+        if (json_is_true(json_object_get(n, "done"))) {
+            printf("nothing (more) to label here: %s\n", json_string_value(json_object_get(n, "why")));
+            json_decref(n);
+            return 0;
+        }
+        const json_t *item = json_object_get(n, "item");
+        int n_ans = (int)json_array_size(json_object_get(item, "answers")), choice = 0;
+        uint64_t idx = (uint64_t)json_integer_value(json_object_get(item, "index"));
+        char reason[GT_LABEL_REASON_MAX + 1];
+        show_item(item, (long long)json_integer_value(json_object_get(n, "items")), tty);
+        json_decref(n);
+        if (n_ans < 2 || n_ans > GT_PREF_MAX_ANSWERS) return gt_err_set(err, GT_EIO, "the node sent a bad item");
+        int pick = tty ? pick_tty(n_ans, &choice, reason, sizeof reason)
+                       : pick_line(n_ans, &choice, reason, sizeof reason);
+        if (pick == PICK_QUIT) {
+            printf("stopped; %d labelled in this run\n", *labelled);
+            return 0;
+        }
+        int rc = commit_one(c, o, key, who, saved, path, idx, choice, reason, err);
+        if (rc) return rc;
+        (*labelled)++;
+        printf("item %llu: answer %d committed (it stays secret until you reveal it)\n", (unsigned long long)idx + 1,
+               choice + 1);
+    }
+}
+
+int gt_label_tui(gt_client *c, const gt_label_opts *o) {
+    gt_err err = {0};
+    gt_key key;
+    gt_addr who;
+    char path[640];
+    if (gt_cli_load_key(o->home, o->from, o->password_file, &key, &who, &err) ||
+        gt_label_path(o, NULL, &who, path, sizeof path, &err))
+        return gt_cli_fail(&err);
+    json_t *saved = gt_label_load_saved(path, &err);
+    int labelled = 0;
+    int rc = saved ? label_loop(c, o, &key, &who, saved, path, &labelled, &err) : err.code;
+    gt_key_wipe(&key);
+    json_decref(saved);
+    if (rc) return gt_cli_fail(&err);
+    if (labelled) printf("saved in %s; reveal with: gotong label reveal %s\n", path, o->pos);
+    return 0;
+}
+
+/* Reveals one saved label (its entry in the saved object). */
+static int reveal_one(gt_client *c, const gt_label_opts *o, const gt_key *key, const char *idx, const json_t *e,
+                      gt_err *err) {
+    gt_label_fields f = {0};
+    const char *salt = json_string_value(json_object_get(e, "salt"));
+    memcpy(f.task, o->task, 32);
+    f.item = strtoull(idx, NULL, 10);
+    f.choice = (uint64_t)json_integer_value(json_object_get(e, "choice"));
+    f.reason = json_string_value(json_object_get(e, "reason"));
+    if (!salt || !f.reason || strncmp(salt, "0x", 2) || gt_hex_decode(salt, f.salt, 32, "salt", err))
+        return gt_err_set(err, GT_EINVAL, "the saved label of item %s is damaged", idx);
+    return gt_label_send(c, key, &gt_kind_label_reveal, &f, 1, NULL, err);
+}
+
+int gt_label_reveal(gt_client *c, const gt_label_opts *o) {
+    if (!o->have_task) return gt_cli_usage_error("label", "reveal: give the task's id (0x and 64 hex digits)");
+    gt_err err = {0};
+    gt_key key;
+    gt_addr who;
+    char path[640];
+    if (gt_cli_load_key(o->home, o->from, o->password_file, &key, &who, &err) ||
+        gt_label_path(o, NULL, &who, path, sizeof path, &err))
+        return gt_cli_fail(&err);
+    json_t *saved = gt_label_load_saved(path, &err), *e;
+    const char *idx;
+    int done = 0, failed = 0;
+    if (saved)
+        json_object_foreach(saved, idx, e) {
+            gt_err one = {0};
+            if (!reveal_one(c, o, &key, idx, e, &one) || strstr(one.msg, "already revealed")) {
+                done++;
+                continue;
+            }
+            failed++;
+            fprintf(stderr, "item %s: %s\n", idx, one.msg);
+        }
+    gt_key_wipe(&key);
+    json_decref(saved);
+    if (!saved) return gt_cli_fail(&err);
+    printf("%d label(s) revealed, %d refused\n", done, failed);
+    return failed ? 1 : 0;
+}

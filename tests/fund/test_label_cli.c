@@ -1,0 +1,171 @@
+/* test_label_cli.c: `gotong label` against a `gotong node` child over HTTP
+ * (the /v1/label routes and POST /v1/actions): a poster posts a task from an
+ * items file with a hidden gold item; an unattested address is refused a
+ * seat; two attested humans join and label in the plain line mode (stdin is
+ * not a terminal), one after a bad line and one after quitting once; both
+ * reveal, the poster closes, and the export is rebuilt by the CLI, checked
+ * against the ledger's root and loadable as DPO data; the API's refusals of
+ * bad parameters. The ledger is prepared in process (an issuer and its
+ * attestations), then the node takes it over. */
+#include <sys/stat.h>
+
+#include "fund_util.h"
+
+#include "../node_child.h"
+#include "crypto/keystore.h"
+
+static char url[160], pwfile[128];
+
+/* Runs `[printf INPUT |] gotong label ARGS --node URL --home DIR
+ * --password-file F --from ADDR` as `who`; exit code, output in out. */
+static int run_cli(const char *what, int who, const char *input, char *out, size_t cap, const char *fmt, ...) {
+    char args[1024], cmd[3072];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "%s%s%s%s %s %s --node %s --home %s --password-file %s --from %s 2>&1 </dev/null",
+             input ? "printf '" : "", input ? input : "", input ? "' | " : "", GT_CLI, what, args, url, dir, pwfile, ad(who));
+    if (input) { /* stdin from the pipe, not /dev/null */
+        char *p = strstr(cmd, " </dev/null");
+        if (p) *p = 0;
+    }
+    FILE *f = popen(cmd, "r");
+    if (!f) return -1;
+    size_t n = fread(out, 1, cap - 1, f);
+    out[n] = 0;
+    int st = pclose(f);
+    int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    if (getenv("FUND_TEST_VERBOSE")) fprintf(stderr, "$ gotong %s %s -> %d\n%s", what, args, code, out);
+    return code;
+}
+#define label_cli(...) run_cli("label", __VA_ARGS__)
+
+/* The HTTP status of GET route (curl), or 0 when curl is not there. */
+static int http_status(const char *route) {
+    char cmd[512], out[16] = "";
+    snprintf(cmd, sizeof cmd, "curl -s -o /dev/null -w '%%{http_code}' '%s%s' 2>/dev/null", url, route);
+    FILE *f = popen(cmd, "r");
+    if (!f) return 0;
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    out[n] = 0;
+    pclose(f);
+    return atoi(out);
+}
+
+static void save_keys(void) {
+    snprintf(pwfile, sizeof pwfile, "%s/pw", dir);
+    FILE *f = fopen(pwfile, "w");
+    CHECK(f != NULL);
+    if (f) fputs("test-password\n", f), fclose(f);
+    gt_kdf_params kp = {GT_KDF_LIGHT_N, GT_KDF_DEFAULT_R, GT_KDF_LIGHT_P};
+    int who[] = {ALICE, V1, X0, X0 + 1, X0 + 2};
+    for (size_t i = 0; i < sizeof who / sizeof who[0]; i++) {
+        char p[512];
+        gt_err err = {0};
+        CHECK_EQ_INT(gt_keystore_save(dir, &K[who[i]], "test-password", &kp, p, sizeof p, &err), 0);
+    }
+}
+
+/* Three items: 0 and 2 plain (2 and 3 answers), 1 gold (answer 0). */
+static void write_items(char *file, size_t cap) {
+    snprintf(file, cap, "%s/items.json", dir);
+    FILE *f = fopen(file, "w");
+    CHECK(f != NULL);
+    if (!f) return;
+    fputs("{\"name\":\"cli prefs\",\"items\":["
+          "{\"prompt\":\"Capital of France?\",\"answers\":[\"Paris\",\"Lyon\"]},"
+          "{\"prompt\":\"2+2?\",\"answers\":[\"4\",\"5\"],\"gold\":0},"
+          "{\"prompt\":\"Say hello\",\"answers\":[\"hi\",\"Hello!\",\"go away\"]}]}\n",
+          f);
+    fclose(f);
+}
+
+/* The ledger before the node: money, V1 staked to issue attestations (it
+ * attests through `gotong fund` once the node runs: an attestation must be
+ * valid at the node's clock, today). */
+static void prepare(void) {
+    skew = 0;
+    gt_ledger *l = fresh();
+    for (int i = 1; i < X0 + 3; i++)
+        CHECK_EQ_INT(fa(l, AUTH, NULL, NULL, "mint", "{\"to\":\"%s\",\"amount\":%llu}", ad(i), 100 * TOKEN), 0);
+    CHECK_EQ_INT(fa(l, V1, NULL, NULL, "stake", "{\"amount\":%llu}", 20 * TOKEN), 0);
+    gt_ledger_close(l);
+}
+
+static void test_label_cli(void) {
+    prepare();
+    save_keys();
+    char items[256], out[16384], id[67] = "", route[256];
+    write_items(items, sizeof items);
+    pid_t node = gt_test_node_start(dir, "200", url, sizeof url);
+    CHECK(node > 0);
+    if (node <= 0) return;
+    CHECK_EQ_INT(run_cli("fund", V1, NULL, out, sizeof out, "issuer-register --name humans"), 0);
+    CHECK_EQ_INT(run_cli("fund", V1, NULL, out, sizeof out, "attest %s --person p0", ad(X0)), 0);
+    CHECK_EQ_INT(run_cli("fund", V1, NULL, out, sizeof out, "attest %s --person p1", ad(X0 + 1)), 0);
+    CHECK_EQ_INT(label_cli(ALICE, NULL, out, sizeof out, "post --file %s --labellers 2 --pay 0.01 --commit-window 600"
+                                                         " --reveal-window 600",
+                           items),
+                 0);
+    const char *p = strstr(out, "task 0x");
+    if (p) snprintf(id, sizeof id, "%.66s", p + 5);
+    CHECK_EQ_INT((int)strlen(id), 66);
+    CHECK_EQ_INT(label_cli(X0 + 2, NULL, out, sizeof out, "join %s", id), 1);
+    CHECK_CONTAINS(out, "proof of human");
+    CHECK_EQ_INT(label_cli(X0, NULL, out, sizeof out, "join %s", id), 0);
+    CHECK_EQ_INT(label_cli(X0 + 1, NULL, out, sizeof out, "join %s", id), 0);
+    /* X0: a bad line is told and asked again; then the three items */
+    CHECK_EQ_INT(label_cli(X0, "9\\n1 the capital\\n1\\n2 friendly\\n", out, sizeof out, "%s", id), 0);
+    CHECK_CONTAINS(out, "Capital of France?");
+    CHECK_CONTAINS(out, "expected the number of the best answer (1-2)");
+    CHECK_CONTAINS(out, "[3] go away");
+    CHECK_CONTAINS(out, "nothing (more) to label here");
+    /* X1 quits once, then labels; revealing early is refused until both are in */
+    CHECK_EQ_INT(label_cli(X0 + 1, "q\\n", out, sizeof out, "%s", id), 0);
+    CHECK_CONTAINS(out, "stopped; 0 labelled");
+    CHECK_EQ_INT(label_cli(X0, NULL, out, sizeof out, "reveal %s", id), 1);
+    CHECK_CONTAINS(out, "still taking labels");
+    CHECK_EQ_INT(label_cli(X0 + 1, "1\\n1\\n2\\n", out, sizeof out, "%s", id), 0);
+    CHECK_EQ_INT(label_cli(X0, NULL, out, sizeof out, "reveal %s", id), 0);
+    CHECK_CONTAINS(out, "3 label(s) revealed");
+    CHECK_EQ_INT(label_cli(X0 + 1, NULL, out, sizeof out, "reveal %s", id), 0);
+    CHECK_EQ_INT(label_cli(ALICE, NULL, out, sizeof out, "close %s", id), 0);
+    CHECK_CONTAINS(out, "closed: 2 accepted, 0 careless, 0 incomplete; 2 of 3 items labelled, 3 DPO lines");
+    CHECK_EQ_INT(label_cli(X0, NULL, out, sizeof out, "export %s", id), 0);
+    CHECK_CONTAINS(out, "{\"chosen\":\"Paris\",\"prompt\":\"Capital of France?\",\"rejected\":\"Lyon\"}\n");
+    CHECK_CONTAINS(out, "{\"chosen\":\"Hello!\",\"prompt\":\"Say hello\",\"rejected\":\"go away\"}\n");
+    CHECK(strstr(out, "2+2?") == NULL); /* the gold item is not data */
+    CHECK_EQ_INT(label_cli(X0, NULL, out, sizeof out, "export %s --format card", id), 0);
+    CHECK_CONTAINS(out, "Krippendorff's alpha (nominal): 1.000000");
+    CHECK_EQ_INT(label_cli(X0, NULL, out, sizeof out, "export %s --format xml", id), 2);
+    CHECK_EQ_INT(label_cli(X0, NULL, out, sizeof out, "show 0x12"), 2);
+    if (http_status("/v1/head")) {
+        snprintf(route, sizeof route, "/v1/label/tasks/%s/export?format=hh", id);
+        CHECK_EQ_INT(http_status(route), 200);
+        snprintf(route, sizeof route, "/v1/label/tasks/%s/export?format=xml", id);
+        CHECK_EQ_INT(http_status(route), 400);
+        snprintf(route, sizeof route, "/v1/label/tasks/%s/next", id);
+        CHECK_EQ_INT(http_status(route), 400); /* no address */
+        snprintf(route, sizeof route, "/v1/label/tasks/%s/next?address=%s", id, ad(X0));
+        CHECK_EQ_INT(http_status(route), 200);
+        CHECK_EQ_INT(http_status("/v1/label/tasks/0x12"), 400);
+        CHECK_EQ_INT(http_status("/v1/label/tasks?limit=0"), 400);
+    } else {
+        fprintf(stderr, "  (no curl binary: the raw HTTP checks were skipped)\n");
+    }
+    CHECK_EQ_INT(gt_test_node_stop(node), 0);
+    done(NULL); /* replays the whole log */
+}
+
+int main(void) {
+    make_keys();
+    extra_keys();
+    gt_err err = {0};
+    if (gt_fund_register(&err)) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    RUN(test_label_cli);
+    return gt_test_finish();
+}

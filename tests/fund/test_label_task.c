@@ -1,0 +1,404 @@
+/* test_label_task.c: paid human feedback on a real ledger (fund/label.h) --
+ * a task labelled by attested humans, tallied, paid and exported, and every
+ * attack of the brief as a scenario that is refused or loses its bond: a
+ * labeller copying another's label, one answering at random (caught by the
+ * gold, slashed), one person with two addresses, an unattested address, the
+ * poster labelling, a poster that never closes (closed by rule), a false gold
+ * opening, a labeller that hides labels. Every ledger is replayed by
+ * gt_ledger_verify at the end (done()). */
+#include "fund_util.h"
+
+#include "fund/label.h"
+
+#define PAY (TOKEN / 100) /* per label */
+#define N_ITEMS 6
+#define BOND (PAY * N_ITEMS)
+/* Items 2 and 4 are gold (right answers 0 and 2). */
+static const char GOLD[] = "--0-2-";
+static uint8_t gold_salt[32];
+
+/* Who is who: X0..X3 attested humans (distinct persons), X4 attested as
+ * the same person as X0, X5 not attested. V1 is the issuer. */
+enum { H0 = X0, H1 = X0 + 1, H2 = X0 + 2, H3 = X0 + 3, SYBIL = X0 + 4, NOBODY = X0 + 5 };
+
+static gt_ledger *label_world(void) {
+    skew = 0;
+    gt_ledger *l = fresh();
+    for (int i = 1; i < X0 + N_EXTRA; i++)
+        CHECK_EQ_INT(fa(l, AUTH, NULL, NULL, "mint", "{\"to\":\"%s\",\"amount\":%llu}", ad(i), 100 * TOKEN), 0);
+    CHECK_EQ_INT(fa(l, V1, NULL, NULL, "stake", "{\"amount\":%llu}", 20 * TOKEN), 0);
+    CHECK_EQ_INT(fa(l, V1, NULL, NULL, "human_issuer_register", "{\"name\":\"humans\"}"), 0);
+    uint64_t until = now_of(l) + 100000;
+    for (int who = H0; who <= SYBIL; who++) {
+        char p[16];
+        snprintf(p, sizeof p, "person-%d", who == SYBIL ? H0 : who);
+        CHECK_EQ_INT(fa(l, V1, NULL, NULL, "human_attest",
+                        "{\"subject\":\"%s\",\"person\":\"%s\",\"weightPpm\":1000000,\"expiresS\":%llu}", ad(who),
+                        blob(p), until),
+                     0);
+    }
+    gt_keccak256("gold salt", 9, gold_salt);
+    return l;
+}
+
+/* ALICE posts a task of N_ITEMS items for k labellers (commit window 1000 s,
+ * reveals until 2000 s) and adds its items: 0, 3, 5 of two answers; 1, 2, 4
+ * of three. */
+static void post_task(gt_ledger *l, int k, uint8_t task[32]) {
+    uint8_t gc[32];
+    gt_fund_label_gold_commit(gold_salt, GOLD, strlen(GOLD), gc);
+    uint64_t t = now_of(l);
+    CHECK_EQ_INT(fa(l, ALICE, task, NULL, "label_task_post",
+                    "{\"name\":\"helpful answers\",\"items\":%d,\"labellers\":%d,\"payPerLabel\":%llu,\"bond\":%llu,"
+                    "\"goldBarPct\":100,\"minGold\":1,\"minLabels\":1,\"commitEndS\":%llu,\"revealEndS\":%llu,"
+                    "\"goldCommit\":\"%s\"}",
+                    N_ITEMS, k, PAY, BOND, t + 1000, t + 2000, hx(gc)),
+                 0);
+    for (int i = 0; i < N_ITEMS; i++) {
+        int three = i == 1 || i == 2 || i == 4;
+        CHECK_EQ_INT(fa(l, ALICE, NULL, NULL, "label_item_add",
+                        "{\"task\":\"%s\",\"prompt\":\"question %d\",\"answers\":%d,\"answer0\":\"a%d\","
+                        "\"answer1\":\"b%d\",\"answer2\":\"%s\"}",
+                        hx(task), i, three ? 3 : 2, i, i, three ? "c" : ""),
+                     0);
+    }
+}
+
+static void salt_of(int who, int item, uint8_t salt[32]) {
+    char s[32];
+    snprintf(s, sizeof s, "salt-%d-%d", who, item);
+    gt_keccak256(s, strlen(s), salt);
+}
+static int commit(gt_ledger *l, int who, const uint8_t task[32], int item, int choice, gt_result *r) {
+    uint8_t salt[32], c[32];
+    salt_of(who, item, salt);
+    gt_fund_label_commitment(task, (uint64_t)item, &A[who], (uint64_t)choice, "why", 3, salt, c);
+    return fa(l, who, NULL, r, "label_commit", "{\"task\":\"%s\",\"item\":%d,\"commitment\":\"%s\"}", hx(task), item,
+              hx(c));
+}
+static int reveal(gt_ledger *l, int who, const uint8_t task[32], int item, int choice, gt_result *r) {
+    uint8_t salt[32];
+    salt_of(who, item, salt);
+    return fa(l, who, NULL, r, "label_reveal",
+              "{\"task\":\"%s\",\"item\":%d,\"choice\":%d,\"reason\":\"why\",\"secret\":\"%s\"}", hx(task), item, choice,
+              hx(salt));
+}
+/* who labels every item with choices[] (commit only). */
+static void commit_all(gt_ledger *l, int who, const uint8_t task[32], const int *choices) {
+    for (int i = 0; i < N_ITEMS; i++) CHECK_EQ_INT(commit(l, who, task, i, choices[i], NULL), 0);
+}
+static void reveal_all(gt_ledger *l, int who, const uint8_t task[32], const int *choices) {
+    for (int i = 0; i < N_ITEMS; i++) CHECK_EQ_INT(reveal(l, who, task, i, choices[i], NULL), 0);
+}
+static int join(gt_ledger *l, int who, const uint8_t task[32], gt_result *r) {
+    return fa(l, who, NULL, r, "label_join", "{\"task\":\"%s\"}", hx(task));
+}
+static int close_task(gt_ledger *l, int who, const uint8_t task[32], const char *gold, gt_result *r) {
+    return fa(l, who, NULL, r, "label_task_close", "{\"task\":\"%s\",\"gold\":\"%s\",\"goldSalt\":\"%s\"}", hx(task),
+              gold, hx(gold_salt));
+}
+
+/* Reads the task's JSON, or its export (fmt 0 DPO, 1 HH, 2 the card). */
+typedef struct lq_arg {
+    const uint8_t *task;
+    int what;
+    json_t *out;
+    gt_buf buf;
+} lq_arg;
+static int read_label(void *arg, gt_tx *tx, gt_err *err) {
+    lq_arg *a = arg;
+    if (a->what < 0) return (a->out = gt_fund_label_task_get(tx->db, a->task, err)) ? 0 : -1;
+    if (a->what == 2) return gt_fund_label_card(tx->db, a->task, &a->buf, err);
+    return gt_fund_label_export(tx->db, a->task, (gt_pref_format)a->what, &a->buf, err);
+}
+static json_t *task_view(gt_ledger *l, const uint8_t task[32]) {
+    lq_arg a = {task, -1, NULL, GT_BUF_INIT};
+    gt_err err = {0};
+    gt_ledger_read(l, read_label, &a, &err);
+    if (!a.out) fprintf(stderr, "task view: %s\n", err.msg);
+    return a.out;
+}
+/* The export (NUL-terminated, caller frees) or NULL. */
+static char *export_of(gt_ledger *l, const uint8_t task[32], int what) {
+    lq_arg a = {task, what, NULL, GT_BUF_INIT};
+    gt_err err = {0};
+    if (gt_ledger_read(l, read_label, &a, &err) || gt_buf_putc(&a.buf, 0)) {
+        fprintf(stderr, "export: %s\n", err.msg);
+        gt_buf_free(&a.buf);
+        return NULL;
+    }
+    return (char *)a.buf.data;
+}
+static long long jint(const json_t *o, const char *k) { return (long long)json_integer_value(json_object_get(o, k)); }
+static const char *jstr(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
+static const char *seat_outcome(const json_t *v, int seat) {
+    return jstr(json_array_get(json_object_get(v, "seats"), (size_t)seat), "outcome");
+}
+
+/* Checks every line of a DPO export has exactly prompt, chosen and rejected
+ * as strings (what TRL's DPOTrainer reads); returns the line count. */
+static int dpo_lines_ok(const char *text) {
+    int n = 0;
+    for (const char *p = text; *p;) {
+        const char *nl = strchr(p, '\n');
+        CHECK(nl != NULL);
+        if (!nl) break;
+        json_error_t je;
+        json_t *o = json_loadb(p, (size_t)(nl - p), 0, &je);
+        CHECK(o && json_object_size(o) == 3 && json_is_string(json_object_get(o, "prompt")) &&
+              json_is_string(json_object_get(o, "chosen")) && json_is_string(json_object_get(o, "rejected")));
+        CHECK(o && strcmp(jstr(o, "chosen"), jstr(o, "rejected")) != 0);
+        json_decref(o);
+        n++;
+        p = nl + 1;
+    }
+    return n;
+}
+
+/* Three seats: H0 and H1 careful (they differ on item 5 only), H2 answers
+ * at random and misses both gold items. Reveals open as soon as every seat
+ * has committed every item; the poster closes at once. By hand: items 0, 1
+ * and 3 get labels 0, 1, 1; item 5 is a 1-1 tie. Alpha over (0,0) (1,1)
+ * (1,1) (0,1): n = 8, o01 = o10 = 1, n0 = 3, n1 = 5: 1 - 7 * 2 / 30 =
+ * 0.533333. Kappa: a = 3 of 4, S = 2*1 + 2*3 = 8: (12 - 8) / (16 - 8) = 0.5.
+ * DPO lines: 1 + 2 (three answers) + 1 = 4. Money: H0 and H1 paid 6 labels
+ * and their bonds back; H2's bond and pay burned; nothing back to ALICE. */
+static void test_task_by_hand(void) {
+    gt_ledger *l = label_world();
+    uint8_t task[32];
+    gt_result res;
+    post_task(l, 3, task);
+    uint64_t alice0 = bal(l, ALICE), h0 = bal(l, H0), h2 = bal(l, H2);
+    CHECK_EQ_U64(acc_of(l, ALICE).locked, 18 * PAY);
+    static const int c0[N_ITEMS] = {0, 1, 0, 1, 2, 0}, c1[N_ITEMS] = {0, 1, 0, 1, 2, 1}, c2[N_ITEMS] = {1, 0, 1, 0, 0, 1};
+    for (int who = H0; who <= H2; who++) CHECK_EQ_INT(join(l, who, task, NULL), 0);
+    CHECK_EQ_U64(acc_of(l, H0).locked, BOND);
+    commit_all(l, H0, task, c0);
+    commit_all(l, H1, task, c1);
+    /* H0 may not reveal while H2 has still to label: H2 would see it */
+    CHECK_EQ_INT(reveal(l, H0, task, 0, 0, &res), GT_ESTATE);
+    CHECK_CONTAINS(res.msg, "still taking labels");
+    commit_all(l, H2, task, c2);
+    CHECK_EQ_INT(close_task(l, ALICE, task, GOLD, &res), GT_ESTATE); /* nothing revealed yet */
+    reveal_all(l, H0, task, c0);
+    reveal_all(l, H1, task, c1);
+    reveal_all(l, H2, task, c2);
+    CHECK_EQ_INT(close_task(l, ALICE, task, GOLD, &res), 0);
+    json_t *v = task_view(l, task);
+    CHECK_STR(jstr(v, "status"), "closed");
+    CHECK_EQ_INT(jint(v, "alphaPpm"), 533333);
+    CHECK_EQ_INT(jint(v, "kappaPpm"), 500000);
+    CHECK_EQ_INT(jint(v, "labelled"), 3);
+    CHECK_EQ_INT(jint(v, "exportLines"), 4);
+    CHECK_STR(seat_outcome(v, 0), "accepted");
+    CHECK_STR(seat_outcome(v, 1), "accepted");
+    CHECK_STR(seat_outcome(v, 2), "careless");
+    json_t *items = json_object_get(v, "itemList");
+    CHECK_EQ_INT(jint(json_array_get(items, 1), "label"), 1);
+    CHECK(json_is_null(json_object_get(json_array_get(items, 5), "label")));
+    CHECK_EQ_INT(jint(json_array_get(items, 4), "gold"), 2);
+    json_decref(v);
+    CHECK_EQ_U64(bal(l, H0) - h0, 6 * PAY);
+    CHECK_EQ_U64(h2 - bal(l, H2), BOND);
+    CHECK_EQ_U64(bal(l, ALICE), alice0);
+    CHECK_EQ_U64(acc_of(l, ALICE).locked + acc_of(l, H0).locked + acc_of(l, H2).locked, 0);
+    char *dpo = export_of(l, task, 0), *hh = export_of(l, task, 1), *card = export_of(l, task, 2);
+    CHECK(dpo && hh && card);
+    if (dpo && hh && card) {
+        CHECK_EQ_INT(dpo_lines_ok(dpo), 4);
+        CHECK_CONTAINS(dpo, "{\"chosen\":\"b1\",\"prompt\":\"question 1\",\"rejected\":\"a1\"}\n");
+        CHECK_CONTAINS(dpo, "{\"chosen\":\"b1\",\"prompt\":\"question 1\",\"rejected\":\"c\"}\n");
+        CHECK(strstr(dpo, "question 5") == NULL && strstr(dpo, "question 2") == NULL); /* tie and gold left out */
+        CHECK_CONTAINS(hh, "\\n\\nHuman: question 3\\n\\nAssistant: b3");
+        CHECK_CONTAINS(card, "Krippendorff's alpha (nominal): 0.533333");
+        CHECK_CONTAINS(card, "Light's kappa (mean pairwise Cohen's kappa): 0.500000");
+        CHECK_CONTAINS(card, "1 careless");
+    }
+    free(dpo), free(hh), free(card);
+    CHECK_EQ_INT(close_task(l, ALICE, task, GOLD, &res), GT_ESTATE); /* once */
+    done(l);
+}
+
+/* A copier: H3 copies H0's commitment of item 0 from the ledger. It cannot
+ * open it -- not before H0 reveals (it has no salt), nor after with H0's
+ * salt and choice (the hash binds H0's address) -- so its seat is
+ * incomplete: bond burned, its pay back to the poster. A false gold opening
+ * and a stranger's close are refused. */
+static void test_copier_and_gold(void) {
+    gt_ledger *l = label_world();
+    uint8_t task[32], copied[32], salt[32];
+    gt_result res;
+    post_task(l, 3, task);
+    static const int c0[N_ITEMS] = {0, 1, 0, 1, 2, 0};
+    for (int who = H0; who <= H1; who++) CHECK_EQ_INT(join(l, who, task, NULL), 0);
+    CHECK_EQ_INT(join(l, H3, task, NULL), 0);
+    commit_all(l, H0, task, c0);
+    commit_all(l, H1, task, c0);
+    salt_of(H0, 0, salt);
+    gt_fund_label_commitment(task, 0, &A[H0], 0, "why", 3, salt, copied);
+    CHECK_EQ_INT(fa(l, H3, NULL, NULL, "label_commit", "{\"task\":\"%s\",\"item\":0,\"commitment\":\"%s\"}", hx(task),
+                    hx(copied)),
+                 0);
+    for (int i = 1; i < N_ITEMS; i++) CHECK_EQ_INT(commit(l, H3, task, i, c0[i], NULL), 0);
+    reveal_all(l, H0, task, c0);
+    reveal_all(l, H1, task, c0);
+    CHECK_EQ_INT(fa(l, H3, NULL, &res, "label_reveal",
+                    "{\"task\":\"%s\",\"item\":0,\"choice\":0,\"reason\":\"why\",\"secret\":\"%s\"}", hx(task), hx(salt)),
+                 GT_EINVAL);
+    CHECK_CONTAINS(res.msg, "do not open");
+    for (int i = 1; i < N_ITEMS; i++) CHECK_EQ_INT(reveal(l, H3, task, i, c0[i], NULL), 0);
+    CHECK_EQ_INT(close_task(l, ALICE, task, GOLD, &res), GT_ESTATE); /* H3's item 0 is not revealed */
+    skew += 2000;
+    CHECK_EQ_INT(close_task(l, ALICE, task, "--1-2-", &res), GT_EINVAL);
+    CHECK_CONTAINS(res.msg, "do not open the task's goldCommit");
+    CHECK_EQ_INT(close_task(l, BOB, task, GOLD, &res), GT_EPERM);
+    uint64_t alice0 = bal(l, ALICE), h3 = bal(l, H3);
+    CHECK_EQ_INT(close_task(l, ALICE, task, GOLD, &res), 0);
+    json_t *v = task_view(l, task);
+    CHECK_STR(seat_outcome(v, 2), "incomplete");
+    CHECK_EQ_INT(jint(v, "kappaPpm"), 1000000);
+    json_decref(v);
+    CHECK_EQ_U64(bal(l, ALICE) - alice0, 6 * PAY); /* H3's seat's pay */
+    CHECK_EQ_U64(bal(l, H3), h3);                  /* its bond is gone */
+    CHECK_EQ_U64(acc_of(l, H3).locked, 0);
+    done(l);
+}
+
+/* Who may take a seat: not one person twice (SYBIL is attested as H0's
+ * person), not an unattested address, not the poster, not before every item
+ * is in, not past the seats; a revoked attestation stops its holder. */
+static void test_seats(void) {
+    gt_ledger *l = label_world();
+    uint8_t task[32], bare[32], gc[32];
+    gt_result res;
+    gt_fund_label_gold_commit(gold_salt, GOLD, strlen(GOLD), gc);
+    uint64_t t = now_of(l);
+    CHECK_EQ_INT(fa(l, ALICE, bare, NULL, "label_task_post",
+                    "{\"name\":\"bare\",\"items\":2,\"labellers\":1,\"payPerLabel\":%llu,\"bond\":%llu,"
+                    "\"goldBarPct\":50,\"minGold\":1,\"minLabels\":1,\"commitEndS\":%llu,\"revealEndS\":%llu,"
+                    "\"goldCommit\":\"%s\"}",
+                    PAY, 2 * PAY, t + 100, t + 200, hx(gc)),
+                 0);
+    CHECK_EQ_INT(join(l, H0, bare, &res), GT_ESTATE);
+    CHECK_CONTAINS(res.msg, "0 of its 2 items");
+    post_task(l, 2, task);
+    CHECK_EQ_INT(join(l, H0, task, NULL), 0);
+    CHECK_EQ_INT(join(l, H0, task, &res), GT_EEXIST);
+    CHECK_EQ_INT(join(l, SYBIL, task, &res), GT_EPERM);
+    CHECK_CONTAINS(res.msg, "one person, one seat per task");
+    CHECK_EQ_INT(join(l, NOBODY, task, &res), GT_EPERM);
+    CHECK_CONTAINS(res.msg, "proof of human");
+    CHECK_EQ_INT(join(l, ALICE, task, &res), GT_EPERM);
+    CHECK_CONTAINS(res.msg, "poster may not label");
+    CHECK_EQ_INT(commit(l, NOBODY, task, 0, 0, &res), GT_EPERM); /* no seat, no label */
+    CHECK_EQ_INT(join(l, H1, task, NULL), 0);
+    CHECK_EQ_INT(join(l, H2, task, &res), GT_ESTATE);
+    CHECK_CONTAINS(res.msg, "all its 2 seats");
+    CHECK_EQ_INT(commit(l, H1, task, 0, 0, NULL), 0);
+    CHECK_EQ_INT(commit(l, H1, task, 0, 1, &res), GT_EEXIST);
+    CHECK_EQ_INT(commit(l, H1, task, N_ITEMS, 0, &res), GT_EINVAL);
+    CHECK_EQ_INT(fa(l, V1, NULL, NULL, "human_revoke", "{\"subject\":\"%s\"}", ad(H1)), 0);
+    CHECK_EQ_INT(commit(l, H1, task, 1, 0, &res), GT_EPERM);
+    CHECK_CONTAINS(res.msg, "no longer valid");
+    /* past the commit window nothing is taken */
+    skew += 1000;
+    CHECK_EQ_INT(commit(l, H0, task, 0, 0, &res), GT_ESTATE);
+    done(l);
+}
+
+/* The poster never closes: until the grace period ends nobody else may;
+ * then anyone closes by rule, without gold (nobody judged careless, H1's
+ * wrong gold answers included). H1 revealed every item: paid. H0 hid one
+ * label: its bond is burned and its seat's pay goes back to the poster. */
+static void test_poster_never_closes(void) {
+    gt_ledger *l = label_world();
+    uint8_t task[32];
+    gt_result res;
+    post_task(l, 2, task);
+    static const int c0[N_ITEMS] = {0, 1, 0, 1, 2, 0}, c1[N_ITEMS] = {0, 1, 1, 1, 0, 0};
+    CHECK_EQ_INT(join(l, H0, task, NULL), 0);
+    CHECK_EQ_INT(join(l, H1, task, NULL), 0);
+    commit_all(l, H0, task, c0);
+    commit_all(l, H1, task, c1);
+    for (int i = 0; i < N_ITEMS - 1; i++) CHECK_EQ_INT(reveal(l, H0, task, i, c0[i], NULL), 0);
+    reveal_all(l, H1, task, c1);
+    skew += 2000;
+    CHECK_EQ_INT(reveal(l, H0, task, N_ITEMS - 1, c0[N_ITEMS - 1], &res), GT_ESTATE); /* too late */
+    CHECK_EQ_INT(close_task(l, BOB, task, "", &res), GT_EPERM);
+    CHECK_CONTAINS(res.msg, "only the poster");
+    skew += GT_LABEL_CLOSE_GRACE_S;
+    CHECK_EQ_INT(close_task(l, ALICE, task, GOLD, &res), GT_EINVAL);
+    CHECK_CONTAINS(res.msg, "closes by rule");
+    uint64_t alice0 = bal(l, ALICE), h0 = bal(l, H0), h1 = bal(l, H1);
+    CHECK_EQ_INT(close_task(l, BOB, task, "", &res), 0);
+    json_t *v = task_view(l, task);
+    CHECK_STR(jstr(v, "status"), "closed-by-rule");
+    CHECK_STR(seat_outcome(v, 0), "incomplete");
+    CHECK_STR(seat_outcome(v, 1), "accepted");
+    CHECK_EQ_INT(jint(v, "labelled"), N_ITEMS); /* no gold: every item is plain */
+    CHECK(json_is_null(json_object_get(v, "alphaPpm")));  /* one labeller: nothing to pair */
+    json_decref(v);
+    CHECK_EQ_U64(bal(l, H1) - h1, BOND + 6 * PAY);
+    CHECK_EQ_U64(bal(l, H0), h0);
+    CHECK_EQ_U64(bal(l, ALICE) - alice0, 6 * PAY);
+    char *dpo = export_of(l, task, 0);
+    CHECK(dpo && dpo_lines_ok(dpo) == 9); /* 3 items of 2 answers, 3 of 3 */
+    free(dpo);
+    done(l);
+}
+
+/* Terms and items out of bounds are refused, saying what is expected. */
+static void test_terms(void) {
+    gt_ledger *l = label_world();
+    uint8_t task[32], gc[32];
+    gt_result res;
+    gt_fund_label_gold_commit(gold_salt, GOLD, strlen(GOLD), gc);
+    uint64_t t = now_of(l);
+    const char *fmt = "{\"name\":\"t\",\"items\":%d,\"labellers\":2,\"payPerLabel\":%llu,\"bond\":%llu,"
+                      "\"goldBarPct\":50,\"minGold\":1,\"minLabels\":1,\"commitEndS\":%llu,\"revealEndS\":%llu,"
+                      "\"goldCommit\":\"%s\"}";
+    CHECK_EQ_INT(fa(l, ALICE, NULL, &res, "label_task_post", fmt, 6, PAY, 5 * PAY, t + 10, t + 20, hx(gc)), GT_EINVAL);
+    CHECK_CONTAINS(res.msg, "bond must be at least");
+    CHECK_EQ_INT(fa(l, ALICE, NULL, &res, "label_task_post", fmt, 65, PAY, 65 * PAY, t + 10, t + 20, hx(gc)),
+                 GT_EINVAL);
+    CHECK_CONTAINS(res.msg, "items must be 2 to 64");
+    CHECK_EQ_INT(fa(l, ALICE, NULL, &res, "label_task_post", fmt, 6, PAY, 6 * PAY, t + 30, t + 20, hx(gc)), GT_EINVAL);
+    CHECK_CONTAINS(res.msg, "commitEndS < revealEndS");
+    CHECK_EQ_INT(fa(l, NOBODY, NULL, &res, "label_task_post", fmt, 6, 100 * TOKEN, 600 * TOKEN, t + 10, t + 20,
+                    hx(gc)),
+                 GT_EFUNDS); /* the pay must be held */
+    CHECK_EQ_INT(fa(l, ALICE, task, NULL, "label_task_post", fmt, 2, PAY, 2 * PAY, t + 100, t + 200, hx(gc)), 0);
+    const char *item = "{\"task\":\"%s\",\"prompt\":\"p\",\"answers\":%d,\"answer0\":\"x\",\"answer1\":\"y\","
+                       "\"answer2\":\"%s\"}";
+    CHECK_EQ_INT(fa(l, BOB, NULL, &res, "label_item_add", item, hx(task), 2, ""), GT_EPERM);
+    CHECK_EQ_INT(fa(l, ALICE, NULL, &res, "label_item_add", item, hx(task), 2, "z"), GT_EINVAL);
+    CHECK_CONTAINS(res.msg, "answer2: expected none");
+    CHECK_EQ_INT(fa(l, ALICE, NULL, &res, "label_item_add", item, hx(task), 3, ""), GT_EINVAL);
+    CHECK_EQ_INT(fa(l, ALICE, NULL, &res, "label_item_add", item, hx(task), 5, "z"), GT_EINVAL);
+    CHECK_EQ_INT(fa(l, ALICE, NULL, NULL, "label_item_add", item, hx(task), 2, ""), 0);
+    CHECK_EQ_INT(fa(l, ALICE, NULL, NULL, "label_item_add", item, hx(task), 2, ""), 0);
+    CHECK_EQ_INT(fa(l, ALICE, NULL, &res, "label_item_add", item, hx(task), 2, ""), GT_ESTATE);
+    /* a reveal naming an answer the item lacks */
+    CHECK_EQ_INT(join(l, H0, task, NULL), 0);
+    CHECK_EQ_INT(commit(l, H0, task, 0, 2, NULL), 0);
+    skew += 100;
+    CHECK_EQ_INT(reveal(l, H0, task, 0, 2, &res), GT_EINVAL);
+    CHECK_CONTAINS(res.msg, "choice must be 0 to 1");
+    done(l);
+}
+
+int main(void) {
+    make_keys();
+    extra_keys();
+    gt_err err = {0};
+    if (gt_fund_register(&err)) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    RUN(test_task_by_hand);
+    RUN(test_copier_and_gold);
+    RUN(test_seats);
+    RUN(test_poster_never_closes);
+    RUN(test_terms);
+    return gt_test_finish();
+}
