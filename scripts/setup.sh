@@ -289,7 +289,8 @@ web_npm() {
 # source as everything above (.cache/llama.git, branch release) the way its
 # README builds it: CMake, Release, the CPU backend with GGML_NATIVE (the
 # machine's own instruction set), no web UI download. Into .cache/llama-server;
-# BUILD_INFO records the commit and the flags. Slow (~20 min on 2 busy cores).
+# BUILD_INFO records the commit and the flags. Slow; GT_BUILD_JOBS (default 2)
+# sets make's jobs.
 LLAMA_SERVER_FLAGS=(-DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
   -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_APP=OFF -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF)
 llama_server() {
@@ -299,10 +300,13 @@ llama_server() {
     || die "cmake and g++ are needed to build llama-server (apt-get install cmake g++)"
   git_dir=$(llama_git)
   commit=$(git --git-dir "$git_dir" rev-parse release)
-  say "building llama.cpp's llama-server at $commit into .cache/llama-server (slow: ~20 min on 2 cores; log: $dir/build.log)"
-  rm -rf "$dir"; mkdir -p "$dir"
-  git clone -q --branch release "$git_dir" "$dir/src" || die "cannot check out llama.cpp's source from $git_dir"
-  (cd "$dir" && cmake -S src -B build "${LLAMA_SERVER_FLAGS[@]}" >build.log 2>&1 \
+  say "building llama.cpp's llama-server at $commit into .cache/llama-server (slow: 20 min to over an hour on 2" \
+      "busy cores; an interrupted build resumes; log: $dir/build.log)"
+  if [ "$(git -C "$dir/src" rev-parse HEAD 2>/dev/null)" != "$commit" ]; then
+    rm -rf "$dir"; mkdir -p "$dir"
+    git clone -q --branch release "$git_dir" "$dir/src" || die "cannot check out llama.cpp's source from $git_dir"
+  fi
+  (cd "$dir" && cmake -S src -B build "${LLAMA_SERVER_FLAGS[@]}" >>build.log 2>&1 \
      && nice -n 19 cmake --build build --target llama-server -j"${GT_BUILD_JOBS:-2}" >>build.log 2>&1) \
     || die "llama-server's build failed: see $dir/build.log"
   { echo "llama.cpp commit: $commit ($LLAMA_RELEASE, node-llama-cpp $LLAMA_NPM_VERSION)"
