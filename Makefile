@@ -59,10 +59,11 @@ bench-market: build-all
 	@./scripts/setup.sh bench
 	@./bench/market.sh $(BUILD)
 
-# Serving: 1, 4, 16 concurrent clients; gotong's continuous batching against
-# its sequential serving and llama.cpp's llama-server when one is built.
+# Serving: 1, 4, 16 concurrent chat clients; gotong's continuous batching
+# against its sequential serving and llama.cpp's llama-server (setup.sh bench
+# builds it from the pinned source once, into .cache/llama-server).
 bench-serve: build
-	@./scripts/setup.sh test
+	@./scripts/setup.sh bench
 	@./bench/serve.sh $(BUILD)
 
 # Job lifecycles on anvil through the C chain client, and gas per lifecycle

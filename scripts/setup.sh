@@ -15,7 +15,9 @@
 #          Debian's chromium and npm playwright-core (the dashboard's browser
 #          test, tests/web)
 #   bench  test's, plus wrk (HTTP load for bench/market.sh), python3-torch and
-#          libopenblas0-pthread (the PyTorch peer of bench/train.sh)
+#          libopenblas0-pthread (the PyTorch peer of bench/train.sh), and
+#          llama.cpp's llama-server built from the pinned source (the peer of
+#          bench/serve.sh; CMake, Release, ~20 min on 2 cores)
 #   fuzz   run's, plus clang (libFuzzer builds)
 # With no argument: run.
 #
@@ -282,6 +284,38 @@ web_npm() {
     2>"$CACHE/npm/npm.log" || die "npm install ${missing[*]} failed (registry unreachable?): see $CACHE/npm/npm.log"
 }
 
+
+# llama.cpp's llama-server, the peer of bench/serve.sh, built from the same
+# source as everything above (.cache/llama.git, branch release) the way its
+# README builds it: CMake, Release, the CPU backend with GGML_NATIVE (the
+# machine's own instruction set), no web UI download. Into .cache/llama-server;
+# BUILD_INFO records the commit and the flags. Slow; GT_BUILD_JOBS (default 2)
+# sets make's jobs.
+LLAMA_SERVER_FLAGS=(-DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
+  -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_APP=OFF -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF)
+llama_server() {
+  local dir="$CACHE/llama-server" git_dir commit
+  [ -x "$dir/build/bin/llama-server" ] && [ -f "$dir/BUILD_INFO" ] && return 0
+  command -v cmake >/dev/null && command -v g++ >/dev/null \
+    || die "cmake and g++ are needed to build llama-server (apt-get install cmake g++)"
+  git_dir=$(llama_git)
+  commit=$(git --git-dir "$git_dir" rev-parse release)
+  say "building llama.cpp's llama-server at $commit into .cache/llama-server (slow: 20 min to over an hour on 2" \
+      "busy cores; an interrupted build resumes; log: $dir/build.log)"
+  if [ "$(git -C "$dir/src" rev-parse HEAD 2>/dev/null)" != "$commit" ]; then
+    rm -rf "$dir"; mkdir -p "$dir"
+    git clone -q --branch release "$git_dir" "$dir/src" || die "cannot check out llama.cpp's source from $git_dir"
+  fi
+  (cd "$dir" && cmake -S src -B build "${LLAMA_SERVER_FLAGS[@]}" >>build.log 2>&1 \
+     && nice -n 19 cmake --build build --target llama-server -j"${GT_BUILD_JOBS:-2}" >>build.log 2>&1) \
+    || die "llama-server's build failed: see $dir/build.log"
+  { echo "llama.cpp commit: $commit ($LLAMA_RELEASE, node-llama-cpp $LLAMA_NPM_VERSION)"
+    echo "cmake flags: ${LLAMA_SERVER_FLAGS[*]}"
+    echo "compiler: $(g++ --version | head -1)"
+    echo "built: $(date -u +%Y-%m-%dT%H:%MZ) on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
+  } >"$dir/BUILD_INFO"
+}
+
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(run)
 for t in "${targets[@]}"; do
@@ -290,7 +324,7 @@ for t in "${targets[@]}"; do
     test)  apt_install "${RUN_PKGS[@]}"; vocabularies; cast_tool; libllama; openai_client; unicode_test_data
            chain_tools; apt_install "${WEB_PKGS[@]}"; web_npm "${WEB_SIGN_SPECS[@]}" "${WEB_TEST_SPECS[@]}" ;;
     bench) apt_install "${RUN_PKGS[@]}" "${BENCH_PKGS[@]}"; vocabularies; cast_tool; libllama; openai_client
-           unicode_test_data; chain_tools ;;
+           unicode_test_data; chain_tools; llama_server ;;
     fuzz)  apt_install "${RUN_PKGS[@]}" "${FUZZ_PKGS[@]}"; vocabularies ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) die "unknown target '$t' (expected run, test, bench or fuzz)" ;;

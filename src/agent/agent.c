@@ -115,6 +115,16 @@ gt_agent_memo *ag_memo_put(gt_agent *a, const uint8_t task[32], uint64_t slot, u
 
 /* ---- lifecycle ---- */
 
+/* Inference over HTTP when the config names a model URL: the client, made
+ * now (nothing is sent until the first completion). */
+static int remote_model(gt_agent *a, const gt_agent_config *cfg, gt_err *err) {
+    if (!cfg->model_url) return 0;
+    if (!cfg->model)
+        return gt_err_set(err, GT_EINVAL, "a model URL needs the model file too (its sha256 names the weights the "
+                                          "server must run, and its tokenizer makes the prompt's ids)");
+    return gt_oai_new(cfg->model_url, cfg->model_name, cfg->model_timeout_ms, &a->oai, err);
+}
+
 int gt_agent_new(const gt_agent_config *cfg, const gt_key *key, const char *node_url, gt_agent **out, gt_err *err) {
     *out = NULL;
     const char *name = cfg->name ? cfg->name : "";
@@ -184,6 +194,7 @@ int gt_agent_new(const gt_agent_config *cfg, const gt_key *key, const char *node
     gt_addr_to_str(&a->addr, a->addr_s);
     if ((rc = gt_client_new(node_url, &a->client, err))) goto fail;
     gt_client_set_signer(a->client, &a->key); /* the agent's uploads carry its permit */
+    if ((rc = remote_model(a, cfg, err))) goto fail;
     *out = a;
     return 0;
 fail:
@@ -196,6 +207,7 @@ void gt_agent_free(gt_agent *a) {
     gt_ctx_free(a->ctx);
     ag_llm_free(a->llm);
     gt_client_free(a->client);
+    gt_oai_free(a->oai);
     gt_key_wipe(&a->key);
     pthread_mutex_destroy(&a->stats_mu);
     gt_free(a);

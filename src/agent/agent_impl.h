@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 
 #include "agent/agent.h"
+#include "agent/oai.h"
 #include "infer/model.h"
 #include "infer/tokenizer.h"
 #include "market/market.h"
@@ -47,6 +48,8 @@ struct gt_agent {
     gt_client *client;
     gt_agent_model *model; /* borrowed */
     gt_ctx *ctx;           /* made on first use */
+    gt_oai *oai;           /* inference over HTTP (`complete`), or NULL: in-process */
+    int oai_checked;       /* the server's model was checked against ours */
     struct gt_llm *llm;    /* the work layer's view of model, made on first use (gt_agent_llm) */
     char datasets_dir[1024];
     _Atomic int roles, stop;

@@ -73,6 +73,37 @@ void gt_agent_model_free(gt_agent_model *m) {
 const char *gt_agent_model_id(const gt_agent_model *m) { return m->id; }
 const uint8_t *gt_agent_model_hash(const gt_agent_model *m) { return m->hash; }
 
+/* The generated ids of prompt ids[0..n_ids) in-process: greedy, n_predict
+ * tokens or fewer when the model ends its answer. */
+static int complete_local(gt_agent *a, const int32_t *ids, size_t n_ids, int n_predict, gt_buf *tokens, gt_err *err) {
+    gt_gen_params gp = gt_gen_defaults();
+    gp.n_predict = n_predict;
+    gp.sampling.temp = 0; /* greedy: the one answer every honest re-run gives */
+    gt_gen_result res = {0};
+    int rc = gt_generate(a->ctx, a->model->tok, ids, (int)n_ids, &gp, NULL, NULL, &res, err);
+    if (!rc && gt_buf_append(tokens, res.tokens, (size_t)res.n_tokens * sizeof(int32_t)))
+        rc = gt_err_set(err, GT_ENOMEM, "out of memory");
+    gt_gen_result_free(&res);
+    return rc;
+}
+
+/* The same over the OpenAI API (oai.h): the server is checked once to run
+ * this model's bytes; the request carries the ids and every sampling choice. */
+static int complete_remote(gt_agent *a, const int32_t *ids, size_t n_ids, int n_predict, gt_buf *tokens,
+                           gt_err *err) {
+    int rc;
+    if (!a->oai_checked) {
+        if ((rc = gt_oai_check_model(a->oai, a->model->id, err))) return gt_err_wrap(err, "inference server");
+        a->oai_checked = 1;
+        gt_agent_logf(a, "inference over %s/completions, model \"%s\" (%.20s…)", gt_oai_url(a->oai),
+                      gt_oai_model(a->oai), a->model->id);
+    }
+    int n_vocab = gt_tokenizer_n_vocab(a->model->tok);
+    if ((rc = gt_oai_complete_ids(a->oai, ids, n_ids, n_predict, n_vocab, tokens, err)))
+        return gt_err_wrap(err, "inference server");
+    return 0;
+}
+
 int gt_agent_complete(gt_agent *a, const char *prompt, size_t prompt_len, int n_predict, gt_buf *tokens,
                       gt_buf *text, gt_err *err) {
     if (!a->model) return gt_err_set(err, GT_EUNSUPPORTED, "%s runs no model", a->name);
@@ -81,7 +112,7 @@ int gt_agent_complete(gt_agent *a, const char *prompt, size_t prompt_len, int n_
     if (prompt_len > GT_AGENT_PROMPT_MAX_BYTES)
         return gt_err_set(err, GT_ELIMIT, "prompt of %zu bytes is over the limit of %d", prompt_len,
                           GT_AGENT_PROMPT_MAX_BYTES);
-    if (!a->ctx) {
+    if (!a->ctx && !a->oai) {
         gt_ctx_params cp = {.n_ctx = GT_AGENT_CTX_POSITIONS, .n_threads = a->n_threads};
         int rc = gt_ctx_new(a->model->model, &cp, &a->ctx, err);
         if (rc) return rc;
@@ -90,30 +121,31 @@ int gt_agent_complete(gt_agent *a, const char *prompt, size_t prompt_len, int n_
     size_t cap = prompt_len + 8, n_ids = 0;
     int32_t *ids = gt_malloc(cap * sizeof *ids);
     if (!ids) return gt_err_set(err, GT_ENOMEM, "out of memory");
-    gt_gen_result res = {0};
+    gt_buf gen = GT_BUF_INIT;
     int rc = gt_tokenize(a->model->tok, prompt, prompt_len, 1, 0, ids, cap, &n_ids, err);
     if (rc) goto out;
     if (n_ids == 0) {
         rc = gt_err_set(err, GT_EINVAL, "the prompt gives no tokens");
         goto out;
     }
-    if ((int)n_ids + n_predict > gt_ctx_n_ctx(a->ctx)) {
+    /* The same bound in-process and over HTTP, so both refuse the same work. */
+    if ((int)n_ids + n_predict > GT_AGENT_CTX_POSITIONS) {
         rc = gt_err_set(err, GT_ELIMIT, "prompt of %zu tokens plus %d to generate does not fit the context of %d",
-                        n_ids, n_predict, gt_ctx_n_ctx(a->ctx));
+                        n_ids, n_predict, GT_AGENT_CTX_POSITIONS);
         goto out;
     }
-    if (n_predict > 0) {
-        gt_gen_params gp = gt_gen_defaults();
-        gp.n_predict = n_predict;
-        gp.sampling.temp = 0; /* greedy: the one answer every honest re-run gives */
-        if ((rc = gt_generate(a->ctx, a->model->tok, ids, (int)n_ids, &gp, NULL, NULL, &res, err))) goto out;
-    }
-    if ((tokens && gt_buf_append(tokens, res.tokens, (size_t)res.n_tokens * sizeof(int32_t))) ||
-        (text && (rc = gt_detokenize(a->model->tok, res.tokens, (size_t)res.n_tokens, 0, 0, text, err)))) {
+    if (n_predict > 0)
+        rc = a->oai ? complete_remote(a, ids, n_ids, n_predict, &gen, err)
+                    : complete_local(a, ids, n_ids, n_predict, &gen, err);
+    if (rc) goto out;
+    const int32_t *g = (const int32_t *)(const void *)gen.data;
+    size_t n_gen = gen.len / sizeof(int32_t);
+    if ((tokens && gt_buf_append(tokens, g, n_gen * sizeof(int32_t))) ||
+        (text && (rc = gt_detokenize(a->model->tok, g, n_gen, 0, 0, text, err)))) {
         if (!rc) rc = gt_err_set(err, GT_ENOMEM, "out of memory");
     }
 out:
-    gt_gen_result_free(&res);
+    gt_buf_free(&gen);
     gt_free(ids);
     return rc;
 }

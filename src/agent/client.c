@@ -49,6 +49,13 @@ int gt_client_code_from_name(const char *name) {
     return GT_EINVAL;
 }
 
+int gt_client_global_init(gt_err *err) {
+    pthread_once(&curl_once, curl_init_once);
+    if (curl_init_rc != CURLE_OK)
+        return gt_err_set(err, GT_EIO, "libcurl failed to initialise: %s", curl_easy_strerror(curl_init_rc));
+    return 0;
+}
+
 /* Creates the client after checking that base_url is http(s)://HOST[:PORT]. */
 int gt_client_new(const char *base_url, gt_client **out, gt_err *err) {
     *out = NULL;
@@ -61,9 +68,8 @@ int gt_client_new(const char *base_url, gt_client **out, gt_err *err) {
     const char *host = strstr(base_url, "://") + 3;
     if (!*host || *host == '/')
         return gt_err_set(err, GT_EINVAL, "node URL \"%.80s\" has no host; expected http://HOST:PORT", base_url);
-    pthread_once(&curl_once, curl_init_once);
-    if (curl_init_rc != CURLE_OK)
-        return gt_err_set(err, GT_EIO, "libcurl failed to initialise: %s", curl_easy_strerror(curl_init_rc));
+    int rc = gt_client_global_init(err);
+    if (rc) return rc;
     gt_client *c = gt_calloc(1, sizeof *c);
     if (!c) return gt_err_set(err, GT_ENOMEM, "out of memory");
     memcpy(c->url, base_url, len + 1);

@@ -113,6 +113,10 @@ int gt_client_agents(gt_client *c, const char *query, json_t **out, gt_err *err)
 /* GET /v1/reputation/{addr}. */
 int gt_client_reputation(gt_client *c, const gt_addr *a, json_t **out, gt_err *err);
 
+/* libcurl's process-wide set-up, once, whoever comes first (curl_global_init
+ * is not thread-safe); every libcurl user of this layer calls it first. */
+int gt_client_global_init(gt_err *err);
+
 /* Maps an error code name from a node ("ENONCE") to its GT_E* code; unknown
  * names map to GT_EINVAL. */
 int gt_client_code_from_name(const char *name);

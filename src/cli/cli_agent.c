@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "agent/agent.h"
+#include "agent/oai.h"
 #include "base/alloc.h"
 #include "base/amount.h"
 #include "base/json.h"
@@ -51,6 +52,11 @@ static void usage(FILE *f) {
             "  --roles LIST          worker,poster,evaluator,validator (default worker)\n"
             "  --max-prompts N       complete: do N prompts, subcontract the rest (default: all)\n"
             "  --threads N           inference threads (default 1)\n"
+            "  --model-url URL       complete: run inference on the OpenAI-compatible server at URL\n"
+            "                        (http://HOST:PORT/v1, e.g. a `gotong serve`) instead of in-process;\n"
+            "                        same bytes; it must serve --model's file (checked by sha256)\n"
+            "  --model-name NAME     the server's name of the model (default: the one with --model's sha256)\n"
+            "  --model-timeout-ms MS one inference request's limit (default %d)\n"
             "  --poll-ms MS          pause between idle passes (default %d)\n"
             "  --once                one pass over the market, then exit\n"
             "  --json                at exit, print the agent's counters as one JSON object\n"
@@ -60,7 +66,7 @@ static void usage(FILE *f) {
             "                        (tests and demos only)\n"
             "A poster exports the datasets of its finished data jobs (skill generate) to\n"
             "HOME/datasets/ and publishes their Merkle roots on the ledger.\n",
-            GT_CLIENT_DEFAULT_URL, gt_skill_names(), GT_AGENT_DEFAULT_POLL_MS);
+            GT_CLIENT_DEFAULT_URL, gt_skill_names(), GT_OAI_DEFAULT_TIMEOUT_MS, GT_AGENT_DEFAULT_POLL_MS);
 }
 
 static int parse_roles(const char *s, int *out) {
@@ -107,6 +113,8 @@ static int check_agent_opts(agent_opts *o, const char *roles, const char **fault
     if (o->cfg.endpoint && strlen(o->cfg.endpoint) > GT_MARKET_ENDPOINT_MAX)
         return gt_cli_usage_error("agent", "--endpoint: at most %d bytes", GT_MARKET_ENDPOINT_MAX);
     if (roles && (rc = parse_roles(roles, &o->cfg.roles))) return rc;
+    if ((o->cfg.model_name || o->cfg.model_timeout_ms) && !o->cfg.model_url)
+        return gt_cli_usage_error("agent", "--model-name and --model-timeout-ms go with --model-url");
     for (int i = 0; i < n_faults; i++) {
         const char *f = faults[i];
         if (!strcmp(f, "garbage")) o->cfg.faults |= GT_FAULT_GARBAGE;
@@ -143,6 +151,9 @@ static int parse_agent_opts(int argc, char **argv, int first, agent_opts *o) {
         {"--roles", NULL, GT_CLI_OPT_STR, &roles, 0, 0, NULL},
         {"--max-prompts", NULL, GT_CLI_OPT_U64, &max_prompts, 0, GT_AGENT_MAX_PROMPTS, NULL},
         {"--threads", NULL, GT_CLI_OPT_U64, &threads, 1, 256, NULL},
+        {"--model-url", NULL, GT_CLI_OPT_STR, &o->cfg.model_url, 0, 0, NULL},
+        {"--model-name", NULL, GT_CLI_OPT_STR, &o->cfg.model_name, 0, 0, NULL},
+        {"--model-timeout-ms", NULL, GT_CLI_OPT_U64, &o->cfg.model_timeout_ms, 100, 86400000, NULL},
         {"--poll-ms", NULL, GT_CLI_OPT_U64, &o->cfg.poll_ms, 10, 3600000, NULL},
         {"--once", NULL, GT_CLI_OPT_FLAG, &o->once, 0, 0, NULL},
         {"--json", NULL, GT_CLI_OPT_FLAG, &o->json, 0, 0, NULL},

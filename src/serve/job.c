@@ -153,6 +153,7 @@ static int step(gt_serve_job *j, gt_err *err) {
     }
     gt_sampler_accept(j->smp, t);
     j->n_gen++;
+    if (gt_buf_append(&j->toks, &t, sizeof t)) return gt_err_set(err, GT_ENOMEM, "out of memory");
     size_t len = 0, before = j->text.len;
     if (j->logprobs && record_logprob(j, t, before, err)) return err ? err->code : GT_ENOMEM;
     const char *piece = gt_token_to_piece(j->tok, t, 0, &len);
@@ -247,6 +248,7 @@ void gt_serve_job_free(gt_serve_job *j) {
     gt_free(j->logits);
     gt_buf_free(&j->text);
     gt_buf_free(&j->lps);
+    gt_buf_free(&j->toks);
     gt_buf_free(&j->marks);
     memset(j, 0, sizeof *j);
 }

@@ -112,7 +112,7 @@ static int get_logprobs(const json_t *b, gt_serve_kind kind, gt_serve_params *p,
 /* Fields accepted, and those refused unless at their neutral value. */
 static const char *const common_fields[] = {
     "model", "max_tokens", "temperature", "top_p", "top_k", "min_p", "seed", "stop", "stream", "stream_options",
-    "n", "user", "presence_penalty", "frequency_penalty", "logprobs", "repeat_penalty", NULL};
+    "n", "user", "presence_penalty", "frequency_penalty", "logprobs", "repeat_penalty", "return_tokens", NULL};
 static const char *const chat_fields[] = {"messages", "max_completion_tokens", "top_logprobs", "response_format",
                                           "tools", "tool_choice", "parallel_tool_calls", NULL};
 static const char *const completion_fields[] = {"prompt", "echo", "suffix", NULL};
@@ -174,14 +174,36 @@ static int check_message(const json_t *m, size_t i, gt_serve_error *e) {
     return gt_serve_fail(e, 400, "messages", "invalid_type", "messages[%zu].content: expected a string or an array of text parts", i);
 }
 
-/* The kind's own input: "prompt" (a string or an array of one string) or "messages". */
+/* A completion's prompt given as token ids (OpenAI's array of integers):
+ * 1 to GT_SERVE_MAX_PROMPT_IDS integers >= 0 (the vocabulary's bound is
+ * checked against the model in routes.c). */
+static int get_prompt_ids(const json_t *v, gt_serve_params *p, gt_serve_error *e) {
+    size_t n = json_array_size(v);
+    if (n > GT_SERVE_MAX_PROMPT_IDS)
+        return gt_serve_fail(e, 400, "prompt", "invalid_value", "prompt: at most %d token ids, got %zu",
+                             GT_SERVE_MAX_PROMPT_IDS, n);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *t = json_array_get(v, i);
+        if (!json_is_integer(t) || json_integer_value(t) < 0 || json_integer_value(t) > INT32_MAX)
+            return gt_serve_fail(e, 400, "prompt", "invalid_value", "prompt[%zu]: expected a token id (an integer "
+                                 ">= 0)", i);
+    }
+    p->prompt_ids = v;
+    return 0;
+}
+
+/* The kind's own input: "prompt" (a string, an array of one string, or an
+ * array of token ids) or "messages". */
 static int get_input(const json_t *b, gt_serve_kind kind, gt_serve_params *p, gt_serve_error *e) {
     if (kind == GT_SERVE_COMPLETION) {
         const json_t *v = json_object_get(b, "prompt");
+        if (json_is_array(v) && json_array_size(v) > 0 && json_is_integer(json_array_get(v, 0)))
+            return get_prompt_ids(v, p, e);
         if (json_is_array(v) && json_array_size(v) == 1) v = json_array_get(v, 0);
         if (!json_is_string(v))
             return gt_serve_fail(e, 400, "prompt", v ? "invalid_type" : "missing_required_parameter",
-                                 "prompt: expected a string (or an array of exactly one string)");
+                                 "prompt: expected a string, an array of exactly one string, or an array of token "
+                                 "ids");
         p->prompt = json_string_value(v);
         p->prompt_len = json_string_length(v);
         return 0;
@@ -231,6 +253,9 @@ int gt_serve_parse(const json_t *b, gt_serve_kind kind, gt_serve_params *p, gt_s
     s->top_k = (int)top_k;
     s->seed = (uint64_t)seed; /* negative seeds wrap: any int64 names one stream */
     if (get_bool(b, "stream", &p->stream, e) || get_stops(b, p, e)) return -1;
+    if (get_bool(b, "return_tokens", &p->return_tokens, e)) return -1;
+    if (p->return_tokens && p->stream)
+        return gt_serve_fail(e, 400, "return_tokens", "invalid_value", "return_tokens: only without \"stream\": true");
     const json_t *so = json_object_get(b, "stream_options");
     if (so && !json_is_null(so)) {
         if (!json_is_object(so) || json_object_size(so) > 1 || (json_object_size(so) == 1 && !json_object_get(so, "include_usage")))

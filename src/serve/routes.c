@@ -29,9 +29,11 @@ void gt_serve_h_health(gt_serve *s, gt_serve_req *r, gt_serve_resp *o) {
     pthread_mutex_unlock(&s->mu);
 }
 
+/* A model's entry; "sha256" (an extension) names the GGUF file's bytes, so
+ * an agent renting inference checks it gets the weights its work names. */
 static json_t *model_json(gt_serve *s) {
-    return json_pack("{s:s,s:s,s:I,s:s}", "id", s->model_id, "object", "model", "created", (json_int_t)s->created,
-                     "owned_by", "gotong");
+    return json_pack("{s:s,s:s,s:I,s:s,s:s}", "id", s->model_id, "object", "model", "created", (json_int_t)s->created,
+                     "owned_by", "gotong", "sha256", s->model_sha256);
 }
 
 void gt_serve_h_models(gt_serve *s, gt_serve_req *r, gt_serve_resp *o) {
@@ -83,9 +85,28 @@ static void gen_free(gen *g) {
     gt_free(g);
 }
 
+/* A prompt given as token ids, each checked against the vocabulary, taken
+ * as is (no BOS added: the client chose every token). */
+static int completion_ids(gen *g, gt_err *err) {
+    size_t n = json_array_size(g->p.prompt_ids);
+    int n_vocab = gt_tokenizer_n_vocab(g->srv->tok);
+    if (gt_buf_reserve(&g->ids, n * sizeof(int32_t) + 1)) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    int32_t *ids = (int32_t *)(void *)g->ids.data;
+    for (size_t i = 0; i < n; i++) {
+        json_int_t t = json_integer_value(json_array_get(g->p.prompt_ids, i));
+        if (t >= n_vocab)
+            return gt_err_set(err, GT_EINVAL, "prompt[%zu]: token id %lld is outside this model's vocabulary of %d",
+                              i, (long long)t, n_vocab);
+        ids[i] = (int32_t)t;
+    }
+    g->ids.len = n * sizeof(int32_t);
+    return 0;
+}
+
 /* Prompt tokens of a completion: BOS as the vocabulary asks, control-token
  * texts parsed (the client writes the whole prompt, as with llama-server). */
 static int completion_tokens(gen *g, gt_err *err) {
+    if (g->p.prompt_ids) return completion_ids(g, err);
     const gt_tokenizer *tok = g->srv->tok;
     size_t n = 0;
     int rc = gt_tokenize(tok, g->p.prompt, g->p.prompt_len, 1, 1, NULL, 0, &n, err);
@@ -262,6 +283,12 @@ static json_t *choice_json(const gen *g, const char *text, size_t len, int delta
         json_object_set_new(c, delta ? "delta" : "message", m);
     } else {
         json_object_set_new(c, "text", t ? t : json_string(""));
+    }
+    if (g->p.return_tokens && !delta) { /* every generated id, as llama-server's "tokens" */
+        const int32_t *ids = (const int32_t *)(const void *)g->job.toks.data;
+        json_t *a = json_array();
+        for (size_t i = 0; i < g->job.toks.len / sizeof *ids; i++) json_array_append_new(a, json_integer(ids[i]));
+        json_object_set_new(c, "tokens", a);
     }
     json_object_set_new(c, "logprobs", lp ? lp : json_null());
     json_object_set_new(c, "finish_reason", finish ? json_string(finish) : json_null());

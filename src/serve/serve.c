@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/agent.h"
 #include "base/alloc.h"
 #include "base/log.h"
 #include "serve/serve_impl.h"
@@ -301,9 +302,11 @@ static void default_model_id(const char *path, char *out, size_t cap) {
     snprintf(out, cap, "%.*s", (int)n, base);
 }
 
-/* Loads the model, its tokenizer, the chat template and the batch. */
+/* Hashes the model file (its id for agents, /v1/models' "sha256"), loads
+ * the model, its tokenizer, the chat template and the batch. */
 static int load(gt_serve *s, gt_err *err) {
-    int rc = gt_model_load(s->cfg.model_path, &s->model, err);
+    int rc = gt_agent_file_id(s->cfg.model_path, s->model_sha256, err);
+    if (!rc) rc = gt_model_load(s->cfg.model_path, &s->model, err);
     if (!rc) rc = gt_tokenizer_load(gt_model_gguf(s->model), &s->tok, err);
     if (rc) return rc;
     if ((rc = gt_serve_template_load(s, err))) return rc;

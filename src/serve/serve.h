@@ -11,7 +11,12 @@
  * /v1/chat/completions (JSON or, with "stream": true, server-sent events
  * ending with "data: [DONE]"), with logprobs/top_logprobs, POST /v1/embeddings
  * (mean-pooled final hidden states, unit length). Errors are OpenAI's body
- * {"error":{"message","type","param","code"}}.
+ * {"error":{"message","type","param","code"}}. For agents that rent
+ * inference (agent/oai.h): a completion's prompt may be token ids (OpenAI's
+ * array of integers, taken as is), "return_tokens": true (llama-server's
+ * extension) adds the generated ids as the choice's "tokens", and each
+ * /v1/models entry carries "sha256", the GGUF file's id, so a client checks
+ * it gets the weights its work names.
  *
  * Continuous batching: up to n_parallel requests generate at once, each in
  * its own slot of one batch context; requests join and leave the running

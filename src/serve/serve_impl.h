@@ -25,6 +25,7 @@
 #define GT_SERVE_MAX_TOKENS 32768             /* max_tokens accepted */
 #define GT_SERVE_MAX_MODEL_ID 256             /* bytes of "model" */
 #define GT_SERVE_MAX_TOP_LOGPROBS 20          /* top_logprobs (OpenAI's limit; completions: 5) */
+#define GT_SERVE_MAX_PROMPT_IDS 65536         /* token ids of a prompt given as ids */
 #define GT_SERVE_MAX_EMBED_INPUTS 256        /* inputs of one /v1/embeddings request */
 #define GT_SERVE_MAX_EMBED_TOKENS 65536      /* tokens of all its inputs together */
 #define GT_SERVE_MAX_CONNECTIONS 64
@@ -41,6 +42,8 @@ typedef struct gt_serve_params {
     const char *model;
     const char *prompt;            /* completions */
     size_t prompt_len;
+    const json_t *prompt_ids;      /* completions: the prompt as token ids (then prompt is NULL) */
+    int return_tokens;             /* extension (llama-server's name): the generated ids as "tokens" */
     const json_t *messages;        /* chat: checked array of {role, content} */
     int max_tokens;                /* 0: as many as the context holds */
     int stream, include_usage;
@@ -158,6 +161,7 @@ typedef struct gt_serve_job {
     size_t marks_sent;
     int logprobs, top_logprobs;  /* from the request */
     gt_buf lps;                  /* gt_serve_logprob per generated token */
+    gt_buf toks;                 /* int32_t per generated token (after a stop string too) */
     int n_stops;
     const char *stops[GT_SERVE_MAX_STOPS + 1];
     size_t stop_lens[GT_SERVE_MAX_STOPS + 1];
@@ -211,6 +215,7 @@ typedef struct gt_serve_slot {
 struct gt_serve {
     gt_serve_config cfg;
     char model_id[GT_SERVE_MAX_MODEL_ID + 1];
+    char model_sha256[72];        /* "sha256:<hex>" of the GGUF file (/v1/models) */
     char listen[64];
     gt_model *model;
     gt_tokenizer *tok;

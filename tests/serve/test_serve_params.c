@@ -72,7 +72,11 @@ static void check_body(const gt_buf *b, const gt_tokenizer *tok, int *accepted) 
             if (rc) CHECK_MSG(rc == GT_ELIMIT || rc == GT_EINVAL, "template failed with %d: %s", rc, err.msg);
             gt_buf_free(&ids);
         }
-        if (kind == GT_SERVE_COMPLETION) CHECK(p.prompt != NULL);
+        /* A completion's prompt is text, or token ids (>= 0 integers, at most GT_SERVE_MAX_PROMPT_IDS). */
+        if (kind == GT_SERVE_COMPLETION) CHECK((p.prompt != NULL) != (p.prompt_ids != NULL));
+        for (size_t i = 0; p.prompt_ids && i < json_array_size(p.prompt_ids); i++)
+            CHECK(json_is_integer(json_array_get(p.prompt_ids, i)) && json_integer_value(json_array_get(p.prompt_ids, i)) >= 0);
+        if (p.prompt_ids) CHECK(json_array_size(p.prompt_ids) <= GT_SERVE_MAX_PROMPT_IDS);
     }
     json_decref(j);
 }
