@@ -18,7 +18,10 @@
 static const char ledger_usage[] =
     "usage: gotong ledger SUBCOMMAND [--home DIR] [--json]\n"
     "  log [--from H] [--to H]   blocks and their signed actions (JSON, one per line with --json)\n"
-    "  head                      the latest block\n"
+    "  head                      the latest block: height, time, hash, state root, and the draw\n"
+    "                            seed it reveals with its seed anchor (keccak256 of a block's seed\n"
+    "                            is the seed of the block before it, or the anchor at a segment's\n"
+    "                            first block)\n"
     "  verify                    replay the whole log from genesis; check every signature,\n"
     "                            nonce, rule, root and hash, and the stored state\n"
     "  submit FILE|-             apply signed actions (JSON objects, one per line or an array),\n"
@@ -29,23 +32,28 @@ static void hex32(const uint8_t *b, char out[67]) {
     gt_hex_encode(b, 32, out + 2);
 }
 
+/* A block as the CLI's JSON: the header's fields, with the draw seed and
+ * its anchor under the names GET /v1/head uses ("seed", "seedAnchor"). */
 static json_t *block_json(const gt_block *b) {
-    char h[67], p[67], ar[67], sr[67];
+    char h[67], p[67], ar[67], sr[67], seed[67], anchor[67];
     hex32(b->hash, h), hex32(b->prev, p), hex32(b->actions_root, ar), hex32(b->state_root, sr);
-    return json_pack("{s:I,s:I,s:i,s:s,s:s,s:s,s:s}", "height", (json_int_t)b->height, "time",
+    hex32(b->seed, seed), hex32(b->seed_anchor, anchor);
+    return json_pack("{s:I,s:I,s:i,s:s,s:s,s:s,s:s,s:s,s:s}", "height", (json_int_t)b->height, "time",
                      (json_int_t)b->time_s, "actions", (int)b->n_actions, "hash", h, "prev", p,
-                     "actionsRoot", ar, "stateRoot", sr);
+                     "actionsRoot", ar, "stateRoot", sr, "seed", seed, "seedAnchor", anchor);
 }
 
+/* Prints a block header: JSON (block_json), or for people its height,
+ * time, hash, state root, draw seed and seed anchor, one per line. */
 static void print_block(const gt_block *b, int json) {
     if (json) {
         gt_cli_json_out(json_pack("{s:o*}", "block", block_json(b)));
         return;
     }
-    char h[67], sr[67];
-    hex32(b->hash, h), hex32(b->state_root, sr);
-    printf("block %llu  time %llu  %u actions\n  hash  %s\n  state %s\n", (unsigned long long)b->height,
-           (unsigned long long)b->time_s, b->n_actions, h, sr);
+    char h[67], sr[67], seed[67], anchor[67];
+    hex32(b->hash, h), hex32(b->state_root, sr), hex32(b->seed, seed), hex32(b->seed_anchor, anchor);
+    printf("block %llu  time %llu  %u actions\n  hash   %s\n  state  %s\n  seed   %s\n  anchor %s\n",
+           (unsigned long long)b->height, (unsigned long long)b->time_s, b->n_actions, h, sr, seed, anchor);
 }
 
 typedef struct log_arg {

@@ -162,21 +162,41 @@ void gt_keccak_final(gt_keccak *k, uint8_t out[32]) {
     memset(k, 0, sizeof *k); /* leave no partial secret input behind */
 }
 
-/* Pads as gt_keccak_final does, then squeezes len bytes: the first 32 are
- * the Keccak-256 digest, the rest continue the same sponge (a permutation
- * per 136 bytes). For commitments that need a wide hash (state.c's multiset
- * digest); k must be re-initialised after. */
-void gt_keccak_xof(gt_keccak *k, uint8_t *out, size_t len) {
+/* Pads the pending input with the legacy Keccak rule (0x01 ... 0x80) and
+ * absorbs it: the sponge is ready to be squeezed. */
+static void pad_absorb(gt_keccak *k) {
     assert(k->pos < GT_KECCAK256_RATE_BYTES);
     memset(k->buf + k->pos, 0, GT_KECCAK256_RATE_BYTES - k->pos);
     k->buf[k->pos] |= 0x01;
     k->buf[GT_KECCAK256_RATE_BYTES - 1] |= 0x80;
     absorb_block(k->st, k->buf);
+}
+
+/* Pads as gt_keccak_final does, then squeezes len bytes: the first 32 are
+ * the Keccak-256 digest, the rest continue the same sponge (a permutation
+ * per 136 bytes). For commitments that need a wide hash (state.c's multiset
+ * digest); k must be re-initialised after. */
+void gt_keccak_xof(gt_keccak *k, uint8_t *out, size_t len) {
+    pad_absorb(k);
     size_t o = 0;
     for (;;) {
         for (size_t i = 0; i < GT_KECCAK256_RATE_BYTES && o < len; i++, o++)
             out[o] = (uint8_t)(k->st[i / 8] >> (8 * (i % 8)));
         if (o == len) break;
+        gt_keccak_f1600(k->st);
+    }
+    memset(k, 0, sizeof *k);
+}
+
+/* gt_keccak_xof's stream as n 64-bit words (word i = its bytes 8i..8i+7,
+ * little-endian), read straight from the lanes: the bytes are the lanes'
+ * little-endian encoding, so no byte is taken apart and put back. */
+void gt_keccak_xof_words(gt_keccak *k, uint64_t *out, size_t n) {
+    pad_absorb(k);
+    size_t o = 0;
+    for (;;) {
+        for (size_t i = 0; i < GT_KECCAK256_RATE_BYTES / 8 && o < n; i++, o++) out[o] = k->st[i];
+        if (o == n) break;
         gt_keccak_f1600(k->st);
     }
     memset(k, 0, sizeof *k);

@@ -28,6 +28,9 @@ void gt_keccak_final(gt_keccak *k, uint8_t out[32]);
 /* Pads like gt_keccak_final, then squeezes len bytes from the sponge (the
  * first 32 equal the digest); k must be re-initialised after. */
 void gt_keccak_xof(gt_keccak *k, uint8_t *out, size_t len);
+/* The same stream as n little-endian 64-bit words (word i is bytes
+ * 8i..8i+7 of gt_keccak_xof's output), without the byte shuffling. */
+void gt_keccak_xof_words(gt_keccak *k, uint64_t *out, size_t n);
 /* One-shot legacy Keccak-256 (0x01 padding), as Ethereum uses. */
 void gt_keccak256(const void *data, size_t len, uint8_t out[32]);
 

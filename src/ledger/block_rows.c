@@ -1,7 +1,7 @@
 /* block_rows.c: the rows of the log tables. A block's row written and read back
  * strictly (a damaged column is GT_EDB naming it), and an applied action
- * found by its id through the batched id index (ledger.c keeps it current).
- * Split from ledger.c, which owns the store's connection and the writer. */
+ * found by its id through the batched id index (writer.c keeps it current).
+ * Split from ledger.c, which owns the store's connection (the writer is in writer.c). */
 #include "ledger/block_rows.h"
 
 #include <stdint.h>

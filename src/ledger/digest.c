@@ -22,14 +22,11 @@ static void fold(gt_digest_acc *acc, const uint8_t *row, size_t len, int sign) {
     gt_digest_fold_sponge(acc, &k, sign);
 }
 
-void gt_digest_fold_sponge(gt_digest_acc *acc, gt_keccak *k, int sign) {
+void gt_digest_add_h(gt_digest_acc *acc, const uint64_t h[GT_DIGEST_WORDS], int sign) {
     assert(sign == 1 || sign == -1);
-    uint8_t h[GT_DIGEST_WORDS * 8];
-    gt_keccak_xof(k, h, sizeof h);
     unsigned carry = 0; /* carry when adding, borrow when subtracting */
     for (int i = 0; i < GT_DIGEST_WORDS; i++) {
-        uint64_t x = 0;
-        for (int b = 0; b < 8; b++) x |= (uint64_t)h[8 * i + b] << (8 * b);
+        uint64_t x = h[i];
         uint64_t w = acc->w[i];
         if (sign > 0) {
             uint64_t s = w + x;
@@ -47,8 +44,15 @@ void gt_digest_fold_sponge(gt_digest_acc *acc, gt_keccak *k, int sign) {
     }
 }
 
-void gt_digest_account(gt_digest_acc *acc, const gt_account *a, int sign) {
-    uint8_t row[1 + 20 + 5 * 8];
+void gt_digest_fold_sponge(gt_digest_acc *acc, gt_keccak *k, int sign) {
+    uint64_t h[GT_DIGEST_WORDS]; /* H as little-endian words: the limbs' order */
+    gt_keccak_xof_words(k, h, GT_DIGEST_WORDS);
+    gt_digest_add_h(acc, h, sign);
+}
+
+/* The canonical bytes of an account row: tag, address, the four buckets
+ * and the nonce (big-endian). */
+static void account_row(const gt_account *a, uint8_t row[1 + 20 + 5 * 8]) {
     row[0] = TAG_ACCOUNT;
     memcpy(row + 1, a->addr.b, 20);
     put_be64(row + 21, a->balance);
@@ -56,6 +60,20 @@ void gt_digest_account(gt_digest_acc *acc, const gt_account *a, int sign) {
     put_be64(row + 37, a->locked);
     put_be64(row + 45, a->unbonding);
     put_be64(row + 53, a->nonce);
+}
+
+void gt_digest_account_h(const gt_account *a, uint64_t h[GT_DIGEST_WORDS]) {
+    uint8_t row[1 + 20 + 5 * 8];
+    account_row(a, row);
+    gt_keccak k;
+    gt_keccak_init(&k);
+    gt_keccak_update(&k, row, sizeof row);
+    gt_keccak_xof_words(&k, h, GT_DIGEST_WORDS);
+}
+
+void gt_digest_account(gt_digest_acc *acc, const gt_account *a, int sign) {
+    uint8_t row[1 + 20 + 5 * 8];
+    account_row(a, row);
     fold(acc, row, sizeof row, sign);
 }
 

@@ -41,6 +41,11 @@ typedef struct gt_digest_acc {
 
 /* sign: +1 adds the row, -1 removes it. */
 void gt_digest_account(gt_digest_acc *acc, const gt_account *a, int sign);
+/* H of an account row alone (what gt_digest_account adds or subtracts), as
+ * little-endian words, and adding or subtracting a known H: for a caller
+ * that keeps the H of rows it will take out again (state.c's memo). */
+void gt_digest_account_h(const gt_account *a, uint64_t h[GT_DIGEST_WORDS]);
+void gt_digest_add_h(gt_digest_acc *acc, const uint64_t h[GT_DIGEST_WORDS], int sign);
 void gt_digest_lock(gt_digest_acc *acc, const gt_lock *l, int sign);
 void gt_digest_unbonding(gt_digest_acc *acc, uint64_t seq, const gt_addr *a, uint64_t amount,
                          uint64_t release_height, int sign);

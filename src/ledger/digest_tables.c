@@ -6,10 +6,12 @@
  * The same bytes come from a trigger's NEW/OLD values and from a scan of
  * the stored rows, so the live sum and the scan agree whatever the order the
  * rows were written in. */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/map.h"
 #include "ledger/digest.h"
 
 /* Longest table or column name the digest handles (the schema's are short). */
@@ -29,14 +31,44 @@ static void put_be(uint8_t *p, uint64_t v, int n) {
     for (int i = n - 1; i >= 0; i--) { p[i] = (uint8_t)v; v >>= 8; }
 }
 
-/* Absorbs one column value. */
-static void absorb_value(gt_keccak *k, sqlite3_value *v) {
+/* The memo of module row hashes, the same idea as state.c's for accounts:
+ * an update or a REPLACE takes out a row that an earlier statement put in,
+ * so the H of every short row a trigger folds is kept under a hash of its
+ * canonical bytes and taken from here when the very same bytes come again
+ * (compared in full: the memo can be dropped at any time and the sum is the
+ * same). Rows longer than GT_DIGEST_MEMO_ROW_BYTES are hashed each time.
+ * At GT_DIGEST_MEMO_MAX entries (about 0.8 KiB each) it starts over. */
+#define GT_DIGEST_MEMO_ROW_BYTES 512
+#define GT_DIGEST_MEMO_MAX 2048
+typedef struct row_memo {
+    uint32_t len;
+    uint8_t row[GT_DIGEST_MEMO_ROW_BYTES];
+    uint64_t h[GT_DIGEST_WORDS];
+} row_memo;
+
+/* What the triggers' function holds: the sum and the memo (freed with the
+ * function, when its connection closes). */
+typedef struct track_ctx {
+    gt_digest_acc *acc;
+    gt_map memo; /* 8-byte hash of a row's bytes -> row_memo */
+} track_ctx;
+
+/* Appends n bytes to a row's canonical bytes in buf (cap bytes); past the
+ * end *len still grows, so the caller sees that the row did not fit. */
+static void put_bytes(uint8_t *buf, size_t cap, size_t *len, const void *p, size_t n) {
+    if (*len + n <= cap) memcpy(buf + *len, p, n);
+    *len += n;
+}
+
+/* Appends one column value's canonical bytes: a type byte and the value
+ * ('i' be64, 'f' the IEEE bits be64, 'n', or 'b'/'t' be32 length + bytes). */
+static void put_value(uint8_t *buf, size_t cap, size_t *len, sqlite3_value *v) {
     uint8_t hdr[9];
     switch (sqlite3_value_type(v)) {
     case SQLITE_INTEGER:
         hdr[0] = 'i';
         put_be(hdr + 1, (uint64_t)sqlite3_value_int64(v), 8);
-        gt_keccak_update(k, hdr, 9);
+        put_bytes(buf, cap, len, hdr, 9);
         return;
     case SQLITE_FLOAT: {
         double d = sqlite3_value_double(v);
@@ -44,12 +76,12 @@ static void absorb_value(gt_keccak *k, sqlite3_value *v) {
         memcpy(&bits, &d, 8);
         hdr[0] = 'f';
         put_be(hdr + 1, bits, 8);
-        gt_keccak_update(k, hdr, 9);
+        put_bytes(buf, cap, len, hdr, 9);
         return;
     }
     case SQLITE_NULL:
         hdr[0] = 'n';
-        gt_keccak_update(k, hdr, 1);
+        put_bytes(buf, cap, len, hdr, 1);
         return;
     default: {
         int is_text = sqlite3_value_type(v) == SQLITE_TEXT;
@@ -57,32 +89,112 @@ static void absorb_value(gt_keccak *k, sqlite3_value *v) {
         int n = sqlite3_value_bytes(v);
         hdr[0] = is_text ? 't' : 'b';
         put_be(hdr + 1, (uint64_t)n, 4);
-        gt_keccak_update(k, hdr, 5);
-        if (n > 0) gt_keccak_update(k, p, (size_t)n);
+        put_bytes(buf, cap, len, hdr, 5);
+        if (n > 0) put_bytes(buf, cap, len, p, (size_t)n);
     }
     }
 }
 
-/* Folds one row (n column values of `table`) into acc with sign. */
-static void fold_row(gt_digest_acc *acc, const char *table, int n, sqlite3_value **v, int sign) {
+/* Writes the canonical bytes of a row ("M", table, 0, each value) into buf
+ * (cap bytes) and returns their length, which is more than cap when they
+ * did not fit (buf then holds only a prefix). */
+static size_t row_bytes(uint8_t *buf, size_t cap, const char *table, int n, sqlite3_value **v) {
+    size_t len = 0;
+    put_bytes(buf, cap, &len, "M", 1);
+    put_bytes(buf, cap, &len, table, strlen(table) + 1);
+    for (int i = 0; i < n; i++) put_value(buf, cap, &len, v[i]);
+    return len;
+}
+
+/* Absorbs one column value (rows too long for row_bytes' buffer). */
+static void absorb_value(gt_keccak *k, sqlite3_value *v) {
+    uint8_t hdr[5];
+    size_t len = 0;
+    int type = sqlite3_value_type(v);
+    if (type == SQLITE_TEXT || type == SQLITE_BLOB) { /* the header, then the bytes straight from SQLite */
+        int n = sqlite3_value_bytes(v);
+        const void *p = type == SQLITE_TEXT ? (const void *)sqlite3_value_text(v) : sqlite3_value_blob(v);
+        hdr[0] = type == SQLITE_TEXT ? 't' : 'b';
+        put_be(hdr + 1, (uint64_t)n, 4);
+        gt_keccak_update(k, hdr, 5);
+        if (n > 0) gt_keccak_update(k, p, (size_t)n);
+        return;
+    }
+    uint8_t small[9];
+    put_value(small, sizeof small, &len, v);
+    assert(len <= sizeof small);
+    gt_keccak_update(k, small, len);
+}
+
+/* A 64-bit hash of a row's bytes: the memo's key (8 bytes a step). */
+static uint64_t memo_key(const uint8_t *p, size_t n) {
+    const uint64_t mul = 0xff51afd7ed558ccdull;
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ n, w;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&w, p + i, 8);
+        h = (h ^ w) * mul;
+        h ^= h >> 32;
+    }
+    w = 0;
+    memcpy(&w, p + i, n - i);
+    h = (h ^ w) * mul;
+    return h ^ (h >> 29);
+}
+
+/* Folds one row (n column values of `table`) into acc with sign, through
+ * the memo when there is one (memo NULL: a scan, every row once). */
+static void fold_row(gt_digest_acc *acc, gt_map *memo, const char *table, int n, sqlite3_value **v, int sign) {
+    uint8_t buf[GT_DIGEST_MEMO_ROW_BYTES];
+    size_t len = row_bytes(buf, sizeof buf, table, n, v);
     gt_keccak k;
     gt_keccak_init(&k);
-    gt_keccak_update(&k, "M", 1);
-    gt_keccak_update(&k, table, strlen(table) + 1);
-    for (int i = 0; i < n; i++) absorb_value(&k, v[i]);
-    gt_digest_fold_sponge(acc, &k, sign);
+    if (len > sizeof buf) { /* too long to keep: absorb it value by value */
+        gt_keccak_update(&k, "M", 1);
+        gt_keccak_update(&k, table, strlen(table) + 1);
+        for (int i = 0; i < n; i++) absorb_value(&k, v[i]);
+        gt_digest_fold_sponge(acc, &k, sign);
+        return;
+    }
+    uint64_t key = memo ? memo_key(buf, len) : 0;
+    row_memo *m = memo ? gt_map_get(memo, &key) : NULL;
+    if (m && m->len == len && !memcmp(m->row, buf, len)) {
+        gt_digest_add_h(acc, m->h, sign);
+        return;
+    }
+    uint64_t h[GT_DIGEST_WORDS];
+    gt_keccak_update(&k, buf, len);
+    gt_keccak_xof_words(&k, h, GT_DIGEST_WORDS);
+    gt_digest_add_h(acc, h, sign);
+    if (!memo) return;
+    if (!m) {
+        if (memo->n >= GT_DIGEST_MEMO_MAX) gt_map_clear(memo);
+        void *e;
+        if (gt_map_put(memo, &key, &e, NULL)) return; /* out of memory: no memo, same sum */
+        m = e;
+    }
+    m->len = (uint32_t)len;
+    memcpy(m->row, buf, len);
+    memcpy(m->h, h, sizeof h);
 }
 
 /* gt_row_digest(sign, table, col...): what the triggers call. */
 static void row_digest_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
-    gt_digest_acc *acc = sqlite3_user_data(ctx);
+    track_ctx *t = sqlite3_user_data(ctx);
     if (argc < 3 || sqlite3_value_type(argv[1]) != SQLITE_TEXT) {
         sqlite3_result_error(ctx, "gt_row_digest: needs a sign, a table and its columns", -1);
         return;
     }
     int sign = sqlite3_value_int(argv[0]) < 0 ? -1 : 1;
-    fold_row(acc, (const char *)sqlite3_value_text(argv[1]), argc - 2, argv + 2, sign);
+    fold_row(t->acc, &t->memo, (const char *)sqlite3_value_text(argv[1]), argc - 2, argv + 2, sign);
     sqlite3_result_null(ctx);
+}
+
+/* Frees a track_ctx (SQLite calls it when the function goes). */
+static void track_ctx_free(void *p) {
+    track_ctx *t = p;
+    gt_map_free(&t->memo);
+    gt_free(t);
 }
 
 /* The module tables of db, in name order, into names[] (up to cap). */
@@ -124,7 +236,7 @@ int gt_digest_scan_tables(sqlite3 *db, gt_digest_acc *acc, gt_err *err) {
         if (cols > (int)(sizeof vals / sizeof vals[0])) cols = (int)(sizeof vals / sizeof vals[0]);
         while ((s = sqlite3_step(q)) == SQLITE_ROW) {
             for (int c = 0; c < cols; c++) vals[c] = sqlite3_column_value(q, c);
-            fold_row(acc, names[t], cols, vals, 1);
+            fold_row(acc, NULL, names[t], cols, vals, 1);
         }
         if (s != SQLITE_DONE) rc = gt_err_set(err, GT_EDB, "reading %s: %s", names[t], sqlite3_errmsg(db));
         sqlite3_finalize(q);
@@ -180,10 +292,20 @@ static int track_table(sqlite3 *db, const char *t, gt_err *err) {
 }
 
 int gt_digest_track(sqlite3 *db, gt_digest_acc *acc, gt_err *err) {
+    track_ctx *ctx = gt_calloc(1, sizeof *ctx);
+    if (!ctx) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    ctx->acc = acc;
+    gt_map_init(&ctx->memo, sizeof(uint64_t), sizeof(row_memo));
     /* REPLACE deletes the row it replaces; only with recursive triggers on
-     * does that deletion fire the delete trigger (and leave the sum). */
-    if (sqlite3_exec(db, "PRAGMA recursive_triggers=ON", NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_create_function(db, "gt_row_digest", -1, SQLITE_UTF8, acc, row_digest_fn, NULL, NULL) != SQLITE_OK)
+     * does that deletion fire the delete trigger (and leave the sum).
+     * create_function_v2 frees ctx itself when it fails, as when the
+     * function goes with its connection. */
+    if (sqlite3_exec(db, "PRAGMA recursive_triggers=ON", NULL, NULL, NULL) != SQLITE_OK) {
+        track_ctx_free(ctx);
+        return gt_err_set(err, GT_EDB, "digest triggers: %s", sqlite3_errmsg(db));
+    }
+    if (sqlite3_create_function_v2(db, "gt_row_digest", -1, SQLITE_UTF8, ctx, row_digest_fn, NULL, NULL,
+                                   track_ctx_free) != SQLITE_OK)
         return gt_err_set(err, GT_EDB, "digest triggers: %s", sqlite3_errmsg(db));
     char (*names)[GT_DIGEST_NAME_MAX] = gt_malloc(GT_DIGEST_MAX_TABLES * GT_DIGEST_NAME_MAX);
     if (!names) return gt_err_set(err, GT_ENOMEM, "out of memory");

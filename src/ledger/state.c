@@ -52,6 +52,20 @@ typedef struct unbond_rec {
     uint64_t amount, release_height;
 } unbond_rec;
 
+/* The memo of account row hashes: H (digest.h) of the row an account's
+ * entry was last folded in with. Flushing an account takes its old row out
+ * of the state digest, and that row is almost always the one the previous
+ * flush put in, so its H comes from here instead of from two more Keccak
+ * permutations. An entry is used only when its row equals the row being
+ * taken out, field by field: the memo can be stale or dropped at any time
+ * and the digest is the same. Bounded: at GT_STATE_HASH_MEMO_MAX entries it
+ * starts over empty. */
+#define GT_STATE_HASH_MEMO_MAX 16384
+typedef struct acct_h {
+    gt_account row;
+    uint64_t h[GT_DIGEST_WORDS];
+} acct_h;
+
 /* One undo record: the whole previous row (rows are small). */
 typedef struct undo_rec {
     uint8_t is_lock, was_dirty;
@@ -68,6 +82,7 @@ struct gt_state {
     gt_stmt_cache stmts; /* the modules' statements (gt_tx_stmt) */
     gt_map accts;       /* address (20 bytes) -> acct_slot */
     gt_map locks;       /* lock id (32 bytes) -> lock_slot */
+    gt_map acct_h;      /* address -> acct_h: the memo of row hashes (above) */
     gt_vec dirty_accts; /* gt_addr: accounts changed in this block */
     gt_vec dirty_locks; /* uint8_t[32]: locks changed in this block */
     gt_vec undo;        /* undo_rec: the open action's old rows */
@@ -94,6 +109,7 @@ gt_state *gt_state_new(void) {
     gt_stmt_cache_init(&s->stmts);
     gt_map_init(&s->accts, sizeof(gt_addr), sizeof(acct_slot));
     gt_map_init(&s->locks, 32, sizeof(lock_slot));
+    gt_map_init(&s->acct_h, sizeof(gt_addr), sizeof(acct_h));
     gt_vec_init(&s->dirty_accts, sizeof(gt_addr));
     gt_vec_init(&s->dirty_locks, 32);
     gt_vec_init(&s->undo, sizeof(undo_rec));
@@ -118,6 +134,7 @@ void gt_state_free(gt_state *s) {
     finalize_stmts(s);
     gt_map_free(&s->accts);
     gt_map_free(&s->locks);
+    gt_map_free(&s->acct_h);
     gt_vec_free(&s->dirty_accts);
     gt_vec_free(&s->dirty_locks);
     gt_vec_free(&s->undo);
@@ -621,6 +638,34 @@ static int flush_unbonding(gt_tx *tx, gt_err *err) {
     return 0;
 }
 
+/* Are two account rows the same, field by field (a struct compare would
+ * read its padding)? */
+static int acct_eq(const gt_account *x, const gt_account *y) {
+    return gt_addr_eq(&x->addr, &y->addr) && x->balance == y->balance && x->staked == y->staked &&
+           x->locked == y->locked && x->unbonding == y->unbonding && x->nonce == y->nonce;
+}
+
+/* Replaces account row `old` (NULL: there was none) by `now` in the state
+ * digest, taking old's H from the memo when it holds that very row, and
+ * keeps now's H there for the next flush. */
+static void digest_account_swap(gt_state *s, const gt_account *old, const gt_account *now) {
+    assert(!old || gt_addr_eq(&old->addr, &now->addr));
+    acct_h *m = gt_map_get(&s->acct_h, now->addr.b);
+    if (old && m && acct_eq(&m->row, old)) gt_digest_add_h(&s->digest, m->h, -1);
+    else if (old) gt_digest_account(&s->digest, old, -1);
+    uint64_t h[GT_DIGEST_WORDS];
+    gt_digest_account_h(now, h);
+    gt_digest_add_h(&s->digest, h, 1);
+    if (!m) {
+        if (s->acct_h.n >= GT_STATE_HASH_MEMO_MAX) gt_map_clear(&s->acct_h);
+        void *v;
+        if (gt_map_put(&s->acct_h, now->addr.b, &v, NULL)) return; /* out of memory: no memo, same digest */
+        m = v;
+    }
+    m->row = *now;
+    memcpy(m->h, h, sizeof h);
+}
+
 int gt_state_flush(gt_tx *tx, gt_err *err) {
     gt_state *s = tx->state;
     if (bind_db(s, tx->db, err)) return GT_EDB;
@@ -652,8 +697,7 @@ int gt_state_flush(gt_tx *tx, gt_err *err) {
         put_be64(rec + 44, a->unbonding);
         put_be64(rec + 52, a->nonce);
         gt_keccak_update(&tx->diff, rec, sizeof rec);
-        if (slot->in_db) gt_digest_account(&s->digest, &slot->base, -1);
-        gt_digest_account(&s->digest, a, 1);
+        digest_account_swap(s, slot->in_db ? &slot->base : NULL, a);
         slot->base = *a;
         slot->in_db = 1;
         slot->dirty = 0;

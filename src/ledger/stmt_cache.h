@@ -26,7 +26,7 @@ typedef struct gt_stmt_slot {
 typedef struct gt_stmt_cache {
     gt_stmt_slot slots[GT_STMT_CACHE_MAX];
     int n;
-    gt_map by_sql;  /* gt_hash_bytes of the SQL text (8 bytes) -> int index into slots */
+    gt_map by_sql;  /* sql_hash (stmt_cache.c) of the SQL text (8 bytes) -> int index into slots */
     gt_map by_stmt; /* the statement's pointer -> int index into slots */
 } gt_stmt_cache;
 

@@ -8,6 +8,9 @@
 #include "cli_util.h"
 #include "base/alloc.h"
 #include "base/file.h"
+#include "base/hex.h"
+#include "crypto/keccak.h"
+#include "ledger/ledger.h"
 #include <jansson.h>
 #include <sqlite3.h>
 
@@ -83,6 +86,55 @@ static void test_init_mint_send(void) {
     CHECK_CONTAINS(err_s, "insufficient stake");
 }
 
+/* Decodes field `key` ("0x" + 64 hex) of the "block" object of the JSON line
+ * at the start of `json`: 0, or -1 when missing or malformed. */
+static int block_field32(const char *json, const char *key, uint8_t out[32]) {
+    json_error_t je;
+    json_t *j = json_loads(json, JSON_DISABLE_EOF_CHECK, &je);
+    const char *v = json_string_value(json_object_get(json_object_get(j, "block"), key));
+    int rc = v && strlen(v) == 66 && !strncmp(v, "0x", 2) ? gt_hex_decode(v + 2, out, 32, key, NULL) : -1;
+    json_decref(j);
+    return rc ? -1 : 0;
+}
+
+/* `ledger head` shows the draw seed the head reveals and its anchor, as
+ * GET /v1/head does: the stored ones, and keccak256(seed) is the seed of
+ * the block before (all in the first segment here, so one anchor). */
+static void test_head_seed(void) {
+    uint8_t seed[32], anchor[32], prev_seed[32], prev_anchor[32], hashed[32];
+    CHECK_EQ_INT(gotong("ledger head --json"), 0);
+    CHECK_EQ_INT(block_field32(out_s, "seed", seed), 0);
+    CHECK_EQ_INT(block_field32(out_s, "seedAnchor", anchor), 0);
+    CHECK_CONTAINS(out_s, "\"height\":4");
+    CHECK_EQ_INT(gotong("ledger log --from 3 --to 3 --json"), 0);
+    CHECK_EQ_INT(block_field32(out_s, "seed", prev_seed), 0);
+    CHECK_EQ_INT(block_field32(out_s, "seedAnchor", prev_anchor), 0);
+    gt_keccak256(seed, 32, hashed);
+    CHECK(memcmp(hashed, prev_seed, 32) == 0);
+    CHECK(memcmp(anchor, prev_anchor, 32) == 0);
+    CHECK(memcmp(seed, prev_seed, 32) != 0);
+    /* the very bytes of the stored header */
+    char dbp[300];
+    snprintf(dbp, sizeof dbp, "%s/ledger.db", cli_home);
+    gt_ledger *l = NULL;
+    gt_block head;
+    CHECK_EQ_INT(gt_ledger_open(dbp, GT_LEDGER_READONLY, &l, NULL), 0);
+    CHECK_EQ_INT(l ? gt_ledger_head(l, &head, NULL) : -1, 0);
+    gt_ledger_close(l);
+    CHECK(l && head.height == 4 && !memcmp(head.seed, seed, 32) && !memcmp(head.seed_anchor, anchor, 32));
+    /* for people: one line each, the same hex */
+    char line[96];
+    CHECK_EQ_INT(gotong("ledger head"), 0);
+    snprintf(line, sizeof line, "  seed   0x");
+    gt_hex_encode(seed, 32, line + strlen(line));
+    CHECK_CONTAINS(out_s, line);
+    snprintf(line, sizeof line, "  anchor 0x");
+    gt_hex_encode(anchor, 32, line + strlen(line));
+    CHECK_CONTAINS(out_s, line);
+    CHECK_EQ_INT(gotong("ledger head --help"), 0);
+    CHECK_CONTAINS(out_s, "draw");
+}
+
 static void test_log_verify_submit(void) {
     CHECK_EQ_INT(gotong("ledger head --json"), 0);
     CHECK_CONTAINS(out_s, "\"height\":4");
@@ -128,6 +180,7 @@ static void test_log_verify_submit(void) {
 int main(void) {
     if (cli_setup("gt-cli-ledger")) return 1;
     RUN(test_init_mint_send);
+    RUN(test_head_seed);
     RUN(test_log_verify_submit);
     if (cli_cleanup()) return 1;
     return gt_test_finish();

@@ -127,10 +127,35 @@ static void test_permutation_vs_openssl_sha3(void) {
     CHECK_STR(got, "79f38adec5c20307a98ef76e8324afbfd46cfd81b22e3973c65fa1bd9de31787");
 }
 
+/* The wide output as words is the byte stream's little-endian words: over
+ * three permutations' worth (the state digest squeezes 256 bytes), and its
+ * first 32 bytes are the Keccak-256 digest. */
+static void test_xof_words(void) {
+    uint8_t msg[300], bytes[400], digest[32];
+    uint64_t words[50];
+    for (size_t i = 0; i < sizeof msg; i++) msg[i] = (uint8_t)(i * 7 + 1);
+    for (size_t len = 0; len <= sizeof msg; len += 61) {
+        gt_keccak a, b;
+        gt_keccak_init(&a);
+        gt_keccak_update(&a, msg, len);
+        b = a;
+        gt_keccak_xof(&a, bytes, sizeof bytes);
+        gt_keccak_xof_words(&b, words, 50);
+        for (int w = 0; w < 50; w++) {
+            uint64_t x = 0;
+            for (int j = 0; j < 8; j++) x |= (uint64_t)bytes[8 * w + j] << (8 * j);
+            CHECK(x == words[w]);
+        }
+        gt_keccak256(msg, len, digest);
+        CHECK(memcmp(digest, bytes, 32) == 0);
+    }
+}
+
 int main(void) {
     RUN(test_published_vectors);
     RUN(test_incremental_splits);
     RUN(test_permutation_vs_openssl_sha3);
     RUN(test_long_message);
+    RUN(test_xof_words);
     return gt_test_finish();
 }

@@ -1,0 +1,164 @@
+/* genesis.c: the genesis parameters of a ledger (chain id, authority,
+ * unbonding period, time, the dispute/vote/reveal windows, the seed chain's
+ * secret): creating a ledger file with its genesis block, loading the
+ * parameters back from meta at open and checking them against what the
+ * genesis block commits to, and the signing domain they fix. */
+#include <errno.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "ledger/block_rows.h"
+#include "ledger/ledger_impl.h"
+#include "ledger/rules.h"
+
+/* The windows a genesis gives its network: a 0 stands for
+ * GT_LEDGER_SHORT_WINDOW_S (what tests and the demo leave unset). */
+static gt_windows genesis_windows(const gt_genesis *g) {
+    gt_windows w = g->windows;
+    if (!w.dispute_s) w.dispute_s = GT_LEDGER_SHORT_WINDOW_S;
+    if (!w.vote_s) w.vote_s = GT_LEDGER_SHORT_WINDOW_S;
+    if (!w.reveal_s) w.reveal_s = GT_LEDGER_SHORT_WINDOW_S;
+    return w;
+}
+
+/* Refuses a window out of [GT_LEDGER_WINDOW_MIN_S, GT_LEDGER_WINDOW_MAX_S],
+ * naming it (`what`) and saying where the bad value came from (`from`). */
+static int window_check(const char *what, uint64_t v, const char *from, gt_err *err) {
+    if (v >= GT_LEDGER_WINDOW_MIN_S && v <= GT_LEDGER_WINDOW_MAX_S) return 0;
+    return gt_err_set(err, GT_EINVAL, "%s%s window must be %d to %d seconds of block time, got %llu", from, what,
+                      GT_LEDGER_WINDOW_MIN_S, GT_LEDGER_WINDOW_MAX_S, (unsigned long long)v);
+}
+
+/* Checks the three windows of w (resolved: no 0 stands for a default). */
+static int windows_check(const gt_windows *w, const char *from, gt_err *err) {
+    int rc = window_check("dispute", w->dispute_s, from, err);
+    if (!rc) rc = window_check("vote", w->vote_s, from, err);
+    if (!rc) rc = window_check("reveal", w->reveal_s, from, err);
+    return rc;
+}
+
+/* Builds the genesis block exactly as gt_ledger_create does, for the seed
+ * chain of `secret`. */
+static void genesis_block(const gt_genesis *g, const uint8_t secret[32], gt_block *b) {
+    memset(b, 0, sizeof *b);
+    b->time_s = g->time_s;
+    gt_seed_genesis(secret, b->seed, b->seed_anchor);
+    gt_windows w = genesis_windows(g);
+    gt_genesis_state_root(g->chain_id, &g->authority, g->unbonding_blocks, g->time_s, &w, b->state_root);
+    gt_block_empty_digest(b->state_digest);
+    gt_block_hash(b);
+}
+
+/* The secret of the seed chain: the caller's, or 32 bytes from the OS when
+ * it gave none (all zero). */
+static int seed_secret(const gt_genesis *g, uint8_t out[32], gt_err *err) {
+    static const uint8_t zero[32];
+    if (memcmp(g->seed_secret, zero, 32)) {
+        memcpy(out, g->seed_secret, 32);
+        return 0;
+    }
+    if (getrandom(out, 32, 0) != 32)
+        return gt_err_set(err, GT_EIO, "cannot draw the ledger's seed secret: %s", strerror(errno));
+    return 0;
+}
+
+/* Writes the genesis parameters (w: the resolved windows) and the format
+ * into meta, inside the caller's transaction. */
+static int put_genesis_meta(sqlite3 *db, const gt_genesis *g, const gt_windows *w, const uint8_t secret[32],
+                            gt_err *err) {
+    const struct { const char *key; uint64_t v; } rows[] = {
+        {"version", GT_LEDGER_FORMAT}, {"chain_id", g->chain_id}, {"unbonding_blocks", g->unbonding_blocks},
+        {"genesis_time", g->time_s}, {"supply", 0}, {"dispute_window_s", w->dispute_s},
+        {"vote_window_s", w->vote_s}, {"reveal_window_s", w->reveal_s}, {"ids_seq", 0},
+    };
+    int rc;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        if ((rc = gt_ledger_meta_put_u64(db, rows[i].key, rows[i].v, err))) return rc;
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(db, "INSERT INTO meta VALUES('authority',?),('seed_secret',?)", -1, &q, NULL))
+        return gt_err_set(err, GT_EDB, "meta: %s", sqlite3_errmsg(db));
+    sqlite3_bind_blob(q, 1, g->authority.b, 20, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 2, secret, 32, SQLITE_STATIC);
+    int s = sqlite3_step(q);
+    sqlite3_finalize(q);
+    return s == SQLITE_DONE ? 0 : gt_err_set(err, GT_EDB, "meta: %s", sqlite3_errmsg(db));
+}
+
+/* Creates the file at path (refusing an existing one) with its schema, the
+ * genesis parameters in meta and the genesis block; removes it on failure. */
+int gt_ledger_create(const char *path, const gt_genesis *g, gt_err *err) {
+    int rc = gt_rules_register(err);
+    if (rc) return rc;
+    if (access(path, F_OK) == 0)
+        return gt_err_set(err, GT_EEXIST, "a ledger already exists at %s", path);
+    if (g->chain_id == 0) return gt_err_set(err, GT_EINVAL, "chain id must not be 0");
+    if (g->unbonding_blocks < GT_LEDGER_MIN_UNBONDING_BLOCKS)
+        return gt_err_set(err, GT_EINVAL, "unbonding period must be at least %d block%s, got %llu",
+                          GT_LEDGER_MIN_UNBONDING_BLOCKS, GT_LEDGER_MIN_UNBONDING_BLOCKS == 1 ? "" : "s",
+                          (unsigned long long)g->unbonding_blocks);
+    gt_windows w = genesis_windows(g);
+    if ((rc = windows_check(&w, "the ", err))) return rc;
+    uint8_t secret[32];
+    if ((rc = seed_secret(g, secret, err))) return rc;
+    sqlite3 *db;
+    if ((rc = gt_ledger_open_db(path, 0, &db, err))) return rc;
+    gt_block b;
+    genesis_block(g, secret, &b);
+    sqlite3_stmt *ins = NULL;
+    if ((rc = gt_ledger_exec(db, "BEGIN", err)) || (rc = gt_ledger_create_schema(db, err)) ||
+        (rc = put_genesis_meta(db, g, &w, secret, err)))
+        goto fail;
+    if ((rc = gt_block_row_put(db, &ins, &b, err)) || (rc = gt_ledger_exec(db, "COMMIT", err))) goto fail;
+    sqlite3_finalize(ins);
+    sqlite3_close(db);
+    return 0;
+fail:
+    sqlite3_finalize(ins);
+    sqlite3_close(db);
+    unlink(path);
+    return rc;
+}
+
+/* Reads the genesis parameters from meta, refusing another format or a
+ * window out of bounds. */
+int gt_ledger_load_genesis(sqlite3 *db, gt_genesis *g, gt_err *err) {
+    int rc;
+    uint64_t version;
+    if ((rc = gt_ledger_meta_get(db, "version", &version, NULL, 0, err))) return rc;
+    if (version != GT_LEDGER_FORMAT)
+        return gt_err_set(err, GT_EUNSUPPORTED,
+                          "ledger format version %llu is not supported (expected %d: format 4 fixes the dispute, "
+                          "vote and reveal windows at genesis; create a new ledger with `gotong init`)",
+                          (unsigned long long)version, GT_LEDGER_FORMAT);
+    if ((rc = gt_ledger_meta_get(db, "chain_id", &g->chain_id, NULL, 0, err)) ||
+        (rc = gt_ledger_meta_get(db, "unbonding_blocks", &g->unbonding_blocks, NULL, 0, err)) ||
+        (rc = gt_ledger_meta_get(db, "genesis_time", &g->time_s, NULL, 0, err)) ||
+        (rc = gt_ledger_meta_get(db, "dispute_window_s", &g->windows.dispute_s, NULL, 0, err)) ||
+        (rc = gt_ledger_meta_get(db, "vote_window_s", &g->windows.vote_s, NULL, 0, err)) ||
+        (rc = gt_ledger_meta_get(db, "reveal_window_s", &g->windows.reveal_s, NULL, 0, err)) ||
+        (rc = gt_ledger_meta_get(db, "authority", NULL, g->authority.b, 20, err)))
+        return rc;
+    return windows_check(&g->windows, "the ledger's stored ", err);
+}
+
+/* Every open (read-only ones too) checks that the genesis parameters in meta
+ * are the ones the genesis block commits to: one hash, so a window or any
+ * other parameter edited in the file is refused before a rule reads it. */
+int gt_ledger_genesis_matches(const gt_genesis *g, const gt_block *genesis, gt_err *err) {
+    uint8_t root[32];
+    gt_genesis_state_root(g->chain_id, &g->authority, g->unbonding_blocks, g->time_s, &g->windows, root);
+    if (memcmp(root, genesis->state_root, 32) || genesis->height != 0)
+        return gt_err_set(err, GT_EINVAL, "the ledger's genesis parameters (chain id, authority, unbonding period, "
+                          "time, windows) are not the ones its genesis block commits to: the file was changed "
+                          "outside the rules");
+    return 0;
+}
+
+/* The domain of the ledger g would create: its genesis block's hash as salt. */
+void gt_genesis_domain(const gt_genesis *g, gt_domain *out) {
+    gt_block b;
+    genesis_block(g, g->seed_secret, &b);
+    out->chain_id = g->chain_id;
+    memcpy(out->salt, b.hash, 32);
+}

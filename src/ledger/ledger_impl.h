@@ -1,0 +1,92 @@
+/* ledger_impl.h: private to the ledger's own three files, never included
+ * from outside src/ledger. The gt_ledger struct and the helpers they share:
+ *   ledger.c   opening and closing the store, the meta table, reads of the
+ *              state and the log;
+ *   genesis.c  the genesis parameters: creating a ledger, loading and
+ *              checking them at open, the signing domain they fix;
+ *   writer.c   the writer thread: the queue of submitted batches, building
+ *              and committing one block per turn (group commit), ticks. */
+#ifndef GT_LEDGER_LEDGER_IMPL_H
+#define GT_LEDGER_LEDGER_IMPL_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "ledger/ledger.h"
+#include "ledger/seed.h"
+
+/* Format 2: blocks carry the state digest; the signing domain binds the
+ * network (genesis hash as EIP-712 salt); the actions root commits order.
+ * Format 3: blocks reveal a draw seed from a hash chain fixed at genesis
+ * (seed.h). */
+/* Format 4: the dispute, vote and reveal windows are genesis parameters
+ * (ledger.h), in meta and in the genesis state root. */
+#define GT_LEDGER_FORMAT 4
+
+/* Actions the id index may lag behind the log (bounds the scan in
+ * gt_ledger_find_action to this many recent rows). */
+#define GT_LEDGER_ID_BATCH 4096
+
+/* A caller's batch waiting for the writer. */
+typedef struct gt_ledger_pending {
+    gt_action *acts;
+    gt_result *res;
+    size_t n;
+    int tick, done;
+    struct gt_ledger_pending *next;
+} gt_ledger_pending;
+
+struct gt_ledger {
+    char path[4096];
+    int readonly, lock_fd;
+    sqlite3 *db;
+    gt_genesis g;
+    gt_domain dom;
+    gt_state *state;
+    gt_block head;
+    pthread_mutex_t mu;       /* queue, flags */
+    pthread_cond_t cv;        /* work for the writer */
+    pthread_cond_t done_cv;   /* a batch is committed */
+    gt_ledger_pending *q_head, *q_tail;
+    int writer_active, stop, has_writer;
+    pthread_t writer;
+    pthread_mutex_t state_mu; /* held while a block is written, and by readers */
+    uint64_t fixed_time_s;
+    sqlite3_stmt *ins_action, *ins_block;
+    sqlite3_stmt *begin, *commit; /* the writer's BEGIN IMMEDIATE and COMMIT, parsed once */
+    gt_ledger_stats stats;    /* under state_mu */
+    uint64_t unindexed;       /* actions not yet in action_ids (writer only) */
+    uint8_t (*ids)[32];       /* scratch: ids of the block being built */
+    size_t ids_cap;
+    gt_seed_chain seed;       /* writer only: the draw seeds this node reveals */
+};
+
+/* ledger.c: the store. */
+
+/* Runs SQL that returns no rows: 0 or GT_EDB with SQLite's message. */
+int gt_ledger_exec(sqlite3 *db, const char *sql, gt_err *err);
+/* Opens the SQLite file (WAL, synchronous=FULL for a writer; query_only for
+ * a reader). */
+int gt_ledger_open_db(const char *path, int readonly, sqlite3 **out, gt_err *err);
+/* Creates every table: chain, state, and each registered module's. */
+int gt_ledger_create_schema(sqlite3 *db, gt_err *err);
+/* Sets meta[key] to v. */
+int gt_ledger_meta_put_u64(sqlite3 *db, const char *key, uint64_t v, gt_err *err);
+/* Reads meta[key] as an integer into *u and/or as a blob of exactly
+ * blob_len bytes into blob (either may be NULL). GT_EDB when missing. */
+int gt_ledger_meta_get(sqlite3 *db, const char *key, uint64_t *u, uint8_t *blob, int blob_len, gt_err *err);
+
+/* genesis.c: the genesis parameters. */
+
+/* Reads the genesis parameters from meta, refusing another format or a
+ * window out of bounds. */
+int gt_ledger_load_genesis(sqlite3 *db, gt_genesis *g, gt_err *err);
+/* Refuses parameters g that the genesis block does not commit to. */
+int gt_ledger_genesis_matches(const gt_genesis *g, const gt_block *genesis, gt_err *err);
+
+/* writer.c: the writer thread (started by gt_ledger_open with l as arg). */
+void *gt_ledger_writer_main(void *arg);
+
+#endif

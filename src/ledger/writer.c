@@ -1,0 +1,376 @@
+/* writer.c: the ledger's writer thread and the calls that feed it. Callers
+ * verify signatures in their own threads and queue batches (submit, tick);
+ * the writer takes everything queued, up to a block's worth, applies it as
+ * one block in one SQLite transaction and commits it (one fsync per block:
+ * group commit), then wakes the callers whose batches that block settled. */
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/alloc.h"
+#include "base/limits.h"
+#include "base/progress.h"
+#include "ledger/block_rows.h"
+#include "ledger/ledger_impl.h"
+
+void gt_ledger_set_time(gt_ledger *l, uint64_t time_s) { __atomic_store_n(&l->fixed_time_s, time_s, __ATOMIC_RELAXED); }
+
+/* The writer's clock for the next block: the fixed one, or the wall clock. */
+static uint64_t clock_s(gt_ledger *l) {
+    uint64_t fixed = __atomic_load_n(&l->fixed_time_s, __ATOMIC_RELAXED);
+    return fixed ? fixed : (uint64_t)time(NULL);
+}
+
+/* Refuses every action of a batch list with the same code and message. */
+static void refuse_all(gt_ledger_pending *list, int code, const char *msg) {
+    for (gt_ledger_pending *p = list; p; p = p->next)
+        for (size_t i = 0; i < p->n; i++)
+            if (!p->res[i].code) {
+                p->res[i].code = code;
+                snprintf(p->res[i].msg, sizeof p->res[i].msg, "%s", msg);
+            }
+}
+
+/* Runs the writer's statement *q (prepared from sql on first use and kept:
+ * one block per action is common, and parsing BEGIN and COMMIT each time was
+ * a measurable part of such a block). */
+static int run_kept(gt_ledger *l, sqlite3_stmt **q, const char *sql, gt_err *err) {
+    if (!*q && sqlite3_prepare_v2(l->db, sql, -1, q, NULL) != SQLITE_OK)
+        return gt_err_set(err, GT_EDB, "ledger store: %s", sqlite3_errmsg(l->db));
+    assert(*q && !sqlite3_stmt_busy(*q));
+    int rc = sqlite3_step(*q);
+    if (rc != SQLITE_DONE) gt_err_set(err, GT_EDB, "ledger store: %s", sqlite3_errmsg(l->db));
+    sqlite3_reset(*q);
+    return rc == SQLITE_DONE ? 0 : GT_EDB;
+}
+
+/* Inserts one applied action into the log. */
+static int put_action(gt_ledger *l, const gt_action *a, uint64_t height, uint32_t idx, gt_err *err) {
+    if (!l->ins_action &&
+        sqlite3_prepare_v2(l->db, "INSERT INTO actions(height,idx,id,sender,nonce,kind,body) VALUES(?,?,?,?,?,?,?)",
+                           -1, &l->ins_action, NULL))
+        return gt_err_set(err, GT_EDB, "actions: %s", sqlite3_errmsg(l->db));
+    uint8_t body[GT_ACTION_BIN_MAX];
+    size_t n = gt_action_encode(a, body);
+    sqlite3_stmt *q = l->ins_action;
+    sqlite3_bind_int64(q, 1, (int64_t)height);
+    sqlite3_bind_int64(q, 2, idx);
+    sqlite3_bind_blob(q, 3, a->id, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 4, a->from.b, 20, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 5, (int64_t)a->nonce);
+    sqlite3_bind_text(q, 6, a->kind->name, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 7, body, (int)n, SQLITE_STATIC); /* unbound below, before body goes */
+    int rc = sqlite3_step(q);
+    /* The message is read before the unbinding, which clears it. */
+    rc = rc == SQLITE_DONE ? 0 : gt_err_set(err, GT_EDB, "writing action: %s", sqlite3_errmsg(l->db));
+    sqlite3_reset(q);
+    sqlite3_bind_null(q, 7);
+    return rc;
+}
+
+/* Adds every action not yet indexed to action_ids, in id order (so each
+ * index page is written once per batch), and records how far it got. Runs
+ * inside the writer's block transaction. */
+static int index_ids(sqlite3 *db, gt_err *err) {
+    int rc = gt_ledger_exec(db,
+                  "INSERT INTO action_ids SELECT id, seq FROM actions"
+                  " WHERE seq > (SELECT value FROM meta WHERE key='ids_seq') ORDER BY id;"
+                  "UPDATE meta SET value=(SELECT coalesce(max(seq),0) FROM actions) WHERE key='ids_seq';",
+                  err);
+    return rc ? gt_err_wrap(err, "indexing action ids") : 0;
+}
+
+/* CPU seconds the calling thread has used. */
+static double thread_cpu_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Counts the refused actions of a batch list in the stats (state_mu held). */
+static void count_refused(gt_ledger *l, gt_ledger_pending *list) {
+    for (gt_ledger_pending *p = list; p; p = p->next)
+        for (size_t i = 0; i < p->n; i++) l->stats.actions_refused += p->res[i].code != 0;
+}
+
+/* Refuses the whole list when this node's clock `now` is further behind
+ * the head's time than a block may be ahead of its maker's clock: 1 when
+ * refused, 0 when a block may be made. state_mu held. */
+static int clock_behind(gt_ledger *l, gt_ledger_pending *list, uint64_t now) {
+    if (!(l->head.time_s > now && l->head.time_s - now > GT_LEDGER_MAX_CLOCK_DRIFT_S)) return 0;
+    char msg[GT_ERR_MSG_MAX];
+    snprintf(msg, sizeof msg,
+             "no block made: this node's clock (%llu) is %llu s behind the last block's time (%llu), more than "
+             "the %d s a block time may be ahead of the clock that makes it; fix the node's clock",
+             (unsigned long long)now, (unsigned long long)(l->head.time_s - now),
+             (unsigned long long)l->head.time_s, GT_LEDGER_MAX_CLOCK_DRIFT_S);
+    refuse_all(list, GT_ESTATE, msg);
+    count_refused(l, list);
+    return 1;
+}
+
+/* Applies every action of the list not refused yet to the block being
+ * built in tx, logs the applied ones and keeps their ids in l->ids; sets
+ * *applied. A rule's refusal marks that action only; a store failure
+ * (GT_EDB, GT_ENOMEM) stops and is returned, and the caller abandons the
+ * block. */
+static int apply_list(gt_ledger *l, gt_tx *tx, gt_ledger_pending *list, uint32_t *applied, gt_err *err) {
+    uint32_t k = 0;
+    int rc = 0;
+    for (gt_ledger_pending *p = list; p && !rc; p = p->next) {
+        for (size_t i = 0; i < p->n; i++) {
+            gt_result *r = &p->res[i];
+            if (r->code) continue; /* refused before queueing (signature) */
+            gt_action *a = &p->acts[i];
+            gt_err aerr = {0};
+            tx->action_seq = k;
+            int arc = gt_block_apply_action(tx, a, &aerr);
+            if (arc) {
+                r->code = arc;
+                snprintf(r->msg, sizeof r->msg, "%s", aerr.msg);
+                if (arc == GT_EDB || arc == GT_ENOMEM) { rc = arc; *err = aerr; break; }
+                continue;
+            }
+            /* Nonces make ids unique, so a failed insert is a store failure:
+             * the whole block is abandoned below. */
+            if ((rc = put_action(l, a, tx->height, k, err))) break;
+            assert(k < l->ids_cap);
+            memcpy(l->ids[k], a->id, 32);
+            r->height = tx->height;
+            k++;
+        }
+    }
+    *applied = k;
+    return rc;
+}
+
+/* Ends the block: on rc != 0 rolls it back as a whole (the store is the
+ * truth again, the state cache is dropped) and fails every action that was
+ * applied with the store's message; on 0 makes b the head. state_mu held. */
+static void settle_block(gt_ledger *l, gt_ledger_pending *list, const gt_block *b, int rc, const gt_err *err) {
+    if (rc) {
+        gt_ledger_exec(l->db, "ROLLBACK", NULL);
+        gt_state_reset(l->state);
+        uint64_t supply = 0;
+        gt_ledger_meta_get(l->db, "supply", &supply, NULL, 0, NULL);
+        gt_state_set_supply(l->state, supply);
+        for (gt_ledger_pending *p = list; p; p = p->next)
+            for (size_t i = 0; i < p->n; i++)
+                if (!p->res[i].code) {
+                    p->res[i].code = rc;
+                    snprintf(p->res[i].msg, sizeof p->res[i].msg, "block not committed: %.400s", err->msg);
+                }
+    } else {
+        uint32_t k = b->n_actions;
+        l->head = *b;
+        l->stats.blocks++;
+        l->stats.actions_applied += k;
+        l->unindexed = l->unindexed + k >= GT_LEDGER_ID_BATCH ? 0 : l->unindexed + k;
+    }
+    count_refused(l, list);
+}
+
+/* Makes room for the ids of `total` actions in l->ids; on failure refuses
+ * the list (out of memory) and returns GT_ENOMEM. state_mu held. */
+static int reserve_ids(gt_ledger *l, gt_ledger_pending *list, size_t total) {
+    if (total <= l->ids_cap) return 0;
+    void *ids = gt_realloc(l->ids, total * 32);
+    if (!ids) {
+        gt_err err = {0};
+        for (gt_ledger_pending *p = list; p; p = p->next)
+            for (size_t i = 0; i < p->n; i++)
+                if (!p->res[i].code) p->res[i].code = gt_err_set(&err, GT_ENOMEM, "out of memory");
+        return GT_ENOMEM;
+    }
+    l->ids = ids;
+    l->ids_cap = total;
+    return 0;
+}
+
+/* Builds, writes and commits one block from a list of pending batches.
+ * Called by the writer only, without l->mu held. */
+static void write_block(gt_ledger *l, gt_ledger_pending *list) {
+    gt_err err = {0};
+    size_t total = 0;
+    int tick = 0;
+    for (gt_ledger_pending *p = list; p; p = p->next) total += p->n, tick |= p->tick;
+    pthread_mutex_lock(&l->state_mu);
+    if (reserve_ids(l, list, total)) {
+        pthread_mutex_unlock(&l->state_mu);
+        return;
+    }
+    double t_start = gt_now_s();
+    uint64_t now = clock_s(l);
+    if (clock_behind(l, list, now)) {
+        pthread_mutex_unlock(&l->state_mu);
+        return;
+    }
+    gt_tx tx = {.state = l->state, .db = l->db, .domain = l->dom, .height = l->head.height + 1,
+                .time_s = now > l->head.time_s ? now : l->head.time_s,
+                .unbonding_blocks = l->g.unbonding_blocks, .windows = l->g.windows, .authority = l->g.authority};
+    gt_block b = {.height = tx.height, .time_s = tx.time_s};
+    memcpy(b.prev, l->head.hash, 32);
+    memcpy(tx.prev_hash, l->head.hash, 32);
+    gt_seed_for_block(&l->seed, b.height, b.seed, b.seed_anchor);
+    memcpy(tx.seed, b.seed, 32);
+    int rc = run_kept(l, &l->begin, "BEGIN IMMEDIATE", &err);
+    int changes = rc ? rc : gt_block_begin(&tx, &err);
+    if (changes < 0) rc = changes;
+    uint32_t k = 0;
+    if (!rc) rc = apply_list(l, &tx, list, &k, &err);
+    if (!rc && k == 0 && changes == 0 && !tick) {
+        /* Nothing was applied: no block. Every change was rolled back already. */
+        gt_ledger_exec(l->db, "ROLLBACK", NULL);
+        pthread_mutex_unlock(&l->state_mu);
+        return;
+    }
+    if (!rc) {
+        b.n_actions = k;
+        gt_block_actions_root(l->ids, k, b.actions_root);
+        rc = gt_block_finish(&tx, l->head.state_root, &b, &err);
+    }
+    if (!rc && l->unindexed + k >= GT_LEDGER_ID_BATCH) rc = index_ids(l->db, &err);
+    if (!rc) rc = gt_block_row_put(l->db, &l->ins_block, &b, &err);
+    double t_commit = gt_now_s();
+    l->stats.apply_s += t_commit - t_start;
+    if (!rc) rc = run_kept(l, &l->commit, "COMMIT", &err);
+    l->stats.commit_s += gt_now_s() - t_commit;
+    settle_block(l, list, &b, rc, &err);
+    pthread_mutex_unlock(&l->state_mu);
+}
+
+void gt_ledger_stats_get(gt_ledger *l, gt_ledger_stats *out) {
+    pthread_mutex_lock(&l->state_mu);
+    *out = l->stats;
+    pthread_mutex_unlock(&l->state_mu);
+}
+
+/* The writer thread: takes up to a block's worth of queued batches, writes
+ * them as one block, marks them done, repeats. It spends most of its time
+ * waiting on fsync, which costs no CPU, so the submitting threads keep their
+ * cores busy verifying signatures in the meantime. */
+void *gt_ledger_writer_main(void *arg) {
+    gt_ledger *l = arg;
+    pthread_mutex_lock(&l->mu);
+    for (;;) {
+        while (!l->q_head && !l->stop) pthread_cond_wait(&l->cv, &l->mu);
+        if (!l->q_head) break; /* stop requested and nothing left */
+        gt_ledger_pending *list = l->q_head, *last = list;
+        size_t total = last->n;
+        while (last->next && total + last->next->n <= GT_LIMIT_BLOCK_ACTIONS) {
+            last = last->next;
+            total += last->n;
+        }
+        l->q_head = last->next;
+        if (!l->q_head) l->q_tail = NULL;
+        last->next = NULL;
+        l->writer_active = 1;
+        pthread_mutex_unlock(&l->mu);
+        double c0 = thread_cpu_s();
+        write_block(l, list);
+        double used = thread_cpu_s() - c0;
+        pthread_mutex_lock(&l->state_mu);
+        l->stats.cpu_s += used;
+        pthread_mutex_unlock(&l->state_mu);
+        pthread_mutex_lock(&l->mu);
+        l->writer_active = 0;
+        for (gt_ledger_pending *p = list; p; p = p->next) p->done = 1;
+        pthread_cond_broadcast(&l->done_cv);
+    }
+    pthread_mutex_unlock(&l->mu);
+    return NULL;
+}
+
+static void enqueue(gt_ledger *l, gt_ledger_pending *p) {
+    pthread_mutex_lock(&l->mu);
+    if (l->q_tail) l->q_tail->next = p; else l->q_head = p;
+    l->q_tail = p;
+    pthread_cond_signal(&l->cv);
+    pthread_mutex_unlock(&l->mu);
+}
+
+struct gt_ledger_ticket {
+    gt_ledger_pending *parts;  /* one gt_ledger_pending per block-sized chunk */
+    size_t n_parts;
+};
+
+int gt_ledger_submit_async(gt_ledger *l, gt_action *acts, size_t n, gt_result *res, gt_ledger_ticket **out) {
+    *out = NULL;
+    for (size_t i = 0; i < n; i++) {
+        gt_err err = {0};
+        res[i].code = 0;
+        res[i].height = 0;
+        res[i].msg[0] = 0;
+        if (l->readonly) {
+            res[i].code = GT_EPERM;
+            snprintf(res[i].msg, sizeof res[i].msg, "ledger is open read-only");
+        } else if (gt_action_verify(&acts[i], &l->dom, &err)) {
+            res[i].code = err.code;
+            snprintf(res[i].msg, sizeof res[i].msg, "%s", err.msg);
+        }
+    }
+    if (l->readonly || n == 0) return 0;
+    size_t parts = (n + GT_LIMIT_BLOCK_ACTIONS - 1) / GT_LIMIT_BLOCK_ACTIONS;
+    gt_ledger_ticket *t = gt_calloc(1, sizeof *t);
+    gt_ledger_pending *p = gt_calloc(parts, sizeof *p);
+    if (!t || !p) {
+        gt_free(t);
+        gt_free(p);
+        for (size_t i = 0; i < n; i++)
+            if (!res[i].code) res[i].code = GT_ENOMEM, snprintf(res[i].msg, sizeof res[i].msg, "out of memory");
+        return GT_ENOMEM;
+    }
+    t->parts = p;
+    t->n_parts = parts;
+    for (size_t k = 0; k < parts; k++) {
+        size_t off = k * GT_LIMIT_BLOCK_ACTIONS;
+        p[k].acts = acts + off;
+        p[k].res = res + off;
+        p[k].n = n - off < GT_LIMIT_BLOCK_ACTIONS ? n - off : GT_LIMIT_BLOCK_ACTIONS;
+        enqueue(l, &p[k]);
+    }
+    *out = t;
+    return 0;
+}
+
+void gt_ledger_wait(gt_ledger *l, gt_ledger_ticket *t) {
+    if (!t) return;
+    pthread_mutex_lock(&l->mu);
+    for (size_t k = 0; k < t->n_parts; k++)
+        while (!t->parts[k].done) pthread_cond_wait(&l->done_cv, &l->mu);
+    pthread_mutex_unlock(&l->mu);
+    gt_free(t->parts);
+    gt_free(t);
+}
+
+size_t gt_ledger_submit(gt_ledger *l, gt_action *acts, size_t n, gt_result *res) {
+    gt_ledger_ticket *t;
+    gt_ledger_submit_async(l, acts, n, res, &t);
+    gt_ledger_wait(l, t);
+    size_t ok = 0;
+    for (size_t i = 0; i < n; i++) ok += res[i].code == 0;
+    return ok;
+}
+
+int gt_ledger_tick(gt_ledger *l, gt_err *err) {
+    if (l->readonly) return gt_err_set(err, GT_EPERM, "ledger is open read-only");
+    pthread_mutex_lock(&l->state_mu);
+    uint64_t before = l->head.height;
+    pthread_mutex_unlock(&l->state_mu);
+    gt_ledger_pending me = {.tick = 1};
+    enqueue(l, &me);
+    pthread_mutex_lock(&l->mu);
+    while (!me.done) pthread_cond_wait(&l->done_cv, &l->mu);
+    pthread_mutex_unlock(&l->mu);
+    pthread_mutex_lock(&l->state_mu);
+    int ok = l->head.height > before;
+    uint64_t head_time = l->head.time_s, now = clock_s(l);
+    pthread_mutex_unlock(&l->state_mu);
+    if (ok) return 0;
+    if (head_time > now && head_time - now > GT_LEDGER_MAX_CLOCK_DRIFT_S)
+        return gt_err_set(err, GT_ESTATE,
+                          "no block made: this node's clock is %llu s behind the last block's time; fix it",
+                          (unsigned long long)(head_time - now));
+    return gt_err_set(err, GT_EDB, "could not write an empty block");
+}
