@@ -252,6 +252,8 @@ void gt_h_fund_round(gt_req *r, gt_resp *o);
 void gt_h_fund_human(gt_req *r, gt_resp *o);
 void gt_h_fund_epoch(gt_req *r, gt_resp *o);
 void gt_h_fund_claim(gt_req *r, gt_resp *o);
+void gt_api_reply(gt_resp *o, json_t *j, const gt_err *err); /* j (200) or err; consumes j */
+int gt_api_head_time(sqlite3 *db, uint64_t *out, gt_err *err); /* the head block's time: "now" for reads */
 void gt_h_supply(gt_req *r, gt_resp *o);  /* h_supply.c: the supply check over the whole ledger */
 /* h_label.c: paid human feedback */
 void gt_h_label_tasks(gt_req *r, gt_resp *o);

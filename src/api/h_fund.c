@@ -12,16 +12,17 @@
 #include "fund/fund.h"
 #include "market/market.h"
 
-/* Replies with j (200) or err. */
-static void reply(gt_resp *o, json_t *j, const gt_err *err) {
+/* Replies with j (200) or err (h_fund.c and h_label.c). */
+void gt_api_reply(gt_resp *o, json_t *j, const gt_err *err) {
     if (j)
         gt_resp_json(o, 200, j);
     else
         gt_resp_err(o, err);
 }
 
-/* The head block's time: "now" for an attestation's expiry. */
-static int head_time(sqlite3 *db, uint64_t *out, gt_err *err) {
+/* The head block's time: "now" for an attestation's expiry or a label
+ * task's commit window (h_fund.c and h_label.c). */
+int gt_api_head_time(sqlite3 *db, uint64_t *out, gt_err *err) {
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(db, "SELECT time FROM blocks ORDER BY height DESC LIMIT 1", -1, &q, NULL) != SQLITE_OK)
         return gt_err_set(err, GT_EDB, "reading the head: %s", sqlite3_errmsg(db));
@@ -47,7 +48,7 @@ void gt_h_fund_rounds(gt_req *r, gt_resp *o) {
     int began = gt_market_snapshot_begin(rd->db);
     json_t *j = gt_fund_rounds_list(rd->db, limit, &err);
     gt_market_snapshot_end(rd->db, began);
-    reply(o, j, &err);
+    gt_api_reply(o, j, &err);
 }
 
 /* GET /v1/fund/rounds/{id}: a round, its projects, contributions and matches. */
@@ -64,7 +65,7 @@ void gt_h_fund_round(gt_req *r, gt_resp *o) {
     int began = gt_market_snapshot_begin(rd->db);
     json_t *j = gt_fund_round_get(rd->db, id, &err);
     gt_market_snapshot_end(rd->db, began);
-    reply(o, j, &err);
+    gt_api_reply(o, j, &err);
 }
 
 /* GET /v1/fund/humans/{address}: its attestations and its weight now. */
@@ -80,9 +81,9 @@ void gt_h_fund_human(gt_req *r, gt_resp *o) {
     }
     int began = gt_market_snapshot_begin(rd->db);
     uint64_t now = 0;
-    json_t *j = head_time(rd->db, &now, &err) ? NULL : gt_fund_human_get(rd->db, &who, now, &err);
+    json_t *j = gt_api_head_time(rd->db, &now, &err) ? NULL : gt_fund_human_get(rd->db, &who, now, &err);
     gt_market_snapshot_end(rd->db, began);
-    reply(o, j, &err);
+    gt_api_reply(o, j, &err);
 }
 
 /* GET /v1/fund/epochs/{n}: an epoch's pool and points, or its leaves once closed. */
@@ -99,7 +100,7 @@ void gt_h_fund_epoch(gt_req *r, gt_resp *o) {
     int began = gt_market_snapshot_begin(rd->db);
     json_t *j = gt_fund_epoch_get(rd->db, epoch, &err);
     gt_market_snapshot_end(rd->db, began);
-    reply(o, j, &err);
+    gt_api_reply(o, j, &err);
 }
 
 /* GET /v1/fund/epochs/{n}/claims/{address}: the claim and its Merkle proof. */
@@ -117,5 +118,5 @@ void gt_h_fund_claim(gt_req *r, gt_resp *o) {
     int began = gt_market_snapshot_begin(rd->db);
     json_t *j = gt_fund_claim_get(rd->db, epoch, &who, &err);
     gt_market_snapshot_end(rd->db, began);
-    reply(o, j, &err);
+    gt_api_reply(o, j, &err);
 }

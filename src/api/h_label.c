@@ -12,26 +12,6 @@
 #include "fund/label.h"
 #include "market/market.h"
 
-/* Replies with j (200) or err. */
-static void reply(gt_resp *o, json_t *j, const gt_err *err) {
-    if (j)
-        gt_resp_json(o, 200, j);
-    else
-        gt_resp_err(o, err);
-}
-
-/* The head block's time: "now" for the commit window. */
-static int head_time(sqlite3 *db, uint64_t *out, gt_err *err) {
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(db, "SELECT time FROM blocks ORDER BY height DESC LIMIT 1", -1, &q, NULL) != SQLITE_OK)
-        return gt_err_set(err, GT_EDB, "reading the head: %s", sqlite3_errmsg(db));
-    int rc = sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int64(q, 0) >= 0
-                 ? (*out = (uint64_t)sqlite3_column_int64(q, 0), 0)
-                 : gt_err_set(err, GT_EDB, "the ledger has no head block");
-    sqlite3_finalize(q);
-    return rc;
-}
-
 /* GET /v1/label/tasks?limit= : {"tasks": [...]}, the newest label tasks. */
 void gt_h_label_tasks(gt_req *r, gt_resp *o) {
     static const char *const allowed[] = {"limit", NULL};
@@ -49,7 +29,7 @@ void gt_h_label_tasks(gt_req *r, gt_resp *o) {
     gt_market_snapshot_end(rd->db, began);
     if (j) j = json_pack("{s:o}", "tasks", j); /* as /v1/fund/rounds: room for paging later */
     if (!j && !err.code) gt_err_set(&err, GT_ENOMEM, "out of memory");
-    reply(o, j, &err);
+    gt_api_reply(o, j, &err);
 }
 
 /* GET /v1/label/tasks/{id}: terms, items, seats and, once closed, the outcome. */
@@ -66,7 +46,7 @@ void gt_h_label_task(gt_req *r, gt_resp *o) {
     int began = gt_market_snapshot_begin(rd->db);
     json_t *j = gt_fund_label_task_get(rd->db, id, &err);
     gt_market_snapshot_end(rd->db, began);
-    reply(o, j, &err);
+    gt_api_reply(o, j, &err);
 }
 
 /* GET /v1/label/tasks/{id}/next?address=0x.. : the next item that address
@@ -93,9 +73,9 @@ void gt_h_label_next(gt_req *r, gt_resp *o) {
         return;
     }
     int began = gt_market_snapshot_begin(rd->db);
-    json_t *j = head_time(rd->db, &now, &err) ? NULL : gt_fund_label_next(rd->db, id, &who, now, &err);
+    json_t *j = gt_api_head_time(rd->db, &now, &err) ? NULL : gt_fund_label_next(rd->db, id, &who, now, &err);
     gt_market_snapshot_end(rd->db, began);
-    reply(o, j, &err);
+    gt_api_reply(o, j, &err);
 }
 
 /* GET /v1/label/tasks/{id}/export?format=dpo|hh|card : a closed task's DPO

@@ -222,12 +222,25 @@ async function matchesShown(ctx, t, env, round) {
 }
 
 // Each paid slot's worker records its points; ayu funds the epoch; the clock
-// passes its end and it is closed. Returns the closed epoch (GET).
+// passes its end and it is closed. Returns the closed epoch (GET). The demo
+// records every paid slot's points itself (once per slot, ever) and funds its
+// day's epoch: then that epoch is the one closed here.
 async function pointsAndAirdrop(t, env, fund, tasks, ayu, now) {
-  // One funder per epoch: when the ledger's current epoch is funded already
-  // (a demo that makes its own airdrop), work in the next one.
   const at = Math.floor((await t.api(env.base, '/v1/head')).time / 86400);
-  if ((await t.api(env.base, `/v1/fund/epochs/${at}`)).status !== 'unfunded') {
+  const cur = await t.api(env.base, `/v1/fund/epochs/${at}`);
+  if (cur.status === 'funded' && cur.points.length > 0) {
+    await env.clock(Math.max(now, (at + 1) * 86400 + 5));
+    fund(ayu, 'airdrop-close', '--epoch', String(at));
+    const e = await t.api(env.base, `/v1/fund/epochs/${at}`);
+    t.check(
+      e.status === 'closed' && e.claims.length === cur.points.length,
+      `the demo's epoch ${at} (points of ${cur.points.length} workers) closed with ${e.claims.length} claims, root ${e.root}`,
+    );
+    return e;
+  }
+  // One funder per epoch: when the ledger's current epoch is funded already
+  // without points, work in the next one.
+  if (cur.status !== 'unfunded') {
     now = Math.max(now, (at + 1) * 86400 + 5);
     await env.clock(now);
   }
