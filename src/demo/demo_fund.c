@@ -469,8 +469,9 @@ static int copy_ledger(const char *home, const char *dir, gt_err *err) {
     mkdir(dir, 0755);
     for (int i = 0; i < 3; i++) {
         char from[PATH_MAX + 32], to[PATH_MAX + 32], buf[65536];
-        snprintf(from, sizeof from, "%s/ledger.db%s", home, ext[i]);
-        snprintf(to, sizeof to, "%s/ledger.db%s", dir, ext[i]);
+        if ((size_t)snprintf(from, sizeof from, "%s/ledger.db%s", home, ext[i]) >= sizeof from ||
+            (size_t)snprintf(to, sizeof to, "%s/ledger.db%s", dir, ext[i]) >= sizeof to)
+            return gt_err_set(err, GT_ELIMIT, "the ledger's path under %s is too long", dir);
         remove(to);
         FILE *a = fopen(from, "rb");
         if (!a) {

@@ -260,7 +260,7 @@ static void lc_free(lc_out *o) {
 /* The roots of both exports of the tally. */
 static int export_roots(lc_out *o, gt_err *err) {
     gt_buf b = GT_BUF_INIT;
-    uint64_t lines;
+    uint64_t lines = 0;
     int rc = gt_pref_export(o->li.it, o->li.n, &o->tally, GT_PREF_DPO, &b, err);
     if (!rc) rc = gt_fund_label_lines_root(&b, o->dpo_root, &o->dpo_lines, err);
     gt_buf_reset(&b);
