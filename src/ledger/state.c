@@ -20,6 +20,7 @@
 #include "ledger/digest.h"
 #include "ledger/invariants.h"
 #include "ledger/row.h"
+#include "ledger/state_impl.h"
 #include "ledger/stmt_cache.h"
 
 const char gt_state_schema_sql[] =
@@ -33,75 +34,6 @@ const char gt_state_schema_sql[] =
     " amount INTEGER NOT NULL, release_height INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS unbonding_release ON unbonding(release_height);";
 
-/* base is the row as the store holds it (in_db: it holds one at all): the
- * state digest subtracts it and adds the new row when the block is flushed. */
-typedef struct acct_slot {
-    gt_account a, base;
-    uint8_t dirty, in_db;
-} acct_slot;
-
-typedef struct lock_slot {
-    gt_lock l, base;
-    uint8_t dirty, exists, in_db;
-} lock_slot;
-
-/* An unbonding entry made by an action of the open block: written to the
- * store when the block is flushed, so a refused action leaves no row. */
-typedef struct unbond_rec {
-    gt_addr addr;
-    uint64_t amount, release_height;
-} unbond_rec;
-
-/* The memo of account row hashes: H (digest.h) of the row an account's
- * entry was last folded in with. Flushing an account takes its old row out
- * of the state digest, and that row is almost always the one the previous
- * flush put in, so its H comes from here instead of from two more Keccak
- * permutations. An entry is used only when its row equals the row being
- * taken out, field by field: the memo can be stale or dropped at any time
- * and the digest is the same. Bounded: at GT_STATE_HASH_MEMO_MAX entries it
- * starts over empty. */
-#define GT_STATE_HASH_MEMO_MAX 16384
-typedef struct acct_h {
-    gt_account row;
-    uint64_t h[GT_DIGEST_WORDS];
-} acct_h;
-
-/* One undo record: the whole previous row (rows are small). */
-typedef struct undo_rec {
-    uint8_t is_lock, was_dirty;
-    acct_slot acct;
-    lock_slot lock;
-} undo_rec;
-
-/* Amounts are stored as SQLite's signed 64-bit integers: the supply bound
- * keeps every one of them non-negative there. */
-_Static_assert(GT_SUPPLY_MAX <= (uint64_t)INT64_MAX, "amounts fit SQLite's INTEGER");
-_Static_assert(sizeof(gt_addr) == 20, "accounts are keyed by 20-byte addresses");
-
-struct gt_state {
-    gt_stmt_cache stmts; /* the modules' statements (gt_tx_stmt) */
-    gt_map accts;       /* address (20 bytes) -> acct_slot */
-    gt_map locks;       /* lock id (32 bytes) -> lock_slot */
-    gt_map acct_h;      /* address -> acct_h: the memo of row hashes (above) */
-    gt_vec dirty_accts; /* gt_addr: accounts changed in this block */
-    gt_vec dirty_locks; /* uint8_t[32]: locks changed in this block */
-    gt_vec undo;        /* undo_rec: the open action's old rows */
-    size_t mark_dirty_accts, mark_dirty_locks; /* dirty list lengths at action start */
-    uint64_t supply, supply_at_mark;
-    int supply_dirty;
-    /* Bytes fed to the block commitment (gt_tx_commit) and unbonding entries
-     * of this block; an action's own are dropped when it is refused. */
-    gt_vec commit; /* bytes */
-    size_t commit_mark;
-    gt_vec unb; /* unbond_rec */
-    size_t mark_unb;
-    gt_digest_acc digest, digest_at_block; /* see digest.h */
-    gt_digest_acc digest_at_action; /* module rows fold in as they are written */
-    int commit_oom; /* a gt_tx_commit could not be held: the block must fail */
-    int last_code; /* code of the last failed row load (err may be NULL) */
-    sqlite3 *db;
-    sqlite3_stmt *sel_acct, *put_acct, *sel_lock, *put_lock, *ins_unb;
-};
 
 gt_state *gt_state_new(void) {
     gt_state *s = gt_calloc(1, sizeof *s);
@@ -740,72 +672,6 @@ int gt_state_flush(gt_tx *tx, gt_err *err) {
     s->dirty_accts.n = s->dirty_locks.n = s->undo.n = 0;
     s->mark_dirty_accts = s->mark_dirty_locks = 0;
     s->supply_at_mark = s->supply;
-    return 0;
-}
-
-/* ---- invariants (invariants.h) ---- */
-
-/* An account's holdings: what supply counts. 0 with *out set, or 1 when
- * the sum overflows (a broken invariant in itself). */
-static int acct_total(const gt_account *a, uint64_t *out) {
-    uint64_t t;
-    if (gt_add_u64(a->balance, a->staked, &t) || gt_add_u64(t, a->locked, &t) || gt_add_u64(t, a->unbonding, &t))
-        return 1;
-    *out = t;
-    return 0;
-}
-
-/* The first (oldest) undo record of the row rec touches: its state before
- * the action. Quadratic in the action's records, which are few. */
-static const undo_rec *oldest_undo(const gt_state *s, const undo_rec *rec) {
-    for (size_t i = 0; i < s->undo.n; i++) {
-        const undo_rec *u = gt_vec_at(&s->undo, i);
-        if (u->is_lock != rec->is_lock) continue;
-        if (u->is_lock ? !memcmp(u->lock.l.id, rec->lock.l.id, 32) : gt_addr_eq(&u->acct.a.addr, &rec->acct.a.addr))
-            return u;
-    }
-    return rec;
-}
-
-/* Checks one touched account's amounts and adds its change to the sums. */
-static int check_acct_delta(gt_state *s, const undo_rec *u, __int128 *d_total, __int128 *d_locked, gt_err *err) {
-    const acct_slot *now = gt_map_get(&s->accts, u->acct.a.addr.b);
-    assert(now); /* a touched row stays cached until the state is reset */
-    uint64_t t_new, t_old;
-    if (acct_total(&now->a, &t_new) || t_new > GT_SUPPLY_MAX || acct_total(&u->acct.a, &t_old))
-        return gt_err_set(err, GT_EINVAL, "invariant amounts-in-range: an account holds more than the maximum supply");
-    *d_total += (__int128)t_new - (__int128)t_old;
-    *d_locked += (__int128)now->a.locked - (__int128)u->acct.a.locked;
-    return 0;
-}
-
-int gt_state_check_action(gt_tx *tx, gt_err *err) {
-    gt_state *s = tx->state;
-    __int128 d_total = 0, d_locked = 0, d_locks = 0;
-    if (s->supply > GT_SUPPLY_MAX)
-        return gt_err_set(err, GT_EINVAL, "invariant supply-max: supply %llu is over the maximum",
-                          (unsigned long long)s->supply);
-    for (size_t i = 0; i < s->undo.n; i++) {
-        const undo_rec *u = gt_vec_at(&s->undo, i);
-        if (oldest_undo(s, u) != u) continue; /* each row counted once, from its state before the action */
-        if (!u->is_lock) {
-            int rc = check_acct_delta(s, u, &d_total, &d_locked, err);
-            if (rc) return rc;
-            continue;
-        }
-        const lock_slot *now = gt_map_get(&s->locks, u->lock.l.id);
-        assert(now);
-        d_locks += (__int128)now->l.amount - (__int128)u->lock.l.amount;
-        const acct_slot *owner = gt_map_get(&s->accts, now->l.owner.b);
-        if (now->exists && owner && now->l.amount > owner->a.locked)
-            return gt_err_set(err, GT_EINVAL, "invariant lock-within-locked: a lock holds more than its owner has locked");
-    }
-    if (d_total != (__int128)s->supply - (__int128)s->supply_at_mark)
-        return gt_err_set(err, GT_EINVAL, "invariant supply-conserved: the action changed holdings by %lld but supply "
-                          "by %lld", (long long)d_total, (long long)((__int128)s->supply - s->supply_at_mark));
-    if (d_locked != d_locks)
-        return gt_err_set(err, GT_EINVAL, "invariant locks-match-locked: the action changed locks by %lld but the "
-                          "owners' locked by %lld", (long long)d_locks, (long long)d_locked);
     return 0;
 }
 
