@@ -230,3 +230,26 @@ void gt_fund_epoch_lock_id(uint64_t epoch, uint8_t out[32]) {
     gt_keccak_update(&k, b, 8);
     gt_keccak_final(&k, out);
 }
+
+json_t *gt_fund_j_hex(const uint8_t *b, size_t n) {
+    char s[2 * 32 + 3] = "0x";
+    assert(n <= 32);
+    gt_hex_encode(b, n, s + 2);
+    return json_string(s);
+}
+
+json_t *gt_fund_j_addr(const gt_addr *a) {
+    char s[43];
+    gt_addr_to_str(a, s);
+    return json_string(s);
+}
+
+json_t *gt_fund_j_amt(uint64_t v) {
+    char s[24];
+    snprintf(s, sizeof s, "%llu", (unsigned long long)v);
+    return json_string(s);
+}
+
+void gt_fund_j_put(json_t *o, const char *key, json_t *v, int *bad) {
+    if (!v || json_object_set_new(o, key, v)) *bad = 1;
+}

@@ -5,6 +5,7 @@
 #ifndef GT_FUND_IMPL_H
 #define GT_FUND_IMPL_H
 
+#include <jansson.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -45,6 +46,13 @@ int gt_fund_is_zero32(const uint8_t b[32]);
 const char *gt_fund_short(const uint8_t id[32], char out[19]);
 /* The EIP-55 form of a into out, returned (for messages). */
 const char *gt_fund_addr(const gt_addr *a, char out[43]);
+/* JSON values of the fund readers (fund_query.c, label_query.c): a hash
+ * as 0x-hex, an address, an amount as a decimal string of base units; and
+ * gt_fund_j_put, which sets key to v (stolen) and records a failure in *bad. */
+json_t *gt_fund_j_hex(const uint8_t *b, size_t n);
+json_t *gt_fund_j_addr(const gt_addr *a);
+json_t *gt_fund_j_amt(uint64_t v);
+void gt_fund_j_put(json_t *o, const char *key, json_t *v, int *bad);
 
 /* The staked amount of an issuer: through tx's state when tx is not NULL
  * (inside a rule), else from db's accounts table (a reader). */

@@ -15,26 +15,7 @@
 
 #define FD_ROUNDS_PAGE_MAX 100
 
-static json_t *j_hex(const uint8_t *b, size_t n) {
-    char s[2 * 32 + 3] = "0x";
-    gt_hex_encode(b, n, s + 2);
-    return json_string(s);
-}
-static json_t *j_addr(const gt_addr *a) {
-    char s[43];
-    gt_addr_to_str(a, s);
-    return json_string(s);
-}
-static json_t *j_amt(uint64_t v) {
-    char s[24];
-    snprintf(s, sizeof s, "%llu", (unsigned long long)v);
-    return json_string(s);
-}
 
-/* Sets key to v (stolen); records the first failure in *bad. */
-static void put(json_t *o, const char *key, json_t *v, int *bad) {
-    if (!v || json_object_set_new(o, key, v)) *bad = 1;
-}
 
 static const char *status_name(int s) {
     return s == GT_FUND_ROUND_OPEN ? "open" : s == GT_FUND_ROUND_FINALIZED ? "finalized" : "failed";
@@ -57,21 +38,21 @@ static json_t *round_json(sqlite3_stmt *q, gt_err *err) {
     json_t *o = json_object();
     int bad = !o;
     if (o) {
-        put(o, "id", j_hex(id, 32), &bad);
-        put(o, "creator", j_addr(&creator), &bad);
-        put(o, "name", json_string(name), &bad);
-        put(o, "rule", json_string(v[0] == GT_FUND_QF ? "qf" : "pairwise"), &bad);
-        put(o, "pool", j_amt(v[1]), &bad);
-        put(o, "pairwiseM", j_amt(v[2]), &bad);
-        put(o, "startS", json_integer((json_int_t)v[3]), &bad);
-        put(o, "endS", json_integer((json_int_t)v[4]), &bad);
-        put(o, "createdHeight", json_integer((json_int_t)v[5]), &bad);
-        put(o, "status", json_string(status_name((int)v[6])), &bad);
-        put(o, "contributions", json_integer((json_int_t)v[8]), &bad);
-        put(o, "contributed", j_amt(v[9]), &bad);
-        put(o, "matched", j_amt(v[10]), &bad);
-        put(o, "remainder", j_amt(v[11]), &bad);
-        put(o, "finalizedHeight", json_integer((json_int_t)v[12]), &bad);
+        gt_fund_j_put(o, "id", gt_fund_j_hex(id, 32), &bad);
+        gt_fund_j_put(o, "creator", gt_fund_j_addr(&creator), &bad);
+        gt_fund_j_put(o, "name", json_string(name), &bad);
+        gt_fund_j_put(o, "rule", json_string(v[0] == GT_FUND_QF ? "qf" : "pairwise"), &bad);
+        gt_fund_j_put(o, "pool", gt_fund_j_amt(v[1]), &bad);
+        gt_fund_j_put(o, "pairwiseM", gt_fund_j_amt(v[2]), &bad);
+        gt_fund_j_put(o, "startS", json_integer((json_int_t)v[3]), &bad);
+        gt_fund_j_put(o, "endS", json_integer((json_int_t)v[4]), &bad);
+        gt_fund_j_put(o, "createdHeight", json_integer((json_int_t)v[5]), &bad);
+        gt_fund_j_put(o, "status", json_string(status_name((int)v[6])), &bad);
+        gt_fund_j_put(o, "contributions", json_integer((json_int_t)v[8]), &bad);
+        gt_fund_j_put(o, "contributed", gt_fund_j_amt(v[9]), &bad);
+        gt_fund_j_put(o, "matched", gt_fund_j_amt(v[10]), &bad);
+        gt_fund_j_put(o, "remainder", gt_fund_j_amt(v[11]), &bad);
+        gt_fund_j_put(o, "finalizedHeight", json_integer((json_int_t)v[12]), &bad);
     }
     if (bad) {
         json_decref(o);
@@ -104,13 +85,13 @@ static json_t *projects_json(sqlite3 *db, const uint8_t id[32], gt_err *err) {
             break;
         json_t *p = json_object();
         bad = !p;
-        put(p, "index", json_integer((json_int_t)idx), &bad);
-        put(p, "kind", json_string(kind == GT_FUND_PROJECT_DATASET ? "dataset" : "evaluation"), &bad);
-        put(p, "ref", j_hex(ref, 32), &bad);
-        put(p, "payee", j_addr(&payee), &bad);
-        put(p, "contributed", j_amt(contributed), &bad);
-        put(p, "contributors", json_integer((json_int_t)n), &bad);
-        put(p, "match", j_amt(match), &bad);
+        gt_fund_j_put(p, "index", json_integer((json_int_t)idx), &bad);
+        gt_fund_j_put(p, "kind", json_string(kind == GT_FUND_PROJECT_DATASET ? "dataset" : "evaluation"), &bad);
+        gt_fund_j_put(p, "ref", gt_fund_j_hex(ref, 32), &bad);
+        gt_fund_j_put(p, "payee", gt_fund_j_addr(&payee), &bad);
+        gt_fund_j_put(p, "contributed", gt_fund_j_amt(contributed), &bad);
+        gt_fund_j_put(p, "contributors", json_integer((json_int_t)n), &bad);
+        gt_fund_j_put(p, "match", gt_fund_j_amt(match), &bad);
         if (json_array_append_new(arr, p)) bad = 1;
     }
     sqlite3_finalize(q);
@@ -177,16 +158,16 @@ json_t *gt_fund_human_get(sqlite3 *db, const gt_addr *subject, uint64_t now_s, g
             break;
         json_t *o = json_object();
         bad = !o;
-        put(o, "issuer", j_addr(&issuer), &bad);
-        put(o, "weightPpm", json_integer((json_int_t)wt), &bad);
-        put(o, "expiresS", json_integer((json_int_t)exp), &bad);
-        put(o, "revoked", json_boolean(rev), &bad);
-        put(o, "height", json_integer((json_int_t)h), &bad);
+        gt_fund_j_put(o, "issuer", gt_fund_j_addr(&issuer), &bad);
+        gt_fund_j_put(o, "weightPpm", json_integer((json_int_t)wt), &bad);
+        gt_fund_j_put(o, "expiresS", json_integer((json_int_t)exp), &bad);
+        gt_fund_j_put(o, "revoked", json_boolean(rev), &bad);
+        gt_fund_j_put(o, "height", json_integer((json_int_t)h), &bad);
         if (json_array_append_new(arr, o)) bad = 1;
     }
     sqlite3_finalize(q);
     json_t *out = bad || rc ? NULL
-                            : json_pack("{s:o,s:I,s:o}", "address", j_addr(subject), "weightPpm", (json_int_t)w,
+                            : json_pack("{s:o,s:I,s:o}", "address", gt_fund_j_addr(subject), "weightPpm", (json_int_t)w,
                                         "attestations", arr);
     if (!out) {
         if (!rc) gt_err_set(err, GT_ENOMEM, "out of memory");
@@ -215,13 +196,13 @@ static json_t *epoch_rows(sqlite3 *db, uint64_t epoch, int closed, gt_err *err) 
             break;
         json_t *o = json_object();
         bad = !o;
-        put(o, "account", j_addr(&acct), &bad);
+        gt_fund_j_put(o, "account", gt_fund_j_addr(&acct), &bad);
         if (closed) {
-            put(o, "index", json_integer((json_int_t)idx), &bad);
-            put(o, "amount", j_amt(v), &bad);
-            put(o, "claimed", json_boolean(claimed), &bad);
+            gt_fund_j_put(o, "index", json_integer((json_int_t)idx), &bad);
+            gt_fund_j_put(o, "amount", gt_fund_j_amt(v), &bad);
+            gt_fund_j_put(o, "claimed", json_boolean(claimed), &bad);
         } else {
-            put(o, "points", j_amt(v), &bad);
+            gt_fund_j_put(o, "points", gt_fund_j_amt(v), &bad);
         }
         if (json_array_append_new(arr, o)) bad = 1;
     }
@@ -259,8 +240,9 @@ json_t *gt_fund_epoch_get(sqlite3 *db, uint64_t epoch, gt_err *err) {
         !found   ? "unfunded"
         : closed ? "closed"
                  : "funded",
-        "funder", found ? j_addr(&funder) : json_null(), "pool", j_amt(pool), "claimed", j_amt(claimed), "root",
-        closed ? j_hex(root, 32) : json_null(), "leaves", (json_int_t)leaves, closed ? "claims" : "points", rows);
+        "funder", found ? gt_fund_j_addr(&funder) : json_null(), "pool", gt_fund_j_amt(pool), "claimed",
+        gt_fund_j_amt(claimed), "root", closed ? gt_fund_j_hex(root, 32) : json_null(), "leaves", (json_int_t)leaves,
+        closed ? "claims" : "points", rows);
     if (!o) gt_err_set(err, GT_ENOMEM, "out of memory");
     return o;
 }
@@ -322,14 +304,14 @@ json_t *gt_fund_claim_get(sqlite3 *db, uint64_t epoch, const gt_addr *account, g
         json_t *arr = json_array();
         char *flat = gt_malloc(64 * len + 1);
         for (size_t i = 0; arr && flat && i < len; i++) {
-            json_array_append_new(arr, j_hex(proof[i], 32));
+            json_array_append_new(arr, gt_fund_j_hex(proof[i], 32));
             gt_hex_encode(proof[i], 32, flat + 64 * i);
         }
         if (flat) flat[64 * len] = 0;
         o = arr && flat
                 ? json_pack("{s:I,s:I,s:o,s:o,s:b,s:o,s:o,s:s}", "epoch", (json_int_t)epoch, "index", (json_int_t)at,
-                            "account", j_addr(account), "amount", j_amt(cl[at].amount), "claimed", claimed[at], "root",
-                            j_hex(tree.root, 32), "proof", arr, "proofHex", flat)
+                            "account", gt_fund_j_addr(account), "amount", gt_fund_j_amt(cl[at].amount), "claimed",
+                            claimed[at], "root", gt_fund_j_hex(tree.root, 32), "proof", arr, "proofHex", flat)
                 : NULL;
         if (!o) gt_err_set(err, GT_ENOMEM, "out of memory");
         gt_free(flat);

@@ -14,25 +14,6 @@
 
 #define LQ_TASKS_PAGE_MAX 100
 
-static json_t *j_hex(const uint8_t *b, size_t n) {
-    char s[2 * 32 + 3] = "0x";
-    gt_hex_encode(b, n, s + 2);
-    return json_string(s);
-}
-static json_t *j_addr(const gt_addr *a) {
-    char s[43];
-    gt_addr_to_str(a, s);
-    return json_string(s);
-}
-static json_t *j_amt(uint64_t v) {
-    char s[24];
-    snprintf(s, sizeof s, "%llu", (unsigned long long)v);
-    return json_string(s);
-}
-/* Sets key to v (stolen); records a failure in *bad. */
-static void put(json_t *o, const char *key, json_t *v, int *bad) {
-    if (!v || json_object_set_new(o, key, v)) *bad = 1;
-}
 static const char *status_name(int s) {
     return s == GT_LABEL_OPEN ? "open" : s == GT_LABEL_CLOSED ? "closed" : "closed-by-rule";
 }
@@ -72,20 +53,20 @@ static json_t *task_json(sqlite3_stmt *q, gt_err *err) {
     json_t *o = json_object();
     int bad = !o, closed = status != GT_LABEL_OPEN;
     if (!o) return NULL;
-    put(o, "id", j_hex(id, 32), &bad);
-    put(o, "poster", j_addr(&poster), &bad);
-    put(o, "name", json_string(name), &bad);
-    put(o, "status", json_string(status_name(status)), &bad);
-    put(o, "goldCommit", j_hex(gc, 32), &bad);
+    gt_fund_j_put(o, "id", gt_fund_j_hex(id, 32), &bad);
+    gt_fund_j_put(o, "poster", gt_fund_j_addr(&poster), &bad);
+    gt_fund_j_put(o, "name", json_string(name), &bad);
+    gt_fund_j_put(o, "status", json_string(status_name(status)), &bad);
+    gt_fund_j_put(o, "goldCommit", gt_fund_j_hex(gc, 32), &bad);
     for (int i = 0; i < 23; i++)
-        put(o, ltask_nums[i], i >= 2 && i <= 3 ? j_amt(v[i]) : json_integer((json_int_t)v[i]), &bad);
-    for (int i = 19; i <= 21; i++) put(o, ltask_nums[i], j_amt(v[i]), &bad);
+        gt_fund_j_put(o, ltask_nums[i], i >= 2 && i <= 3 ? gt_fund_j_amt(v[i]) : json_integer((json_int_t)v[i]), &bad);
+    for (int i = 19; i <= 21; i++) gt_fund_j_put(o, ltask_nums[i], gt_fund_j_amt(v[i]), &bad);
     if (closed) {
-        put(o, "gold", json_string(gold), &bad);
-        put(o, "alphaPpm", j_agree(sqlite3_column_int(q, 8), sqlite3_column_int64(q, 9)), &bad);
-        put(o, "kappaPpm", j_agree(sqlite3_column_int(q, 10), sqlite3_column_int64(q, 11)), &bad);
-        put(o, "dpoRoot", j_hex(dr, 32), &bad);
-        put(o, "hhRoot", j_hex(hr, 32), &bad);
+        gt_fund_j_put(o, "gold", json_string(gold), &bad);
+        gt_fund_j_put(o, "alphaPpm", j_agree(sqlite3_column_int(q, 8), sqlite3_column_int64(q, 9)), &bad);
+        gt_fund_j_put(o, "kappaPpm", j_agree(sqlite3_column_int(q, 10), sqlite3_column_int64(q, 11)), &bad);
+        gt_fund_j_put(o, "dpoRoot", gt_fund_j_hex(dr, 32), &bad);
+        gt_fund_j_put(o, "hhRoot", gt_fund_j_hex(hr, 32), &bad);
     }
     if (bad) json_decref(o), o = NULL, gt_err_set(err, GT_ENOMEM, "out of memory");
     return o;
@@ -131,13 +112,13 @@ static json_t *item_json(const fd_litems *li, size_t i, int closed) {
     for (int k = 0; !bad && k < li->it[i].n_answers; k++)
         bad = json_array_append_new(ans, json_string(li->it[i].answer[k])) != 0;
     if (o) {
-        put(o, "index", json_integer((json_int_t)i), &bad);
-        put(o, "prompt", json_string(li->it[i].prompt), &bad);
-        put(o, "answers", ans, &bad);
+        gt_fund_j_put(o, "index", json_integer((json_int_t)i), &bad);
+        gt_fund_j_put(o, "prompt", json_string(li->it[i].prompt), &bad);
+        gt_fund_j_put(o, "answers", ans, &bad);
         ans = NULL;
         if (closed) {
-            put(o, "gold", li->it[i].gold < 0 ? json_null() : json_integer(li->it[i].gold), &bad);
-            put(o, "label", li->label[i] < 0 ? json_null() : json_integer(li->label[i]), &bad);
+            gt_fund_j_put(o, "gold", li->it[i].gold < 0 ? json_null() : json_integer(li->it[i].gold), &bad);
+            gt_fund_j_put(o, "label", li->label[i] < 0 ? json_null() : json_integer(li->label[i]), &bad);
         }
     }
     json_decref(ans);
@@ -162,14 +143,14 @@ static json_t *seats_json(sqlite3 *db, const uint8_t task[32], gt_err *err) {
         for (int i = 0; !bad && i < 7; i++) bad = gt_row_amount(q, 1 + i, &v[i], "fd_label_seats", err);
         json_t *o = bad ? NULL : json_object();
         bad = !o;
-        put(o, "address", j_addr(&a), &bad);
-        put(o, "seat", json_integer((json_int_t)v[0]), &bad);
-        put(o, "commits", json_integer((json_int_t)v[1]), &bad);
-        put(o, "reveals", json_integer((json_int_t)v[2]), &bad);
-        put(o, "outcome", json_string(outcome_name((int)v[3])), &bad);
-        put(o, "paid", j_amt(v[4]), &bad);
-        put(o, "goldSeen", json_integer((json_int_t)v[5]), &bad);
-        put(o, "goldRight", json_integer((json_int_t)v[6]), &bad);
+        gt_fund_j_put(o, "address", gt_fund_j_addr(&a), &bad);
+        gt_fund_j_put(o, "seat", json_integer((json_int_t)v[0]), &bad);
+        gt_fund_j_put(o, "commits", json_integer((json_int_t)v[1]), &bad);
+        gt_fund_j_put(o, "reveals", json_integer((json_int_t)v[2]), &bad);
+        gt_fund_j_put(o, "outcome", json_string(outcome_name((int)v[3])), &bad);
+        gt_fund_j_put(o, "paid", gt_fund_j_amt(v[4]), &bad);
+        gt_fund_j_put(o, "goldSeen", json_integer((json_int_t)v[5]), &bad);
+        gt_fund_j_put(o, "goldRight", json_integer((json_int_t)v[6]), &bad);
         if (bad || json_array_append_new(arr, o)) json_decref(arr), arr = NULL;
     }
     sqlite3_finalize(q);
@@ -190,9 +171,9 @@ json_t *gt_fund_label_task_get(sqlite3 *db, const uint8_t task[32], gt_err *err)
     int bad = !items;
     for (size_t i = 0; !bad && i < li.n; i++) bad = json_array_append_new(items, item_json(&li, i, t.status)) != 0;
     gt_fund_litems_free(&li);
-    put(o, "itemList", items, &bad);
+    gt_fund_j_put(o, "itemList", items, &bad);
     json_t *seats = bad ? NULL : seats_json(db, task, err);
-    put(o, "seats", seats, &bad);
+    gt_fund_j_put(o, "seats", seats, &bad);
     if (bad) {
         json_decref(o);
         if (!err->code) gt_err_set(err, GT_ENOMEM, "out of memory");
