@@ -5,7 +5,7 @@
  *       writes DIR/data.jsonl in the rows a data job exports ({"completion",
  *       "prompt"}, one compact JSON object a line), N items of every family
  *       at every difficulty level (up to L; 3N of a family without levels
- *       that shows its work: strings), each checked by the family's own checker
+ *       that shows its work: strings; 2N a level of sort and logic), each checked by the family's own checker
  *       before it is written: the prompt "Q: <question>\nA: ", the completion
  *       the family's worked solution (arith, sort, logic, strings) or
  *       "Answer: <answer>" (units); prints
@@ -52,6 +52,16 @@ static void levels(const gt_family *f, unsigned long long cap, int *lo, int *hi)
     *lo = f->max_level ? f->min_level : 0;
     *hi = f->max_level ? f->max_level : 0;
     if (cap && *hi > (int)cap) *hi = (int)cap > *lo ? (int)cap : *lo;
+}
+
+/* How many times per_level rows a level of f gets. A family without levels
+ * but with worked solutions (strings: six operations) gets three levels'
+ * worth; sort and logic twice a level's, the families furthest from their
+ * goals after the first full run (their windows are drawn in proportion to
+ * their rows: recipes/worker/README.md). */
+static int rows_weight(const gt_family *f) {
+    if (!f->max_level) return f->scratchpad ? 3 : 1;
+    return !strcmp(f->name, "sort") || !strcmp(f->name, "logic") ? 2 : 1;
 }
 
 /* The prompt of an item, as trained on and asked. */
@@ -103,9 +113,7 @@ static int cmd_data(const ropts *o) {
         int lo, hi;
         if (o->family && strcmp(o->family, f->name)) continue;
         levels(f, o->max_level, &lo, &hi);
-        /* A family without levels but with worked solutions (strings: six
-         * operations) gets three levels' worth of rows. */
-        unsigned long long per = o->per_level * (f->max_level || !f->scratchpad ? 1 : 3);
+        unsigned long long per = o->per_level * (unsigned long long)rows_weight(f);
         for (int l = lo; l <= hi && !rc; l++)
             for (unsigned long long i = 0; i < per && !rc; i++) {
                 gt_family_item it;

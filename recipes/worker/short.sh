@@ -11,8 +11,8 @@
 # the third argument: prints the values to pin.
 set -euo pipefail
 G=${1:?usage: short.sh GOTONG GOTONG_RECIPE [--print]} R=${2:?usage: short.sh GOTONG GOTONG_RECIPE [--print]}
-WANT_ROOT=0x942f31787539660a68a7d4fa3b029b1ae74588b798e24eb9bdd551e4a5876142
-WANT_SHA=ed2db5a5aa096b48abe987f5a6630b31be85929270f462e133fd8fd9db03c906
+WANT_ROOT=0x2bc60bcea65451a678664a427378052501ea2c0b5a925bfa38263c5889ba599a
+WANT_SHA=49818b1c635283a3f5fb99db3b6475b3bb6966da482d11c7bec5d379e980940d
 T=$(mktemp -d "${TMPDIR:-/tmp}/gt-recipe-short-XXXXXX")
 trap 'rm -rf "$T"' EXIT
 "$R" data --seed 1 --per-level 4 --max-level 2 -o "$T/data" >/dev/null

@@ -393,12 +393,39 @@ static void test_levels(void) {
 static long long written_number(const char *pad) {
     long long v = 0, place = 1;
     int carry = 0;
+    if (!strncmp(pad, "cmp ", 4)) pad = strchr(pad, '\n') + 1; /* a difference's comparison line first */
     for (const char *p = strchr(pad, '='); p && p[1] >= '0' && p[1] <= '9'; p = strchr(p + 1, '=')) {
         v += (p[2] - '0') * place;
         place *= 10;
         carry = p[1] == '1' && p[-4] != '-' ? 1 : 0; /* a sum's carry out; a borrow leaves nothing */
     }
     return v + carry * place;
+}
+
+/* The worked solution pad with its marked answer replaced by each of the
+ * item's distractors must be judged wrong: what the steps show cannot make a
+ * wrong final answer pass. */
+static void check_wrong_answer_fails(const gt_family_item *it, const char *pad) {
+    char alt[GT_FAMILY_MAX_CHOICES][GT_FAMILY_ANSWER_MAX], bad[GT_FAMILY_SCRATCHPAD_MAX + GT_FAMILY_ANSWER_MAX];
+    int gold, n = gt_family_choices(it, GT_FAMILY_MAX_CHOICES, alt, &gold);
+    const char *mark = strstr(pad, "Answer: ");
+    CHECK(mark != NULL);
+    for (int k = 0; mark && k < n; k++) {
+        if (k == gold) continue;
+        snprintf(bad, sizeof bad, "%.*sAnswer: %s", (int)(mark - pad), pad, alt[k]);
+        CHECK_MSG(!ok(it, bad), "%s: a pad ending in %s passed\n%s", it->question, alt[k], bad);
+    }
+}
+
+/* A difference's comparison line and digit line: "cmp A B: ... so
+ * [negate ]X-Y" negates exactly when a < b, and "= 0375" holds the
+ * difference's digits, leading zeros kept. */
+static void check_sub_lines(const char *pad, long long a, long long b) {
+    CHECK_MSG(!strncmp(pad, "cmp ", 4), "%s", pad);
+    const char *nl = strchr(pad, '\n'), *neg = strstr(pad, "negate");
+    CHECK_MSG((neg && neg < nl) == (a < b), "%lld - %lld\n%s", a, b, pad);
+    const char *eq = strstr(pad, "\n= ");
+    CHECK_MSG(eq && atoll(eq + 3) == (a < b ? b - a : a - b), "%lld - %lld\n%s", a, b, pad);
 }
 
 /* Worked solutions: each ends with the marked answer the checker accepts,
@@ -416,6 +443,8 @@ static void test_scratchpad(void) {
             long long x, y, ans = atoll(it.answer);
             char op;
             if (sscanf(it.question, "What is %lld %c %lld?", &x, &op, &y) != 3) continue;
+            check_wrong_answer_fails(&it, pad);
+            if (op == '-') check_sub_lines(pad, x, y);
             if (op == '*') {
                 const char *last = strrchr(pad, 'm'); /* "sum S" of the last partial product */
                 CHECK_MSG(last && atoll(last + 2) == ans, "%s\n%s", it.question, pad);
@@ -441,6 +470,57 @@ static void line_letters(const char *pad, const char *tag, char *out, size_t cap
     out[n] = 0;
 }
 
+/* Sort's selection lines: line k ("min 007: 392 361", "max riv: app")
+ * takes the answer's k-th item (a number zero-padded, a word by its first
+ * three letters) and restates one item fewer each time; the keys of one
+ * item's words are distinct, so they sort as the words do. */
+static void check_sort_lines(const gt_family_item *it, const char *pad) {
+    int words = it->question[11] == 'w', k = 0, n = 1;
+    const char *want = it->answer, *line = strchr(pad, '\n');
+    for (const char *c = it->answer; *c; c++) n += *c == ',';
+    CHECK_MSG(!strncmp(pad, "pad:", 4) && line && line - pad == 4 + 4 * n, "%s", pad);
+    for (const char *q = pad + 5; line && q < line; q += 4) /* the keys of the pad line are distinct */
+        for (const char *r = q + 4; r < line; r += 4) CHECK_MSG(strncmp(q, r, 3), "two keys alike\n%s", pad);
+    for (; line && (!strncmp(line + 1, "min ", 4) || !strncmp(line + 1, "max ", 4)); line = strchr(line + 1, '\n')) {
+        const char *key = line + 5, *end = strchr(key, '\n');
+        int rest = 0;
+        for (const char *c = key; end && c < end; c++) rest += *c == ' ';
+        CHECK_MSG(rest == n - 1 - k, "line %d restates %d items\n%s", k + 1, rest, pad);
+        CHECK_MSG(key[3] == (k == n - 1 ? '\n' : ':'), "%s", pad);
+        if (words) CHECK_MSG(!strncmp(key, want, 3), "line %d: want %.3s\n%s", k + 1, want, pad);
+        else CHECK_MSG(atoi(key) == atoi(want), "line %d: want %d\n%s", k + 1, atoi(want), pad);
+        want = strchr(want, ',') ? strchr(want, ',') + 2 : want + strlen(want);
+        k++;
+    }
+    CHECK_MSG(k == n, "%d selection lines for %d items\n%s", k, n, pad);
+}
+
+/* Logic's first line restates the question's values, "A1 B0"; the next
+ * writes the formula with each letter's value after it. */
+static void check_logic_values(const gt_family_item *it, const char *pad) {
+    char want[32];
+    size_t off = 0;
+    const char *is = strstr(it->question, ". Is ");
+    for (const char *c = it->question; is && c < is; c++)
+        if (c[1] == ' ' && c[2] == '=' && off + 5 < sizeof want)
+            off += (size_t)snprintf(want + off, sizeof want - off, "%s%c%d", off ? " " : "", *c, c[4] == 't');
+    CHECK_MSG(!strncmp(pad, want, off) && pad[off] == '\n', "%s\n%s", it->question, pad);
+    char formula[256];
+    size_t m = 0;
+    const char *line = pad + off + 1, *end = strchr(line, '\n');
+    for (const char *c = line; end && c < end && m + 1 < sizeof formula; c++) {
+        formula[m++] = *c;
+        if (*c >= 'A' && *c <= 'D') { /* the letter's value follows it, as in the first line */
+            const char *v = strchr(pad, *c);
+            CHECK_MSG(v && v < pad + off && c[1] == v[1], "%c\n%s", *c, pad);
+            c++;
+        }
+    }
+    formula[m] = 0;
+    const char *q = strstr(it->question, ". Is "), *qe = strstr(it->question, " true or false?");
+    CHECK_MSG(q && qe && (size_t)(qe - q - 5) == m && !strncmp(q + 5, formula, m), "%s\n%s", it->question, pad);
+}
+
 /* The other worked solutions: sort's padded lists hold the item's numbers in
  * order, logic's last reduced line is the value, strings' letter line spells
  * the answer; each ends in a marked answer its checker accepts. */
@@ -453,14 +533,16 @@ static void test_scratchpad_more(void) {
             if (l == 1) continue;
             CHECK_EQ_INT(gt_family_scratchpad(&it, pad, sizeof pad), 0);
             CHECK_MSG(ok(&it, pad), "%s\n%s", it.question, pad);
-            const char *sorted = strstr(pad, "sorted:");
-            if (it.question[11] == 'n') CHECK_MSG(sorted && atoi(sorted + 7) == atoi(it.answer), "%s", pad);
+            check_wrong_answer_fails(&it, pad);
+            check_sort_lines(&it, pad);
         }
     for (int l = 0; l <= 3; l++)
         for (uint64_t i = 0; i < 200; i++) {
             CHECK_EQ_INT(gt_family_generate_level(gt_family_by_name("logic"), 5, i, l, &it), 0);
             CHECK_EQ_INT(gt_family_scratchpad(&it, pad, sizeof pad), 0);
             CHECK_MSG(ok(&it, pad), "%s\n%s", it.question, pad);
+            check_wrong_answer_fails(&it, pad);
+            check_logic_values(&it, pad);
             const char *ans = strstr(pad, "\nAnswer: ");
             CHECK_MSG(ans && ans - pad >= 1 && ans[-1] == (it.answer[0] == 't' ? '1' : '0') &&
                           (ans - pad == 1 || ans[-2] == '\n'),

@@ -6,6 +6,7 @@
  * multiplier). The answer is
  * exact; the checker reads one integer (thousands separators allowed) and
  * compares it with the product/sum/difference. */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -66,14 +67,44 @@ static void work_add(char *out, size_t cap, size_t *off, int64_t a, int64_t b) {
 
 /* Column differences of a - b (a >= b >= 0), units first, fixed width:
  * "2-5-0=17" (digit of a, digit of b, borrow in = borrow out and the digit
- * written: 12-5-0 = 7 with a borrow). */
+ * written: 12-5-0 = 7 with a borrow); then "= 0375": the difference's digits
+ * from the top column down, leading zeros kept, so that the answer is that
+ * line with its zeros dropped (a step of its own: the misses of the earlier
+ * format were mostly a leading zero of the last column). */
 static void work_sub(char *out, size_t cap, size_t *off, int64_t a, int64_t b) {
+    char digits[24];
+    int n = 0;
     for (int borrow = 0, col = 0; a || !col; col++, a /= 10, b /= 10) {
         int da = (int)(a % 10), db = (int)(b % 10), d = da - db - borrow;
         int next = d < 0;
         fam_cat(out, cap, off, "%d-%d-%d=%d%d\n", da, db, borrow, next, d + 10 * next);
         borrow = next;
+        assert(n < (int)sizeof digits - 1);
+        digits[n++] = (char)('0' + d + 10 * next);
     }
+    fam_cat(out, cap, off, "= ");
+    while (n > 0) fam_cat(out, cap, off, "%c", digits[--n]);
+    fam_cat(out, cap, off, "\n");
+}
+
+/* Which operand of a - b is larger, written out before the columns: "cmp
+ * 436 481: 4=4 3<8 so negate 481-436" compares the digits from the top
+ * down to the first that differ (operands of one length; another length
+ * decides alone: "longer", "shorter"), so the choice to negate is a
+ * comparison of two digits, not of two whole numbers at once. */
+static void work_cmp(char *out, size_t cap, size_t *off, int64_t a, int64_t b) {
+    char sa[24], sb[24];
+    snprintf(sa, sizeof sa, "%" PRId64, a);
+    snprintf(sb, sizeof sb, "%" PRId64, b);
+    fam_cat(out, cap, off, "cmp %s %s:", sa, sb);
+    size_t la = strlen(sa), lb = strlen(sb);
+    if (la != lb) fam_cat(out, cap, off, " %s", la > lb ? "longer" : "shorter");
+    for (size_t i = 0; la == lb && i < la; i++) {
+        fam_cat(out, cap, off, " %c%c%c", sa[i], sa[i] < sb[i] ? '<' : sa[i] > sb[i] ? '>' : '=', sb[i]);
+        if (sa[i] != sb[i]) break;
+    }
+    if (a < b) fam_cat(out, cap, off, " so negate %s-%s\n", sb, sa);
+    else fam_cat(out, cap, off, " so %s-%s\n", sa, sb);
 }
 
 /* a * b by the digits of b: one partial product per digit, then their sum. */
@@ -94,9 +125,8 @@ static int arith_scratchpad(const gt_family_item *it, char *out, size_t cap) {
     size_t off = 0;
     out[0] = 0;
     if (p.op == '+') work_add(out, cap, &off, p.a, p.b);
-    else if (p.op == '-' && p.a >= p.b) work_sub(out, cap, &off, p.a, p.b);
-    else if (p.op == '-') fam_cat(out, cap, &off, "%" PRId64 "<%" PRId64 " so negate %" PRId64 "-%" PRId64 "\n",
-                                  p.a, p.b, p.b, p.a), work_sub(out, cap, &off, p.b, p.a);
+    else if (p.op == '-') work_cmp(out, cap, &off, p.a, p.b),
+        work_sub(out, cap, &off, p.a >= p.b ? p.a : p.b, p.a >= p.b ? p.b : p.a);
     else work_mul(out, cap, &off, p.a, p.b);
     fam_cat(out, cap, &off, "Answer: %s", it->answer);
     return off + 1 >= cap ? -1 : 0;

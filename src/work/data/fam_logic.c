@@ -3,7 +3,8 @@
  * fully parenthesised (no precedence rules to argue about); difficulty
  * level d (1..3) nests up to depth d. The checker
  * takes the last true/false/yes/no word of the answer (any case). A worked
- * solution writes the formula with 1 and 0 for the values, then reduces it
+ * solution restates the values ("A1 B0"), writes the formula with each
+ * variable's value after its letter ("(A1 or not B0)"), then reduces it
  * one pass a line (every "not x" and "(x op y)" of single values at once)
  * down to one value: a few short steps instead of a whole formula at once. */
 #include <stdio.h>
@@ -117,7 +118,7 @@ enum { LT_F, LT_T, LT_NOT, LT_AND, LT_OR, LT_XOR, LT_LP, LT_RP };
 /* The formula of a question this file wrote ("Let A = true, .... Is F true
  * or false?") as tokens, values substituted; the count, or -1 when it does
  * not read as one (not outside input: the question is regenerated). */
-static int logic_tokens(const char *q, int *tok) {
+static int logic_tokens(const char *q, int *tok, char *names) {
     int vals[LOGIC_MAX_VARS] = {0}, n = 0;
     const char *is = strstr(q, ". Is "), *end = strstr(q, " true or false?");
     if (!is || !end) return -1;
@@ -125,7 +126,8 @@ static int logic_tokens(const char *q, int *tok) {
         if (*c >= 'A' && *c < 'A' + LOGIC_MAX_VARS && c[1] == ' ' && c[2] == '=') vals[*c - 'A'] = c[4] == 't';
     for (const char *c = is + 5; c < end && n < LOGIC_MAX_TOKENS; c++) {
         if (*c == ' ') continue;
-        if (*c >= 'A' && *c < 'A' + LOGIC_MAX_VARS) tok[n++] = vals[*c - 'A'];
+        names[n] = 0;
+        if (*c >= 'A' && *c < 'A' + LOGIC_MAX_VARS) names[n] = *c, tok[n++] = vals[*c - 'A'];
         else if (*c == '(') tok[n++] = LT_LP;
         else if (*c == ')') tok[n++] = LT_RP;
         else if (!strncmp(c, "not", 3)) tok[n++] = LT_NOT, c += 2;
@@ -152,25 +154,45 @@ static int logic_reduce(const int *t, int n, int *out) {
     return m;
 }
 
-/* Writes tokens as "not (1 and 0)" and a newline. */
-static void logic_line(char *out, size_t cap, size_t *off, const int *t, int n) {
+/* Writes tokens as "not (1 and 0)" and a newline; with names (not NULL),
+ * each value after its variable's letter: "not (A1 and B0)". */
+static void logic_line(char *out, size_t cap, size_t *off, const int *t, int n, const char *names) {
     static const char *const text[] = {"0", "1", "not", "and", "or", "xor", "(", ")"};
     for (int i = 0; i < n; i++)
-        fam_cat(out, cap, off, "%s%s", i && t[i - 1] != LT_LP && t[i] != LT_RP ? " " : "", text[t[i]]);
+        fam_cat(out, cap, off, "%s%.*s%s", i && t[i - 1] != LT_LP && t[i] != LT_RP ? " " : "",
+                names && names[i] ? 1 : 0, names ? names + i : "", text[t[i]]);
+    fam_cat(out, cap, off, "\n");
+}
+
+/* The values of a question this file wrote, restated as "A1 B0 C1" and a
+ * newline. The next line writes each variable's letter before its value
+ * ("(B1 or A0)"), so the value is what followed that letter here: a lookup
+ * of one token back (reading "B = false" out of the question's prose was the
+ * earlier format's most common miss). */
+static void logic_values(const char *q, char *out, size_t cap, size_t *off) {
+    const char *is = strstr(q, ". Is ");
+    int first = 1;
+    for (const char *c = q; is && c < is; c++)
+        if (*c >= 'A' && *c < 'A' + LOGIC_MAX_VARS && c[1] == ' ' && c[2] == '=')
+            fam_cat(out, cap, off, "%s%c%d", first ? "" : " ", *c, c[4] == 't'), first = 0;
     fam_cat(out, cap, off, "\n");
 }
 
 static int logic_scratchpad(const gt_family_item *it, char *out, size_t cap) {
-    int a[LOGIC_MAX_TOKENS], b[LOGIC_MAX_TOKENS], n = logic_tokens(it->question, a);
+    int a[LOGIC_MAX_TOKENS], b[LOGIC_MAX_TOKENS];
+    char names[LOGIC_MAX_TOKENS];
+    int n = logic_tokens(it->question, a, names);
     size_t off = 0;
     out[0] = 0;
     if (n <= 0) return -1;
-    logic_line(out, cap, &off, a, n);
+    logic_values(it->question, out, cap, &off);
+    logic_line(out, cap, &off, a, n, names);
+    if (n == 1) logic_line(out, cap, &off, a, n, NULL); /* "B1", then its value alone */
     while (n > 1) {
         int m = logic_reduce(a, n, b);
         if (m == n) return -1; /* no progress: not a formula this file writes */
         memcpy(a, b, sizeof(int) * (size_t)m), n = m;
-        logic_line(out, cap, &off, a, n);
+        logic_line(out, cap, &off, a, n, NULL);
     }
     fam_cat(out, cap, &off, "Answer: %s", it->answer);
     return off + 1 >= cap || a[0] != !strcmp(it->answer, "true") ? -1 : 0;

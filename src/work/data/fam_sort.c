@@ -2,9 +2,9 @@
  * in ascending or descending order (difficulty level n: n items, 2..9). The answer lists them separated by ", ";
  * the checker reads every number (or every word) of the answer in order and
  * wants exactly the sorted list, so a missing, extra or misplaced element is
- * wrong and the reason says where. A worked solution for numbers writes them
- * zero-padded to three digits, then sorted in that form, so that comparing
- * two numbers is comparing digits in the same places. */
+ * wrong and the reason says where. A worked solution is a selection sort
+ * written out, a line per item taken (sort_scratchpad). */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,23 +171,43 @@ static int sort_distract(const gt_family_item *it, gt_rng *r, char (*out)[GT_FAM
     return got;
 }
 
-/* "pad: 392 361 007\nsorted: 007 361 392\nAnswer: 7, 361, 392" for
- * numbers (all below 1000); words have only the marked answer. */
+/* One item as the worked solution writes it: a number zero-padded to three
+ * digits (so that comparing two is comparing digits in the same places), a
+ * word as its first three letters (unique in fam_words, test_families
+ * checks: the keys sort as the words do, and every line stays short enough
+ * for five items in the recipe's 256-token windows). */
+static void pad_item(const sort_params *p, int v, char *out, size_t cap, size_t *off) {
+    if (p->words) fam_cat(out, cap, off, "%.3s", fam_words[v]);
+    else fam_cat(out, cap, off, "%03d", v);
+}
+
+/* A selection sort written out: "pad: 392 361 007\nmin 007: 392 361\n
+ * min 361: 392\nmin 392\nAnswer: 7, 361, 392" (descending: max; words by
+ * their keys: "pad: riv app"). Each
+ * line takes the first item in order of what is left and restates the rest
+ * in their given order, so every step is one choice among a few items a line
+ * away, and the answer is the lines' first items read top down. */
 static int sort_scratchpad(const gt_family_item *it, char *out, size_t cap) {
     sort_params p;
     params_of(it, &p);
-    int s[SORT_MAX_N];
+    int s[SORT_MAX_N], left[SORT_MAX_N], nl = p.n;
     sorted(&p, s);
+    memcpy(left, p.v, sizeof(int) * (size_t)p.n);
     size_t off = 0;
     out[0] = 0;
-    if (!p.words) {
-        fam_cat(out, cap, &off, "pad:");
-        for (int i = 0; i < p.n; i++) fam_cat(out, cap, &off, " %03d", p.v[i]);
-        fam_cat(out, cap, &off, "\nsorted:");
-        for (int i = 0; i < p.n; i++) fam_cat(out, cap, &off, " %03d", s[i]);
-        fam_cat(out, cap, &off, "\n");
+    fam_cat(out, cap, &off, "pad:");
+    for (int i = 0; i < p.n; i++) fam_cat(out, cap, &off, " "), pad_item(&p, p.v[i], out, cap, &off);
+    for (int k = 0; k < p.n; k++) {
+        fam_cat(out, cap, &off, "\n%s ", p.desc ? "max" : "min");
+        pad_item(&p, s[k], out, cap, &off);
+        int at = 0; /* the first of the items left equal to s[k] (numbers may repeat) */
+        while (at < nl && left[at] != s[k]) at++;
+        assert(at < nl);
+        memmove(left + at, left + at + 1, sizeof(int) * (size_t)(nl - at - 1)), nl--;
+        if (nl) fam_cat(out, cap, &off, ":");
+        for (int i = 0; i < nl; i++) fam_cat(out, cap, &off, " "), pad_item(&p, left[i], out, cap, &off);
     }
-    fam_cat(out, cap, &off, "Answer: %s", it->answer);
+    fam_cat(out, cap, &off, "\nAnswer: %s", it->answer);
     return off + 1 >= cap ? -1 : 0;
 }
 
