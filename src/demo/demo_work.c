@@ -93,15 +93,24 @@ static int wait_stat(gt_agent *a, uint64_t (*get)(const gt_agent_stats *), uint6
 static uint64_t st_published(const gt_agent_stats *s) { return s->datasets_published; }
 static uint64_t st_cosigns(const gt_agent_stats *s) { return s->cosigns; }
 
-/* The job spec of round r (its name makes each round's job a new one). */
+/* The job spec of round r (its name makes each round's job a new one).
+ * With the recipe's worker model the four topics are questions of its task
+ * families, asked as it was trained ("Q: ...\nA: "), and a sample is its
+ * worked solution; the repeats, and so the outcome, are the same. */
 static char *data_spec(const demo *d, int r) {
-    json_t *topics = json_pack("[s,s,s,s]", "rice terraces", "a ferry crossing", "the monsoon", "a night market");
+    json_t *topics =
+        d->worker_model
+            ? json_pack("[s,s,s,s]", "What is 436 - 481?", "Sort these numbers in ascending order: 392, 61.",
+                        "Let A = true, B = false. Is (A xor not B) true or false?", "Reverse the string \"harbor\".")
+            : json_pack("[s,s,s,s]", "rice terraces", "a ferry crossing", "the monsoon", "a night market");
+    const char *tmpl = d->worker_model ? "Q: {topic}\nA: " : "Write one line about {topic}.\n";
     char name[32];
     snprintf(name, sizeof name, "demo-notes-r%d", r);
     json_t *o = json_pack("{s:i,s:s,s:s,s:{s:o},s:i,s:i,s:i,s:s,s:s,s:s,s:s,s:{s:i,s:f},s:{s:b,s:f}}", "version", 1,
-                          "name", name, "template", "Write one line about {topic}.\n", "variables", "topic", topics,
-                          "seed", 7, "samples", 8, "batch", 4, "reward", "0.5", "stake", "0.25", "license", "cc-by-4.0",
-                          "model", d->model_id, "generation", "max_tokens", 16, "temp", 0.0, "pipeline", "near_dedup", 0,
+                          "name", name, "template", tmpl,
+                          "variables", "topic", topics, "seed", 7, "samples", 8, "batch", 4, "reward", "0.5", "stake",
+                          "0.25", "license", "cc-by-4.0", "model", d->model_id, "generation", "max_tokens",
+                          d->worker_model ? DEMO_WORKER_N_PREDICT : 16, "temp", 0.0, "pipeline", "near_dedup", 0,
                           "spot_check", 0.5);
     char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(o);
