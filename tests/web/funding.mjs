@@ -130,7 +130,7 @@ export async function fundingChecks(ctx, t, env) {
 }
 
 // Watches page's requests for the key (bare hex, any case); returns a getter.
-function watchKey(page, key) {
+export function watchKey(page, key) {
   const bare = key.replace(/^0x/, '').toLowerCase();
   let leaked = false;
   page.on('request', (r) => {
@@ -140,7 +140,7 @@ function watchKey(page, key) {
 }
 
 // Submits form `id` with the key typed in; returns [ok, text] of its result line.
-async function signIn(page, t, id, key) {
+export async function signIn(page, t, id, key) {
   await page.fill(`#${id}-key`, key);
   await page.evaluate((sel) => {
     const out = document.querySelector(sel);
@@ -192,7 +192,7 @@ async function finalizeInPage(ctx, t, env, round, key) {
 const TOP = { x: 0, y: 0, width: 1280, height: 800 }; // the README's screenshots: a laptop's first screen
 
 // The API's tokens as the page writes them ("1,234.5 GOT").
-function tokensOf(units) {
+export function tokensOf(units) {
   const s = String(units).padStart(7, '0');
   const whole = s.slice(0, -6).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
   const frac = s.slice(-6).replace(/0+$/, '');
