@@ -20,8 +20,9 @@
 //     signed in the page, then task_post) lands on the ledger and the board;
 //   - an agent named with markup is shown as text and runs nothing;
 //   - the keyboard reaches the navigation and opens a page;
-//   - the funding pages (funding.mjs) and the labelling page (label.mjs), on
-//     the same ledger served by tests/web's clock node;
+//   - the funding pages (funding.mjs), the labelling page (label.mjs) and the
+//     funding actions taken from the pages (fund_act.mjs), on the same ledger
+//     served by tests/web's clock node;
 //   - the dashboard's files: security headers, no path out of the embedded
 //     tree, unknown query parameters refused.
 import { spawn, execFileSync } from 'node:child_process';
@@ -34,6 +35,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startClockNode, fundingChecks } from './funding.mjs';
 import { labelChecks } from './label.mjs';
+import { fundActChecks } from './fund_act.mjs';
 
 const [gotong, buildDir, chromiumPath] = process.argv.slice(2);
 if (!gotong || !buildDir || !chromiumPath) {
@@ -577,6 +579,7 @@ async function main() {
     const helpers = { check, cli, api, open, rawGet, SHOTS, WAIT_MS, exportKey: (a) => exportKey(home, a) };
     const fundPages = await fundingChecks(browser, helpers, { base, home, clock: node.clock, demo });
     fundPages.push(...(await labelChecks(browser, helpers, { base, home, demo, gotong })));
+    fundPages.push(...(await fundActChecks(browser, helpers, { base, home, clock: node.clock, demo })));
     await pagesLoad(browser, base, fundPages, 'laptop');
     await supplyShown(browser, base);
     await browser.close();
