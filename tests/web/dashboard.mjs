@@ -498,6 +498,23 @@ async function keyboard(ctx, base) {
   await page.close();
 }
 
+// The demo's ledger, in home. `gotong demo` has a known race under heavy
+// load (its round 3's sealed votes against the dispute's opening: "dispute:
+// not done after 180 s"; test_demo covers the demo itself): one failed run is
+// said loudly and run again once in a fresh home; a second failure fails the test.
+function makeDemo(home) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return JSON.parse(cli(['demo', '--home', home, '--vocab', VOCAB, '--json']));
+    } catch (e) {
+      const why = String(e.stderr || e.message).split('\n')[0].slice(0, 300);
+      if (attempt === 2) throw e;
+      console.log(`NOTE gotong demo failed (${why}); running it once more in a fresh home`);
+      fs.rmSync(home, { recursive: true, force: true });
+    }
+  }
+}
+
 async function main() {
   fs.mkdirSync(SHOTS, { recursive: true });
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gotong-web-'));
@@ -505,7 +522,7 @@ async function main() {
   let node = null;
   let browser = null;
   try {
-    const demo = JSON.parse(cli(['demo', '--home', home, '--vocab', VOCAB, '--json']));
+    const demo = makeDemo(home);
     const ayu = demo.agents.find((a) => a.name === 'ayu').address;
     node = await startNode(home);
     let base = node.url;
