@@ -78,11 +78,13 @@ function startNode(home) {
 }
 
 // A raw GET (the path exactly as given, no normalising): {status, headers, body}.
+// A fresh connection each time (agent: false): a kept-alive one the node closed
+// while the test waited on the CLI would be reused and fail ("socket hang up").
 function rawGet(url, p) {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     http
-      .get({ host: u.hostname, port: u.port, path: p }, (res) => {
+      .get({ host: u.hostname, port: u.port, path: p, agent: false }, (res) => {
         let body = '';
         res.on('data', (d) => {
           body += d;
