@@ -72,8 +72,10 @@ export async function fundingChecks(ctx, t, env) {
     const r = await t.rawGet(base, `/v1/datasets/${tk.spec}`);
     if (r.status === 200) dataset = JSON.parse(r.body);
   }
-  const evals = (await api(base, '/v1/leaderboard?all=true')).entries;
-  check(dataset !== null && evals.length > 0, 'the demo published a dataset and attested an evaluation');
+  // Only an evaluation the market accepted can be a round's project (fund_round_enter): not the forged
+  // score the leaderboard's `all` lists first.
+  const evals = (await api(base, '/v1/leaderboard?all=true')).entries.filter((e) => e.status === 'accepted');
+  check(dataset !== null && evals.length > 0, 'the demo published a dataset and an accepted evaluation');
   const evaluation = evals[0];
   const job = '0x' + dataset.job.replace(/^(sha256:|0x)/, '');
 
