@@ -98,14 +98,13 @@ static int load_ledger_config(gt_api_x402 *x, const json_t *j, int (*known)(cons
 static int load_config(gt_api_x402 *x, const char *home, const json_t *j, int (*known)(const char *, const char *),
                        gt_err *err) {
     static const char *const fields[] = {"rpc", "token", "tokenName", "tokenVersion", "payTo", "facilitatorKeyFile",
-                                         "maxTimeoutSeconds", "prices", NULL};
+                                         "maxTimeoutSeconds", "prices", "settle", NULL};
     const char *rpc, *token, *name, *version, *pay_to, *key_file;
     const char *settle = json_string_value(json_object_get(j, "settle"));
     int rc;
     if (settle && !strcmp(settle, "ledger")) return load_ledger_config(x, j, known, err);
-    if (settle && strcmp(settle, "chain"))
+    if ((!settle && json_object_get(j, "settle")) || (settle && strcmp(settle, "chain")))
         return gt_err_set(err, GT_EINVAL, "settle: expected \"chain\" (the default) or \"ledger\"");
-    if (settle) json_object_del((json_t *)j, "settle");
     if ((rc = gt_json_only_fields(j, fields, "x402.json", err)) || (rc = gt_json_get_str(j, "rpc", 256, &rpc, err)) ||
         (rc = gt_json_get_str(j, "token", 42, &token, err)) ||
         (rc = gt_json_get_str(j, "tokenName", sizeof x->base.name - 1, &name, err)) ||

@@ -32,10 +32,13 @@
  * what the jobs hold.
  *
  * A rule the contracts do not have stops the scenario at that step, loudly,
- * with the reason (a multi-slot task, an evaluator's fee, quorum votes, open
- * dispute votes, a deadline that slashes and reopens a slot...): the steps
- * before it were compared, the rest are listed as not run on chain. A
- * mismatch anywhere else fails the test.
+ * with the reason (a multi-slot task, quorum verdicts, open dispute votes, a
+ * deadline that slashes and reopens a slot...): the steps before it were
+ * compared, the rest are listed as not run on chain. A refusal whose rule
+ * only the ledger has (skill or registry names, window bounds, a verdict
+ * naming the result...) is skipped and counted: a refusal changes nothing on
+ * the ledger, so both states stay equal. A mismatch anywhere else fails the
+ * test.
  *
  * usage: test_chain_scenarios [FILE.json ...]   (default: every file)
  * Skipped (exit 77) with a message when anvil or the contracts are missing. */
@@ -707,7 +710,7 @@ static int genesis(run *r, json_t *g) {
     return 0;
 }
 
-/* One step of the file; returns 0 to go on. */
+/* One step of the file (a stop or a failure is left in r). */
 static void run_step(run *r, json_t *st) {
     json_t *v;
     if ((v = json_object_get(st, "action"))) {
