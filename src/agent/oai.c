@@ -201,17 +201,27 @@ static char *complete_body(const gt_oai *o, const int32_t *prompt, size_t n_prom
     return s;
 }
 
+/* Checks what every completions answer must be: exactly one choice, from the
+ * model this client chose (a server may leave "model" out). */
+static int one_choice(const gt_oai *o, const json_t *j, gt_err *err) {
+    const json_t *choices = json_object_get(j, "choices");
+    const char *model = json_string_value(json_object_get(j, "model"));
+    if (json_array_size(choices) != 1 || !json_is_object(json_array_get(choices, 0)))
+        return gt_err_set(err, GT_EIO, "%s/completions: expected exactly one choice", o->url);
+    if (model && strcmp(model, o->model))
+        return gt_err_set(err, GT_EIO, "%s/completions: answered by model \"%.60s\", not \"%s\"", o->url, model,
+                          o->model);
+    return 0;
+}
+
 /* Checks choices[0] of an answer and appends its ids to tokens. */
 static int read_choice(const gt_oai *o, const json_t *j, int max_tokens, int n_vocab, gt_buf *tokens, gt_err *err) {
     const json_t *choices = json_object_get(j, "choices"), *c = json_array_get(choices, 0);
     const json_t *toks = json_object_get(c, "tokens"), *usage = json_object_get(j, "usage");
     const char *finish = json_string_value(json_object_get(c, "finish_reason"));
-    const char *model = json_string_value(json_object_get(j, "model"));
     const char *u = o->url;
-    if (json_array_size(choices) != 1 || !json_is_object(c))
-        return gt_err_set(err, GT_EIO, "%s/completions: expected exactly one choice", u);
-    if (model && strcmp(model, o->model))
-        return gt_err_set(err, GT_EIO, "%s/completions: answered by model \"%.60s\", not \"%s\"", u, model, o->model);
+    int bad = one_choice(o, j, err);
+    if (bad) return bad;
     if (!json_is_array(toks))
         return gt_err_set(err, GT_EUNSUPPORTED, "%s/completions: the answer has no \"tokens\" (the server does not "
                           "implement return_tokens, so its ids cannot be checked)", u);
@@ -273,12 +283,9 @@ static int read_scores(const gt_oai *o, const json_t *j, size_t n, size_t from, 
     const json_t *choices = json_object_get(j, "choices"), *c = json_array_get(choices, 0);
     const json_t *tl = json_object_get(json_object_get(c, "logprobs"), "token_logprobs");
     const json_t *pt = json_object_get(json_object_get(j, "usage"), "prompt_tokens");
-    const char *model = json_string_value(json_object_get(j, "model"));
     const char *u = o->url;
-    if (json_array_size(choices) != 1 || !json_is_object(c))
-        return gt_err_set(err, GT_EIO, "%s/completions: expected exactly one choice", u);
-    if (model && strcmp(model, o->model))
-        return gt_err_set(err, GT_EIO, "%s/completions: answered by model \"%.60s\", not \"%s\"", u, model, o->model);
+    int bad = one_choice(o, j, err);
+    if (bad) return bad;
     if (!json_is_array(tl))
         return gt_err_set(err, GT_EUNSUPPORTED, "%s/completions: the answer has no logprobs.token_logprobs (the server "
                           "does not score an echoed prompt)", u);
