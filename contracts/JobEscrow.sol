@@ -10,13 +10,21 @@
 //     work) completes the job, paying the worker the budget and its stake
 //     back, or rejects it; a rejected submission's stake is slashed to the
 //     client with the budget refunded (the embedded ledger's rule); so a job
-//     that asks a stake must have an evaluator other than its client;
+//     that asks a stake must have an evaluator other than its client, unless
+//     the escrow has a court (then, as on the embedded ledger, a poster may
+//     judge its own job: its rejection bonds the stake and may be disputed);
 //   - timeouts: after expiredAt anyone may call claimRefund; the client gets
 //     the budget back; a worker that claimed and never submitted loses its
 //     stake to the client (timeouts slash), one that submitted and was never
 //     judged gets its stake back (the silence was not its fault);
 //   - post: create and fund in one transaction, the description kept off
 //     chain (its hash in the event), the cheap path the gas figure is for.
+//   - the evaluator's fee (postWithFee, the embedded ledger's evaluator
+//     policy): escrowed with the budget, at most the stake; paid to the
+//     evaluator for a verdict: on completion from the escrow, on a final
+//     rejection out of the slashed stake (the escrowed fee then goes back to
+//     the client with the budget); no verdict (an expiry), no fee; an
+//     evaluator whose rejection the court overturns forfeits it to the client.
 //   - disputes (when the escrow was deployed with a DisputeCourt): the
 //     evaluator's rejection of a staked, submitted job bonds the job's stake
 //     from the evaluator and holds the money for the court's dispute window;
@@ -59,6 +67,8 @@ contract JobEscrow {
     mapping(uint256 => Job) private jobs;
     // A rejection waiting for its dispute window: when the window closes.
     mapping(uint256 => uint256) public appealUntil;
+    // The evaluator's fee of a job posted with one (postWithFee); zero otherwise.
+    mapping(uint256 => uint256) public feeOf;
 
     // ERC-8183's events.
     event JobCreated(uint256 indexed jobId, address indexed client, address indexed provider,
@@ -81,6 +91,8 @@ contract JobEscrow {
     event AppealOpened(uint256 indexed jobId, address indexed rejecter, uint256 bond, uint256 until);
     event JobDisputed(uint256 indexed jobId, address indexed provider, uint256 bond);
     event DisputeSettled(uint256 indexed jobId, uint8 outcome);
+    event FeeSet(uint256 indexed jobId, uint256 fee);
+    event FeePaid(uint256 indexed jobId, address indexed evaluator, uint256 fee);
 
     constructor(address token_, address court_) {
         require(token_ != address(0), "escrow: token is the zero address");
@@ -155,6 +167,7 @@ contract JobEscrow {
         emit JobCompleted(jobId, msg.sender, reason);
         emit PaymentReleased(jobId, provider, j.budget);
         push(provider, paid);
+        payFee(jobId, msg.sender);
     }
 
     // The client rejects an open job (nothing escrowed), or the evaluator a
@@ -179,7 +192,7 @@ contract JobEscrow {
             pull(msg.sender, j.stake); // the rejecter's bond, lost if the worker wins its dispute
             return;
         }
-        if (s != Status.Open) unwind(jobId, j, s == Status.Submitted);
+        if (s != Status.Open) unwind(jobId, j, s == Status.Submitted, s == Status.Submitted);
     }
 
     // The rejected worker appeals to the court, bonding the job's stake.
@@ -203,7 +216,7 @@ contract JobEscrow {
         require(j.status == Status.Rejected && until != 0, "escrow: no rejection waiting for its window");
         require(block.timestamp >= until, "escrow: the dispute window is still open");
         appealUntil[jobId] = 0;
-        unwind(jobId, j, true);
+        unwind(jobId, j, true, true);
         push(j.evaluator, j.stake);
     }
 
@@ -223,10 +236,11 @@ contract JobEscrow {
             emit PaymentReleased(jobId, j.provider, j.budget);
             push(j.provider, uint256(j.budget) + 2 * bond);
             push(msg.sender, bond);
+            refundFee(jobId, j.client); // the wrongful rejecter forfeits its fee
             return bond;
         }
         j.status = Status.Rejected;
-        unwind(jobId, j, true);
+        unwind(jobId, j, true, true);
         push(j.evaluator, bond);
         if (outcome == 0) {
             push(msg.sender, bond);
@@ -244,7 +258,7 @@ contract JobEscrow {
         require(block.timestamp >= j.expiredAt, "escrow: the job has not expired yet");
         j.status = Status.Expired;
         emit JobExpired(jobId);
-        unwind(jobId, j, s == Status.Funded);
+        unwind(jobId, j, s == Status.Funded, false);
     }
 
     // ---- gotong's extension ----
@@ -252,6 +266,11 @@ contract JobEscrow {
     // createJob + setBudget + setStake + fund in one: the description lives off chain.
     function post(address provider, address evaluator, uint256 expiredAt, bytes32 descriptionHash,
                   uint256 budget, uint256 stake) external returns (uint256 jobId) {
+        jobId = posted(provider, evaluator, expiredAt, descriptionHash, budget, stake);
+    }
+
+    function posted(address provider, address evaluator, uint256 expiredAt, bytes32 descriptionHash,
+                    uint256 budget, uint256 stake) private returns (uint256 jobId) {
         require(budget > 0, "escrow: the budget is zero");
         jobId = open(provider, evaluator, expiredAt);
         Job storage j = jobs[jobId];
@@ -261,6 +280,20 @@ contract JobEscrow {
         emit JobPosted(jobId, descriptionHash, stake);
         emit JobFunded(jobId, msg.sender, budget);
         pull(msg.sender, budget);
+    }
+
+    // post() with the evaluator's fee, escrowed with the budget (budget + fee
+    // pulled); the fee is at most the stake (a rejected worker pays for its
+    // evaluation from it) and a job its client judges has none.
+    function postWithFee(address provider, address evaluator, uint256 expiredAt, bytes32 descriptionHash,
+                         uint256 budget, uint256 stake, uint256 fee) external returns (uint256 jobId) {
+        require(fee > 0, "escrow: the fee is zero (use post)");
+        require(fee <= stake, "escrow: the stake must cover the fee (a rejected worker pays it from its stake)");
+        require(evaluator != msg.sender, "escrow: a job its client judges has no fee");
+        jobId = posted(provider, evaluator, expiredAt, descriptionHash, budget, stake);
+        feeOf[jobId] = fee;
+        emit FeeSet(jobId, fee);
+        pull(msg.sender, fee);
     }
 
     function setStake(uint256 jobId, uint256 amount) external {
@@ -280,9 +313,11 @@ contract JobEscrow {
         require(j.provider == address(0) || j.provider == msg.sender, "escrow: the job names another provider");
         require(msg.sender != j.client && msg.sender != j.evaluator,
                 "escrow: the client or the evaluator may not work on the job");
-        // A client judging its own job could reject good work and take the stake.
-        require(j.stake == 0 || j.evaluator != j.client,
-                "escrow: a job that asks a stake needs an evaluator other than its client");
+        // A client judging its own job could reject good work and take the
+        // stake: only a court makes that safe (the rejection then bonds the
+        // stake and the worker may dispute it), as on the embedded ledger.
+        require(j.stake == 0 || j.evaluator != j.client || address(court) != address(0),
+                "escrow: a job that asks a stake needs an evaluator other than its client (or a court)");
         require(block.timestamp < j.expiredAt, "escrow: the job has expired");
         j.provider = msg.sender;
         j.claimed = true;
@@ -303,21 +338,39 @@ contract JobEscrow {
     }
 
     // Budget back to the client; the stake slashed to the client or returned.
-    function unwind(uint256 jobId, Job storage j, bool slash) private {
+    // The escrowed fee goes back to the client too, unless a verdict earned
+    // it (a final rejection): then the evaluator is paid it out of the slashed
+    // stake, which comes to the same sums.
+    function unwind(uint256 jobId, Job storage j, bool slash, bool verdict) private {
         address client = j.client;
         uint256 budget = j.budget;
         uint256 stake = j.claimed ? j.stake : 0;
+        uint256 fee = feeOf[jobId];
+        uint256 earned = verdict && slash && stake > 0 ? fee : 0;
         emit Refunded(jobId, client, budget);
         if (stake > 0 && slash) {
             emit StakeSlashed(jobId, j.provider, stake);
-            push(client, budget + stake);
+            push(client, budget + stake + fee - earned);
+            if (earned > 0) payFee(jobId, j.evaluator);
             return;
         }
         if (stake > 0) {
             emit StakeReturned(jobId, j.provider, stake);
             push(j.provider, stake);
         }
-        push(client, budget);
+        push(client, budget + fee);
+    }
+
+    function payFee(uint256 jobId, address evaluator) private {
+        uint256 fee = feeOf[jobId];
+        if (fee == 0) return;
+        emit FeePaid(jobId, evaluator, fee);
+        push(evaluator, fee);
+    }
+
+    function refundFee(uint256 jobId, address client) private {
+        uint256 fee = feeOf[jobId];
+        if (fee > 0) push(client, fee);
     }
 
     function known(uint256 jobId) private view returns (Job storage j) {

@@ -21,6 +21,7 @@ import { agentsPage, agentPage, boardPage, taskPage } from './market.js';
 import { datasetsPage, datasetPage, leaderboardPage, evaluationPage } from './work.js';
 import { fundingPage, roundPage, airdropsPage, epochPage, humanPage } from './fund.js';
 import { walletPage, blockPage } from './wallet.js';
+import { labelTasksPage, labelPage } from './label.js';
 
 const main = document.getElementById('main');
 const status = document.getElementById('status');
@@ -42,6 +43,8 @@ const routes = [
   [/^epoch\/(\d{1,10})(?:\/(0x[0-9a-fA-F]{40}))?$/, epochPage, 'funding'],
   [/^human$/, humanPage, 'funding'],
   [/^human\/(0x[0-9a-fA-F]{40})$/, humanPage, 'funding'],
+  [/^label$/, labelTasksPage, 'label'],
+  [/^label\/(0x[0-9a-fA-F]{64})$/, labelPage, 'label'],
   [/^wallet$/, walletPage, 'wallet'],
   [/^wallet\/(0x[0-9a-fA-F]{40})$/, walletPage, 'wallet'],
   [/^block\/(\d{1,12})$/, blockPage, 'overview'],

@@ -21,6 +21,18 @@ import {
   loadNames,
 } from './api.js';
 import { keySigner, walletSigner, signAction } from './sign.js';
+import {
+  contributionsSection,
+  createRoundForm,
+  attestForm,
+  pointsForm,
+  fundEpochForm,
+  closeEpochForm,
+} from './fund_act.js';
+
+// A folded section holding a signed form (opened by its summary, keyboard too).
+const folded = (id, title, form) =>
+  h('details', { class: 'post', id }, h('summary', {}, title), form);
 
 export const EPOCH_S = 86400; // GT_FUND_EPOCH_S (src/fund/fund.h): a points epoch is one day of block time
 const EPOCHS_LISTED = 14; // epochs the airdrops page reads, newest first
@@ -67,7 +79,7 @@ const errText = (r) =>
 
 // Signs one action of type with fields as signer and submits it; returns the
 // node's answer ({id, ok, height}) or throws its refusal, readable.
-async function submitSigned(signer, type, fields) {
+export async function submitSigned(signer, type, fields) {
   const chain = await get('/v1/chain');
   const acct = await get(`/v1/accounts/${signer.address}`);
   const r = await post('/v1/actions', await signAction(chain, signer, type, acct.nonce, fields));
@@ -78,7 +90,7 @@ async function submitSigned(signer, type, fields) {
 // A form whose action is signed here: `inputs` (label/input pairs), a key
 // field, a submit button and a browser-wallet button. act(signer) does the
 // work and returns what to show. The result line carries data-ok (1 or 0).
-function signedForm(id, verb, inputs, act, note) {
+export function signedForm(id, verb, inputs, act, note) {
   const key = h('input', {
     id: `${id}-key`,
     type: 'password',
@@ -184,6 +196,7 @@ export async function fundingPage() {
           'the newest 100 rounds',
         )
       : h('p', {}, 'no funding rounds yet (gotong fund round-create)'),
+    folded('open-round', 'Open a round', createRoundForm(head)),
   );
 }
 
@@ -285,6 +298,7 @@ export async function roundPage(page, id) {
   if (r.status === 'open' && head.time >= r.startS && head.time < r.endS && r.projects.length)
     parts.push(h('h2', {}, 'Contribute'), contributeForm(r));
   if (r.status === 'open' && head.time >= r.endS) parts.push(h('h2', {}, 'Finalize'), finalizeForm(r));
+  parts.push(await contributionsSection(r));
   parts.push(h('p', {}, h('a', { href: '#/funding' }, '← all rounds')));
   return h('section', {}, parts);
 }
@@ -360,6 +374,7 @@ export async function airdropsPage() {
     ]),
     table(['Epoch', 'Block time', 'State', 'Pool', 'Points or claims'], rows, `the last ${list.length} epochs`),
     epochForm(now),
+    folded('record-points', 'Record the points of a paid slot', pointsForm()),
   );
 }
 
@@ -478,6 +493,8 @@ export async function epochPage(page, n, addr) {
     h('h2', {}, e.status === 'closed' ? 'Claims' : 'Points'),
     rows.length ? epochTable(e, addr) : h('p', {}, e.status === 'closed' ? 'no claims' : 'no points recorded yet'),
     addr ? await claimSection(e, addr) : null,
+    e.status === 'unfunded' && head.time < e.endS ? folded('fund', 'Fund this epoch', fundEpochForm(e)) : null,
+    e.status !== 'closed' && head.time >= e.endS ? folded('close', 'Close this epoch', closeEpochForm(e)) : null,
     h('p', {}, h('a', { href: '#/airdrops' }, '← all epochs')),
   );
 }
@@ -540,6 +557,7 @@ export async function humanPage(page, addr) {
       ]),
       h('h2', {}, 'Attestations'),
       rows.length ? table(['Issuer', 'Weight', 'Expires', 'State', 'Attested'], rows) : h('p', {}, 'none'),
+      folded('attest-this', 'Attest this address (as an issuer)', attestForm(addr)),
     );
   }
   return h('section', {}, parts);

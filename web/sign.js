@@ -245,3 +245,12 @@ export async function uploadBlob(chain, signer, bytes, expiry_s = 600) {
 }
 
 export const textBytes = (s) => enc.encode(s);
+
+// keccak-256 of bytes (the ledger's hash), for commitments the page makes
+// itself (label.js).
+export async function keccakBytes(bytes) {
+  const { keccak } = await lib();
+  return keccak(bytes);
+}
+
+export { hexToBytes, concat };

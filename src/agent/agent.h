@@ -163,9 +163,11 @@ typedef struct gt_agent_config {
     void *log_arg;
     const char *datasets_dir;  /* poster: exports the datasets of its data jobs under it and publishes
                                   their roots (NULL: it does not) */
-    /* Inference over an OpenAI-compatible server (agent/oai.h) instead of in-process: the `complete`
-     * skill's work and re-runs go to model_url's /completions, with the same bytes. model stays
-     * required (its sha256 is what the server must run; its tokenizer makes the prompt ids). */
+    /* Inference over an OpenAI-compatible server (agent/oai.h) instead of in-process: the model
+     * calls of `complete`, `generate` (data, judge, spot checks) and `eval` (answers, log-likelihood
+     * scores), work and re-runs alike, go to model_url's /completions, with the same bytes. `train`
+     * runs here (training is not inference: its gradient steps are re-executed on the weights).
+     * model stays required (its sha256 is what the server must run; its tokenizer makes the ids). */
     const char *model_url;     /* "http://HOST:PORT/v1"; NULL: in-process */
     const char *model_name;    /* the server's name of the model; NULL: the entry whose sha256 is model's */
     uint64_t model_timeout_ms; /* per request (0: GT_OAI_DEFAULT_TIMEOUT_MS) */

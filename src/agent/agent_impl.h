@@ -11,6 +11,7 @@
 #include "infer/model.h"
 #include "infer/tokenizer.h"
 #include "market/market.h"
+#include "work/llm.h"
 
 struct gt_agent_model {
     gt_model *model;
@@ -48,8 +49,9 @@ struct gt_agent {
     gt_client *client;
     gt_agent_model *model; /* borrowed */
     gt_ctx *ctx;           /* made on first use */
-    gt_oai *oai;           /* inference over HTTP (`complete`), or NULL: in-process */
+    gt_oai *oai;           /* inference over HTTP (every skill's model calls), or NULL: in-process */
     int oai_checked;       /* the server's model was checked against ours */
+    gt_llm_remote llm_remote; /* the work layer's calls (generate, eval) through oai */
     struct gt_llm *llm;    /* the work layer's view of model, made on first use (gt_agent_llm) */
     char datasets_dir[1024];
     _Atomic int roles, stop;

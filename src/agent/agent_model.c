@@ -87,20 +87,48 @@ static int complete_local(gt_agent *a, const int32_t *ids, size_t n_ids, int n_p
     return rc;
 }
 
+/* Checks once that the server runs this model's bytes (oai.h). */
+static int remote_ready(gt_agent *a, gt_err *err) {
+    if (a->oai_checked) return 0;
+    int rc = gt_oai_check_model(a->oai, a->model->id, err);
+    if (rc) return gt_err_wrap(err, "inference server");
+    a->oai_checked = 1;
+    gt_agent_logf(a, "inference over %s/completions, model \"%s\" (%.20s…)", gt_oai_url(a->oai), gt_oai_model(a->oai),
+                  a->model->id);
+    return 0;
+}
+
 /* The same over the OpenAI API (oai.h): the server is checked once to run
  * this model's bytes; the request carries the ids and every sampling choice. */
 static int complete_remote(gt_agent *a, const int32_t *ids, size_t n_ids, int n_predict, gt_buf *tokens,
                            gt_err *err) {
-    int rc;
-    if (!a->oai_checked) {
-        if ((rc = gt_oai_check_model(a->oai, a->model->id, err))) return gt_err_wrap(err, "inference server");
-        a->oai_checked = 1;
-        gt_agent_logf(a, "inference over %s/completions, model \"%s\" (%.20s…)", gt_oai_url(a->oai),
-                      gt_oai_model(a->oai), a->model->id);
-    }
+    int rc = remote_ready(a, err);
+    if (rc) return rc;
     int n_vocab = gt_tokenizer_n_vocab(a->model->tok);
     if ((rc = gt_oai_complete_ids(a->oai, ids, n_ids, n_predict, n_vocab, tokens, err)))
         return gt_err_wrap(err, "inference server");
+    return 0;
+}
+
+/* The work layer's model calls (work/llm.h's gt_llm_remote) over the API:
+ * data generation, judging and spot checks (`generate`), benchmark
+ * scoring (`eval`). */
+static int llm_remote_generate(void *arg, const int32_t *ids, size_t n, const gt_sampler_params *p, int max_tokens,
+                               gt_buf *tokens, gt_err *err) {
+    gt_agent *a = arg;
+    int rc = remote_ready(a, err);
+    if (rc) return rc;
+    int n_vocab = gt_tokenizer_n_vocab(a->model->tok);
+    if ((rc = gt_oai_generate_ids(a->oai, ids, n, p, max_tokens, n_vocab, tokens, err)))
+        return gt_err_wrap(err, "inference server");
+    return 0;
+}
+
+static int llm_remote_logprobs(void *arg, const int32_t *ids, size_t n, size_t from, double *lp, gt_err *err) {
+    gt_agent *a = arg;
+    int rc = remote_ready(a, err);
+    if (rc) return rc;
+    if ((rc = gt_oai_logprobs(a->oai, ids, n, from, lp, err))) return gt_err_wrap(err, "inference server");
     return 0;
 }
 
@@ -172,9 +200,15 @@ struct gt_llm *gt_agent_llm(gt_agent *a, gt_err *err) {
     int n_ctx = GT_LLM_DEFAULT_CTX, train = gt_model_hparams(l->model)->n_ctx_train;
     if (train > 0 && n_ctx > train) n_ctx = train;
     gt_ctx_params cp = {.n_ctx = n_ctx, .n_threads = a->n_threads};
+    /* With a model server the context only bounds lengths (llm.h): it is
+     * made all the same so both paths refuse the same requests. */
     if (gt_ctx_new(l->model, &cp, &l->ctx, err)) {
         gt_free(l);
         return NULL;
+    }
+    if (a->oai) {
+        a->llm_remote = (gt_llm_remote){.arg = a, .generate = llm_remote_generate, .logprobs = llm_remote_logprobs};
+        l->remote = &a->llm_remote;
     }
     a->llm = l;
     return l;

@@ -175,17 +175,43 @@ int gt_oai_check_model(gt_oai *o, const char *want_id, gt_err *err) {
     return rc;
 }
 
+/* The prompt as a JSON array of ids (NULL out of memory). */
+static json_t *ids_json(const int32_t *prompt, size_t n_prompt) {
+    json_t *ids = json_array();
+    for (size_t i = 0; ids && i < n_prompt; i++)
+        if (json_array_append_new(ids, json_integer(prompt[i]))) {
+            json_decref(ids);
+            return NULL;
+        }
+    return ids;
+}
+
 /* The request body: the prompt as ids and every sampling choice spelled out
  * (a server's defaults are not ours). Caller frees with free(). */
-static char *complete_body(const gt_oai *o, const int32_t *prompt, size_t n_prompt, int max_tokens) {
-    json_t *ids = json_array();
-    for (size_t i = 0; ids && i < n_prompt; i++) json_array_append_new(ids, json_integer(prompt[i]));
-    json_t *b = json_pack("{s:s,s:o,s:i,s:f,s:i,s:f,s:f,s:f,s:i,s:b,s:b}", "model", o->model, "prompt", ids,
-                          "max_tokens", max_tokens, "temperature", 0.0, "top_k", 0, "top_p", 1.0, "min_p", 0.0,
-                          "repeat_penalty", 1.0, "seed", 0, "return_tokens", 1, "stream", 0);
+static char *complete_body(const gt_oai *o, const int32_t *prompt, size_t n_prompt, const gt_sampler_params *sp,
+                           int max_tokens) {
+    json_t *b = json_pack("{s:s,s:o,s:i,s:f,s:i,s:f,s:f,s:f,s:I,s:b,s:b}", "model", o->model, "prompt",
+                          ids_json(prompt, n_prompt), "max_tokens", max_tokens, "temperature",
+                          sp->temp > 0 ? (double)sp->temp : 0.0, "top_k", sp->top_k > 0 ? sp->top_k : 0, "top_p",
+                          sp->top_p < 1 ? (double)sp->top_p : 1.0, "min_p", sp->min_p > 0 ? (double)sp->min_p : 0.0,
+                          "repeat_penalty", (double)sp->repeat_penalty, "seed", (json_int_t)(int64_t)sp->seed,
+                          "return_tokens", 1, "stream", 0);
     char *s = b ? json_dumps(b, JSON_COMPACT) : NULL;
     json_decref(b);
     return s;
+}
+
+/* Checks what every completions answer must be: exactly one choice, from the
+ * model this client chose (a server may leave "model" out). */
+static int one_choice(const gt_oai *o, const json_t *j, gt_err *err) {
+    const json_t *choices = json_object_get(j, "choices");
+    const char *model = json_string_value(json_object_get(j, "model"));
+    if (json_array_size(choices) != 1 || !json_is_object(json_array_get(choices, 0)))
+        return gt_err_set(err, GT_EIO, "%s/completions: expected exactly one choice", o->url);
+    if (model && strcmp(model, o->model))
+        return gt_err_set(err, GT_EIO, "%s/completions: answered by model \"%.60s\", not \"%s\"", o->url, model,
+                          o->model);
+    return 0;
 }
 
 /* Checks choices[0] of an answer and appends its ids to tokens. */
@@ -193,12 +219,9 @@ static int read_choice(const gt_oai *o, const json_t *j, int max_tokens, int n_v
     const json_t *choices = json_object_get(j, "choices"), *c = json_array_get(choices, 0);
     const json_t *toks = json_object_get(c, "tokens"), *usage = json_object_get(j, "usage");
     const char *finish = json_string_value(json_object_get(c, "finish_reason"));
-    const char *model = json_string_value(json_object_get(j, "model"));
     const char *u = o->url;
-    if (json_array_size(choices) != 1 || !json_is_object(c))
-        return gt_err_set(err, GT_EIO, "%s/completions: expected exactly one choice", u);
-    if (model && strcmp(model, o->model))
-        return gt_err_set(err, GT_EIO, "%s/completions: answered by model \"%.60s\", not \"%s\"", u, model, o->model);
+    int bad = one_choice(o, j, err);
+    if (bad) return bad;
     if (!json_is_array(toks))
         return gt_err_set(err, GT_EUNSUPPORTED, "%s/completions: the answer has no \"tokens\" (the server does not "
                           "implement return_tokens, so its ids cannot be checked)", u);
@@ -229,17 +252,72 @@ static int read_choice(const gt_oai *o, const json_t *j, int max_tokens, int n_v
     return rc;
 }
 
-int gt_oai_complete_ids(gt_oai *o, const int32_t *prompt, size_t n_prompt, int max_tokens, int n_vocab,
-                        gt_buf *tokens, gt_err *err) {
+int gt_oai_generate_ids(gt_oai *o, const int32_t *prompt, size_t n_prompt, const gt_sampler_params *sp,
+                        int max_tokens, int n_vocab, gt_buf *tokens, gt_err *err) {
     assert(prompt && n_prompt > 0 && max_tokens >= 1 && n_vocab > 0);
     if (!o->model[0]) return gt_err_set(err, GT_ESTATE, "%s: no model chosen yet (gt_oai_check_model)", o->url);
-    char *body = complete_body(o, prompt, n_prompt, max_tokens);
+    if (sp->repeat_penalty != 1.0f && sp->repeat_last_n != gt_sampler_defaults().repeat_last_n)
+        return gt_err_set(err, GT_EUNSUPPORTED, "%s: a repetition penalty over %d tokens cannot be asked for (the "
+                          "API's window is %d)", o->url, sp->repeat_last_n, gt_sampler_defaults().repeat_last_n);
+    char *body = complete_body(o, prompt, n_prompt, sp, max_tokens);
     if (!body) return gt_err_set(err, GT_ENOMEM, "out of memory");
     json_t *j;
     int rc = request(o, "/completions", body, &j, err);
     free(body);
     if (rc) return rc;
     rc = read_choice(o, j, max_tokens, n_vocab, tokens, err);
+    json_decref(j);
+    return rc;
+}
+
+int gt_oai_complete_ids(gt_oai *o, const int32_t *prompt, size_t n_prompt, int max_tokens, int n_vocab,
+                        gt_buf *tokens, gt_err *err) {
+    gt_sampler_params greedy = gt_sampler_defaults();
+    greedy.temp = 0, greedy.top_k = 0, greedy.top_p = 1, greedy.min_p = 0, greedy.repeat_penalty = 1, greedy.seed = 0;
+    return gt_oai_generate_ids(o, prompt, n_prompt, &greedy, max_tokens, n_vocab, tokens, err);
+}
+
+/* Checks a scoring answer: one choice whose logprobs.token_logprobs has an
+ * entry per prompt token, finite and <= 0 from `from` on, into lp. */
+static int read_scores(const gt_oai *o, const json_t *j, size_t n, size_t from, double *lp, gt_err *err) {
+    const json_t *choices = json_object_get(j, "choices"), *c = json_array_get(choices, 0);
+    const json_t *tl = json_object_get(json_object_get(c, "logprobs"), "token_logprobs");
+    const json_t *pt = json_object_get(json_object_get(j, "usage"), "prompt_tokens");
+    const char *u = o->url;
+    int bad = one_choice(o, j, err);
+    if (bad) return bad;
+    if (!json_is_array(tl))
+        return gt_err_set(err, GT_EUNSUPPORTED, "%s/completions: the answer has no logprobs.token_logprobs (the server "
+                          "does not score an echoed prompt)", u);
+    if (json_array_size(tl) != n || (pt && (!json_is_integer(pt) || json_integer_value(pt) != (json_int_t)n)))
+        return gt_err_set(err, GT_EIO, "%s/completions: %zu log-probabilities for a prompt of %zu tokens", u,
+                          json_array_size(tl), n);
+    for (size_t t = from; t < n; t++) {
+        const json_t *x = json_array_get(tl, t);
+        double v = json_number_value(x);
+        if (!json_is_real(x) && !json_is_integer(x))
+            return gt_err_set(err, GT_EIO, "%s/completions: token_logprobs[%zu] is not a number", u, t);
+        if (!(v <= 0) || v < -1e300)
+            return gt_err_set(err, GT_EIO, "%s/completions: token_logprobs[%zu] = %g is not a log-probability", u, t,
+                              v);
+        lp[t - from] = v;
+    }
+    return 0;
+}
+
+int gt_oai_logprobs(gt_oai *o, const int32_t *ids, size_t n, size_t from, double *lp, gt_err *err) {
+    assert(ids && from >= 1 && from < n);
+    if (!o->model[0]) return gt_err_set(err, GT_ESTATE, "%s: no model chosen yet (gt_oai_check_model)", o->url);
+    json_t *b = json_pack("{s:s,s:o,s:i,s:b,s:i,s:b}", "model", o->model, "prompt", ids_json(ids, n), "max_tokens", 0,
+                          "echo", 1, "logprobs", 0, "stream", 0);
+    char *body = b ? json_dumps(b, JSON_COMPACT) : NULL;
+    json_decref(b);
+    if (!body) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    json_t *j;
+    int rc = request(o, "/completions", body, &j, err);
+    free(body);
+    if (rc) return rc;
+    rc = read_scores(o, j, n, from, lp, err);
     json_decref(j);
     return rc;
 }

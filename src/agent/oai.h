@@ -28,6 +28,7 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "infer/sampler.h"
 
 #define GT_OAI_URL_MAX 512                   /* base URL, bytes */
 #define GT_OAI_MODEL_MAX 256                 /* a model's name, bytes */
@@ -62,5 +63,21 @@ int gt_oai_check_model(gt_oai *o, const char *want_id, gt_err *err);
  * (finish_reason "stop"). tokens is unchanged on error. */
 int gt_oai_complete_ids(gt_oai *o, const int32_t *prompt, size_t n_prompt, int max_tokens, int n_vocab,
                         gt_buf *tokens, gt_err *err);
+
+/* The same with sampling: temperature, top_k, top_p, min_p, repeat_penalty
+ * and seed (sent as the int64 of the same bits) spelled out from sp, the
+ * server's sampler being this engine's (infer/sampler.h). A repetition
+ * penalty over another window than the default is refused (the API has no
+ * field for it). */
+int gt_oai_generate_ids(gt_oai *o, const int32_t *prompt, size_t n_prompt, const gt_sampler_params *sp,
+                        int max_tokens, int n_vocab, gt_buf *tokens, gt_err *err);
+
+/* POST {base}/completions with "echo": true, "logprobs": 0, "max_tokens": 0
+ * (scoring a prompt, as lm-evaluation-harness asks an OpenAI server):
+ * lp[t - from] gets the log-probability of ids[t] after ids[0..t) for t in
+ * [from, n) (1 <= from < n). Each must be a finite number <= 0; the server
+ * must send exact doubles (gotong serve does: work/llm.h's formula), which
+ * the caller's checks (a verifier's re-run on another server) rely on. */
+int gt_oai_logprobs(gt_oai *o, const int32_t *ids, size_t n, size_t from, double *lp, gt_err *err);
 
 #endif

@@ -23,6 +23,7 @@
 
 #include "api/api_impl.h"
 #include "api/chain_market.h"
+#include "api/h_web_list.h"
 #include "api/x402.h"
 #include "base/num.h"
 #include "base/alloc.h"
@@ -57,6 +58,8 @@ static const gt_route routes[] = {
     /* Paid human feedback (h_label.c): label tasks, the next item to label, exports. */
     {"GET", "/v1/label/tasks", 38}, {"GET", "/v1/label/tasks/{}", 39}, {"GET", "/v1/label/tasks/{}/next", 40},
     {"GET", "/v1/label/tasks/{}/export", 41},
+    /* The dashboard's lists (h_web_list.c): a round's contributions, a label task's labels. */
+    {"GET", "/v1/fund/rounds/{}/contributions", 42}, {"GET", "/v1/label/tasks/{}/labels", 43},
 };
 static const gt_handler_fn handlers[] = {
     gt_h_actions_post, gt_h_action_get, gt_h_account, gt_h_head,  gt_h_blocks,     gt_h_block,
@@ -69,6 +72,7 @@ static const gt_handler_fn handlers[] = {
     gt_h_supply,
     gt_h_agent_card,   gt_h_chain_jobs, gt_h_chain_job, gt_h_chain_agents, gt_h_chain_input, gt_h_chain_output,
     gt_h_label_tasks,  gt_h_label_task, gt_h_label_next, gt_h_label_export,
+    gt_h_web_contribs, gt_h_web_labels,
 };
 static const size_t body_limits[] = {
     GT_LIMIT_JSON_BYTES, NO_BODY, NO_BODY, NO_BODY, NO_BODY, NO_BODY, NO_BODY, GT_LIMIT_BLOB_BYTES,
@@ -80,6 +84,7 @@ static const size_t body_limits[] = {
     NO_BODY,
     NO_BODY,             NO_BODY, NO_BODY, NO_BODY, GT_CHAIN_INPUT_MAX, NO_BODY,
     NO_BODY,             NO_BODY, NO_BODY, NO_BODY,
+    NO_BODY,             NO_BODY,
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 _Static_assert(sizeof handlers / sizeof handlers[0] == N_ROUTES, "one handler per route");

@@ -21,6 +21,7 @@ typedef struct x402_price {
 } x402_price;
 
 struct gt_api_x402 {
+    int ledger; /* settle on the node's embedded ledger, not on a chain */
     pthread_mutex_t mu; /* one settlement at a time: the chain handle and the facilitator's nonces */
     gt_chain chain;
     gt_chain_account facilitator;
@@ -76,13 +77,34 @@ static int load_prices(gt_api_x402 *x, const json_t *prices, int (*known)(const 
     return 0;
 }
 
+/* "settle": "ledger": payTo, maxTimeoutSeconds and prices only. */
+static int load_ledger_config(gt_api_x402 *x, const json_t *j, int (*known)(const char *, const char *), gt_err *err) {
+    static const char *const fields[] = {"settle", "payTo", "maxTimeoutSeconds", "prices", NULL};
+    const char *settle, *pay_to;
+    int rc;
+    if ((rc = gt_json_only_fields(j, fields, "x402.json (settle: ledger)", err)) ||
+        (rc = gt_json_get_str(j, "settle", 16, &settle, err)) || (rc = gt_json_get_str(j, "payTo", 42, &pay_to, err)) ||
+        (rc = gt_json_get_u64(j, "maxTimeoutSeconds", &x->base.max_timeout_s, err)) ||
+        (rc = gt_addr_parse(pay_to, &x->base.pay_to, err)) ||
+        (rc = load_prices(x, json_object_get(j, "prices"), known, err)))
+        return rc;
+    if (x->base.max_timeout_s == 0 || x->base.max_timeout_s > GT_X402_MAX_TIMEOUT_S)
+        return gt_err_set(err, GT_EINVAL, "maxTimeoutSeconds: expected 1 to %d", GT_X402_MAX_TIMEOUT_S);
+    x->ledger = 1;
+    return 0;
+}
+
 /* The config's fields into x; opens the chain (its id must answer). */
 static int load_config(gt_api_x402 *x, const char *home, const json_t *j, int (*known)(const char *, const char *),
                        gt_err *err) {
     static const char *const fields[] = {"rpc", "token", "tokenName", "tokenVersion", "payTo", "facilitatorKeyFile",
-                                         "maxTimeoutSeconds", "prices", NULL};
+                                         "maxTimeoutSeconds", "prices", "settle", NULL};
     const char *rpc, *token, *name, *version, *pay_to, *key_file;
+    const char *settle = json_string_value(json_object_get(j, "settle"));
     int rc;
+    if (settle && !strcmp(settle, "ledger")) return load_ledger_config(x, j, known, err);
+    if ((!settle && json_object_get(j, "settle")) || (settle && strcmp(settle, "chain")))
+        return gt_err_set(err, GT_EINVAL, "settle: expected \"chain\" (the default) or \"ledger\"");
     if ((rc = gt_json_only_fields(j, fields, "x402.json", err)) || (rc = gt_json_get_str(j, "rpc", 256, &rpc, err)) ||
         (rc = gt_json_get_str(j, "token", 42, &token, err)) ||
         (rc = gt_json_get_str(j, "tokenName", sizeof x->base.name - 1, &name, err)) ||
@@ -130,8 +152,9 @@ int gt_api_x402_open(const char *home, int (*known)(const char *method, const ch
     }
     char to[GT_ADDR_STR_BYTES];
     gt_addr_to_str(&x->base.pay_to, to);
-    GT_INFO("node: x402 on: %d paid route(s), paid to %s on chain %llu", x->n_prices, to,
-            (unsigned long long)x->base.chain_id);
+    if (x->ledger) GT_INFO("node: x402 on: %d paid route(s), paid to %s on the node's ledger", x->n_prices, to);
+    else GT_INFO("node: x402 on: %d paid route(s), paid to %s on chain %llu", x->n_prices, to,
+                 (unsigned long long)x->base.chain_id);
     *out = x;
     return 0;
 }
@@ -144,15 +167,18 @@ void gt_api_x402_close(gt_api_x402 *x) {
     gt_free(x);
 }
 
-/* o becomes a 402 offering req, with why as PAYMENT-REQUIRED's error and the body's message. */
-static void answer_402(const gt_x402_req *req, const char *why, gt_resp *o) {
+/* o becomes a 402 offering req (on node's ledger when node is not NULL),
+ * with why as PAYMENT-REQUIRED's error and the body's message. */
+static void answer_402(const gt_x402_req *req, gt_node *node, const char *why, gt_resp *o) {
     if (o->raw) MHD_destroy_response(o->raw); /* a handler-built answer (a file of the dashboard), never sent */
     gt_free(o->body);
     gt_free(o->extra_value);
     memset(o, 0, sizeof *o);
     gt_resp_error(o, 402, GT_EPERM, "payment required: %s", why);
     gt_err err;
-    if (gt_x402_required_header(req, why, &o->extra_value, &err))
+    int rc = node ? gt_x402_ledger_required(req, gt_ledger_domain(node->ledger), why, &o->extra_value, &err)
+                  : gt_x402_required_header(req, why, &o->extra_value, &err);
+    if (rc)
         gt_resp_error(o, 500, err.code, "x402: %s", err.msg);
     else
         o->extra_name = "PAYMENT-REQUIRED";
@@ -168,9 +194,12 @@ int gt_api_x402_check(gt_api_x402 *x, gt_req *r, const char *method, const char 
         snprintf(p->req.url, sizeof p->req.url, "%s", r->url);
         const char *sig = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "PAYMENT-SIGNATURE");
         gt_err err;
-        if (!sig) return answer_402(&p->req, "PAYMENT-SIGNATURE header is required", o), 1;
-        if (gt_x402_verify(sig, &p->req, (uint64_t)time(NULL), &p->auth, &err))
-            return answer_402(&p->req, err.msg, o), 1;
+        gt_node *node = x->ledger ? r->node : NULL;
+        if (!sig) return answer_402(&p->req, node, "PAYMENT-SIGNATURE header is required", o), 1;
+        int rc = node ? gt_x402_ledger_verify(sig, &p->req, gt_ledger_domain(node->ledger), &p->act, &err)
+                      : gt_x402_verify(sig, &p->req, (uint64_t)time(NULL), &p->auth, &err);
+        if (rc) return answer_402(&p->req, node, err.msg, o), 1;
+        p->node = node;
         p->priced = 1;
         return 0;
     }
@@ -184,13 +213,19 @@ void gt_api_x402_settle(gt_api_x402 *x, gt_api_x402_pay *p, gt_resp *o) {
     uint8_t tx[32];
     gt_err err;
     char *hdr = NULL;
-    pthread_mutex_lock(&x->mu);
-    int rc = gt_x402_settle(&x->chain, &x->facilitator, &p->req, &p->auth, tx, &err);
-    pthread_mutex_unlock(&x->mu);
-    if (!rc) rc = gt_x402_response_header(&p->req, &p->auth, tx, &hdr, &err);
+    int rc;
+    if (p->node) {
+        if (!(rc = gt_x402_ledger_settle(p->node->ledger, &p->act, &err))) gt_node_kick(p->node);
+        if (!rc) rc = gt_x402_ledger_response(&p->req, &p->act, &hdr, &err);
+    } else {
+        pthread_mutex_lock(&x->mu);
+        rc = gt_x402_settle(&x->chain, &x->facilitator, &p->req, &p->auth, tx, &err);
+        pthread_mutex_unlock(&x->mu);
+        if (!rc) rc = gt_x402_response_header(&p->req, &p->auth, tx, &hdr, &err);
+    }
     if (rc) {
         GT_WARN("node: x402 settlement failed, answer withheld: %s", err.msg);
-        return answer_402(&p->req, err.msg, o);
+        return answer_402(&p->req, p->node, err.msg, o);
     }
     gt_free(o->extra_value);
     o->extra_name = "PAYMENT-RESPONSE";

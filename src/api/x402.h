@@ -1,5 +1,6 @@
 /* x402.h: the node's paid routes (x402 v2, "exact" scheme, settled on an
- * EVM chain through chain/x402.h).
+ * EVM chain through chain/x402.h, or on the node's own ledger through
+ * api/x402_ledger.h).
  *
  * Off unless HOME/x402.json exists. It names the chain and the token, who is
  * paid, the node's facilitator key (a file holding its hex secret, mode 0600:
@@ -7,7 +8,11 @@
  *   {"rpc": "http://127.0.0.1:8545", "token": "0x…", "tokenName": "Gotong Test Token",
  *    "tokenVersion": "1", "payTo": "0x…", "facilitatorKeyFile": "x402.key",
  *    "maxTimeoutSeconds": 300, "prices": {"GET /v1/blobs/{}": "2500"}}
- * (a relative key file is under HOME; prices in base units). A file that does
+ * (a relative key file is under HOME; prices in base units). With
+ *   {"settle": "ledger", "payTo": "0x…", "maxTimeoutSeconds": 300, "prices": {…}}
+ * payments settle on the node's embedded ledger instead (network
+ * "gotong:<chainId>": a signed transfer of the price, x402_ledger.h), with no
+ * chain, token or facilitator key. A file that does
  * not parse, names an unknown route, or a chain that does not answer stops the
  * node from starting: a paid route is never served free by mistake.
  *
@@ -20,6 +25,7 @@
 #ifndef GT_API_X402_H
 #define GT_API_X402_H
 #include "api/api_impl.h"
+#include "api/x402_ledger.h"
 #include "chain/x402.h"
 
 #define GT_API_X402_MAX_PRICES 16
@@ -32,7 +38,9 @@ typedef struct gt_api_x402 gt_api_x402; /* struct gt_api_x402 in api_impl.h */
 typedef struct gt_api_x402_pay {
     int priced;
     gt_x402_req req;
-    gt_x402_auth auth;
+    gt_x402_auth auth; /* on an EVM chain */
+    gt_node *node;     /* on the embedded ledger: its ledger settles act */
+    gt_action act;
 } gt_api_x402_pay;
 
 /* Reads HOME/x402.json; *out NULL (x402 off) when there is none. known(method,

@@ -52,15 +52,12 @@ int gt_escrow_post(gt_chain *c, const gt_addr *escrow, gt_chain_account *client,
                               err);
 }
 
-int gt_escrow_post_for(gt_chain *c, const gt_addr *escrow, gt_chain_account *client, const gt_addr *provider,
-                       const gt_addr *evaluator, uint64_t expired_at, const uint8_t desc_hash[32], uint64_t budget,
-                       uint64_t stake, uint64_t *job_id, uint64_t *gas, gt_err *err) {
-    gt_abi_val a[] = {gt_abi_address(provider), gt_abi_address(evaluator), gt_abi_uint(expired_at),
-                      gt_abi_bytes32(desc_hash), gt_abi_uint(budget), gt_abi_uint(stake)};
+/* Sends a post (sig with args) and reads the new job's id from its JobCreated event. */
+static int post_call(gt_chain *c, const gt_addr *escrow, gt_chain_account *client, const char *sig,
+                     const gt_abi_val *a, size_t n, uint64_t *job_id, uint64_t *gas, gt_err *err) {
     gt_chain_receipt r = {0};
     uint8_t topic[32];
-    int rc = gt_chain_invoke(c, escrow, client, "post(address,address,uint256,bytes32,uint256,uint256)", a, 6, &r,
-                             gas, err);
+    int rc = gt_chain_invoke(c, escrow, client, sig, a, n, &r, gas, err);
     gt_abi_event_topic("JobCreated(uint256,address,address,address,uint256)", topic);
     const gt_chain_log *l = rc ? NULL : gt_chain_find_log(&r, escrow, topic);
     if (!rc && (!l || l->n_topics != 4))
@@ -70,6 +67,25 @@ int gt_escrow_post_for(gt_chain *c, const gt_addr *escrow, gt_chain_account *cli
     return rc;
 }
 
+int gt_escrow_post_for(gt_chain *c, const gt_addr *escrow, gt_chain_account *client, const gt_addr *provider,
+                       const gt_addr *evaluator, uint64_t expired_at, const uint8_t desc_hash[32], uint64_t budget,
+                       uint64_t stake, uint64_t *job_id, uint64_t *gas, gt_err *err) {
+    gt_abi_val a[] = {gt_abi_address(provider), gt_abi_address(evaluator), gt_abi_uint(expired_at),
+                      gt_abi_bytes32(desc_hash), gt_abi_uint(budget), gt_abi_uint(stake)};
+    return post_call(c, escrow, client, "post(address,address,uint256,bytes32,uint256,uint256)", a, 6, job_id, gas,
+                     err);
+}
+
+int gt_escrow_post_fee(gt_chain *c, const gt_addr *escrow, gt_chain_account *client, const gt_escrow_terms *t,
+                       uint64_t *job_id, uint64_t *gas, gt_err *err) {
+    assert(t->fee > 0);
+    gt_abi_val a[] = {gt_abi_address(&t->provider), gt_abi_address(&t->evaluator), gt_abi_uint(t->expired_at),
+                      gt_abi_bytes32(t->desc_hash), gt_abi_uint(t->budget), gt_abi_uint(t->stake),
+                      gt_abi_uint(t->fee)};
+    return post_call(c, escrow, client, "postWithFee(address,address,uint256,bytes32,uint256,uint256,uint256)", a, 7,
+                     job_id, gas, err);
+}
+
 int gt_escrow_do(gt_chain *c, const gt_addr *escrow, gt_chain_account *a, gt_escrow_step step, uint64_t job_id,
                  const uint8_t tag[32], uint64_t *gas, gt_err *err) {
     static const char *const sig[] = {"claim(uint256)", "submit(uint256,bytes32,bytes)",
@@ -77,6 +93,9 @@ int gt_escrow_do(gt_chain *c, const gt_addr *escrow, gt_chain_account *a, gt_esc
                                       "claimRefund(uint256)", "dispute(uint256)", "finalize(uint256)"};
     static const uint8_t none[1], zero[32];
     assert(step >= GT_ESCROW_CLAIM && step <= GT_ESCROW_FINALIZE);
+    if (step == GT_ESCROW_REJECT && (!tag || !memcmp(tag, zero, 32))) /* the embedded ledger's rule too */
+        return gt_err_set(err, GT_EINVAL, "reject: a rejection needs a reason (a nonzero bytes32: the hash of the "
+                                          "reason's text or blob)");
     gt_abi_val args[] = {gt_abi_uint(job_id), gt_abi_bytes32(tag ? tag : zero), gt_abi_bytes(none, 0)};
     int tagged = step == GT_ESCROW_SUBMIT || step == GT_ESCROW_COMPLETE || step == GT_ESCROW_REJECT;
     gt_chain_receipt r = {0};

@@ -40,7 +40,9 @@ typedef struct gt_escrow_job {
 } gt_escrow_job;
 
 /* The job's steps after post; tag is the deliverable (submit) or the reason
- * (complete, reject), ignored by the others. With a court, reject of a
+ * (complete, reject), ignored by the others. A reject without a reason (NULL
+ * or zero) is refused here, sending nothing: the contract would take it, the
+ * embedded ledger does not. With a court, reject of a
  * staked submission bonds the job's stake from the evaluator; dispute (the
  * worker, bonding as much) and finalize (anyone, after the dispute window)
  * follow it (contracts/DisputeCourt.sol, chain/court.h). */
@@ -56,6 +58,18 @@ int gt_escrow_post(gt_chain *c, const gt_addr *escrow, gt_chain_account *client,
 int gt_escrow_post_for(gt_chain *c, const gt_addr *escrow, gt_chain_account *client, const gt_addr *provider,
                        const gt_addr *evaluator, uint64_t expired_at, const uint8_t desc_hash[32], uint64_t budget,
                        uint64_t stake, uint64_t *job_id, uint64_t *gas, gt_err *err);
+/* A job's terms for postWithFee: post()'s, and the evaluator's fee (> 0, at
+ * most the stake; the evaluator must not be the client). The client must
+ * have approved the escrow for budget + fee. */
+typedef struct gt_escrow_terms {
+    gt_addr provider, evaluator; /* provider zero: anyone */
+    uint64_t expired_at, budget, stake, fee;
+    uint8_t desc_hash[32];
+} gt_escrow_terms;
+/* postWithFee(): the fee is the evaluator's for a verdict (on completion, or
+ * out of the stake on a final rejection), the client's back without one. */
+int gt_escrow_post_fee(gt_chain *c, const gt_addr *escrow, gt_chain_account *client, const gt_escrow_terms *t,
+                       uint64_t *job_id, uint64_t *gas, gt_err *err);
 int gt_escrow_do(gt_chain *c, const gt_addr *escrow, gt_chain_account *a, gt_escrow_step step, uint64_t job_id,
                  const uint8_t tag[32], uint64_t *gas, gt_err *err);
 int gt_escrow_get(gt_chain *c, const gt_addr *escrow, uint64_t job_id, gt_escrow_job *out, gt_err *err);

@@ -21,7 +21,11 @@
 #define X402_MAX_ACCEPTS 16
 
 /* base64 (RFC 4648, padded) of json's compact text; *out (gt_free). */
-static int b64_json(json_t *j, char **out, gt_err *err) {
+void gt_x402_ledger_network(uint64_t chain_id, char out[32]) {
+    snprintf(out, 32, "gotong:%llu", (unsigned long long)chain_id);
+}
+
+int gt_x402_b64_encode(json_t *j, char **out, gt_err *err) {
     char *text = j ? gt_json_dump(j) : NULL;
     json_decref(j);
     if (!text) return gt_err_set(err, GT_ENOMEM, "out of memory");
@@ -38,7 +42,7 @@ static int b64_json(json_t *j, char **out, gt_err *err) {
 
 /* Decodes a base64 header value (strict: its alphabet, length a multiple of
  * 4, padding only at the end) and parses it as a JSON object. */
-static int json_b64(const char *value, const char *what, json_t **out, gt_err *err) {
+int gt_x402_b64_decode(const char *value, const char *what, json_t **out, gt_err *err) {
     size_t n = value ? strnlen(value, GT_X402_HEADER_MAX + 1) : 0;
     if (n == 0 || n > GT_X402_HEADER_MAX || n % 4)
         return gt_err_set(err, GT_EINVAL, "%s: expected base64 of 4 to %d characters (a multiple of 4)", what,
@@ -82,7 +86,7 @@ int gt_x402_required_header(const gt_x402_req *r, const char *error, char **out,
     json_t *j = json_pack("{s:i,s:{s:s},s:[o]}", "x402Version", GT_X402_VERSION, "resource", "url", r->url,
                           "accepts", req_json(r));
     if (j && error) json_object_set_new(j, "error", json_string(error));
-    return b64_json(j, out, err);
+    return gt_x402_b64_encode(j, out, err);
 }
 
 /* A decimal-string amount field of o. */
@@ -125,7 +129,7 @@ int gt_x402_parse_required(const char *value, uint64_t chain_id, const gt_addr *
     json_t *j = NULL, *acc;
     uint64_t ver = 0;
     char want[32], scheme[32], net[32], seen[256] = "";
-    int rc = json_b64(value, "PAYMENT-REQUIRED", &j, err);
+    int rc = gt_x402_b64_decode(value, "PAYMENT-REQUIRED", &j, err);
     if (!rc && (rc = gt_json_get_u64(j, "x402Version", &ver, err)) == 0 && ver != GT_X402_VERSION)
         rc = gt_err_set(err, GT_EINVAL, "PAYMENT-REQUIRED: x402Version %llu, expected 2", (unsigned long long)ver);
     acc = rc ? NULL : json_object_get(j, "accepts");
@@ -195,7 +199,7 @@ int gt_x402_sign(const gt_key *k, const gt_x402_req *r, uint64_t now_s, gt_x402_
     uint8_t d[32];
     auth_digest(r, a, d);
     int rc = gt_sign_digest(k, d, &a->sig, err);
-    return rc ? rc : b64_json(payload_json(r, a), out, err);
+    return rc ? rc : gt_x402_b64_encode(payload_json(r, a), out, err);
 }
 
 /* The payload's authorization and signature into a (strict: no other field). */
@@ -262,7 +266,7 @@ int gt_x402_verify(const char *value, const gt_x402_req *r, uint64_t now_s, gt_x
     json_t *j = NULL;
     uint64_t ver = 0;
     memset(out, 0, sizeof *out);
-    int rc = json_b64(value, "PAYMENT-SIGNATURE", &j, err);
+    int rc = gt_x402_b64_decode(value, "PAYMENT-SIGNATURE", &j, err);
     if (!rc && (rc = gt_json_get_u64(j, "x402Version", &ver, err)) == 0 && ver != GT_X402_VERSION)
         rc = gt_err_set(err, GT_EINVAL, "x402Version %llu, expected 2", (unsigned long long)ver);
     if (!rc) rc = accepted_check(json_object_get(j, "accepted"), r, err);
@@ -319,16 +323,16 @@ int gt_x402_response_header(const gt_x402_req *r, const gt_x402_auth *a, const u
     gt_addr_to_str(&a->from, payer);
     hash[0] = '0', hash[1] = 'x';
     gt_hex_encode(tx, 32, hash + 2);
-    return b64_json(json_pack("{s:b,s:s,s:s,s:s,s:o}", "success", 1, "transaction", hash, "network", net, "payer",
-                              payer, "amount", gt_json_units(a->value)),
-                    out, err);
+    json_t *j = json_pack("{s:b,s:s,s:s,s:s,s:o}", "success", 1, "transaction", hash, "network", net, "payer", payer,
+                          "amount", gt_json_units(a->value));
+    return gt_x402_b64_encode(j, out, err);
 }
 
 int gt_x402_parse_response(const char *value, uint8_t tx[32], gt_addr *payer, gt_err *err) {
     json_t *j = NULL;
     int ok = 0;
     const char *hash;
-    int rc = json_b64(value, "PAYMENT-RESPONSE", &j, err);
+    int rc = gt_x402_b64_decode(value, "PAYMENT-RESPONSE", &j, err);
     if (!rc) rc = gt_json_get_bool(j, "success", &ok, err);
     if (!rc && !ok) rc = gt_err_set(err, GT_ECHAIN, "PAYMENT-RESPONSE: the server says the settlement failed");
     if (!rc) rc = gt_json_get_str(j, "transaction", 66, &hash, err);

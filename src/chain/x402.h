@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include "base/buf.h"
 #include "base/err.h"
+#include "base/json.h"
 #include "chain/client.h"
 #include "crypto/key.h"
 
@@ -79,6 +80,32 @@ int gt_x402_response_header(const gt_x402_req *r, const gt_x402_auth *a, const u
                             gt_err *err);
 /* Client: parses a PAYMENT-RESPONSE value: success, and the transaction hash. */
 int gt_x402_parse_response(const char *value, uint8_t tx[32], gt_addr *payer, gt_err *err);
+
+/* gotong's embedded ledger as an x402 network (its scheme is served by
+ * api/x402_ledger.h and paid by agent/pay.h): "gotong:<chainId>" into out (32
+ * bytes), its asset the ledger's token. */
+#define GT_X402_LEDGER_ASSET "GOT"
+void gt_x402_ledger_network(uint64_t chain_id, char out[32]);
+
+/* The header codec shared by every network's scheme: base64 of a JSON
+ * object's compact text (j is consumed; *out freed with gt_free), and its
+ * strict decoding (the base64 alphabet, a length a multiple of 4, at most
+ * GT_X402_HEADER_MAX; the result must be an object). */
+int gt_x402_b64_encode(json_t *j, char **out, gt_err *err);
+int gt_x402_b64_decode(const char *value, const char *what, json_t **out, gt_err *err);
+
+/* One HTTP exchange of a paying client: status, body (bounded by
+ * GT_X402_BODY_MAX) and the two x402 headers ("" when absent or too long). */
+typedef struct gt_x402_answer {
+    long status;
+    gt_buf *body; /* the caller's */
+    int over;
+    char required[GT_X402_HEADER_MAX + 1], response[GT_X402_HEADER_MAX + 1];
+} gt_x402_answer;
+/* GETs url, with a PAYMENT-SIGNATURE header when sig is not NULL. */
+int gt_x402_exchange(const char *url, const char *sig, gt_x402_answer *a, gt_err *err);
+/* The server's reason for a 402 (PAYMENT-REQUIRED's "error"), or "". */
+void gt_x402_refusal(const char *required, char *out, size_t cap);
 
 /* The client's wallet: who pays, on which chain and token, and how much it
  * may still spend. */

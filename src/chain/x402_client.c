@@ -13,13 +13,7 @@
 
 #define X402_HTTP_TIMEOUT_MS 120000L /* a paid request waits for a settlement on chain */
 
-/* One exchange's answer: status, body (bounded) and the two x402 headers. */
-typedef struct x402_answer {
-    long status;
-    gt_buf *body;
-    int over;
-    char required[GT_X402_HEADER_MAX + 1], response[GT_X402_HEADER_MAX + 1];
-} x402_answer;
+typedef gt_x402_answer x402_answer;
 
 static size_t on_body(char *p, size_t size, size_t n, void *arg) {
     x402_answer *a = arg;
@@ -46,8 +40,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg) {
     return len;
 }
 
-/* GET url, with a PAYMENT-SIGNATURE header when sig is not NULL. */
-static int exchange(const char *url, const char *sig, x402_answer *a, gt_err *err) {
+int gt_x402_exchange(const char *url, const char *sig, gt_x402_answer *a, gt_err *err) {
     CURL *h = curl_easy_init();
     if (!h) return gt_err_set(err, GT_EIO, "libcurl: no handle");
     struct curl_slist *hdr = NULL;
@@ -75,8 +68,7 @@ static int exchange(const char *url, const char *sig, x402_answer *a, gt_err *er
     return 0;
 }
 
-/* The server's reason for a 402 (PAYMENT-REQUIRED's error), or "". */
-static void refusal(const char *required, char *out, size_t cap) {
+void gt_x402_refusal(const char *required, char *out, size_t cap) {
     out[0] = 0;
     json_t *j = NULL;
     size_t n = strlen(required);
@@ -105,7 +97,7 @@ static int pay(const char *url, gt_x402_wallet *w, const gt_x402_req *r, x402_an
     body->len = 0;
     memset(a, 0, sizeof *a);
     a->body = body;
-    rc = exchange(url, sig, a, err);
+    rc = gt_x402_exchange(url, sig, a, err);
     gt_free(sig);
     return rc;
 }
@@ -118,7 +110,7 @@ int gt_x402_get(const char *url, gt_x402_wallet *w, long *status, gt_buf *body, 
     a->body = body;
     *paid = 0;
     *status = 0;
-    int rc = exchange(url, NULL, a, err);
+    int rc = gt_x402_exchange(url, NULL, a, err);
     if (!rc && a->status == 402 && (rc = gt_x402_parse_required(a->required, w->chain_id, &w->asset, &r, err)))
         gt_err_wrap(err, "%s answered 402", url);
     int asked = !rc && a->status == 402;
@@ -126,7 +118,7 @@ int gt_x402_get(const char *url, gt_x402_wallet *w, long *status, gt_buf *body, 
     *status = a->status;
     if (!rc && asked && a->status == 402) {
         char why[256];
-        refusal(a->required, why, sizeof why);
+        gt_x402_refusal(a->required, why, sizeof why);
         rc = gt_err_set(err, GT_EPERM, "%s refused the payment: %s", url, why[0] ? why : "no reason given");
     } else if (!rc && asked && a->status / 100 != 2) {
         rc = gt_err_set(err, GT_EIO, "%s answered %ld to the paid request", url, a->status);

@@ -13,10 +13,10 @@
 static const char usage_text[] =
     "usage: gotong serve -m MODEL.gguf [--listen HOST:PORT] [--threads N] [--ctx N] [--alias NAME] [--quiet]\n"
     "                    [--parallel N] [--no-prefix-cache] [--max-queue N] [--max-prompt-tokens N]\n"
-    "                    [--max-output-tokens N]\n\n"
+    "                    [--max-output-tokens N] [--stream-lag-tokens N]\n\n"
     "Serves one model over an OpenAI-compatible HTTP API:\n"
     "  GET  /health                 {\"status\":\"ok\",\"model\":NAME, queue:{running,waiting,max_waiting},\n"
-    "                               requests:{rejected,cancelled,cancelled_tokens}}\n"
+    "                               requests:{rejected,cancelled,cancelled_tokens,lagging}}\n"
     "  GET  /v1/models              the model, named by --alias or the file name without .gguf\n"
     "  POST /v1/completions         {model, prompt, ...}\n"
     "  POST /v1/chat/completions    {model, messages, ...}\n"
@@ -26,6 +26,8 @@ static const char usage_text[] =
     "min_p (default off), seed (default 0), stream (server-sent events ending with data: [DONE]),\n"
     "stream_options.include_usage, and logprobs (chat: logprobs true + top_logprobs 0..20;\n"
     "completions: logprobs 0..5), the log-softmax of the raw logits, before sampling.\n"
+    "Completions also score a prompt: \"echo\": true with \"max_tokens\": 0 and logprobs gives every\n"
+    "prompt token's log-probability (exact doubles), as lm-evaluation-harness asks.\n"
     "Errors are OpenAI's {\"error\":{message,type,param,code}}.\n\n"
     "Chat template: --chat-template FILE, else the model's own (GGUF tokenizer.chat_template, Jinja);\n"
     "a model without one gets a built-in template chosen by the vocabulary (said at startup):\n"
@@ -50,6 +52,8 @@ static const char usage_text[] =
     "  --max-queue N        requests waiting for a slot before 429 + Retry-After (default 16)\n"
     "  --max-prompt-tokens N   prompt tokens per request / embedding input (default: the context)\n"
     "  --max-output-tokens N   generated tokens per request; also the default max_tokens (default: the context)\n"
+    "  --stream-lag-tokens N   a stream whose client has not taken N generated tokens (it stopped reading)\n"
+    "                       is cancelled and its slot freed (default 256)\n"
     "Stops on SIGINT or SIGTERM. Prints \"listening on http://HOST:PORT\" once ready.\n";
 
 /* The usage, then what the engine runs. */
@@ -66,7 +70,7 @@ static int cmd_serve(int argc, char **argv) {
     uint64_t threads = (uint64_t)cfg.n_threads, n_ctx = (uint64_t)cfg.n_ctx, queue = (uint64_t)cfg.max_queue;
     uint64_t parallel = GT_SERVE_DEFAULT_PARALLEL;
     int no_cache = 0;
-    uint64_t max_prompt = 0, max_output = 0;
+    uint64_t max_prompt = 0, max_output = 0, lag = GT_SERVE_DEFAULT_STREAM_LAG;
     int quiet = 0;
     const gt_cli_opt opts[] = {
         {"--model", "-m", GT_CLI_OPT_STR, &cfg.model_path, 0, 0, NULL},
@@ -81,12 +85,14 @@ static int cmd_serve(int argc, char **argv) {
         {"--parallel", NULL, GT_CLI_OPT_U64, &parallel, 1, GT_SERVE_MAX_PARALLEL, NULL},
         {"--max-prompt-tokens", NULL, GT_CLI_OPT_U64, &max_prompt, 1, 1 << 20, NULL},
         {"--max-output-tokens", NULL, GT_CLI_OPT_U64, &max_output, 1, 1 << 20, NULL},
+        {"--stream-lag-tokens", NULL, GT_CLI_OPT_U64, &lag, 1, GT_SERVE_MAX_STREAM_LAG, NULL},
         {NULL, NULL, 0, NULL, 0, 0, NULL}};
     int rc = gt_cli_parse("serve", argc, argv, 1, opts, NULL, 0, NULL, usage_serve);
     if (rc >= 0) return rc;
     cfg.n_threads = (int)threads, cfg.n_ctx = (int)n_ctx, cfg.access_log = !quiet, cfg.max_queue = (int)queue;
     cfg.n_parallel = (int)parallel, cfg.no_prefix_cache = no_cache;
     cfg.max_prompt_tokens = (int)max_prompt, cfg.max_output_tokens = (int)max_output;
+    cfg.stream_lag_tokens = (int)lag;
     if (!cfg.model_path) return gt_cli_usage_error("serve", "no model: give -m MODEL.gguf");
     gt_cli_block_stop_signals();
     gt_err err = {0};

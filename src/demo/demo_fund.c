@@ -35,6 +35,7 @@
 #include "fund/fund.h"
 #include "fund/label.h"
 #include "ledger/ledger.h"
+#include "work/work.h"
 
 #define DF_TOKEN 1000000u
 #define DF_WINDOW_S 3 /* the round's contribution window: the demo waits it out */
@@ -145,9 +146,9 @@ static int humans(demo_fund *f, gt_err *err) {
     return rc;
 }
 
-/* Up to DF_MAX_PROJECTS published works (datasets, then evaluations that
- * more co-signers agreed with than disagreed: a forged evaluation is not put
- * forward) and their owners, from the ledger. */
+/* Up to DF_MAX_PROJECTS published works (two datasets, then two evaluations
+ * the market accepted, as fund_round_enter requires: a forged evaluation is
+ * not put forward) and their owners, from the ledger. */
 typedef struct df_projects {
     int n;
     int kind[DF_MAX_PROJECTS];
@@ -157,8 +158,7 @@ typedef struct df_projects {
 
 static int find_projects(const demo_fund *f, df_projects *p, gt_err *err) {
     static const char *const sql[2] = {"SELECT job, publisher FROM wk_datasets ORDER BY height, job LIMIT 2",
-                                       "SELECT id, attester FROM wk_attestations WHERE agreed > disagreed"
-                                       " ORDER BY id LIMIT 2"};
+                                       "SELECT id, attester FROM wk_attestations ORDER BY id"};
     char path[PATH_MAX + 16];
     sqlite3 *db = NULL;
     snprintf(path, sizeof path, "%s/ledger.db", f->home);
@@ -170,12 +170,18 @@ static int find_projects(const demo_fund *f, df_projects *p, gt_err *err) {
     for (int k = 0; k < 2; k++) {
         sqlite3_stmt *q;
         if (sqlite3_prepare_v2(db, sql[k], -1, &q, NULL) != SQLITE_OK) continue;
-        while (sqlite3_step(q) == SQLITE_ROW && p->n < DF_MAX_PROJECTS) {
+        int of_kind = 0;
+        while (sqlite3_step(q) == SQLITE_ROW && p->n < DF_MAX_PROJECTS && of_kind < 2) {
             if (sqlite3_column_bytes(q, 0) != 32 || sqlite3_column_bytes(q, 1) != 20) continue;
+            const char *status = NULL;
+            gt_err ignored = {0};
+            if (k && (gt_work_attestation_status(db, sqlite3_column_blob(q, 0), &status, &ignored) ||
+                      strcmp(status, "accepted")))
+                continue;
             memcpy(p->ref[p->n], sqlite3_column_blob(q, 0), 32);
             memcpy(p->owner[p->n].b, sqlite3_column_blob(q, 1), 20);
             p->kind[p->n] = k ? GT_FUND_PROJECT_EVAL : GT_FUND_PROJECT_DATASET;
-            if (key_of(f, &p->owner[p->n])) p->n++;
+            if (key_of(f, &p->owner[p->n])) p->n++, of_kind++;
         }
         sqlite3_finalize(q);
     }

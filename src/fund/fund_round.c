@@ -10,6 +10,16 @@
  *    attestation (its attester, wk_attestations). Anyone entering someone
  *    else's work to collect its matches is refused; a project is entered
  *    once per round.
+ *  - An evaluation is eligible only when the market accepted it: its eval
+ *    slot accepted or paid, on this attestation's attempt and results, by an
+ *    evaluator's, a quorum's or a dispute's verdict -- the leaderboard's
+ *    "accepted" (gt_work_attestation_status). A forged score that its
+ *    verifier rejected, one still pending or disputed, and one accepted only
+ *    by the eval task's own poster (who may be the attester's sybil) are
+ *    refused. Counting co-signs instead would not do: any address with the
+ *    validator minimum staked may co-sign, so a forger's two sybils agreeing
+ *    would outvote the verifier's one rejection. An accepted slot only ever
+ *    becomes paid, so the standing cannot be lost after the entry.
  *  - Contributions count only inside [startS, endS) of block time (the only
  *    clock): one after the window is refused, so nobody tops up a project
  *    once the others' contributions are known. A contribution is paid to
@@ -36,6 +46,7 @@
  *    by the state digest. */
 #include <assert.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "base/alloc.h"
 #include "crypto/addr.h"
@@ -43,6 +54,7 @@
 #include "fund/fund_impl.h"
 #include "fund/qf.h"
 #include "ledger/row.h"
+#include "work/work.h"
 
 typedef struct fd_round {
     gt_addr creator;
@@ -163,13 +175,28 @@ static int project_owner(sqlite3 *db, uint64_t kind, const uint8_t ref[32], gt_a
     int s = sqlite3_step(q);
     char h[19];
     if (s == SQLITE_ROW)
-        rc = gt_row_blob(q, 0, owner->b, 20, kind == 1 ? "wk_datasets" : "wk_attestations", err);
+        rc = gt_row_blob(q, 0, owner->b, 20, kind == GT_FUND_PROJECT_DATASET ? "wk_datasets" : "wk_attestations", err);
     else if (s == SQLITE_DONE)
         rc = gt_err_set(err, GT_ENOTFOUND, "no %s %s… on this ledger", what, gt_fund_short(ref, h));
     else
         rc = gt_err_set(err, GT_EDB, "reading published work: %s", sqlite3_errmsg(db));
     sqlite3_finalize(q);
     return rc;
+}
+
+/* 0 when evaluation attestation ref is one the market accepted; GT_EPERM
+ * naming its standing otherwise (see the rules above). */
+static int eval_accepted(sqlite3 *db, const uint8_t ref[32], gt_err *err) {
+    const char *status = NULL;
+    int rc = gt_work_attestation_status(db, ref, &status, err);
+    if (rc) return rc;
+    assert(status != NULL);
+    if (!strcmp(status, "accepted")) return 0;
+    char h[19];
+    return gt_err_set(err, GT_EPERM,
+                      "evaluation attestation %s… is %s: only an evaluation the market accepted (its eval slot"
+                      " accepted or paid on an evaluator's, a quorum's or a dispute's verdict) can be entered",
+                      gt_fund_short(ref, h), status);
 }
 
 static int enter_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
@@ -191,6 +218,7 @@ static int enter_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
     if ((rc = project_owner(tx->db, kind, a->f[RE_REF].b32, &owner, err))) return rc;
     if (!gt_addr_eq(&owner, &a->from))
         return gt_err_set(err, GT_EPERM, "only its owner %s may enter this work in a round", gt_fund_addr(&owner, s));
+    if (kind == GT_FUND_PROJECT_EVAL && (rc = eval_accepted(tx->db, a->f[RE_REF].b32, err))) return rc;
     sqlite3_stmt *q;
     if ((rc = gt_fund_prepare(tx->db, "SELECT idx FROM fd_projects WHERE round=? AND ref=?", &q, err))) return rc;
     sqlite3_bind_blob(q, 1, a->f[RE_ROUND].b32, 32, SQLITE_STATIC);

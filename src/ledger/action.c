@@ -26,7 +26,32 @@ const char *gt_action_ftype_name(gt_ftype t) {
     return "?";
 }
 
+/* The keys of an action's JSON envelope (gt_action_from_json/to_json): a
+ * field of one of these names would be read as the envelope's value (a field
+ * "salt" as the network's signing salt), so no kind may declare one. */
+static const char *const envelope_keys[] = {"type", "chainId", "from", "nonce", "sig", "id", "salt"};
+
+/* 0 when kind's field names are distinct and none is an envelope key; else
+ * GT_EINVAL naming the field. */
+static int check_field_names(const gt_action_kind *kind, gt_err *err) {
+    for (int i = 0; i < kind->n_fields; i++) {
+        const char *f = kind->fields[i].name;
+        for (size_t k = 0; k < sizeof envelope_keys / sizeof envelope_keys[0]; k++)
+            if (!strcmp(f, envelope_keys[k]))
+                return gt_err_set(err, GT_EINVAL,
+                                  "action kind \"%s\": a field may not be named \"%s\", a key of every action's "
+                                  "envelope (reserved: type, chainId, from, nonce, sig, id, salt)",
+                                  kind->name, f);
+        for (int j = 0; j < i; j++)
+            if (!strcmp(f, kind->fields[j].name))
+                return gt_err_set(err, GT_EINVAL, "action kind \"%s\": field \"%s\" declared twice", kind->name, f);
+    }
+    return 0;
+}
+
 int gt_action_register(gt_action_kind *kind, gt_err *err) {
+    int rc = check_field_names(kind, err);
+    if (rc) return rc;
     for (int i = 0; i < n_kinds; i++) {
         if (kinds[i] == kind) return 0;
         if (!strcmp(kinds[i]->name, kind->name))

@@ -101,7 +101,10 @@ struct gt_action {
 
 /* Registers a kind (static storage, must outlive all ledgers). Computes its
  * EIP-712 type string and hash. Registering the same pointer twice is a no-op;
- * another kind with the same name is refused. Not thread-safe: call at start. */
+ * another kind with the same name is refused, and so is (GT_EINVAL) a kind
+ * with two fields of one name or a field named like a key of the JSON
+ * envelope (type, chainId, from, nonce, sig, id, salt: a field "salt" would be
+ * read as the network's signing salt). Not thread-safe: call at start. */
 int gt_action_register(gt_action_kind *kind, gt_err *err);
 const gt_action_kind *gt_action_kind_by_name(const char *name);
 const gt_action_kind *gt_action_kind_by_id(int id);

@@ -122,22 +122,22 @@ fail:
 
 /* Reads the genesis parameters from meta, refusing another format or a
  * window out of bounds. */
-int gt_ledger_load_genesis(sqlite3 *db, gt_genesis *g, gt_err *err) {
+int gt_ledger_load_genesis(gt_ledger *l, gt_genesis *g, gt_err *err) {
     int rc;
     uint64_t version;
-    if ((rc = gt_ledger_meta_get(db, "version", &version, NULL, 0, err))) return rc;
+    if ((rc = gt_ledger_meta_get(l, "version", &version, NULL, 0, err))) return rc;
     if (version != GT_LEDGER_FORMAT)
         return gt_err_set(err, GT_EUNSUPPORTED,
                           "ledger format version %llu is not supported (expected %d: format 4 fixes the dispute, "
                           "vote and reveal windows at genesis; create a new ledger with `gotong init`)",
                           (unsigned long long)version, GT_LEDGER_FORMAT);
-    if ((rc = gt_ledger_meta_get(db, "chain_id", &g->chain_id, NULL, 0, err)) ||
-        (rc = gt_ledger_meta_get(db, "unbonding_blocks", &g->unbonding_blocks, NULL, 0, err)) ||
-        (rc = gt_ledger_meta_get(db, "genesis_time", &g->time_s, NULL, 0, err)) ||
-        (rc = gt_ledger_meta_get(db, "dispute_window_s", &g->windows.dispute_s, NULL, 0, err)) ||
-        (rc = gt_ledger_meta_get(db, "vote_window_s", &g->windows.vote_s, NULL, 0, err)) ||
-        (rc = gt_ledger_meta_get(db, "reveal_window_s", &g->windows.reveal_s, NULL, 0, err)) ||
-        (rc = gt_ledger_meta_get(db, "authority", NULL, g->authority.b, 20, err)))
+    if ((rc = gt_ledger_meta_get(l, "chain_id", &g->chain_id, NULL, 0, err)) ||
+        (rc = gt_ledger_meta_get(l, "unbonding_blocks", &g->unbonding_blocks, NULL, 0, err)) ||
+        (rc = gt_ledger_meta_get(l, "genesis_time", &g->time_s, NULL, 0, err)) ||
+        (rc = gt_ledger_meta_get(l, "dispute_window_s", &g->windows.dispute_s, NULL, 0, err)) ||
+        (rc = gt_ledger_meta_get(l, "vote_window_s", &g->windows.vote_s, NULL, 0, err)) ||
+        (rc = gt_ledger_meta_get(l, "reveal_window_s", &g->windows.reveal_s, NULL, 0, err)) ||
+        (rc = gt_ledger_meta_get(l, "authority", NULL, g->authority.b, 20, err)))
         return rc;
     return windows_check(&g->windows, "the ledger's stored ", err);
 }

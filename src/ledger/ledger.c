@@ -94,39 +94,41 @@ int gt_ledger_meta_put_u64(sqlite3 *db, const char *key, uint64_t v, gt_err *err
 }
 
 /* Reads meta[key] as an integer into *u and/or as a blob of exactly
- * blob_len bytes into blob (either may be NULL). GT_EDB when missing. */
-int gt_ledger_meta_get(sqlite3 *db, const char *key, uint64_t *u, uint8_t *blob, int blob_len, gt_err *err) {
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key=?", -1, &q, NULL))
-        return gt_err_set(err, GT_EDB, "meta: %s", sqlite3_errmsg(db));
+ * blob_len bytes into blob (either may be NULL). GT_EDB when missing. The
+ * statement is prepared once per ledger (l->meta_get, finalized at close):
+ * a read-only ledger's gt_ledger_supply reads meta at every call. Callers
+ * hold state_mu or are the opening thread, so one statement serves all. */
+int gt_ledger_meta_get(gt_ledger *l, const char *key, uint64_t *u, uint8_t *blob, int blob_len, gt_err *err) {
+    assert(l && l->db && key);
+    if (!l->meta_get && sqlite3_prepare_v2(l->db, "SELECT value FROM meta WHERE key=?", -1, &l->meta_get, NULL))
+        return gt_err_set(err, GT_EDB, "meta: %s", sqlite3_errmsg(l->db));
+    sqlite3_stmt *q = l->meta_get;
     sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
     int rc = sqlite3_step(q);
     if (rc != SQLITE_ROW) {
-        if (rc != SQLITE_DONE) gt_err_set(err, GT_EDB, "meta \"%s\": %s", key, sqlite3_errmsg(db));
+        if (rc != SQLITE_DONE) gt_err_set(err, GT_EDB, "meta \"%s\": %s", key, sqlite3_errmsg(l->db));
         else gt_err_set(err, GT_EDB, "ledger store has no \"%s\" (not a gotong ledger?)", key);
-        sqlite3_finalize(q);
-        return GT_EDB;
+        rc = GT_EDB;
+    } else if (blob && sqlite3_column_bytes(q, 0) != blob_len) {
+        rc = gt_err_set(err, GT_EDB, "ledger store: \"%s\" has the wrong size", key);
+    } else {
+        if (u) *u = (uint64_t)sqlite3_column_int64(q, 0);
+        if (blob) memcpy(blob, sqlite3_column_blob(q, 0), (size_t)blob_len);
+        rc = 0;
     }
-    if (u) *u = (uint64_t)sqlite3_column_int64(q, 0);
-    if (blob) {
-        if (sqlite3_column_bytes(q, 0) != blob_len) {
-            sqlite3_finalize(q);
-            return gt_err_set(err, GT_EDB, "ledger store: \"%s\" has the wrong size", key);
-        }
-        memcpy(blob, sqlite3_column_blob(q, 0), (size_t)blob_len);
-    }
-    sqlite3_finalize(q);
-    return 0;
+    /* reset now: a statement left mid-step would hold a read transaction open */
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    return rc;
 }
 
 /* A writer reveals the seeds of its secret: it must be the secret the
  * chain so far was made from, or the next block could not be checked. */
 static int load_seed(gt_ledger *l, gt_err *err) {
-    int rc = gt_ledger_meta_get(l->db, "seed_secret", NULL, l->seed.secret, 32, err);
+    int rc = gt_ledger_meta_get(l, "seed_secret", NULL, l->seed.secret, 32, err);
     if (rc) return rc;
     uint8_t seed[32], anchor[32];
-    if (l->head.height == 0) gt_seed_genesis(l->seed.secret, seed, anchor);
-    else gt_seed_for_block(&l->seed, l->head.height, seed, anchor);
+    gt_seed_for_block(&l->seed, l->head.height, seed, anchor); /* loads the segment the next block reads */
     if (memcmp(seed, l->head.seed, 32) || memcmp(anchor, l->head.seed_anchor, 32))
         return gt_err_set(err, GT_EINVAL, "the ledger %s: its seed secret does not make the draw seed of block %llu "
                           "(the head), so this node cannot extend its seed chain", l->path,
@@ -183,7 +185,7 @@ int gt_ledger_open(const char *path, int flags, gt_ledger **out, gt_err *err) {
     }
     if ((rc = gt_ledger_open_db(path, l->readonly, &l->db, err))) goto fail;
     if (!l->readonly && (rc = gt_ledger_create_schema(l->db, err))) goto fail;
-    if ((rc = gt_ledger_load_genesis(l->db, &l->g, err))) goto fail;
+    if ((rc = gt_ledger_load_genesis(l, &l->g, err))) goto fail;
     if ((rc = gt_block_row_read(l->db, -1, &l->head, err))) goto fail;
     {
         gt_block genesis;
@@ -197,11 +199,11 @@ int gt_ledger_open(const char *path, int flags, gt_ledger **out, gt_err *err) {
     if (!l->state) { rc = gt_err_set(err, GT_ENOMEM, "out of memory"); goto fail; }
     if (!l->readonly && ((rc = check_on_open(l, err)) || (rc = load_seed(l, err)))) goto fail;
     uint64_t supply;
-    if ((rc = gt_ledger_meta_get(l->db, "supply", &supply, NULL, 0, err))) goto fail;
+    if ((rc = gt_ledger_meta_get(l, "supply", &supply, NULL, 0, err))) goto fail;
     gt_state_set_supply(l->state, supply);
     if (!l->readonly) {
         uint64_t ids_seq = 0, max_seq = 0;
-        if ((rc = gt_ledger_meta_get(l->db, "ids_seq", &ids_seq, NULL, 0, err))) goto fail;
+        if ((rc = gt_ledger_meta_get(l, "ids_seq", &ids_seq, NULL, 0, err))) goto fail;
         sqlite3_stmt *q;
         if (sqlite3_prepare_v2(l->db, "SELECT coalesce(max(seq),0) FROM actions", -1, &q, NULL) == SQLITE_OK &&
             sqlite3_step(q) == SQLITE_ROW)
@@ -235,6 +237,7 @@ void gt_ledger_close(gt_ledger *l) {
     sqlite3_finalize(l->ins_block);
     sqlite3_finalize(l->begin);
     sqlite3_finalize(l->commit);
+    sqlite3_finalize(l->meta_get);
     gt_state_free(l->state);
     if (l->db) sqlite3_close(l->db);
     if (l->lock_fd >= 0) close(l->lock_fd);
@@ -290,7 +293,7 @@ int gt_ledger_account(gt_ledger *l, const gt_addr *a, gt_account *out, gt_err *e
 uint64_t gt_ledger_supply(gt_ledger *l) {
     pthread_mutex_lock(&l->state_mu);
     uint64_t s = gt_state_supply(l->state);
-    if (l->readonly) gt_ledger_meta_get(l->db, "supply", &s, NULL, 0, NULL);
+    if (l->readonly) gt_ledger_meta_get(l, "supply", &s, NULL, 0, NULL);
     pthread_mutex_unlock(&l->state_mu);
     return s;
 }

@@ -56,6 +56,7 @@ struct gt_ledger {
     uint64_t fixed_time_s;
     sqlite3_stmt *ins_action, *ins_block;
     sqlite3_stmt *begin, *commit; /* the writer's BEGIN IMMEDIATE and COMMIT, parsed once */
+    sqlite3_stmt *meta_get;   /* gt_ledger_meta_get's, prepared on first use */
     gt_ledger_stats stats;    /* under state_mu */
     uint64_t unindexed;       /* actions not yet in action_ids (writer only) */
     uint8_t (*ids)[32];       /* scratch: ids of the block being built */
@@ -76,13 +77,13 @@ int gt_ledger_create_schema(sqlite3 *db, gt_err *err);
 int gt_ledger_meta_put_u64(sqlite3 *db, const char *key, uint64_t v, gt_err *err);
 /* Reads meta[key] as an integer into *u and/or as a blob of exactly
  * blob_len bytes into blob (either may be NULL). GT_EDB when missing. */
-int gt_ledger_meta_get(sqlite3 *db, const char *key, uint64_t *u, uint8_t *blob, int blob_len, gt_err *err);
+int gt_ledger_meta_get(gt_ledger *l, const char *key, uint64_t *u, uint8_t *blob, int blob_len, gt_err *err);
 
 /* genesis.c: the genesis parameters. */
 
 /* Reads the genesis parameters from meta, refusing another format or a
  * window out of bounds. */
-int gt_ledger_load_genesis(sqlite3 *db, gt_genesis *g, gt_err *err);
+int gt_ledger_load_genesis(gt_ledger *l, gt_genesis *g, gt_err *err);
 /* Refuses parameters g that the genesis block does not commit to. */
 int gt_ledger_genesis_matches(const gt_genesis *g, const gt_block *genesis, gt_err *err);
 

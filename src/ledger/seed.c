@@ -34,8 +34,10 @@ void gt_seed_genesis(const uint8_t secret[32], uint8_t seed[32], uint8_t anchor[
 }
 
 void gt_seed_for_block(gt_seed_chain *c, uint64_t height, uint8_t seed[32], uint8_t anchor[32]) {
-    assert(height >= 1);
-    uint64_t k = (height - 1) / GT_SEED_CHAIN_BLOCKS, j = (height - 1) % GT_SEED_CHAIN_BLOCKS + 1;
+    /* Genesis (height 0) is c_0[0] = A_0 with anchor A_1: segment 0's, which
+     * the first block needs next, so the writer's open loads it once. */
+    uint64_t k = height ? (height - 1) / GT_SEED_CHAIN_BLOCKS : 0;
+    uint64_t j = height ? (height - 1) % GT_SEED_CHAIN_BLOCKS + 1 : 0;
     if (!c->loaded || c->segment != k) {
         uint8_t a0[32];
         segment_fill(c->secret, k, c->seg, a0);

@@ -47,7 +47,8 @@ typedef struct gt_seed_chain {
 /* Genesis: seed = A_0, anchor = A_1 of the secret. */
 void gt_seed_genesis(const uint8_t secret[32], uint8_t seed[32], uint8_t anchor[32]);
 
-/* The seed and next-segment anchor block `height` (>= 1) reveals. */
+/* The seed and next-segment anchor block `height` reveals (height 0: the
+ * genesis's, as gt_seed_genesis; keeps the segment for the next blocks). */
 void gt_seed_for_block(gt_seed_chain *c, uint64_t height, uint8_t seed[32], uint8_t anchor[32]);
 
 /* Checks block `height`'s (seed, anchor) against the previous block's:

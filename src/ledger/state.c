@@ -527,6 +527,14 @@ void gt_tx_stmt_done(gt_tx *tx, sqlite3_stmt *q) {
     gt_stmt_cache_done(tx->state ? &tx->state->stmts : NULL, q);
 }
 
+int gt_tx_stmt_checked(gt_tx *tx, sqlite3_stmt *q) {
+    return tx->state ? gt_stmt_cache_checked(&tx->state->stmts, q) : 0;
+}
+
+void gt_tx_stmt_set_checked(gt_tx *tx, sqlite3_stmt *q) {
+    if (tx->state) gt_stmt_cache_set_checked(&tx->state->stmts, q);
+}
+
 void gt_tx_commit(gt_tx *tx, const void *data, size_t len) {
     gt_state *s = tx->state;
     if (!s) { gt_keccak_update(&tx->diff, data, len); return; }

@@ -123,6 +123,11 @@ int gt_state_mature_unbonding(gt_tx *tx, gt_err *err);
  * A tx without state (a reader's, db only) gets uncached statements. */
 int gt_tx_stmt(gt_tx *tx, const char *sql, sqlite3_stmt **out, gt_err *err);
 void gt_tx_stmt_done(gt_tx *tx, sqlite3_stmt *q);
+/* Whether a statement from gt_tx_stmt had its result columns checked since
+ * it was prepared, and marking it so (stmt_cache.h): a reader that checks a
+ * row's shape does it once per statement, not at every row. */
+int gt_tx_stmt_checked(gt_tx *tx, sqlite3_stmt *q);
+void gt_tx_stmt_set_checked(gt_tx *tx, sqlite3_stmt *q);
 
 /* Feeds bytes describing a change into the block's state commitment. Modules
  * call it for each row they write, in a deterministic order. Inside an action

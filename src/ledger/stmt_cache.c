@@ -52,6 +52,7 @@ static void keep(gt_stmt_cache *c, uint64_t h, const char *sql, sqlite3_stmt *q)
     *(int *)i_sql = *(int *)i_stmt = c->n;
     e->q = q;
     e->busy = 1;
+    e->checked = 0;
     c->n++;
 }
 
@@ -90,6 +91,26 @@ void gt_stmt_cache_done(gt_stmt_cache *c, sqlite3_stmt *q) {
         return;
     }
     sqlite3_finalize(q); /* one that did not fit in the cache */
+}
+
+/* The slot of cached statement q, or NULL when q is not cached. */
+static gt_stmt_slot *slot_of(const gt_stmt_cache *c, sqlite3_stmt *q) {
+    const int *i = c && q ? gt_map_get(&c->by_stmt, &q) : NULL;
+    if (!i || *i < 0) return NULL;
+    assert(*i < c->n && c->slots[*i].q == q);
+    return (gt_stmt_slot *)&c->slots[*i];
+}
+
+int gt_stmt_cache_checked(const gt_stmt_cache *c, sqlite3_stmt *q) {
+    const gt_stmt_slot *e = slot_of(c, q);
+    return e && e->checked && e->checked_prepare == sqlite3_stmt_status(q, SQLITE_STMTSTATUS_REPREPARE, 0);
+}
+
+void gt_stmt_cache_set_checked(gt_stmt_cache *c, sqlite3_stmt *q) {
+    gt_stmt_slot *e = slot_of(c, q);
+    if (!e) return;
+    e->checked = 1;
+    e->checked_prepare = sqlite3_stmt_status(q, SQLITE_STMTSTATUS_REPREPARE, 0);
 }
 
 void gt_stmt_cache_release_all(gt_stmt_cache *c) {

@@ -21,6 +21,8 @@ typedef struct gt_stmt_slot {
     char *sql; /* owned copy: the key */
     sqlite3_stmt *q;
     int busy;
+    int checked;         /* its user checked its result columns (gt_stmt_cache_set_checked) */
+    int checked_prepare; /* SQLite's re-prepare count of q when it was checked */
 } gt_stmt_slot;
 
 typedef struct gt_stmt_cache {
@@ -41,6 +43,16 @@ int gt_stmt_cache_get(gt_stmt_cache *c, sqlite3 *db, const char *sql, sqlite3_st
 /* Gives q back: a cached one is reset and unbound for the next use, an
  * uncached one finalized. Accepts NULL. */
 void gt_stmt_cache_done(gt_stmt_cache *c, sqlite3_stmt *q);
+
+/* A statement's result columns are fixed from its preparation until SQLite
+ * prepares it again (after a schema change): a user that checks them (the
+ * market's row reader compares every column's name with its description)
+ * needs to do it once per preparation, not at every row. checked: 1 when q
+ * is a cached statement marked with set_checked and not re-prepared since;
+ * 0 otherwise (an uncached statement never is). set_checked marks q (no-op
+ * for an uncached one). */
+int gt_stmt_cache_checked(const gt_stmt_cache *c, sqlite3_stmt *q);
+void gt_stmt_cache_set_checked(gt_stmt_cache *c, sqlite3_stmt *q);
 
 /* Gives back every statement still in use (a rule that failed half way did
  * not hand its statements back): reset, unbound, free for the next use. */

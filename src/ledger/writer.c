@@ -153,7 +153,7 @@ static void settle_block(gt_ledger *l, gt_ledger_pending *list, const gt_block *
         gt_ledger_exec(l->db, "ROLLBACK", NULL);
         gt_state_reset(l->state);
         uint64_t supply = 0;
-        gt_ledger_meta_get(l->db, "supply", &supply, NULL, 0, NULL);
+        gt_ledger_meta_get(l, "supply", &supply, NULL, 0, NULL);
         gt_state_set_supply(l->state, supply);
         for (gt_ledger_pending *p = list; p; p = p->next)
             for (size_t i = 0; i < p->n; i++)

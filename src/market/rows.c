@@ -128,9 +128,13 @@ static int check_shape(const table_def *t, sqlite3_stmt *q, gt_err *err) {
     return 0;
 }
 
-/* Reads the current row of q (SELECT * of table t) into the struct at row. */
-static int row_read(const table_def *t, sqlite3_stmt *q, void *row, gt_err *err) {
-    int rc = check_shape(t, q, err);
+/* Reads the current row of q (SELECT * of table t) into the struct at row.
+ * The shape is checked once per prepared statement (the columns cannot
+ * change until SQLite prepares it again, which lapses the mark), each
+ * value's type and size at every row. */
+static int row_read(gt_tx *tx, const table_def *t, sqlite3_stmt *q, void *row, gt_err *err) {
+    int rc = 0;
+    if (!gt_tx_stmt_checked(tx, q) && !(rc = check_shape(t, q, err))) gt_tx_stmt_set_checked(tx, q);
     for (int i = 0; !rc && i < t->n_cols; i++) {
         const col_def *c = &t->cols[i];
         uint8_t *f = (uint8_t *)row + c->off;
@@ -148,7 +152,7 @@ static int row_read(const table_def *t, sqlite3_stmt *q, void *row, gt_err *err)
  * GT_ENOTFOUND (no message: the caller names what is missing) or GT_EDB. */
 static int row_load(gt_tx *tx, const table_def *t, sqlite3_stmt *q, void *row, gt_err *err) {
     int rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW) rc = row_read(t, q, row, err);
+    if (rc == SQLITE_ROW) rc = row_read(tx, t, q, row, err);
     else if (rc == SQLITE_DONE) rc = GT_ENOTFOUND;
     else rc = gt_err_set(err, GT_EDB, "reading %s: %s", t->name, sqlite3_errmsg(tx->db));
     gt_tx_stmt_done(tx, q);

@@ -288,18 +288,16 @@ static int apply_claim_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
                           "worker (seatsPerWorker)",
                           mk_addr(&a->from, s), (unsigned long long)held, held == 1 ? "" : "s", mk_short(t.id, h),
                           (unsigned long long)t.seats_per_worker);
-    /* Find the lowest open slot. */
-    uint64_t free_slot = UINT64_MAX;
-    for (uint64_t i = 0; i < t.slots && free_slot == UINT64_MAX; i++) {
-        mk_slot sl;
+    /* Find the lowest open slot (kept as loaded: no second read). */
+    mk_slot sl;
+    int found = 0;
+    for (uint64_t i = 0; i < t.slots && !found; i++) {
         if ((rc = mk_slot_load(tx, t.id, i, &sl, err))) return rc;
-        if (sl.state == GT_SLOT_OPEN) free_slot = i;
+        found = sl.state == GT_SLOT_OPEN;
     }
-    if (free_slot == UINT64_MAX)
+    if (!found)
         return gt_err_set(err, GT_ESTATE, "all %llu slot%s of task %s… are taken", (unsigned long long)t.slots,
                           t.slots == 1 ? "" : "s", mk_short(t.id, h));
-    mk_slot sl;
-    if ((rc = mk_slot_load(tx, t.id, free_slot, &sl, err))) return rc;
     uint8_t lock[32];
     mk_lock_id(MK_TAG_STAKE, t.id, sl.slot, sl.attempt, lock);
     if ((rc = gt_state_lock(tx, &a->from, lock, t.stake, err)))

@@ -232,6 +232,19 @@ static int build_batch(gt_serve *s) {
     return n;
 }
 
+/* Back-pressure: a stream whose client has left more than the allowed
+ * tokens untaken (its socket's buffers are full: it stopped reading) is
+ * cancelled here, so it neither holds its slot nor grows its buffers
+ * further; the stream's late reader gets the reason as an error event. */
+static void check_lag(gt_serve *s, gt_serve_job *j) {
+    if (!j->stream || j->done || j->n_gen - j->n_taken <= s->cfg.stream_lag_tokens) return;
+    j->done = 1, j->failed = 1;
+    gt_err_set(&j->err, GT_ELIMIT, "the client fell %d tokens behind the stream (at most %d; --stream-lag-tokens): "
+               "cancelled", j->n_gen - j->n_taken, s->cfg.stream_lag_tokens);
+    s->n_cancelled++, s->n_lagging++;
+    s->cancelled_tokens += (uint64_t)j->n_gen;
+}
+
 /* After the forward pass: the slots' caches, prompt progress, and a sampled
  * token for every job that got logits. A failed pass fails its jobs. */
 static void after_batch(gt_serve *s, int n, int rc, const gt_err *err) {
@@ -254,6 +267,7 @@ static void after_batch(gt_serve *s, int n, int rc, const gt_err *err) {
         row += V;
         if (j->n_fed == j->n_prompt && j->pos < j->n_prompt) j->pos = j->n_prompt;
         if (!j->cancel && gt_serve_job_step(j, &j->err)) j->failed = 1, j->done = 1;
+        check_lag(s, j);
     }
     s->n_steps++;
     s->n_step_tokens += (uint64_t)n;

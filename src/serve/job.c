@@ -67,9 +67,8 @@ static void sift_down(const float *l, int32_t *heap, int n, int i) {
     }
 }
 
-/* The k best-ranked ids of l[0..n), best first, in one pass: a min-heap of
- * the k best so far, whose root is the one a better id replaces. */
-static int top_k(const float *l, int n, int k, int32_t *out) {
+/* A min-heap of the k best so far, whose root is the one a better id replaces. */
+int gt_serve_top_k(const float *l, int n, int k, int32_t *out) {
     int m = 0;
     for (int32_t i = 0; i < n; i++) {
         if (m < k) {
@@ -102,7 +101,7 @@ static int record_logprob(gt_serve_job *j, int32_t t, size_t start, gt_err *err)
     double lse = mx + gt_dmath_log(sum);
     gt_serve_logprob e = {.token = t, .start = start, .logprob = (float)((double)l[t] - lse)};
     assert(j->top_logprobs <= GT_SERVE_MAX_TOP_LOGPROBS);
-    e.n_top = top_k(l, j->n_vocab, j->top_logprobs, e.top_ids);
+    e.n_top = gt_serve_top_k(l, j->n_vocab, j->top_logprobs, e.top_ids);
     for (int k = 0; k < e.n_top; k++) e.top_lps[k] = (float)((double)l[e.top_ids[k]] - lse);
     return gt_buf_append(&j->lps, &e, sizeof e) ? gt_err_set(err, GT_ENOMEM, "out of memory") : 0;
 }

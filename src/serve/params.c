@@ -136,7 +136,6 @@ static int check_fields(const json_t *b, gt_serve_kind kind, gt_serve_error *e) 
         else if (!strcmp(k, "presence_penalty") || !strcmp(k, "frequency_penalty"))
             neutral = json_is_null(v) || (json_is_number(v) && json_number_value(v) == 0);
         else if (!strcmp(k, "suffix")) neutral = json_is_null(v);
-        else if (!strcmp(k, "echo")) neutral = json_is_null(v) || json_is_false(v);
         else if (!strcmp(k, "user")) neutral = json_is_null(v) || json_is_string(v);
         if (!neutral)
             return gt_serve_fail(e, 400, k, "unsupported_parameter", "%s: this server supports only its default value", k);
@@ -221,6 +220,21 @@ static int get_input(const json_t *b, gt_serve_kind kind, gt_serve_params *p, gt
     return 0;
 }
 
+/* Completions: "echo": true scores the prompt instead of continuing it
+ * (lm-evaluation-harness's loglikelihood request): only with "max_tokens":
+ * 0, not streamed. */
+static int get_echo(const json_t *b, gt_serve_params *p, gt_serve_error *e) {
+    if (get_bool(b, "echo", &p->echo, e)) return -1;
+    if (!p->echo) return 0;
+    const json_t *mt = json_object_get(b, "max_tokens");
+    if (!json_is_integer(mt) || json_integer_value(mt) != 0)
+        return gt_serve_fail(e, 400, "echo", "invalid_value", "echo: only with \"max_tokens\": 0 (this server scores "
+                             "an echoed prompt; it does not generate after one)");
+    const json_t *st = json_object_get(b, "stream");
+    if (json_is_true(st)) return gt_serve_fail(e, 400, "echo", "invalid_value", "echo: only without \"stream\": true");
+    return 0;
+}
+
 /* Checks a request body and fills p. Sampling defaults are OpenAI's
  * (temperature 1, top_p 1) with top-k and min-p off and seed 0. */
 int gt_serve_parse(const json_t *b, gt_serve_kind kind, gt_serve_params *p, gt_serve_error *e) {
@@ -235,7 +249,8 @@ int gt_serve_parse(const json_t *b, gt_serve_kind kind, gt_serve_params *p, gt_s
     p->model = json_string_value(model);
     if (get_input(b, kind, p, e)) return -1;
     json_int_t max_tokens = 0, mct = 0, top_k = 0, seed = 0;
-    if (get_int(b, "max_tokens", 1, GT_SERVE_MAX_TOKENS, &max_tokens, e)) return -1;
+    if (kind == GT_SERVE_COMPLETION && get_echo(b, p, e)) return -1;
+    if (get_int(b, "max_tokens", p->echo ? 0 : 1, p->echo ? 0 : GT_SERVE_MAX_TOKENS, &max_tokens, e)) return -1;
     if (kind == GT_SERVE_CHAT && get_int(b, "max_completion_tokens", 1, GT_SERVE_MAX_TOKENS, &mct, e)) return -1;
     p->max_tokens = (int)(mct ? mct : max_tokens);
     gt_sampler_params *s = &p->sampling;

@@ -4,13 +4,16 @@
  * A generation request is checked whole (body, fields, model, prompt length)
  * before it waits for the model, so a bad request never holds anyone up. */
 #include <assert.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "base/alloc.h"
 #include "base/json.h"
+#include "base/log.h"
 #include "serve/serve_impl.h"
 
 /* Bytes of SSE buffered per reader call. */
@@ -19,13 +22,13 @@
 /* Status, the queue now and the counts of refused and cancelled requests. */
 void gt_serve_h_health(gt_serve *s, gt_serve_req *r, gt_serve_resp *o) {
     pthread_mutex_lock(&s->mu);
-    o->json = json_pack("{s:s,s:s,s:{s:i,s:i,s:i,s:i},s:{s:I,s:I,s:I},s:{s:I,s:I},s:{s:I,s:I}}", "status", "ok",
+    o->json = json_pack("{s:s,s:s,s:{s:i,s:i,s:i,s:i},s:{s:I,s:I,s:I,s:I},s:{s:I,s:I},s:{s:I,s:I}}", "status", "ok",
                         "model", s->model_id, "queue", "running", s->n_running + s->busy, "waiting",
                         s->waiting + s->n_pending, "max_waiting", s->cfg.max_queue, "slots", s->n_slots, "requests",
                         "rejected", (json_int_t)s->n_rejected, "cancelled", (json_int_t)s->n_cancelled,
-                        "cancelled_tokens", (json_int_t)s->cancelled_tokens, "prefix_cache", "hits",
-                        (json_int_t)s->prefix_hits, "tokens", (json_int_t)s->prefix_tokens, "batch", "steps",
-                        (json_int_t)s->n_steps, "tokens", (json_int_t)s->n_step_tokens);
+                        "cancelled_tokens", (json_int_t)s->cancelled_tokens, "lagging", (json_int_t)s->n_lagging,
+                        "prefix_cache", "hits", (json_int_t)s->prefix_hits, "tokens", (json_int_t)s->prefix_tokens,
+                        "batch", "steps", (json_int_t)s->n_steps, "tokens", (json_int_t)s->n_step_tokens);
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -126,7 +129,7 @@ static int check_limits(gen *g, int n, gt_serve_error *e) {
         return gt_serve_fail(e, 400, input, "invalid_value",
                              "the prompt is %d tokens; this server takes at most %d per request (--max-prompt-tokens)",
                              n, c->max_prompt_tokens);
-    if (!c->max_output_tokens) return 0;
+    if (!c->max_output_tokens || g->p.echo) return 0;
     const char *f = json_object_get(g->body, "max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
     if (g->p.max_tokens > c->max_output_tokens)
         return gt_serve_fail(e, 400, f, "invalid_value",
@@ -159,7 +162,10 @@ static int gen_prepare(gen *g, gt_serve_req *r, gt_serve_kind kind, gt_serve_err
     int n = (int)(g->ids.len / sizeof(int32_t)), n_ctx = gt_ctx_n_ctx(g->srv->bctx);
     if (n == 0) return gt_serve_fail(e, 400, "prompt", "invalid_value", "the prompt has no tokens");
     if (check_limits(g, n, e)) return -1;
-    if (n >= n_ctx)
+    if (g->p.echo && n > n_ctx)
+        return gt_serve_fail(e, 400, "prompt", "context_length_exceeded",
+                             "the prompt is %d tokens; this model's context holds %d", n, n_ctx);
+    if (n >= n_ctx && !g->p.echo)
         return gt_serve_fail(e, 400, kind == GT_SERVE_CHAT ? "messages" : "prompt", "context_length_exceeded",
                              "the prompt is %d tokens; this model's context holds %d, with room for at least one "
                              "generated token", n, n_ctx);
@@ -176,6 +182,7 @@ static int gen_start(gen *g, gt_serve_error *e) {
         gt_serve_job_free(&g->job);
         return gt_serve_fail(e, err.code == GT_EINVAL ? 400 : 500, NULL, NULL, "%s", err.msg);
     }
+    g->job.stream = g->p.stream;
     if (gt_serve_submit(g->srv, &g->job, e)) {
         gt_serve_job_free(&g->job);
         return -1;
@@ -323,6 +330,25 @@ static void run_whole(gen *g, gt_serve_resp *o) {
     o->json = j;
 }
 
+/* "echo": true with "max_tokens": 0: the prompt scored (score.c), nothing
+ * generated; the logprobs only when asked for. */
+static void run_echo(gen *g, gt_serve_resp *o) {
+    gt_serve_error e;
+    json_t *lp = NULL, *text = NULL;
+    int n = (int)(g->ids.len / sizeof(int32_t));
+    if (gt_serve_score(g->srv, (const int32_t *)(void *)g->ids.data, n, g->p.top_logprobs, &lp, &text, &e)) {
+        gt_serve_resp_error(o, &e);
+        return;
+    }
+    if (!g->p.logprobs) json_decref(lp), lp = json_null();
+    json_t *j = envelope(g, "text_completion");
+    json_object_set_new(j, "choices", json_pack("[{s:i,s:o,s:o,s:s}]", "index", 0, "text", text, "logprobs", lp,
+                                                "finish_reason", "length"));
+    json_object_set_new(j, "usage", json_pack("{s:i,s:i,s:i}", "prompt_tokens", n, "completion_tokens", 0,
+                                              "total_tokens", n));
+    o->json = j;
+}
+
 /* Appends one SSE event "data: JSON\n\n" (j stolen). */
 static int sse_event(gen *g, json_t *j) {
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
@@ -343,12 +369,13 @@ static int sse_chunk(gen *g, const char *text, size_t len, int role, const char 
 /* The text generated since the last chunk, as a chunk (taken under the
  * server's lock: the batcher appends to it meanwhile). */
 static int stream_text(gen *g) {
-    if (g->p.tools) return 0; /* the answer may be tool calls: it is sent whole at the end */
     pthread_mutex_lock(&g->srv->mu);
+    g->job.n_taken = g->job.n_gen; /* the client keeps up (back-pressure, batch.c) */
     size_t len;
     const char *text;
     int rc = 0;
-    while (!rc && (text = gt_serve_job_chunk(&g->job, &len)))
+    /* With tools the answer may be calls: it is sent whole at the end. */
+    while (!rc && !g->p.tools && (text = gt_serve_job_chunk(&g->job, &len)))
         if (len) rc = sse_chunk(g, text, len, 0, NULL);
     pthread_mutex_unlock(&g->srv->mu);
     return rc;
@@ -429,6 +456,11 @@ static void run_stream(gen *g, gt_serve_resp *o) {
         gen_free(g);
         return;
     }
+    /* What a client that stops reading leaves queued in the kernel: bounded
+     * (the rest is bounded by cancelling it, batch.c). */
+    int sndbuf = g->srv->cfg.stream_sndbuf_bytes;
+    if (setsockopt(g->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf))
+        GT_WARN("serve: cannot bound a stream's send buffer: %s", strerror(errno));
     o->raw = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, GT_SERVE_STREAM_BLOCK, stream_read, g, stream_free);
     if (!o->raw) {
         gen_free(g);
@@ -459,7 +491,8 @@ static void handle(gt_serve *s, gt_serve_req *r, gt_serve_resp *o, gt_serve_kind
         run_stream(g, o);
         return;
     }
-    run_whole(g, o);
+    if (g->p.echo) run_echo(g, o);
+    else run_whole(g, o);
     gen_free(g);
 }
 

@@ -93,7 +93,8 @@ gt_ctx *gt_serve_ctx(gt_serve *s, gt_err *err) {
     pthread_mutex_lock(&s->lazy_mu);
     gt_ctx_params cp = {.n_ctx = s->cfg.n_ctx, .n_threads = s->cfg.n_threads};
     if (!s->ctx && gt_ctx_new(s->model, &cp, &s->ctx, err) == 0)
-        GT_INFO("serve: the embeddings context is made (%d positions)", gt_ctx_n_ctx(s->ctx));
+        GT_INFO("serve: the one-sequence context (embeddings, prompt scoring) is made (%d positions)",
+                gt_ctx_n_ctx(s->ctx));
     gt_ctx *c = s->ctx;
     pthread_mutex_unlock(&s->lazy_mu);
     return c;
@@ -323,12 +324,20 @@ int gt_serve_start(const gt_serve_config *c, gt_serve **out, gt_err *err) {
         return gt_err_set(err, GT_EINVAL, "--max-queue: expected 0..%d, got %d", GT_SERVE_MAX_QUEUE, c->max_queue);
     if (c->n_parallel < 0 || c->n_parallel > GT_SERVE_MAX_PARALLEL)
         return gt_err_set(err, GT_EINVAL, "--parallel: expected 1..%d, got %d", GT_SERVE_MAX_PARALLEL, c->n_parallel);
+    if (c->stream_lag_tokens < 0 || c->stream_lag_tokens > GT_SERVE_MAX_STREAM_LAG)
+        return gt_err_set(err, GT_EINVAL, "--stream-lag-tokens: expected 1..%d, got %d", GT_SERVE_MAX_STREAM_LAG,
+                          c->stream_lag_tokens);
+    if (c->stream_sndbuf_bytes < 0 || c->stream_sndbuf_bytes > GT_SERVE_MAX_STREAM_SNDBUF)
+        return gt_err_set(err, GT_EINVAL, "stream send buffer: expected 0..%d bytes, got %d",
+                          GT_SERVE_MAX_STREAM_SNDBUF, c->stream_sndbuf_bytes);
     if (c->max_prompt_tokens < 0 || c->max_output_tokens < 0)
         return gt_err_set(err, GT_EINVAL, "--max-prompt-tokens, --max-output-tokens: expected 0 (no limit) or more");
     gt_serve *s = gt_calloc(1, sizeof *s);
     if (!s) return gt_err_set(err, GT_ENOMEM, "out of memory");
     s->cfg = *c;
     if (!s->cfg.max_queue) s->cfg.max_queue = GT_SERVE_DEFAULT_QUEUE;
+    if (!s->cfg.stream_lag_tokens) s->cfg.stream_lag_tokens = GT_SERVE_DEFAULT_STREAM_LAG;
+    if (!s->cfg.stream_sndbuf_bytes) s->cfg.stream_sndbuf_bytes = GT_SERVE_STREAM_SNDBUF;
     snprintf(s->listen, sizeof s->listen, "%s", c->listen ? c->listen : "127.0.0.1:8080");
     s->cfg.listen = s->listen;
     if (c->model_id) snprintf(s->model_id, sizeof s->model_id, "%s", c->model_id);

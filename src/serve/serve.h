@@ -23,7 +23,12 @@
  * batch between decode steps, and a prompt that shares a prefix with a slot's
  * cached tokens reuses their keys and values. At most max_queue wait for a
  * slot; one more is answered 429 with Retry-After. A client that hangs up stops its
- * generation (counted in /health's "requests.cancelled"). The bytes a request gets (choices, usage, the
+ * generation (counted in /health's "requests.cancelled"), and so does a
+ * streaming client that stops reading: once it has left stream_lag_tokens
+ * generated tokens untaken (its socket's buffers full), its request is
+ * cancelled and its slot freed ("requests.lagging"); a late read gets an
+ * error event naming why. So a stream's buffered output is bounded, and a
+ * client that never reads holds a slot no longer than that many tokens. The bytes a request gets (choices, usage, the
  * streamed text) depend only on the model, the request and its seed (0 when
  * absent), never on --threads, on the other requests in the batch, or on
  * prefix-cache hits. */
@@ -47,10 +52,21 @@ typedef struct gt_serve_config {
     const char *chat_template_file; /* a Jinja chat template to use instead of the model's; NULL: the model's */
     int n_parallel;         /* requests generating at once (slots of the batch); 0: GT_SERVE_DEFAULT_PARALLEL */
     int no_prefix_cache;    /* 1: every prompt is evaluated whole (for comparisons) */
+    /* Back-pressure for streams (batch.c): a stream whose client has not
+     * taken this many generated tokens is cancelled and its slot freed;
+     * 0: GT_SERVE_DEFAULT_STREAM_LAG. */
+    int stream_lag_tokens;
+    /* The kernel's send buffer of a stream's socket, bytes (what a client
+     * that stops reading can leave queued there); 0: GT_SERVE_STREAM_SNDBUF. */
+    int stream_sndbuf_bytes;
 } gt_serve_config;
 
 #define GT_SERVE_DEFAULT_QUEUE 16
 #define GT_SERVE_MAX_QUEUE 4096
+#define GT_SERVE_DEFAULT_STREAM_LAG 256
+#define GT_SERVE_MAX_STREAM_LAG 32768
+#define GT_SERVE_STREAM_SNDBUF (64 * 1024)
+#define GT_SERVE_MAX_STREAM_SNDBUF (16 * 1024 * 1024)
 #define GT_SERVE_DEFAULT_PARALLEL 4
 #define GT_SERVE_MAX_PARALLEL 64
 

@@ -44,6 +44,7 @@ typedef struct gt_serve_params {
     size_t prompt_len;
     const json_t *prompt_ids;      /* completions: the prompt as token ids (then prompt is NULL) */
     int return_tokens;             /* extension (llama-server's name): the generated ids as "tokens" */
+    int echo;                      /* completions: score the prompt (max_tokens 0), generate nothing */
     const json_t *messages;        /* chat: checked array of {role, content} */
     int max_tokens;                /* 0: as many as the context holds */
     int stream, include_usage;
@@ -130,6 +131,19 @@ typedef struct gt_serve_logprob {
     float top_lps[GT_SERVE_MAX_TOP_LOGPROBS];
 } gt_serve_logprob;
 
+/* The k (<= n) best-ranked ids of l[0..n) into out, best first (a higher
+ * logit; ties to the lower id), in one pass; returns how many. */
+int gt_serve_top_k(const float *l, int n, int k, int32_t *out);
+
+/* Scores an echoed prompt (score.c): every token's log-probability after
+ * the tokens before it, by work/llm.h's formula (gt_llm_row_norm), holding
+ * the model (429 in e when it is busy and the queue is full). *logprobs
+ * gets a completion's {"tokens","token_logprobs","top_logprobs",
+ * "text_offset"} (the first token's entries null), with top alternatives
+ * at each position; *text the prompt's text. */
+int gt_serve_score(gt_serve *s, const int32_t *ids, int n, int top, json_t **logprobs, json_t **text,
+                   gt_serve_error *e);
+
 /* A generation in progress, stepped one token at a time: alone on a context
  * (gt_serve_job_start: each step evaluates its token), or in the batcher's
  * running batch (gt_serve_job_init: ctx NULL; the batcher evaluates the
@@ -145,6 +159,8 @@ typedef struct gt_serve_job {
     int need_eval;
     int active;                  /* queued or in a slot: the batcher may touch it */
     int cancel;                  /* its client left: the batcher drops it */
+    int stream;                  /* streamed: back-pressure applies (n_taken) */
+    int n_taken;                 /* streamed: tokens whose text the stream has taken */
     int failed;                  /* evaluation failed (err says why); done is set too */
     gt_err err;
     struct gt_serve_job *next_pending; /* the queue of jobs waiting for a slot */
@@ -248,6 +264,7 @@ struct gt_serve {
     uint64_t n_rejected;          /* answered 429: the queue was full */
     uint64_t n_cancelled;         /* stopped because the client went away */
     uint64_t cancelled_tokens;    /* tokens those had generated when stopped */
+    uint64_t n_lagging;           /* of those, streams cancelled because their client stopped reading */
     struct MHD_Daemon *mhd;
     uint16_t port;
     _Atomic uint64_t next_id;

@@ -2,6 +2,7 @@
  * generating text (see llm.h). */
 #include "work/llm.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "base/alloc.h"
 #include "base/hex.h"
 #include "crypto/sha256.h"
+#include "infer/dmath.h"
 #include "infer/unicode.h"
 
 int gt_llm_file_id(const char *path, uint8_t out[32], gt_err *err) {
@@ -86,6 +88,106 @@ int gt_llm_tokenize(gt_llm *l, const char *text, size_t len, int add_special, co
     return 0;
 }
 
+/* The remote half of gt_llm_gen: the tokens first, then replayed through
+ * cb. The in-process engine makes at most n_ctx - n + 1 tokens (the last
+ * one is sampled, never evaluated), so that is the most asked for. */
+static int gen_remote(gt_llm *l, const int32_t *ids, int n, const gt_gen_params *p, gt_gen_cb cb, void *user,
+                      gt_gen_result *res, gt_err *err) {
+    if (p->keep_eog) return gt_err_set(err, GT_EUNSUPPORTED, "keep_eog: an inference server drops the end token");
+    int max = gt_ctx_n_ctx(l->ctx) - n + 1;
+    if (p->n_predict < max) max = p->n_predict;
+    res->tokens = gt_malloc(((size_t)max + 1) * sizeof(int32_t));
+    if (!res->tokens) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    res->n_prompt = n;
+    gt_buf got = GT_BUF_INIT;
+    int rc = max > 0 ? l->remote->generate(l->remote->arg, ids, (size_t)n, &p->sampling, max, &got, err) : 0;
+    size_t n_got = got.len / sizeof(int32_t);
+    assert(rc || n_got <= (size_t)max);
+    const int32_t *t = (const int32_t *)(const void *)got.data;
+    int stopped = 0;
+    for (size_t i = 0; !rc && i < n_got && !stopped; i++) {
+        res->tokens[res->n_tokens++] = t[i];
+        if (!cb) continue;
+        gt_gen_step st = {.index = (int)i, .token = t[i], .n_vocab = gt_tokenizer_n_vocab(l->tok)};
+        st.piece = gt_token_to_piece(l->tok, t[i], 0, &st.piece_len);
+        if (!st.piece) st.piece = "", st.piece_len = 0;
+        stopped = cb(user, &st);
+    }
+    if (!rc) res->stopped_by_eog = !stopped && res->n_tokens < max;
+    gt_buf_free(&got);
+    return rc;
+}
+
+int gt_llm_gen(gt_llm *l, const int32_t *ids, int n, const gt_gen_params *p, gt_gen_cb cb, void *user,
+               gt_gen_result *res, gt_err *err) {
+    if (!l->remote) return gt_generate(l->ctx, l->tok, ids, n, p, cb, user, res, err);
+    memset(res, 0, sizeof *res);
+    if (n < 1) return gt_err_set(err, GT_EINVAL, "generate: the prompt has no tokens");
+    if (p->n_predict < 0) return gt_err_set(err, GT_EINVAL, "generate: n_predict %d < 0", p->n_predict);
+    if (n >= gt_ctx_n_ctx(l->ctx))
+        return gt_err_set(err, GT_ELIMIT, "prompt of %d tokens does not fit the context of %d", n,
+                          gt_ctx_n_ctx(l->ctx));
+    return gen_remote(l, ids, n, p, cb, user, res, err);
+}
+
+void gt_llm_row_norm(const float *row, int n_vocab, double *mx, double *log_z) {
+    assert(n_vocab >= 1);
+    double m = row[0], z = 0;
+    for (int v = 1; v < n_vocab; v++) m = row[v] > m ? row[v] : m;
+    for (int v = 0; v < n_vocab; v++) z += gt_dmath_exp((double)row[v] - m);
+    *mx = m, *log_z = gt_dmath_log(z);
+}
+
+/* log-softmax of row[token]: the one formula both paths and the server use. */
+static double row_logprob(const float *row, int n_vocab, int32_t token) {
+    double mx, log_z;
+    gt_llm_row_norm(row, n_vocab, &mx, &log_z);
+    return (double)row[token] - mx - log_z;
+}
+
+int gt_llm_logprobs(gt_llm *l, const int32_t *ids, size_t n, size_t from, double *lp, gt_err *err) {
+    assert(from >= 1 && from < n);
+    if ((int)n > gt_ctx_n_ctx(l->ctx))
+        return gt_err_set(err, GT_ELIMIT, "%zu tokens do not fit the context of %d", n, gt_ctx_n_ctx(l->ctx));
+    if (l->remote) return l->remote->logprobs(l->remote->arg, ids, n, from, lp, err);
+    int n_vocab = gt_model_hparams(l->model)->n_vocab;
+    float *logits = gt_malloc(sizeof(float) * (size_t)n_vocab * n);
+    if (!logits) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    int rc = gt_ctx_eval(l->ctx, ids, (int)n, 0, logits, GT_EVAL_ALL, err);
+    for (size_t t = from; !rc && t < n; t++) /* row t - 1 predicts token t */
+        lp[t - from] = row_logprob(logits + (size_t)n_vocab * (t - 1), n_vocab, ids[t]);
+    gt_free(logits);
+    return rc;
+}
+
+int gt_llm_next_logprobs(gt_llm *l, const int32_t *ids, size_t n, const int32_t *cands, int k, double *lp,
+                         gt_err *err) {
+    assert(n >= 1 && k >= 1);
+    if ((int)n > gt_ctx_n_ctx(l->ctx))
+        return gt_err_set(err, GT_ELIMIT, "%zu tokens do not fit the context of %d", n, gt_ctx_n_ctx(l->ctx));
+    int n_vocab = gt_model_hparams(l->model)->n_vocab, rc = 0;
+    if (l->remote) {
+        int32_t *seq = gt_malloc((n + 1) * sizeof *seq);
+        if (!seq) return gt_err_set(err, GT_ENOMEM, "out of memory");
+        memcpy(seq, ids, n * sizeof *seq);
+        for (int c = 0; c < k && !rc; c++) {
+            seq[n] = cands[c];
+            rc = l->remote->logprobs(l->remote->arg, seq, n + 1, n, &lp[c], err);
+        }
+        gt_free(seq);
+        return rc;
+    }
+    float *row = gt_malloc(sizeof(float) * (size_t)n_vocab);
+    if (!row) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    rc = gt_ctx_eval(l->ctx, ids, (int)n, 0, row, GT_EVAL_LAST, err);
+    for (int c = 0; c < k && !rc; c++) {
+        assert(cands[c] >= 0 && cands[c] < n_vocab);
+        lp[c] = row_logprob(row, n_vocab, cands[c]);
+    }
+    gt_free(row);
+    return rc;
+}
+
 int gt_llm_generate(gt_llm *l, const char *prompt, size_t len, const gt_gen_params *p, gt_buf *out,
                     int *n_tokens, gt_err *err) {
     const int32_t *ids;
@@ -98,7 +200,7 @@ int gt_llm_generate(gt_llm *l, const char *prompt, size_t len, const gt_gen_para
                           gt_ctx_n_ctx(l->ctx));
     gt_gen_result res = {0};
     gt_buf raw = GT_BUF_INIT;
-    rc = gt_generate(l->ctx, l->tok, ids, (int)n, p, NULL, NULL, &res, err);
+    rc = gt_llm_gen(l, ids, (int)n, p, NULL, NULL, &res, err);
     if (!rc) rc = gt_detokenize(l->tok, res.tokens, (size_t)res.n_tokens, 0, 0, &raw, err);
     /* NUL bytes (a byte token <0x00>) are dropped: outputs travel as C and JSON strings. */
     size_t w = 0;

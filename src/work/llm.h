@@ -21,6 +21,24 @@
 
 #define GT_LLM_DEFAULT_CTX 2048
 
+/* Another place the model runs (an agent renting inference from a server
+ * over the OpenAI API, agent/oai.h). When a gt_llm has one, every model
+ * call of the work layer goes through it instead of the in-process engine
+ * and must give the same bytes; the local context then only bounds
+ * lengths, so a request refused in-process is refused remotely too. An
+ * error names the server and what was wrong: never a result. */
+typedef struct gt_llm_remote {
+    void *arg;
+    /* Appends to tokens (int32 each) the ids gt_generate would make after
+     * ids[0..n) with p's sampling, at most max_tokens (>= 1) of them, the
+     * end-of-generation token not included. */
+    int (*generate)(void *arg, const int32_t *ids, size_t n, const gt_sampler_params *p, int max_tokens,
+                    gt_buf *tokens, gt_err *err);
+    /* lp[t - from] = log P(ids[t] | ids[0..t)) for t in [from, n), computed
+     * as gt_llm_logprobs does (1 <= from < n). */
+    int (*logprobs)(void *arg, const int32_t *ids, size_t n, size_t from, double *lp, gt_err *err);
+} gt_llm_remote;
+
 typedef struct gt_llm {
     gt_model *model;
     gt_tokenizer *tok;
@@ -29,6 +47,7 @@ typedef struct gt_llm {
     int n_threads;
     int32_t *ids;       /* scratch for tokenised text */
     size_t ids_cap;
+    const gt_llm_remote *remote; /* NULL: the model runs here; borrowed */
 } gt_llm;
 
 /* SHA-256 of a file's bytes (read through a mapping, any size). */
@@ -50,6 +69,33 @@ int gt_llm_tokenize(gt_llm *l, const char *text, size_t len, int add_special, co
  * U+FFFD, NUL bytes are dropped), to out. *n_tokens (may be NULL) gets the generated count. */
 int gt_llm_generate(gt_llm *l, const char *prompt, size_t len, const gt_gen_params *p, gt_buf *out,
                     int *n_tokens, gt_err *err);
+
+/* gt_generate on l's context, or through l->remote: the same tokens. cb
+ * (may be NULL) sees each token; remotely its logits are NULL (the tokens
+ * come first and are replayed through cb, which stops them as it would
+ * have stopped the engine). keep_eog is refused remotely. */
+int gt_llm_gen(gt_llm *l, const int32_t *ids, int n, const gt_gen_params *p, gt_gen_cb cb, void *user,
+               gt_gen_result *res, gt_err *err);
+
+/* Log-probabilities of ids[from..n) each after the ids before it (1 <= from
+ * < n <= the context): lp[t - from] = logit(ids[t]) - max - log(sum over
+ * the vocabulary of exp(logit - max)), in double, summed in index order
+ * with infer/dmath (the same bits on every machine and thread count). ids
+ * may point into l's tokenizer scratch. */
+int gt_llm_logprobs(gt_llm *l, const int32_t *ids, size_t n, size_t from, double *lp, gt_err *err);
+
+/* The log-softmax normaliser of one row of logits: *mx its largest value
+ * and *log_z = log(sum over v of exp(row[v] - mx)), in double, summed in
+ * index order with infer/dmath. A token's log-probability is then
+ * (double)row[t] - mx - log_z (gotong serve's prompt scoring uses this very
+ * function, so an agent renting inference gets the same bits). */
+void gt_llm_row_norm(const float *row, int n_vocab, double *mx, double *log_z);
+
+/* Log-probabilities of each of cands[0..k) as the token after ids[0..n)
+ * (n <= the context), by gt_llm_logprobs's formula: one evaluation here,
+ * k scorings of ids + cand remotely. */
+int gt_llm_next_logprobs(gt_llm *l, const int32_t *ids, size_t n, const int32_t *cands, int k, double *lp,
+                         gt_err *err);
 
 /* "sha256:<hex>" of a 32-byte hash into out (72 bytes). */
 void gt_llm_id_str(const uint8_t id[32], char out[72]);

@@ -87,6 +87,12 @@ json_t *gt_work_leaderboard(sqlite3 *db, const char *bench, int all, gt_err *err
 /* One attestation with its co-signs (cosignList: cosigner, itemsChecked,
  * agree, evidence, height, role: "cosign"|"verdict"|"dispute-vote"). */
 json_t *gt_work_attestation_get(sqlite3 *db, const uint8_t id[32], gt_err *err);
+/* The market's standing of attestation id, as the leaderboard's `status`
+ * says it ("accepted", "pending", "disputed", "unverified", "rejected"; a
+ * static string) into *status: what a rule that needs an accepted
+ * evaluation (a funding round's project) reads. GT_ENOTFOUND when there is
+ * no such attestation, GT_EDB when a row it reads is damaged. */
+int gt_work_attestation_status(sqlite3 *db, const uint8_t id[32], const char **status, gt_err *err);
 /* The dataset published for a job: {job, task, publisher, root, rows,
  * manifest, height}; GT_ENOTFOUND when none. */
 json_t *gt_work_dataset_get(sqlite3 *db, const uint8_t job[32], gt_err *err);

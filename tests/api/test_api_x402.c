@@ -14,6 +14,7 @@
 
 #include "../test.h"
 #include "../chain/anvil.h"
+#include "agent/pay.h"
 #include "api_util.h"
 #include "base/hex.h"
 #include "chain/abi_decode.h"
@@ -179,6 +180,19 @@ static void test_paid_blob(void) {
     CHECK(body.len == sizeof data - 1 && !memcmp(body.data, data, body.len));
     CHECK_EQ_U64(balance(&PAYER.addr), p0 - PRICE);
     CHECK_EQ_U64(balance(&MERCHANT.addr), m0 + PRICE);
+    /* The agent's paying client (agent/pay.h) pays on the chain the same way,
+     * and refuses a second price its budget no longer covers, signing nothing. */
+    gt_agent_payer ap = {.key = &PAYER.key, .budget = PRICE, .evm_chain_id = C.chain_id, .evm_asset = TOKEN};
+    gt_agent_paid ad;
+    body.len = 0;
+    CHECK_MSG(gt_agent_pay_get(&ap, url, &status, &body, &ad, &err) == 0, "%s", err.msg);
+    CHECK(status == 200 && ad.paid && ad.amount == PRICE && ap.spent == PRICE);
+    CHECK(body.len == sizeof data - 1 && !memcmp(body.data, data, body.len));
+    CHECK_EQ_U64(balance(&PAYER.addr), p0 - 2 * PRICE);
+    CHECK_EQ_U64(balance(&MERCHANT.addr), m0 + 2 * PRICE);
+    CHECK_EQ_INT(gt_agent_pay_get(&ap, url, &status, &body, &ad, &err), GT_EFUNDS);
+    CHECK(!ad.paid && status == 402 && ap.spent == PRICE);
+    p0 -= PRICE;
     /* A blob the node does not have: 404, and the payment is not settled. */
     char missing[300];
     snprintf(missing, sizeof missing, "http://127.0.0.1:%u/v1/blobs/sha256:%064d", port, 0);

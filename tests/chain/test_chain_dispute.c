@@ -271,6 +271,73 @@ static void test_undisputed_rejection(void) {
     REFUSED(gt_escrow_do(&C, &ESCROW, &J[0], GT_ESCROW_FINALIZE, id, NULL, NULL, &e_), "no rejection waiting");
 }
 
+/* A fee job (postWithFee): budget + fee escrowed from the client. */
+static uint64_t fee_job(uint64_t budget, uint64_t stake, uint64_t fee, uint64_t expires_in_s) {
+    gt_escrow_terms t = {.evaluator = VERIFIER.addr, .expired_at = anvil_now(&C) + expires_in_s, .budget = budget,
+                         .stake = stake, .fee = fee, .desc_hash = {7}};
+    uint8_t tag[32] = {3};
+    uint64_t id = 0;
+    OK(gt_escrow_post_fee(&C, &ESCROW, &CLIENT, &t, &id, NULL, &e_));
+    OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_CLAIM, id, NULL, NULL, &e_));
+    OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_SUBMIT, id, tag, NULL, &e_));
+    return id;
+}
+
+/* The evaluator's fee (the embedded ledger's evaluator policy): paid for a
+ * verdict (completion: from the escrow; a final rejection: out of the
+ * slashed stake), back to the client without one (expiry) or when the court
+ * overturns the rejection; at most the stake; none on a self-judged job. A
+ * rejection without a reason is refused by the client before sending. */
+static void test_evaluator_fee(void) {
+    uint8_t tag[32] = {4}, zero[32] = {0};
+    uint64_t c0 = balance(&CLIENT.addr), w0 = balance(&WORKER.addr), v0 = balance(&VERIFIER.addr);
+    uint64_t id = fee_job(1000, 300, 100, 86400);
+    CHECK_EQ_U64(balance(&CLIENT.addr), c0 - 1100);
+    OK(gt_escrow_do(&C, &ESCROW, &VERIFIER, GT_ESCROW_COMPLETE, id, tag, NULL, &e_));
+    CHECK_EQ_U64(balance(&VERIFIER.addr), v0 + 100);
+    CHECK_EQ_U64(balance(&WORKER.addr), w0 + 1000);
+    c0 = balance(&CLIENT.addr), w0 = balance(&WORKER.addr), v0 = balance(&VERIFIER.addr);
+    id = fee_job(1000, 300, 100, 86400); /* rejected, undisputed: the fee out of the stake */
+    gt_err err;
+    CHECK_EQ_INT(gt_escrow_do(&C, &ESCROW, &VERIFIER, GT_ESCROW_REJECT, id, zero, NULL, &err), GT_EINVAL);
+    OK(gt_escrow_do(&C, &ESCROW, &VERIFIER, GT_ESCROW_REJECT, id, tag, NULL, &e_));
+    CHECK_EQ_INT(anvil_advance(&C, WINDOWS.dispute_s), 0);
+    OK(gt_escrow_do(&C, &ESCROW, &CLIENT, GT_ESCROW_FINALIZE, id, NULL, NULL, &e_));
+    CHECK_EQ_U64(balance(&CLIENT.addr), c0 + 300 - 100);
+    CHECK_EQ_U64(balance(&VERIFIER.addr), v0 + 100);
+    CHECK_EQ_U64(balance(&WORKER.addr), w0 - 300);
+    c0 = balance(&CLIENT.addr), w0 = balance(&WORKER.addr), v0 = balance(&VERIFIER.addr);
+    id = fee_job(1000, 300, 100, 600); /* never judged: no fee, everyone whole */
+    CHECK_EQ_INT(anvil_advance(&C, 600), 0);
+    OK(gt_escrow_do(&C, &ESCROW, &J[0], GT_ESCROW_REFUND, id, NULL, NULL, &e_));
+    CHECK_EQ_U64(balance(&CLIENT.addr), c0);
+    CHECK_EQ_U64(balance(&WORKER.addr), w0);
+    CHECK_EQ_U64(balance(&VERIFIER.addr), v0);
+    gt_escrow_terms bad = {.evaluator = VERIFIER.addr, .expired_at = anvil_now(&C) + 600, .budget = 10, .stake = 5,
+                           .fee = 6};
+    uint64_t none = 0;
+    REFUSED(gt_escrow_post_fee(&C, &ESCROW, &CLIENT, &bad, &none, NULL, &e_), "stake must cover the fee");
+    bad.fee = 5, bad.evaluator = CLIENT.addr;
+    REFUSED(gt_escrow_post_fee(&C, &ESCROW, &CLIENT, &bad, &none, NULL, &e_), "its client judges has no fee");
+}
+
+/* A wrongful rejection overturned by the court: the evaluator forfeits its
+ * fee to the client (and its bond to the judges). */
+static void test_fee_forfeited(void) {
+    uint8_t tag[32] = {5};
+    uint64_t c0 = balance(&CLIENT.addr), v0 = balance(&VERIFIER.addr);
+    uint64_t id = fee_job(1000, 300, 100, 86400);
+    OK(gt_escrow_do(&C, &ESCROW, &VERIFIER, GT_ESCROW_REJECT, id, tag, NULL, &e_));
+    OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_DISPUTE, id, NULL, NULL, &e_));
+    CHECK_EQ_INT(anvil_rpc(&C, "anvil_mine", json_pack("[o]", gt_rpc_u64(2))), 0);
+    OK(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_DRAW, id, NULL, &e_));
+    for (int i = 0; i < N_JUDGES; i++) OK(gt_court_commit(&C, &COURT, &J[i], id, 1, NULL, &e_));
+    for (int i = 0; i < N_JUDGES; i++) OK(gt_court_reveal(&C, &COURT, &J[i], id, 1, NULL, &e_));
+    OK(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_RESOLVE, id, NULL, &e_));
+    CHECK_EQ_U64(balance(&CLIENT.addr), c0 - 1000); /* the budget paid, the fee back */
+    CHECK_EQ_U64(balance(&VERIFIER.addr), v0 - 300); /* its bond lost, no fee */
+}
+
 /* Once the draw block is mined its hash (the seed) is public: until the panel
  * is drawn, no stake may move in or out, nor a case resolve (it moves judges'
  * stake). Before the block, and after the draw, they may. */
@@ -394,6 +461,8 @@ int main(void) {
     RUN(test_copier_and_silent_judge);
     RUN(test_parties_not_on_panel);
     RUN(test_undisputed_rejection);
+    RUN(test_evaluator_fee);
+    RUN(test_fee_forfeited);
     RUN(test_no_stake_moves_on_a_known_seed);
     RUN(test_drawn_panel_matches_the_ledger);
     for (int i = 0; i < 7; i++) gt_chain_account_wipe(acct[i]);

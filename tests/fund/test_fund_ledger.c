@@ -5,6 +5,8 @@
  * ledger replayed by gt_ledger_verify at the end (done()). A row edited by
  * hand is refused by the state digest when the ledger opens. */
 #include "fund_util.h"
+#include "work/eval/bench.h"
+#include "work/eval/check.h"
 
 /* Reads the round's JSON (gt_fund_round_get) through a reader's tx. */
 typedef struct rd_arg {
@@ -163,6 +165,119 @@ static void test_round_rules(void) {
     CHECK_EQ_INT(fa(l, CAROL, NULL, NULL, "fund_round_finalize", "{\"round\":\"%s\"}", hx(r)), 0);
     CHECK_EQ_U64(match_of(l, r, 0), 0);
     CHECK_EQ_U64(bal(l, ALICE) - alice0, 5 * TOKEN);
+    done(l);
+}
+
+/* ---- evaluations as projects ---- */
+
+/* The arith-v1 eval spec the tests' eval tasks name (6 items, 3 checked;
+ * the model a made-up hash: the ledger never runs it) and its hash. */
+static gt_work_eval_spec eval_spec(uint8_t spec_hash[32]) {
+    gt_work_eval_spec es = {.limit = 6, .check = 3};
+    const gt_bench_ref *ref = gt_bench_registry_find("arith-v1");
+    CHECK(ref != NULL);
+    snprintf(es.bench, sizeof es.bench, "arith-v1");
+    if (ref) CHECK_EQ_INT(gt_hex_decode(ref->hash_hex, es.bench_hash, 32, "benchHash", NULL), 0);
+    gt_sha256("a model", 7, es.model);
+    char *text = gt_work_eval_spec_json(&es);
+    gt_sha256(text, strlen(text), spec_hash);
+    free(text);
+    return es;
+}
+
+/* poster posts an eval task of 3 slots, verified by the evaluator verifier
+ * (or, verifier < 0, by the poster itself). */
+static void eval_task(gt_ledger *l, int poster, int verifier, uint8_t task[32]) {
+    uint8_t spec[32];
+    eval_spec(spec);
+    char v[128] = "";
+    if (verifier >= 0) snprintf(v, sizeof v, "\"verifier\":\"%s\",\"fee\":%llu,", ad(verifier), TOKEN / 10);
+    CHECK_EQ_INT(fa(l, poster, task, NULL, "task_post",
+                    "{\"kind\":\"eval\",\"spec\":\"%s\",\"slots\":3,\"bounty\":%llu,\"stake\":%llu,%s"
+                    "\"claimSeconds\":500,\"submitSeconds\":500,\"verifySeconds\":500}",
+                    hx(spec), 2 * TOKEN, TOKEN, v),
+                 0);
+}
+
+/* who claims a slot of task and attests the results blob `results` (its
+ * sha256; the ledger checks the terms, validators the lines): the
+ * attestation's id. */
+static int eval_attest(gt_ledger *l, int who, const uint8_t task[32], uint64_t slot, const char *results,
+                       uint8_t id[32]) {
+    uint8_t spec[32];
+    gt_work_eval_spec es = eval_spec(spec);
+    char bh[67], model[67];
+    snprintf(bh, sizeof bh, "%s", hx(es.bench_hash));
+    snprintf(model, sizeof model, "%s", hx(es.model));
+    if (fa(l, who, NULL, NULL, "task_claim", "{\"task\":\"%s\"}", hx(task))) return -1;
+    return fa(l, who, id, NULL, "eval_attest",
+              "{\"task\":\"%s\",\"slot\":%llu,\"model\":\"%s\",\"bench\":\"arith-v1\",\"benchHash\":\"%s\","
+              "\"resultsRoot\":\"%s\",\"scorePpm\":1000000,\"items\":6,\"results\":\"%s\"}",
+              hx(task), slot, model, bh, blob(results), blob(results));
+}
+
+static int eval_cosign(gt_ledger *l, int who, const uint8_t att[32], int agree) {
+    return fa(l, who, NULL, NULL, "eval_cosign",
+              "{\"attestation\":\"%s\",\"itemsChecked\":3,\"agree\":%s,\"evidence\":\"%s\"}", hx(att),
+              agree ? "true" : "false", blob("re-executed lines"));
+}
+
+static int enter_eval(gt_ledger *l, int who, const uint8_t round[32], const uint8_t att[32], gt_result *res) {
+    return fa(l, who, NULL, res, "fund_round_enter", "{\"round\":\"%s\",\"projectKind\":2,\"ref\":\"%s\"}",
+              hx(round), hx(att));
+}
+
+/* Only an evaluation the market accepted is a project. V3 attests honestly
+ * and V1, the task's evaluator, accepts: it enters (and still does once
+ * paid). V4 forges a score: pending, it is refused; V1 rejects it; V4's two
+ * sybils (staked the validator minimum) co-sign it agreeing, so more
+ * co-signers agree (2) than disagree (1): still refused -- on the old rule
+ * (any attestation row) it entered, and could collect contributions and a
+ * match. V5 posts its own eval task verified by itself and accepts its
+ * sybil X0+5's attestation: "unverified", refused. */
+static void test_eval_projects(void) {
+    gt_ledger *l = world();
+    gt_result res;
+    static const int evals[] = {V3, V4, X0 + 5};
+    for (size_t i = 0; i < sizeof evals / sizeof evals[0]; i++)
+        CHECK_EQ_INT(fa(l, evals[i], NULL, NULL, "agent_register", "{\"name\":\"e%zu\",\"skills\":\"eval\"}", i), 0);
+    for (int i = X0 + 6; i < X0 + 8; i++) CHECK_EQ_INT(fa(l, i, NULL, NULL, "stake", "{\"amount\":%llu}", TOKEN), 0);
+    uint8_t task[32], own_task[32], honest[32], forged[32], self[32], r[32];
+    eval_task(l, ALICE, V1, task);
+    CHECK_EQ_INT(eval_attest(l, V3, task, 0, "honest lines", honest), 0);
+    CHECK_EQ_INT(eval_cosign(l, V1, honest, 1), 0); /* the evaluator's verdict: accept */
+    CHECK_EQ_INT(eval_cosign(l, V2, honest, 1), 0);
+    CHECK_EQ_INT(eval_attest(l, V4, task, 1, "every item marked right", forged), 0);
+    round_open(l, GT_FUND_QF, 10 * TOKEN, 0, 400, r);
+    CHECK_EQ_INT(enter_eval(l, V4, r, forged, &res), GT_EPERM);
+    CHECK_CONTAINS(res.msg, "is pending");
+    CHECK_EQ_INT(eval_cosign(l, V1, forged, 0), 0); /* the verdict: reject */
+    CHECK_EQ_INT(eval_cosign(l, X0 + 6, forged, 1), 0);
+    CHECK_EQ_INT(eval_cosign(l, X0 + 7, forged, 1), 0);
+    CHECK_EQ_INT(enter_eval(l, V4, r, forged, &res), GT_EPERM);
+    CHECK_CONTAINS(res.msg, "is rejected");
+    CHECK_CONTAINS(res.msg, "only an evaluation the market accepted");
+    eval_task(l, V5, -1, own_task);
+    CHECK_EQ_INT(eval_attest(l, X0 + 5, own_task, 0, "made up", self), 0);
+    CHECK_EQ_INT(fa(l, V5, NULL, NULL, "task_verify",
+                    "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\",\"accept\":true,\"score\":100}", hx(own_task),
+                    blob("made up")),
+                 0);
+    CHECK_EQ_INT(enter_eval(l, X0 + 5, r, self, &res), GT_EPERM);
+    CHECK_CONTAINS(res.msg, "is unverified");
+    CHECK_EQ_INT(enter_eval(l, V4, r, honest, &res), GT_EPERM); /* not its owner */
+    CHECK_EQ_INT(enter_eval(l, V3, r, honest, &res), 0);
+    CHECK_EQ_INT(enter_eval(l, V3, r, honest, &res), GT_EEXIST);
+    /* paid, it stays accepted: a second round takes it */
+    CHECK_EQ_INT(fa(l, V3, NULL, NULL, "task_settle", "{\"task\":\"%s\",\"slot\":0}", hx(task)), 0);
+    uint8_t r2[32];
+    round_open(l, GT_FUND_QF, 10 * TOKEN, 0, 400, r2);
+    CHECK_EQ_INT(enter_eval(l, V3, r2, honest, &res), 0);
+    skew += 2;
+    CHECK_EQ_INT(give(l, X0, r, 2, TOKEN), 0);
+    CHECK_EQ_INT(give(l, X0 + 1, r, 2, TOKEN), 0);
+    CHECK_EQ_INT(finalize(l, r, 400), 0);
+    CHECK_EQ_U64(match_of(l, r, 2), 2 * TOKEN); /* (1 + 1)^2 - 2 */
     done(l);
 }
 
@@ -507,6 +622,7 @@ int main(void) {
     }
     RUN(test_plain_by_hand);
     RUN(test_round_rules);
+    RUN(test_eval_projects);
     RUN(test_issuers);
     RUN(test_sybil_split);
     RUN(test_weights_by_hand);

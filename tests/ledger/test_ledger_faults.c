@@ -231,6 +231,37 @@ static void test_transfers_to_many_new_accounts(void) {
     trm(dir);
 }
 
+/* A kind declaring a field named like an envelope key (a "salt" field would
+ * be read as the network's signing salt and break signing through JSON) or
+ * two fields of one name is refused at registration, with a message naming
+ * the field; nothing is registered. */
+static void test_reserved_field_names_refused(void) {
+    static const char *const names[] = {"salt", "type", "chainId", "from", "nonce", "sig", "id"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        gt_field_def fields[2] = {{"amount", GT_F_U64, 0}, {names[i], GT_F_BYTES32, 0}};
+        gt_action_kind k = {.name = "test_reserved_field", .struct_name = "TestReservedField", .fields = fields,
+                            .n_fields = 2, .apply = apply_unstake_then_refuse};
+        gt_err err = {0};
+        CHECK_EQ_INT(gt_action_register(&k, &err), GT_EINVAL);
+        char want[64];
+        snprintf(want, sizeof want, "may not be named \"%s\"", names[i]);
+        CHECK_MSG(strstr(err.msg, want) != NULL, "%s", err.msg);
+        CHECK(gt_action_kind_by_name("test_reserved_field") == NULL);
+    }
+    gt_field_def twice[2] = {{"amount", GT_F_U64, 0}, {"amount", GT_F_U64, 0}};
+    gt_action_kind k = {.name = "test_twice_field", .struct_name = "TestTwiceField", .fields = twice, .n_fields = 2,
+                        .apply = apply_unstake_then_refuse};
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_action_register(&k, &err), GT_EINVAL);
+    CHECK_MSG(strstr(err.msg, "field \"amount\" declared twice") != NULL, "%s", err.msg);
+    CHECK(gt_action_kind_by_name("test_twice_field") == NULL);
+    /* a field merely containing a reserved word is fine */
+    static const gt_field_def ok_fields[] = {{"salty", GT_F_U64, 0}};
+    static gt_action_kind ok = {.name = "test_salty_field", .struct_name = "TestSaltyField", .fields = ok_fields,
+                                .n_fields = 1, .apply = apply_unstake_then_refuse};
+    CHECK_EQ_INT(gt_action_register(&ok, &err), 0);
+}
+
 int main(void) {
     for (int i = 0; i < 3; i++) tkey(i, &K[i], &A[i]);
     gt_err err = {0};
@@ -241,5 +272,6 @@ int main(void) {
     RUN(test_actions_root_commits_order);
     RUN(test_state_with_null_err);
     RUN(test_transfers_to_many_new_accounts);
+    RUN(test_reserved_field_names_refused);
     return gt_test_finish();
 }

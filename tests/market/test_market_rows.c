@@ -236,6 +236,19 @@ static void test_table_shape(void) {
     expect_damaged(mk_slot_load(&tx, t_disputed, 0, &sl, &err), &err, "damaged table mk_slots: 15 columns, expected 14");
     gt_state_free(tx.state);
     sqlite3_close(db);
+    /* The shape is checked once per prepared statement, not at every row: a
+     * table changed after the reader's statement was checked and cached
+     * makes SQLite prepare it again, and the check runs again. */
+    db = damaged_copy("ALTER TABLE mk_disputes ADD COLUMN extra INTEGER NOT NULL DEFAULT 0", p, sizeof p);
+    tx = tx_over(db);
+    memset(&err, 0, sizeof err);
+    CHECK_EQ_INT(mk_slot_load(&tx, t_disputed, 0, &sl, &err), 0);
+    CHECK_EQ_INT(mk_slot_load(&tx, t_disputed, 0, &sl, &err), 0); /* the cached, checked statement */
+    CHECK_EQ_INT(sqlite3_exec(db, "ALTER TABLE mk_slots ADD COLUMN extra INTEGER NOT NULL DEFAULT 0", NULL, NULL, NULL),
+                 SQLITE_OK);
+    expect_damaged(mk_slot_load(&tx, t_disputed, 0, &sl, &err), &err, "damaged table mk_slots: 15 columns, expected 14");
+    gt_state_free(tx.state);
+    sqlite3_close(db);
 }
 
 /* The query plan of sql on db, one detail line after another. */

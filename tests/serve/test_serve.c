@@ -325,7 +325,7 @@ static void test_errors(void) {
     check_error(p, C, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"x\",\"stop\":[\"a\",\"b\",\"c\",\"d\",\"e\"]}", 400, "stop", "invalid_value");
     check_error(p, C, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"x\",\"stop\":[\"\"]}", 400, "stop", "invalid_value");
     check_error(p, C, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"x\",\"n\":2}", 400, "n", "unsupported_parameter");
-    check_error(p, C, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"x\",\"echo\":true}", 400, "echo", "unsupported_parameter");
+    check_error(p, C, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"x\",\"echo\":true}", 400, "echo", "invalid_value");
     check_error(p, C, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"x\",\"bogus\":1}", 400, "bogus", "unsupported_parameter");
     check_error(p, C, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"x\",\"stream_options\":{\"include_usage\":true}}", 400, "stream_options", "invalid_value");
     check_error(p, C, "{\"model\":\"tiny-qwen2-q8_0\",\"prompt\":\"\"}", 400, "prompt", "invalid_value");

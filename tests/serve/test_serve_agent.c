@@ -7,11 +7,19 @@
  *    in-process verifier does;
  *  - the server's own additions: a prompt as token ids, "return_tokens",
  *    "sha256" in /v1/models, each refused when malformed;
+ *  - the work layer's model calls of `generate` (sampled data generation,
+ *    spot re-execution, the judge's next-token log-probabilities) and
+ *    `eval` (generate_until items and multiple-choice log-likelihoods,
+ *    through "echo" scoring): the worker renting them makes the in-process
+ *    worker's bytes, and a verifier on the other server accepts them with
+ *    the in-process reason (a forged sample refused alike);
  *  - fail closed: a scripted server that answers 500, malformed JSON, too
  *    late, ids outside the vocabulary, no "tokens", an answer cut short, or
  *    another model's sha256 (or none) makes the worker's work and the
  *    verifier's re-run fail with an error naming what was wrong, so the
- *    agent submits nothing and gives no verdict (agent.c, agent_verify.c). */
+ *    agent submits nothing and gives no verdict (agent.c, agent_verify.c);
+ *    `eval` and `generate` too, and a scoring answer without log-
+ *    probabilities or with a positive one. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -25,10 +33,18 @@
 #include "agent/agent_impl.h"
 #include "agent/oai.h"
 #include "agent/skill_complete.h"
+#include "base/alloc.h"
 #include "base/buf.h"
 #include "base/json.h"
 #include "crypto/keccak.h"
+#include "crypto/sha256.h"
 #include "serve/serve.h"
+#include "store/blob.h"
+#include "work/data/batch.h"
+#include "work/data/pipeline.h"
+#include "work/eval/check.h"
+#include "work/eval/eval.h"
+#include "work/work.h"
 
 #define MODEL "models/tiny-llama-q8_0.gguf"
 
@@ -103,6 +119,9 @@ static gt_serve *start_serve(void) {
     return s;
 }
 
+static void test_generate_remote(gt_agent *local, gt_agent *wa, gt_agent *vb);
+static void test_eval_remote(gt_agent *local, gt_agent *wa, gt_agent *vb);
+
 /* Worker in-process, worker on server A, verifier on server B (another
  * process): the same bytes, accepted. */
 static uint16_t port_b; /* the server in the child process */
@@ -152,6 +171,8 @@ static void test_same_bytes(void) {
     if (o) CHECK(gt_oai_check_model(o, gt_agent_model_id(model), &err) == GT_ENOTFOUND);
     CHECK_CONTAINS(err.msg, "no model named \"other\"");
     gt_oai_free(o);
+    test_generate_remote(local, wa, vb);
+    test_eval_remote(local, wa, vb);
     gt_buf_free(&r_local);
     gt_buf_free(&r_remote);
     json_decref(spec);
@@ -159,6 +180,168 @@ static void test_same_bytes(void) {
     gt_agent_free(wa);
     gt_agent_free(vb);
     gt_serve_stop(sa);
+}
+
+/* ---- `generate` and `eval`: the work layer's model calls ---- */
+
+/* Sampled (temperature 0.8, a seed per sample), every sample re-generated
+ * by the validator's spot check. (No judge: this vocabulary's " Yes" and
+ * " No" start with the same token; the judge's call is checked apart.) */
+static const char *const DATA_SPEC =
+    "{\"version\":1,\"name\":\"notes\",\"template\":\"Write note {index} in a {tone} tone.\\n\","
+    "\"variables\":{\"tone\":[\"dry\",\"warm\"]},\"seed\":11,\"samples\":3,\"batch\":3,"
+    "\"reward\":\"1\",\"stake\":\"0.5\",\"license\":\"cc-by-4.0\",\"generation\":{\"max_tokens\":10,\"temp\":0.8},"
+    "\"pipeline\":{\"verify\":false,\"near_dedup\":false,\"spot_check\":1}}";
+
+/* Validates blob with llm as judge and re-generator (what the skill's
+ * validate() does); the reason bytes into reason (with each stage's wall
+ * time, which same_reason leaves out). */
+static int validate_with(gt_llm *llm, const gt_job_spec *spec, const gt_addr *w, const gt_buf *blob,
+                         gt_work_batch_verdict *v, gt_buf *reason) {
+    gt_pipeline *p = NULL;
+    gt_err err = {0};
+    int rc = gt_pipeline_new(spec, &p, &err);
+    gt_pipeline_opts o = {.judge = llm, .regen = llm, .spot_seed = 7};
+    if (!rc) rc = gt_work_validate_batch(p, spec, &o, 0, w, blob->data, blob->len, v, reason, NULL, NULL, &err);
+    if (rc) fprintf(stderr, "validate: %s\n", err.msg);
+    gt_pipeline_free(p);
+    return rc;
+}
+
+/* Drops every "seconds" member (a stage's wall time) from j, recursively. */
+static void drop_seconds(json_t *j) {
+    const char *k;
+    json_t *v;
+    size_t i;
+    if (json_is_object(j)) {
+        json_object_del(j, "seconds");
+        json_object_foreach(j, k, v) drop_seconds(v);
+    } else if (json_is_array(j)) {
+        json_array_foreach(j, i, v) drop_seconds(v);
+    }
+}
+
+/* 1 when two reason blobs say the same but for wall times. */
+static int same_reason(const gt_buf *x, const gt_buf *y) {
+    json_t *a = json_loadb(x->data ? (const char *)x->data : "", x->len, 0, NULL);
+    json_t *b = json_loadb(y->data ? (const char *)y->data : "", y->len, 0, NULL);
+    drop_seconds(a), drop_seconds(b);
+    int same = a && b && json_equal(a, b);
+    json_decref(a), json_decref(b);
+    return same;
+}
+
+/* The batch with sample 1's output changed. */
+static void tamper_batch(const gt_buf *blob, gt_buf *out) {
+    gt_sample *s = NULL;
+    size_t n = 0;
+    gt_err err = {0};
+    CHECK(gt_batch_parse((const char *)blob->data, blob->len, &s, &n, &err) == 0 && n == 3);
+    if (n < 2) return;
+    gt_free(s[1].output);
+    s[1].output = gt_malloc(8);
+    memcpy(s[1].output, "forged", 7);
+    CHECK(gt_batch_write(s, n, out, &err) == 0);
+    gt_samples_free(s, n);
+}
+
+static void test_generate_remote(gt_agent *local, gt_agent *wa, gt_agent *vb) {
+    gt_err err = {0};
+    gt_job_spec spec;
+    CHECK(gt_job_spec_parse(DATA_SPEC, strlen(DATA_SPEC), &spec, &err) == 0);
+    gt_llm *ll = gt_agent_llm(local, &err), *la = gt_agent_llm(wa, &err), *lb = gt_agent_llm(vb, &err);
+    CHECK(ll && la && lb && !ll->remote && la->remote && lb->remote);
+    if (!ll || !la || !lb) return;
+    const gt_addr *w = gt_agent_address(local);
+    gt_buf b_local = GT_BUF_INIT, b_remote = GT_BUF_INIT, r_local = GT_BUF_INIT, r_remote = GT_BUF_INIT;
+    CHECK_MSG(gt_work_generate_batch(&spec, ll, w, 0, &b_local, &err) == 0, "%s", err.msg);
+    CHECK_MSG(gt_work_generate_batch(&spec, la, w, 0, &b_remote, &err) == 0, "%s", err.msg);
+    CHECK(b_local.len > 0 && b_local.len == b_remote.len && !memcmp(b_local.data, b_remote.data, b_local.len));
+    /* The verifier on server B: every sample judged and re-generated there. */
+    gt_work_batch_verdict vl, vr;
+    CHECK(validate_with(lb, &spec, w, &b_remote, &vr, &r_remote) == 0);
+    CHECK(validate_with(ll, &spec, w, &b_remote, &vl, &r_local) == 0);
+    CHECK_EQ_U64(vr.accepted, 3);
+    CHECK_EQ_U64(vr.total, 3);
+    CHECK_EQ_U64(vr.report.stage[GT_STAGE_SPOT].checked, 3);
+    CHECK(r_local.len > 0 && same_reason(&r_local, &r_remote));
+    /* A forged sample: refused remotely as in-process, with the same reason. */
+    gt_buf forged = GT_BUF_INIT;
+    tamper_batch(&b_remote, &forged);
+    gt_buf_reset(&r_local), gt_buf_reset(&r_remote);
+    CHECK(validate_with(lb, &spec, w, &forged, &vr, &r_remote) == 0);
+    CHECK(validate_with(ll, &spec, w, &forged, &vl, &r_local) == 0);
+    CHECK(vr.accepted < vr.total && vr.accepted == vl.accepted);
+    CHECK(vr.report.stage[GT_STAGE_SPOT].failed >= 1);
+    CHECK(same_reason(&r_local, &r_remote));
+    gt_buf_free(&forged);
+    /* The judge's call: log-probabilities of candidate next tokens, the same
+     * bits here and from either server (one evaluation here, a scored echo
+     * per candidate there). */
+    const int32_t *ids;
+    size_t n;
+    CHECK(gt_llm_tokenize(ll, "Is this a good note? Answer:", 28, 1, &ids, &n, &err) == 0 && n > 1);
+    int32_t *p = gt_malloc(n * sizeof *p), cands[3] = {5, 700, 31999};
+    memcpy(p, ids, n * sizeof *p);
+    double lp_l[3], lp_a[3], lp_b[3];
+    CHECK_MSG(gt_llm_next_logprobs(ll, p, n, cands, 3, lp_l, &err) == 0, "%s", err.msg);
+    CHECK_MSG(gt_llm_next_logprobs(la, p, n, cands, 3, lp_a, &err) == 0, "%s", err.msg);
+    CHECK_MSG(gt_llm_next_logprobs(lb, p, n, cands, 3, lp_b, &err) == 0, "%s", err.msg);
+    CHECK(!memcmp(lp_l, lp_a, sizeof lp_l) && !memcmp(lp_l, lp_b, sizeof lp_l));
+    CHECK(lp_l[0] < 0 && lp_l[0] != lp_l[1]);
+    gt_free(p);
+    gt_buf_free(&b_local), gt_buf_free(&b_remote), gt_buf_free(&r_local), gt_buf_free(&r_remote);
+    gt_job_spec_free(&spec);
+}
+
+/* An eval job on a built-in bench, its spec as the node hands it. */
+static void eval_job(const char *bench, gt_work_eval_spec *es, gt_bench **b, gt_job *job) {
+    gt_err err = {0};
+    CHECK(gt_bench_open(bench, b, &err) == 0);
+    memset(es, 0, sizeof *es);
+    es->limit = 3, es->check = 3;
+    memcpy(es->model, gt_agent_model_hash(model), 32);
+    memcpy(es->bench_hash, (*b)->hash, 32);
+    snprintf(es->bench, sizeof es->bench, "%s", (*b)->name);
+    char *text = gt_work_eval_spec_json(es);
+    uint8_t h[32];
+    gt_sha256(text, strlen(text), h);
+    memset(job, 0, sizeof *job);
+    gt_blob_id_format(h, job->spec_id);
+    job->spec = json_loads(text, 0, NULL);
+    free(text);
+}
+
+/* arith-v1 (generate_until: greedy with stop strings) and units-v1
+ * (multiple choice: log-likelihoods scored by the server). */
+static void test_eval_remote(gt_agent *local, gt_agent *wa, gt_agent *vb) {
+    const gt_skill *sk = gt_skill_find("eval");
+    CHECK(sk != NULL);
+    static const char *const benches[] = {"arith-v1", "units-v1"};
+    for (int i = 0; sk && i < 2; i++) {
+        gt_work_eval_spec es;
+        gt_bench *b = NULL;
+        gt_job job;
+        eval_job(benches[i], &es, &b, &job);
+        gt_buf r_local = GT_BUF_INIT, r_remote = GT_BUF_INIT, ev = GT_BUF_INIT;
+        gt_err err = {0};
+        /* In-process: the skill's run (eval_work) is this attestation's. */
+        gt_work_attestation att;
+        CHECK_MSG(gt_work_eval_attest(&es, b, gt_agent_llm(local, &err), &r_local, &att, &err) == 0, "%s: %s",
+                  benches[i], err.msg);
+        CHECK_MSG(sk->work(wa, &job, &r_remote, &err) == 0, "%s: %s", benches[i], err.msg);
+        CHECK_MSG(r_local.len > 0 && r_local.len == r_remote.len && !memcmp(r_local.data, r_remote.data, r_local.len),
+                  "%s: the results differ", benches[i]);
+        if (i == 1) CHECK_CONTAINS((const char *)r_remote.data, "\"ll\":[\"");
+        /* The verifier on server B re-executes every item and agrees. */
+        gt_work_check chk = {0};
+        CHECK_MSG(gt_work_eval_check(&es, b, gt_agent_llm(vb, &err), &att, r_remote.data, r_remote.len, 5, &chk, &ev,
+                                     &err) == 0, "%s", err.msg);
+        CHECK_MSG(chk.agree == 1 && chk.items_checked == 3, "%s: %s", benches[i], chk.why);
+        gt_buf_free(&ev), gt_buf_free(&r_local), gt_buf_free(&r_remote);
+        json_decref((json_t *)job.spec);
+        gt_bench_free(b);
+    }
 }
 
 /* ---- the server's additions, over a raw socket ---- */
@@ -222,6 +405,25 @@ static void test_server_extensions(void) {
     json_decref(j);
     free(text);
     json_decref(toks);
+    /* A scored prompt: an entry per prompt token (the first null), exact
+     * log-probabilities with their alternatives, nothing generated. */
+    st = post(port, "/v1/completions", "{\"model\":\"tiny-llama-q8_0\",\"prompt\":\"Hello there\",\"echo\":true,"
+              "\"max_tokens\":0,\"logprobs\":2}", &j);
+    CHECK_EQ_INT(st, 200);
+    c = json_array_get(json_object_get(j, "choices"), 0);
+    const json_t *lp = json_object_get(c, "logprobs"), *tl = json_object_get(lp, "token_logprobs");
+    size_t nt = json_array_size(tl);
+    CHECK(nt >= 3 && json_is_null(json_array_get(tl, 0)));
+    CHECK(json_is_null(json_array_get(json_object_get(lp, "top_logprobs"), 0)));
+    for (size_t i = 1; i < nt; i++) {
+        CHECK(json_is_real(json_array_get(tl, i)) && json_real_value(json_array_get(tl, i)) < 0);
+        CHECK_EQ_INT((int)json_object_size(json_array_get(json_object_get(lp, "top_logprobs"), i)), 2);
+    }
+    CHECK_EQ_INT((int)json_array_size(json_object_get(lp, "tokens")), (int)nt);
+    CHECK_CONTAINS(json_string_value(json_object_get(c, "text")), "Hello there");
+    CHECK_EQ_INT((int)json_integer_value(json_object_get(json_object_get(j, "usage"), "completion_tokens")), 0);
+    CHECK_EQ_INT((int)json_integer_value(json_object_get(json_object_get(j, "usage"), "prompt_tokens")), (int)nt);
+    json_decref(j);
     /* /v1/models names the file's bytes. */
     gt_oai *o = NULL;
     char url[64];
@@ -237,6 +439,11 @@ static void test_server_extensions(void) {
         {"{\"model\":\"tiny-llama-q8_0\",\"prompt\":[1,\"x\"]}", "prompt[1]"},
         {"{\"model\":\"tiny-llama-q8_0\",\"prompt\":\"hi\",\"return_tokens\":1}", "return_tokens"},
         {"{\"model\":\"tiny-llama-q8_0\",\"prompt\":\"hi\",\"return_tokens\":true,\"stream\":true}", "return_tokens"},
+        {"{\"model\":\"tiny-llama-q8_0\",\"prompt\":\"hi\",\"echo\":true}", "echo: only with \"max_tokens\": 0"},
+        {"{\"model\":\"tiny-llama-q8_0\",\"prompt\":\"hi\",\"echo\":true,\"max_tokens\":0,\"stream\":true}",
+         "echo: only without"},
+        {"{\"model\":\"tiny-llama-q8_0\",\"prompt\":\"hi\",\"echo\":1,\"max_tokens\":0}", "echo: expected true"},
+        {"{\"model\":\"tiny-llama-q8_0\",\"prompt\":\"hi\",\"max_tokens\":0}", "max_tokens"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         st = post(port, "/v1/completions", bad[i][0], &j);
@@ -251,7 +458,7 @@ static void test_server_extensions(void) {
 /* ---- fail closed: a scripted server ---- */
 
 enum { FAKE_500, FAKE_BAD_JSON, FAKE_SLOW, FAKE_BAD_ID, FAKE_NO_TOKENS, FAKE_SHORT, FAKE_OTHER_SHA, FAKE_NO_SHA,
-       FAKE_MODES };
+       FAKE_MODES, FAKE_BAD_LP /* scoring only: a positive log-probability */ };
 
 typedef struct fake {
     int lfd, mode, stop;
@@ -274,6 +481,19 @@ static void read_request(int fd, gt_buf *req) {
         size_t want = (size_t)(sep + 4 - (const char *)req->data) + (cl ? (size_t)atol(cl + 15) : 0);
         if (req->len >= want) return;
     }
+}
+
+/* FAKE_BAD_LP's answer to a scoring request: an entry per prompt token,
+ * each 0.5 (no log-probability is above 0). */
+static void bad_scores(const gt_buf *req, char *body, size_t cap) {
+    const char *sep = req->data ? strstr((const char *)req->data, "\r\n\r\n") : NULL;
+    json_t *j = sep ? json_loads(sep + 4, 0, NULL) : NULL;
+    size_t n = json_array_size(json_object_get(j, "prompt")), at;
+    json_decref(j);
+    at = (size_t)snprintf(body, cap, "{\"model\":\"m\",\"choices\":[{\"text\":\"\",\"finish_reason\":\"length\","
+                          "\"logprobs\":{\"token_logprobs\":[null");
+    for (size_t i = 1; i < n && at + 16 < cap; i++) at += (size_t)snprintf(body + at, cap - at, ",0.5");
+    snprintf(body + at, cap - at, "]}}]}");
 }
 
 /* The answer of mode m to path. */
@@ -317,6 +537,12 @@ static void *fake_main(void *arg) {
         if (req.data) sscanf((const char *)req.data, "%*s %127s", path);
         if (f->mode == FAKE_SLOW && !strncmp(path, "/v1/completions", 15)) {
             usleep(1500 * 1000); /* past the client's 300 ms: it has given up */
+        } else if (f->mode == FAKE_BAD_LP && !strncmp(path, "/v1/completions", 15)) {
+            static char body[65536];
+            bad_scores(&req, body, sizeof body);
+            gt_buf_printf(&out, "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+                          strlen(body), body);
+            if (write(fd, out.data, out.len) < 0) {}
         } else {
             fake_answer(f, path, &out);
             if (write(fd, out.data, out.len) < 0) {}
@@ -386,6 +612,45 @@ static void test_fail_closed(void) {
         gt_buf_free(&out);
         gt_agent_free(a);
     }
+    /* `eval` and `generate` renting a bad server fail the same way: scoring
+     * (a multiple-choice bench), generate_until, sampled data. */
+    static const struct {
+        int mode;
+        const char *bench, *want;
+    } ev[] = {{FAKE_500, "units-v1", "HTTP 500: the model fell over"},
+              {FAKE_NO_TOKENS, "units-v1", "does not score an echoed prompt"},
+              {FAKE_BAD_LP, "units-v1", "is not a log-probability"},
+              {FAKE_BAD_ID, "arith-v1", "is not a token id"}};
+    const gt_skill *sk_eval = gt_skill_find("eval");
+    for (size_t i = 0; sk_eval && i < sizeof ev / sizeof ev[0]; i++) {
+        f.mode = ev[i].mode;
+        gt_agent *a = make_agent("renter", url, "m", 20000);
+        gt_work_eval_spec es;
+        gt_bench *b = NULL;
+        gt_job ej;
+        eval_job(ev[i].bench, &es, &b, &ej);
+        gt_buf out = GT_BUF_INIT;
+        err = (gt_err){0};
+        CHECK_MSG(sk_eval->work(a, &ej, &out, &err) != 0 && out.len == 0, "eval, mode %d: a result", ev[i].mode);
+        CHECK_CONTAINS(err.msg, ev[i].want);
+        CHECK_CONTAINS(err.msg, url);
+        gt_buf_free(&out);
+        json_decref((json_t *)ej.spec);
+        gt_bench_free(b);
+        gt_agent_free(a);
+    }
+    f.mode = FAKE_500;
+    gt_agent *ga = make_agent("renter", url, "m", 20000);
+    gt_job_spec ds;
+    gt_buf blob = GT_BUF_INIT;
+    CHECK(gt_job_spec_parse(DATA_SPEC, strlen(DATA_SPEC), &ds, &err) == 0);
+    gt_llm *gl = gt_agent_llm(ga, &err);
+    CHECK(gl && gt_work_generate_batch(&ds, gl, gt_agent_address(ga), 0, &blob, &err) != 0 && blob.len == 0);
+    CHECK_CONTAINS(err.msg, "HTTP 500");
+    CHECK_CONTAINS(err.msg, url);
+    gt_buf_free(&blob);
+    gt_job_spec_free(&ds);
+    gt_agent_free(ga);
     /* Unnamed, the server's model is found by its sha256: another's is not found. */
     f.mode = FAKE_OTHER_SHA;
     gt_agent *un = make_agent("unnamed", url, NULL, 20000);

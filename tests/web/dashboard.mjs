@@ -20,6 +20,9 @@
 //     signed in the page, then task_post) lands on the ledger and the board;
 //   - an agent named with markup is shown as text and runs nothing;
 //   - the keyboard reaches the navigation and opens a page;
+//   - the funding pages (funding.mjs), the labelling page (label.mjs) and the
+//     funding actions taken from the pages (fund_act.mjs), on the same ledger
+//     served by tests/web's clock node;
 //   - the dashboard's files: security headers, no path out of the embedded
 //     tree, unknown query parameters refused.
 import { spawn, execFileSync } from 'node:child_process';
@@ -31,6 +34,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startClockNode, fundingChecks } from './funding.mjs';
+import { labelChecks } from './label.mjs';
+import { fundActChecks } from './fund_act.mjs';
 
 const [gotong, buildDir, chromiumPath] = process.argv.slice(2);
 if (!gotong || !buildDir || !chromiumPath) {
@@ -73,11 +78,13 @@ function startNode(home) {
 }
 
 // A raw GET (the path exactly as given, no normalising): {status, headers, body}.
+// A fresh connection each time (agent: false): a kept-alive one the node closed
+// while the test waited on the CLI would be reused and fail ("socket hang up").
 function rawGet(url, p) {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     http
-      .get({ host: u.hostname, port: u.port, path: p }, (res) => {
+      .get({ host: u.hostname, port: u.port, path: p, agent: false }, (res) => {
         let body = '';
         res.on('data', (d) => {
           body += d;
@@ -493,6 +500,23 @@ async function keyboard(ctx, base) {
   await page.close();
 }
 
+// The demo's ledger, in home. `gotong demo` has a known race under heavy
+// load (its round 3's sealed votes against the dispute's opening: "dispute:
+// not done after 180 s"; test_demo covers the demo itself): one failed run is
+// said loudly and run again once in a fresh home; a second failure fails the test.
+function makeDemo(home) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return JSON.parse(cli(['demo', '--home', home, '--vocab', VOCAB, '--json']));
+    } catch (e) {
+      const why = String(e.stderr || e.message).split('\n')[0].slice(0, 300);
+      if (attempt === 2) throw e;
+      console.log(`NOTE gotong demo failed (${why}); running it once more in a fresh home`);
+      fs.rmSync(home, { recursive: true, force: true });
+    }
+  }
+}
+
 async function main() {
   fs.mkdirSync(SHOTS, { recursive: true });
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gotong-web-'));
@@ -500,7 +524,7 @@ async function main() {
   let node = null;
   let browser = null;
   try {
-    const demo = JSON.parse(cli(['demo', '--home', home, '--vocab', VOCAB, '--json']));
+    const demo = makeDemo(home);
     const ayu = demo.agents.find((a) => a.name === 'ayu').address;
     node = await startNode(home);
     let base = node.url;
@@ -573,6 +597,8 @@ async function main() {
     base = node.url;
     const helpers = { check, cli, api, open, rawGet, SHOTS, WAIT_MS, exportKey: (a) => exportKey(home, a) };
     const fundPages = await fundingChecks(browser, helpers, { base, home, clock: node.clock, demo });
+    fundPages.push(...(await labelChecks(browser, helpers, { base, home, demo, gotong })));
+    fundPages.push(...(await fundActChecks(browser, helpers, { base, home, clock: node.clock, demo })));
     await pagesLoad(browser, base, fundPages, 'laptop');
     await supplyShown(browser, base);
     await browser.close();

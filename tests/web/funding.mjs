@@ -72,8 +72,10 @@ export async function fundingChecks(ctx, t, env) {
     const r = await t.rawGet(base, `/v1/datasets/${tk.spec}`);
     if (r.status === 200) dataset = JSON.parse(r.body);
   }
-  const evals = (await api(base, '/v1/leaderboard?all=true')).entries;
-  check(dataset !== null && evals.length > 0, 'the demo published a dataset and attested an evaluation');
+  // Only an evaluation the market accepted can be a round's project (fund_round_enter): not the forged
+  // score the leaderboard's `all` lists first.
+  const evals = (await api(base, '/v1/leaderboard?all=true')).entries.filter((e) => e.status === 'accepted');
+  check(dataset !== null && evals.length > 0, 'the demo published a dataset and an accepted evaluation');
   const evaluation = evals[0];
   const job = '0x' + dataset.job.replace(/^(sha256:|0x)/, '');
 
@@ -130,7 +132,7 @@ export async function fundingChecks(ctx, t, env) {
 }
 
 // Watches page's requests for the key (bare hex, any case); returns a getter.
-function watchKey(page, key) {
+export function watchKey(page, key) {
   const bare = key.replace(/^0x/, '').toLowerCase();
   let leaked = false;
   page.on('request', (r) => {
@@ -140,7 +142,7 @@ function watchKey(page, key) {
 }
 
 // Submits form `id` with the key typed in; returns [ok, text] of its result line.
-async function signIn(page, t, id, key) {
+export async function signIn(page, t, id, key) {
   await page.fill(`#${id}-key`, key);
   await page.evaluate((sel) => {
     const out = document.querySelector(sel);
@@ -192,7 +194,7 @@ async function finalizeInPage(ctx, t, env, round, key) {
 const TOP = { x: 0, y: 0, width: 1280, height: 800 }; // the README's screenshots: a laptop's first screen
 
 // The API's tokens as the page writes them ("1,234.5 GOT").
-function tokensOf(units) {
+export function tokensOf(units) {
   const s = String(units).padStart(7, '0');
   const whole = s.slice(0, -6).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
   const frac = s.slice(-6).replace(/0+$/, '');

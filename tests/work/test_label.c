@@ -11,6 +11,7 @@
 #include "work/data/rng.h"
 #include "work/label/agree.h"
 #include "work/label/pref.h"
+#include "work/label/rank.h"
 
 /* The usual example: 50 items, both yes 20, A yes B no 5, A no B yes 10,
  * both no 15: p_o = 0.7, p_e = 0.5, kappa = 0.4 exactly. Missing items do
@@ -74,7 +75,21 @@ static void test_alpha_example(void) {
 }
 
 /* alpha from the same formula in doubles: the reference for random sets. */
+/* Krippendorff's ordinal distance of categories c and k (squared) from the
+ * marginals nc, in floating point. */
+static double ordinal_d2(const double *nc, int c, int k) {
+    int lo = c < k ? c : k, hi = c < k ? k : c;
+    double s = 0;
+    for (int g = lo; g <= hi; g++) s += nc[g];
+    s -= (nc[c] + nc[k]) / 2;
+    return s * s;
+}
+
+static double alpha_float_m(const int *v, int n_items, int n_raters, int n_cat, int ordinal);
 static double alpha_float(const int *v, int n_items, int n_raters, int n_cat) {
+    return alpha_float_m(v, n_items, n_raters, n_cat, 0);
+}
+static double alpha_float_m(const int *v, int n_items, int n_raters, int n_cat, int ordinal) {
     double o[GT_AGREE_MAX_CATEGORIES][GT_AGREE_MAX_CATEGORIES] = {{0}}, nc[GT_AGREE_MAX_CATEGORIES] = {0};
     double n = 0, dis = 0, chance = 0;
     for (int u = 0; u < n_items; u++) {
@@ -88,10 +103,14 @@ static double alpha_float(const int *v, int n_items, int n_raters, int n_cat) {
             }
     }
     for (int c = 0; c < n_cat; c++)
-        for (int k = 0; k < n_cat; k++) nc[c] += o[c][k], dis += c != k ? o[c][k] : 0;
+        for (int k = 0; k < n_cat; k++) nc[c] += o[c][k];
     for (int c = 0; c < n_cat; c++) {
         n += nc[c];
-        for (int k = 0; k < n_cat; k++) chance += c != k ? nc[c] * nc[k] : 0;
+        for (int k = 0; k < n_cat; k++) {
+            double w = c == k ? 0 : ordinal ? ordinal_d2(nc, c, k) : 1;
+            chance += nc[c] * nc[k] * w;
+            dis += o[c][k] * w;
+        }
     }
     return 1.0 - (n - 1) * dis / chance;
 }
@@ -123,6 +142,129 @@ static void test_alpha_random(void) {
         checked++;
     }
     CHECK(checked > 150);
+}
+
+/* The ordinal alpha against the float formula on 200 random sets of
+ * positions (as test_alpha_random), and its bound on labels. */
+static void test_alpha_ordinal_random(void) {
+    gt_rng g;
+    gt_rng_seed(&g, 12, 0);
+    static int v[300 * 16];
+    int checked = 0;
+    for (int round = 0; round < 200; round++) {
+        int n_items = 1 + (int)gt_rng_below(&g, 300), n_raters = 2 + (int)gt_rng_below(&g, 15);
+        int n_cat = 2 + (int)gt_rng_below(&g, 3);
+        for (int u = 0; u < n_items; u++) {
+            int truth = (int)gt_rng_below(&g, (uint64_t)n_cat);
+            for (int r = 0; r < n_raters; r++) {
+                uint64_t x = gt_rng_below(&g, 8);
+                v[u * n_raters + r] = x < 2 ? GT_AGREE_MISSING : x < 6 ? truth : (int)gt_rng_below(&g, (uint64_t)n_cat);
+            }
+        }
+        gt_agree a;
+        gt_err err = {0};
+        CHECK_EQ_INT(gt_agree_alpha_ordinal(v, (size_t)n_items, n_raters, n_cat, &a, &err), 0);
+        if (!a.defined) continue;
+        double want = alpha_float_m(v, n_items, n_raters, n_cat, 1) * 1e6;
+        CHECK_MSG(fabs((double)a.ppm - want) <= 1.0, "round %d: %lld ppm, float %.3f", round, (long long)a.ppm, want);
+        checked++;
+    }
+    CHECK(checked > 150);
+    gt_agree a;
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_agree_alpha_ordinal(v, GT_AGREE_ORDINAL_MAX_LABELS / 2 + 1, 2, 3, &a, &err), GT_ELIMIT);
+    CHECK_CONTAINS(err.msg, "at most 65536 labels");
+}
+
+/* Rank codes: the digits of the order, best first; the item's answer count
+ * gives the leading zero. */
+static void test_rank_codes(void) {
+    int order[GT_PREF_MAX_ANSWERS];
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_rank_decode(21, 3, order, &err), 0);
+    CHECK(order[0] == 0 && order[1] == 2 && order[2] == 1);
+    CHECK_EQ_U64(gt_rank_encode(order, 3), 21);
+    CHECK_EQ_INT(gt_rank_decode(3120, 4, order, &err), 0);
+    CHECK(order[0] == 3 && order[1] == 1 && order[2] == 2 && order[3] == 0);
+    CHECK_EQ_INT(gt_rank_decode(10, 2, order, &err), 0);
+    CHECK(order[0] == 1 && order[1] == 0);
+    static const uint64_t bad[][2] = {{11, 2}, {2, 2}, {12, 2}, {0, 3}, {3120, 3}, {1023, 3}, {30120, 4}, {4012, 4}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK_MSG(gt_rank_decode(bad[i][0], (int)bad[i][1], order, &err) == GT_EINVAL, "%llu of %llu accepted",
+                  (unsigned long long)bad[i][0], (unsigned long long)bad[i][1]);
+        CHECK_CONTAINS(err.msg, "each once, best first");
+    }
+}
+
+/* Rankings by hand: answers A, B, C (0, 1, 2); four labellers, labeller 3
+ * careless (gold 1 2 0, it gave 0 2 1; the bar 100 %, min_gold 1).
+ *   item 0: 012, 012, 102 (and 210 by labeller 3)
+ *     Borda (2 for first, 1 for second): A 2+2+1 = 5, B 1+1+2 = 4, C 0:
+ *     A > B > C, code 12. With labeller 3 counted, A 5 and B 5 tie: none.
+ *   item 1: 210, 201, 210 (and 012): C 6, B 1+0+1 = 2, A 0+1+0 = 1:
+ *     C > B > A, code 210.
+ * Ordinal alpha over the six units (item, answer), each careful labeller's
+ * value the position it gave: (0,A) 0 0 1, (0,B) 1 1 0, (0,C) 2 2 2,
+ * (1,A) 2 1 2, (1,B) 1 2 1, (1,C) 0 0 0; n = 18, n_0 = n_1 = n_2 = 6.
+ * Coincidences (each unit's ordered pairs weigh 1/2): o00 4, o01 = o10 2,
+ * o11 2, o12 = o21 2, o22 4, o02 = o20 0. Ordinal deltas: d01 = d12 =
+ * (6+6) - (6+6)/2 = 6, d02 = 18 - 6 = 12. Observed sum_{c!=k} o d^2 =
+ * 4 * 2 * 36 = 288; expected sum_{c!=k} n_c n_k d^2 = 4 * 36 * 36 + 2 * 36 *
+ * 144 = 15552; alpha = 1 - 17 * 288 / 15552 = 0.685185185... (685185 ppm).
+ * The export: three pairs per item, in the order's pairs (first over
+ * second, first over third, second over third). */
+static void test_rank_by_hand(void) {
+    const int M = GT_AGREE_MISSING;
+    gt_pref_item items[3] = {
+        {"P0", {"a", "b", "c"}, GT_PREF_NOT_GOLD, 3},
+        {"P1", {"a", "b", "c"}, GT_PREF_NOT_GOLD, 3},
+        {"G", {"x", "y", "z"}, 120, 3},
+    };
+    int codes[3 * 4] = {12, 12, 102, 210, 210, 201, 210, 12, 120, 120, 120, 21};
+    gt_pref_rules rules = {.min_labels = 2, .gold_bar_pct = 100, .min_gold = 1};
+    gt_pref_tally t;
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_rank_tally_run(items, 3, codes, 4, &rules, &t, &err), 0);
+    CHECK(t.careless[3] && !t.careless[0] && !t.careless[1] && !t.careless[2]);
+    CHECK_EQ_INT(t.gold_right[0], 1);
+    CHECK_EQ_INT(t.gold_right[3], 0);
+    CHECK_EQ_INT(t.label[0], 12);
+    CHECK_EQ_INT(t.label[1], 210);
+    CHECK_EQ_INT(t.label[2], 120);
+    CHECK_EQ_INT(t.n_labelled, 2);
+    CHECK(t.alpha.defined);
+    CHECK_EQ_INT(t.alpha.ppm, 685185);
+    CHECK_EQ_U64(t.alpha.n, 18);
+    gt_buf out = GT_BUF_INIT;
+    CHECK_EQ_INT(gt_rank_export(items, 3, &t, GT_PREF_DPO, &out, &err), 0);
+    CHECK_EQ_INT(gt_buf_putc(&out, 0), 0);
+    CHECK_STR((const char *)out.data, "{\"chosen\":\"a\",\"prompt\":\"P0\",\"rejected\":\"b\"}\n"
+                                      "{\"chosen\":\"a\",\"prompt\":\"P0\",\"rejected\":\"c\"}\n"
+                                      "{\"chosen\":\"b\",\"prompt\":\"P0\",\"rejected\":\"c\"}\n"
+                                      "{\"chosen\":\"c\",\"prompt\":\"P1\",\"rejected\":\"b\"}\n"
+                                      "{\"chosen\":\"c\",\"prompt\":\"P1\",\"rejected\":\"a\"}\n"
+                                      "{\"chosen\":\"b\",\"prompt\":\"P1\",\"rejected\":\"a\"}\n");
+    gt_buf_reset(&out);
+    CHECK_EQ_INT(gt_rank_export(items, 3, &t, GT_PREF_HH, &out, &err), 0);
+    CHECK_EQ_INT(gt_buf_putc(&out, 0), 0);
+    CHECK(strncmp((const char *)out.data,
+                  "{\"chosen\":\"\\n\\nHuman: P0\\n\\nAssistant: a\",\"rejected\":\"\\n\\nHuman: P0\\n\\nAssistant: b\"}\n",
+                  71) == 0);
+    gt_buf_free(&out);
+    gt_pref_tally_free(&t);
+    /* With the bar at 0 labeller 3 counts: item 0 ties (A 5, B 5). */
+    rules.gold_bar_pct = 0;
+    CHECK_EQ_INT(gt_rank_tally_run(items, 3, codes, 4, &rules, &t, &err), 0);
+    CHECK_EQ_INT(t.label[0], M);
+    gt_pref_tally_free(&t);
+    rules.gold_bar_pct = 100;
+    codes[1] = 11; /* not an order */
+    CHECK_EQ_INT(gt_rank_tally_run(items, 3, codes, 4, &rules, &t, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "item 0, labeller 1: 11 is not an order of the 3 answers");
+    codes[1] = 12;
+    items[2].gold = 2; /* a best-of gold is not an order */
+    CHECK_EQ_INT(gt_rank_tally_run(items, 3, codes, 4, &rules, &t, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "item 2: gold 2 is not an order");
 }
 
 /* Six items, two of them gold, four labellers. Labeller 3 gets both gold
@@ -260,5 +402,8 @@ int main(void) {
     RUN(test_tally_and_export);
     RUN(test_refusals);
     RUN(test_best_of_n);
+    RUN(test_alpha_ordinal_random);
+    RUN(test_rank_codes);
+    RUN(test_rank_by_hand);
     return gt_test_finish();
 }

@@ -163,16 +163,13 @@ int gt_judge_score(const gt_job_spec *spec, gt_llm *judge, const char *prompt, c
     if ((int)n > gt_ctx_n_ctx(judge->ctx))
         return gt_err_set(err, GT_ELIMIT, "judge prompt of %zu tokens does not fit the context of %d", n,
                           gt_ctx_n_ctx(judge->ctx));
-    int n_vocab = gt_model_hparams(judge->model)->n_vocab;
-    float *logits = gt_malloc(sizeof(float) * (size_t)n_vocab);
-    if (!logits) return gt_err_set(err, GT_ENOMEM, "out of memory");
-    rc = gt_ctx_eval(judge->ctx, ids, (int)n, 0, logits, GT_EVAL_LAST, err);
-    if (!rc) {
-        /* P(Yes) / (P(Yes) + P(No)) = 1 / (1 + exp(l_no - l_yes)) */
-        double d = (double)logits[no] - (double)logits[yes];
-        *score = 1.0 / (1.0 + exp(d));
-    }
-    gt_free(logits);
+    /* As log-probabilities (gt_llm_next_logprobs), so a judge renting its
+     * model from a server gets the same bits as one running it here. */
+    int32_t cands[2] = {yes, no};
+    double lp[2];
+    rc = gt_llm_next_logprobs(judge, ids, n, cands, 2, lp, err);
+    /* P(Yes) / (P(Yes) + P(No)) = 1 / (1 + exp(lp_no - lp_yes)) */
+    if (!rc) *score = 1.0 / (1.0 + exp(lp[1] - lp[0]));
     return rc;
 }
 

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "infer/dmath.h"
 
 #include "base/alloc.h"
 #include "base/hex.h"
@@ -48,19 +47,12 @@ static int loglik(gt_llm *llm, const char *ctx, const char *cont, double *out, g
     if (n_ctx < 1) return gt_err_set(err, GT_EINVAL, "prompt gives no tokens to condition on");
     if ((int)n > gt_ctx_n_ctx(llm->ctx))
         return gt_err_set(err, GT_ELIMIT, "item of %zu tokens does not fit the context of %d", n, gt_ctx_n_ctx(llm->ctx));
-    int n_vocab = gt_model_hparams(llm->model)->n_vocab;
-    float *logits = gt_malloc(sizeof(float) * (size_t)n_vocab * n);
-    if (!logits) return gt_err_set(err, GT_ENOMEM, "out of memory");
-    rc = gt_ctx_eval(llm->ctx, ids, (int)n, 0, logits, GT_EVAL_ALL, err);
+    double *lp = gt_malloc(sizeof(double) * (n - n_ctx));
+    if (!lp) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    rc = gt_llm_logprobs(llm, ids, n, n_ctx, lp, err);
     double sum = 0;
-    for (size_t t = n_ctx; !rc && t < n; t++) {
-        const float *row = logits + (size_t)n_vocab * (t - 1); /* predicts token t */
-        double mx = row[0], z = 0;
-        for (int v = 1; v < n_vocab; v++) mx = row[v] > mx ? row[v] : mx;
-        for (int v = 0; v < n_vocab; v++) z += gt_dmath_exp((double)row[v] - mx);
-        sum += (double)row[ids[t]] - mx - gt_dmath_log(z);
-    }
-    gt_free(logits);
+    for (size_t t = n_ctx; !rc && t < n; t++) sum += lp[t - n_ctx]; /* in order: the same bits every time */
+    gt_free(lp);
     if (!rc) *out = sum;
     return rc;
 }
@@ -130,7 +122,7 @@ int gt_eval_item(const gt_bench *b, size_t i, gt_llm *llm, gt_buf *line, int *co
         rc = gt_llm_tokenize(llm, it->prompt, strlen(it->prompt), 1, &ids, &n, err);
         if (!rc && (int)n >= gt_ctx_n_ctx(llm->ctx))
             rc = gt_err_set(err, GT_ELIMIT, "item %zu: prompt of %zu tokens does not fit the context", i, n);
-        if (!rc) rc = gt_generate(llm->ctx, llm->tok, ids, (int)n, &gp, stop_cb, &sa, &res, err);
+        if (!rc) rc = gt_llm_gen(llm, ids, (int)n, &gp, stop_cb, &sa, &res, err);
         gt_gen_result_free(&res);
         gt_buf text = GT_BUF_INIT;
         if (!rc) {

@@ -6,6 +6,7 @@
  * the ledger's writer. An attestation's standing comes from its eval task's
  * slot in the market (gt_market_slot_ref_get), so the leaderboard shows what
  * the market decided, not what the attester claims. */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -389,6 +390,28 @@ json_t *gt_work_attestation_get(sqlite3 *db, const uint8_t id[32], gt_err *err) 
     }
     json_object_set_new(o, "cosignList", arr);
     return o;
+}
+
+int gt_work_attestation_status(sqlite3 *db, const uint8_t id[32], const char **status, gt_err *err) {
+    sqlite3_stmt *q;
+    *status = NULL;
+    if (wk_prepare(db, "SELECT " ATT_COLS " FROM wk_attestations WHERE id=?", &q, err)) return GT_EDB;
+    sqlite3_bind_blob(q, 1, id, 32, SQLITE_STATIC);
+    att_view r;
+    gt_addr poster;
+    int st = ST_REJECTED, rc = sqlite3_step(q);
+    char h[19];
+    if (rc == SQLITE_ROW) {
+        if (!(rc = att_read(q, &r, err))) rc = att_status(db, r.task, r.slot, r.attempt, r.results, &poster, &st, err);
+    } else if (rc == SQLITE_DONE) {
+        rc = gt_err_set(err, GT_ENOTFOUND, "no attestation %s… on this ledger", wk_short(id, h));
+    } else {
+        rc = gt_err_set(err, GT_EDB, "reading attestation: %s", sqlite3_errmsg(db));
+    }
+    sqlite3_finalize(q);
+    assert(st >= ST_ACCEPTED && st <= ST_REJECTED);
+    if (!rc) *status = status_names[st];
+    return rc;
 }
 
 /* The current row of q (task, publisher, root, rows, manifest, height of

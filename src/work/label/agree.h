@@ -47,4 +47,15 @@ int gt_agree_kappa(const int *a, const int *b, size_t n_items, int n_cat, gt_agr
  * 0..n_cat-1 or GT_AGREE_MISSING. Same refusals as gt_agree_kappa. */
 int gt_agree_alpha(const int *labels, size_t n_items, int n_raters, int n_cat, gt_agree *out, gt_err *err);
 
+/* Krippendorff's alpha with the ordinal metric, for ranks: a label is a
+ * position 0..n_cat-1 (0 the best), and two labels differ by
+ * delta_ck = sum_{g=c..k} n_g - (n_c + n_k) / 2 (n_g: pairable labels of
+ * position g), squared: alpha = 1 - (n - 1) * sum_{c!=k} o_ck delta_ck^2 /
+ * sum_{c!=k} n_c n_k delta_ck^2. A ranking task's units are (item, answer)
+ * and each labeller's label the position it gave the answer. Same refusals
+ * as gt_agree_alpha, and (GT_ELIMIT) more than GT_AGREE_ORDINAL_MAX_LABELS
+ * labels (n_items * n_raters), the bound under which its sums fit 128 bits. */
+#define GT_AGREE_ORDINAL_MAX_LABELS (1u << 16)
+int gt_agree_alpha_ordinal(const int *labels, size_t n_items, int n_raters, int n_cat, gt_agree *out, gt_err *err);
+
 #endif

@@ -19,9 +19,7 @@ void gt_pref_tally_free(gt_pref_tally *t) {
     memset(t, 0, sizeof *t);
 }
 
-/* Checks the rules and every item's gold and choices. */
-static int check_input(const gt_pref_item *items, size_t n_items, const int *choices, int n_labellers,
-                       const gt_pref_rules *r, gt_err *err) {
+int gt_pref_rules_check(const gt_pref_rules *r, size_t n_items, int n_labellers, gt_err *err) {
     if (n_items > GT_AGREE_MAX_ITEMS)
         return gt_err_set(err, GT_ELIMIT, "%zu items: at most %u per tally", n_items, GT_AGREE_MAX_ITEMS);
     if (n_labellers < 1 || n_labellers > GT_AGREE_MAX_RATERS)
@@ -31,7 +29,14 @@ static int check_input(const gt_pref_item *items, size_t n_items, const int *cho
     if (r->gold_bar_pct < 0 || r->gold_bar_pct > 100)
         return gt_err_set(err, GT_EINVAL, "gold_bar_pct %d: expected a percentage, 0..100", r->gold_bar_pct);
     if (r->min_gold < 1) return gt_err_set(err, GT_EINVAL, "min_gold %d: expected at least 1", r->min_gold);
-    for (size_t i = 0; i < n_items; i++) {
+    return 0;
+}
+
+/* Checks the rules and every item's gold and choices. */
+static int check_input(const gt_pref_item *items, size_t n_items, const int *choices, int n_labellers,
+                       const gt_pref_rules *r, gt_err *err) {
+    int rc = gt_pref_rules_check(r, n_items, n_labellers, err);
+    for (size_t i = 0; !rc && i < n_items; i++) {
         int g = items[i].gold, na = gt_pref_answers(&items[i]);
         if (na < 2 || na > GT_PREF_MAX_ANSWERS)
             return gt_err_set(err, GT_EINVAL, "item %zu: %d answers (expected 2..%d)", i, na, GT_PREF_MAX_ANSWERS);
@@ -44,7 +49,7 @@ static int check_input(const gt_pref_item *items, size_t n_items, const int *cho
                                   l, c, na - 1);
         }
     }
-    return 0;
+    return rc;
 }
 
 /* Each labeller's gold record, and whether it is under the bar. */
@@ -168,6 +173,18 @@ static json_t *item_json(const gt_pref_item *it, int label, int other, size_t i,
     return o;
 }
 
+int gt_pref_pair_line(const gt_pref_item *it, int chosen, int rejected, size_t i, gt_pref_format format,
+                      gt_buf *out, gt_err *err) {
+    assert(err && (format == GT_PREF_DPO || format == GT_PREF_HH));
+    assert(chosen >= 0 && rejected >= 0 && chosen < gt_pref_answers(it) && rejected < gt_pref_answers(it));
+    json_t *o = item_json(it, chosen, rejected, i, format, err);
+    char *line = o ? gt_json_dump(o) : NULL;
+    json_decref(o);
+    int rc = !line || gt_buf_append_str(out, line) || gt_buf_putc(out, '\n');
+    free(line);
+    return rc ? (err->code ? err->code : gt_err_set(err, GT_ENOMEM, "out of memory")) : 0;
+}
+
 int gt_pref_export(const gt_pref_item *items, size_t n_items, const gt_pref_tally *t, gt_pref_format format,
                    gt_buf *out, gt_err *err) {
     assert(err && (format == GT_PREF_DPO || format == GT_PREF_HH));
@@ -177,14 +194,10 @@ int gt_pref_export(const gt_pref_item *items, size_t n_items, const gt_pref_tall
         assert(t->label[i] >= 0 && t->label[i] < gt_pref_answers(&items[i]));
         for (int other = 0; other < gt_pref_answers(&items[i]); other++) {
             if (other == t->label[i]) continue;
-            json_t *o = item_json(&items[i], t->label[i], other, i, format, err);
-            char *line = o ? gt_json_dump(o) : NULL;
-            json_decref(o);
-            int rc = !line || gt_buf_append_str(out, line) || gt_buf_putc(out, '\n');
-            free(line);
+            int rc = gt_pref_pair_line(&items[i], t->label[i], other, i, format, out, err);
             if (rc) {
                 out->len = start;
-                return err->code ? err->code : gt_err_set(err, GT_ENOMEM, "out of memory");
+                return rc;
             }
         }
     }

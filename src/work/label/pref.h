@@ -77,4 +77,13 @@ typedef enum gt_pref_format { GT_PREF_DPO = 0, GT_PREF_HH = 1 } gt_pref_format;
 int gt_pref_export(const gt_pref_item *items, size_t n_items, const gt_pref_tally *t, gt_pref_format format,
                    gt_buf *out, gt_err *err);
 
+/* Checks rules against the counts as gt_pref_tally_run does (the items'
+ * answers and choices aside): 0 or the refusal naming the rule or count. */
+int gt_pref_rules_check(const gt_pref_rules *rules, size_t n_items, int n_labellers, gt_err *err);
+/* Appends one export line of item it (index i, for messages): answer chosen
+ * over answer rejected, in format. Refusals as gt_pref_export's; out may then
+ * hold part of a line (the caller cuts it back). */
+int gt_pref_pair_line(const gt_pref_item *it, int chosen, int rejected, size_t i, gt_pref_format format,
+                      gt_buf *out, gt_err *err);
+
 #endif

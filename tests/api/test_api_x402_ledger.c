@@ -1,0 +1,236 @@
+/* test_api_x402_ledger.c: x402 v2 pay-per-request settled on the node's own
+ * embedded ledger, end to end: HOME/x402.json {"settle": "ledger"} prices
+ * GET /v1/blobs/{}; an unpaid request gets 402 with PAYMENT-REQUIRED offering
+ * "exact" on gotong:<chainId> and none of the data; the agent's paying client
+ * (agent/pay.h) pays within its budget with a signed transfer and gets the
+ * blob with PAYMENT-RESPONSE naming the transfer, which is in the ledger. Each
+ * attack serves nothing and moves nothing: a replayed PAYMENT-SIGNATURE (the
+ * ledger refuses the used nonce), a transfer of less than the price, one to
+ * another payee, one signed by another key, a price over the budget (refused
+ * before anything is signed), a payer without funds; a request for a blob the
+ * node lacks is not charged. A config of the ledger mode with chain fields is
+ * refused at start. */
+#include <sys/stat.h>
+
+#include "../test.h"
+#include "agent/pay.h"
+#include "api_util.h"
+#include "api/x402_ledger.h"
+#include "base/hex.h"
+#include "crypto/addr.h"
+
+#define PRICE 700
+#define PAYER 1
+#define MERCHANT 3
+#define POOR 4
+#define MINTED 5000000
+static char dir[64];
+
+/* Does the body hold the blob's text? */
+static int has_data(const gt_buf *b) {
+    static const char needle[] = "worth paying";
+    for (size_t i = 0; i + sizeof needle - 1 <= b->len; i++)
+        if (!memcmp(b->data + i, needle, sizeof needle - 1)) return 1;
+    return 0;
+}
+
+static void write_config(const char *home, const char *extra) {
+    char path[128], to[GT_ADDR_STR_BYTES];
+    gt_key k;
+    gt_addr a;
+    tkey(MERCHANT, &k, &a);
+    gt_addr_to_str(&a, to);
+    snprintf(path, sizeof path, "%s/x402.json", home);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (!f) return;
+    fprintf(f, "{\"settle\": \"ledger\", \"payTo\": \"%s\", \"maxTimeoutSeconds\": 300%s, "
+               "\"prices\": {\"GET /v1/blobs/{}\": \"%d\"}}\n", to, extra, PRICE);
+    fclose(f);
+}
+
+static uint64_t balance_of(gt_client *cl, int key) {
+    gt_key k;
+    gt_addr a;
+    gt_client_acct acct = {0};
+    gt_err err;
+    tkey(key, &k, &a);
+    CHECK_MSG(gt_client_account(cl, &a, &acct, &err) == 0, "%s", err.msg);
+    return acct.balance_units;
+}
+
+/* A PAYMENT-SIGNATURE carrying a transfer from key `from` of amount to key
+ * `to`, accepting the offer of `required` as given. */
+static char *forged(const char *required, int from, int to, uint64_t amount, uint64_t nonce) {
+    json_t *j = NULL;
+    gt_key k, kt;
+    gt_addr a, at;
+    gt_action act;
+    char *sig = NULL;
+    CHECK_EQ_INT(gt_x402_b64_decode(required, "PAYMENT-REQUIRED", &j, NULL), 0);
+    tkey(from, &k, &a);
+    tkey(to, &kt, &at);
+    gt_action_init(&act, &gt_kind_transfer, TCHAIN, &a, nonce);
+    gt_action_set_addr(&act, "to", &at);
+    gt_action_set_u64(&act, "amount", amount);
+    CHECK_EQ_INT(gt_action_sign(&act, &k, NULL), 0);
+    json_t *offer = json_array_get(json_object_get(j, "accepts"), 0);
+    CHECK_EQ_INT(gt_x402_b64_encode(json_pack("{s:i,s:O,s:{s:o}}", "x402Version", 2, "accepted", offer, "payload",
+                                              "action", gt_action_to_json(&act, 1)),
+                                    &sig, NULL),
+                 0);
+    json_decref(j);
+    return sig;
+}
+
+/* Sends sig to url; returns the status, why gets PAYMENT-REQUIRED's error. */
+static long pay_with(const char *url, const char *sig, char why[256]) {
+    gt_buf body = GT_BUF_INIT;
+    gt_x402_answer *a = calloc(1, sizeof *a);
+    a->body = &body;
+    CHECK_EQ_INT(gt_x402_exchange(url, sig, a, NULL), 0);
+    long st = a->status;
+    gt_x402_refusal(a->required, why, 256);
+    CHECK(st != 200 || a->response[0]); /* served only with a PAYMENT-RESPONSE */
+    CHECK(st == 200 || body.len == 0 || body.data[0] == '{');
+    free(a);
+    gt_buf_free(&body);
+    return st;
+}
+
+static void test_config_refused(void) {
+    const char *home = thome(dir);
+    write_config(home, ", \"rpc\": \"http://127.0.0.1:1\"");
+    gt_node_config c;
+    gt_node_config_default(&c);
+    c.home = home;
+    c.listen = "127.0.0.1:0";
+    gt_node *n = NULL;
+    gt_err err = {0};
+    CHECK(gt_node_start(&c, &n, &err) != 0);
+    CHECK_CONTAINS(err.msg, "rpc");
+    trm(home);
+}
+
+/* An unpaid request: 402 offering the ledger, no data. Returns the offer. */
+static char *offer_of(const char *url, gt_buf *body) {
+    gt_x402_answer *a = calloc(1, sizeof *a);
+    a->body = body;
+    body->len = 0;
+    CHECK_EQ_INT(gt_x402_exchange(url, NULL, a, NULL), 0);
+    CHECK_EQ_INT(a->status, 402);
+    json_t *j = NULL;
+    CHECK_EQ_INT(gt_x402_b64_decode(a->required, "PAYMENT-REQUIRED", &j, NULL), 0);
+    json_t *o = json_array_get(json_object_get(j, "accepts"), 0);
+    CHECK_STR(json_string_value(json_object_get(o, "network")), "gotong:1337");
+    CHECK_STR(json_string_value(json_object_get(o, "scheme")), "exact");
+    CHECK_STR(json_string_value(json_object_get(o, "amount")), "700");
+    json_decref(j);
+    char *req = strdup(a->required);
+    free(a);
+    return req;
+}
+
+static void test_paid_blob(void) {
+    const char *home = thome(dir);
+    write_config(home, "");
+    gt_node *n = tnode(home, 4, 0);
+    uint16_t port = gt_node_port(n);
+    CURL *c = curl_easy_init();
+    thttp h;
+    static const char data[] = "a labelled row worth paying for";
+    char path[200] = "/v1/blobs/sha256:", url[300], base[64], why[256];
+    uint8_t hash[32];
+    gt_sha256(data, sizeof data - 1, hash);
+    gt_hex_encode(hash, 32, path + strlen(path));
+    snprintf(url, sizeof url, "http://127.0.0.1:%u%s", port, path);
+    snprintf(base, sizeof base, "http://127.0.0.1:%u", port);
+    CHECK_EQ_INT(tmint(c, port, 0, PAYER, MINTED), 200);
+    CHECK_EQ_INT(tupload(c, port, PAYER, data, sizeof data - 1, &h), 201);
+    thttp_free(&h);
+    gt_client *cl = NULL;
+    gt_err err;
+    CHECK_EQ_INT(gt_client_new(base, &cl, &err), 0);
+    gt_buf body = GT_BUF_INIT;
+    char *required = offer_of(url, &body);
+    CHECK(!has_data(&body));
+    /* The agent pays within its budget and gets the blob. */
+    gt_key pk;
+    gt_addr pa;
+    tkey(PAYER, &pk, &pa);
+    gt_agent_payer p = {.key = &pk, .budget = 2 * PRICE + PRICE / 2, .ledger = cl};
+    gt_agent_paid paid;
+    long status = 0;
+    body.len = 0;
+    CHECK_MSG(gt_agent_pay_get(&p, url, &status, &body, &paid, &err) == 0, "%s", err.msg);
+    CHECK(status == 200 && paid.paid && paid.amount == PRICE && p.spent == PRICE);
+    CHECK_STR(paid.network, "gotong:1337");
+    CHECK(body.len == sizeof data - 1 && !memcmp(body.data, data, body.len));
+    CHECK_EQ_U64(balance_of(cl, PAYER), MINTED - PRICE);
+    CHECK_EQ_U64(balance_of(cl, MERCHANT), PRICE);
+    char act[100] = "/v1/actions/0x";
+    gt_hex_encode(paid.tx, 32, act + strlen(act));
+    CHECK_EQ_INT(tget(c, port, act, &h), 200); /* the settlement is in the ledger */
+    thttp_free(&h);
+    /* A replayed signature: the ledger refuses the used nonce, nothing served. */
+    char *sig = NULL;
+    CHECK_EQ_INT(gt_agent_pay_sign(&p, required, &sig, &paid, &err), 0);
+    CHECK_EQ_INT(pay_with(url, sig, why), 200);
+    CHECK_EQ_INT(pay_with(url, sig, why), 402);
+    CHECK_CONTAINS(why, "nonce");
+    gt_free(sig);
+    CHECK_EQ_U64(balance_of(cl, PAYER), MINTED - 2 * PRICE);
+    CHECK_EQ_U64(balance_of(cl, MERCHANT), 2 * PRICE);
+    /* Less than the price, another payee, another signer: refused, nothing moves. */
+    sig = forged(required, PAYER, MERCHANT, PRICE - 1, 2);
+    CHECK_EQ_INT(pay_with(url, sig, why), 402);
+    CHECK_CONTAINS(why, "the price is 700");
+    gt_free(sig);
+    sig = forged(required, PAYER, POOR, PRICE, 2);
+    CHECK_EQ_INT(pay_with(url, sig, why), 402);
+    CHECK_CONTAINS(why, "not to payTo");
+    gt_free(sig);
+    sig = forged(required, PAYER, MERCHANT, PRICE, 2);
+    sig[strlen(sig) / 2] ^= 1; /* a flipped bit of the base64: it no longer parses or verifies */
+    CHECK_EQ_INT(pay_with(url, sig, why), 402);
+    gt_free(sig);
+    CHECK_EQ_U64(balance_of(cl, PAYER), MINTED - 2 * PRICE);
+    /* Over the budget: refused before anything is signed or sent. */
+    body.len = 0;
+    CHECK_EQ_INT(gt_agent_pay_get(&p, url, &status, &body, &paid, &err), GT_EFUNDS);
+    CHECK(!paid.paid && p.spent == 2 * PRICE && status == 402);
+    CHECK_CONTAINS(err.msg, "budget has 350 left");
+    gt_agent_payer more = {.key = &pk, .budget = PRICE - 1, .ledger = cl};
+    CHECK_EQ_INT(gt_agent_pay_get(&more, url, &status, &body, &paid, &err), GT_EFUNDS);
+    CHECK(more.spent == 0);
+    /* A payer without funds is refused by the ledger: nothing served. */
+    gt_key qk;
+    gt_addr qa;
+    tkey(POOR, &qk, &qa);
+    gt_agent_payer poor = {.key = &qk, .budget = 10 * PRICE, .ledger = cl};
+    body.len = 0;
+    CHECK_EQ_INT(gt_agent_pay_get(&poor, url, &status, &body, &paid, &err), GT_EPERM);
+    CHECK(status == 402 && !has_data(&body));
+    /* A blob the node lacks: 404, the transfer not submitted. */
+    char missing[300];
+    snprintf(missing, sizeof missing, "http://127.0.0.1:%u/v1/blobs/sha256:%064d", port, 0);
+    gt_agent_payer fresh = {.key = &pk, .budget = PRICE, .ledger = cl};
+    CHECK_EQ_INT(gt_agent_pay_get(&fresh, missing, &status, &body, &paid, &err), GT_EIO);
+    CHECK(status == 404 && !paid.paid);
+    CHECK_EQ_U64(balance_of(cl, PAYER), MINTED - 2 * PRICE);
+    CHECK_EQ_U64(balance_of(cl, MERCHANT), 2 * PRICE);
+    free(required);
+    gt_buf_free(&body);
+    gt_client_free(cl);
+    curl_easy_cleanup(c);
+    gt_node_stop(n);
+    trm(home);
+}
+
+int main(void) {
+    gt_err err;
+    if (gt_client_global_init(&err)) return 1;
+    RUN(test_config_refused);
+    RUN(test_paid_blob);
+    return gt_test_finish();
+}

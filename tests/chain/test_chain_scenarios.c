@@ -1,0 +1,852 @@
+/* test_chain_scenarios.c: the market scenarios of tests/scenarios (the files
+ * tests/market/test_scenarios.c plays on the embedded ledger) played against
+ * the contracts on a real anvil: GotongToken, DisputeCourt and JobEscrow,
+ * deployed fresh for each file with the file's windows. Both runners check
+ * the same expectations written in the file, so a scenario that passes here
+ * and there has the same outcomes on both backends: who was paid, who was
+ * slashed, each account's balance, stake and locked amounts, the task's and
+ * its slot's state, and which actions were refused.
+ *
+ * How the scenario language maps to the chain (one job per task):
+ *   task_post  -> post(provider 0, evaluator = verifier or the poster,
+ *                 expiredAt = post time + claimSeconds, spec hash, bounty, stake)
+ *   task_claim -> claim; task_submit -> submit(result); task_verify -> complete
+ *   (accept) or reject(reason); task_dispute -> dispute; task_settle ->
+ *   finalize() of a rejection past its window (an acceptance was paid by
+ *   complete: the settle that follows it has nothing left to do on chain);
+ *   task_cancel -> reject by the poster (what ERC-8183 lets a client do);
+ *   stake / unstake -> the court's stake / requestExit; transfer -> ERC-20
+ *   transfer; agent_* -> nothing (registration has no bearing on the money,
+ *   and the registry's rules are checked by test_chain_erc8004).
+ * Time: block h of the ledger has a timestamp; each chain transaction of that
+ * step is mined at the same offset from the chain's start (anvil lets blocks
+ * share a second). The ledger's deadlines fire at a block's start; the only
+ * one with a counterpart here is the claim window of an unclaimed task, whose
+ * refund the runner asks for (claimRefund, as any keeper may).
+ * Views: expectBalances compares balance (the token), locked (what the escrow
+ * holds for the account, plus its court bonds), staked and unbonding (the
+ * court); expectTask compares status, escrow, and each slot's state, worker
+ * and rejectionBond; other keys, expectAgent, expectReputation and
+ * expectHeight are not compared (said in the summary). After every step:
+ * the token's supply is what was minted, and the escrow's token balance is
+ * what the jobs hold.
+ *
+ * A rule the contracts do not have stops the scenario at that step, loudly,
+ * with the reason (a multi-slot task, quorum verdicts, open dispute votes, a
+ * deadline that slashes and reopens a slot...): the steps before it were
+ * compared, the rest are listed as not run on chain. A refusal whose rule
+ * only the ledger has (skill or registry names, window bounds, a verdict
+ * naming the result...) is skipped and counted: a refusal changes nothing on
+ * the ledger, so both states stay equal. A mismatch anywhere else fails the
+ * test.
+ *
+ * usage: test_chain_scenarios [FILE.json ...]   (default: every file)
+ * Skipped (exit 77) with a message when anvil or the contracts are missing. */
+#include <dirent.h>
+
+#include "../test.h"
+#include "anvil.h"
+#include "base/amount.h"
+#include "base/json.h"
+#include "chain/abi_decode.h"
+#include "chain/court.h"
+#include "chain/escrow.h"
+#include "crypto/addr.h"
+#include "crypto/sha256.h"
+
+#define MAX_ACC 96
+#define MAX_JOBS 32
+#define GENESIS_TIME 1700000000
+#define DEFAULT_WINDOW_S 5
+#define DEFAULT_UNBONDING 10
+
+typedef struct party { char name[32]; gt_chain_account ca; uint64_t mint; } party;
+
+/* A task of the scenario, and the ledger's clock for its deadlines. */
+typedef struct job {
+    char tag[32];
+    uint64_t id;
+    uint64_t claim_close, claim_t, submit_t, submit_s, verify_s; /* scenario time */
+    int settled_seen; /* a task_settle after an acceptance was played */
+} job;
+
+typedef struct run {
+    const char *file;
+    party acc[MAX_ACC];
+    int n_acc;
+    job jobs[MAX_JOBS];
+    int n_jobs;
+    gt_chain_account deployer;
+    gt_addr token, court, escrow;
+    uint64_t minted, height, last_t, base;
+    int64_t offset;
+    int step, failed;
+    char stop[600];
+    int not_compared; /* expectations skipped (views with no counterpart) */
+    int refusals_skipped; /* the ledger's refusals with no counterpart (a refusal changes nothing) */
+} run;
+
+static gt_chain C;
+static int n_full, n_part, n_none;
+static char summary[64 * 1024];
+
+#define FAIL(r, ...)                                                   \
+    do {                                                               \
+        gt_test_checks++;                                              \
+        gt_test_failures++;                                            \
+        fprintf(stderr, "%s: step %d: ", (r)->file, (r)->step);        \
+        fprintf(stderr, __VA_ARGS__);                                  \
+        fputc('\n', stderr);                                           \
+        (r)->failed = 1;                                               \
+    } while (0)
+#define PASS() (gt_test_checks++)
+
+/* Stops the scenario here: the rule of this step has no counterpart on chain. */
+static void stop_at(run *r, const char *fmt, const char *detail) {
+    if (r->stop[0]) return;
+    char why[400];
+    snprintf(why, sizeof why, fmt, detail ? detail : "");
+    snprintf(r->stop, sizeof r->stop, "step %d: %s", r->step, why);
+}
+
+static party *find_acc(run *r, const char *name) {
+    for (int i = 0; i < r->n_acc; i++)
+        if (!strcmp(r->acc[i].name, name)) return &r->acc[i];
+    return NULL;
+}
+
+static job *find_job(run *r, const char *ref) {
+    if (!ref || ref[0] != '$') return NULL;
+    for (int i = 0; i < r->n_jobs; i++)
+        if (!strcmp(r->jobs[i].tag, ref + 1)) return &r->jobs[i];
+    return NULL;
+}
+
+/* A bytes32 field: "blob:TEXT" is sha256(TEXT), absent is zero, else 0x-hex. */
+static int get_b32(json_t *spec, const char *field, uint8_t out[32]) {
+    const char *s = json_string_value(json_object_get(spec, field));
+    memset(out, 0, 32);
+    if (!s) return json_object_get(spec, field) ? -1 : 0;
+    if (!strncmp(s, "blob:", 5)) return gt_sha256(s + 5, strlen(s + 5), out), 0;
+    return gt_hex_decode(s, out, 32, field, NULL);
+}
+
+/* An amount field: a string is tokens, an integer base units; absent is 0. */
+static int get_amount(json_t *spec, const char *field, uint64_t *out) {
+    json_t *v = json_object_get(spec, field);
+    *out = 0;
+    if (!v) return 0;
+    if (json_is_integer(v) && json_integer_value(v) >= 0) return *out = (uint64_t)json_integer_value(v), 0;
+    return json_is_string(v) ? gt_amount_parse(json_string_value(v), out, NULL) : -1;
+}
+
+static uint64_t get_u64(json_t *spec, const char *field) {
+    json_t *v = json_object_get(spec, field);
+    return json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) : 0;
+}
+
+/* Word `word` of a view call's answer. */
+static uint64_t view_u64(run *r, const gt_addr *to, const char *sig, const gt_abi_val *a, size_t n, size_t word) {
+    gt_buf d = GT_BUF_INIT, out = GT_BUF_INIT;
+    uint64_t v = UINT64_MAX;
+    gt_err err;
+    if (gt_abi_calldata(sig, a, n, &d, &err) || gt_chain_call(&C, NULL, to, d.data, d.len, &out, &err) ||
+        gt_abi_get_u64(out.data, out.len, word, &v, &err))
+        FAIL(r, "%s: %s", sig, err.msg);
+    gt_buf_free(&d);
+    gt_buf_free(&out);
+    return v;
+}
+
+static uint64_t token_balance(run *r, const gt_addr *who) {
+    gt_abi_val a[] = {gt_abi_address(who)};
+    return view_u64(r, &r->token, "balanceOf(address)", a, 1, 0);
+}
+
+/* ---- the chain's clock ---- */
+
+/* The ledger's time of its next block (test_scenarios.c's next_block_time):
+ * one second after the last block plus extra_s, never back in time. */
+static uint64_t next_time(run *r, int64_t extra_s) {
+    r->offset += extra_s;
+    int64_t t = GENESIS_TIME + (int64_t)r->height + 1 + r->offset;
+    if (t < (int64_t)r->last_t) t = (int64_t)r->last_t, r->offset = t - GENESIS_TIME - (int64_t)r->height - 1;
+    return (uint64_t)t;
+}
+
+/* Mines an empty chain block at scenario time t; the blocks after it share
+ * it (the chain was told a block interval of 0 s), so the calls of the step
+ * are estimated and mined at the time of the ledger's block. */
+static void chain_at(run *r, uint64_t t) {
+    uint64_t ts = r->base + (t - GENESIS_TIME);
+    if (anvil_rpc(&C, "evm_mine", json_pack("[o]", gt_rpc_u64(ts))))
+        FAIL(r, "cannot set the chain's time to %llu", (unsigned long long)ts);
+}
+
+static uint64_t appeal_until(run *r, uint64_t id) {
+    gt_abi_val a[] = {gt_abi_uint(id)};
+    return view_u64(r, &r->escrow, "appealUntil(uint256)", a, 1, 0);
+}
+
+static uint64_t fee_of(run *r, uint64_t id) {
+    gt_abi_val a[] = {gt_abi_uint(id)};
+    return view_u64(r, &r->escrow, "feeOf(uint256)", a, 1, 0);
+}
+
+/* The ledger's deadlines at the start of a block at time t: an unclaimed
+ * task's claim window closing is refunded (claimRefund, as a keeper would);
+ * a submit or verify deadline has no counterpart in JobEscrow (one expiry,
+ * no reopening): the scenario stops there. */
+static void deadlines(run *r, uint64_t t) {
+    for (int i = 0; i < r->n_jobs && !r->stop[0] && !r->failed; i++) {
+        job *jb = &r->jobs[i];
+        gt_escrow_job j;
+        gt_err err;
+        if (gt_escrow_get(&C, &r->escrow, jb->id, &j, &err)) { FAIL(r, "getJob: %s", err.msg); return; }
+        if (j.status == GT_ESCROW_FUNDED && !j.claimed && t >= jb->claim_close) {
+            if (gt_escrow_do(&C, &r->escrow, &r->deployer, GT_ESCROW_REFUND, jb->id, NULL, NULL, &err))
+                FAIL(r, "claimRefund of the expired job %s: %s", jb->tag, err.msg);
+        } else if (j.status == GT_ESCROW_FUNDED && j.claimed && t >= jb->claim_t + jb->submit_s) {
+            stop_at(r, "the submit deadline of %s passes: the ledger slashes the stake and reopens the slot at the "
+                       "block's start; JobEscrow has one expiry per job and no reopening", jb->tag);
+        } else if (j.status == GT_ESCROW_SUBMITTED && t >= jb->submit_t + jb->verify_s) {
+            stop_at(r, "the verify deadline of %s passes: the ledger refunds at once; JobEscrow refunds after its "
+                       "single expiry (claimRefund)", jb->tag);
+        }
+    }
+}
+
+/* ---- actions ---- */
+
+/* Refusals of the ledger with no counterpart on chain (the message it gives,
+ * why the contracts do not): the scenario stops before such a step. */
+static const struct { const char *says, *why; } GAPS[] = {
+    {"does not match the one submitted", "a verdict naming another result than the submitted one: JobEscrow's "
+                                         "complete/reject carry a reason, not the result"},
+    {"score must be", "a verdict's score (0 to 100): JobEscrow's verdict has none"},
+    {"does not match the one rejected", "a dispute naming another result: JobEscrow's dispute(jobId) names none"},
+    {"has already claimed", "claims per worker over a task's life: a JobEscrow job is claimed once"},
+    {"seatsPerWorker", "claims per worker over a task's life: a JobEscrow job is claimed once"},
+    {"not registered", "only a registered agent may claim on the ledger; JobEscrow takes any wallet"},
+    {"is not a registered agent", "only a registered agent may claim on the ledger; JobEscrow takes any wallet"},
+    {"does not list skill", "only an agent listing the task's skill may claim on the ledger"},
+    {"is retired", "a retired agent takes no work on the ledger; JobEscrow does not read the registry"},
+    {"Seconds must be", "the ledger's window bounds: a JobEscrow job has one expiry"},
+    {"spec: expected the sha256", "the ledger's check of a spec blob id"},
+    {"stake must be greater than 0", "the ledger asks every task a stake; JobEscrow also takes a job without one "
+                                     "(ERC-8183's plain job)"},
+    {"verifier is the poster", "the ledger wants a poster-judged task to name no verifier; on chain such a job "
+                               "names its client as evaluator"},
+    {"kind \"", "the task's kind (a skill name) is the ledger's: a JobEscrow job carries a description hash only"},
+    {"result: expected the sha256", "the ledger's check of a result blob id"},
+};
+
+/* The fields of a task_post with no counterpart; NULL when it maps. */
+static const char *post_gap(json_t *spec) {
+    json_t *slots = json_object_get(spec, "slots");
+    uint64_t fee = 0;
+    if (!json_is_integer(slots) || json_integer_value(slots) != 1)
+        return "a task of other than 1 slot: a JobEscrow job has one worker";
+    if (get_amount(spec, "fee", &fee)) return "a fee that is not an amount";
+    if (get_u64(spec, "quorum")) return "quorum verification (a drawn panel judges each result): no counterpart";
+    if (json_object_get(spec, "parent")) return "a subtask (parent): JobEscrow jobs have no parent";
+    if (json_object_get(spec, "batchItems") || json_object_get(spec, "lastBatchItems"))
+        return "per-unit (partial) verdicts: JobEscrow judges a job whole";
+    return NULL;
+}
+
+/* Why one {as, action, expect} has no counterpart on chain, or NULL. With
+ * r NULL, only what the file says is looked at (no task is known yet). */
+static const char *item_gap(run *r, json_t *it) {
+    json_t *spec = json_object_get(it, "action"), *expect = json_object_get(it, "expect");
+    const char *type = json_string_value(json_object_get(spec, "type"));
+    const char *msg = json_string_value(json_object_get(expect, "message"));
+    static char why[300];
+    if (!type) return "an action without a type";
+    if (json_object_get(it, "nonce")) return "an explicit nonce: the ledger's replay rules are not the chain's";
+    for (size_t i = 0; msg && i < sizeof GAPS / sizeof GAPS[0]; i++)
+        if (strstr(msg, GAPS[i].says)) return GAPS[i].why;
+    if (!strcmp(type, "task_post")) return post_gap(spec);
+    if (!strcmp(type, "task_submit") || !strcmp(type, "task_verify") || !strcmp(type, "task_settle") ||
+        !strcmp(type, "task_dispute")) {
+        if (get_u64(spec, "slot")) return "a slot other than 0: a JobEscrow job has one worker";
+        if (r && !find_job(r, json_string_value(json_object_get(spec, "task")))) return "a task the runner did not post";
+    }
+    if (!strcmp(type, "task_claim") || !strcmp(type, "task_cancel"))
+        if (r && !find_job(r, json_string_value(json_object_get(spec, "task")))) return "a task the runner did not post";
+    if (!strncmp(type, "agent_", 6)) return expect ? "the registry's rules (names, skills, retiring) are the "
+                                                     "ledger's; AgentRegistry is a directory of card URIs" : NULL;
+    if (!strcmp(type, "dispute_vote") || !strcmp(type, "vote_commit") || !strcmp(type, "vote_reveal"))
+        return "the ledger's votes (open or sealed, closing early on stake); the court draws a panel that commits and "
+               "reveals over its windows (test_chain_dispute drives it)";
+    if (!strcmp(type, "task_verify_partial")) return "per-unit (partial) verdicts: JobEscrow judges a job whole";
+    static const char *const mapped[] = {"task_post", "task_claim", "task_submit", "task_verify", "task_settle",
+                                         "task_dispute", "task_cancel", "stake", "unstake", "transfer"};
+    for (size_t i = 0; i < sizeof mapped / sizeof mapped[0]; i++)
+        if (!strcmp(type, mapped[i])) return NULL;
+    snprintf(why, sizeof why, "the action %s has no counterpart on chain", type);
+    return why;
+}
+
+/* A settle after the ledger's dispute window reopens the slot while the
+ * task's claim window is open; a JobEscrow rejection ends the job. A cancel
+ * the ledger takes: JobEscrow lets a client take a funded job's budget back
+ * only when it is the job's evaluator (or after expiry). */
+static const char *settle_gap(run *r, json_t *it, job *jb, uint64_t t) {
+    gt_escrow_job j;
+    json_t *e = json_object_get(it, "expect");
+    const char *type = json_string_value(json_object_get(json_object_get(it, "action"), "type"));
+    if (!jb || gt_escrow_get(&C, &r->escrow, jb->id, &j, NULL)) return NULL;
+    if (!strcmp(type, "task_cancel") && !e && !gt_addr_eq(&j.client, &j.evaluator))
+        return "a poster's cancel of a funded task another evaluator judges: JobEscrow gives the budget back only "
+               "after expiry (claimRefund)";
+    if (strcmp(type, "task_settle") || j.status != GT_ESCROW_REJECTED) return NULL;
+    if (t < jb->claim_close)
+        return "a settled rejection reopens the slot on the ledger (its claim window is open); a JobEscrow "
+               "rejection ends the job, the budget back to the client";
+    return NULL;
+}
+
+static int do_post(run *r, party *a, json_t *spec, uint64_t t, const char *save, gt_err *err) {
+    gt_escrow_terms tm = {.evaluator = a->ca.addr};
+    uint64_t id = 0;
+    const char *v = json_string_value(json_object_get(spec, "verifier"));
+    if (v) {
+        party *e = v[0] == '@' ? find_acc(r, v + 1) : NULL;
+        if (!e) return gt_err_set(err, GT_EINVAL, "unknown verifier %s", v);
+        tm.evaluator = e->ca.addr;
+    }
+    if (get_b32(spec, "spec", tm.desc_hash) || get_amount(spec, "bounty", &tm.budget) ||
+        get_amount(spec, "stake", &tm.stake) || get_amount(spec, "fee", &tm.fee))
+        return gt_err_set(err, GT_EINVAL, "task_post: a bad spec, bounty, stake or fee");
+    uint64_t close = t + get_u64(spec, "claimSeconds");
+    tm.expired_at = r->base + (close - GENESIS_TIME);
+    int rc = tm.fee ? gt_escrow_post_fee(&C, &r->escrow, &a->ca, &tm, &id, NULL, err)
+                    : gt_escrow_post_for(&C, &r->escrow, &a->ca, &tm.provider, &tm.evaluator, tm.expired_at,
+                                         tm.desc_hash, tm.budget, tm.stake, &id, NULL, err);
+    if (rc || !save) return rc;
+    if (r->n_jobs == MAX_JOBS) return gt_err_set(err, GT_ELIMIT, "more than %d tasks", MAX_JOBS);
+    job *jb = &r->jobs[r->n_jobs++];
+    memset(jb, 0, sizeof *jb);
+    snprintf(jb->tag, sizeof jb->tag, "%s", save);
+    jb->id = id, jb->claim_close = close;
+    jb->submit_s = get_u64(spec, "submitSeconds"), jb->verify_s = get_u64(spec, "verifySeconds");
+    return 0;
+}
+
+static int do_court(run *r, party *a, gt_court_step step, json_t *spec, gt_err *err) {
+    uint64_t amount = 0;
+    if (get_amount(spec, "amount", &amount)) return gt_err_set(err, GT_EINVAL, "a bad amount");
+    return gt_court_do(&C, &r->court, &a->ca, step, amount, NULL, err);
+}
+
+static int do_transfer(run *r, party *a, json_t *spec, gt_err *err) {
+    uint64_t amount = 0;
+    const char *to = json_string_value(json_object_get(spec, "to"));
+    party *b = to && to[0] == '@' ? find_acc(r, to + 1) : NULL;
+    if (!b || get_amount(spec, "amount", &amount)) return gt_err_set(err, GT_EINVAL, "transfer: a bad to or amount");
+    gt_abi_val args[] = {gt_abi_address(&b->ca.addr), gt_abi_uint(amount)};
+    gt_chain_receipt rc_ = {0};
+    int rc = gt_chain_invoke(&C, &r->token, &a->ca, "transfer(address,uint256)", args, 2, &rc_, NULL, err);
+    gt_chain_receipt_free(&rc_);
+    return rc;
+}
+
+/* A task_settle: finalize() a rejection; after an acceptance (complete paid
+ * already) the first settle has nothing to do, a second one is refused as the
+ * ledger refuses it: finalize() of a completed job reverts. */
+static int do_settle(run *r, party *a, job *jb, gt_err *err) {
+    gt_escrow_job j;
+    int rc = gt_escrow_get(&C, &r->escrow, jb->id, &j, err);
+    if (rc) return rc;
+    if (j.status == GT_ESCROW_COMPLETED && !jb->settled_seen) return jb->settled_seen = 1, 0;
+    return gt_escrow_do(&C, &r->escrow, &a->ca, GT_ESCROW_FINALIZE, jb->id, NULL, NULL, err);
+}
+
+/* A dispute: the ledger fixes its panel when the dispute opens; the court
+ * draws it from a block hash DRAW_DELAY_BLOCKS later, and until then no stake
+ * may move. The runner mines those blocks (at the same time) and draws, as
+ * any keeper may, so the stakes are free again as on the ledger. */
+static int do_dispute(run *r, party *a, job *jb, gt_err *err) {
+    int rc = gt_escrow_do(&C, &r->escrow, &a->ca, GT_ESCROW_DISPUTE, jb->id, NULL, NULL, err);
+    if (rc) return rc;
+    if (anvil_rpc(&C, "anvil_mine", json_pack("[i]", 2))) return gt_err_set(err, GT_ECHAIN, "anvil_mine failed");
+    return gt_court_do(&C, &r->court, &r->deployer, GT_COURT_DRAW, jb->id, NULL, err);
+}
+
+/* Plays one mapped action at scenario time t; 0 or the chain's refusal. */
+static int play(run *r, json_t *it, uint64_t t, gt_err *err) {
+    json_t *spec = json_object_get(it, "action");
+    const char *type = json_string_value(json_object_get(spec, "type"));
+    party *a = find_acc(r, json_string_value(json_object_get(it, "as")) ? json_string_value(json_object_get(it, "as"))
+                                                                       : "");
+    job *jb = find_job(r, json_string_value(json_object_get(spec, "task")));
+    uint8_t tag[32];
+    if (!a) return gt_err_set(err, GT_EINVAL, "an action without a known \"as\"");
+    if (!strcmp(type, "task_post")) return do_post(r, a, spec, t, json_string_value(json_object_get(it, "save")), err);
+    if (!strcmp(type, "stake")) return do_court(r, a, GT_COURT_STAKE, spec, err);
+    if (!strcmp(type, "unstake")) return do_court(r, a, GT_COURT_EXIT, spec, err);
+    if (!strcmp(type, "transfer")) return do_transfer(r, a, spec, err);
+    if (!strncmp(type, "agent_", 6)) return 0;
+    if (!strcmp(type, "task_claim")) {
+        int rc = gt_escrow_do(&C, &r->escrow, &a->ca, GT_ESCROW_CLAIM, jb->id, NULL, NULL, err);
+        if (!rc) jb->claim_t = t;
+        return rc;
+    }
+    if (!strcmp(type, "task_submit")) {
+        if (get_b32(spec, "result", tag)) return gt_err_set(err, GT_EINVAL, "a bad result");
+        int rc = gt_escrow_do(&C, &r->escrow, &a->ca, GT_ESCROW_SUBMIT, jb->id, tag, NULL, err);
+        if (!rc) jb->submit_t = t;
+        return rc;
+    }
+    if (!strcmp(type, "task_verify")) {
+        int accept = json_is_true(json_object_get(spec, "accept"));
+        if (get_b32(spec, accept ? "result" : "reason", tag)) return gt_err_set(err, GT_EINVAL, "a bad tag");
+        return gt_escrow_do(&C, &r->escrow, &a->ca, accept ? GT_ESCROW_COMPLETE : GT_ESCROW_REJECT, jb->id, tag, NULL,
+                            err);
+    }
+    if (!strcmp(type, "task_dispute")) return do_dispute(r, a, jb, err);
+    if (!strcmp(type, "task_cancel")) {
+        gt_keccak256("cancelled", 9, tag);
+        return gt_escrow_do(&C, &r->escrow, &a->ca, GT_ESCROW_REJECT, jb->id, tag, NULL, err);
+    }
+    if (!strcmp(type, "task_settle")) return do_settle(r, a, jb, err);
+    return gt_err_set(err, GT_EINVAL, "%s is not mapped", type);
+}
+
+/* Compares a chain outcome with "expect" ("ok" when absent). A refusal must
+ * be the contract's or the client's (not a dead chain). */
+static void check_outcome(run *r, json_t *it, int rc, const gt_err *err) {
+    json_t *expect = json_object_get(it, "expect");
+    const char *type = json_string_value(json_object_get(json_object_get(it, "action"), "type"));
+    int want_ok = !expect || (json_is_string(expect) && !strcmp(json_string_value(expect), "ok"));
+    if (want_ok && rc) FAIL(r, "%s refused on chain: %s", type, err->msg);
+    else if (!want_ok && !rc) FAIL(r, "%s applied on chain; the ledger refuses it (%s)", type,
+                                   json_string_value(json_object_get(expect, "message")));
+    else if (!want_ok && rc != GT_ECHAIN && rc != GT_EINVAL) FAIL(r, "%s failed, not refused: %s", type, err->msg);
+    else PASS();
+}
+
+static int expects_ok(json_t *it) {
+    json_t *e = json_object_get(it, "expect");
+    return !e || (json_is_string(e) && !strcmp(json_string_value(e), "ok"));
+}
+
+/* One block of the ledger: items played in order at its time, after its
+ * deadlines; the block is made when one of them is expected to apply. A
+ * refusal whose rule has no counterpart is skipped (on the ledger it changed
+ * nothing); an applied action whose rule has none stops the scenario. */
+static void run_block(run *r, json_t *items) {
+    size_t n = json_array_size(items);
+    int makes = 0;
+    char skip[16] = {0};
+    for (size_t i = 0; i < n && i < sizeof skip; i++) {
+        json_t *it = json_array_get(items, i);
+        const char *why = item_gap(r, it);
+        if (why && expects_ok(it)) { stop_at(r, "%s", why); return; }
+        if (why) skip[i] = 1, r->refusals_skipped++;
+        if (expects_ok(it)) makes = 1;
+    }
+    uint64_t t = next_time(r, 0);
+    if (makes) deadlines(r, t);
+    for (size_t i = 0; i < n && !r->stop[0]; i++) {
+        json_t *it = json_array_get(items, i), *spec = json_object_get(it, "action");
+        if (i < sizeof skip && skip[i]) continue;
+        const char *why = settle_gap(r, it, find_job(r, json_string_value(json_object_get(spec, "task"))), t);
+        if (why) { stop_at(r, "%s", why); return; }
+    }
+    if (r->stop[0] || r->failed) return;
+    chain_at(r, t);
+    for (size_t i = 0; i < n && !r->failed; i++) {
+        gt_err err = {0};
+        json_t *it = json_array_get(items, i);
+        if (i < sizeof skip && skip[i]) continue;
+        int rc = play(r, it, t, &err);
+        check_outcome(r, it, rc, &err);
+    }
+    if (makes) r->height++, r->last_t = t;
+}
+
+/* n empty blocks of the ledger, s seconds apart: each one's deadlines. */
+static void run_ticks(run *r, json_int_t n, int64_t extra_s) {
+    for (json_int_t k = 0; k < n && !r->stop[0] && !r->failed; k++) {
+        uint64_t t = next_time(r, extra_s);
+        deadlines(r, t);
+        if (r->stop[0]) return;
+        chain_at(r, t);
+        r->height++, r->last_t = t;
+    }
+}
+
+/* ---- what the chain holds, in the ledger's terms ---- */
+
+/* One account's buckets: the token, what the escrow holds for it (budgets,
+ * stakes, rejection and dispute bonds) and its court stake. */
+typedef struct buckets { uint64_t balance, locked, staked, unbonding; } buckets;
+
+/* Is the job's money still in the escrow? */
+static int held(run *r, uint64_t id, const gt_escrow_job *j, int *appeal) {
+    *appeal = j->status == GT_ESCROW_REJECTED && appeal_until(r, id) != 0;
+    return j->status == GT_ESCROW_FUNDED || j->status == GT_ESCROW_SUBMITTED || j->status == GT_ESCROW_DISPUTED ||
+           *appeal;
+}
+
+/* What the escrow holds for who (NULL: for everyone). */
+static uint64_t escrow_holds(run *r, const gt_addr *who) {
+    uint64_t sum = 0;
+    for (int i = 0; i < r->n_jobs; i++) {
+        gt_escrow_job j;
+        gt_err err;
+        int appeal;
+        if (gt_escrow_get(&C, &r->escrow, r->jobs[i].id, &j, &err)) { FAIL(r, "getJob: %s", err.msg); return 0; }
+        if (!held(r, r->jobs[i].id, &j, &appeal)) continue;
+        int bonds = (appeal || j.status == GT_ESCROW_DISPUTED);
+        if (!who || gt_addr_eq(who, &j.client)) sum += j.budget + fee_of(r, r->jobs[i].id);
+        if (j.claimed && (!who || gt_addr_eq(who, &j.provider)))
+            sum += j.stake * (j.status == GT_ESCROW_DISPUTED ? 2 : 1);
+        if (bonds && (!who || gt_addr_eq(who, &j.evaluator))) sum += j.stake;
+    }
+    return sum;
+}
+
+static buckets buckets_of(run *r, const gt_addr *who) {
+    gt_abi_val a[] = {gt_abi_address(who)};
+    buckets b = {.balance = token_balance(r, who), .locked = escrow_holds(r, who)};
+    uint64_t active = view_u64(r, &r->court, "validatorOf(address)", a, 1, 0);
+    uint64_t bonded = view_u64(r, &r->court, "validatorOf(address)", a, 1, 1);
+    b.staked = active - bonded, b.locked += bonded;
+    b.unbonding = view_u64(r, &r->court, "validatorOf(address)", a, 1, 3);
+    return b;
+}
+
+static void check_balances(run *r, json_t *want) {
+    const char *name, *k;
+    json_t *v, *x;
+    json_object_foreach(want, name, v) {
+        party *a = find_acc(r, name);
+        if (!a) { FAIL(r, "expectBalances: unknown account %s", name); return; }
+        buckets b = buckets_of(r, &a->ca.addr);
+        json_object_foreach(v, k, x) {
+            uint64_t w = 0, got = !strcmp(k, "balance") ? b.balance : !strcmp(k, "locked") ? b.locked
+                               : !strcmp(k, "staked") ? b.staked : !strcmp(k, "unbonding") ? b.unbonding : UINT64_MAX;
+            char gs[GT_AMOUNT_STR_MAX];
+            if (!json_is_string(x) || gt_amount_parse(json_string_value(x), &w, NULL) || got == UINT64_MAX)
+                FAIL(r, "expectBalances %s.%s: not a bucket amount", name, k);
+            else if (got != w)
+                FAIL(r, "%s.%s is %s on chain, expected %s", name, k, gt_amount_format(got, gs), json_string_value(x));
+            else PASS();
+        }
+    }
+}
+
+/* The ledger's names of a job's task status and slot state. */
+static void view_of(run *r, job *jb, const gt_escrow_job *j, const char **status, const char **state, uint64_t *escrow,
+                    uint64_t *bond) {
+    int appeal, h = held(r, jb->id, j, &appeal);
+    *escrow = h ? j->budget + fee_of(r, jb->id) : 0;
+    *bond = appeal ? j->stake : 0;
+    *status = h ? (r->last_t >= jb->claim_close ? "expired" : "open") : "complete";
+    switch (j->status) {
+    case GT_ESCROW_FUNDED: *state = j->claimed ? "claimed" : "open"; break;
+    case GT_ESCROW_SUBMITTED: *state = "submitted"; break;
+    case GT_ESCROW_COMPLETED:
+        *state = jb->settled_seen ? "paid" : "accepted";
+        if (!jb->settled_seen) *status = "open";
+        break;
+    case GT_ESCROW_REJECTED: *state = appeal ? "rejected" : "refunded"; break;
+    case GT_ESCROW_DISPUTED: *state = "disputed"; break;
+    default: *state = "refunded"; break;
+    }
+}
+
+static int same_amount(json_t *want, uint64_t got) {
+    uint64_t w = 0;
+    return json_is_string(want) && !gt_amount_parse(json_string_value(want), &w, NULL) && w == got;
+}
+
+/* The slot's worker: null, or "@name" of the provider that claimed. */
+static int same_worker(run *r, json_t *want, const gt_escrow_job *j) {
+    if (json_is_null(want)) return !j->claimed;
+    const char *s = json_string_value(want);
+    party *a = s && s[0] == '@' ? find_acc(r, s + 1) : NULL;
+    return a && j->claimed && gt_addr_eq(&a->ca.addr, &j->provider);
+}
+
+static void check_slot(run *r, job *jb, const gt_escrow_job *j, json_t *want, const char *state, uint64_t bond) {
+    const char *k;
+    json_t *v;
+    json_object_foreach(want, k, v) {
+        int ok = 1;
+        if (!strcmp(k, "state")) ok = json_is_string(v) && !strcmp(json_string_value(v), state);
+        else if (!strcmp(k, "worker")) ok = same_worker(r, v, j);
+        else if (!strcmp(k, "rejectionBond")) ok = same_amount(v, bond);
+        else { r->not_compared++; continue; }
+        if (ok) PASS();
+        else FAIL(r, "task %s slot 0 %s differs on chain (state %s, job %s)", jb->tag, k, state,
+                  gt_escrow_status_name(j->status));
+    }
+}
+
+static void check_task(run *r, json_t *want) {
+    job *jb = find_job(r, json_string_value(json_object_get(want, "task")));
+    gt_escrow_job j;
+    gt_err err;
+    if (!jb) { FAIL(r, "expectTask: a task the runner did not post"); return; }
+    if (gt_escrow_get(&C, &r->escrow, jb->id, &j, &err)) { FAIL(r, "getJob: %s", err.msg); return; }
+    const char *status, *state, *k;
+    uint64_t escrow, bond;
+    json_t *v;
+    view_of(r, jb, &j, &status, &state, &escrow, &bond);
+    json_object_foreach(want, k, v) {
+        if (!strcmp(k, "task")) continue;
+        if (!strcmp(k, "status")) {
+            if (json_is_string(v) && !strcmp(json_string_value(v), status)) PASS();
+            else FAIL(r, "task %s is %s on chain (job %s), expected %s", jb->tag, status,
+                      gt_escrow_status_name(j.status), json_string_value(v));
+        } else if (!strcmp(k, "escrow")) {
+            if (same_amount(v, escrow)) PASS();
+            else FAIL(r, "task %s holds %llu on chain, expected %s", jb->tag, (unsigned long long)escrow,
+                      json_string_value(v));
+        } else if (!strcmp(k, "slotList") && json_array_size(v) == 1) {
+            check_slot(r, jb, &j, json_array_get(v, 0), state, bond);
+        } else {
+            r->not_compared++;
+        }
+    }
+}
+
+/* After every step: the token's supply is what was minted and all of it is
+ * with the accounts, the escrow or the court; the escrow holds exactly what
+ * its jobs say it holds. */
+static void check_books(run *r) {
+    uint64_t sum = token_balance(r, &r->escrow) + token_balance(r, &r->court);
+    for (int i = 0; i < r->n_acc; i++) sum += token_balance(r, &r->acc[i].ca.addr);
+    uint64_t in_escrow = token_balance(r, &r->escrow), owed = escrow_holds(r, NULL);
+    if (sum != r->minted) FAIL(r, "the token's holders have %llu, %llu were minted", (unsigned long long)sum,
+                               (unsigned long long)r->minted);
+    else if (in_escrow != owed) FAIL(r, "the escrow has %llu, its jobs hold %llu", (unsigned long long)in_escrow,
+                                     (unsigned long long)owed);
+    else PASS();
+}
+
+/* ---- a scenario ---- */
+
+static int add_acct(run *r, const char *name, const char *key, uint64_t mint) {
+    if (r->n_acc == MAX_ACC) { FAIL(r, "more than %d accounts", MAX_ACC); return -1; }
+    party *a = &r->acc[r->n_acc++];
+    uint8_t priv[32];
+    gt_key k;
+    snprintf(a->name, sizeof a->name, "%s", name);
+    a->mint = mint;
+    if (!key || gt_hex_decode(key, priv, 32, "key", NULL)) gt_keccak256(key ? key : name, strlen(key ? key : name), priv);
+    if (gt_key_from_bytes(&k, priv, NULL) || gt_chain_account_init(&a->ca, &k, NULL)) {
+        FAIL(r, "bad key for %s", name);
+        return -1;
+    }
+    gt_key_wipe(&k);
+    return anvil_rpc(&C, "anvil_setBalance", json_pack("[o,s]", gt_rpc_data(a->ca.addr.b, 20), "0x56bc75e2d63100000"));
+}
+
+static int token_call(run *r, gt_chain_account *from, const char *sig, const gt_addr *to, const gt_abi_val *amount) {
+    gt_abi_val args[] = {gt_abi_address(to), *amount};
+    gt_chain_receipt rc_ = {0};
+    gt_err err;
+    int rc = gt_chain_invoke(&C, &r->token, from, sig, args, 2, &rc_, NULL, &err);
+    if (rc) FAIL(r, "%s: %s", sig, err.msg);
+    gt_chain_receipt_free(&rc_);
+    return rc;
+}
+
+/* The genesis: accounts (and validators val0.. with their stakes), the
+ * contracts with the file's windows, each account's mint and its standing
+ * approvals of the escrow and the court. Block 1 (and 2) of the ledger. */
+static int genesis(run *r, json_t *g) {
+    const char *name;
+    json_t *v, *vals = json_object_get(g, "validators"), *win = json_object_get(g, "windows");
+    json_object_foreach(json_object_get(g, "accounts"), name, v) {
+        uint64_t m = 0;
+        get_amount(v, "mint", &m);
+        if (add_acct(r, name, json_string_value(json_object_get(v, "key")), m)) return -1;
+    }
+    uint64_t vm = 0, vs = 0;
+    get_amount(vals, "mint", &vm), get_amount(vals, "stake", &vs);
+    for (json_int_t i = 0; i < json_integer_value(json_object_get(vals, "count")); i++) {
+        char vn[16];
+        snprintf(vn, sizeof vn, "val%d", (int)i);
+        if (add_acct(r, vn, NULL, vm)) return -1;
+    }
+    uint64_t ub = get_u64(g, "unbondingBlocks");
+    gt_court_windows w = {get_u64(win, "disputeS"), get_u64(win, "voteS"), get_u64(win, "revealS"),
+                          ub ? ub : DEFAULT_UNBONDING};
+    if (!w.dispute_s) w.dispute_s = DEFAULT_WINDOW_S;
+    if (!w.commit_s) w.commit_s = DEFAULT_WINDOW_S;
+    if (!w.reveal_s) w.reveal_s = DEFAULT_WINDOW_S;
+    if (w.unbonding_s < w.commit_s + w.reveal_s) w.unbonding_s = w.commit_s + w.reveal_s; /* the court's floor */
+    uint64_t gas;
+    gt_err err;
+    if (anvil_deploy(&C, &r->deployer, "GotongToken", NULL, 0, &r->token, &gas) ||
+        gt_court_deploy(&C, &r->deployer, CONTRACTS, &r->token, &w, &r->court, &r->escrow, &gas, &err)) {
+        FAIL(r, "deploying the contracts failed: %s", err.msg);
+        return -1;
+    }
+    uint8_t max[32];
+    memset(max, 0xff, 32);
+    gt_abi_val all = gt_abi_u256(max);
+    for (int i = 0; i < r->n_acc; i++) {
+        party *a = &r->acc[i];
+        gt_abi_val m = gt_abi_uint(a->mint);
+        if (a->mint && token_call(r, &r->deployer, "mint(address,uint256)", &a->ca.addr, &m)) return -1;
+        if (token_call(r, &a->ca, "approve(address,uint256)", &r->escrow, &all) ||
+            token_call(r, &a->ca, "approve(address,uint256)", &r->court, &all))
+            return -1;
+        r->minted += a->mint;
+        if (!strncmp(a->name, "val", 3) && vs && gt_court_do(&C, &r->court, &a->ca, GT_COURT_STAKE, vs, NULL, &err)) {
+            FAIL(r, "%s's stake: %s", a->name, err.msg);
+            return -1;
+        }
+    }
+    r->height = vs ? 2 : 1, r->last_t = GENESIS_TIME + r->height;
+    r->base = anvil_now(&C) + 100;
+    return 0;
+}
+
+/* One step of the file (a stop or a failure is left in r). */
+static void run_step(run *r, json_t *st) {
+    json_t *v;
+    if ((v = json_object_get(st, "action"))) {
+        json_t *one = json_array();
+        json_array_append(one, st);
+        run_block(r, one);
+        json_decref(one);
+    } else if ((v = json_object_get(st, "batch"))) {
+        run_block(r, v);
+    } else if ((v = json_object_get(st, "tick"))) {
+        json_t *spb = json_object_get(st, "secondsPerBlock");
+        run_ticks(r, json_integer_value(v), spb ? (int64_t)json_integer_value(spb) - 1 : 0);
+    } else if (json_object_get(st, "block")) {
+        run_ticks(r, 1, 0);
+    } else if ((v = json_object_get(st, "expectBalances"))) {
+        check_balances(r, v);
+    } else if ((v = json_object_get(st, "expectTask"))) {
+        check_task(r, v);
+    } else if (json_object_get(st, "expectAgent") || json_object_get(st, "expectReputation") ||
+               json_object_get(st, "expectHeight")) {
+        r->not_compared++;
+    } else if (json_object_get(st, "grind") || json_object_get(st, "flood")) {
+        stop_at(r, "%s", "the block maker's grind or an attacker's flood of blocks: the ledger's block rules");
+    } else {
+        FAIL(r, "unknown step kind");
+    }
+}
+
+/* The first step (1-based) whose rule the file alone shows has no
+ * counterpart, if no action with money in it comes before it (then the
+ * chain is not even set up); 0 otherwise. *why gets the reason. */
+static int stops_before_money(json_t *steps, const char **why) {
+    for (size_t i = 0; i < json_array_size(steps); i++) {
+        json_t *st = json_array_get(steps, i), *items = json_object_get(st, "batch");
+        if (json_object_get(st, "grind") || json_object_get(st, "flood")) {
+            *why = "the block maker's grind or an attacker's flood of blocks: the ledger's block rules";
+            return (int)i + 1;
+        }
+        if (json_object_get(st, "action")) items = NULL;
+        for (size_t k = 0; k < (items ? json_array_size(items) : json_object_get(st, "action") ? 1 : 0); k++) {
+            json_t *it = items ? json_array_get(items, k) : st;
+            const char *type = json_string_value(json_object_get(json_object_get(it, "action"), "type"));
+            if ((*why = item_gap(NULL, it)) && expects_ok(it)) return (int)i + 1;
+            if (*why) continue; /* a refusal with no counterpart: skipped */
+            if (type && strncmp(type, "agent_", 6)) return 0;
+        }
+    }
+    return 0;
+}
+
+static void report(run *r, size_t n) {
+    size_t len = strlen(summary);
+    int ran = r->stop[0] ? r->step - 1 : (int)n;
+    if (r->failed) {
+        snprintf(summary + len, sizeof summary - len, "FAIL              %s\n", r->file);
+    } else if (!r->stop[0]) {
+        n_full++;
+        snprintf(summary + len, sizeof summary - len, "both backends     %s: all %zu steps (not compared: %d "
+                 "expectations of views with no chain counterpart, %d refusals of ledger-only rules)\n", r->file, n,
+                 r->not_compared, r->refusals_skipped);
+    } else {
+        ran > 0 ? n_part++ : n_none++;
+        snprintf(summary + len, sizeof summary - len, "NOT RUN ON CHAIN  %s: %d of %zu steps compared, not from %s\n",
+                 r->file, ran, n, r->stop);
+    }
+}
+
+static void run_file(const char *path) {
+    run *r = calloc(1, sizeof *r);
+    json_t *doc = NULL;
+    uint8_t *text = NULL;
+    size_t len = 0;
+    gt_err err = {0};
+    const char *why = NULL;
+    r->file = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    if (gt_file_read(path, 1u << 20, &text, &len, &err) || gt_json_parse((const char *)text, len, 1u << 20, &doc, &err)) {
+        FAIL(r, "cannot read %s: %s", path, err.msg);
+    } else if ((r->step = stops_before_money(json_object_get(doc, "steps"), &why)) != 0) {
+        stop_at(r, "%s", why);
+        r->step = 1; /* nothing with money in it came before: nothing compared */
+        report(r, json_array_size(json_object_get(doc, "steps")));
+    } else if (anvil_account(&C, "scenario deployer", &r->deployer) == 0 &&
+               genesis(r, json_object_get(doc, "genesis")) == 0) {
+        json_t *steps = json_object_get(doc, "steps");
+        size_t n = json_array_size(steps);
+        for (size_t i = 0; i < n && !r->failed && !r->stop[0]; i++) {
+            r->step = (int)i + 1;
+            run_step(r, json_array_get(steps, i));
+            if (!r->failed && !r->stop[0]) check_books(r);
+        }
+        report(r, n);
+    }
+    for (int i = 0; i < r->n_acc; i++) gt_chain_account_wipe(&r->acc[i].ca);
+    gt_chain_account_wipe(&r->deployer);
+    json_decref(doc);
+    gt_free(text);
+    free(r);
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+int main(int argc, char **argv) {
+    anvil_require(1);
+    if (access(CONTRACTS "DisputeCourt.bin", R_OK)) {
+        fprintf(stderr, "SKIP: %sDisputeCourt.bin missing: build the contracts\n", CONTRACTS);
+        return 77;
+    }
+    if (anvil_start(&C)) return 1;
+    if (anvil_rpc(&C, "anvil_setBlockTimestampInterval", json_pack("[i]", 0))) return 1;
+    char *names[256];
+    int n = 0;
+    if (argc > 1) {
+        for (int i = 1; i < argc && n < 256; i++) names[n++] = strdup(argv[i]);
+    } else {
+        DIR *d = opendir(GT_SOURCE_DIR "/tests/scenarios");
+        struct dirent *e;
+        while (d && (e = readdir(d)) && n < 256) {
+            size_t len = strlen(e->d_name);
+            if (len > 5 && !strcmp(e->d_name + len - 5, ".json")) {
+                char p[512];
+                snprintf(p, sizeof p, "%s/tests/scenarios/%s", GT_SOURCE_DIR, e->d_name);
+                names[n++] = strdup(p);
+            }
+        }
+        if (d) closedir(d);
+    }
+    qsort(names, (size_t)n, sizeof names[0], cmp_str);
+    CHECK(n > 0);
+    for (int i = 0; i < n; i++) {
+        run_file(names[i]);
+        free(names[i]);
+    }
+    printf("%s", summary);
+    printf("scenarios: %d on both backends with the same outcomes, %d compared in part, %d not run on chain\n",
+           n_full, n_part, n_none);
+    gt_chain_close(&C);
+    anvil_stop();
+    return gt_test_finish();
+}

@@ -1,0 +1,214 @@
+// tests/web/label.mjs: the labelling page (web/label.js) in the browser, run
+// by dashboard.mjs on the demo's ledger after the funding checks (whose
+// issuer has attested ayu, budi and citra). citra posts a preference task
+// through the CLI (two items, one of them hidden gold; two seats). Checked:
+//   - the task list and the task's page show it; the demo's own closed task
+//     shows its state, agreement and export links as the API gives them;
+//   - an address with no proof of human (dewi) is refused a seat from the
+//     page, with the node's reason shown, and holds none;
+//   - ayu, keyboard only (typing the key, Enter, digits, a reason, Enter),
+//     joins and commits both labels from the page: the ledger holds her seat
+//     and two sealed commitments; the openings are in this browser's
+//     localStorage, the key in no request;
+//   - budi labels through the CLI (`gotong label`, plain lines), so every
+//     seat has labelled and reveals open;
+//   - ayu, on a fresh load of the page, reveals from it: the ledger holds her
+//     choices and reasons exactly as typed, the task counts the reveals;
+//   - budi reveals and citra closes through the CLI; the page then shows the
+//     task closed, its agreement as the API gives it and export links that
+//     the node serves (the DPO lines as many as the task says).
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { watchKey } from './funding.mjs';
+
+const ITEMS = {
+  name: 'web test preferences',
+  items: [
+    { prompt: 'Which of these is a prime number?', answers: ['9', '7'], gold: 1 },
+    { prompt: 'Reply to: "the build is green".', answers: ['Great, merging now.', 'k', 'Why?'] },
+  ],
+};
+
+// The whole label check. t: dashboard.mjs's helpers; env: {base, home, demo,
+// gotong}. Returns the pages to load at each width.
+export async function labelChecks(ctx, t, env) {
+  const { check, api } = t;
+  const { base, home } = env;
+  const pw = path.join(home, 'password.txt');
+  const agent = (name) => env.demo.agents.find((a) => a.name === name).address;
+  const [ayu, budi, citra, dewi] = ['ayu', 'budi', 'citra', 'dewi'].map(agent);
+  const label = (from, args, input) =>
+    execFileSync(env.gotong, ['label', ...args, '--home', home, '--from', from, '--password-file', pw, '--node', base], {
+      encoding: 'utf8',
+      input: input || '',
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+  for (const a of [ayu, budi]) {
+    const hm = await api(base, `/v1/fund/humans/${a}`);
+    check(hm.weightPpm > 0, `labeller ${a} is an attested human (${hm.weightPpm} ppm)`);
+  }
+  const file = path.join(home, 'web-test-items.json');
+  fs.writeFileSync(file, JSON.stringify(ITEMS));
+  const out = label(citra, ['post', '--file', file, '--labellers', '2']);
+  const task = (/task (0x[0-9a-f]{64})/.exec(out) || [])[1];
+  check(task !== undefined, `citra posted a label task through the CLI (${task})`);
+  const demoTask = (await api(base, '/v1/label/tasks')).tasks.find((x) => x.status !== 'open');
+  check(demoTask !== undefined, `the demo closed a label task (${demoTask && demoTask.name})`);
+
+  await listShown(ctx, t, env, task);
+  await refusedSeat(ctx, t, env, task, dewi);
+  await keyboardLabels(ctx, t, env, task, ayu);
+  label(budi, ['join', task]);
+  label(budi, [task], '1 nine is three squared\n2 too short\n');
+  const tk = await api(base, `/v1/label/tasks/${task}`);
+  check(tk.commits === 4, `every seat has labelled every item (${tk.commits} of 4 commitments)`);
+  await revealInPage(ctx, t, env, task, ayu);
+  label(budi, ['reveal', task]);
+  label(citra, ['close', task]);
+  await closedShown(ctx, t, env, task);
+  await closedShown(ctx, t, env, demoTask.id);
+  return [
+    ['label-tasks', 'label'],
+    ['label-task', `label/${task}`],
+    ['label-demo', `label/${demoTask.id}`],
+  ];
+}
+
+async function listShown(ctx, t, env, task) {
+  const page = await ctx.newPage();
+  const errors = await t.open(page, env.base, 'label', 'label');
+  const link = await page.$(`a[href="#/label/${task}"]`);
+  t.check(errors.length === 0 && link !== null, `the label tasks page lists the new task${errors.length ? ': ' + errors.join('; ') : ''}`);
+  await page.close();
+}
+
+// Types key into the page's signer form and presses Enter; waits for the work area.
+async function unlock(page, t, key, ready) {
+  await page.focus('#label-key');
+  await page.keyboard.type(key);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector(ready, { timeout: t.WAIT_MS });
+}
+
+// Waits until the result line has an outcome; returns [ok, text].
+async function outcome(page, t) {
+  await page.waitForSelector('#label-result[data-ok]', { timeout: t.WAIT_MS });
+  return page.$eval('#label-result', (el) => [el.dataset.ok, el.textContent]);
+}
+
+async function refusedSeat(ctx, t, env, task, dewi) {
+  const key = t.exportKey(dewi);
+  const page = await ctx.newPage();
+  const errors = await t.open(page, env.base, `label/${task}`, `label/${task}`);
+  t.check(errors.length === 0, `the task's page loads${errors.length ? ': ' + errors.join('; ') : ''}`);
+  await unlock(page, t, key, '#label-join');
+  await page.keyboard.press('Enter');
+  const [ok, text] = await outcome(page, t);
+  t.check(
+    ok === '0' && /refused by the node: EPERM: labelling takes a proof of human/.test(text),
+    `a seat for an address with no proof of human is refused, with the node's reason: "${text}"`,
+  );
+  const tk = await t.api(env.base, `/v1/label/tasks/${task}`);
+  t.check(!tk.seats.some((s) => s.address === dewi), `the ledger gave dewi no seat (${tk.joined} seats taken)`);
+  await page.close();
+}
+
+// ayu joins and labels both items with the keyboard alone.
+async function keyboardLabels(ctx, t, env, task, ayu) {
+  const { check } = t;
+  const key = t.exportKey(ayu);
+  const page = await ctx.newPage();
+  const leaked = watchKey(page, key);
+  await t.open(page, env.base, `label/${task}`, `label/${task}`);
+  await unlock(page, t, key, '#label-join');
+  check(await page.evaluate(() => document.activeElement.id === 'label-join'), 'after the key, focus is on "Take a seat"');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#label-item[data-item="0"]', { timeout: t.WAIT_MS });
+  const [okJoin, joined] = await page.$eval('#label-result', (el) => [el.dataset.ok, el.textContent]);
+  check(okJoin === '1', `the page took a seat with an action it signed: ${joined}`);
+  const picks = [
+    ['2', 'seven has no divisors but 1 and itself'],
+    ['1', 'polite and says what happens'],
+  ];
+  for (const [i, [digit, reason]] of picks.entries()) {
+    await page.keyboard.press(digit);
+    const picked = await page.$eval('#label-item input[name="choice"]:checked', (el) => el.value).catch(() => null);
+    const typing = await page.evaluate(() => document.activeElement.id);
+    check(picked === String(Number(digit) - 1) && typing === 'label-reason', `key ${digit} chose answer ${digit} of item ${i + 1} and moved to the reason`);
+    await page.keyboard.type(reason);
+    if (i === 0) {
+      // The README's screenshot: an item being labelled, the answer chosen by its key.
+      await page.evaluate(() => window.scrollTo(0, document.getElementById('label-work').getBoundingClientRect().top + window.scrollY - 260));
+      await page.screenshot({ path: path.join(t.SHOTS, 'label-item.png') });
+    }
+    await page.keyboard.press('Enter');
+    await page.waitForSelector(i === 0 ? '#label-item[data-item="1"]' : '#label-waiting', { timeout: t.WAIT_MS });
+    const [ok, text] = await page.$eval('#label-result', (el) => [el.dataset.ok, el.textContent]);
+    check(ok === '1', `item ${i + 1} committed from the keyboard: ${text}`);
+  }
+  const { labels } = await t.api(env.base, `/v1/label/tasks/${task}/labels`);
+  const mine = labels.filter((l) => l.labeller === ayu);
+  check(
+    mine.length === 2 && mine.every((l) => !l.revealed && l.choice === null && l.reason === '' && /^0x[0-9a-f]{64}$/.test(l.commitment)),
+    `the ledger holds ayu's two labels sealed (commitments only)`,
+  );
+  const saved = await page.evaluate((k) => localStorage.getItem(k), `gotong.label.${task}.${ayu.toLowerCase()}`);
+  const s = JSON.parse(saved || '{}');
+  check(s[0] && s[1] && s[0][0].choice === 1 && s[1][0].choice === 0, 'the openings are kept in this browser (localStorage)');
+  check(!leaked(), 'the private key is in no request the labelling page made');
+  await page.screenshot({ path: path.join(t.SHOTS, 'label-committed.png'), fullPage: true });
+  await page.close();
+}
+
+async function revealInPage(ctx, t, env, task, ayu) {
+  const { check } = t;
+  const key = t.exportKey(ayu);
+  const page = await ctx.newPage();
+  const leaked = watchKey(page, key);
+  await t.open(page, env.base, `label/${task}`, `label/${task}`);
+  await unlock(page, t, key, '#label-reveal');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#label-waiting', { timeout: t.WAIT_MS });
+  const [ok, text] = await page.$eval('#label-result', (el) => [el.dataset.ok, el.textContent]);
+  check(ok === '1' && /2 labels revealed/.test(text), `the page revealed ayu's labels: ${text}`);
+  const { labels } = await t.api(env.base, `/v1/label/tasks/${task}/labels`);
+  const mine = labels.filter((l) => l.labeller === ayu).map((l) => [l.item, l.choice, l.reason]);
+  check(
+    JSON.stringify(mine) ===
+      JSON.stringify([
+        [0, 1, 'seven has no divisors but 1 and itself'],
+        [1, 0, 'polite and says what happens'],
+      ]),
+    `the ledger holds ayu's choices and reasons as typed: ${JSON.stringify(mine)}`,
+  );
+  const tk = await t.api(env.base, `/v1/label/tasks/${task}`);
+  const seat = tk.seats.find((s) => s.address === ayu);
+  check(tk.reveals === 2 && seat.reveals === 2, `the task counts her 2 reveals (task ${tk.reveals}, seat ${seat.reveals})`);
+  check(!leaked(), 'the private key is in no request the reveal made');
+  await page.close();
+}
+
+async function closedShown(ctx, t, env, task) {
+  const { check } = t;
+  const tk = await t.api(env.base, `/v1/label/tasks/${task}`);
+  const page = await ctx.newPage();
+  const errors = await t.open(page, env.base, `label/${task}`, `label/${task}`);
+  const state = await page.$eval('#label-state .badge', (el) => el.textContent);
+  const alpha = await page.$eval('#label-alpha', (el) => el.textContent);
+  const ppm = tk.alphaPpm;
+  const want =
+    ppm === null ? /^n\/a/ : new RegExp(`^${ppm < 0 ? '-' : ''}${Math.floor(Math.abs(ppm) / 1e6)}\\.${String(Math.abs(ppm) % 1e6).padStart(6, '0')}$`);
+  check(
+    errors.length === 0 && state === tk.status && want.test(alpha),
+    `"${tk.name}" shows its state ${state} and α ${alpha} as the API gives them (${tk.status}, ${ppm} ppm)`,
+  );
+  const href = await page.$eval('#label-exports a[data-format="dpo"]', (el) => el.getAttribute('href'));
+  const dpo = await t.rawGet(env.base, href);
+  const lines = dpo.body.split('\n').filter((l) => l).length;
+  check(dpo.status === 200 && lines === tk.exportLines, `its DPO export link serves ${lines} lines (the task says ${tk.exportLines})`);
+  const card = await t.rawGet(env.base, await page.$eval('#label-exports a[data-format="card"]', (el) => el.getAttribute('href')));
+  check(card.status === 200 && card.body.includes(tk.dpoRoot), 'its dataset card link serves the card with the DPO root');
+  await page.screenshot({ path: path.join(t.SHOTS, `label-closed-${task.slice(2, 8)}.png`), fullPage: true });
+  await page.close();
+}
