@@ -21,6 +21,7 @@
  * Both take --family NAME to make or ask only that family's items.
  * Items are a pure function of (family, seed, index, level), so both runs
  * are reproducible bit for bit. */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,14 +55,16 @@ static void levels(const gt_family *f, unsigned long long cap, int *lo, int *hi)
     if (cap && *hi > (int)cap) *hi = (int)cap > *lo ? (int)cap : *lo;
 }
 
-/* How many times per_level rows a level of f gets. A family without levels
- * but with worked solutions (strings: six operations) gets three levels'
- * worth; sort and logic twice a level's, the families furthest from their
- * goals after the first full run (their windows are drawn in proportion to
- * their rows: recipes/worker/README.md). */
-static int rows_weight(const gt_family *f) {
-    if (!f->max_level) return f->scratchpad ? 3 : 1;
-    return !strcmp(f->name, "sort") || !strcmp(f->name, "logic") ? 2 : 1;
+/* How many halves of per_level rows a level of f gets (its windows are
+ * drawn in proportion to its rows: recipes/worker/README.md). The shares
+ * at 4000 a level up to level 5: arith 33 %, sort 26 %, logic 20 %, strings
+ * 17 %, units 4 %. Arith gets 1.5 levels' worth again: when sort and logic
+ * had twice a level's rows, arith's share fell from 31 % to 22 % and + and
+ * - lost what the first model met. strings (six operations, no levels) gets
+ * four levels' worth. */
+static int rows_weight_halves(const gt_family *f) {
+    if (!f->max_level) return f->scratchpad ? 8 : 2;
+    return !strcmp(f->name, "arith") || !strcmp(f->name, "sort") || !strcmp(f->name, "logic") ? 3 : 2;
 }
 
 /* The prompt of an item, as trained on and asked. */
@@ -101,6 +104,18 @@ static int add_row(gt_buf *d, gt_buf *corpus, uint8_t (**leaves)[32], size_t *n,
     return rc ? -1 : 0;
 }
 
+#define RECIPE_FAMILIES_MAX 16 /* families whose shares cmd_data prints */
+
+/* Prints each family's rows and share of all n rows (windows are drawn in
+ * proportion to rows), so a change of rows_weight_halves shows its mix. */
+static void print_shares(const size_t *rows, size_t n) {
+    assert(gt_family_count() <= RECIPE_FAMILIES_MAX);
+    for (int fi = 0; fi < gt_family_count(); fi++)
+        if (rows[fi] && n)
+            printf("%-8s %7zu rows %5.1f %%\n", gt_family_at(fi)->name, rows[fi],
+                   100.0 * (double)rows[fi] / (double)n);
+}
+
 static int cmd_data(const ropts *o) {
     gt_buf d = GT_BUF_INIT, corpus = GT_BUF_INIT;
     uint8_t (*leaves)[32] = NULL, root[32];
@@ -108,12 +123,16 @@ static int cmd_data(const ropts *o) {
     char p[GT_FAMILY_QUESTION_MAX + 16], c[GT_FAMILY_SCRATCHPAD_MAX], path[4096], hex[67] = "0x";
     gt_err err = {0};
     int rc = 0;
+    size_t rows[RECIPE_FAMILIES_MAX] = {0};
+    if (gt_family_count() > RECIPE_FAMILIES_MAX)
+        return fprintf(stderr, "more families than %d\n", RECIPE_FAMILIES_MAX), 1;
     for (int fi = 0; fi < gt_family_count() && !rc; fi++) {
         const gt_family *f = gt_family_at(fi);
         int lo, hi;
         if (o->family && strcmp(o->family, f->name)) continue;
         levels(f, o->max_level, &lo, &hi);
-        unsigned long long per = o->per_level * (unsigned long long)rows_weight(f);
+        unsigned long long per = o->per_level * (unsigned long long)rows_weight_halves(f) / 2;
+        size_t n0 = n;
         for (int l = lo; l <= hi && !rc; l++)
             for (unsigned long long i = 0; i < per && !rc; i++) {
                 gt_family_item it;
@@ -121,6 +140,7 @@ static int cmd_data(const ropts *o) {
                 prompt_of(&it, p, sizeof p);
                 rc = completion_of(&it, c, sizeof c) || add_row(&d, &corpus, &leaves, &n, &cap, p, c);
             }
+        rows[fi] = n - n0;
     }
     if (rc) return fprintf(stderr, "could not make the rows\n"), 1;
     gt_merkle_root((const uint8_t(*)[32])leaves, n, root);
@@ -132,6 +152,7 @@ static int cmd_data(const ropts *o) {
     if (!rc) gt_path_join(path, sizeof path, o->out, "corpus.txt"),
              rc = gt_file_write_atomic(path, corpus.data, corpus.len, 0644, &err);
     if (rc) return fprintf(stderr, "gotong-recipe: %s\n", err.msg), 1;
+    print_shares(rows, n);
     printf("%zu rows, %zu bytes, Merkle root %s\n", n, d.len, hex);
     gt_free(leaves), gt_buf_free(&d), gt_buf_free(&corpus);
     return 0;

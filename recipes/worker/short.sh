@@ -11,8 +11,8 @@
 # the third argument: prints the values to pin.
 set -euo pipefail
 G=${1:?usage: short.sh GOTONG GOTONG_RECIPE [--print]} R=${2:?usage: short.sh GOTONG GOTONG_RECIPE [--print]}
-WANT_ROOT=0x2bc60bcea65451a678664a427378052501ea2c0b5a925bfa38263c5889ba599a
-WANT_SHA=49818b1c635283a3f5fb99db3b6475b3bb6966da482d11c7bec5d379e980940d
+WANT_ROOT=0x95787ff3bc04b5ccf16d9fe2dd6712689ed79852f5098cdf9c250b50cf345f85
+WANT_SHA=97f207b8ccb569c89a679b230c4e53aa4c320860429a1d282f5ba8d1ba4e2768
 T=$(mktemp -d "${TMPDIR:-/tmp}/gt-recipe-short-XXXXXX")
 trap 'rm -rf "$T"' EXIT
 "$R" data --seed 1 --per-level 4 --max-level 2 -o "$T/data" >/dev/null
