@@ -32,8 +32,10 @@ static void usage(FILE *f) {
             "       gotong eval benches\n"
             "       gotong eval leaderboard [--home DIR] [--bench NAME] [--all] [--json]\n\n"
             "Scores a model on a benchmark: multiple choice by log-likelihood (acc, acc_norm),\n"
-            "generate-until by exact match. Built-in benchmarks: arith-v1 units-v1 sort-v1\n"
-            "logic-v1 strings-v1 (200 items each, generated from the verifiable task families).\n\n"
+            "generate-until by exact match, family-check by the task family's checker on the\n"
+            "worked solution. Built-in benchmarks: arith-v1 units-v1 sort-v1 logic-v1 strings-v1,\n"
+            "and in the worker model's format (\"Q: ...\\nA: \") worker-arith-v1 worker-logic-v1\n"
+            "(200 items each, generated from the verifiable task families).\n\n"
             "options:\n"
             "  -m, --model FILE      the model (GGUF)\n"
             "  --bench NAME|FILE     a built-in name or a benchmark JSONL file\n"
@@ -188,12 +190,12 @@ static int cmd_eval_benches(int argc, char **argv) {
         if (gt_bench_open(gt_bench_builtins[i], &b, &err)) return json_decref(arr), gt_cli_fail(&err);
         char h[72];
         gt_llm_id_str(b->hash, h);
-        const char *type = b->type == GT_BENCH_MC ? "multiple_choice" : "generate_until";
+        const char *type = gt_bench_type_name(b->type);
         if (arr)
             json_array_append_new(arr, json_pack("{s:s,s:s,s:I,s:s}", "name", b->name, "type", type, "items",
                                                  (json_int_t)b->n_items, "hash", h));
         else
-            printf("%-11s %-16s %4zu items  %s\n", b->name, type, b->n_items, h);
+            printf("%-15s %-16s %4zu items  %s\n", b->name, type, b->n_items, h);
         gt_bench_free(b);
     }
     return arr ? gt_cli_json_out(arr) : 0;

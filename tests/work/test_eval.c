@@ -3,9 +3,13 @@
  * ranks scores on matches the generators: the same results bytes twice and with 1
  * and 2 threads, for multiple choice and generate_until; score and standard
  * error recomputed from the per-item lines; the results root. (Random
- * weights: scores are near chance; this tests mechanics, not accuracy.) */
+ * weights: scores are near chance; this tests mechanics, not accuracy.)
+ * family_check (worker-logic-v1) is scored with a scripted model: the
+ * family's own worked solution scores, the same with a wrong answer does
+ * not, and the output stops after the answer's line. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../test.h"
@@ -26,9 +30,10 @@ static void test_builtins(void) {
         const gt_bench_ref *r = gt_bench_registry_find(gt_bench_builtins[i]);
         CHECK_MSG(r && gt_bench_registry_hash_is(r, b->hash) && r->items == b->n_items,
                   "registry row of %s differs from the generated benchmark", gt_bench_builtins[i]);
-        CHECK_CONTAINS(b->items[0].prompt, "Question: ");
+        CHECK_CONTAINS(b->items[0].prompt, b->type == GT_BENCH_CHECK ? "Q: " : "Question: ");
         if (b->type == GT_BENCH_MC) CHECK(b->items[0].n_choices >= 2 && b->items[0].gold < b->items[0].n_choices);
-        else CHECK(b->items[0].target[0] == ' ' && b->n_until == 1 && b->max_tokens > 0);
+        else if (b->type == GT_BENCH_GEN) CHECK(b->items[0].target[0] == ' ' && b->n_until == 1 && b->max_tokens > 0);
+        else CHECK(b->family && b->n_until == 0 && b->max_tokens == GT_BENCH_WORKER_TOKENS);
         gt_bench_free(b);
         gt_bench_free(b2);
     }
@@ -55,7 +60,7 @@ static void test_parse(void) {
     CHECK_EQ_INT(b->n_items, 1);
     gt_bench_free(b);
     refuse("", "no items");
-    refuse("{\"name\":\"t\",\"type\":\"ranking\"}\n{}", "expected multiple_choice or generate_until");
+    refuse("{\"name\":\"t\",\"type\":\"ranking\"}\n{}", "expected multiple_choice, generate_until or family_check");
     refuse("{\"name\":\"t\",\"type\":\"multiple_choice\"}\n{\"prompt\":\"x\",\"choices\":[\"a\"],\"gold\":0}",
            "choices: expected 2..");
     refuse("{\"name\":\"t\",\"type\":\"multiple_choice\"}\n{\"prompt\":\"x\",\"choices\":[\"a\",\"b\"],\"gold\":2}",
@@ -65,6 +70,56 @@ static void test_parse(void) {
     refuse("{\"name\":\"t\",\"type\":\"generate_until\",\"max_tokens\":5}\n{\"prompt\":\"x\",\"answer\":\"y\"}",
            "line 2: unknown field \"answer\"");
     refuse("{\"name\":\"t\",\"type\":\"generate_until\",\"max_tokens\":5}\n{\"prompt\":\"x\",", "line 2");
+    refuse("{\"name\":\"t\",\"type\":\"generate_until\",\"max_tokens\":5,\"family\":\"logic\"}\n{}",
+           "family is for family_check");
+}
+
+/* A family_check benchmark whose spec is spec and whose one item is line. */
+static void refuse_check(const char *spec, const char *line, const char *msg) {
+    char text[1024];
+    snprintf(text, sizeof text, "%s\n%s\n", spec, line);
+    refuse(text, msg);
+}
+
+/* A family_check item line (compact JSON) into out. */
+static void check_line(char *out, size_t cap, const char *prompt, const char *target, int seed, int index, int level) {
+    json_t *o = json_pack("{s:s,s:s,s:i,s:i,s:i}", "prompt", prompt, "target", target, "seed", seed, "index", index,
+                          "level", level);
+    char *js = json_dumps(o, JSON_COMPACT);
+    snprintf(out, cap, "%s", js ? js : "");
+    free(js);
+    json_decref(o);
+}
+
+/* family_check lines must be the named family item's prompt and answer. */
+static void test_parse_check(void) {
+    const char *spec = "{\"name\":\"w\",\"type\":\"family_check\",\"family\":\"logic\",\"max_tokens\":64}";
+    gt_family_item fi;
+    char prompt[GT_FAMILY_QUESTION_MAX + 32], line[1024], text[2048];
+    gt_family_generate_level(gt_family_by_name("logic"), 5, 7, 2, &fi);
+    gt_bench_worker_prompt(fi.question, prompt, sizeof prompt);
+    CHECK_EQ_INT(strncmp(prompt, "Q: Let A = ", 11), 0);
+    check_line(line, sizeof line, prompt, fi.answer, 5, 7, 2);
+    snprintf(text, sizeof text, "%s\n%s\n", spec, line);
+    gt_err err = {0};
+    gt_bench *b = NULL;
+    CHECK_MSG(gt_bench_parse(text, strlen(text), &b, &err) == 0, "%s", err.msg);
+    CHECK(b && b->type == GT_BENCH_CHECK && b->items[0].seed == 5 && b->items[0].index == 7 && b->items[0].level == 2);
+    gt_bench_free(b);
+    const char *other = strcmp(fi.answer, "true") ? "true" : "false";
+    check_line(line, sizeof line, prompt, other, 5, 7, 2); /* the wrong answer as the target */
+    refuse_check(spec, line, "prompt or target is not logic item 7 (seed 5, level 2)");
+    check_line(line, sizeof line, prompt, fi.answer, 5, 8, 2); /* another item's prompt */
+    refuse_check(spec, line, "prompt or target is not logic item 8 (seed 5, level 2)");
+    check_line(line, sizeof line, prompt, fi.answer, 5, 7, 4);
+    refuse_check(spec, line, "level 4: expected 1..3 for logic");
+    refuse_check(spec, "{\"prompt\":\"Q: x\\nA: \",\"target\":\"true\",\"index\":0,\"level\":1}", "seed");
+    refuse_check("{\"name\":\"w\",\"type\":\"family_check\",\"family\":\"strings\",\"max_tokens\":64}", "{}",
+                 "expected a family with levels and worked solutions");
+    refuse_check("{\"name\":\"w\",\"type\":\"family_check\",\"family\":\"logic\",\"max_tokens\":64,"
+                 "\"until\":[\"x\"]}",
+                 "{}", "until is for generate_until");
+    refuse_check("{\"name\":\"w\",\"type\":\"family_check\",\"family\":\"logic\"}", "{}", "max_tokens");
 }
 
 /* Runs a benchmark with n threads and returns the results bytes. */
@@ -126,6 +181,87 @@ static void test_runs(void) {
     check_same("models/tiny-qwen2-q8_0.gguf", "logic-v1", 6);
     check_same("models/tiny-llama-q4_0.gguf", "arith-v1", 3);
     check_same("models/tiny-qwen2-q8_0.gguf", "strings-v1", 3);
+    check_same("models/tiny-llama-q8_0.gguf", "worker-logic-v1", 2);
+}
+
+/* A scripted model (gt_llm_remote): generate answers the tokens of one
+ * fixed text, whatever the prompt. */
+typedef struct script {
+    int32_t ids[4096];
+    size_t n;
+} script;
+
+static int script_generate(void *arg, const int32_t *ids, size_t n, const gt_sampler_params *p, int max_tokens,
+                           gt_buf *tokens, gt_err *err) {
+    const script *s = arg;
+    (void)ids, (void)n, (void)p, (void)err;
+    size_t k = s->n < (size_t)max_tokens ? s->n : (size_t)max_tokens;
+    return gt_buf_append(tokens, s->ids, k * sizeof(int32_t));
+}
+
+/* Scores item i of b on l with the model answering text; returns the
+ * verdict and the result line in line. */
+static int scripted_item(const gt_bench *b, size_t i, gt_llm *l, const char *text, gt_buf *line) {
+    static script s;
+    const int32_t *ids;
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_llm_tokenize(l, text, strlen(text), 0, &ids, &s.n, &err), 0);
+    CHECK(s.n <= sizeof s.ids / sizeof s.ids[0]);
+    memcpy(s.ids, ids, s.n * sizeof *ids);
+    gt_llm_remote r = {&s, script_generate, NULL};
+    l->remote = &r;
+    int c = -1, cn = -1;
+    line->len = 0;
+    CHECK_MSG(gt_eval_item(b, i, l, line, &c, &cn, &err) == 0, "%s", err.msg);
+    l->remote = NULL;
+    CHECK_EQ_INT(c, cn);
+    CHECK(gt_buf_putc(line, 0) == 0);
+    return c;
+}
+
+/* worker-arith-v1 and worker-logic-v1 are judged by the family's checker
+ * on the worked solution: the family's own solution scores, the same with a
+ * wrong answer (a distractor) does not (nor, for logic, none), and the
+ * output ends with the answer's line. */
+static void family_check_bench(gt_llm *l, const char *name) {
+    gt_err err = {0};
+    gt_bench *b = NULL;
+    CHECK_EQ_INT(gt_bench_open(name, &b, &err), 0);
+    CHECK_STR(gt_bench_metric(b->type), "checked");
+    gt_buf line = GT_BUF_INIT;
+    for (size_t i = 0; i < 9; i++) {
+        gt_family_item fi;
+        char sol[GT_FAMILY_SCRATCHPAD_MAX + 64], *ans, ch[2][GT_FAMILY_ANSWER_MAX];
+        int gold;
+        gt_bench_family_item(b, i, &fi);
+        CHECK_EQ_INT(fi.level, 1 + (int)(i % 3));
+        CHECK_EQ_INT(gt_family_scratchpad(&fi, sol, sizeof sol - 64), 0);
+        CHECK(!strcmp(fi.answer, b->items[i].target) && (ans = strstr(sol, "Answer: ")) != NULL);
+        strcat(sol, "\nQ: Let A = true. Is A true or false?");
+        CHECK_MSG(scripted_item(b, i, l, sol, &line) == 1, "%s item %zu: its own solution is refused", name, i);
+        CHECK_CONTAINS((const char *)line.data, "\"checked\":1");
+        CHECK_MSG(!strstr((const char *)line.data, "Is A true"), "%s item %zu: read past the answer's line", name, i);
+        CHECK_EQ_INT(gt_family_choices(&fi, 2, ch, &gold), 2);
+        snprintf(ans, sizeof sol - (size_t)(ans - sol), "Answer: %s", ch[1 - gold]);
+        CHECK_MSG(scripted_item(b, i, l, sol, &line) == 0, "%s item %zu: the wrong answer %s scores", name, i,
+                  ch[1 - gold]);
+        CHECK_CONTAINS((const char *)line.data, "\"checked\":0");
+        ans[0] = 0; /* no marked answer: logic's steps end in 0/1, not true/false (arith's unmarked last number
+                     * is read as the answer, and its steps end with the result's digits) */
+        if (!strcmp(name, "worker-logic-v1"))
+            CHECK_MSG(scripted_item(b, i, l, sol, &line) == 0, "%s item %zu: no answer scores", name, i);
+    }
+    gt_buf_free(&line);
+    gt_bench_free(b);
+}
+
+static void test_family_check(void) {
+    gt_err err = {0};
+    gt_llm *l = NULL;
+    CHECK_EQ_INT(gt_llm_open(gt_fixture("models/tiny-llama-q8_0.gguf"), 1, 512, &l, &err), 0);
+    family_check_bench(l, "worker-arith-v1");
+    family_check_bench(l, "worker-logic-v1");
+    gt_llm_free(l);
 }
 
 static void test_mc_lines(void) {
@@ -143,6 +279,8 @@ static void test_mc_lines(void) {
 int main(void) {
     RUN(test_builtins);
     RUN(test_parse);
+    RUN(test_parse_check);
+    RUN(test_family_check);
     RUN(test_runs);
     RUN(test_mc_lines);
     return gt_test_finish();

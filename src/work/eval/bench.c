@@ -14,7 +14,9 @@
 #include "crypto/sha256.h"
 #include "work/data/families.h"
 
-const char *const gt_bench_builtins[] = {"arith-v1", "units-v1", "sort-v1", "logic-v1", "strings-v1", NULL};
+const char *const gt_bench_builtins[] = {"arith-v1",   "units-v1",        "sort-v1",         "logic-v1",
+                                         "strings-v1", "worker-arith-v1", "worker-logic-v1", NULL};
+#define BENCH_BUILTIN_LIST "arith-v1, units-v1, sort-v1, logic-v1, strings-v1, worker-arith-v1, worker-logic-v1"
 
 static const gt_bench_ref registry[] = {
     {"arith-v1", "3b636edc394370315e4e2ac08f761ca8a7ce7e12b8dfa7f09461c4f982fab211", GT_BENCH_BUILTIN_ITEMS},
@@ -22,6 +24,8 @@ static const gt_bench_ref registry[] = {
     {"sort-v1", "bcb8e27c5dab717882e3b1f6b8073ac89755295ed8c8b9474d26892096bb61ab", GT_BENCH_BUILTIN_ITEMS},
     {"logic-v1", "6e0d929d1c944ab0c7def7b965060b0eaef3912469d9e173b5a4655e099c15ab", GT_BENCH_BUILTIN_ITEMS},
     {"strings-v1", "ed10d1e66332a3cad9e486f92fc942c52604f9cc9a6dfde22cca3bb87355ba5d", GT_BENCH_BUILTIN_ITEMS},
+    {"worker-arith-v1", "a49b572d7e7e6588addf5888d6cca05c23fd0070cc577878316ce8dd5dea3ff5", GT_BENCH_BUILTIN_ITEMS},
+    {"worker-logic-v1", "f42b8ce697f6d36709034b8febee75a2c855f854b24e36084835f5321ee85ff8", GT_BENCH_BUILTIN_ITEMS},
 };
 
 const gt_bench_ref *gt_bench_registry_find(const char *name) {
@@ -36,62 +40,108 @@ int gt_bench_registry_hash_is(const gt_bench_ref *r, const uint8_t hash[32]) {
     return !gt_hex_decode(r->hash_hex, want, 32, "registry hash", NULL) && !memcmp(want, hash, 32);
 }
 
-/* Each built-in: the family, the type, and for generate_until the token budget. */
+/* Each built-in: the family, the type, for generate_until and
+ * family_check the token budget, and for family_check the highest level
+ * asked (levels min_level..max_level in turn). */
 static const struct {
     const char *name, *family;
     gt_bench_type type;
-    int max_tokens, n_choices;
+    int max_tokens, n_choices, max_level;
 } builtins[] = {
-    {"arith-v1", "arith", GT_BENCH_GEN, 24, 0},  {"units-v1", "units", GT_BENCH_MC, 0, 4},
-    {"sort-v1", "sort", GT_BENCH_GEN, 96, 0},    {"logic-v1", "logic", GT_BENCH_MC, 0, 2},
-    {"strings-v1", "strings", GT_BENCH_GEN, 24, 0},
+    {"arith-v1", "arith", GT_BENCH_GEN, 24, 0, 0},  {"units-v1", "units", GT_BENCH_MC, 0, 4, 0},
+    {"sort-v1", "sort", GT_BENCH_GEN, 96, 0, 0},    {"logic-v1", "logic", GT_BENCH_MC, 0, 2, 0},
+    {"strings-v1", "strings", GT_BENCH_GEN, 24, 0, 0},
+    {"worker-arith-v1", "arith", GT_BENCH_CHECK, GT_BENCH_WORKER_TOKENS, 0, 3},
+    {"worker-logic-v1", "logic", GT_BENCH_CHECK, GT_BENCH_WORKER_TOKENS, 0, 3},
 };
 
+const char *gt_bench_type_name(gt_bench_type t) {
+    return t == GT_BENCH_MC ? "multiple_choice" : t == GT_BENCH_GEN ? "generate_until" : "family_check";
+}
+
+const char *gt_bench_metric(gt_bench_type t) {
+    return t == GT_BENCH_MC ? "acc" : t == GT_BENCH_GEN ? "exact_match" : "checked";
+}
+
+void gt_bench_worker_prompt(const char *question, char *out, size_t cap) {
+    snprintf(out, cap, "Q: %s\nA: ", question);
+}
+
+void gt_bench_family_item(const gt_bench *b, size_t i, gt_family_item *out) {
+    assert(b->type == GT_BENCH_CHECK && b->family && i < b->n_items);
+    const gt_bench_item *it = &b->items[i];
+    int rc = gt_family_generate_level(b->family, it->seed, it->index, it->level, out);
+    assert(rc == 0); /* the level was checked when the line was parsed */
+    (void)rc;
+}
+
+/* The spec line of built-in k (a new reference; NULL when out of memory). */
+static json_t *builtin_spec(size_t k, const char *name) {
+    if (builtins[k].type == GT_BENCH_MC) return json_pack("{s:s,s:s}", "name", name, "type", "multiple_choice");
+    if (builtins[k].type == GT_BENCH_CHECK)
+        return json_pack("{s:s,s:s,s:s,s:i}", "name", name, "type", "family_check", "family", builtins[k].family,
+                         "max_tokens", builtins[k].max_tokens);
+    return json_pack("{s:s,s:s,s:[s],s:i}", "name", name, "type", "generate_until", "until", "\n", "max_tokens",
+                     builtins[k].max_tokens);
+}
+
+/* Item i of a multiple-choice built-in: the family's answer among
+ * n_choices options, each after a space. */
+static json_t *builtin_mc_item(size_t k, const gt_family_item *it, const char *prompt) {
+    char ch[GT_FAMILY_MAX_CHOICES][GT_FAMILY_ANSWER_MAX];
+    int gold, n = gt_family_choices(it, builtins[k].n_choices, ch, &gold);
+    json_t *arr = json_array();
+    for (int c = 0; c < n; c++) {
+        char sp[GT_FAMILY_ANSWER_MAX + 2];
+        size_t cl = strnlen(ch[c], GT_FAMILY_ANSWER_MAX - 1);
+        sp[0] = ' ';
+        memcpy(sp + 1, ch[c], cl);
+        sp[cl + 1] = 0;
+        json_array_append_new(arr, json_string(sp));
+    }
+    return json_pack("{s:s,s:o,s:i}", "prompt", prompt, "choices", arr, "gold", gold);
+}
+
+/* Item i of built-in k as a JSON object (a new reference; NULL when out of
+ * memory). family_check items cycle through the family's levels. */
+static json_t *builtin_item(size_t k, const gt_family *f, int i) {
+    gt_family_item it;
+    char prompt[GT_FAMILY_QUESTION_MAX + 32], t[GT_FAMILY_ANSWER_MAX + 2];
+    if (builtins[k].type == GT_BENCH_CHECK) {
+        int hi = builtins[k].max_level;
+        assert(f->min_level >= 1 && hi >= f->min_level && hi <= f->max_level);
+        int level = f->min_level + i % (hi - f->min_level + 1);
+        if (gt_family_generate_level(f, GT_BENCH_WORKER_SEED, (uint64_t)i, level, &it)) return NULL;
+        gt_bench_worker_prompt(it.question, prompt, sizeof prompt);
+        return json_pack("{s:s,s:s,s:i,s:i,s:i}", "prompt", prompt, "target", it.answer, "seed",
+                         GT_BENCH_WORKER_SEED, "index", i, "level", level);
+    }
+    gt_family_generate(f, GT_BENCH_BUILTIN_SEED, (uint64_t)i, &it);
+    snprintf(prompt, sizeof prompt, "Question: %s\nAnswer:", it.question);
+    if (builtins[k].type == GT_BENCH_MC) return builtin_mc_item(k, &it, prompt);
+    snprintf(t, sizeof t, " %s", it.answer);
+    return json_pack("{s:s,s:s}", "prompt", prompt, "target", t);
+}
+
+/* Appends o's compact JSON and a newline to out, and drops o. */
+static int append_line(gt_buf *out, json_t *o) {
+    char *line = o ? gt_json_dump(o) : NULL;
+    json_decref(o);
+    int rc = !line || gt_buf_append_str(out, line) || gt_buf_putc(out, '\n');
+    free(line);
+    return rc;
+}
+
 int gt_bench_builtin_text(const char *name, gt_buf *out, gt_err *err) {
-    for (size_t b = 0; b < sizeof builtins / sizeof builtins[0]; b++) {
-        if (strcmp(builtins[b].name, name)) continue;
-        const gt_family *f = gt_family_by_name(builtins[b].family);
-        json_t *spec = builtins[b].type == GT_BENCH_MC
-                           ? json_pack("{s:s,s:s}", "name", name, "type", "multiple_choice")
-                           : json_pack("{s:s,s:s,s:[s],s:i}", "name", name, "type", "generate_until", "until", "\n",
-                                       "max_tokens", builtins[b].max_tokens);
-        char *line = gt_json_dump(spec);
-        json_decref(spec);
-        int rc = !line || gt_buf_append_str(out, line) || gt_buf_putc(out, '\n');
-        free(line);
-        for (int i = 0; i < GT_BENCH_BUILTIN_ITEMS && !rc; i++) {
-            gt_family_item it;
-            gt_family_generate(f, GT_BENCH_BUILTIN_SEED, (uint64_t)i, &it);
-            char prompt[GT_FAMILY_QUESTION_MAX + 32];
-            snprintf(prompt, sizeof prompt, "Question: %s\nAnswer:", it.question);
-            json_t *o;
-            if (builtins[b].type == GT_BENCH_MC) {
-                char ch[GT_FAMILY_MAX_CHOICES][GT_FAMILY_ANSWER_MAX];
-                int gold, n = gt_family_choices(&it, builtins[b].n_choices, ch, &gold);
-                json_t *arr = json_array();
-                for (int c = 0; c < n; c++) {
-                    char sp[GT_FAMILY_ANSWER_MAX + 2];
-                    size_t cl = strnlen(ch[c], GT_FAMILY_ANSWER_MAX - 1);
-                    sp[0] = ' ';
-                    memcpy(sp + 1, ch[c], cl);
-                    sp[cl + 1] = 0;
-                    json_array_append_new(arr, json_string(sp));
-                }
-                o = json_pack("{s:s,s:o,s:i}", "prompt", prompt, "choices", arr, "gold", gold);
-            } else {
-                char t[GT_FAMILY_ANSWER_MAX + 2];
-                snprintf(t, sizeof t, " %s", it.answer);
-                o = json_pack("{s:s,s:s}", "prompt", prompt, "target", t);
-            }
-            line = gt_json_dump(o);
-            json_decref(o);
-            rc = !line || gt_buf_append_str(out, line) || gt_buf_putc(out, '\n');
-            free(line);
-        }
+    for (size_t k = 0; k < sizeof builtins / sizeof builtins[0]; k++) {
+        if (strcmp(builtins[k].name, name)) continue;
+        const gt_family *f = gt_family_by_name(builtins[k].family);
+        assert(f);
+        int rc = append_line(out, builtin_spec(k, name));
+        for (int i = 0; i < GT_BENCH_BUILTIN_ITEMS && !rc; i++) rc = append_line(out, builtin_item(k, f, i));
         return rc ? gt_err_set(err, GT_ENOMEM, "out of memory") : 0;
     }
-    return gt_err_set(err, GT_ENOTFOUND,
-                      "no built-in benchmark \"%.64s\" (built in: arith-v1, units-v1, sort-v1, logic-v1, strings-v1)", name);
+    return gt_err_set(err, GT_ENOTFOUND, "no built-in benchmark \"%.64s\" (built in: " BENCH_BUILTIN_LIST ")", name);
 }
 
 void gt_bench_free(gt_bench *b) {
@@ -106,13 +156,35 @@ static int text_field(const json_t *o, const char *f, const char **out, size_t l
     return 0;
 }
 
+/* A family_check spec: a family with levels and worked solutions, and a
+ * token budget; its stop rule is fixed (the line after "Answer:"). */
+static int parse_check_spec(const json_t *o, gt_bench *b, gt_err *err) {
+    const char *fam;
+    uint64_t mt = 0;
+    if (json_object_get(o, "until"))
+        return gt_err_set(err, GT_EINVAL, "benchmark spec: until is for generate_until (family_check stops after the "
+                                          "answer's line)");
+    if (gt_json_get_str(o, "family", GT_BENCH_NAME_MAX, &fam, err)) return gt_err_wrap(err, "benchmark spec (line 1)");
+    b->family = gt_family_by_name(fam);
+    if (!b->family || !b->family->scratchpad || b->family->min_level < 1)
+        return gt_err_set(err, GT_EINVAL, "benchmark spec: family \"%s\": expected a family with levels and worked "
+                                          "solutions (arith, sort, logic)", fam);
+    if (gt_json_get_u64(o, "max_tokens", &mt, err) || mt < 1 || mt > GT_BENCH_MAX_TOKENS)
+        return gt_err_set(err, GT_EINVAL, "benchmark spec: max_tokens: expected 1..%d", GT_BENCH_MAX_TOKENS);
+    b->max_tokens = (int)mt;
+    return 0;
+}
+
 static int parse_spec(const json_t *o, gt_bench *b, gt_err *err) {
-    static const char *const keys[] = {"name", "type", "until", "max_tokens", NULL};
+    static const char *const keys[] = {"name", "type", "until", "max_tokens", "family", NULL};
     const char *name, *type;
     if (gt_json_only_fields(o, keys, "benchmark spec (line 1)", err)) return GT_EINVAL;
     if (gt_json_get_str(o, "name", GT_BENCH_NAME_MAX, &name, err) || gt_json_get_str(o, "type", 32, &type, err))
         return gt_err_wrap(err, "benchmark spec (line 1)");
     snprintf(b->name, sizeof b->name, "%s", name);
+    if (strcmp(type, "family_check") && json_object_get(o, "family"))
+        return gt_err_set(err, GT_EINVAL, "benchmark spec: family is for family_check");
+    if (!strcmp(type, "family_check")) return b->type = GT_BENCH_CHECK, parse_check_spec(o, b, err);
     if (!strcmp(type, "multiple_choice")) {
         b->type = GT_BENCH_MC;
         if (json_object_get(o, "until") || json_object_get(o, "max_tokens"))
@@ -120,7 +192,8 @@ static int parse_spec(const json_t *o, gt_bench *b, gt_err *err) {
         return 0;
     }
     if (strcmp(type, "generate_until"))
-        return gt_err_set(err, GT_EINVAL, "benchmark spec: type \"%s\": expected multiple_choice or generate_until", type);
+        return gt_err_set(err, GT_EINVAL, "benchmark spec: type \"%s\": expected multiple_choice, generate_until "
+                                          "or family_check", type);
     b->type = GT_BENCH_GEN;
     uint64_t mt = 0;
     if (gt_json_get_u64(o, "max_tokens", &mt, err) || mt < 1 || mt > GT_BENCH_MAX_TOKENS)
@@ -140,14 +213,41 @@ static int parse_spec(const json_t *o, gt_bench *b, gt_err *err) {
     return 0;
 }
 
+/* A family_check item: the family item it names must exist, and its prompt
+ * and target must be that item's worker prompt and answer. */
+static int parse_check_item(const json_t *o, const gt_bench *b, gt_bench_item *it, const char *what, gt_err *err) {
+    uint64_t lv;
+    if (gt_json_get_u64(o, "seed", &it->seed, err) || gt_json_get_u64(o, "index", &it->index, err) ||
+        gt_json_get_u64(o, "level", &lv, err))
+        return gt_err_wrap(err, "%s", what);
+    if (lv < (uint64_t)b->family->min_level || lv > (uint64_t)b->family->max_level)
+        return gt_err_set(err, GT_EINVAL, "%s: level %llu: expected %d..%d for %s", what, (unsigned long long)lv,
+                          b->family->min_level, b->family->max_level, b->family->name);
+    it->level = (int)lv;
+    gt_family_item fi;
+    char prompt[GT_FAMILY_QUESTION_MAX + 32];
+    int rc = gt_family_generate_level(b->family, it->seed, it->index, it->level, &fi);
+    assert(rc == 0);
+    (void)rc;
+    gt_bench_worker_prompt(fi.question, prompt, sizeof prompt);
+    if (strcmp(prompt, it->prompt) || strcmp(fi.answer, it->target))
+        return gt_err_set(err, GT_EINVAL, "%s: prompt or target is not %s item %llu (seed %llu, level %d)", what,
+                          b->family->name, (unsigned long long)it->index, (unsigned long long)it->seed, it->level);
+    return 0;
+}
+
 static int parse_item(const json_t *o, gt_bench *b, gt_bench_item *it, size_t line, gt_err *err) {
     static const char *const mc_keys[] = {"prompt", "choices", "gold", NULL};
     static const char *const gen_keys[] = {"prompt", "target", NULL};
+    static const char *const check_keys[] = {"prompt", "target", "seed", "index", "level", NULL};
     char what[48];
     snprintf(what, sizeof what, "benchmark line %zu", line);
-    if (gt_json_only_fields(o, b->type == GT_BENCH_MC ? mc_keys : gen_keys, what, err)) return GT_EINVAL;
+    const char *const *keys = b->type == GT_BENCH_MC ? mc_keys : b->type == GT_BENCH_GEN ? gen_keys : check_keys;
+    if (gt_json_only_fields(o, keys, what, err)) return GT_EINVAL;
     if (text_field(o, "prompt", &it->prompt, line, err)) return GT_EINVAL;
     if (b->type == GT_BENCH_GEN) return text_field(o, "target", &it->target, line, err);
+    if (b->type == GT_BENCH_CHECK)
+        return text_field(o, "target", &it->target, line, err) || parse_check_item(o, b, it, what, err) ? GT_EINVAL : 0;
     json_t *c = json_object_get(o, "choices");
     if (!json_is_array(c) || json_array_size(c) < 2 || json_array_size(c) > GT_BENCH_MAX_CHOICES)
         return gt_err_set(err, GT_EINVAL, "%s: choices: expected 2..%d strings", what, GT_BENCH_MAX_CHOICES);
@@ -226,7 +326,7 @@ int gt_bench_open(const char *name_or_path, gt_bench **out, gt_err *err) {
     size_t len;
     if (!gt_file_exists(name_or_path))
         return gt_err_set(err, GT_ENOTFOUND,
-                          "no benchmark \"%.200s\": not a file, nor a built-in (arith-v1, units-v1, sort-v1, logic-v1, strings-v1)",
+                          "no benchmark \"%.200s\": not a file, nor a built-in (" BENCH_BUILTIN_LIST ")",
                           name_or_path);
     if ((rc = gt_file_read(name_or_path, GT_BENCH_MAX_BYTES, &data, &len, err))) return rc;
     rc = gt_bench_parse((const char *)data, len, out, err);

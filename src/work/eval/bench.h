@@ -10,12 +10,25 @@
  * acc_norm: the likeliest per byte of the choice, as lm-evaluation-harness
  * reports them); generate_until items by greedy generation up to the first
  * stop string, exact match of the trimmed text with the trimmed target.
+ * A third type asks a task family's items in the worker model's format and
+ * judges the answer with the family's checker:
+ *   {"name":"worker-logic-v1","type":"family_check","family":"logic","max_tokens":192}
+ *   {"prompt":"Q: Let A = true. Is not A true or false?\nA: ","target":"false","seed":99,"index":0,"level":1}
+ * Each item names the family item it asks (seed, index, level); parsing
+ * regenerates that item and refuses a line whose prompt or target is not
+ * the item's, so the checker only ever sees the generator's own item. The
+ * model writes its worked solution greedily until its end of text, its
+ * token budget, or the line break after a marked "Answer:"; the item is
+ * correct when gt_family_check accepts the output (metric "checked").
  * A benchmark's hash is the SHA-256 of its file bytes.
  *
  * Built in, generated from the procedural families with seed 1, items
  * 0..GT_BENCH_BUILTIN_ITEMS-1, versioned so a result names exactly what was
  * asked: arith-v1, sort-v1, strings-v1 (generate_until), units-v1 (4
- * choices), logic-v1 (2 choices). */
+ * choices), logic-v1 (2 choices). worker-arith-v1 and worker-logic-v1
+ * (family_check) ask arith and logic items of seed GT_BENCH_WORKER_SEED (the
+ * worker recipe's held-out seed, never trained on), item i at level
+ * 1 + i % 3: + - * of 1..3 digits (the goals' range), logic of depth 1..3. */
 #ifndef GT_WORK_BENCH_H
 #define GT_WORK_BENCH_H
 
@@ -24,6 +37,7 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "work/data/families.h"
 
 #define GT_BENCH_MAX_BYTES (64 * 1024 * 1024)
 #define GT_BENCH_MAX_ITEMS 100000
@@ -35,14 +49,18 @@
 #define GT_BENCH_NAME_MAX 64
 #define GT_BENCH_BUILTIN_ITEMS 200
 #define GT_BENCH_BUILTIN_SEED 1
+#define GT_BENCH_WORKER_SEED 99       /* worker-* built-ins: the recipe's held-out seed */
+#define GT_BENCH_WORKER_TOKENS 192    /* worker-* built-ins: a worked solution's token budget */
 
-typedef enum gt_bench_type { GT_BENCH_MC = 0, GT_BENCH_GEN = 1 } gt_bench_type;
+typedef enum gt_bench_type { GT_BENCH_MC = 0, GT_BENCH_GEN = 1, GT_BENCH_CHECK = 2 } gt_bench_type;
 
 typedef struct gt_bench_item {
     const char *prompt;
     const char *choices[GT_BENCH_MAX_CHOICES];
     int n_choices, gold;
     const char *target;
+    uint64_t seed, index; /* family_check: the family item asked */
+    int level;
     uint8_t doc_hash[32]; /* sha256 of the item's line */
 } gt_bench_item;
 
@@ -51,6 +69,7 @@ typedef struct gt_bench {
     gt_bench_type type;
     char until[GT_BENCH_MAX_UNTIL][GT_BENCH_UNTIL_MAX + 1];
     int n_until, max_tokens;
+    const gt_family *family; /* family_check: whose items and checker */
     gt_bench_item *items;
     size_t n_items;
     uint8_t hash[32];
@@ -62,6 +81,17 @@ int gt_bench_parse(const char *text, size_t len, gt_bench **out, gt_err *err);
 /* A built-in by name, or a file path. */
 int gt_bench_open(const char *name_or_path, gt_bench **out, gt_err *err);
 void gt_bench_free(gt_bench *b); /* accepts NULL */
+
+/* The spec's type as written ("multiple_choice", "generate_until",
+ * "family_check") and the metric a result line carries ("acc",
+ * "exact_match", "checked"). */
+const char *gt_bench_type_name(gt_bench_type t);
+const char *gt_bench_metric(gt_bench_type t);
+/* A family_check item's family item (regenerated: seed, index, level). */
+void gt_bench_family_item(const gt_bench *b, size_t i, gt_family_item *out);
+/* The worker model's prompt for a question: "Q: <question>\nA: " (the
+ * recipe's training rows and the demo's data job ask it so). */
+void gt_bench_worker_prompt(const char *question, char *out, size_t cap);
 
 /* The JSONL text of a built-in (appended to out); GT_ENOTFOUND naming the
  * built-ins when there is none of that name. */

@@ -181,7 +181,7 @@ static int check_static(const gt_work_eval_spec *spec, const gt_bench *b, const 
     for (size_t i = 0; i < n_lines; i++) {
         gt_keccak256(text + offs[i], lens[i], leaves[i]);
         json_t *o = json_loadb(text + offs[i], lens[i], 0, NULL);
-        json_t *m = json_object_get(o, b->type == GT_BENCH_MC ? "acc" : "exact_match");
+        json_t *m = json_object_get(o, gt_bench_metric(b->type));
         if (!json_is_integer(m) || (json_integer_value(m) != 0 && json_integer_value(m) != 1)) bad_line = (int)i;
         else correct += (uint64_t)json_integer_value(m);
         json_decref(o);

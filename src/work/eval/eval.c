@@ -68,16 +68,118 @@ typedef struct stop_arg {
     gt_buf text;
 } stop_arg;
 
-/* Stops generation once any stop string appears in the text so far. */
+/* Where a family_check output ends: the line break after its last
+ * "Answer:" marker (the marked answer is whole), else n (not yet). */
+static size_t answer_line_end(const uint8_t *t, size_t n) {
+    static const char mark[] = "Answer:";
+    const uint8_t *p = NULL, *q = t;
+    while (n && q < t + n && (q = memmem(q, (size_t)(t + n - q), mark, sizeof mark - 1))) p = q, q += sizeof mark - 1;
+    if (!p) return n;
+    const uint8_t *nl = memchr(p, '\n', (size_t)(t + n - p));
+    return nl ? (size_t)(nl - t) : n;
+}
+
+/* Stops generation once any stop string appears in the text so far, or for
+ * family_check once the marked answer's line is complete. */
 static int stop_cb(void *user, const gt_gen_step *st) {
     stop_arg *sa = user;
     if (gt_buf_append(&sa->text, st->piece, st->piece_len)) return 1;
+    if (sa->b->type == GT_BENCH_CHECK) return answer_line_end(sa->text.data, sa->text.len) < sa->text.len;
     for (int i = 0; i < sa->b->n_until; i++) {
         size_t u = strlen(sa->b->until[i]);
         size_t from = sa->text.len > st->piece_len + u ? sa->text.len - st->piece_len - u : 0;
         if (memmem(sa->text.data + from, sa->text.len - from, sa->b->until[i], u)) return 1;
     }
     return 0;
+}
+
+/* Scores a multiple-choice item into o: each choice's log-likelihood. */
+static int score_mc(const gt_bench_item *it, gt_llm *llm, json_t *o, int *correct, int *correct_norm, gt_err *err) {
+    json_t *ll = json_array();
+    double best = -INFINITY, best_n = -INFINITY;
+    int pred = 0, pred_n = 0, rc = 0;
+    for (int c = 0; c < it->n_choices && !rc; c++) {
+        double v = 0;
+        rc = loglik(llm, it->prompt, it->choices[c], &v, err);
+        if (rc) break;
+        char hx[64];
+        snprintf(hx, sizeof hx, "%a", v);
+        json_array_append_new(ll, json_string(hx));
+        double vn = v / (double)strlen(it->choices[c]); /* per byte, as lm-eval's acc_norm */
+        if (v > best) best = v, pred = c;
+        if (vn > best_n) best_n = vn, pred_n = c;
+    }
+    *correct = pred == it->gold;
+    *correct_norm = pred_n == it->gold;
+    json_object_set_new(o, "ll", ll);
+    json_object_set_new(o, "target_hash", hash_json(it->choices[it->gold], strlen(it->choices[it->gold])));
+    json_object_set_new(o, "pred", json_integer(pred));
+    json_object_set_new(o, "pred_norm", json_integer(pred_n));
+    json_object_set_new(o, "acc", json_integer(*correct));
+    json_object_set_new(o, "acc_norm", json_integer(*correct_norm));
+    return rc;
+}
+
+/* Greedy generation of item i's continuation into *text (valid UTF-8, NULs
+ * dropped), cut at the first stop string (generate_until) or after the
+ * marked answer's line (family_check). */
+static int generate_text(const gt_bench *b, size_t i, gt_llm *llm, gt_buf *text, gt_err *err) {
+    const gt_bench_item *it = &b->items[i];
+    const int32_t *ids;
+    size_t n;
+    stop_arg sa = {b, GT_BUF_INIT};
+    gt_gen_params gp = gt_gen_defaults();
+    gp.n_predict = b->max_tokens;
+    gp.sampling.temp = 0; /* greedy */
+    gt_gen_result res = {0};
+    int rc = gt_llm_tokenize(llm, it->prompt, strlen(it->prompt), 1, &ids, &n, err);
+    if (!rc && (int)n >= gt_ctx_n_ctx(llm->ctx))
+        rc = gt_err_set(err, GT_ELIMIT, "item %zu: prompt of %zu tokens does not fit the context", i, n);
+    if (!rc) rc = gt_llm_gen(llm, ids, (int)n, &gp, stop_cb, &sa, &res, err);
+    gt_gen_result_free(&res);
+    if (!rc) {
+        size_t cut = b->type == GT_BENCH_CHECK ? answer_line_end(sa.text.data, sa.text.len) : sa.text.len;
+        for (int u = 0; u < b->n_until; u++) {
+            const uint8_t *p = sa.text.len ? memmem(sa.text.data, sa.text.len, b->until[u], strlen(b->until[u])) : NULL;
+            if (p && (size_t)(p - sa.text.data) < cut) cut = (size_t)(p - sa.text.data);
+        }
+        size_t w = 0; /* NULs dropped, as gt_llm_generate does */
+        for (size_t k = 0; k < cut; k++)
+            if (sa.text.data[k]) sa.text.data[w++] = sa.text.data[k];
+        if (gt_utf8_sanitize(sa.text.data, w, text)) rc = gt_err_set(err, GT_ENOMEM, "out of memory");
+    }
+    gt_buf_free(&sa.text);
+    return rc;
+}
+
+/* Scores a generated item into o: exact match of the trimmed output with the
+ * trimmed target (generate_until), or the family checker's verdict on the
+ * output (family_check). */
+static int score_gen(const gt_bench *b, size_t i, gt_llm *llm, json_t *o, int *correct, gt_err *err) {
+    const gt_bench_item *it = &b->items[i];
+    gt_buf text = GT_BUF_INIT;
+    *correct = 0;
+    int rc = generate_text(b, i, llm, &text, err);
+    if (!rc) {
+        const char *out = text.data ? (const char *)text.data : "";
+        if (b->type == GT_BENCH_CHECK) {
+            gt_family_item fi;
+            gt_verdict v;
+            gt_bench_family_item(b, i, &fi);
+            gt_family_check(&fi, out, text.len, &v);
+            *correct = v.ok;
+        } else {
+            size_t a1, b1, a2, b2;
+            trim(out, text.len, &a1, &b1);
+            trim(it->target, strlen(it->target), &a2, &b2);
+            *correct = b1 - a1 == b2 - a2 && !memcmp(out + a1, it->target + a2, b1 - a1);
+        }
+        json_object_set_new(o, "output", json_stringn(out, text.len));
+        json_object_set_new(o, "target_hash", hash_json(it->target, strlen(it->target)));
+        json_object_set_new(o, gt_bench_metric(b->type), json_integer(*correct));
+    }
+    gt_buf_free(&text);
+    return rc;
 }
 
 int gt_eval_item(const gt_bench *b, size_t i, gt_llm *llm, gt_buf *line, int *correct, int *correct_norm, gt_err *err) {
@@ -87,68 +189,9 @@ int gt_eval_item(const gt_bench *b, size_t i, gt_llm *llm, gt_buf *line, int *co
     json_t *o = json_pack("{s:I,s:s,s:o}", "i", (json_int_t)i, "doc_hash", dh, "prompt_hash",
                           hash_json(it->prompt, strlen(it->prompt)));
     if (!o) return gt_err_set(err, GT_ENOMEM, "out of memory");
-    int rc = 0;
-    if (b->type == GT_BENCH_MC) {
-        json_t *ll = json_array();
-        double best = -INFINITY, best_n = -INFINITY;
-        int pred = 0, pred_n = 0;
-        for (int c = 0; c < it->n_choices && !rc; c++) {
-            double v = 0;
-            rc = loglik(llm, it->prompt, it->choices[c], &v, err);
-            if (rc) break;
-            char hx[64];
-            snprintf(hx, sizeof hx, "%a", v);
-            json_array_append_new(ll, json_string(hx));
-            double vn = v / (double)strlen(it->choices[c]); /* per byte, as lm-eval's acc_norm */
-            if (v > best) best = v, pred = c;
-            if (vn > best_n) best_n = vn, pred_n = c;
-        }
-        *correct = pred == it->gold;
-        *correct_norm = pred_n == it->gold;
-        json_object_set_new(o, "ll", ll);
-        json_object_set_new(o, "target_hash", hash_json(it->choices[it->gold], strlen(it->choices[it->gold])));
-        json_object_set_new(o, "pred", json_integer(pred));
-        json_object_set_new(o, "pred_norm", json_integer(pred_n));
-        json_object_set_new(o, "acc", json_integer(*correct));
-        json_object_set_new(o, "acc_norm", json_integer(*correct_norm));
-    } else {
-        const int32_t *ids;
-        size_t n;
-        stop_arg sa = {b, GT_BUF_INIT};
-        gt_gen_params gp = gt_gen_defaults();
-        gp.n_predict = b->max_tokens;
-        gp.sampling.temp = 0; /* greedy */
-        gt_gen_result res = {0};
-        rc = gt_llm_tokenize(llm, it->prompt, strlen(it->prompt), 1, &ids, &n, err);
-        if (!rc && (int)n >= gt_ctx_n_ctx(llm->ctx))
-            rc = gt_err_set(err, GT_ELIMIT, "item %zu: prompt of %zu tokens does not fit the context", i, n);
-        if (!rc) rc = gt_llm_gen(llm, ids, (int)n, &gp, stop_cb, &sa, &res, err);
-        gt_gen_result_free(&res);
-        gt_buf text = GT_BUF_INIT;
-        if (!rc) {
-            size_t cut = sa.text.len;
-            for (int u = 0; u < b->n_until; u++) {
-                const uint8_t *p = sa.text.len ? memmem(sa.text.data, sa.text.len, b->until[u], strlen(b->until[u])) : NULL;
-                if (p && (size_t)(p - sa.text.data) < cut) cut = (size_t)(p - sa.text.data);
-            }
-            size_t w = 0; /* NULs dropped, as gt_llm_generate does */
-            for (size_t k = 0; k < cut; k++)
-                if (sa.text.data[k]) sa.text.data[w++] = sa.text.data[k];
-            if (gt_utf8_sanitize(sa.text.data, w, &text)) rc = gt_err_set(err, GT_ENOMEM, "out of memory");
-        }
-        if (!rc) {
-            const char *out = text.data ? (const char *)text.data : "";
-            size_t a1, b1, a2, b2;
-            trim(out, text.len, &a1, &b1);
-            trim(it->target, strlen(it->target), &a2, &b2);
-            *correct = *correct_norm = b1 - a1 == b2 - a2 && !memcmp(out + a1, it->target + a2, b1 - a1);
-            json_object_set_new(o, "output", json_stringn(out, text.len));
-            json_object_set_new(o, "target_hash", hash_json(it->target, strlen(it->target)));
-            json_object_set_new(o, "exact_match", json_integer(*correct));
-        }
-        gt_buf_free(&text);
-        gt_buf_free(&sa.text);
-    }
+    int rc = b->type == GT_BENCH_MC ? score_mc(it, llm, o, correct, correct_norm, err)
+                                    : score_gen(b, i, llm, o, correct, err);
+    if (b->type != GT_BENCH_MC) *correct_norm = *correct;
     if (!rc) {
         char *s = gt_json_dump(o);
         if (!s || gt_buf_append_str(line, s)) rc = gt_err_set(err, GT_ENOMEM, "out of memory");
@@ -194,7 +237,7 @@ int gt_eval_run(const gt_bench *b, gt_llm *llm, size_t limit, gt_eval_progress p
     }
     if (!rc) {
         sum->n = n;
-        sum->metric = b->type == GT_BENCH_MC ? "acc" : "exact_match";
+        sum->metric = gt_bench_metric(b->type);
         mean_se(acc, n, &sum->score, &sum->stderr_);
         if (b->type == GT_BENCH_MC) mean_se(accn, n, &sum->acc_norm, &sum->acc_norm_stderr);
         gt_merkle_root((const uint8_t(*)[32])leaves, n, sum->root);
