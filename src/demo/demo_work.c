@@ -19,8 +19,8 @@
  *
  * Evaluation. ayu posts an eval task (the demo model on the built-in
  * logic-v1, or worker-arith-v1 with the worker model: its questions in its
- * own format, judged by the arith checker; 8 items, 4 re-executed per
- * check) verified by val-1 for a fee.
+ * own format, judged by the arith checker; 8 items, 12 with the worker
+ * model, 4 re-executed per check) verified by val-1 for a fee.
  * fajar attests its run; val-1 re-executes items and co-signs (its co-sign
  * is the verdict), val-2 and val-3 co-sign too. Then gita, who forges a
  * perfect score over honest results, takes a second such task: val-1's
@@ -52,10 +52,12 @@
 #define DEMO_EVAL_STAKE_UNITS 1000000ull
 #define DEMO_EVAL_FEE_UNITS 200000ull
 #define DEMO_EVAL_BENCH "logic-v1"
-/* With the worker model: + - * up to 3 digits, asked as it was trained.
- * The forged round needs an honest score under 100 %: the worker misses
- * some 2-3 digit products. */
+/* With the worker model: + - * up to 3 digits, asked as it was trained,
+ * 12 items. The forged round needs an honest score under 100 %: the worker
+ * model (sha256 3edd0ba0...) gets the first 8 right and misses items 8 and
+ * 11 (3-digit differences); a model that gets all 12 right needs more. */
 #define DEMO_EVAL_WORKER_BENCH "worker-arith-v1"
+#define DEMO_EVAL_WORKER_LIMIT 12
 #define DEMO_EVAL_LIMIT 8
 #define DEMO_EVAL_CHECK 4
 #define DEMO_STATS_WAIT_S 120
@@ -173,7 +175,8 @@ int demo_data_round(demo *d, int r, gt_err *err) {
 
 /* Posts an eval task of the demo model from ayu, verified by val-1. */
 static int post_eval(demo *d, const char *who_for, uint8_t id[32], gt_err *err) {
-    gt_work_eval_spec s = {.limit = DEMO_EVAL_LIMIT, .check = DEMO_EVAL_CHECK};
+    int limit = d->worker_model ? DEMO_EVAL_WORKER_LIMIT : DEMO_EVAL_LIMIT;
+    gt_work_eval_spec s = {.limit = (uint64_t)limit, .check = DEMO_EVAL_CHECK};
     gt_bench *b = NULL;
     const char *bench = d->worker_model ? DEMO_EVAL_WORKER_BENCH : DEMO_EVAL_BENCH;
     int rc = gt_bench_open(bench, &b, err);
@@ -191,7 +194,7 @@ static int post_eval(demo *d, const char *who_for, uint8_t id[32], gt_err *err) 
     free(spec);
     if (rc) return gt_err_wrap(err, "ayu posting an eval task");
     demo_say("  %6.1fs  ayu    posted eval task 0x%02x%02x%02x%02x… (%s, %d items, %d re-executed per check; bounty 2, "
-             "stake 1, verified by val-1) %s", demo_elapsed(), id[0], id[1], id[2], id[3], bench, DEMO_EVAL_LIMIT,
+             "stake 1, verified by val-1) %s", demo_elapsed(), id[0], id[1], id[2], id[3], bench, limit,
              DEMO_EVAL_CHECK, who_for);
     return 0;
 }
