@@ -15,7 +15,7 @@
 #include "crypto/keystore.h"
 #include "work/label/rank.h"
 
-#define LABEL_ITEMS_FILE_MAX (1u << 20) /* an items file */
+#define LABEL_ITEMS_FILE_MAX (4u << 20) /* an items file (64 items of up to 20 KiB of text) */
 
 /* The items of a post (borrowed from the file's JSON). */
 typedef struct post_items {
@@ -54,11 +54,16 @@ static int check_item(const json_t *it, size_t i, int ranking, post_items *p, gt
     size_t na = json_array_size(ans);
     if (!json_is_string(json_object_get(it, "prompt")))
         return gt_err_set(err, GT_EINVAL, "items[%zu]: expected \"prompt\": a string", i);
+    if (json_string_length(json_object_get(it, "prompt")) > GT_LABEL_PROMPT_MAX) /* told before anything is sent */
+        return gt_err_set(err, GT_ELIMIT, "items[%zu].prompt: %zu bytes, at most %d", i,
+                          json_string_length(json_object_get(it, "prompt")), GT_LABEL_PROMPT_MAX);
     if (!json_is_array(ans) || na < 2 || na > GT_PREF_MAX_ANSWERS)
         return gt_err_set(err, GT_EINVAL, "items[%zu]: expected \"answers\": 2 to %d strings", i, GT_PREF_MAX_ANSWERS);
     for (size_t k = 0; k < na; k++)
-        if (!json_is_string(json_array_get(ans, k)) || !json_string_length(json_array_get(ans, k)))
-            return gt_err_set(err, GT_EINVAL, "items[%zu].answers[%zu]: expected a non-empty string", i, k);
+        if (!json_is_string(json_array_get(ans, k)) || !json_string_length(json_array_get(ans, k)) ||
+            json_string_length(json_array_get(ans, k)) > GT_LABEL_ANSWER_MAX)
+            return gt_err_set(err, GT_EINVAL, "items[%zu].answers[%zu]: expected a non-empty string, up to %d bytes",
+                              i, k, GT_LABEL_ANSWER_MAX);
     return item_gold(g, i, na, ranking, p, err);
 }
 

@@ -71,8 +71,8 @@
 
 #define GT_LABEL_MAX_ITEMS 64                 /* items of one task (a comparison gold string's length) */
 #define GT_LABEL_GOLD_MAX (GT_LABEL_MAX_ITEMS * GT_PREF_MAX_ANSWERS) /* bytes of a ranking task's gold */
-#define GT_LABEL_PROMPT_MAX 1024              /* bytes of a prompt (the action holds 2048 in all) */
-#define GT_LABEL_ANSWER_MAX 1024              /* bytes of one answer */
+#define GT_LABEL_PROMPT_MAX 4096              /* bytes of a prompt */
+#define GT_LABEL_ANSWER_MAX 4096              /* bytes of one answer (an item at its bounds fits one action) */
 #define GT_LABEL_REASON_MAX 280               /* bytes of a labeller's reason */
 #define GT_LABEL_MAX_WINDOW_S (30u * 86400u)  /* post to revealEndS at most */
 #define GT_LABEL_CLOSE_GRACE_S (2u * 86400u)  /* the poster's time to close after revealEndS */

@@ -247,6 +247,11 @@ gt_action_kind gt_kind_label_rank_post = {
 
 /* ---- label_item_add ---- */
 
+/* An item at its bounds -- a prompt and four answers, each with its NUL, after
+ * the text area's reserved first byte -- fits one action's text. */
+_Static_assert(1 + GT_LABEL_PROMPT_MAX + 1 + GT_PREF_MAX_ANSWERS * (GT_LABEL_ANSWER_MAX + 1) <= GT_ACTION_TEXT_BYTES,
+               "a label item at its bounds fits one action");
+
 static const gt_field_def item_fields[] = {{"task", GT_F_BYTES32, 0},
                                            {"prompt", GT_F_STRING, GT_LABEL_PROMPT_MAX},
                                            {"answers", GT_F_U64, 0},

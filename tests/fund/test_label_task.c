@@ -8,6 +8,9 @@
  * gt_ledger_verify at the end (done()). */
 #include "fund_util.h"
 
+#include <assert.h>
+
+#include "base/limits.h"
 #include "fund/label.h"
 
 #define PAY (TOKEN / 100) /* per label */
@@ -538,6 +541,75 @@ static void test_gold_parse(void) {
     CHECK_CONTAINS(err.msg, "gold at item 3: expected '-' or an answer of its 2");
 }
 
+/* Signs label_item_add of task with a prompt of prompt_len bytes and four
+ * answers of answer_len bytes (set through the setters, whose bound is the
+ * one a node's JSON decoding applies) and submits it; a refusal's message
+ * into r. The signed action also goes through JSON and back (what the API
+ * does), under the API's body limit, to the same id. */
+static int add_long_item(gt_ledger *l, const uint8_t task[32], size_t prompt_len, size_t answer_len, gt_result *r) {
+    static gt_action a, b;
+    static char text[GT_LABEL_ANSWER_MAX + 2];
+    gt_err err = {0};
+    int rc = 0;
+    assert(prompt_len < sizeof text && answer_len < sizeof text);
+    gt_action_init(&a, &gt_kind_label_item_add, CHAIN, &A[ALICE], nonce_of(l, ALICE));
+    gt_action_set_b32(&a, "task", task);
+    gt_action_set_u64(&a, "answers", 4);
+    memset(text, 'p', prompt_len);
+    rc = gt_action_set_str(&a, "prompt", text, prompt_len, &err);
+    for (int k = 0; !rc && k < 4; k++) {
+        char name[8];
+        snprintf(name, sizeof name, "answer%d", k);
+        memset(text, 'a' + k, answer_len);
+        rc = gt_action_set_str(&a, name, text, answer_len, &err);
+    }
+    if (rc) {
+        snprintf(r->msg, sizeof r->msg, "%s", err.msg);
+        return r->code = rc;
+    }
+    CHECK_EQ_INT(gt_action_sign(&a, &K[ALICE], NULL), 0);
+    json_t *j = gt_action_to_json(&a, 1);
+    char *json = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    CHECK(json && strlen(json) < GT_LIMIT_JSON_BYTES);
+    CHECK_EQ_INT(json ? gt_action_from_json_text(json, strlen(json), &b, &err) : -1, 0);
+    CHECK(memcmp(a.id, b.id, 32) == 0);
+    free(json);
+    set_clock(l);
+    gt_ledger_submit(l, &a, 1, r);
+    return r->code;
+}
+
+/* An item's texts: a prompt and each answer up to 4 KiB, all five at their
+ * bounds in one action (the action's 24 KiB of text); one byte over either
+ * bound is refused, naming the field and the bound. */
+static void test_item_bounds(void) {
+    gt_ledger *l = label_world();
+    uint8_t task[32], gc[32];
+    gt_result res;
+    gt_fund_label_gold_commit(gold_salt, "0-", 2, gc);
+    uint64_t t = now_of(l);
+    CHECK_EQ_INT(fa(l, ALICE, task, NULL, "label_task_post",
+                    "{\"name\":\"long\",\"items\":2,\"labellers\":1,\"payPerLabel\":%llu,\"bond\":%llu,"
+                    "\"goldBarPct\":50,\"minGold\":1,\"minLabels\":1,\"commitEndS\":%llu,\"revealEndS\":%llu,"
+                    "\"goldCommit\":\"%s\"}",
+                    PAY, 2 * PAY, t + 100, t + 200, hx(gc)),
+                 0);
+    CHECK_EQ_INT(add_long_item(l, task, GT_LABEL_PROMPT_MAX + 1, 10, &res), GT_ELIMIT);
+    CHECK_CONTAINS(res.msg, "\"prompt\" is 4097 bytes; at most 4096 accepted");
+    CHECK_EQ_INT(add_long_item(l, task, 10, GT_LABEL_ANSWER_MAX + 1, &res), GT_ELIMIT);
+    CHECK_CONTAINS(res.msg, "\"answer0\" is 4097 bytes; at most 4096 accepted");
+    CHECK_EQ_INT(add_long_item(l, task, GT_LABEL_PROMPT_MAX, GT_LABEL_ANSWER_MAX, &res), 0);
+    CHECK_EQ_INT(add_long_item(l, task, 3000, 2500, &res), 0); /* a few KB each */
+    json_t *v = task_view(l, task);
+    const json_t *it = json_array_get(json_object_get(v, "itemList"), 0);
+    CHECK(it && strlen(jstr(it, "prompt")) == GT_LABEL_PROMPT_MAX);
+    CHECK(it && json_string_length(json_array_get(json_object_get(it, "answers"), 3)) == GT_LABEL_ANSWER_MAX);
+    CHECK(it && json_string_value(json_array_get(json_object_get(it, "answers"), 3))[0] == 'd');
+    json_decref(v);
+    done(l);
+}
+
 int main(void) {
     make_keys();
     extra_keys();
@@ -554,5 +626,6 @@ int main(void) {
     RUN(test_ranking);
     RUN(test_ranking_attacks);
     RUN(test_gold_parse);
+    RUN(test_item_bounds);
     return gt_test_finish();
 }
