@@ -454,6 +454,18 @@ static int task_write(gt_tx *tx, const gt_action *a, int status, const lc_out *o
     return gt_fund_exec_done(tx->db, q, "writing the task's outcome", err);
 }
 
+/* A task whose poster never added all its items had no seat (label_join
+ * waits for the last item): its whole escrow goes back to the poster. Without
+ * this the escrow would stay locked for ever, the items being incomplete. */
+static int refund_unfilled(gt_tx *tx, const uint8_t task[32], const fd_ltask *t, uint64_t money[3], gt_err *err) {
+    gt_lock left = {{0}, {{0}}, 0};
+    assert(t->joined == 0 && t->items < t->n_items);
+    int rc = gt_state_lock_get(tx, task, &left, err);
+    if (!rc && left.amount) rc = gt_state_release(tx, task, &t->poster, left.amount, err);
+    money[0] = money[1] = 0, money[2] = left.amount;
+    return rc;
+}
+
 static int close_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
     gt_tx *tx = c->tx;
     const uint8_t *task = a->f[LX_TASK].b32;
@@ -464,10 +476,14 @@ static int close_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
     memset(&o, 0, sizeof o);
     int rc = gt_fund_ltask_load(tx->db, task, &t, err);
     if (rc || (rc = close_check(tx, &t, a, &with_gold, err))) return rc;
-    if ((rc = gt_fund_litems_load(tx->db, task, t.n_items, t.ranking, &o.li, err))) return rc;
-    if (!(rc = with_gold ? gold_apply(&t, a, &o.li, err) : 0) && !(rc = close_compute(tx->db, task, &t, &o, err)) &&
-        !(rc = close_settle(tx, task, &t, &o, money, err)))
+    if (t.items < t.n_items) { /* no item was ever labelled: nothing to judge, the gold is not read */
+        if (!(rc = refund_unfilled(tx, task, &t, money, err)))
+            rc = task_write(tx, a, GT_LABEL_CLOSED_NO_GOLD, &o, money, err);
+    } else if (!(rc = gt_fund_litems_load(tx->db, task, t.n_items, t.ranking, &o.li, err)) &&
+               !(rc = with_gold ? gold_apply(&t, a, &o.li, err) : 0) &&
+               !(rc = close_compute(tx->db, task, &t, &o, err)) && !(rc = close_settle(tx, task, &t, &o, money, err))) {
         rc = task_write(tx, a, with_gold ? GT_LABEL_CLOSED : GT_LABEL_CLOSED_NO_GOLD, &o, money, err);
+    }
     if (!rc && (gt_buf_putc(&c->diff, FD_REC_LCLOSE) || gt_fund_rec_bytes(c, task, 32) ||
                 gt_fund_rec_bytes(c, o.dpo_root, 32) || gt_fund_rec_bytes(c, o.hh_root, 32) ||
                 gt_fund_rec_u64(c, money[0]) || gt_fund_rec_u64(c, money[1]) || gt_fund_rec_u64(c, money[2])))

@@ -271,7 +271,7 @@ int gt_fund_label_export(sqlite3 *db, const uint8_t task[32], gt_pref_format for
     uint64_t want_lines, lines;
     int rc = closed_root(db, task, format, want, &want_lines, err);
     if (rc || (rc = gt_fund_ltask_load(db, task, &t, err)) ||
-        (rc = gt_fund_litems_load(db, task, t.n_items, t.ranking, &li, err)))
+        (rc = gt_fund_litems_load(db, task, t.items, t.ranking, &li, err))) /* items: a task closed unfilled */
         return rc;
     gt_pref_tally tl;
     memset(&tl, 0, sizeof tl);

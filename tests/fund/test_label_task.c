@@ -610,6 +610,44 @@ static void test_item_bounds(void) {
     done(l);
 }
 
+/* A poster that never adds all its items: nobody could take a seat, and
+ * once the reveal window is over the task closes (by the poster at once, by
+ * anyone after the grace) with the whole escrow back to the poster -- it was
+ * locked for ever before (the close read every item and failed). */
+static void test_unfilled(void) {
+    gt_ledger *l = label_world();
+    uint8_t task[32], gc[32];
+    gt_result res;
+    gt_fund_label_gold_commit(gold_salt, "0-", 2, gc);
+    uint64_t alice0 = bal(l, ALICE), t = now_of(l);
+    CHECK_EQ_INT(fa(l, ALICE, task, NULL, "label_task_post",
+                    "{\"name\":\"unfilled\",\"items\":2,\"labellers\":2,\"payPerLabel\":%llu,\"bond\":%llu,"
+                    "\"goldBarPct\":50,\"minGold\":1,\"minLabels\":1,\"commitEndS\":%llu,\"revealEndS\":%llu,"
+                    "\"goldCommit\":\"%s\"}",
+                    PAY, 2 * PAY, t + 100, t + 200, hx(gc)),
+                 0);
+    CHECK_EQ_INT(fa(l, ALICE, NULL, NULL, "label_item_add",
+                    "{\"task\":\"%s\",\"prompt\":\"p\",\"answers\":2,\"answer0\":\"x\",\"answer1\":\"y\"}", hx(task)),
+                 0);
+    CHECK_EQ_U64(acc_of(l, ALICE).locked, 4 * PAY);
+    CHECK_EQ_INT(join(l, H0, task, &res), GT_ESTATE);
+    CHECK_EQ_INT(close_task(l, ALICE, task, "", &res), GT_ESTATE); /* the window is not over */
+    skew += 200;
+    CHECK_EQ_INT(close_task(l, BOB, task, "", &res), GT_EPERM); /* the poster's grace */
+    CHECK_EQ_INT(close_task(l, ALICE, task, "", &res), 0);
+    CHECK_EQ_U64(bal(l, ALICE), alice0);
+    CHECK_EQ_U64(acc_of(l, ALICE).locked, 0);
+    json_t *v = task_view(l, task);
+    CHECK_STR(jstr(v, "status"), "closed-by-rule");
+    CHECK_EQ_INT(jint(v, "exportLines"), 0);
+    json_decref(v);
+    char *dpo = export_of(l, task, 0);
+    CHECK(dpo && dpo[0] == 0);
+    free(dpo);
+    CHECK_EQ_INT(close_task(l, ALICE, task, "", &res), GT_ESTATE); /* once */
+    done(l);
+}
+
 int main(void) {
     make_keys();
     extra_keys();
@@ -627,5 +665,6 @@ int main(void) {
     RUN(test_ranking_attacks);
     RUN(test_gold_parse);
     RUN(test_item_bounds);
+    RUN(test_unfilled);
     return gt_test_finish();
 }
