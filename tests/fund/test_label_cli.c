@@ -125,6 +125,9 @@ static void rank_flow(void) {
     CHECK_CONTAINS(out, "item 2: order 2 1 committed");
     CHECK_EQ_INT(label_cli(X0, NULL, out, sizeof out, "reveal %s", id), 0);
     CHECK_EQ_INT(label_cli(X0 + 1, NULL, out, sizeof out, "reveal %s", id), 0);
+    char route[160];
+    snprintf(route, sizeof route, "/v1/label/tasks/%s/labels", id);
+    if (http_status("/v1/head")) CHECK_EQ_INT(http_status(route), 200); /* the orders, as the web page reads them */
     CHECK_EQ_INT(label_cli(ALICE, NULL, out, sizeof out, "close %s", id), 0);
     CHECK_CONTAINS(out, "closed: 2 accepted, 0 careless, 0 incomplete; 2 of 3 items labelled, 6 DPO lines");
     CHECK_EQ_INT(label_cli(X0, NULL, out, sizeof out, "show %s", id), 0);

@@ -11,6 +11,7 @@
 #include <assert.h>
 
 #include "base/limits.h"
+#include "fund/fund_list.h"
 #include "fund/label.h"
 
 #define PAY (TOKEN / 100) /* per label */
@@ -111,6 +112,7 @@ typedef struct lq_arg {
 static int read_label(void *arg, gt_tx *tx, gt_err *err) {
     lq_arg *a = arg;
     if (a->what < 0) return (a->out = gt_fund_label_task_get(tx->db, a->task, err)) ? 0 : -1;
+    if (a->what == 3) return (a->out = gt_fund_list_labels(tx->db, a->task, err)) ? 0 : -1; /* the dashboard's */
     if (a->what == 2) return gt_fund_label_card(tx->db, a->task, &a->buf, err);
     return gt_fund_label_export(tx->db, a->task, (gt_pref_format)a->what, &a->buf, err);
 }
@@ -464,6 +466,15 @@ static void test_ranking(void) {
     CHECK_STR(jstr(json_array_get(items, 2), "label"), "3201");
     CHECK_STR(jstr(json_array_get(items, 3), "label"), "10");
     json_decref(v);
+    lq_arg la = {task, 3, NULL, GT_BUF_INIT};
+    gt_err lerr = {0};
+    CHECK_EQ_INT(gt_ledger_read(l, read_label, &la, &lerr), 0); /* the labels list reads rank codes */
+    json_t *labels = json_object_get(la.out, "labels");
+    CHECK(json_array_size(labels) == 3 * R_ITEMS);
+    long long item2 = 0; /* item 2's three labels (in labeller address order): 3210, 3021, 123 */
+    for (int k = 0; k < 3; k++) item2 += jint(json_array_get(labels, 2 * 3 + (size_t)k), "choice");
+    CHECK_EQ_INT((int)item2, 3210 + 3021 + 123);
+    json_decref(la.out);
     CHECK_EQ_U64(bal(l, H0) - h0, R_ITEMS * PAY);
     CHECK_EQ_U64(h2 - bal(l, H2), PAY * R_ITEMS); /* the bond */
     CHECK_EQ_U64(bal(l, ALICE), alice0);          /* H2's pay burned, not refunded */
