@@ -8,6 +8,9 @@
 // this browser's localStorage before its commitment is sent, as the CLI saves
 // it in HOME/labels/, so the reveal can be made later from this browser. The
 // task's state is judged by the head block's time, as the ledger judges it.
+// On a ranking task (label_rank_post) the person types the answers' numbers
+// best first ("312"; the last may be left out) and the label is the order's
+// rank code (src/work/label/rank.h: the 0-based digits read as a number).
 import { get, post, h, tokens, when, short, table, facts, badge, addrLink, blockLink, loadNames } from './api.js';
 import { keySigner, walletSigner, signAction, keccakBytes, hexToBytes, concat, bytesToHex } from './sign.js';
 
@@ -26,6 +29,28 @@ async function submit(signer, type, fields) {
   if (r.status !== 200 || !r.body || !r.body.ok) throw new Error(`refused by the node: ${errText(r)}`);
   return r.body;
 }
+
+// An order typed as answer numbers best first ("312", or "31": the last
+// implied) as its rank code, or null when it is not an order of n answers.
+export function rankCode(text, n) {
+  const t = text.trim();
+  if (!/^[1-4]+$/.test(t) || t.length < n - 1 || t.length > n) return null;
+  const order = [...t].map((c) => Number(c) - 1);
+  if (order.some((a) => a >= n) || new Set(order).size !== order.length) return null;
+  for (let a = 0; order.length < n && a < n; a++) if (!order.includes(a)) order.push(a);
+  return order.reduce((code, a) => code * 10 + a, 0);
+}
+
+// A rank code (or the node's "021") of n answers as the numbers best first.
+const orderText = (code, n) =>
+  String(code)
+    .padStart(n, '0')
+    .split('')
+    .map((d) => Number(d) + 1)
+    .join(' ');
+
+// What a label says: "answer 2", or on a ranking task "order 3 1 2".
+const labelText = (t, choice, n) => (t.ranking ? `order ${orderText(choice, n)}` : `answer ${choice + 1}`);
 
 // An unsigned integer as 8 big-endian bytes.
 function be64(v) {
@@ -182,6 +207,10 @@ function itemsSection(t, labels) {
       { class: 'item', 'data-item': it.index },
       h('h3', {}, `Item ${it.index + 1}`, gold ? ' (gold)' : ''),
       h('p', { class: 'prompt' }, it.prompt),
+      t.ranking && (gold || it.label)
+        ? h('p', {}, gold ? `gold order ${orderText(it.gold, it.answers.length)} ` : '',
+            it.label ? `label order ${orderText(it.label, it.answers.length)}` : '')
+        : null,
       h(
         'ol',
         { class: 'answers' },
@@ -200,7 +229,7 @@ function itemsSection(t, labels) {
             ['Labeller', 'Answer', 'Reason'],
             mine.map((l) => [
               addrLink(l.labeller, 'wallet'),
-              h('span', { class: 'choice' }, l.revealed ? String(l.choice + 1) : 'sealed'),
+              h('span', { class: 'choice' }, l.revealed ? labelText(t, l.choice, it.answers.length) : 'sealed'),
               l.revealed ? l.reason || '—' : 'committed; shown once revealed',
             ]),
           )
@@ -420,11 +449,15 @@ function itemForm(ctx, t, next) {
     autocomplete: 'off',
     placeholder: 'why (optional)',
   });
+  const n = it.answers.length;
+  const order = h('input', { id: 'label-order', size: 6, autocomplete: 'off', placeholder: `e.g. ${'3142'.slice(0, n)}` });
   const choices = it.answers.map((a, k) =>
     h(
       'label',
       { class: 'answer', for: `label-choice-${k}` },
-      h('input', { type: 'radio', name: 'choice', id: `label-choice-${k}`, value: String(k), required: k === 0 }),
+      next.ranking
+        ? null
+        : h('input', { type: 'radio', name: 'choice', id: `label-choice-${k}`, value: String(k), required: k === 0 }),
       h('kbd', {}, String(k + 1)),
       ' ',
       a,
@@ -437,17 +470,25 @@ function itemForm(ctx, t, next) {
       'data-item': it.index,
       onsubmit: (e) => {
         e.preventDefault();
+        if (next.ranking) {
+          const code = rankCode(order.value, n);
+          if (code === null)
+            return ctx.say(false, `type the answers 1-${n} from best to worst, each once (e.g. ${'3142'.slice(0, n)})`);
+          return step(ctx, () => commitLabel(ctx, t, it.index, code, reason.value, n));
+        }
         const picked = form.querySelector('input[name="choice"]:checked');
         if (!picked) return ctx.say(false, `choose an answer first (keys 1-${it.answers.length})`);
-        step(ctx, () => commitLabel(ctx, t, it.index, Number(picked.value), reason.value));
+        step(ctx, () => commitLabel(ctx, t, it.index, Number(picked.value), reason.value, n));
       },
     },
     h(
       'fieldset',
       {},
-      h('legend', { tabindex: '-1' }, `Item ${it.index + 1} of ${next.items}: which answer is best?`),
+      h('legend', { tabindex: '-1' }, `Item ${it.index + 1} of ${next.items}: ` +
+        (next.ranking ? 'order the answers, best first' : 'which answer is best?')),
       h('p', { class: 'prompt' }, it.prompt),
       h('div', { class: 'answers' }, choices),
+      next.ranking ? [h('label', { for: 'label-order' }, 'Order (best first) '), order] : null,
     ),
     h('label', { for: 'label-reason' }, 'Reason '),
     reason,
@@ -465,7 +506,7 @@ function itemForm(ctx, t, next) {
 
 // Commits one label: saves its opening here, then sends the commitment; takes
 // the saved opening back when the node refuses it.
-async function commitLabel(ctx, t, item, choice, reason) {
+async function commitLabel(ctx, t, item, choice, reason, n) {
   if (enc.encode(reason).length > REASON_MAX) throw new Error(`the reason is over ${REASON_MAX} bytes; shorten it`);
   const addr = ctx.st.signer.address;
   const salt = bytesToHex(crypto.getRandomValues(new Uint8Array(32)));
@@ -476,7 +517,8 @@ async function commitLabel(ctx, t, item, choice, reason) {
   storeSaved(t.id, addr, saved);
   try {
     const res = await submit(ctx.st.signer, 'label_commit', { task: t.id, item: String(item), commitment });
-    return [`item ${item + 1}: answer ${choice + 1} committed in block `, blockLink(res.height), ' (secret until revealed)'];
+    const said = labelText(t, choice, n);
+    return [`item ${item + 1}: ${said} committed in block `, blockLink(res.height), ' (secret until revealed)'];
   } catch (e) {
     const now = loadSaved(t.id, addr);
     now[item] = (now[item] || []).filter((x) => x.salt !== salt);

@@ -39,7 +39,10 @@ static const char *usage_text =
     "  issuer-register --name NAME                  needs 10 tokens staked (gotong wallet stake)\n"
     "  attest         0xADDR --person TEXT [--weight-ppm N (1000000)] [--expires-in S (30 days)]\n"
     "  revoke         0xADDR\n"
-    "  human          0xADDR                        attestations and the weight a round would use now\n"
+    "  human          0xADDR                        attestations and the weight a round would use now; an\n"
+    "                                               issuer's slashes\n"
+    "  same           0xADDR                        say you are the same human as 0xADDR: once it says so too,\n"
+    "                                               each issuer that attested you as two persons is slashed\n"
     "points and airdrops (an epoch is one day of block time):\n"
     "  points-record  0xTASK --slot N               as the worker of a paid slot\n"
     "  epoch          [--epoch N (the current one)]\n"
@@ -105,6 +108,7 @@ static int fill(void *arg, gt_action *a, gt_err *err) {
     if (gt_action_field(k, "person") >= 0) gt_action_set_b32(a, "person", f->person);
     if (gt_action_field(k, "task") >= 0) gt_action_set_b32(a, "task", f->task);
     if (gt_action_field(k, "subject") >= 0) gt_action_set_addr(a, "subject", &f->subject);
+    if (gt_action_field(k, "other") >= 0) gt_action_set_addr(a, "other", &f->subject);
     if (gt_action_field(k, "name") >= 0 && gt_action_set_str(a, "name", f->name, strlen(f->name), err))
         return GT_ELIMIT;
     if (gt_action_field(k, "proof") >= 0 && gt_action_set_str(a, "proof", f->proof, strlen(f->proof), err))
@@ -292,6 +296,12 @@ static int f_revoke(gt_client *c, const fopts *o) {
     return rc >= 0 ? rc : send(c, o, &gt_kind_human_revoke, &f);
 }
 
+static int f_same(gt_client *c, const fopts *o) {
+    ffields f = {0};
+    int rc = need_addr(o, "same", &f.subject);
+    return rc >= 0 ? rc : send(c, o, &gt_kind_human_same, &f);
+}
+
 static int f_human(gt_client *c, const fopts *o) {
     gt_addr who;
     int rc = need_addr(o, "human", &who);
@@ -311,6 +321,11 @@ static int f_human(gt_client *c, const fopts *o) {
                (long long)json_integer_value(json_object_get(a, "weightPpm")),
                (long long)json_integer_value(json_object_get(a, "expiresS")),
                json_is_true(json_object_get(a, "revoked")) ? "  revoked" : "");
+    }
+    json_array_foreach(json_object_get(j, "slashes"), i, a) {
+        printf("  as an issuer: slashed %s base units at block %lld, for attesting %s and %s (one human) as two\n",
+               js(a, "burned"), (long long)json_integer_value(json_object_get(a, "height")), js(a, "first"),
+               js(a, "second"));
     }
     json_decref(j);
     return 0;
@@ -401,11 +416,13 @@ static int cmd_fund(int argc, char **argv) {
     static const char *const subs[] = {"round-create", "round-enter",   "contribute",      "round-finalize",
                                        "round-show",   "rounds",        "issuer-register", "attest",
                                        "revoke",       "human",         "points-record",   "epoch",
-                                       "airdrop-fund", "airdrop-close", "claim",           NULL};
+                                       "airdrop-fund", "airdrop-close", "claim",           "same",
+                                       NULL};
     static int (*const fns[])(gt_client *, const fopts *) = {
         f_round_create,  f_round_enter,     f_contribute,   f_round_finalize, f_round_show,
         f_rounds,        f_issuer_register, f_attest,       f_revoke,         f_human,
-        f_points_record, f_epoch,           f_airdrop_fund, f_airdrop_close,  f_claim};
+        f_points_record, f_epoch,           f_airdrop_fund, f_airdrop_close,  f_claim,
+        f_same};
     int which;
     int rc = gt_cli_subcommand_text("fund", argc, argv, subs, usage_text, &which);
     if (rc >= 0) return rc;

@@ -24,19 +24,22 @@
 #define LABEL_FILE_MAX (4u * 1024u * 1024u) /* an items file or a saved-labels file */
 
 static const char *usage_text =
-    "usage: gotong label 0xTASK [options]        label a task's items (keys 1-4 choose; a reason is optional)\n"
+    "usage: gotong label 0xTASK [options]        label a task's items (keys 1-4 choose or order; a reason optional)\n"
     "       gotong label COMMAND [options]       (talks to a node: --node URL, default " GT_CLIENT_DEFAULT_URL ")\n\n"
     "labellers (an attested human: gotong fund human 0xADDR):\n"
     "  join    0xTASK     take a seat, staking the task's bond\n"
     "  0xTASK             label the next items: on a terminal one screen per item (a key 1-4 chooses, then\n"
     "                     type a reason or Enter; q quits); else one line per item from stdin:\n"
-    "                     \"N [reason]\" or \"q\"\n"
+    "                     \"N [reason]\" or \"q\". On a ranking task the keys give the answers best first\n"
+    "                     (3, 1, 2: the last is implied), a line \"312 [reason]\"\n"
     "  reveal  0xTASK     open your committed labels once every seat has labelled (or the window ended)\n"
     "posters:\n"
     "  post    --file ITEMS.json [--labellers K (3)] [--pay AMT (0.01)] [--bond AMT (pay * items)]\n"
     "          [--gold-bar PCT (100)] [--min-gold N (1)] [--min-labels N (1)] [--commit-window S (3600)]\n"
     "          [--reveal-window S (3600)]    ITEMS.json: {\"name\": \"...\", \"items\": [{\"prompt\": \"...\",\n"
     "          \"answers\": [\"...\", \"...\"], \"gold\": 0}, ...]} (\"gold\" only on the hidden gold items)\n"
+    "          [--ranking]  labellers order the answers; a gold is then the right order, \"gold\": \"201\"\n"
+    "                       (answer indexes 0.., best first)\n"
     "  close   0xTASK     open the gold, tally, pay; anyone may close by rule after the poster's grace period\n"
     "anyone:\n"
     "  tasks | show 0xTASK | export 0xTASK [--format dpo|hh|card] [--out FILE]\n\n"
@@ -49,6 +52,7 @@ int gt_label_parse(int argc, char **argv, gt_label_opts *o) {
     o->commit_window_s = 3600, o->reveal_window_s = 3600, o->format = "dpo";
     const gt_cli_opt opts[] = {
         {"--json", NULL, GT_CLI_OPT_FLAG, &o->json, 0, 0, NULL},
+        {"--ranking", NULL, GT_CLI_OPT_FLAG, &o->ranking, 0, 0, NULL},
         {"--home", NULL, GT_CLI_OPT_STR, &o->home, 0, 0, NULL},
         {"--node", NULL, GT_CLI_OPT_STR, &o->node, 0, 0, NULL},
         {"--from", NULL, GT_CLI_OPT_STR, &o->from, 0, 0, NULL},

@@ -13,7 +13,7 @@
 typedef struct gt_label_opts {
     const char *home, *node, *from, *password_file, *file, *format, *out, *pos;
     uint64_t labellers, pay, bond, gold_bar, min_gold, min_labels, commit_window_s, reveal_window_s;
-    int json, have_task;
+    int json, have_task, ranking;
     uint8_t task[32];
 } gt_label_opts;
 

@@ -13,32 +13,58 @@
 #include "cli/cli.h"
 #include "cli/cli_label.h"
 #include "crypto/keystore.h"
+#include "work/label/rank.h"
 
-#define LABEL_ITEMS_FILE_MAX (1u << 20) /* an items file */
+#define LABEL_ITEMS_FILE_MAX (4u << 20) /* an items file (64 items of up to 20 KiB of text) */
 
 /* The items of a post (borrowed from the file's JSON). */
 typedef struct post_items {
     const char *name;
     size_t n;
     const json_t *item[GT_LABEL_MAX_ITEMS];
-    char gold[GT_LABEL_MAX_ITEMS + 1];
+    char gold[GT_LABEL_GOLD_MAX + 1];
+    size_t gold_len;
 } post_items;
 
+/* Appends item i's gold to p->gold: '-' without one, the answer's digit, or
+ * on a ranking task the order's digits ("gold": "201"); the whole string is
+ * checked by gt_fund_label_gold_parse once every item is read. */
+static int item_gold(const json_t *g, size_t i, size_t na, int ranking, post_items *p, gt_err *err) {
+    const char *text = ranking ? json_string_value(g) : NULL;
+    size_t len = !g ? 1 : ranking ? json_string_length(g) : 1;
+    if (g && ranking && (!text || len != na))
+        return gt_err_set(err, GT_EINVAL,
+                          "items[%zu].gold: expected the right order as a string of its %zu answers' indexes, best"
+                          " first (e.g. \"%.*s\")",
+                          i, na, (int)na, "1032");
+    if (g && !ranking && (!json_is_integer(g) || json_integer_value(g) < 0 || (size_t)json_integer_value(g) >= na))
+        return gt_err_set(err, GT_EINVAL, "items[%zu].gold: expected the right answer's index, 0 to %zu", i, na - 1);
+    if (p->gold_len + len > GT_LABEL_GOLD_MAX) return gt_err_set(err, GT_ELIMIT, "items[%zu].gold: too long", i);
+    if (!g) p->gold[p->gold_len] = '-';
+    else if (ranking) memcpy(p->gold + p->gold_len, text, len);
+    else p->gold[p->gold_len] = (char)('0' + json_integer_value(g));
+    p->gold_len += len;
+    p->gold[p->gold_len] = 0;
+    return 0;
+}
+
 /* Checks one item of the file: a prompt, 2-4 answers, an optional gold. */
-static int check_item(const json_t *it, size_t i, char *gold, gt_err *err) {
+static int check_item(const json_t *it, size_t i, int ranking, post_items *p, gt_err *err) {
     const json_t *ans = json_object_get(it, "answers"), *g = json_object_get(it, "gold");
     size_t na = json_array_size(ans);
     if (!json_is_string(json_object_get(it, "prompt")))
         return gt_err_set(err, GT_EINVAL, "items[%zu]: expected \"prompt\": a string", i);
+    if (json_string_length(json_object_get(it, "prompt")) > GT_LABEL_PROMPT_MAX) /* told before anything is sent */
+        return gt_err_set(err, GT_ELIMIT, "items[%zu].prompt: %zu bytes, at most %d", i,
+                          json_string_length(json_object_get(it, "prompt")), GT_LABEL_PROMPT_MAX);
     if (!json_is_array(ans) || na < 2 || na > GT_PREF_MAX_ANSWERS)
         return gt_err_set(err, GT_EINVAL, "items[%zu]: expected \"answers\": 2 to %d strings", i, GT_PREF_MAX_ANSWERS);
     for (size_t k = 0; k < na; k++)
-        if (!json_is_string(json_array_get(ans, k)) || !json_string_length(json_array_get(ans, k)))
-            return gt_err_set(err, GT_EINVAL, "items[%zu].answers[%zu]: expected a non-empty string", i, k);
-    if (g && (!json_is_integer(g) || json_integer_value(g) < 0 || (size_t)json_integer_value(g) >= na))
-        return gt_err_set(err, GT_EINVAL, "items[%zu].gold: expected the right answer's index, 0 to %zu", i, na - 1);
-    *gold = g ? (char)('0' + json_integer_value(g)) : '-';
-    return 0;
+        if (!json_is_string(json_array_get(ans, k)) || !json_string_length(json_array_get(ans, k)) ||
+            json_string_length(json_array_get(ans, k)) > GT_LABEL_ANSWER_MAX)
+            return gt_err_set(err, GT_EINVAL, "items[%zu].answers[%zu]: expected a non-empty string, up to %d bytes",
+                              i, k, GT_LABEL_ANSWER_MAX);
+    return item_gold(g, i, na, ranking, p, err);
 }
 
 /* Reads and checks the items file into p (borrowing from *root). */
@@ -57,12 +83,14 @@ static int read_items(const gt_label_opts *o, json_t **root, post_items *p, gt_e
     if (p->n < 2 || p->n > GT_LABEL_MAX_ITEMS)
         return gt_err_set(err, GT_EINVAL, "%s: expected \"items\": 2 to %d items", o->file, GT_LABEL_MAX_ITEMS);
     size_t gold = 0;
+    int answers[GT_LABEL_MAX_ITEMS], parsed[GT_LABEL_MAX_ITEMS];
     for (size_t i = 0; i < p->n; i++) {
         p->item[i] = json_array_get(items, i);
-        if (check_item(p->item[i], i, &p->gold[i], err)) return err->code;
-        gold += p->gold[i] != '-';
+        if (check_item(p->item[i], i, o->ranking, p, err)) return err->code;
+        answers[i] = (int)json_array_size(json_object_get(p->item[i], "answers"));
     }
-    p->gold[p->n] = 0;
+    if (gt_fund_label_gold_parse(p->gold, p->gold_len, o->ranking, answers, p->n, parsed, &gold, err))
+        return gt_err_wrap(err, "%s", o->file);
     if (gold < o->min_gold || gold == p->n)
         return gt_err_set(err, GT_EINVAL, "%s: %zu gold items: expected at least --min-gold %llu and one plain item",
                           o->file, gold, (unsigned long long)o->min_gold);
@@ -75,13 +103,14 @@ static int post_send(gt_client *c, const gt_label_opts *o, const gt_key *key, co
     uint64_t height, now;
     char path[640], salt_hex[67] = "0x";
     if (gt_client_head(c, &height, &now, err) || gt_label_random32(f.salt, err)) return err->code;
-    gt_fund_label_gold_commit(f.salt, p->gold, p->n, f.gold_commit);
+    gt_fund_label_gold_commit(f.salt, p->gold, p->gold_len, f.gold_commit);
     f.name = p->name, f.items = p->n, f.labellers = o->labellers, f.pay = o->pay;
     f.bond = o->bond ? o->bond : o->pay * p->n;
     f.gold_bar = o->gold_bar, f.min_gold = o->min_gold, f.min_labels = o->min_labels;
     f.commit_end = now + o->commit_window_s, f.reveal_end = f.commit_end + o->reveal_window_s;
     gt_label_opts at = *o;
-    if (gt_label_send(c, key, &gt_kind_label_task_post, &f, 0, at.task, err)) return err->code;
+    if (gt_label_send(c, key, o->ranking ? &gt_kind_label_rank_post : &gt_kind_label_task_post, &f, 0, at.task, err))
+        return err->code;
     gt_hex_encode(f.salt, 32, salt_hex + 2);
     json_t *g = json_pack("{s:s,s:s}", "gold", p->gold, "salt", salt_hex);
     if (gt_label_path(&at, ".gold", NULL, path, sizeof path, err) || gt_label_save(path, g, err))
@@ -99,8 +128,8 @@ static int post_send(gt_client *c, const gt_label_opts *o, const gt_key *key, co
     }
     char hex[67] = "0x";
     gt_hex_encode(at.task, 32, hex + 2);
-    printf("task %s: %zu items added, %llu seats; labellers join with: gotong label join %s\n", hex, p->n,
-           (unsigned long long)o->labellers, hex);
+    printf("task %s: %zu items added%s, %llu seats; labellers join with: gotong label join %s\n", hex, p->n,
+           o->ranking ? " (a ranking task)" : "", (unsigned long long)o->labellers, hex);
     return 0;
 }
 
@@ -170,11 +199,30 @@ int gt_label_close(gt_client *c, const gt_label_opts *o) {
     return 0;
 }
 
+/* A gold or label of the node's JSON: null (none), an answer's index, or on
+ * a ranking task the order's digits ("021") read as a rank code; -2 when it
+ * is none of these for an item of na answers. */
+static int label_of(const json_t *v, int ranking, int na) {
+    if (json_is_null(v) || !v) return GT_AGREE_MISSING;
+    if (!ranking) return json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) < na
+                             ? (int)json_integer_value(v)
+                             : -2;
+    const char *s = json_string_value(v);
+    int order[GT_PREF_MAX_ANSWERS], code = 0;
+    if (!s || json_string_length(v) != (size_t)na) return -2;
+    for (int p = 0; p < na; p++) {
+        if (s[p] < '0' || s[p] > '9') return -2;
+        code = code * 10 + (s[p] - '0');
+    }
+    return gt_rank_decode((uint64_t)code, na, order, &(gt_err){0}) ? -2 : code;
+}
+
 /* Rebuilds format's lines from the task's items into out and checks their
  * root against the one the ledger recorded (root_key of t). */
 static int rebuild(const json_t *t, gt_pref_format format, const char *root_key, gt_buf *out, gt_err *err) {
     const json_t *list = json_object_get(t, "itemList");
     size_t n = json_array_size(list);
+    int ranking = json_is_true(json_object_get(t, "ranking"));
     gt_pref_item items[GT_LABEL_MAX_ITEMS];
     int label[GT_LABEL_MAX_ITEMS];
     if (n > GT_LABEL_MAX_ITEMS) return gt_err_set(err, GT_EIO, "the node sent %zu items", n);
@@ -184,11 +232,12 @@ static int rebuild(const json_t *t, gt_pref_format format, const char *root_key,
         memset(&items[i], 0, sizeof items[i]);
         items[i].prompt = json_string_value(json_object_get(it, "prompt"));
         items[i].n_answers = (int)json_array_size(ans);
-        items[i].gold = json_is_integer(g) ? (int)json_integer_value(g) : GT_PREF_NOT_GOLD;
-        label[i] = json_is_integer(l) ? (int)json_integer_value(l) : GT_AGREE_MISSING;
-        if (!items[i].prompt || items[i].n_answers < 2 || items[i].n_answers > GT_PREF_MAX_ANSWERS ||
-            label[i] >= items[i].n_answers)
+        if (!items[i].prompt || items[i].n_answers < 2 || items[i].n_answers > GT_PREF_MAX_ANSWERS)
             return gt_err_set(err, GT_EIO, "the node sent a bad item %zu", i);
+        items[i].gold = label_of(g, ranking, items[i].n_answers);
+        label[i] = label_of(l, ranking, items[i].n_answers);
+        if (items[i].gold == -2 || label[i] == -2)
+            return gt_err_set(err, GT_EIO, "the node sent a bad gold or label for item %zu", i);
         for (int k = 0; k < items[i].n_answers; k++) items[i].answer[k] = json_string_value(json_array_get(ans, k));
         for (int k = 0; k < items[i].n_answers; k++)
             if (!items[i].answer[k]) return gt_err_set(err, GT_EIO, "the node sent a bad item %zu", i);
@@ -201,7 +250,8 @@ static int rebuild(const json_t *t, gt_pref_format format, const char *root_key,
     const char *w = json_string_value(json_object_get(t, root_key));
     if (!w || strncmp(w, "0x", 2) || gt_hex_decode(w, want, 32, root_key, err))
         return gt_err_set(err, GT_EIO, "the node sent no %s", root_key);
-    if (gt_pref_export(items, n, &tl, format, out, err) || gt_fund_label_lines_root(out, got, &lines, err))
+    if ((ranking ? gt_rank_export : gt_pref_export)(items, n, &tl, format, out, err) ||
+        gt_fund_label_lines_root(out, got, &lines, err))
         return err->code;
     if (memcmp(got, want, 32))
         return gt_err_set(err, GT_EIO, "the node's items do not give the %s recorded on the ledger: refused",

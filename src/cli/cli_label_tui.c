@@ -21,6 +21,7 @@
 #include "cli/cli_label.h"
 #include "crypto/addr.h"
 #include "crypto/keystore.h"
+#include "work/label/rank.h"
 
 #define LABEL_LINE_MAX 1024 /* one line of the plain mode */
 
@@ -42,18 +43,51 @@ static int read_key(void) {
 }
 
 /* Shows item (the node's JSON) on the screen or as plain lines. */
-static void show_item(const json_t *item, long long items, int tty) {
+static void show_item(const json_t *item, long long items, int tty, int ranking) {
     const json_t *ans = json_object_get(item, "answers");
     if (tty) printf("\x1b[2J\x1b[H");
     printf("item %lld of %lld\n\n%s\n\n", (long long)json_integer_value(json_object_get(item, "index")) + 1, items,
            json_string_value(json_object_get(item, "prompt")));
     for (size_t k = 0; k < json_array_size(ans); k++)
         printf("  [%zu] %s\n\n", k + 1, json_string_value(json_array_get(ans, k)));
-    if (tty)
-        printf("keys: 1-%zu choose the best answer, q quit\n", json_array_size(ans));
+    size_t n = json_array_size(ans);
+    if (ranking && tty)
+        printf("keys: the answers 1-%zu from best to worst (the last is implied), q quit\n", n);
+    else if (ranking)
+        printf("the answers from best to worst (each of 1-%zu once, e.g. %.*s), then an optional reason; q to"
+               " quit:\n", n, (int)n, "3142");
+    else if (tty)
+        printf("keys: 1-%zu choose the best answer, q quit\n", n);
     else
-        printf("best answer (1-%zu), then an optional reason; q to quit:\n", json_array_size(ans));
+        printf("best answer (1-%zu), then an optional reason; q to quit:\n", n);
     fflush(stdout);
+}
+
+/* The rank code of an order typed as answer numbers 1..n, best first: n
+ * digits each once, or n-1 (the last answer implied); -1 otherwise. */
+static int typed_order(const char *keys, size_t len, int n) {
+    int order[GT_PREF_MAX_ANSWERS], seen = 0;
+    if (len + 1 < (size_t)n || len > (size_t)n) return -1;
+    for (size_t p = 0; p < len; p++) {
+        int a = keys[p] - '1';
+        if (a < 0 || a >= n || (seen & (1 << a))) return -1;
+        seen |= 1 << a, order[p] = a;
+    }
+    for (int a = 0; len < (size_t)n && a < n; a++)
+        if (!(seen & (1 << a))) order[len] = a; /* the one left */
+    return (int)gt_rank_encode(order, n);
+}
+
+/* What a label says, for messages: "answer 2" or "order 3 1 2". */
+static const char *label_text(int ranking, int n, int choice, char out[32]) {
+    int order[GT_PREF_MAX_ANSWERS];
+    if (!ranking || gt_rank_decode((uint64_t)choice, n, order, &(gt_err){0})) {
+        snprintf(out, 32, "answer %d", choice + 1);
+        return out;
+    }
+    int at = snprintf(out, 32, "order");
+    for (int p = 0; p < n; p++) at += snprintf(out + at, 32 - (size_t)at, " %d", order[p] + 1);
+    return out;
 }
 
 /* Reads a line from stdin into buf without its newline; 0, or -1 at EOF. */
@@ -70,23 +104,29 @@ static int read_line(char *buf, size_t cap) {
     return 0;
 }
 
-/* The plain mode: "N [reason]" or "q"; asks again on anything else. */
-static int pick_line(int n, int *choice, char *reason, size_t cap) {
+/* The plain mode: "N [reason]" (on a ranking task "ORDER [reason]") or
+ * "q"; asks again on anything else. */
+static int pick_line(int n, int ranking, int *choice, char *reason, size_t cap) {
     char line[LABEL_LINE_MAX];
     for (;;) {
         if (read_line(line, sizeof line)) return PICK_QUIT;
         char *p = line;
         while (isspace((unsigned char)*p)) p++;
         if (!strcmp(p, "q")) return PICK_QUIT;
-        if (*p >= '1' && *p < '1' + n && (!p[1] || isspace((unsigned char)p[1]))) {
-            *choice = *p - '1';
-            p++;
+        size_t word = strcspn(p, " \t");
+        int code = ranking ? typed_order(p, word, n) : word == 1 && *p >= '1' && *p < '1' + n ? *p - '1' : -1;
+        if (code >= 0) {
+            *choice = code;
+            p += word;
             while (isspace((unsigned char)*p)) p++;
             if (strlen(p) < cap) {
                 snprintf(reason, cap, "%s", p);
                 return PICK_OK;
             }
             printf("the reason is over %zu bytes; shorten it:\n", cap - 1);
+        } else if (ranking) {
+            printf("expected the answers 1-%d from best to worst, each once (e.g. %.*s), then an optional reason,"
+                   " or q; got \"%.40s\"\n", n, n, "3142", p);
         } else {
             printf("expected the number of the best answer (1-%d), then an optional reason, or q; got \"%.40s\"\n",
                    n, p);
@@ -95,19 +135,25 @@ static int pick_line(int n, int *choice, char *reason, size_t cap) {
     }
 }
 
-/* The terminal mode: a key 1-n or q, then the reason as a line. */
-static int pick_tty(int n, int *choice, char *reason, size_t cap) {
-    for (;;) {
+/* The terminal mode: a key 1-n (on a ranking task the answers best first,
+ * each once, until one is left) or q, then the reason as a line. */
+static int pick_tty(int n, int ranking, int *choice, char *reason, size_t cap) {
+    char keys[GT_PREF_MAX_ANSWERS];
+    size_t got = 0, want = ranking ? (size_t)n - 1 : 1;
+    while (got < want) {
         int k = read_key();
         if (k < 0 || k == 'q' || k == 3 || k == 4) return PICK_QUIT; /* EOF, q, Ctrl-C, Ctrl-D */
-        if (k >= '1' && k < '1' + n) {
-            *choice = k - '1';
-            break;
+        if (k >= '1' && k < '1' + n && !memchr(keys, k, got)) {
+            keys[got++] = (char)k;
+            if (ranking) printf("%c ", k);
+        } else {
+            printf("\a");
         }
-        printf("\a");
         fflush(stdout);
     }
-    printf("answer %d. reason (optional, Enter to skip): ", *choice + 1);
+    *choice = ranking ? typed_order(keys, got, n) : keys[0] - '1';
+    char said[32];
+    printf("%s%s. reason (optional, Enter to skip): ", ranking ? "\n" : "", label_text(ranking, n, *choice, said));
     fflush(stdout);
     char line[LABEL_LINE_MAX];
     if (read_line(line, sizeof line)) line[0] = 0;
@@ -162,13 +208,14 @@ static int label_loop(gt_client *c, const gt_label_opts *o, const gt_key *key, c
         }
         const json_t *item = json_object_get(n, "item");
         int n_ans = (int)json_array_size(json_object_get(item, "answers")), choice = 0;
+        int ranking = json_is_true(json_object_get(n, "ranking"));
         uint64_t idx = (uint64_t)json_integer_value(json_object_get(item, "index"));
         char reason[GT_LABEL_REASON_MAX + 1];
-        show_item(item, (long long)json_integer_value(json_object_get(n, "items")), tty);
+        show_item(item, (long long)json_integer_value(json_object_get(n, "items")), tty, ranking);
         json_decref(n);
         if (n_ans < 2 || n_ans > GT_PREF_MAX_ANSWERS) return gt_err_set(err, GT_EIO, "the node sent a bad item");
-        int pick = tty ? pick_tty(n_ans, &choice, reason, sizeof reason)
-                       : pick_line(n_ans, &choice, reason, sizeof reason);
+        int pick = tty ? pick_tty(n_ans, ranking, &choice, reason, sizeof reason)
+                       : pick_line(n_ans, ranking, &choice, reason, sizeof reason);
         if (pick == PICK_QUIT) {
             printf("stopped; %d labelled in this run\n", *labelled);
             return 0;
@@ -176,8 +223,9 @@ static int label_loop(gt_client *c, const gt_label_opts *o, const gt_key *key, c
         int rc = commit_one(c, o, key, who, saved, path, idx, choice, reason, err);
         if (rc) return rc;
         (*labelled)++;
-        printf("item %llu: answer %d committed (it stays secret until you reveal it)\n", (unsigned long long)idx + 1,
-               choice + 1);
+        char said[32];
+        printf("item %llu: %s committed (it stays secret until you reveal it)\n", (unsigned long long)idx + 1,
+               label_text(ranking, n_ans, choice, said));
     }
 }
 

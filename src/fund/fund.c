@@ -11,6 +11,8 @@
  *   fd_nullifiers(round, nullifier)    which address each human acts as in a round
  *   fd_issuers(addr)                   proof-of-human issuers
  *   fd_humans(subject, issuer)         attestations
+ *   fd_human_same(addr, other)         "addr is the same human as other", signed by addr
+ *   fd_issuer_slashes(issuer, first, second)  an issuer slashed for a proven duplicate pair
  *   fd_slot_points(task, slot)         paid slots already counted for points
  *   fd_points(epoch, account)          points per epoch
  *   fd_epochs(epoch)                   an epoch's airdrop pool, root and state
@@ -57,7 +59,11 @@ static const char fund_schema_sql[] =
     " status INTEGER NOT NULL, root BLOB NOT NULL, total_points INTEGER NOT NULL, leaves INTEGER NOT NULL,"
     " claimed INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS fd_leaves(epoch INTEGER NOT NULL, idx INTEGER NOT NULL, account BLOB NOT NULL,"
-    " amount INTEGER NOT NULL, claimed INTEGER NOT NULL, PRIMARY KEY(epoch, idx)) WITHOUT ROWID;";
+    " amount INTEGER NOT NULL, claimed INTEGER NOT NULL, PRIMARY KEY(epoch, idx)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS fd_human_same(addr BLOB NOT NULL, other BLOB NOT NULL, height INTEGER NOT NULL,"
+    " PRIMARY KEY(addr, other)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS fd_issuer_slashes(issuer BLOB NOT NULL, first BLOB NOT NULL, second BLOB NOT NULL,"
+    " amount INTEGER NOT NULL, height INTEGER NOT NULL, PRIMARY KEY(issuer, first, second)) WITHOUT ROWID;";
 
 static const gt_ledger_module fund_module = {"fund", fund_schema_sql, NULL, gt_fund_check};
 
@@ -66,7 +72,7 @@ int gt_fund_register(gt_err *err) {
         &gt_kind_fund_round_create,   &gt_kind_fund_round_enter,      &gt_kind_fund_contribute,
         &gt_kind_fund_round_finalize, &gt_kind_human_issuer_register, &gt_kind_human_attest,
         &gt_kind_human_revoke,        &gt_kind_points_record,         &gt_kind_airdrop_fund,
-        &gt_kind_airdrop_close,       &gt_kind_airdrop_claim};
+        &gt_kind_airdrop_close,       &gt_kind_airdrop_claim,         &gt_kind_human_same};
     int rc = gt_work_register(err);
     for (size_t i = 0; !rc && i < sizeof kinds / sizeof kinds[0]; i++) rc = gt_action_register(kinds[i], err);
     if (!rc) rc = gt_ledger_register_module(&fund_module, err);

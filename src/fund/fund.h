@@ -27,6 +27,11 @@
  *                       (person: the issuer's opaque id of that human, the
  *                       seed of its nullifiers), weight in ppm, until expiresS
  *   human_revoke        subject       the issuer withdraws its attestation
+ *   human_same          other         the sender says it is the same human
+ *                       as other; once other says it too, every issuer that
+ *                       attested both as different persons loses
+ *                       GT_FUND_SYBIL_SLASH of its stake (burned) and those
+ *                       two attestations (fund_sybil.c)
  *   points_record       task, slot    the worker of a paid slot records its
  *                       points in the epoch of the block (once per slot)
  *   airdrop_fund        epoch, amount escrows the pool of an epoch not yet
@@ -58,6 +63,7 @@
 #define GT_FUND_MAX_LEAD_S (30u * 86400u)     /* how far ahead a window may start */
 #define GT_FUND_ISSUER_MIN_STAKE 10000000u    /* 10 tokens staked to issue attestations */
 #define GT_FUND_ATTEST_MAX_S (366u * 86400u)  /* an attestation's life at most */
+#define GT_FUND_SYBIL_SLASH GT_FUND_ISSUER_MIN_STAKE /* burned from an issuer per proven duplicate pair */
 #define GT_FUND_EPOCH_S 86400u                /* a points epoch: one day of block time */
 #define GT_FUND_EPOCH_MAX_ACCOUNTS 65536u     /* leaves of one epoch's tree */
 #define GT_FUND_PROOF_MAX 24                  /* siblings in a claim's proof (2^24 leaves) */
@@ -68,7 +74,7 @@ enum { GT_FUND_EPOCH_FUNDED = 0, GT_FUND_EPOCH_CLOSED = 1 };
 
 extern gt_action_kind gt_kind_fund_round_create, gt_kind_fund_round_enter, gt_kind_fund_contribute,
     gt_kind_fund_round_finalize, gt_kind_human_issuer_register, gt_kind_human_attest, gt_kind_human_revoke,
-    gt_kind_points_record, gt_kind_airdrop_fund, gt_kind_airdrop_close, gt_kind_airdrop_claim;
+    gt_kind_points_record, gt_kind_airdrop_fund, gt_kind_airdrop_close, gt_kind_airdrop_claim, gt_kind_human_same;
 
 /* Registers the work layer (and below), the fund kinds and the fund
  * module's tables. Call once at start, before opening a ledger. */
@@ -81,7 +87,10 @@ static inline uint64_t gt_fund_epoch_of(uint64_t time_s) { return time_s / GT_FU
  * NULL with err set on failure; GT_ENOTFOUND when there is no such row). */
 json_t *gt_fund_round_get(sqlite3 *db, const uint8_t id[32], gt_err *err);
 json_t *gt_fund_rounds_list(sqlite3 *db, uint64_t limit, gt_err *err);
+/* An address's weight and attestations, and as an issuer its slashes. */
 json_t *gt_fund_human_get(sqlite3 *db, const gt_addr *subject, uint64_t now_s, gt_err *err);
+/* The slashes of issuer for duplicate pairs: [{first, second, burned, height}]. */
+json_t *gt_fund_issuer_slashes(sqlite3 *db, const gt_addr *issuer, gt_err *err);
 /* An epoch: pool, status, root, and each account's points (open) or leaves (closed). */
 json_t *gt_fund_epoch_get(sqlite3 *db, uint64_t epoch, gt_err *err);
 /* The claim of account in a closed epoch: index, amount, proof (array of

@@ -28,7 +28,9 @@ enum {
     FD_REC_HUMAN = 0x66,
     FD_REC_POINTS = 0x67,
     FD_REC_EPOCH = 0x68,
-    FD_REC_LEAF = 0x69
+    FD_REC_LEAF = 0x69,
+    FD_REC_SAME = 0x70, /* a human_same statement */
+    FD_REC_SYBIL = 0x71 /* an issuer slashed for a duplicate pair */
 };
 
 /* Appends v (be64) / n bytes to the commitment; nonzero when out of memory. */

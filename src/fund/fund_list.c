@@ -89,10 +89,11 @@ json_t *gt_fund_list_contribs(sqlite3 *db, const uint8_t round[32], uint64_t cur
     return o;
 }
 
-/* One fd_label_votes row (item, labeller, choice, reason, commitment) as
- * JSON. The commitment is public (it is in the label_commit action); a page
- * holding the opening checks it against this before revealing. */
-static json_t *label_json(sqlite3_stmt *q, gt_err *err) {
+/* One fd_label_votes row (item, labeller, choice, reason, commitment, and
+ * the item's answers) as JSON; ranking: the choice is a rank code. The
+ * commitment is public (it is in the label_commit action); a page holding
+ * the opening checks it against this before revealing. */
+static json_t *label_json(sqlite3_stmt *q, int ranking, gt_err *err) {
     const char *T = "fd_label_votes";
     gt_addr who;
     uint64_t item;
@@ -102,8 +103,10 @@ static json_t *label_json(sqlite3_stmt *q, gt_err *err) {
         gt_row_text(q, 3, reason, sizeof reason, T, err) || gt_row_blob(q, 4, commitment, 32, T, err))
         return NULL;
     int64_t choice = sqlite3_column_int64(q, 2); /* -1 until revealed */
-    if (sqlite3_column_type(q, 2) != SQLITE_INTEGER || choice < -1 || choice >= GT_PREF_MAX_ANSWERS) {
-        gt_row_damaged(q, 2, T, "-1 (not revealed) or an answer's index", err);
+    int answers = sqlite3_column_int(q, 5);
+    if (sqlite3_column_type(q, 2) != SQLITE_INTEGER ||
+        (choice != -1 && !gt_fund_label_valid(ranking, answers, choice))) {
+        gt_row_damaged(q, 2, T, "-1 (not revealed), an answer's index or a ranking's code", err);
         return NULL;
     }
     json_t *o = json_object();
@@ -127,15 +130,16 @@ json_t *gt_fund_list_labels(sqlite3 *db, const uint8_t task[32], gt_err *err) {
     sqlite3_stmt *q;
     if (gt_fund_ltask_load(db, task, &t, err) ||
         gt_fund_prepare(db,
-                        "SELECT item, labeller, choice, reason, commitment FROM fd_label_votes WHERE task=?"
-                        " ORDER BY item, labeller",
+                        "SELECT v.item, v.labeller, v.choice, v.reason, v.commitment, i.answers"
+                        " FROM fd_label_votes v JOIN fd_label_items i ON i.task=v.task AND i.idx=v.item"
+                        " WHERE v.task=? ORDER BY v.item, v.labeller",
                         &q, err))
         return NULL;
     sqlite3_bind_blob(q, 1, task, 32, SQLITE_STATIC);
     json_t *arr = json_array();
     int s = SQLITE_DONE;
     while (arr && (s = sqlite3_step(q)) == SQLITE_ROW) {
-        json_t *l = label_json(q, err);
+        json_t *l = label_json(q, t.ranking, err);
         if (!l || json_array_append_new(arr, l)) json_decref(arr), arr = NULL;
     }
     if (arr && s != SQLITE_DONE)

@@ -166,9 +166,11 @@ json_t *gt_fund_human_get(sqlite3 *db, const gt_addr *subject, uint64_t now_s, g
         if (json_array_append_new(arr, o)) bad = 1;
     }
     sqlite3_finalize(q);
+    json_t *slashes = bad || rc ? NULL : gt_fund_issuer_slashes(db, subject, err);
+    if (!bad && !rc && !slashes) rc = err->code ? err->code : GT_ENOMEM;
     json_t *out = bad || rc ? NULL
-                            : json_pack("{s:o,s:I,s:o}", "address", gt_fund_j_addr(subject), "weightPpm", (json_int_t)w,
-                                        "attestations", arr);
+                            : json_pack("{s:o,s:I,s:o,s:o}", "address", gt_fund_j_addr(subject), "weightPpm",
+                                        (json_int_t)w, "attestations", arr, "slashes", slashes);
     if (!out) {
         if (!rc) gt_err_set(err, GT_ENOMEM, "out of memory");
         if (bad || rc) json_decref(arr);

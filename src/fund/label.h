@@ -2,6 +2,8 @@
  * humans to pick the best of two to four answers to each prompt; the ledger
  * tallies them (work/label/pref.h), slashes careless labellers, pays the
  * accepted labels and records the agreement and the export's Merkle roots.
+ * A ranking task (label_rank_post) asks instead for an order of each item's
+ * answers, best first (work/label/rank.h).
  *
  * Action kinds (JSON "type"; times are seconds of block time, amounts base
  * units; the task's id is the id of its label_task_post action):
@@ -10,6 +12,15 @@
  *       escrows payPerLabel * items * labellers from the poster. goldCommit =
  *       gt_fund_label_gold_commit(salt, gold): which items are gold and their
  *       right answers stay hidden until close.
+ *   label_rank_post  the same fields: a ranking task. A label is then an
+ *       order of the item's answers as a rank code (rank.h: the answers'
+ *       digits best first, "201" is 201, "021" is 21), gold items have a
+ *       right order (a labeller is right only on exactly that order), the
+ *       consensus is the Borda order, agreement Krippendorff's alpha with
+ *       the ordinal metric, and the export the n(n-1)/2 pairs each order
+ *       implies. A kind of its own, so that the comparison kind's signed
+ *       type, the clients that sign it and the logs that hold it are as
+ *       they were.
  *   label_item_add   task, prompt, answers, answer0 .. answer3
  *       the poster, item by item (in order) until `items` are in; answers
  *       2..4, the unused answer fields empty.
@@ -21,13 +32,17 @@
  *       a seated labeller, before commitEndS, once per item: commitment =
  *       gt_fund_label_commitment(task, item, labeller, choice, reason, secret).
  *   label_reveal     task, item, choice, reason, secret
+ *       choice: an answer (0..answers-1), or on a ranking task a rank code
+ *       of the item's answers;
  *       (the field is not called "salt": an action's JSON uses that key for
  *       the network's signing salt)
  *       once every seat has committed every item, or from commitEndS, until
  *       revealEndS: opens a commitment.
  *   label_task_close task, gold, goldSalt
  *       the poster with the gold opening (gold: one character per item, '-'
- *       for a plain item or the right answer's digit) once everything is
+ *       for a plain item or the right answer's digit; on a ranking task '-'
+ *       or the right order's n digits for an item of n answers, so the
+ *       string reads unambiguously item by item) once everything is
  *       revealed or revealEndS has passed, until GT_LABEL_CLOSE_GRACE_S after
  *       it; after that anyone, with gold "" (closed by rule, no gold).
  *
@@ -54,9 +69,10 @@
 #include "ledger/action.h"
 #include "work/label/pref.h"
 
-#define GT_LABEL_MAX_ITEMS 64                 /* items of one task (the gold string's length) */
-#define GT_LABEL_PROMPT_MAX 1024              /* bytes of a prompt (the action holds 2048 in all) */
-#define GT_LABEL_ANSWER_MAX 1024              /* bytes of one answer */
+#define GT_LABEL_MAX_ITEMS 64                 /* items of one task (a comparison gold string's length) */
+#define GT_LABEL_GOLD_MAX (GT_LABEL_MAX_ITEMS * GT_PREF_MAX_ANSWERS) /* bytes of a ranking task's gold */
+#define GT_LABEL_PROMPT_MAX 4096              /* bytes of a prompt */
+#define GT_LABEL_ANSWER_MAX 4096              /* bytes of one answer (an item at its bounds fits one action) */
 #define GT_LABEL_REASON_MAX 280               /* bytes of a labeller's reason */
 #define GT_LABEL_MAX_WINDOW_S (30u * 86400u)  /* post to revealEndS at most */
 #define GT_LABEL_CLOSE_GRACE_S (2u * 86400u)  /* the poster's time to close after revealEndS */
@@ -65,8 +81,8 @@
 enum { GT_LABEL_OPEN = 0, GT_LABEL_CLOSED = 1, GT_LABEL_CLOSED_NO_GOLD = 2 };
 enum { GT_LABEL_SEATED = 0, GT_LABEL_ACCEPTED = 1, GT_LABEL_CARELESS = 2, GT_LABEL_INCOMPLETE = 3 };
 
-extern gt_action_kind gt_kind_label_task_post, gt_kind_label_item_add, gt_kind_label_join, gt_kind_label_commit,
-    gt_kind_label_reveal, gt_kind_label_task_close;
+extern gt_action_kind gt_kind_label_task_post, gt_kind_label_rank_post, gt_kind_label_item_add, gt_kind_label_join,
+    gt_kind_label_commit, gt_kind_label_reveal, gt_kind_label_task_close;
 
 /* Registers the label kinds and tables (called by gt_fund_register). */
 int gt_fund_label_register(gt_err *err);
@@ -77,6 +93,13 @@ void gt_fund_label_commitment(const uint8_t task[32], uint64_t item, const gt_ad
                               const char *reason, size_t reason_len, const uint8_t salt[32], uint8_t out[32]);
 /* The gold commitment: keccak256("gotong.label.gold" ‖ salt ‖ gold). */
 void gt_fund_label_gold_commit(const uint8_t salt[32], const char *gold, size_t gold_len, uint8_t out[32]);
+/* Reads a gold opening: for each of n items (answers[i] answers) '-' (a
+ * plain item), or the right answer's digit, or on a ranking task the right
+ * order's answers[i] digits (rank.h); gold[i] gets GT_PREF_NOT_GOLD, the
+ * answer or the rank code. GT_EINVAL naming the item and what is expected
+ * otherwise; *n_gold counts the gold items. */
+int gt_fund_label_gold_parse(const char *text, size_t len, int ranking, const int *answers, size_t n, int *gold,
+                             size_t *n_gold, gt_err *err);
 /* The lock holding labeller's bond in task. */
 void gt_fund_label_bond_lock(const uint8_t task[32], const gt_addr *labeller, uint8_t out[32]);
 

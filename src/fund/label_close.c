@@ -26,6 +26,7 @@
 #include "fund/label.h"
 #include "fund/label_impl.h"
 #include "ledger/row.h"
+#include "work/label/rank.h"
 
 void gt_fund_litems_free(fd_litems *l) {
     for (size_t i = 0; i < sizeof l->text / sizeof l->text[0]; i++) gt_free(l->text[i]);
@@ -39,7 +40,13 @@ static const char *take_text(sqlite3_stmt *q, int col, char **slot) {
     return *slot;
 }
 
-int gt_fund_litems_load(sqlite3 *db, const uint8_t task[32], size_t n, fd_litems *out, gt_err *err) {
+int gt_fund_label_valid(int ranking, int n_answers, int64_t v) {
+    int order[GT_PREF_MAX_ANSWERS];
+    if (n_answers < 2 || n_answers > GT_PREF_MAX_ANSWERS || v < 0) return 0;
+    return ranking ? gt_rank_decode((uint64_t)v, n_answers, order, &(gt_err){0}) == 0 : v < n_answers;
+}
+
+int gt_fund_litems_load(sqlite3 *db, const uint8_t task[32], size_t n, int ranking, fd_litems *out, gt_err *err) {
     assert(n <= GT_LABEL_MAX_ITEMS);
     memset(out, 0, sizeof *out);
     sqlite3_stmt *q;
@@ -60,8 +67,9 @@ int gt_fund_litems_load(sqlite3 *db, const uint8_t task[32], size_t n, fd_litems
         }
         if ((rc = gt_row_int(q, 1, &answers, "fd_label_items", err))) break;
         gold = sqlite3_column_int(q, 2), label = sqlite3_column_int(q, 3);
-        if (answers < 2 || answers > GT_PREF_MAX_ANSWERS || gold < -1 || gold >= answers || label < -1 ||
-            label >= answers) {
+        int bad_gold = gold != -1 && !gt_fund_label_valid(ranking, answers, gold);
+        int bad_label = label != -1 && !gt_fund_label_valid(ranking, answers, label);
+        if (answers < 2 || answers > GT_PREF_MAX_ANSWERS || bad_gold || bad_label) {
             rc = gt_row_damaged(q, 1, "fd_label_items", "2..4 answers, a gold and a label among them", err);
             break;
         }
@@ -107,7 +115,7 @@ int gt_fund_label_lines_root(const gt_buf *jsonl, uint8_t root[32], uint64_t *li
 /* ---- label_task_close ---- */
 
 static const gt_field_def close_fields[] = {
-    {"task", GT_F_BYTES32, 0}, {"gold", GT_F_STRING, GT_LABEL_MAX_ITEMS}, {"goldSalt", GT_F_BYTES32, 0}};
+    {"task", GT_F_BYTES32, 0}, {"gold", GT_F_STRING, GT_LABEL_GOLD_MAX}, {"goldSalt", GT_F_BYTES32, 0}};
 enum { LX_TASK, LX_GOLD, LX_SALT };
 
 /* The seats of a task, in seat order, and what the close decides. */
@@ -144,28 +152,52 @@ static int close_check(const gt_tx *tx, const fd_ltask *t, const gt_action *a, i
     return 0;
 }
 
+int gt_fund_label_gold_parse(const char *text, size_t len, int ranking, const int *answers, size_t n, int *gold,
+                             size_t *n_gold, gt_err *err) {
+    size_t at = 0;
+    *n_gold = 0;
+    for (size_t i = 0; i < n; i++) {
+        int na = answers[i], w = ranking ? na : 1;
+        assert(na >= 2 && na <= GT_PREF_MAX_ANSWERS);
+        if (at < len && text[at] == '-') {
+            gold[i] = GT_PREF_NOT_GOLD, at++;
+            continue;
+        }
+        int64_t v = at + (size_t)w <= len ? 0 : -1;
+        for (int d = 0; v >= 0 && d < w; d++) {
+            char ch = text[at + (size_t)d];
+            v = ch >= '0' && ch <= '9' ? v * 10 + (ch - '0') : -1;
+        }
+        if (!gt_fund_label_valid(ranking, na, v))
+            return gt_err_set(err, GT_EINVAL,
+                              ranking ? "gold at item %zu: expected '-' or an order of its %d answers (%d digits"
+                                        " 0..%d, each once, best first)"
+                                      : "gold at item %zu: expected '-' or an answer of its %d (a digit 0..%d)",
+                              i, na, ranking ? na : na - 1, na - 1);
+        gold[i] = (int)v, at += (size_t)w, ++*n_gold;
+    }
+    if (at != len)
+        return gt_err_set(err, GT_EINVAL, "gold: expected %zu items' worth, got %zu extra characters", n, len - at);
+    return 0;
+}
+
 /* Checks the gold opening against the commitment and the items, and sets
  * each item's gold from it. */
 static int gold_apply(const fd_ltask *t, const gt_action *a, fd_litems *li, gt_err *err) {
     const char *g = gt_action_str(a, LX_GOLD);
-    size_t len = a->f[LX_GOLD].str_len;
+    size_t len = a->f[LX_GOLD].str_len, gold = 0;
     uint8_t want[32];
+    int answers[GT_LABEL_MAX_ITEMS], parsed[GT_LABEL_MAX_ITEMS];
     gt_fund_label_gold_commit(a->f[LX_SALT].b32, g, len, want);
     if (memcmp(want, t->gold_commit, 32))
         return gt_err_set(err, GT_EINVAL, "gold and goldSalt do not open the task's goldCommit");
-    if (len != li->n)
-        return gt_err_set(err, GT_EINVAL, "gold: expected %zu characters (one per item), got %zu", li->n, len);
-    uint64_t gold = 0;
-    for (size_t i = 0; i < len; i++) {
-        int na = li->it[i].n_answers;
-        if (g[i] != '-' && (g[i] < '0' || g[i] >= '0' + na))
-            return gt_err_set(err, GT_EINVAL, "gold[%zu]: expected '-' or an answer 0..%d, got '%c'", i, na - 1, g[i]);
-        li->it[i].gold = g[i] == '-' ? GT_PREF_NOT_GOLD : g[i] - '0';
-        gold += g[i] != '-';
-    }
+    for (size_t i = 0; i < li->n; i++) answers[i] = li->it[i].n_answers;
+    int rc = gt_fund_label_gold_parse(g, len, t->ranking, answers, li->n, parsed, &gold, err);
+    if (rc) return rc;
+    for (size_t i = 0; i < li->n; i++) li->it[i].gold = parsed[i];
     if (gold < t->min_gold || gold == li->n)
-        return gt_err_set(err, GT_EINVAL, "gold: expected %llu to %zu gold items, got %llu",
-                          (unsigned long long)t->min_gold, li->n - 1, (unsigned long long)gold);
+        return gt_err_set(err, GT_EINVAL, "gold: expected %llu to %zu gold items, got %zu",
+                          (unsigned long long)t->min_gold, li->n - 1, gold);
     return 0;
 }
 
@@ -194,9 +226,11 @@ static int seats_load(sqlite3 *db, const uint8_t task[32], uint64_t n_items, lc_
     return rc;
 }
 
-/* The complete seats' revealed choices, choices[item * n_complete + col]. */
-static int choices_load(sqlite3 *db, const uint8_t task[32], const lc_seats *s, size_t n_items, int *choices,
-                        gt_err *err) {
+/* The complete seats' revealed choices (rank codes on a ranking task),
+ * choices[item * n_complete + col]. */
+static int choices_load(sqlite3 *db, const uint8_t task[32], const lc_seats *s, const fd_litems *li, int ranking,
+                        int *choices, gt_err *err) {
+    size_t n_items = li->n;
     for (size_t i = 0; i < n_items * (size_t)s->n_complete; i++) choices[i] = GT_AGREE_MISSING;
     sqlite3_stmt *q;
     int rc = gt_fund_prepare(db, "SELECT item, choice FROM fd_label_votes WHERE task=? AND labeller=?", &q, err);
@@ -207,7 +241,7 @@ static int choices_load(sqlite3 *db, const uint8_t task[32], const lc_seats *s, 
         sqlite3_bind_blob(q, 2, s->addr[l].b, 20, SQLITE_STATIC);
         while (!rc && sqlite3_step(q) == SQLITE_ROW) {
             int64_t item = sqlite3_column_int64(q, 0), c = sqlite3_column_int64(q, 1);
-            if (item < 0 || (size_t)item >= n_items || c < 0 || c >= GT_PREF_MAX_ANSWERS)
+            if (item < 0 || (size_t)item >= n_items || !gt_fund_label_valid(ranking, li->it[item].n_answers, c))
                 rc = gt_row_damaged(q, 0, "fd_label_votes", "a revealed label of an item of the task", err);
             else
                 choices[(size_t)item * (size_t)s->n_complete + (size_t)s->col[l]] = (int)c;
@@ -217,9 +251,22 @@ static int choices_load(sqlite3 *db, const uint8_t task[32], const lc_seats *s, 
     return rc;
 }
 
+/* The answer a label puts first: the choice, or a rank code's first digit. */
+static int top_answer(int ranking, int n_answers, int c) {
+    int order[GT_PREF_MAX_ANSWERS];
+    if (!ranking || c == GT_AGREE_MISSING) return c;
+    int ok = gt_rank_decode((uint64_t)c, n_answers, order, &(gt_err){0});
+    assert(ok == 0); /* checked by choices_load */
+    (void)ok;
+    return order[0];
+}
+
 /* Light's kappa: the mean of Cohen's kappa over every pair of accepted
- * seats, on the plain items (pairs where it has no value left out). */
-static int light_kappa(const fd_litems *li, const lc_seats *s, const int *choices, gt_agree *out, gt_err *err) {
+ * seats, on the plain items (pairs where it has no value left out); on a
+ * ranking task over the answer each order puts first (24 orders of four
+ * answers are too many categories for a kappa of a few items). */
+static int light_kappa(const fd_litems *li, int ranking, const lc_seats *s, const int *choices, gt_agree *out,
+                       gt_err *err) {
     int a[GT_LABEL_MAX_ITEMS], b[GT_LABEL_MAX_ITEMS], pairs = 0, rc = 0;
     int64_t sum = 0;
     memset(out, 0, sizeof *out);
@@ -228,8 +275,11 @@ static int light_kappa(const fd_litems *li, const lc_seats *s, const int *choice
             if (s->outcome[x] != GT_LABEL_ACCEPTED || s->outcome[y] != GT_LABEL_ACCEPTED) continue;
             for (size_t i = 0; i < li->n; i++) {
                 int plain = li->it[i].gold == GT_PREF_NOT_GOLD;
-                a[i] = plain ? choices[i * (size_t)s->n_complete + (size_t)s->col[x]] : GT_AGREE_MISSING;
-                b[i] = plain ? choices[i * (size_t)s->n_complete + (size_t)s->col[y]] : GT_AGREE_MISSING;
+                int na = li->it[i].n_answers;
+                a[i] = plain ? top_answer(ranking, na, choices[i * (size_t)s->n_complete + (size_t)s->col[x]])
+                             : GT_AGREE_MISSING;
+                b[i] = plain ? top_answer(ranking, na, choices[i * (size_t)s->n_complete + (size_t)s->col[y]])
+                             : GT_AGREE_MISSING;
             }
             gt_agree k;
             if ((rc = gt_agree_kappa(a, b, li->n, GT_PREF_MAX_ANSWERS, &k, err)) || !k.defined) continue;
@@ -258,13 +308,15 @@ static void lc_free(lc_out *o) {
 }
 
 /* The roots of both exports of the tally. */
-static int export_roots(lc_out *o, gt_err *err) {
+static int export_roots(lc_out *o, int ranking, gt_err *err) {
     gt_buf b = GT_BUF_INIT;
     uint64_t lines = 0;
-    int rc = gt_pref_export(o->li.it, o->li.n, &o->tally, GT_PREF_DPO, &b, err);
+    int (*export)(const gt_pref_item *, size_t, const gt_pref_tally *, gt_pref_format, gt_buf *, gt_err *) =
+        ranking ? gt_rank_export : gt_pref_export;
+    int rc = export(o->li.it, o->li.n, &o->tally, GT_PREF_DPO, &b, err);
     if (!rc) rc = gt_fund_label_lines_root(&b, o->dpo_root, &o->dpo_lines, err);
     gt_buf_reset(&b);
-    if (!rc) rc = gt_pref_export(o->li.it, o->li.n, &o->tally, GT_PREF_HH, &b, err);
+    if (!rc) rc = export(o->li.it, o->li.n, &o->tally, GT_PREF_HH, &b, err);
     if (!rc) rc = gt_fund_label_lines_root(&b, o->hh_root, &lines, err);
     gt_buf_free(&b);
     o->hh_lines = lines;
@@ -279,15 +331,17 @@ static int close_compute(sqlite3 *db, const uint8_t task[32], const fd_ltask *t,
     if (rc) return rc;
     o->choices = gt_malloc(o->li.n * (size_t)(o->s.n_complete ? o->s.n_complete : 1) * sizeof(int));
     if (!o->choices) return gt_err_set(err, GT_ENOMEM, "out of memory");
-    if ((rc = choices_load(db, task, &o->s, o->li.n, o->choices, err)) || o->s.n_complete == 0) return rc;
+    if ((rc = choices_load(db, task, &o->s, &o->li, t->ranking, o->choices, err)) || o->s.n_complete == 0) return rc;
     gt_pref_rules rules = {(int)t->min_labels, (int)t->gold_bar_pct, (int)t->min_gold};
     if (rules.min_labels > o->s.n_complete) rules.min_labels = o->s.n_complete;
-    if ((rc = gt_pref_tally_run(o->li.it, o->li.n, o->choices, o->s.n_complete, &rules, &o->tally, err))) return rc;
+    rc = (t->ranking ? gt_rank_tally_run : gt_pref_tally_run)(o->li.it, o->li.n, o->choices, o->s.n_complete, &rules,
+                                                              &o->tally, err);
+    if (rc) return rc;
     o->tallied = 1;
     for (int l = 0; l < o->s.n; l++)
         if (o->s.col[l] >= 0 && o->tally.careless[o->s.col[l]]) o->s.outcome[l] = GT_LABEL_CARELESS;
-    if ((rc = light_kappa(&o->li, &o->s, o->choices, &o->kappa, err))) return rc;
-    return export_roots(o, err);
+    if ((rc = light_kappa(&o->li, t->ranking, &o->s, o->choices, &o->kappa, err))) return rc;
+    return export_roots(o, t->ranking, err);
 }
 
 /* Settles one seat's bond and pay; adds to the task's totals. */
@@ -400,6 +454,18 @@ static int task_write(gt_tx *tx, const gt_action *a, int status, const lc_out *o
     return gt_fund_exec_done(tx->db, q, "writing the task's outcome", err);
 }
 
+/* A task whose poster never added all its items had no seat (label_join
+ * waits for the last item): its whole escrow goes back to the poster. Without
+ * this the escrow would stay locked for ever, the items being incomplete. */
+static int refund_unfilled(gt_tx *tx, const uint8_t task[32], const fd_ltask *t, uint64_t money[3], gt_err *err) {
+    gt_lock left = {{0}, {{0}}, 0};
+    assert(t->joined == 0 && t->items < t->n_items);
+    int rc = gt_state_lock_get(tx, task, &left, err);
+    if (!rc && left.amount) rc = gt_state_release(tx, task, &t->poster, left.amount, err);
+    money[0] = money[1] = 0, money[2] = left.amount;
+    return rc;
+}
+
 static int close_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
     gt_tx *tx = c->tx;
     const uint8_t *task = a->f[LX_TASK].b32;
@@ -410,10 +476,14 @@ static int close_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
     memset(&o, 0, sizeof o);
     int rc = gt_fund_ltask_load(tx->db, task, &t, err);
     if (rc || (rc = close_check(tx, &t, a, &with_gold, err))) return rc;
-    if ((rc = gt_fund_litems_load(tx->db, task, t.n_items, &o.li, err))) return rc;
-    if (!(rc = with_gold ? gold_apply(&t, a, &o.li, err) : 0) && !(rc = close_compute(tx->db, task, &t, &o, err)) &&
-        !(rc = close_settle(tx, task, &t, &o, money, err)))
+    if (t.items < t.n_items) { /* no item was ever labelled: nothing to judge, the gold is not read */
+        if (!(rc = refund_unfilled(tx, task, &t, money, err)))
+            rc = task_write(tx, a, GT_LABEL_CLOSED_NO_GOLD, &o, money, err);
+    } else if (!(rc = gt_fund_litems_load(tx->db, task, t.n_items, t.ranking, &o.li, err)) &&
+               !(rc = with_gold ? gold_apply(&t, a, &o.li, err) : 0) &&
+               !(rc = close_compute(tx->db, task, &t, &o, err)) && !(rc = close_settle(tx, task, &t, &o, money, err))) {
         rc = task_write(tx, a, with_gold ? GT_LABEL_CLOSED : GT_LABEL_CLOSED_NO_GOLD, &o, money, err);
+    }
     if (!rc && (gt_buf_putc(&c->diff, FD_REC_LCLOSE) || gt_fund_rec_bytes(c, task, 32) ||
                 gt_fund_rec_bytes(c, o.dpo_root, 32) || gt_fund_rec_bytes(c, o.hh_root, 32) ||
                 gt_fund_rec_u64(c, money[0]) || gt_fund_rec_u64(c, money[1]) || gt_fund_rec_u64(c, money[2])))

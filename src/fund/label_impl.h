@@ -13,6 +13,7 @@
 
 /* Record tags of the label tables' rows in the block commitment. */
 enum { FD_REC_LTASK = 0x6a, FD_REC_LITEM = 0x6b, FD_REC_LSEAT = 0x6c, FD_REC_LVOTE = 0x6d, FD_REC_LCLOSE = 0x6e };
+enum { FD_REC_LRANK = 0x6f }; /* a ranking task posted (FD_REC_LTASK's fields) */
 
 typedef struct fd_ltask {
     gt_addr poster;
@@ -20,6 +21,7 @@ typedef struct fd_ltask {
     uint8_t gold_commit[32];
     uint64_t items, joined, commits, reveals;
     int status;
+    int ranking; /* 1: labels are orders (label_rank_post) */
 } fd_ltask;
 
 /* Loads task id; GT_ENOTFOUND naming it. */
@@ -39,8 +41,12 @@ typedef struct fd_litems {
     int label[GT_LABEL_MAX_ITEMS];
     char *text[GT_LABEL_MAX_ITEMS * (1 + GT_PREF_MAX_ANSWERS)];
 } fd_litems;
-/* Loads the n items of task in order; GT_EDB when one is missing or damaged. */
-int gt_fund_litems_load(sqlite3 *db, const uint8_t task[32], size_t n, fd_litems *out, gt_err *err);
+/* Loads the n items of task in order (ranking: gold and label are rank
+ * codes); GT_EDB when one is missing or damaged. */
+int gt_fund_litems_load(sqlite3 *db, const uint8_t task[32], size_t n, int ranking, fd_litems *out, gt_err *err);
+/* Whether v is a label of an item of n_answers answers: an answer, or on a
+ * ranking task a rank code of them. */
+int gt_fund_label_valid(int ranking, int n_answers, int64_t v);
 void gt_fund_litems_free(fd_litems *l);
 
 #endif

@@ -11,6 +11,7 @@
 #include "fund/label.h"
 #include "fund/label_impl.h"
 #include "ledger/row.h"
+#include "work/label/rank.h"
 
 #define LQ_TASKS_PAGE_MAX 100
 
@@ -29,7 +30,7 @@ static json_t *j_agree(int defined, int64_t ppm) { return defined ? json_integer
     "id, poster, name, gold_commit, dpo_root, hh_root, gold, status, alpha_def, alpha_ppm, kappa_def, kappa_ppm,"      \
     " n_items, k, pay, bond, gold_bar_pct, min_gold, min_labels, commit_end_s, reveal_end_s, created_height, items,"  \
     " joined, commits, reveals, accepted, careless, incomplete, labelled, dpo_lines, paid, burned, refunded,"         \
-    " closed_height"
+    " closed_height, ranking"
 static const char *const ltask_nums[] = {"items",       "labellers", "payPerLabel", "bond",       "goldBarPct",
                                          "minGold",     "minLabels", "commitEndS",  "revealEndS", "createdHeight",
                                          "itemsAdded",  "joined",    "commits",     "reveals",    "accepted",
@@ -41,7 +42,7 @@ static json_t *task_json(sqlite3_stmt *q, gt_err *err) {
     const char *T = "fd_label_tasks";
     uint8_t id[32], gc[32], dr[32], hr[32];
     gt_addr poster;
-    char name[GT_FUND_NAME_MAX + 1], gold[GT_LABEL_MAX_ITEMS + 1];
+    char name[GT_FUND_NAME_MAX + 1], gold[GT_LABEL_GOLD_MAX + 1];
     int status;
     uint64_t v[23];
     int rc = gt_row_blob(q, 0, id, 32, T, err) || gt_row_blob(q, 1, poster.b, 20, T, err) ||
@@ -57,6 +58,7 @@ static json_t *task_json(sqlite3_stmt *q, gt_err *err) {
     gt_fund_j_put(o, "poster", gt_fund_j_addr(&poster), &bad);
     gt_fund_j_put(o, "name", json_string(name), &bad);
     gt_fund_j_put(o, "status", json_string(status_name(status)), &bad);
+    gt_fund_j_put(o, "ranking", json_boolean(sqlite3_column_int(q, 35) == 1), &bad);
     gt_fund_j_put(o, "goldCommit", gt_fund_j_hex(gc, 32), &bad);
     for (int i = 0; i < 23; i++)
         gt_fund_j_put(o, ltask_nums[i], i >= 2 && i <= 3 ? gt_fund_j_amt(v[i]) : json_integer((json_int_t)v[i]), &bad);
@@ -105,8 +107,20 @@ static json_t *task_row(sqlite3 *db, const uint8_t task[32], gt_err *err) {
     return o;
 }
 
+/* A gold or a label as JSON: null when none; an answer's index; on a
+ * ranking task the order as its digits, best first ("021"). */
+static json_t *j_label(int ranking, int n_answers, int v) {
+    int order[GT_PREF_MAX_ANSWERS];
+    char digits[GT_PREF_MAX_ANSWERS + 1];
+    if (v < 0) return json_null();
+    if (!ranking) return json_integer(v);
+    if (gt_rank_decode((uint64_t)v, n_answers, order, &(gt_err){0})) return json_null(); /* checked at load */
+    for (int p = 0; p < n_answers; p++) digits[p] = (char)('0' + order[p]);
+    return json_stringn(digits, (size_t)n_answers);
+}
+
 /* One item as JSON: index, prompt, answers; the gold and label when shown. */
-static json_t *item_json(const fd_litems *li, size_t i, int closed) {
+static json_t *item_json(const fd_litems *li, int ranking, size_t i, int closed) {
     json_t *o = json_object(), *ans = json_array();
     int bad = !o || !ans;
     for (int k = 0; !bad && k < li->it[i].n_answers; k++)
@@ -117,8 +131,9 @@ static json_t *item_json(const fd_litems *li, size_t i, int closed) {
         gt_fund_j_put(o, "answers", ans, &bad);
         ans = NULL;
         if (closed) {
-            gt_fund_j_put(o, "gold", li->it[i].gold < 0 ? json_null() : json_integer(li->it[i].gold), &bad);
-            gt_fund_j_put(o, "label", li->label[i] < 0 ? json_null() : json_integer(li->label[i]), &bad);
+            int na = li->it[i].n_answers;
+            gt_fund_j_put(o, "gold", j_label(ranking, na, li->it[i].gold), &bad);
+            gt_fund_j_put(o, "label", j_label(ranking, na, li->label[i]), &bad);
         }
     }
     json_decref(ans);
@@ -163,13 +178,14 @@ json_t *gt_fund_label_task_get(sqlite3 *db, const uint8_t task[32], gt_err *err)
     fd_litems li;
     if (gt_fund_ltask_load(db, task, &t, err)) return NULL;
     json_t *o = task_row(db, task, err);
-    if (!o || gt_fund_litems_load(db, task, t.items, &li, err)) {
+    if (!o || gt_fund_litems_load(db, task, t.items, t.ranking, &li, err)) {
         json_decref(o);
         return NULL;
     }
     json_t *items = json_array();
     int bad = !items;
-    for (size_t i = 0; !bad && i < li.n; i++) bad = json_array_append_new(items, item_json(&li, i, t.status)) != 0;
+    for (size_t i = 0; !bad && i < li.n; i++)
+        bad = json_array_append_new(items, item_json(&li, t.ranking, i, t.status)) != 0;
     gt_fund_litems_free(&li);
     gt_fund_j_put(o, "itemList", items, &bad);
     json_t *seats = bad ? NULL : seats_json(db, task, err);
@@ -217,11 +233,11 @@ json_t *gt_fund_label_next(sqlite3 *db, const uint8_t task[32], const gt_addr *w
     int64_t i = next_item(db, task, who, t.n_items, err);
     if (i == -2) return NULL;
     if (i < 0) return nothing("every item is labelled by this address: reveal once the others are in");
-    if (gt_fund_litems_load(db, task, t.n_items, &li, err)) return NULL;
-    json_t *it = item_json(&li, (size_t)i, 0);
+    if (gt_fund_litems_load(db, task, t.n_items, t.ranking, &li, err)) return NULL;
+    json_t *it = item_json(&li, t.ranking, (size_t)i, 0);
     gt_fund_litems_free(&li);
-    json_t *o = it ? json_pack("{s:b,s:o,s:I,s:I}", "done", 0, "item", it, "items", (json_int_t)t.n_items,
-                               "commitEndS", (json_int_t)t.commit_end_s)
+    json_t *o = it ? json_pack("{s:b,s:o,s:I,s:I,s:b}", "done", 0, "item", it, "items", (json_int_t)t.n_items,
+                               "commitEndS", (json_int_t)t.commit_end_s, "ranking", t.ranking)
                    : NULL;
     if (!o) gt_err_set(err, GT_ENOMEM, "out of memory");
     return o;
@@ -255,13 +271,13 @@ int gt_fund_label_export(sqlite3 *db, const uint8_t task[32], gt_pref_format for
     uint64_t want_lines, lines;
     int rc = closed_root(db, task, format, want, &want_lines, err);
     if (rc || (rc = gt_fund_ltask_load(db, task, &t, err)) ||
-        (rc = gt_fund_litems_load(db, task, t.n_items, &li, err)))
+        (rc = gt_fund_litems_load(db, task, t.items, t.ranking, &li, err))) /* items: a task closed unfilled */
         return rc;
     gt_pref_tally tl;
     memset(&tl, 0, sizeof tl);
     tl.label = li.label;
     size_t start = out->len;
-    rc = gt_pref_export(li.it, li.n, &tl, format, out, err);
+    rc = (t.ranking ? gt_rank_export : gt_pref_export)(li.it, li.n, &tl, format, out, err);
     gt_buf part = {out->data + start, out->len - start, out->len - start};
     if (!rc) rc = gt_fund_label_lines_root(&part, got, &lines, err);
     gt_fund_litems_free(&li);
@@ -280,12 +296,32 @@ static const char *ppm_text(const json_t *v, char out[24]) {
     return out;
 }
 
+/* The phrases of the card that differ between a comparison task and a
+ * ranking task. */
+typedef struct card_words {
+    const char *lines, *gold, *label, *alpha;
+} card_words;
+static const card_words comparison_words = {
+    "An item of n answers gives n-1 lines (the chosen answer over each other one)",
+    "('-' plain, else the right answer)",
+    "A plain item's label is the answer most accepted labellers chose (at least %lld; a tie gives none)",
+    "nominal"};
+static const card_words ranking_words = {
+    "Each labeller ordered an item's answers, best first; an item of n answers gives n(n-1)/2 lines, one per pair"
+    " its order implies (first over second, first over third, ...)",
+    "('-' plain, else the right order's digits, best first; a labeller is right only on that exact order)",
+    "A plain item's label is the Borda order of the accepted labellers' orders (an answer at position p of n gets"
+    " n-1-p points; at least %lld orders; a tie anywhere gives none)",
+    "ordinal, over each answer's position"};
+
 /* The card's text from the task's JSON (o). */
 static int card_write(const json_t *o, gt_buf *out) {
     if (!json_is_string(json_object_get(o, "dpoRoot"))) return -1; /* not closed */
-    char a[24], k[24];
+    const card_words *w = json_is_true(json_object_get(o, "ranking")) ? &ranking_words : &comparison_words;
+    char a[24], k[24], label[320];
 #define S(key) json_string_value(json_object_get(o, key))
 #define N(key) (long long)json_integer_value(json_object_get(o, key))
+    snprintf(label, sizeof label, w->label, N("minLabels"));
     return gt_buf_printf(out,
                          "---\npretty_name: \"%s\"\ntask_categories:\n- text-generation\ntags:\n- dpo\n- rlhf\n"
                          "- human-feedback\nconfigs:\n- config_name: dpo\n  data_files: dpo.jsonl\n"
@@ -297,24 +333,24 @@ static int card_write(const json_t *o, gt_buf *out) {
                          "- `hh.jsonl`: the same pairs as Anthropic HH-RLHF conversations `{\"chosen\","
                          " \"rejected\"}`; Merkle root `%s`\n\n"
                          "Each leaf is the keccak256 of one line without its newline; pairs are hashed sorted"
-                         " (OpenZeppelin's MerkleProof). An item of n answers gives n-1 lines.\n\n"
+                         " (OpenZeppelin's MerkleProof). %s.\n\n"
                          "## How it was labelled\n\n"
-                         "- %lld items (prompt and 2-4 answers), of which the gold ones (right answer known to the"
-                         " poster, hidden until close) are `%s` ('-' plain, else the right answer); %lld plain"
-                         " items got a label.\n"
+                         "- %lld items (prompt and 2-4 answers), of which the gold ones (known to the"
+                         " poster, hidden until close) are `%s` %s; %lld plain items got a label.\n"
                          "- %lld seats, each an attested human (one person, one seat), bonded %s base units and"
                          " paid %s per label; labels committed as hashes, then revealed.\n"
                          "- Outcome: %lld accepted, %lld careless (under %lld %% right on gold: bond burned,"
                          " labels not counted), %lld incomplete (bond burned).\n"
-                         "- A plain item's label is the answer most accepted labellers chose (at least %lld; a"
-                         " tie gives none).\n\n## Agreement (accepted labellers, plain items)\n\n"
-                         "- Krippendorff's alpha (nominal): %s\n- Light's kappa (mean pairwise Cohen's kappa): %s\n\n"
+                         "- %s.\n\n## Agreement (accepted labellers, plain items)\n\n"
+                         "- Krippendorff's alpha (%s): %s\n- Light's kappa (mean pairwise Cohen's kappa%s): %s\n\n"
                          "## Verify\n\n`gotong ledger verify` replays the task; `gotong label export %s`"
                          " rebuilds both files from the ledger and refuses them if the roots differ.\n",
                          S("name"), S("name"), S("id"), S("poster"), N("closedHeight"), S("status"),
-                         N("exportLines"), S("dpoRoot"), S("hhRoot"), N("items"), S("gold"), N("labelled"),
-                         N("labellers"), S("bond"), S("payPerLabel"), N("accepted"), N("careless"), N("goldBarPct"),
-                         N("incomplete"), N("minLabels"), ppm_text(json_object_get(o, "alphaPpm"), a),
+                         N("exportLines"), S("dpoRoot"), S("hhRoot"), w->lines, N("items"), S("gold"), w->gold,
+                         N("labelled"), N("labellers"), S("bond"), S("payPerLabel"), N("accepted"), N("careless"),
+                         N("goldBarPct"), N("incomplete"), label, w->alpha,
+                         ppm_text(json_object_get(o, "alphaPpm"), a),
+                         w == &ranking_words ? ", on the answer put first" : "",
                          ppm_text(json_object_get(o, "kappaPpm"), k), S("id"));
 #undef S
 #undef N

@@ -43,7 +43,7 @@ static const char label_schema_sql[] =
     " alpha_def INTEGER NOT NULL, alpha_ppm INTEGER NOT NULL, kappa_def INTEGER NOT NULL,"
     " kappa_ppm INTEGER NOT NULL, dpo_root BLOB NOT NULL, dpo_lines INTEGER NOT NULL, hh_root BLOB NOT NULL,"
     " paid INTEGER NOT NULL, burned INTEGER NOT NULL, refunded INTEGER NOT NULL,"
-    " closed_height INTEGER NOT NULL) WITHOUT ROWID;"
+    " closed_height INTEGER NOT NULL, ranking INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS fd_label_items(task BLOB NOT NULL, idx INTEGER NOT NULL, prompt TEXT NOT NULL,"
     " answers INTEGER NOT NULL, a0 TEXT NOT NULL, a1 TEXT NOT NULL, a2 TEXT NOT NULL, a3 TEXT NOT NULL,"
     " gold INTEGER NOT NULL, label INTEGER NOT NULL, PRIMARY KEY(task, idx)) WITHOUT ROWID;"
@@ -57,9 +57,10 @@ static const char label_schema_sql[] =
 static const gt_ledger_module label_module = {"fund_label", label_schema_sql, NULL, NULL};
 
 int gt_fund_label_register(gt_err *err) {
-    static gt_action_kind *const kinds[] = {&gt_kind_label_task_post, &gt_kind_label_item_add,
-                                            &gt_kind_label_join,      &gt_kind_label_commit,
-                                            &gt_kind_label_reveal,    &gt_kind_label_task_close};
+    static gt_action_kind *const kinds[] = {&gt_kind_label_task_post, &gt_kind_label_rank_post,
+                                            &gt_kind_label_item_add,  &gt_kind_label_join,
+                                            &gt_kind_label_commit,    &gt_kind_label_reveal,
+                                            &gt_kind_label_task_close};
     int rc = 0;
     for (size_t i = 0; !rc && i < sizeof kinds / sizeof kinds[0]; i++) rc = gt_action_register(kinds[i], err);
     return rc ? rc : gt_ledger_register_module(&label_module, err);
@@ -112,7 +113,7 @@ int gt_fund_ltask_load(sqlite3 *db, const uint8_t id[32], fd_ltask *t, gt_err *e
     sqlite3_stmt *q;
     int rc = gt_fund_prepare(db,
                              "SELECT poster, gold_commit, status, n_items, k, pay, bond, gold_bar_pct, min_gold,"
-                             " min_labels, commit_end_s, reveal_end_s, items, joined, commits, reveals"
+                             " min_labels, commit_end_s, reveal_end_s, items, joined, commits, reveals, ranking"
                              " FROM fd_label_tasks WHERE id=?",
                              &q, err);
     if (rc) return rc;
@@ -126,6 +127,8 @@ int gt_fund_ltask_load(sqlite3 *db, const uint8_t id[32], fd_ltask *t, gt_err *e
         rc = gt_row_blob(q, 0, t->poster.b, 20, T, err) || gt_row_blob(q, 1, t->gold_commit, 32, T, err) ||
              gt_row_int(q, 2, &t->status, T, err);
         for (int i = 0; !rc && i < 13; i++) rc = gt_row_amount(q, 3 + i, v[i], T, err);
+        if (!rc) rc = gt_row_int(q, 16, &t->ranking, T, err);
+        if (!rc && (t->ranking < 0 || t->ranking > 1)) rc = gt_row_damaged(q, 16, T, "ranking 0 or 1", err);
         if (!rc && (t->k > GT_AGREE_MAX_RATERS || t->n_items > GT_LABEL_MAX_ITEMS))
             rc = gt_row_damaged(q, 4, T, "a task within the label limits", err);
     } else {
@@ -198,7 +201,8 @@ static int post_check_times(const gt_tx *tx, const gt_action *a, gt_err *err) {
     return 0;
 }
 
-static int post_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
+/* label_task_post and label_rank_post: ranking says which. */
+static int post_rule(fd_ctx *c, const gt_action *a, int ranking, gt_err *err) {
     gt_tx *tx = c->tx;
     int rc = post_check_counts(a, err);
     if (rc || (rc = post_check_times(tx, a, err))) return rc;
@@ -207,7 +211,7 @@ static int post_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
     sqlite3_stmt *q;
     if ((rc = gt_fund_prepare(tx->db,
                               "INSERT INTO fd_label_tasks VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,0,0,0,0,'',0,0,0,0,"
-                              "0,0,0,0,zeroblob(32),0,zeroblob(32),0,0,0,0)",
+                              "0,0,0,0,zeroblob(32),0,zeroblob(32),0,0,0,0,?)",
                               &q, err)))
         return rc;
     sqlite3_bind_blob(q, 1, a->id, 32, SQLITE_STATIC);
@@ -216,22 +220,37 @@ static int post_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
     for (int i = LP_ITEMS; i <= LP_REVEAL_END; i++) sqlite3_bind_int64(q, 4 + i - LP_ITEMS, (int64_t)a->f[i].u64);
     sqlite3_bind_blob(q, 13, a->f[LP_GOLD].b32, 32, SQLITE_STATIC);
     sqlite3_bind_int64(q, 14, (int64_t)tx->height);
+    sqlite3_bind_int(q, 15, ranking);
     if ((rc = gt_fund_exec_done(tx->db, q, "writing the label task", err))) return rc;
-    if (gt_buf_putc(&c->diff, FD_REC_LTASK) || gt_fund_rec_bytes(c, a->id, 32) || gt_fund_rec_bytes(c, a->from.b, 20) ||
-        gt_fund_rec_u64(c, escrow) || gt_fund_rec_bytes(c, a->f[LP_GOLD].b32, 32))
+    /* a tag of its own for a ranking task: a comparison task's record is as it was */
+    if (gt_buf_putc(&c->diff, ranking ? FD_REC_LRANK : FD_REC_LTASK) || gt_fund_rec_bytes(c, a->id, 32) ||
+        gt_fund_rec_bytes(c, a->from.b, 20) || gt_fund_rec_u64(c, escrow) ||
+        gt_fund_rec_bytes(c, a->f[LP_GOLD].b32, 32))
         return gt_err_set(err, GT_ENOMEM, "out of memory");
     return 0;
 }
 
 static int apply_post(gt_tx *tx, const gt_action *a, gt_err *err) {
     fd_ctx c = {tx, GT_BUF_INIT};
-    return gt_fund_finish(&c, post_rule(&c, a, err));
+    return gt_fund_finish(&c, post_rule(&c, a, 0, err));
+}
+
+static int apply_rank_post(gt_tx *tx, const gt_action *a, gt_err *err) {
+    fd_ctx c = {tx, GT_BUF_INIT};
+    return gt_fund_finish(&c, post_rule(&c, a, 1, err));
 }
 
 gt_action_kind gt_kind_label_task_post = {
     "label_task_post", "LabelTaskPost", post_fields, 11, apply_post, 1, {0}, {0}, 0};
+gt_action_kind gt_kind_label_rank_post = {
+    "label_rank_post", "LabelRankPost", post_fields, 11, apply_rank_post, 1, {0}, {0}, 0};
 
 /* ---- label_item_add ---- */
+
+/* An item at its bounds -- a prompt and four answers, each with its NUL, after
+ * the text area's reserved first byte -- fits one action's text. */
+_Static_assert(1 + GT_LABEL_PROMPT_MAX + 1 + GT_PREF_MAX_ANSWERS * (GT_LABEL_ANSWER_MAX + 1) <= GT_ACTION_TEXT_BYTES,
+               "a label item at its bounds fits one action");
 
 static const gt_field_def item_fields[] = {{"task", GT_F_BYTES32, 0},
                                            {"prompt", GT_F_STRING, GT_LABEL_PROMPT_MAX},

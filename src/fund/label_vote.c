@@ -10,7 +10,10 @@
  *  - A commit needs a seat and a still valid attestation (one revoked or
  *    expired since the seat was taken stops its holder labelling), once per
  *    item; a reveal must open the labeller's own commitment exactly, with a
- *    choice among the item's answers.
+ *    choice among the item's answers -- on a ranking task an order of all of
+ *    them, each once (rank.h): a digit twice, one missing, one the item
+ *    lacks or one too many is refused, and the seat, unable to reveal that
+ *    item, ends incomplete.
  *  - A labeller that commits and does not reveal (to hide a bad label) or
  *    labels only part of the items loses its bond at close (label_close.c). */
 #include <assert.h>
@@ -22,6 +25,7 @@
 #include "fund/label.h"
 #include "fund/label_impl.h"
 #include "ledger/row.h"
+#include "work/label/rank.h"
 
 /* Refuses a sender without a seat in task. */
 static int seat_check(sqlite3 *db, const uint8_t task[32], const gt_addr *who, gt_err *err) {
@@ -157,6 +161,23 @@ static int reveal_window(const gt_tx *tx, const fd_ltask *t, const uint8_t task[
     return 0;
 }
 
+/* Refuses a choice that is not a label of the item: an answer, or on a
+ * ranking task an order of its answers. */
+static int choice_check(const fd_ltask *t, uint64_t item, uint64_t choice, uint64_t answers, gt_err *err) {
+    int order[GT_PREF_MAX_ANSWERS];
+    if (answers < 2 || answers > GT_PREF_MAX_ANSWERS)
+        return gt_err_set(err, GT_EDB, "item %llu's row is damaged: %llu answers", (unsigned long long)item,
+                          (unsigned long long)answers);
+    if (t->ranking && gt_rank_decode(choice, (int)answers, order, err))
+        return gt_err_wrap(err, "item %llu of this ranking task has %llu answers", (unsigned long long)item,
+                           (unsigned long long)answers);
+    if (!t->ranking && choice >= answers)
+        return gt_err_set(err, GT_EINVAL, "choice must be 0 to %llu (item %llu has %llu answers), got %llu",
+                          (unsigned long long)answers - 1, (unsigned long long)item, (unsigned long long)answers,
+                          (unsigned long long)choice);
+    return 0;
+}
+
 static int reveal_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
     gt_tx *tx = c->tx;
     const uint8_t *task = a->f[LR_TASK].b32;
@@ -166,10 +187,7 @@ static int reveal_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
     int rc = gt_fund_ltask_load(tx->db, task, &t, err);
     if (rc || (rc = reveal_window(tx, &t, task, err))) return rc;
     if ((rc = vote_load(tx->db, task, item, &a->from, want, &answers, err))) return rc;
-    if (choice >= answers)
-        return gt_err_set(err, GT_EINVAL, "choice must be 0 to %llu (item %llu has %llu answers), got %llu",
-                          (unsigned long long)answers - 1, (unsigned long long)item, (unsigned long long)answers,
-                          (unsigned long long)choice);
+    if ((rc = choice_check(&t, item, choice, answers, err))) return rc;
     gt_fund_label_commitment(task, item, &a->from, choice, gt_action_str(a, LR_REASON), a->f[LR_REASON].str_len,
                              a->f[LR_SALT].b32, got);
     if (memcmp(want, got, 32))

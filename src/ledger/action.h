@@ -30,7 +30,7 @@
 #include "crypto/key.h"
 
 #define GT_ACTION_MAX_FIELDS 15     /* besides from and nonce (task_post has 15) */
-#define GT_ACTION_TEXT_BYTES 2048   /* all string fields of one action together */
+#define GT_ACTION_TEXT_BYTES (24 * 1024) /* all string fields of one action together (a label item: 5 x 4 KiB) */
 #define GT_ACTION_MAX_KINDS 64
 #define GT_ACTION_NAME_MAX 32
 

@@ -123,6 +123,14 @@ static void test_fund_cli(void) {
     CHECK_CONTAINS(out, "match 4");
     CHECK_EQ_INT(fund_cli(CAROL, out, sizeof out, "rounds"), 0);
     CHECK_CONTAINS(out, "cli-round");
+    /* a duplicate proven by both keys: V1 attests X0 + 1 as another person */
+    CHECK_EQ_INT(fund_cli(V1, out, sizeof out, "attest %s --person someone-else", ad(X0 + 1)), 0);
+    CHECK_EQ_INT(fund_cli(X0, out, sizeof out, "same %s", ad(X0 + 1)), 0);
+    CHECK_EQ_INT(fund_cli(X0 + 1, out, sizeof out, "same %s", ad(X0)), 0);
+    CHECK_EQ_INT(fund_cli(ALICE, out, sizeof out, "human %s", ad(V1)), 0);
+    CHECK_CONTAINS(out, "as an issuer: slashed 10000000 base units");
+    CHECK_EQ_INT(fund_cli(ALICE, out, sizeof out, "human %s", ad(X0)), 0);
+    CHECK_CONTAINS(out, "weight 0 ppm now"); /* its attestation revoked */
     /* usage errors (2) and the API's refusals */
     CHECK_EQ_INT(fund_cli(X0, out, sizeof out, "contribute %s", id), 2);
     CHECK_EQ_INT(fund_cli(X0, out, sizeof out, "round-show 0x12"), 2);

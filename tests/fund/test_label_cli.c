@@ -81,6 +81,68 @@ static void write_items(char *file, size_t cap) {
     fclose(f);
 }
 
+/* A ranking task's items: 0 and 2 plain (three answers), 1 gold (two
+ * answers, right order 1 then 0); bad_gold: item 1's gold names answer 1
+ * twice. */
+static void write_rank_items(char *file, size_t cap, int bad_gold) {
+    snprintf(file, cap, "%s/rank%d.json", dir, bad_gold);
+    FILE *f = fopen(file, "w");
+    CHECK(f != NULL);
+    if (!f) return;
+    fprintf(f,
+            "{\"name\":\"cli ranks\",\"items\":["
+            "{\"prompt\":\"Best fruit?\",\"answers\":[\"apple\",\"mango\",\"rock\"]},"
+            "{\"prompt\":\"Larger?\",\"answers\":[\"1\",\"2\"],\"gold\":\"%s\"},"
+            "{\"prompt\":\"Greeting?\",\"answers\":[\"hey\",\"bye\",\"hello\"]}]}\n",
+            bad_gold ? "11" : "10");
+    fclose(f);
+}
+
+/* A ranking task through the CLI and the node: the orders typed as answer
+ * numbers best first (the last implied when left out), a bad order told and
+ * asked again, a gold that is not an order refused before anything is sent;
+ * both labellers agree: items 0 and 2 get orders 102 and 201, 3 + 3 lines. */
+static void rank_flow(void) {
+    char items[256], out[16384], id[67] = "";
+    write_rank_items(items, sizeof items, 1);
+    CHECK_EQ_INT(label_cli(ALICE, NULL, out, sizeof out, "post --ranking --file %s --labellers 2", items), 1);
+    CHECK_CONTAINS(out, "gold at item 1: expected '-' or an order of its 2 answers");
+    write_rank_items(items, sizeof items, 0);
+    CHECK_EQ_INT(label_cli(ALICE, NULL, out, sizeof out, "post --ranking --file %s --labellers 2 --pay 0.01", items),
+                 0);
+    CHECK_CONTAINS(out, "(a ranking task)");
+    const char *p = strstr(out, "task 0x");
+    if (p) snprintf(id, sizeof id, "%.66s", p + 5);
+    CHECK_EQ_INT((int)strlen(id), 66);
+    CHECK_EQ_INT(label_cli(X0, NULL, out, sizeof out, "join %s", id), 0);
+    CHECK_EQ_INT(label_cli(X0 + 1, NULL, out, sizeof out, "join %s", id), 0);
+    CHECK_EQ_INT(label_cli(X0, "11 twice\\n21 mango first\\n21\\n312\\n", out, sizeof out, "%s", id), 0);
+    CHECK_CONTAINS(out, "the answers from best to worst (each of 1-3 once");
+    CHECK_CONTAINS(out, "expected the answers 1-3 from best to worst, each once");
+    CHECK_CONTAINS(out, "item 1: order 2 1 3 committed");
+    CHECK_CONTAINS(out, "item 3: order 3 1 2 committed");
+    CHECK_EQ_INT(label_cli(X0 + 1, "213\\n2\\n312\\n", out, sizeof out, "%s", id), 0);
+    CHECK_CONTAINS(out, "item 2: order 2 1 committed");
+    CHECK_EQ_INT(label_cli(X0, NULL, out, sizeof out, "reveal %s", id), 0);
+    CHECK_EQ_INT(label_cli(X0 + 1, NULL, out, sizeof out, "reveal %s", id), 0);
+    char route[160];
+    snprintf(route, sizeof route, "/v1/label/tasks/%s/labels", id);
+    if (http_status("/v1/head")) CHECK_EQ_INT(http_status(route), 200); /* the orders, as the web page reads them */
+    CHECK_EQ_INT(label_cli(ALICE, NULL, out, sizeof out, "close %s", id), 0);
+    CHECK_CONTAINS(out, "closed: 2 accepted, 0 careless, 0 incomplete; 2 of 3 items labelled, 6 DPO lines");
+    CHECK_EQ_INT(label_cli(X0, NULL, out, sizeof out, "show %s", id), 0);
+    CHECK_CONTAINS(out, "\"ranking\":true");
+    CHECK_CONTAINS(out, "\"label\":\"201\"");
+    CHECK_EQ_INT(label_cli(X0, NULL, out, sizeof out, "export %s", id), 0);
+    CHECK_CONTAINS(out, "{\"chosen\":\"mango\",\"prompt\":\"Best fruit?\",\"rejected\":\"apple\"}\n"
+                        "{\"chosen\":\"mango\",\"prompt\":\"Best fruit?\",\"rejected\":\"rock\"}\n"
+                        "{\"chosen\":\"apple\",\"prompt\":\"Best fruit?\",\"rejected\":\"rock\"}\n");
+    CHECK_CONTAINS(out, "{\"chosen\":\"hello\",\"prompt\":\"Greeting?\",\"rejected\":\"hey\"}\n");
+    CHECK(strstr(out, "Larger?") == NULL);
+    CHECK_EQ_INT(label_cli(X0, NULL, out, sizeof out, "export %s --format card", id), 0);
+    CHECK_CONTAINS(out, "Krippendorff's alpha (ordinal, over each answer's position): 1.000000");
+}
+
 /* The ledger before the node: money, V1 staked to issue attestations (it
  * attests through `gotong fund` once the node runs: an attestation must be
  * valid at the node's clock, today). */
@@ -154,6 +216,7 @@ static void test_label_cli(void) {
     } else {
         fprintf(stderr, "  (no curl binary: the raw HTTP checks were skipped)\n");
     }
+    rank_flow();
     CHECK_EQ_INT(gt_test_node_stop(node), 0);
     done(NULL); /* replays the whole log */
 }

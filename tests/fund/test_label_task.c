@@ -8,6 +8,10 @@
  * gt_ledger_verify at the end (done()). */
 #include "fund_util.h"
 
+#include <assert.h>
+
+#include "base/limits.h"
+#include "fund/fund_list.h"
 #include "fund/label.h"
 
 #define PAY (TOKEN / 100) /* per label */
@@ -108,6 +112,7 @@ typedef struct lq_arg {
 static int read_label(void *arg, gt_tx *tx, gt_err *err) {
     lq_arg *a = arg;
     if (a->what < 0) return (a->out = gt_fund_label_task_get(tx->db, a->task, err)) ? 0 : -1;
+    if (a->what == 3) return (a->out = gt_fund_list_labels(tx->db, a->task, err)) ? 0 : -1; /* the dashboard's */
     if (a->what == 2) return gt_fund_label_card(tx->db, a->task, &a->buf, err);
     return gt_fund_label_export(tx->db, a->task, (gt_pref_format)a->what, &a->buf, err);
 }
@@ -387,6 +392,273 @@ static void test_terms(void) {
     done(l);
 }
 
+/* ---- ranking tasks (label_rank_post): labels are orders (rank.h) ---- */
+
+#define R_ITEMS 4
+/* Item 1 is gold: its right order is 2, 0, 1. */
+static const char RGOLD[] = "-201--";
+static const int r_answers[R_ITEMS] = {3, 3, 4, 2};
+
+/* ALICE posts a ranking task of R_ITEMS items (answers r_answers) for k
+ * labellers, with gold the opening of goldCommit. */
+static void post_rank_task(gt_ledger *l, int k, const char *gold, uint8_t task[32]) {
+    uint8_t gc[32];
+    gt_fund_label_gold_commit(gold_salt, gold, strlen(gold), gc);
+    uint64_t t = now_of(l);
+    CHECK_EQ_INT(fa(l, ALICE, task, NULL, "label_rank_post",
+                    "{\"name\":\"rank answers\",\"items\":%d,\"labellers\":%d,\"payPerLabel\":%llu,\"bond\":%llu,"
+                    "\"goldBarPct\":100,\"minGold\":1,\"minLabels\":1,\"commitEndS\":%llu,\"revealEndS\":%llu,"
+                    "\"goldCommit\":\"%s\"}",
+                    R_ITEMS, k, PAY, PAY * R_ITEMS, t + 1000, t + 2000, hx(gc)),
+                 0);
+    for (int i = 0; i < R_ITEMS; i++) {
+        char ans[160] = "";
+        for (int a = 0; a < 4; a++) {
+            char one[40];
+            if (a < r_answers[i]) snprintf(one, sizeof one, ",\"answer%d\":\"x%d-%d\"", a, i, a);
+            else snprintf(one, sizeof one, ",\"answer%d\":\"\"", a);
+            strcat(ans, one);
+        }
+        CHECK_EQ_INT(fa(l, ALICE, NULL, NULL, "label_item_add",
+                        "{\"task\":\"%s\",\"prompt\":\"rank %d\",\"answers\":%d%s}", hx(task), i, r_answers[i], ans),
+                     0);
+    }
+}
+
+/* Three seats rank every item. H0 and H1 are careful and right on the gold
+ * order 201; H2 ranks item 1 as 210 and is careless (slashed). By hand (Borda
+ * over H0 and H1; an answer at position p of n gets n-1-p points):
+ *   item 0: 012 and 120 -> answer 0: 2+0, 1: 1+2, 2: 0+1 -> order 102;
+ *   item 2: 3210 and 3021 -> 3: 6, 2: 2+1, 0: 0+2, 1: 1+0 -> order 3201;
+ *   item 3: 10 and 10 -> order 10.
+ * DPO lines: 3 + 6 + 1 = 10, in the orders' pair order. Alpha (ordinal,
+ * units (item, answer), values the positions): pairs (0,2) (1,0) (2,1) |
+ * (3,1) (2,3) (1,2) (0,0) | (1,1) (0,0); n_0 = 6, n_1 = 6, n_2 = 4, n_3 = 2,
+ * n = 18: alpha = 404/999 = 0.404404. Kappa on the answer put first
+ * (0, 3, 1 against 1, 3, 1): p_o = 2/3, p_e = 1/3, kappa = 0.5. */
+static void test_ranking(void) {
+    gt_ledger *l = label_world();
+    uint8_t task[32];
+    gt_result res;
+    post_rank_task(l, 3, RGOLD, task);
+    uint64_t alice0 = bal(l, ALICE), h0 = bal(l, H0), h2 = bal(l, H2);
+    static const int r0[R_ITEMS] = {12, 201, 3210, 10}, r1[R_ITEMS] = {120, 201, 3021, 10},
+                     r2[R_ITEMS] = {210, 210, 123, 1};
+    const int *orders[3] = {r0, r1, r2};
+    for (int who = H0; who <= H2; who++) CHECK_EQ_INT(join(l, who, task, NULL), 0);
+    for (int who = H0; who <= H2; who++)
+        for (int i = 0; i < R_ITEMS; i++) CHECK_EQ_INT(commit(l, who, task, i, orders[who - H0][i], NULL), 0);
+    for (int who = H0; who <= H2; who++)
+        for (int i = 0; i < R_ITEMS; i++) CHECK_EQ_INT(reveal(l, who, task, i, orders[who - H0][i], NULL), 0);
+    CHECK_EQ_INT(close_task(l, ALICE, task, RGOLD, &res), 0);
+    json_t *v = task_view(l, task);
+    CHECK(json_is_true(json_object_get(v, "ranking")));
+    CHECK_EQ_INT(jint(v, "alphaPpm"), 404404);
+    CHECK_EQ_INT(jint(v, "kappaPpm"), 500000);
+    CHECK_EQ_INT(jint(v, "labelled"), 3);
+    CHECK_EQ_INT(jint(v, "exportLines"), 10);
+    CHECK_STR(seat_outcome(v, 0), "accepted");
+    CHECK_STR(seat_outcome(v, 1), "accepted");
+    CHECK_STR(seat_outcome(v, 2), "careless");
+    json_t *items = json_object_get(v, "itemList");
+    CHECK_STR(jstr(json_array_get(items, 0), "label"), "102");
+    CHECK_STR(jstr(json_array_get(items, 1), "gold"), "201");
+    CHECK_STR(jstr(json_array_get(items, 2), "label"), "3201");
+    CHECK_STR(jstr(json_array_get(items, 3), "label"), "10");
+    json_decref(v);
+    lq_arg la = {task, 3, NULL, GT_BUF_INIT};
+    gt_err lerr = {0};
+    CHECK_EQ_INT(gt_ledger_read(l, read_label, &la, &lerr), 0); /* the labels list reads rank codes */
+    json_t *labels = json_object_get(la.out, "labels");
+    CHECK(json_array_size(labels) == 3 * R_ITEMS);
+    long long item2 = 0; /* item 2's three labels (in labeller address order): 3210, 3021, 123 */
+    for (int k = 0; k < 3; k++) item2 += jint(json_array_get(labels, 2 * 3 + (size_t)k), "choice");
+    CHECK_EQ_INT((int)item2, 3210 + 3021 + 123);
+    json_decref(la.out);
+    CHECK_EQ_U64(bal(l, H0) - h0, R_ITEMS * PAY);
+    CHECK_EQ_U64(h2 - bal(l, H2), PAY * R_ITEMS); /* the bond */
+    CHECK_EQ_U64(bal(l, ALICE), alice0);          /* H2's pay burned, not refunded */
+    char *dpo = export_of(l, task, 0), *card = export_of(l, task, 2);
+    CHECK(dpo && card);
+    if (dpo && card) {
+        CHECK_EQ_INT(dpo_lines_ok(dpo), 10);
+        CHECK_CONTAINS(dpo, "{\"chosen\":\"x0-1\",\"prompt\":\"rank 0\",\"rejected\":\"x0-0\"}\n"
+                            "{\"chosen\":\"x0-1\",\"prompt\":\"rank 0\",\"rejected\":\"x0-2\"}\n"
+                            "{\"chosen\":\"x0-0\",\"prompt\":\"rank 0\",\"rejected\":\"x0-2\"}\n");
+        CHECK_CONTAINS(dpo, "{\"chosen\":\"x2-0\",\"prompt\":\"rank 2\",\"rejected\":\"x2-1\"}\n"
+                            "{\"chosen\":\"x3-1\",\"prompt\":\"rank 3\",\"rejected\":\"x3-0\"}\n");
+        CHECK(strstr(dpo, "rank 1") == NULL); /* the gold item is not data */
+        CHECK_CONTAINS(card, "Krippendorff's alpha (ordinal, over each answer's position): 0.404404");
+        CHECK_CONTAINS(card, "n(n-1)/2 lines");
+    }
+    free(dpo), free(card);
+    done(l);
+}
+
+/* A label that is not an order of the item's answers is refused at reveal
+ * (so the seat ends incomplete and its bond burns): a digit twice, a digit
+ * the item lacks, one digit too many, a comparison's single answer on three
+ * answers. A gold opening that is not an order is refused too: the poster
+ * cannot close with it, and the task closes by rule after the grace. */
+static void test_ranking_attacks(void) {
+    gt_ledger *l = label_world();
+    uint8_t task[32];
+    gt_result res;
+    static const char BAD_GOLD[] = "-211--";
+    post_rank_task(l, 1, BAD_GOLD, task);
+    static const int bad[R_ITEMS] = {11, 1023, 210, 2}; /* 011; 4 digits of 3; 0210; 02 of 2 answers */
+    static const char *const why[R_ITEMS] = {"each once", "each once", "each once", "each once"};
+    CHECK_EQ_INT(join(l, H0, task, NULL), 0);
+    for (int i = 0; i < R_ITEMS; i++) CHECK_EQ_INT(commit(l, H0, task, i, bad[i], NULL), 0);
+    for (int i = 0; i < R_ITEMS; i++) {
+        CHECK_EQ_INT(reveal(l, H0, task, i, bad[i], &res), GT_EINVAL);
+        CHECK_CONTAINS(res.msg, why[i]);
+        CHECK_CONTAINS(res.msg, "ranking task");
+    }
+    skew += 2000;
+    CHECK_EQ_INT(close_task(l, ALICE, task, BAD_GOLD, &res), GT_EINVAL);
+    CHECK_CONTAINS(res.msg, "gold at item 1: expected '-' or an order of its 3 answers");
+    skew += GT_LABEL_CLOSE_GRACE_S;
+    uint64_t h0 = bal(l, H0), alice0 = bal(l, ALICE);
+    CHECK_EQ_INT(close_task(l, BOB, task, "", &res), 0);
+    json_t *v = task_view(l, task);
+    CHECK_STR(seat_outcome(v, 0), "incomplete");
+    CHECK_EQ_INT(jint(v, "exportLines"), 0);
+    json_decref(v);
+    CHECK_EQ_U64(bal(l, H0), h0);                           /* its bond is gone */
+    CHECK_EQ_U64(bal(l, ALICE) - alice0, R_ITEMS * PAY);    /* the seat's pay back */
+    done(l);
+}
+
+/* gt_fund_label_gold_parse on both kinds of task. */
+static void test_gold_parse(void) {
+    static const int ans[R_ITEMS] = {3, 3, 4, 2};
+    int g[R_ITEMS];
+    size_t n_gold = 0;
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_fund_label_gold_parse("-201--", 6, 1, ans, R_ITEMS, g, &n_gold, &err), 0);
+    CHECK(g[0] == GT_PREF_NOT_GOLD && g[1] == 201 && g[2] == GT_PREF_NOT_GOLD && n_gold == 1);
+    CHECK_EQ_INT(gt_fund_label_gold_parse("0210123-01", 10, 1, ans, R_ITEMS, g, &n_gold, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "gold at item 2"); /* items 0 and 1 read 021 and 012; "3-01" is no order */
+    CHECK_EQ_INT(gt_fund_label_gold_parse("021-012301", 10, 1, ans, R_ITEMS, g, &n_gold, &err), 0);
+    CHECK(g[0] == 21 && g[1] == GT_PREF_NOT_GOLD && g[2] == 123 && g[3] == 1 && n_gold == 3);
+    CHECK_EQ_INT(gt_fund_label_gold_parse("-2--", 4, 1, ans, R_ITEMS, g, &n_gold, &err), GT_EINVAL); /* a choice */
+    CHECK_EQ_INT(gt_fund_label_gold_parse("-201---", 7, 1, ans, R_ITEMS, g, &n_gold, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "extra");
+    CHECK_EQ_INT(gt_fund_label_gold_parse("-201-", 5, 1, ans, R_ITEMS, g, &n_gold, &err), GT_EINVAL);
+    CHECK_EQ_INT(gt_fund_label_gold_parse("-2-1", 4, 0, ans, R_ITEMS, g, &n_gold, &err), 0);
+    CHECK(g[1] == 2 && g[3] == 1 && n_gold == 2);
+    CHECK_EQ_INT(gt_fund_label_gold_parse("-2-2", 4, 0, ans, R_ITEMS, g, &n_gold, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "gold at item 3: expected '-' or an answer of its 2");
+}
+
+/* Signs label_item_add of task with a prompt of prompt_len bytes and four
+ * answers of answer_len bytes (set through the setters, whose bound is the
+ * one a node's JSON decoding applies) and submits it; a refusal's message
+ * into r. The signed action also goes through JSON and back (what the API
+ * does), under the API's body limit, to the same id. */
+static int add_long_item(gt_ledger *l, const uint8_t task[32], size_t prompt_len, size_t answer_len, gt_result *r) {
+    static gt_action a, b;
+    static char text[GT_LABEL_ANSWER_MAX + 2];
+    gt_err err = {0};
+    int rc = 0;
+    assert(prompt_len < sizeof text && answer_len < sizeof text);
+    gt_action_init(&a, &gt_kind_label_item_add, CHAIN, &A[ALICE], nonce_of(l, ALICE));
+    gt_action_set_b32(&a, "task", task);
+    gt_action_set_u64(&a, "answers", 4);
+    memset(text, 'p', prompt_len);
+    rc = gt_action_set_str(&a, "prompt", text, prompt_len, &err);
+    for (int k = 0; !rc && k < 4; k++) {
+        char name[8];
+        snprintf(name, sizeof name, "answer%d", k);
+        memset(text, 'a' + k, answer_len);
+        rc = gt_action_set_str(&a, name, text, answer_len, &err);
+    }
+    if (rc) {
+        snprintf(r->msg, sizeof r->msg, "%s", err.msg);
+        return r->code = rc;
+    }
+    CHECK_EQ_INT(gt_action_sign(&a, &K[ALICE], NULL), 0);
+    json_t *j = gt_action_to_json(&a, 1);
+    char *json = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    CHECK(json && strlen(json) < GT_LIMIT_JSON_BYTES);
+    CHECK_EQ_INT(json ? gt_action_from_json_text(json, strlen(json), &b, &err) : -1, 0);
+    CHECK(memcmp(a.id, b.id, 32) == 0);
+    free(json);
+    set_clock(l);
+    gt_ledger_submit(l, &a, 1, r);
+    return r->code;
+}
+
+/* An item's texts: a prompt and each answer up to 4 KiB, all five at their
+ * bounds in one action (the action's 24 KiB of text); one byte over either
+ * bound is refused, naming the field and the bound. */
+static void test_item_bounds(void) {
+    gt_ledger *l = label_world();
+    uint8_t task[32], gc[32];
+    gt_result res;
+    gt_fund_label_gold_commit(gold_salt, "0-", 2, gc);
+    uint64_t t = now_of(l);
+    CHECK_EQ_INT(fa(l, ALICE, task, NULL, "label_task_post",
+                    "{\"name\":\"long\",\"items\":2,\"labellers\":1,\"payPerLabel\":%llu,\"bond\":%llu,"
+                    "\"goldBarPct\":50,\"minGold\":1,\"minLabels\":1,\"commitEndS\":%llu,\"revealEndS\":%llu,"
+                    "\"goldCommit\":\"%s\"}",
+                    PAY, 2 * PAY, t + 100, t + 200, hx(gc)),
+                 0);
+    CHECK_EQ_INT(add_long_item(l, task, GT_LABEL_PROMPT_MAX + 1, 10, &res), GT_ELIMIT);
+    CHECK_CONTAINS(res.msg, "\"prompt\" is 4097 bytes; at most 4096 accepted");
+    CHECK_EQ_INT(add_long_item(l, task, 10, GT_LABEL_ANSWER_MAX + 1, &res), GT_ELIMIT);
+    CHECK_CONTAINS(res.msg, "\"answer0\" is 4097 bytes; at most 4096 accepted");
+    CHECK_EQ_INT(add_long_item(l, task, GT_LABEL_PROMPT_MAX, GT_LABEL_ANSWER_MAX, &res), 0);
+    CHECK_EQ_INT(add_long_item(l, task, 3000, 2500, &res), 0); /* a few KB each */
+    json_t *v = task_view(l, task);
+    const json_t *it = json_array_get(json_object_get(v, "itemList"), 0);
+    CHECK(it && strlen(jstr(it, "prompt")) == GT_LABEL_PROMPT_MAX);
+    CHECK(it && json_string_length(json_array_get(json_object_get(it, "answers"), 3)) == GT_LABEL_ANSWER_MAX);
+    CHECK(it && json_string_value(json_array_get(json_object_get(it, "answers"), 3))[0] == 'd');
+    json_decref(v);
+    done(l);
+}
+
+/* A poster that never adds all its items: nobody could take a seat, and
+ * once the reveal window is over the task closes (by the poster at once, by
+ * anyone after the grace) with the whole escrow back to the poster -- it was
+ * locked for ever before (the close read every item and failed). */
+static void test_unfilled(void) {
+    gt_ledger *l = label_world();
+    uint8_t task[32], gc[32];
+    gt_result res;
+    gt_fund_label_gold_commit(gold_salt, "0-", 2, gc);
+    uint64_t alice0 = bal(l, ALICE), t = now_of(l);
+    CHECK_EQ_INT(fa(l, ALICE, task, NULL, "label_task_post",
+                    "{\"name\":\"unfilled\",\"items\":2,\"labellers\":2,\"payPerLabel\":%llu,\"bond\":%llu,"
+                    "\"goldBarPct\":50,\"minGold\":1,\"minLabels\":1,\"commitEndS\":%llu,\"revealEndS\":%llu,"
+                    "\"goldCommit\":\"%s\"}",
+                    PAY, 2 * PAY, t + 100, t + 200, hx(gc)),
+                 0);
+    CHECK_EQ_INT(fa(l, ALICE, NULL, NULL, "label_item_add",
+                    "{\"task\":\"%s\",\"prompt\":\"p\",\"answers\":2,\"answer0\":\"x\",\"answer1\":\"y\"}", hx(task)),
+                 0);
+    CHECK_EQ_U64(acc_of(l, ALICE).locked, 4 * PAY);
+    CHECK_EQ_INT(join(l, H0, task, &res), GT_ESTATE);
+    CHECK_EQ_INT(close_task(l, ALICE, task, "", &res), GT_ESTATE); /* the window is not over */
+    skew += 200;
+    CHECK_EQ_INT(close_task(l, BOB, task, "", &res), GT_EPERM); /* the poster's grace */
+    CHECK_EQ_INT(close_task(l, ALICE, task, "", &res), 0);
+    CHECK_EQ_U64(bal(l, ALICE), alice0);
+    CHECK_EQ_U64(acc_of(l, ALICE).locked, 0);
+    json_t *v = task_view(l, task);
+    CHECK_STR(jstr(v, "status"), "closed-by-rule");
+    CHECK_EQ_INT(jint(v, "exportLines"), 0);
+    json_decref(v);
+    char *dpo = export_of(l, task, 0);
+    CHECK(dpo && dpo[0] == 0);
+    free(dpo);
+    CHECK_EQ_INT(close_task(l, ALICE, task, "", &res), GT_ESTATE); /* once */
+    done(l);
+}
+
 int main(void) {
     make_keys();
     extra_keys();
@@ -400,5 +672,10 @@ int main(void) {
     RUN(test_seats);
     RUN(test_poster_never_closes);
     RUN(test_terms);
+    RUN(test_ranking);
+    RUN(test_ranking_attacks);
+    RUN(test_gold_parse);
+    RUN(test_item_bounds);
+    RUN(test_unfilled);
     return gt_test_finish();
 }
