@@ -24,7 +24,11 @@
 //     missed submission slashes the stake to the client and reopens the job
 //     to any worker but the one that missed it; a missed verdict ends the job
 //     with nobody paid (budget and fee back to the client, stake back to the
-//     worker). expiredAt then bounds only the claim;
+//     worker). expiredAt then bounds only the claim. A rejection of a timed
+//     job without a fee that stands (finalized, or upheld by the court) while
+//     expiredAt is still ahead reopens it the same way (the ledger's slot
+//     reopening): the stake slashed to the client, the budget kept for the
+//     next worker;
 //   - post: create and fund in one transaction, the description kept off
 //     chain (its hash in the event), the cheap path the gas figure is for.
 //   - the evaluator's fee (postWithFee, the embedded ledger's evaluator
@@ -88,8 +92,9 @@ contract JobEscrow {
         uint64 due;
     }
     mapping(uint256 => Phases) public phasesOf;
-    // Workers that missed a timed job's submit deadline: one seat each per job.
-    mapping(uint256 => mapping(address => bool)) public missed;
+    // Workers that had their seat on a timed job (missed its submit deadline,
+    // or were rejected and the job reopened): one claim each per job.
+    mapping(uint256 => mapping(address => bool)) public hadSeat;
 
     // ERC-8183's events.
     event JobCreated(uint256 indexed jobId, address indexed client, address indexed provider,
@@ -117,6 +122,7 @@ contract JobEscrow {
     event PhasesSet(uint256 indexed jobId, uint256 submitSeconds, uint256 verifySeconds);
     event SubmitMissed(uint256 indexed jobId, address indexed provider, uint256 slashed);
     event VerifyMissed(uint256 indexed jobId, address indexed evaluator);
+    event JobReopened(uint256 indexed jobId, address indexed previousProvider);
 
     constructor(address token_, address court_) {
         require(token_ != address(0), "escrow: token is the zero address");
@@ -248,8 +254,9 @@ contract JobEscrow {
         require(j.status == Status.Rejected && until != 0, "escrow: no rejection waiting for its window");
         require(block.timestamp >= until, "escrow: the dispute window is still open");
         appealUntil[jobId] = 0;
-        unwind(jobId, j, true, true);
-        push(j.evaluator, j.stake);
+        uint256 bond = j.stake;
+        rejectionStands(jobId, j);
+        push(j.evaluator, bond);
     }
 
     // The court's outcome (DisputeCourt.OUTCOME_*): 1 the worker won, 0 the
@@ -271,14 +278,15 @@ contract JobEscrow {
             refundFee(jobId, j.client); // the wrongful rejecter forfeits its fee
             return bond;
         }
+        address provider = j.provider;
         j.status = Status.Rejected;
-        unwind(jobId, j, true, true);
+        rejectionStands(jobId, j);
         push(j.evaluator, bond);
         if (outcome == 0) {
             push(msg.sender, bond);
             return bond;
         }
-        push(j.provider, bond);
+        push(provider, bond);
         return 0;
     }
 
@@ -314,12 +322,8 @@ contract JobEscrow {
         require(j.status == Status.Funded && j.claimed, "escrow: the job is not waiting on a phase");
         address worker = j.provider;
         uint256 stake = j.stake;
-        missed[jobId][worker] = true;
-        j.claimed = false;
-        j.provider = address(0);
-        p.due = 0;
         emit SubmitMissed(jobId, worker, stake);
-        if (stake > 0) push(j.client, stake);
+        reopen(jobId, j);
     }
 
     // Makes a funded, unclaimed job naming no provider a timed one: each claim
@@ -396,7 +400,7 @@ contract JobEscrow {
                 "escrow: a job that asks a stake needs an evaluator other than its client (or a court)");
         require(block.timestamp < j.expiredAt, "escrow: the job has expired");
         if (j.timed) {
-            require(!missed[jobId][msg.sender], "escrow: this worker missed its submit deadline on the job");
+            require(!hadSeat[jobId][msg.sender], "escrow: this worker already had its seat on the job (one claim each)");
             Phases storage p = phasesOf[jobId];
             p.due = uint64(block.timestamp + p.submitSeconds);
         }
@@ -407,6 +411,30 @@ contract JobEscrow {
     }
 
     // ---- internals ----
+
+    // A rejection that stands: the stake is slashed to the client; a timed job
+    // without a fee whose claim window (expiredAt) is still open reopens to
+    // other workers (the embedded ledger's rule), any other ends with the
+    // budget back to the client (and the fee to the evaluator).
+    function rejectionStands(uint256 jobId, Job storage j) private {
+        if (!j.timed || block.timestamp >= j.expiredAt || feeOf[jobId] != 0) return unwind(jobId, j, true, true);
+        emit StakeSlashed(jobId, j.provider, j.stake);
+        j.status = Status.Funded;
+        reopen(jobId, j);
+    }
+
+    // A claimed timed job open again to any worker but the one that had it;
+    // that worker's stake goes to the client.
+    function reopen(uint256 jobId, Job storage j) private {
+        address worker = j.provider;
+        uint256 stake = j.stake;
+        hadSeat[jobId][worker] = true;
+        j.claimed = false;
+        j.provider = address(0);
+        phasesOf[jobId].due = 0;
+        emit JobReopened(jobId, worker);
+        if (stake > 0) push(j.client, stake);
+    }
 
     // A timed job's verdict comes before its verify deadline.
     function inVerifyPhase(uint256 jobId) private view {

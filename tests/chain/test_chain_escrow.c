@@ -226,7 +226,7 @@ static void test_submit_deadline(void) {
     CHECK_MSG(gt_escrow_get(&C, &ESCROW, id, &j, &err) == 0, "%s", err.msg);
     CHECK(j.status == GT_ESCROW_FUNDED && !j.claimed && gt_addr_is_zero(&j.provider));
     REFUSED(&STRANGER, TIMEOUT, id, NULL, "no phase deadline has passed"); /* nothing runs until the next claim */
-    REFUSED(&WORKER, CLAIM, id, NULL, "missed its submit deadline");
+    REFUSED(&WORKER, CLAIM, id, NULL, "already had its seat");
     OK_CALL(&WORKER2, CLAIM, id, NULL, NULL);
     OK_CALL(&WORKER2, SUBMIT, id, "on time", NULL);
     OK_CALL(&VERIFIER, COMPLETE, id, "ok", NULL);

@@ -37,7 +37,7 @@
  *
  * A rule the contracts do not have stops the scenario at that step, loudly,
  * with the reason (a multi-slot task, quorum verdicts, open dispute votes, a
- * settled rejection reopening a slot...): the steps before it were
+ * settled rejection reopening the slot of a task with a fee...): the steps before it were
  * compared, the rest are listed as not run on chain. A refusal whose rule
  * only the ledger has (skill or registry names, window bounds, a verdict
  * naming the result...) is skipped and counted: a refusal changes nothing on
@@ -319,9 +319,9 @@ static const char *settle_gap(run *r, json_t *it, job *jb, uint64_t t) {
         return "a poster's cancel of a funded task another evaluator judges: JobEscrow gives the budget back only "
                "after expiry (claimRefund)";
     if (strcmp(type, "task_settle") || j.status != GT_ESCROW_REJECTED) return NULL;
-    if (t < jb->claim_close)
+    if (t < jb->claim_close && (!jb->timed || fee_of(r, jb->id)))
         return "a settled rejection reopens the slot on the ledger (its claim window is open); a JobEscrow "
-               "rejection ends the job, the budget back to the client";
+               "rejection ends the job unless the job is timed and has no fee";
     return NULL;
 }
 
