@@ -17,6 +17,18 @@
 //     the budget back; a worker that claimed and never submitted loses its
 //     stake to the client (timeouts slash), one that submitted and was never
 //     judged gets its stake back (the silence was not its fault);
+//   - per-phase deadlines (setPhases, the embedded ledger's submit and verify
+//     windows, for a funded job naming no provider): each claim must be
+//     submitted within submitSeconds, each submission judged within
+//     verifySeconds; once a phase's end passes anyone may call timeout: a
+//     missed submission slashes the stake to the client and reopens the job
+//     to any worker but the one that missed it; a missed verdict ends the job
+//     with nobody paid (budget and fee back to the client, stake back to the
+//     worker). expiredAt then bounds only the claim. A rejection of a timed
+//     job without a fee that stands (finalized, or upheld by the court) while
+//     expiredAt is still ahead reopens it the same way (the ledger's slot
+//     reopening): the stake slashed to the client, the budget kept for the
+//     next worker;
 //   - post: create and fund in one transaction, the description kept off
 //     chain (its hash in the event), the cheap path the gas figure is for.
 //   - the evaluator's fee (postWithFee, the embedded ledger's evaluator
@@ -33,7 +45,8 @@
 //     finalises the rejection after the window (stake slashed to the client,
 //     the evaluator's bond back). With no court a rejection is final at once.
 // Hooks (ERC-8183's optional extension) are refused: hook must be zero.
-// Amounts fit 96 bits (7.9e28 base units) so a job packs into three slots.
+// Amounts fit 96 bits (7.9e28 base units) so a job packs into three slots
+// (a timed job's phases take a fourth, read only when the job is timed).
 pragma solidity 0.8.37;
 
 interface IDisputeCourt {
@@ -54,6 +67,7 @@ contract JobEscrow {
         uint64 expiredAt;
         Status status;
         bool claimed;      // the worker locked its stake
+        bool timed;        // per-phase deadlines (phasesOf): read with the slot, free for an untimed job
         address provider;  // slot 1
         uint96 budget;
         address evaluator; // slot 2
@@ -69,6 +83,18 @@ contract JobEscrow {
     mapping(uint256 => uint256) public appealUntil;
     // The evaluator's fee of a job posted with one (postWithFee); zero otherwise.
     mapping(uint256 => uint256) public feeOf;
+    // A timed job's per-phase deadlines (setPhases; zero: untimed, the job's
+    // single expiry governs): a claim must be submitted within submitSeconds,
+    // a submission judged within verifySeconds; due is the running phase's end.
+    struct Phases {
+        uint32 submitSeconds;
+        uint32 verifySeconds;
+        uint64 due;
+    }
+    mapping(uint256 => Phases) public phasesOf;
+    // Workers that had their seat on a timed job (missed its submit deadline,
+    // or were rejected and the job reopened): one claim each per job.
+    mapping(uint256 => mapping(address => bool)) public hadSeat;
 
     // ERC-8183's events.
     event JobCreated(uint256 indexed jobId, address indexed client, address indexed provider,
@@ -93,6 +119,10 @@ contract JobEscrow {
     event DisputeSettled(uint256 indexed jobId, uint8 outcome);
     event FeeSet(uint256 indexed jobId, uint256 fee);
     event FeePaid(uint256 indexed jobId, address indexed evaluator, uint256 fee);
+    event PhasesSet(uint256 indexed jobId, uint256 submitSeconds, uint256 verifySeconds);
+    event SubmitMissed(uint256 indexed jobId, address indexed provider, uint256 slashed);
+    event VerifyMissed(uint256 indexed jobId, address indexed evaluator);
+    event JobReopened(uint256 indexed jobId, address indexed previousProvider);
 
     constructor(address token_, address court_) {
         require(token_ != address(0), "escrow: token is the zero address");
@@ -151,7 +181,13 @@ contract JobEscrow {
         require(j.status == Status.Funded, "escrow: the job is not funded");
         require(msg.sender == j.provider, "escrow: only the provider submits");
         require(j.claimed || j.stake == 0, "escrow: the provider has not claimed the job with its stake");
-        require(block.timestamp < j.expiredAt, "escrow: the job has expired");
+        if (!j.timed) {
+            require(block.timestamp < j.expiredAt, "escrow: the job has expired");
+        } else {
+            Phases storage p = phasesOf[jobId];
+            require(block.timestamp < p.due, "escrow: the submit deadline has passed");
+            p.due = uint64(block.timestamp + p.verifySeconds);
+        }
         j.status = Status.Submitted;
         emit JobSubmitted(jobId, msg.sender, deliverable);
     }
@@ -161,6 +197,7 @@ contract JobEscrow {
         Job storage j = known(jobId);
         require(msg.sender == j.evaluator, "escrow: only the evaluator completes");
         require(j.status == Status.Submitted, "escrow: the job is not submitted");
+        if (j.timed) inVerifyPhase(jobId);
         j.status = Status.Completed;
         address provider = j.provider;
         uint256 paid = uint256(j.budget) + (j.claimed ? j.stake : 0);
@@ -182,6 +219,7 @@ contract JobEscrow {
         } else {
             require(s == Status.Funded || s == Status.Submitted, "escrow: the job is already settled");
             require(msg.sender == j.evaluator, "escrow: only the evaluator rejects a funded job");
+            if (s == Status.Submitted && j.timed) inVerifyPhase(jobId);
         }
         j.status = Status.Rejected;
         emit JobRejected(jobId, msg.sender, reason);
@@ -216,8 +254,9 @@ contract JobEscrow {
         require(j.status == Status.Rejected && until != 0, "escrow: no rejection waiting for its window");
         require(block.timestamp >= until, "escrow: the dispute window is still open");
         appealUntil[jobId] = 0;
-        unwind(jobId, j, true, true);
-        push(j.evaluator, j.stake);
+        uint256 bond = j.stake;
+        rejectionStands(jobId, j);
+        push(j.evaluator, bond);
     }
 
     // The court's outcome (DisputeCourt.OUTCOME_*): 1 the worker won, 0 the
@@ -239,14 +278,15 @@ contract JobEscrow {
             refundFee(jobId, j.client); // the wrongful rejecter forfeits its fee
             return bond;
         }
+        address provider = j.provider;
         j.status = Status.Rejected;
-        unwind(jobId, j, true, true);
+        rejectionStands(jobId, j);
         push(j.evaluator, bond);
         if (outcome == 0) {
             push(msg.sender, bond);
             return bond;
         }
-        push(j.provider, bond);
+        push(provider, bond);
         return 0;
     }
 
@@ -256,9 +296,49 @@ contract JobEscrow {
         Status s = j.status;
         require(s == Status.Funded || s == Status.Submitted, "escrow: nothing to refund (not funded, or settled)");
         require(block.timestamp >= j.expiredAt, "escrow: the job has not expired yet");
+        require(!j.claimed || !j.timed,
+                "escrow: a claimed timed job ends by its phase deadlines (timeout), not its expiry");
         j.status = Status.Expired;
         emit JobExpired(jobId);
         unwind(jobId, j, s == Status.Funded, false);
+    }
+
+    // A timed job's running phase ended (anyone may call, as a keeper). A
+    // claim not submitted in time: the stake is slashed to the client and the
+    // job reopens to any other worker. A submission not judged in time: the
+    // job ends with nobody paid: budget and fee back to the client, the stake
+    // back to the worker.
+    function timeout(uint256 jobId) external {
+        Job storage j = known(jobId);
+        require(j.timed, "escrow: the job has no phase deadlines");
+        Phases storage p = phasesOf[jobId];
+        require(p.due != 0 && block.timestamp >= p.due, "escrow: no phase deadline has passed");
+        if (j.status == Status.Submitted) {
+            j.status = Status.Expired;
+            emit VerifyMissed(jobId, j.evaluator);
+            unwind(jobId, j, false, false);
+            return;
+        }
+        require(j.status == Status.Funded && j.claimed, "escrow: the job is not waiting on a phase");
+        address worker = j.provider;
+        uint256 stake = j.stake;
+        emit SubmitMissed(jobId, worker, stake);
+        reopen(jobId, j);
+    }
+
+    // Makes a funded, unclaimed job naming no provider a timed one: each claim
+    // must be submitted within submitSeconds and each submission judged within
+    // verifySeconds (the job's expiry then bounds only the claim).
+    function setPhases(uint256 jobId, uint256 submitSeconds, uint256 verifySeconds) external {
+        Job storage j = known(jobId);
+        require(msg.sender == j.client, "escrow: only the client sets the phases");
+        require(j.status == Status.Funded && !j.claimed, "escrow: the job is not funded and unclaimed");
+        require(j.provider == address(0), "escrow: a job naming its provider has its single expiry");
+        require(submitSeconds > 0 && submitSeconds <= type(uint32).max && verifySeconds > 0 &&
+                verifySeconds <= type(uint32).max, "escrow: phase seconds must be 1 to 2^32 - 1");
+        j.timed = true;
+        phasesOf[jobId] = Phases(uint32(submitSeconds), uint32(verifySeconds), 0);
+        emit PhasesSet(jobId, submitSeconds, verifySeconds);
     }
 
     // ---- gotong's extension ----
@@ -319,6 +399,11 @@ contract JobEscrow {
         require(j.stake == 0 || j.evaluator != j.client || address(court) != address(0),
                 "escrow: a job that asks a stake needs an evaluator other than its client (or a court)");
         require(block.timestamp < j.expiredAt, "escrow: the job has expired");
+        if (j.timed) {
+            require(!hadSeat[jobId][msg.sender], "escrow: this worker already had its seat on the job (one claim each)");
+            Phases storage p = phasesOf[jobId];
+            p.due = uint64(block.timestamp + p.submitSeconds);
+        }
         j.provider = msg.sender;
         j.claimed = true;
         emit JobClaimed(jobId, msg.sender, j.stake);
@@ -327,13 +412,42 @@ contract JobEscrow {
 
     // ---- internals ----
 
+    // A rejection that stands: the stake is slashed to the client; a timed job
+    // without a fee whose claim window (expiredAt) is still open reopens to
+    // other workers (the embedded ledger's rule), any other ends with the
+    // budget back to the client (and the fee to the evaluator).
+    function rejectionStands(uint256 jobId, Job storage j) private {
+        if (!j.timed || block.timestamp >= j.expiredAt || feeOf[jobId] != 0) return unwind(jobId, j, true, true);
+        emit StakeSlashed(jobId, j.provider, j.stake);
+        j.status = Status.Funded;
+        reopen(jobId, j);
+    }
+
+    // A claimed timed job open again to any worker but the one that had it;
+    // that worker's stake goes to the client.
+    function reopen(uint256 jobId, Job storage j) private {
+        address worker = j.provider;
+        uint256 stake = j.stake;
+        hadSeat[jobId][worker] = true;
+        j.claimed = false;
+        j.provider = address(0);
+        phasesOf[jobId].due = 0;
+        emit JobReopened(jobId, worker);
+        if (stake > 0) push(j.client, stake);
+    }
+
+    // A timed job's verdict comes before its verify deadline.
+    function inVerifyPhase(uint256 jobId) private view {
+        require(block.timestamp < phasesOf[jobId].due, "escrow: the verify deadline has passed");
+    }
+
     function open(address provider, address evaluator, uint256 expiredAt) private returns (uint256 jobId) {
         require(evaluator != address(0), "escrow: evaluator is the zero address");
         require(evaluator != msg.sender || provider != msg.sender, "escrow: the client may not be its own worker");
         require(expiredAt > block.timestamp && expiredAt < type(uint64).max,
                 "escrow: expiredAt must be a future unix time");
         jobId = ++jobCount;
-        jobs[jobId] = Job(msg.sender, uint64(expiredAt), Status.Open, false, provider, 0, evaluator, 0);
+        jobs[jobId] = Job(msg.sender, uint64(expiredAt), Status.Open, false, false, provider, 0, evaluator, 0);
         emit JobCreated(jobId, msg.sender, provider, evaluator, expiredAt);
     }
 

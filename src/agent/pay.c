@@ -16,8 +16,10 @@
 #define PAY_MAX_ACCEPTS 16
 
 /* The first "exact" offer of the embedded ledger of dom (network, asset and
- * the domain's salt); NULL when none. *amount and *pay_to from it. */
-static const json_t *ledger_offer(const json_t *accepts, const gt_domain *dom, uint64_t *amount, gt_addr *pay_to) {
+ * the domain's salt); NULL when none. *amount, *pay_to and *timeout_s (its
+ * maxTimeoutSeconds, 1 to GT_X402_MAX_TIMEOUT_S) from it. */
+static const json_t *ledger_offer(const json_t *accepts, const gt_domain *dom, uint64_t *amount, gt_addr *pay_to,
+                                  uint64_t *timeout_s) {
     char net[32], salt[67] = "0x";
     gt_x402_ledger_network(dom->chain_id, net);
     gt_hex_encode(dom->salt, 32, salt + 2);
@@ -29,6 +31,9 @@ static const json_t *ledger_offer(const json_t *accepts, const gt_domain *dom, u
         const char *to = json_string_value(json_object_get(o, "payTo"));
         const char *amt = json_string_value(json_object_get(o, "amount"));
         const char *sa = json_string_value(json_object_get(extra, "salt"));
+        json_int_t t = json_integer_value(json_object_get(o, "maxTimeoutSeconds"));
+        if (t < 1 || t > GT_X402_MAX_TIMEOUT_S) continue;
+        *timeout_s = (uint64_t)t;
         if (!s || !n || !a || !to || !amt || !sa || strcmp(s, "exact") || strcmp(n, net) ||
             strcmp(a, GT_X402_LEDGER_ASSET) || strcasecmp(sa, salt) || gt_addr_parse(to, pay_to, NULL) ||
             gt_parse_u64(amt, "amount", 1, UINT64_MAX, amount, NULL))
@@ -45,8 +50,10 @@ static int budget_check(const gt_agent_payer *p, uint64_t amount, gt_err *err) {
                       (unsigned long long)amount, (unsigned long long)(p->budget - p->spent));
 }
 
-/* Signs a transfer of the offer to its payTo with the account's next nonce. */
-static int sign_ledger(gt_agent_payer *p, const json_t *offer, uint64_t amount, const gt_addr *to,
+/* Signs a payment of the offer to its payTo with the account's next nonce,
+ * valid from now - GT_X402_CLOCK_SKEW_S until now + the offer's timeout_s:
+ * held longer by the server, the ledger refuses it. */
+static int sign_ledger(gt_agent_payer *p, const json_t *offer, uint64_t amount, const gt_addr *to, uint64_t timeout_s,
                        const gt_domain *dom, char **sig, gt_agent_paid *out, gt_err *err) {
     gt_addr from;
     gt_client_acct acct;
@@ -55,9 +62,12 @@ static int sign_ledger(gt_agent_payer *p, const json_t *offer, uint64_t amount, 
     gt_key_address(p->key, &from);
     int rc = gt_client_account(p->ledger, &from, &acct, err);
     if (!rc) {
-        gt_action_init(a, &gt_kind_transfer, dom, &from, acct.nonce);
+        uint64_t now_s = (uint64_t)time(NULL);
+        gt_action_init(a, &gt_kind_payment, dom, &from, acct.nonce);
         gt_action_set_addr(a, "to", to);
         gt_action_set_u64(a, "amount", amount);
+        gt_action_set_u64(a, "validAfter", now_s > GT_X402_CLOCK_SKEW_S ? now_s - GT_X402_CLOCK_SKEW_S : 0);
+        gt_action_set_u64(a, "validBefore", now_s + timeout_s);
         rc = gt_action_sign(a, p->key, err);
     }
     if (!rc) rc = gt_x402_b64_encode(json_pack("{s:i,s:O,s:{s:o}}", "x402Version", GT_X402_VERSION, "accepted", offer,
@@ -89,15 +99,15 @@ int gt_agent_pay_sign(gt_agent_payer *p, const char *required, char **sig, gt_ag
     json_t *j = NULL;
     gt_domain dom;
     gt_addr to;
-    uint64_t amount = 0;
+    uint64_t amount = 0, timeout_s = 0;
     memset(out, 0, sizeof *out);
     *sig = NULL;
     int rc = gt_x402_b64_decode(required, "PAYMENT-REQUIRED", &j, err);
     const json_t *offer = NULL;
     if (!rc && p->ledger && !(rc = gt_client_domain(p->ledger, &dom, err)))
-        offer = ledger_offer(json_object_get(j, "accepts"), &dom, &amount, &to);
+        offer = ledger_offer(json_object_get(j, "accepts"), &dom, &amount, &to, &timeout_s);
     if (!rc && offer && !(rc = budget_check(p, amount, err))) {
-        rc = sign_ledger(p, offer, amount, &to, &dom, sig, out, err);
+        rc = sign_ledger(p, offer, amount, &to, timeout_s, &dom, sig, out, err);
         out->amount = amount;
     } else if (!rc && !offer && p->evm_chain_id) {
         rc = sign_evm(p, required, sig, out, err);

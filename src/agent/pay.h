@@ -1,7 +1,8 @@
 /* pay.h: an agent's paying HTTP client (x402 v2, "exact" scheme): GETs a
  * resource and, when it answers 402, pays it within a budget and retries once,
  * on whichever of the agent's networks the server offers: gotong's embedded
- * ledger (network "gotong:<chainId>", a signed transfer, api/x402_ledger.h)
+ * ledger (network "gotong:<chainId>", a signed payment valid for the offer's
+ * maxTimeoutSeconds, api/x402_ledger.h)
  * or an EVM chain's token (an EIP-3009 authorization, chain/x402.h).
  *
  * Fail closed: it pays only an offer on a network it was given (the ledger's

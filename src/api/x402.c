@@ -196,7 +196,8 @@ int gt_api_x402_check(gt_api_x402 *x, gt_req *r, const char *method, const char 
         gt_err err;
         gt_node *node = x->ledger ? r->node : NULL;
         if (!sig) return answer_402(&p->req, node, "PAYMENT-SIGNATURE header is required", o), 1;
-        int rc = node ? gt_x402_ledger_verify(sig, &p->req, gt_ledger_domain(node->ledger), &p->act, &err)
+        int rc = node ? gt_x402_ledger_verify(sig, &p->req, gt_ledger_domain(node->ledger),
+                                              gt_ledger_now_s(node->ledger), &p->act, &err)
                       : gt_x402_verify(sig, &p->req, (uint64_t)time(NULL), &p->auth, &err);
         if (rc) return answer_402(&p->req, node, err.msg, o), 1;
         p->node = node;

@@ -11,7 +11,7 @@
  * (a relative key file is under HOME; prices in base units). With
  *   {"settle": "ledger", "payTo": "0x…", "maxTimeoutSeconds": 300, "prices": {…}}
  * payments settle on the node's embedded ledger instead (network
- * "gotong:<chainId>": a signed transfer of the price, x402_ledger.h), with no
+ * "gotong:<chainId>": a signed payment of the price, x402_ledger.h), with no
  * chain, token or facilitator key. A file that does
  * not parse, names an unknown route, or a chain that does not answer stops the
  * node from starting: a paid route is never served free by mistake.

@@ -38,23 +38,45 @@ static int accepted_check(const json_t *acc, const gt_x402_req *r, const gt_doma
                                                  "(scheme, network, amount, asset, payTo, maxTimeoutSeconds, extra)");
 }
 
-/* The transfer pays exactly r: kind, recipient, amount, signature under dom. */
-static int transfer_check(gt_action *a, const gt_x402_req *r, const gt_domain *dom, gt_err *err) {
-    if (a->kind != &gt_kind_transfer)
-        return gt_err_set(err, GT_EINVAL, "PAYMENT-SIGNATURE: payload.action must be a transfer, not %s",
-                          a->kind->name);
+/* The payment pays exactly r: kind, recipient, amount, signature under dom. */
+static int payment_check(gt_action *a, const gt_x402_req *r, const gt_domain *dom, gt_err *err) {
+    if (a->kind != &gt_kind_payment)
+        return gt_err_set(err, GT_EINVAL, "PAYMENT-SIGNATURE: payload.action must be a payment (a transfer with "
+                                          "validAfter and validBefore), not %s", a->kind->name);
     int to = gt_action_field(a->kind, "to"), amount = gt_action_field(a->kind, "amount");
     assert(to >= 0 && amount >= 0);
     if (!gt_addr_eq(&a->f[to].addr, &r->pay_to))
-        return gt_err_set(err, GT_EINVAL, "PAYMENT-SIGNATURE: the transfer is not to payTo");
+        return gt_err_set(err, GT_EINVAL, "PAYMENT-SIGNATURE: the payment is not to payTo");
     if (a->f[amount].u64 != r->amount)
-        return gt_err_set(err, GT_EINVAL, "PAYMENT-SIGNATURE: the transfer is of %llu base units, the price is %llu",
+        return gt_err_set(err, GT_EINVAL, "PAYMENT-SIGNATURE: the payment is of %llu base units, the price is %llu",
                           (unsigned long long)a->f[amount].u64, (unsigned long long)r->amount);
-    if (!a->has_salt) return gt_err_set(err, GT_EINVAL, "PAYMENT-SIGNATURE: the transfer names no salt (domain)");
-    return gt_action_verify(a, dom, err) ? gt_err_wrap(err, "PAYMENT-SIGNATURE: the transfer's signature") : 0;
+    if (!a->has_salt) return gt_err_set(err, GT_EINVAL, "PAYMENT-SIGNATURE: the payment names no salt (domain)");
+    return gt_action_verify(a, dom, err) ? gt_err_wrap(err, "PAYMENT-SIGNATURE: the payment's signature") : 0;
 }
 
-int gt_x402_ledger_verify(const char *value, const gt_x402_req *r, const gt_domain *dom, gt_action *out, gt_err *err) {
+/* The payment's window holds now_s (the node's time, the next block's) and
+ * ends within maxTimeoutSeconds (+ the clock skew) of it: the server may
+ * hold an authorization no longer than it offered to. */
+static int window_check(const gt_action *a, const gt_x402_req *r, uint64_t now_s, gt_err *err) {
+    int fa = gt_action_field(a->kind, "validAfter"), fb = gt_action_field(a->kind, "validBefore");
+    assert(fa >= 0 && fb >= 0);
+    uint64_t after = a->f[fa].u64, before = a->f[fb].u64;
+    if (now_s < after)
+        return gt_err_set(err, GT_ESTATE, "PAYMENT-SIGNATURE: the payment is not yet valid: validAfter %llu, the "
+                                          "node's time is %llu", (unsigned long long)after, (unsigned long long)now_s);
+    if (now_s >= before)
+        return gt_err_set(err, GT_ESTATE, "PAYMENT-SIGNATURE: the payment expired: validBefore %llu, the node's "
+                                          "time is %llu", (unsigned long long)before, (unsigned long long)now_s);
+    if (before - now_s > r->max_timeout_s + GT_X402_CLOCK_SKEW_S)
+        return gt_err_set(err, GT_EINVAL, "PAYMENT-SIGNATURE: the payment stays valid %llu s, over "
+                                          "maxTimeoutSeconds %llu (+%d s of clock skew)",
+                          (unsigned long long)(before - now_s), (unsigned long long)r->max_timeout_s,
+                          GT_X402_CLOCK_SKEW_S);
+    return 0;
+}
+
+int gt_x402_ledger_verify(const char *value, const gt_x402_req *r, const gt_domain *dom, uint64_t now_s, gt_action *out,
+                          gt_err *err) {
     static const char *const top[] = {"x402Version", "accepted", "payload", "resource", "extensions", NULL};
     static const char *const inner[] = {"action", NULL};
     json_t *j = NULL;
@@ -65,10 +87,11 @@ int gt_x402_ledger_verify(const char *value, const gt_x402_req *r, const gt_doma
         rc = gt_err_set(err, GT_EINVAL, "PAYMENT-SIGNATURE: x402Version must be %d", GT_X402_VERSION);
     if (!rc) rc = accepted_check(json_object_get(j, "accepted"), r, dom, err);
     if (!rc && (!json_is_object(payload) || !json_is_object(act)))
-        rc = gt_err_set(err, GT_EINVAL, "PAYMENT-SIGNATURE: expected payload {\"action\": a signed transfer}");
+        rc = gt_err_set(err, GT_EINVAL, "PAYMENT-SIGNATURE: expected payload {\"action\": a signed payment}");
     if (!rc) rc = gt_json_only_fields(payload, inner, "PAYMENT-SIGNATURE payload", err);
     if (!rc && (rc = gt_action_from_json(act, out, err))) gt_err_wrap(err, "PAYMENT-SIGNATURE: payload.action");
-    if (!rc) rc = transfer_check(out, r, dom, err);
+    if (!rc) rc = payment_check(out, r, dom, err);
+    if (!rc) rc = window_check(out, r, now_s, err);
     json_decref(j);
     return rc;
 }

@@ -86,13 +86,23 @@ int gt_escrow_post_fee(gt_chain *c, const gt_addr *escrow, gt_chain_account *cli
                      job_id, gas, err);
 }
 
+int gt_escrow_set_phases(gt_chain *c, const gt_addr *escrow, gt_chain_account *client, uint64_t job_id,
+                         uint64_t submit_s, uint64_t verify_s, uint64_t *gas, gt_err *err) {
+    gt_abi_val a[] = {gt_abi_uint(job_id), gt_abi_uint(submit_s), gt_abi_uint(verify_s)};
+    gt_chain_receipt r = {0};
+    int rc = gt_chain_invoke(c, escrow, client, "setPhases(uint256,uint256,uint256)", a, 3, &r, gas, err);
+    gt_chain_receipt_free(&r);
+    return rc;
+}
+
 int gt_escrow_do(gt_chain *c, const gt_addr *escrow, gt_chain_account *a, gt_escrow_step step, uint64_t job_id,
                  const uint8_t tag[32], uint64_t *gas, gt_err *err) {
     static const char *const sig[] = {"claim(uint256)", "submit(uint256,bytes32,bytes)",
                                       "complete(uint256,bytes32,bytes)", "reject(uint256,bytes32,bytes)",
-                                      "claimRefund(uint256)", "dispute(uint256)", "finalize(uint256)"};
+                                      "claimRefund(uint256)", "dispute(uint256)", "finalize(uint256)",
+                                      "timeout(uint256)"};
     static const uint8_t none[1], zero[32];
-    assert(step >= GT_ESCROW_CLAIM && step <= GT_ESCROW_FINALIZE);
+    assert(step >= GT_ESCROW_CLAIM && step <= GT_ESCROW_TIMEOUT);
     if (step == GT_ESCROW_REJECT && (!tag || !memcmp(tag, zero, 32))) /* the embedded ledger's rule too */
         return gt_err_set(err, GT_EINVAL, "reject: a rejection needs a reason (a nonzero bytes32: the hash of the "
                                           "reason's text or blob)");

@@ -45,9 +45,11 @@ typedef struct gt_escrow_job {
  * embedded ledger does not. With a court, reject of a
  * staked submission bonds the job's stake from the evaluator; dispute (the
  * worker, bonding as much) and finalize (anyone, after the dispute window)
- * follow it (contracts/DisputeCourt.sol, chain/court.h). */
+ * follow it (contracts/DisputeCourt.sol, chain/court.h). TIMEOUT (anyone)
+ * ends a timed job's running phase once its deadline passed (setPhases). */
 typedef enum gt_escrow_step { GT_ESCROW_CLAIM, GT_ESCROW_SUBMIT, GT_ESCROW_COMPLETE, GT_ESCROW_REJECT,
-                              GT_ESCROW_REFUND, GT_ESCROW_DISPUTE, GT_ESCROW_FINALIZE } gt_escrow_step;
+                              GT_ESCROW_REFUND, GT_ESCROW_DISPUTE, GT_ESCROW_FINALIZE,
+                              GT_ESCROW_TIMEOUT } gt_escrow_step;
 
 /* post(): creates and funds a job open to any worker (the client must have
  * approved the escrow for budget); *job_id from its JobCreated event. */
@@ -70,6 +72,11 @@ typedef struct gt_escrow_terms {
  * out of the stake on a final rejection), the client's back without one. */
 int gt_escrow_post_fee(gt_chain *c, const gt_addr *escrow, gt_chain_account *client, const gt_escrow_terms *t,
                        uint64_t *job_id, uint64_t *gas, gt_err *err);
+/* setPhases(): the client makes a funded, unclaimed job naming no provider a
+ * timed one (each claim submitted within submit_s, each submission judged
+ * within verify_s; contracts/JobEscrow.sol). */
+int gt_escrow_set_phases(gt_chain *c, const gt_addr *escrow, gt_chain_account *client, uint64_t job_id,
+                         uint64_t submit_s, uint64_t verify_s, uint64_t *gas, gt_err *err);
 int gt_escrow_do(gt_chain *c, const gt_addr *escrow, gt_chain_account *a, gt_escrow_step step, uint64_t job_id,
                  const uint8_t tag[32], uint64_t *gas, gt_err *err);
 int gt_escrow_get(gt_chain *c, const gt_addr *escrow, uint64_t job_id, gt_escrow_job *out, gt_err *err);

@@ -2,12 +2,14 @@
  * nodes, on chain. With the wallet and the deployment of this home
  * (HOME/chain.json), it finds a worker and an evaluator offering the skill
  * through the agent registry and their agent cards, posts the job on the
- * escrow (budget escrowed, description = the input's keccak), sends the input
+ * escrow (budget escrowed, description = the input's keccak; with --fee the
+ * evaluator's fee too, postWithFee), sends the input
  * to both agents' nodes, waits until the evaluator's verdict settles the job
  * on chain, and prints the worker's result, checked against the deliverable
  * the worker submitted. Fails closed: no matching agents, a card that does
  * not check, a timeout or a rejection exit 1 (the budget is refunded on
  * chain by the rejection, or by claimRefund after the job expires). */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -33,7 +35,7 @@ typedef struct hire {
     gt_chain_account me;
     gt_addr token, escrow, registry;
     const char *skill;
-    uint64_t budget, stake, expires_s, wait_s, job;
+    uint64_t budget, stake, fee, expires_s, wait_s, job; /* fee: the evaluator's, 0 none */
     gt_card worker, evaluator;
     uint8_t *input;
     size_t input_len;
@@ -115,9 +117,22 @@ static int discover(hire *h, gt_err *err) {
     return rc;
 }
 
-/* approve(escrow, budget), then post() naming the worker and the evaluator. */
+/* post(), or postWithFee() when there is a fee, naming the worker and the
+ * evaluator; expired_at is the job's expiry on chain time. */
+static int post_job(hire *h, uint64_t expired_at, const uint8_t desc[32], gt_err *err) {
+    if (!h->fee)
+        return gt_escrow_post_for(&h->c, &h->escrow, &h->me, &h->worker.wallet, &h->evaluator.wallet, expired_at, desc,
+                                  h->budget, h->stake, &h->job, NULL, err);
+    gt_escrow_terms t = {.provider = h->worker.wallet, .evaluator = h->evaluator.wallet, .expired_at = expired_at,
+                         .budget = h->budget, .stake = h->stake, .fee = h->fee};
+    memcpy(t.desc_hash, desc, 32);
+    return gt_escrow_post_fee(&h->c, &h->escrow, &h->me, &t, &h->job, NULL, err);
+}
+
+/* approve(escrow, budget + fee), then the job posted (post_job). */
 static int post(hire *h, gt_err *err) {
-    gt_abi_val approve[] = {gt_abi_address(&h->escrow), gt_abi_uint(h->budget)};
+    assert(h->fee <= h->stake && h->budget <= UINT64_MAX - h->fee); /* checked with the options */
+    gt_abi_val approve[] = {gt_abi_address(&h->escrow), gt_abi_uint(h->budget + h->fee)};
     gt_chain_receipt r = {0};
     json_t *blk = NULL;
     uint64_t now = 0;
@@ -128,10 +143,10 @@ static int post(hire *h, gt_err *err) {
     if (!rc) rc = gt_rpc_to_u64(json_object_get(blk, "timestamp"), &now, "the latest block's timestamp", err);
     json_decref(blk);
     gt_keccak256(h->input, h->input_len, desc);
-    if (!rc) rc = gt_escrow_post_for(&h->c, &h->escrow, &h->me, &h->worker.wallet, &h->evaluator.wallet,
-                                     now + h->expires_s, desc, h->budget, h->stake, &h->job, NULL, err);
-    if (!rc) fprintf(stderr, "posted job %llu: budget %llu, stake %llu\n", (unsigned long long)h->job,
-                     (unsigned long long)h->budget, (unsigned long long)h->stake);
+    if (!rc) rc = post_job(h, now + h->expires_s, desc, err);
+    if (!rc) fprintf(stderr, "posted job %llu: budget %llu, stake %llu, evaluator's fee %llu\n",
+                     (unsigned long long)h->job, (unsigned long long)h->budget, (unsigned long long)h->stake,
+                     (unsigned long long)h->fee);
     return rc;
 }
 
@@ -240,6 +255,7 @@ int gt_cli_chain_hire(int argc, char **argv, const char *usage) {
                                {"--input", NULL, GT_CLI_OPT_STR, &input, 0, 0, NULL},
                                {"--budget", NULL, GT_CLI_OPT_U64, &h.budget, 1, UINT64_MAX, NULL},
                                {"--stake", NULL, GT_CLI_OPT_U64, &h.stake, 0, UINT64_MAX, NULL},
+                               {"--fee", NULL, GT_CLI_OPT_U64, &h.fee, 0, UINT64_MAX, NULL},
                                {"--expires-s", NULL, GT_CLI_OPT_U64, &h.expires_s, 60, 366 * 86400, NULL},
                                {"--wait-s", NULL, GT_CLI_OPT_U64, &h.wait_s, 1, 86400, NULL},
                                {"--rpc", NULL, GT_CLI_OPT_STR, &rpc, 0, 0, NULL},
@@ -250,6 +266,10 @@ int gt_cli_chain_hire(int argc, char **argv, const char *usage) {
     int rc = gt_cli_parse_text("chain hire", argc - 1, argv + 1, 1, opts, NULL, 0, NULL, usage);
     if (rc >= 0) return rc;
     if (!input || !h.budget) return gt_cli_usage_error("chain hire", "--input FILE and --budget UNITS are required");
+    if (h.fee > h.stake) /* the escrow's rule too: checked before anything is sent */
+        return gt_cli_usage_error("chain hire", "--fee is over --stake: a rejected worker pays the evaluator's fee "
+                                                "out of its stake, so the stake must cover it");
+    if (h.budget > UINT64_MAX - h.fee) return gt_cli_usage_error("chain hire", "--budget + --fee overflows 64 bits");
     gt_err err;
     char home_path[4096];
     gt_key k;

@@ -114,6 +114,10 @@ int gt_ledger_tick(gt_ledger *l, gt_err *err);
 /* Fixes the clock used for new blocks' timestamps (0: wall clock). Block
  * times never go backwards whatever the clock says. Thread-safe. */
 void gt_ledger_set_time(gt_ledger *l, uint64_t time_s);
+/* The time a block made now would carry: max(the writer's clock, the head's
+ * time). What a node checks an action's time window against before queueing
+ * it (the rule checks it again on the block's own time). */
+uint64_t gt_ledger_now_s(gt_ledger *l);
 
 int gt_ledger_head(gt_ledger *l, gt_block *out, gt_err *err);
 int gt_ledger_block(gt_ledger *l, uint64_t height, gt_block *out, gt_err *err);

@@ -22,6 +22,14 @@ static uint64_t clock_s(gt_ledger *l) {
     return fixed ? fixed : (uint64_t)time(NULL);
 }
 
+uint64_t gt_ledger_now_s(gt_ledger *l) {
+    gt_block head;
+    gt_err err;
+    uint64_t now = clock_s(l);
+    if (!gt_ledger_head(l, &head, &err) && head.time_s > now) return head.time_s;
+    return now;
+}
+
 /* Refuses every action of a batch list with the same code and message. */
 static void refuse_all(gt_ledger_pending *list, int code, const char *msg) {
     for (gt_ledger_pending *p = list; p; p = p->next)

@@ -3,18 +3,21 @@
  * GET /v1/blobs/{}; an unpaid request gets 402 with PAYMENT-REQUIRED offering
  * "exact" on gotong:<chainId> and none of the data; the agent's paying client
  * (agent/pay.h) pays within its budget with a signed transfer and gets the
- * blob with PAYMENT-RESPONSE naming the transfer, which is in the ledger. Each
+ * blob with PAYMENT-RESPONSE naming the payment, which is in the ledger. Each
  * attack serves nothing and moves nothing: a replayed PAYMENT-SIGNATURE (the
- * ledger refuses the used nonce), a transfer of less than the price, one to
- * another payee, one signed by another key, a price over the budget (refused
- * before anything is signed), a payer without funds; a request for a blob the
- * node lacks is not charged. A config of the ledger mode with chain fields is
- * refused at start. */
+ * ledger refuses the used nonce), a payment of less than the price, one to
+ * another payee, one signed by another key, a plain transfer (no validity
+ * window), a payment already expired, one not yet valid, one valid for longer
+ * than maxTimeoutSeconds, an honest payment presented after its window closed
+ * (held), a price over the budget (refused before anything is signed), a payer
+ * without funds; a request for a blob the node lacks is not charged. A config
+ * of the ledger mode with chain fields is refused at start. */
 #include <sys/stat.h>
 
 #include "../test.h"
 #include "agent/pay.h"
 #include "api_util.h"
+#include "api/api_impl.h"
 #include "api/x402_ledger.h"
 #include "base/hex.h"
 #include "crypto/addr.h"
@@ -59,9 +62,11 @@ static uint64_t balance_of(gt_client *cl, int key) {
     return acct.balance_units;
 }
 
-/* A PAYMENT-SIGNATURE carrying a transfer from key `from` of amount to key
- * `to`, accepting the offer of `required` as given. */
-static char *forged(const char *required, int from, int to, uint64_t amount, uint64_t nonce) {
+/* A PAYMENT-SIGNATURE carrying a payment from key `from` of amount to key
+ * `to`, valid in [after, before) (after == before: a plain transfer, no
+ * window), accepting the offer of `required` as given. */
+static char *forged_at(const char *required, int from, int to, uint64_t amount, uint64_t nonce, uint64_t after,
+                       uint64_t before) {
     json_t *j = NULL;
     gt_key k, kt;
     gt_addr a, at;
@@ -70,9 +75,13 @@ static char *forged(const char *required, int from, int to, uint64_t amount, uin
     CHECK_EQ_INT(gt_x402_b64_decode(required, "PAYMENT-REQUIRED", &j, NULL), 0);
     tkey(from, &k, &a);
     tkey(to, &kt, &at);
-    gt_action_init(&act, &gt_kind_transfer, TCHAIN, &a, nonce);
+    gt_action_init(&act, after == before ? &gt_kind_transfer : &gt_kind_payment, TCHAIN, &a, nonce);
     gt_action_set_addr(&act, "to", &at);
     gt_action_set_u64(&act, "amount", amount);
+    if (after != before) {
+        gt_action_set_u64(&act, "validAfter", after);
+        gt_action_set_u64(&act, "validBefore", before);
+    }
     CHECK_EQ_INT(gt_action_sign(&act, &k, NULL), 0);
     json_t *offer = json_array_get(json_object_get(j, "accepts"), 0);
     CHECK_EQ_INT(gt_x402_b64_encode(json_pack("{s:i,s:O,s:{s:o}}", "x402Version", 2, "accepted", offer, "payload",
@@ -81,6 +90,12 @@ static char *forged(const char *required, int from, int to, uint64_t amount, uin
                  0);
     json_decref(j);
     return sig;
+}
+
+/* forged_at valid from a minute ago for the offer's 300 s. */
+static char *forged(const char *required, int from, int to, uint64_t amount, uint64_t nonce) {
+    uint64_t now = (uint64_t)time(NULL);
+    return forged_at(required, from, to, amount, nonce, now - 60, now + 300);
 }
 
 /* Sends sig to url; returns the status, why gets PAYMENT-REQUIRED's error. */
@@ -129,6 +144,50 @@ static char *offer_of(const char *url, gt_buf *body) {
     char *req = strdup(a->required);
     free(a);
     return req;
+}
+
+/* Payments outside their window, or with none, or with one longer than the
+ * offer's maxTimeoutSeconds (300): refused with the reason, nothing moved. */
+static void test_windows(const char *url, const char *required, gt_client *cl) {
+    char why[256];
+    uint64_t now = (uint64_t)time(NULL);
+    char *sig = forged_at(required, PAYER, MERCHANT, PRICE, 2, now - 400, now - 100);
+    CHECK_EQ_INT(pay_with(url, sig, why), 402);
+    CHECK_CONTAINS(why, "the payment expired: validBefore");
+    gt_free(sig);
+    sig = forged_at(required, PAYER, MERCHANT, PRICE, 2, now + 600, now + 900);
+    CHECK_EQ_INT(pay_with(url, sig, why), 402);
+    CHECK_CONTAINS(why, "the payment is not yet valid: validAfter");
+    gt_free(sig);
+    sig = forged_at(required, PAYER, MERCHANT, PRICE, 2, now - 10, now + 3000);
+    CHECK_EQ_INT(pay_with(url, sig, why), 402);
+    CHECK_CONTAINS(why, "over maxTimeoutSeconds 300");
+    gt_free(sig);
+    sig = forged_at(required, PAYER, MERCHANT, PRICE, 2, 0, 0); /* a plain transfer: valid until its nonce is used */
+    CHECK_EQ_INT(pay_with(url, sig, why), 402);
+    CHECK_CONTAINS(why, "must be a payment");
+    gt_free(sig);
+    CHECK_EQ_U64(balance_of(cl, PAYER), MINTED - 2 * PRICE);
+    CHECK_EQ_U64(balance_of(cl, MERCHANT), 2 * PRICE);
+}
+
+/* The agent's honest payment, presented after its window closed (the node's
+ * clock moved past validBefore): refused, nothing moved. */
+static void test_held(gt_node *n, const char *url, const char *required, gt_client *cl) {
+    gt_key pk;
+    gt_addr pa;
+    tkey(PAYER, &pk, &pa);
+    gt_agent_payer p = {.key = &pk, .budget = PRICE, .ledger = cl};
+    gt_agent_paid paid;
+    char *sig = NULL, why[256];
+    gt_err err;
+    CHECK_MSG(gt_agent_pay_sign(&p, required, &sig, &paid, &err) == 0, "%s", err.msg);
+    gt_ledger_set_time(n->ledger, (uint64_t)time(NULL) + 300 + 1);
+    CHECK_EQ_INT(pay_with(url, sig, why), 402);
+    CHECK_CONTAINS(why, "the payment expired");
+    gt_free(sig);
+    CHECK_EQ_U64(balance_of(cl, PAYER), MINTED - 2 * PRICE);
+    CHECK_EQ_U64(balance_of(cl, MERCHANT), 2 * PRICE);
 }
 
 static void test_paid_blob(void) {
@@ -195,6 +254,7 @@ static void test_paid_blob(void) {
     CHECK_EQ_INT(pay_with(url, sig, why), 402);
     gt_free(sig);
     CHECK_EQ_U64(balance_of(cl, PAYER), MINTED - 2 * PRICE);
+    test_windows(url, required, cl);
     /* Over the budget: refused before anything is signed or sent. */
     body.len = 0;
     CHECK_EQ_INT(gt_agent_pay_get(&p, url, &status, &body, &paid, &err), GT_EFUNDS);
@@ -219,6 +279,7 @@ static void test_paid_blob(void) {
     CHECK(status == 404 && !paid.paid);
     CHECK_EQ_U64(balance_of(cl, PAYER), MINTED - 2 * PRICE);
     CHECK_EQ_U64(balance_of(cl, MERCHANT), 2 * PRICE);
+    test_held(n, url, required, cl);
     free(required);
     gt_buf_free(&body);
     gt_client_free(cl);

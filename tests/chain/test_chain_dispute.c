@@ -10,7 +10,8 @@
  *     before the commit window are refused; a bonded judge cannot leave;
  *   - the parties (client, evaluator) are never on the panel;
  *   - an undisputed rejection settles after the window; a late dispute is
- *     refused;
+ *     refused; a timed job's rejection that stands while its claim window is
+ *     open reopens the job to another worker;
  *   - while a drawn block's hash is known and the panel not drawn, no stake
  *     moves (nobody reshapes what a known seed is applied to);
  *   - with more eligible validators than seats, the contract's 63 seats are
@@ -271,6 +272,37 @@ static void test_undisputed_rejection(void) {
     REFUSED(gt_escrow_do(&C, &ESCROW, &J[0], GT_ESCROW_FINALIZE, id, NULL, NULL, &e_), "no rejection waiting");
 }
 
+/* A timed job (setPhases) whose rejection stands while its claim window is
+ * open reopens (the embedded ledger's slot reopening): the stake slashed to
+ * the client, the evaluator's bond back, the budget kept; the rejected worker
+ * may not claim again, another one is paid. */
+static void test_timed_rejection_reopens(void) {
+    uint8_t desc[32] = {9}, tag[32] = {8}, max[32];
+    uint64_t id = 0, c0 = balance(&CLIENT.addr), v0 = balance(&VERIFIER.addr), w0 = balance(&WORKER.addr);
+    uint64_t j0 = balance(&J[1].addr);
+    OK(gt_escrow_post(&C, &ESCROW, &CLIENT, &VERIFIER.addr, anvil_now(&C) + 86400, desc, 700, 300, &id, NULL, &e_));
+    OK(gt_escrow_set_phases(&C, &ESCROW, &CLIENT, id, 3600, 3600, NULL, &e_));
+    OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_CLAIM, id, NULL, NULL, &e_));
+    OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_SUBMIT, id, tag, NULL, &e_));
+    OK(gt_escrow_do(&C, &ESCROW, &VERIFIER, GT_ESCROW_REJECT, id, tag, NULL, &e_));
+    CHECK_EQ_INT(anvil_advance(&C, WINDOWS.dispute_s), 0);
+    OK(gt_escrow_do(&C, &ESCROW, &J[0], GT_ESCROW_FINALIZE, id, NULL, NULL, &e_));
+    gt_escrow_job j;
+    OK(gt_escrow_get(&C, &ESCROW, id, &j, &e_));
+    CHECK(j.status == GT_ESCROW_FUNDED && !j.claimed && gt_addr_is_zero(&j.provider));
+    CHECK_EQ_U64(balance(&CLIENT.addr), c0 - 700 + 300);
+    CHECK_EQ_U64(balance(&VERIFIER.addr), v0);
+    CHECK_EQ_U64(balance(&WORKER.addr), w0 - 300);
+    REFUSED(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_CLAIM, id, NULL, NULL, &e_), "already had its seat");
+    memset(max, 0xff, 32);
+    CHECK_EQ_INT(token_tx(&J[1], "approve(address,uint256)", &ESCROW, 0, max), 0);
+    OK(gt_escrow_do(&C, &ESCROW, &J[1], GT_ESCROW_CLAIM, id, NULL, NULL, &e_));
+    OK(gt_escrow_do(&C, &ESCROW, &J[1], GT_ESCROW_SUBMIT, id, tag, NULL, &e_));
+    OK(gt_escrow_do(&C, &ESCROW, &VERIFIER, GT_ESCROW_COMPLETE, id, tag, NULL, &e_));
+    CHECK_EQ_U64(balance(&J[1].addr), j0 + 700);
+    CHECK_EQ_U64(balance(&CLIENT.addr), c0 - 700 + 300);
+}
+
 /* A fee job (postWithFee): budget + fee escrowed from the client. */
 static uint64_t fee_job(uint64_t budget, uint64_t stake, uint64_t fee, uint64_t expires_in_s) {
     gt_escrow_terms t = {.evaluator = VERIFIER.addr, .expired_at = anvil_now(&C) + expires_in_s, .budget = budget,
@@ -461,6 +493,7 @@ int main(void) {
     RUN(test_copier_and_silent_judge);
     RUN(test_parties_not_on_panel);
     RUN(test_undisputed_rejection);
+    RUN(test_timed_rejection_reopens);
     RUN(test_evaluator_fee);
     RUN(test_fee_forfeited);
     RUN(test_no_stake_moves_on_a_known_seed);

@@ -3,13 +3,17 @@
  * verify and settle (its gas printed, and held to the goal of 300 k), the
  * ERC-8183 path (createJob, setBudget, fund, submit, complete), a rejected
  * worker's stake slashed, refunds after expiry (a silent worker slashed, a
- * worker left unjudged not), the rules each caller could try to break, the
+ * worker left unjudged not), per-phase deadlines (setPhases / timeout: a
+ * missed submission slashed and the job reopened to other workers, a missed
+ * verdict refunding everyone, each deadline and who may set or call what;
+ * the timed lifecycle's gas printed), the rules each caller could try to break, the
  * agent registry, and a Merkle airdrop claimed with a proof from src/fund
  * (once; a second claim and a forged amount refused). Skipped (exit 77) with
  * a message when anvil or the compiled contracts are missing. */
 #include "../test.h"
 #include "anvil.h"
 #include "chain/abi_decode.h"
+#include "chain/escrow.h"
 #include "crypto/addr.h"
 #include "fund/airdrop.h"
 
@@ -118,6 +122,14 @@ static int job_call(gt_chain_account *a, const char *sig, uint64_t id, const cha
 #define COMPLETE "complete(uint256,bytes32,bytes)"
 #define REJECT "reject(uint256,bytes32,bytes)"
 #define REFUND "claimRefund(uint256)"
+#define TIMEOUT "timeout(uint256)"
+#define SUBMIT_S 100
+#define VERIFY_S 50
+
+/* setPhases(id, SUBMIT_S, VERIFY_S) from a; returns the code; gas added. */
+static int set_phases(gt_chain_account *a, uint64_t id, uint64_t *gas, gt_err *err) {
+    return gt_escrow_set_phases(&C, &ESCROW, a, id, SUBMIT_S, VERIFY_S, gas, err);
+}
 
 /* One lifecycle; prints its gas and returns it. */
 static uint64_t lifecycle(const char *label) {
@@ -150,6 +162,117 @@ static void test_lifecycle_gas(void) {
     CHECK(first >= alone && alone >= busy);
     OK_CALL(&VERIFIER, REJECT, parked, "withdrawn", NULL);
     CHECK_EQ_U64(balance(&ESCROW), 0);
+}
+
+/* A timed job's lifecycle: post + setPhases + claim + submit + complete. */
+static void test_timed_lifecycle_gas(void) {
+    uint64_t g_post = 0, g_phases = 0, g_claim = 0, g_submit = 0, g_complete = 0, w0 = balance(&WORKER.addr);
+    gt_err err;
+    uint64_t id = post(1000, 100, 3600, &g_post);
+    CHECK_MSG(set_phases(&CLIENT, id, &g_phases, &err) == 0, "%s", err.msg);
+    OK_CALL(&WORKER, CLAIM, id, NULL, &g_claim);
+    OK_CALL(&WORKER, SUBMIT, id, "the result", &g_submit);
+    OK_CALL(&VERIFIER, COMPLETE, id, "re-executed: equal", &g_complete);
+    CHECK_EQ_U64(balance(&WORKER.addr), w0 + 1000);
+    printf("gas per timed lifecycle: %llu = post %llu + setPhases %llu + claim %llu + submit %llu + complete %llu\n",
+           (unsigned long long)(g_post + g_phases + g_claim + g_submit + g_complete), (unsigned long long)g_post,
+           (unsigned long long)g_phases, (unsigned long long)g_claim, (unsigned long long)g_submit,
+           (unsigned long long)g_complete);
+}
+
+/* Who may make a job timed, and when. */
+static void test_phases_rules(void) {
+    gt_err err;
+    uint64_t id = post(10, 1, 3600, NULL);
+    CHECK_EQ_INT(set_phases(&STRANGER, id, NULL, &err), GT_ECHAIN);
+    CHECK_CONTAINS(err.msg, "only the client sets the phases");
+    CHECK_EQ_INT(gt_escrow_set_phases(&C, &ESCROW, &CLIENT, id, 0, VERIFY_S, NULL, &err), GT_ECHAIN);
+    CHECK_CONTAINS(err.msg, "phase seconds must be 1 to 2^32 - 1");
+    CHECK_EQ_INT(gt_escrow_set_phases(&C, &ESCROW, &CLIENT, id, SUBMIT_S, 1ull << 32, NULL, &err), GT_ECHAIN);
+    CHECK_CONTAINS(err.msg, "phase seconds must be 1 to 2^32 - 1");
+    REFUSED(&STRANGER, TIMEOUT, id, NULL, "no phase deadlines");
+    OK_CALL(&WORKER, CLAIM, id, NULL, NULL);
+    CHECK_EQ_INT(set_phases(&CLIENT, id, NULL, &err), GT_ECHAIN); /* the worker took the job on other terms */
+    CHECK_CONTAINS(err.msg, "not funded and unclaimed");
+    OK_CALL(&VERIFIER, REJECT, id, "withdrawn", NULL);
+    uint8_t desc[32];
+    gt_keccak256("named", 5, desc);
+    uint64_t named = 0;
+    CHECK_MSG(gt_escrow_post_for(&C, &ESCROW, &CLIENT, &WORKER.addr, &VERIFIER.addr, anvil_now(&C) + 3600, desc, 10, 1,
+                                 &named, NULL, &err) == 0, "%s", err.msg);
+    CHECK_EQ_INT(set_phases(&CLIENT, named, NULL, &err), GT_ECHAIN);
+    CHECK_CONTAINS(err.msg, "naming its provider");
+    OK_CALL(&VERIFIER, REJECT, named, "withdrawn", NULL);
+}
+
+/* A claim not submitted in time: anyone may time it out once the deadline
+ * passed; the stake goes to the client, the job reopens to any other worker
+ * (the one that missed may not claim it again); the late submission is
+ * refused. The next worker's claim runs its own deadline. */
+static void test_submit_deadline(void) {
+    gt_err err;
+    uint64_t w0 = balance(&WORKER.addr), w2 = balance(&WORKER2.addr), c0 = balance(&CLIENT.addr);
+    uint64_t id = post(1000, 100, 3600, NULL);
+    CHECK_MSG(set_phases(&CLIENT, id, NULL, &err) == 0, "%s", err.msg);
+    OK_CALL(&WORKER, CLAIM, id, NULL, NULL);
+    CHECK_EQ_INT(anvil_advance(&C, SUBMIT_S - 10), 0);
+    REFUSED(&STRANGER, TIMEOUT, id, NULL, "no phase deadline has passed");
+    CHECK_EQ_INT(anvil_advance(&C, 10), 0);
+    REFUSED(&WORKER, SUBMIT, id, "late", "the submit deadline has passed");
+    OK_CALL(&STRANGER, TIMEOUT, id, NULL, NULL);
+    CHECK_EQ_U64(balance(&WORKER.addr), w0 - 100);
+    CHECK_EQ_U64(balance(&CLIENT.addr), c0 - 1000 + 100);
+    gt_escrow_job j;
+    CHECK_MSG(gt_escrow_get(&C, &ESCROW, id, &j, &err) == 0, "%s", err.msg);
+    CHECK(j.status == GT_ESCROW_FUNDED && !j.claimed && gt_addr_is_zero(&j.provider));
+    REFUSED(&STRANGER, TIMEOUT, id, NULL, "no phase deadline has passed"); /* nothing runs until the next claim */
+    REFUSED(&WORKER, CLAIM, id, NULL, "already had its seat");
+    OK_CALL(&WORKER2, CLAIM, id, NULL, NULL);
+    OK_CALL(&WORKER2, SUBMIT, id, "on time", NULL);
+    OK_CALL(&VERIFIER, COMPLETE, id, "ok", NULL);
+    CHECK_EQ_U64(balance(&WORKER2.addr), w2 + 1000);
+    CHECK_EQ_U64(balance(&CLIENT.addr), c0 - 1000 + 100);
+}
+
+/* A timed job's expiry bounds only the claim: past it, a claimed job is not
+ * refunded (its phases run) and the worker still submits in time. */
+static void test_expiry_bounds_claim(void) {
+    gt_err err;
+    uint64_t w0 = balance(&WORKER.addr);
+    uint64_t id = post(500, 50, 60, NULL);
+    CHECK_MSG(set_phases(&CLIENT, id, NULL, &err) == 0, "%s", err.msg);
+    OK_CALL(&WORKER, CLAIM, id, NULL, NULL);
+    CHECK_EQ_INT(anvil_advance(&C, 61), 0);
+    REFUSED(&STRANGER, REFUND, id, NULL, "ends by its phase deadlines");
+    OK_CALL(&WORKER, SUBMIT, id, "within its phase", NULL);
+    OK_CALL(&VERIFIER, COMPLETE, id, "ok", NULL);
+    CHECK_EQ_U64(balance(&WORKER.addr), w0 + 500);
+}
+
+/* A submission not judged in time: anyone times it out; nobody is paid: the
+ * budget and the evaluator's fee back to the client, the stake to the
+ * worker; a late verdict is refused. */
+static void test_verify_deadline(void) {
+    gt_err err;
+    uint64_t w0 = balance(&WORKER.addr), c0 = balance(&CLIENT.addr), v0 = balance(&VERIFIER.addr), id = 0;
+    gt_escrow_terms t = {.evaluator = VERIFIER.addr, .expired_at = anvil_now(&C) + 3600, .budget = 1000,
+                         .stake = 100, .fee = 30};
+    gt_keccak256("timed with a fee", 16, t.desc_hash);
+    CHECK_MSG(gt_escrow_post_fee(&C, &ESCROW, &CLIENT, &t, &id, NULL, &err) == 0, "%s", err.msg);
+    CHECK_MSG(set_phases(&CLIENT, id, NULL, &err) == 0, "%s", err.msg);
+    OK_CALL(&WORKER, CLAIM, id, NULL, NULL);
+    OK_CALL(&WORKER, SUBMIT, id, "done", NULL);
+    CHECK_EQ_INT(anvil_advance(&C, VERIFY_S - 10), 0);
+    REFUSED(&STRANGER, TIMEOUT, id, NULL, "no phase deadline has passed");
+    CHECK_EQ_INT(anvil_advance(&C, 10), 0);
+    REFUSED(&VERIFIER, COMPLETE, id, "late", "the verify deadline has passed");
+    REFUSED(&VERIFIER, REJECT, id, "late", "the verify deadline has passed");
+    OK_CALL(&STRANGER, TIMEOUT, id, NULL, NULL);
+    REFUSED(&STRANGER, TIMEOUT, id, NULL, "not waiting on a phase");
+    REFUSED(&VERIFIER, COMPLETE, id, "late", "not submitted");
+    CHECK_EQ_U64(balance(&WORKER.addr), w0);
+    CHECK_EQ_U64(balance(&CLIENT.addr), c0);
+    CHECK_EQ_U64(balance(&VERIFIER.addr), v0);
 }
 
 /* ERC-8183 as the standard writes it: createJob naming the provider, then
@@ -386,6 +509,11 @@ int main(void) {
     RUN(test_reject_slashes_stake);
     RUN(test_rules_hold);
     RUN(test_refund_after_expiry);
+    RUN(test_timed_lifecycle_gas);
+    RUN(test_phases_rules);
+    RUN(test_submit_deadline);
+    RUN(test_verify_deadline);
+    RUN(test_expiry_bounds_claim);
     RUN(test_registry);
     RUN(test_airdrop);
     for (int i = 0; i < 6; i++) gt_chain_account_wipe(acct[i]);

@@ -6,11 +6,13 @@
  * registers its card in the agent registry. Then:
  *   - A's agent hires across nodes (`gotong chain hire`): it finds B (worker)
  *     and C (evaluator) through the registry and their
- *     /.well-known/agent-card.json, posts a staked job, sends the input; B
- *     claims, runs the skill and submits; C re-runs it and completes; B is
- *     paid on chain (budget in, stake back), A gets the result, checked
+ *     /.well-known/agent-card.json, posts a staked job with the evaluator's
+ *     fee (--fee: postWithFee), sends the input; B claims, runs the skill and
+ *     submits; C re-runs it and completes; B is paid on chain (budget in,
+ *     stake back), C is paid the fee, A gets the result, checked
  *     against B's deliverable; all three nodes' indexes show the job
- *     completed, and each card names its own wallet;
+ *     completed, and each card names its own wallet; a fee over the stake
+ *     is refused before anything is sent;
  *   - a worker that submits a wrong result (a wallet driven by this test)
  *     is rejected by C's re-execution: the client is refunded, nobody paid;
  *   - a node takes a job's input only with the job's description hash and
@@ -35,6 +37,7 @@
 #define BUDGET 1000
 #define STAKE 200
 #define PRICE 100
+#define FEE 60     /* the evaluator's, at most STAKE */
 #define WAIT_S 120 /* any one wait below, at most (a loaded machine) */
 
 static gt_chain C;
@@ -257,10 +260,17 @@ static void test_hire_across_nodes(void) {
     uint64_t a0 = balance(&OP[0].addr), b0 = balance(&OP[1].addr), c0 = balance(&OP[2].addr);
     char from[GT_ADDR_STR_BYTES];
     gt_addr_to_str(&OP[0].addr, from);
-    snprintf(cmd, sizeof cmd, "%s chain hire --home %s --password-file %s --from %s --input %s --budget %d --stake %d "
-             "--wait-s %d 2>%s/hire.err", GT_CLI, HOME_[0], PW[0], from, path, BUDGET, STAKE, WAIT_S, ROOT);
-    const char *out = run(cmd, &st);
     char errs[4096] = "";
+    /* A fee the stake does not cover: refused before any transaction. */
+    snprintf(cmd, sizeof cmd, "%s chain hire --home %s --password-file %s --from %s --input %s --budget %d --stake %d "
+             "--fee %d 2>&1", GT_CLI, HOME_[0], PW[0], from, path, BUDGET, STAKE, STAKE + 1);
+    CHECK_CONTAINS(run(cmd, &st), "--fee is over --stake");
+    CHECK(st != 0);
+    CHECK_EQ_U64(balance(&OP[0].addr), a0);
+    snprintf(cmd, sizeof cmd, "%s chain hire --home %s --password-file %s --from %s --input %s --budget %d --stake %d "
+             "--fee %d --wait-s %d 2>%s/hire.err", GT_CLI, HOME_[0], PW[0], from, path, BUDGET, STAKE, FEE, WAIT_S,
+             ROOT);
+    const char *out = run(cmd, &st);
     snprintf(path, sizeof path, "%s/hire.err", ROOT);
     f = fopen(path, "r");
     if (f) errs[fread(errs, 1, sizeof errs - 1, f)] = 0, fclose(f);
@@ -270,14 +280,15 @@ static void test_hire_across_nodes(void) {
     CHECK_STR(out, "{\"bytes\":51,\"lines\":3,\"words\":9}");
     CHECK_CONTAINS(errs, "worker: agent 2 (node B)");
     CHECK_CONTAINS(errs, "evaluator: agent 3 (node C)");
+    CHECK_CONTAINS(errs, "posted job 1: budget 1000, stake 200, evaluator's fee 60");
     gt_escrow_job job;
     gt_err err;
     CHECK_MSG(gt_escrow_get(&C, &ESCROW, 1, &job, &err) == 0, "%s", err.msg);
     CHECK_EQ_INT(job.status, GT_ESCROW_COMPLETED);
     CHECK(gt_addr_eq(&job.provider, &OP[1].addr) && gt_addr_eq(&job.evaluator, &OP[2].addr));
-    CHECK_EQ_U64(balance(&OP[0].addr), a0 - BUDGET);
+    CHECK_EQ_U64(balance(&OP[0].addr), a0 - BUDGET - FEE);
     CHECK_EQ_U64(balance(&OP[1].addr), b0 + BUDGET); /* paid, and its stake back */
-    CHECK_EQ_U64(balance(&OP[2].addr), c0);
+    CHECK_EQ_U64(balance(&OP[2].addr), c0 + FEE);    /* the evaluator's fee for its verdict */
     CHECK_EQ_U64(balance(&ESCROW), 0);
     for (int i = 0; i < N_NODES; i++) { /* every node's index reaches the outcome */
         snprintf(url, sizeof url, "%s/v1/chain/jobs/1", URL[i]);

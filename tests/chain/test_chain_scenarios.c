@@ -10,6 +10,8 @@
  * How the scenario language maps to the chain (one job per task):
  *   task_post  -> post(provider 0, evaluator = verifier or the poster,
  *                 expiredAt = post time + claimSeconds, spec hash, bounty, stake)
+ *                 (postWithFee with a fee), then setPhases(submitSeconds,
+ *                 verifySeconds)
  *   task_claim -> claim; task_submit -> submit(result); task_verify -> complete
  *   (accept) or reject(reason); task_dispute -> dispute; task_settle ->
  *   finalize() of a rejection past its window (an acceptance was paid by
@@ -20,9 +22,11 @@
  *   and the registry's rules are checked by test_chain_erc8004).
  * Time: block h of the ledger has a timestamp; each chain transaction of that
  * step is mined at the same offset from the chain's start (anvil lets blocks
- * share a second). The ledger's deadlines fire at a block's start; the only
- * one with a counterpart here is the claim window of an unclaimed task, whose
- * refund the runner asks for (claimRefund, as any keeper may).
+ * share a second). The ledger's deadlines fire at a block's start; the
+ * runner calls what a keeper would at that time: claimRefund when an
+ * unclaimed task's claim window closes, timeout when a claim's submit
+ * deadline (stake slashed, job reopened to other workers) or a submission's
+ * verify deadline (everyone refunded) passes.
  * Views: expectBalances compares balance (the token), locked (what the escrow
  * holds for the account, plus its court bonds), staked and unbonding (the
  * court); expectTask compares status, escrow, and each slot's state, worker
@@ -33,7 +37,7 @@
  *
  * A rule the contracts do not have stops the scenario at that step, loudly,
  * with the reason (a multi-slot task, quorum verdicts, open dispute votes, a
- * deadline that slashes and reopens a slot...): the steps before it were
+ * settled rejection reopening the slot of a task with a fee...): the steps before it were
  * compared, the rest are listed as not run on chain. A refusal whose rule
  * only the ledger has (skill or registry names, window bounds, a verdict
  * naming the result...) is skipped and counted: a refusal changes nothing on
@@ -68,6 +72,7 @@ typedef struct job {
     uint64_t id;
     uint64_t claim_close, claim_t, submit_t, submit_s, verify_s; /* scenario time */
     int settled_seen; /* a task_settle after an acceptance was played */
+    int timed;        /* the job has per-phase deadlines (setPhases) */
 } job;
 
 typedef struct run {
@@ -193,10 +198,20 @@ static uint64_t fee_of(run *r, uint64_t id) {
     return view_u64(r, &r->escrow, "feeOf(uint256)", a, 1, 0);
 }
 
+/* A timed job's phase deadline passed at scenario time t: the chain is
+ * brought to t and timeout() called, as a keeper would. */
+static void time_out(run *r, job *jb, uint64_t t) {
+    gt_err err;
+    chain_at(r, t);
+    if (gt_escrow_do(&C, &r->escrow, &r->deployer, GT_ESCROW_TIMEOUT, jb->id, NULL, NULL, &err))
+        FAIL(r, "timeout of %s: %s", jb->tag, err.msg);
+}
+
 /* The ledger's deadlines at the start of a block at time t: an unclaimed
  * task's claim window closing is refunded (claimRefund, as a keeper would);
- * a submit or verify deadline has no counterpart in JobEscrow (one expiry,
- * no reopening): the scenario stops there. */
+ * a timed job's submit deadline (the stake slashed, the job reopened) or
+ * verify deadline (everyone refunded) is timeout(); an untimed job's has no
+ * counterpart (one expiry, no reopening): the scenario stops there. */
 static void deadlines(run *r, uint64_t t) {
     for (int i = 0; i < r->n_jobs && !r->stop[0] && !r->failed; i++) {
         job *jb = &r->jobs[i];
@@ -206,6 +221,10 @@ static void deadlines(run *r, uint64_t t) {
         if (j.status == GT_ESCROW_FUNDED && !j.claimed && t >= jb->claim_close) {
             if (gt_escrow_do(&C, &r->escrow, &r->deployer, GT_ESCROW_REFUND, jb->id, NULL, NULL, &err))
                 FAIL(r, "claimRefund of the expired job %s: %s", jb->tag, err.msg);
+        } else if (j.status == GT_ESCROW_FUNDED && j.claimed && t >= jb->claim_t + jb->submit_s && jb->timed) {
+            time_out(r, jb, t);
+        } else if (j.status == GT_ESCROW_SUBMITTED && t >= jb->submit_t + jb->verify_s && jb->timed) {
+            time_out(r, jb, t);
         } else if (j.status == GT_ESCROW_FUNDED && j.claimed && t >= jb->claim_t + jb->submit_s) {
             stop_at(r, "the submit deadline of %s passes: the ledger slashes the stake and reopens the slot at the "
                        "block's start; JobEscrow has one expiry per job and no reopening", jb->tag);
@@ -225,7 +244,6 @@ static const struct { const char *says, *why; } GAPS[] = {
                                          "complete/reject carry a reason, not the result"},
     {"score must be", "a verdict's score (0 to 100): JobEscrow's verdict has none"},
     {"does not match the one rejected", "a dispute naming another result: JobEscrow's dispute(jobId) names none"},
-    {"has already claimed", "claims per worker over a task's life: a JobEscrow job is claimed once"},
     {"seatsPerWorker", "claims per worker over a task's life: a JobEscrow job is claimed once"},
     {"not registered", "only a registered agent may claim on the ledger; JobEscrow takes any wallet"},
     {"is not a registered agent", "only a registered agent may claim on the ledger; JobEscrow takes any wallet"},
@@ -301,9 +319,9 @@ static const char *settle_gap(run *r, json_t *it, job *jb, uint64_t t) {
         return "a poster's cancel of a funded task another evaluator judges: JobEscrow gives the budget back only "
                "after expiry (claimRefund)";
     if (strcmp(type, "task_settle") || j.status != GT_ESCROW_REJECTED) return NULL;
-    if (t < jb->claim_close)
+    if (t < jb->claim_close && (!jb->timed || fee_of(r, jb->id)))
         return "a settled rejection reopens the slot on the ledger (its claim window is open); a JobEscrow "
-               "rejection ends the job, the budget back to the client";
+               "rejection ends the job unless the job is timed and has no fee";
     return NULL;
 }
 
@@ -331,7 +349,9 @@ static int do_post(run *r, party *a, json_t *spec, uint64_t t, const char *save,
     snprintf(jb->tag, sizeof jb->tag, "%s", save);
     jb->id = id, jb->claim_close = close;
     jb->submit_s = get_u64(spec, "submitSeconds"), jb->verify_s = get_u64(spec, "verifySeconds");
-    return 0;
+    if (!jb->submit_s || !jb->verify_s) return 0;
+    jb->timed = 1;
+    return gt_escrow_set_phases(&C, &r->escrow, &a->ca, id, jb->submit_s, jb->verify_s, NULL, err);
 }
 
 static int do_court(run *r, party *a, gt_court_step step, json_t *spec, gt_err *err) {
