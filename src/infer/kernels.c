@@ -163,7 +163,7 @@ int gt_kern_type_ok(uint32_t type) {
 }
 
 /* 1 for the types whose GGUF rows the kernels read as they are. */
-static int kern_rowwise(uint32_t type) { return gt_kq_is_k(type) || gt_q32_is(type); }
+static int kern_rowwise(uint32_t type) { return gt_kq_is_k(type); }
 
 static size_t elem_bytes(uint32_t type) { return type == GT_TYPE_F32 ? 4 : 2; }
 
@@ -188,15 +188,14 @@ static int qmat_shape(gt_qmat *m, uint32_t type, int n_rows, int n_cols, gt_err 
     m->n_cols = n_cols;
     m->n_tiles = (n_rows + R - 1) / R;
     m->n_blocks = n_cols / GT_QK;
-    int quant = type == GT_TYPE_Q8_0 || type == GT_TYPE_Q4_0;
-    if (type == GT_TYPE_Q8_0) m->qs_tile_bytes = (size_t)n_cols * R;
-    else if (type == GT_TYPE_Q4_0) m->qs_tile_bytes = (size_t)n_cols * R / 2;
+    int quant = gt_qt_is(type);
+    if (quant) m->qs_tile_bytes = (size_t)m->n_blocks * gt_qt_blk_bytes(type);
     else if (type == GT_TYPE_Q4_K) m->qs_tile_bytes = (size_t)(n_cols / GT_QK_K) * GT_KQ4_SB_BYTES;
     else if (type == GT_TYPE_Q5_K) m->qs_tile_bytes = (size_t)(n_cols / GT_QK_K) * GT_KQ5_SB_BYTES;
     else if (type == GT_TYPE_Q6_K) m->qs_tile_bytes = (size_t)(n_cols / GT_QK_K) * GT_KQ6_SB_BYTES;
     else if (kern_rowwise(type)) m->qs_tile_bytes = gt_ggml_row_bytes(type, (uint64_t)n_cols) * R;
     else m->qs_tile_bytes = (size_t)n_cols * R * elem_bytes(type);
-    m->d_tile_bytes = quant ? (size_t)m->n_blocks * R * sizeof(gt_f16) : 0;
+    m->d_tile_bytes = quant ? (size_t)m->n_blocks * (size_t)gt_qt_scales(type) * sizeof(gt_f16) : 0;
     return 0;
 }
 
@@ -227,6 +226,35 @@ int gt_qmat_pack(gt_qmat *m, uint32_t type, const void *data, int n_rows, int n_
     return rc;
 }
 
+/* Puts block b of a GGUF row of a block-32 quantized type (src, NULL for
+ * a padding row) at row r of tile `tile` (layout in kernels.h). A padding
+ * row gets value 0 and scale 0 (stored 128 for Q8_0, nibble 8 for Q4_0;
+ * the other types' zero scales and mins make any value add exact zeros). */
+static void qt_pack_block(gt_qmat *m, int tile, int r, int b, const uint8_t *src) {
+    const int R = GT_KERN_TILE_ROWS, ns = gt_qt_scales(m->type);
+    const size_t bb = gt_ggml_block_bytes(m->type);
+    uint8_t *dst = m->qs + (size_t)tile * m->qs_tile_bytes + (size_t)b * gt_qt_blk_bytes(m->type);
+    gt_f16 *td = m->d + (size_t)tile * (m->d_tile_bytes / sizeof(gt_f16)) + (size_t)b * (size_t)ns;
+    uint8_t blk[34] = {0}; /* the largest block (Q8_0) */
+    assert(bb <= sizeof blk);
+    if (m->type == GT_TYPE_Q4_0) memset(blk + 2, 0x88, 16);
+    if (src) memcpy(blk, src + (size_t)b * bb, bb);
+    memcpy(&td[r], blk, 2);
+    if (m->type == GT_TYPE_Q8_0) {
+        for (int e = 0; e < GT_QK; e++) dst[(e / 4) * 64 + r * 4 + e % 4] = (uint8_t)(blk[2 + e] + 128);
+        return;
+    }
+    if (gt_qt_has_min(m->type)) memcpy(&td[R + r], blk + 2, 2);
+    size_t qs_off = m->type == GT_TYPE_Q4_1 ? 4 : m->type == GT_TYPE_Q5_0 ? 6 : m->type == GT_TYPE_Q5_1 ? 8 : 2;
+    for (int i = 0; i < GT_QK / 2; i++) dst[(i / 4) * 64 + r * 4 + i % 4] = blk[qs_off + i];
+    if (gt_qt_has_qh(m->type)) {
+        uint32_t qh;
+        memcpy(&qh, blk + qs_off - 4, 4);
+        qh = gt_qt_qh_tile(qh);
+        memcpy(dst + GT_QT_QH_OFF + 4 * r, &qh, 4);
+    }
+}
+
 /* Packs into the caller's zeroed, 64-byte aligned memory (see kernels.h). */
 int gt_qmat_pack_into(gt_qmat *m, uint32_t type, const void *data, int n_rows, int n_cols,
                       void *mem, gt_err *err) {
@@ -234,7 +262,7 @@ int gt_qmat_pack_into(gt_qmat *m, uint32_t type, const void *data, int n_rows, i
     if (rc) return rc;
     assert(((uintptr_t)mem & 63) == 0);
     const int R = GT_KERN_TILE_ROWS;
-    int quant = type == GT_TYPE_Q8_0 || type == GT_TYPE_Q4_0;
+    int quant = gt_qt_is(type);
     m->qs = mem;
     m->d = quant ? (gt_f16 *)(m->qs + qmat_d_off(m)) : NULL;
     size_t row_bytes = gt_ggml_row_bytes(type, (uint64_t)n_cols);
@@ -265,31 +293,8 @@ int gt_qmat_pack_into(gt_qmat *m, uint32_t type, const void *data, int n_rows, i
                 memcpy(tq + ((size_t)c * R + r) * eb, src + (size_t)c * eb, eb);
             continue;
         }
-        gt_f16 *td = m->d + (size_t)tile * (m->d_tile_bytes / sizeof(gt_f16));
-        for (int b = 0; b < m->n_blocks; b++) {
-            /* Padding rows: value 0 (stored 128 for Q8_0, nibble 8 for Q4_0)
-             * and scale 0, so they add exact zeros. */
-            if (type == GT_TYPE_Q8_0) {
-                gt_block_q8_0 blk = {0};
-                if (row < n_rows)
-                    memcpy(&blk, (const uint8_t *)data + (size_t)row * row_bytes + (size_t)b * sizeof blk,
-                           sizeof blk);
-                td[b * R + r] = blk.d;
-                uint8_t *dst = tq + (size_t)b * GT_QK * R;
-                for (int e = 0; e < GT_QK; e++)
-                    dst[(e / 4) * 64 + r * 4 + e % 4] = (uint8_t)(blk.qs[e] + 128);
-            } else {
-                gt_block_q4_0 blk;
-                memset(&blk, 0x88, sizeof blk);
-                blk.d = 0;
-                if (row < n_rows)
-                    memcpy(&blk, (const uint8_t *)data + (size_t)row * row_bytes + (size_t)b * sizeof blk,
-                           sizeof blk);
-                td[b * R + r] = blk.d;
-                uint8_t *dst = tq + (size_t)b * GT_QK / 2 * R;
-                for (int i = 0; i < GT_QK / 2; i++) dst[(i / 4) * 64 + r * 4 + i % 4] = blk.qs[i];
-            }
-        }
+        const uint8_t *src = row < n_rows ? (const uint8_t *)data + (size_t)row * row_bytes : NULL;
+        for (int b = 0; b < m->n_blocks; b++) qt_pack_block(m, tile, r, b, src);
     }
     return 0;
 }
@@ -391,14 +396,28 @@ static void act_set_scalar(gt_act *a, int t, const float *x, int col0, int col1,
 
 /* --- scalar reference kernels ------------------------------------------------- */
 
-/* Weight element e (< 32) of block b, row r of a tile, as an integer
- * (quantized types; layout in kernels.h). */
+/* Weight element e (< 32) of block b, row r of a tile, as the integer the
+ * canonical order multiplies (block-32 quantized types; layout in
+ * kernels.h): Q8_0 q, Q4_0 nibble - 8, Q4_1 nibble, Q5_0 q - 16, Q5_1 q,
+ * IQ4_NL the table's value. Read bit by bit, apart from the SIMD paths. */
 static int wq_at(const gt_qmat *w, const uint8_t *tq, int b, int r, int e) {
-    const int R = GT_KERN_TILE_ROWS;
-    if (w->type == GT_TYPE_Q8_0) return (int)tq[(size_t)b * GT_QK * R + (e / 4) * 64 + r * 4 + e % 4] - 128;
+    const uint8_t *blk = tq + (size_t)b * gt_qt_blk_bytes(w->type);
+    if (w->type == GT_TYPE_Q8_0) return (int)blk[(e / 4) * 64 + r * 4 + e % 4] - 128;
     int i = e % 16; /* GGUF byte: element i in the low nibble, i + 16 in the high one */
-    uint8_t byte = tq[(size_t)b * GT_QK / 2 * R + (i / 4) * 64 + r * 4 + i % 4];
-    return (e < 16 ? (byte & 0xf) : (byte >> 4)) - 8;
+    uint8_t byte = blk[(i / 4) * 64 + r * 4 + i % 4];
+    int q = e < 16 ? (byte & 0xf) : (byte >> 4);
+    if (gt_qt_has_qh(w->type)) {
+        uint32_t h;
+        memcpy(&h, blk + GT_QT_QH_OFF + 4 * r, 4);
+        int bit = e < 16 ? 8 * (i % 4) + i / 4 : 8 * (i % 4) + 4 + i / 4; /* gt_qt_qh_tile */
+        q |= (int)((h >> bit) & 1u) << 4;
+    }
+    switch (w->type) {
+    case GT_TYPE_Q4_0: return q - 8;
+    case GT_TYPE_Q5_0: return q - 16;
+    case GT_TYPE_IQ4_NL: return gt_iq4nl_values[q];
+    default: return q; /* Q4_1, Q5_1 */
+    }
 }
 
 /* Weight element k of row r of a tile, as a float (float types). */
@@ -419,15 +438,18 @@ static float wf_at(const gt_qmat *w, const uint8_t *tq, int r, int k) {
 static float dot_row_scalar(const gt_qmat *w, int tile, int r, const gt_act *a, int t) {
     const uint8_t *tq = w->qs + (size_t)tile * w->qs_tile_bytes;
     float acc = 0.0f;
-    if (w->type == GT_TYPE_Q8_0 || w->type == GT_TYPE_Q4_0) {
+    if (gt_qt_is(w->type)) {
+        const int ns = gt_qt_scales(w->type);
         const gt_f16 *td = w->d + (size_t)tile * (w->d_tile_bytes / sizeof(gt_f16));
         const int8_t *aq = a->qs + (size_t)a->n_cols * (size_t)t;
         const float *ad = a->d + (size_t)a->n_blocks * (size_t)t;
+        const int32_t *as = a->sum + (size_t)a->n_blocks * (size_t)t;
         for (int b = 0; b < w->n_blocks; b++) {
             int32_t p = 0;
             for (int e = 0; e < GT_QK; e++) p += wq_at(w, tq, b, r, e) * aq[b * GT_QK + e];
-            float scale = gt_f16_to_f32(td[b * GT_KERN_TILE_ROWS + r]) * ad[b];
-            acc = fmaf((float)p, scale, acc);
+            acc = fmaf((float)p, gt_f16_to_f32(td[b * ns + r]) * ad[b], acc);
+            if (gt_qt_has_min(w->type))
+                acc = fmaf((float)as[b], gt_f16_to_f32(td[b * ns + GT_KERN_TILE_ROWS + r]) * ad[b], acc);
         }
     } else {
         const float *x = a->x + (size_t)a->n_cols * (size_t)t;
@@ -442,10 +464,6 @@ static void matmul_scalar(const gt_qmat *w, int tile0, int tile1, const gt_act *
     if (gt_kq_is_k(w->type)) {
         static const gt_kq_fns fns = {gt_kq_row_scalar, gt_kq_quant_sb, NULL, NULL, NULL, NULL, NULL, NULL};
         gt_kq_matmul(w, tile0, tile1, a, y, ldy, &fns);
-        return;
-    }
-    if (gt_q32_is(w->type)) {
-        gt_q32_matmul(w, tile0, tile1, a, y, ldy, gt_q32_row_scalar);
         return;
     }
     for (int tile = tile0; tile < tile1; tile++)

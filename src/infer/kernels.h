@@ -103,7 +103,13 @@ void gt_dequant_row(uint32_t type, const void *row, float *out, int64_t n);
  *   Q4_0: per block b, 4 groups of 64 bytes: group j holds row r's GGUF bytes
  *         qs[4j..4j+3], i.e. elements 4j+i in the low nibbles and 16+4j+i in
  *         the high ones (value nibble - 8);
- *   scales (quantized types): per block b, the 16 rows' f16 scales;
+ *   Q4_1, IQ4_NL: as Q4_0 (the GGUF qs bytes; value nibble, or the IQ4_NL
+ *         table's value at the nibble);
+ *   Q5_0, Q5_1: as Q4_0, then a fifth group of 64 bytes: row r's 32 fifth
+ *         bits at 4r..4r+3, rearranged (gt_qt_qh_tile, kernels_impl.h) so
+ *         that one shift brings a nibble group's bits to bit 4 of its bytes;
+ *   scales (block-32 quantized types): per block b, the 16 rows' f16 d,
+ *         then (Q4_1, Q5_1) their 16 f16 m;
  *   Q4_K: per super-block of 256 columns, 2368 bytes: the 16 rows' 128
  *         quant bytes as Q4_0's groups (group i holds row r's qs[4i..4i+3]),
  *         then their 6-bit scales and mins one byte each (sub-block j of row
@@ -113,13 +119,13 @@ void gt_dequant_row(uint32_t type, const void *row, float *out, int64_t n);
  *         in such groups between the quants and the scales (GT_KQ5_*);
  *   Q6_K: per super-block, 3392 bytes: ql's bytes, then qh's, in such
  *         groups, the int8 scales one byte each, the f16 d (GT_KQ6_*);
- *   other K-quants, IQ4_XS, Q4_1, Q5_0, Q5_1, IQ4_NL: the GGUF rows unchanged,
+ *   other K-quants, IQ4_XS: the GGUF rows unchanged,
  *         row r at r * row bytes (the kernels decode a block at a time; no
  *         scales array).
  * Blocks are contiguous per tile, tiles one after the other, so a tile's
  * weights are one sequential stream. */
 typedef struct gt_qmat {
-    uint32_t type;      /* GT_TYPE_F32, F16, BF16, Q8_0, Q4_0, or a row-wise type (above) */
+    uint32_t type;      /* GT_TYPE_F32, F16, BF16, a block-32 type, or a row-wise type (above) */
     int n_rows, n_cols;
     int n_tiles;        /* ceil(n_rows / 16) */
     int n_blocks;       /* n_cols / 32 */

@@ -8,12 +8,14 @@
  * Byte products use vpmaddubsw + vpmaddwd, which give each int32 lane the
  * sum of 4 products like vpdpbusd does; the 16-bit intermediate cannot
  * saturate for our ranges: Q8_0 goes back to signed weights (xor 0x80) and
- * uses |w| against sign(a, w), |w| <= 128 and |a| <= 127; Q4_0 nibbles are
- * <= 15. The Q4_0 offset is removed with the activation block sum, exactly.
+ * uses |w| against sign(a, w), |w| <= 128 and |a| <= 127, as IQ4_NL does
+ * with its table values (|v| <= 127); nibbles are <= 15, with Q5_0/Q5_1's
+ * fifth bit <= 31. The Q4_0 and Q5_0 offsets (8, 16) are removed with the
+ * activation block sum, exactly.
  *
- * This file holds the table, the activation quantizer, the Q8_0/Q4_0 and
- * float tiles and the element-wise steps; the K-quant kernels are in
- * kernels_avx2_kq.c, those of Q4_1/Q5_0/Q5_1/IQ4_NL in kernels_avx2_q32.c. */
+ * This file holds the table, the activation quantizer, the block-32
+ * quantized tiles (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL), the float tiles
+ * and the element-wise steps; the K-quant kernels are in kernels_avx2_kq.c. */
 #if defined(__x86_64__)
 #pragma GCC target("avx2,fma,f16c")
 #ifdef __clang__ /* clang ignores the GCC pragma: the same target, its way */
@@ -98,14 +100,44 @@ static inline void store_rows8(float *dst, __m256 v, int row0, int n_rows) {
     for (int i = 0; i < left; i++) dst[i] = tmp[i];
 }
 
-/* Quantized weights: one tile (two halves of 8 rows) x NT tokens from t0. */
+/* The products of one 32-byte half of group j of a tile block (8 rows'
+ * 4 bytes, v) with a token's 4 broadcast activation bytes per element
+ * group (x0 for elements 4j.., x1 for 16 + 4j..; Q8_0 only x0), added to
+ * p. qh is the half's Q5_0/Q5_1 fifth bits (gt_qt_qh_tile's order), tbl
+ * IQ4_NL's signed values. The sums hold o * (activation sum) beyond the
+ * exact p for Q4_0 (o = 8) and Q5_0 (16), stored offset. */
+static inline __attribute__((always_inline)) __m256i qt_dot(const uint32_t qt, __m256i p, __m256i v, __m256i qh,
+                                                            int j, __m256i tbl, __m256i x0, __m256i x1) {
+    const __m256i low4 = _mm256_set1_epi8(0x0f), bit4 = _mm256_set1_epi8(0x10);
+    if (qt == GT_TYPE_Q8_0) {
+        __m256i ws = _mm256_xor_si256(v, _mm256_set1_epi8((char)0x80)); /* signed weights */
+        return _mm256_add_epi32(p, dot4(_mm256_abs_epi8(ws), _mm256_sign_epi8(x0, ws)));
+    }
+    __m256i lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
+    if (gt_qt_has_qh(qt)) {
+        lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_sll_epi32(qh, _mm_cvtsi32_si128(4 - j)), bit4));
+        hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_srl_epi32(qh, _mm_cvtsi32_si128(j)), bit4));
+    }
+    if (qt == GT_TYPE_IQ4_NL) { /* |v| against sign(a, v): no 16-bit saturation */
+        lo = _mm256_shuffle_epi8(tbl, lo);
+        hi = _mm256_shuffle_epi8(tbl, hi);
+        p = _mm256_add_epi32(p, dot4(_mm256_abs_epi8(lo), _mm256_sign_epi8(x0, lo)));
+        return _mm256_add_epi32(p, dot4(_mm256_abs_epi8(hi), _mm256_sign_epi8(x1, hi)));
+    }
+    p = _mm256_add_epi32(p, dot4(lo, x0));
+    return _mm256_add_epi32(p, dot4(hi, x1));
+}
+
+/* Quantized weights (gt_qt_is): one tile (two halves of 8 rows) x NT
+ * tokens from t0. */
 static inline __attribute__((always_inline)) void
 mm_quant(const gt_qmat *w, int tile, const gt_act *a, int t0, const int NT, float *y, size_t ldy,
-         const int q4) {
-    const size_t blk_bytes = q4 ? GT_QK / 2 * TR : GT_QK * TR;
+         const uint32_t qt) {
+    const size_t blk_bytes = gt_qt_blk_bytes(qt);
+    const int ns = gt_qt_scales(qt), off = qt == GT_TYPE_Q4_0 ? 8 : qt == GT_TYPE_Q5_0 ? 16 : 0;
     const uint8_t *tq = w->qs + (size_t)tile * w->qs_tile_bytes;
     const gt_f16 *td = w->d + (size_t)tile * (w->d_tile_bytes / sizeof(gt_f16));
-    const __m256i low4 = _mm256_set1_epi8(0x0f), flip = _mm256_set1_epi8((char)0x80);
+    const __m256i tbl = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)gt_iq4nl_values));
     __m256 acc[2][MAX_NT];
     #pragma GCC unroll 8
     for (int h = 0; h < 2; h++)
@@ -118,34 +150,34 @@ mm_quant(const gt_qmat *w, int tile, const gt_act *a, int t0, const int NT, floa
     #pragma GCC unroll 8
             for (int t = 0; t < NT; t++) p[h][t] = _mm256_setzero_si256();
         const uint8_t *wb = tq + (size_t)b * blk_bytes;
-        for (int j = 0; j < (q4 ? 4 : 8); j++)
+        for (int j = 0; j < (qt == GT_TYPE_Q8_0 ? 8 : 4); j++)
     #pragma GCC unroll 8
             for (int h = 0; h < 2; h++) {
                 __m256i v = _mm256_load_si256((const __m256i *)(wb + j * 64 + h * 32));
+                __m256i qh = gt_qt_has_qh(qt) ? _mm256_load_si256((const __m256i *)(wb + GT_QT_QH_OFF + h * 32))
+                                              : _mm256_setzero_si256();
         #pragma GCC unroll 8
                 for (int t = 0; t < NT; t++) {
                     const int8_t *aq = a->qs + (size_t)a->n_cols * (size_t)(t0 + t) + b * GT_QK;
-                    if (q4) {
-                        p[h][t] = _mm256_add_epi32(p[h][t], dot4(_mm256_and_si256(v, low4), bcast4(aq + 4 * j)));
-                        p[h][t] = _mm256_add_epi32(
-                            p[h][t], dot4(_mm256_and_si256(_mm256_srli_epi16(v, 4), low4), bcast4(aq + 16 + 4 * j)));
-                    } else {
-                        __m256i ws = _mm256_xor_si256(v, flip); /* signed weights */
-                        p[h][t] = _mm256_add_epi32(
-                            p[h][t], dot4(_mm256_abs_epi8(ws), _mm256_sign_epi8(bcast4(aq + 4 * j), ws)));
-                    }
+                    __m256i x1 = qt == GT_TYPE_Q8_0 ? _mm256_setzero_si256() : bcast4(aq + 16 + 4 * j);
+                    p[h][t] = qt_dot(qt, p[h][t], v, qh, j, tbl, bcast4(aq + 4 * j), x1);
                 }
             }
 #pragma GCC unroll 8
         for (int h = 0; h < 2; h++) {
-            __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(td + (size_t)b * TR + h * 8)));
+            __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(td + (size_t)b * ns + h * 8)));
+            __m256 dm = gt_qt_has_min(qt)
+                            ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(td + (size_t)b * ns + TR + h * 8)))
+                            : _mm256_setzero_ps();
     #pragma GCC unroll 8
             for (int t = 0; t < NT; t++) {
                 size_t ib = (size_t)a->n_blocks * (size_t)(t0 + t) + (size_t)b;
                 __m256i pv = p[h][t];
-                if (q4) pv = _mm256_sub_epi32(pv, _mm256_set1_epi32(8 * a->sum[ib]));
-                __m256 sc = _mm256_mul_ps(dw, _mm256_set1_ps(a->d[ib]));
-                acc[h][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(pv), sc, acc[h][t]);
+                if (off) pv = _mm256_sub_epi32(pv, _mm256_set1_epi32(off * a->sum[ib]));
+                __m256 da = _mm256_set1_ps(a->d[ib]);
+                acc[h][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(pv), _mm256_mul_ps(dw, da), acc[h][t]);
+                if (gt_qt_has_min(qt)) /* Q4_1, Q5_1: + (activation sum) * m * da */
+                    acc[h][t] = _mm256_fmadd_ps(_mm256_set1_ps((float)a->sum[ib]), _mm256_mul_ps(dm, da), acc[h][t]);
             }
         }
     }
@@ -211,16 +243,18 @@ static void matmul_avx2(const gt_qmat *w, int tile0, int tile1, const gt_act *a,
         gt_kq_matmul(w, tile0, tile1, a, y, ldy, &fns);
         return;
     }
-    if (gt_q32_is(w->type)) {
-        gt_q32_matmul(w, tile0, tile1, a, y, ldy, gt_q32_row_avx2);
-        return;
-    }
     for (int tile = tile0; tile < tile1; tile++)
         for (int t0 = 0; t0 < a->n_tok; t0 += MAX_NT) {
             int nt = a->n_tok - t0;
-            if (w->type == GT_TYPE_Q8_0) { TILE_CASES(mm_quant, 0) }
-            else if (w->type == GT_TYPE_Q4_0) { TILE_CASES(mm_quant, 1) }
-            else { TILE_CASES(MM_FLOAT, 0) }
+            switch (w->type) {
+            case GT_TYPE_Q8_0: TILE_CASES(mm_quant, GT_TYPE_Q8_0) break;
+            case GT_TYPE_Q4_0: TILE_CASES(mm_quant, GT_TYPE_Q4_0) break;
+            case GT_TYPE_Q4_1: TILE_CASES(mm_quant, GT_TYPE_Q4_1) break;
+            case GT_TYPE_Q5_0: TILE_CASES(mm_quant, GT_TYPE_Q5_0) break;
+            case GT_TYPE_Q5_1: TILE_CASES(mm_quant, GT_TYPE_Q5_1) break;
+            case GT_TYPE_IQ4_NL: TILE_CASES(mm_quant, GT_TYPE_IQ4_NL) break;
+            default: TILE_CASES(MM_FLOAT, 0) break;
+            }
         }
 }
 

@@ -1,5 +1,5 @@
 /* kernels_avx2_impl.h: small helpers the AVX2 kernel files share
- * (kernels_avx2.c, kernels_avx2_kq.c, kernels_avx2_q32.c). Include after
+ * (kernels_avx2.c, kernels_avx2_kq.c). Include after
  * the file's AVX2 target pragma and <immintrin.h>: they compile for it. */
 #ifndef GT_INFER_KERNELS_AVX2_IMPL_H
 #define GT_INFER_KERNELS_AVX2_IMPL_H

@@ -11,11 +11,13 @@
  * NR tiles.
  *
  *   Quantized, per block: vpdpbusd adds, in lane r, the 4 products of row r's
- *   4 bytes (unsigned: Q8_0 stored q + 128, Q4_0 nibbles 0..15) with 4
+ *   4 bytes (unsigned: Q8_0 stored q + 128, nibbles 0..15, Q5_0/Q5_1 with
+ *   their fifth bit 0..31, IQ4_NL's table value + 128 by vpshufb) with 4
  *   broadcast activation bytes (signed); 8 of them cover the block. The
  *   offset is removed exactly with the block's activation sum
- *   (p = sum - 128 * asum, or - 8 * asum for Q4_0), then
- *   acc = fma((float)p, dw * da, acc).
+ *   (p = sum - 128 * asum; - 8 * asum for Q4_0, - 16 * asum for Q5_0), then
+ *   acc = fma((float)p, dw * da, acc) (Q4_1, Q5_1: then
+ *   acc = fma((float)asum, m * da, acc)).
  *   Float, per column k: acc = fma(w[k], broadcast x[k], acc).
  *
  * Prefill uses NR = 2, NT = 6 (quantized) or NR = 4, NT = 6 (float): 12 or
@@ -86,14 +88,41 @@ static inline void store_rows(float *dst, __m512 v, int row0, int n_rows) {
     else _mm512_mask_storeu_ps(dst, (__mmask16)((1u << left) - 1), v);
 }
 
-/* Quantized weights: tiles [tile, tile + NR) x tokens [t0, t0 + NT). Inlined
- * with constant NR, NT so the accumulators live in registers. */
+/* The 4 bytes of group j (< 4) of a nibble type's tile block as the
+ * unsigned values vpdpbusd takes, lane r = row r: *lo elements 4j..4j+3,
+ * *hi 16 + 4j..; Q5_0/Q5_1 add their fifth bits (h: the block's qh group,
+ * gt_qt_qh_tile's order), IQ4_NL looks its table up biased by +128. */
+static inline __attribute__((always_inline)) void qt_nibbles(const uint32_t qt, __m512i v, __m512i h, int j,
+                                                             __m512i tbl, __m512i *lo, __m512i *hi) {
+    const __m512i low4 = _mm512_set1_epi8(0x0f), bit4 = _mm512_set1_epi8(0x10);
+    *lo = _mm512_and_si512(v, low4);
+    *hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+    if (qt == GT_TYPE_IQ4_NL) {
+        *lo = _mm512_shuffle_epi8(tbl, *lo);
+        *hi = _mm512_shuffle_epi8(tbl, *hi);
+    } else if (gt_qt_has_qh(qt)) { /* x | (bits & 0x10), one ternary op each */
+        *lo = _mm512_ternarylogic_epi32(*lo, _mm512_sll_epi32(h, _mm_cvtsi32_si128(4 - j)), bit4, 0xf8);
+        *hi = _mm512_ternarylogic_epi32(*hi, _mm512_srl_epi32(h, _mm_cvtsi32_si128(j)), bit4, 0xf8);
+    }
+}
+
+/* What vpdpbusd's sum over a block holds beyond p = sum of v * a: the
+ * stored values are v + o, so it holds o * (activation sum); log2 of o
+ * (Q8_0 and IQ4_NL 128, Q4_0 8, Q5_0 16), -1 where v is stored as it is. */
+static inline int qt_offset_shift(const uint32_t qt) {
+    return qt == GT_TYPE_Q8_0 || qt == GT_TYPE_IQ4_NL ? 7 : qt == GT_TYPE_Q4_0 ? 3 : qt == GT_TYPE_Q5_0 ? 4 : -1;
+}
+
+/* Quantized weights (gt_qt_is): tiles [tile, tile + NR) x tokens [t0, t0 +
+ * NT). Inlined with constant type, NR, NT so the accumulators live in
+ * registers. */
 static inline __attribute__((always_inline)) void
 mm_quant(const gt_qmat *w, int tile, const int NR, const gt_act *a, int t0, const int NT,
-         float *y, size_t ldy, const int q4) {
-    const size_t blk_bytes = q4 ? GT_QK / 2 * TR : GT_QK * TR; /* per tile */
-    const int shift = q4 ? 3 : 7;                              /* offset 8 or 128 */
-    const __m512i low4 = _mm512_set1_epi8(0x0f);
+         float *y, size_t ldy, const uint32_t qt) {
+    const size_t blk_bytes = gt_qt_blk_bytes(qt); /* per tile */
+    const int shift = qt_offset_shift(qt), ns = gt_qt_scales(qt);
+    const __m512i tbl = _mm512_xor_si512(_mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)gt_iq4nl_values)),
+                                         _mm512_set1_epi8((char)0x80)); /* IQ4_NL's values + 128 */
     const uint8_t *wq[MAX_NR];
     const gt_f16 *wd[MAX_NR];
     #pragma GCC unroll 8
@@ -126,16 +155,19 @@ mm_quant(const gt_qmat *w, int tile, const int NR, const gt_act *a, int t0, cons
             for (int g = 0; g < NR; g++)
                 for (size_t c = 0; c < blk_bytes; c += 64)
                     _mm_prefetch((const char *)(wq[g] + (size_t)b * blk_bytes + PF_BYTES + c), _MM_HINT_T0);
-        if (q4) {
+        if (qt != GT_TYPE_Q8_0) {
+            __m512i h[MAX_NR];
+            #pragma GCC unroll 8
+            for (int g = 0; g < NR; g++)
+                h[g] = gt_qt_has_qh(qt) ? _mm512_load_si512(wq[g] + (size_t)b * blk_bytes + GT_QT_QH_OFF)
+                                        : _mm512_setzero_si512();
             #pragma GCC unroll 8
             for (int j = 0; j < 4; j++) {
                 __m512i lo[MAX_NR], hi[MAX_NR];
                 #pragma GCC unroll 8
-                for (int g = 0; g < NR; g++) {
-                    __m512i v = _mm512_load_si512(wq[g] + (size_t)b * blk_bytes + j * 64);
-                    lo[g] = _mm512_and_si512(v, low4);                         /* elements 4j.. */
-                    hi[g] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);   /* 16 + 4j.. */
-                }
+                for (int g = 0; g < NR; g++)
+                    qt_nibbles(qt, _mm512_load_si512(wq[g] + (size_t)b * blk_bytes + j * 64), h[g], j, tbl, &lo[g],
+                               &hi[g]);
                 #pragma GCC unroll 8
                 for (int t = 0; t < NT; t++) {
                     __m512i x0 = bcast4(aq[t] + b * GT_QK + 4 * j);
@@ -161,18 +193,24 @@ mm_quant(const gt_qmat *w, int tile, const int NR, const gt_act *a, int t0, cons
                 }
             }
         }
-        __m512 dw[MAX_NR];
+        __m512 dw[MAX_NR], dm[MAX_NR];
         #pragma GCC unroll 8
-        for (int g = 0; g < NR; g++)
-            dw[g] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(wd[g] + (size_t)b * TR)));
+        for (int g = 0; g < NR; g++) {
+            dw[g] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(wd[g] + (size_t)b * ns)));
+            if (gt_qt_has_min(qt))
+                dm[g] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(wd[g] + (size_t)b * ns + TR)));
+        }
         #pragma GCC unroll 8
         for (int t = 0; t < NT; t++) {
-            __m512i off = _mm512_slli_epi32(_mm512_set1_epi32(as[t][b]), shift);
+            __m512i off = shift < 0 ? _mm512_setzero_si512() : _mm512_slli_epi32(_mm512_set1_epi32(as[t][b]), shift);
             __m512 da = _mm512_set1_ps(ad[t][b]);
             #pragma GCC unroll 8
             for (int g = 0; g < NR; g++) {
                 __m512 pf = _mm512_cvtepi32_ps(_mm512_sub_epi32(p[g][t], off)); /* exact */
                 acc[g][t] = _mm512_fmadd_ps(pf, _mm512_mul_ps(dw[g], da), acc[g][t]);
+                if (gt_qt_has_min(qt)) /* Q4_1, Q5_1: + (activation sum) * m * da */
+                    acc[g][t] = _mm512_fmadd_ps(_mm512_set1_ps((float)as[t][b]), _mm512_mul_ps(dm[g], da),
+                                                acc[g][t]);
             }
         }
     }
@@ -253,8 +291,12 @@ mm_float(const gt_qmat *w, int tile, const int NR, const gt_act *a, int t0, cons
         else if (nr == 2) { MM_NT_CASES(mm_quant, 2, TC) }                          \
         else { MM_NT_CASES(mm_quant, 1, TC) }                                       \
     }
-QUANT_BLOCK(block_q8_0, 0)
-QUANT_BLOCK(block_q4_0, 1)
+QUANT_BLOCK(block_q8_0, GT_TYPE_Q8_0)
+QUANT_BLOCK(block_q4_0, GT_TYPE_Q4_0)
+QUANT_BLOCK(block_q4_1, GT_TYPE_Q4_1)
+QUANT_BLOCK(block_q5_0, GT_TYPE_Q5_0)
+QUANT_BLOCK(block_q5_1, GT_TYPE_Q5_1)
+QUANT_BLOCK(block_iq4_nl, GT_TYPE_IQ4_NL)
 
 #define FLOAT_BLOCK(name, TC)                                                       \
     static void name(const gt_qmat *w, int tile, int nr, const gt_act *a, int t0, int nt, \
@@ -277,11 +319,7 @@ static void matmul_512(const gt_qmat *w, int tile0, int tile1, const gt_act *a, 
         gt_kq_matmul(w, tile0, tile1, a, y, ldy, &fns);
         return;
     }
-    if (gt_q32_is(w->type)) {
-        gt_q32_matmul(w, tile0, tile1, a, y, ldy, gt_q32_row_avx2);
-        return;
-    }
-    int quant = w->type == GT_TYPE_Q8_0 || w->type == GT_TYPE_Q4_0;
+    int quant = gt_qt_is(w->type);
     int n_tok = a->n_tok;
     int NR = quant ? (n_tok == 1 ? DEC_NR : 2) : 4;
     for (int tile = tile0; tile < tile1;) {
@@ -291,6 +329,10 @@ static void matmul_512(const gt_qmat *w, int tile0, int tile1, const gt_act *a, 
             switch (w->type) {
             case GT_TYPE_Q8_0: block_q8_0(w, tile, nr, a, t0, nt, y, ldy); break;
             case GT_TYPE_Q4_0: block_q4_0(w, tile, nr, a, t0, nt, y, ldy); break;
+            case GT_TYPE_Q4_1: block_q4_1(w, tile, nr, a, t0, nt, y, ldy); break;
+            case GT_TYPE_Q5_0: block_q5_0(w, tile, nr, a, t0, nt, y, ldy); break;
+            case GT_TYPE_Q5_1: block_q5_1(w, tile, nr, a, t0, nt, y, ldy); break;
+            case GT_TYPE_IQ4_NL: block_iq4_nl(w, tile, nr, a, t0, nt, y, ldy); break;
             case GT_TYPE_F16: block_f16(w, tile, nr, a, t0, nt, y, ldy); break;
             case GT_TYPE_BF16: block_bf16(w, tile, nr, a, t0, nt, y, ldy); break;
             default: block_f32(w, tile, nr, a, t0, nt, y, ldy); break;

@@ -136,37 +136,38 @@ static inline float gt_kq_finish(uint32_t type, const gt_kq_sb *h, int32_t dot, 
     return fmaf((float)mins, -(h->dmin * da), acc);
 }
 
-/* Products with Q4_1, Q5_0, Q5_1, IQ4_NL weights (kernels_q32.c). A
- * table's part is one function: nr (1..GT_Q32_ROWS) rows, row r's nb
- * consecutive blocks (raw GGUF bytes) at blocks + r * row_bytes, against nt
- * tokens: token t's quants of block b at aq + t * aq_stride + 32 b, their
- * scale and sum at da / as[t * d_stride + b]; acc[r * acc_stride + t] gets
- * block after block added by gt_q32_finish. Rows are independent, so a path
- * may interleave them (their float chains overlap in the pipeline). */
-#define GT_Q32_ROWS 4
-typedef struct gt_q32_acts {
-    const int8_t *aq;
-    const float *da;
-    const int32_t *as;
-    size_t aq_stride, d_stride;
-} gt_q32_acts;
-typedef void (*gt_q32_row_fn)(uint32_t type, const uint8_t *blocks, size_t row_bytes, int nr, int nb,
-                              const gt_q32_acts *a, int nt, float *acc, size_t acc_stride);
-void gt_q32_row_scalar(uint32_t type, const uint8_t *blocks, size_t row_bytes, int nr, int nb, const gt_q32_acts *a,
-                       int nt, float *acc, size_t acc_stride);
-void gt_q32_row_avx2(uint32_t type, const uint8_t *blocks, size_t row_bytes, int nr, int nb, const gt_q32_acts *a,
-                     int nt, float *acc, size_t acc_stride);
-void gt_q32_matmul(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y, size_t ldy,
-                   gt_q32_row_fn row);
-
-/* The float step of kernels.h's order for these types, from the block's
- * exact integer p = sum of v * a (v the decoded integer, gt_q32_decode) and
- * the activations' sum as: acc = fma(p, d * da, acc), then for Q4_1/Q5_1
- * acc = fma(as, m * da, acc). */
-static inline float gt_q32_finish(uint32_t type, int32_t p, int32_t as, float d, float m, float da, float acc) {
-    acc = fmaf((float)p, d * da, acc);
-    if (type != GT_TYPE_Q4_1 && type != GT_TYPE_Q5_1) return acc;
-    return fmaf((float)as, m * da, acc);
+/* The block-32 quantized types kept in 16-row tiles (kernels.h): Q8_0,
+ * Q4_0 and, in Q4_0's nibble groups, Q4_1, Q5_0, Q5_1 and IQ4_NL. */
+static inline int gt_qt_is(uint32_t type) {
+    return type == GT_TYPE_Q8_0 || type == GT_TYPE_Q4_0 || type == GT_TYPE_Q4_1 || type == GT_TYPE_Q5_0 ||
+           type == GT_TYPE_Q5_1 || type == GT_TYPE_IQ4_NL;
+}
+/* 1 for the tiled types whose weights carry an offset m (Q4_1, Q5_1). */
+static inline int gt_qt_has_min(uint32_t type) { return type == GT_TYPE_Q4_1 || type == GT_TYPE_Q5_1; }
+/* 1 for the tiled types with a fifth bit per weight (Q5_0, Q5_1). */
+static inline int gt_qt_has_qh(uint32_t type) { return type == GT_TYPE_Q5_0 || type == GT_TYPE_Q5_1; }
+/* Bytes of one block of 32 columns of a tile: Q8_0 8 groups of 64, the
+ * nibble types 4, Q5_0/Q5_1 one more for the fifth bits. */
+#define GT_QT_QH_OFF 256 /* where a Q5_0/Q5_1 tile block keeps its fifth bits */
+static inline size_t gt_qt_blk_bytes(uint32_t type) {
+    return type == GT_TYPE_Q8_0 ? 512 : gt_qt_has_qh(type) ? GT_QT_QH_OFF + 64 : 256;
+}
+/* f16 values per block of a tile's scales: the 16 d, then (Q4_1, Q5_1)
+ * the 16 m. */
+static inline int gt_qt_scales(uint32_t type) { return gt_qt_has_min(type) ? 32 : 16; }
+/* A row's 32 fifth bits (bit e = element e, GGUF's qh) rearranged for the
+ * tile: bit 8i + j holds element 4j + i's and bit 8i + 4 + j element
+ * 16 + 4j + i's (i, j < 4), so nibble group j's bits come to bit 4 of
+ * bytes 0..3 by one shift of the word, left by 4 - j for the low nibbles,
+ * right by j for the high ones. */
+static inline uint32_t gt_qt_qh_tile(uint32_t qh) {
+    uint32_t out = 0;
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) {
+            out |= ((qh >> (4 * j + i)) & 1u) << (8 * i + j);
+            out |= ((qh >> (16 + 4 * j + i)) & 1u) << (8 * i + 4 + j);
+        }
+    return out;
 }
 
 /* Scalar quantization of one block of 32 (the reference the SIMD paths

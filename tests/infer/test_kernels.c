@@ -363,8 +363,9 @@ static void test_q8_k_act(void) {
     CHECK_EQ_INT(bad, 0);
 }
 
-/* Every ISA against scalar on one row-wise matrix (K-quant or block-32
- * type): split across calls as threads split it, and token by token. */
+/* Every ISA against scalar on one matrix made from GGUF rows (K-quant or
+ * block-32 type): split across calls as threads split it, and token by
+ * token. */
 static void check_paths_rowwise(const gt_qmat *m, const float *x, int n_tok, const float *y_ref) {
     int n_rows = m->n_rows, n_cols = m->n_cols;
     size_t ny = (size_t)n_tok * n_rows;
@@ -403,7 +404,7 @@ static void check_paths_rowwise(const gt_qmat *m, const float *x, int n_tok, con
     gt_free(y);
 }
 
-/* One row-wise matrix (quantized from random floats, some rows zero):
+/* One matrix from GGUF rows (quantized from random floats, some rows zero):
  * scalar equals the canonical walk bit for bit and is within 1% of the
  * magnitude of double math over the dequantized weights; every SIMD path
  * equals scalar (check_paths_rowwise). */
@@ -453,9 +454,9 @@ static void check_rowwise(uint32_t type, int n_rows, int n_cols, int n_tok) {
     gt_free(g);
 }
 
-/* Every K-quant and block-32 type the kernels take, over shapes that cross
- * the tiles, the 256-row blocks, 8-token blocks and (block-32 types) the
- * 4096-column passes. */
+/* Every K-quant type and the block-32 types Q4_1, Q5_0, Q5_1, IQ4_NL
+ * (tiled like Q4_0), over shapes that cross the tiles, the register blocks
+ * of tiles and tokens, the K-quants' 256-row blocks and 8-token blocks. */
 static void test_matmul_kquant(void) {
     const int shapes[][3] = {{1, 256, 1}, {5, 512, 3}, {17, 256, 33}, {33, 768, 7}, {16, 1024, 2}, {40, 256, 70}};
     const int shapes32[][3] = {{3, 96, 5}, {19, 4160, 9}, {270, 64, 2}};
