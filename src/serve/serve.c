@@ -314,8 +314,9 @@ static int load(gt_serve *s, gt_err *err) {
     return gt_serve_batch_start(s, err); /* the embeddings' context comes on first use (gt_serve_ctx) */
 }
 
-int gt_serve_start(const gt_serve_config *c, gt_serve **out, gt_err *err) {
-    *out = NULL;
+/* Checks c's settings from outside (the CLI's options) before anything is
+ * loaded; 0 or GT_EINVAL naming the setting. */
+static int check_config(const gt_serve_config *c, gt_err *err) {
     if (!c->model_path) return gt_err_set(err, GT_EINVAL, "no model: give -m MODEL.gguf");
     if (c->n_threads < 1 || c->n_threads > 1024) return gt_err_set(err, GT_EINVAL, "--threads: expected 1..1024, got %d", c->n_threads);
     if (c->model_id && (!c->model_id[0] || strlen(c->model_id) > GT_SERVE_MAX_MODEL_ID))
@@ -332,6 +333,13 @@ int gt_serve_start(const gt_serve_config *c, gt_serve **out, gt_err *err) {
                           GT_SERVE_MAX_STREAM_SNDBUF, c->stream_sndbuf_bytes);
     if (c->max_prompt_tokens < 0 || c->max_output_tokens < 0)
         return gt_err_set(err, GT_EINVAL, "--max-prompt-tokens, --max-output-tokens: expected 0 (no limit) or more");
+    return 0;
+}
+
+int gt_serve_open(const gt_serve_config *c, gt_serve **out, gt_err *err) {
+    *out = NULL;
+    int rc = check_config(c, err);
+    if (rc) return rc;
     gt_serve *s = gt_calloc(1, sizeof *s);
     if (!s) return gt_err_set(err, GT_ENOMEM, "out of memory");
     s->cfg = *c;
@@ -349,11 +357,22 @@ int gt_serve_start(const gt_serve_config *c, gt_serve **out, gt_err *err) {
     pthread_cond_init(&s->bcv, NULL);
     pthread_cond_init(&s->pcv, NULL);
     s->created = (uint64_t)time(NULL);
-    int rc = load(s, err);
-    int lfd = rc ? -1 : listen_on(s->listen, err);
+    if ((rc = load(s, err))) {
+        gt_serve_stop(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+int gt_serve_start(const gt_serve_config *c, gt_serve **out, gt_err *err) {
+    gt_serve *s;
+    int rc = gt_serve_open(c, &s, err);
+    if (rc) return rc;
+    int lfd = listen_on(s->listen, err);
     if (lfd < 0) {
         gt_serve_stop(s);
-        return rc ? rc : err ? err->code : GT_EIO;
+        return err ? err->code : GT_EIO;
     }
     struct sockaddr_in bound;
     socklen_t blen = sizeof bound;
@@ -372,6 +391,26 @@ int gt_serve_start(const gt_serve_config *c, gt_serve **out, gt_err *err) {
     }
     *out = s;
     return 0;
+}
+
+/* ---- On the node's port (api/ext.h): every route of ours but /health,
+ * which the node answers with ours inside it. */
+
+/* ext's completion callback: on_completed, returning the status sent. */
+static int ext_completed(void *cls, void **con_cls, enum MHD_RequestTerminationCode toe) {
+    gt_serve_req *r = *con_cls;
+    int status = r && r->responded ? r->status : 0;
+    on_completed(cls, NULL, con_cls, toe);
+    return status;
+}
+
+static json_t *ext_health(void *cls) { return gt_serve_health_json(cls); }
+
+const gt_api_ext *gt_serve_ext(gt_serve *s) {
+    assert(!strcmp(routes[0].pattern, "/health"));
+    s->ext = (gt_api_ext){.routes = routes + 1, .n_routes = N_ROUTES - 1, .cls = s, .on_request = on_request,
+                          .on_completed = ext_completed, .health_key = "model", .health = ext_health};
+    return &s->ext;
 }
 
 void gt_serve_stop(gt_serve *s) {

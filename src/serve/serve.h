@@ -76,6 +76,15 @@ typedef struct gt_serve gt_serve;
 
 /* Loads the model and starts listening. Caller stops with gt_serve_stop. */
 int gt_serve_start(const gt_serve_config *c, gt_serve **out, gt_err *err);
+/* Loads the model without a port of its own (c->listen unused): for the
+ * node's, through gt_serve_ext. Caller stops with gt_serve_stop. */
+int gt_serve_open(const gt_serve_config *c, gt_serve **out, gt_err *err);
+/* The same routes on a node's port (`gotong node -m`): the extension to put
+ * in gt_node_config.ext (every route but /health, which the node answers
+ * with this server's state under "model"). Owned by s: stop the node before
+ * s. The same code serves them as on gt_serve_start's own port. */
+struct gt_api_ext;
+const struct gt_api_ext *gt_serve_ext(gt_serve *s);
 uint16_t gt_serve_port(const gt_serve *s);
 const char *gt_serve_model_id(const gt_serve *s);
 /* Which chat template serves chat requests, in words (for the startup log). */

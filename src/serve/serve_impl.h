@@ -215,6 +215,7 @@ void gt_serve_job_free(gt_serve_job *j);
 #include <microhttpd.h>
 #include <stdatomic.h>
 
+#include "api/ext.h"
 #include "api/route.h"
 #include "infer/chat_prompt.h"
 #include "infer/chat_template.h"
@@ -269,6 +270,7 @@ struct gt_serve {
     uint16_t port;
     _Atomic uint64_t next_id;
     _Atomic int in_flight;        /* requests and streams not yet freed */
+    gt_api_ext ext;               /* on a node's port (gt_serve_ext) */
 };
 
 typedef struct gt_serve_req {
@@ -327,6 +329,8 @@ void gt_serve_note_cancel(const char *id, int n_gen);
 
 /* Route handlers (routes.c). */
 void gt_serve_h_health(gt_serve *s, gt_serve_req *r, gt_serve_resp *o);
+/* /health's body (a new reference; NULL out of memory). */
+json_t *gt_serve_health_json(gt_serve *s);
 void gt_serve_h_models(gt_serve *s, gt_serve_req *r, gt_serve_resp *o);
 void gt_serve_h_model(gt_serve *s, gt_serve_req *r, gt_serve_resp *o);
 void gt_serve_h_completions(gt_serve *s, gt_serve_req *r, gt_serve_resp *o);
