@@ -55,7 +55,7 @@ static void usage(FILE *f) {
             "                           Runs a thread per connection (--threads 0; another --threads is refused)\n"
             "  --model-threads N        evaluation threads (default 1)\n"
             "  --ctx N, --alias NAME, --chat-template FILE, --parallel N, --no-prefix-cache, --max-queue N,\n"
-            "  --max-prompt-tokens N, --max-output-tokens N, --stream-lag-tokens N\n"
+            "  --max-prompt-tokens N, --max-output-tokens N, --stream-lag-tokens N, --stream-idle-ms MS\n"
             "                           as for `gotong serve` (see gotong serve --help)\n"
             "The first line on stdout is \"listening on http://HOST:PORT\" once it serves.\n",
             GT_API_DEFAULT_LISTEN, GT_API_DEFAULT_THREADS, GT_API_DEFAULT_BLOCK_INTERVAL_MS, GT_API_MAX_CONNECTIONS,
@@ -101,7 +101,7 @@ static int parse_node(int argc, char **argv, node_args *a) {
     uint64_t threads = cfg->threads, interval_ms = cfg->block_interval_ms, max_conn = cfg->max_connections;
     uint64_t timeout_s = cfg->timeout_s, per_ip = cfg->max_connections_per_ip, request_max_s = cfg->request_max_s;
     uint64_t m_threads = 1, n_ctx = 0, queue = GT_SERVE_DEFAULT_QUEUE, parallel = GT_SERVE_DEFAULT_PARALLEL;
-    uint64_t max_prompt = 0, max_output = 0, lag = GT_SERVE_DEFAULT_STREAM_LAG;
+    uint64_t max_prompt = 0, max_output = 0, lag = GT_SERVE_DEFAULT_STREAM_LAG, idle_ms = 0;
     int quiet = 0, no_cache = 0;
     const gt_cli_opt opts[] = {
         {"--home", NULL, GT_CLI_OPT_STR, &a->home, 0, 0, NULL},
@@ -135,6 +135,7 @@ static int parse_node(int argc, char **argv, node_args *a) {
         {"--max-prompt-tokens", NULL, GT_CLI_OPT_U64, &max_prompt, 1, 1 << 20, NULL},
         {"--max-output-tokens", NULL, GT_CLI_OPT_U64, &max_output, 1, 1 << 20, NULL},
         {"--stream-lag-tokens", NULL, GT_CLI_OPT_U64, &lag, 1, GT_SERVE_MAX_STREAM_LAG, NULL},
+        {"--stream-idle-ms", NULL, GT_CLI_OPT_U64, &idle_ms, 1, GT_SERVE_MAX_STREAM_IDLE_MS, NULL},
         {NULL, NULL, 0, NULL, 0, 0, NULL}};
     int rc = gt_cli_parse("node", argc, argv, 1, opts, NULL, 0, NULL, usage);
     if (rc >= 0) return rc;
@@ -145,7 +146,7 @@ static int parse_node(int argc, char **argv, node_args *a) {
     gt_serve_config *m = &a->model;
     m->n_threads = (int)m_threads, m->n_ctx = (int)n_ctx, m->max_queue = (int)queue, m->n_parallel = (int)parallel;
     m->no_prefix_cache = no_cache, m->max_prompt_tokens = (int)max_prompt, m->max_output_tokens = (int)max_output;
-    m->stream_lag_tokens = (int)lag, m->access_log = 0; /* the node logs requests */
+    m->stream_lag_tokens = (int)lag, m->stream_idle_ms = (int)idle_ms, m->access_log = 0; /* the node logs requests */
     return -1;
 }
 

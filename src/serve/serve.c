@@ -85,6 +85,12 @@ int gt_serve_client_gone(int fd) {
     return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
+uint64_t gt_serve_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 void gt_serve_note_cancel(const char *id, int n_gen) {
     GT_INFO("serve: %s cancelled after %d generated tokens: the client went away", id, n_gen);
 }
@@ -328,6 +334,9 @@ static int check_config(const gt_serve_config *c, gt_err *err) {
     if (c->stream_lag_tokens < 0 || c->stream_lag_tokens > GT_SERVE_MAX_STREAM_LAG)
         return gt_err_set(err, GT_EINVAL, "--stream-lag-tokens: expected 1..%d, got %d", GT_SERVE_MAX_STREAM_LAG,
                           c->stream_lag_tokens);
+    if (c->stream_idle_ms < 0 || c->stream_idle_ms > GT_SERVE_MAX_STREAM_IDLE_MS)
+        return gt_err_set(err, GT_EINVAL, "--stream-idle-ms: expected 1..%d, got %d", GT_SERVE_MAX_STREAM_IDLE_MS,
+                          c->stream_idle_ms);
     if (c->stream_sndbuf_bytes < 0 || c->stream_sndbuf_bytes > GT_SERVE_MAX_STREAM_SNDBUF)
         return gt_err_set(err, GT_EINVAL, "stream send buffer: expected 0..%d bytes, got %d",
                           GT_SERVE_MAX_STREAM_SNDBUF, c->stream_sndbuf_bytes);
@@ -345,6 +354,7 @@ int gt_serve_open(const gt_serve_config *c, gt_serve **out, gt_err *err) {
     s->cfg = *c;
     if (!s->cfg.max_queue) s->cfg.max_queue = GT_SERVE_DEFAULT_QUEUE;
     if (!s->cfg.stream_lag_tokens) s->cfg.stream_lag_tokens = GT_SERVE_DEFAULT_STREAM_LAG;
+    if (!s->cfg.stream_idle_ms) s->cfg.stream_idle_ms = GT_SERVE_DEFAULT_STREAM_IDLE_MS;
     if (!s->cfg.stream_sndbuf_bytes) s->cfg.stream_sndbuf_bytes = GT_SERVE_STREAM_SNDBUF;
     snprintf(s->listen, sizeof s->listen, "%s", c->listen ? c->listen : "127.0.0.1:8080");
     s->cfg.listen = s->listen;
