@@ -80,6 +80,9 @@ typedef struct gt_node_config {
     const char *chain_public_url;     /* the agent card's url; NULL: http://LISTEN */
     const char *chain_name;           /* the card's name; NULL: the wallet's address */
     uint64_t chain_price;             /* base units a job must budget for this agent to work it */
+    /* Routes an upper layer adds (api/ext.h: `gotong node -m MODEL`'s OpenAI
+     * API); NULL: none. Borrowed: it must outlive the node. Needs threads 0. */
+    const struct gt_api_ext *ext;
 } gt_node_config;
 
 typedef struct gt_node gt_node;

@@ -49,7 +49,7 @@ unsigned gt_events_clients(gt_events *ev);
 struct MHD_Response *gt_events_response(gt_events *ev, struct MHD_Connection *conn, uint64_t last_id, gt_err *err);
 
 /* ---- Metrics (metrics.c): counters updated with atomics from any thread. */
-#define GT_METRICS_MAX_ROUTES 48
+#define GT_METRICS_MAX_ROUTES 64 /* the node's routes and an extension's (api/ext.h) */
 #define GT_METRICS_STATUSES 17  /* see metrics.c: 16 statuses and "other" */
 #define GT_METRICS_BUCKETS 12
 #define GT_METRICS_CODES 20     /* -GT_E* codes 0..19 */
@@ -145,6 +145,10 @@ typedef struct gt_req {
     struct gt_blob_writer *upload;
     gt_addr uploader;
     gt_err upload_err;        /* the first failure while the body arrived */
+    /* A request on one of the extension's routes (api/ext.h): route is then
+     * the node's table size plus the extension's index. */
+    int is_ext;
+    void *ext_ctx;            /* the extension's own request context */
 } gt_req;
 
 /* One open connection (http.c): its client's address and whether it was
@@ -264,6 +268,8 @@ void gt_h_label_export(gt_req *r, gt_resp *o);
 /* The route table (http.c), for metrics labels. */
 int gt_api_n_routes(void);
 const gt_route *gt_api_route(int i);
+/* The same over the node's routes and then its extension's (for /metrics). */
+const gt_route *gt_api_node_route(const gt_node *n, int i);
 
 /* Block JSON shared by /v1/head, /v1/blocks and events. New reference. */
 json_t *gt_block_json(const gt_block *b);

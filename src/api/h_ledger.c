@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "api/api_impl.h"
+#include "api/ext.h"
 #include "base/num.h"
 #include "base/alloc.h"
 #include "base/json.h"
@@ -220,8 +221,14 @@ void gt_h_health(gt_req *r, gt_resp *o) {
         gt_resp_json(o, 503, json_pack("{s:s,s:s}", "status", "error", "message", err.msg));
         return;
     }
-    gt_resp_json(o, 200, json_pack("{s:s,s:I,s:I,s:I}", "status", "ok", "chainId", (json_int_t)r->node->genesis.chain_id,
-                                   "head", (json_int_t)b.height, "time", (json_int_t)b.time_s));
+    json_t *j = json_pack("{s:s,s:I,s:I,s:I}", "status", "ok", "chainId", (json_int_t)r->node->genesis.chain_id,
+                          "head", (json_int_t)b.height, "time", (json_int_t)b.time_s);
+    const gt_api_ext *x = r->node->cfg.ext;
+    if (j && x && x->health && x->health_key) { /* the extension's state (a served model's queue) */
+        json_t *xh = x->health(x->cls);
+        if (xh) json_object_set_new(j, x->health_key, xh);
+    }
+    gt_resp_json(o, 200, j);
 }
 
 /* GET /v1/blocks?from=H&limit=N: blocks from H upwards (default: the newest

@@ -23,6 +23,7 @@
 
 #include "api/api_impl.h"
 #include "api/chain_market.h"
+#include "api/ext.h"
 #include "api/h_web_list.h"
 #include "api/x402.h"
 #include "base/num.h"
@@ -93,6 +94,14 @@ _Static_assert(N_ROUTES <= GT_METRICS_MAX_ROUTES, "metrics have room for every r
 
 int gt_api_n_routes(void) { return (int)N_ROUTES; }
 const gt_route *gt_api_route(int i) { return i >= 0 && i < (int)N_ROUTES ? &routes[i] : NULL; }
+_Static_assert(N_ROUTES + GT_API_EXT_MAX_ROUTES <= GT_METRICS_MAX_ROUTES, "metrics have room for an extension");
+
+/* Route i of the node's table, then of its extension's (api/ext.h). */
+const gt_route *gt_api_node_route(const gt_node *n, int i) {
+    const gt_api_ext *x = n->cfg.ext;
+    if (i < (int)N_ROUTES) return gt_api_route(i);
+    return x && (size_t)i - N_ROUTES < x->n_routes ? &x->routes[i - (int)N_ROUTES] : NULL;
+}
 
 /* Monotonic milliseconds (for intervals, never for block times). */
 uint64_t gt_api_now_ms(void) {
@@ -358,6 +367,16 @@ static enum MHD_Result req_headers(gt_req *r) {
     /* HEAD is GET without the body (MHD drops it). */
     const char *m = strcmp(r->method, "HEAD") ? r->method : "GET";
     int idx = gt_route_find(routes, N_ROUTES, m, r->url, &r->m, &err);
+    const gt_api_ext *x = r->node->cfg.ext;
+    if (idx == GT_ROUTE_NOT_FOUND && x) {
+        /* Not the node's: maybe the extension's (whose callback takes it from here). */
+        int xi = gt_route_find(x->routes, x->n_routes, m, r->url, &r->m, &err);
+        if (xi >= 0 || xi == GT_ROUTE_BAD_METHOD) { /* its 405 too: in its own error format */
+            r->route = xi >= 0 ? (int)N_ROUTES + xi : -1;
+            r->is_ext = 1;
+            return MHD_YES;
+        }
+    }
     const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     const char *te = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
     int has_body = (cl && strcmp(cl, "0")) || te;
@@ -442,8 +461,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!r) {
         if (!(r = req_new(n, conn, url, method))) return MHD_NO;
         *con_cls = r;
-        return req_headers(r);
+        enum MHD_Result ret = req_headers(r);
+        if (!r->is_ext) return ret;
+    } else if (r->is_ext && *upload_data_size &&
+               now_us() - r->start_us > (uint64_t)n->cfg.request_max_s * 1000000u) {
+        r->cut = 1; /* the node's time limit on a whole request holds for the extension's too */
+        return MHD_NO;
     }
+    if (r->is_ext) return n->cfg.ext->on_request(n->cfg.ext->cls, conn, url, method, version, upload_data,
+                                                 upload_data_size, &r->ext_ctx);
     if (*upload_data_size) {
         size_t sz = *upload_data_size;
         *upload_data_size = 0;
@@ -485,6 +511,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     uint64_t us = now_us() - r->start_us;
     /* Cut for time (ours or MHD's idle timeout): logged and counted as 408. */
     int timed_out = r->cut || toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED;
+    if (r->is_ext) { /* the extension answered (or not): it says with what */
+        r->status = n->cfg.ext->on_completed(n->cfg.ext->cls, &r->ext_ctx, toe);
+        r->responded = r->status != 0;
+    }
     int status = r->responded ? r->status : timed_out ? 408 : 0;
     gt_metrics_request(&n->metrics, r->route, status, us);
     if (n->cfg.access_log) access_log(r, status, us, toe);
@@ -598,6 +628,14 @@ static int listen_socket(const char *listen_s, const struct sockaddr_in *addr, g
  * socket; n->port gets the bound port. */
 int gt_http_start(gt_node *n, gt_err *err) {
     struct sockaddr_in addr;
+    const gt_api_ext *x = n->cfg.ext;
+    if (x && n->cfg.threads != 0)
+        return gt_err_set(err, GT_EINVAL, "the node's extra routes (a model's OpenAI API) wait for the model in "
+                          "their connection's thread: they need one thread per connection (--threads 0), got %u",
+                          n->cfg.threads);
+    if (x && (x->n_routes > GT_API_EXT_MAX_ROUTES || !x->on_request || !x->on_completed))
+        return gt_err_set(err, GT_EINVAL, "the node's extension: expected 0..%d routes and both callbacks",
+                          GT_API_EXT_MAX_ROUTES);
     int rc = parse_listen(n->cfg.listen, &addr, err);
     if (rc) return rc;
     int lfd = listen_socket(n->cfg.listen, &addr, err);

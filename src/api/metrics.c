@@ -49,7 +49,7 @@ void gt_h_metrics(gt_req *r, gt_resp *o) {
     int rc = gt_buf_append_str(&b, "# HELP gotong_http_requests_total HTTP requests served, by route and status.\n"
                                    "# TYPE gotong_http_requests_total counter\n");
     for (int ri = 0; ri <= GT_METRICS_MAX_ROUTES; ri++) {
-        const gt_route *rt = gt_api_route(ri);
+        const gt_route *rt = gt_api_node_route(r->node, ri);
         if (!rt && ri != GT_METRICS_MAX_ROUTES) continue;
         for (int si = 0; si < GT_METRICS_STATUSES; si++) {
             uint64_t v = atomic_load(&m->requests[ri][si]);

@@ -23,6 +23,14 @@
  * request's bytes do not depend on what else runs, in what order requests
  * arrive, or on prefix-cache hits (tests/serve/test_serve_batch.c).
  *
+ * Back-pressure: a stream whose client has left stream_lag_tokens
+ * generated tokens untaken is held: its token is left out of the batch (a
+ * paused sequence changes no other's logits, nor its own later ones) until
+ * the client takes some. Only a held stream whose client has taken nothing
+ * for stream_idle_ms is cancelled, so a slow but reading client (or one
+ * whose reading thread is starved for a while) is slowed, never cut off,
+ * while one that stopped reading frees its slot.
+ *
  * Locking: the server's mutex guards the queue, the slots and every job's
  * batched fields and text; the batcher drops it only around the forward
  * pass (which touches the batch context alone). */
@@ -209,7 +217,7 @@ static void add_item(gt_serve *s, int *n, gt_serve_job *j, int32_t token, int po
     (*n)++;
 }
 
-/* The next batch: every decoding job's token, then prompt chunks while the
+/* The next batch: every decoding job's token (but a held stream's), then prompt chunks while the
  * batch has room. Returns its size. At most one item per job asks for
  * logits (a decoding job reads no prompt), so n_slots rows of logits hold
  * them all. */
@@ -217,7 +225,8 @@ static int build_batch(gt_serve *s) {
     int n = 0, cap = gt_ctx_n_batch(s->bctx), n_logits = 0;
     for (int i = 0; i < s->n_slots; i++) {
         gt_serve_job *j = s->slots[i].job;
-        if (j && j->need_eval && n < cap) add_item(s, &n, j, j->next_tok, j->pos, 1), n_logits++;
+        if (!j || !j->need_eval || n >= cap || gt_serve_held(s, j)) continue; /* held: no step */
+        add_item(s, &n, j, j->next_tok, j->pos, 1), n_logits++;
     }
     for (int i = 0; i < s->n_slots && n < cap; i++) {
         gt_serve_job *j = s->slots[i].job;
@@ -232,17 +241,55 @@ static int build_batch(gt_serve *s) {
     return n;
 }
 
-/* Back-pressure: a stream whose client has left more than the allowed
- * tokens untaken (its socket's buffers are full: it stopped reading) is
- * cancelled here, so it neither holds its slot nor grows its buffers
- * further; the stream's late reader gets the reason as an error event. */
-static void check_lag(gt_serve *s, gt_serve_job *j) {
-    if (!j->stream || j->done || j->n_gen - j->n_taken <= s->cfg.stream_lag_tokens) return;
-    j->done = 1, j->failed = 1;
-    gt_err_set(&j->err, GT_ELIMIT, "the client fell %d tokens behind the stream (at most %d; --stream-lag-tokens): "
-               "cancelled", j->n_gen - j->n_taken, s->cfg.stream_lag_tokens);
-    s->n_cancelled++, s->n_lagging++;
-    s->cancelled_tokens += (uint64_t)j->n_gen;
+int gt_serve_held(const gt_serve *s, const gt_serve_job *j) {
+    return j->stream && !j->done && !j->cancel && j->n_gen - j->n_taken >= s->cfg.stream_lag_tokens;
+}
+
+int gt_serve_n_held(const gt_serve *s) {
+    int n = 0;
+    for (int i = 0; i < s->n_slots; i++) n += s->slots[i].job && gt_serve_held(s, s->slots[i].job);
+    return n;
+}
+
+/* Cancels the held streams whose client has taken nothing for
+ * stream_idle_ms (it stopped reading): the job ends failed, its slot is
+ * freed by detach_finished, and the stream's late reader gets the reason as
+ * an error event. Returns the ms until the next held stream's deadline, or
+ * -1 when none is held. */
+static int64_t check_idle(gt_serve *s) {
+    int64_t next = -1;
+    uint64_t now = 0, limit = (uint64_t)s->cfg.stream_idle_ms;
+    for (int i = 0; i < s->n_slots; i++) {
+        gt_serve_job *j = s->slots[i].job;
+        if (!j || !gt_serve_held(s, j)) continue;
+        if (!now) now = gt_serve_now_ms();
+        uint64_t idle = now > j->taken_ms ? now - j->taken_ms : 0;
+        if (idle < limit) {
+            if (next < 0 || (int64_t)(limit - idle) < next) next = (int64_t)(limit - idle);
+            continue;
+        }
+        j->done = 1, j->failed = 1;
+        gt_err_set(&j->err, GT_ELIMIT, "the client took nothing for %llu ms while %d generated tokens waited for "
+                   "it (at most %d; --stream-lag-tokens, --stream-idle-ms %d): cancelled", (unsigned long long)idle,
+                   j->n_gen - j->n_taken, s->cfg.stream_lag_tokens, s->cfg.stream_idle_ms);
+        s->n_cancelled++, s->n_lagging++;
+        s->cancelled_tokens += (uint64_t)j->n_gen;
+    }
+    return next;
+}
+
+/* Waits on the batcher's condition for at most ms (or for ever when < 0). */
+static void batcher_wait(gt_serve *s, int64_t ms) {
+    if (ms < 0) {
+        pthread_cond_wait(&s->bcv, &s->mu);
+        return;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += (time_t)(ms / 1000);
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+    pthread_cond_timedwait(&s->bcv, &s->mu, &ts);
 }
 
 /* After the forward pass: the slots' caches, prompt progress, and a sampled
@@ -267,7 +314,6 @@ static void after_batch(gt_serve *s, int n, int rc, const gt_err *err) {
         row += V;
         if (j->n_fed == j->n_prompt && j->pos < j->n_prompt) j->pos = j->n_prompt;
         if (!j->cancel && gt_serve_job_step(j, &j->err)) j->failed = 1, j->done = 1;
-        check_lag(s, j);
     }
     s->n_steps++;
     s->n_step_tokens += (uint64_t)n;
@@ -280,11 +326,12 @@ static void *batcher_main(void *arg) {
     gt_serve *s = arg;
     pthread_mutex_lock(&s->mu);
     while (!s->stopping) {
+        int64_t idle_ms = check_idle(s);
         detach_finished(s);
         admit(s);
         int n = build_batch(s);
         if (n == 0) {
-            pthread_cond_wait(&s->bcv, &s->mu);
+            batcher_wait(s, idle_ms); /* held streams: back at the first one's deadline */
             continue;
         }
         pthread_mutex_unlock(&s->mu);

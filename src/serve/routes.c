@@ -20,16 +20,23 @@
 #define GT_SERVE_STREAM_BLOCK 16384
 
 /* Status, the queue now and the counts of refused and cancelled requests. */
-void gt_serve_h_health(gt_serve *s, gt_serve_req *r, gt_serve_resp *o) {
+json_t *gt_serve_health_json(gt_serve *s) {
     pthread_mutex_lock(&s->mu);
-    o->json = json_pack("{s:s,s:s,s:{s:i,s:i,s:i,s:i},s:{s:I,s:I,s:I,s:I},s:{s:I,s:I},s:{s:I,s:I}}", "status", "ok",
-                        "model", s->model_id, "queue", "running", s->n_running + s->busy, "waiting",
-                        s->waiting + s->n_pending, "max_waiting", s->cfg.max_queue, "slots", s->n_slots, "requests",
-                        "rejected", (json_int_t)s->n_rejected, "cancelled", (json_int_t)s->n_cancelled,
-                        "cancelled_tokens", (json_int_t)s->cancelled_tokens, "lagging", (json_int_t)s->n_lagging,
-                        "prefix_cache", "hits", (json_int_t)s->prefix_hits, "tokens", (json_int_t)s->prefix_tokens,
-                        "batch", "steps", (json_int_t)s->n_steps, "tokens", (json_int_t)s->n_step_tokens);
+    json_t *j = json_pack("{s:s,s:s,s:{s:i,s:i,s:i,s:i,s:i},s:{s:I,s:I,s:I,s:I},s:{s:I,s:I},s:{s:I,s:I}}", "status",
+                          "ok", "model", s->model_id, "queue", "running", s->n_running + s->busy, "waiting",
+                          s->waiting + s->n_pending, "max_waiting", s->cfg.max_queue, "slots", s->n_slots, "held",
+                          gt_serve_n_held(s), "requests",
+                          "rejected", (json_int_t)s->n_rejected, "cancelled", (json_int_t)s->n_cancelled,
+                          "cancelled_tokens", (json_int_t)s->cancelled_tokens, "lagging", (json_int_t)s->n_lagging,
+                          "prefix_cache", "hits", (json_int_t)s->prefix_hits, "tokens", (json_int_t)s->prefix_tokens,
+                          "batch", "steps", (json_int_t)s->n_steps, "tokens", (json_int_t)s->n_step_tokens);
     pthread_mutex_unlock(&s->mu);
+    return j;
+}
+
+void gt_serve_h_health(gt_serve *s, gt_serve_req *r, gt_serve_resp *o) {
+    (void)r;
+    o->json = gt_serve_health_json(s);
 }
 
 /* A model's entry; "sha256" (an extension) names the GGUF file's bytes, so
@@ -183,6 +190,7 @@ static int gen_start(gen *g, gt_serve_error *e) {
         return gt_serve_fail(e, err.code == GT_EINVAL ? 400 : 500, NULL, NULL, "%s", err.msg);
     }
     g->job.stream = g->p.stream;
+    g->job.taken_ms = gt_serve_now_ms(); /* the stream idle rule counts from here (batch.c) */
     if (gt_serve_submit(g->srv, &g->job, e)) {
         gt_serve_job_free(&g->job);
         return -1;
@@ -370,7 +378,9 @@ static int sse_chunk(gen *g, const char *text, size_t len, int role, const char 
  * server's lock: the batcher appends to it meanwhile). */
 static int stream_text(gen *g) {
     pthread_mutex_lock(&g->srv->mu);
+    if (gt_serve_held(g->srv, &g->job)) pthread_cond_signal(&g->srv->bcv); /* it may go on (batch.c) */
     g->job.n_taken = g->job.n_gen; /* the client keeps up (back-pressure, batch.c) */
+    g->job.taken_ms = gt_serve_now_ms();
     size_t len;
     const char *text;
     int rc = 0;

@@ -85,6 +85,12 @@ int gt_serve_client_gone(int fd) {
     return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
+uint64_t gt_serve_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 void gt_serve_note_cancel(const char *id, int n_gen) {
     GT_INFO("serve: %s cancelled after %d generated tokens: the client went away", id, n_gen);
 }
@@ -314,8 +320,9 @@ static int load(gt_serve *s, gt_err *err) {
     return gt_serve_batch_start(s, err); /* the embeddings' context comes on first use (gt_serve_ctx) */
 }
 
-int gt_serve_start(const gt_serve_config *c, gt_serve **out, gt_err *err) {
-    *out = NULL;
+/* Checks c's settings from outside (the CLI's options) before anything is
+ * loaded; 0 or GT_EINVAL naming the setting. */
+static int check_config(const gt_serve_config *c, gt_err *err) {
     if (!c->model_path) return gt_err_set(err, GT_EINVAL, "no model: give -m MODEL.gguf");
     if (c->n_threads < 1 || c->n_threads > 1024) return gt_err_set(err, GT_EINVAL, "--threads: expected 1..1024, got %d", c->n_threads);
     if (c->model_id && (!c->model_id[0] || strlen(c->model_id) > GT_SERVE_MAX_MODEL_ID))
@@ -327,16 +334,27 @@ int gt_serve_start(const gt_serve_config *c, gt_serve **out, gt_err *err) {
     if (c->stream_lag_tokens < 0 || c->stream_lag_tokens > GT_SERVE_MAX_STREAM_LAG)
         return gt_err_set(err, GT_EINVAL, "--stream-lag-tokens: expected 1..%d, got %d", GT_SERVE_MAX_STREAM_LAG,
                           c->stream_lag_tokens);
+    if (c->stream_idle_ms < 0 || c->stream_idle_ms > GT_SERVE_MAX_STREAM_IDLE_MS)
+        return gt_err_set(err, GT_EINVAL, "--stream-idle-ms: expected 1..%d, got %d", GT_SERVE_MAX_STREAM_IDLE_MS,
+                          c->stream_idle_ms);
     if (c->stream_sndbuf_bytes < 0 || c->stream_sndbuf_bytes > GT_SERVE_MAX_STREAM_SNDBUF)
         return gt_err_set(err, GT_EINVAL, "stream send buffer: expected 0..%d bytes, got %d",
                           GT_SERVE_MAX_STREAM_SNDBUF, c->stream_sndbuf_bytes);
     if (c->max_prompt_tokens < 0 || c->max_output_tokens < 0)
         return gt_err_set(err, GT_EINVAL, "--max-prompt-tokens, --max-output-tokens: expected 0 (no limit) or more");
+    return 0;
+}
+
+int gt_serve_open(const gt_serve_config *c, gt_serve **out, gt_err *err) {
+    *out = NULL;
+    int rc = check_config(c, err);
+    if (rc) return rc;
     gt_serve *s = gt_calloc(1, sizeof *s);
     if (!s) return gt_err_set(err, GT_ENOMEM, "out of memory");
     s->cfg = *c;
     if (!s->cfg.max_queue) s->cfg.max_queue = GT_SERVE_DEFAULT_QUEUE;
     if (!s->cfg.stream_lag_tokens) s->cfg.stream_lag_tokens = GT_SERVE_DEFAULT_STREAM_LAG;
+    if (!s->cfg.stream_idle_ms) s->cfg.stream_idle_ms = GT_SERVE_DEFAULT_STREAM_IDLE_MS;
     if (!s->cfg.stream_sndbuf_bytes) s->cfg.stream_sndbuf_bytes = GT_SERVE_STREAM_SNDBUF;
     snprintf(s->listen, sizeof s->listen, "%s", c->listen ? c->listen : "127.0.0.1:8080");
     s->cfg.listen = s->listen;
@@ -349,11 +367,22 @@ int gt_serve_start(const gt_serve_config *c, gt_serve **out, gt_err *err) {
     pthread_cond_init(&s->bcv, NULL);
     pthread_cond_init(&s->pcv, NULL);
     s->created = (uint64_t)time(NULL);
-    int rc = load(s, err);
-    int lfd = rc ? -1 : listen_on(s->listen, err);
+    if ((rc = load(s, err))) {
+        gt_serve_stop(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+int gt_serve_start(const gt_serve_config *c, gt_serve **out, gt_err *err) {
+    gt_serve *s;
+    int rc = gt_serve_open(c, &s, err);
+    if (rc) return rc;
+    int lfd = listen_on(s->listen, err);
     if (lfd < 0) {
         gt_serve_stop(s);
-        return rc ? rc : err ? err->code : GT_EIO;
+        return err ? err->code : GT_EIO;
     }
     struct sockaddr_in bound;
     socklen_t blen = sizeof bound;
@@ -372,6 +401,26 @@ int gt_serve_start(const gt_serve_config *c, gt_serve **out, gt_err *err) {
     }
     *out = s;
     return 0;
+}
+
+/* ---- On the node's port (api/ext.h): every route of ours but /health,
+ * which the node answers with ours inside it. */
+
+/* ext's completion callback: on_completed, returning the status sent. */
+static int ext_completed(void *cls, void **con_cls, enum MHD_RequestTerminationCode toe) {
+    gt_serve_req *r = *con_cls;
+    int status = r && r->responded ? r->status : 0;
+    on_completed(cls, NULL, con_cls, toe);
+    return status;
+}
+
+static json_t *ext_health(void *cls) { return gt_serve_health_json(cls); }
+
+const gt_api_ext *gt_serve_ext(gt_serve *s) {
+    assert(!strcmp(routes[0].pattern, "/health"));
+    s->ext = (gt_api_ext){.routes = routes + 1, .n_routes = N_ROUTES - 1, .cls = s, .on_request = on_request,
+                          .on_completed = ext_completed, .health_key = "model", .health = ext_health};
+    return &s->ext;
 }
 
 void gt_serve_stop(gt_serve *s) {

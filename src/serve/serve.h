@@ -26,9 +26,13 @@
  * generation (counted in /health's "requests.cancelled"), and so does a
  * streaming client that stops reading: once it has left stream_lag_tokens
  * generated tokens untaken (its socket's buffers full), its request is
+ * held: it generates nothing more (its slot idle; /health "queue.held")
+ * until the client takes some, so a slow reader is slowed down, never cut
+ * off. A held stream whose client has taken nothing for stream_idle_ms is
  * cancelled and its slot freed ("requests.lagging"); a late read gets an
- * error event naming why. So a stream's buffered output is bounded, and a
- * client that never reads holds a slot no longer than that many tokens. The bytes a request gets (choices, usage, the
+ * error event naming why. So a stream's buffered output is bounded by that
+ * many tokens, and a client that never reads holds a slot that long at
+ * most. The bytes a request gets (choices, usage, the
  * streamed text) depend only on the model, the request and its seed (0 when
  * absent), never on --threads, on the other requests in the batch, or on
  * prefix-cache hits. */
@@ -53,9 +57,12 @@ typedef struct gt_serve_config {
     int n_parallel;         /* requests generating at once (slots of the batch); 0: GT_SERVE_DEFAULT_PARALLEL */
     int no_prefix_cache;    /* 1: every prompt is evaluated whole (for comparisons) */
     /* Back-pressure for streams (batch.c): a stream whose client has not
-     * taken this many generated tokens is cancelled and its slot freed;
-     * 0: GT_SERVE_DEFAULT_STREAM_LAG. */
+     * taken this many generated tokens is held (generates nothing more)
+     * until it takes some; 0: GT_SERVE_DEFAULT_STREAM_LAG. */
     int stream_lag_tokens;
+    /* A held stream whose client has taken nothing for this long is
+     * cancelled and its slot freed; 0: GT_SERVE_DEFAULT_STREAM_IDLE_MS. */
+    int stream_idle_ms;
     /* The kernel's send buffer of a stream's socket, bytes (what a client
      * that stops reading can leave queued there); 0: GT_SERVE_STREAM_SNDBUF. */
     int stream_sndbuf_bytes;
@@ -65,6 +72,8 @@ typedef struct gt_serve_config {
 #define GT_SERVE_MAX_QUEUE 4096
 #define GT_SERVE_DEFAULT_STREAM_LAG 256
 #define GT_SERVE_MAX_STREAM_LAG 32768
+#define GT_SERVE_DEFAULT_STREAM_IDLE_MS 10000
+#define GT_SERVE_MAX_STREAM_IDLE_MS 3600000
 #define GT_SERVE_STREAM_SNDBUF (64 * 1024)
 #define GT_SERVE_MAX_STREAM_SNDBUF (16 * 1024 * 1024)
 #define GT_SERVE_DEFAULT_PARALLEL 4
@@ -76,6 +85,15 @@ typedef struct gt_serve gt_serve;
 
 /* Loads the model and starts listening. Caller stops with gt_serve_stop. */
 int gt_serve_start(const gt_serve_config *c, gt_serve **out, gt_err *err);
+/* Loads the model without a port of its own (c->listen unused): for the
+ * node's, through gt_serve_ext. Caller stops with gt_serve_stop. */
+int gt_serve_open(const gt_serve_config *c, gt_serve **out, gt_err *err);
+/* The same routes on a node's port (`gotong node -m`): the extension to put
+ * in gt_node_config.ext (every route but /health, which the node answers
+ * with this server's state under "model"). Owned by s: stop the node before
+ * s. The same code serves them as on gt_serve_start's own port. */
+struct gt_api_ext;
+const struct gt_api_ext *gt_serve_ext(gt_serve *s);
 uint16_t gt_serve_port(const gt_serve *s);
 const char *gt_serve_model_id(const gt_serve *s);
 /* Which chat template serves chat requests, in words (for the startup log). */

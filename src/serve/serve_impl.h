@@ -161,6 +161,7 @@ typedef struct gt_serve_job {
     int cancel;                  /* its client left: the batcher drops it */
     int stream;                  /* streamed: back-pressure applies (n_taken) */
     int n_taken;                 /* streamed: tokens whose text the stream has taken */
+    uint64_t taken_ms;           /* streamed: when it last took some (or started), gt_serve_now_ms */
     int failed;                  /* evaluation failed (err says why); done is set too */
     gt_err err;
     struct gt_serve_job *next_pending; /* the queue of jobs waiting for a slot */
@@ -215,6 +216,7 @@ void gt_serve_job_free(gt_serve_job *j);
 #include <microhttpd.h>
 #include <stdatomic.h>
 
+#include "api/ext.h"
 #include "api/route.h"
 #include "infer/chat_prompt.h"
 #include "infer/chat_template.h"
@@ -269,6 +271,7 @@ struct gt_serve {
     uint16_t port;
     _Atomic uint64_t next_id;
     _Atomic int in_flight;        /* requests and streams not yet freed */
+    gt_api_ext ext;               /* on a node's port (gt_serve_ext) */
 };
 
 typedef struct gt_serve_req {
@@ -320,6 +323,14 @@ int gt_serve_wait(gt_serve *s, gt_serve_job *j, int *n_gen_seen, int fd);
  * batcher no longer touches it. Returns 1 when that stopped an unfinished
  * job, then counted cancelled in /health with the tokens it had made. */
 int gt_serve_withdraw(gt_serve *s, gt_serve_job *j);
+/* A held stream (batch.c): its client has left stream_lag_tokens generated
+ * tokens untaken, so it generates nothing until it takes some. Under mu. */
+int gt_serve_held(const gt_serve *s, const gt_serve_job *j);
+/* Streams held now (for /health). Under mu. */
+int gt_serve_n_held(const gt_serve *s);
+/* Monotonic milliseconds: the stream idle rule only (no request's bytes
+ * depend on a clock). */
+uint64_t gt_serve_now_ms(void);
 /* 1 when the client on fd has closed its side (EOF pending); never blocks. */
 int gt_serve_client_gone(int fd);
 /* Logs a generation stopped after n_gen tokens because its client left. */
@@ -327,6 +338,8 @@ void gt_serve_note_cancel(const char *id, int n_gen);
 
 /* Route handlers (routes.c). */
 void gt_serve_h_health(gt_serve *s, gt_serve_req *r, gt_serve_resp *o);
+/* /health's body (a new reference; NULL out of memory). */
+json_t *gt_serve_health_json(gt_serve *s);
 void gt_serve_h_models(gt_serve *s, gt_serve_req *r, gt_serve_resp *o);
 void gt_serve_h_model(gt_serve *s, gt_serve_req *r, gt_serve_resp *o);
 void gt_serve_h_completions(gt_serve *s, gt_serve_req *r, gt_serve_resp *o);

@@ -1,12 +1,15 @@
 // openai_client.mjs: OpenAI's own Node client (npm `openai`, installed by
-// scripts/setup.sh test into .cache/npm) against `gotong serve` children,
+// scripts/setup.sh test into .cache/npm) against `gotong serve` children and a
+// `gotong node -m` child (the same routes on the node's port),
 // used as a real client uses it: models, chat (whole, streamed, logprobs), plain
 // completions with a stop string, embeddings, structured output, tool calls, seeded answers equal across thread counts,
 // a full queue (429) and a stream aborted by the client,
 // and errors surfacing as the client's typed exceptions.
 //
 //   node tests/serve/openai_client.mjs GOTONG_BINARY FIXTURES_DIR
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import { createRequire } from 'node:module';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -35,16 +38,47 @@ function serve(model, threads, extra = []) {
   });
 }
 
+// Starts `gotong node` on a fresh home with the model served on its port
+// (`gotong node -m`); resolves like serve().
+function node(model, extra = []) {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'gotong-openai-node-'));
+  const pw = path.join(home, 'pw');
+  fs.writeFileSync(pw, 'openai-test\n');
+  const init = spawnSync(gotong, ['init', '--home', path.join(home, 'h'), '--light', '--password-file', pw],
+    { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (init.status !== 0) return Promise.reject(new Error(`gotong init exited with ${init.status}`));
+  return new Promise((resolve, reject) => {
+    const child = spawn(gotong, ['node', '--home', path.join(home, 'h'), '-m',
+      path.join(fixtures, 'models', model + '.gguf'), '--listen', '127.0.0.1:0', '--quiet', ...extra],
+    { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/[0-9.]+:[0-9]+)/);
+      if (m) resolve({ child, baseURL: m[1] + '/v1', home });
+    });
+    child.on('exit', (code) => reject(new Error(`gotong node exited with ${code} before listening`)));
+  });
+}
+
 function stop(s) {
-  return new Promise((resolve) => { s.child.removeAllListeners('exit'); s.child.on('exit', resolve); s.child.kill('SIGTERM'); });
+  return new Promise((resolve) => {
+    s.child.removeAllListeners('exit');
+    s.child.on('exit', (code) => {
+      if (s.home) fs.rmSync(s.home, { recursive: true, force: true });
+      resolve(code);
+    });
+    s.child.kill('SIGTERM');
+  });
 }
 
 const client = (s) => new OpenAI({ baseURL: s.baseURL, apiKey: 'unused', maxRetries: 0 });
 
-async function main() {
-  const qwen = await serve('tiny-qwen2-q8_0', 1);
+// What a stock client does with the tiny qwen2 model on s: `gotong serve`'s
+// own port, or a node's.
+async function basics(qwen) {
   const ai = client(qwen);
-  try {
+  {
     // Models.
     const models = await ai.models.list();
     check(assert.deepEqual, models.data.map((m) => m.id), ['tiny-qwen2-q8_0']);
@@ -178,6 +212,43 @@ async function main() {
       check(assert.equal, e.type, 'invalid_request_error');
       return true;
     });
+  }
+}
+
+// On a node's port: the same answers as on `gotong serve`'s (same model, same
+// seed), next to the market API; /health carries the model's queue and
+// /metrics counts the OpenAI routes; a clean stop.
+async function onNode(direct) {
+  const n = await node('tiny-qwen2-q8_0');
+  let code = null;
+  try {
+    await basics(n);
+    const req = { model: 'tiny-qwen2-q8_0', seed: 3, temperature: 0.7, max_tokens: 12,
+      messages: [{ role: 'user', content: 'Count to three.' }] };
+    const [a, b] = [await client(n).chat.completions.create(req), await client(direct).chat.completions.create(req)];
+    check(assert.deepEqual, [a.choices, a.usage], [b.choices, b.usage]);
+    const root = n.baseURL.replace(/\/v1$/, '');
+    const head = await (await fetch(root + '/v1/head')).json();
+    check(assert.equal, head.height >= 0 && typeof head.hash, 'string');
+    const h = await (await fetch(root + '/health')).json();
+    check(assert.equal, h.status, 'ok');
+    check(assert.equal, typeof h.chainId, 'number');
+    check(assert.equal, h.model.model, 'tiny-qwen2-q8_0');
+    check(assert.equal, h.model.queue.running, 0);
+    const metrics = await (await fetch(root + '/metrics')).text();
+    check(assert.match, metrics, /route="\/v1\/chat\/completions",status="200"\} [1-9]/);
+    check(assert.match, metrics, /route="\/v1\/embeddings",status="200"\} [1-9]/);
+  } finally {
+    code = await stop(n);
+  }
+  check(assert.equal, code, 0);
+}
+
+async function main() {
+  const qwen = await serve('tiny-qwen2-q8_0', 1);
+  try {
+    await basics(qwen);
+    await onNode(qwen);
   } finally {
     await stop(qwen);
   }

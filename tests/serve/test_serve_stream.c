@@ -1,20 +1,26 @@
-/* test_serve_stream.c: back-pressure for streaming clients that stop
- * reading.
+/* test_serve_stream.c: back-pressure for streaming clients that read
+ * slowly or stop reading.
  *
  * A client opens a stream (a long completion with logprobs, so every token
  * is hundreds of bytes of events) on a socket with a small receive buffer,
  * and reads nothing. Once the socket's buffers are full the server cannot
  * hand it more; after --stream-lag-tokens generated tokens that the stream
- * has not taken, the request is cancelled and its batch slot freed: /health
- * counts it under requests.lagging and requests.cancelled, with fewer
- * tokens than it asked for. While it is stuck, other clients are served
- * whole: requests answered at once and a stream that reads to [DONE]. When
- * the stuck client finally reads, it gets the text sent so far, an error
- * event saying it fell behind, and [DONE].
+ * has not taken, the request is held, and once its client has taken
+ * nothing for --stream-idle-ms it is cancelled and its batch slot freed:
+ * /health counts it under requests.lagging and requests.cancelled, with
+ * fewer tokens than it asked for. Before it, alone, a client streams on a
+ * socket as small and reads only when /health says its stream is held, a
+ * buffer's worth at a time: it is held again and again, at whatever speed
+ * the machine generates, and still gets its whole answer, never cancelled.
+ * While the stuck one is held, other clients are served whole: requests
+ * answered at once and a stream that reads to [DONE]. When the stuck client
+ * finally reads, it gets the text sent so far, an error event saying why it
+ * stopped, and [DONE].
  *
  * On the server before back-pressure the stuck request ran to its
- * max_tokens holding its slot and buffering everything; the wait below then
- * sees nothing running and no request cancelled, and fails. */
+ * max_tokens holding its slot and buffering everything (the wait below then
+ * sees nothing running and no request cancelled, and fails); with the rule
+ * that cancelled on the lag alone, the slow reader was cancelled too. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -31,7 +37,13 @@
 
 #define MODEL "models/tiny-llama-q8_0.gguf"
 #define STUCK_MAX_TOKENS 900
+#define SLOW_MAX_TOKENS 300
 #define LAG_TOKENS 16
+/* Far longer than the slow reader takes to notice it is held (a /health
+ * poll every SLOW_POLL_MS), so it reads well within each idle window. */
+#define IDLE_MS 8000
+#define SLOW_POLL_MS 20
+#define SLOW_READ_BYTES 4096
 
 /* Connects to the server; rcvbuf > 0 sets the socket's receive buffer
  * first (so the window the server sees is small). */
@@ -139,6 +151,54 @@ static void serve_others(uint16_t port) {
     gt_buf_free(&out);
 }
 
+/* A stream read slowly: it reads only once the server says it is held
+ * (/health queue.held: it fell stream_lag_tokens behind), a little each
+ * time, until the end. So it is held again and again, at whatever speed
+ * the machine generates, and must still get its whole answer with no error
+ * event; the server's rule before this one cancelled it at the first hold.
+ * Returns how many times it was held. */
+static int slow_reader(uint16_t port) {
+    int fd = dial(port, 2048), holds = 0;
+    CHECK(fd >= 0);
+    if (fd < 0) return 0;
+    char body[256];
+    snprintf(body, sizeof body, "{\"model\":\"m\",\"prompt\":\"In the beginning\",\"max_tokens\":%d,\"stream\":true,"
+             "\"logprobs\":5,\"temperature\":0}", SLOW_MAX_TOKENS);
+    CHECK(send_req(fd, "POST", "/v1/completions", body) == 0);
+    gt_buf all = GT_BUF_INIT;
+    char buf[SLOW_READ_BYTES];
+    for (;;) {
+        json_t *h = health(port);
+        long long held = count(h, "queue", "held"), steps = count(h, "batch", "steps");
+        /* Running, or not started yet (it runs alone: no step made is its). */
+        long long running = count(h, "queue", "running") > 0 || steps == 0;
+        json_decref(h);
+        if (!h) break;
+        if (held == 0 && running) { /* not behind yet: wait (no read) */
+            struct timespec ts = {0, SLOW_POLL_MS * 1000 * 1000};
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        holds += held > 0;
+        ssize_t n = read(fd, buf, sizeof buf); /* held: its buffers are full */
+        if (n <= 0) break;
+        gt_buf_append(&all, buf, (size_t)n);
+        /* Then what is there now (all of it once done), so it moves on. */
+        while ((n = recv(fd, buf, sizeof buf, running ? MSG_DONTWAIT : 0)) > 0) gt_buf_append(&all, buf, (size_t)n);
+        if (running == 0) break;
+    }
+    close(fd);
+    gt_buf_putc(&all, 0);
+    const char *t = (const char *)all.data;
+    CHECK_MSG(all.len > 12 && atoi(t + 9) == 200, "status line: %.40s", t ? t : "");
+    CHECK_MSG(t && strstr(t, "\"error\"") == NULL, "the slow reader got an error: %.300s",
+              t && strstr(t, "\"error\"") ? strstr(t, "\"error\"") : "");
+    CHECK_CONTAINS(t, "\"finish_reason\":\"length\"");
+    CHECK_CONTAINS(t, "data: [DONE]");
+    gt_buf_free(&all);
+    return holds;
+}
+
 static void test_stuck_stream(void) {
     gt_serve_config c = gt_serve_defaults();
     c.model_path = gt_fixture(MODEL);
@@ -147,6 +207,7 @@ static void test_stuck_stream(void) {
     c.n_ctx = 1024;
     c.n_parallel = 2;
     c.stream_lag_tokens = LAG_TOKENS;
+    c.stream_idle_ms = IDLE_MS;
     c.stream_sndbuf_bytes = 4096;
     gt_serve *s = NULL;
     gt_err err = {0};
@@ -158,6 +219,11 @@ static void test_stuck_stream(void) {
     char body[256];
     snprintf(body, sizeof body, "{\"model\":\"m\",\"prompt\":\"Once upon a time\",\"max_tokens\":%d,\"stream\":true,"
              "\"logprobs\":5,\"temperature\":0}", STUCK_MAX_TOKENS);
+    int holds = slow_reader(port); /* first, alone: the /health it watches is its own */
+    CHECK_MSG(holds >= 2, "the slow reader was held %d times", holds);
+    json_t *h0 = health(port);
+    CHECK_EQ_INT((int)count(h0, "requests", "cancelled"), 0);
+    json_decref(h0);
     CHECK(stuck >= 0 && send_req(stuck, "POST", "/v1/completions", body) == 0);
     serve_others(port);
     if (stuck >= 0 && wait_lagging(port) == 0) {
@@ -174,7 +240,7 @@ static void test_stuck_stream(void) {
         CHECK_EQ_INT(read_all(stuck, &all), 200);
         const char *t = (const char *)all.data;
         CHECK_CONTAINS(t, "\"text_completion\"");
-        CHECK_CONTAINS(t, "tokens behind the stream");
+        CHECK_CONTAINS(t, "the client took nothing for");
         CHECK_CONTAINS(t, "data: [DONE]");
         CHECK(strstr(t, "\"finish_reason\":\"length\"") == NULL);
         gt_buf_free(&all);
@@ -199,6 +265,9 @@ static void test_settings(void) {
     c.stream_lag_tokens = 0, c.stream_sndbuf_bytes = -5;
     CHECK(gt_serve_start(&c, &s, &err) == GT_EINVAL && !s);
     CHECK_CONTAINS(err.msg, "send buffer");
+    c.stream_sndbuf_bytes = 0, c.stream_idle_ms = GT_SERVE_MAX_STREAM_IDLE_MS + 1;
+    CHECK(gt_serve_start(&c, &s, &err) == GT_EINVAL && !s);
+    CHECK_CONTAINS(err.msg, "--stream-idle-ms");
 }
 
 int main(void) {

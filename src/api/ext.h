@@ -1,0 +1,44 @@
+/* ext.h: routes an upper layer adds to the node's port (the extension
+ * point). The api layer sits below serve, so it cannot call the model
+ * server; instead `gotong node -m MODEL` (cli_node.c) asks serve for one of
+ * these and hands it to gt_node_start in gt_node_config.ext.
+ *
+ * The node keeps what it owns: its own routes come first (an extension
+ * cannot shadow /health, /metrics or the market API), a connection over the
+ * node's limits is told 429 before the extension sees it, a body still
+ * arriving after request_max_s is cut, and every request is counted in
+ * /metrics under the extension's route pattern and in the access log. A
+ * matched request is then the extension's: its MHD callback gets every call
+ * of the request (headers, body pieces, end) with a context of its own, and
+ * its completion callback the end; it reads its body under its own limits
+ * and queues its own response. Its part of GET /health comes from health().
+ *
+ * An extension's handlers may block (a request waits for a model), so the
+ * node refuses one unless it runs a thread per connection (threads 0). */
+#ifndef GT_API_EXT_H
+#define GT_API_EXT_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stddef.h>
+
+#include "api/route.h"
+
+typedef struct gt_api_ext {
+    const gt_route *routes;   /* what it answers (method + pattern), after the node's own */
+    size_t n_routes;
+    void *cls;                /* its state, passed to each callback */
+    /* MHD's request callback for a matched request; *con_cls is the
+     * extension's own, NULL on the first call. */
+    MHD_AccessHandlerCallback on_request;
+    /* The request is done: frees what on_request made in *con_cls and
+     * returns the HTTP status it answered (0: none, cut). */
+    int (*on_completed)(void *cls, void **con_cls, enum MHD_RequestTerminationCode toe);
+    const char *health_key;   /* its member of GET /health ("model") */
+    json_t *(*health)(void *cls); /* a new reference, or NULL (left out) */
+} gt_api_ext;
+
+/* The node's table holds this many routes at most beside an extension's. */
+#define GT_API_EXT_MAX_ROUTES 16
+
+#endif
