@@ -342,6 +342,22 @@ static double median(double *v, int n) {
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* wrk on the task list and the HTTP floor, with the pooled and the
+ * per-connection threading modes; prints their table. */
+static void wrk_report(int wrk_s) {
+    double pool[4], tpc[4];
+    wrk_mode(GT_API_DEFAULT_THREADS, wrk_s, pool);
+    wrk_mode(0, wrk_s, tpc);
+    printf("wrk -t2 -c64 -d%ds                              %12s %10s\n", wrk_s, "req/s", "p99 ms");
+    printf("  pool(%d)  GET /v1/tasks?limit=20               %12.0f %10.2f\n", GT_API_DEFAULT_THREADS, pool[0],
+           pool[1]);
+    printf("  pool(%d)  HTTP floor (unknown route, 404)      %12.0f %10.2f   tasks/floor %.3f\n",
+           GT_API_DEFAULT_THREADS, pool[2], pool[3], pool[0] / pool[2]);
+    printf("  per-conn GET /v1/tasks?limit=20               %12.0f %10.2f\n", tpc[0], tpc[1]);
+    printf("  per-conn HTTP floor (unknown route, 404)      %12.0f %10.2f   tasks/floor %.3f\n", tpc[2], tpc[3],
+           tpc[0] / tpc[2]);
+}
+
 #define MAX_ROUNDS 32
 
 /* Runs the rounds, then wrk; prints the table and the final ratio. */
@@ -349,8 +365,8 @@ int main(int argc, char **argv) {
     if (argc > 1) L = atoi(argv[1]);
     int wrk_s = argc > 2 ? atoi(argv[2]) : 10;
     int rounds = argc > 3 ? atoi(argv[3]) : 5;
-    if (L < 1 || wrk_s < 1 || rounds < 1 || rounds > MAX_ROUNDS) {
-        fprintf(stderr, "usage: bench_market [LIFECYCLES_PER_THREAD] [WRK_SECONDS] [ROUNDS]\n");
+    if (L < 1 || wrk_s < 0 || rounds < 1 || rounds > MAX_ROUNDS) {
+        fprintf(stderr, "usage: bench_market [LIFECYCLES_PER_THREAD] [WRK_SECONDS (0: no wrk part)] [ROUNDS]\n");
         return 2;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -404,17 +420,10 @@ int main(int argc, char **argv) {
     printf("market cost: direct/ledger %.2f; API cost: http/direct %.2f (medians of per-round ratios)\n",
            median(mkt, rounds), median(api, rounds));
     fflush(stdout);
-    double pool[4], tpc[4];
-    wrk_mode(GT_API_DEFAULT_THREADS, wrk_s, pool);
-    wrk_mode(0, wrk_s, tpc);
-    printf("wrk -t2 -c64 -d%ds                              %12s %10s\n", wrk_s, "req/s", "p99 ms");
-    printf("  pool(%d)  GET /v1/tasks?limit=20               %12.0f %10.2f\n", GT_API_DEFAULT_THREADS, pool[0],
-           pool[1]);
-    printf("  pool(%d)  HTTP floor (unknown route, 404)      %12.0f %10.2f   tasks/floor %.3f\n",
-           GT_API_DEFAULT_THREADS, pool[2], pool[3], pool[0] / pool[2]);
-    printf("  per-conn GET /v1/tasks?limit=20               %12.0f %10.2f\n", tpc[0], tpc[1]);
-    printf("  per-conn HTTP floor (unknown route, 404)      %12.0f %10.2f   tasks/floor %.3f\n", tpc[2], tpc[3],
-           tpc[0] / tpc[2]);
+    if (wrk_s > 0)
+        wrk_report(wrk_s);
+    else
+        printf("wrk: not run (WRK_SECONDS 0)\n");
     printf("lifecycle/ledger: %.2f\n", median(ratio, rounds));
     for (int t = 0; t < THREADS; t++) {
         for (size_t i = 0; i < market_plan[t].n; i++) free(market_plan[t].json[i]);

@@ -226,10 +226,18 @@ async function matchesShown(ctx, t, env, round) {
 // Each paid slot's worker records its points; ayu funds the epoch; the clock
 // passes its end and it is closed. Returns the closed epoch (GET). The demo
 // records every paid slot's points itself (once per slot, ever) and funds its
-// day's epoch: then that epoch is the one closed here.
+// day's epoch: then that epoch is the one closed here. The demo's day may be
+// the one before the ledger's now (a run that crosses midnight UTC, or a
+// clock moved on by an earlier check), so both days are looked at.
 async function pointsAndAirdrop(t, env, fund, tasks, ayu, now) {
-  const at = Math.floor((await t.api(env.base, '/v1/head')).time / 86400);
-  const cur = await t.api(env.base, `/v1/fund/epochs/${at}`);
+  const today = Math.floor((await t.api(env.base, '/v1/head')).time / 86400);
+  let at = today;
+  let cur = await t.api(env.base, `/v1/fund/epochs/${today}`);
+  const before = await t.api(env.base, `/v1/fund/epochs/${today - 1}`);
+  if (!(cur.status === 'funded' && cur.points.length > 0) && before.status === 'funded' && before.points.length > 0) {
+    at = today - 1;
+    cur = before;
+  }
   if (cur.status === 'funded' && cur.points.length > 0) {
     await env.clock(Math.max(now, (at + 1) * 86400 + 5));
     fund(ayu, 'airdrop-close', '--epoch', String(at));
