@@ -35,7 +35,7 @@ static void usage(FILE *f) {
             "generate-until by exact match, family-check by the task family's checker on the\n"
             "worked solution. Built-in benchmarks: arith-v1 units-v1 sort-v1 logic-v1 strings-v1,\n"
             "and in the worker model's format (\"Q: ...\\nA: \") worker-arith-v1 worker-logic-v1\n"
-            "(200 items each, generated from the verifiable task families).\n\n"
+            "worker-sort-v1 (200 items each, generated from the verifiable task families).\n\n"
             "options:\n"
             "  -m, --model FILE      the model (GGUF)\n"
             "  --bench NAME|FILE     a built-in name or a benchmark JSONL file\n"

@@ -219,11 +219,12 @@ static int scripted_item(const gt_bench *b, size_t i, gt_llm *l, const char *tex
     return c;
 }
 
-/* worker-arith-v1 and worker-logic-v1 are judged by the family's checker
- * on the worked solution: the family's own solution scores, the same with a
- * wrong answer (a distractor) does not (nor, for logic, none), and the
- * output ends with the answer's line. */
-static void family_check_bench(gt_llm *l, const char *name) {
+/* worker-arith-v1, worker-logic-v1 and worker-sort-v1 are judged by the
+ * family's checker on the worked solution: the family's own solution
+ * scores, the same with a wrong answer (a distractor) does not (nor, for
+ * logic and sort, none), and the output ends with the answer's line. Item
+ * i is at level lo + i % levels (arith and logic 1..3, sort 2..5). */
+static void family_check_bench(gt_llm *l, const char *name, int lo, int levels) {
     gt_err err = {0};
     gt_bench *b = NULL;
     CHECK_EQ_INT(gt_bench_open(name, &b, &err), 0);
@@ -234,7 +235,7 @@ static void family_check_bench(gt_llm *l, const char *name) {
         char sol[GT_FAMILY_SCRATCHPAD_MAX + 64], *ans, ch[2][GT_FAMILY_ANSWER_MAX];
         int gold;
         gt_bench_family_item(b, i, &fi);
-        CHECK_EQ_INT(fi.level, 1 + (int)(i % 3));
+        CHECK_EQ_INT(fi.level, lo + (int)(i % (size_t)levels));
         CHECK_EQ_INT(gt_family_scratchpad(&fi, sol, sizeof sol - 64), 0);
         CHECK(!strcmp(fi.answer, b->items[i].target) && (ans = strstr(sol, "Answer: ")) != NULL);
         strcat(sol, "\nQ: Let A = true. Is A true or false?");
@@ -246,9 +247,10 @@ static void family_check_bench(gt_llm *l, const char *name) {
         CHECK_MSG(scripted_item(b, i, l, sol, &line) == 0, "%s item %zu: the wrong answer %s scores", name, i,
                   ch[1 - gold]);
         CHECK_CONTAINS((const char *)line.data, "\"checked\":0");
-        ans[0] = 0; /* no marked answer: logic's steps end in 0/1, not true/false (arith's unmarked last number
-                     * is read as the answer, and its steps end with the result's digits) */
-        if (!strcmp(name, "worker-logic-v1"))
+        ans[0] = 0; /* no marked answer: logic's steps end in 0/1, not true/false, sort's in the padded keys
+                     * (arith's unmarked last number is read as the answer, and its steps end with the
+                     * result's digits) */
+        if (strcmp(name, "worker-arith-v1"))
             CHECK_MSG(scripted_item(b, i, l, sol, &line) == 0, "%s item %zu: no answer scores", name, i);
     }
     gt_buf_free(&line);
@@ -259,8 +261,9 @@ static void test_family_check(void) {
     gt_err err = {0};
     gt_llm *l = NULL;
     CHECK_EQ_INT(gt_llm_open(gt_fixture("models/tiny-llama-q8_0.gguf"), 1, 512, &l, &err), 0);
-    family_check_bench(l, "worker-arith-v1");
-    family_check_bench(l, "worker-logic-v1");
+    family_check_bench(l, "worker-arith-v1", 1, 3);
+    family_check_bench(l, "worker-logic-v1", 1, 3);
+    family_check_bench(l, "worker-sort-v1", 2, 4);
     gt_llm_free(l);
 }
 

@@ -153,7 +153,8 @@ static int attest_bound(const gt_action *a, const gt_market_slot_ref *ref, gt_er
     char h[19];
     if (!reg)
         return gt_err_set(err, GT_EINVAL, "bench \"%.64s\" is not a registered benchmark (arith-v1, units-v1, sort-v1, "
-                          "logic-v1, strings-v1, worker-arith-v1, worker-logic-v1)", bench);
+                          "logic-v1, strings-v1, worker-arith-v1, worker-logic-v1, worker-sort-v1)",
+                          bench);
     if (!gt_bench_registry_hash_is(reg, a->f[EA_BENCH_HASH].b32))
         return gt_err_set(err, GT_EINVAL, "benchHash is not the registered hash of %s (sha256:%s)", reg->name, reg->hash_hex);
     if (a->f[EA_ITEMS].u64 > reg->items)

@@ -14,9 +14,11 @@
 #include "crypto/sha256.h"
 #include "work/data/families.h"
 
-const char *const gt_bench_builtins[] = {"arith-v1",   "units-v1",        "sort-v1",         "logic-v1",
-                                         "strings-v1", "worker-arith-v1", "worker-logic-v1", NULL};
-#define BENCH_BUILTIN_LIST "arith-v1, units-v1, sort-v1, logic-v1, strings-v1, worker-arith-v1, worker-logic-v1"
+const char *const gt_bench_builtins[] = {"arith-v1",        "units-v1",        "sort-v1",
+                                         "logic-v1",        "strings-v1",      "worker-arith-v1",
+                                         "worker-logic-v1", "worker-sort-v1", NULL};
+#define BENCH_BUILTIN_LIST                                                                                             \
+    "arith-v1, units-v1, sort-v1, logic-v1, strings-v1, worker-arith-v1, worker-logic-v1, worker-sort-v1"
 
 static const gt_bench_ref registry[] = {
     {"arith-v1", "3b636edc394370315e4e2ac08f761ca8a7ce7e12b8dfa7f09461c4f982fab211", GT_BENCH_BUILTIN_ITEMS},
@@ -26,6 +28,7 @@ static const gt_bench_ref registry[] = {
     {"strings-v1", "ed10d1e66332a3cad9e486f92fc942c52604f9cc9a6dfde22cca3bb87355ba5d", GT_BENCH_BUILTIN_ITEMS},
     {"worker-arith-v1", "a49b572d7e7e6588addf5888d6cca05c23fd0070cc577878316ce8dd5dea3ff5", GT_BENCH_BUILTIN_ITEMS},
     {"worker-logic-v1", "f42b8ce697f6d36709034b8febee75a2c855f854b24e36084835f5321ee85ff8", GT_BENCH_BUILTIN_ITEMS},
+    {"worker-sort-v1", "1b02f60baf1cac9199baca843eadbb849640cd914dba231b991ac3bbcd6581e6", GT_BENCH_BUILTIN_ITEMS},
 };
 
 const gt_bench_ref *gt_bench_registry_find(const char *name) {
@@ -53,6 +56,7 @@ static const struct {
     {"strings-v1", "strings", GT_BENCH_GEN, 24, 0, 0},
     {"worker-arith-v1", "arith", GT_BENCH_CHECK, GT_BENCH_WORKER_TOKENS, 0, 3},
     {"worker-logic-v1", "logic", GT_BENCH_CHECK, GT_BENCH_WORKER_TOKENS, 0, 3},
+    {"worker-sort-v1", "sort", GT_BENCH_CHECK, GT_BENCH_WORKER_TOKENS, 0, 5},
 };
 
 const char *gt_bench_type_name(gt_bench_type t) {

@@ -25,10 +25,11 @@
  * Built in, generated from the procedural families with seed 1, items
  * 0..GT_BENCH_BUILTIN_ITEMS-1, versioned so a result names exactly what was
  * asked: arith-v1, sort-v1, strings-v1 (generate_until), units-v1 (4
- * choices), logic-v1 (2 choices). worker-arith-v1 and worker-logic-v1
- * (family_check) ask arith and logic items of seed GT_BENCH_WORKER_SEED (the
- * worker recipe's held-out seed, never trained on), item i at level
- * 1 + i % 3: + - * of 1..3 digits (the goals' range), logic of depth 1..3. */
+ * choices), logic-v1 (2 choices). worker-arith-v1, worker-logic-v1 and
+ * worker-sort-v1 (family_check) ask arith, logic and sort items of seed
+ * GT_BENCH_WORKER_SEED (the worker recipe's held-out seed, never trained
+ * on), levels in turn from the family's lowest: + - * of 1..3 digits (the
+ * goals' range), logic of depth 1..3, lists of 2..5 items. */
 #ifndef GT_WORK_BENCH_H
 #define GT_WORK_BENCH_H
 
