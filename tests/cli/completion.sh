@@ -81,7 +81,8 @@ expect "--tensors" gotong model info m.gguf --te
 expect "--checkpoint --checkpoint-every" gotong train --data x.txt --che
 expect "--kv-heads" gotong train --kv
 expect "--out" gotong train -o m.gguf --ou
-expect "train" gotong tokenizer ""
+expect "import train" gotong tokenizer ""
+expect "--config" gotong tokenizer import --tokenizer-json t.json --con
 expect "--vocab-size" gotong tokenizer train --corpus c.txt --voc
 expect "--temp --template" gotong chat -m m.gguf --te
 has "--step" gotong demo --st

@@ -33,7 +33,7 @@ static const char *commands[] = {
     "task show", "task claim", "task submit", "task verify", "task settle", "task dispute", "task vote",
     "ledger", "ledger log", "ledger head", "ledger verify", "ledger submit", "model", "model info", "model list",
     "model random", "model quantize", "serve", "train", "completion", "completion bash",
-    "tokenizer", "tokenizer train",
+    "tokenizer", "tokenizer train", "tokenizer import",
     "chain", "chain demo", "chain deploy", "chain pay", "fund", "fund round-create", "fund round-enter",
     "fund contribute", "fund round-finalize", "fund round-show", "fund rounds", "fund issuer-register", "fund attest",
     "fund revoke", "fund human", "fund points-record", "fund epoch", "fund airdrop-fund", "fund airdrop-close",
@@ -183,6 +183,11 @@ static void test_train_on_the_parser(void) {
     CHECK_CONTAINS(err_s, "did you mean --out?");
     CHECK_EQ_INT(bare("tokenizer train --corpus /nonexistent.txt --out=y"), 1);
     CHECK_CONTAINS(err_s, "/nonexistent.txt");
+    CHECK_EQ_INT(bare("tokenizer import --tokenizer-json x.json"), 2);
+    CHECK_CONTAINS(err_s, "--tokenizer-json and -o are required");
+    CHECK_EQ_INT(bare("tokenizer import --tokenizer-json /nonexistent.json -o y.gguf"), 1);
+    CHECK_CONTAINS(err_s, "--tokenizer-json: ");
+    CHECK_CONTAINS(err_s, "/nonexistent.json");
 }
 
 /* Global options work before the command as after it. */
