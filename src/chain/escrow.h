@@ -77,6 +77,11 @@ int gt_escrow_post_fee(gt_chain *c, const gt_addr *escrow, gt_chain_account *cli
  * within verify_s; contracts/JobEscrow.sol). */
 int gt_escrow_set_phases(gt_chain *c, const gt_addr *escrow, gt_chain_account *client, uint64_t job_id,
                          uint64_t submit_s, uint64_t verify_s, uint64_t *gas, gt_err *err);
+/* postTimed(): post() and setPhases(submit_s, verify_s) in one transaction
+ * (the cheaper timed job); t's provider must be zero and its fee 0 (refused
+ * here otherwise, sending nothing). */
+int gt_escrow_post_timed(gt_chain *c, const gt_addr *escrow, gt_chain_account *client, const gt_escrow_terms *t,
+                         uint64_t submit_s, uint64_t verify_s, uint64_t *job_id, uint64_t *gas, gt_err *err);
 int gt_escrow_do(gt_chain *c, const gt_addr *escrow, gt_chain_account *a, gt_escrow_step step, uint64_t job_id,
                  const uint8_t tag[32], uint64_t *gas, gt_err *err);
 int gt_escrow_get(gt_chain *c, const gt_addr *escrow, uint64_t job_id, gt_escrow_job *out, gt_err *err);

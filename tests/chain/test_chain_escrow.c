@@ -6,7 +6,8 @@
  * worker left unjudged not), per-phase deadlines (setPhases / timeout: a
  * missed submission slashed and the job reopened to other workers, a missed
  * verdict refunding everyone, each deadline and who may set or call what;
- * the timed lifecycle's gas printed), the rules each caller could try to break, the
+ * the timed lifecycle's gas, postTimed's held to the goal too; the packed
+ * job's bounds: 64-bit amounts, 40-bit times), the rules each caller could try to break, the
  * agent registry, and a Merkle airdrop claimed with a proof from src/fund
  * (once; a second claim and a forged amount refused). Skipped (exit 77) with
  * a message when anvil or the compiled contracts are missing. */
@@ -164,7 +165,22 @@ static void test_lifecycle_gas(void) {
     CHECK_EQ_U64(balance(&ESCROW), 0);
 }
 
-/* A timed job's lifecycle: post + setPhases + claim + submit + complete. */
+/* postTimed(budget, stake, SUBMIT_S, VERIFY_S) by CLIENT, judged by
+ * VERIFIER; returns the job id (0 on a failed check); gas added. */
+static uint64_t post_timed(uint64_t budget, uint64_t stake, uint64_t ttl_s, uint64_t *gas) {
+    gt_escrow_terms t = {.evaluator = VERIFIER.addr, .expired_at = anvil_now(&C) + ttl_s, .budget = budget,
+                         .stake = stake};
+    gt_keccak256("timed job spec", 14, t.desc_hash);
+    uint64_t id = 0, g = 0;
+    gt_err err;
+    CHECK_MSG(gt_escrow_post_timed(&C, &ESCROW, &CLIENT, &t, SUBMIT_S, VERIFY_S, &id, &g, &err) == 0, "%s",
+              err.msg);
+    if (gas) *gas += g;
+    return id;
+}
+
+/* A timed job's lifecycle, both ways of making the job timed: postTimed
+ * (one transaction, held to the goal) and post + setPhases (printed). */
 static void test_timed_lifecycle_gas(void) {
     uint64_t g_post = 0, g_phases = 0, g_claim = 0, g_submit = 0, g_complete = 0, w0 = balance(&WORKER.addr);
     gt_err err;
@@ -174,10 +190,69 @@ static void test_timed_lifecycle_gas(void) {
     OK_CALL(&WORKER, SUBMIT, id, "the result", &g_submit);
     OK_CALL(&VERIFIER, COMPLETE, id, "re-executed: equal", &g_complete);
     CHECK_EQ_U64(balance(&WORKER.addr), w0 + 1000);
-    printf("gas per timed lifecycle: %llu = post %llu + setPhases %llu + claim %llu + submit %llu + complete %llu\n",
-           (unsigned long long)(g_post + g_phases + g_claim + g_submit + g_complete), (unsigned long long)g_post,
-           (unsigned long long)g_phases, (unsigned long long)g_claim, (unsigned long long)g_submit,
-           (unsigned long long)g_complete);
+    uint64_t two_tx = g_post + g_phases + g_claim + g_submit + g_complete;
+    printf("gas per timed lifecycle (post + setPhases): %llu = post %llu + setPhases %llu + claim %llu + submit %llu"
+           " + complete %llu\n", (unsigned long long)two_tx, (unsigned long long)g_post, (unsigned long long)g_phases,
+           (unsigned long long)g_claim, (unsigned long long)g_submit, (unsigned long long)g_complete);
+    g_post = g_claim = g_submit = g_complete = 0;
+    id = post_timed(1000, 100, 3600, &g_post);
+    OK_CALL(&WORKER, CLAIM, id, NULL, &g_claim);
+    OK_CALL(&WORKER, SUBMIT, id, "the result", &g_submit);
+    OK_CALL(&VERIFIER, COMPLETE, id, "re-executed: equal", &g_complete);
+    CHECK_EQ_U64(balance(&WORKER.addr), w0 + 2000);
+    CHECK_EQ_U64(balance(&ESCROW), 0); /* a job alone in the escrow, as the untimed figure held to the goal */
+    uint64_t one_tx = g_post + g_claim + g_submit + g_complete;
+    printf("gas per timed lifecycle (postTimed): %llu = postTimed %llu + claim %llu + submit %llu + complete %llu\n",
+           (unsigned long long)one_tx, (unsigned long long)g_post, (unsigned long long)g_claim,
+           (unsigned long long)g_submit, (unsigned long long)g_complete);
+    CHECK_MSG(one_tx <= GAS_GOAL, "a timed lifecycle costs %llu gas, over the goal of %d", (unsigned long long)one_tx,
+              GAS_GOAL);
+    CHECK(one_tx < two_tx);
+}
+
+/* postTimed's rules, and the packed job's bounds: amounts of 64 bits, times
+ * of 40; each refused with the contract's reason, nothing escrowed. */
+static void test_post_timed_rules(void) {
+    gt_err err;
+    uint64_t id = 0, c0 = balance(&CLIENT.addr);
+    gt_escrow_terms t = {.provider = WORKER.addr, .evaluator = VERIFIER.addr, .expired_at = anvil_now(&C) + 3600,
+                         .budget = 10, .stake = 1};
+    CHECK_EQ_INT(gt_escrow_post_timed(&C, &ESCROW, &CLIENT, &t, SUBMIT_S, VERIFY_S, &id, NULL, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "names no provider");
+    memset(&t.provider, 0, sizeof t.provider);
+    CHECK_EQ_INT(gt_escrow_post_timed(&C, &ESCROW, &CLIENT, &t, 0, VERIFY_S, &id, NULL, &err), GT_ECHAIN);
+    CHECK_CONTAINS(err.msg, "phase seconds must be 1 to 2^32 - 1");
+    CHECK_EQ_INT(gt_escrow_post_timed(&C, &ESCROW, &CLIENT, &t, SUBMIT_S, 1ull << 32, &id, NULL, &err), GT_ECHAIN);
+    CHECK_CONTAINS(err.msg, "phase seconds must be 1 to 2^32 - 1");
+    uint8_t big[32] = {0};
+    big[23] = 1; /* 2^64 */
+    gt_abi_val over[] = {gt_abi_address(&(gt_addr){{0}}), gt_abi_address(&VERIFIER.addr),
+                         gt_abi_uint(anvil_now(&C) + 3600), tag32("too much"), gt_abi_u256(big), gt_abi_uint(0)};
+    const char *post_sig = "post(address,address,uint256,bytes32,uint256,uint256)";
+    CHECK_EQ_INT(tx(&CLIENT, &ESCROW, post_sig, over, 6, NULL, &err), GT_ECHAIN);
+    CHECK_CONTAINS(err.msg, "amount over 2^64 - 1");
+    over[4] = gt_abi_uint(10), over[5] = gt_abi_u256(big);
+    CHECK_EQ_INT(tx(&CLIENT, &ESCROW, post_sig, over, 6, NULL, &err), GT_ECHAIN);
+    CHECK_CONTAINS(err.msg, "amount over 2^64 - 1");
+    over[5] = gt_abi_uint(0), over[2] = gt_abi_uint(1ull << 40);
+    CHECK_EQ_INT(tx(&CLIENT, &ESCROW, post_sig, over, 6, NULL, &err), GT_ECHAIN);
+    CHECK_CONTAINS(err.msg, "expiredAt must be a future unix time");
+    CHECK_EQ_U64(balance(&CLIENT.addr), c0);
+    /* The largest amount that fits is taken and read back whole. */
+    over[2] = gt_abi_uint(anvil_now(&C) + 3600), over[4] = gt_abi_uint(UINT64_MAX);
+    gt_abi_val mint[] = {gt_abi_address(&CLIENT.addr), gt_abi_uint(UINT64_MAX)};
+    CHECK_EQ_INT(tx(&DEPLOYER, &TOKEN, "mint(address,uint256)", mint, 2, NULL, NULL), 0);
+    gt_chain_receipt r;
+    CHECK_MSG(tx(&CLIENT, &ESCROW, post_sig, over, 6, &r, &err) == 0, "%s", err.msg);
+    id = job_id_of(&r);
+    gt_chain_receipt_free(&r);
+    gt_escrow_job j;
+    CHECK_MSG(gt_escrow_get(&C, &ESCROW, id, &j, &err) == 0, "%s", err.msg);
+    CHECK_EQ_U64(j.budget, UINT64_MAX);
+    OK_CALL(&VERIFIER, REJECT, id, "withdrawn", NULL);
+    gt_abi_val burn[] = {gt_abi_address(&DEPLOYER.addr), gt_abi_uint(UINT64_MAX)};
+    CHECK_EQ_INT(tx(&CLIENT, &TOKEN, "transfer(address,uint256)", burn, 2, NULL, NULL), 0);
+    CHECK_EQ_U64(balance(&CLIENT.addr), c0);
 }
 
 /* Who may make a job timed, and when. */
@@ -237,10 +312,8 @@ static void test_submit_deadline(void) {
 /* A timed job's expiry bounds only the claim: past it, a claimed job is not
  * refunded (its phases run) and the worker still submits in time. */
 static void test_expiry_bounds_claim(void) {
-    gt_err err;
     uint64_t w0 = balance(&WORKER.addr);
-    uint64_t id = post(500, 50, 60, NULL);
-    CHECK_MSG(set_phases(&CLIENT, id, NULL, &err) == 0, "%s", err.msg);
+    uint64_t id = post_timed(500, 50, 60, NULL); /* postTimed: timed as setPhases makes it */
     OK_CALL(&WORKER, CLAIM, id, NULL, NULL);
     CHECK_EQ_INT(anvil_advance(&C, 61), 0);
     REFUSED(&STRANGER, REFUND, id, NULL, "ends by its phase deadlines");
@@ -511,6 +584,7 @@ int main(void) {
     RUN(test_refund_after_expiry);
     RUN(test_timed_lifecycle_gas);
     RUN(test_phases_rules);
+    RUN(test_post_timed_rules);
     RUN(test_submit_deadline);
     RUN(test_verify_deadline);
     RUN(test_expiry_bounds_claim);

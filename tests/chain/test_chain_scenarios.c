@@ -9,9 +9,9 @@
  *
  * How the scenario language maps to the chain (one job per task):
  *   task_post  -> post(provider 0, evaluator = verifier or the poster,
- *                 expiredAt = post time + claimSeconds, spec hash, bounty, stake)
- *                 (postWithFee with a fee), then setPhases(submitSeconds,
- *                 verifySeconds)
+ *                 expiredAt = post time + claimSeconds, spec hash, bounty, stake),
+ *                 postTimed(... submitSeconds, verifySeconds) for a timed task,
+ *                 postWithFee with a fee (then setPhases for a timed one)
  *   task_claim -> claim; task_submit -> submit(result); task_verify -> complete
  *   (accept) or reject(reason); task_dispute -> dispute; task_settle ->
  *   finalize() of a rejection past its window (an acceptance was paid by
@@ -338,19 +338,21 @@ static int do_post(run *r, party *a, json_t *spec, uint64_t t, const char *save,
         get_amount(spec, "stake", &tm.stake) || get_amount(spec, "fee", &tm.fee))
         return gt_err_set(err, GT_EINVAL, "task_post: a bad spec, bounty, stake or fee");
     uint64_t close = t + get_u64(spec, "claimSeconds");
+    uint64_t submit_s = get_u64(spec, "submitSeconds"), verify_s = get_u64(spec, "verifySeconds");
+    int timed = save && submit_s && verify_s;
     tm.expired_at = r->base + (close - GENESIS_TIME);
-    int rc = tm.fee ? gt_escrow_post_fee(&C, &r->escrow, &a->ca, &tm, &id, NULL, err)
-                    : gt_escrow_post_for(&C, &r->escrow, &a->ca, &tm.provider, &tm.evaluator, tm.expired_at,
-                                         tm.desc_hash, tm.budget, tm.stake, &id, NULL, err);
+    int rc = tm.fee   ? gt_escrow_post_fee(&C, &r->escrow, &a->ca, &tm, &id, NULL, err)
+             : timed ? gt_escrow_post_timed(&C, &r->escrow, &a->ca, &tm, submit_s, verify_s, &id, NULL, err)
+                     : gt_escrow_post_for(&C, &r->escrow, &a->ca, &tm.provider, &tm.evaluator, tm.expired_at,
+                                          tm.desc_hash, tm.budget, tm.stake, &id, NULL, err);
     if (rc || !save) return rc;
     if (r->n_jobs == MAX_JOBS) return gt_err_set(err, GT_ELIMIT, "more than %d tasks", MAX_JOBS);
     job *jb = &r->jobs[r->n_jobs++];
     memset(jb, 0, sizeof *jb);
     snprintf(jb->tag, sizeof jb->tag, "%s", save);
     jb->id = id, jb->claim_close = close;
-    jb->submit_s = get_u64(spec, "submitSeconds"), jb->verify_s = get_u64(spec, "verifySeconds");
-    if (!jb->submit_s || !jb->verify_s) return 0;
-    jb->timed = 1;
+    jb->submit_s = submit_s, jb->verify_s = verify_s, jb->timed = timed;
+    if (!timed || !tm.fee) return 0; /* postTimed made it timed */
     return gt_escrow_set_phases(&C, &r->escrow, &a->ca, id, jb->submit_s, jb->verify_s, NULL, err);
 }
 
