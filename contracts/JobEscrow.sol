@@ -46,6 +46,14 @@
 //     the evaluator's bond back). With no court a rejection is final at once.
 //   - postTimed: post and setPhases in one transaction (the timed lifecycle's
 //     gas figure is for it).
+//   - tasks of several slots (postSlots, the embedded ledger's multi-slot
+//     task): slots jobs with consecutive ids, the first one's id the task's,
+//     funded in one transaction, each one worker's, judged and paid on its
+//     own. A worker takes the lowest open slot with claimTask (claim() of a
+//     slot is refused) and has seatsPerWorker seats (claims) on a task over
+//     the task's whole life, 1 unless the client allows more (up to 64, the
+//     embedded ledger's rule); with every slot taken a claim is refused. The client may cancel a task
+//     no one ever claimed (cancelTask): every slot's budget back.
 // Hooks (ERC-8183's optional extension) are refused: hook must be zero.
 // Storage: a job, timed or not, packs into three slots, each step reading or
 // writing only slots it already touches (the gas goal of 300 k per timed
@@ -88,6 +96,19 @@ contract JobEscrow {
     uint8 private constant TIMED = 2;    // per-phase deadlines (setPhases / postTimed)
     uint8 private constant HAS_FEE = 4;  // feeOf holds the evaluator's fee
     uint8 private constant RESEATED = 8; // hadSeat holds a worker for this job
+    uint8 private constant SLOT = 16;    // a slot of a task (postSlots): claimed through claimTask
+
+    uint256 public constant MAX_SLOTS = 64; // the embedded ledger's bound too
+    // A task of several slots, keyed by its first job's id.
+    struct Task {
+        uint32 slots;
+        bool cancelled;
+        bool claimedOnce;      // a cancel is refused once any slot was claimed
+        uint32 seatsPerWorker; // claims one worker may make over the task's life
+    }
+    mapping(uint256 => Task) public tasks;
+    // The claims each worker made on a task.
+    mapping(uint256 => mapping(address => uint256)) public seats;
 
     uint256 public constant MAX_DESCRIPTION_BYTES = 4096;
     IERC20 public immutable token;
@@ -129,6 +150,8 @@ contract JobEscrow {
     event SubmitMissed(uint256 indexed jobId, address indexed provider, uint256 slashed);
     event VerifyMissed(uint256 indexed jobId, address indexed evaluator);
     event JobReopened(uint256 indexed jobId, address indexed previousProvider);
+    event TaskPosted(uint256 indexed taskId, uint256 slots);
+    event TaskCancelled(uint256 indexed taskId);
 
     constructor(address token_, address court_) {
         require(token_ != address(0), "escrow: token is the zero address");
@@ -332,9 +355,12 @@ contract JobEscrow {
             return;
         }
         require(j.status == Status.Funded && isSet(j, CLAIMED), "escrow: the job is not waiting on a phase");
-        address worker = j.provider;
-        uint256 stake = j.stake;
-        emit SubmitMissed(jobId, worker, stake);
+        emit SubmitMissed(jobId, j.provider, j.stake);
+        if (block.timestamp >= j.expiredAt) { // no claim could follow: the slot ends, stake slashed
+            j.status = Status.Expired;
+            emit JobExpired(jobId);
+            return unwind(jobId, j, true, false);
+        }
         reopen(jobId, j);
     }
 
@@ -400,10 +426,87 @@ contract JobEscrow {
         emit StakeSet(jobId, amount);
     }
 
+    // A task of `slots` jobs (2 to MAX_SLOTS) open to any worker, each with
+    // this budget and stake, timed when the phase seconds are given (both or
+    // neither); budget * slots pulled at once. seatsPerWorker: the claims one
+    // worker may make over the task's life (0 meaning 1, at most MAX_SLOTS).
+    // Returns the task id (its first job's id).
+    function postSlots(address evaluator, uint256 expiredAt, bytes32 descriptionHash, uint256 budget, uint256 stake,
+                       uint256 slots, uint256 seatsPerWorker, uint256 submitSeconds, uint256 verifySeconds)
+            external returns (uint256 taskId) {
+        require(slots >= 2 && slots <= MAX_SLOTS, "escrow: a task has 2 to 64 slots (post for one)");
+        require(seatsPerWorker <= MAX_SLOTS, "escrow: seatsPerWorker must be 0 (meaning 1) to 64");
+        require(budget > 0, "escrow: the budget is zero");
+        taskId = jobCount + 1;
+        for (uint256 i = 0; i < slots; i++) postSlot(evaluator, expiredAt, descriptionHash, budget, stake,
+                                                     submitSeconds, verifySeconds);
+        tasks[taskId] = Task(uint32(slots), false, false, uint32(seatsPerWorker == 0 ? 1 : seatsPerWorker));
+        emit TaskPosted(taskId, slots);
+        pull(msg.sender, budget * slots);
+    }
+
+    // One slot of postSlots: a funded job open to any worker, claimed through
+    // claimTask.
+    function postSlot(address evaluator, uint256 expiredAt, bytes32 descriptionHash, uint256 budget, uint256 stake,
+                      uint256 submitSeconds, uint256 verifySeconds) private {
+        uint256 id = open(address(0), evaluator, expiredAt);
+        Job storage j = jobs[id];
+        j.budget = fit64(budget);
+        j.stake = fit64(stake);
+        j.status = Status.Funded;
+        j.flags = SLOT;
+        emit JobPosted(id, descriptionHash, stake);
+        emit JobFunded(id, msg.sender, budget);
+        if (submitSeconds != 0 || verifySeconds != 0) makeTimed(id, j, submitSeconds, verifySeconds);
+    }
+
+    // A worker takes the lowest open slot of a task (seatsPerWorker claims per
+    // worker over the task's life); returns the slot's job id.
+    function claimTask(uint256 taskId) external returns (uint256 jobId) {
+        Task storage t = tasks[taskId];
+        require(t.slots != 0, "escrow: no such task");
+        require(!t.cancelled, "escrow: the task takes no claims: it is cancelled");
+        require(seats[taskId][msg.sender] < t.seatsPerWorker,
+                "escrow: this worker already had its seats on the task (seatsPerWorker claims over its life)");
+        for (uint256 i = 0; i < t.slots && jobId == 0; i++) {
+            Job storage s = jobs[taskId + i];
+            if (s.status == Status.Funded && !isSet(s, CLAIMED)) jobId = taskId + i;
+        }
+        require(jobId != 0, "escrow: all slots of the task are taken or settled");
+        seats[taskId][msg.sender] += 1;
+        t.claimedOnce = true;
+        take(jobId, jobs[jobId]);
+    }
+
+    // The client cancels a task no worker ever claimed: every slot still
+    // funded ends, its budget back to the client.
+    function cancelTask(uint256 taskId) external {
+        Task storage t = tasks[taskId];
+        require(t.slots != 0, "escrow: no such task");
+        require(msg.sender == jobs[taskId].client, "escrow: only the client cancels the task");
+        require(!t.cancelled, "escrow: the task is cancelled");
+        require(!t.claimedOnce, "escrow: the task has been claimed: it cannot be cancelled");
+        t.cancelled = true;
+        emit TaskCancelled(taskId);
+        for (uint256 i = 0; i < t.slots; i++) {
+            Job storage j = jobs[taskId + i];
+            if (j.status != Status.Funded) continue; // refunded after its expiry already
+            j.status = Status.Rejected;
+            emit JobRejected(taskId + i, msg.sender, bytes32("cancelled"));
+            unwind(taskId + i, j, false, false);
+        }
+    }
+
     // A worker takes a funded job by locking its stake (the named provider
     // only, if the client named one).
     function claim(uint256 jobId) external {
         Job storage j = known(jobId);
+        require(!isSet(j, SLOT), "escrow: a slot of a task is claimed with claimTask");
+        take(jobId, j);
+    }
+
+    // claim()'s rules and effects, for a job or a task's slot.
+    function take(uint256 jobId, Job storage j) private {
         require(j.status == Status.Funded, "escrow: the job is not funded");
         require(!isSet(j, CLAIMED), "escrow: the job is already claimed");
         require(j.provider == address(0) || j.provider == msg.sender, "escrow: the job names another provider");
@@ -416,7 +519,8 @@ contract JobEscrow {
                 "escrow: a job that asks a stake needs an evaluator other than its client (or a court)");
         require(block.timestamp < j.expiredAt, "escrow: the job has expired");
         if (isSet(j, TIMED)) {
-            require(!isSet(j, RESEATED) || !hadSeat[jobId][msg.sender],
+            // (a task's slot: the task's seats per worker rule instead, in claimTask)
+            require(!isSet(j, RESEATED) || isSet(j, SLOT) || !hadSeat[jobId][msg.sender],
                     "escrow: this worker already had its seat on the job (one claim each)");
             j.due = uint40(block.timestamp + j.submitSeconds);
         }
