@@ -79,7 +79,7 @@ typedef struct party { char name[32]; gt_chain_account ca; uint64_t mint; } part
 typedef struct job {
     char tag[32];
     int slot, slots;
-    uint64_t id;
+    uint64_t id, seats; /* seats: the task's seatsPerWorker (0 meaning 1) */
     uint64_t claim_close, claim_t, submit_t, submit_s, verify_s; /* scenario time */
     int settled_seen; /* a task_settle after an acceptance was played */
     int timed;        /* the job has per-phase deadlines (setPhases) */
@@ -279,12 +279,10 @@ static const struct { const char *says, *why; } GAPS[] = {
 
 /* The fields of a task_post with no counterpart; NULL when it maps. */
 static const char *post_gap(json_t *spec) {
-    json_t *slots = json_object_get(spec, "slots"), *seats = json_object_get(spec, "seatsPerWorker");
+    json_t *slots = json_object_get(spec, "slots");
     uint64_t fee = 0;
     if (!json_is_integer(slots) || json_integer_value(slots) < 1 || json_integer_value(slots) > 64)
         return "a task of other than 1 to 64 slots";
-    if (seats && json_integer_value(slots) == 1 && (!json_is_integer(seats) || json_integer_value(seats) != 1))
-        return "seatsPerWorker other than 1 on a task of 1 slot: a JobEscrow job is claimed once per worker";
     if (get_amount(spec, "fee", &fee)) return "a fee that is not an amount";
     if (fee && json_integer_value(slots) > 1) return "a fee on a task of several slots: postSlots has none";
     if (get_u64(spec, "quorum")) return "quorum verification (a drawn panel judges each result): no counterpart";
@@ -292,6 +290,17 @@ static const char *post_gap(json_t *spec) {
     if (json_object_get(spec, "batchItems") || json_object_get(spec, "lastBatchItems"))
         return "per-unit (partial) verdicts: JobEscrow judges a job whole";
     return NULL;
+}
+
+/* Does this task_claim come from a worker that had the seat of a 1-slot job
+ * already (hadSeat), which the ledger's seatsPerWorker over 1 allows? */
+static int reclaims(run *r, json_t *it) {
+    job *jb = find_job(r, json_string_value(json_object_get(json_object_get(it, "action"), "task")));
+    const char *as = json_string_value(json_object_get(it, "as"));
+    party *a = as ? find_acc(r, as) : NULL;
+    if (!jb || !a || jb->slots != 1 || jb->seats <= 1) return 0;
+    gt_abi_val args[] = {gt_abi_uint(jb->id), gt_abi_address(&a->ca.addr)};
+    return view_u64(r, &r->escrow, "hadSeat(uint256,address)", args, 2, 0) != 0;
 }
 
 /* Why one {as, action, expect} has no counterpart on chain, or NULL. With
@@ -314,6 +323,9 @@ static const char *item_gap(run *r, json_t *it) {
     }
     if (!strcmp(type, "task_claim") || !strcmp(type, "task_cancel"))
         if (r && !find_job(r, json_string_value(json_object_get(spec, "task")))) return "a task the runner did not post";
+    if (r && !strcmp(type, "task_claim") && reclaims(r, it))
+        return "a second claim of a task of 1 slot by one worker (seatsPerWorker): a JobEscrow job takes one claim "
+               "per worker (postSlots' tasks take seatsPerWorker)";
     if (!strncmp(type, "agent_", 6)) return expect ? "the registry's rules (names, skills, retiring) are the "
                                                      "ledger's; AgentRegistry is a directory of card URIs" : NULL;
     if (!strcmp(type, "dispute_vote") || !strcmp(type, "vote_commit") || !strcmp(type, "vote_reveal"))
@@ -379,7 +391,7 @@ static int do_post(run *r, party *a, json_t *spec, uint64_t t, const char *save,
         memset(jb, 0, sizeof *jb);
         snprintf(jb->tag, sizeof jb->tag, "%s", save);
         jb->id = id + i, jb->claim_close = close, jb->slot = (int)i, jb->slots = (int)slots;
-        jb->submit_s = submit_s, jb->verify_s = verify_s, jb->timed = timed;
+        jb->submit_s = submit_s, jb->verify_s = verify_s, jb->timed = timed, jb->seats = ts.seats_per_worker;
     }
     if (!timed || !tm.fee) return 0; /* postTimed or postSlots made it timed */
     return gt_escrow_set_phases(&C, &r->escrow, &a->ca, id, jb->submit_s, jb->verify_s, NULL, err);
