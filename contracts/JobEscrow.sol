@@ -44,9 +44,26 @@
 //     drawn panel decides (contracts/DisputeCourt.sol); undisputed, anyone
 //     finalises the rejection after the window (stake slashed to the client,
 //     the evaluator's bond back). With no court a rejection is final at once.
+//   - postTimed: post and setPhases in one transaction (the timed lifecycle's
+//     gas figure is for it).
+//   - tasks of several slots (postSlots, the embedded ledger's multi-slot
+//     task): slots jobs with consecutive ids, the first one's id the task's,
+//     funded in one transaction, each one worker's, judged and paid on its
+//     own. A worker takes the lowest open slot with claimTask (claim() of a
+//     slot is refused) and has seatsPerWorker seats (claims) on a task over
+//     the task's whole life, 1 unless the client allows more (up to 64, the
+//     embedded ledger's rule); with every slot taken a claim is refused. The client may cancel a task
+//     no one ever claimed (cancelTask): every slot's budget back.
 // Hooks (ERC-8183's optional extension) are refused: hook must be zero.
-// Amounts fit 96 bits (7.9e28 base units) so a job packs into three slots
-// (a timed job's phases take a fourth, read only when the job is timed).
+// Storage: a job, timed or not, packs into three slots, each step reading or
+// writing only slots it already touches (the gas goal of 300 k per timed
+// lifecycle): amounts fit 64 bits (1.8e19 base units: 1.8e13 tokens of 6
+// decimals, the embedded ledger's unit; gotong's C client holds 64-bit
+// amounts too), times 40 bits (unix seconds to the year 36812), and the phase
+// seconds sit in the slot of the step that needs them (submitSeconds with the
+// evaluator, read by claim; verifySeconds with the provider, read by submit).
+// A fee, an open appeal and the seats already had live in their own mappings,
+// read only when a flag of the job's first slot says they are there.
 pragma solidity 0.8.37;
 
 interface IDisputeCourt {
@@ -63,16 +80,35 @@ contract JobEscrow {
     enum Status { Open, Funded, Submitted, Completed, Rejected, Expired, Disputed }
 
     struct Job {
-        address client;    // slot 0
-        uint64 expiredAt;
+        address client;        // slot 0
+        uint40 expiredAt;
         Status status;
-        bool claimed;      // the worker locked its stake
-        bool timed;        // per-phase deadlines (phasesOf): read with the slot, free for an untimed job
-        address provider;  // slot 1
-        uint96 budget;
-        address evaluator; // slot 2
-        uint96 stake;
+        uint8 flags;           // CLAIMED | TIMED | HAS_FEE | RESEATED
+        uint40 due;            // a timed job's running phase's end (0: none running)
+        address provider;      // slot 1
+        uint64 budget;
+        uint32 verifySeconds;  // a timed job's verify window (0: untimed)
+        address evaluator;     // slot 2
+        uint64 stake;
+        uint32 submitSeconds;  // a timed job's submit window (0: untimed)
     }
+    uint8 private constant CLAIMED = 1;  // the worker locked its stake
+    uint8 private constant TIMED = 2;    // per-phase deadlines (setPhases / postTimed)
+    uint8 private constant HAS_FEE = 4;  // feeOf holds the evaluator's fee
+    uint8 private constant RESEATED = 8; // hadSeat holds a worker for this job
+    uint8 private constant SLOT = 16;    // a slot of a task (postSlots): claimed through claimTask
+
+    uint256 public constant MAX_SLOTS = 64; // the embedded ledger's bound too
+    // A task of several slots, keyed by its first job's id.
+    struct Task {
+        uint32 slots;
+        bool cancelled;
+        bool claimedOnce;      // a cancel is refused once any slot was claimed
+        uint32 seatsPerWorker; // claims one worker may make over the task's life
+    }
+    mapping(uint256 => Task) public tasks;
+    // The claims each worker made on a task.
+    mapping(uint256 => mapping(address => uint256)) public seats;
 
     uint256 public constant MAX_DESCRIPTION_BYTES = 4096;
     IERC20 public immutable token;
@@ -83,15 +119,6 @@ contract JobEscrow {
     mapping(uint256 => uint256) public appealUntil;
     // The evaluator's fee of a job posted with one (postWithFee); zero otherwise.
     mapping(uint256 => uint256) public feeOf;
-    // A timed job's per-phase deadlines (setPhases; zero: untimed, the job's
-    // single expiry governs): a claim must be submitted within submitSeconds,
-    // a submission judged within verifySeconds; due is the running phase's end.
-    struct Phases {
-        uint32 submitSeconds;
-        uint32 verifySeconds;
-        uint64 due;
-    }
-    mapping(uint256 => Phases) public phasesOf;
     // Workers that had their seat on a timed job (missed its submit deadline,
     // or were rejected and the job reopened): one claim each per job.
     mapping(uint256 => mapping(address => bool)) public hadSeat;
@@ -123,6 +150,8 @@ contract JobEscrow {
     event SubmitMissed(uint256 indexed jobId, address indexed provider, uint256 slashed);
     event VerifyMissed(uint256 indexed jobId, address indexed evaluator);
     event JobReopened(uint256 indexed jobId, address indexed previousProvider);
+    event TaskPosted(uint256 indexed taskId, uint256 slots);
+    event TaskCancelled(uint256 indexed taskId);
 
     constructor(address token_, address court_) {
         require(token_ != address(0), "escrow: token is the zero address");
@@ -133,7 +162,15 @@ contract JobEscrow {
     function getJob(uint256 jobId) external view returns (address client, address provider, address evaluator,
             uint256 budget, uint256 stake, uint256 expiredAt, Status status, bool claimed) {
         Job storage j = known(jobId);
-        return (j.client, j.provider, j.evaluator, j.budget, j.stake, j.expiredAt, j.status, j.claimed);
+        return (j.client, j.provider, j.evaluator, j.budget, j.stake, j.expiredAt, j.status, isSet(j, CLAIMED));
+    }
+
+    // A timed job's per-phase deadlines (zero: untimed, the job's single
+    // expiry governs): a claim must be submitted within submitSeconds, a
+    // submission judged within verifySeconds; due is the running phase's end.
+    function phasesOf(uint256 jobId) external view returns (uint32 submitSeconds, uint32 verifySeconds, uint64 due) {
+        Job storage j = known(jobId);
+        return (j.submitSeconds, j.verifySeconds, j.due);
     }
 
     // ---- ERC-8183 ----
@@ -160,7 +197,7 @@ contract JobEscrow {
         require(msg.sender == j.client || (msg.sender == j.provider && j.provider != address(0)),
                 "escrow: only the client or the provider sets the budget");
         require(j.status == Status.Open, "escrow: the job is not open");
-        j.budget = fit96(amount);
+        j.budget = fit64(amount);
         emit BudgetSet(jobId, amount);
     }
 
@@ -180,13 +217,12 @@ contract JobEscrow {
         Job storage j = known(jobId);
         require(j.status == Status.Funded, "escrow: the job is not funded");
         require(msg.sender == j.provider, "escrow: only the provider submits");
-        require(j.claimed || j.stake == 0, "escrow: the provider has not claimed the job with its stake");
-        if (!j.timed) {
+        require(isSet(j, CLAIMED) || j.stake == 0, "escrow: the provider has not claimed the job with its stake");
+        if (!isSet(j, TIMED)) {
             require(block.timestamp < j.expiredAt, "escrow: the job has expired");
         } else {
-            Phases storage p = phasesOf[jobId];
-            require(block.timestamp < p.due, "escrow: the submit deadline has passed");
-            p.due = uint64(block.timestamp + p.verifySeconds);
+            require(block.timestamp < j.due, "escrow: the submit deadline has passed");
+            j.due = uint40(block.timestamp + j.verifySeconds);
         }
         j.status = Status.Submitted;
         emit JobSubmitted(jobId, msg.sender, deliverable);
@@ -197,14 +233,14 @@ contract JobEscrow {
         Job storage j = known(jobId);
         require(msg.sender == j.evaluator, "escrow: only the evaluator completes");
         require(j.status == Status.Submitted, "escrow: the job is not submitted");
-        if (j.timed) inVerifyPhase(jobId);
+        if (isSet(j, TIMED)) inVerifyPhase(j);
         j.status = Status.Completed;
         address provider = j.provider;
-        uint256 paid = uint256(j.budget) + (j.claimed ? j.stake : 0);
+        uint256 paid = uint256(j.budget) + (isSet(j, CLAIMED) ? j.stake : 0);
         emit JobCompleted(jobId, msg.sender, reason);
         emit PaymentReleased(jobId, provider, j.budget);
         push(provider, paid);
-        payFee(jobId, msg.sender);
+        payFee(jobId, j, msg.sender);
     }
 
     // The client rejects an open job (nothing escrowed), or the evaluator a
@@ -219,11 +255,11 @@ contract JobEscrow {
         } else {
             require(s == Status.Funded || s == Status.Submitted, "escrow: the job is already settled");
             require(msg.sender == j.evaluator, "escrow: only the evaluator rejects a funded job");
-            if (s == Status.Submitted && j.timed) inVerifyPhase(jobId);
+            if (s == Status.Submitted && isSet(j, TIMED)) inVerifyPhase(j);
         }
         j.status = Status.Rejected;
         emit JobRejected(jobId, msg.sender, reason);
-        if (s == Status.Submitted && j.claimed && j.stake > 0 && address(court) != address(0)) {
+        if (s == Status.Submitted && isSet(j, CLAIMED) && j.stake > 0 && address(court) != address(0)) {
             uint256 until = block.timestamp + court.disputeWindowS();
             appealUntil[jobId] = until;
             emit AppealOpened(jobId, msg.sender, j.stake, until);
@@ -275,7 +311,7 @@ contract JobEscrow {
             emit PaymentReleased(jobId, j.provider, j.budget);
             push(j.provider, uint256(j.budget) + 2 * bond);
             push(msg.sender, bond);
-            refundFee(jobId, j.client); // the wrongful rejecter forfeits its fee
+            refundFee(jobId, j); // the wrongful rejecter forfeits its fee
             return bond;
         }
         address provider = j.provider;
@@ -296,7 +332,7 @@ contract JobEscrow {
         Status s = j.status;
         require(s == Status.Funded || s == Status.Submitted, "escrow: nothing to refund (not funded, or settled)");
         require(block.timestamp >= j.expiredAt, "escrow: the job has not expired yet");
-        require(!j.claimed || !j.timed,
+        require(!isSet(j, CLAIMED) || !isSet(j, TIMED),
                 "escrow: a claimed timed job ends by its phase deadlines (timeout), not its expiry");
         j.status = Status.Expired;
         emit JobExpired(jobId);
@@ -310,19 +346,21 @@ contract JobEscrow {
     // back to the worker.
     function timeout(uint256 jobId) external {
         Job storage j = known(jobId);
-        require(j.timed, "escrow: the job has no phase deadlines");
-        Phases storage p = phasesOf[jobId];
-        require(p.due != 0 && block.timestamp >= p.due, "escrow: no phase deadline has passed");
+        require(isSet(j, TIMED), "escrow: the job has no phase deadlines");
+        require(j.due != 0 && block.timestamp >= j.due, "escrow: no phase deadline has passed");
         if (j.status == Status.Submitted) {
             j.status = Status.Expired;
             emit VerifyMissed(jobId, j.evaluator);
             unwind(jobId, j, false, false);
             return;
         }
-        require(j.status == Status.Funded && j.claimed, "escrow: the job is not waiting on a phase");
-        address worker = j.provider;
-        uint256 stake = j.stake;
-        emit SubmitMissed(jobId, worker, stake);
+        require(j.status == Status.Funded && isSet(j, CLAIMED), "escrow: the job is not waiting on a phase");
+        emit SubmitMissed(jobId, j.provider, j.stake);
+        if (block.timestamp >= j.expiredAt) { // no claim could follow: the slot ends, stake slashed
+            j.status = Status.Expired;
+            emit JobExpired(jobId);
+            return unwind(jobId, j, true, false);
+        }
         reopen(jobId, j);
     }
 
@@ -332,13 +370,8 @@ contract JobEscrow {
     function setPhases(uint256 jobId, uint256 submitSeconds, uint256 verifySeconds) external {
         Job storage j = known(jobId);
         require(msg.sender == j.client, "escrow: only the client sets the phases");
-        require(j.status == Status.Funded && !j.claimed, "escrow: the job is not funded and unclaimed");
-        require(j.provider == address(0), "escrow: a job naming its provider has its single expiry");
-        require(submitSeconds > 0 && submitSeconds <= type(uint32).max && verifySeconds > 0 &&
-                verifySeconds <= type(uint32).max, "escrow: phase seconds must be 1 to 2^32 - 1");
-        j.timed = true;
-        phasesOf[jobId] = Phases(uint32(submitSeconds), uint32(verifySeconds), 0);
-        emit PhasesSet(jobId, submitSeconds, verifySeconds);
+        require(j.status == Status.Funded && !isSet(j, CLAIMED), "escrow: the job is not funded and unclaimed");
+        makeTimed(jobId, j, submitSeconds, verifySeconds);
     }
 
     // ---- gotong's extension ----
@@ -349,13 +382,21 @@ contract JobEscrow {
         jobId = posted(provider, evaluator, expiredAt, descriptionHash, budget, stake);
     }
 
+    // post() of a timed job: setPhases(submitSeconds, verifySeconds) in the
+    // same transaction (so the job names no provider).
+    function postTimed(address evaluator, uint256 expiredAt, bytes32 descriptionHash, uint256 budget,
+                       uint256 stake, uint256 submitSeconds, uint256 verifySeconds) external returns (uint256 jobId) {
+        jobId = posted(address(0), evaluator, expiredAt, descriptionHash, budget, stake);
+        makeTimed(jobId, jobs[jobId], submitSeconds, verifySeconds);
+    }
+
     function posted(address provider, address evaluator, uint256 expiredAt, bytes32 descriptionHash,
                     uint256 budget, uint256 stake) private returns (uint256 jobId) {
         require(budget > 0, "escrow: the budget is zero");
         jobId = open(provider, evaluator, expiredAt);
         Job storage j = jobs[jobId];
-        j.budget = fit96(budget);
-        j.stake = fit96(stake);
+        j.budget = fit64(budget);
+        j.stake = fit64(stake);
         j.status = Status.Funded;
         emit JobPosted(jobId, descriptionHash, stake);
         emit JobFunded(jobId, msg.sender, budget);
@@ -372,6 +413,7 @@ contract JobEscrow {
         require(evaluator != msg.sender, "escrow: a job its client judges has no fee");
         jobId = posted(provider, evaluator, expiredAt, descriptionHash, budget, stake);
         feeOf[jobId] = fee;
+        jobs[jobId].flags |= HAS_FEE;
         emit FeeSet(jobId, fee);
         pull(msg.sender, fee);
     }
@@ -380,16 +422,93 @@ contract JobEscrow {
         Job storage j = known(jobId);
         require(msg.sender == j.client, "escrow: only the client sets the stake");
         require(j.status == Status.Open, "escrow: the job is not open");
-        j.stake = fit96(amount);
+        j.stake = fit64(amount);
         emit StakeSet(jobId, amount);
+    }
+
+    // A task of `slots` jobs (2 to MAX_SLOTS) open to any worker, each with
+    // this budget and stake, timed when the phase seconds are given (both or
+    // neither); budget * slots pulled at once. seatsPerWorker: the claims one
+    // worker may make over the task's life (0 meaning 1, at most MAX_SLOTS).
+    // Returns the task id (its first job's id).
+    function postSlots(address evaluator, uint256 expiredAt, bytes32 descriptionHash, uint256 budget, uint256 stake,
+                       uint256 slots, uint256 seatsPerWorker, uint256 submitSeconds, uint256 verifySeconds)
+            external returns (uint256 taskId) {
+        require(slots >= 2 && slots <= MAX_SLOTS, "escrow: a task has 2 to 64 slots (post for one)");
+        require(seatsPerWorker <= MAX_SLOTS, "escrow: seatsPerWorker must be 0 (meaning 1) to 64");
+        require(budget > 0, "escrow: the budget is zero");
+        taskId = jobCount + 1;
+        for (uint256 i = 0; i < slots; i++) postSlot(evaluator, expiredAt, descriptionHash, budget, stake,
+                                                     submitSeconds, verifySeconds);
+        tasks[taskId] = Task(uint32(slots), false, false, uint32(seatsPerWorker == 0 ? 1 : seatsPerWorker));
+        emit TaskPosted(taskId, slots);
+        pull(msg.sender, budget * slots);
+    }
+
+    // One slot of postSlots: a funded job open to any worker, claimed through
+    // claimTask.
+    function postSlot(address evaluator, uint256 expiredAt, bytes32 descriptionHash, uint256 budget, uint256 stake,
+                      uint256 submitSeconds, uint256 verifySeconds) private {
+        uint256 id = open(address(0), evaluator, expiredAt);
+        Job storage j = jobs[id];
+        j.budget = fit64(budget);
+        j.stake = fit64(stake);
+        j.status = Status.Funded;
+        j.flags = SLOT;
+        emit JobPosted(id, descriptionHash, stake);
+        emit JobFunded(id, msg.sender, budget);
+        if (submitSeconds != 0 || verifySeconds != 0) makeTimed(id, j, submitSeconds, verifySeconds);
+    }
+
+    // A worker takes the lowest open slot of a task (seatsPerWorker claims per
+    // worker over the task's life); returns the slot's job id.
+    function claimTask(uint256 taskId) external returns (uint256 jobId) {
+        Task storage t = tasks[taskId];
+        require(t.slots != 0, "escrow: no such task");
+        require(!t.cancelled, "escrow: the task takes no claims: it is cancelled");
+        require(seats[taskId][msg.sender] < t.seatsPerWorker,
+                "escrow: this worker already had its seats on the task (seatsPerWorker claims over its life)");
+        for (uint256 i = 0; i < t.slots && jobId == 0; i++) {
+            Job storage s = jobs[taskId + i];
+            if (s.status == Status.Funded && !isSet(s, CLAIMED)) jobId = taskId + i;
+        }
+        require(jobId != 0, "escrow: all slots of the task are taken or settled");
+        seats[taskId][msg.sender] += 1;
+        t.claimedOnce = true;
+        take(jobId, jobs[jobId]);
+    }
+
+    // The client cancels a task no worker ever claimed: every slot still
+    // funded ends, its budget back to the client.
+    function cancelTask(uint256 taskId) external {
+        Task storage t = tasks[taskId];
+        require(t.slots != 0, "escrow: no such task");
+        require(msg.sender == jobs[taskId].client, "escrow: only the client cancels the task");
+        require(!t.cancelled, "escrow: the task is cancelled");
+        require(!t.claimedOnce, "escrow: the task has been claimed: it cannot be cancelled");
+        t.cancelled = true;
+        emit TaskCancelled(taskId);
+        for (uint256 i = 0; i < t.slots; i++) {
+            Job storage j = jobs[taskId + i];
+            if (j.status != Status.Funded) continue; // refunded after its expiry already
+            j.status = Status.Rejected;
+            emit JobRejected(taskId + i, msg.sender, bytes32("cancelled"));
+            unwind(taskId + i, j, false, false);
+        }
     }
 
     // A worker takes a funded job by locking its stake (the named provider
     // only, if the client named one).
     function claim(uint256 jobId) external {
         Job storage j = known(jobId);
+        require(!isSet(j, SLOT), "escrow: a slot of a task is claimed with claimTask");
+        take(jobId, j);
+    }
+
+    // claim()'s rules and effects, for a job or a task's slot.
+    function take(uint256 jobId, Job storage j) private {
         require(j.status == Status.Funded, "escrow: the job is not funded");
-        require(!j.claimed, "escrow: the job is already claimed");
+        require(!isSet(j, CLAIMED), "escrow: the job is already claimed");
         require(j.provider == address(0) || j.provider == msg.sender, "escrow: the job names another provider");
         require(msg.sender != j.client && msg.sender != j.evaluator,
                 "escrow: the client or the evaluator may not work on the job");
@@ -399,13 +518,14 @@ contract JobEscrow {
         require(j.stake == 0 || j.evaluator != j.client || address(court) != address(0),
                 "escrow: a job that asks a stake needs an evaluator other than its client (or a court)");
         require(block.timestamp < j.expiredAt, "escrow: the job has expired");
-        if (j.timed) {
-            require(!hadSeat[jobId][msg.sender], "escrow: this worker already had its seat on the job (one claim each)");
-            Phases storage p = phasesOf[jobId];
-            p.due = uint64(block.timestamp + p.submitSeconds);
+        if (isSet(j, TIMED)) {
+            // (a task's slot: the task's seats per worker rule instead, in claimTask)
+            require(!isSet(j, RESEATED) || isSet(j, SLOT) || !hadSeat[jobId][msg.sender],
+                    "escrow: this worker already had its seat on the job (one claim each)");
+            j.due = uint40(block.timestamp + j.submitSeconds);
         }
         j.provider = msg.sender;
-        j.claimed = true;
+        j.flags |= CLAIMED;
         emit JobClaimed(jobId, msg.sender, j.stake);
         if (j.stake > 0) pull(msg.sender, j.stake);
     }
@@ -417,7 +537,8 @@ contract JobEscrow {
     // other workers (the embedded ledger's rule), any other ends with the
     // budget back to the client (and the fee to the evaluator).
     function rejectionStands(uint256 jobId, Job storage j) private {
-        if (!j.timed || block.timestamp >= j.expiredAt || feeOf[jobId] != 0) return unwind(jobId, j, true, true);
+        if (!isSet(j, TIMED) || block.timestamp >= j.expiredAt || isSet(j, HAS_FEE))
+            return unwind(jobId, j, true, true);
         emit StakeSlashed(jobId, j.provider, j.stake);
         j.status = Status.Funded;
         reopen(jobId, j);
@@ -429,25 +550,41 @@ contract JobEscrow {
         address worker = j.provider;
         uint256 stake = j.stake;
         hadSeat[jobId][worker] = true;
-        j.claimed = false;
+        j.flags = (j.flags & ~CLAIMED) | RESEATED;
         j.provider = address(0);
-        phasesOf[jobId].due = 0;
+        j.due = 0;
         emit JobReopened(jobId, worker);
         if (stake > 0) push(j.client, stake);
     }
 
     // A timed job's verdict comes before its verify deadline.
-    function inVerifyPhase(uint256 jobId) private view {
-        require(block.timestamp < phasesOf[jobId].due, "escrow: the verify deadline has passed");
+    function inVerifyPhase(Job storage j) private view {
+        require(block.timestamp < j.due, "escrow: the verify deadline has passed");
+    }
+
+    // Makes a funded, unclaimed job naming no provider a timed one (setPhases,
+    // postTimed); the caller checked who asks and the job's state.
+    function makeTimed(uint256 jobId, Job storage j, uint256 submitSeconds, uint256 verifySeconds) private {
+        require(j.provider == address(0), "escrow: a job naming its provider has its single expiry");
+        require(submitSeconds > 0 && submitSeconds <= type(uint32).max && verifySeconds > 0 &&
+                verifySeconds <= type(uint32).max, "escrow: phase seconds must be 1 to 2^32 - 1");
+        j.flags |= TIMED;
+        j.submitSeconds = uint32(submitSeconds);
+        j.verifySeconds = uint32(verifySeconds);
+        emit PhasesSet(jobId, submitSeconds, verifySeconds);
+    }
+
+    function isSet(Job storage j, uint8 flag) private view returns (bool) {
+        return j.flags & flag != 0;
     }
 
     function open(address provider, address evaluator, uint256 expiredAt) private returns (uint256 jobId) {
         require(evaluator != address(0), "escrow: evaluator is the zero address");
         require(evaluator != msg.sender || provider != msg.sender, "escrow: the client may not be its own worker");
-        require(expiredAt > block.timestamp && expiredAt < type(uint64).max,
+        require(expiredAt > block.timestamp && expiredAt < type(uint40).max,
                 "escrow: expiredAt must be a future unix time");
         jobId = ++jobCount;
-        jobs[jobId] = Job(msg.sender, uint64(expiredAt), Status.Open, false, false, provider, 0, evaluator, 0);
+        jobs[jobId] = Job(msg.sender, uint40(expiredAt), Status.Open, 0, 0, provider, 0, 0, evaluator, 0, 0);
         emit JobCreated(jobId, msg.sender, provider, evaluator, expiredAt);
     }
 
@@ -458,14 +595,14 @@ contract JobEscrow {
     function unwind(uint256 jobId, Job storage j, bool slash, bool verdict) private {
         address client = j.client;
         uint256 budget = j.budget;
-        uint256 stake = j.claimed ? j.stake : 0;
-        uint256 fee = feeOf[jobId];
+        uint256 stake = isSet(j, CLAIMED) ? j.stake : 0;
+        uint256 fee = isSet(j, HAS_FEE) ? feeOf[jobId] : 0;
         uint256 earned = verdict && slash && stake > 0 ? fee : 0;
         emit Refunded(jobId, client, budget);
         if (stake > 0 && slash) {
             emit StakeSlashed(jobId, j.provider, stake);
             push(client, budget + stake + fee - earned);
-            if (earned > 0) payFee(jobId, j.evaluator);
+            if (earned > 0) payFee(jobId, j, j.evaluator);
             return;
         }
         if (stake > 0) {
@@ -475,16 +612,15 @@ contract JobEscrow {
         push(client, budget + fee);
     }
 
-    function payFee(uint256 jobId, address evaluator) private {
+    function payFee(uint256 jobId, Job storage j, address evaluator) private {
+        if (!isSet(j, HAS_FEE)) return;
         uint256 fee = feeOf[jobId];
-        if (fee == 0) return;
         emit FeePaid(jobId, evaluator, fee);
         push(evaluator, fee);
     }
 
-    function refundFee(uint256 jobId, address client) private {
-        uint256 fee = feeOf[jobId];
-        if (fee > 0) push(client, fee);
+    function refundFee(uint256 jobId, Job storage j) private {
+        if (isSet(j, HAS_FEE)) push(j.client, feeOf[jobId]);
     }
 
     function known(uint256 jobId) private view returns (Job storage j) {
@@ -492,9 +628,9 @@ contract JobEscrow {
         require(j.client != address(0), "escrow: no such job");
     }
 
-    function fit96(uint256 v) private pure returns (uint96) {
-        require(v <= type(uint96).max, "escrow: amount over 2^96 - 1");
-        return uint96(v);
+    function fit64(uint256 v) private pure returns (uint64) {
+        require(v <= type(uint64).max, "escrow: amount over 2^64 - 1");
+        return uint64(v);
     }
 
     function pull(address from, uint256 amount) private {

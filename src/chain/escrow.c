@@ -86,6 +86,41 @@ int gt_escrow_post_fee(gt_chain *c, const gt_addr *escrow, gt_chain_account *cli
                      job_id, gas, err);
 }
 
+int gt_escrow_post_timed(gt_chain *c, const gt_addr *escrow, gt_chain_account *client, const gt_escrow_terms *t,
+                         uint64_t submit_s, uint64_t verify_s, uint64_t *job_id, uint64_t *gas, gt_err *err) {
+    static const gt_addr anyone;
+    if (t->fee || memcmp(&t->provider, &anyone, sizeof anyone))
+        return gt_err_set(err, GT_EINVAL, "postTimed: a timed job names no provider and has no fee (postWithFee, then "
+                                          "setPhases)");
+    gt_abi_val a[] = {gt_abi_address(&t->evaluator), gt_abi_uint(t->expired_at), gt_abi_bytes32(t->desc_hash),
+                      gt_abi_uint(t->budget), gt_abi_uint(t->stake), gt_abi_uint(submit_s), gt_abi_uint(verify_s)};
+    return post_call(c, escrow, client, "postTimed(address,uint256,bytes32,uint256,uint256,uint256,uint256)", a, 7,
+                     job_id, gas, err);
+}
+
+int gt_escrow_post_slots(gt_chain *c, const gt_addr *escrow, gt_chain_account *client, const gt_escrow_terms *t,
+                         const gt_escrow_slots *s, uint64_t *task_id, uint64_t *gas, gt_err *err) {
+    static const gt_addr anyone;
+    if (t->fee || memcmp(&t->provider, &anyone, sizeof anyone))
+        return gt_err_set(err, GT_EINVAL, "postSlots: a task's slots name no provider and have no fee");
+    gt_abi_val a[] = {gt_abi_address(&t->evaluator), gt_abi_uint(t->expired_at), gt_abi_bytes32(t->desc_hash),
+                      gt_abi_uint(t->budget), gt_abi_uint(t->stake), gt_abi_uint(s->slots),
+                      gt_abi_uint(s->seats_per_worker), gt_abi_uint(s->submit_s), gt_abi_uint(s->verify_s)};
+    return post_call(c, escrow, client,
+                     "postSlots(address,uint256,bytes32,uint256,uint256,uint256,uint256,uint256,uint256)", a, 9,
+                     task_id, gas, err);
+}
+
+int gt_escrow_task_do(gt_chain *c, const gt_addr *escrow, gt_chain_account *a, int cancel, uint64_t task_id,
+                      uint64_t *gas, gt_err *err) {
+    gt_abi_val args[] = {gt_abi_uint(task_id)};
+    gt_chain_receipt r = {0};
+    int rc = gt_chain_invoke(c, escrow, a, cancel ? "cancelTask(uint256)" : "claimTask(uint256)", args, 1, &r, gas,
+                             err);
+    gt_chain_receipt_free(&r);
+    return rc;
+}
+
 int gt_escrow_set_phases(gt_chain *c, const gt_addr *escrow, gt_chain_account *client, uint64_t job_id,
                          uint64_t submit_s, uint64_t verify_s, uint64_t *gas, gt_err *err) {
     gt_abi_val a[] = {gt_abi_uint(job_id), gt_abi_uint(submit_s), gt_abi_uint(verify_s)};

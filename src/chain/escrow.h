@@ -77,6 +77,26 @@ int gt_escrow_post_fee(gt_chain *c, const gt_addr *escrow, gt_chain_account *cli
  * within verify_s; contracts/JobEscrow.sol). */
 int gt_escrow_set_phases(gt_chain *c, const gt_addr *escrow, gt_chain_account *client, uint64_t job_id,
                          uint64_t submit_s, uint64_t verify_s, uint64_t *gas, gt_err *err);
+/* postTimed(): post() and setPhases(submit_s, verify_s) in one transaction
+ * (the cheaper timed job); t's provider must be zero and its fee 0 (refused
+ * here otherwise, sending nothing). */
+int gt_escrow_post_timed(gt_chain *c, const gt_addr *escrow, gt_chain_account *client, const gt_escrow_terms *t,
+                         uint64_t submit_s, uint64_t verify_s, uint64_t *job_id, uint64_t *gas, gt_err *err);
+/* A task's slots for postSlots: how many (2 to 64), the claims one worker
+ * may make over the task's life (0 meaning 1, at most 64) and the phase
+ * windows (0, 0: untimed). */
+typedef struct gt_escrow_slots { uint64_t slots, seats_per_worker, submit_s, verify_s; } gt_escrow_slots;
+/* postSlots(): a task of s->slots jobs with consecutive ids, each with t's
+ * budget and stake; *task_id is the first job's id. t's provider must be
+ * zero and its fee 0. The client must have approved the escrow for budget *
+ * slots. */
+int gt_escrow_post_slots(gt_chain *c, const gt_addr *escrow, gt_chain_account *client, const gt_escrow_terms *t,
+                         const gt_escrow_slots *s, uint64_t *task_id, uint64_t *gas, gt_err *err);
+/* claimTask() (cancel 0: a worker takes the task's lowest open slot, within
+ * its seats on the task) or cancelTask() (cancel 1: the client ends a task
+ * no one ever claimed, every funded slot's budget back). */
+int gt_escrow_task_do(gt_chain *c, const gt_addr *escrow, gt_chain_account *a, int cancel, uint64_t task_id,
+                      uint64_t *gas, gt_err *err);
 int gt_escrow_do(gt_chain *c, const gt_addr *escrow, gt_chain_account *a, gt_escrow_step step, uint64_t job_id,
                  const uint8_t tag[32], uint64_t *gas, gt_err *err);
 int gt_escrow_get(gt_chain *c, const gt_addr *escrow, uint64_t job_id, gt_escrow_job *out, gt_err *err);

@@ -6,7 +6,10 @@
  * worker left unjudged not), per-phase deadlines (setPhases / timeout: a
  * missed submission slashed and the job reopened to other workers, a missed
  * verdict refunding everyone, each deadline and who may set or call what;
- * the timed lifecycle's gas printed), the rules each caller could try to break, the
+ * the timed lifecycle's gas, postTimed's held to the goal too; the packed
+ * job's bounds: 64-bit amounts, 40-bit times), tasks of several slots
+ * (postSlots, claimTask's lowest open slot and one seat per worker,
+ * cancelTask), the rules each caller could try to break, the
  * agent registry, and a Merkle airdrop claimed with a proof from src/fund
  * (once; a second claim and a forged amount refused). Skipped (exit 77) with
  * a message when anvil or the compiled contracts are missing. */
@@ -164,7 +167,22 @@ static void test_lifecycle_gas(void) {
     CHECK_EQ_U64(balance(&ESCROW), 0);
 }
 
-/* A timed job's lifecycle: post + setPhases + claim + submit + complete. */
+/* postTimed(budget, stake, SUBMIT_S, VERIFY_S) by CLIENT, judged by
+ * VERIFIER; returns the job id (0 on a failed check); gas added. */
+static uint64_t post_timed(uint64_t budget, uint64_t stake, uint64_t ttl_s, uint64_t *gas) {
+    gt_escrow_terms t = {.evaluator = VERIFIER.addr, .expired_at = anvil_now(&C) + ttl_s, .budget = budget,
+                         .stake = stake};
+    gt_keccak256("timed job spec", 14, t.desc_hash);
+    uint64_t id = 0, g = 0;
+    gt_err err;
+    CHECK_MSG(gt_escrow_post_timed(&C, &ESCROW, &CLIENT, &t, SUBMIT_S, VERIFY_S, &id, &g, &err) == 0, "%s",
+              err.msg);
+    if (gas) *gas += g;
+    return id;
+}
+
+/* A timed job's lifecycle, both ways of making the job timed: postTimed
+ * (one transaction, held to the goal) and post + setPhases (printed). */
 static void test_timed_lifecycle_gas(void) {
     uint64_t g_post = 0, g_phases = 0, g_claim = 0, g_submit = 0, g_complete = 0, w0 = balance(&WORKER.addr);
     gt_err err;
@@ -174,10 +192,69 @@ static void test_timed_lifecycle_gas(void) {
     OK_CALL(&WORKER, SUBMIT, id, "the result", &g_submit);
     OK_CALL(&VERIFIER, COMPLETE, id, "re-executed: equal", &g_complete);
     CHECK_EQ_U64(balance(&WORKER.addr), w0 + 1000);
-    printf("gas per timed lifecycle: %llu = post %llu + setPhases %llu + claim %llu + submit %llu + complete %llu\n",
-           (unsigned long long)(g_post + g_phases + g_claim + g_submit + g_complete), (unsigned long long)g_post,
-           (unsigned long long)g_phases, (unsigned long long)g_claim, (unsigned long long)g_submit,
-           (unsigned long long)g_complete);
+    uint64_t two_tx = g_post + g_phases + g_claim + g_submit + g_complete;
+    printf("gas per timed lifecycle (post + setPhases): %llu = post %llu + setPhases %llu + claim %llu + submit %llu"
+           " + complete %llu\n", (unsigned long long)two_tx, (unsigned long long)g_post, (unsigned long long)g_phases,
+           (unsigned long long)g_claim, (unsigned long long)g_submit, (unsigned long long)g_complete);
+    g_post = g_claim = g_submit = g_complete = 0;
+    id = post_timed(1000, 100, 3600, &g_post);
+    OK_CALL(&WORKER, CLAIM, id, NULL, &g_claim);
+    OK_CALL(&WORKER, SUBMIT, id, "the result", &g_submit);
+    OK_CALL(&VERIFIER, COMPLETE, id, "re-executed: equal", &g_complete);
+    CHECK_EQ_U64(balance(&WORKER.addr), w0 + 2000);
+    CHECK_EQ_U64(balance(&ESCROW), 0); /* a job alone in the escrow, as the untimed figure held to the goal */
+    uint64_t one_tx = g_post + g_claim + g_submit + g_complete;
+    printf("gas per timed lifecycle (postTimed): %llu = postTimed %llu + claim %llu + submit %llu + complete %llu\n",
+           (unsigned long long)one_tx, (unsigned long long)g_post, (unsigned long long)g_claim,
+           (unsigned long long)g_submit, (unsigned long long)g_complete);
+    CHECK_MSG(one_tx <= GAS_GOAL, "a timed lifecycle costs %llu gas, over the goal of %d", (unsigned long long)one_tx,
+              GAS_GOAL);
+    CHECK(one_tx < two_tx);
+}
+
+/* postTimed's rules, and the packed job's bounds: amounts of 64 bits, times
+ * of 40; each refused with the contract's reason, nothing escrowed. */
+static void test_post_timed_rules(void) {
+    gt_err err;
+    uint64_t id = 0, c0 = balance(&CLIENT.addr);
+    gt_escrow_terms t = {.provider = WORKER.addr, .evaluator = VERIFIER.addr, .expired_at = anvil_now(&C) + 3600,
+                         .budget = 10, .stake = 1};
+    CHECK_EQ_INT(gt_escrow_post_timed(&C, &ESCROW, &CLIENT, &t, SUBMIT_S, VERIFY_S, &id, NULL, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "names no provider");
+    memset(&t.provider, 0, sizeof t.provider);
+    CHECK_EQ_INT(gt_escrow_post_timed(&C, &ESCROW, &CLIENT, &t, 0, VERIFY_S, &id, NULL, &err), GT_ECHAIN);
+    CHECK_CONTAINS(err.msg, "phase seconds must be 1 to 2^32 - 1");
+    CHECK_EQ_INT(gt_escrow_post_timed(&C, &ESCROW, &CLIENT, &t, SUBMIT_S, 1ull << 32, &id, NULL, &err), GT_ECHAIN);
+    CHECK_CONTAINS(err.msg, "phase seconds must be 1 to 2^32 - 1");
+    uint8_t big[32] = {0};
+    big[23] = 1; /* 2^64 */
+    gt_abi_val over[] = {gt_abi_address(&(gt_addr){{0}}), gt_abi_address(&VERIFIER.addr),
+                         gt_abi_uint(anvil_now(&C) + 3600), tag32("too much"), gt_abi_u256(big), gt_abi_uint(0)};
+    const char *post_sig = "post(address,address,uint256,bytes32,uint256,uint256)";
+    CHECK_EQ_INT(tx(&CLIENT, &ESCROW, post_sig, over, 6, NULL, &err), GT_ECHAIN);
+    CHECK_CONTAINS(err.msg, "amount over 2^64 - 1");
+    over[4] = gt_abi_uint(10), over[5] = gt_abi_u256(big);
+    CHECK_EQ_INT(tx(&CLIENT, &ESCROW, post_sig, over, 6, NULL, &err), GT_ECHAIN);
+    CHECK_CONTAINS(err.msg, "amount over 2^64 - 1");
+    over[5] = gt_abi_uint(0), over[2] = gt_abi_uint(1ull << 40);
+    CHECK_EQ_INT(tx(&CLIENT, &ESCROW, post_sig, over, 6, NULL, &err), GT_ECHAIN);
+    CHECK_CONTAINS(err.msg, "expiredAt must be a future unix time");
+    CHECK_EQ_U64(balance(&CLIENT.addr), c0);
+    /* The largest amount that fits is taken and read back whole. */
+    over[2] = gt_abi_uint(anvil_now(&C) + 3600), over[4] = gt_abi_uint(UINT64_MAX);
+    gt_abi_val mint[] = {gt_abi_address(&CLIENT.addr), gt_abi_uint(UINT64_MAX)};
+    CHECK_EQ_INT(tx(&DEPLOYER, &TOKEN, "mint(address,uint256)", mint, 2, NULL, NULL), 0);
+    gt_chain_receipt r;
+    CHECK_MSG(tx(&CLIENT, &ESCROW, post_sig, over, 6, &r, &err) == 0, "%s", err.msg);
+    id = job_id_of(&r);
+    gt_chain_receipt_free(&r);
+    gt_escrow_job j;
+    CHECK_MSG(gt_escrow_get(&C, &ESCROW, id, &j, &err) == 0, "%s", err.msg);
+    CHECK_EQ_U64(j.budget, UINT64_MAX);
+    OK_CALL(&VERIFIER, REJECT, id, "withdrawn", NULL);
+    gt_abi_val burn[] = {gt_abi_address(&DEPLOYER.addr), gt_abi_uint(UINT64_MAX)};
+    CHECK_EQ_INT(tx(&CLIENT, &TOKEN, "transfer(address,uint256)", burn, 2, NULL, NULL), 0);
+    CHECK_EQ_U64(balance(&CLIENT.addr), c0);
 }
 
 /* Who may make a job timed, and when. */
@@ -234,13 +311,119 @@ static void test_submit_deadline(void) {
     CHECK_EQ_U64(balance(&CLIENT.addr), c0 - 1000 + 100);
 }
 
+/* A 2-slot task (postSlots, timed) by CLIENT judged by VERIFIER; its id. */
+static uint64_t post_task(uint64_t slots, uint64_t budget, uint64_t stake, uint64_t ttl_s, gt_err *err) {
+    gt_escrow_terms t = {.evaluator = VERIFIER.addr, .expired_at = anvil_now(&C) + ttl_s, .budget = budget,
+                         .stake = stake};
+    gt_keccak256("a task of slots", 15, t.desc_hash);
+    uint64_t id = 0;
+    gt_escrow_slots s = {.slots = slots, .submit_s = SUBMIT_S, .verify_s = VERIFY_S};
+    return gt_escrow_post_slots(&C, &ESCROW, &CLIENT, &t, &s, &id, NULL, err) ? 0 : id;
+}
+
+#define TASK_CLAIM(a, id) gt_escrow_task_do(&C, &ESCROW, a, 0, id, NULL, &err)
+#define TASK_CANCEL(a, id) gt_escrow_task_do(&C, &ESCROW, a, 1, id, NULL, &err)
+
+/* A task of several slots: funded at once (budget * slots), a claim takes
+ * the lowest open slot, one seat per worker over the task's life, every slot
+ * taken refuses the next claimant, each slot judged and paid on its own;
+ * claim() of a slot is refused. */
+static void test_task_slots(void) {
+    gt_err err;
+    uint64_t c0 = balance(&CLIENT.addr), w0 = balance(&WORKER.addr), w2 = balance(&WORKER2.addr);
+    CHECK_EQ_U64(post_task(1, 100, 10, 3600, &err), 0);
+    CHECK_CONTAINS(err.msg, "2 to 64 slots");
+    CHECK_EQ_U64(post_task(65, 100, 10, 3600, &err), 0);
+    CHECK_CONTAINS(err.msg, "2 to 64 slots");
+    uint64_t id = post_task(2, 100, 10, 3600, &err);
+    CHECK_MSG(id != 0, "postSlots: %s", err.msg);
+    CHECK_EQ_U64(balance(&CLIENT.addr), c0 - 200);
+    REFUSED(&WORKER, CLAIM, id + 1, NULL, "claimed with claimTask");
+    CHECK_MSG(TASK_CLAIM(&WORKER, id) == 0, "%s", err.msg);
+    CHECK_EQ_INT(TASK_CLAIM(&WORKER, id), GT_ECHAIN);
+    CHECK_CONTAINS(err.msg, "already had its seats on the task");
+    CHECK_MSG(TASK_CLAIM(&WORKER2, id) == 0, "%s", err.msg);
+    CHECK_EQ_INT(TASK_CLAIM(&STRANGER, id), GT_ECHAIN);
+    CHECK_CONTAINS(err.msg, "all slots of the task are taken");
+    gt_escrow_job j0, j1;
+    CHECK_EQ_INT(gt_escrow_get(&C, &ESCROW, id, &j0, &err), 0);
+    CHECK_EQ_INT(gt_escrow_get(&C, &ESCROW, id + 1, &j1, &err), 0);
+    CHECK(j0.claimed && gt_addr_eq(&j0.provider, &WORKER.addr)); /* the lowest open slot first */
+    CHECK(j1.claimed && gt_addr_eq(&j1.provider, &WORKER2.addr));
+    CHECK_EQ_INT(TASK_CANCEL(&CLIENT, id), GT_ECHAIN);
+    CHECK_CONTAINS(err.msg, "has been claimed");
+    OK_CALL(&WORKER2, SUBMIT, id + 1, "slot 1", NULL);
+    OK_CALL(&VERIFIER, COMPLETE, id + 1, "ok", NULL); /* slot 1 paid while slot 0 still runs */
+    CHECK_EQ_U64(balance(&WORKER2.addr), w2 + 100);
+    OK_CALL(&WORKER, SUBMIT, id, "slot 0", NULL);
+    OK_CALL(&VERIFIER, REJECT, id, "wrong", NULL); /* no court: final, budget and stake to the client */
+    CHECK_EQ_U64(balance(&WORKER.addr), w0 - 10);
+    CHECK_EQ_U64(balance(&CLIENT.addr), c0 - 100 + 10);
+    CHECK_EQ_INT(TASK_CLAIM(&STRANGER, id), GT_ECHAIN); /* both slots settled */
+    CHECK_CONTAINS(err.msg, "taken or settled");
+}
+
+/* seatsPerWorker: a client may let one worker take more slots (0 meaning 1,
+ * at most 64, the ledger's bound). */
+static void test_task_seats(void) {
+    gt_err err;
+    gt_escrow_terms t = {.evaluator = VERIFIER.addr, .expired_at = anvil_now(&C) + 3600, .budget = 20, .stake = 2};
+    gt_escrow_slots sl = {.slots = 3, .seats_per_worker = 65};
+    uint64_t id = 0;
+    CHECK_EQ_INT(gt_escrow_post_slots(&C, &ESCROW, &CLIENT, &t, &sl, &id, NULL, &err), GT_ECHAIN);
+    CHECK_CONTAINS(err.msg, "seatsPerWorker must be 0 (meaning 1) to 64");
+    sl.seats_per_worker = 2;
+    CHECK_MSG(gt_escrow_post_slots(&C, &ESCROW, &CLIENT, &t, &sl, &id, NULL, &err) == 0, "%s", err.msg);
+    CHECK_MSG(TASK_CLAIM(&WORKER, id) == 0, "%s", err.msg);
+    CHECK_MSG(TASK_CLAIM(&WORKER, id) == 0, "%s", err.msg); /* its second seat: slot 1 */
+    CHECK_EQ_INT(TASK_CLAIM(&WORKER, id), GT_ECHAIN);
+    CHECK_CONTAINS(err.msg, "already had its seats on the task");
+    CHECK_MSG(TASK_CLAIM(&WORKER2, id) == 0, "%s", err.msg);
+    for (uint64_t i = 0; i < 3; i++) OK_CALL(&VERIFIER, REJECT, id + i, "withdrawn", NULL); /* claimed, unsubmitted */
+}
+
+/* The client cancels a task no one claimed: every slot's budget back, no
+ * claim after; only the client, once. */
+static void test_task_cancel(void) {
+    gt_err err;
+    uint64_t c0 = balance(&CLIENT.addr);
+    uint64_t id = post_task(3, 50, 5, 3600, &err);
+    CHECK_MSG(id != 0, "postSlots: %s", err.msg);
+    CHECK_EQ_INT(TASK_CANCEL(&WORKER, id), GT_ECHAIN);
+    CHECK_CONTAINS(err.msg, "only the client cancels");
+    CHECK_MSG(TASK_CANCEL(&CLIENT, id) == 0, "%s", err.msg);
+    CHECK_EQ_U64(balance(&CLIENT.addr), c0);
+    CHECK_EQ_INT(TASK_CLAIM(&WORKER, id), GT_ECHAIN);
+    CHECK_CONTAINS(err.msg, "it is cancelled");
+    CHECK_EQ_INT(TASK_CANCEL(&CLIENT, id), GT_ECHAIN);
+    CHECK_CONTAINS(err.msg, "the task is cancelled");
+    CHECK_EQ_INT(TASK_CLAIM(&WORKER, id + 3), GT_ECHAIN);
+    CHECK_CONTAINS(err.msg, "no such task");
+}
+
+/* A claim of a timed job that misses its submit deadline after the job's
+ * expiry ends the job at once (no claim could follow): stake slashed to the
+ * client, budget back; not reopened. */
+static void test_submit_missed_after_expiry(void) {
+    uint64_t w0 = balance(&WORKER.addr), c0 = balance(&CLIENT.addr);
+    uint64_t id = post_timed(300, 30, 20, NULL);
+    OK_CALL(&WORKER, CLAIM, id, NULL, NULL);
+    CHECK_EQ_INT(anvil_advance(&C, SUBMIT_S), 0);
+    OK_CALL(&STRANGER, TIMEOUT, id, NULL, NULL);
+    gt_escrow_job j;
+    gt_err err;
+    CHECK_MSG(gt_escrow_get(&C, &ESCROW, id, &j, &err) == 0, "%s", err.msg);
+    CHECK(j.status == GT_ESCROW_EXPIRED);
+    CHECK_EQ_U64(balance(&WORKER.addr), w0 - 30);
+    CHECK_EQ_U64(balance(&CLIENT.addr), c0 + 30);
+    REFUSED(&WORKER2, CLAIM, id, NULL, "not funded");
+}
+
 /* A timed job's expiry bounds only the claim: past it, a claimed job is not
  * refunded (its phases run) and the worker still submits in time. */
 static void test_expiry_bounds_claim(void) {
-    gt_err err;
     uint64_t w0 = balance(&WORKER.addr);
-    uint64_t id = post(500, 50, 60, NULL);
-    CHECK_MSG(set_phases(&CLIENT, id, NULL, &err) == 0, "%s", err.msg);
+    uint64_t id = post_timed(500, 50, 60, NULL); /* postTimed: timed as setPhases makes it */
     OK_CALL(&WORKER, CLAIM, id, NULL, NULL);
     CHECK_EQ_INT(anvil_advance(&C, 61), 0);
     REFUSED(&STRANGER, REFUND, id, NULL, "ends by its phase deadlines");
@@ -511,6 +694,11 @@ int main(void) {
     RUN(test_refund_after_expiry);
     RUN(test_timed_lifecycle_gas);
     RUN(test_phases_rules);
+    RUN(test_post_timed_rules);
+    RUN(test_task_slots);
+    RUN(test_task_seats);
+    RUN(test_task_cancel);
+    RUN(test_submit_missed_after_expiry);
     RUN(test_submit_deadline);
     RUN(test_verify_deadline);
     RUN(test_expiry_bounds_claim);

@@ -7,22 +7,29 @@
  * slashed, each account's balance, stake and locked amounts, the task's and
  * its slot's state, and which actions were refused.
  *
- * How the scenario language maps to the chain (one job per task):
+ * How the scenario language maps to the chain (one job per task, one job per
+ * slot for a task of several slots):
  *   task_post  -> post(provider 0, evaluator = verifier or the poster,
- *                 expiredAt = post time + claimSeconds, spec hash, bounty, stake)
- *                 (postWithFee with a fee), then setPhases(submitSeconds,
- *                 verifySeconds)
- *   task_claim -> claim; task_submit -> submit(result); task_verify -> complete
+ *                 expiredAt = post time + claimSeconds, spec hash, bounty, stake),
+ *                 postTimed(... submitSeconds, verifySeconds) for a timed task,
+ *                 postWithFee with a fee (then setPhases for a timed one),
+ *                 postSlots(... slots, submitSeconds, verifySeconds) for a
+ *                 task of several slots (no fee)
+ *   task_claim -> claim (claimTask of a task of several slots: the contract
+ *   picks the lowest open slot); task_submit -> submit(result) of the slot's
+ *   job; task_verify -> complete
  *   (accept) or reject(reason); task_dispute -> dispute; task_settle ->
  *   finalize() of a rejection past its window (an acceptance was paid by
  *   complete: the settle that follows it has nothing left to do on chain);
- *   task_cancel -> reject by the poster (what ERC-8183 lets a client do);
+ *   task_cancel -> reject by the poster (what ERC-8183 lets a client do),
+ *   cancelTask for a task of several slots;
  *   stake / unstake -> the court's stake / requestExit; transfer -> ERC-20
  *   transfer; agent_* -> nothing (registration has no bearing on the money,
  *   and the registry's rules are checked by test_chain_erc8004).
  * Time: block h of the ledger has a timestamp; each chain transaction of that
  * step is mined at the same offset from the chain's start (anvil lets blocks
- * share a second). The ledger's deadlines fire at a block's start; the
+ * share a second). The ledger's deadlines fire at a block's start (a block
+ * of refusals only is made when a deadline fired in it); the
  * runner calls what a keeper would at that time: claimRefund when an
  * unclaimed task's claim window closes, timeout when a claim's submit
  * deadline (stake slashed, job reopened to other workers) or a submission's
@@ -36,7 +43,7 @@
  * what the jobs hold.
  *
  * A rule the contracts do not have stops the scenario at that step, loudly,
- * with the reason (a multi-slot task, quorum verdicts, open dispute votes, a
+ * with the reason (a fee on a multi-slot task, quorum verdicts, open dispute votes, a
  * settled rejection reopening the slot of a task with a fee...): the steps before it were
  * compared, the rest are listed as not run on chain. A refusal whose rule
  * only the ledger has (skill or registry names, window bounds, a verdict
@@ -59,17 +66,20 @@
 #include "crypto/sha256.h"
 
 #define MAX_ACC 96
-#define MAX_JOBS 32
+#define MAX_JOBS 64 /* slots of all the file's tasks */
 #define GENESIS_TIME 1700000000
 #define DEFAULT_WINDOW_S 5
 #define DEFAULT_UNBONDING 10
 
 typedef struct party { char name[32]; gt_chain_account ca; uint64_t mint; } party;
 
-/* A task of the scenario, and the ledger's clock for its deadlines. */
+/* A slot of a task of the scenario (one job), and the ledger's clock for its
+ * deadlines. A task of several slots is `slots` of these, one per slot, in
+ * order, with the same tag; slot 0's id is the task's id (postSlots). */
 typedef struct job {
     char tag[32];
-    uint64_t id;
+    int slot, slots;
+    uint64_t id, seats; /* seats: the task's seatsPerWorker (0 meaning 1) */
     uint64_t claim_close, claim_t, submit_t, submit_s, verify_s; /* scenario time */
     int settled_seen; /* a task_settle after an acceptance was played */
     int timed;        /* the job has per-phase deadlines (setPhases) */
@@ -120,12 +130,16 @@ static party *find_acc(run *r, const char *name) {
     return NULL;
 }
 
-static job *find_job(run *r, const char *ref) {
+/* The job of slot `slot` of the task saved as ref ("$TAG"), or NULL. */
+static job *find_slot(run *r, const char *ref, uint64_t slot) {
     if (!ref || ref[0] != '$') return NULL;
     for (int i = 0; i < r->n_jobs; i++)
-        if (!strcmp(r->jobs[i].tag, ref + 1)) return &r->jobs[i];
+        if (!strcmp(r->jobs[i].tag, ref + 1) && (uint64_t)r->jobs[i].slot == slot) return &r->jobs[i];
     return NULL;
 }
+
+/* The task saved as ref: its slot 0. */
+static job *find_job(run *r, const char *ref) { return find_slot(r, ref, 0); }
 
 /* A bytes32 field: "blob:TEXT" is sha256(TEXT), absent is zero, else 0x-hex. */
 static int get_b32(json_t *spec, const char *field, uint8_t out[32]) {
@@ -211,20 +225,24 @@ static void time_out(run *r, job *jb, uint64_t t) {
  * task's claim window closing is refunded (claimRefund, as a keeper would);
  * a timed job's submit deadline (the stake slashed, the job reopened) or
  * verify deadline (everyone refunded) is timeout(); an untimed job's has no
- * counterpart (one expiry, no reopening): the scenario stops there. */
-static void deadlines(run *r, uint64_t t) {
+ * counterpart (one expiry, no reopening): the scenario stops there.
+ * Returns how many deadlines fired (the ledger makes a block for them). */
+static int deadlines(run *r, uint64_t t) {
+    int fired = 0;
     for (int i = 0; i < r->n_jobs && !r->stop[0] && !r->failed; i++) {
         job *jb = &r->jobs[i];
         gt_escrow_job j;
         gt_err err;
-        if (gt_escrow_get(&C, &r->escrow, jb->id, &j, &err)) { FAIL(r, "getJob: %s", err.msg); return; }
+        if (gt_escrow_get(&C, &r->escrow, jb->id, &j, &err)) { FAIL(r, "getJob: %s", err.msg); return fired; }
         if (j.status == GT_ESCROW_FUNDED && !j.claimed && t >= jb->claim_close) {
+            chain_at(r, t);
             if (gt_escrow_do(&C, &r->escrow, &r->deployer, GT_ESCROW_REFUND, jb->id, NULL, NULL, &err))
                 FAIL(r, "claimRefund of the expired job %s: %s", jb->tag, err.msg);
+            fired++;
         } else if (j.status == GT_ESCROW_FUNDED && j.claimed && t >= jb->claim_t + jb->submit_s && jb->timed) {
-            time_out(r, jb, t);
+            time_out(r, jb, t), fired++;
         } else if (j.status == GT_ESCROW_SUBMITTED && t >= jb->submit_t + jb->verify_s && jb->timed) {
-            time_out(r, jb, t);
+            time_out(r, jb, t), fired++;
         } else if (j.status == GT_ESCROW_FUNDED && j.claimed && t >= jb->claim_t + jb->submit_s) {
             stop_at(r, "the submit deadline of %s passes: the ledger slashes the stake and reopens the slot at the "
                        "block's start; JobEscrow has one expiry per job and no reopening", jb->tag);
@@ -233,6 +251,7 @@ static void deadlines(run *r, uint64_t t) {
                        "single expiry (claimRefund)", jb->tag);
         }
     }
+    return fired;
 }
 
 /* ---- actions ---- */
@@ -244,7 +263,6 @@ static const struct { const char *says, *why; } GAPS[] = {
                                          "complete/reject carry a reason, not the result"},
     {"score must be", "a verdict's score (0 to 100): JobEscrow's verdict has none"},
     {"does not match the one rejected", "a dispute naming another result: JobEscrow's dispute(jobId) names none"},
-    {"seatsPerWorker", "claims per worker over a task's life: a JobEscrow job is claimed once"},
     {"not registered", "only a registered agent may claim on the ledger; JobEscrow takes any wallet"},
     {"is not a registered agent", "only a registered agent may claim on the ledger; JobEscrow takes any wallet"},
     {"does not list skill", "only an agent listing the task's skill may claim on the ledger"},
@@ -263,14 +281,26 @@ static const struct { const char *says, *why; } GAPS[] = {
 static const char *post_gap(json_t *spec) {
     json_t *slots = json_object_get(spec, "slots");
     uint64_t fee = 0;
-    if (!json_is_integer(slots) || json_integer_value(slots) != 1)
-        return "a task of other than 1 slot: a JobEscrow job has one worker";
+    if (!json_is_integer(slots) || json_integer_value(slots) < 1 || json_integer_value(slots) > 64)
+        return "a task of other than 1 to 64 slots";
     if (get_amount(spec, "fee", &fee)) return "a fee that is not an amount";
+    if (fee && json_integer_value(slots) > 1) return "a fee on a task of several slots: postSlots has none";
     if (get_u64(spec, "quorum")) return "quorum verification (a drawn panel judges each result): no counterpart";
     if (json_object_get(spec, "parent")) return "a subtask (parent): JobEscrow jobs have no parent";
     if (json_object_get(spec, "batchItems") || json_object_get(spec, "lastBatchItems"))
         return "per-unit (partial) verdicts: JobEscrow judges a job whole";
     return NULL;
+}
+
+/* Does this task_claim come from a worker that had the seat of a 1-slot job
+ * already (hadSeat), which the ledger's seatsPerWorker over 1 allows? */
+static int reclaims(run *r, json_t *it) {
+    job *jb = find_job(r, json_string_value(json_object_get(json_object_get(it, "action"), "task")));
+    const char *as = json_string_value(json_object_get(it, "as"));
+    party *a = as ? find_acc(r, as) : NULL;
+    if (!jb || !a || jb->slots != 1 || jb->seats <= 1) return 0;
+    gt_abi_val args[] = {gt_abi_uint(jb->id), gt_abi_address(&a->ca.addr)};
+    return view_u64(r, &r->escrow, "hadSeat(uint256,address)", args, 2, 0) != 0;
 }
 
 /* Why one {as, action, expect} has no counterpart on chain, or NULL. With
@@ -287,11 +317,15 @@ static const char *item_gap(run *r, json_t *it) {
     if (!strcmp(type, "task_post")) return post_gap(spec);
     if (!strcmp(type, "task_submit") || !strcmp(type, "task_verify") || !strcmp(type, "task_settle") ||
         !strcmp(type, "task_dispute")) {
-        if (get_u64(spec, "slot")) return "a slot other than 0: a JobEscrow job has one worker";
-        if (r && !find_job(r, json_string_value(json_object_get(spec, "task")))) return "a task the runner did not post";
+        const char *task = json_string_value(json_object_get(spec, "task"));
+        if (r && !find_job(r, task)) return "a task the runner did not post";
+        if (r && !find_slot(r, task, get_u64(spec, "slot"))) return "a slot the task does not have";
     }
     if (!strcmp(type, "task_claim") || !strcmp(type, "task_cancel"))
         if (r && !find_job(r, json_string_value(json_object_get(spec, "task")))) return "a task the runner did not post";
+    if (r && !strcmp(type, "task_claim") && reclaims(r, it))
+        return "a second claim of a task of 1 slot by one worker (seatsPerWorker): a JobEscrow job takes one claim "
+               "per worker (postSlots' tasks take seatsPerWorker)";
     if (!strncmp(type, "agent_", 6)) return expect ? "the registry's rules (names, skills, retiring) are the "
                                                      "ledger's; AgentRegistry is a directory of card URIs" : NULL;
     if (!strcmp(type, "dispute_vote") || !strcmp(type, "vote_commit") || !strcmp(type, "vote_reveal"))
@@ -315,7 +349,7 @@ static const char *settle_gap(run *r, json_t *it, job *jb, uint64_t t) {
     json_t *e = json_object_get(it, "expect");
     const char *type = json_string_value(json_object_get(json_object_get(it, "action"), "type"));
     if (!jb || gt_escrow_get(&C, &r->escrow, jb->id, &j, NULL)) return NULL;
-    if (!strcmp(type, "task_cancel") && !e && !gt_addr_eq(&j.client, &j.evaluator))
+    if (!strcmp(type, "task_cancel") && !e && jb->slots == 1 && !gt_addr_eq(&j.client, &j.evaluator))
         return "a poster's cancel of a funded task another evaluator judges: JobEscrow gives the budget back only "
                "after expiry (claimRefund)";
     if (strcmp(type, "task_settle") || j.status != GT_ESCROW_REJECTED) return NULL;
@@ -338,19 +372,28 @@ static int do_post(run *r, party *a, json_t *spec, uint64_t t, const char *save,
         get_amount(spec, "stake", &tm.stake) || get_amount(spec, "fee", &tm.fee))
         return gt_err_set(err, GT_EINVAL, "task_post: a bad spec, bounty, stake or fee");
     uint64_t close = t + get_u64(spec, "claimSeconds");
+    uint64_t submit_s = get_u64(spec, "submitSeconds"), verify_s = get_u64(spec, "verifySeconds");
+    uint64_t slots = get_u64(spec, "slots");
+    int timed = save && submit_s && verify_s;
+    gt_escrow_slots ts = {slots, get_u64(spec, "seatsPerWorker"), timed ? submit_s : 0, timed ? verify_s : 0};
     tm.expired_at = r->base + (close - GENESIS_TIME);
-    int rc = tm.fee ? gt_escrow_post_fee(&C, &r->escrow, &a->ca, &tm, &id, NULL, err)
-                    : gt_escrow_post_for(&C, &r->escrow, &a->ca, &tm.provider, &tm.evaluator, tm.expired_at,
-                                         tm.desc_hash, tm.budget, tm.stake, &id, NULL, err);
+    int rc = slots > 1 ? gt_escrow_post_slots(&C, &r->escrow, &a->ca, &tm, &ts, &id, NULL, err)
+             : tm.fee   ? gt_escrow_post_fee(&C, &r->escrow, &a->ca, &tm, &id, NULL, err)
+             : timed ? gt_escrow_post_timed(&C, &r->escrow, &a->ca, &tm, submit_s, verify_s, &id, NULL, err)
+                     : gt_escrow_post_for(&C, &r->escrow, &a->ca, &tm.provider, &tm.evaluator, tm.expired_at,
+                                          tm.desc_hash, tm.budget, tm.stake, &id, NULL, err);
     if (rc || !save) return rc;
-    if (r->n_jobs == MAX_JOBS) return gt_err_set(err, GT_ELIMIT, "more than %d tasks", MAX_JOBS);
-    job *jb = &r->jobs[r->n_jobs++];
-    memset(jb, 0, sizeof *jb);
-    snprintf(jb->tag, sizeof jb->tag, "%s", save);
-    jb->id = id, jb->claim_close = close;
-    jb->submit_s = get_u64(spec, "submitSeconds"), jb->verify_s = get_u64(spec, "verifySeconds");
-    if (!jb->submit_s || !jb->verify_s) return 0;
-    jb->timed = 1;
+    if (slots < 1) slots = 1;
+    if (r->n_jobs + (int)slots > MAX_JOBS) return gt_err_set(err, GT_ELIMIT, "more than %d slots", MAX_JOBS);
+    job *jb = NULL;
+    for (uint64_t i = 0; i < slots; i++) {
+        jb = &r->jobs[r->n_jobs++];
+        memset(jb, 0, sizeof *jb);
+        snprintf(jb->tag, sizeof jb->tag, "%s", save);
+        jb->id = id + i, jb->claim_close = close, jb->slot = (int)i, jb->slots = (int)slots;
+        jb->submit_s = submit_s, jb->verify_s = verify_s, jb->timed = timed, jb->seats = ts.seats_per_worker;
+    }
+    if (!timed || !tm.fee) return 0; /* postTimed or postSlots made it timed */
     return gt_escrow_set_phases(&C, &r->escrow, &a->ca, id, jb->submit_s, jb->verify_s, NULL, err);
 }
 
@@ -394,13 +437,32 @@ static int do_dispute(run *r, party *a, job *jb, gt_err *err) {
     return gt_court_do(&C, &r->court, &r->deployer, GT_COURT_DRAW, jb->id, NULL, err);
 }
 
+/* A task_claim: claim() of a job, claimTask() of a task of several slots (the
+ * contract picks the slot: the one now claimed by a, a's only seat on it). */
+static int do_claim(run *r, party *a, job *jb, uint64_t t, gt_err *err) {
+    if (jb->slots == 1) {
+        int rc = gt_escrow_do(&C, &r->escrow, &a->ca, GT_ESCROW_CLAIM, jb->id, NULL, NULL, err);
+        if (!rc) jb->claim_t = t;
+        return rc;
+    }
+    int rc = gt_escrow_task_do(&C, &r->escrow, &a->ca, 0, jb->id, NULL, err);
+    for (int i = 0; !rc && i < jb->slots; i++) {
+        gt_escrow_job j;
+        if ((rc = gt_escrow_get(&C, &r->escrow, jb[i].id, &j, err))) break;
+        if (j.status == GT_ESCROW_FUNDED && j.claimed && gt_addr_eq(&j.provider, &a->ca.addr))
+            return jb[i].claim_t = t, 0;
+    }
+    return rc ? rc : gt_err_set(err, GT_ECHAIN, "claimTask: no slot of the task is claimed by the worker");
+}
+
 /* Plays one mapped action at scenario time t; 0 or the chain's refusal. */
 static int play(run *r, json_t *it, uint64_t t, gt_err *err) {
     json_t *spec = json_object_get(it, "action");
     const char *type = json_string_value(json_object_get(spec, "type"));
     party *a = find_acc(r, json_string_value(json_object_get(it, "as")) ? json_string_value(json_object_get(it, "as"))
                                                                        : "");
-    job *jb = find_job(r, json_string_value(json_object_get(spec, "task")));
+    const char *task = json_string_value(json_object_get(spec, "task"));
+    job *jb = find_slot(r, task, get_u64(spec, "slot"));
     uint8_t tag[32];
     if (!a) return gt_err_set(err, GT_EINVAL, "an action without a known \"as\"");
     if (!strcmp(type, "task_post")) return do_post(r, a, spec, t, json_string_value(json_object_get(it, "save")), err);
@@ -408,11 +470,7 @@ static int play(run *r, json_t *it, uint64_t t, gt_err *err) {
     if (!strcmp(type, "unstake")) return do_court(r, a, GT_COURT_EXIT, spec, err);
     if (!strcmp(type, "transfer")) return do_transfer(r, a, spec, err);
     if (!strncmp(type, "agent_", 6)) return 0;
-    if (!strcmp(type, "task_claim")) {
-        int rc = gt_escrow_do(&C, &r->escrow, &a->ca, GT_ESCROW_CLAIM, jb->id, NULL, NULL, err);
-        if (!rc) jb->claim_t = t;
-        return rc;
-    }
+    if (!strcmp(type, "task_claim")) return do_claim(r, a, jb, t, err);
     if (!strcmp(type, "task_submit")) {
         if (get_b32(spec, "result", tag)) return gt_err_set(err, GT_EINVAL, "a bad result");
         int rc = gt_escrow_do(&C, &r->escrow, &a->ca, GT_ESCROW_SUBMIT, jb->id, tag, NULL, err);
@@ -426,6 +484,8 @@ static int play(run *r, json_t *it, uint64_t t, gt_err *err) {
                             err);
     }
     if (!strcmp(type, "task_dispute")) return do_dispute(r, a, jb, err);
+    if (!strcmp(type, "task_cancel") && jb->slots > 1)
+        return gt_escrow_task_do(&C, &r->escrow, &a->ca, 1, jb->id, NULL, err);
     if (!strcmp(type, "task_cancel")) {
         gt_keccak256("cancelled", 9, tag);
         return gt_escrow_do(&C, &r->escrow, &a->ca, GT_ESCROW_REJECT, jb->id, tag, NULL, err);
@@ -468,11 +528,12 @@ static void run_block(run *r, json_t *items) {
         if (expects_ok(it)) makes = 1;
     }
     uint64_t t = next_time(r, 0);
-    if (makes) deadlines(r, t);
+    if (deadlines(r, t)) makes = 1; /* the ledger's block holds what its deadlines did */
     for (size_t i = 0; i < n && !r->stop[0]; i++) {
         json_t *it = json_array_get(items, i), *spec = json_object_get(it, "action");
         if (i < sizeof skip && skip[i]) continue;
-        const char *why = settle_gap(r, it, find_job(r, json_string_value(json_object_get(spec, "task"))), t);
+        const char *why =
+            settle_gap(r, it, find_slot(r, json_string_value(json_object_get(spec, "task")), get_u64(spec, "slot")), t);
         if (why) { stop_at(r, "%s", why); return; }
     }
     if (r->stop[0] || r->failed) return;
@@ -491,7 +552,7 @@ static void run_block(run *r, json_t *items) {
 static void run_ticks(run *r, json_int_t n, int64_t extra_s) {
     for (json_int_t k = 0; k < n && !r->stop[0] && !r->failed; k++) {
         uint64_t t = next_time(r, extra_s);
-        deadlines(r, t);
+        (void)deadlines(r, t);
         if (r->stop[0]) return;
         chain_at(r, t);
         r->height++, r->last_t = t;
@@ -602,21 +663,52 @@ static void check_slot(run *r, job *jb, const gt_escrow_job *j, json_t *want, co
         else if (!strcmp(k, "rejectionBond")) ok = same_amount(v, bond);
         else { r->not_compared++; continue; }
         if (ok) PASS();
-        else FAIL(r, "task %s slot 0 %s differs on chain (state %s, job %s)", jb->tag, k, state,
+        else FAIL(r, "task %s slot %d %s differs on chain (state %s, job %s)", jb->tag, jb->slot, k, state,
                   gt_escrow_status_name(j->status));
     }
 }
 
+/* A task's view over its slots: the escrow summed; the status the first
+ * unfinished slot's (all slots share the claim window), else complete; a
+ * cancelled task of several slots is cancelled. */
+typedef struct task_view {
+    gt_escrow_job j[64];
+    const char *state[64];
+    uint64_t bond[64];
+    const char *status;
+    uint64_t escrow;
+} task_view;
+
+static int task_view_of(run *r, job *jb, task_view *tv) {
+    gt_err err;
+    tv->status = "complete", tv->escrow = 0;
+    for (int i = 0; i < jb->slots && i < 64; i++) {
+        const char *status;
+        uint64_t escrow;
+        if (gt_escrow_get(&C, &r->escrow, jb[i].id, &tv->j[i], &err)) {
+            FAIL(r, "getJob: %s", err.msg);
+            return -1;
+        }
+        view_of(r, &jb[i], &tv->j[i], &status, &tv->state[i], &escrow, &tv->bond[i]);
+        tv->escrow += escrow;
+        if (strcmp(status, "complete") && !strcmp(tv->status, "complete")) tv->status = status;
+    }
+    if (jb->slots > 1) {
+        gt_abi_val a[] = {gt_abi_uint(jb->id)};
+        if (view_u64(r, &r->escrow, "tasks(uint256)", a, 1, 1)) tv->status = "cancelled";
+    }
+    return 0;
+}
+
 static void check_task(run *r, json_t *want) {
     job *jb = find_job(r, json_string_value(json_object_get(want, "task")));
-    gt_escrow_job j;
-    gt_err err;
     if (!jb) { FAIL(r, "expectTask: a task the runner did not post"); return; }
-    if (gt_escrow_get(&C, &r->escrow, jb->id, &j, &err)) { FAIL(r, "getJob: %s", err.msg); return; }
-    const char *status, *state, *k;
-    uint64_t escrow, bond;
+    task_view *tv = calloc(1, sizeof *tv);
+    if (!tv || task_view_of(r, jb, tv)) { free(tv); return; }
+    const char *status = tv->status, *k;
+    uint64_t escrow = tv->escrow;
+    gt_escrow_job j = tv->j[0];
     json_t *v;
-    view_of(r, jb, &j, &status, &state, &escrow, &bond);
     json_object_foreach(want, k, v) {
         if (!strcmp(k, "task")) continue;
         if (!strcmp(k, "status")) {
@@ -627,12 +719,14 @@ static void check_task(run *r, json_t *want) {
             if (same_amount(v, escrow)) PASS();
             else FAIL(r, "task %s holds %llu on chain, expected %s", jb->tag, (unsigned long long)escrow,
                       json_string_value(v));
-        } else if (!strcmp(k, "slotList") && json_array_size(v) == 1) {
-            check_slot(r, jb, &j, json_array_get(v, 0), state, bond);
+        } else if (!strcmp(k, "slotList") && json_array_size(v) == (size_t)jb->slots) {
+            for (int i = 0; i < jb->slots; i++) check_slot(r, &jb[i], &tv->j[i], json_array_get(v, i), tv->state[i],
+                                                          tv->bond[i]);
         } else {
             r->not_compared++;
         }
     }
+    free(tv);
 }
 
 /* After every step: the token's supply is what was minted and all of it is
