@@ -1,8 +1,9 @@
 /* demo_fund.c: the demo's funding and feedback act (fund/fund.h,
  * fund/label.h), played once the market rounds are over and the agents
  * have stopped, on the same node:
- *   - proof of human: the faucet stakes and registers as an issuer and
- *     attests three scripted humans (sari, tono, wati);
+ *   - proof of human: the faucet stakes and registers as an issuer (its
+ *     stake moves into the issuer's bond) and attests three scripted humans
+ *     (sari, tono, wati);
  *   - a funding round (the pairwise rule, weighted by proof of human) over
  *     the datasets and evaluations the agents published, entered by their
  *     owners, funded by the humans, finalized after its window;
@@ -142,7 +143,8 @@ static int humans(demo_fund *f, gt_err *err) {
         rc = add_party(f, human_names[i], i == 2 ? "human (attested), labels carelessly" : "human (attested)",
                        &f->human[i], err);
     if (!rc) rc = add_party(f, "faucet", "faucet; proof-of-human issuer; airdrop funder", f->faucet, err);
-    demo_say("\n  proof of human: the faucet staked 10 tokens, registered as an issuer and attested sari, tono, wati");
+    demo_say("\n  proof of human: the faucet staked 10 tokens and bonded them as an issuer (slashable until an\n"
+             "  unbonding period after it leaves), and attested sari, tono, wati");
     return rc;
 }
 
