@@ -66,11 +66,14 @@ function windowState(r, now_s) {
 
 const roundLink = (r) => h('a', { href: `#/round/${r.id}` }, r.name || short(r.id));
 
-// A project's work: a published dataset (ref = the job, the spec's sha256) or
-// an evaluation (ref = the attestation's id).
+// A project's work: a published dataset (ref = the job, the spec's sha256), a
+// model trained on gotong (ref = its train task) or an evaluation (ref = the
+// attestation's id).
 export function workLink(p) {
   if (p.kind === 'dataset')
     return h('a', { href: `#/dataset/sha256:${p.ref.slice(2)}`, title: p.ref, class: 'mono' }, `dataset ${short(p.ref)}`);
+  if (p.kind === 'model')
+    return h('a', { href: `#/task/${p.ref}`, title: p.ref, class: 'mono' }, `model of train task ${short(p.ref)}`);
   return h('a', { href: `#/evaluation/${p.ref}`, title: p.ref, class: 'mono' }, `evaluation ${short(p.ref)}`);
 }
 

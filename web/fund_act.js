@@ -107,8 +107,8 @@ export function createRoundForm(head) {
         h('a', { href: `#/round/${res.id}`, id: 'create-round-link' }, short(res.id)),
       ];
     },
-    `The pool is escrowed from the signer now (head block ${head.height}); owners of datasets and evaluations ` +
-      'enter them (gotong fund round-enter) and anyone contributes inside the window.',
+    `The pool is escrowed from the signer now (head block ${head.height}); owners of datasets, evaluations and ` +
+      'trained models enter them (gotong fund round-enter) and anyone contributes inside the window.',
   );
 }
 

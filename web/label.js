@@ -289,10 +289,18 @@ function workSection(page, t0, show) {
     result.dataset.ok = ok ? '1' : '0';
     result.replaceChildren(...text);
   };
-  // Digits choose an answer wherever focus is, except while typing a reason.
+  // Digits choose an answer wherever focus is, except while typing a reason;
+  // on a ranking task a digit starts the order in its field, typed on there.
   const onKey = (e) => {
     const form = document.getElementById('label-item');
     if (!form || e.altKey || e.ctrlKey || e.metaKey || e.target.tagName === 'INPUT' && e.target.type !== 'radio') return;
+    const order = form.querySelector('#label-order');
+    if (order && /^[1-4]$/.test(e.key)) {
+      e.preventDefault();
+      order.value += e.key;
+      order.focus();
+      return;
+    }
     const radio = form.querySelector(`input[name="choice"][value="${Number(e.key) - 1}"]`);
     if (!/^[1-4]$/.test(e.key) || !radio) return;
     e.preventDefault();
@@ -497,7 +505,10 @@ function itemForm(ctx, t, next) {
     h(
       'p',
       { class: 'muted' },
-      `Keys 1-${it.answers.length} choose, then type a reason (or not) and press Enter. The label is committed ` +
+      (next.ranking
+        ? `Type the answers' numbers best first (the last may be left out), Tab to a reason (or not) and press ` +
+          `Enter. The label is committed `
+        : `Keys 1-${it.answers.length} choose, then type a reason (or not) and press Enter. The label is committed `) +
         `as a hash; it stays secret until you reveal it. Labels until ${when(next.commitEndS)}.`,
     ),
   );

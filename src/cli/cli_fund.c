@@ -20,23 +20,28 @@
 
 /* Every option of every subcommand; each checks what it needs. */
 typedef struct fopts {
-    const char *home, *node, *from, *password_file, *name, *rule, *dataset, *eval, *person, *pos;
+    const char *home, *node, *from, *password_file, *name, *rule, *dataset, *eval, *model, *person, *pos;
     uint64_t pool, pairwise_m, window_s, start_in_s, project, amount, weight_ppm, expires_in_s, slot, epoch, limit;
     int json, have_project, have_amount, have_epoch, have_slot, have_pool;
 } fopts;
 
 static const char *usage_text =
     "usage: gotong fund COMMAND [options]      (talks to a node: --node URL, default " GT_CLIENT_DEFAULT_URL ")\n\n"
-    "funding rounds (quadratic funding of published datasets and evaluations):\n"
+    "funding rounds (quadratic funding of published datasets, evaluations and trained models):\n"
     "  round-create   --pool AMT --window S --name NAME [--start-in S] [--rule qf|pairwise --pairwise-m AMT]\n"
     "                 escrows the matching pool; prints the round's id\n"
-    "  round-enter    0xROUND (--dataset 0xJOB | --eval 0xATTESTATION)   as the work's owner\n"
+    "  round-enter    0xROUND (--dataset 0xJOB | --eval 0xATTESTATION | --model 0xTRAIN_TASK)\n"
+    "                 as the work's owner (a model: the poster of the train task that trained it)\n"
     "  contribute     0xROUND --project N --amount AMT                   inside the window\n"
     "  round-finalize 0xROUND                                            once the window is over\n"
     "  round-show     0xROUND                                            projects, contributions, matches\n"
     "  rounds         [--limit N]\n"
     "proof of human:\n"
-    "  issuer-register --name NAME                  needs 10 tokens staked (gotong wallet stake)\n"
+    "  issuer-register --name NAME                  bonds 10 staked tokens (gotong wallet stake); again\n"
+    "                                               after a slash: tops the bond up\n"
+    "  issuer-leave                                 stop vouching now; the bond stays slashable for the\n"
+    "                                               ledger's unbonding period\n"
+    "  issuer-withdraw                              after that period: the bond back to your balance\n"
     "  attest         0xADDR --person TEXT [--weight-ppm N (1000000)] [--expires-in S (30 days)]\n"
     "  revoke         0xADDR\n"
     "  human          0xADDR                        attestations and the weight a round would use now; an\n"
@@ -69,6 +74,7 @@ static int parse(int argc, char **argv, fopts *o) {
         {"--rule", NULL, GT_CLI_OPT_STR, &o->rule, 0, 0, NULL},
         {"--dataset", NULL, GT_CLI_OPT_STR, &o->dataset, 0, 0, NULL},
         {"--eval", NULL, GT_CLI_OPT_STR, &o->eval, 0, 0, NULL},
+        {"--model", NULL, GT_CLI_OPT_STR, &o->model, 0, 0, NULL},
         {"--person", NULL, GT_CLI_OPT_STR, &o->person, 1, 0, NULL},
         {"--pool", NULL, GT_CLI_OPT_AMOUNT, &o->pool, 0, 0, &o->have_pool},
         {"--pairwise-m", NULL, GT_CLI_OPT_AMOUNT, &o->pairwise_m, 0, 0, NULL},
@@ -222,12 +228,12 @@ static int f_round_enter(gt_client *c, const fopts *o) {
     ffields f = {0};
     int rc = need_id(o, "round-enter", "round id", f.round);
     if (rc >= 0) return rc;
-    if (!o->dataset == !o->eval)
-        return gt_cli_usage_error("fund", "round-enter: give one of --dataset 0xJOB, --eval 0xID");
-    const char *ref = o->dataset ? o->dataset : o->eval;
+    if (!!o->dataset + !!o->eval + !!o->model != 1)
+        return gt_cli_usage_error("fund", "round-enter: give one of --dataset 0xJOB, --eval 0xID, --model 0xTASK");
+    const char *ref = o->dataset ? o->dataset : o->eval ? o->eval : o->model;
     if (strncmp(ref, "0x", 2) || gt_hex_decode(ref, f.ref, 32, "ref", NULL))
         return gt_cli_usage_error("fund", "round-enter: expected 0x and 64 hex digits, got \"%.80s\"", ref);
-    f.kind = o->dataset ? GT_FUND_PROJECT_DATASET : GT_FUND_PROJECT_EVAL;
+    f.kind = o->dataset ? GT_FUND_PROJECT_DATASET : o->eval ? GT_FUND_PROJECT_EVAL : GT_FUND_PROJECT_MODEL;
     return send(c, o, &gt_kind_fund_round_enter, &f);
 }
 
@@ -270,6 +276,16 @@ static int f_issuer_register(gt_client *c, const fopts *o) {
     ffields f = {0};
     f.name = o->name;
     return send(c, o, &gt_kind_human_issuer_register, &f);
+}
+
+static int f_issuer_leave(gt_client *c, const fopts *o) {
+    ffields f = {0};
+    return send(c, o, &gt_kind_human_issuer_leave, &f);
+}
+
+static int f_issuer_withdraw(gt_client *c, const fopts *o) {
+    ffields f = {0};
+    return send(c, o, &gt_kind_human_issuer_withdraw, &f);
 }
 
 /* `fund attest`: person is the issuer's own id of the human: 0x and 64 hex
@@ -321,6 +337,14 @@ static int f_human(gt_client *c, const fopts *o) {
                (long long)json_integer_value(json_object_get(a, "weightPpm")),
                (long long)json_integer_value(json_object_get(a, "expiresS")),
                json_is_true(json_object_get(a, "revoked")) ? "  revoked" : "");
+    }
+    const json_t *is = json_object_get(j, "issuer");
+    if (json_is_object(is)) {
+        char rel[48] = "";
+        if (json_is_integer(json_object_get(is, "releaseHeight")))
+            snprintf(rel, sizeof rel, ", free from block %lld",
+                     (long long)json_integer_value(json_object_get(is, "releaseHeight")));
+        printf("  as an issuer: %s, bond %s base units%s\n", js(is, "status"), js(is, "bond"), rel);
     }
     json_array_foreach(json_object_get(j, "slashes"), i, a) {
         printf("  as an issuer: slashed %s base units at block %lld, for attesting %s and %s (one human) as two\n",
@@ -417,12 +441,12 @@ static int cmd_fund(int argc, char **argv) {
                                        "round-show",   "rounds",        "issuer-register", "attest",
                                        "revoke",       "human",         "points-record",   "epoch",
                                        "airdrop-fund", "airdrop-close", "claim",           "same",
-                                       NULL};
+                                       "issuer-leave", "issuer-withdraw", NULL};
     static int (*const fns[])(gt_client *, const fopts *) = {
         f_round_create,  f_round_enter,     f_contribute,   f_round_finalize, f_round_show,
         f_rounds,        f_issuer_register, f_attest,       f_revoke,         f_human,
         f_points_record, f_epoch,           f_airdrop_fund, f_airdrop_close,  f_claim,
-        f_same};
+        f_same,          f_issuer_leave,    f_issuer_withdraw};
     int which;
     int rc = gt_cli_subcommand_text("fund", argc, argv, subs, usage_text, &which);
     if (rc >= 0) return rc;

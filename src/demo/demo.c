@@ -552,6 +552,7 @@ int gt_demo_run(const gt_demo_options *o, gt_err *err) {
         run.rep.seconds = demo_elapsed();
         rc = demo_summary(&run.rep, o->json) ? GT_DEMO_CHECKS_FAILED : 0;
     }
+    json_decref(run.rep.fund);
     gt_agent_model_free(run.model);
     return rc;
 }

@@ -1,8 +1,9 @@
 /* demo_fund.c: the demo's funding and feedback act (fund/fund.h,
  * fund/label.h), played once the market rounds are over and the agents
  * have stopped, on the same node:
- *   - proof of human: the faucet stakes and registers as an issuer and
- *     attests three scripted humans (sari, tono, wati);
+ *   - proof of human: the faucet stakes and registers as an issuer (its
+ *     stake moves into the issuer's bond) and attests three scripted humans
+ *     (sari, tono, wati);
  *   - a funding round (the pairwise rule, weighted by proof of human) over
  *     the datasets and evaluations the agents published, entered by their
  *     owners, funded by the humans, finalized after its window;
@@ -17,7 +18,9 @@
  * proof on a COPY of the ledger whose clock is set to the next day
  * (HOME/airdrop-preview), and replays that copy. The demo's own ledger keeps
  * real block times. Salts are derived from fixed tags (the demo is
- * deterministic and its keys are public anyway). */
+ * deterministic and its keys are public anyway). What each part ended with
+ * goes into the --json summary's "fund" object (round, feedback, points,
+ * airdrop). The demo trains no model, so its round has none. */
 #include <assert.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -142,7 +145,8 @@ static int humans(demo_fund *f, gt_err *err) {
         rc = add_party(f, human_names[i], i == 2 ? "human (attested), labels carelessly" : "human (attested)",
                        &f->human[i], err);
     if (!rc) rc = add_party(f, "faucet", "faucet; proof-of-human issuer; airdrop funder", f->faucet, err);
-    demo_say("\n  proof of human: the faucet staked 10 tokens, registered as an issuer and attested sari, tono, wati");
+    demo_say("\n  proof of human: the faucet staked 10 tokens and bonded them as an issuer (slashable until an\n"
+             "  unbonding period after it leaves), and attested sari, tono, wati");
     return rc;
 }
 
@@ -202,21 +206,43 @@ static int wait_block_time(demo_fund *f, uint64_t t, gt_err *err) {
     return gt_err_set(err, GT_ESTATE, "the block time did not reach %llu", (unsigned long long)t);
 }
 
-/* Prints a finalized round's matches. */
+/* The base units in o's decimal-string field key (0 when absent). */
+static uint64_t units_at(const json_t *o, const char *key) {
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? strtoull(s, NULL, 10) : 0;
+}
+
+/* Sets key of the --json summary's "fund" object to v (stolen). */
+static void report(const demo_fund *f, const char *key, json_t *v) {
+    if (f->rep->fund && v) json_object_set_new(f->rep->fund, key, v);
+    else json_decref(v);
+}
+
+/* Prints a finalized round's matches, and puts them in the --json summary:
+ * {id, rule, pool, matched, remainder, projects: [{kind, owner, contributed,
+ * contributors, match}]}, amounts in tokens. */
 static int show_round(demo_fund *f, const uint8_t id[32], const df_projects *p, gt_err *err) {
     char path[128], h[67], a1[GT_AMOUNT_STR_MAX], a2[GT_AMOUNT_STR_MAX];
-    json_t *r = NULL, *pr;
+    json_t *r = NULL, *pr, *projects = json_array();
     size_t i;
     snprintf(path, sizeof path, "/v1/fund/rounds/%s", hex32(id, h));
-    if (gt_client_get_json(f->d->dir, path, &r, err)) return err->code;
+    if (gt_client_get_json(f->d->dir, path, &r, err)) return json_decref(projects), err->code;
     json_array_foreach(json_object_get(r, "projects"), i, pr) {
         const gt_key *k = i < (size_t)p->n ? key_of(f, &p->owner[i]) : NULL;
         int who = k ? (int)(k - f->keys) : -1;
-        demo_say("    project %zu  %-10s of %-6s contributed %s, matched %s", i,
-                 json_string_value(json_object_get(pr, "kind")), who >= 0 ? demo_cast[who].name : "?",
-                 gt_amount_format(strtoull(json_string_value(json_object_get(pr, "contributed")), NULL, 10), a1),
-                 gt_amount_format(strtoull(json_string_value(json_object_get(pr, "match")), NULL, 10), a2));
+        const char *owner = who >= 0 ? demo_cast[who].name : "?";
+        const char *kind = json_string_value(json_object_get(pr, "kind"));
+        demo_say("    project %zu  %-10s of %-6s contributed %s, matched %s", i, kind, owner,
+                 gt_amount_format(units_at(pr, "contributed"), a1), gt_amount_format(units_at(pr, "match"), a2));
+        json_array_append_new(projects, json_pack("{s:s?,s:s,s:o,s:O,s:o}", "kind", kind, "owner", owner,
+                                                  "contributed", demo_json_tokens(units_at(pr, "contributed")),
+                                                  "contributors", json_object_get(pr, "contributors"), "match",
+                                                  demo_json_tokens(units_at(pr, "match"))));
     }
+    report(f, "round",
+           json_pack("{s:s,s:O,s:o,s:o,s:o,s:o}", "id", h, "rule", json_object_get(r, "rule"), "pool",
+                     demo_json_tokens(units_at(r, "pool")), "matched", demo_json_tokens(units_at(r, "matched")),
+                     "remainder", demo_json_tokens(units_at(r, "remainder")), "projects", projects));
     json_decref(r);
     return 0;
 }
@@ -368,7 +394,23 @@ static int task_outcome(demo_fund *f, const uint8_t task[32], gt_err *err) {
                  (long long)json_integer_value(json_object_get(st, "goldSeen")),
                  json_string_value(json_object_get(st, "outcome")));
     }
-    f->rep->burned_units += strtoull(json_string_value(json_object_get(t, "burned")), NULL, 10);
+    f->rep->burned_units += units_at(t, "burned");
+    json_t *seat_list = json_array();
+    for (int i = 0; i < DF_HUMANS; i++) {
+        const json_t *st = json_array_get(seats, (size_t)i);
+        json_array_append_new(seat_list, json_pack("{s:s,s:O,s:O,s:O,s:o}", "name", human_names[i], "goldRight",
+                                                   json_object_get(st, "goldRight"), "goldSeen",
+                                                   json_object_get(st, "goldSeen"), "outcome",
+                                                   json_object_get(st, "outcome"), "paid",
+                                                   demo_json_tokens(units_at(st, "paid"))));
+    }
+    report(f, "feedback",
+           json_pack("{s:s,s:O,s:O,s:i,s:O,s:O,s:O,s:O,s:o,s:o,s:o}", "task", h, "status", json_object_get(t, "status"),
+                     "labelled", json_object_get(t, "labelled"), "items", DF_ITEMS, "alphaPpm",
+                     json_object_get(t, "alphaPpm"), "kappaPpm", json_object_get(t, "kappaPpm"), "exportLines",
+                     json_object_get(t, "exportLines"), "dpoRoot", json_object_get(t, "dpoRoot"), "paid",
+                     demo_json_tokens(units_at(t, "paid")), "burned", demo_json_tokens(units_at(t, "burned")),
+                     "seats", seat_list));
     demo_say("    %lld of %d items labelled; alpha %lld ppm, kappa %lld ppm; %lld DPO lines, root %.18s…",
              (long long)json_integer_value(json_object_get(t, "labelled")), DF_ITEMS,
              (long long)json_integer_value(json_object_get(t, "alphaPpm")),
@@ -440,6 +482,9 @@ static int points(demo_fund *f, gt_err *err) {
     rc = act(f, f->faucet, "airdrop_fund", NULL, err, "{\"epoch\":%llu,\"amount\":%u}", (unsigned long long)f->epoch,
              3 * DF_TOKEN);
     if (!rc) f->have_epoch = n > 0;
+    if (!rc)
+        report(f, "points", json_pack("{s:I,s:i,s:o}", "epoch", (json_int_t)f->epoch, "slotsRecorded", n,
+                                      "airdropPool", demo_json_tokens(3 * DF_TOKEN)));
     demo_say("\n  points: %d paid slots recorded by their workers in epoch %llu; the faucet funds its airdrop with 3",
              n, (unsigned long long)f->epoch);
     return rc;
@@ -460,6 +505,7 @@ void demo_fund_done(demo_fund *f) {
 
 int demo_fund_play(demo_fund *f, gt_err *err) {
     f->faucet_key = *f->faucet, f->claimer_key = f->keys[P_ANA];
+    if (!f->rep->fund) f->rep->fund = json_pack("{s:n,s:n,s:n,s:n}", "round", "feedback", "points", "airdrop");
     int rc = humans(f, err);
     if (!rc) rc = play_round(f, err);
     if (!rc) rc = feedback(f, err);
@@ -547,6 +593,13 @@ static int close_and_claim(const demo_fund *f, gt_ledger *l, gt_err *err) {
         demo_say("  ana claims %s with a proof of %zu hashes against root %.18s…; a second claim: %s",
                  gt_amount_format(after.balance - before.balance, a1), json_array_size(json_object_get(c.out, "proof")),
                  json_string_value(json_object_get(c.out, "root")), again.msg);
+    if (!rc)
+        report(f, "airdrop",
+               json_pack("{s:I,s:s,s:o,s:I,s:O,s:b,s:s}", "epoch", (json_int_t)f->epoch, "claimer", "ana", "claimed",
+                         demo_json_tokens(after.balance - before.balance), "proofHashes",
+                         (json_int_t)json_array_size(json_object_get(c.out, "proof")), "root",
+                         json_object_get(c.out, "root"), "secondClaimRefused", again.code != 0, "secondClaim",
+                         again.msg));
     json_decref(c.out);
     return rc;
 }
@@ -567,7 +620,10 @@ int demo_fund_airdrop(const demo_fund *f, gt_err *err) {
     rc = close_and_claim(f, l, err);
     gt_ledger_close(l);
     gt_verify_report vr;
-    if (!rc && !(rc = gt_ledger_verify(path, &vr, NULL, NULL, err)))
+    if (!rc && !(rc = gt_ledger_verify(path, &vr, NULL, NULL, err))) {
         demo_say("  the copy replays from genesis (gotong ledger verify): %llu blocks", (unsigned long long)vr.blocks);
+        json_t *a = f->rep->fund ? json_object_get(f->rep->fund, "airdrop") : NULL;
+        if (json_is_object(a)) json_object_set_new(a, "copyReplayedBlocks", json_integer((json_int_t)vr.blocks));
+    }
     return rc;
 }

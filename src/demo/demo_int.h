@@ -97,6 +97,7 @@ typedef struct demo_report {
     int rounds;
     uint64_t minted_units; /* everything the faucet created */
     uint64_t burned_units; /* what rules burned (a careless labeller's bond and pay, demo_fund.c) */
+    json_t *fund;          /* the funding act's outcome for --json (demo_fund.c; owned, freed by the runner) */
     demo_party parties[DEMO_MAX_AGENTS];
     int n_parties;
 } demo_report;

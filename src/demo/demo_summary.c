@@ -180,6 +180,7 @@ static void print_json(const demo_report *r, findings *fd) {
         json_object_set(out, "data", json_object_get(fd->work, "data"));
         json_object_set(out, "eval", json_object_get(fd->work, "eval"));
     }
+    if (r->fund) json_object_set(out, "fund", r->fund);
     json_object_set_new(out, "supply", json_pack("{s:o,s:o,s:o,s:o,s:b}", "minted",
                                                  demo_json_tokens(r->minted_units), "burned",
                                                  demo_json_tokens(r->burned_units), "ledger",

@@ -10,6 +10,7 @@
  *   fd_contribs(round, contributor, project)  summed contributions
  *   fd_nullifiers(round, nullifier)    which address each human acts as in a round
  *   fd_issuers(addr)                   proof-of-human issuers
+ *   fd_issuer_exits(addr)              an issuer that left: when, when its bond is free, withdrawn
  *   fd_humans(subject, issuer)         attestations
  *   fd_human_same(addr, other)         "addr is the same human as other", signed by addr
  *   fd_issuer_slashes(issuer, first, second)  an issuer slashed for a proven duplicate pair
@@ -21,6 +22,7 @@
 
 #include <assert.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "base/hex.h"
 #include "crypto/addr.h"
@@ -48,6 +50,8 @@ static const char fund_schema_sql[] =
     " PRIMARY KEY(round, nullifier)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS fd_issuers(addr BLOB PRIMARY KEY, name TEXT NOT NULL,"
     " registered_height INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS fd_issuer_exits(addr BLOB PRIMARY KEY, leave_height INTEGER NOT NULL,"
+    " release_height INTEGER NOT NULL, withdrawn INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS fd_humans(subject BLOB NOT NULL, issuer BLOB NOT NULL, person BLOB NOT NULL,"
     " weight_ppm INTEGER NOT NULL, expires_s INTEGER NOT NULL, revoked INTEGER NOT NULL, height INTEGER NOT NULL,"
     " PRIMARY KEY(subject, issuer)) WITHOUT ROWID;"
@@ -72,7 +76,8 @@ int gt_fund_register(gt_err *err) {
         &gt_kind_fund_round_create,   &gt_kind_fund_round_enter,      &gt_kind_fund_contribute,
         &gt_kind_fund_round_finalize, &gt_kind_human_issuer_register, &gt_kind_human_attest,
         &gt_kind_human_revoke,        &gt_kind_points_record,         &gt_kind_airdrop_fund,
-        &gt_kind_airdrop_close,       &gt_kind_airdrop_claim,         &gt_kind_human_same};
+        &gt_kind_airdrop_close,       &gt_kind_airdrop_claim,         &gt_kind_human_same,
+        &gt_kind_human_issuer_leave,  &gt_kind_human_issuer_withdraw};
     int rc = gt_work_register(err);
     for (size_t i = 0; !rc && i < sizeof kinds / sizeof kinds[0]; i++) rc = gt_action_register(kinds[i], err);
     if (!rc) rc = gt_ledger_register_module(&fund_module, err);
@@ -148,7 +153,6 @@ int gt_fund_staked(gt_tx *tx, sqlite3 *db, const gt_addr *who, uint64_t *staked,
     return rc;
 }
 
-/* Is issuer registered and staked at least the minimum now? */
 /* A statement for sql: the tx's cached one inside a rule (finalize reads a
  * weight per contributor: preparing each time would cost more than the
  * query), else a fresh one for a reader. Give it back with stmt_done. */
@@ -160,18 +164,70 @@ static void stmt_done(gt_tx *tx, sqlite3_stmt *q) {
     else sqlite3_finalize(q);
 }
 
-static int issuer_good(gt_tx *tx, sqlite3 *db, const gt_addr *issuer, int *good, gt_err *err) {
+void gt_fund_issuer_bond_id(const gt_addr *issuer, uint8_t out[32]) {
+    static const char tag[] = "gotong.fund.issuer-bond";
+    gt_keccak k;
+    gt_keccak_init(&k);
+    gt_keccak_update(&k, tag, sizeof tag - 1);
+    gt_keccak_update(&k, issuer->b, 20);
+    gt_keccak_final(&k, out);
+}
+
+/* The amount in issuer's bond lock: through tx's state cache inside a rule
+ * (the lock may have changed in this block), else from db's locks table. */
+static int bond_amount(gt_tx *tx, sqlite3 *db, const gt_addr *issuer, uint64_t *amount, gt_err *err) {
+    uint8_t id[32];
+    gt_fund_issuer_bond_id(issuer, id);
+    *amount = 0;
+    if (tx) {
+        gt_lock l;
+        int rc = gt_state_lock_get(tx, id, &l, err);
+        if (rc == GT_ENOTFOUND) return gt_err_clear(err), 0;
+        if (!rc) *amount = l.amount;
+        return rc;
+    }
     sqlite3_stmt *q;
-    int rc = stmt_get(tx, db, "SELECT 1 FROM fd_issuers WHERE addr=?", &q, err);
+    int rc = gt_fund_prepare(db, "SELECT amount FROM locks WHERE id=?", &q, err);
     if (rc) return rc;
-    sqlite3_bind_blob(q, 1, issuer->b, 20, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 1, id, 32, SQLITE_STATIC);
     int s = sqlite3_step(q);
+    if (s == SQLITE_ROW) rc = gt_row_amount(q, 0, amount, "locks", err);
+    else if (s != SQLITE_DONE) rc = gt_err_set(err, GT_EDB, "reading an issuer's bond: %s", sqlite3_errmsg(db));
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int gt_fund_issuer_read(gt_tx *tx, sqlite3 *db, const gt_addr *who, fd_issuer *out, gt_err *err) {
+    sqlite3_stmt *q;
+    memset(out, 0, sizeof *out);
+    if (tx) db = tx->db;
+    int rc = stmt_get(tx, db,
+                      "SELECT 1, e.leave_height, e.release_height, e.withdrawn FROM fd_issuers i"
+                      " LEFT JOIN fd_issuer_exits e ON e.addr=i.addr WHERE i.addr=?",
+                      &q, err);
+    if (rc) return rc;
+    sqlite3_bind_blob(q, 1, who->b, 20, SQLITE_STATIC);
+    int s = sqlite3_step(q);
+    if (s == SQLITE_ROW) {
+        out->registered = 1;
+        out->left = sqlite3_column_type(q, 1) != SQLITE_NULL;
+        if (out->left && ((rc = gt_row_amount(q, 1, &out->leave_height, "fd_issuer_exits", err)) ||
+                          (rc = gt_row_amount(q, 2, &out->release_height, "fd_issuer_exits", err)) ||
+                          (rc = gt_row_int(q, 3, &out->withdrawn, "fd_issuer_exits", err)))) {}
+    } else if (s != SQLITE_DONE) {
+        rc = gt_err_set(err, GT_EDB, "reading issuers: %s", sqlite3_errmsg(db));
+    }
     stmt_done(tx, q);
-    if (s != SQLITE_ROW && s != SQLITE_DONE) return gt_err_set(err, GT_EDB, "reading issuers: %s", sqlite3_errmsg(db));
-    uint64_t staked = 0;
-    if (s == SQLITE_ROW && (rc = gt_fund_staked(tx, db, issuer, &staked, err))) return rc;
-    *good = s == SQLITE_ROW && staked >= GT_FUND_ISSUER_MIN_STAKE;
-    return 0;
+    if (!rc && out->registered) rc = bond_amount(tx, db, who, &out->bond, err);
+    return rc;
+}
+
+/* Does issuer vouch now: registered, not left, bonded at least the minimum? */
+static int issuer_good(gt_tx *tx, sqlite3 *db, const gt_addr *issuer, int *good, gt_err *err) {
+    fd_issuer is;
+    int rc = gt_fund_issuer_read(tx, db, issuer, &is, err);
+    *good = !rc && is.registered && !is.left && is.bond >= GT_FUND_ISSUER_MIN_STAKE;
+    return rc;
 }
 
 int gt_fund_human_weight_tx(gt_tx *tx, sqlite3 *db, const gt_addr *who, uint64_t at_s, uint32_t *weight_ppm,

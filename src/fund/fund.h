@@ -10,8 +10,10 @@
  *                       The round's id is the action's id.
  *   fund_round_enter    round, projectKind, ref
  *                       the owner of a published dataset (kind 1: ref = the
- *                       job, owner = its publisher) or evaluation (kind 2:
- *                       ref = the attestation id, owner = its attester)
+ *                       job, owner = its publisher), evaluation (kind 2:
+ *                       ref = the attestation id, owner = its attester) or
+ *                       trained model (kind 3: ref = the train task, owner =
+ *                       its poster; the model is its slots' last checkpoint)
  *                       enters it, before the window ends; the owner is paid
  *   fund_contribute     round, project, amount
  *                       inside [startS, endS): the amount goes to the
@@ -21,7 +23,18 @@
  *                       anyone, at or after endS: computes the matches
  *                       (gt_fund_match), pays them from the pool, returns
  *                       the remainder to the creator
- *   human_issuer_register name       the sender, staked >= GT_FUND_ISSUER_MIN_STAKE
+ *   human_issuer_register name       the sender, staked >= GT_FUND_ISSUER_MIN_STAKE:
+ *                       that much moves from its stake into its issuer bond
+ *                       (a lock, gt_fund_issuer_bond_id), which a proven
+ *                       duplicate pair slashes (human_same); an issuer whose
+ *                       bond was slashed under the minimum registers again
+ *                       to top it up
+ *   human_issuer_leave  (no fields) the issuer stops vouching at once (its
+ *                       attestations weigh nothing from this block on); its
+ *                       bond stays locked, and slashable, for the ledger's
+ *                       unbonding period
+ *   human_issuer_withdraw (no fields) once the period is over: the bond's
+ *                       remainder goes back to the issuer's balance
  *   human_attest        subject, person, weightPpm, expiresS
  *                       a registered, staked issuer says subject is a human
  *                       (person: the issuer's opaque id of that human, the
@@ -68,13 +81,14 @@
 #define GT_FUND_EPOCH_MAX_ACCOUNTS 65536u     /* leaves of one epoch's tree */
 #define GT_FUND_PROOF_MAX 24                  /* siblings in a claim's proof (2^24 leaves) */
 
-enum { GT_FUND_PROJECT_DATASET = 1, GT_FUND_PROJECT_EVAL = 2 };
+enum { GT_FUND_PROJECT_DATASET = 1, GT_FUND_PROJECT_EVAL = 2, GT_FUND_PROJECT_MODEL = 3 };
 enum { GT_FUND_ROUND_OPEN = 0, GT_FUND_ROUND_FINALIZED = 1, GT_FUND_ROUND_FAILED = 2 };
 enum { GT_FUND_EPOCH_FUNDED = 0, GT_FUND_EPOCH_CLOSED = 1 };
 
 extern gt_action_kind gt_kind_fund_round_create, gt_kind_fund_round_enter, gt_kind_fund_contribute,
     gt_kind_fund_round_finalize, gt_kind_human_issuer_register, gt_kind_human_attest, gt_kind_human_revoke,
-    gt_kind_points_record, gt_kind_airdrop_fund, gt_kind_airdrop_close, gt_kind_airdrop_claim, gt_kind_human_same;
+    gt_kind_points_record, gt_kind_airdrop_fund, gt_kind_airdrop_close, gt_kind_airdrop_claim, gt_kind_human_same,
+    gt_kind_human_issuer_leave, gt_kind_human_issuer_withdraw;
 
 /* Registers the work layer (and below), the fund kinds and the fund
  * module's tables. Call once at start, before opening a ledger. */
@@ -106,8 +120,12 @@ int gt_fund_check(struct gt_tx *tx, gt_err *err);
 
 /* The proof-of-human weight (ppm) of who as the matching sees it at time
  * at_s: the largest weight among its attestations that are unrevoked,
- * unexpired at at_s and whose issuer is registered and still staked at
- * least GT_FUND_ISSUER_MIN_STAKE; 0 when none (fail closed). */
+ * unexpired at at_s and whose issuer is registered, has not left and still
+ * holds at least GT_FUND_ISSUER_MIN_STAKE in its bond; 0 when none (fail
+ * closed). */
 int gt_fund_human_weight(sqlite3 *db, const gt_addr *who, uint64_t at_s, uint32_t *weight_ppm, gt_err *err);
+
+/* The lock that holds issuer's bond: keccak256("gotong.fund.issuer-bond" ‖ issuer). */
+void gt_fund_issuer_bond_id(const gt_addr *issuer, uint8_t out[32]);
 
 #endif

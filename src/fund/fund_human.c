@@ -3,12 +3,22 @@
  * An attestation is a human_attest action: EIP-712 typed data signed by the
  * issuer (every action is), saying "subject is a human I know as person,
  * weight w, until expiresS". Rules and the attacks they answer:
- *  - Only a registered issuer attests, and only while it has at least
- *    GT_FUND_ISSUER_MIN_STAKE staked: an issuer that vouches for sybils has
- *    something to lose, and one that unstakes stops counting -- its
- *    attestations weigh nothing in any round finalized after that
- *    (gt_fund_human_weight checks the stake when it is read, not only when
- *    the attestation was made). An unregistered or unstaked sender is refused.
+ *  - Only a registered issuer attests, and only while its bond holds at
+ *    least GT_FUND_ISSUER_MIN_STAKE: registering moves that much from the
+ *    sender's stake into a lock of its own (gt_fund_issuer_bond_id), as a
+ *    judge's vote moves its bond out of stake (market/panel.c), so an issuer
+ *    that vouches for sybils has something to lose that a plain `unstake`
+ *    cannot take away. An unregistered or unbonded sender is refused.
+ *  - Leaving takes time, and the bond stays slashable through it. Without
+ *    that, an issuer that sold attestations to sybils would unstake the day
+ *    before the duplicates are proven and keep everything. human_issuer_leave
+ *    stops its attestations counting at once (gt_fund_human_weight reads the
+ *    standing when it is read, not when the attestation was made), but the
+ *    bond stays in its lock for the ledger's unbonding period, where a
+ *    proven duplicate pair (fund_sybil.c) still burns it; only then does
+ *    human_issuer_withdraw give the remainder back. A bond slashed under the
+ *    minimum stops every attestation of the issuer counting until it
+ *    registers again, which tops the bond up from its stake.
  *  - Attestations expire (expiresS, at most GT_FUND_ATTEST_MAX_S ahead) and
  *    the issuer may revoke one at any time; an expired or revoked one weighs
  *    nothing and yields no nullifier.
@@ -18,45 +28,58 @@
  *    round) lets only the first of them contribute (fund_round.c).
  *  - weightPpm in 1 .. 1000000: an issuer may vouch with less than full
  *    confidence; the matching takes the largest valid weight. */
+#include <stdint.h>
 #include <stdio.h>
 
+#include "base/amount.h"
 #include "crypto/addr.h"
 #include "fund/fund.h"
 #include "fund/fund_impl.h"
 #include "fund/qf.h"
 
-/* ---- human_issuer_register ---- */
+/* ---- human_issuer_register, human_issuer_leave, human_issuer_withdraw ---- */
 
 static const gt_field_def issuer_fields[] = {{"name", GT_F_STRING, GT_FUND_NAME_MAX}};
 
-/* Refuses a sender staked under the minimum (now). */
-static int check_staked(gt_tx *tx, const gt_addr *who, gt_err *err) {
+/* Moves amount from who's stake into its issuer bond lock (stake -> balance
+ * -> lock in one action, as market/panel.c bonds a judge); GT_EPERM when
+ * its stake is short. */
+static int bond_from_stake(gt_tx *tx, const gt_addr *who, uint64_t amount, gt_err *err) {
     uint64_t staked;
+    uint8_t id[32];
     int rc = gt_fund_staked(tx, NULL, who, &staked, err);
     if (rc) return rc;
-    if (staked < GT_FUND_ISSUER_MIN_STAKE)
+    if (staked < amount)
         return gt_err_set(err, GT_EPERM,
-                          "an issuer of proof of human must have at least %u base units staked, has %llu",
-                          GT_FUND_ISSUER_MIN_STAKE, (unsigned long long)staked);
-    return 0;
+                          "an issuer of proof of human bonds %u base units from its stake (%llu needed now),"
+                          " has %llu staked",
+                          GT_FUND_ISSUER_MIN_STAKE, (unsigned long long)amount, (unsigned long long)staked);
+    gt_fund_issuer_bond_id(who, id);
+    if ((rc = gt_state_slash_stake(tx, who, who, amount, err))) return rc;
+    return gt_state_lock(tx, who, id, amount, err);
 }
 
+/* Registers the sender, or tops up the bond of one slashed under the minimum. */
 static int issuer_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
     gt_tx *tx = c->tx;
+    fd_issuer is;
     if (a->f[0].str_len == 0) return gt_err_set(err, GT_EINVAL, "name: expected 1 to %d bytes", GT_FUND_NAME_MAX);
-    int rc = check_staked(tx, &a->from, err);
+    int rc = gt_fund_issuer_read(tx, NULL, &a->from, &is, err);
     if (rc) return rc;
-    sqlite3_stmt *q;
-    if ((rc = gt_fund_prepare(tx->db, "SELECT 1 FROM fd_issuers WHERE addr=?", &q, err))) return rc;
-    sqlite3_bind_blob(q, 1, a->from.b, 20, SQLITE_STATIC);
-    int exists = sqlite3_step(q) == SQLITE_ROW;
-    sqlite3_finalize(q);
-    if (exists) return gt_err_set(err, GT_EEXIST, "this address is already a registered issuer");
-    if ((rc = gt_fund_prepare(tx->db, "INSERT INTO fd_issuers VALUES(?,?,?)", &q, err))) return rc;
-    sqlite3_bind_blob(q, 1, a->from.b, 20, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2, gt_action_str(a, 0), (int)a->f[0].str_len, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 3, (int64_t)tx->height);
-    if ((rc = gt_fund_exec_done(tx->db, q, "writing the issuer", err))) return rc;
+    if (is.left)
+        return gt_err_set(err, GT_ESTATE, "this address left as an issuer at block %llu; register from another one",
+                          (unsigned long long)is.leave_height);
+    if (is.registered && is.bond >= GT_FUND_ISSUER_MIN_STAKE)
+        return gt_err_set(err, GT_EEXIST, "this address is already a registered issuer");
+    if ((rc = bond_from_stake(tx, &a->from, GT_FUND_ISSUER_MIN_STAKE - is.bond, err))) return rc;
+    if (!is.registered) {
+        sqlite3_stmt *q;
+        if ((rc = gt_fund_prepare(tx->db, "INSERT INTO fd_issuers VALUES(?,?,?)", &q, err))) return rc;
+        sqlite3_bind_blob(q, 1, a->from.b, 20, SQLITE_STATIC);
+        sqlite3_bind_text(q, 2, gt_action_str(a, 0), (int)a->f[0].str_len, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 3, (int64_t)tx->height);
+        if ((rc = gt_fund_exec_done(tx->db, q, "writing the issuer", err))) return rc;
+    }
     if (gt_buf_putc(&c->diff, FD_REC_ISSUER) || gt_fund_rec_bytes(c, a->from.b, 20) || gt_fund_rec_u64(c, tx->height))
         return gt_err_set(err, GT_ENOMEM, "out of memory");
     return 0;
@@ -70,22 +93,90 @@ static int apply_issuer(gt_tx *tx, const gt_action *a, gt_err *err) {
 gt_action_kind gt_kind_human_issuer_register = {
     "human_issuer_register", "HumanIssuerRegister", issuer_fields, 1, apply_issuer, 1, {0}, {0}, 0};
 
+/* Records the sender leaving: its attestations stop counting now, its bond
+ * is free (and slashable until then) after the ledger's unbonding period. */
+static int leave_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
+    gt_tx *tx = c->tx;
+    fd_issuer is;
+    uint64_t release;
+    int rc = gt_fund_issuer_read(tx, NULL, &a->from, &is, err);
+    if (rc) return rc;
+    if (!is.registered) return gt_err_set(err, GT_ENOTFOUND, "this address is not a registered issuer");
+    if (is.left) return gt_err_set(err, GT_ESTATE, "this issuer already left at block %llu",
+                                   (unsigned long long)is.leave_height);
+    if (gt_add_u64(tx->height, tx->unbonding_blocks, &release) || release > (uint64_t)INT64_MAX)
+        return gt_err_set(err, GT_EOVERFLOW, "the bond's release height overflows");
+    sqlite3_stmt *q;
+    if ((rc = gt_fund_prepare(tx->db, "INSERT INTO fd_issuer_exits VALUES(?,?,?,0)", &q, err))) return rc;
+    sqlite3_bind_blob(q, 1, a->from.b, 20, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, (int64_t)tx->height);
+    sqlite3_bind_int64(q, 3, (int64_t)release);
+    if ((rc = gt_fund_exec_done(tx->db, q, "writing the issuer's exit", err))) return rc;
+    if (gt_buf_putc(&c->diff, FD_REC_EXIT) || gt_fund_rec_bytes(c, a->from.b, 20) || gt_fund_rec_u64(c, release))
+        return gt_err_set(err, GT_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* Gives a left issuer's bond back once its release height is reached. */
+static int withdraw_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
+    gt_tx *tx = c->tx;
+    fd_issuer is;
+    uint8_t id[32];
+    int rc = gt_fund_issuer_read(tx, NULL, &a->from, &is, err);
+    if (rc) return rc;
+    if (!is.left) return gt_err_set(err, GT_ESTATE, "an issuer withdraws its bond only after human_issuer_leave");
+    if (is.withdrawn) return gt_err_set(err, GT_ESTATE, "this issuer's bond was already withdrawn");
+    if (tx->height < is.release_height)
+        return gt_err_set(err, GT_ESTATE,
+                          "the bond stays locked (and slashable for proven duplicates) until block %llu; this is"
+                          " block %llu",
+                          (unsigned long long)is.release_height, (unsigned long long)tx->height);
+    gt_fund_issuer_bond_id(&a->from, id);
+    if (is.bond && (rc = gt_state_release(tx, id, &a->from, is.bond, err))) return rc;
+    sqlite3_stmt *q;
+    if ((rc = gt_fund_prepare(tx->db, "UPDATE fd_issuer_exits SET withdrawn=1 WHERE addr=?", &q, err))) return rc;
+    sqlite3_bind_blob(q, 1, a->from.b, 20, SQLITE_STATIC);
+    if ((rc = gt_fund_exec_done(tx->db, q, "recording the withdrawal", err))) return rc;
+    if (gt_buf_putc(&c->diff, FD_REC_EXIT) || gt_fund_rec_bytes(c, a->from.b, 20) || gt_fund_rec_u64(c, is.bond))
+        return gt_err_set(err, GT_ENOMEM, "out of memory");
+    return 0;
+}
+
+static int apply_leave(gt_tx *tx, const gt_action *a, gt_err *err) {
+    fd_ctx c = {tx, GT_BUF_INIT};
+    return gt_fund_finish(&c, leave_rule(&c, a, err));
+}
+static int apply_withdraw(gt_tx *tx, const gt_action *a, gt_err *err) {
+    fd_ctx c = {tx, GT_BUF_INIT};
+    return gt_fund_finish(&c, withdraw_rule(&c, a, err));
+}
+
+gt_action_kind gt_kind_human_issuer_leave = {"human_issuer_leave", "HumanIssuerLeave", NULL, 0, apply_leave, 1,
+                                             {0}, {0}, 0};
+gt_action_kind gt_kind_human_issuer_withdraw = {
+    "human_issuer_withdraw", "HumanIssuerWithdraw", NULL, 0, apply_withdraw, 1, {0}, {0}, 0};
+
 /* ---- human_attest ---- */
 
 static const gt_field_def attest_fields[] = {
     {"subject", GT_F_ADDRESS, 0}, {"person", GT_F_BYTES32, 0}, {"weightPpm", GT_F_U64, 0}, {"expiresS", GT_F_U64, 0}};
 enum { HA_SUBJECT, HA_PERSON, HA_WEIGHT, HA_EXPIRES };
 
-/* Refuses a sender that is not a registered issuer. */
+/* Refuses a sender that is not a registered issuer vouching now. */
 static int check_issuer(gt_tx *tx, const gt_addr *who, gt_err *err) {
-    sqlite3_stmt *q;
-    int rc = gt_fund_prepare(tx->db, "SELECT 1 FROM fd_issuers WHERE addr=?", &q, err);
+    fd_issuer is;
+    int rc = gt_fund_issuer_read(tx, NULL, who, &is, err);
     if (rc) return rc;
-    sqlite3_bind_blob(q, 1, who->b, 20, SQLITE_STATIC);
-    int exists = sqlite3_step(q) == SQLITE_ROW;
-    sqlite3_finalize(q);
-    if (!exists) return gt_err_set(err, GT_EPERM, "only a registered issuer may attest (human_issuer_register first)");
-    return check_staked(tx, who, err);
+    if (!is.registered)
+        return gt_err_set(err, GT_EPERM, "only a registered issuer may attest (human_issuer_register first)");
+    if (is.left) return gt_err_set(err, GT_EPERM, "this issuer left at block %llu: it attests no more",
+                                   (unsigned long long)is.leave_height);
+    if (is.bond < GT_FUND_ISSUER_MIN_STAKE)
+        return gt_err_set(err, GT_EPERM,
+                          "an issuer's bond must hold at least %u base units to attest, holds %llu (slashed);"
+                          " human_issuer_register tops it up",
+                          GT_FUND_ISSUER_MIN_STAKE, (unsigned long long)is.bond);
+    return 0;
 }
 
 static int attest_rule(fd_ctx *c, const gt_action *a, gt_err *err) {

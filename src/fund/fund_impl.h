@@ -30,7 +30,8 @@ enum {
     FD_REC_EPOCH = 0x68,
     FD_REC_LEAF = 0x69,
     FD_REC_SAME = 0x70, /* a human_same statement */
-    FD_REC_SYBIL = 0x71 /* an issuer slashed for a duplicate pair */
+    FD_REC_SYBIL = 0x71, /* an issuer slashed for a duplicate pair */
+    FD_REC_EXIT = 0x72   /* an issuer leaving, or withdrawing its bond */
 };
 
 /* Appends v (be64) / n bytes to the commitment; nonzero when out of memory. */
@@ -59,6 +60,16 @@ void gt_fund_j_put(json_t *o, const char *key, json_t *v, int *bad);
 /* The staked amount of an issuer: through tx's state when tx is not NULL
  * (inside a rule), else from db's accounts table (a reader). */
 int gt_fund_staked(gt_tx *tx, sqlite3 *db, const gt_addr *who, uint64_t *staked, gt_err *err);
+/* An issuer's standing (fund.c): registered; left (human_issuer_leave) at
+ * leave_height, its bond free from release_height, withdrawn; and what its
+ * bond lock holds now. */
+typedef struct fd_issuer {
+    int registered, left, withdrawn;
+    uint64_t leave_height, release_height, bond;
+} fd_issuer;
+/* Reads who's standing (all zero when it never registered): through tx
+ * inside a rule (db unused), else from db. */
+int gt_fund_issuer_read(gt_tx *tx, sqlite3 *db, const gt_addr *who, fd_issuer *out, gt_err *err);
 /* The weight as gt_fund_human_weight, with the issuer's stake read as gt_fund_staked. */
 int gt_fund_human_weight_tx(gt_tx *tx, sqlite3 *db, const gt_addr *who, uint64_t at_s, uint32_t *weight_ppm,
                             gt_err *err);

@@ -8,10 +8,13 @@
  *                       projects' matches add up to matched
  *   fund-epoch-escrow   a funded epoch's lock holds its pool; a closed epoch's
  *                       lock holds exactly its unclaimed leaves
+ *   fund-issuer-bond    an issuer's bond lock holds at most the minimum bond,
+ *                       and nothing once withdrawn
  *
  * Each returns 0, GT_EINVAL with "invariant <name>: ..." or GT_EDB. */
 #include <assert.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "fund/fund.h"
 #include "fund/fund_impl.h"
@@ -67,6 +70,36 @@ static int check_epochs(sqlite3 *db, gt_err *err) {
     return rc;
 }
 
+/* fund-issuer-bond, issuer by issuer (lock ids are hashes of the address). */
+static int check_bonds(sqlite3 *db, gt_err *err) {
+    sqlite3_stmt *q;
+    int rc = gt_fund_prepare(db,
+                             "SELECT i.addr, COALESCE(e.withdrawn,0) FROM fd_issuers i"
+                             " LEFT JOIN fd_issuer_exits e ON e.addr=i.addr",
+                             &q, err);
+    if (rc) return rc;
+    while (!rc && sqlite3_step(q) == SQLITE_ROW) {
+        gt_addr issuer;
+        uint8_t id[32];
+        int64_t have;
+        if (sqlite3_column_bytes(q, 0) != 20) {
+            rc = gt_err_set(err, GT_EINVAL, "invariant fund-issuer-bond: an issuer's address is not 20 bytes");
+            break;
+        }
+        memcpy(issuer.b, sqlite3_column_blob(q, 0), 20);
+        gt_fund_issuer_bond_id(&issuer, id);
+        if ((rc = lock_amount(db, id, &have, err))) break;
+        int withdrawn = sqlite3_column_int(q, 1);
+        if (have < 0 || have > (int64_t)GT_FUND_ISSUER_MIN_STAKE || (withdrawn && have != 0)) {
+            char a[43];
+            rc = gt_err_set(err, GT_EINVAL, "invariant fund-issuer-bond: issuer %s's bond holds %lld%s",
+                            gt_fund_addr(&issuer, a), (long long)have, withdrawn ? " after its withdrawal" : "");
+        }
+    }
+    sqlite3_finalize(q);
+    return rc;
+}
+
 int gt_fund_check(gt_tx *tx, gt_err *err) {
     assert(tx && tx->db);
     sqlite3 *db = tx->db;
@@ -85,5 +118,6 @@ int gt_fund_check(gt_tx *tx, gt_err *err) {
                      "SELECT r.id FROM fd_rounds r WHERE r.status!=0 AND (r.matched+r.remainder!=r.pool OR"
                      " r.matched!=(SELECT COALESCE(SUM(match),0) FROM fd_projects p WHERE p.round=r.id)) LIMIT 1",
                      "fund-round-books", err);
-    return rc ? rc : check_epochs(db, err);
+    if (!rc) rc = check_epochs(db, err);
+    return rc ? rc : check_bonds(db, err);
 }

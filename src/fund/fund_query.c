@@ -86,7 +86,10 @@ static json_t *projects_json(sqlite3 *db, const uint8_t id[32], gt_err *err) {
         json_t *p = json_object();
         bad = !p;
         gt_fund_j_put(p, "index", json_integer((json_int_t)idx), &bad);
-        gt_fund_j_put(p, "kind", json_string(kind == GT_FUND_PROJECT_DATASET ? "dataset" : "evaluation"), &bad);
+        const char *kn = kind == GT_FUND_PROJECT_DATASET ? "dataset"
+                         : kind == GT_FUND_PROJECT_MODEL ? "model"
+                                                         : "evaluation";
+        gt_fund_j_put(p, "kind", json_string(kn), &bad);
         gt_fund_j_put(p, "ref", gt_fund_j_hex(ref, 32), &bad);
         gt_fund_j_put(p, "payee", gt_fund_j_addr(&payee), &bad);
         gt_fund_j_put(p, "contributed", gt_fund_j_amt(contributed), &bad);
@@ -136,6 +139,28 @@ json_t *gt_fund_rounds_list(sqlite3 *db, uint64_t limit, gt_err *err) {
     return NULL;
 }
 
+/* who as an issuer: null when it never registered, else {bond, status:
+ * "vouching" | "under-bonded" (slashed below the minimum) | "unbonding"
+ * (left; its bond still slashable) | "withdrawn", leaveHeight,
+ * releaseHeight}; NULL with err set on failure. */
+static json_t *issuer_json(sqlite3 *db, const gt_addr *who, gt_err *err) {
+    fd_issuer is;
+    if (gt_fund_issuer_read(NULL, db, who, &is, err)) return NULL;
+    if (!is.registered) return json_null();
+    const char *st = is.withdrawn ? "withdrawn"
+                     : is.left    ? "unbonding"
+                     : is.bond >= GT_FUND_ISSUER_MIN_STAKE ? "vouching"
+                                                           : "under-bonded";
+    json_t *o = json_object();
+    int bad = !o;
+    gt_fund_j_put(o, "bond", gt_fund_j_amt(is.bond), &bad);
+    gt_fund_j_put(o, "status", json_string(st), &bad);
+    gt_fund_j_put(o, "leaveHeight", is.left ? json_integer((json_int_t)is.leave_height) : json_null(), &bad);
+    gt_fund_j_put(o, "releaseHeight", is.left ? json_integer((json_int_t)is.release_height) : json_null(), &bad);
+    if (bad) json_decref(o), gt_err_set(err, GT_ENOMEM, "out of memory");
+    return bad ? NULL : o;
+}
+
 json_t *gt_fund_human_get(sqlite3 *db, const gt_addr *subject, uint64_t now_s, gt_err *err) {
     uint32_t w;
     if (gt_fund_human_weight(db, subject, now_s, &w, err)) return NULL;
@@ -168,9 +193,14 @@ json_t *gt_fund_human_get(sqlite3 *db, const gt_addr *subject, uint64_t now_s, g
     sqlite3_finalize(q);
     json_t *slashes = bad || rc ? NULL : gt_fund_issuer_slashes(db, subject, err);
     if (!bad && !rc && !slashes) rc = err->code ? err->code : GT_ENOMEM;
+    json_t *issuer = bad || rc ? NULL : issuer_json(db, subject, err);
+    if (!bad && !rc && !issuer) {
+        rc = err->code ? err->code : GT_ENOMEM;
+        json_decref(slashes);
+    }
     json_t *out = bad || rc ? NULL
-                            : json_pack("{s:o,s:I,s:o,s:o}", "address", gt_fund_j_addr(subject), "weightPpm",
-                                        (json_int_t)w, "attestations", arr, "slashes", slashes);
+                            : json_pack("{s:o,s:I,s:o,s:o,s:o}", "address", gt_fund_j_addr(subject), "weightPpm",
+                                        (json_int_t)w, "attestations", arr, "slashes", slashes, "issuer", issuer);
     if (!out) {
         if (!rc) gt_err_set(err, GT_ENOMEM, "out of memory");
         if (bad || rc) json_decref(arr);

@@ -6,10 +6,20 @@
  *    lock whose id is the round's id): a creator cannot promise a pool it
  *    does not hold, nor take it back while the round runs.
  *  - Only published work can be funded, and only its owner can enter it and
- *    be paid: a dataset's job (its publisher, wk_datasets) or an evaluation's
- *    attestation (its attester, wk_attestations). Anyone entering someone
- *    else's work to collect its matches is refused; a project is entered
- *    once per round.
+ *    be paid: a dataset's job (its publisher, wk_datasets), an evaluation's
+ *    attestation (its attester, wk_attestations) or a model trained on
+ *    gotong (its `train` task, whose poster committed the base, data and
+ *    settings and paid for the run; the model is the last checkpoint of the
+ *    task's manifest, the same bytes from every slot, since training is
+ *    byte-identical). Anyone entering someone else's work to collect its
+ *    matches is refused; a project is entered once per round.
+ *  - A model is eligible only when the market accepted a run of it: a slot
+ *    of its train task accepted or paid on the verdict of an evaluator, a
+ *    quorum or a dispute, who re-executed stretches of the run
+ *    (work/train_task.h). A task with no such slot is refused, and so is one
+ *    accepted only by its own poster: the poster is the model's owner, and
+ *    its own word that its sybil's made-up checkpoints are a trained model
+ *    would make anything a project.
  *  - An evaluation is eligible only when the market accepted it: its eval
  *    slot accepted or paid, on this attestation's attempt and results, by an
  *    evaluator's, a quorum's or a dispute's verdict -- the leaderboard's
@@ -54,6 +64,7 @@
 #include "fund/fund_impl.h"
 #include "fund/qf.h"
 #include "ledger/row.h"
+#include "work/train_task.h"
 #include "work/work.h"
 
 typedef struct fd_round {
@@ -199,6 +210,40 @@ static int eval_accepted(sqlite3 *db, const uint8_t ref[32], gt_err *err) {
                       gt_fund_short(ref, h), status);
 }
 
+/* Whether slot r of a train task stands accepted on someone's verdict other
+ * than the poster's own (the leaderboard's "accepted", work/eval/leaderboard.c). */
+static int slot_verified(const gt_market_slot_ref *r) {
+    int own = r->policy == GT_POLICY_POSTER && gt_addr_eq(&r->verdict_by, &r->poster);
+    if (own) return 0;
+    if (r->state == GT_SLOT_ACCEPTED) return 1;
+    return r->state == GT_SLOT_PAID && (r->accept || !gt_addr_is_zero(&r->verdict_by) || r->policy == GT_POLICY_QUORUM);
+}
+
+/* The owner (the poster) of the model trained by train task ref; GT_ENOTFOUND
+ * when ref is no train task, GT_EPERM when no run of it was verified. */
+static int model_owner(sqlite3 *db, const uint8_t ref[32], gt_addr *owner, gt_err *err) {
+    gt_market_slot_ref r;
+    char h[19];
+    int rc = gt_market_slot_ref_get(db, ref, 0, &r, err);
+    if (rc == GT_ENOTFOUND)
+        return gt_err_set(err, GT_ENOTFOUND, "no train task %s… on this ledger (a model is entered by its task)",
+                          gt_fund_short(ref, h));
+    if (rc) return rc;
+    if (strcmp(r.kind, GT_WORK_KIND_TRAIN))
+        return gt_err_set(err, GT_EINVAL, "task %s… is a %s task, not a train task: only a trained model enters as one",
+                          gt_fund_short(ref, h), r.kind);
+    *owner = r.poster;
+    uint64_t slots = r.slots;
+    for (uint64_t i = 0; i < slots; i++) {
+        if (i && (rc = gt_market_slot_ref_get(db, ref, i, &r, err))) return rc;
+        if (slot_verified(&r)) return 0;
+    }
+    return gt_err_set(err, GT_EPERM,
+                      "the model of train task %s… has no run the market accepted: a slot accepted or paid on an"
+                      " evaluator's, a quorum's or a dispute's verdict (re-executed), not on its poster's own word",
+                      gt_fund_short(ref, h));
+}
+
 static int enter_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
     gt_tx *tx = c->tx;
     fd_round r;
@@ -210,12 +255,16 @@ static int enter_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
     if (r.status != GT_FUND_ROUND_OPEN || tx->time_s >= r.end_s)
         return gt_err_set(err, GT_ESTATE, "round %s… is closed to new projects (its window ended at %llu)",
                           gt_fund_short(a->f[RE_ROUND].b32, h), (unsigned long long)r.end_s);
-    if (kind != GT_FUND_PROJECT_DATASET && kind != GT_FUND_PROJECT_EVAL)
-        return gt_err_set(err, GT_EINVAL, "projectKind must be 1 (a published dataset) or 2 (an evaluation), got %llu",
+    if (kind != GT_FUND_PROJECT_DATASET && kind != GT_FUND_PROJECT_EVAL && kind != GT_FUND_PROJECT_MODEL)
+        return gt_err_set(err, GT_EINVAL,
+                          "projectKind must be 1 (a published dataset), 2 (an evaluation) or 3 (a model trained by a"
+                          " train task), got %llu",
                           (unsigned long long)kind);
     if (r.projects >= GT_FUND_ROUND_MAX_PROJECTS)
         return gt_err_set(err, GT_ELIMIT, "round %s… already has %d projects", h, GT_FUND_ROUND_MAX_PROJECTS);
-    if ((rc = project_owner(tx->db, kind, a->f[RE_REF].b32, &owner, err))) return rc;
+    rc = kind == GT_FUND_PROJECT_MODEL ? model_owner(tx->db, a->f[RE_REF].b32, &owner, err)
+                                       : project_owner(tx->db, kind, a->f[RE_REF].b32, &owner, err);
+    if (rc) return rc;
     if (!gt_addr_eq(&owner, &a->from))
         return gt_err_set(err, GT_EPERM, "only its owner %s may enter this work in a round", gt_fund_addr(&owner, s));
     if (kind == GT_FUND_PROJECT_EVAL && (rc = eval_accepted(tx->db, a->f[RE_REF].b32, err))) return rc;

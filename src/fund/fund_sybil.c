@@ -8,9 +8,12 @@
  * different persons (two unrevoked attestations with different person ids:
  * each gives its own nullifier, so the one human could act twice in a round or
  * take two seats of a label task) is shown to have vouched for a sybil:
- *  - GT_FUND_SYBIL_SLASH of its stake is burned (all of it when it has less):
- *    an issuer staked at the minimum falls under it, and every attestation it
- *    made stops counting (gt_fund_human_weight reads the stake);
+ *  - GT_FUND_SYBIL_SLASH of its bond is burned (all of it when it holds
+ *    less): the bond falls under the minimum and every attestation the issuer
+ *    made stops counting (gt_fund_human_weight reads the bond). The bond is a
+ *    lock, not plain stake (fund_human.c), so an issuer that left is still
+ *    slashed through its unbonding period: leaving before the proof does not
+ *    save it;
  *  - both attestations are revoked.
  * The stake is burned, not paid to the pair: a sybil that confesses gains
  * nothing from it, and two real humans who lie that they are one lose their
@@ -79,17 +82,20 @@ static int guilty_issuers(sqlite3 *db, const gt_addr *a, const gt_addr *b, gt_ad
     return rc;
 }
 
-/* Revokes issuer's attestations of a and b, burns its penalty and records
- * the slash; *burned gets the amount. */
+/* Revokes issuer's attestations of a and b, burns its penalty from its bond
+ * (whether it still vouches or left and is unbonding) and records the slash;
+ * *burned gets the amount. */
 static int slash_issuer(fd_ctx *c, const gt_addr *issuer, const gt_addr *a, const gt_addr *b, uint64_t *burned,
                         gt_err *err) {
     gt_tx *tx = c->tx;
-    uint64_t staked = 0;
+    fd_issuer is;
+    uint8_t bond[32];
     sqlite3_stmt *q;
-    int rc = gt_fund_staked(tx, NULL, issuer, &staked, err);
+    int rc = gt_fund_issuer_read(tx, NULL, issuer, &is, err);
     if (rc) return rc;
-    *burned = staked < GT_FUND_SYBIL_SLASH ? staked : GT_FUND_SYBIL_SLASH;
-    if (*burned && (rc = gt_state_slash_stake(tx, issuer, NULL, *burned, err))) return rc;
+    *burned = is.bond < GT_FUND_SYBIL_SLASH ? is.bond : GT_FUND_SYBIL_SLASH;
+    gt_fund_issuer_bond_id(issuer, bond);
+    if (*burned && (rc = gt_state_slash(tx, bond, NULL, *burned, err))) return rc;
     if ((rc = gt_fund_prepare(tx->db, "UPDATE fd_humans SET revoked=1 WHERE issuer=? AND subject IN (?,?)", &q, err)))
         return rc;
     sqlite3_bind_blob(q, 1, issuer->b, 20, SQLITE_STATIC);

@@ -37,7 +37,7 @@ static const char *commands[] = {
     "chain", "chain demo", "chain deploy", "chain pay", "fund", "fund round-create", "fund round-enter",
     "fund contribute", "fund round-finalize", "fund round-show", "fund rounds", "fund issuer-register", "fund attest",
     "fund revoke", "fund human", "fund points-record", "fund epoch", "fund airdrop-fund", "fund airdrop-close",
-    "fund claim", "label", "label join", "label reveal", "label post", "label close", "label tasks", "label show",
+    "fund claim", "fund issuer-leave", "fund issuer-withdraw", "label", "label join", "label reveal", "label post", "label close", "label tasks", "label show",
     "label export", NULL};
 
 static void test_help_everywhere(void) {

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "../test.h"
+#include "base/amount.h"
 
 static char tmp[256];
 
@@ -98,6 +99,57 @@ static char *stable_part(json_t *s) {
     return d;
 }
 
+/* The base units of a token string of the summary (UINT64_MAX when it is not one). */
+static uint64_t units_of(const json_t *o, const char *key) {
+    uint64_t u = UINT64_MAX;
+    const char *t = json_string_value(json_object_get(o, key));
+    if (!t || gt_amount_parse(t, &u, NULL)) return UINT64_MAX;
+    return u;
+}
+
+/* The funding act in the --json summary: the round over the agents'
+ * published work (two datasets, fajar's two accepted evaluations), its books
+ * (matched + remainder = pool, the matches summing to matched); the
+ * feedback task as demo_fund.c works it out by hand (alpha 0.444444, kappa
+ * 0.4, two DPO lines, wati careless); the points and the airdrop claimed
+ * once on the copy of the ledger a day ahead. */
+static void check_fund(json_t *f) {
+    CHECK_MSG(json_is_object(f), "no \"fund\" object in the summary");
+    json_t *r = json_object_get(f, "round"), *fb = json_object_get(f, "feedback");
+    json_t *pts = json_object_get(f, "points"), *ad = json_object_get(f, "airdrop");
+    CHECK(json_is_object(r) && json_is_object(fb) && json_is_object(pts) && json_is_object(ad));
+    if (!json_is_object(r) || !json_is_object(fb) || !json_is_object(pts) || !json_is_object(ad)) return;
+    CHECK_STR(str_at(r, "rule", NULL), "pairwise");
+    CHECK_STR(str_at(r, "pool", NULL), "4");
+    CHECK(units_of(r, "matched") + units_of(r, "remainder") == units_of(r, "pool"));
+    json_t *ps = json_object_get(r, "projects"), *p;
+    size_t i;
+    uint64_t sum = 0;
+    int datasets = 0, evals = 0;
+    json_array_foreach(ps, i, p) {
+        const char *kind = str_at(p, "kind", NULL), *owner = str_at(p, "owner", NULL);
+        sum += units_of(p, "match");
+        datasets += kind && !strcmp(kind, "dataset");
+        evals += kind && owner && !strcmp(kind, "evaluation") && !strcmp(owner, "fajar");
+    }
+    CHECK_EQ_INT(datasets, 1); /* the demo's one data job */
+    CHECK_EQ_INT(evals, 2);
+    CHECK(sum == units_of(r, "matched"));
+    CHECK(units_of(json_array_get(ps, 0), "match") > 0); /* sari and tono together */
+    CHECK_STR(str_at(fb, "status", NULL), "closed");
+    CHECK_EQ_INT(json_integer_value(json_object_get(fb, "alphaPpm")), 444444);
+    CHECK_EQ_INT(json_integer_value(json_object_get(fb, "kappaPpm")), 400000);
+    CHECK_EQ_INT(json_integer_value(json_object_get(fb, "exportLines")), 2);
+    CHECK_STR(str_at(fb, "burned", NULL), "0.08"); /* wati's bond and pay, 0.04 + 0.04 */
+    CHECK_STR(str_at(json_array_get(json_object_get(fb, "seats"), 2), "outcome", NULL), "careless");
+    CHECK(str_at(fb, "dpoRoot", NULL) && strlen(str_at(fb, "dpoRoot", NULL)) == 66);
+    CHECK(json_integer_value(json_object_get(pts, "slotsRecorded")) > 0);
+    CHECK_EQ_INT(json_integer_value(json_object_get(ad, "epoch")), json_integer_value(json_object_get(pts, "epoch")));
+    CHECK(units_of(ad, "claimed") > 0 && units_of(ad, "claimed") <= units_of(pts, "airdropPool"));
+    CHECK(json_is_true(json_object_get(ad, "secondClaimRefused")));
+    CHECK(json_integer_value(json_object_get(ad, "copyReplayedBlocks")) > 0);
+}
+
 static void test_demo_run(void) {
     char cmd[2048], *out = NULL, *err = NULL;
     snprintf(cmd, sizeof cmd, "%s demo --home %s/home --model %s --json", GT_CLI, tmp,
@@ -172,11 +224,12 @@ static void test_demo_run(void) {
         CHECK_STR(json_string_value(json_object_get(rc_, "slashed")), "0.75");
         CHECK_STR(str_at(citra, "after", "balance"), "13.75");
         /* Nothing is left locked once every task is complete, but today's
-         * airdrop pool (3), which closes tomorrow (demo_fund.c). */
+         * airdrop pool (3), which closes tomorrow, and the faucet's issuer
+         * bond (10, moved out of its stake; demo_fund.c). */
         size_t i;
         json_t *a;
         json_array_foreach(json_object_get(s, "agents"), i, a) CHECK_STR(
-            str_at(a, "after", "locked"), strcmp(json_string_value(json_object_get(a, "name")), "faucet") ? "0" : "3");
+            str_at(a, "after", "locked"), strcmp(json_string_value(json_object_get(a, "name")), "faucet") ? "0" : "13");
     }
     /* The data job as the summary reads it from the ledger, and its dataset:
      * the root published on the ledger is the root of the exported files. */
@@ -241,6 +294,7 @@ static void test_demo_run(void) {
          * one backer each) */
         CHECK_STR(str_at(fajar, "after", "balance"), "14.75");
     }
+    check_fund(json_object_get(s, "fund"));
     first_summary = s;
     s = NULL;
 out:

@@ -1,9 +1,11 @@
 /* test_fund_cli.c: `gotong fund` against a `gotong node` child over HTTP
  * (the /v1/fund routes and POST /v1/actions): an epoch's airdrop closed and
  * claimed with the proof the node serves (once), an issuer attesting a
- * human, a funding round created, entered by a dataset's owner (and not by
- * someone else), contributed to, finalized after its window and shown with
- * its match; usage errors and the API's refusals of bad parameters.
+ * human, a funding round created, entered by a dataset's owner and by the
+ * owner of a model trained by a train task (and not by someone else),
+ * contributed to, finalized after its window and shown with its matches; an
+ * issuer leaving, its bond locked for the unbonding period; usage errors and
+ * the API's refusals of bad parameters.
  * The ledger is prepared first in process (fund_util.h's world: published
  * datasets, paid slots, points, a funded epoch in 2023's block time), then
  * the node takes it over and its blocks carry today's time. */
@@ -71,8 +73,30 @@ static void save_keys(void) {
     }
 }
 
+/* ALICE's train task, run by X0 + 10 and accepted by its evaluator V2:
+ * ALICE's model, eligible as a round's project. */
+static void trained_model(gt_ledger *l, uint8_t task[32]) {
+    CHECK_EQ_INT(fa(l, X0 + 10, NULL, NULL, "agent_register", "{\"name\":\"trainer\",\"skills\":\"train\"}"), 0);
+    CHECK_EQ_INT(fa(l, ALICE, task, NULL, "task_post",
+                    "{\"kind\":\"train\",\"spec\":\"%s\",\"slots\":1,\"bounty\":%llu,\"stake\":%llu,"
+                    "\"verifier\":\"%s\",\"fee\":%llu,\"claimSeconds\":500,\"submitSeconds\":500,"
+                    "\"verifySeconds\":500}",
+                    blob("train spec"), 2 * TOKEN, TOKEN, ad(V2), TOKEN / 10),
+                 0);
+    CHECK_EQ_INT(fa(l, X0 + 10, NULL, NULL, "task_claim", "{\"task\":\"%s\"}", hx(task)), 0);
+    CHECK_EQ_INT(fa(l, X0 + 10, NULL, NULL, "task_submit", "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\"}",
+                    hx(task), blob("manifest")),
+                 0);
+    CHECK_EQ_INT(fa(l, V2, NULL, NULL, "task_verify",
+                    "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\",\"accept\":true,\"score\":100}", hx(task),
+                    blob("manifest")),
+                 0);
+}
+
 static void test_fund_cli(void) {
     gt_ledger *l = world();
+    uint8_t model[32];
+    trained_model(l, model);
     uint64_t e = gt_fund_epoch_of(now_of(l));
     CHECK_EQ_INT(fa(l, CAROL, NULL, NULL, "points_record", "{\"task\":\"%s\",\"slot\":0}", hx(task_b)), 0);
     CHECK_EQ_INT(fa(l, BOB, NULL, NULL, "points_record", "{\"task\":\"%s\",\"slot\":0}", hx(task_c)), 0);
@@ -102,14 +126,20 @@ static void test_fund_cli(void) {
     CHECK_EQ_INT(fund_cli(ALICE, out, sizeof out, "human %s", ad(X0)), 0);
     CHECK_CONTAINS(out, "weight 800000 ppm now");
     /* a round: create, enter (the owner only), contribute, finalize after the window */
-    CHECK_EQ_INT(fund_cli(ALICE, out, sizeof out, "round-create --pool 10 --window 60 --name cli-round"), 0);
+    CHECK_EQ_INT(fund_cli(ALICE, out, sizeof out, "round-create --pool 10 --window 180 --name cli-round"), 0);
     printed_id(out, id);
     CHECK_EQ_INT((int)strlen(id), 66);
     CHECK_EQ_INT(fund_cli(CAROL, out, sizeof out, "round-enter %s --dataset %s", id, hx(job_b)), 1);
     CHECK_CONTAINS(out, "only its owner");
     CHECK_EQ_INT(fund_cli(BOB, out, sizeof out, "round-enter %s --dataset %s", id, hx(job_b)), 0);
+    CHECK_EQ_INT(fund_cli(CAROL, out, sizeof out, "round-enter %s --model %s", id, hx(model)), 1);
+    CHECK_CONTAINS(out, "only its owner");
+    CHECK_EQ_INT(fund_cli(ALICE, out, sizeof out, "round-enter %s --model %s --eval %s", id, hx(model), hx(model)), 2);
+    CHECK_EQ_INT(fund_cli(ALICE, out, sizeof out, "round-enter %s --model %s", id, hx(model)), 0);
     CHECK_EQ_INT(fund_cli(X0, out, sizeof out, "contribute %s --project 0 --amount 1", id), 0);
     CHECK_EQ_INT(fund_cli(X0 + 1, out, sizeof out, "contribute %s --project 0 --amount 4", id), 0);
+    CHECK_EQ_INT(fund_cli(X0, out, sizeof out, "contribute %s --project 1 --amount 1", id), 0);
+    CHECK_EQ_INT(fund_cli(X0 + 1, out, sizeof out, "contribute %s --project 1 --amount 1", id), 0);
     int code = fund_cli(CAROL, out, sizeof out, "round-finalize %s", id);
     for (int tries = 0; code != 0 && strstr(out, "takes contributions until") && tries < 600; tries++) {
         struct timespec ts = {0, 250000000}; /* waiting out the window's block time, not timing anything */
@@ -119,8 +149,11 @@ static void test_fund_cli(void) {
     CHECK_EQ_INT(code, 0);
     CHECK_EQ_INT(fund_cli(CAROL, out, sizeof out, "round-show %s --json", id), 0);
     CHECK_CONTAINS(out, "\"match\":\"4000000\"");
+    CHECK_CONTAINS(out, "\"kind\":\"model\"");
+    CHECK_CONTAINS(out, "\"match\":\"2000000\""); /* the model's: (1 + 1)^2 - 2 */
     CHECK_EQ_INT(fund_cli(CAROL, out, sizeof out, "round-show %s", id), 0);
     CHECK_CONTAINS(out, "match 4");
+    CHECK_CONTAINS(out, "model");
     CHECK_EQ_INT(fund_cli(CAROL, out, sizeof out, "rounds"), 0);
     CHECK_CONTAINS(out, "cli-round");
     /* a duplicate proven by both keys: V1 attests X0 + 1 as another person */
@@ -131,6 +164,21 @@ static void test_fund_cli(void) {
     CHECK_CONTAINS(out, "as an issuer: slashed 10000000 base units");
     CHECK_EQ_INT(fund_cli(ALICE, out, sizeof out, "human %s", ad(X0)), 0);
     CHECK_CONTAINS(out, "weight 0 ppm now"); /* its attestation revoked */
+    /* V1 leaves: its bond (burned by the slash: 0) stays locked for the unbonding period */
+    CHECK_EQ_INT(fund_cli(V1, out, sizeof out, "issuer-leave"), 0);
+    CHECK_EQ_INT(fund_cli(ALICE, out, sizeof out, "human %s", ad(V1)), 0);
+    CHECK_CONTAINS(out, "as an issuer: unbonding, bond 0 base units, free from block");
+    /* the node's blocks come every 200 ms: the period (10 blocks) passes while we wait */
+    code = fund_cli(V1, out, sizeof out, "issuer-withdraw");
+    for (int tries = 0; code == 1 && tries < 100; tries++) {
+        CHECK_CONTAINS(out, "stays locked (and slashable");
+        struct timespec ts = {0, 250000000}; /* waiting for blocks, not timing anything */
+        nanosleep(&ts, NULL);
+        code = fund_cli(V1, out, sizeof out, "issuer-withdraw");
+    }
+    CHECK_EQ_INT(code, 0);
+    CHECK_EQ_INT(fund_cli(ALICE, out, sizeof out, "human %s", ad(V1)), 0);
+    CHECK_CONTAINS(out, "as an issuer: withdrawn, bond 0 base units");
     /* usage errors (2) and the API's refusals */
     CHECK_EQ_INT(fund_cli(X0, out, sizeof out, "contribute %s", id), 2);
     CHECK_EQ_INT(fund_cli(X0, out, sizeof out, "round-show 0x12"), 2);

@@ -298,8 +298,9 @@ static void attest_all(gt_ledger *l, int issuer, const int *who, int n, uint64_t
                      0);
 }
 
-/* Issuers: only a staked, registered sender attests; an attestation's
- * weight reads the issuer's stake when it is used. */
+/* Issuers: only a staked, registered sender attests (registering bonds
+ * the minimum out of its stake); an attestation's weight reads the
+ * issuer's standing when it is used. */
 static void test_issuers(void) {
     gt_ledger *l = world();
     gt_result res;
@@ -328,8 +329,12 @@ static void test_issuers(void) {
     CHECK_EQ_U64(weight_of(l, X0, now_of(l)), 1000000);
     CHECK_EQ_U64(weight_of(l, X0, until), 0);         /* expired then */
     CHECK_EQ_U64(weight_of(l, X0 + 1, now_of(l)), 0); /* never attested */
-    /* the issuer unstakes below the minimum: its word no longer counts */
-    CHECK_EQ_INT(fa(l, V1, NULL, NULL, "unstake", "{\"amount\":%llu}", 15 * TOKEN), 0);
+    /* unstaking what is left staked does not touch the bond: it still counts */
+    CHECK_EQ_INT(fa(l, V1, NULL, NULL, "unstake", "{\"amount\":%llu}", 15 * TOKEN), GT_EFUNDS);
+    CHECK_EQ_INT(fa(l, V1, NULL, NULL, "unstake", "{\"amount\":%llu}", 10 * TOKEN), 0);
+    CHECK_EQ_U64(weight_of(l, X0, now_of(l)), 1000000);
+    /* the issuer leaves: its word no longer counts */
+    CHECK_EQ_INT(fa(l, V1, NULL, NULL, "human_issuer_leave", "{}"), 0);
     CHECK_EQ_U64(weight_of(l, X0, now_of(l)), 0);
     CHECK_EQ_INT(fa(l, V1, NULL, &res, "human_attest",
                     "{\"subject\":\"%s\",\"person\":\"%s\",\"weightPpm\":1000000,\"expiresS\":%llu}", ad(X0 + 1),
@@ -400,7 +405,7 @@ static void test_sybil_split(void) {
  * tokens: k = floor(sqrt(1e6 * 1e6)) = 1e6 base units, the pair's term is
  * 2 * floor(1e6 * 1e7 / (1e7 + 1e6)) = 2 * 909090 = 1818180 base units.
  * The same round where one of the two was revoked, had expired by the
- * window's end, or was vouched for by an issuer that then unstaked: 0. */
+ * window's end, or was vouched for by an issuer that then left: 0. */
 static void test_weights_by_hand(void) {
     gt_ledger *l = world();
     uint64_t t = now_of(l);
@@ -417,14 +422,14 @@ static void test_weights_by_hand(void) {
     for (int k = 0; k < 4; k++)
         for (int j = 0; j < 2; j++) CHECK_EQ_INT(give(l, pairs[k][j], r[k], 0, TOKEN), 0);
     CHECK_EQ_INT(fa(l, V1, NULL, NULL, "human_revoke", "{\"subject\":\"%s\"}", ad(X0 + 3)), 0);
-    CHECK_EQ_INT(fa(l, V2, NULL, NULL, "unstake", "{\"amount\":%llu}", 15 * TOKEN), 0);
+    CHECK_EQ_INT(fa(l, V2, NULL, NULL, "human_issuer_leave", "{}"), 0);
     CHECK_EQ_INT(finalize(l, r[0], 1000), 0);
     for (int k = 1; k < 4; k++)
         CHECK_EQ_INT(fa(l, CAROL, NULL, NULL, "fund_round_finalize", "{\"round\":\"%s\"}", hx(r[k])), 0);
     CHECK_EQ_U64(match_of(l, r[0], 0), 1818180);
     CHECK_EQ_U64(match_of(l, r[1], 0), 0); /* revoked */
     CHECK_EQ_U64(match_of(l, r[2], 0), 0); /* expired */
-    CHECK_EQ_U64(match_of(l, r[3], 0), 0); /* unstaked issuer */
+    CHECK_EQ_U64(match_of(l, r[3], 0), 0); /* its issuer left */
     done(l);
 }
 

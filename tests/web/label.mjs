@@ -17,6 +17,18 @@
 //   - budi reveals and citra closes through the CLI; the page then shows the
 //     task closed, its agreement as the API gives it and export links that
 //     the node serves (the DPO lines as many as the task says).
+// Then the ranking form (rankingChecks), on a ranking task citra posts with
+// `gotong label post --ranking` (two items of three answers, one gold):
+//   - ayu, keyboard only, takes a seat and orders each item's answers by
+//     typing their numbers best first (a digit typed anywhere starts the
+//     order), Tab, a reason, Enter; an order that repeats an answer is
+//     refused by the page with what to type and nothing reaches the ledger;
+//     the ledger holds her two labels sealed;
+//   - budi orders them through the CLI; ayu reveals from the page: the
+//     ledger holds her rank codes (the answers' 0-based digits, best first)
+//     and reasons as typed;
+//   - budi reveals, citra closes: the page shows the task closed, the
+//     consensus order of the item both ranked alike, and its export.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -68,6 +80,7 @@ export async function labelChecks(ctx, t, env) {
   label(citra, ['close', task]);
   await closedShown(ctx, t, env, task);
   await closedShown(ctx, t, env, demoTask.id);
+  await rankingChecks(ctx, t, env, label, { ayu, budi, citra });
   return [
     ['label-tasks', 'label'],
     ['label-task', `label/${task}`],
@@ -210,5 +223,108 @@ async function closedShown(ctx, t, env, task) {
   const card = await t.rawGet(env.base, await page.$eval('#label-exports a[data-format="card"]', (el) => el.getAttribute('href')));
   check(card.status === 200 && card.body.includes(tk.dpoRoot), 'its dataset card link serves the card with the DPO root');
   await page.screenshot({ path: path.join(t.SHOTS, `label-closed-${task.slice(2, 8)}.png`), fullPage: true });
+  await page.close();
+}
+
+const RANKS = {
+  name: 'web test rankings',
+  items: [
+    { prompt: 'Order these by size, largest first.', answers: ['a mouse', 'an elephant', 'a dog'], gold: '120' },
+    { prompt: 'Order the replies to "can you review my PR?", best first.', answers: ['Sure, looking now.', 'No.', 'Later, maybe.'] },
+  ],
+};
+
+// The ranking form: post, ayu orders from the keyboard, budi through the
+// CLI, ayu reveals from the page, citra closes; the page shows the outcome.
+async function rankingChecks(ctx, t, env, label, { ayu, budi, citra }) {
+  const { check } = t;
+  const file = path.join(env.home, 'web-test-ranks.json');
+  fs.writeFileSync(file, JSON.stringify(RANKS));
+  const out = label(citra, ['post', '--ranking', '--file', file, '--labellers', '2']);
+  const task = (/task (0x[0-9a-f]{64})/.exec(out) || [])[1];
+  check(task !== undefined && /a ranking task/.test(out), `citra posted a ranking task through the CLI (${task})`);
+  await keyboardRanks(ctx, t, env, task, ayu);
+  label(budi, ['join', task]);
+  label(budi, [task], '231 elephant, dog, mouse\n132 the polite one first\n');
+  await rankRevealInPage(ctx, t, env, task, ayu);
+  label(budi, ['reveal', task]);
+  label(citra, ['close', task]);
+  await closedShown(ctx, t, env, task);
+  const tk = await t.api(env.base, `/v1/label/tasks/${task}`);
+  const page = await ctx.newPage();
+  await t.open(page, env.base, `label/${task}`, `label/${task}`);
+  const item1 = await page.$eval('article.item[data-item="1"]', (el) => el.textContent);
+  check(
+    tk.ranking === true && tk.itemList[1].label === '021' && /label order 1 3 2/.test(item1),
+    `the closed ranking task shows item 2's consensus order "1 3 2" as the ledger has it (its answers best first: ${tk.itemList[1].label})`,
+  );
+  await page.screenshot({ path: path.join(t.SHOTS, 'label-ranking-closed.png'), fullPage: true });
+  await page.close();
+}
+
+// ayu joins and orders both items with the keyboard alone.
+async function keyboardRanks(ctx, t, env, task, ayu) {
+  const { check } = t;
+  const key = t.exportKey(ayu);
+  const page = await ctx.newPage();
+  const leaked = watchKey(page, key);
+  await t.open(page, env.base, `label/${task}`, `label/${task}`);
+  await unlock(page, t, key, '#label-join');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#label-item[data-item="0"] #label-order', { timeout: t.WAIT_MS });
+  const legend = await page.$eval('#label-item legend', (el) => el.textContent);
+  check(/order the answers, best first/.test(legend), `a ranking item asks for an order: "${legend}"`);
+  // a repeated answer: refused by the page, nothing sent
+  await page.keyboard.press('1');
+  await page.keyboard.press('1');
+  check(await page.evaluate(() => document.activeElement.id === 'label-order'), 'a digit typed anywhere starts the order in its field');
+  await page.keyboard.press('Enter');
+  const [bad, why] = await outcome(page, t);
+  check(bad === '0' && /type the answers 1-3 from best to worst, each once/.test(why), `the order "11" is refused by the page: "${why}"`);
+  await page.keyboard.press('Backspace');
+  await page.keyboard.press('Backspace');
+  const orders = [
+    ['23', 'elephant, dog, mouse'],
+    ['132', 'says yes and does it'],
+  ];
+  for (const [i, [digits, reason]] of orders.entries()) {
+    for (const d of digits) await page.keyboard.press(d);
+    await page.keyboard.press('Tab');
+    const typing = await page.evaluate(() => document.activeElement.id);
+    check(typing === 'label-reason', `Tab after the order "${digits}" of item ${i + 1} moves to the reason`);
+    await page.keyboard.type(reason);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector(i === 0 ? '#label-item[data-item="1"]' : '#label-waiting', { timeout: t.WAIT_MS });
+    const [ok, text] = await page.$eval('#label-result', (el) => [el.dataset.ok, el.textContent]);
+    const said = i === 0 ? 'order 2 3 1' : 'order 1 3 2';
+    check(ok === '1' && text.includes(said), `item ${i + 1} committed from the keyboard as "${said}": ${text}`);
+  }
+  const { labels } = await t.api(env.base, `/v1/label/tasks/${task}/labels`);
+  const mine = labels.filter((l) => l.labeller === ayu);
+  check(mine.length === 2 && mine.every((l) => !l.revealed && l.choice === null), `the ledger holds ayu's two orders sealed`);
+  check(!leaked(), 'the private key is in no request the ranking form made');
+  await page.close();
+}
+
+async function rankRevealInPage(ctx, t, env, task, ayu) {
+  const { check } = t;
+  const key = t.exportKey(ayu);
+  const page = await ctx.newPage();
+  await t.open(page, env.base, `label/${task}`, `label/${task}`);
+  await unlock(page, t, key, '#label-reveal');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#label-waiting', { timeout: t.WAIT_MS });
+  const [ok, text] = await page.$eval('#label-result', (el) => [el.dataset.ok, el.textContent]);
+  check(ok === '1' && /2 labels revealed/.test(text), `the page revealed ayu's orders: ${text}`);
+  const { labels } = await t.api(env.base, `/v1/label/tasks/${task}/labels`);
+  const mine = labels.filter((l) => l.labeller === ayu).map((l) => [l.item, l.choice, l.reason]);
+  check(
+    JSON.stringify(mine) ===
+      JSON.stringify([
+        [0, 120, 'elephant, dog, mouse'],
+        [1, 21, 'says yes and does it'],
+      ]),
+    `the ledger holds ayu's rank codes and reasons as typed: ${JSON.stringify(mine)}`,
+  );
   await page.close();
 }
