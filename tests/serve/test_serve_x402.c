@@ -5,7 +5,10 @@
  * node and never reaches the model; a paid one is answered with
  * PAYMENT-RESPONSE naming the payment, which is in the ledger; a replayed
  * payment is refused (the ledger's used nonce) and serves nothing; a
- * streamed chat completion is paid before its first byte; a request the
+ * streamed chat completion is paid before its first byte; a stream whose
+ * payment was good when it arrived but cannot settle by its first token
+ * (its payer spent the nonce while it waited for the model) gets a 402 in
+ * place of the stream; a request the
  * model refuses (an unknown model, a bad field) is not charged, so the same
  * payment still buys a good request after it; a payer without funds gets a
  * 402 instead of the answer (stream or not); an unpriced route (embeddings,
@@ -32,12 +35,16 @@
 #define PAYER 1
 #define MERCHANT 3
 #define POOR 4
+#define SPENDER 5
 #define MINTED 5000000
 
 static const char *const CHAT =
     "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"max_tokens\":8,\"seed\":7}";
 static const char *const CHAT_STREAM =
     "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"max_tokens\":8,\"seed\":7,"
+    "\"stream\":true}";
+static const char *const CHAT_LONG_STREAM =
+    "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"max_tokens\":1500,\"seed\":7,"
     "\"stream\":true}";
 static const char *const CHAT_UNKNOWN_MODEL =
     "{\"model\":\"nope\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"max_tokens\":8}";
@@ -251,6 +258,97 @@ static void test_poor(world *w) {
     CHECK_EQ_U64(balance_of(w->cl, MERCHANT), 2 * CHAT_PRICE);
 }
 
+/* A raw connection with a small receive buffer (a client that stops
+ * reading fills it soon), with a paid POST of body sent on it. */
+static int send_paid(uint16_t port, const char *body, const char *sig) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0), rcvbuf = 2048;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a)) {
+        CHECK_MSG(0, "cannot connect to port %u", port);
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    size_t cap = strlen(body) + strlen(sig) + 256;
+    char *req = malloc(cap);
+    int n = snprintf(req, cap, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %zu\r\nPAYMENT-SIGNATURE: %s\r\n\r\n%s", strlen(body), sig, body);
+    CHECK(n > 0 && write(fd, req, (size_t)n) == n);
+    free(req);
+    return fd;
+}
+
+/* The model's queue.<key> in the node's /health. */
+static long long queue_count(world *w, const char *key) {
+    thttp h;
+    CHECK_EQ_INT((int)tget(w->c, w->port, "/health", &h), 200);
+    json_t *j = json_loads(h.body, 0, NULL);
+    long long v = json_integer_value(json_object_get(json_object_get(json_object_get(j, "model"), "queue"), key));
+    json_decref(j);
+    thttp_free(&h);
+    return v;
+}
+
+/* Polls /health until queue.<key> reaches at least want (a bound on the
+ * polls only so a broken server fails the test instead of hanging it). */
+static int wait_queue(world *w, const char *key, long long want) {
+    for (int i = 0; i < 6000; i++) {
+        if (queue_count(w, key) >= want) return 1;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    CHECK_MSG(0, "queue.%s never reached %lld", key, want);
+    return 0;
+}
+
+/* A stream whose payment verifies when it arrives but no longer settles
+ * when its first token is made: the node's 402 goes out in its place. The
+ * model's one slot is held by a paid stream its client does not read; the
+ * spender's paid stream waits for it; the spender then uses its payment's
+ * nonce; the held stream's client leaves. */
+static void test_settle_fails(world *w) {
+    CHECK_EQ_INT(tmint(w->c, w->port, 1, SPENDER, CHAT_PRICE), 200);
+    char *sig = unpaid_chat(w), *spend = NULL, buf[16384], why[256];
+    int held = send_paid(w->port, CHAT_LONG_STREAM, sig);
+    wait_queue(w, "running", 1);
+    gt_key sk;
+    gt_addr sa, to;
+    tkey(SPENDER, &sk, &sa);
+    gt_agent_payer sp = {.key = &sk, .budget = CHAT_PRICE, .ledger = w->cl};
+    gt_agent_paid paid;
+    gt_err err;
+    xhttp a;
+    CHECK_EQ_INT((int)xpost(w->c, w->port, "/v1/chat/completions", CHAT_STREAM, NULL, NULL, &a), 402);
+    CHECK_MSG(gt_agent_pay_sign(&sp, a.x.required, &spend, &paid, &err) == 0, "%s", err.msg);
+    thttp_free(&a.h);
+    int fd = spend ? send_paid(w->port, CHAT_STREAM, spend) : -1;
+    wait_queue(w, "waiting", 1); /* verified, waiting for the slot */
+    gt_action t;
+    tkey(MERCHANT, &sk, &to);
+    tcore(&t, &gt_kind_transfer, SPENDER, 0, &to, 1); /* the payment's nonce, spent */
+    char *body = tjson(&t);
+    thttp h;
+    CHECK_EQ_INT((int)tpost(w->c, w->port, "/v1/actions", body, &h), 200);
+    free(body), thttp_free(&h);
+    if (held >= 0) close(held);
+    size_t len = 0;
+    int eof = 0;
+    buf[0] = 0;
+    if (fd >= 0) tread_until(fd, buf, sizeof buf, &len, "\r\n\r\n{", 120000, &eof);
+    CHECK_MSG(!strncmp(buf, "HTTP/1.1 402", 12), "got: %.80s", buf);
+    CHECK(strstr(buf, "data:") == NULL && strstr(buf, "PAYMENT-REQUIRED:") != NULL);
+    const char *v = strstr(buf, "PAYMENT-REQUIRED:");
+    char req[GT_X402_HEADER_MAX + 1] = "";
+    if (v) sscanf(v + 17, " %8192[^\r\n]", req);
+    gt_x402_refusal(req, why, sizeof why);
+    CHECK_CONTAINS(why, "nonce 0 already used");
+    if (fd >= 0) close(fd);
+    CHECK_EQ_U64(balance_of(w->cl, SPENDER), CHAT_PRICE - 1);
+    CHECK_EQ_U64(balance_of(w->cl, MERCHANT), 3 * CHAT_PRICE + 1); /* the held stream made tokens: it paid */
+    gt_free(sig), gt_free(spend);
+}
+
 /* Unpriced routes answer without payment, with the node's request id. */
 static void test_free_routes(world *w) {
     xhttp a;
@@ -290,12 +388,12 @@ static void test_oai_rent(world *w) {
     const gt_agent_paid *paid = gt_oai_last_paid(o);
     CHECK(paid->paid && paid->amount == COMPLETION_PRICE && p.spent == COMPLETION_PRICE);
     CHECK_STR(paid->network, "gotong:1337");
-    CHECK_EQ_U64(balance_of(w->cl, MERCHANT), 2 * CHAT_PRICE + COMPLETION_PRICE);
+    CHECK_EQ_U64(balance_of(w->cl, MERCHANT), 3 * CHAT_PRICE + 1 + COMPLETION_PRICE);
     toks.len = 0;
     CHECK_EQ_INT(gt_oai_complete_ids(o, prompt, 4, 4, 32000, &toks, &err), GT_EFUNDS);
     CHECK_CONTAINS(err.msg, "budget has 250 left");
     CHECK(toks.len == 0 && p.spent == COMPLETION_PRICE && !gt_oai_last_paid(o)->paid);
-    CHECK_EQ_U64(balance_of(w->cl, MERCHANT), 2 * CHAT_PRICE + COMPLETION_PRICE);
+    CHECK_EQ_U64(balance_of(w->cl, MERCHANT), 3 * CHAT_PRICE + 1 + COMPLETION_PRICE);
     gt_buf_free(&toks);
     gt_oai_free(o);
 }
@@ -306,7 +404,8 @@ static void test_node_x402(void) {
     write_config(home);
     world w = {0};
     gt_serve_config sc = gt_serve_defaults();
-    sc.model_path = gt_fixture(MODEL), sc.model_id = "m", sc.n_parallel = 2;
+    sc.model_path = gt_fixture(MODEL), sc.model_id = "m", sc.n_parallel = 1; /* one slot: test_settle_fails */
+    sc.stream_lag_tokens = 4, sc.stream_idle_ms = 600000, sc.stream_sndbuf_bytes = 4096; /* a held stream stays */
     gt_err err = {0};
     CHECK_MSG(gt_serve_open(&sc, &w.s, &err) == 0, "%s", err.msg);
     if (!w.s) return;
@@ -327,6 +426,7 @@ static void test_node_x402(void) {
         test_paid_and_replay(&w);
         test_refused_then_stream(&w);
         test_poor(&w);
+        test_settle_fails(&w);
         test_free_routes(&w);
         test_oai_rent(&w);
         gt_client_free(w.cl);
