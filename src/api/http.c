@@ -246,6 +246,7 @@ int gt_api_route_known(const char *method, const char *pattern) {
     return 0;
 }
 
+/* See api_impl.h: the extension's routes, then the node's (x402.json may price either). */
 int gt_api_node_route_known(void *node, const char *method, const char *pattern) {
     const gt_api_ext *x = ((gt_node *)node)->cfg.ext;
     for (size_t i = 0; x && i < x->n_routes; i++)
@@ -399,6 +400,8 @@ static enum MHD_Result ext_pay_check(gt_req *r, const char *method, const char *
     return MHD_YES;
 }
 
+/* See api/ext.h. Runs in the request's connection thread (one request at a
+ * time on a connection), so its slot's ext_req is the request answered. */
 enum MHD_Result gt_api_ext_respond(struct MHD_Connection *conn, unsigned status, struct MHD_Response *resp) {
     gt_conn *c = conn_of(conn);
     gt_req *r = c ? c->ext_req : NULL;
