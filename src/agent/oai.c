@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "agent/client.h"
+#include "agent/pay.h"
 #include "base/alloc.h"
 #include "base/json.h"
 
@@ -21,6 +22,9 @@ struct gt_oai {
     long timeout_ms;
     CURL *curl;
     char curl_err[CURL_ERROR_SIZE];
+    gt_agent_payer *payer;            /* pays a 402; NULL: none */
+    gt_agent_paid paid;               /* what the last request paid */
+    gt_x402_answer pay_hdrs;          /* the x402 headers of the last answer */
 };
 
 int gt_oai_new(const char *base_url, const char *model, uint64_t timeout_ms, gt_oai **out, gt_err *err) {
@@ -58,6 +62,8 @@ void gt_oai_free(gt_oai *o) {
 }
 
 const char *gt_oai_url(const gt_oai *o) { return o->url; }
+void gt_oai_set_payer(gt_oai *o, gt_agent_payer *p) { o->payer = p; }
+const gt_agent_paid *gt_oai_last_paid(const gt_oai *o) { return &o->paid; }
 const char *gt_oai_model(const gt_oai *o) { return o->model[0] ? o->model : NULL; }
 
 /* Collects a body up to GT_OAI_RESPONSE_MAX; more aborts the transfer. */
@@ -81,50 +87,91 @@ static const char *error_message(const json_t *j) {
     return json_string_value(json_object_get(json_object_get(j, "error"), "message"));
 }
 
-/* GET (body NULL) or POST a JSON body to {url}{path}; *out gets the parsed
- * JSON object of a 2xx answer. Anything else is an error naming the URL. */
-static int request(gt_oai *o, const char *path, const char *body, json_t **out, gt_err *err) {
-    *out = NULL;
-    char url[GT_OAI_URL_MAX + 64];
-    snprintf(url, sizeof url, "%s%s", o->url, path);
+/* One exchange: GET (body NULL) or POST body to url, with PAYMENT-SIGNATURE
+ * sig when not NULL. s gets the body, *status the status, o->pay_hdrs the
+ * x402 headers. Only a transport failure is an error here. */
+static int exchange(gt_oai *o, const char *url, const char *body, const char *sig, oai_sink *s, long *status,
+                    gt_err *err) {
     CURL *h = o->curl;
     curl_easy_reset(h);
-    oai_sink s = {GT_BUF_INIT, 0};
     struct curl_slist *hdrs = NULL;
+    char *line = sig ? gt_malloc(strlen(sig) + 32) : NULL;
+    if (sig && !line) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    memset(&o->pay_hdrs, 0, sizeof o->pay_hdrs);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, gt_x402_on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &o->pay_hdrs);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, o->timeout_ms);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)GT_OAI_CONNECT_TIMEOUT_MS);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, o->curl_err);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     o->curl_err[0] = 0;
+    if (sig) {
+        sprintf(line, "PAYMENT-SIGNATURE: %s", sig);
+        hdrs = curl_slist_append(hdrs, line);
+    }
     if (body) {
         hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
         hdrs = curl_slist_append(hdrs, "Expect:");
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
     }
+    if (hdrs) curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     CURLcode cc = curl_easy_perform(h);
     curl_slist_free_all(hdrs);
-    long status = 0;
-    int rc = 0;
-    if (cc != CURLE_OK) {
-        rc = s.over ? gt_err_set(err, GT_ELIMIT, "%s: the answer is over the limit of %d bytes", url,
-                                 GT_OAI_RESPONSE_MAX)
-                    : gt_err_set(err, GT_EIO, "%s: %s", url, o->curl_err[0] ? o->curl_err : curl_easy_strerror(cc));
-        goto out;
+    gt_free(line);
+    *status = 0;
+    if (cc != CURLE_OK)
+        return s->over ? gt_err_set(err, GT_ELIMIT, "%s: the answer is over the limit of %d bytes", url,
+                                    GT_OAI_RESPONSE_MAX)
+                       : gt_err_set(err, GT_EIO, "%s: %s", url, o->curl_err[0] ? o->curl_err : curl_easy_strerror(cc));
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+    return 0;
+}
+
+/* An answer 402 paid (o->payer, within its budget) and the request sent
+ * again; a paid answer must be 2xx with PAYMENT-RESPONSE (into o->paid). */
+static int pay_retry(gt_oai *o, const char *url, const char *body, oai_sink *s, long *status, gt_err *err) {
+    char *sig = NULL;
+    int rc = gt_agent_pay_sign(o->payer, o->pay_hdrs.required, &sig, &o->paid, err);
+    if (rc) return gt_err_wrap(err, "%s answered 402", url);
+    s->buf.len = 0;
+    rc = exchange(o, url, body, sig, s, status, err);
+    gt_free(sig);
+    if (!rc && *status == 402) {
+        char why[256];
+        gt_x402_refusal(o->pay_hdrs.required, why, sizeof why);
+        return gt_err_set(err, GT_EPERM, "%s refused the payment: %s", url, why[0] ? why : "no reason given");
     }
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    if (rc || *status < 200 || *status > 299) return rc; /* the caller reports the status */
+    if ((rc = gt_agent_pay_response(o->pay_hdrs.response, o->paid.tx, err))) return gt_err_wrap(err, "%s", url);
+    o->paid.paid = 1;
+    return 0;
+}
+
+/* GET (body NULL) or POST a JSON body to {url}{path}, paying a 402 when the
+ * client has a payer; *out gets the parsed JSON object of a 2xx answer.
+ * Anything else is an error naming the URL. */
+static int request(gt_oai *o, const char *path, const char *body, json_t **out, gt_err *err) {
+    *out = NULL;
+    char url[GT_OAI_URL_MAX + 64];
+    snprintf(url, sizeof url, "%s%s", o->url, path);
+    oai_sink s = {GT_BUF_INIT, 0};
+    long status = 0;
+    memset(&o->paid, 0, sizeof o->paid);
+    int rc = exchange(o, url, body, NULL, &s, &status, err);
+    if (!rc && status == 402 && o->payer) rc = pay_retry(o, url, body, &s, &status, err);
+    if (rc) goto out;
     json_t *j = NULL;
     gt_err perr = {0};
     int bad = gt_json_parse(s.buf.data ? (const char *)s.buf.data : "", s.buf.len, GT_OAI_RESPONSE_MAX, &j, &perr);
     if (status < 200 || status > 299) {
         const char *m = bad ? NULL : error_message(j);
-        rc = gt_err_set(err, status >= 500 || status == 429 ? GT_EIO : GT_EINVAL, "%s: HTTP %ld%s%.300s", url, status,
-                        m ? ": " : "", m ? m : "");
+        rc = gt_err_set(err, status >= 500 || status == 429 ? GT_EIO : status == 402 ? GT_EPERM : GT_EINVAL,
+                        "%s: HTTP %ld%s%.300s", url, status, m ? ": " : "", m ? m : "");
         json_decref(j);
     } else if (bad || !json_is_object(j)) {
         rc = gt_err_set(err, GT_EIO, "%s: the answer is not a JSON object (%s)", url, bad ? perr.msg : "an array");

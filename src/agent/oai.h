@@ -50,6 +50,17 @@ const char *gt_oai_url(const gt_oai *o);
 /* The model asked for (NULL until named or found by gt_oai_check_model). */
 const char *gt_oai_model(const gt_oai *o);
 
+/* Rents the inference it asks for (x402 v2, agent/pay.h): an answer 402
+ * is paid from p, within what is left of its budget, and the request sent
+ * once more with PAYMENT-SIGNATURE; the paid answer must be 2xx and carry
+ * PAYMENT-RESPONSE, else it is an error (the payment counted spent either
+ * way). p is borrowed; NULL (the default): a 402 is an error, nothing paid. */
+struct gt_agent_payer;
+struct gt_agent_paid;
+void gt_oai_set_payer(gt_oai *o, struct gt_agent_payer *p);
+/* What the last request paid (paid 0: nothing). */
+const struct gt_agent_paid *gt_oai_last_paid(const gt_oai *o);
+
 /* GET {base}/models: the model must be listed with "sha256" equal to
  * want_id ("sha256:<hex>" of the GGUF file); a server that does not say
  * which bytes it runs is refused. Without a name, takes the entry whose

@@ -120,7 +120,7 @@ int gt_agent_pay_sign(gt_agent_payer *p, const char *required, char **sig, gt_ag
 }
 
 /* The settlement's id from PAYMENT-RESPONSE ({success, transaction}). */
-static int parse_response(const char *value, uint8_t tx[32], gt_err *err) {
+int gt_agent_pay_response(const char *value, uint8_t tx[32], gt_err *err) {
     json_t *j = NULL;
     int rc = gt_x402_b64_decode(value, "PAYMENT-RESPONSE", &j, err);
     const char *t = rc ? NULL : json_string_value(json_object_get(j, "transaction"));
@@ -155,7 +155,7 @@ int gt_agent_pay_get(gt_agent_payer *p, const char *url, long *status, gt_buf *b
         rc = gt_err_set(err, GT_EPERM, "%s refused the payment: %s", url, why[0] ? why : "no reason given");
     } else if (!rc && asked && a->status / 100 != 2) {
         rc = gt_err_set(err, GT_EIO, "%s answered %ld to the paid request", url, a->status);
-    } else if (!rc && asked && !(rc = parse_response(a->response, out->tx, err))) {
+    } else if (!rc && asked && !(rc = gt_agent_pay_response(a->response, out->tx, err))) {
         out->paid = 1;
     }
     gt_free(sig);

@@ -38,6 +38,9 @@ typedef struct gt_agent_paid {
  * ledger's first, then the chain's), checks the budget, signs it and counts
  * it spent: *sig (gt_free) is the PAYMENT-SIGNATURE value. */
 int gt_agent_pay_sign(gt_agent_payer *p, const char *required, char **sig, gt_agent_paid *out, gt_err *err);
+/* The settlement's id (transaction) of a PAYMENT-RESPONSE value, which
+ * must say success: true; an error otherwise. */
+int gt_agent_pay_response(const char *value, uint8_t tx[32], gt_err *err);
 /* GETs url; on 402 pays (gt_agent_pay_sign) and retries once. *status gets
  * the final status, body the final body, out what was paid. */
 int gt_agent_pay_get(gt_agent_payer *p, const char *url, long *status, gt_buf *body, gt_agent_paid *out,

@@ -111,6 +111,8 @@ struct gt_node {
 };
 /* Does the node have route method + pattern (http.c's table)? */
 int gt_api_route_known(const char *method, const char *pattern);
+/* The same over the node's routes and its extension's (n: a gt_node). */
+int gt_api_node_route_known(void *n, const char *method, const char *pattern);
 
 /* Borrows a reader (opening one if the pool is empty); gt_node_reader_put gives it back. */
 gt_reader *gt_node_reader_get(gt_node *n, gt_err *err);
@@ -149,6 +151,9 @@ typedef struct gt_req {
      * the node's table size plus the extension's index. */
     int is_ext;
     void *ext_ctx;            /* the extension's own request context */
+    struct gt_api_x402_pay *ext_pay; /* its verified payment, settled by gt_api_ext_respond; NULL: unpriced */
+    struct gt_resp *early_resp;      /* an answer known from the headers, sent at the end (x402's 402) */
+    int ext_status;           /* the status the node sent for the extension instead of its answer; 0: none */
 } gt_req;
 
 /* One open connection (http.c): its client's address and whether it was
@@ -156,6 +161,7 @@ typedef struct gt_req {
 typedef struct gt_conn {
     uint32_t ip; /* IPv4, network order */
     int used, over;
+    gt_req *ext_req; /* the request of the extension's running on it (gt_api_ext_respond finds it here) */
 } gt_conn;
 
 /* Blob uploads (h_blobs.c), driven by http.c: begin with the headers (a

@@ -14,7 +14,14 @@
  * and queues its own response. Its part of GET /health comes from health().
  *
  * An extension's handlers may block (a request waits for a model), so the
- * node refuses one unless it runs a thread per connection (threads 0). */
+ * node refuses one unless it runs a thread per connection (threads 0).
+ *
+ * It queues every answer through gt_api_ext_respond, so its answers are the
+ * node's: they carry the node's X-Request-Id (the client's when valid, else
+ * the node's own, as for the node's routes), and a route HOME/x402.json
+ * prices is paid before the extension sees the request (a request without a
+ * valid payment is answered 402 by the node) and settled as its answer goes
+ * out (api/x402.h). */
 #ifndef GT_API_EXT_H
 #define GT_API_EXT_H
 
@@ -37,6 +44,13 @@ typedef struct gt_api_ext {
     const char *health_key;   /* its member of GET /health ("model") */
     json_t *(*health)(void *cls); /* a new reference, or NULL (left out) */
 } gt_api_ext;
+
+/* Queues the extension's answer resp with status on conn (the connection
+ * of a request the node handed it): adds the node's X-Request-Id; on a paid
+ * route settles a 2xx answer and adds PAYMENT-RESPONSE, or, when the
+ * settlement fails, sends the node's 402 instead of resp (which the caller
+ * destroys either way, as after MHD_queue_response). */
+enum MHD_Result gt_api_ext_respond(struct MHD_Connection *conn, unsigned status, struct MHD_Response *resp);
 
 /* The node's table holds this many routes at most beside an extension's. */
 #define GT_API_EXT_MAX_ROUTES 16

@@ -246,6 +246,14 @@ int gt_api_route_known(const char *method, const char *pattern) {
     return 0;
 }
 
+/* See api_impl.h: the extension's routes, then the node's (x402.json may price either). */
+int gt_api_node_route_known(void *node, const char *method, const char *pattern) {
+    const gt_api_ext *x = ((gt_node *)node)->cfg.ext;
+    for (size_t i = 0; x && i < x->n_routes; i++)
+        if (!strcmp(x->routes[i].method, method) && !strcmp(x->routes[i].pattern, pattern)) return 1;
+    return gt_api_route_known(method, pattern);
+}
+
 /* Queues o on the connection and frees what o owns. */
 static enum MHD_Result send_resp(gt_req *r, gt_resp *o) {
     struct MHD_Response *resp = o->raw;
@@ -352,6 +360,69 @@ static int req_check_body(gt_req *r, enum MHD_Result *ret) {
     return 0;
 }
 
+/* Hands the request to the extension (api/ext.h): its callback gets every
+ * call from here on, and gt_api_ext_respond finds the request on its
+ * connection. */
+static enum MHD_Result ext_take(gt_req *r) {
+    gt_conn *c = conn_of(r->conn);
+    assert(c); /* a request without a slot was told 429 above */
+    r->is_ext = 1;
+    c->ext_req = r;
+    return MHD_YES;
+}
+
+/* An extension's route that x402.json prices: its payment is verified now,
+ * before the extension sees a byte, and kept for gt_api_ext_respond; a
+ * request without a valid one is answered 402 by the node (now when a body
+ * is coming, which MHD then drops, else at the end) and never reaches it. */
+static enum MHD_Result ext_pay_check(gt_req *r, const char *method, const char *pattern) {
+    gt_node *n = r->node;
+    if (!n->x402) return ext_take(r);
+    gt_resp o = {0};
+    gt_api_x402_pay *pay = gt_calloc(1, sizeof *pay);
+    if (!pay) return MHD_NO;
+    if (!gt_api_x402_check(n->x402, r, method, pattern, pay, &o)) {
+        if (pay->priced) r->ext_pay = pay;
+        else gt_free(pay);
+        return ext_take(r);
+    }
+    gt_free(pay);
+    const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *te = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    if ((cl && strcmp(cl, "0")) || te) return send_resp(r, &o);
+    r->early_resp = gt_malloc(sizeof o);
+    if (!r->early_resp) {
+        gt_free(o.body);
+        gt_free(o.extra_value);
+        return MHD_NO;
+    }
+    *r->early_resp = o;
+    return MHD_YES;
+}
+
+/* See api/ext.h. Runs in the request's connection thread (one request at a
+ * time on a connection), so its slot's ext_req is the request answered. */
+enum MHD_Result gt_api_ext_respond(struct MHD_Connection *conn, unsigned status, struct MHD_Response *resp) {
+    gt_conn *c = conn_of(conn);
+    gt_req *r = c ? c->ext_req : NULL;
+    assert(r && r->is_ext && r->conn == conn);
+    if (!r) return MHD_NO;
+    char *hdr = NULL;
+    gt_resp o = {0};
+    if (r->ext_pay && gt_api_x402_settle_status(r->node->x402, r->ext_pay, (int)status, &hdr, &o)) {
+        enum MHD_Result rc = send_resp(r, &o); /* the 402 instead of the unpaid answer */
+        r->ext_status = r->status;
+        return rc;
+    }
+    if (hdr && MHD_add_response_header(resp, "PAYMENT-RESPONSE", hdr) != MHD_YES) {
+        gt_free(hdr);
+        return MHD_NO; /* settled but cannot say so: the answer is not sent either */
+    }
+    gt_free(hdr);
+    MHD_add_response_header(resp, "X-Request-Id", r->req_id);
+    return MHD_queue_response(conn, status, resp);
+}
+
 /* The first call of a request, with its headers: refusals known now (a
  * connection over a limit, no route, a body it cannot take). */
 static enum MHD_Result req_headers(gt_req *r) {
@@ -373,8 +444,7 @@ static enum MHD_Result req_headers(gt_req *r) {
         int xi = gt_route_find(x->routes, x->n_routes, m, r->url, &r->m, &err);
         if (xi >= 0 || xi == GT_ROUTE_BAD_METHOD) { /* its 405 too: in its own error format */
             r->route = xi >= 0 ? (int)N_ROUTES + xi : -1;
-            r->is_ext = 1;
-            return MHD_YES;
+            return xi >= 0 ? ext_pay_check(r, m, x->routes[xi].pattern) : ext_take(r);
         }
     }
     const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -424,6 +494,12 @@ static enum MHD_Result req_body(gt_req *r, const char *data, size_t sz) {
 /* The end of the request: the answer known from the headers, or the
  * handler's. */
 static enum MHD_Result req_end(gt_node *n, gt_req *r) {
+    if (r->early_resp) {
+        gt_resp o = *r->early_resp;
+        gt_free(r->early_resp);
+        r->early_resp = NULL;
+        return send_resp(r, &o);
+    }
     if (r->early_status)
         return send_error(r, r->early_status, r->early_code, r->early_msg, r->m.allow[0] ? r->m.allow : NULL);
     if (r->too_big) {
@@ -505,15 +581,23 @@ static void access_log(const gt_req *r, int status, uint64_t us, enum MHD_Reques
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe) {
     gt_node *n = cls;
     gt_req *r = *con_cls;
-    (void)conn;
     if (!r) return;
     *con_cls = NULL;
     uint64_t us = now_us() - r->start_us;
     /* Cut for time (ours or MHD's idle timeout): logged and counted as 408. */
     int timed_out = r->cut || toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED;
-    if (r->is_ext) { /* the extension answered (or not): it says with what */
-        r->status = n->cfg.ext->on_completed(n->cfg.ext->cls, &r->ext_ctx, toe);
+    if (r->is_ext) { /* the extension answered (or not): it says with what, unless the node answered for it */
+        int st = n->cfg.ext->on_completed(n->cfg.ext->cls, &r->ext_ctx, toe);
+        r->status = r->ext_status ? r->ext_status : st;
         r->responded = r->status != 0;
+        gt_conn *c = conn_of(conn);
+        if (c && c->ext_req == r) c->ext_req = NULL;
+    }
+    gt_free(r->ext_pay); /* a payment never settled is never submitted: the payer keeps it */
+    if (r->early_resp) {
+        gt_free(r->early_resp->body);
+        gt_free(r->early_resp->extra_value);
+        gt_free(r->early_resp);
     }
     int status = r->responded ? r->status : timed_out ? 408 : 0;
     gt_metrics_request(&n->metrics, r->route, status, us);

@@ -351,7 +351,7 @@ int gt_node_start(const gt_node_config *c, gt_node **out, gt_err *err) {
     atomic_store(&n->metrics.head_height, head.height);
     n->events = gt_events_new(n->cfg.threads == 0, n->cfg.sse_keepalive_ms, GT_API_MAX_SSE_CLIENTS);
     if (!n->events) { rc = gt_err_set(err, GT_ENOMEM, "out of memory"); goto fail; }
-    if ((rc = gt_api_x402_open(n->home, gt_api_route_known, &n->x402, err))) goto fail;
+    if ((rc = gt_api_x402_open(n->home, gt_api_node_route_known, n, &n->x402, err))) goto fail;
     if ((rc = gt_http_start(n, err))) goto fail;
     if (n->cfg.chain_url && (rc = gt_chain_market_start(n, &n->chain_market, err))) goto fail;
     if ((rc = node_lock_publish(n, err))) goto fail;

@@ -53,7 +53,7 @@ static int load_key(const char *home, const char *file, gt_key *k, gt_err *err) 
 }
 
 /* "METHOD PATTERN": "amount" entries, each a route the node has. */
-static int load_prices(gt_api_x402 *x, const json_t *prices, int (*known)(const char *, const char *), gt_err *err) {
+static int load_prices(gt_api_x402 *x, const json_t *prices, gt_api_x402_known_fn known, void *cls, gt_err *err) {
     const char *key;
     json_t *v;
     if (!json_is_object(prices) || json_object_size(prices) == 0 || json_object_size(prices) > GT_API_X402_MAX_PRICES)
@@ -66,7 +66,7 @@ static int load_prices(gt_api_x402 *x, const json_t *prices, int (*known)(const 
             return gt_err_set(err, GT_EINVAL, "prices: key \"%.80s\" is not \"METHOD /pattern\"", key);
         memcpy(p->method, key, (size_t)(sp - key));
         snprintf(p->pattern, sizeof p->pattern, "%s", sp + 1);
-        if (!known(p->method, p->pattern))
+        if (!known(cls, p->method, p->pattern))
             return gt_err_set(err, GT_EINVAL, "prices: the node has no route %.80s", key);
         if (!strcmp(p->pattern, "/v1/events")) /* an answer that never ends cannot be settled before it is sent */
             return gt_err_set(err, GT_EINVAL, "prices: %.80s is an event stream and cannot be priced", key);
@@ -78,7 +78,7 @@ static int load_prices(gt_api_x402 *x, const json_t *prices, int (*known)(const 
 }
 
 /* "settle": "ledger": payTo, maxTimeoutSeconds and prices only. */
-static int load_ledger_config(gt_api_x402 *x, const json_t *j, int (*known)(const char *, const char *), gt_err *err) {
+static int load_ledger_config(gt_api_x402 *x, const json_t *j, gt_api_x402_known_fn known, void *cls, gt_err *err) {
     static const char *const fields[] = {"settle", "payTo", "maxTimeoutSeconds", "prices", NULL};
     const char *settle, *pay_to;
     int rc;
@@ -86,7 +86,7 @@ static int load_ledger_config(gt_api_x402 *x, const json_t *j, int (*known)(cons
         (rc = gt_json_get_str(j, "settle", 16, &settle, err)) || (rc = gt_json_get_str(j, "payTo", 42, &pay_to, err)) ||
         (rc = gt_json_get_u64(j, "maxTimeoutSeconds", &x->base.max_timeout_s, err)) ||
         (rc = gt_addr_parse(pay_to, &x->base.pay_to, err)) ||
-        (rc = load_prices(x, json_object_get(j, "prices"), known, err)))
+        (rc = load_prices(x, json_object_get(j, "prices"), known, cls, err)))
         return rc;
     if (x->base.max_timeout_s == 0 || x->base.max_timeout_s > GT_X402_MAX_TIMEOUT_S)
         return gt_err_set(err, GT_EINVAL, "maxTimeoutSeconds: expected 1 to %d", GT_X402_MAX_TIMEOUT_S);
@@ -95,14 +95,14 @@ static int load_ledger_config(gt_api_x402 *x, const json_t *j, int (*known)(cons
 }
 
 /* The config's fields into x; opens the chain (its id must answer). */
-static int load_config(gt_api_x402 *x, const char *home, const json_t *j, int (*known)(const char *, const char *),
+static int load_config(gt_api_x402 *x, const char *home, const json_t *j, gt_api_x402_known_fn known, void *cls,
                        gt_err *err) {
     static const char *const fields[] = {"rpc", "token", "tokenName", "tokenVersion", "payTo", "facilitatorKeyFile",
                                          "maxTimeoutSeconds", "prices", "settle", NULL};
     const char *rpc, *token, *name, *version, *pay_to, *key_file;
     const char *settle = json_string_value(json_object_get(j, "settle"));
     int rc;
-    if (settle && !strcmp(settle, "ledger")) return load_ledger_config(x, j, known, err);
+    if (settle && !strcmp(settle, "ledger")) return load_ledger_config(x, j, known, cls, err);
     if ((!settle && json_object_get(j, "settle")) || (settle && strcmp(settle, "chain")))
         return gt_err_set(err, GT_EINVAL, "settle: expected \"chain\" (the default) or \"ledger\"");
     if ((rc = gt_json_only_fields(j, fields, "x402.json", err)) || (rc = gt_json_get_str(j, "rpc", 256, &rpc, err)) ||
@@ -113,7 +113,7 @@ static int load_config(gt_api_x402 *x, const char *home, const json_t *j, int (*
         (rc = gt_json_get_str(j, "facilitatorKeyFile", 1024, &key_file, err)) ||
         (rc = gt_json_get_u64(j, "maxTimeoutSeconds", &x->base.max_timeout_s, err)) ||
         (rc = gt_addr_parse(token, &x->base.asset, err)) || (rc = gt_addr_parse(pay_to, &x->base.pay_to, err)) ||
-        (rc = load_prices(x, json_object_get(j, "prices"), known, err)))
+        (rc = load_prices(x, json_object_get(j, "prices"), known, cls, err)))
         return rc;
     if (x->base.max_timeout_s == 0 || x->base.max_timeout_s > GT_X402_MAX_TIMEOUT_S)
         return gt_err_set(err, GT_EINVAL, "maxTimeoutSeconds: expected 1 to %d", GT_X402_MAX_TIMEOUT_S);
@@ -129,8 +129,7 @@ static int load_config(gt_api_x402 *x, const char *home, const json_t *j, int (*
     return rc;
 }
 
-int gt_api_x402_open(const char *home, int (*known)(const char *method, const char *pattern), gt_api_x402 **out,
-                     gt_err *err) {
+int gt_api_x402_open(const char *home, gt_api_x402_known_fn known, void *cls, gt_api_x402 **out, gt_err *err) {
     char path[4200];
     uint8_t *text = NULL;
     size_t len = 0;
@@ -143,7 +142,7 @@ int gt_api_x402_open(const char *home, int (*known)(const char *method, const ch
     pthread_mutex_init(&x->mu, NULL);
     int rc = gt_file_read(path, GT_API_X402_CONFIG_MAX, &text, &len, err);
     if (!rc) rc = gt_json_parse((const char *)text, len, GT_API_X402_CONFIG_MAX, &j, err);
-    if (!rc) rc = load_config(x, home, j, known, err);
+    if (!rc) rc = load_config(x, home, j, known, cls, err);
     json_decref(j);
     gt_free(text);
     if (rc) {
@@ -184,6 +183,23 @@ static void answer_402(const gt_x402_req *req, gt_node *node, const char *why, g
         o->extra_name = "PAYMENT-REQUIRED";
 }
 
+/* On the ledger: a payment it would refuse now (a nonce already used, a
+ * payer short of the price) is refused before the handler runs, so a
+ * replayed payment costs the node no work (a model's answer); the
+ * settlement checks again, whatever this saw. */
+static int ledger_precheck(gt_req *r, const gt_action *a, uint64_t amount, gt_err *err) {
+    gt_account acct;
+    gt_reader *rd = gt_req_reader(r, err);
+    if (!rd || gt_ledger_account(rd->ro, &a->from, &acct, err)) return err->code ? err->code : GT_EIO;
+    if (a->nonce < acct.nonce)
+        return gt_err_set(err, GT_ENONCE, "the ledger refused the payment: nonce %llu already used; next is %llu",
+                          (unsigned long long)a->nonce, (unsigned long long)acct.nonce);
+    if (acct.balance < amount)
+        return gt_err_set(err, GT_EFUNDS, "the ledger refused the payment: the payer holds %llu base units, the "
+                          "price is %llu", (unsigned long long)acct.balance, (unsigned long long)amount);
+    return 0;
+}
+
 int gt_api_x402_check(gt_api_x402 *x, gt_req *r, const char *method, const char *pattern, gt_api_x402_pay *p,
                       gt_resp *o) {
     memset(p, 0, sizeof *p);
@@ -199,6 +215,7 @@ int gt_api_x402_check(gt_api_x402 *x, gt_req *r, const char *method, const char 
         int rc = node ? gt_x402_ledger_verify(sig, &p->req, gt_ledger_domain(node->ledger),
                                               gt_ledger_now_s(node->ledger), &p->act, &err)
                       : gt_x402_verify(sig, &p->req, (uint64_t)time(NULL), &p->auth, &err);
+        if (!rc && node) rc = ledger_precheck(r, &p->act, p->req.amount, &err);
         if (rc) return answer_402(&p->req, node, err.msg, o), 1;
         p->node = node;
         p->priced = 1;
@@ -207,27 +224,42 @@ int gt_api_x402_check(gt_api_x402 *x, gt_req *r, const char *method, const char 
     return 0;
 }
 
-void gt_api_x402_settle(gt_api_x402 *x, gt_api_x402_pay *p, gt_resp *o) {
-    if (!p->priced) return;
-    int status = o->status ? o->status : 200;
-    if (status / 100 != 2) return; /* nothing served: nothing settled, the authorization unused */
+int gt_api_x402_settle_status(gt_api_x402 *x, gt_api_x402_pay *p, int status, char **hdr, gt_resp *o) {
+    *hdr = NULL;
+    if (!p->priced || status / 100 != 2) return 0; /* nothing served: nothing settled, the authorization unused */
     uint8_t tx[32];
     gt_err err;
-    char *hdr = NULL;
     int rc;
+    p->priced = 0; /* settled at most once, whatever happens */
     if (p->node) {
         if (!(rc = gt_x402_ledger_settle(p->node->ledger, &p->act, &err))) gt_node_kick(p->node);
-        if (!rc) rc = gt_x402_ledger_response(&p->req, &p->act, &hdr, &err);
+        if (!rc) rc = gt_x402_ledger_response(&p->req, &p->act, hdr, &err);
     } else {
         pthread_mutex_lock(&x->mu);
         rc = gt_x402_settle(&x->chain, &x->facilitator, &p->req, &p->auth, tx, &err);
         pthread_mutex_unlock(&x->mu);
-        if (!rc) rc = gt_x402_response_header(&p->req, &p->auth, tx, &hdr, &err);
+        if (!rc) rc = gt_x402_response_header(&p->req, &p->auth, tx, hdr, &err);
     }
-    if (rc) {
-        GT_WARN("node: x402 settlement failed, answer withheld: %s", err.msg);
-        return answer_402(&p->req, p->node, err.msg, o);
+    if (!rc) return 0;
+    GT_WARN("node: x402 settlement failed, answer withheld: %s", err.msg);
+    gt_free(*hdr);
+    *hdr = NULL;
+    memset(o, 0, sizeof *o);
+    answer_402(&p->req, p->node, err.msg, o);
+    return 1;
+}
+
+void gt_api_x402_settle(gt_api_x402 *x, gt_api_x402_pay *p, gt_resp *o) {
+    char *hdr = NULL;
+    gt_resp refused;
+    if (gt_api_x402_settle_status(x, p, o->status ? o->status : 200, &hdr, &refused)) {
+        if (o->raw) MHD_destroy_response(o->raw); /* a handler-built answer (a file of the dashboard), never sent */
+        gt_free(o->body);
+        gt_free(o->extra_value);
+        *o = refused;
+        return;
     }
+    if (!hdr) return;
     gt_free(o->extra_value);
     o->extra_name = "PAYMENT-RESPONSE";
     o->extra_value = hdr;

@@ -21,7 +21,16 @@
  * one: 402 saying why), the handler runs, and only a 2xx answer is settled
  * (transferWithAuthorization, waited for) and sent with PAYMENT-RESPONSE; a
  * settlement that fails turns the answer into a 402 and its body is dropped.
- * Settlements go one at a time (one facilitator nonce stream). */
+ * Settlements go one at a time (one facilitator nonce stream).
+ *
+ * An extension's routes (api/ext.h: the OpenAI routes of `gotong node -m`)
+ * are priced the same way ("POST /v1/chat/completions": "1000", per
+ * request): the payment is verified from the headers, before the extension
+ * sees the request; its answer is settled when the extension hands it to
+ * gt_api_ext_respond, before a byte of it leaves, and only when it is 2xx: a
+ * request refused (400, 404, 429) or failing before it generated is not
+ * charged. A stream (stream: true) is answered once its first token is
+ * made (serve/routes.c), so it is settled then, with its status. */
 #ifndef GT_API_X402_H
 #define GT_API_X402_H
 #include "api/api_impl.h"
@@ -43,10 +52,11 @@ typedef struct gt_api_x402_pay {
     gt_action act;
 } gt_api_x402_pay;
 
-/* Reads HOME/x402.json; *out NULL (x402 off) when there is none. known(method,
- * pattern) says whether the node has that route. */
-int gt_api_x402_open(const char *home, int (*known)(const char *method, const char *pattern), gt_api_x402 **out,
-                     gt_err *err);
+/* Reads HOME/x402.json; *out NULL (x402 off) when there is none.
+ * known(cls, method, pattern) says whether the node has that route (its own
+ * or its extension's). */
+typedef int (*gt_api_x402_known_fn)(void *cls, const char *method, const char *pattern);
+int gt_api_x402_open(const char *home, gt_api_x402_known_fn known, void *cls, gt_api_x402 **out, gt_err *err);
 void gt_api_x402_close(gt_api_x402 *x); /* accepts NULL */
 /* Before the handler: 0 to run it (p->priced says whether a verified
  * payment waits), 1 when o holds the 402 to send instead. */
@@ -55,4 +65,9 @@ int gt_api_x402_check(gt_api_x402 *x, gt_req *r, const char *method, const char 
 /* After the handler, for a priced request: settles a 2xx answer and adds
  * PAYMENT-RESPONSE, or replaces o with a 402. */
 void gt_api_x402_settle(gt_api_x402 *x, gt_api_x402_pay *p, gt_resp *o);
+/* The same for an answer the node did not build (an extension's) whose
+ * status is `status`: 0 to send it, with *hdr (gt_free; NULL when nothing
+ * was settled) as PAYMENT-RESPONSE; 1 when o holds the 402 to send instead
+ * (the settlement failed). */
+int gt_api_x402_settle_status(gt_api_x402 *x, gt_api_x402_pay *p, int status, char **hdr, gt_resp *o);
 #endif

@@ -102,6 +102,9 @@ typedef struct gt_x402_answer {
     int over;
     char required[GT_X402_HEADER_MAX + 1], response[GT_X402_HEADER_MAX + 1];
 } gt_x402_answer;
+/* libcurl's header callback (CURLOPT_HEADERDATA: a gt_x402_answer): keeps
+ * PAYMENT-REQUIRED and PAYMENT-RESPONSE in it, for clients of other methods. */
+size_t gt_x402_on_header(char *p, size_t size, size_t n, void *answer);
 /* GETs url, with a PAYMENT-SIGNATURE header when sig is not NULL. */
 int gt_x402_exchange(const char *url, const char *sig, gt_x402_answer *a, gt_err *err);
 /* The server's reason for a 402 (PAYMENT-REQUIRED's "error"), or "". */

@@ -24,7 +24,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg) {
 
 /* Keeps PAYMENT-REQUIRED and PAYMENT-RESPONSE (names case-insensitive);
  * a value over GT_X402_HEADER_MAX is dropped, and then reads as missing. */
-static size_t on_header(char *p, size_t size, size_t n, void *arg) {
+size_t gt_x402_on_header(char *p, size_t size, size_t n, void *arg) {
     x402_answer *a = arg;
     size_t len = size * n;
     static const char *const name[] = {"PAYMENT-REQUIRED:", "PAYMENT-RESPONSE:"};
@@ -52,7 +52,7 @@ int gt_x402_exchange(const char *url, const char *sig, gt_x402_answer *a, gt_err
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, a);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, gt_x402_on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, a);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, X402_HTTP_TIMEOUT_MS);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);

@@ -81,6 +81,7 @@ typedef struct gen {
     size_t out_pos;
     int sent_role, sent_final, sent_done;
     int job_done;               /* the batcher has finished the job */
+    int first_seen, first_r;    /* run_stream's wait for the first token, and its result: stream_more's next */
     size_t lp_sent;             /* logprob entries already handed out */
 } gen;
 
@@ -410,7 +411,8 @@ static int stream_more(gen *g) {
         return sse_chunk(g, "", 0, 1, NULL);
     }
     if (!g->job_done) {
-        int r = gen_wait(g);
+        int r = g->first_seen ? g->first_r : gen_wait(g);
+        g->first_seen = 0;
         if (r == 1) return -1; /* gen_free counts it */
         g->job_done = r == 2;
         if (g->job_done && g->job.failed) {
@@ -457,11 +459,25 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
 
 static void stream_free(void *cls) { gen_free(cls); }
 
-/* Starts a stream: the prompt is evaluated now (so its errors get a status),
- * the rest as the client reads. The response owns g. */
+/* Waits for a stream's first token (or its end): 0 to answer 200, else e
+ * holds the status to answer instead (the client left, the evaluation
+ * failed). The status goes out after it, so a paid stream is settled only
+ * once something was generated (api/x402.h). */
+static int stream_first(gen *g, gt_serve_error *e) {
+    int r = gen_wait(g);
+    if (r == 1) return gt_serve_fail(e, 499, NULL, "client_closed_request", "the client closed the connection");
+    if (r == 2 && g->job.failed) /* done: the batcher has let go of the job */
+        return gt_serve_fail(e, 500, NULL, NULL, "generation failed: %s", g->job.err.msg);
+    g->first_seen = 1, g->first_r = r;
+    return 0;
+}
+
+/* Starts a stream: the prompt is evaluated and the first token made now (so
+ * their errors get a status), the rest as the client reads. The response
+ * owns g. */
 static void run_stream(gen *g, gt_serve_resp *o) {
     gt_serve_error e;
-    if (gen_start(g, &e)) {
+    if (gen_start(g, &e) || stream_first(g, &e)) {
         gt_serve_resp_error(o, &e);
         gen_free(g);
         return;

@@ -152,7 +152,7 @@ static enum MHD_Result send_resp(gt_serve_req *r, struct MHD_Connection *conn, g
     }
     char id[24];
     snprintf(id, sizeof id, "%llu", (unsigned long long)r->id);
-    MHD_add_response_header(resp, "X-Request-Id", id);
+    if (!r->on_node) MHD_add_response_header(resp, "X-Request-Id", id); /* on a node: the node's id */
     if (o->status == 405 && r->m.allow[0]) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->m.allow);
     if (o->status == 429) {
         char ra[16];
@@ -160,7 +160,9 @@ static enum MHD_Result send_resp(gt_serve_req *r, struct MHD_Connection *conn, g
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
     }
     int status = o->status ? o->status : 200;
-    enum MHD_Result rc = MHD_queue_response(conn, (unsigned)status, resp);
+    /* On a node the node sends it: its request id, and a paid route's settlement (api/ext.h). */
+    enum MHD_Result rc = r->on_node ? gt_api_ext_respond(conn, (unsigned)status, resp)
+                                    : MHD_queue_response(conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
     r->responded = 1;
     r->status = status;
@@ -210,16 +212,17 @@ static enum MHD_Result on_headers(gt_serve *s, gt_serve_req *r, struct MHD_Conne
     return MHD_YES;
 }
 
-/* MHD's request callback: headers, then body pieces, then the end. */
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-                                  const char *version, const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls) {
-    gt_serve *s = cls;
+/* MHD's request callback, on our port (on_node 0) or a node's: headers,
+ * then body pieces, then the end. */
+static enum MHD_Result serve_request(gt_serve *s, int on_node, struct MHD_Connection *conn, const char *url,
+                                     const char *method, const char *upload_data, size_t *upload_data_size,
+                                     void **con_cls) {
     gt_serve_req *r = *con_cls;
     if (!r) {
         r = gt_calloc(1, sizeof *r);
         if (!r) return MHD_NO;
         r->srv = s;
+        r->on_node = on_node;
         r->route = -1;
         r->id = atomic_fetch_add(&s->next_id, 1) + 1;
         const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -243,6 +246,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     gt_serve_resp o = {0};
     handlers[r->route](s, r, &o);
     return send_resp(r, conn, &o);
+}
+
+/* MHD's request callback on our own port. */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls) {
+    (void)version;
+    return serve_request(cls, 0, conn, url, method, upload_data, upload_data_size, con_cls);
 }
 
 /* Called by MHD when a request is done: the access log, freeing it. */
@@ -416,9 +427,17 @@ static int ext_completed(void *cls, void **con_cls, enum MHD_RequestTerminationC
 
 static json_t *ext_health(void *cls) { return gt_serve_health_json(cls); }
 
+/* ext's request callback: the same, with answers sent through the node. */
+static enum MHD_Result ext_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                   const char *version, const char *upload_data, size_t *upload_data_size,
+                                   void **con_cls) {
+    (void)version;
+    return serve_request(cls, 1, conn, url, method, upload_data, upload_data_size, con_cls);
+}
+
 const gt_api_ext *gt_serve_ext(gt_serve *s) {
     assert(!strcmp(routes[0].pattern, "/health"));
-    s->ext = (gt_api_ext){.routes = routes + 1, .n_routes = N_ROUTES - 1, .cls = s, .on_request = on_request,
+    s->ext = (gt_api_ext){.routes = routes + 1, .n_routes = N_ROUTES - 1, .cls = s, .on_request = ext_request,
                           .on_completed = ext_completed, .health_key = "model", .health = ext_health};
     return &s->ext;
 }

@@ -284,6 +284,7 @@ typedef struct gt_serve_req {
     int has_early;
     gt_route_match m;             /* captures, and Allow for a 405 */
     int fd;                       /* the client's socket (to see it hang up) */
+    int on_node;                  /* on a node's port: answers go through gt_api_ext_respond */
 } gt_serve_req;
 
 /* A handler's answer: a JSON body with a status, or a ready response. */

@@ -1,0 +1,469 @@
+/* test_serve_x402.c: the OpenAI routes of `gotong node -m` priced with x402
+ * v2 and settled on the node's own ledger (HOME/x402.json {"settle":
+ * "ledger"} pricing POST /v1/chat/completions and POST /v1/completions per
+ * request). An unpaid request is answered 402 with PAYMENT-REQUIRED by the
+ * node and never reaches the model; a paid one is answered with
+ * PAYMENT-RESPONSE naming the payment, which is in the ledger; a replayed
+ * payment is refused (the ledger's used nonce) and serves nothing; a
+ * streamed chat completion is paid before its first byte; a stream whose
+ * payment was good when it arrived but cannot settle by its first token
+ * (its payer spent the nonce while it waited for the model) gets a 402 in
+ * place of the stream; a request the
+ * model refuses (an unknown model, a bad field) is not charged, so the same
+ * payment still buys a good request after it; a payer without funds gets a
+ * 402 instead of the answer (stream or not); an unpriced route (embeddings,
+ * models) stays free. Every answer of the OpenAI routes carries the node's
+ * X-Request-Id (the client's when valid). The agent's inference client
+ * (agent/oai.h) rents a completion within its budget and is refused over
+ * it, nothing signed. */
+#include <signal.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "../test.h"
+#include "../api/api_util.h"
+#include "agent/agent.h"
+#include "agent/oai.h"
+#include "agent/pay.h"
+#include "api/ext.h"
+#include "serve/serve.h"
+
+#define MODEL "models/tiny-llama-q8_0.gguf"
+#define CHAT_PRICE 700
+#define COMPLETION_PRICE 500
+#define PAYER 1
+#define MERCHANT 3
+#define POOR 4
+#define SPENDER 5
+#define MINTED 5000000
+
+static const char *const CHAT =
+    "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"max_tokens\":8,\"seed\":7}";
+static const char *const CHAT_STREAM =
+    "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"max_tokens\":8,\"seed\":7,"
+    "\"stream\":true}";
+static const char *const CHAT_LONG_STREAM =
+    "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"max_tokens\":1500,\"seed\":7,"
+    "\"stream\":true}";
+static const char *const CHAT_UNKNOWN_MODEL =
+    "{\"model\":\"nope\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"max_tokens\":8}";
+static const char *const CHAT_BAD_FIELD =
+    "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"max_tokens\":-3,\"stream\":true}";
+
+/* An answer with its x402 headers. */
+typedef struct xhttp {
+    thttp h;
+    gt_x402_answer x;
+} xhttp;
+
+static size_t xhttp_header(char *p, size_t size, size_t n, void *arg) {
+    xhttp *a = arg;
+    thttp_header(p, size, n, &a->h);
+    return gt_x402_on_header(p, size, n, &a->x);
+}
+
+/* POSTs body to path with PAYMENT-SIGNATURE sig and X-Request-Id reqid
+ * (each NULL: none). Returns the status. */
+static long xpost(CURL *c, uint16_t port, const char *path, const char *body, const char *sig, const char *reqid,
+                  xhttp *a) {
+    char url[256], line_sig[12000], line_id[128];
+    memset(a, 0, sizeof *a);
+    a->h.body = calloc(1, 1);
+    snprintf(url, sizeof url, "http://127.0.0.1:%u%s", (unsigned)port, path);
+    curl_easy_reset(c);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, thttp_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &a->h);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, xhttp_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, a);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 120000L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    struct curl_slist *hdrs = curl_slist_append(NULL, "Expect:");
+    hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+    if (sig) {
+        snprintf(line_sig, sizeof line_sig, "PAYMENT-SIGNATURE: %s", sig);
+        hdrs = curl_slist_append(hdrs, line_sig);
+    }
+    if (reqid) {
+        snprintf(line_id, sizeof line_id, "X-Request-Id: %s", reqid);
+        hdrs = curl_slist_append(hdrs, line_id);
+    }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+    CURLcode cc = curl_easy_perform(c);
+    CHECK_MSG(cc == CURLE_OK, "%s: %s", path, curl_easy_strerror(cc));
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a->h.status);
+    curl_slist_free_all(hdrs);
+    return a->h.status;
+}
+
+/* The node's own request id: "<8 hex>-<counter>" (api/http.c). */
+static int is_node_id(const char *id) {
+    const char *dash = strchr(id, '-');
+    if (!dash || dash - id != 8) return 0;
+    for (const char *p = id; p < dash; p++)
+        if (!strchr("0123456789abcdef", *p)) return 0;
+    return dash[1] >= '0' && dash[1] <= '9';
+}
+
+static void write_config(const char *home) {
+    char path[128], to[GT_ADDR_STR_BYTES];
+    gt_key k;
+    gt_addr a;
+    tkey(MERCHANT, &k, &a);
+    gt_addr_to_str(&a, to);
+    snprintf(path, sizeof path, "%s/x402.json", home);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (!f) return;
+    fprintf(f, "{\"settle\": \"ledger\", \"payTo\": \"%s\", \"maxTimeoutSeconds\": 300, \"prices\": "
+               "{\"POST /v1/chat/completions\": \"%d\", \"POST /v1/completions\": \"%d\"}}\n",
+            to, CHAT_PRICE, COMPLETION_PRICE);
+    fclose(f);
+}
+
+static uint64_t balance_of(gt_client *cl, int key) {
+    gt_key k;
+    gt_addr a;
+    gt_client_acct acct = {0};
+    gt_err err;
+    tkey(key, &k, &a);
+    CHECK_MSG(gt_client_account(cl, &a, &acct, &err) == 0, "%s", err.msg);
+    return acct.balance_units;
+}
+
+/* The test's world: the model, the node, a client of its ledger, the payer. */
+typedef struct world {
+    gt_serve *s;
+    gt_node *n;
+    uint16_t port;
+    gt_client *cl;
+    CURL *c;
+    gt_key pk;
+    gt_agent_payer payer;
+} world;
+
+/* Signs the payment of a 402's offer from the payer (counted spent). */
+static char *sign_offer(world *w, const xhttp *a) {
+    char *sig = NULL;
+    gt_agent_paid paid;
+    gt_err err;
+    CHECK_MSG(gt_agent_pay_sign(&w->payer, a->x.required, &sig, &paid, &err) == 0, "%s", err.msg);
+    return sig;
+}
+
+/* Unpaid: 402 from the node with its offer and id, nothing of the model's. */
+static char *unpaid_chat(world *w) {
+    xhttp a;
+    CHECK_EQ_INT((int)xpost(w->c, w->port, "/v1/chat/completions", CHAT, NULL, NULL, &a), 402);
+    CHECK(a.x.required[0] && !strstr(a.h.body, "\"choices\""));
+    CHECK_CONTAINS(a.h.body, "payment required");
+    CHECK_MSG(is_node_id(a.h.reqid), "X-Request-Id %s", a.h.reqid);
+    json_t *j = NULL;
+    CHECK_EQ_INT(gt_x402_b64_decode(a.x.required, "PAYMENT-REQUIRED", &j, NULL), 0);
+    json_t *o = json_array_get(json_object_get(j, "accepts"), 0);
+    CHECK_STR(json_string_value(json_object_get(o, "network")), "gotong:1337");
+    CHECK_STR(json_string_value(json_object_get(o, "amount")), "700");
+    json_decref(j);
+    char *sig = sign_offer(w, &a);
+    thttp_free(&a.h);
+    return sig;
+}
+
+/* A paid answer: 200 with PAYMENT-RESPONSE naming an action of the ledger. */
+static void check_paid(world *w, const xhttp *a) {
+    uint8_t tx[32];
+    gt_err err;
+    CHECK_MSG(gt_agent_pay_response(a->x.response, tx, &err) == 0, "%s", err.msg);
+    char act[100] = "/v1/actions/0x";
+    gt_hex_encode(tx, 32, act + strlen(act));
+    thttp h;
+    CHECK_EQ_INT((int)tget(w->c, w->port, act, &h), 200);
+    thttp_free(&h);
+}
+
+/* Paid once, served; the same payment again is refused, nothing served. */
+static void test_paid_and_replay(world *w) {
+    char *sig = unpaid_chat(w), why[256];
+    xhttp a;
+    CHECK_EQ_INT((int)xpost(w->c, w->port, "/v1/chat/completions", CHAT, sig, "client-id.7", &a), 200);
+    CHECK_CONTAINS(a.h.body, "\"choices\"");
+    CHECK_STR(a.h.reqid, "client-id.7"); /* the client's id, echoed by the node */
+    check_paid(w, &a);
+    thttp_free(&a.h);
+    CHECK_EQ_U64(balance_of(w->cl, MERCHANT), CHAT_PRICE);
+    CHECK_EQ_INT((int)xpost(w->c, w->port, "/v1/chat/completions", CHAT, sig, NULL, &a), 402);
+    gt_x402_refusal(a.x.required, why, sizeof why);
+    CHECK_CONTAINS(why, "nonce");
+    CHECK(!strstr(a.h.body, "\"choices\"") && !a.x.response[0]);
+    thttp_free(&a.h);
+    CHECK_EQ_U64(balance_of(w->cl, PAYER), MINTED - CHAT_PRICE);
+    CHECK_EQ_U64(balance_of(w->cl, MERCHANT), CHAT_PRICE);
+    gt_free(sig);
+}
+
+/* Refused by the model (unknown model, a bad field in a stream): not
+ * charged, so the same payment then buys a streamed completion, paid
+ * before its first byte and streamed to [DONE]. */
+static void test_refused_then_stream(world *w) {
+    char *sig = unpaid_chat(w);
+    xhttp a;
+    CHECK_EQ_INT((int)xpost(w->c, w->port, "/v1/chat/completions", CHAT_UNKNOWN_MODEL, sig, NULL, &a), 404);
+    CHECK_CONTAINS(a.h.body, "model_not_found");
+    CHECK(!a.x.response[0] && is_node_id(a.h.reqid));
+    thttp_free(&a.h);
+    CHECK_EQ_INT((int)xpost(w->c, w->port, "/v1/chat/completions", CHAT_BAD_FIELD, sig, NULL, &a), 400);
+    CHECK(!a.x.response[0]);
+    thttp_free(&a.h);
+    CHECK_EQ_U64(balance_of(w->cl, PAYER), MINTED - CHAT_PRICE);
+    CHECK_EQ_INT((int)xpost(w->c, w->port, "/v1/chat/completions", CHAT_STREAM, sig, NULL, &a), 200);
+    CHECK_CONTAINS(a.h.ctype, "text/event-stream");
+    CHECK_CONTAINS(a.h.body, "chat.completion.chunk");
+    CHECK_CONTAINS(a.h.body, "data: [DONE]");
+    CHECK(is_node_id(a.h.reqid));
+    check_paid(w, &a);
+    thttp_free(&a.h);
+    CHECK_EQ_U64(balance_of(w->cl, PAYER), MINTED - 2 * CHAT_PRICE);
+    CHECK_EQ_U64(balance_of(w->cl, MERCHANT), 2 * CHAT_PRICE);
+    gt_free(sig);
+}
+
+/* A payer without funds: the settlement fails, so the node sends a 402 in
+ * place of the answer (whole or streamed), and nothing moves. */
+static void test_poor(world *w) {
+    gt_key qk;
+    gt_addr qa;
+    tkey(POOR, &qk, &qa);
+    gt_agent_payer poor = {.key = &qk, .budget = 10 * CHAT_PRICE, .ledger = w->cl};
+    const char *const bodies[] = {CHAT, CHAT_STREAM};
+    for (int i = 0; i < 2; i++) {
+        xhttp a;
+        char *sig = NULL, why[256];
+        gt_agent_paid paid;
+        gt_err err;
+        CHECK_EQ_INT((int)xpost(w->c, w->port, "/v1/chat/completions", bodies[i], NULL, NULL, &a), 402);
+        CHECK_MSG(gt_agent_pay_sign(&poor, a.x.required, &sig, &paid, &err) == 0, "%s", err.msg);
+        thttp_free(&a.h);
+        CHECK_EQ_INT((int)xpost(w->c, w->port, "/v1/chat/completions", bodies[i], sig, NULL, &a), 402);
+        gt_x402_refusal(a.x.required, why, sizeof why);
+        CHECK_CONTAINS(why, "the ledger refused the payment");
+        CHECK(!strstr(a.h.body, "choices") && !strstr(a.h.body, "data:") && !a.x.response[0]);
+        CHECK(is_node_id(a.h.reqid));
+        thttp_free(&a.h);
+        gt_free(sig);
+    }
+    CHECK_EQ_U64(balance_of(w->cl, POOR), 0);
+    CHECK_EQ_U64(balance_of(w->cl, MERCHANT), 2 * CHAT_PRICE);
+}
+
+/* A raw connection with a small receive buffer (a client that stops
+ * reading fills it soon), with a paid POST of body sent on it. */
+static int send_paid(uint16_t port, const char *body, const char *sig) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0), rcvbuf = 2048;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a)) {
+        CHECK_MSG(0, "cannot connect to port %u", port);
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    size_t cap = strlen(body) + strlen(sig) + 256;
+    char *req = malloc(cap);
+    int n = snprintf(req, cap, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %zu\r\nPAYMENT-SIGNATURE: %s\r\n\r\n%s", strlen(body), sig, body);
+    CHECK(n > 0 && write(fd, req, (size_t)n) == n);
+    free(req);
+    return fd;
+}
+
+/* The model's queue.<key> in the node's /health. */
+static long long queue_count(world *w, const char *key) {
+    thttp h;
+    CHECK_EQ_INT((int)tget(w->c, w->port, "/health", &h), 200);
+    json_t *j = json_loads(h.body, 0, NULL);
+    long long v = json_integer_value(json_object_get(json_object_get(json_object_get(j, "model"), "queue"), key));
+    json_decref(j);
+    thttp_free(&h);
+    return v;
+}
+
+/* Polls /health until queue.<key> reaches at least want (a bound on the
+ * polls only so a broken server fails the test instead of hanging it). */
+static int wait_queue(world *w, const char *key, long long want) {
+    for (int i = 0; i < 6000; i++) {
+        if (queue_count(w, key) >= want) return 1;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    CHECK_MSG(0, "queue.%s never reached %lld", key, want);
+    return 0;
+}
+
+/* A stream whose payment verifies when it arrives but no longer settles
+ * when its first token is made: the node's 402 goes out in its place. The
+ * model's one slot is held by a paid stream its client does not read; the
+ * spender's paid stream waits for it; the spender then uses its payment's
+ * nonce; the held stream's client leaves. */
+static void test_settle_fails(world *w) {
+    CHECK_EQ_INT(tmint(w->c, w->port, 1, SPENDER, CHAT_PRICE), 200);
+    char *sig = unpaid_chat(w), *spend = NULL, buf[16384], why[256];
+    int held = send_paid(w->port, CHAT_LONG_STREAM, sig);
+    wait_queue(w, "running", 1);
+    gt_key sk;
+    gt_addr sa, to;
+    tkey(SPENDER, &sk, &sa);
+    gt_agent_payer sp = {.key = &sk, .budget = CHAT_PRICE, .ledger = w->cl};
+    gt_agent_paid paid;
+    gt_err err;
+    xhttp a;
+    CHECK_EQ_INT((int)xpost(w->c, w->port, "/v1/chat/completions", CHAT_STREAM, NULL, NULL, &a), 402);
+    CHECK_MSG(gt_agent_pay_sign(&sp, a.x.required, &spend, &paid, &err) == 0, "%s", err.msg);
+    thttp_free(&a.h);
+    int fd = spend ? send_paid(w->port, CHAT_STREAM, spend) : -1;
+    wait_queue(w, "waiting", 1); /* verified, waiting for the slot */
+    gt_action t;
+    tkey(MERCHANT, &sk, &to);
+    tcore(&t, &gt_kind_transfer, SPENDER, 0, &to, 1); /* the payment's nonce, spent */
+    char *body = tjson(&t);
+    thttp h;
+    CHECK_EQ_INT((int)tpost(w->c, w->port, "/v1/actions", body, &h), 200);
+    free(body), thttp_free(&h);
+    if (held >= 0) close(held);
+    size_t len = 0;
+    int eof = 0;
+    buf[0] = 0;
+    if (fd >= 0) tread_until(fd, buf, sizeof buf, &len, "\r\n\r\n{", 120000, &eof);
+    CHECK_MSG(!strncmp(buf, "HTTP/1.1 402", 12), "got: %.80s", buf);
+    CHECK(strstr(buf, "data:") == NULL && strstr(buf, "PAYMENT-REQUIRED:") != NULL);
+    const char *v = strstr(buf, "PAYMENT-REQUIRED:");
+    char req[GT_X402_HEADER_MAX + 1] = "";
+    if (v) sscanf(v + 17, " %8192[^\r\n]", req);
+    gt_x402_refusal(req, why, sizeof why);
+    CHECK_CONTAINS(why, "nonce 0 already used");
+    if (fd >= 0) close(fd);
+    CHECK_EQ_U64(balance_of(w->cl, SPENDER), CHAT_PRICE - 1);
+    CHECK_EQ_U64(balance_of(w->cl, MERCHANT), 3 * CHAT_PRICE + 1); /* the held stream made tokens: it paid */
+    gt_free(sig), gt_free(spend);
+}
+
+/* Unpriced routes answer without payment, with the node's request id. */
+static void test_free_routes(world *w) {
+    xhttp a;
+    CHECK_EQ_INT((int)xpost(w->c, w->port, "/v1/embeddings", "{\"model\":\"m\",\"input\":\"hello\"}", NULL, NULL,
+                            &a), 200);
+    CHECK_CONTAINS(a.h.body, "\"embedding\"");
+    CHECK(!a.x.required[0] && !a.x.response[0] && is_node_id(a.h.reqid));
+    thttp_free(&a.h);
+    thttp h;
+    CHECK_EQ_INT((int)tget(w->c, w->port, "/v1/models", &h), 200);
+    CHECK(is_node_id(h.reqid));
+    thttp_free(&h);
+    CHECK_EQ_INT(treq_hdr(w->c, w->port, "GET", "/v1/models", NULL, 0, "X-Request-Id: bad id!", &h), 0);
+    CHECK(h.status == 200 && is_node_id(h.reqid)); /* an invalid client id is replaced by the node's */
+    thttp_free(&h);
+}
+
+/* The agent's inference client rents a completion within its budget, and
+ * is refused one over it before anything is signed. */
+static void test_oai_rent(world *w) {
+    char base[64], id[72];
+    gt_err err;
+    gt_oai *o = NULL;
+    snprintf(base, sizeof base, "http://127.0.0.1:%u/v1", w->port);
+    CHECK_EQ_INT(gt_agent_file_id(gt_fixture(MODEL), id, &err), 0);
+    CHECK(gt_oai_new(base, "m", 0, &o, &err) == 0);
+    if (!o) return;
+    CHECK_MSG(gt_oai_check_model(o, id, &err) == 0, "%s", err.msg); /* /v1/models is free */
+    const int32_t prompt[] = {1, 450, 4996, 17354};
+    gt_buf toks = GT_BUF_INIT;
+    CHECK_EQ_INT(gt_oai_complete_ids(o, prompt, 4, 4, 32000, &toks, &err), GT_EPERM); /* no payer: a 402 */
+    CHECK_CONTAINS(err.msg, "HTTP 402");
+    gt_agent_payer p = {.key = &w->pk, .budget = COMPLETION_PRICE + COMPLETION_PRICE / 2, .ledger = w->cl};
+    gt_oai_set_payer(o, &p);
+    CHECK_MSG(gt_oai_complete_ids(o, prompt, 4, 4, 32000, &toks, &err) == 0, "%s", err.msg);
+    CHECK(toks.len > 0 && toks.len <= 4 * sizeof(int32_t));
+    const gt_agent_paid *paid = gt_oai_last_paid(o);
+    CHECK(paid->paid && paid->amount == COMPLETION_PRICE && p.spent == COMPLETION_PRICE);
+    CHECK_STR(paid->network, "gotong:1337");
+    CHECK_EQ_U64(balance_of(w->cl, MERCHANT), 3 * CHAT_PRICE + 1 + COMPLETION_PRICE);
+    toks.len = 0;
+    CHECK_EQ_INT(gt_oai_complete_ids(o, prompt, 4, 4, 32000, &toks, &err), GT_EFUNDS);
+    CHECK_CONTAINS(err.msg, "budget has 250 left");
+    CHECK(toks.len == 0 && p.spent == COMPLETION_PRICE && !gt_oai_last_paid(o)->paid);
+    CHECK_EQ_U64(balance_of(w->cl, MERCHANT), 3 * CHAT_PRICE + 1 + COMPLETION_PRICE);
+    gt_buf_free(&toks);
+    gt_oai_free(o);
+}
+
+static void test_node_x402(void) {
+    char dir[64], base[64];
+    const char *home = thome(dir);
+    write_config(home);
+    world w = {0};
+    gt_serve_config sc = gt_serve_defaults();
+    sc.model_path = gt_fixture(MODEL), sc.model_id = "m", sc.n_parallel = 1; /* one slot: test_settle_fails */
+    sc.stream_lag_tokens = 4, sc.stream_idle_ms = 600000, sc.stream_sndbuf_bytes = 4096; /* a held stream stays */
+    gt_err err = {0};
+    CHECK_MSG(gt_serve_open(&sc, &w.s, &err) == 0, "%s", err.msg);
+    if (!w.s) return;
+    gt_node_config c;
+    gt_node_config_default(&c);
+    c.home = home, c.listen = "127.0.0.1:0", c.threads = 0, c.block_interval_ms = 0, c.access_log = 0;
+    c.ext = gt_serve_ext(w.s);
+    CHECK_MSG(gt_node_start(&c, &w.n, &err) == 0, "%s", err.msg);
+    if (w.n) {
+        w.port = gt_node_port(w.n);
+        w.c = curl_easy_init();
+        snprintf(base, sizeof base, "http://127.0.0.1:%u", w.port);
+        CHECK_EQ_INT(gt_client_new(base, &w.cl, &err), 0);
+        CHECK_EQ_INT(tmint(w.c, w.port, 0, PAYER, MINTED), 200);
+        gt_addr pa;
+        tkey(PAYER, &w.pk, &pa);
+        w.payer = (gt_agent_payer){.key = &w.pk, .budget = 10 * CHAT_PRICE, .ledger = w.cl};
+        test_paid_and_replay(&w);
+        test_refused_then_stream(&w);
+        test_poor(&w);
+        test_settle_fails(&w);
+        test_free_routes(&w);
+        test_oai_rent(&w);
+        gt_client_free(w.cl);
+        curl_easy_cleanup(w.c);
+    }
+    gt_node_stop(w.n);
+    gt_serve_stop(w.s);
+    trm(home);
+}
+
+/* A price for a route neither the node nor its model has is refused at start. */
+static void test_unknown_route_refused(void) {
+    char dir[64], path[128];
+    const char *home = thome(dir);
+    snprintf(path, sizeof path, "%s/x402.json", home);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (!f) return;
+    fprintf(f, "{\"settle\": \"ledger\", \"payTo\": \"0x%040d\", \"maxTimeoutSeconds\": 300, \"prices\": "
+               "{\"POST /v1/chat/completions\": \"5\"}}\n", 1);
+    fclose(f);
+    gt_node_config c;
+    gt_node_config_default(&c);
+    c.home = home, c.listen = "127.0.0.1:0", c.threads = 0, c.access_log = 0;
+    gt_node *n = NULL;
+    gt_err err = {0};
+    CHECK(gt_node_start(&c, &n, &err) != 0); /* no model: no such route */
+    CHECK_CONTAINS(err.msg, "the node has no route POST /v1/chat/completions");
+    gt_node_stop(n);
+    trm(home);
+}
+
+int main(void) {
+    signal(SIGPIPE, SIG_IGN);
+    gt_err err;
+    if (gt_client_global_init(&err)) return 1;
+    RUN(test_unknown_route_refused);
+    RUN(test_node_x402);
+    return gt_test_finish();
+}
