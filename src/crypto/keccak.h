@@ -35,7 +35,10 @@ void gt_keccak_xof_words(gt_keccak *k, uint64_t *out, size_t n);
 void gt_keccak256(const void *data, size_t len, uint8_t out[32]);
 
 /* The Keccak-f[1600] permutation itself (24 rounds), for tests and callers
- * building other sponge modes. */
+ * building other sponge modes. It runs a build for the CPU's instruction set
+ * when it has one (BMI on x86-64); gt_keccak_f1600_portable is the plain
+ * build of the same C, which tests compare it with: same lanes, bit for bit. */
 void gt_keccak_f1600(uint64_t st[25]);
+void gt_keccak_f1600_portable(uint64_t st[25]);
 
 #endif

@@ -33,6 +33,8 @@ typedef struct table_def {
     const char *replace_sql; /* the same, OR REPLACE */
     const col_def *cols;
     int n_cols;
+    int n_key; /* the primary key: the first n_key columns */
+    int memo;  /* its row in the memo of loaded rows (below) */
 } table_def;
 
 #define FIELD_SIZE(T, f) sizeof(((T *)0)->f)
@@ -64,7 +66,7 @@ static const table_def task_table = {
     "mk_tasks", MK_REC_TASK, "SELECT * FROM mk_tasks WHERE id=?",
     "INSERT INTO mk_tasks VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     "INSERT OR REPLACE INTO mk_tasks VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", task_cols,
-    N_COLS(task_cols),
+    N_COLS(task_cols), 1, 0,
 };
 
 static const col_def slot_cols[] = {
@@ -81,7 +83,7 @@ IS_U64(mk_slot, deadline_s);
 static const table_def slot_table = {
     "mk_slots", MK_REC_SLOT, "SELECT * FROM mk_slots WHERE task=? AND slot=?",
     "INSERT INTO mk_slots VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-    "INSERT OR REPLACE INTO mk_slots VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)", slot_cols, N_COLS(slot_cols),
+    "INSERT OR REPLACE INTO mk_slots VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)", slot_cols, N_COLS(slot_cols), 2, 1,
 };
 
 static const col_def dispute_cols[] = {
@@ -100,6 +102,7 @@ static const table_def dispute_table = {
     "mk_disputes", MK_REC_DISPUTE, "SELECT * FROM mk_disputes WHERE task=? AND slot=? AND attempt=?",
     "INSERT INTO mk_disputes VALUES(?,?,?,?,?,?,?,?,?,?,?)",
     "INSERT OR REPLACE INTO mk_disputes VALUES(?,?,?,?,?,?,?,?,?,?,?)", dispute_cols, N_COLS(dispute_cols),
+    3, 2,
 };
 
 /* Steps an INSERT/UPDATE statement and finalizes it. */
@@ -148,32 +151,162 @@ static int row_read(gt_tx *tx, const table_def *t, sqlite3_stmt *q, void *row, g
     return rc;
 }
 
+/* ---- The rows this thread loaded last, to write only what changed ----
+ * INSERT OR REPLACE deletes the stored row and inserts the new one: every
+ * index of the table is written again, changed or not. An UPDATE of the
+ * columns that changed touches only the indexes over them (a slot's submit
+ * changes none of its two; a task's claim none of its three). To know what
+ * changed, the last rows each thread loaded are kept here, and an update is
+ * a compare-and-swap: its WHERE clause names every column's remembered value,
+ * so it writes only when the stored row is exactly the remembered one. When
+ * it writes nothing (the memo was stale: the action that loaded the row was
+ * refused, or the row is not there) the row is written whole as before. The
+ * memo is thus never trusted, only used. Either way the state commitment
+ * gets the same bytes (row_record: the whole new row) and so does the state
+ * digest (its triggers fold the whole OLD and NEW rows on an update, as on a
+ * REPLACE's delete and insert). */
+#define ROW_MEMO_WAYS 4 /* rows kept per table: a rule reads a few of one table */
+#define ROW_TABLES 3    /* tables with a memo: table_def.memo < ROW_TABLES */
+typedef union any_row {
+    mk_task task;
+    mk_slot slot;
+    mk_dispute dispute;
+} any_row;
+typedef struct row_memo {
+    int used;
+    any_row row;
+} row_memo;
+static _Thread_local row_memo memo_rows[ROW_TABLES][ROW_MEMO_WAYS];
+static _Thread_local unsigned memo_next[ROW_TABLES]; /* the way the next new key takes */
+
+/* Are column c of rows x and y equal (field by field: padding is not compared)? */
+static int col_eq(const col_def *c, const void *x, const void *y) {
+    const uint8_t *a = (const uint8_t *)x + c->off, *b = (const uint8_t *)y + c->off;
+    if (c->kind == COL_TEXT) return strncmp((const char *)a, (const char *)b, c->size) == 0;
+    return memcmp(a, b, c->size) == 0;
+}
+
+/* The remembered row of t with the same key as row, or NULL. */
+static row_memo *memo_find(const table_def *t, const void *row) {
+    assert(t->memo >= 0 && t->memo < ROW_TABLES && t->n_key >= 1 && t->n_key < t->n_cols);
+    for (int w = 0; w < ROW_MEMO_WAYS; w++) {
+        row_memo *m = &memo_rows[t->memo][w];
+        int same = m->used;
+        for (int i = 0; same && i < t->n_key; i++) same = col_eq(&t->cols[i], &m->row, row);
+        if (same) return m;
+    }
+    return NULL;
+}
+
+/* Remembers row as the stored row of its key. */
+static void memo_put(const table_def *t, const void *row, size_t size) {
+    assert(size <= sizeof(any_row));
+    row_memo *m = memo_find(t, row);
+    if (!m) m = &memo_rows[t->memo][memo_next[t->memo]++ % ROW_MEMO_WAYS];
+    m->used = 1;
+    memcpy(&m->row, row, size);
+}
+
 /* Loads the one row of t whose key is bound to q (already prepared): 0,
  * GT_ENOTFOUND (no message: the caller names what is missing) or GT_EDB. */
-static int row_load(gt_tx *tx, const table_def *t, sqlite3_stmt *q, void *row, gt_err *err) {
+static int row_load(gt_tx *tx, const table_def *t, sqlite3_stmt *q, void *row, size_t size, gt_err *err) {
     int rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) rc = row_read(tx, t, q, row, err);
     else if (rc == SQLITE_DONE) rc = GT_ENOTFOUND;
     else rc = gt_err_set(err, GT_EDB, "reading %s: %s", t->name, sqlite3_errmsg(tx->db));
+    if (rc == 0) memo_put(t, row, size);
     gt_tx_stmt_done(tx, q);
     return rc;
+}
+
+/* Binds column c of the struct at row to parameter idx of q. */
+static void col_bind(const col_def *c, sqlite3_stmt *q, int idx, const void *row) {
+    const uint8_t *f = (const uint8_t *)row + c->off;
+    uint64_t u;
+    int v;
+    switch (c->kind) {
+    case COL_U64: memcpy(&u, f, 8); sqlite3_bind_int64(q, idx, (int64_t)u); break;
+    case COL_INT: memcpy(&v, f, sizeof v); sqlite3_bind_int64(q, idx, v); break;
+    case COL_BLOB: sqlite3_bind_blob(q, idx, f, (int)c->size, SQLITE_STATIC); break;
+    case COL_TEXT: sqlite3_bind_text(q, idx, (const char *)f, -1, SQLITE_STATIC); break;
+    }
 }
 
 /* Binds every column of the struct at row to q, in table order. */
 static void row_bind(const table_def *t, sqlite3_stmt *q, const void *row) {
     assert(sqlite3_bind_parameter_count(q) == t->n_cols);
-    for (int i = 0; i < t->n_cols; i++) {
-        const col_def *c = &t->cols[i];
-        const uint8_t *f = (const uint8_t *)row + c->off;
-        uint64_t u;
-        int v;
-        switch (c->kind) {
-        case COL_U64: memcpy(&u, f, 8); sqlite3_bind_int64(q, i + 1, (int64_t)u); break;
-        case COL_INT: memcpy(&v, f, sizeof v); sqlite3_bind_int64(q, i + 1, v); break;
-        case COL_BLOB: sqlite3_bind_blob(q, i + 1, f, (int)c->size, SQLITE_STATIC); break;
-        case COL_TEXT: sqlite3_bind_text(q, i + 1, (const char *)f, -1, SQLITE_STATIC); break;
-        }
+    for (int i = 0; i < t->n_cols; i++) col_bind(&t->cols[i], q, i + 1, row);
+}
+
+/* Appends text (and, when num >= 0, the number) to buf at *n (cap bytes);
+ * past the end *n still grows, so the caller sees it did not fit. Plain
+ * copies: snprintf per piece cost 24 K instructions an update (callgrind). */
+static void sql_put(char *buf, size_t cap, size_t *n, const char *text, int num) {
+    char digits[12];
+    size_t k = strlen(text), d = 0;
+    if (*n + k < cap) memcpy(buf + *n, text, k);
+    *n += k;
+    if (num < 0) return;
+    assert(num < 1000);
+    do digits[d++] = (char)('0' + num % 10); while ((num /= 10) > 0);
+    while (d > 0) {
+        char c = digits[--d];
+        if (*n < cap) buf[*n] = c;
+        (*n)++;
     }
+}
+
+/* The compare-and-swap UPDATE of the columns in `changed` (bit i: column
+ * i): parameter i+1 is column i's new value, n_cols+i+1 the old value of a
+ * changed column i; every column must equal its old value (a column that
+ * did not change: its new one). Written into buf (cap bytes); 0, or -1
+ * when it does not fit. */
+static int update_sql(const table_def *t, uint64_t changed, char *buf, size_t cap) {
+    size_t n = 0;
+    const char *sep = " SET ";
+    sql_put(buf, cap, &n, "UPDATE ", -1);
+    sql_put(buf, cap, &n, t->name, -1);
+    for (int i = 0; i < t->n_cols; i++) {
+        if (!(changed >> i & 1)) continue;
+        sql_put(buf, cap, &n, sep, -1);
+        sql_put(buf, cap, &n, t->cols[i].name, -1);
+        sql_put(buf, cap, &n, "=?", i + 1);
+        sep = ",";
+    }
+    for (int i = 0; i < t->n_cols; i++) {
+        sql_put(buf, cap, &n, i ? " AND " : " WHERE ", -1);
+        sql_put(buf, cap, &n, t->cols[i].name, -1);
+        sql_put(buf, cap, &n, "=?", changed >> i & 1 ? t->n_cols + i + 1 : i + 1);
+    }
+    if (n >= cap) return -1;
+    buf[n] = 0;
+    return 0;
+}
+
+/* Writes the columns of row that differ from the remembered old row, if the
+ * stored row is still old: 1 when it wrote, 0 when it did not (the caller
+ * writes the whole row), or an error code. */
+static int row_update(mk_ctx *c, const table_def *t, const void *old, const void *row, const char *what,
+                      gt_err *err) {
+    uint64_t changed = 0;
+    for (int i = t->n_key; i < t->n_cols; i++)
+        if (!col_eq(&t->cols[i], old, row)) changed |= 1ull << i;
+    if (!changed) changed = 1ull << t->n_key; /* nothing changed: still write (and check) the row */
+    char sql[2048];
+    _Static_assert(N_COLS(task_cols) < 64, "a column mask is 64 bits");
+    if (update_sql(t, changed, sql, sizeof sql)) return 0;
+    sqlite3_stmt *q;
+    int rc = gt_tx_stmt(c->tx, sql, &q, err);
+    if (rc) return rc;
+    for (int i = 0; i < t->n_cols; i++) {
+        col_bind(&t->cols[i], q, i + 1, row);
+        if (changed >> i & 1) col_bind(&t->cols[i], q, t->n_cols + i + 1, old);
+    }
+    int s = sqlite3_step(q);
+    int wrote = s == SQLITE_DONE && sqlite3_changes(c->tx->db) == 1;
+    if (s != SQLITE_DONE) rc = gt_err_set(err, GT_EDB, "writing %s: %s", what, sqlite3_errmsg(c->tx->db));
+    gt_tx_stmt_done(c->tx, q);
+    return rc ? rc : wrote;
 }
 
 /* Feeds the row's canonical record to the block's commitment. */
@@ -197,13 +330,19 @@ static int row_record(mk_ctx *c, const table_def *t, const void *row) {
 
 /* Writes the struct at row as a row of t (insert: refuse an existing key)
  * and records it for the commitment. what names the row in messages. */
-static int row_store(mk_ctx *c, const table_def *t, const void *row, int insert, const char *what, gt_err *err) {
+static int row_store(mk_ctx *c, const table_def *t, const void *row, size_t size, int insert, const char *what,
+                     gt_err *err) {
     assert(c->tx && t->n_cols > 0 && t->cols[0].kind == COL_BLOB); /* every table is keyed by a task id first */
-    sqlite3_stmt *q;
-    int rc = gt_tx_stmt(c->tx, insert ? t->insert_sql : t->replace_sql, &q, err);
-    if (rc) return rc;
-    row_bind(t, q, row);
-    if ((rc = step_done(c->tx, q, what, err))) return rc;
+    const row_memo *m = insert ? NULL : memo_find(t, row);
+    int rc = m ? row_update(c, t, &m->row, row, what, err) : 0;
+    if (rc < 0 || rc > 1) return rc; /* an error */
+    if (!rc) { /* not updated in place: written whole */
+        sqlite3_stmt *q;
+        if ((rc = gt_tx_stmt(c->tx, insert ? t->insert_sql : t->replace_sql, &q, err))) return rc;
+        row_bind(t, q, row);
+        if ((rc = step_done(c->tx, q, what, err))) return rc;
+    }
+    memo_put(t, row, size);
     c->changes++;
     if (row_record(c, t, row)) return gt_err_set(err, GT_ENOMEM, "out of memory");
     return 0;
@@ -215,7 +354,7 @@ int mk_task_load(gt_tx *tx, const uint8_t id[32], mk_task *t, gt_err *err) {
     if (rc) return rc;
     sqlite3_bind_blob(q, 1, id, 32, SQLITE_STATIC);
     memset(t, 0, sizeof *t);
-    rc = row_load(tx, &task_table, q, t, err);
+    rc = row_load(tx, &task_table, q, t, sizeof *t, err);
     char s[19];
     if (rc == GT_ENOTFOUND) return gt_err_set(err, GT_ENOTFOUND, "no task %s… on this ledger", mk_short(id, s));
     assert(rc || !memcmp(t->id, id, 32));
@@ -227,7 +366,7 @@ int mk_task_store(mk_ctx *c, const mk_task *t, int insert, gt_err *err) {
     assert(t->slots >= 1 && t->slots <= GT_MARKET_MAX_SLOTS); /* post checked it: bounds every sweep */
     assert(t->policy >= GT_POLICY_POSTER && t->policy <= GT_POLICY_QUORUM);
     assert(memchr(t->kind, 0, sizeof t->kind)); /* bound as NUL-terminated text */
-    return row_store(c, &task_table, t, insert, "task", err);
+    return row_store(c, &task_table, t, sizeof *t, insert, "task", err);
 }
 
 int mk_slot_load(gt_tx *tx, const uint8_t task[32], uint64_t slot, mk_slot *s, gt_err *err) {
@@ -237,7 +376,7 @@ int mk_slot_load(gt_tx *tx, const uint8_t task[32], uint64_t slot, mk_slot *s, g
     sqlite3_bind_blob(q, 1, task, 32, SQLITE_STATIC);
     sqlite3_bind_int64(q, 2, (int64_t)(slot > INT64_MAX ? INT64_MAX : slot));
     memset(s, 0, sizeof *s);
-    rc = row_load(tx, &slot_table, q, s, err);
+    rc = row_load(tx, &slot_table, q, s, sizeof *s, err);
     char h[19];
     if (rc == GT_ENOTFOUND)
         return gt_err_set(err, GT_ENOTFOUND, "task %s… has no slot %llu", mk_short(task, h), (unsigned long long)slot);
@@ -247,7 +386,7 @@ int mk_slot_load(gt_tx *tx, const uint8_t task[32], uint64_t slot, mk_slot *s, g
 
 int mk_slot_store(mk_ctx *c, const mk_slot *s, int insert, gt_err *err) {
     assert(s->state >= GT_SLOT_OPEN && s->state <= GT_SLOT_REFUNDED);
-    return row_store(c, &slot_table, s, insert, "slot", err);
+    return row_store(c, &slot_table, s, sizeof *s, insert, "slot", err);
 }
 
 int mk_dispute_load(gt_tx *tx, const uint8_t task[32], uint64_t slot, uint64_t attempt, mk_dispute *d,
@@ -259,7 +398,7 @@ int mk_dispute_load(gt_tx *tx, const uint8_t task[32], uint64_t slot, uint64_t a
     sqlite3_bind_int64(q, 2, (int64_t)slot);
     sqlite3_bind_int64(q, 3, (int64_t)attempt);
     memset(d, 0, sizeof *d);
-    rc = row_load(tx, &dispute_table, q, d, err);
+    rc = row_load(tx, &dispute_table, q, d, sizeof *d, err);
     char h[19];
     if (rc == GT_ENOTFOUND)
         return gt_err_set(err, GT_ENOTFOUND, "slot %llu of task %s… has no dispute", (unsigned long long)slot,
@@ -270,7 +409,7 @@ int mk_dispute_load(gt_tx *tx, const uint8_t task[32], uint64_t slot, uint64_t a
 
 int mk_dispute_store(mk_ctx *c, const mk_dispute *d, int insert, gt_err *err) {
     assert(d->outcome >= MK_DISPUTE_OPEN && d->outcome <= MK_DISPUTE_NO_DECISION);
-    return row_store(c, &dispute_table, d, insert, "dispute", err);
+    return row_store(c, &dispute_table, d, sizeof *d, insert, "dispute", err);
 }
 
 int mk_vote_insert(mk_ctx *c, const uint8_t task[32], uint64_t slot, uint64_t attempt, int round,
