@@ -133,7 +133,7 @@ static int json_id(const json_t *v, const char *what, int32_t *out, gt_err *err)
 static int count_tokens(const json_t *root, hf_vocab *v, gt_err *err) {
     const char *key;
     const json_t *val, *added = json_object_get(root, "added_tokens");
-    int32_t id, max = -1;
+    int32_t id = 0, max = -1; /* set by json_id; 0 keeps -O2 from warning */
     int rc = 0;
     json_object_foreach((json_t *)v->vocab, key, val) {
         if ((rc = json_id(val, "model.vocab", &id, err))) return gt_err_wrap(err, "token \"%.64s\"", key);
@@ -182,7 +182,7 @@ static int is_byte_token(const char *t) {
  * cannot carry are refused. seen: the added texts so far (a set). */
 static int add_added(hf_vocab *v, const json_t *a, json_t *seen, gt_err *err) {
     const char *content = json_string_value(json_object_get(a, "content"));
-    int32_t id;
+    int32_t id = 0; /* set by json_id */
     int rc = json_id(json_object_get(a, "id"), "added_tokens[].id", &id, err);
     if (rc) return rc;
     if (!content) return gt_err_set(err, GT_EINVAL, "added token %d: \"content\" must be a string", id);
@@ -254,8 +254,8 @@ static int score_tokens(const json_t *model, hf_vocab *v, gt_err *err) {
     for (int32_t id = 0; id < v->n; id++) v->score[id] = 1.0f; /* unset */
     char buf[2 * GT_TOKENIZER_MAX_TOKEN_BYTES + 1];
     json_array_foreach(merges, k, m) {
-        const char *a, *b;
-        size_t la, lb;
+        const char *a = NULL, *b = NULL; /* set by merge_sides */
+        size_t la = 0, lb = 0;
         int rc = merge_sides(m, k, &a, &la, &b, &lb, err);
         if (rc) return rc;
         if (la > GT_TOKENIZER_MAX_TOKEN_BYTES || lb > GT_TOKENIZER_MAX_TOKEN_BYTES ||
