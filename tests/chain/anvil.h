@@ -25,6 +25,7 @@
 #include "base/file.h"
 #include "base/hex.h"
 #include "chain/abi.h"
+#include "chain/abi_decode.h"
 #include "chain/client.h"
 #include "crypto/keccak.h"
 
@@ -123,6 +124,20 @@ static inline uint64_t anvil_now(gt_chain *c) {
         gt_rpc_to_u64(json_object_get(blk, "timestamp"), &t, "timestamp", NULL);
     json_decref(blk);
     return t;
+}
+
+/* The ERC-20 token's balanceOf(who) into *v (UINT64_MAX when unread):
+ * 0, or -1 when the call or its answer fails. */
+static inline int anvil_token_balance(gt_chain *c, const gt_addr *token, const gt_addr *who, uint64_t *v) {
+    gt_abi_val a[] = {gt_abi_address(who)};
+    gt_buf d = GT_BUF_INIT, out = GT_BUF_INIT;
+    *v = UINT64_MAX;
+    int rc = gt_abi_calldata("balanceOf(address)", a, 1, &d, NULL) ||
+             gt_chain_call(c, NULL, token, d.data, d.len, &out, NULL) ||
+             gt_abi_get_u64(out.data, out.len, 0, v, NULL);
+    gt_buf_free(&d);
+    gt_buf_free(&out);
+    return rc ? -1 : 0;
 }
 
 /* Deploys <build>/contracts/<name>.bin with the encoded constructor args;

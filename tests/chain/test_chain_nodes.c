@@ -81,14 +81,8 @@ static const char *run(const char *cmd, int *status) {
 }
 
 static uint64_t balance(const gt_addr *who) {
-    gt_abi_val a[] = {gt_abi_address(who)};
-    gt_buf d = GT_BUF_INIT, out = GT_BUF_INIT;
-    uint64_t v = UINT64_MAX;
-    CHECK_EQ_INT(gt_abi_calldata("balanceOf(address)", a, 1, &d, NULL), 0);
-    CHECK_EQ_INT(gt_chain_call(&C, NULL, &TOKEN, d.data, d.len, &out, NULL), 0);
-    CHECK_EQ_INT(gt_abi_get_u64(out.data, out.len, 0, &v, NULL), 0);
-    gt_buf_free(&d);
-    gt_buf_free(&out);
+    uint64_t v;
+    CHECK_EQ_INT(anvil_token_balance(&C, &TOKEN, who, &v), 0);
     return v;
 }
 
