@@ -201,7 +201,7 @@ static void *watcher_main(void *arg) {
         if (rc) warn_once(m, rc, &err); /* tried again next round; the index goes on */
         rc = gt_cindex_round(m->ix, &m->chain, m->confirmations, &moved, &err);
         if (rc || m->published || !m->has_acct) warn_once(m, rc, &err); /* a failing publish stays logged once */
-        if (m->has_acct && m->published) act(m);
+        if (m->has_acct && m->published) act(m), gt_chain_keep(&m->chain, &m->acct, &m->escrow, m->ix);
         pthread_mutex_lock(&m->mu);
         if (!moved && !m->stop) {
             struct timespec ts;

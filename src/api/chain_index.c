@@ -35,7 +35,8 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS jobs(id INTEGER PRIMARY KEY, client TEXT, provider TEXT, evaluator TEXT,"
     " budget INTEGER NOT NULL DEFAULT 0, stake INTEGER NOT NULL DEFAULT 0, expired_at INTEGER NOT NULL DEFAULT 0,"
     " status TEXT NOT NULL DEFAULT 'open', description TEXT, deliverable TEXT, reason TEXT,"
-    " claimed INTEGER NOT NULL DEFAULT 0, block INTEGER NOT NULL);"
+    " claimed INTEGER NOT NULL DEFAULT 0, block INTEGER NOT NULL, timed INTEGER NOT NULL DEFAULT 0,"
+    " keep_after INTEGER NOT NULL DEFAULT 0, keep_tries INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS agents(id INTEGER PRIMARY KEY, owner TEXT NOT NULL, uri TEXT NOT NULL,"
     " block INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS work(job INTEGER PRIMARY KEY, input BLOB, output BLOB,"
@@ -107,6 +108,21 @@ static int check_deployment(gt_cindex *ix, uint64_t chain_id, gt_err *err) {
     return rc ? rc : meta_put(ix, "deployment", want, sizeof want, err);
 }
 
+/* An index made before the keeper's columns (timed, keep_after, keep_tries)
+ * lacks them: its derived tables are dropped, made again and indexed anew
+ * from the deployment block; work (this node's own) is kept. */
+static int upgrade(gt_cindex *ix, gt_err *err) {
+    sqlite3_stmt *st = NULL;
+    int current = sqlite3_prepare_v2(ix->db, "SELECT keep_tries FROM jobs LIMIT 0", -1, &st, NULL) == SQLITE_OK;
+    sqlite3_finalize(st);
+    if (current) return 0;
+    GT_WARN("node: the chain index predates its deadline columns: indexing again from the deployment block");
+    int ok = sqlite3_exec(ix->db, "DROP TABLE IF EXISTS jobs; DROP TABLE IF EXISTS agents;"
+                                  " DELETE FROM meta WHERE k='height';", NULL, NULL, NULL) == SQLITE_OK &&
+             sqlite3_exec(ix->db, schema, NULL, NULL, NULL) == SQLITE_OK;
+    return ok ? 0 : gt_err_set(err, GT_EDB, "chain index: %s", sqlite3_errmsg(ix->db));
+}
+
 int gt_cindex_open(const char *path, uint64_t chain_id, const gt_addr *escrow, const gt_addr *registry,
                    uint64_t from_block, gt_cindex **out, gt_err *err) {
     gt_cindex *ix = gt_calloc(1, sizeof *ix);
@@ -120,6 +136,7 @@ int gt_cindex_open(const char *path, uint64_t chain_id, const gt_addr *escrow, c
                      sqlite3_exec(ix->db, schema, NULL, NULL, NULL) == SQLITE_OK
                  ? 0
                  : gt_err_set(err, GT_EDB, "chain index %s: %s", path, ix->db ? sqlite3_errmsg(ix->db) : "no memory");
+    if (!rc) rc = upgrade(ix, err);
     if (!rc) rc = check_deployment(ix, chain_id, err);
     if (rc) {
         gt_cindex_close(ix);
@@ -145,15 +162,19 @@ uint64_t gt_cindex_height(gt_cindex *ix) {
 
 /* ---- applying the logs ---- */
 
+static const char NO_PROVIDER[] = "0x0000000000000000000000000000000000000000"; /* a job open to anyone */
+
 enum { EV_CREATED, EV_POSTED, EV_FUNDED, EV_PROVIDER, EV_BUDGET, EV_STAKE, EV_CLAIMED, EV_SUBMITTED, EV_COMPLETED,
-       EV_REJECTED, EV_EXPIRED, EV_APPEAL, EV_DISPUTED, EV_SETTLED, EV_REGISTERED, EV_URI, N_EVENTS };
+       EV_REJECTED, EV_EXPIRED, EV_APPEAL, EV_DISPUTED, EV_SETTLED, EV_PHASES, EV_REOPENED, EV_VERIFY_MISSED,
+       EV_REGISTERED, EV_URI, N_EVENTS }; /* the registry's events last */
 static const char *const event_sig[N_EVENTS] = {
     "JobCreated(uint256,address,address,address,uint256)", "JobPosted(uint256,bytes32,uint256)",
     "JobFunded(uint256,address,uint256)", "ProviderSet(uint256,address)", "BudgetSet(uint256,uint256)",
     "StakeSet(uint256,uint256)", "JobClaimed(uint256,address,uint256)", "JobSubmitted(uint256,address,bytes32)",
     "JobCompleted(uint256,address,bytes32)", "JobRejected(uint256,address,bytes32)", "JobExpired(uint256)",
     "AppealOpened(uint256,address,uint256,uint256)", "JobDisputed(uint256,address,uint256)",
-    "DisputeSettled(uint256,uint8)", "Registered(uint256,string,address)", "URIUpdated(uint256,string,address)"};
+    "DisputeSettled(uint256,uint8)", "PhasesSet(uint256,uint256,uint256)", "JobReopened(uint256,address)",
+    "VerifyMissed(uint256,address)", "Registered(uint256,string,address)", "URIUpdated(uint256,string,address)"};
 
 static uint8_t event_topic[N_EVENTS][32];
 static pthread_once_t event_once = PTHREAD_ONCE_INIT;
@@ -254,6 +275,12 @@ static int on_job(gt_cindex *ix, int ev, const gt_chain_log *l, int64_t id, gt_e
     case EV_EXPIRED: return job_set(ix, id, "block", NULL, (int64_t)l->block_number, "expired", err);
     case EV_APPEAL: return job_set(ix, id, "block", NULL, (int64_t)l->block_number, "appeal", err);
     case EV_DISPUTED: return job_set(ix, id, "block", NULL, (int64_t)l->block_number, "disputed", err);
+    case EV_PHASES: return job_set(ix, id, "timed", NULL, 1, NULL, err);
+    case EV_REOPENED: /* a missed submit deadline or a standing rejection: open to any worker again */
+        return exec(ix, "UPDATE jobs SET provider=?2, claimed=0, deliverable=NULL, status='funded', keep_after=0,"
+                        " keep_tries=0 WHERE id=?1", "it", (const void *[]){NULL, NO_PROVIDER},
+                    (const int64_t[]){id, 0}, err);
+    case EV_VERIFY_MISSED: return job_set(ix, id, "block", NULL, (int64_t)l->block_number, "expired", err);
     case EV_SETTLED:
         if ((rc = gt_abi_get_u64(l->data, l->data_len, 0, (uint64_t *)&v, err))) return rc;
         return job_set(ix, id, "block", NULL, (int64_t)l->block_number, v == 1 ? "completed" : "rejected", err);
@@ -376,7 +403,8 @@ int gt_cindex_round(gt_cindex *ix, gt_chain *c, uint64_t confirmations, int *mov
 
 /* ---- reading ---- */
 
-#define JOB_COLS "id, client, provider, evaluator, budget, stake, expired_at, status, description, deliverable, claimed"
+#define JOB_COLS \
+    "id, client, provider, evaluator, budget, stake, expired_at, status, description, deliverable, claimed, timed"
 
 /* Text column i as an address or 32 bytes (zero when NULL). */
 static void col_addr(sqlite3_stmt *st, int i, gt_addr *out) {
@@ -400,6 +428,7 @@ static void row_job(sqlite3_stmt *st, gt_cjob *j) {
     snprintf(j->status, sizeof j->status, "%s", (const char *)sqlite3_column_text(st, 7));
     col_b32(st, 8, j->description), col_b32(st, 9, j->deliverable);
     j->claimed = sqlite3_column_int(st, 10);
+    j->timed = sqlite3_column_int(st, 11);
 }
 
 int gt_cindex_job(gt_cindex *ix, uint64_t id, gt_cjob *out, gt_err *err) {
@@ -423,11 +452,11 @@ json_t *gt_cindex_job_json(const gt_cjob *j) {
     static const uint8_t zero[32];
     gt_addr_to_str(&j->client, c), gt_addr_to_str(&j->provider, p), gt_addr_to_str(&j->evaluator, e);
     hex32(j->description, d), hex32(j->deliverable, r);
-    return json_pack("{s:I,s:s,s:s,s:s,s:o,s:o,s:I,s:s,s:s,s:s*,s:b}", "id", (json_int_t)j->id, "client", c,
+    return json_pack("{s:I,s:s,s:s,s:s,s:o,s:o,s:I,s:s,s:s,s:s*,s:b,s:b}", "id", (json_int_t)j->id, "client", c,
                      "provider", p, "evaluator", e, "budget", gt_json_units(j->budget), "stake",
                      gt_json_units(j->stake), "expiredAt", (json_int_t)j->expired_at, "status", j->status,
                      "descriptionHash", d, "deliverable", memcmp(j->deliverable, zero, 32) ? r : NULL, "claimed",
-                     j->claimed);
+                     j->claimed, "timed", j->timed);
 }
 
 /* A page of rows of sql (one int64 binding: the limit) through row(). */
@@ -548,6 +577,50 @@ int gt_cindex_todo(gt_cindex *ix, const gt_addr *who, uint64_t *ids, size_t max,
         ids[(*n)++] = (uint64_t)sqlite3_column_int64(st, 0);
     int rc = ok && (step == SQLITE_DONE || *n == max) ? 0 : gt_err_set(err, GT_EDB, "chain index: %s",
                                                                       sqlite3_errmsg(ix->db));
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&ix->mu);
+    return rc;
+}
+
+/* ---- the keeper's deadlines ---- */
+
+int gt_cindex_due(gt_cindex *ix, const gt_addr *who, uint64_t now_s, uint64_t *ids, size_t max, size_t *n,
+                  gt_err *err) {
+    char me[GT_ADDR_STR_BYTES];
+    sqlite3_stmt *st = NULL;
+    assert(now_s <= INT64_MAX);
+    gt_addr_to_str(who, me);
+    *n = 0;
+    pthread_mutex_lock(&ix->mu);
+    int ok = sqlite3_prepare_v2(ix->db,
+                                "SELECT id FROM jobs WHERE status IN ('funded', 'submitted') AND keep_after <= ?2 AND"
+                                " (client = ?1 OR (provider = ?1 AND status = 'submitted')) AND"
+                                " ((timed = 1 AND (claimed = 1 OR status = 'submitted')) OR expired_at <= ?2)"
+                                " ORDER BY keep_after, id LIMIT ?3",
+                                -1, &st, NULL) == SQLITE_OK &&
+             sqlite3_bind_text(st, 1, me, -1, SQLITE_STATIC) == SQLITE_OK &&
+             sqlite3_bind_int64(st, 2, (int64_t)now_s) == SQLITE_OK &&
+             sqlite3_bind_int64(st, 3, (int64_t)max) == SQLITE_OK;
+    int step = SQLITE_ERROR;
+    while (ok && *n < max && (step = sqlite3_step(st)) == SQLITE_ROW)
+        ids[(*n)++] = (uint64_t)sqlite3_column_int64(st, 0);
+    int rc = ok && (step == SQLITE_DONE || *n == max) ? 0 : gt_err_set(err, GT_EDB, "chain index: %s",
+                                                                      sqlite3_errmsg(ix->db));
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&ix->mu);
+    return rc;
+}
+
+int gt_cindex_due_later(gt_cindex *ix, uint64_t job, uint64_t after_s, int failed, uint64_t *tries, gt_err *err) {
+    sqlite3_stmt *st = NULL;
+    int64_t at = after_s > INT64_MAX ? INT64_MAX : (int64_t)after_s;
+    *tries = 0;
+    pthread_mutex_lock(&ix->mu);
+    int rc = exec(ix, "UPDATE jobs SET keep_after=?2, keep_tries=keep_tries+?3 WHERE id=?1", "iii",
+                  (const void *[]){NULL, NULL, NULL}, (const int64_t[]){(int64_t)job, at, failed ? 1 : 0}, err);
+    if (!rc && sqlite3_prepare_v2(ix->db, "SELECT keep_tries FROM jobs WHERE id=?1", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_bind_int64(st, 1, (int64_t)job) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        *tries = (uint64_t)sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     pthread_mutex_unlock(&ix->mu);
     return rc;

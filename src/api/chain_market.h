@@ -33,7 +33,7 @@ typedef struct gt_cjob {
     gt_addr client, provider, evaluator;
     char status[16];
     uint8_t description[32], deliverable[32];
-    int claimed;
+    int claimed, timed; /* timed: phase deadlines (PhasesSet) */
 } gt_cjob;
 
 /* Opens (creating) the index at path for this deployment; an index of
@@ -63,11 +63,23 @@ int gt_cindex_work(gt_cindex *ix, uint64_t job, gt_buf *in, gt_buf *out, int *fo
  * on; at most max ids. */
 int gt_cindex_todo(gt_cindex *ix, const gt_addr *who, uint64_t *ids, size_t max, size_t *n, gt_err *err);
 
-/* ---- the node's side (chain_agent.c) */
+/* The keeper's work: jobs of who (as client, or as the worker of a submitted
+ * job) whose deadline may have passed at chain time now_s: past expiry, or
+ * timed and in a phase (claimed or submitted), and not put off past now_s;
+ * at most max ids, the longest waiting first. */
+int gt_cindex_due(gt_cindex *ix, const gt_addr *who, uint64_t now_s, uint64_t *ids, size_t max, size_t *n,
+                  gt_err *err);
+/* Puts job off until chain time after_s (failed: one more failed try); *tries the failed tries so far. */
+int gt_cindex_due_later(gt_cindex *ix, uint64_t job, uint64_t after_s, int failed, uint64_t *tries, gt_err *err);
+
+/* ---- the node's side (chain_agent.c, chain_keeper.c) */
 typedef struct gt_chain_market gt_chain_market;
 struct gt_node;
 /* Reads HOME/chain.json, opens the chain (its id must be the recorded one),
  * the index and, with cfg's key, the agent; starts the watcher thread. */
 int gt_chain_market_start(struct gt_node *n, gt_chain_market **out, gt_err *err);
 void gt_chain_market_stop(gt_chain_market *m); /* accepts NULL */
+/* One round of the keeper (chain_keeper.c): for the jobs of a's agent whose
+ * deadline passed on chain, claimRefund or timeout as the escrow allows. */
+void gt_chain_keep(gt_chain *c, gt_chain_account *a, const gt_addr *escrow, gt_cindex *ix);
 #endif

@@ -100,6 +100,8 @@ void gt_chain_receipt_free(gt_chain_receipt *r);
 const gt_chain_log *gt_chain_find_log(const gt_chain_receipt *r, const gt_addr *address, const uint8_t topic0[32]);
 /* The hash of the canonical block at height n (GT_ENOTFOUND past the head). */
 int gt_chain_block_hash(gt_chain *c, uint64_t n, uint8_t out[32], gt_err *err);
+/* The latest block's timestamp in seconds. */
+int gt_chain_block_time(gt_chain *c, uint64_t *time_s, gt_err *err);
 /* eth_getLogs of the contracts addrs[0..n) over blocks from..to (inclusive),
  * in chain order, into out->logs (only logs and n_logs are filled; free it
  * with gt_chain_receipt_free). More than GT_CHAIN_MAX_LOGS is GT_ELIMIT: the

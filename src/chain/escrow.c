@@ -178,3 +178,17 @@ const char *gt_escrow_status_name(gt_escrow_status s) {
                                         "disputed"};
     return s <= GT_ESCROW_DISPUTED ? names[s] : "unknown";
 }
+
+int gt_escrow_phases(gt_chain *c, const gt_addr *escrow, uint64_t job_id, gt_escrow_phase *out, gt_err *err) {
+    gt_abi_val args[] = {gt_abi_uint(job_id)};
+    gt_buf d = GT_BUF_INIT, res = GT_BUF_INIT;
+    memset(out, 0, sizeof *out);
+    int rc = gt_abi_calldata("phasesOf(uint256)", args, 1, &d, err);
+    if (!rc) rc = gt_chain_call(c, NULL, escrow, d.data, d.len, &res, err);
+    if (!rc) rc = gt_abi_get_u64(res.data, res.len, 0, &out->submit_s, err);
+    if (!rc) rc = gt_abi_get_u64(res.data, res.len, 1, &out->verify_s, err);
+    if (!rc) rc = gt_abi_get_u64(res.data, res.len, 2, &out->due_s, err);
+    gt_buf_free(&d);
+    gt_buf_free(&res);
+    return rc;
+}

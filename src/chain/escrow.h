@@ -101,4 +101,8 @@ int gt_escrow_do(gt_chain *c, const gt_addr *escrow, gt_chain_account *a, gt_esc
                  const uint8_t tag[32], uint64_t *gas, gt_err *err);
 int gt_escrow_get(gt_chain *c, const gt_addr *escrow, uint64_t job_id, gt_escrow_job *out, gt_err *err);
 const char *gt_escrow_status_name(gt_escrow_status s);
+/* A job's phase deadlines (phasesOf): zero seconds for an untimed job; due_s
+ * the running phase's end (0: none running). */
+typedef struct gt_escrow_phase { uint64_t submit_s, verify_s, due_s; } gt_escrow_phase;
+int gt_escrow_phases(gt_chain *c, const gt_addr *escrow, uint64_t job_id, gt_escrow_phase *out, gt_err *err);
 #endif

@@ -95,6 +95,17 @@ int gt_chain_block_hash(gt_chain *c, uint64_t n, uint8_t out[32], gt_err *err) {
     return rc;
 }
 
+/* The latest block's timestamp: the clock every deadline on chain is read
+ * against (a transaction sent now lands in a block at least this late). */
+int gt_chain_block_time(gt_chain *c, uint64_t *time_s, gt_err *err) {
+    json_t *blk = NULL;
+    int rc = gt_rpc_call(c->rpc, "eth_getBlockByNumber", json_pack("[s,b]", "latest", 0), &blk, err);
+    if (!rc && !json_is_object(blk)) rc = gt_err_set(err, GT_ECHAIN, "the chain answered no latest block");
+    if (!rc) rc = gt_rpc_to_u64(json_object_get(blk, "timestamp"), time_s, "block timestamp", err);
+    json_decref(blk);
+    return rc;
+}
+
 /* 1 if r is deep enough and its block is still canonical. */
 static int confirmed(gt_chain *c, const gt_chain_receipt *r, int *ok, gt_err *err) {
     uint64_t head;

@@ -8,9 +8,12 @@
  *   - a reorganisation deeper than the depth (an indexed block replaced) is
  *     seen at the next round: the index starts over from the deployment
  *     block and holds only what the new chain has;
- *   - an index file made for another deployment is emptied when opened;
+ *   - an index file made for another deployment is emptied when opened, one
+ *     made before the deadline columns is made again with them;
  *   - the node's own work (a job's input) survives both.
  * Skipped (exit 77) with a message when anvil or the contracts are missing. */
+#include <sqlite3.h>
+
 #include "../test.h"
 #include "../chain/anvil.h"
 #include "api/chain_market.h"
@@ -116,6 +119,39 @@ static void test_deep_reorg(gt_cindex *ix) {
     gt_buf_free(&in);
 }
 
+/* An index file from before the keeper's columns (its jobs table as it was
+ * made then): opened, it is indexed again from the deployment block with
+ * them, and this node's own work is kept. */
+static void test_old_index(void) {
+    sqlite3 *db = NULL;
+    gt_cindex *ix = NULL;
+    gt_err err;
+    CHECK_EQ_INT(sqlite3_open(PATH, &db), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_exec(db, "DROP TABLE jobs; CREATE TABLE jobs(id INTEGER PRIMARY KEY, client TEXT,"
+                                  " provider TEXT, evaluator TEXT, budget INTEGER NOT NULL DEFAULT 0, stake INTEGER"
+                                  " NOT NULL DEFAULT 0, expired_at INTEGER NOT NULL DEFAULT 0, status TEXT NOT NULL"
+                                  " DEFAULT 'open', description TEXT, deliverable TEXT, reason TEXT, claimed INTEGER"
+                                  " NOT NULL DEFAULT 0, block INTEGER NOT NULL);"
+                                  " INSERT INTO work(job, input) VALUES(77, x'6f6c64');", NULL, NULL, NULL),
+                 SQLITE_OK);
+    sqlite3_close(db);
+    CHECK_MSG(gt_cindex_open(PATH, C.chain_id, &ESCROW, &REGISTRY, 1, &ix, &err) == 0, "%s", err.msg);
+    if (!ix) return;
+    CHECK_EQ_U64(gt_cindex_height(ix), 0); /* starts over */
+    uint64_t ids[1];
+    size_t n = 9;
+    CHECK_MSG(gt_cindex_due(ix, &ALICE.addr, 0, ids, 1, &n, &err) == 0, "%s", err.msg); /* the new columns read */
+    CHECK_EQ_U64(n, 0);
+    for (int i = 0; i < 20 && round_agents(ix) == 0; i++) continue;
+    CHECK_EQ_U64(round_agents(ix), 1);
+    gt_buf in = GT_BUF_INIT;
+    int found = 0;
+    CHECK_EQ_INT(gt_cindex_work(ix, 77, &in, NULL, &found, NULL), 0);
+    CHECK(found && in.len == 3);
+    gt_buf_free(&in);
+    gt_cindex_close(ix);
+}
+
 int main(void) {
     anvil_require(1);
     if (anvil_start(&C)) return 1;
@@ -146,6 +182,7 @@ int main(void) {
     for (int i = 0; i < 20 && round_agents(ix) == 0; i++) continue;
     CHECK_EQ_U64(round_agents(ix), 1);
     gt_cindex_close(ix);
+    test_old_index();
     CHECK_MSG(gt_cindex_open(PATH, C.chain_id, &TOKEN, &REGISTRY, 1, &ix, &err) == 0, "%s", err.msg);
     json_t *j = gt_cindex_agents(ix, 0, &err);
     CHECK_EQ_U64(json_array_size(json_object_get(j, "items")), 0);

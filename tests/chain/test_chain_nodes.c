@@ -18,6 +18,12 @@
  *   - a node takes a job's input only with the job's description hash and
  *     only for a job that names its agent (422 and 403 otherwise); a job id
  *     that is not a number is refused (400);
+ *   - each node keeps the deadlines of its own jobs (chain_keeper.c): as the
+ *     client it calls claimRefund once a job's expiry passed and timeout once
+ *     a timed job's worker missed its submit deadline (the job reopens, the
+ *     stake is the client's) or nobody judged a submission in time; as the
+ *     worker of a submitted job nobody judged it takes its stake back after
+ *     the expiry and a grace left to the client; nothing is called early;
  *   - a node whose chain does not answer, or is not the recorded chain, does
  *     not start.
  * Skipped (exit 77) with a message when anvil or the contracts are missing. */
@@ -307,8 +313,8 @@ static long post_input(int i, uint64_t id, const char *body) {
     return status;
 }
 
-/* A job of A's wallet (driven here) naming provider and evaluator C. */
-static uint64_t post_job(const gt_addr *provider, const char *input, uint64_t stake) {
+/* A job of A's wallet (driven here) naming provider and evaluator C, expiring at chain time expired_at. */
+static uint64_t post_job_until(const gt_addr *provider, const char *input, uint64_t stake, uint64_t expired_at) {
     uint8_t desc[32];
     uint64_t id = 0;
     gt_abi_val approve[] = {gt_abi_address(&ESCROW), gt_abi_uint(BUDGET)};
@@ -319,9 +325,14 @@ static uint64_t post_job(const gt_addr *provider, const char *input, uint64_t st
               err.msg);
     gt_chain_receipt_free(&r);
     gt_keccak256(input, strlen(input), desc);
-    CHECK_MSG(gt_escrow_post_for(&C, &ESCROW, &OP[0], provider, &OP[2].addr, anvil_now(&C) + 3600, desc, BUDGET,
-                                 stake, &id, NULL, &err) == 0, "%s", err.msg);
+    CHECK_MSG(gt_escrow_post_for(&C, &ESCROW, &OP[0], provider, &OP[2].addr, expired_at, desc, BUDGET, stake, &id,
+                                 NULL, &err) == 0, "%s", err.msg);
     return id;
+}
+
+/* post_job_until an hour ahead. */
+static uint64_t post_job(const gt_addr *provider, const char *input, uint64_t stake) {
+    return post_job_until(provider, input, stake, anvil_now(&C) + 3600);
 }
 
 /* A worker that submits a wrong result: C's re-execution rejects it; A is refunded. */
@@ -366,6 +377,154 @@ static void test_inputs_refused(void) {
     CHECK_EQ_INT(http(url, NULL, &body), 409); /* no result of an unfinished job */
 }
 
+/* ---- the keeper: each node calls the deadlines of its own jobs ---- */
+
+/* Wallet w gets amount tokens and approves the escrow for them (stakes). */
+static void fund_wallet(gt_chain_account *w, uint64_t amount) {
+    gt_abi_val approve[] = {gt_abi_address(&ESCROW), gt_abi_uint(amount)};
+    gt_chain_receipt r = {0};
+    gt_err err;
+    mint(&w->addr, amount);
+    CHECK_MSG(gt_chain_invoke(&C, &TOKEN, w, "approve(address,uint256)", approve, 2, &r, NULL, &err) == 0, "%s",
+              err.msg);
+    gt_chain_receipt_free(&r);
+}
+
+/* Polls job id on chain until ready(job) (WAIT_S at most); the last read. */
+static gt_escrow_job wait_job(uint64_t id, int (*ready)(const gt_escrow_job *)) {
+    gt_escrow_job job = {0};
+    for (int k = 0; k < WAIT_S * 5; k++) {
+        CHECK_EQ_INT(gt_escrow_get(&C, &ESCROW, id, &job, NULL), 0);
+        if (ready(&job)) break;
+        struct timespec ts = {0, 200 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return job;
+}
+
+/* Moves the chain's clock just past at_s (a block stamped at_s + 1 or later). */
+static void advance_past(uint64_t at_s) {
+    uint64_t now = anvil_now(&C);
+    if (now <= at_s) CHECK_EQ_INT(anvil_advance(&C, at_s + 1 - now), 0);
+}
+
+static int is_expired(const gt_escrow_job *j) { return j->status == GT_ESCROW_EXPIRED; }
+static int is_reopened(const gt_escrow_job *j) { return j->status == GT_ESCROW_FUNDED && !j->claimed; }
+
+/* A worker that claims a job of A's and never submits: once the job's
+ * expiry is behind the chain's clock, node A (its client) calls
+ * claimRefund by itself: A gets its budget back and the worker's stake. */
+static void test_keeper_refunds_expired(void) {
+    gt_err err;
+    fund_wallet(&ROGUE, STAKE);
+    uint64_t expiry = anvil_now(&C) + 600;
+    uint64_t id = post_job_until(&ROGUE.addr, "a job nobody finishes", STAKE, expiry);
+    CHECK_MSG(gt_escrow_do(&C, &ESCROW, &ROGUE, GT_ESCROW_CLAIM, id, NULL, NULL, &err) == 0, "%s", err.msg);
+    uint64_t a0 = balance(&OP[0].addr), r0 = balance(&ROGUE.addr);
+    sleep(2); /* nothing is due yet: node A must not have called */
+    gt_escrow_job early;
+    CHECK_EQ_INT(gt_escrow_get(&C, &ESCROW, id, &early, NULL), 0);
+    CHECK_EQ_INT(early.status, GT_ESCROW_FUNDED);
+    advance_past(expiry);
+    CHECK_EQ_INT(wait_job(id, is_expired).status, GT_ESCROW_EXPIRED);
+    CHECK_EQ_U64(balance(&OP[0].addr), a0 + BUDGET + STAKE); /* the late worker's stake is the client's */
+    CHECK_EQ_U64(balance(&ROGUE.addr), r0);
+    char url[256];
+    snprintf(url, sizeof url, "%s/v1/chain/jobs/%llu", URL[1], (unsigned long long)id);
+    CHECK(wait_field(url, "status", "expired"));
+}
+
+/* A timed job of A's (postTimed: open to any worker, SUBMIT_S to submit a
+ * claim, VERIFY_S to judge a submission): a worker claims and misses its
+ * submit deadline: node A calls timeout, the stake is A's and the job is
+ * open again; a second worker submits and nobody judges (C never gets the
+ * input): node A calls timeout again, the job ends, A gets its budget and
+ * the second worker its stake. */
+static void test_keeper_times_out_phases(void) {
+    enum { SUBMIT_S = 60, VERIFY_S = 60 };
+    gt_chain_account late;
+    gt_escrow_terms t = {.evaluator = OP[2].addr, .budget = BUDGET, .stake = STAKE};
+    gt_abi_val approve[] = {gt_abi_address(&ESCROW), gt_abi_uint(BUDGET)};
+    gt_chain_receipt r = {0};
+    gt_err err;
+    uint64_t id = 0;
+    uint8_t done[32] = {1};
+    CHECK_EQ_INT(anvil_account(&C, "chain nodes second worker", &late), 0);
+    fund_wallet(&ROGUE, STAKE);
+    fund_wallet(&late, STAKE);
+    gt_chain_account_resync(&OP[0]);
+    CHECK_MSG(gt_chain_invoke(&C, &TOKEN, &OP[0], "approve(address,uint256)", approve, 2, &r, NULL, &err) == 0, "%s",
+              err.msg);
+    gt_chain_receipt_free(&r);
+    t.expired_at = anvil_now(&C) + 3600;
+    gt_keccak256("a timed job", 11, t.desc_hash);
+    CHECK_MSG(gt_escrow_post_timed(&C, &ESCROW, &OP[0], &t, SUBMIT_S, VERIFY_S, &id, NULL, &err) == 0, "%s",
+              err.msg);
+    CHECK_MSG(gt_escrow_do(&C, &ESCROW, &ROGUE, GT_ESCROW_CLAIM, id, NULL, NULL, &err) == 0, "%s", err.msg);
+    uint64_t a0 = balance(&OP[0].addr), r0 = balance(&ROGUE.addr), l0 = balance(&late.addr);
+    CHECK_EQ_INT(anvil_advance(&C, SUBMIT_S + 1), 0);
+    gt_escrow_job job = wait_job(id, is_reopened);
+    CHECK_MSG(is_reopened(&job), "job %llu was not reopened after its submit deadline (status %s)",
+              (unsigned long long)id, gt_escrow_status_name(job.status));
+    CHECK_EQ_U64(balance(&OP[0].addr), a0 + STAKE); /* the missed claim's stake */
+    CHECK_EQ_U64(balance(&ROGUE.addr), r0);
+    char url[256];
+    snprintf(url, sizeof url, "%s/v1/chain/jobs/%llu", URL[2], (unsigned long long)id);
+    CHECK(wait_field(url, "provider", "0x0000000000000000000000000000000000000000"));
+    CHECK_MSG(gt_escrow_do(&C, &ESCROW, &late, GT_ESCROW_CLAIM, id, NULL, NULL, &err) == 0, "%s", err.msg);
+    CHECK_MSG(gt_escrow_do(&C, &ESCROW, &late, GT_ESCROW_SUBMIT, id, done, NULL, &err) == 0, "%s", err.msg);
+    CHECK_EQ_INT(anvil_advance(&C, VERIFY_S + 1), 0);
+    CHECK_EQ_INT(wait_job(id, is_expired).status, GT_ESCROW_EXPIRED);
+    CHECK_EQ_U64(balance(&OP[0].addr), a0 + STAKE + BUDGET);
+    CHECK_EQ_U64(balance(&late.addr), l0); /* its stake back: the missed verdict was not its fault */
+    CHECK(wait_field(url, "status", "expired"));
+    gt_chain_account_wipe(&late);
+}
+
+/* A job naming B as worker, posted by a client that is no node and never
+ * judged (its evaluator is that client's second wallet): B works it; once
+ * the job's expiry and the grace left to its client are behind the chain's
+ * clock, node B calls claimRefund itself and gets its stake back. */
+static void test_keeper_worker_takes_stake_back(void) {
+    static const char input[] = "work that nobody judges";
+    gt_chain_account client, judge;
+    gt_abi_val approve[] = {gt_abi_address(&ESCROW), gt_abi_uint(BUDGET)};
+    gt_chain_receipt r = {0};
+    gt_err err;
+    uint64_t id = 0;
+    uint8_t desc[32];
+    CHECK_EQ_INT(anvil_account(&C, "chain nodes outside client", &client), 0);
+    CHECK_EQ_INT(anvil_account(&C, "chain nodes absent judge", &judge), 0);
+    mint(&client.addr, BUDGET);
+    CHECK_MSG(gt_chain_invoke(&C, &TOKEN, &client, "approve(address,uint256)", approve, 2, &r, NULL, &err) == 0, "%s",
+              err.msg);
+    gt_chain_receipt_free(&r);
+    mint(&OP[1].addr, STAKE);
+    gt_keccak256(input, strlen(input), desc);
+    uint64_t expiry = anvil_now(&C) + 600;
+    CHECK_MSG(gt_escrow_post_for(&C, &ESCROW, &client, &OP[1].addr, &judge.addr, expiry, desc, BUDGET, STAKE, &id,
+                                 NULL, &err) == 0, "%s", err.msg);
+    CHECK_EQ_INT(post_input(1, id, input), 202);
+    gt_escrow_job job = {0};
+    for (int k = 0; k < WAIT_S * 5 && job.status != GT_ESCROW_SUBMITTED; k++) {
+        CHECK_EQ_INT(gt_escrow_get(&C, &ESCROW, id, &job, NULL), 0);
+        struct timespec ts = {0, 200 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    CHECK_EQ_INT(job.status, GT_ESCROW_SUBMITTED);
+    uint64_t b0 = balance(&OP[1].addr);
+    advance_past(expiry); /* past the expiry, not past the grace the worker leaves its client (30 s) */
+    sleep(2);
+    CHECK_EQ_INT(gt_escrow_get(&C, &ESCROW, id, &job, NULL), 0);
+    CHECK_EQ_INT(job.status, GT_ESCROW_SUBMITTED);
+    CHECK_EQ_INT(anvil_advance(&C, 30), 0);
+    CHECK_EQ_INT(wait_job(id, is_expired).status, GT_ESCROW_EXPIRED);
+    CHECK_EQ_U64(balance(&OP[1].addr), b0 + STAKE);
+    CHECK_EQ_U64(balance(&client.addr), BUDGET);
+    gt_chain_account_wipe(&client);
+    gt_chain_account_wipe(&judge);
+}
+
 /* A node whose chain does not answer, or is another chain than its record's, does not start. */
 static void test_wrong_chain_refused(void) {
     char cmd[2048], path[256];
@@ -404,6 +563,9 @@ int main(void) {
     RUN(test_hire_across_nodes);
     RUN(test_wrong_result_rejected);
     RUN(test_inputs_refused);
+    RUN(test_keeper_refunds_expired);
+    RUN(test_keeper_times_out_phases);
+    RUN(test_keeper_worker_takes_stake_back);
     stop_nodes();
     RUN(test_wrong_chain_refused);
     mining = 0;
