@@ -36,7 +36,8 @@ struct gt_chain_market {
     gt_chain_account acct;
     int has_acct, published;
     gt_cindex *ix;
-    gt_addr token, escrow, registry;
+    gt_addr token, escrow, registry, court; /* court: zero when the deployment has none */
+    int has_court;
     uint64_t chain_id, confirmations;
     gt_card card;   /* served at /.well-known/agent-card.json (with the agent's id once registered) */
     pthread_mutex_t mu; /* card, stop */
@@ -67,6 +68,8 @@ static int read_deployment(const char *home, gt_chain_market *m, uint64_t *from_
     if (!rc) rc = json_addr(j, "GotongToken", &m->token, err);
     if (!rc) rc = json_addr(j, "JobEscrow", &m->escrow, err);
     if (!rc) rc = json_addr(j, "AgentRegistry", &m->registry, err);
+    m->has_court = !rc && json_object_get(j, "DisputeCourt");
+    if (m->has_court) rc = json_addr(j, "DisputeCourt", &m->court, err);
     *from_block = 0;
     if (!rc && json_object_get(j, "from_block")) rc = gt_json_get_u64(j, "from_block", from_block, err);
     json_decref(j);
@@ -201,7 +204,10 @@ static void *watcher_main(void *arg) {
         if (rc) warn_once(m, rc, &err); /* tried again next round; the index goes on */
         rc = gt_cindex_round(m->ix, &m->chain, m->confirmations, &moved, &err);
         if (rc || m->published || !m->has_acct) warn_once(m, rc, &err); /* a failing publish stays logged once */
-        if (m->has_acct && m->published) act(m), gt_chain_keep(&m->chain, &m->acct, &m->escrow, m->ix);
+        if (m->has_acct && m->published) {
+            act(m);
+            gt_chain_keep(&m->chain, &m->acct, &m->escrow, m->has_court ? &m->court : NULL, m->ix);
+        }
         pthread_mutex_lock(&m->mu);
         if (!moved && !m->stop) {
             struct timespec ts;

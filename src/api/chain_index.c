@@ -166,7 +166,7 @@ static const char NO_PROVIDER[] = "0x0000000000000000000000000000000000000000"; 
 
 enum { EV_CREATED, EV_POSTED, EV_FUNDED, EV_PROVIDER, EV_BUDGET, EV_STAKE, EV_CLAIMED, EV_SUBMITTED, EV_COMPLETED,
        EV_REJECTED, EV_EXPIRED, EV_APPEAL, EV_DISPUTED, EV_SETTLED, EV_PHASES, EV_REOPENED, EV_VERIFY_MISSED,
-       EV_REGISTERED, EV_URI, N_EVENTS }; /* the registry's events last */
+       EV_REFUNDED, EV_REGISTERED, EV_URI, N_EVENTS }; /* the registry's events last */
 static const char *const event_sig[N_EVENTS] = {
     "JobCreated(uint256,address,address,address,uint256)", "JobPosted(uint256,bytes32,uint256)",
     "JobFunded(uint256,address,uint256)", "ProviderSet(uint256,address)", "BudgetSet(uint256,uint256)",
@@ -174,7 +174,8 @@ static const char *const event_sig[N_EVENTS] = {
     "JobCompleted(uint256,address,bytes32)", "JobRejected(uint256,address,bytes32)", "JobExpired(uint256)",
     "AppealOpened(uint256,address,uint256,uint256)", "JobDisputed(uint256,address,uint256)",
     "DisputeSettled(uint256,uint8)", "PhasesSet(uint256,uint256,uint256)", "JobReopened(uint256,address)",
-    "VerifyMissed(uint256,address)", "Registered(uint256,string,address)", "URIUpdated(uint256,string,address)"};
+    "VerifyMissed(uint256,address)", "Refunded(uint256,address,uint256)", "Registered(uint256,string,address)",
+    "URIUpdated(uint256,string,address)"};
 
 static uint8_t event_topic[N_EVENTS][32];
 static pthread_once_t event_once = PTHREAD_ONCE_INIT;
@@ -281,6 +282,9 @@ static int on_job(gt_cindex *ix, int ev, const gt_chain_log *l, int64_t id, gt_e
                         " keep_tries=0 WHERE id=?1", "it", (const void *[]){NULL, NO_PROVIDER},
                     (const int64_t[]){id, 0}, err);
     case EV_VERIFY_MISSED: return job_set(ix, id, "block", NULL, (int64_t)l->block_number, "expired", err);
+    case EV_REFUNDED: /* an appeal's rejection finalized (no status event of its own) */
+        return exec(ix, "UPDATE jobs SET status='rejected' WHERE id=?1 AND status='appeal'", "i", NULL,
+                    (const int64_t[]){id}, err);
     case EV_SETTLED:
         if ((rc = gt_abi_get_u64(l->data, l->data_len, 0, (uint64_t *)&v, err))) return rc;
         return job_set(ix, id, "block", NULL, (int64_t)l->block_number, v == 1 ? "completed" : "rejected", err);
@@ -593,9 +597,10 @@ int gt_cindex_due(gt_cindex *ix, const gt_addr *who, uint64_t now_s, uint64_t *i
     *n = 0;
     pthread_mutex_lock(&ix->mu);
     int ok = sqlite3_prepare_v2(ix->db,
-                                "SELECT id FROM jobs WHERE status IN ('funded', 'submitted') AND keep_after <= ?2 AND"
+                                "SELECT id FROM jobs WHERE keep_after <= ?2 AND ((status IN ('appeal', 'disputed')"
+                                " AND ?1 IN (client, provider, evaluator)) OR (status IN ('funded', 'submitted') AND"
                                 " (client = ?1 OR (provider = ?1 AND status = 'submitted')) AND"
-                                " ((timed = 1 AND (claimed = 1 OR status = 'submitted')) OR expired_at <= ?2)"
+                                " ((timed = 1 AND (claimed = 1 OR status = 'submitted')) OR expired_at <= ?2)))"
                                 " ORDER BY keep_after, id LIMIT ?3",
                                 -1, &st, NULL) == SQLITE_OK &&
              sqlite3_bind_text(st, 1, me, -1, SQLITE_STATIC) == SQLITE_OK &&

@@ -63,10 +63,11 @@ int gt_cindex_work(gt_cindex *ix, uint64_t job, gt_buf *in, gt_buf *out, int *fo
  * on; at most max ids. */
 int gt_cindex_todo(gt_cindex *ix, const gt_addr *who, uint64_t *ids, size_t max, size_t *n, gt_err *err);
 
-/* The keeper's work: jobs of who (as client, or as the worker of a submitted
- * job) whose deadline may have passed at chain time now_s: past expiry, or
- * timed and in a phase (claimed or submitted), and not put off past now_s;
- * at most max ids, the longest waiting first. */
+/* The keeper's work: jobs of who whose deadline may have passed at chain
+ * time now_s and not put off past now_s: as client, or as the worker of a
+ * submitted job, those past expiry or timed and in a phase (claimed or
+ * submitted); as any party, a rejection open to appeal or a dispute; at most
+ * max ids, the longest waiting first. */
 int gt_cindex_due(gt_cindex *ix, const gt_addr *who, uint64_t now_s, uint64_t *ids, size_t max, size_t *n,
                   gt_err *err);
 /* Puts job off until chain time after_s (failed: one more failed try); *tries the failed tries so far. */
@@ -80,6 +81,7 @@ struct gt_node;
 int gt_chain_market_start(struct gt_node *n, gt_chain_market **out, gt_err *err);
 void gt_chain_market_stop(gt_chain_market *m); /* accepts NULL */
 /* One round of the keeper (chain_keeper.c): for the jobs of a's agent whose
- * deadline passed on chain, claimRefund or timeout as the escrow allows. */
-void gt_chain_keep(gt_chain *c, gt_chain_account *a, const gt_addr *escrow, gt_cindex *ix);
+ * deadline passed on chain, claimRefund or timeout as the escrow allows; with
+ * a court (NULL: none), the appeal and dispute steps as well. */
+void gt_chain_keep(gt_chain *c, gt_chain_account *a, const gt_addr *escrow, const gt_addr *court, gt_cindex *ix);
 #endif

@@ -192,3 +192,15 @@ int gt_escrow_phases(gt_chain *c, const gt_addr *escrow, uint64_t job_id, gt_esc
     gt_buf_free(&res);
     return rc;
 }
+
+int gt_escrow_appeal_until(gt_chain *c, const gt_addr *escrow, uint64_t job_id, uint64_t *until_s, gt_err *err) {
+    gt_abi_val args[] = {gt_abi_uint(job_id)};
+    gt_buf d = GT_BUF_INIT, res = GT_BUF_INIT;
+    *until_s = 0;
+    int rc = gt_abi_calldata("appealUntil(uint256)", args, 1, &d, err);
+    if (!rc) rc = gt_chain_call(c, NULL, escrow, d.data, d.len, &res, err);
+    if (!rc) rc = gt_abi_get_u64(res.data, res.len, 0, until_s, err);
+    gt_buf_free(&d);
+    gt_buf_free(&res);
+    return rc;
+}

@@ -105,4 +105,7 @@ const char *gt_escrow_status_name(gt_escrow_status s);
  * the running phase's end (0: none running). */
 typedef struct gt_escrow_phase { uint64_t submit_s, verify_s, due_s; } gt_escrow_phase;
 int gt_escrow_phases(gt_chain *c, const gt_addr *escrow, uint64_t job_id, gt_escrow_phase *out, gt_err *err);
+/* The end of a rejection's dispute window (appealUntil; 0: no rejection open
+ * to a dispute or to finalize). */
+int gt_escrow_appeal_until(gt_chain *c, const gt_addr *escrow, uint64_t job_id, uint64_t *until_s, gt_err *err);
 #endif

@@ -24,6 +24,11 @@
  *     stake is the client's) or nobody judged a submission in time; as the
  *     worker of a submitted job nobody judged it takes its stake back after
  *     the expiry and a grace left to the client; nothing is called early;
+ *   - the nodes drive disputes: a worker node whose right result a lying
+ *     evaluator rejected disputes it, draws the panel and resolves the case
+ *     once the judges (wallets driven here) decided, and is paid; an
+ *     evaluator node whose rejection nobody disputed finalizes it after the
+ *     window and gets its bond back;
  *   - a node whose chain does not answer, or is not the recorded chain, does
  *     not start.
  * Skipped (exit 77) with a message when anvil or the contracts are missing. */
@@ -34,6 +39,7 @@
 #include "../test.h"
 #include "anvil.h"
 #include "chain/abi_decode.h"
+#include "chain/court.h"
 #include "chain/escrow.h"
 #include "chain/registry.h"
 #include "crypto/addr.h"
@@ -45,12 +51,16 @@
 #define PRICE 100
 #define FEE 60     /* the evaluator's, at most STAKE */
 #define WAIT_S 120 /* any one wait below, at most (a loaded machine) */
+#define DAY_S 86400 /* `gotong chain deploy`'s court: a day to dispute, a day to commit, a day to reveal */
+#define N_JUDGES 3
+#define JUDGE_STAKE 1000000 /* the court's least stake: 1 token */
 
 static gt_chain C;
 static gt_chain_account OP[N_NODES], ROGUE;  /* the operators' wallets (A is the deployer and minter) */
 static char ROOT[64], HOME_[N_NODES][128], PW[N_NODES][160], URL[N_NODES][128];
 static pid_t NODE[N_NODES] = {-1, -1, -1};
-static gt_addr TOKEN, ESCROW, REGISTRY;
+static gt_addr TOKEN, ESCROW, REGISTRY, COURT;
+static gt_chain_account JUDGE[N_JUDGES]; /* validators in the court, driven by this test */
 
 /* ---- a miner: confirmation depth 2 needs blocks after the last transaction ---- */
 static pthread_t miner;
@@ -179,6 +189,7 @@ static void deploy(void) {
     read_addr(j, "GotongToken", &TOKEN);
     read_addr(j, "JobEscrow", &ESCROW);
     read_addr(j, "AgentRegistry", &REGISTRY);
+    read_addr(j, "DisputeCourt", &COURT);
     json_decref(j);
 }
 
@@ -330,9 +341,9 @@ static uint64_t post_job_until(const gt_addr *provider, const char *input, uint6
     return id;
 }
 
-/* post_job_until an hour ahead. */
+/* post_job_until 30 days ahead (past every window the tests below move the clock through). */
 static uint64_t post_job(const gt_addr *provider, const char *input, uint64_t stake) {
-    return post_job_until(provider, input, stake, anvil_now(&C) + 3600);
+    return post_job_until(provider, input, stake, anvil_now(&C) + 30 * DAY_S);
 }
 
 /* A worker that submits a wrong result: C's re-execution rejects it; A is refunded. */
@@ -525,6 +536,130 @@ static void test_keeper_worker_takes_stake_back(void) {
     gt_chain_account_wipe(&judge);
 }
 
+/* ---- disputes driven by the nodes ---- */
+
+/* The judges: three validators of the court with the least stake each. */
+static void stake_judges(void) {
+    gt_abi_val approve[] = {gt_abi_address(&COURT), gt_abi_uint(JUDGE_STAKE)};
+    gt_chain_receipt r = {0};
+    gt_err err;
+    for (int i = 0; i < N_JUDGES; i++) {
+        char seed[32];
+        snprintf(seed, sizeof seed, "chain nodes judge %d", i);
+        CHECK_EQ_INT(anvil_account(&C, seed, &JUDGE[i]), 0);
+        mint(&JUDGE[i].addr, JUDGE_STAKE);
+        CHECK_MSG(gt_chain_invoke(&C, &TOKEN, &JUDGE[i], "approve(address,uint256)", approve, 2, &r, NULL, &err) == 0,
+                  "%s", err.msg);
+        gt_chain_receipt_free(&r);
+        CHECK_MSG(gt_court_do(&C, &COURT, &JUDGE[i], GT_COURT_STAKE, JUDGE_STAKE, NULL, &err) == 0, "%s", err.msg);
+    }
+}
+
+static int is_disputed(const gt_escrow_job *j) { return j->status == GT_ESCROW_DISPUTED; }
+static int is_completed(const gt_escrow_job *j) { return j->status == GT_ESCROW_COMPLETED; }
+static int is_rejected(const gt_escrow_job *j) { return j->status == GT_ESCROW_REJECTED; }
+
+/* Polls the court until job id's case is in state want. */
+static int wait_case(uint64_t id, gt_court_state want) {
+    gt_court_case cs = {0};
+    for (int k = 0; k < WAIT_S * 5; k++) {
+        if (!gt_court_get(&C, &COURT, id, &cs, NULL) && cs.state == want) return 1;
+        struct timespec ts = {0, 200 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    fprintf(stderr, "job %llu: the case is %s, never %s\n", (unsigned long long)id, gt_court_state_name(cs.state),
+            gt_court_state_name(want));
+    return 0;
+}
+
+/* A staked job of A's naming B as worker and a lying evaluator (ROGUE):
+ * B works it, ROGUE rejects B's right result (bonding the stake). B's node
+ * disputes it by itself (the deliverable is the keccak of what it computed)
+ * and draws the panel once the draw block is mined; the judges re-run and
+ * accept; B's node resolves the case as soon as the panel decided. B is
+ * paid the budget and gets its stake and bond back; ROGUE's bond is lost. */
+static void test_keeper_dispute_won(void) {
+    static const char input[] = "a right answer, wrongly rejected";
+    uint8_t desc[32], why[32] = {7};
+    uint64_t id = 0;
+    gt_abi_val approve[] = {gt_abi_address(&ESCROW), gt_abi_uint(BUDGET)};
+    gt_chain_receipt r = {0};
+    gt_err err;
+    fund_wallet(&ROGUE, STAKE);
+    mint(&OP[1].addr, 2 * STAKE);
+    gt_chain_account_resync(&OP[0]);
+    CHECK_MSG(gt_chain_invoke(&C, &TOKEN, &OP[0], "approve(address,uint256)", approve, 2, &r, NULL, &err) == 0, "%s",
+              err.msg);
+    gt_chain_receipt_free(&r);
+    gt_keccak256(input, strlen(input), desc);
+    CHECK_MSG(gt_escrow_post_for(&C, &ESCROW, &OP[0], &OP[1].addr, &ROGUE.addr, anvil_now(&C) + 30 * DAY_S, desc,
+                                 BUDGET, STAKE, &id, NULL, &err) == 0, "%s", err.msg);
+    CHECK_EQ_INT(post_input(1, id, input), 202);
+    gt_escrow_job job = {0};
+    for (int k = 0; k < WAIT_S * 5 && job.status != GT_ESCROW_SUBMITTED; k++) {
+        CHECK_EQ_INT(gt_escrow_get(&C, &ESCROW, id, &job, NULL), 0);
+        struct timespec ts = {0, 200 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    CHECK_EQ_INT(job.status, GT_ESCROW_SUBMITTED);
+    uint64_t b0 = balance(&OP[1].addr), r0 = balance(&ROGUE.addr);
+    CHECK_MSG(gt_escrow_do(&C, &ESCROW, &ROGUE, GT_ESCROW_REJECT, id, why, NULL, &err) == 0, "%s", err.msg);
+    CHECK_EQ_INT(wait_job(id, is_disputed).status, GT_ESCROW_DISPUTED);
+    CHECK(wait_case(id, GT_COURT_VOTING));
+    for (int i = 0; i < N_JUDGES; i++)
+        CHECK_MSG(gt_court_commit(&C, &COURT, &JUDGE[i], id, 1, NULL, &err) == 0, "commit: %s", err.msg);
+    CHECK_EQ_INT(anvil_advance(&C, DAY_S), 0); /* the commit window */
+    for (int i = 0; i < N_JUDGES; i++)
+        CHECK_MSG(gt_court_reveal(&C, &COURT, &JUDGE[i], id, 1, NULL, &err) == 0, "reveal: %s", err.msg);
+    CHECK_EQ_INT(wait_job(id, is_completed).status, GT_ESCROW_COMPLETED); /* resolved by B's node */
+    uint64_t b1 = balance(&OP[1].addr); /* budget, stake back, bond back, and the judges' rounding dust */
+    CHECK_MSG(b1 >= b0 + BUDGET + STAKE && b1 < b0 + BUDGET + STAKE + N_JUDGES, "worker's balance %llu, from %llu",
+              (unsigned long long)b1, (unsigned long long)b0);
+    CHECK_EQ_U64(balance(&ROGUE.addr), r0 - STAKE);          /* its bond went to the judges */
+    char url[256];
+    snprintf(url, sizeof url, "%s/v1/chain/jobs/%llu", URL[1], (unsigned long long)id);
+    CHECK(wait_field(url, "status", "completed"));
+}
+
+/* ROGUE works a staked job of A's and submits a wrong result; C's node
+ * re-runs it and rejects it (C bonds the stake); ROGUE does not dispute.
+ * Nothing is finalized inside the window; once it is over, C's node
+ * finalizes by itself: C's bond comes back, ROGUE's stake is A's. */
+static void test_keeper_finalizes_rejection(void) {
+    static const char input[] = "count these words, really";
+    static const char lie[] = "{\"bytes\":25,\"lines\":1,\"words\":9}";
+    uint8_t wrong[32];
+    gt_err err;
+    fund_wallet(&ROGUE, STAKE);
+    mint(&OP[2].addr, STAKE);
+    uint64_t id = post_job(&ROGUE.addr, input, STAKE);
+    gt_keccak256(lie, strlen(lie), wrong);
+    CHECK_MSG(gt_escrow_do(&C, &ESCROW, &ROGUE, GT_ESCROW_CLAIM, id, NULL, NULL, &err) == 0, "%s", err.msg);
+    CHECK_MSG(gt_escrow_do(&C, &ESCROW, &ROGUE, GT_ESCROW_SUBMIT, id, wrong, NULL, &err) == 0, "%s", err.msg);
+    uint64_t r0 = balance(&ROGUE.addr);
+    CHECK_EQ_INT(post_input(2, id, input), 202);
+    CHECK_EQ_INT(wait_job(id, is_rejected).status, GT_ESCROW_REJECTED);
+    uint64_t until = 0, a0 = balance(&OP[0].addr), c0 = balance(&OP[2].addr);
+    CHECK_EQ_INT(gt_escrow_appeal_until(&C, &ESCROW, id, &until, NULL), 0);
+    CHECK(until > 0); /* open to a dispute */
+    sleep(2);
+    CHECK_EQ_INT(gt_escrow_appeal_until(&C, &ESCROW, id, &until, NULL), 0);
+    CHECK(until > 0); /* nobody finalized inside the window */
+    advance_past(until);
+    for (int k = 0; k < WAIT_S * 5 && until; k++) {
+        CHECK_EQ_INT(gt_escrow_appeal_until(&C, &ESCROW, id, &until, NULL), 0);
+        struct timespec ts = {0, 200 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    CHECK_EQ_U64(until, 0); /* finalized */
+    CHECK_EQ_U64(balance(&OP[2].addr), c0 + STAKE);         /* the evaluator's bond back */
+    CHECK_EQ_U64(balance(&OP[0].addr), a0 + BUDGET + STAKE); /* the budget back and the wrong worker's stake */
+    CHECK_EQ_U64(balance(&ROGUE.addr), r0);
+    char url[256];
+    snprintf(url, sizeof url, "%s/v1/chain/jobs/%llu", URL[0], (unsigned long long)id);
+    CHECK(wait_field(url, "status", "rejected"));
+}
+
 /* A node whose chain does not answer, or is another chain than its record's, does not start. */
 static void test_wrong_chain_refused(void) {
     char cmd[2048], path[256];
@@ -566,11 +701,15 @@ int main(void) {
     RUN(test_keeper_refunds_expired);
     RUN(test_keeper_times_out_phases);
     RUN(test_keeper_worker_takes_stake_back);
+    stake_judges();
+    RUN(test_keeper_dispute_won);
+    RUN(test_keeper_finalizes_rejection);
     stop_nodes();
     RUN(test_wrong_chain_refused);
     mining = 0;
     pthread_join(miner, NULL);
     for (int i = 0; i < N_NODES; i++) gt_chain_account_wipe(&OP[i]);
+    for (int i = 0; i < N_JUDGES; i++) gt_chain_account_wipe(&JUDGE[i]);
     gt_chain_account_wipe(&ROGUE);
     gt_chain_close(&C);
     anvil_stop();
