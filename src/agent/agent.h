@@ -171,6 +171,10 @@ typedef struct gt_agent_config {
     const char *model_url;     /* "http://HOST:PORT/v1"; NULL: in-process */
     const char *model_name;    /* the server's name of the model; NULL: the entry whose sha256 is model's */
     uint64_t model_timeout_ms; /* per request (0: GT_OAI_DEFAULT_TIMEOUT_MS) */
+    /* Rented inference paid per request: a model_url that answers 402 (x402) is paid from the
+     * agent's account on its own node's ledger, at most this many base units in all (agent/pay.h);
+     * 0: nothing is paid, a priced server's 402 is an error and the work fails. */
+    uint64_t model_budget_units;
 } gt_agent_config;
 
 typedef struct gt_agent_stats {
@@ -192,6 +196,9 @@ gt_client *gt_agent_client(gt_agent *a);
 const gt_agent_model *gt_agent_get_model(const gt_agent *a);
 int gt_agent_faults(const gt_agent *a);
 int gt_agent_max_prompts(const gt_agent *a);
+/* Base units the agent has paid for rented inference so far, and its budget for it. */
+uint64_t gt_agent_model_spent(const gt_agent *a);
+uint64_t gt_agent_model_budget(const gt_agent *a);
 
 /* Sends agent_register, or agent_update when the card on the ledger differs;
  * nothing when it is already current. */

@@ -8,6 +8,7 @@
 
 #include "agent/agent.h"
 #include "agent/oai.h"
+#include "agent/pay.h"
 #include "infer/model.h"
 #include "infer/tokenizer.h"
 #include "market/market.h"
@@ -50,6 +51,7 @@ struct gt_agent {
     gt_agent_model *model; /* borrowed */
     gt_ctx *ctx;           /* made on first use */
     gt_oai *oai;           /* inference over HTTP (every skill's model calls), or NULL: in-process */
+    gt_agent_payer payer;  /* pays oai's 402s within model_budget_units (key: this agent's; ledger: client) */
     int oai_checked;       /* the server's model was checked against ours */
     gt_llm_remote llm_remote; /* the work layer's calls (generate, eval) through oai */
     struct gt_llm *llm;    /* the work layer's view of model, made on first use (gt_agent_llm) */

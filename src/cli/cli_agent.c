@@ -58,6 +58,9 @@ static void usage(FILE *f) {
             "                        --model's file (checked by sha256). train still runs here\n"
             "  --model-name NAME     the server's name of the model (default: the one with --model's sha256)\n"
             "  --model-timeout-ms MS one inference request's limit (default %d)\n"
+            "  --model-budget AMT    pay a --model-url that prices its requests (x402) from the agent's\n"
+            "                        account on its node's ledger, at most AMT tokens in all (default 0:\n"
+            "                        pay nothing; a 402 fails the work)\n"
             "  --poll-ms MS          pause between idle passes (default %d)\n"
             "  --once                one pass over the market, then exit\n"
             "  --json                at exit, print the agent's counters as one JSON object\n"
@@ -114,8 +117,8 @@ static int check_agent_opts(agent_opts *o, const char *roles, const char **fault
     if (o->cfg.endpoint && strlen(o->cfg.endpoint) > GT_MARKET_ENDPOINT_MAX)
         return gt_cli_usage_error("agent", "--endpoint: at most %d bytes", GT_MARKET_ENDPOINT_MAX);
     if (roles && (rc = parse_roles(roles, &o->cfg.roles))) return rc;
-    if ((o->cfg.model_name || o->cfg.model_timeout_ms) && !o->cfg.model_url)
-        return gt_cli_usage_error("agent", "--model-name and --model-timeout-ms go with --model-url");
+    if ((o->cfg.model_name || o->cfg.model_timeout_ms || o->cfg.model_budget_units) && !o->cfg.model_url)
+        return gt_cli_usage_error("agent", "--model-name, --model-timeout-ms and --model-budget go with --model-url");
     for (int i = 0; i < n_faults; i++) {
         const char *f = faults[i];
         if (!strcmp(f, "garbage")) o->cfg.faults |= GT_FAULT_GARBAGE;
@@ -155,6 +158,7 @@ static int parse_agent_opts(int argc, char **argv, int first, agent_opts *o) {
         {"--model-url", NULL, GT_CLI_OPT_STR, &o->cfg.model_url, 0, 0, NULL},
         {"--model-name", NULL, GT_CLI_OPT_STR, &o->cfg.model_name, 0, 0, NULL},
         {"--model-timeout-ms", NULL, GT_CLI_OPT_U64, &o->cfg.model_timeout_ms, 100, 86400000, NULL},
+        {"--model-budget", NULL, GT_CLI_OPT_AMOUNT, &o->cfg.model_budget_units, 0, 0, NULL},
         {"--poll-ms", NULL, GT_CLI_OPT_U64, &o->cfg.poll_ms, 10, 3600000, NULL},
         {"--once", NULL, GT_CLI_OPT_FLAG, &o->once, 0, 0, NULL},
         {"--json", NULL, GT_CLI_OPT_FLAG, &o->json, 0, 0, NULL},

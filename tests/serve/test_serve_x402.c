@@ -15,7 +15,9 @@
  * models) stays free. Every answer of the OpenAI routes carries the node's
  * X-Request-Id (the client's when valid). The agent's inference client
  * (agent/oai.h) rents a completion within its budget and is refused over
- * it, nothing signed. */
+ * it, nothing signed; an agent renting its `complete` work (model_url with
+ * model_budget_units) pays each request from its ledger account and submits
+ * the in-process bytes, and fails the work where its budget runs out. */
 #include <signal.h>
 #include <strings.h>
 
@@ -24,6 +26,7 @@
 #include "../test.h"
 #include "../api/api_util.h"
 #include "agent/agent.h"
+#include "agent/skill_complete.h"
 #include "agent/oai.h"
 #include "agent/pay.h"
 #include "api/ext.h"
@@ -36,6 +39,7 @@
 #define MERCHANT 3
 #define POOR 4
 #define SPENDER 5
+#define RENTER 6
 #define MINTED 5000000
 
 static const char *const CHAT =
@@ -398,6 +402,74 @@ static void test_oai_rent(world *w) {
     gt_oai_free(o);
 }
 
+/* An agent renting its `complete` inference from the node (config
+ * model_url with model_budget_units, `gotong agent --model-url --model-budget`):
+ * each completion request is paid from the agent's account on the node's
+ * ledger and the work's bytes are the in-process agent's; a budget short of
+ * what the work needs fails the work with no result, having paid only what
+ * it could; without a budget the node's 402 fails it, nothing paid. */
+static void test_agent_rents(world *w) {
+    char node[64], base[72];
+    gt_err err = {0};
+    gt_agent_model *m = NULL;
+    CHECK_MSG(gt_agent_model_load(gt_fixture(MODEL), &m, &err) == 0, "%s", err.msg);
+    if (!m) return;
+    snprintf(node, sizeof node, "http://127.0.0.1:%u", w->port);
+    snprintf(base, sizeof base, "%s/v1", node);
+    CHECK_EQ_INT(tmint(w->c, w->port, 2, RENTER, MINTED), 200);
+    gt_key k;
+    gt_addr ra;
+    tkey(RENTER, &k, &ra);
+    const char *ps[] = {"The quick brown fox", "Once upon a time", "1, 2, 3,"};
+    char *spec_text = gt_complete_spec(gt_agent_model_id(m), ps, 3, 6);
+    json_t *spec = json_loads(spec_text, 0, NULL);
+    gt_job job = {.spec = spec};
+    free(spec_text);
+    const gt_skill *sk = gt_skill_find("complete");
+    gt_agent_config c = {.name = "renter", .skills = "complete", .roles = GT_ROLE_WORKER, .model = m, .n_threads = 1};
+    gt_agent *local = NULL, *renter = NULL, *short_of = NULL, *unpaid = NULL;
+    gt_buf r_local = GT_BUF_INIT, r_rent = GT_BUF_INIT, r_none = GT_BUF_INIT;
+    CHECK_MSG(gt_agent_new(&c, &k, node, &local, &err) == 0, "%s", err.msg);
+    c.model_url = base, c.model_budget_units = 20 * COMPLETION_PRICE;
+    CHECK_MSG(gt_agent_new(&c, &k, node, &renter, &err) == 0, "%s", err.msg);
+    uint64_t m0 = balance_of(w->cl, MERCHANT);
+    if (local && renter) {
+        CHECK_MSG(sk->work(local, &job, &r_local, &err) == 0, "%s", err.msg);
+        CHECK_MSG(sk->work(renter, &job, &r_rent, &err) == 0, "%s", err.msg);
+        CHECK(r_rent.len > 0 && r_rent.len == r_local.len && !memcmp(r_rent.data, r_local.data, r_rent.len));
+    }
+    uint64_t spent = renter ? gt_agent_model_spent(renter) : 0;
+    CHECK_MSG(spent >= COMPLETION_PRICE && spent % COMPLETION_PRICE == 0, "spent %llu", (unsigned long long)spent);
+    CHECK_EQ_U64(balance_of(w->cl, MERCHANT), m0 + spent);
+    CHECK_EQ_U64(balance_of(w->cl, RENTER), MINTED - spent);
+    /* A budget one request short: the work stops at the request it cannot pay; no result. */
+    c.model_budget_units = spent - 1;
+    CHECK_MSG(gt_agent_new(&c, &k, node, &short_of, &err) == 0, "%s", err.msg);
+    if (short_of) {
+        CHECK(sk->work(short_of, &job, &r_none, &err) != 0);
+        CHECK_CONTAINS(err.msg, "budget");
+        CHECK_EQ_U64(gt_agent_model_spent(short_of), spent - COMPLETION_PRICE);
+        CHECK_EQ_U64(balance_of(w->cl, RENTER), MINTED - 2 * spent + COMPLETION_PRICE);
+    }
+    /* No budget: the 402 is an error, nothing is signed. */
+    c.model_budget_units = 0;
+    CHECK_MSG(gt_agent_new(&c, &k, node, &unpaid, &err) == 0, "%s", err.msg);
+    if (unpaid) {
+        CHECK(sk->work(unpaid, &job, &r_none, &err) != 0);
+        CHECK_CONTAINS(err.msg, "402");
+        CHECK_EQ_U64(gt_agent_model_spent(unpaid), 0);
+        CHECK_EQ_U64(balance_of(w->cl, RENTER), MINTED - 2 * spent + COMPLETION_PRICE);
+    }
+    c.model_url = NULL, c.model_budget_units = 1; /* a budget needs a model URL */
+    gt_agent *bad = NULL;
+    CHECK(gt_agent_new(&c, &k, node, &bad, &err) == GT_EINVAL && bad == NULL);
+    CHECK_CONTAINS(err.msg, "needs a model URL");
+    gt_buf_free(&r_local), gt_buf_free(&r_rent), gt_buf_free(&r_none);
+    gt_agent_free(local), gt_agent_free(renter), gt_agent_free(short_of), gt_agent_free(unpaid);
+    json_decref(spec);
+    gt_agent_model_free(m);
+}
+
 static void test_node_x402(void) {
     char dir[64], base[64];
     const char *home = thome(dir);
@@ -429,6 +501,7 @@ static void test_node_x402(void) {
         test_settle_fails(&w);
         test_free_routes(&w);
         test_oai_rent(&w);
+        test_agent_rents(&w);
         gt_client_free(w.cl);
         curl_easy_cleanup(w.c);
     }
