@@ -523,6 +523,20 @@ int gt_tx_stmt(gt_tx *tx, const char *sql, sqlite3_stmt **out, gt_err *err) {
     return gt_stmt_cache_get(&s->stmts, tx->db, sql, out, err);
 }
 
+int gt_tx_stmt_find_key(gt_tx *tx, uint64_t key, sqlite3_stmt **out) {
+    gt_state *s = tx->state;
+    *out = NULL;
+    if (!s || s->db != tx->db) return 0; /* gt_tx_stmt_key moves the cache to tx->db */
+    return gt_stmt_cache_find_key(&s->stmts, key, out);
+}
+
+int gt_tx_stmt_key(gt_tx *tx, uint64_t key, const char *sql, sqlite3_stmt **out, gt_err *err) {
+    gt_state *s = tx->state;
+    if (!s) return gt_tx_stmt(tx, sql, out, err);
+    use_db(s, tx->db);
+    return gt_stmt_cache_get_key(&s->stmts, tx->db, key, sql, out, err);
+}
+
 void gt_tx_stmt_done(gt_tx *tx, sqlite3_stmt *q) {
     gt_stmt_cache_done(tx->state ? &tx->state->stmts : NULL, q);
 }
@@ -665,13 +679,15 @@ int gt_state_flush(gt_tx *tx, gt_err *err) {
         slot->dirty = 0;
     }
     if (s->supply_dirty) {
-        sqlite3_stmt *q;
-        if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta VALUES('supply',?)", -1, &q, NULL))
-            return gt_err_set(err, GT_EDB, "writing supply: %s", sqlite3_errmsg(s->db));
+        sqlite3_stmt *q; /* kept: most blocks change supply (fees), and a block may be one action */
+        if (gt_tx_stmt(tx, "INSERT OR REPLACE INTO meta VALUES('supply',?)", &q, err))
+            return gt_err_wrap(err, "writing supply");
         sqlite3_bind_int64(q, 1, (int64_t)s->supply);
         int rc = sqlite3_step(q);
-        sqlite3_finalize(q);
-        if (rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "writing supply: %s", sqlite3_errmsg(s->db));
+        /* the message first: handing the statement back resets its error */
+        if (rc != SQLITE_DONE) gt_err_set(err, GT_EDB, "writing supply: %s", sqlite3_errmsg(s->db));
+        gt_tx_stmt_done(tx, q);
+        if (rc != SQLITE_DONE) return GT_EDB;
     }
     uint8_t sup[8];
     put_be64(sup, s->supply);
