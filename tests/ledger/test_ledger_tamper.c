@@ -415,6 +415,39 @@ static void test_actions_root_four_abreast(void) {
     CHECK_EQ_INT(bad, 0);
 }
 
+/* The digests of many actions, four of one kind's length at a time, are
+ * each action's gt_action_digest: kinds of 1, 2 and 4 fields mixed, so
+ * some runs of four share a length and some do not. */
+static void test_digest_many(void) {
+    enum { N = 23 };
+    static gt_action acts[N];
+    gt_action *ap[N];
+    gt_domain dom = {.chain_id = 5};
+    memset(dom.salt, 0xa5, 32);
+    gt_addr to = {{1, 2, 3}};
+    for (int i = 0; i < N; i++) {
+        const gt_action_kind *kinds[] = {&gt_kind_transfer, &gt_kind_mint, &gt_kind_stake, &gt_kind_payment};
+        const gt_action_kind *k = kinds[(i < 8 ? 0 : i * 7 / 3) % 4];
+        gt_action_init(&acts[i], k, &dom, &to, (uint64_t)i * 1000003u);
+        if (k != &gt_kind_stake) gt_action_set_addr(&acts[i], "to", &to);
+        gt_action_set_u64(&acts[i], "amount", (uint64_t)i << 40 | 77);
+        if (k == &gt_kind_payment) {
+            gt_action_set_u64(&acts[i], "validAfter", (uint64_t)i);
+            gt_action_set_u64(&acts[i], "validBefore", UINT64_MAX - (uint64_t)i);
+        }
+        ap[i] = &acts[i];
+    }
+    gt_action_digest_many(ap, N);
+    int bad = 0;
+    for (int i = 0; i < N; i++) {
+        uint8_t many[32];
+        memcpy(many, acts[i].id, 32);
+        gt_action_digest(&acts[i]);
+        bad += memcmp(many, acts[i].id, 32) != 0;
+    }
+    CHECK_EQ_INT(bad, 0);
+}
+
 static void test_old_format_refused(void) {
     edit("UPDATE meta SET value = 1 WHERE key = 'version'");
     gt_err err = {0};
@@ -438,6 +471,7 @@ int main(void) {
     RUN(test_old_format_refused);
     RUN(test_account_h_four_abreast);
     RUN(test_actions_root_four_abreast);
+    RUN(test_digest_many);
     RUN(test_random_byte_flips);
     RUN(test_good_ledger_opens_and_verifies);
     trm(dir);
