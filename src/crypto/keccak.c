@@ -38,15 +38,15 @@ static const uint64_t round_consts[24] = {
 #define KECCAK_CHI(E0, E1, E2, E3, E4)                                                                  \
     E0 = b0 ^ (~b1 & b2), E1 = b1 ^ (~b2 & b3), E2 = b2 ^ (~b3 & b4), E3 = b3 ^ (~b4 & b0), \
     E4 = b4 ^ (~b0 & b1)
-#define KECCAK_ROUND(A, E, rc)                                                                        \
+#define KECCAK_ROUND(T, A, E, rc)                                                                     \
     do {                                                                                              \
-        uint64_t c0 = A##0 ^ A##5 ^ A##10 ^ A##15 ^ A##20, c1 = A##1 ^ A##6 ^ A##11 ^ A##16 ^ A##21;  \
-        uint64_t c2 = A##2 ^ A##7 ^ A##12 ^ A##17 ^ A##22, c3 = A##3 ^ A##8 ^ A##13 ^ A##18 ^ A##23;  \
-        uint64_t c4 = A##4 ^ A##9 ^ A##14 ^ A##19 ^ A##24;                                            \
-        uint64_t d0 = c4 ^ ROTL64(c1, 1), d1 = c0 ^ ROTL64(c2, 1), d2 = c1 ^ ROTL64(c3, 1);         \
-        uint64_t d3 = c2 ^ ROTL64(c4, 1), d4 = c3 ^ ROTL64(c0, 1);                                   \
-        uint64_t b0 = A##0 ^ d0, b1 = ROTL64(A##6 ^ d1, 44), b2 = ROTL64(A##12 ^ d2, 43);            \
-        uint64_t b3 = ROTL64(A##18 ^ d3, 21), b4 = ROTL64(A##24 ^ d4, 14);                           \
+        T c0 = A##0 ^ A##5 ^ A##10 ^ A##15 ^ A##20, c1 = A##1 ^ A##6 ^ A##11 ^ A##16 ^ A##21;  \
+        T c2 = A##2 ^ A##7 ^ A##12 ^ A##17 ^ A##22, c3 = A##3 ^ A##8 ^ A##13 ^ A##18 ^ A##23;  \
+        T c4 = A##4 ^ A##9 ^ A##14 ^ A##19 ^ A##24;                                            \
+        T d0 = c4 ^ ROTL64(c1, 1), d1 = c0 ^ ROTL64(c2, 1), d2 = c1 ^ ROTL64(c3, 1);         \
+        T d3 = c2 ^ ROTL64(c4, 1), d4 = c3 ^ ROTL64(c0, 1);                                   \
+        T b0 = A##0 ^ d0, b1 = ROTL64(A##6 ^ d1, 44), b2 = ROTL64(A##12 ^ d2, 43);            \
+        T b3 = ROTL64(A##18 ^ d3, 21), b4 = ROTL64(A##24 ^ d4, 14);                           \
         KECCAK_CHI(E##0, E##1, E##2, E##3, E##4);                                                     \
         E##0 ^= (rc);                                                                                 \
         b0 = ROTL64(A##3 ^ d3, 28), b1 = ROTL64(A##9 ^ d4, 20), b2 = ROTL64(A##10 ^ d0, 3);          \
@@ -74,8 +74,8 @@ static const uint64_t round_consts[24] = {
         uint64_t e0, e1, e2, e3, e4, e5, e6, e7, e8, e9, e10, e11, e12, e13, e14, e15, e16, e17;      \
         uint64_t e18, e19, e20, e21, e22, e23, e24;                                                   \
         for (int round = 0; round < 24; round += 2) {                                                 \
-            KECCAK_ROUND(a, e, round_consts[round]);                                                  \
-            KECCAK_ROUND(e, a, round_consts[round + 1]);                                              \
+            KECCAK_ROUND(uint64_t, a, e, round_consts[round]);                                        \
+            KECCAK_ROUND(uint64_t, e, a, round_consts[round + 1]);                                    \
         }                                                                                             \
         st[0] = a0, st[1] = a1, st[2] = a2, st[3] = a3, st[4] = a4, st[5] = a5, st[6] = a6;           \
         st[7] = a7, st[8] = a8, st[9] = a9, st[10] = a10, st[11] = a11, st[12] = a12, st[13] = a13;   \
@@ -111,6 +111,67 @@ void gt_keccak_f1600(uint64_t st[25]) {
 }
 #else
 void gt_keccak_f1600(uint64_t st[25]) { gt_keccak_f1600_portable(st); }
+#endif
+
+/* ---- Four permutations at once ----
+ * Independent hashes (a block's account H's, the actions root's leaves and
+ * Merkle nodes) run four abreast: the same round over lanes that are vectors
+ * of four 64-bit words (GCC/clang vector extensions), state k in element k.
+ * Integer operations only, so each element ends with exactly the lanes
+ * gt_keccak_f1600 gives that state alone (tested). Built for the baseline
+ * instruction set and for AVX2 (a lane per 256-bit register), picked at run
+ * time as the BMI build is. */
+#if defined(__GNUC__) || defined(__clang__)
+typedef uint64_t keccak_v4 __attribute__((vector_size(32)));
+#define KECCAK_LOAD4(i) keccak_v4 a##i = {st[0][i], st[1][i], st[2][i], st[3][i]}, e##i
+#define KECCAK_STORE4(i) st[0][i] = a##i[0], st[1][i] = a##i[1], st[2][i] = a##i[2], st[3][i] = a##i[3]
+#define KECCAK_F1600_X4_DEFINE(ATTR, NAME)                                                             \
+    ATTR void NAME(uint64_t st[4][25]) {                                                              \
+        KECCAK_LOAD4(0); KECCAK_LOAD4(1); KECCAK_LOAD4(2); KECCAK_LOAD4(3); KECCAK_LOAD4(4);          \
+        KECCAK_LOAD4(5); KECCAK_LOAD4(6); KECCAK_LOAD4(7); KECCAK_LOAD4(8); KECCAK_LOAD4(9);          \
+        KECCAK_LOAD4(10); KECCAK_LOAD4(11); KECCAK_LOAD4(12); KECCAK_LOAD4(13); KECCAK_LOAD4(14);     \
+        KECCAK_LOAD4(15); KECCAK_LOAD4(16); KECCAK_LOAD4(17); KECCAK_LOAD4(18); KECCAK_LOAD4(19);     \
+        KECCAK_LOAD4(20); KECCAK_LOAD4(21); KECCAK_LOAD4(22); KECCAK_LOAD4(23); KECCAK_LOAD4(24);     \
+        for (int round = 0; round < 24; round += 2) {                                                 \
+            KECCAK_ROUND(keccak_v4, a, e, round_consts[round]);                                       \
+            KECCAK_ROUND(keccak_v4, e, a, round_consts[round + 1]);                                   \
+        }                                                                                             \
+        KECCAK_STORE4(0), KECCAK_STORE4(1), KECCAK_STORE4(2), KECCAK_STORE4(3), KECCAK_STORE4(4);     \
+        KECCAK_STORE4(5), KECCAK_STORE4(6), KECCAK_STORE4(7), KECCAK_STORE4(8), KECCAK_STORE4(9);     \
+        KECCAK_STORE4(10), KECCAK_STORE4(11), KECCAK_STORE4(12), KECCAK_STORE4(13);                   \
+        KECCAK_STORE4(14), KECCAK_STORE4(15), KECCAK_STORE4(16), KECCAK_STORE4(17);                   \
+        KECCAK_STORE4(18), KECCAK_STORE4(19), KECCAK_STORE4(20), KECCAK_STORE4(21);                   \
+        KECCAK_STORE4(22), KECCAK_STORE4(23), KECCAK_STORE4(24);                                      \
+    }
+
+KECCAK_F1600_X4_DEFINE(static, f1600_x4_vec)
+#endif
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+KECCAK_F1600_X4_DEFINE(__attribute__((target("avx2"))) static, f1600_x4_avx2)
+
+/* 1 when this CPU has AVX2 (asked once, as have_bmi). */
+static int have_avx2(void) {
+    static int known = -1; /* -1: not asked yet */
+    int v = __atomic_load_n(&known, __ATOMIC_RELAXED);
+    if (v < 0) {
+        __builtin_cpu_init();
+        v = __builtin_cpu_supports("avx2");
+        __atomic_store_n(&known, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}
+
+void gt_keccak_f1600_x4(uint64_t st[4][25]) {
+    if (have_avx2()) f1600_x4_avx2(st);
+    else f1600_x4_vec(st);
+}
+#elif defined(__GNUC__) || defined(__clang__)
+void gt_keccak_f1600_x4(uint64_t st[4][25]) { f1600_x4_vec(st); }
+#else
+void gt_keccak_f1600_x4(uint64_t st[4][25]) {
+    for (int k = 0; k < 4; k++) gt_keccak_f1600(st[k]);
+}
 #endif
 
 /* Loads 8 little-endian bytes. */
@@ -222,4 +283,39 @@ void gt_keccak256(const void *data, size_t len, uint8_t out[32]) {
     gt_keccak_init(&k);
     gt_keccak_update(&k, data, len);
     gt_keccak_final(&k, out);
+}
+
+void gt_keccak_xof_words_x4(const uint8_t *const msg[4], size_t len, uint64_t *const out[4], size_t n) {
+    assert(n > 0);
+    uint64_t st[4][25];
+    memset(st, 0, sizeof st);
+    size_t off = 0;
+    for (; len - off >= GT_KECCAK256_RATE_BYTES; off += GT_KECCAK256_RATE_BYTES) { /* whole blocks */
+        for (int k = 0; k < 4; k++)
+            for (int i = 0; i < GT_KECCAK256_RATE_BYTES / 8; i++) st[k][i] ^= load64_le(msg[k] + off + 8 * i);
+        gt_keccak_f1600_x4(st);
+    }
+    for (int k = 0; k < 4; k++) { /* the last, partial block, padded as pad_absorb does */
+        uint8_t block[GT_KECCAK256_RATE_BYTES] = {0};
+        memcpy(block, msg[k] + off, len - off);
+        block[len - off] |= 0x01;
+        block[GT_KECCAK256_RATE_BYTES - 1] |= 0x80;
+        for (int i = 0; i < GT_KECCAK256_RATE_BYTES / 8; i++) st[k][i] ^= load64_le(block + 8 * i);
+    }
+    for (size_t o = 0;;) {
+        gt_keccak_f1600_x4(st);
+        size_t take = n - o < GT_KECCAK256_RATE_BYTES / 8 ? n - o : GT_KECCAK256_RATE_BYTES / 8;
+        for (int k = 0; k < 4; k++) memcpy(out[k] + o, st[k], take * 8);
+        o += take;
+        if (o == n) break;
+    }
+}
+
+void gt_keccak256_x4(const uint8_t *const msg[4], size_t len, uint8_t *const out[4]) {
+    uint64_t w[4][4];
+    uint64_t *const wp[4] = {w[0], w[1], w[2], w[3]};
+    gt_keccak_xof_words_x4(msg, len, wp, 4);
+    for (int k = 0; k < 4; k++)
+        for (int i = 0; i < 4; i++)
+            for (int b = 0; b < 8; b++) out[k][8 * i + b] = (uint8_t)(w[k][i] >> (8 * b));
 }

@@ -40,5 +40,18 @@ void gt_keccak256(const void *data, size_t len, uint8_t out[32]);
  * build of the same C, which tests compare it with: same lanes, bit for bit. */
 void gt_keccak_f1600(uint64_t st[25]);
 void gt_keccak_f1600_portable(uint64_t st[25]);
+/* Four independent permutations, st[k] being state k: the lanes each would
+ * get from gt_keccak_f1600 alone, bit for bit, at about a quarter of the
+ * instructions where the CPU has 256-bit vectors (AVX2). */
+void gt_keccak_f1600_x4(uint64_t st[4][25]);
+
+/* Four sponges at once over messages of one length: msg[k] (len bytes
+ * each) padded and squeezed as gt_keccak_xof_words does, n words into
+ * out[k]; and as gt_keccak256 does, 32 bytes into out[k]. For callers with
+ * many short independent hashes (a block's account rows, Merkle nodes,
+ * EIP-712 digests). out may be where msg is: every input is read before
+ * any output is written. */
+void gt_keccak_xof_words_x4(const uint8_t *const msg[4], size_t len, uint64_t *const out[4], size_t n);
+void gt_keccak256_x4(const uint8_t *const msg[4], size_t len, uint8_t *const out[4]);
 
 #endif

@@ -66,6 +66,46 @@ void gt_merkle_root(const uint8_t (*leaves)[32], size_t n, uint8_t root[32]) {
     subtree_root(leaves, 0, n, span_for(n), root);
 }
 
+/* Puts the sorted pair (a, b) into buf, as gt_merkle_hash_pair hashes it. */
+static void pair_bytes(const uint8_t a[32], const uint8_t b[32], uint8_t buf[64]) {
+    int a_first = memcmp(a, b, 32) <= 0;
+    memcpy(buf, a_first ? a : b, 32);
+    memcpy(buf + 32, a_first ? b : a, 32);
+}
+
+/* The same tree built the other way: level by level (pairs left to right,
+ * a lone last node promoted), in nodes itself, four pairs hashed at once
+ * (gt_keccak256_x4). A level's pair j is written to node j only after the
+ * four pairs of its batch were read, and pairs are read from 2j on. */
+void gt_merkle_root_scratch(uint8_t (*nodes)[32], size_t n, uint8_t root[32]) {
+    if (n == 0) {
+        memset(root, 0, 32);
+        return;
+    }
+    while (n > 1) {
+        size_t pairs = n / 2;
+        for (size_t j = 0; j < pairs; j += 4) {
+            if (j + 1 == pairs) { /* a lone pair: four abreast would cost more than one */
+                gt_merkle_hash_pair(nodes[2 * j], nodes[2 * j + 1], nodes[j]);
+                break;
+            }
+            uint8_t buf[4][64], spare[32];
+            const uint8_t *msg[4];
+            uint8_t *out[4];
+            for (size_t k = 0; k < 4; k++) {
+                size_t p = j + k < pairs ? j + k : j; /* past the end: a copy, its hash dropped */
+                pair_bytes(nodes[2 * p], nodes[2 * p + 1], buf[k]);
+                msg[k] = buf[k];
+                out[k] = j + k < pairs ? nodes[j + k] : spare;
+            }
+            gt_keccak256_x4(msg, 64, out);
+        }
+        if (n & 1) memmove(nodes[pairs], nodes[n - 1], 32);
+        n = pairs + (n & 1);
+    }
+    memcpy(root, nodes[0], 32);
+}
+
 /* Sibling hashes from leaf to root for leaves[index] (see merkle.h). */
 int gt_merkle_proof(const uint8_t (*leaves)[32], size_t n, size_t index,
                     uint8_t (**proof_out)[32], size_t *proof_len, gt_err *err) {

@@ -18,6 +18,10 @@ void gt_merkle_hash_pair(const uint8_t a[32], const uint8_t b[32], uint8_t out[3
 /* Root of n leaves (in the given order); n == 0 gives 32 zero bytes, n == 1
  * the leaf itself. */
 void gt_merkle_root(const uint8_t (*leaves)[32], size_t n, uint8_t root[32]);
+/* The same root, computed in nodes (n leaves on entry, overwritten: pass
+ * scratch) four hashes at a time: for callers that hash many trees (the
+ * ledger's actions root of every block). */
+void gt_merkle_root_scratch(uint8_t (*nodes)[32], size_t n, uint8_t root[32]);
 /* Proof for leaves[index]: the sibling hashes from the bottom up (promoted
  * levels contribute none). Caller frees *proof_out with gt_free (NULL when
  * *proof_len is 0). */

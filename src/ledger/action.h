@@ -131,6 +131,15 @@ int gt_action_sign(gt_action *a, const gt_key *key, gt_err *err);
  * action names one), recomputes the digest under dom and checks the signature
  * recovers to a->from. GT_ECHAIN / GT_ESIG with a message otherwise. */
 int gt_action_verify(gt_action *a, const gt_domain *dom, gt_err *err);
+/* gt_action_verify in its three steps, for a caller that verifies many
+ * actions: check_domain (the network checks; sets a's salt to dom's), then
+ * gt_action_digest_many over the actions that passed (the same a->id as
+ * gt_action_digest each, computed four at a time where four of one kind's
+ * length are side by side), then check_signer (recovery, against a->from;
+ * a->id must be the digest). */
+int gt_action_check_domain(gt_action *a, const gt_domain *dom, gt_err *err);
+void gt_action_digest_many(gt_action *const *a, size_t n);
+int gt_action_check_signer(const gt_action *a, gt_err *err);
 
 /* JSON decoding with every check: kind known, fields present with the right
  * types and within limits, no unknown fields, address checksums, signature

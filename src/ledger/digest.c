@@ -71,6 +71,16 @@ void gt_digest_account_h(const gt_account *a, uint64_t h[GT_DIGEST_WORDS]) {
     gt_keccak_xof_words(&k, h, GT_DIGEST_WORDS);
 }
 
+void gt_digest_account_h_x4(const gt_account *const a[4], uint64_t *const h[4]) {
+    uint8_t rows[4][1 + 20 + 5 * 8];
+    const uint8_t *msg[4];
+    for (int k = 0; k < 4; k++) {
+        account_row(a[k], rows[k]);
+        msg[k] = rows[k];
+    }
+    gt_keccak_xof_words_x4(msg, sizeof rows[0], h, GT_DIGEST_WORDS);
+}
+
 void gt_digest_account(gt_digest_acc *acc, const gt_account *a, int sign) {
     uint8_t row[1 + 20 + 5 * 8];
     account_row(a, row);

@@ -45,6 +45,8 @@ void gt_digest_account(gt_digest_acc *acc, const gt_account *a, int sign);
  * little-endian words, and adding or subtracting a known H: for a caller
  * that keeps the H of rows it will take out again (state.c's memo). */
 void gt_digest_account_h(const gt_account *a, uint64_t h[GT_DIGEST_WORDS]);
+/* The H of four rows at once (gt_keccak_xof_words_x4): h[k] = H(a[k]). */
+void gt_digest_account_h_x4(const gt_account *const a[4], uint64_t *const h[4]);
 void gt_digest_add_h(gt_digest_acc *acc, const uint64_t h[GT_DIGEST_WORDS], int sign);
 void gt_digest_lock(gt_digest_acc *acc, const gt_lock *l, int sign);
 void gt_digest_unbonding(gt_digest_acc *acc, uint64_t seq, const gt_addr *a, uint64_t amount,

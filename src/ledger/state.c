@@ -523,6 +523,20 @@ int gt_tx_stmt(gt_tx *tx, const char *sql, sqlite3_stmt **out, gt_err *err) {
     return gt_stmt_cache_get(&s->stmts, tx->db, sql, out, err);
 }
 
+int gt_tx_stmt_find_key(gt_tx *tx, uint64_t key, sqlite3_stmt **out) {
+    gt_state *s = tx->state;
+    *out = NULL;
+    if (!s || s->db != tx->db) return 0; /* gt_tx_stmt_key moves the cache to tx->db */
+    return gt_stmt_cache_find_key(&s->stmts, key, out);
+}
+
+int gt_tx_stmt_key(gt_tx *tx, uint64_t key, const char *sql, sqlite3_stmt **out, gt_err *err) {
+    gt_state *s = tx->state;
+    if (!s) return gt_tx_stmt(tx, sql, out, err);
+    use_db(s, tx->db);
+    return gt_stmt_cache_get_key(&s->stmts, tx->db, key, sql, out, err);
+}
+
 void gt_tx_stmt_done(gt_tx *tx, sqlite3_stmt *q) {
     gt_stmt_cache_done(tx->state ? &tx->state->stmts : NULL, q);
 }
@@ -585,16 +599,16 @@ static int acct_eq(const gt_account *x, const gt_account *y) {
            x->locked == y->locked && x->unbonding == y->unbonding && x->nonce == y->nonce;
 }
 
-/* Replaces account row `old` (NULL: there was none) by `now` in the state
- * digest, taking old's H from the memo when it holds that very row, and
- * keeps now's H there for the next flush. */
-static void digest_account_swap(gt_state *s, const gt_account *old, const gt_account *now) {
+/* Replaces account row `old` (NULL: there was none) by `now`, whose H the
+ * caller computed (four at a time), in the state digest, taking old's H
+ * from the memo when it holds that very row, and keeps now's H there for
+ * the next flush. */
+static void digest_account_swap(gt_state *s, const gt_account *old, const gt_account *now,
+                                const uint64_t h[GT_DIGEST_WORDS]) {
     assert(!old || gt_addr_eq(&old->addr, &now->addr));
     acct_h *m = gt_map_get(&s->acct_h, now->addr.b);
     if (old && m && acct_eq(&m->row, old)) gt_digest_add_h(&s->digest, m->h, -1);
     else if (old) gt_digest_account(&s->digest, old, -1);
-    uint64_t h[GT_DIGEST_WORDS];
-    gt_digest_account_h(now, h);
     gt_digest_add_h(&s->digest, h, 1);
     if (!m) {
         if (s->acct_h.n >= GT_STATE_HASH_MEMO_MAX) gt_map_clear(&s->acct_h);
@@ -603,7 +617,65 @@ static void digest_account_swap(gt_state *s, const gt_account *old, const gt_acc
         m = v;
     }
     m->row = *now;
-    memcpy(m->h, h, sizeof h);
+    memcpy(m->h, h, sizeof m->h);
+}
+
+/* Writes one dirty account (its H given) to the store, the commitment and
+ * the digest, and marks it clean. */
+static int flush_account(gt_tx *tx, acct_slot *slot, const uint64_t h[GT_DIGEST_WORDS], gt_err *err) {
+    gt_state *s = tx->state;
+    assert(slot && slot->dirty);
+    gt_account *a = &slot->a;
+    sqlite3_stmt *q = s->put_acct;
+    sqlite3_bind_blob(q, 1, a->addr.b, 20, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, (int64_t)a->balance);
+    sqlite3_bind_int64(q, 3, (int64_t)a->staked);
+    sqlite3_bind_int64(q, 4, (int64_t)a->locked);
+    sqlite3_bind_int64(q, 5, (int64_t)a->unbonding);
+    sqlite3_bind_int64(q, 6, (int64_t)a->nonce);
+    int rc = sqlite3_step(q);
+    sqlite3_reset(q);
+    if (rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "writing account: %s", sqlite3_errmsg(s->db));
+    uint8_t rec[20 + 5 * 8];
+    memcpy(rec, a->addr.b, 20);
+    put_be64(rec + 20, a->balance);
+    put_be64(rec + 28, a->staked);
+    put_be64(rec + 36, a->locked);
+    put_be64(rec + 44, a->unbonding);
+    put_be64(rec + 52, a->nonce);
+    gt_keccak_update(&tx->diff, rec, sizeof rec);
+    digest_account_swap(s, slot->in_db ? &slot->base : NULL, a, h);
+    slot->base = *a;
+    slot->in_db = 1;
+    slot->dirty = 0;
+    return 0;
+}
+
+/* Writes every dirty account, in address order, their H's four at a time
+ * (a block's largest hashing cost: two permutations an account). Dirty
+ * accounts are cached, so looking them up loads nothing and moves no slot. */
+static int flush_accounts(gt_tx *tx, gt_err *err) {
+    gt_state *s = tx->state;
+    size_t n = s->dirty_accts.n;
+    if (n) qsort(s->dirty_accts.data, n, sizeof(gt_addr), cmp_addr);
+    for (size_t i = 0; i < n; i += 4) {
+        acct_slot *slot[4];
+        const gt_account *rows[4];
+        uint64_t h[4][GT_DIGEST_WORDS];
+        uint64_t *hp[4] = {h[0], h[1], h[2], h[3]};
+        for (size_t k = 0; k < 4; k++) { /* past the end: a copy, its H dropped */
+            slot[k] = acct_slot_get(tx, gt_vec_at(&s->dirty_accts, i + k < n ? i + k : i), err);
+            assert(slot[k] && slot[k]->dirty);
+            rows[k] = &slot[k]->a;
+        }
+        if (i + 1 == n) gt_digest_account_h(rows[0], h[0]); /* a lone row: four abreast would cost more */
+        else gt_digest_account_h_x4(rows, hp);
+        for (size_t k = 0; k < 4 && i + k < n; k++) {
+            int rc = flush_account(tx, slot[k], h[k], err);
+            if (rc) return rc;
+        }
+    }
+    return 0;
 }
 
 int gt_state_flush(gt_tx *tx, gt_err *err) {
@@ -613,35 +685,8 @@ int gt_state_flush(gt_tx *tx, gt_err *err) {
     gt_keccak_update(&tx->diff, s->commit.data, s->commit.n);
     s->commit.n = s->commit_mark = 0;
     int frc = flush_unbonding(tx, err);
+    if (!frc) frc = flush_accounts(tx, err);
     if (frc) return frc;
-    if (s->dirty_accts.n) qsort(s->dirty_accts.data, s->dirty_accts.n, sizeof(gt_addr), cmp_addr);
-    for (size_t i = 0; i < s->dirty_accts.n; i++) {
-        acct_slot *slot = acct_slot_get(tx, gt_vec_at(&s->dirty_accts, i), err);
-        assert(slot && slot->dirty);
-        gt_account *a = &slot->a;
-        sqlite3_stmt *q = s->put_acct;
-        sqlite3_bind_blob(q, 1, a->addr.b, 20, SQLITE_STATIC);
-        sqlite3_bind_int64(q, 2, (int64_t)a->balance);
-        sqlite3_bind_int64(q, 3, (int64_t)a->staked);
-        sqlite3_bind_int64(q, 4, (int64_t)a->locked);
-        sqlite3_bind_int64(q, 5, (int64_t)a->unbonding);
-        sqlite3_bind_int64(q, 6, (int64_t)a->nonce);
-        int rc = sqlite3_step(q);
-        sqlite3_reset(q);
-        if (rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "writing account: %s", sqlite3_errmsg(s->db));
-        uint8_t rec[20 + 5 * 8];
-        memcpy(rec, a->addr.b, 20);
-        put_be64(rec + 20, a->balance);
-        put_be64(rec + 28, a->staked);
-        put_be64(rec + 36, a->locked);
-        put_be64(rec + 44, a->unbonding);
-        put_be64(rec + 52, a->nonce);
-        gt_keccak_update(&tx->diff, rec, sizeof rec);
-        digest_account_swap(s, slot->in_db ? &slot->base : NULL, a);
-        slot->base = *a;
-        slot->in_db = 1;
-        slot->dirty = 0;
-    }
     if (s->dirty_locks.n) qsort(s->dirty_locks.data, s->dirty_locks.n, 32, cmp_b32);
     for (size_t i = 0; i < s->dirty_locks.n; i++) {
         lock_slot *slot = lock_slot_get(tx, gt_vec_at(&s->dirty_locks, i), err);
@@ -665,13 +710,15 @@ int gt_state_flush(gt_tx *tx, gt_err *err) {
         slot->dirty = 0;
     }
     if (s->supply_dirty) {
-        sqlite3_stmt *q;
-        if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta VALUES('supply',?)", -1, &q, NULL))
-            return gt_err_set(err, GT_EDB, "writing supply: %s", sqlite3_errmsg(s->db));
+        sqlite3_stmt *q; /* kept: most blocks change supply (fees), and a block may be one action */
+        if (gt_tx_stmt(tx, "INSERT OR REPLACE INTO meta VALUES('supply',?)", &q, err))
+            return gt_err_wrap(err, "writing supply");
         sqlite3_bind_int64(q, 1, (int64_t)s->supply);
         int rc = sqlite3_step(q);
-        sqlite3_finalize(q);
-        if (rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "writing supply: %s", sqlite3_errmsg(s->db));
+        /* the message first: handing the statement back resets its error */
+        if (rc != SQLITE_DONE) gt_err_set(err, GT_EDB, "writing supply: %s", sqlite3_errmsg(s->db));
+        gt_tx_stmt_done(tx, q);
+        if (rc != SQLITE_DONE) return GT_EDB;
     }
     uint8_t sup[8];
     put_be64(sup, s->supply);

@@ -123,6 +123,13 @@ int gt_state_mature_unbonding(gt_tx *tx, gt_err *err);
  * A tx without state (a reader's, db only) gets uncached statements. */
 int gt_tx_stmt(gt_tx *tx, const char *sql, sqlite3_stmt **out, gt_err *err);
 void gt_tx_stmt_done(gt_tx *tx, sqlite3_stmt *q);
+/* The same, for SQL a rule builds at run time, kept under the rule's own
+ * 64-bit key (one key, one text: stmt_cache.h), so a hit needs no text:
+ * gt_tx_stmt_find_key gives 1 and *out when the statement kept under key is
+ * free, else 0; then the caller builds the text and calls gt_tx_stmt_key.
+ * A tx without state finds nothing and gets uncached statements. */
+int gt_tx_stmt_find_key(gt_tx *tx, uint64_t key, sqlite3_stmt **out);
+int gt_tx_stmt_key(gt_tx *tx, uint64_t key, const char *sql, sqlite3_stmt **out, gt_err *err);
 /* Whether a statement from gt_tx_stmt had its result columns checked since
  * it was prepared, and marking it so (stmt_cache.h): a reader that checks a
  * row's shape does it once per statement, not at every row. */

@@ -29,21 +29,24 @@ static uint64_t sql_hash(const char *sql, size_t n) {
 void gt_stmt_cache_init(gt_stmt_cache *c) {
     c->n = 0;
     gt_map_init(&c->by_sql, sizeof(uint64_t), sizeof(int));
+    gt_map_init(&c->by_key, sizeof(uint64_t), sizeof(int));
     gt_map_init(&c->by_stmt, sizeof(sqlite3_stmt *), sizeof(int));
 }
 
-/* Keeps q (prepared from sql, in use) in slot c->n, when there is room and
- * memory; otherwise it stays uncached. Two texts with the same hash keep the
- * first: the second is prepared each time (a 64-bit collision in SQL text
- * that is part of the code). */
-static void keep(gt_stmt_cache *c, uint64_t h, const char *sql, sqlite3_stmt *q) {
-    if (c->n >= GT_STMT_CACHE_MAX || gt_map_get(&c->by_sql, &h)) return;
+/* Keeps q (prepared from sql, in use) in slot c->n under key h of map by
+ * (by_sql or by_key), when there is room and memory; otherwise it stays
+ * uncached. Two texts with the same key keep the first: the second is
+ * prepared each time (a 64-bit collision in SQL text that is part of the
+ * code, or a caller's key that named two texts). */
+static void keep(gt_stmt_cache *c, gt_map *by, uint64_t h, const char *sql, sqlite3_stmt *q) {
+    assert(by == &c->by_sql || by == &c->by_key);
+    if (c->n >= GT_STMT_CACHE_MAX || gt_map_get(by, &h)) return;
     gt_stmt_slot *e = &c->slots[c->n];
     void *i_sql, *i_stmt;
     e->sql = gt_strdup(sql);
     if (!e->sql) return; /* out of memory: the statement is simply not kept */
     if (gt_map_put(&c->by_stmt, &q, &i_stmt, NULL)) { gt_free(e->sql); e->sql = NULL; return; }
-    if (gt_map_put(&c->by_sql, &h, &i_sql, NULL)) {
+    if (gt_map_put(by, &h, &i_sql, NULL)) {
         *(int *)i_stmt = -1; /* maps never drop one key: mark it not cached */
         gt_free(e->sql);
         e->sql = NULL;
@@ -56,12 +59,13 @@ static void keep(gt_stmt_cache *c, uint64_t h, const char *sql, sqlite3_stmt *q)
     c->n++;
 }
 
-int gt_stmt_cache_get(gt_stmt_cache *c, sqlite3 *db, const char *sql, sqlite3_stmt **out, gt_err *err) {
-    assert(c->n >= 0 && c->n <= GT_STMT_CACHE_MAX);
-    assert(c->by_sql.key_len == sizeof(uint64_t)); /* gt_stmt_cache_init ran */
+/* The statement kept under key h of map by for sql, when it is free and
+ * was prepared from that very text (marked in use), or a newly prepared one
+ * (kept when there is room). */
+static int get_in(gt_stmt_cache *c, gt_map *by, uint64_t h, sqlite3 *db, const char *sql, sqlite3_stmt **out,
+                  gt_err *err) {
     *out = NULL;
-    uint64_t h = sql_hash(sql, strlen(sql));
-    const int *i = gt_map_get(&c->by_sql, &h);
+    const int *i = gt_map_get(by, &h);
     if (i) {
         gt_stmt_slot *e = &c->slots[*i];
         assert(*i >= 0 && *i < c->n);
@@ -74,9 +78,34 @@ int gt_stmt_cache_get(gt_stmt_cache *c, sqlite3 *db, const char *sql, sqlite3_st
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
         return gt_err_set(err, GT_EDB, "store: %s", sqlite3_errmsg(db));
-    keep(c, h, sql, q);
+    keep(c, by, h, sql, q);
     *out = q;
     return 0;
+}
+
+int gt_stmt_cache_get(gt_stmt_cache *c, sqlite3 *db, const char *sql, sqlite3_stmt **out, gt_err *err) {
+    assert(c->n >= 0 && c->n <= GT_STMT_CACHE_MAX);
+    assert(c->by_sql.key_len == sizeof(uint64_t)); /* gt_stmt_cache_init ran */
+    return get_in(c, &c->by_sql, sql_hash(sql, strlen(sql)), db, sql, out, err);
+}
+
+int gt_stmt_cache_find_key(gt_stmt_cache *c, uint64_t key, sqlite3_stmt **out) {
+    assert(c->by_key.key_len == sizeof(uint64_t)); /* gt_stmt_cache_init ran */
+    *out = NULL;
+    const int *i = gt_map_get(&c->by_key, &key);
+    if (!i || *i < 0) return 0;
+    gt_stmt_slot *e = &c->slots[*i];
+    assert(*i < c->n);
+    if (e->busy) return 0;
+    e->busy = 1;
+    *out = e->q;
+    return 1;
+}
+
+int gt_stmt_cache_get_key(gt_stmt_cache *c, sqlite3 *db, uint64_t key, const char *sql, sqlite3_stmt **out,
+                          gt_err *err) {
+    assert(c->by_key.key_len == sizeof(uint64_t)); /* gt_stmt_cache_init ran */
+    return get_in(c, &c->by_key, key, db, sql, out, err);
 }
 
 void gt_stmt_cache_done(gt_stmt_cache *c, sqlite3_stmt *q) {
@@ -129,5 +158,6 @@ void gt_stmt_cache_clear(gt_stmt_cache *c) {
     }
     c->n = 0;
     gt_map_free(&c->by_sql);
+    gt_map_free(&c->by_key);
     gt_map_free(&c->by_stmt);
 }

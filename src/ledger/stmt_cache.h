@@ -29,6 +29,7 @@ typedef struct gt_stmt_cache {
     gt_stmt_slot slots[GT_STMT_CACHE_MAX];
     int n;
     gt_map by_sql;  /* sql_hash (stmt_cache.c) of the SQL text (8 bytes) -> int index into slots */
+    gt_map by_key;  /* a caller's key (gt_stmt_cache_get_key, 8 bytes) -> int index into slots */
     gt_map by_stmt; /* the statement's pointer -> int index into slots */
 } gt_stmt_cache;
 
@@ -39,6 +40,21 @@ void gt_stmt_cache_init(gt_stmt_cache *c);
  * prepared (and kept when there is room). Hand it back with
  * gt_stmt_cache_done. 0, or GT_EDB with SQLite's message. */
 int gt_stmt_cache_get(gt_stmt_cache *c, sqlite3 *db, const char *sql, sqlite3_stmt **out, gt_err *err);
+
+/* Statements kept under a caller's 64-bit key instead of their text, for
+ * SQL a caller builds at run time (the market's compare-and-swap UPDATE of a
+ * table's changed columns: key = table and column mask), where building the
+ * text and hashing it at every use cost about as much as running it. A key
+ * names one text for the life of the cache: the caller's promise, as the
+ * fast path never sees the text. Keys and texts are apart: a text kept by
+ * key is not found by gt_stmt_cache_get. find_key: 1 with *out when the
+ * statement kept under key is free (in use from now on), else 0 and *out
+ * NULL; then the caller builds the text and calls get_key, which works as
+ * gt_stmt_cache_get but keeps the statement under key. Both hand back
+ * through gt_stmt_cache_done. */
+int gt_stmt_cache_find_key(gt_stmt_cache *c, uint64_t key, sqlite3_stmt **out);
+int gt_stmt_cache_get_key(gt_stmt_cache *c, sqlite3 *db, uint64_t key, const char *sql, sqlite3_stmt **out,
+                          gt_err *err);
 
 /* Gives q back: a cached one is reset and unbound for the next use, an
  * uncached one finalized. Accepts NULL. */

@@ -292,12 +292,17 @@ static int row_update(mk_ctx *c, const table_def *t, const void *old, const void
     for (int i = t->n_key; i < t->n_cols; i++)
         if (!col_eq(&t->cols[i], old, row)) changed |= 1ull << i;
     if (!changed) changed = 1ull << t->n_key; /* nothing changed: still write (and check) the row */
-    char sql[2048];
-    _Static_assert(N_COLS(task_cols) < 64, "a column mask is 64 bits");
-    if (update_sql(t, changed, sql, sizeof sql)) return 0;
+    _Static_assert(N_COLS(task_cols) < 48, "a column mask fits below the key's table and tag bits");
+    assert(changed >> 48 == 0 && t->memo < 256);
+    /* The statement's key: a tag for this file, the table, the mask. */
+    uint64_t key = (uint64_t)'R' << 56 | (uint64_t)t->memo << 48 | changed;
     sqlite3_stmt *q;
-    int rc = gt_tx_stmt(c->tx, sql, &q, err);
-    if (rc) return rc;
+    int rc = 0;
+    if (!gt_tx_stmt_find_key(c->tx, key, &q)) { /* first use (or in use): build the text */
+        char sql[2048];
+        if (update_sql(t, changed, sql, sizeof sql)) return 0;
+        if ((rc = gt_tx_stmt_key(c->tx, key, sql, &q, err))) return rc;
+    }
     for (int i = 0; i < t->n_cols; i++) {
         col_bind(&t->cols[i], q, i + 1, row);
         if (changed >> i & 1) col_bind(&t->cols[i], q, t->n_cols + i + 1, old);

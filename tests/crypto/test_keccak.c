@@ -175,6 +175,55 @@ static void test_xof_words(void) {
     }
 }
 
+/* Four permutations at once give each state what gt_keccak_f1600 gives it
+ * alone; the four-abreast sponges give gt_keccak_xof_words' and
+ * gt_keccak256's output for every length up to three blocks, and may write
+ * over their input. */
+static void test_four_abreast(void) {
+    uint64_t st[4][25], one[4][25];
+    uint64_t x = 0x0123456789abcdefull;
+    int bad = 0;
+    for (int t = 0; t < 500; t++) {
+        for (int k = 0; k < 4; k++)
+            for (int i = 0; i < 25; i++) {
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+                st[k][i] = one[k][i] = t % 5 ? x : (uint64_t)(k * 25 + i);
+            }
+        gt_keccak_f1600_x4(st);
+        for (int k = 0; k < 4; k++) gt_keccak_f1600_portable(one[k]);
+        bad += memcmp(st, one, sizeof st) != 0;
+    }
+    CHECK_EQ_INT(bad, 0);
+    uint8_t msg[4][3 * GT_KECCAK256_RATE_BYTES], digest[4][32], want[32];
+    uint64_t words[4][40], want_w[40];
+    const uint8_t *mp[4] = {msg[0], msg[1], msg[2], msg[3]};
+    uint8_t *dp[4] = {digest[0], digest[1], digest[2], digest[3]};
+    uint64_t *wp[4] = {words[0], words[1], words[2], words[3]};
+    for (size_t i = 0; i < sizeof msg; i++) msg[i / sizeof msg[0]][i % sizeof msg[0]] = (uint8_t)(i * 29 + 3);
+    for (size_t len = 0; len <= sizeof msg[0]; len++) { /* one, two, three blocks and their edges */
+        gt_keccak256_x4(mp, len, dp);
+        gt_keccak_xof_words_x4(mp, len, wp, 40); /* three permutations' worth of output */
+        for (int k = 0; k < 4; k++) {
+            gt_keccak256(msg[k], len, want);
+            bad += memcmp(digest[k], want, 32) != 0;
+            gt_keccak kk;
+            gt_keccak_init(&kk);
+            gt_keccak_update(&kk, msg[k], len);
+            gt_keccak_xof_words(&kk, want_w, 40);
+            bad += memcmp(words[k], want_w, sizeof want_w) != 0;
+        }
+    }
+    CHECK_EQ_INT(bad, 0);
+    uint8_t inplace[4][64];
+    uint8_t *ip[4] = {inplace[0], inplace[1], inplace[2], inplace[3]};
+    memcpy(inplace, msg, sizeof inplace); /* msg[0..1] as four 64-byte messages */
+    gt_keccak256_x4((const uint8_t *const *)ip, 64, ip);
+    for (int k = 0; k < 4; k++) {
+        gt_keccak256((const uint8_t *)msg + 64 * k, 64, want);
+        CHECK(memcmp(inplace[k], want, 32) == 0);
+    }
+}
+
 int main(void) {
     RUN(test_published_vectors);
     RUN(test_incremental_splits);
@@ -182,5 +231,6 @@ int main(void) {
     RUN(test_permutation_builds_agree);
     RUN(test_long_message);
     RUN(test_xof_words);
+    RUN(test_four_abreast);
     return gt_test_finish();
 }

@@ -98,6 +98,24 @@ static void test_against_reference(void) {
     CHECK_EQ_INT(accepted_bad, 0);
 }
 
+/* The level-by-level root computed in scratch, four pairs at a time, is the
+ * recursive root for every size up to 300 (every tail of a batch of four,
+ * at every level). */
+static void test_root_scratch(void) {
+    enum { MAX_N = 300 };
+    static uint8_t l[MAX_N][32], scratch[MAX_N][32];
+    make_leaves(l, MAX_N);
+    int bad = 0;
+    for (size_t n = 0; n <= MAX_N; n++) {
+        uint8_t root[32], want[32];
+        memcpy(scratch, l, n * 32);
+        gt_merkle_root_scratch(scratch, n, root);
+        gt_merkle_root(l, n, want);
+        bad += memcmp(root, want, 32) != 0;
+    }
+    CHECK_EQ_INT(bad, 0);
+}
+
 static void test_errors(void) {
     uint8_t l[2][32];
     make_leaves(l, 2);
@@ -117,6 +135,7 @@ static void test_errors(void) {
 int main(void) {
     RUN(test_small_cases);
     RUN(test_against_reference);
+    RUN(test_root_scratch);
     RUN(test_errors);
     return gt_test_finish();
 }

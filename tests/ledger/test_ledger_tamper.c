@@ -11,6 +11,9 @@
 #include "base/amount.h"
 #include "base/file.h"
 #include "crypto/keccak.h"
+#include "crypto/merkle.h"
+#include "ledger/block.h"
+#include "ledger/digest.h"
 #include "ledger/seed.h"
 
 #define CHAIN_ID 1337
@@ -363,6 +366,88 @@ static void test_random_byte_flips(void) {
 
 /* A ledger of format 1 (before state digests and salted signatures) is
  * refused with a message saying what to do. */
+/* The H of account rows four at a time (what a block's flush folds into the
+ * state digest) is each row's H alone: the open check, which recomputes
+ * the digest one row at a time, must agree with every block's. */
+static void test_account_h_four_abreast(void) {
+    gt_account a[4];
+    uint64_t h[4][GT_DIGEST_WORDS], one[GT_DIGEST_WORDS];
+    const gt_account *ap[4] = {&a[0], &a[1], &a[2], &a[3]};
+    uint64_t *hp[4] = {h[0], h[1], h[2], h[3]};
+    int bad = 0;
+    for (int t = 0; t < 25; t++) {
+        for (int k = 0; k < 4; k++) {
+            memset(&a[k], 0, sizeof a[k]);
+            for (int i = 0; i < 20; i++) a[k].addr.b[i] = (uint8_t)(t * 31 + k * 7 + i);
+            a[k].balance = (uint64_t)t << (k * 9), a[k].staked = (uint64_t)k * 1000003u;
+            a[k].locked = t % 3 ? UINT64_MAX : 0, a[k].unbonding = (uint64_t)(t + k), a[k].nonce = (uint64_t)t * 7;
+        }
+        gt_digest_account_h_x4(ap, hp);
+        for (int k = 0; k < 4; k++) {
+            gt_digest_account_h(&a[k], one);
+            bad += memcmp(h[k], one, sizeof one) != 0;
+        }
+    }
+    CHECK_EQ_INT(bad, 0);
+}
+
+/* The actions root computed four hashes at a time is the root block.h
+ * defines, leaf i = keccak(i as a 32-byte word || id i), built here one
+ * hash at a time: for every block size up to 40 (every tail of four). */
+static void test_actions_root_four_abreast(void) {
+    enum { MAX_N = 40 };
+    uint8_t ids[MAX_N][32], scratch[MAX_N][32], leaves[MAX_N][32];
+    for (int i = 0; i < MAX_N; i++) gt_keccak256(&i, sizeof i, ids[i]);
+    int bad = 0;
+    for (uint32_t n = 0; n <= MAX_N; n++) {
+        for (uint32_t i = 0; i < n; i++) {
+            uint8_t buf[64] = {0};
+            for (int b = 0; b < 8; b++) buf[31 - b] = (uint8_t)((uint64_t)i >> (8 * b));
+            memcpy(buf + 32, ids[i], 32);
+            gt_keccak256(buf, 64, leaves[i]);
+        }
+        uint8_t want[32], got[32];
+        gt_merkle_root((const uint8_t(*)[32])leaves, n, want);
+        memcpy(scratch, ids, sizeof ids);
+        gt_block_actions_root(scratch, n, got);
+        bad += memcmp(got, want, 32) != 0;
+    }
+    CHECK_EQ_INT(bad, 0);
+}
+
+/* The digests of many actions, four of one kind's length at a time, are
+ * each action's gt_action_digest: kinds of 1, 2 and 4 fields mixed, so
+ * some runs of four share a length and some do not. */
+static void test_digest_many(void) {
+    enum { N = 23 };
+    static gt_action acts[N];
+    gt_action *ap[N];
+    gt_domain dom = {.chain_id = 5};
+    memset(dom.salt, 0xa5, 32);
+    gt_addr to = {{1, 2, 3}};
+    for (int i = 0; i < N; i++) {
+        const gt_action_kind *kinds[] = {&gt_kind_transfer, &gt_kind_mint, &gt_kind_stake, &gt_kind_payment};
+        const gt_action_kind *k = kinds[(i < 8 ? 0 : i * 7 / 3) % 4];
+        gt_action_init(&acts[i], k, &dom, &to, (uint64_t)i * 1000003u);
+        if (k != &gt_kind_stake) gt_action_set_addr(&acts[i], "to", &to);
+        gt_action_set_u64(&acts[i], "amount", (uint64_t)i << 40 | 77);
+        if (k == &gt_kind_payment) {
+            gt_action_set_u64(&acts[i], "validAfter", (uint64_t)i);
+            gt_action_set_u64(&acts[i], "validBefore", UINT64_MAX - (uint64_t)i);
+        }
+        ap[i] = &acts[i];
+    }
+    gt_action_digest_many(ap, N);
+    int bad = 0;
+    for (int i = 0; i < N; i++) {
+        uint8_t many[32];
+        memcpy(many, acts[i].id, 32);
+        gt_action_digest(&acts[i]);
+        bad += memcmp(many, acts[i].id, 32) != 0;
+    }
+    CHECK_EQ_INT(bad, 0);
+}
+
 static void test_old_format_refused(void) {
     edit("UPDATE meta SET value = 1 WHERE key = 'version'");
     gt_err err = {0};
@@ -384,6 +469,9 @@ int main(void) {
     RUN(test_seed_segments);
     RUN(test_sqlite_error_fails);
     RUN(test_old_format_refused);
+    RUN(test_account_h_four_abreast);
+    RUN(test_actions_root_four_abreast);
+    RUN(test_digest_many);
     RUN(test_random_byte_flips);
     RUN(test_good_ledger_opens_and_verifies);
     trm(dir);

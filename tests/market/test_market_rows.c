@@ -7,6 +7,7 @@
 
 #include "ledger/block.h"
 #include "ledger/digest.h"
+#include "ledger/stmt_cache.h"
 
 static char base_path[160];
 static uint8_t t_disputed[32], t_quorum[32], t_paid[32], t_open[32];
@@ -318,8 +319,55 @@ static void test_update_in_place(void) {
     CHECK_EQ_INT(mk_slot_load(&tx, t_open, 0, &back, &err), 0);
     CHECK(back.score == 5);
     digest_matches_scan(db, &acc);
+    /* The same columns changed again, twice: the UPDATE kept under its
+     * column mask is run again with new values (its old ones unbound). */
+    for (uint64_t score = 6; score <= 7; score++) {
+        CHECK_EQ_INT(mk_slot_load(&tx, t_open, 0, &sl, &err), 0);
+        sl.score = score;
+        CHECK_EQ_INT(mk_slot_store(&c, &sl, 0, &err), 0);
+        CHECK_EQ_INT(count_of(db, "SELECT count(*) FROM deleted"), 1); /* in place both times */
+        CHECK_EQ_INT(mk_slot_load(&tx, t_open, 0, &back, &err), 0);
+        CHECK(back.score == score && back.deadline_s == 654321);
+        digest_matches_scan(db, &acc);
+    }
     mk_finish(&c, 0);
     gt_state_free(tx.state);
+    sqlite3_close(db);
+}
+
+/* Statements kept under a caller's key (stmt_cache.h): found by the key
+ * alone while free, never handed out twice at once, and apart from the
+ * statements kept by their text. */
+static void test_stmt_keys(void) {
+    sqlite3 *db;
+    CHECK_EQ_INT(sqlite3_open(":memory:", &db), SQLITE_OK);
+    gt_stmt_cache sc;
+    gt_stmt_cache_init(&sc);
+    gt_err err = {0};
+    const char *sql = "SELECT ?1 + 1";
+    sqlite3_stmt *q = NULL, *q2 = NULL, *q3 = NULL;
+    CHECK_EQ_INT(gt_stmt_cache_find_key(&sc, 42, &q), 0); /* nothing kept yet */
+    CHECK(q == NULL);
+    CHECK_EQ_INT(gt_stmt_cache_get_key(&sc, db, 42, sql, &q, &err), 0);
+    sqlite3_bind_int64(q, 1, 41);
+    CHECK(sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int64(q, 0) == 42);
+    CHECK_EQ_INT(gt_stmt_cache_find_key(&sc, 42, &q2), 0); /* in use: not handed out again */
+    CHECK_EQ_INT(gt_stmt_cache_get_key(&sc, db, 42, sql, &q2, &err), 0);
+    CHECK(q2 && q2 != q); /* a second, uncached one */
+    gt_stmt_cache_done(&sc, q2);
+    gt_stmt_cache_done(&sc, q);
+    CHECK_EQ_INT(gt_stmt_cache_find_key(&sc, 42, &q2), 1);
+    CHECK(q2 == q);
+    /* handed back reset and unbound: the parameter reads NULL */
+    CHECK(sqlite3_step(q2) == SQLITE_ROW && sqlite3_column_type(q2, 0) == SQLITE_NULL);
+    CHECK_EQ_INT(gt_stmt_cache_get(&sc, db, sql, &q3, &err), 0); /* by text: its own statement */
+    CHECK(q3 && q3 != q);
+    gt_stmt_cache_done(&sc, q3);
+    gt_stmt_cache_done(&sc, q2);
+    CHECK_EQ_INT(gt_stmt_cache_find_key(&sc, 43, &q), 0);
+    CHECK_EQ_INT(gt_stmt_cache_get_key(&sc, db, 43, "SELECT nosuchcolumn", &q, &err), GT_EDB);
+    CHECK(q == NULL && strstr(err.msg, "nosuchcolumn"));
+    gt_stmt_cache_clear(&sc);
     sqlite3_close(db);
 }
 
@@ -375,6 +423,7 @@ int main(void) {
     RUN(test_market_lists);
     RUN(test_table_shape);
     RUN(test_update_in_place);
+    RUN(test_stmt_keys);
     RUN(test_sweep_plans);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
