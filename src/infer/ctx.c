@@ -135,6 +135,35 @@ static void scale_row(const float *x, float scale, const float *w, float *out, i
     for (; i < n; i++) out[i] = (x[i] * scale) * w[i];
 }
 
+/* x[i] += y[i] for i < n (x and y apart), four lanes at a time as
+ * scale_row: the plain loop stays scalar at -O2; the same bits. */
+static void add_row(float *x, const float *y, int n) {
+    typedef float v4 __attribute__((vector_size(16)));
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+        v4 a, b;
+        memcpy(&a, x + i, sizeof a);
+        memcpy(&b, y + i, sizeof b);
+        a = a + b;
+        memcpy(x + i, &a, sizeof a);
+    }
+    for (; i < n; i++) x[i] += y[i];
+}
+
+/* x[i] *= s for i < n, four lanes at a time as scale_row; the same bits. */
+static void mul_row(float *x, float s, int n) {
+    typedef float v4 __attribute__((vector_size(16)));
+    const v4 sv = {s, s, s, s};
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+        v4 a;
+        memcpy(&a, x + i, sizeof a);
+        a = a * sv;
+        memcpy(x + i, &a, sizeof a);
+    }
+    for (; i < n; i++) x[i] *= s;
+}
+
 /* out[r] = x[r] * rsqrt(mean(x[r]^2) + eps) * w[r] for nr <= NORM_ROWS rows
  * of n floats (out[r] may be x[r]: every sum is taken before any write);
  * the sum of squares in double, in order (sumsq_rows). */
@@ -173,7 +202,7 @@ static void mm_chunk(const job *j, int i, int t0, int t1) {
     if (j->post == POST_RESID) {
         int E = c->m->hp.n_embd;
         for (int t = 0; t < j->n; t++)
-            for (int r = r0; r < r1; r++) c->x[(size_t)t * E + r] += j->y[i][(size_t)t * j->ldy[i] + r];
+            add_row(c->x + (size_t)t * E + r0, j->y[i] + (size_t)t * j->ldy[i] + r0, r1 - r0);
     } else if (j->post == POST_SWIGLU) {
         c->k->matmul(j->w[1], t0, t1, j->act, j->y[1], j->ldy[1]);
         int F = c->m->hp.n_ff;
@@ -292,17 +321,15 @@ static void do_head_group(const job *j, int g, float *scores) {
             const float *q = c->q + (size_t)t * Q + (size_t)h * hd;
             float mx = -INFINITY;
             c->k->dots(scores, q, kc + (size_t)p0 * hd, (size_t)hd, n_att, hd);
-            for (int p = 0; p < n_att; p++) {
-                scores[p] *= scale;
-                mx = scores[p] > mx ? scores[p] : mx;
-            }
+            mul_row(scores, scale, n_att);
+            for (int p = 0; p < n_att; p++) mx = scores[p] > mx ? scores[p] : mx;
             c->k->exp_shift(scores, mx, n_att);
             float sum = 0.0f;
             for (int p = 0; p < n_att; p++) sum += scores[p];
             float *o = out + (size_t)h * hd;
             c->k->wsum(o, scores, vc + (size_t)p0 * hd, (size_t)hd, n_att, hd);
             float inv = 1.0f / sum;
-            for (int i = 0; i < hd; i++) o[i] *= inv;
+            mul_row(o, inv, hd);
         }
         if (j->attn_quant) c->k->act_set(&c->a_attn, t, out, h0 * hd, h1 * hd, 1);
     }
@@ -341,7 +368,7 @@ static void worker(void *arg, int ith, int nth) {
         while ((ch = atomic_fetch_add(&j->next, 1)) < j->n) {
             float *x = c->x + (size_t)ch * hp->n_embd;
             rms_norm(j->src + (size_t)ch * hp->n_embd, j->norm, scratch, hp->n_embd, hp->rms_eps);
-            for (int i = 0; i < hp->n_embd; i++) x[i] += scratch[i];
+            add_row(x, scratch, hp->n_embd);
         }
         break;
     default: break;
