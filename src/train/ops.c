@@ -9,6 +9,7 @@
 
 #include "infer/kernels_impl.h" /* gt_kern_expf: the engine's exp, bit for bit */
 #include "infer/dmath.h"
+#include "train/gemm.h"
 
 /* --- the thread split --------------------------------------------------------
  * One argument block for every op (the fields an op does not use stay 0), and
@@ -56,16 +57,7 @@ static void par_for(gt_pool *p, args *s, int n, void (*fn)(const args *, int, in
  * the same IEEE operations in the same order: the bits are the same. */
 #define HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
 
-static inline __attribute__((always_inline)) float dot8(const float *restrict a, const float *restrict b, int n) {
-    float acc[8] = {0};
-    int k = 0;
-    for (; k + 8 <= n; k += 8)
-        for (int j = 0; j < 8; j++) acc[j] += a[k + j] * b[k + j];
-    for (; k < n; k++) acc[k & 7] += a[k] * b[k];
-    return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
-}
-
-float gt_tr_dot(const float *restrict a, const float *restrict b, int n) { return dot8(a, b, n); }
+float gt_tr_dot(const float *restrict a, const float *restrict b, int n) { return gt_tr_dot8(a, b, n); }
 
 
 float gt_tr_expf(float x) { return gt_kern_expf_inline(x); }
@@ -139,18 +131,10 @@ void gt_tr_rmsnorm_bwd(gt_pool *p, float *dx, float *dw, const float *dy, const 
 
 /* --- matmul ------------------------------------------------------------------ */
 
-/* Rows go in blocks of MM_BLOCK so that each row of W, once loaded, serves
- * the whole block (a large W then streams from memory N / MM_BLOCK times,
- * not N times); each output is still one dot in gt_tr_dot's order. */
-#define MM_BLOCK 16
-
-HOT static void matmul_fwd_rows(const args *s, int n0, int n1) {
-    for (int nb = n0; nb < n1; nb += MM_BLOCK) {
-        int ne = nb + MM_BLOCK < n1 ? nb + MM_BLOCK : n1;
-        for (int o = 0; o < s->O; o++)
-            for (int n = nb; n < ne; n++)
-                s->y[(size_t)n * s->O + o] = dot8(s->a + (size_t)n * s->I, s->b + (size_t)o * s->I, s->I);
-    }
+/* The loops live in gemm.c, register-blocked; each output is still one
+ * gt_tr_dot (forward) or one sum in ascending order (backward). */
+static void matmul_fwd_rows(const args *s, int n0, int n1) {
+    gt_tr_gemm_dots(s->y, s->a, s->b, n0, n1, s->I, s->O);
 }
 
 void gt_tr_matmul_fwd(gt_pool *p, float *y, const float *x, const float *W, int N, int I, int O) {
@@ -158,56 +142,16 @@ void gt_tr_matmul_fwd(gt_pool *p, float *y, const float *x, const float *W, int 
     par_for(p, &s, N, matmul_fwd_rows);
 }
 
-/* dx[n] += dy[n][o] W[o], o ascending; threads split n. Blocks of 8 rows
- * by 16 columns of dx stay in registers while o runs, so W streams once
- * per 8 rows; each element still adds its terms one by one, o ascending. */
-#define DX_ROWS 8
-#define DX_COLS 16
-
-/* One full block: rows nb..nb+7, columns i0..i0+15, o ascending. */
-static inline __attribute__((always_inline)) void dx_block(const args *s, int nb, int i0) {
-    int I = s->I, O = s->O;
-    float acc[DX_ROWS][DX_COLS];
-    for (int r = 0; r < DX_ROWS; r++) memcpy(acc[r], s->y + (size_t)(nb + r) * I + i0, sizeof acc[r]);
-    for (int o = 0; o < O; o++) {
-        const float *w = s->b + (size_t)o * I + i0;
-        for (int r = 0; r < DX_ROWS; r++) {
-            float d = s->c[(size_t)(nb + r) * O + o];
-            for (int j = 0; j < DX_COLS; j++) acc[r][j] += d * w[j];
-        }
-    }
-    for (int r = 0; r < DX_ROWS; r++) memcpy(s->y + (size_t)(nb + r) * I + i0, acc[r], sizeof acc[r]);
-}
-
-HOT static void matmul_bwd_dx(const args *s, int n0, int n1) {
-    int I = s->I, O = s->O, nb = n0;
-    if (I % DX_COLS == 0)
-        for (; nb + DX_ROWS <= n1; nb += DX_ROWS)
-            for (int i0 = 0; i0 < I; i0 += DX_COLS) dx_block(s, nb, i0);
-    for (int n = nb; n < n1; n++) /* the rest: the same sums, one row at a time */
-        for (int o = 0; o < O; o++) axpy(s->y + (size_t)n * I, s->c[(size_t)n * O + o], s->b + (size_t)o * I, I);
+/* dx[n] += dy[n][o] W[o], o ascending; threads split n. */
+static void matmul_bwd_dx(const args *s, int n0, int n1) {
+    gt_tr_gemm_acc(s->y, (size_t)s->I, s->c, (size_t)s->O, s->b, (size_t)s->I, n0, n1, s->O, s->I);
 }
 
 /* dW[o] += dy[n][o] x[n], n ascending; threads split o. dy is read
- * transposed (s->f: dyT[o][n], written by matmul_transpose) so that one
- * row of dW, 16 columns at a time, accumulates in registers. */
-HOT static void matmul_bwd_dw(const args *s, int o0, int o1) {
-    int I = s->I, N = s->N;
-    for (int o = o0; o < o1; o++) {
-        const float *dy = s->f + (size_t)o * N;
-        float *dw = s->y2 + (size_t)o * I;
-        int i0 = 0;
-        for (; i0 + DX_COLS <= I; i0 += DX_COLS) {
-            float acc[DX_COLS];
-            memcpy(acc, dw + i0, sizeof acc);
-            for (int n = 0; n < N; n++) {
-                const float *x = s->a + (size_t)n * I + i0;
-                for (int j = 0; j < DX_COLS; j++) acc[j] += dy[n] * x[j];
-            }
-            memcpy(dw + i0, acc, sizeof acc);
-        }
-        for (int n = 0; n < N && i0 < I; n++) axpy(dw + i0, dy[n], s->a + (size_t)n * I + i0, I - i0);
-    }
+ * transposed (s->f: dyT[o][n], written by matmul_transpose), so that dW's
+ * rows are gemm_acc's rows and x's rows its terms. */
+static void matmul_bwd_dw(const args *s, int o0, int o1) {
+    gt_tr_gemm_acc(s->y2, (size_t)s->I, s->f, (size_t)s->N, s->a, (size_t)s->I, o0, o1, s->N, s->I);
 }
 
 /* dyT[o][n] = dy[n][o] for the rows o of this thread, in 16 x 16 tiles so
@@ -281,7 +225,7 @@ HOT static void attention_fwd_units(const args *s, int u0, int u1) {
             const float *q = s->a + (size_t)(b * T + t) * E + h * hd;
             float *a = s->y2 + (((size_t)b * H + h) * T + t) * T, mx = -INFINITY, sum = 0.0f;
             for (int p = 0; p <= t; p++) {
-                a[p] = dot8(q, s->b + (size_t)(b * T + p) * kvd + g * hd, hd) * scale;
+                a[p] = gt_tr_dot8(q, s->b + (size_t)(b * T + p) * kvd + g * hd, hd) * scale;
                 mx = a[p] > mx ? a[p] : mx;
             }
             for (int p = 0; p <= t; p++) sum += (a[p] = gt_kern_expf_inline(a[p] - mx));
@@ -325,7 +269,7 @@ HOT static void attention_bwd_units(const args *s, int u0, int u1) {
                 float *dq = s->y + (size_t)(b * T + t) * E + h * hd, *ds = s->f + (size_t)u * T;
                 float dot = 0.0f;
                 for (int p = 0; p <= t; p++) {
-                    ds[p] = dot8(dout, s->c + (size_t)(b * T + p) * kvd + g * hd, hd);
+                    ds[p] = gt_tr_dot8(dout, s->c + (size_t)(b * T + p) * kvd + g * hd, hd);
                     dot += a[p] * ds[p];
                 }
                 for (int p = 0; p <= t; p++) {
