@@ -93,12 +93,12 @@ void gt_tr_gemm_dots(float *y, const float *x, const float *W, int n0, int n1, i
     }
 }
 
-void gt_tr_gemm_acc(float *out, size_t ld_out, const float *S, size_t ld_s, const float *M, size_t ld_m, int r0,
-                    int r1, int K, int cols) {
+void gt_tr_gemm_acc(float *out, size_t ld_out, const float *S, size_t sr, size_t sk, const float *M, size_t ld_m,
+                    int r0, int r1, int K, int cols) {
     assert(r0 >= 0 && r0 <= r1 && K >= 0 && cols >= 0 && ld_out >= (size_t)cols && ld_m >= (size_t)cols);
     switch (path_now()) {
-    case GT_TR_PATH_AVX512: gemm_acc_avx512(out, ld_out, S, ld_s, M, ld_m, r0, r1, K, cols); break;
-    case GT_TR_PATH_AVX2: gemm_acc_avx2(out, ld_out, S, ld_s, M, ld_m, r0, r1, K, cols); break;
-    default: gemm_acc_base(out, ld_out, S, ld_s, M, ld_m, r0, r1, K, cols); break;
+    case GT_TR_PATH_AVX512: gemm_acc_avx512(out, ld_out, S, sr, sk, M, ld_m, r0, r1, K, cols); break;
+    case GT_TR_PATH_AVX2: gemm_acc_avx2(out, ld_out, S, sr, sk, M, ld_m, r0, r1, K, cols); break;
+    default: gemm_acc_base(out, ld_out, S, sr, sk, M, ld_m, r0, r1, K, cols); break;
     }
 }

@@ -30,11 +30,12 @@ static inline __attribute__((always_inline)) float gt_tr_dot8(const float *restr
  * o < O (y is N x O, x N x I, W O x I, all row-major). */
 void gt_tr_gemm_dots(float *y, const float *x, const float *W, int n0, int n1, int I, int O);
 
-/* out[r][c] += S[r][k] * M[k][c], one term at a time for k = 0, 1, ...
- * K-1, for rows r0 <= r < r1 and columns c < cols; out, S and M are
- * row-major with row strides ld_out, ld_s, ld_m floats. */
-void gt_tr_gemm_acc(float *out, size_t ld_out, const float *S, size_t ld_s, const float *M, size_t ld_m, int r0,
-                    int r1, int K, int cols);
+/* out[r][c] += S(r, k) * M[k][c], one term at a time for k = 0, 1, ...
+ * K-1, for rows r0 <= r < r1 and columns c < cols; out and M are row-major
+ * with row strides ld_out, ld_m floats, and S(r, k) = S[r sr + k sk] (so S
+ * is read as it lies: dy for dx, dy transposed in place for dW). */
+void gt_tr_gemm_acc(float *out, size_t ld_out, const float *S, size_t sr, size_t sk, const float *M, size_t ld_m,
+                    int r0, int r1, int K, int cols);
 
 /* Kernel paths: 2 = AVX-512 (F, VL), 1 = AVX2, 0 = baseline x86-64. */
 #define GT_TR_PATH_AVX512 2

@@ -64,9 +64,9 @@ TILE_ATTR static void TILE_FN(dots)(float *y, const float *x, const float *W, in
 /* An R x TILE_AV-vector tile of out (R <= TILE_AR, a constant after
  * inlining) += S M over k0..k1-1, k ascending: the accumulators are the f32
  * values of out themselves, loaded, added to term by term, stored. */
-static inline __attribute__((always_inline)) void TILE_FN(acc_tile)(float *out, size_t ldo, const float *S, size_t lds,
-                                                                    const float *M, size_t ldm, int r, int c, int k0,
-                                                                    int k1, const int R) {
+static inline __attribute__((always_inline)) void TILE_FN(acc_tile)(float *out, size_t ldo, const float *S, size_t sr,
+                                                                    size_t sk, const float *M, size_t ldm, int r, int c,
+                                                                    int k0, int k1, const int R) {
     TILE_VT acc[TILE_AR][TILE_AV];
 #pragma GCC unroll 16
     for (int i = 0; i < R; i++)
@@ -78,7 +78,7 @@ static inline __attribute__((always_inline)) void TILE_FN(acc_tile)(float *out, 
         for (int v = 0; v < TILE_AV; v++) m[v] = *(const TILE_VU *)(M + (size_t)k * ldm + c + v * TILE_W);
 #pragma GCC unroll 16
         for (int i = 0; i < R; i++) {
-            float s = S[(size_t)(r + i) * lds + k];
+            float s = S[(size_t)(r + i) * sr + (size_t)k * sk];
 #pragma GCC unroll 4
             for (int v = 0; v < TILE_AV; v++) acc[i][v] += s * m[v];
         }
@@ -93,19 +93,22 @@ static inline __attribute__((always_inline)) void TILE_FN(acc_tile)(float *out, 
  * element still sees k ascending), within a chunk the column strips, within
  * a strip the row tiles, which reuse the strip's rows of M from the cache.
  * Columns past the last whole strip go one element at a time. */
-TILE_ATTR static void TILE_FN(acc)(float *out, size_t ldo, const float *S, size_t lds, const float *M, size_t ldm,
-                                   int r0, int r1, int K, int cols) {
+TILE_ATTR static void TILE_FN(acc)(float *out, size_t ldo, const float *S, size_t sr, size_t sk, const float *M,
+                                   size_t ldm, int r0, int r1, int K, int cols) {
     const int cw = TILE_AV * TILE_W, cfull = cols - cols % cw;
     for (int k0 = 0; k0 < K; k0 += ACC_KC) {
         int k1 = k0 + ACC_KC < K ? k0 + ACC_KC : K;
         for (int c = 0; c < cfull; c += cw) {
             int r = r0;
-            for (; r + TILE_AR <= r1; r += TILE_AR) TILE_FN(acc_tile)(out, ldo, S, lds, M, ldm, r, c, k0, k1, TILE_AR);
-            for (; r < r1; r++) TILE_FN(acc_tile)(out, ldo, S, lds, M, ldm, r, c, k0, k1, 1);
+            for (; r + TILE_AR <= r1; r += TILE_AR)
+                TILE_FN(acc_tile)(out, ldo, S, sr, sk, M, ldm, r, c, k0, k1, TILE_AR);
+            for (; r + 4 <= r1; r += 4) /* the rows left, 4 then 1 at a time */
+                TILE_FN(acc_tile)(out, ldo, S, sr, sk, M, ldm, r, c, k0, k1, 4);
+            for (; r < r1; r++) TILE_FN(acc_tile)(out, ldo, S, sr, sk, M, ldm, r, c, k0, k1, 1);
         }
         for (int r = r0; r < r1 && cfull < cols; r++)
             for (int k = k0; k < k1; k++) {
-                float s = S[(size_t)r * lds + k], *o = out + (size_t)r * ldo;
+                float s = S[(size_t)r * sr + (size_t)k * sk], *o = out + (size_t)r * ldo;
                 for (int c = cfull; c < cols; c++) o[c] += s * M[(size_t)k * ldm + c];
             }
     }

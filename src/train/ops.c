@@ -144,32 +144,20 @@ void gt_tr_matmul_fwd(gt_pool *p, float *y, const float *x, const float *W, int 
 
 /* dx[n] += dy[n][o] W[o], o ascending; threads split n. */
 static void matmul_bwd_dx(const args *s, int n0, int n1) {
-    gt_tr_gemm_acc(s->y, (size_t)s->I, s->c, (size_t)s->O, s->b, (size_t)s->I, n0, n1, s->O, s->I);
+    gt_tr_gemm_acc(s->y, (size_t)s->I, s->c, (size_t)s->O, 1, s->b, (size_t)s->I, n0, n1, s->O, s->I);
 }
 
-/* dW[o] += dy[n][o] x[n], n ascending; threads split o. dy is read
- * transposed (s->f: dyT[o][n], written by matmul_transpose), so that dW's
- * rows are gemm_acc's rows and x's rows its terms. */
+/* dW[o] += dy[n][o] x[n], n ascending; threads split o. gemm_acc reads dy
+ * transposed where it lies (S(o, n) = dy[n O + o]): a tile's rows o are
+ * adjacent floats of one row of dy. */
 static void matmul_bwd_dw(const args *s, int o0, int o1) {
-    gt_tr_gemm_acc(s->y2, (size_t)s->I, s->f, (size_t)s->N, s->a, (size_t)s->I, o0, o1, s->N, s->I);
-}
-
-/* dyT[o][n] = dy[n][o] for the rows o of this thread, in 16 x 16 tiles so
- * that both sides are read and written a cache line at a time. */
-static void matmul_transpose(const args *s, int o0, int o1) {
-    for (int nb = 0; nb < s->N; nb += 16)
-        for (int ob = o0; ob < o1; ob += 16) {
-            int ne = nb + 16 < s->N ? nb + 16 : s->N, oe = ob + 16 < o1 ? ob + 16 : o1;
-            for (int n = nb; n < ne; n++)
-                for (int o = ob; o < oe; o++) s->f[(size_t)o * s->N + n] = s->c[(size_t)n * s->O + o];
-        }
+    gt_tr_gemm_acc(s->y2, (size_t)s->I, s->c, 1, (size_t)s->O, s->a, (size_t)s->I, o0, o1, s->N, s->I);
 }
 
 void gt_tr_matmul_bwd(gt_pool *p, float *dx, float *dW, const float *dy, const float *x,
-                      const float *W, int N, int I, int O, float *scratch) {
-    args s = {.y = dx, .y2 = dW, .f = scratch, .a = x, .b = W, .c = dy, .N = N, .I = I, .O = O};
+                      const float *W, int N, int I, int O) {
+    args s = {.y = dx, .y2 = dW, .a = x, .b = W, .c = dy, .N = N, .I = I, .O = O};
     if (dx) par_for(p, &s, N, matmul_bwd_dx);
-    par_for(p, &s, O, matmul_transpose);
     par_for(p, &s, O, matmul_bwd_dw);
 }
 

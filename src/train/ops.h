@@ -43,11 +43,11 @@ void gt_tr_rmsnorm_bwd(gt_pool *p, float *dx, float *dw, const float *dy, const 
                        const float *w, const float *rstd, int N, int D);
 
 /* Matmul: y[n][o] = dot(x[n], W[o]). Backward: dx[n] += sum_o dy[n][o] W[o]
- * (o ascending), dW[o] += sum_n dy[n][o] x[n] (n ascending); dx may be NULL;
- * scratch holds N * O floats (dy transposed). */
+ * (o ascending), dW[o] += sum_n dy[n][o] x[n] (n ascending); dx may be NULL.
+ * The loops are gemm.h's. */
 void gt_tr_matmul_fwd(gt_pool *p, float *y, const float *x, const float *W, int N, int I, int O);
 void gt_tr_matmul_bwd(gt_pool *p, float *dx, float *dW, const float *dy, const float *x,
-                      const float *W, int N, int I, int O, float *scratch);
+                      const float *W, int N, int I, int O);
 
 /* RoPE (llama's adjacent pairs) in place on N rows of n_heads heads of hd,
  * position t = n % T; cs holds cos, sin for [T][hd/2] (gt_tr_rope_table).

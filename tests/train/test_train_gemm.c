@@ -71,21 +71,20 @@ static void check_shape(gt_pool *pool, int N, int I, int O, int path) {
     float *dx0 = vals((size_t)N * I), *dW0 = vals((size_t)O * I); /* backward adds into these */
     float *y = gt_malloc((size_t)N * O * sizeof(float)), *yr = gt_malloc((size_t)N * O * sizeof(float));
     float *dx = gt_malloc((size_t)N * I * sizeof(float)), *dW = gt_malloc((size_t)O * I * sizeof(float));
-    float *scr = gt_malloc((size_t)N * O * sizeof(float));
     gt_tr_matmul_fwd(pool, y, x, W, N, I, O);
     ref_fwd(yr, x, W, N, I, O);
     CHECK_MSG(!memcmp(y, yr, (size_t)N * O * sizeof(float)), "forward N %d I %d O %d path %d threads %d", N, I, O,
               path, gt_pool_size(pool));
     memcpy(dx, dx0, (size_t)N * I * sizeof(float));
     memcpy(dW, dW0, (size_t)O * I * sizeof(float));
-    gt_tr_matmul_bwd(pool, dx, dW, dy, x, W, N, I, O, scr);
+    gt_tr_matmul_bwd(pool, dx, dW, dy, x, W, N, I, O);
     ref_bwd(dx0, dW0, dy, x, W, N, I, O);
     CHECK_MSG(!memcmp(dx, dx0, (size_t)N * I * sizeof(float)), "dx N %d I %d O %d path %d threads %d", N, I, O, path,
               gt_pool_size(pool));
     CHECK_MSG(!memcmp(dW, dW0, (size_t)O * I * sizeof(float)), "dW N %d I %d O %d path %d threads %d", N, I, O, path,
               gt_pool_size(pool));
     gt_free(x), gt_free(W), gt_free(dy), gt_free(dx0), gt_free(dW0);
-    gt_free(y), gt_free(yr), gt_free(dx), gt_free(dW), gt_free(scr);
+    gt_free(y), gt_free(yr), gt_free(dx), gt_free(dW);
 }
 
 static const int shapes[][3] = {
