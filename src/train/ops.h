@@ -60,7 +60,8 @@ void gt_tr_rope_bwd(float *dx, const float *cs, int N, int T, int n_heads, int h
  * out [N][H hd]; att keeps the probabilities [B][H][T][T] (row t, columns
  * 0..t). Backward WRITES dq, dk, dv (=); one thread owns a (sequence, kv
  * head) pair and visits its positions and query heads in ascending order.
- * scratch holds B * Hkv * T floats. */
+ * scratch holds B * Hkv * GT_TR_ATT_ROWS * T floats. */
+#define GT_TR_ATT_ROWS 4 /* query rows per block of the attention kernels */
 void gt_tr_attention_fwd(gt_pool *p, float *out, float *att, const float *q, const float *k,
                          const float *v, int B, int T, int H, int Hkv, int hd);
 void gt_tr_attention_bwd(gt_pool *p, float *dq, float *dk, float *dv, const float *dout,

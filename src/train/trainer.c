@@ -149,7 +149,7 @@ static int alloc_all(gt_trainer *t, gt_err *err) {
     t->dres = fbuf(N * D, &fail), t->dxn = fbuf(N * D, &fail), t->dq = fbuf(N * D, &fail);
     t->dk = fbuf(N * kvd, &fail), t->dv = fbuf(N * kvd, &fail), t->dao = fbuf(N * D, &fail);
     t->dg = fbuf(N * F, &fail), t->du = fbuf(N * F, &fail), t->dh = fbuf(N * F, &fail);
-    t->dxf = fbuf(N * D, &fail), t->scratch = fbuf((size_t)hp->batch * hp->n_head_kv * T, &fail);
+    t->dxf = fbuf(N * D, &fail), t->scratch = fbuf((size_t)hp->batch * hp->n_head_kv * GT_TR_ATT_ROWS * T, &fail);
     if (fail || !t->row_loss)
         return gt_err_set(err, GT_ENOMEM, "out of memory for a model of %zu parameters and %zu positions",
                           t->n_params, N);

@@ -235,7 +235,7 @@ static void test_attention(void) {
     float *q = frand(N * E, 1), *k = frand(N * kvd, 1), *v = frand(N * kvd, 1), *dy = frand(N * E, 1);
     float *out = gt_malloc(N * E * sizeof(float)), *att = gt_malloc(B * H * T * T * sizeof(float));
     float *dq = gt_malloc(N * E * sizeof(float)), *dk = gt_malloc(N * kvd * sizeof(float));
-    float *dv = gt_malloc(N * kvd * sizeof(float)), *scr = gt_malloc(B * Hkv * T * sizeof(float));
+    float *dv = gt_malloc(N * kvd * sizeof(float)), *scr = gt_malloc(B * Hkv * GT_TR_ATT_ROWS * T * sizeof(float));
     gt_tr_attention_fwd(NULL, out, att, q, k, v, B, T, H, Hkv, hd);
     gt_tr_attention_bwd(NULL, dq, dk, dv, dy, att, q, k, v, B, T, H, Hkv, hd, scr);
     at_ctx c = {widen(q, N * E), widen(k, N * kvd), widen(v, N * kvd), widen(dy, N * E), B, T, H, Hkv, hd};
