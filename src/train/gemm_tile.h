@@ -33,6 +33,13 @@ static inline __attribute__((always_inline)) void TILE_FN(dots_tile)(float *y, c
             for (int c = 0; c < C; c++) acc[r][c] += xv * w[c];
         }
     }
+    if (k == I) { /* no tail: the trees in vectors (gemm.c's tree8) */
+#pragma GCC unroll 8
+        for (int r = 0; r < R; r++)
+#pragma GCC unroll 8
+            for (int c = 0; c < C; c++) y[(size_t)(n + r) * O + o + c] = tree8(&acc[r][c]);
+        return;
+    }
     for (int r = 0; r < R; r++)
         for (int c = 0; c < C; c++) {
             float a[8];
@@ -43,11 +50,12 @@ static inline __attribute__((always_inline)) void TILE_FN(dots_tile)(float *y, c
         }
 }
 
-/* Rows n0..n1 of dots in panels of DOTS_PANEL rows: each tile of W rows,
- * once loaded, serves the whole panel from the first-level cache. */
-TILE_ATTR static void TILE_FN(dots)(float *y, const float *x, const float *W, int n0, int n1, int I, int O) {
+/* Rows n0..n1, outputs o0..O-1 of dots in panels of DOTS_PANEL rows: each
+ * tile of W rows, once loaded, serves the whole panel from the first-level
+ * cache. */
+TILE_ATTR static void TILE_FN(dots)(float *y, const float *x, const float *W, int n0, int n1, int o0, int I, int O) {
     for (int nb = n0; nb < n1; nb += DOTS_PANEL) {
-        int ne = nb + DOTS_PANEL < n1 ? nb + DOTS_PANEL : n1, o = 0;
+        int ne = nb + DOTS_PANEL < n1 ? nb + DOTS_PANEL : n1, o = o0;
         for (; o + TILE_DC <= O; o += TILE_DC) {
             int n = nb;
             for (; n + TILE_DR <= ne; n += TILE_DR) TILE_FN(dots_tile)(y, x, W, n, o, I, O, TILE_DR, TILE_DC);
