@@ -87,6 +87,9 @@ static void ref_bwd(float *dq, float *dk, float *dv, const float *dout, const fl
     gt_free(ds);
 }
 
+/* The threads of pool (NULL: the caller's alone). */
+static int n_threads(gt_pool *pool) { return pool ? gt_pool_size(pool) : 1; }
+
 /* One shape on one pool: every output equals the reference's bytes. */
 static void check_shape(gt_pool *pool, shape z) {
     int N = z.B * z.T, E = z.H * z.hd, kvd = z.Hkv * z.hd;
@@ -101,12 +104,12 @@ static void check_shape(gt_pool *pool, shape z) {
     gt_tr_attention_fwd(pool, out, att, q, k, v, z.B, z.T, z.H, z.Hkv, z.hd);
     ref_fwd(rout, ratt, q, k, v, z);
     CHECK_MSG(!memcmp(out, rout, (size_t)N * E * sizeof(float)) && !memcmp(att, ratt, natt * sizeof(float)),
-              "forward B %d T %d H %d Hkv %d hd %d threads %d", z.B, z.T, z.H, z.Hkv, z.hd, gt_pool_size(pool));
+              "forward B %d T %d H %d Hkv %d hd %d threads %d", z.B, z.T, z.H, z.Hkv, z.hd, n_threads(pool));
     gt_tr_attention_bwd(pool, dq, dk, dv, dout, att, q, k, v, z.B, z.T, z.H, z.Hkv, z.hd, scr);
     ref_bwd(rdq, rdk, rdv, dout, ratt, q, k, v, z);
     CHECK_MSG(!memcmp(dq, rdq, (size_t)N * E * sizeof(float)) && !memcmp(dk, rdk, (size_t)N * kvd * sizeof(float)) &&
                   !memcmp(dv, rdv, (size_t)N * kvd * sizeof(float)),
-              "backward B %d T %d H %d Hkv %d hd %d threads %d", z.B, z.T, z.H, z.Hkv, z.hd, gt_pool_size(pool));
+              "backward B %d T %d H %d Hkv %d hd %d threads %d", z.B, z.T, z.H, z.Hkv, z.hd, n_threads(pool));
     float *bufs[] = {q, k, v, dout, out, att, rout, ratt, dq, dk, dv, rdq, rdk, rdv, scr};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) gt_free(bufs[i]);
 }

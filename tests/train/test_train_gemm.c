@@ -65,6 +65,9 @@ static void ref_bwd(float *dx, float *dW, const float *dy, const float *x, const
             for (int i = 0; i < I; i++) dW[(size_t)o * I + i] += dy[(size_t)n * O + o] * x[(size_t)n * I + i];
 }
 
+/* The threads of pool (NULL: the caller's alone). */
+static int n_threads(gt_pool *pool) { return pool ? gt_pool_size(pool) : 1; }
+
 /* One shape on one path and pool: forward and backward equal the reference. */
 static void check_shape(gt_pool *pool, int N, int I, int O, int path) {
     float *x = vals((size_t)N * I), *W = vals((size_t)O * I), *dy = vals((size_t)N * O);
@@ -74,15 +77,15 @@ static void check_shape(gt_pool *pool, int N, int I, int O, int path) {
     gt_tr_matmul_fwd(pool, y, x, W, N, I, O);
     ref_fwd(yr, x, W, N, I, O);
     CHECK_MSG(!memcmp(y, yr, (size_t)N * O * sizeof(float)), "forward N %d I %d O %d path %d threads %d", N, I, O,
-              path, gt_pool_size(pool));
+              path, n_threads(pool));
     memcpy(dx, dx0, (size_t)N * I * sizeof(float));
     memcpy(dW, dW0, (size_t)O * I * sizeof(float));
     gt_tr_matmul_bwd(pool, dx, dW, dy, x, W, N, I, O);
     ref_bwd(dx0, dW0, dy, x, W, N, I, O);
     CHECK_MSG(!memcmp(dx, dx0, (size_t)N * I * sizeof(float)), "dx N %d I %d O %d path %d threads %d", N, I, O, path,
-              gt_pool_size(pool));
+              n_threads(pool));
     CHECK_MSG(!memcmp(dW, dW0, (size_t)O * I * sizeof(float)), "dW N %d I %d O %d path %d threads %d", N, I, O, path,
-              gt_pool_size(pool));
+              n_threads(pool));
     gt_free(x), gt_free(W), gt_free(dy), gt_free(dx0), gt_free(dW0);
     gt_free(y), gt_free(yr), gt_free(dx), gt_free(dW);
 }
