@@ -23,6 +23,7 @@ typedef struct args {
     const int32_t *tok;
     int N, I, O, B, T, H, Hkv, hd;
     float eps, scale;
+    int64_t n64; /* element count of the element-wise ops */
     void (*fn)(const struct args *s, int i0, int i1);
     int n;
 } args;
@@ -436,18 +437,46 @@ void gt_tr_attention_bwd(gt_pool *p, float *dq, float *dk, float *dv, const floa
 
 /* --- SwiGLU ------------------------------------------------------------------ */
 
-HOT void gt_tr_swiglu_fwd(float *h, const float *g, const float *u, int64_t n) {
-    for (int64_t i = 0; i < n; i++) h[i] = g[i] / (1.0f + gt_kern_expf_inline(-g[i])) * u[i];
+/* Threads split the elements in chunks of SWIGLU_CHUNK (each element is
+ * computed alone: the split changes no bit). */
+#define SWIGLU_CHUNK 4096
+
+/* The chunks c0..c1-1 of s->n64 elements: [c0 CHUNK, min(c1 CHUNK, n)). */
+static void chunk_span(const args *s, int c0, int c1, int64_t *i0, int64_t *i1) {
+    *i0 = (int64_t)c0 * SWIGLU_CHUNK;
+    *i1 = (int64_t)c1 * SWIGLU_CHUNK < s->n64 ? (int64_t)c1 * SWIGLU_CHUNK : s->n64;
+}
+
+HOT static void swiglu_fwd_chunks(const args *s, int c0, int c1) {
+    int64_t i0, i1;
+    chunk_span(s, c0, c1, &i0, &i1);
+    const float *g = s->a, *u = s->b;
+    for (int64_t i = i0; i < i1; i++) s->y[i] = g[i] / (1.0f + gt_kern_expf_inline(-g[i])) * u[i];
+}
+
+void gt_tr_swiglu_fwd(gt_pool *p, float *h, const float *g, const float *u, int64_t n) {
+    assert(n >= 0 && n / SWIGLU_CHUNK < INT32_MAX);
+    args s = {.y = h, .a = g, .b = u, .n64 = n};
+    par_for(p, &s, (int)((n + SWIGLU_CHUNK - 1) / SWIGLU_CHUNK), swiglu_fwd_chunks);
 }
 
 /* With s = sigmoid(g): d silu/dg = s (1 + g (1 - s)). */
-HOT void gt_tr_swiglu_bwd(float *dg, float *du, const float *dh, const float *g, const float *u,
-                      int64_t n) {
-    for (int64_t i = 0; i < n; i++) {
+HOT static void swiglu_bwd_chunks(const args *s, int c0, int c1) {
+    int64_t i0, i1;
+    chunk_span(s, c0, c1, &i0, &i1);
+    const float *dh = s->a, *g = s->b, *u = s->c;
+    for (int64_t i = i0; i < i1; i++) {
         float e = 1.0f + gt_kern_expf_inline(-g[i]), sg = 1.0f / e, silu = g[i] / e;
-        du[i] = dh[i] * silu;
-        dg[i] = dh[i] * u[i] * (sg * (1.0f + g[i] * (1.0f - sg)));
+        s->y2[i] = dh[i] * silu;
+        s->y[i] = dh[i] * u[i] * (sg * (1.0f + g[i] * (1.0f - sg)));
     }
+}
+
+void gt_tr_swiglu_bwd(gt_pool *p, float *dg, float *du, const float *dh, const float *g, const float *u,
+                      int64_t n) {
+    assert(n >= 0 && n / SWIGLU_CHUNK < INT32_MAX);
+    args s = {.y = dg, .y2 = du, .a = dh, .b = g, .c = u, .n64 = n};
+    par_for(p, &s, (int)((n + SWIGLU_CHUNK - 1) / SWIGLU_CHUNK), swiglu_bwd_chunks);
 }
 
 /* --- cross-entropy --------------------------------------------------------------- */

@@ -69,9 +69,9 @@ void gt_tr_attention_bwd(gt_pool *p, float *dq, float *dk, float *dv, const floa
                          int T, int H, int Hkv, int hd, float *scratch);
 
 /* SwiGLU: h = g / (1 + exp(-g)) * u, element-wise over n (the engine's
- * silu_mul). Backward WRITES dg and du (=). */
-void gt_tr_swiglu_fwd(float *h, const float *g, const float *u, int64_t n);
-void gt_tr_swiglu_bwd(float *dg, float *du, const float *dh, const float *g, const float *u,
+ * silu_mul); threads split the elements. Backward WRITES dg and du (=). */
+void gt_tr_swiglu_fwd(gt_pool *p, float *h, const float *g, const float *u, int64_t n);
+void gt_tr_swiglu_bwd(gt_pool *p, float *dg, float *du, const float *dh, const float *g, const float *u,
                       int64_t n);
 
 /* Cross-entropy of logits [N][V] against targets (a target < 0 is skipped):

@@ -25,7 +25,7 @@ static void block_fwd(gt_trainer *t, int l, float *next) {
     gt_tr_rmsnorm_fwd(p, a->xn2, a->r2, a->mid, W(t, LT(l, T_FFN_NORM)), N, D, hp->rms_eps);
     gt_tr_matmul_fwd(p, a->g, a->xn2, W(t, LT(l, T_GATE)), N, D, F);
     gt_tr_matmul_fwd(p, a->u, a->xn2, W(t, LT(l, T_UP)), N, D, F);
-    gt_tr_swiglu_fwd(a->h, a->g, a->u, (int64_t)N * F);
+    gt_tr_swiglu_fwd(p, a->h, a->g, a->u, (int64_t)N * F);
     gt_tr_matmul_fwd(p, next, a->h, W(t, LT(l, T_DOWN)), N, F, D);
     for (size_t i = 0; i < (size_t)N * D; i++) next[i] += a->mid[i];
 }
@@ -64,7 +64,7 @@ static void block_bwd(gt_trainer *t, int l) {
     /* next = mid + h Wdown: d(mid) starts as d(next) (the residual), in dres. */
     memset(t->dh, 0, (size_t)N * F * sizeof(float));
     gt_tr_matmul_bwd(p, t->dh, DW(t, LT(l, T_DOWN)), t->dres, a->h, W(t, LT(l, T_DOWN)), N, F, D);
-    gt_tr_swiglu_bwd(t->dg, t->du, t->dh, a->g, a->u, (int64_t)N * F);
+    gt_tr_swiglu_bwd(p, t->dg, t->du, t->dh, a->g, a->u, (int64_t)N * F);
     memset(t->dxn, 0, (size_t)N * D * sizeof(float));
     gt_tr_matmul_bwd(p, t->dxn, DW(t, LT(l, T_GATE)), t->dg, a->xn2, W(t, LT(l, T_GATE)), N, D, F);
     gt_tr_matmul_bwd(p, t->dxn, DW(t, LT(l, T_UP)), t->du, a->xn2, W(t, LT(l, T_UP)), N, D, F);
