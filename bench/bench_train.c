@@ -6,7 +6,9 @@
  *        bench_train --peak THREADS
  * The first times STEPS optimizer steps (forward, backward, AdamW with
  * clipping) of a seeded model on seeded random tokens, after one untimed
- * step, and prints one JSON line: tokens_per_s, params, step_s. The second
+ * step, and prints one JSON line: tokens_per_s, params, step_s, loss and
+ * weights (the first 16 hex digits of the trained weights' sha256, so that a
+ * faster kernel can be checked to train the same bytes). The second
  * prints the f32 FMA peak of THREADS threads (GFLOP/s): independent chains
  * of 8-wide (AVX2) or 16-wide (AVX-512) fused multiply-adds, enough of them
  * to hide the FMA latency, the best of 5 rounds. */
@@ -18,6 +20,7 @@
 
 #include "base/alloc.h"
 #include "base/progress.h"
+#include "crypto/sha256.h"
 #include "train/trainer.h"
 
 #define PEAK_ITERS 20000000L
@@ -99,8 +102,12 @@ static int bench_steps(const gt_train_hparams *hp, int threads, int steps) {
         gt_trainer_step(t, &o, NULL);
     }
     double el = gt_now_s() - t0;
-    printf("{\"tokens_per_s\": %.1f, \"params\": %zu, \"step_s\": %.4f, \"loss\": %.4f}\n", (double)steps * n / el,
-           gt_trainer_n_params(t), el / steps, loss);
+    uint8_t h[32];
+    gt_sha256(gt_trainer_params(t), gt_trainer_n_params(t) * sizeof(float), h);
+    printf("{\"tokens_per_s\": %.1f, \"params\": %zu, \"step_s\": %.4f, \"loss\": %.4f, \"weights\": "
+           "\"%02x%02x%02x%02x%02x%02x%02x%02x\"}\n",
+           (double)steps * n / el, gt_trainer_n_params(t), el / steps, loss, h[0], h[1], h[2], h[3], h[4], h[5], h[6],
+           h[7]);
     gt_free(tok), gt_free(tgt);
     gt_trainer_free(t);
     return 0;

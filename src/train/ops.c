@@ -9,6 +9,7 @@
 
 #include "infer/kernels_impl.h" /* gt_kern_expf: the engine's exp, bit for bit */
 #include "infer/dmath.h"
+#include "train/gemm.h"
 
 /* --- the thread split --------------------------------------------------------
  * One argument block for every op (the fields an op does not use stay 0), and
@@ -22,6 +23,7 @@ typedef struct args {
     const int32_t *tok;
     int N, I, O, B, T, H, Hkv, hd;
     float eps, scale;
+    int64_t n64; /* element count of the element-wise ops */
     void (*fn)(const struct args *s, int i0, int i1);
     int n;
 } args;
@@ -56,16 +58,7 @@ static void par_for(gt_pool *p, args *s, int n, void (*fn)(const args *, int, in
  * the same IEEE operations in the same order: the bits are the same. */
 #define HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
 
-static inline __attribute__((always_inline)) float dot8(const float *restrict a, const float *restrict b, int n) {
-    float acc[8] = {0};
-    int k = 0;
-    for (; k + 8 <= n; k += 8)
-        for (int j = 0; j < 8; j++) acc[j] += a[k + j] * b[k + j];
-    for (; k < n; k++) acc[k & 7] += a[k] * b[k];
-    return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
-}
-
-float gt_tr_dot(const float *restrict a, const float *restrict b, int n) { return dot8(a, b, n); }
+float gt_tr_dot(const float *restrict a, const float *restrict b, int n) { return gt_tr_dot8(a, b, n); }
 
 
 float gt_tr_expf(float x) { return gt_kern_expf_inline(x); }
@@ -139,18 +132,10 @@ void gt_tr_rmsnorm_bwd(gt_pool *p, float *dx, float *dw, const float *dy, const 
 
 /* --- matmul ------------------------------------------------------------------ */
 
-/* Rows go in blocks of MM_BLOCK so that each row of W, once loaded, serves
- * the whole block (a large W then streams from memory N / MM_BLOCK times,
- * not N times); each output is still one dot in gt_tr_dot's order. */
-#define MM_BLOCK 16
-
-HOT static void matmul_fwd_rows(const args *s, int n0, int n1) {
-    for (int nb = n0; nb < n1; nb += MM_BLOCK) {
-        int ne = nb + MM_BLOCK < n1 ? nb + MM_BLOCK : n1;
-        for (int o = 0; o < s->O; o++)
-            for (int n = nb; n < ne; n++)
-                s->y[(size_t)n * s->O + o] = dot8(s->a + (size_t)n * s->I, s->b + (size_t)o * s->I, s->I);
-    }
+/* The loops live in gemm.c, register-blocked; each output is still one
+ * gt_tr_dot (forward) or one sum in ascending order (backward). */
+static void matmul_fwd_rows(const args *s, int n0, int n1) {
+    gt_tr_gemm_dots(s->y, s->a, s->b, n0, n1, s->I, s->O);
 }
 
 void gt_tr_matmul_fwd(gt_pool *p, float *y, const float *x, const float *W, int N, int I, int O) {
@@ -158,74 +143,22 @@ void gt_tr_matmul_fwd(gt_pool *p, float *y, const float *x, const float *W, int 
     par_for(p, &s, N, matmul_fwd_rows);
 }
 
-/* dx[n] += dy[n][o] W[o], o ascending; threads split n. Blocks of 8 rows
- * by 16 columns of dx stay in registers while o runs, so W streams once
- * per 8 rows; each element still adds its terms one by one, o ascending. */
-#define DX_ROWS 8
-#define DX_COLS 16
-
-/* One full block: rows nb..nb+7, columns i0..i0+15, o ascending. */
-static inline __attribute__((always_inline)) void dx_block(const args *s, int nb, int i0) {
-    int I = s->I, O = s->O;
-    float acc[DX_ROWS][DX_COLS];
-    for (int r = 0; r < DX_ROWS; r++) memcpy(acc[r], s->y + (size_t)(nb + r) * I + i0, sizeof acc[r]);
-    for (int o = 0; o < O; o++) {
-        const float *w = s->b + (size_t)o * I + i0;
-        for (int r = 0; r < DX_ROWS; r++) {
-            float d = s->c[(size_t)(nb + r) * O + o];
-            for (int j = 0; j < DX_COLS; j++) acc[r][j] += d * w[j];
-        }
-    }
-    for (int r = 0; r < DX_ROWS; r++) memcpy(s->y + (size_t)(nb + r) * I + i0, acc[r], sizeof acc[r]);
+/* dx[n] += dy[n][o] W[o], o ascending; threads split n. */
+static void matmul_bwd_dx(const args *s, int n0, int n1) {
+    gt_tr_gemm_acc(s->y, (size_t)s->I, s->c, (size_t)s->O, 1, s->b, (size_t)s->I, n0, n1, s->O, s->I);
 }
 
-HOT static void matmul_bwd_dx(const args *s, int n0, int n1) {
-    int I = s->I, O = s->O, nb = n0;
-    if (I % DX_COLS == 0)
-        for (; nb + DX_ROWS <= n1; nb += DX_ROWS)
-            for (int i0 = 0; i0 < I; i0 += DX_COLS) dx_block(s, nb, i0);
-    for (int n = nb; n < n1; n++) /* the rest: the same sums, one row at a time */
-        for (int o = 0; o < O; o++) axpy(s->y + (size_t)n * I, s->c[(size_t)n * O + o], s->b + (size_t)o * I, I);
-}
-
-/* dW[o] += dy[n][o] x[n], n ascending; threads split o. dy is read
- * transposed (s->f: dyT[o][n], written by matmul_transpose) so that one
- * row of dW, 16 columns at a time, accumulates in registers. */
-HOT static void matmul_bwd_dw(const args *s, int o0, int o1) {
-    int I = s->I, N = s->N;
-    for (int o = o0; o < o1; o++) {
-        const float *dy = s->f + (size_t)o * N;
-        float *dw = s->y2 + (size_t)o * I;
-        int i0 = 0;
-        for (; i0 + DX_COLS <= I; i0 += DX_COLS) {
-            float acc[DX_COLS];
-            memcpy(acc, dw + i0, sizeof acc);
-            for (int n = 0; n < N; n++) {
-                const float *x = s->a + (size_t)n * I + i0;
-                for (int j = 0; j < DX_COLS; j++) acc[j] += dy[n] * x[j];
-            }
-            memcpy(dw + i0, acc, sizeof acc);
-        }
-        for (int n = 0; n < N && i0 < I; n++) axpy(dw + i0, dy[n], s->a + (size_t)n * I + i0, I - i0);
-    }
-}
-
-/* dyT[o][n] = dy[n][o] for the rows o of this thread, in 16 x 16 tiles so
- * that both sides are read and written a cache line at a time. */
-static void matmul_transpose(const args *s, int o0, int o1) {
-    for (int nb = 0; nb < s->N; nb += 16)
-        for (int ob = o0; ob < o1; ob += 16) {
-            int ne = nb + 16 < s->N ? nb + 16 : s->N, oe = ob + 16 < o1 ? ob + 16 : o1;
-            for (int n = nb; n < ne; n++)
-                for (int o = ob; o < oe; o++) s->f[(size_t)o * s->N + n] = s->c[(size_t)n * s->O + o];
-        }
+/* dW[o] += dy[n][o] x[n], n ascending; threads split o. gemm_acc reads dy
+ * transposed where it lies (S(o, n) = dy[n O + o]): a tile's rows o are
+ * adjacent floats of one row of dy. */
+static void matmul_bwd_dw(const args *s, int o0, int o1) {
+    gt_tr_gemm_acc(s->y2, (size_t)s->I, s->c, 1, (size_t)s->O, s->a, (size_t)s->I, o0, o1, s->N, s->I);
 }
 
 void gt_tr_matmul_bwd(gt_pool *p, float *dx, float *dW, const float *dy, const float *x,
-                      const float *W, int N, int I, int O, float *scratch) {
-    args s = {.y = dx, .y2 = dW, .f = scratch, .a = x, .b = W, .c = dy, .N = N, .I = I, .O = O};
+                      const float *W, int N, int I, int O) {
+    args s = {.y = dx, .y2 = dW, .a = x, .b = W, .c = dy, .N = N, .I = I, .O = O};
     if (dx) par_for(p, &s, N, matmul_bwd_dx);
-    par_for(p, &s, O, matmul_transpose);
     par_for(p, &s, O, matmul_bwd_dw);
 }
 
@@ -269,29 +202,122 @@ void gt_tr_rope_bwd(float *dx, const float *cs, int N, int T, int n_heads, int h
 
 /* --- causal attention ---------------------------------------------------------- */
 
+/* Query rows go in blocks of GT_TR_ATT_ROWS: each key and value row, once
+ * loaded, serves the block's rows, and the block's accumulators stay in
+ * registers while the positions p run (8 dimensions at a time, so this
+ * path needs hd % 8 == 0; other widths take the plain loops). Each output
+ * element still takes its terms one by one in the plain loops' order. */
+#define ATT_R GT_TR_ATT_ROWS
+
+typedef float att_v8 __attribute__((vector_size(32)));
+typedef float att_v8u __attribute__((vector_size(32), aligned(4), may_alias));
+#define LD8(p) (*(const att_v8u *)(p))
+#define ST8(p, v) (*(att_v8u *)(p) = (v))
+
+/* One block: rows t0..t0+nt-1 of one (sequence, query head) and its kv
+ * head. q, dout, o (the forward's out or the backward's dq) point at row
+ * t0 (stride E); k, v, dk, dv at position 0 (stride kvd); a at the
+ * probabilities' row t0 (stride T). */
+typedef struct att_blk {
+    const float *q, *k, *v, *dout;
+    float *o, *dk, *dv, *a;
+    size_t E, kvd;
+    int T, t0, hd;
+    float scale;
+} att_blk;
+
+/* out[i][p] = dot8(x_i, y_p) (x rows t0 + i, stride E; y rows p, stride
+ * kvd) for i < nt, p < t0 + nt: dot8's lanes and tree, 8 lanes a vector. */
+static inline __attribute__((always_inline)) void att_dots(float *out, const float *x, const float *y,
+                                                           const att_blk *k, const int nt) {
+    for (int p = 0; p < k->t0 + nt; p++) {
+        att_v8 acc[ATT_R] = {{0}};
+        for (int j = 0; j < k->hd; j += 8) {
+            att_v8 yv = LD8(y + (size_t)p * k->kvd + j);
+#pragma GCC unroll 8
+            for (int i = 0; i < nt; i++) acc[i] += LD8(x + (size_t)i * k->E + j) * yv;
+        }
+        for (int i = 0; i < nt; i++) {
+            att_v8 l = acc[i];
+            out[(size_t)i * k->T + p] = ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]));
+        }
+    }
+}
+
+/* The forward of one block: scores, softmax row by row, then out_i = 0 +
+ * a_i[0] v_0 + a_i[1] v_1 + ... (p <= t0 + i), 8 dimensions at a time. */
+static inline __attribute__((always_inline)) void att_fwd_block(const att_blk *k, const int nt) {
+    att_dots(k->a, k->q, k->k, k, nt);
+    for (int i = 0; i < nt; i++) {
+        float *a = k->a + (size_t)i * k->T, mx = -INFINITY, sum = 0.0f;
+        int t = k->t0 + i;
+        for (int p = 0; p <= t; p++) mx = (a[p] *= k->scale) > mx ? a[p] : mx;
+        for (int p = 0; p <= t; p++) sum += (a[p] = gt_kern_expf_inline(a[p] - mx));
+        float inv = 1.0f / sum;
+        for (int p = 0; p <= t; p++) a[p] *= inv;
+        for (int p = t + 1; p < k->T; p++) a[p] = 0.0f;
+    }
+    for (int j = 0; j < k->hd; j += 8) {
+        att_v8 o[ATT_R] = {{0}};
+        for (int p = 0; p < k->t0 + nt; p++) {
+            att_v8 vp = LD8(k->v + (size_t)p * k->kvd + j);
+#pragma GCC unroll 8
+            for (int i = 0; i < nt; i++)
+                if (p <= k->t0 + i) o[i] += k->a[(size_t)i * k->T + p] * vp;
+        }
+#pragma GCC unroll 8
+        for (int i = 0; i < nt; i++) ST8(k->o + (size_t)i * k->E + j, o[i]);
+    }
+}
+
 /* One (sequence b, query head h) per unit: for each t, scores q_t.k_p * scale
  * for p <= t, softmax (max-shifted, gt_kern_expf, sum ascending), out =
- * sum_p a_p v_p, p ascending. */
-HOT static void attention_fwd_units(const args *s, int u0, int u1) {
+ * sum_p a_p v_p, p ascending. The plain loops, for hd % 8 != 0. */
+static void attention_fwd_plain(const args *s, int u) {
     int T = s->T, H = s->H, hd = s->hd, kvd = s->Hkv * hd, E = H * hd;
     float scale = 1.0f / sqrtf((float)hd);
+    int b = u / H, h = u % H, g = h / (H / s->Hkv);
+    for (int t = 0; t < T; t++) {
+        const float *q = s->a + (size_t)(b * T + t) * E + h * hd;
+        float *a = s->y2 + (((size_t)b * H + h) * T + t) * T, mx = -INFINITY, sum = 0.0f;
+        for (int p = 0; p <= t; p++) {
+            a[p] = gt_tr_dot8(q, s->b + (size_t)(b * T + p) * kvd + g * hd, hd) * scale;
+            mx = a[p] > mx ? a[p] : mx;
+        }
+        for (int p = 0; p <= t; p++) sum += (a[p] = gt_kern_expf_inline(a[p] - mx));
+        float inv = 1.0f / sum, *o = s->y + (size_t)(b * T + t) * E + h * hd;
+        memset(o, 0, (size_t)hd * sizeof(float));
+        for (int p = 0; p <= t; p++) {
+            a[p] *= inv;
+            axpy(o, a[p], s->c + (size_t)(b * T + p) * kvd + g * hd, hd);
+        }
+        for (int p = t + 1; p < T; p++) a[p] = 0.0f;
+    }
+}
+
+/* The block of rows t0.. of unit u (sequence b, query head h of kv head
+ * g), for the forward (o = out) or the backward (o = dq, with dk, dv). */
+static att_blk att_block(const args *s, int b, int h, int g, int t0, float *o) {
+    int T = s->T, hd = s->hd, kvd = s->Hkv * hd, E = s->H * hd;
+    att_blk k = {.q = s->a + (size_t)(b * T + t0) * E + h * hd, .k = s->b + (size_t)b * T * kvd + g * hd,
+                 .v = s->c + (size_t)b * T * kvd + g * hd, .o = o + (size_t)(b * T + t0) * E + h * hd,
+                 .E = (size_t)E, .kvd = (size_t)kvd, .T = T, .t0 = t0, .hd = hd, .scale = 1.0f / sqrtf((float)hd)};
+    return k;
+}
+
+HOT static void attention_fwd_units(const args *s, int u0, int u1) {
+    int T = s->T, H = s->H;
     for (int u = u0; u < u1; u++) {
+        if (s->hd % 8) {
+            attention_fwd_plain(s, u);
+            continue;
+        }
         int b = u / H, h = u % H, g = h / (H / s->Hkv);
-        for (int t = 0; t < T; t++) {
-            const float *q = s->a + (size_t)(b * T + t) * E + h * hd;
-            float *a = s->y2 + (((size_t)b * H + h) * T + t) * T, mx = -INFINITY, sum = 0.0f;
-            for (int p = 0; p <= t; p++) {
-                a[p] = dot8(q, s->b + (size_t)(b * T + p) * kvd + g * hd, hd) * scale;
-                mx = a[p] > mx ? a[p] : mx;
-            }
-            for (int p = 0; p <= t; p++) sum += (a[p] = gt_kern_expf_inline(a[p] - mx));
-            float inv = 1.0f / sum, *o = s->y + (size_t)(b * T + t) * E + h * hd;
-            memset(o, 0, (size_t)hd * sizeof(float));
-            for (int p = 0; p <= t; p++) {
-                a[p] *= inv;
-                axpy(o, a[p], s->c + (size_t)(b * T + p) * kvd + g * hd, hd);
-            }
-            for (int p = t + 1; p < T; p++) a[p] = 0.0f;
+        for (int t0 = 0; t0 < T; t0 += ATT_R) {
+            att_blk k = att_block(s, b, h, g, t0, s->y);
+            k.a = s->y2 + (((size_t)b * H + h) * T + t0) * T;
+            if (T - t0 >= ATT_R) att_fwd_block(&k, ATT_R);
+            else att_fwd_block(&k, T - t0);
         }
     }
 }
@@ -303,13 +329,79 @@ void gt_tr_attention_fwd(gt_pool *p, float *out, float *att, const float *q, con
     par_for(p, &s, B * H, attention_fwd_units);
 }
 
+/* The backward of one block (its rows' dq zeroed, ds: ATT_R x T scratch):
+ * ds_i[p] = dout_i.v_p, dot_i = sum_p a_i[p] ds_i[p] (p ascending), d_i[p]
+ * = a_i[p] (ds_i[p] - dot_i) scale; then for p ascending, for i ascending
+ * with p <= t0 + i: dq_i += d_i[p] k_p, dk_p += d_i[p] q_i, dv_p += a_i[p]
+ * dout_i -- so dk_p and dv_p still take their terms with t ascending. */
+static inline __attribute__((always_inline)) void att_bwd_block(const att_blk *k, float *ds, const int nt) {
+    float dot[ATT_R] = {0};
+    att_dots(ds, k->dout, k->v, k, nt);
+    for (int p = 0; p < k->t0 + nt; p++)
+        for (int i = 0; i < nt; i++)
+            if (p <= k->t0 + i) dot[i] += k->a[(size_t)i * k->T + p] * ds[(size_t)i * k->T + p];
+    for (int i = 0; i < nt; i++)
+        for (int p = 0; p <= k->t0 + i; p++) {
+            float *d = ds + (size_t)i * k->T + p;
+            *d = k->a[(size_t)i * k->T + p] * (*d - dot[i]) * k->scale;
+        }
+    for (int j = 0; j < k->hd; j += 8) {
+        /* (rows i >= nt stay 0, unused; the zeros quiet -Wmaybe-uninitialized) */
+        att_v8 q[ATT_R] = {{0}}, dout[ATT_R] = {{0}}, dq[ATT_R] = {{0}};
+#pragma GCC unroll 8
+        for (int i = 0; i < nt; i++)
+            q[i] = LD8(k->q + (size_t)i * k->E + j), dout[i] = LD8(k->dout + (size_t)i * k->E + j),
+            dq[i] = LD8(k->o + (size_t)i * k->E + j);
+        for (int p = 0; p < k->t0 + nt; p++) {
+            size_t at = (size_t)p * k->kvd + j;
+            att_v8 kp = LD8(k->k + at), dk = LD8(k->dk + at), dv = LD8(k->dv + at);
+#pragma GCC unroll 8
+            for (int i = 0; i < nt; i++)
+                if (p <= k->t0 + i) {
+                    float d = ds[(size_t)i * k->T + p], a = k->a[(size_t)i * k->T + p];
+                    dq[i] += d * kp;
+                    dk += d * q[i];
+                    dv += a * dout[i];
+                }
+            ST8(k->dk + at, dk), ST8(k->dv + at, dv);
+        }
+#pragma GCC unroll 8
+        for (int i = 0; i < nt; i++) ST8(k->o + (size_t)i * k->E + j, dq[i]);
+    }
+}
+
+/* The plain loops of the backward for query head h of unit u (for hd % 8
+ * != 0): for each t ascending: da_p = dout_t.v_p, ds_p = a_p (da_p -
+ * sum_j a_j da_j) scale, dq_t += ds_p k_p, dk_p += ds_p q_t, dv_p += a_p
+ * dout_t (p ascending). */
+static void attention_bwd_plain(const args *s, int u, int h) {
+    int T = s->T, H = s->H, hd = s->hd, kvd = s->Hkv * hd, E = H * hd;
+    int b = u / s->Hkv, g = u % s->Hkv;
+    float scale = 1.0f / sqrtf((float)hd);
+    for (int t = 0; t < T; t++) {
+        const float *a = s->e + (((size_t)b * H + h) * T + t) * T;
+        const float *dout = s->d + (size_t)(b * T + t) * E + h * hd;
+        const float *q = s->a + (size_t)(b * T + t) * E + h * hd;
+        float *dq = s->y + (size_t)(b * T + t) * E + h * hd, *ds = s->f + (size_t)u * ATT_R * T;
+        float dot = 0.0f;
+        for (int p = 0; p <= t; p++) {
+            ds[p] = gt_tr_dot8(dout, s->c + (size_t)(b * T + p) * kvd + g * hd, hd);
+            dot += a[p] * ds[p];
+        }
+        for (int p = 0; p <= t; p++) {
+            float d = a[p] * (ds[p] - dot) * scale;
+            axpy(dq, d, s->b + (size_t)(b * T + p) * kvd + g * hd, hd);
+            axpy(s->y2 + (size_t)(b * T + p) * kvd + g * hd, d, q, hd);
+            axpy(s->y3 + (size_t)(b * T + p) * kvd + g * hd, a[p], dout, hd);
+        }
+    }
+}
+
 /* One (sequence b, kv head g) per unit, so dk and dv of its positions have
- * one writer. For each query head h of the group (ascending) and t
- * (ascending): da_p = dout_t.v_p, ds_p = a_p (da_p - sum_j a_j da_j) scale,
- * dq_t += ds_p k_p, dk_p += ds_p q_t, dv_p += a_p dout_t (p ascending). */
+ * one writer; its query heads h in ascending order, each in blocks of rows
+ * ascending (or the plain loops). */
 HOT static void attention_bwd_units(const args *s, int u0, int u1) {
     int T = s->T, H = s->H, hd = s->hd, kvd = s->Hkv * hd, E = H * hd, group = H / s->Hkv;
-    float scale = 1.0f / sqrtf((float)hd);
     for (int u = u0; u < u1; u++) {
         int b = u / s->Hkv, g = u % s->Hkv;
         for (int t = 0; t < T; t++) {
@@ -317,24 +409,21 @@ HOT static void attention_bwd_units(const args *s, int u0, int u1) {
             memset(s->y3 + (size_t)(b * T + t) * kvd + g * hd, 0, (size_t)hd * sizeof(float));
             memset(s->y + (size_t)(b * T + t) * E + g * group * hd, 0, (size_t)group * hd * sizeof(float));
         }
-        for (int h = g * group; h < (g + 1) * group; h++)
-            for (int t = 0; t < T; t++) {
-                const float *a = s->e + (((size_t)b * H + h) * T + t) * T;
-                const float *dout = s->d + (size_t)(b * T + t) * E + h * hd;
-                const float *q = s->a + (size_t)(b * T + t) * E + h * hd;
-                float *dq = s->y + (size_t)(b * T + t) * E + h * hd, *ds = s->f + (size_t)u * T;
-                float dot = 0.0f;
-                for (int p = 0; p <= t; p++) {
-                    ds[p] = dot8(dout, s->c + (size_t)(b * T + p) * kvd + g * hd, hd);
-                    dot += a[p] * ds[p];
-                }
-                for (int p = 0; p <= t; p++) {
-                    float d = a[p] * (ds[p] - dot) * scale;
-                    axpy(dq, d, s->b + (size_t)(b * T + p) * kvd + g * hd, hd);
-                    axpy(s->y2 + (size_t)(b * T + p) * kvd + g * hd, d, q, hd);
-                    axpy(s->y3 + (size_t)(b * T + p) * kvd + g * hd, a[p], dout, hd);
-                }
+        for (int h = g * group; h < (g + 1) * group; h++) {
+            if (hd % 8) {
+                attention_bwd_plain(s, u, h);
+                continue;
             }
+            for (int t0 = 0; t0 < T; t0 += ATT_R) {
+                att_blk k = att_block(s, b, h, g, t0, s->y);
+                k.dout = s->d + (size_t)(b * T + t0) * E + h * hd;
+                k.dk = s->y2 + (size_t)b * T * kvd + g * hd, k.dv = s->y3 + (size_t)b * T * kvd + g * hd;
+                k.a = (float *)s->e + (((size_t)b * H + h) * T + t0) * T;
+                float *ds = s->f + (size_t)u * ATT_R * T;
+                if (T - t0 >= ATT_R) att_bwd_block(&k, ds, ATT_R);
+                else att_bwd_block(&k, ds, T - t0);
+            }
+        }
     }
 }
 
@@ -348,18 +437,46 @@ void gt_tr_attention_bwd(gt_pool *p, float *dq, float *dk, float *dv, const floa
 
 /* --- SwiGLU ------------------------------------------------------------------ */
 
-HOT void gt_tr_swiglu_fwd(float *h, const float *g, const float *u, int64_t n) {
-    for (int64_t i = 0; i < n; i++) h[i] = g[i] / (1.0f + gt_kern_expf_inline(-g[i])) * u[i];
+/* Threads split the elements in chunks of SWIGLU_CHUNK (each element is
+ * computed alone: the split changes no bit). */
+#define SWIGLU_CHUNK 4096
+
+/* The chunks c0..c1-1 of s->n64 elements: [c0 CHUNK, min(c1 CHUNK, n)). */
+static void chunk_span(const args *s, int c0, int c1, int64_t *i0, int64_t *i1) {
+    *i0 = (int64_t)c0 * SWIGLU_CHUNK;
+    *i1 = (int64_t)c1 * SWIGLU_CHUNK < s->n64 ? (int64_t)c1 * SWIGLU_CHUNK : s->n64;
+}
+
+HOT static void swiglu_fwd_chunks(const args *s, int c0, int c1) {
+    int64_t i0, i1;
+    chunk_span(s, c0, c1, &i0, &i1);
+    const float *g = s->a, *u = s->b;
+    for (int64_t i = i0; i < i1; i++) s->y[i] = g[i] / (1.0f + gt_kern_expf_inline(-g[i])) * u[i];
+}
+
+void gt_tr_swiglu_fwd(gt_pool *p, float *h, const float *g, const float *u, int64_t n) {
+    assert(n >= 0 && n / SWIGLU_CHUNK < INT32_MAX);
+    args s = {.y = h, .a = g, .b = u, .n64 = n};
+    par_for(p, &s, (int)((n + SWIGLU_CHUNK - 1) / SWIGLU_CHUNK), swiglu_fwd_chunks);
 }
 
 /* With s = sigmoid(g): d silu/dg = s (1 + g (1 - s)). */
-HOT void gt_tr_swiglu_bwd(float *dg, float *du, const float *dh, const float *g, const float *u,
-                      int64_t n) {
-    for (int64_t i = 0; i < n; i++) {
+HOT static void swiglu_bwd_chunks(const args *s, int c0, int c1) {
+    int64_t i0, i1;
+    chunk_span(s, c0, c1, &i0, &i1);
+    const float *dh = s->a, *g = s->b, *u = s->c;
+    for (int64_t i = i0; i < i1; i++) {
         float e = 1.0f + gt_kern_expf_inline(-g[i]), sg = 1.0f / e, silu = g[i] / e;
-        du[i] = dh[i] * silu;
-        dg[i] = dh[i] * u[i] * (sg * (1.0f + g[i] * (1.0f - sg)));
+        s->y2[i] = dh[i] * silu;
+        s->y[i] = dh[i] * u[i] * (sg * (1.0f + g[i] * (1.0f - sg)));
     }
+}
+
+void gt_tr_swiglu_bwd(gt_pool *p, float *dg, float *du, const float *dh, const float *g, const float *u,
+                      int64_t n) {
+    assert(n >= 0 && n / SWIGLU_CHUNK < INT32_MAX);
+    args s = {.y = dg, .y2 = du, .a = dh, .b = g, .c = u, .n64 = n};
+    par_for(p, &s, (int)((n + SWIGLU_CHUNK - 1) / SWIGLU_CHUNK), swiglu_bwd_chunks);
 }
 
 /* --- cross-entropy --------------------------------------------------------------- */

@@ -43,11 +43,11 @@ void gt_tr_rmsnorm_bwd(gt_pool *p, float *dx, float *dw, const float *dy, const 
                        const float *w, const float *rstd, int N, int D);
 
 /* Matmul: y[n][o] = dot(x[n], W[o]). Backward: dx[n] += sum_o dy[n][o] W[o]
- * (o ascending), dW[o] += sum_n dy[n][o] x[n] (n ascending); dx may be NULL;
- * scratch holds N * O floats (dy transposed). */
+ * (o ascending), dW[o] += sum_n dy[n][o] x[n] (n ascending); dx may be NULL.
+ * The loops are gemm.h's. */
 void gt_tr_matmul_fwd(gt_pool *p, float *y, const float *x, const float *W, int N, int I, int O);
 void gt_tr_matmul_bwd(gt_pool *p, float *dx, float *dW, const float *dy, const float *x,
-                      const float *W, int N, int I, int O, float *scratch);
+                      const float *W, int N, int I, int O);
 
 /* RoPE (llama's adjacent pairs) in place on N rows of n_heads heads of hd,
  * position t = n % T; cs holds cos, sin for [T][hd/2] (gt_tr_rope_table).
@@ -60,7 +60,8 @@ void gt_tr_rope_bwd(float *dx, const float *cs, int N, int T, int n_heads, int h
  * out [N][H hd]; att keeps the probabilities [B][H][T][T] (row t, columns
  * 0..t). Backward WRITES dq, dk, dv (=); one thread owns a (sequence, kv
  * head) pair and visits its positions and query heads in ascending order.
- * scratch holds B * Hkv * T floats. */
+ * scratch holds B * Hkv * GT_TR_ATT_ROWS * T floats. */
+#define GT_TR_ATT_ROWS 4 /* query rows per block of the attention kernels */
 void gt_tr_attention_fwd(gt_pool *p, float *out, float *att, const float *q, const float *k,
                          const float *v, int B, int T, int H, int Hkv, int hd);
 void gt_tr_attention_bwd(gt_pool *p, float *dq, float *dk, float *dv, const float *dout,
@@ -68,9 +69,9 @@ void gt_tr_attention_bwd(gt_pool *p, float *dq, float *dk, float *dv, const floa
                          int T, int H, int Hkv, int hd, float *scratch);
 
 /* SwiGLU: h = g / (1 + exp(-g)) * u, element-wise over n (the engine's
- * silu_mul). Backward WRITES dg and du (=). */
-void gt_tr_swiglu_fwd(float *h, const float *g, const float *u, int64_t n);
-void gt_tr_swiglu_bwd(float *dg, float *du, const float *dh, const float *g, const float *u,
+ * silu_mul); threads split the elements. Backward WRITES dg and du (=). */
+void gt_tr_swiglu_fwd(gt_pool *p, float *h, const float *g, const float *u, int64_t n);
+void gt_tr_swiglu_bwd(gt_pool *p, float *dg, float *du, const float *dh, const float *g, const float *u,
                       int64_t n);
 
 /* Cross-entropy of logits [N][V] against targets (a target < 0 is skipped):

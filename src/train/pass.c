@@ -25,7 +25,7 @@ static void block_fwd(gt_trainer *t, int l, float *next) {
     gt_tr_rmsnorm_fwd(p, a->xn2, a->r2, a->mid, W(t, LT(l, T_FFN_NORM)), N, D, hp->rms_eps);
     gt_tr_matmul_fwd(p, a->g, a->xn2, W(t, LT(l, T_GATE)), N, D, F);
     gt_tr_matmul_fwd(p, a->u, a->xn2, W(t, LT(l, T_UP)), N, D, F);
-    gt_tr_swiglu_fwd(a->h, a->g, a->u, (int64_t)N * F);
+    gt_tr_swiglu_fwd(p, a->h, a->g, a->u, (int64_t)N * F);
     gt_tr_matmul_fwd(p, next, a->h, W(t, LT(l, T_DOWN)), N, F, D);
     for (size_t i = 0; i < (size_t)N * D; i++) next[i] += a->mid[i];
 }
@@ -63,22 +63,22 @@ static void block_bwd(gt_trainer *t, int l) {
     gt_pool *p = t->pool;
     /* next = mid + h Wdown: d(mid) starts as d(next) (the residual), in dres. */
     memset(t->dh, 0, (size_t)N * F * sizeof(float));
-    gt_tr_matmul_bwd(p, t->dh, DW(t, LT(l, T_DOWN)), t->dres, a->h, W(t, LT(l, T_DOWN)), N, F, D, t->mm_scratch);
-    gt_tr_swiglu_bwd(t->dg, t->du, t->dh, a->g, a->u, (int64_t)N * F);
+    gt_tr_matmul_bwd(p, t->dh, DW(t, LT(l, T_DOWN)), t->dres, a->h, W(t, LT(l, T_DOWN)), N, F, D);
+    gt_tr_swiglu_bwd(p, t->dg, t->du, t->dh, a->g, a->u, (int64_t)N * F);
     memset(t->dxn, 0, (size_t)N * D * sizeof(float));
-    gt_tr_matmul_bwd(p, t->dxn, DW(t, LT(l, T_GATE)), t->dg, a->xn2, W(t, LT(l, T_GATE)), N, D, F, t->mm_scratch);
-    gt_tr_matmul_bwd(p, t->dxn, DW(t, LT(l, T_UP)), t->du, a->xn2, W(t, LT(l, T_UP)), N, D, F, t->mm_scratch);
+    gt_tr_matmul_bwd(p, t->dxn, DW(t, LT(l, T_GATE)), t->dg, a->xn2, W(t, LT(l, T_GATE)), N, D, F);
+    gt_tr_matmul_bwd(p, t->dxn, DW(t, LT(l, T_UP)), t->du, a->xn2, W(t, LT(l, T_UP)), N, D, F);
     gt_tr_rmsnorm_bwd(p, t->dres, DW(t, LT(l, T_FFN_NORM)), t->dxn, a->mid, W(t, LT(l, T_FFN_NORM)), a->r2, N, D);
     /* mid = res + ao Wo: dres now holds d(mid), and becomes d(res). */
     memset(t->dao, 0, (size_t)N * D * sizeof(float));
-    gt_tr_matmul_bwd(p, t->dao, DW(t, LT(l, T_O)), t->dres, a->ao, W(t, LT(l, T_O)), N, D, D, t->mm_scratch);
+    gt_tr_matmul_bwd(p, t->dao, DW(t, LT(l, T_O)), t->dres, a->ao, W(t, LT(l, T_O)), N, D, D);
     gt_tr_attention_bwd(p, t->dq, t->dk, t->dv, t->dao, a->att, a->q, a->k, a->v, B, T, H, Hkv, hd, t->scratch);
     gt_tr_rope_bwd(t->dq, t->rope, N, T, H, hd);
     gt_tr_rope_bwd(t->dk, t->rope, N, T, Hkv, hd);
     memset(t->dxn, 0, (size_t)N * D * sizeof(float));
-    gt_tr_matmul_bwd(p, t->dxn, DW(t, LT(l, T_Q)), t->dq, a->xn1, W(t, LT(l, T_Q)), N, D, D, t->mm_scratch);
-    gt_tr_matmul_bwd(p, t->dxn, DW(t, LT(l, T_K)), t->dk, a->xn1, W(t, LT(l, T_K)), N, D, kvd, t->mm_scratch);
-    gt_tr_matmul_bwd(p, t->dxn, DW(t, LT(l, T_V)), t->dv, a->xn1, W(t, LT(l, T_V)), N, D, kvd, t->mm_scratch);
+    gt_tr_matmul_bwd(p, t->dxn, DW(t, LT(l, T_Q)), t->dq, a->xn1, W(t, LT(l, T_Q)), N, D, D);
+    gt_tr_matmul_bwd(p, t->dxn, DW(t, LT(l, T_K)), t->dk, a->xn1, W(t, LT(l, T_K)), N, D, kvd);
+    gt_tr_matmul_bwd(p, t->dxn, DW(t, LT(l, T_V)), t->dv, a->xn1, W(t, LT(l, T_V)), N, D, kvd);
     gt_tr_rmsnorm_bwd(p, t->dres, DW(t, LT(l, T_ATTN_NORM)), t->dxn, a->res, W(t, LT(l, T_ATTN_NORM)), a->r1, N, D);
 }
 
@@ -88,7 +88,7 @@ void gt_trainer_backward(gt_trainer *t, float scale) {
     int N = hp->batch * hp->seq_len, D = hp->dim, V = hp->n_vocab;
     gt_tr_xent_bwd(t->pool, t->logits, t->logits, t->targets, N, V, scale);
     memset(t->dxf, 0, (size_t)N * D * sizeof(float));
-    gt_tr_matmul_bwd(t->pool, t->dxf, DW(t, T_OUTPUT(t)), t->logits, t->xf, W(t, T_OUTPUT(t)), N, D, V, t->mm_scratch);
+    gt_tr_matmul_bwd(t->pool, t->dxf, DW(t, T_OUTPUT(t)), t->logits, t->xf, W(t, T_OUTPUT(t)), N, D, V);
     memset(t->dres, 0, (size_t)N * D * sizeof(float));
     gt_tr_rmsnorm_bwd(t->pool, t->dres, DW(t, T_OUT_NORM(t)), t->dxf, t->res_out, W(t, T_OUT_NORM(t)), t->rf, N, D);
     for (int l = hp->n_layer - 1; l >= 0; l--) block_bwd(t, l);

@@ -149,9 +149,7 @@ static int alloc_all(gt_trainer *t, gt_err *err) {
     t->dres = fbuf(N * D, &fail), t->dxn = fbuf(N * D, &fail), t->dq = fbuf(N * D, &fail);
     t->dk = fbuf(N * kvd, &fail), t->dv = fbuf(N * kvd, &fail), t->dao = fbuf(N * D, &fail);
     t->dg = fbuf(N * F, &fail), t->du = fbuf(N * F, &fail), t->dh = fbuf(N * F, &fail);
-    size_t widest = V > F ? V : F;
-    t->mm_scratch = fbuf(N * (widest > D ? widest : D), &fail);
-    t->dxf = fbuf(N * D, &fail), t->scratch = fbuf((size_t)hp->batch * hp->n_head_kv * T, &fail);
+    t->dxf = fbuf(N * D, &fail), t->scratch = fbuf((size_t)hp->batch * hp->n_head_kv * GT_TR_ATT_ROWS * T, &fail);
     if (fail || !t->row_loss)
         return gt_err_set(err, GT_ENOMEM, "out of memory for a model of %zu parameters and %zu positions",
                           t->n_params, N);
@@ -193,7 +191,7 @@ void gt_trainer_free(gt_trainer *t) {
             for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) gt_free(bufs[i]);
         }
     float *bufs[] = {t->w, t->dw, t->m, t->v, t->rope, t->res_out, t->xf, t->rf, t->logits, t->dres, t->dxn,
-                     t->dq, t->dk, t->dv, t->dao, t->dg, t->du, t->dh, t->dxf, t->scratch, t->mm_scratch};
+                     t->dq, t->dk, t->dv, t->dao, t->dg, t->du, t->dh, t->dxf, t->scratch};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) gt_free(bufs[i]);
     gt_free(t->row_loss);
     gt_free(t->layers);

@@ -45,7 +45,6 @@ struct gt_trainer {
     const int32_t *tokens, *targets; /* of the last forward */
     /* Backward scratch. */
     float *dres, *dxn, *dq, *dk, *dv, *dao, *dg, *du, *dh, *dxf, *scratch;
-    float *mm_scratch; /* N * max(V, F, D): dy transposed for the matmul backward */
     int ready; /* 1 after a forward with targets, until its backward */
 };
 
