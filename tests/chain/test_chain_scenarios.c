@@ -18,7 +18,10 @@
  *   task_claim -> claim (claimTask of a task of several slots: the contract
  *   picks the lowest open slot); task_submit -> submit(result) of the slot's
  *   job; task_verify -> complete
- *   (accept) or reject(reason); task_dispute -> dispute; task_settle ->
+ *   (accept) or reject(reason); task_dispute -> dispute (the runner mines the
+ *   court's draw blocks and draws); dispute_vote -> the court's open vote
+ *   (vote(jobId, accept): the deciding vote settles the case at once, as on
+ *   the ledger); task_settle ->
  *   finalize() of a rejection past its window (an acceptance was paid by
  *   complete: the settle that follows it has nothing left to do on chain);
  *   task_cancel -> reject by the poster (what ERC-8183 lets a client do),
@@ -33,7 +36,8 @@
  * runner calls what a keeper would at that time: claimRefund when an
  * unclaimed task's claim window closes, timeout when a claim's submit
  * deadline (stake slashed, job reopened to other workers) or a submission's
- * verify deadline (everyone refunded) passes.
+ * verify deadline (everyone refunded) passes, and resolve when a dispute's
+ * vote window (the court's commit window) closes with no decision.
  * Views: expectBalances compares balance (the token), locked (what the escrow
  * holds for the account, plus its court bonds), staked and unbonding (the
  * court); expectTask compares status, escrow, and each slot's state, worker
@@ -43,7 +47,7 @@
  * what the jobs hold.
  *
  * A rule the contracts do not have stops the scenario at that step, loudly,
- * with the reason (a fee on a multi-slot task, quorum verdicts, open dispute votes, a
+ * with the reason (a fee on a multi-slot task, quorum verdicts, sealed dispute votes, a
  * settled rejection reopening the slot of a task with a fee...): the steps before it were
  * compared, the rest are listed as not run on chain. A refusal whose rule
  * only the ledger has (skill or registry names, window bounds, a verdict
@@ -81,7 +85,7 @@ typedef struct job {
     int slot, slots;
     uint64_t id, seats; /* seats: the task's seatsPerWorker (0 meaning 1) */
     uint64_t claim_close, claim_t, submit_t, submit_s, verify_s; /* scenario time */
-    int settled_seen; /* a task_settle after an acceptance was played */
+    int settled_seen; /* a task_settle after an acceptance was played, or a dispute won (paid at once) */
     int timed;        /* the job has per-phase deadlines (setPhases) */
 } job;
 
@@ -221,6 +225,41 @@ static void time_out(run *r, job *jb, uint64_t t) {
         FAIL(r, "timeout of %s: %s", jb->tag, err.msg);
 }
 
+/* Would a rejection of jb that stands at t reopen the slot on the ledger and
+ * end the job on chain? (JobEscrow reopens a timed job without a fee.) */
+static int reopens(run *r, job *jb, uint64_t t) {
+    return t < jb->claim_close && (!jb->timed || fee_of(r, jb->id));
+}
+
+/* After a court call that may have closed jb's dispute: a dispute the
+ * worker won pays the slot at once on the ledger (no settle follows). */
+static int court_closed(run *r, job *jb, gt_err *err) {
+    gt_escrow_job j;
+    int rc = gt_escrow_get(&C, &r->escrow, jb->id, &j, err);
+    if (!rc && j.status == GT_ESCROW_COMPLETED) jb->settled_seen = 1;
+    return rc;
+}
+
+/* A dispute's vote deadline at scenario time t: the ledger closes the vote
+ * (the court's commit window: no commitment, nothing to reveal); resolve()
+ * is called as a keeper would. Returns 1 when it fired. */
+static int vote_deadline(run *r, job *jb, uint64_t t) {
+    gt_court_case cs;
+    gt_err err;
+    if (gt_court_get(&C, &r->court, jb->id, &cs, &err)) { FAIL(r, "getCase: %s", err.msg); return 0; }
+    if (cs.state != GT_COURT_VOTING || r->base + (t - GENESIS_TIME) < cs.commit_end) return 0;
+    if (cs.accept_w <= cs.reject_w && reopens(r, jb, t)) { /* the rejection stands */
+        stop_at(r, "the vote deadline of %s's dispute: a lost dispute reopens the slot on the ledger (its claim window "
+                   "is open); on chain a rejection that stands ends the job unless it is timed and has no fee", jb->tag);
+        return 0;
+    }
+    chain_at(r, t);
+    if (gt_court_do(&C, &r->court, &r->deployer, GT_COURT_RESOLVE, jb->id, NULL, &err) ||
+        court_closed(r, jb, &err))
+        FAIL(r, "resolve of %s's dispute at its deadline: %s", jb->tag, err.msg);
+    return 1;
+}
+
 /* The ledger's deadlines at the start of a block at time t: an unclaimed
  * task's claim window closing is refunded (claimRefund, as a keeper would);
  * a timed job's submit deadline (the stake slashed, the job reopened) or
@@ -243,6 +282,8 @@ static int deadlines(run *r, uint64_t t) {
             time_out(r, jb, t), fired++;
         } else if (j.status == GT_ESCROW_SUBMITTED && t >= jb->submit_t + jb->verify_s && jb->timed) {
             time_out(r, jb, t), fired++;
+        } else if (j.status == GT_ESCROW_DISPUTED) {
+            fired += vote_deadline(r, jb, t);
         } else if (j.status == GT_ESCROW_FUNDED && j.claimed && t >= jb->claim_t + jb->submit_s) {
             stop_at(r, "the submit deadline of %s passes: the ledger slashes the stake and reopens the slot at the "
                        "block's start; JobEscrow has one expiry per job and no reopening", jb->tag);
@@ -328,12 +369,16 @@ static const char *item_gap(run *r, json_t *it) {
                "per worker (postSlots' tasks take seatsPerWorker)";
     if (!strncmp(type, "agent_", 6)) return expect ? "the registry's rules (names, skills, retiring) are the "
                                                      "ledger's; AgentRegistry is a directory of card URIs" : NULL;
-    if (!strcmp(type, "dispute_vote") || !strcmp(type, "vote_commit") || !strcmp(type, "vote_reveal"))
-        return "the ledger's votes (open or sealed, closing early on stake); the court draws a panel that commits and "
-               "reveals over its windows (test_chain_dispute drives it)";
+    if (!strcmp(type, "vote_commit") || !strcmp(type, "vote_reveal"))
+        return "the ledger's sealed votes (its commitment's preimage names the task, slot and attempt; the court's "
+               "names the court, the chain and the job: test_chain_dispute drives them)";
+    if (!strcmp(type, "dispute_vote") && r && !find_slot(r, json_string_value(json_object_get(spec, "task")),
+                                                        get_u64(spec, "slot")))
+        return "a slot the task does not have";
     if (!strcmp(type, "task_verify_partial")) return "per-unit (partial) verdicts: JobEscrow judges a job whole";
     static const char *const mapped[] = {"task_post", "task_claim", "task_submit", "task_verify", "task_settle",
-                                         "task_dispute", "task_cancel", "stake", "unstake", "transfer"};
+                                         "task_dispute", "task_cancel", "stake", "unstake", "transfer",
+                                         "dispute_vote"};
     for (size_t i = 0; i < sizeof mapped / sizeof mapped[0]; i++)
         if (!strcmp(type, mapped[i])) return NULL;
     snprintf(why, sizeof why, "the action %s has no counterpart on chain", type);
@@ -352,8 +397,11 @@ static const char *settle_gap(run *r, json_t *it, job *jb, uint64_t t) {
     if (!strcmp(type, "task_cancel") && !e && jb->slots == 1 && !gt_addr_eq(&j.client, &j.evaluator))
         return "a poster's cancel of a funded task another evaluator judges: JobEscrow gives the budget back only "
                "after expiry (claimRefund)";
+    if (!strcmp(type, "dispute_vote") && !e && j.status == GT_ESCROW_DISPUTED && reopens(r, jb, t))
+        return "a vote that may close a dispute: a lost dispute reopens the slot on the ledger (its claim window is "
+               "open); on chain a rejection that stands ends the job unless the job is timed and has no fee";
     if (strcmp(type, "task_settle") || j.status != GT_ESCROW_REJECTED) return NULL;
-    if (t < jb->claim_close && (!jb->timed || fee_of(r, jb->id)))
+    if (reopens(r, jb, t))
         return "a settled rejection reopens the slot on the ledger (its claim window is open); a JobEscrow "
                "rejection ends the job unless the job is timed and has no fee";
     return NULL;
@@ -437,6 +485,13 @@ static int do_dispute(run *r, party *a, job *jb, gt_err *err) {
     return gt_court_do(&C, &r->court, &r->deployer, GT_COURT_DRAW, jb->id, NULL, err);
 }
 
+/* A dispute_vote: the court's open vote (the deciding one settles the case). */
+static int do_vote(run *r, party *a, job *jb, json_t *spec, gt_err *err) {
+    int rc = gt_court_vote_open(&C, &r->court, &a->ca, jb->id, json_is_true(json_object_get(spec, "accept")), NULL,
+                                err);
+    return rc ? rc : court_closed(r, jb, err);
+}
+
 /* A task_claim: claim() of a job, claimTask() of a task of several slots (the
  * contract picks the slot: the one now claimed by a, a's only seat on it). */
 static int do_claim(run *r, party *a, job *jb, uint64_t t, gt_err *err) {
@@ -484,6 +539,7 @@ static int play(run *r, json_t *it, uint64_t t, gt_err *err) {
                             err);
     }
     if (!strcmp(type, "task_dispute")) return do_dispute(r, a, jb, err);
+    if (!strcmp(type, "dispute_vote")) return do_vote(r, a, jb, spec, err);
     if (!strcmp(type, "task_cancel") && jb->slots > 1)
         return gt_escrow_task_do(&C, &r->escrow, &a->ca, 1, jb->id, NULL, err);
     if (!strcmp(type, "task_cancel")) {
