@@ -87,6 +87,7 @@ typedef struct job {
     uint64_t claim_close, claim_t, submit_t, submit_s, verify_s; /* scenario time */
     int settled_seen; /* a task_settle after an acceptance was played, or a dispute won (paid at once) */
     int timed;        /* the job has per-phase deadlines (setPhases) */
+    int sealed;       /* a commitment sealed the job's dispute: it closes at the reveal window's end */
 } job;
 
 typedef struct run {
@@ -241,13 +242,15 @@ static int court_closed(run *r, job *jb, gt_err *err) {
 }
 
 /* A dispute's vote deadline at scenario time t: the ledger closes the vote
- * (the court's commit window: no commitment, nothing to reveal); resolve()
+ * (the court's commit window with no commitment, nothing to reveal; its
+ * reveal window's end once a commitment sealed it); resolve()
  * is called as a keeper would. Returns 1 when it fired. */
 static int vote_deadline(run *r, job *jb, uint64_t t) {
     gt_court_case cs;
     gt_err err;
     if (gt_court_get(&C, &r->court, jb->id, &cs, &err)) { FAIL(r, "getCase: %s", err.msg); return 0; }
-    if (cs.state != GT_COURT_VOTING || r->base + (t - GENESIS_TIME) < cs.commit_end) return 0;
+    if (cs.state != GT_COURT_VOTING || r->base + (t - GENESIS_TIME) < (jb->sealed ? cs.reveal_end : cs.commit_end))
+        return 0;
     if (cs.accept_w <= cs.reject_w && reopens(r, jb, t)) { /* the rejection stands */
         stop_at(r, "the vote deadline of %s's dispute: a lost dispute reopens the slot on the ledger (its claim window "
                    "is open); on chain a rejection that stands ends the job unless it is timed and has no fee", jb->tag);
@@ -369,16 +372,18 @@ static const char *item_gap(run *r, json_t *it) {
                "per worker (postSlots' tasks take seatsPerWorker)";
     if (!strncmp(type, "agent_", 6)) return expect ? "the registry's rules (names, skills, retiring) are the "
                                                      "ledger's; AgentRegistry is a directory of card URIs" : NULL;
-    if (!strcmp(type, "vote_commit") || !strcmp(type, "vote_reveal"))
-        return "the ledger's sealed votes (its commitment's preimage names the task, slot and attempt; the court's "
-               "names the court, the chain and the job: test_chain_dispute drives them)";
-    if (!strcmp(type, "dispute_vote") && r && !find_slot(r, json_string_value(json_object_get(spec, "task")),
-                                                        get_u64(spec, "slot")))
+    if (!strcmp(type, "vote_commit") &&
+        strncmp(json_string_value(json_object_get(spec, "commitment")) ? json_string_value(json_object_get(spec,
+                "commitment")) : "", "commit:", 7))
+        return "a sealed vote given as the ledger's commitment bytes (its preimage names the task, slot and attempt; "
+               "the court's the court, the chain and the job): only \"commit:NAME:ACCEPT:ATTEMPT:SALT\" maps";
+    if ((!strcmp(type, "dispute_vote") || !strcmp(type, "vote_commit") || !strcmp(type, "vote_reveal")) && r &&
+        !find_slot(r, json_string_value(json_object_get(spec, "task")), get_u64(spec, "slot")))
         return "a slot the task does not have";
     if (!strcmp(type, "task_verify_partial")) return "per-unit (partial) verdicts: JobEscrow judges a job whole";
     static const char *const mapped[] = {"task_post", "task_claim", "task_submit", "task_verify", "task_settle",
                                          "task_dispute", "task_cancel", "stake", "unstake", "transfer",
-                                         "dispute_vote"};
+                                         "dispute_vote", "vote_commit", "vote_reveal"};
     for (size_t i = 0; i < sizeof mapped / sizeof mapped[0]; i++)
         if (!strcmp(type, mapped[i])) return NULL;
     snprintf(why, sizeof why, "the action %s has no counterpart on chain", type);
@@ -492,6 +497,47 @@ static int do_vote(run *r, party *a, job *jb, json_t *spec, gt_err *err) {
     return rc ? rc : court_closed(r, jb, err);
 }
 
+/* A vote_commit written "commit:NAME:ACCEPT:ATTEMPT:SALT" (item_gap let
+ * no other form through): the court's commitment of NAME's vote with salt
+ * sha256(SALT), which "voteSalt": "blob:SALT" gives the reveal; sent by the
+ * acting account (a copier sends another judge's commitment). ATTEMPT is the
+ * ledger's: one job has one case on chain. */
+static int do_commit(run *r, party *a, job *jb, json_t *spec, gt_err *err) {
+    const char *s = json_string_value(json_object_get(spec, "commitment"));
+    char name[64];
+    int accept = 0, used = 0;
+    unsigned long long attempt = 0;
+    if (!s || sscanf(s, "commit:%63[^:]:%d:%llu:%n", name, &accept, &attempt, &used) != 3 || !used ||
+        !find_acc(r, name) || (accept != 0 && accept != 1))
+        return gt_err_set(err, GT_EINVAL, "vote_commit: a bad commitment");
+    uint8_t salt[32], h[32];
+    gt_sha256(s + used, strlen(s + used), salt);
+    gt_court_commitment(accept, salt, &find_acc(r, name)->ca.addr, &r->court, C.chain_id, jb->id, h);
+    gt_abi_val args[] = {gt_abi_uint(jb->id), gt_abi_bytes32(h)};
+    gt_chain_receipt rc_ = {0};
+    int rc = gt_chain_invoke(&C, &r->court, &a->ca, "commit(uint256,bytes32)", args, 2, &rc_, NULL, err);
+    gt_chain_receipt_free(&rc_);
+    if (!rc) jb->sealed = 1;
+    return rc;
+}
+
+/* A vote_reveal with its "voteSalt"; then, as a keeper, resolve() the case
+ * if it may close now (every commitment revealed and decided: the ledger
+ * settles at that reveal); a refusal of that resolve sends nothing. */
+static int do_reveal(run *r, party *a, job *jb, json_t *spec, gt_err *err) {
+    uint8_t salt[32];
+    if (get_b32(spec, "voteSalt", salt)) return gt_err_set(err, GT_EINVAL, "vote_reveal: a bad voteSalt");
+    gt_abi_val args[] = {gt_abi_uint(jb->id), gt_abi_bool(json_is_true(json_object_get(spec, "accept"))),
+                         gt_abi_bytes32(salt)};
+    gt_chain_receipt rc_ = {0};
+    int rc = gt_chain_invoke(&C, &r->court, &a->ca, "reveal(uint256,bool,bytes32)", args, 3, &rc_, NULL, err);
+    gt_chain_receipt_free(&rc_);
+    if (rc) return rc;
+    gt_err quiet;
+    (void)gt_court_do(&C, &r->court, &r->deployer, GT_COURT_RESOLVE, jb->id, NULL, &quiet);
+    return court_closed(r, jb, err);
+}
+
 /* A task_claim: claim() of a job, claimTask() of a task of several slots (the
  * contract picks the slot: the one now claimed by a, a's only seat on it). */
 static int do_claim(run *r, party *a, job *jb, uint64_t t, gt_err *err) {
@@ -540,6 +586,8 @@ static int play(run *r, json_t *it, uint64_t t, gt_err *err) {
     }
     if (!strcmp(type, "task_dispute")) return do_dispute(r, a, jb, err);
     if (!strcmp(type, "dispute_vote")) return do_vote(r, a, jb, spec, err);
+    if (!strcmp(type, "vote_commit")) return do_commit(r, a, jb, spec, err);
+    if (!strcmp(type, "vote_reveal")) return do_reveal(r, a, jb, spec, err);
     if (!strcmp(type, "task_cancel") && jb->slots > 1)
         return gt_escrow_task_do(&C, &r->escrow, &a->ca, 1, jb->id, NULL, err);
     if (!strcmp(type, "task_cancel")) {
