@@ -27,7 +27,9 @@
  *   task_cancel -> reject by the poster (what ERC-8183 lets a client do),
  *   cancelTask for a task of several slots;
  *   stake / unstake -> the court's stake / requestExit; transfer -> ERC-20
- *   transfer; agent_* -> nothing (registration has no bearing on the money,
+ *   transfer; flood -> its self-transfers, one chain block each, all in the
+ *   last block's second; vote_commit ("commit:NAME:ACCEPT:ATTEMPT:SALT") /
+ *   vote_reveal -> the court's commit / reveal; agent_* -> nothing (registration has no bearing on the money,
  *   and the registry's rules are checked by test_chain_erc8004).
  * Time: block h of the ledger has a timestamp; each chain transaction of that
  * step is mined at the same offset from the chain's start (anvil lets blocks
@@ -616,11 +618,12 @@ static int expects_ok(json_t *it) {
     return !e || (json_is_string(e) && !strcmp(json_string_value(e), "ok"));
 }
 
-/* One block of the ledger: items played in order at its time, after its
+/* One block of the ledger: items played in order at its time (extra_s
+ * after the ledger's next: -1 is the last block's second), after its
  * deadlines; the block is made when one of them is expected to apply. A
  * refusal whose rule has no counterpart is skipped (on the ledger it changed
  * nothing); an applied action whose rule has none stops the scenario. */
-static void run_block(run *r, json_t *items) {
+static void run_block(run *r, json_t *items, int64_t extra_s) {
     size_t n = json_array_size(items);
     int makes = 0;
     char skip[16] = {0};
@@ -631,7 +634,7 @@ static void run_block(run *r, json_t *items) {
         if (why) skip[i] = 1, r->refusals_skipped++;
         if (expects_ok(it)) makes = 1;
     }
-    uint64_t t = next_time(r, 0);
+    uint64_t t = next_time(r, extra_s);
     if (deadlines(r, t)) makes = 1; /* the ledger's block holds what its deadlines did */
     for (size_t i = 0; i < n && !r->stop[0]; i++) {
         json_t *it = json_array_get(items, i), *spec = json_object_get(it, "action");
@@ -928,16 +931,87 @@ static int genesis(run *r, json_t *g) {
     return 0;
 }
 
+/* Sends `as`'s self-transfer of one base unit through the node as `as`
+ * (anvil_impersonateAccount: no signing here, one call, so floods of 1000
+ * blocks stay quick); automining puts it in a block of its own. */
+static int flood_tx(run *r, party *a, json_t **hash) {
+    gt_abi_val args[] = {gt_abi_address(&a->ca.addr), gt_abi_uint(1)};
+    gt_buf d = GT_BUF_INIT;
+    gt_err err;
+    int rc = gt_abi_calldata("transfer(address,uint256)", args, 2, &d, &err);
+    json_t *tx = rc ? NULL : json_pack("[{s:o, s:o, s:o, s:o}]", "from", gt_rpc_data(a->ca.addr.b, 20), "to",
+                                       gt_rpc_data(r->token.b, 20), "data", gt_rpc_data(d.data, d.len), "gas",
+                                       gt_rpc_u64(100000));
+    gt_buf_free(&d);
+    json_decref(*hash);
+    *hash = NULL;
+    if (!rc) rc = gt_rpc_call(C.rpc, "eth_sendTransaction", tx, hash, &err);
+    if (rc) FAIL(r, "flood: a self-transfer of %s was not taken: %s", a->name, rc ? err.msg : "");
+    return rc;
+}
+
+/* The Transfer events of the token from `who` since block `from`. */
+static uint64_t transfers_since(run *r, const gt_addr *who, uint64_t from) {
+    uint8_t sig[32], topic[32] = {0};
+    json_t *logs = NULL;
+    gt_keccak256("Transfer(address,address,uint256)", 33, sig);
+    memcpy(topic + 12, who->b, 20);
+    json_t *q = json_pack("[{s:o, s:s, s:o, s:[o,o]}]", "fromBlock", gt_rpc_u64(from), "toBlock", "latest", "address",
+                          gt_rpc_data(r->token.b, 20), "topics", gt_rpc_data(sig, 32), gt_rpc_data(topic, 32));
+    gt_err err;
+    uint64_t n = gt_rpc_call(C.rpc, "eth_getLogs", q, &logs, &err) ? UINT64_MAX : json_array_size(logs);
+    json_decref(logs);
+    return n;
+}
+
+/* An attacker's traffic (the ledger's flood): n self-transfers of one base
+ * unit by `as`, one block each, all in the last block's second, the ledger's
+ * deadlines checked at each block's start. The chain's blocks share that
+ * second: afterwards its clock has not moved and all n transfers applied. */
+static void run_flood(run *r, const char *as, json_int_t n) {
+    party *a = as ? find_acc(r, as) : NULL;
+    if (!a || n < 1 || n > 100000) { FAIL(r, "flood: needs \"as\" and 1 to 100000"); return; }
+    uint64_t b0 = 0;
+    json_t *hash = NULL;
+    gt_err err;
+    if (gt_chain_block_number(&C, &b0, &err) ||
+        anvil_rpc(&C, "anvil_impersonateAccount", json_pack("[o]", gt_rpc_data(a->ca.addr.b, 20)))) {
+        FAIL(r, "flood: cannot send as %s", as);
+        return;
+    }
+    uint64_t t = 0, got;
+    for (json_int_t k = 0; k < n && !r->failed && !r->stop[0]; k++) {
+        t = next_time(r, -1);
+        (void)deadlines(r, t);
+        if (r->stop[0] || flood_tx(r, a, &hash)) break;
+        r->height++, r->last_t = t;
+    }
+    /* The node mines them in nonce order: the last one's receipt means all are in. */
+    uint8_t last[32];
+    gt_chain_receipt rc_ = {0};
+    if (hash && (gt_rpc_to_fixed(hash, last, 32, "hash", &err) || gt_chain_wait(&C, last, &rc_, &err)))
+        FAIL(r, "flood: the last self-transfer was not mined: %s", err.msg);
+    gt_chain_receipt_free(&rc_);
+    json_decref(hash);
+    anvil_rpc(&C, "anvil_stopImpersonatingAccount", json_pack("[o]", gt_rpc_data(a->ca.addr.b, 20)));
+    gt_chain_account_resync(&a->ca);
+    if (r->failed || r->stop[0]) return;
+    if (anvil_now(&C) != r->base + (t - GENESIS_TIME)) FAIL(r, "flood: the chain's clock moved");
+    else if ((got = transfers_since(r, &a->ca.addr, b0 + 1)) != (uint64_t)n)
+        FAIL(r, "flood: %llu of %lld self-transfers applied", (unsigned long long)got, (long long)n);
+    else PASS();
+}
+
 /* One step of the file (a stop or a failure is left in r). */
 static void run_step(run *r, json_t *st) {
     json_t *v;
     if ((v = json_object_get(st, "action"))) {
         json_t *one = json_array();
         json_array_append(one, st);
-        run_block(r, one);
+        run_block(r, one, 0);
         json_decref(one);
     } else if ((v = json_object_get(st, "batch"))) {
-        run_block(r, v);
+        run_block(r, v, 0);
     } else if ((v = json_object_get(st, "tick"))) {
         json_t *spb = json_object_get(st, "secondsPerBlock");
         run_ticks(r, json_integer_value(v), spb ? (int64_t)json_integer_value(spb) - 1 : 0);
@@ -950,8 +1024,11 @@ static void run_step(run *r, json_t *st) {
     } else if (json_object_get(st, "expectAgent") || json_object_get(st, "expectReputation") ||
                json_object_get(st, "expectHeight")) {
         r->not_compared++;
-    } else if (json_object_get(st, "grind") || json_object_get(st, "flood")) {
-        stop_at(r, "%s", "the block maker's grind or an attacker's flood of blocks: the ledger's block rules");
+    } else if ((v = json_object_get(st, "flood"))) {
+        run_flood(r, json_string_value(json_object_get(st, "as")), json_integer_value(v));
+    } else if (json_object_get(st, "grind")) {
+        stop_at(r, "%s", "the block maker's grind of a panel draw: the ledger's draw seed (a hash chain fixed at "
+                         "genesis); the court seeds its draw with a block hash");
     } else {
         FAIL(r, "unknown step kind");
     }
@@ -963,8 +1040,9 @@ static void run_step(run *r, json_t *st) {
 static int stops_before_money(json_t *steps, const char **why) {
     for (size_t i = 0; i < json_array_size(steps); i++) {
         json_t *st = json_array_get(steps, i), *items = json_object_get(st, "batch");
-        if (json_object_get(st, "grind") || json_object_get(st, "flood")) {
-            *why = "the block maker's grind or an attacker's flood of blocks: the ledger's block rules";
+        if (json_object_get(st, "grind")) {
+            *why = "the block maker's grind of a panel draw: the ledger's draw seed (a hash chain fixed at genesis); "
+                   "the court seeds its draw with a block hash";
             return (int)i + 1;
         }
         if (json_object_get(st, "action")) items = NULL;
