@@ -29,6 +29,13 @@
 //     weight (at most its stake at the draw) out of its free stake; it reveals
 //     after the commit window (or once every member committed), before the
 //     reveal window ends. A reveal opens the sender's own commitment only;
+//   - or votes are open (vote(), the ledger's dispute_vote): a member votes
+//     in the clear in the commit window, bonding the same 20 %; the first
+//     commitment seals the case (open votes refused from then on), as on the
+//     ledger. A case with no commitment has nothing to reveal: it closes at
+//     the end of its commit window (the ledger's vote window), and an open
+//     vote that decides it (see below) settles it in the same transaction,
+//     as the ledger settles a dispute at the deciding vote;
 //   - the case resolves after the reveal window, or early once every
 //     commitment is revealed and one side holds more than two thirds of the
 //     panel's weight (or the whole panel voted). accept weight > reject
@@ -37,8 +44,9 @@
 //     stands (stake slashed to the client, the worker's bond to the rejecting
 //     judges). A tie or no vote: the rejection stands, nobody's bond is taken.
 //     Judges on the losing side and judges who never revealed lose their bond
-//     to the winning judges by weight; rounding remainders go to the winning
-//     party;
+//     to the winning judges by weight, paid to their wallets (the winners'
+//     own bonds go back into their stake: the ledger's mk_judges_settle);
+//     rounding remainders go to the winning party;
 //   - no stake moves while a drawn block's hash is known and its panel not
 //     yet drawn (stake, requestExit and resolve are refused until someone
 //     calls draw): nobody can reshape the stake a known seed is applied to.
@@ -82,6 +90,7 @@ contract DisputeCourt {
         address client;      // slot 0
         uint64 drawBlock;
         CaseState state;
+        bool isSealed;       // a commitment was made: open votes are refused (in slot 0, which commit reads)
         address provider;    // slot 1
         uint64 commitEnd;
         address evaluator;   // slot 2
@@ -91,7 +100,7 @@ contract DisputeCourt {
         uint32 members;
         uint32 commits;
         uint96 rejectW;      // slot 4
-        uint32 reveals;
+        uint32 reveals;      // commitments revealed plus open votes
     }
 
     struct Seat {
@@ -244,21 +253,26 @@ contract DisputeCourt {
 
     function commit(uint256 jobId, bytes32 commitment) external {
         Case storage c = cases[jobId];
-        require(c.state == CaseState.Voting, "court: the case is not voting");
-        require(block.timestamp < c.commitEnd, "court: the commit window has closed");
-        Seat storage s = seats[jobId][msg.sender];
-        require(s.weight > 0, "court: not on this dispute's panel");
-        require(s.vote == Vote.None, "court: already committed");
-        uint256 bond = uint256(s.weight) * JUDGE_SLASH_PCT / 100;
-        if (bond > s.stakeAtDraw) bond = s.stakeAtDraw;
-        Validator storage v = validatorOf[msg.sender];
-        require(uint256(v.locked) + bond <= v.active, "court: a vote bonds 20% of the judge's weight from its free stake");
-        v.locked += uint96(bond);
+        (Seat storage s, uint256 bond) = bondSeat(jobId, c);
         s.vote = Vote.Committed;
         s.commitment = commitment;
-        c.commits++;
-        committers[jobId].push(msg.sender);
+        if (!c.isSealed) c.isSealed = true;
         emit VoteCommitted(jobId, msg.sender, commitment, bond);
+    }
+
+    // An open vote (the ledger's dispute_vote): bonds as commit does, counts
+    // at once, and settles the case when it decides it (mk_panel_decided).
+    function vote(uint256 jobId, bool accept) external {
+        Case storage c = cases[jobId];
+        require(!c.isSealed || c.state != CaseState.Voting,
+                "court: votes on this case are sealed (commit, then reveal)");
+        (Seat storage s, uint256 bond) = bondSeat(jobId, c);
+        emit VoteCommitted(jobId, msg.sender, bytes32(0), bond);
+        count(jobId, c, s, accept);
+        if (decided(c)) {
+            noSeedPending();
+            settle(jobId, c);
+        }
     }
 
     function reveal(uint256 jobId, bool accept, bytes32 salt) external {
@@ -271,11 +285,7 @@ contract DisputeCourt {
         require(s.vote == Vote.Committed, "court: no sealed vote of yours to reveal");
         require(commitmentOf(accept, salt, msg.sender, jobId) == s.commitment,
                 "court: accept and salt do not open your commitment");
-        s.vote = accept ? Vote.Accept : Vote.Reject;
-        if (accept) c.acceptW += s.weight;
-        else c.rejectW += s.weight;
-        c.reveals++;
-        emit VoteRevealed(jobId, msg.sender, accept, s.weight);
+        count(jobId, c, s, accept);
     }
 
     // Anyone, once the case can close: settles judges and parties.
@@ -283,8 +293,13 @@ contract DisputeCourt {
         noSeedPending();
         Case storage c = cases[jobId];
         require(c.state == CaseState.Voting, "court: the case is not voting");
-        require(block.timestamp >= c.revealEnd || (c.reveals == c.commits && decided(c)),
-                "court: the vote is still open");
+        require(block.timestamp >= c.revealEnd || (!c.isSealed && block.timestamp >= c.commitEnd) ||
+                (c.reveals == c.commits && decided(c)), "court: the vote is still open");
+        settle(jobId, c);
+    }
+
+    // Closes a voting case: the parties through the escrow, then the judges.
+    function settle(uint256 jobId, Case storage c) private {
         c.state = CaseState.Resolved;
         uint8 outcome = c.acceptW > c.rejectW ? OUTCOME_WORKER_WON
                       : c.rejectW > c.acceptW ? OUTCOME_REJECTION_STANDS : OUTCOME_NO_DECISION;
@@ -314,12 +329,38 @@ contract DisputeCourt {
         return (c.state, c.drawBlock, c.commitEnd, c.revealEnd, c.total, c.acceptW, c.rejectW, c.members);
     }
 
-    function seatOf(uint256 jobId, address judge) external view returns (uint256 weight, Vote vote) {
+    function seatOf(uint256 jobId, address judge) external view returns (uint256 weight, Vote choice) {
         Seat storage s = seats[jobId][judge];
         return (s.weight, s.vote);
     }
 
     // ---- internals ----
+
+    // A panel member's vote bonded (commit or open vote): JUDGE_SLASH_PCT % of
+    // its weight, at most its stake at the draw, out of its free stake.
+    function bondSeat(uint256 jobId, Case storage c) private returns (Seat storage s, uint256 bond) {
+        require(c.state == CaseState.Voting, "court: the case is not voting");
+        require(block.timestamp < c.commitEnd, "court: the commit window has closed");
+        s = seats[jobId][msg.sender];
+        require(s.weight > 0, "court: not on this dispute's panel");
+        require(s.vote == Vote.None, "court: already committed");
+        bond = uint256(s.weight) * JUDGE_SLASH_PCT / 100;
+        if (bond > s.stakeAtDraw) bond = s.stakeAtDraw;
+        Validator storage v = validatorOf[msg.sender];
+        require(uint256(v.locked) + bond <= v.active, "court: a vote bonds 20% of the judge's weight from its free stake");
+        v.locked += uint96(bond);
+        c.commits++;
+        committers[jobId].push(msg.sender);
+    }
+
+    // A vote opened (revealed, or cast in the clear) joins its side.
+    function count(uint256 jobId, Case storage c, Seat storage s, bool accept) private {
+        s.vote = accept ? Vote.Accept : Vote.Reject;
+        if (accept) c.acceptW += s.weight;
+        else c.rejectW += s.weight;
+        c.reveals++;
+        emit VoteRevealed(jobId, msg.sender, accept, s.weight);
+    }
 
     function schedule(uint256 jobId, Case storage c) private {
         c.state = CaseState.Drawing;
@@ -424,19 +465,17 @@ contract DisputeCourt {
         }
     }
 
-    // pot to the winning judges by weight, into their stake; returns what was paid.
+    // pot to the winning judges by weight, to their wallets (the ledger pays
+    // a judge's share to its balance); returns what was paid.
     function payWinners(uint256 jobId, Vote win, uint256 pot, uint256 winW) private returns (uint256 paid) {
         address[] storage l = committers[jobId];
         for (uint256 i = 0; i < l.length && winW > 0; i++) {
             Seat storage s = seats[jobId][l[i]];
             if (s.vote != win) continue;
             uint256 share = pot * s.weight / winW;
-            Validator storage v = validatorOf[l[i]];
-            require(uint256(v.active) + share <= type(uint96).max, "court: stake over 2^96 - 1");
-            v.active += uint96(share);
-            if (v.index1 == 0) list(l[i], v); // under the newcomer's rule, or out until it stakes again
             paid += share;
             emit JudgePaid(jobId, l[i], share);
+            if (share > 0) require(token.transfer(l[i], share), "court: token transfer failed");
         }
     }
 

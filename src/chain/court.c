@@ -114,6 +114,17 @@ int gt_court_reveal(gt_chain *c, const gt_addr *court, gt_chain_account *a, uint
     return rc;
 }
 
+/* vote(jobId, accept): an open vote, bonded like a commitment; the court
+ * settles the case in the same transaction when the vote decides it. */
+int gt_court_vote_open(gt_chain *c, const gt_addr *court, gt_chain_account *a, uint64_t job_id, int accept,
+                       uint64_t *gas, gt_err *err) {
+    gt_abi_val args[] = {gt_abi_uint(job_id), gt_abi_bool(accept)};
+    gt_chain_receipt r = {0};
+    int rc = gt_chain_invoke(c, court, a, "vote(uint256,bool)", args, 2, &r, gas, err);
+    gt_chain_receipt_free(&r);
+    return rc;
+}
+
 /* eth_call of sig(args) on the court; out gets the return data. */
 static int view(gt_chain *c, const gt_addr *court, const char *sig, const gt_abi_val *args, size_t n, gt_buf *out,
                 gt_err *err) {

@@ -57,6 +57,10 @@ int gt_court_commit(gt_chain *c, const gt_addr *court, gt_chain_account *a, uint
                     uint64_t *gas, gt_err *err);
 int gt_court_reveal(gt_chain *c, const gt_addr *court, gt_chain_account *a, uint64_t job_id, int accept,
                     uint64_t *gas, gt_err *err);
+/* vote(jobId, accept) in the clear (the ledger's dispute_vote): refused once a
+ * commitment sealed the case; settles the case when it decides it. */
+int gt_court_vote_open(gt_chain *c, const gt_addr *court, gt_chain_account *a, uint64_t job_id, int accept,
+                       uint64_t *gas, gt_err *err);
 int gt_court_get(gt_chain *c, const gt_addr *court, uint64_t job_id, gt_court_case *out, gt_err *err);
 /* A judge's seat: its weight (0: not on the panel) and vote. */
 int gt_court_seat(gt_chain *c, const gt_addr *court, uint64_t job_id, const gt_addr *judge, uint64_t *weight,

@@ -114,12 +114,13 @@ static uint64_t disputed_job(uint64_t budget, uint64_t stake, steps *g) {
 
 /* The evaluator rejects good work; the worker disputes; all three judges
  * re-run and accept. The worker gets budget, stake and bond; the evaluator's
- * bond goes to the judges by weight (rounding to the worker). */
+ * bond goes to the judges' wallets by weight (rounding to the worker), their
+ * own bonds back into their stake (the ledger's rule). */
 static void test_wrongful_rejection(void) {
     steps g = {0};
     uint64_t w0 = balance(&WORKER.addr), v0 = balance(&VERIFIER.addr), c0 = balance(&CLIENT.addr);
-    uint64_t a0[N_JUDGES], gas = 0;
-    for (int i = 0; i < N_JUDGES; i++) a0[i] = validator(&J[i].addr, 0);
+    uint64_t a0[N_JUDGES], b0[N_JUDGES], gas = 0;
+    for (int i = 0; i < N_JUDGES; i++) a0[i] = validator(&J[i].addr, 0), b0[i] = balance(&J[i].addr);
     uint64_t id = disputed_job(1000, 100000, &g);
     CHECK_EQ_U64(balance(&VERIFIER.addr), v0 - 100000);
     OK(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_DRAW, id, &g.draw, &e_));
@@ -146,10 +147,11 @@ static void test_wrongful_rejection(void) {
     CHECK_EQ_U64(balance(&VERIFIER.addr), v0 - 100000);
     uint64_t paid = 0;
     for (int i = 0; i < N_JUDGES; i++) {
-        uint64_t a = validator(&J[i].addr, 0);
+        uint64_t b = balance(&J[i].addr);
+        CHECK_EQ_U64(validator(&J[i].addr, 0), a0[i]);
         CHECK_EQ_U64(validator(&J[i].addr, 1), 0);
-        CHECK_EQ_U64(a - a0[i], (uint64_t)((unsigned __int128)100000 * a0[i] / cs.total));
-        paid += a - a0[i];
+        CHECK_EQ_U64(b - b0[i], (uint64_t)((unsigned __int128)100000 * a0[i] / cs.total));
+        paid += b - b0[i];
     }
     CHECK(paid <= 100000 && paid + N_JUDGES >= 100000);
     gt_escrow_job j;
@@ -170,7 +172,7 @@ static void test_wrongful_rejection(void) {
 static void test_bad_worker_disputes(void) {
     steps g = {0};
     uint64_t w0 = balance(&WORKER.addr), v0 = balance(&VERIFIER.addr), c0 = balance(&CLIENT.addr);
-    uint64_t a0 = validator(&J[0].addr, 0);
+    uint64_t a0 = validator(&J[0].addr, 0), b0 = balance(&J[0].addr);
     uint64_t id = disputed_job(1000, 50000, &g);
     CHECK_EQ_U64(balance(&WORKER.addr), w0 - 100000); /* stake and bond locked */
     OK(gt_court_do(&C, &COURT, &WORKER, GT_COURT_DRAW, id, NULL, &e_));
@@ -180,7 +182,8 @@ static void test_bad_worker_disputes(void) {
     CHECK_EQ_U64(balance(&WORKER.addr), w0 - 100000);
     CHECK_EQ_U64(balance(&CLIENT.addr), c0 + 50000); /* budget back, stake slashed to it */
     CHECK_EQ_U64(balance(&VERIFIER.addr), v0);
-    CHECK(validator(&J[0].addr, 0) > a0);
+    CHECK_EQ_U64(validator(&J[0].addr, 0), a0); /* its bond back into its stake, its share to its wallet */
+    CHECK(balance(&J[0].addr) > b0);
     gt_escrow_job j;
     OK(gt_escrow_get(&C, &ESCROW, id, &j, &e_));
     CHECK_EQ_INT(j.status, GT_ESCROW_REJECTED);
@@ -192,7 +195,7 @@ static void test_bad_worker_disputes(void) {
  * reveals. Both lose their bonds to J0, with the worker's bond. */
 static void test_copier_and_silent_judge(void) {
     steps g = {0};
-    uint64_t a[N_JUDGES];
+    uint64_t a[N_JUDGES], b0 = balance(&J[0].addr);
     for (int i = 0; i < N_JUDGES; i++) a[i] = validator(&J[i].addr, 0);
     uint64_t id = disputed_job(1000, 40000, &g);
     OK(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_DRAW, id, NULL, &e_));
@@ -225,8 +228,70 @@ static void test_copier_and_silent_judge(void) {
     uint64_t b1 = a[1] / 5, b2 = a[2] / 5; /* their bonds: 20% of their weight (= stake: all sit) */
     CHECK_EQ_U64(validator(&J[1].addr, 0), a[1] - b1);
     CHECK_EQ_U64(validator(&J[2].addr, 0), a[2] - b2);
-    CHECK_EQ_U64(validator(&J[0].addr, 0), a[0] + b1 + b2 + 40000); /* the only winner takes all */
+    CHECK_EQ_U64(validator(&J[0].addr, 0), a[0]);
+    CHECK_EQ_U64(balance(&J[0].addr), b0 + b1 + b2 + 40000); /* the only winner takes all, to its wallet */
     for (int i = 0; i < N_JUDGES; i++) CHECK_EQ_U64(validator(&J[i].addr, 1), 0);
+}
+
+/* Open votes (the ledger's dispute_vote): J2 rejects, J1 accepts, each
+ * bonding 20 % of its weight; the deciding vote (J0's: the whole panel has
+ * voted, accept holding most) settles the case in its own transaction: the
+ * worker paid, J2's bond and the evaluator's to J0 and J1's wallets by
+ * weight. A second case: a commitment seals it (an open vote refused); a
+ * third: one open vote that decides nothing, and the case closes at the end
+ * of its commit window (nothing sealed to reveal), not before. */
+static void test_open_votes(void) {
+    steps g = {0};
+    uint64_t a[N_JUDGES], b[N_JUDGES], w0 = balance(&WORKER.addr), gas = 0;
+    for (int i = 0; i < N_JUDGES; i++) a[i] = validator(&J[i].addr, 0), b[i] = balance(&J[i].addr);
+    uint64_t id = disputed_job(1000, 30000, &g);
+    OK(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_DRAW, id, NULL, &e_));
+    REFUSED(gt_court_vote_open(&C, &COURT, &VERIFIER, id, 0, NULL, &e_), "not on this dispute's panel");
+    OK(gt_court_vote_open(&C, &COURT, &J[2], id, 0, NULL, &e_));
+    REFUSED(gt_court_vote_open(&C, &COURT, &J[2], id, 1, NULL, &e_), "already");
+    CHECK_EQ_U64(validator(&J[2].addr, 1), a[2] / 5);
+    OK(gt_court_vote_open(&C, &COURT, &J[1], id, 1, NULL, &e_));
+    gt_court_case cs;
+    OK(gt_court_get(&C, &COURT, id, &cs, &e_));
+    CHECK_EQ_INT(cs.state, GT_COURT_VOTING); /* no side over two thirds, a member yet to vote */
+    CHECK_EQ_U64(cs.reject_w, a[2]);
+    CHECK_EQ_U64(cs.accept_w, a[1]);
+    OK(gt_court_vote_open(&C, &COURT, &J[0], id, 1, &gas, &e_));
+    OK(gt_court_get(&C, &COURT, id, &cs, &e_));
+    CHECK_EQ_INT(cs.state, GT_COURT_RESOLVED);
+    gt_escrow_job j;
+    OK(gt_escrow_get(&C, &ESCROW, id, &j, &e_));
+    CHECK_EQ_INT(j.status, GT_ESCROW_COMPLETED);
+    uint64_t pot = 30000 + a[2] / 5, won = a[0] + a[1], paid = 0;
+    CHECK_EQ_U64(validator(&J[2].addr, 0), a[2] - a[2] / 5);
+    for (int i = 0; i < 2; i++) {
+        uint64_t share = (uint64_t)((unsigned __int128)pot * a[i] / won);
+        CHECK_EQ_U64(validator(&J[i].addr, 0), a[i]);
+        CHECK_EQ_U64(validator(&J[i].addr, 1), 0);
+        CHECK_EQ_U64(balance(&J[i].addr), b[i] + share);
+        paid += share;
+    }
+    CHECK_EQ_U64(balance(&WORKER.addr), w0 + 1000 + pot - paid); /* the rounding remainder to the winner */
+    REFUSED(gt_court_vote_open(&C, &COURT, &J[0], id, 1, NULL, &e_), "not voting");
+    printf("gas of the deciding open vote (settles the case, 3 judges): %llu\n", (unsigned long long)gas);
+
+    uint64_t sealed = disputed_job(1000, 30000, &g);
+    OK(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_DRAW, sealed, NULL, &e_));
+    OK(gt_court_commit(&C, &COURT, &J[0], sealed, 1, NULL, &e_));
+    REFUSED(gt_court_vote_open(&C, &COURT, &J[1], sealed, 1, NULL, &e_), "sealed");
+    uint64_t quiet = disputed_job(1000, 30000, &g);
+    OK(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_DRAW, quiet, NULL, &e_));
+    OK(gt_court_vote_open(&C, &COURT, &J[1], quiet, 1, NULL, &e_));
+    REFUSED(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_RESOLVE, quiet, NULL, &e_), "still open");
+    CHECK_EQ_INT(anvil_advance(&C, WINDOWS.commit_s), 0);
+    REFUSED(gt_court_vote_open(&C, &COURT, &J[2], quiet, 1, NULL, &e_), "commit window has closed");
+    /* The sealed case still waits for its reveal window; the open one closes. */
+    REFUSED(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_RESOLVE, sealed, NULL, &e_), "still open");
+    OK(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_RESOLVE, quiet, NULL, &e_));
+    OK(gt_escrow_get(&C, &ESCROW, quiet, &j, &e_));
+    CHECK_EQ_INT(j.status, GT_ESCROW_COMPLETED); /* J1's accept outweighs no reject */
+    CHECK_EQ_INT(anvil_advance(&C, WINDOWS.reveal_s), 0);
+    OK(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_RESOLVE, sealed, NULL, &e_)); /* J0 never revealed */
 }
 
 /* The client and the evaluator stake as validators too, and are still never
@@ -491,6 +556,7 @@ int main(void) {
     RUN(test_wrongful_rejection);
     RUN(test_bad_worker_disputes);
     RUN(test_copier_and_silent_judge);
+    RUN(test_open_votes);
     RUN(test_parties_not_on_panel);
     RUN(test_undisputed_rejection);
     RUN(test_timed_rejection_reopens);

@@ -18,13 +18,18 @@
  *   task_claim -> claim (claimTask of a task of several slots: the contract
  *   picks the lowest open slot); task_submit -> submit(result) of the slot's
  *   job; task_verify -> complete
- *   (accept) or reject(reason); task_dispute -> dispute; task_settle ->
+ *   (accept) or reject(reason); task_dispute -> dispute (the runner mines the
+ *   court's draw blocks and draws); dispute_vote -> the court's open vote
+ *   (vote(jobId, accept): the deciding vote settles the case at once, as on
+ *   the ledger); task_settle ->
  *   finalize() of a rejection past its window (an acceptance was paid by
  *   complete: the settle that follows it has nothing left to do on chain);
  *   task_cancel -> reject by the poster (what ERC-8183 lets a client do),
  *   cancelTask for a task of several slots;
  *   stake / unstake -> the court's stake / requestExit; transfer -> ERC-20
- *   transfer; agent_* -> nothing (registration has no bearing on the money,
+ *   transfer; flood -> its self-transfers, one chain block each, all in the
+ *   last block's second; vote_commit ("commit:NAME:ACCEPT:ATTEMPT:SALT") /
+ *   vote_reveal -> the court's commit / reveal; agent_* -> nothing (registration has no bearing on the money,
  *   and the registry's rules are checked by test_chain_erc8004).
  * Time: block h of the ledger has a timestamp; each chain transaction of that
  * step is mined at the same offset from the chain's start (anvil lets blocks
@@ -33,7 +38,8 @@
  * runner calls what a keeper would at that time: claimRefund when an
  * unclaimed task's claim window closes, timeout when a claim's submit
  * deadline (stake slashed, job reopened to other workers) or a submission's
- * verify deadline (everyone refunded) passes.
+ * verify deadline (everyone refunded) passes, and resolve when a dispute's
+ * vote window (the court's commit window) closes with no decision.
  * Views: expectBalances compares balance (the token), locked (what the escrow
  * holds for the account, plus its court bonds), staked and unbonding (the
  * court); expectTask compares status, escrow, and each slot's state, worker
@@ -43,7 +49,7 @@
  * what the jobs hold.
  *
  * A rule the contracts do not have stops the scenario at that step, loudly,
- * with the reason (a fee on a multi-slot task, quorum verdicts, open dispute votes, a
+ * with the reason (a fee on a multi-slot task, quorum verdicts, sealed dispute votes, a
  * settled rejection reopening the slot of a task with a fee...): the steps before it were
  * compared, the rest are listed as not run on chain. A refusal whose rule
  * only the ledger has (skill or registry names, window bounds, a verdict
@@ -81,8 +87,9 @@ typedef struct job {
     int slot, slots;
     uint64_t id, seats; /* seats: the task's seatsPerWorker (0 meaning 1) */
     uint64_t claim_close, claim_t, submit_t, submit_s, verify_s; /* scenario time */
-    int settled_seen; /* a task_settle after an acceptance was played */
+    int settled_seen; /* a task_settle after an acceptance was played, or a dispute won (paid at once) */
     int timed;        /* the job has per-phase deadlines (setPhases) */
+    int sealed;       /* a commitment sealed the job's dispute: it closes at the reveal window's end */
 } job;
 
 typedef struct run {
@@ -221,6 +228,43 @@ static void time_out(run *r, job *jb, uint64_t t) {
         FAIL(r, "timeout of %s: %s", jb->tag, err.msg);
 }
 
+/* Would a rejection of jb that stands at t reopen the slot on the ledger and
+ * end the job on chain? (JobEscrow reopens a timed job without a fee.) */
+static int reopens(run *r, job *jb, uint64_t t) {
+    return t < jb->claim_close && (!jb->timed || fee_of(r, jb->id));
+}
+
+/* After a court call that may have closed jb's dispute: a dispute the
+ * worker won pays the slot at once on the ledger (no settle follows). */
+static int court_closed(run *r, job *jb, gt_err *err) {
+    gt_escrow_job j;
+    int rc = gt_escrow_get(&C, &r->escrow, jb->id, &j, err);
+    if (!rc && j.status == GT_ESCROW_COMPLETED) jb->settled_seen = 1;
+    return rc;
+}
+
+/* A dispute's vote deadline at scenario time t: the ledger closes the vote
+ * (the court's commit window with no commitment, nothing to reveal; its
+ * reveal window's end once a commitment sealed it); resolve()
+ * is called as a keeper would. Returns 1 when it fired. */
+static int vote_deadline(run *r, job *jb, uint64_t t) {
+    gt_court_case cs;
+    gt_err err;
+    if (gt_court_get(&C, &r->court, jb->id, &cs, &err)) { FAIL(r, "getCase: %s", err.msg); return 0; }
+    if (cs.state != GT_COURT_VOTING || r->base + (t - GENESIS_TIME) < (jb->sealed ? cs.reveal_end : cs.commit_end))
+        return 0;
+    if (cs.accept_w <= cs.reject_w && reopens(r, jb, t)) { /* the rejection stands */
+        stop_at(r, "the vote deadline of %s's dispute: a lost dispute reopens the slot on the ledger (its claim window "
+                   "is open); on chain a rejection that stands ends the job unless it is timed and has no fee", jb->tag);
+        return 0;
+    }
+    chain_at(r, t);
+    if (gt_court_do(&C, &r->court, &r->deployer, GT_COURT_RESOLVE, jb->id, NULL, &err) ||
+        court_closed(r, jb, &err))
+        FAIL(r, "resolve of %s's dispute at its deadline: %s", jb->tag, err.msg);
+    return 1;
+}
+
 /* The ledger's deadlines at the start of a block at time t: an unclaimed
  * task's claim window closing is refunded (claimRefund, as a keeper would);
  * a timed job's submit deadline (the stake slashed, the job reopened) or
@@ -243,6 +287,8 @@ static int deadlines(run *r, uint64_t t) {
             time_out(r, jb, t), fired++;
         } else if (j.status == GT_ESCROW_SUBMITTED && t >= jb->submit_t + jb->verify_s && jb->timed) {
             time_out(r, jb, t), fired++;
+        } else if (j.status == GT_ESCROW_DISPUTED) {
+            fired += vote_deadline(r, jb, t);
         } else if (j.status == GT_ESCROW_FUNDED && j.claimed && t >= jb->claim_t + jb->submit_s) {
             stop_at(r, "the submit deadline of %s passes: the ledger slashes the stake and reopens the slot at the "
                        "block's start; JobEscrow has one expiry per job and no reopening", jb->tag);
@@ -328,12 +374,18 @@ static const char *item_gap(run *r, json_t *it) {
                "per worker (postSlots' tasks take seatsPerWorker)";
     if (!strncmp(type, "agent_", 6)) return expect ? "the registry's rules (names, skills, retiring) are the "
                                                      "ledger's; AgentRegistry is a directory of card URIs" : NULL;
-    if (!strcmp(type, "dispute_vote") || !strcmp(type, "vote_commit") || !strcmp(type, "vote_reveal"))
-        return "the ledger's votes (open or sealed, closing early on stake); the court draws a panel that commits and "
-               "reveals over its windows (test_chain_dispute drives it)";
+    if (!strcmp(type, "vote_commit") &&
+        strncmp(json_string_value(json_object_get(spec, "commitment")) ? json_string_value(json_object_get(spec,
+                "commitment")) : "", "commit:", 7))
+        return "a sealed vote given as the ledger's commitment bytes (its preimage names the task, slot and attempt; "
+               "the court's the court, the chain and the job): only \"commit:NAME:ACCEPT:ATTEMPT:SALT\" maps";
+    if ((!strcmp(type, "dispute_vote") || !strcmp(type, "vote_commit") || !strcmp(type, "vote_reveal")) && r &&
+        !find_slot(r, json_string_value(json_object_get(spec, "task")), get_u64(spec, "slot")))
+        return "a slot the task does not have";
     if (!strcmp(type, "task_verify_partial")) return "per-unit (partial) verdicts: JobEscrow judges a job whole";
     static const char *const mapped[] = {"task_post", "task_claim", "task_submit", "task_verify", "task_settle",
-                                         "task_dispute", "task_cancel", "stake", "unstake", "transfer"};
+                                         "task_dispute", "task_cancel", "stake", "unstake", "transfer",
+                                         "dispute_vote", "vote_commit", "vote_reveal"};
     for (size_t i = 0; i < sizeof mapped / sizeof mapped[0]; i++)
         if (!strcmp(type, mapped[i])) return NULL;
     snprintf(why, sizeof why, "the action %s has no counterpart on chain", type);
@@ -352,8 +404,11 @@ static const char *settle_gap(run *r, json_t *it, job *jb, uint64_t t) {
     if (!strcmp(type, "task_cancel") && !e && jb->slots == 1 && !gt_addr_eq(&j.client, &j.evaluator))
         return "a poster's cancel of a funded task another evaluator judges: JobEscrow gives the budget back only "
                "after expiry (claimRefund)";
+    if (!strcmp(type, "dispute_vote") && !e && j.status == GT_ESCROW_DISPUTED && reopens(r, jb, t))
+        return "a vote that may close a dispute: a lost dispute reopens the slot on the ledger (its claim window is "
+               "open); on chain a rejection that stands ends the job unless the job is timed and has no fee";
     if (strcmp(type, "task_settle") || j.status != GT_ESCROW_REJECTED) return NULL;
-    if (t < jb->claim_close && (!jb->timed || fee_of(r, jb->id)))
+    if (reopens(r, jb, t))
         return "a settled rejection reopens the slot on the ledger (its claim window is open); a JobEscrow "
                "rejection ends the job unless the job is timed and has no fee";
     return NULL;
@@ -437,6 +492,54 @@ static int do_dispute(run *r, party *a, job *jb, gt_err *err) {
     return gt_court_do(&C, &r->court, &r->deployer, GT_COURT_DRAW, jb->id, NULL, err);
 }
 
+/* A dispute_vote: the court's open vote (the deciding one settles the case). */
+static int do_vote(run *r, party *a, job *jb, json_t *spec, gt_err *err) {
+    int rc = gt_court_vote_open(&C, &r->court, &a->ca, jb->id, json_is_true(json_object_get(spec, "accept")), NULL,
+                                err);
+    return rc ? rc : court_closed(r, jb, err);
+}
+
+/* A vote_commit written "commit:NAME:ACCEPT:ATTEMPT:SALT" (item_gap let
+ * no other form through): the court's commitment of NAME's vote with salt
+ * sha256(SALT), which "voteSalt": "blob:SALT" gives the reveal; sent by the
+ * acting account (a copier sends another judge's commitment). ATTEMPT is the
+ * ledger's: one job has one case on chain. */
+static int do_commit(run *r, party *a, job *jb, json_t *spec, gt_err *err) {
+    const char *s = json_string_value(json_object_get(spec, "commitment"));
+    char name[64];
+    int accept = 0, used = 0;
+    unsigned long long attempt = 0;
+    if (!s || sscanf(s, "commit:%63[^:]:%d:%llu:%n", name, &accept, &attempt, &used) != 3 || !used ||
+        !find_acc(r, name) || (accept != 0 && accept != 1))
+        return gt_err_set(err, GT_EINVAL, "vote_commit: a bad commitment");
+    uint8_t salt[32], h[32];
+    gt_sha256(s + used, strlen(s + used), salt);
+    gt_court_commitment(accept, salt, &find_acc(r, name)->ca.addr, &r->court, C.chain_id, jb->id, h);
+    gt_abi_val args[] = {gt_abi_uint(jb->id), gt_abi_bytes32(h)};
+    gt_chain_receipt rc_ = {0};
+    int rc = gt_chain_invoke(&C, &r->court, &a->ca, "commit(uint256,bytes32)", args, 2, &rc_, NULL, err);
+    gt_chain_receipt_free(&rc_);
+    if (!rc) jb->sealed = 1;
+    return rc;
+}
+
+/* A vote_reveal with its "voteSalt"; then, as a keeper, resolve() the case
+ * if it may close now (every commitment revealed and decided: the ledger
+ * settles at that reveal); a refusal of that resolve sends nothing. */
+static int do_reveal(run *r, party *a, job *jb, json_t *spec, gt_err *err) {
+    uint8_t salt[32];
+    if (get_b32(spec, "voteSalt", salt)) return gt_err_set(err, GT_EINVAL, "vote_reveal: a bad voteSalt");
+    gt_abi_val args[] = {gt_abi_uint(jb->id), gt_abi_bool(json_is_true(json_object_get(spec, "accept"))),
+                         gt_abi_bytes32(salt)};
+    gt_chain_receipt rc_ = {0};
+    int rc = gt_chain_invoke(&C, &r->court, &a->ca, "reveal(uint256,bool,bytes32)", args, 3, &rc_, NULL, err);
+    gt_chain_receipt_free(&rc_);
+    if (rc) return rc;
+    gt_err quiet;
+    (void)gt_court_do(&C, &r->court, &r->deployer, GT_COURT_RESOLVE, jb->id, NULL, &quiet);
+    return court_closed(r, jb, err);
+}
+
 /* A task_claim: claim() of a job, claimTask() of a task of several slots (the
  * contract picks the slot: the one now claimed by a, a's only seat on it). */
 static int do_claim(run *r, party *a, job *jb, uint64_t t, gt_err *err) {
@@ -484,6 +587,9 @@ static int play(run *r, json_t *it, uint64_t t, gt_err *err) {
                             err);
     }
     if (!strcmp(type, "task_dispute")) return do_dispute(r, a, jb, err);
+    if (!strcmp(type, "dispute_vote")) return do_vote(r, a, jb, spec, err);
+    if (!strcmp(type, "vote_commit")) return do_commit(r, a, jb, spec, err);
+    if (!strcmp(type, "vote_reveal")) return do_reveal(r, a, jb, spec, err);
     if (!strcmp(type, "task_cancel") && jb->slots > 1)
         return gt_escrow_task_do(&C, &r->escrow, &a->ca, 1, jb->id, NULL, err);
     if (!strcmp(type, "task_cancel")) {
@@ -512,11 +618,12 @@ static int expects_ok(json_t *it) {
     return !e || (json_is_string(e) && !strcmp(json_string_value(e), "ok"));
 }
 
-/* One block of the ledger: items played in order at its time, after its
+/* One block of the ledger: items played in order at its time (extra_s
+ * after the ledger's next: -1 is the last block's second), after its
  * deadlines; the block is made when one of them is expected to apply. A
  * refusal whose rule has no counterpart is skipped (on the ledger it changed
  * nothing); an applied action whose rule has none stops the scenario. */
-static void run_block(run *r, json_t *items) {
+static void run_block(run *r, json_t *items, int64_t extra_s) {
     size_t n = json_array_size(items);
     int makes = 0;
     char skip[16] = {0};
@@ -527,7 +634,7 @@ static void run_block(run *r, json_t *items) {
         if (why) skip[i] = 1, r->refusals_skipped++;
         if (expects_ok(it)) makes = 1;
     }
-    uint64_t t = next_time(r, 0);
+    uint64_t t = next_time(r, extra_s);
     if (deadlines(r, t)) makes = 1; /* the ledger's block holds what its deadlines did */
     for (size_t i = 0; i < n && !r->stop[0]; i++) {
         json_t *it = json_array_get(items, i), *spec = json_object_get(it, "action");
@@ -824,16 +931,89 @@ static int genesis(run *r, json_t *g) {
     return 0;
 }
 
+/* Sends `as`'s self-transfer of one base unit through the node as `as`
+ * (anvil_impersonateAccount: no signing here, one call, so floods of 1000
+ * blocks stay quick); automining puts it in a block of its own. */
+static int flood_tx(run *r, party *a, json_t **hash) {
+    gt_abi_val args[] = {gt_abi_address(&a->ca.addr), gt_abi_uint(1)};
+    gt_buf d = GT_BUF_INIT;
+    gt_err err;
+    int rc = gt_abi_calldata("transfer(address,uint256)", args, 2, &d, &err);
+    json_t *tx = rc ? NULL : json_pack("[{s:o, s:o, s:o, s:o}]", "from", gt_rpc_data(a->ca.addr.b, 20), "to",
+                                       gt_rpc_data(r->token.b, 20), "data", gt_rpc_data(d.data, d.len), "gas",
+                                       gt_rpc_u64(100000));
+    gt_buf_free(&d);
+    json_decref(*hash);
+    *hash = NULL;
+    if (!rc) rc = gt_rpc_call(C.rpc, "eth_sendTransaction", tx, hash, &err);
+    if (rc) FAIL(r, "flood: a self-transfer of %s was not taken: %s", a->name, rc ? err.msg : "");
+    return rc;
+}
+
+/* The Transfer events of the token from `who` since block `from`. */
+static uint64_t transfers_since(run *r, const gt_addr *who, uint64_t from) {
+    uint8_t sig[32], topic[32] = {0};
+    json_t *logs = NULL;
+    gt_keccak256("Transfer(address,address,uint256)", 33, sig);
+    memcpy(topic + 12, who->b, 20);
+    json_t *q = json_pack("[{s:o, s:s, s:o, s:[o,o]}]", "fromBlock", gt_rpc_u64(from), "toBlock", "latest", "address",
+                          gt_rpc_data(r->token.b, 20), "topics", gt_rpc_data(sig, 32), gt_rpc_data(topic, 32));
+    gt_err err;
+    uint64_t n = gt_rpc_call(C.rpc, "eth_getLogs", q, &logs, &err) ? UINT64_MAX : json_array_size(logs);
+    json_decref(logs);
+    return n;
+}
+
+/* An attacker's traffic (the ledger's flood): n self-transfers of one base
+ * unit by `as`, one block each, all in the last block's second, the ledger's
+ * deadlines checked at the first one's start. The chain's blocks share that
+ * second: afterwards its clock has not moved and all n transfers applied. */
+static void run_flood(run *r, const char *as, json_int_t n) {
+    party *a = as ? find_acc(r, as) : NULL;
+    if (!a || n < 1 || n > 100000) { FAIL(r, "flood: needs \"as\" and 1 to 100000"); return; }
+    uint64_t b0 = 0;
+    json_t *hash = NULL;
+    gt_err err;
+    if (gt_chain_block_number(&C, &b0, &err) ||
+        anvil_rpc(&C, "anvil_impersonateAccount", json_pack("[o]", gt_rpc_data(a->ca.addr.b, 20)))) {
+        FAIL(r, "flood: cannot send as %s", as);
+        return;
+    }
+    uint64_t t = 0, got;
+    for (json_int_t k = 0; k < n && !r->failed && !r->stop[0]; k++) {
+        t = next_time(r, -1);
+        /* Deadlines are times: the first block of the flood fires what is due
+         * in this second; the next ones share it and a self-transfer sets none. */
+        if (k == 0) (void)deadlines(r, t);
+        if (r->stop[0] || flood_tx(r, a, &hash)) break;
+        r->height++, r->last_t = t;
+    }
+    /* The node mines them in nonce order: the last one's receipt means all are in. */
+    uint8_t last[32];
+    gt_chain_receipt rc_ = {0};
+    if (hash && (gt_rpc_to_fixed(hash, last, 32, "hash", &err) || gt_chain_wait(&C, last, &rc_, &err)))
+        FAIL(r, "flood: the last self-transfer was not mined: %s", err.msg);
+    gt_chain_receipt_free(&rc_);
+    json_decref(hash);
+    anvil_rpc(&C, "anvil_stopImpersonatingAccount", json_pack("[o]", gt_rpc_data(a->ca.addr.b, 20)));
+    gt_chain_account_resync(&a->ca);
+    if (r->failed || r->stop[0]) return;
+    if (anvil_now(&C) != r->base + (t - GENESIS_TIME)) FAIL(r, "flood: the chain's clock moved");
+    else if ((got = transfers_since(r, &a->ca.addr, b0 + 1)) != (uint64_t)n)
+        FAIL(r, "flood: %llu of %lld self-transfers applied", (unsigned long long)got, (long long)n);
+    else PASS();
+}
+
 /* One step of the file (a stop or a failure is left in r). */
 static void run_step(run *r, json_t *st) {
     json_t *v;
     if ((v = json_object_get(st, "action"))) {
         json_t *one = json_array();
         json_array_append(one, st);
-        run_block(r, one);
+        run_block(r, one, 0);
         json_decref(one);
     } else if ((v = json_object_get(st, "batch"))) {
-        run_block(r, v);
+        run_block(r, v, 0);
     } else if ((v = json_object_get(st, "tick"))) {
         json_t *spb = json_object_get(st, "secondsPerBlock");
         run_ticks(r, json_integer_value(v), spb ? (int64_t)json_integer_value(spb) - 1 : 0);
@@ -846,8 +1026,11 @@ static void run_step(run *r, json_t *st) {
     } else if (json_object_get(st, "expectAgent") || json_object_get(st, "expectReputation") ||
                json_object_get(st, "expectHeight")) {
         r->not_compared++;
-    } else if (json_object_get(st, "grind") || json_object_get(st, "flood")) {
-        stop_at(r, "%s", "the block maker's grind or an attacker's flood of blocks: the ledger's block rules");
+    } else if ((v = json_object_get(st, "flood"))) {
+        run_flood(r, json_string_value(json_object_get(st, "as")), json_integer_value(v));
+    } else if (json_object_get(st, "grind")) {
+        stop_at(r, "%s", "the block maker's grind of a panel draw: the ledger's draw seed (a hash chain fixed at "
+                         "genesis); the court seeds its draw with a block hash");
     } else {
         FAIL(r, "unknown step kind");
     }
@@ -859,8 +1042,9 @@ static void run_step(run *r, json_t *st) {
 static int stops_before_money(json_t *steps, const char **why) {
     for (size_t i = 0; i < json_array_size(steps); i++) {
         json_t *st = json_array_get(steps, i), *items = json_object_get(st, "batch");
-        if (json_object_get(st, "grind") || json_object_get(st, "flood")) {
-            *why = "the block maker's grind or an attacker's flood of blocks: the ledger's block rules";
+        if (json_object_get(st, "grind")) {
+            *why = "the block maker's grind of a panel draw: the ledger's draw seed (a hash chain fixed at genesis); "
+                   "the court seeds its draw with a block hash";
             return (int)i + 1;
         }
         if (json_object_get(st, "action")) items = NULL;
