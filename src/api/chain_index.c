@@ -563,19 +563,19 @@ int gt_cindex_work(gt_cindex *ix, uint64_t job, gt_buf *in, gt_buf *out, int *fo
     return rc;
 }
 
-int gt_cindex_todo(gt_cindex *ix, const gt_addr *who, uint64_t *ids, size_t max, size_t *n, gt_err *err) {
+/* The ids sql selects (binding ?1 who's address, ?2 the number a2, ?3 max),
+ * at most max into ids; the shared body of the two work lists below. */
+static int select_ids(gt_cindex *ix, const char *sql, const gt_addr *who, int64_t a2, uint64_t *ids, size_t max,
+                      size_t *n, gt_err *err) {
     char me[GT_ADDR_STR_BYTES];
     sqlite3_stmt *st = NULL;
     gt_addr_to_str(who, me);
     *n = 0;
     pthread_mutex_lock(&ix->mu);
-    int ok = sqlite3_prepare_v2(ix->db,
-                                "SELECT j.id FROM jobs j JOIN work w ON w.job = j.id WHERE w.input IS NOT NULL AND"
-                                " w.step = 0 AND ((j.provider = ?1 AND j.status = 'funded' AND j.claimed = 0) OR"
-                                " (j.evaluator = ?1 AND j.status = 'submitted')) ORDER BY j.id LIMIT ?2",
-                                -1, &st, NULL) == SQLITE_OK &&
+    int ok = sqlite3_prepare_v2(ix->db, sql, -1, &st, NULL) == SQLITE_OK &&
              sqlite3_bind_text(st, 1, me, -1, SQLITE_STATIC) == SQLITE_OK &&
-             sqlite3_bind_int64(st, 2, (int64_t)max) == SQLITE_OK;
+             sqlite3_bind_int64(st, 2, a2) == SQLITE_OK &&
+             sqlite3_bind_int64(st, 3, (int64_t)max) == SQLITE_OK;
     int step = SQLITE_ERROR;
     while (ok && *n < max && (step = sqlite3_step(st)) == SQLITE_ROW)
         ids[(*n)++] = (uint64_t)sqlite3_column_int64(st, 0);
@@ -586,34 +586,26 @@ int gt_cindex_todo(gt_cindex *ix, const gt_addr *who, uint64_t *ids, size_t max,
     return rc;
 }
 
+int gt_cindex_todo(gt_cindex *ix, const gt_addr *who, uint64_t *ids, size_t max, size_t *n, gt_err *err) {
+    return select_ids(ix,
+                      "SELECT j.id FROM jobs j JOIN work w ON w.job = j.id WHERE w.input IS NOT NULL AND"
+                      " w.step = 0 AND ((j.provider = ?1 AND j.status = 'funded' AND j.claimed = 0) OR"
+                      " (j.evaluator = ?1 AND j.status = 'submitted')) ORDER BY j.id LIMIT ?3" /* ?2 unused */,
+                      who, 0, ids, max, n, err);
+}
+
 /* ---- the keeper's deadlines ---- */
 
 int gt_cindex_due(gt_cindex *ix, const gt_addr *who, uint64_t now_s, uint64_t *ids, size_t max, size_t *n,
                   gt_err *err) {
-    char me[GT_ADDR_STR_BYTES];
-    sqlite3_stmt *st = NULL;
     assert(now_s <= INT64_MAX);
-    gt_addr_to_str(who, me);
-    *n = 0;
-    pthread_mutex_lock(&ix->mu);
-    int ok = sqlite3_prepare_v2(ix->db,
-                                "SELECT id FROM jobs WHERE keep_after <= ?2 AND ((status IN ('appeal', 'disputed')"
-                                " AND ?1 IN (client, provider, evaluator)) OR (status IN ('funded', 'submitted') AND"
-                                " (client = ?1 OR (provider = ?1 AND status = 'submitted')) AND"
-                                " ((timed = 1 AND (claimed = 1 OR status = 'submitted')) OR expired_at <= ?2)))"
-                                " ORDER BY keep_after, id LIMIT ?3",
-                                -1, &st, NULL) == SQLITE_OK &&
-             sqlite3_bind_text(st, 1, me, -1, SQLITE_STATIC) == SQLITE_OK &&
-             sqlite3_bind_int64(st, 2, (int64_t)now_s) == SQLITE_OK &&
-             sqlite3_bind_int64(st, 3, (int64_t)max) == SQLITE_OK;
-    int step = SQLITE_ERROR;
-    while (ok && *n < max && (step = sqlite3_step(st)) == SQLITE_ROW)
-        ids[(*n)++] = (uint64_t)sqlite3_column_int64(st, 0);
-    int rc = ok && (step == SQLITE_DONE || *n == max) ? 0 : gt_err_set(err, GT_EDB, "chain index: %s",
-                                                                      sqlite3_errmsg(ix->db));
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&ix->mu);
-    return rc;
+    return select_ids(ix,
+                      "SELECT id FROM jobs WHERE keep_after <= ?2 AND ((status IN ('appeal', 'disputed')"
+                      " AND ?1 IN (client, provider, evaluator)) OR (status IN ('funded', 'submitted') AND"
+                      " (client = ?1 OR (provider = ?1 AND status = 'submitted')) AND"
+                      " ((timed = 1 AND (claimed = 1 OR status = 'submitted')) OR expired_at <= ?2)))"
+                      " ORDER BY keep_after, id LIMIT ?3",
+                      who, (int64_t)now_s, ids, max, n, err);
 }
 
 int gt_cindex_due_later(gt_cindex *ix, uint64_t job, uint64_t after_s, int failed, uint64_t *tries, gt_err *err) {

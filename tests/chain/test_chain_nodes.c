@@ -112,6 +112,17 @@ static void mint(const gt_addr *to, uint64_t amount) {
     gt_chain_receipt_free(&r);
 }
 
+/* w approves spender for amount (w's nonce read again first: `gotong chain` may have used its key). */
+static void approve(gt_chain_account *w, const gt_addr *spender, uint64_t amount) {
+    gt_abi_val a[] = {gt_abi_address(spender), gt_abi_uint(amount)};
+    gt_chain_receipt r = {0};
+    gt_err err;
+    gt_chain_account_resync(w);
+    CHECK_MSG(gt_chain_invoke(&C, &TOKEN, w, "approve(address,uint256)", a, 2, &r, NULL, &err) == 0, "approve: %s",
+              err.msg);
+    gt_chain_receipt_free(&r);
+}
+
 /* GET or POST url; the status (0 when it did not answer) and body (static). */
 static long http(const char *url, const char *body, const char **answer) {
     static gt_buf b = GT_BUF_INIT;
@@ -328,13 +339,8 @@ static long post_input(int i, uint64_t id, const char *body) {
 static uint64_t post_job_until(const gt_addr *provider, const char *input, uint64_t stake, uint64_t expired_at) {
     uint8_t desc[32];
     uint64_t id = 0;
-    gt_abi_val approve[] = {gt_abi_address(&ESCROW), gt_abi_uint(BUDGET)};
-    gt_chain_receipt r = {0};
     gt_err err;
-    gt_chain_account_resync(&OP[0]); /* `gotong chain hire` used this wallet too */
-    CHECK_MSG(gt_chain_invoke(&C, &TOKEN, &OP[0], "approve(address,uint256)", approve, 2, &r, NULL, &err) == 0, "%s",
-              err.msg);
-    gt_chain_receipt_free(&r);
+    approve(&OP[0], &ESCROW, BUDGET);
     gt_keccak256(input, strlen(input), desc);
     CHECK_MSG(gt_escrow_post_for(&C, &ESCROW, &OP[0], provider, &OP[2].addr, expired_at, desc, BUDGET, stake, &id,
                                  NULL, &err) == 0, "%s", err.msg);
@@ -392,13 +398,8 @@ static void test_inputs_refused(void) {
 
 /* Wallet w gets amount tokens and approves the escrow for them (stakes). */
 static void fund_wallet(gt_chain_account *w, uint64_t amount) {
-    gt_abi_val approve[] = {gt_abi_address(&ESCROW), gt_abi_uint(amount)};
-    gt_chain_receipt r = {0};
-    gt_err err;
     mint(&w->addr, amount);
-    CHECK_MSG(gt_chain_invoke(&C, &TOKEN, w, "approve(address,uint256)", approve, 2, &r, NULL, &err) == 0, "%s",
-              err.msg);
-    gt_chain_receipt_free(&r);
+    approve(w, &ESCROW, amount);
 }
 
 /* Polls job id on chain until ready(job) (WAIT_S at most); the last read. */
@@ -419,6 +420,7 @@ static void advance_past(uint64_t at_s) {
     if (now <= at_s) CHECK_EQ_INT(anvil_advance(&C, at_s + 1 - now), 0);
 }
 
+static int is_submitted(const gt_escrow_job *j) { return j->status == GT_ESCROW_SUBMITTED; }
 static int is_expired(const gt_escrow_job *j) { return j->status == GT_ESCROW_EXPIRED; }
 static int is_reopened(const gt_escrow_job *j) { return j->status == GT_ESCROW_FUNDED && !j->claimed; }
 
@@ -455,18 +457,13 @@ static void test_keeper_times_out_phases(void) {
     enum { SUBMIT_S = 60, VERIFY_S = 60 };
     gt_chain_account late;
     gt_escrow_terms t = {.evaluator = OP[2].addr, .budget = BUDGET, .stake = STAKE};
-    gt_abi_val approve[] = {gt_abi_address(&ESCROW), gt_abi_uint(BUDGET)};
-    gt_chain_receipt r = {0};
     gt_err err;
     uint64_t id = 0;
     uint8_t done[32] = {1};
     CHECK_EQ_INT(anvil_account(&C, "chain nodes second worker", &late), 0);
     fund_wallet(&ROGUE, STAKE);
     fund_wallet(&late, STAKE);
-    gt_chain_account_resync(&OP[0]);
-    CHECK_MSG(gt_chain_invoke(&C, &TOKEN, &OP[0], "approve(address,uint256)", approve, 2, &r, NULL, &err) == 0, "%s",
-              err.msg);
-    gt_chain_receipt_free(&r);
+    approve(&OP[0], &ESCROW, BUDGET);
     t.expired_at = anvil_now(&C) + 3600;
     gt_keccak256("a timed job", 11, t.desc_hash);
     CHECK_MSG(gt_escrow_post_timed(&C, &ESCROW, &OP[0], &t, SUBMIT_S, VERIFY_S, &id, NULL, &err) == 0, "%s",
@@ -499,29 +496,20 @@ static void test_keeper_times_out_phases(void) {
 static void test_keeper_worker_takes_stake_back(void) {
     static const char input[] = "work that nobody judges";
     gt_chain_account client, judge;
-    gt_abi_val approve[] = {gt_abi_address(&ESCROW), gt_abi_uint(BUDGET)};
-    gt_chain_receipt r = {0};
     gt_err err;
     uint64_t id = 0;
     uint8_t desc[32];
     CHECK_EQ_INT(anvil_account(&C, "chain nodes outside client", &client), 0);
     CHECK_EQ_INT(anvil_account(&C, "chain nodes absent judge", &judge), 0);
     mint(&client.addr, BUDGET);
-    CHECK_MSG(gt_chain_invoke(&C, &TOKEN, &client, "approve(address,uint256)", approve, 2, &r, NULL, &err) == 0, "%s",
-              err.msg);
-    gt_chain_receipt_free(&r);
+    approve(&client, &ESCROW, BUDGET);
     mint(&OP[1].addr, STAKE);
     gt_keccak256(input, strlen(input), desc);
     uint64_t expiry = anvil_now(&C) + 600;
     CHECK_MSG(gt_escrow_post_for(&C, &ESCROW, &client, &OP[1].addr, &judge.addr, expiry, desc, BUDGET, STAKE, &id,
                                  NULL, &err) == 0, "%s", err.msg);
     CHECK_EQ_INT(post_input(1, id, input), 202);
-    gt_escrow_job job = {0};
-    for (int k = 0; k < WAIT_S * 5 && job.status != GT_ESCROW_SUBMITTED; k++) {
-        CHECK_EQ_INT(gt_escrow_get(&C, &ESCROW, id, &job, NULL), 0);
-        struct timespec ts = {0, 200 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
+    gt_escrow_job job = wait_job(id, is_submitted); /* B's node worked it */
     CHECK_EQ_INT(job.status, GT_ESCROW_SUBMITTED);
     uint64_t b0 = balance(&OP[1].addr);
     advance_past(expiry); /* past the expiry, not past the grace the worker leaves its client (30 s) */
@@ -540,17 +528,13 @@ static void test_keeper_worker_takes_stake_back(void) {
 
 /* The judges: three validators of the court with the least stake each. */
 static void stake_judges(void) {
-    gt_abi_val approve[] = {gt_abi_address(&COURT), gt_abi_uint(JUDGE_STAKE)};
-    gt_chain_receipt r = {0};
     gt_err err;
     for (int i = 0; i < N_JUDGES; i++) {
         char seed[32];
         snprintf(seed, sizeof seed, "chain nodes judge %d", i);
         CHECK_EQ_INT(anvil_account(&C, seed, &JUDGE[i]), 0);
         mint(&JUDGE[i].addr, JUDGE_STAKE);
-        CHECK_MSG(gt_chain_invoke(&C, &TOKEN, &JUDGE[i], "approve(address,uint256)", approve, 2, &r, NULL, &err) == 0,
-                  "%s", err.msg);
-        gt_chain_receipt_free(&r);
+        approve(&JUDGE[i], &COURT, JUDGE_STAKE);
         CHECK_MSG(gt_court_do(&C, &COURT, &JUDGE[i], GT_COURT_STAKE, JUDGE_STAKE, NULL, &err) == 0, "%s", err.msg);
     }
 }
@@ -582,25 +566,15 @@ static void test_keeper_dispute_won(void) {
     static const char input[] = "a right answer, wrongly rejected";
     uint8_t desc[32], why[32] = {7};
     uint64_t id = 0;
-    gt_abi_val approve[] = {gt_abi_address(&ESCROW), gt_abi_uint(BUDGET)};
-    gt_chain_receipt r = {0};
     gt_err err;
     fund_wallet(&ROGUE, STAKE);
     mint(&OP[1].addr, 2 * STAKE);
-    gt_chain_account_resync(&OP[0]);
-    CHECK_MSG(gt_chain_invoke(&C, &TOKEN, &OP[0], "approve(address,uint256)", approve, 2, &r, NULL, &err) == 0, "%s",
-              err.msg);
-    gt_chain_receipt_free(&r);
+    approve(&OP[0], &ESCROW, BUDGET);
     gt_keccak256(input, strlen(input), desc);
     CHECK_MSG(gt_escrow_post_for(&C, &ESCROW, &OP[0], &OP[1].addr, &ROGUE.addr, anvil_now(&C) + 30 * DAY_S, desc,
                                  BUDGET, STAKE, &id, NULL, &err) == 0, "%s", err.msg);
     CHECK_EQ_INT(post_input(1, id, input), 202);
-    gt_escrow_job job = {0};
-    for (int k = 0; k < WAIT_S * 5 && job.status != GT_ESCROW_SUBMITTED; k++) {
-        CHECK_EQ_INT(gt_escrow_get(&C, &ESCROW, id, &job, NULL), 0);
-        struct timespec ts = {0, 200 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
+    gt_escrow_job job = wait_job(id, is_submitted); /* B's node worked it */
     CHECK_EQ_INT(job.status, GT_ESCROW_SUBMITTED);
     uint64_t b0 = balance(&OP[1].addr), r0 = balance(&ROGUE.addr);
     CHECK_MSG(gt_escrow_do(&C, &ESCROW, &ROGUE, GT_ESCROW_REJECT, id, why, NULL, &err) == 0, "%s", err.msg);
