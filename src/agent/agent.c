@@ -115,26 +115,6 @@ gt_agent_memo *ag_memo_put(gt_agent *a, const uint8_t task[32], uint64_t slot, u
 
 /* ---- lifecycle ---- */
 
-/* Inference over HTTP when the config names a model URL: the client, made
- * now (nothing is sent until the first completion). */
-static int remote_model(gt_agent *a, const gt_agent_config *cfg, gt_err *err) {
-    if (!cfg->model_url)
-        return cfg->model_budget_units ? gt_err_set(err, GT_EINVAL, "a budget for rented inference needs a model URL")
-                                       : 0;
-    if (!cfg->model)
-        return gt_err_set(err, GT_EINVAL, "a model URL needs the model file too (its sha256 names the weights the "
-                                          "server must run, and its tokenizer makes the prompt's ids)");
-    int rc = gt_oai_new(cfg->model_url, cfg->model_name, cfg->model_timeout_ms, &a->oai, err);
-    if (rc || !cfg->model_budget_units) return rc;
-    /* Paid from the agent's account on its own node's ledger (the payer refuses an offer on any other). */
-    a->payer = (gt_agent_payer){.key = &a->key, .budget = cfg->model_budget_units, .ledger = a->client};
-    gt_oai_set_payer(a->oai, &a->payer);
-    return 0;
-}
-
-uint64_t gt_agent_model_spent(const gt_agent *a) { return a->payer.spent; }
-uint64_t gt_agent_model_budget(const gt_agent *a) { return a->payer.budget; }
-
 int gt_agent_new(const gt_agent_config *cfg, const gt_key *key, const char *node_url, gt_agent **out, gt_err *err) {
     *out = NULL;
     const char *name = cfg->name ? cfg->name : "";
@@ -204,7 +184,7 @@ int gt_agent_new(const gt_agent_config *cfg, const gt_key *key, const char *node
     gt_addr_to_str(&a->addr, a->addr_s);
     if ((rc = gt_client_new(node_url, &a->client, err))) goto fail;
     gt_client_set_signer(a->client, &a->key); /* the agent's uploads carry its permit */
-    if ((rc = remote_model(a, cfg, err))) goto fail;
+    if ((rc = ag_remote_model(a, cfg, err))) goto fail;
     *out = a;
     return 0;
 fail:

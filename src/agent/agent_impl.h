@@ -127,4 +127,8 @@ const json_t *ag_job_slot(const gt_job *job);
  * work function on its card), or NULL. */
 const gt_skill *ag_my_skill(const gt_agent *a, const char *kind);
 
+/* The inference client of cfg's model URL (none without one), paying a priced server within
+ * cfg's budget (agent_model.c). */
+int ag_remote_model(gt_agent *a, const gt_agent_config *cfg, gt_err *err);
+
 #endif

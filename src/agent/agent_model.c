@@ -231,3 +231,23 @@ uint64_t gt_agent_secret_seed(const gt_agent *a, const uint8_t what[32]) {
     for (int i = 0; i < 8; i++) s = s << 8 | h[i];
     return s;
 }
+
+/* Inference over HTTP when the config names a model URL: the client, made
+ * now (nothing is sent until the first completion). */
+int ag_remote_model(gt_agent *a, const gt_agent_config *cfg, gt_err *err) {
+    if (!cfg->model_url)
+        return cfg->model_budget_units ? gt_err_set(err, GT_EINVAL, "a budget for rented inference needs a model URL")
+                                       : 0;
+    if (!cfg->model)
+        return gt_err_set(err, GT_EINVAL, "a model URL needs the model file too (its sha256 names the weights the "
+                                          "server must run, and its tokenizer makes the prompt's ids)");
+    int rc = gt_oai_new(cfg->model_url, cfg->model_name, cfg->model_timeout_ms, &a->oai, err);
+    if (rc || !cfg->model_budget_units) return rc;
+    /* Paid from the agent's account on its own node's ledger (the payer refuses an offer on any other). */
+    a->payer = (gt_agent_payer){.key = &a->key, .budget = cfg->model_budget_units, .ledger = a->client};
+    gt_oai_set_payer(a->oai, &a->payer);
+    return 0;
+}
+
+uint64_t gt_agent_model_spent(const gt_agent *a) { return a->payer.spent; }
+uint64_t gt_agent_model_budget(const gt_agent *a) { return a->payer.budget; }

@@ -149,14 +149,23 @@ int gt_escrow_do(gt_chain *c, const gt_addr *escrow, gt_chain_account *a, gt_esc
     return rc;
 }
 
+/* The return data of the escrow's view sig(jobId) at the latest block into res (caller frees). */
+static int job_view(gt_chain *c, const gt_addr *escrow, const char *sig, uint64_t job_id, gt_buf *res,
+                    gt_err *err) {
+    gt_abi_val args[] = {gt_abi_uint(job_id)};
+    gt_buf d = GT_BUF_INIT;
+    int rc = gt_abi_calldata(sig, args, 1, &d, err);
+    if (!rc) rc = gt_chain_call(c, NULL, escrow, d.data, d.len, res, err);
+    gt_buf_free(&d);
+    return rc;
+}
+
 /* getJob's eight words: client, provider, evaluator, budget, stake, expiredAt, status, claimed. */
 int gt_escrow_get(gt_chain *c, const gt_addr *escrow, uint64_t job_id, gt_escrow_job *out, gt_err *err) {
-    gt_abi_val args[] = {gt_abi_uint(job_id)};
-    gt_buf d = GT_BUF_INIT, res = GT_BUF_INIT;
+    gt_buf res = GT_BUF_INIT;
     uint64_t status = 0;
     memset(out, 0, sizeof *out);
-    int rc = gt_abi_calldata("getJob(uint256)", args, 1, &d, err);
-    if (!rc) rc = gt_chain_call(c, NULL, escrow, d.data, d.len, &res, err);
+    int rc = job_view(c, escrow, "getJob(uint256)", job_id, &res, err);
     if (!rc) rc = gt_abi_get_address(res.data, res.len, 0, &out->client, err);
     if (!rc) rc = gt_abi_get_address(res.data, res.len, 1, &out->provider, err);
     if (!rc) rc = gt_abi_get_address(res.data, res.len, 2, &out->evaluator, err);
@@ -168,7 +177,6 @@ int gt_escrow_get(gt_chain *c, const gt_addr *escrow, uint64_t job_id, gt_escrow
     if (!rc && status > GT_ESCROW_DISPUTED) rc = gt_err_set(err, GT_EINVAL, "getJob: status %llu unknown",
                                                            (unsigned long long)status);
     out->status = (gt_escrow_status)status;
-    gt_buf_free(&d);
     gt_buf_free(&res);
     return rc;
 }
@@ -180,27 +188,21 @@ const char *gt_escrow_status_name(gt_escrow_status s) {
 }
 
 int gt_escrow_phases(gt_chain *c, const gt_addr *escrow, uint64_t job_id, gt_escrow_phase *out, gt_err *err) {
-    gt_abi_val args[] = {gt_abi_uint(job_id)};
-    gt_buf d = GT_BUF_INIT, res = GT_BUF_INIT;
+    gt_buf res = GT_BUF_INIT;
     memset(out, 0, sizeof *out);
-    int rc = gt_abi_calldata("phasesOf(uint256)", args, 1, &d, err);
-    if (!rc) rc = gt_chain_call(c, NULL, escrow, d.data, d.len, &res, err);
+    int rc = job_view(c, escrow, "phasesOf(uint256)", job_id, &res, err);
     if (!rc) rc = gt_abi_get_u64(res.data, res.len, 0, &out->submit_s, err);
     if (!rc) rc = gt_abi_get_u64(res.data, res.len, 1, &out->verify_s, err);
     if (!rc) rc = gt_abi_get_u64(res.data, res.len, 2, &out->due_s, err);
-    gt_buf_free(&d);
     gt_buf_free(&res);
     return rc;
 }
 
 int gt_escrow_appeal_until(gt_chain *c, const gt_addr *escrow, uint64_t job_id, uint64_t *until_s, gt_err *err) {
-    gt_abi_val args[] = {gt_abi_uint(job_id)};
-    gt_buf d = GT_BUF_INIT, res = GT_BUF_INIT;
+    gt_buf res = GT_BUF_INIT;
     *until_s = 0;
-    int rc = gt_abi_calldata("appealUntil(uint256)", args, 1, &d, err);
-    if (!rc) rc = gt_chain_call(c, NULL, escrow, d.data, d.len, &res, err);
+    int rc = job_view(c, escrow, "appealUntil(uint256)", job_id, &res, err);
     if (!rc) rc = gt_abi_get_u64(res.data, res.len, 0, until_s, err);
-    gt_buf_free(&d);
     gt_buf_free(&res);
     return rc;
 }
