@@ -29,6 +29,7 @@
 
 #define CHAIN_JSON_MAX (64u << 10)
 #define MARKET_POLL_MS 200 /* the watcher's pause when nothing moved */
+#define KEEP_POLL_MS 1000  /* the keeper's rounds (each may ask the chain's time) at most this often */
 #define MARKET_TODO_MAX 8  /* jobs acted on per round */
 
 struct gt_chain_market {
@@ -45,6 +46,7 @@ struct gt_chain_market {
     int stop;
     pthread_t th;
     int has_thread;
+    uint64_t keep_next_ms; /* CLOCK_MONOTONIC ms of the keeper's next round (watcher thread only) */
     char last_err[GT_ERR_MSG_MAX]; /* the watcher's last failure, logged once */
 };
 
@@ -165,6 +167,18 @@ static void act(gt_chain_market *m) {
     for (size_t i = 0; i < n; i++) act_one(m, ids[i]);
 }
 
+/* A keeper round (chain_keeper.c) once KEEP_POLL_MS passed since the last:
+ * the watcher wakes every MARKET_POLL_MS, and a round with a job of this
+ * agent open asks the chain for its time. */
+static void keep(gt_chain_market *m) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    if (now_ms < m->keep_next_ms) return;
+    m->keep_next_ms = now_ms + KEEP_POLL_MS;
+    gt_chain_keep(&m->chain, &m->acct, &m->escrow, m->has_court ? &m->court : NULL, m->ix);
+}
+
 /* The agent's standing approval of the escrow (stakes and bonds), then its card's URI in the registry. */
 static int publish(gt_chain_market *m, gt_err *err) {
     uint8_t max[32];
@@ -206,7 +220,7 @@ static void *watcher_main(void *arg) {
         if (rc || m->published || !m->has_acct) warn_once(m, rc, &err); /* a failing publish stays logged once */
         if (m->has_acct && m->published) {
             act(m);
-            gt_chain_keep(&m->chain, &m->acct, &m->escrow, m->has_court ? &m->court : NULL, m->ix);
+            keep(m);
         }
         pthread_mutex_lock(&m->mu);
         if (!moved && !m->stop) {
