@@ -196,9 +196,8 @@ gt_client *gt_agent_client(gt_agent *a);
 const gt_agent_model *gt_agent_get_model(const gt_agent *a);
 int gt_agent_faults(const gt_agent *a);
 int gt_agent_max_prompts(const gt_agent *a);
-/* Base units the agent has paid for rented inference so far, and its budget for it. */
+/* Base units the agent has paid for rented inference so far (config model_budget_units at most). */
 uint64_t gt_agent_model_spent(const gt_agent *a);
-uint64_t gt_agent_model_budget(const gt_agent *a);
 
 /* Sends agent_register, or agent_update when the card on the ledger differs;
  * nothing when it is already current. */

@@ -250,4 +250,3 @@ int ag_remote_model(gt_agent *a, const gt_agent_config *cfg, gt_err *err) {
 }
 
 uint64_t gt_agent_model_spent(const gt_agent *a) { return a->payer.spent; }
-uint64_t gt_agent_model_budget(const gt_agent *a) { return a->payer.budget; }
