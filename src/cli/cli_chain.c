@@ -68,7 +68,8 @@ static const char usage_text[] =
     "  --from ADDR      the deploying wallet (default: the only one in the keystore)\n"
     "  --password-file F  its password (default: asked on the terminal)\n"
     "\n"
-    "Start a chain with: .cache/npm/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil\n";
+    "Start a chain with: .cache/npm/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil --max-persisted-states 0\n"
+    "(without that option anvil keeps old states under ~/.foundry/anvil/tmp after it stops)\n";
 
 enum { DEPLOYER, CLIENT, WORKER, VERIFIER, ROLES };
 static const char *const ROLE_NAME[ROLES] = {"deployer", "client", "worker", "verifier"};

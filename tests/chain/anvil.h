@@ -5,11 +5,18 @@
  *
  * anvil comes from npm through scripts/setup.sh test into .cache/npm, the
  * contracts from the pinned solc at build time; when either is missing the
- * test says so on stderr and exits 77, which ctest reports as skipped. */
+ * test says so on stderr and exits 77, which ctest reports as skipped.
+ *
+ * anvil keeps the last states in memory and by default writes older ones to
+ * ~/.foundry/anvil/tmp, which it never removes when it is stopped: one test
+ * that mines a few thousand blocks left 5 GB there, and a CI machine's disk
+ * filled in one run. So no state goes to disk (--max-persisted-states 0), and
+ * the cache directory it would use is the test's own, removed at stop. */
 #ifndef GT_TESTS_CHAIN_ANVIL_H
 #define GT_TESTS_CHAIN_ANVIL_H
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -34,6 +41,7 @@
 
 static pid_t anvil_pid = -1;
 static char anvil_url[64]; /* http://127.0.0.1:PORT once started */
+static char anvil_cache[64]; /* anvil's --cache-path, empty while none */
 
 /* Exits 77 (skipped) saying what is missing, if anvil or the contracts are. */
 static inline void anvil_require(int need_contracts) {
@@ -58,12 +66,30 @@ static inline int free_port(void) {
     return ntohs(a.sin_port);
 }
 
+/* Removes anvil's cache directory: it may hold the (empty) state directory
+ * anvil makes once its states outgrow memory; a file in it would be a state
+ * written to disk, which --max-persisted-states 0 should prevent, so say so. */
+static inline void anvil_cache_remove(void) {
+    DIR *d = opendir(anvil_cache);
+    struct dirent *e;
+    char sub[sizeof anvil_cache + 256];
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        snprintf(sub, sizeof sub, "%s/%s", anvil_cache, e->d_name);
+        if (rmdir(sub)) fprintf(stderr, "WARNING: anvil wrote state to disk in %s\n", sub);
+    }
+    if (d) closedir(d);
+    rmdir(anvil_cache);
+    anvil_cache[0] = 0;
+}
+
 static inline void anvil_stop(void) {
     if (anvil_pid > 0) {
         kill(anvil_pid, SIGTERM);
         waitpid(anvil_pid, NULL, 0);
         anvil_pid = -1;
     }
+    if (anvil_cache[0]) anvil_cache_remove();
 }
 
 /* Starts anvil and opens c on it; returns 0 once it answers eth_chainId. */
@@ -71,12 +97,18 @@ static inline int anvil_start(gt_chain *c) {
     char port[16], *url = anvil_url;
     snprintf(port, sizeof port, "%d", free_port());
     snprintf(anvil_url, sizeof anvil_url, "http://127.0.0.1:%s", port);
+    snprintf(anvil_cache, sizeof anvil_cache, "/tmp/gt-anvil-XXXXXX");
+    if (!mkdtemp(anvil_cache)) {
+        anvil_cache[0] = 0;
+        return -1;
+    }
     anvil_pid = fork();
     if (anvil_pid < 0) return -1;
     if (anvil_pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGTERM); /* a test that crashes takes its chain with it */
         if (!freopen("/dev/null", "w", stdout)) _exit(127);
-        execl(ANVIL, ANVIL, "--port", port, "--host", "127.0.0.1", "--accounts", "1", "--silent", (char *)NULL);
+        execl(ANVIL, ANVIL, "--port", port, "--host", "127.0.0.1", "--accounts", "1", "--silent", "--max-persisted-states",
+              "0", "--cache-path", anvil_cache, (char *)NULL);
         _exit(127);
     }
     atexit(anvil_stop);
