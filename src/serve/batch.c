@@ -254,8 +254,12 @@ int gt_serve_n_held(const gt_serve *s) {
 /* Cancels the held streams whose client has taken nothing for
  * stream_idle_ms (it stopped reading): the job ends failed, its slot is
  * freed by detach_finished, and the stream's late reader gets the reason as
- * an error event. Returns the ms until the next held stream's deadline, or
- * -1 when none is held. */
+ * an error event. The window counts from when the stream was first seen
+ * held (or took some after): time spent generating the tokens it lags by is
+ * the server's, not the client's, so a slow machine (stream_lag_tokens
+ * tokens taking longer than stream_idle_ms) never cancels a stream the
+ * moment it is held, before its client had a chance to read. Returns the
+ * ms until the next held stream's deadline, or -1 when none is held. */
 static int64_t check_idle(gt_serve *s) {
     int64_t next = -1;
     uint64_t now = 0, limit = (uint64_t)s->cfg.stream_idle_ms;
@@ -263,7 +267,9 @@ static int64_t check_idle(gt_serve *s) {
         gt_serve_job *j = s->slots[i].job;
         if (!j || !gt_serve_held(s, j)) continue;
         if (!now) now = gt_serve_now_ms();
-        uint64_t idle = now > j->taken_ms ? now - j->taken_ms : 0;
+        if (!j->held_ms) j->held_ms = now;
+        uint64_t since = j->held_ms > j->taken_ms ? j->held_ms : j->taken_ms;
+        uint64_t idle = now > since ? now - since : 0;
         if (idle < limit) {
             if (next < 0 || (int64_t)(limit - idle) < next) next = (int64_t)(limit - idle);
             continue;

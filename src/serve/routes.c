@@ -381,7 +381,7 @@ static int stream_text(gen *g) {
     pthread_mutex_lock(&g->srv->mu);
     if (gt_serve_held(g->srv, &g->job)) pthread_cond_signal(&g->srv->bcv); /* it may go on (batch.c) */
     g->job.n_taken = g->job.n_gen; /* the client keeps up (back-pressure, batch.c) */
-    g->job.taken_ms = gt_serve_now_ms();
+    g->job.taken_ms = gt_serve_now_ms(), g->job.held_ms = 0; /* the idle window starts again when held */
     size_t len;
     const char *text;
     int rc = 0;

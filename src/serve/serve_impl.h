@@ -162,6 +162,7 @@ typedef struct gt_serve_job {
     int stream;                  /* streamed: back-pressure applies (n_taken) */
     int n_taken;                 /* streamed: tokens whose text the stream has taken */
     uint64_t taken_ms;           /* streamed: when it last took some (or started), gt_serve_now_ms */
+    uint64_t held_ms;            /* streamed: when the batcher first saw it held since then (0: not yet) */
     int failed;                  /* evaluation failed (err says why); done is set too */
     gt_err err;
     struct gt_serve_job *next_pending; /* the queue of jobs waiting for a slot */
