@@ -170,6 +170,12 @@ int gt_cli_missing_value_text(const char *cmd, const char *opt, const char *usag
  * ("-5") is told as such: amounts and counts are never negative. */
 int gt_cli_unknown_option_text(const char *cmd, const char *opt, const char *usage_text);
 
+/* The node a command talks to: its --node value (given before or after the
+ * command), else $GOTONG_NODE when set and not empty, else NULL (the
+ * client's default, GT_CLIENT_DEFAULT_URL; the home's ledger for commands
+ * that use it without a node). The URL is checked where it is used. */
+const char *gt_cli_node(const char *opt_node);
+
 /* Resolves the data directory: --home value, else the global --home, else $GOTONG_HOME, else ~/.gotong.
  * Writes the expanded path into out. */
 int gt_cli_home(const char *opt_home, char *out, size_t cap, gt_err *err);

@@ -200,7 +200,7 @@ static int make_agent(agent_opts *o, char as[43], char *card_name, size_t name_c
     o->cfg.model = *model;
     /* A poster exports its datasets; the path outlives this frame (freed by the caller). */
     o->cfg.datasets_dir = o->cfg.roles & GT_ROLE_POSTER ? gt_strdup(datasets) : NULL;
-    rc = gt_agent_new(&o->cfg, &key, o->node, agent, err);
+    rc = gt_agent_new(&o->cfg, &key, gt_cli_node(o->node), agent, err);
     gt_key_wipe(&key);
     if (rc) {
         gt_agent_model_free(*model);

@@ -30,6 +30,12 @@ int gt_cli_home(const char *opt_home, char *out, size_t cap, gt_err *err) {
     return gt_path_expand(h, out, cap, err);
 }
 
+const char *gt_cli_node(const char *opt_node) {
+    if (opt_node) return opt_node;
+    const char *e = getenv("GOTONG_NODE");
+    return e && *e ? e : NULL; /* an empty one is unset, as GOTONG_HOME */
+}
+
 /* Reads one line from the terminal with echo off. */
 static int prompt_line(const char *prompt, char *out, size_t cap, gt_err *err) {
     FILE *tty = fopen("/dev/tty", "r+");

@@ -535,7 +535,7 @@ static int cmd_post(data_opts *o) {
         t.slots = wt.slots, t.bounty_units = wt.bounty_units, t.stake_units = wt.stake_units;
         t.batch_items = wt.batch_items, t.last_batch_items = wt.last_batch_items;
         gt_agent_config ac = {.name = "cli"};
-        rc = gt_agent_new(&ac, &key, o->node ? o->node : "http://127.0.0.1:8645", &a, &err);
+        rc = gt_agent_new(&ac, &key, gt_cli_node(o->node), &a, &err);
     }
     if (have_key) gt_key_wipe(&key);
     /* The task's spec blob is the job spec itself: its sha256 is the job id. */

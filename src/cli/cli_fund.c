@@ -454,7 +454,7 @@ static int cmd_fund(int argc, char **argv) {
     if ((rc = parse(argc - 1, argv + 1, &o)) >= 0) return rc;
     gt_client *c = NULL;
     gt_err err = {0};
-    if (gt_client_new(o.node, &c, &err)) return gt_cli_fail(&err);
+    if (gt_client_new(gt_cli_node(o.node), &c, &err)) return gt_cli_fail(&err);
     rc = fns[which](c, &o);
     gt_client_free(c);
     return rc;

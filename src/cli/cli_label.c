@@ -203,7 +203,7 @@ static int cmd_label(int argc, char **argv) {
     }
     gt_client *c = NULL;
     gt_err err = {0};
-    if (gt_client_new(o.node, &c, &err)) return gt_cli_fail(&err);
+    if (gt_client_new(gt_cli_node(o.node), &c, &err)) return gt_cli_fail(&err);
     rc = which < 0 ? gt_label_tui(c, &o) : fns[which](c, &o);
     gt_client_free(c);
     return rc;

@@ -82,7 +82,7 @@ static int submit_via_node(common_opts *o, const gt_action_kind *kind, const gt_
     core_fields f = {to, amount};
     gt_action a;
     uint64_t height = 0;
-    int rc = gt_client_new(o->node, &c, &err);
+    int rc = gt_client_new(gt_cli_node(o->node), &c, &err);
     if (!rc) rc = gt_client_act(c, &key, kind, fill_core, &f, a.id, &height, &err);
     gt_key_wipe(&key);
     gt_client_free(c);
@@ -95,7 +95,7 @@ static int submit_via_node(common_opts *o, const gt_action_kind *kind, const gt_
 
 /* Signs and submits one core action from the --from key. */
 static int sign_and_submit(common_opts *o, const gt_action_kind *kind, const gt_addr *to, uint64_t amount) {
-    if (o->node) return submit_via_node(o, kind, to, amount);
+    if (gt_cli_node(o->node)) return submit_via_node(o, kind, to, amount);
     gt_err err = {0};
     gt_addr from;
     gt_key key;

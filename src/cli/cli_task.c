@@ -414,7 +414,7 @@ static int cmd_task(int argc, char **argv) {
     if (gt_market_register(NULL)) return 1; /* the action kinds we sign */
     gt_client *c = NULL;
     gt_err err = {0};
-    if (gt_client_new(o.node, &c, &err)) return gt_cli_fail(&err);
+    if (gt_client_new(gt_cli_node(o.node), &c, &err)) return gt_cli_fail(&err);
     if (!strcmp(sub, "post")) rc = t_post(c, &o);
     else if (!strcmp(sub, "list")) rc = t_list(c, &o);
     else if (!strcmp(sub, "show")) rc = t_show(c, &o);
@@ -446,7 +446,7 @@ static int cmd_agents(int argc, char **argv) {
     snprintf(q, sizeof q, "%s%s%slimit=%d", o.skill ? "skill=" : "", o.skill ? o.skill : "", o.skill ? "&" : "",
              GT_MARKET_PAGE_MAX);
     json_t *j = NULL;
-    if (gt_client_new(o.node, &c, &err) || gt_client_agents(c, q, &j, &err)) {
+    if (gt_client_new(gt_cli_node(o.node), &c, &err) || gt_client_agents(c, q, &j, &err)) {
         gt_client_free(c);
         return gt_cli_fail(&err);
     }

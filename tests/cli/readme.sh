@@ -14,6 +14,13 @@
 #     test;
 #   - /tmp/ becomes the test's own scratch folder, so parallel runs and
 #     earlier runs do not meet;
+#   - a server started in the background (`gotong node|serve ... &`) listens
+#     on a port the kernel picks (--listen HOST:0; `gotong node` with no
+#     --listen gets 127.0.0.1:0 in place of its default 127.0.0.1:8645):
+#     the later lines' HOST:PORT of it become the port it printed, and a
+#     node's URL is exported as GOTONG_NODE, which the commands that talk
+#     to a node without --node use. Two suites at once (or a node a reader
+#     left running) then never meet on a port;
 #   - placeholders a reader fills in from what an earlier command printed:
 #     0xYour... (an address: the last one `wallet new` or `agent register`
 #     printed) and 0xTASK... (a task id: the last 64-hex id `task post`
@@ -52,7 +59,7 @@ _rd_root=$(dirname "$_rd_readme")
 [ -d "$_rd_root/.cache" ] && ln -s "$_rd_root/.cache" "$_rd_T/work/.cache"
 ln -s "$_rd_T/bin" "$_rd_T/work/build"
 export HOME="$_rd_T/home" PATH="$_rd_T/bin:$PATH"
-unset GOTONG_HOME
+unset GOTONG_HOME GOTONG_NODE
 cd "$_rd_T/work" || exit 1
 
 # The blocks, one file each ($_rd_T/block.N), with the line each starts on.
@@ -106,6 +113,39 @@ check_output() {
   return $_rd_bad
 }
 
+# Starts the background server line $1 (its output to $2) on a port the
+# kernel picks: a `--listen HOST:PORT` becomes HOST:0, a `gotong node`
+# without one gets --listen 127.0.0.1:0 (its default port is 8645). Waits
+# for its "listening on http://HOST:PORT" (10 s at most, as a reader
+# would), then maps the address the README wrote to the one it got, for
+# the lines after (_rd_addr_from/_rd_addr_to), and exports a node's URL as
+# GOTONG_NODE. Returns 1, saying why, when it printed no address.
+declare -a _rd_addr_from=() _rd_addr_to=()
+start_server() {
+  local _rd_l=$1 _rd_want="" _rd_got=""
+  if [[ "$_rd_l" =~ --listen[[:space:]]+([^[:space:]]+):([0-9]+) ]]; then
+    _rd_want="${BASH_REMATCH[1]}:${BASH_REMATCH[2]}"
+    _rd_l=${_rd_l/"--listen ${_rd_want}"/"--listen ${BASH_REMATCH[1]}:0"}
+  elif [[ "$_rd_l" =~ (^|[[:space:]])gotong[[:space:]]+node([[:space:]]|$) ]]; then
+    _rd_want="127.0.0.1:8645"
+    _rd_l=${_rd_l/gotong node/gotong node --listen 127.0.0.1:0}
+  fi
+  eval "$_rd_l" >"$2" 2>&1
+  for _ in $(seq 1 50); do grep -q 'listening on' "$2" && break; sleep 0.2; done
+  [ -n "$_rd_want" ] || return 0   # no address of its own in the README: nothing to map
+  _rd_got=$(grep -oE 'listening on http://[^[:space:]]+' "$2" | head -1)
+  _rd_got=${_rd_got#listening on http://}
+  if [ -z "$_rd_got" ]; then
+    echo "README line $_rd_lineno: the server printed no 'listening on' in 10 s: $1" >&2
+    sed 's/^/    /' "$2" >&2
+    return 1
+  fi
+  echo "    (listening on $_rd_got: the README's $_rd_want stands for it below)"
+  _rd_addr_from+=("$_rd_want") _rd_addr_to+=("$_rd_got")
+  [[ "$_rd_l" =~ gotong[[:space:]]+node ]] && export GOTONG_NODE="http://$_rd_got"
+  return 0
+}
+
 _rd_last_addr="" _rd_last_task="" _rd_ran=0 _rd_fail=0 _rd_bg=0
 while read -r _rd_n _rd_first; do
   if grep -qE '^[[:space:]]*make[[:space:]]+(run|test)([[:space:]]|$)' "$_rd_T/block.$_rd_n"; then
@@ -122,6 +162,7 @@ while read -r _rd_n _rd_first; do
     [[ "$_rd_line" =~ ^[[:space:]]*(#|$) ]] && continue
     if [[ "$_rd_line" =~ ^[[:space:]]*make[[:space:]] ]]; then echo "  skip  $_rd_line  (the build under test stands in)"; continue; fi
     _rd_line=${_rd_line//\/tmp\//$_rd_T\/tmp\/}
+    for _rd_i in "${!_rd_addr_from[@]}"; do _rd_line=${_rd_line//"${_rd_addr_from[$_rd_i]}"/"${_rd_addr_to[$_rd_i]}"}; done
     if [[ "$_rd_line" == *0xYour* ]]; then
       [ -n "$_rd_last_addr" ] || { echo "README line $_rd_lineno: 0xYour... but no address was printed before it: $_rd_raw" >&2; _rd_fail=1; break; }
       _rd_line=$(printf '%s' "$_rd_line" | sed -E "s/0xYour[A-Za-z0-9]*/$_rd_last_addr/g")
@@ -133,8 +174,7 @@ while read -r _rd_n _rd_first; do
     echo "  \$ $_rd_line"
     if [[ "$_rd_line" =~ \&[[:space:]]*(#.*)?$ ]]; then   # a server the next lines talk to
       _rd_bg=$((_rd_bg + 1))
-      eval "$_rd_line" >"$_rd_T/bg.$_rd_bg.log" 2>&1
-      for _ in $(seq 1 50); do grep -q 'listening on' "$_rd_T/bg.$_rd_bg.log" && break; sleep 0.2; done
+      if ! start_server "$_rd_line" "$_rd_T/bg.$_rd_bg.log"; then _rd_fail=1; break; fi
       _rd_ran=$((_rd_ran + 1))
       continue
     fi
