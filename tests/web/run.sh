@@ -17,4 +17,10 @@ command -v node >/dev/null || skip "node (Node.js) is not installed"
 [ -x "$CHROMIUM" ] || skip "no chromium at $CHROMIUM (Debian package chromium)"
 [ -f "$ROOT/.cache/npm/node_modules/playwright-core/package.json" ] \
   || skip "npm playwright-core is not in .cache/npm"
-exec node "$ROOT/tests/web/dashboard.mjs" "$1" "$2" "$CHROMIUM"
+# Chromium writes beside its profile too (~/.config/chromium, ~/.cache/dconf,
+# ~/.pki): it gets a HOME of its own, removed at the end, so the suite leaves
+# nothing in the user's.
+GT_WEB_HOME=$(mktemp -d "${TMPDIR:-/tmp}/gotong-web-home.XXXXXX") || exit 1
+trap 'rm -rf "$GT_WEB_HOME"' EXIT
+HOME=$GT_WEB_HOME XDG_CONFIG_HOME=$GT_WEB_HOME/.config XDG_CACHE_HOME=$GT_WEB_HOME/.cache \
+  node "$ROOT/tests/web/dashboard.mjs" "$1" "$2" "$CHROMIUM"
