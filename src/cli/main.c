@@ -51,7 +51,8 @@ static void usage(FILE *f) {
     fprintf(f,
             "\nglobal options (before or after the command):\n"
             "  --home DIR    data directory (default $GOTONG_HOME, else ~/.gotong)\n"
-            "  --node URL    the node to talk to, for commands that do (default $GOTONG_NODE, else http://127.0.0.1:8645)\n"
+            "  --node URL    the node to talk to, for commands that do\n"
+            "                (default $GOTONG_NODE, else http://127.0.0.1:8645)\n"
             "  --json        machine-readable output, for commands that offer it\n"
             "  -h, --help    help (of a command: gotong COMMAND --help)\n"
             "  --version     the version\n\n"

@@ -162,7 +162,9 @@ while read -r _rd_n _rd_first; do
     [[ "$_rd_line" =~ ^[[:space:]]*(#|$) ]] && continue
     if [[ "$_rd_line" =~ ^[[:space:]]*make[[:space:]] ]]; then echo "  skip  $_rd_line  (the build under test stands in)"; continue; fi
     _rd_line=${_rd_line//\/tmp\//$_rd_T\/tmp\/}
-    for _rd_i in "${!_rd_addr_from[@]}"; do _rd_line=${_rd_line//"${_rd_addr_from[$_rd_i]}"/"${_rd_addr_to[$_rd_i]}"}; done
+    for _rd_i in "${!_rd_addr_from[@]}"; do
+      _rd_line=${_rd_line//"${_rd_addr_from[$_rd_i]}"/"${_rd_addr_to[$_rd_i]}"}
+    done
     if [[ "$_rd_line" == *0xYour* ]]; then
       [ -n "$_rd_last_addr" ] || { echo "README line $_rd_lineno: 0xYour... but no address was printed before it: $_rd_raw" >&2; _rd_fail=1; break; }
       _rd_line=$(printf '%s' "$_rd_line" | sed -E "s/0xYour[A-Za-z0-9]*/$_rd_last_addr/g")
