@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../test.h"
@@ -404,31 +405,58 @@ static void test_refuses_foreign_dir(void) {
     free(err);
 }
 
+/* The node for test_cli_on_demo_home: web_clock_node (tests/web/clock_node.c,
+ * the node itself with a block clock the test sets) on the demo's home, its
+ * clock fixed at now, so the demo's 5 s dispute window cannot close between
+ * the by-hand reject and dispute however slow each command is (at load ~13
+ * under ASan `task dispute` was refused: the window had passed). Its stdin
+ * is *in (closing it stops it); its URL goes to url. Returns its pid or -1. */
+static pid_t start_clock_node(char *url, size_t url_cap, FILE **in) {
+    int to[2], from[2];
+    char home[600], line[256] = "";
+    *in = NULL, url[0] = 0;
+    if (pipe(to)) return -1;
+    if (pipe(from)) {
+        close(to[0]), close(to[1]);
+        return -1;
+    }
+    snprintf(home, sizeof home, "%s/home", tmp);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(to[0]), close(to[1]), close(from[0]), close(from[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        dup2(to[0], 0), dup2(from[1], 1);
+        close(to[1]), close(from[0]);
+        execl(GT_BINARY_DIR "/web_clock_node", "web_clock_node", home, (char *)NULL);
+        _exit(127);
+    }
+    close(to[0]), close(from[1]);
+    FILE *out = fdopen(from[0], "r");
+    *in = fdopen(to[1], "w");
+    if (out && fgets(line, sizeof line, out)) {
+        char *u = strstr(line, "http://");
+        if (u) snprintf(url, url_cap, "%.*s", (int)strcspn(u, "\r\n"), u);
+    }
+    CHECK_MSG(url[0], "node did not start: %s", line);
+    if (url[0] && *in) {
+        fprintf(*in, "clock %llu\n", (unsigned long long)time(NULL));
+        fflush(*in);
+        CHECK_MSG(out && fgets(line, sizeof line, out) && !strncmp(line, "ok ", 3), "clock: %s", line);
+    }
+    if (out) fclose(out);
+    return pid;
+}
+
 /* The people's CLI on what the demo left: a node over the demo home, then
  * `gotong task list|show|post|claim|submit|verify|dispute` and `gotong agents`. */
 static void test_cli_on_demo_home(void) {
     if (!first_summary) return;
     char cmd[4096], *out = NULL, *err = NULL, url[128] = "";
-    int pipefd[2];
-    if (pipe(pipefd)) return;
-    pid_t pid = fork();
-    if (pid == 0) {
-        char home[600];
-        snprintf(home, sizeof home, "%s/home", tmp);
-        dup2(pipefd[1], 1);
-        close(pipefd[0]);
-        execl(GT_CLI, GT_CLI, "node", "--home", home, "--listen", "127.0.0.1:0", "--quiet", (char *)NULL);
-        _exit(127);
-    }
-    close(pipefd[1]);
-    FILE *f = fdopen(pipefd[0], "r");
-    char line[256] = "";
-    if (f && fgets(line, sizeof line, f)) {
-        char *u = strstr(line, "http://");
-        if (u) snprintf(url, sizeof url, "%.*s", (int)strcspn(u, "\r\n"), u);
-    }
-    if (f) fclose(f);
-    CHECK_MSG(url[0], "node did not start: %s", line);
+    FILE *node_in = NULL;
+    pid_t pid = start_clock_node(url, sizeof url, &node_in);
+    if (pid < 0) return;
     if (!url[0]) goto out;
     snprintf(cmd, sizeof cmd, "%s task list --node %s --json", GT_CLI, url);
     CHECK(run(cmd, &out, &err) == 0);
@@ -512,7 +540,8 @@ static void test_cli_on_demo_home(void) {
     free(out);
     free(err);
 out:
-    kill(pid, SIGTERM);
+    if (node_in) fclose(node_in); /* the clock node stops at the end of its stdin */
+    else kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
 }
 
