@@ -39,9 +39,27 @@ static gt_key K[N_KEYS + N_EXTRA + 1];
 static gt_addr A[N_KEYS + N_EXTRA + 1];
 static char dir[64], path[128];
 
+/* Every folder fresh() made, removed at the test's exit: tests that keep a
+ * base ledger to copy (test_market_rows, _alloc, _invariants) close it
+ * without done(), and left their folders in /tmp. Only the process that made
+ * them removes them (a forked child exits with _exit, but be sure). */
+static char made_dirs[8][64];
+static int n_made;
+static pid_t made_pid;
+static void remove_made(void) {
+    if (getpid() != made_pid) return;
+    for (int i = 0; i < n_made; i++) {
+        char cmd[96];
+        snprintf(cmd, sizeof cmd, "rm -rf %s", made_dirs[i]);
+        if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", made_dirs[i]);
+    }
+}
+
 static gt_ledger *fresh(void) {
     strcpy(dir, "/tmp/gt_mkutil_testXXXXXX");
     if (!mkdtemp(dir)) abort();
+    if (!n_made) made_pid = getpid(), atexit(remove_made);
+    if (n_made < 8) snprintf(made_dirs[n_made++], sizeof made_dirs[0], "%s", dir);
     snprintf(path, sizeof path, "%s/ledger.db", dir);
     gt_genesis g = {.chain_id = CHAIN_ID, .authority = A[AUTH], .unbonding_blocks = 10, .time_s = 1700000000};
     gt_err err = {0};
