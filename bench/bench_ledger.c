@@ -209,9 +209,10 @@ int main(int argc, char **argv) {
     printf("  ledger applied + durable, %d threads:  %9.0f /s\n", THREADS, ledger_rate[med]);
     gt_ledger_stats st;
     gt_ledger_stats_get(l, &st);
-    printf("  writer: %.1f us/action building blocks, %.2f ms/block in COMMIT (fsync), %.1f us CPU/action\n",
+    printf("  writer: %.1f us/action building blocks, %.2f ms/block in COMMIT (fsync), %.1f us CPU/action, "
+           "%.1f pages/block\n",
            st.apply_s / (double)st.actions_applied * 1e6, st.commit_s / (double)st.blocks * 1e3,
-           st.cpu_s / (double)st.actions_applied * 1e6);
+           st.cpu_s / (double)st.actions_applied * 1e6, (double)st.pages_written / (double)st.blocks);
     /* CPU time per action does not suffer from a busy neighbour the way wall
      * time does: when the two ratios differ, the machine was contended. */
     double n_all = (double)(per * THREADS * ROUNDS);

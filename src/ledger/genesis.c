@@ -128,8 +128,9 @@ int gt_ledger_load_genesis(gt_ledger *l, gt_genesis *g, gt_err *err) {
     if ((rc = gt_ledger_meta_get(l, "version", &version, NULL, 0, err))) return rc;
     if (version != GT_LEDGER_FORMAT)
         return gt_err_set(err, GT_EUNSUPPORTED,
-                          "ledger format version %llu is not supported (expected %d: format 4 fixes the dispute, "
-                          "vote and reveal windows at genesis; create a new ledger with `gotong init`)",
+                          "ledger format version %llu is not supported (expected %d: format 5 changes the market's "
+                          "index of slot deadlines, format 4 fixed the dispute, vote and reveal windows at genesis; "
+                          "create a new ledger with `gotong init`)",
                           (unsigned long long)version, GT_LEDGER_FORMAT);
     if ((rc = gt_ledger_meta_get(l, "chain_id", &g->chain_id, NULL, 0, err)) ||
         (rc = gt_ledger_meta_get(l, "unbonding_blocks", &g->unbonding_blocks, NULL, 0, err)) ||

@@ -130,6 +130,7 @@ typedef struct gt_ledger_stats {
     double apply_s;   /* writer time building blocks (rules, SQL writes, roots) */
     double commit_s;  /* writer time in COMMIT (the WAL fsync) */
     double cpu_s;     /* CPU the writer thread used in all (not waiting: load on the machine barely moves it) */
+    uint64_t pages_written; /* database pages the writer's commits wrote to the WAL (each one 4 KiB + a frame header) */
 } gt_ledger_stats;
 void gt_ledger_stats_get(gt_ledger *l, gt_ledger_stats *out);
 

@@ -23,7 +23,10 @@
  * (seed.h). */
 /* Format 4: the dispute, vote and reveal windows are genesis parameters
  * (ledger.h), in meta and in the genesis state root. */
-#define GT_LEDGER_FORMAT 4
+/* Format 5: the market's index of slot deadlines has a predicate SQLite
+ * evaluates without a temporary B-tree (market.c); a format 4 store holds
+ * the old index, which the deadline sweep cannot use. */
+#define GT_LEDGER_FORMAT 5
 
 /* Actions the id index may lag behind the log (bounds the scan in
  * gt_ledger_find_action to this many recent rows). */

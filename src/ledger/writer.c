@@ -244,6 +244,9 @@ static void write_block(gt_ledger *l, gt_ledger_pending *list) {
     l->stats.apply_s += t_commit - t_start;
     if (!rc) rc = run_kept(l, &l->commit, "COMMIT", &err);
     l->stats.commit_s += gt_now_s() - t_commit;
+    int pages = 0, hi = 0; /* read and reset: what this block's commit wrote (the WAL frames it added) */
+    sqlite3_db_status(l->db, SQLITE_DBSTATUS_CACHE_WRITE, &pages, &hi, 1);
+    l->stats.pages_written += (uint64_t)pages;
     settle_block(l, list, &b, rc, &err);
     pthread_mutex_unlock(&l->state_mu);
 }

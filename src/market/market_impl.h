@@ -301,9 +301,9 @@ int mk_begin_block(gt_tx *tx, gt_err *err);
  * in key order than sort the few rows that are due, and a scan at every block
  * grows with every task ever posted. The ORDER BY alone fixes the order the
  * rules see. test_market_rows checks the plans. */
-#define MK_SQL_DUE_SLOTS                                                                          \
-    "SELECT task, slot FROM mk_slots INDEXED BY mk_slots_deadline WHERE state IN (1,2,5) AND " \
-    "deadline_s<=?2 AND deadline<=?1 ORDER BY task, slot"
+#define MK_SQL_DUE_SLOTS                                                                      \
+    "SELECT task, slot FROM mk_slots INDEXED BY mk_slots_deadline WHERE (state=1 OR state=2 OR " \
+    "state=5) AND deadline_s<=?2 AND deadline<=?1 ORDER BY task, slot"
 #define MK_SQL_DUE_TASKS                                                                         \
     "SELECT id, 0 FROM mk_tasks INDEXED BY mk_tasks_expiry WHERE status=0 AND expiry_s<=?2 AND " \
     "expiry_height<=?1 ORDER BY id"
@@ -318,6 +318,23 @@ int mk_is_zero32(const uint8_t b[32]);
 
 /* Runs SQL with no result rows; GT_EDB with the store's message. */
 int mk_exec(gt_tx *tx, const char *sql, gt_err *err);
+
+/* Runs the bound upsert q (a gt_tx_stmt) to completion and hands it back,
+ * then reads the n counters of the row it wrote with select_sql, whose
+ * parameters are the row's key: ?1 the blob k1 (k1_len bytes), ?2 the text
+ * k2_text or else the blob k2_blob (k2_len bytes). A read-back and not
+ * RETURNING: SQLite returns rows through a temporary B-tree made afresh at
+ * every step (about as dear as the write; callgrind). what names the row in
+ * messages. */
+typedef struct mk_key2 {
+    const void *k1;
+    int k1_len;
+    const char *k2_text;
+    const void *k2_blob;
+    int k2_len;
+} mk_key2;
+int mk_upsert_read(gt_tx *tx, sqlite3_stmt *q, const char *select_sql, const mk_key2 *key, uint64_t *v, int n,
+                   const char *what, gt_err *err);
 int mk_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **q, gt_err *err);
 
 /* Big-endian u64 into p: the preimage layouts of lock ids and vote

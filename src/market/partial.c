@@ -130,24 +130,21 @@ int mk_rep_units_add(mk_ctx *c, const gt_addr *addr, const char *skill, uint64_t
     sqlite3_stmt *q;
     int rc = gt_tx_stmt(c->tx,
                         "INSERT INTO mk_rep_units VALUES(?1,?2,?3,?4) ON CONFLICT(addr, skill) DO UPDATE SET "
-                        "accepted=accepted+?3, rejected=rejected+?4 RETURNING accepted, rejected",
+                        "accepted=accepted+?3, rejected=rejected+?4",
                         &q, err);
     if (rc) return rc;
     sqlite3_bind_blob(q, 1, addr->b, 20, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, skill, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 3, (int64_t)accepted);
     sqlite3_bind_int64(q, 4, (int64_t)rejected);
-    if (sqlite3_step(q) != SQLITE_ROW) {
-        rc = gt_err_set(err, GT_EDB, "writing unit reputation: %s", sqlite3_errmsg(c->tx->db));
-        gt_tx_stmt_done(c->tx, q);
+    uint64_t ar[2];
+    mk_key2 key = {.k1 = addr->b, .k1_len = 20, .k2_text = skill};
+    if ((rc = mk_upsert_read(c->tx, q, "SELECT accepted, rejected FROM mk_rep_units WHERE addr=?1 AND skill=?2", &key,
+                             ar, 2, "unit reputation", err)))
         return rc;
-    }
-    uint64_t a = (uint64_t)sqlite3_column_int64(q, 0), r = (uint64_t)sqlite3_column_int64(q, 1);
-    sqlite3_step(q);
-    gt_tx_stmt_done(c->tx, q);
     c->changes++;
-    if (mk_rec_tag(c, MK_REC_REP_UNITS) || mk_rec_bytes(c, addr->b, 20) || mk_rec_text(c, skill) || mk_rec_u64(c, a) ||
-        mk_rec_u64(c, r))
+    if (mk_rec_tag(c, MK_REC_REP_UNITS) || mk_rec_bytes(c, addr->b, 20) || mk_rec_text(c, skill) ||
+        mk_rec_u64(c, ar[0]) || mk_rec_u64(c, ar[1]))
         return gt_err_set(err, GT_ENOMEM, "out of memory");
     return 0;
 }

@@ -44,8 +44,7 @@ int mk_rep_add(mk_ctx *c, const gt_addr *addr, const char *skill, const mk_rep_d
     int rc = gt_tx_stmt(tx,
                         "INSERT INTO mk_reputation VALUES(?1,?2,?3,?4,?5,?6,?7,?8) ON CONFLICT(addr, skill) DO UPDATE SET "
                         "accepted=accepted+?3, rejected=rejected+?4, missed=missed+?5, disputes_won=disputes_won+?6, "
-                        "disputes_lost=disputes_lost+?7, slashed=slashed+?8 "
-                        "RETURNING accepted,rejected,missed,disputes_won,disputes_lost,slashed",
+                        "disputes_lost=disputes_lost+?7, slashed=slashed+?8",
                         &q, err);
     if (rc) return rc;
     sqlite3_bind_blob(q, 1, addr->b, 20, SQLITE_STATIC);
@@ -56,15 +55,13 @@ int mk_rep_add(mk_ctx *c, const gt_addr *addr, const char *skill, const mk_rep_d
     sqlite3_bind_int64(q, 6, (int64_t)d->disputes_won);
     sqlite3_bind_int64(q, 7, (int64_t)d->disputes_lost);
     sqlite3_bind_int64(q, 8, (int64_t)d->slashed);
-    if (sqlite3_step(q) != SQLITE_ROW) {
-        rc = gt_err_set(err, GT_EDB, "writing reputation: %s", sqlite3_errmsg(tx->db));
-        gt_tx_stmt_done(tx, q);
-        return rc;
-    }
     uint64_t v[6];
-    for (int i = 0; i < 6; i++) v[i] = (uint64_t)sqlite3_column_int64(q, i);
-    sqlite3_step(q); /* run the statement to completion */
-    gt_tx_stmt_done(tx, q);
+    mk_key2 key = {.k1 = addr->b, .k1_len = 20, .k2_text = skill};
+    if ((rc = mk_upsert_read(tx, q,
+                             "SELECT accepted,rejected,missed,disputes_won,disputes_lost,slashed FROM mk_reputation "
+                             "WHERE addr=?1 AND skill=?2",
+                             &key, v, 6, "reputation", err)))
+        return rc;
     c->changes++;
     if (mk_rec_tag(c, MK_REC_REPUTATION) || mk_rec_bytes(c, addr->b, 20) || mk_rec_text(c, skill))
         return gt_err_set(err, GT_ENOMEM, "out of memory");
@@ -79,23 +76,20 @@ int mk_rep_paid(mk_ctx *c, const gt_addr *payer, const gt_addr *payee, uint64_t 
     sqlite3_stmt *q;
     int rc = gt_tx_stmt(tx,
                         "INSERT INTO mk_rep_flows VALUES(?1,?2,?3,1) ON CONFLICT(payer, payee) DO UPDATE SET "
-                        "value=value+?3, results=results+1 RETURNING value, results",
+                        "value=value+?3, results=results+1",
                         &q, err);
     if (rc) return rc;
     sqlite3_bind_blob(q, 1, payer->b, 20, SQLITE_STATIC);
     sqlite3_bind_blob(q, 2, payee->b, 20, SQLITE_STATIC);
     sqlite3_bind_int64(q, 3, (int64_t)value);
-    if (sqlite3_step(q) != SQLITE_ROW) {
-        rc = gt_err_set(err, GT_EDB, "writing a reputation flow: %s", sqlite3_errmsg(tx->db));
-        gt_tx_stmt_done(tx, q);
+    uint64_t vn[2];
+    mk_key2 key = {.k1 = payer->b, .k1_len = 20, .k2_blob = payee->b, .k2_len = 20};
+    if ((rc = mk_upsert_read(tx, q, "SELECT value, results FROM mk_rep_flows WHERE payer=?1 AND payee=?2", &key, vn, 2,
+                             "a reputation flow", err)))
         return rc;
-    }
-    uint64_t v = (uint64_t)sqlite3_column_int64(q, 0), n = (uint64_t)sqlite3_column_int64(q, 1);
-    sqlite3_step(q); /* run the statement to completion */
-    gt_tx_stmt_done(tx, q);
     c->changes++;
     if (mk_rec_tag(c, MK_REC_REP_FLOW) || mk_rec_bytes(c, payer->b, 20) || mk_rec_bytes(c, payee->b, 20) ||
-        mk_rec_u64(c, v) || mk_rec_u64(c, n))
+        mk_rec_u64(c, vn[0]) || mk_rec_u64(c, vn[1]))
         return gt_err_set(err, GT_ENOMEM, "out of memory");
     return 0;
 }

@@ -212,16 +212,21 @@ static void test_rebuilt_genesis_refused(void) {
     restore();
 }
 
-/* A ledger of format 3 has no windows: refused, saying what changed and
- * what to do. */
+/* A ledger of format 3 has no windows, one of format 4 the old index of
+ * slot deadlines: each refused, saying what changed and what to do. */
 static void test_old_format_refused(void) {
-    edit("UPDATE meta SET value = 3 WHERE key = 'version'");
-    gt_err err = {0};
-    gt_ledger *l = NULL;
-    CHECK_EQ_INT(gt_ledger_open(path, 0, &l, &err), GT_EUNSUPPORTED);
-    CHECK_CONTAINS(err.msg, "format 4 fixes the dispute, vote and reveal windows at genesis");
-    CHECK_CONTAINS(err.msg, "gotong init");
-    restore();
+    for (int v = 3; v <= 4; v++) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "UPDATE meta SET value = %d WHERE key = 'version'", v);
+        edit(sql);
+        gt_err err = {0};
+        gt_ledger *l = NULL;
+        CHECK_EQ_INT(gt_ledger_open(path, 0, &l, &err), GT_EUNSUPPORTED);
+        CHECK_CONTAINS(err.msg, "format 5 changes the market's index of slot deadlines");
+        CHECK_CONTAINS(err.msg, "format 4 fixed the dispute, vote and reveal windows at genesis");
+        CHECK_CONTAINS(err.msg, "gotong init");
+        restore();
+    }
 }
 
 int main(void) {
