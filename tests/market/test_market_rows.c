@@ -371,20 +371,26 @@ static void test_stmt_keys(void) {
     sqlite3_close(db);
 }
 
-/* The query plan of sql on db, one detail line after another. */
-static void plan_of(sqlite3 *db, const char *sql, char *out, size_t cap) {
-    char eqp[1024];
-    snprintf(eqp, sizeof eqp, "EXPLAIN QUERY PLAN %s", sql);
+/* Runs `PREFIX sql` on db and writes column col of each row, one a line,
+ * into out: EXPLAIN QUERY PLAN's details (col 3) or EXPLAIN's opcodes (col 1). */
+static void explain_into(sqlite3 *db, const char *prefix, int col, const char *sql, char *out, size_t cap) {
+    char ex[1024];
+    snprintf(ex, sizeof ex, "%s %s", prefix, sql);
     sqlite3_stmt *q;
-    CHECK_EQ_INT(sqlite3_prepare_v2(db, eqp, -1, &q, NULL), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_prepare_v2(db, ex, -1, &q, NULL), SQLITE_OK);
     size_t len = 0;
     out[0] = 0;
     while (sqlite3_step(q) == SQLITE_ROW && len < cap) {
-        int w = snprintf(out + len, cap - len, "%s\n", (const char *)sqlite3_column_text(q, 3));
+        int w = snprintf(out + len, cap - len, "%s\n", (const char *)sqlite3_column_text(q, col));
         if (w < 0) break;
         len += (size_t)w;
     }
     sqlite3_finalize(q);
+}
+
+/* The query plan of sql on db, one detail line after another. */
+static void plan_of(sqlite3 *db, const char *sql, char *out, size_t cap) {
+    explain_into(db, "EXPLAIN QUERY PLAN", 3, sql, out, cap);
 }
 
 /* The block-start sweeps search their partial indexes, never scan: a scan at
@@ -416,20 +422,7 @@ static void test_sweep_plans(void) {
 }
 
 /* The opcodes of sql's program on db, one name a line, into out. */
-static void opcodes_of(sqlite3 *db, const char *sql, char *out, size_t cap) {
-    char ex[512];
-    snprintf(ex, sizeof ex, "EXPLAIN %s", sql);
-    sqlite3_stmt *q;
-    CHECK_EQ_INT(sqlite3_prepare_v2(db, ex, -1, &q, NULL), SQLITE_OK);
-    size_t len = 0;
-    out[0] = 0;
-    while (sqlite3_step(q) == SQLITE_ROW && len < cap) {
-        int w = snprintf(out + len, cap - len, "%s\n", (const char *)sqlite3_column_text(q, 1));
-        if (w < 0) break;
-        len += (size_t)w;
-    }
-    sqlite3_finalize(q);
-}
+static void opcodes_of(sqlite3 *db, const char *sql, char *out, size_t cap) { explain_into(db, "EXPLAIN", 1, sql, out, cap); }
 
 /* Writing a slot builds no temporary B-tree: the predicate of its partial
  * index, evaluated for the old and the new row of every write, was once a
