@@ -130,6 +130,15 @@ int gt_escrow_set_phases(gt_chain *c, const gt_addr *escrow, gt_chain_account *c
     return rc;
 }
 
+int gt_escrow_set_seats(gt_chain *c, const gt_addr *escrow, gt_chain_account *client, uint64_t job_id,
+                        uint64_t seats_per_worker, uint64_t *gas, gt_err *err) {
+    gt_abi_val a[] = {gt_abi_uint(job_id), gt_abi_uint(seats_per_worker)};
+    gt_chain_receipt r = {0};
+    int rc = gt_chain_invoke(c, escrow, client, "setSeats(uint256,uint256)", a, 2, &r, gas, err);
+    gt_chain_receipt_free(&r);
+    return rc;
+}
+
 int gt_escrow_do(gt_chain *c, const gt_addr *escrow, gt_chain_account *a, gt_escrow_step step, uint64_t job_id,
                  const uint8_t tag[32], uint64_t *gas, gt_err *err) {
     static const char *const sig[] = {"claim(uint256)", "submit(uint256,bytes32,bytes)",

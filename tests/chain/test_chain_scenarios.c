@@ -13,6 +13,7 @@
  *                 expiredAt = post time + claimSeconds, spec hash, bounty, stake),
  *                 postTimed(... submitSeconds, verifySeconds) for a timed task,
  *                 postWithFee with a fee (then setPhases for a timed one),
+ *                 then setSeats for a timed task of 1 slot with seatsPerWorker,
  *                 postSlots(... slots, submitSeconds, verifySeconds) for a
  *                 task of several slots (no fee)
  *   task_claim -> claim (claimTask of a task of several slots: the contract
@@ -49,8 +50,8 @@
  * what the jobs hold.
  *
  * A rule the contracts do not have stops the scenario at that step, loudly,
- * with the reason (a fee on a multi-slot task, quorum verdicts, sealed dispute votes, a
- * settled rejection reopening the slot of a task with a fee...): the steps before it were
+ * with the reason (a fee on a multi-slot task, quorum verdicts, a settled
+ * rejection reopening the slot of a task with no submit and verify windows...): the steps before it were
  * compared, the rest are listed as not run on chain. A refusal whose rule
  * only the ledger has (skill or registry names, window bounds, a verdict
  * naming the result...) is skipped and counted: a refusal changes nothing on
@@ -229,9 +230,10 @@ static void time_out(run *r, job *jb, uint64_t t) {
 }
 
 /* Would a rejection of jb that stands at t reopen the slot on the ledger and
- * end the job on chain? (JobEscrow reopens a timed job without a fee.) */
+ * end the job on chain? (JobEscrow reopens a timed job, with a fee or not.) */
 static int reopens(run *r, job *jb, uint64_t t) {
-    return t < jb->claim_close && (!jb->timed || fee_of(r, jb->id));
+    (void)r;
+    return t < jb->claim_close && !jb->timed;
 }
 
 /* After a court call that may have closed jb's dispute: a dispute the
@@ -255,7 +257,7 @@ static int vote_deadline(run *r, job *jb, uint64_t t) {
         return 0;
     if (cs.accept_w <= cs.reject_w && reopens(r, jb, t)) { /* the rejection stands */
         stop_at(r, "the vote deadline of %s's dispute: a lost dispute reopens the slot on the ledger (its claim window "
-                   "is open); on chain a rejection that stands ends the job unless it is timed and has no fee", jb->tag);
+                   "is open); on chain a rejection that stands ends the job unless it is timed", jb->tag);
         return 0;
     }
     chain_at(r, t);
@@ -338,17 +340,6 @@ static const char *post_gap(json_t *spec) {
     return NULL;
 }
 
-/* Does this task_claim come from a worker that had the seat of a 1-slot job
- * already (hadSeat), which the ledger's seatsPerWorker over 1 allows? */
-static int reclaims(run *r, json_t *it) {
-    job *jb = find_job(r, json_string_value(json_object_get(json_object_get(it, "action"), "task")));
-    const char *as = json_string_value(json_object_get(it, "as"));
-    party *a = as ? find_acc(r, as) : NULL;
-    if (!jb || !a || jb->slots != 1 || jb->seats <= 1) return 0;
-    gt_abi_val args[] = {gt_abi_uint(jb->id), gt_abi_address(&a->ca.addr)};
-    return view_u64(r, &r->escrow, "hadSeat(uint256,address)", args, 2, 0) != 0;
-}
-
 /* Why one {as, action, expect} has no counterpart on chain, or NULL. With
  * r NULL, only what the file says is looked at (no task is known yet). */
 static const char *item_gap(run *r, json_t *it) {
@@ -369,9 +360,6 @@ static const char *item_gap(run *r, json_t *it) {
     }
     if (!strcmp(type, "task_claim") || !strcmp(type, "task_cancel"))
         if (r && !find_job(r, json_string_value(json_object_get(spec, "task")))) return "a task the runner did not post";
-    if (r && !strcmp(type, "task_claim") && reclaims(r, it))
-        return "a second claim of a task of 1 slot by one worker (seatsPerWorker): a JobEscrow job takes one claim "
-               "per worker (postSlots' tasks take seatsPerWorker)";
     if (!strncmp(type, "agent_", 6)) return expect ? "the registry's rules (names, skills, retiring) are the "
                                                      "ledger's; AgentRegistry is a directory of card URIs" : NULL;
     if (!strcmp(type, "vote_commit") &&
@@ -406,11 +394,11 @@ static const char *settle_gap(run *r, json_t *it, job *jb, uint64_t t) {
                "after expiry (claimRefund)";
     if (!strcmp(type, "dispute_vote") && !e && j.status == GT_ESCROW_DISPUTED && reopens(r, jb, t))
         return "a vote that may close a dispute: a lost dispute reopens the slot on the ledger (its claim window is "
-               "open); on chain a rejection that stands ends the job unless the job is timed and has no fee";
+               "open); on chain a rejection that stands ends the job unless the job is timed";
     if (strcmp(type, "task_settle") || j.status != GT_ESCROW_REJECTED) return NULL;
     if (reopens(r, jb, t))
         return "a settled rejection reopens the slot on the ledger (its claim window is open); a JobEscrow "
-               "rejection ends the job unless the job is timed and has no fee";
+               "rejection ends the job unless the job is timed";
     return NULL;
 }
 
@@ -448,8 +436,12 @@ static int do_post(run *r, party *a, json_t *spec, uint64_t t, const char *save,
         jb->id = id + i, jb->claim_close = close, jb->slot = (int)i, jb->slots = (int)slots;
         jb->submit_s = submit_s, jb->verify_s = verify_s, jb->timed = timed, jb->seats = ts.seats_per_worker;
     }
-    if (!timed || !tm.fee) return 0; /* postTimed or postSlots made it timed */
-    return gt_escrow_set_phases(&C, &r->escrow, &a->ca, id, jb->submit_s, jb->verify_s, NULL, err);
+    if (timed && tm.fee && slots == 1 && /* postTimed or postSlots made the others timed */
+        (rc = gt_escrow_set_phases(&C, &r->escrow, &a->ca, id, jb->submit_s, jb->verify_s, NULL, err)))
+        return rc;
+    if (timed && slots == 1 && ts.seats_per_worker > 1) /* seats of a 1-slot task: setSeats (postSlots takes them) */
+        return gt_escrow_set_seats(&C, &r->escrow, &a->ca, id, ts.seats_per_worker, NULL, err);
+    return 0;
 }
 
 static int do_court(run *r, party *a, gt_court_step step, json_t *spec, gt_err *err) {
