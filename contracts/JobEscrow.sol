@@ -49,6 +49,9 @@
 //     the evaluator's bond back). With no court a rejection is final at once.
 //   - postTimed: post and setPhases in one transaction (the timed lifecycle's
 //     gas figure is for it).
+//   - postSubtask: the worker holding a claimed job posts a job of its own
+//     (funded from its wallet) naming that job as its parent: the ledger's
+//     subtask, refused to anyone else.
 //   - tasks of several slots (postSlots, the embedded ledger's multi-slot
 //     task): slots jobs with consecutive ids, the first one's id the task's,
 //     funded in one transaction, each one worker's, judged and paid on its
@@ -129,6 +132,8 @@ contract JobEscrow {
     // The claims one worker may make on a timed job over its life (0: one),
     // the embedded ledger's seatsPerWorker for a task of one slot.
     mapping(uint256 => uint256) public seatsOf;
+    // The parent job of a subtask (postSubtask); zero: none.
+    mapping(uint256 => uint256) public parentOf;
 
     // ERC-8183's events.
     event JobCreated(uint256 indexed jobId, address indexed client, address indexed provider,
@@ -158,6 +163,7 @@ contract JobEscrow {
     event VerifyMissed(uint256 indexed jobId, address indexed evaluator);
     event JobReopened(uint256 indexed jobId, address indexed previousProvider);
     event SeatsSet(uint256 indexed jobId, uint256 seatsPerWorker);
+    event SubtaskPosted(uint256 indexed parentId, uint256 indexed jobId, address indexed worker);
     event TaskPosted(uint256 indexed taskId, uint256 slots);
     event TaskCancelled(uint256 indexed taskId);
 
@@ -410,6 +416,24 @@ contract JobEscrow {
                        uint256 stake, uint256 submitSeconds, uint256 verifySeconds) external returns (uint256 jobId) {
         jobId = posted(address(0), evaluator, expiredAt, descriptionHash, budget, stake);
         makeTimed(jobId, jobs[jobId], submitSeconds, verifySeconds);
+    }
+
+    // A worker holding a claimed, unsubmitted job subcontracts part of it (the
+    // embedded ledger's subtask): a job it posts and funds from its own wallet,
+    // timed when the phase seconds are given (both or neither), that names
+    // the parent (parentOf, SubtaskPosted); the parent's client pays nothing
+    // more and the parent's rules do not change. Only the parent's current
+    // worker may, and only while it holds the claim.
+    function postSubtask(uint256 parentId, address evaluator, uint256 expiredAt, bytes32 descriptionHash,
+                         uint256 budget, uint256 stake, uint256 submitSeconds, uint256 verifySeconds)
+            external returns (uint256 jobId) {
+        Job storage p = known(parentId);
+        require(p.status == Status.Funded && isSet(p, CLAIMED) && p.provider == msg.sender,
+                "escrow: the sender holds no claimed slot of the parent job");
+        jobId = posted(address(0), evaluator, expiredAt, descriptionHash, budget, stake);
+        if (submitSeconds != 0 || verifySeconds != 0) makeTimed(jobId, jobs[jobId], submitSeconds, verifySeconds);
+        parentOf[jobId] = parentId;
+        emit SubtaskPosted(parentId, jobId, msg.sender);
     }
 
     function posted(address provider, address evaluator, uint256 expiredAt, bytes32 descriptionHash,

@@ -14,6 +14,7 @@
  *                 postTimed(... submitSeconds, verifySeconds) for a timed task,
  *                 postWithFee with a fee (then setPhases for a timed one),
  *                 then setSeats for a timed task of 1 slot with seatsPerWorker,
+ *                 postSubtask(parent's job, ...) for a subtask (a task_post with a parent),
  *                 postSlots(... slots, submitSeconds, verifySeconds) for a
  *                 task of several slots (no fee)
  *   task_claim -> claim (claimTask of a task of several slots: the contract
@@ -334,7 +335,8 @@ static const char *post_gap(json_t *spec) {
     if (get_amount(spec, "fee", &fee)) return "a fee that is not an amount";
     if (fee && json_integer_value(slots) > 1) return "a fee on a task of several slots: postSlots has none";
     if (get_u64(spec, "quorum")) return "quorum verification (a drawn panel judges each result): no counterpart";
-    if (json_object_get(spec, "parent")) return "a subtask (parent): JobEscrow jobs have no parent";
+    if (json_object_get(spec, "parent") && (json_integer_value(json_object_get(spec, "slots")) > 1 || fee))
+        return "a subtask of several slots or with a fee: postSubtask posts one job without a fee";
     if (json_object_get(spec, "batchItems") || json_object_get(spec, "lastBatchItems"))
         return "per-unit (partial) verdicts: JobEscrow judges a job whole";
     return NULL;
@@ -420,7 +422,12 @@ static int do_post(run *r, party *a, json_t *spec, uint64_t t, const char *save,
     int timed = save && submit_s && verify_s;
     gt_escrow_slots ts = {slots, get_u64(spec, "seatsPerWorker"), timed ? submit_s : 0, timed ? verify_s : 0};
     tm.expired_at = r->base + (close - GENESIS_TIME);
-    int rc = slots > 1 ? gt_escrow_post_slots(&C, &r->escrow, &a->ca, &tm, &ts, &id, NULL, err)
+    const char *parent = json_string_value(json_object_get(spec, "parent"));
+    job *pj = parent ? find_job(r, parent) : NULL;
+    if (parent && !pj) return gt_err_set(err, GT_EINVAL, "task_post: the parent %s is not a task of the file", parent);
+    int rc = pj        ? gt_escrow_post_subtask(&C, &r->escrow, &a->ca, pj->id, &tm, timed ? submit_s : 0,
+                                                timed ? verify_s : 0, &id, NULL, err)
+             : slots > 1 ? gt_escrow_post_slots(&C, &r->escrow, &a->ca, &tm, &ts, &id, NULL, err)
              : tm.fee   ? gt_escrow_post_fee(&C, &r->escrow, &a->ca, &tm, &id, NULL, err)
              : timed ? gt_escrow_post_timed(&C, &r->escrow, &a->ca, &tm, submit_s, verify_s, &id, NULL, err)
                      : gt_escrow_post_for(&C, &r->escrow, &a->ca, &tm.provider, &tm.evaluator, tm.expired_at,
