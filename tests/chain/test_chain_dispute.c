@@ -337,6 +337,19 @@ static void test_undisputed_rejection(void) {
     REFUSED(gt_escrow_do(&C, &ESCROW, &J[0], GT_ESCROW_FINALIZE, id, NULL, NULL, &e_), "no rejection waiting");
 }
 
+/* WORKER, holding timed job id, submits; VERIFIER rejects; nobody disputes;
+ * after the dispute window the rejection is finalized and stands: the job
+ * must be open again, unclaimed. */
+static void rejected_and_reopened(uint64_t id, const uint8_t tag[32]) {
+    OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_SUBMIT, id, tag, NULL, &e_));
+    OK(gt_escrow_do(&C, &ESCROW, &VERIFIER, GT_ESCROW_REJECT, id, tag, NULL, &e_));
+    CHECK_EQ_INT(anvil_advance(&C, WINDOWS.dispute_s), 0);
+    OK(gt_escrow_do(&C, &ESCROW, &J[0], GT_ESCROW_FINALIZE, id, NULL, NULL, &e_));
+    gt_escrow_job j;
+    OK(gt_escrow_get(&C, &ESCROW, id, &j, &e_));
+    CHECK(j.status == GT_ESCROW_FUNDED && !j.claimed && gt_addr_is_zero(&j.provider));
+}
+
 /* A timed job (setPhases) whose rejection stands while its claim window is
  * open reopens (the embedded ledger's slot reopening): the stake slashed to
  * the client, the evaluator's bond back, the budget kept; the rejected worker
@@ -348,13 +361,7 @@ static void test_timed_rejection_reopens(void) {
     OK(gt_escrow_post(&C, &ESCROW, &CLIENT, &VERIFIER.addr, anvil_now(&C) + 86400, desc, 700, 300, &id, NULL, &e_));
     OK(gt_escrow_set_phases(&C, &ESCROW, &CLIENT, id, 3600, 3600, NULL, &e_));
     OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_CLAIM, id, NULL, NULL, &e_));
-    OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_SUBMIT, id, tag, NULL, &e_));
-    OK(gt_escrow_do(&C, &ESCROW, &VERIFIER, GT_ESCROW_REJECT, id, tag, NULL, &e_));
-    CHECK_EQ_INT(anvil_advance(&C, WINDOWS.dispute_s), 0);
-    OK(gt_escrow_do(&C, &ESCROW, &J[0], GT_ESCROW_FINALIZE, id, NULL, NULL, &e_));
-    gt_escrow_job j;
-    OK(gt_escrow_get(&C, &ESCROW, id, &j, &e_));
-    CHECK(j.status == GT_ESCROW_FUNDED && !j.claimed && gt_addr_is_zero(&j.provider));
+    rejected_and_reopened(id, tag);
     CHECK_EQ_U64(balance(&CLIENT.addr), c0 - 700 + 300);
     CHECK_EQ_U64(balance(&VERIFIER.addr), v0);
     CHECK_EQ_U64(balance(&WORKER.addr), w0 - 300);
@@ -393,13 +400,7 @@ static void test_timed_fee_rejection_reopens(void) {
         OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_CLAIM, id, NULL, NULL, &e_));
         if (round == 1)
             REFUSED(gt_escrow_set_seats(&C, &ESCROW, &CLIENT, id, 3, NULL, &e_), "not funded and never claimed");
-        OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_SUBMIT, id, tag, NULL, &e_));
-        OK(gt_escrow_do(&C, &ESCROW, &VERIFIER, GT_ESCROW_REJECT, id, tag, NULL, &e_));
-        CHECK_EQ_INT(anvil_advance(&C, WINDOWS.dispute_s), 0);
-        OK(gt_escrow_do(&C, &ESCROW, &J[0], GT_ESCROW_FINALIZE, id, NULL, NULL, &e_));
-        gt_escrow_job j;
-        OK(gt_escrow_get(&C, &ESCROW, id, &j, &e_));
-        CHECK(j.status == GT_ESCROW_FUNDED && !j.claimed && gt_addr_is_zero(&j.provider));
+        rejected_and_reopened(id, tag);
         CHECK_EQ_U64(balance(&VERIFIER.addr), v0 + 50 * (uint64_t)round);
         CHECK_EQ_U64(balance(&CLIENT.addr), c0 - 750 + 250 * (uint64_t)round);
         CHECK_EQ_U64(balance(&WORKER.addr), w0 - 300 * (uint64_t)round);
