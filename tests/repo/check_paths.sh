@@ -17,6 +17,13 @@ parent=$(dirname "$ROOT")
 # end a relative path ("src/work/x" is relative, " /work/x" is absolute).
 abs() { printf '(^|[^A-Za-z0-9_.~-])%s/' "$(printf '%s' "$1" | sed 's/[.[\*^$]/\\&/g')"; }
 pats=("$beside")
+# A checkout right in the temporary folder (`cd /tmp && git clone ...`) has
+# that folder as its parent, and examples in the docs rightly write /tmp/...:
+# the parent's pattern is for a checkout's own folder, not a shared one.
+tmpdir="${TMPDIR:-/tmp}"
+case "$parent" in
+/ | /tmp | /var/tmp | "${tmpdir%/}") parent=/ ;;
+esac
 [ "$parent" != "/" ] && pats+=("$(abs "$parent")")
 [ -n "${HOME:-}" ] && [ "$HOME" != "/" ] && pats+=("$(abs "$HOME")")
 # The patterns must catch what they are for and spare relative paths.
