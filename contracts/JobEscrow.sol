@@ -54,6 +54,14 @@
 //     the task's whole life, 1 unless the client allows more (up to 64, the
 //     embedded ledger's rule); with every slot taken a claim is refused. The client may cancel a task
 //     no one ever claimed (cancelTask): every slot's budget back.
+//   - quorum jobs (postQuorum, the embedded ledger's quorum policy; needs a
+//     court): a timed job whose evaluator is the court: a claim opens the
+//     court's round (its panel of validators with at least the job's stake),
+//     the submission opens its vote until the verify deadline, and the
+//     panel's deciding vote completes or rejects the job through the court.
+//     A quorum rejection is final (no dispute) and ends the job (the stake
+//     slashed to the client, the fee paid to the court for the winning
+//     voters); the ledger reopens the slot, the escrow not yet.
 // Hooks (ERC-8183's optional extension) are refused: hook must be zero.
 // Storage: a job, timed or not, packs into three slots, each step reading or
 // writing only slots it already touches (the gas goal of 300 k per timed
@@ -69,6 +77,9 @@ pragma solidity 0.8.37;
 interface IDisputeCourt {
     function disputeWindowS() external view returns (uint256);
     function open(uint256 jobId, address client, address provider, address evaluator) external;
+    function setQuorum(uint256 jobId, uint256 quorum) external;
+    function openRound(uint256 jobId, address client, address worker, uint256 minStake) external;
+    function setRoundEnd(uint256 jobId, uint256 endS) external;
 }
 
 interface IERC20 {
@@ -97,6 +108,7 @@ contract JobEscrow {
     uint8 private constant HAS_FEE = 4;  // feeOf holds the evaluator's fee
     uint8 private constant RESEATED = 8; // hadSeat holds a worker for this job
     uint8 private constant SLOT = 16;    // a slot of a task (postSlots): claimed through claimTask
+    uint8 private constant QUORUM = 32;  // the court's quorum round judges it (postQuorum)
 
     uint256 public constant MAX_SLOTS = 64; // the embedded ledger's bound too
     // A task of several slots, keyed by its first job's id.
@@ -226,6 +238,7 @@ contract JobEscrow {
         }
         j.status = Status.Submitted;
         emit JobSubmitted(jobId, msg.sender, deliverable);
+        if (isSet(j, QUORUM)) court.setRoundEnd(jobId, j.due);
     }
 
     // The evaluator accepts the submission: the provider gets the budget and its stake.
@@ -259,7 +272,8 @@ contract JobEscrow {
         }
         j.status = Status.Rejected;
         emit JobRejected(jobId, msg.sender, reason);
-        if (s == Status.Submitted && isSet(j, CLAIMED) && j.stake > 0 && address(court) != address(0)) {
+        if (s == Status.Submitted && isSet(j, CLAIMED) && j.stake > 0 && address(court) != address(0) &&
+            !isSet(j, QUORUM)) { // a quorum verdict is final
             uint256 until = block.timestamp + court.disputeWindowS();
             appealUntil[jobId] = until;
             emit AppealOpened(jobId, msg.sender, j.stake, until);
@@ -418,6 +432,27 @@ contract JobEscrow {
         pull(msg.sender, fee);
     }
 
+    // A timed job judged by a quorum of the court's validators (see the
+    // header): budget + fee pulled; the fee (0 or at most the stake) goes to
+    // the deciding voters; quorum 1 to 16 voters on the deciding side.
+    function postQuorum(uint256 expiredAt, bytes32 descriptionHash, uint256 budget, uint256 stake, uint256 fee,
+                        uint256 submitSeconds, uint256 verifySeconds, uint256 quorum)
+            external returns (uint256 jobId) {
+        require(address(court) != address(0), "escrow: quorum jobs need a court");
+        require(stake > 0, "escrow: a quorum job asks a stake (its panel's least stake)");
+        require(fee <= stake, "escrow: the stake must cover the fee (a rejected worker pays it from its stake)");
+        jobId = posted(address(0), address(court), expiredAt, descriptionHash, budget, stake);
+        Job storage j = jobs[jobId];
+        makeTimed(jobId, j, submitSeconds, verifySeconds);
+        j.flags |= QUORUM;
+        court.setQuorum(jobId, quorum);
+        if (fee == 0) return jobId;
+        feeOf[jobId] = fee;
+        j.flags |= HAS_FEE;
+        emit FeeSet(jobId, fee);
+        pull(msg.sender, fee);
+    }
+
     function setStake(uint256 jobId, uint256 amount) external {
         Job storage j = known(jobId);
         require(msg.sender == j.client, "escrow: only the client sets the stake");
@@ -527,6 +562,7 @@ contract JobEscrow {
         j.provider = msg.sender;
         j.flags |= CLAIMED;
         emit JobClaimed(jobId, msg.sender, j.stake);
+        if (isSet(j, QUORUM)) court.openRound(jobId, j.client, msg.sender, j.stake);
         if (j.stake > 0) pull(msg.sender, j.stake);
     }
 
