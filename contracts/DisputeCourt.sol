@@ -68,8 +68,11 @@
 //     voters by weight (remainder to the client);
 //   - no decision by the verify deadline: the escrow's timeout refunds and
 //     anyone calls closeUnjudged here to free the voters' bonds;
-//   - sealed votes (commit) are refused on a quorum round, and a job's second
-//     round (a reopened job) is refused: the ledger has both, the court not yet.
+//   - a reopened job's next claim opens a fresh round: a round's case, seats
+//     and events are keyed jobId | round << 160 (caseKey; a dispute's by its
+//     jobId), and the calls taking a jobId act on its latest round;
+//   - sealed votes (commit) are refused on a quorum round (the ledger has
+//     them: its verify window is then followed by a reveal window).
 pragma solidity 0.8.37;
 
 interface IERC20Court {
@@ -152,6 +155,7 @@ contract DisputeCourt {
     uint256[] private drawQueue; // (jobId << 64 | drawBlock), drawBlock non-decreasing
     uint256 private drawHead;
     mapping(uint256 => uint8) public quorumOf; // a quorum job's quorum (setQuorum)
+    mapping(uint256 => uint32) public roundOf; // a quorum job's rounds opened (0: none, or not a quorum job)
 
     event Staked(address indexed validator, uint256 amount, uint256 active);
     event ExitRequested(address indexed validator, uint256 amount, uint256 leaveAt);
@@ -273,25 +277,33 @@ contract DisputeCourt {
     // Votes open when the result is submitted (setRoundEnd).
     function openRound(uint256 jobId, address client, address worker, uint256 minStake) external {
         require(msg.sender == escrow, "court: only the escrow opens rounds");
-        Case storage c = cases[jobId];
-        require(c.state == CaseState.None, "court: this job had its round (a second round is not supported)");
-        require(jobId < (uint256(1) << 192), "court: job id over 2^192");
+        require(jobId < (uint256(1) << 160), "court: job id over 2^160");
         require(quorumOf[jobId] != 0, "court: not a quorum job");
+        uint256 round = roundOf[jobId];
+        require(round < type(uint32).max, "court: too many rounds");
+        if (round > 0) { // the last round was decided, or its worker missed the submit deadline (no vote opened)
+            Case storage last = cases[caseKey(jobId)];
+            require(last.state == CaseState.Resolved || last.commitEnd == 0, "court: the job's round is open");
+            last.state = CaseState.Resolved; // an undrawn one no longer holds stakes (noSeedPending)
+        }
+        roundOf[jobId] = uint32(round + 1);
+        uint256 key = caseKey(jobId);
+        Case storage c = cases[key];
         require(minStake <= type(uint96).max, "court: stake over 2^96 - 1");
         c.client = client;
         c.provider = worker;
         c.evaluator = address(this);
         c.minStake = uint96(minStake);
         c.quorum = quorumOf[jobId];
-        schedule(jobId, c);
-        emit RoundOpened(jobId, c.drawBlock, minStake, c.quorum);
+        schedule(key, c);
+        emit RoundOpened(key, c.drawBlock, minStake, c.quorum);
     }
 
     // The escrow, when the quorum job's result is submitted: the panel votes
     // until endS (the verify deadline).
     function setRoundEnd(uint256 jobId, uint256 endS) external {
         require(msg.sender == escrow, "court: only the escrow opens a round's vote");
-        Case storage c = cases[jobId];
+        Case storage c = cases[caseKey(jobId)];
         require(c.quorum != 0 && c.commitEnd == 0, "court: no round waiting for its result");
         c.commitEnd = uint64(endS);
         c.revealEnd = uint64(endS);
@@ -301,6 +313,7 @@ contract DisputeCourt {
     // escrow's timeout refunded the job): the voters' bonds are freed.
     function closeUnjudged(uint256 jobId) external {
         noSeedPending();
+        jobId = caseKey(jobId);
         Case storage c = cases[jobId];
         require(c.quorum != 0 && (c.state == CaseState.Voting || c.state == CaseState.Drawing),
                 "court: no open quorum round");
@@ -312,6 +325,7 @@ contract DisputeCourt {
 
     // Anyone: draws the panel once its block is mined (see the header).
     function draw(uint256 jobId) external {
+        jobId = caseKey(jobId); // the latest round of a quorum job
         Case storage c = cases[jobId];
         require(c.state == CaseState.Drawing, "court: the case is not waiting for its draw");
         require(block.number > c.drawBlock, "court: the draw block is not mined yet");
@@ -347,6 +361,7 @@ contract DisputeCourt {
     // An open vote (the ledger's dispute_vote): bonds as commit does, counts
     // at once, and settles the case when it decides it (mk_panel_decided).
     function vote(uint256 jobId, bool accept) external {
+        jobId = caseKey(jobId); // the latest round of a quorum job
         Case storage c = cases[jobId];
         require(!c.isSealed || c.state != CaseState.Voting,
                 "court: votes on this case are sealed (commit, then reveal)");
@@ -416,8 +431,9 @@ contract DisputeCourt {
         c.state = CaseState.Resolved;
         emit CaseResolved(jobId, accept ? OUTCOME_WORKER_WON : OUTCOME_REJECTION_STANDS, c.acceptW, c.rejectW);
         uint256 before = token.balanceOf(address(this));
-        if (accept) IEscrowCourt(escrow).complete(jobId, bytes32("quorum accepted"), "");
-        else IEscrowCourt(escrow).reject(jobId, bytes32("quorum rejected"), "");
+        uint256 job = jobId & type(uint160).max; // jobId is the round's key
+        if (accept) IEscrowCourt(escrow).complete(job, bytes32("quorum accepted"), "");
+        else IEscrowCourt(escrow).reject(job, bytes32("quorum rejected"), "");
         uint256 pot = token.balanceOf(address(this)) - before; // the fee, if the job has one
         Vote win = accept ? Vote.Accept : Vote.Reject;
         pot += slashLosers(jobId, win);
@@ -432,13 +448,20 @@ contract DisputeCourt {
 
     function getCase(uint256 jobId) external view returns (CaseState state, uint256 drawBlock, uint256 commitEnd,
             uint256 revealEnd, uint256 total, uint256 acceptW, uint256 rejectW, uint256 members) {
-        Case storage c = cases[jobId];
+        Case storage c = cases[caseKey(jobId)];
         return (c.state, c.drawBlock, c.commitEnd, c.revealEnd, c.total, c.acceptW, c.rejectW, c.members);
     }
 
     function seatOf(uint256 jobId, address judge) external view returns (uint256 weight, Vote choice) {
-        Seat storage s = seats[jobId][judge];
+        Seat storage s = seats[caseKey(jobId)][judge];
         return (s.weight, s.vote);
+    }
+
+    // The key of a job's case: its jobId for a dispute, jobId | round << 160
+    // for a quorum job's latest round.
+    function caseKey(uint256 jobId) public view returns (uint256) {
+        uint256 round = roundOf[jobId];
+        return round == 0 ? jobId : jobId | round << 160;
     }
 
     // ---- internals ----

@@ -59,9 +59,11 @@
 //     court's round (its panel of validators with at least the job's stake),
 //     the submission opens its vote until the verify deadline, and the
 //     panel's deciding vote completes or rejects the job through the court.
-//     A quorum rejection is final (no dispute) and ends the job (the stake
-//     slashed to the client, the fee paid to the court for the winning
-//     voters); the ledger reopens the slot, the escrow not yet.
+//     A quorum rejection is final (no dispute): the worker's stake pays the
+//     fee to the court (for the winning voters) and the rest to the client;
+//     while the claim window (expiredAt) is open the job reopens to other
+//     workers with its escrowed fee for the next round (the ledger's slot
+//     reopening), else it ends with budget and fee back to the client.
 // Hooks (ERC-8183's optional extension) are refused: hook must be zero.
 // Storage: a job, timed or not, packs into three slots, each step reading or
 // writing only slots it already touches (the gas goal of 300 k per timed
@@ -280,7 +282,26 @@ contract JobEscrow {
             pull(msg.sender, j.stake); // the rejecter's bond, lost if the worker wins its dispute
             return;
         }
+        if (s == Status.Submitted && isSet(j, QUORUM) && block.timestamp < j.expiredAt) return reopenQuorum(jobId, j);
         if (s != Status.Open) unwind(jobId, j, s == Status.Submitted, s == Status.Submitted);
+    }
+
+    // A quorum rejection while the claim window is open: the stake pays the
+    // fee to the court and the rest to the client; the job, its budget and
+    // escrowed fee wait for another worker (a fresh round at its claim).
+    function reopenQuorum(uint256 jobId, Job storage j) private {
+        uint256 fee = isSet(j, HAS_FEE) ? feeOf[jobId] : 0;
+        uint256 stake = j.stake;
+        emit StakeSlashed(jobId, j.provider, stake);
+        j.status = Status.Funded;
+        j.stake = 0; // reopen() pushes what is left of it to the client
+        reopen(jobId, j);
+        j.stake = uint64(stake);
+        if (fee > 0) {
+            emit FeePaid(jobId, msg.sender, fee);
+            push(msg.sender, fee);
+        }
+        if (stake > fee) push(j.client, stake - fee);
     }
 
     // The rejected worker appeals to the court, bonding the job's stake.

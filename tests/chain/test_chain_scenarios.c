@@ -91,6 +91,7 @@ typedef struct job {
     int timed;        /* the job has per-phase deadlines (setPhases) */
     int sealed;       /* a commitment sealed the job's dispute: it closes at the reveal window's end */
     int quorum;       /* a quorum task (postQuorum): the court's round judges it */
+    int decided;      /* a quorum round decided the slot (paid at once; the ledger's settle follows) */
 } job;
 
 typedef struct run {
@@ -377,8 +378,6 @@ static const char *item_gap(run *r, json_t *it) {
     if (!strcmp(type, "task_claim") || !strcmp(type, "task_cancel"))
         if (r && !find_job(r, json_string_value(json_object_get(spec, "task")))) return "a task the runner did not post";
     job *qj = r ? find_job(r, json_string_value(json_object_get(spec, "task"))) : NULL;
-    if (qj && qj->quorum && !strcmp(type, "task_claim") && qj->claim_t)
-        return "a second claim of a quorum task (a new round of votes): the court opens one round per job";
     if (qj && qj->quorum && (!strcmp(type, "vote_commit") || !strcmp(type, "vote_reveal")))
         return "sealed votes on a quorum task: the court's quorum round takes open votes only";
     if (r && !strcmp(type, "task_claim") && reclaims(r, it))
@@ -503,8 +502,12 @@ static int do_settle(run *r, party *a, job *jb, gt_err *err) {
     gt_escrow_job j;
     int rc = gt_escrow_get(&C, &r->escrow, jb->id, &j, err);
     if (rc) return rc;
-    if ((j.status == GT_ESCROW_COMPLETED || (jb->quorum && j.status == GT_ESCROW_REJECTED)) && !jb->settled_seen)
-        return jb->settled_seen = 1, 0; /* paid by the verdict (a quorum verdict is final) */
+    if (jb->quorum && jb->decided) { /* the round's verdict paid (or reopened) it */
+        jb->decided = 0;
+        if (j.status == GT_ESCROW_COMPLETED) jb->settled_seen = 1;
+        return 0;
+    }
+    if (j.status == GT_ESCROW_COMPLETED && !jb->settled_seen && !jb->quorum) return jb->settled_seen = 1, 0;
     return gt_escrow_do(&C, &r->escrow, &a->ca, GT_ESCROW_FINALIZE, jb->id, NULL, NULL, err);
 }
 
@@ -616,8 +619,9 @@ static int play(run *r, json_t *it, uint64_t t, gt_err *err) {
         int rc = gt_court_vote_open(&C, &r->court, &a->ca, jb->id, json_is_true(json_object_get(spec, "accept")),
                                     NULL, err);
         gt_escrow_job j;
-        if (!rc && (rc = gt_escrow_get(&C, &r->escrow, jb->id, &j, err)) == 0 && j.status == GT_ESCROW_REJECTED &&
-            t < jb->claim_close)
+        if (!rc && (rc = gt_escrow_get(&C, &r->escrow, jb->id, &j, err)) == 0 && j.status != GT_ESCROW_SUBMITTED)
+            jb->decided = 1;
+        if (!rc && j.status == GT_ESCROW_REJECTED && t < jb->claim_close)
             stop_at(r, "this vote decided a quorum rejection; the ledger reopens the slot (its claim window is "
                        "open), on chain a quorum rejection ends the job: the steps after it are not compared%s", "");
         return rc;
