@@ -350,7 +350,7 @@ contract DisputeCourt {
 
     function commit(uint256 jobId, bytes32 commitment) external {
         Case storage c = cases[jobId];
-        require(c.quorum == 0, "court: a quorum round takes open votes only (vote)");
+        require(roundOf[jobId] == 0, "court: a quorum round takes open votes only (vote)");
         (Seat storage s, uint256 bond) = bondSeat(jobId, c);
         s.vote = Vote.Committed;
         s.commitment = commitment;
