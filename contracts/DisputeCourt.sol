@@ -325,8 +325,8 @@ contract DisputeCourt {
 
     // Anyone: draws the panel once its block is mined (see the header).
     function draw(uint256 jobId) external {
-        jobId = caseKey(jobId); // the latest round of a quorum job
         Case storage c = cases[jobId];
+        if (c.state == CaseState.None) c = cases[jobId = caseKey(jobId)]; // a quorum job's latest round
         require(c.state == CaseState.Drawing, "court: the case is not waiting for its draw");
         require(block.number > c.drawBlock, "court: the draw block is not mined yet");
         bytes32 h = blockhash(c.drawBlock);
@@ -350,7 +350,8 @@ contract DisputeCourt {
 
     function commit(uint256 jobId, bytes32 commitment) external {
         Case storage c = cases[jobId];
-        require(roundOf[jobId] == 0, "court: a quorum round takes open votes only (vote)");
+        if (c.state != CaseState.Voting) // (a quorum job's cases[jobId] is empty: its rounds are keyed by caseKey)
+            require(roundOf[jobId] == 0, "court: a quorum round takes open votes only (vote)");
         (Seat storage s, uint256 bond) = bondSeat(jobId, c);
         s.vote = Vote.Committed;
         s.commitment = commitment;
@@ -361,8 +362,8 @@ contract DisputeCourt {
     // An open vote (the ledger's dispute_vote): bonds as commit does, counts
     // at once, and settles the case when it decides it (mk_panel_decided).
     function vote(uint256 jobId, bool accept) external {
-        jobId = caseKey(jobId); // the latest round of a quorum job
         Case storage c = cases[jobId];
+        if (c.state == CaseState.None) c = cases[jobId = caseKey(jobId)]; // a quorum job's latest round
         require(!c.isSealed || c.state != CaseState.Voting,
                 "court: votes on this case are sealed (commit, then reveal)");
         (Seat storage s, uint256 bond) = bondSeat(jobId, c);
@@ -529,13 +530,14 @@ contract DisputeCourt {
     function eligible(Case storage c) private view returns (address[] memory who, uint256[] memory w, uint256 n,
                                                             uint256 total) {
         uint256 len = validators.length;
+        uint256 least = c.minStake < MIN_STAKE ? MIN_STAKE : c.minStake;
         who = new address[](len);
         w = new uint256[](len);
         for (uint256 i = 0; i < len; i++) {
             address a = validators[i];
             if (a == c.client || a == c.provider || a == c.evaluator) continue;
             uint256 s = validatorOf[a].active;
-            if (s < MIN_STAKE || s < c.minStake) continue;
+            if (s < least) continue;
             who[n] = a;
             w[n++] = s;
             total += s;

@@ -231,8 +231,9 @@ contract JobEscrow {
         Job storage j = known(jobId);
         require(j.status == Status.Funded, "escrow: the job is not funded");
         require(msg.sender == j.provider, "escrow: only the provider submits");
-        require(isSet(j, CLAIMED) || j.stake == 0, "escrow: the provider has not claimed the job with its stake");
-        if (!isSet(j, TIMED)) {
+        uint8 flags = j.flags; // read once: the quorum check below costs no storage read
+        require(flags & CLAIMED != 0 || j.stake == 0, "escrow: the provider has not claimed the job with its stake");
+        if (flags & TIMED == 0) {
             require(block.timestamp < j.expiredAt, "escrow: the job has expired");
         } else {
             require(block.timestamp < j.due, "escrow: the submit deadline has passed");
@@ -240,7 +241,7 @@ contract JobEscrow {
         }
         j.status = Status.Submitted;
         emit JobSubmitted(jobId, msg.sender, deliverable);
-        if (isSet(j, QUORUM)) court.setRoundEnd(jobId, j.due);
+        if (flags & QUORUM != 0) court.setRoundEnd(jobId, j.due);
     }
 
     // The evaluator accepts the submission: the provider gets the budget and its stake.
@@ -564,7 +565,8 @@ contract JobEscrow {
     // claim()'s rules and effects, for a job or a task's slot.
     function take(uint256 jobId, Job storage j) private {
         require(j.status == Status.Funded, "escrow: the job is not funded");
-        require(!isSet(j, CLAIMED), "escrow: the job is already claimed");
+        uint8 flags = j.flags; // read once (the quorum check below costs no storage read)
+        require(flags & CLAIMED == 0, "escrow: the job is already claimed");
         require(j.provider == address(0) || j.provider == msg.sender, "escrow: the job names another provider");
         require(msg.sender != j.client && msg.sender != j.evaluator,
                 "escrow: the client or the evaluator may not work on the job");
@@ -574,16 +576,16 @@ contract JobEscrow {
         require(j.stake == 0 || j.evaluator != j.client || address(court) != address(0),
                 "escrow: a job that asks a stake needs an evaluator other than its client (or a court)");
         require(block.timestamp < j.expiredAt, "escrow: the job has expired");
-        if (isSet(j, TIMED)) {
+        if (flags & TIMED != 0) {
             // (a task's slot: the task's seats per worker rule instead, in claimTask)
-            require(!isSet(j, RESEATED) || isSet(j, SLOT) || !hadSeat[jobId][msg.sender],
+            require(flags & RESEATED == 0 || flags & SLOT != 0 || !hadSeat[jobId][msg.sender],
                     "escrow: this worker already had its seat on the job (one claim each)");
             j.due = uint40(block.timestamp + j.submitSeconds);
         }
         j.provider = msg.sender;
-        j.flags |= CLAIMED;
+        j.flags = flags | CLAIMED;
         emit JobClaimed(jobId, msg.sender, j.stake);
-        if (isSet(j, QUORUM)) court.openRound(jobId, j.client, msg.sender, j.stake);
+        if (flags & QUORUM != 0) court.openRound(jobId, j.client, msg.sender, j.stake);
         if (j.stake > 0) pull(msg.sender, j.stake);
     }
 
