@@ -22,20 +22,23 @@
 //     submitted within submitSeconds, each submission judged within
 //     verifySeconds; once a phase's end passes anyone may call timeout: a
 //     missed submission slashes the stake to the client and reopens the job
-//     to any worker but the one that missed it; a missed verdict ends the job
-//     with nobody paid (budget and fee back to the client, stake back to the
-//     worker). expiredAt then bounds only the claim. A rejection of a timed
-//     job without a fee that stands (finalized, or upheld by the court) while
+//     to any worker but the one that missed it (or to it too, while it has
+//     seats left: setSeats, the ledger's seatsPerWorker); a missed verdict
+//     ends the job with nobody paid (budget and fee back to the client, stake
+//     back to the worker). expiredAt then bounds only the claim. A rejection
+//     of a timed job that stands (finalized, or upheld by the court) while
 //     expiredAt is still ahead reopens it the same way (the ledger's slot
-//     reopening): the stake slashed to the client, the budget kept for the
-//     next worker;
+//     reopening): the stake slashed, the evaluator's fee (if any) out of it
+//     and the rest to the client, the budget and the escrowed fee kept for
+//     the next worker;
 //   - post: create and fund in one transaction, the description kept off
 //     chain (its hash in the event), the cheap path the gas figure is for.
 //   - the evaluator's fee (postWithFee, the embedded ledger's evaluator
 //     policy): escrowed with the budget, at most the stake; paid to the
 //     evaluator for a verdict: on completion from the escrow, on a final
 //     rejection out of the slashed stake (the escrowed fee then goes back to
-//     the client with the budget); no verdict (an expiry), no fee; an
+//     the client with the budget, or stays for the next verdict when the job
+//     reopens); no verdict (an expiry), no fee; an
 //     evaluator whose rejection the court overturns forfeits it to the client.
 //   - disputes (when the escrow was deployed with a DisputeCourt): the
 //     evaluator's rejection of a staked, submitted job bonds the job's stake
@@ -46,6 +49,9 @@
 //     the evaluator's bond back). With no court a rejection is final at once.
 //   - postTimed: post and setPhases in one transaction (the timed lifecycle's
 //     gas figure is for it).
+//   - postSubtask: the worker holding a claimed job posts a job of its own
+//     (funded from its wallet) naming that job as its parent: the ledger's
+//     subtask, refused to anyone else.
 //   - tasks of several slots (postSlots, the embedded ledger's multi-slot
 //     task): slots jobs with consecutive ids, the first one's id the task's,
 //     funded in one transaction, each one worker's, judged and paid on its
@@ -133,9 +139,15 @@ contract JobEscrow {
     mapping(uint256 => uint256) public appealUntil;
     // The evaluator's fee of a job posted with one (postWithFee); zero otherwise.
     mapping(uint256 => uint256) public feeOf;
-    // Workers that had their seat on a timed job (missed its submit deadline,
-    // or were rejected and the job reopened): one claim each per job.
-    mapping(uint256 => mapping(address => bool)) public hadSeat;
+    // The seats (claims) each worker had on a timed job that reopened under it
+    // (it missed its submit deadline, or its rejection stood): one claim each
+    // per job unless the client allowed more (seatsOf, setSeats).
+    mapping(uint256 => mapping(address => uint256)) public hadSeat;
+    // The claims one worker may make on a timed job over its life (0: one),
+    // the embedded ledger's seatsPerWorker for a task of one slot.
+    mapping(uint256 => uint256) public seatsOf;
+    // The parent job of a subtask (postSubtask); zero: none.
+    mapping(uint256 => uint256) public parentOf;
 
     // ERC-8183's events.
     event JobCreated(uint256 indexed jobId, address indexed client, address indexed provider,
@@ -164,6 +176,8 @@ contract JobEscrow {
     event SubmitMissed(uint256 indexed jobId, address indexed provider, uint256 slashed);
     event VerifyMissed(uint256 indexed jobId, address indexed evaluator);
     event JobReopened(uint256 indexed jobId, address indexed previousProvider);
+    event SeatsSet(uint256 indexed jobId, uint256 seatsPerWorker);
+    event SubtaskPosted(uint256 indexed parentId, uint256 indexed jobId, address indexed worker);
     event TaskPosted(uint256 indexed taskId, uint256 slots);
     event TaskCancelled(uint256 indexed taskId);
 
@@ -283,26 +297,10 @@ contract JobEscrow {
             pull(msg.sender, j.stake); // the rejecter's bond, lost if the worker wins its dispute
             return;
         }
-        if (s == Status.Submitted && isSet(j, QUORUM) && block.timestamp < j.expiredAt) return reopenQuorum(jobId, j);
+        // A quorum rejection stands at once: a timed job whose claim window is open reopens (the stake pays
+        // the fee to the court for the winning voters), any other ends.
+        if (s == Status.Submitted && isSet(j, QUORUM)) return rejectionStands(jobId, j);
         if (s != Status.Open) unwind(jobId, j, s == Status.Submitted, s == Status.Submitted);
-    }
-
-    // A quorum rejection while the claim window is open: the stake pays the
-    // fee to the court and the rest to the client; the job, its budget and
-    // escrowed fee wait for another worker (a fresh round at its claim).
-    function reopenQuorum(uint256 jobId, Job storage j) private {
-        uint256 fee = isSet(j, HAS_FEE) ? feeOf[jobId] : 0;
-        uint256 stake = j.stake;
-        emit StakeSlashed(jobId, j.provider, stake);
-        j.status = Status.Funded;
-        j.stake = 0; // reopen() pushes what is left of it to the client
-        reopen(jobId, j);
-        j.stake = uint64(stake);
-        if (fee > 0) {
-            emit FeePaid(jobId, msg.sender, fee);
-            push(msg.sender, fee);
-        }
-        if (stake > fee) push(j.client, stake - fee);
     }
 
     // The rejected worker appeals to the court, bonding the job's stake.
@@ -397,7 +395,7 @@ contract JobEscrow {
             emit JobExpired(jobId);
             return unwind(jobId, j, true, false);
         }
-        reopen(jobId, j);
+        reopen(jobId, j, false);
     }
 
     // Makes a funded, unclaimed job naming no provider a timed one: each claim
@@ -408,6 +406,20 @@ contract JobEscrow {
         require(msg.sender == j.client, "escrow: only the client sets the phases");
         require(j.status == Status.Funded && !isSet(j, CLAIMED), "escrow: the job is not funded and unclaimed");
         makeTimed(jobId, j, submitSeconds, verifySeconds);
+    }
+
+    // Lets each worker claim a funded, unclaimed timed job up to seatsPerWorker
+    // times over its life (a claim after its seat reopened: a rejection that
+    // stood, a missed submit deadline), 1 to MAX_SLOTS; without it, once.
+    function setSeats(uint256 jobId, uint256 seatsPerWorker) external {
+        Job storage j = known(jobId);
+        require(msg.sender == j.client, "escrow: only the client sets the seats");
+        require(j.status == Status.Funded && !isSet(j, CLAIMED) && !isSet(j, RESEATED),
+                "escrow: the job is not funded and never claimed");
+        require(isSet(j, TIMED) && !isSet(j, SLOT), "escrow: seats are for a timed job (a task's slots: postSlots)");
+        require(seatsPerWorker >= 1 && seatsPerWorker <= MAX_SLOTS, "escrow: seatsPerWorker must be 1 to 64");
+        seatsOf[jobId] = seatsPerWorker;
+        emit SeatsSet(jobId, seatsPerWorker);
     }
 
     // ---- gotong's extension ----
@@ -424,6 +436,24 @@ contract JobEscrow {
                        uint256 stake, uint256 submitSeconds, uint256 verifySeconds) external returns (uint256 jobId) {
         jobId = posted(address(0), evaluator, expiredAt, descriptionHash, budget, stake);
         makeTimed(jobId, jobs[jobId], submitSeconds, verifySeconds);
+    }
+
+    // A worker holding a claimed, unsubmitted job subcontracts part of it (the
+    // embedded ledger's subtask): a job it posts and funds from its own wallet,
+    // timed when the phase seconds are given (both or neither), that names
+    // the parent (parentOf, SubtaskPosted); the parent's client pays nothing
+    // more and the parent's rules do not change. Only the parent's current
+    // worker may, and only while it holds the claim.
+    function postSubtask(uint256 parentId, address evaluator, uint256 expiredAt, bytes32 descriptionHash,
+                         uint256 budget, uint256 stake, uint256 submitSeconds, uint256 verifySeconds)
+            external returns (uint256 jobId) {
+        Job storage p = known(parentId);
+        require(p.status == Status.Funded && isSet(p, CLAIMED) && p.provider == msg.sender,
+                "escrow: the sender holds no claimed slot of the parent job");
+        jobId = posted(address(0), evaluator, expiredAt, descriptionHash, budget, stake);
+        if (submitSeconds != 0 || verifySeconds != 0) makeTimed(jobId, jobs[jobId], submitSeconds, verifySeconds);
+        parentOf[jobId] = parentId;
+        emit SubtaskPosted(parentId, jobId, msg.sender);
     }
 
     function posted(address provider, address evaluator, uint256 expiredAt, bytes32 descriptionHash,
@@ -578,8 +608,9 @@ contract JobEscrow {
         require(block.timestamp < j.expiredAt, "escrow: the job has expired");
         if (flags & TIMED != 0) {
             // (a task's slot: the task's seats per worker rule instead, in claimTask)
-            require(flags & RESEATED == 0 || flags & SLOT != 0 || !hadSeat[jobId][msg.sender],
-                    "escrow: this worker already had its seat on the job (one claim each)");
+            require(flags & RESEATED == 0 || flags & SLOT != 0 || hadSeat[jobId][msg.sender] == 0 ||
+                    hadSeat[jobId][msg.sender] < seatsOf[jobId],
+                    "escrow: this worker already had its seats on the job (one claim each unless setSeats)");
             j.due = uint40(block.timestamp + j.submitSeconds);
         }
         j.provider = msg.sender;
@@ -591,29 +622,37 @@ contract JobEscrow {
 
     // ---- internals ----
 
-    // A rejection that stands: the stake is slashed to the client; a timed job
-    // without a fee whose claim window (expiredAt) is still open reopens to
-    // other workers (the embedded ledger's rule), any other ends with the
-    // budget back to the client (and the fee to the evaluator).
+    // A rejection that stands: the stake is slashed; a timed job whose claim
+    // window (expiredAt) is still open reopens to other workers (the embedded
+    // ledger's rule), the fee, if any, paid to the evaluator out of the stake
+    // and the rest to the client, the escrowed fee kept for the next verdict;
+    // any other ends with the budget back to the client (and the fee to the
+    // evaluator).
     function rejectionStands(uint256 jobId, Job storage j) private {
-        if (!isSet(j, TIMED) || block.timestamp >= j.expiredAt || isSet(j, HAS_FEE))
-            return unwind(jobId, j, true, true);
+        if (!isSet(j, TIMED) || block.timestamp >= j.expiredAt) return unwind(jobId, j, true, true);
         emit StakeSlashed(jobId, j.provider, j.stake);
         j.status = Status.Funded;
-        reopen(jobId, j);
+        reopen(jobId, j, true);
     }
 
-    // A claimed timed job open again to any worker but the one that had it;
-    // that worker's stake goes to the client.
-    function reopen(uint256 jobId, Job storage j) private {
+    // A claimed timed job open again to other workers (and to this one while
+    // it has seats left: setSeats); its stake goes to the client, less the
+    // evaluator's fee when a verdict earned it.
+    function reopen(uint256 jobId, Job storage j, bool verdict) private {
         address worker = j.provider;
         uint256 stake = j.stake;
-        hadSeat[jobId][worker] = true;
+        uint256 fee = verdict && isSet(j, HAS_FEE) ? feeOf[jobId] : 0;
+        if (fee > stake) fee = stake; // never: postWithFee makes the stake cover it; a revert here would lock the job
+        hadSeat[jobId][worker] += 1;
         j.flags = (j.flags & ~CLAIMED) | RESEATED;
         j.provider = address(0);
         j.due = 0;
         emit JobReopened(jobId, worker);
-        if (stake > 0) push(j.client, stake);
+        if (fee > 0) {
+            emit FeePaid(jobId, j.evaluator, fee);
+            push(j.evaluator, fee);
+        }
+        if (stake > fee) push(j.client, stake - fee);
     }
 
     // A timed job's verdict comes before its verify deadline.

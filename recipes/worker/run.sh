@@ -36,10 +36,12 @@
 #          (4.6 M tokens, ~10 k tokens/s on 2 cores: ~8 min); 25 held-out
 #          items per family and level.
 # full:    levels up to 5, 4000 items per family and level (6000 for arith,
-#          sort and logic; 16000 strings: recipe.c rows_weight_halves), the
-#          same llama with windows of 256 tokens, 8000 steps of 12 x 256
-#          tokens (24.6 M tokens: 63 min on 2 cores under load, measured:
-#          recipes/worker/README.md); 50 held-out items per family and level.
+#          sort and logic; 16000 strings: recipe.c rows_weight_halves), a
+#          0.92 M-parameter llama (dim 128, 4 layers, 4 heads, ff 384) with
+#          windows of 256 tokens, 16000 steps of 12 x 256 tokens (49.2 M
+#          tokens, ~16 k tokens/s on 2 cores: 53 min for the whole recipe,
+#          measured: recipes/worker/README.md); 50 held-out items per family
+#          and level.
 set -euo pipefail
 ROOT_DIR=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=${1:-$ROOT_DIR/.cache/recipe-worker}
@@ -48,7 +50,7 @@ THREADS=${THREADS:-2}
 BUILD=${BUILD:-$ROOT_DIR/build-rel}
 case "$SCALE" in
 reduced) PER=1000 MAXL=3 DIM=64 LAYERS=4 HEADS=4 FF=192 SEQ=192 BATCH=16 STEPS=${STEPS:-1500} LR=${LR:-3e-3} EVAL=25 ;;
-full) PER=4000 MAXL=5 DIM=64 LAYERS=4 HEADS=4 FF=192 SEQ=256 BATCH=12 STEPS=${STEPS:-8000} LR=${LR:-3e-3} EVAL=50 ;;
+full) PER=4000 MAXL=5 DIM=128 LAYERS=4 HEADS=4 FF=384 SEQ=256 BATCH=12 STEPS=${STEPS:-16000} LR=${LR:-2e-3} EVAL=50 ;;
 *) echo "SCALE must be reduced or full, got $SCALE" >&2; exit 2 ;;
 esac
 VOCAB=257

@@ -102,6 +102,14 @@ int gt_node_start(const gt_node_config *c, gt_node **out, gt_err *err);
  * error. */
 int gt_node_tick(gt_node *n, gt_err *err);
 
+/* Fixes the clock that stamps the node's next blocks at time_s (Unix
+ * seconds; 0: the host's clock again), for a director (the demo) that moves
+ * block time itself so that no deadline passes while a party may still act.
+ * Block times never go backwards whatever it is set to (ledger.h). */
+void gt_node_set_time(gt_node *n, uint64_t time_s);
+/* The time the node's next block would carry (gt_ledger_now_s). */
+uint64_t gt_node_now_s(gt_node *n);
+
 /* The TCP port actually bound (useful with port 0). */
 uint16_t gt_node_port(const gt_node *n);
 

@@ -53,6 +53,18 @@ int gt_node_tick(gt_node *n, gt_err *err) {
     return 0;
 }
 
+/* See api.h. */
+void gt_node_set_time(gt_node *n, uint64_t time_s) {
+    assert(n && n->ledger);
+    gt_ledger_set_time(n->ledger, time_s);
+}
+
+/* See api.h. */
+uint64_t gt_node_now_s(gt_node *n) {
+    assert(n && n->ledger);
+    return gt_ledger_now_s(n->ledger);
+}
+
 /* ---- Readers. */
 
 static void reader_close(gt_reader *r) {

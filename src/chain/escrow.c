@@ -98,6 +98,21 @@ int gt_escrow_post_timed(gt_chain *c, const gt_addr *escrow, gt_chain_account *c
                      job_id, gas, err);
 }
 
+int gt_escrow_post_subtask(gt_chain *c, const gt_addr *escrow, gt_chain_account *worker, uint64_t parent_id,
+                           const gt_escrow_terms *t, uint64_t submit_s, uint64_t verify_s, uint64_t *job_id,
+                           uint64_t *gas, gt_err *err) {
+    static const gt_addr anyone;
+    if (t->fee || memcmp(&t->provider, &anyone, sizeof anyone) || (!submit_s != !verify_s))
+        return gt_err_set(err, GT_EINVAL, "postSubtask: a subtask names no provider, has no fee, and has both phase "
+                                          "windows or neither");
+    gt_abi_val a[] = {gt_abi_uint(parent_id),    gt_abi_address(&t->evaluator), gt_abi_uint(t->expired_at),
+                      gt_abi_bytes32(t->desc_hash), gt_abi_uint(t->budget),  gt_abi_uint(t->stake),
+                      gt_abi_uint(submit_s),     gt_abi_uint(verify_s)};
+    return post_call(c, escrow, worker,
+                     "postSubtask(uint256,address,uint256,bytes32,uint256,uint256,uint256,uint256)", a, 8, job_id, gas,
+                     err);
+}
+
 int gt_escrow_post_slots(gt_chain *c, const gt_addr *escrow, gt_chain_account *client, const gt_escrow_terms *t,
                          const gt_escrow_slots *s, uint64_t *task_id, uint64_t *gas, gt_err *err) {
     static const gt_addr anyone;
@@ -126,6 +141,15 @@ int gt_escrow_set_phases(gt_chain *c, const gt_addr *escrow, gt_chain_account *c
     gt_abi_val a[] = {gt_abi_uint(job_id), gt_abi_uint(submit_s), gt_abi_uint(verify_s)};
     gt_chain_receipt r = {0};
     int rc = gt_chain_invoke(c, escrow, client, "setPhases(uint256,uint256,uint256)", a, 3, &r, gas, err);
+    gt_chain_receipt_free(&r);
+    return rc;
+}
+
+int gt_escrow_set_seats(gt_chain *c, const gt_addr *escrow, gt_chain_account *client, uint64_t job_id,
+                        uint64_t seats_per_worker, uint64_t *gas, gt_err *err) {
+    gt_abi_val a[] = {gt_abi_uint(job_id), gt_abi_uint(seats_per_worker)};
+    gt_chain_receipt r = {0};
+    int rc = gt_chain_invoke(c, escrow, client, "setSeats(uint256,uint256)", a, 2, &r, gas, err);
     gt_chain_receipt_free(&r);
     return rc;
 }

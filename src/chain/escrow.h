@@ -77,6 +77,18 @@ int gt_escrow_post_fee(gt_chain *c, const gt_addr *escrow, gt_chain_account *cli
  * within verify_s; contracts/JobEscrow.sol). */
 int gt_escrow_set_phases(gt_chain *c, const gt_addr *escrow, gt_chain_account *client, uint64_t job_id,
                          uint64_t submit_s, uint64_t verify_s, uint64_t *gas, gt_err *err);
+/* postSubtask(): the worker holding claimed job parent_id posts a job of its
+ * own naming it as parent (the ledger's subtask), funded from its wallet,
+ * timed when submit_s and verify_s are given (both or neither); t's provider
+ * must be zero and its fee 0 (refused here otherwise, sending nothing). */
+int gt_escrow_post_subtask(gt_chain *c, const gt_addr *escrow, gt_chain_account *worker, uint64_t parent_id,
+                           const gt_escrow_terms *t, uint64_t submit_s, uint64_t verify_s, uint64_t *job_id,
+                           uint64_t *gas, gt_err *err);
+/* setSeats(): the client lets each worker claim a funded, never-claimed timed
+ * job up to seats_per_worker times over its life (1 to 64; a claim after the
+ * job reopened under that worker), the embedded ledger's seatsPerWorker. */
+int gt_escrow_set_seats(gt_chain *c, const gt_addr *escrow, gt_chain_account *client, uint64_t job_id,
+                        uint64_t seats_per_worker, uint64_t *gas, gt_err *err);
 /* postTimed(): post() and setPhases(submit_s, verify_s) in one transaction
  * (the cheaper timed job); t's provider must be zero and its fee 0 (refused
  * here otherwise, sending nothing). */

@@ -428,6 +428,10 @@ static int start_network(demo_run *run, gt_err *err) {
     nc.block_interval_ms = run->o->step ? 0 : run->o->block_ms;
     nc.access_log = 0;
     if ((rc = gt_node_start(&nc, &run->node, err))) return rc;
+    /* The demo's own block clock, from now on: it moves only when the
+     * director moves it (demo_rounds.c), so how busy the machine is cannot
+     * make a deadline pass before a party has acted. */
+    gt_node_set_time(run->node, (uint64_t)time(NULL));
     snprintf(run->url, sizeof run->url, "http://127.0.0.1:%u", (unsigned)gt_node_port(run->node));
     if (run->o->step)
         demo_say("  node            %s (in-process; no idle blocks while stepping)", run->url);

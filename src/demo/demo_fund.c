@@ -199,9 +199,9 @@ static int wait_block_time(demo_fund *f, uint64_t t, gt_err *err) {
         uint64_t h, now;
         int rc = gt_client_head(f->d->dir, &h, &now, err);
         if (rc || now >= t) return rc;
-        struct timespec ts = {0, 100000000}; /* the window is block time: wait for the clock, then a block */
+        struct timespec ts = {0, 100000000}; /* the window is block time: the demo's clock moves a second a block */
         nanosleep(&ts, NULL);
-        if ((rc = gt_node_tick(f->node, err))) return rc;
+        if ((rc = demo_clock_tick(f->node, err))) return rc;
     }
     return gt_err_set(err, GT_ESTATE, "the block time did not reach %llu", (unsigned long long)t);
 }

@@ -64,6 +64,9 @@ json_t *demo_json_tokens(uint64_t units);
  * the blocks a deadline waits for itself (node: the in-process node);
  * *ticks gets the number of blocks it wrote. */
 int demo_run_rounds(demo *d, gt_node *node, int rounds, uint64_t *ticks, gt_err *err);
+/* Writes one block on the demo's block clock (demo_rounds.c), the clock a
+ * second on first unless that would pass the host's clock. */
+int demo_clock_tick(gt_node *n, gt_err *err);
 /* Brings an agent's worker role on or off line (its other roles stay). */
 void demo_online(demo *d, int who, int on);
 

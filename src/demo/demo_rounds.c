@@ -21,17 +21,23 @@
 #include "work/data/families.h"
 #include "market/market.h"
 
-/* ---- pacing: blocks when only a deadline is left ----
+/* ---- pacing: the demo's block clock ----
  *
  * Deadlines (a dispute window, a vote) are seconds of block time: one
- * passes at the first block whose time is at or past it, and an idle node
- * writes one empty block per --block-ms. The demo knows its cast: once
- * every party that can act on a slot has acted, what is left is waiting, so
- * it writes the blocks itself (gt_node_tick) as the time comes instead of
- * waiting for the next idle block. It never ticks while someone may still act: a worker that
- * has not yet disputed or conceded a rejection, a validator that has not
- * voted. Ticking only speeds the story up; without it the idle blocks come
- * all the same. */
+ * passes at the first block whose time is at or past it. Were block time the
+ * host's clock, a validator slowed down by a busy machine could vote after a
+ * 5 s window and the story would change with the load. So the demo drives
+ * its own block clock (gt_node_set_time): it stands still while any party may
+ * still act, and the director moves it on, a second a block, only once every
+ * party that can act on a slot has acted (a worker that has not yet disputed
+ * or conceded a rejection, a validator that has not voted or revealed hold
+ * it) — never past the host's clock, so the blocks a later `gotong node`
+ * writes on the same ledger follow on (ledger.h's drift bound). The idle
+ * blocks of the node carry the clock's time too. A step in which nothing at
+ * all moved for DEMO_STALL_S (someone who will not act) moves the clock on
+ * as well, so the demo cannot hang on an absent party. */
+
+#define DEMO_STALL_S 30 /* seconds of demo time with no change in a task before the clock moves on regardless */
 
 static gt_node *pace_node; /* the in-process node, while the rounds run */
 static demo *pace_demo;
@@ -64,15 +70,29 @@ static size_t eligible_voters(const json_t *t, const json_t *sl) {
     return n;
 }
 
-/* 1 once the clock is past a dispute's vote window (its commit window when
- * the votes are sealed): nobody can vote or commit any more, and what is
- * left (the reveals, the close) waits for a block at or past that time. A
- * judge whose vote came too late would otherwise hold the director's blocks
- * back for ever under --step, where the node makes no idle blocks. Blocks
- * carry the clock's time, so a tick never brings a deadline closer. */
+/* 1 once block time is past a dispute's vote window (its commit window when
+ * the votes are sealed): nobody can vote or commit any more. */
 static int vote_window_over(const json_t *d) {
     json_t *end = json_object_get(d, "deadline");
-    return json_is_integer(end) && (json_int_t)time(NULL) >= json_integer_value(end);
+    return json_is_integer(end) && pace_node && (json_int_t)gt_node_now_s(pace_node) >= json_integer_value(end);
+}
+
+/* 1 while a sealed round has a commitment not yet opened: its judge may
+ * still reveal, and the reveal window must not pass under it. */
+static int reveal_pending(const json_t *d) {
+    size_t i;
+    const json_t *c;
+    json_array_foreach(json_object_get(d, "commits"), i, c)
+        if (!json_is_true(json_object_get(c, "revealed"))) return 1;
+    return 0;
+}
+
+/* See demo_int.h. The host's clock caps the demo's: a block never carries a
+ * time the host has not reached. */
+int demo_clock_tick(gt_node *n, gt_err *err) {
+    uint64_t now = gt_node_now_s(n), host = (uint64_t)time(NULL);
+    if (now < host) gt_node_set_time(n, now + 1);
+    return gt_node_tick(n, err);
 }
 
 /* 1 when every slot of t that waits on a deadline has heard from everyone
@@ -89,6 +109,7 @@ static int only_deadline_left(const json_t *t, const uint64_t base[N_PERSONAS]) 
             const json_t *d = json_object_get(sl, "dispute");
             if (json_array_size(json_object_get(d, "votes")) < eligible_voters(t, sl) && !vote_window_over(d))
                 return 0;
+            if (reveal_pending(d)) return 0;
             waiting = 1;
         } else if (!strcmp(st, "rejected")) {
             int w = persona_of(json_object_get(sl, "worker"));
@@ -184,27 +205,47 @@ int demo_wait_task(gt_client *c, const uint8_t id[32], demo_task_pred pred, cons
     json_t *t = NULL;
     uint64_t base[N_PERSONAS] = {0};
     for (int i = 0; pace_demo && i < N_PERSONAS; i++) base[i] = decisions(i);
+    int told_stall = 0;
+    char *seen = NULL; /* the task's view when it last changed, and when (demo time) */
+    double seen_at = gt_now_s() - demo_paused_s();
     while (gt_now_s() - demo_paused_s() < until) {
         json_decref(t);
         t = NULL;
         int rc = gt_client_task(c, id, &t, err);
-        if (rc) return rc;
+        if (rc) {
+            free(seen);
+            return rc;
+        }
         if (pace_demo) watch_disputes(id, t);
         int p = pred(t, arg);
         if (p) {
+            free(seen);
             json_decref(t);
             return p > 0 ? 0 : gt_err_set(err, GT_ESTATE, "%s: the task went another way than scripted", what);
         }
+        char *view = json_dumps(t, JSON_COMPACT | JSON_SORT_KEYS);
+        if (!seen || !view || strcmp(seen, view)) {
+            free(seen);
+            seen = view, seen_at = gt_now_s() - demo_paused_s();
+        } else {
+            free(view);
+        }
+        int stalled = gt_now_s() - demo_paused_s() - seen_at >= DEMO_STALL_S, deadline = 0;
+        if (pace_node && pace_demo) deadline = only_deadline_left(t, base);
+        if (stalled && !deadline && !told_stall++)
+            demo_say("  (%s: nothing moved for %d s; the block clock moves on without the party still due to act)",
+                     what, DEMO_STALL_S);
         gt_err terr = {0};
-        if (pace_node && pace_demo && only_deadline_left(t, base)) {
-            if (gt_node_tick(pace_node, &terr))
+        if (pace_node && pace_demo && (stalled || deadline)) {
+            if (demo_clock_tick(pace_node, &terr))
                 demo_say("  (could not write a block: %s; waiting for the node's idle blocks)", terr.msg);
             else
                 pace_ticks++;
         }
-        struct timespec ts = {0, 100 * 1000000L};
+        struct timespec ts = {0, DEMO_POLL_MS * 1000000L};
         nanosleep(&ts, NULL);
     }
+    free(seen);
     char *s = t ? json_dumps(t, JSON_COMPACT) : NULL;
     gt_err_set(err, GT_ESTATE, "%s: not done after %d s; task: %.300s", what, DEMO_WAIT_S, s ? s : "?");
     free(s);

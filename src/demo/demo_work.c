@@ -53,11 +53,12 @@
 #define DEMO_EVAL_FEE_UNITS 200000ull
 #define DEMO_EVAL_BENCH "logic-v1"
 /* With the worker model: + - * up to 3 digits, asked as it was trained,
- * 12 items. The forged round needs an honest score under 100 %: the worker
- * model (sha256 3edd0ba0...) gets the first 8 right and misses items 8 and
- * 11 (3-digit differences); a model that gets all 12 right needs more. */
+ * 15 items. The forged round needs an honest score under 100 %: the worker
+ * model (sha256 43f6aacf...) gets the first 14 right and misses item 14 (a
+ * 3-digit product: 329*317 written as 104393); a model that gets all 15
+ * right needs more items here. */
 #define DEMO_EVAL_WORKER_BENCH "worker-arith-v1"
-#define DEMO_EVAL_WORKER_LIMIT 12
+#define DEMO_EVAL_WORKER_LIMIT 15
 #define DEMO_EVAL_LIMIT 8
 #define DEMO_EVAL_CHECK 4
 #define DEMO_STATS_WAIT_S 120

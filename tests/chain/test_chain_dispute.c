@@ -342,6 +342,19 @@ static void test_undisputed_rejection(void) {
     REFUSED(gt_escrow_do(&C, &ESCROW, &J[0], GT_ESCROW_FINALIZE, id, NULL, NULL, &e_), "no rejection waiting");
 }
 
+/* WORKER, holding timed job id, submits; VERIFIER rejects; nobody disputes;
+ * after the dispute window the rejection is finalized and stands: the job
+ * must be open again, unclaimed. */
+static void rejected_and_reopened(uint64_t id, const uint8_t tag[32]) {
+    OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_SUBMIT, id, tag, NULL, &e_));
+    OK(gt_escrow_do(&C, &ESCROW, &VERIFIER, GT_ESCROW_REJECT, id, tag, NULL, &e_));
+    CHECK_EQ_INT(anvil_advance(&C, WINDOWS.dispute_s), 0);
+    OK(gt_escrow_do(&C, &ESCROW, &J[0], GT_ESCROW_FINALIZE, id, NULL, NULL, &e_));
+    gt_escrow_job j;
+    OK(gt_escrow_get(&C, &ESCROW, id, &j, &e_));
+    CHECK(j.status == GT_ESCROW_FUNDED && !j.claimed && gt_addr_is_zero(&j.provider));
+}
+
 /* A timed job (setPhases) whose rejection stands while its claim window is
  * open reopens (the embedded ledger's slot reopening): the stake slashed to
  * the client, the evaluator's bond back, the budget kept; the rejected worker
@@ -353,13 +366,7 @@ static void test_timed_rejection_reopens(void) {
     OK(gt_escrow_post(&C, &ESCROW, &CLIENT, &VERIFIER.addr, anvil_now(&C) + 86400, desc, 700, 300, &id, NULL, &e_));
     OK(gt_escrow_set_phases(&C, &ESCROW, &CLIENT, id, 3600, 3600, NULL, &e_));
     OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_CLAIM, id, NULL, NULL, &e_));
-    OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_SUBMIT, id, tag, NULL, &e_));
-    OK(gt_escrow_do(&C, &ESCROW, &VERIFIER, GT_ESCROW_REJECT, id, tag, NULL, &e_));
-    CHECK_EQ_INT(anvil_advance(&C, WINDOWS.dispute_s), 0);
-    OK(gt_escrow_do(&C, &ESCROW, &J[0], GT_ESCROW_FINALIZE, id, NULL, NULL, &e_));
-    gt_escrow_job j;
-    OK(gt_escrow_get(&C, &ESCROW, id, &j, &e_));
-    CHECK(j.status == GT_ESCROW_FUNDED && !j.claimed && gt_addr_is_zero(&j.provider));
+    rejected_and_reopened(id, tag);
     CHECK_EQ_U64(balance(&CLIENT.addr), c0 - 700 + 300);
     CHECK_EQ_U64(balance(&VERIFIER.addr), v0);
     CHECK_EQ_U64(balance(&WORKER.addr), w0 - 300);
@@ -371,6 +378,45 @@ static void test_timed_rejection_reopens(void) {
     OK(gt_escrow_do(&C, &ESCROW, &VERIFIER, GT_ESCROW_COMPLETE, id, tag, NULL, &e_));
     CHECK_EQ_U64(balance(&J[1].addr), j0 + 700);
     CHECK_EQ_U64(balance(&CLIENT.addr), c0 - 700 + 300);
+}
+
+/* A timed fee job whose rejections stand while its claim window is open
+ * reopens each time, as the ledger reopens the slot: the stake pays the
+ * evaluator's fee and the rest goes to the client, the escrowed fee stays for
+ * the next verdict; setSeats(2) lets the rejected worker claim once more,
+ * not a third time. */
+static void test_timed_fee_rejection_reopens(void) {
+    uint8_t desc[32] = {10}, tag[32] = {11}, max[32];
+    gt_escrow_terms t = {.evaluator = VERIFIER.addr, .expired_at = anvil_now(&C) + 86400, .budget = 700,
+                         .stake = 300, .fee = 50};
+    memcpy(t.desc_hash, desc, 32);
+    uint64_t id = 0, c0 = balance(&CLIENT.addr), v0 = balance(&VERIFIER.addr), w0 = balance(&WORKER.addr);
+    memset(max, 0xff, 32);
+    CHECK_EQ_INT(token_tx(&J[1], "approve(address,uint256)", &ESCROW, 0, max), 0);
+    uint64_t j0 = balance(&J[1].addr);
+    OK(gt_escrow_post_fee(&C, &ESCROW, &CLIENT, &t, &id, NULL, &e_));
+    REFUSED(gt_escrow_set_seats(&C, &ESCROW, &CLIENT, id, 2, NULL, &e_), "seats are for a timed job");
+    OK(gt_escrow_set_phases(&C, &ESCROW, &CLIENT, id, 3600, 3600, NULL, &e_));
+    REFUSED(gt_escrow_set_seats(&C, &ESCROW, &WORKER, id, 2, NULL, &e_), "only the client sets the seats");
+    REFUSED(gt_escrow_set_seats(&C, &ESCROW, &CLIENT, id, 0, NULL, &e_), "seatsPerWorker must be 1 to 64");
+    REFUSED(gt_escrow_set_seats(&C, &ESCROW, &CLIENT, id, 65, NULL, &e_), "seatsPerWorker must be 1 to 64");
+    OK(gt_escrow_set_seats(&C, &ESCROW, &CLIENT, id, 2, NULL, &e_));
+    for (int round = 1; round <= 2; round++) {
+        OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_CLAIM, id, NULL, NULL, &e_));
+        if (round == 1)
+            REFUSED(gt_escrow_set_seats(&C, &ESCROW, &CLIENT, id, 3, NULL, &e_), "not funded and never claimed");
+        rejected_and_reopened(id, tag);
+        CHECK_EQ_U64(balance(&VERIFIER.addr), v0 + 50 * (uint64_t)round);
+        CHECK_EQ_U64(balance(&CLIENT.addr), c0 - 750 + 250 * (uint64_t)round);
+        CHECK_EQ_U64(balance(&WORKER.addr), w0 - 300 * (uint64_t)round);
+    }
+    REFUSED(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_CLAIM, id, NULL, NULL, &e_), "already had its seats");
+    OK(gt_escrow_do(&C, &ESCROW, &J[1], GT_ESCROW_CLAIM, id, NULL, NULL, &e_));
+    OK(gt_escrow_do(&C, &ESCROW, &J[1], GT_ESCROW_SUBMIT, id, tag, NULL, &e_));
+    OK(gt_escrow_do(&C, &ESCROW, &VERIFIER, GT_ESCROW_COMPLETE, id, tag, NULL, &e_));
+    CHECK_EQ_U64(balance(&J[1].addr), j0 + 700);
+    CHECK_EQ_U64(balance(&VERIFIER.addr), v0 + 150);
+    CHECK_EQ_U64(balance(&CLIENT.addr), c0 - 750 + 500);
 }
 
 /* A fee job (postWithFee): budget + fee escrowed from the client. */
@@ -624,6 +670,7 @@ int main(void) {
     RUN(test_parties_not_on_panel);
     RUN(test_undisputed_rejection);
     RUN(test_timed_rejection_reopens);
+    RUN(test_timed_fee_rejection_reopens);
     RUN(test_evaluator_fee);
     RUN(test_fee_forfeited);
     RUN(test_quorum_lifecycle);

@@ -311,6 +311,44 @@ static void test_submit_deadline(void) {
     CHECK_EQ_U64(balance(&CLIENT.addr), c0 - 1000 + 100);
 }
 
+/* WORKER's subtask of parent (postSubtask): budget 40, stake 5, judged by
+ * VERIFIER, timed; its id, or 0 with err set. */
+static uint64_t subtask(gt_chain_account *who, uint64_t parent, gt_err *err) {
+    gt_escrow_terms t = {.evaluator = VERIFIER.addr, .expired_at = anvil_now(&C) + 3600, .budget = 40, .stake = 5};
+    gt_keccak256("a part of the job", 17, t.desc_hash);
+    uint64_t id = 0;
+    return gt_escrow_post_subtask(&C, &ESCROW, who, parent, &t, SUBMIT_S, VERIFY_S, &id, NULL, err) ? 0 : id;
+}
+
+/* A subtask (the ledger's subcontract): only the worker holding the parent's
+ * claim may post one, and only before it submits; it is funded from that
+ * worker's wallet, names its parent, and lives its own life. */
+static void test_subtask(void) {
+    gt_err err;
+    uint64_t id = post(1000, 100, 3600, NULL), w0 = balance(&WORKER.addr), w2 = balance(&WORKER2.addr);
+    CHECK_EQ_U64(subtask(&WORKER, id, &err), 0); /* nobody holds the parent yet */
+    CHECK_CONTAINS(err.msg, "holds no claimed slot of the parent job");
+    OK_CALL(&WORKER, CLAIM, id, NULL, NULL);
+    CHECK_EQ_U64(subtask(&WORKER2, id, &err), 0); /* not the parent's worker */
+    CHECK_CONTAINS(err.msg, "holds no claimed slot of the parent job");
+    CHECK_EQ_U64(subtask(&WORKER, 999999, &err), 0);
+    CHECK_CONTAINS(err.msg, "no such job");
+    uint64_t sub = subtask(&WORKER, id, &err);
+    CHECK_MSG(sub != 0, "postSubtask: %s", err.msg);
+    CHECK_EQ_U64(balance(&WORKER.addr), w0 - 100 - 40);
+    gt_abi_val arg[] = {gt_abi_uint(sub)};
+    CHECK_EQ_U64(view_u64(&ESCROW, "parentOf(uint256)", arg, 1, 0), id);
+    OK_CALL(&WORKER2, CLAIM, sub, NULL, NULL);
+    OK_CALL(&WORKER2, SUBMIT, sub, "the part", NULL);
+    OK_CALL(&VERIFIER, COMPLETE, sub, "ok", NULL);
+    CHECK_EQ_U64(balance(&WORKER2.addr), w2 + 40);
+    OK_CALL(&WORKER, SUBMIT, id, "the whole", NULL);
+    CHECK_EQ_U64(subtask(&WORKER, id, &err), 0); /* submitted: it holds no claim any more */
+    CHECK_CONTAINS(err.msg, "holds no claimed slot of the parent job");
+    OK_CALL(&VERIFIER, COMPLETE, id, "ok", NULL);
+    CHECK_EQ_U64(balance(&WORKER.addr), w0 - 40 + 1000);
+}
+
 /* A 2-slot task (postSlots, timed) by CLIENT judged by VERIFIER; its id. */
 static uint64_t post_task(uint64_t slots, uint64_t budget, uint64_t stake, uint64_t ttl_s, gt_err *err) {
     gt_escrow_terms t = {.evaluator = VERIFIER.addr, .expired_at = anvil_now(&C) + ttl_s, .budget = budget,
@@ -697,6 +735,7 @@ int main(void) {
     RUN(test_post_timed_rules);
     RUN(test_task_slots);
     RUN(test_task_seats);
+    RUN(test_subtask);
     RUN(test_task_cancel);
     RUN(test_submit_missed_after_expiry);
     RUN(test_submit_deadline);

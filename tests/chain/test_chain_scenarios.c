@@ -13,6 +13,8 @@
  *                 expiredAt = post time + claimSeconds, spec hash, bounty, stake),
  *                 postTimed(... submitSeconds, verifySeconds) for a timed task,
  *                 postWithFee with a fee (then setPhases for a timed one),
+ *                 then setSeats for a timed task of 1 slot with seatsPerWorker,
+ *                 postSubtask(parent's job, ...) for a subtask (a task_post with a parent),
  *                 postSlots(... slots, submitSeconds, verifySeconds) for a
  *                 task of several slots (no fee)
  *   task_claim -> claim (claimTask of a task of several slots: the contract
@@ -49,8 +51,8 @@
  * what the jobs hold.
  *
  * A rule the contracts do not have stops the scenario at that step, loudly,
- * with the reason (a fee on a multi-slot task, quorum verdicts, sealed dispute votes, a
- * settled rejection reopening the slot of a task with a fee...): the steps before it were
+ * with the reason (a fee on a multi-slot task, quorum verdicts, a settled
+ * rejection reopening the slot of a task with no submit and verify windows...): the steps before it were
  * compared, the rest are listed as not run on chain. A refusal whose rule
  * only the ledger has (skill or registry names, window bounds, a verdict
  * naming the result...) is skipped and counted: a refusal changes nothing on
@@ -231,9 +233,10 @@ static void time_out(run *r, job *jb, uint64_t t) {
 }
 
 /* Would a rejection of jb that stands at t reopen the slot on the ledger and
- * end the job on chain? (JobEscrow reopens a timed job without a fee.) */
+ * end the job on chain? (JobEscrow reopens a timed job, with a fee or not.) */
 static int reopens(run *r, job *jb, uint64_t t) {
-    return t < jb->claim_close && (!jb->timed || fee_of(r, jb->id));
+    (void)r;
+    return t < jb->claim_close && !jb->timed;
 }
 
 /* After a court call that may have closed jb's dispute: a dispute the
@@ -257,7 +260,7 @@ static int vote_deadline(run *r, job *jb, uint64_t t) {
         return 0;
     if (cs.accept_w <= cs.reject_w && reopens(r, jb, t)) { /* the rejection stands */
         stop_at(r, "the vote deadline of %s's dispute: a lost dispute reopens the slot on the ledger (its claim window "
-                   "is open); on chain a rejection that stands ends the job unless it is timed and has no fee", jb->tag);
+                   "is open); on chain a rejection that stands ends the job unless it is timed", jb->tag);
         return 0;
     }
     chain_at(r, t);
@@ -340,21 +343,13 @@ static const char *post_gap(json_t *spec) {
         return "a quorum task of several slots: postQuorum posts one job";
     if (get_u64(spec, "quorum") && (!get_u64(spec, "submitSeconds") || !get_u64(spec, "verifySeconds")))
         return "a quorum task without both phase windows: postQuorum's jobs are timed";
-    if (json_object_get(spec, "parent")) return "a subtask (parent): JobEscrow jobs have no parent";
+    if (get_u64(spec, "quorum") && json_object_get(spec, "parent"))
+        return "a quorum subtask: postSubtask's jobs have an evaluator";
+    if (json_object_get(spec, "parent") && (json_integer_value(json_object_get(spec, "slots")) > 1 || fee))
+        return "a subtask of several slots or with a fee: postSubtask posts one job without a fee";
     if (json_object_get(spec, "batchItems") || json_object_get(spec, "lastBatchItems"))
         return "per-unit (partial) verdicts: JobEscrow judges a job whole";
     return NULL;
-}
-
-/* Does this task_claim come from a worker that had the seat of a 1-slot job
- * already (hadSeat), which the ledger's seatsPerWorker over 1 allows? */
-static int reclaims(run *r, json_t *it) {
-    job *jb = find_job(r, json_string_value(json_object_get(json_object_get(it, "action"), "task")));
-    const char *as = json_string_value(json_object_get(it, "as"));
-    party *a = as ? find_acc(r, as) : NULL;
-    if (!jb || !a || jb->slots != 1 || jb->seats <= 1) return 0;
-    gt_abi_val args[] = {gt_abi_uint(jb->id), gt_abi_address(&a->ca.addr)};
-    return view_u64(r, &r->escrow, "hadSeat(uint256,address)", args, 2, 0) != 0;
 }
 
 /* Why one {as, action, expect} has no counterpart on chain, or NULL. With
@@ -380,9 +375,6 @@ static const char *item_gap(run *r, json_t *it) {
     job *qj = r ? find_job(r, json_string_value(json_object_get(spec, "task"))) : NULL;
     if (qj && qj->quorum && (!strcmp(type, "vote_commit") || !strcmp(type, "vote_reveal")))
         return "sealed votes on a quorum task: the court's quorum round takes open votes only";
-    if (r && !strcmp(type, "task_claim") && reclaims(r, it))
-        return "a second claim of a task of 1 slot by one worker (seatsPerWorker): a JobEscrow job takes one claim "
-               "per worker (postSlots' tasks take seatsPerWorker)";
     if (!strncmp(type, "agent_", 6)) return expect ? "the registry's rules (names, skills, retiring) are the "
                                                      "ledger's; AgentRegistry is a directory of card URIs" : NULL;
     if (!strcmp(type, "vote_commit") &&
@@ -417,11 +409,11 @@ static const char *settle_gap(run *r, json_t *it, job *jb, uint64_t t) {
                "after expiry (claimRefund)";
     if (!strcmp(type, "dispute_vote") && !e && j.status == GT_ESCROW_DISPUTED && reopens(r, jb, t))
         return "a vote that may close a dispute: a lost dispute reopens the slot on the ledger (its claim window is "
-               "open); on chain a rejection that stands ends the job unless the job is timed and has no fee";
+               "open); on chain a rejection that stands ends the job unless the job is timed";
     if (strcmp(type, "task_settle") || j.status != GT_ESCROW_REJECTED) return NULL;
     if (reopens(r, jb, t))
         return "a settled rejection reopens the slot on the ledger (its claim window is open); a JobEscrow "
-               "rejection ends the job unless the job is timed and has no fee";
+               "rejection ends the job unless the job is timed";
     return NULL;
 }
 
@@ -444,6 +436,9 @@ static int do_post(run *r, party *a, json_t *spec, uint64_t t, const char *save,
     uint64_t quorum = get_u64(spec, "quorum");
     gt_escrow_slots ts = {slots, get_u64(spec, "seatsPerWorker"), timed ? submit_s : 0, timed ? verify_s : 0};
     tm.expired_at = r->base + (close - GENESIS_TIME);
+    const char *parent = json_string_value(json_object_get(spec, "parent"));
+    job *pj = parent ? find_job(r, parent) : NULL;
+    if (parent && !pj) return gt_err_set(err, GT_EINVAL, "task_post: the parent %s is not a task of the file", parent);
     int rc = 0;
     if (quorum) { /* postQuorum(expiredAt, desc, budget, stake, fee, submitS, verifyS, quorum); id = jobCount */
         gt_abi_val args[] = {gt_abi_uint(tm.expired_at), gt_abi_bytes32(tm.desc_hash), gt_abi_uint(tm.budget),
@@ -456,7 +451,9 @@ static int do_post(run *r, party *a, json_t *spec, uint64_t t, const char *save,
         gt_chain_receipt_free(&rc_);
         if (!rc) id = view_u64(r, &r->escrow, "jobCount()", NULL, 0, 0);
     } else
-        rc = slots > 1 ? gt_escrow_post_slots(&C, &r->escrow, &a->ca, &tm, &ts, &id, NULL, err)
+        rc = pj        ? gt_escrow_post_subtask(&C, &r->escrow, &a->ca, pj->id, &tm, timed ? submit_s : 0,
+                                                timed ? verify_s : 0, &id, NULL, err)
+             : slots > 1 ? gt_escrow_post_slots(&C, &r->escrow, &a->ca, &tm, &ts, &id, NULL, err)
              : tm.fee   ? gt_escrow_post_fee(&C, &r->escrow, &a->ca, &tm, &id, NULL, err)
              : timed ? gt_escrow_post_timed(&C, &r->escrow, &a->ca, &tm, submit_s, verify_s, &id, NULL, err)
                      : gt_escrow_post_for(&C, &r->escrow, &a->ca, &tm.provider, &tm.evaluator, tm.expired_at,
@@ -473,8 +470,12 @@ static int do_post(run *r, party *a, json_t *spec, uint64_t t, const char *save,
         jb->submit_s = submit_s, jb->verify_s = verify_s, jb->timed = timed, jb->seats = ts.seats_per_worker;
         jb->quorum = quorum != 0;
     }
-    if (!timed || !tm.fee || quorum) return 0; /* postTimed or postSlots made it timed */
-    return gt_escrow_set_phases(&C, &r->escrow, &a->ca, id, jb->submit_s, jb->verify_s, NULL, err);
+    if (timed && tm.fee && slots == 1 && !quorum && /* postTimed, postQuorum or postSlots made the others timed */
+        (rc = gt_escrow_set_phases(&C, &r->escrow, &a->ca, id, jb->submit_s, jb->verify_s, NULL, err)))
+        return rc;
+    if (timed && slots == 1 && ts.seats_per_worker > 1) /* seats of a 1-slot task: setSeats (postSlots takes them) */
+        return gt_escrow_set_seats(&C, &r->escrow, &a->ca, id, ts.seats_per_worker, NULL, err);
+    return 0;
 }
 
 static int do_court(run *r, party *a, gt_court_step step, json_t *spec, gt_err *err) {
