@@ -16,11 +16,18 @@
  *                 then setSeats for a timed task of 1 slot with seatsPerWorker,
  *                 postSubtask(parent's job, ...) for a subtask (a task_post with a parent),
  *                 postSlots(... slots, submitSeconds, verifySeconds) for a
- *                 task of several slots (no fee)
+ *                 task of several slots (no fee), postQuorum(... fee,
+ *                 submitSeconds, verifySeconds, quorum) for a quorum task
+ *                 (1 slot, timed; the court is its evaluator)
  *   task_claim -> claim (claimTask of a task of several slots: the contract
  *   picks the lowest open slot); task_submit -> submit(result) of the slot's
- *   job; task_verify -> complete
- *   (accept) or reject(reason); task_dispute -> dispute (the runner mines the
+ *   job (a quorum task's claim opens the court's round: the runner mines
+ *   its draw blocks and draws); task_verify -> complete
+ *   (accept) or reject(reason), on a quorum task the court's open vote
+ *   (vote(jobId, accept): the deciding vote completes or rejects the job
+ *   through the court, a rejection reopening it while its claim window is
+ *   open, as on the ledger; the settle that follows has nothing left to do
+ *   on chain); task_dispute -> dispute (the runner mines the
  *   court's draw blocks and draws); dispute_vote -> the court's open vote
  *   (vote(jobId, accept): the deciding vote settles the case at once, as on
  *   the ledger); task_settle ->
@@ -41,7 +48,8 @@
  * unclaimed task's claim window closes, timeout when a claim's submit
  * deadline (stake slashed, job reopened to other workers) or a submission's
  * verify deadline (everyone refunded) passes, and resolve when a dispute's
- * vote window (the court's commit window) closes with no decision.
+ * vote window (the court's commit window) closes with no decision; with
+ * timeout, closeUnjudged frees the bonds of a quorum round left undecided.
  * Views: expectBalances compares balance (the token), locked (what the escrow
  * holds for the account, plus its court bonds), staked and unbonding (the
  * court); expectTask compares status, escrow, and each slot's state, worker
@@ -51,7 +59,7 @@
  * what the jobs hold.
  *
  * A rule the contracts do not have stops the scenario at that step, loudly,
- * with the reason (a fee on a multi-slot task, quorum verdicts, a settled
+ * with the reason (a fee on a multi-slot task, sealed quorum votes, a settled
  * rejection reopening the slot of a task with no submit and verify windows...): the steps before it were
  * compared, the rest are listed as not run on chain. A refusal whose rule
  * only the ledger has (skill or registry names, window bounds, a verdict
