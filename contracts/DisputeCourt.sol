@@ -52,17 +52,41 @@
 //     calls draw): nobody can reshape the stake a known seed is applied to.
 //     A panel not drawn within 256 blocks (the EVM forgets older hashes) is
 //     rescheduled on the next draw call.
+// Quorum rounds (a job the escrow posted with postQuorum, the ledger's quorum
+// policy: verdict.c's quorum_vote, mk_quorum_tally, mk_quorum_decide):
+//   - the escrow sets the job's quorum at its post (setQuorum) and opens its
+//     round when a worker claims it (openRound: the ledger fixes the panel at
+//     the claim), the panel drawn as a dispute's, from validators with at
+//     least the job's stake (the job's client and worker left out); the
+//     submission opens the vote (setRoundEnd: until the verify deadline);
+//   - members vote in the clear (vote(), bonding 20 % as above); a side
+//     decides once it holds more than two thirds of the panel's weight, or
+//     the most of it once the whole panel voted, and has at least `quorum`
+//     voters; the deciding vote gives the escrow the verdict (complete or
+//     reject as the job's evaluator: final, no dispute), the escrow pays the
+//     fee here, and the fee and the losing voters' bonds go to the winning
+//     voters by weight (remainder to the client);
+//   - no decision by the verify deadline: the escrow's timeout refunds and
+//     anyone calls closeUnjudged here to free the voters' bonds;
+//   - a reopened job's next claim opens a fresh round: a round's case, seats
+//     and events are keyed jobId | round << 160 (caseKey; a dispute's by its
+//     jobId), and the calls taking a jobId act on its latest round;
+//   - sealed votes (commit) are refused on a quorum round (the ledger has
+//     them: its verify window is then followed by a reveal window).
 pragma solidity 0.8.37;
 
 interface IERC20Court {
     function transfer(address to, uint256 value) external returns (bool);
     function transferFrom(address from, address to, uint256 value) external returns (bool);
+    function balanceOf(address who) external view returns (uint256);
 }
 
 interface IEscrowCourt {
     // Pays the job's parties for the outcome; returns the loser's bond,
     // sent to the court for the winning judges (0 when there is none).
     function settleDispute(uint256 jobId, uint8 outcome) external returns (uint256 bondToJudges);
+    function complete(uint256 jobId, bytes32 reason, bytes calldata) external;
+    function reject(uint256 jobId, bytes32 reason, bytes calldata) external;
 }
 
 contract DisputeCourt {
@@ -74,6 +98,7 @@ contract DisputeCourt {
     uint8 public constant OUTCOME_REJECTION_STANDS = 0;
     uint8 public constant OUTCOME_WORKER_WON = 1;
     uint8 public constant OUTCOME_NO_DECISION = 2;
+    uint256 public constant MAX_QUORUM = 16; // the ledger's GT_MARKET_MAX_QUORUM
 
     enum CaseState { None, Drawing, Voting, Resolved }
     enum Vote { None, Committed, Accept, Reject }
@@ -101,6 +126,10 @@ contract DisputeCourt {
         uint32 commits;
         uint96 rejectW;      // slot 4
         uint32 reveals;      // commitments revealed plus open votes
+        uint96 minStake;     // slot 5, quorum rounds only: a member's least stake (the job's stake)
+        uint8 quorum;        // 0: a dispute; else a quorum round, a side needs this many voters
+        uint16 acceptN;      // voters on each side (quorum rounds)
+        uint16 rejectN;
     }
 
     struct Seat {
@@ -125,6 +154,8 @@ contract DisputeCourt {
     mapping(uint256 => address[]) private committers;
     uint256[] private drawQueue; // (jobId << 64 | drawBlock), drawBlock non-decreasing
     uint256 private drawHead;
+    mapping(uint256 => uint8) public quorumOf; // a quorum job's quorum (setQuorum)
+    mapping(uint256 => uint32) public roundOf; // a quorum job's rounds opened (0: none, or not a quorum job)
 
     event Staked(address indexed validator, uint256 amount, uint256 active);
     event ExitRequested(address indexed validator, uint256 amount, uint256 leaveAt);
@@ -139,6 +170,8 @@ contract DisputeCourt {
     event JudgeSlashed(uint256 indexed jobId, address indexed judge, uint256 amount);
     event JudgePaid(uint256 indexed jobId, address indexed judge, uint256 amount);
     event CaseResolved(uint256 indexed jobId, uint8 outcome, uint256 acceptWeight, uint256 rejectWeight);
+    event RoundOpened(uint256 indexed jobId, uint256 drawBlock, uint256 minStake, uint256 quorum);
+    event RoundClosedUnjudged(uint256 indexed jobId);
 
     constructor(address token_, uint256 disputeWindowS_, uint256 commitWindowS_, uint256 revealWindowS_,
                 uint256 unbondingS_) {
@@ -229,9 +262,71 @@ contract DisputeCourt {
         emit CaseOpened(jobId, c.drawBlock);
     }
 
+    // ---- quorum rounds ----
+
+    // The escrow, at a quorum job's post: its quorum (1 to MAX_QUORUM).
+    function setQuorum(uint256 jobId, uint256 quorum) external {
+        require(msg.sender == escrow, "court: only the escrow sets a quorum");
+        require(quorum >= 1 && quorum <= MAX_QUORUM, "court: quorum must be 1 to 16");
+        require(quorumOf[jobId] == 0, "court: the job's quorum is set");
+        quorumOf[jobId] = uint8(quorum);
+    }
+
+    // The escrow, when a worker claims a quorum job: the round's panel is
+    // drawn DRAW_DELAY_BLOCKS later from validators with at least minStake.
+    // Votes open when the result is submitted (setRoundEnd).
+    function openRound(uint256 jobId, address client, address worker, uint256 minStake) external {
+        require(msg.sender == escrow, "court: only the escrow opens rounds");
+        require(jobId < (uint256(1) << 160), "court: job id over 2^160");
+        require(quorumOf[jobId] != 0, "court: not a quorum job");
+        uint256 round = roundOf[jobId];
+        require(round < type(uint32).max, "court: too many rounds");
+        if (round > 0) { // the last round was decided, or its worker missed the submit deadline (no vote opened)
+            Case storage last = cases[caseKey(jobId)];
+            require(last.state == CaseState.Resolved || last.commitEnd == 0, "court: the job's round is open");
+            last.state = CaseState.Resolved; // an undrawn one no longer holds stakes (noSeedPending)
+        }
+        roundOf[jobId] = uint32(round + 1);
+        uint256 key = caseKey(jobId);
+        Case storage c = cases[key];
+        require(minStake <= type(uint96).max, "court: stake over 2^96 - 1");
+        c.client = client;
+        c.provider = worker;
+        c.evaluator = address(this);
+        c.minStake = uint96(minStake);
+        c.quorum = quorumOf[jobId];
+        schedule(key, c);
+        emit RoundOpened(key, c.drawBlock, minStake, c.quorum);
+    }
+
+    // The escrow, when the quorum job's result is submitted: the panel votes
+    // until endS (the verify deadline).
+    function setRoundEnd(uint256 jobId, uint256 endS) external {
+        require(msg.sender == escrow, "court: only the escrow opens a round's vote");
+        Case storage c = cases[caseKey(jobId)];
+        require(c.quorum != 0 && c.commitEnd == 0, "court: no round waiting for its result");
+        c.commitEnd = uint64(endS);
+        c.revealEnd = uint64(endS);
+    }
+
+    // Anyone, after a quorum round's vote window closed with no decision (the
+    // escrow's timeout refunded the job): the voters' bonds are freed.
+    function closeUnjudged(uint256 jobId) external {
+        noSeedPending();
+        jobId = caseKey(jobId);
+        Case storage c = cases[jobId];
+        require(c.quorum != 0 && (c.state == CaseState.Voting || c.state == CaseState.Drawing),
+                "court: no open quorum round");
+        require(c.commitEnd != 0 && block.timestamp >= c.commitEnd, "court: the round's vote is still open");
+        c.state = CaseState.Resolved;
+        emit RoundClosedUnjudged(jobId);
+        releaseAll(jobId);
+    }
+
     // Anyone: draws the panel once its block is mined (see the header).
     function draw(uint256 jobId) external {
         Case storage c = cases[jobId];
+        if (c.state == CaseState.None) c = cases[jobId = caseKey(jobId)]; // a quorum job's latest round
         require(c.state == CaseState.Drawing, "court: the case is not waiting for its draw");
         require(block.number > c.drawBlock, "court: the draw block is not mined yet");
         bytes32 h = blockhash(c.drawBlock);
@@ -246,13 +341,17 @@ contract DisputeCourt {
         require(panel <= type(uint96).max, "court: panel weight over 2^96 - 1");
         c.total = uint96(panel);
         c.state = CaseState.Voting;
-        c.commitEnd = uint64(block.timestamp + commitWindowS);
-        c.revealEnd = uint64(block.timestamp + commitWindowS + revealWindowS);
+        if (c.quorum == 0) { // a quorum round's window is the job's verify window (setRoundEnd)
+            c.commitEnd = uint64(block.timestamp + commitWindowS);
+            c.revealEnd = uint64(block.timestamp + commitWindowS + revealWindowS);
+        }
         emit PanelDrawn(jobId, seed, c.members, panel, c.commitEnd, c.revealEnd);
     }
 
     function commit(uint256 jobId, bytes32 commitment) external {
         Case storage c = cases[jobId];
+        if (c.state != CaseState.Voting) // (a quorum job's cases[jobId] is empty: its rounds are keyed by caseKey)
+            require(roundOf[jobId] == 0, "court: a quorum round takes open votes only (vote)");
         (Seat storage s, uint256 bond) = bondSeat(jobId, c);
         s.vote = Vote.Committed;
         s.commitment = commitment;
@@ -264,12 +363,19 @@ contract DisputeCourt {
     // at once, and settles the case when it decides it (mk_panel_decided).
     function vote(uint256 jobId, bool accept) external {
         Case storage c = cases[jobId];
+        if (c.state == CaseState.None) c = cases[jobId = caseKey(jobId)]; // a quorum job's latest round
         require(!c.isSealed || c.state != CaseState.Voting,
                 "court: votes on this case are sealed (commit, then reveal)");
         (Seat storage s, uint256 bond) = bondSeat(jobId, c);
         emit VoteCommitted(jobId, msg.sender, bytes32(0), bond);
         count(jobId, c, s, accept);
-        if (decided(c)) {
+        if (c.quorum != 0) {
+            int256 side = quorumSide(c);
+            if (side >= 0) {
+                noSeedPending();
+                settleRound(jobId, c, side == 1);
+            }
+        } else if (decided(c)) {
             noSeedPending();
             settle(jobId, c);
         }
@@ -292,7 +398,7 @@ contract DisputeCourt {
     function resolve(uint256 jobId) external {
         noSeedPending();
         Case storage c = cases[jobId];
-        require(c.state == CaseState.Voting, "court: the case is not voting");
+        require(c.state == CaseState.Voting && c.quorum == 0, "court: the case is not voting");
         require(block.timestamp >= c.revealEnd || (!c.isSealed && block.timestamp >= c.commitEnd) ||
                 (c.reveals == c.commits && decided(c)), "court: the vote is still open");
         settle(jobId, c);
@@ -318,6 +424,24 @@ contract DisputeCourt {
                     "court: token transfer failed");
     }
 
+    // A quorum round's verdict: the escrow completes or rejects the job (the
+    // court is its evaluator) and pays the fee here; the fee and the losing
+    // voters' bonds go to the winning voters by weight, the remainder to the
+    // client (the ledger's poster).
+    function settleRound(uint256 jobId, Case storage c, bool accept) private {
+        c.state = CaseState.Resolved;
+        emit CaseResolved(jobId, accept ? OUTCOME_WORKER_WON : OUTCOME_REJECTION_STANDS, c.acceptW, c.rejectW);
+        uint256 before = token.balanceOf(address(this));
+        uint256 job = jobId & type(uint160).max; // jobId is the round's key
+        if (accept) IEscrowCourt(escrow).complete(job, bytes32("quorum accepted"), "");
+        else IEscrowCourt(escrow).reject(job, bytes32("quorum rejected"), "");
+        uint256 pot = token.balanceOf(address(this)) - before; // the fee, if the job has one
+        Vote win = accept ? Vote.Accept : Vote.Reject;
+        pot += slashLosers(jobId, win);
+        uint256 paid = payWinners(jobId, win, pot, accept ? c.acceptW : c.rejectW);
+        if (pot > paid) require(token.transfer(c.client, pot - paid), "court: token transfer failed");
+    }
+
     function commitmentOf(bool accept, bytes32 salt, address judge, uint256 jobId) public view returns (bytes32) {
         return keccak256(abi.encodePacked(accept ? uint8(1) : uint8(0), salt, judge, address(this), block.chainid,
                                           jobId));
@@ -325,13 +449,20 @@ contract DisputeCourt {
 
     function getCase(uint256 jobId) external view returns (CaseState state, uint256 drawBlock, uint256 commitEnd,
             uint256 revealEnd, uint256 total, uint256 acceptW, uint256 rejectW, uint256 members) {
-        Case storage c = cases[jobId];
+        Case storage c = cases[caseKey(jobId)];
         return (c.state, c.drawBlock, c.commitEnd, c.revealEnd, c.total, c.acceptW, c.rejectW, c.members);
     }
 
     function seatOf(uint256 jobId, address judge) external view returns (uint256 weight, Vote choice) {
-        Seat storage s = seats[jobId][judge];
+        Seat storage s = seats[caseKey(jobId)][judge];
         return (s.weight, s.vote);
+    }
+
+    // The key of a job's case: its jobId for a dispute, jobId | round << 160
+    // for a quorum job's latest round.
+    function caseKey(uint256 jobId) public view returns (uint256) {
+        uint256 round = roundOf[jobId];
+        return round == 0 ? jobId : jobId | round << 160;
     }
 
     // ---- internals ----
@@ -358,6 +489,10 @@ contract DisputeCourt {
         s.vote = accept ? Vote.Accept : Vote.Reject;
         if (accept) c.acceptW += s.weight;
         else c.rejectW += s.weight;
+        if (c.quorum != 0) {
+            if (accept) c.acceptN++;
+            else c.rejectN++;
+        }
         c.reveals++;
         emit VoteRevealed(jobId, msg.sender, accept, s.weight);
     }
@@ -395,13 +530,14 @@ contract DisputeCourt {
     function eligible(Case storage c) private view returns (address[] memory who, uint256[] memory w, uint256 n,
                                                             uint256 total) {
         uint256 len = validators.length;
+        uint256 least = c.minStake < MIN_STAKE ? MIN_STAKE : c.minStake;
         who = new address[](len);
         w = new uint256[](len);
         for (uint256 i = 0; i < len; i++) {
             address a = validators[i];
             if (a == c.client || a == c.provider || a == c.evaluator) continue;
             uint256 s = validatorOf[a].active;
-            if (s < MIN_STAKE) continue;
+            if (s < least) continue;
             who[n] = a;
             w[n++] = s;
             total += s;
@@ -436,6 +572,18 @@ contract DisputeCourt {
     function decided(Case storage c) private view returns (bool) {
         uint256 t2 = uint256(c.total) * 2;
         return uint256(c.acceptW) * 3 > t2 || uint256(c.rejectW) * 3 > t2 || c.acceptW + c.rejectW == c.total;
+    }
+
+    // mk_quorum_tally: the side mk_panel_decided gives (more than two thirds,
+    // or the most once the whole panel voted), if it has at least `quorum`
+    // voters; -1 when undecided.
+    function quorumSide(Case storage c) private view returns (int256) {
+        uint256 t2 = uint256(c.total) * 2;
+        int256 d = uint256(c.acceptW) * 3 > t2 ? int256(1) : uint256(c.rejectW) * 3 > t2 ? int256(0)
+                 : c.acceptW + c.rejectW < c.total ? -1 : c.acceptW > c.rejectW ? int256(1)
+                 : c.rejectW > c.acceptW ? int256(0) : -1;
+        if (d < 0 || (d == 1 ? c.acceptN : c.rejectN) < c.quorum) return -1;
+        return d;
     }
 
     function bondOf(uint256 jobId, address judge) private view returns (uint256 bond) {

@@ -60,6 +60,16 @@
 //     the task's whole life, 1 unless the client allows more (up to 64, the
 //     embedded ledger's rule); with every slot taken a claim is refused. The client may cancel a task
 //     no one ever claimed (cancelTask): every slot's budget back.
+//   - quorum jobs (postQuorum, the embedded ledger's quorum policy; needs a
+//     court): a timed job whose evaluator is the court: a claim opens the
+//     court's round (its panel of validators with at least the job's stake),
+//     the submission opens its vote until the verify deadline, and the
+//     panel's deciding vote completes or rejects the job through the court.
+//     A quorum rejection is final (no dispute): the worker's stake pays the
+//     fee to the court (for the winning voters) and the rest to the client;
+//     while the claim window (expiredAt) is open the job reopens to other
+//     workers with its escrowed fee for the next round (the ledger's slot
+//     reopening), else it ends with budget and fee back to the client.
 // Hooks (ERC-8183's optional extension) are refused: hook must be zero.
 // Storage: a job, timed or not, packs into three slots, each step reading or
 // writing only slots it already touches (the gas goal of 300 k per timed
@@ -75,6 +85,9 @@ pragma solidity 0.8.37;
 interface IDisputeCourt {
     function disputeWindowS() external view returns (uint256);
     function open(uint256 jobId, address client, address provider, address evaluator) external;
+    function setQuorum(uint256 jobId, uint256 quorum) external;
+    function openRound(uint256 jobId, address client, address worker, uint256 minStake) external;
+    function setRoundEnd(uint256 jobId, uint256 endS) external;
 }
 
 interface IERC20 {
@@ -103,6 +116,7 @@ contract JobEscrow {
     uint8 private constant HAS_FEE = 4;  // feeOf holds the evaluator's fee
     uint8 private constant RESEATED = 8; // hadSeat holds a worker for this job
     uint8 private constant SLOT = 16;    // a slot of a task (postSlots): claimed through claimTask
+    uint8 private constant QUORUM = 32;  // the court's quorum round judges it (postQuorum)
 
     uint256 public constant MAX_SLOTS = 64; // the embedded ledger's bound too
     // A task of several slots, keyed by its first job's id.
@@ -231,8 +245,9 @@ contract JobEscrow {
         Job storage j = known(jobId);
         require(j.status == Status.Funded, "escrow: the job is not funded");
         require(msg.sender == j.provider, "escrow: only the provider submits");
-        require(isSet(j, CLAIMED) || j.stake == 0, "escrow: the provider has not claimed the job with its stake");
-        if (!isSet(j, TIMED)) {
+        uint8 flags = j.flags; // read once: the quorum check below costs no storage read
+        require(flags & CLAIMED != 0 || j.stake == 0, "escrow: the provider has not claimed the job with its stake");
+        if (flags & TIMED == 0) {
             require(block.timestamp < j.expiredAt, "escrow: the job has expired");
         } else {
             require(block.timestamp < j.due, "escrow: the submit deadline has passed");
@@ -240,6 +255,7 @@ contract JobEscrow {
         }
         j.status = Status.Submitted;
         emit JobSubmitted(jobId, msg.sender, deliverable);
+        if (flags & QUORUM != 0) court.setRoundEnd(jobId, j.due);
     }
 
     // The evaluator accepts the submission: the provider gets the budget and its stake.
@@ -273,13 +289,17 @@ contract JobEscrow {
         }
         j.status = Status.Rejected;
         emit JobRejected(jobId, msg.sender, reason);
-        if (s == Status.Submitted && isSet(j, CLAIMED) && j.stake > 0 && address(court) != address(0)) {
+        if (s == Status.Submitted && isSet(j, CLAIMED) && j.stake > 0 && address(court) != address(0) &&
+            !isSet(j, QUORUM)) { // a quorum verdict is final
             uint256 until = block.timestamp + court.disputeWindowS();
             appealUntil[jobId] = until;
             emit AppealOpened(jobId, msg.sender, j.stake, until);
             pull(msg.sender, j.stake); // the rejecter's bond, lost if the worker wins its dispute
             return;
         }
+        // A quorum rejection stands at once: a timed job whose claim window is open reopens (the stake pays
+        // the fee to the court for the winning voters), any other ends.
+        if (s == Status.Submitted && isSet(j, QUORUM)) return rejectionStands(jobId, j);
         if (s != Status.Open) unwind(jobId, j, s == Status.Submitted, s == Status.Submitted);
     }
 
@@ -464,6 +484,27 @@ contract JobEscrow {
         pull(msg.sender, fee);
     }
 
+    // A timed job judged by a quorum of the court's validators (see the
+    // header): budget + fee pulled; the fee (0 or at most the stake) goes to
+    // the deciding voters; quorum 1 to 16 voters on the deciding side.
+    function postQuorum(uint256 expiredAt, bytes32 descriptionHash, uint256 budget, uint256 stake, uint256 fee,
+                        uint256 submitSeconds, uint256 verifySeconds, uint256 quorum)
+            external returns (uint256 jobId) {
+        require(address(court) != address(0), "escrow: quorum jobs need a court");
+        require(stake > 0, "escrow: a quorum job asks a stake (its panel's least stake)");
+        require(fee <= stake, "escrow: the stake must cover the fee (a rejected worker pays it from its stake)");
+        jobId = posted(address(0), address(court), expiredAt, descriptionHash, budget, stake);
+        Job storage j = jobs[jobId];
+        makeTimed(jobId, j, submitSeconds, verifySeconds);
+        j.flags |= QUORUM;
+        court.setQuorum(jobId, quorum);
+        if (fee == 0) return jobId;
+        feeOf[jobId] = fee;
+        j.flags |= HAS_FEE;
+        emit FeeSet(jobId, fee);
+        pull(msg.sender, fee);
+    }
+
     function setStake(uint256 jobId, uint256 amount) external {
         Job storage j = known(jobId);
         require(msg.sender == j.client, "escrow: only the client sets the stake");
@@ -554,7 +595,8 @@ contract JobEscrow {
     // claim()'s rules and effects, for a job or a task's slot.
     function take(uint256 jobId, Job storage j) private {
         require(j.status == Status.Funded, "escrow: the job is not funded");
-        require(!isSet(j, CLAIMED), "escrow: the job is already claimed");
+        uint8 flags = j.flags; // read once (the quorum check below costs no storage read)
+        require(flags & CLAIMED == 0, "escrow: the job is already claimed");
         require(j.provider == address(0) || j.provider == msg.sender, "escrow: the job names another provider");
         require(msg.sender != j.client && msg.sender != j.evaluator,
                 "escrow: the client or the evaluator may not work on the job");
@@ -564,16 +606,17 @@ contract JobEscrow {
         require(j.stake == 0 || j.evaluator != j.client || address(court) != address(0),
                 "escrow: a job that asks a stake needs an evaluator other than its client (or a court)");
         require(block.timestamp < j.expiredAt, "escrow: the job has expired");
-        if (isSet(j, TIMED)) {
+        if (flags & TIMED != 0) {
             // (a task's slot: the task's seats per worker rule instead, in claimTask)
-            require(!isSet(j, RESEATED) || isSet(j, SLOT) || hadSeat[jobId][msg.sender] == 0 ||
+            require(flags & RESEATED == 0 || flags & SLOT != 0 || hadSeat[jobId][msg.sender] == 0 ||
                     hadSeat[jobId][msg.sender] < seatsOf[jobId],
                     "escrow: this worker already had its seats on the job (one claim each unless setSeats)");
             j.due = uint40(block.timestamp + j.submitSeconds);
         }
         j.provider = msg.sender;
-        j.flags |= CLAIMED;
+        j.flags = flags | CLAIMED;
         emit JobClaimed(jobId, msg.sender, j.stake);
+        if (flags & QUORUM != 0) court.openRound(jobId, j.client, msg.sender, j.stake);
         if (j.stake > 0) pull(msg.sender, j.stake);
     }
 

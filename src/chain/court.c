@@ -48,8 +48,8 @@ int gt_court_deploy(gt_chain *c, gt_chain_account *a, const char *dir, const gt_
 int gt_court_do(gt_chain *c, const gt_addr *court, gt_chain_account *a, gt_court_step step, uint64_t arg,
                 uint64_t *gas, gt_err *err) {
     static const char *const sig[] = {"stake(uint256)", "requestExit(uint256)", "withdraw()", "draw(uint256)",
-                                      "resolve(uint256)"};
-    assert(step >= GT_COURT_STAKE && step <= GT_COURT_RESOLVE);
+                                      "resolve(uint256)", "closeUnjudged(uint256)"};
+    assert(step >= GT_COURT_STAKE && step <= GT_COURT_CLOSE_UNJUDGED);
     gt_abi_val args[] = {gt_abi_uint(arg)};
     gt_chain_receipt r = {0};
     int rc = gt_chain_invoke(c, court, a, sig[step], args, step == GT_COURT_WITHDRAW ? 0 : 1, &r, gas, err);

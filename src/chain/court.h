@@ -39,6 +39,7 @@ typedef enum gt_court_step {
     GT_COURT_WITHDRAW,/* withdraw(): the number is ignored */
     GT_COURT_DRAW,    /* draw(jobId) */
     GT_COURT_RESOLVE, /* resolve(jobId) */
+    GT_COURT_CLOSE_UNJUDGED, /* closeUnjudged(jobId): a quorum round past its window, undecided */
 } gt_court_step;
 
 /* Deploys DisputeCourt(token, windows) and JobEscrow(token, court) from the

@@ -14,6 +14,11 @@
  *     open reopens the job to another worker;
  *   - while a drawn block's hash is known and the panel not drawn, no stake
  *     moves (nobody reshapes what a known seed is applied to);
+ *   - a quorum job (postQuorum): its claim opens the court's round, drawn
+ *     from the validators with at least its stake (the client and worker
+ *     left out); open votes decide once a side holds more than two thirds
+ *     with at least `quorum` voters; the fee and the loser's bond go to the
+ *     winners by weight (the quorum lifecycle's gas printed, 4 members);
  *   - with more eligible validators than seats, the contract's 63 seats are
  *     exactly the ones the embedded ledger's draw (mk_panel_draw_seats) gives
  *     for the same seed and stakes.
@@ -484,6 +489,65 @@ static void test_fee_forfeited(void) {
 /* Once the draw block is mined its hash (the seed) is public: until the panel
  * is drawn, no stake may move in or out, nor a case resolve (it moves judges'
  * stake). Before the block, and after the draw, they may. */
+/* A quorum job judged by the court's round: the client (a validator) sits
+ * out, the four other validators vote; the job is paid at the deciding vote,
+ * the fee and the rejecter's bond go to the accepting voters by weight. */
+static void test_quorum_lifecycle(void) {
+    const uint64_t budget = 1000, stake = 1 * TOKEN_UNIT, fee = 600000;
+    uint8_t desc[32], tag[32];
+    gt_keccak256("a quorum job", 12, desc);
+    gt_keccak256("result", 6, tag);
+    gt_chain_account *v[4] = {&J[2], &J[1], &J[0], &VERIFIER}; /* voting order: J2 rejects, the rest accept */
+    uint64_t w0 = balance(&WORKER.addr), c0 = balance(&CLIENT.addr), a0[4], b0[4], g[5] = {0}, vote_gas = 0;
+    for (int i = 0; i < 4; i++) a0[i] = validator(&v[i]->addr, 0), b0[i] = balance(&v[i]->addr);
+    gt_abi_val args[] = {gt_abi_uint(anvil_now(&C) + 86400), gt_abi_bytes32(desc), gt_abi_uint(budget),
+                         gt_abi_uint(stake), gt_abi_uint(fee), gt_abi_uint(600), gt_abi_uint(600), gt_abi_uint(2)};
+    gt_chain_receipt r = {0};
+    OK(gt_chain_invoke(&C, &ESCROW, &CLIENT,
+                       "postQuorum(uint256,bytes32,uint256,uint256,uint256,uint256,uint256,uint256)", args, 8, &r,
+                       &g[0], &e_));
+    gt_chain_receipt_free(&r);
+    uint64_t id = view_u64(&ESCROW, "jobCount()", NULL, 0, 0);
+    OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_CLAIM, id, NULL, &g[1], &e_));
+    CHECK_EQ_INT(anvil_rpc(&C, "anvil_mine", json_pack("[o]", gt_rpc_u64(2))), 0);
+    OK(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_DRAW, id, &g[2], &e_));
+    gt_court_case cs;
+    OK(gt_court_get(&C, &COURT, id, &cs, &e_));
+    CHECK_EQ_U64(cs.members, 4); /* the client is not on its own job's panel */
+    CHECK_EQ_U64(cs.total, a0[0] + a0[1] + a0[2] + a0[3]);
+    REFUSED(gt_court_vote_open(&C, &COURT, v[0], id, 0, NULL, &e_), "commit window has closed"); /* nothing submitted */
+    OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_SUBMIT, id, tag, &g[3], &e_));
+    REFUSED(gt_court_vote_open(&C, &COURT, &CLIENT, id, 0, NULL, &e_), "not on this dispute's panel");
+    REFUSED(gt_court_commit(&C, &COURT, v[0], id, 0, NULL, &e_), "open votes only");
+    REFUSED(gt_escrow_do(&C, &ESCROW, &CLIENT, GT_ESCROW_COMPLETE, id, tag, NULL, &e_), "only the evaluator");
+    gt_escrow_job j;
+    for (int i = 0; i < 4; i++) {
+        OK(gt_escrow_get(&C, &ESCROW, id, &j, &e_));
+        CHECK_EQ_INT(j.status, GT_ESCROW_SUBMITTED); /* no side decided before the fourth vote */
+        uint64_t gas = 0;
+        OK(gt_court_vote_open(&C, &COURT, v[i], id, i > 0, &gas, &e_));
+        vote_gas += gas;
+    }
+    OK(gt_escrow_get(&C, &ESCROW, id, &j, &e_));
+    CHECK_EQ_INT(j.status, GT_ESCROW_COMPLETED);
+    CHECK_EQ_U64(balance(&WORKER.addr), w0 + budget);
+    CHECK_EQ_U64(validator(&v[0]->addr, 0), a0[0] - a0[0] / 5); /* the rejecter's 20 % bond taken */
+    uint64_t pot = fee + a0[0] / 5, win = a0[1] + a0[2] + a0[3], paid = 0;
+    for (int i = 1; i < 4; i++) {
+        uint64_t share = (uint64_t)((unsigned __int128)pot * a0[i] / win);
+        CHECK_EQ_U64(balance(&v[i]->addr), b0[i] + share);
+        CHECK_EQ_U64(validator(&v[i]->addr, 0), a0[i]);
+        CHECK_EQ_U64(validator(&v[i]->addr, 1), 0);
+        paid += share;
+    }
+    CHECK_EQ_U64(balance(&CLIENT.addr), c0 - budget - fee + (pot - paid)); /* the rounding remainder */
+    REFUSED(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_DISPUTE, id, NULL, NULL, &e_), "no rejection open");
+    uint64_t total = g[0] + g[1] + g[2] + g[3] + vote_gas;
+    printf("gas per quorum lifecycle (4 members, all vote): %llu = postQuorum %llu + claim %llu + draw %llu + submit "
+           "%llu + 4 votes %llu\n", (unsigned long long)total, (unsigned long long)g[0], (unsigned long long)g[1],
+           (unsigned long long)g[2], (unsigned long long)g[3], (unsigned long long)vote_gas);
+}
+
 static void test_no_stake_moves_on_a_known_seed(void) {
     steps g = {0};
     uint64_t id = disputed_job(10, 2000, &g);
@@ -609,6 +673,7 @@ int main(void) {
     RUN(test_timed_fee_rejection_reopens);
     RUN(test_evaluator_fee);
     RUN(test_fee_forfeited);
+    RUN(test_quorum_lifecycle);
     RUN(test_no_stake_moves_on_a_known_seed);
     RUN(test_drawn_panel_matches_the_ledger);
     for (int i = 0; i < 7; i++) gt_chain_account_wipe(acct[i]);

@@ -16,11 +16,18 @@
  *                 then setSeats for a timed task of 1 slot with seatsPerWorker,
  *                 postSubtask(parent's job, ...) for a subtask (a task_post with a parent),
  *                 postSlots(... slots, submitSeconds, verifySeconds) for a
- *                 task of several slots (no fee)
+ *                 task of several slots (no fee), postQuorum(... fee,
+ *                 submitSeconds, verifySeconds, quorum) for a quorum task
+ *                 (1 slot, timed; the court is its evaluator)
  *   task_claim -> claim (claimTask of a task of several slots: the contract
  *   picks the lowest open slot); task_submit -> submit(result) of the slot's
- *   job; task_verify -> complete
- *   (accept) or reject(reason); task_dispute -> dispute (the runner mines the
+ *   job (a quorum task's claim opens the court's round: the runner mines
+ *   its draw blocks and draws); task_verify -> complete
+ *   (accept) or reject(reason), on a quorum task the court's open vote
+ *   (vote(jobId, accept): the deciding vote completes or rejects the job
+ *   through the court, a rejection reopening it while its claim window is
+ *   open, as on the ledger; the settle that follows has nothing left to do
+ *   on chain); task_dispute -> dispute (the runner mines the
  *   court's draw blocks and draws); dispute_vote -> the court's open vote
  *   (vote(jobId, accept): the deciding vote settles the case at once, as on
  *   the ledger); task_settle ->
@@ -41,7 +48,8 @@
  * unclaimed task's claim window closes, timeout when a claim's submit
  * deadline (stake slashed, job reopened to other workers) or a submission's
  * verify deadline (everyone refunded) passes, and resolve when a dispute's
- * vote window (the court's commit window) closes with no decision.
+ * vote window (the court's commit window) closes with no decision; with
+ * timeout, closeUnjudged frees the bonds of a quorum round left undecided.
  * Views: expectBalances compares balance (the token), locked (what the escrow
  * holds for the account, plus its court bonds), staked and unbonding (the
  * court); expectTask compares status, escrow, and each slot's state, worker
@@ -51,7 +59,7 @@
  * what the jobs hold.
  *
  * A rule the contracts do not have stops the scenario at that step, loudly,
- * with the reason (a fee on a multi-slot task, quorum verdicts, a settled
+ * with the reason (a fee on a multi-slot task, sealed quorum votes, a settled
  * rejection reopening the slot of a task with no submit and verify windows...): the steps before it were
  * compared, the rest are listed as not run on chain. A refusal whose rule
  * only the ledger has (skill or registry names, window bounds, a verdict
@@ -92,6 +100,8 @@ typedef struct job {
     int settled_seen; /* a task_settle after an acceptance was played, or a dispute won (paid at once) */
     int timed;        /* the job has per-phase deadlines (setPhases) */
     int sealed;       /* a commitment sealed the job's dispute: it closes at the reveal window's end */
+    int quorum;       /* a quorum task (postQuorum): the court's round judges it */
+    int decided;      /* a quorum round decided the slot (paid at once; the ledger's settle follows) */
 } job;
 
 typedef struct run {
@@ -290,6 +300,8 @@ static int deadlines(run *r, uint64_t t) {
             time_out(r, jb, t), fired++;
         } else if (j.status == GT_ESCROW_SUBMITTED && t >= jb->submit_t + jb->verify_s && jb->timed) {
             time_out(r, jb, t), fired++;
+            if (jb->quorum && gt_court_do(&C, &r->court, &r->deployer, GT_COURT_CLOSE_UNJUDGED, jb->id, NULL, &err))
+                FAIL(r, "closeUnjudged of %s's quorum round: %s", jb->tag, err.msg);
         } else if (j.status == GT_ESCROW_DISPUTED) {
             fired += vote_deadline(r, jb, t);
         } else if (j.status == GT_ESCROW_FUNDED && j.claimed && t >= jb->claim_t + jb->submit_s) {
@@ -324,6 +336,7 @@ static const struct { const char *says, *why; } GAPS[] = {
                                "names its client as evaluator"},
     {"kind \"", "the task's kind (a skill name) is the ledger's: a JobEscrow job carries a description hash only"},
     {"result: expected the sha256", "the ledger's check of a result blob id"},
+    {"a quorum task has no single verifier", "postQuorum names no verifier (the court's panel judges)"},
 };
 
 /* The fields of a task_post with no counterpart; NULL when it maps. */
@@ -334,7 +347,12 @@ static const char *post_gap(json_t *spec) {
         return "a task of other than 1 to 64 slots";
     if (get_amount(spec, "fee", &fee)) return "a fee that is not an amount";
     if (fee && json_integer_value(slots) > 1) return "a fee on a task of several slots: postSlots has none";
-    if (get_u64(spec, "quorum")) return "quorum verification (a drawn panel judges each result): no counterpart";
+    if (get_u64(spec, "quorum") && json_integer_value(slots) > 1)
+        return "a quorum task of several slots: postQuorum posts one job";
+    if (get_u64(spec, "quorum") && (!get_u64(spec, "submitSeconds") || !get_u64(spec, "verifySeconds")))
+        return "a quorum task without both phase windows: postQuorum's jobs are timed";
+    if (get_u64(spec, "quorum") && json_object_get(spec, "parent"))
+        return "a quorum subtask: postSubtask's jobs have an evaluator";
     if (json_object_get(spec, "parent") && (json_integer_value(json_object_get(spec, "slots")) > 1 || fee))
         return "a subtask of several slots or with a fee: postSubtask posts one job without a fee";
     if (json_object_get(spec, "batchItems") || json_object_get(spec, "lastBatchItems"))
@@ -362,6 +380,9 @@ static const char *item_gap(run *r, json_t *it) {
     }
     if (!strcmp(type, "task_claim") || !strcmp(type, "task_cancel"))
         if (r && !find_job(r, json_string_value(json_object_get(spec, "task")))) return "a task the runner did not post";
+    job *qj = r ? find_job(r, json_string_value(json_object_get(spec, "task"))) : NULL;
+    if (qj && qj->quorum && (!strcmp(type, "vote_commit") || !strcmp(type, "vote_reveal")))
+        return "sealed votes on a quorum task: the court's quorum round takes open votes only";
     if (!strncmp(type, "agent_", 6)) return expect ? "the registry's rules (names, skills, retiring) are the "
                                                      "ledger's; AgentRegistry is a directory of card URIs" : NULL;
     if (!strcmp(type, "vote_commit") &&
@@ -420,12 +441,25 @@ static int do_post(run *r, party *a, json_t *spec, uint64_t t, const char *save,
     uint64_t submit_s = get_u64(spec, "submitSeconds"), verify_s = get_u64(spec, "verifySeconds");
     uint64_t slots = get_u64(spec, "slots");
     int timed = save && submit_s && verify_s;
+    uint64_t quorum = get_u64(spec, "quorum");
     gt_escrow_slots ts = {slots, get_u64(spec, "seatsPerWorker"), timed ? submit_s : 0, timed ? verify_s : 0};
     tm.expired_at = r->base + (close - GENESIS_TIME);
     const char *parent = json_string_value(json_object_get(spec, "parent"));
     job *pj = parent ? find_job(r, parent) : NULL;
     if (parent && !pj) return gt_err_set(err, GT_EINVAL, "task_post: the parent %s is not a task of the file", parent);
-    int rc = pj        ? gt_escrow_post_subtask(&C, &r->escrow, &a->ca, pj->id, &tm, timed ? submit_s : 0,
+    int rc = 0;
+    if (quorum) { /* postQuorum(expiredAt, desc, budget, stake, fee, submitS, verifyS, quorum); id = jobCount */
+        gt_abi_val args[] = {gt_abi_uint(tm.expired_at), gt_abi_bytes32(tm.desc_hash), gt_abi_uint(tm.budget),
+                             gt_abi_uint(tm.stake), gt_abi_uint(tm.fee), gt_abi_uint(submit_s),
+                             gt_abi_uint(verify_s), gt_abi_uint(quorum)};
+        gt_chain_receipt rc_ = {0};
+        rc = gt_chain_invoke(&C, &r->escrow, &a->ca,
+                             "postQuorum(uint256,bytes32,uint256,uint256,uint256,uint256,uint256,uint256)", args, 8,
+                             &rc_, NULL, err);
+        gt_chain_receipt_free(&rc_);
+        if (!rc) id = view_u64(r, &r->escrow, "jobCount()", NULL, 0, 0);
+    } else
+        rc = pj        ? gt_escrow_post_subtask(&C, &r->escrow, &a->ca, pj->id, &tm, timed ? submit_s : 0,
                                                 timed ? verify_s : 0, &id, NULL, err)
              : slots > 1 ? gt_escrow_post_slots(&C, &r->escrow, &a->ca, &tm, &ts, &id, NULL, err)
              : tm.fee   ? gt_escrow_post_fee(&C, &r->escrow, &a->ca, &tm, &id, NULL, err)
@@ -442,8 +476,9 @@ static int do_post(run *r, party *a, json_t *spec, uint64_t t, const char *save,
         snprintf(jb->tag, sizeof jb->tag, "%s", save);
         jb->id = id + i, jb->claim_close = close, jb->slot = (int)i, jb->slots = (int)slots;
         jb->submit_s = submit_s, jb->verify_s = verify_s, jb->timed = timed, jb->seats = ts.seats_per_worker;
+        jb->quorum = quorum != 0;
     }
-    if (timed && tm.fee && slots == 1 && /* postTimed or postSlots made the others timed */
+    if (timed && tm.fee && slots == 1 && !quorum && /* postTimed, postQuorum or postSlots made the others timed */
         (rc = gt_escrow_set_phases(&C, &r->escrow, &a->ca, id, jb->submit_s, jb->verify_s, NULL, err)))
         return rc;
     if (timed && slots == 1 && ts.seats_per_worker > 1) /* seats of a 1-slot task: setSeats (postSlots takes them) */
@@ -476,7 +511,12 @@ static int do_settle(run *r, party *a, job *jb, gt_err *err) {
     gt_escrow_job j;
     int rc = gt_escrow_get(&C, &r->escrow, jb->id, &j, err);
     if (rc) return rc;
-    if (j.status == GT_ESCROW_COMPLETED && !jb->settled_seen) return jb->settled_seen = 1, 0;
+    if (jb->quorum && jb->decided) { /* the round's verdict paid (or reopened) it */
+        jb->decided = 0;
+        if (j.status == GT_ESCROW_COMPLETED) jb->settled_seen = 1;
+        return 0;
+    }
+    if (j.status == GT_ESCROW_COMPLETED && !jb->settled_seen && !jb->quorum) return jb->settled_seen = 1, 0;
     return gt_escrow_do(&C, &r->escrow, &a->ca, GT_ESCROW_FINALIZE, jb->id, NULL, NULL, err);
 }
 
@@ -545,7 +585,11 @@ static int do_claim(run *r, party *a, job *jb, uint64_t t, gt_err *err) {
     if (jb->slots == 1) {
         int rc = gt_escrow_do(&C, &r->escrow, &a->ca, GT_ESCROW_CLAIM, jb->id, NULL, NULL, err);
         if (!rc) jb->claim_t = t;
-        return rc;
+        if (rc || !jb->quorum) return rc;
+        /* The claim opened the court's round: its panel is drawn DRAW_DELAY_BLOCKS later (the ledger
+         * draws it two blocks after the claim); the runner mines them and draws, as a keeper would. */
+        if (anvil_rpc(&C, "anvil_mine", json_pack("[i]", 2))) return gt_err_set(err, GT_ECHAIN, "anvil_mine failed");
+        return gt_court_do(&C, &r->court, &r->deployer, GT_COURT_DRAW, jb->id, NULL, err);
     }
     int rc = gt_escrow_task_do(&C, &r->escrow, &a->ca, 0, jb->id, NULL, err);
     for (int i = 0; !rc && i < jb->slots; i++) {
@@ -577,6 +621,18 @@ static int play(run *r, json_t *it, uint64_t t, gt_err *err) {
         if (get_b32(spec, "result", tag)) return gt_err_set(err, GT_EINVAL, "a bad result");
         int rc = gt_escrow_do(&C, &r->escrow, &a->ca, GT_ESCROW_SUBMIT, jb->id, tag, NULL, err);
         if (!rc) jb->submit_t = t;
+        return rc;
+    }
+    if (!strcmp(type, "task_verify") && jb->quorum) { /* a panel member's open vote on the court's round */
+        /* (the deciding vote pays the slot; the ledger's settle that follows has nothing left to do on chain) */
+        int rc = gt_court_vote_open(&C, &r->court, &a->ca, jb->id, json_is_true(json_object_get(spec, "accept")),
+                                    NULL, err);
+        gt_escrow_job j;
+        if (!rc && (rc = gt_escrow_get(&C, &r->escrow, jb->id, &j, err)) == 0 && j.status != GT_ESCROW_SUBMITTED)
+            jb->decided = 1;
+        if (!rc && j.status == GT_ESCROW_REJECTED && t < jb->claim_close)
+            stop_at(r, "this vote decided a quorum rejection; the ledger reopens the slot (its claim window is "
+                       "open), on chain a quorum rejection ends the job: the steps after it are not compared%s", "");
         return rc;
     }
     if (!strcmp(type, "task_verify")) {
