@@ -101,15 +101,12 @@ typedef struct index_batch {
     int failed;
 } index_batch;
 
-/* Adds the ref (kind, hex) -> (height, index) when hex is an id or address
- * of the kind's length; anything else in the field is not a reference. */
-static void index_put(index_batch *b, int kind, const json_t *hex, uint64_t height, uint32_t index) {
-    const char *s = json_string_value(hex);
+/* Adds the ref (kind, the key's bytes) -> (height, index). */
+static void index_put(index_batch *b, int kind, const uint8_t *bytes, uint64_t height, uint32_t index) {
     size_t want = kind == INDEX_TASK ? 32 : 20;
     uint8_t key[GT_INDEX_KEY_MAX];
-    if (!s || strlen(s) != 2 + 2 * want || strncmp(s, "0x", 2) || gt_hex_decode(s, key + 1, want, "key", NULL))
-        return;
     key[0] = (uint8_t)kind;
+    memcpy(key + 1, bytes, want);
     sqlite3_reset(b->ins);
     sqlite3_bind_blob(b->ins, 1, key, (int)(1 + want), SQLITE_TRANSIENT);
     sqlite3_bind_int64(b->ins, 2, (sqlite3_int64)height);
@@ -117,18 +114,29 @@ static void index_put(index_batch *b, int kind, const json_t *hex, uint64_t heig
     if (sqlite3_step(b->ins) != SQLITE_DONE) b->failed = 1;
 }
 
-/* gt_ledger_each_action's callback: the keys one action names. */
-static int index_action(void *arg, uint64_t height, uint32_t index, const char *json) {
+/* The ref of field `name` of a, when a's kind has it with the type of the
+ * key: a task id (bytes32; all zero is no task, as a task_post's parent
+ * when it has none) or an address. */
+static void index_field(index_batch *b, const gt_action *a, const char *name, int kind, uint64_t height,
+                        uint32_t index) {
+    static const uint8_t zero[32];
+    int i = gt_action_field(a->kind, name);
+    if (i < 0) return;
+    gt_ftype t = a->kind->fields[i].type;
+    if (kind == INDEX_TASK && t == GT_F_BYTES32 && memcmp(a->f[i].b32, zero, 32))
+        index_put(b, kind, a->f[i].b32, height, index);
+    else if (kind == INDEX_ADDR && t == GT_F_ADDRESS)
+        index_put(b, kind, a->f[i].addr.b, height, index);
+}
+
+/* gt_ledger_each_decoded's callback: the keys one action names. */
+static int index_action(void *arg, uint64_t height, uint32_t index, const gt_action *a) {
     index_batch *b = arg;
-    json_t *a = json_loads(json, 0, NULL);
-    if (!a) return 0; /* a damaged row is the open check's business; it names no key */
-    const char *type = json_string_value(json_object_get(a, "type"));
-    if (type && !strcmp(type, "task_post")) index_put(b, INDEX_TASK, json_object_get(a, "id"), height, index);
-    index_put(b, INDEX_TASK, json_object_get(a, "task"), height, index);
-    index_put(b, INDEX_TASK, json_object_get(a, "parent"), height, index);
-    index_put(b, INDEX_ADDR, json_object_get(a, "from"), height, index);
-    index_put(b, INDEX_ADDR, json_object_get(a, "to"), height, index);
-    json_decref(a);
+    if (!strcmp(a->kind->name, "task_post")) index_put(b, INDEX_TASK, a->id, height, index);
+    index_field(b, a, "task", INDEX_TASK, height, index);
+    index_field(b, a, "parent", INDEX_TASK, height, index);
+    index_put(b, INDEX_ADDR, a->from.b, height, index);
+    index_field(b, a, "to", INDEX_ADDR, height, index);
     return b->failed;
 }
 
@@ -138,7 +146,7 @@ static int index_blocks(gt_index *ix, gt_ledger *ro, uint64_t to, gt_err *err) {
     int ok = sqlite3_exec(ix->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK &&
              sqlite3_prepare_v2(ix->db, "INSERT OR IGNORE INTO refs(key, height, idx) VALUES(?, ?, ?)", -1, &b.ins,
                                 NULL) == SQLITE_OK;
-    if (ok && gt_ledger_each_action(ro, ix->height + 1, to, index_action, &b, err)) ok = 0;
+    if (ok && gt_ledger_each_decoded(ro, ix->height + 1, to, index_action, &b, err)) ok = 0;
     sqlite3_finalize(b.ins);
     char upd[96];
     snprintf(upd, sizeof upd, "INSERT OR REPLACE INTO meta(k, v) VALUES('height', %llu)", (unsigned long long)to);
@@ -206,18 +214,19 @@ typedef struct one_action {
     json_t *action;
 } one_action;
 
-static int pick_action(void *arg, uint64_t height, uint32_t index, const char *json) {
+static int pick_action(void *arg, uint64_t height, uint32_t index, const gt_action *a) {
     one_action *p = arg;
     (void)height;
-    if (index == p->index) p->action = json_loads(json, 0, NULL);
-    return 0;
+    if (index != p->index) return 0;
+    p->action = gt_action_to_json(a, 1);
+    return 1; /* found: the block's later actions are not read */
 }
 
 /* {"height", "index", "time", "action"} of one indexed ref, from the log. */
 static json_t *ref_json(gt_ledger *ro, uint64_t height, uint32_t index, gt_err *err) {
     gt_block b;
     one_action p = {index, NULL};
-    if (gt_ledger_block(ro, height, &b, err) || gt_ledger_each_action(ro, height, height, pick_action, &p, err))
+    if (gt_ledger_block(ro, height, &b, err) || gt_ledger_each_decoded(ro, height, height, pick_action, &p, err))
         return NULL;
     if (!p.action) {
         gt_err_set(err, GT_EDB, "block %llu: action %u is missing or damaged", (unsigned long long)height,

@@ -17,6 +17,7 @@
 #include "api/x402.h"
 #include "base/alloc.h"
 #include "base/log.h"
+#include "crypto/addr.h"
 #include "market/market.h"
 #include "store/blob.h"
 #include "fund/fund.h"
@@ -121,23 +122,43 @@ void gt_node_kick(gt_node *n) {
     pthread_mutex_unlock(&n->watch_mu);
 }
 
-/* One `task` event per market action of a block. */
-static int task_event(void *arg, uint64_t height, uint32_t index, const char *json) {
+/* A uint64 field as an action's JSON writes it: a number up to 2^53, above
+ * that a decimal string (new reference). */
+static json_t *u64_json(uint64_t v) {
+    char s[24];
+    if (v <= (1ull << 53)) return json_integer((json_int_t)v);
+    snprintf(s, sizeof s, "%llu", (unsigned long long)v);
+    return json_string(s);
+}
+
+/* "0x" and the hex of 32 bytes, as actions write ids in JSON (new reference). */
+static json_t *b32_json(const uint8_t b[32]) {
+    char s[67];
+    gt_api_hex(b, 32, s);
+    return json_string(s);
+}
+
+/* One `task` event per market action of a block, made from the decoded
+ * action (the fields an event names, not the action's whole JSON). */
+static int task_event(void *arg, uint64_t height, uint32_t index, const gt_action *a) {
     gt_node *n = arg;
-    json_t *a = json_loads(json, 0, NULL);
-    const char *type = a ? json_string_value(json_object_get(a, "type")) : NULL;
-    if (type && (!strncmp(type, "task_", 5) || !strcmp(type, "dispute_vote"))) {
-        /* A task's id is the id of the task_post action that created it. */
-        json_t *task = json_object_get(a, !strcmp(type, "task_post") ? "id" : "task");
-        json_t *ev = json_pack("{s:I,s:I,s:s,s:O?,s:O?,s:O?,s:O?}", "height", (json_int_t)height, "index",
-                               (json_int_t)index, "type", type, "task", task, "slot", json_object_get(a, "slot"),
-                               "from", json_object_get(a, "from"), "action", json_object_get(a, "id"));
-        char *s = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
-        if (s) gt_events_publish(n->events, "task", s);
-        free(s);
-        json_decref(ev);
-    }
-    json_decref(a);
+    const char *type = a->kind->name;
+    if (strncmp(type, "task_", 5) && strcmp(type, "dispute_vote")) return 0;
+    /* A task's id is the id of the task_post action that created it. */
+    int is_post = !strcmp(type, "task_post"), ti = gt_action_field(a->kind, "task");
+    int si = gt_action_field(a->kind, "slot");
+    json_t *task = is_post ? b32_json(a->id)
+                 : ti >= 0 && a->kind->fields[ti].type == GT_F_BYTES32 ? b32_json(a->f[ti].b32) : NULL;
+    json_t *slot = si >= 0 && a->kind->fields[si].type == GT_F_U64 ? u64_json(a->f[si].u64) : NULL;
+    char from[43];
+    gt_addr_to_str(&a->from, from);
+    json_t *ev = json_pack("{s:I,s:I,s:s,s:o?,s:o?,s:s,s:o}", "height", (json_int_t)height, "index",
+                           (json_int_t)index, "type", type, "task", task, "slot", slot, "from", from, "action",
+                           b32_json(a->id));
+    char *s = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
+    if (s) gt_events_publish(n->events, "task", s);
+    free(s);
+    json_decref(ev);
     return 0;
 }
 
@@ -179,7 +200,7 @@ static int publish_new(gt_node *n) {
         if (s) gt_events_publish(n->events, "block", s);
         free(s);
         json_decref(j);
-        if (b.n_actions && gt_ledger_each_action(rd->ro, h, h, task_event, n, &err))
+        if (b.n_actions && gt_ledger_each_decoded(rd->ro, h, h, task_event, n, &err))
             GT_WARN("node: task events of block %llu: %s", (unsigned long long)h, err.msg);
         n->published_height = h;
         atomic_fetch_add(&n->metrics.blocks_written, 1);

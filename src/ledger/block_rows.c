@@ -51,30 +51,28 @@ int gt_block_row_from(sqlite3_stmt *q, gt_block *b, gt_err *err) {
     return rc;
 }
 
-/* Block `height` (-1: the head) into b: 0, GT_ENOTFOUND for a height not
- * stored, GT_EDB for a damaged row, an SQLite error or no genesis. */
-int gt_block_row_read(sqlite3 *db, int64_t height /* -1: head */, gt_block *b, gt_err *err) {
-    sqlite3_stmt *q;
-    const char *sql = height < 0 ? "SELECT * FROM blocks ORDER BY height DESC LIMIT 1"
-                                 : "SELECT * FROM blocks WHERE height=?";
-    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL)) return gt_err_set(err, GT_EDB, "blocks: %s", sqlite3_errmsg(db));
+int gt_block_row_step(sqlite3_stmt *q, sqlite3 *db, int64_t height, gt_block *b, gt_err *err) {
     if (height >= 0) sqlite3_bind_int64(q, 1, height);
     int rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW && gt_block_row_from(q, b, err)) {
-        sqlite3_finalize(q);
-        return GT_EDB;
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        gt_err_set(err, GT_EDB, "reading block %lld: %s", (long long)height, sqlite3_errmsg(db));
-        sqlite3_finalize(q);
-        return GT_EDB;
-    }
-    sqlite3_finalize(q);
+    if (rc == SQLITE_ROW && gt_block_row_from(q, b, err)) return GT_EDB;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return gt_err_set(err, GT_EDB, "reading block %lld: %s", (long long)height, sqlite3_errmsg(db));
     if (rc != SQLITE_ROW) {
         if (height < 0) return gt_err_set(err, GT_EDB, "ledger has no genesis block");
         return gt_err_set(err, GT_ENOTFOUND, "no block at height %lld", (long long)height);
     }
     return 0;
+}
+
+/* Block `height` (-1: the head) into b: 0, GT_ENOTFOUND for a height not
+ * stored, GT_EDB for a damaged row, an SQLite error or no genesis. */
+int gt_block_row_read(sqlite3 *db, int64_t height /* -1: head */, gt_block *b, gt_err *err) {
+    sqlite3_stmt *q;
+    const char *sql = height < 0 ? "SELECT * FROM blocks ORDER BY height DESC LIMIT 1" : GT_BLOCK_ROW_AT_SQL;
+    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL)) return gt_err_set(err, GT_EDB, "blocks: %s", sqlite3_errmsg(db));
+    int rc = gt_block_row_step(q, db, height, b, err);
+    sqlite3_finalize(q);
+    return rc;
 }
 
 int gt_ledger_find_action(sqlite3 *db, const uint8_t id[32], gt_action *a, uint64_t *height, uint32_t *index,

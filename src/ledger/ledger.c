@@ -238,6 +238,9 @@ void gt_ledger_close(gt_ledger *l) {
     sqlite3_finalize(l->begin);
     sqlite3_finalize(l->commit);
     sqlite3_finalize(l->meta_get);
+    assert(!l->each_q.busy && !l->block_q.busy);
+    sqlite3_finalize(l->each_q.q);
+    sqlite3_finalize(l->block_q.q);
     gt_state_free(l->state);
     if (l->db) sqlite3_close(l->db);
     if (l->lock_fd >= 0) close(l->lock_fd);
@@ -254,6 +257,37 @@ const gt_genesis *gt_ledger_genesis(const gt_ledger *l) { return &l->g; }
 const gt_domain *gt_ledger_domain(const gt_ledger *l) { return &l->dom; }
 
 
+/* k's statement for sql, or when a caller is already using it, a new one of
+ * the caller's own (*own set): NULL with GT_EDB in err when SQLite cannot
+ * prepare it. Hand it back with kept_put. */
+static sqlite3_stmt *kept_take(gt_ledger *l, gt_kept_stmt *k, const char *sql, int *own, gt_err *err) {
+    sqlite3_stmt *q = NULL;
+    *own = __atomic_exchange_n(&k->busy, 1, __ATOMIC_ACQUIRE);
+    if (!*own) {
+        if (!k->q && sqlite3_prepare_v3(l->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &k->q, NULL)) {
+            k->q = NULL;
+            __atomic_store_n(&k->busy, 0, __ATOMIC_RELEASE);
+            gt_err_set(err, GT_EDB, "%s", sqlite3_errmsg(l->db));
+        }
+        return k->q;
+    }
+    if (sqlite3_prepare_v2(l->db, sql, -1, &q, NULL)) gt_err_set(err, GT_EDB, "%s", sqlite3_errmsg(l->db));
+    return q;
+}
+
+/* Hands back kept_take's statement: k's is reset (a statement left mid-step
+ * holds a read transaction open) and unbound, a caller's own finalized. */
+static void kept_put(gt_kept_stmt *k, sqlite3_stmt *q, int own) {
+    if (own) {
+        sqlite3_finalize(q);
+        return;
+    }
+    assert(q == k->q);
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    __atomic_store_n(&k->busy, 0, __ATOMIC_RELEASE);
+}
+
 int gt_ledger_head(gt_ledger *l, gt_block *out, gt_err *err) {
     if (l->readonly) return gt_block_row_read(l->db, -1, out, err);
     pthread_mutex_lock(&l->state_mu);
@@ -264,7 +298,12 @@ int gt_ledger_head(gt_ledger *l, gt_block *out, gt_err *err) {
 
 int gt_ledger_block(gt_ledger *l, uint64_t height, gt_block *out, gt_err *err) {
     if (height > INT64_MAX) return gt_err_set(err, GT_ENOTFOUND, "no block at height %llu", (unsigned long long)height);
-    return gt_block_row_read(l->db, (int64_t)height, out, err);
+    int own;
+    sqlite3_stmt *q = kept_take(l, &l->block_q, GT_BLOCK_ROW_AT_SQL, &own, err);
+    if (!q) return gt_err_wrap(err, "blocks");
+    int rc = gt_block_row_step(q, l->db, (int64_t)height, out, err);
+    kept_put(&l->block_q, q, own);
+    return rc;
 }
 
 int gt_ledger_read(gt_ledger *l, int (*fn)(void *arg, gt_tx *tx, gt_err *err), void *arg, gt_err *err) {
@@ -298,42 +337,65 @@ uint64_t gt_ledger_supply(gt_ledger *l) {
     return s;
 }
 
-int gt_ledger_each_action(gt_ledger *l, uint64_t from, uint64_t to, gt_ledger_action_fn fn, void *arg,
-                          gt_err *err) {
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(l->db, "SELECT height,idx,body FROM actions WHERE height BETWEEN ? AND ? ORDER BY seq",
-                           -1, &q, NULL))
-        return gt_err_set(err, GT_EDB, "actions: %s", sqlite3_errmsg(l->db));
+#define EACH_ACTION_SQL "SELECT height,idx,body FROM actions WHERE height BETWEEN ? AND ? ORDER BY seq"
+
+int gt_ledger_each_decoded(gt_ledger *l, uint64_t from, uint64_t to, gt_ledger_decoded_fn fn, void *arg,
+                           gt_err *err) {
+    assert(l && l->db && fn);
+    int own;
+    sqlite3_stmt *q = kept_take(l, &l->each_q, EACH_ACTION_SQL, &own, err);
+    if (!q) return gt_err_wrap(err, "actions");
     sqlite3_bind_int64(q, 1, (int64_t)(from > INT64_MAX ? INT64_MAX : from));
     sqlite3_bind_int64(q, 2, (int64_t)(to > INT64_MAX ? INT64_MAX : to));
-    int rc, stop = 0, oom = 0;
-    uint64_t oom_height = 0;
+    int rc, stop = 0;
     gt_action *a = gt_malloc(sizeof *a);
-    if (!a) { sqlite3_finalize(q); return gt_err_set(err, GT_ENOMEM, "out of memory"); }
+    if (!a) {
+        kept_put(&l->each_q, q, own);
+        return gt_err_set(err, GT_ENOMEM, "out of memory");
+    }
     while (!stop && (rc = sqlite3_step(q)) == SQLITE_ROW) {
         uint64_t h = (uint64_t)sqlite3_column_int64(q, 0);
         uint32_t idx = (uint32_t)sqlite3_column_int64(q, 1);
-        int drc = gt_action_decode(sqlite3_column_blob(q, 2), (size_t)sqlite3_column_bytes(q, 2), l->dom.salt, a, err);
-        if (drc) {
+        if (gt_action_decode(sqlite3_column_blob(q, 2), (size_t)sqlite3_column_bytes(q, 2), l->dom.salt, a, err)) {
             gt_free(a);
-            sqlite3_finalize(q);
+            kept_put(&l->each_q, q, own);
             return gt_err_wrap(err, "block %llu action %u", (unsigned long long)h, idx);
         }
-        json_t *j = gt_action_to_json(a, 1);
-        char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
-        json_decref(j);
-        if (!s) { /* out of memory: an error, never a NULL handed to fn */
-            oom_height = h, oom = 1;
-            break;
-        }
-        stop = fn(arg, h, idx, s);
-        free(s);
+        stop = fn(arg, h, idx, a);
     }
     gt_free(a);
-    sqlite3_finalize(q);
-    if (oom)
+    int fail = !stop && rc != SQLITE_DONE ? gt_err_set(err, GT_EDB, "actions: %s", sqlite3_errmsg(l->db)) : 0;
+    kept_put(&l->each_q, q, own);
+    return fail;
+}
+
+/* gt_ledger_each_action's adapter: the decoded action as compact JSON. */
+typedef struct each_json {
+    gt_ledger_action_fn fn;
+    void *arg;
+    uint64_t oom_height; /* 0: no allocation failed */
+} each_json;
+
+static int each_json_fn(void *arg, uint64_t height, uint32_t index, const gt_action *a) {
+    each_json *e = arg;
+    json_t *j = gt_action_to_json(a, 1);
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (!s) { /* out of memory: an error, never a NULL handed to fn */
+        e->oom_height = height ? height : 1;
+        return 1;
+    }
+    int stop = e->fn(e->arg, height, index, s);
+    free(s);
+    return stop;
+}
+
+int gt_ledger_each_action(gt_ledger *l, uint64_t from, uint64_t to, gt_ledger_action_fn fn, void *arg,
+                          gt_err *err) {
+    each_json e = {.fn = fn, .arg = arg};
+    int rc = gt_ledger_each_decoded(l, from, to, each_json_fn, &e, err);
+    if (!rc && e.oom_height)
         return gt_err_set(err, GT_ENOMEM, "out of memory writing block %llu's actions as JSON",
-                          (unsigned long long)oom_height);
-    if (!stop && rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "actions: %s", sqlite3_errmsg(l->db));
-    return 0;
+                          (unsigned long long)e.oom_height);
+    return rc;
 }

@@ -139,6 +139,13 @@ void gt_ledger_stats_get(gt_ledger *l, gt_ledger_stats *out);
 typedef int (*gt_ledger_action_fn)(void *arg, uint64_t height, uint32_t index, const char *json);
 int gt_ledger_each_action(gt_ledger *l, uint64_t from, uint64_t to, gt_ledger_action_fn fn, void *arg,
                           gt_err *err);
+/* The same with the action decoded (its id computed), for readers that want
+ * a few fields of each (the node's events and action index) and not JSON.
+ * a is valid during the call only. The ledger keeps its statement prepared;
+ * a caller that finds it in use (fn reading actions itself) gets its own. */
+typedef int (*gt_ledger_decoded_fn)(void *arg, uint64_t height, uint32_t index, const gt_action *a);
+int gt_ledger_each_decoded(gt_ledger *l, uint64_t from, uint64_t to, gt_ledger_decoded_fn fn, void *arg,
+                           gt_err *err);
 
 /* Finds an applied action by id through any connection to a ledger file
  * (e.g. a reader's own read-only one): fills *a and its block height and

@@ -41,6 +41,15 @@ typedef struct gt_ledger_pending {
     struct gt_ledger_pending *next;
 } gt_ledger_pending;
 
+/* A read statement a ledger keeps prepared for calls that come at every
+ * block (the node's watcher: preparing cost it as much as the reading). A
+ * caller that finds it in use (another thread, or a callback reading the
+ * same way) prepares one of its own. See ledger.c kept_take / kept_put. */
+typedef struct gt_kept_stmt {
+    sqlite3_stmt *q; /* prepared on first use, finalized at close */
+    int busy;        /* __atomic: q is handed out */
+} gt_kept_stmt;
+
 struct gt_ledger {
     char path[4096];
     int readonly, lock_fd;
@@ -60,6 +69,8 @@ struct gt_ledger {
     sqlite3_stmt *ins_action, *ins_block;
     sqlite3_stmt *begin, *commit; /* the writer's BEGIN IMMEDIATE and COMMIT, parsed once */
     sqlite3_stmt *meta_get;   /* gt_ledger_meta_get's, prepared on first use */
+    gt_kept_stmt each_q;      /* gt_ledger_each_decoded's */
+    gt_kept_stmt block_q;     /* gt_ledger_block's */
     gt_ledger_stats stats;    /* under state_mu */
     uint64_t unindexed;       /* actions not yet in action_ids (writer only) */
     uint8_t (*ids)[32];       /* scratch: ids of the block being built */

@@ -627,6 +627,15 @@ static void test_lifecycle_and_events(unsigned threads) {
     ttask_submit(&a, 2, 2, task, result);
     CHECK_EQ_INT(submit(c, port, &a, &h), 200);
     thttp_free(&h);
+    { /* the submit's event names the task, the slot, the worker and the action, as its JSON writes them */
+        char want[400], aid[67] = "0x";
+        gt_hex_encode(a.id, 32, aid + 2);
+        CHECK(tread_until(es, ev, sizeof ev, &evlen, "\"type\":\"task_submit\"", 5000, NULL));
+        snprintf(want, sizeof want,
+                 "\"type\":\"task_submit\",\"task\":\"%s\",\"slot\":0,\"from\":\"%s\",\"action\":\"%s\"}", tid,
+                 AS[2], aid);
+        CHECK_CONTAINS(ev, want);
+    }
     ttask_verify(&a, 1, 1, task, result);
     CHECK_EQ_INT(submit(c, port, &a, &h), 200);
     thttp_free(&h);
