@@ -202,9 +202,12 @@ static int ledger_precheck(gt_req *r, const gt_action *a, uint64_t amount, gt_er
 
 int gt_api_x402_check(gt_api_x402 *x, gt_req *r, const char *method, const char *pattern, gt_api_x402_pay *p,
                       gt_resp *o) {
-    memset(p, 0, sizeof *p);
+    /* Only what an unpriced request reads is cleared: p holds a whole action
+     * (26 KB), and clearing it cost every request as much as routing it. */
+    p->priced = 0, p->node = NULL;
     for (int i = 0; x && i < x->n_prices; i++) {
         if (strcmp(x->prices[i].method, method) || strcmp(x->prices[i].pattern, pattern)) continue;
+        memset(p, 0, sizeof *p);
         p->req = x->base;
         p->req.amount = x->prices[i].amount;
         snprintf(p->req.url, sizeof p->req.url, "%s", r->url);
