@@ -98,6 +98,20 @@ int gt_escrow_post_timed(gt_chain *c, const gt_addr *escrow, gt_chain_account *c
                      job_id, gas, err);
 }
 
+int gt_escrow_post_quorum(gt_chain *c, const gt_addr *escrow, gt_chain_account *client, const gt_escrow_terms *t,
+                          uint64_t submit_s, uint64_t verify_s, uint64_t quorum, uint64_t *job_id, uint64_t *gas,
+                          gt_err *err) {
+    static const gt_addr anyone;
+    if (memcmp(&t->provider, &anyone, sizeof anyone) || memcmp(&t->evaluator, &anyone, sizeof anyone))
+        return gt_err_set(err, GT_EINVAL, "postQuorum: a quorum job names no provider and no evaluator (the court's "
+                                          "panel judges it)");
+    gt_abi_val a[] = {gt_abi_uint(t->expired_at), gt_abi_bytes32(t->desc_hash), gt_abi_uint(t->budget),
+                      gt_abi_uint(t->stake),      gt_abi_uint(t->fee),          gt_abi_uint(submit_s),
+                      gt_abi_uint(verify_s),      gt_abi_uint(quorum)};
+    return post_call(c, escrow, client, "postQuorum(uint256,bytes32,uint256,uint256,uint256,uint256,uint256,uint256)",
+                     a, 8, job_id, gas, err);
+}
+
 int gt_escrow_post_subtask(gt_chain *c, const gt_addr *escrow, gt_chain_account *worker, uint64_t parent_id,
                            const gt_escrow_terms *t, uint64_t submit_s, uint64_t verify_s, uint64_t *job_id,
                            uint64_t *gas, gt_err *err) {

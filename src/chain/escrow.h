@@ -94,6 +94,15 @@ int gt_escrow_set_seats(gt_chain *c, const gt_addr *escrow, gt_chain_account *cl
  * here otherwise, sending nothing). */
 int gt_escrow_post_timed(gt_chain *c, const gt_addr *escrow, gt_chain_account *client, const gt_escrow_terms *t,
                          uint64_t submit_s, uint64_t verify_s, uint64_t *job_id, uint64_t *gas, gt_err *err);
+/* postQuorum(): a timed job (submit_s, verify_s) judged by a round of the
+ * court's validators (contracts/DisputeCourt.sol): `quorum` (1 to 16) voters
+ * at least on the deciding side; the fee (0, or at most the stake) is the
+ * deciding voters'. t's provider and evaluator must be zero (anyone works;
+ * the court is the evaluator): refused here otherwise, sending nothing. The
+ * client must have approved the escrow for budget + fee. */
+int gt_escrow_post_quorum(gt_chain *c, const gt_addr *escrow, gt_chain_account *client, const gt_escrow_terms *t,
+                          uint64_t submit_s, uint64_t verify_s, uint64_t quorum, uint64_t *job_id, uint64_t *gas,
+                          gt_err *err);
 /* A task's slots for postSlots: how many (2 to 64), the claims one worker
  * may make over the task's life (0 meaning 1, at most 64) and the phase
  * windows (0, 0: untimed). */

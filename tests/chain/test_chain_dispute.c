@@ -500,14 +500,17 @@ static void test_quorum_lifecycle(void) {
     gt_chain_account *v[4] = {&J[2], &J[1], &J[0], &VERIFIER}; /* voting order: J2 rejects, the rest accept */
     uint64_t w0 = balance(&WORKER.addr), c0 = balance(&CLIENT.addr), a0[4], b0[4], g[5] = {0}, vote_gas = 0;
     for (int i = 0; i < 4; i++) a0[i] = validator(&v[i]->addr, 0), b0[i] = balance(&v[i]->addr);
-    gt_abi_val args[] = {gt_abi_uint(anvil_now(&C) + 86400), gt_abi_bytes32(desc), gt_abi_uint(budget),
-                         gt_abi_uint(stake), gt_abi_uint(fee), gt_abi_uint(600), gt_abi_uint(600), gt_abi_uint(2)};
-    gt_chain_receipt r = {0};
-    OK(gt_chain_invoke(&C, &ESCROW, &CLIENT,
-                       "postQuorum(uint256,bytes32,uint256,uint256,uint256,uint256,uint256,uint256)", args, 8, &r,
-                       &g[0], &e_));
-    gt_chain_receipt_free(&r);
-    uint64_t id = view_u64(&ESCROW, "jobCount()", NULL, 0, 0);
+    gt_escrow_terms tm = {.expired_at = anvil_now(&C) + 86400, .budget = budget, .stake = stake, .fee = fee};
+    memcpy(tm.desc_hash, desc, 32);
+    uint64_t id = 0;
+    tm.evaluator = VERIFIER.addr; /* the court is the evaluator: naming one is refused before anything is sent */
+    gt_err named = {0};
+    CHECK_EQ_INT(gt_escrow_post_quorum(&C, &ESCROW, &CLIENT, &tm, 600, 600, 2, &id, NULL, &named), GT_EINVAL);
+    CHECK_CONTAINS(named.msg, "names no provider and no evaluator");
+    CHECK_EQ_U64(id, 0);
+    memset(&tm.evaluator, 0, sizeof tm.evaluator);
+    OK(gt_escrow_post_quorum(&C, &ESCROW, &CLIENT, &tm, 600, 600, 2, &id, &g[0], &e_));
+    CHECK_EQ_U64(id, view_u64(&ESCROW, "jobCount()", NULL, 0, 0)); /* the id its JobCreated event names */
     OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_CLAIM, id, NULL, &g[1], &e_));
     CHECK_EQ_INT(anvil_rpc(&C, "anvil_mine", json_pack("[o]", gt_rpc_u64(2))), 0);
     OK(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_DRAW, id, &g[2], &e_));

@@ -242,8 +242,7 @@ static void time_out(run *r, job *jb, uint64_t t) {
 
 /* Would a rejection of jb that stands at t reopen the slot on the ledger and
  * end the job on chain? (JobEscrow reopens a timed job, with a fee or not.) */
-static int reopens(run *r, job *jb, uint64_t t) {
-    (void)r;
+static int reopens(const job *jb, uint64_t t) {
     return t < jb->claim_close && !jb->timed;
 }
 
@@ -266,7 +265,7 @@ static int vote_deadline(run *r, job *jb, uint64_t t) {
     if (gt_court_get(&C, &r->court, jb->id, &cs, &err)) { FAIL(r, "getCase: %s", err.msg); return 0; }
     if (cs.state != GT_COURT_VOTING || r->base + (t - GENESIS_TIME) < (jb->sealed ? cs.reveal_end : cs.commit_end))
         return 0;
-    if (cs.accept_w <= cs.reject_w && reopens(r, jb, t)) { /* the rejection stands */
+    if (cs.accept_w <= cs.reject_w && reopens(jb, t)) { /* the rejection stands */
         stop_at(r, "the vote deadline of %s's dispute: a lost dispute reopens the slot on the ledger (its claim window "
                    "is open); on chain a rejection that stands ends the job unless it is timed", jb->tag);
         return 0;
@@ -415,11 +414,11 @@ static const char *settle_gap(run *r, json_t *it, job *jb, uint64_t t) {
     if (!strcmp(type, "task_cancel") && !e && jb->slots == 1 && !gt_addr_eq(&j.client, &j.evaluator))
         return "a poster's cancel of a funded task another evaluator judges: JobEscrow gives the budget back only "
                "after expiry (claimRefund)";
-    if (!strcmp(type, "dispute_vote") && !e && j.status == GT_ESCROW_DISPUTED && reopens(r, jb, t))
+    if (!strcmp(type, "dispute_vote") && !e && j.status == GT_ESCROW_DISPUTED && reopens(jb, t))
         return "a vote that may close a dispute: a lost dispute reopens the slot on the ledger (its claim window is "
                "open); on chain a rejection that stands ends the job unless the job is timed";
     if (strcmp(type, "task_settle") || j.status != GT_ESCROW_REJECTED) return NULL;
-    if (reopens(r, jb, t))
+    if (reopens(jb, t))
         return "a settled rejection reopens the slot on the ledger (its claim window is open); a JobEscrow "
                "rejection ends the job unless the job is timed";
     return NULL;
@@ -448,16 +447,9 @@ static int do_post(run *r, party *a, json_t *spec, uint64_t t, const char *save,
     job *pj = parent ? find_job(r, parent) : NULL;
     if (parent && !pj) return gt_err_set(err, GT_EINVAL, "task_post: the parent %s is not a task of the file", parent);
     int rc = 0;
-    if (quorum) { /* postQuorum(expiredAt, desc, budget, stake, fee, submitS, verifyS, quorum); id = jobCount */
-        gt_abi_val args[] = {gt_abi_uint(tm.expired_at), gt_abi_bytes32(tm.desc_hash), gt_abi_uint(tm.budget),
-                             gt_abi_uint(tm.stake), gt_abi_uint(tm.fee), gt_abi_uint(submit_s),
-                             gt_abi_uint(verify_s), gt_abi_uint(quorum)};
-        gt_chain_receipt rc_ = {0};
-        rc = gt_chain_invoke(&C, &r->escrow, &a->ca,
-                             "postQuorum(uint256,bytes32,uint256,uint256,uint256,uint256,uint256,uint256)", args, 8,
-                             &rc_, NULL, err);
-        gt_chain_receipt_free(&rc_);
-        if (!rc) id = view_u64(r, &r->escrow, "jobCount()", NULL, 0, 0);
+    if (quorum) {
+        memset(&tm.evaluator, 0, sizeof tm.evaluator); /* the court's panel judges */
+        rc = gt_escrow_post_quorum(&C, &r->escrow, &a->ca, &tm, submit_s, verify_s, quorum, &id, NULL, err);
     } else
         rc = pj        ? gt_escrow_post_subtask(&C, &r->escrow, &a->ca, pj->id, &tm, timed ? submit_s : 0,
                                                 timed ? verify_s : 0, &id, NULL, err)
@@ -628,11 +620,9 @@ static int play(run *r, json_t *it, uint64_t t, gt_err *err) {
         int rc = gt_court_vote_open(&C, &r->court, &a->ca, jb->id, json_is_true(json_object_get(spec, "accept")),
                                     NULL, err);
         gt_escrow_job j;
+        /* (a rejection in the claim window reopens the job for a fresh round, as the ledger reopens the slot) */
         if (!rc && (rc = gt_escrow_get(&C, &r->escrow, jb->id, &j, err)) == 0 && j.status != GT_ESCROW_SUBMITTED)
             jb->decided = 1;
-        if (!rc && j.status == GT_ESCROW_REJECTED && t < jb->claim_close)
-            stop_at(r, "this vote decided a quorum rejection; the ledger reopens the slot (its claim window is "
-                       "open), on chain a quorum rejection ends the job: the steps after it are not compared%s", "");
         return rc;
     }
     if (!strcmp(type, "task_verify")) {
