@@ -11,7 +11,7 @@
 # the third argument: prints the values to pin.
 set -euo pipefail
 G=${1:?usage: short.sh GOTONG GOTONG_RECIPE [--print]} R=${2:?usage: short.sh GOTONG GOTONG_RECIPE [--print]}
-WANT_ROOT=0x95787ff3bc04b5ccf16d9fe2dd6712689ed79852f5098cdf9c250b50cf345f85
+WANT_ROOT=0x03055eefc8dd79ca69ef3fdf5744494da1fb2fb017ee0285606bc25da2920a59
 WANT_SHA=97f207b8ccb569c89a679b230c4e53aa4c320860429a1d282f5ba8d1ba4e2768
 T=$(mktemp -d "${TMPDIR:-/tmp}/gt-recipe-short-XXXXXX")
 trap 'rm -rf "$T"' EXIT

@@ -470,23 +470,26 @@ static void line_letters(const char *pad, const char *tag, char *out, size_t cap
     out[n] = 0;
 }
 
-/* Sort's selection lines: line k ("min 007: 392 361", "max riv: app")
+/* Sort's selection lines: line k ("< 007: 392 361;", "> riv: app;")
  * takes the answer's k-th item (a number zero-padded, a word by its first
- * three letters) and restates one item fewer each time; the keys of one
- * item's words are distinct, so they sort as the words do. */
+ * three letters) and restates one item fewer each time, every list ending in
+ * ';' (the last line "< 392;"); the keys of one item's words are distinct, so
+ * they sort as the words do. */
 static void check_sort_lines(const gt_family_item *it, const char *pad) {
-    int words = it->question[11] == 'w', k = 0, n = 1;
+    int words = it->question[11] == 'w', desc = strstr(it->question, "descending") || strstr(it->question, "reverse");
+    int k = 0, n = 1;
     const char *want = it->answer, *line = strchr(pad, '\n');
     for (const char *c = it->answer; *c; c++) n += *c == ',';
-    CHECK_MSG(!strncmp(pad, "pad:", 4) && line && line - pad == 4 + 4 * n, "%s", pad);
-    for (const char *q = pad + 5; line && q < line; q += 4) /* the keys of the pad line are distinct */
-        for (const char *r = q + 4; r < line; r += 4) CHECK_MSG(strncmp(q, r, 3), "two keys alike\n%s", pad);
-    for (; line && (!strncmp(line + 1, "min ", 4) || !strncmp(line + 1, "max ", 4)); line = strchr(line + 1, '\n')) {
-        const char *key = line + 5, *end = strchr(key, '\n');
+    CHECK_MSG(!strncmp(pad, "pad:", 4) && line && line - pad == 5 + 4 * n && line[-1] == ';', "%s", pad);
+    for (const char *q = pad + 5; line && q < line - 1; q += 4) /* the keys of the pad line are distinct */
+        for (const char *r = q + 4; r < line - 1; r += 4) CHECK_MSG(strncmp(q, r, 3), "two keys alike\n%s", pad);
+    for (; line && (line[1] == '<' || line[1] == '>') && line[2] == ' '; line = strchr(line + 1, '\n')) {
+        const char *key = line + 3, *end = strchr(key, '\n');
         int rest = 0;
         for (const char *c = key; end && c < end; c++) rest += *c == ' ';
+        CHECK_MSG(line[1] == (desc ? '>' : '<'), "line %d: the sign of the order\n%s", k + 1, pad);
         CHECK_MSG(rest == n - 1 - k, "line %d restates %d items\n%s", k + 1, rest, pad);
-        CHECK_MSG(key[3] == (k == n - 1 ? '\n' : ':'), "%s", pad);
+        CHECK_MSG(key[3] == (k == n - 1 ? ';' : ':') && end && end[-1] == ';', "%s", pad);
         if (words) CHECK_MSG(!strncmp(key, want, 3), "line %d: want %.3s\n%s", k + 1, want, pad);
         else CHECK_MSG(atoi(key) == atoi(want), "line %d: want %d\n%s", k + 1, atoi(want), pad);
         want = strchr(want, ',') ? strchr(want, ',') + 2 : want + strlen(want);
