@@ -19,8 +19,8 @@ int gt_block_row_from(sqlite3_stmt *q, gt_block *b, gt_err *err);
 int gt_block_row_read(sqlite3 *db, int64_t height, gt_block *b, gt_err *err);
 
 /* The SQL of one block by height, and gt_block_row_read on a statement of
- * it the caller prepared (and resets after: the row is copied into b), for
- * a caller that keeps it. height -1 wants the head's SQL instead. */
+ * it the caller prepared and keeps (it binds height and steps once; the
+ * caller resets it after: the row is copied into b). */
 #define GT_BLOCK_ROW_AT_SQL "SELECT * FROM blocks WHERE height=?"
 int gt_block_row_step(sqlite3_stmt *q, sqlite3 *db, int64_t height, gt_block *b, gt_err *err);
 
