@@ -87,6 +87,8 @@ interface IEscrowCourt {
     function settleDispute(uint256 jobId, uint8 outcome) external returns (uint256 bondToJudges);
     function complete(uint256 jobId, bytes32 reason, bytes calldata) external;
     function reject(uint256 jobId, bytes32 reason, bytes calldata) external;
+    // Claims of the job that ended with the job reopened, per worker.
+    function hadSeat(uint256 jobId, address worker) external view returns (uint256);
 }
 
 contract DisputeCourt {
@@ -99,6 +101,7 @@ contract DisputeCourt {
     uint8 public constant OUTCOME_WORKER_WON = 1;
     uint8 public constant OUTCOME_NO_DECISION = 2;
     uint256 public constant MAX_QUORUM = 16; // the ledger's GT_MARKET_MAX_QUORUM
+    uint256 private constant JOB_MASK = (1 << 160) - 1; // a case key's job (caseKey puts the round above it)
 
     enum CaseState { None, Drawing, Voting, Resolved }
     enum Vote { None, Committed, Accept, Reject }
@@ -336,7 +339,7 @@ contract DisputeCourt {
             return;
         }
         bytes32 seed = keccak256(abi.encodePacked(h, address(this), jobId));
-        (address[] memory who, uint256[] memory w, uint256 n, uint256 total) = eligible(c);
+        (address[] memory who, uint256[] memory w, uint256 n, uint256 total) = eligible(c, jobId & JOB_MASK);
         uint256 panel = n == 0 ? 0 : seat(jobId, seed, who, w, n, total);
         require(panel <= type(uint96).max, "court: panel weight over 2^96 - 1");
         c.total = uint96(panel);
@@ -527,8 +530,12 @@ contract DisputeCourt {
         v.index1 = 0;
     }
 
-    function eligible(Case storage c) private view returns (address[] memory who, uint256[] memory w, uint256 n,
-                                                            uint256 total) {
+    // The validators who may sit on case c of job `job`: staked enough, not
+    // a party, and no worker the job ever had (one party, one seat: a worker
+    // whose claim ended with the job reopened does not judge the next one,
+    // as the ledger keeps every worker of a task off its panels).
+    function eligible(Case storage c, uint256 job) private view returns (address[] memory who, uint256[] memory w,
+                                                                         uint256 n, uint256 total) {
         uint256 len = validators.length;
         uint256 least = c.minStake < MIN_STAKE ? MIN_STAKE : c.minStake;
         who = new address[](len);
@@ -537,7 +544,7 @@ contract DisputeCourt {
             address a = validators[i];
             if (a == c.client || a == c.provider || a == c.evaluator) continue;
             uint256 s = validatorOf[a].active;
-            if (s < least) continue;
+            if (s < least || IEscrowCourt(escrow).hadSeat(job, a) != 0) continue;
             who[n] = a;
             w[n++] = s;
             total += s;

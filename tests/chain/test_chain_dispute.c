@@ -323,6 +323,39 @@ static void test_parties_not_on_panel(void) {
     CHECK_EQ_U64(balance(&VERIFIER.addr), v0 + 5000); /* its bond back */
 }
 
+/* One party, one seat: a staked validator that worked on a timed job whose
+ * rejection stood (the job reopened) is on none of the job's later panels,
+ * as the ledger keeps every worker of a task off its panels; a validator
+ * that never worked on it is. */
+static void test_past_worker_not_on_panel(void) {
+    uint8_t desc[32] = {12}, tag[32] = {13}, max[32];
+    uint64_t id = 0, w = 1;
+    gt_court_vote v;
+    memset(max, 0xff, 32);
+    CHECK_EQ_INT(token_tx(&J[2], "approve(address,uint256)", &ESCROW, 0, max), 0);
+    OK(gt_escrow_post(&C, &ESCROW, &CLIENT, &VERIFIER.addr, anvil_now(&C) + 86400, desc, 700, 300, &id, NULL, &e_));
+    OK(gt_escrow_set_phases(&C, &ESCROW, &CLIENT, id, 3600, 3600, NULL, &e_));
+    OK(gt_escrow_do(&C, &ESCROW, &J[2], GT_ESCROW_CLAIM, id, NULL, NULL, &e_));
+    OK(gt_escrow_do(&C, &ESCROW, &J[2], GT_ESCROW_SUBMIT, id, tag, NULL, &e_));
+    OK(gt_escrow_do(&C, &ESCROW, &VERIFIER, GT_ESCROW_REJECT, id, tag, NULL, &e_));
+    CHECK_EQ_INT(anvil_advance(&C, WINDOWS.dispute_s), 0);
+    OK(gt_escrow_do(&C, &ESCROW, &J[0], GT_ESCROW_FINALIZE, id, NULL, NULL, &e_)); /* reopened */
+    OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_CLAIM, id, NULL, NULL, &e_));
+    OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_SUBMIT, id, tag, NULL, &e_));
+    OK(gt_escrow_do(&C, &ESCROW, &VERIFIER, GT_ESCROW_REJECT, id, tag, NULL, &e_));
+    OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_DISPUTE, id, NULL, NULL, &e_));
+    CHECK_EQ_INT(anvil_rpc(&C, "anvil_mine", json_pack("[o]", gt_rpc_u64(2))), 0);
+    OK(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_DRAW, id, NULL, &e_));
+    OK(gt_court_seat(&C, &COURT, id, &J[2].addr, &w, &v, &e_));
+    CHECK_EQ_U64(w, 0);
+    REFUSED(gt_court_commit(&C, &COURT, &J[2], id, 0, NULL, &e_), "not on this dispute's panel");
+    OK(gt_court_seat(&C, &COURT, id, &J[0].addr, &w, &v, &e_));
+    CHECK(w > 0);
+    /* Nobody votes: the rejection stands at the deadline, and every bond is free for the tests after. */
+    CHECK_EQ_INT(anvil_advance(&C, WINDOWS.commit_s + WINDOWS.reveal_s), 0);
+    OK(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_RESOLVE, id, NULL, &e_));
+}
+
 /* Undisputed: the rejection settles after the window, not before; a dispute
  * after the window is refused. */
 static void test_undisputed_rejection(void) {
@@ -671,6 +704,7 @@ int main(void) {
     RUN(test_copier_and_silent_judge);
     RUN(test_open_votes);
     RUN(test_parties_not_on_panel);
+    RUN(test_past_worker_not_on_panel);
     RUN(test_undisputed_rejection);
     RUN(test_timed_rejection_reopens);
     RUN(test_timed_fee_rejection_reopens);
