@@ -122,15 +122,6 @@ void gt_node_kick(gt_node *n) {
     pthread_mutex_unlock(&n->watch_mu);
 }
 
-/* A uint64 field as an action's JSON writes it: a number up to 2^53, above
- * that a decimal string (new reference). */
-static json_t *u64_json(uint64_t v) {
-    char s[24];
-    if (v <= (1ull << 53)) return json_integer((json_int_t)v);
-    snprintf(s, sizeof s, "%llu", (unsigned long long)v);
-    return json_string(s);
-}
-
 /* "0x" and the hex of 32 bytes, as actions write ids in JSON (new reference). */
 static json_t *b32_json(const uint8_t b[32]) {
     char s[67];
@@ -145,11 +136,9 @@ static int task_event(void *arg, uint64_t height, uint32_t index, const gt_actio
     const char *type = a->kind->name;
     if (strncmp(type, "task_", 5) && strcmp(type, "dispute_vote")) return 0;
     /* A task's id is the id of the task_post action that created it. */
-    int is_post = !strcmp(type, "task_post"), ti = gt_action_field(a->kind, "task");
-    int si = gt_action_field(a->kind, "slot");
-    json_t *task = is_post ? b32_json(a->id)
-                 : ti >= 0 && a->kind->fields[ti].type == GT_F_BYTES32 ? b32_json(a->f[ti].b32) : NULL;
-    json_t *slot = si >= 0 && a->kind->fields[si].type == GT_F_U64 ? u64_json(a->f[si].u64) : NULL;
+    int ti = gt_action_field(a->kind, "task"), si = gt_action_field(a->kind, "slot");
+    json_t *task = !strcmp(type, "task_post") ? b32_json(a->id) : ti >= 0 ? gt_action_field_json(a, ti) : NULL;
+    json_t *slot = si >= 0 ? gt_action_field_json(a, si) : NULL;
     char from[43];
     gt_addr_to_str(&a->from, from);
     json_t *ev = json_pack("{s:I,s:I,s:s,s:o?,s:o?,s:s,s:o}", "height", (json_int_t)height, "index",

@@ -409,6 +409,23 @@ static json_t *u64_json(uint64_t v) {
     return json_string(s);
 }
 
+json_t *gt_action_field_json(const gt_action *a, int i) {
+    assert(i >= 0 && i < a->kind->n_fields);
+    const gt_value *v = &a->f[i];
+    char s[67]; /* "0x" + 64 hex, or an address (43) */
+    switch (a->kind->fields[i].type) {
+    case GT_F_ADDRESS: gt_addr_to_str(&v->addr, s); return json_string(s);
+    case GT_F_U64: return u64_json(v->u64);
+    case GT_F_BOOL: return json_boolean(v->u64);
+    case GT_F_BYTES32:
+        s[0] = '0', s[1] = 'x';
+        gt_hex_encode(v->b32, 32, s + 2);
+        return json_string(s);
+    case GT_F_STRING: return json_stringn(a->text + v->str_off, v->str_len);
+    }
+    return NULL;
+}
+
 json_t *gt_action_to_json(const gt_action *a, int with_sig) {
     const gt_action_kind *k = a->kind;
     json_t *o = json_object();
@@ -423,22 +440,7 @@ json_t *gt_action_to_json(const gt_action *a, int with_sig) {
     gt_addr_to_str(&a->from, s);
     json_object_set_new(o, "from", json_string(s));
     json_object_set_new(o, "nonce", u64_json(a->nonce));
-    for (int i = 0; i < k->n_fields; i++) {
-        const gt_value *v = &a->f[i];
-        json_t *j = NULL;
-        switch (k->fields[i].type) {
-        case GT_F_ADDRESS: gt_addr_to_str(&v->addr, s); j = json_string(s); break;
-        case GT_F_U64: j = u64_json(v->u64); break;
-        case GT_F_BOOL: j = json_boolean(v->u64); break;
-        case GT_F_BYTES32:
-            s[0] = '0', s[1] = 'x';
-            gt_hex_encode(v->b32, 32, s + 2);
-            j = json_string(s);
-            break;
-        case GT_F_STRING: j = json_stringn(a->text + v->str_off, v->str_len); break;
-        }
-        json_object_set_new(o, k->fields[i].name, j);
-    }
+    for (int i = 0; i < k->n_fields; i++) json_object_set_new(o, k->fields[i].name, gt_action_field_json(a, i));
     if (with_sig) {
         gt_sig_to_hex(&a->sig, s);
         json_object_set_new(o, "sig", json_string(s));

@@ -148,6 +148,9 @@ int gt_action_from_json(const json_t *obj, gt_action *out, gt_err *err);
 int gt_action_from_json_text(const char *text, size_t len, gt_action *out, gt_err *err);
 /* JSON encoding (new reference; caller json_decref). with_sig adds "sig" and "id". */
 json_t *gt_action_to_json(const gt_action *a, int with_sig);
+/* Field i of a as gt_action_to_json writes it (new reference): for readers
+ * that want a few fields of many actions (the node's task events). */
+json_t *gt_action_field_json(const gt_action *a, int i);
 
 /* Compact binary form stored in the log (see action.c for the layout; the
  * salt is not stored: every action of a ledger has that ledger's).
