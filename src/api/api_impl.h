@@ -74,6 +74,16 @@ void gt_index_close(gt_index *ix); /* accepts NULL */
  * starts over. The watcher calls it round after round until caught up. */
 int gt_index_catch_up(gt_index *ix, gt_ledger *ro, uint64_t head, unsigned max_blocks, gt_err *err);
 uint64_t gt_index_height(gt_index *ix); /* every block up to here is indexed */
+/* A round fed by the caller, who decodes the blocks anyway (the watcher, for
+ * its task events): begin when the index is at block `after` (else
+ * GT_ESTATE, and nothing is held), then gt_index_round_action for every
+ * action of the blocks after it in order (gt_ledger_each_decoded's callback
+ * shape, arg the index; nonzero once an insert failed), then end with the
+ * last block fed: committed, or rolled back when ok is 0 or an insert
+ * failed. The index is locked from begin to end. */
+int gt_index_round_begin(gt_index *ix, uint64_t after, gt_err *err);
+int gt_index_round_action(void *arg, uint64_t height, uint32_t index, const gt_action *a);
+int gt_index_round_end(gt_index *ix, uint64_t to, int ok, gt_err *err);
 
 /* ---- The node. */
 struct gt_node {
@@ -277,7 +287,10 @@ const gt_route *gt_api_route(int i);
 /* The same over the node's routes and then its extension's (for /metrics). */
 const gt_route *gt_api_node_route(const gt_node *n, int i);
 
-/* Block JSON shared by /v1/head, /v1/blocks and events. New reference. */
+/* A block's header as JSON, shared by /v1/head, /v1/blocks and the block
+ * event: as text into out (its length returned), or parsed (new reference). */
+#define GT_BLOCK_TEXT_MAX 640 /* six 66-character hashes, three int64s and the names */
+size_t gt_block_text(const gt_block *b, char out[GT_BLOCK_TEXT_MAX]);
 json_t *gt_block_json(const gt_block *b);
 /* "0x" + hex of n bytes into out (size >= 2n+3). */
 void gt_api_hex(const uint8_t *b, size_t n, char *out);

@@ -34,6 +34,9 @@ struct gt_index {
     pthread_mutex_t mu; /* one connection: the watcher writes, requests read */
     sqlite3 *db;
     uint64_t height;    /* every block up to here is indexed */
+    /* Kept prepared: the watcher indexes a round for every block or two */
+    sqlite3_stmt *ins, *put_height;
+    int failed; /* an insert of the open round failed: the round rolls back */
 };
 
 static const char index_schema[] =
@@ -73,6 +76,11 @@ int gt_index_open(const char *path, gt_index **out, gt_err *err) {
     if (!ix) return gt_err_set(err, GT_ENOMEM, "out of memory");
     pthread_mutex_init(&ix->mu, NULL);
     int rc = index_open_db(ix, path, err);
+    if (!rc && (sqlite3_prepare_v2(ix->db, "INSERT OR IGNORE INTO refs(key, height, idx) VALUES(?, ?, ?)", -1,
+                                   &ix->ins, NULL) != SQLITE_OK ||
+                sqlite3_prepare_v2(ix->db, "INSERT OR REPLACE INTO meta(k, v) VALUES('height', ?)", -1,
+                                   &ix->put_height, NULL) != SQLITE_OK))
+        rc = gt_err_set(err, GT_EDB, "action index %s: %s", path, sqlite3_errmsg(ix->db));
     if (rc) {
         gt_index_close(ix);
         return rc;
@@ -83,6 +91,8 @@ int gt_index_open(const char *path, gt_index **out, gt_err *err) {
 
 void gt_index_close(gt_index *ix) {
     if (!ix) return;
+    sqlite3_finalize(ix->ins);
+    sqlite3_finalize(ix->put_height);
     sqlite3_close(ix->db);
     pthread_mutex_destroy(&ix->mu);
     gt_free(ix);
@@ -95,62 +105,60 @@ uint64_t gt_index_height(gt_index *ix) {
     return h;
 }
 
-/* Collects one block's refs into a prepared insert. */
-typedef struct index_batch {
-    sqlite3_stmt *ins;
-    int failed;
-} index_batch;
-
-/* Adds the ref (kind, the key's bytes) -> (height, index). */
-static void index_put(index_batch *b, int kind, const uint8_t *bytes, uint64_t height, uint32_t index) {
+/* Adds the ref (kind, the key's bytes) -> (height, index) to the open round. */
+static void index_put(gt_index *ix, int kind, const uint8_t *bytes, uint64_t height, uint32_t index) {
     size_t want = kind == INDEX_TASK ? 32 : 20;
     uint8_t key[GT_INDEX_KEY_MAX];
     key[0] = (uint8_t)kind;
     memcpy(key + 1, bytes, want);
-    sqlite3_reset(b->ins);
-    sqlite3_bind_blob(b->ins, 1, key, (int)(1 + want), SQLITE_TRANSIENT);
-    sqlite3_bind_int64(b->ins, 2, (sqlite3_int64)height);
-    sqlite3_bind_int64(b->ins, 3, (sqlite3_int64)index);
-    if (sqlite3_step(b->ins) != SQLITE_DONE) b->failed = 1;
+    sqlite3_reset(ix->ins);
+    sqlite3_bind_blob(ix->ins, 1, key, (int)(1 + want), SQLITE_TRANSIENT);
+    sqlite3_bind_int64(ix->ins, 2, (sqlite3_int64)height);
+    sqlite3_bind_int64(ix->ins, 3, (sqlite3_int64)index);
+    if (sqlite3_step(ix->ins) != SQLITE_DONE) ix->failed = 1;
 }
 
 /* The ref of field `name` of a, when a's kind has it with the type of the
  * key: a task id (bytes32; all zero is no task, as a task_post's parent
  * when it has none) or an address. */
-static void index_field(index_batch *b, const gt_action *a, const char *name, int kind, uint64_t height,
+static void index_field(gt_index *ix, const gt_action *a, const char *name, int kind, uint64_t height,
                         uint32_t index) {
     static const uint8_t zero[32];
     int i = gt_action_field(a->kind, name);
     if (i < 0) return;
     gt_ftype t = a->kind->fields[i].type;
     if (kind == INDEX_TASK && t == GT_F_BYTES32 && memcmp(a->f[i].b32, zero, 32))
-        index_put(b, kind, a->f[i].b32, height, index);
+        index_put(ix, kind, a->f[i].b32, height, index);
     else if (kind == INDEX_ADDR && t == GT_F_ADDRESS)
-        index_put(b, kind, a->f[i].addr.b, height, index);
+        index_put(ix, kind, a->f[i].addr.b, height, index);
 }
 
-/* gt_ledger_each_decoded's callback: the keys one action names. */
-static int index_action(void *arg, uint64_t height, uint32_t index, const gt_action *a) {
-    index_batch *b = arg;
-    if (!strcmp(a->kind->name, "task_post")) index_put(b, INDEX_TASK, a->id, height, index);
-    index_field(b, a, "task", INDEX_TASK, height, index);
-    index_field(b, a, "parent", INDEX_TASK, height, index);
-    index_put(b, INDEX_ADDR, a->from.b, height, index);
-    index_field(b, a, "to", INDEX_ADDR, height, index);
-    return b->failed;
+/* See api_impl.h: the keys one action names. */
+int gt_index_round_action(void *arg, uint64_t height, uint32_t index, const gt_action *a) {
+    gt_index *ix = arg;
+    assert(height > ix->height);
+    if (!strcmp(a->kind->name, "task_post")) index_put(ix, INDEX_TASK, a->id, height, index);
+    index_field(ix, a, "task", INDEX_TASK, height, index);
+    index_field(ix, a, "parent", INDEX_TASK, height, index);
+    index_put(ix, INDEX_ADDR, a->from.b, height, index);
+    index_field(ix, a, "to", INDEX_ADDR, height, index);
+    return ix->failed;
 }
 
-/* Indexes blocks (height, to] from the ledger ro in one transaction. */
-static int index_blocks(gt_index *ix, gt_ledger *ro, uint64_t to, gt_err *err) {
-    index_batch b = {0};
-    int ok = sqlite3_exec(ix->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK &&
-             sqlite3_prepare_v2(ix->db, "INSERT OR IGNORE INTO refs(key, height, idx) VALUES(?, ?, ?)", -1, &b.ins,
-                                NULL) == SQLITE_OK;
-    if (ok && gt_ledger_each_decoded(ro, ix->height + 1, to, index_action, &b, err)) ok = 0;
-    sqlite3_finalize(b.ins);
-    char upd[96];
-    snprintf(upd, sizeof upd, "INSERT OR REPLACE INTO meta(k, v) VALUES('height', %llu)", (unsigned long long)to);
-    ok = ok && !b.failed && sqlite3_exec(ix->db, upd, NULL, NULL, NULL) == SQLITE_OK &&
+/* Opens a round's transaction (ix->mu held). */
+static int round_open(gt_index *ix, gt_err *err) {
+    ix->failed = 0;
+    if (sqlite3_exec(ix->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK) return 0;
+    return gt_err_set(err, GT_EDB, "action index: %s", sqlite3_errmsg(ix->db));
+}
+
+/* Commits the round with the index's height `to`, or rolls it back when ok
+ * is 0 or one of its inserts failed (ix->mu held). */
+static int round_close(gt_index *ix, uint64_t to, int ok, gt_err *err) {
+    assert(to >= ix->height);
+    sqlite3_reset(ix->put_height);
+    sqlite3_bind_int64(ix->put_height, 1, (sqlite3_int64)to);
+    ok = ok && !ix->failed && sqlite3_step(ix->put_height) == SQLITE_DONE &&
          sqlite3_exec(ix->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
     if (!ok) {
         if (!err->code) gt_err_set(err, GT_EDB, "action index: %s", sqlite3_errmsg(ix->db));
@@ -159,6 +167,31 @@ static int index_blocks(gt_index *ix, gt_ledger *ro, uint64_t to, gt_err *err) {
     }
     ix->height = to;
     return 0;
+}
+
+/* See api_impl.h. */
+int gt_index_round_begin(gt_index *ix, uint64_t after, gt_err *err) {
+    pthread_mutex_lock(&ix->mu);
+    int rc = ix->height != after ? gt_err_set(err, GT_ESTATE, "the action index is at block %llu, not %llu",
+                                              (unsigned long long)ix->height, (unsigned long long)after)
+                                 : round_open(ix, err);
+    if (rc) pthread_mutex_unlock(&ix->mu);
+    return rc;
+}
+
+/* See api_impl.h. */
+int gt_index_round_end(gt_index *ix, uint64_t to, int ok, gt_err *err) {
+    int rc = round_close(ix, to, ok, err);
+    pthread_mutex_unlock(&ix->mu);
+    return rc;
+}
+
+/* Indexes blocks (height, to] from the ledger ro in one round (ix->mu held). */
+static int index_blocks(gt_index *ix, gt_ledger *ro, uint64_t to, gt_err *err) {
+    int rc = round_open(ix, err);
+    if (rc) return rc;
+    int ok = !gt_ledger_each_decoded(ro, ix->height + 1, to, gt_index_round_action, ix, err);
+    return round_close(ix, to, ok, err);
 }
 
 int gt_index_catch_up(gt_index *ix, gt_ledger *ro, uint64_t head, unsigned max_blocks, gt_err *err) {

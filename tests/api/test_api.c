@@ -593,6 +593,17 @@ static void test_lifecycle_and_events(unsigned threads) {
     CHECK(tread_until(es, ev, sizeof ev, &evlen, "\"height\":1,", 5000, NULL));
     CHECK_CONTAINS(ev, "event: block");
     CHECK_CONTAINS(ev, "\"nActions\":2");
+    { /* the block event is the block's JSON as jansson writes it compact (the watcher writes the text itself) */
+        gt_block b1;
+        CHECK_EQ_INT(gt_ledger_block(n->ledger, 1, &b1, NULL), 0);
+        json_t *j = gt_block_json(&b1);
+        char *want = j ? json_dumps(j, JSON_COMPACT) : NULL, line[1024];
+        CHECK(want && strlen(want) > 400);
+        snprintf(line, sizeof line, "data: %s\n", want ? want : "?");
+        CHECK_CONTAINS(ev, line);
+        free(want);
+        json_decref(j);
+    }
     /* the worker registers, the poster posts */
     tagent_register(&a, 2, 0, "echo");
     CHECK_EQ_INT(submit(c, port, &a, &h), 200);
