@@ -71,19 +71,51 @@ static json_t *result_json(const gt_action *a, const gt_result *res) {
                      m ? m : json_string("refused"));
 }
 
+/* Submits n decoded actions and answers with their results: the one
+ * action's result, or (is_array) the list with the counts. */
+static void submit_and_reply(gt_req *r, gt_resp *o, gt_action *acts, size_t n, int is_array) {
+    assert(n >= 1 && (is_array || n == 1));
+    gt_result *res = gt_calloc(n, sizeof *res);
+    if (!res) {
+        gt_resp_error(o, 500, GT_ENOMEM, "out of memory");
+        return;
+    }
+    size_t ok = gt_ledger_submit(r->node->ledger, acts, n, res);
+    for (size_t i = 0; i < n; i++) gt_metrics_action(&r->node->metrics, res[i].code);
+    if (ok) gt_node_kick(r->node);
+    if (!is_array) {
+        gt_resp_json(o, gt_http_status(res[0].code), result_json(&acts[0], &res[0]));
+    } else {
+        json_t *list = json_array();
+        for (size_t i = 0; i < n; i++) json_array_append_new(list, result_json(&acts[i], &res[i]));
+        gt_resp_json(o, 200, json_pack("{s:o,s:I,s:I}", "results", list, "accepted", (json_int_t)ok, "refused",
+                                       (json_int_t)(n - ok)));
+    }
+    gt_free(res);
+}
+
 /* POST /v1/actions: one action object, or an array of them. */
 void gt_h_actions_post(gt_req *r, gt_resp *o) {
     static const char *const allowed[] = {NULL};
     gt_err err = {0};
     json_t *body = NULL;
     gt_action *acts = NULL;
-    gt_result *res = NULL;
     if (gt_req_only_query(r, allowed, &err)) goto bad;
     if (r->body.len == 0) {
         gt_resp_error(o, 400, GT_EINVAL, "empty body; expected a signed action object or an array of them "
                                          "(see docs/api.md)");
         return;
     }
+    /* One action of plain values (what clients send) is read in place;
+     * anything else is parsed whole, and its faults named, below. */
+    acts = gt_malloc(sizeof *acts);
+    if (acts && gt_action_from_flat_text((const char *)r->body.data, r->body.len, acts)) {
+        submit_and_reply(r, o, acts, 1, 0);
+        gt_free(acts);
+        return;
+    }
+    gt_free(acts);
+    acts = NULL;
     if (gt_json_parse((const char *)r->body.data, r->body.len, GT_LIMIT_JSON_BYTES, &body, &err)) {
         gt_err_wrap(&err, "request body");
         goto bad;
@@ -104,8 +136,7 @@ void gt_h_actions_post(gt_req *r, gt_resp *o) {
         return;
     }
     acts = gt_malloc(n * sizeof *acts);
-    res = gt_calloc(n, sizeof *res);
-    if (!acts || !res) {
+    if (!acts) {
         gt_err_set(&err, GT_ENOMEM, "out of memory");
         goto fail;
     }
@@ -123,26 +154,14 @@ void gt_h_actions_post(gt_req *r, gt_resp *o) {
     }
     json_decref(body);
     body = NULL;
-    size_t ok = gt_ledger_submit(r->node->ledger, acts, n, res);
-    for (size_t i = 0; i < n; i++) gt_metrics_action(&r->node->metrics, res[i].code);
-    if (ok) gt_node_kick(r->node);
-    if (!is_array) {
-        gt_resp_json(o, gt_http_status(res[0].code), result_json(&acts[0], &res[0]));
-    } else {
-        json_t *list = json_array();
-        for (size_t i = 0; i < n; i++) json_array_append_new(list, result_json(&acts[i], &res[i]));
-        gt_resp_json(o, 200, json_pack("{s:o,s:I,s:I}", "results", list, "accepted", (json_int_t)ok, "refused",
-                                       (json_int_t)(n - ok)));
-    }
+    submit_and_reply(r, o, acts, n, is_array);
     gt_free(acts);
-    gt_free(res);
     return;
 bad:
     if (err.code == 0) err.code = GT_EINVAL;
 fail:
     json_decref(body);
     gt_free(acts);
-    gt_free(res);
     gt_resp_err(o, &err);
 }
 

@@ -145,3 +145,96 @@ json_t *gt_json_text_lossy(const void *bytes, size_t len) {
     gt_buf_free(&b);
     return j;
 }
+
+/* ---- The narrow form (json.h) ---- */
+
+static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+/* Skips JSON whitespace from *i. */
+static void skip_ws(const char *t, size_t len, size_t *i) {
+    while (*i < len && is_ws(t[*i])) (*i)++;
+}
+
+/* A string at t[*i] == '"' with no escapes, no control characters and valid
+ * UTF-8: its span, and *i past the closing quote. 0 when it is not one. */
+static int flat_string(const char *t, size_t len, size_t *i, const char **s, size_t *n) {
+    assert(*i < len && t[*i] == '"');
+    size_t j = *i + 1;
+    while (j < len) {
+        unsigned char c = (unsigned char)t[j];
+        if (c == '"') break;
+        if (c == '\\' || c < 0x20) return 0;
+        size_t k = utf8_seq((const unsigned char *)t + j, len - j);
+        if (!k) return 0;
+        j += k;
+    }
+    if (j >= len) return 0;
+    *s = t + *i + 1;
+    *n = j - *i - 1;
+    *i = j + 1;
+    return 1;
+}
+
+/* An integer 0..INT64_MAX at t[*i] (a digit), written as JSON writes one
+ * (no leading zero), not followed by a fraction or an exponent. */
+static int flat_int(const char *t, size_t len, size_t *i, uint64_t *v) {
+    size_t j = *i;
+    uint64_t x = 0;
+    if (t[j] == '0' && j + 1 < len && t[j + 1] >= '0' && t[j + 1] <= '9') return 0;
+    for (; j < len && t[j] >= '0' && t[j] <= '9'; j++) {
+        unsigned d = (unsigned)(t[j] - '0');
+        if (x > ((uint64_t)INT64_MAX - d) / 10) return 0;
+        x = x * 10 + d;
+    }
+    if (j < len && (t[j] == '.' || t[j] == 'e' || t[j] == 'E')) return 0;
+    *v = x;
+    *i = j;
+    return 1;
+}
+
+/* One value at t[*i] into it (kind and value); 0 when outside the form. */
+static int flat_value(const char *t, size_t len, size_t *i, gt_json_flat_item *it) {
+    if (*i >= len) return 0;
+    char c = t[*i];
+    if (c == '"') return it->kind = GT_JF_STRING, flat_string(t, len, i, &it->str, &it->str_len);
+    if (c >= '0' && c <= '9') return it->kind = GT_JF_INT, flat_int(t, len, i, &it->num);
+    if (len - *i >= 4 && !memcmp(t + *i, "true", 4)) return it->kind = GT_JF_TRUE, *i += 4, 1;
+    if (len - *i >= 5 && !memcmp(t + *i, "false", 5)) return it->kind = GT_JF_FALSE, *i += 5, 1;
+    return 0;
+}
+
+int gt_json_flat_scan(const char *text, size_t len, gt_json_flat *out) {
+    size_t i = 0;
+    out->n = 0;
+    skip_ws(text, len, &i);
+    if (i >= len || text[i++] != '{') return 0;
+    skip_ws(text, len, &i);
+    if (i < len && text[i] == '}') return 0; /* an empty object: not an action, let the full parser say so */
+    for (;;) {
+        if (out->n == GT_JSON_FLAT_MAX_KEYS || i >= len || text[i] != '"') return 0;
+        gt_json_flat_item *it = &out->item[out->n];
+        if (!flat_string(text, len, &i, &it->key, &it->key_len)) return 0;
+        for (int k = 0; k < out->n; k++) /* a duplicate key: gt_json_parse refuses it */
+            if (out->item[k].key_len == it->key_len && !memcmp(out->item[k].key, it->key, it->key_len)) return 0;
+        skip_ws(text, len, &i);
+        if (i >= len || text[i++] != ':') return 0;
+        skip_ws(text, len, &i);
+        if (!flat_value(text, len, &i, it)) return 0;
+        out->n++;
+        skip_ws(text, len, &i);
+        if (i >= len) return 0;
+        if (text[i] == '}') break;
+        if (text[i++] != ',') return 0;
+        skip_ws(text, len, &i);
+    }
+    i++;
+    skip_ws(text, len, &i);
+    return i == len;
+}
+
+const gt_json_flat_item *gt_json_flat_get(const gt_json_flat *f, const char *key) {
+    size_t n = strlen(key);
+    for (int k = 0; k < f->n; k++)
+        if (f->item[k].key_len == n && !memcmp(f->item[k].key, key, n)) return &f->item[k];
+    return NULL;
+}

@@ -146,6 +146,12 @@ int gt_action_check_signer(const gt_action *a, gt_err *err);
  * shape. Does not verify the signature (gt_action_verify does). */
 int gt_action_from_json(const json_t *obj, gt_action *out, gt_err *err);
 int gt_action_from_json_text(const char *text, size_t len, gt_action *out, gt_err *err);
+/* The fast path of the above for the common case, a single action object of
+ * plain values (base/json.h's narrow form): 1 when text is such an object
+ * and gt_action_from_json accepts it (out filled to the same bytes), 0
+ * otherwise (out's content undefined; parse it with the full path, which
+ * says what is wrong). */
+int gt_action_from_flat_text(const char *text, size_t len, gt_action *out);
 /* JSON encoding (new reference; caller json_decref). with_sig adds "sig" and "id". */
 json_t *gt_action_to_json(const gt_action *a, int with_sig);
 /* Field i of a as gt_action_to_json writes it (new reference): for readers

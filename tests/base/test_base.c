@@ -54,6 +54,44 @@ static void test_hex(void) {
     CHECK_EQ_INT(gt_hex_decode("0xdead", b, 4, "x", &err), GT_EINVAL);
 }
 
+/* The narrow form: what gt_json_flat_scan takes, with its spans, and a
+ * sample of what it leaves to gt_json_parse (each of which that parser
+ * refuses or reads as something other than a flat object of plain values). */
+static void test_json_flat(void) {
+    gt_json_flat f;
+    const char *ok = " {\"s\":\"h\xc3\xa9\", \"n\":9223372036854775807,\"z\":0,\"t\":true,\"f\":false}\r\n";
+    CHECK_EQ_INT(gt_json_flat_scan(ok, strlen(ok), &f), 1);
+    CHECK_EQ_INT(f.n, 5);
+    const gt_json_flat_item *it = gt_json_flat_get(&f, "s");
+    CHECK(it && it->kind == GT_JF_STRING && it->str_len == 3 && !memcmp(it->str, "h\xc3\xa9", 3));
+    it = gt_json_flat_get(&f, "n");
+    CHECK(it && it->kind == GT_JF_INT && it->num == INT64_MAX);
+    CHECK(gt_json_flat_get(&f, "z") && gt_json_flat_get(&f, "z")->num == 0);
+    CHECK(gt_json_flat_get(&f, "t")->kind == GT_JF_TRUE && gt_json_flat_get(&f, "f")->kind == GT_JF_FALSE);
+    CHECK(gt_json_flat_get(&f, "x") == NULL);
+    const char *left[] = {
+        "{\"a\":\"x\\ny\"}",        /* an escape */
+        "{\"a\":\"x\ty\"}",          /* a control character */
+        "{\"a\":\"\xc0\xaf\"}",     /* overlong UTF-8 */
+        "{\"a\":\"\xed\xa0\x80\"}", /* a surrogate */
+        "{\"a\":1,\"a\":2}",        /* a duplicate key */
+        "{\"a\":{\"b\":1}}",        /* nested */
+        "{\"a\":[1]}", "{\"a\":null}", "{\"a\":-1}", "{\"a\":1.5}", "{\"a\":1e3}", "{\"a\":01}",
+        "{\"a\":9223372036854775808}", /* past INT64_MAX: jansson refuses it */
+        "{\"a\":1} x", "{\"a\":1}}", "{\"a\":1,}", "{\"a\" 1}", "{\"a\":truex}", "{}", "[{\"a\":1}]", "{\"a\":\"x",
+        "\"a\"", "",
+    };
+    for (size_t i = 0; i < sizeof left / sizeof left[0]; i++)
+        CHECK_EQ_INT(gt_json_flat_scan(left[i], strlen(left[i]), &f), 0);
+    char many[1024] = "{";
+    for (int i = 0; i <= GT_JSON_FLAT_MAX_KEYS; i++)
+        snprintf(many + strlen(many), sizeof many - strlen(many), "%s\"k%d\":%d", i ? "," : "", i, i);
+    strcat(many, "}");
+    CHECK_EQ_INT(gt_json_flat_scan(many, strlen(many), &f), 0); /* one key more than the form holds */
+    const char nul[] = "{\"a\":\"x\0y\"}";
+    CHECK_EQ_INT(gt_json_flat_scan(nul, sizeof nul - 1, &f), 0);
+}
+
 static void test_json(void) {
     json_t *v = NULL;
     gt_err err = {0};
@@ -226,6 +264,7 @@ int main(void) {
     RUN(test_amount);
     RUN(test_hex);
     RUN(test_json);
+    RUN(test_json_flat);
     RUN(test_buf);
     RUN(test_pool);
     RUN(test_pool_shared);

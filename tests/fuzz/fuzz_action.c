@@ -1,10 +1,14 @@
 /* fuzz_action.c: the action decoders on hostile bytes: JSON (the API and CLI
  * input) and the binary log form (a damaged ledger file). Neither may crash,
- * leak, or accept something that does not re-encode to the same action. */
+ * leak, or accept something that does not re-encode to the same action. The
+ * in-place reader of a flat object (gt_action_from_flat_text) must accept
+ * nothing that jansson's path refuses, and give the same action when both
+ * accept. */
 #include <assert.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "flat_check.h"
 #include "ledger/action.h"
 #include "ledger/rules.h"
 
@@ -15,6 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         registered = 1;
     }
     static gt_action a, b;
+    check_flat(data, size);
     if (gt_action_from_json_text((const char *)data, size, &a, NULL) == 0) {
         /* Accepted: its binary form must round-trip to the same id. */
         static uint8_t bin[GT_ACTION_BIN_MAX];

@@ -1,11 +1,13 @@
 /* fuzz_market_action.c: the JSON action decoder on arbitrary bytes, with the
  * market's kinds registered. Whatever decodes must encode back to JSON and to
  * the binary log form and decode again to the same action (same id), and the
- * signature check must answer without crashing. */
+ * signature check must answer without crashing. The in-place reader must
+ * agree with jansson's path (flat_check.h). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "flat_check.h"
 #include "ledger/action.h"
 #include "market/market.h"
 
@@ -17,6 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     static gt_action a, b;
     gt_err err;
+    check_flat(data, size);
     if (gt_action_from_json_text((const char *)data, size, &a, &err)) return 0;
     json_t *j = gt_action_to_json(&a, 1);
     char *text = json_dumps(j, JSON_COMPACT);

@@ -140,6 +140,31 @@ static void test_json_codec(void) {
     CHECK_EQ_INT(gt_action_from_json_text(s, strlen(s), &b, &err), 0);
     CHECK(memcmp(a.id, b.id, 32) == 0);
     CHECK_EQ_INT(gt_action_verify(&b, CHAIN, &err), 0);
+    { /* the in-place reader takes what clients send, compact or indented, to the same action */
+        gt_action c;
+        memset(&c, 0, sizeof c);
+        CHECK_EQ_INT(gt_action_from_flat_text(s, strlen(s), &c), 1);
+        CHECK(memcmp(a.id, c.id, 32) == 0 && c.has_salt && c.nonce == 7);
+        char *pretty = json_dumps(j, JSON_INDENT(2));
+        CHECK_EQ_INT(gt_action_from_flat_text(pretty, strlen(pretty), &c), 1);
+        CHECK(memcmp(a.id, c.id, 32) == 0);
+        free(pretty);
+        /* it declines what it must not judge: the full path then names the fault */
+        json_t *k = json_deep_copy(j);
+        json_object_set_new(k, "id", json_string("0x0000000000000000000000000000000000000000000000000000000000000001"));
+        char *wrong = json_dumps(k, JSON_COMPACT);
+        CHECK_EQ_INT(gt_action_from_flat_text(wrong, strlen(wrong), &c), 0);
+        CHECK_EQ_INT(gt_action_from_json_text(wrong, strlen(wrong), &c, &err), GT_EINVAL);
+        CHECK_CONTAINS(err.msg, "not this action's EIP-712 digest");
+        free(wrong);
+        json_object_set_new(k, "nonce", json_string("7")); /* a u64 as a decimal string is read alike */
+        json_object_del(k, "id");
+        wrong = json_dumps(k, JSON_COMPACT);
+        CHECK_EQ_INT(gt_action_from_flat_text(wrong, strlen(wrong), &c), 1);
+        CHECK(memcmp(a.id, c.id, 32) == 0);
+        free(wrong);
+        json_decref(k);
+    }
     /* binary round trip */
     uint8_t bin[GT_ACTION_BIN_MAX];
     size_t n = gt_action_encode(&a, bin);
