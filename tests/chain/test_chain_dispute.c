@@ -524,6 +524,9 @@ static void test_fee_forfeited(void) {
     CHECK_EQ_U64(balance(&VERIFIER.addr), v0 - 300); /* its bond lost, no fee */
 }
 
+/* The gas of units_task's last postSlots, claimTask and submit. */
+static uint64_t units_gas[3];
+
 /* A task (postSlots, untimed) of `slots` slots, each with budget, stake and
  * the evaluator's fee, holding `units` units (the last one `last`; 0: units),
  * judged by VERIFIER; WORKER claims slot 0 (claimTask) and submits. Returns
@@ -535,9 +538,9 @@ static uint64_t units_task(uint64_t slots, uint64_t budget, uint64_t stake, uint
     gt_escrow_slots s = {.slots = slots, .batch_items = units, .last_batch_items = last};
     uint8_t tag[32] = {13};
     uint64_t id = 0;
-    OK(gt_escrow_post_slots(&C, &ESCROW, &CLIENT, &t, &s, &id, NULL, &e_));
-    OK(gt_escrow_task_do(&C, &ESCROW, &WORKER, 0, id, NULL, &e_));
-    OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_SUBMIT, id, tag, NULL, &e_));
+    OK(gt_escrow_post_slots(&C, &ESCROW, &CLIENT, &t, &s, &id, &units_gas[0], &e_));
+    OK(gt_escrow_task_do(&C, &ESCROW, &WORKER, 0, id, &units_gas[1], &e_));
+    OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_SUBMIT, id, tag, &units_gas[2], &e_));
     return id;
 }
 
@@ -603,7 +606,8 @@ static void test_units_partial_settle(void) {
     REFUSED(gt_escrow_post_slots(&C, &ESCROW, &CLIENT, &t, &s, &none, NULL, &e_), "lastBatchItems needs batchItems");
     uint64_t c0 = balance(&CLIENT.addr), w0 = balance(&WORKER.addr), v0 = balance(&VERIFIER.addr);
     uint64_t j0 = balance(&J[1].addr);
-    uint64_t id = units_task(2, 1000, 400, 100, 4, 3), total = 0, acc = 0;
+    uint64_t id = units_task(2, 1000, 400, 100, 4, 3), total = 0, acc = 0, g[3], verdict_gas = 0, settle_gas = 0;
+    memcpy(g, units_gas, sizeof units_gas);
     OK(gt_escrow_units(&C, &ESCROW, id, &total, &acc, &e_));
     CHECK(total == 4 && acc == 0);
     OK(gt_escrow_units(&C, &ESCROW, id + 1, &total, &acc, &e_));
@@ -613,13 +617,13 @@ static void test_units_partial_settle(void) {
     REFUSED(VERIFY_UNITS(&VERIFIER, id, 1, 2, why), "total must be the units the slot holds");
     REFUSED(VERIFY_UNITS(&VERIFIER, id, 5, 4, why), "more than total");
     REFUSED(VERIFY_UNITS(&VERIFIER, id, 3, 4, zero), "needs a reason");
-    OK(VERIFY_UNITS(&VERIFIER, id, 3, 4, why));
+    OK(gt_escrow_verify_units(&C, &ESCROW, &VERIFIER, id, 3, 4, why, &verdict_gas, &e_));
     CHECK_EQ_U64(balance(&VERIFIER.addr), v0 - 100); /* its bond: the rejected quarter of the stake */
     OK(gt_escrow_units(&C, &ESCROW, id, &total, &acc, &e_));
     CHECK(total == 4 && acc == 3);
     REFUSED(VERIFY_UNITS(&VERIFIER, id, 4, 4, why), "not submitted");
     REFUSED(gt_escrow_do(&C, &ESCROW, &CLIENT, GT_ESCROW_FINALIZE, id, NULL, NULL, &e_), "still open");
-    OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_FINALIZE, id, NULL, NULL, &e_));
+    OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_FINALIZE, id, NULL, &settle_gas, &e_));
     CHECK_EQ_U64(balance(&WORKER.addr), w0 + 750 - 100); /* 3/4 of the budget; the stake less the bond's amount */
     CHECK_EQ_U64(balance(&CLIENT.addr), c0 - 2 * 1100 + 250 + 100);
     CHECK_EQ_U64(balance(&VERIFIER.addr), v0 + 100); /* the fee; the bond back */
@@ -638,6 +642,10 @@ static void test_units_partial_settle(void) {
     OK(VERIFY_UNITS(&VERIFIER, units_task(1, 30, 30, 0, 3, 0), 0, 3, why)); /* none accepted: reject() */
     CHECK_EQ_U64(balance(&VERIFIER.addr), v0 + 200 - 30); /* a whole rejection's bond: the stake */
     OK(gt_escrow_do(&C, &ESCROW, &VERIFIER, GT_ESCROW_COMPLETE, whole, why, NULL, &e_));
+    printf("gas of a per-unit slot settled pro rata: postSlots (2 slots, fee, units) %llu + claimTask %llu + submit "
+           "%llu + verifyUnits (3 of 4) %llu + finalize by the worker %llu\n", (unsigned long long)g[0],
+           (unsigned long long)g[1], (unsigned long long)g[2], (unsigned long long)verdict_gas,
+           (unsigned long long)settle_gas);
 }
 
 /* A per-unit verdict disputed (the worker's claim that every unit was
