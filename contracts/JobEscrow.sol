@@ -94,8 +94,9 @@
 // amounts too), times 40 bits (unix seconds to the year 36812), and the phase
 // seconds sit in the slot of the step that needs them (submitSeconds with the
 // evaluator, read by claim; verifySeconds with the provider, read by submit).
-// A fee, an open appeal and the seats already had live in their own mappings,
-// read only when a flag of the job's first slot says they are there.
+// A fee, an open appeal, the seats already had and a per-unit verdict's
+// count live in their own mappings, read only when a flag of the job's first
+// slot says they are there (a slot's units: read by verifyUnits only).
 pragma solidity 0.8.37;
 
 interface IDisputeCourt {
@@ -155,8 +156,9 @@ contract JobEscrow {
         uint256 batchItems;
         uint256 lastBatchItems;
     }
-    // A slot's units (total, committed at post; 0: none) and, while a per-unit
-    // verdict that accepted part of them stands or is disputed, how many.
+    // A slot's units (total, committed at post; 0: none) and how many a
+    // per-unit verdict that accepted part of them accepted (0: none; kept as a
+    // record once the job completes, in part or, after a dispute won, in full).
     struct Units {
         uint64 total;
         uint64 accepted;

@@ -106,7 +106,7 @@ typedef struct job {
     int sealed;       /* a commitment sealed the job's dispute: it closes at the reveal window's end */
     int quorum;       /* a quorum task (postQuorum): the court's round judges it */
     int decided;      /* a quorum round decided the slot (paid at once; the ledger's settle follows) */
-    int task;         /* posted with postSlots (several slots, a fee on several, or units): claimTask, cancelTask */
+    int task;         /* posted with postSlots (several slots, or units): claimed with claimTask, cancelTask */
 } job;
 
 typedef struct run {
