@@ -52,11 +52,14 @@
 //   - postSubtask: the worker holding a claimed job posts a job of its own
 //     (funded from its wallet) naming that job as its parent: the ledger's
 //     subtask, refused to anyone else.
-//   - tasks of several slots (postSlots, the embedded ledger's multi-slot
-//     task): slots jobs with consecutive ids, the first one's id the task's,
-//     funded in one transaction, each one worker's, judged and paid on its
-//     own. A worker takes the lowest open slot with claimTask (claim() of a
-//     slot is refused) and has seatsPerWorker seats (claims) on a task over
+//   - tasks of slots (postSlots, the embedded ledger's multi-slot task, 1
+//     to 64 slots): slots jobs with consecutive ids, the first one's id the
+//     task's, funded in one transaction (budget + fee each), each one
+//     worker's, judged and paid on its own, each with the evaluator's fee
+//     (if any) under postWithFee's rules, and each holding the units its
+//     client committed (batchItems, lastBatchItems for the last slot). A
+//     worker takes the lowest open slot with claimTask (claim() of a slot
+//     is refused) and has seatsPerWorker seats (claims) on a task over
 //     the task's whole life, 1 unless the client allows more (up to 64, the
 //     embedded ledger's rule); with every slot taken a claim is refused. The client may cancel a task
 //     no one ever claimed (cancelTask): every slot's budget back.
@@ -70,6 +73,19 @@
 //     while the claim window (expiredAt) is open the job reopens to other
 //     workers with its escrowed fee for the next round (the ledger's slot
 //     reopening), else it ends with budget and fee back to the client.
+//   - per-unit verdicts (verifyUnits, the embedded ledger's
+//     task_verify_partial): the evaluator of a slot posted with units names
+//     accepted of its total units (total exactly the committed units;
+//     rejecting any needs a reason). All accepted: complete(). None: reject().
+//     Otherwise a rejection whose bond is the rejected units' share of the
+//     stake, floor(stake x rejected / total), disputable as any; once it
+//     stands (finalize, or a dispute lost or undecided) the job completes
+//     pro rata and for good: the worker gets floor(budget x accepted / total)
+//     and its stake less the bond's amount, the client the rest of the
+//     budget and that amount, the evaluator its fee and its bond back. A
+//     dispute won pays the worker in full, as after a reject().
+//   - the worker may finalize its own rejection before the dispute window
+//     closes (giving up its dispute), as on the embedded ledger.
 // Hooks (ERC-8183's optional extension) are refused: hook must be zero.
 // Storage: a job, timed or not, packs into three slots, each step reading or
 // writing only slots it already touches (the gas goal of 300 k per timed
@@ -78,8 +94,9 @@
 // amounts too), times 40 bits (unix seconds to the year 36812), and the phase
 // seconds sit in the slot of the step that needs them (submitSeconds with the
 // evaluator, read by claim; verifySeconds with the provider, read by submit).
-// A fee, an open appeal and the seats already had live in their own mappings,
-// read only when a flag of the job's first slot says they are there.
+// A fee, an open appeal, the seats already had and a per-unit verdict's
+// count live in their own mappings, read only when a flag of the job's first
+// slot says they are there (a slot's units: read by verifyUnits only).
 pragma solidity 0.8.37;
 
 interface IDisputeCourt {
@@ -102,7 +119,7 @@ contract JobEscrow {
         address client;        // slot 0
         uint40 expiredAt;
         Status status;
-        uint8 flags;           // CLAIMED | TIMED | HAS_FEE | RESEATED
+        uint8 flags;           // CLAIMED | TIMED | HAS_FEE | RESEATED | SLOT | QUORUM | PARTIAL
         uint40 due;            // a timed job's running phase's end (0: none running)
         address provider;      // slot 1
         uint64 budget;
@@ -117,8 +134,36 @@ contract JobEscrow {
     uint8 private constant RESEATED = 8; // hadSeat holds a worker for this job
     uint8 private constant SLOT = 16;    // a slot of a task (postSlots): claimed through claimTask
     uint8 private constant QUORUM = 32;  // the court's quorum round judges it (postQuorum)
+    uint8 private constant PARTIAL = 64; // a per-unit verdict that accepted some units is its rejection (unitsOf)
 
     uint256 public constant MAX_SLOTS = 64; // the embedded ledger's bound too
+    uint256 public constant MAX_UNITS = 1000000; // units of one per-unit verdict (GT_MARKET_MAX_UNITS)
+    // postSlots' terms (a struct: one stack slot for twelve arguments). The
+    // fee (0, or at most the stake; none when the client judges) is each
+    // slot's; batchItems the units of each slot (0: no per-unit verdicts),
+    // lastBatchItems those of the last one (0: batchItems).
+    struct SlotTerms {
+        address evaluator;
+        uint256 expiredAt;
+        bytes32 descriptionHash;
+        uint256 budget;
+        uint256 stake;
+        uint256 fee;
+        uint256 slots;
+        uint256 seatsPerWorker;
+        uint256 submitSeconds;
+        uint256 verifySeconds;
+        uint256 batchItems;
+        uint256 lastBatchItems;
+    }
+    // A slot's units (total, committed at post; 0: none) and how many a
+    // per-unit verdict that accepted part of them accepted (0: none; kept as a
+    // record once the job completes, in part or, after a dispute won, in full).
+    struct Units {
+        uint64 total;
+        uint64 accepted;
+    }
+    mapping(uint256 => Units) public unitsOf;
     // A task of several slots, keyed by its first job's id.
     struct Task {
         uint32 slots;
@@ -264,6 +309,11 @@ contract JobEscrow {
         require(msg.sender == j.evaluator, "escrow: only the evaluator completes");
         require(j.status == Status.Submitted, "escrow: the job is not submitted");
         if (isSet(j, TIMED)) inVerifyPhase(j);
+        completed(jobId, j, reason);
+    }
+
+    // complete()'s effects (the caller checked who, the state and the phase).
+    function completed(uint256 jobId, Job storage j, bytes32 reason) private {
         j.status = Status.Completed;
         address provider = j.provider;
         uint256 paid = uint256(j.budget) + (isSet(j, CLAIMED) ? j.stake : 0);
@@ -287,6 +337,12 @@ contract JobEscrow {
             require(msg.sender == j.evaluator, "escrow: only the evaluator rejects a funded job");
             if (s == Status.Submitted && isSet(j, TIMED)) inVerifyPhase(j);
         }
+        rejected(jobId, j, s, reason);
+    }
+
+    // reject()'s effects from state s (the caller checked who, the state and
+    // the phase).
+    function rejected(uint256 jobId, Job storage j, Status s, bytes32 reason) private {
         j.status = Status.Rejected;
         emit JobRejected(jobId, msg.sender, reason);
         if (s == Status.Submitted && isSet(j, CLAIMED) && j.stake > 0 && address(court) != address(0) &&
@@ -303,6 +359,35 @@ contract JobEscrow {
         if (s != Status.Open) unwind(jobId, j, s == Status.Submitted, s == Status.Submitted);
     }
 
+    // The evaluator's per-unit verdict on a submitted slot posted with units
+    // (the embedded ledger's task_verify_partial; see the header): accepted
+    // of total, total exactly the units the client committed at post.
+    function verifyUnits(uint256 jobId, uint256 accepted, uint256 total, bytes32 reason) external {
+        Job storage j = known(jobId);
+        require(!isSet(j, QUORUM), "escrow: a quorum votes on whole results (the court's vote), not per unit");
+        require(msg.sender == j.evaluator, "escrow: only the evaluator verifies");
+        require(j.status == Status.Submitted, "escrow: the job is not submitted");
+        if (isSet(j, TIMED)) inVerifyPhase(j);
+        Units storage u = unitsOf[jobId];
+        uint256 units = u.total;
+        require(units != 0, "escrow: the job was posted without batchItems, so it takes no per-unit verdict");
+        require(total == units, "escrow: total must be the units the slot holds (batchItems of the task)");
+        require(accepted <= total, "escrow: accepted is more than total");
+        if (accepted == total) return completed(jobId, j, reason);
+        require(reason != 0, "escrow: rejecting units needs a reason (the hash of a reason blob)");
+        if (accepted == 0) return rejected(jobId, j, Status.Submitted, reason);
+        u.accepted = uint64(accepted);
+        j.flags |= PARTIAL;
+        j.status = Status.Rejected;
+        emit JobRejected(jobId, msg.sender, reason);
+        if (address(court) == address(0)) return settlePartial(jobId, j); // no court: final at once
+        uint256 bond = rejectionBond(jobId, j);
+        uint256 until = block.timestamp + court.disputeWindowS();
+        appealUntil[jobId] = until;
+        emit AppealOpened(jobId, msg.sender, bond, until);
+        pull(msg.sender, bond); // the rejected units' share of the stake, lost if the worker wins its dispute
+    }
+
     // The rejected worker appeals to the court, bonding the job's stake.
     function dispute(uint256 jobId) external {
         Job storage j = known(jobId);
@@ -317,14 +402,17 @@ contract JobEscrow {
         court.open(jobId, j.client, j.provider, j.evaluator);
     }
 
-    // Anyone, after an undisputed dispute window: the rejection settles.
+    // Anyone, after an undisputed dispute window, or the rejected worker at
+    // once (giving up its dispute, as on the embedded ledger): the rejection
+    // settles, the rejecter's bond back.
     function finalize(uint256 jobId) external {
         Job storage j = known(jobId);
         uint256 until = appealUntil[jobId];
         require(j.status == Status.Rejected && until != 0, "escrow: no rejection waiting for its window");
-        require(block.timestamp >= until, "escrow: the dispute window is still open");
+        require(block.timestamp >= until || msg.sender == j.provider,
+                "escrow: the dispute window is still open (only the worker may settle before it closes)");
         appealUntil[jobId] = 0;
-        uint256 bond = j.stake;
+        uint256 bond = rejectionBond(jobId, j);
         rejectionStands(jobId, j);
         push(j.evaluator, bond);
     }
@@ -337,21 +425,22 @@ contract JobEscrow {
         require(msg.sender == address(court), "escrow: only the court settles disputes");
         require(j.status == Status.Disputed, "escrow: the job is not disputed");
         require(outcome <= 2, "escrow: unknown outcome");
-        uint256 bond = j.stake;
+        uint256 bond = j.stake; // the worker's dispute bond
+        uint256 rbond = rejectionBond(jobId, j);
         emit DisputeSettled(jobId, outcome);
-        if (outcome == 1) { // paid as if completed, its bond back; the rejecter's bond to the judges
+        if (outcome == 1) { // paid in full as if completed, its bond back; the rejecter's bond to the judges
             j.status = Status.Completed;
             emit JobCompleted(jobId, msg.sender, bytes32("dispute won"));
             emit PaymentReleased(jobId, j.provider, j.budget);
             push(j.provider, uint256(j.budget) + 2 * bond);
-            push(msg.sender, bond);
+            push(msg.sender, rbond);
             refundFee(jobId, j); // the wrongful rejecter forfeits its fee
-            return bond;
+            return rbond;
         }
         address provider = j.provider;
         j.status = Status.Rejected;
-        rejectionStands(jobId, j);
-        push(j.evaluator, bond);
+        rejectionStands(jobId, j); // a per-unit verdict's: settled pro rata
+        push(j.evaluator, rbond);
         if (outcome == 0) {
             push(msg.sender, bond);
             return bond;
@@ -513,38 +602,54 @@ contract JobEscrow {
         emit StakeSet(jobId, amount);
     }
 
-    // A task of `slots` jobs (2 to MAX_SLOTS) open to any worker, each with
-    // this budget and stake, timed when the phase seconds are given (both or
-    // neither); budget * slots pulled at once. seatsPerWorker: the claims one
-    // worker may make over the task's life (0 meaning 1, at most MAX_SLOTS).
-    // Returns the task id (its first job's id).
-    function postSlots(address evaluator, uint256 expiredAt, bytes32 descriptionHash, uint256 budget, uint256 stake,
-                       uint256 slots, uint256 seatsPerWorker, uint256 submitSeconds, uint256 verifySeconds)
-            external returns (uint256 taskId) {
-        require(slots >= 2 && slots <= MAX_SLOTS, "escrow: a task has 2 to 64 slots (post for one)");
-        require(seatsPerWorker <= MAX_SLOTS, "escrow: seatsPerWorker must be 0 (meaning 1) to 64");
-        require(budget > 0, "escrow: the budget is zero");
+    // A task of t.slots jobs (1 to MAX_SLOTS) open to any worker, each with
+    // t's budget, stake and fee, timed when the phase seconds are given (both
+    // or neither); (budget + fee) * slots pulled at once. seatsPerWorker: the
+    // claims one worker may make over the task's life (0 meaning 1, at most
+    // MAX_SLOTS). batchItems: the units of each slot for per-unit verdicts
+    // (verifyUnits; 0: none), at most MAX_UNITS and the budget and the stake
+    // in base units (no units without value locked for them), the last slot
+    // holding lastBatchItems (1 to batchItems; 0: batchItems), the embedded
+    // ledger's rules. Returns the task id (its first job's id).
+    function postSlots(SlotTerms calldata t) external returns (uint256 taskId) {
+        uint256 slots = t.slots;
+        require(slots >= 1 && slots <= MAX_SLOTS, "escrow: a task has 1 to 64 slots");
+        require(t.seatsPerWorker <= MAX_SLOTS, "escrow: seatsPerWorker must be 0 (meaning 1) to 64");
+        require(t.budget > 0, "escrow: the budget is zero");
+        require(t.fee <= t.stake, "escrow: the stake must cover the fee (a rejected worker pays it from its stake)");
+        require(t.fee == 0 || t.evaluator != msg.sender, "escrow: a job its client judges has no fee");
+        require(t.batchItems != 0 || t.lastBatchItems == 0,
+                "escrow: lastBatchItems needs batchItems (the units of every other slot)");
+        require(t.batchItems <= MAX_UNITS && t.batchItems <= t.budget && t.batchItems <= t.stake,
+                "escrow: batchItems must be at most MAX_UNITS, and a unit at least a base unit of budget and stake");
+        require(t.lastBatchItems <= t.batchItems,
+                "escrow: lastBatchItems must be 1 to batchItems, or 0 meaning batchItems");
         taskId = jobCount + 1;
-        for (uint256 i = 0; i < slots; i++) postSlot(evaluator, expiredAt, descriptionHash, budget, stake,
-                                                     submitSeconds, verifySeconds);
-        tasks[taskId] = Task(uint32(slots), false, false, uint32(seatsPerWorker == 0 ? 1 : seatsPerWorker));
+        for (uint256 i = 0; i < slots; i++)
+            postSlot(t, i + 1 == slots && t.lastBatchItems != 0 ? t.lastBatchItems : t.batchItems);
+        tasks[taskId] = Task(uint32(slots), false, false, uint32(t.seatsPerWorker == 0 ? 1 : t.seatsPerWorker));
         emit TaskPosted(taskId, slots);
-        pull(msg.sender, budget * slots);
+        pull(msg.sender, (t.budget + t.fee) * slots);
     }
 
-    // One slot of postSlots: a funded job open to any worker, claimed through
-    // claimTask.
-    function postSlot(address evaluator, uint256 expiredAt, bytes32 descriptionHash, uint256 budget, uint256 stake,
-                      uint256 submitSeconds, uint256 verifySeconds) private {
-        uint256 id = open(address(0), evaluator, expiredAt);
+    // One slot of postSlots, holding `units`: a funded job open to any worker,
+    // claimed through claimTask.
+    function postSlot(SlotTerms calldata t, uint256 units) private {
+        uint256 id = open(address(0), t.evaluator, t.expiredAt);
         Job storage j = jobs[id];
-        j.budget = fit64(budget);
-        j.stake = fit64(stake);
+        j.budget = fit64(t.budget);
+        j.stake = fit64(t.stake);
         j.status = Status.Funded;
         j.flags = SLOT;
-        emit JobPosted(id, descriptionHash, stake);
-        emit JobFunded(id, msg.sender, budget);
-        if (submitSeconds != 0 || verifySeconds != 0) makeTimed(id, j, submitSeconds, verifySeconds);
+        emit JobPosted(id, t.descriptionHash, t.stake);
+        emit JobFunded(id, msg.sender, t.budget);
+        if (t.submitSeconds != 0 || t.verifySeconds != 0) makeTimed(id, j, t.submitSeconds, t.verifySeconds);
+        if (t.fee != 0) {
+            feeOf[id] = t.fee;
+            j.flags |= HAS_FEE;
+            emit FeeSet(id, t.fee);
+        }
+        if (units != 0) unitsOf[id].total = uint64(units);
     }
 
     // A worker takes the lowest open slot of a task (seatsPerWorker claims per
@@ -629,10 +734,41 @@ contract JobEscrow {
     // any other ends with the budget back to the client (and the fee to the
     // evaluator).
     function rejectionStands(uint256 jobId, Job storage j) private {
+        if (isSet(j, PARTIAL)) return settlePartial(jobId, j);
         if (!isSet(j, TIMED) || block.timestamp >= j.expiredAt) return unwind(jobId, j, true, true);
         emit StakeSlashed(jobId, j.provider, j.stake);
         j.status = Status.Funded;
         reopen(jobId, j, true);
+    }
+
+    // A per-unit verdict that accepted part of the units stands: the job
+    // completes pro rata, for good (the embedded ledger's partial
+    // settlement: the accepted units bought, the rest refunded, so a client
+    // posts anew for the units it still wants). Rounding never takes from the
+    // party whose money it is: the budget's remainder stays with the client,
+    // the stake's with the worker. The fee is the evaluator's (its verdict
+    // accepted work).
+    function settlePartial(uint256 jobId, Job storage j) private {
+        Units storage u = unitsOf[jobId];
+        uint256 total = u.total;
+        uint256 paid = uint256(j.budget) * u.accepted / total;
+        uint256 slash = uint256(j.stake) * (total - u.accepted) / total;
+        address provider = j.provider;
+        j.status = Status.Completed;
+        emit JobCompleted(jobId, j.evaluator, bytes32("in part"));
+        emit PaymentReleased(jobId, provider, paid);
+        emit StakeSlashed(jobId, provider, slash);
+        push(provider, paid + j.stake - slash);
+        push(j.client, j.budget - paid + slash);
+        payFee(jobId, j, j.evaluator);
+    }
+
+    // What the rejecter bonded: the stake, or a per-unit verdict's rejected
+    // units' share of it, floor(stake x rejected / total).
+    function rejectionBond(uint256 jobId, Job storage j) private view returns (uint256) {
+        if (!isSet(j, PARTIAL)) return j.stake;
+        Units storage u = unitsOf[jobId];
+        return uint256(j.stake) * (u.total - u.accepted) / u.total;
     }
 
     // A claimed timed job open again to other workers (and to this one while

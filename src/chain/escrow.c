@@ -127,17 +127,53 @@ int gt_escrow_post_subtask(gt_chain *c, const gt_addr *escrow, gt_chain_account 
                      err);
 }
 
+/* The return data of the escrow's view sig(jobId) at the latest block into res (caller frees). */
+static int job_view(gt_chain *c, const gt_addr *escrow, const char *sig, uint64_t job_id, gt_buf *res,
+                    gt_err *err) {
+    gt_abi_val args[] = {gt_abi_uint(job_id)};
+    gt_buf d = GT_BUF_INIT;
+    int rc = gt_abi_calldata(sig, args, 1, &d, err);
+    if (!rc) rc = gt_chain_call(c, NULL, escrow, d.data, d.len, res, err);
+    gt_buf_free(&d);
+    return rc;
+}
+
 int gt_escrow_post_slots(gt_chain *c, const gt_addr *escrow, gt_chain_account *client, const gt_escrow_terms *t,
                          const gt_escrow_slots *s, uint64_t *task_id, uint64_t *gas, gt_err *err) {
     static const gt_addr anyone;
-    if (t->fee || memcmp(&t->provider, &anyone, sizeof anyone))
-        return gt_err_set(err, GT_EINVAL, "postSlots: a task's slots name no provider and have no fee");
+    if (memcmp(&t->provider, &anyone, sizeof anyone))
+        return gt_err_set(err, GT_EINVAL, "postSlots: a task's slots name no provider");
+    /* SlotTerms is a tuple of static fields: encoded in place, as these words in order. */
     gt_abi_val a[] = {gt_abi_address(&t->evaluator), gt_abi_uint(t->expired_at), gt_abi_bytes32(t->desc_hash),
-                      gt_abi_uint(t->budget), gt_abi_uint(t->stake), gt_abi_uint(s->slots),
-                      gt_abi_uint(s->seats_per_worker), gt_abi_uint(s->submit_s), gt_abi_uint(s->verify_s)};
+                      gt_abi_uint(t->budget),        gt_abi_uint(t->stake),      gt_abi_uint(t->fee),
+                      gt_abi_uint(s->slots),         gt_abi_uint(s->seats_per_worker), gt_abi_uint(s->submit_s),
+                      gt_abi_uint(s->verify_s),      gt_abi_uint(s->batch_items), gt_abi_uint(s->last_batch_items)};
     return post_call(c, escrow, client,
-                     "postSlots(address,uint256,bytes32,uint256,uint256,uint256,uint256,uint256,uint256)", a, 9,
-                     task_id, gas, err);
+                     "postSlots((address,uint256,bytes32,uint256,uint256,uint256,uint256,uint256,uint256,uint256,"
+                     "uint256,uint256))",
+                     a, 12, task_id, gas, err);
+}
+
+int gt_escrow_verify_units(gt_chain *c, const gt_addr *escrow, gt_chain_account *evaluator, uint64_t job_id,
+                           uint64_t accepted, uint64_t total, const uint8_t reason[32], uint64_t *gas, gt_err *err) {
+    static const uint8_t zero[32];
+    gt_abi_val a[] = {gt_abi_uint(job_id), gt_abi_uint(accepted), gt_abi_uint(total),
+                      gt_abi_bytes32(reason ? reason : zero)};
+    gt_chain_receipt r = {0};
+    int rc = gt_chain_invoke(c, escrow, evaluator, "verifyUnits(uint256,uint256,uint256,bytes32)", a, 4, &r, gas, err);
+    gt_chain_receipt_free(&r);
+    return rc;
+}
+
+int gt_escrow_units(gt_chain *c, const gt_addr *escrow, uint64_t job_id, uint64_t *total, uint64_t *accepted,
+                    gt_err *err) {
+    gt_buf res = GT_BUF_INIT;
+    *total = *accepted = 0;
+    int rc = job_view(c, escrow, "unitsOf(uint256)", job_id, &res, err);
+    if (!rc) rc = gt_abi_get_u64(res.data, res.len, 0, total, err);
+    if (!rc) rc = gt_abi_get_u64(res.data, res.len, 1, accepted, err);
+    gt_buf_free(&res);
+    return rc;
 }
 
 int gt_escrow_task_do(gt_chain *c, const gt_addr *escrow, gt_chain_account *a, int cancel, uint64_t task_id,
@@ -184,17 +220,6 @@ int gt_escrow_do(gt_chain *c, const gt_addr *escrow, gt_chain_account *a, gt_esc
     gt_chain_receipt r = {0};
     int rc = gt_chain_invoke(c, escrow, a, sig[step], args, tagged ? 3 : 1, &r, gas, err);
     gt_chain_receipt_free(&r);
-    return rc;
-}
-
-/* The return data of the escrow's view sig(jobId) at the latest block into res (caller frees). */
-static int job_view(gt_chain *c, const gt_addr *escrow, const char *sig, uint64_t job_id, gt_buf *res,
-                    gt_err *err) {
-    gt_abi_val args[] = {gt_abi_uint(job_id)};
-    gt_buf d = GT_BUF_INIT;
-    int rc = gt_abi_calldata(sig, args, 1, &d, err);
-    if (!rc) rc = gt_chain_call(c, NULL, escrow, d.data, d.len, res, err);
-    gt_buf_free(&d);
     return rc;
 }
 

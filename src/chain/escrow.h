@@ -103,16 +103,33 @@ int gt_escrow_post_timed(gt_chain *c, const gt_addr *escrow, gt_chain_account *c
 int gt_escrow_post_quorum(gt_chain *c, const gt_addr *escrow, gt_chain_account *client, const gt_escrow_terms *t,
                           uint64_t submit_s, uint64_t verify_s, uint64_t quorum, uint64_t *job_id, uint64_t *gas,
                           gt_err *err);
-/* A task's slots for postSlots: how many (2 to 64), the claims one worker
- * may make over the task's life (0 meaning 1, at most 64) and the phase
- * windows (0, 0: untimed). */
-typedef struct gt_escrow_slots { uint64_t slots, seats_per_worker, submit_s, verify_s; } gt_escrow_slots;
+/* A task's slots for postSlots: how many (1 to 64), the claims one worker
+ * may make over the task's life (0 meaning 1, at most 64), the phase
+ * windows (0, 0: untimed), and the units of each slot for per-unit verdicts
+ * (batch_items; 0: none) with those of the last one (last_batch_items; 0:
+ * batch_items), the embedded ledger's batchItems and lastBatchItems. */
+typedef struct gt_escrow_slots {
+    uint64_t slots, seats_per_worker, submit_s, verify_s, batch_items, last_batch_items;
+} gt_escrow_slots;
 /* postSlots(): a task of s->slots jobs with consecutive ids, each with t's
- * budget and stake; *task_id is the first job's id. t's provider must be
- * zero and its fee 0. The client must have approved the escrow for budget *
+ * budget, stake and fee (0, or at most the stake; the evaluator must not be
+ * the client then); *task_id is the first job's id. t's provider must be
+ * zero. The client must have approved the escrow for (budget + fee) *
  * slots. */
 int gt_escrow_post_slots(gt_chain *c, const gt_addr *escrow, gt_chain_account *client, const gt_escrow_terms *t,
                          const gt_escrow_slots *s, uint64_t *task_id, uint64_t *gas, gt_err *err);
+/* verifyUnits(): the evaluator's per-unit verdict on a submitted slot posted
+ * with units (the embedded ledger's task_verify_partial): accepted of total,
+ * total exactly the slot's units; all accepted completes the job, none
+ * rejects it, part of them is a rejection bonding the rejected units' share
+ * of the stake that settles pro rata once it stands (contracts/JobEscrow.sol).
+ * reason (NULL: zero) is needed when any unit is rejected. */
+int gt_escrow_verify_units(gt_chain *c, const gt_addr *escrow, gt_chain_account *evaluator, uint64_t job_id,
+                           uint64_t accepted, uint64_t total, const uint8_t reason[32], uint64_t *gas, gt_err *err);
+/* unitsOf(): a slot's units (0: posted without) and the units accepted by a
+ * per-unit verdict that accepted part of them (0: none). */
+int gt_escrow_units(gt_chain *c, const gt_addr *escrow, uint64_t job_id, uint64_t *total, uint64_t *accepted,
+                    gt_err *err);
 /* claimTask() (cancel 0: a worker takes the task's lowest open slot, within
  * its seats on the task) or cancelTask() (cancel 1: the client ends a task
  * no one ever claimed, every funded slot's budget back). */

@@ -1,6 +1,7 @@
 /* test_chain_cli.c: `gotong chain deploy` with a keystore wallet (the
  * addresses recorded in HOME/chain.json, code at each, a second deploy
- * refused), and `gotong chain demo` against a real anvil: the contracts
+ * refused, each contract's runtime code within EIP-170's 24,576 bytes), and
+ * `gotong chain demo` against a real anvil: the contracts
  * deployed, one job through post -> claim -> submit -> complete, the worker
  * paid and its stake back; refused without --rpc, with contracts missing,
  * and on a URL that is not http(s). Skipped (exit 77) with a message
@@ -95,6 +96,10 @@ static void test_deploy_with_wallet(void) {
         if (!s) continue;
         CHECK_EQ_INT(gt_rpc_call(c.rpc, "eth_getCode", json_pack("[s,s]", s, "latest"), &code, NULL), 0);
         CHECK_MSG(json_string_value(code) && strlen(json_string_value(code)) > 100, "no code at %s", s);
+        /* EIP-170: a contract's runtime code is at most 24,576 bytes (anvil enforces it too). */
+        size_t bytes = json_string_value(code) ? (strlen(json_string_value(code)) - 2) / 2 : 0;
+        CHECK_MSG(bytes <= 24576, "%s's runtime code is %zu bytes, over EIP-170's 24,576", names[i], bytes);
+        printf("runtime code of %s: %zu bytes (EIP-170: 24,576)\n", names[i], bytes);
         json_decref(code);
     }
     out = run(cmd, &st);

@@ -9,9 +9,10 @@
  *     judge's commitment, both lose their bonds to the honest judge; reveals
  *     before the commit window are refused; a bonded judge cannot leave;
  *   - the parties (client, evaluator) are never on the panel;
- *   - an undisputed rejection settles after the window; a late dispute is
- *     refused; a timed job's rejection that stands while its claim window is
- *     open reopens the job to another worker;
+ *   - an undisputed rejection settles after the window, or at once when its
+ *     worker gives up its dispute; a late dispute is refused; a timed job's
+ *     rejection that stands while its claim window is open reopens the job
+ *     to another worker;
  *   - while a drawn block's hash is known and the panel not drawn, no stake
  *     moves (nobody reshapes what a known seed is applied to);
  *   - a quorum job (postQuorum): its claim opens the court's round, drawn
@@ -19,6 +20,10 @@
  *     left out); open votes decide once a side holds more than two thirds
  *     with at least `quorum` voters; the fee and the loser's bond go to the
  *     winners by weight (the quorum lifecycle's gas printed, 4 members);
+ *   - the evaluator's fee on each slot of a task (postSlots); per-unit
+ *     verdicts (verifyUnits): the committed units, the refusals of the
+ *     attack of attack_partial_total (a made-up total), a pro rata
+ *     settlement, and a disputed one won and lost;
  *   - with more eligible validators than seats, the contract's 63 seats are
  *     exactly the ones the embedded ledger's draw (mk_panel_draw_seats) gives
  *     for the same seed and stakes.
@@ -519,6 +524,180 @@ static void test_fee_forfeited(void) {
     CHECK_EQ_U64(balance(&VERIFIER.addr), v0 - 300); /* its bond lost, no fee */
 }
 
+/* The gas of units_task's last postSlots, claimTask and submit. */
+static uint64_t units_gas[3];
+
+/* A task (postSlots, untimed) of `slots` slots, each with budget, stake and
+ * the evaluator's fee, holding `units` units (the last one `last`; 0: units),
+ * judged by VERIFIER; WORKER claims slot 0 (claimTask) and submits. Returns
+ * the task id. */
+static uint64_t units_task(uint64_t slots, uint64_t budget, uint64_t stake, uint64_t fee, uint64_t units,
+                           uint64_t last) {
+    gt_escrow_terms t = {.evaluator = VERIFIER.addr, .expired_at = anvil_now(&C) + 86400, .budget = budget,
+                         .stake = stake, .fee = fee, .desc_hash = {12}};
+    gt_escrow_slots s = {.slots = slots, .batch_items = units, .last_batch_items = last};
+    uint8_t tag[32] = {13};
+    uint64_t id = 0;
+    OK(gt_escrow_post_slots(&C, &ESCROW, &CLIENT, &t, &s, &id, &units_gas[0], &e_));
+    OK(gt_escrow_task_do(&C, &ESCROW, &WORKER, 0, id, &units_gas[1], &e_));
+    OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_SUBMIT, id, tag, &units_gas[2], &e_));
+    return id;
+}
+
+#define VERIFY_UNITS(who, id, acc, total, reason) gt_escrow_verify_units(&C, &ESCROW, who, id, acc, total, reason, \
+                                                                          NULL, &e_)
+
+/* The evaluator's fee on each slot of a task (the ledger's evaluator policy
+ * on a task of several slots): (budget + fee) x slots escrowed; an accepted
+ * slot pays the fee from the escrow, a rejection that stands out of the
+ * stake (the worker settling at once, giving up its dispute); the fee is at
+ * most the stake and none on a task its client judges. */
+static void test_slot_fee(void) {
+    uint8_t tag[32] = {14};
+    gt_escrow_terms bad = {.evaluator = VERIFIER.addr, .expired_at = anvil_now(&C) + 600, .budget = 700, .stake = 300,
+                           .fee = 301};
+    gt_escrow_slots two = {.slots = 2};
+    uint64_t none = 0;
+    REFUSED(gt_escrow_post_slots(&C, &ESCROW, &CLIENT, &bad, &two, &none, NULL, &e_), "stake must cover the fee");
+    bad.fee = 50, bad.evaluator = CLIENT.addr;
+    REFUSED(gt_escrow_post_slots(&C, &ESCROW, &CLIENT, &bad, &two, &none, NULL, &e_), "its client judges has no fee");
+    uint64_t c0 = balance(&CLIENT.addr), w0 = balance(&WORKER.addr), v0 = balance(&VERIFIER.addr);
+    uint64_t j0 = balance(&J[1].addr);
+    uint64_t id = units_task(2, 700, 300, 50, 0, 0);
+    CHECK_EQ_U64(balance(&CLIENT.addr), c0 - 2 * 750);
+    gt_abi_val arg[] = {gt_abi_uint(id + 1)};
+    CHECK_EQ_U64(view_u64(&ESCROW, "feeOf(uint256)", arg, 1, 0), 50);
+    OK(gt_escrow_do(&C, &ESCROW, &VERIFIER, GT_ESCROW_COMPLETE, id, tag, NULL, &e_));
+    CHECK_EQ_U64(balance(&VERIFIER.addr), v0 + 50);
+    CHECK_EQ_U64(balance(&WORKER.addr), w0 + 700);
+    uint8_t max[32];
+    memset(max, 0xff, 32);
+    CHECK_EQ_INT(token_tx(&J[1], "approve(address,uint256)", &ESCROW, 0, max), 0);
+    OK(gt_escrow_task_do(&C, &ESCROW, &J[1], 0, id, NULL, &e_));
+    OK(gt_escrow_do(&C, &ESCROW, &J[1], GT_ESCROW_SUBMIT, id + 1, tag, NULL, &e_));
+    OK(gt_escrow_do(&C, &ESCROW, &VERIFIER, GT_ESCROW_REJECT, id + 1, tag, NULL, &e_));
+    REFUSED(gt_escrow_do(&C, &ESCROW, &CLIENT, GT_ESCROW_FINALIZE, id + 1, NULL, NULL, &e_), "still open");
+    OK(gt_escrow_do(&C, &ESCROW, &J[1], GT_ESCROW_FINALIZE, id + 1, NULL, NULL, &e_)); /* gives up its dispute */
+    CHECK_EQ_U64(balance(&VERIFIER.addr), v0 + 100); /* the fee out of the stake, the bond back */
+    CHECK_EQ_U64(balance(&J[1].addr), j0 - 300);
+    CHECK_EQ_U64(balance(&CLIENT.addr), c0 - 750 + 300 - 50); /* budget and escrowed fee back, the stake less the fee */
+    REFUSED(gt_escrow_do(&C, &ESCROW, &J[1], GT_ESCROW_DISPUTE, id + 1, NULL, NULL, &e_), "no rejection open");
+}
+
+/* Per-unit verdicts (the ledger's task_verify_partial) and the attack of
+ * scenario attack_partial_total: the units are committed at post (a bad
+ * batch refused there), and a verdict's total must be exactly the slot's
+ * units: a made-up total (8 or 2 for a batch of 4, to halve the pay or the
+ * rejected share) is refused, as is a verdict on a job posted without units,
+ * more accepted than total, rejecting units without a reason, or a verdict
+ * by anyone but the evaluator. 3 of 4 accepted: a rejection bonding a
+ * quarter of the stake; the worker settles at once and is paid pro rata
+ * (three quarters of the budget, its stake less a quarter), the client
+ * gets the rest, the evaluator its fee and its bond; the job is final. */
+static void test_units_partial_settle(void) {
+    uint8_t why[32] = {15}, zero[32] = {0};
+    gt_escrow_terms t = {.evaluator = VERIFIER.addr, .expired_at = anvil_now(&C) + 600, .budget = 1000, .stake = 3};
+    gt_escrow_slots s = {.slots = 2, .batch_items = 4};
+    uint64_t none = 0;
+    REFUSED(gt_escrow_post_slots(&C, &ESCROW, &CLIENT, &t, &s, &none, NULL, &e_), "batchItems must be at most");
+    t.stake = 400, s.batch_items = 4, s.last_batch_items = 5;
+    REFUSED(gt_escrow_post_slots(&C, &ESCROW, &CLIENT, &t, &s, &none, NULL, &e_), "lastBatchItems must be 1 to");
+    s.batch_items = 0, s.last_batch_items = 3;
+    REFUSED(gt_escrow_post_slots(&C, &ESCROW, &CLIENT, &t, &s, &none, NULL, &e_), "lastBatchItems needs batchItems");
+    uint64_t c0 = balance(&CLIENT.addr), w0 = balance(&WORKER.addr), v0 = balance(&VERIFIER.addr);
+    uint64_t j0 = balance(&J[1].addr);
+    uint64_t id = units_task(2, 1000, 400, 100, 4, 3), total = 0, acc = 0, g[3], verdict_gas = 0, settle_gas = 0;
+    memcpy(g, units_gas, sizeof units_gas);
+    OK(gt_escrow_units(&C, &ESCROW, id, &total, &acc, &e_));
+    CHECK(total == 4 && acc == 0);
+    OK(gt_escrow_units(&C, &ESCROW, id + 1, &total, &acc, &e_));
+    CHECK(total == 3 && acc == 0); /* the last slot's batch */
+    REFUSED(VERIFY_UNITS(&CLIENT, id, 3, 4, why), "only the evaluator");
+    REFUSED(VERIFY_UNITS(&VERIFIER, id, 4, 8, why), "total must be the units the slot holds");
+    REFUSED(VERIFY_UNITS(&VERIFIER, id, 1, 2, why), "total must be the units the slot holds");
+    REFUSED(VERIFY_UNITS(&VERIFIER, id, 5, 4, why), "more than total");
+    REFUSED(VERIFY_UNITS(&VERIFIER, id, 3, 4, zero), "needs a reason");
+    OK(gt_escrow_verify_units(&C, &ESCROW, &VERIFIER, id, 3, 4, why, &verdict_gas, &e_));
+    CHECK_EQ_U64(balance(&VERIFIER.addr), v0 - 100); /* its bond: the rejected quarter of the stake */
+    OK(gt_escrow_units(&C, &ESCROW, id, &total, &acc, &e_));
+    CHECK(total == 4 && acc == 3);
+    REFUSED(VERIFY_UNITS(&VERIFIER, id, 4, 4, why), "not submitted");
+    REFUSED(gt_escrow_do(&C, &ESCROW, &CLIENT, GT_ESCROW_FINALIZE, id, NULL, NULL, &e_), "still open");
+    OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_FINALIZE, id, NULL, &settle_gas, &e_));
+    CHECK_EQ_U64(balance(&WORKER.addr), w0 + 750 - 100); /* 3/4 of the budget; the stake less the bond's amount */
+    CHECK_EQ_U64(balance(&CLIENT.addr), c0 - 2 * 1100 + 250 + 100);
+    CHECK_EQ_U64(balance(&VERIFIER.addr), v0 + 100); /* the fee; the bond back */
+    gt_escrow_job j;
+    OK(gt_escrow_get(&C, &ESCROW, id, &j, &e_));
+    CHECK_EQ_INT(j.status, GT_ESCROW_COMPLETED); /* final: the accepted units bought, the rest refunded */
+    REFUSED(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_FINALIZE, id, NULL, NULL, &e_), "no rejection waiting");
+    OK(gt_escrow_task_do(&C, &ESCROW, &J[1], 0, id, NULL, &e_)); /* slot 1: 3 units, all good */
+    OK(gt_escrow_do(&C, &ESCROW, &J[1], GT_ESCROW_SUBMIT, id + 1, why, NULL, &e_));
+    REFUSED(VERIFY_UNITS(&VERIFIER, id + 1, 3, 4, why), "total must be the units the slot holds");
+    OK(VERIFY_UNITS(&VERIFIER, id + 1, 3, 3, zero)); /* all accepted: complete(), no reason needed */
+    CHECK_EQ_U64(balance(&J[1].addr), j0 + 1000);
+    CHECK_EQ_U64(balance(&VERIFIER.addr), v0 + 200);
+    uint64_t whole = fee_job(1000, 300, 100, 86400); /* posted without units */
+    REFUSED(VERIFY_UNITS(&VERIFIER, whole, 1, 1, why), "without batchItems");
+    OK(VERIFY_UNITS(&VERIFIER, units_task(1, 30, 30, 0, 3, 0), 0, 3, why)); /* none accepted: reject() */
+    CHECK_EQ_U64(balance(&VERIFIER.addr), v0 + 200 - 30); /* a whole rejection's bond: the stake */
+    OK(gt_escrow_do(&C, &ESCROW, &VERIFIER, GT_ESCROW_COMPLETE, whole, why, NULL, &e_));
+    printf("gas of a per-unit slot settled pro rata: postSlots (2 slots, fee, units) %llu + claimTask %llu + submit "
+           "%llu + verifyUnits (3 of 4) %llu + finalize by the worker %llu\n", (unsigned long long)g[0],
+           (unsigned long long)g[1], (unsigned long long)g[2], (unsigned long long)verdict_gas,
+           (unsigned long long)settle_gas);
+}
+
+/* A per-unit verdict disputed (the worker's claim that every unit was
+ * good): won, the worker is paid in full and the evaluator's bond (the
+ * rejected units' share of the stake, rounded down) goes to the judges by
+ * weight, the rounding to the worker, the fee back to the client; lost, the
+ * worker's bond goes to the judges and the verdict settles pro rata. */
+static void test_units_disputed(void) {
+    uint8_t why[32] = {16};
+    for (int won = 1; won >= 0; won--) {
+        uint64_t c0 = balance(&CLIENT.addr), w0 = balance(&WORKER.addr), v0 = balance(&VERIFIER.addr), a[N_JUDGES],
+                 b[N_JUDGES];
+        for (int i = 0; i < N_JUDGES; i++) a[i] = validator(&J[i].addr, 0), b[i] = balance(&J[i].addr);
+        uint64_t id = units_task(1, 10000000, 5000000, 100, 3, 0), rbond = 5000000 * 2 / 3;
+        OK(VERIFY_UNITS(&VERIFIER, id, 1, 3, why));
+        CHECK_EQ_U64(balance(&VERIFIER.addr), v0 - rbond);
+        OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_DISPUTE, id, NULL, NULL, &e_));
+        CHECK_EQ_INT(anvil_rpc(&C, "anvil_mine", json_pack("[o]", gt_rpc_u64(2))), 0);
+        OK(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_DRAW, id, NULL, &e_));
+        gt_court_case cs;
+        uint64_t voted = 0;
+        for (int i = 0; i < N_JUDGES; i++) {
+            OK(gt_court_get(&C, &COURT, id, &cs, &e_));
+            if (cs.state != GT_COURT_VOTING) break;
+            OK(gt_court_vote_open(&C, &COURT, &J[i], id, won, NULL, &e_));
+            voted += a[i];
+        }
+        OK(gt_court_get(&C, &COURT, id, &cs, &e_));
+        CHECK_EQ_INT(cs.state, GT_COURT_RESOLVED);
+        gt_escrow_job j;
+        OK(gt_escrow_get(&C, &ESCROW, id, &j, &e_));
+        CHECK_EQ_INT(j.status, GT_ESCROW_COMPLETED);
+        uint64_t pot = won ? rbond : 5000000, paid = 0;
+        for (int i = 0; i < N_JUDGES && voted; i++) {
+            uint64_t share = balance(&J[i].addr) - b[i];
+            CHECK(share == 0 || share == (uint64_t)((unsigned __int128)pot * a[i] / voted));
+            paid += share;
+        }
+        CHECK(paid > 0 && paid <= pot);
+        if (won) {
+            CHECK_EQ_U64(balance(&WORKER.addr), w0 + 10000000 + pot - paid); /* in full, the rounding to it */
+            CHECK_EQ_U64(balance(&CLIENT.addr), c0 - 10000000);              /* the fee back */
+            CHECK_EQ_U64(balance(&VERIFIER.addr), v0 - rbond);
+        } else {
+            uint64_t pay = 10000000 / 3; /* floor: the budget's rounding stays with the client, as the judges' */
+            CHECK_EQ_U64(balance(&WORKER.addr), w0 - 5000000 + pay - rbond);
+            CHECK_EQ_U64(balance(&CLIENT.addr), c0 - 10000100 + (10000000 - pay) + rbond + (pot - paid));
+            CHECK_EQ_U64(balance(&VERIFIER.addr), v0 + 100);
+        }
+    }
+}
+
 /* Once the draw block is mined its hash (the seed) is public: until the panel
  * is drawn, no stake may move in or out, nor a case resolve (it moves judges'
  * stake). Before the block, and after the draw, they may. */
@@ -556,6 +735,7 @@ static void test_quorum_lifecycle(void) {
     REFUSED(gt_court_vote_open(&C, &COURT, &CLIENT, id, 0, NULL, &e_), "not on this dispute's panel");
     REFUSED(gt_court_commit(&C, &COURT, v[0], id, 0, NULL, &e_), "open votes only");
     REFUSED(gt_escrow_do(&C, &ESCROW, &CLIENT, GT_ESCROW_COMPLETE, id, tag, NULL, &e_), "only the evaluator");
+    REFUSED(gt_escrow_verify_units(&C, &ESCROW, &VERIFIER, id, 1, 1, tag, NULL, &e_), "votes on whole results");
     gt_escrow_job j;
     for (int i = 0; i < 4; i++) {
         OK(gt_escrow_get(&C, &ESCROW, id, &j, &e_));
@@ -710,6 +890,9 @@ int main(void) {
     RUN(test_timed_fee_rejection_reopens);
     RUN(test_evaluator_fee);
     RUN(test_fee_forfeited);
+    RUN(test_slot_fee);
+    RUN(test_units_partial_settle);
+    RUN(test_units_disputed);
     RUN(test_quorum_lifecycle);
     RUN(test_no_stake_moves_on_a_known_seed);
     RUN(test_drawn_panel_matches_the_ledger);

@@ -9,7 +9,7 @@
  * the timed lifecycle's gas, postTimed's held to the goal too; the packed
  * job's bounds: 64-bit amounts, 40-bit times), tasks of several slots
  * (postSlots, claimTask's lowest open slot and one seat per worker,
- * cancelTask), the rules each caller could try to break, the
+ * cancelTask), a per-unit verdict without a court (settled at once), the rules each caller could try to break, the
  * agent registry, and a Merkle airdrop claimed with a proof from src/fund
  * (once; a second claim and a forged amount refused). Skipped (exit 77) with
  * a message when anvil or the compiled contracts are missing. */
@@ -349,7 +349,7 @@ static void test_subtask(void) {
     CHECK_EQ_U64(balance(&WORKER.addr), w0 - 40 + 1000);
 }
 
-/* A 2-slot task (postSlots, timed) by CLIENT judged by VERIFIER; its id. */
+/* A task of `slots` slots (postSlots, timed) by CLIENT judged by VERIFIER; its id. */
 static uint64_t post_task(uint64_t slots, uint64_t budget, uint64_t stake, uint64_t ttl_s, gt_err *err) {
     gt_escrow_terms t = {.evaluator = VERIFIER.addr, .expired_at = anvil_now(&C) + ttl_s, .budget = budget,
                          .stake = stake};
@@ -369,10 +369,10 @@ static uint64_t post_task(uint64_t slots, uint64_t budget, uint64_t stake, uint6
 static void test_task_slots(void) {
     gt_err err;
     uint64_t c0 = balance(&CLIENT.addr), w0 = balance(&WORKER.addr), w2 = balance(&WORKER2.addr);
-    CHECK_EQ_U64(post_task(1, 100, 10, 3600, &err), 0);
-    CHECK_CONTAINS(err.msg, "2 to 64 slots");
+    CHECK_EQ_U64(post_task(0, 100, 10, 3600, &err), 0);
+    CHECK_CONTAINS(err.msg, "1 to 64 slots");
     CHECK_EQ_U64(post_task(65, 100, 10, 3600, &err), 0);
-    CHECK_CONTAINS(err.msg, "2 to 64 slots");
+    CHECK_CONTAINS(err.msg, "1 to 64 slots");
     uint64_t id = post_task(2, 100, 10, 3600, &err);
     CHECK_MSG(id != 0, "postSlots: %s", err.msg);
     CHECK_EQ_U64(balance(&CLIENT.addr), c0 - 200);
@@ -399,6 +399,28 @@ static void test_task_slots(void) {
     CHECK_EQ_U64(balance(&CLIENT.addr), c0 - 100 + 10);
     CHECK_EQ_INT(TASK_CLAIM(&STRANGER, id), GT_ECHAIN); /* both slots settled */
     CHECK_CONTAINS(err.msg, "taken or settled");
+}
+
+/* A per-unit verdict with no court (contracts/JobEscrow.sol, verifyUnits):
+ * final at once, settled pro rata: 1 of 4 units accepted pays a quarter of
+ * the budget and the stake less three quarters; a task of one slot
+ * (postSlots) is claimed with claimTask. */
+static void test_units_no_court(void) {
+    gt_err err;
+    gt_escrow_terms t = {.evaluator = VERIFIER.addr, .expired_at = anvil_now(&C) + 3600, .budget = 1000, .stake = 400};
+    gt_escrow_slots s = {.slots = 1, .batch_items = 4};
+    uint8_t why[32] = {1};
+    uint64_t id = 0, c0 = balance(&CLIENT.addr), w0 = balance(&WORKER.addr);
+    CHECK_MSG(gt_escrow_post_slots(&C, &ESCROW, &CLIENT, &t, &s, &id, NULL, &err) == 0, "%s", err.msg);
+    REFUSED(&WORKER, CLAIM, id, NULL, "claimed with claimTask");
+    CHECK_MSG(TASK_CLAIM(&WORKER, id) == 0, "%s", err.msg);
+    OK_CALL(&WORKER, SUBMIT, id, "a batch of 4", NULL);
+    CHECK_MSG(gt_escrow_verify_units(&C, &ESCROW, &VERIFIER, id, 1, 4, why, NULL, &err) == 0, "%s", err.msg);
+    CHECK_EQ_U64(balance(&WORKER.addr), w0 + 250 - 300);
+    CHECK_EQ_U64(balance(&CLIENT.addr), c0 - 250 + 300);
+    gt_escrow_job j;
+    CHECK_EQ_INT(gt_escrow_get(&C, &ESCROW, id, &j, &err), 0);
+    CHECK_EQ_INT(j.status, GT_ESCROW_COMPLETED);
 }
 
 /* seatsPerWorker: a client may let one worker take more slots (0 meaning 1,
@@ -735,6 +757,7 @@ int main(void) {
     RUN(test_post_timed_rules);
     RUN(test_task_slots);
     RUN(test_task_seats);
+    RUN(test_units_no_court);
     RUN(test_subtask);
     RUN(test_task_cancel);
     RUN(test_submit_missed_after_expiry);

@@ -15,14 +15,17 @@
  *                 postWithFee with a fee (then setPhases for a timed one),
  *                 then setSeats for a timed task of 1 slot with seatsPerWorker,
  *                 postSubtask(parent's job, ...) for a subtask (a task_post with a parent),
- *                 postSlots(... slots, submitSeconds, verifySeconds) for a
- *                 task of several slots (no fee), postQuorum(... fee,
+ *                 postSlots(... fee, slots, seatsPerWorker, submitSeconds,
+ *                 verifySeconds, batchItems, lastBatchItems) for a task of
+ *                 several slots or one holding units, postQuorum(... fee,
  *                 submitSeconds, verifySeconds, quorum) for a quorum task
  *                 (1 slot, timed; the court is its evaluator)
  *   task_claim -> claim (claimTask of a task of several slots: the contract
  *   picks the lowest open slot); task_submit -> submit(result) of the slot's
  *   job (a quorum task's claim opens the court's round: the runner mines
- *   its draw blocks and draws); task_verify -> complete
+ *   its draw blocks and draws); task_verify_partial -> verifyUnits
+ *   (accepted, total, reason; part accepted: a rejection settled pro rata
+ *   once it stands); task_verify -> complete
  *   (accept) or reject(reason), on a quorum task the court's open vote
  *   (vote(jobId, accept): the deciding vote completes or rejects the job
  *   through the court, a rejection reopening it while its claim window is
@@ -31,10 +34,11 @@
  *   court's draw blocks and draws); dispute_vote -> the court's open vote
  *   (vote(jobId, accept): the deciding vote settles the case at once, as on
  *   the ledger); task_settle ->
- *   finalize() of a rejection past its window (an acceptance was paid by
+ *   finalize() of a rejection past its window, or at once by its worker
+ *   (giving up its dispute; an acceptance was paid by
  *   complete: the settle that follows it has nothing left to do on chain);
  *   task_cancel -> reject by the poster (what ERC-8183 lets a client do),
- *   cancelTask for a task of several slots;
+ *   cancelTask for a task posted with postSlots;
  *   stake / unstake -> the court's stake / requestExit; transfer -> ERC-20
  *   transfer; flood -> its self-transfers, one chain block each, all in the
  *   last block's second; vote_commit ("commit:NAME:ACCEPT:ATTEMPT:SALT") /
@@ -59,7 +63,7 @@
  * what the jobs hold.
  *
  * A rule the contracts do not have stops the scenario at that step, loudly,
- * with the reason (a fee on a multi-slot task, sealed quorum votes, a settled
+ * with the reason (sealed quorum votes, a settled
  * rejection reopening the slot of a task with no submit and verify windows...): the steps before it were
  * compared, the rest are listed as not run on chain. A refusal whose rule
  * only the ledger has (skill or registry names, window bounds, a verdict
@@ -102,6 +106,7 @@ typedef struct job {
     int sealed;       /* a commitment sealed the job's dispute: it closes at the reveal window's end */
     int quorum;       /* a quorum task (postQuorum): the court's round judges it */
     int decided;      /* a quorum round decided the slot (paid at once; the ledger's settle follows) */
+    int task;         /* posted with postSlots (several slots, or units): claimed with claimTask, cancelTask */
 } job;
 
 typedef struct run {
@@ -345,17 +350,15 @@ static const char *post_gap(json_t *spec) {
     if (!json_is_integer(slots) || json_integer_value(slots) < 1 || json_integer_value(slots) > 64)
         return "a task of other than 1 to 64 slots";
     if (get_amount(spec, "fee", &fee)) return "a fee that is not an amount";
-    if (fee && json_integer_value(slots) > 1) return "a fee on a task of several slots: postSlots has none";
     if (get_u64(spec, "quorum") && json_integer_value(slots) > 1)
         return "a quorum task of several slots: postQuorum posts one job";
     if (get_u64(spec, "quorum") && (!get_u64(spec, "submitSeconds") || !get_u64(spec, "verifySeconds")))
         return "a quorum task without both phase windows: postQuorum's jobs are timed";
     if (get_u64(spec, "quorum") && json_object_get(spec, "parent"))
         return "a quorum subtask: postSubtask's jobs have an evaluator";
-    if (json_object_get(spec, "parent") && (json_integer_value(json_object_get(spec, "slots")) > 1 || fee))
-        return "a subtask of several slots or with a fee: postSubtask posts one job without a fee";
-    if (json_object_get(spec, "batchItems") || json_object_get(spec, "lastBatchItems"))
-        return "per-unit (partial) verdicts: JobEscrow judges a job whole";
+    if (json_object_get(spec, "parent") && (json_integer_value(json_object_get(spec, "slots")) > 1 || fee ||
+                                            json_object_get(spec, "batchItems")))
+        return "a subtask of several slots, with a fee or with units: postSubtask posts one job without them";
     return NULL;
 }
 
@@ -371,8 +374,11 @@ static const char *item_gap(run *r, json_t *it) {
     for (size_t i = 0; msg && i < sizeof GAPS / sizeof GAPS[0]; i++)
         if (strstr(msg, GAPS[i].says)) return GAPS[i].why;
     if (!strcmp(type, "task_post")) return post_gap(spec);
+    if (!strcmp(type, "task_verify_partial") && msg && strstr(msg, "does not match"))
+        return "a verdict naming another result than the submitted one: JobEscrow's verifyUnits carries a reason, "
+               "not the result";
     if (!strcmp(type, "task_submit") || !strcmp(type, "task_verify") || !strcmp(type, "task_settle") ||
-        !strcmp(type, "task_dispute")) {
+        !strcmp(type, "task_dispute") || !strcmp(type, "task_verify_partial")) {
         const char *task = json_string_value(json_object_get(spec, "task"));
         if (r && !find_job(r, task)) return "a task the runner did not post";
         if (r && !find_slot(r, task, get_u64(spec, "slot"))) return "a slot the task does not have";
@@ -392,8 +398,8 @@ static const char *item_gap(run *r, json_t *it) {
     if ((!strcmp(type, "dispute_vote") || !strcmp(type, "vote_commit") || !strcmp(type, "vote_reveal")) && r &&
         !find_slot(r, json_string_value(json_object_get(spec, "task")), get_u64(spec, "slot")))
         return "a slot the task does not have";
-    if (!strcmp(type, "task_verify_partial")) return "per-unit (partial) verdicts: JobEscrow judges a job whole";
-    static const char *const mapped[] = {"task_post", "task_claim", "task_submit", "task_verify", "task_settle",
+    static const char *const mapped[] = {"task_post", "task_claim", "task_submit", "task_verify",
+                                         "task_verify_partial", "task_settle",
                                          "task_dispute", "task_cancel", "stake", "unstake", "transfer",
                                          "dispute_vote", "vote_commit", "vote_reveal"};
     for (size_t i = 0; i < sizeof mapped / sizeof mapped[0]; i++)
@@ -411,7 +417,7 @@ static const char *settle_gap(run *r, json_t *it, job *jb, uint64_t t) {
     json_t *e = json_object_get(it, "expect");
     const char *type = json_string_value(json_object_get(json_object_get(it, "action"), "type"));
     if (!jb || gt_escrow_get(&C, &r->escrow, jb->id, &j, NULL)) return NULL;
-    if (!strcmp(type, "task_cancel") && !e && jb->slots == 1 && !gt_addr_eq(&j.client, &j.evaluator))
+    if (!strcmp(type, "task_cancel") && !e && !jb->task && !gt_addr_eq(&j.client, &j.evaluator))
         return "a poster's cancel of a funded task another evaluator judges: JobEscrow gives the budget back only "
                "after expiry (claimRefund)";
     if (!strcmp(type, "dispute_vote") && !e && j.status == GT_ESCROW_DISPUTED && reopens(jb, t))
@@ -441,11 +447,15 @@ static int do_post(run *r, party *a, json_t *spec, uint64_t t, const char *save,
     uint64_t slots = get_u64(spec, "slots");
     int timed = save && submit_s && verify_s;
     uint64_t quorum = get_u64(spec, "quorum");
-    gt_escrow_slots ts = {slots, get_u64(spec, "seatsPerWorker"), timed ? submit_s : 0, timed ? verify_s : 0};
+    gt_escrow_slots ts = {slots, get_u64(spec, "seatsPerWorker"), timed ? submit_s : 0, timed ? verify_s : 0,
+                          get_u64(spec, "batchItems"), get_u64(spec, "lastBatchItems")};
     tm.expired_at = r->base + (close - GENESIS_TIME);
     const char *parent = json_string_value(json_object_get(spec, "parent"));
     job *pj = parent ? find_job(r, parent) : NULL;
     if (parent && !pj) return gt_err_set(err, GT_EINVAL, "task_post: the parent %s is not a task of the file", parent);
+    /* A task of several slots, or one holding units, is postSlots' (a quorum task's units are the ledger's
+     * view only: a quorum votes on whole results on both backends). */
+    int task = !quorum && !pj && (slots > 1 || ts.batch_items || ts.last_batch_items);
     int rc = 0;
     if (quorum) {
         memset(&tm.evaluator, 0, sizeof tm.evaluator); /* the court's panel judges */
@@ -453,7 +463,7 @@ static int do_post(run *r, party *a, json_t *spec, uint64_t t, const char *save,
     } else
         rc = pj        ? gt_escrow_post_subtask(&C, &r->escrow, &a->ca, pj->id, &tm, timed ? submit_s : 0,
                                                 timed ? verify_s : 0, &id, NULL, err)
-             : slots > 1 ? gt_escrow_post_slots(&C, &r->escrow, &a->ca, &tm, &ts, &id, NULL, err)
+             : task     ? gt_escrow_post_slots(&C, &r->escrow, &a->ca, &tm, &ts, &id, NULL, err)
              : tm.fee   ? gt_escrow_post_fee(&C, &r->escrow, &a->ca, &tm, &id, NULL, err)
              : timed ? gt_escrow_post_timed(&C, &r->escrow, &a->ca, &tm, submit_s, verify_s, &id, NULL, err)
                      : gt_escrow_post_for(&C, &r->escrow, &a->ca, &tm.provider, &tm.evaluator, tm.expired_at,
@@ -468,12 +478,12 @@ static int do_post(run *r, party *a, json_t *spec, uint64_t t, const char *save,
         snprintf(jb->tag, sizeof jb->tag, "%s", save);
         jb->id = id + i, jb->claim_close = close, jb->slot = (int)i, jb->slots = (int)slots;
         jb->submit_s = submit_s, jb->verify_s = verify_s, jb->timed = timed, jb->seats = ts.seats_per_worker;
-        jb->quorum = quorum != 0;
+        jb->quorum = quorum != 0, jb->task = task;
     }
-    if (timed && tm.fee && slots == 1 && !quorum && /* postTimed, postQuorum or postSlots made the others timed */
+    if (timed && tm.fee && !task && !quorum && /* postTimed, postQuorum or postSlots made the others timed */
         (rc = gt_escrow_set_phases(&C, &r->escrow, &a->ca, id, jb->submit_s, jb->verify_s, NULL, err)))
         return rc;
-    if (timed && slots == 1 && ts.seats_per_worker > 1) /* seats of a 1-slot task: setSeats (postSlots takes them) */
+    if (timed && !task && ts.seats_per_worker > 1) /* seats of a 1-slot job: setSeats (postSlots takes them) */
         return gt_escrow_set_seats(&C, &r->escrow, &a->ca, id, ts.seats_per_worker, NULL, err);
     return 0;
 }
@@ -509,7 +519,9 @@ static int do_settle(run *r, party *a, job *jb, gt_err *err) {
         return 0;
     }
     if (j.status == GT_ESCROW_COMPLETED && !jb->settled_seen && !jb->quorum) return jb->settled_seen = 1, 0;
-    return gt_escrow_do(&C, &r->escrow, &a->ca, GT_ESCROW_FINALIZE, jb->id, NULL, NULL, err);
+    rc = gt_escrow_do(&C, &r->escrow, &a->ca, GT_ESCROW_FINALIZE, jb->id, NULL, NULL, err);
+    /* (a per-unit verdict that accepted part of the units completes the job pro rata: the ledger's PAID) */
+    return rc ? rc : court_closed(r, jb, err);
 }
 
 /* A dispute: the ledger fixes its panel when the dispute opens; the court
@@ -574,7 +586,7 @@ static int do_reveal(run *r, party *a, job *jb, json_t *spec, gt_err *err) {
 /* A task_claim: claim() of a job, claimTask() of a task of several slots (the
  * contract picks the slot: the one now claimed by a, a's only seat on it). */
 static int do_claim(run *r, party *a, job *jb, uint64_t t, gt_err *err) {
-    if (jb->slots == 1) {
+    if (!jb->task) {
         int rc = gt_escrow_do(&C, &r->escrow, &a->ca, GT_ESCROW_CLAIM, jb->id, NULL, NULL, err);
         if (!rc) jb->claim_t = t;
         if (rc || !jb->quorum) return rc;
@@ -631,11 +643,17 @@ static int play(run *r, json_t *it, uint64_t t, gt_err *err) {
         return gt_escrow_do(&C, &r->escrow, &a->ca, accept ? GT_ESCROW_COMPLETE : GT_ESCROW_REJECT, jb->id, tag, NULL,
                             err);
     }
+    if (!strcmp(type, "task_verify_partial")) {
+        if (get_b32(spec, "reason", tag)) return gt_err_set(err, GT_EINVAL, "a bad reason");
+        json_t *acc = json_object_get(spec, "accepted"), *tot = json_object_get(spec, "total");
+        return gt_escrow_verify_units(&C, &r->escrow, &a->ca, jb->id, (uint64_t)json_integer_value(acc),
+                                      (uint64_t)json_integer_value(tot), tag, NULL, err);
+    }
     if (!strcmp(type, "task_dispute")) return do_dispute(r, a, jb, err);
     if (!strcmp(type, "dispute_vote")) return do_vote(r, a, jb, spec, err);
     if (!strcmp(type, "vote_commit")) return do_commit(r, a, jb, spec, err);
     if (!strcmp(type, "vote_reveal")) return do_reveal(r, a, jb, spec, err);
-    if (!strcmp(type, "task_cancel") && jb->slots > 1)
+    if (!strcmp(type, "task_cancel") && jb->task)
         return gt_escrow_task_do(&C, &r->escrow, &a->ca, 1, jb->id, NULL, err);
     if (!strcmp(type, "task_cancel")) {
         gt_keccak256("cancelled", 9, tag);
@@ -724,6 +742,16 @@ static int held(run *r, uint64_t id, const gt_escrow_job *j, int *appeal) {
            *appeal;
 }
 
+/* The rejecter's bond the escrow holds for a job under appeal or dispute:
+ * the stake, or a per-unit verdict's rejected units' share of it. */
+static uint64_t rejection_bond(run *r, uint64_t id, const gt_escrow_job *j) {
+    uint64_t total = 0, accepted = 0;
+    gt_err err;
+    if (gt_escrow_units(&C, &r->escrow, id, &total, &accepted, &err)) FAIL(r, "unitsOf: %s", err.msg);
+    if (!accepted || accepted >= total) return j->stake;
+    return (uint64_t)((unsigned __int128)j->stake * (total - accepted) / total);
+}
+
 /* What the escrow holds for who (NULL: for everyone). */
 static uint64_t escrow_holds(run *r, const gt_addr *who) {
     uint64_t sum = 0;
@@ -737,7 +765,7 @@ static uint64_t escrow_holds(run *r, const gt_addr *who) {
         if (!who || gt_addr_eq(who, &j.client)) sum += j.budget + fee_of(r, r->jobs[i].id);
         if (j.claimed && (!who || gt_addr_eq(who, &j.provider)))
             sum += j.stake * (j.status == GT_ESCROW_DISPUTED ? 2 : 1);
-        if (bonds && (!who || gt_addr_eq(who, &j.evaluator))) sum += j.stake;
+        if (bonds && (!who || gt_addr_eq(who, &j.evaluator))) sum += rejection_bond(r, r->jobs[i].id, &j);
     }
     return sum;
 }
@@ -777,7 +805,7 @@ static void view_of(run *r, job *jb, const gt_escrow_job *j, const char **status
                     uint64_t *bond) {
     int appeal, h = held(r, jb->id, j, &appeal);
     *escrow = h ? j->budget + fee_of(r, jb->id) : 0;
-    *bond = appeal ? j->stake : 0;
+    *bond = appeal ? rejection_bond(r, jb->id, j) : 0;
     *status = h ? (r->last_t >= jb->claim_close ? "expired" : "open") : "complete";
     switch (j->status) {
     case GT_ESCROW_FUNDED: *state = j->claimed ? "claimed" : "open"; break;
@@ -845,7 +873,7 @@ static int task_view_of(run *r, job *jb, task_view *tv) {
         tv->escrow += escrow;
         if (strcmp(status, "complete") && !strcmp(tv->status, "complete")) tv->status = status;
     }
-    if (jb->slots > 1) {
+    if (jb->task) {
         gt_abi_val a[] = {gt_abi_uint(jb->id)};
         if (view_u64(r, &r->escrow, "tasks(uint256)", a, 1, 1)) tv->status = "cancelled";
     }
