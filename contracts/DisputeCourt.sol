@@ -71,8 +71,18 @@
 //   - a reopened job's next claim opens a fresh round: a round's case, seats
 //     and events are keyed jobId | round << 160 (caseKey; a dispute's by its
 //     jobId), and the calls taking a jobId act on its latest round;
-//   - sealed votes (commit) are refused on a quorum round (the ledger has
-//     them: its verify window is then followed by a reveal window).
+//   - or members seal their votes (commit.c's verify round): commit in the
+//     verify window, bonding as a vote does; the first commitment seals the
+//     round (open votes refused from then on), adds a reveal window of
+//     revealWindowS after the verify deadline, and has the escrow leave the
+//     job's verdict to the court (setVerifyDue: no verify deadline of its
+//     own). A member reveals after the verify deadline, or once every member
+//     committed or voted, before the reveal deadline; the reveal that leaves
+//     nothing sealed decides the round when a side decides. At the reveal
+//     deadline anyone calls closeUnjudged: the revealed votes are tallied
+//     (a side deciding settles the round, an unrevealed commitment absent
+//     and its bond paid to the winners like a losing vote's), else the court
+//     times the job out at the escrow (everyone refunded, bonds freed).
 pragma solidity 0.8.37;
 
 interface IERC20Court {
@@ -89,6 +99,9 @@ interface IEscrowCourt {
     function reject(uint256 jobId, bytes32 reason, bytes calldata) external;
     // Claims of the job that ended with the job reopened, per worker.
     function hadSeat(uint256 jobId, address worker) external view returns (uint256);
+    // A sealed quorum round moves the job's verify deadline (see commit, closeUnjudged).
+    function setVerifyDue(uint256 jobId, uint256 due) external;
+    function timeout(uint256 jobId) external;
 }
 
 contract DisputeCourt {
@@ -312,18 +325,27 @@ contract DisputeCourt {
         c.revealEnd = uint64(endS);
     }
 
-    // Anyone, after a quorum round's vote window closed with no decision (the
-    // escrow's timeout refunded the job): the voters' bonds are freed.
+    // Anyone, after a quorum round's vote closed with no decision: the
+    // voters' bonds are freed. An open round closes at the verify deadline
+    // (the escrow's timeout refunds the job). A sealed one closes at its
+    // reveal deadline, its revealed votes tallied first (the ledger's
+    // verify_deadline): a side that decides settles the round; else the
+    // court times the job out at the escrow, which left it the deadline.
     function closeUnjudged(uint256 jobId) external {
         noSeedPending();
         jobId = caseKey(jobId);
         Case storage c = cases[jobId];
         require(c.quorum != 0 && (c.state == CaseState.Voting || c.state == CaseState.Drawing),
                 "court: no open quorum round");
-        require(c.commitEnd != 0 && block.timestamp >= c.commitEnd, "court: the round's vote is still open");
+        require(c.commitEnd != 0 && block.timestamp >= c.revealEnd, "court: the round's vote is still open");
+        if (c.isSealed && decideRound(jobId, c)) return;
         c.state = CaseState.Resolved;
         emit RoundClosedUnjudged(jobId);
         releaseAll(jobId);
+        if (c.isSealed) {
+            IEscrowCourt(escrow).setVerifyDue(jobId & JOB_MASK, block.timestamp);
+            IEscrowCourt(escrow).timeout(jobId & JOB_MASK);
+        }
     }
 
     // Anyone: draws the panel once its block is mined (see the header).
@@ -351,14 +373,21 @@ contract DisputeCourt {
         emit PanelDrawn(jobId, seed, c.members, panel, c.commitEnd, c.revealEnd);
     }
 
+    // A sealed vote on a dispute, or on a quorum job's latest round (see the
+    // header); the commitment is commitmentOf(accept, salt, judge, case key).
     function commit(uint256 jobId, bytes32 commitment) external {
         Case storage c = cases[jobId];
-        if (c.state != CaseState.Voting) // (a quorum job's cases[jobId] is empty: its rounds are keyed by caseKey)
-            require(roundOf[jobId] == 0, "court: a quorum round takes open votes only (vote)");
+        if (c.state == CaseState.None) c = cases[jobId = caseKey(jobId)]; // a quorum job's latest round
         (Seat storage s, uint256 bond) = bondSeat(jobId, c);
         s.vote = Vote.Committed;
         s.commitment = commitment;
-        if (!c.isSealed) c.isSealed = true;
+        if (!c.isSealed) {
+            c.isSealed = true;
+            if (jobId > JOB_MASK) { // a quorum round's key (no slot read): a reveal window follows its verify window
+                c.revealEnd = uint64(c.commitEnd + revealWindowS);
+                IEscrowCourt(escrow).setVerifyDue(jobId & JOB_MASK, type(uint40).max);
+            }
+        }
         emit VoteCommitted(jobId, msg.sender, commitment, bond);
     }
 
@@ -373,19 +402,19 @@ contract DisputeCourt {
         emit VoteCommitted(jobId, msg.sender, bytes32(0), bond);
         count(jobId, c, s, accept);
         if (c.quorum != 0) {
-            int256 side = quorumSide(c);
-            if (side >= 0) {
-                noSeedPending();
-                settleRound(jobId, c, side == 1);
-            }
+            decideRound(jobId, c);
         } else if (decided(c)) {
             noSeedPending();
             settle(jobId, c);
         }
     }
 
+    // Opens the sender's own commitment. On a quorum round, the reveal that
+    // leaves nothing sealed decides it when a side decides (the ledger's
+    // reveal_quorum); a dispute's keeper calls resolve.
     function reveal(uint256 jobId, bool accept, bytes32 salt) external {
         Case storage c = cases[jobId];
+        if (c.state == CaseState.None) c = cases[jobId = caseKey(jobId)]; // a quorum job's latest round
         require(c.state == CaseState.Voting, "court: the case is not voting");
         require(block.timestamp >= c.commitEnd || c.commits == c.members,
                 "court: reveals open when the commit window closes (or every member committed)");
@@ -395,6 +424,7 @@ contract DisputeCourt {
         require(commitmentOf(accept, salt, msg.sender, jobId) == s.commitment,
                 "court: accept and salt do not open your commitment");
         count(jobId, c, s, accept);
+        if (jobId > JOB_MASK && c.reveals == c.commits) decideRound(jobId, c); // (a quorum round's key)
     }
 
     // Anyone, once the case can close: settles judges and parties.
@@ -591,6 +621,15 @@ contract DisputeCourt {
                  : c.rejectW > c.acceptW ? int256(0) : -1;
         if (d < 0 || (d == 1 ? c.acceptN : c.rejectN) < c.quorum) return -1;
         return d;
+    }
+
+    // Settles a quorum round when a side decides it (quorumSide); false when none does.
+    function decideRound(uint256 jobId, Case storage c) private returns (bool) {
+        int256 side = quorumSide(c);
+        if (side < 0) return false;
+        noSeedPending();
+        settleRound(jobId, c, side == 1);
+        return true;
     }
 
     function bondOf(uint256 jobId, address judge) private view returns (uint256 bond) {

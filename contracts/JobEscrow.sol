@@ -73,6 +73,9 @@
 //     while the claim window (expiredAt) is open the job reopens to other
 //     workers with its escrowed fee for the next round (the ledger's slot
 //     reopening), else it ends with budget and fee back to the client.
+//     A sealed round (the court's commit and reveal) runs past the verify
+//     deadline: the court moves it (setVerifyDue) and gives the verdict, or
+//     the timeout, itself at the reveal deadline.
 //   - per-unit verdicts (verifyUnits, the embedded ledger's
 //     task_verify_partial): the evaluator of a slot posted with units names
 //     accepted of its total units (total exactly the committed units;
@@ -485,6 +488,18 @@ contract JobEscrow {
             return unwind(jobId, j, true, false);
         }
         reopen(jobId, j, false);
+    }
+
+    // The court, on a submitted quorum job whose round a commitment sealed:
+    // the verify deadline becomes `due`. Never (2^40 - 1) while the court's
+    // reveal window follows the verify window (the court gives the verdict);
+    // the time of the close when the sealed round ended undecided, so that
+    // the court's timeout call refunds the job.
+    function setVerifyDue(uint256 jobId, uint256 due) external {
+        Job storage j = known(jobId);
+        require(msg.sender == address(court) && isSet(j, QUORUM) && j.status == Status.Submitted,
+                "escrow: only the court, on a submitted quorum job");
+        j.due = uint40(due);
     }
 
     // Makes a funded, unclaimed job naming no provider a timed one: each claim

@@ -63,8 +63,15 @@ static void be256(uint64_t v, uint8_t out[32]) {
     for (int i = 0; i < 8; i++) out[31 - i] = (uint8_t)(v >> (8 * i));
 }
 
-void gt_court_commitment(int accept, const uint8_t salt[32], const gt_addr *judge, const gt_addr *court,
-                         uint64_t chain_id, uint64_t job_id, uint8_t out[32]) {
+/* The case key as the EVM's word: jobId | round << 160 (DisputeCourt.caseKey; round 0 is a dispute's, the
+ * jobId alone). */
+static void case_key(uint64_t job_id, uint32_t round, uint8_t out[32]) {
+    be256(job_id, out);
+    for (int i = 0; i < 4; i++) out[11 - i] = (uint8_t)(round >> (8 * i)); /* bits 160..191 */
+}
+
+void gt_court_round_commitment(int accept, const uint8_t salt[32], const gt_addr *judge, const gt_addr *court,
+                               uint64_t chain_id, uint64_t job_id, uint32_t round, uint8_t out[32]) {
     /* abi.encodePacked(uint8, bytes32, address, address, uint256, uint256) */
     uint8_t pre[1 + 32 + 20 + 20 + 32 + 32];
     pre[0] = accept ? 1 : 0;
@@ -72,11 +79,17 @@ void gt_court_commitment(int accept, const uint8_t salt[32], const gt_addr *judg
     memcpy(pre + 33, judge->b, 20);
     memcpy(pre + 53, court->b, 20);
     be256(chain_id, pre + 73);
-    be256(job_id, pre + 105);
+    case_key(job_id, round, pre + 105);
     gt_keccak256(pre, sizeof pre, out);
 }
 
-void gt_court_salt(const gt_key *k, const gt_addr *court, uint64_t chain_id, uint64_t job_id, uint8_t out[32]) {
+void gt_court_commitment(int accept, const uint8_t salt[32], const gt_addr *judge, const gt_addr *court,
+                         uint64_t chain_id, uint64_t job_id, uint8_t out[32]) {
+    gt_court_round_commitment(accept, salt, judge, court, chain_id, job_id, 0, out);
+}
+
+void gt_court_round_salt(const gt_key *k, const gt_addr *court, uint64_t chain_id, uint64_t job_id, uint32_t round,
+                         uint8_t out[32]) {
     static const char tag[] = "gotong court vote salt v1";
     uint8_t w[32];
     gt_keccak h;
@@ -86,16 +99,20 @@ void gt_court_salt(const gt_key *k, const gt_addr *court, uint64_t chain_id, uin
     gt_keccak_update(&h, court->b, 20);
     be256(chain_id, w);
     gt_keccak_update(&h, w, 32);
-    be256(job_id, w);
+    case_key(job_id, round, w);
     gt_keccak_update(&h, w, 32);
     gt_keccak_final(&h, out);
 }
 
-int gt_court_commit(gt_chain *c, const gt_addr *court, gt_chain_account *a, uint64_t job_id, int accept,
-                    uint64_t *gas, gt_err *err) {
+void gt_court_salt(const gt_key *k, const gt_addr *court, uint64_t chain_id, uint64_t job_id, uint8_t out[32]) {
+    gt_court_round_salt(k, court, chain_id, job_id, 0, out);
+}
+
+int gt_court_commit_round(gt_chain *c, const gt_addr *court, gt_chain_account *a, uint64_t job_id, uint32_t round,
+                          int accept, uint64_t *gas, gt_err *err) {
     uint8_t salt[32], h[32];
-    gt_court_salt(&a->key, court, c->chain_id, job_id, salt);
-    gt_court_commitment(accept, salt, &a->addr, court, c->chain_id, job_id, h);
+    gt_court_round_salt(&a->key, court, c->chain_id, job_id, round, salt);
+    gt_court_round_commitment(accept, salt, &a->addr, court, c->chain_id, job_id, round, h);
     gt_abi_val args[] = {gt_abi_uint(job_id), gt_abi_bytes32(h)};
     gt_chain_receipt r = {0};
     int rc = gt_chain_invoke(c, court, a, "commit(uint256,bytes32)", args, 2, &r, gas, err);
@@ -103,15 +120,25 @@ int gt_court_commit(gt_chain *c, const gt_addr *court, gt_chain_account *a, uint
     return rc;
 }
 
-int gt_court_reveal(gt_chain *c, const gt_addr *court, gt_chain_account *a, uint64_t job_id, int accept,
-                    uint64_t *gas, gt_err *err) {
+int gt_court_reveal_round(gt_chain *c, const gt_addr *court, gt_chain_account *a, uint64_t job_id, uint32_t round,
+                          int accept, uint64_t *gas, gt_err *err) {
     uint8_t salt[32];
-    gt_court_salt(&a->key, court, c->chain_id, job_id, salt);
+    gt_court_round_salt(&a->key, court, c->chain_id, job_id, round, salt);
     gt_abi_val args[] = {gt_abi_uint(job_id), gt_abi_bool(accept), gt_abi_bytes32(salt)};
     gt_chain_receipt r = {0};
     int rc = gt_chain_invoke(c, court, a, "reveal(uint256,bool,bytes32)", args, 3, &r, gas, err);
     gt_chain_receipt_free(&r);
     return rc;
+}
+
+int gt_court_commit(gt_chain *c, const gt_addr *court, gt_chain_account *a, uint64_t job_id, int accept,
+                    uint64_t *gas, gt_err *err) {
+    return gt_court_commit_round(c, court, a, job_id, 0, accept, gas, err);
+}
+
+int gt_court_reveal(gt_chain *c, const gt_addr *court, gt_chain_account *a, uint64_t job_id, int accept,
+                    uint64_t *gas, gt_err *err) {
+    return gt_court_reveal_round(c, court, a, job_id, 0, accept, gas, err);
 }
 
 /* vote(jobId, accept): an open vote, bonded like a commitment; the court
@@ -149,6 +176,18 @@ int gt_court_get(gt_chain *c, const gt_addr *court, uint64_t job_id, gt_court_ca
         return gt_err_set(err, GT_EINVAL, "getCase: state %llu unknown", (unsigned long long)w[0]);
     *out = (gt_court_case){(gt_court_state)w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]};
     return 0;
+}
+
+int gt_court_round_of(gt_chain *c, const gt_addr *court, uint64_t job_id, uint32_t *round, gt_err *err) {
+    gt_abi_val args[] = {gt_abi_uint(job_id)};
+    gt_buf res = GT_BUF_INIT;
+    uint64_t v = 0;
+    int rc = view(c, court, "roundOf(uint256)", args, 1, &res, err);
+    if (!rc) rc = gt_abi_get_u64(res.data, res.len, 0, &v, err);
+    gt_buf_free(&res);
+    if (!rc && v > UINT32_MAX) rc = gt_err_set(err, GT_EINVAL, "roundOf: %llu over 2^32 - 1", (unsigned long long)v);
+    if (!rc) *round = (uint32_t)v;
+    return rc;
 }
 
 int gt_court_seat(gt_chain *c, const gt_addr *court, uint64_t job_id, const gt_addr *judge, uint64_t *weight,

@@ -39,7 +39,8 @@ typedef enum gt_court_step {
     GT_COURT_WITHDRAW,/* withdraw(): the number is ignored */
     GT_COURT_DRAW,    /* draw(jobId) */
     GT_COURT_RESOLVE, /* resolve(jobId) */
-    GT_COURT_CLOSE_UNJUDGED, /* closeUnjudged(jobId): a quorum round past its window, undecided */
+    GT_COURT_CLOSE_UNJUDGED, /* closeUnjudged(jobId): a quorum round past its window, undecided; a sealed one at
+                                its reveal deadline, decided by its revealed votes or timed out at the escrow */
 } gt_court_step;
 
 /* Deploys DisputeCourt(token, windows) and JobEscrow(token, court) from the
@@ -58,6 +59,20 @@ int gt_court_commit(gt_chain *c, const gt_addr *court, gt_chain_account *a, uint
                     uint64_t *gas, gt_err *err);
 int gt_court_reveal(gt_chain *c, const gt_addr *court, gt_chain_account *a, uint64_t job_id, int accept,
                     uint64_t *gas, gt_err *err);
+/* The same on round `round` of a quorum job (roundOf after its claim): the commitment and the salt are over the
+ * round's case key jobId | round << 160 (DisputeCourt.caseKey), so a judge's vote on one round opens on no other;
+ * round 0 is a dispute's key (the functions above). The court takes the sealed votes of a quorum job's latest round
+ * in its verify window and the reveals after it (DisputeCourt.sol's header). */
+void gt_court_round_commitment(int accept, const uint8_t salt[32], const gt_addr *judge, const gt_addr *court,
+                               uint64_t chain_id, uint64_t job_id, uint32_t round, uint8_t out[32]);
+void gt_court_round_salt(const gt_key *k, const gt_addr *court, uint64_t chain_id, uint64_t job_id, uint32_t round,
+                         uint8_t out[32]);
+int gt_court_commit_round(gt_chain *c, const gt_addr *court, gt_chain_account *a, uint64_t job_id, uint32_t round,
+                          int accept, uint64_t *gas, gt_err *err);
+int gt_court_reveal_round(gt_chain *c, const gt_addr *court, gt_chain_account *a, uint64_t job_id, uint32_t round,
+                          int accept, uint64_t *gas, gt_err *err);
+/* roundOf(jobId): the rounds a quorum job has opened (its claims; 0 for a job no quorum judges). */
+int gt_court_round_of(gt_chain *c, const gt_addr *court, uint64_t job_id, uint32_t *round, gt_err *err);
 /* vote(jobId, accept) in the clear (the ledger's dispute_vote): refused once a
  * commitment sealed the case; settles the case when it decides it. */
 int gt_court_vote_open(gt_chain *c, const gt_addr *court, gt_chain_account *a, uint64_t job_id, int accept,

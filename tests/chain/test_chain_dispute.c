@@ -20,6 +20,14 @@
  *     left out); open votes decide once a side holds more than two thirds
  *     with at least `quorum` voters; the fee and the loser's bond go to the
  *     winners by weight (the quorum lifecycle's gas printed, 4 members);
+ *   - a quorum round's sealed votes (the ledger's verify round): the first
+ *     commitment refuses open votes and moves the escrow's verify deadline
+ *     to the court; a commitment copied byte for byte cannot be revealed by
+ *     the copier (the voter is in the preimage) and is slashed to the
+ *     winners when the revealed stake decides at the reveal deadline (the
+ *     sealed lifecycle's gas printed); the reveal that leaves nothing sealed
+ *     decides early; undecided at the reveal deadline, the court times the
+ *     job out (everyone refunded, bonds freed);
  *   - the evaluator's fee on each slot of a task (postSlots); per-unit
  *     verdicts (verifyUnits): the committed units, the refusals of the
  *     attack of attack_partial_total (a made-up total), a pro rata
@@ -733,7 +741,6 @@ static void test_quorum_lifecycle(void) {
     REFUSED(gt_court_vote_open(&C, &COURT, v[0], id, 0, NULL, &e_), "commit window has closed"); /* nothing submitted */
     OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_SUBMIT, id, tag, &g[3], &e_));
     REFUSED(gt_court_vote_open(&C, &COURT, &CLIENT, id, 0, NULL, &e_), "not on this dispute's panel");
-    REFUSED(gt_court_commit(&C, &COURT, v[0], id, 0, NULL, &e_), "open votes only");
     REFUSED(gt_escrow_do(&C, &ESCROW, &CLIENT, GT_ESCROW_COMPLETE, id, tag, NULL, &e_), "only the evaluator");
     REFUSED(gt_escrow_verify_units(&C, &ESCROW, &VERIFIER, id, 1, 1, tag, NULL, &e_), "votes on whole results");
     gt_escrow_job j;
@@ -762,6 +769,178 @@ static void test_quorum_lifecycle(void) {
     printf("gas per quorum lifecycle (4 members, all vote): %llu = postQuorum %llu + claim %llu + draw %llu + submit "
            "%llu + 4 votes %llu\n", (unsigned long long)total, (unsigned long long)g[0], (unsigned long long)g[1],
            (unsigned long long)g[2], (unsigned long long)g[3], (unsigned long long)vote_gas);
+}
+
+/* commit(jobId, h) of given bytes, as a copier sends another judge's commitment. */
+static int raw_commit(gt_chain_account *a, uint64_t id, const uint8_t h[32], uint64_t *gas, gt_err *err) {
+    gt_abi_val args[] = {gt_abi_uint(id), gt_abi_bytes32(h)};
+    gt_chain_receipt r = {0};
+    int rc = gt_chain_invoke(&C, &COURT, a, "commit(uint256,bytes32)", args, 2, &r, gas, err);
+    gt_chain_receipt_free(&r);
+    return rc;
+}
+
+/* reveal(jobId, accept, salt) with a given salt (a copier replays the salt it saw). */
+static int raw_reveal(gt_chain_account *a, uint64_t id, int accept, const uint8_t salt[32], gt_err *err) {
+    gt_abi_val args[] = {gt_abi_uint(id), gt_abi_bool(accept), gt_abi_bytes32(salt)};
+    gt_chain_receipt r = {0};
+    int rc = gt_chain_invoke(&C, &COURT, a, "reveal(uint256,bool,bytes32)", args, 3, &r, NULL, err);
+    gt_chain_receipt_free(&r);
+    return rc;
+}
+
+/* A quorum job (quorum 2, verify window 600 s) claimed, drawn and submitted:
+ * its id; g (5 words) gets the gas of post, claim, draw and submit. */
+static uint64_t submitted_quorum_job(uint64_t stake, uint64_t fee, uint64_t *g) {
+    uint8_t desc[32], tag[32];
+    gt_keccak256("a sealed quorum job", 19, desc);
+    gt_keccak256("result", 6, tag);
+    gt_escrow_terms tm = {.expired_at = anvil_now(&C) + 86400, .budget = 1000, .stake = stake, .fee = fee};
+    memcpy(tm.desc_hash, desc, 32);
+    uint64_t id = 0;
+    OK(gt_escrow_post_quorum(&C, &ESCROW, &CLIENT, &tm, 600, 600, 2, &id, &g[0], &e_));
+    OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_CLAIM, id, NULL, &g[1], &e_));
+    CHECK_EQ_INT(anvil_rpc(&C, "anvil_mine", json_pack("[o]", gt_rpc_u64(2))), 0);
+    OK(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_DRAW, id, &g[2], &e_));
+    OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_SUBMIT, id, tag, &g[3], &e_));
+    return id;
+}
+
+/* The copy attack on a quorum round, as attack_copy_quorum_vote plays it:
+ * the verifier (a validator on the panel) seals the round; an open vote is
+ * refused from then on, and so is a reveal while a member may still commit;
+ * J2 copies the verifier's commitment byte for byte and cannot open it with
+ * the verifier's salt; J0 and J1 commit (every member has: the reveals open
+ * at once); the escrow's verify deadline is the court's (its timeout refused
+ * past it); at the reveal deadline the revealed stake (more than two thirds)
+ * decides, the job is paid, and the copier's bond goes with the fee to the
+ * winners by weight. */
+static void test_quorum_sealed_copy(void) {
+    const uint64_t stake = 1 * TOKEN_UNIT, fee = 600000;
+    gt_chain_account *v[4] = {&VERIFIER, &J[0], &J[1], &J[2]}; /* J2, the least stake, copies */
+    gt_chain_account *copier = v[3];
+    uint64_t g[5] = {0}, commit_gas = 0, reveal_gas = 0, close_gas = 0, a0[4], b0[4];
+    uint64_t w0 = balance(&WORKER.addr), c0 = balance(&CLIENT.addr);
+    for (int i = 0; i < 4; i++) a0[i] = validator(&v[i]->addr, 0), b0[i] = balance(&v[i]->addr);
+    CHECK((a0[0] + a0[1] + a0[2]) * 3 > (a0[0] + a0[1] + a0[2] + a0[3]) * 2); /* the honest three decide alone */
+    uint64_t id = submitted_quorum_job(stake, fee, g);
+    uint32_t round = 0;
+    OK(gt_court_round_of(&C, &COURT, id, &round, &e_));
+    CHECK_EQ_U64(round, 1); /* the job's first claim */
+    gt_court_case cs;
+    OK(gt_court_get(&C, &COURT, id, &cs, &e_));
+    CHECK_EQ_U64(cs.members, 4);
+    CHECK_EQ_U64(cs.reveal_end, cs.commit_end); /* open: the round ends with the verify window */
+    uint64_t gas = 0;
+    OK(gt_court_commit_round(&C, &COURT, v[0], id, round, 1, &gas, &e_));
+    commit_gas += gas;
+    OK(gt_court_get(&C, &COURT, id, &cs, &e_));
+    CHECK_EQ_U64(cs.reveal_end, cs.commit_end + WINDOWS.reveal_s); /* sealed: a reveal window follows */
+    gt_abi_val idv[] = {gt_abi_uint(id)};
+    CHECK_EQ_U64(view_u64(&ESCROW, "phasesOf(uint256)", idv, 1, 2), (1ull << 40) - 1); /* the court's now */
+    REFUSED(gt_court_vote_open(&C, &COURT, v[1], id, 1, NULL, &e_), "sealed");
+    REFUSED(gt_court_reveal_round(&C, &COURT, v[0], id, round, 1, NULL, &e_), "reveals open when the commit window");
+    uint8_t salt0[32], h0[32];
+    gt_court_round_salt(&v[0]->key, &COURT, C.chain_id, id, round, salt0);
+    gt_court_round_commitment(1, salt0, &v[0]->addr, &COURT, C.chain_id, id, round, h0);
+    OK(raw_commit(copier, id, h0, &gas, &e_)); /* the copy, byte for byte */
+    commit_gas += gas;
+    REFUSED(raw_commit(copier, id, h0, NULL, &e_), "already committed");
+    REFUSED(gt_court_commit_round(&C, &COURT, &CLIENT, id, round, 1, NULL, &e_), "not on this dispute's panel");
+    for (int i = 1; i <= 2; i++) {
+        OK(gt_court_commit_round(&C, &COURT, v[i], id, round, 1, &gas, &e_));
+        commit_gas += gas;
+    }
+    OK(gt_court_reveal_round(&C, &COURT, v[0], id, round, 1, &gas, &e_)); /* all committed: no wait */
+    reveal_gas += gas;
+    REFUSED(raw_reveal(copier, id, 1, salt0, &e_), "do not open your commitment");
+    REFUSED(gt_court_reveal_round(&C, &COURT, v[1], id, round, 0, NULL, &e_), "do not open your commitment");
+    REFUSED(gt_court_reveal_round(&C, &COURT, v[1], id, 0, 1, NULL, &e_), "do not open your commitment");
+    for (int i = 1; i <= 2; i++) {
+        OK(gt_court_reveal_round(&C, &COURT, v[i], id, round, 1, &gas, &e_));
+        reveal_gas += gas;
+    }
+    gt_escrow_job j;
+    OK(gt_escrow_get(&C, &ESCROW, id, &j, &e_));
+    CHECK_EQ_INT(j.status, GT_ESCROW_SUBMITTED); /* the copier's commitment is still sealed: no early decision */
+    REFUSED(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_CLOSE_UNJUDGED, id, NULL, &e_), "still open");
+    CHECK_EQ_INT(anvil_advance(&C, 600), 0); /* past the verify deadline, inside the reveal window */
+    REFUSED(gt_escrow_do(&C, &ESCROW, &CLIENT, GT_ESCROW_TIMEOUT, id, NULL, NULL, &e_), "no phase deadline");
+    REFUSED(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_CLOSE_UNJUDGED, id, NULL, &e_), "still open");
+    CHECK_EQ_INT(anvil_advance(&C, WINDOWS.reveal_s), 0);
+    REFUSED(raw_reveal(copier, id, 1, salt0, &e_), "reveal window has closed");
+    OK(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_CLOSE_UNJUDGED, id, &close_gas, &e_));
+    OK(gt_escrow_get(&C, &ESCROW, id, &j, &e_));
+    CHECK_EQ_INT(j.status, GT_ESCROW_COMPLETED);
+    CHECK_EQ_U64(balance(&WORKER.addr), w0 + 1000);
+    uint64_t bond = a0[3] / 5; /* 20 % of the copier's weight, its stake */
+    CHECK_EQ_U64(validator(&copier->addr, 0), a0[3] - bond);
+    CHECK_EQ_U64(validator(&copier->addr, 1), 0);
+    CHECK_EQ_U64(balance(&copier->addr), b0[3]);
+    uint64_t pot = fee + bond, win = a0[0] + a0[1] + a0[2], paid = 0;
+    for (int i = 0; i < 3; i++) {
+        uint64_t share = (uint64_t)((unsigned __int128)pot * a0[i] / win);
+        CHECK_EQ_U64(balance(&v[i]->addr), b0[i] + share);
+        CHECK_EQ_U64(validator(&v[i]->addr, 0), a0[i]);
+        CHECK_EQ_U64(validator(&v[i]->addr, 1), 0);
+        paid += share;
+    }
+    CHECK_EQ_U64(balance(&CLIENT.addr), c0 - 1000 - fee + (pot - paid));
+    REFUSED(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_CLOSE_UNJUDGED, id, NULL, &e_), "no open quorum round");
+    uint64_t total = g[0] + g[1] + g[2] + g[3] + commit_gas + reveal_gas + close_gas;
+    printf("gas per sealed quorum lifecycle (4 members commit, 3 reveal): %llu = postQuorum %llu + claim %llu + draw "
+           "%llu + submit %llu + 4 commits %llu + 3 reveals %llu + closeUnjudged %llu\n", (unsigned long long)total,
+           (unsigned long long)g[0], (unsigned long long)g[1], (unsigned long long)g[2], (unsigned long long)g[3],
+           (unsigned long long)commit_gas, (unsigned long long)reveal_gas, (unsigned long long)close_gas);
+}
+
+/* Every member commits and reveals: the reveal that leaves nothing sealed
+ * decides (here a rejection, final: the worker's stake pays the fee to the
+ * rejecting voters, and the job reopens), before the verify deadline. Then a second job sealed by
+ * one commitment that is never revealed: at the reveal deadline nothing
+ * decides, and the court times the job out at the escrow (budget and fee to
+ * the client, the stake to the worker, the bond freed). */
+static void test_quorum_sealed_early_and_timeout(void) {
+    const uint64_t stake = 1 * TOKEN_UNIT, fee = 600000;
+    gt_chain_account *all[4] = {&J[0], &J[1], &J[2], &VERIFIER}, *v[4];
+    uint64_t g[5] = {0};
+    uint64_t id = submitted_quorum_job(stake, fee, g);
+    uint32_t round = 0;
+    int n = 0;
+    OK(gt_court_round_of(&C, &COURT, id, &round, &e_));
+    for (int i = 0; i < 4; i++) { /* the members (a validator slashed below the job's stake sits out) */
+        uint64_t w = 0;
+        gt_court_vote vote;
+        OK(gt_court_seat(&C, &COURT, id, &all[i]->addr, &w, &vote, &e_));
+        if (w) v[n++] = all[i];
+    }
+    CHECK(n >= 2); /* quorum 2 */
+    for (int i = 0; i < n; i++) OK(gt_court_commit_round(&C, &COURT, v[i], id, round, 0, NULL, &e_));
+    gt_escrow_job j;
+    for (int i = 0; i < n; i++) {
+        OK(gt_escrow_get(&C, &ESCROW, id, &j, &e_));
+        CHECK_EQ_INT(j.status, GT_ESCROW_SUBMITTED); /* undecided while a commitment is sealed */
+        OK(gt_court_reveal_round(&C, &COURT, v[i], id, round, 0, NULL, &e_));
+    }
+    OK(gt_escrow_get(&C, &ESCROW, id, &j, &e_));
+    CHECK_EQ_INT(j.status, GT_ESCROW_FUNDED); /* rejected, final, and reopened: its claim window is open */
+    CHECK(!j.claimed);
+    REFUSED(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_DISPUTE, id, NULL, NULL, &e_), "no rejection open");
+
+    uint64_t w0 = balance(&WORKER.addr), c0 = balance(&CLIENT.addr), a0 = validator(&J[1].addr, 0);
+    uint64_t id2 = submitted_quorum_job(stake, fee, g);
+    OK(gt_court_round_of(&C, &COURT, id2, &round, &e_));
+    OK(gt_court_commit_round(&C, &COURT, &J[1], id2, round, 1, NULL, &e_));
+    CHECK_EQ_U64(validator(&J[1].addr, 1), a0 / 5);
+    CHECK_EQ_INT(anvil_advance(&C, 600 + WINDOWS.reveal_s), 0);
+    REFUSED(gt_court_reveal_round(&C, &COURT, &J[1], id2, round, 1, NULL, &e_), "reveal window has closed");
+    OK(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_CLOSE_UNJUDGED, id2, NULL, &e_));
+    OK(gt_escrow_get(&C, &ESCROW, id2, &j, &e_));
+    CHECK_EQ_INT(j.status, GT_ESCROW_EXPIRED);
+    CHECK_EQ_U64(balance(&CLIENT.addr), c0); /* budget and fee back */
+    CHECK_EQ_U64(balance(&WORKER.addr), w0); /* its stake back */
+    CHECK_EQ_U64(validator(&J[1].addr, 0), a0); /* not slashed: nothing decided */
+    CHECK_EQ_U64(validator(&J[1].addr, 1), 0);
 }
 
 static void test_no_stake_moves_on_a_known_seed(void) {
@@ -894,6 +1073,8 @@ int main(void) {
     RUN(test_units_partial_settle);
     RUN(test_units_disputed);
     RUN(test_quorum_lifecycle);
+    RUN(test_quorum_sealed_copy);
+    RUN(test_quorum_sealed_early_and_timeout);
     RUN(test_no_stake_moves_on_a_known_seed);
     RUN(test_drawn_panel_matches_the_ledger);
     for (int i = 0; i < 7; i++) gt_chain_account_wipe(acct[i]);

@@ -42,7 +42,9 @@
  *   stake / unstake -> the court's stake / requestExit; transfer -> ERC-20
  *   transfer; flood -> its self-transfers, one chain block each, all in the
  *   last block's second; vote_commit ("commit:NAME:ACCEPT:ATTEMPT:SALT") /
- *   vote_reveal -> the court's commit / reveal; agent_* -> nothing (registration has no bearing on the money,
+ *   vote_reveal -> the court's commit / reveal, "vcommit:..." on a quorum task's
+ *   round (the reveal that leaves nothing sealed may decide it, as on the
+ *   ledger); agent_* -> nothing (registration has no bearing on the money,
  *   and the registry's rules are checked by test_chain_erc8004).
  * Time: block h of the ledger has a timestamp; each chain transaction of that
  * step is mined at the same offset from the chain's start (anvil lets blocks
@@ -53,7 +55,9 @@
  * deadline (stake slashed, job reopened to other workers) or a submission's
  * verify deadline (everyone refunded) passes, and resolve when a dispute's
  * vote window (the court's commit window) closes with no decision; with
- * timeout, closeUnjudged frees the bonds of a quorum round left undecided.
+ * timeout, closeUnjudged frees the bonds of a quorum round left undecided;
+ * a sealed quorum round's deadline is its reveal window's end, where
+ * closeUnjudged alone tallies the revealed votes or times the job out.
  * Views: expectBalances compares balance (the token), locked (what the escrow
  * holds for the account, plus its court bonds), staked and unbonding (the
  * court); expectTask compares status, escrow, and each slot's state, worker
@@ -63,7 +67,7 @@
  * what the jobs hold.
  *
  * A rule the contracts do not have stops the scenario at that step, loudly,
- * with the reason (sealed quorum votes, a settled
+ * with the reason (a quorum task of several slots, a settled
  * rejection reopening the slot of a task with no submit and verify windows...): the steps before it were
  * compared, the rest are listed as not run on chain. A refusal whose rule
  * only the ledger has (skill or registry names, window bounds, a verdict
@@ -282,6 +286,33 @@ static int vote_deadline(run *r, job *jb, uint64_t t) {
     return 1;
 }
 
+/* A quorum round's call that may have decided it: the escrow's job was
+ * completed, or rejected (reopened when its claim window is open). */
+static int round_closed(run *r, job *jb, gt_err *err) {
+    gt_escrow_job j;
+    int rc = gt_escrow_get(&C, &r->escrow, jb->id, &j, err);
+    if (!rc && (j.status == GT_ESCROW_COMPLETED || j.status == GT_ESCROW_REJECTED || j.status == GT_ESCROW_FUNDED))
+        jb->decided = 1;
+    return rc;
+}
+
+/* A sealed quorum round's deadline at scenario time t: the ledger's verify
+ * deadline moved by the reveal window (the court's revealEnd). The ledger
+ * tallies the revealed votes, else times the slot out; the court's
+ * closeUnjudged does both (the escrow left it the deadline). Returns 1 when
+ * it fired. */
+static int sealed_round_deadline(run *r, job *jb, uint64_t t) {
+    gt_court_case cs;
+    gt_err err;
+    if (gt_court_get(&C, &r->court, jb->id, &cs, &err)) { FAIL(r, "getCase: %s", err.msg); return 0; }
+    if (cs.state != GT_COURT_VOTING || r->base + (t - GENESIS_TIME) < cs.reveal_end) return 0;
+    chain_at(r, t);
+    if (gt_court_do(&C, &r->court, &r->deployer, GT_COURT_CLOSE_UNJUDGED, jb->id, NULL, &err) ||
+        round_closed(r, jb, &err))
+        FAIL(r, "closeUnjudged of %s's sealed quorum round at its reveal deadline: %s", jb->tag, err.msg);
+    return 1;
+}
+
 /* The ledger's deadlines at the start of a block at time t: an unclaimed
  * task's claim window closing is refunded (claimRefund, as a keeper would);
  * a timed job's submit deadline (the stake slashed, the job reopened) or
@@ -302,6 +333,8 @@ static int deadlines(run *r, uint64_t t) {
             fired++;
         } else if (j.status == GT_ESCROW_FUNDED && j.claimed && t >= jb->claim_t + jb->submit_s && jb->timed) {
             time_out(r, jb, t), fired++;
+        } else if (j.status == GT_ESCROW_SUBMITTED && jb->quorum && jb->sealed) {
+            fired += sealed_round_deadline(r, jb, t);
         } else if (j.status == GT_ESCROW_SUBMITTED && t >= jb->submit_t + jb->verify_s && jb->timed) {
             time_out(r, jb, t), fired++;
             if (jb->quorum && gt_court_do(&C, &r->court, &r->deployer, GT_COURT_CLOSE_UNJUDGED, jb->id, NULL, &err))
@@ -386,15 +419,15 @@ static const char *item_gap(run *r, json_t *it) {
     if (!strcmp(type, "task_claim") || !strcmp(type, "task_cancel"))
         if (r && !find_job(r, json_string_value(json_object_get(spec, "task")))) return "a task the runner did not post";
     job *qj = r ? find_job(r, json_string_value(json_object_get(spec, "task"))) : NULL;
-    if (qj && qj->quorum && (!strcmp(type, "vote_commit") || !strcmp(type, "vote_reveal")))
-        return "sealed votes on a quorum task: the court's quorum round takes open votes only";
+    const char *cm = json_string_value(json_object_get(spec, "commitment"));
+    if (qj && !qj->quorum && !strcmp(type, "vote_commit") && cm && !strncmp(cm, "vcommit:", 8))
+        return "a verify round's commitment on a task no quorum judges: the court has no such round";
     if (!strncmp(type, "agent_", 6)) return expect ? "the registry's rules (names, skills, retiring) are the "
                                                      "ledger's; AgentRegistry is a directory of card URIs" : NULL;
-    if (!strcmp(type, "vote_commit") &&
-        strncmp(json_string_value(json_object_get(spec, "commitment")) ? json_string_value(json_object_get(spec,
-                "commitment")) : "", "commit:", 7))
+    if (!strcmp(type, "vote_commit") && (!cm || (strncmp(cm, "commit:", 7) && strncmp(cm, "vcommit:", 8))))
         return "a sealed vote given as the ledger's commitment bytes (its preimage names the task, slot and attempt; "
-               "the court's the court, the chain and the job): only \"commit:NAME:ACCEPT:ATTEMPT:SALT\" maps";
+               "the court's the court, the chain and the case): only \"commit:NAME:ACCEPT:ATTEMPT:SALT\" and "
+               "\"vcommit:...\" map";
     if ((!strcmp(type, "dispute_vote") || !strcmp(type, "vote_commit") || !strcmp(type, "vote_reveal")) && r &&
         !find_slot(r, json_string_value(json_object_get(spec, "task")), get_u64(spec, "slot")))
         return "a slot the task does not have";
@@ -546,18 +579,23 @@ static int do_vote(run *r, party *a, job *jb, json_t *spec, gt_err *err) {
  * no other form through): the court's commitment of NAME's vote with salt
  * sha256(SALT), which "voteSalt": "blob:SALT" gives the reveal; sent by the
  * acting account (a copier sends another judge's commitment). ATTEMPT is the
- * ledger's: one job has one case on chain. */
+ * ledger's: one job has one case on chain. "vcommit:..." is the same on a
+ * quorum task's verify round: the court's round ATTEMPT + 1 (one round per
+ * claim, as the ledger has one attempt per claim), its case key in the
+ * preimage as the ledger's attempt is in its own. */
 static int do_commit(run *r, party *a, job *jb, json_t *spec, gt_err *err) {
     const char *s = json_string_value(json_object_get(spec, "commitment"));
     char name[64];
-    int accept = 0, used = 0;
+    int accept = 0, used = 0, verify = s && s[0] == 'v';
     unsigned long long attempt = 0;
+    if (verify) s++;
     if (!s || sscanf(s, "commit:%63[^:]:%d:%llu:%n", name, &accept, &attempt, &used) != 3 || !used ||
-        !find_acc(r, name) || (accept != 0 && accept != 1))
+        !find_acc(r, name) || (accept != 0 && accept != 1) || attempt >= UINT32_MAX)
         return gt_err_set(err, GT_EINVAL, "vote_commit: a bad commitment");
     uint8_t salt[32], h[32];
     gt_sha256(s + used, strlen(s + used), salt);
-    gt_court_commitment(accept, salt, &find_acc(r, name)->ca.addr, &r->court, C.chain_id, jb->id, h);
+    gt_court_round_commitment(accept, salt, &find_acc(r, name)->ca.addr, &r->court, C.chain_id, jb->id,
+                              verify ? (uint32_t)attempt + 1 : 0, h);
     gt_abi_val args[] = {gt_abi_uint(jb->id), gt_abi_bytes32(h)};
     gt_chain_receipt rc_ = {0};
     int rc = gt_chain_invoke(&C, &r->court, &a->ca, "commit(uint256,bytes32)", args, 2, &rc_, NULL, err);
@@ -568,7 +606,8 @@ static int do_commit(run *r, party *a, job *jb, json_t *spec, gt_err *err) {
 
 /* A vote_reveal with its "voteSalt"; then, as a keeper, resolve() the case
  * if it may close now (every commitment revealed and decided: the ledger
- * settles at that reveal); a refusal of that resolve sends nothing. */
+ * settles at that reveal); a refusal of that resolve sends nothing. A quorum
+ * round's reveal decides it itself (the reveal that leaves nothing sealed). */
 static int do_reveal(run *r, party *a, job *jb, json_t *spec, gt_err *err) {
     uint8_t salt[32];
     if (get_b32(spec, "voteSalt", salt)) return gt_err_set(err, GT_EINVAL, "vote_reveal: a bad voteSalt");
@@ -578,6 +617,7 @@ static int do_reveal(run *r, party *a, job *jb, json_t *spec, gt_err *err) {
     int rc = gt_chain_invoke(&C, &r->court, &a->ca, "reveal(uint256,bool,bytes32)", args, 3, &rc_, NULL, err);
     gt_chain_receipt_free(&rc_);
     if (rc) return rc;
+    if (jb->quorum) return round_closed(r, jb, err);
     gt_err quiet;
     (void)gt_court_do(&C, &r->court, &r->deployer, GT_COURT_RESOLVE, jb->id, NULL, &quiet);
     return court_closed(r, jb, err);
@@ -588,7 +628,7 @@ static int do_reveal(run *r, party *a, job *jb, json_t *spec, gt_err *err) {
 static int do_claim(run *r, party *a, job *jb, uint64_t t, gt_err *err) {
     if (!jb->task) {
         int rc = gt_escrow_do(&C, &r->escrow, &a->ca, GT_ESCROW_CLAIM, jb->id, NULL, NULL, err);
-        if (!rc) jb->claim_t = t;
+        if (!rc) jb->claim_t = t, jb->sealed = 0; /* a quorum job's claim opens a fresh round */
         if (rc || !jb->quorum) return rc;
         /* The claim opened the court's round: its panel is drawn DRAW_DELAY_BLOCKS later (the ledger
          * draws it two blocks after the claim); the runner mines them and draws, as a keeper would. */
