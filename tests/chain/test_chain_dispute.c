@@ -76,6 +76,24 @@ static uint64_t validator(const gt_addr *who, size_t word) {
     return view_u64(&COURT, "validatorOf(address)", a, 1, word);
 }
 
+/* Checks that the winning members v[from..to) of a quorum round got the pot
+ * by weight (a0: their weights, b0: their balances before) and have their
+ * bonds back; returns what they got (the caller checks the rounding's
+ * remainder went back to the client). */
+static uint64_t winners_paid(gt_chain_account *const *v, int from, int to, uint64_t pot, const uint64_t *a0,
+                             const uint64_t *b0) {
+    uint64_t win = 0, paid = 0;
+    for (int i = from; i < to; i++) win += a0[i];
+    for (int i = from; i < to; i++) {
+        uint64_t share = (uint64_t)((unsigned __int128)pot * a0[i] / win);
+        CHECK_EQ_U64(balance(&v[i]->addr), b0[i] + share);
+        CHECK_EQ_U64(validator(&v[i]->addr, 0), a0[i]);
+        CHECK_EQ_U64(validator(&v[i]->addr, 1), 0);
+        paid += share;
+    }
+    return paid;
+}
+
 static int token_tx(gt_chain_account *a, const char *sig, const gt_addr *to, uint64_t amount, const uint8_t *u256) {
     gt_abi_val args[] = {gt_abi_address(to), u256 ? gt_abi_u256(u256) : gt_abi_uint(amount)};
     gt_chain_receipt r = {0};
@@ -755,14 +773,7 @@ static void test_quorum_lifecycle(void) {
     CHECK_EQ_INT(j.status, GT_ESCROW_COMPLETED);
     CHECK_EQ_U64(balance(&WORKER.addr), w0 + budget);
     CHECK_EQ_U64(validator(&v[0]->addr, 0), a0[0] - a0[0] / 5); /* the rejecter's 20 % bond taken */
-    uint64_t pot = fee + a0[0] / 5, win = a0[1] + a0[2] + a0[3], paid = 0;
-    for (int i = 1; i < 4; i++) {
-        uint64_t share = (uint64_t)((unsigned __int128)pot * a0[i] / win);
-        CHECK_EQ_U64(balance(&v[i]->addr), b0[i] + share);
-        CHECK_EQ_U64(validator(&v[i]->addr, 0), a0[i]);
-        CHECK_EQ_U64(validator(&v[i]->addr, 1), 0);
-        paid += share;
-    }
+    uint64_t pot = fee + a0[0] / 5, paid = winners_paid(v, 1, 4, pot, a0, b0);
     CHECK_EQ_U64(balance(&CLIENT.addr), c0 - budget - fee + (pot - paid)); /* the rounding remainder */
     REFUSED(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_DISPUTE, id, NULL, NULL, &e_), "no rejection open");
     uint64_t total = g[0] + g[1] + g[2] + g[3] + vote_gas;
@@ -877,14 +888,7 @@ static void test_quorum_sealed_copy(void) {
     CHECK_EQ_U64(validator(&copier->addr, 0), a0[3] - bond);
     CHECK_EQ_U64(validator(&copier->addr, 1), 0);
     CHECK_EQ_U64(balance(&copier->addr), b0[3]);
-    uint64_t pot = fee + bond, win = a0[0] + a0[1] + a0[2], paid = 0;
-    for (int i = 0; i < 3; i++) {
-        uint64_t share = (uint64_t)((unsigned __int128)pot * a0[i] / win);
-        CHECK_EQ_U64(balance(&v[i]->addr), b0[i] + share);
-        CHECK_EQ_U64(validator(&v[i]->addr, 0), a0[i]);
-        CHECK_EQ_U64(validator(&v[i]->addr, 1), 0);
-        paid += share;
-    }
+    uint64_t pot = fee + bond, paid = winners_paid(v, 0, 3, pot, a0, b0);
     CHECK_EQ_U64(balance(&CLIENT.addr), c0 - 1000 - fee + (pot - paid));
     REFUSED(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_CLOSE_UNJUDGED, id, NULL, &e_), "no open quorum round");
     uint64_t total = g[0] + g[1] + g[2] + g[3] + commit_gas + reveal_gas + close_gas;
