@@ -122,22 +122,12 @@ void gt_node_kick(gt_node *n) {
     pthread_mutex_unlock(&n->watch_mu);
 }
 
-/* 32 bytes as a JSON string of "0x" and hex, written at out. */
-static void quoted_hex32(const uint8_t b[32], char out[80]) {
-    out[0] = '"';
-    gt_api_hex(b, 32, out + 1);
-    memcpy(out + 67, "\"", 2);
-}
-
-/* Field i of a as its value in the action's JSON (gt_action_field_json),
- * written at out: a task id (bytes32) as "0x" and hex, a slot (uint64) as an
- * integer, or a decimal string above 2^53. */
+/* Field i of a as its value in the action's JSON (gt_action_field_scalar,
+ * quoted when a string), written at out. */
 static void event_field(const gt_action *a, int i, char out[80]) {
-    const gt_value *v = &a->f[i];
-    gt_ftype t = a->kind->fields[i].type;
-    assert(t == GT_F_BYTES32 || t == GT_F_U64); /* every market kind's task and slot */
-    if (t == GT_F_BYTES32) quoted_hex32(v->b32, out);
-    else snprintf(out, 80, v->u64 <= 1ull << 53 ? "%llu" : "\"%llu\"", (unsigned long long)v->u64);
+    char s[GT_ACTION_SCALAR_MAX];
+    int quoted = gt_action_field_scalar(a, i, s);
+    snprintf(out, 80, quoted ? "\"%s\"" : "%s", s);
 }
 
 /* One `task` event per market action of a block, made from the decoded
@@ -150,11 +140,13 @@ static void task_event(gt_node *n, uint64_t height, uint32_t index, const gt_act
     /* A task's id is the id of the task_post action that created it. */
     int ti = gt_action_field(a->kind, "task"), si = gt_action_field(a->kind, "slot");
     char task[80] = "", slot[80] = "", from[43], id[67], ev[512];
-    if (!strcmp(type, "task_post")) quoted_hex32(a->id, task);
+    /* every market kind's task is a bytes32 and its slot a uint64: neither a string field */
+    assert((ti < 0 || a->kind->fields[ti].type != GT_F_STRING) && (si < 0 || a->kind->fields[si].type != GT_F_STRING));
+    gt_api_hex(a->id, 32, id);
+    if (!strcmp(type, "task_post")) snprintf(task, sizeof task, "\"%s\"", id);
     else if (ti >= 0) event_field(a, ti, task);
     if (si >= 0) event_field(a, si, slot);
     gt_addr_to_str(&a->from, from);
-    gt_api_hex(a->id, 32, id);
     int len = snprintf(ev, sizeof ev, "{\"height\":%lld,\"index\":%lld,\"type\":\"%s\"%s%s%s%s,\"from\":\"%s\","
                        "\"action\":\"%s\"}", (long long)height, (long long)index, type, task[0] ? ",\"task\":" : "",
                        task, slot[0] ? ",\"slot\":" : "", slot, from, id);

@@ -501,29 +501,47 @@ int gt_action_from_json_text(const char *text, size_t len, gt_action *out, gt_er
     return rc;
 }
 
-/* A uint64 as JSON: an integer when exact in a double, else a decimal string. */
+/* A uint64 in JSON is an integer when a double holds it exactly (most
+ * clients read numbers as doubles), else a decimal string. */
+static int u64_as_string(uint64_t v) { return v > (1ull << 53); }
+
+/* A uint64 as JSON (new reference), by u64_as_string's rule. */
 static json_t *u64_json(uint64_t v) {
-    if (v <= (1ull << 53)) return json_integer((json_int_t)v);
+    if (!u64_as_string(v)) return json_integer((json_int_t)v);
     char s[24];
     snprintf(s, sizeof s, "%llu", (unsigned long long)v);
     return json_string(s);
 }
 
-json_t *gt_action_field_json(const gt_action *a, int i) {
+int gt_action_field_scalar(const gt_action *a, int i, char out[GT_ACTION_SCALAR_MAX]) {
     assert(i >= 0 && i < a->kind->n_fields);
     const gt_value *v = &a->f[i];
-    char s[67]; /* "0x" + 64 hex, or an address (43) */
     switch (a->kind->fields[i].type) {
-    case GT_F_ADDRESS: gt_addr_to_str(&v->addr, s); return json_string(s);
-    case GT_F_U64: return u64_json(v->u64);
-    case GT_F_BOOL: return json_boolean(v->u64);
+    case GT_F_ADDRESS: gt_addr_to_str(&v->addr, out); return 1;
+    case GT_F_U64:
+        snprintf(out, GT_ACTION_SCALAR_MAX, "%llu", (unsigned long long)v->u64);
+        return u64_as_string(v->u64);
+    case GT_F_BOOL: strcpy(out, v->u64 ? "true" : "false"); return 0;
     case GT_F_BYTES32:
-        s[0] = '0', s[1] = 'x';
-        gt_hex_encode(v->b32, 32, s + 2);
-        return json_string(s);
-    case GT_F_STRING: return json_stringn(a->text + v->str_off, v->str_len);
+        out[0] = '0', out[1] = 'x';
+        gt_hex_encode(v->b32, 32, out + 2);
+        return 1;
+    case GT_F_STRING: break;
     }
-    return NULL;
+    assert(0 && "a string field has no fixed-width form: gt_action_to_json escapes it");
+    return -1;
+}
+
+/* Field i of a as JSON (new reference), as gt_action_to_json writes it. */
+static json_t *field_json(const gt_action *a, int i) {
+    const gt_value *v = &a->f[i];
+    gt_ftype t = a->kind->fields[i].type;
+    if (t == GT_F_STRING) return json_stringn(a->text + v->str_off, v->str_len);
+    if (t == GT_F_U64) return u64_json(v->u64);
+    if (t == GT_F_BOOL) return json_boolean(v->u64);
+    char s[GT_ACTION_SCALAR_MAX];
+    gt_action_field_scalar(a, i, s); /* an address or "0x" and hex: a string */
+    return json_string(s);
 }
 
 json_t *gt_action_to_json(const gt_action *a, int with_sig) {
@@ -540,7 +558,7 @@ json_t *gt_action_to_json(const gt_action *a, int with_sig) {
     gt_addr_to_str(&a->from, s);
     json_object_set_new(o, "from", json_string(s));
     json_object_set_new(o, "nonce", u64_json(a->nonce));
-    for (int i = 0; i < k->n_fields; i++) json_object_set_new(o, k->fields[i].name, gt_action_field_json(a, i));
+    for (int i = 0; i < k->n_fields; i++) json_object_set_new(o, k->fields[i].name, field_json(a, i));
     if (with_sig) {
         gt_sig_to_hex(&a->sig, s);
         json_object_set_new(o, "sig", json_string(s));

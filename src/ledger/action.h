@@ -154,9 +154,14 @@ int gt_action_from_json_text(const char *text, size_t len, gt_action *out, gt_er
 int gt_action_from_flat_text(const char *text, size_t len, gt_action *out);
 /* JSON encoding (new reference; caller json_decref). with_sig adds "sig" and "id". */
 json_t *gt_action_to_json(const gt_action *a, int with_sig);
-/* Field i of a as gt_action_to_json writes it (new reference): for readers
- * that want a few fields of many actions (the node's task events). */
-json_t *gt_action_field_json(const gt_action *a, int i);
+/* Field i of a, not a string field, as its value in gt_action_to_json's
+ * JSON, written at out without quotes: an address, "0x" and hex, a uint64
+ * in decimal, true or false. Returns 1 when that value is a JSON string
+ * (an address, bytes32, or a uint64 above 2^53), 0 when a bare literal: for
+ * writers of JSON text that name a few fields of many actions (the node's
+ * task events), with gt_action_to_json's rules. */
+#define GT_ACTION_SCALAR_MAX 67 /* "0x" + 64 hex and NUL; an address is 43 */
+int gt_action_field_scalar(const gt_action *a, int i, char out[GT_ACTION_SCALAR_MAX]);
 
 /* Compact binary form stored in the log (see action.c for the layout; the
  * salt is not stored: every action of a ledger has that ledger's).

@@ -140,6 +140,23 @@ static void test_json_codec(void) {
     CHECK_EQ_INT(gt_action_from_json_text(s, strlen(s), &b, &err), 0);
     CHECK(memcmp(a.id, b.id, 32) == 0);
     CHECK_EQ_INT(gt_action_verify(&b, CHAIN, &err), 0);
+    { /* one field's fixed-width form is the value gt_action_to_json writes, quoted when a string */
+        char v[GT_ACTION_SCALAR_MAX];
+        int ti = gt_action_field(a.kind, "to"), ai = gt_action_field(a.kind, "amount");
+        CHECK_EQ_INT(gt_action_field_scalar(&a, ti, v), 1);
+        CHECK_STR(v, json_string_value(json_object_get(j, "to")));
+        CHECK_EQ_INT(gt_action_field_scalar(&a, ai, v), 0);
+        CHECK_STR(v, "123456789");
+        gt_action big = a;
+        big.f[ai].u64 = (1ull << 53) + 1; /* past a double's integers: a decimal string */
+        CHECK_EQ_INT(gt_action_field_scalar(&big, ai, v), 1);
+        CHECK_STR(v, "9007199254740993");
+        json_t *bj = gt_action_to_json(&big, 0);
+        CHECK_STR(json_string_value(json_object_get(bj, "amount")), "9007199254740993");
+        json_decref(bj);
+        big.f[ai].u64 = 1ull << 53;
+        CHECK_EQ_INT(gt_action_field_scalar(&big, ai, v), 0);
+    }
     { /* the in-place reader takes what clients send, compact or indented, to the same action */
         gt_action c;
         memset(&c, 0, sizeof c);
