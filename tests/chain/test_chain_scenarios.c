@@ -426,7 +426,7 @@ static const char *item_gap(run *r, json_t *it) {
                                                      "ledger's; AgentRegistry is a directory of card URIs" : NULL;
     if (!strcmp(type, "vote_commit") && (!cm || (strncmp(cm, "commit:", 7) && strncmp(cm, "vcommit:", 8))))
         return "a sealed vote given as the ledger's commitment bytes (its preimage names the task, slot and attempt; "
-               "the court's the court, the chain and the case): only \"commit:NAME:ACCEPT:ATTEMPT:SALT\" and "
+               "the court's names the court, the chain and the case): only \"commit:NAME:ACCEPT:ATTEMPT:SALT\" and "
                "\"vcommit:...\" map";
     if ((!strcmp(type, "dispute_vote") || !strcmp(type, "vote_commit") || !strcmp(type, "vote_reveal")) && r &&
         !find_slot(r, json_string_value(json_object_get(spec, "task")), get_u64(spec, "slot")))
