@@ -331,7 +331,7 @@ int gt_act_init(gt_act *a, int max_tok, int n_cols) {
     a->n_sb = n_cols / GT_QK_K;
     size_t ns = (size_t)a->n_sb * (size_t)max_tok;
     a->kq_qs = gt_calloc(n, 1);
-    a->kq_bs = gt_calloc(ns * 16, sizeof(int16_t));
+    a->kq_bs = gt_calloc(ns * GT_KQ_BS_N, sizeof(int16_t));
     a->kq_d = gt_calloc(ns, sizeof(float));
     a->kq_state = gt_calloc(ns, sizeof(atomic_int)); /* zero: stale */
     if (!a->kq_qs || !a->kq_bs || !a->kq_d || !a->kq_state) {

@@ -172,7 +172,7 @@ kq_row(const uint32_t type, const uint8_t *blocks, int nk, const gt_kq_acts *A, 
         const __m256i wv = kq_side(type, &h);
         for (int t = 0; t < nt; t++) {
             int32_t dot = kq_dot(type, q, &h, A->aq + (size_t)t * A->aq_stride + (size_t)k * 256);
-            __m256i bsv = _mm256_loadu_si256((const __m256i *)(A->bs + (size_t)t * A->bs_stride + (size_t)k * 16));
+            __m256i bsv = _mm256_loadu_si256((const __m256i *)(A->bs + (size_t)t * A->bs_stride + (size_t)k * GT_KQ_BS_N));
             int32_t side = type == GT_TYPE_IQ4_XS ? 0 : hsum8(_mm256_madd_epi16(bsv, wv));
             float da = A->da[(size_t)t * A->da_stride + (size_t)k];
             acc[t] = off ? gt_kq_finish(type, &h, dot - off * side, 0, da, acc[t])
@@ -213,12 +213,13 @@ static inline __attribute__((always_inline)) void kq45_finish8(const uint8_t *sb
                                 _mm256_slli_epi32(kq4_u8x8(sb + off_m + 32 * i + 16 + 8 * h), 16));
     #pragma GCC unroll 8
     for (int t = 0; t < NT; t++) {
-        const int16_t *bs = A->bs + (size_t)(t0 + t) * A->bs_stride + (size_t)k * 16;
+        const int16_t *bs = A->bs + (size_t)(t0 + t) * A->bs_stride + (size_t)k * GT_KQ_BS_N;
         __m256i mins = _mm256_setzero_si256();
         #pragma GCC unroll 8
         for (int i = 0; i < 4; i++) {
-            uint32_t lo = (uint16_t)(bs[4 * i] + bs[4 * i + 1]), hi = (uint16_t)(bs[4 * i + 2] + bs[4 * i + 3]);
-            mins = _mm256_add_epi32(mins, _mm256_madd_epi16(mp[i], _mm256_set1_epi32((int)(lo | hi << 16))));
+            int32_t pair; /* sub-blocks 2i, 2i + 1 (gt_kq_sub_sums) */
+            memcpy(&pair, bs + 16 + 2 * i, 4);
+            mins = _mm256_add_epi32(mins, _mm256_madd_epi16(mp[i], _mm256_set1_epi32(pair)));
         }
         const __m256 da = _mm256_set1_ps(A->da[(size_t)(t0 + t) * A->da_stride + (size_t)k]);
         const __m256i nd = _mm256_xor_si256(_mm256_castps_si256(_mm256_mul_ps(dmin, da)), sign);
@@ -370,7 +371,7 @@ void gt_kq6_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, fl
                 scp[i] = kq6_sc_pair(sb + GT_KQ6_OFF_SC + 32 * i + 8 * rh, sb + GT_KQ6_OFF_SC + 32 * i + 16 + 8 * rh);
             const __m256 d = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(sb + GT_KQ6_OFF_D + 16 * rh)));
             for (int t = 0; t < nt; t++) {
-                const int16_t *bs = A->bs + (size_t)t * A->bs_stride + (size_t)k * 16;
+                const int16_t *bs = A->bs + (size_t)t * A->bs_stride + (size_t)k * GT_KQ_BS_N;
                 __m256i off = _mm256_setzero_si256();
                 for (int i = 0; i < 8; i++) {
                     int32_t pair; /* A_2i in the low half, A_2i+1 in the high one */

@@ -107,12 +107,13 @@ static inline __attribute__((always_inline)) void kq45_tile(const uint8_t *sb, i
         #pragma GCC unroll 8
         for (int t = 0; t < nt; t++) {
             /* Sub-block sums |A_j| <= 32 * 127: int16; products with 6-bit mins exact in int32. */
-            const int16_t *bs = A->bs + (size_t)t * A->bs_stride + (size_t)k * 16;
+            const int16_t *bs = A->bs + (size_t)t * A->bs_stride + (size_t)k * GT_KQ_BS_N;
             __m512i mins = _mm512_setzero_si512();
             #pragma GCC unroll 8
             for (int i = 0; i < 4; i++) {
-                uint32_t lo = (uint16_t)(bs[4 * i] + bs[4 * i + 1]), hi = (uint16_t)(bs[4 * i + 2] + bs[4 * i + 3]);
-                mins = _mm512_dpwssd_epi32(mins, mp[i], _mm512_set1_epi32((int)(lo | hi << 16)));
+                int32_t pair; /* sub-blocks 2i, 2i + 1 (gt_kq_sub_sums) */
+                memcpy(&pair, bs + 16 + 2 * i, 4);
+                mins = _mm512_dpwssd_epi32(mins, mp[i], _mm512_set1_epi32(pair));
             }
             const __m512 da = _mm512_set1_ps(A->da[(size_t)t * A->da_stride + (size_t)k]);
             const __m512i nd = _mm512_xor_si512(_mm512_castps_si512(_mm512_mul_ps(dmin, da)), sign);
@@ -171,12 +172,13 @@ static inline __attribute__((always_inline)) void kq45_finish(const uint8_t *sb,
     #pragma GCC unroll 8
     for (int t = 0; t < NT; t++) {
         /* Sub-block sums |A_j| <= 32 * 127: int16; products with 6-bit mins exact in int32. */
-        const int16_t *bs = A->bs + (size_t)(t0 + t) * A->bs_stride + (size_t)k * 16;
+        const int16_t *bs = A->bs + (size_t)(t0 + t) * A->bs_stride + (size_t)k * GT_KQ_BS_N;
         __m512i mins = _mm512_setzero_si512();
         #pragma GCC unroll 8
         for (int i = 0; i < 4; i++) {
-            uint32_t lo = (uint16_t)(bs[4 * i] + bs[4 * i + 1]), hi = (uint16_t)(bs[4 * i + 2] + bs[4 * i + 3]);
-            mins = _mm512_dpwssd_epi32(mins, mp[i], _mm512_set1_epi32((int)(lo | hi << 16)));
+            int32_t pair; /* sub-blocks 2i, 2i + 1 (gt_kq_sub_sums) */
+            memcpy(&pair, bs + 16 + 2 * i, 4);
+            mins = _mm512_dpwssd_epi32(mins, mp[i], _mm512_set1_epi32(pair));
         }
         const __m512 da = _mm512_set1_ps(A->da[(size_t)(t0 + t) * A->da_stride + (size_t)k]);
         const __m512i nd = _mm512_xor_si512(_mm512_castps_si512(_mm512_mul_ps(dmin, da)), sign);
@@ -189,11 +191,52 @@ static inline __attribute__((always_inline)) void kq45_finish(const uint8_t *sb,
 
 #define KP_NR 2
 #define KP_NT 6
+/* Sub-block j of super-block k of both tiles for NT tokens: dot[i][t] +=
+ * sc_j * (the lane's 32 products). hi (= j odd) is a constant in every
+ * instance, so the even sub-blocks' low nibbles take no shift. */
+static inline __attribute__((always_inline)) void kq45_pair_sub(const uint8_t *sb, size_t ts, int j, const int hi,
+                                                                 const int8_t *const *aq, const int NT,
+                                                                 __m512i dot[KP_NR][KP_NT], const int q5) {
+    const __m512i m4 = _mm512_set1_epi8(0x0f), one = _mm512_set1_epi8(1);
+    const __m128i bit = _mm_cvtsi32_si128(j);
+    __m512i p[KP_NR][KP_NT];
+    #pragma GCC unroll 8
+    for (int i = 0; i < KP_NR; i++)
+        #pragma GCC unroll 8
+        for (int t = 0; t < NT; t++) p[i][t] = _mm512_setzero_si512();
+    #pragma GCC unroll 8
+    for (int g = 0; g < 8; g++) {
+        __m512i q[KP_NR];
+        #pragma GCC unroll 8
+        for (int i = 0; i < KP_NR; i++) {
+            const uint8_t *s = sb + (size_t)i * ts;
+            __m512i v = _mm512_load_si512((const void *)(s + 64 * (8 * (j >> 1) + g)));
+            q[i] = _mm512_and_si512(hi ? _mm512_srli_epi16(v, 4) : v, m4);
+            if (q5) {
+                __m512i h = _mm512_load_si512((const void *)(s + GT_KQ5_OFF_QH + 64 * g));
+                q[i] = _mm512_or_si512(q[i], _mm512_slli_epi16(_mm512_and_si512(_mm512_srl_epi16(h, bit), one), 4));
+            }
+        }
+        #pragma GCC unroll 8
+        for (int t = 0; t < NT; t++) {
+            const __m512i x = bcast4(aq[t] + 32 * j + 4 * g);
+            #pragma GCC unroll 8
+            for (int i = 0; i < KP_NR; i++) p[i][t] = _mm512_dpbusd_epi32(p[i][t], q[i], x);
+        }
+    }
+    const int off_sc = q5 ? GT_KQ5_OFF_SC : GT_KQ4_OFF_SC;
+    #pragma GCC unroll 8
+    for (int i = 0; i < KP_NR; i++) {
+        const uint8_t *scj = sb + (size_t)i * ts + off_sc + 16 * j;
+        const __m512i sc = _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)scj));
+        #pragma GCC unroll 8
+        for (int t = 0; t < NT; t++) dot[i][t] = _mm512_add_epi32(dot[i][t], _mm512_mullo_epi32(p[i][t], sc));
+    }
+}
+
 static inline __attribute__((always_inline)) void kq45_pair_sb(const uint8_t *sb, size_t ts, int k,
                                                                 const gt_kq_acts *A, int t0, const int NT,
                                                                 float *acc, size_t as, const int q5) {
-    const __m512i m4 = _mm512_set1_epi8(0x0f), one = _mm512_set1_epi8(1);
-    const int off_sc = q5 ? GT_KQ5_OFF_SC : GT_KQ4_OFF_SC;
     const int8_t *aq[KP_NT];
     #pragma GCC unroll 8
     for (int t = 0; t < NT; t++) aq[t] = A->aq + (size_t)(t0 + t) * A->aq_stride + (size_t)k * GT_QK_K;
@@ -202,40 +245,9 @@ static inline __attribute__((always_inline)) void kq45_pair_sb(const uint8_t *sb
     for (int i = 0; i < KP_NR; i++)
         #pragma GCC unroll 8
         for (int t = 0; t < NT; t++) dot[i][t] = _mm512_setzero_si512();
-    for (int j = 0; j < 8; j++) {
-        const __m128i shift = _mm_cvtsi32_si128(4 * (j & 1)), bit = _mm_cvtsi32_si128(j);
-        __m512i p[KP_NR][KP_NT];
-        #pragma GCC unroll 8
-        for (int i = 0; i < KP_NR; i++)
-            #pragma GCC unroll 8
-            for (int t = 0; t < NT; t++) p[i][t] = _mm512_setzero_si512();
-        #pragma GCC unroll 8
-        for (int g = 0; g < 8; g++) {
-            __m512i q[KP_NR];
-            #pragma GCC unroll 8
-            for (int i = 0; i < KP_NR; i++) {
-                const uint8_t *s = sb + (size_t)i * ts;
-                __m512i v = _mm512_load_si512((const void *)(s + 64 * (8 * (j >> 1) + g)));
-                q[i] = _mm512_and_si512(_mm512_srl_epi16(v, shift), m4);
-                if (q5) {
-                    __m512i h = _mm512_load_si512((const void *)(s + GT_KQ5_OFF_QH + 64 * g));
-                    q[i] = _mm512_or_si512(q[i], _mm512_slli_epi16(_mm512_and_si512(_mm512_srl_epi16(h, bit), one), 4));
-                }
-            }
-            #pragma GCC unroll 8
-            for (int t = 0; t < NT; t++) {
-                const __m512i x = bcast4(aq[t] + 32 * j + 4 * g);
-                #pragma GCC unroll 8
-                for (int i = 0; i < KP_NR; i++) p[i][t] = _mm512_dpbusd_epi32(p[i][t], q[i], x);
-            }
-        }
-        #pragma GCC unroll 8
-        for (int i = 0; i < KP_NR; i++) {
-            const uint8_t *scj = sb + (size_t)i * ts + off_sc + 16 * j;
-            const __m512i sc = _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)scj));
-            #pragma GCC unroll 8
-            for (int t = 0; t < NT; t++) dot[i][t] = _mm512_add_epi32(dot[i][t], _mm512_mullo_epi32(p[i][t], sc));
-        }
+    for (int j = 0; j < 8; j += 2) {
+        kq45_pair_sub(sb, ts, j, 0, aq, NT, dot, q5);
+        kq45_pair_sub(sb, ts, j + 1, 1, aq, NT, dot, q5);
     }
     #pragma GCC unroll 8
     for (int i = 0; i < KP_NR; i++)
@@ -272,7 +284,7 @@ static inline __attribute__((always_inline)) void kq6_pair_group(const uint8_t *
     for (int t = 0; t < NT; t++) {
         const size_t at = (size_t)(t0 + t);
         const int8_t *aq = A->aq + at * A->aq_stride + (size_t)k * GT_QK_K + 128 * h + 32 * s + 16 * gh;
-        const __m512i off = _mm512_set1_epi32(-32 * A->bs[at * A->bs_stride + (size_t)k * 16 + (size_t)g]);
+        const __m512i off = _mm512_set1_epi32(-32 * A->bs[at * A->bs_stride + (size_t)k * GT_KQ_BS_N + (size_t)g]);
         __m512i x[4];
         #pragma GCC unroll 8
         for (int u = 0; u < 4; u++) x[u] = bcast4(aq + 4 * u);
@@ -386,7 +398,7 @@ static inline __attribute__((always_inline)) void kq6_quarters(const uint8_t *sb
         #pragma GCC unroll 8
         for (int t = 0; t < nt; t++) {
             const int8_t *aq = A->aq + (size_t)t * A->aq_stride + (size_t)k * GT_QK_K + 128 * h + 32 * s + 16 * gh;
-            __m512i p = _mm512_set1_epi32(-32 * A->bs[(size_t)t * A->bs_stride + (size_t)k * 16 + (size_t)g]);
+            __m512i p = _mm512_set1_epi32(-32 * A->bs[(size_t)t * A->bs_stride + (size_t)k * GT_KQ_BS_N + (size_t)g]);
             #pragma GCC unroll 8
             for (int u = 0; u < 4; u++) {
                 int32_t a4;

@@ -17,7 +17,8 @@ extern const gt_kern gt_kern_avx512;
 /* K-quant products (kernels_kquant.c). A table's part is one function:
  * nk consecutive super-blocks of one row (raw GGUF bytes) against nt
  * tokens: token t's Q8_K quants of block k at aq + t * aq_stride + 256 k,
- * the sums of its 16 groups of 16 quants at bs + t * bs_stride + 16 k, its
+ * the sums of its 16 groups of 16 quants at bs + t * bs_stride + GT_KQ_BS_N k
+ * (then its 8 sub-block sums of 32, gt_kq_sub_sums), its
  * scale at da[t * da_stride + k]; acc[t] gets block after block added in
  * the canonical order (kernels.h). The integer parts are exact, so each
  * ISA computes them its own way; the float step is gt_kq_finish for all. */
@@ -31,6 +32,15 @@ typedef void (*gt_kq_row_fn)(uint32_t type, const uint8_t *blocks, int nk, const
                              float *acc);
 void gt_kq_row_scalar(uint32_t type, const uint8_t *blocks, int nk, const gt_kq_acts *a, int nt, float *acc);
 void gt_kq_row_avx2(uint32_t type, const uint8_t *blocks, int nk, const gt_kq_acts *a, int nt, float *acc);
+
+/* int16 sums a super-block of Q8_K activations keeps: its 16 groups of 16
+ * quants (|sum| <= 16 * 127), then its 8 sub-blocks of 32 (|sum| <= 32 *
+ * 127), so that the mins' kernels broadcast sub-blocks 2i and 2i + 1 as one
+ * little-endian dword (bs + 16 + 2i) instead of adding pairs per token. */
+#define GT_KQ_BS_N 24
+static inline void gt_kq_sub_sums(int16_t bs[GT_KQ_BS_N]) {
+    for (int j = 0; j < 8; j++) bs[16 + j] = (int16_t)(bs[2 * j] + bs[2 * j + 1]);
+}
 
 /* Q8_K quantization of 256 activations (kernels_kquant.c defines it; the
  * AVX2 one gives the same bytes and scale). */

@@ -278,7 +278,8 @@ static int kq_cache_ready(const gt_act *a, const gt_kq_fns *fns) {
         }
         size_t t = i / (size_t)a->n_sb, k = i % (size_t)a->n_sb;
         a->kq_d[i] = fns->quant(a->x + t * (size_t)a->n_cols + k * GT_QK_K, a->kq_qs + i * GT_QK_K,
-                                 a->kq_bs + i * 16);
+                                 a->kq_bs + i * GT_KQ_BS_N);
+        gt_kq_sub_sums(a->kq_bs + i * GT_KQ_BS_N);
         atomic_store_explicit(&a->kq_state[i], 2, memory_order_release);
     }
     for (int tries = 0; busy && tries < KQ_WAIT; tries++) {
@@ -304,19 +305,21 @@ static void kq_block(const gt_qmat *w, int row0, int nr, const gt_act *a, int t0
     if (by_tile) memset(tacc, 0, (size_t)((nr + R - 1) / R) * sizeof tacc[0]);
     else memset(acc, 0, (size_t)nr * sizeof acc[0]);
     int8_t aq[KQ_NT][KQ_KC * GT_QK_K];
-    int16_t bs[KQ_NT][KQ_KC * 16];
+    int16_t bs[KQ_NT][KQ_KC * GT_KQ_BS_N];
     for (int k0 = 0; k0 < n_sb; k0 += KQ_KC) {
         int nk = n_sb - k0 < KQ_KC ? n_sb - k0 : KQ_KC;
-        gt_kq_acts acts = {aq[0], bs[0], da[0], sizeof aq[0], KQ_KC * 16, KQ_KC};
+        gt_kq_acts acts = {aq[0], bs[0], da[0], sizeof aq[0], KQ_KC * GT_KQ_BS_N, KQ_KC};
         if (cached) {
             size_t i0 = (size_t)t0 * (size_t)n_sb + (size_t)k0;
-            acts = (gt_kq_acts){a->kq_qs + i0 * GT_QK_K, a->kq_bs + i0 * 16, a->kq_d + i0, (size_t)a->n_cols,
-                                (size_t)n_sb * 16, (size_t)n_sb};
+            acts = (gt_kq_acts){a->kq_qs + i0 * GT_QK_K, a->kq_bs + i0 * GT_KQ_BS_N, a->kq_d + i0, (size_t)a->n_cols,
+                                (size_t)n_sb * GT_KQ_BS_N, (size_t)n_sb};
         } else
             for (int t = 0; t < nt; t++)
-                for (int k = 0; k < nk; k++)
+                for (int k = 0; k < nk; k++) {
                     da[t][k] = fns->quant(a->x + (size_t)(t0 + t) * (size_t)a->n_cols + (size_t)(k0 + k) * GT_QK_K,
-                                           aq[t] + k * GT_QK_K, bs[t] + 16 * k);
+                                           aq[t] + k * GT_QK_K, bs[t] + GT_KQ_BS_N * k);
+                    gt_kq_sub_sums(bs[t] + GT_KQ_BS_N * k);
+                }
         if (gt_kq_tiled(w->type)) {
             kq_tiled_rows(w, row0, nr, k0, nk, &acts, nt, acc, tacc, fns);
             continue;
