@@ -191,10 +191,16 @@ static inline __attribute__((always_inline)) void kq45_finish(const uint8_t *sb,
 
 #define KP_NR 2
 #define KP_NT 6
+#ifndef KP_NT45
+#define KP_NT45 6
+#endif
 /* Sub-block j of super-block k of both tiles for NT tokens: dot[i][t] +=
- * sc_j * (the lane's 32 products). hi (= j odd) is a constant in every
- * instance, so the even sub-blocks' low nibbles take no shift. */
-static inline __attribute__((always_inline)) void kq45_pair_sub(const uint8_t *sb, size_t ts, int j, const int hi,
+ * sc_j * (the lane's 32 products); qs is the super-block's quant groups of
+ * sub-blocks j and j + 1 (the first tile's), aq the tokens' 32 activation
+ * quants of sub-block j. hi (= j odd) is a constant in every instance, so
+ * the even sub-blocks' low nibbles take no shift. */
+static inline __attribute__((always_inline)) void kq45_pair_sub(const uint8_t *qs, const uint8_t *qh, const uint8_t *sc,
+                                                                 size_t ts, int j, const int hi,
                                                                  const int8_t *const *aq, const int NT,
                                                                  __m512i dot[KP_NR][KP_NT], const int q5) {
     const __m512i m4 = _mm512_set1_epi8(0x0f), one = _mm512_set1_epi8(1);
@@ -209,28 +215,25 @@ static inline __attribute__((always_inline)) void kq45_pair_sub(const uint8_t *s
         __m512i q[KP_NR];
         #pragma GCC unroll 8
         for (int i = 0; i < KP_NR; i++) {
-            const uint8_t *s = sb + (size_t)i * ts;
-            __m512i v = _mm512_load_si512((const void *)(s + 64 * (8 * (j >> 1) + g)));
+            __m512i v = _mm512_load_si512((const void *)(qs + i * ts + 64 * g));
             q[i] = _mm512_and_si512(hi ? _mm512_srli_epi16(v, 4) : v, m4);
             if (q5) {
-                __m512i h = _mm512_load_si512((const void *)(s + GT_KQ5_OFF_QH + 64 * g));
+                __m512i h = _mm512_load_si512((const void *)(qh + i * ts + 64 * g));
                 q[i] = _mm512_or_si512(q[i], _mm512_slli_epi16(_mm512_and_si512(_mm512_srl_epi16(h, bit), one), 4));
             }
         }
         #pragma GCC unroll 8
         for (int t = 0; t < NT; t++) {
-            const __m512i x = bcast4(aq[t] + 32 * j + 4 * g);
+            const __m512i x = bcast4(aq[t] + 4 * g);
             #pragma GCC unroll 8
             for (int i = 0; i < KP_NR; i++) p[i][t] = _mm512_dpbusd_epi32(p[i][t], q[i], x);
         }
     }
-    const int off_sc = q5 ? GT_KQ5_OFF_SC : GT_KQ4_OFF_SC;
     #pragma GCC unroll 8
     for (int i = 0; i < KP_NR; i++) {
-        const uint8_t *scj = sb + (size_t)i * ts + off_sc + 16 * j;
-        const __m512i sc = _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)scj));
+        const __m512i scv = _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)(sc + i * ts)));
         #pragma GCC unroll 8
-        for (int t = 0; t < NT; t++) dot[i][t] = _mm512_add_epi32(dot[i][t], _mm512_mullo_epi32(p[i][t], sc));
+        for (int t = 0; t < NT; t++) dot[i][t] = _mm512_add_epi32(dot[i][t], _mm512_mullo_epi32(p[i][t], scv));
     }
 }
 
@@ -245,9 +248,15 @@ static inline __attribute__((always_inline)) void kq45_pair_sb(const uint8_t *sb
     for (int i = 0; i < KP_NR; i++)
         #pragma GCC unroll 8
         for (int t = 0; t < NT; t++) dot[i][t] = _mm512_setzero_si512();
+    const uint8_t *qh = sb + GT_KQ5_OFF_QH, *sc = sb + (q5 ? GT_KQ5_OFF_SC : GT_KQ4_OFF_SC);
     for (int j = 0; j < 8; j += 2) {
-        kq45_pair_sub(sb, ts, j, 0, aq, NT, dot, q5);
-        kq45_pair_sub(sb, ts, j + 1, 1, aq, NT, dot, q5);
+        const uint8_t *qs = sb + 512 * (size_t)(j >> 1);
+        kq45_pair_sub(qs, qh, sc + 16 * (size_t)j, ts, j, 0, aq, NT, dot, q5);
+        #pragma GCC unroll 8
+        for (int t = 0; t < NT; t++) aq[t] += 32;
+        kq45_pair_sub(qs, qh, sc + 16 * (size_t)(j + 1), ts, j + 1, 1, aq, NT, dot, q5);
+        #pragma GCC unroll 8
+        for (int t = 0; t < NT; t++) aq[t] += 32;
     }
     #pragma GCC unroll 8
     for (int i = 0; i < KP_NR; i++)
@@ -337,10 +346,11 @@ static inline __attribute__((always_inline)) void kq_pair_sb(const uint8_t *sb, 
 static inline __attribute__((always_inline)) void kq_pair(const uint8_t *sb, size_t ts, int nk, const gt_kq_acts *A,
                                                            int nt, float *acc, size_t as, const int kind) {
     const size_t sbb = kind == 2 ? GT_KQ6_SB_BYTES : kind == 1 ? GT_KQ5_SB_BYTES : GT_KQ4_SB_BYTES;
+    const int most = kind == 2 ? KP_NT : KP_NT45, nb = (nt + most - 1) / most;
     assert(nt >= 1 && nt <= 2 * KP_NT);
     for (int k = 0; k < nk; k++, sb += sbb)
-        for (int t0 = 0; t0 < nt;) {
-            int n = nt - t0 > KP_NT ? (nt - t0 + 1) / 2 : nt - t0;
+        for (int t0 = 0, b = 0; b < nb; b++) {
+            int n = (nt - t0 + (nb - b) - 1) / (nb - b); /* blocks as even as they come */
             switch (n) {
             case 1: kq_pair_sb(sb, ts, k, A, t0, 1, acc, as, kind); break;
             case 2: kq_pair_sb(sb, ts, k, A, t0, 2, acc, as, kind); break;

@@ -329,9 +329,12 @@ static void kq_block(const gt_qmat *w, int row0, int nr, const gt_act *a, int t0
     }
     if (by_tile) { /* a tile's accumulators are token-major, as y is: 16 rows at a time */
         for (int i = 0; i * R < nr; i++)
-            for (int t = 0; t < nt; t++)
-                memcpy(y + (size_t)(t0 + t) * ldy + (size_t)(row0 + i * R), tacc[i] + R * t,
-                       (size_t)(nr - i * R < R ? nr - i * R : R) * sizeof(float));
+            for (int t = 0; t < nt; t++) {
+                float *dst = y + (size_t)(t0 + t) * ldy + (size_t)(row0 + i * R);
+                /* A whole tile's row of 16 as a constant size: a variable one became rep movsq, 5 % of prefill. */
+                if (nr - i * R >= GT_KERN_TILE_ROWS) memcpy(dst, tacc[i] + R * t, GT_KERN_TILE_ROWS * sizeof(float));
+                else memcpy(dst, tacc[i] + R * t, (size_t)(nr - i * R) * sizeof(float));
+            }
         return;
     }
     for (int r = 0; r < nr; r++)
