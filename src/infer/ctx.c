@@ -212,7 +212,7 @@ static void mm_chunk(const job *j, int i, int t0, int t1) {
             const float *u = c->u + (size_t)t * F;
             if (c->m->hp.gemma) gt_gelu_mul(g + r0, u + r0, r1 - r0);
             else c->k->silu_mul(g + r0, u + r0, r1 - r0);
-            c->k->act_set(&c->a_ff, t, g, r0, r1, 1);
+            c->k->act_set(&c->a_ff, t, g, r0, r1, c->a_ff.q8);
         }
     }
 }
@@ -331,7 +331,7 @@ static void do_head_group(const job *j, int g, float *scores) {
             float inv = 1.0f / sum;
             mul_row(o, inv, hd);
         }
-        if (j->attn_quant) c->k->act_set(&c->a_attn, t, out, h0 * hd, h1 * hd, 1);
+        if (j->attn_quant) c->k->act_set(&c->a_attn, t, out, h0 * hd, h1 * hd, c->a_attn.q8);
     }
 }
 
@@ -354,7 +354,7 @@ static void worker(void *arg, int ith, int nth) {
             for (int r = 0; r < nr; r++)
                 xs[r] = j->src + (size_t)(t0 + r) * E, ws[r] = j->norm, os[r] = scratch + (size_t)r * E;
             rms_norm_rows(xs, ws, os, nr, hp->n_embd, hp->rms_eps);
-            for (int r = 0; r < nr; r++) c->k->act_set(j->dst, t0 + r, os[r], 0, hp->n_embd, 1);
+            for (int r = 0; r < nr; r++) c->k->act_set(j->dst, t0 + r, os[r], 0, hp->n_embd, j->dst->q8);
         }
         break;
     case OP_ATTN:
@@ -362,7 +362,7 @@ static void worker(void *arg, int ith, int nth) {
         break;
     case OP_QUANT_ATTN:
         while ((ch = atomic_fetch_add(&j->next, 1)) < j->n)
-            c->k->act_set(&c->a_attn, ch, c->att + (size_t)ch * hp->q_dim, 0, hp->q_dim, 1);
+            c->k->act_set(&c->a_attn, ch, c->att + (size_t)ch * hp->q_dim, 0, hp->q_dim, c->a_attn.q8);
         break;
     case OP_POST_NORM:
         while ((ch = atomic_fetch_add(&j->next, 1)) < j->n) {
@@ -630,6 +630,23 @@ int gt_ctx_seq_copy(gt_ctx *c, int dst, int src, int n_pos, gt_err *err) {
     return 0;
 }
 
+/* Which activation buffers some matrix reads as Q8_0 (gt_act.q8): a_embd
+ * feeds q, k, v, gate, up and the output head; a_attn feeds o; a_ff down.
+ * A matrix of another type reads the floats (or its own Q8_K copy), so a
+ * flag of 0 changes no product, only skips work. */
+static void act_q8_flags(gt_ctx *c) {
+    const gt_model *m = c->m;
+    int embd = gt_kern_reads_q8(m->out.type), attn = 0, ff = 0;
+    for (int il = 0; il < m->hp.n_layer; il++) {
+        const gt_layer *L = &m->layers[il];
+        embd |= gt_kern_reads_q8(L->wq.type) | gt_kern_reads_q8(L->wk.type) | gt_kern_reads_q8(L->wv.type) |
+                gt_kern_reads_q8(L->wgate.type) | gt_kern_reads_q8(L->wup.type);
+        attn |= gt_kern_reads_q8(L->wo.type);
+        ff |= gt_kern_reads_q8(L->wdown.type);
+    }
+    c->a_embd.q8 = embd, c->a_attn.q8 = attn, c->a_ff.q8 = ff;
+}
+
 int gt_ctx_new(const gt_model *m, const gt_ctx_params *p, gt_ctx **out, gt_err *err) {
     const gt_hparams *hp = &m->hp;
     gt_ctx_params def = {0};
@@ -681,6 +698,7 @@ int gt_ctx_new(const gt_model *m, const gt_ctx_params *p, gt_ctx **out, gt_err *
               !c->g || !c->u || !c->rope || !c->rope_swa || !c->scratch;
     bad = bad || gt_act_init(&c->a_embd, n_batch, hp->n_embd) || gt_act_init(&c->a_attn, n_batch, hp->q_dim) ||
           gt_act_init(&c->a_ff, n_batch, hp->n_ff);
+    if (!bad) act_q8_flags(c);
     if (!bad && n_threads > 1 && !(c->pool = gt_pool_new(n_threads))) bad = 1;
     if (bad) {
         gt_ctx_free(c);

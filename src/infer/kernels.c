@@ -162,6 +162,8 @@ int gt_kern_type_ok(uint32_t type) {
            type == GT_TYPE_Q8_0 || type == GT_TYPE_Q4_0 || gt_kq_is_k(type) || gt_q32_is(type);
 }
 
+int gt_kern_reads_q8(uint32_t type) { return gt_qt_is(type); }
+
 /* 1 for the types whose GGUF rows the kernels read as they are. */
 static int kern_rowwise(uint32_t type) { return gt_kq_is_k(type); }
 
@@ -318,6 +320,7 @@ int gt_act_init(gt_act *a, int max_tok, int n_cols) {
     assert(max_tok >= 1 && n_cols >= GT_QK && n_cols % GT_QK == 0);
     a->n_cols = n_cols;
     a->n_blocks = n_cols / GT_QK;
+    a->q8 = 1;
     size_t n = (size_t)n_cols * (size_t)max_tok, nb = (size_t)a->n_blocks * (size_t)max_tok;
     a->x = gt_calloc(n, sizeof(float));
     a->qs = gt_calloc(n, 1);

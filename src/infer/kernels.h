@@ -166,6 +166,11 @@ size_t gt_qmat_bytes(const gt_qmat *m); /* weight bytes read per full product */
  * n_cols/32 f32 scales and n_cols/32 int32 sums of the block's quants. */
 typedef struct gt_act {
     int n_tok, n_cols, n_blocks;
+    /* 1 (gt_act_init's default) when a matrix that reads these activations
+     * takes their Q8_0 copy (the block-32 types, gt_kern_reads_q8): callers
+     * pass it as act_set's quant, so models of K-quants and floats alone
+     * skip a quantization nothing reads. */
+    int q8;
     float *x;
     int8_t *qs;
     float *d;
@@ -186,6 +191,9 @@ typedef struct gt_act {
 /* Allocates for up to max_tok tokens of n_cols (a multiple of 32). Caller
  * frees with gt_act_free. */
 int gt_act_init(gt_act *a, int max_tok, int n_cols);
+/* 1 when a matrix of this type reads the activations' Q8_0 copy (qs, d,
+ * sum): Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL. */
+int gt_kern_reads_q8(uint32_t type);
 void gt_act_free(gt_act *a);
 /* Marks token t's Q8_K copies of the super-blocks overlapping columns
  * [col0, col1) stale, so the next K-quant matmul quantizes them again

@@ -172,7 +172,8 @@ kq_row(const uint32_t type, const uint8_t *blocks, int nk, const gt_kq_acts *A, 
         const __m256i wv = kq_side(type, &h);
         for (int t = 0; t < nt; t++) {
             int32_t dot = kq_dot(type, q, &h, A->aq + (size_t)t * A->aq_stride + (size_t)k * 256);
-            __m256i bsv = _mm256_loadu_si256((const __m256i *)(A->bs + (size_t)t * A->bs_stride + (size_t)k * GT_KQ_BS_N));
+            const int16_t *bst = A->bs + (size_t)t * A->bs_stride + (size_t)k * GT_KQ_BS_N;
+            __m256i bsv = _mm256_loadu_si256((const __m256i *)bst);
             int32_t side = type == GT_TYPE_IQ4_XS ? 0 : hsum8(_mm256_madd_epi16(bsv, wv));
             float da = A->da[(size_t)t * A->da_stride + (size_t)k];
             acc[t] = off ? gt_kq_finish(type, &h, dot - off * side, 0, da, acc[t])
