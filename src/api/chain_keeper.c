@@ -15,10 +15,15 @@
  *     is open; a worker that cannot stand behind its result does not;
  *   - the client or evaluator of a rejection nobody disputed: finalize after
  *     the window (the evaluator's bond back, the stake the client's);
- *   - any party of a dispute: draw once the court's draw block is mined,
- *     resolve once the vote is over (the reveal window passed, or every
- *     commitment revealed and the panel decided: tried then without counting
- *     a refusal); the worker at once, the others KEEP_GRACE_S later.
+ *   - any party of a dispute: draw once the case's seed link is revealed
+ *     (the worker at once, the others too, a refusal then not counted: the
+ *     worker may have drawn first), resolve once the vote is over (the
+ *     reveal window passed, or every commitment revealed and the panel
+ *     decided: tried then without counting a refusal); the worker at once,
+ *     the others KEEP_GRACE_S later;
+ *   - the court's deployer (its wallet alone holds the seed chain):
+ *     reveals the seed links the scheduled draws wait for, every round,
+ *     whoever's jobs they are (DisputeCourt.sol's seed chain).
  * The chain's latest block time is the clock: a transaction sent once it is
  * past a deadline lands in a block at least as late. Each job is read from
  * the chain before its call; one not due yet is put off until its deadline,
@@ -40,7 +45,6 @@
 
 #define KEEP_MAX 8          /* jobs looked at per round */
 #define KEEP_GRACE_S 30     /* a call that another party makes first waits this long */
-#define KEEP_GRACE_BLOCKS 10 /* ... or, for a draw (due at a block, not a time), this many blocks */
 #define KEEP_RETRY_S 10     /* chain seconds before a failed call is tried again */
 #define KEEP_RECHECK_S 10   /* chain seconds before a job acted on is looked at again */
 #define KEEP_NEVER INT64_MAX
@@ -50,6 +54,7 @@ typedef struct keeper {
     gt_chain *c;
     gt_chain_account *a;
     const gt_addr *escrow, *court; /* court NULL: no disputes */
+    uint64_t seeds;                /* the court's seedCount, read for a dispute */
     gt_cindex *ix;
     uint64_t now_s;
 } keeper;
@@ -132,11 +137,11 @@ static plan plan_appeal(keeper *k, const gt_escrow_job *j, const gt_cjob *ij, ui
 }
 
 /* A disputed job's case in the court: its draw, then its resolution. */
-static plan plan_dispute(keeper *k, const gt_escrow_job *j, const gt_court_case *cs, uint64_t head) {
+static plan plan_dispute(keeper *k, const gt_escrow_job *j, const gt_court_case *cs) {
     uint64_t grace = gt_addr_eq(&j->provider, &k->a->addr) ? 0 : KEEP_GRACE_S;
     if (cs->state == GT_COURT_DRAWING) {
-        if (head <= cs->draw_block + (grace ? KEEP_GRACE_BLOCKS : 0)) return wait_until(k->now_s + KEEP_RECHECK_S);
-        return call_court(GT_COURT_DRAW, 0, "panel drawn");
+        if (k->seeds < cs->draw_link) return wait_until(k->now_s + KEEP_RECHECK_S); /* its seed link is not out */
+        return call_court(GT_COURT_DRAW, grace != 0, "panel drawn");
     }
     if (cs->state != GT_COURT_VOTING) return wait_until(k->now_s + KEEP_RECHECK_S);
     if (k->now_s >= cs->reveal_end + grace) return call_court(GT_COURT_RESOLVE, 0, "resolved: the vote is over");
@@ -155,7 +160,7 @@ static int plan_job(keeper *k, uint64_t id, plan *p, gt_err *err) {
     gt_escrow_phase ph;
     gt_cjob ij;
     gt_court_case cs;
-    uint64_t until = 0, head = 0;
+    uint64_t until = 0, need = 0;
     int rc = gt_escrow_get(k->c, k->escrow, id, &j, err);
     if (rc) return rc;
     switch (j.status) {
@@ -172,9 +177,10 @@ static int plan_job(keeper *k, uint64_t id, plan *p, gt_err *err) {
         return 0;
     case GT_ESCROW_DISPUTED:
         if (!k->court) return *p = wait_until(KEEP_NEVER), 0;
-        if ((rc = gt_court_get(k->c, k->court, id, &cs, err)) || (rc = gt_chain_block_number(k->c, &head, err)))
+        if ((rc = gt_court_get(k->c, k->court, id, &cs, err)) ||
+            (rc = gt_court_seed_state(k->c, k->court, &k->seeds, &need, err)))
             return rc;
-        *p = plan_dispute(k, &j, &cs, head);
+        *p = plan_dispute(k, &j, &cs);
         return 0;
     default: /* settled: the index is behind */
         *p = wait_until(k->now_s + KEEP_RECHECK_S);
@@ -206,11 +212,24 @@ static void keep_one(keeper *k, uint64_t id) {
     put_off(k, id, k->now_s + KEEP_RECHECK_S, 0, NULL);
 }
 
-void gt_chain_keep(gt_chain *c, gt_chain_account *a, const gt_addr *escrow, const gt_addr *court, gt_cindex *ix) {
+/* The court's deployer: the seed links the scheduled draws wait for (gt_court_seed_reveal reads what is wanted). */
+static void keep_seeds(gt_chain *c, gt_chain_account *a, const gt_addr *court) {
+    uint64_t n = 0;
+    gt_err err;
+    if (gt_court_seed_reveal(c, court, a, &n, NULL, &err))
+        GT_WARN("node: keeper: the court's seed chain: %s", err.msg);
+    else if (n)
+        GT_INFO("node: keeper: %llu seed link%s of the court revealed", (unsigned long long)n, n == 1 ? "" : "s");
+}
+
+void gt_chain_keep(gt_chain *c, gt_chain_account *a, const gt_addr *escrow, const gt_addr *court, int seeder,
+                   gt_cindex *ix) {
     keeper k = {.c = c, .a = a, .escrow = escrow, .court = court, .ix = ix};
     uint64_t ids[KEEP_MAX];
     size_t n = 0;
     gt_err err;
+    assert(!seeder || court);
+    if (seeder) keep_seeds(c, a, court);
     /* The chain's clock is asked only while a job of this agent may come due
      * (given-up jobs, put off to KEEP_NEVER, are not). */
     int rc = gt_cindex_due(ix, &a->addr, KEEP_NEVER - 1, ids, 1, &n, &err);
