@@ -15,8 +15,8 @@
 //     what it stakes, which is the stake weighting the draw already has;
 //   - a rejected worker disputes through the escrow (which holds both
 //     parties' bonds, each equal to the job's stake); the court opens a case
-//     whose panel is drawn from the hash of block open + DRAW_DELAY_BLOCKS,
-//     unknown when the dispute was opened;
+//     whose panel is drawn from link seedCount + DRAW_DELAY_LINKS of the
+//     court's seed chain (below), unknown when the dispute was opened;
 //   - eligible: validators with at least MIN_STAKE, the job's client, worker
 //     and evaluator left out, each weighing its stake at the draw. At most
 //     PANEL_SEATS eligible: all sit with their stake as weight. More: 63
@@ -47,11 +47,31 @@
 //     to the winning judges by weight, paid to their wallets (the winners'
 //     own bonds go back into their stake: the ledger's mk_judges_settle);
 //     rounding remainders go to the winning party;
-//   - no stake moves while a drawn block's hash is known and its panel not
+//   - no stake moves while a case's seed link is revealed and its panel not
 //     yet drawn (stake, requestExit and resolve are refused until someone
 //     calls draw): nobody can reshape the stake a known seed is applied to.
-//     A panel not drawn within 256 blocks (the EVM forgets older hashes) is
-//     rescheduled on the next draw call.
+//     A panel not drawn within SEED_WALK_MAX links of its own is rescheduled
+//     on the next draw call (draw walks back from the latest link).
+// The seed chain (the ledger's draw seed, src/ledger/seed.h, on chain):
+//   - the deployer commits its anchor A = link 0 at bind; link i + 1 is a
+//     preimage of link i (keccak256(link i+1) == link i), all of them fixed
+//     by the anchor: a hash chain the deployer drew from a secret and walks
+//     backwards. Anyone may reveal the next link (revealSeed checks it
+//     against the last one); only the deployer can, knowing the secret;
+//   - a case opened when seedCount links are revealed is drawn from link
+//     seedCount + DRAW_DELAY_LINKS (its drawLink), hashed with the court and
+//     the case key. So no party acting before the draw knows the seed (the
+//     next link may sit in the mempool, the one after cannot while the
+//     deployer reveals one at a time), and nothing a block holds enters it:
+//     the maker of a block cannot grind a panel by choosing the block's
+//     contents, as it could with blockhash. Fail closed: no link revealed,
+//     no draw (a quorum round left undrawn closes with closeUnjudged, a
+//     dispute waits).
+//   - what it trusts, as the ledger trusts its block-making node: the
+//     deployer knows every future link, so it (or whoever it tells) knows
+//     the panel a case opened now will get, and can time an opening; it can
+//     also stall draws by not revealing. It cannot change a link once the
+//     anchor is out.
 // Quorum rounds (a job the escrow posted with postQuorum, the ledger's quorum
 // policy: verdict.c's quorum_vote, mk_quorum_tally, mk_quorum_decide):
 //   - the escrow sets the job's quorum at its post (setQuorum) and opens its
@@ -109,7 +129,8 @@ contract DisputeCourt {
     uint256 public constant MAX_VALIDATORS = 128;
     uint256 public constant MIN_STAKE = 1_000_000; // one token (6 decimals)
     uint256 public constant JUDGE_SLASH_PCT = 20;
-    uint256 public constant DRAW_DELAY_BLOCKS = 2;
+    uint256 public constant DRAW_DELAY_LINKS = 2; // the ledger's GT_MARKET_DRAW_DELAY_BLOCKS, in seed links
+    uint256 public constant SEED_WALK_MAX = 256;  // links draw hashes back at most (else it reschedules)
     uint8 public constant OUTCOME_REJECTION_STANDS = 0;
     uint8 public constant OUTCOME_WORKER_WON = 1;
     uint8 public constant OUTCOME_NO_DECISION = 2;
@@ -129,7 +150,7 @@ contract DisputeCourt {
 
     struct Case {
         address client;      // slot 0
-        uint64 drawBlock;
+        uint64 drawLink;     // the seed chain's link that draws the panel
         CaseState state;
         bool isSealed;       // a commitment was made: open votes are refused (in slot 0, which commit reads)
         address provider;    // slot 1
@@ -162,13 +183,16 @@ contract DisputeCourt {
     uint256 public immutable revealWindowS;
     uint256 public immutable unbondingS;
     address public escrow;
+    bytes32 public seedTip;  // the seed chain's last link revealed (the anchor before any)
+    uint64 public seedCount; // links revealed after the anchor
+    uint64 public seedNeed;  // the link the latest scheduled draw waits for (reveal up to it)
 
     address[] public validators;
     mapping(address => Validator) public validatorOf;
     mapping(uint256 => Case) private cases;
     mapping(uint256 => mapping(address => Seat)) private seats;
     mapping(uint256 => address[]) private committers;
-    uint256[] private drawQueue; // (jobId << 64 | drawBlock), drawBlock non-decreasing
+    uint256[] private drawQueue; // (jobId << 64 | drawLink), drawLink non-decreasing
     uint256 private drawHead;
     mapping(uint256 => uint8) public quorumOf; // a quorum job's quorum (setQuorum)
     mapping(uint256 => uint32) public roundOf; // a quorum job's rounds opened (0: none, or not a quorum job)
@@ -177,8 +201,9 @@ contract DisputeCourt {
     event ExitRequested(address indexed validator, uint256 amount, uint256 leaveAt);
     event Withdrawn(address indexed validator, uint256 amount);
     event ValidatorEvicted(address indexed validator, address indexed by, uint256 active);
-    event CaseOpened(uint256 indexed jobId, uint256 drawBlock);
-    event DrawRescheduled(uint256 indexed jobId, uint256 drawBlock);
+    event CaseOpened(uint256 indexed jobId, uint256 drawLink);
+    event DrawRescheduled(uint256 indexed jobId, uint256 drawLink);
+    event SeedRevealed(uint256 indexed index, bytes32 link);
     event PanelDrawn(uint256 indexed jobId, bytes32 seed, uint256 members, uint256 total, uint256 commitEnd,
                      uint256 revealEnd);
     event VoteCommitted(uint256 indexed jobId, address indexed judge, bytes32 commitment, uint256 bond);
@@ -186,7 +211,7 @@ contract DisputeCourt {
     event JudgeSlashed(uint256 indexed jobId, address indexed judge, uint256 amount);
     event JudgePaid(uint256 indexed jobId, address indexed judge, uint256 amount);
     event CaseResolved(uint256 indexed jobId, uint8 outcome, uint256 acceptWeight, uint256 rejectWeight);
-    event RoundOpened(uint256 indexed jobId, uint256 drawBlock, uint256 minStake, uint256 quorum);
+    event RoundOpened(uint256 indexed jobId, uint256 drawLink, uint256 minStake, uint256 quorum);
     event RoundClosedUnjudged(uint256 indexed jobId);
 
     constructor(address token_, uint256 disputeWindowS_, uint256 commitWindowS_, uint256 revealWindowS_,
@@ -202,12 +227,24 @@ contract DisputeCourt {
         unbondingS = unbondingS_;
     }
 
-    // The escrow whose disputes this court judges, set once by the deployer.
-    function bind(address escrow_) external {
+    // The escrow whose disputes this court judges and the seed chain's
+    // anchor (see the header), set once by the deployer.
+    function bind(address escrow_, bytes32 seedAnchor) external {
         require(msg.sender == deployer, "court: only the deployer binds the escrow");
         require(escrow == address(0), "court: already bound");
-        require(escrow_ != address(0), "court: escrow is the zero address");
+        require(escrow_ != address(0) && seedAnchor != 0, "court: escrow or seed anchor is zero");
         escrow = escrow_;
+        seedTip = seedAnchor;
+    }
+
+    // Anyone: the seed chain's next link (keccak256(link) is the last one).
+    function revealSeed(bytes32 link) external {
+        require(keccak256(abi.encodePacked(link)) == seedTip && link != 0,
+                "court: not the seed chain's next link (keccak256(link) must be seedTip)");
+        seedTip = link;
+        uint64 n = seedCount + 1;
+        seedCount = n;
+        emit SeedRevealed(n, link);
     }
 
     // ---- validators ----
@@ -275,7 +312,7 @@ contract DisputeCourt {
         c.provider = provider;
         c.evaluator = evaluator;
         schedule(jobId, c);
-        emit CaseOpened(jobId, c.drawBlock);
+        emit CaseOpened(jobId, c.drawLink);
     }
 
     // ---- quorum rounds ----
@@ -289,7 +326,7 @@ contract DisputeCourt {
     }
 
     // The escrow, when a worker claims a quorum job: the round's panel is
-    // drawn DRAW_DELAY_BLOCKS later from validators with at least minStake.
+    // drawn DRAW_DELAY_LINKS links later from validators with at least minStake.
     // Votes open when the result is submitted (setRoundEnd).
     function openRound(uint256 jobId, address client, address worker, uint256 minStake) external {
         require(msg.sender == escrow, "court: only the escrow opens rounds");
@@ -312,7 +349,7 @@ contract DisputeCourt {
         c.minStake = uint96(minStake);
         c.quorum = quorumOf[jobId];
         schedule(key, c);
-        emit RoundOpened(key, c.drawBlock, minStake, c.quorum);
+        emit RoundOpened(key, c.drawLink, minStake, c.quorum);
     }
 
     // The escrow, when the quorum job's result is submitted: the panel votes
@@ -348,19 +385,22 @@ contract DisputeCourt {
         }
     }
 
-    // Anyone: draws the panel once its block is mined (see the header).
+    // Anyone: draws the panel once its seed link is revealed (see the header).
     function draw(uint256 jobId) external {
         Case storage c = cases[jobId];
         if (c.state == CaseState.None) c = cases[jobId = caseKey(jobId)]; // a quorum job's latest round
         require(c.state == CaseState.Drawing, "court: the case is not waiting for its draw");
-        require(block.number > c.drawBlock, "court: the draw block is not mined yet");
-        bytes32 h = blockhash(c.drawBlock);
-        if (h == bytes32(0)) { // older than 256 blocks: the hash is gone
+        uint256 have = seedCount;
+        uint256 want = c.drawLink;
+        require(have >= want, "court: the case's seed link is not revealed yet (revealSeed)");
+        if (have - want > SEED_WALK_MAX) { // left undrawn too long: a fresh link, as blockhash's 256 blocks did
             schedule(jobId, c);
-            emit DrawRescheduled(jobId, c.drawBlock);
+            emit DrawRescheduled(jobId, c.drawLink);
             return;
         }
-        bytes32 seed = keccak256(abi.encodePacked(h, address(this), jobId));
+        bytes32 link = seedTip;
+        for (; have > want; have--) link = keccak256(abi.encodePacked(link)); // back to link `want`
+        bytes32 seed = keccak256(abi.encodePacked(link, address(this), jobId));
         (address[] memory who, uint256[] memory w, uint256 n, uint256 total) = eligible(c, jobId & JOB_MASK);
         uint256 panel = n == 0 ? 0 : seat(jobId, seed, who, w, n, total);
         require(panel <= type(uint96).max, "court: panel weight over 2^96 - 1");
@@ -480,10 +520,10 @@ contract DisputeCourt {
                                           jobId));
     }
 
-    function getCase(uint256 jobId) external view returns (CaseState state, uint256 drawBlock, uint256 commitEnd,
+    function getCase(uint256 jobId) external view returns (CaseState state, uint256 drawLink, uint256 commitEnd,
             uint256 revealEnd, uint256 total, uint256 acceptW, uint256 rejectW, uint256 members) {
         Case storage c = cases[caseKey(jobId)];
-        return (c.state, c.drawBlock, c.commitEnd, c.revealEnd, c.total, c.acceptW, c.rejectW, c.members);
+        return (c.state, c.drawLink, c.commitEnd, c.revealEnd, c.total, c.acceptW, c.rejectW, c.members);
     }
 
     function seatOf(uint256 jobId, address judge) external view returns (uint256 weight, Vote choice) {
@@ -530,20 +570,24 @@ contract DisputeCourt {
         emit VoteRevealed(jobId, msg.sender, accept, s.weight);
     }
 
+    // The case waits for link seedCount + DRAW_DELAY_LINKS (the queue stays in
+    // order: seedCount never goes down).
     function schedule(uint256 jobId, Case storage c) private {
         c.state = CaseState.Drawing;
-        c.drawBlock = uint64(block.number + DRAW_DELAY_BLOCKS);
-        drawQueue.push(jobId << 64 | c.drawBlock);
+        uint64 link = uint64(seedCount + DRAW_DELAY_LINKS);
+        c.drawLink = link;
+        seedNeed = link;
+        drawQueue.push(jobId << 64 | link);
     }
 
-    // Refuses while a case's draw block is mined and its panel not drawn.
+    // Refuses while a case's seed link is revealed and its panel not drawn.
     function noSeedPending() private {
         uint256 head = drawHead;
         while (head < drawQueue.length) {
             uint256 e = drawQueue[head];
             Case storage c = cases[e >> 64];
-            if (c.state == CaseState.Drawing && c.drawBlock == uint64(e)) {
-                require(block.number <= uint64(e), "court: a panel's seed is known and not yet drawn: call draw first");
+            if (c.state == CaseState.Drawing && c.drawLink == uint64(e)) {
+                require(seedCount < uint64(e), "court: a panel's seed is known and not yet drawn: call draw first");
                 break;
             }
             head++; // drawn, or rescheduled (a later entry stands for it)

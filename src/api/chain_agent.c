@@ -39,6 +39,7 @@ struct gt_chain_market {
     gt_cindex *ix;
     gt_addr token, escrow, registry, court; /* court: zero when the deployment has none */
     int has_court;
+    gt_addr deployer; /* chain.json's: when it is the agent's wallet, the keeper reveals the court's seed links */
     uint64_t chain_id, confirmations;
     gt_card card;   /* served at /.well-known/agent-card.json (with the agent's id once registered) */
     pthread_mutex_t mu; /* card, stop */
@@ -72,6 +73,7 @@ static int read_deployment(const char *home, gt_chain_market *m, uint64_t *from_
     if (!rc) rc = json_addr(j, "AgentRegistry", &m->registry, err);
     m->has_court = !rc && json_object_get(j, "DisputeCourt");
     if (m->has_court) rc = json_addr(j, "DisputeCourt", &m->court, err);
+    if (!rc && json_object_get(j, "deployer")) rc = json_addr(j, "deployer", &m->deployer, err);
     *from_block = 0;
     if (!rc && json_object_get(j, "from_block")) rc = gt_json_get_u64(j, "from_block", from_block, err);
     json_decref(j);
@@ -176,7 +178,8 @@ static void keep(gt_chain_market *m) {
     uint64_t now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
     if (now_ms < m->keep_next_ms) return;
     m->keep_next_ms = now_ms + KEEP_POLL_MS;
-    gt_chain_keep(&m->chain, &m->acct, &m->escrow, m->has_court ? &m->court : NULL, m->ix);
+    int seeder = m->has_court && gt_addr_eq(&m->deployer, &m->acct.addr);
+    gt_chain_keep(&m->chain, &m->acct, &m->escrow, m->has_court ? &m->court : NULL, seeder, m->ix);
 }
 
 /* The agent's standing approval of the escrow (stakes and bonds), then its card's URI in the registry. */

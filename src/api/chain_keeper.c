@@ -15,10 +15,22 @@
  *     is open; a worker that cannot stand behind its result does not;
  *   - the client or evaluator of a rejection nobody disputed: finalize after
  *     the window (the evaluator's bond back, the stake the client's);
- *   - any party of a dispute: draw once the court's draw block is mined,
- *     resolve once the vote is over (the reveal window passed, or every
- *     commitment revealed and the panel decided: tried then without counting
- *     a refusal); the worker at once, the others KEEP_GRACE_S later.
+ *   - any party of a dispute: draw once the case's seed link is revealed
+ *     (the worker at once, the others too, a refusal then not counted: the
+ *     worker may have drawn first), resolve once the vote is over (the
+ *     reveal window passed, or every commitment revealed and the panel
+ *     decided: tried then without counting a refusal); the worker at once,
+ *     the others KEEP_GRACE_S later;
+ *   - the client or worker of a quorum job (the court its evaluator): the
+ *     round's draw once its seed link is out; once the round's vote is over
+ *     undecided, closeUnjudged (the client at once, the worker KEEP_GRACE_S
+ *     later), before the escrow's timeout, so the
+ *     voters' bonds are freed (an open round) or the revealed votes tallied
+ *     and the job timed out by the court (a sealed one, whose verify
+ *     deadline the court holds);
+ *   - the court's deployer (its wallet alone holds the seed chain):
+ *     reveals the seed links the scheduled draws wait for, every round,
+ *     whoever's jobs they are (DisputeCourt.sol's seed chain).
  * The chain's latest block time is the clock: a transaction sent once it is
  * past a deadline lands in a block at least as late. Each job is read from
  * the chain before its call; one not due yet is put off until its deadline,
@@ -40,7 +52,6 @@
 
 #define KEEP_MAX 8          /* jobs looked at per round */
 #define KEEP_GRACE_S 30     /* a call that another party makes first waits this long */
-#define KEEP_GRACE_BLOCKS 10 /* ... or, for a draw (due at a block, not a time), this many blocks */
 #define KEEP_RETRY_S 10     /* chain seconds before a failed call is tried again */
 #define KEEP_RECHECK_S 10   /* chain seconds before a job acted on is looked at again */
 #define KEEP_NEVER INT64_MAX
@@ -50,6 +61,7 @@ typedef struct keeper {
     gt_chain *c;
     gt_chain_account *a;
     const gt_addr *escrow, *court; /* court NULL: no disputes */
+    uint64_t seeds;                /* the court's seedCount, read for a dispute or a round */
     gt_cindex *ix;
     uint64_t now_s;
 } keeper;
@@ -60,6 +72,7 @@ typedef struct plan {
     int on_court;     /* step is a gt_court_step, else a gt_escrow_step */
     int step;
     int early;        /* a call tried before its deadline: a refusal is not a failure */
+    int again;        /* done: look at the job again next round (another call may follow at once) */
     uint64_t when_s;  /* chain time to look again when waiting */
     const char *what; /* for the log */
 } plan;
@@ -132,11 +145,11 @@ static plan plan_appeal(keeper *k, const gt_escrow_job *j, const gt_cjob *ij, ui
 }
 
 /* A disputed job's case in the court: its draw, then its resolution. */
-static plan plan_dispute(keeper *k, const gt_escrow_job *j, const gt_court_case *cs, uint64_t head) {
+static plan plan_dispute(keeper *k, const gt_escrow_job *j, const gt_court_case *cs) {
     uint64_t grace = gt_addr_eq(&j->provider, &k->a->addr) ? 0 : KEEP_GRACE_S;
     if (cs->state == GT_COURT_DRAWING) {
-        if (head <= cs->draw_block + (grace ? KEEP_GRACE_BLOCKS : 0)) return wait_until(k->now_s + KEEP_RECHECK_S);
-        return call_court(GT_COURT_DRAW, 0, "panel drawn");
+        if (k->seeds < cs->draw_link) return wait_until(k->now_s + KEEP_RECHECK_S); /* its seed link is not out */
+        return call_court(GT_COURT_DRAW, grace != 0, "panel drawn");
     }
     if (cs->state != GT_COURT_VOTING) return wait_until(k->now_s + KEEP_RECHECK_S);
     if (k->now_s >= cs->reveal_end + grace) return call_court(GT_COURT_RESOLVE, 0, "resolved: the vote is over");
@@ -149,13 +162,46 @@ static plan plan_dispute(keeper *k, const gt_escrow_job *j, const gt_court_case 
     return wait_until(next < cs->reveal_end + grace ? next : cs->reveal_end + grace);
 }
 
+/* A quorum job (the court its evaluator) with a round open: its draw once the round's seed link is out (the client
+ * at once, the worker too, a refusal then not counted); once its vote is over undecided (its reveal deadline, an open
+ * round's being the verify deadline), closeUnjudged before the escrow's timeout, which would leave the voters' bonds
+ * locked. *p (the escrow's plan) is left as it is when nothing is due here, or looked at again sooner. */
+static int plan_round(keeper *k, uint64_t id, const gt_escrow_job *j, plan *p, gt_err *err) {
+    gt_court_case cs;
+    uint64_t need = 0;
+    if (!k->court || !gt_addr_eq(&j->evaluator, k->court) || (!j->claimed && j->status != GT_ESCROW_SUBMITTED))
+        return 0;
+    int rc = gt_court_get(k->c, k->court, id, &cs, err); /* the job's latest round */
+    if (rc || (cs.state != GT_COURT_VOTING && cs.state != GT_COURT_DRAWING)) return rc;
+    uint64_t grace = gt_addr_eq(&j->client, &k->a->addr) ? 0 : KEEP_GRACE_S;
+    uint64_t soon = k->now_s + KEEP_RECHECK_S;
+    if (cs.state == GT_COURT_DRAWING) {
+        if ((rc = gt_court_seed_state(k->c, k->court, &k->seeds, &need, err))) return rc;
+        if (k->seeds >= cs.draw_link) {
+            *p = call_court(GT_COURT_DRAW, grace != 0, "quorum round's panel drawn");
+            p->again = 1; /* its vote and deadlines follow */
+            return 0;
+        }
+        if (!p->call && p->when_s > soon) p->when_s = soon; /* its seed link comes soon */
+    }
+    if (!cs.commit_end) return 0; /* nothing submitted: no vote open yet */
+    uint64_t when = cs.reveal_end > UINT64_MAX - grace ? UINT64_MAX : cs.reveal_end + grace;
+    if (k->now_s < when) {
+        if (!p->call && p->when_s > when) p->when_s = when; /* look again at the round's deadline */
+        return 0;
+    }
+    *p = call_court(GT_COURT_CLOSE_UNJUDGED, grace != 0, "quorum round closed unjudged: its vote is over");
+    p->again = 1; /* the escrow's timeout follows, if the job is still open */
+    return 0;
+}
+
 /* The plan for job id as the chain has it now; rc and err when a read failed. */
 static int plan_job(keeper *k, uint64_t id, plan *p, gt_err *err) {
     gt_escrow_job j;
     gt_escrow_phase ph;
     gt_cjob ij;
     gt_court_case cs;
-    uint64_t until = 0, head = 0;
+    uint64_t until = 0, need = 0;
     int rc = gt_escrow_get(k->c, k->escrow, id, &j, err);
     if (rc) return rc;
     switch (j.status) {
@@ -163,7 +209,7 @@ static int plan_job(keeper *k, uint64_t id, plan *p, gt_err *err) {
     case GT_ESCROW_SUBMITTED:
         if ((rc = gt_escrow_phases(k->c, k->escrow, id, &ph, err))) return rc;
         *p = plan_deadline(k, &j, &ph);
-        return 0;
+        return plan_round(k, id, &j, p, err);
     case GT_ESCROW_REJECTED:
         if ((rc = gt_escrow_appeal_until(k->c, k->escrow, id, &until, err)) ||
             (rc = gt_cindex_job(k->ix, id, &ij, err)))
@@ -172,9 +218,10 @@ static int plan_job(keeper *k, uint64_t id, plan *p, gt_err *err) {
         return 0;
     case GT_ESCROW_DISPUTED:
         if (!k->court) return *p = wait_until(KEEP_NEVER), 0;
-        if ((rc = gt_court_get(k->c, k->court, id, &cs, err)) || (rc = gt_chain_block_number(k->c, &head, err)))
+        if ((rc = gt_court_get(k->c, k->court, id, &cs, err)) ||
+            (rc = gt_court_seed_state(k->c, k->court, &k->seeds, &need, err)))
             return rc;
-        *p = plan_dispute(k, &j, &cs, head);
+        *p = plan_dispute(k, &j, &cs);
         return 0;
     default: /* settled: the index is behind */
         *p = wait_until(k->now_s + KEEP_RECHECK_S);
@@ -203,14 +250,27 @@ static void keep_one(keeper *k, uint64_t id) {
     }
     GT_INFO("node: keeper: job %llu %s (chain time %llu)", (unsigned long long)id, p.what,
             (unsigned long long)k->now_s);
-    put_off(k, id, k->now_s + KEEP_RECHECK_S, 0, NULL);
+    put_off(k, id, p.again ? k->now_s : k->now_s + KEEP_RECHECK_S, 0, NULL);
 }
 
-void gt_chain_keep(gt_chain *c, gt_chain_account *a, const gt_addr *escrow, const gt_addr *court, gt_cindex *ix) {
+/* The court's deployer: the seed links the scheduled draws wait for (gt_court_seed_reveal reads what is wanted). */
+static void keep_seeds(gt_chain *c, gt_chain_account *a, const gt_addr *court) {
+    uint64_t n = 0;
+    gt_err err;
+    if (gt_court_seed_reveal(c, court, a, &n, NULL, &err))
+        GT_WARN("node: keeper: the court's seed chain: %s", err.msg);
+    else if (n)
+        GT_INFO("node: keeper: %llu seed link%s of the court revealed", (unsigned long long)n, n == 1 ? "" : "s");
+}
+
+void gt_chain_keep(gt_chain *c, gt_chain_account *a, const gt_addr *escrow, const gt_addr *court, int seeder,
+                   gt_cindex *ix) {
     keeper k = {.c = c, .a = a, .escrow = escrow, .court = court, .ix = ix};
     uint64_t ids[KEEP_MAX];
     size_t n = 0;
     gt_err err;
+    assert(!seeder || court);
+    if (seeder) keep_seeds(c, a, court);
     /* The chain's clock is asked only while a job of this agent may come due
      * (given-up jobs, put off to KEEP_NEVER, are not). */
     int rc = gt_cindex_due(ix, &a->addr, KEEP_NEVER - 1, ids, 1, &n, &err);

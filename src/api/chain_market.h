@@ -82,6 +82,8 @@ int gt_chain_market_start(struct gt_node *n, gt_chain_market **out, gt_err *err)
 void gt_chain_market_stop(gt_chain_market *m); /* accepts NULL */
 /* One round of the keeper (chain_keeper.c): for the jobs of a's agent whose
  * deadline passed on chain, claimRefund or timeout as the escrow allows; with
- * a court (NULL: none), the appeal and dispute steps as well. */
-void gt_chain_keep(gt_chain *c, gt_chain_account *a, const gt_addr *escrow, const gt_addr *court, gt_cindex *ix);
+ * a court (NULL: none), the appeal, dispute and quorum round steps as well;
+ * seeder (a is the court's deployer): the court's seed links its draws wait for. */
+void gt_chain_keep(gt_chain *c, gt_chain_account *a, const gt_addr *escrow, const gt_addr *court, int seeder,
+                   gt_cindex *ix);
 #endif

@@ -37,9 +37,13 @@ int gt_court_deploy(gt_chain *c, gt_chain_account *a, const char *dir, const gt_
     gt_abi_val eargs[] = {gt_abi_address(token), gt_abi_address(court)};
     snprintf(path, sizeof path, "%s/JobEscrow.bin", dir);
     if ((rc = gt_chain_deploy_file(c, a, path, eargs, 2, escrow, &g2, err))) return gt_err_wrap(err, "JobEscrow");
-    gt_abi_val bargs[] = {gt_abi_address(escrow)};
+    uint8_t secret[32], anchor[32];
+    gt_court_seed_secret(&a->key, court, c->chain_id, secret);
+    gt_court_seed_link(secret, 0, anchor);
+    memset(secret, 0, sizeof secret);
+    gt_abi_val bargs[] = {gt_abi_address(escrow), gt_abi_bytes32(anchor)};
     gt_chain_receipt r = {0};
-    rc = gt_chain_invoke(c, court, a, "bind(address)", bargs, 1, &r, &g3, err);
+    rc = gt_chain_invoke(c, court, a, "bind(address,bytes32)", bargs, 2, &r, &g3, err);
     gt_chain_receipt_free(&r);
     if (!rc && gas) *gas = g1 + g2 + g3;
     return rc;
@@ -207,4 +211,71 @@ int gt_court_seat(gt_chain *c, const gt_addr *court, uint64_t job_id, const gt_a
 const char *gt_court_state_name(gt_court_state s) {
     static const char *const names[] = {"none", "drawing", "voting", "resolved"};
     return s <= GT_COURT_RESOLVED ? names[s] : "unknown";
+}
+
+void gt_court_seed_secret(const gt_key *k, const gt_addr *court, uint64_t chain_id, uint8_t out[32]) {
+    static const char tag[] = "gotong court seed chain v1";
+    uint8_t w[32];
+    gt_keccak h;
+    gt_keccak_init(&h);
+    gt_keccak_update(&h, tag, sizeof tag - 1);
+    gt_keccak_update(&h, k->priv, 32);
+    gt_keccak_update(&h, court->b, 20);
+    be256(chain_id, w);
+    gt_keccak_update(&h, w, 32);
+    gt_keccak_final(&h, out);
+}
+
+void gt_court_seed_link(const uint8_t secret[32], uint64_t index, uint8_t out[32]) {
+    static const char tag[] = "gotong court seed top v1";
+    uint8_t buf[sizeof tag - 1 + 32];
+    assert(index <= GT_COURT_SEED_LINKS);
+    memcpy(buf, tag, sizeof tag - 1);
+    memcpy(buf + sizeof tag - 1, secret, 32);
+    gt_keccak256(buf, sizeof buf, out); /* link GT_COURT_SEED_LINKS: the top, never hashed from anything revealed */
+    for (uint64_t i = GT_COURT_SEED_LINKS; i > index; i--) gt_keccak256(out, 32, out);
+}
+
+/* One uint view of the court with no argument. */
+static int view_u64(gt_chain *c, const gt_addr *court, const char *sig, uint64_t *out, gt_err *err) {
+    gt_buf res = GT_BUF_INIT;
+    int rc = view(c, court, sig, NULL, 0, &res, err);
+    if (!rc) rc = gt_abi_get_u64(res.data, res.len, 0, out, err);
+    gt_buf_free(&res);
+    return rc;
+}
+
+int gt_court_seed_state(gt_chain *c, const gt_addr *court, uint64_t *count, uint64_t *need, gt_err *err) {
+    int rc = view_u64(c, court, "seedCount()", count, err);
+    return rc ? rc : view_u64(c, court, "seedNeed()", need, err);
+}
+
+int gt_court_seed_reveal(gt_chain *c, const gt_addr *court, gt_chain_account *a, uint64_t *revealed, uint64_t *gas,
+                         gt_err *err) {
+    uint64_t count = 0, need = 0;
+    if (revealed) *revealed = 0;
+    if (gas) *gas = 0;
+    int rc = gt_court_seed_state(c, court, &count, &need, err);
+    if (rc || need <= count) return rc;
+    if (need > GT_COURT_SEED_LINKS)
+        return gt_err_set(err, GT_EINVAL, "the court's seed chain is spent (%u links): no more draws; deploy a new "
+                          "court", GT_COURT_SEED_LINKS);
+    uint64_t top = need - count > GT_COURT_SEED_BATCH ? count + GT_COURT_SEED_BATCH : need;
+    uint8_t secret[32], links[GT_COURT_SEED_BATCH][32];
+    size_t n = (size_t)(top - count);
+    gt_court_seed_secret(&a->key, court, c->chain_id, secret);
+    gt_court_seed_link(secret, top, links[n - 1]); /* links[i] is link count + 1 + i */
+    memset(secret, 0, sizeof secret);
+    for (size_t i = n - 1; i > 0; i--) gt_keccak256(links[i], 32, links[i - 1]);
+    for (size_t i = 0; i < n && !rc; i++) {
+        gt_abi_val args[] = {gt_abi_bytes32(links[i])};
+        gt_chain_receipt r = {0};
+        uint64_t g = 0;
+        rc = gt_chain_invoke(c, court, a, "revealSeed(bytes32)", args, 1, &r, &g, err);
+        gt_chain_receipt_free(&r);
+        if (!rc && revealed) (*revealed)++;
+        if (!rc && gas) *gas += g;
+    }
+    memset(links, 0, sizeof links);
+    return rc ? gt_err_wrap(err, "revealing the court's seed links after %llu", (unsigned long long)count) : 0;
 }

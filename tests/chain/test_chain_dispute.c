@@ -124,6 +124,9 @@ static void fund(gt_chain_account *a, uint64_t amount, const gt_addr *spender) {
         CHECK_CONTAINS(e_.msg, reason);                                  \
     } while (0)
 
+/* The court's deployer reveals the seed links the waiting draws need (the keeper's job). */
+#define SEED_UP() OK(gt_court_seed_reveal(&C, &COURT, &DEPLOYER, NULL, NULL, &e_))
+
 /* Gas of each step of a disputed lifecycle. */
 typedef struct steps { uint64_t post, claim, submit, reject, dispute, draw, commit, reveal, resolve; } steps;
 
@@ -143,8 +146,12 @@ static uint64_t disputed_job(uint64_t budget, uint64_t stake, steps *g) {
     gt_escrow_job j;
     OK(gt_escrow_get(&C, &ESCROW, id, &j, &e_));
     CHECK_EQ_INT(j.status, GT_ESCROW_DISPUTED);
-    REFUSED(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_DRAW, id, NULL, &e_), "not mined yet");
-    CHECK_EQ_INT(anvil_rpc(&C, "anvil_mine", json_pack("[o]", gt_rpc_u64(2))), 0);
+    REFUSED(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_DRAW, id, NULL, &e_), "not revealed yet");
+    /* Only the deployer's chain opens the anchor: another wallet's links are refused. */
+    REFUSED(gt_court_seed_reveal(&C, &COURT, &CLIENT, NULL, NULL, &e_), "not the seed chain's next link");
+    uint64_t links = 0;
+    OK(gt_court_seed_reveal(&C, &COURT, &DEPLOYER, &links, NULL, &e_));
+    CHECK(links >= 1 && links <= 2); /* up to seedCount + 2 at the dispute (one may be out already) */
     return id;
 }
 
@@ -375,7 +382,7 @@ static void test_past_worker_not_on_panel(void) {
     OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_SUBMIT, id, tag, NULL, &e_));
     OK(gt_escrow_do(&C, &ESCROW, &VERIFIER, GT_ESCROW_REJECT, id, tag, NULL, &e_));
     OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_DISPUTE, id, NULL, NULL, &e_));
-    CHECK_EQ_INT(anvil_rpc(&C, "anvil_mine", json_pack("[o]", gt_rpc_u64(2))), 0);
+    SEED_UP();
     OK(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_DRAW, id, NULL, &e_));
     OK(gt_court_seat(&C, &COURT, id, &J[2].addr, &w, &v, &e_));
     CHECK_EQ_U64(w, 0);
@@ -541,7 +548,7 @@ static void test_fee_forfeited(void) {
     uint64_t id = fee_job(1000, 300, 100, 86400);
     OK(gt_escrow_do(&C, &ESCROW, &VERIFIER, GT_ESCROW_REJECT, id, tag, NULL, &e_));
     OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_DISPUTE, id, NULL, NULL, &e_));
-    CHECK_EQ_INT(anvil_rpc(&C, "anvil_mine", json_pack("[o]", gt_rpc_u64(2))), 0);
+    SEED_UP();
     OK(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_DRAW, id, NULL, &e_));
     for (int i = 0; i < N_JUDGES; i++) OK(gt_court_commit(&C, &COURT, &J[i], id, 1, NULL, &e_));
     for (int i = 0; i < N_JUDGES; i++) OK(gt_court_reveal(&C, &COURT, &J[i], id, 1, NULL, &e_));
@@ -689,7 +696,7 @@ static void test_units_disputed(void) {
         OK(VERIFY_UNITS(&VERIFIER, id, 1, 3, why));
         CHECK_EQ_U64(balance(&VERIFIER.addr), v0 - rbond);
         OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_DISPUTE, id, NULL, NULL, &e_));
-        CHECK_EQ_INT(anvil_rpc(&C, "anvil_mine", json_pack("[o]", gt_rpc_u64(2))), 0);
+        SEED_UP();
         OK(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_DRAW, id, NULL, &e_));
         gt_court_case cs;
         uint64_t voted = 0;
@@ -750,7 +757,9 @@ static void test_quorum_lifecycle(void) {
     OK(gt_escrow_post_quorum(&C, &ESCROW, &CLIENT, &tm, 600, 600, 2, &id, &g[0], &e_));
     CHECK_EQ_U64(id, view_u64(&ESCROW, "jobCount()", NULL, 0, 0)); /* the id its JobCreated event names */
     OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_CLAIM, id, NULL, &g[1], &e_));
-    CHECK_EQ_INT(anvil_rpc(&C, "anvil_mine", json_pack("[o]", gt_rpc_u64(2))), 0);
+    uint64_t links = 0, seed_gas = 0;
+    OK(gt_court_seed_reveal(&C, &COURT, &DEPLOYER, &links, &seed_gas, &e_));
+    CHECK(links > 0);
     OK(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_DRAW, id, &g[2], &e_));
     gt_court_case cs;
     OK(gt_court_get(&C, &COURT, id, &cs, &e_));
@@ -780,6 +789,8 @@ static void test_quorum_lifecycle(void) {
     printf("gas per quorum lifecycle (4 members, all vote): %llu = postQuorum %llu + claim %llu + draw %llu + submit "
            "%llu + 4 votes %llu\n", (unsigned long long)total, (unsigned long long)g[0], (unsigned long long)g[1],
            (unsigned long long)g[2], (unsigned long long)g[3], (unsigned long long)vote_gas);
+    printf("gas of the court's seed links (paid by its deployer, shared by the draws waiting together): %llu for %llu "
+           "link%s\n", (unsigned long long)seed_gas, (unsigned long long)links, links == 1 ? "" : "s");
 }
 
 /* commit(jobId, h) of given bytes, as a copier sends another judge's commitment. */
@@ -811,7 +822,7 @@ static uint64_t submitted_quorum_job(uint64_t stake, uint64_t fee, uint64_t *g) 
     uint64_t id = 0;
     OK(gt_escrow_post_quorum(&C, &ESCROW, &CLIENT, &tm, 600, 600, 2, &id, &g[0], &e_));
     OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_CLAIM, id, NULL, &g[1], &e_));
-    CHECK_EQ_INT(anvil_rpc(&C, "anvil_mine", json_pack("[o]", gt_rpc_u64(2))), 0);
+    SEED_UP();
     OK(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_DRAW, id, &g[2], &e_));
     OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_SUBMIT, id, tag, &g[3], &e_));
     return id;
@@ -958,16 +969,11 @@ static void test_no_stake_moves_on_a_known_seed(void) {
     OK(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_RESOLVE, id, NULL, &e_));
 }
 
-/* The panel's seed: keccak(blockhash(drawBlock) ‖ court ‖ jobId), as the contract makes it. */
-static void seed_of(uint64_t draw_block, uint64_t id, uint8_t seed[32]) {
-    json_t *blk = NULL;
-    uint8_t pre[32 + 20 + 32] = {0};
-    CHECK_EQ_INT(gt_rpc_call(C.rpc, "eth_getBlockByNumber", json_pack("[o,b]", gt_rpc_u64(draw_block), 0), &blk, NULL),
-                 0);
-    const char *h = json_string_value(json_object_get(blk, "hash"));
-    CHECK(h && strlen(h) == 66);
-    if (h) CHECK_EQ_INT(gt_hex_decode(h + 2, pre, 32, "block hash", NULL), 0);
-    json_decref(blk);
+/* The panel's seed: keccak(link drawLink of the deployer's seed chain ‖ court ‖ jobId), as the contract makes it. */
+static void seed_of(uint64_t draw_link, uint64_t id, uint8_t seed[32]) {
+    uint8_t pre[32 + 20 + 32] = {0}, secret[32];
+    gt_court_seed_secret(&DEPLOYER.key, &COURT, C.chain_id, secret);
+    gt_court_seed_link(secret, draw_link, pre);
     memcpy(pre + 32, COURT.b, 20);
     for (int i = 0; i < 8; i++) pre[83 - i] = (uint8_t)(id >> (8 * i));
     gt_keccak256(pre, sizeof pre, seed);
@@ -991,7 +997,7 @@ static void test_drawn_panel_matches_the_ledger(void) {
     gt_court_case cs;
     OK(gt_court_get(&C, &COURT, id, &cs, &e_));
     uint8_t seed[32];
-    seed_of(cs.draw_block, id, seed);
+    seed_of(cs.draw_link, id, seed);
     gt_addr who[160];
     uint64_t stakes[160], total = 0;
     uint32_t seats[160];

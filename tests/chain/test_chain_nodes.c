@@ -29,6 +29,11 @@
  *     once the judges (wallets driven here) decided, and is paid; an
  *     evaluator node whose rejection nobody disputed finalizes it after the
  *     window and gets its bond back;
+ *   - node A, the court's deployer, reveals the court's seed links the
+ *     draws wait for (no other wallet can); as the client of a quorum job
+ *     it draws the round's panel once its link is out and, when the round's
+ *     vote ends undecided, calls closeUnjudged before the escrow's timeout,
+ *     so the voter's bond is freed and the job refunded;
  *   - a node whose chain does not answer, or is not the recorded chain, does
  *     not start.
  * Skipped (exit 77) with a message when anvil or the contracts are missing. */
@@ -595,6 +600,57 @@ static void test_keeper_dispute_won(void) {
     CHECK(wait_field(url, "status", "completed"));
 }
 
+/* A judge's bond locked in the court (validatorOf's second word). */
+static uint64_t judge_locked(const gt_addr *who) {
+    gt_abi_val a[] = {gt_abi_address(who)};
+    gt_buf d = GT_BUF_INIT, out = GT_BUF_INIT;
+    uint64_t v = UINT64_MAX;
+    CHECK_EQ_INT(gt_abi_calldata("validatorOf(address)", a, 1, &d, NULL), 0);
+    CHECK_EQ_INT(gt_chain_call(&C, NULL, &COURT, d.data, d.len, &out, NULL), 0);
+    CHECK_EQ_INT(gt_abi_get_u64(out.data, out.len, 1, &v, NULL), 0);
+    gt_buf_free(&d);
+    gt_buf_free(&out);
+    return v;
+}
+
+/* A quorum job of A's (the court its evaluator, quorum 2): ROGUE claims;
+ * node A, the court's deployer, reveals the round's seed links and draws its
+ * panel (the three judges); ROGUE submits; one judge votes (its bond
+ * locked), nobody else: no side decides. Once the verify deadline is behind
+ * the chain's clock, node A closes the round unjudged (the judge's bond
+ * freed) and times the job out (A's budget back, ROGUE's stake back). */
+static void test_keeper_closes_quorum_round(void) {
+    enum { SUBMIT_S = 600, VERIFY_S = 60 };
+    gt_escrow_terms t = {.budget = BUDGET, .stake = STAKE};
+    gt_err err;
+    uint64_t id = 0;
+    uint8_t done[32] = {2};
+    fund_wallet(&ROGUE, STAKE);
+    approve(&OP[0], &ESCROW, BUDGET);
+    t.expired_at = anvil_now(&C) + 3600;
+    gt_keccak256("a quorum job", 12, t.desc_hash);
+    CHECK_MSG(gt_escrow_post_quorum(&C, &ESCROW, &OP[0], &t, SUBMIT_S, VERIFY_S, 2, &id, NULL, &err) == 0, "%s",
+              err.msg);
+    uint64_t a0 = balance(&OP[0].addr), r0 = balance(&ROGUE.addr);
+    CHECK_MSG(gt_escrow_do(&C, &ESCROW, &ROGUE, GT_ESCROW_CLAIM, id, NULL, NULL, &err) == 0, "%s", err.msg);
+    CHECK(wait_case(id, GT_COURT_VOTING)); /* the seed links revealed and the panel drawn by node A */
+    CHECK_MSG(gt_escrow_do(&C, &ESCROW, &ROGUE, GT_ESCROW_SUBMIT, id, done, NULL, &err) == 0, "%s", err.msg);
+    CHECK_MSG(gt_court_vote_open(&C, &COURT, &JUDGE[0], id, 1, NULL, &err) == 0, "vote: %s", err.msg);
+    CHECK_EQ_U64(judge_locked(&JUDGE[0].addr), JUDGE_STAKE / 5); /* 20 % of its weight, its stake */
+    gt_court_case cs;
+    CHECK_EQ_INT(gt_court_get(&C, &COURT, id, &cs, NULL), 0);
+    CHECK_EQ_INT(cs.state, GT_COURT_VOTING); /* one voter of the two the quorum asks: undecided */
+    sleep(2); /* nothing is due yet: node A must not have called */
+    CHECK_EQ_INT(gt_court_get(&C, &COURT, id, &cs, NULL), 0);
+    CHECK_EQ_INT(cs.state, GT_COURT_VOTING);
+    advance_past(cs.reveal_end);
+    CHECK(wait_case(id, GT_COURT_RESOLVED)); /* closeUnjudged by node A */
+    CHECK_EQ_INT(wait_job(id, is_expired).status, GT_ESCROW_EXPIRED); /* then the escrow's timeout */
+    CHECK_EQ_U64(judge_locked(&JUDGE[0].addr), 0);
+    CHECK_EQ_U64(balance(&OP[0].addr), a0 + BUDGET);
+    CHECK_EQ_U64(balance(&ROGUE.addr), r0); /* its stake back: the missed verdict was not its fault */
+}
+
 /* ROGUE works a staked job of A's and submits a wrong result; C's node
  * re-runs it and rejects it (C bonds the stake); ROGUE does not dispute.
  * Nothing is finalized inside the window; once it is over, C's node
@@ -678,6 +734,7 @@ int main(void) {
     stake_judges();
     RUN(test_keeper_dispute_won);
     RUN(test_keeper_finalizes_rejection);
+    RUN(test_keeper_closes_quorum_round);
     stop_nodes();
     RUN(test_wrong_chain_refused);
     mining = 0;

@@ -22,16 +22,17 @@
  *                 (1 slot, timed; the court is its evaluator)
  *   task_claim -> claim (claimTask of a task of several slots: the contract
  *   picks the lowest open slot); task_submit -> submit(result) of the slot's
- *   job (a quorum task's claim opens the court's round: the runner mines
- *   its draw blocks and draws); task_verify_partial -> verifyUnits
+ *   job (a quorum task's claim opens the court's round: the runner, the
+ *   court's deployer, reveals the seed links its draw waits for, and draws);
+ *   task_verify_partial -> verifyUnits
  *   (accepted, total, reason; part accepted: a rejection settled pro rata
  *   once it stands); task_verify -> complete
  *   (accept) or reject(reason), on a quorum task the court's open vote
  *   (vote(jobId, accept): the deciding vote completes or rejects the job
  *   through the court, a rejection reopening it while its claim window is
  *   open, as on the ledger; the settle that follows has nothing left to do
- *   on chain); task_dispute -> dispute (the runner mines the
- *   court's draw blocks and draws); dispute_vote -> the court's open vote
+ *   on chain); task_dispute -> dispute (the runner reveals the
+ *   court's seed links and draws); dispute_vote -> the court's open vote
  *   (vote(jobId, accept): the deciding vote settles the case at once, as on
  *   the ledger); task_settle ->
  *   finalize() of a rejection past its window, or at once by its worker
@@ -45,7 +46,9 @@
  *   vote_reveal -> the court's commit / reveal, "vcommit:..." on a quorum task's
  *   round (the reveal that leaves nothing sealed may decide it, as on the
  *   ledger); agent_* -> nothing (registration has no bearing on the money,
- *   and the registry's rules are checked by test_chain_erc8004).
+ *   and the registry's rules are checked by test_chain_erc8004); grind ->
+ *   the block after the judgement's opening made several ways from anvil's
+ *   snapshot of it, each drawing the same panel (see grind()).
  * Time: block h of the ledger has a timestamp; each chain transaction of that
  * step is mined at the same offset from the chain's start (anvil lets blocks
  * share a second). The ledger's deadlines fire at a block's start (a block
@@ -111,6 +114,7 @@ typedef struct job {
     int quorum;       /* a quorum task (postQuorum): the court's round judges it */
     int decided;      /* a quorum round decided the slot (paid at once; the ledger's settle follows) */
     int task;         /* posted with postSlots (several slots, or units): claimed with claimTask, cancelTask */
+    char opened[80];  /* anvil's snapshot right after the job's latest judgement opened (a grind starts there) */
 } job;
 
 typedef struct run {
@@ -557,15 +561,34 @@ static int do_settle(run *r, party *a, job *jb, gt_err *err) {
     return rc ? rc : court_closed(r, jb, err);
 }
 
+/* anvil's snapshot of the chain now, into jb->opened (a grind of the
+ * judgement just opened starts from it). */
+static int snapshot(job *jb, gt_err *err) {
+    json_t *id = NULL;
+    int rc = gt_rpc_call(C.rpc, "evm_snapshot", json_array(), &id, err);
+    if (!rc && !json_is_string(id)) rc = gt_err_set(err, GT_ECHAIN, "evm_snapshot: no id");
+    if (!rc) snprintf(jb->opened, sizeof jb->opened, "%s", json_string_value(id));
+    json_decref(id);
+    return rc;
+}
+
+/* The court's deployer reveals the seed links the waiting draws need (what
+ * its node's keeper does), then the panel of jb's latest judgement is drawn,
+ * as any keeper may. The ledger draws two blocks after the opening, with
+ * that block's draw seed; the court two seed links after it. */
+static int seed_and_draw(run *r, job *jb, gt_err *err) {
+    int rc = gt_court_seed_reveal(&C, &r->court, &r->deployer, NULL, NULL, err);
+    return rc ? rc : gt_court_do(&C, &r->court, &r->deployer, GT_COURT_DRAW, jb->id, NULL, err);
+}
+
 /* A dispute: the ledger fixes its panel when the dispute opens; the court
- * draws it from a block hash DRAW_DELAY_BLOCKS later, and until then no stake
- * may move. The runner mines those blocks (at the same time) and draws, as
- * any keeper may, so the stakes are free again as on the ledger. */
+ * draws it from its seed chain's link two after the opening, and until then
+ * no stake may move. The runner reveals the links and draws (seed_and_draw),
+ * so the stakes are free again as on the ledger. */
 static int do_dispute(run *r, party *a, job *jb, gt_err *err) {
     int rc = gt_escrow_do(&C, &r->escrow, &a->ca, GT_ESCROW_DISPUTE, jb->id, NULL, NULL, err);
-    if (rc) return rc;
-    if (anvil_rpc(&C, "anvil_mine", json_pack("[i]", 2))) return gt_err_set(err, GT_ECHAIN, "anvil_mine failed");
-    return gt_court_do(&C, &r->court, &r->deployer, GT_COURT_DRAW, jb->id, NULL, err);
+    if (!rc) rc = snapshot(jb, err);
+    return rc ? rc : seed_and_draw(r, jb, err);
 }
 
 /* A dispute_vote: the court's open vote (the deciding one settles the case). */
@@ -630,10 +653,9 @@ static int do_claim(run *r, party *a, job *jb, uint64_t t, gt_err *err) {
         int rc = gt_escrow_do(&C, &r->escrow, &a->ca, GT_ESCROW_CLAIM, jb->id, NULL, NULL, err);
         if (!rc) jb->claim_t = t, jb->sealed = 0; /* a quorum job's claim opens a fresh round */
         if (rc || !jb->quorum) return rc;
-        /* The claim opened the court's round: its panel is drawn DRAW_DELAY_BLOCKS later (the ledger
-         * draws it two blocks after the claim); the runner mines them and draws, as a keeper would. */
-        if (anvil_rpc(&C, "anvil_mine", json_pack("[i]", 2))) return gt_err_set(err, GT_ECHAIN, "anvil_mine failed");
-        return gt_court_do(&C, &r->court, &r->deployer, GT_COURT_DRAW, jb->id, NULL, err);
+        /* The claim opened the court's round: its panel is drawn from the seed link two after (the
+         * ledger draws it two blocks after the claim); the runner reveals and draws, as keepers would. */
+        return (rc = snapshot(jb, err)) ? rc : seed_and_draw(r, jb, err);
     }
     int rc = gt_escrow_task_do(&C, &r->escrow, &a->ca, 0, jb->id, NULL, err);
     for (int i = 0; !rc && i < jb->slots; i++) {
@@ -1117,6 +1139,134 @@ static void run_flood(run *r, const char *as, json_int_t n) {
     else PASS();
 }
 
+/* ---- the block maker's grind ---- */
+
+/* The panel of jb's latest judgement as "name:weight ..." of every seated
+ * account (validators are accounts too), in the runner's account order. */
+static void panel_text(run *r, job *jb, char *out, size_t cap) {
+    size_t len = 0;
+    out[0] = 0;
+    for (int i = 0; i < r->n_acc && !r->failed; i++) {
+        uint64_t w = 0;
+        gt_court_vote v;
+        gt_err err;
+        if (gt_court_seat(&C, &r->court, jb->id, &r->acc[i].ca.addr, &w, &v, &err)) FAIL(r, "seatOf: %s", err.msg);
+        else if (w && len < cap) len += (size_t)snprintf(out + len, cap - len, "%s:%llu ", r->acc[i].name,
+                                                         (unsigned long long)w);
+    }
+}
+
+/* Back to the chain as it was right after jb's judgement opened (a fresh
+ * snapshot of it kept: anvil's revert spends the one it reverts to); every
+ * account's nonce read again. *block gets the opening's block number. */
+static int back_to_opening(run *r, job *jb, uint64_t *block, gt_err *err) {
+    json_t *ok = NULL;
+    int rc = gt_rpc_call(C.rpc, "evm_revert", json_pack("[s]", jb->opened), &ok, err);
+    if (!rc && !json_is_true(ok)) rc = gt_err_set(err, GT_ECHAIN, "evm_revert to %s refused", jb->opened);
+    json_decref(ok);
+    if (!rc) rc = snapshot(jb, err);
+    for (int i = 0; i < r->n_acc; i++) gt_chain_account_resync(&r->acc[i].ca);
+    gt_chain_account_resync(&r->deployer);
+    return rc ? rc : gt_chain_block_number(&C, block, err);
+}
+
+/* Block opening + 1 made the k-th way: empty (k == 0) or holding k
+ * self-transfers of 1, 2, ... base units by `as` (sent as `as` through anvil,
+ * mined together); then the blocks up to `blocks` after the opening. */
+static int grind_blocks(run *r, party *as, int k, json_int_t blocks, gt_err *err) {
+    int rc = 0;
+    json_t *hash = NULL;
+    if (k && (anvil_rpc(&C, "evm_setAutomine", json_pack("[b]", 0)) ||
+              anvil_rpc(&C, "anvil_impersonateAccount", json_pack("[o]", gt_rpc_data(as->ca.addr.b, 20)))))
+        return gt_err_set(err, GT_ECHAIN, "grind: cannot queue transactions as %s", as->name);
+    for (int i = 0; i < k && !rc; i++) {
+        gt_abi_val args[] = {gt_abi_address(&as->ca.addr), gt_abi_uint((uint64_t)i + 1)};
+        gt_buf d = GT_BUF_INIT;
+        rc = gt_abi_calldata("transfer(address,uint256)", args, 2, &d, err);
+        json_t *tx = rc ? NULL : json_pack("[{s:o, s:o, s:o, s:o}]", "from", gt_rpc_data(as->ca.addr.b, 20), "to",
+                                           gt_rpc_data(r->token.b, 20), "data", gt_rpc_data(d.data, d.len), "gas",
+                                           gt_rpc_u64(100000));
+        gt_buf_free(&d);
+        json_decref(hash);
+        hash = NULL;
+        if (!rc) rc = gt_rpc_call(C.rpc, "eth_sendTransaction", tx, &hash, err);
+    }
+    json_decref(hash);
+    if (k) {
+        anvil_rpc(&C, "anvil_stopImpersonatingAccount", json_pack("[o]", gt_rpc_data(as->ca.addr.b, 20)));
+        if (anvil_rpc(&C, "evm_mine", json_array()) || anvil_rpc(&C, "evm_setAutomine", json_pack("[b]", 1)))
+            return rc ? rc : gt_err_set(err, GT_ECHAIN, "grind: cannot mine the block");
+        gt_chain_account_resync(&as->ca);
+    } else if (anvil_rpc(&C, "anvil_mine", json_pack("[i]", 1))) {
+        return gt_err_set(err, GT_ECHAIN, "grind: cannot mine the block");
+    }
+    if (!rc && blocks > 1 && anvil_rpc(&C, "anvil_mine", json_pack("[I]", (json_int_t)(blocks - 1))))
+        rc = gt_err_set(err, GT_ECHAIN, "grind: cannot mine the blocks after");
+    return rc;
+}
+
+/* Block `number`'s hash and transaction count. */
+static int block_of(uint64_t number, char hash[67], size_t *txs, gt_err *err) {
+    json_t *b = NULL;
+    int rc = gt_rpc_call(C.rpc, "eth_getBlockByNumber", json_pack("[o,b]", gt_rpc_u64(number), 0), &b, err);
+    const char *h = rc ? NULL : json_string_value(json_object_get(b, "hash"));
+    if (!rc && (!h || strlen(h) != 66)) rc = gt_err_set(err, GT_ECHAIN, "block %llu: no hash", (unsigned long long)number);
+    if (!rc) snprintf(hash, 67, "%s", h), *txs = json_array_size(json_object_get(b, "transactions"));
+    json_decref(b);
+    return rc;
+}
+
+/* The block maker's grind (test_scenarios.c's): from the chain right after
+ * the judgement opened (jb->opened), block opening + 1 is made `tries` ways
+ * -- empty, or with 1, 2, ... self-transfers by `as` -- then the blocks up to
+ * `blocks` after the opening, then the court's deployer reveals the seed
+ * links and the panel is drawn. Each way makes another block (its hash, what
+ * blockhash seeding drew from, differs), and every way must draw the same
+ * panel. The scenario then goes on from the chain as the opening's step left
+ * it: back to the opening, the links revealed and the panel drawn again. */
+static void grind(run *r, json_t *spec) {
+    const char *as = json_string_value(json_object_get(spec, "as"));
+    const char *round = json_string_value(json_object_get(spec, "round"));
+    job *jb = find_slot(r, json_string_value(json_object_get(spec, "task")), get_u64(spec, "slot"));
+    party *m = as ? find_acc(r, as) : NULL;
+    json_int_t tries = json_integer_value(json_object_get(spec, "tries")), blocks = 2;
+    if (json_object_get(spec, "blocks")) blocks = json_integer_value(json_object_get(spec, "blocks"));
+    if (!m || !jb || !round || tries < 2 || tries > 16 || blocks < 1 || blocks > 16) {
+        FAIL(r, "grind: needs \"as\", a task and slot the runner posted, a round, 2 to 16 tries and 1 to 16 blocks");
+        return;
+    }
+    if ((!strcmp(round, "verify") && !jb->quorum) || !jb->opened[0]) {
+        stop_at(r, "grind: %s", "a round whose judgement the court did not open (a quorum task's claim, a dispute)");
+        return;
+    }
+    char first[4096] = "", panel[4096], hashes[16][67];
+    gt_err err = {0};
+    for (json_int_t k = 0; k < tries && !r->failed; k++) {
+        uint64_t b0 = 0;
+        size_t txs = 0;
+        if (back_to_opening(r, jb, &b0, &err) || grind_blocks(r, m, (int)k, blocks, &err) ||
+            block_of(b0 + 1, hashes[k], &txs, &err) || seed_and_draw(r, jb, &err)) {
+            FAIL(r, "grind: way %lld: %s", (long long)k, err.msg);
+            break;
+        }
+        if (txs != (size_t)k) FAIL(r, "grind: way %lld: block %llu holds %zu transactions", (long long)k,
+                                   (unsigned long long)(b0 + 1), txs);
+        for (json_int_t i = 0; i < k; i++)
+            if (!strcmp(hashes[i], hashes[k])) FAIL(r, "grind: ways %lld and %lld made the same block", (long long)i,
+                                                   (long long)k);
+        panel_text(r, jb, panel, sizeof panel);
+        if (!panel[0]) FAIL(r, "grind: way %lld drew no panel", (long long)k);
+        else if (!first[0]) snprintf(first, sizeof first, "%s", panel);
+        else if (strcmp(first, panel))
+            FAIL(r, "grind: the block maker chose the panel: with %lld more transactions in the block after the "
+                    "opening it drew\n  %s\n  instead of\n  %s", (long long)k, panel, first);
+        else PASS();
+    }
+    uint64_t b0;
+    if (!r->failed && (back_to_opening(r, jb, &b0, &err) || seed_and_draw(r, jb, &err)))
+        FAIL(r, "grind: back to the scenario: %s", err.msg);
+}
+
 /* One step of the file (a stop or a failure is left in r). */
 static void run_step(run *r, json_t *st) {
     json_t *v;
@@ -1141,9 +1291,8 @@ static void run_step(run *r, json_t *st) {
         r->not_compared++;
     } else if ((v = json_object_get(st, "flood"))) {
         run_flood(r, json_string_value(json_object_get(st, "as")), json_integer_value(v));
-    } else if (json_object_get(st, "grind")) {
-        stop_at(r, "%s", "the block maker's grind of a panel draw: the ledger's draw seed (a hash chain fixed at "
-                         "genesis); the court seeds its draw with a block hash");
+    } else if ((v = json_object_get(st, "grind"))) {
+        grind(r, v);
     } else {
         FAIL(r, "unknown step kind");
     }
@@ -1155,11 +1304,6 @@ static void run_step(run *r, json_t *st) {
 static int stops_before_money(json_t *steps, const char **why) {
     for (size_t i = 0; i < json_array_size(steps); i++) {
         json_t *st = json_array_get(steps, i), *items = json_object_get(st, "batch");
-        if (json_object_get(st, "grind")) {
-            *why = "the block maker's grind of a panel draw: the ledger's draw seed (a hash chain fixed at genesis); "
-                   "the court seeds its draw with a block hash";
-            return (int)i + 1;
-        }
         if (json_object_get(st, "action")) items = NULL;
         for (size_t k = 0; k < (items ? json_array_size(items) : json_object_get(st, "action") ? 1 : 0); k++) {
             json_t *it = items ? json_array_get(items, k) : st;
