@@ -12,6 +12,7 @@
 
 #include "base/alloc.h"
 #include "base/map.h"
+#include "ledger/block.h"
 #include "ledger/digest.h"
 
 /* Longest table or column name the digest handles (the schema's are short). */
@@ -291,6 +292,52 @@ static int track_table(sqlite3 *db, const char *t, gt_err *err) {
     return rc;
 }
 
+int gt_digest_is_self_folded(const char *table) {
+    for (int i = 0; i < gt_ledger_n_modules(); i++) {
+        const char *const *t = gt_ledger_module_at(i)->digest_self_folded;
+        for (; t && *t; t++)
+            if (!strcmp(*t, table)) return 1;
+    }
+    return 0;
+}
+
+void gt_digest_row_begin(gt_digest_row *r, const char *table) {
+    r->len = 0;
+    put_bytes(r->b, sizeof r->b, &r->len, "M", 1);
+    put_bytes(r->b, sizeof r->b, &r->len, table, strlen(table) + 1);
+    assert(r->len <= sizeof r->b);
+}
+
+void gt_digest_row_int(gt_digest_row *r, int64_t v) {
+    uint8_t hdr[9];
+    hdr[0] = 'i';
+    put_be(hdr + 1, (uint64_t)v, 8);
+    put_bytes(r->b, sizeof r->b, &r->len, hdr, 9);
+    assert(r->len <= sizeof r->b);
+}
+
+/* A blob's or a text's header (type, be32 length) and bytes. */
+static void row_bytes_value(gt_digest_row *r, uint8_t type, const void *p, size_t n) {
+    uint8_t hdr[5];
+    assert(n <= INT32_MAX);
+    hdr[0] = type;
+    put_be(hdr + 1, (uint64_t)n, 4);
+    put_bytes(r->b, sizeof r->b, &r->len, hdr, 5);
+    if (n > 0) put_bytes(r->b, sizeof r->b, &r->len, p, n);
+    assert(r->len <= sizeof r->b);
+}
+
+void gt_digest_row_blob(gt_digest_row *r, const void *p, size_t n) { row_bytes_value(r, 'b', p, n); }
+void gt_digest_row_text(gt_digest_row *r, const char *s, size_t n) { row_bytes_value(r, 't', s, n); }
+
+void gt_digest_row_h(const gt_digest_row *r, uint64_t h[GT_DIGEST_WORDS]) {
+    assert(r->len <= sizeof r->b);
+    gt_keccak k;
+    gt_keccak_init(&k);
+    gt_keccak_update(&k, r->b, r->len);
+    gt_keccak_xof_words(&k, h, GT_DIGEST_WORDS);
+}
+
 int gt_digest_track(sqlite3 *db, gt_digest_acc *acc, gt_err *err) {
     track_ctx *ctx = gt_calloc(1, sizeof *ctx);
     if (!ctx) return gt_err_set(err, GT_ENOMEM, "out of memory");
@@ -310,7 +357,8 @@ int gt_digest_track(sqlite3 *db, gt_digest_acc *acc, gt_err *err) {
     char (*names)[GT_DIGEST_NAME_MAX] = gt_malloc(GT_DIGEST_MAX_TABLES * GT_DIGEST_NAME_MAX);
     if (!names) return gt_err_set(err, GT_ENOMEM, "out of memory");
     int n, rc = list_tables(db, names, GT_DIGEST_MAX_TABLES, &n, err);
-    for (int t = 0; !rc && t < n; t++) rc = track_table(db, names[t], err);
+    for (int t = 0; !rc && t < n; t++)
+        if (!gt_digest_is_self_folded(names[t])) rc = track_table(db, names[t], err);
     gt_free(names);
     return rc;
 }
