@@ -133,11 +133,17 @@ const char *gt_policy_name(int policy) {
 }
 
 void mk_ctx_init(mk_ctx *c, gt_tx *tx) {
-    memset(c, 0, sizeof *c);
+    /* not the kept rows' buffers: a few KiB cleared at every action for nothing */
     c->tx = tx;
+    c->diff = (gt_buf)GT_BUF_INIT;
+    c->changes = 0;
+    c->n_pending = 0;
 }
 
 int mk_finish(mk_ctx *c, int rc) {
+    /* A refused action's rows are dropped: the state restores its digest. */
+    if (!rc) mk_digest_flush(c);
+    c->n_pending = 0;
     if (!rc && c->diff.len) gt_tx_commit(c->tx, c->diff.data, c->diff.len);
     gt_buf_free(&c->diff);
     return rc;
@@ -202,40 +208,18 @@ static void counters_row(const mk_counters *t, const mk_key2 *key, const uint64_
     for (int i = 0; i < t->n; i++) gt_digest_row_int(r, (int64_t)v[i]);
 }
 
-/* The H of the short rows this thread folded last: a counter row leaves
- * the digest at its next update with the very bytes it entered with, and
- * hashing it again cost as much as its SQL (callgrind). Entries are
- * compared in full, so a stale one is only a miss. */
-#define FOLD_MEMO_WAYS 16
-#define FOLD_MEMO_ROW_BYTES 192
-typedef struct fold_memo {
-    size_t len; /* 0: empty */
-    uint8_t row[FOLD_MEMO_ROW_BYTES];
-    uint64_t h[GT_DIGEST_WORDS];
-} fold_memo;
-static _Thread_local fold_memo fold_memos[FOLD_MEMO_WAYS];
-static _Thread_local unsigned fold_memo_next;
+gt_digest_row *mk_digest_row(mk_ctx *c, int sign) {
+    assert(sign == 1 || sign == -1);
+    if (c->n_pending == MK_DIGEST_PENDING) mk_digest_flush(c);
+    c->pending_sign[c->n_pending] = sign;
+    return &c->pending[c->n_pending++];
+}
 
-void mk_digest_fold(mk_ctx *c, const gt_digest_row *r, int sign) {
-    gt_digest_acc *acc = gt_state_digest_acc(c->tx->state);
-    if (r->len > FOLD_MEMO_ROW_BYTES) { /* too long to keep */
-        uint64_t h[GT_DIGEST_WORDS];
-        gt_digest_row_h(r, h);
-        gt_digest_add_h(acc, h, sign);
-        return;
-    }
-    for (int i = 0; i < FOLD_MEMO_WAYS; i++) {
-        const fold_memo *m = &fold_memos[i];
-        if (m->len == r->len && !memcmp(m->row, r->b, r->len)) {
-            gt_digest_add_h(acc, m->h, sign);
-            return;
-        }
-    }
-    fold_memo *m = &fold_memos[fold_memo_next++ % FOLD_MEMO_WAYS];
-    m->len = r->len;
-    memcpy(m->row, r->b, r->len);
-    gt_digest_row_h(r, m->h);
-    gt_digest_add_h(acc, m->h, sign);
+void mk_digest_flush(mk_ctx *c) {
+    const gt_digest_row *rows[MK_DIGEST_PENDING];
+    for (int i = 0; i < c->n_pending; i++) rows[i] = &c->pending[i];
+    gt_digest_rows_fold(c->tx->state, rows, c->pending_sign, c->n_pending);
+    c->n_pending = 0;
 }
 
 int mk_counters_add(mk_ctx *c, const mk_counters *t, const mk_key2 *key, const uint64_t *delta, uint64_t *v,
@@ -268,13 +252,8 @@ int mk_counters_add(mk_ctx *c, const mk_counters *t, const mk_key2 *key, const u
     if (s != SQLITE_DONE) rc = gt_err_set(err, GT_EDB, "writing %s: %s", t->what, sqlite3_errmsg(tx->db));
     gt_tx_stmt_done(tx, q);
     if (rc) return rc;
-    gt_digest_row r;
-    if (found) {
-        counters_row(t, key, old, &r);
-        mk_digest_fold(c, &r, -1);
-    }
-    counters_row(t, key, v, &r);
-    mk_digest_fold(c, &r, 1);
+    if (found) counters_row(t, key, old, mk_digest_row(c, -1));
+    counters_row(t, key, v, mk_digest_row(c, 1));
     return 0;
 }
 

@@ -175,9 +175,7 @@ typedef union any_row {
 } any_row;
 typedef struct row_memo {
     int used;
-    int has_h; /* h is H(row) in the state digest (computed when it was needed) */
     any_row row;
-    uint64_t h[GT_DIGEST_WORDS];
 } row_memo;
 static _Thread_local row_memo memo_rows[ROW_TABLES][ROW_MEMO_WAYS];
 static _Thread_local unsigned memo_next[ROW_TABLES]; /* the way the next new key takes */
@@ -187,13 +185,6 @@ static int col_eq(const col_def *c, const void *x, const void *y) {
     const uint8_t *a = (const uint8_t *)x + c->off, *b = (const uint8_t *)y + c->off;
     if (c->kind == COL_TEXT) return strncmp((const char *)a, (const char *)b, c->size) == 0;
     return memcmp(a, b, c->size) == 0;
-}
-
-/* Are rows x and y of t equal in every column? */
-static int row_eq(const table_def *t, const void *x, const void *y) {
-    for (int i = 0; i < t->n_cols; i++)
-        if (!col_eq(&t->cols[i], x, y)) return 0;
-    return 1;
 }
 
 /* The remembered row of t with the same key as row, or NULL. */
@@ -208,45 +199,33 @@ static row_memo *memo_find(const table_def *t, const void *row) {
     return NULL;
 }
 
-/* Remembers row as the stored row of its key, with its digest H when the
- * caller has it (h; NULL: kept only if the remembered row is the same). */
-static void memo_put(const table_def *t, const void *row, size_t size, const uint64_t *h) {
+/* Remembers row as the stored row of its key. */
+static void memo_put(const table_def *t, const void *row, size_t size) {
     assert(size <= sizeof(any_row));
     row_memo *m = memo_find(t, row);
-    if (!m) {
-        m = &memo_rows[t->memo][memo_next[t->memo]++ % ROW_MEMO_WAYS];
-        m->has_h = 0;
-    } else if (!h && m->has_h && !row_eq(t, &m->row, row)) {
-        m->has_h = 0;
-    }
+    if (!m) m = &memo_rows[t->memo][memo_next[t->memo]++ % ROW_MEMO_WAYS];
     m->used = 1;
     memcpy(&m->row, row, size);
-    if (h) {
-        memcpy(m->h, h, sizeof m->h);
-        m->has_h = 1;
-    }
 }
 
-/* H(row) of t in the state digest: its canonical bytes as the digest's
- * triggers and scan build them from the stored values (digest_tables.c),
- * built from the struct as row_bind binds it (integers as the int64 bound,
- * blobs whole, text up to its NUL). */
-static void row_h(const table_def *t, const void *row, uint64_t h[GT_DIGEST_WORDS]) {
-    gt_digest_row r;
-    gt_digest_row_begin(&r, t->name);
+/* Builds the state digest's bytes of row of t into r: what the digest's
+ * triggers and scan build from the stored values (digest_tables.c), from
+ * the struct as row_bind binds it (integers as the int64 bound, blobs
+ * whole, text up to its NUL). */
+static void row_digest(const table_def *t, const void *row, gt_digest_row *r) {
+    gt_digest_row_begin(r, t->name);
     for (int i = 0; i < t->n_cols; i++) {
         const col_def *c = &t->cols[i];
         const uint8_t *f = (const uint8_t *)row + c->off;
         uint64_t u;
         int v;
         switch (c->kind) {
-        case COL_U64: memcpy(&u, f, 8); gt_digest_row_int(&r, (int64_t)u); break;
-        case COL_INT: memcpy(&v, f, sizeof v); gt_digest_row_int(&r, v); break;
-        case COL_BLOB: gt_digest_row_blob(&r, f, c->size); break;
-        case COL_TEXT: gt_digest_row_text(&r, (const char *)f, strnlen((const char *)f, c->size)); break;
+        case COL_U64: memcpy(&u, f, 8); gt_digest_row_int(r, (int64_t)u); break;
+        case COL_INT: memcpy(&v, f, sizeof v); gt_digest_row_int(r, v); break;
+        case COL_BLOB: gt_digest_row_blob(r, f, c->size); break;
+        case COL_TEXT: gt_digest_row_text(r, (const char *)f, strnlen((const char *)f, c->size)); break;
         }
     }
-    gt_digest_row_h(&r, h);
 }
 
 /* Loads the one row of t whose key is bound to q (already prepared): 0,
@@ -256,7 +235,7 @@ static int row_load(gt_tx *tx, const table_def *t, sqlite3_stmt *q, void *row, s
     if (rc == SQLITE_ROW) rc = row_read(tx, t, q, row, err);
     else if (rc == SQLITE_DONE) rc = GT_ENOTFOUND;
     else rc = gt_err_set(err, GT_EDB, "reading %s: %s", t->name, sqlite3_errmsg(tx->db));
-    if (rc == 0) memo_put(t, row, size, NULL);
+    if (rc == 0) memo_put(t, row, size);
     gt_tx_stmt_done(tx, q);
     return rc;
 }
@@ -394,38 +373,25 @@ static int row_load_key(gt_tx *tx, const table_def *t, const void *row, void *ou
 static int row_store(mk_ctx *c, const table_def *t, const void *row, size_t size, int insert, const char *what,
                      gt_err *err) {
     assert(c->tx && t->n_cols > 0 && t->cols[0].kind == COL_BLOB); /* every table is keyed by a task id first */
-    row_memo *m = insert ? NULL : memo_find(t, row);
-    uint64_t old_h[GT_DIGEST_WORDS], h[GT_DIGEST_WORDS];
-    int had_old = 0;
+    const row_memo *m = insert ? NULL : memo_find(t, row);
     int rc = m ? row_update(c, t, &m->row, row, what, err) : 0;
     if (rc < 0 || rc > 1) return rc; /* an error */
     if (rc) { /* updated in place: the stored row was the remembered one */
-        if (!m->has_h) {
-            row_h(t, &m->row, m->h);
-            m->has_h = 1;
-        }
-        memcpy(old_h, m->h, sizeof old_h);
-        had_old = 1;
+        row_digest(t, &m->row, mk_digest_row(c, -1));
     } else { /* written whole: the row it replaces (if any) read first */
         if (!insert) {
             any_row old;
             rc = row_load_key(c->tx, t, row, &old, size, err);
             if (rc && rc != GT_ENOTFOUND) return rc;
-            if (!rc) {
-                row_h(t, &old, old_h);
-                had_old = 1;
-            }
+            if (!rc) row_digest(t, &old, mk_digest_row(c, -1));
         }
         sqlite3_stmt *q;
         if ((rc = gt_tx_stmt(c->tx, insert ? t->insert_sql : t->replace_sql, &q, err))) return rc;
         row_bind(t, q, row);
         if ((rc = step_done(c->tx, q, what, err))) return rc;
     }
-    row_h(t, row, h);
-    gt_digest_acc *acc = gt_state_digest_acc(c->tx->state);
-    if (had_old) gt_digest_add_h(acc, old_h, -1);
-    gt_digest_add_h(acc, h, 1);
-    memo_put(t, row, size, h);
+    row_digest(t, row, mk_digest_row(c, 1));
+    memo_put(t, row, size);
     c->changes++;
     if (row_record(c, t, row)) return gt_err_set(err, GT_ENOMEM, "out of memory");
     return 0;

@@ -267,13 +267,8 @@ static int worker_claims_store(mk_ctx *c, const uint8_t task[32], const gt_addr 
     rc = sqlite3_step(q);
     gt_tx_stmt_done(c->tx, q);
     if (rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "writing claims: %s", sqlite3_errmsg(c->tx->db));
-    gt_digest_row r;
-    if (held > 0) {
-        worker_claims_row(task, addr, held, &r);
-        mk_digest_fold(c, &r, -1);
-    }
-    worker_claims_row(task, addr, claims, &r);
-    mk_digest_fold(c, &r, 1);
+    if (held > 0) worker_claims_row(task, addr, held, mk_digest_row(c, -1));
+    worker_claims_row(task, addr, claims, mk_digest_row(c, 1));
     c->changes++;
     if (mk_rec_tag(c, MK_REC_TASK_WORKER) || mk_rec_bytes(c, task, 32) || mk_rec_bytes(c, addr->b, 20) ||
         mk_rec_u64(c, claims))
