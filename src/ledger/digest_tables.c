@@ -3,9 +3,10 @@
  * A row hashes as H("M" ‖ table name ‖ 0 ‖ for each column in table order:
  * a type byte then the value -- 'i' and the integer (be64), 'b' or 't' and
  * the length (be32) and the bytes, 'n' for NULL, 'f' and the IEEE bits).
- * The same bytes come from a trigger's NEW/OLD values and from a scan of
- * the stored rows, so the live sum and the scan agree whatever the order the
- * rows were written in. */
+ * The same bytes come from a trigger's NEW/OLD values, from a scan of the
+ * stored rows, and from a module's own C values (gt_digest_row_*, for the
+ * tables it folds itself: gt_ledger_module.digest_self_folded), so the live
+ * sum and the scan agree whatever the order the rows were written in. */
 #include <assert.h>
 #include <stdio.h>
 #include <string.h>

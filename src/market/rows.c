@@ -164,8 +164,9 @@ static int row_read(gt_tx *tx, const table_def *t, sqlite3_stmt *q, void *row, g
  * refused, or the row is not there) the row is written whole as before. The
  * memo is thus never trusted, only used. Either way the state commitment
  * gets the same bytes (row_record: the whole new row) and so does the state
- * digest (its triggers fold the whole OLD and NEW rows on an update, as on a
- * REPLACE's delete and insert). */
+ * digest (row_store folds the stored row out and the new one in: the
+ * remembered row when the UPDATE wrote, which proves it was the stored one;
+ * the row read back first when it is written whole). */
 #define ROW_MEMO_WAYS 4 /* rows kept per table: a rule reads a few of one table */
 #define ROW_TABLES 3    /* tables with a memo: table_def.memo < ROW_TABLES */
 typedef union any_row {
@@ -367,9 +368,10 @@ static int row_load_key(gt_tx *tx, const table_def *t, const void *row, void *ou
 
 /* Writes the struct at row as a row of t (insert: refuse an existing key),
  * records it for the commitment and keeps the state digest current: these
- * tables have no digest triggers (market.c's digest_self_folded), so the
- * row replaced leaves the sum and the new one enters it here. what names
- * the row in messages. */
+ * tables have no digest triggers (market.c's self_folded), so the row
+ * replaced leaves the sum and the new one enters it here (mk_digest_row:
+ * hashed with the action's other rows when it ends). what names the row in
+ * messages. */
 static int row_store(mk_ctx *c, const table_def *t, const void *row, size_t size, int insert, const char *what,
                      gt_err *err) {
     assert(c->tx && t->n_cols > 0 && t->cols[0].kind == COL_BLOB); /* every table is keyed by a task id first */
