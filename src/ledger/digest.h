@@ -20,7 +20,9 @@
  * chain's or the core state's is hashed as H("M" ‖ table ‖ 0 ‖ its columns,
  * each a type byte and its value). The writer keeps that part current with
  * TEMP triggers on its own connection, which fold each row a statement
- * inserts, deletes or updates (old out, new in) as it happens; a refused
+ * inserts, deletes or updates (old out, new in) as it happens, except on
+ * the tables a module folds itself (gt_ledger_module.digest_self_folded:
+ * the same bytes, built from its structs, gt_digest_row_*); a refused
  * action's rows are undone with the action (the state restores the sum it
  * had when the action began). So the open check compares one digest for the
  * whole state, and a hand edit of a market row is caught without a replay. */
@@ -31,6 +33,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "base/map.h"
 #include "ledger/state.h"
 
 #define GT_DIGEST_WORDS 32 /* 2048 bits */
@@ -76,5 +79,39 @@ int gt_digest_scan_tables(sqlite3 *db, gt_digest_acc *acc, gt_err *err);
  * TEMP trigger per table and statement kind. Run on the writer's connection
  * (and the replay's) once every table exists. */
 int gt_digest_track(sqlite3 *db, gt_digest_acc *acc, gt_err *err);
+
+/* A module row's canonical bytes built from C values, for the tables a
+ * module folds itself (gt_ledger_module.digest_self_folded): the same bytes
+ * the triggers and gt_digest_scan_tables build from SQLite's values, so an
+ * integer must be what SQLite stores (the int64 the caller binds), a blob
+ * or a text its exact bytes. GT_DIGEST_ROW_MAX bounds a row (the modules'
+ * rows are fixed-size structs: a longer one is a programming error). */
+#define GT_DIGEST_ROW_MAX 1024
+typedef struct gt_digest_row {
+    size_t len;
+    uint8_t b[GT_DIGEST_ROW_MAX];
+} gt_digest_row;
+/* Starts the row of `table` ("M", the name, 0). */
+void gt_digest_row_begin(gt_digest_row *r, const char *table);
+void gt_digest_row_int(gt_digest_row *r, int64_t v);
+void gt_digest_row_blob(gt_digest_row *r, const void *p, size_t n);
+void gt_digest_row_text(gt_digest_row *r, const char *s, size_t n);
+/* H of the row built (what the sum gains or loses for it). */
+void gt_digest_row_h(const gt_digest_row *r, uint64_t h[GT_DIGEST_WORDS]);
+/* H of n rows: h[i] = H(*rows[i]), four abreast where two or more are left
+ * (gt_keccak_f1600_x4: a lane costs under a third of a lone permutation). */
+void gt_digest_rows_h(const gt_digest_row *const *rows, int n, uint64_t (*h)[GT_DIGEST_WORDS]);
+/* Folds n module rows into the state's digest, rows[i] with sign signs[i]
+ * (+1 in, -1 out): the H of a row the state's memo has seen (a row leaves
+ * the sum with the bytes it entered with) is taken from there, the others
+ * are hashed together (gt_digest_rows_h) and remembered. */
+void gt_digest_rows_fold(gt_state *s, const gt_digest_row *const *rows, const int *signs, int n);
+/* Sets up an empty memo of module rows' H (the state's; the triggers keep
+ * their own). */
+void gt_digest_memo_init(gt_map *m);
+/* The state's memo for gt_digest_rows_fold (state.c). */
+gt_map *gt_state_module_memo(gt_state *s);
+/* Does a registered module fold `table` itself (no trigger on it)? */
+int gt_digest_is_self_folded(const char *table);
 
 #endif

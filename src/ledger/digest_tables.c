@@ -3,15 +3,18 @@
  * A row hashes as H("M" ‖ table name ‖ 0 ‖ for each column in table order:
  * a type byte then the value -- 'i' and the integer (be64), 'b' or 't' and
  * the length (be32) and the bytes, 'n' for NULL, 'f' and the IEEE bits).
- * The same bytes come from a trigger's NEW/OLD values and from a scan of
- * the stored rows, so the live sum and the scan agree whatever the order the
- * rows were written in. */
+ * The same bytes come from a trigger's NEW/OLD values, from a scan of the
+ * stored rows, and from a module's own C values (gt_digest_row_*, for the
+ * tables it folds itself: gt_ledger_module.digest_self_folded), so the live
+ * sum and the scan agree whatever the order the rows were written in. */
 #include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "base/alloc.h"
 #include "base/map.h"
+#include "crypto/keccak.h"
+#include "ledger/block.h"
 #include "ledger/digest.h"
 
 /* Longest table or column name the digest handles (the schema's are short). */
@@ -178,6 +181,49 @@ static void fold_row(gt_digest_acc *acc, gt_map *memo, const char *table, int n,
     memcpy(m->h, h, sizeof h);
 }
 
+void gt_digest_memo_init(gt_map *m) { gt_map_init(m, sizeof(uint64_t), sizeof(row_memo)); }
+
+#define GT_DIGEST_FOLD_BATCH 8
+
+void gt_digest_rows_fold(gt_state *s, const gt_digest_row *const *rows, const int *signs, int n) {
+    gt_digest_acc *acc = gt_state_digest_acc(s);
+    gt_map *memo = gt_state_module_memo(s);
+    for (int at = 0; at < n; at += GT_DIGEST_FOLD_BATCH) {
+        const gt_digest_row *miss[GT_DIGEST_FOLD_BATCH];
+        int miss_sign[GT_DIGEST_FOLD_BATCH], n_miss = 0;
+        for (int i = at; i < n && i < at + GT_DIGEST_FOLD_BATCH; i++) {
+            const gt_digest_row *r = rows[i];
+            assert(r->len <= sizeof r->b && (signs[i] == 1 || signs[i] == -1));
+            uint64_t key = memo_key(r->b, r->len);
+            const row_memo *m = r->len <= GT_DIGEST_MEMO_ROW_BYTES ? gt_map_get(memo, &key) : NULL;
+            if (m && m->len == r->len && !memcmp(m->row, r->b, r->len)) {
+                gt_digest_add_h(acc, m->h, signs[i]);
+                continue;
+            }
+            miss[n_miss] = r;
+            miss_sign[n_miss++] = signs[i];
+        }
+        uint64_t h[GT_DIGEST_FOLD_BATCH][GT_DIGEST_WORDS];
+        gt_digest_rows_h(miss, n_miss, h);
+        for (int i = 0; i < n_miss; i++) {
+            gt_digest_add_h(acc, h[i], miss_sign[i]);
+            const gt_digest_row *r = miss[i];
+            if (r->len > GT_DIGEST_MEMO_ROW_BYTES) continue;
+            uint64_t key = memo_key(r->b, r->len);
+            row_memo *m = gt_map_get(memo, &key);
+            if (!m) {
+                if (memo->n >= GT_DIGEST_MEMO_MAX) gt_map_clear(memo);
+                void *e;
+                if (gt_map_put(memo, &key, &e, NULL)) continue; /* out of memory: no memo, same sum */
+                m = e;
+            }
+            m->len = (uint32_t)r->len;
+            memcpy(m->row, r->b, r->len);
+            memcpy(m->h, h[i], sizeof m->h);
+        }
+    }
+}
+
 /* gt_row_digest(sign, table, col...): what the triggers call. */
 static void row_digest_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     track_ctx *t = sqlite3_user_data(ctx);
@@ -291,6 +337,109 @@ static int track_table(sqlite3 *db, const char *t, gt_err *err) {
     return rc;
 }
 
+int gt_digest_is_self_folded(const char *table) {
+    for (int i = 0; i < gt_ledger_n_modules(); i++) {
+        const char *const *t = gt_ledger_module_at(i)->digest_self_folded;
+        for (; t && *t; t++)
+            if (!strcmp(*t, table)) return 1;
+    }
+    return 0;
+}
+
+void gt_digest_row_begin(gt_digest_row *r, const char *table) {
+    r->len = 0;
+    put_bytes(r->b, sizeof r->b, &r->len, "M", 1);
+    put_bytes(r->b, sizeof r->b, &r->len, table, strlen(table) + 1);
+    assert(r->len <= sizeof r->b);
+}
+
+void gt_digest_row_int(gt_digest_row *r, int64_t v) {
+    uint8_t hdr[9];
+    hdr[0] = 'i';
+    put_be(hdr + 1, (uint64_t)v, 8);
+    put_bytes(r->b, sizeof r->b, &r->len, hdr, 9);
+    assert(r->len <= sizeof r->b);
+}
+
+/* A blob's or a text's header (type, be32 length) and bytes. */
+static void row_bytes_value(gt_digest_row *r, uint8_t type, const void *p, size_t n) {
+    uint8_t hdr[5];
+    assert(n <= INT32_MAX);
+    hdr[0] = type;
+    put_be(hdr + 1, (uint64_t)n, 4);
+    put_bytes(r->b, sizeof r->b, &r->len, hdr, 5);
+    if (n > 0) put_bytes(r->b, sizeof r->b, &r->len, p, n);
+    assert(r->len <= sizeof r->b);
+}
+
+void gt_digest_row_blob(gt_digest_row *r, const void *p, size_t n) { row_bytes_value(r, 'b', p, n); }
+void gt_digest_row_text(gt_digest_row *r, const char *s, size_t n) { row_bytes_value(r, 't', s, n); }
+
+void gt_digest_row_h(const gt_digest_row *r, uint64_t h[GT_DIGEST_WORDS]) {
+    assert(r->len <= sizeof r->b);
+    gt_keccak k;
+    gt_keccak_init(&k);
+    gt_keccak_update(&k, r->b, r->len);
+    gt_keccak_xof_words(&k, h, GT_DIGEST_WORDS);
+}
+
+/* The little-endian word at p (a lane's bytes, as absorb_block reads them). */
+static inline uint64_t le64(const uint8_t *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    return v;
+}
+
+/* H of m (2..4) rows of any lengths in one four-lane sponge: what
+ * gt_digest_row_h computes for each (absorb, the legacy Keccak padding,
+ * then GT_DIGEST_WORDS words squeezed). A lane whose last block is in keeps
+ * its state aside while the longer ones absorb on. */
+static void rows_h_x4(const gt_digest_row *const *r, int m, uint64_t (*h)[GT_DIGEST_WORDS]) {
+    enum { RATE = GT_KECCAK256_RATE_BYTES, LANES = RATE / 8 };
+    _Static_assert(GT_DIGEST_WORDS > LANES && GT_DIGEST_WORDS <= 2 * LANES, "H is squeezed in two blocks");
+    assert(m >= 2 && m <= 4);
+    uint64_t st[4][25], done[4][25];
+    uint8_t last[4][RATE];
+    size_t blocks[4] = {0}, most = 0;
+    memset(st, 0, sizeof st);
+    memset(done, 0, sizeof done);
+    for (int k = 0; k < m; k++) {
+        size_t full = r[k]->len / RATE, tail = r[k]->len % RATE;
+        blocks[k] = full + 1; /* the padded last block always exists */
+        memset(last[k], 0, RATE);
+        memcpy(last[k], r[k]->b + full * RATE, tail);
+        last[k][tail] |= 0x01;
+        last[k][RATE - 1] |= 0x80;
+        if (blocks[k] > most) most = blocks[k];
+    }
+    for (size_t b = 0; b < most; b++) {
+        for (int k = 0; k < m; k++) {
+            if (b >= blocks[k]) continue;
+            const uint8_t *in = b + 1 == blocks[k] ? last[k] : r[k]->b + b * RATE;
+            for (int i = 0; i < LANES; i++) st[k][i] ^= le64(in + 8 * i);
+        }
+        gt_keccak_f1600_x4(st);
+        for (int k = 0; k < m; k++)
+            if (b + 1 == blocks[k]) memcpy(done[k], st[k], sizeof done[k]);
+    }
+    for (int k = 0; k < m; k++) memcpy(h[k], done[k], LANES * 8);
+    gt_keccak_f1600_x4(done);
+    for (int k = 0; k < m; k++) memcpy(h[k] + LANES, done[k], (GT_DIGEST_WORDS - LANES) * 8);
+}
+
+void gt_digest_rows_h(const gt_digest_row *const *rows, int n, uint64_t (*h)[GT_DIGEST_WORDS]) {
+    int i = 0;
+    while (n - i >= 2) {
+        int m = n - i < 4 ? n - i : 4;
+        rows_h_x4(rows + i, m, h + i);
+        i += m;
+    }
+    if (i < n) gt_digest_row_h(rows[i], h[i]);
+}
+
 int gt_digest_track(sqlite3 *db, gt_digest_acc *acc, gt_err *err) {
     track_ctx *ctx = gt_calloc(1, sizeof *ctx);
     if (!ctx) return gt_err_set(err, GT_ENOMEM, "out of memory");
@@ -310,7 +459,8 @@ int gt_digest_track(sqlite3 *db, gt_digest_acc *acc, gt_err *err) {
     char (*names)[GT_DIGEST_NAME_MAX] = gt_malloc(GT_DIGEST_MAX_TABLES * GT_DIGEST_NAME_MAX);
     if (!names) return gt_err_set(err, GT_ENOMEM, "out of memory");
     int n, rc = list_tables(db, names, GT_DIGEST_MAX_TABLES, &n, err);
-    for (int t = 0; !rc && t < n; t++) rc = track_table(db, names[t], err);
+    for (int t = 0; !rc && t < n; t++)
+        if (!gt_digest_is_self_folded(names[t])) rc = track_table(db, names[t], err);
     gt_free(names);
     return rc;
 }

@@ -42,6 +42,7 @@ gt_state *gt_state_new(void) {
     gt_map_init(&s->accts, sizeof(gt_addr), sizeof(acct_slot));
     gt_map_init(&s->locks, 32, sizeof(lock_slot));
     gt_map_init(&s->acct_h, sizeof(gt_addr), sizeof(acct_h));
+    gt_digest_memo_init(&s->module_h);
     gt_vec_init(&s->dirty_accts, sizeof(gt_addr));
     gt_vec_init(&s->dirty_locks, 32);
     gt_vec_init(&s->undo, sizeof(undo_rec));
@@ -67,6 +68,7 @@ void gt_state_free(gt_state *s) {
     gt_map_free(&s->accts);
     gt_map_free(&s->locks);
     gt_map_free(&s->acct_h);
+    gt_map_free(&s->module_h);
     gt_vec_free(&s->dirty_accts);
     gt_vec_free(&s->dirty_locks);
     gt_vec_free(&s->undo);
@@ -95,6 +97,8 @@ void gt_state_block_start(gt_state *s) {
 void gt_state_set_digest(gt_state *s, const gt_digest_acc *acc) { s->digest = s->digest_at_block = *acc; }
 
 gt_digest_acc *gt_state_digest_acc(gt_state *s) { return &s->digest; }
+
+gt_map *gt_state_module_memo(gt_state *s) { return &s->module_h; }
 
 void gt_state_digest(gt_state *s, uint8_t out[32]) { gt_digest_final(&s->digest, s->supply, out); }
 

@@ -64,6 +64,7 @@ struct gt_state {
     gt_map accts;       /* address (20 bytes) -> acct_slot */
     gt_map locks;       /* lock id (32 bytes) -> lock_slot */
     gt_map acct_h;      /* address -> acct_h: the memo of row hashes (above) */
+    gt_map module_h;    /* the memo of module rows' H (gt_digest_rows_fold) */
     gt_vec dirty_accts; /* gt_addr: accounts changed in this block */
     gt_vec dirty_locks; /* uint8_t[32]: locks changed in this block */
     gt_vec undo;        /* undo_rec: the open action's old rows */

@@ -93,7 +93,14 @@ _Static_assert(GT_SLOT_CLAIMED == 1 && GT_SLOT_SUBMITTED == 2 && GT_SLOT_DISPUTE
                "mk_slots_deadline and the deadline sweep say (state=1 OR state=2 OR state=5)");
 _Static_assert(GT_AGENT_ACTIVE == 0 && GT_AGENT_RETIRED == 1, "the registry's SQL says status=0 / status=1");
 
-static const gt_ledger_module market_module = {"market", market_schema_sql, mk_begin_block, mk_check_books};
+/* Tables whose every write folds the row replaced and the new one into the
+ * state digest itself, with no triggers (block.h): tasks, slots and disputes
+ * through rows.c's row_store, the counters through mk_counters_add, a
+ * worker's claims through task.c's worker_claims_store. */
+static const char *const self_folded[] = {"mk_tasks",      "mk_slots",     "mk_disputes",     "mk_task_workers",
+                                          "mk_reputation", "mk_rep_flows", "mk_rep_units", NULL};
+static const gt_ledger_module market_module = {"market", market_schema_sql, mk_begin_block, mk_check_books,
+                                               self_folded};
 
 int gt_market_register(gt_err *err) {
     static gt_action_kind *const kinds[] = {
@@ -126,11 +133,17 @@ const char *gt_policy_name(int policy) {
 }
 
 void mk_ctx_init(mk_ctx *c, gt_tx *tx) {
-    memset(c, 0, sizeof *c);
+    /* not the kept rows' buffers: a few KiB cleared at every action for nothing */
     c->tx = tx;
+    c->diff = (gt_buf)GT_BUF_INIT;
+    c->changes = 0;
+    c->n_pending = 0;
 }
 
 int mk_finish(mk_ctx *c, int rc) {
+    /* A refused action's rows are dropped: the state restores its digest. */
+    if (!rc) mk_digest_flush(c);
+    c->n_pending = 0;
     if (!rc && c->diff.len) gt_tx_commit(c->tx, c->diff.data, c->diff.len);
     gt_buf_free(&c->diff);
     return rc;
@@ -178,29 +191,70 @@ int mk_exec(gt_tx *tx, const char *sql, gt_err *err) {
     return 0;
 }
 
-int mk_upsert_read(gt_tx *tx, sqlite3_stmt *q, const char *select_sql, const mk_key2 *key, uint64_t *v, int n,
-                   const char *what, gt_err *err) {
-    assert(key->k1 && (key->k2_text || key->k2_blob) && n > 0);
-    int s = sqlite3_step(q);
-    /* the message first: handing the statement back resets its error */
-    if (s != SQLITE_DONE) gt_err_set(err, GT_EDB, "writing %s: %s", what, sqlite3_errmsg(tx->db));
-    gt_tx_stmt_done(tx, q);
-    if (s != SQLITE_DONE) return GT_EDB;
-    int rc = gt_tx_stmt(tx, select_sql, &q, err);
-    if (rc) return rc;
-    assert(sqlite3_column_count(q) == n);
+/* Binds key's two columns to ?1 and ?2 of q. */
+static void bind_key2(sqlite3_stmt *q, const mk_key2 *key) {
     sqlite3_bind_blob(q, 1, key->k1, key->k1_len, SQLITE_STATIC);
     if (key->k2_text) sqlite3_bind_text(q, 2, key->k2_text, -1, SQLITE_STATIC);
     else sqlite3_bind_blob(q, 2, key->k2_blob, key->k2_len, SQLITE_STATIC);
-    s = sqlite3_step(q);
-    if (s == SQLITE_ROW) {
-        for (int i = 0; !rc && i < n; i++) rc = gt_row_u64(q, i, &v[i], what, err);
-    } else { /* the row just written is missing: the store is not what it says */
-        rc = gt_err_set(err, GT_EDB, "reading back %s: %s", what,
-                        s == SQLITE_DONE ? "the row written is not there" : sqlite3_errmsg(tx->db));
-    }
+}
+
+/* The digest's bytes of a counters row (as bound: the key, then the
+ * counters as int64). */
+static void counters_row(const mk_counters *t, const mk_key2 *key, const uint64_t *v, gt_digest_row *r) {
+    gt_digest_row_begin(r, t->table);
+    gt_digest_row_blob(r, key->k1, (size_t)key->k1_len);
+    if (key->k2_text) gt_digest_row_text(r, key->k2_text, strlen(key->k2_text));
+    else gt_digest_row_blob(r, key->k2_blob, (size_t)key->k2_len);
+    for (int i = 0; i < t->n; i++) gt_digest_row_int(r, (int64_t)v[i]);
+}
+
+gt_digest_row *mk_digest_row(mk_ctx *c, int sign) {
+    assert(sign == 1 || sign == -1);
+    if (c->n_pending == MK_DIGEST_PENDING) mk_digest_flush(c);
+    c->pending_sign[c->n_pending] = sign;
+    return &c->pending[c->n_pending++];
+}
+
+void mk_digest_flush(mk_ctx *c) {
+    const gt_digest_row *rows[MK_DIGEST_PENDING];
+    for (int i = 0; i < c->n_pending; i++) rows[i] = &c->pending[i];
+    gt_digest_rows_fold(c->tx->state, rows, c->pending_sign, c->n_pending);
+    c->n_pending = 0;
+}
+
+int mk_counters_add(mk_ctx *c, const mk_counters *t, const mk_key2 *key, const uint64_t *delta, uint64_t *v,
+                    gt_err *err) {
+    assert(key->k1 && (key->k2_text || key->k2_blob) && t->n > 0 && t->n <= MK_COUNTERS_MAX);
+    gt_tx *tx = c->tx;
+    sqlite3_stmt *q;
+    int rc = gt_tx_stmt(tx, t->select_sql, &q, err);
+    if (rc) return rc;
+    assert(sqlite3_column_count(q) == t->n);
+    bind_key2(q, key);
+    uint64_t old[MK_COUNTERS_MAX];
+    int s = sqlite3_step(q), found = s == SQLITE_ROW;
+    for (int i = 0; found && !rc && i < t->n; i++) rc = gt_row_u64(q, i, &old[i], t->table, err);
+    if (!found && s != SQLITE_DONE) rc = gt_err_set(err, GT_EDB, "reading %s: %s", t->what, sqlite3_errmsg(tx->db));
     gt_tx_stmt_done(tx, q);
-    return rc;
+    if (rc) return rc;
+    for (int i = 0; i < t->n; i++) {
+        int64_t sum = (int64_t)delta[i];
+        if (found && __builtin_add_overflow((int64_t)old[i], (int64_t)delta[i], &sum))
+            return gt_err_set(err, GT_EDB, "writing %s: a counter overflows", t->what);
+        v[i] = (uint64_t)sum;
+    }
+    if ((rc = gt_tx_stmt(tx, found ? t->update_sql : t->insert_sql, &q, err))) return rc;
+    assert(sqlite3_bind_parameter_count(q) == 2 + t->n);
+    bind_key2(q, key);
+    for (int i = 0; i < t->n; i++) sqlite3_bind_int64(q, 3 + i, (int64_t)v[i]);
+    s = sqlite3_step(q);
+    /* the message first: handing the statement back resets its error */
+    if (s != SQLITE_DONE) rc = gt_err_set(err, GT_EDB, "writing %s: %s", t->what, sqlite3_errmsg(tx->db));
+    gt_tx_stmt_done(tx, q);
+    if (rc) return rc;
+    if (found) counters_row(t, key, old, mk_digest_row(c, -1));
+    counters_row(t, key, v, mk_digest_row(c, 1));
+    return 0;
 }
 
 int mk_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **q, gt_err *err) {

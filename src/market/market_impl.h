@@ -12,6 +12,7 @@
 #include "base/buf.h"
 #include "crypto/addr.h"
 #include "market/market.h"
+#include "ledger/digest.h"
 #include "ledger/row.h"
 #include "ledger/state.h"
 
@@ -19,10 +20,18 @@
  * canonical bytes to `diff`; only when the whole apply succeeds are they fed
  * to the block's state commitment (mk_finish), since a refused action leaves
  * no rows and must leave no bytes either (replay never sees it). */
+/* Rows an action folds into the state digest, kept until it ends: hashed
+ * together, four abreast (gt_digest_rows_fold), they cost about half of
+ * one at a time (callgrind). */
+#define MK_DIGEST_PENDING 8
+
 typedef struct mk_ctx {
     gt_tx *tx;
     gt_buf diff;
     int changes; /* rows written, for begin_block's count */
+    int n_pending;
+    int pending_sign[MK_DIGEST_PENDING];
+    gt_digest_row pending[MK_DIGEST_PENDING];
 } mk_ctx;
 
 void mk_ctx_init(mk_ctx *c, gt_tx *tx);
@@ -319,13 +328,8 @@ int mk_is_zero32(const uint8_t b[32]);
 /* Runs SQL with no result rows; GT_EDB with the store's message. */
 int mk_exec(gt_tx *tx, const char *sql, gt_err *err);
 
-/* Runs the bound upsert q (a gt_tx_stmt) to completion and hands it back,
- * then reads the n counters of the row it wrote with select_sql, whose
- * parameters are the row's key: ?1 the blob k1 (k1_len bytes), ?2 the text
- * k2_text or else the blob k2_blob (k2_len bytes). A read-back and not
- * RETURNING: SQLite returns rows through a temporary B-tree made afresh at
- * every step (about as dear as the write; callgrind). what names the row in
- * messages. */
+/* A key of two columns: ?1 the blob k1 (k1_len bytes), ?2 the text k2_text
+ * or else the blob k2_blob (k2_len bytes). */
 typedef struct mk_key2 {
     const void *k1;
     int k1_len;
@@ -333,8 +337,36 @@ typedef struct mk_key2 {
     const void *k2_blob;
     int k2_len;
 } mk_key2;
-int mk_upsert_read(gt_tx *tx, sqlite3_stmt *q, const char *select_sql, const mk_key2 *key, uint64_t *v, int n,
-                   const char *what, gt_err *err);
+
+/* A table of counters under a two-column key (reputation, flows, unit
+ * reputation): its columns are the key's two, then n integers. Such tables
+ * are folded into the state digest by mk_counters_add, not by triggers
+ * (market.c's self_folded list): every write of them must go through it. */
+#define MK_COUNTERS_MAX 8
+typedef struct mk_counters {
+    const char *table;
+    const char *select_sql; /* SELECT the n counters WHERE key ?1, ?2 */
+    const char *insert_sql; /* INSERT INTO table VALUES(?1, ?2, the n counters from ?3) */
+    const char *update_sql; /* UPDATE table SET the n counters from ?3 WHERE key ?1, ?2 */
+    int n;
+    const char *what; /* the row in messages */
+} mk_counters;
+
+/* Adds delta[i] to counter i of the row with key (a row of delta when there
+ * is none), as SQLite's `c = c + ?` would (int64 arithmetic; a sum that
+ * overflows, which SQLite would store as a real, is GT_EDB), writes it, and
+ * folds the old row out of and the new one into the state digest. The new
+ * counters in v. One read, one write: an upsert's read-back cost as much
+ * and its trigger fold more (callgrind). */
+int mk_counters_add(mk_ctx *c, const mk_counters *t, const mk_key2 *key, const uint64_t *delta, uint64_t *v,
+                    gt_err *err);
+
+/* The row to build (gt_digest_row_begin ...) that a self-folded table's
+ * write (market.c) folds into the state digest (sign +1) or out of it (-1)
+ * when the action ends (mk_finish) or the rows kept are many. */
+gt_digest_row *mk_digest_row(mk_ctx *c, int sign);
+/* Folds the rows kept into the state digest now. */
+void mk_digest_flush(mk_ctx *c);
 int mk_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **q, gt_err *err);
 
 /* Big-endian u64 into p: the preimage layouts of lock ids and vote

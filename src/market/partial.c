@@ -125,23 +125,22 @@ static int partial_store(mk_ctx *c, const mk_partial *p, gt_err *err) {
     return 0;
 }
 
+static const mk_counters unit_counters = {
+    "mk_rep_units",
+    "SELECT accepted, rejected FROM mk_rep_units WHERE addr=?1 AND skill=?2",
+    "INSERT INTO mk_rep_units VALUES(?1,?2,?3,?4)",
+    "UPDATE mk_rep_units SET accepted=?3, rejected=?4 WHERE addr=?1 AND skill=?2",
+    2,
+    "unit reputation",
+};
+
 int mk_rep_units_add(mk_ctx *c, const gt_addr *addr, const char *skill, uint64_t accepted, uint64_t rejected,
                      gt_err *err) {
-    sqlite3_stmt *q;
-    int rc = gt_tx_stmt(c->tx,
-                        "INSERT INTO mk_rep_units VALUES(?1,?2,?3,?4) ON CONFLICT(addr, skill) DO UPDATE SET "
-                        "accepted=accepted+?3, rejected=rejected+?4",
-                        &q, err);
-    if (rc) return rc;
-    sqlite3_bind_blob(q, 1, addr->b, 20, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2, skill, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 3, (int64_t)accepted);
-    sqlite3_bind_int64(q, 4, (int64_t)rejected);
+    const uint64_t delta[2] = {accepted, rejected};
     uint64_t ar[2];
     mk_key2 key = {.k1 = addr->b, .k1_len = 20, .k2_text = skill};
-    if ((rc = mk_upsert_read(c->tx, q, "SELECT accepted, rejected FROM mk_rep_units WHERE addr=?1 AND skill=?2", &key,
-                             ar, 2, "unit reputation", err)))
-        return rc;
+    int rc = mk_counters_add(c, &unit_counters, &key, delta, ar, err);
+    if (rc) return rc;
     c->changes++;
     if (mk_rec_tag(c, MK_REC_REP_UNITS) || mk_rec_bytes(c, addr->b, 20) || mk_rec_text(c, skill) ||
         mk_rec_u64(c, ar[0]) || mk_rec_u64(c, ar[1]))

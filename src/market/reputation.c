@@ -37,31 +37,23 @@
 #include "crypto/addr.h"
 #include "market/market_impl.h"
 
+static const mk_counters rep_counters = {
+    "mk_reputation",
+    "SELECT accepted,rejected,missed,disputes_won,disputes_lost,slashed FROM mk_reputation WHERE addr=?1 AND skill=?2",
+    "INSERT INTO mk_reputation VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
+    "UPDATE mk_reputation SET accepted=?3, rejected=?4, missed=?5, disputes_won=?6, disputes_lost=?7, slashed=?8 "
+    "WHERE addr=?1 AND skill=?2",
+    6,
+    "reputation",
+};
+
 int mk_rep_add(mk_ctx *c, const gt_addr *addr, const char *skill, const mk_rep_delta *d, gt_err *err) {
-    gt_tx *tx = c->tx;
-    sqlite3_stmt *q;
     /* Counters saturate far beyond any real count; slashed is bounded by the supply. */
-    int rc = gt_tx_stmt(tx,
-                        "INSERT INTO mk_reputation VALUES(?1,?2,?3,?4,?5,?6,?7,?8) ON CONFLICT(addr, skill) DO UPDATE SET "
-                        "accepted=accepted+?3, rejected=rejected+?4, missed=missed+?5, disputes_won=disputes_won+?6, "
-                        "disputes_lost=disputes_lost+?7, slashed=slashed+?8",
-                        &q, err);
-    if (rc) return rc;
-    sqlite3_bind_blob(q, 1, addr->b, 20, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2, skill, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 3, (int64_t)d->accepted);
-    sqlite3_bind_int64(q, 4, (int64_t)d->rejected);
-    sqlite3_bind_int64(q, 5, (int64_t)d->missed);
-    sqlite3_bind_int64(q, 6, (int64_t)d->disputes_won);
-    sqlite3_bind_int64(q, 7, (int64_t)d->disputes_lost);
-    sqlite3_bind_int64(q, 8, (int64_t)d->slashed);
+    const uint64_t delta[6] = {d->accepted, d->rejected, d->missed, d->disputes_won, d->disputes_lost, d->slashed};
     uint64_t v[6];
     mk_key2 key = {.k1 = addr->b, .k1_len = 20, .k2_text = skill};
-    if ((rc = mk_upsert_read(tx, q,
-                             "SELECT accepted,rejected,missed,disputes_won,disputes_lost,slashed FROM mk_reputation "
-                             "WHERE addr=?1 AND skill=?2",
-                             &key, v, 6, "reputation", err)))
-        return rc;
+    int rc = mk_counters_add(c, &rep_counters, &key, delta, v, err);
+    if (rc) return rc;
     c->changes++;
     if (mk_rec_tag(c, MK_REC_REPUTATION) || mk_rec_bytes(c, addr->b, 20) || mk_rec_text(c, skill))
         return gt_err_set(err, GT_ENOMEM, "out of memory");
@@ -70,23 +62,22 @@ int mk_rep_add(mk_ctx *c, const gt_addr *addr, const char *skill, const mk_rep_d
     return 0;
 }
 
+static const mk_counters flow_counters = {
+    "mk_rep_flows",
+    "SELECT value, results FROM mk_rep_flows WHERE payer=?1 AND payee=?2",
+    "INSERT INTO mk_rep_flows VALUES(?1,?2,?3,?4)",
+    "UPDATE mk_rep_flows SET value=?3, results=?4 WHERE payer=?1 AND payee=?2",
+    2,
+    "a reputation flow",
+};
+
 int mk_rep_paid(mk_ctx *c, const gt_addr *payer, const gt_addr *payee, uint64_t value, gt_err *err) {
     /* Values are payments out of escrow: their sum is bounded by the supply. */
-    gt_tx *tx = c->tx;
-    sqlite3_stmt *q;
-    int rc = gt_tx_stmt(tx,
-                        "INSERT INTO mk_rep_flows VALUES(?1,?2,?3,1) ON CONFLICT(payer, payee) DO UPDATE SET "
-                        "value=value+?3, results=results+1",
-                        &q, err);
-    if (rc) return rc;
-    sqlite3_bind_blob(q, 1, payer->b, 20, SQLITE_STATIC);
-    sqlite3_bind_blob(q, 2, payee->b, 20, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 3, (int64_t)value);
+    const uint64_t delta[2] = {value, 1};
     uint64_t vn[2];
     mk_key2 key = {.k1 = payer->b, .k1_len = 20, .k2_blob = payee->b, .k2_len = 20};
-    if ((rc = mk_upsert_read(tx, q, "SELECT value, results FROM mk_rep_flows WHERE payer=?1 AND payee=?2", &key, vn, 2,
-                             "a reputation flow", err)))
-        return rc;
+    int rc = mk_counters_add(c, &flow_counters, &key, delta, vn, err);
+    if (rc) return rc;
     c->changes++;
     if (mk_rec_tag(c, MK_REC_REP_FLOW) || mk_rec_bytes(c, payer->b, 20) || mk_rec_bytes(c, payee->b, 20) ||
         mk_rec_u64(c, vn[0]) || mk_rec_u64(c, vn[1]))

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ledger/digest.h"
 #include "ledger/row.h"
 #include "market/market_impl.h"
 
@@ -163,8 +164,9 @@ static int row_read(gt_tx *tx, const table_def *t, sqlite3_stmt *q, void *row, g
  * refused, or the row is not there) the row is written whole as before. The
  * memo is thus never trusted, only used. Either way the state commitment
  * gets the same bytes (row_record: the whole new row) and so does the state
- * digest (its triggers fold the whole OLD and NEW rows on an update, as on a
- * REPLACE's delete and insert). */
+ * digest (row_store folds the stored row out and the new one in: the
+ * remembered row when the UPDATE wrote, which proves it was the stored one;
+ * the row read back first when it is written whole). */
 #define ROW_MEMO_WAYS 4 /* rows kept per table: a rule reads a few of one table */
 #define ROW_TABLES 3    /* tables with a memo: table_def.memo < ROW_TABLES */
 typedef union any_row {
@@ -205,6 +207,26 @@ static void memo_put(const table_def *t, const void *row, size_t size) {
     if (!m) m = &memo_rows[t->memo][memo_next[t->memo]++ % ROW_MEMO_WAYS];
     m->used = 1;
     memcpy(&m->row, row, size);
+}
+
+/* Builds the state digest's bytes of row of t into r: what the digest's
+ * triggers and scan build from the stored values (digest_tables.c), from
+ * the struct as row_bind binds it (integers as the int64 bound, blobs
+ * whole, text up to its NUL). */
+static void row_digest(const table_def *t, const void *row, gt_digest_row *r) {
+    gt_digest_row_begin(r, t->name);
+    for (int i = 0; i < t->n_cols; i++) {
+        const col_def *c = &t->cols[i];
+        const uint8_t *f = (const uint8_t *)row + c->off;
+        uint64_t u;
+        int v;
+        switch (c->kind) {
+        case COL_U64: memcpy(&u, f, 8); gt_digest_row_int(r, (int64_t)u); break;
+        case COL_INT: memcpy(&v, f, sizeof v); gt_digest_row_int(r, v); break;
+        case COL_BLOB: gt_digest_row_blob(r, f, c->size); break;
+        case COL_TEXT: gt_digest_row_text(r, (const char *)f, strnlen((const char *)f, c->size)); break;
+        }
+    }
 }
 
 /* Loads the one row of t whose key is bound to q (already prepared): 0,
@@ -333,20 +355,44 @@ static int row_record(mk_ctx *c, const table_def *t, const void *row) {
     return 0;
 }
 
-/* Writes the struct at row as a row of t (insert: refuse an existing key)
- * and records it for the commitment. what names the row in messages. */
+/* Loads the stored row of t with the key of row into *out: 0, GT_ENOTFOUND
+ * or GT_EDB. */
+static int row_load_key(gt_tx *tx, const table_def *t, const void *row, void *out, size_t size, gt_err *err) {
+    sqlite3_stmt *q;
+    int rc = gt_tx_stmt(tx, t->select_sql, &q, err);
+    if (rc) return rc;
+    for (int i = 0; i < t->n_key; i++) col_bind(&t->cols[i], q, i + 1, row);
+    memset(out, 0, size);
+    return row_load(tx, t, q, out, size, err);
+}
+
+/* Writes the struct at row as a row of t (insert: refuse an existing key),
+ * records it for the commitment and keeps the state digest current: these
+ * tables have no digest triggers (market.c's self_folded), so the row
+ * replaced leaves the sum and the new one enters it here (mk_digest_row:
+ * hashed with the action's other rows when it ends). what names the row in
+ * messages. */
 static int row_store(mk_ctx *c, const table_def *t, const void *row, size_t size, int insert, const char *what,
                      gt_err *err) {
     assert(c->tx && t->n_cols > 0 && t->cols[0].kind == COL_BLOB); /* every table is keyed by a task id first */
     const row_memo *m = insert ? NULL : memo_find(t, row);
     int rc = m ? row_update(c, t, &m->row, row, what, err) : 0;
     if (rc < 0 || rc > 1) return rc; /* an error */
-    if (!rc) { /* not updated in place: written whole */
+    if (rc) { /* updated in place: the stored row was the remembered one */
+        row_digest(t, &m->row, mk_digest_row(c, -1));
+    } else { /* written whole: the row it replaces (if any) read first */
+        if (!insert) {
+            any_row old;
+            rc = row_load_key(c->tx, t, row, &old, size, err);
+            if (rc && rc != GT_ENOTFOUND) return rc;
+            if (!rc) row_digest(t, &old, mk_digest_row(c, -1));
+        }
         sqlite3_stmt *q;
         if ((rc = gt_tx_stmt(c->tx, insert ? t->insert_sql : t->replace_sql, &q, err))) return rc;
         row_bind(t, q, row);
         if ((rc = step_done(c->tx, q, what, err))) return rc;
     }
+    row_digest(t, row, mk_digest_row(c, 1));
     memo_put(t, row, size);
     c->changes++;
     if (row_record(c, t, row)) return gt_err_set(err, GT_ENOMEM, "out of memory");

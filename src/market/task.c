@@ -243,8 +243,21 @@ int mk_task_worker_claims(gt_tx *tx, const uint8_t task[32], const gt_addr *addr
     return 0;
 }
 
-/* Records that addr has now made `claims` claims on the task. */
-static int worker_claims_store(mk_ctx *c, const uint8_t task[32], const gt_addr *addr, uint64_t claims, gt_err *err) {
+/* The digest's bytes of a row of mk_task_workers. */
+static void worker_claims_row(const uint8_t task[32], const gt_addr *addr, uint64_t claims, gt_digest_row *r) {
+    gt_digest_row_begin(r, "mk_task_workers");
+    gt_digest_row_blob(r, task, 32);
+    gt_digest_row_blob(r, addr->b, 20);
+    gt_digest_row_int(r, (int64_t)claims);
+}
+
+/* Records that addr has now made `claims` claims on the task, `held` before
+ * (its row, when held > 0: the rules write one only with claims >= 1), and
+ * folds the row replaced and the new one into the state digest (the table
+ * has no digest triggers: market.c). */
+static int worker_claims_store(mk_ctx *c, const uint8_t task[32], const gt_addr *addr, uint64_t held,
+                               uint64_t claims, gt_err *err) {
+    assert(claims == held + 1);
     sqlite3_stmt *q;
     int rc = gt_tx_stmt(c->tx, "INSERT OR REPLACE INTO mk_task_workers VALUES(?,?,?)", &q, err);
     if (rc) return rc;
@@ -254,6 +267,8 @@ static int worker_claims_store(mk_ctx *c, const uint8_t task[32], const gt_addr 
     rc = sqlite3_step(q);
     gt_tx_stmt_done(c->tx, q);
     if (rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "writing claims: %s", sqlite3_errmsg(c->tx->db));
+    if (held > 0) worker_claims_row(task, addr, held, mk_digest_row(c, -1));
+    worker_claims_row(task, addr, claims, mk_digest_row(c, 1));
     c->changes++;
     if (mk_rec_tag(c, MK_REC_TASK_WORKER) || mk_rec_bytes(c, task, 32) || mk_rec_bytes(c, addr->b, 20) ||
         mk_rec_u64(c, claims))
@@ -307,7 +322,7 @@ static int apply_claim_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
     sl.claimed_height = tx->height;
     mk_deadline_set(tx, t.submit_s, 1, &sl.deadline, &sl.deadline_s);
     t.claims++;
-    if ((rc = mk_slot_store(c, &sl, 0, err)) || (rc = worker_claims_store(c, t.id, &a->from, held + 1, err))) return rc;
+    if ((rc = mk_slot_store(c, &sl, 0, err)) || (rc = worker_claims_store(c, t.id, &a->from, held, held + 1, err))) return rc;
     /* A quorum task's panel is fixed at the claim (drawn two blocks later when
      * there are more validators than seats): neither the worker nor a voter
      * could pick it by choosing when to act. */

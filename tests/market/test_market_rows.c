@@ -276,19 +276,23 @@ static void digest_matches_scan(sqlite3 *db, const gt_digest_acc *tracked) {
  * is still the one loaded; when it changed behind the loader's back (or the
  * load belonged to a refused action) the update writes nothing and the row
  * is written whole, as before. Either way the stored row is the one given
- * and the digest's triggers keep the sum equal to a full scan. */
+ * and the store keeps the state digest equal to a full scan: mk_slots has
+ * no digest triggers (the market folds its rows itself), so an edit behind
+ * the rules' back is seen by no one but the open check (here: a rescan). */
 static void test_update_in_place(void) {
     char p[192];
     gt_err err = {0};
     sqlite3 *db = damaged_copy("UPDATE mk_slots SET score=score", p, sizeof p);
-    gt_digest_acc acc;
-    memset(&acc, 0, sizeof acc);
-    CHECK_EQ_INT(gt_digest_scan_tables(db, &acc, &err), 0);
-    CHECK_EQ_INT(gt_digest_track(db, &acc, &err), 0);
+    gt_tx tx = tx_over(db);
+    gt_digest_acc *acc = gt_state_digest_acc(tx.state), scan;
+    memset(acc, 0, sizeof *acc);
+    CHECK_EQ_INT(gt_digest_scan_tables(db, acc, &err), 0);
+    CHECK_EQ_INT(gt_digest_track(db, acc, &err), 0);
+    CHECK_EQ_INT(count_of(db, "SELECT count(*) FROM sqlite_temp_master WHERE type='trigger' AND tbl_name='mk_slots'"),
+                 0);
     CHECK_EQ_INT(sqlite3_exec(db, "CREATE TEMP TABLE deleted(n); CREATE TEMP TRIGGER count_deletes AFTER DELETE ON "
                                   "main.mk_slots BEGIN INSERT INTO deleted VALUES(1); END;", NULL, NULL, NULL),
                  SQLITE_OK);
-    gt_tx tx = tx_over(db);
     mk_ctx c;
     mk_ctx_init(&c, &tx);
     mk_slot sl, back;
@@ -300,25 +304,32 @@ static void test_update_in_place(void) {
     CHECK_EQ_INT(count_of(db, "SELECT count(*) FROM deleted"), 0);
     CHECK_EQ_INT(mk_slot_load(&tx, t_open, 0, &back, &err), 0);
     CHECK(back.state == GT_SLOT_CLAIMED && back.deadline_s == 123456 && back.score == sl.score);
-    digest_matches_scan(db, &acc);
+    mk_digest_flush(&c); /* the rows an action keeps until it ends */
+    digest_matches_scan(db, acc);
     /* Stale: a column changed after the load; the store still writes sl. */
     CHECK_EQ_INT(mk_slot_load(&tx, t_open, 0, &sl, &err), 0);
     char sql[256];
     snprintf(sql, sizeof sql, "UPDATE mk_slots SET score=77 WHERE task=x'%s' AND slot=0", hexq(t_open));
     CHECK_EQ_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    memset(&scan, 0, sizeof scan); /* the edit, unseen by the sum: start it again from a scan */
+    CHECK_EQ_INT(gt_digest_scan_tables(db, &scan, &err), 0);
+    CHECK(memcmp(&scan, acc, sizeof scan)); /* the edit changed the rows' sum */
+    *acc = scan;
     sl.deadline_s = 654321;
     CHECK_EQ_INT(mk_slot_store(&c, &sl, 0, &err), 0);
     CHECK_EQ_INT(count_of(db, "SELECT count(*) FROM deleted"), 1); /* written whole: REPLACE deleted it */
     CHECK_EQ_INT(mk_slot_load(&tx, t_open, 0, &back, &err), 0);
     CHECK(back.deadline_s == 654321 && back.score == sl.score && back.score != 77);
-    digest_matches_scan(db, &acc);
+    mk_digest_flush(&c); /* the rows an action keeps until it ends */
+    digest_matches_scan(db, acc);
     /* A row stored twice without a load in between: the memo follows the writes. */
     sl.score = 5;
     CHECK_EQ_INT(mk_slot_store(&c, &sl, 0, &err), 0);
     CHECK_EQ_INT(count_of(db, "SELECT count(*) FROM deleted"), 1);
     CHECK_EQ_INT(mk_slot_load(&tx, t_open, 0, &back, &err), 0);
     CHECK(back.score == 5);
-    digest_matches_scan(db, &acc);
+    mk_digest_flush(&c); /* the rows an action keeps until it ends */
+    digest_matches_scan(db, acc);
     /* The same columns changed again, twice: the UPDATE kept under its
      * column mask is run again with new values (its old ones unbound). */
     for (uint64_t score = 6; score <= 7; score++) {
@@ -328,7 +339,8 @@ static void test_update_in_place(void) {
         CHECK_EQ_INT(count_of(db, "SELECT count(*) FROM deleted"), 1); /* in place both times */
         CHECK_EQ_INT(mk_slot_load(&tx, t_open, 0, &back, &err), 0);
         CHECK(back.score == score && back.deadline_s == 654321);
-        digest_matches_scan(db, &acc);
+        mk_digest_flush(&c); /* the rows an action keeps until it ends */
+        digest_matches_scan(db, acc);
     }
     mk_finish(&c, 0);
     gt_state_free(tx.state);
