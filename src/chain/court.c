@@ -92,17 +92,26 @@ void gt_court_commitment(int accept, const uint8_t salt[32], const gt_addr *judg
     gt_court_round_commitment(accept, salt, judge, court, chain_id, job_id, 0, out);
 }
 
+/* Starts a hash of a secret the key's holder derives for one court on one
+ * chain (a vote's salt, the seed chain): tag, the private key, the court,
+ * the chain id. Nothing derived so needs storing, and no other court or
+ * chain shares it. */
+static void key_hash_begin(gt_keccak *h, const char *tag, const gt_key *k, const gt_addr *court,
+                           uint64_t chain_id) {
+    uint8_t w[32];
+    gt_keccak_init(h);
+    gt_keccak_update(h, tag, strlen(tag));
+    gt_keccak_update(h, k->priv, 32);
+    gt_keccak_update(h, court->b, 20);
+    be256(chain_id, w);
+    gt_keccak_update(h, w, 32);
+}
+
 void gt_court_round_salt(const gt_key *k, const gt_addr *court, uint64_t chain_id, uint64_t job_id, uint32_t round,
                          uint8_t out[32]) {
-    static const char tag[] = "gotong court vote salt v1";
     uint8_t w[32];
     gt_keccak h;
-    gt_keccak_init(&h);
-    gt_keccak_update(&h, tag, sizeof tag - 1);
-    gt_keccak_update(&h, k->priv, 32);
-    gt_keccak_update(&h, court->b, 20);
-    be256(chain_id, w);
-    gt_keccak_update(&h, w, 32);
+    key_hash_begin(&h, "gotong court vote salt v1", k, court, chain_id);
     case_key(job_id, round, w);
     gt_keccak_update(&h, w, 32);
     gt_keccak_final(&h, out);
@@ -214,15 +223,8 @@ const char *gt_court_state_name(gt_court_state s) {
 }
 
 void gt_court_seed_secret(const gt_key *k, const gt_addr *court, uint64_t chain_id, uint8_t out[32]) {
-    static const char tag[] = "gotong court seed chain v1";
-    uint8_t w[32];
     gt_keccak h;
-    gt_keccak_init(&h);
-    gt_keccak_update(&h, tag, sizeof tag - 1);
-    gt_keccak_update(&h, k->priv, 32);
-    gt_keccak_update(&h, court->b, 20);
-    be256(chain_id, w);
-    gt_keccak_update(&h, w, 32);
+    key_hash_begin(&h, "gotong court seed chain v1", k, court, chain_id);
     gt_keccak_final(&h, out);
 }
 

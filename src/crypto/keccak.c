@@ -285,30 +285,46 @@ void gt_keccak256(const void *data, size_t len, uint8_t out[32]) {
     gt_keccak_final(&k, out);
 }
 
-void gt_keccak_xof_words_x4(const uint8_t *const msg[4], size_t len, uint64_t *const out[4], size_t n) {
-    assert(n > 0);
-    uint64_t st[4][25];
+void gt_keccak_xof_words_x4n(const uint8_t *const msg[], const size_t len[], int m, uint64_t *const out[],
+                             size_t n) {
+    enum { RATE = GT_KECCAK256_RATE_BYTES, LANES = RATE / 8 };
+    assert(m >= 1 && m <= 4 && n > 0);
+    uint64_t st[4][25], done[4][25];
+    uint8_t last[4][RATE]; /* each message's last, padded block, as pad_absorb pads it */
+    size_t blocks[4] = {0}, most = 0;
     memset(st, 0, sizeof st);
-    size_t off = 0;
-    for (; len - off >= GT_KECCAK256_RATE_BYTES; off += GT_KECCAK256_RATE_BYTES) { /* whole blocks */
-        for (int k = 0; k < 4; k++)
-            for (int i = 0; i < GT_KECCAK256_RATE_BYTES / 8; i++) st[k][i] ^= load64_le(msg[k] + off + 8 * i);
-        gt_keccak_f1600_x4(st);
+    memset(done, 0, sizeof done);
+    for (int k = 0; k < m; k++) {
+        size_t full = len[k] / RATE, tail = len[k] % RATE;
+        blocks[k] = full + 1;
+        memset(last[k], 0, RATE);
+        memcpy(last[k], msg[k] + full * RATE, tail);
+        last[k][tail] |= 0x01;
+        last[k][RATE - 1] |= 0x80;
+        if (blocks[k] > most) most = blocks[k];
     }
-    for (int k = 0; k < 4; k++) { /* the last, partial block, padded as pad_absorb does */
-        uint8_t block[GT_KECCAK256_RATE_BYTES] = {0};
-        memcpy(block, msg[k] + off, len - off);
-        block[len - off] |= 0x01;
-        block[GT_KECCAK256_RATE_BYTES - 1] |= 0x80;
-        for (int i = 0; i < GT_KECCAK256_RATE_BYTES / 8; i++) st[k][i] ^= load64_le(block + 8 * i);
+    for (size_t b = 0; b < most; b++) { /* a lane whose message has ended is set aside in done */
+        for (int k = 0; k < m; k++) {
+            if (b >= blocks[k]) continue;
+            const uint8_t *in = b + 1 == blocks[k] ? last[k] : msg[k] + b * RATE;
+            for (int i = 0; i < LANES; i++) st[k][i] ^= load64_le(in + 8 * i);
+        }
+        gt_keccak_f1600_x4(st);
+        for (int k = 0; k < m; k++)
+            if (b + 1 == blocks[k]) memcpy(done[k], st[k], sizeof done[k]);
     }
     for (size_t o = 0;;) {
-        gt_keccak_f1600_x4(st);
-        size_t take = n - o < GT_KECCAK256_RATE_BYTES / 8 ? n - o : GT_KECCAK256_RATE_BYTES / 8;
-        for (int k = 0; k < 4; k++) memcpy(out[k] + o, st[k], take * 8);
+        size_t take = n - o < LANES ? n - o : LANES;
+        for (int k = 0; k < m; k++) memcpy(out[k] + o, done[k], take * 8);
         o += take;
         if (o == n) break;
+        gt_keccak_f1600_x4(done);
     }
+}
+
+void gt_keccak_xof_words_x4(const uint8_t *const msg[4], size_t len, uint64_t *const out[4], size_t n) {
+    const size_t lens[4] = {len, len, len, len};
+    gt_keccak_xof_words_x4n(msg, lens, 4, out, n);
 }
 
 void gt_keccak256_x4(const uint8_t *const msg[4], size_t len, uint8_t *const out[4]) {

@@ -53,5 +53,10 @@ void gt_keccak_f1600_x4(uint64_t st[4][25]);
  * any output is written. */
 void gt_keccak_xof_words_x4(const uint8_t *const msg[4], size_t len, uint64_t *const out[4], size_t n);
 void gt_keccak256_x4(const uint8_t *const msg[4], size_t len, uint8_t *const out[4]);
+/* The same for m (1..4) messages of any lengths, msg[k] len[k] bytes: a lane
+ * whose message ends first keeps its state aside while the longer ones
+ * absorb on (a block's market rows, gt_digest_rows_h). */
+void gt_keccak_xof_words_x4n(const uint8_t *const msg[], const size_t len[], int m, uint64_t *const out[],
+                             size_t n);
 
 #endif

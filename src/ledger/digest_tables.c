@@ -383,51 +383,16 @@ void gt_digest_row_h(const gt_digest_row *r, uint64_t h[GT_DIGEST_WORDS]) {
     gt_keccak_xof_words(&k, h, GT_DIGEST_WORDS);
 }
 
-/* The little-endian word at p (a lane's bytes, as absorb_block reads them). */
-static inline uint64_t le64(const uint8_t *p) {
-    uint64_t v;
-    memcpy(&v, p, 8);
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    v = __builtin_bswap64(v);
-#endif
-    return v;
-}
-
 /* H of m (2..4) rows of any lengths in one four-lane sponge: what
  * gt_digest_row_h computes for each (absorb, the legacy Keccak padding,
- * then GT_DIGEST_WORDS words squeezed). A lane whose last block is in keeps
- * its state aside while the longer ones absorb on. */
+ * then GT_DIGEST_WORDS words squeezed). */
 static void rows_h_x4(const gt_digest_row *const *r, int m, uint64_t (*h)[GT_DIGEST_WORDS]) {
-    enum { RATE = GT_KECCAK256_RATE_BYTES, LANES = RATE / 8 };
-    _Static_assert(GT_DIGEST_WORDS > LANES && GT_DIGEST_WORDS <= 2 * LANES, "H is squeezed in two blocks");
     assert(m >= 2 && m <= 4);
-    uint64_t st[4][25], done[4][25];
-    uint8_t last[4][RATE];
-    size_t blocks[4] = {0}, most = 0;
-    memset(st, 0, sizeof st);
-    memset(done, 0, sizeof done);
-    for (int k = 0; k < m; k++) {
-        size_t full = r[k]->len / RATE, tail = r[k]->len % RATE;
-        blocks[k] = full + 1; /* the padded last block always exists */
-        memset(last[k], 0, RATE);
-        memcpy(last[k], r[k]->b + full * RATE, tail);
-        last[k][tail] |= 0x01;
-        last[k][RATE - 1] |= 0x80;
-        if (blocks[k] > most) most = blocks[k];
-    }
-    for (size_t b = 0; b < most; b++) {
-        for (int k = 0; k < m; k++) {
-            if (b >= blocks[k]) continue;
-            const uint8_t *in = b + 1 == blocks[k] ? last[k] : r[k]->b + b * RATE;
-            for (int i = 0; i < LANES; i++) st[k][i] ^= le64(in + 8 * i);
-        }
-        gt_keccak_f1600_x4(st);
-        for (int k = 0; k < m; k++)
-            if (b + 1 == blocks[k]) memcpy(done[k], st[k], sizeof done[k]);
-    }
-    for (int k = 0; k < m; k++) memcpy(h[k], done[k], LANES * 8);
-    gt_keccak_f1600_x4(done);
-    for (int k = 0; k < m; k++) memcpy(h[k] + LANES, done[k], (GT_DIGEST_WORDS - LANES) * 8);
+    const uint8_t *msg[4];
+    size_t len[4];
+    uint64_t *out[4];
+    for (int k = 0; k < m; k++) msg[k] = r[k]->b, len[k] = r[k]->len, out[k] = h[k];
+    gt_keccak_xof_words_x4n(msg, len, m, out, GT_DIGEST_WORDS);
 }
 
 void gt_digest_rows_h(const gt_digest_row *const *rows, int n, uint64_t (*h)[GT_DIGEST_WORDS]) {

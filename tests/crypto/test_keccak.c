@@ -214,6 +214,21 @@ static void test_four_abreast(void) {
         }
     }
     CHECK_EQ_INT(bad, 0);
+    /* Lanes of different lengths (1..4 of them): each ends, and is set aside, at its own block. */
+    for (size_t len0 = 0; len0 <= sizeof msg[0]; len0 += 7)
+        for (int m = 1; m <= 4; m++) {
+            size_t lens[4];
+            for (int k = 0; k < 4; k++) lens[k] = (len0 + (size_t)k * 61) % (sizeof msg[0] + 1);
+            gt_keccak_xof_words_x4n(mp, lens, m, wp, 40);
+            for (int k = 0; k < m; k++) {
+                gt_keccak kk;
+                gt_keccak_init(&kk);
+                gt_keccak_update(&kk, msg[k], lens[k]);
+                gt_keccak_xof_words(&kk, want_w, 40);
+                bad += memcmp(words[k], want_w, sizeof want_w) != 0;
+            }
+        }
+    CHECK_EQ_INT(bad, 0);
     uint8_t inplace[4][64];
     uint8_t *ip[4] = {inplace[0], inplace[1], inplace[2], inplace[3]};
     memcpy(inplace, msg, sizeof inplace); /* msg[0..1] as four 64-byte messages */
