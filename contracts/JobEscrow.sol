@@ -75,7 +75,9 @@
 //     reopening), else it ends with budget and fee back to the client.
 //     A sealed round (the court's commit and reveal) runs past the verify
 //     deadline: the court moves it (setVerifyDue) and gives the verdict, or
-//     the timeout, itself at the reveal deadline.
+//     the timeout, itself at the reveal deadline. A quorum task of several
+//     slots (postQuorumSlots) is a task whose every slot is such a job, and
+//     no worker the task ever had sits on a panel of its slots (hadSeat).
 //   - per-unit verdicts (verifyUnits, the embedded ledger's
 //     task_verify_partial): the evaluator of a slot posted with units names
 //     accepted of its total units (total exactly the committed units;
@@ -134,7 +136,7 @@ contract JobEscrow {
     uint8 private constant CLAIMED = 1;  // the worker locked its stake
     uint8 private constant TIMED = 2;    // per-phase deadlines (setPhases / postTimed)
     uint8 private constant HAS_FEE = 4;  // feeOf holds the evaluator's fee
-    uint8 private constant RESEATED = 8; // hadSeat holds a worker for this job
+    uint8 private constant RESEATED = 8; // seatsHad holds a worker for this job
     uint8 private constant SLOT = 16;    // a slot of a task (postSlots): claimed through claimTask
     uint8 private constant QUORUM = 32;  // the court's quorum round judges it (postQuorum)
     uint8 private constant PARTIAL = 64; // a per-unit verdict that accepted some units is its rejection (unitsOf)
@@ -190,7 +192,9 @@ contract JobEscrow {
     // The seats (claims) each worker had on a timed job that reopened under it
     // (it missed its submit deadline, or its rejection stood): one claim each
     // per job unless the client allowed more (seatsOf, setSeats).
-    mapping(uint256 => mapping(address => uint256)) public hadSeat;
+    mapping(uint256 => mapping(address => uint256)) private seatsHad;
+    // The task of a quorum task's slot (postQuorumSlots); zero: none.
+    mapping(uint256 => uint256) private taskOf;
     // The claims one worker may make on a timed job over its life (0: one),
     // the embedded ledger's seatsPerWorker for a task of one slot.
     mapping(uint256 => uint256) public seatsOf;
@@ -404,6 +408,14 @@ contract JobEscrow {
         require(token_ != address(0), TokenIsZeroAddress());
         token = IERC20(token_);
         court = IDisputeCourt(court_);
+    }
+
+    // The claims `worker` had on job jobId that ended with it reopened, plus,
+    // on a quorum task's slot, its claims on the task: the court seats no
+    // worker the job or its task ever had.
+    function hadSeat(uint256 jobId, address worker) external view returns (uint256) {
+        uint256 task = taskOf[jobId];
+        return seatsHad[jobId][worker] + (task == 0 ? 0 : seats[task][worker]);
     }
 
     function getJob(uint256 jobId) external view returns (address client, address provider, address evaluator,
@@ -798,12 +810,27 @@ contract JobEscrow {
     // holding lastBatchItems (1 to batchItems; 0: batchItems), the embedded
     // ledger's rules. Returns the task id (its first job's id).
     function postSlots(SlotTerms calldata t) external returns (uint256 taskId) {
+        return postTask(t, t.evaluator, 0);
+    }
+
+    // A task of quorum jobs: postSlots' terms (t.evaluator unused) with each
+    // slot timed and judged by its own round of the court's quorum
+    // (postQuorum's rules). The court keeps every worker the task ever had
+    // off its slots' panels (hadSeat), as the embedded ledger does.
+    function postQuorumSlots(SlotTerms calldata t, uint256 quorum) external returns (uint256 taskId) {
+        require(address(court) != address(0), QuorumNeedsCourt());
+        require(t.stake > 0, QuorumNeedsStake());
+        return postTask(t, address(court), quorum);
+    }
+
+    // postSlots' rules and effects; quorum 0: no quorum.
+    function postTask(SlotTerms calldata t, address evaluator, uint256 quorum) private returns (uint256 taskId) {
         uint256 slots = t.slots;
         require(slots >= 1 && slots <= MAX_SLOTS, SlotsOutOfRange());
         require(t.seatsPerWorker <= MAX_SLOTS, TaskSeatsPerWorkerOutOfRange());
         require(t.budget > 0, BudgetIsZero());
         require(t.fee <= t.stake, StakeBelowFee());
-        require(t.fee == 0 || t.evaluator != msg.sender, SelfJudgedJobHasNoFee());
+        require(t.fee == 0 || evaluator != msg.sender, SelfJudgedJobHasNoFee());
         require(t.batchItems != 0 || t.lastBatchItems == 0,
                 LastBatchItemsNeedsBatchItems());
         require(t.batchItems <= MAX_UNITS && t.batchItems <= t.budget && t.batchItems <= t.stake,
@@ -812,16 +839,18 @@ contract JobEscrow {
                 LastBatchItemsOutOfRange());
         taskId = jobCount + 1;
         for (uint256 i = 0; i < slots; i++)
-            postSlot(t, i + 1 == slots && t.lastBatchItems != 0 ? t.lastBatchItems : t.batchItems);
+            postSlot(t, i + 1 == slots && t.lastBatchItems != 0 ? t.lastBatchItems : t.batchItems, evaluator, quorum,
+                     taskId);
         tasks[taskId] = Task(uint32(slots), false, false, uint32(t.seatsPerWorker == 0 ? 1 : t.seatsPerWorker));
         emit TaskPosted(taskId, slots);
         pull(msg.sender, (t.budget + t.fee) * slots);
     }
 
     // One slot of postSlots, holding `units`: a funded job open to any worker,
-    // claimed through claimTask.
-    function postSlot(SlotTerms calldata t, uint256 units) private {
-        uint256 id = open(address(0), t.evaluator, t.expiredAt);
+    // claimed through claimTask; with a quorum, the court's round judges it.
+    function postSlot(SlotTerms calldata t, uint256 units, address evaluator, uint256 quorum, uint256 taskId)
+            private {
+        uint256 id = open(address(0), evaluator, t.expiredAt);
         Job storage j = jobs[id];
         j.budget = fit64(t.budget);
         j.stake = fit64(t.stake);
@@ -829,7 +858,13 @@ contract JobEscrow {
         j.flags = SLOT;
         emit JobPosted(id, t.descriptionHash, t.stake);
         emit JobFunded(id, msg.sender, t.budget);
-        if (t.submitSeconds != 0 || t.verifySeconds != 0) makeTimed(id, j, t.submitSeconds, t.verifySeconds);
+        if (quorum != 0 || t.submitSeconds != 0 || t.verifySeconds != 0)
+            makeTimed(id, j, t.submitSeconds, t.verifySeconds);
+        if (quorum != 0) {
+            j.flags |= QUORUM;
+            court.setQuorum(id, quorum);
+            taskOf[id] = taskId;
+        }
         if (t.fee != 0) {
             feeOf[id] = t.fee;
             j.flags |= HAS_FEE;
@@ -899,8 +934,8 @@ contract JobEscrow {
         require(block.timestamp < j.expiredAt, JobHasExpired());
         if (flags & TIMED != 0) {
             // (a task's slot: the task's seats per worker rule instead, in claimTask)
-            require(flags & RESEATED == 0 || flags & SLOT != 0 || hadSeat[jobId][msg.sender] == 0 ||
-                    hadSeat[jobId][msg.sender] < seatsOf[jobId],
+            require(flags & RESEATED == 0 || flags & SLOT != 0 || seatsHad[jobId][msg.sender] == 0 ||
+                    seatsHad[jobId][msg.sender] < seatsOf[jobId],
                     SeatsOnJobUsed());
             j.due = uint40(block.timestamp + j.submitSeconds);
         }
@@ -965,7 +1000,7 @@ contract JobEscrow {
         uint256 stake = j.stake;
         uint256 fee = verdict && isSet(j, HAS_FEE) ? feeOf[jobId] : 0;
         if (fee > stake) fee = stake; // never: postWithFee makes the stake cover it; a revert here would lock the job
-        hadSeat[jobId][worker] += 1;
+        seatsHad[jobId][worker] += 1;
         j.flags = (j.flags & ~CLAIMED) | RESEATED;
         j.provider = address(0);
         j.due = 0;
