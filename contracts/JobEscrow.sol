@@ -75,7 +75,9 @@
 //     reopening), else it ends with budget and fee back to the client.
 //     A sealed round (the court's commit and reveal) runs past the verify
 //     deadline: the court moves it (setVerifyDue) and gives the verdict, or
-//     the timeout, itself at the reveal deadline.
+//     the timeout, itself at the reveal deadline. A quorum task of several
+//     slots (postQuorumSlots) is a task whose every slot is such a job, and
+//     no worker the task ever had sits on a panel of its slots (hadSeat).
 //   - per-unit verdicts (verifyUnits, the embedded ledger's
 //     task_verify_partial): the evaluator of a slot posted with units names
 //     accepted of its total units (total exactly the committed units;
@@ -134,7 +136,7 @@ contract JobEscrow {
     uint8 private constant CLAIMED = 1;  // the worker locked its stake
     uint8 private constant TIMED = 2;    // per-phase deadlines (setPhases / postTimed)
     uint8 private constant HAS_FEE = 4;  // feeOf holds the evaluator's fee
-    uint8 private constant RESEATED = 8; // hadSeat holds a worker for this job
+    uint8 private constant RESEATED = 8; // seatsHad holds a worker for this job
     uint8 private constant SLOT = 16;    // a slot of a task (postSlots): claimed through claimTask
     uint8 private constant QUORUM = 32;  // the court's quorum round judges it (postQuorum)
     uint8 private constant PARTIAL = 64; // a per-unit verdict that accepted some units is its rejection (unitsOf)
@@ -190,7 +192,9 @@ contract JobEscrow {
     // The seats (claims) each worker had on a timed job that reopened under it
     // (it missed its submit deadline, or its rejection stood): one claim each
     // per job unless the client allowed more (seatsOf, setSeats).
-    mapping(uint256 => mapping(address => uint256)) public hadSeat;
+    mapping(uint256 => mapping(address => uint256)) private seatsHad;
+    // The task of a quorum task's slot (postQuorumSlots); zero: none.
+    mapping(uint256 => uint256) private taskOf;
     // The claims one worker may make on a timed job over its life (0: one),
     // the embedded ledger's seatsPerWorker for a task of one slot.
     mapping(uint256 => uint256) public seatsOf;
@@ -229,10 +233,189 @@ contract JobEscrow {
     event TaskPosted(uint256 indexed taskId, uint256 slots);
     event TaskCancelled(uint256 indexed taskId);
 
+    // Its refusals: one custom error each, 4 bytes of selector where a string
+    // cost its length in code. The comment above each is the message a user
+    // reads: src/chain/escrow_errors.c maps the selector back to it, and
+    // test_abi_decode checks that the two agree.
+    /// escrow: token is the zero address
+    error TokenIsZeroAddress();
+    /// escrow: hooks are not supported (hook must be the zero address)
+    error HooksNotSupported();
+    /// escrow: description over 4096 bytes
+    error DescriptionTooLong();
+    /// escrow: only the client sets the provider
+    error OnlyClientSetsProvider();
+    /// escrow: the job is not open
+    error JobNotOpen();
+    /// escrow: the provider is already set
+    error ProviderAlreadySet();
+    /// escrow: provider is the zero address
+    error ProviderIsZeroAddress();
+    /// escrow: only the client or the provider sets the budget
+    error OnlyClientOrProviderSetsBudget();
+    /// escrow: only the client funds the job
+    error OnlyClientFunds();
+    /// escrow: the budget is not the expected one
+    error BudgetNotExpected();
+    /// escrow: the budget is zero
+    error BudgetIsZero();
+    /// escrow: the job has expired
+    error JobHasExpired();
+    /// escrow: the job is not funded
+    error JobNotFunded();
+    /// escrow: only the provider submits
+    error OnlyProviderSubmits();
+    /// escrow: the provider has not claimed the job with its stake
+    error ProviderNotClaimed();
+    /// escrow: the submit deadline has passed
+    error SubmitDeadlinePassed();
+    /// escrow: only the evaluator completes
+    error OnlyEvaluatorCompletes();
+    /// escrow: the job is not submitted
+    error JobNotSubmitted();
+    /// escrow: only the client rejects an open job
+    error OnlyClientRejectsOpenJob();
+    /// escrow: the job is already settled
+    error JobAlreadySettled();
+    /// escrow: only the evaluator rejects a funded job
+    error OnlyEvaluatorRejectsFundedJob();
+    /// escrow: a quorum votes on whole results (the court's vote), not per unit
+    error QuorumVotesWholeResults();
+    /// escrow: only the evaluator verifies
+    error OnlyEvaluatorVerifies();
+    /// escrow: the job was posted without batchItems, so it takes no per-unit verdict
+    error JobHasNoUnits();
+    /// escrow: total must be the units the slot holds (batchItems of the task)
+    error TotalNotSlotUnits();
+    /// escrow: accepted is more than total
+    error AcceptedOverTotal();
+    /// escrow: rejecting units needs a reason (the hash of a reason blob)
+    error RejectingUnitsNeedsReason();
+    /// escrow: no rejection open to dispute
+    error NoRejectionToDispute();
+    /// escrow: only the rejected worker disputes
+    error OnlyRejectedWorkerDisputes();
+    /// escrow: the dispute window has closed
+    error DisputeWindowClosed();
+    /// escrow: no rejection waiting for its window
+    error NoRejectionWaiting();
+    /// escrow: the dispute window is still open (only the worker may settle before it closes)
+    error DisputeWindowStillOpen();
+    /// escrow: only the court settles disputes
+    error OnlyCourtSettlesDisputes();
+    /// escrow: the job is not disputed
+    error JobNotDisputed();
+    /// escrow: unknown outcome
+    error UnknownOutcome();
+    /// escrow: nothing to refund (not funded, or settled)
+    error NothingToRefund();
+    /// escrow: the job has not expired yet
+    error JobNotExpiredYet();
+    /// escrow: a claimed timed job ends by its phase deadlines (timeout), not its expiry
+    error ClaimedTimedJobEndsByPhases();
+    /// escrow: the job has no phase deadlines
+    error JobHasNoPhases();
+    /// escrow: no phase deadline has passed
+    error NoPhaseDeadlinePassed();
+    /// escrow: the job is not waiting on a phase
+    error JobNotWaitingOnPhase();
+    /// escrow: only the court, on a submitted quorum job
+    error OnlyCourtOnSubmittedQuorumJob();
+    /// escrow: only the client sets the phases
+    error OnlyClientSetsPhases();
+    /// escrow: the job is not funded and unclaimed
+    error JobNotFundedAndUnclaimed();
+    /// escrow: only the client sets the seats
+    error OnlyClientSetsSeats();
+    /// escrow: the job is not funded and never claimed
+    error JobNotFundedAndNeverClaimed();
+    /// escrow: seats are for a timed job (a task's slots: postSlots)
+    error SeatsNeedTimedJob();
+    /// escrow: seatsPerWorker must be 1 to 64
+    error SeatsPerWorkerOutOfRange();
+    /// escrow: the sender holds no claimed slot of the parent job
+    error NoClaimedSlotOfParent();
+    /// escrow: the fee is zero (use post)
+    error FeeIsZero();
+    /// escrow: the stake must cover the fee (a rejected worker pays it from its stake)
+    error StakeBelowFee();
+    /// escrow: a job its client judges has no fee
+    error SelfJudgedJobHasNoFee();
+    /// escrow: quorum jobs need a court
+    error QuorumNeedsCourt();
+    /// escrow: a quorum job asks a stake (its panel's least stake)
+    error QuorumNeedsStake();
+    /// escrow: only the client sets the stake
+    error OnlyClientSetsStake();
+    /// escrow: a task has 1 to 64 slots
+    error SlotsOutOfRange();
+    /// escrow: seatsPerWorker must be 0 (meaning 1) to 64
+    error TaskSeatsPerWorkerOutOfRange();
+    /// escrow: lastBatchItems needs batchItems (the units of every other slot)
+    error LastBatchItemsNeedsBatchItems();
+    /// escrow: batchItems must be at most MAX_UNITS, and a unit at least a base unit of budget and stake
+    error BatchItemsOutOfRange();
+    /// escrow: lastBatchItems must be 1 to batchItems, or 0 meaning batchItems
+    error LastBatchItemsOutOfRange();
+    /// escrow: no such task
+    error NoSuchTask();
+    /// escrow: the task takes no claims: it is cancelled
+    error TaskCancelledTakesNoClaims();
+    /// escrow: this worker already had its seats on the task (seatsPerWorker claims over its life)
+    error SeatsOnTaskUsed();
+    /// escrow: all slots of the task are taken or settled
+    error NoFreeSlot();
+    /// escrow: only the client cancels the task
+    error OnlyClientCancelsTask();
+    /// escrow: the task is cancelled
+    error TaskAlreadyCancelled();
+    /// escrow: the task has been claimed: it cannot be cancelled
+    error TaskClaimedCannotCancel();
+    /// escrow: a slot of a task is claimed with claimTask
+    error SlotNeedsClaimTask();
+    /// escrow: the job is already claimed
+    error JobAlreadyClaimed();
+    /// escrow: the job names another provider
+    error JobNamesAnotherProvider();
+    /// escrow: the client or the evaluator may not work on the job
+    error ClientOrEvaluatorMayNotWork();
+    /// escrow: a job that asks a stake needs an evaluator other than its client (or a court)
+    error StakedJobNeedsEvaluator();
+    /// escrow: this worker already had its seats on the job (one claim each unless setSeats)
+    error SeatsOnJobUsed();
+    /// escrow: the verify deadline has passed
+    error VerifyDeadlinePassed();
+    /// escrow: a job naming its provider has its single expiry
+    error NamedProviderHasSingleExpiry();
+    /// escrow: phase seconds must be 1 to 2^32 - 1
+    error PhaseSecondsOutOfRange();
+    /// escrow: evaluator is the zero address
+    error EvaluatorIsZeroAddress();
+    /// escrow: the client may not be its own worker
+    error ClientIsOwnWorker();
+    /// escrow: expiredAt must be a future unix time
+    error ExpiredAtNotFuture();
+    /// escrow: no such job
+    error NoSuchJob();
+    /// escrow: amount over 2^64 - 1
+    error AmountOver64Bits();
+    /// escrow: token transferFrom failed
+    error TokenTransferFromFailed();
+    /// escrow: token transfer failed
+    error TokenTransferFailed();
+
     constructor(address token_, address court_) {
-        require(token_ != address(0), "escrow: token is the zero address");
+        require(token_ != address(0), TokenIsZeroAddress());
         token = IERC20(token_);
         court = IDisputeCourt(court_);
+    }
+
+    // The claims `worker` had on job jobId that ended with it reopened, plus,
+    // on a quorum task's slot, its claims on the task: the court seats no
+    // worker the job or its task ever had.
+    function hadSeat(uint256 jobId, address worker) external view returns (uint256) {
+        uint256 task = taskOf[jobId];
+        return seatsHad[jobId][worker] + (task == 0 ? 0 : seats[task][worker]);
     }
 
     function getJob(uint256 jobId) external view returns (address client, address provider, address evaluator,
@@ -253,17 +436,17 @@ contract JobEscrow {
 
     function createJob(address provider, address evaluator, uint256 expiredAt, string calldata description,
                        address hook) external returns (uint256 jobId) {
-        require(hook == address(0), "escrow: hooks are not supported (hook must be the zero address)");
-        require(bytes(description).length <= MAX_DESCRIPTION_BYTES, "escrow: description over 4096 bytes");
+        require(hook == address(0), HooksNotSupported());
+        require(bytes(description).length <= MAX_DESCRIPTION_BYTES, DescriptionTooLong());
         jobId = open(provider, evaluator, expiredAt);
     }
 
     function setProvider(uint256 jobId, address provider, bytes calldata) external {
         Job storage j = known(jobId);
-        require(msg.sender == j.client, "escrow: only the client sets the provider");
-        require(j.status == Status.Open, "escrow: the job is not open");
-        require(j.provider == address(0), "escrow: the provider is already set");
-        require(provider != address(0), "escrow: provider is the zero address");
+        require(msg.sender == j.client, OnlyClientSetsProvider());
+        require(j.status == Status.Open, JobNotOpen());
+        require(j.provider == address(0), ProviderAlreadySet());
+        require(provider != address(0), ProviderIsZeroAddress());
         j.provider = provider;
         emit ProviderSet(jobId, provider);
     }
@@ -271,19 +454,19 @@ contract JobEscrow {
     function setBudget(uint256 jobId, uint256 amount, bytes calldata) external {
         Job storage j = known(jobId);
         require(msg.sender == j.client || (msg.sender == j.provider && j.provider != address(0)),
-                "escrow: only the client or the provider sets the budget");
-        require(j.status == Status.Open, "escrow: the job is not open");
+                OnlyClientOrProviderSetsBudget());
+        require(j.status == Status.Open, JobNotOpen());
         j.budget = fit64(amount);
         emit BudgetSet(jobId, amount);
     }
 
     function fund(uint256 jobId, uint256 expectedBudget, bytes calldata) external {
         Job storage j = known(jobId);
-        require(msg.sender == j.client, "escrow: only the client funds the job");
-        require(j.status == Status.Open, "escrow: the job is not open");
-        require(j.budget == expectedBudget, "escrow: the budget is not the expected one");
-        require(j.budget > 0, "escrow: the budget is zero");
-        require(block.timestamp < j.expiredAt, "escrow: the job has expired");
+        require(msg.sender == j.client, OnlyClientFunds());
+        require(j.status == Status.Open, JobNotOpen());
+        require(j.budget == expectedBudget, BudgetNotExpected());
+        require(j.budget > 0, BudgetIsZero());
+        require(block.timestamp < j.expiredAt, JobHasExpired());
         j.status = Status.Funded;
         pull(msg.sender, j.budget);
         emit JobFunded(jobId, msg.sender, j.budget);
@@ -291,14 +474,14 @@ contract JobEscrow {
 
     function submit(uint256 jobId, bytes32 deliverable, bytes calldata) external {
         Job storage j = known(jobId);
-        require(j.status == Status.Funded, "escrow: the job is not funded");
-        require(msg.sender == j.provider, "escrow: only the provider submits");
+        require(j.status == Status.Funded, JobNotFunded());
+        require(msg.sender == j.provider, OnlyProviderSubmits());
         uint8 flags = j.flags; // read once: the quorum check below costs no storage read
-        require(flags & CLAIMED != 0 || j.stake == 0, "escrow: the provider has not claimed the job with its stake");
+        require(flags & CLAIMED != 0 || j.stake == 0, ProviderNotClaimed());
         if (flags & TIMED == 0) {
-            require(block.timestamp < j.expiredAt, "escrow: the job has expired");
+            require(block.timestamp < j.expiredAt, JobHasExpired());
         } else {
-            require(block.timestamp < j.due, "escrow: the submit deadline has passed");
+            require(block.timestamp < j.due, SubmitDeadlinePassed());
             j.due = uint40(block.timestamp + j.verifySeconds);
         }
         j.status = Status.Submitted;
@@ -309,8 +492,8 @@ contract JobEscrow {
     // The evaluator accepts the submission: the provider gets the budget and its stake.
     function complete(uint256 jobId, bytes32 reason, bytes calldata) external {
         Job storage j = known(jobId);
-        require(msg.sender == j.evaluator, "escrow: only the evaluator completes");
-        require(j.status == Status.Submitted, "escrow: the job is not submitted");
+        require(msg.sender == j.evaluator, OnlyEvaluatorCompletes());
+        require(j.status == Status.Submitted, JobNotSubmitted());
         if (isSet(j, TIMED)) inVerifyPhase(j);
         completed(jobId, j, reason);
     }
@@ -334,10 +517,10 @@ contract JobEscrow {
         Job storage j = known(jobId);
         Status s = j.status;
         if (s == Status.Open) {
-            require(msg.sender == j.client, "escrow: only the client rejects an open job");
+            require(msg.sender == j.client, OnlyClientRejectsOpenJob());
         } else {
-            require(s == Status.Funded || s == Status.Submitted, "escrow: the job is already settled");
-            require(msg.sender == j.evaluator, "escrow: only the evaluator rejects a funded job");
+            require(s == Status.Funded || s == Status.Submitted, JobAlreadySettled());
+            require(msg.sender == j.evaluator, OnlyEvaluatorRejectsFundedJob());
             if (s == Status.Submitted && isSet(j, TIMED)) inVerifyPhase(j);
         }
         rejected(jobId, j, s, reason);
@@ -367,17 +550,17 @@ contract JobEscrow {
     // of total, total exactly the units the client committed at post.
     function verifyUnits(uint256 jobId, uint256 accepted, uint256 total, bytes32 reason) external {
         Job storage j = known(jobId);
-        require(!isSet(j, QUORUM), "escrow: a quorum votes on whole results (the court's vote), not per unit");
-        require(msg.sender == j.evaluator, "escrow: only the evaluator verifies");
-        require(j.status == Status.Submitted, "escrow: the job is not submitted");
+        require(!isSet(j, QUORUM), QuorumVotesWholeResults());
+        require(msg.sender == j.evaluator, OnlyEvaluatorVerifies());
+        require(j.status == Status.Submitted, JobNotSubmitted());
         if (isSet(j, TIMED)) inVerifyPhase(j);
         Units storage u = unitsOf[jobId];
         uint256 units = u.total;
-        require(units != 0, "escrow: the job was posted without batchItems, so it takes no per-unit verdict");
-        require(total == units, "escrow: total must be the units the slot holds (batchItems of the task)");
-        require(accepted <= total, "escrow: accepted is more than total");
+        require(units != 0, JobHasNoUnits());
+        require(total == units, TotalNotSlotUnits());
+        require(accepted <= total, AcceptedOverTotal());
         if (accepted == total) return completed(jobId, j, reason);
-        require(reason != 0, "escrow: rejecting units needs a reason (the hash of a reason blob)");
+        require(reason != 0, RejectingUnitsNeedsReason());
         if (accepted == 0) return rejected(jobId, j, Status.Submitted, reason);
         u.accepted = uint64(accepted);
         j.flags |= PARTIAL;
@@ -395,9 +578,9 @@ contract JobEscrow {
     function dispute(uint256 jobId) external {
         Job storage j = known(jobId);
         uint256 until = appealUntil[jobId];
-        require(j.status == Status.Rejected && until != 0, "escrow: no rejection open to dispute");
-        require(msg.sender == j.provider, "escrow: only the rejected worker disputes");
-        require(block.timestamp < until, "escrow: the dispute window has closed");
+        require(j.status == Status.Rejected && until != 0, NoRejectionToDispute());
+        require(msg.sender == j.provider, OnlyRejectedWorkerDisputes());
+        require(block.timestamp < until, DisputeWindowClosed());
         appealUntil[jobId] = 0;
         j.status = Status.Disputed;
         emit JobDisputed(jobId, msg.sender, j.stake);
@@ -411,9 +594,9 @@ contract JobEscrow {
     function finalize(uint256 jobId) external {
         Job storage j = known(jobId);
         uint256 until = appealUntil[jobId];
-        require(j.status == Status.Rejected && until != 0, "escrow: no rejection waiting for its window");
+        require(j.status == Status.Rejected && until != 0, NoRejectionWaiting());
         require(block.timestamp >= until || msg.sender == j.provider,
-                "escrow: the dispute window is still open (only the worker may settle before it closes)");
+                DisputeWindowStillOpen());
         appealUntil[jobId] = 0;
         uint256 bond = rejectionBond(jobId, j);
         rejectionStands(jobId, j);
@@ -425,9 +608,9 @@ contract JobEscrow {
     // court for the winning judges.
     function settleDispute(uint256 jobId, uint8 outcome) external returns (uint256 bondToJudges) {
         Job storage j = known(jobId);
-        require(msg.sender == address(court), "escrow: only the court settles disputes");
-        require(j.status == Status.Disputed, "escrow: the job is not disputed");
-        require(outcome <= 2, "escrow: unknown outcome");
+        require(msg.sender == address(court), OnlyCourtSettlesDisputes());
+        require(j.status == Status.Disputed, JobNotDisputed());
+        require(outcome <= 2, UnknownOutcome());
         uint256 bond = j.stake; // the worker's dispute bond
         uint256 rbond = rejectionBond(jobId, j);
         emit DisputeSettled(jobId, outcome);
@@ -456,10 +639,10 @@ contract JobEscrow {
     function claimRefund(uint256 jobId) external {
         Job storage j = known(jobId);
         Status s = j.status;
-        require(s == Status.Funded || s == Status.Submitted, "escrow: nothing to refund (not funded, or settled)");
-        require(block.timestamp >= j.expiredAt, "escrow: the job has not expired yet");
+        require(s == Status.Funded || s == Status.Submitted, NothingToRefund());
+        require(block.timestamp >= j.expiredAt, JobNotExpiredYet());
         require(!isSet(j, CLAIMED) || !isSet(j, TIMED),
-                "escrow: a claimed timed job ends by its phase deadlines (timeout), not its expiry");
+                ClaimedTimedJobEndsByPhases());
         j.status = Status.Expired;
         emit JobExpired(jobId);
         unwind(jobId, j, s == Status.Funded, false);
@@ -472,15 +655,15 @@ contract JobEscrow {
     // back to the worker.
     function timeout(uint256 jobId) external {
         Job storage j = known(jobId);
-        require(isSet(j, TIMED), "escrow: the job has no phase deadlines");
-        require(j.due != 0 && block.timestamp >= j.due, "escrow: no phase deadline has passed");
+        require(isSet(j, TIMED), JobHasNoPhases());
+        require(j.due != 0 && block.timestamp >= j.due, NoPhaseDeadlinePassed());
         if (j.status == Status.Submitted) {
             j.status = Status.Expired;
             emit VerifyMissed(jobId, j.evaluator);
             unwind(jobId, j, false, false);
             return;
         }
-        require(j.status == Status.Funded && isSet(j, CLAIMED), "escrow: the job is not waiting on a phase");
+        require(j.status == Status.Funded && isSet(j, CLAIMED), JobNotWaitingOnPhase());
         emit SubmitMissed(jobId, j.provider, j.stake);
         if (block.timestamp >= j.expiredAt) { // no claim could follow: the slot ends, stake slashed
             j.status = Status.Expired;
@@ -498,7 +681,7 @@ contract JobEscrow {
     function setVerifyDue(uint256 jobId, uint256 due) external {
         Job storage j = known(jobId);
         require(msg.sender == address(court) && isSet(j, QUORUM) && j.status == Status.Submitted,
-                "escrow: only the court, on a submitted quorum job");
+                OnlyCourtOnSubmittedQuorumJob());
         j.due = uint40(due);
     }
 
@@ -507,8 +690,8 @@ contract JobEscrow {
     // verifySeconds (the job's expiry then bounds only the claim).
     function setPhases(uint256 jobId, uint256 submitSeconds, uint256 verifySeconds) external {
         Job storage j = known(jobId);
-        require(msg.sender == j.client, "escrow: only the client sets the phases");
-        require(j.status == Status.Funded && !isSet(j, CLAIMED), "escrow: the job is not funded and unclaimed");
+        require(msg.sender == j.client, OnlyClientSetsPhases());
+        require(j.status == Status.Funded && !isSet(j, CLAIMED), JobNotFundedAndUnclaimed());
         makeTimed(jobId, j, submitSeconds, verifySeconds);
     }
 
@@ -517,11 +700,11 @@ contract JobEscrow {
     // stood, a missed submit deadline), 1 to MAX_SLOTS; without it, once.
     function setSeats(uint256 jobId, uint256 seatsPerWorker) external {
         Job storage j = known(jobId);
-        require(msg.sender == j.client, "escrow: only the client sets the seats");
+        require(msg.sender == j.client, OnlyClientSetsSeats());
         require(j.status == Status.Funded && !isSet(j, CLAIMED) && !isSet(j, RESEATED),
-                "escrow: the job is not funded and never claimed");
-        require(isSet(j, TIMED) && !isSet(j, SLOT), "escrow: seats are for a timed job (a task's slots: postSlots)");
-        require(seatsPerWorker >= 1 && seatsPerWorker <= MAX_SLOTS, "escrow: seatsPerWorker must be 1 to 64");
+                JobNotFundedAndNeverClaimed());
+        require(isSet(j, TIMED) && !isSet(j, SLOT), SeatsNeedTimedJob());
+        require(seatsPerWorker >= 1 && seatsPerWorker <= MAX_SLOTS, SeatsPerWorkerOutOfRange());
         seatsOf[jobId] = seatsPerWorker;
         emit SeatsSet(jobId, seatsPerWorker);
     }
@@ -553,7 +736,7 @@ contract JobEscrow {
             external returns (uint256 jobId) {
         Job storage p = known(parentId);
         require(p.status == Status.Funded && isSet(p, CLAIMED) && p.provider == msg.sender,
-                "escrow: the sender holds no claimed slot of the parent job");
+                NoClaimedSlotOfParent());
         jobId = posted(address(0), evaluator, expiredAt, descriptionHash, budget, stake);
         if (submitSeconds != 0 || verifySeconds != 0) makeTimed(jobId, jobs[jobId], submitSeconds, verifySeconds);
         parentOf[jobId] = parentId;
@@ -562,7 +745,7 @@ contract JobEscrow {
 
     function posted(address provider, address evaluator, uint256 expiredAt, bytes32 descriptionHash,
                     uint256 budget, uint256 stake) private returns (uint256 jobId) {
-        require(budget > 0, "escrow: the budget is zero");
+        require(budget > 0, BudgetIsZero());
         jobId = open(provider, evaluator, expiredAt);
         Job storage j = jobs[jobId];
         j.budget = fit64(budget);
@@ -578,9 +761,9 @@ contract JobEscrow {
     // evaluation from it) and a job its client judges has none.
     function postWithFee(address provider, address evaluator, uint256 expiredAt, bytes32 descriptionHash,
                          uint256 budget, uint256 stake, uint256 fee) external returns (uint256 jobId) {
-        require(fee > 0, "escrow: the fee is zero (use post)");
-        require(fee <= stake, "escrow: the stake must cover the fee (a rejected worker pays it from its stake)");
-        require(evaluator != msg.sender, "escrow: a job its client judges has no fee");
+        require(fee > 0, FeeIsZero());
+        require(fee <= stake, StakeBelowFee());
+        require(evaluator != msg.sender, SelfJudgedJobHasNoFee());
         jobId = posted(provider, evaluator, expiredAt, descriptionHash, budget, stake);
         feeOf[jobId] = fee;
         jobs[jobId].flags |= HAS_FEE;
@@ -594,9 +777,9 @@ contract JobEscrow {
     function postQuorum(uint256 expiredAt, bytes32 descriptionHash, uint256 budget, uint256 stake, uint256 fee,
                         uint256 submitSeconds, uint256 verifySeconds, uint256 quorum)
             external returns (uint256 jobId) {
-        require(address(court) != address(0), "escrow: quorum jobs need a court");
-        require(stake > 0, "escrow: a quorum job asks a stake (its panel's least stake)");
-        require(fee <= stake, "escrow: the stake must cover the fee (a rejected worker pays it from its stake)");
+        require(address(court) != address(0), QuorumNeedsCourt());
+        require(stake > 0, QuorumNeedsStake());
+        require(fee <= stake, StakeBelowFee());
         jobId = posted(address(0), address(court), expiredAt, descriptionHash, budget, stake);
         Job storage j = jobs[jobId];
         makeTimed(jobId, j, submitSeconds, verifySeconds);
@@ -611,8 +794,8 @@ contract JobEscrow {
 
     function setStake(uint256 jobId, uint256 amount) external {
         Job storage j = known(jobId);
-        require(msg.sender == j.client, "escrow: only the client sets the stake");
-        require(j.status == Status.Open, "escrow: the job is not open");
+        require(msg.sender == j.client, OnlyClientSetsStake());
+        require(j.status == Status.Open, JobNotOpen());
         j.stake = fit64(amount);
         emit StakeSet(jobId, amount);
     }
@@ -627,30 +810,47 @@ contract JobEscrow {
     // holding lastBatchItems (1 to batchItems; 0: batchItems), the embedded
     // ledger's rules. Returns the task id (its first job's id).
     function postSlots(SlotTerms calldata t) external returns (uint256 taskId) {
+        return postTask(t, t.evaluator, 0);
+    }
+
+    // A task of quorum jobs: postSlots' terms (t.evaluator unused) with each
+    // slot timed and judged by its own round of the court's quorum
+    // (postQuorum's rules). The court keeps every worker the task ever had
+    // off its slots' panels (hadSeat), as the embedded ledger does.
+    function postQuorumSlots(SlotTerms calldata t, uint256 quorum) external returns (uint256 taskId) {
+        require(address(court) != address(0), QuorumNeedsCourt());
+        require(t.stake > 0, QuorumNeedsStake());
+        return postTask(t, address(court), quorum);
+    }
+
+    // postSlots' rules and effects; quorum 0: no quorum.
+    function postTask(SlotTerms calldata t, address evaluator, uint256 quorum) private returns (uint256 taskId) {
         uint256 slots = t.slots;
-        require(slots >= 1 && slots <= MAX_SLOTS, "escrow: a task has 1 to 64 slots");
-        require(t.seatsPerWorker <= MAX_SLOTS, "escrow: seatsPerWorker must be 0 (meaning 1) to 64");
-        require(t.budget > 0, "escrow: the budget is zero");
-        require(t.fee <= t.stake, "escrow: the stake must cover the fee (a rejected worker pays it from its stake)");
-        require(t.fee == 0 || t.evaluator != msg.sender, "escrow: a job its client judges has no fee");
+        require(slots >= 1 && slots <= MAX_SLOTS, SlotsOutOfRange());
+        require(t.seatsPerWorker <= MAX_SLOTS, TaskSeatsPerWorkerOutOfRange());
+        require(t.budget > 0, BudgetIsZero());
+        require(t.fee <= t.stake, StakeBelowFee());
+        require(t.fee == 0 || evaluator != msg.sender, SelfJudgedJobHasNoFee());
         require(t.batchItems != 0 || t.lastBatchItems == 0,
-                "escrow: lastBatchItems needs batchItems (the units of every other slot)");
+                LastBatchItemsNeedsBatchItems());
         require(t.batchItems <= MAX_UNITS && t.batchItems <= t.budget && t.batchItems <= t.stake,
-                "escrow: batchItems must be at most MAX_UNITS, and a unit at least a base unit of budget and stake");
+                BatchItemsOutOfRange());
         require(t.lastBatchItems <= t.batchItems,
-                "escrow: lastBatchItems must be 1 to batchItems, or 0 meaning batchItems");
+                LastBatchItemsOutOfRange());
         taskId = jobCount + 1;
         for (uint256 i = 0; i < slots; i++)
-            postSlot(t, i + 1 == slots && t.lastBatchItems != 0 ? t.lastBatchItems : t.batchItems);
+            postSlot(t, i + 1 == slots && t.lastBatchItems != 0 ? t.lastBatchItems : t.batchItems, evaluator, quorum,
+                     taskId);
         tasks[taskId] = Task(uint32(slots), false, false, uint32(t.seatsPerWorker == 0 ? 1 : t.seatsPerWorker));
         emit TaskPosted(taskId, slots);
         pull(msg.sender, (t.budget + t.fee) * slots);
     }
 
     // One slot of postSlots, holding `units`: a funded job open to any worker,
-    // claimed through claimTask.
-    function postSlot(SlotTerms calldata t, uint256 units) private {
-        uint256 id = open(address(0), t.evaluator, t.expiredAt);
+    // claimed through claimTask; with a quorum, the court's round judges it.
+    function postSlot(SlotTerms calldata t, uint256 units, address evaluator, uint256 quorum, uint256 taskId)
+            private {
+        uint256 id = open(address(0), evaluator, t.expiredAt);
         Job storage j = jobs[id];
         j.budget = fit64(t.budget);
         j.stake = fit64(t.stake);
@@ -658,7 +858,13 @@ contract JobEscrow {
         j.flags = SLOT;
         emit JobPosted(id, t.descriptionHash, t.stake);
         emit JobFunded(id, msg.sender, t.budget);
-        if (t.submitSeconds != 0 || t.verifySeconds != 0) makeTimed(id, j, t.submitSeconds, t.verifySeconds);
+        if (quorum != 0 || t.submitSeconds != 0 || t.verifySeconds != 0)
+            makeTimed(id, j, t.submitSeconds, t.verifySeconds);
+        if (quorum != 0) {
+            j.flags |= QUORUM;
+            court.setQuorum(id, quorum);
+            taskOf[id] = taskId;
+        }
         if (t.fee != 0) {
             feeOf[id] = t.fee;
             j.flags |= HAS_FEE;
@@ -671,15 +877,15 @@ contract JobEscrow {
     // worker over the task's life); returns the slot's job id.
     function claimTask(uint256 taskId) external returns (uint256 jobId) {
         Task storage t = tasks[taskId];
-        require(t.slots != 0, "escrow: no such task");
-        require(!t.cancelled, "escrow: the task takes no claims: it is cancelled");
+        require(t.slots != 0, NoSuchTask());
+        require(!t.cancelled, TaskCancelledTakesNoClaims());
         require(seats[taskId][msg.sender] < t.seatsPerWorker,
-                "escrow: this worker already had its seats on the task (seatsPerWorker claims over its life)");
+                SeatsOnTaskUsed());
         for (uint256 i = 0; i < t.slots && jobId == 0; i++) {
             Job storage s = jobs[taskId + i];
             if (s.status == Status.Funded && !isSet(s, CLAIMED)) jobId = taskId + i;
         }
-        require(jobId != 0, "escrow: all slots of the task are taken or settled");
+        require(jobId != 0, NoFreeSlot());
         seats[taskId][msg.sender] += 1;
         t.claimedOnce = true;
         take(jobId, jobs[jobId]);
@@ -689,10 +895,10 @@ contract JobEscrow {
     // funded ends, its budget back to the client.
     function cancelTask(uint256 taskId) external {
         Task storage t = tasks[taskId];
-        require(t.slots != 0, "escrow: no such task");
-        require(msg.sender == jobs[taskId].client, "escrow: only the client cancels the task");
-        require(!t.cancelled, "escrow: the task is cancelled");
-        require(!t.claimedOnce, "escrow: the task has been claimed: it cannot be cancelled");
+        require(t.slots != 0, NoSuchTask());
+        require(msg.sender == jobs[taskId].client, OnlyClientCancelsTask());
+        require(!t.cancelled, TaskAlreadyCancelled());
+        require(!t.claimedOnce, TaskClaimedCannotCancel());
         t.cancelled = true;
         emit TaskCancelled(taskId);
         for (uint256 i = 0; i < t.slots; i++) {
@@ -708,29 +914,29 @@ contract JobEscrow {
     // only, if the client named one).
     function claim(uint256 jobId) external {
         Job storage j = known(jobId);
-        require(!isSet(j, SLOT), "escrow: a slot of a task is claimed with claimTask");
+        require(!isSet(j, SLOT), SlotNeedsClaimTask());
         take(jobId, j);
     }
 
     // claim()'s rules and effects, for a job or a task's slot.
     function take(uint256 jobId, Job storage j) private {
-        require(j.status == Status.Funded, "escrow: the job is not funded");
+        require(j.status == Status.Funded, JobNotFunded());
         uint8 flags = j.flags; // read once (the quorum check below costs no storage read)
-        require(flags & CLAIMED == 0, "escrow: the job is already claimed");
-        require(j.provider == address(0) || j.provider == msg.sender, "escrow: the job names another provider");
+        require(flags & CLAIMED == 0, JobAlreadyClaimed());
+        require(j.provider == address(0) || j.provider == msg.sender, JobNamesAnotherProvider());
         require(msg.sender != j.client && msg.sender != j.evaluator,
-                "escrow: the client or the evaluator may not work on the job");
+                ClientOrEvaluatorMayNotWork());
         // A client judging its own job could reject good work and take the
         // stake: only a court makes that safe (the rejection then bonds the
         // stake and the worker may dispute it), as on the embedded ledger.
         require(j.stake == 0 || j.evaluator != j.client || address(court) != address(0),
-                "escrow: a job that asks a stake needs an evaluator other than its client (or a court)");
-        require(block.timestamp < j.expiredAt, "escrow: the job has expired");
+                StakedJobNeedsEvaluator());
+        require(block.timestamp < j.expiredAt, JobHasExpired());
         if (flags & TIMED != 0) {
             // (a task's slot: the task's seats per worker rule instead, in claimTask)
-            require(flags & RESEATED == 0 || flags & SLOT != 0 || hadSeat[jobId][msg.sender] == 0 ||
-                    hadSeat[jobId][msg.sender] < seatsOf[jobId],
-                    "escrow: this worker already had its seats on the job (one claim each unless setSeats)");
+            require(flags & RESEATED == 0 || flags & SLOT != 0 || seatsHad[jobId][msg.sender] == 0 ||
+                    seatsHad[jobId][msg.sender] < seatsOf[jobId],
+                    SeatsOnJobUsed());
             j.due = uint40(block.timestamp + j.submitSeconds);
         }
         j.provider = msg.sender;
@@ -794,7 +1000,7 @@ contract JobEscrow {
         uint256 stake = j.stake;
         uint256 fee = verdict && isSet(j, HAS_FEE) ? feeOf[jobId] : 0;
         if (fee > stake) fee = stake; // never: postWithFee makes the stake cover it; a revert here would lock the job
-        hadSeat[jobId][worker] += 1;
+        seatsHad[jobId][worker] += 1;
         j.flags = (j.flags & ~CLAIMED) | RESEATED;
         j.provider = address(0);
         j.due = 0;
@@ -808,15 +1014,15 @@ contract JobEscrow {
 
     // A timed job's verdict comes before its verify deadline.
     function inVerifyPhase(Job storage j) private view {
-        require(block.timestamp < j.due, "escrow: the verify deadline has passed");
+        require(block.timestamp < j.due, VerifyDeadlinePassed());
     }
 
     // Makes a funded, unclaimed job naming no provider a timed one (setPhases,
     // postTimed); the caller checked who asks and the job's state.
     function makeTimed(uint256 jobId, Job storage j, uint256 submitSeconds, uint256 verifySeconds) private {
-        require(j.provider == address(0), "escrow: a job naming its provider has its single expiry");
+        require(j.provider == address(0), NamedProviderHasSingleExpiry());
         require(submitSeconds > 0 && submitSeconds <= type(uint32).max && verifySeconds > 0 &&
-                verifySeconds <= type(uint32).max, "escrow: phase seconds must be 1 to 2^32 - 1");
+                verifySeconds <= type(uint32).max, PhaseSecondsOutOfRange());
         j.flags |= TIMED;
         j.submitSeconds = uint32(submitSeconds);
         j.verifySeconds = uint32(verifySeconds);
@@ -828,10 +1034,10 @@ contract JobEscrow {
     }
 
     function open(address provider, address evaluator, uint256 expiredAt) private returns (uint256 jobId) {
-        require(evaluator != address(0), "escrow: evaluator is the zero address");
-        require(evaluator != msg.sender || provider != msg.sender, "escrow: the client may not be its own worker");
+        require(evaluator != address(0), EvaluatorIsZeroAddress());
+        require(evaluator != msg.sender || provider != msg.sender, ClientIsOwnWorker());
         require(expiredAt > block.timestamp && expiredAt < type(uint40).max,
-                "escrow: expiredAt must be a future unix time");
+                ExpiredAtNotFuture());
         jobId = ++jobCount;
         jobs[jobId] = Job(msg.sender, uint40(expiredAt), Status.Open, 0, 0, provider, 0, 0, evaluator, 0, 0);
         emit JobCreated(jobId, msg.sender, provider, evaluator, expiredAt);
@@ -874,19 +1080,19 @@ contract JobEscrow {
 
     function known(uint256 jobId) private view returns (Job storage j) {
         j = jobs[jobId];
-        require(j.client != address(0), "escrow: no such job");
+        require(j.client != address(0), NoSuchJob());
     }
 
     function fit64(uint256 v) private pure returns (uint64) {
-        require(v <= type(uint64).max, "escrow: amount over 2^64 - 1");
+        require(v <= type(uint64).max, AmountOver64Bits());
         return uint64(v);
     }
 
     function pull(address from, uint256 amount) private {
-        require(token.transferFrom(from, address(this), amount), "escrow: token transferFrom failed");
+        require(token.transferFrom(from, address(this), amount), TokenTransferFromFailed());
     }
 
     function push(address to, uint256 amount) private {
-        require(token.transfer(to, amount), "escrow: token transfer failed");
+        require(token.transfer(to, amount), TokenTransferFailed());
     }
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "chain/abi.h"
+#include "chain/escrow_errors.h"
 #include "crypto/keccak.h"
 
 int gt_abi_get_word(const uint8_t *d, size_t n, size_t i, uint8_t out[32], gt_err *err) {
@@ -120,6 +121,17 @@ int gt_abi_revert_reason(const uint8_t *d, size_t n, char *out, size_t cap) {
     if (n >= 4 && !memcmp(d, sel_panic, 4) && !gt_abi_get_u64(d + 4, n - 4, 0, &code, NULL)) {
         snprintf(out, cap, "panic 0x%llx", (unsigned long long)code);
         return 1;
+    }
+    /* A custom error: JobEscrow's are read as the message they stand for;
+     * another contract's is named by its selector (its arguments unread). */
+    if (n >= 4 && memcmp(d, sel_error, 4) && memcmp(d, sel_panic, 4)) {
+        const char *msg = gt_escrow_error_message(d);
+        if (msg) {
+            snprintf(out, cap, "%s", msg);
+            return 1;
+        }
+        snprintf(out, cap, "custom error 0x%02x%02x%02x%02x (%zu bytes of revert data)", d[0], d[1], d[2], d[3], n);
+        return 0;
     }
     snprintf(out, cap, "%zu bytes of revert data", n);
     return 0;

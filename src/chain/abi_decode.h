@@ -36,7 +36,9 @@ int gt_abi_word_address(const uint8_t w[32], gt_addr *out, const char *what, gt_
 void gt_abi_event_topic(const char *signature, uint8_t out[32]);
 
 /* The reason of a revert: Error(string) as text (non-printable bytes as '?'),
- * Panic(uint256) as "panic 0x..", anything else as its length; returns 1 if
- * the data was Error or Panic. out always NUL-terminated. */
+ * Panic(uint256) as "panic 0x..", a JobEscrow custom error as its message
+ * (chain/escrow_errors.h), another custom error as "custom error 0x<selector>
+ * (N bytes of revert data)", anything else as its length; returns 1 if the
+ * data was Error, Panic or JobEscrow's. out always NUL-terminated. */
 int gt_abi_revert_reason(const uint8_t *d, size_t n, char *out, size_t cap);
 #endif

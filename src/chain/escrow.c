@@ -147,7 +147,13 @@ int gt_escrow_post_slots(gt_chain *c, const gt_addr *escrow, gt_chain_account *c
     gt_abi_val a[] = {gt_abi_address(&t->evaluator), gt_abi_uint(t->expired_at), gt_abi_bytes32(t->desc_hash),
                       gt_abi_uint(t->budget),        gt_abi_uint(t->stake),      gt_abi_uint(t->fee),
                       gt_abi_uint(s->slots),         gt_abi_uint(s->seats_per_worker), gt_abi_uint(s->submit_s),
-                      gt_abi_uint(s->verify_s),      gt_abi_uint(s->batch_items), gt_abi_uint(s->last_batch_items)};
+                      gt_abi_uint(s->verify_s),      gt_abi_uint(s->batch_items), gt_abi_uint(s->last_batch_items),
+                      gt_abi_uint(s->quorum)};
+    if (s->quorum)
+        return post_call(c, escrow, client,
+                         "postQuorumSlots((address,uint256,bytes32,uint256,uint256,uint256,uint256,uint256,uint256,"
+                         "uint256,uint256,uint256),uint256)",
+                         a, 13, task_id, gas, err);
     return post_call(c, escrow, client,
                      "postSlots((address,uint256,bytes32,uint256,uint256,uint256,uint256,uint256,uint256,uint256,"
                      "uint256,uint256))",

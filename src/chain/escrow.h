@@ -107,11 +107,13 @@ int gt_escrow_post_quorum(gt_chain *c, const gt_addr *escrow, gt_chain_account *
  * may make over the task's life (0 meaning 1, at most 64), the phase
  * windows (0, 0: untimed), and the units of each slot for per-unit verdicts
  * (batch_items; 0: none) with those of the last one (last_batch_items; 0:
- * batch_items), the embedded ledger's batchItems and lastBatchItems. */
+ * batch_items), the embedded ledger's batchItems and lastBatchItems; a
+ * quorum (1 to 16; 0: none) makes it a quorum task (postQuorumSlots): each
+ * slot timed and judged by the court's round, t's evaluator unused. */
 typedef struct gt_escrow_slots {
-    uint64_t slots, seats_per_worker, submit_s, verify_s, batch_items, last_batch_items;
+    uint64_t slots, seats_per_worker, submit_s, verify_s, batch_items, last_batch_items, quorum;
 } gt_escrow_slots;
-/* postSlots(): a task of s->slots jobs with consecutive ids, each with t's
+/* postSlots() (postQuorumSlots() with s->quorum): a task of s->slots jobs with consecutive ids, each with t's
  * budget, stake and fee (0, or at most the stake; the evaluator must not be
  * the client then); *task_id is the first job's id. t's provider must be
  * zero. The client must have approved the escrow for (budget + fee) *

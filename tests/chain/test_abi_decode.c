@@ -1,10 +1,18 @@
 /* test_abi_decode.c: ABI decoding and JSON-RPC hex readers on their own:
  * what gt_abi_encode writes reads back; every offset, length and word that
  * points outside the data or holds more than its type is refused, by
- * reason; revert data decodes to its reason; quantities are canonical. */
+ * reason; revert data decodes to its reason (JobEscrow's custom errors to the
+ * message above each declaration in contracts/JobEscrow.sol, every one of
+ * them); quantities are canonical. */
+#include <ctype.h>
+#include <jansson.h>
+
 #include "../test.h"
+#include "base/alloc.h"
+#include "base/file.h"
 #include "chain/abi.h"
 #include "chain/abi_decode.h"
+#include "chain/escrow_errors.h"
 #include "chain/rpc.h"
 #include "crypto/addr.h"
 
@@ -86,6 +94,95 @@ static void test_revert_reason(void) {
     CHECK(topic[0] == 0xdd && topic[1] == 0xf2 && topic[31] == 0xef); /* the well-known ERC-20 topic */
 }
 
+/* JobEscrow's custom errors read as the messages its revert strings were;
+ * another contract's custom error is named by its selector. */
+static void test_custom_error_reason(void) {
+    uint8_t d[4 + 32];
+    char out[160];
+    gt_abi_selector("JobNotOpen()", d);
+    CHECK_EQ_INT(gt_abi_revert_reason(d, 4, out, sizeof out), 1);
+    CHECK_STR(out, "escrow: the job is not open");
+    gt_abi_selector("OnlyClientCancelsTask()", d);
+    CHECK_EQ_INT(gt_abi_revert_reason(d, 4, out, sizeof out), 1);
+    CHECK_STR(out, "escrow: only the client cancels the task");
+    d[0] = 0x12, d[1] = 0x34, d[2] = 0x56, d[3] = 0x78, memset(d + 4, 0, 32);
+    CHECK_EQ_INT(gt_abi_revert_reason(d, sizeof d, out, sizeof out), 0);
+    CHECK_STR(out, "custom error 0x12345678 (36 bytes of revert data)");
+    gt_abi_selector("JobNotOpen()", d);
+    CHECK_EQ_INT(gt_abi_revert_reason(d, 4, out, 10), 1); /* cut to the buffer, terminated */
+    CHECK_STR(out, "escrow: t");
+    /* No two rows share a selector, nor a message (one error per message). */
+    size_t n = 0;
+    const gt_escrow_error *t = gt_escrow_errors(&n);
+    CHECK(n > 0);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t a[4], b[4];
+        gt_abi_selector(t[i].signature, a);
+        CHECK_MSG(!memcmp(t[i].message, "escrow: ", 8), "%s: %s", t[i].signature, t[i].message);
+        for (size_t k = i + 1; k < n; k++) {
+            gt_abi_selector(t[k].signature, b);
+            CHECK_MSG(memcmp(a, b, 4) && strcmp(t[i].message, t[k].message), "%s and %s", t[i].signature,
+                      t[k].signature);
+        }
+    }
+}
+
+/* The row of the table with this signature, or NULL. */
+static const gt_escrow_error *row_of(const char *signature) {
+    size_t n = 0;
+    const gt_escrow_error *t = gt_escrow_errors(&n);
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(t[i].signature, signature)) return &t[i];
+    return NULL;
+}
+
+/* Every `error Name();` in contracts/JobEscrow.sol has its row, with the
+ * text of the `/// ` comment just above it, and every row is declared: an
+ * error added without its message, or a message changed on one side only,
+ * fails here. When the build compiled the contracts, their ABI agrees. */
+static void test_escrow_errors_declared(void) {
+    uint8_t *sol = NULL;
+    size_t len = 0, declared = 0, n = 0;
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_file_read(GT_SOURCE_DIR "/contracts/JobEscrow.sol", 1 << 20, &sol, &len, &err), 0);
+    if (!sol) return;
+    char *prev = NULL;
+    for (char *line = strtok((char *)sol, "\n"); line; prev = line, line = strtok(NULL, "\n")) {
+        char *p = line;
+        while (*p == ' ') p++;
+        if (strncmp(p, "error ", 6)) continue;
+        char sig[128] = "", *q = p + 6;
+        size_t k = 0;
+        while ((isalnum((unsigned char)*q) || *q == '_') && k + 3 < sizeof sig) sig[k++] = *q++;
+        CHECK_MSG(!strncmp(q, "();", 3), "%s: an error with arguments needs its canonical signature here", line);
+        memcpy(sig + k, "()", 3);
+        declared++;
+        const gt_escrow_error *row = row_of(sig);
+        CHECK_MSG(row != NULL, "%s is declared in JobEscrow.sol but has no message in escrow_errors.c", sig);
+        const char *above = prev ? prev : "";
+        while (*above == ' ') above++;
+        CHECK_MSG(!strncmp(above, "/// ", 4) && row && !strcmp(above + 4, row->message),
+                  "%s: the comment above it (%s) is not its message in escrow_errors.c", sig, above);
+    }
+    gt_free(sol);
+    gt_escrow_errors(&n);
+    CHECK_MSG(declared == n, "JobEscrow.sol declares %zu errors, escrow_errors.c has %zu rows", declared, n);
+    json_t *abi = json_load_file(GT_BINARY_DIR "/contracts/JobEscrow.abi", 0, NULL);
+    if (!abi) return; /* contracts not compiled (no node or solc): the source was read above */
+    size_t in_abi = 0, i;
+    json_t *e;
+    json_array_foreach(abi, i, e) {
+        const char *type = json_string_value(json_object_get(e, "type"));
+        if (!type || strcmp(type, "error")) continue;
+        char sig[160];
+        snprintf(sig, sizeof sig, "%s()", json_string_value(json_object_get(e, "name")));
+        CHECK_MSG(json_array_size(json_object_get(e, "inputs")) == 0 && row_of(sig), "%s in the ABI", sig);
+        in_abi++;
+    }
+    CHECK_EQ_INT((int)in_abi, (int)n);
+    json_decref(abi);
+}
+
 static void test_quantities(void) {
     uint64_t v = 0;
     uint8_t w[32];
@@ -137,6 +234,8 @@ int main(void) {
     RUN(test_round_trip);
     RUN(test_hostile_data);
     RUN(test_revert_reason);
+    RUN(test_custom_error_reason);
+    RUN(test_escrow_errors_declared);
     RUN(test_quantities);
     return gt_test_finish();
 }

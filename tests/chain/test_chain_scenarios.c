@@ -19,7 +19,10 @@
  *                 verifySeconds, batchItems, lastBatchItems) for a task of
  *                 several slots or one holding units, postQuorum(... fee,
  *                 submitSeconds, verifySeconds, quorum) for a quorum task
- *                 (1 slot, timed; the court is its evaluator)
+ *                 (1 slot, timed; the court is its evaluator),
+ *                 postQuorumSlots(postSlots' terms, quorum) for a quorum task
+ *                 of several slots (each slot its own round; no worker of the
+ *                 task sits on a panel of it)
  *   task_claim -> claim (claimTask of a task of several slots: the contract
  *   picks the lowest open slot); task_submit -> submit(result) of the slot's
  *   job (a quorum task's claim opens the court's round: the runner, the
@@ -70,12 +73,12 @@
  * what the jobs hold.
  *
  * A rule the contracts do not have stops the scenario at that step, loudly,
- * with the reason (a quorum task of several slots, a settled
- * rejection reopening the slot of a task with no submit and verify windows...): the steps before it were
- * compared, the rest are listed as not run on chain. A refusal whose rule
- * only the ledger has (skill or registry names, window bounds, a verdict
- * naming the result...) is skipped and counted: a refusal changes nothing on
- * the ledger, so both states stay equal. A mismatch anywhere else fails the
+ * with the reason (a settled rejection reopening the slot of a task with no
+ * submit and verify windows...): the steps before it were compared, the
+ * rest are listed as not run on chain. A refusal whose rule only the ledger
+ * has (skill or registry names, window bounds, a verdict naming the
+ * result...) is skipped and counted: a refusal changes nothing on the
+ * ledger, so both states stay equal. A mismatch anywhere else fails the
  * test.
  *
  * usage: test_chain_scenarios [FILE.json ...]   (default: every file)
@@ -387,8 +390,6 @@ static const char *post_gap(json_t *spec) {
     if (!json_is_integer(slots) || json_integer_value(slots) < 1 || json_integer_value(slots) > 64)
         return "a task of other than 1 to 64 slots";
     if (get_amount(spec, "fee", &fee)) return "a fee that is not an amount";
-    if (get_u64(spec, "quorum") && json_integer_value(slots) > 1)
-        return "a quorum task of several slots: postQuorum posts one job";
     if (get_u64(spec, "quorum") && (!get_u64(spec, "submitSeconds") || !get_u64(spec, "verifySeconds")))
         return "a quorum task without both phase windows: postQuorum's jobs are timed";
     if (get_u64(spec, "quorum") && json_object_get(spec, "parent"))
@@ -484,17 +485,24 @@ static int do_post(run *r, party *a, json_t *spec, uint64_t t, const char *save,
     uint64_t slots = get_u64(spec, "slots");
     int timed = save && submit_s && verify_s;
     uint64_t quorum = get_u64(spec, "quorum");
-    gt_escrow_slots ts = {slots, get_u64(spec, "seatsPerWorker"), timed ? submit_s : 0, timed ? verify_s : 0,
-                          get_u64(spec, "batchItems"), get_u64(spec, "lastBatchItems")};
+    /* (a quorum task's slots are timed: postQuorumSlots refuses them untimed) */
+    gt_escrow_slots ts = {slots, get_u64(spec, "seatsPerWorker"), timed || quorum ? submit_s : 0,
+                          timed || quorum ? verify_s : 0, get_u64(spec, "batchItems"), get_u64(spec, "lastBatchItems"),
+                          0};
     tm.expired_at = r->base + (close - GENESIS_TIME);
     const char *parent = json_string_value(json_object_get(spec, "parent"));
     job *pj = parent ? find_job(r, parent) : NULL;
     if (parent && !pj) return gt_err_set(err, GT_EINVAL, "task_post: the parent %s is not a task of the file", parent);
     /* A task of several slots, or one holding units, is postSlots' (a quorum task's units are the ledger's
-     * view only: a quorum votes on whole results on both backends). */
-    int task = !quorum && !pj && (slots > 1 || ts.batch_items || ts.last_batch_items);
+     * view only: a quorum votes on whole results on both backends); a quorum task of several slots is
+     * postQuorumSlots'. */
+    int task = !pj && (quorum ? slots > 1 : slots > 1 || ts.batch_items || ts.last_batch_items);
     int rc = 0;
-    if (quorum) {
+    if (quorum && task) {
+        memset(&tm.evaluator, 0, sizeof tm.evaluator); /* the court's panel judges */
+        ts.quorum = quorum, ts.batch_items = ts.last_batch_items = 0;
+        rc = gt_escrow_post_slots(&C, &r->escrow, &a->ca, &tm, &ts, &id, NULL, err);
+    } else if (quorum) {
         memset(&tm.evaluator, 0, sizeof tm.evaluator); /* the court's panel judges */
         rc = gt_escrow_post_quorum(&C, &r->escrow, &a->ca, &tm, submit_s, verify_s, quorum, &id, NULL, err);
     } else
@@ -647,7 +655,8 @@ static int do_reveal(run *r, party *a, job *jb, json_t *spec, gt_err *err) {
 }
 
 /* A task_claim: claim() of a job, claimTask() of a task of several slots (the
- * contract picks the slot: the one now claimed by a, a's only seat on it). */
+ * contract picks the slot: the one now claimed by a, a's only seat on it); a
+ * quorum job's or quorum task slot's claim opens the court's round, drawn. */
 static int do_claim(run *r, party *a, job *jb, uint64_t t, gt_err *err) {
     if (!jb->task) {
         int rc = gt_escrow_do(&C, &r->escrow, &a->ca, GT_ESCROW_CLAIM, jb->id, NULL, NULL, err);
@@ -661,8 +670,10 @@ static int do_claim(run *r, party *a, job *jb, uint64_t t, gt_err *err) {
     for (int i = 0; !rc && i < jb->slots; i++) {
         gt_escrow_job j;
         if ((rc = gt_escrow_get(&C, &r->escrow, jb[i].id, &j, err))) break;
-        if (j.status == GT_ESCROW_FUNDED && j.claimed && gt_addr_eq(&j.provider, &a->ca.addr))
-            return jb[i].claim_t = t, 0;
+        if (!(j.status == GT_ESCROW_FUNDED && j.claimed && gt_addr_eq(&j.provider, &a->ca.addr))) continue;
+        jb[i].claim_t = t, jb[i].sealed = 0;
+        /* a quorum task's slot: its claim opened the court's round, drawn as a quorum job's is */
+        return !jb[i].quorum ? 0 : (rc = snapshot(&jb[i], err)) ? rc : seed_and_draw(r, &jb[i], err);
     }
     return rc ? rc : gt_err_set(err, GT_ECHAIN, "claimTask: no slot of the task is claimed by the worker");
 }
