@@ -793,6 +793,42 @@ static void test_quorum_lifecycle(void) {
            "link%s\n", (unsigned long long)seed_gas, (unsigned long long)links, links == 1 ? "" : "s");
 }
 
+/* A quorum task of two slots (postQuorumSlots; the ledger's quorum task of
+ * several slots, scenario attack_one_worker_all_slots): one claim per worker
+ * over the task's life (J2's second claim refused), each slot its own court
+ * round drawn with members, and J2, a staked validator that works slot 0,
+ * counts as a past worker of both slots (the escrow's hadSeat, which the
+ * court's draw asks) and sits on neither panel, while J0, who never worked
+ * on the task, counts for neither. Nobody votes: both rounds stay undecided
+ * (the last test). */
+static void test_quorum_slots(void) {
+    uint8_t max[32];
+    uint64_t id = 0, w = 1, post_gas = 0;
+    gt_court_vote v;
+    memset(max, 0xff, 32);
+    CHECK_EQ_INT(token_tx(&J[2], "approve(address,uint256)", &ESCROW, 0, max), 0);
+    gt_escrow_terms t = {.expired_at = anvil_now(&C) + 86400, .budget = 700, .stake = 300, .desc_hash = {16}};
+    gt_escrow_slots s = {.slots = 2, .submit_s = 600, .verify_s = 600, .quorum = 2};
+    OK(gt_escrow_post_slots(&C, &ESCROW, &CLIENT, &t, &s, &id, &post_gas, &e_));
+    OK(gt_escrow_task_do(&C, &ESCROW, &J[2], 0, id, NULL, &e_)); /* slot 0: job id */
+    REFUSED(gt_escrow_task_do(&C, &ESCROW, &J[2], 0, id, NULL, &e_), "already had its seats on the task");
+    OK(gt_escrow_task_do(&C, &ESCROW, &WORKER, 0, id, NULL, &e_)); /* slot 1: job id + 1 */
+    SEED_UP();
+    for (uint64_t k = 0; k < 2; k++) {
+        OK(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_DRAW, id + k, NULL, &e_));
+        gt_court_case cs;
+        OK(gt_court_get(&C, &COURT, id + k, &cs, &e_));
+        CHECK(cs.members > 0 && cs.total > 0);
+        OK(gt_court_seat(&C, &COURT, id + k, &J[2].addr, &w, &v, &e_));
+        CHECK_EQ_U64(w, 0);
+        gt_abi_val j2[] = {gt_abi_uint(id + k), gt_abi_address(&J[2].addr)};
+        gt_abi_val j0[] = {gt_abi_uint(id + k), gt_abi_address(&J[0].addr)};
+        CHECK_EQ_U64(view_u64(&ESCROW, "hadSeat(uint256,address)", j2, 2, 0), 1); /* its task claim, every slot */
+        CHECK_EQ_U64(view_u64(&ESCROW, "hadSeat(uint256,address)", j0, 2, 0), 0);
+    }
+    printf("gas of postQuorumSlots (2 slots, quorum 2): %llu\n", (unsigned long long)post_gas);
+}
+
 /* commit(jobId, h) of given bytes, as a copier sends another judge's commitment. */
 static int raw_commit(gt_chain_account *a, uint64_t id, const uint8_t h[32], uint64_t *gas, gt_err *err) {
     gt_abi_val args[] = {gt_abi_uint(id), gt_abi_bytes32(h)};
@@ -1087,6 +1123,7 @@ int main(void) {
     RUN(test_quorum_sealed_early_and_timeout);
     RUN(test_no_stake_moves_on_a_known_seed);
     RUN(test_drawn_panel_matches_the_ledger);
+    RUN(test_quorum_slots);
     for (int i = 0; i < 7; i++) gt_chain_account_wipe(acct[i]);
     gt_chain_close(&C);
     anvil_stop();
