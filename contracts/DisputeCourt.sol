@@ -65,8 +65,22 @@
 //     deployer reveals one at a time), and nothing a block holds enters it:
 //     the maker of a block cannot grind a panel by choosing the block's
 //     contents, as it could with blockhash. Fail closed: no link revealed,
-//     no draw (a quorum round left undrawn closes with closeUnjudged, a
-//     dispute waits).
+//     no draw. A quorum round left undrawn closes with closeUnjudged at its
+//     verify deadline; a dispute left undrawn has a deadline of its own,
+//     commitWindowS + revealWindowS after its opening (what a drawn case's
+//     vote lasts, as the ledger's dispute closes at its vote window's end),
+//     stored in its revealEnd until the draw: after it, draw is refused and
+//     anyone calls resolve, which closes the case undecided (the ledger's
+//     no-decision rule: the rejection stands, the worker's bond back);
+//   - segments (the ledger's seed segments, src/ledger/seed.h): the chain is
+//     cut into segments of seedLinks links, each a hash chain of its own.
+//     bind commits the first segment's anchor and the next one's; the link
+//     after a spent segment must hash to that next anchor (seedNext), and
+//     the deployer commits the following anchor (commitSeedAnchor) while at
+//     least DRAW_DELAY_LINKS links of the current segment are unrevealed, so
+//     no case already waiting can draw from a segment whose anchor the
+//     deployer chose after the case opened. An anchor missed in time stops
+//     the draws at the segment's end (fail closed, as above);
 //   - what it trusts, as the ledger trusts its block-making node: the
 //     deployer knows every future link, so it (or whoever it tells) knows
 //     the panel a case opened now will get, and can time an opening; it can
@@ -182,10 +196,14 @@ contract DisputeCourt {
     uint256 public immutable commitWindowS;
     uint256 public immutable revealWindowS;
     uint256 public immutable unbondingS;
+    uint256 public immutable seedLinks; // links per segment of the seed chain
     address public escrow;
     bytes32 public seedTip;  // the seed chain's last link revealed (the anchor before any)
     uint64 public seedCount; // links revealed after the anchor
     uint64 public seedNeed;  // the link the latest scheduled draw waits for (reveal up to it)
+    uint64 public seedBase;  // links revealed before the current segment's first
+    bytes32 public seedNext; // the next segment's anchor (0: not committed yet)
+    bytes32 private seedBaseLink; // link seedBase: the last of the previous segment (draw walks back across it)
 
     address[] public validators;
     mapping(address => Validator) public validatorOf;
@@ -213,37 +231,62 @@ contract DisputeCourt {
     event CaseResolved(uint256 indexed jobId, uint8 outcome, uint256 acceptWeight, uint256 rejectWeight);
     event RoundOpened(uint256 indexed jobId, uint256 drawLink, uint256 minStake, uint256 quorum);
     event RoundClosedUnjudged(uint256 indexed jobId);
+    event SeedAnchorCommitted(uint256 indexed afterLink, bytes32 anchor);
 
     constructor(address token_, uint256 disputeWindowS_, uint256 commitWindowS_, uint256 revealWindowS_,
-                uint256 unbondingS_) {
+                uint256 unbondingS_, uint256 seedLinks_) {
         require(token_ != address(0), "court: token is the zero address");
         require(disputeWindowS_ > 0 && commitWindowS_ > 0 && revealWindowS_ > 0, "court: windows must be > 0");
         require(unbondingS_ >= commitWindowS_ + revealWindowS_, "court: unbonding must outlast a vote");
+        require(seedLinks_ > DRAW_DELAY_LINKS && seedLinks_ <= type(uint32).max,
+                "court: seedLinks must be 3 to 2^32 - 1");
         token = IERC20Court(token_);
         deployer = msg.sender;
         disputeWindowS = disputeWindowS_;
         commitWindowS = commitWindowS_;
         revealWindowS = revealWindowS_;
         unbondingS = unbondingS_;
+        seedLinks = seedLinks_;
     }
 
-    // The escrow whose disputes this court judges and the seed chain's
-    // anchor (see the header), set once by the deployer.
-    function bind(address escrow_, bytes32 seedAnchor) external {
+    // The escrow whose disputes this court judges, the seed chain's anchor
+    // and its second segment's (see the header), set once by the deployer.
+    function bind(address escrow_, bytes32 seedAnchor, bytes32 nextAnchor) external {
         require(msg.sender == deployer, "court: only the deployer binds the escrow");
         require(escrow == address(0), "court: already bound");
-        require(escrow_ != address(0) && seedAnchor != 0, "court: escrow or seed anchor is zero");
+        require(escrow_ != address(0) && seedAnchor != 0 && nextAnchor != 0, "court: escrow or seed anchor is zero");
         escrow = escrow_;
         seedTip = seedAnchor;
+        seedNext = nextAnchor;
     }
 
-    // Anyone: the seed chain's next link (keccak256(link) is the last one).
+    // The deployer: the anchor of the segment after the current one, while
+    // DRAW_DELAY_LINKS of the current one's links are still unrevealed (no
+    // case waits on a link of the next segment yet).
+    function commitSeedAnchor(bytes32 anchor) external {
+        require(msg.sender == deployer && seedNext == 0 && anchor != 0,
+                "court: only the deployer commits the next seed anchor, once per segment, not zero");
+        uint256 end = seedBase + seedLinks;
+        require(seedCount + DRAW_DELAY_LINKS <= end, "court: too late for the next seed anchor: a case may wait on it");
+        seedNext = anchor;
+        emit SeedAnchorCommitted(end, anchor);
+    }
+
+    // Anyone: the seed chain's next link (keccak256(link) is the last one,
+    // or the next segment's anchor once the current segment is spent).
     function revealSeed(bytes32 link) external {
-        require(keccak256(abi.encodePacked(link)) == seedTip && link != 0,
-                "court: not the seed chain's next link (keccak256(link) must be seedTip)");
+        uint64 n = seedCount;
+        bytes32 h = keccak256(abi.encodePacked(link));
+        if (n == seedBase + seedLinks) { // the segment is spent: the next one starts
+            require(h == seedNext && link != 0,
+                    "court: not the seed chain's next link (keccak256(link) must be seedNext, the next anchor)");
+            (seedBase, seedBaseLink, seedNext) = (n, seedTip, 0);
+        } else {
+            require(h == seedTip && link != 0,
+                    "court: not the seed chain's next link (keccak256(link) must be seedTip)");
+        }
         seedTip = link;
-        uint64 n = seedCount + 1;
-        seedCount = n;
+        seedCount = ++n;
         emit SeedRevealed(n, link);
     }
 
@@ -311,6 +354,7 @@ contract DisputeCourt {
         c.client = client;
         c.provider = provider;
         c.evaluator = evaluator;
+        c.revealEnd = uint64(block.timestamp + commitWindowS + revealWindowS); // undrawn by then: closes undecided
         schedule(jobId, c);
         emit CaseOpened(jobId, c.drawLink);
     }
@@ -390,17 +434,20 @@ contract DisputeCourt {
         Case storage c = cases[jobId];
         if (c.state == CaseState.None) c = cases[jobId = caseKey(jobId)]; // a quorum job's latest round
         require(c.state == CaseState.Drawing, "court: the case is not waiting for its draw");
+        require(c.quorum != 0 || block.timestamp < c.revealEnd,
+                "court: the dispute's draw deadline has passed (resolve closes it undecided)");
         uint256 have = seedCount;
         uint256 want = c.drawLink;
+        uint256 base = seedBase;
         require(have >= want, "court: the case's seed link is not revealed yet (revealSeed)");
-        if (have - want > SEED_WALK_MAX) { // left undrawn too long: a fresh link, as blockhash's 256 blocks did
+        // Left undrawn too long: a fresh link, as blockhash's 256 blocks did (or, with short segments, a link
+        // two segments back, which no walk reaches).
+        if (have - want > SEED_WALK_MAX || want + seedLinks <= base) {
             schedule(jobId, c);
             emit DrawRescheduled(jobId, c.drawLink);
             return;
         }
-        bytes32 link = seedTip;
-        for (; have > want; have--) link = keccak256(abi.encodePacked(link)); // back to link `want`
-        bytes32 seed = keccak256(abi.encodePacked(link, address(this), jobId));
+        bytes32 seed = keccak256(abi.encodePacked(linkAt(have, want, base), address(this), jobId));
         (address[] memory who, uint256[] memory w, uint256 n, uint256 total) = eligible(c, jobId & JOB_MASK);
         uint256 panel = n == 0 ? 0 : seat(jobId, seed, who, w, n, total);
         require(panel <= type(uint96).max, "court: panel weight over 2^96 - 1");
@@ -467,13 +514,20 @@ contract DisputeCourt {
         if (jobId > JOB_MASK && c.reveals == c.commits) decideRound(jobId, c); // (a quorum round's key)
     }
 
-    // Anyone, once the case can close: settles judges and parties.
+    // Anyone, once the case can close: settles judges and parties. A dispute
+    // still undrawn at its deadline closes undecided (no judge holds a seat,
+    // so no stake moves and a known seed does not hold it up).
     function resolve(uint256 jobId) external {
-        noSeedPending();
         Case storage c = cases[jobId];
-        require(c.state == CaseState.Voting && c.quorum == 0, "court: the case is not voting");
-        require(block.timestamp >= c.revealEnd || (!c.isSealed && block.timestamp >= c.commitEnd) ||
-                (c.reveals == c.commits && decided(c)), "court: the vote is still open");
+        bool undrawn = c.state == CaseState.Drawing;
+        require((c.state == CaseState.Voting || undrawn) && c.quorum == 0, "court: the case is not voting");
+        if (undrawn) {
+            require(block.timestamp >= c.revealEnd, "court: the case is not drawn yet and its deadline has not passed");
+        } else {
+            noSeedPending();
+            require(block.timestamp >= c.revealEnd || (!c.isSealed && block.timestamp >= c.commitEnd) ||
+                    (c.reveals == c.commits && decided(c)), "court: the vote is still open");
+        }
         settle(jobId, c);
     }
 
@@ -580,13 +634,24 @@ contract DisputeCourt {
         drawQueue.push(jobId << 64 | link);
     }
 
+    // Link `want` of the seed chain, hashed back from the latest (link
+    // `have`); across one segment's start (link base + 1, which hashes to
+    // the segment's anchor) the previous segment's last link takes over.
+    function linkAt(uint256 have, uint256 want, uint256 base) private view returns (bytes32 link) {
+        link = seedTip;
+        bytes32 baseLink = want <= base ? seedBaseLink : bytes32(0);
+        for (; have > want; have--) link = have == base + 1 ? baseLink : keccak256(abi.encodePacked(link));
+    }
+
     // Refuses while a case's seed link is revealed and its panel not drawn.
     function noSeedPending() private {
         uint256 head = drawHead;
         while (head < drawQueue.length) {
             uint256 e = drawQueue[head];
             Case storage c = cases[e >> 64];
-            if (c.state == CaseState.Drawing && c.drawLink == uint64(e)) {
+            // (a dispute past its draw deadline is never drawn: it only waits for resolve)
+            if (c.state == CaseState.Drawing && c.drawLink == uint64(e) &&
+                (c.quorum != 0 || block.timestamp < c.revealEnd)) {
                 require(seedCount < uint64(e), "court: a panel's seed is known and not yet drawn: call draw first");
                 break;
             }

@@ -144,10 +144,13 @@ static plan plan_appeal(keeper *k, const gt_escrow_job *j, const gt_cjob *ij, ui
     return call_escrow(GT_ESCROW_FINALIZE, "finalized: nobody disputed the rejection in its window");
 }
 
-/* A disputed job's case in the court: its draw, then its resolution. */
+/* A disputed job's case in the court: its draw, then its resolution; undrawn at its deadline (reveal_end until the
+ * draw), its close as undecided. */
 static plan plan_dispute(keeper *k, const gt_escrow_job *j, const gt_court_case *cs) {
     uint64_t grace = gt_addr_eq(&j->provider, &k->a->addr) ? 0 : KEEP_GRACE_S;
     if (cs->state == GT_COURT_DRAWING) {
+        if (cs->reveal_end && k->now_s >= cs->reveal_end + grace)
+            return call_court(GT_COURT_RESOLVE, 0, "closed undecided: its panel was not drawn by its deadline");
         if (k->seeds < cs->draw_link) return wait_until(k->now_s + KEEP_RECHECK_S); /* its seed link is not out */
         return call_court(GT_COURT_DRAW, grace != 0, "panel drawn");
     }

@@ -18,6 +18,9 @@ static int windows_check(const gt_court_windows *w, gt_err *err) {
         if (v[i] == 0 || v[i] > GT_COURT_MAX_WINDOW_S)
             return gt_err_set(err, GT_EINVAL, "the court's %s window must be 1 to %llu seconds, got %llu", name[i],
                               (unsigned long long)GT_COURT_MAX_WINDOW_S, (unsigned long long)v[i]);
+    if (w->seed_links && (w->seed_links < 3 || w->seed_links > UINT32_MAX))
+        return gt_err_set(err, GT_EINVAL, "the court's seed segments must be 3 to 2^32 - 1 links, got %llu",
+                          (unsigned long long)w->seed_links);
     if (w->unbonding_s < w->commit_s + w->reveal_s)
         return gt_err_set(err, GT_EINVAL, "unbonding (%llu s) must outlast a vote (commit + reveal = %llu s)",
                           (unsigned long long)w->unbonding_s, (unsigned long long)(w->commit_s + w->reveal_s));
@@ -30,20 +33,22 @@ int gt_court_deploy(gt_chain *c, gt_chain_account *a, const char *dir, const gt_
     uint64_t g1 = 0, g2 = 0, g3 = 0;
     int rc = windows_check(w, err);
     if (rc) return rc;
+    uint64_t links = w->seed_links ? w->seed_links : GT_COURT_SEED_LINKS;
     gt_abi_val cargs[] = {gt_abi_address(token), gt_abi_uint(w->dispute_s), gt_abi_uint(w->commit_s),
-                          gt_abi_uint(w->reveal_s), gt_abi_uint(w->unbonding_s)};
+                          gt_abi_uint(w->reveal_s), gt_abi_uint(w->unbonding_s), gt_abi_uint(links)};
     snprintf(path, sizeof path, "%s/DisputeCourt.bin", dir);
-    if ((rc = gt_chain_deploy_file(c, a, path, cargs, 5, court, &g1, err))) return gt_err_wrap(err, "DisputeCourt");
+    if ((rc = gt_chain_deploy_file(c, a, path, cargs, 6, court, &g1, err))) return gt_err_wrap(err, "DisputeCourt");
     gt_abi_val eargs[] = {gt_abi_address(token), gt_abi_address(court)};
     snprintf(path, sizeof path, "%s/JobEscrow.bin", dir);
     if ((rc = gt_chain_deploy_file(c, a, path, eargs, 2, escrow, &g2, err))) return gt_err_wrap(err, "JobEscrow");
-    uint8_t secret[32], anchor[32];
+    uint8_t secret[32], anchor[32], next[32];
     gt_court_seed_secret(&a->key, court, c->chain_id, secret);
-    gt_court_seed_link(secret, 0, anchor);
+    gt_court_seed_anchor(secret, links, 0, anchor);
+    gt_court_seed_anchor(secret, links, 1, next);
     memset(secret, 0, sizeof secret);
-    gt_abi_val bargs[] = {gt_abi_address(escrow), gt_abi_bytes32(anchor)};
+    gt_abi_val bargs[] = {gt_abi_address(escrow), gt_abi_bytes32(anchor), gt_abi_bytes32(next)};
     gt_chain_receipt r = {0};
-    rc = gt_chain_invoke(c, court, a, "bind(address,bytes32)", bargs, 2, &r, &g3, err);
+    rc = gt_chain_invoke(c, court, a, "bind(address,bytes32,bytes32)", bargs, 3, &r, &g3, err);
     gt_chain_receipt_free(&r);
     if (!rc && gas) *gas = g1 + g2 + g3;
     return rc;
@@ -228,14 +233,28 @@ void gt_court_seed_secret(const gt_key *k, const gt_addr *court, uint64_t chain_
     gt_keccak_final(&h, out);
 }
 
-void gt_court_seed_link(const uint8_t secret[32], uint64_t index, uint8_t out[32]) {
+/* c_k[j] of secret's chain of `links` per segment: from the segment's top c_k[links] (keccak of the tag and the
+ * secret, then be64(k) for k >= 1: segment 0 is the chain of a court with one segment), hashed links - j times. */
+static void segment_link(const uint8_t secret[32], uint64_t links, uint64_t k, uint64_t j, uint8_t out[32]) {
     static const char tag[] = "gotong court seed top v1";
-    uint8_t buf[sizeof tag - 1 + 32];
-    assert(index <= GT_COURT_SEED_LINKS);
+    uint8_t buf[sizeof tag - 1 + 32 + 8];
+    size_t n = sizeof tag - 1 + 32;
+    assert(links >= 3 && j <= links);
     memcpy(buf, tag, sizeof tag - 1);
     memcpy(buf + sizeof tag - 1, secret, 32);
-    gt_keccak256(buf, sizeof buf, out); /* link GT_COURT_SEED_LINKS: the top, never hashed from anything revealed */
-    for (uint64_t i = GT_COURT_SEED_LINKS; i > index; i--) gt_keccak256(out, 32, out);
+    for (int i = 0; k && i < 8; i++) buf[n++] = (uint8_t)(k >> (56 - 8 * i));
+    gt_keccak256(buf, n, out); /* the top, never hashed from anything revealed */
+    for (uint64_t i = links; i > j; i--) gt_keccak256(out, 32, out);
+}
+
+void gt_court_seed_anchor(const uint8_t secret[32], uint64_t links, uint64_t k, uint8_t out[32]) {
+    segment_link(secret, links, k, 0, out);
+}
+
+void gt_court_seed_link(const uint8_t secret[32], uint64_t links, uint64_t index, uint8_t out[32]) {
+    if (index == 0) return segment_link(secret, links, 0, 0, out);
+    uint64_t k = (index - 1) / links;
+    segment_link(secret, links, k, index - k * links, out);
 }
 
 /* One uint view of the court with no argument. */
@@ -252,32 +271,60 @@ int gt_court_seed_state(gt_chain *c, const gt_addr *court, uint64_t *count, uint
     return rc ? rc : view_u64(c, court, "seedNeed()", need, err);
 }
 
+/* Commits the anchor of the segment after the one link count + 1 belongs to when the court holds none
+ * (seedNext zero): at bind and after each segment's start. Nothing to do when one is committed. */
+static int seed_anchor_next(gt_chain *c, const gt_addr *court, gt_chain_account *a, const uint8_t secret[32],
+                            uint64_t links, uint64_t count, uint64_t *gas, gt_err *err) {
+    gt_buf res = GT_BUF_INIT;
+    int rc = view(c, court, "seedNext()", NULL, 0, &res, err), none = 1;
+    for (size_t i = 0; !rc && i < res.len; i++) none &= res.data[i] == 0;
+    if (!rc && res.len != 32) rc = gt_err_set(err, GT_EINVAL, "seedNext(): %zu bytes returned, not 32", res.len);
+    gt_buf_free(&res);
+    if (rc || !none) return rc;
+    uint8_t anchor[32];
+    gt_court_seed_anchor(secret, links, (count ? (count - 1) / links : 0) + 1, anchor);
+    gt_abi_val args[] = {gt_abi_bytes32(anchor)};
+    gt_chain_receipt r = {0};
+    uint64_t g = 0;
+    rc = gt_chain_invoke(c, court, a, "commitSeedAnchor(bytes32)", args, 1, &r, &g, err);
+    gt_chain_receipt_free(&r);
+    if (!rc && gas) *gas += g;
+    return rc;
+}
+
 int gt_court_seed_reveal(gt_chain *c, const gt_addr *court, gt_chain_account *a, uint64_t *revealed, uint64_t *gas,
                          gt_err *err) {
-    uint64_t count = 0, need = 0;
+    uint64_t count = 0, need = 0, links = 0;
     if (revealed) *revealed = 0;
     if (gas) *gas = 0;
     int rc = gt_court_seed_state(c, court, &count, &need, err);
     if (rc || need <= count) return rc;
-    if (need > GT_COURT_SEED_LINKS)
-        return gt_err_set(err, GT_EINVAL, "the court's seed chain is spent (%u links): no more draws; deploy a new "
-                          "court", GT_COURT_SEED_LINKS);
+    if ((rc = view_u64(c, court, "seedLinks()", &links, err))) return rc;
+    if (links < 3 || links > UINT32_MAX)
+        return gt_err_set(err, GT_EINVAL, "seedLinks(): %llu links per segment", (unsigned long long)links);
     uint64_t top = need - count > GT_COURT_SEED_BATCH ? count + GT_COURT_SEED_BATCH : need;
-    uint8_t secret[32], links[GT_COURT_SEED_BATCH][32];
+    uint8_t secret[32], link[GT_COURT_SEED_BATCH][32];
     size_t n = (size_t)(top - count);
     gt_court_seed_secret(&a->key, court, c->chain_id, secret);
-    gt_court_seed_link(secret, top, links[n - 1]); /* links[i] is link count + 1 + i */
-    memset(secret, 0, sizeof secret);
-    for (size_t i = n - 1; i > 0; i--) gt_keccak256(links[i], 32, links[i - 1]);
+    rc = seed_anchor_next(c, court, a, secret, links, count, gas, err); /* missed before: now, if still in time */
+    /* link[i] is link count + 1 + i: hashed down from the next one, except a segment's top (a multiple of links) */
+    for (size_t i = n; i-- > 0;) {
+        uint64_t index = count + 1 + i;
+        if (i == n - 1 || index % links == 0) gt_court_seed_link(secret, links, index, link[i]);
+        else gt_keccak256(link[i + 1], 32, link[i]);
+    }
     for (size_t i = 0; i < n && !rc; i++) {
-        gt_abi_val args[] = {gt_abi_bytes32(links[i])};
+        gt_abi_val args[] = {gt_abi_bytes32(link[i])};
         gt_chain_receipt r = {0};
         uint64_t g = 0;
         rc = gt_chain_invoke(c, court, a, "revealSeed(bytes32)", args, 1, &r, &g, err);
         gt_chain_receipt_free(&r);
         if (!rc && revealed) (*revealed)++;
         if (!rc && gas) *gas += g;
+        if (!rc && (count + 1 + i) % links == 1 && count + 1 + i > 1) /* a segment started: commit the next one's */
+            rc = seed_anchor_next(c, court, a, secret, links, count + 1 + i, gas, err);
     }
-    memset(links, 0, sizeof links);
+    memset(secret, 0, sizeof secret);
+    memset(link, 0, sizeof link);
     return rc ? gt_err_wrap(err, "revealing the court's seed links after %llu", (unsigned long long)count) : 0;
 }

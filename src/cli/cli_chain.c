@@ -213,7 +213,7 @@ static int deploy_one(gt_chain *c, gt_chain_account *a, const char *dir, const c
 /* Court and escrow, bound to each other; prints and records both in j. */
 static int deploy_court(gt_chain *c, gt_chain_account *a, const char *dir, const gt_addr *token, json_t *j,
                         gt_err *err) {
-    static const gt_court_windows w = {86400, 86400, 86400, 14 * 86400};
+    static const gt_court_windows w = {86400, 86400, 86400, 14 * 86400, GT_COURT_SEED_LINKS};
     char text[GT_ADDR_STR_BYTES];
     gt_addr court, escrow;
     uint64_t gas = 0;

@@ -22,7 +22,7 @@
 
 #define TOKEN_UNIT 1000000ull
 #define LIST_MAX 128 /* DisputeCourt.MAX_VALIDATORS */
-static const gt_court_windows WINDOWS = {600, 600, 600, 3600};
+static const gt_court_windows WINDOWS = {600, 600, 600, 3600, GT_COURT_SEED_LINKS};
 
 static gt_chain C;
 static gt_chain_account DEPLOYER, HONEST, LATE;

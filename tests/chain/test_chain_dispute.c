@@ -32,6 +32,9 @@
  *     verdicts (verifyUnits): the committed units, the refusals of the
  *     attack of attack_partial_total (a made-up total), a pro rata
  *     settlement, and a disputed one won and lost;
+ *   - a dispute left undrawn (a stalled deployer) closes undecided at its
+ *     deadline, an undrawn quorum round at its verify deadline; the seed
+ *     chain in segments of 4 draws across their ends, a late anchor refused;
  *   - with more eligible validators than seats, the contract's 63 seats are
  *     exactly the ones the embedded ledger's draw (mk_panel_draw_seats) gives
  *     for the same seed and stakes.
@@ -46,7 +49,7 @@
 #define TOKEN_UNIT 1000000ull
 #define N_JUDGES 3
 #define N_CROWD 66 /* validators beyond the judges: more eligible than the 63 seats */
-static const gt_court_windows WINDOWS = {600, 600, 600, 3600};
+static const gt_court_windows WINDOWS = {600, 600, 600, 3600, GT_COURT_SEED_LINKS};
 
 static gt_chain C;
 static gt_chain_account DEPLOYER, CLIENT, WORKER, VERIFIER, J[N_JUDGES];
@@ -130,23 +133,30 @@ static void fund(gt_chain_account *a, uint64_t amount, const gt_addr *spender) {
 /* Gas of each step of a disputed lifecycle. */
 typedef struct steps { uint64_t post, claim, submit, reject, dispute, draw, commit, reveal, resolve; } steps;
 
-/* A job posted, claimed, submitted, rejected by the evaluator and disputed
- * by the worker; returns its id once the draw block is mined. */
-static uint64_t disputed_job(uint64_t budget, uint64_t stake, steps *g) {
+/* A job posted on escrow, claimed, submitted, rejected by the evaluator and
+ * disputed by the worker; its seed link not revealed. Returns its id. */
+static uint64_t open_dispute(const gt_addr *escrow, const gt_addr *court, uint64_t budget, uint64_t stake,
+                             steps *g) {
     uint8_t desc[32], tag[32];
     uint64_t id = 0;
     gt_keccak256("a job", 5, desc);
     gt_keccak256("result", 6, tag);
-    OK(gt_escrow_post(&C, &ESCROW, &CLIENT, &VERIFIER.addr, anvil_now(&C) + 86400, desc, budget, stake, &id,
+    OK(gt_escrow_post(&C, escrow, &CLIENT, &VERIFIER.addr, anvil_now(&C) + 86400, desc, budget, stake, &id,
                       &g->post, &e_));
-    OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_CLAIM, id, NULL, &g->claim, &e_));
-    OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_SUBMIT, id, tag, &g->submit, &e_));
-    OK(gt_escrow_do(&C, &ESCROW, &VERIFIER, GT_ESCROW_REJECT, id, tag, &g->reject, &e_));
-    OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_DISPUTE, id, NULL, &g->dispute, &e_));
+    OK(gt_escrow_do(&C, escrow, &WORKER, GT_ESCROW_CLAIM, id, NULL, &g->claim, &e_));
+    OK(gt_escrow_do(&C, escrow, &WORKER, GT_ESCROW_SUBMIT, id, tag, &g->submit, &e_));
+    OK(gt_escrow_do(&C, escrow, &VERIFIER, GT_ESCROW_REJECT, id, tag, &g->reject, &e_));
+    OK(gt_escrow_do(&C, escrow, &WORKER, GT_ESCROW_DISPUTE, id, NULL, &g->dispute, &e_));
     gt_escrow_job j;
-    OK(gt_escrow_get(&C, &ESCROW, id, &j, &e_));
+    OK(gt_escrow_get(&C, escrow, id, &j, &e_));
     CHECK_EQ_INT(j.status, GT_ESCROW_DISPUTED);
-    REFUSED(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_DRAW, id, NULL, &e_), "not revealed yet");
+    REFUSED(gt_court_do(&C, court, &CLIENT, GT_COURT_DRAW, id, NULL, &e_), "not revealed yet");
+    return id;
+}
+
+/* A disputed job (open_dispute on the main court); returns its id once its seed link is revealed. */
+static uint64_t disputed_job(uint64_t budget, uint64_t stake, steps *g) {
+    uint64_t id = open_dispute(&ESCROW, &COURT, budget, stake, g);
     /* Only the deployer's chain opens the anchor: another wallet's links are refused. */
     REFUSED(gt_court_seed_reveal(&C, &COURT, &CLIENT, NULL, NULL, &e_), "not the seed chain's next link");
     uint64_t links = 0;
@@ -1005,11 +1015,212 @@ static void test_no_stake_moves_on_a_known_seed(void) {
     OK(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_RESOLVE, id, NULL, &e_));
 }
 
+/* The attack of a stalled deployer: it never reveals a dispute's seed link, so no panel can be drawn. The case
+ * has a deadline of its own (its opening + the commit and reveal windows): before it resolve is refused, after it
+ * anyone closes the case undecided, as the ledger's dispute that ends with no decision: the rejection stands (the
+ * stake to the client, the evaluator's bond back), the worker's bond back. A link revealed after the deadline draws
+ * nothing and holds no stake up. A reveal late but before the deadline: the normal path (draw, votes, verdict). */
+static void test_undrawn_dispute_deadline(void) {
+    steps g = {0};
+    uint64_t w0 = balance(&WORKER.addr), v0 = balance(&VERIFIER.addr), c0 = balance(&CLIENT.addr);
+    uint64_t opened = anvil_now(&C), id = open_dispute(&ESCROW, &COURT, 1000, 50000, &g), gas = 0;
+    gt_court_case cs;
+    OK(gt_court_get(&C, &COURT, id, &cs, &e_));
+    CHECK_EQ_INT(cs.state, GT_COURT_DRAWING);
+    uint64_t deadline = cs.reveal_end;
+    CHECK(deadline >= opened + WINDOWS.commit_s + WINDOWS.reveal_s && deadline <= anvil_now(&C) + 1200);
+    CHECK_EQ_U64(balance(&WORKER.addr), w0 - 100000); /* stake and bond locked in the escrow */
+    REFUSED(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_RESOLVE, id, NULL, &e_), "deadline has not passed");
+    CHECK_EQ_INT(anvil_advance(&C, deadline - anvil_now(&C) - 30), 0);
+    REFUSED(gt_court_do(&C, &COURT, &WORKER, GT_COURT_RESOLVE, id, NULL, &e_), "deadline has not passed");
+    CHECK_EQ_INT(anvil_advance(&C, 60), 0);
+    SEED_UP(); /* revealed late: past the deadline the link draws nothing, and no stake waits for it */
+    REFUSED(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_DRAW, id, NULL, &e_), "draw deadline has passed");
+    OK(gt_court_do(&C, &COURT, &J[0], GT_COURT_STAKE, TOKEN_UNIT, NULL, &e_));
+    OK(gt_court_do(&C, &COURT, &J[0], GT_COURT_RESOLVE, id, &gas, &e_)); /* anyone */
+    printf("gas of resolve closing a dispute left undrawn at its deadline: %llu\n", (unsigned long long)gas);
+    OK(gt_court_get(&C, &COURT, id, &cs, &e_));
+    CHECK_EQ_INT(cs.state, GT_COURT_RESOLVED);
+    CHECK_EQ_U64(cs.members, 0);
+    gt_escrow_job j;
+    OK(gt_escrow_get(&C, &ESCROW, id, &j, &e_));
+    CHECK_EQ_INT(j.status, GT_ESCROW_REJECTED);
+    CHECK_EQ_U64(balance(&WORKER.addr), w0 - 50000); /* its bond back, its stake slashed */
+    CHECK_EQ_U64(balance(&CLIENT.addr), c0 + 50000); /* budget back, the stake to it */
+    CHECK_EQ_U64(balance(&VERIFIER.addr), v0);       /* the rejection bond back */
+    REFUSED(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_RESOLVE, id, NULL, &e_), "not voting");
+
+    /* A late reveal before the deadline: drawn and judged as usual (the members accept in the clear). */
+    w0 = balance(&WORKER.addr);
+    uint64_t id2 = open_dispute(&ESCROW, &COURT, 1000, 50000, &g);
+    CHECK_EQ_INT(anvil_advance(&C, WINDOWS.commit_s + WINDOWS.reveal_s - 120), 0);
+    REFUSED(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_RESOLVE, id2, NULL, &e_), "deadline has not passed");
+    SEED_UP();
+    OK(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_DRAW, id2, NULL, &e_));
+    OK(gt_court_get(&C, &COURT, id2, &cs, &e_));
+    CHECK_EQ_INT(cs.state, GT_COURT_VOTING);
+    CHECK(cs.members >= 1);
+    CHECK(cs.reveal_end >= anvil_now(&C) + WINDOWS.reveal_s); /* a drawn case's windows run from its draw */
+    CHECK_EQ_INT(anvil_advance(&C, 300), 0); /* past the undrawn deadline: the drawn case goes on */
+    uint64_t voted = 0;
+    for (int i = 0; i < N_JUDGES; i++) { /* members until one decides (the earlier tests slashed some judges out) */
+        uint64_t weight = 0;
+        gt_court_vote v;
+        OK(gt_court_seat(&C, &COURT, id2, &J[i].addr, &weight, &v, &e_));
+        OK(gt_court_get(&C, &COURT, id2, &cs, &e_));
+        if (!weight || cs.state != GT_COURT_VOTING) continue;
+        OK(gt_court_vote_open(&C, &COURT, &J[i], id2, 1, NULL, &e_));
+        voted++;
+    }
+    CHECK(voted >= 1 && voted <= cs.members);
+    OK(gt_escrow_get(&C, &ESCROW, id2, &j, &e_));
+    CHECK_EQ_INT(j.status, GT_ESCROW_COMPLETED);
+    CHECK_EQ_U64(balance(&WORKER.addr), w0 + 1000);
+}
+
+/* A quorum round whose seed link never comes: the worker submits, nobody can draw; at the verify deadline anyone
+ * closes the undrawn round (closeUnjudged) and the escrow's timeout refunds everyone. */
+static void test_undrawn_quorum_round(void) {
+    uint8_t desc[32], tag[32];
+    gt_keccak256("an undrawn quorum job", 21, desc);
+    gt_keccak256("result", 6, tag);
+    gt_escrow_terms tm = {.expired_at = anvil_now(&C) + 86400, .budget = 1000, .stake = 20000, .fee = 0};
+    memcpy(tm.desc_hash, desc, 32);
+    uint64_t id = 0, w0 = balance(&WORKER.addr), c0 = balance(&CLIENT.addr);
+    OK(gt_escrow_post_quorum(&C, &ESCROW, &CLIENT, &tm, 600, 600, 2, &id, NULL, &e_));
+    OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_CLAIM, id, NULL, NULL, &e_));
+    OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_SUBMIT, id, tag, NULL, &e_));
+    gt_court_case cs;
+    OK(gt_court_get(&C, &COURT, id, &cs, &e_));
+    CHECK_EQ_INT(cs.state, GT_COURT_DRAWING);
+    CHECK(cs.reveal_end > anvil_now(&C));
+    REFUSED(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_CLOSE_UNJUDGED, id, NULL, &e_), "still open");
+    CHECK_EQ_INT(anvil_advance(&C, 601), 0);
+    OK(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_CLOSE_UNJUDGED, id, NULL, &e_));
+    OK(gt_court_get(&C, &COURT, id, &cs, &e_));
+    CHECK_EQ_INT(cs.state, GT_COURT_RESOLVED);
+    OK(gt_escrow_do(&C, &ESCROW, &CLIENT, GT_ESCROW_TIMEOUT, id, NULL, NULL, &e_));
+    gt_escrow_job j;
+    OK(gt_escrow_get(&C, &ESCROW, id, &j, &e_));
+    CHECK_EQ_INT(j.status, GT_ESCROW_EXPIRED);
+    CHECK_EQ_U64(balance(&WORKER.addr), w0);
+    CHECK_EQ_U64(balance(&CLIENT.addr), c0);
+    SEED_UP(); /* its link, revealed now, holds nothing up: the round is closed */
+    OK(gt_court_do(&C, &COURT, &J[0], GT_COURT_STAKE, TOKEN_UNIT, NULL, &e_));
+}
+
+/* The seed: keccak(link ‖ court ‖ jobId) from the PanelDrawn log of a draw of job id on court. */
+static void drawn_seed(const gt_addr *court, uint64_t id, uint8_t seed[32]) {
+    gt_abi_val args[] = {gt_abi_uint(id)};
+    gt_chain_receipt r = {0};
+    gt_err err;
+    CHECK_MSG(gt_chain_invoke(&C, court, &CLIENT, "draw(uint256)", args, 1, &r, NULL, &err) == 0, "draw: %s",
+              err.msg);
+    int found = 0;
+    for (size_t i = 0; i < r.n_logs; i++)
+        if (r.logs[i].n_topics == 2 && r.logs[i].data_len >= 32) memcpy(seed, r.logs[i].data, 32), found++;
+    CHECK_EQ_INT(found, 1);
+    gt_chain_receipt_free(&r);
+}
+
+/* keccak(link `index` of the deployer's chain for court, `links` per segment ‖ court ‖ jobId). */
+static void seed_at(const gt_addr *court, uint64_t links, uint64_t index, uint64_t id, uint8_t seed[32]) {
+    uint8_t pre[32 + 20 + 32] = {0}, secret[32];
+    gt_court_seed_secret(&DEPLOYER.key, court, C.chain_id, secret);
+    gt_court_seed_link(secret, links, index, pre);
+    memcpy(pre + 32, court->b, 20);
+    for (int i = 0; i < 8; i++) pre[83 - i] = (uint8_t)(id >> (8 * i));
+    gt_keccak256(pre, sizeof pre, seed);
+}
+
+/* The seed chain in segments (here of 4 links): draws go on across a segment's end, the next anchor committed in
+ * advance (bind commits the second segment's, the keeper each later one as a segment starts); a draw whose link is
+ * in the previous segment walks back across the boundary to the right link. Then the attack of a deployer that
+ * would choose an anchor after cases wait on it: a second anchor is refused, and so is one committed while fewer
+ * than two links of the segment are unrevealed; a segment spent with no anchor stops the reveals (fail closed). */
+static void test_seed_segments(void) {
+    const uint64_t L = 4;
+    gt_court_windows w = WINDOWS;
+    w.seed_links = L;
+    gt_addr court, escrow;
+    uint64_t gas = 0, count = 0, need = 0, revealed = 0;
+    OK(gt_court_deploy(&C, &DEPLOYER, CONTRACTS, &TOKEN, &w, &court, &escrow, &gas, &e_));
+    gt_chain_account *parties[] = {&CLIENT, &WORKER, &VERIFIER};
+    for (int i = 0; i < 3; i++) fund(parties[i], 10 * TOKEN_UNIT, &escrow);
+    steps g = {0};
+    uint64_t ids[4];
+    uint8_t got[32], want[32];
+    /* a at link 2, b at link 4 (segment 0's last); c opened at count 4 waits for link 6 (segment 1) */
+    ids[0] = open_dispute(&escrow, &court, 10, 1000, &g);
+    OK(gt_court_seed_reveal(&C, &court, &DEPLOYER, &revealed, NULL, &e_));
+    ids[1] = open_dispute(&escrow, &court, 10, 1000, &g);
+    OK(gt_court_seed_reveal(&C, &court, &DEPLOYER, &revealed, NULL, &e_));
+    OK(gt_court_seed_state(&C, &court, &count, &need, &e_));
+    CHECK_EQ_U64(count, 4);
+    ids[2] = open_dispute(&escrow, &court, 10, 1000, &g);
+    gas = 0;
+    OK(gt_court_seed_reveal(&C, &court, &DEPLOYER, &revealed, &gas, &e_)); /* 5 opens segment 1 (A_1 from bind) */
+    printf("gas of links 5 and 6 across a seed segment's end, with the next anchor's commitment: %llu\n",
+           (unsigned long long)gas);
+    OK(gt_court_seed_state(&C, &court, &count, &need, &e_));
+    CHECK_EQ_U64(count, 6);
+    CHECK_EQ_U64(view_u64(&court, "seedBase()", NULL, 0, 0), 4);
+    uint64_t link_of[3];
+    for (int i = 0; i < 3; i++) {
+        gt_court_case cs;
+        OK(gt_court_get(&C, &court, ids[i], &cs, &e_));
+        link_of[i] = cs.draw_link;
+    }
+    CHECK_EQ_U64(link_of[1], 4);
+    CHECK_EQ_U64(link_of[2], 6);
+    for (int i = 2; i >= 0; i--) { /* b's link 4 walked back from 6 across the boundary; a's from 6 to 2 */
+        drawn_seed(&court, ids[i], got);
+        seed_at(&court, L, link_of[i], ids[i], want);
+        CHECK(!memcmp(got, want, 32));
+    }
+    /* The keeper committed A_2 after link 5: a second one is refused. */
+    uint8_t secret[32], anchor[32];
+    gt_court_seed_secret(&DEPLOYER.key, &court, C.chain_id, secret);
+    gt_court_seed_anchor(secret, L, 2, anchor);
+    gt_abi_val a[] = {gt_abi_bytes32(anchor)};
+    gt_chain_receipt r = {0};
+    gt_err err;
+    CHECK_EQ_INT(gt_chain_invoke(&C, &court, &DEPLOYER, "commitSeedAnchor(bytes32)", a, 1, &r, NULL, &err),
+                 GT_ECHAIN);
+    CHECK_CONTAINS(err.msg, "once per segment");
+    /* Segment 1 ends at link 8. Revealed by hand: 7, 8, then 9 (segment 2's first, hashing to A_2), 10 and 11,
+     * nobody committing A_3 while it was in time (count 9 or 10: two of segment 2's links unrevealed). */
+    for (uint64_t i = 7; i <= 11; i++) {
+        uint8_t link[32];
+        gt_court_seed_link(secret, L, i, link);
+        gt_abi_val l[] = {gt_abi_bytes32(link)};
+        OK(gt_chain_invoke(&C, &court, &DEPLOYER, "revealSeed(bytes32)", l, 1, &r, NULL, &e_));
+        gt_chain_receipt_free(&r);
+    }
+    gt_court_seed_anchor(secret, L, 3, anchor);
+    gt_abi_val a3[] = {gt_abi_bytes32(anchor)};
+    CHECK_EQ_INT(gt_chain_invoke(&C, &court, &CLIENT, "commitSeedAnchor(bytes32)", a3, 1, &r, NULL, &err), GT_ECHAIN);
+    CHECK_CONTAINS(err.msg, "only the deployer");
+    CHECK_EQ_INT(gt_chain_invoke(&C, &court, &DEPLOYER, "commitSeedAnchor(bytes32)", a3, 1, &r, NULL, &err),
+                 GT_ECHAIN);
+    CHECK_CONTAINS(err.msg, "too late");
+    uint8_t link[32];
+    gt_court_seed_link(secret, L, 12, link);
+    gt_abi_val l12[] = {gt_abi_bytes32(link)};
+    OK(gt_chain_invoke(&C, &court, &DEPLOYER, "revealSeed(bytes32)", l12, 1, &r, NULL, &e_));
+    gt_chain_receipt_free(&r);
+    gt_court_seed_link(secret, L, 13, link);
+    gt_abi_val l13[] = {gt_abi_bytes32(link)};
+    CHECK_EQ_INT(gt_chain_invoke(&C, &court, &DEPLOYER, "revealSeed(bytes32)", l13, 1, &r, NULL, &err), GT_ECHAIN);
+    CHECK_CONTAINS(err.msg, "must be seedNext");
+    memset(secret, 0, sizeof secret);
+}
+
 /* The panel's seed: keccak(link drawLink of the deployer's seed chain ‖ court ‖ jobId), as the contract makes it. */
 static void seed_of(uint64_t draw_link, uint64_t id, uint8_t seed[32]) {
     uint8_t pre[32 + 20 + 32] = {0}, secret[32];
     gt_court_seed_secret(&DEPLOYER.key, &COURT, C.chain_id, secret);
-    gt_court_seed_link(secret, draw_link, pre);
+    gt_court_seed_link(secret, GT_COURT_SEED_LINKS, draw_link, pre);
     memcpy(pre + 32, COURT.b, 20);
     for (int i = 0; i < 8; i++) pre[83 - i] = (uint8_t)(id >> (8 * i));
     gt_keccak256(pre, sizeof pre, seed);
@@ -1122,6 +1333,9 @@ int main(void) {
     RUN(test_quorum_sealed_copy);
     RUN(test_quorum_sealed_early_and_timeout);
     RUN(test_no_stake_moves_on_a_known_seed);
+    RUN(test_undrawn_dispute_deadline);
+    RUN(test_undrawn_quorum_round);
+    RUN(test_seed_segments);
     RUN(test_drawn_panel_matches_the_ledger);
     RUN(test_quorum_slots);
     for (int i = 0; i < 7; i++) gt_chain_account_wipe(acct[i]);

@@ -1044,7 +1044,7 @@ static int genesis(run *r, json_t *g) {
     }
     uint64_t ub = get_u64(g, "unbondingBlocks");
     gt_court_windows w = {get_u64(win, "disputeS"), get_u64(win, "voteS"), get_u64(win, "revealS"),
-                          ub ? ub : DEFAULT_UNBONDING};
+                          ub ? ub : DEFAULT_UNBONDING, GT_COURT_SEED_LINKS};
     if (!w.dispute_s) w.dispute_s = DEFAULT_WINDOW_S;
     if (!w.commit_s) w.commit_s = DEFAULT_WINDOW_S;
     if (!w.reveal_s) w.reveal_s = DEFAULT_WINDOW_S;
