@@ -208,6 +208,15 @@ void gt_cli_engine_help(FILE *f);
 int gt_cli_fail(const gt_err *err);
 /* `gotong chain hire` (cli_chain_hire.c); usage is `gotong chain`'s text. */
 int gt_cli_chain_hire(int argc, char **argv, const char *usage);
+/* `gotong chain post` (cli_chain_post.c): a quorum task of several slots. */
+int gt_cli_chain_post(int argc, char **argv, const char *usage);
+/* Opens the chain HOME/chain.json records (rpc, when not NULL, in place of its
+ * "rpc"), checking its chain id, and reads the token's and the escrow's
+ * addresses, and the agent registry's when registry is not NULL. On failure
+ * the chain is left closed and err names the file. */
+struct gt_chain;
+int gt_cli_chain_open(const char *home_path, const char *rpc, struct gt_chain *c, struct gt_addr *token,
+                      struct gt_addr *escrow, struct gt_addr *registry, gt_err *err);
 
 /* Prints a usage error ("error: ...; see gotong CMD --help") and returns 2. */
 int gt_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -5,7 +5,9 @@
  * and the job escrow, funds fresh wallets, and runs one job through post ->
  * claim -> submit -> complete, printing each transaction's gas and the
  * balances after. The wallets are fresh keys funded with anvil_setBalance,
- * so the demo refuses a chain that is not a development one. */
+ * so the demo refuses a chain that is not a development one. `chain pay`
+ * is here too; `chain hire` (cli_chain_hire.c) and `chain post`
+ * (cli_chain_post.c) are dispatched from here with this usage text. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +35,9 @@ static const char usage_text[] =
     "       gotong chain hire --input FILE --budget UNITS [--skill S] [--stake UNITS] [--fee UNITS]\n"
     "                         [--expires-s S] [--wait-s S] [--rpc URL] [--home DIR] [--from ADDR]\n"
     "                         [--password-file F]\n"
+    "       gotong chain post --slots K --quorum N --input FILE --budget UNITS --stake UNITS [--fee UNITS]\n"
+    "                         [--submit-s S] [--verify-s S] [--expires-s S] [--rpc URL] [--home DIR]\n"
+    "                         [--from ADDR] [--password-file F]\n"
     "\n"
     "deploy: deploys gotong's token, dispute court, job escrow (bound to the court),\n"
     "agent registry and ERC-8004 reputation and validation registries with a\n"
@@ -55,6 +60,16 @@ static const char usage_text[] =
     "sends FILE to both agents' nodes (gotong node --chain), waits up to --wait-s\n"
     "(default 120) for the evaluator's verdict on chain and prints the worker's result,\n"
     "checked against the hash it submitted. A rejection or a timeout exits 1.\n"
+    "\n"
+    "post: posts a quorum task (the escrow's postQuorumSlots): --slots K (1 to 64)\n"
+    "jobs open to any worker, one claim per worker, each with --budget, --stake asked\n"
+    "of its worker and --fee (0 to the stake) for the deciding voters, judged by its own\n"
+    "round of the dispute court's validators (staking at least the stake) with\n"
+    "--quorum N (1 to 16) voters at least on the deciding side. Each slot is timed:\n"
+    "--submit-s (default 3600) from a claim to the submission, --verify-s (default\n"
+    "3600) for the round's vote; claims until --expires-s (default 86400) from now.\n"
+    "The description hash is FILE's keccak-256. (budget + fee) x slots is approved\n"
+    "and escrowed at once; prints the task id (its first slot's job id) and exits.\n"
     "\n"
     "demo: "
     "runs one gotong job on a development EVM chain (anvil) through the chain\n"
@@ -331,11 +346,12 @@ static int pay_run(const char *url, uint64_t budget, const char *home, const cha
 }
 
 static int cmd_chain(int argc, char **argv) {
-    static const char *const subs[] = {"demo", "deploy", "pay", "hire", NULL};
+    static const char *const subs[] = {"demo", "deploy", "pay", "hire", "post", NULL};
     int which;
     int rc = gt_cli_subcommand_text("chain", argc, argv, subs, usage_text, &which);
     if (rc >= 0) return rc;
     if (which == 3) return gt_cli_chain_hire(argc, argv, usage_text);
+    if (which == 4) return gt_cli_chain_post(argc, argv, usage_text);
     const char *rpc = NULL, *dir = GT_CONTRACTS_DIR, *home = NULL, *from = NULL, *pw = NULL;
     const char *name = which == 0 ? "chain demo" : which == 1 ? "chain deploy" : "chain pay";
     uint64_t budget = 0;

@@ -52,8 +52,8 @@ static int get_addr(const json_t *j, const char *name, gt_addr *out, gt_err *err
     return rc ? rc : gt_addr_parse(s, out, err);
 }
 
-/* HOME/chain.json: opens its chain (or rpc) and checks the chain id. */
-static int open_deployment(hire *h, const char *home_path, const char *rpc, gt_err *err) {
+int gt_cli_chain_open(const char *home_path, const char *rpc, gt_chain *c, gt_addr *token, gt_addr *escrow,
+                      gt_addr *registry, gt_err *err) {
     char path[4200];
     snprintf(path, sizeof path, "%s/chain.json", home_path);
     uint8_t *text = NULL;
@@ -63,17 +63,24 @@ static int open_deployment(hire *h, const char *home_path, const char *rpc, gt_e
     int rc = gt_file_read(path, HIRE_CHAIN_JSON_MAX, &text, &len, err);
     if (!rc) rc = gt_json_parse((const char *)text, len, HIRE_CHAIN_JSON_MAX, &j, err);
     if (!rc) rc = gt_json_get_u64(j, "chain_id", &chain_id, err);
-    if (!rc) rc = get_addr(j, "GotongToken", &h->token, err);
-    if (!rc) rc = get_addr(j, "JobEscrow", &h->escrow, err);
-    if (!rc) rc = get_addr(j, "AgentRegistry", &h->registry, err);
+    if (!rc) rc = get_addr(j, "GotongToken", token, err);
+    if (!rc) rc = get_addr(j, "JobEscrow", escrow, err);
+    if (!rc && registry) rc = get_addr(j, "AgentRegistry", registry, err);
     if (!rc && !rpc) rc = gt_json_get_str(j, "rpc", 1024, &rpc, err);
-    if (!rc) rc = gt_chain_open(rpc, &h->c, err);
-    if (!rc && h->c.chain_id != chain_id)
+    if (!rc) rc = gt_chain_open(rpc, c, err);
+    if (!rc && c->chain_id != chain_id) {
         rc = gt_err_set(err, GT_ECHAIN, "%s is chain %llu, not the recorded %llu", rpc,
-                        (unsigned long long)h->c.chain_id, (unsigned long long)chain_id);
+                        (unsigned long long)c->chain_id, (unsigned long long)chain_id);
+        gt_chain_close(c);
+    }
     json_decref(j);
     gt_free(text);
     return rc ? gt_err_wrap(err, "%s (written by gotong chain deploy)", path) : 0;
+}
+
+/* HOME/chain.json's chain (or rpc), token, escrow and registry. */
+static int open_deployment(hire *h, const char *home_path, const char *rpc, gt_err *err) {
+    return gt_cli_chain_open(home_path, rpc, &h->c, &h->token, &h->escrow, &h->registry, err);
 }
 
 /* Agent id's card if it checks; 1 when the agent is skipped (said on stderr). */

@@ -4,11 +4,17 @@
  * `gotong chain demo` against a real anvil: the contracts
  * deployed, one job through post -> claim -> submit -> complete, the worker
  * paid and its stake back; refused without --rpc, with contracts missing,
- * and on a URL that is not http(s). Skipped (exit 77) with a message
+ * and on a URL that is not http(s); `gotong chain post` posting a quorum
+ * task of three slots, each slot's terms, quorum and phases read back from
+ * the chain, and its bad inputs (slots 0 or over 64, a quorum without
+ * slots, slots without a quorum, a quorum over 16, no stake, a fee over the
+ * stake, more than the wallet holds) refused, nothing posted. Skipped (exit 77) with a message
  * when anvil or the compiled contracts are missing. */
 #include "../test.h"
 #include "anvil.h"
+#include "chain/escrow.h"
 #include "crypto/addr.h"
+#include "crypto/keystore.h"
 
 /* Runs cmd; returns its output (static) and exit status in *status. */
 static const char *run(const char *cmd, int *status) {
@@ -112,6 +118,165 @@ static void test_deploy_with_wallet(void) {
     CHECK_EQ_INT(system(cmd), 0);
 }
 
+/* Word `word` of the view sig(args) on contract at, as a u64 (UINT64_MAX when unread). */
+static uint64_t view_u64(gt_chain *c, const gt_addr *at, const char *sig, const gt_abi_val *args, size_t n,
+                         size_t word) {
+    gt_buf d = GT_BUF_INIT, out = GT_BUF_INIT;
+    uint64_t v = UINT64_MAX;
+    gt_err err;
+    int rc = gt_abi_calldata(sig, args, n, &d, &err);
+    if (!rc) rc = gt_chain_call(c, NULL, at, d.data, d.len, &out, &err);
+    if (!rc) rc = gt_abi_get_u64(out.data, out.len, word, &v, &err);
+    CHECK_MSG(rc == 0, "%s: %s", sig, err.msg);
+    gt_buf_free(&d);
+    gt_buf_free(&out);
+    return v;
+}
+
+static void read_addr(const json_t *j, const char *name, gt_addr *out) {
+    const char *s = json_string_value(json_object_get(j, name));
+    CHECK_MSG(s && !gt_addr_parse(s, out, NULL), "chain.json: %s", name);
+}
+
+/* A client's wallet (the deployer, so the token's minter) deploys, mints
+ * itself tokens and posts a quorum task of 3 slots with `gotong chain post`;
+ * the chain holds 3 funded slots of the task, each with the budget, stake,
+ * fee, phases and quorum asked, judged by the court; bad inputs are usage
+ * errors (exit 2) and a task over the wallet's balance the token's refusal
+ * (exit 1), none of them posting anything. */
+static void test_post_quorum_task(void) {
+    static const gt_kdf_params light = {GT_KDF_LIGHT_N, 8, GT_KDF_LIGHT_P};
+    enum { SLOTS = 3, QUORUM = 2, BUDGET = 700, STAKE = 300, FEE = 40, SUBMIT_S = 900, VERIFY_S = 1200 };
+    char home[] = "/tmp/gt-chain-post-XXXXXX", cmd[2048], pw[600], input[600], path[700], base[1800];
+    int st;
+    gt_chain c;
+    gt_chain_account me;
+    gt_err err;
+    CHECK(mkdtemp(home) != NULL);
+    snprintf(pw, sizeof pw, "%s/pw", home);
+    snprintf(input, sizeof input, "%s/input.txt", home);
+    FILE *f = fopen(pw, "w"), *g = fopen(input, "w");
+    CHECK(f != NULL && g != NULL);
+    if (!f || !g) return;
+    fputs("quorum client's password", f);
+    fputs("label these three batches\n", g);
+    fclose(f);
+    fclose(g);
+    CHECK_EQ_INT(gt_chain_open(anvil_url, &c, NULL), 0);
+    CHECK_EQ_INT(anvil_account(&c, "chain cli quorum client", &me), 0);
+    CHECK_MSG(gt_keystore_save(home, &me.key, "quorum client's password", &light, path, sizeof path, &err) == 0, "%s",
+              err.msg);
+    snprintf(cmd, sizeof cmd, "%s chain deploy --rpc %s --home %s --password-file %s 2>&1", GT_CLI, anvil_url, home,
+             pw);
+    const char *out = run(cmd, &st);
+    CHECK_MSG(st == 0, "chain deploy: %s", out);
+    snprintf(path, sizeof path, "%s/chain.json", home);
+    json_t *j = json_load_file(path, 0, NULL);
+    CHECK(j != NULL);
+    gt_addr token, escrow, court;
+    read_addr(j, "GotongToken", &token);
+    read_addr(j, "JobEscrow", &escrow);
+    read_addr(j, "DisputeCourt", &court);
+    json_decref(j);
+    const uint64_t minted = (BUDGET + FEE) * SLOTS + 5;
+    gt_abi_val mint[] = {gt_abi_address(&me.addr), gt_abi_uint(minted)};
+    gt_chain_receipt r = {0};
+    gt_chain_account_resync(&me); /* `gotong chain deploy` used this key */
+    CHECK_MSG(gt_chain_invoke(&c, &token, &me, "mint(address,uint256)", mint, 2, &r, NULL, &err) == 0, "mint: %s",
+              err.msg);
+    gt_chain_receipt_free(&r);
+    snprintf(base, sizeof base, "%s chain post --home %s --password-file %s --input %s", GT_CLI, home, pw, input);
+
+    /* Bad inputs: a usage error naming what was wrong and what is expected; nothing sent. */
+    static const struct {
+        const char *args, *says;
+    } bad[] = {
+        {"--slots 0 --quorum 2 --budget 700 --stake 300", "--slots: expected an integer 1..64, got \"0\""},
+        {"--slots 65 --quorum 2 --budget 700 --stake 300", "--slots: expected an integer 1..64, got \"65\""},
+        {"--quorum 2 --budget 700 --stake 300", "--quorum without --slots: give the task's number of slots"},
+        {"--slots 3 --budget 700 --stake 300", "--slots without --quorum"},
+        {"--slots 3 --quorum 17 --budget 700 --stake 300", "--quorum: expected an integer 1..16, got \"17\""},
+        {"--slots 3 --quorum 2 --budget 700", "--stake UNITS (at least 1) is required"},
+        {"--slots 3 --quorum 2 --budget 700 --stake 300 --fee 301", "--fee is over --stake"},
+        {"--slots 3 --quorum 2 --budget 700 --stake 300 --submit-s 0",
+         "--submit-s: expected an integer 1..4294967295"},
+        {"--slots 64 --quorum 2 --budget 18446744073709551615 --stake 300", "overflows 64 bits"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(cmd, sizeof cmd, "%s %s 2>&1", base, bad[i].args);
+        out = run(cmd, &st);
+        CHECK_MSG(st == 2, "chain post %s: exit %d: %s", bad[i].args, st, out);
+        CHECK_MSG(strstr(out, bad[i].says) != NULL, "chain post %s: no \"%s\" in: %s", bad[i].args, bad[i].says, out);
+    }
+    CHECK_EQ_U64(view_u64(&c, &escrow, "jobCount()", NULL, 0, 0), 0);
+    /* More than the wallet holds: the token's refusal, before anything is sent. */
+    snprintf(cmd, sizeof cmd, "%s --slots %d --quorum %d --budget %d --stake %d --fee %d 2>&1", base, SLOTS + 1,
+             QUORUM, BUDGET, STAKE, FEE);
+    out = run(cmd, &st);
+    CHECK_MSG(st == 1, "chain post over the balance: exit %d: %s", st, out);
+    CHECK_CONTAINS(out, "token: balance too small");
+    CHECK_EQ_U64(view_u64(&c, &escrow, "jobCount()", NULL, 0, 0), 0);
+
+    uint64_t b0 = 0, e0 = 0, t0 = anvil_now(&c);
+    CHECK_EQ_INT(anvil_token_balance(&c, &token, &me.addr, &b0), 0);
+    CHECK_EQ_INT(anvil_token_balance(&c, &token, &escrow, &e0), 0);
+    snprintf(cmd, sizeof cmd, "%s --slots %d --quorum %d --budget %d --stake %d --fee %d --submit-s %d --verify-s %d "
+             "--expires-s 7200 2>&1", base, SLOTS, QUORUM, BUDGET, STAKE, FEE, SUBMIT_S, VERIFY_S);
+    out = run(cmd, &st);
+    CHECK_MSG(st == 0, "chain post: exit %d: %s", st, out);
+    printf("gotong chain post said:\n%s", out);
+    CHECK_CONTAINS(out, "posted quorum task 1: slots 1..3 (3), quorum 2, each budget 700, stake 300, fee 40");
+    uint64_t b1 = 0, e1 = 0;
+    CHECK_EQ_INT(anvil_token_balance(&c, &token, &me.addr, &b1), 0);
+    CHECK_EQ_INT(anvil_token_balance(&c, &token, &escrow, &e1), 0);
+    CHECK_EQ_U64(b1, b0 - (BUDGET + FEE) * SLOTS);
+    CHECK_EQ_U64(e1, e0 + (BUDGET + FEE) * SLOTS);
+    CHECK_EQ_U64(view_u64(&c, &escrow, "jobCount()", NULL, 0, 0), SLOTS);
+    gt_abi_val task[] = {gt_abi_uint(1)};
+    CHECK_EQ_U64(view_u64(&c, &escrow, "tasks(uint256)", task, 1, 0), SLOTS); /* its slots */
+    CHECK_EQ_U64(view_u64(&c, &escrow, "tasks(uint256)", task, 1, 3), 1);     /* one claim per worker */
+    uint8_t desc[32];
+    gt_keccak256("label these three batches\n", 26, desc);
+    uint8_t topic[32];
+    uint64_t head = 0, posted = 0;
+    gt_chain_receipt logs = {0};
+    gt_abi_event_topic("JobPosted(uint256,bytes32,uint256)", topic);
+    CHECK_EQ_INT(gt_chain_block_number(&c, &head, NULL), 0);
+    CHECK_MSG(gt_chain_get_logs(&c, &escrow, 1, 0, head, &logs, &err) == 0, "%s", err.msg);
+    for (size_t i = 0; i < logs.n_logs; i++) { /* each slot posted with the input's keccak as its description */
+        const gt_chain_log *l = &logs.logs[i];
+        uint8_t d[32];
+        if (l->n_topics == 2 && !memcmp(l->topics[0], topic, 32) && !gt_abi_get_word(l->data, l->data_len, 0, d, NULL))
+            posted += !memcmp(d, desc, 32);
+    }
+    gt_chain_receipt_free(&logs);
+    CHECK_EQ_U64(posted, SLOTS);
+    for (uint64_t id = 1; id <= SLOTS; id++) {
+        gt_escrow_job job;
+        gt_escrow_phase ph;
+        gt_abi_val a[] = {gt_abi_uint(id)};
+        static const gt_addr nobody;
+        CHECK_MSG(gt_escrow_get(&c, &escrow, id, &job, &err) == 0, "%s", err.msg);
+        CHECK_EQ_INT(job.status, GT_ESCROW_FUNDED);
+        CHECK(!job.claimed);
+        CHECK(gt_addr_eq(&job.client, &me.addr));
+        CHECK(gt_addr_eq(&job.evaluator, &court)); /* judged by the court's round */
+        CHECK(gt_addr_eq(&job.provider, &nobody)); /* open to any worker */
+        CHECK_EQ_U64(job.budget, BUDGET);
+        CHECK_EQ_U64(job.stake, STAKE);
+        CHECK(job.expired_at > t0 + 7200 - 60 && job.expired_at <= anvil_now(&c) + 7200);
+        CHECK_MSG(gt_escrow_phases(&c, &escrow, id, &ph, &err) == 0, "%s", err.msg);
+        CHECK_EQ_U64(ph.submit_s, SUBMIT_S);
+        CHECK_EQ_U64(ph.verify_s, VERIFY_S);
+        CHECK_EQ_U64(view_u64(&c, &escrow, "feeOf(uint256)", a, 1, 0), FEE);
+        CHECK_EQ_U64(view_u64(&c, &court, "quorumOf(uint256)", a, 1, 0), QUORUM);
+    }
+    gt_chain_account_wipe(&me);
+    gt_chain_close(&c);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", home);
+    CHECK_EQ_INT(system(cmd), 0);
+}
+
 int main(void) {
     anvil_require(1);
     gt_chain c;
@@ -119,6 +284,7 @@ int main(void) {
     RUN(test_demo_runs_a_job);
     RUN(test_demo_refusals);
     RUN(test_deploy_with_wallet);
+    RUN(test_post_quorum_task);
     gt_chain_close(&c);
     anvil_stop();
     return gt_test_finish();

@@ -1,0 +1,130 @@
+/* cli_chain_post.c: `gotong chain post`: a client posts a quorum task of
+ * several slots on chain (the escrow's postQuorumSlots), the embedded
+ * ledger's quorum task. With the wallet and the deployment of this home
+ * (HOME/chain.json) it approves the escrow for (budget + fee) x slots and
+ * posts K slots open to any worker (claimTask, one claim per worker), each
+ * timed (--submit-s, --verify-s) and judged by its own round of the dispute
+ * court's validators, N of them at least on the deciding side; the fee, if
+ * any, is the deciding voters'. The description hash is the input's keccak,
+ * as `gotong chain hire` posts it. It prints the task and slot ids and exits:
+ * the rounds, claims and deadlines run on chain (a `--chain` node's keeper
+ * keeps the client's). Every bound the escrow would refuse (slots 1 to 64,
+ * quorum 1 to 16, a stake, the fee at most the stake) is checked before
+ * anything is sent. */
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/file.h"
+#include "base/json.h"
+#include "chain/escrow.h"
+#include "cli/cli.h"
+#include "crypto/addr.h"
+#include "crypto/keccak.h"
+
+#define POST_INPUT_MAX (64u << 10) /* a node's GT_CHAIN_INPUT_MAX, as hire's */
+#define POST_MAX_SLOTS 64          /* JobEscrow.MAX_SLOTS */
+#define POST_MAX_QUORUM 16         /* DisputeCourt.MAX_QUORUM */
+#define POST_MAX_PHASE_S 0xffffffffull /* the escrow's phase seconds are 32-bit */
+
+typedef struct post_args {
+    gt_escrow_terms t;
+    gt_escrow_slots s;
+    uint64_t expires_s;
+} post_args;
+
+/* approve(escrow, total), then postQuorumSlots; prints the task. */
+static int post_run(gt_chain *c, gt_chain_account *me, const gt_addr *token, const gt_addr *escrow, post_args *p,
+                    gt_err *err) {
+    uint64_t total = (p->t.budget + p->t.fee) * p->s.slots, now = 0, task = 0, gas = 0; /* checked not to overflow */
+    gt_abi_val approve[] = {gt_abi_address(escrow), gt_abi_uint(total)};
+    gt_chain_receipt r = {0};
+    int rc = gt_chain_invoke(c, token, me, "approve(address,uint256)", approve, 2, &r, NULL, err);
+    gt_chain_receipt_free(&r);
+    if (!rc) rc = gt_chain_block_time(c, &now, err);
+    if (!rc) {
+        p->t.expired_at = now + p->expires_s;
+        rc = gt_escrow_post_slots(c, escrow, me, &p->t, &p->s, &task, &gas, err);
+    }
+    if (rc) return gt_err_wrap(err, "posting the quorum task");
+    printf("posted quorum task %llu: slots %llu..%llu (%llu), quorum %llu, each budget %llu, stake %llu, fee %llu\n",
+           (unsigned long long)task, (unsigned long long)task, (unsigned long long)(task + p->s.slots - 1),
+           (unsigned long long)p->s.slots, (unsigned long long)p->s.quorum, (unsigned long long)p->t.budget,
+           (unsigned long long)p->t.stake, (unsigned long long)p->t.fee);
+    printf("escrowed %llu; submit window %llu s, verify window %llu s; claims until chain time %llu; gas %llu\n",
+           (unsigned long long)total, (unsigned long long)p->s.submit_s, (unsigned long long)p->s.verify_s,
+           (unsigned long long)p->t.expired_at, (unsigned long long)gas);
+    return 0;
+}
+
+/* The options' rules the escrow would refuse, told before anything is sent; -1 when they hold. */
+static int check_args(const post_args *p, const char *input, int slots_given, int quorum_given) {
+    const char *cmd = "chain post";
+    if (quorum_given && !slots_given)
+        return gt_cli_usage_error(cmd, "--quorum without --slots: give the task's number of slots, --slots K "
+                                       "(1 to %d)", POST_MAX_SLOTS);
+    if (slots_given && !quorum_given)
+        return gt_cli_usage_error(cmd, "--slots without --quorum: chain post posts quorum tasks (each slot judged "
+                                       "by the court's validators); give --quorum N (1 to %d)", POST_MAX_QUORUM);
+    if (!slots_given)
+        return gt_cli_usage_error(cmd, "--slots K (1 to %d) and --quorum N (1 to %d) are required", POST_MAX_SLOTS,
+                                  POST_MAX_QUORUM);
+    if (!input || !p->t.budget) return gt_cli_usage_error(cmd, "--input FILE and --budget UNITS are required");
+    if (!p->t.stake)
+        return gt_cli_usage_error(cmd, "--stake UNITS (at least 1) is required: a quorum job's panel is drawn from "
+                                       "validators staking at least the job's stake");
+    if (p->t.fee > p->t.stake)
+        return gt_cli_usage_error(cmd, "--fee is over --stake: a rejected worker pays the voters' fee out of its "
+                                       "stake, so the stake must cover it");
+    if (p->t.budget > (UINT64_MAX - p->t.fee) / p->s.slots)
+        return gt_cli_usage_error(cmd, "(--budget + --fee) x --slots overflows 64 bits");
+    return -1;
+}
+
+int gt_cli_chain_post(int argc, char **argv, const char *usage) {
+    const char *rpc = NULL, *home = NULL, *from = NULL, *pw = NULL, *input = NULL;
+    post_args p = {.s = {.submit_s = 3600, .verify_s = 3600}, .expires_s = 86400};
+    int slots_given = 0, quorum_given = 0;
+    const gt_cli_opt opts[] = {
+        {"--slots", NULL, GT_CLI_OPT_U64, &p.s.slots, 1, POST_MAX_SLOTS, &slots_given},
+        {"--quorum", NULL, GT_CLI_OPT_U64, &p.s.quorum, 1, POST_MAX_QUORUM, &quorum_given},
+        {"--input", NULL, GT_CLI_OPT_STR, &input, 0, 0, NULL},
+        {"--budget", NULL, GT_CLI_OPT_U64, &p.t.budget, 1, UINT64_MAX, NULL},
+        {"--stake", NULL, GT_CLI_OPT_U64, &p.t.stake, 1, UINT64_MAX, NULL},
+        {"--fee", NULL, GT_CLI_OPT_U64, &p.t.fee, 0, UINT64_MAX, NULL},
+        {"--submit-s", NULL, GT_CLI_OPT_U64, &p.s.submit_s, 1, POST_MAX_PHASE_S, NULL},
+        {"--verify-s", NULL, GT_CLI_OPT_U64, &p.s.verify_s, 1, POST_MAX_PHASE_S, NULL},
+        {"--expires-s", NULL, GT_CLI_OPT_U64, &p.expires_s, 60, 366 * 86400, NULL},
+        {"--rpc", NULL, GT_CLI_OPT_STR, &rpc, 0, 0, NULL},
+        {"--home", NULL, GT_CLI_OPT_STR, &home, 0, 0, NULL},
+        {"--from", NULL, GT_CLI_OPT_STR, &from, 0, 0, NULL},
+        {"--password-file", NULL, GT_CLI_OPT_STR, &pw, 0, 0, NULL},
+        {NULL, NULL, 0, NULL, 0, 0, NULL}};
+    int rc = gt_cli_parse_text("chain post", argc - 1, argv + 1, 1, opts, NULL, 0, NULL, usage);
+    if (rc >= 0) return rc;
+    if ((rc = check_args(&p, input, slots_given, quorum_given)) >= 0) return rc;
+    assert(p.s.slots >= 1 && p.s.quorum >= 1 && p.t.stake >= p.t.fee);
+    gt_err err;
+    char home_path[4096];
+    uint8_t *text = NULL;
+    size_t len = 0;
+    if (gt_cli_home(home, home_path, sizeof home_path, &err) || gt_file_read(input, POST_INPUT_MAX, &text, &len, &err))
+        return gt_cli_fail(&err);
+    gt_keccak256(text, len, p.t.desc_hash);
+    gt_free(text);
+    gt_key k;
+    gt_chain_account me;
+    gt_chain c;
+    gt_addr token, escrow;
+    if ((rc = gt_cli_load_key(home, from, pw, &k, NULL, &err))) return gt_cli_fail(&err);
+    rc = gt_chain_account_init(&me, &k, &err);
+    gt_key_wipe(&k);
+    if (rc) return gt_cli_fail(&err);
+    if (!(rc = gt_cli_chain_open(home_path, rpc, &c, &token, &escrow, NULL, &err))) {
+        rc = post_run(&c, &me, &token, &escrow, &p, &err);
+        gt_chain_close(&c);
+    }
+    gt_chain_account_wipe(&me);
+    return rc ? gt_cli_fail(&err) : GT_CLI_EXIT_OK;
+}
