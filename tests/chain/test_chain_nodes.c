@@ -34,6 +34,9 @@
  *     it draws the round's panel once its link is out and, when the round's
  *     vote ends undecided, calls closeUnjudged before the escrow's timeout,
  *     so the voter's bond is freed and the job refunded;
+ *   - the stalled deployer: with node A down, no dispute's panel can be
+ *     drawn; the disputing worker's node (B) resolves the case once its
+ *     deadline is past, not before: closed undecided, the rejection stands;
  *   - a node whose chain does not answer, or is not the recorded chain, does
  *     not start.
  * Skipped (exit 77) with a message when anvil or the contracts are missing. */
@@ -238,15 +241,18 @@ static void start_node(int i) {
     NODE[i] = pid;
 }
 
+/* Node i stopped (SIGTERM), if it runs; it must exit 0. */
+static void stop_node(int i) {
+    if (NODE[i] <= 0) return;
+    int st = -1;
+    kill(NODE[i], SIGTERM);
+    waitpid(NODE[i], &st, 0);
+    CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "node %c stopped with status %d", 'A' + i, st);
+    NODE[i] = -1;
+}
+
 static void stop_nodes(void) {
-    for (int i = 0; i < N_NODES; i++)
-        if (NODE[i] > 0) {
-            int st = -1;
-            kill(NODE[i], SIGTERM);
-            waitpid(NODE[i], &st, 0);
-            CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "node %c stopped with status %d", 'A' + i, st);
-            NODE[i] = -1;
-        }
+    for (int i = 0; i < N_NODES; i++) stop_node(i);
 }
 
 /* The nodes start one after the other, each once the last one's agent is in
@@ -651,6 +657,58 @@ static void test_keeper_closes_quorum_round(void) {
     CHECK_EQ_U64(balance(&ROGUE.addr), r0); /* its stake back: the missed verdict was not its fault */
 }
 
+/* The stalled deployer: node A, the court's deployer (its wallet alone
+ * reveals the court's seed links), stops. A job of A's names B as worker and
+ * a lying evaluator (ROGUE), who rejects B's right result; B's node disputes
+ * it, and no panel can ever be drawn. B's keeper leaves the case alone up to
+ * a minute before its deadline (its opening + the commit and reveal
+ * windows: the court refuses a resolve before it, and three refused calls
+ * would make the keeper give the job up) and, once the chain's clock is past
+ * it, resolves it by itself: closed undecided, the ledger's dispute with no
+ * decision: the rejection stands (B's stake to A, B's bond back, ROGUE's
+ * bond back). Runs last of the nodes' tests: A stays down. */
+static void test_keeper_closes_undrawn_dispute(void) {
+    static const char input[] = "a dispute nobody can draw";
+    uint8_t desc[32], why[32] = {9};
+    uint64_t id = 0;
+    gt_err err;
+    stop_node(0);
+    fund_wallet(&ROGUE, STAKE);
+    mint(&OP[1].addr, 2 * STAKE);
+    approve(&OP[0], &ESCROW, BUDGET);
+    gt_keccak256(input, strlen(input), desc);
+    CHECK_MSG(gt_escrow_post_for(&C, &ESCROW, &OP[0], &OP[1].addr, &ROGUE.addr, anvil_now(&C) + 30 * DAY_S, desc,
+                                 BUDGET, STAKE, &id, NULL, &err) == 0, "%s", err.msg);
+    CHECK_EQ_INT(post_input(1, id, input), 202);
+    CHECK_EQ_INT(wait_job(id, is_submitted).status, GT_ESCROW_SUBMITTED); /* B's node worked it */
+    uint64_t a0 = balance(&OP[0].addr), b0 = balance(&OP[1].addr), r0 = balance(&ROGUE.addr);
+    CHECK_MSG(gt_escrow_do(&C, &ESCROW, &ROGUE, GT_ESCROW_REJECT, id, why, NULL, &err) == 0, "%s", err.msg);
+    CHECK_EQ_INT(wait_job(id, is_disputed).status, GT_ESCROW_DISPUTED); /* B's node disputed */
+    CHECK_EQ_U64(balance(&OP[1].addr), b0 - STAKE);                      /* its bond */
+    gt_court_case cs;
+    CHECK_EQ_INT(gt_court_get(&C, &COURT, id, &cs, NULL), 0);
+    CHECK_EQ_INT(cs.state, GT_COURT_DRAWING);
+    uint64_t deadline = cs.reveal_end, now = anvil_now(&C);
+    CHECK(deadline >= now + 2 * DAY_S - 60 && deadline <= now + 2 * DAY_S); /* the commit and reveal windows */
+    CHECK_EQ_INT(anvil_advance(&C, deadline - 60 - now), 0);
+    sleep(3); /* B's keeper looks at the case every 10 chain seconds: it must not have closed it */
+    CHECK_EQ_INT(gt_court_get(&C, &COURT, id, &cs, NULL), 0);
+    CHECK_EQ_INT(cs.state, GT_COURT_DRAWING);
+    CHECK_EQ_INT(wait_job(id, is_disputed).status, GT_ESCROW_DISPUTED);
+    CHECK_EQ_INT(anvil_advance(&C, 30), 0); /* still 30 s before it */
+    sleep(2);
+    CHECK_EQ_INT(gt_court_get(&C, &COURT, id, &cs, NULL), 0);
+    CHECK_EQ_INT(cs.state, GT_COURT_DRAWING);
+    advance_past(deadline);
+    CHECK(wait_case(id, GT_COURT_RESOLVED)); /* resolved by B's node: nobody else is a party that runs */
+    CHECK_EQ_INT(gt_court_get(&C, &COURT, id, &cs, NULL), 0);
+    CHECK_EQ_U64(cs.members, 0); /* never drawn */
+    CHECK_EQ_INT(wait_job(id, is_rejected).status, GT_ESCROW_REJECTED);
+    CHECK_EQ_U64(balance(&OP[1].addr), b0);                   /* its bond back, its stake (locked at the claim) lost */
+    CHECK_EQ_U64(balance(&OP[0].addr), a0 + BUDGET + STAKE);   /* the budget back and the worker's stake */
+    CHECK_EQ_U64(balance(&ROGUE.addr), r0);                    /* the evaluator's bond back */
+}
+
 /* ROGUE works a staked job of A's and submits a wrong result; C's node
  * re-runs it and rejects it (C bonds the stake); ROGUE does not dispute.
  * Nothing is finalized inside the window; once it is over, C's node
@@ -735,6 +793,7 @@ int main(void) {
     RUN(test_keeper_dispute_won);
     RUN(test_keeper_finalizes_rejection);
     RUN(test_keeper_closes_quorum_round);
+    RUN(test_keeper_closes_undrawn_dispute);
     stop_nodes();
     RUN(test_wrong_chain_refused);
     mining = 0;
