@@ -52,6 +52,7 @@ static int get_addr(const json_t *j, const char *name, gt_addr *out, gt_err *err
     return rc ? rc : gt_addr_parse(s, out, err);
 }
 
+/* See cli.h: HOME/chain.json's chain, checked to be the recorded one, and its addresses. */
 int gt_cli_chain_open(const char *home_path, const char *rpc, gt_chain *c, gt_addr *token, gt_addr *escrow,
                       gt_addr *registry, gt_err *err) {
     char path[4200];

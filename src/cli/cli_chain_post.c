@@ -13,11 +13,9 @@
  * anything is sent. */
 #include <assert.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "base/alloc.h"
 #include "base/file.h"
-#include "base/json.h"
 #include "chain/escrow.h"
 #include "cli/cli.h"
 #include "crypto/addr.h"
