@@ -2,7 +2,8 @@
  * sending, receipts, logs, ABI decoding of calls and events, confirmation
  * depth, reorgs, replacement of a stuck transaction) and the test token's
  * EIP-2612 permit and EIP-3009 transferWithAuthorization signed with gotong's
- * EIP-712 code, against a real anvil started here. Skipped (exit 77) with a
+ * EIP-712 code, against a real anvil started here; and what Foundry's cast
+ * sends to that chain, gotong's client reads. Skipped (exit 77) with a
  * message when anvil or the compiled contracts are missing. */
 #include "../test.h"
 #include "anvil.h"
@@ -321,6 +322,74 @@ static void test_transfer_with_authorization(void) {
     CHECK_CONTAINS(err.msg, "not signed by the holder");
 }
 
+/* What another client sends, gotong reads: cast (Foundry's, alloy) signs
+ * and sends a token transfer from its own key to the chain; gotong reads the
+ * receipt by the hash cast printed, finds and decodes the Transfer log, the
+ * transaction's sender and nonce as the node reports them, and the balance
+ * after. */
+#define CAST GT_SOURCE_DIR "/.cache/npm/node_modules/@foundry-rs/cast-linux-amd64/bin/cast"
+static void test_cast_sends_gotong_reads(void) {
+    if (access(CAST, X_OK)) {
+        fprintf(stderr, "SKIP test_cast_sends_gotong_reads: cast not found at %s (bash scripts/setup.sh test)\n", CAST);
+        return;
+    }
+    gt_chain_account carol;
+    uint8_t priv[32];
+    char priv_hex[65], token[43], bob[43], cmd[1024], out[4096];
+    static const char seed[] = "gotong chain test carol (cast)";
+    gt_keccak256(seed, strlen(seed), priv); /* anvil_account's key of the same seed */
+    gt_hex_encode(priv, 32, priv_hex);
+    CHECK_EQ_INT(anvil_account(&C, seed, &carol), 0);
+    gt_abi_val mint[] = {gt_abi_address(&carol.addr), gt_abi_uint(900)};
+    gt_chain_receipt r;
+    gt_err err;
+    CHECK_MSG(token_tx(&ALICE, "mint(address,uint256)", mint, 2, &r, &err) == 0, "%s", err.msg);
+    gt_chain_receipt_free(&r);
+    uint64_t bob_before = token_balance(&BOB.addr);
+    gt_addr_to_str(&TOKEN, token);
+    gt_addr_to_str(&BOB.addr, bob);
+    snprintf(cmd, sizeof cmd, "%s send --json --private-key 0x%s --rpc-url %s %s 'transfer(address,uint256)' %s 321 "
+             "2>&1", CAST, priv_hex, anvil_url, token, bob);
+    FILE *f = popen(cmd, "r");
+    size_t n = f ? fread(out, 1, sizeof out - 1, f) : 0;
+    out[n] = 0;
+    int st = f ? pclose(f) : -1;
+    CHECK_MSG(st == 0, "cast send: %s", out);
+    json_t *j = json_loads(out, 0, NULL);
+    const char *h = json_string_value(json_object_get(j, "transactionHash"));
+    uint8_t hash[32];
+    CHECK_MSG(h && gt_hex_decode(h, hash, 32, "transactionHash", &err) == 0, "cast printed %s", out);
+    int found = 0;
+    memset(&r, 0, sizeof r);
+    CHECK_EQ_INT(h ? gt_chain_receipt_get(&C, hash, &r, &found, &err) : -1, 0);
+    CHECK(found && r.status == 1 && !memcmp(r.tx_hash, hash, 32));
+    uint8_t topic[32];
+    gt_abi_event_topic("Transfer(address,address,uint256)", topic);
+    const gt_chain_log *l = gt_chain_find_log(&r, &TOKEN, topic);
+    CHECK(l != NULL && l->n_topics == 3);
+    if (l && l->n_topics == 3) {
+        gt_addr from, to;
+        uint64_t v = 0;
+        CHECK(gt_abi_word_address(l->topics[1], &from, "from", NULL) == 0 && gt_addr_eq(&from, &carol.addr));
+        CHECK(gt_abi_word_address(l->topics[2], &to, "to", NULL) == 0 && gt_addr_eq(&to, &BOB.addr));
+        CHECK(gt_abi_get_u64(l->data, l->data_len, 0, &v, NULL) == 0 && v == 321);
+    }
+    gt_chain_receipt_free(&r);
+    /* the transaction as the node holds it: cast's key signed it, nonce 0 */
+    json_t *tx = NULL;
+    uint64_t nonce = 99;
+    gt_addr from;
+    CHECK_EQ_INT(gt_rpc_call(C.rpc, "eth_getTransactionByHash", json_pack("[o]", gt_rpc_data(hash, 32)), &tx, &err), 0);
+    const char *fs = json_string_value(json_object_get(tx, "from"));
+    CHECK(fs && gt_addr_parse(fs, &from, NULL) == 0 && gt_addr_eq(&from, &carol.addr));
+    CHECK(gt_rpc_to_u64(json_object_get(tx, "nonce"), &nonce, "nonce", NULL) == 0 && nonce == 0);
+    json_decref(tx);
+    json_decref(j);
+    CHECK_EQ_U64(token_balance(&BOB.addr), bob_before + 321);
+    CHECK_EQ_U64(token_balance(&carol.addr), 900 - 321);
+    gt_chain_account_wipe(&carol);
+}
+
 int main(void) {
     anvil_require(1);
     if (anvil_start(&C)) return 1;
@@ -336,6 +405,7 @@ int main(void) {
     RUN(test_replace_stuck);
     RUN(test_permit);
     RUN(test_transfer_with_authorization);
+    RUN(test_cast_sends_gotong_reads);
     gt_chain_account_wipe(&ALICE);
     gt_chain_account_wipe(&BOB);
     gt_chain_close(&C);

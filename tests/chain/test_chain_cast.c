@@ -4,7 +4,9 @@
  *     legacy EIP-155 and EIP-1559, with call data cast encodes itself;
  *   - `cast decode-transaction` reads gotong's bytes and reports the same
  *     signer, fields and hash; gotong decodes cast's bytes to the same sender;
- *   - `cast calldata` and `cast abi-encode` give gotong's ABI bytes.
+ *   - `cast calldata` and `cast abi-encode` give gotong's ABI bytes;
+ *   - what cast encodes, gotong's readers decode: a tuple of static and
+ *     dynamic values, a revert's Error(string), an event's topic 0.
  * cast comes from npm via scripts/setup.sh into .cache/npm; if it is missing
  * the test fails (an interop test that skips would prove nothing). */
 #include <jansson.h>
@@ -13,6 +15,7 @@
 #include "../test.h"
 #include "base/hex.h"
 #include "chain/abi.h"
+#include "chain/abi_decode.h"
 #include "chain/tx.h"
 #include "crypto/addr.h"
 
@@ -187,6 +190,60 @@ static void test_abi_encode(void) {
     gt_buf_free(&b);
 }
 
+/* The other way: cast abi-encode's bytes read back by gotong's decoders
+ * (return data and log data are such tuples); cast's Error(string) calldata
+ * is a revert reason gotong reads; cast keccak of an event's signature is
+ * gotong's topic 0. */
+static void test_abi_decode(void) {
+    char a1[43], cmd[4096];
+    gt_addr_to_str(&A1, a1);
+    snprintf(cmd, sizeof cmd,
+             "%s abi-encode 'f(uint256,address,bool,bytes32,string,bytes,uint256[],address[])' 18446744073709551615 "
+             "%s true 0x%064x 'a string longer than one word, so that it takes two' 0xc0ffee '[1,2,3]' '[%s]' 2>&1",
+             CAST, a1, 0x5eed, a1);
+    int st;
+    const char *theirs = run(cmd, &st);
+    CHECK_MSG(st == 0 && !strncmp(theirs, "0x", 2), "cast abi-encode: %s", theirs);
+    static uint8_t d[4096];
+    size_t n = 0;
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_hex_decode_var(theirs, d, sizeof d, &n, "cast tuple", &err), 0);
+    uint64_t u = 0;
+    gt_addr a;
+    int b = 0;
+    uint8_t w[32], want[32] = {0};
+    want[30] = 0x5e, want[31] = 0xed;
+    CHECK(gt_abi_get_u64(d, n, 0, &u, &err) == 0 && u == UINT64_MAX);
+    CHECK(gt_abi_get_address(d, n, 1, &a, &err) == 0 && gt_addr_eq(&a, &A1));
+    CHECK(gt_abi_get_bool(d, n, 2, &b, &err) == 0 && b == 1);
+    CHECK(gt_abi_get_word(d, n, 3, w, &err) == 0 && !memcmp(w, want, 32));
+    const uint8_t *p = NULL, *items = NULL;
+    size_t len = 0, count = 0;
+    static const char longer[] = "a string longer than one word, so that it takes two";
+    CHECK(gt_abi_get_bytes(d, n, 4, &p, &len, &err) == 0 && len == strlen(longer) && !memcmp(p, longer, len));
+    CHECK(gt_abi_get_bytes(d, n, 5, &p, &len, &err) == 0 && len == 3 && p[0] == 0xc0 && p[2] == 0xee);
+    CHECK(gt_abi_get_words(d, n, 6, &items, &count, &err) == 0 && count == 3);
+    for (size_t i = 0; i < count && count == 3; i++)
+        CHECK(gt_abi_word_u64(items + 32 * i, &u, "item", &err) == 0 && u == i + 1);
+    CHECK(gt_abi_get_words(d, n, 7, &items, &count, &err) == 0 && count == 1 &&
+          gt_abi_word_address(items, &a, "item", &err) == 0 && gt_addr_eq(&a, &A1));
+    /* the tuple cut short by a byte: every reader of a tail refuses it */
+    CHECK(gt_abi_get_bytes(d, n - 1, 5, &p, &len, &err) != 0 || gt_abi_get_words(d, n - 1, 7, &items, &count, &err));
+    /* a revert: cast's Error(string) calldata is the reason gotong reports */
+    theirs = run(CAST " calldata 'Error(string)' 'court: the vote is still open' 2>&1", &st);
+    CHECK_MSG(st == 0 && gt_hex_decode_var(theirs, d, sizeof d, &n, "cast error", &err) == 0, "%s", theirs);
+    char why[128];
+    CHECK_EQ_INT(gt_abi_revert_reason(d, n, why, sizeof why), 1);
+    CHECK_STR(why, "court: the vote is still open");
+    /* an event's topic 0 */
+    theirs = run(CAST " keccak 'JobPosted(uint256,address,bytes32)' 2>&1", &st);
+    gt_abi_event_topic("JobPosted(uint256,address,bytes32)", w);
+    char ours[65];
+    gt_hex_encode(w, 32, ours);
+    CHECK_MSG(st == 0 && !strncmp(theirs, "0x", 2) && !strcmp(theirs + 2, ours), "\n cast %s\n ours 0x%s", theirs,
+              ours);
+}
+
 int main(void) {
     if (access(CAST, X_OK) != 0) {
         fprintf(stderr, "cast not found at %s: run scripts/setup.sh test (it installs "
@@ -199,5 +256,6 @@ int main(void) {
     RUN(test_legacy);
     RUN(test_eip1559);
     RUN(test_abi_encode);
+    RUN(test_abi_decode);
     return gt_test_finish();
 }
