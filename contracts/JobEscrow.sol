@@ -91,7 +91,19 @@
 //     dispute won pays the worker in full, as after a reject().
 //   - the worker may finalize its own rejection before the dispute window
 //     closes (giving up its dispute), as on the embedded ledger.
-// Hooks (ERC-8183's optional extension) are refused: hook must be zero.
+// Hooks (ERC-8183's optional extension): createJob may name a hook contract
+// (IACPHook; zero: none), kept for the job (hookOf). setProvider, setBudget,
+// fund, submit, complete and reject call its beforeAction first (before any
+// check reads the job, so a hook that re-enters the escrow changes nothing
+// the action then relies on: the checks see what it did) and its afterAction
+// last (after every effect and transfer), with the function's selector and
+// its arguments encoded as ERC-8183 says; either may revert, and so block
+// the action (the hook is the client's policy). claimRefund and timeout
+// (anyone's recovery of escrowed money) and gotong's own steps (claim,
+// dispute, finalize, the court's) never call it, so a hook cannot keep a
+// client's money past expiry. A job with a hook takes no stake (setStake is
+// refused): its hook could block the worker's submit, and a claim that is
+// never submitted loses its stake to the client.
 // Storage: a job, timed or not, packs into three slots, each step reading or
 // writing only slots it already touches (the gas goal of 300 k per timed
 // lifecycle): amounts fit 64 bits (1.8e19 base units: 1.8e13 tokens of 6
@@ -112,6 +124,12 @@ interface IDisputeCourt {
     function setRoundEnd(uint256 jobId, uint256 endS) external;
 }
 
+// ERC-8183's hook interface.
+interface IACPHook {
+    function beforeAction(uint256 jobId, bytes4 selector, bytes calldata data) external;
+    function afterAction(uint256 jobId, bytes4 selector, bytes calldata data) external;
+}
+
 interface IERC20 {
     function transfer(address to, uint256 value) external returns (bool);
     function transferFrom(address from, address to, uint256 value) external returns (bool);
@@ -124,7 +142,7 @@ contract JobEscrow {
         address client;        // slot 0
         uint40 expiredAt;
         Status status;
-        uint8 flags;           // CLAIMED | TIMED | HAS_FEE | RESEATED | SLOT | QUORUM | PARTIAL
+        uint8 flags;           // CLAIMED | TIMED | HAS_FEE | RESEATED | SLOT | QUORUM | PARTIAL | HOOKED
         uint40 due;            // a timed job's running phase's end (0: none running)
         address provider;      // slot 1
         uint64 budget;
@@ -140,6 +158,7 @@ contract JobEscrow {
     uint8 private constant SLOT = 16;    // a slot of a task (postSlots): claimed through claimTask
     uint8 private constant QUORUM = 32;  // the court's quorum round judges it (postQuorum)
     uint8 private constant PARTIAL = 64; // a per-unit verdict that accepted some units is its rejection (unitsOf)
+    uint8 private constant HOOKED = 128; // hookOf holds its ERC-8183 hook (createJob)
 
     uint256 public constant MAX_SLOTS = 64; // the embedded ledger's bound too
     uint256 public constant MAX_UNITS = 1000000; // units of one per-unit verdict (GT_MARKET_MAX_UNITS)
@@ -198,6 +217,8 @@ contract JobEscrow {
     // The claims one worker may make on a timed job over its life (0: one),
     // the embedded ledger's seatsPerWorker for a task of one slot.
     mapping(uint256 => uint256) public seatsOf;
+    // The ERC-8183 hook of a job created with one (createJob); zero: none.
+    mapping(uint256 => address) public hookOf;
     // The parent job of a subtask (postSubtask); zero: none.
     mapping(uint256 => uint256) public parentOf;
 
@@ -239,8 +260,10 @@ contract JobEscrow {
     // test_abi_decode checks that the two agree.
     /// escrow: token is the zero address
     error TokenIsZeroAddress();
-    /// escrow: hooks are not supported (hook must be the zero address)
-    error HooksNotSupported();
+    /// escrow: the hook has no code (a contract implementing IACPHook, or the zero address)
+    error HookHasNoCode();
+    /// escrow: a job with a hook takes no stake (its hook could block the worker's submit)
+    error HookedJobTakesNoStake();
     /// escrow: description over 4096 bytes
     error DescriptionTooLong();
     /// escrow: only the client sets the provider
@@ -436,32 +459,47 @@ contract JobEscrow {
 
     function createJob(address provider, address evaluator, uint256 expiredAt, string calldata description,
                        address hook) external returns (uint256 jobId) {
-        require(hook == address(0), HooksNotSupported());
         require(bytes(description).length <= MAX_DESCRIPTION_BYTES, DescriptionTooLong());
         jobId = open(provider, evaluator, expiredAt);
+        if (hook != address(0)) {
+            require(hook.code.length > 0, HookHasNoCode());
+            hookOf[jobId] = hook;
+            jobs[jobId].flags = HOOKED;
+        }
     }
 
-    function setProvider(uint256 jobId, address provider, bytes calldata) external {
+    function setProvider(uint256 jobId, address provider, bytes calldata optParams) external {
         Job storage j = known(jobId);
+        address hook = hookOfJob(jobId, j);
+        bytes memory data;
+        if (hook != address(0)) data = hookBefore(jobId, hook, abi.encode(provider, optParams));
         require(msg.sender == j.client, OnlyClientSetsProvider());
         require(j.status == Status.Open, JobNotOpen());
         require(j.provider == address(0), ProviderAlreadySet());
         require(provider != address(0), ProviderIsZeroAddress());
         j.provider = provider;
         emit ProviderSet(jobId, provider);
+        hookAfter(jobId, hook, data);
     }
 
-    function setBudget(uint256 jobId, uint256 amount, bytes calldata) external {
+    function setBudget(uint256 jobId, uint256 amount, bytes calldata optParams) external {
         Job storage j = known(jobId);
+        address hook = hookOfJob(jobId, j);
+        bytes memory data;
+        if (hook != address(0)) data = hookBefore(jobId, hook, abi.encode(amount, optParams));
         require(msg.sender == j.client || (msg.sender == j.provider && j.provider != address(0)),
                 OnlyClientOrProviderSetsBudget());
         require(j.status == Status.Open, JobNotOpen());
         j.budget = fit64(amount);
         emit BudgetSet(jobId, amount);
+        hookAfter(jobId, hook, data);
     }
 
-    function fund(uint256 jobId, uint256 expectedBudget, bytes calldata) external {
+    function fund(uint256 jobId, uint256 expectedBudget, bytes calldata optParams) external {
         Job storage j = known(jobId);
+        address hook = hookOfJob(jobId, j);
+        bytes memory data;
+        if (hook != address(0)) data = hookBefore(jobId, hook, optParams);
         require(msg.sender == j.client, OnlyClientFunds());
         require(j.status == Status.Open, JobNotOpen());
         require(j.budget == expectedBudget, BudgetNotExpected());
@@ -470,10 +508,14 @@ contract JobEscrow {
         j.status = Status.Funded;
         pull(msg.sender, j.budget);
         emit JobFunded(jobId, msg.sender, j.budget);
+        hookAfter(jobId, hook, data);
     }
 
-    function submit(uint256 jobId, bytes32 deliverable, bytes calldata) external {
+    function submit(uint256 jobId, bytes32 deliverable, bytes calldata optParams) external {
         Job storage j = known(jobId);
+        address hook = hookOfJob(jobId, j);
+        bytes memory data;
+        if (hook != address(0)) data = hookBefore(jobId, hook, abi.encode(deliverable, optParams));
         require(j.status == Status.Funded, JobNotFunded());
         require(msg.sender == j.provider, OnlyProviderSubmits());
         uint8 flags = j.flags; // read once: the quorum check below costs no storage read
@@ -487,15 +529,20 @@ contract JobEscrow {
         j.status = Status.Submitted;
         emit JobSubmitted(jobId, msg.sender, deliverable);
         if (flags & QUORUM != 0) court.setRoundEnd(jobId, j.due);
+        hookAfter(jobId, hook, data);
     }
 
     // The evaluator accepts the submission: the provider gets the budget and its stake.
-    function complete(uint256 jobId, bytes32 reason, bytes calldata) external {
+    function complete(uint256 jobId, bytes32 reason, bytes calldata optParams) external {
         Job storage j = known(jobId);
+        address hook = hookOfJob(jobId, j);
+        bytes memory data;
+        if (hook != address(0)) data = hookBefore(jobId, hook, abi.encode(reason, optParams));
         require(msg.sender == j.evaluator, OnlyEvaluatorCompletes());
         require(j.status == Status.Submitted, JobNotSubmitted());
         if (isSet(j, TIMED)) inVerifyPhase(j);
         completed(jobId, j, reason);
+        hookAfter(jobId, hook, data);
     }
 
     // complete()'s effects (the caller checked who, the state and the phase).
@@ -513,8 +560,11 @@ contract JobEscrow {
     // funded or submitted one: the budget goes back to the client; a rejected
     // submission's stake is slashed to the client, a claim not yet submitted
     // gets its stake back.
-    function reject(uint256 jobId, bytes32 reason, bytes calldata) external {
+    function reject(uint256 jobId, bytes32 reason, bytes calldata optParams) external {
         Job storage j = known(jobId);
+        address hook = hookOfJob(jobId, j);
+        bytes memory data;
+        if (hook != address(0)) data = hookBefore(jobId, hook, abi.encode(reason, optParams));
         Status s = j.status;
         if (s == Status.Open) {
             require(msg.sender == j.client, OnlyClientRejectsOpenJob());
@@ -524,6 +574,7 @@ contract JobEscrow {
             if (s == Status.Submitted && isSet(j, TIMED)) inVerifyPhase(j);
         }
         rejected(jobId, j, s, reason);
+        hookAfter(jobId, hook, data);
     }
 
     // reject()'s effects from state s (the caller checked who, the state and
@@ -796,6 +847,7 @@ contract JobEscrow {
         Job storage j = known(jobId);
         require(msg.sender == j.client, OnlyClientSetsStake());
         require(j.status == Status.Open, JobNotOpen());
+        require(!isSet(j, HOOKED) || amount == 0, HookedJobTakesNoStake());
         j.stake = fit64(amount);
         emit StakeSet(jobId, amount);
     }
@@ -1027,6 +1079,25 @@ contract JobEscrow {
         j.submitSeconds = uint32(submitSeconds);
         j.verifySeconds = uint32(verifySeconds);
         emit PhasesSet(jobId, submitSeconds, verifySeconds);
+    }
+
+    // The job's hook (zero: none), read only when its flag says there is one.
+    function hookOfJob(uint256 jobId, Job storage j) private view returns (address) {
+        return isSet(j, HOOKED) ? hookOf[jobId] : address(0);
+    }
+
+    // A hooked action's first step, before the caller checks anything: the
+    // hook's beforeAction with the caller's selector and `data` (encoded by
+    // the caller only when there is a hook), which it returns for the after.
+    function hookBefore(uint256 jobId, address hook, bytes memory data) private returns (bytes memory) {
+        IACPHook(hook).beforeAction(jobId, msg.sig, data);
+        return data;
+    }
+
+    // A hooked action's last step, after every effect and transfer: the
+    // hook's afterAction (none without a hook).
+    function hookAfter(uint256 jobId, address hook, bytes memory data) private {
+        if (hook != address(0)) IACPHook(hook).afterAction(jobId, msg.sig, data);
     }
 
     function isSet(Job storage j, uint8 flag) private view returns (bool) {

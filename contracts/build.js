@@ -11,9 +11,13 @@ if (!outDir || !solcDir) {
   process.exit(2);
 }
 const solc = require(path.resolve(solcDir));
+// contracts/test/*.sol: contracts only the chain tests deploy (test hooks).
 const sources = {};
-for (const f of fs.readdirSync(__dirname).filter((f) => f.endsWith('.sol')).sort())
-  sources[f] = { content: fs.readFileSync(path.join(__dirname, f), 'utf8') };
+for (const dir of ['', 'test']) {
+  const d = path.join(__dirname, dir);
+  for (const f of fs.readdirSync(d).filter((f) => f.endsWith('.sol')).sort())
+    sources[path.posix.join(dir, f)] = { content: fs.readFileSync(path.join(d, f), 'utf8') };
+}
 const input = {
   language: 'Solidity',
   sources,

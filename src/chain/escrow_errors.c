@@ -10,7 +10,8 @@
  * above its declaration, word for word. */
 static const gt_escrow_error ERRORS[] = {
     {"TokenIsZeroAddress()", "escrow: token is the zero address"},
-    {"HooksNotSupported()", "escrow: hooks are not supported (hook must be the zero address)"},
+    {"HookHasNoCode()", "escrow: the hook has no code (a contract implementing IACPHook, or the zero address)"},
+    {"HookedJobTakesNoStake()", "escrow: a job with a hook takes no stake (its hook could block the worker's submit)"},
     {"DescriptionTooLong()", "escrow: description over 4096 bytes"},
     {"OnlyClientSetsProvider()", "escrow: only the client sets the provider"},
     {"JobNotOpen()", "escrow: the job is not open"},

@@ -1,7 +1,11 @@
 /* test_chain_escrow.c: gotong's contracts on a real anvil, driven by the C
  * chain client: the job escrow's full lifecycle post -> claim -> submit ->
  * verify and settle (its gas printed, and held to the goal of 300 k), the
- * ERC-8183 path (createJob, setBudget, fund, submit, complete), a rejected
+ * ERC-8183 path (createJob, setBudget, fund, submit, complete), ERC-8183's
+ * hooks (contracts/test: a recording hook sees each hookable action before
+ * and after, in order, with its data; a reverting hook blocks them but not
+ * claimRefund; a hook that is the evaluator re-enters and is paid once; no
+ * stake on a hooked job; gas with a hook printed), a rejected
  * worker's stake slashed, refunds after expiry (a silent worker slashed, a
  * worker left unjudged not), per-phase deadlines (setPhases / timeout: a
  * missed submission slashed and the job reopened to other workers, a missed
@@ -548,10 +552,233 @@ static void test_erc8183_path(void) {
     OK_CALL(&VERIFIER, COMPLETE, id, "ok", &gas);
     CHECK_EQ_U64(balance(&WORKER.addr), worker0 + 500);
     printf("gas per lifecycle (ERC-8183 path, no stake): %llu\n", (unsigned long long)gas);
-    /* Hooks are not supported: refused, not ignored. */
+    /* A hook must be a contract: an address with no code would block every hooked action. */
     create[4] = gt_abi_address(&STRANGER.addr);
     CHECK_EQ_INT(tx(&CLIENT, &ESCROW, create_sig, create, 5, NULL, &err), GT_ECHAIN);
-    CHECK_CONTAINS(err.msg, "hooks are not supported");
+    CHECK_CONTAINS(err.msg, "the hook has no code");
+}
+
+/* createJob by CLIENT naming provider (zero: none), VERIFIER or evaluator,
+ * and hook; returns the job id; gas added. */
+static uint64_t create_hooked(const gt_addr *provider, const gt_addr *evaluator, const gt_addr *hook, uint64_t *gas) {
+    gt_abi_val a[] = {gt_abi_address(provider), gt_abi_address(evaluator), gt_abi_uint(anvil_now(&C) + 3600),
+                      gt_abi_string("a hooked job"), gt_abi_address(hook)};
+    gt_chain_receipt r;
+    gt_err err;
+    uint64_t id = 0;
+    int rc = tx(&CLIENT, &ESCROW, "createJob(address,address,uint256,string,address)", a, 5, &r, &err);
+    CHECK_MSG(rc == 0, "createJob: %s", err.msg);
+    if (!rc) {
+        id = job_id_of(&r);
+        if (gas) *gas += r.gas_used;
+        gt_chain_receipt_free(&r);
+    }
+    return id;
+}
+
+/* sig(id, word, optParams) from a (word: an address, amount or bytes32); gas added; returns the code. */
+static int hooked_call(gt_chain_account *a, const char *sig, uint64_t id, gt_abi_val word, const char *opt,
+                       uint64_t *gas, gt_err *err) {
+    gt_abi_val args[] = {gt_abi_uint(id), word, gt_abi_bytes((const uint8_t *)opt, strlen(opt))};
+    gt_chain_receipt r;
+    int rc = tx(a, &ESCROW, sig, args, 3, &r, err);
+    if (!rc) {
+        if (gas) *gas += r.gas_used;
+        gt_chain_receipt_free(&r);
+    }
+    return rc;
+}
+
+#define SET_PROVIDER "setProvider(uint256,address,bytes)"
+#define SET_BUDGET "setBudget(uint256,uint256,bytes)"
+#define FUND "fund(uint256,uint256,bytes)"
+
+/* A job's status (getJob's seventh word: 0 Open, 1 Funded, 2 Submitted, 3 Completed, 4 Rejected, 5 Expired). */
+static uint64_t status_of(uint64_t id) {
+    gt_abi_val a[] = {gt_abi_uint(id)};
+    return view_u64(&ESCROW, "getJob(uint256)", a, 1, 6);
+}
+
+/* hookOf(id): the job's hook (zero: none). */
+static gt_addr hook_of(uint64_t id) {
+    gt_abi_val a[] = {gt_abi_uint(id)};
+    gt_buf d = GT_BUF_INIT, out = GT_BUF_INIT;
+    gt_addr h = {{0xff}};
+    gt_err err;
+    CHECK_EQ_INT(gt_abi_calldata("hookOf(uint256)", a, 1, &d, NULL), 0);
+    CHECK_MSG(gt_chain_call(&C, NULL, &ESCROW, d.data, d.len, &out, &err) == 0, "hookOf: %s", err.msg);
+    CHECK_EQ_INT(gt_abi_get_address(out.data, out.len, 0, &h, NULL), 0);
+    gt_buf_free(&d);
+    gt_buf_free(&out);
+    return h;
+}
+
+static int addr_eq(gt_addr a, gt_addr b) {
+    return !memcmp(&a, &b, sizeof a);
+}
+
+/* Deploys a test hook (contracts/test) built for ESCROW. */
+static gt_addr deploy_hook(const char *name) {
+    gt_abi_val a[] = {gt_abi_address(&ESCROW)};
+    gt_addr at = {{0}};
+    uint64_t gas;
+    CHECK_EQ_INT(anvil_deploy(&C, &DEPLOYER, name, a, 1, &at, &gas), 0);
+    return at;
+}
+
+/* Checks the hook's call i: before or after, job id, the action's selector,
+ * the job's status as the hook saw it, and data == want (n bytes). */
+static void check_hook_call(const gt_addr *hook, uint64_t i, int before, uint64_t id, const char *sig,
+                            uint64_t status, const uint8_t *want, size_t n) {
+    gt_abi_val a[] = {gt_abi_uint(i)};
+    gt_buf d = GT_BUF_INIT, out = GT_BUF_INIT;
+    gt_err err;
+    CHECK_EQ_INT(gt_abi_calldata("callAt(uint256)", a, 1, &d, NULL), 0);
+    CHECK_MSG(gt_chain_call(&C, NULL, hook, d.data, d.len, &out, &err) == 0, "callAt: %s", err.msg);
+    int b = -1;
+    uint64_t job = 0, st = 99;
+    uint8_t sel[32], want_sel[4];
+    const uint8_t *data = NULL;
+    size_t len = 0;
+    CHECK_EQ_INT(gt_abi_get_bool(out.data, out.len, 0, &b, NULL), 0);
+    CHECK_EQ_INT(gt_abi_get_u64(out.data, out.len, 1, &job, NULL), 0);
+    CHECK_EQ_INT(gt_abi_get_word(out.data, out.len, 2, sel, NULL), 0);
+    CHECK_EQ_INT(gt_abi_get_u64(out.data, out.len, 3, &st, NULL), 0);
+    CHECK_EQ_INT(gt_abi_get_bytes(out.data, out.len, 4, &data, &len, NULL), 0);
+    gt_abi_selector(sig, want_sel);
+    CHECK_MSG(b == before, "call %llu of %s: before %d", (unsigned long long)i, sig, b);
+    CHECK_EQ_U64(job, id);
+    CHECK_MSG(!memcmp(sel, want_sel, 4), "call %llu: not %s's selector", (unsigned long long)i, sig);
+    CHECK_MSG(st == status, "call %llu of %s: status %llu, not %llu", (unsigned long long)i, sig,
+              (unsigned long long)st, (unsigned long long)status);
+    CHECK_MSG(len == n && data && !memcmp(data, want, n), "call %llu of %s: data differs", (unsigned long long)i, sig);
+    gt_buf_free(&d);
+    gt_buf_free(&out);
+}
+
+/* Checks the hook's calls 2k (before, status s0) and 2k + 1 (after, status
+ * s1) for sig with data abi.encode(word, bytes opt), or opt raw when word is NULL. */
+static void check_hook_pair(const gt_addr *hook, uint64_t k, uint64_t id, const char *sig, const gt_abi_val *word,
+                            const char *opt, uint64_t s0, uint64_t s1) {
+    gt_buf want = GT_BUF_INIT;
+    if (word) {
+        gt_abi_val v[] = {*word, gt_abi_bytes((const uint8_t *)opt, strlen(opt))};
+        CHECK_EQ_INT(gt_abi_encode(v, 2, &want, NULL), 0);
+    } else {
+        CHECK_EQ_INT(gt_buf_append(&want, opt, strlen(opt)), 0);
+    }
+    check_hook_call(hook, 2 * k, 1, id, sig, s0, want.data, want.len);
+    check_hook_call(hook, 2 * k + 1, 0, id, sig, s1, want.data, want.len);
+    gt_buf_free(&want);
+}
+
+/* ERC-8183's hook: a job created with a recording hook; each hookable action
+ * calls beforeAction (seeing the job before it) then afterAction (after its
+ * effects and transfers), in order, with the action's selector and its
+ * arguments encoded as the standard says; gas with the hook printed. A job
+ * with a hook takes no stake. */
+static void test_hook_records(void) {
+    gt_addr hook = deploy_hook("RecordingHook"), none = {{0}};
+    gt_err err;
+    uint64_t gas = 0, g_set_provider = 0, worker0 = balance(&WORKER.addr);
+    uint64_t id = create_hooked(&none, &VERIFIER.addr, &hook, &gas);
+    CHECK(addr_eq(hook_of(id), hook));
+    gt_abi_val w_provider = gt_abi_address(&WORKER.addr), w_budget = gt_abi_uint(500);
+    gt_abi_val w_deliv = tag32("the result"), w_reason = tag32("re-executed: equal");
+    CHECK_MSG(hooked_call(&CLIENT, SET_PROVIDER, id, w_provider, "bid #7", &g_set_provider, &err) == 0, "%s", err.msg);
+    CHECK_MSG(hooked_call(&CLIENT, SET_BUDGET, id, w_budget, "", &gas, &err) == 0, "%s", err.msg);
+    CHECK_MSG(hooked_call(&CLIENT, FUND, id, w_budget, "kyc:ok", &gas, &err) == 0, "%s", err.msg);
+    CHECK_MSG(hooked_call(&WORKER, SUBMIT, id, w_deliv, "", &gas, &err) == 0, "%s", err.msg);
+    CHECK_MSG(hooked_call(&VERIFIER, COMPLETE, id, w_reason, "rep", &gas, &err) == 0, "%s", err.msg);
+    CHECK_EQ_U64(balance(&WORKER.addr), worker0 + 500);
+    CHECK_EQ_U64(view_u64(&hook, "calls()", NULL, 0, 0), 10);
+    check_hook_pair(&hook, 0, id, SET_PROVIDER, &w_provider, "bid #7", 0, 0);
+    check_hook_pair(&hook, 1, id, SET_BUDGET, &w_budget, "", 0, 0);
+    check_hook_pair(&hook, 2, id, FUND, NULL, "kyc:ok", 0, 1);
+    check_hook_pair(&hook, 3, id, SUBMIT, &w_deliv, "", 1, 2);
+    check_hook_pair(&hook, 4, id, COMPLETE, &w_reason, "rep", 2, 3);
+    printf("gas per lifecycle (ERC-8183 path, recording hook): %llu (+ setProvider %llu)\n",
+           (unsigned long long)gas, (unsigned long long)g_set_provider);
+    /* The client rejects an open hooked job: hooked too. */
+    uint64_t open_id = create_hooked(&WORKER.addr, &VERIFIER.addr, &hook, NULL);
+    CHECK_MSG(hooked_call(&CLIENT, REJECT, open_id, tag32("changed my mind"), "x", NULL, &err) == 0, "%s", err.msg);
+    CHECK_EQ_U64(view_u64(&hook, "calls()", NULL, 0, 0), 12);
+    gt_abi_val w_no = tag32("changed my mind");
+    check_hook_pair(&hook, 5, open_id, REJECT, &w_no, "x", 0, 4);
+    /* No stake on a hooked job: its hook could block the worker's submit and the claim would then be slashed. */
+    uint64_t staked = create_hooked(&none, &VERIFIER.addr, &hook, NULL);
+    CHECK(addr_eq(hook_of(staked), hook));
+    gt_abi_val st[] = {gt_abi_uint(staked), gt_abi_uint(10)};
+    CHECK_EQ_INT(tx(&CLIENT, &ESCROW, "setStake(uint256,uint256)", st, 2, NULL, &err), GT_ECHAIN);
+    CHECK_CONTAINS(err.msg, "takes no stake");
+}
+
+/* A hook that reverts blocks the action (before it, or after it: the whole
+ * transaction rolls back), but never claimRefund: after expiry the client's
+ * money comes back whatever the hook does. */
+static void test_hook_blocks_not_refund(void) {
+    gt_addr hook = deploy_hook("RecordingHook");
+    gt_err err;
+    uint64_t client0 = balance(&CLIENT.addr), worker0 = balance(&WORKER.addr);
+    uint64_t id = create_hooked(&WORKER.addr, &VERIFIER.addr, &hook, NULL);
+    CHECK_MSG(hooked_call(&CLIENT, SET_BUDGET, id, gt_abi_uint(300), "", NULL, &err) == 0, "%s", err.msg);
+    CHECK_MSG(hooked_call(&CLIENT, FUND, id, gt_abi_uint(300), "", NULL, &err) == 0, "%s", err.msg);
+    uint8_t sel[4];
+    gt_abi_selector(SUBMIT, sel);
+    gt_abi_val block_submit[] = {gt_abi_bytes32((uint8_t[32]){sel[0], sel[1], sel[2], sel[3]}), gt_abi_bool(0)};
+    CHECK_EQ_INT(tx(&DEPLOYER, &hook, "setBlock(bytes4,bool)", block_submit, 2, NULL, NULL), 0);
+    CHECK_EQ_INT(hooked_call(&WORKER, SUBMIT, id, tag32("r"), "", NULL, &err), GT_ECHAIN); /* before: blocked */
+    CHECK_EQ_U64(status_of(id), 1);
+    gt_abi_selector(COMPLETE, sel);
+    gt_abi_val block_complete[] = {gt_abi_bytes32((uint8_t[32]){sel[0], sel[1], sel[2], sel[3]}), gt_abi_bool(1)};
+    CHECK_EQ_INT(tx(&DEPLOYER, &hook, "setBlock(bytes4,bool)", block_complete, 2, NULL, NULL), 0);
+    CHECK_MSG(hooked_call(&WORKER, SUBMIT, id, tag32("r"), "", NULL, &err) == 0, "%s", err.msg);
+    uint64_t calls = view_u64(&hook, "calls()", NULL, 0, 0);
+    CHECK_EQ_INT(hooked_call(&VERIFIER, COMPLETE, id, tag32("ok"), "", NULL, &err), GT_ECHAIN); /* after: rolled back */
+    CHECK_EQ_U64(status_of(id), 2);
+    CHECK_EQ_U64(balance(&WORKER.addr), worker0);
+    CHECK_EQ_U64(view_u64(&hook, "calls()", NULL, 0, 0), calls); /* its before-call rolled back too */
+    REFUSED(&STRANGER, REFUND, id, NULL, "not expired yet");
+    CHECK_EQ_INT(anvil_advance(&C, 3601), 0);
+    OK_CALL(&STRANGER, REFUND, id, NULL, NULL);
+    CHECK_EQ_U64(status_of(id), 5);
+    CHECK_EQ_U64(balance(&CLIENT.addr), client0);
+    CHECK_EQ_U64(view_u64(&hook, "calls()", NULL, 0, 0), calls); /* claimRefund never calls the hook */
+}
+
+/* A hook that is also the job's evaluator re-enters the escrow from its
+ * callbacks: from complete's beforeAction it rejects the job (the client's
+ * refund) and completes it again; a second payment out of other jobs'
+ * escrow must never follow. The re-entrant reject succeeds but complete,
+ * checking after the hook, then finds the job rejected and the whole
+ * transaction reverts; from afterAction both re-entrant calls are refused.
+ * Either way the escrow pays the budget once. */
+static void test_hook_reentrancy(void) {
+    gt_addr hook = deploy_hook("ReentrantHook");
+    gt_err err;
+    uint64_t other = post(2000, 0, 3600, NULL); /* other money in the escrow, the prize of a double payment */
+    uint64_t client0 = balance(&CLIENT.addr), worker0 = balance(&WORKER.addr), escrow0 = balance(&ESCROW);
+    uint64_t id = create_hooked(&WORKER.addr, &hook, &hook, NULL);
+    CHECK_MSG(hooked_call(&CLIENT, SET_BUDGET, id, gt_abi_uint(400), "", NULL, &err) == 0, "%s", err.msg);
+    CHECK_MSG(hooked_call(&CLIENT, FUND, id, gt_abi_uint(400), "", NULL, &err) == 0, "%s", err.msg);
+    CHECK_MSG(hooked_call(&WORKER, SUBMIT, id, tag32("r"), "", NULL, &err) == 0, "%s", err.msg);
+    gt_abi_val on[] = {gt_abi_bool(1)}, off[] = {gt_abi_bool(0)}, job[] = {gt_abi_uint(id)};
+    CHECK_EQ_INT(tx(&DEPLOYER, &hook, "setReenterBefore(bool)", on, 1, NULL, NULL), 0);
+    CHECK_EQ_INT(tx(&STRANGER, &hook, "judge(uint256)", job, 1, NULL, &err), GT_ECHAIN);
+    CHECK_CONTAINS(err.msg, "not submitted");
+    CHECK_EQ_U64(status_of(id), 2);
+    CHECK_EQ_U64(balance(&ESCROW), escrow0 + 400);
+    CHECK_EQ_U64(balance(&CLIENT.addr), client0 - 400);
+    CHECK_EQ_INT(tx(&DEPLOYER, &hook, "setReenterBefore(bool)", off, 1, NULL, NULL), 0);
+    CHECK_MSG(tx(&STRANGER, &hook, "judge(uint256)", job, 1, NULL, &err) == 0, "judge: %s", err.msg);
+    CHECK_EQ_U64(view_u64(&hook, "reentries()", NULL, 0, 0), 0);
+    CHECK_EQ_U64(view_u64(&hook, "refused()", NULL, 0, 0), 2);
+    CHECK_EQ_U64(status_of(id), 3);
+    CHECK_EQ_U64(balance(&WORKER.addr), worker0 + 400);
+    CHECK_EQ_U64(balance(&CLIENT.addr), client0 - 400);
+    CHECK_EQ_U64(balance(&ESCROW), escrow0);
+    CHECK(addr_eq(hook_of(other), (gt_addr){{0}})); /* post takes no hook */
+    OK_CALL(&VERIFIER, REJECT, other, "not needed", NULL); /* its budget back to the client */
 }
 
 /* The evaluator rejects a submission: the budget goes back and the worker's
@@ -749,6 +976,9 @@ int main(void) {
     }
     RUN(test_lifecycle_gas);
     RUN(test_erc8183_path);
+    RUN(test_hook_records);
+    RUN(test_hook_blocks_not_refund);
+    RUN(test_hook_reentrancy);
     RUN(test_reject_slashes_stake);
     RUN(test_rules_hold);
     RUN(test_refund_after_expiry);
