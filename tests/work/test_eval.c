@@ -232,12 +232,13 @@ static void family_check_bench(gt_llm *l, const char *name, int lo, int levels) 
     gt_buf line = GT_BUF_INIT;
     for (size_t i = 0; i < 9; i++) {
         gt_family_item fi;
-        char sol[GT_FAMILY_SCRATCHPAD_MAX + 64], *ans, ch[2][GT_FAMILY_ANSWER_MAX];
+        char sol[GT_FAMILY_SCRATCHPAD_MAX + 64], *ans = NULL, ch[2][GT_FAMILY_ANSWER_MAX];
         int gold;
         gt_bench_family_item(b, i, &fi);
         CHECK_EQ_INT(fi.level, lo + (int)(i % (size_t)levels));
         CHECK_EQ_INT(gt_family_scratchpad(&fi, sol, sizeof sol - 64), 0);
         CHECK(!strcmp(fi.answer, b->items[i].target) && (ans = strstr(sol, "Answer: ")) != NULL);
+        if (!ans) continue; /* (failed above) */
         strcat(sol, "\nQ: Let A = true. Is A true or false?");
         CHECK_MSG(scripted_item(b, i, l, sol, &line) == 1, "%s item %zu: its own solution is refused", name, i);
         CHECK_CONTAINS((const char *)line.data, "\"checked\":1");
