@@ -81,6 +81,30 @@ int gt_registry_publish(gt_chain *c, const gt_addr *registry, gt_chain_account *
 
 /* ---- cards ---- */
 
+/* The card is also the agent's ERC-8004 registration file (the registry's
+ * agentURI points at it): the fields that file has beside A2A's, added to j.
+ * Its service is the A2A card itself; registrations name the agent id in
+ * the identity registry as eip155:CHAIN:REGISTRY once it has one; trust is
+ * by stake (re-execution, the court) and the reputation registry. Jobs are
+ * paid through the escrow, not per request: x402Support false. */
+static json_t *card_registration_fields(const gt_card *card, const char *registry, json_t *j) {
+    char card_url[GT_CARD_URL_MAX + 32], agent_registry[64];
+    snprintf(card_url, sizeof card_url, "%s/.well-known/agent-card.json", card->url);
+    snprintf(agent_registry, sizeof agent_registry, "eip155:%llu:%s", (unsigned long long)card->chain_id, registry);
+    json_t *regs = card->agent_id ? json_pack("[{s:I,s:s}]", "agentId", (json_int_t)card->agent_id, "agentRegistry",
+                                              agent_registry)
+                                  : json_array();
+    int rc = json_object_set_new(j, "type", json_string(GT_CARD_REGISTRATION_TYPE)) ||
+             json_object_set_new(j, "image", json_string("")) ||
+             json_object_set_new(j, "services", json_pack("[{s:s,s:s,s:s}]", "name", "A2A", "endpoint", card_url,
+                                                          "version", "0.3.0")) ||
+             json_object_set_new(j, "x402Support", json_false()) || json_object_set_new(j, "active", json_true()) ||
+             json_object_set_new(j, "registrations", regs) ||
+             json_object_set_new(j, "supportedTrust", json_pack("[s,s]", "crypto-economic", "reputation"));
+    if (rc) json_decref(j);
+    return rc ? NULL : j;
+}
+
 json_t *gt_card_to_json(const gt_card *card) {
     char wallet[GT_ADDR_STR_BYTES], escrow[GT_ADDR_STR_BYTES], registry[GT_ADDR_STR_BYTES];
     gt_addr_to_str(&card->wallet, wallet);
@@ -95,10 +119,12 @@ json_t *gt_card_to_json(const gt_card *card) {
     json_t *g = json_pack("{s:s,s:I,s:s,s:s,s:I,s:I,s:o}", "wallet", wallet, "chainId", (json_int_t)card->chain_id,
                           "escrow", escrow, "registry", registry, "agentId", (json_int_t)card->agent_id, "price",
                           (json_int_t)card->price, "roles", roles);
-    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:{},s:[s],s:[s],s:o,s:o}", "protocolVersion", "0.3.0", "name", card->name,
-                     "description", "a gotong agent: hired through the job escrow, paid when its work is verified",
-                     "url", card->url, "version", "1", "capabilities", "defaultInputModes", "text/plain",
-                     "defaultOutputModes", "application/json", "skills", skills, "gotong", g);
+    json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:{},s:[s],s:[s],s:o,s:o}", "protocolVersion", "0.3.0", "name",
+                          card->name, "description",
+                          "a gotong agent: hired through the job escrow, paid when its work is verified", "url",
+                          card->url, "version", "1", "capabilities", "defaultInputModes", "text/plain",
+                          "defaultOutputModes", "application/json", "skills", skills, "gotong", g);
+    return j ? card_registration_fields(card, registry, j) : NULL;
 }
 
 /* A string field of at most max bytes copied into out (max + 1 bytes). */

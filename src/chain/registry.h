@@ -19,6 +19,8 @@
 
 #define GT_REGISTRY_URI_MAX 2048     /* AgentRegistry.MAX_URI_BYTES */
 #define GT_CARD_MAX_BYTES (16u << 10) /* a fetched card, at most */
+/* An ERC-8004 registration file's "type" (the card is one too: gt_card_to_json). */
+#define GT_CARD_REGISTRATION_TYPE "https://eips.ethereum.org/EIPS/eip-8004#registration-v1"
 #define GT_CARD_URL_MAX 256
 #define GT_CARD_NAME_MAX 128
 #define GT_CARD_MAX_SKILLS 16
@@ -46,7 +48,8 @@ int gt_registry_count(gt_chain *c, const gt_addr *registry, uint64_t *n, gt_err 
 /* Agent id's owner and URI (uri holds GT_REGISTRY_URI_MAX + 1 bytes). */
 int gt_registry_get(gt_chain *c, const gt_addr *registry, uint64_t id, gt_addr *owner, char *uri, gt_err *err);
 
-/* The card as JSON (new reference). */
+/* The card as JSON (new reference): an A2A agent card that is also the agent's ERC-8004
+ * registration file (type, services, registrations, supportedTrust...). */
 json_t *gt_card_to_json(const gt_card *card);
 /* Parses and checks a card's JSON text (at most GT_CARD_MAX_BYTES). */
 int gt_card_parse(const char *text, size_t len, gt_card *out, gt_err *err);

@@ -5,13 +5,15 @@
  * Sybil raters), revocation by the client only, responses by anyone; and
  * validation asked by the owner only, answered by the named validator only,
  * updated in place. Every forgery a client or a stranger could try is
- * refused by the contract with its reason. Skipped (exit 77) without anvil or
- * the contracts. */
+ * refused by the contract with its reason. The agent card a node serves (the
+ * registry's agentURI) is the agent's ERC-8004 registration file too.
+ * Skipped (exit 77) without anvil or the contracts. */
 #include "../test.h"
 #include "anvil.h"
 #include "chain/abi_decode.h"
 #include "chain/erc8004.h"
 #include "chain/escrow.h"
+#include "chain/registry.h"
 #include "crypto/addr.h"
 
 static gt_chain C;
@@ -168,6 +170,52 @@ static void test_validation(void) {
            (unsigned long long)g_resp);
 }
 
+/* The card the agent registered is its ERC-8004 registration file: type,
+ * name, description, image, services (the A2A card), x402Support, active,
+ * registrations (this agent id in eip155:CHAIN:REGISTRY), supportedTrust;
+ * and still the A2A card gotong reads back. */
+static void test_registration_file(void) {
+    gt_card card;
+    memset(&card, 0, sizeof card);
+    snprintf(card.name, sizeof card.name, "agent");
+    snprintf(card.url, sizeof card.url, "https://agent.example");
+    snprintf(card.skills[0], sizeof card.skills[0], "text.wordcount");
+    card.n_skills = 1, card.wallet = AGENT.addr, card.registry = IDENTITY, card.chain_id = C.chain_id;
+    card.agent_id = AGENT_ID, card.price = 5, card.roles = GT_CARD_ROLE_WORKER;
+    gt_addr owner;
+    char uri[GT_REGISTRY_URI_MAX + 1], want[96], reg[GT_ADDR_STR_BYTES];
+    gt_err err;
+    CHECK_MSG(gt_registry_get(&C, &IDENTITY, AGENT_ID, &owner, uri, &err) == 0, "%s", err.msg);
+    json_t *j = gt_card_to_json(&card);
+    CHECK(j != NULL);
+    if (!j) return;
+    CHECK_STR(json_string_value(json_object_get(j, "type")), GT_CARD_REGISTRATION_TYPE);
+    static const char *const fields[] = {"name", "description", "image", "services", "x402Support", "active",
+                                         "registrations", "supportedTrust"};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        CHECK_MSG(json_object_get(j, fields[i]) != NULL, "the registration file has no %s", fields[i]);
+    json_t *svc = json_array_get(json_object_get(j, "services"), 0);
+    CHECK_STR(json_string_value(json_object_get(svc, "name")), "A2A");
+    CHECK_STR(json_string_value(json_object_get(svc, "endpoint")), uri); /* what the registry points at */
+    json_t *r0 = json_array_get(json_object_get(j, "registrations"), 0);
+    gt_addr_to_str(&IDENTITY, reg);
+    snprintf(want, sizeof want, "eip155:%llu:%s", (unsigned long long)C.chain_id, reg);
+    CHECK_STR(json_string_value(json_object_get(r0, "agentRegistry")), want);
+    CHECK_EQ_U64((uint64_t)json_integer_value(json_object_get(r0, "agentId")), AGENT_ID);
+    CHECK(json_is_true(json_object_get(j, "active")) && json_is_false(json_object_get(j, "x402Support")));
+    char *text = json_dumps(j, JSON_COMPACT);
+    gt_card back;
+    CHECK_MSG(text && gt_card_parse(text, strlen(text), &back, &err) == 0, "%s", err.msg);
+    CHECK(text && back.agent_id == AGENT_ID && gt_addr_eq(&back.registry, &IDENTITY) && gt_card_has_skill(&back,
+                                                                                                        "text.wordcount"));
+    free(text);
+    json_decref(j);
+    card.agent_id = 0; /* not registered yet: no registration listed */
+    j = gt_card_to_json(&card);
+    CHECK(j && json_array_size(json_object_get(j, "registrations")) == 0);
+    json_decref(j);
+}
+
 int main(void) {
     anvil_require(1);
     if (access(CONTRACTS "ReputationRegistry.bin", R_OK)) {
@@ -193,6 +241,7 @@ int main(void) {
     RUN(test_forged_feedback_refused);
     RUN(test_revoke);
     RUN(test_validation);
+    RUN(test_registration_file);
     for (int i = 0; i < 7; i++) gt_chain_account_wipe(acct[i]);
     gt_chain_close(&C);
     anvil_stop();
