@@ -210,6 +210,13 @@ int gt_cli_fail(const gt_err *err);
 int gt_cli_chain_hire(int argc, char **argv, const char *usage);
 /* `gotong chain post` (cli_chain_post.c): a quorum task of several slots. */
 int gt_cli_chain_post(int argc, char **argv, const char *usage);
+/* The option rows every `gotong chain` command that sends from a wallet
+ * takes: --rpc, --home, --from, --password-file (into the named strings). */
+#define GT_CLI_CHAIN_WALLET_OPTS(rpc, home, from, pw)                                                         \
+    {"--rpc", NULL, GT_CLI_OPT_STR, &(rpc), 0, 0, NULL}, {"--home", NULL, GT_CLI_OPT_STR, &(home), 0, 0, NULL}, \
+        {"--from", NULL, GT_CLI_OPT_STR, &(from), 0, 0, NULL},                                                 \
+        {"--password-file", NULL, GT_CLI_OPT_STR, &(pw), 0, 0, NULL}
+
 /* Opens the chain HOME/chain.json records (rpc, when not NULL, in place of its
  * "rpc"), checking its chain id, and reads the token's and the escrow's
  * addresses, and the agent registry's when registry is not NULL. On failure

@@ -266,10 +266,7 @@ int gt_cli_chain_hire(int argc, char **argv, const char *usage) {
                                {"--fee", NULL, GT_CLI_OPT_U64, &h.fee, 0, UINT64_MAX, NULL},
                                {"--expires-s", NULL, GT_CLI_OPT_U64, &h.expires_s, 60, 366 * 86400, NULL},
                                {"--wait-s", NULL, GT_CLI_OPT_U64, &h.wait_s, 1, 86400, NULL},
-                               {"--rpc", NULL, GT_CLI_OPT_STR, &rpc, 0, 0, NULL},
-                               {"--home", NULL, GT_CLI_OPT_STR, &home, 0, 0, NULL},
-                               {"--from", NULL, GT_CLI_OPT_STR, &from, 0, 0, NULL},
-                               {"--password-file", NULL, GT_CLI_OPT_STR, &pw, 0, 0, NULL},
+                               GT_CLI_CHAIN_WALLET_OPTS(rpc, home, from, pw),
                                {NULL, NULL, 0, NULL, 0, 0, NULL}};
     int rc = gt_cli_parse_text("chain hire", argc - 1, argv + 1, 1, opts, NULL, 0, NULL, usage);
     if (rc >= 0) return rc;

@@ -94,10 +94,7 @@ int gt_cli_chain_post(int argc, char **argv, const char *usage) {
         {"--submit-s", NULL, GT_CLI_OPT_U64, &p.s.submit_s, 1, POST_MAX_PHASE_S, NULL},
         {"--verify-s", NULL, GT_CLI_OPT_U64, &p.s.verify_s, 1, POST_MAX_PHASE_S, NULL},
         {"--expires-s", NULL, GT_CLI_OPT_U64, &p.expires_s, 60, 366 * 86400, NULL},
-        {"--rpc", NULL, GT_CLI_OPT_STR, &rpc, 0, 0, NULL},
-        {"--home", NULL, GT_CLI_OPT_STR, &home, 0, 0, NULL},
-        {"--from", NULL, GT_CLI_OPT_STR, &from, 0, 0, NULL},
-        {"--password-file", NULL, GT_CLI_OPT_STR, &pw, 0, 0, NULL},
+        GT_CLI_CHAIN_WALLET_OPTS(rpc, home, from, pw),
         {NULL, NULL, 0, NULL, 0, 0, NULL}};
     int rc = gt_cli_parse_text("chain post", argc - 1, argv + 1, 1, opts, NULL, 0, NULL, usage);
     if (rc >= 0) return rc;

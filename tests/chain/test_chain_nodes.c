@@ -567,15 +567,10 @@ static int wait_case(uint64_t id, gt_court_state want) {
     return 0;
 }
 
-/* A staked job of A's naming B as worker and a lying evaluator (ROGUE):
- * B works it, ROGUE rejects B's right result (bonding the stake). B's node
- * disputes it by itself (the deliverable is the keccak of what it computed)
- * and draws the panel once the draw block is mined; the judges re-run and
- * accept; B's node resolves the case as soon as the panel decided. B is
- * paid the budget and gets its stake and bond back; ROGUE's bond is lost. */
-static void test_keeper_dispute_won(void) {
-    static const char input[] = "a right answer, wrongly rejected";
-    uint8_t desc[32], why[32] = {7};
+/* A staked job of A's with input `input`, naming B as worker and ROGUE as
+ * evaluator, worked by B's node; returns its id once it is submitted. */
+static uint64_t post_rogue_job(const char *input) {
+    uint8_t desc[32];
     uint64_t id = 0;
     gt_err err;
     fund_wallet(&ROGUE, STAKE);
@@ -585,8 +580,20 @@ static void test_keeper_dispute_won(void) {
     CHECK_MSG(gt_escrow_post_for(&C, &ESCROW, &OP[0], &OP[1].addr, &ROGUE.addr, anvil_now(&C) + 30 * DAY_S, desc,
                                  BUDGET, STAKE, &id, NULL, &err) == 0, "%s", err.msg);
     CHECK_EQ_INT(post_input(1, id, input), 202);
-    gt_escrow_job job = wait_job(id, is_submitted); /* B's node worked it */
-    CHECK_EQ_INT(job.status, GT_ESCROW_SUBMITTED);
+    CHECK_EQ_INT(wait_job(id, is_submitted).status, GT_ESCROW_SUBMITTED); /* B's node worked it */
+    return id;
+}
+
+/* A staked job of A's naming B as worker and a lying evaluator (ROGUE):
+ * B works it, ROGUE rejects B's right result (bonding the stake). B's node
+ * disputes it by itself (the deliverable is the keccak of what it computed)
+ * and draws the panel once the draw block is mined; the judges re-run and
+ * accept; B's node resolves the case as soon as the panel decided. B is
+ * paid the budget and gets its stake and bond back; ROGUE's bond is lost. */
+static void test_keeper_dispute_won(void) {
+    uint8_t why[32] = {7};
+    gt_err err;
+    uint64_t id = post_rogue_job("a right answer, wrongly rejected");
     uint64_t b0 = balance(&OP[1].addr), r0 = balance(&ROGUE.addr);
     CHECK_MSG(gt_escrow_do(&C, &ESCROW, &ROGUE, GT_ESCROW_REJECT, id, why, NULL, &err) == 0, "%s", err.msg);
     CHECK_EQ_INT(wait_job(id, is_disputed).status, GT_ESCROW_DISPUTED);
@@ -668,19 +675,10 @@ static void test_keeper_closes_quorum_round(void) {
  * decision: the rejection stands (B's stake to A, B's bond back, ROGUE's
  * bond back). Runs last of the nodes' tests: A stays down. */
 static void test_keeper_closes_undrawn_dispute(void) {
-    static const char input[] = "a dispute nobody can draw";
-    uint8_t desc[32], why[32] = {9};
-    uint64_t id = 0;
+    uint8_t why[32] = {9};
     gt_err err;
     stop_node(0);
-    fund_wallet(&ROGUE, STAKE);
-    mint(&OP[1].addr, 2 * STAKE);
-    approve(&OP[0], &ESCROW, BUDGET);
-    gt_keccak256(input, strlen(input), desc);
-    CHECK_MSG(gt_escrow_post_for(&C, &ESCROW, &OP[0], &OP[1].addr, &ROGUE.addr, anvil_now(&C) + 30 * DAY_S, desc,
-                                 BUDGET, STAKE, &id, NULL, &err) == 0, "%s", err.msg);
-    CHECK_EQ_INT(post_input(1, id, input), 202);
-    CHECK_EQ_INT(wait_job(id, is_submitted).status, GT_ESCROW_SUBMITTED); /* B's node worked it */
+    uint64_t id = post_rogue_job("a dispute nobody can draw");
     uint64_t a0 = balance(&OP[0].addr), b0 = balance(&OP[1].addr), r0 = balance(&ROGUE.addr);
     CHECK_MSG(gt_escrow_do(&C, &ESCROW, &ROGUE, GT_ESCROW_REJECT, id, why, NULL, &err) == 0, "%s", err.msg);
     CHECK_EQ_INT(wait_job(id, is_disputed).status, GT_ESCROW_DISPUTED); /* B's node disputed */
