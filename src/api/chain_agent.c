@@ -192,7 +192,7 @@ static int publish(gt_chain_market *m, gt_err *err) {
     uint64_t id = 0;
     int rc = gt_chain_invoke(&m->chain, &m->token, &m->acct, "approve(address,uint256)", approve, 2, &r, NULL, err);
     gt_chain_receipt_free(&r);
-    snprintf(uri, sizeof uri, "%s/.well-known/agent-card.json", m->card.url);
+    snprintf(uri, sizeof uri, "%s" GT_CARD_PATH, m->card.url);
     if (!rc) rc = gt_registry_publish(&m->chain, &m->registry, &m->acct, uri, &id, err);
     if (rc) return rc;
     pthread_mutex_lock(&m->mu);

@@ -89,17 +89,18 @@ int gt_registry_publish(gt_chain *c, const gt_addr *registry, gt_chain_account *
  * paid through the escrow, not per request: x402Support false. */
 static json_t *card_registration_fields(const gt_card *card, const char *registry, json_t *j) {
     char card_url[GT_CARD_URL_MAX + 32], agent_registry[64];
-    snprintf(card_url, sizeof card_url, "%s/.well-known/agent-card.json", card->url);
+    snprintf(card_url, sizeof card_url, "%s" GT_CARD_PATH, card->url);
     snprintf(agent_registry, sizeof agent_registry, "eip155:%llu:%s", (unsigned long long)card->chain_id, registry);
     json_t *regs = card->agent_id ? json_pack("[{s:I,s:s}]", "agentId", (json_int_t)card->agent_id, "agentRegistry",
                                               agent_registry)
                                   : json_array();
-    int rc = json_object_set_new(j, "type", json_string(GT_CARD_REGISTRATION_TYPE)) ||
-             json_object_set_new(j, "image", json_string("")) ||
+    /* | not ||: each call takes its value, so none is left unowned when one fails */
+    int rc = json_object_set_new(j, "type", json_string(GT_CARD_REGISTRATION_TYPE)) |
+             json_object_set_new(j, "image", json_string("")) |
              json_object_set_new(j, "services", json_pack("[{s:s,s:s,s:s}]", "name", "A2A", "endpoint", card_url,
-                                                          "version", "0.3.0")) ||
-             json_object_set_new(j, "x402Support", json_false()) || json_object_set_new(j, "active", json_true()) ||
-             json_object_set_new(j, "registrations", regs) ||
+                                                          "version", "0.3.0")) |
+             json_object_set_new(j, "x402Support", json_false()) | json_object_set_new(j, "active", json_true()) |
+             json_object_set_new(j, "registrations", regs) |
              json_object_set_new(j, "supportedTrust", json_pack("[s,s]", "crypto-economic", "reputation"));
     if (rc) json_decref(j);
     return rc ? NULL : j;

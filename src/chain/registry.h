@@ -19,6 +19,8 @@
 
 #define GT_REGISTRY_URI_MAX 2048     /* AgentRegistry.MAX_URI_BYTES */
 #define GT_CARD_MAX_BYTES (16u << 10) /* a fetched card, at most */
+/* Where a node serves its card, under its base URL (what it registers as its agentURI). */
+#define GT_CARD_PATH "/.well-known/agent-card.json"
 /* An ERC-8004 registration file's "type" (the card is one too: gt_card_to_json). */
 #define GT_CARD_REGISTRATION_TYPE "https://eips.ethereum.org/EIPS/eip-8004#registration-v1"
 #define GT_CARD_URL_MAX 256
