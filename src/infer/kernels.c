@@ -497,14 +497,22 @@ static void axpy_scalar(float *y, float s, const float *x, int n) {
     for (int i = 0; i < n; i++) y[i] = fmaf(s, x[i], y[i]);
 }
 
-static void dots_scalar(float *out, const float *q, const float *k, size_t stride, int n_pos,
-                        int n) {
-    for (int p = 0; p < n_pos; p++) out[p] = dot_scalar(q, k + (size_t)p * stride, n);
+/* dot_scalar against a row of halves, each widened exactly. */
+static float dot_f16_scalar(const float *a, const gt_f16 *b, int n) {
+    assert(n % 16 == 0);
+    float acc[16] = {0};
+    for (int i = 0; i < n; i++) acc[i % 16] = fmaf(a[i], gt_f16_to_f32(b[i]), acc[i % 16]);
+    return tree16(acc);
 }
 
-static void wsum_scalar(float *o, const float *s, const float *v, size_t stride, int n_pos, int n) {
+static void dots_scalar(float *out, const float *q, const gt_f16 *k, size_t stride, int n_pos, int n) {
+    for (int p = 0; p < n_pos; p++) out[p] = dot_f16_scalar(q, k + (size_t)p * stride, n);
+}
+
+static void wsum_scalar(float *o, const float *s, const gt_f16 *v, size_t stride, int n_pos, int n) {
     memset(o, 0, (size_t)n * sizeof(float));
-    for (int p = 0; p < n_pos; p++) axpy_scalar(o, s[p], v + (size_t)p * stride, n);
+    for (int p = 0; p < n_pos; p++)
+        for (int i = 0; i < n; i++) o[i] = fmaf(s[p], gt_f16_to_f32(v[(size_t)p * stride + (size_t)i]), o[i]);
 }
 
 /* See kernels_impl.h for the sequence; every path repeats it exactly. */
@@ -518,8 +526,8 @@ void gt_kern_exp_shift_scalar(float *s, float mx, int n) {
     for (int i = 0; i < n; i++) s[i] = gt_kern_expf(s[i] - mx);
 }
 
-static void f16_round_scalar(float *dst, const float *src, int n) {
-    for (int i = 0; i < n; i++) dst[i] = gt_f16_to_f32(gt_f32_to_f16(src[i]));
+static void f16_store_scalar(gt_f16 *dst, const float *src, int n) {
+    for (int i = 0; i < n; i++) dst[i] = gt_f32_to_f16(src[i]);
 }
 
 static const gt_kern kern_scalar = {
@@ -532,7 +540,7 @@ static const gt_kern kern_scalar = {
     .wsum = wsum_scalar,
     .silu_mul = gt_kern_silu_mul_scalar,
     .exp_shift = gt_kern_exp_shift_scalar,
-    .f16_round = f16_round_scalar,
+    .f16_store = f16_store_scalar,
 };
 
 /* --- dispatch ----------------------------------------------------------------- */

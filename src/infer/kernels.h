@@ -226,20 +226,23 @@ typedef struct gt_kern {
     float (*dot)(const float *a, const float *b, int n);
     /* y[i] = fma(s, x[i], y[i]) for i < n (n a multiple of 16). */
     void (*axpy)(float *y, float s, const float *x, int n);
-    /* Attention scores: out[p] = dot(q, k + p * stride, n) for p < n_pos, each
-     * in dot's order (n a multiple of 16). */
-    void (*dots)(float *out, const float *q, const float *k, size_t stride, int n_pos, int n);
-    /* Attention output: o[i] = 0, then o[i] = fma(s[p], v[p * stride + i],
-     * o[i]) for p ascending (axpy's order), for i < n (a multiple of 16). */
-    void (*wsum)(float *o, const float *s, const float *v, size_t stride, int n_pos, int n);
+    /* Attention over the f16 KV cache (keys and values stored as halves,
+     * widened exactly to f32 on load, so the sums are those of the f32
+     * values): scores out[p] = dot(q, f32(k + p * stride), n) for p <
+     * n_pos, each in dot's order (n a multiple of 16). */
+    void (*dots)(float *out, const float *q, const gt_f16 *k, size_t stride, int n_pos, int n);
+    /* Attention output: o[i] = 0, then o[i] = fma(s[p], f32(v[p * stride +
+     * i]), o[i]) for p ascending (axpy's order), for i < n (a multiple of 16). */
+    void (*wsum)(float *o, const float *s, const gt_f16 *v, size_t stride, int n_pos, int n);
     /* Element-wise steps, all through gt_kern_expf's exact sequence of
      * operations (kernels_impl.h), for any n:
      * silu_mul: g[i] = g[i] / (1 + exp(-g[i])) * u[i] (SwiGLU);
      * exp_shift: s[i] = exp(s[i] - mx) (softmax);
-     * f16_round: dst[i] = src[i] rounded to f16 and back (KV cache). */
+     * f16_store: dst[i] = src[i] rounded to the nearest f16, ties to even
+     * (the KV cache's entries). */
     void (*silu_mul)(float *g, const float *u, int n);
     void (*exp_shift)(float *s, float mx, int n);
-    void (*f16_round)(float *dst, const float *src, int n);
+    void (*f16_store)(gt_f16 *dst, const float *src, int n);
 } gt_kern;
 
 /* The best table this CPU runs (chosen once, by cpuid). */

@@ -273,20 +273,32 @@ static void axpy_avx2(float *y, float s, const float *x, int n) {
         _mm256_storeu_ps(y + i, _mm256_fmadd_ps(vs, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
 }
 
-static void dots_avx2(float *out, const float *q, const float *k, size_t stride, int n_pos, int n) {
-    for (int p = 0; p < n_pos; p++) out[p] = dot_avx2(q, k + (size_t)p * stride, n);
+/* Eight halves at h widened to floats (exact). */
+static inline __m256 load_f16x8(const gt_f16 *h) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)h)); }
+
+/* dot_avx2 against a row of halves: the same lanes in the same order. */
+static void dots_avx2(float *out, const float *q, const gt_f16 *k, size_t stride, int n_pos, int n) {
+    for (int p = 0; p < n_pos; p++) {
+        const gt_f16 *row = k + (size_t)p * stride;
+        __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps();
+        for (int i = 0; i < n; i += 16) {
+            lo = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load_f16x8(row + i), lo);
+            hi = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), load_f16x8(row + i + 8), hi);
+        }
+        out[p] = tree16(lo, hi);
+    }
 }
 
 /* Weighted sum in axpy's order, 64 outputs at a time in registers. */
-static void wsum_avx2(float *o, const float *s, const float *v, size_t stride, int n_pos, int n) {
+static void wsum_avx2(float *o, const float *s, const gt_f16 *v, size_t stride, int n_pos, int n) {
     for (int i0 = 0; i0 < n; i0 += 64) {
         int m = n - i0 < 64 ? (n - i0) / 8 : 8;
         __m256 acc[8];
         for (int c = 0; c < 8; c++) acc[c] = _mm256_setzero_ps();
         for (int p = 0; p < n_pos; p++) {
             __m256 sp = _mm256_set1_ps(s[p]);
-            const float *row = v + (size_t)p * stride + i0;
-            for (int c = 0; c < m; c++) acc[c] = _mm256_fmadd_ps(sp, _mm256_loadu_ps(row + 8 * c), acc[c]);
+            const gt_f16 *row = v + (size_t)p * stride + i0;
+            for (int c = 0; c < m; c++) acc[c] = _mm256_fmadd_ps(sp, load_f16x8(row + 8 * c), acc[c]);
         }
         for (int c = 0; c < m; c++) _mm256_storeu_ps(o + i0 + 8 * c, acc[c]);
     }
@@ -342,12 +354,11 @@ static void exp_shift_avx2(float *s, float mx, int n) {
     }
 }
 
-static void f16_round_avx2(float *dst, const float *src, int n) {
+static void f16_store_avx2(gt_f16 *dst, const float *src, int n) {
     int i = 0;
     for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(src + i),
-                                                                  _MM_FROUND_TO_NEAREST_INT)));
-    for (; i < n; i++) dst[i] = gt_f16_to_f32(gt_f32_to_f16(src[i]));
+        _mm_storeu_si128((__m128i *)(dst + i), _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++) dst[i] = gt_f32_to_f16(src[i]);
 }
 
 const gt_kern gt_kern_avx2 = {
@@ -360,7 +371,7 @@ const gt_kern gt_kern_avx2 = {
     .wsum = wsum_avx2,
     .silu_mul = silu_mul_avx2,
     .exp_shift = exp_shift_avx2,
-    .f16_round = f16_round_avx2,
+    .f16_store = f16_store_avx2,
 };
 #endif
 

@@ -377,55 +377,65 @@ static inline __m512 tree16x16(const __m512 acc[16]) {
     return _mm512_permutexvar_ps(order, r);
 }
 
-/* Scores of one query against n_pos keys, each in dot_512's order: 16 keys
- * at a time with one joint tree, then 4 at a time, then one. */
-static void dots_512(float *out, const float *q, const float *k, size_t stride, int n_pos, int n) {
+/* Sixteen halves at h widened to floats (exact). */
+static inline __m512 load_f16x16(const gt_f16 *h) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)h));
+}
+
+/* Scores of one query against n_pos keys of halves, each in dot_512's
+ * order: 16 keys at a time with one joint tree, then 4 at a time, then one. */
+static void dots_512(float *out, const float *q, const gt_f16 *k, size_t stride, int n_pos, int n) {
     int p = 0;
     for (; p + 16 <= n_pos; p += 16) {
-        const float *k0 = k + (size_t)p * stride;
+        const gt_f16 *k0 = k + (size_t)p * stride;
         __m512 acc[16];
 #pragma GCC unroll 16
         for (int j = 0; j < 16; j++) acc[j] = _mm512_setzero_ps();
         for (int i = 0; i < n; i += 16) {
             __m512 qv = _mm512_loadu_ps(q + i);
 #pragma GCC unroll 16
-            for (int j = 0; j < 16; j++) acc[j] = _mm512_fmadd_ps(qv, _mm512_loadu_ps(k0 + j * stride + i), acc[j]);
+            for (int j = 0; j < 16; j++) acc[j] = _mm512_fmadd_ps(qv, load_f16x16(k0 + j * stride + i), acc[j]);
         }
         _mm512_storeu_ps(out + p, tree16x16(acc));
     }
     for (; p + 4 <= n_pos; p += 4) {
-        const float *k0 = k + (size_t)p * stride;
+        const gt_f16 *k0 = k + (size_t)p * stride;
         __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         for (int i = 0; i < n; i += 16) {
             __m512 qv = _mm512_loadu_ps(q + i);
-            a0 = _mm512_fmadd_ps(qv, _mm512_loadu_ps(k0 + i), a0);
-            a1 = _mm512_fmadd_ps(qv, _mm512_loadu_ps(k0 + stride + i), a1);
-            a2 = _mm512_fmadd_ps(qv, _mm512_loadu_ps(k0 + 2 * stride + i), a2);
-            a3 = _mm512_fmadd_ps(qv, _mm512_loadu_ps(k0 + 3 * stride + i), a3);
+            a0 = _mm512_fmadd_ps(qv, load_f16x16(k0 + i), a0);
+            a1 = _mm512_fmadd_ps(qv, load_f16x16(k0 + stride + i), a1);
+            a2 = _mm512_fmadd_ps(qv, load_f16x16(k0 + 2 * stride + i), a2);
+            a3 = _mm512_fmadd_ps(qv, load_f16x16(k0 + 3 * stride + i), a3);
         }
         out[p] = tree16(a0), out[p + 1] = tree16(a1), out[p + 2] = tree16(a2), out[p + 3] = tree16(a3);
     }
-    for (; p < n_pos; p++) out[p] = dot_512(q, k + (size_t)p * stride, n);
+    for (; p < n_pos; p++) {
+        const gt_f16 *row = k + (size_t)p * stride;
+        __m512 acc = _mm512_setzero_ps();
+        for (int i = 0; i < n; i += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), load_f16x16(row + i), acc);
+        out[p] = tree16(acc);
+    }
 }
 
 /* Weighted sum of n_pos rows in axpy's order for M * 16 columns, the output
  * held in registers. */
 static inline __attribute__((always_inline)) void
-wsum_cols(float *o, const float *s, const float *v, size_t stride, int n_pos, const int M) {
+wsum_cols(float *o, const float *s, const gt_f16 *v, size_t stride, int n_pos, const int M) {
     __m512 acc[8];
 #pragma GCC unroll 8
     for (int c = 0; c < M; c++) acc[c] = _mm512_setzero_ps();
     for (int p = 0; p < n_pos; p++) {
         __m512 sp = _mm512_set1_ps(s[p]);
-        const float *row = v + (size_t)p * stride;
+        const gt_f16 *row = v + (size_t)p * stride;
 #pragma GCC unroll 8
-        for (int c = 0; c < M; c++) acc[c] = _mm512_fmadd_ps(sp, _mm512_loadu_ps(row + 16 * c), acc[c]);
+        for (int c = 0; c < M; c++) acc[c] = _mm512_fmadd_ps(sp, load_f16x16(row + 16 * c), acc[c]);
     }
 #pragma GCC unroll 8
     for (int c = 0; c < M; c++) _mm512_storeu_ps(o + 16 * c, acc[c]);
 }
 
-static void wsum_512(float *o, const float *s, const float *v, size_t stride, int n_pos, int n) {
+static void wsum_512(float *o, const float *s, const gt_f16 *v, size_t stride, int n_pos, int n) {
     for (int i0 = 0; i0 < n; i0 += 128) {
         switch (n - i0 < 128 ? (n - i0) / 16 : 8) {
         case 1: wsum_cols(o + i0, s, v + i0, stride, n_pos, 1); break;
@@ -485,12 +495,11 @@ static void exp_shift_512(float *s, float mx, int n) {
 
 /* F16C rounds to nearest even exactly as gt_f32_to_f16 (test_kernels checks
  * every half and two million floats). */
-static void f16_round_512(float *dst, const float *src, int n) {
+static void f16_store_512(gt_f16 *dst, const float *src, int n) {
     int i = 0;
     for (; i + 16 <= n; i += 16)
-        _mm512_storeu_ps(dst + i, _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_loadu_ps(src + i),
-                                                                  _MM_FROUND_TO_NEAREST_INT)));
-    for (; i < n; i++) dst[i] = gt_f16_to_f32(gt_f32_to_f16(src[i]));
+        _mm256_storeu_si256((__m256i *)(dst + i), _mm512_cvtps_ph(_mm512_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++) dst[i] = gt_f32_to_f16(src[i]);
 }
 
 const gt_kern gt_kern_avx512 = {
@@ -503,7 +512,7 @@ const gt_kern gt_kern_avx512 = {
     .wsum = wsum_512,
     .silu_mul = silu_mul_512,
     .exp_shift = exp_shift_512,
-    .f16_round = f16_round_512,
+    .f16_store = f16_store_512,
 };
 #endif
 
