@@ -474,6 +474,16 @@ void gt_gguf_close(gt_gguf *g) {
     gt_free(g);
 }
 
+void gt_gguf_drop(const gt_gguf *g, const void *p, size_t n) {
+    const uint8_t *b = p;
+    if (!g || !g->mapped || b < g->base || n > g->size || (size_t)(b - g->base) > g->size - n) return;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    assert(page && (page & (page - 1)) == 0);
+    uintptr_t lo = ((uintptr_t)b + page - 1) & ~(page - 1), hi = ((uintptr_t)b + n) & ~(page - 1);
+    /* Advice only: a failure leaves the pages resident, which is harmless. */
+    if (lo < hi) (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
 /* ---- lookups ------------------------------------------------------------ */
 
 /* Exact comparison of a file string with a C string. */

@@ -113,6 +113,12 @@ int gt_gguf_open(const char *path, gt_gguf **out, gt_err *err);
 /* Parses a caller-owned buffer (kept by reference; fuzzing, tests). */
 int gt_gguf_parse(const void *data, size_t size, gt_gguf **out, gt_err *err);
 void gt_gguf_close(gt_gguf *g); /* accepts NULL */
+/* Tells the kernel that the mapped pages wholly inside [p, p + n) are not
+ * needed resident now (a tensor copied elsewhere): they leave this
+ * process's memory, and a later read maps them again from the file, with
+ * the same bytes (the mapping is private and never written). Does nothing
+ * for a caller's buffer or a range outside the mapping. */
+void gt_gguf_drop(const gt_gguf *g, const void *p, size_t n);
 
 /* Lookups; NULL / -1 when absent. Key comparison is exact. */
 const gt_gguf_kv *gt_gguf_find(const gt_gguf *g, const char *key);

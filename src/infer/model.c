@@ -307,6 +307,9 @@ static int load_mat_rows(const gt_gguf *g, const char *name, int total_rows, int
         assert(ar->used + need <= ar->cap);
         rc = gt_qmat_pack_into(m, t->type, data, n_rows, n_cols, ar->base + ar->used, err);
         if (rc) return gt_err_wrap(err, "tensor %s", name);
+        /* The packed copy is what runs: the file's pages of it need not stay
+         * resident beside it (token rows are read back on demand). */
+        gt_gguf_drop(g, data, gt_ggml_row_bytes(t->type, t->ne[0]) * (size_t)n_rows);
     }
     ar->used += need;
     return 0;
