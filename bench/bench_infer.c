@@ -2,18 +2,26 @@
  * llama-bench measures: one warm-up, then per repetition a prompt of
  * n_prompt random tokens evaluated as one batch from an empty cache (pp), and
  * n_gen tokens evaluated one at a time from an empty cache (tg); tokens per
- * second averaged over repetitions. Prints one JSON line.
+ * second averaged over repetitions. Prints one JSON line, with the
+ * process's peak resident memory (max_rss_mb: load, cache and buffers).
  *
  * usage: bench_infer MODEL.gguf [-t THREADS] [-p N_PROMPT] [-n N_GEN] [-r REPS] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
+#include <sys/resource.h>
 
 #include "base/alloc.h"
 #include "infer/generate.h"
 #include "infer/kernels.h"
 #include "infer/model.h"
+
+/* The process's peak resident memory so far, in MiB. */
+static double max_rss_mb(void) {
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) ? 0.0 : (double)ru.ru_maxrss / 1024.0;
+}
 
 static void stats(const double *v, int n, double *mean, double *sd) {
     double s = 0, q = 0;
@@ -80,9 +88,10 @@ int main(int argc, char **argv) {
     stats(pp, reps, &pm, &ps);
     stats(tg, reps, &tm, &ts);
     printf("{\"model\":\"%s\",\"kernels\":\"%s\",\"threads\":%d,\"n_params\":%llu,\"weight_bytes\":%zu,"
-           "\"load_ms\":%.1f,\"pp\":%d,\"pp_tok_s\":%.3f,\"pp_sd\":%.3f,\"tg\":%d,\"tg_tok_s\":%.3f,\"tg_sd\":%.3f}\n",
+           "\"load_ms\":%.1f,\"pp\":%d,\"pp_tok_s\":%.3f,\"pp_sd\":%.3f,\"tg\":%d,\"tg_tok_s\":%.3f,\"tg_sd\":%.3f,"
+           "\"max_rss_mb\":%.1f}\n",
            argv[1], gt_kern_best()->name, threads, (unsigned long long)gt_model_n_params(m), gt_model_weight_bytes(m),
-           load_ms, n_prompt, pm, ps, n_gen, tm, ts);
+           load_ms, n_prompt, pm, ps, n_gen, tm, ts, max_rss_mb());
     gt_free(toks);
     gt_free(logits);
     gt_ctx_free(c);

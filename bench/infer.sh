@@ -28,7 +28,8 @@
 # printed: other processes on a shared machine slow both sides, not evenly.
 #
 # Ends with one line per model and type:
-#   qwen3-0.6b q4_k_m: prefill 2.10x decode 1.55x (median of 3; bound 0.80)
+#   qwen3-0.6b q4_k_m: prefill 2.10x decode 1.55x (median of 3; bound 0.80;
+#   peak memory R.RRx: our peak resident MiB over llama.cpp's, prefill runs)
 # Everything lands in the ignored .cache/: models in .cache/bench, each
 # run's JSON lines and the peer's stderr in .cache/bench/results.
 set -eu
@@ -161,7 +162,7 @@ for n in $NAMES; do
         echo "$n $ty: best configurations: llama.cpp prefill $PP_ARGS, decode $TG_ARGS;" \
             "gotong prefill $OPP_ARGS, decode $OTG_ARGS" >&2
         BW=$(fmax "$BW" "$(jfield "$("$BUILD/bench_infer_bw" "$THREADS")" read_gb_s)")
-        ops="" lps="" ots="" lts="" wb=0
+        ops="" lps="" ots="" lts="" oms="" lms="" wb=0
         r=0
         while [ "$r" -lt "$ROUNDS" ]; do
             # shellcheck disable=SC2086 # the arguments are lists
@@ -176,21 +177,23 @@ for n in $NAMES; do
             if [ "$PP_ARGS" != "$TG_ARGS" ]; then LT=$(peer "$f" "$REPS" "$TG" $TG_ARGS); fi
             ops="$ops $(jfield "$O" pp_tok_s)" ots="$ots $(jfield "$OT" tg_tok_s)"
             lps="$lps $(jfield "$LP" pp_tok_s)" lts="$lts $(jfield "$LT" tg_tok_s)"
+            oms="$oms $(jfield "$O" max_rss_mb)" lms="$lms $(jfield "$LP" max_rss_mb)"
             wb=$(jfield "$O" weight_bytes)
             printf '%-20s %9.1f %9.1f %9.2f %9.2f   %d\n' "$n $ty" "$(jfield "$O" pp_tok_s)" \
                 "$(jfield "$LP" pp_tok_s)" "$(jfield "$OT" tg_tok_s)" "$(jfield "$LT" tg_tok_s)" "$r" >&2
             r=$((r + 1))
         done
         med() { printf '%s\n' $1 | median; }
-        ROWS="$ROWS$n $ty $(med "$ops") $(med "$lps") $(med "$ots") $(med "$lts") $wb
+        ROWS="$ROWS$n $ty $(med "$ops") $(med "$lps") $(med "$ots") $(med "$lts") $wb $(med "$oms") $(med "$lms")
 "
     done
 done
 BW=$(fmax "$BW" "$(jfield "$("$BUILD/bench_infer_bw" "$THREADS")" read_gb_s)")
 echo "load average at end: $(loadavg); read bandwidth $BW GB/s (best seen), $THREADS threads" >&2
-printf '%s' "$ROWS" | while read -r n ty opp lpp otg ltg wb; do
+printf '%s' "$ROWS" | while read -r n ty opp lpp otg ltg wb oms lms; do
     awk -v n="$n" -v ty="$ty" -v opp="$opp" -v lpp="$lpp" -v otg="$otg" -v ltg="$ltg" -v bw="$BW" -v w="$wb" \
-        -v rounds="$ROUNDS" 'BEGIN { b = bw * 1e9 / w
+        -v oms="$oms" -v lms="$lms" -v rounds="$ROUNDS" 'BEGIN { b = bw * 1e9 / w
         printf "%s %s: prefill %.2fx decode %.2fx (median of %d: ours %.1f / %.2f t/s, llama.cpp %.1f / %.2f t/s;" \
-               " decode bound %.2f of %.1f t/s)\n", n, ty, opp / lpp, otg / ltg, rounds, opp, otg, lpp, ltg, otg / b, b }'
+               " decode bound %.2f of %.1f t/s; peak memory %.2fx: %.0f / %.0f MiB)\n", n, ty, opp / lpp, otg / ltg,
+               rounds, opp, otg, lpp, ltg, otg / b, b, oms / lms, oms, lms }'
 done

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "ggml-backend.h"
@@ -77,6 +78,12 @@ static int rep(struct llama_context *ctx, struct llama_batch *b, const llama_tok
     *pp = n_prompt / ((t1 - t0) / 1e3);
     *tg = n_gen / ((t3 - t2) / 1e3);
     return 0;
+}
+
+/* The process's peak resident memory so far, in MiB (bench_infer.c's measure). */
+static double max_rss_mb(void) {
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) ? 0.0 : (double)ru.ru_maxrss / 1024.0;
 }
 
 static double mean(const double *v, int n) {
@@ -161,10 +168,11 @@ int main(int argc, char **argv) {
     json_safe(sys, sizeof sys, llama_print_system_info());
     printf("{\"peer\":\"llama.cpp\",\"build\":%d,\"commit\":\"%s\",\"compiler\":\"%s\",\"target\":\"%s\","
            "\"system\":\"%s\",\"threads\":%d,\"n_batch\":%d,\"flash_attn\":%d,\"mmap\":%d,\"n_params\":%llu,"
-           "\"model_bytes\":%llu,\"load_ms\":%.1f,\"pp\":%d,\"pp_tok_s\":%.3f,\"tg\":%d,\"tg_tok_s\":%.3f}\n",
+           "\"model_bytes\":%llu,\"load_ms\":%.1f,\"pp\":%d,\"pp_tok_s\":%.3f,\"tg\":%d,\"tg_tok_s\":%.3f,"
+           "\"max_rss_mb\":%.1f}\n",
            LLAMA_BUILD_NUMBER, LLAMA_COMMIT, LLAMA_COMPILER, LLAMA_BUILD_TARGET, sys, threads, n_prompt, fa, mmap,
            (unsigned long long)llama_model_n_params(model), (unsigned long long)llama_model_size(model), load_ms,
-           n_prompt, mean(pp, reps), n_gen, mean(tg, reps));
+           n_prompt, mean(pp, reps), n_gen, mean(tg, reps), max_rss_mb());
     llama_batch_free(b);
     free(toks);
     llama_free(ctx);

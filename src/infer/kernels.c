@@ -223,7 +223,7 @@ int gt_qmat_pack(gt_qmat *m, uint32_t type, const void *data, int n_rows, int n_
     void *own;
     uint8_t *p = gt_kern_alloc(qmat_total(m), &own);
     if (!p) return gt_err_set(err, GT_ENOMEM, "out of memory packing a %d x %d matrix", n_rows, n_cols);
-    rc = gt_qmat_pack_into(m, type, data, n_rows, n_cols, p, err);
+    rc = gt_qmat_pack_into(m, type, data, n_rows, n_cols, p, NULL, err);
     m->mem = own;
     return rc;
 }
@@ -258,8 +258,15 @@ static void qt_pack_block(gt_qmat *m, int tile, int r, int b, const uint8_t *src
 }
 
 /* Packs into the caller's zeroed, 64-byte aligned memory (see kernels.h). */
+/* Tells progress (if any) that n source bytes at src are read for good. */
+static void pack_consumed(const gt_pack_progress *progress, const void *src, size_t n) {
+    if (progress && progress->consumed && n) progress->consumed(progress->ctx, src, n);
+}
+
+#define PACK_COPY_CHUNK ((size_t)4 << 20) /* rows copied as they are: reported this much at a time */
+
 int gt_qmat_pack_into(gt_qmat *m, uint32_t type, const void *data, int n_rows, int n_cols,
-                      void *mem, gt_err *err) {
+                      void *mem, const gt_pack_progress *progress, gt_err *err) {
     int rc = qmat_shape(m, type, n_rows, n_cols, err);
     if (rc) return rc;
     assert(((uintptr_t)mem & 63) == 0);
@@ -276,11 +283,17 @@ int gt_qmat_pack_into(gt_qmat *m, uint32_t type, const void *data, int n_rows, i
             if (type == GT_TYPE_Q4_K) gt_kq4_pack_tile(rows, row_bytes, nr, n_cols / GT_QK_K, dst);
             else if (type == GT_TYPE_Q5_K) gt_kq5_pack_tile(rows, row_bytes, nr, n_cols / GT_QK_K, dst);
             else gt_kq6_pack_tile(rows, row_bytes, nr, n_cols / GT_QK_K, dst);
+            pack_consumed(progress, rows, row_bytes * (size_t)nr);
         }
         return 0;
     }
     if (kern_rowwise(type)) { /* GGUF rows as they are; padding rows stay zero */
-        memcpy(m->qs, data, row_bytes * (size_t)n_rows);
+        size_t total = row_bytes * (size_t)n_rows;
+        for (size_t at = 0; at < total; at += PACK_COPY_CHUNK) {
+            size_t n = total - at < PACK_COPY_CHUNK ? total - at : PACK_COPY_CHUNK;
+            memcpy(m->qs + at, (const uint8_t *)data + at, n);
+            pack_consumed(progress, (const uint8_t *)data + at, n);
+        }
         return 0;
     }
     for (int row = 0; row < m->n_tiles * R; row++) {
@@ -293,10 +306,16 @@ int gt_qmat_pack_into(gt_qmat *m, uint32_t type, const void *data, int n_rows, i
             size_t eb = elem_bytes(type);
             for (int c = 0; c < n_cols; c++)
                 memcpy(tq + ((size_t)c * R + r) * eb, src + (size_t)c * eb, eb);
+            if (r == R - 1 || row == n_rows - 1) /* the tile's real rows are done */
+                pack_consumed(progress, (const uint8_t *)data + (size_t)tile * R * row_bytes,
+                              (size_t)(row - tile * R + 1) * row_bytes);
             continue;
         }
         const uint8_t *src = row < n_rows ? (const uint8_t *)data + (size_t)row * row_bytes : NULL;
         for (int b = 0; b < m->n_blocks; b++) qt_pack_block(m, tile, r, b, src);
+        if (row < n_rows && (r == R - 1 || row == n_rows - 1))
+            pack_consumed(progress, (const uint8_t *)data + (size_t)tile * R * row_bytes,
+                          (size_t)(row - tile * R + 1) * row_bytes);
     }
     return 0;
 }

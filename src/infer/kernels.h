@@ -149,8 +149,14 @@ size_t gt_qmat_pack_bytes(uint32_t type, int n_rows, int n_cols);
  * the caller owns and keeps while m is used (gt_qmat_free then frees
  * nothing). Lets a model put all its matrices in one huge-page region:
  * streaming weights through 4 KiB pages costs decode ~15-40% (measured). */
+typedef struct gt_pack_progress {
+    /* Called as packing goes with source bytes [src, src + n) read for the
+     * last time (a loader may drop them from memory). */
+    void (*consumed)(void *ctx, const void *src, size_t n);
+    void *ctx;
+} gt_pack_progress;
 int gt_qmat_pack_into(gt_qmat *m, uint32_t type, const void *data, int n_rows, int n_cols,
-                      void *mem, gt_err *err);
+                      void *mem, const gt_pack_progress *progress, gt_err *err);
 /* n zeroed bytes, 64-byte aligned, or (n >= 2 MiB) 2 MiB aligned and advised
  * as huge pages. *mem receives what to pass to gt_free; NULL when out of
  * memory. */

@@ -284,6 +284,29 @@ typedef struct arena {
     size_t used, cap;
 } arena;
 
+/* Source bytes read by the packer but not yet dropped: one contiguous run
+ * of a mapped tensor, dropped from memory every DROP_EVERY bytes so a large
+ * matrix's file pages and its packed copy are never resident whole at once. */
+typedef struct pack_drop {
+    const gt_gguf *g;
+    const uint8_t *start;
+    size_t n;
+} pack_drop;
+#define DROP_EVERY ((size_t)8 << 20)
+
+static void pack_drop_consumed(void *ctx, const void *src, size_t n) {
+    pack_drop *d = ctx;
+    if (d->start + d->n != (const uint8_t *)src) { /* not contiguous: start a new run */
+        gt_gguf_drop(d->g, d->start, d->n);
+        d->start = src, d->n = 0;
+    }
+    d->n += n;
+    if (d->n >= DROP_EVERY) {
+        gt_gguf_drop(d->g, d->start, d->n);
+        d->start += d->n, d->n = 0;
+    }
+}
+
 /* Checks a matrix of total_rows x n_cols and (second pass) packs its rows
  * [row0, row0 + n_rows) into ar: a whole matrix, or one part of a fused one
  * (phi3's attn_qkv, its gate|up; GGUF rows are contiguous, so a part is a
@@ -305,10 +328,13 @@ static int load_mat_rows(const gt_gguf *g, const char *name, int total_rows, int
     }
     if (ar->base) {
         assert(ar->used + need <= ar->cap);
-        rc = gt_qmat_pack_into(m, t->type, data, n_rows, n_cols, ar->base + ar->used, err);
-        if (rc) return gt_err_wrap(err, "tensor %s", name);
         /* The packed copy is what runs: the file's pages of it need not stay
-         * resident beside it (token rows are read back on demand). */
+         * resident beside it (token rows are read back on demand). Dropped
+         * as packing goes, then whole (the page edges of each run). */
+        pack_drop d = {.g = g, .start = data};
+        gt_pack_progress progress = {pack_drop_consumed, &d};
+        rc = gt_qmat_pack_into(m, t->type, data, n_rows, n_cols, ar->base + ar->used, &progress, err);
+        if (rc) return gt_err_wrap(err, "tensor %s", name);
         gt_gguf_drop(g, data, gt_ggml_row_bytes(t->type, t->ne[0]) * (size_t)n_rows);
     }
     ar->used += need;

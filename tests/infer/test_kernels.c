@@ -180,7 +180,7 @@ static void test_matmul(void) {
                 void *own;
                 uint8_t *reg = gt_kern_alloc(nb, &own);
                 gt_qmat m2;
-                CHECK_EQ_INT(gt_qmat_pack_into(&m2, type, g, n_rows, n_cols, reg, &err), 0);
+                CHECK_EQ_INT(gt_qmat_pack_into(&m2, type, g, n_rows, n_cols, reg, NULL, &err), 0);
                 CHECK(memcmp(m2.qs, m.qs, m.qs_tile_bytes * (size_t)m.n_tiles) == 0);
                 if (quant) CHECK(memcmp(m2.d, m.d, m.d_tile_bytes * (size_t)m.n_tiles) == 0);
                 gt_qmat_free(&m2); /* frees nothing: the region is ours */
@@ -750,6 +750,59 @@ static void test_elementwise(void) {
     CHECK_EQ_INT(bad, 0);
 }
 
+/* Where the packer says it has read: each run follows the last, and the
+ * runs cover the source rows exactly. */
+typedef struct consumed_log {
+    const uint8_t *base, *next;
+    size_t calls;
+    int out_of_order;
+} consumed_log;
+
+static void log_consumed(void *ctx, const void *src, size_t n) {
+    consumed_log *l = ctx;
+    l->out_of_order += (const uint8_t *)src != l->next || n == 0;
+    l->next = (const uint8_t *)src + n;
+    l->calls++;
+}
+
+/* gt_qmat_pack_into's progress: every layout (floats, block-32 tiles,
+ * tiled K-quants, rows copied as they are) reports its whole source, in
+ * order, at least once a tile; the bytes packed are the same with it. */
+static void test_pack_progress(void) {
+    const uint32_t kinds[] = {GT_TYPE_F32, GT_TYPE_F16, GT_TYPE_Q8_0, GT_TYPE_Q4_0, GT_TYPE_Q4_K,
+                              GT_TYPE_Q6_K, GT_TYPE_Q2_K, GT_TYPE_IQ4_XS};
+    const int rows[] = {1, 16, 37, 300};
+    for (size_t ki = 0; ki < sizeof kinds / sizeof kinds[0]; ki++)
+        for (size_t ri = 0; ri < sizeof rows / sizeof rows[0]; ri++) {
+            uint32_t type = kinds[ki];
+            int n_rows = rows[ri], n_cols = 512;
+            size_t rb = gt_ggml_row_bytes(type, (uint64_t)n_cols), total = rb * (size_t)n_rows;
+            uint8_t *src = gt_malloc(total);
+            for (size_t i = 0; i < total; i++) src[i] = (uint8_t)(rnd() >> 7);
+            if (type == GT_TYPE_F32) /* finite floats: the bytes are compared, not the values */
+                for (size_t i = 3; i < total; i += 4) src[i] &= 0x3f;
+            size_t nb = gt_qmat_pack_bytes(type, n_rows, n_cols);
+            void *own1, *own2;
+            uint8_t *r1 = gt_kern_alloc(nb, &own1), *r2 = gt_kern_alloc(nb, &own2);
+            gt_qmat m1, m2;
+            gt_err err = {0};
+            consumed_log log = {src, src, 0, 0};
+            gt_pack_progress pp = {log_consumed, &log};
+            CHECK_EQ_INT(gt_qmat_pack_into(&m1, type, src, n_rows, n_cols, r1, &pp, &err), 0);
+            CHECK_EQ_INT(gt_qmat_pack_into(&m2, type, src, n_rows, n_cols, r2, NULL, &err), 0);
+            CHECK_MSG(memcmp(r1, r2, nb) == 0, "%s rows=%d: progress changed the bytes", gt_ggml_type_name(type), n_rows);
+            CHECK_MSG(log.out_of_order == 0 && log.next == src + total, "%s rows=%d: runs out of order or short",
+                      gt_ggml_type_name(type), n_rows);
+            /* Q2_K and IQ4_XS rows are copied as they are, 4 MiB a report; the rest once a tile. */
+            int rowwise = type == GT_TYPE_Q2_K || type == GT_TYPE_IQ4_XS;
+            size_t want = rowwise ? (total + ((size_t)4 << 20) - 1) / ((size_t)4 << 20)
+                                  : (size_t)(n_rows + GT_KERN_TILE_ROWS - 1) / GT_KERN_TILE_ROWS;
+            CHECK_MSG(log.calls == want, "%s rows=%d: %zu reports, expected %zu", gt_ggml_type_name(type), n_rows,
+                      log.calls, want);
+            gt_free(own1), gt_free(own2), gt_free(src);
+        }
+}
+
 static void test_refusals(void) {
     gt_qmat m;
     gt_err err = {0};
@@ -775,6 +828,7 @@ int main(void) {
     RUN(test_dot_axpy);
     RUN(test_attention);
     RUN(test_elementwise);
+    RUN(test_pack_progress);
     RUN(test_refusals);
     return gt_test_finish();
 }
