@@ -746,6 +746,61 @@ static void test_hook_blocks_not_refund(void) {
     CHECK_EQ_U64(view_u64(&hook, "calls()", NULL, 0, 0), calls); /* claimRefund never calls the hook */
 }
 
+/* Tells hook to revert on sig's beforeAction (in_after 0) or afterAction
+ * (1); sig NULL: on nothing. */
+static void hook_block(const gt_addr *hook, const char *sig, int in_after) {
+    uint8_t sel[4] = {0};
+    if (sig) gt_abi_selector(sig, sel);
+    gt_abi_val a[] = {gt_abi_bytes32((uint8_t[32]){sel[0], sel[1], sel[2], sel[3]}), gt_abi_bool(in_after)};
+    CHECK_EQ_INT(tx(&DEPLOYER, hook, "setBlock(bytes4,bool)", a, 2, NULL, NULL), 0);
+}
+
+/* A hook that reverts blocks the terms too: setProvider, setBudget and fund
+ * (before, or after its transfer: the whole transaction rolls back), each
+ * leaving the job and every balance as they were; once it stops blocking,
+ * the same calls go through. */
+static void test_hook_blocks_terms(void) {
+    gt_addr hook = deploy_hook("RecordingHook"), none = {{0}};
+    gt_err err;
+    gt_abi_val a_job[1];
+    uint64_t client0 = balance(&CLIENT.addr), escrow0 = balance(&ESCROW);
+    /* setProvider, blocked before: the job keeps no provider. */
+    uint64_t open_id = create_hooked(&none, &VERIFIER.addr, &hook, NULL);
+    hook_block(&hook, SET_PROVIDER, 0);
+    CHECK_EQ_INT(hooked_call(&CLIENT, SET_PROVIDER, open_id, gt_abi_address(&WORKER.addr), "", NULL, &err), GT_ECHAIN);
+    a_job[0] = gt_abi_uint(open_id);
+    CHECK_EQ_U64(view_u64(&ESCROW, "getJob(uint256)", a_job, 1, 1), 0); /* provider still zero */
+    /* setBudget, blocked before and after: the budget stays 0. */
+    uint64_t id = create_hooked(&WORKER.addr, &VERIFIER.addr, &hook, NULL);
+    a_job[0] = gt_abi_uint(id);
+    uint64_t calls = view_u64(&hook, "calls()", NULL, 0, 0);
+    for (int after = 0; after < 2; after++) {
+        hook_block(&hook, SET_BUDGET, after);
+        CHECK_EQ_INT(hooked_call(&CLIENT, SET_BUDGET, id, gt_abi_uint(300), "", NULL, &err), GT_ECHAIN);
+        CHECK_EQ_U64(view_u64(&ESCROW, "getJob(uint256)", a_job, 1, 3), 0);
+    }
+    hook_block(&hook, NULL, 0);
+    CHECK_MSG(hooked_call(&CLIENT, SET_BUDGET, id, gt_abi_uint(300), "", NULL, &err) == 0, "%s", err.msg);
+    CHECK_EQ_U64(view_u64(&ESCROW, "getJob(uint256)", a_job, 1, 3), 300);
+    /* fund, blocked before and after its transfer: no money moves, the job stays Open. */
+    for (int after = 0; after < 2; after++) {
+        hook_block(&hook, FUND, after);
+        CHECK_EQ_INT(hooked_call(&CLIENT, FUND, id, gt_abi_uint(300), "", NULL, &err), GT_ECHAIN);
+        CHECK_EQ_U64(status_of(id), 0);
+        CHECK_EQ_U64(balance(&CLIENT.addr), client0);
+        CHECK_EQ_U64(balance(&ESCROW), escrow0);
+    }
+    CHECK_EQ_U64(view_u64(&hook, "calls()", NULL, 0, 0), calls + 2); /* only the unblocked setBudget's pair */
+    hook_block(&hook, NULL, 0);
+    CHECK_MSG(hooked_call(&CLIENT, FUND, id, gt_abi_uint(300), "", NULL, &err) == 0, "%s", err.msg);
+    CHECK_EQ_U64(status_of(id), 1);
+    CHECK_EQ_U64(balance(&CLIENT.addr), client0 - 300);
+    CHECK_EQ_U64(balance(&ESCROW), escrow0 + 300);
+    CHECK_EQ_INT(anvil_advance(&C, 3601), 0); /* the budget back: this test leaves no money in the escrow */
+    OK_CALL(&STRANGER, REFUND, id, NULL, NULL);
+    CHECK_EQ_U64(balance(&CLIENT.addr), client0);
+}
+
 /* A hook that is also the job's evaluator re-enters the escrow from its
  * callbacks: from complete's beforeAction it rejects the job (the client's
  * refund) and completes it again; a second payment out of other jobs'
@@ -978,6 +1033,7 @@ int main(void) {
     RUN(test_erc8183_path);
     RUN(test_hook_records);
     RUN(test_hook_blocks_not_refund);
+    RUN(test_hook_blocks_terms);
     RUN(test_hook_reentrancy);
     RUN(test_reject_slashes_stake);
     RUN(test_rules_hold);
