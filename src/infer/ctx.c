@@ -314,6 +314,19 @@ static void prepare_qkv(const job *j, int g, int t) {
     c->k->f16_store(c->vc + at, v, hd);
 }
 
+/* The scores of one head (n of them) scaled, less their maximum, and
+ * exponentiated in place; returns 1 / their sum, which the weighted sum of
+ * the values is multiplied by. The same steps in the same order for every
+ * head, alone or in a pair. */
+static float softmax_unscaled(const gt_ctx *c, float *s, float scale, int n) {
+    float mx = -INFINITY, sum = 0.0f;
+    mul_row(s, scale, n);
+    for (int p = 0; p < n; p++) mx = s[p] > mx ? s[p] : mx;
+    c->k->exp_shift(s, mx, n);
+    for (int p = 0; p < n; p++) sum += s[p];
+    return 1.0f / sum;
+}
+
 /* KV head g and its group of query heads, for every token of the batch:
  * q, k, v prepared and cached (prepare_qkv), then causal attention of each
  * token t over positions 0..tpos[t] of its own sequence (a sliding-window
@@ -333,19 +346,23 @@ static void do_head_group(const job *j, int g, float *scores) {
         size_t head_off = kv_head_off(c, c->tseq[t], j->il, g);
         const gt_f16 *kc = c->kc + head_off, *vc = c->vc + head_off;
         int n_kv = c->tpos[t] + 1, p0 = swa && n_kv > hp->n_swa ? n_kv - hp->n_swa : 0, n_att = n_kv - p0;
-        float *out = c->att + (size_t)t * Q;
-        for (int h = h0; h < h1; h++) {
-            const float *q = c->q + (size_t)t * Q + (size_t)h * hd;
-            float mx = -INFINITY;
-            c->k->dots(scores, q, kc + (size_t)p0 * hd, (size_t)hd, n_att, hd);
-            mul_row(scores, scale, n_att);
-            for (int p = 0; p < n_att; p++) mx = scores[p] > mx ? scores[p] : mx;
-            c->k->exp_shift(scores, mx, n_att);
-            float sum = 0.0f;
-            for (int p = 0; p < n_att; p++) sum += scores[p];
+        float *out = c->att + (size_t)t * Q, *s1 = scores + c->n_ctx;
+        const float *qt = c->q + (size_t)t * Q;
+        const gt_f16 *k0 = kc + (size_t)p0 * hd, *v0 = vc + (size_t)p0 * hd;
+        int h = h0;
+        for (; h + 1 < h1; h += 2) { /* two heads of the group at once: keys and values widened once */
             float *o = out + (size_t)h * hd;
-            c->k->wsum(o, scores, vc + (size_t)p0 * hd, (size_t)hd, n_att, hd);
-            float inv = 1.0f / sum;
+            c->k->dots2(scores, s1, qt + (size_t)h * hd, qt + (size_t)(h + 1) * hd, k0, (size_t)hd, n_att, hd);
+            float inv0 = softmax_unscaled(c, scores, scale, n_att), inv1 = softmax_unscaled(c, s1, scale, n_att);
+            c->k->wsum2(o, o + hd, scores, s1, v0, (size_t)hd, n_att, hd);
+            mul_row(o, inv0, hd);
+            mul_row(o + hd, inv1, hd);
+        }
+        if (h < h1) {
+            float *o = out + (size_t)h * hd;
+            c->k->dots(scores, qt + (size_t)h * hd, k0, (size_t)hd, n_att, hd);
+            float inv = softmax_unscaled(c, scores, scale, n_att);
+            c->k->wsum(o, scores, v0, (size_t)hd, n_att, hd);
             mul_row(o, inv, hd);
         }
         if (j->attn_quant) c->k->act_set(&c->a_attn, t, out, h0 * hd, h1 * hd, c->a_attn.q8);
@@ -693,7 +710,8 @@ int gt_ctx_new(const gt_model *m, const gt_ctx_params *p, gt_ctx **out, gt_err *
     size_t E = (size_t)hp->n_embd, F = (size_t)hp->n_ff, kvd = (size_t)hp->n_head_kv * hp->head_dim;
     size_t Q = (size_t)hp->q_dim;
     size_t nb = (size_t)n_batch, cache = (size_t)n_seq * (size_t)hp->n_layer * (size_t)n_ctx * kvd;
-    c->scratch_len = (size_t)n_ctx > NORM_ROWS * E ? (size_t)n_ctx : NORM_ROWS * E; /* scores, or a norm's rows */
+    /* Two heads' scores (attention), or a norm's rows. */
+    c->scratch_len = 2 * (size_t)n_ctx > NORM_ROWS * E ? 2 * (size_t)n_ctx : NORM_ROWS * E;
     c->kc = gt_calloc(cache, sizeof(gt_f16));
     c->vc = gt_calloc(cache, sizeof(gt_f16));
     c->x = gt_malloc(nb * E * sizeof(float));

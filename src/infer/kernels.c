@@ -534,6 +534,18 @@ static void wsum_scalar(float *o, const float *s, const gt_f16 *v, size_t stride
         for (int i = 0; i < n; i++) o[i] = fmaf(s[p], gt_f16_to_f32(v[(size_t)p * stride + (size_t)i]), o[i]);
 }
 
+static void dots2_scalar(float *out0, float *out1, const float *q0, const float *q1, const gt_f16 *k, size_t stride,
+                         int n_pos, int n) {
+    dots_scalar(out0, q0, k, stride, n_pos, n);
+    dots_scalar(out1, q1, k, stride, n_pos, n);
+}
+
+static void wsum2_scalar(float *o0, float *o1, const float *s0, const float *s1, const gt_f16 *v, size_t stride,
+                         int n_pos, int n) {
+    wsum_scalar(o0, s0, v, stride, n_pos, n);
+    wsum_scalar(o1, s1, v, stride, n_pos, n);
+}
+
 /* See kernels_impl.h for the sequence; every path repeats it exactly. */
 float gt_kern_expf(float x) { return gt_kern_expf_inline(x); }
 
@@ -557,6 +569,8 @@ static const gt_kern kern_scalar = {
     .axpy = axpy_scalar,
     .dots = dots_scalar,
     .wsum = wsum_scalar,
+    .dots2 = dots2_scalar,
+    .wsum2 = wsum2_scalar,
     .silu_mul = gt_kern_silu_mul_scalar,
     .exp_shift = gt_kern_exp_shift_scalar,
     .f16_store = f16_store_scalar,

@@ -240,6 +240,13 @@ typedef struct gt_kern {
     /* Attention output: o[i] = 0, then o[i] = fma(s[p], f32(v[p * stride +
      * i]), o[i]) for p ascending (axpy's order), for i < n (a multiple of 16). */
     void (*wsum)(float *o, const float *s, const gt_f16 *v, size_t stride, int n_pos, int n);
+    /* Two query heads that share the keys and values (grouped-query
+     * attention): out0/o0 and out1/o1 exactly as dots / wsum give them for
+     * each head alone; each key and value is widened once for both. */
+    void (*dots2)(float *out0, float *out1, const float *q0, const float *q1, const gt_f16 *k, size_t stride,
+                  int n_pos, int n);
+    void (*wsum2)(float *o0, float *o1, const float *s0, const float *s1, const gt_f16 *v, size_t stride, int n_pos,
+                  int n);
     /* Element-wise steps, all through gt_kern_expf's exact sequence of
      * operations (kernels_impl.h), for any n:
      * silu_mul: g[i] = g[i] / (1 + exp(-g[i])) * u[i] (SwiGLU);

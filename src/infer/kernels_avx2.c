@@ -304,6 +304,44 @@ static void wsum_avx2(float *o, const float *s, const gt_f16 *v, size_t stride, 
     }
 }
 
+/* dots_avx2 for two heads: each key's halves widened once. */
+static void dots2_avx2(float *out0, float *out1, const float *q0, const float *q1, const gt_f16 *k, size_t stride,
+                       int n_pos, int n) {
+    for (int p = 0; p < n_pos; p++) {
+        const gt_f16 *row = k + (size_t)p * stride;
+        __m256 lo0 = _mm256_setzero_ps(), hi0 = lo0, lo1 = lo0, hi1 = lo0;
+        for (int i = 0; i < n; i += 16) {
+            __m256 kl = load_f16x8(row + i), kh = load_f16x8(row + i + 8);
+            lo0 = _mm256_fmadd_ps(_mm256_loadu_ps(q0 + i), kl, lo0);
+            hi0 = _mm256_fmadd_ps(_mm256_loadu_ps(q0 + i + 8), kh, hi0);
+            lo1 = _mm256_fmadd_ps(_mm256_loadu_ps(q1 + i), kl, lo1);
+            hi1 = _mm256_fmadd_ps(_mm256_loadu_ps(q1 + i + 8), kh, hi1);
+        }
+        out0[p] = tree16(lo0, hi0);
+        out1[p] = tree16(lo1, hi1);
+    }
+}
+
+/* wsum_avx2 for two heads, 32 outputs of each at a time in registers. */
+static void wsum2_avx2(float *o0, float *o1, const float *s0, const float *s1, const gt_f16 *v, size_t stride,
+                       int n_pos, int n) {
+    for (int i0 = 0; i0 < n; i0 += 32) {
+        int m = n - i0 < 32 ? (n - i0) / 8 : 4;
+        __m256 a0[4], a1[4];
+        for (int c = 0; c < 4; c++) a0[c] = a1[c] = _mm256_setzero_ps();
+        for (int p = 0; p < n_pos; p++) {
+            __m256 sp0 = _mm256_set1_ps(s0[p]), sp1 = _mm256_set1_ps(s1[p]);
+            const gt_f16 *row = v + (size_t)p * stride + i0;
+            for (int c = 0; c < m; c++) {
+                __m256 x = load_f16x8(row + 8 * c);
+                a0[c] = _mm256_fmadd_ps(sp0, x, a0[c]);
+                a1[c] = _mm256_fmadd_ps(sp1, x, a1[c]);
+            }
+        }
+        for (int c = 0; c < m; c++) _mm256_storeu_ps(o0 + i0 + 8 * c, a0[c]), _mm256_storeu_ps(o1 + i0 + 8 * c, a1[c]);
+    }
+}
+
 /* gt_kern_expf on 8 lanes, the same operations in the same order. */
 static inline __m256 exp8(__m256 x) {
     __m256 live = _mm256_cmp_ps(x, _mm256_set1_ps(GT_EXP_LO), _CMP_GT_OQ);
@@ -369,6 +407,8 @@ const gt_kern gt_kern_avx2 = {
     .axpy = axpy_avx2,
     .dots = dots_avx2,
     .wsum = wsum_avx2,
+    .dots2 = dots2_avx2,
+    .wsum2 = wsum2_avx2,
     .silu_mul = silu_mul_avx2,
     .exp_shift = exp_shift_avx2,
     .f16_store = f16_store_avx2,

@@ -418,6 +418,100 @@ static void dots_512(float *out, const float *q, const gt_f16 *k, size_t stride,
     }
 }
 
+/* dots_512 for two heads sharing the keys: 8 keys at a time, each key's
+ * halves widened once for both, the 16 sums (head 0's keys, then head 1's)
+ * through one joint tree; then 4 keys, then one. Every score is in dot_512's
+ * order, as dots_512 gives it. */
+static void dots2_512(float *out0, float *out1, const float *q0, const float *q1, const gt_f16 *k, size_t stride,
+                      int n_pos, int n) {
+    int p = 0;
+    for (; p + 8 <= n_pos; p += 8) {
+        const gt_f16 *k0 = k + (size_t)p * stride;
+        __m512 acc[16];
+#pragma GCC unroll 16
+        for (int j = 0; j < 16; j++) acc[j] = _mm512_setzero_ps();
+        for (int i = 0; i < n; i += 16) {
+            __m512 qa = _mm512_loadu_ps(q0 + i), qb = _mm512_loadu_ps(q1 + i);
+#pragma GCC unroll 8
+            for (int j = 0; j < 8; j++) {
+                __m512 kv = load_f16x16(k0 + j * stride + i);
+                acc[j] = _mm512_fmadd_ps(qa, kv, acc[j]);
+                acc[8 + j] = _mm512_fmadd_ps(qb, kv, acc[8 + j]);
+            }
+        }
+        __m512 r = tree16x16(acc);
+        _mm256_storeu_ps(out0 + p, _mm512_castps512_ps256(r));
+        _mm256_storeu_ps(out1 + p, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(r), 1)));
+    }
+    for (; p + 4 <= n_pos; p += 4) {
+        const gt_f16 *k0 = k + (size_t)p * stride;
+        __m512 a[4], b[4];
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) a[j] = b[j] = _mm512_setzero_ps();
+        for (int i = 0; i < n; i += 16) {
+            __m512 qa = _mm512_loadu_ps(q0 + i), qb = _mm512_loadu_ps(q1 + i);
+#pragma GCC unroll 4
+            for (int j = 0; j < 4; j++) {
+                __m512 kv = load_f16x16(k0 + j * stride + i);
+                a[j] = _mm512_fmadd_ps(qa, kv, a[j]);
+                b[j] = _mm512_fmadd_ps(qb, kv, b[j]);
+            }
+        }
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) out0[p + j] = tree16(a[j]), out1[p + j] = tree16(b[j]);
+    }
+    for (; p < n_pos; p++) {
+        const gt_f16 *row = k + (size_t)p * stride;
+        __m512 a = _mm512_setzero_ps(), b = a;
+        for (int i = 0; i < n; i += 16) {
+            __m512 kv = load_f16x16(row + i);
+            a = _mm512_fmadd_ps(_mm512_loadu_ps(q0 + i), kv, a);
+            b = _mm512_fmadd_ps(_mm512_loadu_ps(q1 + i), kv, b);
+        }
+        out0[p] = tree16(a), out1[p] = tree16(b);
+    }
+}
+
+/* Weighted sums of n_pos rows for two heads in axpy's order, M * 16
+ * columns of each held in registers, each value widened once for both. */
+static inline __attribute__((always_inline)) void
+wsum2_cols(float *o0, float *o1, const float *s0, const float *s1, const gt_f16 *v, size_t stride, int n_pos,
+           const int M) {
+    __m512 a[8], b[8];
+#pragma GCC unroll 8
+    for (int c = 0; c < M; c++) a[c] = b[c] = _mm512_setzero_ps();
+    for (int p = 0; p < n_pos; p++) {
+        __m512 sa = _mm512_set1_ps(s0[p]), sb = _mm512_set1_ps(s1[p]);
+        const gt_f16 *row = v + (size_t)p * stride;
+#pragma GCC unroll 8
+        for (int c = 0; c < M; c++) {
+            __m512 x = load_f16x16(row + 16 * c);
+            a[c] = _mm512_fmadd_ps(sa, x, a[c]);
+            b[c] = _mm512_fmadd_ps(sb, x, b[c]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int c = 0; c < M; c++) _mm512_storeu_ps(o0 + 16 * c, a[c]), _mm512_storeu_ps(o1 + 16 * c, b[c]);
+}
+
+static void wsum2_512(float *o0, float *o1, const float *s0, const float *s1, const gt_f16 *v, size_t stride,
+                      int n_pos, int n) {
+    for (int i0 = 0; i0 < n; i0 += 128) {
+        float *a = o0 + i0, *b = o1 + i0;
+        const gt_f16 *w = v + i0;
+        switch (n - i0 < 128 ? (n - i0) / 16 : 8) {
+        case 1: wsum2_cols(a, b, s0, s1, w, stride, n_pos, 1); break;
+        case 2: wsum2_cols(a, b, s0, s1, w, stride, n_pos, 2); break;
+        case 3: wsum2_cols(a, b, s0, s1, w, stride, n_pos, 3); break;
+        case 4: wsum2_cols(a, b, s0, s1, w, stride, n_pos, 4); break;
+        case 5: wsum2_cols(a, b, s0, s1, w, stride, n_pos, 5); break;
+        case 6: wsum2_cols(a, b, s0, s1, w, stride, n_pos, 6); break;
+        case 7: wsum2_cols(a, b, s0, s1, w, stride, n_pos, 7); break;
+        default: wsum2_cols(a, b, s0, s1, w, stride, n_pos, 8); break;
+        }
+    }
+}
+
 /* Weighted sum of n_pos rows in axpy's order for M * 16 columns, the output
  * held in registers. */
 static inline __attribute__((always_inline)) void
@@ -510,6 +604,8 @@ const gt_kern gt_kern_avx512 = {
     .axpy = axpy_512,
     .dots = dots_512,
     .wsum = wsum_512,
+    .dots2 = dots2_512,
+    .wsum2 = wsum2_512,
     .silu_mul = silu_mul_512,
     .exp_shift = exp_shift_512,
     .f16_store = f16_store_512,

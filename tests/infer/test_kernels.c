@@ -660,8 +660,9 @@ static void test_attention(void) {
     }
     kv[5] = 0x7bff, kvf[5] = 65504.0f;                  /* the largest half */
     kv[stride + 3] = 0x0001, kvf[stride + 3] = 0x1p-24f; /* the smallest subnormal */
-    for (int i = 0; i < 160; i++) q[i] = rndf();
-    for (int p = 0; p < n_pos; p++) s[p] = rndf() * 0.5f + 0.5f;
+    float q2[160], s2[37];
+    for (int i = 0; i < 160; i++) q[i] = rndf(), q2[i] = rndf();
+    for (int p = 0; p < n_pos; p++) s[p] = rndf() * 0.5f + 0.5f, s2[p] = rndf();
     for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++) {
         int n = dims[di];
         /* The reference itself is dot and axpy per position on the widened values. */
@@ -688,6 +689,24 @@ static void test_attention(void) {
             }
             k->dots(sc_got, q, kv, stride, n_pos, n);
             CHECK_MSG(memcmp(sc_got, sc_want, (size_t)n_pos * 4) == 0, "%s dots n=%d", k->name, n);
+        }
+        /* Two heads at once give what each gives alone, on every path (the scalar one included). */
+        for (int isa = GT_ISA_SCALAR; isa < GT_ISA_COUNT; isa++) {
+            const gt_kern *k = gt_kern_isa((gt_isa)isa);
+            if (!k) continue;
+            for (int np = 0; np <= n_pos; np++) { /* blocks of 8, 4 and 1 keys */
+                float d0[37], d1[37], w0[37], w1[37], o0[160], o1[160], v0[160], v1[160];
+                k->dots2(d0, d1, q, q2, kv, stride, np, n);
+                k->dots(w0, q, kv, stride, np, n);
+                k->dots(w1, q2, kv, stride, np, n);
+                CHECK_MSG(!memcmp(d0, w0, (size_t)np * 4) && !memcmp(d1, w1, (size_t)np * 4), "%s dots2 n=%d pos=%d",
+                          k->name, n, np);
+                k->wsum2(o0, o1, s, s2, kv, stride, np, n);
+                k->wsum(v0, s, kv, stride, np, n);
+                k->wsum(v1, s2, kv, stride, np, n);
+                CHECK_MSG(!memcmp(o0, v0, (size_t)n * 4) && !memcmp(o1, v1, (size_t)n * 4), "%s wsum2 n=%d pos=%d",
+                          k->name, n, np);
+            }
         }
     }
     gt_free(kv);
