@@ -69,6 +69,12 @@ typedef struct gt_ledger_module {
      * row's write (callgrind). The bytes folded are the ones a trigger and
      * a scan would fold, so the digest's value does not depend on which. */
     const char *const *digest_self_folded;
+    /* Optional: SQL the writer runs once, after schema_sql, when it opens a
+     * store of the previous format (GT_LEDGER_FORMAT_PREV, ledger_impl.h),
+     * in the transaction that moves it to this one: dropping what that
+     * format had and this one does not. Indexes only: the rows, and so the
+     * state digest, are the same in both. */
+    const char *upgrade_sql;
 } gt_ledger_module;
 
 int gt_ledger_register_module(const gt_ledger_module *m, gt_err *err);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
+#include "base/log.h"
 #include "ledger/block_rows.h"
 #include "ledger/check.h"
 #include "ledger/digest.h"
@@ -61,6 +62,26 @@ int gt_ledger_create_schema(sqlite3 *db, gt_err *err) {
         if (m->schema_sql && (rc = gt_ledger_exec(db, m->schema_sql, err))) return rc;
     }
     return 0;
+}
+
+/* Moves a store of the previous format to this one (a writer's open, after
+ * gt_ledger_create_schema made what this format adds): each module's
+ * upgrade_sql and the new version in meta, one transaction. A store of any
+ * other version is left for gt_ledger_load_genesis to refuse. */
+static int upgrade_format(gt_ledger *l, gt_err *err) {
+    uint64_t version;
+    int rc = gt_ledger_meta_get(l, "version", &version, NULL, 0, err);
+    if (rc || version != GT_LEDGER_FORMAT_PREV) return rc;
+    if ((rc = gt_ledger_exec(l->db, "BEGIN IMMEDIATE", err))) return rc;
+    for (int i = 0; !rc && i < gt_ledger_n_modules(); i++) {
+        const gt_ledger_module *m = gt_ledger_module_at(i);
+        if (m->upgrade_sql) rc = gt_ledger_exec(l->db, m->upgrade_sql, err);
+    }
+    if (!rc) rc = gt_ledger_meta_put_u64(l->db, "version", GT_LEDGER_FORMAT, err);
+    if (!rc) rc = gt_ledger_exec(l->db, "COMMIT", err);
+    if (rc) gt_ledger_exec(l->db, "ROLLBACK", NULL);
+    else GT_INFO("ledger %s: format %d upgraded to %d", l->path, GT_LEDGER_FORMAT_PREV, GT_LEDGER_FORMAT);
+    return rc;
 }
 
 /* Opens the SQLite file (WAL, synchronous=FULL for a writer; query_only for
@@ -184,7 +205,7 @@ int gt_ledger_open(const char *path, int flags, gt_ledger **out, gt_err *err) {
         }
     }
     if ((rc = gt_ledger_open_db(path, l->readonly, &l->db, err))) goto fail;
-    if (!l->readonly && (rc = gt_ledger_create_schema(l->db, err))) goto fail;
+    if (!l->readonly && ((rc = gt_ledger_create_schema(l->db, err)) || (rc = upgrade_format(l, err)))) goto fail;
     if ((rc = gt_ledger_load_genesis(l, &l->g, err))) goto fail;
     if ((rc = gt_block_row_read(l->db, -1, &l->head, err))) goto fail;
     {

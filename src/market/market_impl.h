@@ -317,6 +317,15 @@ int mk_begin_block(gt_tx *tx, gt_err *err);
     "SELECT id, 0 FROM mk_tasks INDEXED BY mk_tasks_expiry WHERE status=0 AND expiry_s<=?2 AND " \
     "expiry_height<=?1 ORDER BY id"
 
+/* A task with a parent: the predicate of the partial index mk_subtasks
+ * (market.c). SQLite uses a partial index only for a query whose WHERE has
+ * the same term, so the sub-task query repeats it (a parent's id is a hash,
+ * never all zero, so the term removes no row). */
+#define MK_SQL_HAS_PARENT "parent<>x'0000000000000000000000000000000000000000000000000000000000000000'"
+/* A task's sub-tasks, oldest first (?1 the parent's id, ?2 the limit). */
+#define MK_SQL_SUBTASKS \
+    "SELECT id FROM mk_tasks WHERE parent=?1 AND " MK_SQL_HAS_PARENT " ORDER BY posted_height, id LIMIT ?2"
+
 /* Messages: "task 0x1234abcd" / short hex of an id, an address. */
 const char *mk_short(const uint8_t id[32], char out[19]);
 const char *mk_addr(const gt_addr *a, char out[43]);

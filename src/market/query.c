@@ -365,7 +365,7 @@ void gt_market_snapshot_end(sqlite3 *db, int began) {
  * 0 or GT_EDB (a damaged row, or the read failed). */
 static int subtasks_json(sqlite3 *db, const mk_task *t, json_t *o, gt_err *err) {
     sqlite3_stmt *q;
-    int rc = mk_prepare(db, "SELECT id FROM mk_tasks WHERE parent=? ORDER BY posted_height, id LIMIT ?", &q, err);
+    int rc = mk_prepare(db, MK_SQL_SUBTASKS, &q, err);
     if (rc) return rc;
     sqlite3_bind_blob(q, 1, t->id, 32, SQLITE_STATIC);
     sqlite3_bind_int(q, 2, MK_VIEW_MAX_SUBTASKS + 1);

@@ -44,6 +44,7 @@ else
     echo "SKIPPED bench_market's wrk part: wrk is not installed (scripts/setup.sh bench installs it)"
     run bench_market '^lifecycle/ledger: [0-9.]+$' 2 0 1
 fi
+run bench_market_pages '^market pages/block: [0-9.]+$' 2 1
 run bench_work '^pipeline/raw: [0-9.]+$' "$models/tiny-llama-q8_0.gguf" 2 1
 run bench_infer '"tg_tok_s":[0-9.]+' "$models/tiny-llama-q4_k_m.gguf" -p 8 -n 4 -r 1
 run bench_infer_kern '"mac_per_ns":[0-9.]+' q4_k 64 256 4 1
