@@ -446,6 +446,71 @@ float gt_kq_quant_sb_avx2(const float *x, int8_t q[256], int16_t bs[16]) {
     for (int g = 0; g < 16; g++) bs[g] = (int16_t)((int)(s8[2 * g] + s8[2 * g + 1]) - 16 * 128);
     return d;
 }
+
+/* Tiled IQ4_XS in two halves of 8 rows (lane r = row 8h + r), at most
+ * KT_NT tokens at once: per sub-block j, group u gives each lane 4 indices
+ * of elements 32j + 4u.. (low nibbles) and 32j + 16 + 4u.. (high), which
+ * vpshufb maps to the table's signed values v; vpmaddubsw of |v| against
+ * the activations with v's sign gives int16 pair sums (<= 2 * 127 * 127: no
+ * saturation) and vpmaddwd by the lane's scale in both halves of its dword
+ * sc_j times them in int32. The scalar integers; the float step is
+ * gt_kq_finish's. */
+static inline __attribute__((always_inline)) void kqx_half(const uint8_t *sb, int h, int k, const gt_kq_acts *A,
+                                                            int t0, const int NT, float *acc) {
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    const __m256i tbl = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)gt_iq4nl_values));
+    const int8_t *aq[KT_NT];
+    __m256i dot[KT_NT];
+    #pragma GCC unroll 8
+    for (int t = 0; t < NT; t++) {
+        aq[t] = A->aq + (size_t)(t0 + t) * A->aq_stride + (size_t)k * GT_QK_K;
+        dot[t] = _mm256_setzero_si256();
+    }
+    for (int j = 0; j < 8; j++) {
+        const __m128i sc8 = _mm_loadl_epi64((const __m128i *)(sb + GT_KQX_OFF_SC + 16 * j + 8 * h));
+        const __m256i sc = _mm256_cvtepi8_epi32(sc8);
+        const __m256i sc2 = _mm256_or_si256(_mm256_and_si256(sc, _mm256_set1_epi32(0xffff)), _mm256_slli_epi32(sc, 16));
+        #pragma GCC unroll 4
+        for (int u = 0; u < 4; u++) {
+            __m256i v = _mm256_load_si256((const __m256i *)(sb + 64 * (4 * j + u) + 32 * h));
+            __m256i lo = _mm256_shuffle_epi8(tbl, _mm256_and_si256(v, m4));
+            __m256i hi = _mm256_shuffle_epi8(tbl, _mm256_and_si256(_mm256_srli_epi16(v, 4), m4));
+            __m256i alo = _mm256_abs_epi8(lo), ahi = _mm256_abs_epi8(hi);
+            #pragma GCC unroll 8
+            for (int t = 0; t < NT; t++) {
+                __m256i plo = _mm256_maddubs_epi16(alo, _mm256_sign_epi8(bcast4(aq[t] + 32 * j + 4 * u), lo));
+                __m256i phi = _mm256_maddubs_epi16(ahi, _mm256_sign_epi8(bcast4(aq[t] + 32 * j + 16 + 4 * u), hi));
+                dot[t] = _mm256_add_epi32(dot[t], _mm256_add_epi32(_mm256_madd_epi16(plo, sc2),
+                                                                   _mm256_madd_epi16(phi, sc2)));
+            }
+        }
+    }
+    const __m256 d = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(sb + GT_KQX_OFF_D + 16 * h)));
+    #pragma GCC unroll 8
+    for (int t = 0; t < NT; t++) {
+        const __m256 da = _mm256_set1_ps(A->da[(size_t)(t0 + t) * A->da_stride + (size_t)k]);
+        float *y = acc + 16 * (t0 + t) + 8 * h;
+        _mm256_storeu_ps(y, _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[t]), _mm256_mul_ps(d, da), _mm256_loadu_ps(y)));
+    }
+}
+
+void gt_kqx_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, float *acc) {
+    assert(nt >= 1 && nt <= 2 * KT_NT);
+    for (int k = 0; k < nk; k++, sb += GT_KQX_SB_BYTES) {
+        if (nt == 1) kq_prefetch(sb, GT_KQX_SB_BYTES);
+        for (int h = 0; h < 2; h++)
+            for (int t0 = 0; t0 < nt;) {
+                int n = nt - t0 > KT_NT ? (nt - t0 + 1) / 2 : nt - t0;
+                switch (n) {
+                case 1: kqx_half(sb, h, k, A, t0, 1, acc); break;
+                case 2: kqx_half(sb, h, k, A, t0, 2, acc); break;
+                case 3: kqx_half(sb, h, k, A, t0, 3, acc); break;
+                default: kqx_half(sb, h, k, A, t0, 4, acc); break;
+                }
+                t0 += n;
+            }
+    }
+}
 #endif
 
 #ifdef __clang__

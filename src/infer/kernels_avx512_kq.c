@@ -1,5 +1,5 @@
 /* kernels_avx512_kq.c: the AVX-512 kernels of the load-time tiled K-quants
- * (Q4_K, Q5_K, Q6_K; layouts in kernels_impl.h): one tile of 16 rows, lane
+ * (Q4_K, Q5_K, Q6_K, IQ4_XS; layouts in kernels_impl.h): one tile of 16 rows, lane
  * r = row r, against up to 8 tokens, and two neighbouring tiles at once for
  * prefill (each activation broadcast serves 32 rows). The other K-quants
  * use the AVX2 super-block function (kernels_avx2_kq.c).
@@ -20,6 +20,7 @@
 #include "infer/kernels_avx512_impl.h"
 #include "infer/kernels_impl.h"
 #include "infer/kquant.h"
+#include "infer/quantize_q32.h"
 
 #define PF_KQ_BYTES 4096 /* how far ahead decode prefetches a K-quant tile's one stream of super-blocks */
 
@@ -445,6 +446,61 @@ static inline __attribute__((always_inline)) void kq6_tile(const uint8_t *sb, in
 void gt_kq6_tile_avx512(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, float *acc) {
     assert(nt >= 1 && nt <= 8);
     KQ_NT_CASES(kq6_tile, 0)
+}
+
+/* Tiled IQ4_XS (gt_kq4_tile_fn): lane r = row r. Sub-block j is groups
+ * 4j..4j+3; group u's low nibbles index elements 32j + 4u.., its high ones
+ * 32j + 16 + 4u... vpshufb maps each index to the table's value + 128
+ * (unsigned, for vpdpbusd: <= 241 against |a| <= 127), and p starts at
+ * -128 A_j (the sub-block's activation sum), so p is the lane's sum of value
+ * times activation, exactly; dot += sc_j p by vpmulld (|sc_j| <= 32); the
+ * float step is gt_kq_finish's: the scalar integers, so the scalar bytes. */
+static inline __attribute__((always_inline)) void kqx_tile(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt,
+                                                            float *acc, const int unused) {
+    (void)unused;
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    const __m512i tbl = _mm512_xor_si512(_mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)gt_iq4nl_values)),
+                                         _mm512_set1_epi8((char)0x80));
+    for (int k = 0; k < nk; k++, sb += GT_KQX_SB_BYTES) {
+        __m512i dot[8];
+        if (nt == 1) kq_prefetch(sb, GT_KQX_SB_BYTES);
+        #pragma GCC unroll 8
+        for (int t = 0; t < nt; t++) dot[t] = _mm512_setzero_si512();
+        for (int j = 0; j < 8; j++) {
+            __m512i lo[4], hi[4];
+            #pragma GCC unroll 4
+            for (int u = 0; u < 4; u++) {
+                __m512i v = _mm512_load_si512((const void *)(sb + 64 * (4 * j + u)));
+                lo[u] = _mm512_shuffle_epi8(tbl, _mm512_and_si512(v, m4));
+                hi[u] = _mm512_shuffle_epi8(tbl, _mm512_and_si512(_mm512_srli_epi16(v, 4), m4));
+            }
+            const __m512i sc = _mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)(sb + GT_KQX_OFF_SC + 16 * j)));
+            #pragma GCC unroll 8
+            for (int t = 0; t < nt; t++) {
+                const int8_t *aq = A->aq + (size_t)t * A->aq_stride + (size_t)k * GT_QK_K + 32 * j;
+                const int16_t *bs = A->bs + (size_t)t * A->bs_stride + (size_t)k * GT_KQ_BS_N;
+                __m512i p = _mm512_set1_epi32(-128 * (int32_t)bs[16 + j]);
+                #pragma GCC unroll 4
+                for (int u = 0; u < 4; u++) {
+                    p = _mm512_dpbusd_epi32(p, lo[u], bcast4(aq + 4 * u));
+                    p = _mm512_dpbusd_epi32(p, hi[u], bcast4(aq + 16 + 4 * u));
+                }
+                dot[t] = _mm512_add_epi32(dot[t], _mm512_mullo_epi32(p, sc));
+            }
+        }
+        const __m512 d = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(sb + GT_KQX_OFF_D)));
+        #pragma GCC unroll 8
+        for (int t = 0; t < nt; t++) {
+            const __m512 da = _mm512_set1_ps(A->da[(size_t)t * A->da_stride + (size_t)k]);
+            __m512 y = _mm512_loadu_ps(acc + 16 * t);
+            _mm512_storeu_ps(acc + 16 * t, _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[t]), _mm512_mul_ps(d, da), y));
+        }
+    }
+}
+
+void gt_kqx_tile_avx512(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, float *acc) {
+    assert(nt >= 1 && nt <= 8);
+    KQ_NT_CASES(kqx_tile, 0)
 }
 #endif
 

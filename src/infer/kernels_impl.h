@@ -98,9 +98,20 @@ void gt_kq6_untile(const uint8_t *sb, int r, int nk, uint8_t *out);
 static_assert(GT_KQ5_SB_BYTES % 64 == 0, "tile super-blocks stay 64-byte aligned");
 void gt_kq5_pack_tile(const uint8_t *rows, size_t row_bytes, int n_rows, int n_sb, uint8_t *dst);
 void gt_kq5_untile(const uint8_t *sb, int r, int nk, uint8_t *out);
-/* 1 for the K-quant types tiled at load (Q4_K, Q5_K, Q6_K). */
+/* IQ4_XS likewise, GT_KQX_SB_BYTES per tile super-block: the 4-bit
+ * indices as Q4_K's quants (group i holds row r's qs[4i..4i+3]: sub-block
+ * j is groups 4j..4j+3, low nibbles its elements 0-15, high ones 16-31),
+ * the sub-blocks' scales as int8 ls - 32 (sub-block j of row r at 16j + r),
+ * the 16 f16 d, 32 bytes of zeros. */
+#define GT_KQX_OFF_SC 2048
+#define GT_KQX_OFF_D 2176
+#define GT_KQX_SB_BYTES 2240
+static_assert(GT_KQX_SB_BYTES % 64 == 0, "tile super-blocks stay 64-byte aligned");
+void gt_kqx_pack_tile(const uint8_t *rows, size_t row_bytes, int n_rows, int n_sb, uint8_t *dst);
+void gt_kqx_untile(const uint8_t *sb, int r, int nk, uint8_t *out);
+/* 1 for the K-quant types tiled at load (Q4_K, Q5_K, Q6_K, IQ4_XS). */
 static inline int gt_kq_tiled(uint32_t type) {
-    return type == GT_TYPE_Q4_K || type == GT_TYPE_Q5_K || type == GT_TYPE_Q6_K;
+    return type == GT_TYPE_Q4_K || type == GT_TYPE_Q5_K || type == GT_TYPE_Q6_K || type == GT_TYPE_IQ4_XS;
 }
 
 typedef void (*gt_kq4_tile_fn)(const uint8_t *sb, int nk, const gt_kq_acts *a, int nt, float *acc);
@@ -110,6 +121,8 @@ void gt_kq4_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *a, int nt, fl
 void gt_kq4_tile_avx512(const uint8_t *sb, int nk, const gt_kq_acts *a, int nt, float *acc);
 void gt_kq5_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *a, int nt, float *acc);
 void gt_kq5_tile_avx512(const uint8_t *sb, int nk, const gt_kq_acts *a, int nt, float *acc);
+void gt_kqx_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *a, int nt, float *acc);
+void gt_kqx_tile_avx512(const uint8_t *sb, int nk, const gt_kq_acts *a, int nt, float *acc);
 /* The same for two neighbouring tiles at once (the second's super-blocks
  * tile_bytes after the first's, its accumulators acc_stride floats after):
  * each activation broadcast then serves 32 rows. */
@@ -130,6 +143,7 @@ typedef struct gt_kq_fns {
     gt_kq_pair_fn q4_pair;  /* NULL: pairs of Q4_K tiles one by one through q4_tile */
     gt_kq_pair_fn q6_pair;  /* the same for Q6_K */
     gt_kq_pair_fn q5_pair;  /* and for Q5_K */
+    gt_kq4_tile_fn qx_tile; /* IQ4_XS's tiles (NULL: row by row; pairs one tile at a time) */
 } gt_kq_fns;
 void gt_kq_matmul(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y, size_t ldy,
                   const gt_kq_fns *fns);

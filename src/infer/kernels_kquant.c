@@ -206,14 +206,63 @@ void gt_kq6_untile(const uint8_t *sb, int r, int nk, uint8_t *out) {
     }
 }
 
+/* IQ4_XS's tile (kernels_impl.h): the indices' bytes moved, each 6-bit
+ * scale (4 bits in scales_l, 2 in scales_h) spread into an int8 ls - 32. */
+void gt_kqx_pack_tile(const uint8_t *rows, size_t row_bytes, int n_rows, int n_sb, uint8_t *dst) {
+    assert(n_rows >= 1 && n_rows <= GT_KERN_TILE_ROWS && row_bytes == (size_t)n_sb * sizeof(gt_block_iq4_xs));
+    for (int r = 0; r < n_rows; r++)
+        for (int k = 0; k < n_sb; k++) {
+            const uint8_t *blk = rows + (size_t)r * row_bytes + (size_t)k * sizeof(gt_block_iq4_xs);
+            uint8_t *sb = dst + (size_t)k * GT_KQX_SB_BYTES;
+            gt_kq_sb h;
+            gt_kq_low_header(GT_TYPE_IQ4_XS, blk, &h);
+            for (int i = 0; i < 32; i++) memcpy(sb + 64 * i + 4 * r, blk + offsetof(gt_block_iq4_xs, qs) + 4 * i, 4);
+            for (int j = 0; j < 8; j++) {
+                assert(h.sc[j] >= -32 && h.sc[j] <= 31);
+                sb[GT_KQX_OFF_SC + 16 * j + r] = (uint8_t)(int8_t)h.sc[j];
+            }
+            memcpy(sb + GT_KQX_OFF_D + 2 * r, blk, 2);
+        }
+}
+
+/* Inverse of gt_kqx_pack_tile for one row (all 16 scale bits of scales_h
+ * and 32 of scales_l carry a scale bit, so the bytes come back exactly). */
+void gt_kqx_untile(const uint8_t *sb, int r, int nk, uint8_t *out) {
+    assert(r >= 0 && r < GT_KERN_TILE_ROWS);
+    for (int k = 0; k < nk; k++, sb += GT_KQX_SB_BYTES, out += sizeof(gt_block_iq4_xs)) {
+        uint16_t sh = 0;
+        memcpy(out, sb + GT_KQX_OFF_D + 2 * r, 2);
+        memset(out + 4, 0, GT_QK_K / 64);
+        for (int j = 0; j < 8; j++) {
+            int ls = (int8_t)sb[GT_KQX_OFF_SC + 16 * j + r] + 32;
+            out[4 + j / 2] |= (uint8_t)((ls & 15) << (4 * (j % 2)));
+            sh |= (uint16_t)((ls >> 4) << (2 * j));
+        }
+        memcpy(out + 2, &sh, 2);
+        for (int i = 0; i < 32; i++) memcpy(out + offsetof(gt_block_iq4_xs, qs) + 4 * i, sb + 64 * i + 4 * r, 4);
+    }
+}
+
 /* The table's tile function for a tiled type (NULL: none). */
 static gt_kq4_tile_fn kq_tile_fn(uint32_t type, const gt_kq_fns *fns) {
-    return type == GT_TYPE_Q4_K ? fns->q4_tile : type == GT_TYPE_Q5_K ? fns->q5_tile : fns->q6_tile;
+    return type == GT_TYPE_Q4_K   ? fns->q4_tile
+           : type == GT_TYPE_Q5_K ? fns->q5_tile
+           : type == GT_TYPE_Q6_K ? fns->q6_tile
+                                  : fns->qx_tile;
 }
 
 /* Its function for two tiles at once (NULL: none). */
 static gt_kq_pair_fn kq_pair_fn(uint32_t type, const gt_kq_fns *fns) {
-    return type == GT_TYPE_Q4_K ? fns->q4_pair : type == GT_TYPE_Q5_K ? fns->q5_pair : fns->q6_pair;
+    return type == GT_TYPE_Q4_K ? fns->q4_pair : type == GT_TYPE_Q5_K ? fns->q5_pair
+                                               : type == GT_TYPE_Q6_K ? fns->q6_pair : NULL;
+}
+
+/* A tiled type's bytes per tile super-block. */
+static size_t kq_tile_sb_bytes(uint32_t type) {
+    return type == GT_TYPE_Q4_K   ? GT_KQ4_SB_BYTES
+           : type == GT_TYPE_Q5_K ? GT_KQ5_SB_BYTES
+           : type == GT_TYPE_Q6_K ? GT_KQ6_SB_BYTES
+                                  : GT_KQX_SB_BYTES;
 }
 
 /* The rows of kq_block from a tiled matrix (Q4_K, Q5_K, Q6_K): the table's
@@ -226,10 +275,11 @@ static void kq_tiled_rows(const gt_qmat *w, int row0, int nr, int k0, int nk, co
     const gt_kq4_tile_fn tile = kq_tile_fn(w->type, fns);
     /* Decode (one token) streams weights from memory: the tile functions ask ahead for them, one tile at a time. */
     const gt_kq_pair_fn pair = tile && nt > 1 ? kq_pair_fn(w->type, fns) : NULL;
-    const size_t sbb = w->type == GT_TYPE_Q4_K ? GT_KQ4_SB_BYTES : w->type == GT_TYPE_Q5_K ? GT_KQ5_SB_BYTES
-                                                                                             : GT_KQ6_SB_BYTES;
-    void (*untile)(const uint8_t *, int, int, uint8_t *) =
-        w->type == GT_TYPE_Q4_K ? gt_kq4_untile : w->type == GT_TYPE_Q5_K ? gt_kq5_untile : gt_kq6_untile;
+    const size_t sbb = kq_tile_sb_bytes(w->type);
+    void (*untile)(const uint8_t *, int, int, uint8_t *) = w->type == GT_TYPE_Q4_K   ? gt_kq4_untile
+                                                           : w->type == GT_TYPE_Q5_K ? gt_kq5_untile
+                                                           : w->type == GT_TYPE_Q6_K ? gt_kq6_untile
+                                                                                     : gt_kqx_untile;
     assert(row0 % R == 0 && gt_kq_tiled(w->type));
     for (int i = 0; i * R < nr; i++) {
         const uint8_t *sb = w->qs + (size_t)(row0 / R + i) * w->qs_tile_bytes + (size_t)k0 * sbb;

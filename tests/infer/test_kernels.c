@@ -470,10 +470,10 @@ static void test_matmul_kquant(void) {
             for (size_t si = 0; si < sizeof shapes32 / sizeof shapes32[0]; si++)
                 check_rowwise(ktypes[ti], shapes32[si][0], shapes32[si][1], shapes32[si][2]);
     }
-    /* Q4_K, Q5_K and Q6_K are tiled at load: rows past a 256-row block and
+    /* Q4_K, Q5_K, Q6_K and IQ4_XS are tiled at load: rows past a 256-row block and
      * more super-blocks than one pass (16) of the activations. */
-    const uint32_t tiled[] = {GT_TYPE_Q4_K, GT_TYPE_Q5_K, GT_TYPE_Q6_K};
-    for (int i = 0; i < 3; i++) {
+    const uint32_t tiled[] = {GT_TYPE_Q4_K, GT_TYPE_Q5_K, GT_TYPE_Q6_K, GT_TYPE_IQ4_XS};
+    for (int i = 0; i < 4; i++) {
         check_rowwise(tiled[i], 270, 4352, 3);
         check_rowwise(tiled[i], 18, 4608, 9);
     }
@@ -485,7 +485,7 @@ static void test_matmul_kquant(void) {
     CHECK_CONTAINS(err.msg, "multiple of 256");
 }
 
-/* The tiled Q4_K, Q5_K and Q6_K layouts move bytes only: every row of every
+/* The tiled Q4_K, Q5_K, Q6_K and IQ4_XS layouts move bytes only: every row of every
  * tile reads back into its GGUF bytes (random bytes, so every scale and
  * min bit is exercised), and padding rows of the last tile stay zero. */
 static void check_tiles(uint32_t type, size_t sb_bytes, void (*untile)(const uint8_t *, int, int, uint8_t *)) {
@@ -501,8 +501,9 @@ static void check_tiles(uint32_t type, size_t sb_bytes, void (*untile)(const uin
     for (int r = 0; r < 2 * GT_KERN_TILE_ROWS; r++) {
         untile(m.qs + (size_t)(r / 16) * m.qs_tile_bytes, r % 16, n_sb, back);
         if (r < n_rows) bad += memcmp(back, g + rb * (size_t)r, rb) != 0;
-        else
-            for (size_t i = 0; i < rb; i++) bad += back[i] != 0;
+        else /* IQ4_XS keeps scales as ls - 32: a zero one reads back as ls 32 (scales_h 0xaaaa), d still 0 */
+            for (size_t i = 0; i < rb; i++)
+                bad += back[i] != (type == GT_TYPE_IQ4_XS && i % sizeof(gt_block_iq4_xs) / 2 == 1 ? 0xaa : 0);
     }
     CHECK_MSG(bad == 0, "%s tiles: %d rows do not read back", gt_ggml_type_name(type), bad);
     gt_qmat_free(&m);
@@ -618,6 +619,7 @@ static void test_kq_tiles(void) {
     check_tiles(GT_TYPE_Q4_K, GT_KQ4_SB_BYTES, gt_kq4_untile);
     check_tiles(GT_TYPE_Q5_K, GT_KQ5_SB_BYTES, gt_kq5_untile);
     check_tiles(GT_TYPE_Q6_K, GT_KQ6_SB_BYTES, gt_kq6_untile);
+    check_tiles(GT_TYPE_IQ4_XS, GT_KQX_SB_BYTES, gt_kqx_untile);
 }
 
 static void test_dot_axpy(void) {
@@ -812,8 +814,8 @@ static void test_pack_progress(void) {
             CHECK_MSG(memcmp(r1, r2, nb) == 0, "%s rows=%d: progress changed the bytes", gt_ggml_type_name(type), n_rows);
             CHECK_MSG(log.out_of_order == 0 && log.next == src + total, "%s rows=%d: runs out of order or short",
                       gt_ggml_type_name(type), n_rows);
-            /* Q2_K and IQ4_XS rows are copied as they are, 4 MiB a report; the rest once a tile. */
-            int rowwise = type == GT_TYPE_Q2_K || type == GT_TYPE_IQ4_XS;
+            /* Q2_K rows are copied as they are, 4 MiB a report; the rest once a tile. */
+            int rowwise = type == GT_TYPE_Q2_K;
             size_t want = rowwise ? (total + ((size_t)4 << 20) - 1) / ((size_t)4 << 20)
                                   : (size_t)(n_rows + GT_KERN_TILE_ROWS - 1) / GT_KERN_TILE_ROWS;
             CHECK_MSG(log.calls == want, "%s rows=%d: %zu reports, expected %zu", gt_ggml_type_name(type), n_rows,
