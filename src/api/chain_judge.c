@@ -166,21 +166,22 @@ static void judge_commit(judge *j, const gt_cjob *ij, const gt_court_case *cs) {
     gt_err err;
     char note[GT_ERR_MSG_MAX + 64];
     int accept = 0;
+    uint64_t gas = 0;
     if (j->now_s >= cs->commit_end) {
         put_off(j, ij->id, JUDGE_NEVER, 0, "no vote: the commit window closed before this node could vote");
         return;
     }
     int rc = get_input(j, ij, &in, &err);
     if (!rc) rc = verdict(ij, &in, &accept, &err);
-    if (!rc) rc = gt_court_commit(j->c, j->court, j->a, ij->id, accept, NULL, &err);
+    if (!rc) rc = gt_court_commit(j->c, j->court, j->a, ij->id, accept, &gas, &err);
     gt_buf_free(&in);
     if (rc) {
         snprintf(note, sizeof note, "no vote: %s", err.msg);
         put_off(j, ij->id, j->now_s + JUDGE_RETRY_S, 1, note);
         return;
     }
-    snprintf(note, sizeof note, "committed a sealed %s: re-executed, the result %s the deliverable",
-             accept ? "accept" : "reject", accept ? "matches" : "differs from");
+    snprintf(note, sizeof note, "committed a sealed %s: re-executed, the result %s the deliverable (gas %llu)",
+             accept ? "accept" : "reject", accept ? "matches" : "differs from", (unsigned long long)gas);
     put_off(j, ij->id, j->now_s, 0, note);
 }
 
@@ -190,6 +191,7 @@ static void judge_reveal(judge *j, const gt_cjob *ij, const gt_court_case *cs) {
     gt_err err;
     char note[GT_ERR_MSG_MAX + 64];
     int accept = 0, found = 0;
+    uint64_t gas = 0;
     uint8_t h[32];
     int rc = gt_cindex_work(j->ix, ij->id, &in, NULL, &found, &err);
     if (!rc && found) gt_keccak256(in.data, in.len, h);
@@ -198,13 +200,16 @@ static void judge_reveal(judge *j, const gt_cjob *ij, const gt_court_case *cs) {
     if (!rc) rc = verdict(ij, &in, &accept, &err);
     gt_buf_free(&in);
     if (rc && err.code == GT_ENOTFOUND) return put_off(j, ij->id, JUDGE_NEVER, 0, err.msg);
-    if (!rc) rc = gt_court_reveal(j->c, j->court, j->a, ij->id, accept, NULL, &err);
+    if (!rc) rc = gt_court_reveal(j->c, j->court, j->a, ij->id, accept, &gas, &err);
     if (rc) { /* before the commit window's end a refusal is expected (not every member committed) */
         snprintf(note, sizeof note, "reveal refused: %s", err.msg);
         put_off(j, ij->id, j->now_s + JUDGE_RETRY_S, j->now_s >= cs->commit_end, note);
         return;
     }
-    snprintf(note, sizeof note, "revealed %s", accept ? "accept" : "reject");
+    char was[GT_ERR_MSG_MAX + 64] = ""; /* the commit's note, kept before the reveal's */
+    if (gt_cindex_get_note(j->ix, ij->id, was, sizeof was, &err) || strncmp(was, "committed", 9)) was[0] = 0;
+    snprintf(note, sizeof note, "%.300s%srevealed %s (gas %llu)", was, was[0] ? "; " : "",
+             accept ? "accept" : "reject", (unsigned long long)gas);
     put_off(j, ij->id, JUDGE_NEVER, 0, note);
 }
 

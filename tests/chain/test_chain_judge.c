@@ -43,6 +43,7 @@ static gt_chain_account OP[N_NODES], ROGUE, LONER; /* operators; a lying evaluat
 static char ROOT[64], HOME_[N_NODES][128], PW[N_NODES][160], URL[N_NODES][128];
 static pid_t NODE[N_NODES] = {-1, -1, -1};
 static gt_addr TOKEN, ESCROW, COURT;
+static char LAST_NOTE[600]; /* the field wait_field last found */
 
 /* ---- a miner: confirmation depth 2 needs blocks after the last transaction ---- */
 static pthread_t miner;
@@ -128,7 +129,7 @@ static int wait_field(int i, uint64_t id, const char *field, const char *want) {
             const char *v = json_string_value(json_object_get(j, field));
             snprintf(got, sizeof got, "%s", v ? v : "");
             json_decref(j);
-            if (strstr(got, want)) return 1;
+            if (strstr(got, want)) return snprintf(LAST_NOTE, sizeof LAST_NOTE, "%s", got), 1;
         }
         pause_ms(200);
     }
@@ -353,9 +354,9 @@ static void test_node_judges_dispute(void) {
     CHECK_EQ_U64(balance(&ROGUE.addr), r0 - STAKE);          /* its bond, lost */
     CHECK_EQ_U64(validator_word(&OP[2].addr, 0), VALIDATOR_STAKE); /* C's stake whole, */
     CHECK_EQ_U64(validator_word(&OP[2].addr, 1), 0);               /* its own bond freed */
-    CHECK(wait_field(2, id, "note", "revealed accept"));
-    printf("C's node judged job %llu: seat %llu, accept revealed\n", (unsigned long long)id,
-           (unsigned long long)weight);
+    CHECK(wait_field(2, id, "note", "revealed accept (gas "));
+    printf("C's node judged job %llu: seat %llu; its note: %s\n", (unsigned long long)id, (unsigned long long)weight,
+           LAST_NOTE);
 }
 
 /* A worker with no node (so no agent, nobody serves its input): C cannot judge and does not vote. */
