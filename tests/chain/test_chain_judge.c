@@ -16,7 +16,9 @@
  *     is wrongly rejected and disputes; C is seated and cannot get the
  *     input (the worker has no agent, A's node holds none): it does not vote,
  *     and its index says why; at the case's deadline A's node (the client)
- *     resolves it undecided: the rejection stands, C's stake untouched.
+ *     resolves it undecided: the rejection stands, C's stake untouched;
+ *   - C's node stopped between its commit and its reveal (a second validator
+ *     keeps the reveals closed), started again, reveals the vote it committed.
  * Each check fails if the node's judging is removed: no vote comes, so the
  * first case never settles and no note is written in the second.
  * Skipped (exit 77) with a message when anvil or the contracts are missing. */
@@ -215,15 +217,18 @@ static void start_node(int i) {
     NODE[i] = pid;
 }
 
+/* Node i stopped (SIGTERM), if it runs; it must exit 0. */
+static void stop_node(int i) {
+    int st = -1;
+    if (NODE[i] <= 0) return;
+    kill(NODE[i], SIGTERM);
+    waitpid(NODE[i], &st, 0);
+    CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "node %c stopped with status %d", 'A' + i, st);
+    NODE[i] = -1;
+}
+
 static void stop_nodes(void) {
-    for (int i = 0; i < N_NODES; i++) {
-        int st = -1;
-        if (NODE[i] <= 0) continue;
-        kill(NODE[i], SIGTERM);
-        waitpid(NODE[i], &st, 0);
-        CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "node %c stopped with status %d", 'A' + i, st);
-        NODE[i] = -1;
-    }
+    for (int i = 0; i < N_NODES; i++) stop_node(i);
 }
 
 /* Polls job id on chain until its status is want (WAIT_S at most); the last status read. */
@@ -393,6 +398,46 @@ static void test_no_input_no_vote(void) {
     CHECK_EQ_U64(validator_word(&OP[2].addr, 0), VALIDATOR_STAKE); /* C's stake untouched */
 }
 
+/* A restart between commit and reveal: a second validator (a wallet driven here) sits with C, so reveals open
+ * only once both committed. C's node commits and is stopped; the other validator commits (reveals open) and
+ * reveals; C's node, started again on the same home, reveals the vote it committed (the input kept in its index,
+ * the salt derived from its key), and B's node resolves the case: B is paid. */
+static void test_restart_reveals(void) {
+    static const char input[] = "judged across a restart\n";
+    uint8_t why[32] = {5};
+    gt_chain_account other;
+    gt_err err;
+    CHECK_EQ_INT(anvil_account(&C, "chain judge second validator", &other), 0);
+    fund(&other, VALIDATOR_STAKE, &COURT);
+    CHECK_MSG(gt_court_do(&C, &COURT, &other, GT_COURT_STAKE, VALIDATOR_STAKE, NULL, &err) == 0, "%s", err.msg);
+    fund(&ROGUE, STAKE, &ESCROW);
+    fund(&OP[1], 2 * STAKE, NULL);
+    uint64_t id = post_job(&OP[1].addr, input);
+    CHECK_EQ_INT(post_input(1, id, input), 202);
+    CHECK_EQ_INT(wait_status(id, GT_ESCROW_SUBMITTED), GT_ESCROW_SUBMITTED);
+    uint64_t b0 = balance(&OP[1].addr);
+    CHECK_MSG(gt_escrow_do(&C, &ESCROW, &ROGUE, GT_ESCROW_REJECT, id, why, NULL, &err) == 0, "%s", err.msg);
+    CHECK(wait_case(id, GT_COURT_VOTING)); /* disputed and drawn by B's node */
+    uint64_t weight = 0;
+    gt_court_vote vote = GT_COURT_VOTE_NONE;
+    for (int k = 0; k < WAIT_S * 5 && vote != GT_COURT_COMMITTED; k++) {
+        CHECK_EQ_INT(gt_court_seat(&C, &COURT, id, &OP[2].addr, &weight, &vote, NULL), 0);
+        pause_ms(200);
+    }
+    CHECK_EQ_INT(vote, GT_COURT_COMMITTED); /* C's node committed, and cannot reveal yet */
+    stop_node(2);
+    CHECK_EQ_INT(gt_court_seat(&C, &COURT, id, &OP[2].addr, &weight, &vote, NULL), 0);
+    CHECK_EQ_INT(vote, GT_COURT_COMMITTED);
+    CHECK_MSG(gt_court_commit(&C, &COURT, &other, id, 1, NULL, &err) == 0, "commit: %s", err.msg);
+    CHECK_MSG(gt_court_reveal(&C, &COURT, &other, id, 1, NULL, &err) == 0, "reveal: %s", err.msg);
+    start_node(2);
+    CHECK_EQ_INT(wait_status(id, GT_ESCROW_COMPLETED), GT_ESCROW_COMPLETED); /* B's node resolved */
+    CHECK_EQ_INT(gt_court_seat(&C, &COURT, id, &OP[2].addr, &weight, &vote, NULL), 0);
+    CHECK_EQ_INT(vote, GT_COURT_ACCEPT); /* revealed by the restarted node */
+    CHECK_EQ_U64(balance(&OP[1].addr), b0 + BUDGET + STAKE);
+    gt_chain_account_wipe(&other);
+}
+
 int main(void) {
     anvil_require(1);
     if (anvil_start(&C)) return 1;
@@ -404,6 +449,7 @@ int main(void) {
     if (NODE[2] > 0) { /* the scenarios need the three nodes */
         RUN(test_node_judges_dispute);
         RUN(test_no_input_no_vote);
+        RUN(test_restart_reveals);
     }
     stop_nodes();
     mining = 0;
