@@ -266,6 +266,7 @@ void gt_h_chain_job(gt_req *r, gt_resp *o);
 void gt_h_chain_agents(gt_req *r, gt_resp *o);
 void gt_h_chain_input(gt_req *r, gt_resp *o);
 void gt_h_chain_output(gt_req *r, gt_resp *o);
+void gt_h_chain_input_get(gt_req *r, gt_resp *o); /* a disputed job's input, to a seated judge (chain_judge.c) */
 /* h_fund.c: funding rounds, proof of human, airdrops */
 void gt_h_fund_rounds(gt_req *r, gt_resp *o);
 void gt_h_fund_round(gt_req *r, gt_resp *o);

@@ -8,7 +8,8 @@
  * result's keccak with the deliverable the worker submitted. A job's input
  * travels off chain (POST /v1/chain/jobs/{id}/input, by the client), and is
  * taken only when its keccak is the description hash the job was posted
- * with. Every step is checked against the chain (getJob) before its
+ * with; a seated judge of a disputed job gets it from here too (GET, signed:
+ * chain_judge.c). Every step is checked against the chain (getJob) before its
  * transaction; a step that fails is tried again on the next rounds, then
  * given up (GT_CHAIN_MAX_ATTEMPTS), the reason kept in the index. */
 #include <assert.h>
@@ -40,6 +41,7 @@ struct gt_chain_market {
     gt_addr token, escrow, registry, court; /* court: zero when the deployment has none */
     int has_court;
     gt_addr deployer; /* chain.json's: when it is the agent's wallet, the keeper reveals the court's seed links */
+    const char *chain_url; /* --chain (the node's config outlives the market): the input route's own connection */
     uint64_t chain_id, confirmations;
     gt_card card;   /* served at /.well-known/agent-card.json (with the agent's id once registered) */
     pthread_mutex_t mu; /* card, stop */
@@ -81,8 +83,8 @@ static int read_deployment(const char *home, gt_chain_market *m, uint64_t *from_
     return rc ? gt_err_wrap(err, "%s (written by gotong chain deploy)", path) : 0;
 }
 
-/* GT_CHAIN_SKILL: bytes, lines and words of the input, as JSON. */
-static int run_skill(const gt_buf *in, gt_buf *out, gt_err *err) {
+/* See chain_market.h: GT_CHAIN_SKILL, bytes, lines and words of the input, as JSON. */
+int gt_chain_skill_run(const gt_buf *in, gt_buf *out, gt_err *err) {
     uint64_t lines = 0, words = 0;
     int in_word = 0;
     for (size_t i = 0; i < in->len; i++) {
@@ -116,7 +118,7 @@ static int work_job(gt_chain_market *m, const gt_cjob *j, const gt_buf *in, gt_e
                         gt_escrow_status_name(now.status));
     if (!rc && !now.claimed)
         rc = gt_escrow_do(&m->chain, &m->escrow, &m->acct, GT_ESCROW_CLAIM, j->id, NULL, NULL, err);
-    if (!rc) rc = run_skill(in, &out, err);
+    if (!rc) rc = gt_chain_skill_run(in, &out, err);
     if (!rc) rc = gt_cindex_put_output(m->ix, j->id, out.data, out.len, err);
     if (!rc) gt_keccak256(out.data, out.len, h);
     if (!rc) rc = gt_escrow_do(&m->chain, &m->escrow, &m->acct, GT_ESCROW_SUBMIT, j->id, h, NULL, err);
@@ -130,7 +132,7 @@ static int work_job(gt_chain_market *m, const gt_cjob *j, const gt_buf *in, gt_e
 static int judge_job(gt_chain_market *m, const gt_cjob *j, const gt_buf *in, gt_err *err) {
     gt_buf out = GT_BUF_INIT;
     uint8_t h[32], reason[32];
-    int rc = run_skill(in, &out, err);
+    int rc = gt_chain_skill_run(in, &out, err);
     if (rc) return rc;
     gt_keccak256(out.data, out.len, h);
     int equal = !memcmp(h, j->deliverable, 32);
@@ -169,7 +171,7 @@ static void act(gt_chain_market *m) {
     for (size_t i = 0; i < n; i++) act_one(m, ids[i]);
 }
 
-/* A keeper round (chain_keeper.c) once KEEP_POLL_MS passed since the last:
+/* A keeper round (chain_keeper.c), then a judge's (chain_judge.c), once KEEP_POLL_MS passed since the last:
  * the watcher wakes every MARKET_POLL_MS, and a round with a job of this
  * agent open asks the chain for its time. */
 static void keep(gt_chain_market *m) {
@@ -180,6 +182,7 @@ static void keep(gt_chain_market *m) {
     m->keep_next_ms = now_ms + KEEP_POLL_MS;
     int seeder = m->has_court && gt_addr_eq(&m->deployer, &m->acct.addr);
     gt_chain_keep(&m->chain, &m->acct, &m->escrow, m->has_court ? &m->court : NULL, seeder, m->ix);
+    if (m->has_court) gt_chain_judge(&m->chain, &m->acct, &m->court, &m->escrow, &m->registry, m->ix);
 }
 
 /* The agent's standing approval of the escrow (stakes and bonds), then its card's URI in the registry. */
@@ -290,6 +293,7 @@ int gt_chain_market_start(gt_node *n, gt_chain_market **out, gt_err *err) {
     pthread_mutex_init(&m->mu, NULL);
     pthread_cond_init(&m->cv, NULL);
     m->confirmations = n->cfg.chain_confirmations;
+    m->chain_url = n->cfg.chain_url;
     int rc = market_open(n, m, err);
     if (!rc && pthread_create(&m->th, NULL, watcher_main, m) != 0)
         rc = gt_err_set(err, GT_ENOMEM, "cannot start the chain market's watcher thread");
@@ -378,7 +382,7 @@ static void list(gt_req *r, gt_resp *o, json_t *(*read)(gt_cindex *, uint64_t, g
 void gt_h_chain_jobs(gt_req *r, gt_resp *o) { list(r, o, gt_cindex_jobs); }
 void gt_h_chain_agents(gt_req *r, gt_resp *o) { list(r, o, gt_cindex_agents); }
 
-/* GET /v1/chain/jobs/{id}: the indexed job, and whether this node holds its input and output. */
+/* GET /v1/chain/jobs/{id}: the indexed job, whether this node holds its input and output, and its note. */
 void gt_h_chain_job(gt_req *r, gt_resp *o) {
     gt_chain_market *m = market_of(r, o);
     uint64_t id;
@@ -393,6 +397,9 @@ void gt_h_chain_job(gt_req *r, gt_resp *o) {
     json_object_set_new(js, "inputHeld", json_boolean(found));
     json_object_set_new(js, "outputHeld", json_boolean(out.len > 0));
     json_object_set_new(js, "indexedHeight", json_integer((json_int_t)gt_cindex_height(m->ix)));
+    char note[GT_ERR_MSG_MAX + 64];
+    if (!gt_cindex_get_note(m->ix, id, note, sizeof note, &err) && note[0])
+        json_object_set_new(js, "note", json_string(note)); /* this node's last step on the job, or why not */
     gt_buf_free(&out);
     gt_resp_json(o, 200, js);
 }
@@ -464,4 +471,41 @@ void gt_h_chain_output(gt_req *r, gt_resp *o) {
     }
     o->status = 200;
     o->body = gt_buf_take(&out, &o->len);
+}
+
+/* GET /v1/chain/jobs/{id}/input?judge=ADDR&sig=HEX: the input this node holds of a disputed job, served to a judge
+ * the court seated on its panel, who signed the request (gt_court_input_digest) with its wallet (chain_judge.c). The
+ * seat is read from the chain through a connection of this request's own (the watcher's is its thread's alone). */
+void gt_h_chain_input_get(gt_req *r, gt_resp *o) {
+    static const char *const allowed[] = {"judge", "sig", NULL};
+    gt_chain_market *m = market_of(r, o);
+    uint64_t id;
+    gt_cjob j;
+    gt_err err;
+    gt_addr judge;
+    gt_chain c;
+    int found = 0;
+    if (!m || job_param(r, o, &id)) return;
+    if (gt_req_only_query(r, allowed, &err)) return gt_resp_err(o, &err);
+    const char *who = gt_req_query(r, "judge"), *sig = gt_req_query(r, "sig");
+    if (!who || !sig || gt_addr_parse(who, &judge, &err))
+        return gt_resp_error(o, 400, GT_EINVAL, "expected ?judge=ADDR&sig=HEX: a judge of the job's panel and its "
+                             "signature of the request");
+    if (!m->has_court) return gt_resp_error(o, 404, GT_ENOTFOUND, "this deployment has no dispute court");
+    if (gt_cindex_job(m->ix, id, &j, &err)) return gt_resp_err(o, &err);
+    if (strcmp(j.status, "disputed"))
+        return gt_resp_error(o, 409, GT_ESTATE, "job %llu is %s in the index: an input is served to judges while "
+                             "the job is disputed", (unsigned long long)id, j.status);
+    if (gt_chain_open(m->chain_url, &c, &err)) return gt_resp_err(o, &err);
+    int rc = gt_chain_judge_allowed(&c, &m->court, id, &judge, sig, &err);
+    gt_chain_close(&c);
+    if (rc) return gt_resp_error(o, err.code == GT_EPERM || err.code == GT_ESIG ? 403 : 502, err.code, "%s", err.msg);
+    gt_buf in = GT_BUF_INIT;
+    if (gt_cindex_work(m->ix, id, &in, NULL, &found, &err)) return gt_buf_free(&in), gt_resp_err(o, &err);
+    if (!found) {
+        gt_buf_free(&in);
+        return gt_resp_error(o, 404, GT_ENOTFOUND, "this node holds no input of job %llu", (unsigned long long)id);
+    }
+    o->status = 200;
+    o->body = gt_buf_take(&in, &o->len);
 }

@@ -608,6 +608,42 @@ int gt_cindex_due(gt_cindex *ix, const gt_addr *who, uint64_t now_s, uint64_t *i
                       who, (int64_t)now_s, ids, max, n, err);
 }
 
+int gt_cindex_cases(gt_cindex *ix, const gt_addr *who, uint64_t now_s, uint64_t *ids, size_t max, size_t *n,
+                    gt_err *err) {
+    assert(now_s <= INT64_MAX);
+    return select_ids(ix,
+                      "SELECT id FROM jobs WHERE keep_after <= ?2 AND status = 'disputed' AND"
+                      " ?1 NOT IN (client, provider, evaluator) ORDER BY keep_after, id LIMIT ?3",
+                      who, (int64_t)now_s, ids, max, n, err);
+}
+
+int gt_cindex_note(gt_cindex *ix, uint64_t job, const char *note, gt_err *err) {
+    const void *a[] = {NULL, note};
+    const int64_t n[] = {(int64_t)job, 0};
+    pthread_mutex_lock(&ix->mu);
+    int rc = exec(ix, "INSERT INTO work(job, note) VALUES(?1, ?2) ON CONFLICT(job) DO UPDATE SET note=?2", "it", a, n,
+                  err);
+    pthread_mutex_unlock(&ix->mu);
+    return rc;
+}
+
+int gt_cindex_get_note(gt_cindex *ix, uint64_t job, char *out, size_t cap, gt_err *err) {
+    sqlite3_stmt *st = NULL;
+    assert(cap > 0);
+    out[0] = 0;
+    pthread_mutex_lock(&ix->mu);
+    int ok = sqlite3_prepare_v2(ix->db, "SELECT note FROM work WHERE job=?1", -1, &st, NULL) == SQLITE_OK &&
+             sqlite3_bind_int64(st, 1, (int64_t)job) == SQLITE_OK;
+    int step = ok ? sqlite3_step(st) : SQLITE_ERROR;
+    if (step == SQLITE_ROW && sqlite3_column_text(st, 0))
+        snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+    int rc = step == SQLITE_ROW || step == SQLITE_DONE ? 0 : gt_err_set(err, GT_EDB, "chain index: %s",
+                                                                        sqlite3_errmsg(ix->db));
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&ix->mu);
+    return rc;
+}
+
 int gt_cindex_due_later(gt_cindex *ix, uint64_t job, uint64_t after_s, int failed, uint64_t *tries, gt_err *err) {
     sqlite3_stmt *st = NULL;
     int64_t at = after_s > INT64_MAX ? INT64_MAX : (int64_t)after_s;

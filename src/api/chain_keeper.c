@@ -36,8 +36,8 @@
  * the chain before its call; one not due yet is put off until its deadline,
  * one whose call fails is tried again after KEEP_RETRY_S and given up after
  * GT_CHAIN_MAX_ATTEMPTS failures, saying so in the log. Judging as a
- * validator (commit and reveal) is not done here: a validator needs the
- * job's input, which travels off chain to the worker and evaluator only. */
+ * validator seated on a dispute's panel (commit and reveal) is
+ * chain_judge.c's. */
 #include <assert.h>
 #include <stdint.h>
 #include <string.h>

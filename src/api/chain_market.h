@@ -10,7 +10,9 @@
  * agent (chain_agent.c): it publishes its agent card in the registry, works
  * the jobs that name it as provider (claim, run the skill, submit the
  * result's hash) and judges the jobs that name it as evaluator (re-runs the
- * skill; complete when the hash matches, reject otherwise). */
+ * skill; complete when the hash matches, reject otherwise); with a court, it
+ * keeps its jobs' deadlines and disputes (chain_keeper.c) and, when its wallet
+ * is a validator, judges the disputes whose panel seats it (chain_judge.c). */
 #ifndef GT_API_CHAIN_MARKET_H
 #define GT_API_CHAIN_MARKET_H
 #include <jansson.h>
@@ -70,6 +72,13 @@ int gt_cindex_todo(gt_cindex *ix, const gt_addr *who, uint64_t *ids, size_t max,
  * max ids, the longest waiting first. */
 int gt_cindex_due(gt_cindex *ix, const gt_addr *who, uint64_t now_s, uint64_t *ids, size_t max, size_t *n,
                   gt_err *err);
+/* The judge's work (chain_judge.c): disputed jobs naming who as no party (its seat is read from the court), not
+ * put off past now_s; at most max ids, the longest waiting first. */
+int gt_cindex_cases(gt_cindex *ix, const gt_addr *who, uint64_t now_s, uint64_t *ids, size_t max, size_t *n,
+                    gt_err *err);
+/* This node's note on a job (its last step, or why it did not act), kept with its work; get: "" when none. */
+int gt_cindex_note(gt_cindex *ix, uint64_t job, const char *note, gt_err *err);
+int gt_cindex_get_note(gt_cindex *ix, uint64_t job, char *out, size_t cap, gt_err *err);
 /* Puts job off until chain time after_s (failed: one more failed try); *tries the failed tries so far. */
 int gt_cindex_due_later(gt_cindex *ix, uint64_t job, uint64_t after_s, int failed, uint64_t *tries, gt_err *err);
 
@@ -86,4 +95,15 @@ void gt_chain_market_stop(gt_chain_market *m); /* accepts NULL */
  * seeder (a is the court's deployer): the court's seed links its draws wait for. */
 void gt_chain_keep(gt_chain *c, gt_chain_account *a, const gt_addr *escrow, const gt_addr *court, int seeder,
                    gt_cindex *ix);
+/* GT_CHAIN_SKILL on in (bytes, lines and words, as JSON) into out: deterministic, so any node re-runs it. */
+int gt_chain_skill_run(const gt_buf *in, gt_buf *out, gt_err *err);
+/* One round of the judge (chain_judge.c): for the disputes of the index whose panel seats a's wallet, the job's
+ * input fetched from the worker's (else the evaluator's, the client's) node and checked, the skill re-run, the
+ * vote committed, then revealed; no input, no vote (the reason kept as the job's note). */
+void gt_chain_judge(gt_chain *c, gt_chain_account *a, const gt_addr *court, const gt_addr *escrow,
+                    const gt_addr *registry, gt_cindex *ix);
+/* 0 when sig_hex (65 bytes, hex) is judge's signature of gt_court_input_digest for this chain, court and job,
+ * and the court seats judge on the job's panel (round 0: a dispute); GT_EPERM (or the read's error) otherwise. */
+int gt_chain_judge_allowed(gt_chain *c, const gt_addr *court, uint64_t job, const gt_addr *judge, const char *sig_hex,
+                           gt_err *err);
 #endif

@@ -61,6 +61,8 @@ static const gt_route routes[] = {
     {"GET", "/v1/label/tasks/{}/export", 41},
     /* The dashboard's lists (h_web_list.c): a round's contributions, a label task's labels. */
     {"GET", "/v1/fund/rounds/{}/contributions", 42}, {"GET", "/v1/label/tasks/{}/labels", 43},
+    /* --chain: a disputed job's input, served to a judge of its panel (chain_agent.c, chain_judge.c). */
+    {"GET", "/v1/chain/jobs/{}/input", 44},
 };
 static const gt_handler_fn handlers[] = {
     gt_h_actions_post, gt_h_action_get, gt_h_account, gt_h_head,  gt_h_blocks,     gt_h_block,
@@ -74,6 +76,7 @@ static const gt_handler_fn handlers[] = {
     gt_h_agent_card,   gt_h_chain_jobs, gt_h_chain_job, gt_h_chain_agents, gt_h_chain_input, gt_h_chain_output,
     gt_h_label_tasks,  gt_h_label_task, gt_h_label_next, gt_h_label_export,
     gt_h_web_contribs, gt_h_web_labels,
+    gt_h_chain_input_get,
 };
 static const size_t body_limits[] = {
     GT_LIMIT_JSON_BYTES, NO_BODY, NO_BODY, NO_BODY, NO_BODY, NO_BODY, NO_BODY, GT_LIMIT_BLOB_BYTES,
@@ -86,6 +89,7 @@ static const size_t body_limits[] = {
     NO_BODY,             NO_BODY, NO_BODY, NO_BODY, GT_CHAIN_INPUT_MAX, NO_BODY,
     NO_BODY,             NO_BODY, NO_BODY, NO_BODY,
     NO_BODY,             NO_BODY,
+    NO_BODY,
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 _Static_assert(sizeof handlers / sizeof handlers[0] == N_ROUTES, "one handler per route");

@@ -104,6 +104,9 @@ int gt_court_get(gt_chain *c, const gt_addr *court, uint64_t job_id, gt_court_ca
 int gt_court_seat(gt_chain *c, const gt_addr *court, uint64_t job_id, const gt_addr *judge, uint64_t *weight,
                   gt_court_vote *vote, gt_err *err);
 const char *gt_court_state_name(gt_court_state s);
+/* What a judge signs to be served a disputed job's input by a party's node (src/api/chain_judge.c): keccak of a
+ * tag, be64(chain id), the court and be64(job), so a signature opens no other job, court or chain. */
+void gt_court_input_digest(uint64_t chain_id, const gt_addr *court, uint64_t job_id, uint8_t out[32]);
 
 /* The seed chain's secret for one court: keccak of a tag, the deployer's private key, the court and the chain. */
 void gt_court_seed_secret(const gt_key *k, const gt_addr *court, uint64_t chain_id, uint8_t out[32]);

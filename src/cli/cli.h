@@ -210,6 +210,8 @@ int gt_cli_fail(const gt_err *err);
 int gt_cli_chain_hire(int argc, char **argv, const char *usage);
 /* `gotong chain post` (cli_chain_post.c): a quorum task of several slots. */
 int gt_cli_chain_post(int argc, char **argv, const char *usage);
+/* `gotong chain court stake|exit|withdraw|status` (cli_chain_court.c): argv[0] is "court". */
+int gt_cli_chain_court(int argc, char **argv, const char *usage);
 /* The option rows every `gotong chain` command that sends from a wallet
  * takes: --rpc, --home, --from, --password-file (into the named strings). */
 #define GT_CLI_CHAIN_WALLET_OPTS(rpc, home, from, pw)                                                         \

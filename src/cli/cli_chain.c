@@ -6,8 +6,9 @@
  * claim -> submit -> complete, printing each transaction's gas and the
  * balances after. The wallets are fresh keys funded with anvil_setBalance,
  * so the demo refuses a chain that is not a development one. `chain pay`
- * is here too; `chain hire` (cli_chain_hire.c) and `chain post`
- * (cli_chain_post.c) are dispatched from here with this usage text. */
+ * is here too; `chain hire` (cli_chain_hire.c), `chain post`
+ * (cli_chain_post.c) and `chain court` (cli_chain_court.c) are dispatched
+ * from here with this usage text. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,8 @@ static const char usage_text[] =
     "       gotong chain post --slots K --quorum N --input FILE --budget UNITS --stake UNITS [--fee UNITS]\n"
     "                         [--submit-s S] [--verify-s S] [--expires-s S] [--rpc URL] [--home DIR]\n"
     "                         [--from ADDR] [--password-file F]\n"
+    "       gotong chain court stake|exit --amount UNITS [--rpc URL] [--home DIR] [--from ADDR] [--password-file F]\n"
+    "       gotong chain court withdraw|status [--rpc URL] [--home DIR] [--from ADDR] [--password-file F]\n"
     "\n"
     "deploy: deploys gotong's token, dispute court, job escrow (bound to the court),\n"
     "agent registry and ERC-8004 reputation and validation registries with a\n"
@@ -70,6 +73,14 @@ static const char usage_text[] =
     "3600) for the round's vote; claims until --expires-s (default 86400) from now.\n"
     "The description hash is FILE's keccak-256. (budget + fee) x slots is approved\n"
     "and escrowed at once; prints the task id (its first slot's job id) and exits.\n"
+    "\n"
+    "court: the wallet as a validator of the dispute court, drawn for panels by its\n"
+    "stake; its `gotong node --chain` then judges the cases it sits on. stake\n"
+    "approves the court for --amount (base units) and stakes it (1 token, 1000000,\n"
+    "at least in all); exit requests --amount of the free stake out (what stays is\n"
+    "0 or at least 1 token), paid by withdraw once the court's unbonding time (14\n"
+    "days for `chain deploy`'s court) is over; status prints the stake. What the\n"
+    "court would refuse is told before anything is sent.\n"
     "\n"
     "demo: "
     "runs one gotong job on a development EVM chain (anvil) through the chain\n"
@@ -346,12 +357,13 @@ static int pay_run(const char *url, uint64_t budget, const char *home, const cha
 }
 
 static int cmd_chain(int argc, char **argv) {
-    static const char *const subs[] = {"demo", "deploy", "pay", "hire", "post", NULL};
+    static const char *const subs[] = {"demo", "deploy", "pay", "hire", "post", "court", NULL};
     int which;
     int rc = gt_cli_subcommand_text("chain", argc, argv, subs, usage_text, &which);
     if (rc >= 0) return rc;
     if (which == 3) return gt_cli_chain_hire(argc, argv, usage_text);
     if (which == 4) return gt_cli_chain_post(argc, argv, usage_text);
+    if (which == 5) return gt_cli_chain_court(argc - 1, argv + 1, usage_text);
     const char *rpc = NULL, *dir = GT_CONTRACTS_DIR, *home = NULL, *from = NULL, *pw = NULL;
     const char *name = which == 0 ? "chain demo" : which == 1 ? "chain deploy" : "chain pay";
     uint64_t budget = 0;

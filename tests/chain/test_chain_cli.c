@@ -8,7 +8,9 @@
  * task of three slots, each slot's terms, quorum and phases read back from
  * the chain, and its bad inputs (slots 0 or over 64, a quorum without
  * slots, slots without a quorum, a quorum over 16, no stake, a fee over the
- * stake, more than the wallet holds) refused, nothing posted. Skipped (exit 77) with a message
+ * stake, more than the wallet holds) refused, nothing posted; `gotong chain
+ * court` bonding a wallet into the court (stake, status, exit, withdraw after
+ * the unbonding time; its bad inputs refused, nothing sent). Skipped (exit 77) with a message
  * when anvil or the compiled contracts are missing. */
 #include "../test.h"
 #include "anvil.h"
@@ -277,6 +279,144 @@ static void test_post_quorum_task(void) {
     CHECK_EQ_INT(system(cmd), 0);
 }
 
+/* The wallet's transactions sent so far (its nonce at the latest block). */
+static uint64_t sent_count(gt_chain *c, const gt_addr *who) {
+    json_t *res = NULL;
+    uint64_t n = UINT64_MAX;
+    CHECK_EQ_INT(gt_rpc_call(c->rpc, "eth_getTransactionCount", json_pack("[o,s]", gt_rpc_data(who->b, 20), "latest"),
+                             &res, NULL), 0);
+    gt_rpc_to_u64(res, &n, "nonce", NULL);
+    json_decref(res);
+    return n;
+}
+
+/* A wallet bonds into the court with `gotong chain court`: bad inputs are
+ * refused with what the court would say, nothing sent (the wallet's nonce and
+ * its stake unchanged); stake 1.5 tokens (the court approved for it, the
+ * stake read back from validatorOf), status, an exit of what leaves at least
+ * a token staked, a second exit and an early withdraw refused, the withdraw
+ * after the court's 14 days of unbonding pays the exit back. */
+static void test_court_stake(void) {
+    static const gt_kdf_params light = {GT_KDF_LIGHT_N, 8, GT_KDF_LIGHT_P};
+    enum { STAKE = 1500000, OUT = 500000, MINTED = 2000000 };
+    char home[] = "/tmp/gt-chain-court-XXXXXX", cmd[2048], pw[600], path[700], wallet[1800];
+    int st;
+    gt_chain c;
+    gt_chain_account me;
+    gt_err err;
+    CHECK(mkdtemp(home) != NULL);
+    snprintf(pw, sizeof pw, "%s/pw", home);
+    FILE *f = fopen(pw, "w");
+    CHECK(f != NULL);
+    if (!f) return;
+    fputs("validator's password", f);
+    fclose(f);
+    CHECK_EQ_INT(gt_chain_open(anvil_url, &c, NULL), 0);
+    CHECK_EQ_INT(anvil_account(&c, "chain cli validator", &me), 0);
+    CHECK_MSG(gt_keystore_save(home, &me.key, "validator's password", &light, path, sizeof path, &err) == 0, "%s",
+              err.msg);
+    snprintf(cmd, sizeof cmd, "%s chain deploy --rpc %s --home %s --password-file %s 2>&1", GT_CLI, anvil_url, home,
+             pw);
+    const char *out = run(cmd, &st);
+    CHECK_MSG(st == 0, "chain deploy: %s", out);
+    snprintf(path, sizeof path, "%s/chain.json", home);
+    json_t *j = json_load_file(path, 0, NULL);
+    CHECK(j != NULL);
+    gt_addr token, court;
+    read_addr(j, "GotongToken", &token);
+    read_addr(j, "DisputeCourt", &court);
+    json_decref(j);
+    gt_abi_val mint[] = {gt_abi_address(&me.addr), gt_abi_uint(MINTED)};
+    gt_chain_receipt r = {0};
+    gt_chain_account_resync(&me);
+    CHECK_MSG(gt_chain_invoke(&c, &token, &me, "mint(address,uint256)", mint, 2, &r, NULL, &err) == 0, "mint: %s",
+              err.msg);
+    gt_chain_receipt_free(&r);
+    gt_abi_val who[] = {gt_abi_address(&me.addr)};
+    snprintf(wallet, sizeof wallet, "--home %s --password-file %s", home, pw);
+
+    /* Refused before anything is sent: usage errors (2) and what the court would refuse (1). */
+    static const struct {
+        const char *args, *says;
+        int exit;
+    } bad[] = {
+        {"stake", "--amount UNITS (base units) is required", 2},
+        {"stake --amount 0", "--amount: expected an integer 1..", 2},
+        {"stake --amount -5", "--amount", 2},
+        {"stake --amount 999999", "a validator stakes at least 1000000 base units (1 token)", 1},
+        {"stake --amount 2000001", "the wallet holds 2000000 base units of the token, under --amount 2000001", 1},
+        {"exit --amount 1", "--amount 1 is over the free stake 0", 1},
+        {"withdraw", "nothing to withdraw", 1},
+        {"withdraw --amount 5", "unknown option", 2},
+        {"bond --amount 5", "unknown chain court command \"bond\"", 2},
+    };
+    uint64_t nonce0 = sent_count(&c, &me.addr);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(cmd, sizeof cmd, "%s chain court %s %s 2>&1", GT_CLI, bad[i].args, wallet);
+        out = run(cmd, &st);
+        CHECK_MSG(st == bad[i].exit, "chain court %s: exit %d: %s", bad[i].args, st, out);
+        CHECK_MSG(strstr(out, bad[i].says) != NULL, "chain court %s: no \"%s\" in: %s", bad[i].args, bad[i].says,
+                  out);
+    }
+    CHECK_EQ_U64(sent_count(&c, &me.addr), nonce0); /* nothing sent */
+    CHECK_EQ_U64(view_u64(&c, &court, "validatorOf(address)", who, 1, 0), 0);
+
+    snprintf(cmd, sizeof cmd, "%s chain court stake --amount %d %s 2>&1", GT_CLI, STAKE, wallet);
+    out = run(cmd, &st);
+    CHECK_MSG(st == 0, "chain court stake: exit %d: %s", st, out);
+    printf("gotong chain court stake said: %s", out);
+    CHECK_CONTAINS(out, "staked 1500000: 1500000 staked in the court; gas approve ");
+    CHECK_EQ_U64(view_u64(&c, &court, "validatorOf(address)", who, 1, 0), STAKE); /* active */
+    CHECK_EQ_U64(view_u64(&c, &court, "validatorOf(address)", who, 1, 2), 1);     /* listed first */
+    CHECK_EQ_U64(view_u64(&c, &court, "validatorCount()", NULL, 0, 0), 1);
+    uint64_t bal = 0;
+    CHECK_EQ_INT(anvil_token_balance(&c, &token, &me.addr, &bal), 0);
+    CHECK_EQ_U64(bal, MINTED - STAKE);
+    snprintf(cmd, sizeof cmd, "%s chain court status %s 2>&1", GT_CLI, wallet);
+    out = run(cmd, &st);
+    CHECK_MSG(st == 0, "chain court status: exit %d: %s", st, out);
+    CHECK_CONTAINS(out, "staked 1500000 (0 bonded on open cases), listed: drawn for panels (1 validators listed)");
+    CHECK_CONTAINS(out, "token balance 500000");
+
+    nonce0 = sent_count(&c, &me.addr);
+    /* An exit that would leave 900000 staked: under the least stake, and not 0. */
+    snprintf(cmd, sizeof cmd, "%s chain court exit --amount 600000 %s 2>&1", GT_CLI, wallet);
+    out = run(cmd, &st);
+    CHECK_EQ_INT(st, 1);
+    CHECK_CONTAINS(out, "what stays staked (900000) must be 0 or at least 1000000 base units");
+    CHECK_EQ_U64(sent_count(&c, &me.addr), nonce0);
+    uint64_t t0 = anvil_now(&c);
+    snprintf(cmd, sizeof cmd, "%s chain court exit --amount %d %s 2>&1", GT_CLI, OUT, wallet);
+    out = run(cmd, &st);
+    CHECK_MSG(st == 0, "chain court exit: exit %d: %s", st, out);
+    printf("gotong chain court exit said: %s", out);
+    CHECK_CONTAINS(out, "exit of 500000 requested: 1000000 stays staked");
+    CHECK_EQ_U64(view_u64(&c, &court, "validatorOf(address)", who, 1, 0), STAKE - OUT);
+    CHECK_EQ_U64(view_u64(&c, &court, "validatorOf(address)", who, 1, 3), OUT); /* leaving */
+    uint64_t leave_at = view_u64(&c, &court, "validatorOf(address)", who, 1, 4);
+    CHECK(leave_at >= t0 + 14 * 86400 && leave_at <= anvil_now(&c) + 14 * 86400);
+    nonce0 = sent_count(&c, &me.addr);
+    snprintf(cmd, sizeof cmd, "%s chain court exit --amount 1 %s 2>&1", GT_CLI, wallet);
+    CHECK_CONTAINS(run(cmd, &st), "an exit of 500000 base units is under way");
+    CHECK_EQ_INT(st, 1);
+    snprintf(cmd, sizeof cmd, "%s chain court withdraw %s 2>&1", GT_CLI, wallet);
+    CHECK_CONTAINS(run(cmd, &st), "still unbonding: 500000 base units leave at chain time");
+    CHECK_EQ_INT(st, 1);
+    CHECK_EQ_U64(sent_count(&c, &me.addr), nonce0);
+    CHECK_EQ_INT(anvil_advance(&c, leave_at - anvil_now(&c)), 0);
+    out = run(cmd, &st);
+    CHECK_MSG(st == 0, "chain court withdraw: exit %d: %s", st, out);
+    printf("gotong chain court withdraw said: %s", out);
+    CHECK_CONTAINS(out, "withdrew 500000; 1000000 stays staked");
+    CHECK_EQ_INT(anvil_token_balance(&c, &token, &me.addr, &bal), 0);
+    CHECK_EQ_U64(bal, MINTED - STAKE + OUT);
+    CHECK_EQ_U64(view_u64(&c, &court, "validatorOf(address)", who, 1, 3), 0);
+    gt_chain_account_wipe(&me);
+    gt_chain_close(&c);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", home);
+    CHECK_EQ_INT(system(cmd), 0);
+}
+
 int main(void) {
     anvil_require(1);
     gt_chain c;
@@ -285,6 +425,7 @@ int main(void) {
     RUN(test_demo_refusals);
     RUN(test_deploy_with_wallet);
     RUN(test_post_quorum_task);
+    RUN(test_court_stake);
     gt_chain_close(&c);
     anvil_stop();
     return gt_test_finish();
