@@ -196,6 +196,7 @@ static int qmat_shape(gt_qmat *m, uint32_t type, int n_rows, int n_cols, gt_err 
     else if (type == GT_TYPE_Q5_K) m->qs_tile_bytes = (size_t)(n_cols / GT_QK_K) * GT_KQ5_SB_BYTES;
     else if (type == GT_TYPE_Q6_K) m->qs_tile_bytes = (size_t)(n_cols / GT_QK_K) * GT_KQ6_SB_BYTES;
     else if (type == GT_TYPE_IQ4_XS) m->qs_tile_bytes = (size_t)(n_cols / GT_QK_K) * GT_KQX_SB_BYTES;
+    else if (type == GT_TYPE_Q3_K) m->qs_tile_bytes = (size_t)(n_cols / GT_QK_K) * GT_KQ3_SB_BYTES;
     else if (kern_rowwise(type)) m->qs_tile_bytes = gt_ggml_row_bytes(type, (uint64_t)n_cols) * R;
     else m->qs_tile_bytes = (size_t)n_cols * R * elem_bytes(type);
     m->d_tile_bytes = quant ? (size_t)m->n_blocks * (size_t)gt_qt_scales(type) * sizeof(gt_f16) : 0;
@@ -284,6 +285,7 @@ int gt_qmat_pack_into(gt_qmat *m, uint32_t type, const void *data, int n_rows, i
             if (type == GT_TYPE_Q4_K) gt_kq4_pack_tile(rows, row_bytes, nr, n_cols / GT_QK_K, dst);
             else if (type == GT_TYPE_Q5_K) gt_kq5_pack_tile(rows, row_bytes, nr, n_cols / GT_QK_K, dst);
             else if (type == GT_TYPE_Q6_K) gt_kq6_pack_tile(rows, row_bytes, nr, n_cols / GT_QK_K, dst);
+            else if (type == GT_TYPE_Q3_K) gt_kq3_pack_tile(rows, row_bytes, nr, n_cols / GT_QK_K, dst);
             else gt_kqx_pack_tile(rows, row_bytes, nr, n_cols / GT_QK_K, dst);
             pack_consumed(progress, rows, row_bytes * (size_t)nr);
         }
@@ -486,7 +488,7 @@ static void matmul_scalar(const gt_qmat *w, int tile0, int tile1, const gt_act *
                           size_t ldy) {
     assert(a->n_cols == w->n_cols);
     if (gt_kq_is_k(w->type)) {
-        static const gt_kq_fns fns = {gt_kq_row_scalar, gt_kq_quant_sb, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+        static const gt_kq_fns fns = {gt_kq_row_scalar, gt_kq_quant_sb, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
         gt_kq_matmul(w, tile0, tile1, a, y, ldy, &fns);
         return;
     }

@@ -240,7 +240,7 @@ static void matmul_avx2(const gt_qmat *w, int tile0, int tile1, const gt_act *a,
     if (gt_kq_is_k(w->type)) {
         static const gt_kq_fns fns = {gt_kq_row_avx2,   gt_kq_quant_sb_avx2, gt_kq4_tile_avx2, gt_kq6_tile_avx2,
                                       gt_kq5_tile_avx2, NULL,                NULL,             NULL,
-                                      gt_kqx_tile_avx2};
+                                      gt_kqx_tile_avx2, gt_kq3_tile_avx2};
         gt_kq_matmul(w, tile0, tile1, a, y, ldy, &fns);
         return;
     }

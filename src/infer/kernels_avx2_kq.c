@@ -511,6 +511,73 @@ void gt_kqx_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, fl
             }
     }
 }
+
+/* Tiled Q3_K in two halves of 8 rows (lane r = row 8hr + r), at most KT_NT
+ * tokens at once: group g's quants decoded as gt_kq3_tile_avx512 decodes
+ * them, less 4 (-4..3); vpmaddubsw of |q - 4| against the activations with
+ * its sign gives int16 pair sums (<= 2 * 4 * 127), the group's 4 of them add
+ * up in int16 (<= 4064), and vpmaddwd by the lane's scale in both halves of
+ * its dword gives sc_g times the group's sum in int32: the scalar integers. */
+static inline __attribute__((always_inline)) void kq3_half(const uint8_t *sb, int hr, int k, const gt_kq_acts *A,
+                                                            int t0, const int NT, float *acc) {
+    const __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1), four = _mm256_set1_epi8(4);
+    const int8_t *aq[KT_NT];
+    __m256i dot[KT_NT];
+    #pragma GCC unroll 8
+    for (int t = 0; t < NT; t++) {
+        aq[t] = A->aq + (size_t)(t0 + t) * A->aq_stride + (size_t)k * GT_QK_K;
+        dot[t] = _mm256_setzero_si256();
+    }
+    for (int g = 0; g < 16; g++) {
+        const int h = g / 8, s = g % 8 / 2, v = g % 2;
+        const __m128i sc8 = _mm_loadl_epi64((const __m128i *)(sb + GT_KQ3_OFF_SC + 16 * g + 8 * hr));
+        const __m256i sc = _mm256_cvtepi8_epi32(sc8);
+        const __m256i sc2 = _mm256_or_si256(_mm256_and_si256(sc, _mm256_set1_epi32(0xffff)), _mm256_slli_epi32(sc, 16));
+        __m256i p[KT_NT];
+        #pragma GCC unroll 8
+        for (int t = 0; t < NT; t++) p[t] = _mm256_setzero_si256();
+        #pragma GCC unroll 4
+        for (int u = 0; u < 4; u++) {
+            __m256i lo = _mm256_load_si256((const __m256i *)(sb + 64 * (8 * h + 4 * v + u) + 32 * hr));
+            __m256i hm = _mm256_load_si256((const __m256i *)(sb + GT_KQ3_OFF_HM + 64 * (4 * v + u) + 32 * hr));
+            __m256i q = _mm256_or_si256(_mm256_and_si256(shr16(lo, 2 * s), m3),
+                                        _mm256_slli_epi16(_mm256_and_si256(shr16(hm, 4 * h + s), one), 2));
+            q = _mm256_sub_epi8(q, four);
+            const __m256i aqv = _mm256_abs_epi8(q);
+            #pragma GCC unroll 8
+            for (int t = 0; t < NT; t++)
+                p[t] = _mm256_add_epi16(p[t],
+                                        _mm256_maddubs_epi16(aqv, _mm256_sign_epi8(bcast4(aq[t] + 16 * g + 4 * u), q)));
+        }
+        #pragma GCC unroll 8
+        for (int t = 0; t < NT; t++) dot[t] = _mm256_add_epi32(dot[t], _mm256_madd_epi16(p[t], sc2));
+    }
+    const __m256 d = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(sb + GT_KQ3_OFF_D + 16 * hr)));
+    #pragma GCC unroll 8
+    for (int t = 0; t < NT; t++) {
+        const __m256 da = _mm256_set1_ps(A->da[(size_t)(t0 + t) * A->da_stride + (size_t)k]);
+        float *y = acc + 16 * (t0 + t) + 8 * hr;
+        _mm256_storeu_ps(y, _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[t]), _mm256_mul_ps(d, da), _mm256_loadu_ps(y)));
+    }
+}
+
+void gt_kq3_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, float *acc) {
+    assert(nt >= 1 && nt <= 2 * KT_NT);
+    for (int k = 0; k < nk; k++, sb += GT_KQ3_SB_BYTES) {
+        if (nt == 1) kq_prefetch(sb, GT_KQ3_SB_BYTES);
+        for (int hr = 0; hr < 2; hr++)
+            for (int t0 = 0; t0 < nt;) {
+                int n = nt - t0 > KT_NT ? (nt - t0 + 1) / 2 : nt - t0;
+                switch (n) {
+                case 1: kq3_half(sb, hr, k, A, t0, 1, acc); break;
+                case 2: kq3_half(sb, hr, k, A, t0, 2, acc); break;
+                case 3: kq3_half(sb, hr, k, A, t0, 3, acc); break;
+                default: kq3_half(sb, hr, k, A, t0, 4, acc); break;
+                }
+                t0 += n;
+            }
+    }
+}
 #endif
 
 #ifdef __clang__

@@ -1,5 +1,5 @@
 /* kernels_avx512_kq.c: the AVX-512 kernels of the load-time tiled K-quants
- * (Q4_K, Q5_K, Q6_K, IQ4_XS; layouts in kernels_impl.h): one tile of 16 rows, lane
+ * (Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS; layouts in kernels_impl.h): one tile of 16 rows, lane
  * r = row r, against up to 8 tokens, and two neighbouring tiles at once for
  * prefill (each activation broadcast serves 32 rows). The other K-quants
  * use the AVX2 super-block function (kernels_avx2_kq.c).
@@ -501,6 +501,59 @@ static inline __attribute__((always_inline)) void kqx_tile(const uint8_t *sb, in
 void gt_kqx_tile_avx512(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, float *acc) {
     assert(nt >= 1 && nt <= 8);
     KQ_NT_CASES(kqx_tile, 0)
+}
+
+/* Tiled Q3_K (gt_kq4_tile_fn): lane r = row r. Group g (< 16) of 16
+ * elements is, per lane, 4 dwords u: the 2 low bits from qs group 8h + 4v
+ * + u shifted by 2s, the third from hmask group 4v + u shifted by 4h + s
+ * (h = g / 8, s = g % 8 / 2, v = g % 2: kernels_impl.h's mapping), a quant
+ * q <= 7; vpdpbusd sums q a with p starting at -4 A_g (the group's
+ * activation sum), so p is the sum of (q - 4) a, exactly; dot += sc_g p by
+ * vpmulld; the float step is gt_kq_finish's: the scalar bytes. */
+static inline __attribute__((always_inline)) void kq3_tile(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt,
+                                                            float *acc, const int unused) {
+    (void)unused;
+    const __m512i m3 = _mm512_set1_epi8(3), one = _mm512_set1_epi8(1);
+    for (int k = 0; k < nk; k++, sb += GT_KQ3_SB_BYTES) {
+        __m512i dot[8];
+        if (nt == 1) kq_prefetch(sb, GT_KQ3_SB_BYTES);
+        #pragma GCC unroll 8
+        for (int t = 0; t < nt; t++) dot[t] = _mm512_setzero_si512();
+        #pragma GCC unroll 16
+        for (int g = 0; g < 16; g++) {
+            const int h = g / 8, s = g % 8 / 2, v = g % 2;
+            __m512i q[4];
+            #pragma GCC unroll 4
+            for (int u = 0; u < 4; u++) {
+                __m512i lo = _mm512_load_si512((const void *)(sb + 64 * (8 * h + 4 * v + u)));
+                __m512i hm = _mm512_load_si512((const void *)(sb + GT_KQ3_OFF_HM + 64 * (4 * v + u)));
+                q[u] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(lo, 2 * s), m3),
+                                       _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(hm, 4 * h + s), one), 2));
+            }
+            const __m512i sc = _mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)(sb + GT_KQ3_OFF_SC + 16 * g)));
+            #pragma GCC unroll 8
+            for (int t = 0; t < nt; t++) {
+                const int8_t *aq = A->aq + (size_t)t * A->aq_stride + (size_t)k * GT_QK_K + 16 * g;
+                const int16_t *bs = A->bs + (size_t)t * A->bs_stride + (size_t)k * GT_KQ_BS_N;
+                __m512i p = _mm512_set1_epi32(-4 * (int32_t)bs[g]);
+                #pragma GCC unroll 4
+                for (int u = 0; u < 4; u++) p = _mm512_dpbusd_epi32(p, q[u], bcast4(aq + 4 * u));
+                dot[t] = _mm512_add_epi32(dot[t], _mm512_mullo_epi32(p, sc));
+            }
+        }
+        const __m512 d = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(sb + GT_KQ3_OFF_D)));
+        #pragma GCC unroll 8
+        for (int t = 0; t < nt; t++) {
+            const __m512 da = _mm512_set1_ps(A->da[(size_t)t * A->da_stride + (size_t)k]);
+            __m512 y = _mm512_loadu_ps(acc + 16 * t);
+            _mm512_storeu_ps(acc + 16 * t, _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[t]), _mm512_mul_ps(d, da), y));
+        }
+    }
+}
+
+void gt_kq3_tile_avx512(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, float *acc) {
+    assert(nt >= 1 && nt <= 8);
+    KQ_NT_CASES(kq3_tile, 0)
 }
 #endif
 

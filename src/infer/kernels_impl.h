@@ -109,9 +109,23 @@ void gt_kq5_untile(const uint8_t *sb, int r, int nk, uint8_t *out);
 static_assert(GT_KQX_SB_BYTES % 64 == 0, "tile super-blocks stay 64-byte aligned");
 void gt_kqx_pack_tile(const uint8_t *rows, size_t row_bytes, int n_rows, int n_sb, uint8_t *dst);
 void gt_kqx_untile(const uint8_t *sb, int r, int nk, uint8_t *out);
-/* 1 for the K-quant types tiled at load (Q4_K, Q5_K, Q6_K, IQ4_XS). */
+/* Q3_K likewise, GT_KQ3_SB_BYTES per tile super-block: qs as Q4_K's
+ * quants (16 groups: group i holds row r's qs[4i..4i+3]), hmask the same
+ * way (8 groups), the 16 scales of 16 elements as int8 (group g of row r at
+ * 16g + r), the 16 f16 d, 32 bytes of zeros. Element e of a row is
+ * (qs[32h + l] >> 2s) & 3 | ((hmask[l] >> (4h + s)) & 1) << 2, minus 4,
+ * with h = e / 128, s = e % 128 / 32, l = e % 32 (kquant.h). */
+#define GT_KQ3_OFF_HM 1024
+#define GT_KQ3_OFF_SC 1536
+#define GT_KQ3_OFF_D 1792
+#define GT_KQ3_SB_BYTES 1856
+static_assert(GT_KQ3_SB_BYTES % 64 == 0, "tile super-blocks stay 64-byte aligned");
+void gt_kq3_pack_tile(const uint8_t *rows, size_t row_bytes, int n_rows, int n_sb, uint8_t *dst);
+void gt_kq3_untile(const uint8_t *sb, int r, int nk, uint8_t *out);
+/* 1 for the K-quant types tiled at load (Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS). */
 static inline int gt_kq_tiled(uint32_t type) {
-    return type == GT_TYPE_Q4_K || type == GT_TYPE_Q5_K || type == GT_TYPE_Q6_K || type == GT_TYPE_IQ4_XS;
+    return type == GT_TYPE_Q3_K || type == GT_TYPE_Q4_K || type == GT_TYPE_Q5_K || type == GT_TYPE_Q6_K ||
+           type == GT_TYPE_IQ4_XS;
 }
 
 typedef void (*gt_kq4_tile_fn)(const uint8_t *sb, int nk, const gt_kq_acts *a, int nt, float *acc);
@@ -123,6 +137,8 @@ void gt_kq5_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *a, int nt, fl
 void gt_kq5_tile_avx512(const uint8_t *sb, int nk, const gt_kq_acts *a, int nt, float *acc);
 void gt_kqx_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *a, int nt, float *acc);
 void gt_kqx_tile_avx512(const uint8_t *sb, int nk, const gt_kq_acts *a, int nt, float *acc);
+void gt_kq3_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *a, int nt, float *acc);
+void gt_kq3_tile_avx512(const uint8_t *sb, int nk, const gt_kq_acts *a, int nt, float *acc);
 /* The same for two neighbouring tiles at once (the second's super-blocks
  * tile_bytes after the first's, its accumulators acc_stride floats after):
  * each activation broadcast then serves 32 rows. */
@@ -144,6 +160,7 @@ typedef struct gt_kq_fns {
     gt_kq_pair_fn q6_pair;  /* the same for Q6_K */
     gt_kq_pair_fn q5_pair;  /* and for Q5_K */
     gt_kq4_tile_fn qx_tile; /* IQ4_XS's tiles (NULL: row by row; pairs one tile at a time) */
+    gt_kq4_tile_fn q3_tile; /* the same for Q3_K */
 } gt_kq_fns;
 void gt_kq_matmul(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y, size_t ldy,
                   const gt_kq_fns *fns);

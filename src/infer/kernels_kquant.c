@@ -243,11 +243,50 @@ void gt_kqx_untile(const uint8_t *sb, int r, int nk, uint8_t *out) {
     }
 }
 
+/* Q3_K's tile (kernels_impl.h): qs and hmask moved, each 6-bit scale
+ * (kquant.h's 12 packed bytes) spread into an int8. */
+void gt_kq3_pack_tile(const uint8_t *rows, size_t row_bytes, int n_rows, int n_sb, uint8_t *dst) {
+    assert(n_rows >= 1 && n_rows <= GT_KERN_TILE_ROWS && row_bytes == (size_t)n_sb * sizeof(gt_block_q3_k));
+    for (int r = 0; r < n_rows; r++)
+        for (int k = 0; k < n_sb; k++) {
+            const uint8_t *blk = rows + (size_t)r * row_bytes + (size_t)k * sizeof(gt_block_q3_k);
+            uint8_t *sb = dst + (size_t)k * GT_KQ3_SB_BYTES;
+            gt_kq_sb h;
+            gt_kq_low_header(GT_TYPE_Q3_K, blk, &h);
+            for (int i = 0; i < 16; i++) memcpy(sb + 64 * i + 4 * r, blk + offsetof(gt_block_q3_k, qs) + 4 * i, 4);
+            for (int i = 0; i < 8; i++) memcpy(sb + GT_KQ3_OFF_HM + 64 * i + 4 * r, blk + 4 * i, 4);
+            for (int g = 0; g < 16; g++) {
+                assert(h.sc[g] >= -32 && h.sc[g] <= 31);
+                sb[GT_KQ3_OFF_SC + 16 * g + r] = (uint8_t)(int8_t)h.sc[g];
+            }
+            memcpy(sb + GT_KQ3_OFF_D + 2 * r, blk + offsetof(gt_block_q3_k, d), 2);
+        }
+}
+
+/* Inverse of gt_kq3_pack_tile for one row: scale g's 6 bits, + 32, back as
+ * 4 low bits (bytes 0-7, low then high nibbles) and 2 high ones (bytes 8-11). */
+void gt_kq3_untile(const uint8_t *sb, int r, int nk, uint8_t *out) {
+    assert(r >= 0 && r < GT_KERN_TILE_ROWS);
+    for (int k = 0; k < nk; k++, sb += GT_KQ3_SB_BYTES, out += sizeof(gt_block_q3_k)) {
+        uint8_t *s = out + offsetof(gt_block_q3_k, scales);
+        memset(s, 0, 12);
+        for (int g = 0; g < 16; g++) {
+            int v = (int8_t)sb[GT_KQ3_OFF_SC + 16 * g + r] + 32;
+            s[g % 8] |= (uint8_t)((v & 15) << (g < 8 ? 0 : 4));
+            s[8 + g % 4] |= (uint8_t)((v >> 4) << (2 * (g / 4)));
+        }
+        for (int i = 0; i < 16; i++) memcpy(out + offsetof(gt_block_q3_k, qs) + 4 * i, sb + 64 * i + 4 * r, 4);
+        for (int i = 0; i < 8; i++) memcpy(out + 4 * i, sb + GT_KQ3_OFF_HM + 64 * i + 4 * r, 4);
+        memcpy(out + offsetof(gt_block_q3_k, d), sb + GT_KQ3_OFF_D + 2 * r, 2);
+    }
+}
+
 /* The table's tile function for a tiled type (NULL: none). */
 static gt_kq4_tile_fn kq_tile_fn(uint32_t type, const gt_kq_fns *fns) {
     return type == GT_TYPE_Q4_K   ? fns->q4_tile
            : type == GT_TYPE_Q5_K ? fns->q5_tile
            : type == GT_TYPE_Q6_K ? fns->q6_tile
+           : type == GT_TYPE_Q3_K ? fns->q3_tile
                                   : fns->qx_tile;
 }
 
@@ -262,6 +301,7 @@ static size_t kq_tile_sb_bytes(uint32_t type) {
     return type == GT_TYPE_Q4_K   ? GT_KQ4_SB_BYTES
            : type == GT_TYPE_Q5_K ? GT_KQ5_SB_BYTES
            : type == GT_TYPE_Q6_K ? GT_KQ6_SB_BYTES
+           : type == GT_TYPE_Q3_K ? GT_KQ3_SB_BYTES
                                   : GT_KQX_SB_BYTES;
 }
 
@@ -279,6 +319,7 @@ static void kq_tiled_rows(const gt_qmat *w, int row0, int nr, int k0, int nk, co
     void (*untile)(const uint8_t *, int, int, uint8_t *) = w->type == GT_TYPE_Q4_K   ? gt_kq4_untile
                                                            : w->type == GT_TYPE_Q5_K ? gt_kq5_untile
                                                            : w->type == GT_TYPE_Q6_K ? gt_kq6_untile
+                                                           : w->type == GT_TYPE_Q3_K ? gt_kq3_untile
                                                                                      : gt_kqx_untile;
     assert(row0 % R == 0 && gt_kq_tiled(w->type));
     for (int i = 0; i * R < nr; i++) {

@@ -470,10 +470,10 @@ static void test_matmul_kquant(void) {
             for (size_t si = 0; si < sizeof shapes32 / sizeof shapes32[0]; si++)
                 check_rowwise(ktypes[ti], shapes32[si][0], shapes32[si][1], shapes32[si][2]);
     }
-    /* Q4_K, Q5_K, Q6_K and IQ4_XS are tiled at load: rows past a 256-row block and
+    /* Q3_K, Q4_K, Q5_K, Q6_K and IQ4_XS are tiled at load: rows past a 256-row block and
      * more super-blocks than one pass (16) of the activations. */
-    const uint32_t tiled[] = {GT_TYPE_Q4_K, GT_TYPE_Q5_K, GT_TYPE_Q6_K, GT_TYPE_IQ4_XS};
-    for (int i = 0; i < 4; i++) {
+    const uint32_t tiled[] = {GT_TYPE_Q4_K, GT_TYPE_Q5_K, GT_TYPE_Q6_K, GT_TYPE_IQ4_XS, GT_TYPE_Q3_K};
+    for (int i = 0; i < 5; i++) {
         check_rowwise(tiled[i], 270, 4352, 3);
         check_rowwise(tiled[i], 18, 4608, 9);
     }
@@ -485,7 +485,7 @@ static void test_matmul_kquant(void) {
     CHECK_CONTAINS(err.msg, "multiple of 256");
 }
 
-/* The tiled Q4_K, Q5_K, Q6_K and IQ4_XS layouts move bytes only: every row of every
+/* The tiled Q3_K, Q4_K, Q5_K, Q6_K and IQ4_XS layouts move bytes only: every row of every
  * tile reads back into its GGUF bytes (random bytes, so every scale and
  * min bit is exercised), and padding rows of the last tile stay zero. */
 static void check_tiles(uint32_t type, size_t sb_bytes, void (*untile)(const uint8_t *, int, int, uint8_t *)) {
@@ -501,9 +501,12 @@ static void check_tiles(uint32_t type, size_t sb_bytes, void (*untile)(const uin
     for (int r = 0; r < 2 * GT_KERN_TILE_ROWS; r++) {
         untile(m.qs + (size_t)(r / 16) * m.qs_tile_bytes, r % 16, n_sb, back);
         if (r < n_rows) bad += memcmp(back, g + rb * (size_t)r, rb) != 0;
-        else /* IQ4_XS keeps scales as ls - 32: a zero one reads back as ls 32 (scales_h 0xaaaa), d still 0 */
-            for (size_t i = 0; i < rb; i++)
-                bad += back[i] != (type == GT_TYPE_IQ4_XS && i % sizeof(gt_block_iq4_xs) / 2 == 1 ? 0xaa : 0);
+        else /* IQ4_XS and Q3_K keep scales as ls - 32: a zero one reads back as 32 (high bits 0xaa..), d still 0 */
+            for (size_t i = 0; i < rb; i++) {
+                size_t at = i % gt_ggml_block_bytes(type);
+                int high = (type == GT_TYPE_IQ4_XS && at / 2 == 1) || (type == GT_TYPE_Q3_K && at >= 104 && at < 108);
+                bad += back[i] != (high ? 0xaa : 0);
+            }
     }
     CHECK_MSG(bad == 0, "%s tiles: %d rows do not read back", gt_ggml_type_name(type), bad);
     gt_qmat_free(&m);
@@ -620,6 +623,7 @@ static void test_kq_tiles(void) {
     check_tiles(GT_TYPE_Q5_K, GT_KQ5_SB_BYTES, gt_kq5_untile);
     check_tiles(GT_TYPE_Q6_K, GT_KQ6_SB_BYTES, gt_kq6_untile);
     check_tiles(GT_TYPE_IQ4_XS, GT_KQX_SB_BYTES, gt_kqx_untile);
+    check_tiles(GT_TYPE_Q3_K, GT_KQ3_SB_BYTES, gt_kq3_untile);
 }
 
 static void test_dot_axpy(void) {
