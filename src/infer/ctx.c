@@ -314,11 +314,11 @@ static void prepare_qkv(const job *j, int g, int t) {
     c->k->f16_store(c->vc + at, v, hd);
 }
 
-/* The scores of one head (n of them) scaled, less their maximum, and
- * exponentiated in place; returns 1 / their sum, which the weighted sum of
- * the values is multiplied by. The same steps in the same order for every
- * head, alone or in a pair. */
-static float softmax_unscaled(const gt_ctx *c, float *s, float scale, int n) {
+/* Turns one head's n scores into softmax weights short of the division:
+ * scaled, less their maximum, exponentiated in place; returns 1 / their
+ * sum, which the weighted sum of the values is multiplied by. The same steps
+ * in the same order for every head, alone or in a pair. */
+static float scores_to_weights(const gt_ctx *c, float *s, float scale, int n) {
     float mx = -INFINITY, sum = 0.0f;
     mul_row(s, scale, n);
     for (int p = 0; p < n; p++) mx = s[p] > mx ? s[p] : mx;
@@ -353,7 +353,7 @@ static void do_head_group(const job *j, int g, float *scores) {
         for (; h + 1 < h1; h += 2) { /* two heads of the group at once: keys and values widened once */
             float *o = out + (size_t)h * hd;
             c->k->dots2(scores, s1, qt + (size_t)h * hd, qt + (size_t)(h + 1) * hd, k0, (size_t)hd, n_att, hd);
-            float inv0 = softmax_unscaled(c, scores, scale, n_att), inv1 = softmax_unscaled(c, s1, scale, n_att);
+            float inv0 = scores_to_weights(c, scores, scale, n_att), inv1 = scores_to_weights(c, s1, scale, n_att);
             c->k->wsum2(o, o + hd, scores, s1, v0, (size_t)hd, n_att, hd);
             mul_row(o, inv0, hd);
             mul_row(o + hd, inv1, hd);
@@ -361,7 +361,7 @@ static void do_head_group(const job *j, int g, float *scores) {
         if (h < h1) {
             float *o = out + (size_t)h * hd;
             c->k->dots(scores, qt + (size_t)h * hd, k0, (size_t)hd, n_att, hd);
-            float inv = softmax_unscaled(c, scores, scale, n_att);
+            float inv = scores_to_weights(c, scores, scale, n_att);
             c->k->wsum(o, scores, v0, (size_t)hd, n_att, hd);
             mul_row(o, inv, hd);
         }
