@@ -447,6 +447,46 @@ float gt_kq_quant_sb_avx2(const float *x, int8_t q[256], int16_t bs[16]) {
     return d;
 }
 
+/* Eight int8 scales at p as 8 dwords, each scale in both its int16 halves
+ * (vpmaddwd by it then scales both pair sums of a dword). */
+static inline __m256i sc_both16(const uint8_t *p) {
+    const __m256i sc = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)p));
+    return _mm256_or_si256(_mm256_and_si256(sc, _mm256_set1_epi32(0xffff)), _mm256_slli_epi32(sc, 16));
+}
+
+/* The float step of a half tile whose types have no mins (IQ4_XS, Q3_K):
+ * y = fma(dot, d * da, y) per lane, d the half's 8 f16 at d16 (lane r = row
+ * 8hr + r), for NT tokens from t0 at acc + 16 t + 8 hr: gt_kq_finish's. */
+static inline __attribute__((always_inline)) void kq_finish_d8(const uint8_t *d16, int hr, int k, const gt_kq_acts *A,
+                                                                int t0, const int NT, const __m256i *dot, float *acc) {
+    const __m256 d = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(d16 + 16 * hr)));
+    #pragma GCC unroll 8
+    for (int t = 0; t < NT; t++) {
+        const __m256 da = _mm256_set1_ps(A->da[(size_t)(t0 + t) * A->da_stride + (size_t)k]);
+        float *y = acc + 16 * (t0 + t) + 8 * hr;
+        _mm256_storeu_ps(y, _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[t]), _mm256_mul_ps(d, da), _mm256_loadu_ps(y)));
+    }
+}
+
+/* A tile function over half kernels half_fn(sb, hr, k, A, t0, NT, acc):
+ * super-block after super-block (sbb bytes each; decode asks ahead), each
+ * half of 8 rows, the tokens in blocks of at most KT_NT, NT a constant in
+ * every instance. Uses sb, nk, A, nt and acc of the enclosing function. */
+#define KT_HALF_TILES(half_fn, sbb)                                                      \
+    for (int k = 0; k < nk; k++, sb += (sbb)) {                                          \
+        if (nt == 1) kq_prefetch(sb, (sbb));                                             \
+        for (int hr = 0; hr < 2; hr++)                                                   \
+            for (int t0 = 0, n; t0 < nt; t0 += n) {                                     \
+                n = nt - t0 > KT_NT ? (nt - t0 + 1) / 2 : nt - t0;                       \
+                switch (n) {                                                             \
+                case 1: half_fn(sb, hr, k, A, t0, 1, acc); break;                        \
+                case 2: half_fn(sb, hr, k, A, t0, 2, acc); break;                        \
+                case 3: half_fn(sb, hr, k, A, t0, 3, acc); break;                        \
+                default: half_fn(sb, hr, k, A, t0, 4, acc); break;                       \
+                }                                                                        \
+            }                                                                            \
+    }
+
 /* Tiled IQ4_XS in two halves of 8 rows (lane r = row 8h + r), at most
  * KT_NT tokens at once: per sub-block j, group u gives each lane 4 indices
  * of elements 32j + 4u.. (low nibbles) and 32j + 16 + 4u.. (high), which
@@ -455,7 +495,7 @@ float gt_kq_quant_sb_avx2(const float *x, int8_t q[256], int16_t bs[16]) {
  * saturation) and vpmaddwd by the lane's scale in both halves of its dword
  * sc_j times them in int32. The scalar integers; the float step is
  * gt_kq_finish's. */
-static inline __attribute__((always_inline)) void kqx_half(const uint8_t *sb, int h, int k, const gt_kq_acts *A,
+static inline __attribute__((always_inline)) void kqx_half(const uint8_t *sb, int hr, int k, const gt_kq_acts *A,
                                                             int t0, const int NT, float *acc) {
     const __m256i m4 = _mm256_set1_epi8(0x0f);
     const __m256i tbl = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)gt_iq4nl_values));
@@ -467,12 +507,10 @@ static inline __attribute__((always_inline)) void kqx_half(const uint8_t *sb, in
         dot[t] = _mm256_setzero_si256();
     }
     for (int j = 0; j < 8; j++) {
-        const __m128i sc8 = _mm_loadl_epi64((const __m128i *)(sb + GT_KQX_OFF_SC + 16 * j + 8 * h));
-        const __m256i sc = _mm256_cvtepi8_epi32(sc8);
-        const __m256i sc2 = _mm256_or_si256(_mm256_and_si256(sc, _mm256_set1_epi32(0xffff)), _mm256_slli_epi32(sc, 16));
+        const __m256i sc2 = sc_both16(sb + GT_KQX_OFF_SC + 16 * j + 8 * hr);
         #pragma GCC unroll 4
         for (int u = 0; u < 4; u++) {
-            __m256i v = _mm256_load_si256((const __m256i *)(sb + 64 * (4 * j + u) + 32 * h));
+            __m256i v = _mm256_load_si256((const __m256i *)(sb + 64 * (4 * j + u) + 32 * hr));
             __m256i lo = _mm256_shuffle_epi8(tbl, _mm256_and_si256(v, m4));
             __m256i hi = _mm256_shuffle_epi8(tbl, _mm256_and_si256(_mm256_srli_epi16(v, 4), m4));
             __m256i alo = _mm256_abs_epi8(lo), ahi = _mm256_abs_epi8(hi);
@@ -485,31 +523,12 @@ static inline __attribute__((always_inline)) void kqx_half(const uint8_t *sb, in
             }
         }
     }
-    const __m256 d = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(sb + GT_KQX_OFF_D + 16 * h)));
-    #pragma GCC unroll 8
-    for (int t = 0; t < NT; t++) {
-        const __m256 da = _mm256_set1_ps(A->da[(size_t)(t0 + t) * A->da_stride + (size_t)k]);
-        float *y = acc + 16 * (t0 + t) + 8 * h;
-        _mm256_storeu_ps(y, _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[t]), _mm256_mul_ps(d, da), _mm256_loadu_ps(y)));
-    }
+    kq_finish_d8(sb + GT_KQX_OFF_D, hr, k, A, t0, NT, dot, acc);
 }
 
 void gt_kqx_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, float *acc) {
     assert(nt >= 1 && nt <= 2 * KT_NT);
-    for (int k = 0; k < nk; k++, sb += GT_KQX_SB_BYTES) {
-        if (nt == 1) kq_prefetch(sb, GT_KQX_SB_BYTES);
-        for (int h = 0; h < 2; h++)
-            for (int t0 = 0; t0 < nt;) {
-                int n = nt - t0 > KT_NT ? (nt - t0 + 1) / 2 : nt - t0;
-                switch (n) {
-                case 1: kqx_half(sb, h, k, A, t0, 1, acc); break;
-                case 2: kqx_half(sb, h, k, A, t0, 2, acc); break;
-                case 3: kqx_half(sb, h, k, A, t0, 3, acc); break;
-                default: kqx_half(sb, h, k, A, t0, 4, acc); break;
-                }
-                t0 += n;
-            }
-    }
+    KT_HALF_TILES(kqx_half, GT_KQX_SB_BYTES)
 }
 
 /* Tiled Q3_K in two halves of 8 rows (lane r = row 8hr + r), at most KT_NT
@@ -530,9 +549,7 @@ static inline __attribute__((always_inline)) void kq3_half(const uint8_t *sb, in
     }
     for (int g = 0; g < 16; g++) {
         const int h = g / 8, s = g % 8 / 2, v = g % 2;
-        const __m128i sc8 = _mm_loadl_epi64((const __m128i *)(sb + GT_KQ3_OFF_SC + 16 * g + 8 * hr));
-        const __m256i sc = _mm256_cvtepi8_epi32(sc8);
-        const __m256i sc2 = _mm256_or_si256(_mm256_and_si256(sc, _mm256_set1_epi32(0xffff)), _mm256_slli_epi32(sc, 16));
+        const __m256i sc2 = sc_both16(sb + GT_KQ3_OFF_SC + 16 * g + 8 * hr);
         __m256i p[KT_NT];
         #pragma GCC unroll 8
         for (int t = 0; t < NT; t++) p[t] = _mm256_setzero_si256();
@@ -552,31 +569,12 @@ static inline __attribute__((always_inline)) void kq3_half(const uint8_t *sb, in
         #pragma GCC unroll 8
         for (int t = 0; t < NT; t++) dot[t] = _mm256_add_epi32(dot[t], _mm256_madd_epi16(p[t], sc2));
     }
-    const __m256 d = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(sb + GT_KQ3_OFF_D + 16 * hr)));
-    #pragma GCC unroll 8
-    for (int t = 0; t < NT; t++) {
-        const __m256 da = _mm256_set1_ps(A->da[(size_t)(t0 + t) * A->da_stride + (size_t)k]);
-        float *y = acc + 16 * (t0 + t) + 8 * hr;
-        _mm256_storeu_ps(y, _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[t]), _mm256_mul_ps(d, da), _mm256_loadu_ps(y)));
-    }
+    kq_finish_d8(sb + GT_KQ3_OFF_D, hr, k, A, t0, NT, dot, acc);
 }
 
 void gt_kq3_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, float *acc) {
     assert(nt >= 1 && nt <= 2 * KT_NT);
-    for (int k = 0; k < nk; k++, sb += GT_KQ3_SB_BYTES) {
-        if (nt == 1) kq_prefetch(sb, GT_KQ3_SB_BYTES);
-        for (int hr = 0; hr < 2; hr++)
-            for (int t0 = 0; t0 < nt;) {
-                int n = nt - t0 > KT_NT ? (nt - t0 + 1) / 2 : nt - t0;
-                switch (n) {
-                case 1: kq3_half(sb, hr, k, A, t0, 1, acc); break;
-                case 2: kq3_half(sb, hr, k, A, t0, 2, acc); break;
-                case 3: kq3_half(sb, hr, k, A, t0, 3, acc); break;
-                default: kq3_half(sb, hr, k, A, t0, 4, acc); break;
-                }
-                t0 += n;
-            }
-    }
+    KT_HALF_TILES(kq3_half, GT_KQ3_SB_BYTES)
 }
 #endif
 

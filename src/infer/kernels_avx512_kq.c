@@ -421,6 +421,20 @@ static inline __attribute__((always_inline)) void kq6_quarters(const uint8_t *sb
     }
 }
 
+/* The float step of a tile whose types have no mins (Q6_K, IQ4_XS, Q3_K):
+ * y = fma(dot, d * da, y) per lane, d the tile's 16 f16 at d16, for nt
+ * tokens at acc + 16 t: gt_kq_finish's. */
+static inline __attribute__((always_inline)) void kq_finish_d16(const uint8_t *d16, int k, const gt_kq_acts *A, int nt,
+                                                                 const __m512i *dot, float *acc) {
+    const __m512 d = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)d16));
+    #pragma GCC unroll 8
+    for (int t = 0; t < nt; t++) {
+        const __m512 da = _mm512_set1_ps(A->da[(size_t)t * A->da_stride + (size_t)k]);
+        __m512 y = _mm512_loadu_ps(acc + 16 * t);
+        _mm512_storeu_ps(acc + 16 * t, _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[t]), _mm512_mul_ps(d, da), y));
+    }
+}
+
 static inline __attribute__((always_inline)) void kq6_tile(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt,
                                                             float *acc, const int unused) {
     (void)unused;
@@ -433,13 +447,7 @@ static inline __attribute__((always_inline)) void kq6_tile(const uint8_t *sb, in
         for (int h = 0; h < 2; h++)
             #pragma GCC unroll 8
             for (int gh = 0; gh < 2; gh++) kq6_quarters(sb, h, gh, k, A, nt, dot);
-        const __m512 d = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(sb + GT_KQ6_OFF_D)));
-        #pragma GCC unroll 8
-        for (int t = 0; t < nt; t++) {
-            const __m512 da = _mm512_set1_ps(A->da[(size_t)t * A->da_stride + (size_t)k]);
-            __m512 y = _mm512_loadu_ps(acc + 16 * t);
-            _mm512_storeu_ps(acc + 16 * t, _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[t]), _mm512_mul_ps(d, da), y));
-        }
+        kq_finish_d16(sb + GT_KQ6_OFF_D, k, A, nt, dot, acc);
     }
 }
 
@@ -488,13 +496,7 @@ static inline __attribute__((always_inline)) void kqx_tile(const uint8_t *sb, in
                 dot[t] = _mm512_add_epi32(dot[t], _mm512_mullo_epi32(p, sc));
             }
         }
-        const __m512 d = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(sb + GT_KQX_OFF_D)));
-        #pragma GCC unroll 8
-        for (int t = 0; t < nt; t++) {
-            const __m512 da = _mm512_set1_ps(A->da[(size_t)t * A->da_stride + (size_t)k]);
-            __m512 y = _mm512_loadu_ps(acc + 16 * t);
-            _mm512_storeu_ps(acc + 16 * t, _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[t]), _mm512_mul_ps(d, da), y));
-        }
+        kq_finish_d16(sb + GT_KQX_OFF_D, k, A, nt, dot, acc);
     }
 }
 
@@ -541,13 +543,7 @@ static inline __attribute__((always_inline)) void kq3_tile(const uint8_t *sb, in
                 dot[t] = _mm512_add_epi32(dot[t], _mm512_mullo_epi32(p, sc));
             }
         }
-        const __m512 d = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(sb + GT_KQ3_OFF_D)));
-        #pragma GCC unroll 8
-        for (int t = 0; t < nt; t++) {
-            const __m512 da = _mm512_set1_ps(A->da[(size_t)t * A->da_stride + (size_t)k]);
-            __m512 y = _mm512_loadu_ps(acc + 16 * t);
-            _mm512_storeu_ps(acc + 16 * t, _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[t]), _mm512_mul_ps(d, da), y));
-        }
+        kq_finish_d16(sb + GT_KQ3_OFF_D, k, A, nt, dot, acc);
     }
 }
 
