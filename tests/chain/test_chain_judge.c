@@ -22,213 +22,28 @@
  * Each check fails if the node's judging is removed: no vote comes, so the
  * first case never settles and no note is written in the second.
  * Skipped (exit 77) with a message when anvil or the contracts are missing. */
-#include <pthread.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-
-#include "../test.h"
-#include "anvil.h"
-#include "chain/court.h"
-#include "chain/escrow.h"
-#include "chain/registry.h"
-#include "crypto/addr.h"
-#include "crypto/keystore.h"
 
 #define N_NODES 3
+#include "nodes_harness.h"
+
 #define BUDGET 1000
 #define STAKE 200
-#define WAIT_S 120 /* any one wait below, at most (a loaded machine) */
 #define VALIDATOR_STAKE 1000000 /* the court's least stake: 1 token */
 
-static gt_chain C;
-static gt_chain_account OP[N_NODES], ROGUE, LONER; /* operators; a lying evaluator; a worker with no node */
-static char ROOT[64], HOME_[N_NODES][128], PW[N_NODES][160], URL[N_NODES][128];
-static pid_t NODE[N_NODES] = {-1, -1, -1};
-static gt_addr TOKEN, ESCROW, COURT;
-static char LAST_NOTE[600]; /* the field wait_field last found */
+static gt_chain_account ROGUE, LONER; /* a lying evaluator; a worker with no node */
 
-/* ---- a miner: confirmation depth 2 needs blocks after the last transaction ---- */
-static pthread_t miner;
-static volatile int mining;
-
-static void *mine(void *arg) {
-    (void)arg;
-    gt_rpc *r = NULL;
-    if (gt_rpc_open(anvil_url, 5000, &r, NULL)) return NULL;
-    while (mining) {
-        json_t *res = NULL;
-        gt_rpc_call(r, "evm_mine", json_array(), &res, NULL);
-        json_decref(res);
-        struct timespec ts = {0, 150 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    gt_rpc_close(r);
-    return NULL;
-}
-
-static void pause_ms(long ms) {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-/* Runs cmd; its output (static) and exit status. */
-static const char *run(const char *cmd, int *status) {
-    static char out[16384];
-    out[0] = 0;
-    FILE *f = popen(cmd, "r");
-    if (!f) return *status = -1, out;
-    size_t n = fread(out, 1, sizeof out - 1, f);
-    out[n] = 0;
-    int st = pclose(f);
-    *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    return out;
-}
-
-static uint64_t balance(const gt_addr *who) {
-    uint64_t v;
-    CHECK_EQ_INT(anvil_token_balance(&C, &TOKEN, who, &v), 0);
-    return v;
-}
-
-/* sig(args) sent from w (its nonce read again first: a node or `gotong chain` may have used its key). */
-static void send_from(gt_chain_account *w, const gt_addr *to, const char *sig, const gt_abi_val *args, size_t n) {
-    gt_chain_receipt r = {0};
-    gt_err err;
-    gt_chain_account_resync(w);
-    CHECK_MSG(gt_chain_invoke(&C, to, w, sig, args, n, &r, NULL, &err) == 0, "%s: %s", sig, err.msg);
-    gt_chain_receipt_free(&r);
-}
-
-/* amount minted to `to` (A is the token's minter) and, when spender is not NULL, approved by w to it. */
+/* amount minted to w (A is the token's minter) and, when spender is not NULL, approved by w to it. */
 static void fund(gt_chain_account *w, uint64_t amount, const gt_addr *spender) {
-    gt_abi_val m[] = {gt_abi_address(&w->addr), gt_abi_uint(amount)};
-    send_from(&OP[0], &TOKEN, "mint(address,uint256)", m, 2);
-    if (!spender) return;
-    gt_abi_val a[] = {gt_abi_address(spender), gt_abi_uint(amount)};
-    send_from(w, &TOKEN, "approve(address,uint256)", a, 2);
+    mint(&w->addr, amount);
+    if (spender) approve(w, spender, amount);
 }
 
-/* GET url; the status (0 when it did not answer) and body (static). */
-static long http_get(const char *url, const char **answer) {
-    static gt_buf b = GT_BUF_INIT;
-    long status = 0;
-    gt_err err;
-    b.len = 0;
-    if (gt_agent_http(url, NULL, 0, 1u << 20, &status, &b, &err)) status = 0;
-    gt_buf_append(&b, "", 1);
-    *answer = (const char *)b.data;
-    return status;
-}
-
-/* Polls node i's view of job id until its string field `field` holds want; 1 then. */
+/* Polls node i's view of job id until its string field `field` holds want; 1 then (the value in FIELD_LAST). */
 static int wait_field(int i, uint64_t id, const char *field, const char *want) {
-    char url[256], got[600] = "";
+    char url[256];
     snprintf(url, sizeof url, "%s/v1/chain/jobs/%llu", URL[i], (unsigned long long)id);
-    for (int k = 0; k < WAIT_S * 5; k++) {
-        const char *body;
-        if (http_get(url, &body) == 200) {
-            json_t *j = json_loads(body, 0, NULL);
-            const char *v = json_string_value(json_object_get(j, field));
-            snprintf(got, sizeof got, "%s", v ? v : "");
-            json_decref(j);
-            if (strstr(got, want)) return snprintf(LAST_NOTE, sizeof LAST_NOTE, "%s", got), 1;
-        }
-        pause_ms(200);
-    }
-    fprintf(stderr, "%s: %s never held \"%s\" (last: \"%s\")\n", url, field, want, got);
-    return 0;
-}
-
-/* Home i: `gotong init`, a password file, operator i's key in its keystore. */
-static void make_home(int i) {
-    static const gt_kdf_params light = {GT_KDF_LIGHT_N, 8, GT_KDF_LIGHT_P};
-    char cmd[1024], path[256], seed[32], pw[64];
-    int st;
-    snprintf(HOME_[i], sizeof HOME_[i], "%s/%c", ROOT, 'a' + i);
-    snprintf(PW[i], sizeof PW[i], "%s/pw-%c", ROOT, 'a' + i);
-    snprintf(pw, sizeof pw, "judge test operator %c", 'A' + i);
-    FILE *f = fopen(PW[i], "w");
-    CHECK(f != NULL);
-    if (!f) return;
-    fprintf(f, "%s", pw);
-    fclose(f);
-    snprintf(cmd, sizeof cmd, "%s init --home %s --password-file %s --light 2>&1", GT_CLI, HOME_[i], PW[i]);
-    const char *out = run(cmd, &st);
-    CHECK_MSG(st == 0, "init: %s", out);
-    snprintf(seed, sizeof seed, "chain judge operator %d", i);
-    CHECK_EQ_INT(anvil_account(&C, seed, &OP[i]), 0);
-    gt_err err;
-    CHECK_MSG(gt_keystore_save(HOME_[i], &OP[i].key, pw, &light, path, sizeof path, &err) == 0, "%s", err.msg);
-}
-
-static void read_addr(const json_t *j, const char *name, gt_addr *out) {
-    const char *s = json_string_value(json_object_get(j, name));
-    CHECK_MSG(s && !gt_addr_parse(s, out, NULL), "chain.json: %s", name);
-}
-
-/* A deploys; B and C get the record in their homes. */
-static void deploy(void) {
-    char cmd[2048], path[256], a[GT_ADDR_STR_BYTES];
-    int st;
-    gt_addr_to_str(&OP[0].addr, a); /* the keystore holds `gotong init`'s faucet key too */
-    snprintf(cmd, sizeof cmd, "%s chain deploy --rpc %s --home %s --from %s --password-file %s --contracts %s 2>&1",
-             GT_CLI, anvil_url, HOME_[0], a, PW[0], CONTRACTS);
-    const char *out = run(cmd, &st);
-    CHECK_MSG(st == 0, "chain deploy: %s", out);
-    for (int i = 1; i < N_NODES; i++) {
-        snprintf(cmd, sizeof cmd, "cp %s/chain.json %s/chain.json", HOME_[0], HOME_[i]);
-        CHECK_EQ_INT(system(cmd), 0);
-    }
-    snprintf(path, sizeof path, "%s/chain.json", HOME_[0]);
-    json_t *j = json_load_file(path, 0, NULL);
-    CHECK(j != NULL);
-    read_addr(j, "GotongToken", &TOKEN);
-    read_addr(j, "JobEscrow", &ESCROW);
-    read_addr(j, "DisputeCourt", &COURT);
-    json_decref(j);
-}
-
-/* Node i: `gotong node --chain` with its operator's agent; URL[i] once it listens. */
-static void start_node(int i) {
-    char wallet[GT_ADDR_STR_BYTES], name[16];
-    int pipefd[2];
-    gt_addr_to_str(&OP[i].addr, wallet);
-    snprintf(name, sizeof name, "node %c", 'A' + i);
-    CHECK_EQ_INT(pipe(pipefd), 0);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(pipefd[1], 1);
-        close(pipefd[0]);
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        execl(GT_CLI, GT_CLI, "node", "--home", HOME_[i], "--listen", "127.0.0.1:0", "--quiet", "--block-interval-ms",
-              "0", "--chain", anvil_url, "--chain-confirmations", "2", "--chain-wallet", wallet, "--password-file",
-              PW[i], "--price", "100", "--agent-name", name, (char *)NULL);
-        _exit(127);
-    }
-    close(pipefd[1]);
-    FILE *f = fdopen(pipefd[0], "r");
-    char line[256] = "";
-    char *u = f && fgets(line, sizeof line, f) ? strstr(line, "http://") : NULL;
-    if (f) fclose(f);
-    CHECK_MSG(u != NULL, "node %c did not start", 'A' + i);
-    if (!u) return;
-    u[strcspn(u, "\r\n")] = 0;
-    snprintf(URL[i], sizeof URL[i], "%s", u);
-    NODE[i] = pid;
-}
-
-/* Node i stopped (SIGTERM), if it runs; it must exit 0. */
-static void stop_node(int i) {
-    int st = -1;
-    if (NODE[i] <= 0) return;
-    kill(NODE[i], SIGTERM);
-    waitpid(NODE[i], &st, 0);
-    CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "node %c stopped with status %d", 'A' + i, st);
-    NODE[i] = -1;
-}
-
-static void stop_nodes(void) {
-    for (int i = 0; i < N_NODES; i++) stop_node(i);
+    return wait_field_at(url, field, want, 1);
 }
 
 /* Polls job id on chain until its status is want (WAIT_S at most); the last status read. */
@@ -243,31 +58,6 @@ static gt_escrow_status wait_status(uint64_t id, gt_escrow_status want) {
     return job.status;
 }
 
-/* Polls the court until job id's case is in state want. */
-static int wait_case(uint64_t id, gt_court_state want) {
-    gt_court_case cs = {0};
-    for (int k = 0; k < WAIT_S * 5; k++) {
-        if (!gt_court_get(&C, &COURT, id, &cs, NULL) && cs.state == want) return 1;
-        pause_ms(200);
-    }
-    fprintf(stderr, "job %llu: the case is %s, never %s\n", (unsigned long long)id, gt_court_state_name(cs.state),
-            gt_court_state_name(want));
-    return 0;
-}
-
-/* validatorOf(who)'s word i (0 active, 1 locked). */
-static uint64_t validator_word(const gt_addr *who, size_t i) {
-    gt_abi_val a[] = {gt_abi_address(who)};
-    gt_buf d = GT_BUF_INIT, out = GT_BUF_INIT;
-    uint64_t v = UINT64_MAX;
-    CHECK_EQ_INT(gt_abi_calldata("validatorOf(address)", a, 1, &d, NULL), 0);
-    CHECK_EQ_INT(gt_chain_call(&C, NULL, &COURT, d.data, d.len, &out, NULL), 0);
-    CHECK_EQ_INT(gt_abi_get_u64(out.data, out.len, i, &v, NULL), 0);
-    gt_buf_free(&d);
-    gt_buf_free(&out);
-    return v;
-}
-
 /* A staked job of A's naming worker and ROGUE as evaluator, 30 days to expiry. */
 static uint64_t post_job(const gt_addr *worker, const char *input) {
     uint8_t desc[32];
@@ -280,27 +70,13 @@ static uint64_t post_job(const gt_addr *worker, const char *input) {
     return id;
 }
 
-/* POSTs input to node i for job id until its index has the job; the final status. */
-static long post_input(int i, uint64_t id, const char *input) {
-    char url[256];
-    static gt_buf b = GT_BUF_INIT;
-    long status = 0;
-    gt_err err;
-    snprintf(url, sizeof url, "%s/v1/chain/jobs/%llu/input", URL[i], (unsigned long long)id);
-    for (int k = 0; k < WAIT_S * 5; k++) {
-        if (gt_agent_http(url, input, strlen(input), 4096, &status, &b, &err)) status = 0;
-        if (status != 404) break;
-        pause_ms(200);
-    }
-    return status;
-}
-
 /* The operators' homes and the deployment; C stakes into the court with the CLI; the nodes start. */
 static void test_setup(void) {
     char cmd[2048], c[GT_ADDR_STR_BYTES];
     int st;
-    for (int i = 0; i < N_NODES; i++) make_home(i);
-    deploy();
+    static const nh_contract contracts[] = {{"GotongToken", &TOKEN}, {"JobEscrow", &ESCROW}, {"DisputeCourt", &COURT}};
+    for (int i = 0; i < N_NODES; i++) make_home(i, "chain judge");
+    deploy(contracts, sizeof contracts / sizeof contracts[0]);
     fund(&OP[2], VALIDATOR_STAKE, NULL);
     gt_addr_to_str(&OP[2].addr, c);
     snprintf(cmd, sizeof cmd, "%s chain court stake --amount %d --home %s --from %s --password-file %s 2>&1", GT_CLI,
@@ -309,8 +85,7 @@ static void test_setup(void) {
     CHECK_MSG(st == 0, "chain court stake: %s", out);
     CHECK_EQ_U64(validator_word(&OP[2].addr, 0), VALIDATOR_STAKE);
     for (int i = 0; i < N_NODES; i++) start_node(i);
-    mining = 1;
-    CHECK_EQ_INT(pthread_create(&miner, NULL, mine, NULL), 0);
+    miner_start();
 }
 
 /* B's right result rejected by ROGUE; C judges the dispute alone and accepts it; B is paid. */
@@ -337,19 +112,19 @@ static void test_node_judges_dispute(void) {
     gt_sig sig;
     const char *body;
     snprintf(url, sizeof url, "%s/v1/chain/jobs/%llu/input", URL[1], (unsigned long long)id);
-    CHECK_EQ_INT(http_get(url, &body), 400);
+    CHECK_EQ_INT(http(url, NULL, &body), 400);
     gt_court_input_digest(C.chain_id, &COURT, id, digest);
     CHECK_EQ_INT(gt_sign_digest(&ROGUE.key, digest, &sig, NULL), 0);
     gt_sig_to_hex(&sig, sig_hex);
     gt_addr_to_str(&ROGUE.addr, who);
     snprintf(url, sizeof url, "%s/v1/chain/jobs/%llu/input?judge=%s&sig=%s", URL[1], (unsigned long long)id, who,
              sig_hex);
-    CHECK_EQ_INT(http_get(url, &body), 403);
+    CHECK_EQ_INT(http(url, NULL, &body), 403);
     CHECK_CONTAINS(body, "has no seat on job");
     gt_addr_to_str(&OP[2].addr, who); /* ROGUE's signature under C's name */
     snprintf(url, sizeof url, "%s/v1/chain/jobs/%llu/input?judge=%s&sig=%s", URL[1], (unsigned long long)id, who,
              sig_hex);
-    CHECK_EQ_INT(http_get(url, &body), 403);
+    CHECK_EQ_INT(http(url, NULL, &body), 403);
     /* C's node: the input from B's node, re-executed, committed and revealed; B's node resolves. */
     CHECK_EQ_INT(wait_status(id, GT_ESCROW_COMPLETED), GT_ESCROW_COMPLETED);
     CHECK_EQ_INT(gt_court_seat(&C, &COURT, id, &OP[2].addr, &weight, &vote, NULL), 0);
@@ -361,7 +136,7 @@ static void test_node_judges_dispute(void) {
     CHECK_EQ_U64(validator_word(&OP[2].addr, 1), 0);               /* its own bond freed */
     CHECK(wait_field(2, id, "note", "revealed accept (gas "));
     printf("C's node judged job %llu: seat %llu; its note: %s\n", (unsigned long long)id, (unsigned long long)weight,
-           LAST_NOTE);
+           FIELD_LAST);
 }
 
 /* A worker with no node (so no agent, nobody serves its input): C cannot judge and does not vote. */
@@ -439,10 +214,7 @@ static void test_restart_reveals(void) {
 }
 
 int main(void) {
-    anvil_require(1);
-    if (anvil_start(&C)) return 1;
-    snprintf(ROOT, sizeof ROOT, "/tmp/gt-chain-judge-XXXXXX");
-    CHECK(mkdtemp(ROOT) != NULL);
+    if (nodes_begin("chain-judge")) return 1;
     CHECK_EQ_INT(anvil_account(&C, "chain judge rogue evaluator", &ROGUE), 0);
     CHECK_EQ_INT(anvil_account(&C, "chain judge worker without a node", &LONER), 0);
     RUN(test_setup);
@@ -452,15 +224,9 @@ int main(void) {
         RUN(test_restart_reveals);
     }
     stop_nodes();
-    mining = 0;
-    pthread_join(miner, NULL);
-    for (int i = 0; i < N_NODES; i++) gt_chain_account_wipe(&OP[i]);
+    miner_stop();
     gt_chain_account_wipe(&ROGUE);
     gt_chain_account_wipe(&LONER);
-    gt_chain_close(&C);
-    anvil_stop();
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", ROOT);
-    CHECK_EQ_INT(system(cmd), 0);
+    nodes_end();
     return gt_test_finish();
 }

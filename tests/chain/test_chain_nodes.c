@@ -40,219 +40,26 @@
  *   - a node whose chain does not answer, or is not the recorded chain, does
  *     not start.
  * Skipped (exit 77) with a message when anvil or the contracts are missing. */
-#include <pthread.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-
-#include "../test.h"
-#include "anvil.h"
-#include "chain/abi_decode.h"
-#include "chain/court.h"
-#include "chain/escrow.h"
-#include "chain/registry.h"
-#include "crypto/addr.h"
-#include "crypto/keystore.h"
 
 #define N_NODES 3
+#include "nodes_harness.h"
+
 #define BUDGET 1000
 #define STAKE 200
 #define PRICE 100
 #define FEE 60     /* the evaluator's, at most STAKE */
-#define WAIT_S 120 /* any one wait below, at most (a loaded machine) */
 #define DAY_S 86400 /* `gotong chain deploy`'s court: a day to dispute, a day to commit, a day to reveal */
 #define N_JUDGES 3
 #define JUDGE_STAKE 1000000 /* the court's least stake: 1 token */
 
-static gt_chain C;
-static gt_chain_account OP[N_NODES], ROGUE;  /* the operators' wallets (A is the deployer and minter) */
-static char ROOT[64], HOME_[N_NODES][128], PW[N_NODES][160], URL[N_NODES][128];
-static pid_t NODE[N_NODES] = {-1, -1, -1};
-static gt_addr TOKEN, ESCROW, REGISTRY, COURT;
+static gt_chain_account ROGUE;  /* a worker or evaluator driven by this test */
+static gt_addr REGISTRY; /* read back from chain.json with the others */
 static gt_chain_account JUDGE[N_JUDGES]; /* validators in the court, driven by this test */
 
-/* ---- a miner: confirmation depth 2 needs blocks after the last transaction ---- */
-static pthread_t miner;
-static volatile int mining;
-
-static void *mine(void *arg) {
-    (void)arg;
-    gt_rpc *r = NULL;
-    if (gt_rpc_open(anvil_url, 5000, &r, NULL)) return NULL;
-    while (mining) {
-        json_t *res = NULL;
-        gt_rpc_call(r, "evm_mine", json_array(), &res, NULL);
-        json_decref(res);
-        struct timespec ts = {0, 150 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    gt_rpc_close(r);
-    return NULL;
-}
-
-/* ---- helpers ---- */
-
-/* Runs cmd (stderr kept with stdout when merge); its output (static) and exit status. */
-static const char *run(const char *cmd, int *status) {
-    static char out[16384];
-    out[0] = 0;
-    FILE *f = popen(cmd, "r");
-    if (!f) return *status = -1, out;
-    size_t n = fread(out, 1, sizeof out - 1, f);
-    out[n] = 0;
-    int st = pclose(f);
-    *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    return out;
-}
-
-static uint64_t balance(const gt_addr *who) {
-    uint64_t v;
-    CHECK_EQ_INT(anvil_token_balance(&C, &TOKEN, who, &v), 0);
-    return v;
-}
-
-static void mint(const gt_addr *to, uint64_t amount) {
-    gt_abi_val a[] = {gt_abi_address(to), gt_abi_uint(amount)};
-    gt_chain_receipt r = {0};
-    gt_err err;
-    gt_chain_account_resync(&OP[0]); /* `gotong chain` used this wallet too */
-    CHECK_MSG(gt_chain_invoke(&C, &TOKEN, &OP[0], "mint(address,uint256)", a, 2, &r, NULL, &err) == 0, "mint: %s",
-              err.msg);
-    gt_chain_receipt_free(&r);
-}
-
-/* w approves spender for amount (w's nonce read again first: `gotong chain` may have used its key). */
-static void approve(gt_chain_account *w, const gt_addr *spender, uint64_t amount) {
-    gt_abi_val a[] = {gt_abi_address(spender), gt_abi_uint(amount)};
-    gt_chain_receipt r = {0};
-    gt_err err;
-    gt_chain_account_resync(w);
-    CHECK_MSG(gt_chain_invoke(&C, &TOKEN, w, "approve(address,uint256)", a, 2, &r, NULL, &err) == 0, "approve: %s",
-              err.msg);
-    gt_chain_receipt_free(&r);
-}
-
-/* GET or POST url; the status (0 when it did not answer) and body (static). */
-static long http(const char *url, const char *body, const char **answer) {
-    static gt_buf b = GT_BUF_INIT;
-    long status = 0;
-    gt_err err;
-    b.len = 0;
-    if (gt_agent_http(url, body, body ? strlen(body) : 0, 1u << 20, &status, &b, &err)) status = 0;
-    gt_buf_append(&b, "", 1);
-    *answer = (const char *)b.data;
-    return status;
-}
-
-/* Polls url until its JSON field `field` (a string or a number) reads want. */
+/* Polls url until its JSON field `field` (a string, or an array read as its size) reads want. */
 static int wait_field(const char *url, const char *field, const char *want) {
-    for (int i = 0; i < WAIT_S * 5; i++) {
-        const char *body;
-        if (http(url, NULL, &body) == 200) {
-            json_t *j = json_loads(body, 0, NULL), *v = json_object_get(j, field);
-            char got[64] = "";
-            if (json_is_string(v)) snprintf(got, sizeof got, "%s", json_string_value(v));
-            else if (json_is_array(v)) snprintf(got, sizeof got, "%zu", json_array_size(v));
-            json_decref(j);
-            if (!strcmp(got, want)) return 1;
-        }
-        struct timespec ts = {0, 200 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    fprintf(stderr, "%s: %s never read %s\n", url, field, want);
-    return 0;
-}
-
-/* Home i: `gotong init`, a password file, operator i's key in its keystore. */
-static void make_home(int i) {
-    static const gt_kdf_params light = {GT_KDF_LIGHT_N, 8, GT_KDF_LIGHT_P};
-    char cmd[1024], path[256], seed[32], pw[64];
-    int st;
-    snprintf(HOME_[i], sizeof HOME_[i], "%s/%c", ROOT, 'a' + i);
-    snprintf(PW[i], sizeof PW[i], "%s/pw-%c", ROOT, 'a' + i);
-    snprintf(pw, sizeof pw, "operator %c's password", 'A' + i);
-    FILE *f = fopen(PW[i], "w");
-    CHECK(f != NULL);
-    if (!f) return;
-    fprintf(f, "%s", pw);
-    fclose(f);
-    snprintf(cmd, sizeof cmd, "%s init --home %s --password-file %s --light 2>&1", GT_CLI, HOME_[i], PW[i]);
-    const char *out = run(cmd, &st);
-    CHECK_MSG(st == 0, "init: %s", out);
-    snprintf(seed, sizeof seed, "chain nodes operator %d", i);
-    CHECK_EQ_INT(anvil_account(&C, seed, &OP[i]), 0);
-    gt_err err;
-    CHECK_MSG(gt_keystore_save(HOME_[i], &OP[i].key, pw, &light, path, sizeof path, &err) == 0, "%s", err.msg);
-}
-
-static void read_addr(const json_t *j, const char *name, gt_addr *out) {
-    const char *s = json_string_value(json_object_get(j, name));
-    CHECK_MSG(s && !gt_addr_parse(s, out, NULL), "chain.json: %s", name);
-}
-
-/* Operator A deploys; B and C get the record (chain.json) in their homes. */
-static void deploy(void) {
-    char cmd[2048], a[GT_ADDR_STR_BYTES], path[256];
-    int st;
-    gt_addr_to_str(&OP[0].addr, a);
-    snprintf(cmd, sizeof cmd, "%s chain deploy --rpc %s --home %s --from %s --password-file %s --contracts %s 2>&1",
-             GT_CLI, anvil_url, HOME_[0], a, PW[0], CONTRACTS);
-    const char *out = run(cmd, &st);
-    CHECK_MSG(st == 0, "chain deploy: %s", out);
-    for (int i = 1; i < N_NODES; i++) {
-        snprintf(cmd, sizeof cmd, "cp %s/chain.json %s/chain.json", HOME_[0], HOME_[i]);
-        CHECK_EQ_INT(system(cmd), 0);
-    }
-    snprintf(path, sizeof path, "%s/chain.json", HOME_[0]);
-    json_t *j = json_load_file(path, 0, NULL);
-    CHECK(j != NULL);
-    read_addr(j, "GotongToken", &TOKEN);
-    read_addr(j, "JobEscrow", &ESCROW);
-    read_addr(j, "AgentRegistry", &REGISTRY);
-    read_addr(j, "DisputeCourt", &COURT);
-    json_decref(j);
-}
-
-/* Node i: `gotong node --chain` with its operator's agent; URL[i] once it listens. */
-static void start_node(int i) {
-    char wallet[GT_ADDR_STR_BYTES], name[16];
-    int pipefd[2];
-    gt_addr_to_str(&OP[i].addr, wallet);
-    snprintf(name, sizeof name, "node %c", 'A' + i);
-    CHECK_EQ_INT(pipe(pipefd), 0);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(pipefd[1], 1);
-        close(pipefd[0]);
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        execl(GT_CLI, GT_CLI, "node", "--home", HOME_[i], "--listen", "127.0.0.1:0", "--quiet", "--block-interval-ms",
-              "0", "--chain", anvil_url, "--chain-confirmations", "2", "--chain-wallet", wallet, "--password-file",
-              PW[i], "--price", "100", "--agent-name", name, (char *)NULL);
-        _exit(127);
-    }
-    close(pipefd[1]);
-    FILE *f = fdopen(pipefd[0], "r");
-    char line[256] = "";
-    char *u = f && fgets(line, sizeof line, f) ? strstr(line, "http://") : NULL;
-    if (f) fclose(f);
-    CHECK_MSG(u != NULL, "node %c did not start", 'A' + i);
-    if (!u) return;
-    u[strcspn(u, "\r\n")] = 0;
-    snprintf(URL[i], sizeof URL[i], "%s", u);
-    NODE[i] = pid;
-}
-
-/* Node i stopped (SIGTERM), if it runs; it must exit 0. */
-static void stop_node(int i) {
-    if (NODE[i] <= 0) return;
-    int st = -1;
-    kill(NODE[i], SIGTERM);
-    waitpid(NODE[i], &st, 0);
-    CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "node %c stopped with status %d", 'A' + i, st);
-    NODE[i] = -1;
-}
-
-static void stop_nodes(void) {
-    for (int i = 0; i < N_NODES; i++) stop_node(i);
+    return wait_field_at(url, field, want, 0);
 }
 
 /* The nodes start one after the other, each once the last one's agent is in
@@ -330,20 +137,6 @@ static void test_hire_across_nodes(void) {
     const char *body;
     snprintf(url, sizeof url, "%s/v1/chain/jobs/1/input", URL[1]); /* too late for an input now */
     CHECK_EQ_INT(http(url, input, &body), 409);
-}
-
-/* POSTs body as job id's input to node i until its index has the job; the final status. */
-static long post_input(int i, uint64_t id, const char *body) {
-    char url[256];
-    const char *answer;
-    long status = 0;
-    snprintf(url, sizeof url, "%s/v1/chain/jobs/%llu/input", URL[i], (unsigned long long)id);
-    for (int k = 0; k < WAIT_S * 5 && (status = http(url, body, &answer)) == 404; k++) {
-        struct timespec ts = {0, 200 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    if (status / 100 != 2) printf("%s: %ld %s\n", url, status, answer);
-    return status;
 }
 
 /* A job of A's wallet (driven here) naming provider and evaluator C, expiring at chain time expired_at. */
@@ -554,19 +347,6 @@ static int is_disputed(const gt_escrow_job *j) { return j->status == GT_ESCROW_D
 static int is_completed(const gt_escrow_job *j) { return j->status == GT_ESCROW_COMPLETED; }
 static int is_rejected(const gt_escrow_job *j) { return j->status == GT_ESCROW_REJECTED; }
 
-/* Polls the court until job id's case is in state want. */
-static int wait_case(uint64_t id, gt_court_state want) {
-    gt_court_case cs = {0};
-    for (int k = 0; k < WAIT_S * 5; k++) {
-        if (!gt_court_get(&C, &COURT, id, &cs, NULL) && cs.state == want) return 1;
-        struct timespec ts = {0, 200 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    fprintf(stderr, "job %llu: the case is %s, never %s\n", (unsigned long long)id, gt_court_state_name(cs.state),
-            gt_court_state_name(want));
-    return 0;
-}
-
 /* A staked job of A's with input `input`, naming B as worker and ROGUE as
  * evaluator, worked by B's node; returns its id once it is submitted. */
 static uint64_t post_rogue_job(const char *input) {
@@ -613,19 +393,6 @@ static void test_keeper_dispute_won(void) {
     CHECK(wait_field(url, "status", "completed"));
 }
 
-/* A judge's bond locked in the court (validatorOf's second word). */
-static uint64_t judge_locked(const gt_addr *who) {
-    gt_abi_val a[] = {gt_abi_address(who)};
-    gt_buf d = GT_BUF_INIT, out = GT_BUF_INIT;
-    uint64_t v = UINT64_MAX;
-    CHECK_EQ_INT(gt_abi_calldata("validatorOf(address)", a, 1, &d, NULL), 0);
-    CHECK_EQ_INT(gt_chain_call(&C, NULL, &COURT, d.data, d.len, &out, NULL), 0);
-    CHECK_EQ_INT(gt_abi_get_u64(out.data, out.len, 1, &v, NULL), 0);
-    gt_buf_free(&d);
-    gt_buf_free(&out);
-    return v;
-}
-
 /* A quorum job of A's (the court its evaluator, quorum 2): ROGUE claims;
  * node A, the court's deployer, reveals the round's seed links and draws its
  * panel (the three judges); ROGUE submits; one judge votes (its bond
@@ -649,7 +416,7 @@ static void test_keeper_closes_quorum_round(void) {
     CHECK(wait_case(id, GT_COURT_VOTING)); /* the seed links revealed and the panel drawn by node A */
     CHECK_MSG(gt_escrow_do(&C, &ESCROW, &ROGUE, GT_ESCROW_SUBMIT, id, done, NULL, &err) == 0, "%s", err.msg);
     CHECK_MSG(gt_court_vote_open(&C, &COURT, &JUDGE[0], id, 1, NULL, &err) == 0, "vote: %s", err.msg);
-    CHECK_EQ_U64(judge_locked(&JUDGE[0].addr), JUDGE_STAKE / 5); /* 20 % of its weight, its stake */
+    CHECK_EQ_U64(validator_word(&JUDGE[0].addr, 1), JUDGE_STAKE / 5); /* 20 % of its weight, its stake */
     gt_court_case cs;
     CHECK_EQ_INT(gt_court_get(&C, &COURT, id, &cs, NULL), 0);
     CHECK_EQ_INT(cs.state, GT_COURT_VOTING); /* one voter of the two the quorum asks: undecided */
@@ -659,7 +426,7 @@ static void test_keeper_closes_quorum_round(void) {
     advance_past(cs.reveal_end);
     CHECK(wait_case(id, GT_COURT_RESOLVED)); /* closeUnjudged by node A */
     CHECK_EQ_INT(wait_job(id, is_expired).status, GT_ESCROW_EXPIRED); /* then the escrow's timeout */
-    CHECK_EQ_U64(judge_locked(&JUDGE[0].addr), 0);
+    CHECK_EQ_U64(validator_word(&JUDGE[0].addr, 1), 0);
     CHECK_EQ_U64(balance(&OP[0].addr), a0 + BUDGET);
     CHECK_EQ_U64(balance(&ROGUE.addr), r0); /* its stake back: the missed verdict was not its fault */
 }
@@ -771,15 +538,13 @@ static void test_wrong_chain_refused(void) {
 }
 
 int main(void) {
-    anvil_require(1);
-    if (anvil_start(&C)) return 1;
-    snprintf(ROOT, sizeof ROOT, "/tmp/gt-chain-nodes-XXXXXX");
-    CHECK(mkdtemp(ROOT) != NULL);
+    static const nh_contract contracts[] = {
+        {"GotongToken", &TOKEN}, {"JobEscrow", &ESCROW}, {"AgentRegistry", &REGISTRY}, {"DisputeCourt", &COURT}};
+    if (nodes_begin("chain-nodes")) return 1;
     CHECK_EQ_INT(anvil_account(&C, "chain nodes rogue worker", &ROGUE), 0);
-    for (int i = 0; i < N_NODES; i++) make_home(i);
-    deploy();
-    mining = 1;
-    CHECK_EQ_INT(pthread_create(&miner, NULL, mine, NULL), 0);
+    for (int i = 0; i < N_NODES; i++) make_home(i, "chain nodes");
+    deploy(contracts, sizeof contracts / sizeof contracts[0]);
+    miner_start();
     RUN(test_nodes_register);
     RUN(test_hire_across_nodes);
     RUN(test_wrong_result_rejected);
@@ -794,15 +559,9 @@ int main(void) {
     RUN(test_keeper_closes_undrawn_dispute);
     stop_nodes();
     RUN(test_wrong_chain_refused);
-    mining = 0;
-    pthread_join(miner, NULL);
-    for (int i = 0; i < N_NODES; i++) gt_chain_account_wipe(&OP[i]);
+    miner_stop();
     for (int i = 0; i < N_JUDGES; i++) gt_chain_account_wipe(&JUDGE[i]);
     gt_chain_account_wipe(&ROGUE);
-    gt_chain_close(&C);
-    anvil_stop();
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", ROOT);
-    CHECK_EQ_INT(system(cmd), 0);
+    nodes_end();
     return gt_test_finish();
 }
