@@ -160,8 +160,9 @@ static plan plan_dispute(keeper *k, const gt_escrow_job *j, const gt_court_case 
     int decided = cs->total && ((unsigned __int128)cs->accept_w * 3 > t2 || (unsigned __int128)cs->reject_w * 3 > t2 ||
                                 cs->accept_w + cs->reject_w == cs->total);
     if (decided && !grace) return call_court(GT_COURT_RESOLVE, 1, "resolved: the panel decided");
-    if (k->now_s < cs->commit_end) return wait_until(cs->commit_end); /* nothing revealed before it */
-    uint64_t next = k->now_s + KEEP_RECHECK_S; /* reveals come in: look again soon */
+    /* Reveals come in, before commit_end too (the court opens them once every member committed): look again soon,
+     * never only at commit_end, or a panel that decides early waits out the whole commit window. */
+    uint64_t next = k->now_s + KEEP_RECHECK_S;
     return wait_until(next < cs->reveal_end + grace ? next : cs->reveal_end + grace);
 }
 
