@@ -77,7 +77,13 @@ static void test_nodes_register(void) {
         gt_card card;
         gt_err err;
         snprintf(url, sizeof url, "%s/.well-known/agent-card.json", URL[i]);
-        CHECK_MSG(gt_card_fetch(url, &card, &err) == 0, "%s", err.msg);
+        /* The registry lists the agent before its own node has seen its id confirmed: wait for the card to name it. */
+        int rc = gt_card_fetch(url, &card, &err);
+        for (int k = 0; k < WAIT_S * 5 && (rc || !card.agent_id); k++) {
+            pause_ms(200);
+            rc = gt_card_fetch(url, &card, &err);
+        }
+        CHECK_MSG(rc == 0, "%s", err.msg);
         CHECK_MSG(gt_card_check(&card, &OP[i].addr, C.chain_id, &ESCROW, &err) == 0, "%s", err.msg);
         CHECK_EQ_U64(card.agent_id, (uint64_t)i + 1);
         CHECK(gt_card_has_skill(&card, "text.wordcount"));
