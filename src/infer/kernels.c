@@ -164,9 +164,6 @@ int gt_kern_type_ok(uint32_t type) {
 
 int gt_kern_reads_q8(uint32_t type) { return gt_qt_is(type); }
 
-/* 1 for the types whose GGUF rows the kernels read as they are. */
-static int kern_rowwise(uint32_t type) { return gt_kq_is_k(type) && !gt_kq_tiled(type); }
-
 static size_t elem_bytes(uint32_t type) { return type == GT_TYPE_F32 ? 4 : 2; }
 
 /* Checks type and shape and fills m's geometry (no memory yet). */
@@ -192,12 +189,8 @@ static int qmat_shape(gt_qmat *m, uint32_t type, int n_rows, int n_cols, gt_err 
     m->n_blocks = n_cols / GT_QK;
     int quant = gt_qt_is(type);
     if (quant) m->qs_tile_bytes = (size_t)m->n_blocks * gt_qt_blk_bytes(type);
-    else if (type == GT_TYPE_Q4_K) m->qs_tile_bytes = (size_t)(n_cols / GT_QK_K) * GT_KQ4_SB_BYTES;
-    else if (type == GT_TYPE_Q5_K) m->qs_tile_bytes = (size_t)(n_cols / GT_QK_K) * GT_KQ5_SB_BYTES;
-    else if (type == GT_TYPE_Q6_K) m->qs_tile_bytes = (size_t)(n_cols / GT_QK_K) * GT_KQ6_SB_BYTES;
-    else if (type == GT_TYPE_IQ4_XS) m->qs_tile_bytes = (size_t)(n_cols / GT_QK_K) * GT_KQX_SB_BYTES;
-    else if (type == GT_TYPE_Q3_K) m->qs_tile_bytes = (size_t)(n_cols / GT_QK_K) * GT_KQ3_SB_BYTES;
-    else if (kern_rowwise(type)) m->qs_tile_bytes = gt_ggml_row_bytes(type, (uint64_t)n_cols) * R;
+    else if (gt_kq_is_k(type))
+        m->qs_tile_bytes = (size_t)(n_cols / GT_QK_K) * gt_kq_layouts[gt_kq_index(type)].sb_bytes;
     else m->qs_tile_bytes = (size_t)n_cols * R * elem_bytes(type);
     m->d_tile_bytes = quant ? (size_t)m->n_blocks * (size_t)gt_qt_scales(type) * sizeof(gt_f16) : 0;
     return 0;
@@ -265,7 +258,6 @@ static void pack_consumed(const gt_pack_progress *progress, const void *src, siz
     if (progress && progress->consumed && n) progress->consumed(progress->ctx, src, n);
 }
 
-#define PACK_COPY_CHUNK ((size_t)4 << 20) /* rows copied as they are: reported this much at a time */
 
 int gt_qmat_pack_into(gt_qmat *m, uint32_t type, const void *data, int n_rows, int n_cols,
                       void *mem, const gt_pack_progress *progress, gt_err *err) {
@@ -277,26 +269,13 @@ int gt_qmat_pack_into(gt_qmat *m, uint32_t type, const void *data, int n_rows, i
     m->qs = mem;
     m->d = quant ? (gt_f16 *)(m->qs + qmat_d_off(m)) : NULL;
     size_t row_bytes = gt_ggml_row_bytes(type, (uint64_t)n_cols);
-    if (gt_kq_tiled(type)) { /* tiles of 16 rows (kernels_impl.h); padding rows stay zero */
+    if (gt_kq_is_k(type)) { /* tiles of 16 rows (kernels_impl.h); padding rows stay zero */
         for (int tile = 0; tile < m->n_tiles; tile++) {
             int nr = n_rows - tile * R < R ? n_rows - tile * R : R;
             const uint8_t *rows = (const uint8_t *)data + row_bytes * (size_t)tile * R;
             uint8_t *dst = m->qs + (size_t)tile * m->qs_tile_bytes;
-            if (type == GT_TYPE_Q4_K) gt_kq4_pack_tile(rows, row_bytes, nr, n_cols / GT_QK_K, dst);
-            else if (type == GT_TYPE_Q5_K) gt_kq5_pack_tile(rows, row_bytes, nr, n_cols / GT_QK_K, dst);
-            else if (type == GT_TYPE_Q6_K) gt_kq6_pack_tile(rows, row_bytes, nr, n_cols / GT_QK_K, dst);
-            else if (type == GT_TYPE_Q3_K) gt_kq3_pack_tile(rows, row_bytes, nr, n_cols / GT_QK_K, dst);
-            else gt_kqx_pack_tile(rows, row_bytes, nr, n_cols / GT_QK_K, dst);
+            gt_kq_layouts[gt_kq_index(type)].pack(rows, row_bytes, nr, n_cols / GT_QK_K, dst);
             pack_consumed(progress, rows, row_bytes * (size_t)nr);
-        }
-        return 0;
-    }
-    if (kern_rowwise(type)) { /* GGUF rows as they are; padding rows stay zero */
-        size_t total = row_bytes * (size_t)n_rows;
-        for (size_t at = 0; at < total; at += PACK_COPY_CHUNK) {
-            size_t n = total - at < PACK_COPY_CHUNK ? total - at : PACK_COPY_CHUNK;
-            memcpy(m->qs + at, (const uint8_t *)data + at, n);
-            pack_consumed(progress, (const uint8_t *)data + at, n);
         }
         return 0;
     }
@@ -488,7 +467,7 @@ static void matmul_scalar(const gt_qmat *w, int tile0, int tile1, const gt_act *
                           size_t ldy) {
     assert(a->n_cols == w->n_cols);
     if (gt_kq_is_k(w->type)) {
-        static const gt_kq_fns fns = {gt_kq_row_scalar, gt_kq_quant_sb, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+        static const gt_kq_fns fns = {.row = gt_kq_row_scalar, .quant = gt_kq_quant_sb}; /* tiles read back */
         gt_kq_matmul(w, tile0, tile1, a, y, ldy, &fns);
         return;
     }

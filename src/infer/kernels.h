@@ -119,13 +119,14 @@ void gt_dequant_row(uint32_t type, const void *row, float *out, int64_t n);
  *         in such groups between the quants and the scales (GT_KQ5_*);
  *   Q6_K: per super-block, 3392 bytes: ql's bytes, then qh's, in such
  *         groups, the int8 scales one byte each, the f16 d (GT_KQ6_*);
- *   other K-quants, IQ4_XS: the GGUF rows unchanged,
- *         row r at r * row bytes (the kernels decode a block at a time; no
- *         scales array).
+ *   Q3_K (1856 bytes), Q2_K (1344) and IQ4_XS (2240): likewise, their
+ *         quants' bytes in such groups, then scales one byte each and the f16
+ *         d (and Q2_K's dmin) (GT_KQ3_*, GT_KQ2_*, GT_KQX_*); every K-quant
+ *         type is tiled (no scales array: each tile carries its own).
  * Blocks are contiguous per tile, tiles one after the other, so a tile's
  * weights are one sequential stream. */
 typedef struct gt_qmat {
-    uint32_t type;      /* GT_TYPE_F32, F16, BF16, a block-32 type, or a row-wise type (above) */
+    uint32_t type;      /* GT_TYPE_F32, F16, BF16, a block-32 type, or a K-quant type (above) */
     int n_rows, n_cols;
     int n_tiles;        /* ceil(n_rows / 16) */
     int n_blocks;       /* n_cols / 32 */

@@ -238,9 +238,12 @@ mm_float(const gt_qmat *w, int tile, const gt_act *a, int t0, const int NT, floa
 static void matmul_avx2(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y,
                         size_t ldy) {
     if (gt_kq_is_k(w->type)) {
-        static const gt_kq_fns fns = {gt_kq_row_avx2,   gt_kq_quant_sb_avx2, gt_kq4_tile_avx2, gt_kq6_tile_avx2,
-                                      gt_kq5_tile_avx2, NULL,                NULL,             NULL,
-                                      gt_kqx_tile_avx2, gt_kq3_tile_avx2};
+        static const gt_kq_fns fns = {
+            .quant = gt_kq_quant_sb_avx2,
+            .tile = {[GT_KQT_Q2] = gt_kq2_tile_avx2, [GT_KQT_Q3] = gt_kq3_tile_avx2, [GT_KQT_Q4] = gt_kq4_tile_avx2,
+                     [GT_KQT_Q5] = gt_kq5_tile_avx2, [GT_KQT_Q6] = gt_kq6_tile_avx2,
+                     [GT_KQT_IQ4XS] = gt_kqx_tile_avx2},
+        };
         gt_kq_matmul(w, tile0, tile1, a, y, ldy, &fns);
         return;
     }

@@ -1,7 +1,6 @@
-/* kernels_avx2_kq.c: the AVX2 K-quant kernels: Q2_K..Q6_K super-block
- * rows (gt_kq_row_avx2), the 16-row tile kernels of the load-time tiled
- * Q4_K, Q5_K and Q6_K (kernels_impl.h has their layouts), and the Q8_K
- * activation quantizer they read.
+/* kernels_avx2_kq.c: the AVX2 K-quant kernels: the 16-row tile kernels of
+ * the load-time tiled Q2_K..Q6_K and IQ4_XS (kernels_impl.h has their
+ * layouts), and the Q8_K activation quantizer they read.
  *
  * Split from kernels_avx2.c, whose table points here through
  * kernels_impl.h. Compiled for AVX2 with the same target pragma, entered
@@ -21,177 +20,7 @@
 #include "infer/kquant.h"
 #include "infer/quantize_q32.h"
 
-/* K-quant super-blocks against tokens (gt_kq_row_fn): the quants are
- * decoded in registers (nibbles by mask and shift, high bits from qh moved
- * into place); per 32 columns vpmaddubsw gives 16-bit sums of 2 products
- * (unsigned quants <= 63 against |a| <= 127: no saturation), and vpmaddwd
- * against the sub-block scales (Q6_K: scales of the two halves; its - 32
- * offset taken off in 16 bits first, |q - 32| |a| 2 <= 8128) accumulates
- * the scaled sums in int32 lanes; the mins likewise, vpmaddubsw of the min
- * against a. Exact integers, equal to the scalar ones by distributivity;
- * then the shared float step. */
 static inline __m256i shr16(__m256i v, int n) { return _mm256_srl_epi16(v, _mm_cvtsi32_si128(n)); }
-
-/* The 256 quants of a block as 8 vectors of 32 unsigned bytes (columns
- * 32c..32c+31 in q[c]); layouts in kquant.h. */
-static inline __attribute__((always_inline)) void kq_decode(uint32_t type, const uint8_t *blk, __m256i q[8]) {
-    const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(3), m1 = _mm256_set1_epi8(1);
-    if (type == GT_TYPE_Q2_K || type == GT_TYPE_Q3_K) { /* 2 bits (+ hmask's third, Q3_K) */
-        const int q3 = type == GT_TYPE_Q3_K;
-        const uint8_t *qs = blk + (q3 ? 32 : 16);
-        __m256i hm = q3 ? _mm256_loadu_si256((const __m256i *)blk) : _mm256_setzero_si256();
-        for (int h = 0; h < 2; h++) {
-            __m256i b = _mm256_loadu_si256((const __m256i *)(qs + 32 * h));
-            for (int sh = 0; sh < 4; sh++) {
-                __m256i v = _mm256_and_si256(shr16(b, 2 * sh), m2);
-                if (q3) v = _mm256_or_si256(v, _mm256_slli_epi16(_mm256_and_si256(shr16(hm, 4 * h + sh), m1), 2));
-                q[4 * h + sh] = v;
-            }
-        }
-        return;
-    }
-    if (type == GT_TYPE_IQ4_XS) { /* signed table values, not offset */
-        const __m256i tab = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)gt_iq4nl_values));
-        for (int j = 0; j < 8; j++) {
-            __m128i b = _mm_loadu_si128((const __m128i *)(blk + 8 + 16 * j));
-            __m256i n = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(b, 4), _mm_set1_epi8(0x0f)),
-                                         _mm_and_si128(b, _mm_set1_epi8(0x0f)));
-            q[j] = _mm256_shuffle_epi8(tab, n);
-        }
-        return;
-    }
-    if (type == GT_TYPE_Q6_K) {
-        for (int h = 0; h < 2; h++) {
-            __m256i l0 = _mm256_loadu_si256((const __m256i *)(blk + 64 * h));
-            __m256i l1 = _mm256_loadu_si256((const __m256i *)(blk + 64 * h + 32));
-            __m256i qh = _mm256_loadu_si256((const __m256i *)(blk + 128 + 32 * h));
-            q[4 * h + 0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
-            q[4 * h + 1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
-                                           _mm256_slli_epi16(_mm256_and_si256(shr16(qh, 2), m2), 4));
-            q[4 * h + 2] = _mm256_or_si256(_mm256_and_si256(shr16(l0, 4), m4),
-                                           _mm256_slli_epi16(_mm256_and_si256(shr16(qh, 4), m2), 4));
-            q[4 * h + 3] = _mm256_or_si256(_mm256_and_si256(shr16(l1, 4), m4),
-                                           _mm256_slli_epi16(_mm256_and_si256(shr16(qh, 6), m2), 4));
-        }
-        return;
-    }
-    int q5 = type == GT_TYPE_Q5_K;
-    const uint8_t *qs = blk + 16 + (q5 ? 32 : 0);
-    __m256i qh = q5 ? _mm256_loadu_si256((const __m256i *)(blk + 16)) : _mm256_setzero_si256();
-    for (int c = 0; c < 4; c++) {
-        __m256i b = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
-        __m256i lo = _mm256_and_si256(b, m4), hi = _mm256_and_si256(shr16(b, 4), m4);
-        if (q5) {
-            lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(shr16(qh, 2 * c), m1), 4));
-            hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(shr16(qh, 2 * c + 1), m1), 4));
-        }
-        q[2 * c] = lo;
-        q[2 * c + 1] = hi;
-    }
-}
-
-/* A super-block's d, dmin and 6-bit scales/mins (Q6_K: d and the 16 int8
- * scales), as gt_kq_header decodes them (the f16 widening by F16C: exact). */
-static inline __attribute__((always_inline)) void kq_header(uint32_t type, const uint8_t *blk, gt_kq_sb *h) {
-    uint16_t d, dmin;
-    if (type == GT_TYPE_Q2_K || type == GT_TYPE_Q3_K || type == GT_TYPE_IQ4_XS) {
-        gt_kq_low_header(type, blk, h); /* f16 widening exact either way */
-        return;
-    }
-    if (type == GT_TYPE_Q6_K) {
-        memcpy(&d, blk + 208, 2);
-        h->d = _cvtsh_ss(d);
-        h->dmin = 0.0f;
-        for (int j = 0; j < 16; j++) h->sc[j] = (int8_t)blk[192 + j];
-        return;
-    }
-    memcpy(&d, blk, 2);
-    memcpy(&dmin, blk + 2, 2);
-    h->d = _cvtsh_ss(d);
-    h->dmin = _cvtsh_ss(dmin);
-    const uint8_t *s = blk + 4;
-    for (int j = 0; j < 4; j++) {
-        h->sc[j] = s[j] & 63;
-        h->m[j] = s[j + 4] & 63;
-        h->sc[j + 4] = (s[j + 8] & 15) | ((s[j] >> 6) << 4);
-        h->m[j + 4] = (s[j + 8] >> 4) | ((s[j + 4] >> 6) << 4);
-    }
-}
-
-/* The 16 int16 weights of the activation groups' side term: Q6_K/Q3_K
- * their scales (for the offset), Q2_K its mins, Q4_K/Q5_K the sub-blocks'
- * mins in pairs (IQ4_XS has none: zeros). Built in registers: 16 small
- * stores then a wide load would stall. */
-static inline __attribute__((always_inline)) __m256i kq_side(uint32_t type, const gt_kq_sb *h) {
-    const int32_t *v = type == GT_TYPE_Q6_K || type == GT_TYPE_Q3_K ? h->sc : h->m;
-    if (type == GT_TYPE_IQ4_XS) return _mm256_setzero_si256();
-    if (type == GT_TYPE_Q4_K || type == GT_TYPE_Q5_K)
-        return _mm256_setr_epi16((short)v[0], (short)v[0], (short)v[1], (short)v[1], (short)v[2], (short)v[2],
-                                 (short)v[3], (short)v[3], (short)v[4], (short)v[4], (short)v[5], (short)v[5],
-                                 (short)v[6], (short)v[6], (short)v[7], (short)v[7]);
-    return _mm256_setr_epi16((short)v[0], (short)v[1], (short)v[2], (short)v[3], (short)v[4], (short)v[5],
-                             (short)v[6], (short)v[7], (short)v[8], (short)v[9], (short)v[10], (short)v[11],
-                             (short)v[12], (short)v[13], (short)v[14], (short)v[15]);
-}
-
-/* One super-block against one token's quants a: sum_c scale . (q_c * a_c)
- * in int32 lanes. Per 32 columns vpmaddubsw gives 16-bit sums of 2 products
- * (unsigned quants <= 63 against |a| <= 127; IQ4_XS's signed values as |v|
- * against sign(a, v), <= 2 * 127 * 127: no saturation), then vpmaddwd
- * against the scales (one per 32, or per 16 in the two halves). */
-static inline __attribute__((always_inline)) int32_t kq_dot(uint32_t type, const __m256i q[8], const gt_kq_sb *h,
-                                                             const int8_t *a) {
-    const int per16 = type == GT_TYPE_Q6_K || type == GT_TYPE_Q3_K || type == GT_TYPE_Q2_K;
-    __m256i vdot = _mm256_setzero_si256();
-    for (int c = 0; c < 8; c++) {
-        __m256i av = _mm256_loadu_si256((const __m256i *)(a + 32 * c));
-        __m256i p = type == GT_TYPE_IQ4_XS ? _mm256_maddubs_epi16(_mm256_abs_epi8(q[c]), _mm256_sign_epi8(av, q[c]))
-                                           : _mm256_maddubs_epi16(q[c], av);
-        __m256i sc = per16 ? _mm256_set_m128i(_mm_set1_epi16((int16_t)h->sc[2 * c + 1]),
-                                              _mm_set1_epi16((int16_t)h->sc[2 * c]))
-                           : _mm256_set1_epi16((int16_t)h->sc[c]);
-        vdot = _mm256_add_epi32(vdot, _mm256_madd_epi16(p, sc));
-    }
-    return hsum8(vdot);
-}
-
-/* gt_kq_row_avx2 for one type (a constant once inlined, so the type's
- * branches fold away). The activation side (the mins, or the offset of
- * Q6_K's q - 32 and Q3_K's q - 4) comes from the group sums: one vpmaddwd
- * of them against kq_side's weights. */
-static inline __attribute__((always_inline)) void
-kq_row(const uint32_t type, const uint8_t *blocks, int nk, const gt_kq_acts *A, int nt, float *acc) {
-    const size_t bb = gt_ggml_block_bytes(type);
-    const int off = type == GT_TYPE_Q6_K ? 32 : type == GT_TYPE_Q3_K ? 4 : 0;
-    for (int k = 0; k < nk; k++) {
-        const uint8_t *blk = blocks + (size_t)k * bb;
-        gt_kq_sb h;
-        __m256i q[8];
-        kq_header(type, blk, &h);
-        kq_decode(type, blk, q);
-        const __m256i wv = kq_side(type, &h);
-        for (int t = 0; t < nt; t++) {
-            int32_t dot = kq_dot(type, q, &h, A->aq + (size_t)t * A->aq_stride + (size_t)k * 256);
-            const int16_t *bst = A->bs + (size_t)t * A->bs_stride + (size_t)k * GT_KQ_BS_N;
-            __m256i bsv = _mm256_loadu_si256((const __m256i *)bst);
-            int32_t side = type == GT_TYPE_IQ4_XS ? 0 : hsum8(_mm256_madd_epi16(bsv, wv));
-            float da = A->da[(size_t)t * A->da_stride + (size_t)k];
-            acc[t] = off ? gt_kq_finish(type, &h, dot - off * side, 0, da, acc[t])
-                         : gt_kq_finish(type, &h, dot, side, da, acc[t]);
-        }
-    }
-}
-
-void gt_kq_row_avx2(uint32_t type, const uint8_t *blocks, int nk, const gt_kq_acts *a, int nt, float *acc) {
-    switch (type) {
-    case GT_TYPE_Q4_K: kq_row(GT_TYPE_Q4_K, blocks, nk, a, nt, acc); break;
-    case GT_TYPE_Q5_K: kq_row(GT_TYPE_Q5_K, blocks, nk, a, nt, acc); break;
-    case GT_TYPE_Q2_K: kq_row(GT_TYPE_Q2_K, blocks, nk, a, nt, acc); break;
-    case GT_TYPE_Q3_K: kq_row(GT_TYPE_Q3_K, blocks, nk, a, nt, acc); break;
-    case GT_TYPE_IQ4_XS: kq_row(GT_TYPE_IQ4_XS, blocks, nk, a, nt, acc); break;
-    default: kq_row(GT_TYPE_Q6_K, blocks, nk, a, nt, acc); break;
-    }
-}
 
 static inline __m256i kq4_u8x8(const uint8_t *p) { return _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p)); }
 
@@ -575,6 +404,77 @@ static inline __attribute__((always_inline)) void kq3_half(const uint8_t *sb, in
 void gt_kq3_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, float *acc) {
     assert(nt >= 1 && nt <= 2 * KT_NT);
     KT_HALF_TILES(kq3_half, GT_KQ3_SB_BYTES)
+}
+
+/* Tiled Q2_K in two halves of 8 rows (lane r = row 8hr + r), at most KT_NT
+ * tokens at once: group g's 2-bit quants decoded as gt_kq2_tile_avx512
+ * decodes them; vpmaddubsw of q (<= 3) against the activations gives int16
+ * pair sums, the group's 4 of them add up in int16 (<= 3048), vpmaddwd by
+ * the lane's scale in both halves of its dword gives sc_g times the group's
+ * sum in int32; the mins term is the lanes' mins of groups 2i and 2i + 1 as
+ * an int16 pair against the token's pair of group sums: the scalar integers,
+ * then gt_kq_finish's float step. */
+static inline __attribute__((always_inline)) void kq2_half(const uint8_t *sb, int hr, int k, const gt_kq_acts *A,
+                                                            int t0, const int NT, float *acc) {
+    const __m256i m3 = _mm256_set1_epi8(3), m4d = _mm256_set1_epi32(0x0f);
+    const __m256i sign = _mm256_set1_epi32((int)0x80000000u);
+    const int8_t *aq[KT_NT];
+    __m256i dot[KT_NT];
+    #pragma GCC unroll 8
+    for (int t = 0; t < NT; t++) {
+        aq[t] = A->aq + (size_t)(t0 + t) * A->aq_stride + (size_t)k * GT_QK_K;
+        dot[t] = _mm256_setzero_si256();
+    }
+    for (int g = 0; g < 16; g++) {
+        const int h = g / 8, s = g % 8 / 2, v = g % 2;
+        const __m256i sc = _mm256_and_si256(kq4_u8x8(sb + GT_KQ2_OFF_SC + 16 * g + 8 * hr), m4d);
+        const __m256i sc2 = _mm256_or_si256(sc, _mm256_slli_epi32(sc, 16)); /* the scale in both int16 */
+        __m256i p[KT_NT];
+        #pragma GCC unroll 8
+        for (int t = 0; t < NT; t++) p[t] = _mm256_setzero_si256();
+        #pragma GCC unroll 4
+        for (int u = 0; u < 4; u++) {
+            __m256i q = _mm256_load_si256((const __m256i *)(sb + 64 * (8 * h + 4 * v + u) + 32 * hr));
+            q = _mm256_and_si256(shr16(q, 2 * s), m3);
+            #pragma GCC unroll 8
+            for (int t = 0; t < NT; t++)
+                p[t] = _mm256_add_epi16(p[t], _mm256_maddubs_epi16(q, bcast4(aq[t] + 16 * g + 4 * u)));
+        }
+        #pragma GCC unroll 8
+        for (int t = 0; t < NT; t++) dot[t] = _mm256_add_epi32(dot[t], _mm256_madd_epi16(p[t], sc2));
+    }
+    __m256i mp[8];
+    #pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) /* the mins of groups 2i, 2i + 1 (high nibbles) as int16 pairs */
+        mp[i] = _mm256_or_si256(_mm256_srli_epi32(kq4_u8x8(sb + GT_KQ2_OFF_SC + 32 * i + 8 * hr), 4),
+                                _mm256_slli_epi32(_mm256_srli_epi32(kq4_u8x8(sb + GT_KQ2_OFF_SC + 32 * i + 16 + 8 * hr),
+                                                                    4),
+                                                  16));
+    const __m256 d = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(sb + GT_KQ2_OFF_D + 16 * hr)));
+    const __m256 dmin = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(sb + GT_KQ2_OFF_DMIN + 16 * hr)));
+    #pragma GCC unroll 8
+    for (int t = 0; t < NT; t++) {
+        const int16_t *bs = A->bs + (size_t)(t0 + t) * A->bs_stride + (size_t)k * GT_KQ_BS_N;
+        __m256i mins = _mm256_setzero_si256();
+        #pragma GCC unroll 8
+        for (int i = 0; i < 8; i++) {
+            int32_t pair; /* groups 2i, 2i + 1: |A_g| <= 16 * 127 */
+            memcpy(&pair, bs + 2 * i, 4);
+            mins = _mm256_add_epi32(mins, _mm256_madd_epi16(mp[i], _mm256_set1_epi32(pair)));
+        }
+        const __m256 da = _mm256_set1_ps(A->da[(size_t)(t0 + t) * A->da_stride + (size_t)k]);
+        const __m256i nd = _mm256_xor_si256(_mm256_castps_si256(_mm256_mul_ps(dmin, da)), sign);
+        float *y = acc + 16 * (t0 + t) + 8 * hr;
+        __m256 yv = _mm256_loadu_ps(y);
+        yv = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[t]), _mm256_mul_ps(d, da), yv);
+        yv = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mins), _mm256_castsi256_ps(nd), yv);
+        _mm256_storeu_ps(y, yv);
+    }
+}
+
+void gt_kq2_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, float *acc) {
+    assert(nt >= 1 && nt <= 2 * KT_NT);
+    KT_HALF_TILES(kq2_half, GT_KQ2_SB_BYTES)
 }
 #endif
 

@@ -312,11 +312,15 @@ FLOAT_BLOCK(block_bf16, FT_BF16)
  * NT: a group's weights (tens of KiB) stay in L1/L2 across the chunks. */
 static void matmul_512(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y,
                        size_t ldy) {
-    if (gt_kq_is_k(w->type)) { /* AVX-512 CPUs have AVX2: its super-block function */
-        static const gt_kq_fns fns = {gt_kq_row_avx2,     gt_kq_quant_sb_avx2, gt_kq4_tile_avx512,
-                                      gt_kq6_tile_avx512, gt_kq5_tile_avx512,  gt_kq4_pair_avx512,
-                                      gt_kq6_pair_avx512, gt_kq5_pair_avx512,  gt_kqx_tile_avx512,
-                                      gt_kq3_tile_avx512};
+    if (gt_kq_is_k(w->type)) { /* AVX-512 CPUs have AVX2: its Q8_K quantizer */
+        static const gt_kq_fns fns = {
+            .quant = gt_kq_quant_sb_avx2,
+            .tile = {[GT_KQT_Q2] = gt_kq2_tile_avx512, [GT_KQT_Q3] = gt_kq3_tile_avx512,
+                     [GT_KQT_Q4] = gt_kq4_tile_avx512, [GT_KQT_Q5] = gt_kq5_tile_avx512,
+                     [GT_KQT_Q6] = gt_kq6_tile_avx512, [GT_KQT_IQ4XS] = gt_kqx_tile_avx512},
+            .pair = {[GT_KQT_Q4] = gt_kq4_pair_avx512, [GT_KQT_Q5] = gt_kq5_pair_avx512,
+                     [GT_KQT_Q6] = gt_kq6_pair_avx512},
+        };
         gt_kq_matmul(w, tile0, tile1, a, y, ldy, &fns);
         return;
     }

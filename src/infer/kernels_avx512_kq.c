@@ -1,8 +1,8 @@
 /* kernels_avx512_kq.c: the AVX-512 kernels of the load-time tiled K-quants
- * (Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS; layouts in kernels_impl.h): one tile of 16 rows, lane
- * r = row r, against up to 8 tokens, and two neighbouring tiles at once for
- * prefill (each activation broadcast serves 32 rows). The other K-quants
- * use the AVX2 super-block function (kernels_avx2_kq.c).
+ * (Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS; layouts in kernels_impl.h): one
+ * tile of 16 rows, lane r = row r, against up to 8 tokens, and for Q4_K,
+ * Q5_K and Q6_K two neighbouring tiles at once for prefill (each
+ * activation broadcast serves 32 rows).
  *
  * Split from kernels_avx512.c, whose table points here through
  * kernels_impl.h. Compiled for AVX-512 with the same target pragma, entered
@@ -550,6 +550,79 @@ static inline __attribute__((always_inline)) void kq3_tile(const uint8_t *sb, in
 void gt_kq3_tile_avx512(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, float *acc) {
     assert(nt >= 1 && nt <= 8);
     KQ_NT_CASES(kq3_tile, 0)
+}
+
+/* Tiled Q2_K (gt_kq4_tile_fn): lane r = row r. Group g (< 16) of 16
+ * elements is, per lane, 4 dwords u of 2-bit quants from qs group 8h + 4v
+ * + u shifted by 2s (h = g / 8, s = g % 8 / 2, v = g % 2, as Q3_K's);
+ * vpdpbusd sums q a (q <= 3), dot += sc_g p by vpmulld (sc_g the scale
+ * byte's low nibble); the mins term is sum_g m_g A_g, the lanes' mins of
+ * groups 2i and 2i + 1 as an int16 pair against the token's pair of group
+ * sums by vpdpwssd; the float step is gt_kq_finish's: the scalar bytes. */
+static inline __attribute__((always_inline)) void kq2_tile(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt,
+                                                            float *acc, const int unused) {
+    (void)unused;
+    const __m512i m3 = _mm512_set1_epi8(3), m4 = _mm512_set1_epi8(0x0f), m4d = _mm512_set1_epi32(0x0f);
+    const __m512i sign = _mm512_set1_epi32((int)0x80000000u);
+    for (int k = 0; k < nk; k++, sb += GT_KQ2_SB_BYTES) {
+        __m512i dot[8], mp[8];
+        if (nt == 1) kq_prefetch(sb, GT_KQ2_SB_BYTES);
+        #pragma GCC unroll 8
+        for (int t = 0; t < nt; t++) dot[t] = _mm512_setzero_si512();
+        #pragma GCC unroll 16
+        for (int g = 0; g < 16; g++) {
+            const int h = g / 8, s = g % 8 / 2, v = g % 2;
+            __m512i q[4];
+            #pragma GCC unroll 4
+            for (int u = 0; u < 4; u++)
+                q[u] = _mm512_and_si512(_mm512_srli_epi16(_mm512_load_si512((const void *)(sb + 64 * (8 * h + 4 * v + u))),
+                                                          2 * s),
+                                        m3);
+            const __m512i sc = _mm512_and_si512(
+                _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)(sb + GT_KQ2_OFF_SC + 16 * g))), m4d);
+            #pragma GCC unroll 8
+            for (int t = 0; t < nt; t++) {
+                const int8_t *aq = A->aq + (size_t)t * A->aq_stride + (size_t)k * GT_QK_K + 16 * g;
+                __m512i p = _mm512_setzero_si512();
+                #pragma GCC unroll 4
+                for (int u = 0; u < 4; u++) p = _mm512_dpbusd_epi32(p, q[u], bcast4(aq + 4 * u));
+                dot[t] = _mm512_add_epi32(dot[t], _mm512_mullo_epi32(p, sc));
+            }
+        }
+        #pragma GCC unroll 8
+        for (int i = 0; i < 8; i++) { /* the mins of groups 2i, 2i + 1 (high nibbles) as int16 pairs */
+            __m128i a = _mm_load_si128((const __m128i *)(sb + GT_KQ2_OFF_SC + 32 * i));
+            __m128i b = _mm_load_si128((const __m128i *)(sb + GT_KQ2_OFF_SC + 32 * i + 16));
+            a = _mm_and_si128(_mm_srli_epi16(a, 4), _mm512_castsi512_si128(m4));
+            b = _mm_and_si128(_mm_srli_epi16(b, 4), _mm512_castsi512_si128(m4));
+            mp[i] = _mm512_cvtepu8_epi16(_mm256_set_m128i(_mm_unpackhi_epi8(a, b), _mm_unpacklo_epi8(a, b)));
+        }
+        const __m512 d = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(sb + GT_KQ2_OFF_D)));
+        const __m512 dmin = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(sb + GT_KQ2_OFF_DMIN)));
+        #pragma GCC unroll 8
+        for (int t = 0; t < nt; t++) {
+            /* Group sums |A_g| <= 16 * 127: int16; products with 4-bit mins exact in int32. */
+            const int16_t *bs = A->bs + (size_t)t * A->bs_stride + (size_t)k * GT_KQ_BS_N;
+            __m512i mins = _mm512_setzero_si512();
+            #pragma GCC unroll 8
+            for (int i = 0; i < 8; i++) {
+                int32_t pair;
+                memcpy(&pair, bs + 2 * i, 4);
+                mins = _mm512_dpwssd_epi32(mins, mp[i], _mm512_set1_epi32(pair));
+            }
+            const __m512 da = _mm512_set1_ps(A->da[(size_t)t * A->da_stride + (size_t)k]);
+            const __m512i nd = _mm512_xor_si512(_mm512_castps_si512(_mm512_mul_ps(dmin, da)), sign);
+            __m512 y = _mm512_loadu_ps(acc + 16 * t);
+            y = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[t]), _mm512_mul_ps(d, da), y);
+            y = _mm512_fmadd_ps(_mm512_cvtepi32_ps(mins), _mm512_castsi512_ps(nd), y);
+            _mm512_storeu_ps(acc + 16 * t, y);
+        }
+    }
+}
+
+void gt_kq2_tile_avx512(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, float *acc) {
+    assert(nt >= 1 && nt <= 8);
+    KQ_NT_CASES(kq2_tile, 0)
 }
 #endif
 

@@ -14,7 +14,7 @@
 extern const gt_kern gt_kern_avx2;
 extern const gt_kern gt_kern_avx512;
 
-/* K-quant products (kernels_kquant.c). A table's part is one function:
+/* K-quant products (kernels_kquant.c). The scalar table's row function:
  * nk consecutive super-blocks of one row (raw GGUF bytes) against nt
  * tokens: token t's Q8_K quants of block k at aq + t * aq_stride + 256 k,
  * the sums of its 16 groups of 16 quants at bs + t * bs_stride + GT_KQ_BS_N k
@@ -31,7 +31,6 @@ typedef struct gt_kq_acts {
 typedef void (*gt_kq_row_fn)(uint32_t type, const uint8_t *blocks, int nk, const gt_kq_acts *a, int nt,
                              float *acc);
 void gt_kq_row_scalar(uint32_t type, const uint8_t *blocks, int nk, const gt_kq_acts *a, int nt, float *acc);
-void gt_kq_row_avx2(uint32_t type, const uint8_t *blocks, int nk, const gt_kq_acts *a, int nt, float *acc);
 
 /* int16 sums a super-block of Q8_K activations keeps: its 16 groups of 16
  * quants (|sum| <= 16 * 127), then its 8 sub-blocks of 32 (|sum| <= 32 *
@@ -122,11 +121,40 @@ void gt_kqx_untile(const uint8_t *sb, int r, int nk, uint8_t *out);
 static_assert(GT_KQ3_SB_BYTES % 64 == 0, "tile super-blocks stay 64-byte aligned");
 void gt_kq3_pack_tile(const uint8_t *rows, size_t row_bytes, int n_rows, int n_sb, uint8_t *dst);
 void gt_kq3_untile(const uint8_t *sb, int r, int nk, uint8_t *out);
-/* 1 for the K-quant types tiled at load (Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS). */
-static inline int gt_kq_tiled(uint32_t type) {
-    return type == GT_TYPE_Q3_K || type == GT_TYPE_Q4_K || type == GT_TYPE_Q5_K || type == GT_TYPE_Q6_K ||
-           type == GT_TYPE_IQ4_XS;
+/* Q2_K likewise, GT_KQ2_SB_BYTES per tile super-block (84 bytes a row's
+ * super-block, as in GGUF): qs as Q3_K's (16 groups), the 16 scale bytes as
+ * they are (sub-block g of row r at 16g + r: scale in the low nibble, min in
+ * the high one), the 16 f16 d, the 16 f16 dmin. */
+#define GT_KQ2_OFF_SC 1024
+#define GT_KQ2_OFF_D 1280
+#define GT_KQ2_OFF_DMIN 1312
+#define GT_KQ2_SB_BYTES 1344
+static_assert(GT_KQ2_SB_BYTES % 64 == 0, "tile super-blocks stay 64-byte aligned");
+void gt_kq2_pack_tile(const uint8_t *rows, size_t row_bytes, int n_rows, int n_sb, uint8_t *dst);
+void gt_kq2_untile(const uint8_t *sb, int r, int nk, uint8_t *out);
+
+/* Every K-quant type is tiled at load; its place in the per-type tables
+ * (gt_kq_layouts, gt_kq_fns' tile and pair). */
+enum { GT_KQT_Q2, GT_KQT_Q3, GT_KQT_Q4, GT_KQT_Q5, GT_KQT_Q6, GT_KQT_IQ4XS, GT_KQT_N };
+static inline int gt_kq_index(uint32_t type) {
+    switch (type) {
+    case GT_TYPE_Q2_K: return GT_KQT_Q2;
+    case GT_TYPE_Q3_K: return GT_KQT_Q3;
+    case GT_TYPE_Q4_K: return GT_KQT_Q4;
+    case GT_TYPE_Q5_K: return GT_KQT_Q5;
+    case GT_TYPE_Q6_K: return GT_KQT_Q6;
+    case GT_TYPE_IQ4_XS: return GT_KQT_IQ4XS;
+    default: return -1;
+    }
 }
+/* A tiled type's layout: bytes per tile super-block, its packing and its
+ * exact inverse for one row (kernels_kquant.c). */
+typedef struct gt_kq_layout {
+    size_t sb_bytes;
+    void (*pack)(const uint8_t *rows, size_t row_bytes, int n_rows, int n_sb, uint8_t *dst);
+    void (*untile)(const uint8_t *sb, int r, int nk, uint8_t *out);
+} gt_kq_layout;
+extern const gt_kq_layout gt_kq_layouts[GT_KQT_N];
 
 typedef void (*gt_kq4_tile_fn)(const uint8_t *sb, int nk, const gt_kq_acts *a, int nt, float *acc);
 void gt_kq6_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *a, int nt, float *acc);
@@ -139,6 +167,8 @@ void gt_kqx_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *a, int nt, fl
 void gt_kqx_tile_avx512(const uint8_t *sb, int nk, const gt_kq_acts *a, int nt, float *acc);
 void gt_kq3_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *a, int nt, float *acc);
 void gt_kq3_tile_avx512(const uint8_t *sb, int nk, const gt_kq_acts *a, int nt, float *acc);
+void gt_kq2_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *a, int nt, float *acc);
+void gt_kq2_tile_avx512(const uint8_t *sb, int nk, const gt_kq_acts *a, int nt, float *acc);
 /* The same for two neighbouring tiles at once (the second's super-blocks
  * tile_bytes after the first's, its accumulators acc_stride floats after):
  * each activation broadcast then serves 32 rows. */
@@ -151,16 +181,10 @@ void gt_kq5_pair_avx512(const uint8_t *sb, size_t tile_bytes, int nk, const gt_k
 void gt_kq6_pair_avx512(const uint8_t *sb, size_t tile_bytes, int nk, const gt_kq_acts *a, int nt, float *acc,
                         size_t acc_stride);
 typedef struct gt_kq_fns {
-    gt_kq_row_fn row;
+    gt_kq_row_fn row;     /* a row's super-blocks in GGUF bytes: for types without a tile function */
     gt_kq_quant_fn quant;
-    gt_kq4_tile_fn q4_tile; /* NULL: Q4_K tiles read back row by row through row */
-    gt_kq4_tile_fn q6_tile; /* the same for Q6_K */
-    gt_kq4_tile_fn q5_tile; /* and for Q5_K */
-    gt_kq_pair_fn q4_pair;  /* NULL: pairs of Q4_K tiles one by one through q4_tile */
-    gt_kq_pair_fn q6_pair;  /* the same for Q6_K */
-    gt_kq_pair_fn q5_pair;  /* and for Q5_K */
-    gt_kq4_tile_fn qx_tile; /* IQ4_XS's tiles (NULL: row by row; pairs one tile at a time) */
-    gt_kq4_tile_fn q3_tile; /* the same for Q3_K */
+    gt_kq4_tile_fn tile[GT_KQT_N]; /* per type (gt_kq_index); NULL: tiles read back row by row through row */
+    gt_kq_pair_fn pair[GT_KQT_N];  /* two tiles at once; NULL: pairs one tile at a time */
 } gt_kq_fns;
 void gt_kq_matmul(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y, size_t ldy,
                   const gt_kq_fns *fns);

@@ -1,17 +1,17 @@
 /* kernels_kquant.c: matrix products with K-quant weights (Q2_K..Q6_K, IQ4_XS),
  * shared by every kernel table (see kernels.h for the canonical order).
  *
- * K-quant matrices keep their GGUF rows as they are (row r at r * row
- * bytes: 2.6 to 6.6 bits per weight stay that small in memory), except
- * Q4_K, Q5_K and Q6_K, tiled at load as Q4_0 is (16 rows interleaved, 4.6,
- * 5.6 and 6.6 bits per weight): an AVX2 or AVX-512 table's tile function runs a tile's 16 rows
- * in the lanes of its registers; the scalar table reads each row back. The
+ * K-quant matrices are tiled at load as Q4_0 is (16 rows interleaved,
+ * kernels_impl.h's layouts, as small as GGUF's rows or a few bytes more a
+ * super-block: 2.6 to 6.6 bits per weight): an AVX2 or AVX-512 table's tile
+ * function runs a tile's 16 rows in the lanes of its registers; the scalar
+ * table reads each row back into GGUF bytes for its row function. The
  * activations are quantized as llama.cpp does for these types (Q8_K: one f32
  * scale per 256, from a->x), once per pass into a's shared copy (kernels.h),
- * and the product runs per block of 256 rows x 12 tokens; within it,
- * the table's own function (gt_kq_row_fn) walks each row's super-blocks,
- * decoding each once for all the tokens. The integer parts of a
- * super-block (sums of 16 products, sums of 16 activation quants) are exact, so each ISA computes them its own way; the float step that
+ * and the product runs per block of 256 rows x 12 tokens, each super-block
+ * decoded once for all the tokens. The integer parts of a super-block (sums
+ * of 16 products, sums of 16 activation quants) are exact, so each ISA
+ * computes them its own way; the float step that
  * fixes the result's bits is gt_kq_finish (kernels_impl.h) for all. */
 #include <math.h>
 #include <sched.h>
@@ -281,47 +281,53 @@ void gt_kq3_untile(const uint8_t *sb, int r, int nk, uint8_t *out) {
     }
 }
 
-/* The table's tile function for a tiled type (NULL: none). */
-static gt_kq4_tile_fn kq_tile_fn(uint32_t type, const gt_kq_fns *fns) {
-    return type == GT_TYPE_Q4_K   ? fns->q4_tile
-           : type == GT_TYPE_Q5_K ? fns->q5_tile
-           : type == GT_TYPE_Q6_K ? fns->q6_tile
-           : type == GT_TYPE_Q3_K ? fns->q3_tile
-                                  : fns->qx_tile;
+/* Q2_K's tile (kernels_impl.h): bytes moved only. */
+void gt_kq2_pack_tile(const uint8_t *rows, size_t row_bytes, int n_rows, int n_sb, uint8_t *dst) {
+    assert(n_rows >= 1 && n_rows <= GT_KERN_TILE_ROWS && row_bytes == (size_t)n_sb * sizeof(gt_block_q2_k));
+    for (int r = 0; r < n_rows; r++)
+        for (int k = 0; k < n_sb; k++) {
+            const uint8_t *blk = rows + (size_t)r * row_bytes + (size_t)k * sizeof(gt_block_q2_k);
+            uint8_t *sb = dst + (size_t)k * GT_KQ2_SB_BYTES;
+            for (int i = 0; i < 16; i++) memcpy(sb + 64 * i + 4 * r, blk + offsetof(gt_block_q2_k, qs) + 4 * i, 4);
+            for (int g = 0; g < 16; g++) sb[GT_KQ2_OFF_SC + 16 * g + r] = blk[g];
+            memcpy(sb + GT_KQ2_OFF_D + 2 * r, blk + offsetof(gt_block_q2_k, d), 2);
+            memcpy(sb + GT_KQ2_OFF_DMIN + 2 * r, blk + offsetof(gt_block_q2_k, dmin), 2);
+        }
 }
 
-/* Its function for two tiles at once (NULL: none). */
-static gt_kq_pair_fn kq_pair_fn(uint32_t type, const gt_kq_fns *fns) {
-    return type == GT_TYPE_Q4_K ? fns->q4_pair : type == GT_TYPE_Q5_K ? fns->q5_pair
-                                               : type == GT_TYPE_Q6_K ? fns->q6_pair : NULL;
+/* Inverse of gt_kq2_pack_tile for one row. */
+void gt_kq2_untile(const uint8_t *sb, int r, int nk, uint8_t *out) {
+    assert(r >= 0 && r < GT_KERN_TILE_ROWS);
+    for (int k = 0; k < nk; k++, sb += GT_KQ2_SB_BYTES, out += sizeof(gt_block_q2_k)) {
+        for (int i = 0; i < 16; i++) memcpy(out + offsetof(gt_block_q2_k, qs) + 4 * i, sb + 64 * i + 4 * r, 4);
+        for (int g = 0; g < 16; g++) out[g] = sb[GT_KQ2_OFF_SC + 16 * g + r];
+        memcpy(out + offsetof(gt_block_q2_k, d), sb + GT_KQ2_OFF_D + 2 * r, 2);
+        memcpy(out + offsetof(gt_block_q2_k, dmin), sb + GT_KQ2_OFF_DMIN + 2 * r, 2);
+    }
 }
 
-/* A tiled type's bytes per tile super-block. */
-static size_t kq_tile_sb_bytes(uint32_t type) {
-    return type == GT_TYPE_Q4_K   ? GT_KQ4_SB_BYTES
-           : type == GT_TYPE_Q5_K ? GT_KQ5_SB_BYTES
-           : type == GT_TYPE_Q6_K ? GT_KQ6_SB_BYTES
-           : type == GT_TYPE_Q3_K ? GT_KQ3_SB_BYTES
-                                  : GT_KQX_SB_BYTES;
-}
+const gt_kq_layout gt_kq_layouts[GT_KQT_N] = {
+    [GT_KQT_Q2] = {GT_KQ2_SB_BYTES, gt_kq2_pack_tile, gt_kq2_untile},
+    [GT_KQT_Q3] = {GT_KQ3_SB_BYTES, gt_kq3_pack_tile, gt_kq3_untile},
+    [GT_KQT_Q4] = {GT_KQ4_SB_BYTES, gt_kq4_pack_tile, gt_kq4_untile},
+    [GT_KQT_Q5] = {GT_KQ5_SB_BYTES, gt_kq5_pack_tile, gt_kq5_untile},
+    [GT_KQT_Q6] = {GT_KQ6_SB_BYTES, gt_kq6_pack_tile, gt_kq6_untile},
+    [GT_KQT_IQ4XS] = {GT_KQX_SB_BYTES, gt_kqx_pack_tile, gt_kqx_untile},
+};
 
-/* The rows of kq_block from a tiled matrix (Q4_K, Q5_K, Q6_K): the table's
- * tile function when it has one (accumulators per tile, token-major, moved
- * back into acc[row][token] at the end), else each row read back into GGUF
- * bytes and given to the row function. */
+/* The rows of kq_block: the table's tile function for the type when it
+ * has one (accumulators per tile, token-major, moved back into
+ * acc[row][token] at the end), else each row read back into GGUF bytes and
+ * given to the row function. */
 static void kq_tiled_rows(const gt_qmat *w, int row0, int nr, int k0, int nk, const gt_kq_acts *acts, int nt,
                           float (*acc)[KQ_NT], float (*tacc)[KQ_NT * GT_KERN_TILE_ROWS], const gt_kq_fns *fns) {
-    const int R = GT_KERN_TILE_ROWS;
-    const gt_kq4_tile_fn tile = kq_tile_fn(w->type, fns);
+    const int R = GT_KERN_TILE_ROWS, ti = gt_kq_index(w->type);
+    assert(row0 % R == 0 && ti >= 0);
+    const gt_kq4_tile_fn tile = fns->tile[ti];
     /* Decode (one token) streams weights from memory: the tile functions ask ahead for them, one tile at a time. */
-    const gt_kq_pair_fn pair = tile && nt > 1 ? kq_pair_fn(w->type, fns) : NULL;
-    const size_t sbb = kq_tile_sb_bytes(w->type);
-    void (*untile)(const uint8_t *, int, int, uint8_t *) = w->type == GT_TYPE_Q4_K   ? gt_kq4_untile
-                                                           : w->type == GT_TYPE_Q5_K ? gt_kq5_untile
-                                                           : w->type == GT_TYPE_Q6_K ? gt_kq6_untile
-                                                           : w->type == GT_TYPE_Q3_K ? gt_kq3_untile
-                                                                                     : gt_kqx_untile;
-    assert(row0 % R == 0 && gt_kq_tiled(w->type));
+    const gt_kq_pair_fn pair = tile && nt > 1 ? fns->pair[ti] : NULL;
+    const size_t sbb = gt_kq_layouts[ti].sb_bytes;
+    assert(tile || fns->row);
     for (int i = 0; i * R < nr; i++) {
         const uint8_t *sb = w->qs + (size_t)(row0 / R + i) * w->qs_tile_bytes + (size_t)k0 * sbb;
         if (pair && (i + 1) * R < nr) {
@@ -341,7 +347,7 @@ static void kq_tiled_rows(const gt_qmat *w, int row0, int nr, int k0, int nk, co
         }
         uint8_t blocks[KQ_KC * sizeof(gt_block_q6_k)]; /* the largest block */
         for (int r = 0; r < R && i * R + r < nr; r++) {
-            untile(sb, r, nk, blocks);
+            gt_kq_layouts[ti].untile(sb, r, nk, blocks);
             fns->row(w->type, blocks, nk, acts, nt, acc[i * R + r]);
         }
     }
@@ -384,13 +390,12 @@ static int kq_cache_ready(const gt_act *a, const gt_kq_fns *fns) {
 
 /* Rows [row0, row0 + nr) against tokens [t0, t0 + nt), KQ_KC super-blocks
  * at a time: the tokens' Q8_K activations for them from a's shared copy
- * (cached) or quantized here, then row by row along its super-blocks (a
- * sequential stream of weights) through the table's row function. */
+ * (cached) or quantized here, then tile by tile along its super-blocks (a
+ * sequential stream of weights): kq_tiled_rows. */
 static void kq_block(const gt_qmat *w, int row0, int nr, const gt_act *a, int t0, int nt, float *y,
                      size_t ldy, const gt_kq_fns *fns, int cached) {
-    size_t bb = gt_ggml_block_bytes(w->type), rb = bb * (size_t)(w->n_cols / GT_QK_K);
     int n_sb = w->n_cols / GT_QK_K;
-    const int R = GT_KERN_TILE_ROWS, by_tile = gt_kq_tiled(w->type) && kq_tile_fn(w->type, fns);
+    const int R = GT_KERN_TILE_ROWS, by_tile = fns->tile[gt_kq_index(w->type)] != NULL;
     float acc[KQ_NR][KQ_NT], da[KQ_NT][KQ_KC];
     float tacc[KQ_NR / GT_KERN_TILE_ROWS][KQ_NT * GT_KERN_TILE_ROWS];
     if (by_tile) memset(tacc, 0, (size_t)((nr + R - 1) / R) * sizeof tacc[0]);
@@ -411,12 +416,7 @@ static void kq_block(const gt_qmat *w, int row0, int nr, const gt_act *a, int t0
                                            aq[t] + k * GT_QK_K, bs[t] + GT_KQ_BS_N * k);
                     gt_kq_sub_sums(bs[t] + GT_KQ_BS_N * k);
                 }
-        if (gt_kq_tiled(w->type)) {
-            kq_tiled_rows(w, row0, nr, k0, nk, &acts, nt, acc, tacc, fns);
-            continue;
-        }
-        for (int r = 0; r < nr; r++)
-            fns->row(w->type, w->qs + (size_t)(row0 + r) * rb + (size_t)k0 * bb, nk, &acts, nt, acc[r]);
+        kq_tiled_rows(w, row0, nr, k0, nk, &acts, nt, acc, tacc, fns);
     }
     if (by_tile) { /* a tile's accumulators are token-major, as y is: 16 rows at a time */
         for (int i = 0; i * R < nr; i++)

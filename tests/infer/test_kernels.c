@@ -470,10 +470,10 @@ static void test_matmul_kquant(void) {
             for (size_t si = 0; si < sizeof shapes32 / sizeof shapes32[0]; si++)
                 check_rowwise(ktypes[ti], shapes32[si][0], shapes32[si][1], shapes32[si][2]);
     }
-    /* Q3_K, Q4_K, Q5_K, Q6_K and IQ4_XS are tiled at load: rows past a 256-row block and
-     * more super-blocks than one pass (16) of the activations. */
-    const uint32_t tiled[] = {GT_TYPE_Q4_K, GT_TYPE_Q5_K, GT_TYPE_Q6_K, GT_TYPE_IQ4_XS, GT_TYPE_Q3_K};
-    for (int i = 0; i < 5; i++) {
+    /* Every K-quant is tiled at load: rows past a 256-row block and more
+     * super-blocks than one pass (16) of the activations. */
+    const uint32_t tiled[] = {GT_TYPE_Q4_K, GT_TYPE_Q5_K, GT_TYPE_Q6_K, GT_TYPE_IQ4_XS, GT_TYPE_Q3_K, GT_TYPE_Q2_K};
+    for (int i = 0; i < 6; i++) {
         check_rowwise(tiled[i], 270, 4352, 3);
         check_rowwise(tiled[i], 18, 4608, 9);
     }
@@ -485,7 +485,7 @@ static void test_matmul_kquant(void) {
     CHECK_CONTAINS(err.msg, "multiple of 256");
 }
 
-/* The tiled Q3_K, Q4_K, Q5_K, Q6_K and IQ4_XS layouts move bytes only: every row of every
+/* The tiled K-quant layouts (Q2_K..Q6_K, IQ4_XS) move bytes only: every row of every
  * tile reads back into its GGUF bytes (random bytes, so every scale and
  * min bit is exercised), and padding rows of the last tile stay zero. */
 static void check_tiles(uint32_t type, size_t sb_bytes, void (*untile)(const uint8_t *, int, int, uint8_t *)) {
@@ -583,7 +583,7 @@ static void check_act_cache(const gt_kern *k, const gt_qmat *m, float *x, int n_
 }
 
 static void test_act_cache(void) {
-    const uint32_t kinds[] = {GT_TYPE_Q4_K, GT_TYPE_Q6_K, GT_TYPE_Q3_K};
+    const uint32_t kinds[] = {GT_TYPE_Q4_K, GT_TYPE_Q6_K, GT_TYPE_Q3_K, GT_TYPE_Q2_K};
     const int n_rows = 70, n_cols = 768, n_tok = 13;
     for (size_t ti = 0; ti < sizeof kinds / sizeof kinds[0]; ti++) {
         size_t rb = gt_ggml_row_bytes(kinds[ti], (uint64_t)n_cols);
@@ -624,6 +624,7 @@ static void test_kq_tiles(void) {
     check_tiles(GT_TYPE_Q6_K, GT_KQ6_SB_BYTES, gt_kq6_untile);
     check_tiles(GT_TYPE_IQ4_XS, GT_KQX_SB_BYTES, gt_kqx_untile);
     check_tiles(GT_TYPE_Q3_K, GT_KQ3_SB_BYTES, gt_kq3_untile);
+    check_tiles(GT_TYPE_Q2_K, GT_KQ2_SB_BYTES, gt_kq2_untile);
 }
 
 static void test_dot_axpy(void) {
@@ -791,7 +792,7 @@ static void log_consumed(void *ctx, const void *src, size_t n) {
 }
 
 /* gt_qmat_pack_into's progress: every layout (floats, block-32 tiles,
- * tiled K-quants, rows copied as they are) reports its whole source, in
+ * tiled K-quants) reports its whole source, in
  * order, at least once a tile; the bytes packed are the same with it. */
 static void test_pack_progress(void) {
     const uint32_t kinds[] = {GT_TYPE_F32, GT_TYPE_F16, GT_TYPE_Q8_0, GT_TYPE_Q4_0, GT_TYPE_Q4_K,
@@ -818,10 +819,7 @@ static void test_pack_progress(void) {
             CHECK_MSG(memcmp(r1, r2, nb) == 0, "%s rows=%d: progress changed the bytes", gt_ggml_type_name(type), n_rows);
             CHECK_MSG(log.out_of_order == 0 && log.next == src + total, "%s rows=%d: runs out of order or short",
                       gt_ggml_type_name(type), n_rows);
-            /* Q2_K rows are copied as they are, 4 MiB a report; the rest once a tile. */
-            int rowwise = type == GT_TYPE_Q2_K;
-            size_t want = rowwise ? (total + ((size_t)4 << 20) - 1) / ((size_t)4 << 20)
-                                  : (size_t)(n_rows + GT_KERN_TILE_ROWS - 1) / GT_KERN_TILE_ROWS;
+            size_t want = (size_t)(n_rows + GT_KERN_TILE_ROWS - 1) / GT_KERN_TILE_ROWS; /* once a tile */
             CHECK_MSG(log.calls == want, "%s rows=%d: %zu reports, expected %zu", gt_ggml_type_name(type), n_rows,
                       log.calls, want);
             gt_free(own1), gt_free(own2), gt_free(src);
