@@ -580,7 +580,7 @@ const gt_kern *gt_kern_isa(gt_isa isa) {
             return &gt_kern_avx2;
         return NULL;
     case GT_ISA_AVX512:
-        /* AVX2 too: the K-quant products use its super-block function. */
+        /* AVX2 too: the K-quant products use its Q8_K quantizer. */
         if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
             __builtin_cpu_supports("avx2") &&
             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni") &&
