@@ -462,10 +462,15 @@ static void embed_batch(gt_ctx *c, const int32_t *tokens, int n) {
     const gt_hparams *hp = &m->hp;
     int E = hp->n_embd;
     size_t row_bytes = gt_ggml_row_bytes(m->tok_embd->type, (uint64_t)E);
+    uint8_t *row = (uint8_t *)c->tmp; /* free until the layers run; E floats hold any row of E */
+    assert(row_bytes <= (size_t)E * sizeof(float));
     float es = sqrtf((float)E);
     for (int t = 0; t < n; t++) {
         float *x = c->x + (size_t)t * E;
-        gt_dequant_row(m->tok_embd->type, (const uint8_t *)m->tok_embd->data + row_bytes * (size_t)tokens[t], x, E);
+        /* read, not touched in the mapping: the file's rows stay out of resident memory (gt_gguf_read) */
+        gt_gguf_read(gt_model_gguf(m), (const uint8_t *)m->tok_embd->data + row_bytes * (size_t)tokens[t], row_bytes,
+                     row);
+        gt_dequant_row(m->tok_embd->type, row, x, E);
         if (hp->gemma)
             for (int i = 0; i < E; i++) x[i] *= es;
     }

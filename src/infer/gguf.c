@@ -419,6 +419,7 @@ int gt_gguf_parse(const void *data, size_t size, gt_gguf **out, gt_err *err) {
     if (!g) return gt_err_set(err, GT_ENOMEM, "out of memory");
     g->base = data;
     g->size = size;
+    g->fd = -1;
     int rc = parse(g, err);
     if (rc) {
         gt_free(g);
@@ -446,20 +447,25 @@ int gt_gguf_open(const char *path, gt_gguf **out, gt_err *err) {
     }
     size_t size = (size_t)st.st_size;
     void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (map == MAP_FAILED)
-        return gt_err_set(err, GT_EIO, "cannot map %s: %s", path, strerror(errno));
+    if (map == MAP_FAILED) {
+        int e = errno;
+        close(fd);
+        return gt_err_set(err, GT_EIO, "cannot map %s: %s", path, strerror(e));
+    }
     gt_gguf *g = gt_calloc(1, sizeof *g);
     if (!g) {
         munmap(map, size);
+        close(fd);
         return gt_err_set(err, GT_ENOMEM, "out of memory");
     }
     g->base = map;
     g->size = size;
     g->mapped = 1;
+    g->fd = fd;
     int rc = parse(g, err);
     if (rc) {
         munmap(map, size);
+        close(fd);
         gt_free(g);
         return gt_err_wrap(err, "%s", path);
     }
@@ -471,7 +477,20 @@ void gt_gguf_close(gt_gguf *g) {
     if (!g) return;
     free_parsed(g);
     if (g->mapped) munmap((void *)g->base, g->size);
+    if (g->fd >= 0) close(g->fd);
     gt_free(g);
+}
+
+void gt_gguf_read(const gt_gguf *g, const void *p, size_t n, void *dst) {
+    const uint8_t *b = p;
+    assert(g && b >= g->base && n <= g->size && (size_t)(b - g->base) <= g->size - n);
+    size_t got = 0;
+    while (g->fd >= 0 && got < n) {
+        ssize_t r = pread(g->fd, (uint8_t *)dst + got, n - got, (off_t)(b - g->base) + (off_t)got);
+        if (r <= 0 && !(r < 0 && errno == EINTR)) break;
+        if (r > 0) got += (size_t)r;
+    }
+    if (got < n) memcpy((uint8_t *)dst + got, b + got, n - got);
 }
 
 void gt_gguf_drop(const gt_gguf *g, const void *p, size_t n) {

@@ -106,6 +106,7 @@ typedef struct gt_gguf {
     size_t size;
     size_t data_offset;  /* start of tensor data */
     int mapped;          /* 1 when base is our mmap */
+    int fd;              /* the file, kept open while mapped (gt_gguf_read); -1 otherwise */
 } gt_gguf;
 
 /* Maps and parses a file. Caller frees with gt_gguf_close. */
@@ -119,6 +120,12 @@ void gt_gguf_close(gt_gguf *g); /* accepts NULL */
  * the same bytes (the mapping is private and never written). Does nothing
  * for a caller's buffer or a range outside the mapping. */
 void gt_gguf_drop(const gt_gguf *g, const void *p, size_t n);
+/* Copies the n bytes at p (inside the file's bytes, g->base) into dst. A
+ * mapped file is read with pread, so the mapping's pages stay out of this
+ * process's memory (a page fault on a file held in large folios maps up to
+ * 2 MiB at once); a caller's buffer, or a failed read, is copied from
+ * memory: the same bytes either way. */
+void gt_gguf_read(const gt_gguf *g, const void *p, size_t n, void *dst);
 
 /* Lookups; NULL / -1 when absent. Key comparison is exact. */
 const gt_gguf_kv *gt_gguf_find(const gt_gguf *g, const char *key);

@@ -185,6 +185,46 @@ static void test_drop(void) {
     gt_gguf_close(g);
 }
 
+/* gt_gguf_read gives the file's bytes without mapping them: every row of a
+ * dropped tensor read back equals its bytes, resident memory does not grow
+ * by the tensor (a page fault would map it back, and on a page cache of
+ * large folios up to 2 MiB a row); a caller's buffer is copied. */
+static void test_read(void) {
+    gt_gguf *g = NULL;
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_gguf_open(gt_fixture("models/tiny-llama-q8_0.gguf"), &g, &err), 0);
+    if (!g) return;
+    const gt_gguf_tensor *t = gt_gguf_find_tensor(g, "token_embd.weight");
+    CHECK(t && t->nbytes == 32000ull * 4 * 34);
+    if (t) {
+        const size_t row = 4 * 34;
+        uint8_t *copy = gt_malloc(t->nbytes), *back = gt_malloc(t->nbytes);
+        memcpy(copy, t->data, t->nbytes);
+        memset(back, 0, t->nbytes); /* its pages resident before the reads */
+        gt_gguf_drop(g, t->data, t->nbytes);
+        long before = rss_kb();
+        for (size_t r = 0; r < t->nbytes / row; r++)
+            gt_gguf_read(g, (const uint8_t *)t->data + r * row, row, back + r * row);
+        long after = rss_kb();
+        fprintf(stderr, "  read: resident %ld -> %ld KB\n", before, after);
+        CHECK(before > 0 && after > 0 && after - before < 1000); /* the tensor is 4,250 KB */
+        CHECK(memcmp(copy, back, t->nbytes) == 0);
+        gt_free(back);
+        gt_free(copy);
+    }
+    gt_gguf_close(g);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    CHECK_EQ_INT(build_small(&buf, &len), 0);
+    if (buf && gt_gguf_parse(buf, len, &g, &err) == 0) {
+        uint8_t out[16];
+        gt_gguf_read(g, buf + len - 16, 16, out);
+        CHECK(memcmp(out, buf + len - 16, 16) == 0);
+        gt_gguf_close(g);
+    }
+    gt_free(buf);
+}
+
 static void test_round_trip(void) {
     uint8_t *buf = NULL;
     size_t len = 0;
@@ -547,6 +587,7 @@ int main(int argc, char **argv) {
     RUN(test_fixture_llama);
     RUN(test_fixture_all);
     RUN(test_drop);
+    RUN(test_read);
     RUN(test_round_trip);
     RUN(test_truncated);
     RUN(test_malformed);
