@@ -24,41 +24,54 @@ static inline __m256i shr16(__m256i v, int n) { return _mm256_srl_epi16(v, _mm_c
 
 static inline __m256i kq4_u8x8(const uint8_t *p) { return _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p)); }
 
-/* The mins and the float step of super-block k, rows of half h, NT
- * tokens from t0 (at acc + 16 t + 8 h), from the lanes' dot sums: lane r's
- * mins of sub-blocks 2i and 2i + 1 as an int16 pair against the pair of
- * the token's sub-block sums (|A_j| <= 32 * 127). */
-static inline __attribute__((always_inline)) void kq45_finish8(const uint8_t *sb, int h, int k, const gt_kq_acts *A,
-                                                                int t0, const int NT, const __m256i *dot, float *acc,
-                                                                const int q5) {
+/* The float step of half hr of a tile whose types have mins (Q2_K, Q4_K,
+ * Q5_K), NT tokens from t0 (at acc + 16 t + 8 hr), per lane: y = fma(dot,
+ * d * da, y), then y = fma(mins, -(dmin * da), y), mins = sum over i <
+ * n_pairs of the lane's int16 pair mp[i] times the token's pair of
+ * activation sums at bs + bs_off + 2i, d and dmin the half's 8 f16 at
+ * d16 + 16 hr and dmin16 + 16 hr: gt_kq_finish's. */
+static inline __attribute__((always_inline)) void kq_finish_mins8(const uint8_t *d16, const uint8_t *dmin16, int hr,
+                                                                   int k, const gt_kq_acts *A, int t0, const int NT,
+                                                                   const __m256i *dot, const __m256i *mp,
+                                                                   const int n_pairs, const int bs_off, float *acc) {
     const __m256i sign = _mm256_set1_epi32((int)0x80000000u);
-    const int off_m = q5 ? GT_KQ5_OFF_M : GT_KQ4_OFF_M;
-    const int off_d = q5 ? GT_KQ5_OFF_D : GT_KQ4_OFF_D, off_dmin = q5 ? GT_KQ5_OFF_DMIN : GT_KQ4_OFF_DMIN;
-    const __m256 d = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(sb + off_d + 16 * h)));
-    const __m256 dmin = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(sb + off_dmin + 16 * h)));
-    __m256i mp[4];
-    #pragma GCC unroll 8
-    for (int i = 0; i < 4; i++)
-        mp[i] = _mm256_or_si256(kq4_u8x8(sb + off_m + 32 * i + 8 * h),
-                                _mm256_slli_epi32(kq4_u8x8(sb + off_m + 32 * i + 16 + 8 * h), 16));
+    const __m256 d = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(d16 + 16 * hr)));
+    const __m256 dmin = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(dmin16 + 16 * hr)));
     #pragma GCC unroll 8
     for (int t = 0; t < NT; t++) {
-        const int16_t *bs = A->bs + (size_t)(t0 + t) * A->bs_stride + (size_t)k * GT_KQ_BS_N;
+        const int16_t *bs = A->bs + (size_t)(t0 + t) * A->bs_stride + (size_t)k * GT_KQ_BS_N + bs_off;
         __m256i mins = _mm256_setzero_si256();
         #pragma GCC unroll 8
-        for (int i = 0; i < 4; i++) {
-            int32_t pair; /* sub-blocks 2i, 2i + 1 (gt_kq_sub_sums) */
-            memcpy(&pair, bs + 16 + 2 * i, 4);
+        for (int i = 0; i < n_pairs; i++) {
+            int32_t pair;
+            memcpy(&pair, bs + 2 * i, 4);
             mins = _mm256_add_epi32(mins, _mm256_madd_epi16(mp[i], _mm256_set1_epi32(pair)));
         }
         const __m256 da = _mm256_set1_ps(A->da[(size_t)(t0 + t) * A->da_stride + (size_t)k]);
         const __m256i nd = _mm256_xor_si256(_mm256_castps_si256(_mm256_mul_ps(dmin, da)), sign);
-        float *y = acc + 16 * (t0 + t) + 8 * h;
+        float *y = acc + 16 * (t0 + t) + 8 * hr;
         __m256 v = _mm256_loadu_ps(y);
         v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[t]), _mm256_mul_ps(d, da), v);
         v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mins), _mm256_castsi256_ps(nd), v);
         _mm256_storeu_ps(y, v);
     }
+}
+
+/* The mins and the float step of super-block k, rows of half h, NT
+ * tokens from t0, from the lanes' dot sums: lane r's mins of sub-blocks 2i
+ * and 2i + 1 as an int16 pair against the pair of the token's sub-block
+ * sums (|A_j| <= 32 * 127, gt_kq_sub_sums). */
+static inline __attribute__((always_inline)) void kq45_finish8(const uint8_t *sb, int h, int k, const gt_kq_acts *A,
+                                                                int t0, const int NT, const __m256i *dot, float *acc,
+                                                                const int q5) {
+    const int off_m = q5 ? GT_KQ5_OFF_M : GT_KQ4_OFF_M;
+    const int off_d = q5 ? GT_KQ5_OFF_D : GT_KQ4_OFF_D, off_dmin = q5 ? GT_KQ5_OFF_DMIN : GT_KQ4_OFF_DMIN;
+    __m256i mp[4];
+    #pragma GCC unroll 8
+    for (int i = 0; i < 4; i++)
+        mp[i] = _mm256_or_si256(kq4_u8x8(sb + off_m + 32 * i + 8 * h),
+                                _mm256_slli_epi32(kq4_u8x8(sb + off_m + 32 * i + 16 + 8 * h), 16));
+    kq_finish_mins8(sb + off_d, sb + off_dmin, h, k, A, t0, NT, dot, mp, 4, 16, acc);
 }
 
 /* Decode streams a tile's super-blocks from memory, one after the other:
@@ -417,7 +430,6 @@ void gt_kq3_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, fl
 static inline __attribute__((always_inline)) void kq2_half(const uint8_t *sb, int hr, int k, const gt_kq_acts *A,
                                                             int t0, const int NT, float *acc) {
     const __m256i m3 = _mm256_set1_epi8(3), m4d = _mm256_set1_epi32(0x0f);
-    const __m256i sign = _mm256_set1_epi32((int)0x80000000u);
     const int8_t *aq[KT_NT];
     __m256i dot[KT_NT];
     #pragma GCC unroll 8
@@ -450,26 +462,8 @@ static inline __attribute__((always_inline)) void kq2_half(const uint8_t *sb, in
                                 _mm256_slli_epi32(_mm256_srli_epi32(kq4_u8x8(sb + GT_KQ2_OFF_SC + 32 * i + 16 + 8 * hr),
                                                                     4),
                                                   16));
-    const __m256 d = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(sb + GT_KQ2_OFF_D + 16 * hr)));
-    const __m256 dmin = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(sb + GT_KQ2_OFF_DMIN + 16 * hr)));
-    #pragma GCC unroll 8
-    for (int t = 0; t < NT; t++) {
-        const int16_t *bs = A->bs + (size_t)(t0 + t) * A->bs_stride + (size_t)k * GT_KQ_BS_N;
-        __m256i mins = _mm256_setzero_si256();
-        #pragma GCC unroll 8
-        for (int i = 0; i < 8; i++) {
-            int32_t pair; /* groups 2i, 2i + 1: |A_g| <= 16 * 127 */
-            memcpy(&pair, bs + 2 * i, 4);
-            mins = _mm256_add_epi32(mins, _mm256_madd_epi16(mp[i], _mm256_set1_epi32(pair)));
-        }
-        const __m256 da = _mm256_set1_ps(A->da[(size_t)(t0 + t) * A->da_stride + (size_t)k]);
-        const __m256i nd = _mm256_xor_si256(_mm256_castps_si256(_mm256_mul_ps(dmin, da)), sign);
-        float *y = acc + 16 * (t0 + t) + 8 * hr;
-        __m256 yv = _mm256_loadu_ps(y);
-        yv = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[t]), _mm256_mul_ps(d, da), yv);
-        yv = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mins), _mm256_castsi256_ps(nd), yv);
-        _mm256_storeu_ps(y, yv);
-    }
+    /* group sums |A_g| <= 16 * 127 */
+    kq_finish_mins8(sb + GT_KQ2_OFF_D, sb + GT_KQ2_OFF_DMIN, hr, k, A, t0, NT, dot, mp, 8, 0, acc);
 }
 
 void gt_kq2_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, float *acc) {

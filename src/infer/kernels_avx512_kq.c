@@ -89,9 +89,39 @@ static inline __attribute__((always_inline)) void kq45_min_pairs(const uint8_t *
     }
 }
 
+/* The float step of a tile whose types have mins (Q2_K, Q4_K, Q5_K), per
+ * lane: y = fma(dot, d * da, y), then y = fma(mins, -(dmin * da), y),
+ * mins = sum over i < n_pairs of the lane's int16 pair mp[i] times the
+ * token's pair of activation sums at bs + bs_off + 2i (vpdpwssd), d and
+ * dmin the tile's 16 f16 at d16 and dmin16: gt_kq_finish's. */
+static inline __attribute__((always_inline)) void kq_finish_mins(const uint8_t *d16, const uint8_t *dmin16, int k,
+                                                                  const gt_kq_acts *A, int nt, const __m512i *dot,
+                                                                  const __m512i *mp, const int n_pairs,
+                                                                  const int bs_off, float *acc) {
+    const __m512i sign = _mm512_set1_epi32((int)0x80000000u);
+    const __m512 d = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)d16));
+    const __m512 dmin = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)dmin16));
+    #pragma GCC unroll 8
+    for (int t = 0; t < nt; t++) {
+        const int16_t *bs = A->bs + (size_t)t * A->bs_stride + (size_t)k * GT_KQ_BS_N + bs_off;
+        __m512i mins = _mm512_setzero_si512();
+        #pragma GCC unroll 8
+        for (int i = 0; i < n_pairs; i++) {
+            int32_t pair;
+            memcpy(&pair, bs + 2 * i, 4);
+            mins = _mm512_dpwssd_epi32(mins, mp[i], _mm512_set1_epi32(pair));
+        }
+        const __m512 da = _mm512_set1_ps(A->da[(size_t)t * A->da_stride + (size_t)k]);
+        const __m512i nd = _mm512_xor_si512(_mm512_castps_si512(_mm512_mul_ps(dmin, da)), sign);
+        __m512 y = _mm512_loadu_ps(acc + 16 * t);
+        y = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[t]), _mm512_mul_ps(d, da), y);
+        y = _mm512_fmadd_ps(_mm512_cvtepi32_ps(mins), _mm512_castsi512_ps(nd), y);
+        _mm512_storeu_ps(acc + 16 * t, y);
+    }
+}
+
 static inline __attribute__((always_inline)) void kq45_tile(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt,
                                                              float *acc, const int q5) {
-    const __m512i sign = _mm512_set1_epi32((int)0x80000000u);
     const size_t sbb = q5 ? GT_KQ5_SB_BYTES : GT_KQ4_SB_BYTES;
     const int off_d = q5 ? GT_KQ5_OFF_D : GT_KQ4_OFF_D, off_dmin = q5 ? GT_KQ5_OFF_DMIN : GT_KQ4_OFF_DMIN;
     assert(nt >= 1 && nt <= 8);
@@ -103,26 +133,8 @@ static inline __attribute__((always_inline)) void kq45_tile(const uint8_t *sb, i
         #pragma GCC unroll 8
         for (int c = 0; c < 4; c++) kq45_chunk(sb, c, A, k, nt, dot, q5);
         kq45_min_pairs(sb, q5 ? GT_KQ5_OFF_M : GT_KQ4_OFF_M, mp);
-        const __m512 d = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(sb + off_d)));
-        const __m512 dmin = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(sb + off_dmin)));
-        #pragma GCC unroll 8
-        for (int t = 0; t < nt; t++) {
-            /* Sub-block sums |A_j| <= 32 * 127: int16; products with 6-bit mins exact in int32. */
-            const int16_t *bs = A->bs + (size_t)t * A->bs_stride + (size_t)k * GT_KQ_BS_N;
-            __m512i mins = _mm512_setzero_si512();
-            #pragma GCC unroll 8
-            for (int i = 0; i < 4; i++) {
-                int32_t pair; /* sub-blocks 2i, 2i + 1 (gt_kq_sub_sums) */
-                memcpy(&pair, bs + 16 + 2 * i, 4);
-                mins = _mm512_dpwssd_epi32(mins, mp[i], _mm512_set1_epi32(pair));
-            }
-            const __m512 da = _mm512_set1_ps(A->da[(size_t)t * A->da_stride + (size_t)k]);
-            const __m512i nd = _mm512_xor_si512(_mm512_castps_si512(_mm512_mul_ps(dmin, da)), sign);
-            __m512 y = _mm512_loadu_ps(acc + 16 * t);
-            y = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[t]), _mm512_mul_ps(d, da), y);
-            y = _mm512_fmadd_ps(_mm512_cvtepi32_ps(mins), _mm512_castsi512_ps(nd), y);
-            _mm512_storeu_ps(acc + 16 * t, y);
-        }
+        /* Sub-block sums |A_j| <= 32 * 127: int16; products with 6-bit mins exact in int32. */
+        kq_finish_mins(sb + off_d, sb + off_dmin, k, A, nt, dot, mp, 4, 16, acc);
     }
 }
 
@@ -563,7 +575,6 @@ static inline __attribute__((always_inline)) void kq2_tile(const uint8_t *sb, in
                                                             float *acc, const int unused) {
     (void)unused;
     const __m512i m3 = _mm512_set1_epi8(3), m4 = _mm512_set1_epi8(0x0f), m4d = _mm512_set1_epi32(0x0f);
-    const __m512i sign = _mm512_set1_epi32((int)0x80000000u);
     for (int k = 0; k < nk; k++, sb += GT_KQ2_SB_BYTES) {
         __m512i dot[8], mp[8];
         if (nt == 1) kq_prefetch(sb, GT_KQ2_SB_BYTES);
@@ -574,10 +585,10 @@ static inline __attribute__((always_inline)) void kq2_tile(const uint8_t *sb, in
             const int h = g / 8, s = g % 8 / 2, v = g % 2;
             __m512i q[4];
             #pragma GCC unroll 4
-            for (int u = 0; u < 4; u++)
-                q[u] = _mm512_and_si512(_mm512_srli_epi16(_mm512_load_si512((const void *)(sb + 64 * (8 * h + 4 * v + u))),
-                                                          2 * s),
-                                        m3);
+            for (int u = 0; u < 4; u++) {
+                const __m512i b = _mm512_load_si512((const void *)(sb + 64 * (8 * h + 4 * v + u)));
+                q[u] = _mm512_and_si512(_mm512_srli_epi16(b, 2 * s), m3);
+            }
             const __m512i sc = _mm512_and_si512(
                 _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)(sb + GT_KQ2_OFF_SC + 16 * g))), m4d);
             #pragma GCC unroll 8
@@ -597,26 +608,8 @@ static inline __attribute__((always_inline)) void kq2_tile(const uint8_t *sb, in
             b = _mm_and_si128(_mm_srli_epi16(b, 4), _mm512_castsi512_si128(m4));
             mp[i] = _mm512_cvtepu8_epi16(_mm256_set_m128i(_mm_unpackhi_epi8(a, b), _mm_unpacklo_epi8(a, b)));
         }
-        const __m512 d = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(sb + GT_KQ2_OFF_D)));
-        const __m512 dmin = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(sb + GT_KQ2_OFF_DMIN)));
-        #pragma GCC unroll 8
-        for (int t = 0; t < nt; t++) {
-            /* Group sums |A_g| <= 16 * 127: int16; products with 4-bit mins exact in int32. */
-            const int16_t *bs = A->bs + (size_t)t * A->bs_stride + (size_t)k * GT_KQ_BS_N;
-            __m512i mins = _mm512_setzero_si512();
-            #pragma GCC unroll 8
-            for (int i = 0; i < 8; i++) {
-                int32_t pair;
-                memcpy(&pair, bs + 2 * i, 4);
-                mins = _mm512_dpwssd_epi32(mins, mp[i], _mm512_set1_epi32(pair));
-            }
-            const __m512 da = _mm512_set1_ps(A->da[(size_t)t * A->da_stride + (size_t)k]);
-            const __m512i nd = _mm512_xor_si512(_mm512_castps_si512(_mm512_mul_ps(dmin, da)), sign);
-            __m512 y = _mm512_loadu_ps(acc + 16 * t);
-            y = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[t]), _mm512_mul_ps(d, da), y);
-            y = _mm512_fmadd_ps(_mm512_cvtepi32_ps(mins), _mm512_castsi512_ps(nd), y);
-            _mm512_storeu_ps(acc + 16 * t, y);
-        }
+        /* Group sums |A_g| <= 16 * 127: int16; products with 4-bit mins exact in int32. */
+        kq_finish_mins(sb + GT_KQ2_OFF_D, sb + GT_KQ2_OFF_DMIN, k, A, nt, dot, mp, 8, 0, acc);
     }
 }
 
