@@ -35,6 +35,7 @@
 #define MARKET_POLL_MS 200 /* the watcher's pause when nothing moved */
 #define KEEP_POLL_MS 1000  /* the keeper's rounds (each may ask the chain's time) at most this often */
 #define MARKET_TODO_MAX 8  /* jobs acted on per round */
+#define FEED_RETRY_MS 10000 /* a failed input fetch of a claimed slot is tried again this much later */
 #define MARKET_SLOTS_MAX 64  /* JobEscrow.MAX_SLOTS: a slot is at most this far after its task's id */
 
 struct gt_chain_market {
@@ -54,6 +55,7 @@ struct gt_chain_market {
     pthread_t th;
     int has_thread;
     uint64_t keep_next_ms; /* CLOCK_MONOTONIC ms of the keeper's next round (watcher thread only) */
+    uint64_t feed_next_ms; /* CLOCK_MONOTONIC ms before which a failed input fetch is not tried again (feed) */
     char last_err[GT_ERR_MSG_MAX]; /* the watcher's last failure, logged once */
 };
 
@@ -167,35 +169,46 @@ static void act_one(gt_chain_market *m, uint64_t id) {
     gt_buf_free(&in);
 }
 
+/* Word `word` of to's view sig(arg), as a number under 2^64. */
+static int view_u64(gt_chain_market *m, const gt_addr *to, const char *sig, gt_abi_val arg, size_t word,
+                    uint64_t *out, gt_err *err) {
+    gt_buf d = GT_BUF_INIT, res = GT_BUF_INIT;
+    int rc = gt_abi_calldata(sig, &arg, 1, &d, err);
+    if (!rc) rc = gt_chain_call(&m->chain, NULL, to, d.data, d.len, &res, err);
+    if (!rc) rc = gt_abi_get_u64(res.data, res.len, word, out, err);
+    gt_buf_free(&d);
+    gt_buf_free(&res);
+    return rc ? gt_err_wrap(err, "%s", sig) : 0;
+}
+
 /* The task whose slot job id is (the escrow's tasks(t): its slot count; slots are t .. t + slots - 1). */
 static int task_of(gt_chain_market *m, uint64_t id, uint64_t *task, gt_err *err) {
     for (uint64_t t = id; t >= 1 && t + MARKET_SLOTS_MAX > id; t--) {
-        gt_abi_val args[] = {gt_abi_uint(t)};
-        gt_buf d = GT_BUF_INIT, res = GT_BUF_INIT;
         uint64_t slots = 0;
-        int rc = gt_abi_calldata("tasks(uint256)", args, 1, &d, err);
-        if (!rc) rc = gt_chain_call(&m->chain, NULL, &m->escrow, d.data, d.len, &res, err);
-        if (!rc) rc = gt_abi_get_u64(res.data, res.len, 0, &slots, err);
-        gt_buf_free(&d);
-        gt_buf_free(&res);
-        if (rc) return gt_err_wrap(err, "tasks(%llu)", (unsigned long long)t);
+        int rc = view_u64(m, &m->escrow, "tasks(uint256)", gt_abi_uint(t), 0, &slots, err);
+        if (rc) return rc;
         if (slots && t + slots > id) return *task = t, 0;
     }
     return gt_err_set(err, GT_ENOTFOUND, "job %llu is no task's slot", (unsigned long long)id);
 }
 
-/* A quorum slot this agent could work (the index's oldest): claimTask on its task (the escrow gives the task's
- * lowest free slot, which the index then shows this agent's); the slot looked at keeps a note either way, so it is
- * not looked at again. Its input is fetched from the client's node once the claim is indexed (feed). */
+/* A quorum slot this agent could work (the index's oldest), unless its wallet is a court validator (it judges the
+ * rounds instead): claimTask on its task (the escrow gives the task's lowest free slot, which the index then shows
+ * this agent's); the slot looked at keeps a note either way, so it is not looked at again. Its input is fetched
+ * from the client's node once the claim is indexed (feed). */
 static void seek(gt_chain_market *m) {
     uint64_t id = 0, task = 0, gas = 0;
     size_t n = 0;
     gt_err err, nerr;
     char note[GT_ERR_MSG_MAX + 64];
+    uint64_t staked = 0;
     int rc = gt_cindex_open_slots(m->ix, &m->acct.addr, &m->court, m->card.price, &id, 1, &n, &err);
+    if (!rc && n) rc = view_u64(m, &m->court, "validatorOf(address)", gt_abi_address(&m->acct.addr), 0, &staked, &err);
     if (rc) GT_WARN("node: %s", err.msg);
     if (rc || !n) return;
-    rc = task_of(m, id, &task, &err);
+    if (staked) rc = gt_err_set(&err, GT_EPERM, "this wallet is a court validator: it judges quorum rounds (a claim "
+                                "would keep it off the task's panels)");
+    if (!rc) rc = task_of(m, id, &task, &err);
     if (!rc) {
         gt_abi_val args[] = {gt_abi_uint(task)};
         gt_chain_receipt r = {0};
@@ -210,13 +223,17 @@ static void seek(gt_chain_market *m) {
 }
 
 /* The quorum slots this agent claimed whose input it lacks: fetched from the client's node (the worker's request
- * signed; chain_judge.c), kept, then worked by act(); a failure counts as a try (given up at
- * GT_CHAIN_MAX_ATTEMPTS, the stake then left to the slot's submit deadline). */
+ * signed; chain_judge.c), kept, then worked by act(); a failure counts as a try, the next one FEED_RETRY_MS later
+ * (given up at GT_CHAIN_MAX_ATTEMPTS, the stake then left to the slot's submit deadline). */
 static void feed(gt_chain_market *m) {
     uint64_t ids[MARKET_TODO_MAX];
     size_t n = 0;
     gt_err err;
     gt_chain_deploy d = {.court = &m->court, .escrow = &m->escrow, .registry = &m->registry};
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    if (now_ms < m->feed_next_ms) return;
     if (gt_cindex_slots_unfed(m->ix, &m->acct.addr, &m->court, ids, MARKET_TODO_MAX, &n, &err))
         GT_WARN("node: %s", err.msg);
     for (size_t i = 0; i < n; i++) {
@@ -229,6 +246,7 @@ static void feed(gt_chain_market *m) {
         if (!rc) continue;
         gt_err merr;
         GT_WARN("node: job %llu: no input from the client's node: %s", (unsigned long long)ids[i], err.msg);
+        m->feed_next_ms = now_ms + FEED_RETRY_MS;
         if (gt_cindex_note(m->ix, ids[i], err.msg, &merr) || gt_cindex_mark(m->ix, ids[i], 0, err.msg, &merr))
             GT_WARN("node: %s", merr.msg);
     }

@@ -21,6 +21,11 @@
  *   - the same without nodes for worker and evaluator, but the input posted
  *     to A's node (the client's): C fetches it there, votes accept, and
  *     A's node resolves the case: the worker is paid;
+ *   - quorum slots: A posts a task of two with `gotong chain post` (the
+ *     input to A's node); B's node claims one, fetches the input from A's,
+ *     works and submits it; C's node (a validator: it claims none) votes
+ *     accept on its round and B is paid; a wallet driven here claims the
+ *     other and submits a wrong result: C votes reject, it loses its stake;
  *   - C's node stopped between its commit and its reveal (a second validator
  *     keeps the reveals closed), started again, reveals the vote it committed.
  * Each check fails if the node's judging is removed: no vote comes, so the
@@ -312,9 +317,10 @@ static void test_quorum_slots(void) {
     CHECK_EQ_U64(balance(&ROGUE.addr), r0 - STAKE); /* its stake lost, nothing paid */
     CHECK_EQ_U64(balance(&OP[0].addr), a0 + STAKE);  /* A: two budgets minted and escrowed; ROGUE's stake */
     CHECK(wait_field(2, good, "note", "revealed accept (gas "));
+    printf("quorum task %llu: slot %llu worked by B and accepted; C's note: %s\n", (unsigned long long)task,
+           (unsigned long long)good, FIELD_LAST);
     CHECK(wait_field(2, bad, "note", "revealed reject (gas "));
-    printf("quorum task %llu: slot %llu worked by B and accepted; slot %llu's wrong result rejected; C's note: %s\n",
-           (unsigned long long)task, (unsigned long long)good, (unsigned long long)bad, FIELD_LAST);
+    printf("slot %llu's wrong result rejected; C's note: %s\n", (unsigned long long)bad, FIELD_LAST);
 }
 
 /* A restart between commit and reveal: a second validator (a wallet driven here) sits with C, so reveals open
