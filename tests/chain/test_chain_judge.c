@@ -25,7 +25,8 @@
  *     input to A's node); B's node claims one, fetches the input from A's,
  *     works and submits it; C's node (a validator: it claims none) votes
  *     accept on its round and B is paid; a wallet driven here claims the
- *     other and submits a wrong result: C votes reject, it loses its stake;
+ *     other, is refused B's slot's input by A's node, and submits a wrong
+ *     result: C votes reject, it loses its stake;
  *   - C's node stopped between its commit and its reveal (a second validator
  *     keeps the reveals closed), started again, reveals the vote it committed.
  * Each check fails if the node's judging is removed: no vote comes, so the
@@ -70,9 +71,9 @@ static gt_escrow_status wait_status(uint64_t id, gt_escrow_status want) {
     return job.status;
 }
 
-/* Into url: node B's input route for job id, the request signed by signer in the name of judge, until expires_s. */
-static void input_url(char *url, size_t cap, uint64_t id, const gt_chain_account *signer, const gt_addr *judge,
-                      uint64_t expires_s) {
+/* Into url: node i's input route for job id, the request signed by signer in the name of judge, until expires_s. */
+static void input_url_at(int i, char *url, size_t cap, uint64_t id, const gt_chain_account *signer,
+                         const gt_addr *judge, uint64_t expires_s) {
     char sig_hex[133], who[GT_ADDR_STR_BYTES];
     uint8_t digest[32];
     gt_sig sig;
@@ -80,8 +81,14 @@ static void input_url(char *url, size_t cap, uint64_t id, const gt_chain_account
     CHECK_EQ_INT(gt_sign_digest(&signer->key, digest, &sig, NULL), 0);
     gt_sig_to_hex(&sig, sig_hex);
     gt_addr_to_str(judge, who);
-    snprintf(url, cap, "%s/v1/chain/jobs/%llu/input?judge=%s&expires=%llu&sig=%s", URL[1], (unsigned long long)id,
+    snprintf(url, cap, "%s/v1/chain/jobs/%llu/input?judge=%s&expires=%llu&sig=%s", URL[i], (unsigned long long)id,
              who, (unsigned long long)expires_s, sig_hex);
+}
+
+/* input_url_at on node B. */
+static void input_url(char *url, size_t cap, uint64_t id, const gt_chain_account *signer, const gt_addr *judge,
+                      uint64_t expires_s) {
+    input_url_at(1, url, cap, id, signer, judge, expires_s);
 }
 
 /* A staked job of A's naming worker and ROGUE as evaluator, 30 days to expiry. */
@@ -294,6 +301,12 @@ static void test_quorum_slots(void) {
     int rogue_first = gt_addr_eq(&s0.provider, &ROGUE.addr);
     uint64_t good = rogue_first ? task + 1 : task, bad = rogue_first ? task : task + 1;
     CHECK(gt_addr_eq(rogue_first ? &s1.provider : &s0.provider, &OP[1].addr)); /* B's node claimed the other */
+    char url[512];
+    const char *body;
+    input_url_at(0, url, sizeof url, good, &ROGUE, &ROGUE.addr, (uint64_t)time(NULL) + 60); /* not its slot */
+    long st = http(url, NULL, &body);
+    CHECK_MSG(st == 403 || st == 409, "ROGUE read B's slot's input from A's node: %ld %s", st, body);
+    CHECK(!strstr(body, "worked on a node"));
     gt_keccak256(lie, strlen(lie), wrong);
     CHECK_MSG(gt_escrow_do(&C, &ESCROW, &ROGUE, GT_ESCROW_SUBMIT, bad, wrong, NULL, &err) == 0, "%s", err.msg);
     CHECK_EQ_INT(wait_status(good, GT_ESCROW_COMPLETED), GT_ESCROW_COMPLETED); /* B worked it, C accepted */
