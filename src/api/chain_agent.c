@@ -192,10 +192,22 @@ static int task_of(gt_chain_market *m, uint64_t id, uint64_t *task, gt_err *err)
     return gt_err_set(err, GT_ENOTFOUND, "job %llu is no task's slot", (unsigned long long)id);
 }
 
+/* 0 when job id's client runs an agent (registered), whose node could serve the input: a slot of a client with
+ * none is not claimed, as its stake would be lost at the submit deadline for want of an input. */
+static int client_serves(gt_chain_market *m, uint64_t id, gt_err *err) {
+    gt_cjob j;
+    uint64_t agent = 0;
+    int rc = gt_cindex_job(m->ix, id, &j, err);
+    if (!rc) rc = gt_registry_agent_of(&m->chain, &m->registry, &j.client, &agent, err);
+    if (!rc && !agent)
+        rc = gt_err_set(err, GT_ENOTFOUND, "the client runs no agent: no node of its would serve the slot's input");
+    return rc;
+}
+
 /* A quorum slot this agent could work (the index's oldest), unless its wallet is a court validator (it judges the
  * rounds instead): claimTask on its task (the escrow gives the task's lowest free slot, which the index then shows
- * this agent's); the slot looked at keeps a note either way, so it is not looked at again. Its input is fetched
- * from the client's node once the claim is indexed (feed). */
+ * this agent's), unless its client runs no agent (client_serves); the slot looked at keeps a note either way, so it
+ * is not looked at again. Its input is fetched from the client's node once the claim is indexed (feed). */
 static void seek(gt_chain_market *m) {
     uint64_t id = 0, task = 0, gas = 0;
     size_t n = 0;
@@ -208,6 +220,7 @@ static void seek(gt_chain_market *m) {
     if (rc || !n) return;
     if (staked) rc = gt_err_set(&err, GT_EPERM, "this wallet is a court validator: it judges quorum rounds (a claim "
                                 "would keep it off the task's panels)");
+    if (!rc) rc = client_serves(m, id, &err);
     if (!rc) rc = task_of(m, id, &task, &err);
     if (!rc) {
         gt_abi_val args[] = {gt_abi_uint(task)};

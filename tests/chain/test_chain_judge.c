@@ -27,6 +27,8 @@
  *     accept on its round and B is paid; a wallet driven here claims the
  *     other, is refused B's slot's input by A's node, and submits a wrong
  *     result: C votes reject, it loses its stake;
+ *   - a quorum slot posted by a wallet that runs no node: B's node does not
+ *     claim it (nobody would serve its input), C's (a validator) neither;
  *   - C's node stopped between its commit and its reveal (a second validator
  *     keeps the reveals closed), started again, reveals the vote it committed.
  * Each check fails if the node's judging is removed: no vote comes, so the
@@ -336,6 +338,25 @@ static void test_quorum_slots(void) {
     printf("slot %llu's wrong result rejected; C's note: %s\n", (unsigned long long)bad, FIELD_LAST);
 }
 
+/* A quorum slot of a client that runs no node (LONER): nobody could serve its input, so B's node does not claim it
+ * (its stake would be lost at the submit deadline) and says why; the slot stays open. */
+static void test_slot_of_client_without_node(void) {
+    static const char input[] = "nobody holds this";
+    gt_escrow_terms t = {.budget = BUDGET, .stake = STAKE, .expired_at = anvil_now(&C) + 86400};
+    gt_escrow_slots sl = {.slots = 1, .quorum = 1, .submit_s = 3600, .verify_s = 3600};
+    uint64_t task = 0;
+    gt_err err;
+    fund(&LONER, BUDGET, &ESCROW);
+    gt_keccak256(input, strlen(input), t.desc_hash);
+    CHECK_MSG(gt_escrow_post_slots(&C, &ESCROW, &LONER, &t, &sl, &task, NULL, &err) == 0, "%s", err.msg);
+    CHECK(wait_field(1, task, "note", "no claim: the client runs no agent"));
+    CHECK(wait_field(2, task, "note", "no claim: this wallet is a court validator")); /* C judges, never works */
+    gt_escrow_job job = {0};
+    CHECK_EQ_INT(gt_escrow_get(&C, &ESCROW, task, &job, NULL), 0);
+    CHECK_EQ_INT(job.status, GT_ESCROW_FUNDED);
+    CHECK(!job.claimed);
+}
+
 /* A restart between commit and reveal: a second validator (a wallet driven here) sits with C, so reveals open
  * only once both committed. C's node commits and is stopped; the other validator commits (reveals open) and
  * reveals; C's node, started again on the same home, reveals the vote it committed (the input kept in its index,
@@ -386,6 +407,7 @@ int main(void) {
         RUN(test_no_input_no_vote);
         RUN(test_client_serves_input);
         RUN(test_quorum_slots);
+        RUN(test_slot_of_client_without_node);
         RUN(test_restart_reveals);
     }
     stop_nodes();
