@@ -181,15 +181,17 @@ static int view_u64(gt_chain_market *m, const gt_addr *to, const char *sig, gt_a
     return rc ? gt_err_wrap(err, "%s", sig) : 0;
 }
 
-/* The task whose slot job id is (the escrow's tasks(t): its slot count; slots are t .. t + slots - 1). */
+/* The task whose slot job id is (the escrow's tasks(t): its slot count; slots are t .. t + slots - 1); *task 0
+ * when the job is no task's slot. */
 static int task_of(gt_chain_market *m, uint64_t id, uint64_t *task, gt_err *err) {
+    *task = 0;
     for (uint64_t t = id; t >= 1 && t + MARKET_SLOTS_MAX > id; t--) {
         uint64_t slots = 0;
         int rc = view_u64(m, &m->escrow, "tasks(uint256)", gt_abi_uint(t), 0, &slots, err);
         if (rc) return rc;
         if (slots && t + slots > id) return *task = t, 0;
     }
-    return gt_err_set(err, GT_ENOTFOUND, "job %llu is no task's slot", (unsigned long long)id);
+    return 0;
 }
 
 /* 0 when job id's client runs an agent (registered), whose node could serve the input: a slot of a client with
@@ -206,7 +208,8 @@ static int client_serves(gt_chain_market *m, uint64_t id, gt_err *err) {
 
 /* A quorum slot this agent could work (the index's oldest), unless its wallet is a court validator (it judges the
  * rounds instead): claimTask on its task (the escrow gives the task's lowest free slot, which the index then shows
- * this agent's), unless its client runs no agent (client_serves); the slot looked at keeps a note either way, so it
+ * this agent's), or claim() of a quorum job no task holds (postQuorum), unless its client runs no agent
+ * (client_serves); the slot looked at keeps a note either way, so it
  * is not looked at again. Its input is fetched from the client's node once the claim is indexed (feed). */
 static void seek(gt_chain_market *m) {
     uint64_t id = 0, task = 0, gas = 0;
@@ -222,13 +225,17 @@ static void seek(gt_chain_market *m) {
                                 "would keep it off the task's panels)");
     if (!rc) rc = client_serves(m, id, &err);
     if (!rc) rc = task_of(m, id, &task, &err);
-    if (!rc) {
+    if (!rc && !task) { /* a quorum job of its own (postQuorum): claimed as any job */
+        rc = gt_escrow_do(&m->chain, &m->escrow, &m->acct, GT_ESCROW_CLAIM, id, NULL, &gas, &err);
+    } else if (!rc) {
         gt_abi_val args[] = {gt_abi_uint(task)};
         gt_chain_receipt r = {0};
         rc = gt_chain_invoke(&m->chain, &m->escrow, &m->acct, "claimTask(uint256)", args, 1, &r, &gas, &err);
         gt_chain_receipt_free(&r);
     }
     if (rc) snprintf(note, sizeof note, "no claim: %s", err.msg);
+    else if (!task) snprintf(note, sizeof note, "claimed quorum job %llu (gas %llu)", (unsigned long long)id,
+                             (unsigned long long)gas);
     else snprintf(note, sizeof note, "claimed a slot of quorum task %llu (gas %llu)", (unsigned long long)task,
                   (unsigned long long)gas);
     GT_INFO("node: job %llu: %s", (unsigned long long)id, note);

@@ -27,6 +27,8 @@
  *     accept on its round and B is paid; a wallet driven here claims the
  *     other, is refused B's slot's input by A's node, and submits a wrong
  *     result: C votes reject, it loses its stake;
+ *   - a quorum job of no task (postQuorum): B's node claims it with claim(),
+ *     works it from A's node's input, C accepts, B is paid;
  *   - a quorum slot posted by a wallet that runs no node: B's node does not
  *     claim it (nobody would serve its input), C's (a validator) neither;
  *   - C's node stopped between its commit and its reveal (a second validator
@@ -338,6 +340,27 @@ static void test_quorum_slots(void) {
     printf("slot %llu's wrong result rejected; C's note: %s\n", (unsigned long long)bad, FIELD_LAST);
 }
 
+/* A quorum job no task holds (postQuorum), posted by A's wallet with the input given to A's node: B's node claims it
+ * (claim, not claimTask), fetches the input from A's node, works it; C accepts on its round; B is paid. */
+static void test_quorum_job(void) {
+    static const char input[] = "one quorum job\n";
+    gt_escrow_terms t = {.budget = BUDGET, .stake = STAKE, .expired_at = anvil_now(&C) + 86400};
+    uint64_t id = 0;
+    gt_err err;
+    fund(&OP[0], BUDGET, &ESCROW);
+    fund(&OP[1], STAKE, NULL);
+    uint64_t b0 = balance(&OP[1].addr);
+    gt_keccak256(input, strlen(input), t.desc_hash);
+    CHECK_MSG(gt_escrow_post_quorum(&C, &ESCROW, &OP[0], &t, 3600, 3600, 1, &id, NULL, &err) == 0, "%s", err.msg);
+    CHECK_EQ_INT(post_input(0, id, input), 202); /* A's node: the client's */
+    CHECK_EQ_INT(wait_status(id, GT_ESCROW_COMPLETED), GT_ESCROW_COMPLETED);
+    gt_escrow_job job = {0};
+    CHECK_EQ_INT(gt_escrow_get(&C, &ESCROW, id, &job, NULL), 0);
+    CHECK(gt_addr_eq(&job.provider, &OP[1].addr));
+    CHECK_EQ_U64(balance(&OP[1].addr), b0 + BUDGET);
+    CHECK(wait_field(2, id, "note", "revealed accept (gas "));
+}
+
 /* A quorum slot of a client that runs no node (LONER): nobody could serve its input, so B's node does not claim it
  * (its stake would be lost at the submit deadline) and says why; the slot stays open. */
 static void test_slot_of_client_without_node(void) {
@@ -407,6 +430,7 @@ int main(void) {
         RUN(test_no_input_no_vote);
         RUN(test_client_serves_input);
         RUN(test_quorum_slots);
+        RUN(test_quorum_job);
         RUN(test_slot_of_client_without_node);
         RUN(test_restart_reveals);
     }
