@@ -4,9 +4,9 @@
  * submitted) that do (see chain_market.h).
  *
  * A judge needs the job's input, which travels off chain: the client sends
- * it to the worker's and the evaluator's nodes only. The judge fetches it
- * from the node of the job's worker, then of its evaluator, then of its
- * client (a client's node holds none today), each found through
+ * it to the worker's and the evaluator's nodes, and may keep it on its own
+ * (`gotong chain post` does). The judge fetches it from the node of the
+ * job's worker, then of its evaluator, then of its client, each found through
  * the agent registry (the agent of that wallet, its card checked to be that
  * wallet's on this chain and escrow), at GET /v1/chain/jobs/{id}/input with a
  * request signed by the judge's key that holds until a unix time it names
@@ -14,7 +14,8 @@
  * GT_CHAIN_INPUT_AHEAD_S ahead, of its own clock, so a captured request is
  * not replayed later); the serving node checks the signature before it reads
  * the chain (gt_chain_judge_signed), answers only while the job is disputed
- * and only to a wallet the court seated on its panel (gt_chain_judge_seated).
+ * (or a quorum job submitted) and only to a wallet the court seated on its
+ * panel (gt_chain_judge_seated).
  * Why the judge pulls rather than a party pushes:
  * the panel is drawn after the dispute, from a seed nobody knows before, so
  * no party can know whom to send to before the draw, and a push would need

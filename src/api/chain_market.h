@@ -12,7 +12,10 @@
  * result's hash) and judges the jobs that name it as evaluator (re-runs the
  * skill; complete when the hash matches, reject otherwise); with a court, it
  * keeps its jobs' deadlines and disputes (chain_keeper.c) and, when its wallet
- * is a validator, judges the disputes whose panel seats it (chain_judge.c). */
+ * is a validator, judges the disputes and quorum rounds whose panel seats it
+ * (chain_judge.c); with a court, a node whose wallet is no validator claims
+ * and works the quorum jobs and slots it can do, their input fetched from
+ * the client's node (chain_agent.c). */
 #ifndef GT_API_CHAIN_MARKET_H
 #define GT_API_CHAIN_MARKET_H
 #include <jansson.h>
@@ -107,9 +110,10 @@ void gt_chain_keep(gt_chain *c, gt_chain_account *a, const gt_addr *escrow, cons
                    gt_cindex *ix);
 /* GT_CHAIN_SKILL on in (bytes, lines and words, as JSON) into out: deterministic, so any node re-runs it. */
 int gt_chain_skill_run(const gt_buf *in, gt_buf *out, gt_err *err);
-/* One round of the judge (chain_judge.c): for the disputes of the index whose panel seats a's wallet, the job's
- * input fetched from the worker's (else the evaluator's, the client's) node and checked, the skill re-run, the
- * vote committed, then revealed; no input, no vote (the reason kept as the job's note). */
+/* One round of the judge (chain_judge.c): for the disputes and submitted quorum jobs (their latest round) of the
+ * index whose panel seats a's wallet, the job's input fetched from the worker's (else the evaluator's, the
+ * client's) node and checked, the skill re-run, the vote committed, then revealed; no input, no vote (the reason
+ * kept as the job's note). */
 void gt_chain_judge(gt_chain *c, gt_chain_account *a, const gt_addr *court, const gt_addr *escrow,
                     const gt_addr *registry, gt_cindex *ix);
 /* The contracts a node's agent reads: the court (zero address when none), the escrow, the agent registry. */

@@ -127,6 +127,7 @@ static void test_hire_across_nodes(void) {
     CHECK_CONTAINS(errs, "worker: agent 2 (node B)");
     CHECK_CONTAINS(errs, "evaluator: agent 3 (node C)");
     CHECK_CONTAINS(errs, "posted job 1: budget 1000, stake 200, evaluator's fee 60");
+    CHECK_CONTAINS(errs, "the input is kept by this wallet's node at"); /* A's own, for judges */
     gt_escrow_job job;
     gt_err err;
     CHECK_MSG(gt_escrow_get(&C, &ESCROW, 1, &job, &err) == 0, "%s", err.msg);
