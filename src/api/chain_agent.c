@@ -9,7 +9,9 @@
  * travels off chain (POST /v1/chain/jobs/{id}/input, by the client), and is
  * taken only when its keccak is the description hash the job was posted
  * with; a seated judge of a disputed job gets it from here too (GET, signed:
- * chain_judge.c). Every step is checked against the chain (getJob) before its
+ * chain_judge.c). With a court, the agent also claims the quorum slots it can
+ * do (claimTask) and fetches their input from the client's node, signed as
+ * the slot's worker (seek, feed). Every step is checked against the chain (getJob) before its
  * transaction; a step that fails is tried again on the next rounds, then
  * given up (GT_CHAIN_MAX_ATTEMPTS), the reason kept in the index. */
 #include <assert.h>
@@ -23,6 +25,7 @@
 #include "base/alloc.h"
 #include "base/file.h"
 #include "base/log.h"
+#include "chain/abi_decode.h"
 #include "chain/escrow.h"
 #include "chain/registry.h"
 #include "crypto/addr.h"
@@ -32,6 +35,8 @@
 #define MARKET_POLL_MS 200 /* the watcher's pause when nothing moved */
 #define KEEP_POLL_MS 1000  /* the keeper's rounds (each may ask the chain's time) at most this often */
 #define MARKET_TODO_MAX 8  /* jobs acted on per round */
+#define FEED_RETRY_MS 10000 /* a failed input fetch of a claimed slot is tried again this much later */
+#define MARKET_SLOTS_MAX 64  /* JobEscrow.MAX_SLOTS: a slot is at most this far after its task's id */
 
 struct gt_chain_market {
     gt_chain chain; /* the watcher thread's alone */
@@ -50,6 +55,7 @@ struct gt_chain_market {
     pthread_t th;
     int has_thread;
     uint64_t keep_next_ms; /* CLOCK_MONOTONIC ms of the keeper's next round (watcher thread only) */
+    uint64_t feed_next_ms; /* CLOCK_MONOTONIC ms before which a failed input fetch is not tried again (feed) */
     char last_err[GT_ERR_MSG_MAX]; /* the watcher's last failure, logged once */
 };
 
@@ -163,11 +169,117 @@ static void act_one(gt_chain_market *m, uint64_t id) {
     gt_buf_free(&in);
 }
 
+/* Word `word` of to's view sig(arg), as a number under 2^64. */
+static int view_u64(gt_chain_market *m, const gt_addr *to, const char *sig, gt_abi_val arg, size_t word,
+                    uint64_t *out, gt_err *err) {
+    gt_buf d = GT_BUF_INIT, res = GT_BUF_INIT;
+    int rc = gt_abi_calldata(sig, &arg, 1, &d, err);
+    if (!rc) rc = gt_chain_call(&m->chain, NULL, to, d.data, d.len, &res, err);
+    if (!rc) rc = gt_abi_get_u64(res.data, res.len, word, out, err);
+    gt_buf_free(&d);
+    gt_buf_free(&res);
+    return rc ? gt_err_wrap(err, "%s", sig) : 0;
+}
+
+/* The task whose slot job id is (the escrow's tasks(t): its slot count; slots are t .. t + slots - 1); *task 0
+ * when the job is no task's slot. */
+static int task_of(gt_chain_market *m, uint64_t id, uint64_t *task, gt_err *err) {
+    *task = 0;
+    for (uint64_t t = id; t >= 1 && t + MARKET_SLOTS_MAX > id; t--) {
+        uint64_t slots = 0;
+        int rc = view_u64(m, &m->escrow, "tasks(uint256)", gt_abi_uint(t), 0, &slots, err);
+        if (rc) return rc;
+        if (slots && t + slots > id) return *task = t, 0;
+    }
+    return 0;
+}
+
+/* 0 when job id's client runs an agent (registered), whose node could serve the input: a slot of a client with
+ * none is not claimed, as its stake would be lost at the submit deadline for want of an input. */
+static int client_serves(gt_chain_market *m, uint64_t id, gt_err *err) {
+    gt_cjob j;
+    uint64_t agent = 0;
+    int rc = gt_cindex_job(m->ix, id, &j, err);
+    if (!rc) rc = gt_registry_agent_of(&m->chain, &m->registry, &j.client, &agent, err);
+    if (!rc && !agent)
+        rc = gt_err_set(err, GT_ENOTFOUND, "the client runs no agent: no node of its would serve the slot's input");
+    return rc;
+}
+
+/* A quorum slot this agent could work (the index's oldest), unless its wallet is a court validator (it judges the
+ * rounds instead): claimTask on its task (the escrow gives the task's lowest free slot, which the index then shows
+ * this agent's), or claim() of a quorum job no task holds (postQuorum), unless its client runs no agent
+ * (client_serves); the slot looked at keeps a note either way, so it
+ * is not looked at again. Its input is fetched from the client's node once the claim is indexed (feed). */
+static void seek(gt_chain_market *m) {
+    uint64_t id = 0, task = 0, gas = 0;
+    size_t n = 0;
+    gt_err err, nerr;
+    char note[GT_ERR_MSG_MAX + 64];
+    uint64_t staked = 0;
+    int rc = gt_cindex_open_slots(m->ix, &m->acct.addr, &m->court, m->card.price, &id, 1, &n, &err);
+    if (!rc && n) rc = view_u64(m, &m->court, "validatorOf(address)", gt_abi_address(&m->acct.addr), 0, &staked, &err);
+    if (rc) GT_WARN("node: %s", err.msg);
+    if (rc || !n) return;
+    if (staked) rc = gt_err_set(&err, GT_EPERM, "this wallet is a court validator: it judges quorum rounds (a claim "
+                                "would keep it off the task's panels)");
+    if (!rc) rc = client_serves(m, id, &err);
+    if (!rc) rc = task_of(m, id, &task, &err);
+    if (!rc && !task) { /* a quorum job of its own (postQuorum): claimed as any job */
+        rc = gt_escrow_do(&m->chain, &m->escrow, &m->acct, GT_ESCROW_CLAIM, id, NULL, &gas, &err);
+    } else if (!rc) {
+        gt_abi_val args[] = {gt_abi_uint(task)};
+        gt_chain_receipt r = {0};
+        rc = gt_chain_invoke(&m->chain, &m->escrow, &m->acct, "claimTask(uint256)", args, 1, &r, &gas, &err);
+        gt_chain_receipt_free(&r);
+    }
+    if (rc) snprintf(note, sizeof note, "no claim: %s", err.msg);
+    else if (!task) snprintf(note, sizeof note, "claimed quorum job %llu (gas %llu)", (unsigned long long)id,
+                             (unsigned long long)gas);
+    else snprintf(note, sizeof note, "claimed a slot of quorum task %llu (gas %llu)", (unsigned long long)task,
+                  (unsigned long long)gas);
+    GT_INFO("node: job %llu: %s", (unsigned long long)id, note);
+    if (gt_cindex_note(m->ix, id, note, &nerr)) GT_WARN("node: %s", nerr.msg);
+}
+
+/* The quorum slots this agent claimed whose input it lacks: fetched from the client's node (the worker's request
+ * signed; chain_judge.c), kept, then worked by act(); a failure counts as a try, the next one FEED_RETRY_MS later
+ * (given up at GT_CHAIN_MAX_ATTEMPTS, the stake then left to the slot's submit deadline). */
+static void feed(gt_chain_market *m) {
+    uint64_t ids[MARKET_TODO_MAX];
+    size_t n = 0;
+    gt_err err;
+    gt_chain_deploy d = {.court = &m->court, .escrow = &m->escrow, .registry = &m->registry};
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    if (now_ms < m->feed_next_ms) return;
+    if (gt_cindex_slots_unfed(m->ix, &m->acct.addr, &m->court, ids, MARKET_TODO_MAX, &n, &err))
+        GT_WARN("node: %s", err.msg);
+    for (size_t i = 0; i < n; i++) {
+        gt_cjob j;
+        gt_buf in = GT_BUF_INIT;
+        int rc = gt_cindex_job(m->ix, ids[i], &j, &err);
+        if (!rc) rc = gt_chain_fetch_input(&m->chain, &m->acct, &d, &j, &j.client, &in, &err);
+        if (!rc) rc = gt_cindex_put_input(m->ix, ids[i], in.data, in.len, &err);
+        gt_buf_free(&in);
+        if (!rc) continue;
+        gt_err merr;
+        GT_WARN("node: job %llu: no input from the client's node: %s", (unsigned long long)ids[i], err.msg);
+        m->feed_next_ms = now_ms + FEED_RETRY_MS;
+        if (gt_cindex_note(m->ix, ids[i], err.msg, &merr) || gt_cindex_mark(m->ix, ids[i], 0, err.msg, &merr))
+            GT_WARN("node: %s", merr.msg);
+    }
+}
+
+/* The jobs this agent may act on now, acted on; with a court, the quorum slots it claims and feeds first. */
 static void act(gt_chain_market *m) {
     uint64_t ids[MARKET_TODO_MAX];
     size_t n = 0;
     gt_err err;
-    if (gt_cindex_todo(m->ix, &m->acct.addr, ids, MARKET_TODO_MAX, &n, &err)) GT_WARN("node: %s", err.msg);
+    if (m->has_court) seek(m), feed(m);
+    if (gt_cindex_todo(m->ix, &m->acct.addr, m->has_court ? &m->court : NULL, ids, MARKET_TODO_MAX, &n, &err))
+        GT_WARN("node: %s", err.msg);
     for (size_t i = 0; i < n; i++) act_one(m, ids[i]);
 }
 
@@ -404,18 +516,25 @@ void gt_h_chain_job(gt_req *r, gt_resp *o) {
     gt_resp_json(o, 200, js);
 }
 
-/* Checks a posted input against job j; 0 or an answer already written. */
+/* Checks a posted input against job j; 0 or an answer already written. The worker's node takes it while the job
+ * is funded, the evaluator's while funded or submitted (to act on it); the client's while the job is open (funded
+ * to disputed), to serve it to judges (chain_judge.c's third source). */
 static int input_refused(gt_chain_market *m, const gt_cjob *j, const gt_buf *body, gt_resp *o) {
     uint8_t h[32];
     int worker = gt_addr_eq(&j->provider, &m->acct.addr), judge = gt_addr_eq(&j->evaluator, &m->acct.addr);
-    if (!worker && !judge) {
-        gt_resp_error(o, 403, GT_EPERM, "job %llu names this agent neither as provider nor as evaluator",
+    int client = gt_addr_eq(&j->client, &m->acct.addr);
+    static const char *const open_states[] = {"funded", "submitted", "rejected", "disputed", NULL};
+    int open = 0;
+    for (size_t i = 0; open_states[i]; i++) open |= !strcmp(j->status, open_states[i]);
+    if (!worker && !judge && !client) {
+        gt_resp_error(o, 403, GT_EPERM, "job %llu names this agent neither as client, provider nor evaluator",
                       (unsigned long long)j->id);
         return 1;
     }
-    if (strcmp(j->status, "funded") && !(judge && !strcmp(j->status, "submitted"))) {
+    if (strcmp(j->status, "funded") && !(judge && !strcmp(j->status, "submitted")) && !(client && open)) {
         gt_resp_error(o, 409, GT_ESTATE, "job %llu is %s: an input is taken while it is funded (or submitted, "
-                      "for its evaluator)", (unsigned long long)j->id, j->status);
+                      "for its evaluator; until it is settled, for its client)", (unsigned long long)j->id,
+                      j->status);
         return 1;
     }
     gt_keccak256(body->data, body->len, h);
@@ -427,7 +546,8 @@ static int input_refused(gt_chain_market *m, const gt_cjob *j, const gt_buf *bod
     return 0;
 }
 
-/* POST /v1/chain/jobs/{id}/input: the job's input, from its client. */
+/* POST /v1/chain/jobs/{id}/input: the job's input, from its client (to the worker's, the evaluator's and the
+ * client's own node). */
 void gt_h_chain_input(gt_req *r, gt_resp *o) {
     gt_chain_market *m = market_of(r, o);
     uint64_t id;
@@ -473,11 +593,49 @@ void gt_h_chain_output(gt_req *r, gt_resp *o) {
     o->body = gt_buf_take(&out, &o->len);
 }
 
-/* GET /v1/chain/jobs/{id}/input?judge=ADDR&sig=HEX: the input this node holds of a disputed job, served to a judge
- * the court seated on its panel, who signed the request (gt_court_input_digest) with its wallet (chain_judge.c). The
- * seat is read from the chain through a connection of this request's own (the watcher's is its thread's alone). */
+/* The query of a judge's input request, checked without the chain (gt_chain_judge_signed): 0, *judge its wallet,
+ * or an answer already written (400 malformed or out of time, 403 a signature not the judge's). */
+static int input_request_refused(gt_chain_market *m, gt_req *r, gt_resp *o, uint64_t id, gt_addr *judge) {
+    static const char *const allowed[] = {"judge", "expires", "sig", NULL};
+    gt_err err;
+    if (gt_req_only_query(r, allowed, &err)) return gt_resp_err(o, &err), 1;
+    const char *who = gt_req_query(r, "judge"), *exp = gt_req_query(r, "expires"), *sig = gt_req_query(r, "sig");
+    char *end = NULL;
+    unsigned long long expires_s = exp && exp[0] >= '0' && exp[0] <= '9' ? strtoull(exp, &end, 10) : 0;
+    if (!who || !sig || !exp || !end || *end || gt_addr_parse(who, judge, &err)) {
+        gt_resp_error(o, 400, GT_EINVAL, "expected ?judge=ADDR&expires=UNIX_S&sig=HEX: a judge of the job's panel, "
+                      "when its request expires, and its signature of the request");
+        return 1;
+    }
+    if (!m->has_court) return gt_resp_error(o, 404, GT_ENOTFOUND, "this deployment has no dispute court"), 1;
+    if (!gt_chain_judge_signed(m->chain_id, &m->court, id, judge, expires_s, (uint64_t)time(NULL), sig, &err))
+        return 0;
+    gt_resp_error(o, err.code == GT_EPERM || err.code == GT_ESIG ? 403 : 400, err.code, "%s", err.msg);
+    return 1;
+}
+
+/* Whether the signer of a checked request may read job id's input, from the chain: the worker of a claimed quorum
+ * slot (judged by the court), or a member of the panel the court seated on the job's dispute or quorum round. 0, or
+ * GT_EPERM / GT_ESTATE / the read's error. */
+static int reader_allowed(gt_chain_market *m, gt_chain *c, uint64_t id, const gt_addr *who, gt_err *err) {
+    gt_escrow_job j;
+    int rc = gt_escrow_get(c, &m->escrow, id, &j, err);
+    if (rc) return rc;
+    int quorum = gt_addr_eq(&j.evaluator, &m->court);
+    if (quorum && j.status == GT_ESCROW_FUNDED && j.claimed && gt_addr_eq(&j.provider, who)) return 0;
+    if (j.status != GT_ESCROW_DISPUTED && !(quorum && j.status == GT_ESCROW_SUBMITTED))
+        return gt_err_set(err, GT_ESTATE, "job %llu is %s on chain: an input is served to judges while the job is "
+                          "disputed (or a quorum job submitted), and to a quorum slot's worker while it is claimed",
+                          (unsigned long long)id, gt_escrow_status_name(j.status));
+    return gt_chain_judge_seated(c, &m->court, id, who, err);
+}
+
+/* GET /v1/chain/jobs/{id}/input?judge=ADDR&expires=UNIX_S&sig=HEX: the input this node holds of a job, served to a
+ * judge the court seated on its dispute's or quorum round's panel, or to the worker of a quorum slot it claimed, who
+ * signed the request (gt_court_input_digest) with its wallet (chain_judge.c). A bad request is refused before any
+ * chain read; who may read is then read from the chain through a connection of this request's own (the watcher's
+ * is its thread's alone). */
 void gt_h_chain_input_get(gt_req *r, gt_resp *o) {
-    static const char *const allowed[] = {"judge", "sig", NULL};
     gt_chain_market *m = market_of(r, o);
     uint64_t id;
     gt_cjob j;
@@ -485,27 +643,17 @@ void gt_h_chain_input_get(gt_req *r, gt_resp *o) {
     gt_addr judge;
     gt_chain c;
     int found = 0;
-    if (!m || job_param(r, o, &id)) return;
-    if (gt_req_only_query(r, allowed, &err)) return gt_resp_err(o, &err);
-    const char *who = gt_req_query(r, "judge"), *sig = gt_req_query(r, "sig");
-    if (!who || !sig || gt_addr_parse(who, &judge, &err))
-        return gt_resp_error(o, 400, GT_EINVAL, "expected ?judge=ADDR&sig=HEX: a judge of the job's panel and its "
-                             "signature of the request");
-    if (!m->has_court) return gt_resp_error(o, 404, GT_ENOTFOUND, "this deployment has no dispute court");
+    if (!m || job_param(r, o, &id) || input_request_refused(m, r, o, id, &judge)) return;
     if (gt_cindex_job(m->ix, id, &j, &err)) return gt_resp_err(o, &err);
-    if (strcmp(j.status, "disputed"))
-        return gt_resp_error(o, 409, GT_ESTATE, "job %llu is %s in the index: an input is served to judges while "
-                             "the job is disputed", (unsigned long long)id, j.status);
+    if (gt_cindex_work(m->ix, id, NULL, NULL, &found, &err)) return gt_resp_err(o, &err);
+    if (!found)
+        return gt_resp_error(o, 404, GT_ENOTFOUND, "this node holds no input of job %llu", (unsigned long long)id);
     if (gt_chain_open(m->chain_url, &c, &err)) return gt_resp_err(o, &err);
-    int rc = gt_chain_judge_allowed(&c, &m->court, id, &judge, sig, &err);
+    int rc = reader_allowed(m, &c, id, &judge, &err);
     gt_chain_close(&c);
-    if (rc) return gt_resp_error(o, err.code == GT_EPERM || err.code == GT_ESIG ? 403 : 502, err.code, "%s", err.msg);
+    if (rc) return gt_resp_error(o, rc == GT_EPERM ? 403 : rc == GT_ESTATE ? 409 : 502, rc, "%s", err.msg);
     gt_buf in = GT_BUF_INIT;
     if (gt_cindex_work(m->ix, id, &in, NULL, &found, &err)) return gt_buf_free(&in), gt_resp_err(o, &err);
-    if (!found) {
-        gt_buf_free(&in);
-        return gt_resp_error(o, 404, GT_ENOTFOUND, "this node holds no input of job %llu", (unsigned long long)id);
-    }
     o->status = 200;
     o->body = gt_buf_take(&in, &o->len);
 }

@@ -563,19 +563,22 @@ int gt_cindex_work(gt_cindex *ix, uint64_t job, gt_buf *in, gt_buf *out, int *fo
     return rc;
 }
 
-/* The ids sql selects (binding ?1 who's address, ?2 the number a2, ?3 max),
- * at most max into ids; the shared body of the two work lists below. */
-static int select_ids(gt_cindex *ix, const char *sql, const gt_addr *who, int64_t a2, uint64_t *ids, size_t max,
-                      size_t *n, gt_err *err) {
-    char me[GT_ADDR_STR_BYTES];
+/* The ids sql selects (binding ?1 who's address, ?2 the number a2, ?3 max, ?4 court's address or NULL),
+ * at most max into ids; the shared body of the work lists below. */
+static int select_ids(gt_cindex *ix, const char *sql, const gt_addr *who, const gt_addr *court, int64_t a2,
+                      uint64_t *ids, size_t max, size_t *n, gt_err *err) {
+    char me[GT_ADDR_STR_BYTES], ct[GT_ADDR_STR_BYTES];
     sqlite3_stmt *st = NULL;
     gt_addr_to_str(who, me);
+    if (court) gt_addr_to_str(court, ct);
     *n = 0;
     pthread_mutex_lock(&ix->mu);
     int ok = sqlite3_prepare_v2(ix->db, sql, -1, &st, NULL) == SQLITE_OK &&
              sqlite3_bind_text(st, 1, me, -1, SQLITE_STATIC) == SQLITE_OK &&
              sqlite3_bind_int64(st, 2, a2) == SQLITE_OK &&
              sqlite3_bind_int64(st, 3, (int64_t)max) == SQLITE_OK;
+    if (ok && sqlite3_bind_parameter_count(st) >= 4) /* ?4 only in the lists that name the court */
+        ok = (court ? sqlite3_bind_text(st, 4, ct, -1, SQLITE_STATIC) : sqlite3_bind_null(st, 4)) == SQLITE_OK;
     int step = SQLITE_ERROR;
     while (ok && *n < max && (step = sqlite3_step(st)) == SQLITE_ROW)
         ids[(*n)++] = (uint64_t)sqlite3_column_int64(st, 0);
@@ -586,12 +589,30 @@ static int select_ids(gt_cindex *ix, const char *sql, const gt_addr *who, int64_
     return rc;
 }
 
-int gt_cindex_todo(gt_cindex *ix, const gt_addr *who, uint64_t *ids, size_t max, size_t *n, gt_err *err) {
+int gt_cindex_todo(gt_cindex *ix, const gt_addr *who, const gt_addr *court, uint64_t *ids, size_t max, size_t *n,
+                   gt_err *err) {
     return select_ids(ix,
                       "SELECT j.id FROM jobs j JOIN work w ON w.job = j.id WHERE w.input IS NOT NULL AND"
-                      " w.step = 0 AND ((j.provider = ?1 AND j.status = 'funded' AND j.claimed = 0) OR"
-                      " (j.evaluator = ?1 AND j.status = 'submitted')) ORDER BY j.id LIMIT ?3" /* ?2 unused */,
-                      who, 0, ids, max, n, err);
+                      " w.step = 0 AND ((j.provider = ?1 AND j.status = 'funded' AND (j.claimed = 0 OR"
+                      " j.evaluator = ?4)) OR (j.evaluator = ?1 AND j.status = 'submitted')) ORDER BY j.id LIMIT ?3"
+                      /* ?2 unused */, who, court, 0, ids, max, n, err);
+}
+
+int gt_cindex_open_slots(gt_cindex *ix, const gt_addr *who, const gt_addr *court, uint64_t min_budget, uint64_t *ids,
+                         size_t max, size_t *n, gt_err *err) {
+    assert(min_budget <= INT64_MAX);
+    return select_ids(ix,
+                      "SELECT id FROM jobs WHERE status = 'funded' AND claimed = 0 AND evaluator = ?4 AND"
+                      " client <> ?1 AND budget >= ?2 AND id NOT IN (SELECT job FROM work) ORDER BY id LIMIT ?3",
+                      who, court, (int64_t)min_budget, ids, max, n, err);
+}
+
+int gt_cindex_slots_unfed(gt_cindex *ix, const gt_addr *who, const gt_addr *court, uint64_t *ids, size_t max,
+                          size_t *n, gt_err *err) {
+    return select_ids(ix,
+                      "SELECT id FROM jobs WHERE status = 'funded' AND claimed = 1 AND provider = ?1 AND"
+                      " evaluator = ?4 AND id NOT IN (SELECT job FROM work WHERE input IS NOT NULL OR step <> 0)"
+                      " ORDER BY id LIMIT ?3" /* ?2 unused */, who, court, 0, ids, max, n, err);
 }
 
 /* ---- the keeper's deadlines ---- */
@@ -605,16 +626,17 @@ int gt_cindex_due(gt_cindex *ix, const gt_addr *who, uint64_t now_s, uint64_t *i
                       " (client = ?1 OR (provider = ?1 AND status = 'submitted')) AND"
                       " ((timed = 1 AND (claimed = 1 OR status = 'submitted')) OR expired_at <= ?2)))"
                       " ORDER BY keep_after, id LIMIT ?3",
-                      who, (int64_t)now_s, ids, max, n, err);
+                      who, NULL, (int64_t)now_s, ids, max, n, err);
 }
 
-int gt_cindex_cases(gt_cindex *ix, const gt_addr *who, uint64_t now_s, uint64_t *ids, size_t max, size_t *n,
-                    gt_err *err) {
+int gt_cindex_cases(gt_cindex *ix, const gt_addr *who, const gt_addr *court, uint64_t now_s, uint64_t *ids,
+                    size_t max, size_t *n, gt_err *err) {
     assert(now_s <= INT64_MAX);
     return select_ids(ix,
-                      "SELECT id FROM jobs WHERE keep_after <= ?2 AND status = 'disputed' AND"
-                      " ?1 NOT IN (client, provider, evaluator) ORDER BY keep_after, id LIMIT ?3",
-                      who, (int64_t)now_s, ids, max, n, err);
+                      "SELECT id FROM jobs WHERE keep_after <= ?2 AND (status = 'disputed' OR (status = 'submitted'"
+                      " AND evaluator = ?4)) AND ?1 NOT IN (client, provider, evaluator) ORDER BY keep_after, id"
+                      " LIMIT ?3",
+                      who, court, (int64_t)now_s, ids, max, n, err);
 }
 
 int gt_cindex_note(gt_cindex *ix, uint64_t job, const char *note, gt_err *err) {

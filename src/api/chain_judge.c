@@ -1,16 +1,22 @@
 /* chain_judge.c: a `--chain` node whose wallet is a validator of the dispute
- * court (`gotong chain court stake`) judges the disputes whose panel seats it
- * (see chain_market.h).
+ * court (`gotong chain court stake`) judges the disputes whose panel seats it,
+ * and the quorum rounds (a quorum job's latest round, once its worker
+ * submitted) that do (see chain_market.h).
  *
  * A judge needs the job's input, which travels off chain: the client sends
- * it to the worker's and the evaluator's nodes only. The judge fetches it
- * from the node of the job's worker, then of its evaluator, then of its
- * client (a client's node holds none today), each found through
+ * it to the worker's and the evaluator's nodes, and may keep it on its own
+ * (`gotong chain post` does). The judge fetches it from the node of the
+ * job's worker, then of its evaluator, then of its client, each found through
  * the agent registry (the agent of that wallet, its card checked to be that
  * wallet's on this chain and escrow), at GET /v1/chain/jobs/{id}/input with a
- * request signed by the judge's key; the serving node answers only while the
- * job is disputed and only to a wallet the court seated on its panel
- * (gt_chain_judge_allowed). Why the judge pulls rather than a party pushes:
+ * request signed by the judge's key that holds until a unix time it names
+ * (GT_CHAIN_INPUT_TTL_S ahead; the serving node refuses one past, or more than
+ * GT_CHAIN_INPUT_AHEAD_S ahead, of its own clock, so a captured request is
+ * not replayed later); the serving node checks the signature before it reads
+ * the chain (gt_chain_judge_signed), answers only while the job is disputed
+ * (or a quorum job submitted) and only to a wallet the court seated on its
+ * panel (gt_chain_judge_seated).
+ * Why the judge pulls rather than a party pushes:
  * the panel is drawn after the dispute, from a seed nobody knows before, so
  * no party can know whom to send to before the draw, and a push would need
  * every party's node to watch every draw; the worker who disputes has its
@@ -19,6 +25,11 @@
  * its keccak is the job's description
  * hash, and at most GT_CHAIN_INPUT_MAX bytes are read: no input, no vote
  * (fail closed), the reason kept as the job's note in the index.
+ *
+ * A quorum round is judged the same way: its input comes from the worker's
+ * node or the client's (`gotong chain post` gives it to the client's), the
+ * vote is sealed over the round's case key (gt_court_commit_round), and the
+ * reveal that decides the round completes or rejects the job in the court.
  *
  * The vote: the judge re-runs the skill (gt_chain_skill_run) and commits
  * accept when the result's keccak is the worker's deliverable, reject
@@ -30,6 +41,7 @@
 #include <assert.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "api/chain_market.h"
 #include "base/alloc.h"
@@ -54,19 +66,31 @@ typedef struct judge {
     uint64_t now_s;
 } judge;
 
-/* See chain_market.h: the signature recovered to judge, then judge's seat read from the court. */
-int gt_chain_judge_allowed(gt_chain *c, const gt_addr *court, uint64_t job, const gt_addr *judge_addr,
-                           const char *sig_hex, gt_err *err) {
+/* See chain_market.h: the expiry's bounds, then the signature recovered to judge; nothing read from the chain. */
+int gt_chain_judge_signed(uint64_t chain_id, const gt_addr *court, uint64_t job, const gt_addr *judge_addr,
+                          uint64_t expires_s, uint64_t now_s, const char *sig_hex, gt_err *err) {
     uint8_t digest[32];
     gt_sig sig;
     gt_addr signer;
-    uint64_t weight = 0;
-    gt_court_vote vote;
-    gt_court_input_digest(c->chain_id, court, job, digest);
+    if (expires_s < now_s)
+        return gt_err_set(err, GT_EINVAL, "expires: the request expired %llu s ago (sign a fresh one)",
+                          (unsigned long long)(now_s - expires_s));
+    if (expires_s - now_s > GT_CHAIN_INPUT_AHEAD_S)
+        return gt_err_set(err, GT_EINVAL, "expires: %llu s ahead of this node's clock, more than the %d s allowed",
+                          (unsigned long long)(expires_s - now_s), GT_CHAIN_INPUT_AHEAD_S);
+    gt_court_input_digest(chain_id, court, job, expires_s, digest);
     if (gt_sig_from_hex(&sig, sig_hex, err) || gt_recover_digest(digest, &sig, &signer, err))
         return gt_err_wrap(err, "sig");
     if (!gt_addr_eq(&signer, judge_addr))
-        return gt_err_set(err, GT_EPERM, "sig: signed by another wallet than judge (or for another job or court)");
+        return gt_err_set(err, GT_EPERM, "sig: signed by another wallet than judge (or for another job, court or "
+                          "expiry)");
+    return 0;
+}
+
+/* See chain_market.h: judge's seat read from the court. */
+int gt_chain_judge_seated(gt_chain *c, const gt_addr *court, uint64_t job, const gt_addr *judge_addr, gt_err *err) {
+    uint64_t weight = 0;
+    gt_court_vote vote;
     int rc = gt_court_seat(c, court, job, judge_addr, &weight, &vote, err);
     if (!rc && !weight)
         rc = gt_err_set(err, GT_EPERM, "judge has no seat on job %llu's panel", (unsigned long long)job);
@@ -92,8 +116,9 @@ static void put_off(judge *j, uint64_t id, uint64_t at_s, int failed, const char
     }
 }
 
-/* The input of job ij from the node of the agent that owner registered, checked against the description hash. */
-static int fetch_from(judge *j, const gt_cjob *ij, const gt_addr *owner, gt_buf *in, gt_err *err) {
+/* See chain_market.h: the agent of owner through the registry, its card checked, the request signed by a. */
+int gt_chain_fetch_input(gt_chain *c, gt_chain_account *a, const gt_chain_deploy *d, const gt_cjob *ij,
+                         const gt_addr *owner, gt_buf *in, gt_err *err) {
     char who[GT_ADDR_STR_BYTES], url[GT_CARD_URL_MAX + 320], sig_hex[133], judge_hex[GT_ADDR_STR_BYTES];
     char *uri = NULL;
     uint8_t digest[32], h[32];
@@ -103,20 +128,21 @@ static int fetch_from(judge *j, const gt_cjob *ij, const gt_addr *owner, gt_buf 
     gt_sig sig;
     long status = 0;
     gt_addr_to_str(owner, who);
-    int rc = gt_registry_agent_of(j->c, j->registry, owner, &id, err);
+    int rc = gt_registry_agent_of(c, d->registry, owner, &id, err);
     if (!rc && !id) rc = gt_err_set(err, GT_ENOTFOUND, "%s has no agent in the registry", who);
     if (!rc && !(uri = gt_malloc(GT_REGISTRY_URI_MAX + 1))) rc = gt_err_set(err, GT_ENOMEM, "out of memory");
-    if (!rc) rc = gt_registry_get(j->c, j->registry, id, &got, uri, err);
+    if (!rc) rc = gt_registry_get(c, d->registry, id, &got, uri, err);
     if (!rc) rc = gt_card_fetch(uri, &card, err);
     gt_free(uri);
-    if (!rc) rc = gt_card_check(&card, owner, j->c->chain_id, j->escrow, err);
-    gt_court_input_digest(j->c->chain_id, j->court, ij->id, digest);
-    if (!rc) rc = gt_sign_digest(&j->a->key, digest, &sig, err);
+    if (!rc) rc = gt_card_check(&card, owner, c->chain_id, d->escrow, err);
+    uint64_t expires_s = (uint64_t)time(NULL) + GT_CHAIN_INPUT_TTL_S; /* the serving node's clock, not the chain's */
+    gt_court_input_digest(c->chain_id, d->court, ij->id, expires_s, digest);
+    if (!rc) rc = gt_sign_digest(&a->key, digest, &sig, err);
     if (rc) return gt_err_wrap(err, "the agent of %s", who);
     gt_sig_to_hex(&sig, sig_hex);
-    gt_addr_to_str(&j->a->addr, judge_hex);
-    snprintf(url, sizeof url, "%s/v1/chain/jobs/%llu/input?judge=%s&sig=%s", card.url, (unsigned long long)ij->id,
-             judge_hex, sig_hex);
+    gt_addr_to_str(&a->addr, judge_hex);
+    snprintf(url, sizeof url, "%s/v1/chain/jobs/%llu/input?judge=%s&expires=%llu&sig=%s", card.url,
+             (unsigned long long)ij->id, judge_hex, (unsigned long long)expires_s, sig_hex);
     in->len = 0;
     if ((rc = gt_agent_http(url, NULL, 0, GT_CHAIN_INPUT_MAX, &status, in, err))) return rc;
     if (status != 200)
@@ -127,6 +153,12 @@ static int fetch_from(judge *j, const gt_cjob *ij, const gt_addr *owner, gt_buf 
         return gt_err_set(err, GT_EINVAL, "%s served %zu bytes whose keccak is not the job's description hash",
                           card.url, in->len);
     return 0;
+}
+
+/* The input of job ij from the node of the agent that owner registered (gt_chain_fetch_input). */
+static int fetch_from(judge *j, const gt_cjob *ij, const gt_addr *owner, gt_buf *in, gt_err *err) {
+    gt_chain_deploy d = {.court = j->court, .escrow = j->escrow, .registry = j->registry};
+    return gt_chain_fetch_input(j->c, j->a, &d, ij, owner, in, err);
 }
 
 /* Job ij's input: the one this node holds, else fetched from the worker's node, then the evaluator's (each holds the
@@ -160,8 +192,9 @@ static int verdict(const gt_cjob *ij, const gt_buf *in, int *accept, gt_err *err
     return rc;
 }
 
-/* A seat with no vote yet: input, re-execution, sealed vote; looked at again at once (reveals may be open). */
-static void judge_commit(judge *j, const gt_cjob *ij, const gt_court_case *cs) {
+/* A seat with no vote yet: input, re-execution, sealed vote on the case (round 0: a dispute; else a quorum job's
+ * round); looked at again at once (reveals may be open). */
+static void judge_commit(judge *j, const gt_cjob *ij, const gt_court_case *cs, uint32_t round) {
     gt_buf in = GT_BUF_INIT;
     gt_err err;
     char note[GT_ERR_MSG_MAX + 64];
@@ -173,7 +206,7 @@ static void judge_commit(judge *j, const gt_cjob *ij, const gt_court_case *cs) {
     }
     int rc = get_input(j, ij, &in, &err);
     if (!rc) rc = verdict(ij, &in, &accept, &err);
-    if (!rc) rc = gt_court_commit(j->c, j->court, j->a, ij->id, accept, &gas, &err);
+    if (!rc) rc = gt_court_commit_round(j->c, j->court, j->a, ij->id, round, accept, &gas, &err);
     gt_buf_free(&in);
     if (rc) {
         snprintf(note, sizeof note, "no vote: %s", err.msg);
@@ -185,8 +218,9 @@ static void judge_commit(judge *j, const gt_cjob *ij, const gt_court_case *cs) {
     put_off(j, ij->id, j->now_s, 0, note);
 }
 
-/* A committed seat: the same vote re-derived from the held input, revealed once reveals open. */
-static void judge_reveal(judge *j, const gt_cjob *ij, const gt_court_case *cs) {
+/* A committed seat: the same vote re-derived from the held input, revealed once reveals open (round: as
+ * judge_commit's). */
+static void judge_reveal(judge *j, const gt_cjob *ij, const gt_court_case *cs, uint32_t round) {
     gt_buf in = GT_BUF_INIT;
     gt_err err;
     char note[GT_ERR_MSG_MAX + 64];
@@ -200,7 +234,7 @@ static void judge_reveal(judge *j, const gt_cjob *ij, const gt_court_case *cs) {
     if (!rc) rc = verdict(ij, &in, &accept, &err);
     gt_buf_free(&in);
     if (rc && err.code == GT_ENOTFOUND) return put_off(j, ij->id, JUDGE_NEVER, 0, err.msg);
-    if (!rc) rc = gt_court_reveal(j->c, j->court, j->a, ij->id, accept, &gas, &err);
+    if (!rc) rc = gt_court_reveal_round(j->c, j->court, j->a, ij->id, round, accept, &gas, &err);
     if (rc) { /* before the commit window's end a refusal is expected (not every member committed) */
         snprintf(note, sizeof note, "reveal refused: %s", err.msg);
         put_off(j, ij->id, j->now_s + JUDGE_RETRY_S, j->now_s >= cs->commit_end, note);
@@ -213,24 +247,28 @@ static void judge_reveal(judge *j, const gt_cjob *ij, const gt_court_case *cs) {
     put_off(j, ij->id, JUDGE_NEVER, 0, note);
 }
 
-/* Disputed job id: what the court and this judge's seat ask for now. */
+/* Disputed job id, or a submitted quorum job (the court its evaluator; its latest round is the case): what the
+ * court and this judge's seat ask for now. */
 static void judge_one(judge *j, uint64_t id) {
     gt_cjob ij;
     gt_court_case cs;
     uint64_t weight = 0;
+    uint32_t round = 0;
     gt_court_vote vote = GT_COURT_VOTE_NONE;
     gt_err err;
     int rc = gt_cindex_job(j->ix, id, &ij, &err);
+    if (!rc && gt_addr_eq(&ij.evaluator, j->court)) rc = gt_court_round_of(j->c, j->court, id, &round, &err);
     if (!rc) rc = gt_court_get(j->c, j->court, id, &cs, &err);
     if (!rc && cs.state == GT_COURT_VOTING) rc = gt_court_seat(j->c, j->court, id, &j->a->addr, &weight, &vote, &err);
     if (rc) return put_off(j, id, j->now_s + JUDGE_RETRY_S, 1, err.msg);
-    if (cs.state == GT_COURT_DRAWING) return put_off(j, id, j->now_s + JUDGE_RECHECK_S, 0, NULL);
+    if (cs.state == GT_COURT_DRAWING || (round && !cs.commit_end)) /* undrawn, or a round with nothing submitted */
+        return put_off(j, id, j->now_s + JUDGE_RECHECK_S, 0, NULL);
     if (cs.state != GT_COURT_VOTING) return put_off(j, id, JUDGE_NEVER, 0, NULL); /* resolved */
     if (!weight) return put_off(j, id, JUDGE_NEVER, 0, "not on the case's panel");
     if (vote == GT_COURT_ACCEPT || vote == GT_COURT_REJECT) return put_off(j, id, JUDGE_NEVER, 0, NULL);
     if (j->now_s >= cs.reveal_end) return put_off(j, id, JUDGE_NEVER, 0, "the case's reveal window closed");
-    if (vote == GT_COURT_COMMITTED) judge_reveal(j, &ij, &cs);
-    else judge_commit(j, &ij, &cs);
+    if (vote == GT_COURT_COMMITTED) judge_reveal(j, &ij, &cs, round);
+    else judge_commit(j, &ij, &cs, round);
 }
 
 void gt_chain_judge(gt_chain *c, gt_chain_account *a, const gt_addr *court, const gt_addr *escrow,
@@ -241,10 +279,10 @@ void gt_chain_judge(gt_chain *c, gt_chain_account *a, const gt_addr *court, cons
     gt_err err;
     assert(c && a && court && escrow && registry && ix);
     /* The chain's clock is asked only while a case may come due (the ones put off for good are not). */
-    int rc = gt_cindex_cases(ix, &a->addr, JUDGE_NEVER - 1, ids, 1, &n, &err);
+    int rc = gt_cindex_cases(ix, &a->addr, court, JUDGE_NEVER - 1, ids, 1, &n, &err);
     if (!rc && n) rc = gt_chain_block_time(c, &j.now_s, &err);
     if (!rc && n && j.now_s >= JUDGE_NEVER) rc = gt_err_set(&err, GT_ECHAIN, "the chain's time is past 2^63 - 1");
-    if (!rc && n) rc = gt_cindex_cases(ix, &a->addr, j.now_s, ids, JUDGE_MAX, &n, &err);
+    if (!rc && n) rc = gt_cindex_cases(ix, &a->addr, court, j.now_s, ids, JUDGE_MAX, &n, &err);
     if (rc) {
         GT_WARN("node: judge: %s", err.msg);
         return;

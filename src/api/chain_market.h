@@ -12,7 +12,10 @@
  * result's hash) and judges the jobs that name it as evaluator (re-runs the
  * skill; complete when the hash matches, reject otherwise); with a court, it
  * keeps its jobs' deadlines and disputes (chain_keeper.c) and, when its wallet
- * is a validator, judges the disputes whose panel seats it (chain_judge.c). */
+ * is a validator, judges the disputes and quorum rounds whose panel seats it
+ * (chain_judge.c); with a court, a node whose wallet is no validator claims
+ * and works the quorum jobs and slots it can do, their input fetched from
+ * the client's node (chain_agent.c). */
 #ifndef GT_API_CHAIN_MARKET_H
 #define GT_API_CHAIN_MARKET_H
 #include <jansson.h>
@@ -60,10 +63,19 @@ int gt_cindex_put_output(gt_cindex *ix, uint64_t job, const void *p, size_t n, g
 int gt_cindex_mark(gt_cindex *ix, uint64_t job, int step, const char *note, gt_err *err);
 /* Input (and output when out is not NULL) of a job; *found 0 when none. */
 int gt_cindex_work(gt_cindex *ix, uint64_t job, gt_buf *in, gt_buf *out, int *found, gt_err *err);
-/* Jobs waiting for who: funded ones naming it as provider, submitted ones
- * naming it as evaluator, whose input it holds and that it has not acted
- * on; at most max ids. */
-int gt_cindex_todo(gt_cindex *ix, const gt_addr *who, uint64_t *ids, size_t max, size_t *n, gt_err *err);
+/* Jobs waiting for who: funded ones naming it as provider (unclaimed, or a quorum slot of court's it claimed; court
+ * may be NULL), submitted ones naming it as evaluator, whose input it holds and that it has not acted on; at most
+ * max ids. */
+int gt_cindex_todo(gt_cindex *ix, const gt_addr *who, const gt_addr *court, uint64_t *ids, size_t max, size_t *n,
+                   gt_err *err);
+/* Quorum slots (court NULL: none) who could claim: funded, unclaimed, judged by court, of another client, budget at
+ * least min_budget, not looked at before by this node (no work row); at most max ids, the oldest first. */
+int gt_cindex_open_slots(gt_cindex *ix, const gt_addr *who, const gt_addr *court, uint64_t min_budget, uint64_t *ids,
+                         size_t max, size_t *n, gt_err *err);
+/* Quorum slots who claimed whose input it holds not yet (nor gave up on): the input to fetch from the client's
+ * node; at most max ids. */
+int gt_cindex_slots_unfed(gt_cindex *ix, const gt_addr *who, const gt_addr *court, uint64_t *ids, size_t max,
+                          size_t *n, gt_err *err);
 
 /* The keeper's work: jobs of who whose deadline may have passed at chain
  * time now_s and not put off past now_s: as client, or as the worker of a
@@ -72,10 +84,11 @@ int gt_cindex_todo(gt_cindex *ix, const gt_addr *who, uint64_t *ids, size_t max,
  * max ids, the longest waiting first. */
 int gt_cindex_due(gt_cindex *ix, const gt_addr *who, uint64_t now_s, uint64_t *ids, size_t max, size_t *n,
                   gt_err *err);
-/* The judge's work (chain_judge.c): disputed jobs naming who as no party (its seat is read from the court), not
- * put off past now_s; at most max ids, the longest waiting first. */
-int gt_cindex_cases(gt_cindex *ix, const gt_addr *who, uint64_t now_s, uint64_t *ids, size_t max, size_t *n,
-                    gt_err *err);
+/* The judge's work (chain_judge.c): disputed jobs naming who as no party (its seat is read from the court), and
+ * submitted quorum jobs (court their evaluator; its latest round is the case), not put off past now_s; at most max
+ * ids, the longest waiting first. */
+int gt_cindex_cases(gt_cindex *ix, const gt_addr *who, const gt_addr *court, uint64_t now_s, uint64_t *ids,
+                    size_t max, size_t *n, gt_err *err);
 /* This node's note on a job (its last step, or why it did not act), kept with its work; get: "" when none. */
 int gt_cindex_note(gt_cindex *ix, uint64_t job, const char *note, gt_err *err);
 int gt_cindex_get_note(gt_cindex *ix, uint64_t job, char *out, size_t cap, gt_err *err);
@@ -97,13 +110,30 @@ void gt_chain_keep(gt_chain *c, gt_chain_account *a, const gt_addr *escrow, cons
                    gt_cindex *ix);
 /* GT_CHAIN_SKILL on in (bytes, lines and words, as JSON) into out: deterministic, so any node re-runs it. */
 int gt_chain_skill_run(const gt_buf *in, gt_buf *out, gt_err *err);
-/* One round of the judge (chain_judge.c): for the disputes of the index whose panel seats a's wallet, the job's
- * input fetched from the worker's (else the evaluator's, the client's) node and checked, the skill re-run, the
- * vote committed, then revealed; no input, no vote (the reason kept as the job's note). */
+/* One round of the judge (chain_judge.c): for the disputes and submitted quorum jobs (their latest round) of the
+ * index whose panel seats a's wallet, the job's input fetched from the worker's (else the evaluator's, the
+ * client's) node and checked, the skill re-run, the vote committed, then revealed; no input, no vote (the reason
+ * kept as the job's note). */
 void gt_chain_judge(gt_chain *c, gt_chain_account *a, const gt_addr *court, const gt_addr *escrow,
                     const gt_addr *registry, gt_cindex *ix);
-/* 0 when sig_hex (65 bytes, hex) is judge's signature of gt_court_input_digest for this chain, court and job,
- * and the court seats judge on the job's panel (round 0: a dispute); GT_EPERM (or the read's error) otherwise. */
-int gt_chain_judge_allowed(gt_chain *c, const gt_addr *court, uint64_t job, const gt_addr *judge, const char *sig_hex,
-                           gt_err *err);
+/* The contracts a node's agent reads: the court (zero address when none), the escrow, the agent registry. */
+typedef struct gt_chain_deploy {
+    const gt_addr *court, *escrow, *registry;
+} gt_chain_deploy;
+/* Job ij's input from the node of the agent that owner registered (found through d's registry, its card checked to
+ * be owner's on this chain and escrow), asked with a request signed by a's wallet (gt_court_input_digest, expiring
+ * GT_CHAIN_INPUT_TTL_S on); taken only when its keccak is the description hash, at most GT_CHAIN_INPUT_MAX bytes. */
+int gt_chain_fetch_input(gt_chain *c, gt_chain_account *a, const gt_chain_deploy *d, const gt_cjob *ij,
+                         const gt_addr *owner, gt_buf *in, gt_err *err);
+/* A judge's request for an input (GET /v1/chain/jobs/{id}/input) holds until a unix time it names, at least
+ * now and at most GT_CHAIN_INPUT_AHEAD_S ahead of the serving node's clock; the judge names GT_CHAIN_INPUT_TTL_S. */
+#define GT_CHAIN_INPUT_AHEAD_S 600
+#define GT_CHAIN_INPUT_TTL_S 300
+/* 0 when expires_s is within [now_s, now_s + GT_CHAIN_INPUT_AHEAD_S] (GT_EINVAL otherwise) and sig_hex (65 bytes,
+ * hex) is judge's signature of gt_court_input_digest for this chain, court, job and expiry (GT_ESIG or GT_EPERM
+ * otherwise). No chain read: a serving node refuses a bad request before it opens a connection. */
+int gt_chain_judge_signed(uint64_t chain_id, const gt_addr *court, uint64_t job, const gt_addr *judge,
+                          uint64_t expires_s, uint64_t now_s, const char *sig_hex, gt_err *err);
+/* 0 when the court seats judge on job's panel (a dispute); GT_EPERM (or the read's error) otherwise. */
+int gt_chain_judge_seated(gt_chain *c, const gt_addr *court, uint64_t job, const gt_addr *judge, gt_err *err);
 #endif

@@ -329,15 +329,17 @@ int gt_court_seed_reveal(gt_chain *c, const gt_addr *court, gt_chain_account *a,
     return rc ? gt_err_wrap(err, "revealing the court's seed links after %llu", (unsigned long long)count) : 0;
 }
 
-/* See court.h: the tag, then the numbers big-endian around the court's 20 bytes. */
-void gt_court_input_digest(uint64_t chain_id, const gt_addr *court, uint64_t job_id, uint8_t out[32]) {
-    static const char tag[] = "gotong: a judge's request for a disputed job's input";
-    uint8_t msg[sizeof tag - 1 + 8 + 20 + 8];
+/* See court.h: the tag, then the numbers big-endian around the court's 20 bytes, the expiry last. */
+void gt_court_input_digest(uint64_t chain_id, const gt_addr *court, uint64_t job_id, uint64_t expires_s,
+                           uint8_t out[32]) {
+    static const char tag[] = "gotong: a judge's request for a disputed job's input, until";
+    uint8_t msg[sizeof tag - 1 + 8 + 20 + 8 + 8];
     size_t n = sizeof tag - 1;
     memcpy(msg, tag, n);
     for (int i = 0; i < 8; i++) {
         msg[n + 7 - i] = (uint8_t)(chain_id >> (8 * i));
         msg[n + 35 - i] = (uint8_t)(job_id >> (8 * i));
+        msg[n + 43 - i] = (uint8_t)(expires_s >> (8 * i));
     }
     memcpy(msg + n + 8, court->b, 20);
     gt_keccak256(msg, sizeof msg, out);

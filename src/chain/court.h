@@ -105,8 +105,10 @@ int gt_court_seat(gt_chain *c, const gt_addr *court, uint64_t job_id, const gt_a
                   gt_court_vote *vote, gt_err *err);
 const char *gt_court_state_name(gt_court_state s);
 /* What a judge signs to be served a disputed job's input by a party's node (src/api/chain_judge.c): keccak of a
- * tag, be64(chain id), the court and be64(job), so a signature opens no other job, court or chain. */
-void gt_court_input_digest(uint64_t chain_id, const gt_addr *court, uint64_t job_id, uint8_t out[32]);
+ * tag, be64(chain id), the court, be64(job) and be64(expires_s, a unix time after which the serving node refuses
+ * it), so a signature opens no other job, court or chain, and a captured request is not replayed later. */
+void gt_court_input_digest(uint64_t chain_id, const gt_addr *court, uint64_t job_id, uint64_t expires_s,
+                           uint8_t out[32]);
 
 /* The seed chain's secret for one court: keccak of a tag, the deployer's private key, the court and the chain. */
 void gt_court_seed_secret(const gt_key *k, const gt_addr *court, uint64_t chain_id, uint8_t out[32]);

@@ -4,7 +4,8 @@
  * through the agent registry and their agent cards, posts the job on the
  * escrow (budget escrowed, description = the input's keccak; with --fee the
  * evaluator's fee too, postWithFee), sends the input
- * to both agents' nodes, waits until the evaluator's verdict settles the job
+ * to both agents' nodes (and to this wallet's own node when it runs an agent,
+ * for judges of a dispute), waits until the evaluator's verdict settles the job
  * on chain, and prints the worker's result, checked against the deliverable
  * the worker submitted. Fails closed: no matching agents, a card that does
  * not check, a timeout or a rejection exit 1 (the budget is refunded on
@@ -178,6 +179,26 @@ static int deliver(hire *h, const gt_card *to, time_t deadline, gt_err *err) {
     return rc;
 }
 
+/* The input to this wallet's own node too, when the wallet runs an agent (its card checked): a judge of a dispute
+ * asks the client's node when the worker's and the evaluator's do not serve it (chain_judge.c). Best effort: the
+ * hire goes on without it, saying so on stderr. */
+static void keep_own(hire *h, time_t deadline) {
+    uint64_t agent = 0;
+    gt_addr owner;
+    gt_card card;
+    gt_err err;
+    char *uri = gt_malloc(GT_REGISTRY_URI_MAX + 1);
+    int rc = uri ? gt_registry_agent_of(&h->c, &h->registry, &h->me.addr, &agent, &err)
+                 : gt_err_set(&err, GT_ENOMEM, "out of memory");
+    if (!rc && agent) rc = gt_registry_get(&h->c, &h->registry, agent, &owner, uri, &err);
+    if (!rc && agent) rc = gt_card_fetch(uri, &card, &err);
+    if (!rc && agent) rc = gt_card_check(&card, &h->me.addr, h->c.chain_id, &h->escrow, &err);
+    if (!rc && agent) rc = deliver(h, &card, deadline, &err);
+    gt_free(uri);
+    if (rc) fprintf(stderr, "warning: the input did not reach this wallet's own node: %s\n", err.msg);
+    else if (agent) fprintf(stderr, "the input is kept by this wallet's node at %s (for judges)\n", card.url);
+}
+
 /* Waits until the job leaves funded/submitted on chain; *job its state then. */
 static int await_verdict(hire *h, time_t deadline, gt_escrow_job *job, gt_err *err) {
     for (;;) {
@@ -244,6 +265,7 @@ static int hire_run(hire *h, gt_err *err) {
     if (!rc) rc = post(h, err);
     if (!rc) rc = deliver(h, &h->worker, deadline, err);
     if (!rc) rc = deliver(h, &h->evaluator, deadline, err);
+    if (!rc) keep_own(h, deadline);
     if (!rc) rc = await_verdict(h, deadline, &job, err);
     if (!rc && job.status != GT_ESCROW_COMPLETED)
         rc = gt_err_set(err, GT_ESTATE, "job %llu was %s by the evaluator: not paid", (unsigned long long)h->job,

@@ -6,17 +6,22 @@
  * timed (--submit-s, --verify-s) and judged by its own round of the dispute
  * court's validators, N of them at least on the deciding side; the fee, if
  * any, is the deciding voters'. The description hash is the input's keccak,
- * as `gotong chain hire` posts it. It prints the task and slot ids and exits:
+ * as `gotong chain hire` posts it. The input goes to the client's own node
+ * (its wallet's agent in the registry), one POST per slot, where the workers
+ * who claim a slot and the validators who judge its round fetch it (a wallet
+ * with no agent is warned: nobody can serve it). It prints the task and slot ids and exits:
  * the rounds, claims and deadlines run on chain (a `--chain` node's keeper
  * keeps the client's). Every bound the escrow would refuse (slots 1 to 64,
  * quorum 1 to 16, a stake, the fee at most the stake) is checked before
  * anything is sent. */
 #include <assert.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "base/alloc.h"
 #include "base/file.h"
 #include "chain/escrow.h"
+#include "chain/registry.h"
 #include "cli/cli.h"
 #include "crypto/addr.h"
 #include "crypto/keccak.h"
@@ -25,11 +30,15 @@
 #define POST_MAX_SLOTS 64          /* JobEscrow.MAX_SLOTS */
 #define POST_MAX_QUORUM 16         /* DisputeCourt.MAX_QUORUM */
 #define POST_MAX_PHASE_S 0xffffffffull /* the escrow's phase seconds are 32-bit */
+#define POST_DELIVER_S 60              /* how long the client's node may take to index the slots */
+#define POST_POLL_MS 200
 
 typedef struct post_args {
     gt_escrow_terms t;
     gt_escrow_slots s;
-    uint64_t expires_s;
+    uint64_t expires_s, task;
+    const uint8_t *input;
+    size_t input_len;
 } post_args;
 
 /* approve(escrow, total), then postQuorumSlots; prints the task. */
@@ -44,6 +53,7 @@ static int post_run(gt_chain *c, gt_chain_account *me, const gt_addr *token, con
     if (!rc) {
         p->t.expired_at = now + p->expires_s;
         rc = gt_escrow_post_slots(c, escrow, me, &p->t, &p->s, &task, &gas, err);
+        p->task = task;
     }
     if (rc) return gt_err_wrap(err, "posting the quorum task");
     printf("posted quorum task %llu: slots %llu..%llu (%llu), quorum %llu, each budget %llu, stake %llu, fee %llu\n",
@@ -54,6 +64,53 @@ static int post_run(gt_chain *c, gt_chain_account *me, const gt_addr *token, con
            (unsigned long long)total, (unsigned long long)p->s.submit_s, (unsigned long long)p->s.verify_s,
            (unsigned long long)p->t.expired_at, (unsigned long long)gas);
     return 0;
+}
+
+/* POSTs the input as slot id's to the node at url until its index has the slot (404 meanwhile) or time runs out. */
+static int deliver_slot(const char *url, uint64_t id, const post_args *p, time_t deadline, gt_err *err) {
+    char to[GT_CARD_URL_MAX + 64];
+    gt_buf answer = GT_BUF_INIT;
+    long status = 0;
+    int rc;
+    snprintf(to, sizeof to, "%s/v1/chain/jobs/%llu/input", url, (unsigned long long)id);
+    for (;;) {
+        rc = gt_agent_http(to, p->input, p->input_len, 4096, &status, &answer, err);
+        if (rc || status != 404 || time(NULL) >= deadline) break;
+        struct timespec ts = {0, POST_POLL_MS * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    if (!rc && status / 100 != 2)
+        rc = gt_err_set(err, GT_EIO, "%s answered %ld: %.*s", to, status, (int)(answer.len > 300 ? 300 : answer.len),
+                        answer.data ? (const char *)answer.data : "");
+    gt_buf_free(&answer);
+    return rc;
+}
+
+/* The input to the client's own node (its wallet's agent in the registry, the card checked), one POST per slot:
+ * the workers who claim a slot and the validators who judge its round fetch it there (chain_judge.c). A wallet
+ * with no agent is told so (the task stands; nobody can serve its input); a node that does not take it fails. */
+static int deliver_own(gt_chain *c, gt_chain_account *me, const gt_addr *escrow, const gt_addr *registry,
+                       const post_args *p, gt_err *err) {
+    uint64_t agent = 0;
+    gt_card card;
+    gt_addr owner;
+    char *uri = NULL;
+    int rc = gt_registry_agent_of(c, registry, &me->addr, &agent, err);
+    if (!rc && !agent) {
+        fprintf(stderr, "warning: this wallet runs no agent (no `gotong node --chain` registered it): no node holds "
+                        "the task's input, so no worker or validator can get it\n");
+        return 0;
+    }
+    if (!rc && !(uri = gt_malloc(GT_REGISTRY_URI_MAX + 1))) rc = gt_err_set(err, GT_ENOMEM, "out of memory");
+    if (!rc) rc = gt_registry_get(c, registry, agent, &owner, uri, err);
+    if (!rc) rc = gt_card_fetch(uri, &card, err);
+    gt_free(uri);
+    if (!rc) rc = gt_card_check(&card, &me->addr, c->chain_id, escrow, err);
+    time_t deadline = time(NULL) + POST_DELIVER_S;
+    for (uint64_t i = 0; !rc && i < p->s.slots; i++) rc = deliver_slot(card.url, p->task + i, p, deadline, err);
+    if (!rc) printf("the input is held by this wallet's node at %s for the task's %llu slots\n", card.url,
+                    (unsigned long long)p->s.slots);
+    return rc ? gt_err_wrap(err, "the task is posted, but its input did not reach this wallet's node") : 0;
 }
 
 /* The options' rules the escrow would refuse, told before anything is sent; -1 when they hold. */
@@ -107,19 +164,21 @@ int gt_cli_chain_post(int argc, char **argv, const char *usage) {
     if (gt_cli_home(home, home_path, sizeof home_path, &err) || gt_file_read(input, POST_INPUT_MAX, &text, &len, &err))
         return gt_cli_fail(&err);
     gt_keccak256(text, len, p.t.desc_hash);
-    gt_free(text);
+    p.input = text, p.input_len = len;
     gt_key k;
     gt_chain_account me;
     gt_chain c;
-    gt_addr token, escrow;
-    if ((rc = gt_cli_load_key(home, from, pw, &k, NULL, &err))) return gt_cli_fail(&err);
+    gt_addr token, escrow, registry;
+    if ((rc = gt_cli_load_key(home, from, pw, &k, NULL, &err))) return gt_free(text), gt_cli_fail(&err);
     rc = gt_chain_account_init(&me, &k, &err);
     gt_key_wipe(&k);
-    if (rc) return gt_cli_fail(&err);
-    if (!(rc = gt_cli_chain_open(home_path, rpc, &c, &token, &escrow, NULL, &err))) {
+    if (rc) return gt_free(text), gt_cli_fail(&err);
+    if (!(rc = gt_cli_chain_open(home_path, rpc, &c, &token, &escrow, &registry, &err))) {
         rc = post_run(&c, &me, &token, &escrow, &p, &err);
+        if (!rc) rc = deliver_own(&c, &me, &escrow, &registry, &p, &err);
         gt_chain_close(&c);
     }
     gt_chain_account_wipe(&me);
+    gt_free(text);
     return rc ? gt_cli_fail(&err) : GT_CLI_EXIT_OK;
 }

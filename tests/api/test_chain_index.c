@@ -10,13 +10,17 @@
  *     block and holds only what the new chain has;
  *   - an index file made for another deployment is emptied when opened, one
  *     made before the deadline columns is made again with them;
- *   - the node's own work (a job's input) survives both.
+ *   - the node's own work (a job's input) survives both;
+ *   - a judge's input request is checked without the chain: its expiry
+ *     (past, or over 600 s ahead, refused) and its signature, bound to the
+ *     chain, court, job and expiry (gt_chain_judge_signed).
  * Skipped (exit 77) with a message when anvil or the contracts are missing. */
 #include <sqlite3.h>
 
 #include "../test.h"
 #include "../chain/anvil.h"
 #include "api/chain_market.h"
+#include "chain/court.h"
 #include "chain/escrow.h"
 #include "crypto/addr.h"
 
@@ -152,6 +156,34 @@ static void test_old_index(void) {
     gt_cindex_close(ix);
 }
 
+/* A judge's input request (gt_chain_judge_signed, chain_judge.c) is checked with no chain at all: the expiry's
+ * bounds against the given clock, then the signature over chain, court, job and expiry. */
+static void test_judge_signed(void) {
+    const uint64_t now = 1800000000, job = 7;
+    const gt_addr *court = &TOKEN; /* any address: the digest binds it */
+    uint8_t digest[32];
+    char hex[133];
+    gt_sig sig;
+    gt_err err;
+    gt_court_input_digest(C.chain_id, court, job, now + 300, digest);
+    CHECK_EQ_INT(gt_sign_digest(&ALICE.key, digest, &sig, NULL), 0);
+    gt_sig_to_hex(&sig, hex);
+    CHECK_EQ_INT(gt_chain_judge_signed(C.chain_id, court, job, &ALICE.addr, now + 300, now, hex, &err), 0);
+    CHECK_EQ_INT(gt_chain_judge_signed(C.chain_id, court, job, &ALICE.addr, now + 300, now + 301, hex, &err),
+                 GT_EINVAL); /* expired one second ago */
+    CHECK_CONTAINS(err.msg, "the request expired 1 s ago");
+    CHECK_EQ_INT(gt_chain_judge_signed(C.chain_id, court, job, &ALICE.addr, now + 300, now - 300, hex, &err), 0);
+    CHECK_EQ_INT(gt_chain_judge_signed(C.chain_id, court, job, &ALICE.addr, now + 300, now - 301, hex, &err),
+                 GT_EINVAL); /* 601 s ahead of the serving clock */
+    CHECK_CONTAINS(err.msg, "601 s ahead of this node's clock, more than the 600 s allowed");
+    CHECK_EQ_INT(gt_chain_judge_signed(C.chain_id, court, job, &BOB.addr, now + 300, now, hex, &err), GT_EPERM);
+    CHECK_EQ_INT(gt_chain_judge_signed(C.chain_id, court, job + 1, &ALICE.addr, now + 300, now, hex, &err), GT_EPERM);
+    CHECK_EQ_INT(gt_chain_judge_signed(C.chain_id, court, job, &ALICE.addr, now + 299, now, hex, &err), GT_EPERM);
+    CHECK_EQ_INT(gt_chain_judge_signed(C.chain_id + 1, court, job, &ALICE.addr, now + 300, now, hex, &err),
+                 GT_EPERM);
+    CHECK(gt_chain_judge_signed(C.chain_id, court, job, &ALICE.addr, now + 300, now, "zz", &err) != 0);
+}
+
 int main(void) {
     anvil_require(1);
     if (anvil_start(&C)) return 1;
@@ -183,6 +215,7 @@ int main(void) {
     CHECK_EQ_U64(round_agents(ix), 1);
     gt_cindex_close(ix);
     test_old_index();
+    test_judge_signed();
     CHECK_MSG(gt_cindex_open(PATH, C.chain_id, &TOKEN, &REGISTRY, 1, &ix, &err) == 0, "%s", err.msg);
     json_t *j = gt_cindex_agents(ix, 0, &err);
     CHECK_EQ_U64(json_array_size(json_object_get(j, "items")), 0);

@@ -228,6 +228,7 @@ static void test_post_quorum_task(void) {
     CHECK_MSG(st == 0, "chain post: exit %d: %s", st, out);
     printf("gotong chain post said:\n%s", out);
     CHECK_CONTAINS(out, "posted quorum task 1: slots 1..3 (3), quorum 2, each budget 700, stake 300, fee 40");
+    CHECK_CONTAINS(out, "warning: this wallet runs no agent"); /* no node here: nobody can serve the input */
     uint64_t b1 = 0, e1 = 0;
     CHECK_EQ_INT(anvil_token_balance(&c, &token, &me.addr, &b1), 0);
     CHECK_EQ_INT(anvil_token_balance(&c, &token, &escrow, &e1), 0);

@@ -10,22 +10,39 @@
  *     description hash, re-runs the skill, commits accept and reveals it; B's
  *     node resolves the case the panel decided: B is paid, the liar's bond is
  *     C's; C's index notes the reveal;
- *   - B's node serves a disputed job's input to no one else: no signature
- *     (400), a signature of a wallet the court did not seat (403);
+ *   - B's node serves a disputed job's input to no one else: no signature,
+ *     a request past its expiry or expiring more than 10 minutes on (400),
+ *     a forged signature, a signature of a wallet the court did not seat (403);
  *   - a worker that runs no node (so no agent card: nobody serves its input)
  *     is wrongly rejected and disputes; C is seated and cannot get the
  *     input (the worker has no agent, A's node holds none): it does not vote,
  *     and its index says why; at the case's deadline A's node (the client)
  *     resolves it undecided: the rejection stands, C's stake untouched;
+ *   - the same without nodes for worker and evaluator, but the input posted
+ *     to A's node (the client's): C fetches it there, votes accept, and
+ *     A's node resolves the case: the worker is paid;
+ *   - quorum slots: A posts a task of two with `gotong chain post` (the
+ *     input to A's node); B's node claims one, fetches the input from A's,
+ *     works and submits it; C's node (a validator: it claims none) votes
+ *     accept on its round and B is paid; a wallet driven here claims the
+ *     other, is refused B's slot's input by A's node, and submits a wrong
+ *     result: C votes reject, it loses its stake;
+ *   - a quorum job of no task (postQuorum): B's node claims it with claim(),
+ *     works it from A's node's input, C accepts, B is paid;
+ *   - a quorum slot posted by a wallet that runs no node: B's node does not
+ *     claim it (nobody would serve its input), C's (a validator) neither;
  *   - C's node stopped between its commit and its reveal (a second validator
  *     keeps the reveals closed), started again, reveals the vote it committed.
  * Each check fails if the node's judging is removed: no vote comes, so the
  * first case never settles and no note is written in the second.
  * Skipped (exit 77) with a message when anvil or the contracts are missing. */
 #include <sys/stat.h>
+#include <time.h>
 
 #define N_NODES 3
 #include "nodes_harness.h"
+
+#include "api/chain_market.h"
 
 #define BUDGET 1000
 #define STAKE 200
@@ -56,6 +73,26 @@ static gt_escrow_status wait_status(uint64_t id, gt_escrow_status want) {
         pause_ms(200);
     }
     return job.status;
+}
+
+/* Into url: node i's input route for job id, the request signed by signer in the name of judge, until expires_s. */
+static void input_url_at(int i, char *url, size_t cap, uint64_t id, const gt_chain_account *signer,
+                         const gt_addr *judge, uint64_t expires_s) {
+    char sig_hex[133], who[GT_ADDR_STR_BYTES];
+    uint8_t digest[32];
+    gt_sig sig;
+    gt_court_input_digest(C.chain_id, &COURT, id, expires_s, digest);
+    CHECK_EQ_INT(gt_sign_digest(&signer->key, digest, &sig, NULL), 0);
+    gt_sig_to_hex(&sig, sig_hex);
+    gt_addr_to_str(judge, who);
+    snprintf(url, cap, "%s/v1/chain/jobs/%llu/input?judge=%s&expires=%llu&sig=%s", URL[i], (unsigned long long)id,
+             who, (unsigned long long)expires_s, sig_hex);
+}
+
+/* input_url_at on node B. */
+static void input_url(char *url, size_t cap, uint64_t id, const gt_chain_account *signer, const gt_addr *judge,
+                      uint64_t expires_s) {
+    input_url_at(1, url, cap, id, signer, judge, expires_s);
 }
 
 /* A staked job of A's naming worker and ROGUE as evaluator, 30 days to expiry. */
@@ -106,25 +143,25 @@ static void test_node_judges_dispute(void) {
     gt_court_vote vote = GT_COURT_VOTE_NONE;
     CHECK_EQ_INT(gt_court_seat(&C, &COURT, id, &OP[2].addr, &weight, &vote, NULL), 0);
     CHECK_EQ_U64(weight, VALIDATOR_STAKE); /* C is the whole panel */
-    /* Nobody else is served the input: no signature, or a wallet the court did not seat. */
-    char url[512], sig_hex[133], who[GT_ADDR_STR_BYTES];
-    uint8_t digest[32];
-    gt_sig sig;
+    /* Nobody else is served the input: no signature, out of time, forged, or a wallet the court did not seat. */
     const char *body;
+    char url[512];
+    uint64_t now_s = (uint64_t)time(NULL);
     snprintf(url, sizeof url, "%s/v1/chain/jobs/%llu/input", URL[1], (unsigned long long)id);
     CHECK_EQ_INT(http(url, NULL, &body), 400);
-    gt_court_input_digest(C.chain_id, &COURT, id, digest);
-    CHECK_EQ_INT(gt_sign_digest(&ROGUE.key, digest, &sig, NULL), 0);
-    gt_sig_to_hex(&sig, sig_hex);
-    gt_addr_to_str(&ROGUE.addr, who);
-    snprintf(url, sizeof url, "%s/v1/chain/jobs/%llu/input?judge=%s&sig=%s", URL[1], (unsigned long long)id, who,
-             sig_hex);
+    CHECK_CONTAINS(body, "expected ?judge=ADDR&expires=UNIX_S&sig=HEX");
+    input_url(url, sizeof url, id, &OP[2], &OP[2].addr, now_s - 5); /* C's own, expired */
+    CHECK_EQ_INT(http(url, NULL, &body), 400);
+    CHECK_CONTAINS(body, "the request expired");
+    input_url(url, sizeof url, id, &OP[2], &OP[2].addr, now_s + GT_CHAIN_INPUT_AHEAD_S + 60); /* C's, too far on */
+    CHECK_EQ_INT(http(url, NULL, &body), 400);
+    CHECK_CONTAINS(body, "more than the 600 s allowed");
+    input_url(url, sizeof url, id, &ROGUE, &OP[2].addr, now_s + 60); /* ROGUE's signature under C's name */
+    CHECK_EQ_INT(http(url, NULL, &body), 403);
+    CHECK_CONTAINS(body, "signed by another wallet than judge");
+    input_url(url, sizeof url, id, &ROGUE, &ROGUE.addr, now_s + 60); /* signed, and not seated */
     CHECK_EQ_INT(http(url, NULL, &body), 403);
     CHECK_CONTAINS(body, "has no seat on job");
-    gt_addr_to_str(&OP[2].addr, who); /* ROGUE's signature under C's name */
-    snprintf(url, sizeof url, "%s/v1/chain/jobs/%llu/input?judge=%s&sig=%s", URL[1], (unsigned long long)id, who,
-             sig_hex);
-    CHECK_EQ_INT(http(url, NULL, &body), 403);
     /* C's node: the input from B's node, re-executed, committed and revealed; B's node resolves. */
     CHECK_EQ_INT(wait_status(id, GT_ESCROW_COMPLETED), GT_ESCROW_COMPLETED);
     CHECK_EQ_INT(gt_court_seat(&C, &COURT, id, &OP[2].addr, &weight, &vote, NULL), 0);
@@ -171,6 +208,176 @@ static void test_no_input_no_vote(void) {
     CHECK_EQ_U64(balance(&OP[0].addr), a0 + BUDGET + STAKE); /* the budget back, the worker's stake */
     CHECK_EQ_U64(balance(&LONER.addr), l0 + STAKE);          /* its bond back */
     CHECK_EQ_U64(validator_word(&OP[2].addr, 0), VALIDATOR_STAKE); /* C's stake untouched */
+}
+
+/* The judge's third source: a worker with no node and an evaluator with none, the input held by the client's node
+ * alone (A's, posted by the test as the client); C fetches it from A's node and votes accept; A's node resolves
+ * the case after its reveal window (the worker, who resolves at once, runs no node): the worker is paid. */
+static void test_client_serves_input(void) {
+    static const char input[] = "the client's node keeps this\n";
+    static const char right[] = "{\"bytes\":29,\"lines\":1,\"words\":5}";
+    uint8_t why[32] = {6}, result[32];
+    gt_err err;
+    fund(&ROGUE, STAKE, &ESCROW);
+    fund(&LONER, 2 * STAKE, &ESCROW);
+    uint64_t id = post_job(&LONER.addr, input);
+    CHECK_EQ_INT(post_input(0, id, input), 202); /* A's node: the job's client */
+    CHECK_EQ_INT(post_input(2, id, input), 403); /* C's node: no party */
+    gt_keccak256(right, strlen(right), result);
+    CHECK_MSG(gt_escrow_do(&C, &ESCROW, &LONER, GT_ESCROW_CLAIM, id, NULL, NULL, &err) == 0, "%s", err.msg);
+    CHECK_MSG(gt_escrow_do(&C, &ESCROW, &LONER, GT_ESCROW_SUBMIT, id, result, NULL, &err) == 0, "%s", err.msg);
+    uint64_t l0 = balance(&LONER.addr);
+    CHECK_MSG(gt_escrow_do(&C, &ESCROW, &ROGUE, GT_ESCROW_REJECT, id, why, NULL, &err) == 0, "%s", err.msg);
+    CHECK_MSG(gt_escrow_do(&C, &ESCROW, &LONER, GT_ESCROW_DISPUTE, id, NULL, NULL, &err) == 0, "%s", err.msg);
+    CHECK(wait_case(id, GT_COURT_VOTING));
+    uint64_t weight = 0;
+    gt_court_vote vote = GT_COURT_VOTE_NONE;
+    for (int k = 0; k < WAIT_S * 5 && vote != GT_COURT_ACCEPT; k++) { /* C's node: fetched from A's, revealed */
+        CHECK_EQ_INT(gt_court_seat(&C, &COURT, id, &OP[2].addr, &weight, &vote, NULL), 0);
+        pause_ms(200);
+    }
+    CHECK_EQ_INT(vote, GT_COURT_ACCEPT);
+    gt_court_case cs;
+    CHECK_EQ_INT(gt_court_get(&C, &COURT, id, &cs, NULL), 0);
+    uint64_t now = anvil_now(&C); /* the worker runs no node: the client resolves, after the vote and its grace */
+    if (cs.reveal_end + 31 > now) CHECK_EQ_INT(anvil_advance(&C, cs.reveal_end + 31 - now), 0);
+    CHECK_EQ_INT(wait_status(id, GT_ESCROW_COMPLETED), GT_ESCROW_COMPLETED); /* resolved by A's node */
+    CHECK_EQ_U64(balance(&LONER.addr), l0 + BUDGET + STAKE); /* paid, its stake and its dispute bond back */
+    CHECK(wait_field(2, id, "note", "revealed accept (gas "));
+}
+
+/* A quorum task of two slots, posted by A with `gotong chain post` (the input goes to A's node); returns the task id
+ * (its first slot). Quorum 1: C, the court's only validator, decides each slot's round. */
+static uint64_t post_quorum_task(const char *input) {
+    char cmd[2048], path[300], a[GT_ADDR_STR_BYTES];
+    int st;
+    unsigned long long task = 0;
+    snprintf(path, sizeof path, "%s/quorum-input.txt", ROOT);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (!f) return 0;
+    fputs(input, f);
+    fclose(f);
+    fund(&OP[0], 2 * BUDGET, NULL);
+    gt_addr_to_str(&OP[0].addr, a);
+    snprintf(cmd, sizeof cmd, "%s chain post --home %s --from %s --password-file %s --input %s --slots 2 --quorum 1"
+             " --budget %d --stake %d 2>&1", GT_CLI, HOME_[0], a, PW[0], path, BUDGET, STAKE);
+    const char *out = run(cmd, &st);
+    CHECK_MSG(st == 0, "chain post: %s", out);
+    CHECK_CONTAINS(out, "the input is held by this wallet's node at");
+    const char *at = strstr(out, "posted quorum task ");
+    CHECK(at && sscanf(at, "posted quorum task %llu", &task) == 1);
+    printf("gotong chain post said:\n%s", out);
+    return task;
+}
+
+/* Polls job id on chain until its provider is set (a claim); the job read then. */
+static gt_escrow_job wait_claimed(uint64_t id) {
+    gt_escrow_job job = {0};
+    for (int k = 0; k < WAIT_S * 5 && !job.claimed; k++) {
+        CHECK_EQ_INT(gt_escrow_get(&C, &ESCROW, id, &job, NULL), 0);
+        if (!job.claimed) pause_ms(200);
+    }
+    return job;
+}
+
+/* Quorum slots on the nodes: A posts a task of two slots with `gotong chain post`; B's node claims one (claimTask),
+ * fetches the input from A's node as its worker, works and submits it; C's node, seated on the slot's round,
+ * fetches the input, re-runs it, commits accept and reveals: the round decides, the court completes the job and B
+ * is paid. The attack: ROGUE claims the other slot and submits a wrong result; C votes reject (the input from A's
+ * node, ROGUE running none), the court rejects: ROGUE loses its stake to the client and is not paid. */
+static void test_quorum_slots(void) {
+    static const char input[] = "a quorum slot\nworked on a node\n";
+    static const char lie[] = "{\"bytes\":31,\"lines\":2,\"words\":99}";
+    uint8_t wrong[32];
+    gt_err err;
+    fund(&OP[1], STAKE, NULL);
+    fund(&ROGUE, STAKE, &ESCROW);
+    uint64_t b0 = balance(&OP[1].addr), r0 = balance(&ROGUE.addr), a0 = balance(&OP[0].addr);
+    uint64_t task = post_quorum_task(input);
+    if (!task) return;
+    gt_abi_val args[] = {gt_abi_uint(task)};
+    gt_chain_receipt r = {0};
+    CHECK_MSG(gt_chain_invoke(&C, &ESCROW, &ROGUE, "claimTask(uint256)", args, 1, &r, NULL, &err) == 0, "%s",
+              err.msg);
+    gt_chain_receipt_free(&r);
+    gt_escrow_job s0 = wait_claimed(task), s1 = wait_claimed(task + 1);
+    int rogue_first = gt_addr_eq(&s0.provider, &ROGUE.addr);
+    uint64_t good = rogue_first ? task + 1 : task, bad = rogue_first ? task : task + 1;
+    CHECK(gt_addr_eq(rogue_first ? &s1.provider : &s0.provider, &OP[1].addr)); /* B's node claimed the other */
+    char url[512];
+    const char *body;
+    input_url_at(0, url, sizeof url, good, &ROGUE, &ROGUE.addr, (uint64_t)time(NULL) + 60); /* not its slot */
+    long st = http(url, NULL, &body);
+    CHECK_MSG(st == 403 || st == 409, "ROGUE read B's slot's input from A's node: %ld %s", st, body);
+    CHECK(!strstr(body, "worked on a node"));
+    gt_keccak256(lie, strlen(lie), wrong);
+    CHECK_MSG(gt_escrow_do(&C, &ESCROW, &ROGUE, GT_ESCROW_SUBMIT, bad, wrong, NULL, &err) == 0, "%s", err.msg);
+    CHECK_EQ_INT(wait_status(good, GT_ESCROW_COMPLETED), GT_ESCROW_COMPLETED); /* B worked it, C accepted */
+    uint64_t weight = 0;
+    gt_court_vote vote = GT_COURT_VOTE_NONE;
+    CHECK_EQ_INT(gt_court_seat(&C, &COURT, good, &OP[2].addr, &weight, &vote, NULL), 0);
+    CHECK_EQ_INT(vote, GT_COURT_ACCEPT);
+    CHECK_EQ_U64(balance(&OP[1].addr), b0 + BUDGET); /* paid, its stake back */
+    for (int k = 0; k < WAIT_S * 5 && vote != GT_COURT_REJECT; k++) { /* C's vote on the wrong result */
+        CHECK_EQ_INT(gt_court_seat(&C, &COURT, bad, &OP[2].addr, &weight, &vote, NULL), 0);
+        pause_ms(200);
+    }
+    CHECK_EQ_INT(vote, GT_COURT_REJECT);
+    gt_escrow_job job = {.status = GT_ESCROW_SUBMITTED};
+    for (int k = 0; k < WAIT_S * 5 && job.status == GT_ESCROW_SUBMITTED; k++) {
+        CHECK_EQ_INT(gt_escrow_get(&C, &ESCROW, bad, &job, NULL), 0);
+        pause_ms(200);
+    }
+    CHECK_EQ_INT(job.status, GT_ESCROW_FUNDED); /* rejected for good, and reopened (the claim window is open) */
+    CHECK(!job.claimed);
+    CHECK_EQ_U64(balance(&ROGUE.addr), r0 - STAKE); /* its stake lost, nothing paid */
+    CHECK_EQ_U64(balance(&OP[0].addr), a0 + STAKE);  /* A: two budgets minted and escrowed; ROGUE's stake */
+    CHECK(wait_field(2, good, "note", "revealed accept (gas "));
+    printf("quorum task %llu: slot %llu worked by B and accepted; C's note: %s\n", (unsigned long long)task,
+           (unsigned long long)good, FIELD_LAST);
+    CHECK(wait_field(2, bad, "note", "revealed reject (gas "));
+    printf("slot %llu's wrong result rejected; C's note: %s\n", (unsigned long long)bad, FIELD_LAST);
+}
+
+/* A quorum job no task holds (postQuorum), posted by A's wallet with the input given to A's node: B's node claims it
+ * (claim, not claimTask), fetches the input from A's node, works it; C accepts on its round; B is paid. */
+static void test_quorum_job(void) {
+    static const char input[] = "one quorum job\n";
+    gt_escrow_terms t = {.budget = BUDGET, .stake = STAKE, .expired_at = anvil_now(&C) + 86400};
+    uint64_t id = 0;
+    gt_err err;
+    fund(&OP[0], BUDGET, &ESCROW);
+    fund(&OP[1], STAKE, NULL);
+    uint64_t b0 = balance(&OP[1].addr);
+    gt_keccak256(input, strlen(input), t.desc_hash);
+    CHECK_MSG(gt_escrow_post_quorum(&C, &ESCROW, &OP[0], &t, 3600, 3600, 1, &id, NULL, &err) == 0, "%s", err.msg);
+    CHECK_EQ_INT(post_input(0, id, input), 202); /* A's node: the client's */
+    CHECK_EQ_INT(wait_status(id, GT_ESCROW_COMPLETED), GT_ESCROW_COMPLETED);
+    gt_escrow_job job = {0};
+    CHECK_EQ_INT(gt_escrow_get(&C, &ESCROW, id, &job, NULL), 0);
+    CHECK(gt_addr_eq(&job.provider, &OP[1].addr));
+    CHECK_EQ_U64(balance(&OP[1].addr), b0 + BUDGET);
+    CHECK(wait_field(2, id, "note", "revealed accept (gas "));
+}
+
+/* A quorum slot of a client that runs no node (LONER): nobody could serve its input, so B's node does not claim it
+ * (its stake would be lost at the submit deadline) and says why; the slot stays open. */
+static void test_slot_of_client_without_node(void) {
+    static const char input[] = "nobody holds this";
+    gt_escrow_terms t = {.budget = BUDGET, .stake = STAKE, .expired_at = anvil_now(&C) + 86400};
+    gt_escrow_slots sl = {.slots = 1, .quorum = 1, .submit_s = 3600, .verify_s = 3600};
+    uint64_t task = 0;
+    gt_err err;
+    fund(&LONER, BUDGET, &ESCROW);
+    gt_keccak256(input, strlen(input), t.desc_hash);
+    CHECK_MSG(gt_escrow_post_slots(&C, &ESCROW, &LONER, &t, &sl, &task, NULL, &err) == 0, "%s", err.msg);
+    CHECK(wait_field(1, task, "note", "no claim: the client runs no agent"));
+    CHECK(wait_field(2, task, "note", "no claim: this wallet is a court validator")); /* C judges, never works */
+    gt_escrow_job job = {0};
+    CHECK_EQ_INT(gt_escrow_get(&C, &ESCROW, task, &job, NULL), 0);
+    CHECK_EQ_INT(job.status, GT_ESCROW_FUNDED);
+    CHECK(!job.claimed);
 }
 
 /* A restart between commit and reveal: a second validator (a wallet driven here) sits with C, so reveals open
@@ -221,6 +428,10 @@ int main(void) {
     if (NODE[2] > 0) { /* the scenarios need the three nodes */
         RUN(test_node_judges_dispute);
         RUN(test_no_input_no_vote);
+        RUN(test_client_serves_input);
+        RUN(test_quorum_slots);
+        RUN(test_quorum_job);
+        RUN(test_slot_of_client_without_node);
         RUN(test_restart_reveals);
     }
     stop_nodes();

@@ -127,6 +127,7 @@ static void test_hire_across_nodes(void) {
     CHECK_CONTAINS(errs, "worker: agent 2 (node B)");
     CHECK_CONTAINS(errs, "evaluator: agent 3 (node C)");
     CHECK_CONTAINS(errs, "posted job 1: budget 1000, stake 200, evaluator's fee 60");
+    CHECK_CONTAINS(errs, "the input is kept by this wallet's node at"); /* A's own, for judges */
     gt_escrow_job job;
     gt_err err;
     CHECK_MSG(gt_escrow_get(&C, &ESCROW, 1, &job, &err) == 0, "%s", err.msg);
@@ -174,6 +175,7 @@ static void test_wrong_result_rejected(void) {
     gt_keccak256(lie, strlen(lie), wrong);
     CHECK_MSG(gt_escrow_do(&C, &ESCROW, &ROGUE, GT_ESCROW_SUBMIT, id, wrong, NULL, &err) == 0, "%s", err.msg);
     CHECK_EQ_INT(post_input(2, id, input), 202);
+    CHECK_EQ_INT(post_input(1, id, input), 403); /* B's agent is no party of the job */
     gt_escrow_job job = {0};
     for (int k = 0; k < WAIT_S * 5; k++) {
         CHECK_EQ_INT(gt_escrow_get(&C, &ESCROW, id, &job, NULL), 0);
@@ -195,7 +197,7 @@ static void test_inputs_refused(void) {
     const char *body;
     char url[256];
     CHECK_EQ_INT(post_input(1, id, "a different input"), 422);
-    CHECK_EQ_INT(post_input(0, id, "the right input"), 403); /* A's agent is neither worker nor evaluator */
+    CHECK_EQ_INT(post_input(0, id, "the right input"), 202); /* A's agent, the client: its node holds it for judges */
     snprintf(url, sizeof url, "%s/v1/chain/jobs/1x/input", URL[1]);
     CHECK_EQ_INT(http(url, "x", &body), 400);
     snprintf(url, sizeof url, "%s/v1/chain/jobs/%llu/input", URL[1], (unsigned long long)id);
