@@ -44,6 +44,8 @@ typedef struct ropts {
     int threads, json;
     unsigned long long max_level; /* 0: every level */
     const char *family;           /* only this family (NULL: all) */
+    const char *boost;            /* data: this family's rows times boost_times (NULL: none) */
+    unsigned long long boost_times;
     unsigned long long show;      /* eval: print the first `show` outputs of each level */
 } ropts;
 
@@ -132,6 +134,7 @@ static int cmd_data(const ropts *o) {
         if (o->family && strcmp(o->family, f->name)) continue;
         levels(f, o->max_level, &lo, &hi);
         unsigned long long per = o->per_level * (unsigned long long)rows_weight_halves(f) / 2;
+        if (o->boost && !strcmp(o->boost, f->name)) per *= o->boost_times;
         size_t n0 = n;
         for (int l = lo; l <= hi && !rc; l++)
             for (unsigned long long i = 0; i < per && !rc; i++) {
@@ -218,7 +221,8 @@ static int cmd_eval(const ropts *o) {
 }
 
 static int usage(void) {
-    fprintf(stderr, "usage: gotong-recipe data --seed S --per-level N [--max-level L] [--family F] -o DIR\n"
+    fprintf(stderr, "usage: gotong-recipe data --seed S --per-level N [--max-level L] [--family F]\n"
+                    "                          [--boost F=K] -o DIR\n"
                     "       gotong-recipe eval -m MODEL.gguf --seed S --per-level N [--max-level L]\n"
                     "                          [-t THREADS] [--json] [--family F] [--show K]\n");
     return 2;
@@ -230,6 +234,19 @@ static int num(const char *s, unsigned long long lo, unsigned long long hi, unsi
     unsigned long long v = strtoull(s, &end, 10);
     if (!*s || *end || *s == '-' || v < lo || v > hi) return -1;
     *out = v;
+    return 0;
+}
+
+/* --boost FAMILY=K (K in 1..16): that family's rows K times over; 0 when
+ * it parses, -1 otherwise. */
+static int boost_of(const char *v, ropts *o) {
+    static char name[64];
+    const char *eq = strchr(v, '=');
+    if (!eq || eq == v || (size_t)(eq - v) >= sizeof name) return -1;
+    memcpy(name, v, (size_t)(eq - v));
+    name[eq - v] = 0;
+    if (!gt_family_by_name(name) || num(eq + 1, 1, 16, &o->boost_times)) return -1;
+    o->boost = name;
     return 0;
 }
 
@@ -251,6 +268,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--max-level") && !num(v, 1, 1000, &o.max_level)) continue;
         else if (!strcmp(a, "--family") && gt_family_by_name(v)) o.family = v;
         else if (!strcmp(a, "--show") && !num(v, 0, 1000, &o.show)) continue;
+        else if (!strcmp(a, "--boost") && !boost_of(v, &o)) continue;
         else return usage();
     }
     if (!have_seed || !o.per_level) return usage();

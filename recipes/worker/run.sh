@@ -49,8 +49,10 @@ SCALE=${SCALE:-reduced}
 THREADS=${THREADS:-2}
 BUILD=${BUILD:-$ROOT_DIR/build-rel}
 case "$SCALE" in
-reduced) PER=1000 MAXL=3 DIM=64 LAYERS=4 HEADS=4 FF=192 SEQ=192 BATCH=16 STEPS=${STEPS:-1500} LR=${LR:-3e-3} EVAL=25 ;;
-full) PER=4000 MAXL=5 DIM=128 LAYERS=4 HEADS=4 FF=384 SEQ=256 BATCH=12 STEPS=${STEPS:-16000} LR=${LR:-2e-3} EVAL=50 ;;
+reduced) PER=1000 MAXL=3 DIM=64 LAYERS=4 HEADS=4 FF=192 SEQ=192 BATCH=16 STEPS=${STEPS:-1500} LR=${LR:-3e-3} EVAL=25
+         PER2=250 STEPS2=${STEPS2:-200} ;;
+full) PER=4000 MAXL=5 DIM=128 LAYERS=4 HEADS=4 FF=384 SEQ=256 BATCH=12 STEPS=${STEPS:-16000} LR=${LR:-2e-3} EVAL=50
+      PER2=1000 STEPS2=${STEPS2:-2000} ;;
 *) echo "SCALE must be reduced or full, got $SCALE" >&2; exit 2 ;;
 esac
 VOCAB=257
@@ -85,12 +87,21 @@ for STOP in $((STEPS / 4)) $((STEPS / 2)) $STEPS; do
     "$R" eval -m "$OUT/worker-$STOP.gguf" --seed 99 --per-level $EVAL --max-level $MAXL -t "$THREADS" \
         >"$OUT/accuracy-$STOP.txt"
 done
-cp "$OUT/worker-$STEPS.gguf" "$OUT/worker.gguf"
-echo "== 5. held-out items (seed 99, $EVAL per family and level), judged by the families' checkers:"
-echo "      accuracy after 0, $((STEPS / 4)), $((STEPS / 2)) and $STEPS steps"
+echo "== 5. a second stage: $STEPS2 steps from that model, at lr 3e-4, on rows of another seed (2) with"
+echo "      sort's rows 6 times over (the family the first stage leaves furthest from its goal)"
+"$R" data --seed 2 --per-level $PER2 --max-level $MAXL --boost sort=6 -o "$OUT/data2"
+ROOT2=$(cat "$OUT/data2/root.txt")
+/usr/bin/time -f "second stage: %e s wall, %U s user CPU" \
+    "$G" train --dataset "$OUT/data2" --root "$ROOT2" --from "$OUT/worker-$STEPS.gguf" --seq $SEQ --batch $BATCH \
+    --steps $STEPS2 --lr 3e-4 --warmup $((STEPS2 * 3 / 100)) --threads "$THREADS" --seed 1 \
+    --completion-loss --row-windows -o "$OUT/worker.gguf"
+sha256sum "$OUT/worker.gguf"
+"$R" eval -m "$OUT/worker.gguf" --seed 99 --per-level $EVAL --max-level $MAXL -t "$THREADS" >"$OUT/accuracy-final.txt"
+echo "== 6. held-out items (seed 99, $EVAL per family and level), judged by the families' checkers:"
+echo "      accuracy after 0, $((STEPS / 4)), $((STEPS / 2)) and $STEPS steps, then after the second stage"
 # One row per family and level: its accuracy at each step count (the last
 # field of each eval line).
-awk -v steps="0 $((STEPS / 4)) $((STEPS / 2)) $STEPS" '
+awk -v steps="0 $((STEPS / 4)) $((STEPS / 2)) $STEPS +$STEPS2" '
     FNR == 1 { f++ }
     /^(family|all|[a-z]+ +[0-9]+ )/ { key[FNR] = $1 " " ($1 == "family" ? "level" : $1 == "all" ? "" : $2)
                                        acc[FNR, f] = $1 == "family" ? "" : $NF; n = FNR > n ? FNR : n }
@@ -100,4 +111,4 @@ awk -v steps="0 $((STEPS / 4)) $((STEPS / 2)) $STEPS" '
           for (r = 2; r <= n; r++) if (r in key) { split(key[r], k, " "); printf "%-8s %5s", k[1], k[2]
               for (i = 1; i <= f; i++) printf " %9s", acc[r, i]
               printf "\n" } }' "$OUT/accuracy-0.txt" "$OUT/accuracy-$((STEPS / 4)).txt" \
-    "$OUT/accuracy-$((STEPS / 2)).txt" "$OUT/accuracy-$STEPS.txt" | tee "$OUT/accuracy.txt"
+    "$OUT/accuracy-$((STEPS / 2)).txt" "$OUT/accuracy-$STEPS.txt" "$OUT/accuracy-final.txt" | tee "$OUT/accuracy.txt"

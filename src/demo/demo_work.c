@@ -54,7 +54,7 @@
 #define DEMO_EVAL_BENCH "logic-v1"
 /* With the worker model: + - * up to 3 digits, asked as it was trained,
  * 15 items. The forged round needs an honest score under 100 %: the worker
- * model (sha256 231b2f7e..., as 43f6aacf... before it) gets the first 14 right and misses item 14 (a
+ * model (sha256 1c6db47c..., as 231b2f7e... and 43f6aacf... before it) gets the first 14 right and misses item 14 (a
  * 3-digit product: 329*317 written as 104193; 43f6aacf... wrote 104393); a model that gets all 15
  * right needs more items here. */
 #define DEMO_EVAL_WORKER_BENCH "worker-arith-v1"

@@ -18,7 +18,7 @@ trap 'rm -rf "$T"' EXIT
 RANDOM_TYPES="f32 f16 bf16" # written so by model random; the rest quantized from the f32 one
 QUANT_TYPES="q8_0 q4_0 q4_1 q5_0 q5_1 q2_k q3_k_m q4_k_s q5_k_m q6_k iq4_nl iq4_xs q4_k_m"
 declare -A PIN=(
-    [worker]=30b2b35c63aa4758
+    [worker]=a34adaed886440e6
     [f32]=73d5aea541fc9458
     [f16]=f90d7cd97d672740
     [bf16]=3b1aa57b3cb39a38
