@@ -1,7 +1,7 @@
 /* recipe.c: `gotong-recipe`, the worker model recipe's two tools over the
  * procedural task families (work/data/families.h):
  *
- *   gotong-recipe data --seed S --per-level N [--max-level L] -o DIR
+ *   gotong-recipe data --seed S --per-level N [--max-level L] [--boost F=K] -o DIR
  *       writes DIR/data.jsonl in the rows a data job exports ({"completion",
  *       "prompt"}, one compact JSON object a line), N items of every family
  *       at every difficulty level (up to L; 3N of a family without levels
@@ -11,7 +11,8 @@
  *       "Answer: <answer>" (units); prints
  *       the rows' Merkle root (what `gotong train --dataset --root` checks)
  *       and writes it to DIR/root.txt; DIR/corpus.txt holds the rows' text
- *       for `gotong tokenizer train`.
+ *       for `gotong tokenizer train`. --boost F=K makes K times family F's
+ *       rows (the recipe's second stage: sort=6).
  *   gotong-recipe eval -m MODEL.gguf --seed S --per-level N [--max-level L] [-t T] [--json] [--show K]
  *       asks the model N held-out items of every family and level (another
  *       seed than the training data's), greedy, up to 192 tokens, and judges
