@@ -43,8 +43,8 @@
 #          recipes/worker/README.md); 50 held-out items per family and level.
 # Both scales then run a second stage from that model (lr 3e-4) on rows of
 # seed 2 with sort's rows 6 times over (gotong-recipe data --boost): full
-# 2000 steps (6.1 M tokens: 350-400 s at that rate, so ~60 min in all),
-# reduced 200.
+# 2000 steps (6.1 M tokens: 398 s; the whole full recipe took 63.4 min in
+# session 35), reduced 200.
 set -euo pipefail
 ROOT_DIR=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=${1:-$ROOT_DIR/.cache/recipe-worker}
