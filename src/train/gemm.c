@@ -9,6 +9,8 @@
 #include <assert.h>
 #include <string.h>
 
+#include "infer/kernels.h"
+
 typedef float gt_v8 __attribute__((vector_size(32)));
 typedef float gt_v8u __attribute__((vector_size(32), aligned(4), may_alias));
 typedef float gt_v16 __attribute__((vector_size(64)));
@@ -168,6 +170,18 @@ int gt_tr_gemm_path(int max_path) {
     assert(max_path >= -1 && max_path <= GT_TR_PATH_AVX512);
     __atomic_store_n(&path_cap, max_path, __ATOMIC_RELAXED);
     return path_now();
+}
+
+const gt_kern *gt_tr_kern(void) {
+    const gt_kern *k = NULL;
+    switch (path_now()) {
+    case GT_TR_PATH_AVX512: k = gt_kern_isa(GT_ISA_AVX512); /* NULL without VNNI: AVX2's then */
+        if (k) break;
+        /* fall through */
+    case GT_TR_PATH_AVX2: k = gt_kern_isa(GT_ISA_AVX2); break;
+    default: break;
+    }
+    return k ? k : gt_kern_isa(GT_ISA_SCALAR);
 }
 
 void gt_tr_gemm_dots(float *y, const float *x, const float *W, int n0, int n1, int I, int O) {

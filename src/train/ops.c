@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "infer/kernels.h"
 #include "infer/kernels_impl.h" /* gt_kern_expf: the engine's exp, bit for bit */
 #include "infer/dmath.h"
 #include "train/gemm.h"
@@ -24,6 +25,7 @@ typedef struct args {
     int N, I, O, B, T, H, Hkv, hd;
     float eps, scale;
     int64_t n64; /* element count of the element-wise ops */
+    const gt_kern *kern; /* the path's element-wise kernels (exp_shift, silu_mul): gt_tr_kern */
     void (*fn)(const struct args *s, int i0, int i1);
     int n;
 } args;
@@ -51,12 +53,16 @@ static void par_for(gt_pool *p, args *s, int n, void (*fn)(const args *, int, in
     gt_pool_run(p, par_worker, s);
 }
 
-/* The hot loops get an x86-64-v3 (AVX2, FMA) clone beside the baseline one,
- * picked at load by the CPU. Contraction is off (-ffp-contract=off), and the
- * only fused multiply-adds are exp's explicit fmaf, exactly rounded in both
- * clones (an instruction in one, libm's fmaf in the other), so both perform
- * the same IEEE operations in the same order: the bits are the same. */
-#define HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
+/* The hot loops get x86-64-v4 (AVX-512: 16-float vectors, 32 registers, so
+ * the attention blocks' accumulators stay in registers) and x86-64-v3 (AVX2,
+ * FMA) clones beside the baseline one, picked at load by the CPU.
+ * Contraction is off (-ffp-contract=off), and the only fused multiply-adds
+ * are exp's explicit fmaf, exactly rounded in every clone (an instruction,
+ * or libm's fmaf in the baseline), so all perform the same IEEE operations
+ * in the same order: the bits are the same. The exps of the softmaxes and
+ * SwiGLU are the engine's vector kernels of the kernel path (gt_tr_kern),
+ * equal bit for bit to gt_kern_expf on every path. */
+#define HOT __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 
 float gt_tr_dot(const float *restrict a, const float *restrict b, int n) { return gt_tr_dot8(a, b, n); }
 
@@ -210,6 +216,7 @@ void gt_tr_rope_bwd(float *dx, const float *cs, int N, int T, int n_heads, int h
 #define ATT_R GT_TR_ATT_ROWS
 
 typedef float att_v8 __attribute__((vector_size(32)));
+typedef int32_t att_i8 __attribute__((vector_size(32)));
 typedef float att_v8u __attribute__((vector_size(32), aligned(4), may_alias));
 #define LD8(p) (*(const att_v8u *)(p))
 #define ST8(p, v) (*(att_v8u *)(p) = (v))
@@ -221,6 +228,7 @@ typedef float att_v8u __attribute__((vector_size(32), aligned(4), may_alias));
 typedef struct att_blk {
     const float *q, *k, *v, *dout;
     float *o, *dk, *dv, *a;
+    const gt_kern *kern;
     size_t E, kvd;
     int T, t0, hd;
     float scale;
@@ -244,17 +252,42 @@ static inline __attribute__((always_inline)) void att_dots(float *out, const flo
     }
 }
 
+/* a[p] *= scale for p < n; returns the largest (-inf for none), as the
+ * scalar a[p] > mx ? a[p] : mx would: NaN is never taken, and the order
+ * can only change which of -0 and +0 a 0 maximum is -- and a - (+0) and
+ * a - (-0) differ only for a = -0, whose exp is 1 either way. */
+static inline __attribute__((always_inline)) float att_scale_max(float *a, int n, float scale) {
+    att_v8 m = {-INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY};
+    int p = 0;
+    for (; p + 8 <= n; p += 8) {
+        att_v8 v = LD8(a + p) * scale;
+        att_i8 gt = v > m;
+        ST8(a + p, v);
+        m = (att_v8)((gt & (att_i8)v) | (~gt & (att_i8)m));
+    }
+    float mx = -INFINITY;
+    for (int l = 0; l < 8; l++) mx = m[l] > mx ? m[l] : mx;
+    for (; p < n; p++) mx = (a[p] *= scale) > mx ? a[p] : mx;
+    return mx;
+}
+
+/* a[p] *= s for p < n (each alone: any width gives the same bits). */
+static inline __attribute__((always_inline)) void att_mul(float *a, int n, float s) {
+    int p = 0;
+    for (; p + 8 <= n; p += 8) ST8(a + p, LD8(a + p) * s);
+    for (; p < n; p++) a[p] *= s;
+}
+
 /* The forward of one block: scores, softmax row by row, then out_i = 0 +
  * a_i[0] v_0 + a_i[1] v_1 + ... (p <= t0 + i), 8 dimensions at a time. */
 static inline __attribute__((always_inline)) void att_fwd_block(const att_blk *k, const int nt) {
     att_dots(k->a, k->q, k->k, k, nt);
     for (int i = 0; i < nt; i++) {
-        float *a = k->a + (size_t)i * k->T, mx = -INFINITY, sum = 0.0f;
+        float *a = k->a + (size_t)i * k->T, sum = 0.0f;
         int t = k->t0 + i;
-        for (int p = 0; p <= t; p++) mx = (a[p] *= k->scale) > mx ? a[p] : mx;
-        for (int p = 0; p <= t; p++) sum += (a[p] = gt_kern_expf_inline(a[p] - mx));
-        float inv = 1.0f / sum;
-        for (int p = 0; p <= t; p++) a[p] *= inv;
+        k->kern->exp_shift(a, att_scale_max(a, t + 1, k->scale), t + 1);
+        for (int p = 0; p <= t; p++) sum += a[p];
+        att_mul(a, t + 1, 1.0f / sum);
         for (int p = t + 1; p < k->T; p++) a[p] = 0.0f;
     }
     for (int j = 0; j < k->hd; j += 8) {
@@ -284,7 +317,8 @@ static void attention_fwd_plain(const args *s, int u) {
             a[p] = gt_tr_dot8(q, s->b + (size_t)(b * T + p) * kvd + g * hd, hd) * scale;
             mx = a[p] > mx ? a[p] : mx;
         }
-        for (int p = 0; p <= t; p++) sum += (a[p] = gt_kern_expf_inline(a[p] - mx));
+        s->kern->exp_shift(a, mx, t + 1);
+        for (int p = 0; p <= t; p++) sum += a[p];
         float inv = 1.0f / sum, *o = s->y + (size_t)(b * T + t) * E + h * hd;
         memset(o, 0, (size_t)hd * sizeof(float));
         for (int p = 0; p <= t; p++) {
@@ -301,7 +335,8 @@ static att_blk att_block(const args *s, int b, int h, int g, int t0, float *o) {
     int T = s->T, hd = s->hd, kvd = s->Hkv * hd, E = s->H * hd;
     att_blk k = {.q = s->a + (size_t)(b * T + t0) * E + h * hd, .k = s->b + (size_t)b * T * kvd + g * hd,
                  .v = s->c + (size_t)b * T * kvd + g * hd, .o = o + (size_t)(b * T + t0) * E + h * hd,
-                 .E = (size_t)E, .kvd = (size_t)kvd, .T = T, .t0 = t0, .hd = hd, .scale = 1.0f / sqrtf((float)hd)};
+                 .kern = s->kern, .E = (size_t)E, .kvd = (size_t)kvd, .T = T, .t0 = t0, .hd = hd,
+                 .scale = 1.0f / sqrtf((float)hd)};
     return k;
 }
 
@@ -325,7 +360,8 @@ HOT static void attention_fwd_units(const args *s, int u0, int u1) {
 void gt_tr_attention_fwd(gt_pool *p, float *out, float *att, const float *q, const float *k,
                          const float *v, int B, int T, int H, int Hkv, int hd) {
     assert(H % Hkv == 0);
-    args s = {.y = out, .y2 = att, .a = q, .b = k, .c = v, .B = B, .T = T, .H = H, .Hkv = Hkv, .hd = hd};
+    args s = {.y = out, .y2 = att, .a = q, .b = k, .c = v, .B = B, .T = T, .H = H, .Hkv = Hkv, .hd = hd,
+              .kern = gt_tr_kern()};
     par_for(p, &s, B * H, attention_fwd_units);
 }
 
@@ -338,6 +374,7 @@ static inline __attribute__((always_inline)) void att_bwd_block(const att_blk *k
     float dot[ATT_R] = {0};
     att_dots(ds, k->dout, k->v, k, nt);
     for (int p = 0; p < k->t0 + nt; p++)
+#pragma GCC unroll 8
         for (int i = 0; i < nt; i++)
             if (p <= k->t0 + i) dot[i] += k->a[(size_t)i * k->T + p] * ds[(size_t)i * k->T + p];
     for (int i = 0; i < nt; i++)
@@ -447,35 +484,60 @@ static void chunk_span(const args *s, int c0, int c1, int64_t *i0, int64_t *i1) 
     *i1 = (int64_t)c1 * SWIGLU_CHUNK < s->n64 ? (int64_t)c1 * SWIGLU_CHUNK : s->n64;
 }
 
+/* -g[i] for i < m into ex, then exp(ex[i]) by the path's vector exp (exp(x - 0) is exp(x), bit for bit). */
+static inline __attribute__((always_inline)) void swiglu_exp_neg(float *restrict ex, const float *restrict g,
+                                                                 const gt_kern *kern, int m) {
+    for (int i = 0; i < m; i++) ex[i] = -g[i];
+    kern->exp_shift(ex, 0.0f, m);
+}
+
 HOT static void swiglu_fwd_chunks(const args *s, int c0, int c1) {
     int64_t i0, i1;
     chunk_span(s, c0, c1, &i0, &i1);
-    const float *g = s->a, *u = s->b;
-    for (int64_t i = i0; i < i1; i++) s->y[i] = g[i] / (1.0f + gt_kern_expf_inline(-g[i])) * u[i];
+    float ex[SWIGLU_CHUNK];
+    for (int64_t c = i0; c < i1; c += SWIGLU_CHUNK) {
+        int m = (int)(i1 - c < SWIGLU_CHUNK ? i1 - c : SWIGLU_CHUNK);
+        const float *restrict g = s->a + c, *restrict u = s->b + c;
+        float *restrict h = s->y + c;
+        swiglu_exp_neg(ex, g, s->kern, m);
+        for (int i = 0; i < m; i++) h[i] = g[i] / (1.0f + ex[i]) * u[i];
+    }
 }
 
 void gt_tr_swiglu_fwd(gt_pool *p, float *h, const float *g, const float *u, int64_t n) {
     assert(n >= 0 && n / SWIGLU_CHUNK < INT32_MAX);
-    args s = {.y = h, .a = g, .b = u, .n64 = n};
+    args s = {.y = h, .a = g, .b = u, .n64 = n, .kern = gt_tr_kern()};
     par_for(p, &s, (int)((n + SWIGLU_CHUNK - 1) / SWIGLU_CHUNK), swiglu_fwd_chunks);
 }
 
-/* With s = sigmoid(g): d silu/dg = s (1 + g (1 - s)). */
+/* With s = sigmoid(g) = 1 / e, e = 1 + exp(-g) (ex[i] holds exp(-g[i])):
+ * d silu/dg = s (1 + g (1 - s)); no branch, so it vectorizes. */
+static inline __attribute__((always_inline)) void swiglu_bwd_span(float *restrict dg, float *restrict du,
+                                                                  const float *restrict dh, const float *restrict g,
+                                                                  const float *restrict u, const float *restrict ex,
+                                                                  int m) {
+    for (int i = 0; i < m; i++) {
+        float e = 1.0f + ex[i], sg = 1.0f / e, silu = g[i] / e;
+        du[i] = dh[i] * silu;
+        dg[i] = dh[i] * u[i] * (sg * (1.0f + g[i] * (1.0f - sg)));
+    }
+}
+
 HOT static void swiglu_bwd_chunks(const args *s, int c0, int c1) {
     int64_t i0, i1;
     chunk_span(s, c0, c1, &i0, &i1);
-    const float *dh = s->a, *g = s->b, *u = s->c;
-    for (int64_t i = i0; i < i1; i++) {
-        float e = 1.0f + gt_kern_expf_inline(-g[i]), sg = 1.0f / e, silu = g[i] / e;
-        s->y2[i] = dh[i] * silu;
-        s->y[i] = dh[i] * u[i] * (sg * (1.0f + g[i] * (1.0f - sg)));
+    float ex[SWIGLU_CHUNK];
+    for (int64_t c = i0; c < i1; c += SWIGLU_CHUNK) {
+        int m = (int)(i1 - c < SWIGLU_CHUNK ? i1 - c : SWIGLU_CHUNK);
+        swiglu_exp_neg(ex, s->b + c, s->kern, m);
+        swiglu_bwd_span(s->y + c, s->y2 + c, s->a + c, s->b + c, s->c + c, ex, m);
     }
 }
 
 void gt_tr_swiglu_bwd(gt_pool *p, float *dg, float *du, const float *dh, const float *g, const float *u,
                       int64_t n) {
     assert(n >= 0 && n / SWIGLU_CHUNK < INT32_MAX);
-    args s = {.y = dg, .y2 = du, .a = dh, .b = g, .c = u, .n64 = n};
+    args s = {.y = dg, .y2 = du, .a = dh, .b = g, .c = u, .n64 = n, .kern = gt_tr_kern()};
     par_for(p, &s, (int)((n + SWIGLU_CHUNK - 1) / SWIGLU_CHUNK), swiglu_bwd_chunks);
 }
 
@@ -488,7 +550,8 @@ HOT static void xent_fwd_rows(const args *s, int n0, int n1) {
         for (int i = 0; i < V; i++) mx = x[i] > mx ? x[i] : mx;
         int32_t tg = s->tok[n];
         float zt = tg >= 0 ? x[tg] - mx : 0.0f;
-        for (int i = 0; i < V; i++) sum += (x[i] = gt_kern_expf_inline(x[i] - mx));
+        s->kern->exp_shift(x, mx, V);
+        for (int i = 0; i < V; i++) sum += x[i];
         float inv = 1.0f / sum;
         for (int i = 0; i < V; i++) x[i] *= inv;
         s->dd[n] = tg >= 0 ? gt_dmath_log((double)sum) - (double)zt : 0.0;
@@ -497,7 +560,7 @@ HOT static void xent_fwd_rows(const args *s, int n0, int n1) {
 
 double gt_tr_xent_fwd(gt_pool *p, float *probs, double *row_loss, const int32_t *targets, int N,
                       int V) {
-    args s = {.y = probs, .dd = row_loss, .tok = targets, .I = V};
+    args s = {.y = probs, .dd = row_loss, .tok = targets, .I = V, .kern = gt_tr_kern()};
     par_for(p, &s, N, xent_fwd_rows);
     double sum = 0;
     for (int n = 0; n < N; n++) sum += row_loss[n];
