@@ -181,10 +181,10 @@ void gt_tr_rope_table(float *cs, int T, int hd, float base) {
         }
 }
 
-/* Rotates pairs (2i, 2i+1) of every head by +theta (dir 1) or -theta (-1). */
-static void rope_rotate(float *x, const float *cs, int N, int T, int n_heads, int hd, float dir) {
+/* Rotates pairs (2i, 2i+1) of every head of rows n0..n1-1 by +theta (dir 1) or -theta (-1). */
+static void rope_rotate(float *x, const float *cs, int n0, int n1, int T, int n_heads, int hd, float dir) {
     int half = hd / 2;
-    for (int n = 0; n < N; n++) {
+    for (int n = n0; n < n1; n++) {
         const float *c = cs + (size_t)(n % T) * half * 2;
         for (int h = 0; h < n_heads; h++) {
             float *v = x + ((size_t)n * n_heads + h) * hd;
@@ -197,13 +197,18 @@ static void rope_rotate(float *x, const float *cs, int N, int T, int n_heads, in
     }
 }
 
-void gt_tr_rope_fwd(float *x, const float *cs, int N, int T, int n_heads, int hd) {
-    rope_rotate(x, cs, N, T, n_heads, hd, 1.0f);
+/* Threads split the rows (each is rotated alone). */
+static void rope_rows(const args *s, int n0, int n1) { rope_rotate(s->y, s->a, n0, n1, s->T, s->H, s->hd, s->scale); }
+
+void gt_tr_rope_fwd(gt_pool *p, float *x, const float *cs, int N, int T, int n_heads, int hd) {
+    args s = {.y = x, .a = cs, .T = T, .H = n_heads, .hd = hd, .scale = 1.0f};
+    par_for(p, &s, N, rope_rows);
 }
 
 /* The rotation is orthogonal: its gradient is the inverse rotation. */
-void gt_tr_rope_bwd(float *dx, const float *cs, int N, int T, int n_heads, int hd) {
-    rope_rotate(dx, cs, N, T, n_heads, hd, -1.0f);
+void gt_tr_rope_bwd(gt_pool *p, float *dx, const float *cs, int N, int T, int n_heads, int hd) {
+    args s = {.y = dx, .a = cs, .T = T, .H = n_heads, .hd = hd, .scale = -1.0f};
+    par_for(p, &s, N, rope_rows);
 }
 
 /* --- causal attention ---------------------------------------------------------- */
@@ -472,16 +477,16 @@ void gt_tr_attention_bwd(gt_pool *p, float *dq, float *dk, float *dv, const floa
     par_for(p, &s, B * Hkv, attention_bwd_units);
 }
 
-/* --- SwiGLU ------------------------------------------------------------------ */
+/* --- residual adds and SwiGLU: element-wise -------------------------------------- */
 
-/* Threads split the elements in chunks of SWIGLU_CHUNK (each element is
+/* Threads split the elements in chunks of ELEM_CHUNK (each element is
  * computed alone: the split changes no bit). */
-#define SWIGLU_CHUNK 4096
+#define ELEM_CHUNK 4096
 
 /* The chunks c0..c1-1 of s->n64 elements: [c0 CHUNK, min(c1 CHUNK, n)). */
 static void chunk_span(const args *s, int c0, int c1, int64_t *i0, int64_t *i1) {
-    *i0 = (int64_t)c0 * SWIGLU_CHUNK;
-    *i1 = (int64_t)c1 * SWIGLU_CHUNK < s->n64 ? (int64_t)c1 * SWIGLU_CHUNK : s->n64;
+    *i0 = (int64_t)c0 * ELEM_CHUNK;
+    *i1 = (int64_t)c1 * ELEM_CHUNK < s->n64 ? (int64_t)c1 * ELEM_CHUNK : s->n64;
 }
 
 /* -g[i] for i < m into ex, then exp(ex[i]) by the path's vector exp (exp(x - 0) is exp(x), bit for bit). */
@@ -494,9 +499,9 @@ static inline __attribute__((always_inline)) void swiglu_exp_neg(float *restrict
 HOT static void swiglu_fwd_chunks(const args *s, int c0, int c1) {
     int64_t i0, i1;
     chunk_span(s, c0, c1, &i0, &i1);
-    float ex[SWIGLU_CHUNK];
-    for (int64_t c = i0; c < i1; c += SWIGLU_CHUNK) {
-        int m = (int)(i1 - c < SWIGLU_CHUNK ? i1 - c : SWIGLU_CHUNK);
+    float ex[ELEM_CHUNK];
+    for (int64_t c = i0; c < i1; c += ELEM_CHUNK) {
+        int m = (int)(i1 - c < ELEM_CHUNK ? i1 - c : ELEM_CHUNK);
         const float *restrict g = s->a + c, *restrict u = s->b + c;
         float *restrict h = s->y + c;
         swiglu_exp_neg(ex, g, s->kern, m);
@@ -505,9 +510,24 @@ HOT static void swiglu_fwd_chunks(const args *s, int c0, int c1) {
 }
 
 void gt_tr_swiglu_fwd(gt_pool *p, float *h, const float *g, const float *u, int64_t n) {
-    assert(n >= 0 && n / SWIGLU_CHUNK < INT32_MAX);
+    assert(n >= 0 && n / ELEM_CHUNK < INT32_MAX);
     args s = {.y = h, .a = g, .b = u, .n64 = n, .kern = gt_tr_kern()};
-    par_for(p, &s, (int)((n + SWIGLU_CHUNK - 1) / SWIGLU_CHUNK), swiglu_fwd_chunks);
+    par_for(p, &s, (int)((n + ELEM_CHUNK - 1) / ELEM_CHUNK), swiglu_fwd_chunks);
+}
+
+/* y[i] += x[i], chunks split across threads. */
+HOT static void add_chunks(const args *s, int c0, int c1) {
+    int64_t i0, i1;
+    chunk_span(s, c0, c1, &i0, &i1);
+    float *restrict y = s->y;
+    const float *restrict x = s->a;
+    for (int64_t i = i0; i < i1; i++) y[i] += x[i];
+}
+
+void gt_tr_add(gt_pool *p, float *y, const float *x, int64_t n) {
+    assert(n >= 0 && n / ELEM_CHUNK < INT32_MAX);
+    args s = {.y = y, .a = x, .n64 = n};
+    par_for(p, &s, (int)((n + ELEM_CHUNK - 1) / ELEM_CHUNK), add_chunks);
 }
 
 /* With s = sigmoid(g) = 1 / e, e = 1 + exp(-g) (ex[i] holds exp(-g[i])):
@@ -526,9 +546,9 @@ static inline __attribute__((always_inline)) void swiglu_bwd_span(float *restric
 HOT static void swiglu_bwd_chunks(const args *s, int c0, int c1) {
     int64_t i0, i1;
     chunk_span(s, c0, c1, &i0, &i1);
-    float ex[SWIGLU_CHUNK];
-    for (int64_t c = i0; c < i1; c += SWIGLU_CHUNK) {
-        int m = (int)(i1 - c < SWIGLU_CHUNK ? i1 - c : SWIGLU_CHUNK);
+    float ex[ELEM_CHUNK];
+    for (int64_t c = i0; c < i1; c += ELEM_CHUNK) {
+        int m = (int)(i1 - c < ELEM_CHUNK ? i1 - c : ELEM_CHUNK);
         swiglu_exp_neg(ex, s->b + c, s->kern, m);
         swiglu_bwd_span(s->y + c, s->y2 + c, s->a + c, s->b + c, s->c + c, ex, m);
     }
@@ -536,9 +556,9 @@ HOT static void swiglu_bwd_chunks(const args *s, int c0, int c1) {
 
 void gt_tr_swiglu_bwd(gt_pool *p, float *dg, float *du, const float *dh, const float *g, const float *u,
                       int64_t n) {
-    assert(n >= 0 && n / SWIGLU_CHUNK < INT32_MAX);
+    assert(n >= 0 && n / ELEM_CHUNK < INT32_MAX);
     args s = {.y = dg, .y2 = du, .a = dh, .b = g, .c = u, .n64 = n, .kern = gt_tr_kern()};
-    par_for(p, &s, (int)((n + SWIGLU_CHUNK - 1) / SWIGLU_CHUNK), swiglu_bwd_chunks);
+    par_for(p, &s, (int)((n + ELEM_CHUNK - 1) / ELEM_CHUNK), swiglu_bwd_chunks);
 }
 
 /* --- cross-entropy --------------------------------------------------------------- */

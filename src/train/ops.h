@@ -53,8 +53,8 @@ void gt_tr_matmul_bwd(gt_pool *p, float *dx, float *dW, const float *dy, const f
  * position t = n % T; cs holds cos, sin for [T][hd/2] (gt_tr_rope_table).
  * Backward rotates the gradient by the inverse angle, in place. */
 void gt_tr_rope_table(float *cs, int T, int hd, float base);
-void gt_tr_rope_fwd(float *x, const float *cs, int N, int T, int n_heads, int hd);
-void gt_tr_rope_bwd(float *dx, const float *cs, int N, int T, int n_heads, int hd);
+void gt_tr_rope_fwd(gt_pool *p, float *x, const float *cs, int N, int T, int n_heads, int hd);
+void gt_tr_rope_bwd(gt_pool *p, float *dx, const float *cs, int N, int T, int n_heads, int hd);
 
 /* Causal attention with grouped query heads: q [N][H hd], k, v [N][Hkv hd],
  * out [N][H hd]; att keeps the probabilities [B][H][T][T] (row t, columns
@@ -70,6 +70,9 @@ void gt_tr_attention_bwd(gt_pool *p, float *dq, float *dk, float *dv, const floa
 
 /* SwiGLU: h = g / (1 + exp(-g)) * u, element-wise over n (the engine's
  * silu_mul); threads split the elements. Backward WRITES dg and du (=). */
+/* y[i] += x[i] for i < n (the residual adds), split across the pool. */
+void gt_tr_add(gt_pool *p, float *y, const float *x, int64_t n);
+
 void gt_tr_swiglu_fwd(gt_pool *p, float *h, const float *g, const float *u, int64_t n);
 void gt_tr_swiglu_bwd(gt_pool *p, float *dg, float *du, const float *dh, const float *g, const float *u,
                       int64_t n);

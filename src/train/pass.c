@@ -17,17 +17,17 @@ static void block_fwd(gt_trainer *t, int l, float *next) {
     gt_tr_matmul_fwd(p, a->q, a->xn1, W(t, LT(l, T_Q)), N, D, D);
     gt_tr_matmul_fwd(p, a->k, a->xn1, W(t, LT(l, T_K)), N, D, kvd);
     gt_tr_matmul_fwd(p, a->v, a->xn1, W(t, LT(l, T_V)), N, D, kvd);
-    gt_tr_rope_fwd(a->q, t->rope, N, T, H, hd);
-    gt_tr_rope_fwd(a->k, t->rope, N, T, Hkv, hd);
+    gt_tr_rope_fwd(p, a->q, t->rope, N, T, H, hd);
+    gt_tr_rope_fwd(p, a->k, t->rope, N, T, Hkv, hd);
     gt_tr_attention_fwd(p, a->ao, a->att, a->q, a->k, a->v, B, T, H, Hkv, hd);
     gt_tr_matmul_fwd(p, a->mid, a->ao, W(t, LT(l, T_O)), N, D, D);
-    for (size_t i = 0; i < (size_t)N * D; i++) a->mid[i] += a->res[i];
+    gt_tr_add(p, a->mid, a->res, (int64_t)N * D);
     gt_tr_rmsnorm_fwd(p, a->xn2, a->r2, a->mid, W(t, LT(l, T_FFN_NORM)), N, D, hp->rms_eps);
     gt_tr_matmul_fwd(p, a->g, a->xn2, W(t, LT(l, T_GATE)), N, D, F);
     gt_tr_matmul_fwd(p, a->u, a->xn2, W(t, LT(l, T_UP)), N, D, F);
     gt_tr_swiglu_fwd(p, a->h, a->g, a->u, (int64_t)N * F);
     gt_tr_matmul_fwd(p, next, a->h, W(t, LT(l, T_DOWN)), N, F, D);
-    for (size_t i = 0; i < (size_t)N * D; i++) next[i] += a->mid[i];
+    gt_tr_add(p, next, a->mid, (int64_t)N * D);
 }
 
 int gt_trainer_forward(gt_trainer *t, const int32_t *tokens, const int32_t *targets,
@@ -73,8 +73,8 @@ static void block_bwd(gt_trainer *t, int l) {
     memset(t->dao, 0, (size_t)N * D * sizeof(float));
     gt_tr_matmul_bwd(p, t->dao, DW(t, LT(l, T_O)), t->dres, a->ao, W(t, LT(l, T_O)), N, D, D);
     gt_tr_attention_bwd(p, t->dq, t->dk, t->dv, t->dao, a->att, a->q, a->k, a->v, B, T, H, Hkv, hd, t->scratch);
-    gt_tr_rope_bwd(t->dq, t->rope, N, T, H, hd);
-    gt_tr_rope_bwd(t->dk, t->rope, N, T, Hkv, hd);
+    gt_tr_rope_bwd(p, t->dq, t->rope, N, T, H, hd);
+    gt_tr_rope_bwd(p, t->dk, t->rope, N, T, Hkv, hd);
     memset(t->dxn, 0, (size_t)N * D * sizeof(float));
     gt_tr_matmul_bwd(p, t->dxn, DW(t, LT(l, T_Q)), t->dq, a->xn1, W(t, LT(l, T_Q)), N, D, D);
     gt_tr_matmul_bwd(p, t->dxn, DW(t, LT(l, T_K)), t->dk, a->xn1, W(t, LT(l, T_K)), N, D, kvd);

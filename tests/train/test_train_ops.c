@@ -194,7 +194,7 @@ static void test_rope(void) {
     float *x = frand(N * nh * hd, 1), *dy = frand(N * nh * hd, 1);
     float *dx = gt_malloc(N * nh * hd * sizeof(float));
     memcpy(dx, dy, N * nh * hd * sizeof(float));
-    gt_tr_rope_bwd(dx, cs, N, T, nh, hd);
+    gt_tr_rope_bwd(NULL, dx, cs, N, T, nh, hd);
     rp_ctx c = {widen(x, N * nh * hd), widen(dy, N * nh * hd), cs, N, T, nh, hd};
     grad_check("rope dx", rp_ref, &c, c.x, dx, N * nh * hd);
     gt_free(cs), gt_free(x), gt_free(dy), gt_free(dx), gt_free(c.x), gt_free(c.dy);
