@@ -20,8 +20,8 @@
  * and an open (unclaimed) slot's to a prospective worker: a registered agent
  * whose free stake (token balance and allowance to the escrow, which pulls
  * the stake at claim) covers the slot's stake (gt_chain_prospect_ok). A
- * worker's node fetches the input so before it claims (chain_agent.c), so a
- * client's node that is down or refuses costs it no stake: it does not claim.
+ * worker's node fetches the input this way before it claims (chain_agent.c):
+ * a client's node that is down or refuses costs it no stake, it does not claim.
  * Why the judge pulls rather than a party pushes:
  * the panel is drawn after the dispute, from a seed nobody knows before, so
  * no party can know whom to send to before the draw, and a push would need

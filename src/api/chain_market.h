@@ -15,7 +15,7 @@
  * is a validator, judges the disputes and quorum rounds whose panel seats it
  * (chain_judge.c); with a court, a node whose wallet is no validator claims
  * and works the quorum jobs and slots it can do, their input fetched from
- * the client's node (chain_agent.c). */
+ * the client's node before the claim (chain_agent.c). */
 #ifndef GT_API_CHAIN_MARKET_H
 #define GT_API_CHAIN_MARKET_H
 #include <jansson.h>
