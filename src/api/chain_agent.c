@@ -9,11 +9,14 @@
  * travels off chain (POST /v1/chain/jobs/{id}/input, by the client), and is
  * taken only when its keccak is the description hash the job was posted
  * with; a seated judge of a disputed job gets it from here too (GET, signed:
- * chain_judge.c). With a court, the agent also claims the quorum slots it can
- * do (claimTask) and fetches their input from the client's node, signed as
- * the slot's worker (seek, feed). Every step is checked against the chain (getJob) before its
- * transaction; a step that fails is tried again on the next rounds, then
- * given up (GT_CHAIN_MAX_ATTEMPTS), the reason kept in the index. */
+ * chain_judge.c). With a court, the agent also works the quorum slots it can
+ * do: it fetches a slot's input from the client's node first (signed as a
+ * prospective worker, whose free stake that node checks), and only then
+ * claims it (claimTask; seek), so a client's node that is down or refuses
+ * costs no stake; a claimed slot whose input is missing is fed later (feed).
+ * Every step is checked against the chain (getJob) before its transaction;
+ * a step that fails is tried again on the next rounds, then given up
+ * (GT_CHAIN_MAX_ATTEMPTS), the reason kept in the index. */
 #include <assert.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -56,8 +59,16 @@ struct gt_chain_market {
     int has_thread;
     uint64_t keep_next_ms; /* CLOCK_MONOTONIC ms of the keeper's next round (watcher thread only) */
     uint64_t feed_next_ms; /* CLOCK_MONOTONIC ms before which a failed input fetch is not tried again (feed) */
+    uint64_t seek_next_ms; /* CLOCK_MONOTONIC ms before which no open slot is looked at after a failed look (seek) */
     char last_err[GT_ERR_MSG_MAX]; /* the watcher's last failure, logged once */
 };
+
+/* CLOCK_MONOTONIC in ms. */
+static uint64_t mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 /* Address field name of j into out. */
 static int json_addr(const json_t *j, const char *name, gt_addr *out, gt_err *err) {
@@ -194,65 +205,104 @@ static int task_of(gt_chain_market *m, uint64_t id, uint64_t *task, gt_err *err)
     return 0;
 }
 
-/* 0 when job id's client runs an agent (registered), whose node could serve the input: a slot of a client with
- * none is not claimed, as its stake would be lost at the submit deadline for want of an input. */
-static int client_serves(gt_chain_market *m, uint64_t id, gt_err *err) {
-    gt_cjob j;
+/* 0 when job j's client runs an agent (registered), whose node could serve the input: a slot of a client with
+ * none is not claimed, as nobody would serve its input (checked before the fetch, for a plainer reason). */
+static int client_serves(gt_chain_market *m, const gt_cjob *j, gt_err *err) {
     uint64_t agent = 0;
-    int rc = gt_cindex_job(m->ix, id, &j, err);
-    if (!rc) rc = gt_registry_agent_of(&m->chain, &m->registry, &j.client, &agent, err);
+    int rc = gt_registry_agent_of(&m->chain, &m->registry, &j->client, &agent, err);
     if (!rc && !agent)
         rc = gt_err_set(err, GT_ENOTFOUND, "the client runs no agent: no node of its would serve the slot's input");
     return rc;
 }
 
+/* Open slot id's input, fetched from its client's node BEFORE any claim (the request signed by this agent's wallet;
+ * that node serves an open slot's input to a registered agent whose free stake covers the slot's stake,
+ * gt_chain_prospect_ok), checked against the description hash and kept into *j and in. A node that cannot get it
+ * does not claim: an honest worker never has its stake locked on a slot it could not work. */
+static int prefetch(gt_chain_market *m, uint64_t id, gt_cjob *j, gt_buf *in, gt_err *err) {
+    gt_chain_deploy d = {.court = &m->court, .escrow = &m->escrow, .registry = &m->registry};
+    int rc = gt_cindex_job(m->ix, id, j, err);
+    if (!rc) rc = client_serves(m, j, err);
+    if (!rc) rc = gt_chain_fetch_input(&m->chain, &m->acct, &d, j, &j->client, in, err);
+    if (!rc) rc = gt_cindex_put_input(m->ix, id, in->data, in->len, err);
+    return rc;
+}
+
+/* The claim of open slot id, whose input in is held: claimTask on its task (the escrow gives the task's lowest free
+ * slot, *got, read from the receipt's JobClaimed; every slot of a task has the task's description hash, so in is its
+ * input too and is kept for it), or claim() of a quorum job no task holds (postQuorum). */
+static int claim_slot(gt_chain_market *m, uint64_t id, uint64_t task, const gt_buf *in, uint64_t *got, uint64_t *gas,
+                      gt_err *err) {
+    static const char claimed_sig[] = "JobClaimed(uint256,address,uint256)";
+    uint8_t topic[32];
+    *got = id;
+    if (!task) return gt_escrow_do(&m->chain, &m->escrow, &m->acct, GT_ESCROW_CLAIM, id, NULL, gas, err);
+    gt_abi_val args[] = {gt_abi_uint(task)};
+    gt_chain_receipt r = {0};
+    int rc = gt_chain_invoke(&m->chain, &m->escrow, &m->acct, "claimTask(uint256)", args, 1, &r, gas, err);
+    gt_keccak256(claimed_sig, strlen(claimed_sig), topic);
+    for (size_t i = 0; !rc && i < r.n_logs; i++) {
+        const gt_chain_log *l = &r.logs[i];
+        if (!gt_addr_eq(&l->address, &m->escrow) || l->n_topics < 2 || memcmp(l->topics[0], topic, 32)) continue;
+        rc = gt_abi_get_u64(l->topics[1], 32, 0, got, err);
+    }
+    gt_chain_receipt_free(&r);
+    if (!rc && *got != id) rc = gt_cindex_put_input(m->ix, *got, in->data, in->len, err);
+    return rc;
+}
+
+/* Seek's note on slot id, kept; a failed look (rc) is one more try (gt_cindex_mark), the next look at any slot
+ * FEED_RETRY_MS later, the slot given up at GT_CHAIN_MAX_ATTEMPTS, or at once when final. */
+static void seek_mark(gt_chain_market *m, uint64_t id, int rc, int final, const char *note) {
+    gt_err err;
+    GT_INFO("node: job %llu: %s", (unsigned long long)id, note);
+    int bad = gt_cindex_note(m->ix, id, note, &err);
+    if (!bad && rc) bad = gt_cindex_mark(m->ix, id, final ? -1 : 0, note, &err);
+    if (bad) GT_WARN("node: %s", err.msg);
+    if (rc && !final) m->seek_next_ms = mono_ms() + FEED_RETRY_MS;
+}
+
 /* A quorum slot this agent could work (the index's oldest), unless its wallet is a court validator (it judges the
- * rounds instead): claimTask on its task (the escrow gives the task's lowest free slot, which the index then shows
- * this agent's), or claim() of a quorum job no task holds (postQuorum), unless its client runs no agent
- * (client_serves); the slot looked at keeps a note either way, so it
- * is not looked at again. Its input is fetched from the client's node once the claim is indexed (feed). */
+ * rounds instead): its input fetched first (prefetch), then claimed (claim_slot); no input, no claim (the client's
+ * node down, refusing, or not holding it yet: tried again, GT_CHAIN_MAX_ATTEMPTS in all). */
 static void seek(gt_chain_market *m) {
-    uint64_t id = 0, task = 0, gas = 0;
+    uint64_t id = 0, task = 0, gas = 0, got = 0, staked = 0;
     size_t n = 0;
-    gt_err err, nerr;
+    gt_err err;
+    gt_cjob j;
+    gt_buf in = GT_BUF_INIT;
     char note[GT_ERR_MSG_MAX + 64];
-    uint64_t staked = 0;
+    if (mono_ms() < m->seek_next_ms) return;
     int rc = gt_cindex_open_slots(m->ix, &m->acct.addr, &m->court, m->card.price, &id, 1, &n, &err);
     if (!rc && n) rc = view_u64(m, &m->court, "validatorOf(address)", gt_abi_address(&m->acct.addr), 0, &staked, &err);
     if (rc) GT_WARN("node: %s", err.msg);
     if (rc || !n) return;
-    if (staked) rc = gt_err_set(&err, GT_EPERM, "this wallet is a court validator: it judges quorum rounds (a claim "
-                                "would keep it off the task's panels)");
-    if (!rc) rc = client_serves(m, id, &err);
-    if (!rc) rc = task_of(m, id, &task, &err);
-    if (!rc && !task) { /* a quorum job of its own (postQuorum): claimed as any job */
-        rc = gt_escrow_do(&m->chain, &m->escrow, &m->acct, GT_ESCROW_CLAIM, id, NULL, &gas, &err);
-    } else if (!rc) {
-        gt_abi_val args[] = {gt_abi_uint(task)};
-        gt_chain_receipt r = {0};
-        rc = gt_chain_invoke(&m->chain, &m->escrow, &m->acct, "claimTask(uint256)", args, 1, &r, &gas, &err);
-        gt_chain_receipt_free(&r);
+    if (staked) {
+        return seek_mark(m, id, GT_EPERM, 1, "no claim: this wallet is a court validator: it judges quorum rounds (a "
+                         "claim would keep it off the task's panels)");
     }
+    rc = prefetch(m, id, &j, &in, &err);
+    if (!rc) rc = task_of(m, id, &task, &err);
+    if (!rc) rc = claim_slot(m, id, task, &in, &got, &gas, &err);
+    gt_buf_free(&in);
     if (rc) snprintf(note, sizeof note, "no claim: %s", err.msg);
-    else if (!task) snprintf(note, sizeof note, "claimed quorum job %llu (gas %llu)", (unsigned long long)id,
-                             (unsigned long long)gas);
-    else snprintf(note, sizeof note, "claimed a slot of quorum task %llu (gas %llu)", (unsigned long long)task,
-                  (unsigned long long)gas);
-    GT_INFO("node: job %llu: %s", (unsigned long long)id, note);
-    if (gt_cindex_note(m->ix, id, note, &nerr)) GT_WARN("node: %s", nerr.msg);
+    else if (!task) snprintf(note, sizeof note, "claimed quorum job %llu, its input fetched first (gas %llu)",
+                             (unsigned long long)id, (unsigned long long)gas);
+    else snprintf(note, sizeof note, "claimed slot %llu of quorum task %llu, its input fetched first (gas %llu)",
+                  (unsigned long long)got, (unsigned long long)task, (unsigned long long)gas);
+    seek_mark(m, id, rc, 0, note);
 }
 
-/* The quorum slots this agent claimed whose input it lacks: fetched from the client's node (the worker's request
- * signed; chain_judge.c), kept, then worked by act(); a failure counts as a try, the next one FEED_RETRY_MS later
- * (given up at GT_CHAIN_MAX_ATTEMPTS, the stake then left to the slot's submit deadline). */
+/* The quorum slots this agent claimed whose input it lacks (seek keeps the input before it claims, so only a claim
+ * made elsewhere with this wallet, or an input lost after the claim): fetched from the client's node (the worker's
+ * request signed; chain_judge.c), kept, then worked by act(); a failure counts as a try, the next one FEED_RETRY_MS
+ * later (given up at GT_CHAIN_MAX_ATTEMPTS, the stake then left to the slot's submit deadline). */
 static void feed(gt_chain_market *m) {
     uint64_t ids[MARKET_TODO_MAX];
     size_t n = 0;
     gt_err err;
     gt_chain_deploy d = {.court = &m->court, .escrow = &m->escrow, .registry = &m->registry};
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    uint64_t now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    uint64_t now_ms = mono_ms();
     if (now_ms < m->feed_next_ms) return;
     if (gt_cindex_slots_unfed(m->ix, &m->acct.addr, &m->court, ids, MARKET_TODO_MAX, &n, &err))
         GT_WARN("node: %s", err.msg);
@@ -287,9 +337,7 @@ static void act(gt_chain_market *m) {
  * the watcher wakes every MARKET_POLL_MS, and a round with a job of this
  * agent open asks the chain for its time. */
 static void keep(gt_chain_market *m) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    uint64_t now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    uint64_t now_ms = mono_ms();
     if (now_ms < m->keep_next_ms) return;
     m->keep_next_ms = now_ms + KEEP_POLL_MS;
     int seeder = m->has_court && gt_addr_eq(&m->deployer, &m->acct.addr);
@@ -603,8 +651,8 @@ static int input_request_refused(gt_chain_market *m, gt_req *r, gt_resp *o, uint
     char *end = NULL;
     unsigned long long expires_s = exp && exp[0] >= '0' && exp[0] <= '9' ? strtoull(exp, &end, 10) : 0;
     if (!who || !sig || !exp || !end || *end || gt_addr_parse(who, judge, &err)) {
-        gt_resp_error(o, 400, GT_EINVAL, "expected ?judge=ADDR&expires=UNIX_S&sig=HEX: a judge of the job's panel, "
-                      "when its request expires, and its signature of the request");
+        gt_resp_error(o, 400, GT_EINVAL, "expected ?judge=ADDR&expires=UNIX_S&sig=HEX: a judge of the job's panel "
+                      "(or a quorum slot's worker), when its request expires, and its signature of the request");
         return 1;
     }
     if (!m->has_court) return gt_resp_error(o, 404, GT_ENOTFOUND, "this deployment has no dispute court"), 1;
@@ -614,27 +662,31 @@ static int input_request_refused(gt_chain_market *m, gt_req *r, gt_resp *o, uint
     return 1;
 }
 
-/* Whether the signer of a checked request may read job id's input, from the chain: the worker of a claimed quorum
- * slot (judged by the court), or a member of the panel the court seated on the job's dispute or quorum round. 0, or
- * GT_EPERM / GT_ESTATE / the read's error. */
+/* Whether the signer of a checked request may read job id's input, from the chain: a prospective worker of an open
+ * quorum slot (judged by the court) that could claim it (gt_chain_prospect_ok: registered, its free stake covering
+ * the slot's), the worker of a claimed one, or a member of the panel the court seated on the job's dispute or quorum
+ * round. 0, or GT_EPERM / GT_ESTATE / the read's error. */
 static int reader_allowed(gt_chain_market *m, gt_chain *c, uint64_t id, const gt_addr *who, gt_err *err) {
     gt_escrow_job j;
+    gt_chain_deploy d = {.court = &m->court, .escrow = &m->escrow, .registry = &m->registry};
     int rc = gt_escrow_get(c, &m->escrow, id, &j, err);
     if (rc) return rc;
     int quorum = gt_addr_eq(&j.evaluator, &m->court);
+    if (quorum && j.status == GT_ESCROW_FUNDED && !j.claimed) return gt_chain_prospect_ok(c, &m->token, &d, id, &j,
+                                                                                          who, err);
     if (quorum && j.status == GT_ESCROW_FUNDED && j.claimed && gt_addr_eq(&j.provider, who)) return 0;
     if (j.status != GT_ESCROW_DISPUTED && !(quorum && j.status == GT_ESCROW_SUBMITTED))
         return gt_err_set(err, GT_ESTATE, "job %llu is %s on chain: an input is served to judges while the job is "
-                          "disputed (or a quorum job submitted), and to a quorum slot's worker while it is claimed",
-                          (unsigned long long)id, gt_escrow_status_name(j.status));
+                          "disputed (or a quorum job submitted), and to a quorum slot's worker while it is open or "
+                          "claimed", (unsigned long long)id, gt_escrow_status_name(j.status));
     return gt_chain_judge_seated(c, &m->court, id, who, err);
 }
 
 /* GET /v1/chain/jobs/{id}/input?judge=ADDR&expires=UNIX_S&sig=HEX: the input this node holds of a job, served to a
- * judge the court seated on its dispute's or quorum round's panel, or to the worker of a quorum slot it claimed, who
- * signed the request (gt_court_input_digest) with its wallet (chain_judge.c). A bad request is refused before any
- * chain read; who may read is then read from the chain through a connection of this request's own (the watcher's
- * is its thread's alone). */
+ * judge the court seated on its dispute's or quorum round's panel, to the worker of a quorum slot it claimed, or to
+ * an agent that could claim an open one (before it claims: seek), who signed the request (gt_court_input_digest)
+ * with its wallet (chain_judge.c). A bad request is refused before any chain read; who may read is then read from
+ * the chain through a connection of this request's own (the watcher's is its thread's alone). */
 void gt_h_chain_input_get(gt_req *r, gt_resp *o) {
     gt_chain_market *m = market_of(r, o);
     uint64_t id;
@@ -645,15 +697,16 @@ void gt_h_chain_input_get(gt_req *r, gt_resp *o) {
     int found = 0;
     if (!m || job_param(r, o, &id) || input_request_refused(m, r, o, id, &judge)) return;
     if (gt_cindex_job(m->ix, id, &j, &err)) return gt_resp_err(o, &err);
-    if (gt_cindex_work(m->ix, id, NULL, NULL, &found, &err)) return gt_resp_err(o, &err);
-    if (!found)
-        return gt_resp_error(o, 404, GT_ENOTFOUND, "this node holds no input of job %llu", (unsigned long long)id);
     if (gt_chain_open(m->chain_url, &c, &err)) return gt_resp_err(o, &err);
-    int rc = reader_allowed(m, &c, id, &judge, &err);
+    int rc = reader_allowed(m, &c, id, &judge, &err); /* before saying whether this node holds it */
     gt_chain_close(&c);
     if (rc) return gt_resp_error(o, rc == GT_EPERM ? 403 : rc == GT_ESTATE ? 409 : 502, rc, "%s", err.msg);
     gt_buf in = GT_BUF_INIT;
     if (gt_cindex_work(m->ix, id, &in, NULL, &found, &err)) return gt_buf_free(&in), gt_resp_err(o, &err);
+    if (!found) {
+        gt_buf_free(&in);
+        return gt_resp_error(o, 404, GT_ENOTFOUND, "this node holds no input of job %llu", (unsigned long long)id);
+    }
     o->status = 200;
     o->body = gt_buf_take(&in, &o->len);
 }

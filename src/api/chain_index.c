@@ -603,7 +603,8 @@ int gt_cindex_open_slots(gt_cindex *ix, const gt_addr *who, const gt_addr *court
     assert(min_budget <= INT64_MAX);
     return select_ids(ix,
                       "SELECT id FROM jobs WHERE status = 'funded' AND claimed = 0 AND evaluator = ?4 AND"
-                      " client <> ?1 AND budget >= ?2 AND id NOT IN (SELECT job FROM work) ORDER BY id LIMIT ?3",
+                      " client <> ?1 AND budget >= ?2 AND"
+                      " id NOT IN (SELECT job FROM work WHERE input IS NOT NULL OR step <> 0) ORDER BY id LIMIT ?3",
                       who, court, (int64_t)min_budget, ids, max, n, err);
 }
 

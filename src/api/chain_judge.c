@@ -16,6 +16,12 @@
  * the chain (gt_chain_judge_signed), answers only while the job is disputed
  * (or a quorum job submitted) and only to a wallet the court seated on its
  * panel (gt_chain_judge_seated).
+ * The same route serves a quorum slot's input to the worker that claimed it,
+ * and an open (unclaimed) slot's to a prospective worker: a registered agent
+ * whose free stake (token balance and allowance to the escrow, which pulls
+ * the stake at claim) covers the slot's stake (gt_chain_prospect_ok). A
+ * worker's node fetches the input this way before it claims (chain_agent.c):
+ * a client's node that is down or refuses costs it no stake, it does not claim.
  * Why the judge pulls rather than a party pushes:
  * the panel is drawn after the dispute, from a seed nobody knows before, so
  * no party can know whom to send to before the draw, and a push would need
@@ -47,6 +53,7 @@
 #include "base/alloc.h"
 #include "base/buf.h"
 #include "base/log.h"
+#include "chain/abi.h"
 #include "chain/court.h"
 #include "chain/registry.h"
 #include "crypto/addr.h"
@@ -95,6 +102,57 @@ int gt_chain_judge_seated(gt_chain *c, const gt_addr *court, uint64_t job, const
     if (!rc && !weight)
         rc = gt_err_set(err, GT_EPERM, "judge has no seat on job %llu's panel", (unsigned long long)job);
     return rc;
+}
+
+/* The 32-byte word 0 of to's view sig(arg) on c (whole: an allowance may be 2^256 - 1). */
+static int view_word(gt_chain *c, const gt_addr *to, const char *sig, const gt_abi_val *args, size_t n,
+                     uint8_t w[32], gt_err *err) {
+    gt_buf d = GT_BUF_INIT, res = GT_BUF_INIT;
+    int rc = gt_abi_calldata(sig, args, n, &d, err);
+    if (!rc) rc = gt_chain_call(c, NULL, to, d.data, d.len, &res, err);
+    if (!rc && res.len < 32) rc = gt_err_set(err, GT_ECHAIN, "%zu bytes back, expected a 32-byte word", res.len);
+    if (!rc) memcpy(w, res.data, 32);
+    gt_buf_free(&d);
+    gt_buf_free(&res);
+    return rc ? gt_err_wrap(err, "%s", sig) : 0;
+}
+
+/* 1 when the big-endian 256-bit word w is at least v. */
+static int word_covers(const uint8_t w[32], uint64_t v) {
+    uint64_t low = 0;
+    for (size_t i = 0; i < 24; i++)
+        if (w[i]) return 1;
+    for (size_t i = 24; i < 32; i++) low = low << 8 | w[i];
+    return low >= v;
+}
+
+/* See chain_market.h: the claim's own rules on who, then the registry, then the token (balance and allowance). */
+int gt_chain_prospect_ok(gt_chain *c, const gt_addr *token, const gt_chain_deploy *d, uint64_t id,
+                         const gt_escrow_job *j, const gt_addr *who, gt_err *err) {
+    char w[GT_ADDR_STR_BYTES];
+    uint8_t bal[32], allowed[32];
+    uint64_t agent = 0;
+    gt_addr_to_str(who, w);
+    assert(j->status == GT_ESCROW_FUNDED && !j->claimed);
+    gt_addr zero = {0};
+    if (gt_addr_eq(who, &j->client) || gt_addr_eq(who, &j->evaluator) ||
+        !(gt_addr_eq(&j->provider, &zero) || gt_addr_eq(&j->provider, who)))
+        return gt_err_set(err, GT_EPERM, "%s may not claim job %llu (its client, its evaluator, or not the worker it "
+                          "names)", w, (unsigned long long)id);
+    int rc = gt_registry_agent_of(c, d->registry, who, &agent, err);
+    if (!rc && !agent)
+        return gt_err_set(err, GT_EPERM, "%s has no agent in the registry: an open slot's input is served to a "
+                          "registered agent whose free stake covers the slot's stake", w);
+    gt_abi_val one[] = {gt_abi_address(who)}, two[] = {gt_abi_address(who), gt_abi_address(d->escrow)};
+    if (!rc) rc = view_word(c, token, "balanceOf(address)", one, 1, bal, err);
+    if (!rc) rc = view_word(c, token, "allowance(address,address)", two, 2, allowed, err);
+    if (rc) return rc;
+    if (!word_covers(bal, j->stake) || !word_covers(allowed, j->stake))
+        return gt_err_set(err, GT_EPERM, "%s's free stake (its token %s) is under job %llu's stake of %llu: an open "
+                          "slot's input is served to an agent that could claim it", w,
+                          word_covers(bal, j->stake) ? "allowance to the escrow" : "balance",
+                          (unsigned long long)id, (unsigned long long)j->stake);
+    return 0;
 }
 
 /* Job id put off until chain time at_s (failed: one more failed try, given up at GT_CHAIN_MAX_ATTEMPTS); note

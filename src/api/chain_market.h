@@ -15,7 +15,7 @@
  * is a validator, judges the disputes and quorum rounds whose panel seats it
  * (chain_judge.c); with a court, a node whose wallet is no validator claims
  * and works the quorum jobs and slots it can do, their input fetched from
- * the client's node (chain_agent.c). */
+ * the client's node before the claim (chain_agent.c). */
 #ifndef GT_API_CHAIN_MARKET_H
 #define GT_API_CHAIN_MARKET_H
 #include <jansson.h>
@@ -23,6 +23,7 @@
 
 #include "base/err.h"
 #include "chain/client.h"
+#include "chain/escrow.h"
 
 #define GT_CINDEX_ROUND_BLOCKS 2000    /* blocks per eth_getLogs range at most */
 #define GT_CINDEX_PAGE_MAX 200         /* jobs or agents per answer */
@@ -69,7 +70,8 @@ int gt_cindex_work(gt_cindex *ix, uint64_t job, gt_buf *in, gt_buf *out, int *fo
 int gt_cindex_todo(gt_cindex *ix, const gt_addr *who, const gt_addr *court, uint64_t *ids, size_t max, size_t *n,
                    gt_err *err);
 /* Quorum slots (court NULL: none) who could claim: funded, unclaimed, judged by court, of another client, budget at
- * least min_budget, not looked at before by this node (no work row); at most max ids, the oldest first. */
+ * least min_budget, whose input this node holds not (a slot it fetched and claimed, or tried to) nor gave up on
+ * (gt_cindex_mark: a failed look is one try); at most max ids, the oldest first. */
 int gt_cindex_open_slots(gt_cindex *ix, const gt_addr *who, const gt_addr *court, uint64_t min_budget, uint64_t *ids,
                          size_t max, size_t *n, gt_err *err);
 /* Quorum slots who claimed whose input it holds not yet (nor gave up on): the input to fetch from the client's
@@ -134,6 +136,12 @@ int gt_chain_fetch_input(gt_chain *c, gt_chain_account *a, const gt_chain_deploy
  * otherwise). No chain read: a serving node refuses a bad request before it opens a connection. */
 int gt_chain_judge_signed(uint64_t chain_id, const gt_addr *court, uint64_t job, const gt_addr *judge,
                           uint64_t expires_s, uint64_t now_s, const char *sig_hex, gt_err *err);
+/* 0 when who may read the input of j (job id: a quorum slot or job, funded and unclaimed) before claiming it: it
+ * could claim it (neither its client nor evaluator, the worker it names if any), it has an agent in d's registry,
+ * and its token balance and allowance to d's escrow (the free stake the claim pulls) both cover j's stake;
+ * GT_EPERM with the reason (or the read's error) otherwise. */
+int gt_chain_prospect_ok(gt_chain *c, const gt_addr *token, const gt_chain_deploy *d, uint64_t id,
+                         const gt_escrow_job *j, const gt_addr *who, gt_err *err);
 /* 0 when the court seats judge on job's panel (a dispute); GT_EPERM (or the read's error) otherwise. */
 int gt_chain_judge_seated(gt_chain *c, const gt_addr *court, uint64_t job, const gt_addr *judge, gt_err *err);
 #endif

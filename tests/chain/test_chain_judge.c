@@ -31,6 +31,15 @@
  *     works it from A's node's input, C accepts, B is paid;
  *   - a quorum slot posted by a wallet that runs no node: B's node does not
  *     claim it (nobody would serve its input), C's (a validator) neither;
+ *   - a quorum slot posted by A while A's node is down: B's node fetches the
+ *     input before it claims, cannot, and does not claim: its stake stays
+ *     free (before, it claimed first and lost its stake at the deadline);
+ *   - an open slot's input is served before any claim only to an agent that
+ *     could claim it: a slot whose stake B's wallet cannot cover, its input
+ *     held by A's node: B's node is refused (403, the reason in its note) and
+ *     does not claim; signed requests of an unregistered wallet, of B's and
+ *     of the client's own are refused with their reasons; a registered wallet
+ *     whose balance and allowance cover the stake is served the input;
  *   - C's node stopped between its commit and its reveal (a second validator
  *     keeps the reveals closed), started again, reveals the vote it committed.
  * Each check fails if the node's judging is removed: no vote comes, so the
@@ -49,6 +58,7 @@
 #define VALIDATOR_STAKE 1000000 /* the court's least stake: 1 token */
 
 static gt_chain_account ROGUE, LONER; /* a lying evaluator; a worker with no node */
+static gt_addr REGISTRY_; /* the agent registry, from chain.json */
 
 /* amount minted to w (A is the token's minter) and, when spender is not NULL, approved by w to it. */
 static void fund(gt_chain_account *w, uint64_t amount, const gt_addr *spender) {
@@ -111,7 +121,8 @@ static uint64_t post_job(const gt_addr *worker, const char *input) {
 static void test_setup(void) {
     char cmd[2048], c[GT_ADDR_STR_BYTES];
     int st;
-    static const nh_contract contracts[] = {{"GotongToken", &TOKEN}, {"JobEscrow", &ESCROW}, {"DisputeCourt", &COURT}};
+    static const nh_contract contracts[] = {{"GotongToken", &TOKEN}, {"JobEscrow", &ESCROW}, {"DisputeCourt", &COURT},
+                                         {"AgentRegistry", &REGISTRY_}};
     for (int i = 0; i < N_NODES; i++) make_home(i, "chain judge");
     deploy(contracts, sizeof contracts / sizeof contracts[0]);
     fund(&OP[2], VALIDATOR_STAKE, NULL);
@@ -380,6 +391,80 @@ static void test_slot_of_client_without_node(void) {
     CHECK(!job.claimed);
 }
 
+/* One quorum slot of A's wallet (quorum 1, an hour per phase) whose worker stakes stake; the slot's job id. */
+static uint64_t post_slot_of_a(const char *input, uint64_t stake) {
+    gt_escrow_terms t = {.budget = BUDGET, .stake = stake, .expired_at = anvil_now(&C) + 86400};
+    gt_escrow_slots sl = {.slots = 1, .quorum = 1, .submit_s = 3600, .verify_s = 3600};
+    uint64_t task = 0;
+    gt_err err;
+    fund(&OP[0], BUDGET, &ESCROW);
+    gt_keccak256(input, strlen(input), t.desc_hash);
+    CHECK_MSG(gt_escrow_post_slots(&C, &ESCROW, &OP[0], &t, &sl, &task, NULL, &err) == 0, "%s", err.msg);
+    return task;
+}
+
+/* Input before claim: A's node (the client's) is down when A posts a quorum slot, so nobody serves its input. B's
+ * node asks before it claims, gets nothing, and does not claim (it used to claim first and lose its stake at the
+ * submit deadline): the slot stays open, B's balance whole. A's node is started again after. */
+static void test_slot_of_client_node_down(void) {
+    static const char input[] = "the client's node is down\n";
+    fund(&OP[1], STAKE, NULL);
+    uint64_t b0 = balance(&OP[1].addr);
+    stop_node(0);
+    uint64_t slot = post_slot_of_a(input, STAKE);
+    CHECK(wait_field(1, slot, "note", "no claim: "));
+    printf("B's node on slot %llu, A's node down: %s\n", (unsigned long long)slot, FIELD_LAST);
+    CHECK_CONTAINS(FIELD_LAST, "the agent of"); /* the fetch from the client's agent failed */
+    pause_ms(2000); /* a claim sent after the note would show by now */
+    gt_escrow_job job = {0};
+    CHECK_EQ_INT(gt_escrow_get(&C, &ESCROW, slot, &job, NULL), 0);
+    CHECK_EQ_INT(job.status, GT_ESCROW_FUNDED);
+    CHECK(!job.claimed);
+    CHECK_EQ_U64(balance(&OP[1].addr), b0); /* no stake locked */
+    start_node(0);
+}
+
+/* An open slot's input before any claim, served only to an agent that could claim it: A posts a slot asking more
+ * stake than B's wallet holds and gives A's node its input; B's node is refused (403: its free stake) and does not
+ * claim; an unregistered wallet, B's and the client's own are refused, each with its reason; ROGUE, registered here
+ * and funded to the stake, is served the exact input. */
+static void test_open_slot_input(void) {
+    static const char input[] = "an open slot's input\n";
+    const uint64_t big = 1000000000000ull; /* more than B's wallet holds */
+    char url[512];
+    const char *body;
+    uint64_t agent = 0;
+    gt_err err;
+    CHECK(balance(&OP[1].addr) < big);
+    uint64_t slot = post_slot_of_a(input, big);
+    CHECK_EQ_INT(post_input(0, slot, input), 202); /* A's node: the client's */
+    CHECK(wait_field(1, slot, "note", "no claim: "));
+    CHECK(wait_field(1, slot, "note", "free stake (its token balance) is under job"));
+    printf("B's node on slot %llu, short of its stake: %s\n", (unsigned long long)slot, FIELD_LAST);
+    uint64_t now_s = (uint64_t)time(NULL);
+    input_url_at(0, url, sizeof url, slot, &LONER, &LONER.addr, now_s + 60); /* no agent */
+    CHECK_EQ_INT(http(url, NULL, &body), 403);
+    CHECK_CONTAINS(body, "has no agent in the registry: an open slot's input is served to a registered agent");
+    input_url_at(0, url, sizeof url, slot, &OP[1], &OP[1].addr, now_s + 60); /* B's wallet: registered, short */
+    CHECK_EQ_INT(http(url, NULL, &body), 403);
+    CHECK_CONTAINS(body, "free stake (its token balance) is under job");
+    input_url_at(0, url, sizeof url, slot, &OP[0], &OP[0].addr, now_s + 60); /* the client */
+    CHECK_EQ_INT(http(url, NULL, &body), 403);
+    CHECK_CONTAINS(body, "may not claim job");
+    CHECK_MSG(gt_registry_publish(&C, &REGISTRY_, &ROGUE, "http://127.0.0.1:9/card.json", &agent, &err) == 0, "%s",
+              err.msg);
+    fund(&ROGUE, big, NULL); /* a balance to cover the stake, no allowance yet */
+    input_url_at(0, url, sizeof url, slot, &ROGUE, &ROGUE.addr, now_s + 60);
+    CHECK_EQ_INT(http(url, NULL, &body), 403);
+    CHECK_CONTAINS(body, "free stake (its token allowance to the escrow) is under job");
+    approve(&ROGUE, &ESCROW, big);
+    CHECK_EQ_INT(http(url, NULL, &body), 200);
+    CHECK_MSG(!strcmp(body, input), "served %s", body);
+    gt_escrow_job job = {0};
+    CHECK_EQ_INT(gt_escrow_get(&C, &ESCROW, slot, &job, NULL), 0);
+    CHECK(!job.claimed); /* B's node did not claim */
+}
+
 /* A restart between commit and reveal: a second validator (a wallet driven here) sits with C, so reveals open
  * only once both committed. C's node commits and is stopped; the other validator commits (reveals open) and
  * reveals; C's node, started again on the same home, reveals the vote it committed (the input kept in its index,
@@ -432,6 +517,8 @@ int main(void) {
         RUN(test_quorum_slots);
         RUN(test_quorum_job);
         RUN(test_slot_of_client_without_node);
+        RUN(test_slot_of_client_node_down);
+        RUN(test_open_slot_input);
         RUN(test_restart_reveals);
     }
     stop_nodes();
