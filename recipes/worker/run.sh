@@ -39,12 +39,12 @@
 #          sort and logic; 16000 strings: recipe.c rows_weight_halves), a
 #          0.92 M-parameter llama (dim 128, 4 layers, 4 heads, ff 384) with
 #          windows of 256 tokens, 16000 steps of 12 x 256 tokens (49.2 M
-#          tokens, ~16 k tokens/s on 2 cores: 53 min, measured:
+#          tokens, 18-22 k tokens/s on 2 cores: 42 min, measured:
 #          recipes/worker/README.md); 50 held-out items per family and level.
 # Both scales then run a second stage from that model (lr 3e-4) on rows of
 # seed 2 with sort's rows 6 times over (gotong-recipe data --boost): full
-# 2000 steps (6.1 M tokens: 398 s; the whole full recipe took 63.4 min in
-# session 35), reduced 200.
+# 2000 steps (6.1 M tokens: 302 s; the whole full recipe took 47.6 min in
+# session 36), reduced 200.
 set -euo pipefail
 ROOT_DIR=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=${1:-$ROOT_DIR/.cache/recipe-worker}

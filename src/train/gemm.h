@@ -48,8 +48,8 @@ void gt_tr_gemm_acc(float *out, size_t ld_out, const float *S, size_t sr, size_t
  * compare paths; set it while no kernel runs. */
 int gt_tr_gemm_path(int max_path);
 
-/* The inference engine's element-wise kernels (exp_shift, silu_mul) of the
- * path now used: the vector exp of infer/kernels_*.c, which every path
+/* The inference engine's element-wise kernels (the trainer calls exp_shift)
+ * of the path now used: the vector exp of infer/kernels_*.c, which every path
  * computes with the same bits as gt_kern_expf (the engine's tests), so the
  * ops that call it keep their bits on every path too. */
 struct gt_kern;

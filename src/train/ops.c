@@ -25,7 +25,7 @@ typedef struct args {
     int N, I, O, B, T, H, Hkv, hd;
     float eps, scale;
     int64_t n64; /* element count of the element-wise ops */
-    const gt_kern *kern; /* the path's element-wise kernels (exp_shift, silu_mul): gt_tr_kern */
+    const gt_kern *kern; /* the path's element-wise kernels (exp_shift): gt_tr_kern */
     void (*fn)(const struct args *s, int i0, int i1);
     int n;
 } args;

@@ -68,11 +68,12 @@ void gt_tr_attention_bwd(gt_pool *p, float *dq, float *dk, float *dv, const floa
                          const float *att, const float *q, const float *k, const float *v, int B,
                          int T, int H, int Hkv, int hd, float *scratch);
 
-/* SwiGLU: h = g / (1 + exp(-g)) * u, element-wise over n (the engine's
- * silu_mul); threads split the elements. Backward WRITES dg and du (=). */
 /* y[i] += x[i] for i < n (the residual adds), split across the pool. */
 void gt_tr_add(gt_pool *p, float *y, const float *x, int64_t n);
 
+/* SwiGLU: h = g / (1 + exp(-g)) * u, element-wise over n (the engine's
+ * silu_mul, with its exp_shift); threads split the elements; h, dg, du
+ * overlap no input. Backward WRITES dg and du (=). */
 void gt_tr_swiglu_fwd(gt_pool *p, float *h, const float *g, const float *u, int64_t n);
 void gt_tr_swiglu_bwd(gt_pool *p, float *dg, float *du, const float *dh, const float *g, const float *u,
                       int64_t n);
