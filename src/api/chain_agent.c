@@ -11,12 +11,17 @@
  * with; a seated judge of a disputed job gets it from here too (GET, signed:
  * chain_judge.c). With a court, the agent also works the quorum slots it can
  * do: it fetches a slot's input from the client's node first (signed as a
- * prospective worker, whose free stake that node checks), and only then
- * claims it (claimTask; seek), so a client's node that is down or refuses
- * costs no stake; a claimed slot whose input is missing is fed later (feed).
- * Every step is checked against the chain (getJob) before its transaction;
- * a step that fails is tried again on the next rounds, then given up
- * (GT_CHAIN_MAX_ATTEMPTS), the reason kept in the index. */
+ * prospective worker, whose seats and free stake that node checks), and only
+ * then claims it (claimTask; seek), so a client's node that is down or
+ * refuses costs no stake; a claimed slot whose input is missing is fed later
+ * (feed). A slot whose fetch or claim failed waits on its own, 10 s, then
+ * twice as long each failed look up to 5 minutes, while the other slots are
+ * still looked at; it is looked at again for as long as it is open (the
+ * client's node may come back), and dropped once claimed by another or
+ * closed. Every job step is checked against the chain (getJob) before its
+ * transaction; a worker's or evaluator's step that fails is tried again on
+ * the next rounds, then given up (GT_CHAIN_MAX_ATTEMPTS), the reason kept in
+ * the index. */
 #include <assert.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -38,8 +43,8 @@
 #define MARKET_POLL_MS 200 /* the watcher's pause when nothing moved */
 #define KEEP_POLL_MS 1000  /* the keeper's rounds (each may ask the chain's time) at most this often */
 #define MARKET_TODO_MAX 8  /* jobs acted on per round */
-#define FEED_RETRY_MS 10000 /* a failed input fetch of a claimed slot is tried again this much later */
-#define MARKET_SLOTS_MAX 64  /* JobEscrow.MAX_SLOTS: a slot is at most this far after its task's id */
+#define SLOT_RETRY_MS 10000      /* a slot's first wait after a failed look (seek, feed); doubled each failed look */
+#define SLOT_RETRY_MAX_MS 300000 /* ... up to this */
 
 struct gt_chain_market {
     gt_chain chain; /* the watcher thread's alone */
@@ -58,8 +63,6 @@ struct gt_chain_market {
     pthread_t th;
     int has_thread;
     uint64_t keep_next_ms; /* CLOCK_MONOTONIC ms of the keeper's next round (watcher thread only) */
-    uint64_t feed_next_ms; /* CLOCK_MONOTONIC ms before which a failed input fetch is not tried again (feed) */
-    uint64_t seek_next_ms; /* CLOCK_MONOTONIC ms before which no open slot is looked at after a failed look (seek) */
     char last_err[GT_ERR_MSG_MAX]; /* the watcher's last failure, logged once */
 };
 
@@ -192,19 +195,6 @@ static int view_u64(gt_chain_market *m, const gt_addr *to, const char *sig, gt_a
     return rc ? gt_err_wrap(err, "%s", sig) : 0;
 }
 
-/* The task whose slot job id is (the escrow's tasks(t): its slot count; slots are t .. t + slots - 1); *task 0
- * when the job is no task's slot. */
-static int task_of(gt_chain_market *m, uint64_t id, uint64_t *task, gt_err *err) {
-    *task = 0;
-    for (uint64_t t = id; t >= 1 && t + MARKET_SLOTS_MAX > id; t--) {
-        uint64_t slots = 0;
-        int rc = view_u64(m, &m->escrow, "tasks(uint256)", gt_abi_uint(t), 0, &slots, err);
-        if (rc) return rc;
-        if (slots && t + slots > id) return *task = t, 0;
-    }
-    return 0;
-}
-
 /* 0 when job j's client runs an agent (registered), whose node could serve the input: a slot of a client with
  * none is not claimed, as nobody would serve its input (checked before the fetch, for a plainer reason). */
 static int client_serves(gt_chain_market *m, const gt_cjob *j, gt_err *err) {
@@ -216,30 +206,32 @@ static int client_serves(gt_chain_market *m, const gt_cjob *j, gt_err *err) {
 }
 
 /* Open slot id's input, fetched from its client's node BEFORE any claim (the request signed by this agent's wallet;
- * that node serves an open slot's input to a registered agent whose free stake covers the slot's stake,
- * gt_chain_prospect_ok), checked against the description hash and kept into *j and in. A node that cannot get it
- * does not claim: an honest worker never has its stake locked on a slot it could not work. */
+ * that node serves an open slot's input to an agent that could claim it, its seats and free stake read from the
+ * chain, gt_chain_prospect_ok), checked against the description hash, into *j and in (kept in the index once the
+ * claim succeeds: claim_slot). A node that cannot get it does not claim: an honest worker never has its stake locked
+ * on a slot it could not work. */
 static int prefetch(gt_chain_market *m, uint64_t id, gt_cjob *j, gt_buf *in, gt_err *err) {
     gt_chain_deploy d = {.court = &m->court, .escrow = &m->escrow, .registry = &m->registry};
     int rc = gt_cindex_job(m->ix, id, j, err);
     if (!rc) rc = client_serves(m, j, err);
     if (!rc) rc = gt_chain_fetch_input(&m->chain, &m->acct, &d, j, &j->client, in, err);
-    if (!rc) rc = gt_cindex_put_input(m->ix, id, in->data, in->len, err);
     return rc;
 }
 
 /* The claim of open slot id, whose input in is held: claimTask on its task (the escrow gives the task's lowest free
  * slot, *got, read from the receipt's JobClaimed; every slot of a task has the task's description hash, so in is its
- * input too and is kept for it), or claim() of a quorum job no task holds (postQuorum). */
+ * input too), or claim() of a quorum job no task holds (postQuorum). Once claimed, in is kept for *got (act() works
+ * it) and for id (so seek looks at id no more, while the index has not yet seen the claim); a failed claim keeps
+ * nothing, so the slot is looked at again. */
 static int claim_slot(gt_chain_market *m, uint64_t id, uint64_t task, const gt_buf *in, uint64_t *got, uint64_t *gas,
                       gt_err *err) {
     static const char claimed_sig[] = "JobClaimed(uint256,address,uint256)";
     uint8_t topic[32];
     *got = id;
-    if (!task) return gt_escrow_do(&m->chain, &m->escrow, &m->acct, GT_ESCROW_CLAIM, id, NULL, gas, err);
     gt_abi_val args[] = {gt_abi_uint(task)};
     gt_chain_receipt r = {0};
-    int rc = gt_chain_invoke(&m->chain, &m->escrow, &m->acct, "claimTask(uint256)", args, 1, &r, gas, err);
+    int rc = task ? gt_chain_invoke(&m->chain, &m->escrow, &m->acct, "claimTask(uint256)", args, 1, &r, gas, err)
+                  : gt_escrow_do(&m->chain, &m->escrow, &m->acct, GT_ESCROW_CLAIM, id, NULL, gas, err);
     gt_keccak256(claimed_sig, strlen(claimed_sig), topic);
     for (size_t i = 0; !rc && i < r.n_logs; i++) {
         const gt_chain_log *l = &r.logs[i];
@@ -247,24 +239,38 @@ static int claim_slot(gt_chain_market *m, uint64_t id, uint64_t task, const gt_b
         rc = gt_abi_get_u64(l->topics[1], 32, 0, got, err);
     }
     gt_chain_receipt_free(&r);
+    if (!rc) rc = gt_cindex_put_input(m->ix, id, in->data, in->len, err);
     if (!rc && *got != id) rc = gt_cindex_put_input(m->ix, *got, in->data, in->len, err);
     return rc;
 }
 
-/* Seek's note on slot id, kept; a failed look (rc) is one more try (gt_cindex_mark), the next look at any slot
- * FEED_RETRY_MS later, the slot given up at GT_CHAIN_MAX_ATTEMPTS, or at once when final. */
-static void seek_mark(gt_chain_market *m, uint64_t id, int rc, int final, const char *note) {
+/* Slot id's note after a look, kept (and logged): what (a claim, or why not: no_what), what as is when no_what is
+ * NULL; a failed look that is not final waits on its own (gt_cindex_look_later: SLOT_RETRY_MS doubled each failed
+ * look, up to SLOT_RETRY_MAX_MS; the other slots are looked at meanwhile), and the note counts the looks and the
+ * wait; a final one (this node will never claim it) is refused for good (gt_cindex_mark -1). */
+static void slot_note(gt_chain_market *m, uint64_t id, const char *no_what, int final, const char *what) {
     gt_err err;
-    GT_INFO("node: job %llu: %s", (unsigned long long)id, note);
-    int bad = gt_cindex_note(m->ix, id, note, &err);
-    if (!bad && rc) bad = gt_cindex_mark(m->ix, id, final ? -1 : 0, note, &err);
+    char note[GT_ERR_MSG_MAX + 160];
+    uint64_t looks = 0, wait_ms = 0;
+    int bad = 0;
+    if (!no_what) snprintf(note, sizeof note, "%s", what);
+    else if (final) snprintf(note, sizeof note, "%s: %s", no_what, what);
+    else if (!(bad = gt_cindex_look_later(m->ix, id, mono_ms(), SLOT_RETRY_MS, SLOT_RETRY_MAX_MS, &looks, &wait_ms,
+                                          &err)))
+        snprintf(note, sizeof note, "%s (look %llu, again in %llu s): %s", no_what, (unsigned long long)looks,
+                 (unsigned long long)(wait_ms / 1000), what);
+    if (!bad) {
+        GT_INFO("node: job %llu: %s", (unsigned long long)id, note);
+        bad = gt_cindex_note(m->ix, id, note, &err);
+    }
+    if (!bad && no_what && final) bad = gt_cindex_mark(m->ix, id, -1, note, &err);
     if (bad) GT_WARN("node: %s", err.msg);
-    if (rc && !final) m->seek_next_ms = mono_ms() + FEED_RETRY_MS;
 }
 
-/* A quorum slot this agent could work (the index's oldest), unless its wallet is a court validator (it judges the
- * rounds instead): its input fetched first (prefetch), then claimed (claim_slot); no input, no claim (the client's
- * node down, refusing, or not holding it yet: tried again, GT_CHAIN_MAX_ATTEMPTS in all). */
+/* A quorum slot this agent could work (the index's oldest whose wait after a failed look ended), unless its wallet
+ * is a court validator (it judges the rounds instead: refused for good): its input fetched first (prefetch), then
+ * claimed (claim_slot); no input, no claim (the client's node down, refusing, or not holding it yet: the slot waits
+ * on its own and is looked at again while it is open, slot_note). */
 static void seek(gt_chain_market *m) {
     uint64_t id = 0, task = 0, gas = 0, got = 0, staked = 0;
     size_t n = 0;
@@ -272,39 +278,37 @@ static void seek(gt_chain_market *m) {
     gt_cjob j;
     gt_buf in = GT_BUF_INIT;
     char note[GT_ERR_MSG_MAX + 64];
-    if (mono_ms() < m->seek_next_ms) return;
-    int rc = gt_cindex_open_slots(m->ix, &m->acct.addr, &m->court, m->card.price, &id, 1, &n, &err);
+    int rc = gt_cindex_open_slots(m->ix, &m->acct.addr, &m->court, m->card.price, mono_ms(), &id, 1, &n, &err);
     if (!rc && n) rc = view_u64(m, &m->court, "validatorOf(address)", gt_abi_address(&m->acct.addr), 0, &staked, &err);
     if (rc) GT_WARN("node: %s", err.msg);
     if (rc || !n) return;
     if (staked) {
-        return seek_mark(m, id, GT_EPERM, 1, "no claim: this wallet is a court validator: it judges quorum rounds (a "
-                         "claim would keep it off the task's panels)");
+        return slot_note(m, id, "no claim", 1, "this wallet is a court validator: it judges quorum rounds (a claim "
+                         "would keep it off the task's panels)");
     }
     rc = prefetch(m, id, &j, &in, &err);
-    if (!rc) rc = task_of(m, id, &task, &err);
+    if (!rc) rc = gt_chain_task_of(&m->chain, &m->escrow, id, &task, &err);
     if (!rc) rc = claim_slot(m, id, task, &in, &got, &gas, &err);
     gt_buf_free(&in);
-    if (rc) snprintf(note, sizeof note, "no claim: %s", err.msg);
-    else if (!task) snprintf(note, sizeof note, "claimed quorum job %llu, its input fetched first (gas %llu)",
-                             (unsigned long long)id, (unsigned long long)gas);
+    if (rc) return slot_note(m, id, "no claim", 0, err.msg);
+    if (!task) snprintf(note, sizeof note, "claimed quorum job %llu, its input fetched first (gas %llu)",
+                        (unsigned long long)id, (unsigned long long)gas);
     else snprintf(note, sizeof note, "claimed slot %llu of quorum task %llu, its input fetched first (gas %llu)",
                   (unsigned long long)got, (unsigned long long)task, (unsigned long long)gas);
-    seek_mark(m, id, rc, 0, note);
+    slot_note(m, id, NULL, 0, note);
 }
 
-/* The quorum slots this agent claimed whose input it lacks (seek keeps the input before it claims, so only a claim
- * made elsewhere with this wallet, or an input lost after the claim): fetched from the client's node (the worker's
- * request signed; chain_judge.c), kept, then worked by act(); a failure counts as a try, the next one FEED_RETRY_MS
- * later (given up at GT_CHAIN_MAX_ATTEMPTS, the stake then left to the slot's submit deadline). */
+/* The quorum slots this agent claimed whose input it lacks (seek keeps the input once it claims, so only a claim
+ * made elsewhere with this wallet, or an input lost after the claim), each whose wait after a failed fetch ended:
+ * fetched from the client's node (the worker's request signed; chain_judge.c), kept, then worked by act(); a failed
+ * fetch makes that slot alone wait (slot_note), and it is fetched again while it is claimed and funded (its stake
+ * is at stake until the slot's submit deadline). */
 static void feed(gt_chain_market *m) {
     uint64_t ids[MARKET_TODO_MAX];
     size_t n = 0;
     gt_err err;
     gt_chain_deploy d = {.court = &m->court, .escrow = &m->escrow, .registry = &m->registry};
-    uint64_t now_ms = mono_ms();
-    if (now_ms < m->feed_next_ms) return;
-    if (gt_cindex_slots_unfed(m->ix, &m->acct.addr, &m->court, ids, MARKET_TODO_MAX, &n, &err))
+    if (gt_cindex_slots_unfed(m->ix, &m->acct.addr, &m->court, mono_ms(), ids, MARKET_TODO_MAX, &n, &err))
         GT_WARN("node: %s", err.msg);
     for (size_t i = 0; i < n; i++) {
         gt_cjob j;
@@ -313,12 +317,7 @@ static void feed(gt_chain_market *m) {
         if (!rc) rc = gt_chain_fetch_input(&m->chain, &m->acct, &d, &j, &j.client, &in, &err);
         if (!rc) rc = gt_cindex_put_input(m->ix, ids[i], in.data, in.len, &err);
         gt_buf_free(&in);
-        if (!rc) continue;
-        gt_err merr;
-        GT_WARN("node: job %llu: no input from the client's node: %s", (unsigned long long)ids[i], err.msg);
-        m->feed_next_ms = now_ms + FEED_RETRY_MS;
-        if (gt_cindex_note(m->ix, ids[i], err.msg, &merr) || gt_cindex_mark(m->ix, ids[i], 0, err.msg, &merr))
-            GT_WARN("node: %s", merr.msg);
+        if (rc) slot_note(m, ids[i], "no input from the client's node", 0, err.msg);
     }
 }
 
@@ -641,31 +640,34 @@ void gt_h_chain_output(gt_req *r, gt_resp *o) {
     o->body = gt_buf_take(&out, &o->len);
 }
 
-/* The query of a judge's input request, checked without the chain (gt_chain_judge_signed): 0, *judge its wallet,
- * or an answer already written (400 malformed or out of time, 403 a signature not the judge's). */
-static int input_request_refused(gt_chain_market *m, gt_req *r, gt_resp *o, uint64_t id, gt_addr *judge) {
-    static const char *const allowed[] = {"judge", "expires", "sig", NULL};
+/* The query of an input request (a judge's, or a worker's), checked without the chain (gt_chain_judge_signed): 0,
+ * *by the reader's wallet, or an answer already written (400 malformed or out of time, 403 a signature not the
+ * reader's). The reader is named by= (judge=, its older name, still taken from nodes that send it; not both). */
+static int input_request_refused(gt_chain_market *m, gt_req *r, gt_resp *o, uint64_t id, gt_addr *by) {
+    static const char *const allowed[] = {"by", "judge", "expires", "sig", NULL};
     gt_err err;
     if (gt_req_only_query(r, allowed, &err)) return gt_resp_err(o, &err), 1;
-    const char *who = gt_req_query(r, "judge"), *exp = gt_req_query(r, "expires"), *sig = gt_req_query(r, "sig");
+    const char *by_s = gt_req_query(r, "by"), *judge_s = gt_req_query(r, "judge");
+    const char *who = by_s ? by_s : judge_s, *exp = gt_req_query(r, "expires"), *sig = gt_req_query(r, "sig");
     char *end = NULL;
     unsigned long long expires_s = exp && exp[0] >= '0' && exp[0] <= '9' ? strtoull(exp, &end, 10) : 0;
-    if (!who || !sig || !exp || !end || *end || gt_addr_parse(who, judge, &err)) {
-        gt_resp_error(o, 400, GT_EINVAL, "expected ?judge=ADDR&expires=UNIX_S&sig=HEX: a judge of the job's panel "
-                      "(or a quorum slot's worker), when its request expires, and its signature of the request");
+    if ((by_s && judge_s) || !who || !sig || !exp || !end || *end || gt_addr_parse(who, by, &err)) {
+        gt_resp_error(o, 400, GT_EINVAL, "expected ?by=ADDR&expires=UNIX_S&sig=HEX: the reader (a judge of the job's "
+                      "panel, or a quorum slot's worker or prospective worker), when its request expires, and its "
+                      "signature of the request (judge=ADDR, the older name of by=, is taken too; not both)");
         return 1;
     }
     if (!m->has_court) return gt_resp_error(o, 404, GT_ENOTFOUND, "this deployment has no dispute court"), 1;
-    if (!gt_chain_judge_signed(m->chain_id, &m->court, id, judge, expires_s, (uint64_t)time(NULL), sig, &err))
+    if (!gt_chain_judge_signed(m->chain_id, &m->court, id, by, expires_s, (uint64_t)time(NULL), sig, &err))
         return 0;
     gt_resp_error(o, err.code == GT_EPERM || err.code == GT_ESIG ? 403 : 400, err.code, "%s", err.msg);
     return 1;
 }
 
 /* Whether the signer of a checked request may read job id's input, from the chain: a prospective worker of an open
- * quorum slot (judged by the court) that could claim it (gt_chain_prospect_ok: registered, its free stake covering
- * the slot's), the worker of a claimed one, or a member of the panel the court seated on the job's dispute or quorum
- * round. 0, or GT_EPERM / GT_ESTATE / the read's error. */
+ * quorum slot (judged by the court) that could claim it (gt_chain_prospect_ok: a seat left on it, registered, its
+ * free stake covering the slot's), the worker of a claimed one, or a member of the panel the court seated on the
+ * job's dispute or quorum round. 0, or GT_EPERM / GT_ESTATE / the read's error. */
 static int reader_allowed(gt_chain_market *m, gt_chain *c, uint64_t id, const gt_addr *who, gt_err *err) {
     gt_escrow_job j;
     gt_chain_deploy d = {.court = &m->court, .escrow = &m->escrow, .registry = &m->registry};
@@ -682,7 +684,7 @@ static int reader_allowed(gt_chain_market *m, gt_chain *c, uint64_t id, const gt
     return gt_chain_judge_seated(c, &m->court, id, who, err);
 }
 
-/* GET /v1/chain/jobs/{id}/input?judge=ADDR&expires=UNIX_S&sig=HEX: the input this node holds of a job, served to a
+/* GET /v1/chain/jobs/{id}/input?by=ADDR&expires=UNIX_S&sig=HEX: the input this node holds of a job, served to a
  * judge the court seated on its dispute's or quorum round's panel, to the worker of a quorum slot it claimed, or to
  * an agent that could claim an open one (before it claims: seek), who signed the request (gt_court_input_digest)
  * with its wallet (chain_judge.c). A bad request is refused before any chain read; who may read is then read from
@@ -692,13 +694,13 @@ void gt_h_chain_input_get(gt_req *r, gt_resp *o) {
     uint64_t id;
     gt_cjob j;
     gt_err err;
-    gt_addr judge;
+    gt_addr by;
     gt_chain c;
     int found = 0;
-    if (!m || job_param(r, o, &id) || input_request_refused(m, r, o, id, &judge)) return;
+    if (!m || job_param(r, o, &id) || input_request_refused(m, r, o, id, &by)) return;
     if (gt_cindex_job(m->ix, id, &j, &err)) return gt_resp_err(o, &err);
     if (gt_chain_open(m->chain_url, &c, &err)) return gt_resp_err(o, &err);
-    int rc = reader_allowed(m, &c, id, &judge, &err); /* before saying whether this node holds it */
+    int rc = reader_allowed(m, &c, id, &by, &err); /* before saying whether this node holds it */
     gt_chain_close(&c);
     if (rc) return gt_resp_error(o, rc == GT_EPERM ? 403 : rc == GT_ESTATE ? 409 : 502, rc, "%s", err.msg);
     gt_buf in = GT_BUF_INIT;

@@ -40,9 +40,13 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS agents(id INTEGER PRIMARY KEY, owner TEXT NOT NULL, uri TEXT NOT NULL,"
     " block INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS work(job INTEGER PRIMARY KEY, input BLOB, output BLOB,"
-    " step INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0, note TEXT);";
+    " step INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0, note TEXT,"
+    " looks INTEGER NOT NULL DEFAULT 0, retry_ms INTEGER NOT NULL DEFAULT 0);";
+/* work's looks and retry_ms came later: added to a work table made before them. */
+static const char work_looks[] = "ALTER TABLE work ADD COLUMN looks INTEGER NOT NULL DEFAULT 0;"
+                                 "ALTER TABLE work ADD COLUMN retry_ms INTEGER NOT NULL DEFAULT 0;";
 
-/* Runs sql with up to three text/int64 bindings (types by fmt: 't' text,
+/* Runs sql with text/int64/blob bindings (types by fmt: 't' text,
  * 'i' int64, 'b' blob with its length next); 0 or GT_EDB. */
 static int exec(gt_cindex *ix, const char *sql, const char *fmt, const void *a[], const int64_t n[], gt_err *err) {
     sqlite3_stmt *st = NULL;
@@ -108,6 +112,18 @@ static int check_deployment(gt_cindex *ix, uint64_t chain_id, gt_err *err) {
     return rc ? rc : meta_put(ix, "deployment", want, sizeof want, err);
 }
 
+/* Adds the looks and retry_ms columns to a work table made before them, and ends every slot's wait (retry_ms 0) at
+ * each open: retry_ms is on the monotonic clock of the process that wrote it, which a new process (after a reboot)
+ * need not share, so a restarted node looks at each slot again at once. */
+static int upgrade_work(gt_cindex *ix, gt_err *err) {
+    sqlite3_stmt *st = NULL;
+    int current = sqlite3_prepare_v2(ix->db, "SELECT retry_ms FROM work LIMIT 0", -1, &st, NULL) == SQLITE_OK;
+    sqlite3_finalize(st);
+    int ok = (current || sqlite3_exec(ix->db, work_looks, NULL, NULL, NULL) == SQLITE_OK) &&
+             sqlite3_exec(ix->db, "UPDATE work SET retry_ms = 0 WHERE retry_ms <> 0", NULL, NULL, NULL) == SQLITE_OK;
+    return ok ? 0 : gt_err_set(err, GT_EDB, "chain index: work: %s", sqlite3_errmsg(ix->db));
+}
+
 /* An index made before the keeper's columns (timed, keep_after, keep_tries)
  * lacks them: its derived tables are dropped, made again and indexed anew
  * from the deployment block; work (this node's own) is kept. */
@@ -115,12 +131,12 @@ static int upgrade(gt_cindex *ix, gt_err *err) {
     sqlite3_stmt *st = NULL;
     int current = sqlite3_prepare_v2(ix->db, "SELECT keep_tries FROM jobs LIMIT 0", -1, &st, NULL) == SQLITE_OK;
     sqlite3_finalize(st);
-    if (current) return 0;
+    if (current) return upgrade_work(ix, err);
     GT_WARN("node: the chain index predates its deadline columns: indexing again from the deployment block");
     int ok = sqlite3_exec(ix->db, "DROP TABLE IF EXISTS jobs; DROP TABLE IF EXISTS agents;"
                                   " DELETE FROM meta WHERE k='height';", NULL, NULL, NULL) == SQLITE_OK &&
              sqlite3_exec(ix->db, schema, NULL, NULL, NULL) == SQLITE_OK;
-    return ok ? 0 : gt_err_set(err, GT_EDB, "chain index: %s", sqlite3_errmsg(ix->db));
+    return ok ? upgrade_work(ix, err) : gt_err_set(err, GT_EDB, "chain index: %s", sqlite3_errmsg(ix->db));
 }
 
 int gt_cindex_open(const char *path, uint64_t chain_id, const gt_addr *escrow, const gt_addr *registry,
@@ -563,10 +579,10 @@ int gt_cindex_work(gt_cindex *ix, uint64_t job, gt_buf *in, gt_buf *out, int *fo
     return rc;
 }
 
-/* The ids sql selects (binding ?1 who's address, ?2 the number a2, ?3 max, ?4 court's address or NULL),
- * at most max into ids; the shared body of the work lists below. */
+/* The ids sql selects (binding ?1 who's address, ?2 the number a2, ?3 max, ?4 court's address or NULL, ?5 the
+ * number a5), at most max into ids; the shared body of the work lists below. */
 static int select_ids(gt_cindex *ix, const char *sql, const gt_addr *who, const gt_addr *court, int64_t a2,
-                      uint64_t *ids, size_t max, size_t *n, gt_err *err) {
+                      int64_t a5, uint64_t *ids, size_t max, size_t *n, gt_err *err) {
     char me[GT_ADDR_STR_BYTES], ct[GT_ADDR_STR_BYTES];
     sqlite3_stmt *st = NULL;
     gt_addr_to_str(who, me);
@@ -579,6 +595,7 @@ static int select_ids(gt_cindex *ix, const char *sql, const gt_addr *who, const 
              sqlite3_bind_int64(st, 3, (int64_t)max) == SQLITE_OK;
     if (ok && sqlite3_bind_parameter_count(st) >= 4) /* ?4 only in the lists that name the court */
         ok = (court ? sqlite3_bind_text(st, 4, ct, -1, SQLITE_STATIC) : sqlite3_bind_null(st, 4)) == SQLITE_OK;
+    if (ok && sqlite3_bind_parameter_count(st) >= 5) ok = sqlite3_bind_int64(st, 5, a5) == SQLITE_OK;
     int step = SQLITE_ERROR;
     while (ok && *n < max && (step = sqlite3_step(st)) == SQLITE_ROW)
         ids[(*n)++] = (uint64_t)sqlite3_column_int64(st, 0);
@@ -595,25 +612,48 @@ int gt_cindex_todo(gt_cindex *ix, const gt_addr *who, const gt_addr *court, uint
                       "SELECT j.id FROM jobs j JOIN work w ON w.job = j.id WHERE w.input IS NOT NULL AND"
                       " w.step = 0 AND ((j.provider = ?1 AND j.status = 'funded' AND (j.claimed = 0 OR"
                       " j.evaluator = ?4)) OR (j.evaluator = ?1 AND j.status = 'submitted')) ORDER BY j.id LIMIT ?3"
-                      /* ?2 unused */, who, court, 0, ids, max, n, err);
+                      /* ?2 unused */, who, court, 0, 0, ids, max, n, err);
 }
 
-int gt_cindex_open_slots(gt_cindex *ix, const gt_addr *who, const gt_addr *court, uint64_t min_budget, uint64_t *ids,
-                         size_t max, size_t *n, gt_err *err) {
-    assert(min_budget <= INT64_MAX);
+int gt_cindex_open_slots(gt_cindex *ix, const gt_addr *who, const gt_addr *court, uint64_t min_budget,
+                         uint64_t now_ms, uint64_t *ids, size_t max, size_t *n, gt_err *err) {
+    assert(min_budget <= INT64_MAX && now_ms <= INT64_MAX);
     return select_ids(ix,
                       "SELECT id FROM jobs WHERE status = 'funded' AND claimed = 0 AND evaluator = ?4 AND"
-                      " client <> ?1 AND budget >= ?2 AND"
-                      " id NOT IN (SELECT job FROM work WHERE input IS NOT NULL OR step <> 0) ORDER BY id LIMIT ?3",
-                      who, court, (int64_t)min_budget, ids, max, n, err);
+                      " client <> ?1 AND budget >= ?2 AND id NOT IN (SELECT job FROM work WHERE"
+                      " input IS NOT NULL OR step <> 0 OR retry_ms > ?5) ORDER BY id LIMIT ?3",
+                      who, court, (int64_t)min_budget, (int64_t)now_ms, ids, max, n, err);
 }
 
-int gt_cindex_slots_unfed(gt_cindex *ix, const gt_addr *who, const gt_addr *court, uint64_t *ids, size_t max,
-                          size_t *n, gt_err *err) {
+int gt_cindex_slots_unfed(gt_cindex *ix, const gt_addr *who, const gt_addr *court, uint64_t now_ms, uint64_t *ids,
+                          size_t max, size_t *n, gt_err *err) {
+    assert(now_ms <= INT64_MAX);
     return select_ids(ix,
                       "SELECT id FROM jobs WHERE status = 'funded' AND claimed = 1 AND provider = ?1 AND"
-                      " evaluator = ?4 AND id NOT IN (SELECT job FROM work WHERE input IS NOT NULL OR step <> 0)"
-                      " ORDER BY id LIMIT ?3" /* ?2 unused */, who, court, 0, ids, max, n, err);
+                      " evaluator = ?4 AND id NOT IN (SELECT job FROM work WHERE input IS NOT NULL OR step <> 0"
+                      " OR retry_ms > ?5) ORDER BY id LIMIT ?3" /* ?2 unused */,
+                      who, court, 0, (int64_t)now_ms, ids, max, n, err);
+}
+
+int gt_cindex_look_later(gt_cindex *ix, uint64_t job, uint64_t now_ms, uint64_t base_ms, uint64_t cap_ms,
+                         uint64_t *looks, uint64_t *wait_ms, gt_err *err) {
+    sqlite3_stmt *st = NULL;
+    assert(now_ms <= INT64_MAX / 2 && base_ms > 0 && base_ms <= cap_ms && cap_ms <= INT64_MAX / 4);
+    const int64_t v[] = {(int64_t)job, (int64_t)now_ms, (int64_t)base_ms, (int64_t)cap_ms};
+    *looks = 0, *wait_ms = 0;
+    pthread_mutex_lock(&ix->mu);
+    int rc = exec(ix, "INSERT INTO work(job, looks, retry_ms) VALUES(?1, 1, ?2 + ?3) ON CONFLICT(job) DO UPDATE SET"
+                      " looks = looks + 1, retry_ms = ?2 + MIN(?4, ?3 << MIN(looks, 32))", "iiii",
+                  (const void *[]){NULL, NULL, NULL, NULL}, v, err);
+    if (!rc && sqlite3_prepare_v2(ix->db, "SELECT looks, retry_ms FROM work WHERE job=?1", -1, &st, NULL) ==
+                   SQLITE_OK && sqlite3_bind_int64(st, 1, (int64_t)job) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+        *looks = (uint64_t)sqlite3_column_int64(st, 0);
+        *wait_ms = (uint64_t)sqlite3_column_int64(st, 1) - now_ms;
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&ix->mu);
+    return rc;
 }
 
 /* ---- the keeper's deadlines ---- */
@@ -627,7 +667,7 @@ int gt_cindex_due(gt_cindex *ix, const gt_addr *who, uint64_t now_s, uint64_t *i
                       " (client = ?1 OR (provider = ?1 AND status = 'submitted')) AND"
                       " ((timed = 1 AND (claimed = 1 OR status = 'submitted')) OR expired_at <= ?2)))"
                       " ORDER BY keep_after, id LIMIT ?3",
-                      who, NULL, (int64_t)now_s, ids, max, n, err);
+                      who, NULL, (int64_t)now_s, 0, ids, max, n, err);
 }
 
 int gt_cindex_cases(gt_cindex *ix, const gt_addr *who, const gt_addr *court, uint64_t now_s, uint64_t *ids,
@@ -637,7 +677,7 @@ int gt_cindex_cases(gt_cindex *ix, const gt_addr *who, const gt_addr *court, uin
                       "SELECT id FROM jobs WHERE keep_after <= ?2 AND (status = 'disputed' OR (status = 'submitted'"
                       " AND evaluator = ?4)) AND ?1 NOT IN (client, provider, evaluator) ORDER BY keep_after, id"
                       " LIMIT ?3",
-                      who, court, (int64_t)now_s, ids, max, n, err);
+                      who, court, (int64_t)now_s, 0, ids, max, n, err);
 }
 
 int gt_cindex_note(gt_cindex *ix, uint64_t job, const char *note, gt_err *err) {

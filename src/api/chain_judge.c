@@ -8,8 +8,9 @@
  * (`gotong chain post` does). The judge fetches it from the node of the
  * job's worker, then of its evaluator, then of its client, each found through
  * the agent registry (the agent of that wallet, its card checked to be that
- * wallet's on this chain and escrow), at GET /v1/chain/jobs/{id}/input with a
- * request signed by the judge's key that holds until a unix time it names
+ * wallet's on this chain and escrow), at GET /v1/chain/jobs/{id}/input?by=
+ * (the reader; judge=, its older name, is still taken) with a request signed
+ * by the judge's key that holds until a unix time it names
  * (GT_CHAIN_INPUT_TTL_S ahead; the serving node refuses one past, or more than
  * GT_CHAIN_INPUT_AHEAD_S ahead, of its own clock, so a captured request is
  * not replayed later); the serving node checks the signature before it reads
@@ -17,9 +18,11 @@
  * (or a quorum job submitted) and only to a wallet the court seated on its
  * panel (gt_chain_judge_seated).
  * The same route serves a quorum slot's input to the worker that claimed it,
- * and an open (unclaimed) slot's to a prospective worker: a registered agent
- * whose free stake (token balance and allowance to the escrow, which pulls
- * the stake at claim) covers the slot's stake (gt_chain_prospect_ok). A
+ * and an open (unclaimed) slot's to a prospective worker: one that could
+ * claim it (a seat left on the slot's task, as the escrow counts seats), a
+ * registered agent whose free stake (token balance and allowance to the
+ * escrow, which pulls the stake at claim) covers the slot's stake
+ * (gt_chain_prospect_ok). A
  * worker's node fetches the input this way before it claims (chain_agent.c):
  * a client's node that is down or refuses costs it no stake, it does not claim.
  * Why the judge pulls rather than a party pushes:
@@ -104,14 +107,15 @@ int gt_chain_judge_seated(gt_chain *c, const gt_addr *court, uint64_t job, const
     return rc;
 }
 
-/* The 32-byte word 0 of to's view sig(arg) on c (whole: an allowance may be 2^256 - 1). */
-static int view_word(gt_chain *c, const gt_addr *to, const char *sig, const gt_abi_val *args, size_t n,
+/* The 32-byte word `word` of to's view sig(args) on c (whole: an allowance may be 2^256 - 1). */
+static int view_word(gt_chain *c, const gt_addr *to, const char *sig, const gt_abi_val *args, size_t n, size_t word,
                      uint8_t w[32], gt_err *err) {
     gt_buf d = GT_BUF_INIT, res = GT_BUF_INIT;
     int rc = gt_abi_calldata(sig, args, n, &d, err);
     if (!rc) rc = gt_chain_call(c, NULL, to, d.data, d.len, &res, err);
-    if (!rc && res.len < 32) rc = gt_err_set(err, GT_ECHAIN, "%zu bytes back, expected a 32-byte word", res.len);
-    if (!rc) memcpy(w, res.data, 32);
+    if (!rc && res.len < 32 * (word + 1))
+        rc = gt_err_set(err, GT_ECHAIN, "%zu bytes back, expected word %zu", res.len, word);
+    if (!rc) memcpy(w, res.data + 32 * word, 32);
     gt_buf_free(&d);
     gt_buf_free(&res);
     return rc ? gt_err_wrap(err, "%s", sig) : 0;
@@ -126,7 +130,62 @@ static int word_covers(const uint8_t w[32], uint64_t v) {
     return low >= v;
 }
 
-/* See chain_market.h: the claim's own rules on who, then the registry, then the token (balance and allowance). */
+/* Word `word` of to's view sig(args) on c as a number under 2^64 (GT_ECHAIN when it is not). */
+static int view_u64(gt_chain *c, const gt_addr *to, const char *sig, const gt_abi_val *args, size_t n, size_t word,
+                    uint64_t *out, gt_err *err) {
+    uint8_t w[32];
+    int rc = view_word(c, to, sig, args, n, word, w, err);
+    *out = 0;
+    for (size_t i = 0; !rc && i < 24; i++)
+        if (w[i]) rc = gt_err_set(err, GT_ECHAIN, "%s: word %zu is over 2^64 - 1", sig, word);
+    for (size_t i = 24; !rc && i < 32; i++) *out = *out << 8 | w[i];
+    return rc;
+}
+
+/* See chain_market.h: tasks(t) from id down, the first with slots reaching id. */
+int gt_chain_task_of(gt_chain *c, const gt_addr *escrow, uint64_t id, uint64_t *task, gt_err *err) {
+    *task = 0;
+    for (uint64_t t = id; t >= 1 && t + GT_CHAIN_SLOTS_MAX > id; t--) {
+        uint64_t slots = 0;
+        gt_abi_val arg[] = {gt_abi_uint(t)};
+        int rc = view_u64(c, escrow, "tasks(uint256)", arg, 1, 0, &slots, err);
+        if (rc) return rc;
+        if (slots && t + slots > id) return *task = t, 0;
+    }
+    return 0;
+}
+
+/* 0 when who (w its text) has a seat left to claim open job id, as the escrow's claim rules count seats: on a task's
+ * slot, its claims on the task under the task's seatsPerWorker (claimTask); on a job of no task, its claims that
+ * ended with the job reopened under the job's seatsOf (0: one; claim). hadSeat, the sum of both, read first: 0 (a
+ * worker new to the job, the usual case) is a seat left in one read. GT_EPERM with the reason otherwise. */
+static int seat_left(gt_chain *c, const gt_addr *escrow, uint64_t id, const gt_addr *who, const char *w,
+                     gt_err *err) {
+    uint64_t had = 0, task = 0, used = 0, per = 0;
+    gt_abi_val job_who[] = {gt_abi_uint(id), gt_abi_address(who)}, job[] = {gt_abi_uint(id)};
+    int rc = view_u64(c, escrow, "hadSeat(uint256,address)", job_who, 2, 0, &had, err);
+    if (rc || !had) return rc;
+    if ((rc = gt_chain_task_of(c, escrow, id, &task, err))) return rc;
+    gt_abi_val task_who[] = {gt_abi_uint(task), gt_abi_address(who)}, t[] = {gt_abi_uint(task)};
+    if (!task) {
+        rc = view_u64(c, escrow, "seatsOf(uint256)", job, 1, 0, &per, err);
+        if (!rc && had >= per)
+            rc = gt_err_set(err, GT_EPERM, "%s already had its %llu seat(s) on job %llu (it reopened under it; the "
+                            "job allows %llu): its claim would revert", w, (unsigned long long)had,
+                            (unsigned long long)id, (unsigned long long)(per ? per : 1));
+        return rc;
+    }
+    rc = view_u64(c, escrow, "seats(uint256,address)", task_who, 2, 0, &used, err);
+    if (!rc) rc = view_u64(c, escrow, "tasks(uint256)", t, 1, 3, &per, err);
+    if (!rc && used >= per)
+        rc = gt_err_set(err, GT_EPERM, "%s already used its %llu seat(s) on quorum task %llu (seatsPerWorker %llu): "
+                        "its claim of slot %llu would revert", w, (unsigned long long)used, (unsigned long long)task,
+                        (unsigned long long)per, (unsigned long long)id);
+    return rc;
+}
+
+/* See chain_market.h: the claim's own rules on who (its seats too), then the registry, then the token (balance and
+ * allowance). */
 int gt_chain_prospect_ok(gt_chain *c, const gt_addr *token, const gt_chain_deploy *d, uint64_t id,
                          const gt_escrow_job *j, const gt_addr *who, gt_err *err) {
     char w[GT_ADDR_STR_BYTES];
@@ -139,13 +198,14 @@ int gt_chain_prospect_ok(gt_chain *c, const gt_addr *token, const gt_chain_deplo
         !(gt_addr_eq(&j->provider, &zero) || gt_addr_eq(&j->provider, who)))
         return gt_err_set(err, GT_EPERM, "%s may not claim job %llu (its client, its evaluator, or not the worker it "
                           "names)", w, (unsigned long long)id);
-    int rc = gt_registry_agent_of(c, d->registry, who, &agent, err);
+    int rc = seat_left(c, d->escrow, id, who, w, err);
+    if (!rc) rc = gt_registry_agent_of(c, d->registry, who, &agent, err);
     if (!rc && !agent)
         return gt_err_set(err, GT_EPERM, "%s has no agent in the registry: an open slot's input is served to a "
                           "registered agent whose free stake covers the slot's stake", w);
     gt_abi_val one[] = {gt_abi_address(who)}, two[] = {gt_abi_address(who), gt_abi_address(d->escrow)};
-    if (!rc) rc = view_word(c, token, "balanceOf(address)", one, 1, bal, err);
-    if (!rc) rc = view_word(c, token, "allowance(address,address)", two, 2, allowed, err);
+    if (!rc) rc = view_word(c, token, "balanceOf(address)", one, 1, 0, bal, err);
+    if (!rc) rc = view_word(c, token, "allowance(address,address)", two, 2, 0, allowed, err);
     if (rc) return rc;
     if (!word_covers(bal, j->stake) || !word_covers(allowed, j->stake))
         return gt_err_set(err, GT_EPERM, "%s's free stake (its token %s) is under job %llu's stake of %llu: an open "
@@ -177,7 +237,7 @@ static void put_off(judge *j, uint64_t id, uint64_t at_s, int failed, const char
 /* See chain_market.h: the agent of owner through the registry, its card checked, the request signed by a. */
 int gt_chain_fetch_input(gt_chain *c, gt_chain_account *a, const gt_chain_deploy *d, const gt_cjob *ij,
                          const gt_addr *owner, gt_buf *in, gt_err *err) {
-    char who[GT_ADDR_STR_BYTES], url[GT_CARD_URL_MAX + 320], sig_hex[133], judge_hex[GT_ADDR_STR_BYTES];
+    char who[GT_ADDR_STR_BYTES], url[GT_CARD_URL_MAX + 320], sig_hex[133], by_hex[GT_ADDR_STR_BYTES];
     char *uri = NULL;
     uint8_t digest[32], h[32];
     uint64_t id = 0;
@@ -198,9 +258,9 @@ int gt_chain_fetch_input(gt_chain *c, gt_chain_account *a, const gt_chain_deploy
     if (!rc) rc = gt_sign_digest(&a->key, digest, &sig, err);
     if (rc) return gt_err_wrap(err, "the agent of %s", who);
     gt_sig_to_hex(&sig, sig_hex);
-    gt_addr_to_str(&a->addr, judge_hex);
-    snprintf(url, sizeof url, "%s/v1/chain/jobs/%llu/input?judge=%s&expires=%llu&sig=%s", card.url,
-             (unsigned long long)ij->id, judge_hex, (unsigned long long)expires_s, sig_hex);
+    gt_addr_to_str(&a->addr, by_hex);
+    snprintf(url, sizeof url, "%s/v1/chain/jobs/%llu/input?by=%s&expires=%llu&sig=%s", card.url,
+             (unsigned long long)ij->id, by_hex, (unsigned long long)expires_s, sig_hex);
     in->len = 0;
     if ((rc = gt_agent_http(url, NULL, 0, GT_CHAIN_INPUT_MAX, &status, in, err))) return rc;
     if (status != 200)

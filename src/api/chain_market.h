@@ -70,14 +70,21 @@ int gt_cindex_work(gt_cindex *ix, uint64_t job, gt_buf *in, gt_buf *out, int *fo
 int gt_cindex_todo(gt_cindex *ix, const gt_addr *who, const gt_addr *court, uint64_t *ids, size_t max, size_t *n,
                    gt_err *err);
 /* Quorum slots (court NULL: none) who could claim: funded, unclaimed, judged by court, of another client, budget at
- * least min_budget, whose input this node holds not (a slot it fetched and claimed, or tried to) nor gave up on
- * (gt_cindex_mark: a failed look is one try); at most max ids, the oldest first. */
-int gt_cindex_open_slots(gt_cindex *ix, const gt_addr *who, const gt_addr *court, uint64_t min_budget, uint64_t *ids,
-                         size_t max, size_t *n, gt_err *err);
-/* Quorum slots who claimed whose input it holds not yet (nor gave up on): the input to fetch from the client's
- * node; at most max ids. */
-int gt_cindex_slots_unfed(gt_cindex *ix, const gt_addr *who, const gt_addr *court, uint64_t *ids, size_t max,
-                          size_t *n, gt_err *err);
+ * least min_budget, whose input this node holds not (a slot it claimed), that it did not refuse for good
+ * (gt_cindex_mark -1) and whose wait after a failed look ended by now_ms (gt_cindex_look_later); at most max ids,
+ * the oldest first. A slot claimed by another or closed is no longer listed: it is dropped. */
+int gt_cindex_open_slots(gt_cindex *ix, const gt_addr *who, const gt_addr *court, uint64_t min_budget,
+                         uint64_t now_ms, uint64_t *ids, size_t max, size_t *n, gt_err *err);
+/* Quorum slots who claimed (still funded) whose input it holds not yet, their wait after a failed fetch ended by
+ * now_ms: the input to fetch from the client's node; at most max ids. */
+int gt_cindex_slots_unfed(gt_cindex *ix, const gt_addr *who, const gt_addr *court, uint64_t now_ms, uint64_t *ids,
+                          size_t max, size_t *n, gt_err *err);
+/* A failed look at a slot (seek's fetch or claim, feed's fetch): one more look counted (*looks: the failed looks so
+ * far), and the slot not listed again before now_ms + *wait_ms, the wait base_ms doubled each failed look and
+ * capped at cap_ms; never given up (the lists drop a slot once it is claimed by another or closed). now_ms is
+ * CLOCK_MONOTONIC ms of this process: gt_cindex_open ends every wait. */
+int gt_cindex_look_later(gt_cindex *ix, uint64_t job, uint64_t now_ms, uint64_t base_ms, uint64_t cap_ms,
+                         uint64_t *looks, uint64_t *wait_ms, gt_err *err);
 
 /* The keeper's work: jobs of who whose deadline may have passed at chain
  * time now_s and not put off past now_s: as client, or as the worker of a
@@ -137,11 +144,16 @@ int gt_chain_fetch_input(gt_chain *c, gt_chain_account *a, const gt_chain_deploy
 int gt_chain_judge_signed(uint64_t chain_id, const gt_addr *court, uint64_t job, const gt_addr *judge,
                           uint64_t expires_s, uint64_t now_s, const char *sig_hex, gt_err *err);
 /* 0 when who may read the input of j (job id: a quorum slot or job, funded and unclaimed) before claiming it: it
- * could claim it (neither its client nor evaluator, the worker it names if any), it has an agent in d's registry,
- * and its token balance and allowance to d's escrow (the free stake the claim pulls) both cover j's stake;
- * GT_EPERM with the reason (or the read's error) otherwise. */
+ * could claim it (neither its client nor evaluator, the worker it names if any, a seat left: its claims on the
+ * slot's task under the task's seatsPerWorker, or on a job of no task that reopened under it under the job's
+ * seats), it has an agent in d's registry, and its token balance and allowance to d's escrow (the free stake the
+ * claim pulls) both cover j's stake; GT_EPERM with the reason (or the read's error) otherwise. */
 int gt_chain_prospect_ok(gt_chain *c, const gt_addr *token, const gt_chain_deploy *d, uint64_t id,
                          const gt_escrow_job *j, const gt_addr *who, gt_err *err);
+/* *task: the quorum task whose slot job id is (the escrow's tasks(t), whose slots are t .. t + slots - 1, looked
+ * for up to GT_CHAIN_SLOTS_MAX back), 0 when it is no task's slot. */
+#define GT_CHAIN_SLOTS_MAX 64 /* JobEscrow.MAX_SLOTS: a slot is at most this far after its task's id */
+int gt_chain_task_of(gt_chain *c, const gt_addr *escrow, uint64_t id, uint64_t *task, gt_err *err);
 /* 0 when the court seats judge on job's panel (a dispute); GT_EPERM (or the read's error) otherwise. */
 int gt_chain_judge_seated(gt_chain *c, const gt_addr *court, uint64_t job, const gt_addr *judge, gt_err *err);
 #endif

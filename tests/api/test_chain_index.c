@@ -10,7 +10,10 @@
  *     block and holds only what the new chain has;
  *   - an index file made for another deployment is emptied when opened, one
  *     made before the deadline columns is made again with them;
- *   - the node's own work (a job's input) survives both;
+ *   - the node's own work (a job's input) survives both, and a work table
+ *     made before a slot's looks and waits gets their columns;
+ *   - a slot's wait after a failed look: 10 s, doubled each look, capped at
+ *     5 minutes, the looks counted; reopening the index ends every wait;
  *   - a judge's input request is checked without the chain: its expiry
  *     (past, or over 600 s ahead, refused) and its signature, bound to the
  *     chain, court, job and expiry (gt_chain_judge_signed).
@@ -136,6 +139,9 @@ static void test_old_index(void) {
                                   " NOT NULL DEFAULT 0, expired_at INTEGER NOT NULL DEFAULT 0, status TEXT NOT NULL"
                                   " DEFAULT 'open', description TEXT, deliverable TEXT, reason TEXT, claimed INTEGER"
                                   " NOT NULL DEFAULT 0, block INTEGER NOT NULL);"
+                                  " DROP TABLE work; CREATE TABLE work(job INTEGER PRIMARY KEY, input BLOB,"
+                                  " output BLOB, step INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,"
+                                  " note TEXT);" /* before looks and retry_ms */
                                   " INSERT INTO work(job, input) VALUES(77, x'6f6c64');", NULL, NULL, NULL),
                  SQLITE_OK);
     sqlite3_close(db);
@@ -154,6 +160,48 @@ static void test_old_index(void) {
     CHECK(found && in.len == 3);
     gt_buf_free(&in);
     gt_cindex_close(ix);
+}
+
+/* retry_ms of job's work row, read from the file itself (the index closed). */
+static int64_t retry_ms_of(uint64_t job) {
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int64_t v = -1;
+    CHECK_EQ_INT(sqlite3_open(PATH, &db), SQLITE_OK);
+    if (sqlite3_prepare_v2(db, "SELECT retry_ms FROM work WHERE job=?1", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_bind_int64(st, 1, (int64_t)job) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+/* A slot's waits after failed looks (gt_cindex_look_later), on the work table test_old_index made before the looks
+ * and retry_ms columns (added at its open): 10 s, then twice the last wait each failed look, up to 5 minutes, the
+ * looks counted (a job with no work row starts at one look); the index reopened, every wait has ended (retry_ms is
+ * on the monotonic clock of the process that wrote it). */
+static void test_look_later(void) {
+    static const uint64_t want_ms[] = {10000, 20000, 40000, 80000, 160000, 300000, 300000};
+    const uint64_t now_ms = 5000;
+    uint64_t looks = 0, wait_ms = 0;
+    gt_cindex *ix = NULL;
+    gt_err err;
+    CHECK_MSG(gt_cindex_open(PATH, C.chain_id, &ESCROW, &REGISTRY, 1, &ix, &err) == 0, "%s", err.msg);
+    if (!ix) return;
+    for (size_t i = 0; i < sizeof want_ms / sizeof want_ms[0]; i++) {
+        CHECK_MSG(gt_cindex_look_later(ix, 77, now_ms, 10000, 300000, &looks, &wait_ms, &err) == 0, "%s", err.msg);
+        CHECK_EQ_U64(looks, i + 1);
+        CHECK_EQ_U64(wait_ms, want_ms[i]);
+    }
+    CHECK_MSG(gt_cindex_look_later(ix, 78, now_ms, 10000, 300000, &looks, &wait_ms, &err) == 0, "%s", err.msg);
+    CHECK_EQ_U64(looks, 1);
+    CHECK_EQ_U64(wait_ms, 10000);
+    gt_cindex_close(ix);
+    CHECK_EQ_INT(retry_ms_of(77), (int64_t)(now_ms + 300000));
+    CHECK_MSG(gt_cindex_open(PATH, C.chain_id, &ESCROW, &REGISTRY, 1, &ix, &err) == 0, "%s", err.msg);
+    gt_cindex_close(ix);
+    CHECK_EQ_INT(retry_ms_of(77), 0);
+    CHECK_EQ_INT(retry_ms_of(78), 0);
 }
 
 /* A judge's input request (gt_chain_judge_signed, chain_judge.c) is checked with no chain at all: the expiry's
@@ -215,6 +263,7 @@ int main(void) {
     CHECK_EQ_U64(round_agents(ix), 1);
     gt_cindex_close(ix);
     test_old_index();
+    test_look_later();
     test_judge_signed();
     CHECK_MSG(gt_cindex_open(PATH, C.chain_id, &TOKEN, &REGISTRY, 1, &ix, &err) == 0, "%s", err.msg);
     json_t *j = gt_cindex_agents(ix, 0, &err);

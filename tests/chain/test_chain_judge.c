@@ -34,6 +34,17 @@
  *   - a quorum slot posted by A while A's node is down: B's node fetches the
  *     input before it claims, cannot, and does not claim: its stake stays
  *     free (before, it claimed first and lost its stake at the deadline);
+ *     it looks again 10 s, then 20 s, 40 s later; A's node, started again
+ *     after three failed looks, gets the input: B's node claims the slot on
+ *     its next look (it used to give up after three) and is paid for it;
+ *   - a slot whose client's node is down waits alone: ROGUE's slot (its card
+ *     at a port nobody listens on) fails, A's slot posted after it is looked
+ *     at by B's node while ROGUE's has had one look, and claimed (a failed
+ *     look used to pause all seeking, the older slot first again);
+ *   - a worker's seats on a task: ROGUE, allowed two claims on A's task of
+ *     three slots, is served an open slot's input after one claim and
+ *     refused it (403, its reason) after two: its claim would revert;
+ *   - the reader is named by= (judge=, its older name, still served);
  *   - an open slot's input is served before any claim only to an agent that
  *     could claim it: a slot whose stake B's wallet cannot cover, its input
  *     held by A's node: B's node is refused (403, the reason in its note) and
@@ -85,7 +96,8 @@ static gt_escrow_status wait_status(uint64_t id, gt_escrow_status want) {
     return job.status;
 }
 
-/* Into url: node i's input route for job id, the request signed by signer in the name of judge, until expires_s. */
+/* Into url: node i's input route for job id, the request signed by signer in the name of judge (by=), until
+ * expires_s. */
 static void input_url_at(int i, char *url, size_t cap, uint64_t id, const gt_chain_account *signer,
                          const gt_addr *judge, uint64_t expires_s) {
     char sig_hex[133], who[GT_ADDR_STR_BYTES];
@@ -95,7 +107,7 @@ static void input_url_at(int i, char *url, size_t cap, uint64_t id, const gt_cha
     CHECK_EQ_INT(gt_sign_digest(&signer->key, digest, &sig, NULL), 0);
     gt_sig_to_hex(&sig, sig_hex);
     gt_addr_to_str(judge, who);
-    snprintf(url, cap, "%s/v1/chain/jobs/%llu/input?judge=%s&expires=%llu&sig=%s", URL[i], (unsigned long long)id,
+    snprintf(url, cap, "%s/v1/chain/jobs/%llu/input?by=%s&expires=%llu&sig=%s", URL[i], (unsigned long long)id,
              who, (unsigned long long)expires_s, sig_hex);
 }
 
@@ -160,7 +172,7 @@ static void test_node_judges_dispute(void) {
     uint64_t now_s = (uint64_t)time(NULL);
     snprintf(url, sizeof url, "%s/v1/chain/jobs/%llu/input", URL[1], (unsigned long long)id);
     CHECK_EQ_INT(http(url, NULL, &body), 400);
-    CHECK_CONTAINS(body, "expected ?judge=ADDR&expires=UNIX_S&sig=HEX");
+    CHECK_CONTAINS(body, "expected ?by=ADDR&expires=UNIX_S&sig=HEX");
     input_url(url, sizeof url, id, &OP[2], &OP[2].addr, now_s - 5); /* C's own, expired */
     CHECK_EQ_INT(http(url, NULL, &body), 400);
     CHECK_CONTAINS(body, "the request expired");
@@ -383,7 +395,8 @@ static void test_slot_of_client_without_node(void) {
     fund(&LONER, BUDGET, &ESCROW);
     gt_keccak256(input, strlen(input), t.desc_hash);
     CHECK_MSG(gt_escrow_post_slots(&C, &ESCROW, &LONER, &t, &sl, &task, NULL, &err) == 0, "%s", err.msg);
-    CHECK(wait_field(1, task, "note", "no claim: the client runs no agent"));
+    CHECK(wait_field(1, task, "note", "no claim (look "));
+    CHECK(wait_field(1, task, "note", "the client runs no agent"));
     CHECK(wait_field(2, task, "note", "no claim: this wallet is a court validator")); /* C judges, never works */
     gt_escrow_job job = {0};
     CHECK_EQ_INT(gt_escrow_get(&C, &ESCROW, task, &job, NULL), 0);
@@ -391,28 +404,35 @@ static void test_slot_of_client_without_node(void) {
     CHECK(!job.claimed);
 }
 
-/* One quorum slot of A's wallet (quorum 1, an hour per phase) whose worker stakes stake; the slot's job id. */
-static uint64_t post_slot_of_a(const char *input, uint64_t stake) {
+/* A quorum task of client w's (quorum 1, an hour per phase) of slots slots, seats claims per worker (0: one), each
+ * slot asking stake of its worker; the task's id (its first slot's). */
+static uint64_t post_slots_of(gt_chain_account *w, const char *input, uint64_t stake, uint64_t slots, uint64_t seats) {
     gt_escrow_terms t = {.budget = BUDGET, .stake = stake, .expired_at = anvil_now(&C) + 86400};
-    gt_escrow_slots sl = {.slots = 1, .quorum = 1, .submit_s = 3600, .verify_s = 3600};
+    gt_escrow_slots sl = {.slots = slots, .seats_per_worker = seats, .quorum = 1, .submit_s = 3600, .verify_s = 3600};
     uint64_t task = 0;
     gt_err err;
-    fund(&OP[0], BUDGET, &ESCROW);
+    fund(w, BUDGET * slots, &ESCROW);
     gt_keccak256(input, strlen(input), t.desc_hash);
-    CHECK_MSG(gt_escrow_post_slots(&C, &ESCROW, &OP[0], &t, &sl, &task, NULL, &err) == 0, "%s", err.msg);
+    CHECK_MSG(gt_escrow_post_slots(&C, &ESCROW, w, &t, &sl, &task, NULL, &err) == 0, "%s", err.msg);
     return task;
 }
 
-/* Input before claim: A's node (the client's) is down when A posts a quorum slot, so nobody serves its input. B's
- * node asks before it claims, gets nothing, and does not claim (it used to claim first and lose its stake at the
- * submit deadline): the slot stays open, B's balance whole. A's node is started again after. */
+/* One quorum slot of A's wallet whose worker stakes stake; the slot's job id. */
+static uint64_t post_slot_of_a(const char *input, uint64_t stake) { return post_slots_of(&OP[0], input, stake, 1, 0); }
+
+/* Input before claim, and a client's node that comes back: A's node (the client's) is down when A posts a quorum
+ * slot, so nobody serves its input. B's node asks before it claims, gets nothing, and does not claim (it used to
+ * claim first and lose its stake at the submit deadline): the slot stays open, B's balance whole. B's node looks
+ * again after 10 s, then 20 s (each wait twice the last); after its third failed look A's node is started again
+ * and given the input: B's node (which used to give a slot up after three failed tries) looks a fourth time, 40 s
+ * on, claims the slot and works it, and is paid on C's accept. */
 static void test_slot_of_client_node_down(void) {
     static const char input[] = "the client's node is down\n";
     fund(&OP[1], STAKE, NULL);
     uint64_t b0 = balance(&OP[1].addr);
     stop_node(0);
     uint64_t slot = post_slot_of_a(input, STAKE);
-    CHECK(wait_field(1, slot, "note", "no claim: "));
+    CHECK(wait_field(1, slot, "note", "no claim (look 1, again in 10 s): "));
     printf("B's node on slot %llu, A's node down: %s\n", (unsigned long long)slot, FIELD_LAST);
     CHECK_CONTAINS(FIELD_LAST, "the agent of"); /* the fetch from the client's agent failed */
     pause_ms(2000); /* a claim sent after the note would show by now */
@@ -421,7 +441,14 @@ static void test_slot_of_client_node_down(void) {
     CHECK_EQ_INT(job.status, GT_ESCROW_FUNDED);
     CHECK(!job.claimed);
     CHECK_EQ_U64(balance(&OP[1].addr), b0); /* no stake locked */
+    CHECK(wait_field(1, slot, "note", "no claim (look 3, again in 40 s): ")); /* 30 s after the first */
+    printf("B's node on slot %llu, three looks on: %s\n", (unsigned long long)slot, FIELD_LAST);
     start_node(0);
+    CHECK_EQ_INT(post_input(0, slot, input), 202); /* A's node back, with the input */
+    job = wait_claimed(slot);
+    CHECK(job.claimed && gt_addr_eq(&job.provider, &OP[1].addr));
+    CHECK_EQ_INT(wait_status(slot, GT_ESCROW_COMPLETED), GT_ESCROW_COMPLETED); /* worked by B, accepted by C */
+    CHECK_EQ_U64(balance(&OP[1].addr), b0 + BUDGET);
 }
 
 /* An open slot's input before any claim, served only to an agent that could claim it: A posts a slot asking more
@@ -438,7 +465,7 @@ static void test_open_slot_input(void) {
     CHECK(balance(&OP[1].addr) < big);
     uint64_t slot = post_slot_of_a(input, big);
     CHECK_EQ_INT(post_input(0, slot, input), 202); /* A's node: the client's */
-    CHECK(wait_field(1, slot, "note", "no claim: "));
+    CHECK(wait_field(1, slot, "note", "no claim (look "));
     CHECK(wait_field(1, slot, "note", "free stake (its token balance) is under job"));
     printf("B's node on slot %llu, short of its stake: %s\n", (unsigned long long)slot, FIELD_LAST);
     uint64_t now_s = (uint64_t)time(NULL);
@@ -460,9 +487,110 @@ static void test_open_slot_input(void) {
     approve(&ROGUE, &ESCROW, big);
     CHECK_EQ_INT(http(url, NULL, &body), 200);
     CHECK_MSG(!strcmp(body, input), "served %s", body);
+    char *by = strstr(url, "?by="); /* judge=, the older name of by=, is still taken; both at once are not */
+    CHECK(by != NULL);
+    if (by) {
+        char old[1100], both[700];
+        snprintf(old, sizeof old, "%.*s?judge=%s", (int)(by - url), url, by + 4);
+        CHECK_EQ_INT(http(old, NULL, &body), 200);
+        CHECK_MSG(!strcmp(body, input), "served %s", body);
+        snprintf(both, sizeof both, "%s&judge=%.42s", url, by + 4);
+        CHECK_EQ_INT(http(both, NULL, &body), 400);
+        CHECK_CONTAINS(body, "not both");
+    }
     gt_escrow_job job = {0};
     CHECK_EQ_INT(gt_escrow_get(&C, &ESCROW, slot, &job, NULL), 0);
     CHECK(!job.claimed); /* B's node did not claim */
+}
+
+/* Polls node i's view of job id until it has a note (WAIT_S at most); 1 then (the note in FIELD_LAST). */
+static int wait_note(int i, uint64_t id) {
+    char url[256];
+    snprintf(url, sizeof url, "%s/v1/chain/jobs/%llu", URL[i], (unsigned long long)id);
+    for (int k = 0; k < WAIT_S * 5; k++) {
+        const char *body;
+        json_t *j = http(url, NULL, &body) == 200 ? json_loads(body, 0, NULL) : NULL;
+        const char *note = json_string_value(json_object_get(j, "note"));
+        int found = note && note[0];
+        if (found) snprintf(FIELD_LAST, sizeof FIELD_LAST, "%s", note);
+        json_decref(j);
+        if (found) return 1;
+        pause_ms(200);
+    }
+    fprintf(stderr, "%s: no note\n", url);
+    return 0;
+}
+
+/* A slot waits alone: ROGUE (registered with a card at a port nobody listens on: a client whose node is down) posts
+ * a slot, then A posts one and gives A's node its input. B's node fails on ROGUE's slot, which then waits on its own
+ * (its second look 10 s after the first), and looks at A's slot meanwhile: B's first note on A's slot (a claim, or
+ * why not yet: A's node may not hold the input yet) is written while ROGUE's slot has had one look (before, a failed
+ * look paused all seeking for 10 s and the older slot came first again: A's slot was looked at only after three
+ * failed looks at ROGUE's, 20 s or more); B's node then claims A's slot, works it and is paid. */
+static void test_slot_waits_alone(void) {
+    static const char input[] = "a slot of a client whose node is up\n", down[] = "its client's node is down\n";
+    uint64_t agent = 0;
+    gt_err err;
+    CHECK_MSG(gt_registry_publish(&C, &REGISTRY_, &ROGUE, "http://127.0.0.1:9/card.json", &agent, &err) == 0, "%s",
+              err.msg);
+    fund(&OP[1], STAKE, NULL);
+    uint64_t b0 = balance(&OP[1].addr);
+    uint64_t stuck = post_slots_of(&ROGUE, down, STAKE, 1, 0);
+    CHECK(wait_field(1, stuck, "note", "no claim (look 1, again in 10 s): "));
+    printf("B's node on ROGUE's slot %llu: %s\n", (unsigned long long)stuck, FIELD_LAST);
+    uint64_t slot = post_slot_of_a(input, STAKE);
+    CHECK_EQ_INT(post_input(0, slot, input), 202);
+    CHECK(wait_note(1, slot));
+    printf("B's first note on A's slot %llu: %s\n", (unsigned long long)slot, FIELD_LAST);
+    CHECK(wait_field(1, stuck, "note", "no claim (look ")); /* B's note on ROGUE's slot, read now */
+    printf("B's note on ROGUE's slot then: %s\n", FIELD_LAST);
+    CHECK_CONTAINS(FIELD_LAST, "(look 1,");
+    gt_escrow_job job = wait_claimed(slot);
+    CHECK(job.claimed && gt_addr_eq(&job.provider, &OP[1].addr));
+    CHECK_EQ_INT(gt_escrow_get(&C, &ESCROW, stuck, &job, NULL), 0);
+    CHECK(!job.claimed);
+    CHECK_EQ_INT(wait_status(slot, GT_ESCROW_COMPLETED), GT_ESCROW_COMPLETED); /* settled before the next test */
+    CHECK_EQ_U64(balance(&OP[1].addr), b0 + BUDGET);
+}
+
+/* A worker's seats on a task, read by the client's node: A posts a task of three slots allowing two claims per
+ * worker, asking more stake than B's wallet holds (B's node never claims), and gives A's node the third slot's input.
+ * ROGUE (registered, funded and approved to the stake before each request) is served it before any claim and after
+ * its first claim (a seat left); once it claimed twice, it is refused it (403) with its reason: its claim would
+ * revert (SeatsOnTaskUsed). */
+static void test_seat_used_input(void) {
+    static const char input[] = "two seats a worker\n";
+    const uint64_t big = 1000000000000ull; /* more than B's wallet holds */
+    char url[512];
+    const char *body;
+    uint64_t agent = 0;
+    gt_err err;
+    CHECK_MSG(gt_registry_publish(&C, &REGISTRY_, &ROGUE, "http://127.0.0.1:9/card.json", &agent, &err) == 0, "%s",
+              err.msg);
+    uint64_t task = post_slots_of(&OP[0], input, big, 3, 2);
+    CHECK_EQ_INT(post_input(0, task + 2, input), 202);
+    for (int claims = 0; claims <= 2; claims++) {
+        fund(&ROGUE, big, &ESCROW); /* its free stake covers the slot's: only its seats decide */
+        input_url_at(0, url, sizeof url, task + 2, &ROGUE, &ROGUE.addr, (uint64_t)time(NULL) + 60);
+        long st = http(url, NULL, &body);
+        printf("ROGUE after %d claim(s) on task %llu: %ld %s\n", claims, (unsigned long long)task, st,
+               claims < 2 ? "" : body);
+        CHECK_EQ_INT(st, claims < 2 ? 200 : 403);
+        if (claims == 2) {
+            CHECK_CONTAINS(body, "already used its 2 seat(s) on quorum task");
+            CHECK_CONTAINS(body, "its claim of slot");
+            break;
+        }
+        CHECK_MSG(!strcmp(body, input), "served %s", body);
+        gt_abi_val args[] = {gt_abi_uint(task)};
+        gt_chain_receipt r = {0};
+        CHECK_MSG(gt_chain_invoke(&C, &ESCROW, &ROGUE, "claimTask(uint256)", args, 1, &r, NULL, &err) == 0, "%s",
+                  err.msg);
+        gt_chain_receipt_free(&r);
+    }
+    gt_escrow_job job = {0};
+    CHECK_EQ_INT(gt_escrow_get(&C, &ESCROW, task + 2, &job, NULL), 0);
+    CHECK(!job.claimed); /* the third slot: open, its input refused to ROGUE only for its seats */
 }
 
 /* A restart between commit and reveal: a second validator (a wallet driven here) sits with C, so reveals open
@@ -519,6 +647,8 @@ int main(void) {
         RUN(test_slot_of_client_without_node);
         RUN(test_slot_of_client_node_down);
         RUN(test_open_slot_input);
+        RUN(test_slot_waits_alone);
+        RUN(test_seat_used_input);
         RUN(test_restart_reveals);
     }
     stop_nodes();
