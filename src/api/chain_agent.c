@@ -183,18 +183,6 @@ static void act_one(gt_chain_market *m, uint64_t id) {
     gt_buf_free(&in);
 }
 
-/* Word `word` of to's view sig(arg), as a number under 2^64. */
-static int view_u64(gt_chain_market *m, const gt_addr *to, const char *sig, gt_abi_val arg, size_t word,
-                    uint64_t *out, gt_err *err) {
-    gt_buf d = GT_BUF_INIT, res = GT_BUF_INIT;
-    int rc = gt_abi_calldata(sig, &arg, 1, &d, err);
-    if (!rc) rc = gt_chain_call(&m->chain, NULL, to, d.data, d.len, &res, err);
-    if (!rc) rc = gt_abi_get_u64(res.data, res.len, word, out, err);
-    gt_buf_free(&d);
-    gt_buf_free(&res);
-    return rc ? gt_err_wrap(err, "%s", sig) : 0;
-}
-
 /* 0 when job j's client runs an agent (registered), whose node could serve the input: a slot of a client with
  * none is not claimed, as nobody would serve its input (checked before the fetch, for a plainer reason). */
 static int client_serves(gt_chain_market *m, const gt_cjob *j, gt_err *err) {
@@ -279,7 +267,8 @@ static void seek(gt_chain_market *m) {
     gt_buf in = GT_BUF_INIT;
     char note[GT_ERR_MSG_MAX + 64];
     int rc = gt_cindex_open_slots(m->ix, &m->acct.addr, &m->court, m->card.price, mono_ms(), &id, 1, &n, &err);
-    if (!rc && n) rc = view_u64(m, &m->court, "validatorOf(address)", gt_abi_address(&m->acct.addr), 0, &staked, &err);
+    if (!rc && n) rc = gt_chain_view_u64(&m->chain, &m->court, "validatorOf(address)",
+                                          (gt_abi_val[]){gt_abi_address(&m->acct.addr)}, 1, 0, &staked, &err);
     if (rc) GT_WARN("node: %s", err.msg);
     if (rc || !n) return;
     if (staked) {

@@ -107,38 +107,20 @@ int gt_chain_judge_seated(gt_chain *c, const gt_addr *court, uint64_t job, const
     return rc;
 }
 
-/* The 32-byte word `word` of to's view sig(args) on c (whole: an allowance may be 2^256 - 1). */
-static int view_word(gt_chain *c, const gt_addr *to, const char *sig, const gt_abi_val *args, size_t n, size_t word,
-                     uint8_t w[32], gt_err *err) {
-    gt_buf d = GT_BUF_INIT, res = GT_BUF_INIT;
-    int rc = gt_abi_calldata(sig, args, n, &d, err);
-    if (!rc) rc = gt_chain_call(c, NULL, to, d.data, d.len, &res, err);
-    if (!rc && res.len < 32 * (word + 1))
-        rc = gt_err_set(err, GT_ECHAIN, "%zu bytes back, expected word %zu", res.len, word);
-    if (!rc) memcpy(w, res.data + 32 * word, 32);
-    gt_buf_free(&d);
-    gt_buf_free(&res);
-    return rc ? gt_err_wrap(err, "%s", sig) : 0;
-}
-
-/* 1 when the big-endian 256-bit word w is at least v. */
-static int word_covers(const uint8_t w[32], uint64_t v) {
+/* 1 when the first 32-byte word of to's view sig(args) on c, a big-endian uint256 (an allowance may be 2^256 - 1), is
+ * at least v, in *covers. */
+static int view_covers(gt_chain *c, const gt_addr *to, const char *sig, const gt_abi_val *args, size_t n, uint64_t v,
+                       int *covers, gt_err *err) {
+    gt_buf res = GT_BUF_INIT;
     uint64_t low = 0;
-    for (size_t i = 0; i < 24; i++)
-        if (w[i]) return 1;
-    for (size_t i = 24; i < 32; i++) low = low << 8 | w[i];
-    return low >= v;
-}
-
-/* Word `word` of to's view sig(args) on c as a number under 2^64 (GT_ECHAIN when it is not). */
-static int view_u64(gt_chain *c, const gt_addr *to, const char *sig, const gt_abi_val *args, size_t n, size_t word,
-                    uint64_t *out, gt_err *err) {
-    uint8_t w[32];
-    int rc = view_word(c, to, sig, args, n, word, w, err);
-    *out = 0;
-    for (size_t i = 0; !rc && i < 24; i++)
-        if (w[i]) rc = gt_err_set(err, GT_ECHAIN, "%s: word %zu is over 2^64 - 1", sig, word);
-    for (size_t i = 24; !rc && i < 32; i++) *out = *out << 8 | w[i];
+    int rc = gt_chain_view(c, to, sig, args, n, &res, err);
+    if (!rc && res.len < 32)
+        rc = gt_err_set(err, GT_ECHAIN, "%s: %zu bytes back, expected a 32-byte word", sig, res.len);
+    *covers = 0;
+    for (size_t i = 0; !rc && i < 24; i++) *covers |= res.data[i] != 0;
+    for (size_t i = 24; !rc && i < 32; i++) low = low << 8 | res.data[i];
+    if (!rc) *covers = *covers || low >= v;
+    gt_buf_free(&res);
     return rc;
 }
 
@@ -148,7 +130,7 @@ int gt_chain_task_of(gt_chain *c, const gt_addr *escrow, uint64_t id, uint64_t *
     for (uint64_t t = id; t >= 1 && t + GT_CHAIN_SLOTS_MAX > id; t--) {
         uint64_t slots = 0;
         gt_abi_val arg[] = {gt_abi_uint(t)};
-        int rc = view_u64(c, escrow, "tasks(uint256)", arg, 1, 0, &slots, err);
+        int rc = gt_chain_view_u64(c, escrow, "tasks(uint256)", arg, 1, 0, &slots, err);
         if (rc) return rc;
         if (slots && t + slots > id) return *task = t, 0;
     }
@@ -163,20 +145,20 @@ static int seat_left(gt_chain *c, const gt_addr *escrow, uint64_t id, const gt_a
                      gt_err *err) {
     uint64_t had = 0, task = 0, used = 0, per = 0;
     gt_abi_val job_who[] = {gt_abi_uint(id), gt_abi_address(who)}, job[] = {gt_abi_uint(id)};
-    int rc = view_u64(c, escrow, "hadSeat(uint256,address)", job_who, 2, 0, &had, err);
+    int rc = gt_chain_view_u64(c, escrow, "hadSeat(uint256,address)", job_who, 2, 0, &had, err);
     if (rc || !had) return rc;
     if ((rc = gt_chain_task_of(c, escrow, id, &task, err))) return rc;
     gt_abi_val task_who[] = {gt_abi_uint(task), gt_abi_address(who)}, t[] = {gt_abi_uint(task)};
     if (!task) {
-        rc = view_u64(c, escrow, "seatsOf(uint256)", job, 1, 0, &per, err);
+        rc = gt_chain_view_u64(c, escrow, "seatsOf(uint256)", job, 1, 0, &per, err);
         if (!rc && had >= per)
             rc = gt_err_set(err, GT_EPERM, "%s already had its %llu seat(s) on job %llu (it reopened under it; the "
                             "job allows %llu): its claim would revert", w, (unsigned long long)had,
                             (unsigned long long)id, (unsigned long long)(per ? per : 1));
         return rc;
     }
-    rc = view_u64(c, escrow, "seats(uint256,address)", task_who, 2, 0, &used, err);
-    if (!rc) rc = view_u64(c, escrow, "tasks(uint256)", t, 1, 3, &per, err);
+    rc = gt_chain_view_u64(c, escrow, "seats(uint256,address)", task_who, 2, 0, &used, err);
+    if (!rc) rc = gt_chain_view_u64(c, escrow, "tasks(uint256)", t, 1, 3, &per, err);
     if (!rc && used >= per)
         rc = gt_err_set(err, GT_EPERM, "%s already used its %llu seat(s) on quorum task %llu (seatsPerWorker %llu): "
                         "its claim of slot %llu would revert", w, (unsigned long long)used, (unsigned long long)task,
@@ -189,7 +171,7 @@ static int seat_left(gt_chain *c, const gt_addr *escrow, uint64_t id, const gt_a
 int gt_chain_prospect_ok(gt_chain *c, const gt_addr *token, const gt_chain_deploy *d, uint64_t id,
                          const gt_escrow_job *j, const gt_addr *who, gt_err *err) {
     char w[GT_ADDR_STR_BYTES];
-    uint8_t bal[32], allowed[32];
+    int bal = 0, allowed = 0;
     uint64_t agent = 0;
     gt_addr_to_str(who, w);
     assert(j->status == GT_ESCROW_FUNDED && !j->claimed);
@@ -204,13 +186,13 @@ int gt_chain_prospect_ok(gt_chain *c, const gt_addr *token, const gt_chain_deplo
         return gt_err_set(err, GT_EPERM, "%s has no agent in the registry: an open slot's input is served to a "
                           "registered agent whose free stake covers the slot's stake", w);
     gt_abi_val one[] = {gt_abi_address(who)}, two[] = {gt_abi_address(who), gt_abi_address(d->escrow)};
-    if (!rc) rc = view_word(c, token, "balanceOf(address)", one, 1, 0, bal, err);
-    if (!rc) rc = view_word(c, token, "allowance(address,address)", two, 2, 0, allowed, err);
+    if (!rc) rc = view_covers(c, token, "balanceOf(address)", one, 1, j->stake, &bal, err);
+    if (!rc) rc = view_covers(c, token, "allowance(address,address)", two, 2, j->stake, &allowed, err);
     if (rc) return rc;
-    if (!word_covers(bal, j->stake) || !word_covers(allowed, j->stake))
+    if (!bal || !allowed)
         return gt_err_set(err, GT_EPERM, "%s's free stake (its token %s) is under job %llu's stake of %llu: an open "
                           "slot's input is served to an agent that could claim it", w,
-                          word_covers(bal, j->stake) ? "allowance to the escrow" : "balance",
+                          bal ? "allowance to the escrow" : "balance",
                           (unsigned long long)id, (unsigned long long)j->stake);
     return 0;
 }

@@ -44,6 +44,24 @@ int gt_chain_invoke(gt_chain *c, const gt_addr *contract, gt_chain_account *a, c
     return rc ? gt_err_wrap(err, "%s", sig) : 0;
 }
 
+int gt_chain_view(gt_chain *c, const gt_addr *contract, const char *sig, const gt_abi_val *args, size_t n, gt_buf *out,
+                  gt_err *err) {
+    gt_buf d = GT_BUF_INIT;
+    int rc = gt_abi_calldata(sig, args, n, &d, err);
+    if (!rc) rc = gt_chain_call(c, NULL, contract, d.data, d.len, out, err);
+    gt_buf_free(&d);
+    return rc ? gt_err_wrap(err, "%s", sig) : 0;
+}
+
+int gt_chain_view_u64(gt_chain *c, const gt_addr *contract, const char *sig, const gt_abi_val *args, size_t n,
+                      size_t word, uint64_t *out, gt_err *err) {
+    gt_buf res = GT_BUF_INIT;
+    int rc = gt_chain_view(c, contract, sig, args, n, &res, err);
+    if (!rc && (rc = gt_abi_get_u64(res.data, res.len, word, out, err))) gt_err_wrap(err, "%s", sig);
+    gt_buf_free(&res);
+    return rc;
+}
+
 int gt_escrow_post(gt_chain *c, const gt_addr *escrow, gt_chain_account *client, const gt_addr *evaluator,
                    uint64_t expired_at, const uint8_t desc_hash[32], uint64_t budget, uint64_t stake, uint64_t *job_id,
                    uint64_t *gas, gt_err *err) {

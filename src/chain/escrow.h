@@ -26,6 +26,14 @@ int gt_chain_deploy_file(gt_chain *c, gt_chain_account *a, const char *path, con
  * NULL) its gas. A refusal names sig. */
 int gt_chain_invoke(gt_chain *c, const gt_addr *contract, gt_chain_account *a, const char *sig, const gt_abi_val *args,
                     size_t n, gt_chain_receipt *r, uint64_t *gas, gt_err *err);
+/* Calls the view sig(args) of contract at the latest block (client.h's
+ * gt_chain_call); out gets the return data. A refusal names sig. */
+int gt_chain_view(gt_chain *c, const gt_addr *contract, const char *sig, const gt_abi_val *args, size_t n, gt_buf *out,
+                  gt_err *err);
+/* Word `word` of that view's return data as a number under 2^64 (a larger
+ * one, or data too short, is refused). */
+int gt_chain_view_u64(gt_chain *c, const gt_addr *contract, const char *sig, const gt_abi_val *args, size_t n,
+                      size_t word, uint64_t *out, gt_err *err);
 
 typedef enum gt_escrow_status {
     GT_ESCROW_OPEN, GT_ESCROW_FUNDED, GT_ESCROW_SUBMITTED, GT_ESCROW_COMPLETED, GT_ESCROW_REJECTED,

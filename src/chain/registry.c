@@ -13,13 +13,8 @@
 /* One number-or-address view call: word 0 of sig(args) as a u64. */
 static int view_u64(gt_chain *c, const gt_addr *to, const char *sig, const gt_abi_val *args, size_t n, uint64_t *out,
                     gt_err *err) {
-    gt_buf d = GT_BUF_INIT, res = GT_BUF_INIT;
-    int rc = gt_abi_calldata(sig, args, n, &d, err);
-    if (!rc) rc = gt_chain_call(c, NULL, to, d.data, d.len, &res, err);
-    if (!rc) rc = gt_abi_get_u64(res.data, res.len, 0, out, err);
-    gt_buf_free(&d);
-    gt_buf_free(&res);
-    return rc ? gt_err_wrap(err, "registry %s", sig) : 0;
+    int rc = gt_chain_view_u64(c, to, sig, args, n, 0, out, err);
+    return rc ? gt_err_wrap(err, "registry") : 0;
 }
 
 int gt_registry_agent_of(gt_chain *c, const gt_addr *registry, const gt_addr *who, uint64_t *id, gt_err *err) {

@@ -68,13 +68,8 @@ static int view_word(gt_chain *c, const gt_addr *at, const char *sig, const gt_a
                      gt_err *err) {
     static const gt_addr none;
     gt_abi_val a[] = {gt_abi_address(who ? who : &none)};
-    gt_buf d = GT_BUF_INIT, res = GT_BUF_INIT;
-    int rc = gt_abi_calldata(sig, a, who ? 1 : 0, &d, err);
-    if (!rc) rc = gt_chain_call(c, NULL, at, d.data, d.len, &res, err);
-    if (!rc) rc = gt_abi_get_u64(res.data, res.len, i, out, err);
-    gt_buf_free(&d);
-    gt_buf_free(&res);
-    return rc ? gt_err_wrap(err, "reading %s", sig) : 0;
+    int rc = gt_chain_view_u64(c, at, sig, a, who ? 1 : 0, i, out, err);
+    return rc ? gt_err_wrap(err, "reading") : 0;
 }
 
 /* validatorOf(who): active, locked, index1 (0: not listed), leaving, leaveAt. */
