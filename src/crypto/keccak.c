@@ -120,7 +120,7 @@ void gt_keccak_f1600(uint64_t st[25]) { gt_keccak_f1600_portable(st); }
  * Integer operations only, so each element ends with exactly the lanes
  * gt_keccak_f1600 gives that state alone (tested). Built for the baseline
  * instruction set and for AVX2 (a lane per 256-bit register), picked at run
- * time as the BMI build is. */
+ * time as the BMI build is; and for AVX-512VL where the CPU has it. */
 #if defined(__GNUC__) || defined(__clang__)
 typedef uint64_t keccak_v4 __attribute__((vector_size(32)));
 #define KECCAK_LOAD4(i) keccak_v4 a##i = {st[0][i], st[1][i], st[2][i], st[3][i]}, e##i
@@ -149,6 +149,22 @@ KECCAK_F1600_X4_DEFINE(static, f1600_x4_vec)
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 KECCAK_F1600_X4_DEFINE(__attribute__((target("avx2"))) static, f1600_x4_avx2)
+/* AVX-512VL on the same 256-bit lanes: a native 64-bit rotate (vprolq) for
+ * AVX2's shift-shift-or, and three-input logic (vpternlogq) for chi and the
+ * column parities. */
+KECCAK_F1600_X4_DEFINE(__attribute__((target("avx2,avx512f,avx512vl"))) static, f1600_x4_avx512)
+
+/* 1 when this CPU has AVX-512F and VL (asked once, as have_bmi). */
+static int have_avx512vl(void) {
+    static int known = -1; /* -1: not asked yet */
+    int v = __atomic_load_n(&known, __ATOMIC_RELAXED);
+    if (v < 0) {
+        __builtin_cpu_init();
+        v = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+        __atomic_store_n(&known, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}
 
 /* 1 when this CPU has AVX2 (asked once, as have_bmi). */
 static int have_avx2(void) {
@@ -163,14 +179,36 @@ static int have_avx2(void) {
 }
 
 void gt_keccak_f1600_x4(uint64_t st[4][25]) {
-    if (have_avx2()) f1600_x4_avx2(st);
+    if (have_avx512vl()) f1600_x4_avx512(st);
+    else if (have_avx2()) f1600_x4_avx2(st);
     else f1600_x4_vec(st);
+}
+
+int gt_keccak_f1600_x4_isa(uint64_t st[4][25], gt_keccak_isa isa) {
+    switch (isa) {
+    case GT_KECCAK_ISA_BASE: f1600_x4_vec(st); return 0;
+    case GT_KECCAK_ISA_AVX2: if (!have_avx2()) return -1; f1600_x4_avx2(st); return 0;
+    case GT_KECCAK_ISA_AVX512: if (!have_avx512vl()) return -1; f1600_x4_avx512(st); return 0;
+    }
+    return -1;
 }
 #elif defined(__GNUC__) || defined(__clang__)
 void gt_keccak_f1600_x4(uint64_t st[4][25]) { f1600_x4_vec(st); }
+
+int gt_keccak_f1600_x4_isa(uint64_t st[4][25], gt_keccak_isa isa) {
+    if (isa != GT_KECCAK_ISA_BASE) return -1;
+    f1600_x4_vec(st);
+    return 0;
+}
 #else
 void gt_keccak_f1600_x4(uint64_t st[4][25]) {
     for (int k = 0; k < 4; k++) gt_keccak_f1600(st[k]);
+}
+
+int gt_keccak_f1600_x4_isa(uint64_t st[4][25], gt_keccak_isa isa) {
+    if (isa != GT_KECCAK_ISA_BASE) return -1;
+    gt_keccak_f1600_x4(st);
+    return 0;
 }
 #endif
 

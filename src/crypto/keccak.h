@@ -42,8 +42,13 @@ void gt_keccak_f1600(uint64_t st[25]);
 void gt_keccak_f1600_portable(uint64_t st[25]);
 /* Four independent permutations, st[k] being state k: the lanes each would
  * get from gt_keccak_f1600 alone, bit for bit, at about a quarter of the
- * instructions where the CPU has 256-bit vectors (AVX2). */
+ * instructions where the CPU has 256-bit vectors (AVX2; AVX-512VL's rotate
+ * and three-input logic take off another ~40 %). */
 void gt_keccak_f1600_x4(uint64_t st[4][25]);
+/* The same through one named build, for tests that must run each: 0, or -1
+ * (st untouched) when this CPU or compiler has no such build. */
+typedef enum gt_keccak_isa { GT_KECCAK_ISA_BASE, GT_KECCAK_ISA_AVX2, GT_KECCAK_ISA_AVX512 } gt_keccak_isa;
+int gt_keccak_f1600_x4_isa(uint64_t st[4][25], gt_keccak_isa isa);
 
 /* Four sponges at once over messages of one length: msg[k] (len bytes
  * each) padded and squeezed as gt_keccak_xof_words does, n words into
