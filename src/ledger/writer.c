@@ -3,6 +3,7 @@
  * the writer takes everything queued, up to a block's worth, applies it as
  * one block in one SQLite transaction and commits it (one fsync per block:
  * group commit), then wakes the callers whose batches that block settled. */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include <assert.h>
 #include <stdio.h>
 #include <string.h>
@@ -263,6 +264,7 @@ void gt_ledger_stats_get(gt_ledger *l, gt_ledger_stats *out) {
  * cores busy verifying signatures in the meantime. */
 void *gt_ledger_writer_main(void *arg) {
     gt_ledger *l = arg;
+    pthread_setname_np(pthread_self(), "gt-ledger"); /* how top -H and perf name it */
     pthread_mutex_lock(&l->mu);
     for (;;) {
         while (!l->q_head && !l->stop) pthread_cond_wait(&l->cv, &l->mu);
