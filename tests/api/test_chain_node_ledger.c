@@ -97,7 +97,8 @@ static void check_refusal(long status, const thttp *h, const char *kind, int at)
     snprintf(want, sizeof want, "\"message\":\"%sthis node settles the market on chain %llu at %s; its embedded "
              "ledger takes no %s nor any other market or work action (tasks, slots, votes, agent cards, "
              "attestations, datasets): post and hire with `gotong chain post` / `gotong chain hire`%s\"",
-             where, (unsigned long long)C.chain_id, anvil_url, kind, at >= 0 ? " (nothing of this batch was applied)" : "");
+             where, (unsigned long long)C.chain_id, anvil_url, kind,
+             at >= 0 ? " (nothing of this batch was applied)" : "");
     CHECK_CONTAINS(h->body, want);
 }
 
