@@ -473,6 +473,12 @@ void gt_chain_market_stop(gt_chain_market *m) {
     gt_free(m);
 }
 
+/* See chain_market.h. Set before the market is handed to the node, never changed. */
+uint64_t gt_chain_market_chain_id(const gt_chain_market *m) {
+    assert(m);
+    return m->chain_id;
+}
+
 /* ---- HTTP (routes in http.c) ---- */
 
 /* The node's market, or a 404 saying how to get one. */

@@ -111,6 +111,8 @@ struct gt_node;
  * the index and, with cfg's key, the agent; starts the watcher thread. */
 int gt_chain_market_start(struct gt_node *n, gt_chain_market **out, gt_err *err);
 void gt_chain_market_stop(gt_chain_market *m); /* accepts NULL */
+/* The chain id the market settles on (HOME/chain.json's, checked against the chain at start). */
+uint64_t gt_chain_market_chain_id(const gt_chain_market *m);
 /* One round of the keeper (chain_keeper.c): for the jobs of a's agent whose
  * deadline passed on chain, claimRefund or timeout as the escrow allows; with
  * a court (NULL: none), the appeal, dispute and quorum round steps as well;

@@ -7,13 +7,22 @@
  * batch went in. Well-formed actions are then judged one by one by the rules
  * (signature, nonce, funds...), each with its own result, exactly as the
  * ledger applies them. Amounts in responses are decimal strings of base units
- * (JSON numbers above 2^53 lose precision in most clients). */
+ * (JSON numbers above 2^53 lose precision in most clients).
+ *
+ * A node started with --chain settles the market on the chain's contracts
+ * (chain_market.h): its embedded ledger takes no action of the market's or
+ * the work layer's kinds (gt_market_kind, gt_work_kind), which would open a
+ * second market beside the chain's that nobody settles. Such an action is
+ * refused at the door too, with 403, and a batch holding one is refused
+ * whole: nothing of it is applied. Transfers, stakes, payments, funding and
+ * labelling are taken as on any node. */
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api_impl.h"
+#include "api/chain_market.h"
 #include "api/ext.h"
 #include "base/num.h"
 #include "base/alloc.h"
@@ -21,6 +30,8 @@
 #include "base/limits.h"
 #include "crypto/addr.h"
 #include "ledger/seed.h"
+#include "market/market.h"
+#include "work/work.h"
 
 /* See api_impl.h. "seed" is the draw seed the block reveals (keccak256 of it
  * is the previous block's seed, or the anchor at the first block of a
@@ -71,10 +82,37 @@ static json_t *result_json(const gt_action *a, const gt_result *res) {
                      m ? m : json_string("refused"));
 }
 
+/* On a --chain node: 1 with o set to the 403 when one of the n actions is
+ * of the market's or the work layer's kinds (the first one found is named),
+ * else 0. 403 (not 409): no state of the node's the client could change
+ * makes it take the action, so it must not be sent again here, and 409 is
+ * this route's nonce race, which clients retry. */
+static int refuse_market(gt_req *r, gt_resp *o, const gt_action *acts, size_t n, int is_array) {
+    const gt_node *node = r->node;
+    if (!node->cfg.chain_url) return 0;
+    size_t i = 0;
+    while (i < n && !gt_market_kind(acts[i].kind) && !gt_work_kind(acts[i].kind)) i++;
+    if (i == n) return 0;
+    char where[32] = "", chain[32] = "";
+    if (is_array) snprintf(where, sizeof where, "actions[%zu]: ", i);
+    /* The market is set once the node has read HOME/chain.json, just after it began to listen. */
+    if (node->chain_market)
+        snprintf(chain, sizeof chain, " %llu", (unsigned long long)gt_chain_market_chain_id(node->chain_market));
+    /* Not opened by the kind's name: clients put it before a refusal's message (agent/client.c). */
+    gt_resp_error(o, 403, GT_EUNSUPPORTED,
+                  "%sthis node settles the market on chain%s at %s; its embedded ledger takes no %s nor any other "
+                  "market or work action (tasks, slots, votes, agent cards, attestations, datasets): post and hire "
+                  "with `gotong chain post` / `gotong chain hire`%s",
+                  where, chain, node->cfg.chain_url, acts[i].kind->name,
+                  is_array ? " (nothing of this batch was applied)" : "");
+    return 1;
+}
+
 /* Submits n decoded actions and answers with their results: the one
  * action's result, or (is_array) the list with the counts. */
 static void submit_and_reply(gt_req *r, gt_resp *o, gt_action *acts, size_t n, int is_array) {
     assert(n >= 1 && (is_array || n == 1));
+    if (refuse_market(r, o, acts, n, is_array)) return;
     gt_result *res = gt_calloc(n, sizeof *res);
     if (!res) {
         gt_resp_error(o, 500, GT_ENOMEM, "out of memory");

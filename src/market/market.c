@@ -111,16 +111,27 @@ static const char market_upgrade_sql[] = "DROP INDEX IF EXISTS mk_slots_worker; 
 static const gt_ledger_module market_module = {"market", market_schema_sql, mk_begin_block, mk_check_books,
                                                self_folded, market_upgrade_sql};
 
+/* The market's kinds: what gt_market_register registers, and what
+ * gt_market_kind answers for (one list, so the two cannot drift apart). */
+static gt_action_kind *const market_kinds[] = {
+    &gt_kind_agent_register, &gt_kind_agent_update, &gt_kind_agent_retire, &gt_kind_task_post,
+    &gt_kind_task_cancel,    &gt_kind_task_claim,   &gt_kind_task_submit,  &gt_kind_task_verify,
+    &gt_kind_task_settle,    &gt_kind_task_dispute, &gt_kind_dispute_vote, &gt_kind_task_verify_partial,
+    &gt_kind_vote_commit,    &gt_kind_vote_reveal,
+};
+#define N_MARKET_KINDS (sizeof market_kinds / sizeof market_kinds[0])
+
 int gt_market_register(gt_err *err) {
-    static gt_action_kind *const kinds[] = {
-        &gt_kind_agent_register, &gt_kind_agent_update, &gt_kind_agent_retire, &gt_kind_task_post,
-        &gt_kind_task_cancel,    &gt_kind_task_claim,   &gt_kind_task_submit,  &gt_kind_task_verify,
-        &gt_kind_task_settle,    &gt_kind_task_dispute, &gt_kind_dispute_vote, &gt_kind_task_verify_partial,
-        &gt_kind_vote_commit,    &gt_kind_vote_reveal,
-    };
     int rc = gt_rules_register(err);
-    for (size_t i = 0; !rc && i < sizeof kinds / sizeof kinds[0]; i++) rc = gt_action_register(kinds[i], err);
+    for (size_t i = 0; !rc && i < N_MARKET_KINDS; i++) rc = gt_action_register(market_kinds[i], err);
     return rc ? rc : gt_ledger_register_module(&market_module, err);
+}
+
+/* See market.h. By pointer: a kind is registered once, at its own address. */
+int gt_market_kind(const gt_action_kind *k) {
+    for (size_t i = 0; k && i < N_MARKET_KINDS; i++)
+        if (market_kinds[i] == k) return 1;
+    return 0;
 }
 
 const char *gt_slot_state_name(int state) {

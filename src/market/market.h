@@ -164,6 +164,10 @@ void gt_market_vote_salt(const gt_key *key, const uint8_t task[32], uint64_t slo
  * market's ledger module (tables + deadlines). Call before gt_ledger_create /
  * gt_ledger_open / gt_ledger_verify. Idempotent; not thread-safe (call at start). */
 int gt_market_register(gt_err *err);
+/* 1 when k is one of the kinds gt_market_register registers (agents' cards,
+ * tasks, slots, verdicts, disputes, votes; not the core rules' transfer,
+ * mint, stake, unstake, payment), 0 otherwise (NULL included). */
+int gt_market_kind(const gt_action_kind *k);
 
 /* Names of states and policies ("open", "claimed", ..., "poster", ...), for JSON. */
 const char *gt_slot_state_name(int state);

@@ -56,11 +56,22 @@ static const char work_schema_sql[] =
 
 static const gt_ledger_module work_module = {"work", work_schema_sql, NULL, NULL, NULL, NULL};
 
+/* The work layer's own kinds: what gt_work_register adds to the market's,
+ * and what gt_work_kind answers for. */
+static gt_action_kind *const work_kinds[] = {&gt_kind_eval_attest, &gt_kind_eval_cosign, &gt_kind_dataset_publish};
+#define N_WORK_KINDS (sizeof work_kinds / sizeof work_kinds[0])
+
 int gt_work_register(gt_err *err) {
-    static gt_action_kind *const kinds[] = {&gt_kind_eval_attest, &gt_kind_eval_cosign, &gt_kind_dataset_publish};
     int rc = gt_market_register(err);
-    for (size_t i = 0; !rc && i < sizeof kinds / sizeof kinds[0]; i++) rc = gt_action_register(kinds[i], err);
+    for (size_t i = 0; !rc && i < N_WORK_KINDS; i++) rc = gt_action_register(work_kinds[i], err);
     return rc ? rc : gt_ledger_register_module(&work_module, err);
+}
+
+/* See work.h. */
+int gt_work_kind(const gt_action_kind *k) {
+    for (size_t i = 0; k && i < N_WORK_KINDS; i++)
+        if (work_kinds[i] == k) return 1;
+    return 0;
 }
 
 int wk_finish(wk_ctx *c, int rc) {

@@ -58,6 +58,9 @@ extern gt_action_kind gt_kind_eval_attest, gt_kind_eval_cosign, gt_kind_dataset_
  * rules), the work kinds and the work module's tables. Call before
  * gt_ledger_create / open / verify. Idempotent; not thread-safe. */
 int gt_work_register(gt_err *err);
+/* 1 when k is one of the work layer's own kinds (eval_attest, eval_cosign,
+ * dataset_publish: not the market's, see gt_market_kind), 0 otherwise. */
+int gt_work_kind(const gt_action_kind *k);
 
 /* ---- readers (leaderboard.c): db is a connection to the ledger's SQLite
  * file (read-only on HOME/ledger.db, or tx->db in gt_ledger_read). Each
