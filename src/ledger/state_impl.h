@@ -82,7 +82,7 @@ struct gt_state {
     int commit_oom; /* a gt_tx_commit could not be held: the block must fail */
     int last_code; /* code of the last failed row load (err may be NULL) */
     sqlite3 *db;
-    sqlite3_stmt *sel_acct, *put_acct, *sel_lock, *put_lock, *ins_unb;
+    sqlite3_stmt *sel_acct, *put_acct, *upd_acct, *sel_lock, *put_lock, *ins_unb;
 };
 
 #endif

@@ -8,7 +8,9 @@
  *     NULL;
  *   - a transfer to a new account could use freed memory: finding a cached
  *     account grew the cache (moving every slot) while the rule still held
- *     a pointer to the recipient's slot. */
+ *     a pointer to the recipient's slot;
+ *   - an account row deleted behind the running ledger (the in-place
+ *     update of a stored row must find it, or the block is refused). */
 #include "../test.h"
 #include "ledger_util.h"
 #include "base/amount.h"
@@ -231,6 +233,38 @@ static void test_transfers_to_many_new_accounts(void) {
     trm(dir);
 }
 
+/* An account row the ledger has stored is updated in place; if the row was
+ * deleted behind the running ledger's back (another process writing the
+ * file), the next block that changes the account is refused whole, not
+ * written as if the row were there, and nothing of it is applied. */
+static void test_account_row_deleted_behind_ledger(void) {
+    char dir[64];
+    gt_ledger *l = staked_ledger(dir);
+    char path[128];
+    snprintf(path, sizeof path, "%s/ledger.db", dir);
+    sqlite3 *db;
+    CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt *q;
+    CHECK_EQ_INT(sqlite3_prepare_v2(db, "DELETE FROM accounts WHERE addr=?", -1, &q, NULL), SQLITE_OK);
+    sqlite3_bind_blob(q, 1, A[1].b, 20, SQLITE_STATIC);
+    CHECK_EQ_INT(sqlite3_step(q), SQLITE_DONE);
+    CHECK_EQ_INT(sqlite3_changes(db), 1);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    gt_block before, after;
+    CHECK_EQ_INT(gt_ledger_head(l, &before, NULL), 0);
+    gt_action a;
+    gt_result r;
+    tsign(&a, &gt_kind_transfer, gt_ledger_domain(l), &K[1], 1, &A[2], 1);
+    CHECK_EQ_INT(tsubmit(l, &a, &r), GT_EDB);
+    CHECK_MSG(strstr(r.msg, "row is missing") != NULL, "%s", r.msg);
+    CHECK_EQ_INT(gt_ledger_head(l, &after, NULL), 0);
+    CHECK_EQ_U64(after.height, before.height);
+    gt_ledger_close(l);
+    trm(dir);
+}
+
 /* A kind declaring a field named like an envelope key (a "salt" field would
  * be read as the network's signing salt and break signing through JSON) or
  * two fields of one name is refused at registration, with a message naming
@@ -272,6 +306,7 @@ int main(void) {
     RUN(test_actions_root_commits_order);
     RUN(test_state_with_null_err);
     RUN(test_transfers_to_many_new_accounts);
+    RUN(test_account_row_deleted_behind_ledger);
     RUN(test_reserved_field_names_refused);
     return gt_test_finish();
 }
