@@ -65,7 +65,7 @@ static int wait_field(const char *url, const char *field, const char *want) {
 /* The nodes start one after the other, each once the last one's agent is in
  * the registry (so the registry's order, A, B, C, is known). */
 static void test_nodes_register(void) {
-    char url[256];
+    char url[512];
     for (int i = 0; i < N_NODES; i++) {
         char want[4];
         start_node(i);
@@ -93,7 +93,7 @@ static void test_nodes_register(void) {
 /* A hires B (worker) and C (evaluator) across nodes; B is paid on chain. */
 static void test_hire_across_nodes(void) {
     static const char input[] = "three nodes trade\non one chain\n  and settle  there\n";
-    char cmd[2048], path[256], url[256];
+    char cmd[2048], path[256], url[512];
     int st;
     snprintf(path, sizeof path, "%s/input.txt", ROOT);
     FILE *f = fopen(path, "w");
@@ -186,7 +186,7 @@ static void test_wrong_result_rejected(void) {
     CHECK_EQ_INT(job.status, GT_ESCROW_REJECTED);
     CHECK_EQ_U64(balance(&OP[0].addr), a0);
     CHECK_EQ_U64(balance(&ROGUE.addr), 0);
-    char url[256];
+    char url[512];
     snprintf(url, sizeof url, "%s/v1/chain/jobs/%llu", URL[2], (unsigned long long)id);
     CHECK(wait_field(url, "status", "rejected"));
 }
@@ -195,7 +195,7 @@ static void test_wrong_result_rejected(void) {
 static void test_inputs_refused(void) {
     uint64_t id = post_job(&OP[1].addr, "the right input", 0);
     const char *body;
-    char url[256];
+    char url[512];
     CHECK_EQ_INT(post_input(1, id, "a different input"), 422);
     CHECK_EQ_INT(post_input(0, id, "the right input"), 202); /* A's agent, the client: its node holds it for judges */
     snprintf(url, sizeof url, "%s/v1/chain/jobs/1x/input", URL[1]);
@@ -254,7 +254,7 @@ static void test_keeper_refunds_expired(void) {
     CHECK_EQ_INT(wait_job(id, is_expired).status, GT_ESCROW_EXPIRED);
     CHECK_EQ_U64(balance(&OP[0].addr), a0 + BUDGET + STAKE); /* the late worker's stake is the client's */
     CHECK_EQ_U64(balance(&ROGUE.addr), r0);
-    char url[256];
+    char url[512];
     snprintf(url, sizeof url, "%s/v1/chain/jobs/%llu", URL[1], (unsigned long long)id);
     CHECK(wait_field(url, "status", "expired"));
 }
@@ -288,7 +288,7 @@ static void test_keeper_times_out_phases(void) {
               (unsigned long long)id, gt_escrow_status_name(job.status));
     CHECK_EQ_U64(balance(&OP[0].addr), a0 + STAKE); /* the missed claim's stake */
     CHECK_EQ_U64(balance(&ROGUE.addr), r0);
-    char url[256];
+    char url[512];
     snprintf(url, sizeof url, "%s/v1/chain/jobs/%llu", URL[2], (unsigned long long)id);
     CHECK(wait_field(url, "provider", "0x0000000000000000000000000000000000000000"));
     CHECK_MSG(gt_escrow_do(&C, &ESCROW, &late, GT_ESCROW_CLAIM, id, NULL, NULL, &err) == 0, "%s", err.msg);
@@ -396,7 +396,7 @@ static void test_keeper_dispute_won(void) {
     CHECK_MSG(b1 >= b0 + BUDGET + STAKE && b1 < b0 + BUDGET + STAKE + N_JUDGES, "worker's balance %llu, from %llu",
               (unsigned long long)b1, (unsigned long long)b0);
     CHECK_EQ_U64(balance(&ROGUE.addr), r0 - STAKE);          /* its bond went to the judges */
-    char url[256];
+    char url[512];
     snprintf(url, sizeof url, "%s/v1/chain/jobs/%llu", URL[1], (unsigned long long)id);
     CHECK(wait_field(url, "status", "completed"));
 }
@@ -516,7 +516,7 @@ static void test_keeper_finalizes_rejection(void) {
     CHECK_EQ_U64(balance(&OP[2].addr), c0 + STAKE);         /* the evaluator's bond back */
     CHECK_EQ_U64(balance(&OP[0].addr), a0 + BUDGET + STAKE); /* the budget back and the wrong worker's stake */
     CHECK_EQ_U64(balance(&ROGUE.addr), r0);
-    char url[256];
+    char url[512];
     snprintf(url, sizeof url, "%s/v1/chain/jobs/%llu", URL[0], (unsigned long long)id);
     CHECK(wait_field(url, "status", "rejected"));
 }

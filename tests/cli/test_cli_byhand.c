@@ -87,7 +87,7 @@ static void init_refuses_windows(void) {
 }
 
 static void setup(void) {
-    char args[1024];
+    char args[5120]; /* a fixture path may be 4095 bytes */
     init_refuses_windows();
     snprintf(args, sizeof args, "init --password-file %s --light", cli_pwfile);
     CHECK_EQ_INT(gotong(args), 0);

@@ -50,7 +50,7 @@ static void remove_made(void) {
     if (getpid() != made_pid) return;
     for (int i = 0; i < n_made; i++) {
         char cmd[96];
-        snprintf(cmd, sizeof cmd, "rm -rf %s", made_dirs[i]);
+        snprintf(cmd, sizeof cmd, "rm -rf %.63s", made_dirs[i]); /* a made_dirs entry holds at most 63 */
         if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", made_dirs[i]);
     }
 }

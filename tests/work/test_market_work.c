@@ -75,7 +75,11 @@ static int submit(int who, gt_action *a, char *msg, size_t cap) {
     gt_result r;
     gt_ledger_submit(L, a, 1, &r);
     if (r.code) fprintf(stderr, "  (%s refused: %s)\n", a->kind->name, r.msg);
-    if (msg) snprintf(msg, cap, "%s", r.msg);
+    if (msg && cap) { /* the refusal's message, cut to cap */
+        size_t n = strnlen(r.msg, cap - 1);
+        memcpy(msg, r.msg, n);
+        msg[n] = 0;
+    }
     return r.code;
 }
 
