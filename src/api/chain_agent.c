@@ -256,7 +256,8 @@ static void slot_note(gt_chain_market *m, uint64_t id, const char *no_what, int 
 }
 
 /* A quorum slot this agent could work (the index's oldest whose wait after a failed look ended), unless its wallet
- * is a court validator (it judges the rounds instead: refused for good): its input fetched first (prefetch), then
+ * is a court validator (it judges the rounds instead) or has used its seats on the slot's task (both refused for
+ * good, with no request to the client's node): its input fetched first (prefetch), then
  * claimed (claim_slot); no input, no claim (the client's node down, refusing, or not holding it yet: the slot waits
  * on its own and is looked at again while it is open, slot_note). */
 static void seek(gt_chain_market *m) {
@@ -275,6 +276,10 @@ static void seek(gt_chain_market *m) {
         return slot_note(m, id, "no claim", 1, "this wallet is a court validator: it judges quorum rounds (a claim "
                          "would keep it off the task's panels)");
     }
+    /* Its own seats first: a wallet whose seats on the task are used would be refused the input (and its claim
+     * would revert) on every look while the slot is open; seats are never given back, so that is final. */
+    if ((rc = gt_chain_seat_left(&m->chain, &m->escrow, id, &m->acct.addr, &err)))
+        return slot_note(m, id, "no claim", rc == GT_EPERM, err.msg);
     rc = prefetch(m, id, &j, &in, &err);
     if (!rc) rc = gt_chain_task_of(&m->chain, &m->escrow, id, &task, &err);
     if (!rc) rc = claim_slot(m, id, task, &in, &got, &gas, &err);

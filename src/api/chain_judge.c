@@ -166,6 +166,13 @@ static int seat_left(gt_chain *c, const gt_addr *escrow, uint64_t id, const gt_a
     return rc;
 }
 
+/* See chain_market.h. */
+int gt_chain_seat_left(gt_chain *c, const gt_addr *escrow, uint64_t id, const gt_addr *who, gt_err *err) {
+    char w[GT_ADDR_STR_BYTES];
+    gt_addr_to_str(who, w);
+    return seat_left(c, escrow, id, who, w, err);
+}
+
 /* See chain_market.h: the claim's own rules on who (its seats too), then the registry, then the token (balance and
  * allowance). */
 int gt_chain_prospect_ok(gt_chain *c, const gt_addr *token, const gt_chain_deploy *d, uint64_t id,

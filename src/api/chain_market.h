@@ -152,6 +152,10 @@ int gt_chain_judge_signed(uint64_t chain_id, const gt_addr *court, uint64_t job,
  * claim pulls) both cover j's stake; GT_EPERM with the reason (or the read's error) otherwise. */
 int gt_chain_prospect_ok(gt_chain *c, const gt_addr *token, const gt_chain_deploy *d, uint64_t id,
                          const gt_escrow_job *j, const gt_addr *who, gt_err *err);
+/* 0 when who has a seat left to claim open job id as the escrow counts seats (the seat rule of
+ * gt_chain_prospect_ok alone); GT_EPERM with the reason when its seats are used, which is for good (seats are never
+ * given back), or the read's error. */
+int gt_chain_seat_left(gt_chain *c, const gt_addr *escrow, uint64_t id, const gt_addr *who, gt_err *err);
 /* *task: the quorum task whose slot job id is (the escrow's tasks(t), whose slots are t .. t + slots - 1, looked
  * for up to GT_CHAIN_SLOTS_MAX back), 0 when it is no task's slot. */
 #define GT_CHAIN_SLOTS_MAX 64 /* JobEscrow.MAX_SLOTS: a slot is at most this far after its task's id */

@@ -593,6 +593,28 @@ static void test_seat_used_input(void) {
     CHECK(!job.claimed); /* the third slot: open, its input refused to ROGUE only for its seats */
 }
 
+/* A worker's own seats, read before it asks for an input: A posts a task of three slots allowing two claims a
+ * worker, at a stake B's wallet covers twice, and gives A's node the input of each. B's node claims two slots (each
+ * input fetched first) and works them; at the third it reads its seats on the task first and gives the slot up for
+ * good, asking A's node nothing: its note says why, with no further look (it used to ask, be refused with 403, and
+ * look again at every backoff while the slot was open). The two slots worked are paid; the third stays open. */
+static void test_own_seats_first(void) {
+    static const char input[] = "a worker counts its seats\n";
+    fund(&OP[1], 2 * STAKE, NULL);
+    uint64_t b0 = balance(&OP[1].addr);
+    uint64_t task = post_slots_of(&OP[0], input, STAKE, 3, 2);
+    for (uint64_t k = 0; k < 3; k++) CHECK_EQ_INT(post_input(0, task + k, input), 202);
+    CHECK(wait_field(1, task + 2, "note", "no claim: "));
+    printf("B's node on the third slot %llu: %s\n", (unsigned long long)(task + 2), FIELD_LAST);
+    CHECK_CONTAINS(FIELD_LAST, "already used its 2 seat(s) on quorum task");
+    CHECK_EQ_INT(wait_status(task, GT_ESCROW_COMPLETED), GT_ESCROW_COMPLETED);
+    CHECK_EQ_INT(wait_status(task + 1, GT_ESCROW_COMPLETED), GT_ESCROW_COMPLETED);
+    gt_escrow_job job = {0};
+    CHECK_EQ_INT(gt_escrow_get(&C, &ESCROW, task + 2, &job, NULL), 0);
+    CHECK(!job.claimed);
+    CHECK_EQ_U64(balance(&OP[1].addr), b0 + 2 * BUDGET);
+}
+
 /* A restart between commit and reveal: a second validator (a wallet driven here) sits with C, so reveals open
  * only once both committed. C's node commits and is stopped; the other validator commits (reveals open) and
  * reveals; C's node, started again on the same home, reveals the vote it committed (the input kept in its index,
@@ -649,6 +671,7 @@ int main(void) {
         RUN(test_open_slot_input);
         RUN(test_slot_waits_alone);
         RUN(test_seat_used_input);
+        RUN(test_own_seats_first);
         RUN(test_restart_reveals);
     }
     stop_nodes();
