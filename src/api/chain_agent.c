@@ -208,9 +208,13 @@ static int prefetch(gt_chain_market *m, uint64_t id, gt_cjob *j, gt_buf *in, gt_
 
 /* The claim of open slot id, whose input in is held: claimTask on its task (the escrow gives the task's lowest free
  * slot, *got, read from the receipt's JobClaimed; every slot of a task has the task's description hash, so in is its
- * input too), or claim() of a quorum job no task holds (postQuorum). Once claimed, in is kept for *got (act() works
- * it) and for id (so seek looks at id no more, while the index has not yet seen the claim); a failed claim keeps
- * nothing, so the slot is looked at again. */
+ * input too), or claim() of a quorum job no task holds (postQuorum). Once claimed, in is kept for *got: act() works
+ * it, and seek looks at it no more while the index has not yet seen the claim. Not for id when the escrow gave
+ * another slot: id is still open, and this agent may hold another seat on the task (its seatsPerWorker); kept for
+ * id too, the input made seek pass id over for good, so the seat went unused and id stayed open
+ * (test_chain_quorum_nodes' test_other_slot_claimed). Looked at again, id is fetched and claimed as any open slot,
+ * or its client's node refuses this agent once its seats are used. A failed claim keeps nothing, so the slot is
+ * looked at again. */
 static int claim_slot(gt_chain_market *m, uint64_t id, uint64_t task, const gt_buf *in, uint64_t *got, uint64_t *gas,
                       gt_err *err) {
     static const char claimed_sig[] = "JobClaimed(uint256,address,uint256)";
@@ -227,8 +231,7 @@ static int claim_slot(gt_chain_market *m, uint64_t id, uint64_t task, const gt_b
         rc = gt_abi_get_u64(l->topics[1], 32, 0, got, err);
     }
     gt_chain_receipt_free(&r);
-    if (!rc) rc = gt_cindex_put_input(m->ix, id, in->data, in->len, err);
-    if (!rc && *got != id) rc = gt_cindex_put_input(m->ix, *got, in->data, in->len, err);
+    if (!rc) rc = gt_cindex_put_input(m->ix, *got, in->data, in->len, err);
     return rc;
 }
 
@@ -287,9 +290,10 @@ static void seek(gt_chain_market *m) {
     if (rc) return slot_note(m, id, "no claim", 0, err.msg);
     if (!task) snprintf(note, sizeof note, "claimed quorum job %llu, its input fetched first (gas %llu)",
                         (unsigned long long)id, (unsigned long long)gas);
-    else snprintf(note, sizeof note, "claimed slot %llu of quorum task %llu, its input fetched first (gas %llu)",
-                  (unsigned long long)got, (unsigned long long)task, (unsigned long long)gas);
-    slot_note(m, id, NULL, 0, note);
+    else snprintf(note, sizeof note, "claimed slot %llu of quorum task %llu (looked at slot %llu), its input fetched "
+                  "first (gas %llu)", (unsigned long long)got, (unsigned long long)task, (unsigned long long)id,
+                  (unsigned long long)gas);
+    slot_note(m, got, NULL, 0, note); /* on the slot claimed: id, when another, is looked at again */
 }
 
 /* The quorum slots this agent claimed whose input it lacks (seek keeps the input once it claims, so only a claim
