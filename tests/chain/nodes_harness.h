@@ -122,6 +122,55 @@ static inline const char *run(const char *cmd, int *status) {
     return out;
 }
 
+/* A posts a quorum task of `slots` slots (quorum `quorum`, each of budget and stake) with `gotong chain post`, its
+ * input written to ROOT/file and held by A's node (as the command says); the task id (its first slot's), 0 when the
+ * post failed (checked); the command's output in *said (static, run's). */
+static inline uint64_t chain_post_slots(const char *file, const char *input, int slots, int quorum, int budget,
+                                        int stake, const char **said) {
+    char cmd[2048], path[300], a[GT_ADDR_STR_BYTES];
+    int st;
+    unsigned long long task = 0;
+    *said = "";
+    snprintf(path, sizeof path, "%s/%s", ROOT, file);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (!f) return 0;
+    fputs(input, f);
+    fclose(f);
+    gt_addr_to_str(&OP[0].addr, a);
+    snprintf(cmd, sizeof cmd, "%s chain post --home %s --from %s --password-file %s --input %s --slots %d"
+             " --quorum %d --budget %d --stake %d 2>&1", GT_CLI, HOME_[0], a, PW[0], path, slots, quorum, budget,
+             stake);
+    const char *out = *said = run(cmd, &st);
+    CHECK_MSG(st == 0, "chain post: %s", out);
+    CHECK_CONTAINS(out, "the input is held by this wallet's node at");
+    const char *at = strstr(out, "posted quorum task ");
+    CHECK(at && sscanf(at, "posted quorum task %llu", &task) == 1);
+    return task;
+}
+
+/* Polls job id on chain until its status is want (WAIT_S at most); the last status read. */
+static inline gt_escrow_status wait_status(uint64_t id, gt_escrow_status want) {
+    gt_escrow_job job = {0};
+    for (int k = 0; k < WAIT_S * 5; k++) {
+        int rc = gt_escrow_get(&C, &ESCROW, id, &job, NULL);
+        CHECK_EQ_INT(rc, 0);
+        if (rc || job.status == want) break;
+        pause_ms(200);
+    }
+    return job.status;
+}
+
+/* Polls job id on chain until its provider is set (a claim); the job read then. */
+static inline gt_escrow_job wait_claimed(uint64_t id) {
+    gt_escrow_job job = {0};
+    for (int k = 0; k < WAIT_S * 5 && !job.claimed; k++) {
+        CHECK_EQ_INT(gt_escrow_get(&C, &ESCROW, id, &job, NULL), 0);
+        if (!job.claimed) pause_ms(200);
+    }
+    return job;
+}
+
 /* who's balance of the token (TOKEN deployed). */
 static inline uint64_t balance(const gt_addr *who) {
     uint64_t v;

@@ -84,17 +84,6 @@ static int wait_field(int i, uint64_t id, const char *field, const char *want) {
     return wait_field_at(url, field, want, 1);
 }
 
-/* Polls job id on chain until its status is want (WAIT_S at most); the last status read. */
-static gt_escrow_status wait_status(uint64_t id, gt_escrow_status want) {
-    gt_escrow_job job = {0};
-    for (int k = 0; k < WAIT_S * 5; k++) {
-        int rc = gt_escrow_get(&C, &ESCROW, id, &job, NULL);
-        CHECK_EQ_INT(rc, 0);
-        if (rc || job.status == want) break;
-        pause_ms(200);
-    }
-    return job.status;
-}
 
 /* Into url: node i's input route for job id, the request signed by signer in the name of judge (by=), until
  * expires_s. */
@@ -272,37 +261,13 @@ static void test_client_serves_input(void) {
 /* A quorum task of two slots, posted by A with `gotong chain post` (the input goes to A's node); returns the task id
  * (its first slot). Quorum 1: C, the court's only validator, decides each slot's round. */
 static uint64_t post_quorum_task(const char *input) {
-    char cmd[2048], path[300], a[GT_ADDR_STR_BYTES];
-    int st;
-    unsigned long long task = 0;
-    snprintf(path, sizeof path, "%s/quorum-input.txt", ROOT);
-    FILE *f = fopen(path, "w");
-    CHECK(f != NULL);
-    if (!f) return 0;
-    fputs(input, f);
-    fclose(f);
+    const char *said;
     fund(&OP[0], 2 * BUDGET, NULL);
-    gt_addr_to_str(&OP[0].addr, a);
-    snprintf(cmd, sizeof cmd, "%s chain post --home %s --from %s --password-file %s --input %s --slots 2 --quorum 1"
-             " --budget %d --stake %d 2>&1", GT_CLI, HOME_[0], a, PW[0], path, BUDGET, STAKE);
-    const char *out = run(cmd, &st);
-    CHECK_MSG(st == 0, "chain post: %s", out);
-    CHECK_CONTAINS(out, "the input is held by this wallet's node at");
-    const char *at = strstr(out, "posted quorum task ");
-    CHECK(at && sscanf(at, "posted quorum task %llu", &task) == 1);
-    printf("gotong chain post said:\n%s", out);
+    uint64_t task = chain_post_slots("quorum-input.txt", input, 2, 1, BUDGET, STAKE, &said);
+    printf("gotong chain post said:\n%s", said);
     return task;
 }
 
-/* Polls job id on chain until its provider is set (a claim); the job read then. */
-static gt_escrow_job wait_claimed(uint64_t id) {
-    gt_escrow_job job = {0};
-    for (int k = 0; k < WAIT_S * 5 && !job.claimed; k++) {
-        CHECK_EQ_INT(gt_escrow_get(&C, &ESCROW, id, &job, NULL), 0);
-        if (!job.claimed) pause_ms(200);
-    }
-    return job;
-}
 
 /* Quorum slots on the nodes: A posts a task of two slots with `gotong chain post`; B's node claims one (claimTask),
  * fetches the input from A's node as its worker, works and submits it; C's node, seated on the slot's round,

@@ -65,27 +65,7 @@ static uint64_t held(void) {
     return sum;
 }
 
-/* Polls job id on chain until its status is want (WAIT_S at most); the last status read. */
-static gt_escrow_status wait_status(uint64_t id, gt_escrow_status want) {
-    gt_escrow_job job = {0};
-    for (int k = 0; k < WAIT_S * 5; k++) {
-        int rc = gt_escrow_get(&C, &ESCROW, id, &job, NULL);
-        CHECK_EQ_INT(rc, 0);
-        if (rc || job.status == want) break;
-        pause_ms(200);
-    }
-    return job.status;
-}
 
-/* Polls job id on chain until it is claimed; the job read then. */
-static gt_escrow_job wait_claimed(uint64_t id) {
-    gt_escrow_job job = {0};
-    for (int k = 0; k < WAIT_S * 5 && !job.claimed; k++) {
-        CHECK_EQ_INT(gt_escrow_get(&C, &ESCROW, id, &job, NULL), 0);
-        if (!job.claimed) pause_ms(200);
-    }
-    return job;
-}
 
 /* Polls node i's view of job id until its string field `field` holds want; 1 then (the value in FIELD_LAST). */
 static int wait_field(int i, uint64_t id, const char *field, const char *want) {
@@ -197,23 +177,8 @@ static void test_other_slot_claimed(void) {
 /* Posts a quorum task of three slots (quorum 2) with `gotong chain post` from A (the inputs to A's node); the task
  * id (its first slot's). */
 static uint64_t post_three(const char *input) {
-    char cmd[2048], path[300], a[GT_ADDR_STR_BYTES];
-    int st;
-    unsigned long long task = 0;
-    snprintf(path, sizeof path, "%s/three.txt", ROOT);
-    FILE *f = fopen(path, "w");
-    CHECK(f != NULL);
-    if (!f) return 0;
-    fputs(input, f);
-    fclose(f);
-    gt_addr_to_str(&OP[0].addr, a);
-    snprintf(cmd, sizeof cmd, "%s chain post --home %s --from %s --password-file %s --input %s --slots 3 --quorum 2"
-             " --budget %d --stake %d 2>&1", GT_CLI, HOME_[0], a, PW[0], path, BUDGET, STAKE);
-    const char *out = run(cmd, &st);
-    CHECK_MSG(st == 0, "chain post: %s", out);
-    const char *at = strstr(out, "posted quorum task ");
-    CHECK(at && sscanf(at, "posted quorum task %llu", &task) == 1);
-    return task;
+    const char *said;
+    return chain_post_slots("three.txt", input, 3, 2, BUDGET, STAKE, &said);
 }
 
 /* w claims a slot of task (claimTask) and submits keccak(result) on the slot it got; that slot's id. */
