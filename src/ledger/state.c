@@ -634,7 +634,7 @@ static int flush_account(gt_tx *tx, acct_slot *slot, const uint64_t h[GT_DIGEST_
     assert(slot && slot->dirty);
     gt_account *a = &slot->a;
     /* A row already stored is updated in place: UPDATE OR FAIL writes one
-     * B-tree cell, where INSERT OR REPLACE deletes and reinserts it (10 %
+     * B-tree cell, where INSERT OR REPLACE deletes and reinserts it (14 %
      * fewer instructions in a transfer block's flush, callgrind), and FAIL
      * needs no statement journal (the values are never NULL). */
     sqlite3_stmt *q = slot->in_db ? s->upd_acct : s->put_acct;
