@@ -43,7 +43,6 @@
 #define MAX_NR 4
 #define DEC_NR 4 /* tiles per register block when decoding (one token) */
 #define MAX_NT 6
-#define PF_BYTES 1024 /* how far ahead decode prefetches each tile's stream */
 
 /* The canonical halving tree over the 16 lanes of v (attention dot). */
 static inline float tree16(__m512 v) {
@@ -115,7 +114,11 @@ static inline int qt_offset_shift(const uint32_t qt) {
 
 /* Quantized weights (gt_qt_is): tiles [tile, tile + NR) x tokens [t0, t0 +
  * NT). Inlined with constant type, NR, NT so the accumulators live in
- * registers. */
+ * registers. Decode reads NR tiles as NR sequential streams, which the
+ * hardware prefetcher follows: asking 1 KiB ahead in software (as this did
+ * until session 37) cost 10-15 % of two-thread Q8_0 decode on Zen 4 (63-67
+ * against 74-76 tokens/s) and up to a third of F16's one-thread read rate.
+ * The K-quant tiles (kernels_avx512_kq.c) read one stream and do need it. */
 static inline __attribute__((always_inline)) void
 mm_quant(const gt_qmat *w, int tile, const int NR, const gt_act *a, int t0, const int NT,
          float *y, size_t ldy, const uint32_t qt) {
@@ -150,11 +153,6 @@ mm_quant(const gt_qmat *w, int tile, const int NR, const gt_act *a, int t0, cons
         for (int g = 0; g < NR; g++)
             #pragma GCC unroll 8
             for (int t = 0; t < NT; t++) p[g][t] = _mm512_setzero_si512();
-        if (NT == 1) /* decode streams weights from memory: ask ahead */
-            #pragma GCC unroll 8
-            for (int g = 0; g < NR; g++)
-                for (size_t c = 0; c < blk_bytes; c += 64)
-                    _mm_prefetch((const char *)(wq[g] + (size_t)b * blk_bytes + PF_BYTES + c), _MM_HINT_T0);
         if (qt != GT_TYPE_Q8_0) {
             __m512i h[MAX_NR];
             #pragma GCC unroll 8
@@ -243,17 +241,12 @@ mm_float(const gt_qmat *w, int tile, const int NR, const gt_act *a, int t0, cons
     const float *x[MAX_NT];
     #pragma GCC unroll 8
     for (int t = 0; t < NT; t++) x[t] = a->x + (size_t)a->n_cols * (size_t)(t0 + t);
-    const size_t col_bytes = TR * (ft == FT_F32 ? 4 : 2);
     __m512 acc[MAX_NR][MAX_NT];
     #pragma GCC unroll 8
     for (int g = 0; g < NR; g++)
         #pragma GCC unroll 8
         for (int t = 0; t < NT; t++) acc[g][t] = _mm512_setzero_ps();
     for (int k = 0; k < w->n_cols; k++) {
-        if (NT == 1 && (k * col_bytes) % 64 == 0)
-            #pragma GCC unroll 8
-            for (int g = 0; g < NR; g++)
-                _mm_prefetch((const char *)(wq[g] + (size_t)k * col_bytes + PF_BYTES), _MM_HINT_T0);
         __m512 wv[MAX_NR];
         #pragma GCC unroll 8
         for (int g = 0; g < NR; g++) wv[g] = load_w16(ft, wq[g], k);
