@@ -116,9 +116,10 @@ static inline int qt_offset_shift(const uint32_t qt) {
  * NT). Inlined with constant type, NR, NT so the accumulators live in
  * registers. Decode reads NR tiles as NR sequential streams, which the
  * hardware prefetcher follows: asking 1 KiB ahead in software (as this did
- * until session 37) cost 10-15 % of two-thread Q8_0 decode on Zen 4 (63-67
- * against 74-76 tokens/s) and up to a third of F16's one-thread read rate.
- * The K-quant tiles (kernels_avx512_kq.c) read one stream and do need it. */
+ * until session 37) slowed two-thread Q8_0 decode on Zen 4 by 5-15 % (8
+ * alternating runs: median 60.0 against 63.1 tokens/s; 63-67 against 74-76
+ * in a quieter spell). The K-quant tiles (kernels_avx512_kq.c) read one
+ * stream and do need theirs: without it they read half as fast. */
 static inline __attribute__((always_inline)) void
 mm_quant(const gt_qmat *w, int tile, const int NR, const gt_act *a, int t0, const int NT,
          float *y, size_t ldy, const uint32_t qt) {
