@@ -85,6 +85,15 @@ static int wait_field(int i, uint64_t id, const char *field, const char *want) {
 }
 
 
+/* Slot id claimed by B's node (polled), worked and accepted (completed on chain), and B's balance b0 plus the
+ * budget: its stake back and the slot's pay. */
+static void check_b_paid(uint64_t id, uint64_t b0) {
+    gt_escrow_job job = wait_claimed(id);
+    CHECK(job.claimed && gt_addr_eq(&job.provider, &OP[1].addr));
+    CHECK_EQ_INT(wait_status(id, GT_ESCROW_COMPLETED), GT_ESCROW_COMPLETED); /* worked by B, accepted by C */
+    CHECK_EQ_U64(balance(&OP[1].addr), b0 + BUDGET);
+}
+
 /* Into url: node i's input route for job id, the request signed by signer in the name of judge (by=), until
  * expires_s. */
 static void input_url_at(int i, char *url, size_t cap, uint64_t id, const gt_chain_account *signer,
@@ -410,10 +419,7 @@ static void test_slot_of_client_node_down(void) {
     printf("B's node on slot %llu, three looks on: %s\n", (unsigned long long)slot, FIELD_LAST);
     start_node(0);
     CHECK_EQ_INT(post_input(0, slot, input), 202); /* A's node back, with the input */
-    job = wait_claimed(slot);
-    CHECK(job.claimed && gt_addr_eq(&job.provider, &OP[1].addr));
-    CHECK_EQ_INT(wait_status(slot, GT_ESCROW_COMPLETED), GT_ESCROW_COMPLETED); /* worked by B, accepted by C */
-    CHECK_EQ_U64(balance(&OP[1].addr), b0 + BUDGET);
+    check_b_paid(slot, b0);
 }
 
 /* An open slot's input before any claim, served only to an agent that could claim it: A posts a slot asking more
@@ -510,12 +516,10 @@ static void test_slot_waits_alone(void) {
     CHECK(wait_field(1, stuck, "note", "no claim (look ")); /* B's note on ROGUE's slot, read now */
     printf("B's note on ROGUE's slot then: %s\n", FIELD_LAST);
     CHECK_CONTAINS(FIELD_LAST, "(look 1,");
-    gt_escrow_job job = wait_claimed(slot);
-    CHECK(job.claimed && gt_addr_eq(&job.provider, &OP[1].addr));
+    check_b_paid(slot, b0); /* settled before the next test */
+    gt_escrow_job job = {0};
     CHECK_EQ_INT(gt_escrow_get(&C, &ESCROW, stuck, &job, NULL), 0);
     CHECK(!job.claimed);
-    CHECK_EQ_INT(wait_status(slot, GT_ESCROW_COMPLETED), GT_ESCROW_COMPLETED); /* settled before the next test */
-    CHECK_EQ_U64(balance(&OP[1].addr), b0 + BUDGET);
 }
 
 /* A worker's seats on a task, read by the client's node: A posts a task of three slots allowing two claims per
