@@ -84,8 +84,9 @@ static int upgrade_format(gt_ledger *l, gt_err *err) {
     return rc;
 }
 
-/* Opens the SQLite file (WAL, synchronous=FULL for a writer; query_only for
- * a reader). */
+/* Opens the SQLite file (WAL, synchronous=FULL for a writer, until
+ * gt_ledger_sync_open hands the syncs to the syncer; query_only for a
+ * reader). */
 int gt_ledger_open_db(const char *path, int readonly, sqlite3 **out, gt_err *err) {
     int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     sqlite3 *db = NULL;
@@ -187,6 +188,7 @@ int gt_ledger_open(const char *path, int flags, gt_ledger **out, gt_err *err) {
     pthread_mutex_init(&l->mu, NULL);
     pthread_cond_init(&l->cv, NULL);
     pthread_cond_init(&l->done_cv, NULL);
+    pthread_cond_init(&l->sync_cv, NULL);
     pthread_mutex_init(&l->state_mu, NULL);
     if (!l->readonly) {
         char lock_path[4200];
@@ -231,6 +233,12 @@ int gt_ledger_open(const char *path, int flags, gt_ledger **out, gt_err *err) {
             max_seq = (uint64_t)sqlite3_column_int64(q, 0);
         sqlite3_finalize(q);
         l->unindexed = max_seq > ids_seq ? max_seq - ids_seq : 0;
+        if ((rc = gt_ledger_sync_open(l, err))) goto fail;
+        if (pthread_create(&l->syncer, NULL, gt_ledger_syncer_main, l) != 0) {
+            rc = gt_err_set(err, GT_ENOMEM, "cannot start the ledger's syncer thread");
+            goto fail;
+        }
+        l->has_syncer = 1;
         if (pthread_create(&l->writer, NULL, gt_ledger_writer_main, l) != 0) {
             rc = gt_err_set(err, GT_ENOMEM, "cannot start the ledger's writer thread");
             goto fail;
@@ -254,6 +262,16 @@ void gt_ledger_close(gt_ledger *l) {
         pthread_join(l->writer, NULL);
     }
     assert(!l->writer_active && !l->q_head);
+    if (l->has_syncer) { /* after the writer: it syncs what the writer committed last */
+        pthread_mutex_lock(&l->mu);
+        l->sync_stop = 1;
+        pthread_cond_signal(&l->sync_cv);
+        pthread_mutex_unlock(&l->mu);
+        pthread_join(l->syncer, NULL);
+        l->has_syncer = 0;
+    }
+    assert(!l->s_head);
+    gt_ledger_sync_close(l);
     sqlite3_finalize(l->ins_action);
     sqlite3_finalize(l->ins_block);
     sqlite3_finalize(l->begin);
@@ -268,6 +286,7 @@ void gt_ledger_close(gt_ledger *l) {
     pthread_mutex_destroy(&l->mu);
     pthread_cond_destroy(&l->cv);
     pthread_cond_destroy(&l->done_cv);
+    pthread_cond_destroy(&l->sync_cv);
     pthread_mutex_destroy(&l->state_mu);
     gt_free(l->ids);
     gt_free(l);

@@ -7,12 +7,16 @@
  * applies everything queued as one block in one SQLite transaction (group
  * commit). Submit returns when its actions are durable.
  *
- * Durability (fsync policy): journal_mode=WAL, synchronous=FULL: each block's
- * commit fsyncs the WAL before gt_ledger_submit returns, so an acknowledged
- * action survives kill -9 and power loss (on a disk that honours fsync;
+ * Durability (fsync policy): journal_mode=WAL. The writer commits each
+ * block without waiting for the disk (synchronous=NORMAL) and goes on to the
+ * next; a syncer thread fsyncs the WAL and only then wakes the callers of
+ * every block committed before that fsync (syncer.c). So gt_ledger_submit
+ * returns once its actions are durable: an acknowledged action survives
+ * kill -9 and power loss (on a disk that honours fsync;
  * tests/ledger/test_ledger_power.c drops every unsynced write at random
- * crash points). One fsync per block, not per action: that is what group
- * commit buys.
+ * crash points). At most one fsync per block, fewer when blocks come faster
+ * than the disk syncs; the fsync overlaps the building of the next block.
+ * Other connections may read a block up to one fsync before it is durable.
  *
  * Integrity: a writer's open checks the ledger first (check.h) and refuses
  * one changed outside the rules; gt_ledger_verify replays it in full.
@@ -96,6 +100,14 @@ size_t gt_ledger_submit(gt_ledger *l, gt_action *acts, size_t n, gt_result *res)
 typedef struct gt_ledger_ticket gt_ledger_ticket;
 int gt_ledger_submit_async(gt_ledger *l, gt_action *acts, size_t n, gt_result *res, gt_ledger_ticket **ticket);
 void gt_ledger_wait(gt_ledger *l, gt_ledger_ticket *ticket); /* accepts NULL */
+/* The same without any thread waiting: returns 1 when the batch was queued,
+ * and then done(arg) is called once, from a ledger thread, when every result
+ * is final (applied and durable, or refused); 0 when every result is final
+ * already (all refused before queueing, out of memory), and done is never
+ * called. acts and res must stay valid until then; done must return quickly
+ * and must not call the ledger (the node resumes an HTTP connection in it). */
+typedef void (*gt_ledger_done_fn)(void *arg);
+int gt_ledger_submit_cb(gt_ledger *l, gt_action *acts, size_t n, gt_result *res, gt_ledger_done_fn done, void *arg);
 /* Makes a block with no actions (lets deadlines pass when nothing else happens). */
 int gt_ledger_tick(gt_ledger *l, gt_err *err);
 
@@ -128,7 +140,9 @@ uint64_t gt_ledger_supply(gt_ledger *l);
 typedef struct gt_ledger_stats {
     uint64_t blocks, actions_applied, actions_refused;
     double apply_s;   /* writer time building blocks (rules, SQL writes, roots) */
-    double commit_s;  /* writer time in COMMIT (the WAL fsync) */
+    double commit_s;  /* writer time in COMMIT (writing the WAL; the fsync is the syncer's) */
+    double sync_s;    /* syncer time syncing the WAL */
+    uint64_t syncs;   /* WAL syncs (each covers every block committed before it) */
     double cpu_s;     /* CPU the writer thread used in all (not waiting: load on the machine barely moves it) */
     uint64_t pages_written; /* database pages the writer's commits wrote to the WAL (each one 4 KiB + a frame header) */
 } gt_ledger_stats;

@@ -5,7 +5,9 @@
  *   genesis.c  the genesis parameters: creating a ledger, loading and
  *              checking them at open, the signing domain they fix;
  *   writer.c   the writer thread: the queue of submitted batches, building
- *              and committing one block per turn (group commit), ticks. */
+ *              and committing one block per turn (group commit), ticks;
+ *   syncer.c   the syncer thread: syncs the WAL under the blocks the writer
+ *              committed, then wakes their callers. */
 #ifndef GT_LEDGER_LEDGER_IMPL_H
 #define GT_LEDGER_LEDGER_IMPL_H
 
@@ -44,8 +46,20 @@ typedef struct gt_ledger_pending {
     gt_result *res;
     size_t n;
     int tick, done;
+    struct gt_ledger_ticket *ticket; /* the submit it is part of (NULL: a tick) */
     struct gt_ledger_pending *next;
 } gt_ledger_pending;
+
+/* One submit: its batches, one per block-sized chunk. A waiter frees it in
+ * gt_ledger_wait; one with a callback is freed by the ledger once
+ * on_done(on_done_arg) was called. */
+struct gt_ledger_ticket {
+    gt_ledger_pending *parts;
+    size_t n_parts, parts_left; /* parts_left: not done yet (under mu) */
+    gt_ledger_done_fn on_done;  /* NULL: a thread waits in gt_ledger_wait */
+    void *on_done_arg;
+    struct gt_ledger_ticket *next_fire; /* gt_ledger_mark_done's list of callbacks due */
+};
 
 /* A read statement a ledger keeps prepared for calls that come at every
  * block (the node's watcher: preparing cost it as much as the reading). A
@@ -66,10 +80,19 @@ struct gt_ledger {
     gt_block head;
     pthread_mutex_t mu;       /* queue, flags */
     pthread_cond_t cv;        /* work for the writer */
-    pthread_cond_t done_cv;   /* a batch is committed */
+    pthread_cond_t done_cv;   /* a batch is committed and synced */
     gt_ledger_pending *q_head, *q_tail;
     int writer_active, stop, has_writer;
     pthread_t writer;
+    pthread_cond_t sync_cv;   /* work for the syncer (under mu, as its queue) */
+    gt_ledger_pending *s_head, *s_tail; /* committed, not yet synced */
+    int sync_stop, has_syncer;
+    int syncing;              /* the syncer is in an fsync (under mu) */
+    int sync_failed;          /* __atomic: a sync failed, the writer refuses everything */
+    char sync_msg[GT_ERR_MSG_MAX]; /* why (under mu) */
+    pthread_t syncer;
+    sqlite3_file *wal;        /* the syncer's own handle on the WAL */
+    char wal_path[4200];      /* its name (the VFS keeps the pointer while it is open) */
     pthread_mutex_t state_mu; /* held while a block is written, and by readers */
     uint64_t fixed_time_s;
     sqlite3_stmt *ins_action, *ins_block;
@@ -88,8 +111,9 @@ struct gt_ledger {
 
 /* Runs SQL that returns no rows: 0 or GT_EDB with SQLite's message. */
 int gt_ledger_exec(sqlite3 *db, const char *sql, gt_err *err);
-/* Opens the SQLite file (WAL, synchronous=FULL for a writer; query_only for
- * a reader). */
+/* Opens the SQLite file (WAL, synchronous=FULL for a writer, until
+ * gt_ledger_sync_open hands the syncs to the syncer; query_only for a
+ * reader). */
 int gt_ledger_open_db(const char *path, int readonly, sqlite3 **out, gt_err *err);
 /* Creates every table: chain, state, and each registered module's. */
 int gt_ledger_create_schema(sqlite3 *db, gt_err *err);
@@ -109,5 +133,25 @@ int gt_ledger_genesis_matches(const gt_genesis *g, const gt_block *genesis, gt_e
 
 /* writer.c: the writer thread (started by gt_ledger_open with l as arg). */
 void *gt_ledger_writer_main(void *arg);
+
+/* Marks every batch of list done and wakes the threads waiting (l->mu
+ * held). Returns the submits with a callback that this completed, linked by
+ * next_fire: the caller calls gt_ledger_fire on them once l->mu is released. */
+struct gt_ledger_ticket *gt_ledger_mark_done(gt_ledger *l, gt_ledger_pending *list);
+/* Calls each completed submit's callback and frees it (l->mu not held). */
+void gt_ledger_fire(struct gt_ledger_ticket *fire);
+
+/* syncer.c: opens the syncer's handle on the WAL of a writer's store, syncs
+ * the folder once and switches the connection to synchronous=NORMAL (the
+ * syncer syncs instead), before the threads start. */
+int gt_ledger_sync_open(gt_ledger *l, gt_err *err);
+/* Closes that handle (the syncer has stopped). */
+void gt_ledger_sync_close(gt_ledger *l);
+/* Hands the batches of a committed block to the syncer (l->mu held); also
+ * a list that made no block while a sync is due or running, so that no
+ * answer goes out before the state it was read from is on disk. */
+void gt_ledger_sync_push(gt_ledger *l, gt_ledger_pending *list);
+/* The syncer thread (started by gt_ledger_open with l as arg). */
+void *gt_ledger_syncer_main(void *arg);
 
 #endif

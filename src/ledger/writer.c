@@ -1,8 +1,9 @@
 /* writer.c: the ledger's writer thread and the calls that feed it. Callers
  * verify signatures in their own threads and queue batches (submit, tick);
  * the writer takes everything queued, up to a block's worth, applies it as
- * one block in one SQLite transaction and commits it (one fsync per block:
- * group commit), then wakes the callers whose batches that block settled. */
+ * one block in one SQLite transaction and commits it (group commit), then
+ * hands its batches to the syncer (syncer.c), which wakes their callers once
+ * the block is on disk; batches that made no block are answered at once. */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include <assert.h>
 #include <stdio.h>
@@ -198,8 +199,10 @@ static int reserve_ids(gt_ledger *l, gt_ledger_pending *list, size_t total) {
 }
 
 /* Builds, writes and commits one block from a list of pending batches.
- * Called by the writer only, without l->mu held. */
-static void write_block(gt_ledger *l, gt_ledger_pending *list) {
+ * Called by the writer only, without l->mu held. Returns 1 when a block was
+ * committed (its applied actions wait for the syncer), 0 when none was (every
+ * action has its answer). */
+static int write_block(gt_ledger *l, gt_ledger_pending *list) {
     gt_err err = {0};
     size_t total = 0;
     int tick = 0;
@@ -207,13 +210,13 @@ static void write_block(gt_ledger *l, gt_ledger_pending *list) {
     pthread_mutex_lock(&l->state_mu);
     if (reserve_ids(l, list, total)) {
         pthread_mutex_unlock(&l->state_mu);
-        return;
+        return 0;
     }
     double t_start = gt_now_s();
     uint64_t now = clock_s(l);
     if (clock_behind(l, list, now)) {
         pthread_mutex_unlock(&l->state_mu);
-        return;
+        return 0;
     }
     gt_tx tx = {.state = l->state, .db = l->db, .domain = l->dom, .height = l->head.height + 1,
                 .time_s = now > l->head.time_s ? now : l->head.time_s,
@@ -232,7 +235,7 @@ static void write_block(gt_ledger *l, gt_ledger_pending *list) {
         /* Nothing was applied: no block. Every change was rolled back already. */
         gt_ledger_exec(l->db, "ROLLBACK", NULL);
         pthread_mutex_unlock(&l->state_mu);
-        return;
+        return 0;
     }
     if (!rc) {
         b.n_actions = k;
@@ -250,6 +253,7 @@ static void write_block(gt_ledger *l, gt_ledger_pending *list) {
     l->stats.pages_written += (uint64_t)pages;
     settle_block(l, list, &b, rc, &err);
     pthread_mutex_unlock(&l->state_mu);
+    return rc == 0;
 }
 
 void gt_ledger_stats_get(gt_ledger *l, gt_ledger_stats *out) {
@@ -258,10 +262,46 @@ void gt_ledger_stats_get(gt_ledger *l, gt_ledger_stats *out) {
     pthread_mutex_unlock(&l->state_mu);
 }
 
+gt_ledger_ticket *gt_ledger_mark_done(gt_ledger *l, gt_ledger_pending *list) {
+    gt_ledger_ticket *fire = NULL;
+    for (gt_ledger_pending *p = list; p; p = p->next) {
+        assert(!p->done);
+        p->done = 1;
+        gt_ledger_ticket *t = p->ticket;
+        if (!t || !t->on_done) continue;
+        assert(t->parts_left > 0);
+        if (--t->parts_left == 0) {
+            t->next_fire = fire;
+            fire = t;
+        }
+    }
+    pthread_cond_broadcast(&l->done_cv);
+    return fire;
+}
+
+void gt_ledger_fire(gt_ledger_ticket *fire) {
+    while (fire) {
+        gt_ledger_ticket *next = fire->next_fire;
+        fire->on_done(fire->on_done_arg);
+        gt_free(fire->parts);
+        gt_free(fire);
+        fire = next;
+    }
+}
+
+/* Marks list done and calls the callbacks it completed, with l->mu held on
+ * entry and on return (released around the callbacks). */
+static void finish(gt_ledger *l, gt_ledger_pending *list) {
+    gt_ledger_ticket *fire = gt_ledger_mark_done(l, list);
+    if (!fire) return;
+    pthread_mutex_unlock(&l->mu);
+    gt_ledger_fire(fire);
+    pthread_mutex_lock(&l->mu);
+}
+
 /* The writer thread: takes up to a block's worth of queued batches, writes
- * them as one block, marks them done, repeats. It spends most of its time
- * waiting on fsync, which costs no CPU, so the submitting threads keep their
- * cores busy verifying signatures in the meantime. */
+ * them as one block, hands them to the syncer (or marks them done when no
+ * block was made), repeats. After a failed sync it refuses everything. */
 void *gt_ledger_writer_main(void *arg) {
     gt_ledger *l = arg;
     pthread_setname_np(pthread_self(), "gt-ledger"); /* how top -H and perf name it */
@@ -278,18 +318,25 @@ void *gt_ledger_writer_main(void *arg) {
         l->q_head = last->next;
         if (!l->q_head) l->q_tail = NULL;
         last->next = NULL;
+        if (l->sync_failed) {
+            refuse_all(list, GT_EIO, l->sync_msg);
+            finish(l, list);
+            continue;
+        }
         l->writer_active = 1;
         pthread_mutex_unlock(&l->mu);
         double c0 = thread_cpu_s();
-        write_block(l, list);
+        int committed = write_block(l, list);
         double used = thread_cpu_s() - c0;
         pthread_mutex_lock(&l->state_mu);
         l->stats.cpu_s += used;
         pthread_mutex_unlock(&l->state_mu);
         pthread_mutex_lock(&l->mu);
         l->writer_active = 0;
-        for (gt_ledger_pending *p = list; p; p = p->next) p->done = 1;
-        pthread_cond_broadcast(&l->done_cv);
+        /* A refusal (a nonce, funds) may rest on a block not yet on disk:
+         * answered after its sync too. */
+        if (committed || l->s_head || l->syncing) gt_ledger_sync_push(l, list);
+        else finish(l, list);
     }
     pthread_mutex_unlock(&l->mu);
     return NULL;
@@ -302,11 +349,6 @@ static void enqueue(gt_ledger *l, gt_ledger_pending *p) {
     pthread_cond_signal(&l->cv);
     pthread_mutex_unlock(&l->mu);
 }
-
-struct gt_ledger_ticket {
-    gt_ledger_pending *parts;  /* one gt_ledger_pending per block-sized chunk */
-    size_t n_parts;
-};
 
 /* Sets r to refused with err's code and message. */
 static void refuse(gt_result *r, const gt_err *err) {
@@ -339,8 +381,13 @@ static void verify_all(gt_ledger *l, gt_action *acts, size_t n, gt_result *res) 
     }
 }
 
-int gt_ledger_submit_async(gt_ledger *l, gt_action *acts, size_t n, gt_result *res, gt_ledger_ticket **out) {
+/* Verifies and queues a submit (see gt_ledger_submit_async and _cb); *out
+ * is NULL when nothing was queued, and *queued says whether anything was (t
+ * may be gone by then when it has a callback). */
+static int submit_queue(gt_ledger *l, gt_action *acts, size_t n, gt_result *res, gt_ledger_done_fn done, void *arg,
+                        gt_ledger_ticket **out, int *queued) {
     *out = NULL;
+    *queued = 0;
     if (l->readonly) {
         for (size_t i = 0; i < n; i++) {
             res[i] = (gt_result){.code = GT_EPERM};
@@ -361,16 +408,34 @@ int gt_ledger_submit_async(gt_ledger *l, gt_action *acts, size_t n, gt_result *r
         return GT_ENOMEM;
     }
     t->parts = p;
-    t->n_parts = parts;
+    t->n_parts = t->parts_left = parts;
+    t->on_done = done;
+    t->on_done_arg = arg;
+    *out = done ? NULL : t; /* with a callback, t may be freed once the last part is queued */
+    *queued = 1;
     for (size_t k = 0; k < parts; k++) {
         size_t off = k * GT_LIMIT_BLOCK_ACTIONS;
         p[k].acts = acts + off;
         p[k].res = res + off;
         p[k].n = n - off < GT_LIMIT_BLOCK_ACTIONS ? n - off : GT_LIMIT_BLOCK_ACTIONS;
+        p[k].ticket = t;
         enqueue(l, &p[k]);
     }
-    *out = t;
     return 0;
+}
+
+int gt_ledger_submit_async(gt_ledger *l, gt_action *acts, size_t n, gt_result *res, gt_ledger_ticket **out) {
+    int queued;
+    return submit_queue(l, acts, n, res, NULL, NULL, out, &queued);
+}
+
+int gt_ledger_submit_cb(gt_ledger *l, gt_action *acts, size_t n, gt_result *res, gt_ledger_done_fn done, void *arg) {
+    assert(done);
+    gt_ledger_ticket *t;
+    int queued;
+    submit_queue(l, acts, n, res, done, arg, &t, &queued);
+    assert(!t);
+    return queued;
 }
 
 void gt_ledger_wait(gt_ledger *l, gt_ledger_ticket *t) {
@@ -402,6 +467,12 @@ int gt_ledger_tick(gt_ledger *l, gt_err *err) {
     pthread_mutex_lock(&l->mu);
     while (!me.done) pthread_cond_wait(&l->done_cv, &l->mu);
     pthread_mutex_unlock(&l->mu);
+    if (__atomic_load_n(&l->sync_failed, __ATOMIC_ACQUIRE)) { /* its block, or one before, is not on disk */
+        pthread_mutex_lock(&l->mu);
+        gt_err_set(err, GT_EIO, "%s", l->sync_msg);
+        pthread_mutex_unlock(&l->mu);
+        return GT_EIO;
+    }
     pthread_mutex_lock(&l->state_mu);
     int ok = l->head.height > before;
     uint64_t head_time = l->head.time_s, now = clock_s(l);

@@ -50,6 +50,11 @@ static struct {
     cvfs_track files[CVFS_MAX_FILES];
     long ops, crash_at; /* crash_at 0: never */
     int crashed;
+    /* A disk that fails syncs (cvfs_fail_syncs): the next fail_syncs syncs
+     * of tracked files fail, each after sync_delay_ms, and nothing else; a
+     * later one succeeds, as on Linux, which reports a failed write-back
+     * once (and has dropped the pages it could not write). */
+    int fail_syncs, sync_delay_ms;
 } cvfs = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 /* Counts one mutating call; returns 1 when the power is (now) off. */
@@ -149,12 +154,31 @@ static int cvfs_truncate(sqlite3_file *pf, sqlite3_int64 size) {
 static int cvfs_sync(sqlite3_file *pf, int flags) {
     cvfs_file *f = (cvfs_file *)pf;
     pthread_mutex_lock(&cvfs.mu);
+    int failing = f->t && cvfs.fail_syncs > 0, delay_ms = cvfs.sync_delay_ms;
+    pthread_mutex_unlock(&cvfs.mu);
+    if (failing && delay_ms) { /* a slow failure: the other threads write meanwhile */
+        struct timespec ts = {delay_ms / 1000, (long)(delay_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    pthread_mutex_lock(&cvfs.mu);
     int rc = SQLITE_OK;
     if (f->t && cvfs_tick()) rc = SQLITE_IOERR_FSYNC;
+    if (rc == SQLITE_OK && failing) {
+        cvfs.fail_syncs--;
+        rc = SQLITE_IOERR_FSYNC; /* its writes stay in the undo log: not on disk */
+    }
     if (rc == SQLITE_OK) rc = f->real->pMethods->xSync(f->real, flags);
     if (rc == SQLITE_OK && f->t) cvfs_forget(f->t); /* on disk now */
     pthread_mutex_unlock(&cvfs.mu);
     return rc;
+}
+
+/* The next n syncs of tracked files fail, each after delay_ms. */
+static void cvfs_fail_syncs(int n, int delay_ms) {
+    pthread_mutex_lock(&cvfs.mu);
+    cvfs.fail_syncs = n;
+    cvfs.sync_delay_ms = delay_ms;
+    pthread_mutex_unlock(&cvfs.mu);
 }
 static int cvfs_file_size(sqlite3_file *pf, sqlite3_int64 *size) {
     cvfs_file *f = (cvfs_file *)pf;

@@ -2,10 +2,15 @@
  * blocks and roots, durability across reopen, replay verification, tamper
  * detection. */
 #include <assert.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 #include "../test.h"
 #include "ledger_util.h"
 #include "base/amount.h"
+#include "base/limits.h"
 
 #define CHAIN_ID 1337
 /* The signing domain of the ledger under test (set when it is opened). */
@@ -390,6 +395,101 @@ static void test_each_decoded(void) {
     trm(dir);
 }
 
+/* What a submit's callback saw: how often and from which thread it came,
+ * and the results as they were then. */
+typedef struct cb_seen {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int calls;
+    pthread_t thread;
+    gt_result *res;
+    size_t n, final; /* results with their answer when it came (applied at a height, or refused) */
+} cb_seen;
+
+static void cb_done(void *arg) {
+    cb_seen *s = arg;
+    pthread_mutex_lock(&s->mu);
+    s->calls++;
+    s->thread = pthread_self();
+    s->final = 0;
+    for (size_t i = 0; i < s->n; i++) s->final += s->res[i].code != 0 || s->res[i].height > 0;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Waits (up to 60 s) for the callback; returns how often it came. */
+static int cb_wait(cb_seen *s) {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 60;
+    pthread_mutex_lock(&s->mu);
+    while (!s->calls && pthread_cond_timedwait(&s->cv, &s->mu, &until) == 0) {}
+    int calls = s->calls;
+    pthread_mutex_unlock(&s->mu);
+    return calls;
+}
+
+/* gt_ledger_submit_cb: the callback comes once, from a ledger thread, with
+ * every result final (the applied ones in a block on disk, the refused
+ * ones with their message), for a batch of one block and for one the
+ * ledger splits into two; a read-only ledger queues nothing and never
+ * calls back. */
+static void test_submit_callback(void) {
+    gt_ledger *l = fresh();
+    gt_action a;
+    gt_result r;
+    tsign(&a, &gt_kind_mint, CHAIN, &K[0], 0, &A[1], 100 * UNIT);
+    CHECK_EQ_INT(tsubmit(l, &a, &r), 0);
+    size_t n = GT_LIMIT_BLOCK_ACTIONS + 3;
+    gt_action *acts = calloc(n, sizeof *acts);
+    gt_result *res = calloc(n, sizeof *res);
+    tsign(&acts[0], &gt_kind_transfer, CHAIN, &K[1], 0, &A[2], 1);
+    tsign(&acts[1], &gt_kind_transfer, CHAIN, &K[1], 99999, &A[2], 1); /* skips ahead: refused */
+    tsign(&acts[2], &gt_kind_transfer, CHAIN, &K[1], 1, &A[2], 1);
+    size_t sizes[2] = {3, n};
+    for (int k = 0; k < 2; k++) {
+        cb_seen s = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .res = res, .n = sizes[k]};
+        memset(res, 0, n * sizeof *res);
+        if (k == 1) /* the same senders' next nonces */
+            for (size_t i = 0; i < n; i++) tsign(&acts[i], &gt_kind_transfer, CHAIN, &K[1], 2 + i, &A[2], 1);
+        CHECK_EQ_INT(gt_ledger_submit_cb(l, acts, sizes[k], res, cb_done, &s), 1);
+        CHECK_EQ_INT(cb_wait(&s), 1);
+        CHECK_EQ_U64(s.final, sizes[k]);
+        CHECK(!pthread_equal(s.thread, pthread_self()));
+        if (k == 0) {
+            CHECK_EQ_INT(res[0].code, 0);
+            CHECK_EQ_INT(res[1].code, GT_ENONCE);
+            CHECK_CONTAINS(res[1].msg, "skips ahead");
+            CHECK_EQ_INT(res[2].code, 0);
+            CHECK_EQ_U64(res[0].height, res[2].height);
+        } else {
+            size_t ok = 0;
+            for (size_t i = 0; i < n; i++) ok += res[i].code == 0;
+            CHECK_EQ_U64(ok, n);
+            CHECK(res[n - 1].height > res[0].height); /* two blocks, one callback */
+        }
+        /* Not called twice: a later block does not call it again. */
+        gt_err err = {0};
+        CHECK_EQ_INT(gt_ledger_tick(l, &err), 0);
+        CHECK_EQ_INT(s.calls, 1);
+    }
+    CHECK_EQ_U64(bal(l, 2), (uint64_t)(2 + n));
+    gt_ledger_close(l);
+    gt_ledger *ro = NULL;
+    gt_err err = {0};
+    char path[128];
+    snprintf(path, sizeof path, "%s/ledger.db", dir);
+    CHECK_EQ_INT(gt_ledger_open(path, GT_LEDGER_READONLY, &ro, &err), 0);
+    cb_seen s = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .res = res, .n = 1};
+    CHECK_EQ_INT(gt_ledger_submit_cb(ro, acts, 1, res, cb_done, &s), 0);
+    CHECK_EQ_INT(res[0].code, GT_EPERM);
+    gt_ledger_close(ro);
+    CHECK_EQ_INT(s.calls, 0);
+    free(acts);
+    free(res);
+    trm(dir);
+}
+
 int main(void) {
     for (int i = 0; i < 4; i++) tkey(i, &K[i], &A[i]);
     RUN(test_each_decoded);
@@ -398,5 +498,6 @@ int main(void) {
     RUN(test_json_codec);
     RUN(test_blocks_verify_tamper);
     RUN(test_find_action);
+    RUN(test_submit_callback);
     return gt_test_finish();
 }

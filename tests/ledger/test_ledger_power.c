@@ -5,12 +5,17 @@
  * at a random crash point (the I/O call after which the power is off), 100
  * trials, some crashes landing inside WAL checkpoints: the ledger is then
  * reopened from what a disk that honours fsync would hold. Proven, with the ledger's journal_mode=WAL and
- * synchronous=FULL: every action whose submit returned success is in the
+ * its syncer: every action whose submit returned success is in the
  * recovered ledger, which passes the open check and a full replay.
  *
  * The control shows the shim has teeth: plain SQLite in WAL mode with
  * synchronous=NORMAL (commit without fsync) loses acknowledged rows under
- * the same crashes; with FULL it loses none. */
+ * the same crashes; with FULL it loses none. The ledger itself commits with
+ * NORMAL and acknowledges only after its syncer's fsync (syncer.c): what
+ * this proves is that ordering; a syncer that acknowledged without its
+ * fsync loses hundreds of actions here. */
+#include <pthread.h>
+
 #include "../test.h"
 #include "crash_vfs.h"
 #include "ledger_util.h"
@@ -120,8 +125,34 @@ static void checkpoint(const char *path) {
     sqlite3_close(db);
 }
 
+/* gt_ledger_submit through the callback (gt_ledger_submit_cb), waiting for
+ * it: acknowledged when the callback came. */
+typedef struct cb_wait {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done;
+} cb_wait;
+
+static void cb_wake(void *arg) {
+    cb_wait *w = arg;
+    pthread_mutex_lock(&w->mu);
+    w->done = 1;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void submit_by_callback(gt_ledger *l, gt_action *acts, size_t n, gt_result *res) {
+    cb_wait w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+    if (!gt_ledger_submit_cb(l, acts, n, res, cb_wake, &w)) return;
+    pthread_mutex_lock(&w.mu);
+    while (!w.done) pthread_cond_wait(&w.cv, &w.mu);
+    pthread_mutex_unlock(&w.mu);
+}
+
 /* Submits batches until the power goes (or SUBMITS batches), checkpointing
- * every 8; fills the ids of every acknowledged action. Returns how many. */
+ * every 8; fills the ids of every acknowledged action. Returns how many.
+ * Every other batch goes through the callback, which must wait for the
+ * fsync as gt_ledger_submit does. */
 static size_t run_until_crash(gt_ledger *l, const char *path, const gt_domain *dom, uint8_t (*acked)[32]) {
     static gt_action acts[BATCH_MAX];
     gt_result res[BATCH_MAX];
@@ -130,7 +161,8 @@ static size_t run_until_crash(gt_ledger *l, const char *path, const gt_domain *d
     for (int b = 0; b < SUBMITS; b++) {
         size_t n = 1 + (size_t)(rng() % BATCH_MAX);
         for (size_t i = 0; i < n; i++) tsign(&acts[i], &gt_kind_transfer, dom, &K[1], nonce + i, &A[2], 1 + i);
-        gt_ledger_submit(l, acts, n, res);
+        if (b % 2) submit_by_callback(l, acts, n, res);
+        else gt_ledger_submit(l, acts, n, res);
         int all = 1;
         for (size_t i = 0; i < n; i++) {
             if (res[i].code) { all = 0; continue; }
@@ -201,10 +233,67 @@ static void test_power_loss(void) {
     CHECK_EQ_INT((int)lost, 0);
 }
 
+/* A submit made while another's sync is failing (it waits 100 ms, so the
+ * first block is being synced by then). */
+typedef struct late_job {
+    gt_ledger *l;
+    gt_action a;
+    gt_result r;
+} late_job;
+
+static void *late_submit(void *arg) {
+    late_job *j = arg;
+    struct timespec ts = {0, 100 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    tsubmit(j->l, &j->a, &j->r);
+    return NULL;
+}
+
+/* A disk that stops confirming syncs: the writer has committed the block,
+ * but the syncer's fsync fails, so its action is refused, not acknowledged,
+ * and the ledger takes nothing more (it could not say what is on disk);
+ * reopened once the disk syncs again, the ledger opens and verifies. */
+static void test_sync_failure_refuses(void) {
+    char dir[64], path[128];
+    gt_domain dom;
+    gt_ledger *l = funded(dir, path, &dom);
+    gt_action a;
+    gt_result r;
+    tsign(&a, &gt_kind_transfer, &dom, &K[1], 0, &A[2], 5);
+    CHECK_EQ_INT(tsubmit(l, &a, &r), 0);
+    /* One sync fails, slowly: a second block is written meanwhile and
+     * handed to the syncer, whose next fsync would succeed. That block is
+     * refused too (it rests on the lost one), not acknowledged. */
+    cvfs_fail_syncs(1, 300);
+    late_job late = {.l = l};
+    tsign(&late.a, &gt_kind_mint, &dom, &K[0], 1, &A[2], 1);
+    pthread_t th;
+    pthread_create(&th, NULL, late_submit, &late);
+    tsign(&a, &gt_kind_transfer, &dom, &K[1], 1, &A[2], 6);
+    CHECK_EQ_INT(tsubmit(l, &a, &r), GT_EIO);
+    CHECK_MSG(strstr(r.msg, "the disk did not confirm it") && strstr(r.msg, "takes no more actions"), "%s", r.msg);
+    pthread_join(th, NULL);
+    CHECK_MSG(late.r.code == GT_EIO, "the block after the lost one: code %d, %s", late.r.code, late.r.msg);
+    /* Nothing after it either, with the disk back: the writer refuses. */
+    tsign(&a, &gt_kind_transfer, &dom, &K[1], 2, &A[2], 7);
+    CHECK_EQ_INT(tsubmit(l, &a, &r), GT_EIO);
+    CHECK_MSG(strstr(r.msg, "the disk did not confirm"), "%s", r.msg);
+    gt_err err = {0};
+    CHECK_MSG(gt_ledger_tick(l, &err) != 0, "a tick made a block after a failed sync");
+    gt_ledger_close(l);
+    l = NULL;
+    CHECK_MSG(gt_ledger_open(path, 0, &l, &err) == 0, "reopen: %s", err.msg);
+    gt_ledger_close(l);
+    gt_verify_report rep;
+    CHECK_MSG(gt_ledger_verify(path, &rep, NULL, NULL, &err) == 0, "verify: %s", err.msg);
+    trm(dir);
+}
+
 int main(void) {
     for (int i = 0; i < 3; i++) tkey(i, &K[i], &A[i]);
     cvfs_install();
     RUN(test_shim_has_teeth);
+    RUN(test_sync_failure_refuses);
     RUN(test_power_loss);
     return gt_test_finish();
 }
