@@ -102,6 +102,9 @@ struct gt_node {
     _Atomic uint64_t next_req_id;
     uint32_t boot_id;               /* random per start: our request ids differ across restarts */
     _Atomic int in_flight;          /* requests being served (event streams excluded) */
+    _Atomic int deferred_live;      /* of which deferred submits (h_ledger.c), until their request completes */
+    _Atomic int resuming_live;      /* ledger callbacks inside MHD_resume_connection (they touch the daemon) */
+    _Atomic int http_stopping;      /* gt_http_stop has begun: submits are not deferred any more */
     /* Open connections and their client addresses (http.c), for the limits
      * per node and per address: one slot per connection MHD may hold. */
     pthread_mutex_t conns_mu;
@@ -164,6 +167,11 @@ typedef struct gt_req {
     struct gt_api_x402_pay *ext_pay; /* its verified payment, settled by gt_api_ext_respond; NULL: unpriced */
     struct gt_resp *early_resp;      /* an answer known from the headers, sent at the end (x402's 402) */
     int ext_status;           /* the status the node sent for the extension instead of its answer; 0: none */
+    /* POST /v1/actions with a thread pool: the connection is suspended while
+     * the ledger writes the block (the thread serves other connections) and
+     * answered when it is durable (h_ledger.c). may_defer: the handler may. */
+    int may_defer;
+    struct gt_deferred *deferred;
 } gt_req;
 
 /* One open connection (http.c): its client's address and whether it was
@@ -238,6 +246,13 @@ gt_reader *gt_req_reader(gt_req *r, gt_err *err);
 
 /* Handlers (h_ledger.c, h_market.c, h_blobs.c, http.c). */
 void gt_h_actions_post(gt_req *r, gt_resp *o);
+/* The answer of a POST /v1/actions the handler deferred (r->deferred), once
+ * the connection is resumed: its results. */
+void gt_h_actions_post_done(gt_req *r, gt_resp *o);
+/* Frees a request's deferred submit (none: nothing), when it completes:
+ * the ledger has called back by then (a suspended connection is not
+ * closed). */
+void gt_h_actions_deferred_free(gt_req *r);
 void gt_h_action_get(gt_req *r, gt_resp *o);
 void gt_h_actions_get(gt_req *r, gt_resp *o); /* index.c */
 void gt_h_account(gt_req *r, gt_resp *o);

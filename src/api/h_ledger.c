@@ -108,28 +108,100 @@ static int refuse_market(gt_req *r, gt_resp *o, const gt_action *acts, size_t n,
     return 1;
 }
 
-/* Submits n decoded actions and answers with their results: the one
- * action's result, or (is_array) the list with the counts. */
-static void submit_and_reply(gt_req *r, gt_resp *o, gt_action *acts, size_t n, int is_array) {
-    assert(n >= 1 && (is_array || n == 1));
-    if (refuse_market(r, o, acts, n, is_array)) return;
-    gt_result *res = gt_calloc(n, sizeof *res);
-    if (!res) {
-        gt_resp_error(o, 500, GT_ENOMEM, "out of memory");
-        return;
+/* Answers with the results of n submitted actions: the one action's
+ * result, or (is_array) the list with the counts; counts them in the
+ * metrics and wakes the watcher when any was applied. */
+static void reply_results(gt_req *r, gt_resp *o, const gt_action *acts, const gt_result *res, size_t n,
+                          int is_array) {
+    size_t ok = 0;
+    for (size_t i = 0; i < n; i++) {
+        gt_metrics_action(&r->node->metrics, res[i].code);
+        ok += res[i].code == 0;
     }
-    size_t ok = gt_ledger_submit(r->node->ledger, acts, n, res);
-    for (size_t i = 0; i < n; i++) gt_metrics_action(&r->node->metrics, res[i].code);
     if (ok) gt_node_kick(r->node);
     if (!is_array) {
         gt_resp_json(o, gt_http_status(res[0].code), result_json(&acts[0], &res[0]));
-    } else {
-        json_t *list = json_array();
-        for (size_t i = 0; i < n; i++) json_array_append_new(list, result_json(&acts[i], &res[i]));
-        gt_resp_json(o, 200, json_pack("{s:o,s:I,s:I}", "results", list, "accepted", (json_int_t)ok, "refused",
-                                       (json_int_t)(n - ok)));
+        return;
     }
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++) json_array_append_new(list, result_json(&acts[i], &res[i]));
+    gt_resp_json(o, 200, json_pack("{s:o,s:I,s:I}", "results", list, "accepted", (json_int_t)ok, "refused",
+                                   (json_int_t)(n - ok)));
+}
+
+/* A submit answered once the ledger calls back (r->deferred). */
+typedef struct gt_deferred {
+    gt_action *acts;
+    gt_result *res;
+    size_t n;
+    int is_array;
+    _Atomic int done;     /* the ledger called back */
+    gt_node *node;        /* for the counts of deferred submits */
+    struct MHD_Connection *conn;
+} gt_deferred;
+
+/* The ledger's callback: every result is final; resumes the connection (MHD
+ * then calls the request callback again, which answers). d may be freed as
+ * soon as done is set and MHD's thread runs, but MHD_resume_connection
+ * still writes to the daemon after that: resuming_live keeps the daemon
+ * from being stopped until it returns. */
+static void deferred_ready(void *arg) {
+    gt_deferred *d = arg;
+    gt_node *node = d->node;
+    struct MHD_Connection *conn = d->conn;
+    atomic_fetch_add(&node->resuming_live, 1);
+    atomic_store(&d->done, 1);
+    MHD_resume_connection(conn);
+    atomic_fetch_sub(&node->resuming_live, 1);
+}
+
+/* Submits without holding the thread: suspends the connection, queues the
+ * actions and returns; takes acts. 0 when it did, -1 (nothing done, acts
+ * still the caller's) when out of memory. */
+static int submit_deferred(gt_req *r, gt_action *acts, gt_result *res, size_t n, int is_array) {
+    gt_deferred *d = gt_calloc(1, sizeof *d);
+    if (!d) return -1;
+    *d = (gt_deferred){.acts = acts, .res = res, .n = n, .is_array = is_array, .node = r->node, .conn = r->conn};
+    r->deferred = d;
+    atomic_fetch_add(&r->node->deferred_live, 1);
+    /* Suspended before queueing: the callback may come at once. */
+    MHD_suspend_connection(r->conn);
+    if (!gt_ledger_submit_cb(r->node->ledger, acts, n, res, deferred_ready, d)) deferred_ready(d);
+    return 0;
+}
+
+/* Submits n decoded actions and answers with their results, or defers the
+ * answer (returns 1: acts is the deferred submit's now). */
+static int submit_and_reply(gt_req *r, gt_resp *o, gt_action *acts, size_t n, int is_array) {
+    assert(n >= 1 && (is_array || n == 1));
+    if (refuse_market(r, o, acts, n, is_array)) return 0;
+    gt_result *res = gt_calloc(n, sizeof *res);
+    if (!res) {
+        gt_resp_error(o, 500, GT_ENOMEM, "out of memory");
+        return 0;
+    }
+    if (r->may_defer && submit_deferred(r, acts, res, n, is_array) == 0) return 1;
+    gt_ledger_submit(r->node->ledger, acts, n, res);
+    reply_results(r, o, acts, res, n, is_array);
     gt_free(res);
+    return 0;
+}
+
+void gt_h_actions_post_done(gt_req *r, gt_resp *o) {
+    gt_deferred *d = r->deferred;
+    assert(d && atomic_load(&d->done));
+    reply_results(r, o, d->acts, d->res, d->n, d->is_array);
+}
+
+void gt_h_actions_deferred_free(gt_req *r) {
+    gt_deferred *d = r->deferred;
+    if (!d) return;
+    assert(atomic_load(&d->done)); /* the ledger holds acts and res until it calls back */
+    r->deferred = NULL;
+    atomic_fetch_sub(&d->node->deferred_live, 1);
+    gt_free(d->acts);
+    gt_free(d->res);
+    gt_free(d);
 }
 
 /* POST /v1/actions: one action object, or an array of them. */
@@ -148,8 +220,7 @@ void gt_h_actions_post(gt_req *r, gt_resp *o) {
      * anything else is parsed whole, and its faults named, below. */
     acts = gt_malloc(sizeof *acts);
     if (acts && gt_action_from_flat_text((const char *)r->body.data, r->body.len, acts)) {
-        submit_and_reply(r, o, acts, 1, 0);
-        gt_free(acts);
+        if (!submit_and_reply(r, o, acts, 1, 0)) gt_free(acts);
         return;
     }
     gt_free(acts);
@@ -192,8 +263,7 @@ void gt_h_actions_post(gt_req *r, gt_resp *o) {
     }
     json_decref(body);
     body = NULL;
-    submit_and_reply(r, o, acts, n, is_array);
-    gt_free(acts);
+    if (!submit_and_reply(r, o, acts, n, is_array)) gt_free(acts);
     return;
 bad:
     if (err.code == 0) err.code = GT_EINVAL;

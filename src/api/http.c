@@ -518,13 +518,17 @@ static enum MHD_Result req_end(gt_node *n, gt_req *r) {
     gt_resp o = {0};
     gt_api_x402_pay pay; /* a priced route is paid for, or answered 402 */
     if (!gt_api_x402_check(n->x402, r, routes[r->route].method, routes[r->route].pattern, &pay, &o)) {
+        /* A paid answer is settled right after the handler: not deferred.
+         * Without a pool (a thread per connection) nothing is to gain. */
+        r->may_defer = n->cfg.threads > 0 && !pay.priced && !atomic_load(&n->http_stopping);
         handlers[r->route](r, &o);
-        gt_api_x402_settle(n->x402, &pay, &o);
+        if (!r->deferred) gt_api_x402_settle(n->x402, &pay, &o);
     }
     if (r->rd) {
         gt_node_reader_put(n, r->rd);
         r->rd = NULL;
     }
+    if (r->deferred) return MHD_YES; /* suspended: answered when the ledger calls back */
     if (o.raw && !r->is_stream) r->is_stream = 1;
     if (r->is_stream) atomic_fetch_sub(&n->in_flight, 1); /* streams do not hold up a stop */
     return send_resp(r, &o);
@@ -556,6 +560,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return req_body(r, upload_data, sz);
     }
     if (r->responded) return MHD_YES;
+    if (r->deferred) { /* resumed: the ledger has every result (freed when the request completes) */
+        gt_resp o = {0};
+        gt_h_actions_post_done(r, &o);
+        return send_resp(r, &o);
+    }
     return req_end(n, r);
 }
 
@@ -607,6 +616,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     gt_metrics_request(&n->metrics, r->route, status, us);
     if (n->cfg.access_log) access_log(r, status, us, toe);
     gt_blob_upload_abort(r);
+    gt_h_actions_deferred_free(r); /* an answer not sent (none: a suspended connection is not closed) */
     if (r->rd) gt_node_reader_put(n, r->rd);
     gt_buf_free(&r->body);
     if (!r->is_stream) atomic_fetch_sub(&n->in_flight, 1);
@@ -772,6 +782,8 @@ int gt_http_start(gt_node *n, gt_err *err) {
  * once it returns. */
 void gt_http_stop(gt_node *n) {
     if (!n->mhd) return;
+    /* 0. Submits from here on hold their thread (so none is left suspended). */
+    atomic_store(&n->http_stopping, 1);
     /* 1. Stop accepting: new connections are refused from here on. */
     MHD_socket lsock = MHD_quiesce_daemon(n->mhd);
     /* MHD no longer polls the socket but the kernel would still complete
@@ -784,6 +796,18 @@ void gt_http_stop(gt_node *n) {
     /* 3. Let requests in flight finish. */
     uint64_t t0 = gt_api_now_ms();
     while (atomic_load(&n->in_flight) > 0 && gt_api_now_ms() - t0 < GT_API_SHUTDOWN_GRACE_MS) {
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    /* A submit waiting for the ledger always gets its answer (the writer and
+     * the syncer do not depend on HTTP), and MHD must not be stopped with
+     * its connection suspended: wait for it, however long the disk takes. */
+    uint64_t said = gt_api_now_ms();
+    while (atomic_load(&n->deferred_live) > 0 || atomic_load(&n->resuming_live) > 0) {
+        if (gt_api_now_ms() - said >= 5000) {
+            GT_WARN("node: waiting for %d submit(s) the ledger has not answered yet", atomic_load(&n->deferred_live));
+            said = gt_api_now_ms();
+        }
         struct timespec ts = {0, 5 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }

@@ -5,13 +5,17 @@
  * half-way leaves no file behind (not in the store, not in its tmp/).
  * Connections: over the per-address limit they are told 429 in JSON; a
  * client too slow to finish its request is cut. Every response carries a
- * request id, the client's own when it sends a sane one. */
+ * request id, the client's own when it sends a sane one. A submit waiting
+ * for the ledger holds no HTTP thread. */
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <dirent.h>
 #include <sys/stat.h>
 
 #include "../test.h"
 #include "api_util.h"
+#include "api/api_impl.h"
 #include "store/blob.h"
 #include "store/quota.h"
 #include "base/limits.h"
@@ -368,6 +372,145 @@ static void test_request_id_and_pages(void) {
     trm(dir);
 }
 
+/* A POST /v1/actions from its own thread and connection. */
+typedef struct post_job {
+    uint16_t port;
+    char *body;
+    long status;
+    int ok; /* the answer says "ok":true */
+} post_job;
+
+static void *post_thread(void *arg) {
+    post_job *j = arg;
+    CURL *c = curl_easy_init();
+    thttp h;
+    j->status = tpost(c, j->port, "/v1/actions", j->body, &h);
+    j->ok = h.body && strstr(h.body, "\"ok\":true") != NULL;
+    thttp_free(&h);
+    curl_easy_cleanup(c);
+    return NULL;
+}
+
+typedef struct hold_job {
+    gt_node *node;
+    post_job post;
+    pthread_t th;
+    int deferred;    /* the POST's connection was seen suspended */
+    long get_status; /* GET /v1/head meanwhile, on another connection */
+    int stop;        /* instead of the GET: stop the node from another thread */
+    pthread_t stopper;
+    _Atomic int stopped; /* gt_node_stop returned */
+    int stopped_early;   /* ... while the submit still waited for the ledger */
+} hold_job;
+
+static void *stop_thread(void *arg) {
+    hold_job *h = arg;
+    gt_node_stop(h->node);
+    atomic_store(&h->stopped, 1);
+    return NULL;
+}
+
+/* Called with the ledger's state held, so no block can be written: a
+ * submit sent now waits for the ledger. Meanwhile the one HTTP thread must
+ * still answer another connection. */
+static int hold_ledger(void *arg, gt_tx *tx, gt_err *err) {
+    (void)tx, (void)err;
+    hold_job *h = arg;
+    pthread_create(&h->th, NULL, post_thread, &h->post);
+    for (int i = 0; i < 500 && !h->deferred; i++) {
+        h->deferred = atomic_load(&h->node->deferred_live) == 1;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (h->stop) { /* the stop must wait for the suspended submit, which the ledger answers once let go */
+        pthread_create(&h->stopper, NULL, stop_thread, h);
+        struct timespec ts = {0, 300 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        h->stopped_early = atomic_load(&h->stopped);
+        return 0;
+    }
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/v1/head", (unsigned)h->post.port);
+    CURL *c = curl_easy_init();
+    thttp g = {0};
+    g.body = calloc(1, 1);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, thttp_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &g);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 3000L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &h->get_status);
+    thttp_free(&g);
+    curl_easy_cleanup(c);
+    return 0;
+}
+
+/* A submit waits for its block to be written and synced, but holds no HTTP
+ * thread meanwhile: with a single thread serving every connection, a GET on
+ * another connection is answered while a POST /v1/actions waits for the
+ * ledger (it was not: the thread sat in the submit, and every connection
+ * it served waited behind it), and the POST is answered once the block is
+ * written. */
+/* A node with one HTTP thread over a fresh home, and a signed mint as JSON
+ * in *body (free()). */
+static gt_node *one_thread_node(char **body) {
+    gt_node_config c;
+    gt_node_config_default(&c);
+    c.home = thome(dir);
+    c.listen = "127.0.0.1:0";
+    c.threads = 1;
+    c.block_interval_ms = 0;
+    c.access_log = 0;
+    gt_node *n = NULL;
+    gt_err err = {0};
+    CHECK_MSG(gt_node_start(&c, &n, &err) == 0, "node: %s", err.msg);
+    gt_action a;
+    gt_key k;
+    gt_addr to;
+    tkey(1, &k, &to);
+    tcore(&a, &gt_kind_mint, 0, 0, &to, 5);
+    *body = tjson(&a);
+    return n;
+}
+
+static void test_submit_holds_no_thread(void) {
+    char *body;
+    gt_node *n = one_thread_node(&body);
+    if (!n) return;
+    gt_err err = {0};
+    hold_job h = {.node = n, .post = {.port = gt_node_port(n), .body = body}};
+    CHECK_EQ_INT(gt_ledger_read(n->ledger, hold_ledger, &h, &err), 0);
+    pthread_join(h.th, NULL);
+    CHECK_MSG(h.deferred, "the POST did not wait suspended");
+    CHECK_EQ_INT((int)h.get_status, 200);
+    CHECK_EQ_INT((int)h.post.status, 200);
+    CHECK(h.post.ok);
+    CHECK_EQ_INT(atomic_load(&n->deferred_live), 0);
+    free(body);
+    gt_node_stop(n);
+    trm(dir);
+}
+
+/* Stopping the node while a submit waits suspended for the ledger: the
+ * stop waits for it (MHD must not be stopped with a suspended connection)
+ * and the client gets its answer. */
+static void test_stop_waits_for_deferred_submit(void) {
+    char *body;
+    gt_node *n = one_thread_node(&body);
+    if (!n) return;
+    gt_err err = {0};
+    hold_job h = {.node = n, .post = {.port = gt_node_port(n), .body = body}, .stop = 1};
+    CHECK_EQ_INT(gt_ledger_read(n->ledger, hold_ledger, &h, &err), 0);
+    pthread_join(h.th, NULL);
+    pthread_join(h.stopper, NULL);
+    CHECK_MSG(h.deferred, "the POST did not wait suspended");
+    CHECK_MSG(!h.stopped_early, "the node stopped while a submit waited");
+    CHECK_EQ_INT((int)h.post.status, 200);
+    CHECK(h.post.ok);
+    free(body);
+    trm(dir);
+}
+
 int main(void) {
     signal(SIGPIPE, SIG_IGN); /* a write to a connection the node closed fails (eof), it does not kill the test */
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -378,6 +521,8 @@ int main(void) {
     RUN(test_connection_limit);
     RUN(test_total_connection_limit);
     RUN(test_request_id_and_pages);
+    RUN(test_submit_holds_no_thread);
+    RUN(test_stop_waits_for_deferred_submit);
     curl_global_cleanup();
     return gt_test_finish();
 }
