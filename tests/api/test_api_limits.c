@@ -22,13 +22,15 @@
 
 static char dir[64];
 
-/* A node over a fresh home with the given limits (0 keeps a default). */
-static gt_node *limited_node(uint64_t quota, unsigned per_ip, unsigned timeout_s, unsigned request_max_s) {
+/* A node over a fresh home with `threads` HTTP threads and the given limits
+ * (0 keeps a default). */
+static gt_node *threads_node(unsigned threads, uint64_t quota, unsigned per_ip, unsigned timeout_s,
+                             unsigned request_max_s) {
     gt_node_config c;
     gt_node_config_default(&c);
     c.home = thome(dir);
     c.listen = "127.0.0.1:0";
-    c.threads = 2;
+    c.threads = threads;
     c.block_interval_ms = 0;
     c.access_log = 0;
     if (quota) c.blob_quota_bytes = quota;
@@ -42,6 +44,11 @@ static gt_node *limited_node(uint64_t quota, unsigned per_ip, unsigned timeout_s
         abort();
     }
     return n;
+}
+
+/* The same with two threads. */
+static gt_node *limited_node(uint64_t quota, unsigned per_ip, unsigned timeout_s, unsigned request_max_s) {
+    return threads_node(2, quota, per_ip, timeout_s, request_max_s);
 }
 
 /* Files in dir/blobs/sub (sub "tmp" or a two-hex-digit folder); 0 if absent. */
@@ -454,16 +461,7 @@ static int hold_ledger(void *arg, gt_tx *tx, gt_err *err) {
 /* A node with one HTTP thread over a fresh home, and a signed mint as JSON
  * in *body (free()). */
 static gt_node *one_thread_node(char **body) {
-    gt_node_config c;
-    gt_node_config_default(&c);
-    c.home = thome(dir);
-    c.listen = "127.0.0.1:0";
-    c.threads = 1;
-    c.block_interval_ms = 0;
-    c.access_log = 0;
-    gt_node *n = NULL;
-    gt_err err = {0};
-    CHECK_MSG(gt_node_start(&c, &n, &err) == 0, "node: %s", err.msg);
+    gt_node *n = threads_node(1, 0, 0, 0, 0);
     gt_action a;
     gt_key k;
     gt_addr to;
