@@ -106,7 +106,7 @@ static void refuse_applied(gt_ledger_pending *list, const char *msg) {
             }
 }
 
-/* Counts the applied actions of list as refused after all (state_mu taken). */
+/* Counts the applied actions of list as refused after all (takes state_mu). */
 static void recount_refused(gt_ledger *l, gt_ledger_pending *list) {
     uint64_t k = 0;
     for (gt_ledger_pending *p = list; p; p = p->next)
