@@ -1,7 +1,7 @@
 /* http.c: the HTTP side of the node: the route table, libmicrohttpd's request
- * callback (routing, request bodies read under a limit, dispatch), JSON
- * responses and errors, request ids, the access log, and starting/stopping
- * the daemon.
+ * callback (routing, request bodies read under a limit, dispatch, a submit's
+ * deferred answer), request ids, the access log, and starting/stopping the
+ * daemon. The helpers handlers build their answers with are in resp.c.
  *
  * A request body is refused as early as possible: a Content-Length over the
  * route's limit gets 413 before a byte of the body is read (MHD then closes
@@ -119,115 +119,6 @@ static uint64_t now_us(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-/* Writes "0x" and the lowercase hex of b into out (2n + 3 bytes). */
-void gt_api_hex(const uint8_t *b, size_t n, char *out) {
-    out[0] = '0';
-    out[1] = 'x';
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 + 2 * i] = digits[b[i] >> 4];
-        out[3 + 2 * i] = digits[b[i] & 15];
-    }
-    out[2 + 2 * n] = 0;
-}
-
-/* The HTTP status of a GT_E* code (see docs/api.md, Errors). */
-int gt_http_status(int code) {
-    switch (code) {
-    case 0: return 200;
-    case GT_EINVAL: return 400;
-    case GT_ENOTFOUND: return 404;
-    case GT_ENONCE: return 409;
-    case GT_EEXIST: return 409;
-    case GT_ELIMIT: return 413;
-    case GT_ESIG: case GT_ECHAIN: case GT_EFUNDS: case GT_EPERM: case GT_ESTATE: case GT_EOVERFLOW:
-        return 422;
-    case GT_EUNSUPPORTED: return 400;
-    default: return 500; /* ENOMEM, EIO, EDB: our failure, not the client's */
-    }
-}
-
-/* Sets o to status with j (stolen) as a compact JSON body and a newline;
- * 500 with no body if memory runs out. */
-void gt_resp_json(gt_resp *o, int status, json_t *j) {
-    o->status = status;
-    o->content_type = "application/json";
-    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    json_decref(j);
-    size_t n = s ? strlen(s) : 0;
-    /* Bodies end with a newline: friendlier to curl on a terminal. */
-    o->body = s ? gt_malloc(n + 1) : NULL;
-    if (!o->body) {
-        free(s);
-        o->status = 500;
-        o->len = 0;
-        return;
-    }
-    memcpy(o->body, s, n);
-    o->body[n] = '\n';
-    o->len = n + 1;
-    free(s);
-}
-
-/* Sets o to an error response {"error":{"code","message"}}. */
-void gt_resp_error(gt_resp *o, int status, int code, const char *fmt, ...) {
-    char msg[GT_ERR_MSG_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    json_t *e = json_object();
-    json_object_set_new(e, "code", json_string(gt_err_name(code)));
-    /* Messages may quote client bytes: jansson refuses invalid UTF-8, so
-     * fall back to a plain description rather than an empty error. */
-    json_t *m = json_string(msg);
-    json_object_set_new(e, "message", m ? m : json_string("(message not valid UTF-8)"));
-    gt_resp_json(o, status, json_pack("{s:o}", "error", e));
-}
-
-/* Sets o to the error in e, with the status its code implies. */
-void gt_resp_err(gt_resp *o, const gt_err *e) {
-    int code = e->code ? e->code : GT_EIO;
-    gt_resp_error(o, gt_http_status(code), code, "%s", e->msg[0] ? e->msg : gt_err_name(code));
-}
-
-/* The first value of query parameter name (MHD owns it), or NULL. */
-const char *gt_req_query(gt_req *r, const char *name) {
-    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
-}
-
-typedef struct only_ctx {
-    const char *const *allowed;
-    char bad[80];
-} only_ctx;
-
-/* MHD_get_connection_values callback: stops at the first key not allowed. */
-static enum MHD_Result only_iter(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
-    only_ctx *c = cls;
-    for (const char *const *a = c->allowed; *a; a++)
-        if (!strcmp(*a, key)) return MHD_YES;
-    snprintf(c->bad, sizeof c->bad, "%s", key);
-    return MHD_NO;
-}
-
-/* Refuses the request's query if it has a parameter not in allowed. */
-int gt_req_only_query(gt_req *r, const char *const *allowed, gt_err *err) {
-    only_ctx c = {allowed, ""};
-    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, only_iter, &c);
-    if (!c.bad[0]) return 0;
-    char list[256] = "";
-    for (const char *const *a = allowed; *a; a++)
-        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", a == allowed ? "" : ", ", *a);
-    return gt_err_set(err, GT_EINVAL, "unknown query parameter \"%s\"; this route takes: %s", c.bad,
-                      list[0] ? list : "none");
-}
-
-/* Borrows the request's reader on first use; NULL with err if none can open. */
-gt_reader *gt_req_reader(gt_req *r, gt_err *err) {
-    if (!r->rd) r->rd = gt_node_reader_get(r->node, err);
-    return r->rd;
 }
 
 /* The request's id: the client's X-Request-Id when it is 1..64 characters

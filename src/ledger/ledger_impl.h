@@ -58,7 +58,7 @@ struct gt_ledger_ticket {
     size_t n_parts, parts_left; /* parts_left: not done yet (under mu) */
     gt_ledger_done_fn on_done;  /* NULL: a thread waits in gt_ledger_wait */
     void *on_done_arg;
-    struct gt_ledger_ticket *next_fire; /* gt_ledger_mark_done's list of callbacks due */
+    struct gt_ledger_ticket *next_fire; /* writer.c's list of callbacks due */
 };
 
 /* A read statement a ledger keeps prepared for calls that come at every
@@ -134,12 +134,10 @@ int gt_ledger_genesis_matches(const gt_genesis *g, const gt_block *genesis, gt_e
 /* writer.c: the writer thread (started by gt_ledger_open with l as arg). */
 void *gt_ledger_writer_main(void *arg);
 
-/* Marks every batch of list done and wakes the threads waiting (l->mu
- * held). Returns the submits with a callback that this completed, linked by
- * next_fire: the caller calls gt_ledger_fire on them once l->mu is released. */
-struct gt_ledger_ticket *gt_ledger_mark_done(gt_ledger *l, gt_ledger_pending *list);
-/* Calls each completed submit's callback and frees it (l->mu not held). */
-void gt_ledger_fire(struct gt_ledger_ticket *fire);
+/* Marks every batch of list done, wakes the threads waiting and calls the
+ * callbacks of the submits this completed; l->mu held on entry and on
+ * return (released around the callbacks). */
+void gt_ledger_finish(gt_ledger *l, gt_ledger_pending *list);
 
 /* syncer.c: opens the syncer's handle on the WAL of a writer's store, syncs
  * the folder once and switches the connection to synchronous=NORMAL (the

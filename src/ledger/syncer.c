@@ -170,12 +170,7 @@ void *gt_ledger_syncer_main(void *arg) {
         sync_list(l, list);
         pthread_mutex_lock(&l->mu);
         l->syncing = 0;
-        gt_ledger_ticket *fire = gt_ledger_mark_done(l, list);
-        if (fire) {
-            pthread_mutex_unlock(&l->mu);
-            gt_ledger_fire(fire);
-            pthread_mutex_lock(&l->mu);
-        }
+        gt_ledger_finish(l, list);
     }
     pthread_mutex_unlock(&l->mu);
     return NULL;

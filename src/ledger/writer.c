@@ -262,7 +262,10 @@ void gt_ledger_stats_get(gt_ledger *l, gt_ledger_stats *out) {
     pthread_mutex_unlock(&l->state_mu);
 }
 
-gt_ledger_ticket *gt_ledger_mark_done(gt_ledger *l, gt_ledger_pending *list) {
+/* Marks every batch of list done and wakes the threads waiting (l->mu
+ * held). Returns the submits with a callback that this completed, linked by
+ * next_fire, to be fired once l->mu is released. */
+static gt_ledger_ticket *mark_done(gt_ledger *l, gt_ledger_pending *list) {
     gt_ledger_ticket *fire = NULL;
     for (gt_ledger_pending *p = list; p; p = p->next) {
         assert(!p->done);
@@ -279,7 +282,8 @@ gt_ledger_ticket *gt_ledger_mark_done(gt_ledger *l, gt_ledger_pending *list) {
     return fire;
 }
 
-void gt_ledger_fire(gt_ledger_ticket *fire) {
+/* Calls each completed submit's callback and frees it (l->mu not held). */
+static void fire_all(gt_ledger_ticket *fire) {
     while (fire) {
         gt_ledger_ticket *next = fire->next_fire;
         fire->on_done(fire->on_done_arg);
@@ -289,13 +293,11 @@ void gt_ledger_fire(gt_ledger_ticket *fire) {
     }
 }
 
-/* Marks list done and calls the callbacks it completed, with l->mu held on
- * entry and on return (released around the callbacks). */
-static void finish(gt_ledger *l, gt_ledger_pending *list) {
-    gt_ledger_ticket *fire = gt_ledger_mark_done(l, list);
+void gt_ledger_finish(gt_ledger *l, gt_ledger_pending *list) {
+    gt_ledger_ticket *fire = mark_done(l, list);
     if (!fire) return;
     pthread_mutex_unlock(&l->mu);
-    gt_ledger_fire(fire);
+    fire_all(fire);
     pthread_mutex_lock(&l->mu);
 }
 
@@ -320,7 +322,7 @@ void *gt_ledger_writer_main(void *arg) {
         last->next = NULL;
         if (l->sync_failed) {
             refuse_all(list, GT_EIO, l->sync_msg);
-            finish(l, list);
+            gt_ledger_finish(l, list);
             continue;
         }
         l->writer_active = 1;
@@ -336,7 +338,7 @@ void *gt_ledger_writer_main(void *arg) {
         /* A refusal (a nonce, funds) may rest on a block not yet on disk:
          * answered after its sync too. */
         if (committed || l->s_head || l->syncing) gt_ledger_sync_push(l, list);
-        else finish(l, list);
+        else gt_ledger_finish(l, list);
     }
     pthread_mutex_unlock(&l->mu);
     return NULL;

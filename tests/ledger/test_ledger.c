@@ -471,7 +471,7 @@ static void test_submit_callback(void) {
         /* Not called twice: a later block does not call it again. */
         gt_err err = {0};
         CHECK_EQ_INT(gt_ledger_tick(l, &err), 0);
-        CHECK_EQ_INT(s.calls, 1);
+        CHECK_EQ_INT(cb_wait(&s), 1);
     }
     CHECK_EQ_U64(bal(l, 2), (uint64_t)(2 + n));
     gt_ledger_close(l);
@@ -484,7 +484,9 @@ static void test_submit_callback(void) {
     CHECK_EQ_INT(gt_ledger_submit_cb(ro, acts, 1, res, cb_done, &s), 0);
     CHECK_EQ_INT(res[0].code, GT_EPERM);
     gt_ledger_close(ro);
+    pthread_mutex_lock(&s.mu);
     CHECK_EQ_INT(s.calls, 0);
+    pthread_mutex_unlock(&s.mu);
     free(acts);
     free(res);
     trm(dir);
