@@ -6,7 +6,8 @@
  * Connections: over the per-address limit they are told 429 in JSON; a
  * client too slow to finish its request is cut. Every response carries a
  * request id, the client's own when it sends a sane one. A submit waiting
- * for the ledger holds no HTTP thread. */
+ * for the ledger holds no HTTP thread, and one whose client left meanwhile
+ * is applied and its answer dropped. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -509,6 +510,80 @@ static void test_stop_waits_for_deferred_submit(void) {
     trm(dir);
 }
 
+/* A client that sends a submit and goes away while it waits suspended
+ * (closing its socket, or resetting it): the ledger still applies what it
+ * queued, the answer that cannot be delivered is dropped and freed, and the
+ * node goes on serving and stops without waiting for it. */
+typedef struct gone_job {
+    gt_node *node;
+    const char *body;
+    int reset;    /* close with a reset (SO_LINGER 0) instead of a FIN */
+    int deferred; /* the POST's connection was seen suspended */
+} gone_job;
+
+static int hold_and_hang_up(void *arg, gt_tx *tx, gt_err *err) {
+    (void)tx, (void)err;
+    gone_job *g = arg;
+    int fd = tconnect(gt_node_port(g->node));
+    if (fd < 0) return 0;
+    char req[4096];
+    int len = snprintf(req, sizeof req,
+                       "POST /v1/actions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                       "Content-Length: %zu\r\n\r\n%s",
+                       strlen(g->body), g->body);
+    if (len > 0 && (size_t)len < sizeof req && write(fd, req, (size_t)len) == len)
+        for (int i = 0; i < 500 && !g->deferred; i++) {
+            g->deferred = atomic_load(&g->node->deferred_live) == 1;
+            struct timespec ts = {0, 10 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    if (g->reset) {
+        struct linger lg = {.l_onoff = 1, .l_linger = 0};
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    }
+    close(fd);
+    return 0;
+}
+
+static void client_gone_case(int reset) {
+    char *body;
+    gt_node *n = one_thread_node(&body);
+    if (!n) return;
+    gt_block h0, h1;
+    gt_err err = {0};
+    gt_key k;
+    gt_addr to;
+    gt_account a0, a1;
+    tkey(1, &k, &to);
+    CHECK_EQ_INT(gt_ledger_head(n->ledger, &h0, &err), 0);
+    CHECK_EQ_INT(gt_ledger_account(n->ledger, &to, &a0, &err), 0);
+    gone_job g = {.node = n, .body = body, .reset = reset};
+    CHECK_EQ_INT(gt_ledger_read(n->ledger, hold_and_hang_up, &g, &err), 0);
+    CHECK_MSG(g.deferred, "the POST did not wait suspended");
+    uint64_t end = tnow_ms() + 5000; /* the dropped answer's request is completed and freed */
+    while (atomic_load(&n->deferred_live) > 0 && tnow_ms() < end) {
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    CHECK_EQ_INT(atomic_load(&n->deferred_live), 0);
+    CHECK_EQ_INT(gt_ledger_account(n->ledger, &to, &a1, &err), 0);
+    CHECK_EQ_U64(a1.balance, a0.balance + 5); /* queued before the client left: applied */
+    CHECK_EQ_INT(gt_ledger_head(n->ledger, &h1, &err), 0);
+    CHECK(h1.height > h0.height);
+    post_job again = {.port = gt_node_port(n), .body = body}; /* the one thread still serves: a replay is refused */
+    post_thread(&again);
+    CHECK_MSG(again.status >= 400 && again.status < 500, "replay answered %ld", again.status);
+    CHECK(!again.ok);
+    free(body);
+    gt_node_stop(n);
+    trm(dir);
+}
+
+static void test_client_gone_while_deferred(void) {
+    client_gone_case(0);
+    client_gone_case(1);
+}
+
 int main(void) {
     signal(SIGPIPE, SIG_IGN); /* a write to a connection the node closed fails (eof), it does not kill the test */
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -521,6 +596,7 @@ int main(void) {
     RUN(test_request_id_and_pages);
     RUN(test_submit_holds_no_thread);
     RUN(test_stop_waits_for_deferred_submit);
+    RUN(test_client_gone_while_deferred);
     curl_global_cleanup();
     return gt_test_finish();
 }
