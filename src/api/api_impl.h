@@ -120,8 +120,16 @@ struct gt_node {
     gt_index *index;                /* HOME/index.db: written by the watcher, read by GET /v1/actions */
     uint64_t last_block_ms;         /* watcher only: monotonic ms of the last new block seen */
     struct gt_api_x402 *x402;       /* paid routes (x402.c), NULL when off */
-    struct gt_chain_market *chain_market; /* --chain (chain_agent.c), NULL when off */
+    /* --chain (chain_agent.c), NULL when off. HTTP serves before the market
+     * is opened (its agent card names the node's port), so it is published
+     * once, with release, and read through gt_node_chain_market. */
+    struct gt_chain_market *chain_market;
 };
+
+/* The node's chain market, or NULL: off, or (cfg.chain_url set) still opening. */
+static inline struct gt_chain_market *gt_node_chain_market(const gt_node *n) {
+    return __atomic_load_n(&n->chain_market, __ATOMIC_ACQUIRE);
+}
 /* Does the node have route method + pattern (http.c's table)? */
 int gt_api_route_known(const char *method, const char *pattern);
 /* The same over the node's routes and its extension's (n: a gt_node). */

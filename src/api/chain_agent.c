@@ -490,10 +490,15 @@ uint64_t gt_chain_market_chain_id(const gt_chain_market *m) {
 
 /* ---- HTTP (routes in http.c) ---- */
 
-/* The node's market, or a 404 saying how to get one. */
+/* The node's market, or a 404 saying how to get one (503 while a --chain
+ * node is still opening it: its HTTP serves first). */
 static gt_chain_market *market_of(gt_req *r, gt_resp *o) {
-    gt_chain_market *m = r->node->chain_market;
-    if (!m) gt_resp_error(o, 404, GT_ENOTFOUND, "this node does not settle on a chain (start it with --chain URL)");
+    gt_chain_market *m = gt_node_chain_market(r->node);
+    if (!m && r->node->cfg.chain_url)
+        gt_resp_error(o, 503, GT_ESTATE, "this node is still opening its chain market at %s: try again in a moment",
+                      r->node->cfg.chain_url);
+    else if (!m)
+        gt_resp_error(o, 404, GT_ENOTFOUND, "this node does not settle on a chain (start it with --chain URL)");
     return m;
 }
 

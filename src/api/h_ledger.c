@@ -96,8 +96,8 @@ static int refuse_market(gt_req *r, gt_resp *o, const gt_action *acts, size_t n,
     char where[32] = "", chain[32] = "";
     if (is_array) snprintf(where, sizeof where, "actions[%zu]: ", i);
     /* The market is set once the node has read HOME/chain.json, just after it began to listen. */
-    if (node->chain_market)
-        snprintf(chain, sizeof chain, " %llu", (unsigned long long)gt_chain_market_chain_id(node->chain_market));
+    const struct gt_chain_market *cm = gt_node_chain_market(node);
+    if (cm) snprintf(chain, sizeof chain, " %llu", (unsigned long long)gt_chain_market_chain_id(cm));
     /* Not opened by the kind's name: clients put it before a refusal's message (agent/client.c). */
     gt_resp_error(o, 403, GT_EUNSUPPORTED,
                   "%sthis node settles the market on chain%s at %s; its embedded ledger takes no %s nor any other "

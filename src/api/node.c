@@ -403,7 +403,11 @@ int gt_node_start(const gt_node_config *c, gt_node **out, gt_err *err) {
     if (!n->events) { rc = gt_err_set(err, GT_ENOMEM, "out of memory"); goto fail; }
     if ((rc = gt_api_x402_open(n->home, gt_api_node_route_known, n, &n->x402, err))) goto fail;
     if ((rc = gt_http_start(n, err))) goto fail;
-    if (n->cfg.chain_url && (rc = gt_chain_market_start(n, &n->chain_market, err))) goto fail;
+    if (n->cfg.chain_url) {
+        struct gt_chain_market *cm = NULL;
+        if ((rc = gt_chain_market_start(n, &cm, err))) goto fail;
+        __atomic_store_n(&n->chain_market, cm, __ATOMIC_RELEASE); /* requests already run: see api_impl.h */
+    }
     if ((rc = node_lock_publish(n, err))) goto fail;
     if (pthread_create(&n->watcher, NULL, watcher_main, n) != 0) {
         rc = gt_err_set(err, GT_ENOMEM, "cannot start the chain watcher thread");
