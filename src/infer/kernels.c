@@ -338,11 +338,12 @@ int gt_act_init(gt_act *a, int max_tok, int n_cols) {
     a->kq_qs = gt_calloc(n, 1);
     a->kq_bs = gt_calloc(ns * GT_KQ_BS_N, sizeof(int16_t));
     a->kq_d = gt_calloc(ns, sizeof(float));
-    a->kq_state = gt_calloc(ns, sizeof(atomic_int)); /* zero: stale */
+    a->kq_state = gt_calloc(ns + 1, sizeof(atomic_int)); /* zero: stale; one more for kq_ready */
     if (!a->kq_qs || !a->kq_bs || !a->kq_d || !a->kq_state) {
         gt_act_free(a);
         return GT_ENOMEM;
     }
+    a->kq_ready = a->kq_state + ns;
     return 0;
 }
 
@@ -351,6 +352,7 @@ int gt_act_init(gt_act *a, int max_tok, int n_cols) {
  * orders it before any matmul reading a), so a relaxed store suffices. */
 void gt_act_stale(gt_act *a, int t, int col0, int col1) {
     if (!a->kq_state || col0 >= col1) return;
+    atomic_store_explicit(a->kq_ready, 0, memory_order_relaxed);
     for (int k = col0 / GT_QK_K; k <= (col1 - 1) / GT_QK_K; k++)
         atomic_store_explicit(&a->kq_state[(size_t)t * (size_t)a->n_sb + (size_t)k], 0, memory_order_relaxed);
 }

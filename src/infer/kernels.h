@@ -187,12 +187,16 @@ typedef struct gt_act {
      * kq_qs, the sums of its 16 groups of 16 at kq_bs, the scale at kq_d.
      * Filled by the first matmul that needs it, shared by every later one
      * and every thread until act_set writes those columns again: kq_state
-     * 0 stale, 1 being filled, 2 ready. NULL when n_cols % 256 != 0. */
+     * 0 stale, 1 being filled, 2 ready. NULL when n_cols % 256 != 0.
+     * *kq_ready: 1 once a matmul saw every entry of the n_tok tokens ready
+     * (later ones skip the scan), 0 again when act_set marks any stale; it
+     * lives behind a pointer because matmuls take the activations const. */
     int n_sb;
     int8_t *kq_qs;
     int16_t *kq_bs;
     float *kq_d;
     atomic_int *kq_state;
+    atomic_int *kq_ready; /* kq_state's last entry */
 } gt_act;
 
 /* Allocates for up to max_tok tokens of n_cols (a multiple of 32). Caller

@@ -356,16 +356,21 @@ static void kq_tiled_rows(const gt_qmat *w, int row0, int nr, int k0, int nk, co
 /* Fills a's Q8_K copy (kernels.h) of tokens [0, n_tok): each (token,
  * super-block) not ready is claimed (0 -> 1) and filled by one thread, so
  * the threads of a matmul share the work and later matmuls on the same
- * activations find it done. Returns 1 once every entry is ready; 0 when a
- * has no copy or an entry another thread holds did not become ready within
- * KQ_WAIT yields (a parked thread): the caller then quantizes its own
- * copy, the same bytes. */
+ * activations find it done (kq_ready: without scanning). A caller starts
+ * at the token `hint` picks (its first tile), so two threads filling at
+ * once mostly claim different cache lines of kq_state. Returns 1 once
+ * every entry is ready; 0 when a has no copy or an entry another thread
+ * holds did not become ready within KQ_WAIT yields (a parked thread): the
+ * caller then quantizes its own copy, the same bytes. */
 #define KQ_WAIT 64
-static int kq_cache_ready(const gt_act *a, const gt_kq_fns *fns) {
+static int kq_cache_ready(const gt_act *a, const gt_kq_fns *fns, int hint) {
     if (!a->kq_state) return 0;
+    if (atomic_load_explicit(a->kq_ready, memory_order_acquire)) return 1;
     const size_t n = (size_t)a->n_tok * (size_t)a->n_sb;
+    const size_t start = a->n_tok > 0 ? (size_t)(hint % a->n_tok) * (size_t)a->n_sb : 0;
     int busy = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t j = 0; j < n; j++) {
+        size_t i = start + j < n ? start + j : start + j - n;
         int st = atomic_load_explicit(&a->kq_state[i], memory_order_acquire), zero = 0;
         if (st == 2) continue;
         if (st == 1 || !atomic_compare_exchange_strong_explicit(&a->kq_state[i], &zero, 1, memory_order_acquire,
@@ -382,10 +387,12 @@ static int kq_cache_ready(const gt_act *a, const gt_kq_fns *fns) {
     for (int tries = 0; busy && tries < KQ_WAIT; tries++) {
         size_t i = 0;
         while (i < n && atomic_load_explicit(&a->kq_state[i], memory_order_acquire) == 2) i++;
-        if (i == n) return 1;
-        sched_yield();
+        if (i == n) busy = 0;
+        else sched_yield();
     }
-    return !busy;
+    if (busy) return 0;
+    atomic_store_explicit(a->kq_ready, 1, memory_order_release);
+    return 1;
 }
 
 /* Rows [row0, row0 + nr) against tokens [t0, t0 + nt), KQ_KC super-blocks
@@ -435,7 +442,7 @@ static void kq_block(const gt_qmat *w, int row0, int nr, const gt_act *a, int t0
 void gt_kq_matmul(const gt_qmat *w, int tile0, int tile1, const gt_act *a, float *y, size_t ldy,
                   const gt_kq_fns *fns) {
     assert(gt_kq_is_k(w->type) && a->n_cols == w->n_cols && w->n_cols % GT_QK_K == 0);
-    int row1 = tile1 * GT_KERN_TILE_ROWS, cached = kq_cache_ready(a, fns);
+    int row1 = tile1 * GT_KERN_TILE_ROWS, cached = kq_cache_ready(a, fns, tile0);
     if (row1 > w->n_rows) row1 = w->n_rows;
     for (int r0 = tile0 * GT_KERN_TILE_ROWS; r0 < row1; r0 += KQ_NR) {
         int nr = row1 - r0 < KQ_NR ? row1 - r0 : KQ_NR;
