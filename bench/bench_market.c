@@ -121,6 +121,8 @@ typedef struct result {
     double commit_us_per_block;  /* the writer's time in COMMIT (writing the WAL) */
     double blocks_per_sync;      /* blocks each of the syncer's fsyncs covered */
     double pages_per_block;      /* pages a block's commit wrote to the WAL */
+    double sync_us;              /* the syncer's mean fsync of the WAL */
+    double syncer_busy;          /* share of the run's wall time the syncer spent in fsync */
 } result;
 
 /* User + system CPU seconds of this process so far. */
@@ -186,7 +188,8 @@ static result run(const plan *p, int http) {
     double blocks = st.blocks ? (double)st.blocks : 1;
     result r = {secs, (double)total / 5.0 / secs, (double)total / (double)(h1.height - h0.height),
                 cpu * 1000.0 / ((double)total / 5.0), st.apply_s / blocks * 1e6, st.commit_s / blocks * 1e6,
-                blocks / (double)(st.syncs ? st.syncs : 1), (double)st.pages_written / blocks};
+                blocks / (double)(st.syncs ? st.syncs : 1), (double)st.pages_written / blocks,
+                st.sync_s / (double)(st.syncs ? st.syncs : 1) * 1e6, st.sync_s / secs};
     return r;
 }
 
@@ -309,7 +312,7 @@ int main(int argc, char **argv) {
     }
     for (int t = 0; t < THREADS; t++) make_plans(t);
     double rate[3][MAX_ROUNDS], apb[3][MAX_ROUNDS], cpu[3][MAX_ROUNDS], build[3][MAX_ROUNDS], commit[3][MAX_ROUNDS],
-        pages[3][MAX_ROUNDS], bps[3][MAX_ROUNDS];
+        pages[3][MAX_ROUNDS], bps[3][MAX_ROUNDS], sync_us[3][MAX_ROUNDS], busy[3][MAX_ROUNDS];
     double ratio[MAX_ROUNDS], api[MAX_ROUNDS], mkt[MAX_ROUNDS];
     static const char *const names[3] = {"ledger: 5 transfers via gt_ledger_submit",
                                          "direct: 5 market actions via gt_ledger_submit",
@@ -325,6 +328,8 @@ int main(int argc, char **argv) {
             commit[mode][r] = res.commit_us_per_block;
             bps[mode][r] = res.blocks_per_sync;
             pages[mode][r] = res.pages_per_block;
+            sync_us[mode][r] = res.sync_us;
+            busy[mode][r] = res.syncer_busy;
         }
         ratio[r] = rate[2][r] / rate[0][r];
         api[r] = rate[2][r] / rate[1][r];
@@ -333,12 +338,14 @@ int main(int argc, char **argv) {
                rate[0][r], rate[1][r], rate[2][r], ratio[r]);
         fflush(stdout);
     }
-    printf("%-46s %13s %14s %15s %15s %15s %12s %12s\n", "run (median over rounds)", "lifecycles/s", "actions/block",
-           "node CPU ms/lc", "build us/block", "commit us/blk", "blocks/sync", "pages/block");
+    printf("%-46s %13s %14s %15s %15s %15s %12s %12s %10s %12s\n", "run (median over rounds)", "lifecycles/s",
+           "actions/block", "node CPU ms/lc", "build us/block", "commit us/blk", "blocks/sync", "pages/block",
+           "fsync us", "syncer busy");
     for (int m = 0; m < 3; m++)
-        printf("%-46s %13.1f %14.2f %15.2f %15.1f %15.1f %12.2f %12.1f\n", names[m], median(rate[m], rounds),
-               median(apb[m], rounds), median(cpu[m], rounds), median(build[m], rounds), median(commit[m], rounds),
-               median(bps[m], rounds), median(pages[m], rounds));
+        printf("%-46s %13.1f %14.2f %15.2f %15.1f %15.1f %12.2f %12.1f %10.0f %12.2f\n", names[m],
+               median(rate[m], rounds), median(apb[m], rounds), median(cpu[m], rounds), median(build[m], rounds),
+               median(commit[m], rounds), median(bps[m], rounds), median(pages[m], rounds), median(sync_us[m], rounds),
+               median(busy[m], rounds));
     printf("market cost: direct/ledger %.2f; API cost: http/direct %.2f (medians of per-round ratios)\n",
            median(mkt, rounds), median(api, rounds));
     fflush(stdout);
