@@ -6,8 +6,9 @@
  * Connections: over the per-address limit they are told 429 in JSON; a
  * client too slow to finish its request is cut. Every response carries a
  * request id, the client's own when it sends a sane one. A submit waiting
- * for the ledger holds no HTTP thread, and one whose client left meanwhile
- * is applied and its answer dropped. */
+ * for the ledger holds no HTTP thread, one whose client left meanwhile is
+ * applied and its answer dropped, and one that runs out of memory anywhere
+ * is answered at once, never with a false "applied". */
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -584,6 +585,66 @@ static void test_client_gone_while_deferred(void) {
     client_gone_case(1);
 }
 
+/* Out of memory at each of a submit's allocations in turn, on a node that
+ * defers its submits (the request's state, the decoded action, the
+ * ledger's queue entries, the answer; a submit the ledger cannot take is
+ * answered from inside the handler): every POST is answered or its
+ * connection closed at once, never left waiting; an answer that says
+ * applied was applied, and nothing is applied twice; once memory is back
+ * the node applies the next action. */
+static void test_submit_out_of_memory(void) {
+    gt_node *n = threads_node(1, 0, 0, 0, 0);
+    uint16_t port = gt_node_port(n);
+    gt_key k;
+    gt_addr authority, to;
+    tkey(0, &k, &authority);
+    tkey(1, &k, &to);
+    gt_err err = {0};
+    gt_account acc;
+    CHECK_EQ_INT(gt_ledger_account(n->ledger, &authority, &acc, &err), 0);
+    uint64_t nonce = acc.nonce;
+    int refused = 0, closed = 0, applied_unanswered = 0;
+    CURL *c = curl_easy_init();
+    for (long fail = 0; fail < 80; fail++) {
+        gt_action a;
+        tcore(&a, &gt_kind_mint, 0, nonce, &to, 1); /* signed before the hook is armed */
+        char *body = tjson(&a);
+        thttp h;
+        uint64_t t0 = tnow_ms();
+        gt_alloc_fail_after(fail);
+        long st = tpost(c, port, "/v1/actions", body, &h);
+        gt_alloc_fail_after(-1);
+        CHECK_MSG(tnow_ms() - t0 < 10000, "allocation %ld failing: the POST waited %llu ms", fail,
+                  (unsigned long long)(tnow_ms() - t0));
+        int ok = st == 200 && h.body && strstr(h.body, "\"ok\":true") != NULL;
+        CHECK_EQ_INT(gt_ledger_account(n->ledger, &authority, &acc, &err), 0);
+        CHECK_MSG(acc.nonce == nonce || acc.nonce == nonce + 1, "allocation %ld failing: nonce %llu -> %llu", fail,
+                  (unsigned long long)nonce, (unsigned long long)acc.nonce);
+        if (ok) CHECK_MSG(acc.nonce == nonce + 1, "allocation %ld failing: answered applied, not applied", fail);
+        refused += !ok && st != 0;
+        closed += st == 0;
+        applied_unanswered += !ok && acc.nonce == nonce + 1;
+        nonce = acc.nonce;
+        thttp_free(&h);
+        free(body);
+    }
+    CHECK_MSG(refused > 0, "no allocation failure reached an answer");
+    printf("   80 failing allocations: %d refused, %d connections closed, %d applied without an ok answer\n", refused,
+           closed, applied_unanswered);
+    gt_action a; /* memory back: applied */
+    tcore(&a, &gt_kind_mint, 0, nonce, &to, 1);
+    char *body = tjson(&a);
+    thttp h;
+    CHECK_EQ_INT((int)tpost(c, port, "/v1/actions", body, &h), 200);
+    CHECK_CONTAINS(h.body, "\"ok\":true");
+    CHECK_EQ_INT(atomic_load(&n->deferred_live), 0);
+    thttp_free(&h);
+    free(body);
+    curl_easy_cleanup(c);
+    gt_node_stop(n);
+    trm(dir);
+}
+
 int main(void) {
     signal(SIGPIPE, SIG_IGN); /* a write to a connection the node closed fails (eof), it does not kill the test */
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -597,6 +658,7 @@ int main(void) {
     RUN(test_submit_holds_no_thread);
     RUN(test_stop_waits_for_deferred_submit);
     RUN(test_client_gone_while_deferred);
+    RUN(test_submit_out_of_memory);
     curl_global_cleanup();
     return gt_test_finish();
 }
