@@ -419,6 +419,19 @@ static void *stop_thread(void *arg) {
     return NULL;
 }
 
+/* The node's count of deferred submits once it is `want`, or after 5 s
+ * what it is then. A submit is counted from its suspension until
+ * libmicrohttpd completes its request, which may come just after its client
+ * has read the answer. */
+static int deferred_wait(gt_node *n, int want) {
+    uint64_t end = tnow_ms() + 5000;
+    while (atomic_load(&n->deferred_live) != want && tnow_ms() < end) {
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return atomic_load(&n->deferred_live);
+}
+
 /* Called with the ledger's state held, so no block can be written: a
  * submit sent now waits for the ledger. Meanwhile the one HTTP thread must
  * still answer another connection. */
@@ -426,11 +439,7 @@ static int hold_ledger(void *arg, gt_tx *tx, gt_err *err) {
     (void)tx, (void)err;
     hold_job *h = arg;
     pthread_create(&h->th, NULL, post_thread, &h->post);
-    for (int i = 0; i < 500 && !h->deferred; i++) {
-        h->deferred = atomic_load(&h->node->deferred_live) == 1;
-        struct timespec ts = {0, 10 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
+    h->deferred = deferred_wait(h->node, 1) == 1;
     if (h->stop) { /* the stop must wait for the suspended submit, which the ledger answers once let go */
         pthread_create(&h->stopper, NULL, stop_thread, h);
         struct timespec ts = {0, 300 * 1000 * 1000};
@@ -467,18 +476,6 @@ static gt_node *one_thread_node(char **body) {
     return n;
 }
 
-/* Deferred submits still counted after waiting up to 5 s: a request is
- * counted until libmicrohttpd completes it, which may come just after its
- * client has read the answer. */
-static int deferred_left(gt_node *n) {
-    uint64_t end = tnow_ms() + 5000;
-    while (atomic_load(&n->deferred_live) > 0 && tnow_ms() < end) {
-        struct timespec ts = {0, 5 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    return atomic_load(&n->deferred_live);
-}
-
 /* A submit waits for its block to be written and synced, but holds no HTTP
  * thread meanwhile: with a single thread serving every connection, a GET on
  * another connection is answered while a POST /v1/actions waits for the
@@ -497,7 +494,7 @@ static void test_submit_holds_no_thread(void) {
     CHECK_EQ_INT((int)h.get_status, 200);
     CHECK_EQ_INT((int)h.post.status, 200);
     CHECK(h.post.ok);
-    CHECK_EQ_INT(deferred_left(n), 0);
+    CHECK_EQ_INT(deferred_wait(n, 0), 0);
     free(body);
     gt_node_stop(n);
     trm(dir);
@@ -545,11 +542,7 @@ static int hold_and_hang_up(void *arg, gt_tx *tx, gt_err *err) {
                        "Content-Length: %zu\r\n\r\n%s",
                        strlen(g->body), g->body);
     if (len > 0 && (size_t)len < sizeof req && write(fd, req, (size_t)len) == len)
-        for (int i = 0; i < 500 && !g->deferred; i++) {
-            g->deferred = atomic_load(&g->node->deferred_live) == 1;
-            struct timespec ts = {0, 10 * 1000 * 1000};
-            nanosleep(&ts, NULL);
-        }
+        g->deferred = deferred_wait(g->node, 1) == 1;
     if (g->reset) {
         struct linger lg = {.l_onoff = 1, .l_linger = 0};
         setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
@@ -573,7 +566,7 @@ static void client_gone_case(int reset) {
     gone_job g = {.node = n, .body = body, .reset = reset};
     CHECK_EQ_INT(gt_ledger_read(n->ledger, hold_and_hang_up, &g, &err), 0);
     CHECK_MSG(g.deferred, "the POST did not wait suspended");
-    CHECK_EQ_INT(deferred_left(n), 0); /* the dropped answer's request is completed and freed */
+    CHECK_EQ_INT(deferred_wait(n, 0), 0); /* the dropped answer's request is completed and freed */
     CHECK_EQ_INT(gt_ledger_account(n->ledger, &to, &a1, &err), 0);
     CHECK_EQ_U64(a1.balance, a0.balance + 5); /* queued before the client left: applied */
     CHECK_EQ_INT(gt_ledger_head(n->ledger, &h1, &err), 0);
@@ -644,7 +637,7 @@ static void test_submit_out_of_memory(void) {
     thttp h;
     CHECK_EQ_INT((int)tpost(c, port, "/v1/actions", body, &h), 200);
     CHECK_CONTAINS(h.body, "\"ok\":true");
-    CHECK_EQ_INT(deferred_left(n), 0);
+    CHECK_EQ_INT(deferred_wait(n, 0), 0);
     thttp_free(&h);
     free(body);
     curl_easy_cleanup(c);
