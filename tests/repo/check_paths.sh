@@ -4,12 +4,8 @@
 # clone has nothing beside it), or an absolute path into this checkout's parent
 # folder or the home folder (another machine's checkout). Run by ctest.
 set -u
-ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-cd "$ROOT" || exit 1
-if ! git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-  echo "SKIPPED: $ROOT is not a git checkout, so there is no list of tracked files to check" >&2
-  exit 77
-fi
+# shellcheck source=tests/repo/in_checkout.sh
+source "$(dirname "$0")/in_checkout.sh"
 # The folder beside the checkout, spelt so that this file does not name it.
 beside='\.\./'"shared"
 parent=$(dirname "$ROOT")

@@ -7,12 +7,8 @@
 # gotong-train). A file that fails any of these is named with what is missing.
 # Run by ctest (repo_models).
 set -u
-ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-cd "$ROOT" || exit 1
-if ! git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-  echo "SKIPPED: $ROOT is not a git checkout, so there is no list of tracked files to check" >&2
-  exit 77
-fi
+# shellcheck source=tests/repo/in_checkout.sh
+source "$(dirname "$0")/in_checkout.sh"
 fail=0
 n=0
 bad() { echo "FAIL: $1" >&2; fail=1; }
