@@ -16,7 +16,9 @@
  * residual adds, SiLU(gate) * up and quantizing the result for the down
  * projection are done by the chunk owning those rows right after its
  * matmul; the attention output is quantized by the chunk that computed it.
- * Per layer that leaves 7 synchronisations.
+ * Per layer that leaves 7 synchronisations; a batch of up to NORM_ROWS
+ * tokens (decoding) has 5, its two norms done by the thread finishing the
+ * matmul before each (run_mm_resid).
  *
  * The KV cache is f32 holding f16-rounded values: [sequence][layer][kv head]
  * [position][head_dim], so a head's keys (and values) are one contiguous
@@ -88,8 +90,13 @@ typedef struct job {
      * OP_POST_NORM: the same rows normed, added to the residual stream. */
     const float *src, *norm;
     gt_act *dst;
-    /* OP_MM: up to 3 matrices against act. */
+    /* OP_MM: up to 3 matrices against act. With then_norm (a batch of at
+     * most NORM_ROWS tokens after a residual add), the thread that finishes
+     * the last chunk norms the residual stream into a_embd with it: the
+     * next step's input without a step of its own. */
     int n_mm, post;
+    const float *then_norm;
+    _Atomic int done;        /* chunks finished */
     const gt_qmat *w[3];
     float *y[3];
     size_t ldy[3];
@@ -221,6 +228,20 @@ static void mm_chunk(const job *j, int i, int t0, int t1) {
     }
 }
 
+/* One norm chunk: rows t0 .. min(t0 + NORM_ROWS, n) of src (rows of
+ * n_embd) times norm, into dst (scratch: NORM_ROWS rows of n_embd). */
+static void norm_chunk(gt_ctx *c, const float *src, const float *norm, gt_act *dst, int t0, int n, float *scratch) {
+    const gt_hparams *hp = &c->m->hp;
+    size_t E = (size_t)hp->n_embd;
+    int nr = n - t0 < NORM_ROWS ? n - t0 : NORM_ROWS;
+    assert(nr >= 1);
+    const float *xs[NORM_ROWS], *ws[NORM_ROWS];
+    float *os[NORM_ROWS];
+    for (int r = 0; r < nr; r++) xs[r] = src + (size_t)(t0 + r) * E, ws[r] = norm, os[r] = scratch + (size_t)r * E;
+    rms_norm_rows(xs, ws, os, nr, hp->n_embd, hp->rms_eps);
+    for (int r = 0; r < nr; r++) c->k->act_set(dst, t0 + r, os[r], 0, hp->n_embd, dst->q8);
+}
+
 /* Tiles per chunk of one token's matmul (above): the largest list's tiles
  * over the threads, rounded up to even, within [MM_CHUNK_TILES,
  * MM_CHUNK_TILES_DECODE]. */
@@ -234,8 +255,8 @@ static int decode_chunk_tiles(const job *j, int n_lists) {
 
 /* Claims matmul chunks until none is left. The lists (q, k, v, or one
  * matrix) are cut into chunks of MM_CHUNK_TILES tiles (one token:
- * decode_chunk_tiles). */
-static void do_mm(job *j) {
+ * decode_chunk_tiles); then_norm: the last one to finish norms (above). */
+static void do_mm(job *j, float *scratch) {
     int n_lists = j->post == POST_SWIGLU ? 1 : j->n_mm; /* gate and up go together */
     int per = j->n == 1 ? decode_chunk_tiles(j, n_lists) : MM_CHUNK_TILES;
     assert(per >= 2 && per % 2 == 0);
@@ -250,6 +271,10 @@ static void do_mm(job *j) {
         int t0 = ch * per, t1 = t0 + per;
         if (t1 > j->w[i]->n_tiles) t1 = j->w[i]->n_tiles;
         mm_chunk(j, i, t0, t1);
+        /* The last chunk's end: every other chunk's rows are in x (each
+         * finished before its fetch_add, which this one reads after). */
+        if (j->then_norm && atomic_fetch_add(&j->done, 1) == total - 1)
+            norm_chunk(j->c, j->c->x, j->then_norm, &j->c->a_embd, 0, j->n, scratch);
     }
 }
 
@@ -327,6 +352,29 @@ static float scores_to_weights(const gt_ctx *c, float *s, float scale, int n) {
     return 1.0f / sum;
 }
 
+/* Asks for the cache lines of KV head g's keys and values that a decoded
+ * token (token 0 of a batch of one) reads and writes: positions up to its
+ * own within the window, at most KV_PREFETCH_BYTES of each (a longer run is
+ * the hardware prefetcher's). Why: a decode step reads a few KiB per head,
+ * last touched a whole token ago and evicted by the weights streamed since,
+ * in runs too short for the hardware prefetcher; asked for at once, the
+ * misses overlap each other and prepare_qkv (measured, qwen3-0.6b Q4_K_M on
+ * 2 threads, positions 1-64: the attention step 26-31 us a layer before,
+ * 22-26 after). A hint only: no value depends on it. */
+#define KV_PREFETCH_BYTES 16384
+static void prefetch_kv(const gt_ctx *c, int il, int g) {
+    const gt_hparams *hp = &c->m->hp;
+    int n_kv = c->tpos[0] + 1, p0 = gt_hparams_is_swa(hp, il) && n_kv > hp->n_swa ? n_kv - hp->n_swa : 0;
+    size_t bytes = (size_t)(n_kv - p0) * (size_t)hp->head_dim * sizeof(gt_f16);
+    if (bytes > KV_PREFETCH_BYTES) bytes = KV_PREFETCH_BYTES;
+    size_t off = kv_head_off(c, c->tseq[0], il, g) + (size_t)p0 * (size_t)hp->head_dim;
+    const char *k = (const char *)(c->kc + off), *v = (const char *)(c->vc + off);
+    for (size_t b = 0; b < bytes; b += 64) {
+        __builtin_prefetch(k + b, 0, 3);
+        __builtin_prefetch(v + b, 0, 3);
+    }
+}
+
 /* KV head g and its group of query heads, for every token of the batch:
  * q, k, v prepared and cached (prepare_qkv), then causal attention of each
  * token t over positions 0..tpos[t] of its own sequence (a sliding-window
@@ -340,6 +388,7 @@ static void do_head_group(const job *j, int g, float *scores) {
     int group = hp->n_head / hp->n_head_kv, h0 = g * group, h1 = h0 + group;
     float scale = hp->q_prescale ? 1.0f : 1.0f / sqrtf((float)hd);
     int swa = gt_hparams_is_swa(hp, j->il);
+    if (j->n == 1) prefetch_kv(c, j->il, g);
     for (int t = 0; t < j->n; t++) prepare_qkv(j, g, t);
     for (int t = 0; t < j->n; t++) {
         /* This token's sequence's keys and values: n_ctx rows of hd, contiguous. */
@@ -378,18 +427,10 @@ static void worker(void *arg, int ith, int nth) {
     (void)nth;
     int ch;
     switch (j->op) {
-    case OP_MM: do_mm(j); break;
+    case OP_MM: do_mm(j, scratch); break;
     case OP_NORM: /* NORM_ROWS tokens per chunk */
-        while ((ch = atomic_fetch_add(&j->next, 1)) < (j->n + NORM_ROWS - 1) / NORM_ROWS) {
-            size_t E = (size_t)hp->n_embd;
-            int t0 = ch * NORM_ROWS, nr = j->n - t0 < NORM_ROWS ? j->n - t0 : NORM_ROWS;
-            const float *xs[NORM_ROWS], *ws[NORM_ROWS];
-            float *os[NORM_ROWS];
-            for (int r = 0; r < nr; r++)
-                xs[r] = j->src + (size_t)(t0 + r) * E, ws[r] = j->norm, os[r] = scratch + (size_t)r * E;
-            rms_norm_rows(xs, ws, os, nr, hp->n_embd, hp->rms_eps);
-            for (int r = 0; r < nr; r++) c->k->act_set(j->dst, t0 + r, os[r], 0, hp->n_embd, j->dst->q8);
-        }
+        while ((ch = atomic_fetch_add(&j->next, 1)) < (j->n + NORM_ROWS - 1) / NORM_ROWS)
+            norm_chunk(c, j->src, j->norm, j->dst, ch * NORM_ROWS, j->n, scratch);
         break;
     case OP_ATTN:
         while ((ch = atomic_fetch_add(&j->next, 1)) < hp->n_head_kv) do_head_group(j, ch, scratch);
@@ -412,20 +453,28 @@ static void worker(void *arg, int ith, int nth) {
 /* Runs one step: every chunk claimed and done when it returns. */
 static void run(gt_ctx *c, job *j) {
     atomic_store(&j->next, 0);
+    atomic_store(&j->done, 0);
     if (c->pool) gt_pool_run_shared(c->pool, worker, j);
     else worker(j, 0, 1);
+}
+
+/* Sets up j as a matmul step (OP_MM) of up to 3 matrices against act. */
+static void mm_setup(job *j, const gt_act *act, int post, int n_mm, const gt_qmat *w0, float *y0, size_t ld0,
+                     const gt_qmat *w1, float *y1, size_t ld1, const gt_qmat *w2, float *y2, size_t ld2) {
+    j->op = OP_MM;
+    j->act = act;
+    j->post = post;
+    j->then_norm = NULL;
+    j->n_mm = n_mm;
+    j->w[0] = w0, j->y[0] = y0, j->ldy[0] = ld0;
+    j->w[1] = w1, j->y[1] = y1, j->ldy[1] = ld1;
+    j->w[2] = w2, j->y[2] = y2, j->ldy[2] = ld2;
 }
 
 static void run_mm(gt_ctx *c, job *j, const gt_act *act, int post, int n_mm, const gt_qmat *w0,
                    float *y0, size_t ld0, const gt_qmat *w1, float *y1, size_t ld1,
                    const gt_qmat *w2, float *y2, size_t ld2) {
-    j->op = OP_MM;
-    j->act = act;
-    j->post = post;
-    j->n_mm = n_mm;
-    j->w[0] = w0, j->y[0] = y0, j->ldy[0] = ld0;
-    j->w[1] = w1, j->y[1] = y1, j->ldy[1] = ld1;
-    j->w[2] = w2, j->y[2] = y2, j->ldy[2] = ld2;
+    mm_setup(j, act, post, n_mm, w0, y0, ld0, w1, y1, ld1, w2, y2, ld2);
     run(c, j);
 }
 
@@ -479,18 +528,27 @@ static void embed_batch(gt_ctx *c, const int32_t *tokens, int n) {
 }
 
 /* Adds a matrix's output to the residual stream: directly (POST_RESID) or,
- * with a post-norm (gemma), through tmp and a norm step. */
-static void run_mm_resid(gt_ctx *c, job *j, const gt_act *act, const gt_qmat *w, const float *post_norm) {
+ * with a post-norm (gemma), through tmp and a norm step. next_norm (or
+ * NULL) is the norm the next step takes of the residual stream into a_embd:
+ * for a batch of at most NORM_ROWS tokens (one norm chunk) without a
+ * post-norm, the last matmul chunk does it (do_mm), one synchronisation
+ * fewer (decoding qwen3-0.6b, two a layer were 2.7 us each of a ~250 us
+ * layer, most of it the hand-over). Returns 1 when it did. */
+static int run_mm_resid(gt_ctx *c, job *j, const gt_act *act, const gt_qmat *w, const float *post_norm,
+                        const float *next_norm) {
     int E = c->m->hp.n_embd;
     if (!post_norm) {
-        run_mm(c, j, act, POST_RESID, 1, w, c->tmp, E, NULL, NULL, 0, NULL, NULL, 0);
-        return;
+        mm_setup(j, act, POST_RESID, 1, w, c->tmp, E, NULL, NULL, 0, NULL, NULL, 0);
+        if (next_norm && j->n <= NORM_ROWS) j->then_norm = next_norm;
+        run(c, j);
+        return j->then_norm != NULL;
     }
     run_mm(c, j, act, POST_NONE, 1, w, c->tmp, E, NULL, NULL, 0, NULL, NULL, 0);
     j->op = OP_POST_NORM;
     j->src = c->tmp;
     j->norm = post_norm;
     run(c, j);
+    return 0;
 }
 
 /* The final norm of the batch's rows rows[0..n_out) (ascending), and then
@@ -529,10 +587,12 @@ static void forward(gt_ctx *c, const int32_t *tokens, int n, const int *rows, in
     /* Attention chunks quantize their own output columns when those are
      * whole blocks of 32; otherwise a separate step does it per token. */
     j.attn_quant = (hp->n_head / hp->n_head_kv * hp->head_dim) % GT_QK == 0;
+    int normed = 0; /* a_embd holds this layer's attention norm already (run_mm_resid) */
     for (int il = 0; il < hp->n_layer; il++) {
         const gt_layer *L = &m->layers[il];
+        const float *next_norm = il + 1 < hp->n_layer ? m->layers[il + 1].attn_norm : NULL;
         j.il = il;
-        run_norm(c, &j, c->x, L->attn_norm, &c->a_embd);
+        if (!normed) run_norm(c, &j, c->x, L->attn_norm, &c->a_embd);
         run_mm(c, &j, &c->a_embd, POST_NONE, 3, &L->wq, c->q, Q, &L->wk, c->kk, kvd, &L->wv, c->vv, kvd);
         j.op = OP_ATTN;
         run(c, &j);
@@ -540,10 +600,10 @@ static void forward(gt_ctx *c, const int32_t *tokens, int n, const int *rows, in
             j.op = OP_QUANT_ATTN;
             run(c, &j);
         }
-        run_mm_resid(c, &j, &c->a_attn, &L->wo, L->attn_post_norm);
-        run_norm(c, &j, c->x, L->ffn_norm, &c->a_embd);
+        if (!run_mm_resid(c, &j, &c->a_attn, &L->wo, L->attn_post_norm, L->ffn_norm))
+            run_norm(c, &j, c->x, L->ffn_norm, &c->a_embd);
         run_mm(c, &j, &c->a_embd, POST_SWIGLU, 2, &L->wgate, c->g, F, &L->wup, c->u, F, NULL, NULL, 0);
-        run_mm_resid(c, &j, &c->a_ff, &L->wdown, L->ffn_post_norm);
+        normed = run_mm_resid(c, &j, &c->a_ff, &L->wdown, L->ffn_post_norm, next_norm);
     }
     if (n_out > 0 && out) output_rows(c, &j, rows, n_out, out, hidden);
 }
