@@ -96,7 +96,10 @@ typedef struct job {
      * next step's input without a step of its own. */
     int n_mm, post;
     const float *then_norm;
-    _Atomic int done;        /* chunks finished */
+    _Atomic int done;        /* chunks finished (OP_MM, OP_ATTN) */
+    /* Decoding: the matrices the next step starts with (its largest list;
+     * gate and up for SwiGLU), or NULL: see prefetch_next. */
+    const gt_qmat *pf_w[2];
     const gt_qmat *w[3];
     float *y[3];
     size_t ldy[3];
@@ -242,23 +245,47 @@ static void norm_chunk(gt_ctx *c, const float *src, const float *norm, gt_act *d
     for (int r = 0; r < nr; r++) c->k->act_set(dst, t0 + r, os[r], 0, hp->n_embd, dst->q8);
 }
 
-/* Tiles per chunk of one token's matmul (above): the largest list's tiles
- * over the threads, rounded up to even, within [MM_CHUNK_TILES,
- * MM_CHUNK_TILES_DECODE]. */
-static int decode_chunk_tiles(const job *j, int n_lists) {
-    int most = 0, nth = j->c->n_threads;
-    for (int i = 0; i < n_lists; i++) most = j->w[i]->n_tiles > most ? j->w[i]->n_tiles : most;
+/* Tiles per chunk of one token's matmul (above) over lists w[0..n_lists):
+ * the largest list's tiles over nth threads, rounded up to even, within
+ * [MM_CHUNK_TILES, MM_CHUNK_TILES_DECODE]. */
+static int decode_chunk_tiles(const gt_qmat *const *w, int n_lists, int nth) {
+    int most = 0;
+    for (int i = 0; i < n_lists; i++) most = w[i]->n_tiles > most ? w[i]->n_tiles : most;
     int per = (most + nth - 1) / nth;
     per += per & 1;
     return per < MM_CHUNK_TILES ? MM_CHUNK_TILES : per > MM_CHUNK_TILES_DECODE ? MM_CHUNK_TILES_DECODE : per;
 }
 
+/* Decoding, once thread ith finds no chunk of this step left: while the
+ * others finish theirs (until done reaches total), asks for the lines of
+ * the chunk it will likely take first in the next step (chunk ith of
+ * pf_w: threads join a step in about their order), into L2, 4 KiB at a
+ * time. Why: at a step's end one thread still streams its last chunk at
+ * about half the machine's bandwidth while the others wait; this spends
+ * the other half on the next step's first bytes. A hint only: no value
+ * depends on it. */
+static void prefetch_next(const job *j, int ith, int total) {
+    if (j->n != 1 || !j->pf_w[0]) return;
+    int per = decode_chunk_tiles(j->pf_w, 1, j->c->n_threads);
+    for (int i = 0; i < 2 && j->pf_w[i]; i++) {
+        const gt_qmat *w = j->pf_w[i];
+        int t0 = ith * per, t1 = t0 + per < w->n_tiles ? t0 + per : w->n_tiles;
+        const char *p = (const char *)w->qs + (size_t)t0 * w->qs_tile_bytes;
+        const char *end = (const char *)w->qs + (size_t)(t1 > t0 ? t1 : t0) * w->qs_tile_bytes;
+        for (; p < end; p += 4096) {
+            if (atomic_load(&j->done) >= total) return;
+            for (int b = 0; b < 4096 && p + b < end; b += 64) __builtin_prefetch(p + b, 0, 2);
+        }
+    }
+}
+
 /* Claims matmul chunks until none is left. The lists (q, k, v, or one
  * matrix) are cut into chunks of MM_CHUNK_TILES tiles (one token:
- * decode_chunk_tiles); then_norm: the last one to finish norms (above). */
-static void do_mm(job *j, float *scratch) {
+ * decode_chunk_tiles); then_norm: the last one to finish norms (above);
+ * then prefetch_next. */
+static void do_mm(job *j, int ith, float *scratch) {
     int n_lists = j->post == POST_SWIGLU ? 1 : j->n_mm; /* gate and up go together */
-    int per = j->n == 1 ? decode_chunk_tiles(j, n_lists) : MM_CHUNK_TILES;
+    int per = j->n == 1 ? decode_chunk_tiles(j->w, n_lists, j->c->n_threads) : MM_CHUNK_TILES;
     assert(per >= 2 && per % 2 == 0);
     int chunks[3], total = 0;
     for (int i = 0; i < n_lists; i++) {
@@ -273,9 +300,10 @@ static void do_mm(job *j, float *scratch) {
         mm_chunk(j, i, t0, t1);
         /* The last chunk's end: every other chunk's rows are in x (each
          * finished before its fetch_add, which this one reads after). */
-        if (j->then_norm && atomic_fetch_add(&j->done, 1) == total - 1)
+        if (atomic_fetch_add(&j->done, 1) == total - 1 && j->then_norm)
             norm_chunk(j->c, j->c->x, j->then_norm, &j->c->a_embd, 0, j->n, scratch);
     }
+    prefetch_next(j, ith, total);
 }
 
 /* The query scale gemma3 and phi3 apply to q before the dot products, as
@@ -424,16 +452,19 @@ static void worker(void *arg, int ith, int nth) {
     gt_ctx *c = j->c;
     const gt_hparams *hp = &c->m->hp;
     float *scratch = c->scratch + (size_t)ith * c->scratch_len;
-    (void)nth;
     int ch;
     switch (j->op) {
-    case OP_MM: do_mm(j, scratch); break;
+    case OP_MM: do_mm(j, ith, scratch); break;
     case OP_NORM: /* NORM_ROWS tokens per chunk */
         while ((ch = atomic_fetch_add(&j->next, 1)) < (j->n + NORM_ROWS - 1) / NORM_ROWS)
             norm_chunk(c, j->src, j->norm, j->dst, ch * NORM_ROWS, j->n, scratch);
         break;
     case OP_ATTN:
-        while ((ch = atomic_fetch_add(&j->next, 1)) < hp->n_head_kv) do_head_group(j, ch, scratch);
+        while ((ch = atomic_fetch_add(&j->next, 1)) < hp->n_head_kv) {
+            do_head_group(j, ch, scratch);
+            atomic_fetch_add(&j->done, 1);
+        }
+        prefetch_next(j, ith, hp->n_head_kv);
         break;
     case OP_QUANT_ATTN:
         while ((ch = atomic_fetch_add(&j->next, 1)) < j->n)
@@ -575,36 +606,55 @@ static void output_rows(gt_ctx *c, job *j, const int *rows, int n_out, float *ou
     if (hp->logit_softcap > 0.0f) gt_softcap(out, (size_t)n_out * (size_t)hp->n_vocab, hp->logit_softcap);
 }
 
+/* Decoding: the next step's first matrices, for prefetch_next (a batch
+ * of several tokens asks for none). */
+static void next_mats(job *j, const gt_qmat *w0, const gt_qmat *w1) {
+    j->pf_w[0] = j->n == 1 ? w0 : NULL;
+    j->pf_w[1] = j->n == 1 ? w1 : NULL;
+}
+
+/* Layer il for the batch in j; normed: a_embd holds its attention norm
+ * already. Returns 1 when a_embd holds the next layer's. */
+static int forward_layer(gt_ctx *c, job *j, int il, int normed) {
+    const gt_model *m = c->m;
+    const gt_hparams *hp = &m->hp;
+    const gt_layer *L = &m->layers[il];
+    int F = hp->n_ff, Q = hp->q_dim, kvd = hp->n_head_kv * hp->head_dim, last = il + 1 == hp->n_layer;
+    j->il = il;
+    if (!normed) run_norm(c, j, c->x, L->attn_norm, &c->a_embd);
+    next_mats(j, NULL, NULL);
+    run_mm(c, j, &c->a_embd, POST_NONE, 3, &L->wq, c->q, Q, &L->wk, c->kk, kvd, &L->wv, c->vv, kvd);
+    j->op = OP_ATTN;
+    next_mats(j, &L->wo, NULL);
+    run(c, j);
+    if (!j->attn_quant) {
+        j->op = OP_QUANT_ATTN;
+        run(c, j);
+    }
+    next_mats(j, &L->wgate, &L->wup);
+    if (!run_mm_resid(c, j, &c->a_attn, &L->wo, L->attn_post_norm, L->ffn_norm))
+        run_norm(c, j, c->x, L->ffn_norm, &c->a_embd);
+    next_mats(j, &L->wdown, NULL);
+    run_mm(c, j, &c->a_embd, POST_SWIGLU, 2, &L->wgate, c->g, F, &L->wup, c->u, F, NULL, NULL, 0);
+    next_mats(j, last ? &m->out : &m->layers[il + 1].wq, NULL);
+    const float *next_norm = last ? NULL : m->layers[il + 1].attn_norm;
+    int next_normed = run_mm_resid(c, j, &c->a_ff, &L->wdown, L->ffn_post_norm, next_norm);
+    next_mats(j, NULL, NULL);
+    return next_normed;
+}
+
 /* One batch of n <= n_batch tokens, token t at position tpos[t] of sequence
  * tseq[t] (already validated), then output_rows for rows[0..n_out). */
 static void forward(gt_ctx *c, const int32_t *tokens, int n, const int *rows, int n_out, float *out, int hidden) {
-    const gt_model *m = c->m;
-    const gt_hparams *hp = &m->hp;
-    int F = hp->n_ff, Q = hp->q_dim, kvd = hp->n_head_kv * hp->head_dim;
+    const gt_hparams *hp = &c->m->hp;
     embed_batch(c, tokens, n);
     c->a_embd.n_tok = c->a_attn.n_tok = c->a_ff.n_tok = n;
     job j = {.c = c, .n = n};
     /* Attention chunks quantize their own output columns when those are
      * whole blocks of 32; otherwise a separate step does it per token. */
     j.attn_quant = (hp->n_head / hp->n_head_kv * hp->head_dim) % GT_QK == 0;
-    int normed = 0; /* a_embd holds this layer's attention norm already (run_mm_resid) */
-    for (int il = 0; il < hp->n_layer; il++) {
-        const gt_layer *L = &m->layers[il];
-        const float *next_norm = il + 1 < hp->n_layer ? m->layers[il + 1].attn_norm : NULL;
-        j.il = il;
-        if (!normed) run_norm(c, &j, c->x, L->attn_norm, &c->a_embd);
-        run_mm(c, &j, &c->a_embd, POST_NONE, 3, &L->wq, c->q, Q, &L->wk, c->kk, kvd, &L->wv, c->vv, kvd);
-        j.op = OP_ATTN;
-        run(c, &j);
-        if (!j.attn_quant) {
-            j.op = OP_QUANT_ATTN;
-            run(c, &j);
-        }
-        if (!run_mm_resid(c, &j, &c->a_attn, &L->wo, L->attn_post_norm, L->ffn_norm))
-            run_norm(c, &j, c->x, L->ffn_norm, &c->a_embd);
-        run_mm(c, &j, &c->a_embd, POST_SWIGLU, 2, &L->wgate, c->g, F, &L->wup, c->u, F, NULL, NULL, 0);
-        normed = run_mm_resid(c, &j, &c->a_ff, &L->wdown, L->ffn_post_norm, next_norm);
-    }
+    int normed = 0;
+    for (int il = 0; il < hp->n_layer; il++) normed = forward_layer(c, &j, il, normed);
     if (n_out > 0 && out) output_rows(c, &j, rows, n_out, out, hidden);
 }
 
