@@ -298,9 +298,10 @@ static void do_mm(job *j, int ith, float *scratch) {
         int t0 = ch * per, t1 = t0 + per;
         if (t1 > j->w[i]->n_tiles) t1 = j->w[i]->n_tiles;
         mm_chunk(j, i, t0, t1);
-        /* The last chunk's end: every other chunk's rows are in x (each
-         * finished before its fetch_add, which this one reads after). */
-        if (atomic_fetch_add(&j->done, 1) == total - 1 && j->then_norm)
+        /* Counted only when read (a batch's many chunks skip the shared
+         * line). The last chunk's end: every other chunk's rows are in x
+         * (each finished before its fetch_add, which this one reads after). */
+        if ((j->then_norm || j->pf_w[0]) && atomic_fetch_add(&j->done, 1) == total - 1 && j->then_norm)
             norm_chunk(j->c, j->c->x, j->then_norm, &j->c->a_embd, 0, j->n, scratch);
     }
     prefetch_next(j, ith, total);
@@ -462,7 +463,7 @@ static void worker(void *arg, int ith, int nth) {
     case OP_ATTN:
         while ((ch = atomic_fetch_add(&j->next, 1)) < hp->n_head_kv) {
             do_head_group(j, ch, scratch);
-            atomic_fetch_add(&j->done, 1);
+            if (j->pf_w[0]) atomic_fetch_add(&j->done, 1);
         }
         prefetch_next(j, ith, hp->n_head_kv);
         break;
