@@ -1,7 +1,7 @@
 /* model.c: loading a llama / qwen2 / qwen3 / gemma3 model from GGUF: hyperparameters from the
  * metadata, every tensor checked for name, shape and type, weights packed
  * into the kernels' layout (all matrices in one huge-page region). The
- * forward pass is in ctx.c. */
+ * forward pass is in forward.c, the contexts it runs in in ctx.c. */
 #include <assert.h>
 #include <stdio.h>
 #include <string.h>

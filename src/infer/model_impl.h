@@ -1,5 +1,5 @@
 /* model_impl.h: the inside of a gt_model, shared by model.c (loading) and
- * ctx.c (the forward pass). Not a public interface. */
+ * ctx.c and forward.c (evaluation). Not a public interface. */
 #ifndef GT_INFER_MODEL_IMPL_H
 #define GT_INFER_MODEL_IMPL_H
 
