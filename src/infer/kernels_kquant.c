@@ -409,8 +409,13 @@ static void kq_block(const gt_qmat *w, int row0, int nr, const gt_act *a, int t0
     else memset(acc, 0, (size_t)nr * sizeof acc[0]);
     int8_t aq[KQ_NT][KQ_KC * GT_QK_K];
     int16_t bs[KQ_NT][KQ_KC * GT_KQ_BS_N];
-    for (int k0 = 0; k0 < n_sb; k0 += KQ_KC) {
-        int nk = n_sb - k0 < KQ_KC ? n_sb - k0 : KQ_KC;
+    /* One token from the shared Q8_K copy (decoding): the whole row in one
+     * pass, so that each tile streams from memory as one run. In passes of
+     * KQ_KC, a tile wider than 4,096 columns was read half at a time,
+     * jumping, and its prefetch ran 4 KiB past the end of every run. */
+    const int kc = cached && by_tile && nt == 1 ? n_sb : KQ_KC;
+    for (int k0 = 0; k0 < n_sb; k0 += kc) {
+        int nk = n_sb - k0 < kc ? n_sb - k0 : kc;
         gt_kq_acts acts = {aq[0], bs[0], da[0], sizeof aq[0], KQ_KC * GT_KQ_BS_N, KQ_KC};
         if (cached) {
             size_t i0 = (size_t)t0 * (size_t)n_sb + (size_t)k0;
