@@ -23,13 +23,19 @@
 # ROUNDS rounds (default 3), the two sides alternating, each figure of a
 # round the mean of REPS repetitions after a warm-up; the medians over the
 # rounds are compared. Decode is also stated as a fraction of its
-# memory-bandwidth bound (weight bytes per token over the best read
-# bandwidth measured during the run). The load average before and after is
+# memory-bandwidth bound (weight bytes per token over the read bandwidth),
+# twice: against the best read bandwidth seen during the whole run, and
+# as the median over the rounds of decode against the read bandwidth
+# measured just before it in the same round (on a shared machine the
+# bandwidth moves by a third from minute to minute; the first figure pairs
+# a typical decode with the machine's best minute, the second pairs
+# measurements taken seconds apart). The load average before and after is
 # printed: other processes on a shared machine slow both sides, not evenly.
 #
 # Ends with one line per model and type:
-#   qwen3-0.6b q4_k_m: prefill 2.10x decode 1.55x (median of 3; bound 0.80;
-#   peak memory R.RRx: our peak resident MiB over llama.cpp's, prefill runs)
+#   qwen3-0.6b q4_k_m: prefill 2.10x decode 1.55x (median of 3; bound 0.80
+#   of the best read, 0.85 of the read in its round; peak memory R.RRx: our peak
+#   resident MiB over llama.cpp's, prefill runs)
 # Everything lands in the ignored .cache/: models in .cache/bench, each
 # run's JSON lines and the peer's stderr in .cache/bench/results.
 set -eu
@@ -162,9 +168,11 @@ for n in $NAMES; do
         echo "$n $ty: best configurations: llama.cpp prefill $PP_ARGS, decode $TG_ARGS;" \
             "gotong prefill $OPP_ARGS, decode $OTG_ARGS" >&2
         BW=$(fmax "$BW" "$(jfield "$("$BUILD/bench_infer_bw" "$THREADS")" read_gb_s)")
-        ops="" lps="" ots="" lts="" oms="" lms="" wb=0
+        ops="" lps="" ots="" lts="" oms="" lms="" rbs="" wb=0
         r=0
         while [ "$r" -lt "$ROUNDS" ]; do
+            RB=$(jfield "$("$BUILD/bench_infer_bw" "$THREADS")" read_gb_s)
+            BW=$(fmax "$BW" "$RB")
             # shellcheck disable=SC2086 # the arguments are lists
             O=$(ours "$f" "$REPS" "$TG" $OPP_ARGS)
             OT=$O
@@ -179,21 +187,26 @@ for n in $NAMES; do
             lps="$lps $(jfield "$LP" pp_tok_s)" lts="$lts $(jfield "$LT" tg_tok_s)"
             oms="$oms $(jfield "$O" max_rss_mb)" lms="$lms $(jfield "$LP" max_rss_mb)"
             wb=$(jfield "$O" weight_bytes)
-            printf '%-20s %9.1f %9.1f %9.2f %9.2f   %d\n' "$n $ty" "$(jfield "$O" pp_tok_s)" \
-                "$(jfield "$LP" pp_tok_s)" "$(jfield "$OT" tg_tok_s)" "$(jfield "$LT" tg_tok_s)" "$r" >&2
+            rbs="$rbs $(awk -v t="$(jfield "$OT" tg_tok_s)" -v w="$wb" -v bw="$RB" \
+                'BEGIN { print t * w / (bw * 1e9) }')"
+            printf '%-20s %9.1f %9.1f %9.2f %9.2f   %d (read %.1f GB/s just before)\n' "$n $ty" \
+                "$(jfield "$O" pp_tok_s)" "$(jfield "$LP" pp_tok_s)" "$(jfield "$OT" tg_tok_s)" \
+                "$(jfield "$LT" tg_tok_s)" "$r" "$RB" >&2
             r=$((r + 1))
         done
         med() { printf '%s\n' $1 | median; }
-        ROWS="$ROWS$n $ty $(med "$ops") $(med "$lps") $(med "$ots") $(med "$lts") $wb $(med "$oms") $(med "$lms")
+        mrb=$(med "$rbs")
+        ROWS="$ROWS$n $ty $(med "$ops") $(med "$lps") $(med "$ots") $(med "$lts") $wb $(med "$oms") $(med "$lms") $mrb
 "
     done
 done
 BW=$(fmax "$BW" "$(jfield "$("$BUILD/bench_infer_bw" "$THREADS")" read_gb_s)")
 echo "load average at end: $(loadavg); read bandwidth $BW GB/s (best seen), $THREADS threads" >&2
-printf '%s' "$ROWS" | while read -r n ty opp lpp otg ltg wb oms lms; do
+printf '%s' "$ROWS" | while read -r n ty opp lpp otg ltg wb oms lms rb; do
     awk -v n="$n" -v ty="$ty" -v opp="$opp" -v lpp="$lpp" -v otg="$otg" -v ltg="$ltg" -v bw="$BW" -v w="$wb" \
-        -v oms="$oms" -v lms="$lms" -v rounds="$ROUNDS" 'BEGIN { b = bw * 1e9 / w
+        -v oms="$oms" -v lms="$lms" -v rounds="$ROUNDS" -v rb="$rb" 'BEGIN { b = bw * 1e9 / w
         printf "%s %s: prefill %.2fx decode %.2fx (median of %d: ours %.1f / %.2f t/s, llama.cpp %.1f / %.2f t/s;" \
-               " decode bound %.2f of %.1f t/s; peak memory %.2fx: %.0f / %.0f MiB)\n", n, ty, opp / lpp, otg / ltg,
-               rounds, opp, otg, lpp, ltg, otg / b, b, oms / lms, oms, lms }'
+               " decode bound %.2f of %.1f t/s at the best read, %.2f of the read in its round (median);" \
+               " peak memory %.2fx: %.0f / %.0f MiB)\n", n, ty, opp / lpp, otg / ltg,
+               rounds, opp, otg, lpp, ltg, otg / b, b, rb, oms / lms, oms, lms }'
 done
