@@ -295,7 +295,7 @@ static inline __attribute__((always_inline)) void kq45_pair_sb(const uint8_t *sb
 static inline __attribute__((always_inline)) void kq6_pair_group(const uint8_t *sb, size_t ts, int h, int s, int gh,
                                                                   int k, const gt_kq_acts *A, int t0, const int NT,
                                                                   __m512i dot[KP_NR][KP_NT]) {
-    const __m512i m4 = _mm512_set1_epi8(0x0f), m3 = _mm512_set1_epi8(3);
+    const __m512i m4 = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
     const int g = 8 * h + 2 * s + gh;
     __m512i q[KP_NR][4], sc[KP_NR];
     #pragma GCC unroll 8
@@ -307,8 +307,10 @@ static inline __attribute__((always_inline)) void kq6_pair_group(const uint8_t *
             __m512i lo = _mm512_load_si512((const void *)(ti + 64 * (16 * h + 8 * (s & 1) + gi)));
             if (s >= 2) lo = _mm512_srli_epi16(lo, 4);
             __m512i hb = _mm512_load_si512((const void *)(ti + GT_KQ6_OFF_QH + 64 * (8 * h + gi)));
-            __m512i hi = _mm512_and_si512(_mm512_srli_epi16(hb, 2 * s), m3);
-            q[i][u] = _mm512_or_si512(_mm512_and_si512(lo, m4), _mm512_slli_epi16(hi, 4));
+            /* bits 2s, 2s + 1 of each byte to bits 4, 5 in one shift (kq6_quarters') */
+            __m512i hi = s == 0 ? _mm512_slli_epi16(hb, 4) : s == 1 ? _mm512_slli_epi16(hb, 2)
+                                                         : s == 2 ? hb : _mm512_srli_epi16(hb, 2);
+            q[i][u] = _mm512_or_si512(_mm512_and_si512(lo, m4), _mm512_and_si512(hi, m30));
         }
         sc[i] = _mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)(ti + GT_KQ6_OFF_SC + 16 * g)));
     }
