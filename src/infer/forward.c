@@ -43,6 +43,7 @@
 #include "infer/ctx_impl.h"
 #include "infer/dmath.h"
 #include "infer/gelu.h"
+#include "infer/kquant.h"
 
 #define NORM_ROWS GT_CTX_NORM_ROWS /* each thread's scratch holds this many rows (ctx_impl.h) */
 
@@ -60,6 +61,13 @@ enum { POST_NONE, POST_RESID, POST_SWIGLU };
  * busy). */
 #define MM_CHUNK_TILES 4
 #define MM_CHUNK_TILES_DECODE 32
+/* K-quant tiles (one prefetched stream a tile) take longer runs: at most 96
+ * tiles, on 2 threads one chunk a thread for qwen3-0.6b's q, gate and up.
+ * Alternating with 32 (bench_infer MODEL -t 2 -p 1 -n 64 -r 3): qwen3-0.6b
+ * Q4_K_M 119.7 against 116.0 t/s (12 pairs, 10 higher), llama3.2-1b Q4_K_M
+ * 67.7 against 66.3 (6 pairs, 4 higher); the same cap on Q8_0 tiles, which
+ * read NR tiles side by side, cost qwen3-0.6b Q8_0 69.4 against 73.2. */
+#define MM_CHUNK_TILES_DECODE_KQ 96
 
 typedef struct job {
     gt_ctx *c;
@@ -224,13 +232,17 @@ static void norm_chunk(gt_ctx *c, const float *src, const float *norm, gt_act *d
 
 /* Tiles per chunk of one token's matmul (above) over lists w[0..n_lists):
  * the largest list's tiles over nth threads, rounded up to even, within
- * [MM_CHUNK_TILES, MM_CHUNK_TILES_DECODE]. */
+ * [MM_CHUNK_TILES, MM_CHUNK_TILES_DECODE], or MM_CHUNK_TILES_DECODE_KQ
+ * when every list is a K-quant. */
 static int decode_chunk_tiles(const gt_qmat *const *w, int n_lists, int nth) {
-    int most = 0;
-    for (int i = 0; i < n_lists; i++) most = w[i]->n_tiles > most ? w[i]->n_tiles : most;
-    int per = (most + nth - 1) / nth;
+    int most = 0, kq = 1;
+    for (int i = 0; i < n_lists; i++) {
+        most = w[i]->n_tiles > most ? w[i]->n_tiles : most;
+        kq &= gt_kq_is_k(w[i]->type);
+    }
+    int per = (most + nth - 1) / nth, cap = kq ? MM_CHUNK_TILES_DECODE_KQ : MM_CHUNK_TILES_DECODE;
     per += per & 1;
-    return per < MM_CHUNK_TILES ? MM_CHUNK_TILES : per > MM_CHUNK_TILES_DECODE ? MM_CHUNK_TILES_DECODE : per;
+    return per < MM_CHUNK_TILES ? MM_CHUNK_TILES : per > cap ? cap : per;
 }
 
 /* Decoding, once thread ith finds no chunk of this step left: while the
