@@ -286,6 +286,17 @@ static inline __attribute__((always_inline)) void kq45_pair_sb(const uint8_t *sb
         kq45_finish(sb + (size_t)i * ts, k, A, t0, NT, dot[i], acc + (size_t)i * as, q5);
 }
 
+/* Quarter s (< 4) of a Q6_K group, 6-bit quants per byte: the low nibble
+ * of lo (ql's bytes, already shifted down for s >= 2) and bits 2s, 2s + 1
+ * of hb (qh's bytes) as bits 4, 5, moved there by one shift (what crosses
+ * into a neighbour byte is masked off). */
+static inline __attribute__((always_inline)) __m512i kq6_quant(__m512i lo, __m512i hb, int s) {
+    const __m512i m4 = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
+    __m512i hi = s == 0 ? _mm512_slli_epi16(hb, 4) : s == 1 ? _mm512_slli_epi16(hb, 2)
+                                                 : s == 2 ? hb : _mm512_srli_epi16(hb, 2);
+    return _mm512_or_si512(_mm512_and_si512(lo, m4), _mm512_and_si512(hi, m30));
+}
+
 /* Two tiles of Q6_K (gt_kq_pair_fn), register-blocked as kq45_pair_sb: per
  * group of 16 (g = 8h + 2s + gh, kq6_quarters' bits) each tile's lanes
  * decode their 16 quants into 4 registers, and each broadcast of a token's
@@ -295,7 +306,6 @@ static inline __attribute__((always_inline)) void kq45_pair_sb(const uint8_t *sb
 static inline __attribute__((always_inline)) void kq6_pair_group(const uint8_t *sb, size_t ts, int h, int s, int gh,
                                                                   int k, const gt_kq_acts *A, int t0, const int NT,
                                                                   __m512i dot[KP_NR][KP_NT]) {
-    const __m512i m4 = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
     const int g = 8 * h + 2 * s + gh;
     __m512i q[KP_NR][4], sc[KP_NR];
     #pragma GCC unroll 8
@@ -307,10 +317,7 @@ static inline __attribute__((always_inline)) void kq6_pair_group(const uint8_t *
             __m512i lo = _mm512_load_si512((const void *)(ti + 64 * (16 * h + 8 * (s & 1) + gi)));
             if (s >= 2) lo = _mm512_srli_epi16(lo, 4);
             __m512i hb = _mm512_load_si512((const void *)(ti + GT_KQ6_OFF_QH + 64 * (8 * h + gi)));
-            /* bits 2s, 2s + 1 of each byte to bits 4, 5 in one shift (kq6_quarters') */
-            __m512i hi = s == 0 ? _mm512_slli_epi16(hb, 4) : s == 1 ? _mm512_slli_epi16(hb, 2)
-                                                         : s == 2 ? hb : _mm512_srli_epi16(hb, 2);
-            q[i][u] = _mm512_or_si512(_mm512_and_si512(lo, m4), _mm512_and_si512(hi, m30));
+            q[i][u] = kq6_quant(lo, hb, s);
         }
         sc[i] = _mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)(ti + GT_KQ6_OFF_SC + 16 * g)));
     }
@@ -410,7 +417,6 @@ void gt_kq6_pair_avx512(const uint8_t *sb, size_t ts, int nk, const gt_kq_acts *
  * scalar integers; the float step is gt_kq_finish's. */
 static inline __attribute__((always_inline)) void kq6_quarters(const uint8_t *sb, int h, int gh, int k,
                                                                 const gt_kq_acts *A, int nt, __m512i *dot) {
-    const __m512i m4 = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
     __m512i q[4][4]; /* [quarter s][group gi - 4gh] */
     #pragma GCC unroll 8
     for (int u = 0; u < 4; u++) {
@@ -424,11 +430,7 @@ static inline __attribute__((always_inline)) void kq6_quarters(const uint8_t *sb
         #pragma GCC unroll 8
         for (int s = 0; s < 4; s++) {
             __m512i lo = s & 1 ? b : a;
-            if (s >= 2) lo = _mm512_srli_epi16(lo, 4);
-            /* bits 2s, 2s + 1 of each byte moved to bits 4, 5 (what crosses into a neighbour byte is masked) */
-            __m512i hi = s == 0 ? _mm512_slli_epi16(hb, 4) : s == 1 ? _mm512_slli_epi16(hb, 2)
-                                                         : s == 2 ? hb : _mm512_srli_epi16(hb, 2);
-            q[s][u] = _mm512_or_si512(_mm512_and_si512(lo, m4), _mm512_and_si512(hi, m30));
+            q[s][u] = kq6_quant(s >= 2 ? _mm512_srli_epi16(lo, 4) : lo, hb, s);
         }
     }
     #pragma GCC unroll 8

@@ -414,6 +414,7 @@ static void kq_block(const gt_qmat *w, int row0, int nr, const gt_act *a, int t0
      * KQ_KC, a tile wider than 4,096 columns was read half at a time,
      * jumping, and its prefetch ran 4 KiB past the end of every run. */
     const int kc = cached && by_tile && nt == 1 ? n_sb : KQ_KC;
+    assert(cached || kc == KQ_KC); /* quantized here: into aq and bs, KQ_KC super-blocks at most */
     for (int k0 = 0; k0 < n_sb; k0 += kc) {
         int nk = n_sb - k0 < kc ? n_sb - k0 : kc;
         gt_kq_acts acts = {aq[0], bs[0], da[0], sizeof aq[0], KQ_KC * GT_KQ_BS_N, KQ_KC};
