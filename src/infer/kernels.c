@@ -139,19 +139,20 @@ void gt_dequant_row(uint32_t type, const void *row, float *out, int64_t n) {
 /* Allocates n zeroed bytes aligned to 64 (to 2 MiB, advised as huge pages,
  * when n is large: weights are streamed once per token, and on 4 KiB pages
  * the hardware prefetchers stop at every page). *mem receives the pointer to
- * free with gt_free. */
+ * free with gt_free. Zeroed by calloc, which leaves memory fresh from the
+ * kernel untouched (it is zero already): its first touch, dear on a virtual
+ * machine, then falls to whoever fills it (the model's loading threads). */
 void *gt_kern_alloc(size_t n, void **mem) {
     size_t align = n >= HUGE_BYTES ? HUGE_BYTES : 64;
     /* Large: whole huge pages, so the tail is advised too. */
     size_t span = align == HUGE_BYTES ? (n + HUGE_BYTES - 1) & ~(size_t)(HUGE_BYTES - 1) : n;
-    uint8_t *raw = gt_malloc(span + align);
+    uint8_t *raw = gt_calloc(1, span + align);
     *mem = raw;
     if (!raw) return NULL;
     uint8_t *p = (uint8_t *)(((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1));
 #ifdef MADV_HUGEPAGE
     if (align == HUGE_BYTES) madvise(p, span, MADV_HUGEPAGE);
 #endif
-    memset(p, 0, n);
     return p;
 }
 
