@@ -472,7 +472,7 @@ static int load_items(load_job *j, gt_err *err) {
 
 /* The model's matrices, output matrix out_name included: a first pass
  * checks and sizes every one in the file's order (the layers, then the
- * output matrix), noting where each item's go in one region (see arena);
+ * output matrix), noting where each item goes in one region (see arena);
  * then load_items packs them there. */
 static int load_weights(const gt_gguf *g, gt_model *m, const char *out_name, gt_err *err) {
     const gt_hparams *hp = &m->hp;
