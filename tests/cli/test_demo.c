@@ -357,6 +357,7 @@ static void test_rerun(void) {
              GT_CLI, tmp, gt_fixture("models/tiny-llama-q8_0.gguf"));
     rc = run(cmd, &out, &err);
     CHECK_MSG(rc == 0, "second demo exited %d", rc);
+    if (rc) fprintf(stderr, "---- the second demo's stderr:\n%s\n---- end\n", err ? err : "");
     check_steps(err);
     json_t *s = json_loads(out, 0, NULL);
     CHECK(s != NULL);
