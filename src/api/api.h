@@ -23,7 +23,7 @@
  * nobody submits anything; an idle node adds one small block per interval.
  *
  * Threads: a libmicrohttpd thread pool of `threads` threads (each serves many
- * connections with epoll; SSE streams wait suspended, costing no thread), or
+ * connections with poll; SSE streams wait suspended, costing no thread), or
  * with threads = 0 one thread per connection. */
 #ifndef GT_API_API_H
 #define GT_API_API_H

@@ -637,7 +637,9 @@ int gt_http_start(gt_node *n, gt_err *err) {
     }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
     if (n->cfg.threads == 0) flags |= MHD_USE_THREAD_PER_CONNECTION;
-    else flags |= MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
+    /* poll, not epoll: libmicrohttpd 0.9.75 can abort the process when an
+     * epoll daemon with its own threads is quiesced (see gt_http_stop). */
+    else flags |= MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME;
     /* MHD's own limits sit GT_API_CONNECTION_HEADROOM above ours, so a
      * connection over ours is still read and told 429 (conn_notify). */
     unsigned hard = n->cfg.max_connections + GT_API_CONNECTION_HEADROOM;
@@ -675,7 +677,12 @@ void gt_http_stop(gt_node *n) {
     if (!n->mhd) return;
     /* 0. Submits from here on hold their thread (so none is left suspended). */
     atomic_store(&n->http_stopping, 1);
-    /* 1. Stop accepting: new connections are refused from here on. */
+    /* 1. Stop accepting: new connections are refused from here on. (An
+     * epoll daemon must not be quiesced: in libmicrohttpd 0.9.75 a worker
+     * thread may take the listen socket out of its epoll set between
+     * MHD_quiesce_daemon's check and its own removal, and the loser calls
+     * MHD_PANIC, "Failed to remove listen FD from epoll set"; that killed
+     * `make run` at a node's stop. With poll, quiescing only signals.) */
     MHD_socket lsock = MHD_quiesce_daemon(n->mhd);
     /* MHD no longer polls the socket but the kernel would still complete
      * connections into its backlog, never to be served: refuse them now.
