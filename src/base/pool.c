@@ -136,7 +136,9 @@ static void *worker_main(void *p) {
             continue;
         }
         /* Inside the open job (perhaps a later one than g): it cannot end
-         * before we leave, so gen, fn and arg are stable. */
+         * before we leave, so fn and arg are stable. Its gen may not be
+         * stored yet: then the loop meets this job again, finds nothing
+         * left to claim, or finds it closed. */
         seen = atomic_load(&pool->gen);
         pool->fn(pool->arg, wa.ith, pool->n);
         if (atomic_fetch_sub(&pool->join, 1) == 1 && atomic_load(&pool->caller_waits))
@@ -181,10 +183,9 @@ void gt_pool_free(gt_pool *pool) {
 
 int gt_pool_size(const gt_pool *pool) { return pool->n; }
 
-/* Publishes fn(arg) as the next job (all: every thread must run it). */
-static void publish(gt_pool *pool, gt_pool_fn fn, void *arg, int all) {
-    pool->fn = fn;
-    pool->arg = arg;
+/* Publishes the job in pool->fn and pool->arg as the next one (all: every
+ * thread must run it). */
+static void publish(gt_pool *pool, int all) {
     uint32_t g = atomic_load(&pool->gen);
     atomic_store(&pool->gen, ((g >> 1) + 1) << 1 | (all ? GEN_ALL : 0));
     if (atomic_load(&pool->sleepers)) futex_wake(&pool->gen, INT_MAX);
@@ -204,8 +205,10 @@ static void wait_for(gt_pool *pool, _Atomic uint32_t *word, uint32_t want) {
 
 void gt_pool_run(gt_pool *pool, gt_pool_fn fn, void *arg) {
     if (pool->n == 1) { fn(arg, 0, 1); return; }
+    pool->fn = fn;
+    pool->arg = arg;
     atomic_store(&pool->done, 0);
-    publish(pool, fn, arg, 1);
+    publish(pool, 1);
     fn(arg, 0, pool->n);
     wait_for(pool, &pool->done, (uint32_t)pool->n - 1);
 }
@@ -213,8 +216,13 @@ void gt_pool_run(gt_pool *pool, gt_pool_fn fn, void *arg) {
 void gt_pool_run_shared(gt_pool *pool, gt_pool_fn fn, void *arg) {
     if (pool->n == 1) { fn(arg, 0, 1); return; }
     assert(atomic_load(&pool->join) == 0);
+    /* fn and arg before the job opens: a worker late for the previous shared
+     * job may join this one as soon as join is open, before gen moves (the
+     * store to join releases them to its CAS). */
+    pool->fn = fn;
+    pool->arg = arg;
     atomic_store(&pool->join, JOIN_OPEN);
-    publish(pool, fn, arg, 0);
+    publish(pool, 0);
     fn(arg, 0, pool->n);
     atomic_fetch_and(&pool->join, ~JOIN_OPEN);
     wait_for(pool, &pool->join, 0);

@@ -186,6 +186,37 @@ static void test_pool_shared(void) {
     }
 }
 
+/* Two kinds of shared job, each with its own argument: a worker must never
+ * run one job's function on the other's argument. (A worker late for one
+ * job could join the next before its function and argument were written:
+ * the pool opened the job first. ThreadSanitizer saw it; this counts it.) */
+typedef struct { int tag; _Atomic int next; } tagged_arg;
+static _Atomic int mixed_up;
+static void tagged_fn(void *p, int tag) {
+    tagged_arg *a = p;
+    if (a->tag != tag) atomic_fetch_add(&mixed_up, 1);
+    for (int ch; (ch = atomic_fetch_add(&a->next, 1)) < 4;) {
+    }
+}
+static void tagged_fn1(void *p, int ith, int nth) { (void)ith, (void)nth, tagged_fn(p, 1); }
+static void tagged_fn2(void *p, int ith, int nth) { (void)ith, (void)nth, tagged_fn(p, 2); }
+
+static void test_pool_shared_args(void) {
+    for (int n = 2; n <= 4; n++) {
+        gt_pool *pool = gt_pool_new(n);
+        CHECK(pool != NULL);
+        tagged_arg a1 = {.tag = 1}, a2 = {.tag = 2};
+        for (int r = 0; r < 100000; r++) {
+            atomic_store(&a1.next, 0);
+            gt_pool_run_shared(pool, tagged_fn1, &a1);
+            atomic_store(&a2.next, 0);
+            gt_pool_run_shared(pool, tagged_fn2, &a2);
+        }
+        gt_pool_free(pool);
+    }
+    CHECK_EQ_INT(atomic_load(&mixed_up), 0);
+}
+
 static void test_file(void) {
     char dir[] = "/tmp/gt_test_fileXXXXXX";
     CHECK(mkdtemp(dir) != NULL);
@@ -268,6 +299,7 @@ int main(void) {
     RUN(test_buf);
     RUN(test_pool);
     RUN(test_pool_shared);
+    RUN(test_pool_shared_args);
     RUN(test_file);
     return gt_test_finish();
 }
