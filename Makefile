@@ -7,7 +7,7 @@ SAN_BUILD ?= build-san
 HOME_DIR ?= $(CURDIR)/.demo-home
 VOCAB ?= $(CURDIR)/.cache/fixtures/tokenizer/ggml-vocab-llama-spm.gguf
 
-.PHONY: all setup build build-all build-san run test fixtures bench-ledger bench-infer bench-market bench-work bench-train bench-serve bench-chain fuzz clean
+.PHONY: all setup build build-all build-san run test tsan fixtures bench-ledger bench-infer bench-market bench-work bench-train bench-serve bench-chain fuzz clean
 
 all: build
 
@@ -37,6 +37,19 @@ test:
 	@cmake -S . -B $(SAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DGT_SANITIZE=ON -DGT_WERROR=ON >/dev/null
 	@cmake --build $(SAN_BUILD) -j $(JOBS)
 	@cd $(SAN_BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The tests that run threads, under ThreadSanitizer, in a build of their own
+# (TSan excludes ASan, so this is not part of `make test`): the thread pool,
+# the kernels and the parallel model load, the same bytes at 1 and 3 threads,
+# the ledger's writer and syncer, the node's HTTP server and uploads,
+# serving with continuous batching, the agents and the market scenarios.
+TSAN_BUILD ?= build-tsan
+TSAN_TESTS ?= fixtures|test_base|test_kernels|test_model_load|infer_same_bytes|test_ledger|test_ledger_crash|test_ledger_faults|test_api|test_api_limits|test_api_uploads|test_serve|test_serve_node|test_serve_batch|test_serve_stream|test_agent|test_market|test_scenarios|test_work_scenarios
+tsan:
+	@./scripts/setup.sh test
+	@cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGT_TSAN=ON >/dev/null
+	@cmake --build $(TSAN_BUILD) -j $(JOBS)
+	@cd $(TSAN_BUILD) && ctest --output-on-failure -j $(JOBS) -R '^($(TSAN_TESTS))$$'
 
 # The test models and references alone (what ctest's "fixtures" test does).
 fixtures: build

@@ -6,12 +6,15 @@
 #define GT_TESTS_TEST_H
 
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int gt_test_failures;
-static int gt_test_checks;
+/* Atomic: tests check from their client threads too, and a failure counted
+ * in two threads at once must not be lost. */
+static _Atomic int gt_test_failures;
+static _Atomic int gt_test_checks;
 
 #define CHECK(cond)                                                                   \
     do {                                                                              \

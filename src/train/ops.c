@@ -62,7 +62,13 @@ static void par_for(gt_pool *p, args *s, int n, void (*fn)(const args *, int, in
  * in the same order: the bits are the same. The exps of the softmaxes and
  * SwiGLU are the engine's vector kernels of the kernel path (gt_tr_kern),
  * equal bit for bit to gt_kern_expf on every path. */
+#if defined(__SANITIZE_THREAD__)
+/* ThreadSanitizer instruments the clones' ifunc resolver, which the loader
+ * runs before TSan's runtime is up: the process dies at start (make tsan). */
+#define HOT
+#else
 #define HOT __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#endif
 
 float gt_tr_dot(const float *restrict a, const float *restrict b, int n) { return gt_tr_dot8(a, b, n); }
 
