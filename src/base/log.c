@@ -2,14 +2,17 @@
 #include "base/log.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
 
-static int current_level = -1; /* -1: not yet read from GOTONG_LOG */
-static int current_format = GT_LOG_TEXT;
+/* Atomic: any thread logs, and the CLI sets both after threads may have
+ * started (relaxed: a line logged at the old level around a change is fine). */
+static _Atomic int current_level = -1; /* -1: not yet read from GOTONG_LOG */
+static _Atomic int current_format = GT_LOG_TEXT;
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
 static int level_from_env(void) {
@@ -22,16 +25,23 @@ static int level_from_env(void) {
     return GT_LOG_WARN;
 }
 
-void gt_log_set_level(int level) { current_level = level; }
+void gt_log_set_level(int level) { atomic_store_explicit(&current_level, level, memory_order_relaxed); }
 
 int gt_log_level(void) {
-    if (current_level < 0) current_level = level_from_env();
-    return current_level;
+    int level = atomic_load_explicit(&current_level, memory_order_relaxed);
+    if (level < 0) { /* every thread that gets here reads the same GOTONG_LOG */
+        level = level_from_env();
+        int unset = -1;
+        if (!atomic_compare_exchange_strong(&current_level, &unset, level)) level = unset;
+    }
+    return level;
 }
 
-void gt_log_set_format(int format) { current_format = format == GT_LOG_JSON ? GT_LOG_JSON : GT_LOG_TEXT; }
+void gt_log_set_format(int format) {
+    atomic_store_explicit(&current_format, format == GT_LOG_JSON ? GT_LOG_JSON : GT_LOG_TEXT, memory_order_relaxed);
+}
 
-int gt_log_format(void) { return current_format; }
+int gt_log_format(void) { return atomic_load_explicit(&current_format, memory_order_relaxed); }
 
 /* UTC wall-clock time with milliseconds, RFC 3339 ("2026-01-02T03:04:05.678Z"). */
 static void log_time(char out[32]) {
@@ -67,7 +77,7 @@ void gt_log(int level, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    if (current_format == GT_LOG_JSON) {
+    if (gt_log_format() == GT_LOG_JSON) {
         json_t *m = json_string(line);
         gt_log_json(level, json_pack("{s:o}", "msg", m ? m : json_string("(message not valid UTF-8)")));
         return;

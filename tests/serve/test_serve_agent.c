@@ -461,7 +461,8 @@ enum { FAKE_500, FAKE_BAD_JSON, FAKE_SLOW, FAKE_BAD_ID, FAKE_NO_TOKENS, FAKE_SHO
        FAKE_MODES, FAKE_BAD_LP /* scoring only: a positive log-probability */ };
 
 typedef struct fake {
-    int lfd, mode, stop;
+    int lfd;
+    _Atomic int mode, stop; /* set by the test while the fake's thread serves */
     uint16_t port;
     char sha[72];
     pthread_t th;
