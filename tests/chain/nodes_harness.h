@@ -49,7 +49,7 @@ typedef struct {
 
 /* ---- a miner: confirmation depth 2 needs blocks after the last transaction ---- */
 static pthread_t miner;
-static volatile int mining;
+static _Atomic int mining; /* volatile is not a synchronisation: TSan saw the race */
 
 /* The miner thread: an evm_mine every 150 ms while `mining` is set. */
 static void *mine(void *arg) {
