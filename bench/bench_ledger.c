@@ -181,6 +181,8 @@ int main(int argc, char **argv) {
             jobs[i].ok = 0;
         }
         double s0, s1, s2;
+        gt_ledger_stats st0, st1;
+        gt_ledger_stats_get(l, &st0);
         double c0 = cpu_s(&s0);
         double t = run_threads(recover_thread, jobs);
         double c1 = cpu_s(&s1);
@@ -193,7 +195,11 @@ int main(int argc, char **argv) {
         if (ok != per * THREADS) { fprintf(stderr, "error: only %zu of %zu applied\n", ok, per * THREADS); return 1; }
         ledger_rate[r] = (double)ok / t;
         ratio[r] = ledger_rate[r] / bound_rate[r];
-        fprintf(stderr, "  round %d: bound %.0f/s ledger %.0f/s ratio %.2f\n", r + 1, bound_rate[r], ledger_rate[r], ratio[r]);
+        gt_ledger_stats_get(l, &st1);
+        /* pages a block per round: flat while the ledger grows, or the store's layout does not scale */
+        fprintf(stderr, "  round %d: bound %.0f/s ledger %.0f/s ratio %.2f, %.1f pages/block\n", r + 1, bound_rate[r],
+                ledger_rate[r], ratio[r],
+                (double)(st1.pages_written - st0.pages_written) / (double)(st1.blocks - st0.blocks));
     }
     for (int i = 0; i < THREADS; i++) jobs[i] = full[i];
     int order[ROUNDS];
@@ -211,10 +217,10 @@ int main(int argc, char **argv) {
     printf("  bound  secp256k1 recover, %d threads:  %9.0f /s  (median round)\n", THREADS, bound_rate[med]);
     printf("  ledger applied + durable, %d threads:  %9.0f /s\n", THREADS, ledger_rate[med]);
     printf("  writer: %.1f us/action building blocks, %.2f ms/block in COMMIT, %.1f us CPU/action, "
-           "%.1f pages/block; syncer: %.2f ms/fsync\n",
+           "%.1f pages/block, longest block %.0f ms; syncer: %.2f ms/fsync\n",
            st.apply_s / (double)st.actions_applied * 1e6, st.commit_s / (double)st.blocks * 1e3,
            st.cpu_s / (double)st.actions_applied * 1e6, (double)st.pages_written / (double)st.blocks,
-           st.sync_s / (double)(st.syncs ? st.syncs : 1) * 1e3);
+           st.block_max_s * 1e3, st.sync_s / (double)(st.syncs ? st.syncs : 1) * 1e3);
     /* CPU time per action does not suffer from a busy neighbour the way wall
      * time does: when the two ratios differ, the machine was contended. */
     double n_all = (double)(per * THREADS * ROUNDS);

@@ -77,8 +77,10 @@ int gt_block_row_read(sqlite3 *db, int64_t height /* -1: head */, gt_block *b, g
 
 int gt_ledger_find_action(sqlite3 *db, const uint8_t id[32], gt_action *a, uint64_t *height, uint32_t *index,
                           gt_err *err) {
-    /* The index first; then the recent actions it does not cover yet. */
-    static const char *const sql[2] = {
+    /* The index's runs first (or, in a format 6 store read as it is, its
+     * index by id); then the recent actions it does not cover yet. */
+    static const char *const sql[3] = {
+        GT_ACTION_BY_ID_SQL,
         "SELECT a.height,a.idx,a.body FROM action_ids i JOIN actions a ON a.seq=i.seq WHERE i.id=?",
         "SELECT height,idx,body FROM actions WHERE seq > (SELECT value FROM meta WHERE key='ids_seq') AND id=?"};
     uint8_t salt[32];
@@ -86,10 +88,15 @@ int gt_ledger_find_action(sqlite3 *db, const uint8_t id[32], gt_action *a, uint6
     int grc = gt_block_row_read(db, 0, &genesis, err);
     if (grc) return grc == GT_ENOTFOUND ? gt_err_set(err, GT_EDB, "ledger has no genesis block") : grc;
     memcpy(salt, genesis.hash, 32);
-    for (int pass = 0; pass < 2; pass++) {
+    int format6 = 0;
+    for (int pass = 0; pass < 3; pass++) {
+        if (pass == 1 && !format6) continue;
         sqlite3_stmt *q;
-        if (sqlite3_prepare_v2(db, sql[pass], -1, &q, NULL))
+        if (sqlite3_prepare_v2(db, sql[pass], -1, &q, NULL)) {
+            /* no table id_runs, no column run: a format 6 store */
+            if (pass == 0 && strstr(sqlite3_errmsg(db), "no such")) { format6 = 1; continue; }
             return gt_err_set(err, GT_EDB, "actions: %s", sqlite3_errmsg(db));
+        }
         sqlite3_bind_blob(q, 1, id, 32, SQLITE_STATIC);
         int step = sqlite3_step(q), rc = 0;
         if (step == SQLITE_ROW) {

@@ -24,4 +24,10 @@ int gt_block_row_read(sqlite3 *db, int64_t height, gt_block *b, gt_err *err);
 #define GT_BLOCK_ROW_AT_SQL "SELECT * FROM blocks WHERE height=?"
 int gt_block_row_step(sqlite3_stmt *q, sqlite3 *db, int64_t height, gt_block *b, gt_err *err);
 
+/* gt_ledger_find_action's search of the id index: one seek in each run
+ * (writer.c's index_ids), never a scan of the index. */
+#define GT_ACTION_BY_ID_SQL                                                                            \
+    "SELECT a.height,a.idx,a.body FROM action_ids i JOIN actions a ON a.seq=i.seq"                     \
+    " WHERE i.run IN (SELECT run FROM id_runs) AND i.id=?"
+
 #endif

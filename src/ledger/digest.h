@@ -68,8 +68,8 @@ void gt_digest_final(const gt_digest_acc *acc, uint64_t supply, uint8_t out[32])
 int gt_digest_scan(sqlite3 *db, gt_digest_acc *acc, uint64_t *buckets, int *overflow, gt_err *err);
 
 /* Is `name` a module's table (in the digest through digest_tables.c), not
- * the chain's (blocks, actions, action_ids), the core state's (accounts,
- * locks, unbonding, meta) or SQLite's own? */
+ * the chain's (blocks, actions, action_ids, id_runs), the core state's
+ * (accounts, locks, unbonding, meta) or SQLite's own? */
 int gt_digest_is_module_table(const char *name);
 /* Adds every row of every module table of db to acc. GT_EDB on any SQLite
  * error. */

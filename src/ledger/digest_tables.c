@@ -23,7 +23,8 @@
 #define GT_DIGEST_TRIGGER_SQL_MAX 8192
 
 int gt_digest_is_module_table(const char *name) {
-    static const char *const core[] = {"blocks", "actions", "action_ids", "accounts", "locks", "unbonding", "meta"};
+    static const char *const core[] = {"blocks",   "actions", "action_ids", "id_runs",
+                                       "accounts", "locks",   "unbonding",  "meta"};
     if (!strncmp(name, "sqlite_", 7)) return 0;
     for (size_t i = 0; i < sizeof core / sizeof core[0]; i++)
         if (!strcmp(name, core[i])) return 0;

@@ -130,9 +130,10 @@ int gt_ledger_load_genesis(gt_ledger *l, gt_genesis *g, gt_err *err) {
     if (version != GT_LEDGER_FORMAT && !(l->readonly && version == GT_LEDGER_FORMAT_PREV))
         return gt_err_set(err, GT_EUNSUPPORTED,
                           "ledger format version %llu is not supported (expected %d, or %d which opening it for "
-                          "writing upgrades: format 6 drops two of the market's indexes; format 5 changes the "
-                          "market's index of slot deadlines, format 4 fixed the dispute, vote and reveal windows "
-                          "at genesis; create a new ledger with `gotong init`)",
+                          "writing upgrades: format 7 keeps the index of action ids in sorted runs; format 6 "
+                          "dropped two of the market's indexes, format 5 changed the market's index of slot "
+                          "deadlines, format 4 fixed the dispute, vote and reveal windows at genesis; create a new "
+                          "ledger with `gotong init`)",
                           (unsigned long long)version, GT_LEDGER_FORMAT, GT_LEDGER_FORMAT_PREV);
     if ((rc = gt_ledger_meta_get(l, "chain_id", &g->chain_id, NULL, 0, err)) ||
         (rc = gt_ledger_meta_get(l, "unbonding_blocks", &g->unbonding_blocks, NULL, 0, err)) ||

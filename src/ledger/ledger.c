@@ -33,13 +33,30 @@ static const char chain_schema_sql[] =
     " idx INTEGER NOT NULL, id BLOB NOT NULL, sender BLOB NOT NULL, nonce INTEGER NOT NULL,"
     " kind TEXT NOT NULL, body BLOB NOT NULL);"
     "CREATE INDEX IF NOT EXISTS actions_height ON actions(height);"
-    /* Lookup by id. Ids are uniformly random, so keeping this index current
-     * block by block would dirty a different B-tree page for almost every
-     * action (measured: 3x the kernel time and twice the fsync time of a
-     * block). It is brought up to date in sorted batches of
-     * GT_LEDGER_ID_BATCH actions instead; gt_ledger_find_action scans the
-     * few not yet indexed (seq > meta 'ids_seq'). */
-    "CREATE TABLE IF NOT EXISTS action_ids(id BLOB PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;";
+    /* Lookup by id. Ids are uniformly random, so keeping one index by id
+     * current block by block would dirty a different B-tree page for almost
+     * every action (measured: 3x the kernel time and twice the fsync time
+     * of a block), and so would adding sorted batches to it once it is
+     * larger than a batch. The index is a set of runs instead, each sorted
+     * by id and written at the end of the B-tree (writer.c's index_ids);
+     * id_runs lists them by level. gt_ledger_find_action searches every run,
+     * then scans the few actions not yet indexed (seq > meta 'ids_seq'). */
+    "CREATE TABLE IF NOT EXISTS action_ids(run INTEGER NOT NULL, id BLOB NOT NULL, seq INTEGER NOT NULL,"
+    " PRIMARY KEY(run, id)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS id_runs(run INTEGER PRIMARY KEY, level INTEGER NOT NULL, n INTEGER NOT NULL);";
+
+/* Format 6 to 7: format 6's index by id (two columns) becomes one run of
+ * the top level, copied in id order; a store that has the runs already is
+ * left alone. */
+static const char ids_upgrade_sql[] =
+    "CREATE TABLE action_ids_f7(run INTEGER NOT NULL, id BLOB NOT NULL, seq INTEGER NOT NULL,"
+    " PRIMARY KEY(run, id)) WITHOUT ROWID;"
+    "INSERT INTO action_ids_f7 SELECT 1, id, seq FROM action_ids ORDER BY id;"
+    "INSERT INTO id_runs(run,level,n) SELECT 1, 2, count(*) FROM action_ids"
+    " HAVING count(*) > 0;"
+    "DROP TABLE action_ids;"
+    "ALTER TABLE action_ids_f7 RENAME TO action_ids;";
+_Static_assert(GT_LEDGER_ID_LEVEL_TOP == 2, "ids_upgrade_sql writes the top level as 2");
 
 /* Runs SQL that returns no rows: 0 or GT_EDB with SQLite's message. */
 int gt_ledger_exec(sqlite3 *db, const char *sql, gt_err *err) {
@@ -65,14 +82,22 @@ int gt_ledger_create_schema(sqlite3 *db, gt_err *err) {
 }
 
 /* Moves a store of the previous format to this one (a writer's open, after
- * gt_ledger_create_schema made what this format adds): each module's
- * upgrade_sql and the new version in meta, one transaction. A store of any
+ * gt_ledger_create_schema made what this format adds): the id index's runs
+ * (ids_upgrade_sql), each module's upgrade_sql and the new version in meta,
+ * one transaction. A store of any
  * other version is left for gt_ledger_load_genesis to refuse. */
 static int upgrade_format(gt_ledger *l, gt_err *err) {
     uint64_t version;
     int rc = gt_ledger_meta_get(l, "version", &version, NULL, 0, err);
     if (rc || version != GT_LEDGER_FORMAT_PREV) return rc;
     if ((rc = gt_ledger_exec(l->db, "BEGIN IMMEDIATE", err))) return rc;
+    int old_ids = 0; /* format 6's action_ids: (id, seq) */
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(l->db, "SELECT count(*) FROM pragma_table_info('action_ids')", -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        old_ids = sqlite3_column_int(q, 0) == 2;
+    sqlite3_finalize(q);
+    if (old_ids) rc = gt_ledger_exec(l->db, ids_upgrade_sql, err);
     for (int i = 0; !rc && i < gt_ledger_n_modules(); i++) {
         const gt_ledger_module *m = gt_ledger_module_at(i);
         if (m->upgrade_sql) rc = gt_ledger_exec(l->db, m->upgrade_sql, err);
@@ -183,6 +208,7 @@ int gt_ledger_open(const char *path, int flags, gt_ledger **out, gt_err *err) {
     gt_ledger *l = gt_calloc(1, sizeof *l);
     if (!l) return gt_err_set(err, GT_ENOMEM, "out of memory");
     l->lock_fd = -1;
+    l->id_batch = GT_LEDGER_ID_BATCH;
     l->readonly = flags & GT_LEDGER_READONLY;
     snprintf(l->path, sizeof l->path, "%s", path);
     pthread_mutex_init(&l->mu, NULL);

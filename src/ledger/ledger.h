@@ -145,6 +145,7 @@ typedef struct gt_ledger_stats {
     uint64_t syncs;   /* WAL syncs (each covers every block committed before it) */
     double cpu_s;     /* CPU the writer thread used in all (not waiting: load on the machine barely moves it) */
     uint64_t pages_written; /* database pages the writer's commits wrote to the WAL (each one 4 KiB + a frame header) */
+    double block_max_s; /* the longest block, from its BEGIN to the end of its COMMIT (merges of the id index) */
 } gt_ledger_stats;
 void gt_ledger_stats_get(gt_ledger *l, gt_ledger_stats *out);
 

@@ -79,15 +79,61 @@ static int put_action(gt_ledger *l, const gt_action *a, uint64_t height, uint32_
     return rc;
 }
 
-/* Adds every action not yet indexed to action_ids, in id order (so each
- * index page is written once per batch), and records how far it got. Runs
- * inside the writer's block transaction. */
+/* Adds every action not yet indexed to action_ids as a new run of level 0,
+ * in id order, and records how far it got. Runs inside the writer's block
+ * transaction. A run's number is one more than any before it, so its rows
+ * go at the end of the B-tree: each page written once, full, whatever the
+ * size of the index (an index keyed by id alone took them at random). */
+static int add_run(sqlite3 *db, gt_err *err) {
+    return gt_ledger_exec(db,
+                          "INSERT INTO id_runs(run,level,n) SELECT coalesce(max(run),0)+1, 0, 0 FROM id_runs;"
+                          "INSERT INTO action_ids SELECT (SELECT max(run) FROM id_runs), id, seq FROM actions"
+                          " WHERE seq > (SELECT value FROM meta WHERE key='ids_seq') ORDER BY id;"
+                          "UPDATE id_runs SET n=changes() WHERE run=(SELECT max(run) FROM id_runs);"
+                          "UPDATE meta SET value=(SELECT coalesce(max(seq),0) FROM actions) WHERE key='ids_seq';",
+                          err);
+}
+
+/* Number of runs of the given level in id_runs, or -1 on an SQLite error. */
+static int runs_at(sqlite3 *db, int level) {
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM id_runs WHERE level=?", -1, &q, NULL) != SQLITE_OK) return -1;
+    sqlite3_bind_int(q, 1, level);
+    int n = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int(q, 0) : -1;
+    sqlite3_finalize(q);
+    return n;
+}
+
+/* Merges every run of `level` into one new run of level + 1, written in id
+ * order at the end of the B-tree, and deletes them (their pages are
+ * contiguous, so each is freed once). */
+static int merge_runs(sqlite3 *db, int level, gt_err *err) {
+    assert(level >= 0 && level < GT_LEDGER_ID_LEVEL_TOP);
+    char *sql = sqlite3_mprintf(
+        "INSERT INTO id_runs(run,level,n) SELECT max(run)+1, %d, (SELECT sum(n) FROM id_runs WHERE level=%d)"
+        " FROM id_runs;"
+        "INSERT INTO action_ids SELECT (SELECT max(run) FROM id_runs), id, seq FROM action_ids"
+        " WHERE run IN (SELECT run FROM id_runs WHERE level=%d) ORDER BY id;"
+        "DELETE FROM action_ids WHERE run IN (SELECT run FROM id_runs WHERE level=%d);"
+        "DELETE FROM id_runs WHERE level=%d;",
+        level + 1, level, level, level, level);
+    if (!sql) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    int rc = gt_ledger_exec(db, sql, err);
+    sqlite3_free(sql);
+    return rc;
+}
+
+/* Brings the id index up to date (one new run), then merges each level
+ * that has GT_LEDGER_ID_FANOUT runs into the next, up to the top level,
+ * whose runs stay. */
 static int index_ids(sqlite3 *db, gt_err *err) {
-    int rc = gt_ledger_exec(db,
-                  "INSERT INTO action_ids SELECT id, seq FROM actions"
-                  " WHERE seq > (SELECT value FROM meta WHERE key='ids_seq') ORDER BY id;"
-                  "UPDATE meta SET value=(SELECT coalesce(max(seq),0) FROM actions) WHERE key='ids_seq';",
-                  err);
+    int rc = add_run(db, err);
+    for (int level = 0; !rc && level < GT_LEDGER_ID_LEVEL_TOP; level++) {
+        int n = runs_at(db, level);
+        if (n < 0) rc = gt_err_set(err, GT_EDB, "ledger store: %s", sqlite3_errmsg(db));
+        else if (n < GT_LEDGER_ID_FANOUT) break;
+        else rc = merge_runs(db, level, err);
+    }
     return rc ? gt_err_wrap(err, "indexing action ids") : 0;
 }
 
@@ -176,7 +222,7 @@ static void settle_block(gt_ledger *l, gt_ledger_pending *list, const gt_block *
         l->head = *b;
         l->stats.blocks++;
         l->stats.actions_applied += k;
-        l->unindexed = l->unindexed + k >= GT_LEDGER_ID_BATCH ? 0 : l->unindexed + k;
+        l->unindexed = l->unindexed + k >= l->id_batch ? 0 : l->unindexed + k;
     }
     count_refused(l, list);
 }
@@ -242,18 +288,27 @@ static int write_block(gt_ledger *l, gt_ledger_pending *list) {
         gt_block_actions_root(l->ids, k, b.actions_root);
         rc = gt_block_finish(&tx, l->head.state_root, &b, &err);
     }
-    if (!rc && l->unindexed + k >= GT_LEDGER_ID_BATCH) rc = index_ids(l->db, &err);
+    if (!rc && l->unindexed + k >= l->id_batch) rc = index_ids(l->db, &err);
     if (!rc) rc = gt_block_row_put(l->db, &l->ins_block, &b, &err);
     double t_commit = gt_now_s();
     l->stats.apply_s += t_commit - t_start;
     if (!rc) rc = run_kept(l, &l->commit, "COMMIT", &err);
-    l->stats.commit_s += gt_now_s() - t_commit;
+    double t_end = gt_now_s();
+    l->stats.commit_s += t_end - t_commit;
+    if (t_end - t_start > l->stats.block_max_s) l->stats.block_max_s = t_end - t_start;
     int pages = 0, hi = 0; /* read and reset: what this block's commit wrote (the WAL frames it added) */
     sqlite3_db_status(l->db, SQLITE_DBSTATUS_CACHE_WRITE, &pages, &hi, 1);
     l->stats.pages_written += (uint64_t)pages;
     settle_block(l, list, &b, rc, &err);
     pthread_mutex_unlock(&l->state_mu);
     return rc == 0;
+}
+
+void gt_ledger_set_id_batch(gt_ledger *l, uint32_t n) {
+    assert(n >= 1 && n <= GT_LEDGER_ID_BATCH);
+    pthread_mutex_lock(&l->state_mu);
+    l->id_batch = n;
+    pthread_mutex_unlock(&l->state_mu);
 }
 
 void gt_ledger_stats_get(gt_ledger *l, gt_ledger_stats *out) {

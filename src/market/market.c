@@ -105,11 +105,10 @@ _Static_assert(GT_AGENT_ACTIVE == 0 && GT_AGENT_RETIRED == 1, "the registry's SQ
  * worker's claims through task.c's worker_claims_store. */
 static const char *const self_folded[] = {"mk_tasks",      "mk_slots",     "mk_disputes",     "mk_task_workers",
                                           "mk_reputation", "mk_rep_flows", "mk_rep_units", NULL};
-/* Format 5 to 6: the full indexes of slots by worker and of tasks by parent
- * go (mk_subtasks, partial, replaces the second; schema_sql made it). */
-static const char market_upgrade_sql[] = "DROP INDEX IF EXISTS mk_slots_worker; DROP INDEX IF EXISTS mk_tasks_parent;";
+/* No upgrade_sql: format 7 (ledger_impl.h) changed the core's id index
+ * only; the market's tables and indexes are those of format 6. */
 static const gt_ledger_module market_module = {"market", market_schema_sql, mk_begin_block, mk_check_books,
-                                               self_folded, market_upgrade_sql};
+                                               self_folded, NULL};
 
 /* The market's kinds: what gt_market_register registers, and what
  * gt_market_kind answers for (one list, so the two cannot drift apart). */

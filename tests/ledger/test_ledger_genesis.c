@@ -222,7 +222,7 @@ static void test_old_format_refused(void) {
         gt_err err = {0};
         gt_ledger *l = NULL;
         CHECK_EQ_INT(gt_ledger_open(path, 0, &l, &err), GT_EUNSUPPORTED);
-        CHECK_CONTAINS(err.msg, "format 5 changes the market's index of slot deadlines");
+        CHECK_CONTAINS(err.msg, "format 5 changed the market's index of slot deadlines");
         CHECK_CONTAINS(err.msg, "format 4 fixed the dispute, vote and reveal windows at genesis");
         CHECK_CONTAINS(err.msg, "gotong init");
         restore();
