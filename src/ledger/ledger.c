@@ -84,20 +84,21 @@ int gt_ledger_create_schema(sqlite3 *db, gt_err *err) {
 /* Moves a store of the previous format to this one (a writer's open, after
  * gt_ledger_create_schema made what this format adds): the id index's runs
  * (ids_upgrade_sql), each module's upgrade_sql and the new version in meta,
- * one transaction. A store of any
- * other version is left for gt_ledger_load_genesis to refuse. */
+ * one transaction. A store of any other version is left for
+ * gt_ledger_load_genesis to refuse. */
 static int upgrade_format(gt_ledger *l, gt_err *err) {
     uint64_t version;
     int rc = gt_ledger_meta_get(l, "version", &version, NULL, 0, err);
     if (rc || version != GT_LEDGER_FORMAT_PREV) return rc;
     if ((rc = gt_ledger_exec(l->db, "BEGIN IMMEDIATE", err))) return rc;
-    int old_ids = 0; /* format 6's action_ids: (id, seq) */
+    int columns = -1; /* of action_ids: 2 (id, seq) in format 6 */
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(l->db, "SELECT count(*) FROM pragma_table_info('action_ids')", -1, &q, NULL) == SQLITE_OK &&
         sqlite3_step(q) == SQLITE_ROW)
-        old_ids = sqlite3_column_int(q, 0) == 2;
+        columns = sqlite3_column_int(q, 0);
     sqlite3_finalize(q);
-    if (old_ids) rc = gt_ledger_exec(l->db, ids_upgrade_sql, err);
+    if (columns < 0) rc = gt_err_set(err, GT_EDB, "ledger store: action_ids' columns: %s", sqlite3_errmsg(l->db));
+    else if (columns == 2) rc = gt_ledger_exec(l->db, ids_upgrade_sql, err);
     for (int i = 0; !rc && i < gt_ledger_n_modules(); i++) {
         const gt_ledger_module *m = gt_ledger_module_at(i);
         if (m->upgrade_sql) rc = gt_ledger_exec(l->db, m->upgrade_sql, err);

@@ -237,6 +237,43 @@ static int replay_log(replay *r, const gt_block *head, gt_verify_progress progre
     return 0;
 }
 
+/* The index of action ids (what GET /v1/actions/{id} reads) must hold
+ * exactly the actions up to meta 'ids_seq', each once and under its stored
+ * id (which the replay checked against its digest); in format 7 every entry
+ * must be in a run id_runs lists, with that run's count. An index that
+ * disagrees loses nothing of the log, but a lookup would miss or misplace
+ * an applied action, so it fails the verification too. */
+static int check_id_index(replay *r, gt_err *err) {
+    static const struct { const char *sql, *what; } q[] = {
+        {"SELECT count(*) FROM action_ids", "entries"},
+        {"SELECT count(DISTINCT seq) FROM action_ids", "actions"},
+        {"SELECT count(*) FROM action_ids i JOIN actions a ON a.seq=i.seq AND a.id=i.id"
+         " WHERE a.seq <= (SELECT value FROM meta WHERE key='ids_seq')", "entries matching an action's id"},
+    };
+    int64_t ids_seq, n;
+    int rc = query_i64(r->sdb, "SELECT value FROM meta WHERE key='ids_seq'", "reading ids_seq", &ids_seq, err);
+    for (size_t i = 0; !rc && i < sizeof q / sizeof q[0]; i++) {
+        if ((rc = query_i64(r->sdb, q[i].sql, "reading the index of action ids", &n, err))) break;
+        if (n != ids_seq)
+            rc = gt_err_set(err, GT_EINVAL, "the index of action ids holds %lld %s where the log has %lld indexed "
+                            "actions: lookups by id would miss or misplace actions (the log itself is intact)",
+                            (long long)n, q[i].what, (long long)ids_seq);
+    }
+    int64_t runs = 0;
+    if (!rc) rc = query_i64(r->sdb, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='id_runs'",
+                            "looking for id_runs", &runs, err);
+    if (rc || !runs) return rc; /* a format 6 store, read as it is */
+    if ((rc = query_i64(r->sdb, "SELECT count(*) FROM action_ids WHERE run NOT IN (SELECT run FROM id_runs)",
+                        "reading the index of action ids", &n, err)))
+        return rc;
+    if (n) return gt_err_set(err, GT_EINVAL, "the index of action ids has %lld entries in no listed run", (long long)n);
+    if ((rc = query_i64(r->sdb, "SELECT count(*) FROM id_runs r WHERE n <> (SELECT count(*) FROM action_ids"
+                        " WHERE run=r.run)", "reading the runs of the index of action ids", &n, err)))
+        return rc;
+    if (n) return gt_err_set(err, GT_EINVAL, "the index of action ids has %lld runs of a wrong count", (long long)n);
+    return 0;
+}
+
 /* The stored state must be exactly the replayed one, and conserve supply. */
 static int compare_state(replay *r, gt_err *err) {
     char *attach = sqlite3_mprintf("ATTACH DATABASE %Q AS stored", r->path);
@@ -289,6 +326,7 @@ int gt_ledger_verify(const char *path, gt_verify_report *rep, gt_verify_progress
     if ((rc = fresh_store(&r.mem, err))) goto done;
     if ((rc = gt_digest_track(r.mem, gt_state_digest_acc(r.st), err))) goto done;
     if ((rc = replay_log(&r, &head, progress, progress_arg, err))) goto done;
+    if ((rc = check_id_index(&r, err))) goto done;
     if ((rc = compare_state(&r, err))) goto done;
     memcpy(rep->head_hash, head.hash, 32);
     rep->supply = gt_state_supply(r.st);

@@ -5,7 +5,8 @@
  * count right, no level below the top full); reopening goes on where it
  * left. A format 6 store (one index keyed by id) opens read-only as it is,
  * and for writing is upgraded in place to one run and goes on; formats 5
- * and 8 are refused. The id batch is set to 4 (gt_ledger_set_id_batch) so
+ * and 8 are refused; `ledger verify` fails on an index that disagrees
+ * with the log. The id batch is set to 4 (gt_ledger_set_id_batch) so
  * that runs and merges of both levels come after a few hundred actions. */
 #include <assert.h>
 #include <stdlib.h>
@@ -239,9 +240,44 @@ static void test_upgrade_from_format6(void) {
     trm(dir);
 }
 
+/* `ledger verify` fails on an index that disagrees with the log (the log
+ * and the state intact), naming the index: an entry gone, one pointing at
+ * another action, one twice, one outside every listed run, a run's count
+ * wrong. Each edit is made on a copy of the store, then undone. */
+static void test_damaged_index(void) {
+    gt_ledger *l = fresh();
+    transfers(l, 300);
+    gt_ledger_close(l);
+    gt_verify_report rep;
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &err), 0);
+    static const char *const edits[] = {
+        "DELETE FROM action_ids WHERE seq=(SELECT min(seq) FROM action_ids WHERE seq > 100)",
+        "UPDATE action_ids SET seq=seq+1 WHERE seq=(SELECT min(seq) FROM action_ids WHERE seq > 100)",
+        "INSERT INTO action_ids SELECT (SELECT max(run) FROM id_runs), id, seq+1 FROM action_ids"
+        " WHERE run=(SELECT min(run) FROM id_runs) LIMIT 1",
+        "UPDATE action_ids SET run=999999 WHERE seq=(SELECT min(seq) FROM action_ids WHERE seq > 100)",
+        "UPDATE id_runs SET n=n+1 WHERE run=(SELECT max(run) FROM id_runs)",
+    };
+    char saved[160], cmd[400];
+    snprintf(saved, sizeof saved, "%s.saved", path);
+    snprintf(cmd, sizeof cmd, "cp %s %s", path, saved);
+    CHECK_EQ_INT(system(cmd), 0);
+    for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
+        exec_on(edits[i]);
+        CHECK(gt_ledger_verify(path, &rep, NULL, NULL, &err) == GT_EINVAL);
+        CHECK_CONTAINS(err.msg, "the index of action ids");
+        snprintf(cmd, sizeof cmd, "cp %s %s", saved, path);
+        CHECK_EQ_INT(system(cmd), 0);
+    }
+    CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &err), 0);
+    trm(dir);
+}
+
 int main(void) {
     for (int i = 0; i < 3; i++) tkey(i, &K[i], &A[i]);
     RUN(test_runs_and_merges);
     RUN(test_upgrade_from_format6);
+    RUN(test_damaged_index);
     return gt_test_finish();
 }
