@@ -344,6 +344,16 @@ static void node_unlock(gt_node *n) {
 
 /* ---- Lifecycle. */
 
+/* Logs where the node serves: the host as given (n->listen is HOST:PORT,
+ * PORT possibly 0) and the port it bound. */
+static void log_serving(const gt_node *n, uint64_t head_height) {
+    const char *colon = strrchr(n->listen, ':');
+    int host_len = colon ? (int)(colon - n->listen) : (int)strlen(n->listen);
+    GT_INFO("node: serving %s on http://%.*s:%u (chain %llu, head %llu, %s)", n->db_path, host_len, n->listen,
+            (unsigned)n->port, (unsigned long long)n->genesis.chain_id, (unsigned long long)head_height,
+            n->cfg.threads ? "thread pool" : "thread per connection");
+}
+
 int gt_node_start(const gt_node_config *c, gt_node **out, gt_err *err) {
     *out = NULL;
     if (!c->home) return gt_err_set(err, GT_EINVAL, "the node needs a home directory");
@@ -414,9 +424,7 @@ int gt_node_start(const gt_node_config *c, gt_node **out, gt_err *err) {
         goto fail;
     }
     n->has_watcher = 1;
-    GT_INFO("node: serving %s on http://%s:%u (chain %llu, head %llu, %s)", n->db_path, n->listen,
-            (unsigned)n->port, (unsigned long long)n->genesis.chain_id, (unsigned long long)head.height,
-            n->cfg.threads ? "thread pool" : "thread per connection");
+    log_serving(n, head.height);
     *out = n;
     return 0;
 fail:

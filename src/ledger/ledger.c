@@ -98,7 +98,12 @@ static int upgrade_format(gt_ledger *l, gt_err *err) {
         columns = sqlite3_column_int(q, 0);
     sqlite3_finalize(q);
     if (columns < 0) rc = gt_err_set(err, GT_EDB, "ledger store: action_ids' columns: %s", sqlite3_errmsg(l->db));
-    else if (columns == 2) rc = gt_ledger_exec(l->db, ids_upgrade_sql, err);
+    else if (columns == 2) {
+        /* One copy of the whole index in this open: say so before a long wait. */
+        GT_INFO("ledger %s: format %d to %d: rewriting the index of action ids as one sorted run (once)", l->path,
+                GT_LEDGER_FORMAT_PREV, GT_LEDGER_FORMAT);
+        rc = gt_ledger_exec(l->db, ids_upgrade_sql, err);
+    }
     for (int i = 0; !rc && i < gt_ledger_n_modules(); i++) {
         const gt_ledger_module *m = gt_ledger_module_at(i);
         if (m->upgrade_sql) rc = gt_ledger_exec(l->db, m->upgrade_sql, err);
