@@ -24,6 +24,11 @@
 #include "ledger/rules.h"
 #include "ledger/seed.h"
 
+/* The index of action ids (format 7): one definition for the schema and
+ * for the upgrade from format 6, which builds it under another name. */
+#define ACTION_IDS_COLUMNS \
+    "(run INTEGER NOT NULL, id BLOB NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(run, id)) WITHOUT ROWID;"
+
 static const char chain_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS blocks(height INTEGER PRIMARY KEY, hash BLOB NOT NULL,"
     " prev BLOB NOT NULL, actions_root BLOB NOT NULL, state_root BLOB NOT NULL,"
@@ -41,16 +46,14 @@ static const char chain_schema_sql[] =
      * by id and written at the end of the B-tree (writer.c's index_ids);
      * id_runs lists them by level. gt_ledger_find_action searches every run,
      * then scans the few actions not yet indexed (seq > meta 'ids_seq'). */
-    "CREATE TABLE IF NOT EXISTS action_ids(run INTEGER NOT NULL, id BLOB NOT NULL, seq INTEGER NOT NULL,"
-    " PRIMARY KEY(run, id)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS action_ids" ACTION_IDS_COLUMNS
     "CREATE TABLE IF NOT EXISTS id_runs(run INTEGER PRIMARY KEY, level INTEGER NOT NULL, n INTEGER NOT NULL);";
 
 /* Format 6 to 7: format 6's index by id (two columns) becomes one run of
  * the top level, copied in id order; a store that has the runs already is
  * left alone. */
 static const char ids_upgrade_sql[] =
-    "CREATE TABLE action_ids_f7(run INTEGER NOT NULL, id BLOB NOT NULL, seq INTEGER NOT NULL,"
-    " PRIMARY KEY(run, id)) WITHOUT ROWID;"
+    "CREATE TABLE action_ids_f7" ACTION_IDS_COLUMNS
     "INSERT INTO action_ids_f7 SELECT 1, id, seq FROM action_ids ORDER BY id;"
     "INSERT INTO id_runs(run,level,n) SELECT 1, 2, count(*) FROM action_ids"
     " HAVING count(*) > 0;"

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "crypto/addr.h"
 #include "crypto/keccak.h"
 #include "ledger/ledger.h"
@@ -36,6 +38,26 @@ static inline void trm(const char *dir) {
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0) abort();
+}
+
+/* Runs sql on the ledger file at path directly, as someone editing it by
+ * hand (or an older binary). 0, or -1 with SQLite's message on stderr. */
+static inline int tledger_exec(const char *path, const char *sql) {
+    sqlite3 *db;
+    char *msg = NULL;
+    int rc = sqlite3_open(path, &db) == SQLITE_OK ? sqlite3_exec(db, sql, NULL, NULL, &msg) : SQLITE_CANTOPEN;
+    if (rc != SQLITE_OK) fprintf(stderr, "SQL on %s failed: %s: %s\n", path, sql, msg ? msg : sqlite3_errmsg(db));
+    sqlite3_free(msg);
+    sqlite3_close(db);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* Copies the closed ledger file from to path (its WAL and shared memory,
+ * if any, removed first). 0, or the shell's status. */
+static inline int tledger_copy(const char *from, const char *to) {
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "rm -f %s-wal %s-shm && cp %s %s", to, to, from, to);
+    return system(cmd);
 }
 
 /* Signs a core action (to may be NULL for stake/unstake). */

@@ -73,18 +73,6 @@ static long long int_of(sqlite3 *db, const char *sql) {
     return v;
 }
 
-/* Runs sql on the store at path (raw SQLite, as an older binary or an edit). */
-static void exec_on(const char *sql) {
-    sqlite3 *db;
-    CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        fprintf(stderr, "SQL failed: %s: %s\n", sql, msg);
-        abort();
-    }
-    sqlite3_close(db);
-}
-
 /* Every action signed so far is found by its id on the store at path (the
  * ledger closed, or open: lookups read through their own connection), with
  * its height and place; an id never applied is not found. */
@@ -202,7 +190,7 @@ static void test_upgrade_from_format6(void) {
     gt_ledger *l = fresh();
     transfers(l, 101);
     gt_ledger_close(l);
-    exec_on(to_format6_sql);
+    CHECK_EQ_INT(tledger_exec(path, to_format6_sql), 0);
     /* read-only: as it is, lookups through the old index */
     gt_err err = {0};
     CHECK_EQ_INT(gt_ledger_open(path, GT_LEDGER_READONLY, &l, &err), 0);
@@ -232,7 +220,7 @@ static void test_upgrade_from_format6(void) {
     for (int v = GT_LEDGER_FORMAT_PREV - 1; v <= GT_LEDGER_FORMAT + 1; v += 3) {
         char sql[64];
         snprintf(sql, sizeof sql, "UPDATE meta SET value=%d WHERE key='version'", v);
-        exec_on(sql);
+        CHECK_EQ_INT(tledger_exec(path, sql), 0);
         CHECK_EQ_INT(gt_ledger_open(path, 0, &l, &err), GT_EUNSUPPORTED);
         CHECK_CONTAINS(err.msg, "format 7 keeps the index of action ids in sorted runs");
         CHECK_EQ_INT(gt_ledger_open(path, GT_LEDGER_READONLY, &l, &err), GT_EUNSUPPORTED);
@@ -259,16 +247,14 @@ static void test_damaged_index(void) {
         "UPDATE action_ids SET run=999999 WHERE seq=(SELECT min(seq) FROM action_ids WHERE seq > 100)",
         "UPDATE id_runs SET n=n+1 WHERE run=(SELECT max(run) FROM id_runs)",
     };
-    char saved[160], cmd[400];
+    char saved[160];
     snprintf(saved, sizeof saved, "%s.saved", path);
-    snprintf(cmd, sizeof cmd, "cp %s %s", path, saved);
-    CHECK_EQ_INT(system(cmd), 0);
+    CHECK_EQ_INT(tledger_copy(path, saved), 0);
     for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
-        exec_on(edits[i]);
+        CHECK_EQ_INT(tledger_exec(path, edits[i]), 0);
         CHECK(gt_ledger_verify(path, &rep, NULL, NULL, &err) == GT_EINVAL);
         CHECK_CONTAINS(err.msg, "the index of action ids");
-        snprintf(cmd, sizeof cmd, "cp %s %s", saved, path);
-        CHECK_EQ_INT(system(cmd), 0);
+        CHECK_EQ_INT(tledger_copy(saved, path), 0);
     }
     CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &err), 0);
     trm(dir);

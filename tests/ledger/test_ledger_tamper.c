@@ -55,22 +55,10 @@ static void build_good(void) {
 }
 
 /* Puts the good file back (no WAL is left: the ledger was closed). */
-static void restore(void) {
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "rm -f %s-wal %s-shm && cp %s %s", path, path, good, path);
-    CHECK_EQ_INT(system(cmd), 0);
-}
+static void restore(void) { CHECK_EQ_INT(tledger_copy(good, path), 0); }
 
 /* Runs SQL on the ledger file directly, as someone editing it by hand. */
-static void edit(const char *sql) {
-    sqlite3 *db;
-    CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
-    char *msg = NULL;
-    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-    CHECK_MSG(rc == SQLITE_OK, "%s: %s", sql, msg ? msg : "");
-    sqlite3_free(msg);
-    sqlite3_close(db);
-}
+static void edit(const char *sql) { CHECK_EQ_INT(tledger_exec(path, sql), 0); }
 
 /* Flips one bit of byte `off` of a blob column in the row `where` selects. */
 static void flip_blob(const char *table, const char *col, const char *where, int off) {
