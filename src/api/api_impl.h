@@ -251,6 +251,13 @@ const char *gt_req_query(gt_req *r, const char *name);
 int gt_req_only_query(gt_req *r, const char *const *allowed, gt_err *err);
 /* The request's reader, borrowed on first use (returned when it completes). */
 gt_reader *gt_req_reader(gt_req *r, gt_err *err);
+/* The shape of every GET /v1/<things>/{id}: no query parameters, the path's
+ * first parameter a 32-byte hash naming `what` (sha256: accepted when
+ * allow_sha256), `get` run in one read snapshot, and `reply` (gt_api_reply or
+ * gt_api_reply_units) with its JSON or its error. */
+typedef json_t *(*gt_api_get_fn)(sqlite3 *db, const uint8_t id[32], gt_err *err);
+void gt_api_get_one(gt_req *r, gt_resp *o, const char *what, int allow_sha256, gt_api_get_fn get,
+                    void (*reply)(gt_resp *o, json_t *j, const gt_err *err));
 
 /* Handlers (h_ledger.c, h_market.c, h_blobs.c, http.c). */
 void gt_h_actions_post(gt_req *r, gt_resp *o);

@@ -53,19 +53,7 @@ void gt_h_fund_rounds(gt_req *r, gt_resp *o) {
 
 /* GET /v1/fund/rounds/{id}: a round, its projects, contributions and matches. */
 void gt_h_fund_round(gt_req *r, gt_resp *o) {
-    static const char *const allowed[] = {NULL};
-    gt_err err = {0};
-    uint8_t id[32];
-    gt_reader *rd;
-    if (gt_req_only_query(r, allowed, &err) || gt_param_hash(r->m.params[0], "round id", 0, id, &err) ||
-        !(rd = gt_req_reader(r, &err))) {
-        gt_resp_err(o, &err);
-        return;
-    }
-    int began = gt_market_snapshot_begin(rd->db);
-    json_t *j = gt_fund_round_get(rd->db, id, &err);
-    gt_market_snapshot_end(rd->db, began);
-    gt_api_reply(o, j, &err);
+    gt_api_get_one(r, o, "round id", 0, gt_fund_round_get, gt_api_reply);
 }
 
 /* GET /v1/fund/humans/{address}: its attestations and its weight now. */

@@ -67,17 +67,7 @@ bad:
 
 /* GET /v1/tasks/{id} */
 void gt_h_task(gt_req *r, gt_resp *o) {
-    static const char *const allowed[] = {NULL};
-    gt_err err = {0};
-    uint8_t id[32];
-    gt_reader *rd;
-    if (gt_req_only_query(r, allowed, &err) || gt_param_hash(r->m.params[0], "task id", 0, id, &err) ||
-        !(rd = gt_req_reader(r, &err))) {
-        gt_resp_err(o, &err);
-        return;
-    }
-    json_t *j = gt_market_task_get(rd->db, id, &err);
-    gt_api_reply_units(o, j, &err);
+    gt_api_get_one(r, o, "task id", 0, gt_market_task_get, gt_api_reply_units);
 }
 
 /* GET /v1/agents?skill=&active=1&limit=&cursor= */

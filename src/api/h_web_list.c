@@ -38,17 +38,5 @@ void gt_h_web_contribs(gt_req *r, gt_resp *o) {
 /* GET /v1/label/tasks/{id}/labels : {"task", "labels": [...]}, every label
  * committed in the task, by item then labeller. */
 void gt_h_web_labels(gt_req *r, gt_resp *o) {
-    static const char *const allowed[] = {NULL};
-    gt_err err = {0};
-    uint8_t id[32];
-    gt_reader *rd;
-    if (gt_req_only_query(r, allowed, &err) || gt_param_hash(r->m.params[0], "task id", 0, id, &err) ||
-        !(rd = gt_req_reader(r, &err))) {
-        gt_resp_err(o, &err);
-        return;
-    }
-    int began = gt_market_snapshot_begin(rd->db);
-    json_t *j = gt_fund_list_labels(rd->db, id, &err);
-    gt_market_snapshot_end(rd->db, began);
-    gt_api_reply(o, j, &err);
+    gt_api_get_one(r, o, "task id", 0, gt_fund_list_labels, gt_api_reply);
 }

@@ -39,34 +39,10 @@ void gt_h_leaderboard(gt_req *r, gt_resp *o) {
 
 /* GET /v1/attestations/{id}: one eval attestation with its co-signs. */
 void gt_h_attestation(gt_req *r, gt_resp *o) {
-    static const char *const allowed[] = {NULL};
-    gt_err err = {0};
-    uint8_t id[32];
-    gt_reader *rd;
-    if (gt_req_only_query(r, allowed, &err) || gt_param_hash(r->m.params[0], "attestation id", 0, id, &err) ||
-        !(rd = gt_req_reader(r, &err))) {
-        gt_resp_err(o, &err);
-        return;
-    }
-    int began = gt_market_snapshot_begin(rd->db);
-    json_t *j = gt_work_attestation_get(rd->db, id, &err);
-    gt_market_snapshot_end(rd->db, began);
-    gt_api_reply_units(o, j, &err);
+    gt_api_get_one(r, o, "attestation id", 0, gt_work_attestation_get, gt_api_reply_units);
 }
 
 /* GET /v1/datasets/{job}: the dataset published for a data job. */
 void gt_h_dataset(gt_req *r, gt_resp *o) {
-    static const char *const allowed[] = {NULL};
-    gt_err err = {0};
-    uint8_t job[32];
-    gt_reader *rd;
-    if (gt_req_only_query(r, allowed, &err) || gt_param_hash(r->m.params[0], "job id", 1, job, &err) ||
-        !(rd = gt_req_reader(r, &err))) {
-        gt_resp_err(o, &err);
-        return;
-    }
-    int began = gt_market_snapshot_begin(rd->db);
-    json_t *j = gt_work_dataset_get(rd->db, job, &err);
-    gt_market_snapshot_end(rd->db, began);
-    gt_api_reply_units(o, j, &err);
+    gt_api_get_one(r, o, "job id", 1, gt_work_dataset_get, gt_api_reply_units);
 }

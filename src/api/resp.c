@@ -1,6 +1,7 @@
 /* resp.c: what handlers build their answers with (api_impl.h): JSON
  * responses and errors with the HTTP status of a GT_E* code, hex, the
  * request's query parameters and its borrowed ledger reader. */
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 
 #include "api/api_impl.h"
 #include "base/alloc.h"
+#include "market/market.h"
 
 /* Writes "0x" and the lowercase hex of b into out (2n + 3 bytes). */
 void gt_api_hex(const uint8_t *b, size_t n, char *out) {
@@ -116,4 +118,25 @@ int gt_req_only_query(gt_req *r, const char *const *allowed, gt_err *err) {
 gt_reader *gt_req_reader(gt_req *r, gt_err *err) {
     if (!r->rd) r->rd = gt_node_reader_get(r->node, err);
     return r->rd;
+}
+
+/* See api_impl.h. The snapshot: a getter reads several tables (a task and
+ * its slots), which a block committed between two of its queries would
+ * otherwise show half-applied. */
+void gt_api_get_one(gt_req *r, gt_resp *o, const char *what, int allow_sha256, gt_api_get_fn get,
+                    void (*reply)(gt_resp *o, json_t *j, const gt_err *err)) {
+    static const char *const allowed[] = {NULL};
+    assert(r->m.n_params >= 1 && what && get && reply);
+    gt_err err = {0};
+    uint8_t id[32];
+    gt_reader *rd;
+    if (gt_req_only_query(r, allowed, &err) || gt_param_hash(r->m.params[0], what, allow_sha256, id, &err) ||
+        !(rd = gt_req_reader(r, &err))) {
+        gt_resp_err(o, &err);
+        return;
+    }
+    int began = gt_market_snapshot_begin(rd->db);
+    json_t *j = get(rd->db, id, &err);
+    gt_market_snapshot_end(rd->db, began);
+    reply(o, j, &err);
 }
