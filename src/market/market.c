@@ -257,9 +257,13 @@ int mk_counters_add(mk_ctx *c, const mk_counters *t, const mk_key2 *key, const u
     gt_tx_stmt_done(tx, q);
     if (rc) return rc;
     for (int i = 0; i < t->n; i++) {
+        assert(delta[i] <= (uint64_t)INT64_MAX);
         int64_t sum = (int64_t)delta[i];
-        if (found && __builtin_add_overflow((int64_t)old[i], (int64_t)delta[i], &sum))
-            return gt_err_set(err, GT_EDB, "writing %s: a counter overflows", t->what);
+        /* Saturates: the same tokens can be slashed and paid round and round
+         * (a worker and its own poster), so a total is not bounded by the
+         * supply; an error here would refuse every block whose sweep adds to
+         * it (a halt bought with a few million actions). */
+        if (found && __builtin_add_overflow((int64_t)old[i], (int64_t)delta[i], &sum)) sum = INT64_MAX;
         v[i] = (uint64_t)sum;
     }
     if ((rc = gt_tx_stmt(tx, found ? t->update_sql : t->insert_sql, &q, err))) return rc;

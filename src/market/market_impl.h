@@ -362,8 +362,8 @@ typedef struct mk_counters {
 } mk_counters;
 
 /* Adds delta[i] to counter i of the row with key (a row of delta when there
- * is none), as SQLite's `c = c + ?` would (int64 arithmetic; a sum that
- * overflows, which SQLite would store as a real, is GT_EDB), writes it, and
+ * is none) in int64 arithmetic, a sum past INT64_MAX held at INT64_MAX
+ * (counters are statistics, never money; see market.c), writes it, and
  * folds the old row out of and the new one into the state digest. The new
  * counters in v. One read, one write: an upsert's read-back cost as much
  * and its trigger fold more (callgrind). */

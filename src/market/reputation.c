@@ -48,7 +48,8 @@ static const mk_counters rep_counters = {
 };
 
 int mk_rep_add(mk_ctx *c, const gt_addr *addr, const char *skill, const mk_rep_delta *d, gt_err *err) {
-    /* Counters saturate far beyond any real count; slashed is bounded by the supply. */
+    /* Counters saturate at INT64_MAX (mk_counters_add): recycled stake can
+     * be slashed again and again, so slashed is not bounded by the supply. */
     const uint64_t delta[6] = {d->accepted, d->rejected, d->missed, d->disputes_won, d->disputes_lost, d->slashed};
     uint64_t v[6];
     mk_key2 key = {.k1 = addr->b, .k1_len = 20, .k2_text = skill};
@@ -72,7 +73,8 @@ static const mk_counters flow_counters = {
 };
 
 int mk_rep_paid(mk_ctx *c, const gt_addr *payer, const gt_addr *payee, uint64_t value, gt_err *err) {
-    /* Values are payments out of escrow: their sum is bounded by the supply. */
+    /* Payments out of escrow; recycled tokens can be paid again and again,
+     * so the sum saturates (mk_counters_add). */
     const uint64_t delta[2] = {value, 1};
     uint64_t vn[2];
     mk_key2 key = {.k1 = payer->b, .k1_len = 20, .k2_blob = payee->b, .k2_len = 20};
