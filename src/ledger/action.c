@@ -282,9 +282,20 @@ int gt_action_check_domain(gt_action *a, const gt_domain *dom, gt_err *err) {
     return 0;
 }
 
+int gt_action_check_id(const gt_action *a, gt_err *err) {
+    if (!a->has_want_id || !memcmp(a->want_id, a->id, 32)) return 0;
+    char want[67] = "0x", is[67] = "0x";
+    gt_hex_encode(a->want_id, 32, want + 2);
+    gt_hex_encode(a->id, 32, is + 2);
+    return gt_err_set(err, GT_EINVAL,
+                      "field \"id\" %s is not this action's EIP-712 digest %s (under this ledger's domain)", want, is);
+}
+
 int gt_action_check_signer(const gt_action *a, gt_err *err) {
+    int rc = gt_action_check_id(a, err);
+    if (rc) return rc;
     gt_addr signer;
-    int rc = gt_recover_digest(a->id, &a->sig, &signer, err);
+    rc = gt_recover_digest(a->id, &a->sig, &signer, err);
     if (rc) { gt_err_wrap(err, "bad signature"); return GT_ESIG; }
     if (!gt_addr_eq(&signer, &a->from)) {
         char s1[43], s2[43];
@@ -379,17 +390,16 @@ int gt_action_from_json(const json_t *obj, gt_action *a, gt_err *err) {
     } else {
         return gt_err_set(err, GT_ESIG, "the action is not signed (field \"sig\" is missing)");
     }
+    if (json_object_get(obj, "id")) {
+        /* An id given by the client must be the digest we compute: now, or
+         * without a salt once the verifier's domain gives the digest. */
+        if ((rc = gt_json_get_str(obj, "id", 66, &s, err))) return rc;
+        if ((rc = gt_hex_decode(s, a->want_id, 32, "id", err))) return rc;
+        a->has_want_id = 1;
+    }
     if (!a->has_salt) return 0; /* the digest needs the verifier's domain (gt_action_verify) */
     gt_action_digest(a);
-    if (json_object_get(obj, "id")) {
-        /* An id given by the client must be the digest we compute. */
-        uint8_t id[32];
-        if ((rc = gt_json_get_str(obj, "id", 66, &s, err))) return rc;
-        if ((rc = gt_hex_decode(s, id, 32, "id", err))) return rc;
-        if (memcmp(id, a->id, 32))
-            return gt_err_set(err, GT_EINVAL, "field \"id\" is not this action's EIP-712 digest");
-    }
-    return 0;
+    return gt_action_check_id(a, err);
 }
 
 /* ---- The narrow form: an action read from a flat object in place ----
@@ -477,13 +487,13 @@ static int action_from_flat(const gt_json_flat *f, gt_action *a) {
     for (int i = 0; i < k->n_fields; i++)
         if (!flat_field(f, a, i)) return 0;
     if (!flat_cstr(f, "sig", 140, s) || gt_sig_from_hex(&a->sig, s, NULL)) return 0;
-    if (!a->has_salt) return 1; /* as from_json: no digest without the verifier's domain, "id" unread */
-    gt_action_digest(a);
     if (gt_json_flat_get(f, "id")) {
-        uint8_t id[32];
-        if (!flat_cstr(f, "id", 66, s) || gt_hex_decode(s, id, 32, "id", NULL) || memcmp(id, a->id, 32)) return 0;
+        if (!flat_cstr(f, "id", 66, s) || gt_hex_decode(s, a->want_id, 32, "id", NULL)) return 0;
+        a->has_want_id = 1;
     }
-    return 1;
+    if (!a->has_salt) return 1; /* as from_json: no digest without the verifier's domain, "id" kept */
+    gt_action_digest(a);
+    return gt_action_check_id(a, NULL) == 0;
 }
 
 int gt_action_from_flat_text(const char *text, size_t len, gt_action *out) {

@@ -95,6 +95,10 @@ struct gt_action {
     gt_value f[GT_ACTION_MAX_FIELDS];
     gt_sig sig;
     uint8_t id[32];      /* EIP-712 digest, set by gt_action_digest / decode */
+    /* An "id" a client sent with no "salt": its digest needs the verifier's
+     * domain, so it is compared once that is known (gt_action_check_signer). */
+    uint8_t want_id[32];
+    int has_want_id;
     uint32_t text_len;
     char text[GT_ACTION_TEXT_BYTES]; /* string field storage, NUL after each */
 };
@@ -140,6 +144,9 @@ int gt_action_verify(gt_action *a, const gt_domain *dom, gt_err *err);
 int gt_action_check_domain(gt_action *a, const gt_domain *dom, gt_err *err);
 void gt_action_digest_many(gt_action *const *a, size_t n);
 int gt_action_check_signer(const gt_action *a, gt_err *err);
+/* GT_EINVAL when the client sent an "id" (a->has_want_id) that is not a->id,
+ * the digest; 0 otherwise. check_signer calls it first. */
+int gt_action_check_id(const gt_action *a, gt_err *err);
 
 /* JSON decoding with every check: kind known, fields present with the right
  * types and within limits, no unknown fields, address checksums, signature

@@ -15,6 +15,7 @@
 static int same_action(const gt_action *a, const gt_action *b) {
     static uint8_t x[GT_ACTION_BIN_MAX], y[GT_ACTION_BIN_MAX];
     size_t nx = gt_action_encode(a, x), ny = gt_action_encode(b, y);
+    if (a->has_want_id != b->has_want_id || (a->has_want_id && memcmp(a->want_id, b->want_id, 32))) return 0;
     return nx == ny && !memcmp(x, y, nx) && a->has_salt == b->has_salt &&
            (!a->has_salt || (!memcmp(a->salt, b->salt, 32) && !memcmp(a->id, b->id, 32)));
 }

@@ -10,6 +10,7 @@
 #include "../test.h"
 #include "ledger_util.h"
 #include "base/amount.h"
+#include "base/hex.h"
 #include "base/limits.h"
 
 #define CHAIN_ID 1337
@@ -179,6 +180,27 @@ static void test_json_codec(void) {
         CHECK_EQ_INT(gt_action_from_json_text(wrong, strlen(wrong), &c, &err), GT_EINVAL);
         CHECK_CONTAINS(err.msg, "not this action's EIP-712 digest");
         free(wrong);
+        /* with no salt the digest waits for the verifier's domain, and so
+         * does the check of the id: a wrong one is refused then, by both
+         * readers' actions (it used to be dropped unread) */
+        json_t *ns = json_deep_copy(k);
+        json_object_del(ns, "salt");
+        wrong = json_dumps(ns, JSON_COMPACT);
+        CHECK_EQ_INT(gt_action_from_flat_text(wrong, strlen(wrong), &c), 1);
+        CHECK_EQ_INT(gt_action_verify(&c, &DOM, &err), GT_EINVAL);
+        CHECK_CONTAINS(err.msg, "not this action's EIP-712 digest");
+        CHECK_EQ_INT(gt_action_from_json_text(wrong, strlen(wrong), &c, &err), 0);
+        CHECK_EQ_INT(gt_action_verify(&c, &DOM, &err), GT_EINVAL);
+        free(wrong);
+        char idhex[67] = "0x";
+        gt_hex_encode(a.id, 32, idhex + 2);
+        json_object_set_new(ns, "id", json_string(idhex)); /* the right id, no salt: verified */
+        wrong = json_dumps(ns, JSON_COMPACT);
+        CHECK_EQ_INT(gt_action_from_json_text(wrong, strlen(wrong), &c, &err), 0);
+        CHECK_EQ_INT(gt_action_verify(&c, &DOM, &err), 0);
+        CHECK(memcmp(a.id, c.id, 32) == 0);
+        free(wrong);
+        json_decref(ns);
         json_object_set_new(k, "nonce", json_string("7")); /* a u64 as a decimal string is read alike */
         json_object_del(k, "id");
         wrong = json_dumps(k, JSON_COMPACT);
