@@ -264,29 +264,31 @@ static int card_store(mk_ctx *c, const gt_action *a, int status, uint64_t regist
 
 MK_APPLY(apply_register)
 static int apply_register_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
-    int rc = card_check(c->tx, a, err);
-    if (rc) return rc;
+    /* The status first: card_check reads every other card (name_unique), so
+     * a refusal that costs the sender nothing must not cost the writer that. */
     int st = agent_status(c->tx, &a->from, NULL, err);
     if (st < 0) return st;
     char s[43];
     if (st == GT_AGENT_ACTIVE)
         return gt_err_set(err, GT_EEXIST, "agent %s is already registered; send agent_update to change its card",
                           mk_addr(&a->from, s));
+    int rc = card_check(c->tx, a, err);
+    if (rc) return rc;
     /* A retired agent may come back with a new card (same address, same history). */
     return card_store(c, a, GT_AGENT_ACTIVE, c->tx->height, err);
 }
 
 MK_APPLY(apply_update)
 static int apply_update_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
-    int rc = card_check(c->tx, a, err);
-    if (rc) return rc;
     uint64_t reg = 0;
-    int st = agent_status(c->tx, &a->from, &reg, err);
+    int st = agent_status(c->tx, &a->from, &reg, err); /* first: as in apply_register_rule */
     if (st < 0) return st;
     char s[43];
     if (st != GT_AGENT_ACTIVE)
         return gt_err_set(err, GT_ESTATE, "agent %s is %s; send agent_register first", mk_addr(&a->from, s),
                           st == GT_AGENT_RETIRED ? "retired" : "not registered");
+    int rc = card_check(c->tx, a, err);
+    if (rc) return rc;
     return card_store(c, a, GT_AGENT_ACTIVE, reg, err);
 }
 

@@ -159,9 +159,17 @@ static int publish_rule(wk_ctx *c, const gt_action *a, gt_err *err) {
     if (ref.task_status != GT_TASK_COMPLETE)
         return gt_err_set(err, GT_ESTATE, "task %s… is not complete: publish once every batch is settled",
                           wk_short(a->f[DP_TASK].b32, h));
+    /* The task's poster first: finding the job's first task reads the tasks
+     * posted before it, which anyone naming another's task must not make
+     * the writer do for free. */
+    if (!gt_addr_eq(&a->from, &ref.poster)) {
+        gt_addr_to_str(&a->from, s);
+        return gt_err_set(err, GT_EPERM, "only the job's poster (who posted its first task) may publish its dataset: "
+                          "%s did not post task %s…", s, wk_short(a->f[DP_TASK].b32, h));
+    }
     gt_addr owner;
     if ((rc = job_poster(tx->db, a->f[DP_JOB].b32, &owner, err))) return rc;
-    if (!gt_addr_eq(&a->from, &owner) || !gt_addr_eq(&a->from, &ref.poster)) {
+    if (!gt_addr_eq(&a->from, &owner)) {
         gt_addr_to_str(&owner, s);
         return gt_err_set(err, GT_EPERM, "only the job's poster %s (who posted its first task) may publish its dataset", s);
     }
