@@ -9,8 +9,9 @@
  *   mk_task_workers(task, worker) claims each worker ever made on a task;
  *   mk_votes(task, slot, attempt, round, voter); mk_commits(task, slot,
  *   attempt, round, voter) sealed votes (commit.c); mk_panels(task, slot, attempt,
- *   round, member) who may vote, by weight, and mk_draws panels still to be
- *   drawn (panel.c); mk_disputes(task, slot, attempt);
+ *   round, member) who may vote, by weight, mk_draws panels still to be
+ *   drawn and mk_draw_cands their eligible sets, fixed at the opening
+ *   (panel.c); mk_disputes(task, slot, attempt);
  *   mk_reputation(addr, skill) counters; mk_partials(task, slot, attempt)
  *   per-unit verdicts and mk_rep_units(addr, skill) per-unit counters
  *   (partial.c). */
@@ -77,6 +78,10 @@ static const char market_schema_sql[] =
     " round INTEGER NOT NULL, draw_height INTEGER NOT NULL, min_stake INTEGER NOT NULL,"
     " PRIMARY KEY(task, slot, attempt, round)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS mk_draws_height ON mk_draws(draw_height);"
+    /* A drawn panel's eligible set, fixed when its judgement opened (panel.c). */
+    "CREATE TABLE IF NOT EXISTS mk_draw_cands(task BLOB NOT NULL, slot INTEGER NOT NULL, attempt INTEGER NOT NULL,"
+    " round INTEGER NOT NULL, ord INTEGER NOT NULL, addr BLOB NOT NULL, weight INTEGER NOT NULL,"
+    " PRIMARY KEY(task, slot, attempt, round, ord)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS mk_disputes(task BLOB NOT NULL, slot INTEGER NOT NULL, attempt INTEGER NOT NULL,"
     " worker BLOB NOT NULL, bond INTEGER NOT NULL, opened_height INTEGER NOT NULL, deadline INTEGER NOT NULL,"
     " outcome INTEGER NOT NULL, accept_weight INTEGER NOT NULL, reject_weight INTEGER NOT NULL,"

@@ -131,7 +131,7 @@ enum { MK_ROUND_VERIFY = 0, MK_ROUND_DISPUTE = 1 };
 enum { MK_REC_TASK = 1, MK_REC_SLOT = 2, MK_REC_VOTE = 3, MK_REC_DISPUTE = 4, MK_REC_AGENT = 5,
        MK_REC_AGENT_SKILL = 6, MK_REC_REPUTATION = 7, MK_REC_PARTIAL = 8, MK_REC_REP_UNITS = 9,
        MK_REC_PANEL = 10, MK_REC_TASK_WORKER = 11, MK_REC_DRAW = 12, MK_REC_REP_FLOW = 13,
-       MK_REC_COMMIT = 14 };
+       MK_REC_COMMIT = 14, MK_REC_DRAW_CAND = 15 };
 static inline int mk_rec_u64(mk_ctx *c, uint64_t v) {
     uint8_t b[8];
     for (int i = 7; i >= 0; i--) { b[i] = (uint8_t)v; v >>= 8; }

@@ -9,8 +9,12 @@
  * stake at the start of the block (the accounts table, flushed at every block
  * end) and now (the state cache), so stake bonded inside the opening block
  * buys nothing. When no more than GT_MARKET_PANEL_SEATS are eligible they
- * all sit, at once. Otherwise the panel is drawn at the start of block
- * open + GT_MARKET_DRAW_DELAY_BLOCKS: GT_MARKET_PANEL_SEATS seats, each to an
+ * all sit, at once. Otherwise the eligible set is recorded as it is then
+ * (mk_draw_cands: who, in which order, with what weight) and the panel is
+ * drawn from it at the start of block
+ * open + GT_MARKET_DRAW_DELAY_BLOCKS, each candidate weighing the smaller of
+ * its weight at the opening and its stake at the draw (stake bonded in
+ * between, by anyone, buys nothing): GT_MARKET_PANEL_SEATS seats, each to an
  * eligible validator with probability proportional to its stake, seeded by
  * that block's draw seed (ledger/seed.h: a hash chain fixed at genesis and
  * revealed one block at a time, so nobody but the node knew it when the
@@ -228,6 +232,103 @@ static int draw_store(mk_ctx *c, const mk_slot *sl, int round, uint64_t at, uint
     return 0;
 }
 
+/* Binds the round's key (task, slot, attempt, round) to ?1 .. ?4 of q. */
+static void bind_round(sqlite3_stmt *q, const mk_slot *sl, int round) {
+    sqlite3_bind_blob(q, 1, sl->task, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, (int64_t)sl->slot);
+    sqlite3_bind_int64(q, 3, (int64_t)sl->attempt);
+    sqlite3_bind_int(q, 4, round);
+}
+
+/* Records the eligible set v[0..n) of a judgement whose panel is drawn
+ * later, in eligible()'s order (the order the draw walks). Why: the draw is
+ * GT_MARKET_DRAW_DELAY_BLOCKS later, and stake bonded in between (a sybil's
+ * 99,000 tokens in the block after a claim) would otherwise count there. */
+static int cands_store(mk_ctx *c, const mk_slot *sl, int round, const cand *v, int n, gt_err *err) {
+    int rc = 0;
+    for (int i = 0; !rc && i < n; i++) {
+        sqlite3_stmt *q;
+        if ((rc = gt_tx_stmt(c->tx, "INSERT INTO mk_draw_cands VALUES(?1,?2,?3,?4,?5,?6,?7)", &q, err))) break;
+        bind_round(q, sl, round);
+        sqlite3_bind_int(q, 5, i);
+        sqlite3_bind_blob(q, 6, v[i].a.b, 20, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 7, (int64_t)v[i].staked);
+        int st = sqlite3_step(q);
+        if (st != SQLITE_DONE) rc = gt_err_set(err, GT_EDB, "writing panel candidates: %s", sqlite3_errmsg(c->tx->db));
+        gt_tx_stmt_done(c->tx, q);
+        if (!rc && (mk_rec_tag(c, MK_REC_DRAW_CAND) || mk_rec_bytes(c, sl->task, 32) || mk_rec_u64(c, sl->slot) ||
+                    mk_rec_u64(c, sl->attempt) || mk_rec_u64(c, (uint64_t)round) || mk_rec_u64(c, (uint64_t)i) ||
+                    mk_rec_bytes(c, v[i].a.b, 20) || mk_rec_u64(c, v[i].staked)))
+            rc = gt_err_set(err, GT_ENOMEM, "out of memory");
+    }
+    if (!rc) c->changes++;
+    return rc;
+}
+
+/* Reads and deletes the candidates cands_store recorded for the round, in
+ * their order, into v (at most GT_MARKET_PANEL_SCAN: as many as were
+ * stored); *n_out 0 when none were (a draw scheduled before they were). */
+static int cands_take(mk_ctx *c, const mk_slot *sl, int round, cand *v, int *n_out, gt_err *err) {
+    sqlite3_stmt *q;
+    int rc = gt_tx_stmt(c->tx,
+                        "SELECT addr, weight FROM mk_draw_cands WHERE task=?1 AND slot=?2 AND attempt=?3 AND round=?4 "
+                        "ORDER BY ord",
+                        &q, err);
+    if (rc) return rc;
+    bind_round(q, sl, round);
+    int n = 0, st;
+    while (!rc && (st = sqlite3_step(q)) == SQLITE_ROW) {
+        if (n == GT_MARKET_PANEL_SCAN)
+            rc = gt_err_set(err, GT_EDB, "mk_draw_cands: more candidates than a panel scans");
+        else if (!(rc = gt_row_blob(q, 0, v[n].a.b, 20, "mk_draw_cands", err)))
+            rc = gt_row_u64(q, 1, &v[n++].staked, "mk_draw_cands", err);
+    }
+    if (!rc && st != SQLITE_DONE)
+        rc = gt_err_set(err, GT_EDB, "reading panel candidates: %s", sqlite3_errmsg(c->tx->db));
+    gt_tx_stmt_done(c->tx, q);
+    if (rc || !n) return rc;
+    if ((rc = gt_tx_stmt(c->tx, "DELETE FROM mk_draw_cands WHERE task=?1 AND slot=?2 AND attempt=?3 AND round=?4", &q,
+                         err)))
+        return rc;
+    bind_round(q, sl, round);
+    st = sqlite3_step(q);
+    if (st != SQLITE_DONE) rc = gt_err_set(err, GT_EDB, "deleting panel candidates: %s", sqlite3_errmsg(c->tx->db));
+    gt_tx_stmt_done(c->tx, q);
+    if (rc) return rc;
+    c->changes++;
+    if (mk_rec_tag(c, MK_REC_DRAW_CAND) || mk_rec_bytes(c, sl->task, 32) || mk_rec_u64(c, sl->slot) ||
+        mk_rec_u64(c, sl->attempt) || mk_rec_u64(c, (uint64_t)round) || mk_rec_u64(c, (uint64_t)n))
+        return gt_err_set(err, GT_ENOMEM, "out of memory");
+    *n_out = n;
+    return 0;
+}
+
+/* The recorded candidates v[0..n) that may still sit, in place: not a
+ * party nor a worker of the task by now, each weighing the smaller of its
+ * weight at the opening and its stake now (at a block's start, before any
+ * action, the accounts table and the state agree: eligible()'s two reads
+ * are one here), at least min_stake. */
+static int cands_still(mk_ctx *c, const mk_task *t, const mk_slot *sl, uint64_t min_stake, cand *v, int *n,
+                       uint64_t *total, gt_err *err) {
+    panel_excl x = {{&t->poster, &sl->worker, &t->verifier, &sl->verdict_by}, 4};
+    int k = 0, rc = 0;
+    *total = 0;
+    for (int i = 0; !rc && i < *n; i++) {
+        uint64_t worked = 0;
+        if (excluded(&x, &v[i].a) || (rc = mk_task_worker_claims(c->tx, t->id, &v[i].a, &worked, err)) || worked)
+            continue;
+        gt_account acc;
+        if ((rc = gt_state_account(c->tx, &v[i].a, &acc, err))) break;
+        uint64_t w = acc.staked < v[i].staked ? acc.staked : v[i].staked;
+        if (w < min_stake) continue;
+        v[k] = v[i];
+        v[k++].staked = w;
+        *total += w; /* at most the stakes at the opening, which sum to at most the supply */
+    }
+    *n = k;
+    return rc;
+}
+
 int mk_panel_open(mk_ctx *c, const mk_task *t, const mk_slot *sl, int round, uint64_t min_stake, gt_err *err) {
     assert(round == MK_ROUND_VERIFY || round == MK_ROUND_DISPUTE);
     cand *v = gt_calloc(GT_MARKET_PANEL_SCAN, sizeof *v);
@@ -237,7 +338,8 @@ int mk_panel_open(mk_ctx *c, const mk_task *t, const mk_slot *sl, int round, uin
     int rc = eligible(c, t, sl, min_stake, v, &n, &total, err);
     /* Few enough to seat them all: nothing to draw, nothing to predict. */
     if (!rc && n <= GT_MARKET_PANEL_SEATS) rc = seat(c, sl, round, v, n, total, NULL, err);
-    else if (!rc) rc = draw_store(c, sl, round, c->tx->height + GT_MARKET_DRAW_DELAY_BLOCKS, min_stake, 1, err);
+    else if (!rc && !(rc = draw_store(c, sl, round, c->tx->height + GT_MARKET_DRAW_DELAY_BLOCKS, min_stake, 1, err)))
+        rc = cands_store(c, sl, round, v, n, err);
     gt_free(v);
     return rc;
 }
@@ -264,21 +366,31 @@ static int draw_one(mk_ctx *c, const mk_slot *key, int round, uint64_t min_stake
     int rc = mk_task_load(c->tx, key->task, &t, err);
     if (rc || (rc = mk_slot_load(c->tx, key->task, key->slot, &sl, err))) return rc;
     if ((rc = draw_store(c, key, round, 0, 0, 0, err))) return rc;
+    cand *v = gt_calloc(GT_MARKET_PANEL_SCAN, sizeof *v);
+    if (!v) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    int n = 0;
+    if ((rc = cands_take(c, key, round, v, &n, err))) {
+        gt_free(v);
+        return rc;
+    }
     int live = sl.attempt == key->attempt &&
                (round == MK_ROUND_DISPUTE ? sl.state == GT_SLOT_DISPUTED
                                           : sl.state == GT_SLOT_CLAIMED || sl.state == GT_SLOT_SUBMITTED);
-    if (!live) return 0; /* the judgement ended before its panel was drawn */
+    if (!live) { /* the judgement ended before its panel was drawn */
+        gt_free(v);
+        return 0;
+    }
     uint8_t buf[32 + 32 + 8 + 8 + 1], seed[32];
     memcpy(buf, c->tx->seed, 32);
     memcpy(buf + 32, sl.task, 32);
     for (int b = 0; b < 8; b++) buf[64 + b] = (uint8_t)(sl.slot >> (56 - 8 * b)), buf[72 + b] = (uint8_t)(sl.attempt >> (56 - 8 * b));
     buf[80] = (uint8_t)round;
     gt_keccak256(buf, sizeof buf, seed);
-    cand *v = gt_calloc(GT_MARKET_PANEL_SCAN, sizeof *v);
-    if (!v) return gt_err_set(err, GT_ENOMEM, "out of memory");
-    int n = 0;
     uint64_t total = 0;
-    rc = eligible(c, &t, &sl, min_stake, v, &n, &total, err);
+    /* None recorded: a draw scheduled by a ledger from before the record
+     * (its eligible set is read now, as it then was). */
+    rc = n ? cands_still(c, &t, &sl, min_stake, v, &n, &total, err)
+           : eligible(c, &t, &sl, min_stake, v, &n, &total, err);
     if (!rc) rc = seat(c, &sl, round, v, n, total, seed, err);
     gt_free(v);
     return rc;
