@@ -20,6 +20,8 @@
 
 /* Bytes of a path under the store (the home is at most 4 KiB). */
 #define BLOB_PATH_MAX 4200
+/* Bytes read at a time when gt_blob_open checks a blob's file. */
+#define BLOB_CHECK_CHUNK (64 * 1024)
 
 /* Commits of one process go one at a time, so that "was it new?" and the
  * rename (and the quota charged by admit) are one step. Writing the bytes
@@ -220,6 +222,79 @@ int gt_blob_get(const char *dir, const char *id, uint8_t **data, size_t *len, gt
     }
     *data = buf;
     *len = n;
+    return 0;
+}
+
+/* SHA-256 of the first n bytes of fd into out, read with pread (the fd's
+ * offset is left alone) through a buffer of BLOB_CHECK_CHUNK bytes: checking
+ * a blob must not cost its size in memory. */
+static int hash_fd(int fd, uint64_t n, const char *path, uint8_t out[32], gt_err *err) {
+    uint8_t *buf = gt_malloc(BLOB_CHECK_CHUNK);
+    gt_sha256_ctx s = {0};
+    if (!buf || gt_sha256_init(&s)) {
+        gt_free(buf);
+        return gt_err_set(err, GT_ENOMEM, "out of memory checking %s", path);
+    }
+    uint64_t done = 0;
+    while (done < n) {
+        size_t want = n - done < BLOB_CHECK_CHUNK ? (size_t)(n - done) : BLOB_CHECK_CHUNK;
+        ssize_t k = pread(fd, buf, want, (off_t)done);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) {
+            gt_sha256_free(&s);
+            gt_free(buf);
+            return gt_err_set(err, GT_EIO, "read %s: %s", path, k ? strerror(errno) : "short read");
+        }
+        gt_sha256_update(&s, buf, (size_t)k);
+        done += (uint64_t)k;
+    }
+    gt_sha256_final(&s, out);
+    gt_free(buf);
+    return 0;
+}
+
+/* gt_blob_open's checks of an open blob file: a regular file within the
+ * limit whose bytes hash to the id. *size gets its length. */
+static int check_fd(int fd, const char *path, const uint8_t hash[32], uint64_t *size, gt_err *err) {
+    char canon[GT_BLOB_ID_BYTES], actual[GT_BLOB_ID_BYTES];
+    uint8_t got[32];
+    struct stat st;
+    gt_blob_id_format(hash, canon);
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return gt_err_set(err, GT_EIO, "%s is not a regular file", path);
+    if ((uint64_t)st.st_size > GT_LIMIT_BLOB_BYTES)
+        return gt_err_set(err, GT_EINVAL, "blob %s is damaged: its file is over the %d-byte limit", canon,
+                          GT_LIMIT_BLOB_BYTES);
+    int rc = hash_fd(fd, (uint64_t)st.st_size, path, got, err);
+    if (rc) return rc;
+    if (memcmp(got, hash, 32)) {
+        gt_blob_id_format(got, actual);
+        return gt_err_set(err, GT_EINVAL, "blob %s is damaged: its file (%s) hashes to %s", canon, path, actual);
+    }
+    *size = (uint64_t)st.st_size;
+    return 0;
+}
+
+int gt_blob_open(const char *dir, const char *id, int *fd, uint64_t *size, gt_err *err) {
+    *fd = -1;
+    *size = 0;
+    uint8_t hash[32];
+    int rc = gt_blob_id_parse(id, hash, err);
+    if (rc) return rc;
+    char sub[BLOB_PATH_MAX], path[BLOB_PATH_MAX + 80];
+    if ((rc = blob_path(dir, hash, sub, sizeof sub, path, sizeof path, err))) return rc;
+    int f = open(path, O_RDONLY | O_CLOEXEC);
+    if (f < 0) {
+        int e = errno;
+        char canon[GT_BLOB_ID_BYTES];
+        gt_blob_id_format(hash, canon);
+        if (e == ENOENT) return gt_err_set(err, GT_ENOTFOUND, "no blob %s in this store", canon);
+        return gt_err_set(err, GT_EIO, "cannot open %s: %s", path, strerror(e));
+    }
+    if ((rc = check_fd(f, path, hash, size, err))) {
+        close(f);
+        return rc;
+    }
+    *fd = f;
     return 0;
 }
 

@@ -10,7 +10,9 @@
  * to what was promised, so a cut or lying upload leaves nothing behind and no
  * blob is ever whole in memory on the way in. Writes are durable (fsync of the
  * file and of its directory) and atomic (rename); reads re-hash the bytes, so
- * a damaged or swapped file is reported, never served.
+ * a damaged or swapped file is reported, never served. A blob is read either
+ * whole into memory (gt_blob_get) or checked through a small buffer and left
+ * open for sending (gt_blob_open), so a download is never whole in memory.
  *
  * The store uses nothing of the market: it knows hashes, files and sizes. */
 #ifndef GT_STORE_BLOB_H
@@ -40,6 +42,13 @@ int gt_blob_put(const char *dir, const void *data, size_t len, char id_out[GT_BL
  * GT_EINVAL when the file's bytes do not hash to the id (damaged).
  * *data is NUL-terminated for convenience; caller frees it with gt_free. */
 int gt_blob_get(const char *dir, const char *id, uint8_t **data, size_t *len, gt_err *err);
+/* Opens blob `id` of dir for sending without holding it in memory: checks
+ * its hash by reading the file through a small buffer (errors as gt_blob_get:
+ * GT_ENOTFOUND when absent, GT_EINVAL when damaged), then gives the caller
+ * the same descriptor (*fd, O_CLOEXEC, the caller closes it) and *size, the
+ * bytes that were checked. Send from this fd, not from the path: a blob is
+ * only ever replaced by rename, so the open fd keeps the checked bytes. */
+int gt_blob_open(const char *dir, const char *id, int *fd, uint64_t *size, gt_err *err);
 /* 1 if a file for id exists under dir (not verified), else 0. */
 int gt_blob_exists(const char *dir, const char *id);
 /* The same by hash. */

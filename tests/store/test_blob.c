@@ -1,10 +1,12 @@
 /* test_blob.c: the blob store: ids, put/get round trips, idempotent puts,
- * the size limit, damaged and swapped files detected on read, bad ids, and
+ * the size limit, damaged and swapped files detected on read (whole, or
+ * checked through a buffer and left open for sending), bad ids, and
  * concurrent puts of the same blob. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -103,6 +105,59 @@ static void test_limits_and_damage(void) {
     CHECK_EQ_INT(gt_blob_get(dir, "../../etc/passwd", &data, &len, &err), GT_EINVAL);
 }
 
+/* Reads all of fd from offset 0 into a fresh buffer of *len bytes. */
+static uint8_t *read_fd(int fd, size_t *len) {
+    struct stat st;
+    if (fstat(fd, &st)) return NULL;
+    uint8_t *b = malloc((size_t)st.st_size + 1);
+    ssize_t k = b ? pread(fd, b, (size_t)st.st_size, 0) : -1;
+    *len = k < 0 ? 0 : (size_t)k;
+    return b;
+}
+
+/* gt_blob_open: the checked fd of a blob bigger than its buffer, of the empty
+ * blob; absent, damaged (past the first buffer) and bad ids refused with
+ * gt_blob_get's codes, and no fd left open for them. */
+static void test_open(void) {
+    gt_err err = {0};
+    char id[GT_BLOB_ID_BYTES], id0[GT_BLOB_ID_BYTES];
+    size_t n = 3 * 1024 * 1024 + 5, len = 0;
+    uint8_t *buf = malloc(n);
+    for (size_t i = 0; i < n; i++) buf[i] = (uint8_t)(i * 31 + (i >> 11));
+    CHECK_EQ_INT(gt_blob_put(dir, buf, n, id, &err), 0);
+    int fd = -2;
+    uint64_t size = 0;
+    CHECK_EQ_INT(gt_blob_open(dir, id, &fd, &size, &err), 0);
+    CHECK(fd >= 0 && (fcntl(fd, F_GETFD) & FD_CLOEXEC));
+    CHECK_EQ_U64(size, n);
+    uint8_t *got = fd >= 0 ? read_fd(fd, &len) : NULL;
+    CHECK(got && len == n && !memcmp(got, buf, n));
+    free(got);
+    if (fd >= 0) close(fd);
+    CHECK_EQ_INT(gt_blob_put(dir, "", 0, id0, &err), 0);
+    CHECK_EQ_INT(gt_blob_open(dir, id0, &fd, &size, &err), 0);
+    CHECK_EQ_U64(size, 0);
+    if (fd >= 0) close(fd);
+    const char *absent = "sha256:0000000000000000000000000000000000000000000000000000000000000002";
+    CHECK_EQ_INT(gt_blob_open(dir, absent, &fd, &size, &err), GT_ENOTFOUND);
+    CHECK_CONTAINS(err.msg, "no blob sha256:0000");
+    CHECK_EQ_INT(fd, -1);
+    char path[256];
+    snprintf(path, sizeof path, "%s/%.2s/%s", dir, id + 7, id + 9);
+    FILE *f = fopen(path, "r+b");
+    CHECK(f != NULL);
+    if (f) {
+        fseek(f, (long)n - 2, SEEK_SET);
+        fputc(buf[n - 2] ^ 0x80, f);
+        fclose(f);
+    }
+    CHECK_EQ_INT(gt_blob_open(dir, id, &fd, &size, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "is damaged");
+    CHECK_EQ_INT(fd, -1);
+    CHECK_EQ_INT(gt_blob_open(dir, "../../etc/passwd", &fd, &size, &err), GT_EINVAL);
+    free(buf);
+}
+
 static void *put_many(void *arg) {
     (void)arg;
     for (int i = 0; i < 50; i++) {
@@ -143,6 +198,7 @@ int main(void) {
     RUN(test_id);
     RUN(test_put_get);
     RUN(test_limits_and_damage);
+    RUN(test_open);
     RUN(test_concurrent);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %.*s", (int)(strlen(dir) - 6), dir);
