@@ -88,25 +88,40 @@ const char *gt_req_query(gt_req *r, const char *name) {
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+/* The most parameters a route takes (gt_req_only_query's allowed list). */
+#define ONLY_MAX_ALLOWED 16
+
 typedef struct only_ctx {
     const char *const *allowed;
+    unsigned seen[ONLY_MAX_ALLOWED]; /* how often each allowed key came */
+    const char *why;                 /* what is wrong with key bad; NULL: nothing yet */
+    int unknown;                     /* bad is not in allowed */
     char bad[80];
 } only_ctx;
 
-/* MHD_get_connection_values callback: stops at the first key not allowed. */
+/* MHD_get_connection_values callback: stops at the first key not allowed,
+ * given twice, or without a value ("?limit", which MHD reads as absent). */
 static enum MHD_Result only_iter(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
     only_ctx *c = cls;
-    for (const char *const *a = c->allowed; *a; a++)
-        if (!strcmp(*a, key)) return MHD_YES;
+    (void)kind;
+    size_t i = 0;
+    while (c->allowed[i] && strcmp(c->allowed[i], key)) i++;
+    if (!c->allowed[i]) c->why = "unknown query parameter", c->unknown = 1;
+    else if (i < ONLY_MAX_ALLOWED && ++c->seen[i] > 1) c->why = "repeated query parameter";
+    else if (!value) c->why = "query parameter without a value";
+    else return MHD_YES;
     snprintf(c->bad, sizeof c->bad, "%s", key);
     return MHD_NO;
 }
 
-/* Refuses the request's query if it has a parameter not in allowed. */
+/* Refuses the request's query if it has a parameter not in allowed, one
+ * given twice (which of the values was meant?) or one without "=value". */
 int gt_req_only_query(gt_req *r, const char *const *allowed, gt_err *err) {
-    only_ctx c = {allowed, ""};
+    only_ctx c = {.allowed = allowed};
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, only_iter, &c);
-    if (!c.bad[0]) return 0;
+    if (!c.why) return 0;
+    if (!c.unknown) /* a known one, misused */
+        return gt_err_set(err, GT_EINVAL, "%s \"%s\": expected it once, as %s=VALUE", c.why, c.bad, c.bad);
     char list[256] = "";
     for (const char *const *a = allowed; *a; a++)
         snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", a == allowed ? "" : ", ", *a);

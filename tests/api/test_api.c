@@ -362,6 +362,32 @@ static void test_routes_and_params(void) {
     trm(dir);
 }
 
+/* A query parameter given twice or without a value is refused, naming it
+ * (not the first value taken, not read as absent). */
+static void test_query_misuse(void) {
+    gt_node *n = tnode(thome(dir), 2, 0);
+    uint16_t port = gt_node_port(n);
+    CURL *c = curl_easy_init();
+    thttp h;
+    CHECK_EQ_INT(tget(c, port, "/v1/blocks?limit", &h), 400);
+    CHECK_CONTAINS(h.body, "query parameter without a value \\\"limit\\\": expected it once, as limit=VALUE");
+    thttp_free(&h);
+    CHECK_EQ_INT(tget(c, port, "/v1/blocks?limit=5&limit=500", &h), 400);
+    CHECK_CONTAINS(h.body, "repeated query parameter \\\"limit\\\"");
+    thttp_free(&h);
+    CHECK_EQ_INT(tget(c, port, "/v1/leaderboard?all", &h), 400);
+    CHECK_CONTAINS(h.body, "without a value \\\"all\\\"");
+    thttp_free(&h);
+    CHECK_EQ_INT(tget(c, port, "/v1/tasks?status=open&limit=5&status=open", &h), 400);
+    CHECK_CONTAINS(h.body, "repeated query parameter \\\"status\\\"");
+    thttp_free(&h);
+    CHECK_EQ_INT(tget(c, port, "/v1/tasks?status=open&limit=5", &h), 200);
+    thttp_free(&h);
+    curl_easy_cleanup(c);
+    gt_node_stop(n);
+    trm(dir);
+}
+
 /* Bodies over the limit: 413 from the declared length alone, and for chunked bodies and batches. */
 static void test_limits(void) {
     gt_node *n = tnode(thome(dir), 2, 0);
@@ -1292,6 +1318,7 @@ int main(void) {
     RUN(test_submit_and_read);
     RUN(test_bad_input);
     RUN(test_routes_and_params);
+    RUN(test_query_misuse);
     RUN(test_limits);
     RUN(test_blobs);
     RUN(test_lifecycle_pool);
