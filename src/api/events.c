@@ -272,6 +272,15 @@ void gt_h_events(gt_req *r, gt_resp *o) {
         gt_resp_err(o, &err);
         return;
     }
+    if (!strcmp(r->method, "HEAD")) {
+        /* The stream's headers without a stream: MHD 0.9.75 would send a
+         * chunked stream's final chunk after a HEAD's headers (a body the
+         * client does not expect, read as the start of its next response),
+         * and a stream would be held for nobody. */
+        o->status = 200;
+        o->content_type = "text/event-stream";
+        return;
+    }
     struct MHD_Response *resp = gt_events_response(r->node->events, r->conn, last_id, &err);
     if (!resp) {
         gt_resp_error(o, err.code == GT_ELIMIT || err.code == GT_ESTATE ? 503 : 500, err.code, "%s", err.msg);

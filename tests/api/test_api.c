@@ -388,6 +388,35 @@ static void test_query_misuse(void) {
     trm(dir);
 }
 
+/* HEAD /v1/events on a raw keep-alive connection: the stream's headers with
+ * no body (no chunked terminator) and no stream held open, so the next
+ * request on the same connection gets a clean answer. Both threading modes. */
+static void test_head_events(unsigned threads) {
+    gt_node *n = tnode(thome(dir), threads, 0);
+    int fd = tconnect(gt_node_port(n));
+    const char *req = "HEAD /v1/events HTTP/1.1\r\nHost: x\r\n\r\n";
+    char buf[4096];
+    size_t len = 0;
+    CHECK(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
+    CHECK(tread_until(fd, buf, sizeof buf, &len, "\r\n\r\n", 5000, NULL));
+    CHECK_CONTAINS(buf, "HTTP/1.1 200");
+    CHECK_CONTAINS(buf, "text/event-stream");
+    CHECK(!strstr(buf, "chunked"));
+    CHECK_EQ_INT((int)gt_events_clients(n->events), 0);
+    size_t head_end = (size_t)(strstr(buf, "\r\n\r\n") - buf) + 4;
+    req = "GET /v1/head HTTP/1.1\r\nHost: x\r\n\r\n";
+    CHECK(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
+    CHECK(tread_until(fd, buf, sizeof buf, &len, "\"height\"", 5000, NULL));
+    CHECK_MSG(!strncmp(buf + head_end, "HTTP/1.1 200", 12), "after HEAD's headers: \"%.40s\"", buf + head_end);
+    close(fd);
+    gt_node_stop(n);
+    trm(dir);
+}
+
+static void test_head_events_pool(void) { test_head_events(2); }
+
+static void test_head_events_thread_per_connection(void) { test_head_events(0); }
+
 /* Bodies over the limit: 413 from the declared length alone, and for chunked bodies and batches. */
 static void test_limits(void) {
     gt_node *n = tnode(thome(dir), 2, 0);
@@ -1319,6 +1348,8 @@ int main(void) {
     RUN(test_bad_input);
     RUN(test_routes_and_params);
     RUN(test_query_misuse);
+    RUN(test_head_events_pool);
+    RUN(test_head_events_thread_per_connection);
     RUN(test_limits);
     RUN(test_blobs);
     RUN(test_lifecycle_pool);
