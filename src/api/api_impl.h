@@ -187,6 +187,7 @@ typedef struct gt_req {
 typedef struct gt_conn {
     uint32_t ip; /* IPv4, network order */
     int used, over;
+    _Atomic int nul_in_uri; /* the request's path or query decoded a %00 (refused with 400) */
     gt_req *ext_req; /* the request of the extension's running on it (gt_api_ext_respond finds it here) */
 } gt_conn;
 

@@ -318,8 +318,23 @@ enum MHD_Result gt_api_ext_respond(struct MHD_Connection *conn, unsigned status,
     return MHD_queue_response(conn, status, resp);
 }
 
+/* A refusal known from the headers alone: with a body coming, answered now
+ * (MHD then drops the body and the connection); without one, at the end of
+ * the request, so the connection stays open for the next. */
+static enum MHD_Result refuse_early(gt_req *r, int status, int code, const char *msg) {
+    const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *te = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    r->early_status = status;
+    r->early_code = code;
+    snprintf(r->early_msg, sizeof r->early_msg, "%s", msg);
+    if ((cl && strcmp(cl, "0")) || te)
+        return send_error(r, r->early_status, r->early_code, r->early_msg, r->m.allow[0] ? r->m.allow : NULL);
+    return MHD_YES;
+}
+
 /* The first call of a request, with its headers: refusals known now (a
- * connection over a limit, no route, a body it cannot take). */
+ * connection over a limit, a %00 in the URI, no route, a body it cannot
+ * take). */
 static enum MHD_Result req_headers(gt_req *r) {
     gt_err err = {0};
     gt_conn *c = conn_of(r->conn);
@@ -330,6 +345,8 @@ static enum MHD_Result req_headers(gt_req *r) {
                  "and retry", cfg->max_connections, cfg->max_connections_per_ip);
         return send_error(r, 429, GT_ELIMIT, msg, NULL);
     }
+    if (atomic_exchange(&c->nul_in_uri, 0))
+        return refuse_early(r, 400, GT_EINVAL, "the path or query holds an encoded NUL byte (%00): expected none");
     /* HEAD is GET without the body (MHD drops it). */
     const char *m = strcmp(r->method, "HEAD") ? r->method : "GET";
     int idx = gt_route_find(routes, N_ROUTES, m, r->url, &r->m, &err);
@@ -342,21 +359,11 @@ static enum MHD_Result req_headers(gt_req *r) {
             return xi >= 0 ? ext_pay_check(r, m, x->routes[xi].pattern) : ext_take(r);
         }
     }
-    const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    const char *te = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
-    int has_body = (cl && strcmp(cl, "0")) || te;
-    if (idx < 0) {
-        r->early_status = idx == GT_ROUTE_BAD_METHOD ? 405 : idx == GT_ROUTE_BAD_PATH ? 414 : 404;
-        r->early_code = idx == GT_ROUTE_BAD_METHOD ? GT_EUNSUPPORTED : idx == GT_ROUTE_BAD_PATH ? GT_ELIMIT
-                                                                                               : GT_ENOTFOUND;
-        snprintf(r->early_msg, sizeof r->early_msg, "%s", err.msg);
-        /* With a body coming, answer now and let MHD drop the body and
-         * the connection; without one, answer at the end of the request
-         * so the connection stays open for the next. */
-        if (has_body)
-            return send_error(r, r->early_status, r->early_code, r->early_msg, r->m.allow[0] ? r->m.allow : NULL);
-        return MHD_YES;
-    }
+    if (idx < 0)
+        return refuse_early(r, idx == GT_ROUTE_BAD_METHOD ? 405 : idx == GT_ROUTE_BAD_PATH ? 414 : 404,
+                            idx == GT_ROUTE_BAD_METHOD ? GT_EUNSUPPORTED : idx == GT_ROUTE_BAD_PATH ? GT_ELIMIT
+                                                                                                  : GT_ENOTFOUND,
+                            err.msg);
     r->route = idx;
     r->body_limit = body_limits[idx];
     enum MHD_Result ret = MHD_YES;
@@ -553,6 +560,18 @@ static void conn_notify(void *cls, struct MHD_Connection *conn, void **socket_co
     pthread_mutex_unlock(&n->conns_mu);
 }
 
+/* MHD's unescaping of the path and of each query key and value, with a
+ * check: a %00 would silently cut the string short (/v1/blocks/1%00junk
+ * read as block 1), so the connection's slot remembers it and the request
+ * is refused (req_headers). */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s) {
+    (void)cls;
+    size_t len = MHD_http_unescape(s);
+    gt_conn *c = conn_of(conn);
+    if (c && strlen(s) != len) atomic_store(&c->nul_in_uri, 1);
+    return len;
+}
+
 /* MHD's error log, into ours (one line, no trailing newline). */
 static void mhd_log(void *cls, const char *fmt, va_list ap) {
     char msg[512];
@@ -658,6 +677,7 @@ int gt_http_start(gt_node *n, gt_err *err) {
         {MHD_OPTION_CONNECTION_TIMEOUT, n->cfg.timeout_s, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, n},
         {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)conn_notify, n},
+        {MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)unescape, n},
         /* A pool of 1 is MHD's single internal thread (it refuses the option). */
         {n->cfg.threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, n->cfg.threads, NULL},
         {MHD_OPTION_END, 0, NULL},

@@ -362,6 +362,30 @@ static void test_routes_and_params(void) {
     trm(dir);
 }
 
+/* A %00 in the path or the query is refused, not cut short (block 0 for
+ * /v1/blocks/0%00junk, a parameter "a" for a%00b). */
+static void test_nul_in_uri(void) {
+    gt_node *n = tnode(thome(dir), 2, 0);
+    uint16_t port = gt_node_port(n);
+    CURL *c = curl_easy_init();
+    thttp h;
+    CHECK_EQ_INT(tget(c, port, "/v1/blocks/0", &h), 200);
+    thttp_free(&h);
+    const char *nul[] = {"/v1/blocks/0%00junk", "/v1/head?a%00b=1", "/v1/blocks?limit=5%00", "/v1/nope%00"};
+    for (size_t i = 0; i < sizeof nul / sizeof nul[0]; i++) {
+        CHECK_EQ_INT(tget(c, port, nul[i], &h), 400);
+        CHECK_STR(ecode(&h), "EINVAL");
+        CHECK_CONTAINS(h.body, "NUL byte (%00)");
+        thttp_free(&h);
+    }
+    /* the refusal is the request's, not the connection's: the next is served */
+    CHECK_EQ_INT(tget(c, port, "/v1/blocks?limit=1", &h), 200);
+    thttp_free(&h);
+    curl_easy_cleanup(c);
+    gt_node_stop(n);
+    trm(dir);
+}
+
 /* A query parameter given twice or without a value is refused, naming it
  * (not the first value taken, not read as absent). */
 static void test_query_misuse(void) {
@@ -1347,6 +1371,7 @@ int main(void) {
     RUN(test_submit_and_read);
     RUN(test_bad_input);
     RUN(test_routes_and_params);
+    RUN(test_nul_in_uri);
     RUN(test_query_misuse);
     RUN(test_head_events_pool);
     RUN(test_head_events_thread_per_connection);
