@@ -54,6 +54,11 @@
  * the kernel's accept is all they get. */
 #define GT_API_CONNECTION_HEADROOM 32
 #define GT_API_REQUEST_MAX_S 120         /* a whole request, first byte to last: slow senders are cut */
+/* A connection over a limit has this long to send its request and be told
+ * 429, then it is cut: held open it would keep a slot of MHD's headroom. */
+#define GT_API_OVER_LIMIT_S 2
+/* How often the node looks for requests past their time (http.c's reaper). */
+#define GT_API_REAP_MS 250
 /* Uploads: each account may bring at most this many bytes of new blobs into
  * the store, and must hold at least this much (balance + stake) to upload. */
 #define GT_API_BLOB_QUOTA_BYTES (256ull * 1024 * 1024)

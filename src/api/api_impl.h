@@ -109,7 +109,12 @@ struct gt_node {
      * per node and per address: one slot per connection MHD may hold. */
     pthread_mutex_t conns_mu;
     struct gt_conn *conns;
-    unsigned conns_cap, conns_live;
+    unsigned conns_cap, conns_live; /* live: those within the limits (the ones over them are not counted) */
+    /* The reaper (http.c): cuts connections whose request is not all in
+     * after --request-max-s; waits on reap_cv under conns_mu. */
+    pthread_t reaper;
+    pthread_cond_t reap_cv;
+    int has_reaper, reap_stop;
     /* The chain watcher: publishes new blocks as events, ticks when idle. */
     pthread_t watcher;
     int has_watcher;
@@ -187,6 +192,12 @@ typedef struct gt_req {
 typedef struct gt_conn {
     uint32_t ip; /* IPv4, network order */
     int used, over;
+    int fd;      /* its socket: MHD closes it only after telling conn_notify, so it is valid while used */
+    /* Monotonic ms since the request being read began (the connection
+     * opened, or the previous request on it completed); 0 once the request
+     * is all in (being answered, streamed, or waiting for the ledger). */
+    _Atomic uint64_t reading_since_ms;
+    _Atomic int cut;        /* the reaper cut it: its request is logged as 408 */
     _Atomic int nul_in_uri; /* the request's path or query decoded a %00 (refused with 400) */
     gt_req *ext_req; /* the request of the extension's running on it (gt_api_ext_respond finds it here) */
 } gt_conn;

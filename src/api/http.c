@@ -440,6 +440,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     gt_node *n = cls;
     gt_req *r = *con_cls;
     (void)version;
+    if (r && !*upload_data_size) { /* the request is all in: the reaper leaves it be from here on */
+        gt_conn *c = conn_of(conn);
+        if (c) atomic_store(&c->reading_since_ms, 0);
+    }
     if (!r) {
         if (!(r = req_new(n, conn, url, method))) return MHD_NO;
         *con_cls = r;
@@ -492,16 +496,18 @@ static void access_log(const gt_req *r, int status, uint64_t us, enum MHD_Reques
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe) {
     gt_node *n = cls;
     gt_req *r = *con_cls;
+    gt_conn *c = conn_of(conn);
+    /* The next request on this connection is timed from now (reap_pass). */
+    if (c) atomic_store(&c->reading_since_ms, gt_api_now_ms());
     if (!r) return;
     *con_cls = NULL;
     uint64_t us = now_us() - r->start_us;
-    /* Cut for time (ours or MHD's idle timeout): logged and counted as 408. */
-    int timed_out = r->cut || toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED;
+    /* Cut for time (ours, the reaper's or MHD's idle timeout): logged and counted as 408. */
+    int timed_out = r->cut || (c && atomic_load(&c->cut)) || toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED;
     if (r->is_ext) { /* the extension answered (or not): it says with what, unless the node answered for it */
         int st = n->cfg.ext->on_completed(n->cfg.ext->cls, &r->ext_ctx, toe);
         r->status = r->ext_status ? r->ext_status : st;
         r->responded = r->status != 0;
-        gt_conn *c = conn_of(conn);
         if (c && c->ext_req == r) c->ext_req = NULL;
     }
     gt_free(r->ext_pay); /* a payment never settled is never submitted: the payer keeps it */
@@ -531,9 +537,9 @@ static void conn_notify(void *cls, struct MHD_Connection *conn, void **socket_co
     if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
         gt_conn *c = *socket_context;
         if (c) {
-            assert(c->used && n->conns_live > 0);
+            assert(c->used && (c->over || n->conns_live > 0));
             c->used = 0;
-            n->conns_live--;
+            if (!c->over) n->conns_live--;
         }
         pthread_mutex_unlock(&n->conns_mu);
         return;
@@ -542,22 +548,100 @@ static void conn_notify(void *cls, struct MHD_Connection *conn, void **socket_co
     uint32_t ip = ci && ci->client_addr && ci->client_addr->sa_family == AF_INET
                       ? ((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr.s_addr
                       : 0;
+    const union MHD_ConnectionInfo *fi = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     gt_conn *slot = NULL;
     unsigned same = 0;
     for (unsigned i = 0; i < n->conns_cap; i++) {
         if (!n->conns[i].used) {
             if (!slot) slot = &n->conns[i];
-        } else if (n->conns[i].ip == ip) {
+        } else if (n->conns[i].ip == ip && !n->conns[i].over) {
             same++;
         }
     }
     if (slot) {
-        n->conns_live++;
-        *slot = (gt_conn){.ip = ip, .used = 1,
-                          .over = n->conns_live > n->cfg.max_connections || same + 1 > n->cfg.max_connections_per_ip};
+        /* Only connections within the limits are counted: those told 429
+         * must not push other addresses over the node's total. */
+        int over = n->conns_live + 1 > n->cfg.max_connections || same + 1 > n->cfg.max_connections_per_ip;
+        if (!over) n->conns_live++;
+        slot->ip = ip;
+        slot->used = 1;
+        slot->over = over;
+        slot->fd = fi ? fi->connect_fd : -1;
+        slot->ext_req = NULL;
+        atomic_store(&slot->reading_since_ms, gt_api_now_ms());
+        atomic_store(&slot->cut, 0);
+        atomic_store(&slot->nul_in_uri, 0);
     }
     *socket_context = slot;
     pthread_mutex_unlock(&n->conns_mu);
+}
+
+/* One pass of the reaper (conns_mu held): shuts down every connection whose
+ * request is not all in after --request-max-s (GT_API_OVER_LIMIT_S for one
+ * over a limit). MHD's idle timeout restarts with every byte, so a client
+ * trickling its headers would otherwise hold the connection for ever; the
+ * shutdown wakes MHD, which reads the end of the stream and closes it. */
+static void reap_pass(gt_node *n, uint64_t now_ms) {
+    uint64_t max_ms = (uint64_t)n->cfg.request_max_s * 1000;
+    uint64_t over_ms = GT_API_OVER_LIMIT_S * 1000 < max_ms ? GT_API_OVER_LIMIT_S * 1000 : max_ms;
+    for (unsigned i = 0; i < n->conns_cap; i++) {
+        gt_conn *c = &n->conns[i];
+        uint64_t since = atomic_load(&c->reading_since_ms);
+        /* since > now_ms: a request began after the clock was read */
+        if (!c->used || !since || since > now_ms || c->fd < 0 || atomic_load(&c->cut) ||
+            now_ms - since < (c->over ? over_ms : max_ms))
+            continue;
+        atomic_store(&c->cut, 1);
+        char ip[INET_ADDRSTRLEN] = "?";
+        inet_ntop(AF_INET, &c->ip, ip, sizeof ip);
+        GT_INFO("http: cut a connection from %s: its request was not all in after %llu ms", ip,
+                (unsigned long long)(now_ms - since));
+        shutdown(c->fd, SHUT_RDWR);
+    }
+}
+
+/* The reaper thread: a pass every GT_API_REAP_MS until gt_http_stop. */
+static void *reaper_main(void *arg) {
+    gt_node *n = arg;
+    pthread_mutex_lock(&n->conns_mu);
+    while (!n->reap_stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += (long)GT_API_REAP_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
+        pthread_cond_timedwait(&n->reap_cv, &n->conns_mu, &until);
+        if (!n->reap_stop) reap_pass(n, gt_api_now_ms());
+    }
+    pthread_mutex_unlock(&n->conns_mu);
+    return NULL;
+}
+
+/* Starts the reaper (its condition variable on the monotonic clock). */
+static int reaper_start(gt_node *n, gt_err *err) {
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&n->reap_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    n->reap_stop = 0;
+    if (pthread_create(&n->reaper, NULL, reaper_main, n) != 0) {
+        pthread_cond_destroy(&n->reap_cv);
+        return gt_err_set(err, GT_ENOMEM, "cannot start the HTTP side's reaper thread");
+    }
+    n->has_reaper = 1;
+    return 0;
+}
+
+/* Stops and joins the reaper, if it runs. */
+static void reaper_stop(gt_node *n) {
+    if (!n->has_reaper) return;
+    pthread_mutex_lock(&n->conns_mu);
+    n->reap_stop = 1;
+    pthread_cond_signal(&n->reap_cv);
+    pthread_mutex_unlock(&n->conns_mu);
+    pthread_join(n->reaper, NULL);
+    pthread_cond_destroy(&n->reap_cv);
+    n->has_reaper = 0;
 }
 
 /* MHD's unescaping of the path and of each query key and value, with a
@@ -687,6 +771,11 @@ int gt_http_start(gt_node *n, gt_err *err) {
         close(lfd);
         return gt_err_set(err, GT_EIO, "cannot start the HTTP server on %s (see the log above)", n->cfg.listen);
     }
+    if (reaper_start(n, err)) {
+        MHD_stop_daemon(n->mhd); /* closes lfd, which it owns now */
+        n->mhd = NULL;
+        return GT_ENOMEM;
+    }
     n->port = ntohs(bound.sin_port);
     return 0;
 }
@@ -732,6 +821,7 @@ void gt_http_stop(gt_node *n) {
     if (atomic_load(&n->in_flight) > 0)
         GT_WARN("node: stopping with %d request(s) still in flight", atomic_load(&n->in_flight));
     /* 4. Close idle keep-alive connections and join MHD's threads. */
+    reaper_stop(n);
     MHD_stop_daemon(n->mhd);
     if (lsock != MHD_INVALID_SOCKET) close(lsock);
     n->mhd = NULL;

@@ -3,8 +3,9 @@
  * mismatched one, from an account without funds, past the account's quota,
  * or over the size limit; a body that does not hash to its permit or is cut
  * half-way leaves no file behind (not in the store, not in its tmp/).
- * Connections: over the per-address limit they are told 429 in JSON; a
- * client too slow to finish its request is cut. Every response carries a
+ * Connections: over the per-address limit they are told 429 in JSON, are
+ * not counted against the node's total and are cut if silent; a client too
+ * slow to finish its request (headers or body) is cut. Every response carries a
  * request id, the client's own when it sends a sane one. A submit waiting
  * for the ledger holds no HTTP thread, one whose client left meanwhile is
  * applied and its answer dropped, and one that runs out of memory anywhere
@@ -13,6 +14,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <dirent.h>
+#include <errno.h>
 #include <sys/stat.h>
 
 #include "../test.h"
@@ -357,6 +359,128 @@ static void test_total_connection_limit(void) {
     trm(dir);
 }
 
+/* A connection to the node from source address `from` (127.0.0.0/8 all
+ * reaches the loopback interface), or -1. */
+static int tconnect_from(uint16_t port, const char *from) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in src = {.sin_family = AF_INET}, dst = {.sin_family = AF_INET, .sin_port = htons(port)};
+    inet_pton(AF_INET, from, &src.sin_addr);
+    inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
+    if (bind(fd, (struct sockaddr *)&src, sizeof src) != 0 || connect(fd, (struct sockaddr *)&dst, sizeof dst) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* The node's open connections (those over a limit included), and the
+ * ones it counts against --max-connections. */
+static unsigned conns_open(gt_node *n, unsigned *live) {
+    unsigned used = 0;
+    pthread_mutex_lock(&n->conns_mu);
+    for (unsigned i = 0; i < n->conns_cap; i++) used += n->conns[i].used != 0;
+    if (live) *live = n->conns_live;
+    pthread_mutex_unlock(&n->conns_mu);
+    return used;
+}
+
+/* Waits (up to 5 s) until the node has `want` connections open; 1 if it did. */
+static int wait_conns_open(gt_node *n, unsigned want) {
+    for (int i = 0; i < 500; i++) {
+        if (conns_open(n, NULL) == want) return 1;
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    }
+    return 0;
+}
+
+/* A client sending its headers a byte every 200 ms (inside the 1 s idle
+ * timeout, which every byte restarts) is cut after --request-max-s (2 s),
+ * and its connection's slot is freed; in both threading modes. */
+static void header_trickle_case(unsigned threads) {
+    gt_node *n = threads_node(threads, 0, 0, 1, 2);
+    uint16_t port = gt_node_port(n);
+    int fd = tconnect(port);
+    const char *start = "GET /v1/head HTTP/1.1\r\nHost: x\r\n";
+    CHECK(write(fd, start, strlen(start)) == (ssize_t)strlen(start));
+    uint64_t t0 = tnow_ms();
+    int eof = 0;
+    char buf[256];
+    for (int i = 0; i < 50 && !eof; i++) { /* 10 s at most */
+        nanosleep(&(struct timespec){0, 200 * 1000 * 1000}, NULL);
+        if (send(fd, "X", 1, MSG_NOSIGNAL) != 1) eof = 1;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 0) > 0 && read(fd, buf, sizeof buf) <= 0) eof = 1;
+    }
+    uint64_t took = tnow_ms() - t0;
+    CHECK_MSG(eof, "still open after %llu ms of trickled headers", (unsigned long long)took);
+    CHECK_MSG(took >= 1500 && took < 5000, "cut after %llu ms, expected about 2000", (unsigned long long)took);
+    close(fd);
+    CHECK(wait_conns_open(n, 0));
+    /* a request sent at once on a new connection is served as ever */
+    CURL *c = curl_easy_init();
+    thttp h;
+    CHECK_EQ_INT(tget(c, port, "/v1/head", &h), 200);
+    thttp_free(&h);
+    curl_easy_cleanup(c);
+    gt_node_stop(n);
+    trm(dir);
+}
+
+static void test_header_trickle_cut(void) {
+    header_trickle_case(2);
+    header_trickle_case(0);
+}
+
+/* Connections over one address's limit are not counted against the node's
+ * total: with room for 2 and 1 per address, 127.0.0.1 holding one served
+ * and two over its limit leaves 127.0.0.2 served; those two, silent, are
+ * cut after GT_API_OVER_LIMIT_S. */
+static void test_over_limit_not_counted(void) {
+    gt_node_config cfg;
+    gt_node_config_default(&cfg);
+    cfg.home = thome(dir);
+    cfg.listen = "127.0.0.1:0";
+    cfg.threads = 2;
+    cfg.access_log = 0;
+    cfg.max_connections = 2;
+    cfg.max_connections_per_ip = 1;
+    gt_node *n = NULL;
+    gt_err err = {0};
+    CHECK_MSG(gt_node_start(&cfg, &n, &err) == 0, "%s", err.msg);
+    if (!n) return;
+    uint16_t port = gt_node_port(n);
+    const char *get = "GET /v1/head HTTP/1.1\r\nHost: x\r\n\r\n";
+    char buf[4096];
+    size_t len = 0;
+    int a = tconnect_from(port, "127.0.0.1");
+    CHECK(write(a, get, strlen(get)) > 0 && tread_until(a, buf, sizeof buf, &len, "}", 5000, NULL));
+    CHECK_CONTAINS(buf, "HTTP/1.1 200");
+    int over[2] = {tconnect_from(port, "127.0.0.1"), tconnect_from(port, "127.0.0.1")};
+    CHECK(wait_conns_open(n, 3)); /* all three seen by the node before the next */
+    uint64_t t0 = tnow_ms();
+    int d = tconnect_from(port, "127.0.0.2");
+    CHECK_MSG(d >= 0, "cannot connect from 127.0.0.2: %s", strerror(errno));
+    len = 0;
+    CHECK(write(d, get, strlen(get)) > 0 && tread_until(d, buf, sizeof buf, &len, "}", 5000, NULL));
+    CHECK_MSG(strstr(buf, "HTTP/1.1 200") != NULL, "127.0.0.2 was answered: %.60s", buf);
+    unsigned live = 0;
+    conns_open(n, &live);
+    CHECK_EQ_INT((int)live, 2);
+    for (int i = 0; i < 2; i++) {
+        int eof = 0;
+        len = 0;
+        tread_until(over[i], buf, sizeof buf, &len, NULL, 5000, &eof);
+        CHECK(eof);
+        close(over[i]);
+    }
+    uint64_t took = tnow_ms() - t0;
+    CHECK_MSG(took < GT_API_OVER_LIMIT_S * 1000 + 1500, "cut after %llu ms", (unsigned long long)took);
+    close(a);
+    close(d);
+    gt_node_stop(n);
+    trm(dir);
+}
+
 /* X-Request-Id: the client's when sane, ours otherwise; list pages bounded. */
 static void test_request_id_and_pages(void) {
     gt_node *n = limited_node(0, 0, 0, 0);
@@ -654,6 +778,8 @@ int main(void) {
     RUN(test_partial_upload_leaves_no_file);
     RUN(test_connection_limit);
     RUN(test_total_connection_limit);
+    RUN(test_header_trickle_cut);
+    RUN(test_over_limit_not_counted);
     RUN(test_request_id_and_pages);
     RUN(test_submit_holds_no_thread);
     RUN(test_stop_waits_for_deferred_submit);
