@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -354,6 +355,28 @@ static void log_serving(const gt_node *n, uint64_t head_height) {
             n->cfg.threads ? "thread pool" : "thread per connection");
 }
 
+/* Raises the process's soft limit of open files to its hard limit, and
+ * warns when even that is short of what the connection limit needs. Why:
+ * every connection holds a socket and a blob download its file besides
+ * (h_blobs.c), so the common soft limit of 1024 runs out before the
+ * default of GT_API_MAX_CONNECTIONS connections; a refused accept is all
+ * that follows, but the limit should be the one the node says it has. */
+static void raise_open_files(unsigned max_connections) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+        (void)getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    /* 2 a connection (socket, a download's file) and 64 for the ledger, logs and blob writes */
+    rlim_t need = (rlim_t)max_connections * 2 + 64;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
+        GT_WARN("node: the open-file limit is %llu, under the %llu that %u connections may need (ulimit -n); "
+                "connections past it are refused",
+                (unsigned long long)rl.rlim_cur, (unsigned long long)need, max_connections);
+}
+
 int gt_node_start(const gt_node_config *c, gt_node **out, gt_err *err) {
     *out = NULL;
     if (!c->home) return gt_err_set(err, GT_EINVAL, "the node needs a home directory");
@@ -368,6 +391,7 @@ int gt_node_start(const gt_node_config *c, gt_node **out, gt_err *err) {
     if (!n->cfg.max_connections_per_ip) n->cfg.max_connections_per_ip = GT_API_MAX_CONNECTIONS_PER_IP;
     if (!n->cfg.request_max_s) n->cfg.request_max_s = GT_API_REQUEST_MAX_S;
     if (!n->cfg.index_round_blocks) n->cfg.index_round_blocks = GT_API_INDEX_ROUND_BLOCKS;
+    raise_open_files(n->cfg.max_connections);
     snprintf(n->home, sizeof n->home, "%s", c->home);
     snprintf(n->listen, sizeof n->listen, "%s", n->cfg.listen);
     n->cfg.home = n->home;
