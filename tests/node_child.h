@@ -4,15 +4,27 @@
 #ifndef GT_TESTS_NODE_CHILD_H
 #define GT_TESTS_NODE_CHILD_H
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Starts the node on home with the given idle-block interval; url gets its
- * base URL. Returns the child's pid, or -1 (with a message) on failure. */
-static inline pid_t gt_test_node_start(const char *home, const char *block_interval_ms, char *url, size_t cap) {
+/* Starts the node on home on a free port of 127.0.0.1 with extra arguments
+ * after the usual ones (args: NULL-terminated, at most 16; NULL for none),
+ * its stderr into log_path (NULL: inherited); url gets its base URL.
+ * Returns the child's pid, or -1 (with a message) on failure. */
+static inline pid_t gt_test_node_start_args(const char *home, const char *const *args, const char *log_path, char *url,
+                                            size_t cap) {
+    const char *argv[8 + 16 + 1] = {GT_CLI, "node", "--home", home, "--listen", "127.0.0.1:0"};
+    int n = 6;
+    for (int i = 0; args && args[i]; i++) {
+        if (i == 16) return -1;
+        argv[n++] = args[i];
+    }
+    argv[n] = NULL;
     int pipefd[2];
     if (pipe(pipefd)) return -1;
     pid_t pid = fork();
@@ -20,8 +32,9 @@ static inline pid_t gt_test_node_start(const char *home, const char *block_inter
     if (pid == 0) {
         dup2(pipefd[1], 1);
         close(pipefd[0]);
-        execl(GT_CLI, GT_CLI, "node", "--home", home, "--listen", "127.0.0.1:0", "--quiet", "--block-interval-ms",
-              block_interval_ms, (char *)NULL);
+        int fd = log_path ? open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644) : -1;
+        if (fd >= 0) dup2(fd, 2);
+        execv(GT_CLI, (char *const *)argv);
         _exit(127);
     }
     close(pipefd[1]);
@@ -39,6 +52,26 @@ static inline pid_t gt_test_node_start(const char *home, const char *block_inter
     u[strcspn(u, "\r\n")] = 0;
     snprintf(url, cap, "%s", u);
     return pid;
+}
+
+/* Starts the node on home with the given idle-block interval, quiet; url
+ * gets its base URL. Returns the child's pid, or -1 (with a message). */
+static inline pid_t gt_test_node_start(const char *home, const char *block_interval_ms, char *url, size_t cap) {
+    const char *const args[] = {"--quiet", "--block-interval-ms", block_interval_ms, NULL};
+    return gt_test_node_start_args(home, args, NULL, url, cap);
+}
+
+/* A field of /proc/PID/status in kB ("VmRSS", "VmHWM"); 0 if unreadable. */
+static inline long gt_test_proc_kb(pid_t pid, const char *field) {
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    long kb = 0;
+    size_t flen = strlen(field);
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, field, flen) && line[flen] == ':') kb = atol(line + flen + 1);
+    if (f) fclose(f);
+    return kb;
 }
 
 /* Stops it (SIGTERM: a graceful shutdown) and returns its exit status. */

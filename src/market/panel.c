@@ -112,16 +112,17 @@ static int candidates(gt_tx *tx, uint64_t min_stake, cand *v, int cap, int *n_ou
     return 0;
 }
 
-/* The eligible validators for a panel: candidates less the parties and the
- * task's workers, each weighing min(stake at block start, stake now). */
-static int eligible(mk_ctx *c, const mk_task *t, const mk_slot *sl, uint64_t min_stake, cand *v, int *n_out,
-                    uint64_t *total, gt_err *err) {
+/* Keeps, in place and in order, the candidates v[0..*n) that may sit: not a
+ * party to the task nor a worker of it (one party, one seat), each weighing
+ * the smaller of v[i].staked (its stake at the block's start, or its weight
+ * when the judgement opened) and its stake now, at least min_stake. */
+static int keep_eligible(mk_ctx *c, const mk_task *t, const mk_slot *sl, uint64_t min_stake, cand *v, int *n,
+                         uint64_t *total, gt_err *err) {
     panel_excl x = {{&t->poster, &sl->worker, &t->verifier, &sl->verdict_by}, 4};
-    int n = 0, k = 0;
-    int rc = candidates(c->tx, min_stake, v, GT_MARKET_PANEL_SCAN, &n, err);
+    int k = 0, rc = 0;
     *total = 0;
-    for (int i = 0; !rc && i < n; i++) {
-        uint64_t worked = 0; /* one party, one seat: no worker of the task judges it */
+    for (int i = 0; !rc && i < *n; i++) {
+        uint64_t worked = 0;
         if (excluded(&x, &v[i].a) || (rc = mk_task_worker_claims(c->tx, t->id, &v[i].a, &worked, err)) || worked)
             continue;
         gt_account acc;
@@ -132,8 +133,17 @@ static int eligible(mk_ctx *c, const mk_task *t, const mk_slot *sl, uint64_t min
         v[k++].staked = w;
         *total += w; /* stakes sum to at most the supply: no overflow */
     }
-    *n_out = k;
+    *n = k;
     return rc;
+}
+
+/* The eligible validators for a panel now: candidates less the parties and
+ * the task's workers, each weighing min(stake at block start, stake now). */
+static int eligible(mk_ctx *c, const mk_task *t, const mk_slot *sl, uint64_t min_stake, cand *v, int *n_out,
+                    uint64_t *total, gt_err *err) {
+    *total = 0;
+    int rc = candidates(c->tx, min_stake, v, GT_MARKET_PANEL_SCAN, n_out, err);
+    return rc ? rc : keep_eligible(c, t, sl, min_stake, v, n_out, total, err);
 }
 
 void mk_panel_draw_seats(const uint8_t seed[32], const uint64_t *stakes, size_t n, uint32_t *seats) {
@@ -303,32 +313,6 @@ static int cands_take(mk_ctx *c, const mk_slot *sl, int round, cand *v, int *n_o
     return 0;
 }
 
-/* The recorded candidates v[0..n) that may still sit, in place: not a
- * party nor a worker of the task by now, each weighing the smaller of its
- * weight at the opening and its stake now (at a block's start, before any
- * action, the accounts table and the state agree: eligible()'s two reads
- * are one here), at least min_stake. */
-static int cands_still(mk_ctx *c, const mk_task *t, const mk_slot *sl, uint64_t min_stake, cand *v, int *n,
-                       uint64_t *total, gt_err *err) {
-    panel_excl x = {{&t->poster, &sl->worker, &t->verifier, &sl->verdict_by}, 4};
-    int k = 0, rc = 0;
-    *total = 0;
-    for (int i = 0; !rc && i < *n; i++) {
-        uint64_t worked = 0;
-        if (excluded(&x, &v[i].a) || (rc = mk_task_worker_claims(c->tx, t->id, &v[i].a, &worked, err)) || worked)
-            continue;
-        gt_account acc;
-        if ((rc = gt_state_account(c->tx, &v[i].a, &acc, err))) break;
-        uint64_t w = acc.staked < v[i].staked ? acc.staked : v[i].staked;
-        if (w < min_stake) continue;
-        v[k] = v[i];
-        v[k++].staked = w;
-        *total += w; /* at most the stakes at the opening, which sum to at most the supply */
-    }
-    *n = k;
-    return rc;
-}
-
 int mk_panel_open(mk_ctx *c, const mk_task *t, const mk_slot *sl, int round, uint64_t min_stake, gt_err *err) {
     assert(round == MK_ROUND_VERIFY || round == MK_ROUND_DISPUTE);
     cand *v = gt_calloc(GT_MARKET_PANEL_SCAN, sizeof *v);
@@ -387,9 +371,12 @@ static int draw_one(mk_ctx *c, const mk_slot *key, int round, uint64_t min_stake
     buf[80] = (uint8_t)round;
     gt_keccak256(buf, sizeof buf, seed);
     uint64_t total = 0;
-    /* None recorded: a draw scheduled by a ledger from before the record
-     * (its eligible set is read now, as it then was). */
-    rc = n ? cands_still(c, &t, &sl, min_stake, v, &n, &total, err)
+    /* The recorded candidates, at the smaller of their weight at the opening
+     * and their stake now (at a block's start, before any action, the state
+     * and the accounts table agree). None recorded: a draw scheduled by a
+     * ledger from before the record, whose eligible set is read now, as it
+     * then was. */
+    rc = n ? keep_eligible(c, &t, &sl, min_stake, v, &n, &total, err)
            : eligible(c, &t, &sl, min_stake, v, &n, &total, err);
     if (!rc) rc = seat(c, &sl, round, v, n, total, seed, err);
     gt_free(v);

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 
 #include "../test.h"
+#include "../node_child.h"
 #include "api_util.h"
 #include "base/limits.h"
 #include "store/blob.h"
@@ -33,44 +34,17 @@ static void fill(uint8_t *out, size_t n, unsigned seed) {
     for (size_t k = 0; k < n; k++) out[k] = (uint8_t)(((uint64_t)k * 2654435761u + seed * 40503u) >> 13);
 }
 
-/* Starts `gotong node` logging into dir/node.log; *port gets its port. */
+/* Starts `gotong node` logging into dir/node.log; *port gets its port (0: it did not start). */
 static pid_t start_node(uint16_t *port) {
-    int p[2];
-    char log[128];
+    static const char *const args[] = {"--block-interval-ms", "0", "--threads", "4", NULL};
+    char log[128], url[128];
     snprintf(log, sizeof log, "%s/node.log", dir);
-    if (pipe(p)) abort();
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(p[1], 1);
-        dup2(fd, 2);
-        close(p[0]);
-        close(p[1]);
-        execl(GT_CLI, GT_CLI, "node", "--home", dir, "--listen", "127.0.0.1:0", "--block-interval-ms", "0",
-              "--threads", "4", (char *)NULL);
-        _exit(127);
-    }
-    close(p[1]);
-    char line[256];
-    size_t len = 0;
-    int ok = tread_until(p[0], line, sizeof line, &len, "\n", 30000, NULL);
-    close(p[0]);
-    const char *colon = ok ? strrchr(line, ':') : NULL;
+    pid_t pid = gt_test_node_start_args(dir, args, log, url, sizeof url);
+    const char *colon = pid > 0 ? strrchr(url, ':') : NULL;
     *port = colon ? (uint16_t)atoi(colon + 1) : 0;
     return pid;
 }
 
-/* VmRSS of pid in kB, from /proc/pid/status; 0 if unreadable. */
-static long rss_kb(pid_t pid) {
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    long kb = 0;
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, "VmRSS:", 6)) kb = atol(line + 6);
-    if (f) fclose(f);
-    return kb;
-}
 
 /* Uploads data as key 1 and writes its download path into path. */
 static void upload(CURL *c, uint16_t port, const uint8_t *data, size_t len, char path[128]) {
@@ -123,12 +97,12 @@ static long hold_unread(pid_t pid, uint16_t port, const char *path, long idle_kb
         if (fd[i] >= 0 && tread_until(fd[i], buf, sizeof buf, &len, "\r\n\r\n", 60000, NULL) &&
             strstr(buf, "HTTP/1.1 200") && strstr(buf, "16777216"))
             answered++;
-        long kb = rss_kb(pid);
+        long kb = gt_test_proc_kb(pid, "VmRSS");
         if (kb > peak) peak = kb;
     }
     CHECK_EQ_INT(answered, N_IDLE_CLIENTS);
     for (int k = 0; k < 50; k++) { /* a further second held: nothing grows late */
-        long kb = rss_kb(pid);
+        long kb = gt_test_proc_kb(pid, "VmRSS");
         if (kb > peak) peak = kb;
         nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
     }
@@ -181,7 +155,7 @@ static void test_downloads(void) {
     upload(c, port, big, BIG_BYTES, big_path);
     upload(c, port, mid, MID_BYTES, mid_path);
     upload(c, port, (const uint8_t *)"", 0, empty_path);
-    long idle_kb = rss_kb(pid);
+    long idle_kb = gt_test_proc_kb(pid, "VmRSS");
     long grew_kb = hold_unread(pid, port, big_path, idle_kb);
     fprintf(stderr, "node memory: idle VmRSS %ld kB, grew %ld kB with %d unread GETs of a %d-byte blob "
                     "(limit %d MiB)\n",

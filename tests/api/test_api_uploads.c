@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 
 #include "../test.h"
+#include "../node_child.h"
 #include "api_util.h"
 #include "base/limits.h"
 #include "store/blob.h"
@@ -48,45 +49,17 @@ static void upload_hash(int i, uint8_t out[32]) {
     gt_sha256_final(&s, out);
 }
 
-/* Starts `gotong node` with JSON logs into dir/node.log; *port gets its port. */
+/* Starts `gotong node` with JSON logs into dir/node.log; *port gets its port (0: it did not start). */
 static pid_t start_node(uint16_t *port) {
-    int p[2];
-    char log[128];
+    static const char *const args[] = {"--block-interval-ms", "0", "--threads", "4", "--log-format", "json", "--log-level", "info", NULL};
+    char log[128], url[128];
     snprintf(log, sizeof log, "%s/node.log", dir);
-    if (pipe(p)) abort();
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(p[1], 1);
-        dup2(fd, 2);
-        close(p[0]);
-        close(p[1]);
-        execl(GT_CLI, GT_CLI, "node", "--home", dir, "--listen", "127.0.0.1:0", "--block-interval-ms", "0",
-              "--threads", "4", "--log-format", "json", "--log-level", "info", (char *)NULL);
-        _exit(127);
-    }
-    close(p[1]);
-    char line[256];
-    size_t len = 0;
-    int ok = tread_until(p[0], line, sizeof line, &len, "\n", 30000, NULL);
-    close(p[0]);
-    const char *colon = ok ? strrchr(line, ':') : NULL;
+    pid_t pid = gt_test_node_start_args(dir, args, log, url, sizeof url);
+    const char *colon = pid > 0 ? strrchr(url, ':') : NULL;
     *port = colon ? (uint16_t)atoi(colon + 1) : 0;
     return pid;
 }
 
-/* A field of /proc/pid/status in kB ("VmRSS", "VmHWM"); 0 if unreadable. */
-static long proc_kb(pid_t pid, const char *field) {
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    long kb = 0;
-    size_t flen = strlen(field);
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, field, flen) && line[flen] == ':') kb = atol(line + flen + 1);
-    if (f) fclose(f);
-    return kb;
-}
 
 /* Opens upload i and sends its headers (permit of uploader 1 + i % N_UPLOADERS). */
 static int open_upload(uint16_t port, int i, const uint8_t hash[32]) {
@@ -124,7 +97,7 @@ static int send_bodies(pid_t pid, const int fd[N_UPLOADS], long *peak_kb) {
             }
             failed += done != CHUNK_BYTES;
         }
-        long kb = proc_kb(pid, "VmRSS");
+        long kb = gt_test_proc_kb(pid, "VmRSS");
         if (kb > *peak_kb) *peak_kb = kb;
         nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
     }
@@ -228,11 +201,11 @@ static void test_concurrent_uploads(void) {
     static uint8_t hash[N_UPLOADS][32];
     int fd[N_UPLOADS];
     for (int i = 0; i < N_UPLOADS; i++) upload_hash(i, hash[i]);
-    long idle_kb = proc_kb(pid, "VmRSS"), peak_kb = 0;
+    long idle_kb = gt_test_proc_kb(pid, "VmRSS"), peak_kb = 0;
     for (int i = 0; i < N_UPLOADS; i++) fd[i] = open_upload(port, i, hash[i]);
     CHECK_EQ_INT(send_bodies(pid, fd, &peak_kb), 0);
     CHECK_EQ_INT(read_responses(fd, hash), N_UPLOADS);
-    long hwm_kb = proc_kb(pid, "VmHWM");
+    long hwm_kb = gt_test_proc_kb(pid, "VmHWM");
     fprintf(stderr, "node memory: idle VmRSS %ld kB, VmRSS peak sampled %ld kB, VmHWM %ld kB: grew %ld kB with "
                     "%d x %d bytes in flight (limit %d MiB)\n",
             idle_kb, peak_kb, hwm_kb, hwm_kb - idle_kb, N_UPLOADS, UPLOAD_BYTES, UPLOAD_RSS_LIMIT_MB);
