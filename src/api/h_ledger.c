@@ -108,6 +108,21 @@ static int refuse_market(gt_req *r, gt_resp *o, const gt_action *acts, size_t n,
     return 1;
 }
 
+/* The status of one submitted action's result (docs/api.md, POST
+ * /v1/actions): 200; 409 for a nonce, the one refusal a client retries
+ * (with the next nonce); 500 for the node's own failure; 422 for every
+ * refusal by the rules, whatever its code. Why not gt_http_status: its 400,
+ * 404, 409 and 413 say the request was malformed, named nothing, hit a nonce
+ * or was too large, while an action the ledger read and refused (a zero
+ * amount, an unknown parent task, a second registration, too many skills)
+ * is none of those; a client retrying on 409 would send EEXIST forever. */
+static int action_status(int code) {
+    if (!code) return 200;
+    if (code == GT_ENONCE) return 409;
+    if (code == GT_ENOMEM || code == GT_EIO || code == GT_EDB) return 500;
+    return 422;
+}
+
 /* Answers with the results of n submitted actions: the one action's
  * result, or (is_array) the list with the counts; counts them in the
  * metrics and wakes the watcher when any was applied. */
@@ -120,7 +135,7 @@ static void reply_results(gt_req *r, gt_resp *o, const gt_action *acts, const gt
     }
     if (ok) gt_node_kick(r->node);
     if (!is_array) {
-        gt_resp_json(o, gt_http_status(res[0].code), result_json(&acts[0], &res[0]));
+        gt_resp_json(o, action_status(res[0].code), result_json(&acts[0], &res[0]));
         return;
     }
     json_t *list = json_array();

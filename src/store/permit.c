@@ -35,11 +35,13 @@ int gt_blob_permit_check(const gt_blob_permit *p, uint64_t chain_id, const uint8
                          gt_err *err) {
     uint8_t d[32];
     gt_addr who;
-    char want[43], got[43];
+    char want[43], got[200];
     gt_blob_permit_digest(p, chain_id, salt, d);
     gt_addr_to_str(&p->uploader, want);
-    if (gt_recover_digest(d, &p->sig, &who, NULL) || memcmp(who.b, p->uploader.b, 20)) {
-        if (gt_recover_digest(d, &p->sig, &who, NULL)) snprintf(got, sizeof got, "no address");
+    gt_err why = {0};
+    if (gt_recover_digest(d, &p->sig, &who, &why) || memcmp(who.b, p->uploader.b, 20)) {
+        /* why recovery failed (a high s, a bad v), as an action's refusal says it */
+        if (why.code) snprintf(got, sizeof got, "no address (%.180s)", why.msg);
         else gt_addr_to_str(&who, got);
         return gt_err_set(err, GT_ESIG,
                           "upload permit: the signature recovers to %s, not to the uploader %s (sign "

@@ -230,6 +230,13 @@ static void test_bad_input(void) {
     CHECK_EQ_INT(submit(c, port, &a, &h), 422);
     CHECK_STR(ecode(&h), "EPERM");
     thttp_free(&h);
+    /* whatever the rule's code: a zero amount (EINVAL) is 422 too, not the
+     * 400 of a malformed request (the action was read, then refused) */
+    tcore(&a, &gt_kind_transfer, 1, 1, &A[2], 0);
+    CHECK_EQ_INT(submit(c, port, &a, &h), 422);
+    CHECK_STR(ecode(&h), "EINVAL");
+    CHECK_CONTAINS(h.body, "greater than 0");
+    thttp_free(&h);
     curl_easy_cleanup(c);
     gt_node_stop(n);
     trm(dir);

@@ -87,6 +87,12 @@ static void test_sign_parse_check(void) {
     q.uploader = b;
     CHECK_EQ_INT(gt_blob_permit_check(&q, 5, salt, 1000, &err), GT_ESIG);
     CHECK_CONTAINS(err.msg, "recovers to");
+    /* a signature that recovers to nothing says why, as an action's does:
+     * here an s in the upper half of the order (EIP-2) */
+    q = p;
+    memset(q.sig.s, 0xee, 32);
+    CHECK_EQ_INT(gt_blob_permit_check(&q, 5, salt, 1000, &err), GT_ESIG);
+    CHECK_CONTAINS(err.msg, "no address (signature s is in the upper half");
     /* expired; too far ahead */
     CHECK_EQ_INT(gt_blob_permit_check(&p, 5, salt, 1601, &err), GT_EPERM);
     CHECK_CONTAINS(err.msg, "expired");
