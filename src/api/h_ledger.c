@@ -77,9 +77,9 @@ static json_t *result_json(const gt_action *a, const gt_result *res) {
     gt_api_hex(a->id, 32, id);
     if (res->code == 0)
         return json_pack("{s:s,s:b,s:I}", "id", id, "ok", 1, "height", (json_int_t)res->height);
-    json_t *m = json_string(res->msg);
+    json_t *m = json_string(res->msg); /* invalid UTF-8 (a quoted field cut short): see gt_resp_error */
     return json_pack("{s:s,s:b,s:{s:s,s:o}}", "id", id, "ok", 0, "error", "code", gt_err_name(res->code), "message",
-                     m ? m : json_string("refused"));
+                     m ? m : gt_json_text_lossy(res->msg, strlen(res->msg)));
 }
 
 /* On a --chain node: 1 with o set to the 403 when one of the n actions is

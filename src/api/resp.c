@@ -9,6 +9,7 @@
 
 #include "api/api_impl.h"
 #include "base/alloc.h"
+#include "base/json.h"
 #include "market/market.h"
 
 /* Writes "0x" and the lowercase hex of b into out (2n + 3 bytes). */
@@ -70,10 +71,11 @@ void gt_resp_error(gt_resp *o, int status, int code, const char *fmt, ...) {
     va_end(ap);
     json_t *e = json_object();
     json_object_set_new(e, "code", json_string(gt_err_name(code)));
-    /* Messages may quote client bytes: jansson refuses invalid UTF-8, so
-     * fall back to a plain description rather than an empty error. */
+    /* Messages may quote client bytes, or be cut inside a character:
+     * jansson refuses invalid UTF-8, so the bad bytes are replaced (U+FFFD)
+     * and the rest of what was wrong still reaches the client. */
     json_t *m = json_string(msg);
-    json_object_set_new(e, "message", m ? m : json_string("(message not valid UTF-8)"));
+    json_object_set_new(e, "message", m ? m : gt_json_text_lossy(msg, strlen(msg)));
     gt_resp_json(o, status, json_pack("{s:o}", "error", e));
 }
 

@@ -414,6 +414,12 @@ static void test_query_misuse(void) {
     thttp_free(&h);
     CHECK_EQ_INT(tget(c, port, "/v1/tasks?status=open&limit=5", &h), 200);
     thttp_free(&h);
+    /* a message quoting bytes that are not UTF-8 still says what was wrong
+     * (the bad byte as U+FFFD): it used to be "(message not valid UTF-8)" */
+    CHECK_EQ_INT(tget(c, port, "/v1/head?%ff=1", &h), 400);
+    CHECK_CONTAINS(h.body, "query parameter");
+    CHECK_CONTAINS(h.body, "unknown query parameter \\\"\xef\xbf\xbd\\\"");
+    thttp_free(&h);
     curl_easy_cleanup(c);
     gt_node_stop(n);
     trm(dir);
