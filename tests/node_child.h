@@ -63,13 +63,13 @@ static inline pid_t gt_test_node_start(const char *home, const char *block_inter
 
 /* A field of /proc/PID/status in kB ("VmRSS", "VmHWM"); 0 if unreadable. */
 static inline long gt_test_proc_kb(pid_t pid, const char *field) {
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
+    char status_path[64], status_line[256];
+    snprintf(status_path, sizeof status_path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(status_path, "r");
     long kb = 0;
     size_t flen = strlen(field);
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, field, flen) && line[flen] == ':') kb = atol(line + flen + 1);
+    while (f && fgets(status_line, sizeof status_line, f))
+        if (!strncmp(status_line, field, flen) && status_line[flen] == ':') kb = atol(status_line + flen + 1);
     if (f) fclose(f);
     return kb;
 }
