@@ -12,19 +12,23 @@
 #include "base/alloc.h"
 #include "base/buf.h"
 
-/* Line and column (1-based) of byte offset at. */
-static void line_col(const char *src, size_t at, int *line, int *col) {
-    int l = 1, c = 1;
-    for (size_t i = 0; i < at; i++) {
-        if (src[i] == '\n') l++, c = 1;
+/* Line and column (1-based) of byte offset at, counted on from the last
+ * position asked for (lx's memo), or from the start when at is before it. */
+static void line_col(lexer *lx, size_t at, int *line, int *col) {
+    assert(at <= lx->len);
+    if (!lx->lc_line || at < lx->lc_at) lx->lc_at = 0, lx->lc_line = 1, lx->lc_col = 1;
+    int l = lx->lc_line, c = lx->lc_col;
+    for (size_t i = lx->lc_at; i < at; i++) {
+        if (lx->src[i] == '\n') l++, c = 1;
         else c++;
     }
+    lx->lc_at = at, lx->lc_line = l, lx->lc_col = c;
     *line = l, *col = c;
 }
 
 static int lex_fail(lexer *lx, size_t at, const char *what) {
     int line, col;
-    line_col(lx->src, at, &line, &col);
+    line_col(lx, at, &line, &col);
     return gt_err_set(lx->err, GT_EINVAL, "chat template %d:%d: %s", line, col, what);
 }
 
@@ -39,7 +43,7 @@ static token *push_tok(lexer *lx, tk_kind kind, size_t at, const char *s, size_t
     token *t = &lx->toks[lx->n];
     memset(t, 0, sizeof *t);
     t->kind = kind;
-    line_col(lx->src, at, &t->line, &t->col);
+    line_col(lx, at, &t->line, &t->col);
     if (s) {
         if (!(t->s = gt_strndup(s, n))) return NULL;
         t->len = n;

@@ -26,6 +26,12 @@ typedef struct lexer {
     token *toks;
     size_t n, cap;
     gt_err *err;
+    /* line_col's memo: the line and column of byte lc_at. Tokens come in
+     * source order, so each position is counted from the last one, not from
+     * the start (which made a template of many tokens quadratic: minutes for
+     * 1 MiB). Zero-initialised: byte 0, line 1, column 1. */
+    size_t lc_at;
+    int lc_line, lc_col;
 } lexer;
 
 /* Splits lx->src into lx->toks, ending with TK_EOF; 0, or an error naming
