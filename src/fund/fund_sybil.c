@@ -157,7 +157,7 @@ json_t *gt_fund_issuer_slashes(sqlite3 *db, const gt_addr *issuer, gt_err *err) 
     json_t *arr = json_array();
     while (arr && sqlite3_step(q) == SQLITE_ROW) {
         gt_addr x, y;
-        uint64_t amount, height;
+        uint64_t amount = 0, height = 0; /* a damaged row: o is NULL, nothing is put */
         int bad = gt_row_blob(q, 0, x.b, 20, "fd_issuer_slashes", err) ||
                   gt_row_blob(q, 1, y.b, 20, "fd_issuer_slashes", err) ||
                   gt_row_amount(q, 2, &amount, "fd_issuer_slashes", err) ||

@@ -35,7 +35,7 @@ int gt_block_row_put(sqlite3 *db, sqlite3_stmt **cached, const gt_block *b, gt_e
  * naming a damaged column. */
 int gt_block_row_from(sqlite3_stmt *q, gt_block *b, gt_err *err) {
     memset(b, 0, sizeof *b);
-    uint64_t n_actions;
+    uint64_t n_actions = 0; /* 0 when an earlier column is damaged (then rc refuses the row) */
     int rc = gt_row_amount(q, 0, &b->height, "blocks", err);
     if (!rc) rc = gt_row_blob(q, 1, b->hash, 32, "blocks", err);
     if (!rc) rc = gt_row_blob(q, 2, b->prev, 32, "blocks", err);
