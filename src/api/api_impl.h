@@ -256,6 +256,11 @@ void gt_resp_err(gt_resp *o, const gt_err *e);
  * 413 too large, 422 refused by the rules, 500 our failure. */
 int gt_http_status(int code);
 
+/* http_reap.c: starts the reaper thread (cuts a connection whose request is
+ * not all in after --request-max-s), and stops and joins it (if it runs). */
+int gt_http_reaper_start(gt_node *n, gt_err *err);
+void gt_http_reaper_stop(gt_node *n);
+
 /* Request helpers (http.c). */
 /* Query parameter value (percent-decoded) or NULL. */
 const char *gt_req_query(gt_req *r, const char *name);
