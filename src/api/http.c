@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -332,9 +333,53 @@ static enum MHD_Result refuse_early(gt_req *r, int status, int code, const char 
     return MHD_YES;
 }
 
+/* The framing headers of a request, every line of them: MHD keeps each
+ * header line, but MHD_lookup_connection_value answers only the first. */
+typedef struct framing {
+    unsigned n_length, n_coding; /* Content-Length and Transfer-Encoding lines */
+    const char *coding;          /* the last Transfer-Encoding value */
+} framing;
+
+/* MHD's header iterator: counts the framing lines. */
+static enum MHD_Result framing_count(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+    framing *f = cls;
+    (void)kind;
+    if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH)) f->n_length++;
+    if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) f->n_coding++, f->coding = value;
+    return MHD_YES;
+}
+
+/* Refuses a request whose body could be read two ways: two Content-Length
+ * lines (MHD takes the first), a Content-Length beside a Transfer-Encoding,
+ * or a transfer coding other than chunked (MHD would wait for the body until
+ * the idle timeout). A proxy in front that read the other framing would see
+ * another request where this one's body ends: request smuggling. Answered at
+ * once, and MHD closes the connection (the body is never read). 0 to go on,
+ * else 1 with the refusal sent (*ret). */
+static int req_check_framing(gt_req *r, enum MHD_Result *ret) {
+    framing f = {0};
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, framing_count, &f);
+    char msg[GT_ERR_MSG_MAX];
+    if (f.n_length > 1)
+        snprintf(msg, sizeof msg, "Content-Length given %u times: expected it once", f.n_length);
+    else if (f.n_length && f.n_coding)
+        snprintf(msg, sizeof msg, "both Content-Length and Transfer-Encoding given: expected one of them");
+    else if (f.n_coding > 1)
+        snprintf(msg, sizeof msg, "Transfer-Encoding given %u times: expected it once, as chunked", f.n_coding);
+    else if (f.n_coding && strcasecmp(f.coding, "chunked")) {
+        snprintf(msg, sizeof msg, "Transfer-Encoding \"%.64s\" is not supported: expected chunked or a Content-Length",
+                 f.coding);
+        *ret = send_error(r, 501, GT_EUNSUPPORTED, msg, NULL);
+        return 1;
+    } else
+        return 0;
+    *ret = send_error(r, 400, GT_EINVAL, msg, NULL);
+    return 1;
+}
+
 /* The first call of a request, with its headers: refusals known now (a
  * connection over a limit, a %00 in the URI, no route, a body it cannot
- * take). */
+ * take, a body framed two ways). */
 static enum MHD_Result req_headers(gt_req *r) {
     gt_err err = {0};
     gt_conn *c = conn_of(r->conn);
@@ -345,6 +390,8 @@ static enum MHD_Result req_headers(gt_req *r) {
                  "and retry", cfg->max_connections, cfg->max_connections_per_ip);
         return send_error(r, 429, GT_ELIMIT, msg, NULL);
     }
+    enum MHD_Result framed = MHD_YES;
+    if (req_check_framing(r, &framed)) return framed;
     if (atomic_exchange(&c->nul_in_uri, 0))
         return refuse_early(r, 400, GT_EINVAL, "the path or query holds an encoded NUL byte (%00): expected none");
     /* HEAD is GET without the body (MHD drops it). */

@@ -393,6 +393,44 @@ static void test_nul_in_uri(void) {
     trm(dir);
 }
 
+/* A request whose body could be framed two ways (request smuggling through a
+ * proxy that reads the other framing) is refused at once, naming what is
+ * wrong, and its connection closed; the node serves the next one. */
+static void test_ambiguous_framing(void) {
+    gt_node *n = tnode(thome(dir), 2, 0);
+    uint16_t port = gt_node_port(n);
+    static const struct {
+        const char *headers, *status, *says;
+    } cases[] = {
+        {"Content-Length: 2\r\nContent-Length: 40\r\n", " 400 ", "Content-Length given 2 times: expected it once"},
+        {"Content-Length: 2\r\ncontent-length: 2\r\n", " 400 ", "Content-Length given 2 times"},
+        {"Content-Length: 2\r\nTransfer-Encoding: chunked\r\n", " 400 ", "both Content-Length and Transfer-Encoding"},
+        {"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n", " 400 ", "Transfer-Encoding given 2 times"},
+        {"Transfer-Encoding: gzip\r\n", " 501 ", "Transfer-Encoding \\\"gzip\\\" is not supported: expected chunked"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char req[512], buf[4096];
+        size_t len = 0;
+        int eof = 0, fd = tconnect(port);
+        CHECK(fd >= 0);
+        snprintf(req, sizeof req, "POST /v1/actions HTTP/1.1\r\nHost: x\r\n%s\r\n{}", cases[i].headers);
+        CHECK(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
+        /* 10 s: far under a hang to the idle timeout, far over a busy machine's answer */
+        CHECK_MSG(tread_until(fd, buf, sizeof buf, &len, cases[i].says, 10000, &eof), "case %zu answered: %s", i, buf);
+        CHECK_MSG(!strncmp(buf, "HTTP/1.1", 8) && strstr(buf, cases[i].status), "case %zu: %.40s", i, buf);
+        tread_until(fd, buf, sizeof buf, &len, NULL, 10000, &eof);
+        CHECK_MSG(eof, "case %zu: the connection stayed open", i);
+        close(fd);
+    }
+    CURL *c = curl_easy_init();
+    thttp h;
+    CHECK_EQ_INT(tget(c, port, "/v1/head", &h), 200);
+    thttp_free(&h);
+    curl_easy_cleanup(c);
+    gt_node_stop(n);
+    trm(dir);
+}
+
 /* A query parameter given twice or without a value is refused, naming it
  * (not the first value taken, not read as absent). */
 static void test_query_misuse(void) {
@@ -1386,6 +1424,7 @@ int main(void) {
     RUN(test_routes_and_params);
     RUN(test_nul_in_uri);
     RUN(test_query_misuse);
+    RUN(test_ambiguous_framing);
     RUN(test_head_events_pool);
     RUN(test_head_events_thread_per_connection);
     RUN(test_limits);
