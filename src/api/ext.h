@@ -52,6 +52,16 @@ typedef struct gt_api_ext {
  * destroys either way, as after MHD_queue_response). */
 enum MHD_Result gt_api_ext_respond(struct MHD_Connection *conn, unsigned status, struct MHD_Response *resp);
 
+/* Checks that a request's body has one framing only, from every header line
+ * (MHD_lookup_connection_value sees only the first of a repeated header): not
+ * two Content-Length lines (MHD reads the first), not a Content-Length beside
+ * a Transfer-Encoding, not two Transfer-Encoding lines (400), and no coding
+ * but chunked (501; MHD would wait for such a body until its idle timeout).
+ * Returns 0, or the status to refuse with, msg (cap bytes) saying why. The
+ * node checks its own requests and an extension's before routing; a server
+ * of its own (gotong serve) calls it from its first call of a request. */
+int gt_api_framing_check(struct MHD_Connection *conn, char *msg, size_t cap);
+
 /* The node's table holds this many routes at most beside an extension's. */
 #define GT_API_EXT_MAX_ROUTES 16
 

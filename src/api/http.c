@@ -349,32 +349,23 @@ static enum MHD_Result framing_count(void *cls, enum MHD_ValueKind kind, const c
     return MHD_YES;
 }
 
-/* Refuses a request whose body could be read two ways: two Content-Length
- * lines (MHD takes the first), a Content-Length beside a Transfer-Encoding,
- * or a transfer coding other than chunked (MHD would wait for the body until
- * the idle timeout). A proxy in front that read the other framing would see
- * another request where this one's body ends: request smuggling. Answered at
- * once, and MHD closes the connection (the body is never read). 0 to go on,
- * else 1 with the refusal sent (*ret). */
-static int req_check_framing(gt_req *r, enum MHD_Result *ret) {
+/* See api/ext.h. A proxy in front that read the other framing would see
+ * another request where this one's body ends (request smuggling). */
+int gt_api_framing_check(struct MHD_Connection *conn, char *msg, size_t cap) {
     framing f = {0};
-    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, framing_count, &f);
-    char msg[GT_ERR_MSG_MAX];
-    if (f.n_length > 1)
-        snprintf(msg, sizeof msg, "Content-Length given %u times: expected it once", f.n_length);
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, framing_count, &f);
+    if (f.n_length > 1) snprintf(msg, cap, "Content-Length given %u times: expected it once", f.n_length);
     else if (f.n_length && f.n_coding)
-        snprintf(msg, sizeof msg, "both Content-Length and Transfer-Encoding given: expected one of them");
+        snprintf(msg, cap, "both Content-Length and Transfer-Encoding given: expected one of them");
     else if (f.n_coding > 1)
-        snprintf(msg, sizeof msg, "Transfer-Encoding given %u times: expected it once, as chunked", f.n_coding);
+        snprintf(msg, cap, "Transfer-Encoding given %u times: expected it once, as chunked", f.n_coding);
     else if (f.n_coding && strcasecmp(f.coding, "chunked")) {
-        snprintf(msg, sizeof msg, "Transfer-Encoding \"%.64s\" is not supported: expected chunked or a Content-Length",
+        snprintf(msg, cap, "Transfer-Encoding \"%.64s\" is not supported: expected chunked or a Content-Length",
                  f.coding);
-        *ret = send_error(r, 501, GT_EUNSUPPORTED, msg, NULL);
-        return 1;
+        return 501;
     } else
         return 0;
-    *ret = send_error(r, 400, GT_EINVAL, msg, NULL);
-    return 1;
+    return 400;
 }
 
 /* The first call of a request, with its headers: refusals known now (a
@@ -390,8 +381,10 @@ static enum MHD_Result req_headers(gt_req *r) {
                  "and retry", cfg->max_connections, cfg->max_connections_per_ip);
         return send_error(r, 429, GT_ELIMIT, msg, NULL);
     }
-    enum MHD_Result framed = MHD_YES;
-    if (req_check_framing(r, &framed)) return framed;
+    char why[GT_ERR_MSG_MAX];
+    int framing_status = gt_api_framing_check(r->conn, why, sizeof why);
+    if (framing_status) /* answered at once: MHD closes the connection, never reading the body */
+        return send_error(r, framing_status, framing_status == 501 ? GT_EUNSUPPORTED : GT_EINVAL, why, NULL);
     if (atomic_exchange(&c->nul_in_uri, 0))
         return refuse_early(r, 400, GT_EINVAL, "the path or query holds an encoded NUL byte (%00): expected none");
     /* HEAD is GET without the body (MHD drops it). */

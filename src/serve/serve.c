@@ -175,11 +175,18 @@ static enum MHD_Result send_error(gt_serve_req *r, struct MHD_Connection *conn, 
     return send_resp(r, conn, &o);
 }
 
-/* First call of a request: route it and check what the headers say of the
- * body. Returns MHD_YES to go on (r->has_early may be set). */
+/* First call of a request: check the body's framing, route it and check
+ * what the headers say of the body. Returns MHD_YES to go on (r->has_early may be set). */
 static enum MHD_Result on_headers(gt_serve *s, gt_serve_req *r, struct MHD_Connection *conn, const char *url,
                                   const char *method) {
     gt_err err = {0};
+    char why[GT_ERR_MSG_MAX];
+    int framing_status = gt_api_framing_check(conn, why, sizeof why);
+    if (framing_status) { /* answered at once: MHD closes the connection, never reading the body */
+        gt_serve_error e;
+        gt_serve_fail(&e, framing_status, NULL, "invalid_request", "%s", why);
+        return send_error(r, conn, &e);
+    }
     int idx = gt_route_find(routes, N_ROUTES, strcmp(method, "HEAD") ? method : "GET", url, &r->m, &err);
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -906,6 +907,57 @@ static void test_cancel_on_disconnect(void) {
     gt_serve_stop(s);
 }
 
+/* Reads fd until EOF or 10 s (far under a hang to MHD's idle timeout, far
+ * over a busy machine's answer) into buf (NUL-terminated); 1 on EOF. */
+static int read_to_eof(int fd, char *buf, size_t cap) {
+    size_t len = 0;
+    for (int waited_ms = 0; waited_ms < 10000 && len + 1 < cap;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 100) <= 0) {
+            waited_ms += 100;
+            continue;
+        }
+        ssize_t n = read(fd, buf + len, cap - 1 - len);
+        buf[len + (n > 0 ? (size_t)n : 0)] = 0;
+        if (n <= 0) return 1;
+        len += (size_t)n;
+    }
+    buf[len] = 0;
+    return 0;
+}
+
+/* A body framed two ways (smuggling through a proxy reading the other
+ * framing) is refused at once with OpenAI's error body, and the connection
+ * closed: the node's check (api/ext.h), on serve's own port. */
+static void test_ambiguous_framing(void) {
+    gt_serve *s = start(QWEN, 1, 0);
+    if (!s) return;
+    static const struct {
+        const char *headers, *status, *says;
+    } cases[] = {
+        {"Content-Length: 2\r\nContent-Length: 40\r\n", " 400 ", "Content-Length given 2 times"},
+        {"Content-Length: 2\r\nTransfer-Encoding: chunked\r\n", " 400 ", "both Content-Length and Transfer-Encoding"},
+        {"Transfer-Encoding: gzip\r\n", " 501 ", "is not supported: expected chunked or a Content-Length"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char req[512], buf[4096];
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(gt_serve_port(s))};
+        inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+        CHECK(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
+        snprintf(req, sizeof req, "POST /v1/completions HTTP/1.1\r\nHost: x\r\n%s\r\n{}", cases[i].headers);
+        CHECK(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
+        CHECK_MSG(read_to_eof(fd, buf, sizeof buf), "case %zu: no answer and the connection still open: %s", i, buf);
+        CHECK_MSG(strstr(buf, cases[i].status) && strstr(buf, cases[i].says) && strstr(buf, "invalid_request"),
+                  "case %zu answered: %s", i, buf);
+        close(fd);
+    }
+    gt_buf out = GT_BUF_INIT;
+    CHECK_EQ_INT(http(gt_serve_port(s), "GET", "/health", NULL, &out), 200);
+    gt_buf_free(&out);
+    gt_serve_stop(s);
+}
+
 int main(void) {
     RUN(test_routes);
     RUN(test_completion_matches_engine);
@@ -921,5 +973,6 @@ int main(void) {
     RUN(test_queue_full);
     RUN(test_request_limits);
     RUN(test_cancel_on_disconnect);
+    RUN(test_ambiguous_framing);
     return gt_test_finish();
 }
