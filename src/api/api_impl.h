@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "api/api.h"
+#include "api/conns.h"
 #include "api/route.h"
 #include "base/buf.h"
 #include "base/err.h"
@@ -105,16 +106,9 @@ struct gt_node {
     _Atomic int deferred_live;      /* of which deferred submits (h_ledger.c), until their request completes */
     _Atomic int resuming_live;      /* ledger callbacks inside MHD_resume_connection (they touch the daemon) */
     _Atomic int http_stopping;      /* gt_http_stop has begun: submits are not deferred any more */
-    /* Open connections and their client addresses (http.c), for the limits
-     * per node and per address: one slot per connection MHD may hold. */
-    pthread_mutex_t conns_mu;
-    struct gt_conn *conns;
-    unsigned conns_cap, conns_live; /* live: those within the limits (the ones over them are not counted) */
-    /* The reaper (http.c): cuts connections whose request is not all in
-     * after --request-max-s; waits on reap_cv under conns_mu. */
-    pthread_t reaper;
-    pthread_cond_t reap_cv;
-    int has_reaper, reap_stop;
+    /* Open connections, for the limits per node and per address and the
+     * time a request may take to come in (conns.h). */
+    gt_conns conns;
     /* The chain watcher: publishes new blocks as events, ticks when idle. */
     pthread_t watcher;
     int has_watcher;
@@ -187,21 +181,6 @@ typedef struct gt_req {
     struct gt_deferred *deferred;
 } gt_req;
 
-/* One open connection (http.c): its client's address and whether it was
- * over a limit when it opened (then every request on it is told 429). */
-typedef struct gt_conn {
-    uint32_t ip; /* IPv4, network order */
-    int used, over;
-    int fd;      /* its socket: MHD closes it only after telling conn_notify, so it is valid while used */
-    /* Monotonic ms since the request being read began (the connection
-     * opened, or the previous request on it completed); 0 once the request
-     * is all in (being answered, streamed, or waiting for the ledger). */
-    _Atomic uint64_t reading_since_ms;
-    _Atomic int cut;        /* the reaper cut it: its request is logged as 408 */
-    _Atomic int nul_in_uri; /* the request's path or query decoded a %00 (refused with 400) */
-    gt_req *ext_req; /* the request of the extension's running on it (gt_api_ext_respond finds it here) */
-} gt_conn;
-
 /* Blob uploads (h_blobs.c), driven by http.c: begin with the headers (a
  * permit, funds, quota, the size from Content-Length), each piece of body,
  * and gt_h_blob_post at the end. begin returns 0 or an HTTP status with err
@@ -255,11 +234,6 @@ void gt_resp_err(gt_resp *o, const gt_err *e);
 /* HTTP status for a GT_E* code: 400 malformed, 404 missing, 409 nonce,
  * 413 too large, 422 refused by the rules, 500 our failure. */
 int gt_http_status(int code);
-
-/* http_reap.c: starts the reaper thread (cuts a connection whose request is
- * not all in after --request-max-s), and stops and joins it (if it runs). */
-int gt_http_reaper_start(gt_node *n, gt_err *err);
-void gt_http_reaper_stop(gt_node *n);
 
 /* Request helpers (http.c). */
 /* Query parameter value (percent-decoded) or NULL. */

@@ -191,12 +191,6 @@ static enum MHD_Result send_error(gt_req *r, int status, int code, const char *m
     return send_resp(r, &o);
 }
 
-/* The connection's slot (see conn_notify); NULL when it has none. */
-static gt_conn *conn_of(struct MHD_Connection *conn) {
-    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    return ci ? ci->socket_context : NULL;
-}
-
 /* The first call of a request: its record, id and route. */
 static gt_req *req_new(gt_node *n, struct MHD_Connection *conn, const char *url, const char *method) {
     gt_req *r = gt_calloc(1, sizeof *r);
@@ -260,7 +254,7 @@ static int req_check_body(gt_req *r, enum MHD_Result *ret) {
  * call from here on, and gt_api_ext_respond finds the request on its
  * connection. */
 static enum MHD_Result ext_take(gt_req *r) {
-    gt_conn *c = conn_of(r->conn);
+    gt_conn *c = gt_conns_of(r->conn);
     assert(c); /* a request without a slot was told 429 above */
     r->is_ext = 1;
     c->ext_req = r;
@@ -299,7 +293,7 @@ static enum MHD_Result ext_pay_check(gt_req *r, const char *method, const char *
 /* See api/ext.h. Runs in the request's connection thread (one request at a
  * time on a connection), so its slot's ext_req is the request answered. */
 enum MHD_Result gt_api_ext_respond(struct MHD_Connection *conn, unsigned status, struct MHD_Response *resp) {
-    gt_conn *c = conn_of(conn);
+    gt_conn *c = gt_conns_of(conn);
     gt_req *r = c ? c->ext_req : NULL;
     assert(r && r->is_ext && r->conn == conn);
     if (!r) return MHD_NO;
@@ -373,7 +367,7 @@ int gt_api_framing_check(struct MHD_Connection *conn, char *msg, size_t cap) {
  * take, a body framed two ways). */
 static enum MHD_Result req_headers(gt_req *r) {
     gt_err err = {0};
-    gt_conn *c = conn_of(r->conn);
+    gt_conn *c = gt_conns_of(r->conn);
     if (!c || c->over) {
         const gt_node_config *cfg = &r->node->cfg;
         char msg[200];
@@ -481,8 +475,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     gt_req *r = *con_cls;
     (void)version;
     if (r && !*upload_data_size) { /* the request is all in: the reaper leaves it be from here on */
-        gt_conn *c = conn_of(conn);
-        if (c) atomic_store(&c->reading_since_ms, 0);
+        gt_conns_reading(conn, 0);
     }
     if (!r) {
         if (!(r = req_new(n, conn, url, method))) return MHD_NO;
@@ -536,9 +529,8 @@ static void access_log(const gt_req *r, int status, uint64_t us, enum MHD_Reques
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe) {
     gt_node *n = cls;
     gt_req *r = *con_cls;
-    gt_conn *c = conn_of(conn);
-    /* The next request on this connection is timed from now (reap_pass). */
-    if (c) atomic_store(&c->reading_since_ms, gt_api_now_ms());
+    gt_conn *c = gt_conns_of(conn);
+    gt_conns_reading(conn, 1); /* the next request on this connection is timed from now */
     if (!r) return;
     *con_cls = NULL;
     uint64_t us = now_us() - r->start_us;
@@ -567,55 +559,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     gt_free(r);
 }
 
-/* MHD's connection notifications: takes a slot for each new connection and
- * marks it over a limit (the node's total, or its address's share), so its
- * requests are told 429; frees the slot when it closes. */
-static void conn_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
-                        enum MHD_ConnectionNotificationCode code) {
-    gt_node *n = cls;
-    pthread_mutex_lock(&n->conns_mu);
-    if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
-        gt_conn *c = *socket_context;
-        if (c) {
-            assert(c->used && (c->over || n->conns_live > 0));
-            c->used = 0;
-            if (!c->over) n->conns_live--;
-        }
-        pthread_mutex_unlock(&n->conns_mu);
-        return;
-    }
-    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    uint32_t ip = ci && ci->client_addr && ci->client_addr->sa_family == AF_INET
-                      ? ((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr.s_addr
-                      : 0;
-    const union MHD_ConnectionInfo *fi = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-    gt_conn *slot = NULL;
-    unsigned same = 0;
-    for (unsigned i = 0; i < n->conns_cap; i++) {
-        if (!n->conns[i].used) {
-            if (!slot) slot = &n->conns[i];
-        } else if (n->conns[i].ip == ip && !n->conns[i].over) {
-            same++;
-        }
-    }
-    if (slot) {
-        /* Only connections within the limits are counted: those told 429
-         * must not push other addresses over the node's total. */
-        int over = n->conns_live + 1 > n->cfg.max_connections || same + 1 > n->cfg.max_connections_per_ip;
-        if (!over) n->conns_live++;
-        slot->ip = ip;
-        slot->used = 1;
-        slot->over = over;
-        slot->fd = fi ? fi->connect_fd : -1;
-        slot->ext_req = NULL;
-        atomic_store(&slot->reading_since_ms, gt_api_now_ms());
-        atomic_store(&slot->cut, 0);
-        atomic_store(&slot->nul_in_uri, 0);
-    }
-    *socket_context = slot;
-    pthread_mutex_unlock(&n->conns_mu);
-}
-
 /* MHD's unescaping of the path and of each query key and value, with a
  * check: a %00 would silently cut the string short (/v1/blocks/1%00junk
  * read as block 1), so the connection's slot remembers it and the request
@@ -623,7 +566,7 @@ static void conn_notify(void *cls, struct MHD_Connection *conn, void **socket_co
 static size_t unescape(void *cls, struct MHD_Connection *conn, char *s) {
     (void)cls;
     size_t len = MHD_http_unescape(s);
-    gt_conn *c = conn_of(conn);
+    gt_conn *c = gt_conns_of(conn);
     if (c && strlen(s) != len) atomic_store(&c->nul_in_uri, 1);
     return len;
 }
@@ -716,14 +659,12 @@ int gt_http_start(gt_node *n, gt_err *err) {
      * epoll daemon with its own threads is quiesced (see gt_http_stop). */
     else flags |= MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME;
     /* MHD's own limits sit GT_API_CONNECTION_HEADROOM above ours, so a
-     * connection over ours is still read and told 429 (conn_notify). */
-    unsigned hard = n->cfg.max_connections + GT_API_CONNECTION_HEADROOM;
-    n->conns = gt_calloc(hard, sizeof *n->conns);
-    if (!n->conns) {
+     * connection over ours is still read and told 429 (conns.h). */
+    unsigned hard = gt_conns_cap(n->cfg.max_connections);
+    if (gt_conns_start(&n->conns, n->cfg.max_connections, n->cfg.max_connections_per_ip, n->cfg.request_max_s, err)) {
         close(lfd);
-        return gt_err_set(err, GT_ENOMEM, "out of memory");
+        return GT_ENOMEM;
     }
-    n->conns_cap = hard;
     if (getrandom(&n->boot_id, sizeof n->boot_id, 0) != sizeof n->boot_id) n->boot_id = (uint32_t)getpid();
     struct MHD_OptionItem opts[] = {
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, n}, /* first, or MHD warns */
@@ -732,7 +673,7 @@ int gt_http_start(gt_node *n, gt_err *err) {
         {MHD_OPTION_PER_IP_CONNECTION_LIMIT, n->cfg.max_connections_per_ip + GT_API_CONNECTION_HEADROOM, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, n->cfg.timeout_s, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, n},
-        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)conn_notify, n},
+        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)gt_conns_notify, &n->conns},
         {MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)unescape, n},
         /* A pool of 1 is MHD's single internal thread (it refuses the option). */
         {n->cfg.threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, n->cfg.threads, NULL},
@@ -741,12 +682,8 @@ int gt_http_start(gt_node *n, gt_err *err) {
     n->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, n, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     if (!n->mhd) {
         close(lfd);
+        gt_conns_stop(&n->conns);
         return gt_err_set(err, GT_EIO, "cannot start the HTTP server on %s (see the log above)", n->cfg.listen);
-    }
-    if (gt_http_reaper_start(n, err)) {
-        MHD_stop_daemon(n->mhd); /* closes lfd, which it owns now */
-        n->mhd = NULL;
-        return GT_ENOMEM;
     }
     n->port = ntohs(bound.sin_port);
     return 0;
@@ -793,8 +730,8 @@ void gt_http_stop(gt_node *n) {
     if (atomic_load(&n->in_flight) > 0)
         GT_WARN("node: stopping with %d request(s) still in flight", atomic_load(&n->in_flight));
     /* 4. Close idle keep-alive connections and join MHD's threads. */
-    gt_http_reaper_stop(n);
     MHD_stop_daemon(n->mhd);
     if (lsock != MHD_INVALID_SOCKET) close(lsock);
     n->mhd = NULL;
+    gt_conns_stop(&n->conns); /* no notification comes after MHD_stop_daemon */
 }

@@ -398,7 +398,6 @@ int gt_node_start(const gt_node_config *c, gt_node **out, gt_err *err) {
     n->cfg.listen = n->listen;
     snprintf(n->db_path, sizeof n->db_path, "%s/ledger.db", n->home);
     snprintf(n->blob_dir, sizeof n->blob_dir, "%s/blobs", n->home);
-    pthread_mutex_init(&n->conns_mu, NULL);
     pthread_mutex_init(&n->readers_mu, NULL);
     pthread_mutex_init(&n->watch_mu, NULL);
     pthread_condattr_t ca;
@@ -480,8 +479,7 @@ void gt_node_stop(gt_node *n) {
     gt_events_free(n->events);
     gt_index_close(n->index); /* after the watcher, its only writer, has stopped */
     pthread_mutex_destroy(&n->readers_mu);
-    pthread_mutex_destroy(&n->conns_mu);
-    gt_free(n->conns);
+    gt_conns_stop(&n->conns); /* if the HTTP side never stopped */
     pthread_mutex_destroy(&n->watch_mu);
     pthread_cond_destroy(&n->watch_cv);
     node_unlock(n); /* last: a next node may start once the ledger is closed */

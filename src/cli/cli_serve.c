@@ -13,7 +13,8 @@
 static const char usage_text[] =
     "usage: gotong serve -m MODEL.gguf [--listen HOST:PORT] [--threads N] [--ctx N] [--alias NAME] [--quiet]\n"
     "                    [--parallel N] [--no-prefix-cache] [--max-queue N] [--max-prompt-tokens N]\n"
-    "                    [--max-output-tokens N] [--stream-lag-tokens N] [--stream-idle-ms MS]\n\n"
+    "                    [--max-output-tokens N] [--stream-lag-tokens N] [--stream-idle-ms MS]\n"
+    "                    [--request-max-s S]\n\n"
     "Serves one model over an OpenAI-compatible HTTP API:\n"
     "  GET  /health                 {\"status\":\"ok\",\"model\":NAME, queue:{running,waiting,max_waiting},\n"
     "                               requests:{rejected,cancelled,cancelled_tokens,lagging}}\n"
@@ -56,6 +57,9 @@ static const char usage_text[] =
     "                       nothing more) until the client reads (default 256)\n"
     "  --stream-idle-ms MS  a held stream whose client has read nothing for MS is cancelled and its slot\n"
     "                       freed (default 10000)\n"
+    "  --request-max-s S    a request not all in S seconds after its first byte, or a kept-alive\n"
+    "                       connection idle as long, is cut (default 60); at most 64 connections,\n"
+    "                       32 from one address (the others are told 429 and closed)\n"
     "Stops on SIGINT or SIGTERM. Prints \"listening on http://HOST:PORT\" once ready.\n";
 
 /* The usage, then what the engine runs. */
@@ -73,7 +77,7 @@ static int cmd_serve(int argc, char **argv) {
     uint64_t parallel = GT_SERVE_DEFAULT_PARALLEL;
     int no_cache = 0;
     uint64_t max_prompt = 0, max_output = 0, lag = GT_SERVE_DEFAULT_STREAM_LAG;
-    uint64_t idle_ms = GT_SERVE_DEFAULT_STREAM_IDLE_MS;
+    uint64_t idle_ms = GT_SERVE_DEFAULT_STREAM_IDLE_MS, request_max_s = GT_SERVE_REQUEST_MAX_S;
     int quiet = 0;
     const gt_cli_opt opts[] = {
         {"--model", "-m", GT_CLI_OPT_STR, &cfg.model_path, 0, 0, NULL},
@@ -90,13 +94,14 @@ static int cmd_serve(int argc, char **argv) {
         {"--max-output-tokens", NULL, GT_CLI_OPT_U64, &max_output, 1, 1 << 20, NULL},
         {"--stream-lag-tokens", NULL, GT_CLI_OPT_U64, &lag, 1, GT_SERVE_MAX_STREAM_LAG, NULL},
         {"--stream-idle-ms", NULL, GT_CLI_OPT_U64, &idle_ms, 1, GT_SERVE_MAX_STREAM_IDLE_MS, NULL},
+        {"--request-max-s", NULL, GT_CLI_OPT_U64, &request_max_s, 1, GT_SERVE_MAX_REQUEST_MAX_S, NULL},
         {NULL, NULL, 0, NULL, 0, 0, NULL}};
     int rc = gt_cli_parse("serve", argc, argv, 1, opts, NULL, 0, NULL, usage_serve);
     if (rc >= 0) return rc;
     cfg.n_threads = (int)threads, cfg.n_ctx = (int)n_ctx, cfg.access_log = !quiet, cfg.max_queue = (int)queue;
     cfg.n_parallel = (int)parallel, cfg.no_prefix_cache = no_cache;
     cfg.max_prompt_tokens = (int)max_prompt, cfg.max_output_tokens = (int)max_output;
-    cfg.stream_lag_tokens = (int)lag, cfg.stream_idle_ms = (int)idle_ms;
+    cfg.stream_lag_tokens = (int)lag, cfg.stream_idle_ms = (int)idle_ms, cfg.request_max_s = (int)request_max_s;
     if (!cfg.model_path) return gt_cli_usage_error("serve", "no model: give -m MODEL.gguf");
     gt_cli_block_stop_signals();
     gt_err err = {0};

@@ -153,6 +153,7 @@ static enum MHD_Result send_resp(gt_serve_req *r, struct MHD_Connection *conn, g
     char id[24];
     snprintf(id, sizeof id, "%llu", (unsigned long long)r->id);
     if (!r->on_node) MHD_add_response_header(resp, "X-Request-Id", id); /* on a node: the node's id */
+    if (o->close) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     if (o->status == 405 && r->m.allow[0]) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->m.allow);
     if (o->status == 429) {
         char ra[16];
@@ -180,6 +181,16 @@ static enum MHD_Result send_error(gt_serve_req *r, struct MHD_Connection *conn, 
 static enum MHD_Result on_headers(gt_serve *s, gt_serve_req *r, struct MHD_Connection *conn, const char *url,
                                   const char *method) {
     gt_err err = {0};
+    gt_conn *c = r->on_node ? NULL : gt_conns_of(conn);
+    if (!r->on_node && (!c || c->over)) { /* on a node's port the node has told it already */
+        gt_serve_error e;
+        gt_serve_fail(&e, 429, NULL, "rate_limit_exceeded", "too many open connections (at most %d, and %d from one "
+                      "address); close some and retry", GT_SERVE_MAX_CONNECTIONS, GT_SERVE_MAX_CONNECTIONS_PER_IP);
+        e.type = "requests";
+        gt_serve_resp o = {.close = 1};
+        gt_serve_resp_error(&o, &e);
+        return send_resp(r, conn, &o);
+    }
     char why[GT_ERR_MSG_MAX];
     int framing_status = gt_api_framing_check(conn, why, sizeof why);
     if (framing_status) { /* answered at once: MHD closes the connection, never reading the body */
@@ -248,6 +259,7 @@ static enum MHD_Result serve_request(gt_serve *s, int on_node, struct MHD_Connec
         }
         return gt_buf_append(&r->body, upload_data, sz) ? MHD_NO : MHD_YES;
     }
+    if (!on_node) gt_conns_reading(conn, 0); /* all in: the reaper leaves it be (a generation may take long) */
     if (r->responded) return MHD_YES;
     if (r->has_early) return send_error(r, conn, &r->early);
     gt_serve_resp o = {0};
@@ -267,6 +279,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe) {
     gt_serve *s = cls;
     gt_serve_req *r = *con_cls;
+    if (conn) gt_conns_reading(conn, 1); /* on our port: the next request is timed from now */
     if (!r) return;
     *con_cls = NULL;
     if (s->cfg.access_log)
@@ -406,11 +419,18 @@ int gt_serve_start(const gt_serve_config *c, gt_serve **out, gt_err *err) {
     socklen_t blen = sizeof bound;
     getsockname(lfd, (struct sockaddr *)&bound, &blen);
     s->port = ntohs(bound.sin_port);
+    unsigned request_max_s = c->request_max_s > 0 ? (unsigned)c->request_max_s : GT_SERVE_REQUEST_MAX_S;
+    if (gt_conns_start(&s->conns, GT_SERVE_MAX_CONNECTIONS, GT_SERVE_MAX_CONNECTIONS_PER_IP, request_max_s, err)) {
+        close(lfd);
+        gt_serve_stop(s);
+        return GT_ENOMEM;
+    }
     s->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG |
                                   MHD_USE_ITC,
                               0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_LISTEN_SOCKET, lfd,
-                              MHD_OPTION_CONNECTION_LIMIT, (unsigned)GT_SERVE_MAX_CONNECTIONS,
+                              MHD_OPTION_CONNECTION_LIMIT, gt_conns_cap(GT_SERVE_MAX_CONNECTIONS),
                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)GT_SERVE_TIMEOUT_S,
+                              MHD_OPTION_NOTIFY_CONNECTION, gt_conns_notify, &s->conns,
                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
     if (!s->mhd) {
         close(lfd);
@@ -461,6 +481,7 @@ void gt_serve_stop(gt_serve *s) {
         MHD_stop_daemon(s->mhd);
         if (lsock != MHD_INVALID_SOCKET) close(lsock);
     }
+    gt_conns_stop(&s->conns); /* after MHD: no notification comes any more */
     gt_serve_batch_stop(s);
     gt_ctx_free(s->ctx);
     gt_chat_prompt_free(s->prompt); /* borrows tmpl */

@@ -66,6 +66,9 @@ typedef struct gt_serve_config {
     /* The kernel's send buffer of a stream's socket, bytes (what a client
      * that stops reading can leave queued there); 0: GT_SERVE_STREAM_SNDBUF. */
     int stream_sndbuf_bytes;
+    /* A request not all in this long after its first byte (or a kept-alive
+     * connection idle as long) is cut; 0: GT_SERVE_REQUEST_MAX_S. */
+    int request_max_s;
 } gt_serve_config;
 
 #define GT_SERVE_DEFAULT_QUEUE 16
@@ -74,6 +77,11 @@ typedef struct gt_serve_config {
 #define GT_SERVE_MAX_STREAM_LAG 32768
 #define GT_SERVE_DEFAULT_STREAM_IDLE_MS 10000
 #define GT_SERVE_MAX_STREAM_IDLE_MS 3600000
+/* The time a request may take to come in, first byte to last, by default
+ * (MHD's idle timeout restarts with every byte, so it bounds nothing for a
+ * client trickling its headers: api/conns.h), and at most. */
+#define GT_SERVE_REQUEST_MAX_S 60
+#define GT_SERVE_MAX_REQUEST_MAX_S 3600
 #define GT_SERVE_STREAM_SNDBUF (64 * 1024)
 #define GT_SERVE_MAX_STREAM_SNDBUF (16 * 1024 * 1024)
 #define GT_SERVE_DEFAULT_PARALLEL 4

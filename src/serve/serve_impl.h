@@ -29,6 +29,9 @@
 #define GT_SERVE_MAX_EMBED_INPUTS 256        /* inputs of one /v1/embeddings request */
 #define GT_SERVE_MAX_EMBED_TOKENS 65536      /* tokens of all its inputs together */
 #define GT_SERVE_MAX_CONNECTIONS 64
+/* Connections from one client address (an over-limit one is told 429 and
+ * closed; api/conns.h). */
+#define GT_SERVE_MAX_CONNECTIONS_PER_IP 32
 #define GT_SERVE_TIMEOUT_S 300                /* an idle connection is closed after this */
 #define GT_SERVE_RETRY_AFTER_S 1              /* Retry-After of a 429 */
 
@@ -217,6 +220,7 @@ void gt_serve_job_free(gt_serve_job *j);
 #include <microhttpd.h>
 #include <stdatomic.h>
 
+#include "api/conns.h"
 #include "api/ext.h"
 #include "api/route.h"
 #include "infer/chat_prompt.h"
@@ -269,6 +273,7 @@ struct gt_serve {
     uint64_t cancelled_tokens;    /* tokens those had generated when stopped */
     uint64_t n_lagging;           /* of those, streams cancelled because their client stopped reading */
     struct MHD_Daemon *mhd;
+    gt_conns conns;               /* its connections' limits and reaper (api/conns.h), on its own port */
     uint16_t port;
     _Atomic uint64_t next_id;
     _Atomic int in_flight;        /* requests and streams not yet freed */
@@ -293,6 +298,7 @@ typedef struct gt_serve_resp {
     int status;
     json_t *json;                 /* owned */
     struct MHD_Response *raw;     /* a stream */
+    int close;                    /* close the connection after it */
 } gt_serve_resp;
 
 void gt_serve_resp_error(gt_serve_resp *o, const gt_serve_error *e);

@@ -377,10 +377,10 @@ static int tconnect_from(uint16_t port, const char *from) {
  * ones it counts against --max-connections. */
 static unsigned conns_open(gt_node *n, unsigned *live) {
     unsigned used = 0;
-    pthread_mutex_lock(&n->conns_mu);
-    for (unsigned i = 0; i < n->conns_cap; i++) used += n->conns[i].used != 0;
-    if (live) *live = n->conns_live;
-    pthread_mutex_unlock(&n->conns_mu);
+    pthread_mutex_lock(&n->conns.mu);
+    for (unsigned i = 0; i < n->conns.cap; i++) used += n->conns.slots[i].used != 0;
+    if (live) *live = n->conns.live;
+    pthread_mutex_unlock(&n->conns.mu);
     return used;
 }
 

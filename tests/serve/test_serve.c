@@ -958,6 +958,72 @@ static void test_ambiguous_framing(void) {
     gt_serve_stop(s);
 }
 
+/* A connection from 127.0.0.1 or another loopback address (a second client). */
+static int connect_from(uint16_t port, const char *from) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in src = {.sin_family = AF_INET}, dst = {.sin_family = AF_INET, .sin_port = htons(port)};
+    inet_pton(AF_INET, from, &src.sin_addr);
+    inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&src, sizeof src) || connect(fd, (struct sockaddr *)&dst, sizeof dst)) {
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* GET /health on a new connection from `from`; its whole answer into buf. */
+static void health_from(uint16_t port, const char *from, char *buf, size_t cap) {
+    int fd = connect_from(port, from);
+    CHECK_MSG(fd >= 0, "cannot connect from %s", from);
+    if (fd < 0) return;
+    const char *req = "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    CHECK(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
+    CHECK_MSG(read_to_eof(fd, buf, cap), "GET /health from %s: no answer", from);
+    close(fd);
+}
+
+/* Slow clients cannot hold the server: 70 connections from one address
+ * trickling their headers (enough to fill the 64 slots it had) leave room for
+ * another client, a 33rd from that address is told 429, and all are cut once
+ * --request-max-s has passed, though each sends a byte every 200 ms. */
+static void test_slow_clients(void) {
+    gt_serve_config c = gt_serve_defaults();
+    c.model_path = gt_fixture(QWEN);
+    c.listen = "127.0.0.1:0";
+    c.request_max_s = 2;
+    gt_err err = {0};
+    gt_serve *s = NULL;
+    CHECK_MSG(gt_serve_start(&c, &s, &err) == 0, "%s", err.msg);
+    if (!s) return;
+    uint16_t port = gt_serve_port(s);
+    enum { SLOW = 70 };
+    int fds[SLOW];
+    const char *start = "GET /health HTTP/1.1\r\nHost: x\r\n";
+    for (int i = 0; i < SLOW; i++) {
+        fds[i] = connect_from(port, "127.0.0.1");
+        CHECK(fds[i] >= 0 && write(fds[i], start, strlen(start)) == (ssize_t)strlen(start));
+    }
+    char buf[4096];
+    health_from(port, "127.0.0.2", buf, sizeof buf);
+    CHECK_MSG(!strncmp(buf, "HTTP/1.1 200", 12), "another client, beside 70 slow ones: %.300s", buf);
+    health_from(port, "127.0.0.1", buf, sizeof buf);
+    CHECK_MSG(!strncmp(buf, "HTTP/1.1 429", 12) && strstr(buf, "rate_limit_exceeded") &&
+                  strstr(buf, "32 from one address"), "one more from the slow address: %.300s", buf);
+    int open_n = SLOW;
+    for (int tick = 0; tick < 50 && open_n; tick++) { /* 10 s at most */
+        nanosleep(&(struct timespec){0, 200 * 1000 * 1000}, NULL);
+        open_n = 0;
+        for (int i = 0; i < SLOW; i++)
+            if (fds[i] >= 0 && send(fds[i], "X", 1, MSG_NOSIGNAL) == 1) open_n++;
+    }
+    CHECK_MSG(open_n == 0, "%d of %d trickling connections still open after 10 s", open_n, SLOW);
+    for (int i = 0; i < SLOW; i++)
+        if (fds[i] >= 0) close(fds[i]);
+    health_from(port, "127.0.0.1", buf, sizeof buf);
+    CHECK_MSG(!strncmp(buf, "HTTP/1.1 200", 12), "the slow address once its connections were cut: %.300s", buf);
+    gt_serve_stop(s);
+}
+
 int main(void) {
     RUN(test_routes);
     RUN(test_completion_matches_engine);
@@ -974,5 +1040,6 @@ int main(void) {
     RUN(test_request_limits);
     RUN(test_cancel_on_disconnect);
     RUN(test_ambiguous_framing);
+    RUN(test_slow_clients);
     return gt_test_finish();
 }
