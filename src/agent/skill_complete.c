@@ -17,14 +17,8 @@
 #include "infer/unicode.h"
 #include "store/blob.h"
 
-/* The spec, checked. prompts points into the spec's JSON. */
-typedef struct cspec {
-    const char *model;
-    const json_t *prompts;
-    int n_prompts, n_predict;
-} cspec;
-
-static int parse_spec(const json_t *spec, cspec *cs, gt_err *err) {
+/* The spec, checked (skill_complete.h); cs points into it. */
+int gt_complete_spec_parse(const json_t *spec, gt_complete_job *cs, gt_err *err) {
     /* sameResults (bool): the poster allows identical results in several
      * slots (agent_verify.c refuses a copy of another slot's otherwise). */
     static const char *const allowed[] = {"model", "prompts", "n_predict", "sameResults", NULL};
@@ -83,7 +77,7 @@ static int run_prompt(gt_agent *a, const char *p, int n_predict, json_t **out, g
 }
 
 /* Runs prompts [from, to) into outputs. */
-static int run_prompts(gt_agent *a, const cspec *cs, int from, int to, json_t *outputs, gt_err *err) {
+static int run_prompts(gt_agent *a, const gt_complete_job *cs, int from, int to, json_t *outputs, gt_err *err) {
     for (int i = from; i < to; i++) {
         if (gt_agent_stopping(a)) return gt_err_set(err, GT_ESTATE, "stopping");
         json_t *o;
@@ -107,8 +101,8 @@ static int result_bytes(const char *model, json_t *outputs, json_t *cites, gt_bu
 }
 
 static int complete_fits(gt_agent *a, const gt_job *job, gt_err *err) {
-    cspec cs;
-    int rc = parse_spec(job->spec, &cs, err);
+    gt_complete_job cs;
+    int rc = gt_complete_spec_parse(job->spec, &cs, err);
     if (rc) return rc;
     const gt_agent_model *m = gt_agent_get_model(a);
     if (!m) return gt_err_set(err, GT_EUNSUPPORTED, "this agent runs no model");
@@ -136,8 +130,8 @@ uint64_t gt_complete_sub_units(uint64_t units, uint64_t part, uint64_t whole) {
  * verifies it by re-execution and appends its outputs; cite gets the
  * sub-result's id. When the sub-task fails (rejected, nobody came) the
  * agent does those prompts itself and cite stays empty. */
-static int subcontract(gt_agent *a, const gt_job *job, const cspec *cs, int from, json_t *outputs, json_t *cites,
-                       gt_err *err) {
+static int subcontract(gt_agent *a, const gt_job *job, const gt_complete_job *cs, int from, json_t *outputs,
+                       json_t *cites, gt_err *err) {
     int n = cs->n_prompts, rest = n - from;
     const char **ps = gt_calloc((size_t)rest, sizeof *ps);
     if (!ps) return gt_err_set(err, GT_ENOMEM, "out of memory");
@@ -227,9 +221,9 @@ static int subcontract(gt_agent *a, const gt_job *job, const cspec *cs, int from
 }
 
 static int complete_work(gt_agent *a, const gt_job *job, gt_buf *out, gt_err *err) {
-    cspec cs;
+    gt_complete_job cs;
     int rc = complete_fits(a, job, err);
-    if (rc || (rc = parse_spec(job->spec, &cs, err))) return rc;
+    if (rc || (rc = gt_complete_spec_parse(job->spec, &cs, err))) return rc;
     json_t *outputs = json_array(), *cites = json_array();
     int max = gt_agent_max_prompts(a);
     int is_task = 0;
@@ -346,9 +340,9 @@ out:
 /* Re-runs the spec and compares the canonical result with the submission. */
 static int complete_verify(gt_agent *a, const gt_job *job, const uint8_t *result, size_t len, gt_skill_verdict *v,
                            gt_err *err) {
-    cspec cs;
+    gt_complete_job cs;
     int rc = complete_fits(a, job, err);
-    if (rc || (rc = parse_spec(job->spec, &cs, err))) return rc;
+    if (rc || (rc = gt_complete_spec_parse(job->spec, &cs, err))) return rc;
     json_t *sub = NULL, *cites = NULL;
     v->accept = 0;
     v->score = 0;

@@ -25,6 +25,16 @@
 
 extern const gt_skill gt_skill_complete;
 
+/* A `complete` spec, checked: model and prompts point into the spec's JSON. */
+typedef struct gt_complete_job {
+    const char *model;
+    const json_t *prompts; /* n_prompts strings, each at most GT_AGENT_PROMPT_MAX_BYTES */
+    int n_prompts, n_predict;
+} gt_complete_job;
+
+/* Checks and reads a spec (the shape above; unknown fields refused, naming
+ * the field). A spec is outside input: anyone may post one. */
+int gt_complete_spec_parse(const json_t *spec, gt_complete_job *out, gt_err *err);
 /* Builds a canonical `complete` spec (caller frees with free()). */
 char *gt_complete_spec(const char *model_id, const char *const *prompts, int n_prompts, int n_predict);
 
