@@ -388,11 +388,34 @@ static void test_batch_refusals(void) {
     CHECK_CONTAINS(err.msg, "unknown field \"score\"");
 }
 
+/* A batch holds at most GT_JOB_MAX_BATCH samples, however its last line ends
+ * (one more without a final newline got past the line count). */
+static void test_batch_sample_limit(void) {
+    const char *line =
+        "{\"job\":\"sha256:0000000000000000000000000000000000000000000000000000000000000000\","
+        "\"index\":0,\"seed\":\"1\",\"contributor\":\"0x0000000000000000000000000000000000000000\",\"model\":"
+        "\"sha256:0000000000000000000000000000000000000000000000000000000000000000\",\"prompt\":\"p\","
+        "\"output\":\"o\"}\n";
+    gt_buf b = GT_BUF_INIT;
+    for (int i = 0; i < GT_JOB_MAX_BATCH; i++) CHECK(gt_buf_append_str(&b, line) == 0);
+    gt_err err = {0};
+    gt_sample *s = NULL;
+    size_t n = 0;
+    CHECK_MSG(gt_batch_parse((const char *)b.data, b.len, &s, &n, &err) == 0, "%s", err.msg);
+    CHECK_EQ_U64(n, GT_JOB_MAX_BATCH);
+    gt_samples_free(s, n);
+    CHECK(gt_buf_append(&b, line, strlen(line) - 1) == 0); /* one more, unterminated */
+    CHECK(gt_batch_parse((const char *)b.data, b.len, &s, &n, &err) == GT_ELIMIT);
+    CHECK_CONTAINS(err.msg, "over 4096 samples");
+    gt_buf_free(&b);
+}
+
 int main(void) {
     RUN(test_spec_ok);
     RUN(test_spec_refusals);
     RUN(test_generate_and_validate);
     RUN(test_dedup_and_judge);
     RUN(test_batch_refusals);
+    RUN(test_batch_sample_limit);
     return gt_test_finish();
 }

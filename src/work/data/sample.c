@@ -105,7 +105,10 @@ int gt_batch_parse(const char *text, size_t len, gt_sample **out, size_t *n_out,
         size_t b = a;
         while (b < len && text[b] != '\n') b++;
         line_no++;
-        if (b > a) {
+        /* lines counts a last line without "\n" too: one more sample than a batch holds can get past it */
+        if (b > a && n == GT_JOB_MAX_BATCH)
+            rc = gt_err_set(err, GT_ELIMIT, "batch has over %d samples", GT_JOB_MAX_BATCH);
+        else if (b > a) {
             json_t *o = NULL;
             rc = gt_json_parse(text + a, b - a, GT_BATCH_MAX_BYTES, &o, err);
             if (!rc) {
