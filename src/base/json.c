@@ -114,6 +114,11 @@ json_t *gt_json_units(uint64_t units) {
     return json_string(s);
 }
 
+/* An integer while jansson can hold it; past INT64_MAX, the decimal string gt_json_get_u64 also takes. */
+json_t *gt_json_u64(uint64_t v) {
+    return v <= INT64_MAX ? json_integer((json_int_t)v) : gt_json_units(v);
+}
+
 /* Length of the valid UTF-8 sequence at p (1..4, at most left bytes), or 0
  * when it is not one: truncated, a stray continuation byte, overlong, a
  * surrogate, or past U+10FFFF. */

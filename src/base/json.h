@@ -67,6 +67,10 @@ const char *gt_json_tokens(const json_t *o, const char *field, char *out);
 /* A base-unit amount as a JSON decimal string ("1500000"), as the API writes
  * amounts. NULL when out of memory. */
 json_t *gt_json_units(uint64_t units);
+/* A u64 as gt_json_get_u64 reads it back: a JSON integer up to INT64_MAX
+ * (what jansson's integers hold), a decimal string above. New reference;
+ * NULL only out of memory. */
+json_t *gt_json_u64(uint64_t v);
 int gt_json_get_bool(const json_t *obj, const char *field, int *out, gt_err *err);
 
 /* Serialises compactly with sorted keys (stable bytes for hashing and tests).

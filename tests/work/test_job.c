@@ -388,6 +388,28 @@ static void test_batch_refusals(void) {
     CHECK_CONTAINS(err.msg, "unknown field \"score\"");
 }
 
+/* A sample's line parses back to the same sample for every index the parser
+ * takes: past INT64_MAX too (it was written as a negative integer, so a
+ * batch gt_batch_write made did not parse). */
+static void test_sample_line_index(void) {
+    gt_sample s = {.index = UINT64_MAX, .seed = 1, .prompt = "p", .output = "o"}, *back = NULL;
+    gt_err err = {0};
+    size_t n = 0;
+    gt_buf b = GT_BUF_INIT;
+    CHECK(gt_batch_write(&s, 1, &b, &err) == 0);
+    CHECK_MSG(gt_batch_parse((const char *)b.data, b.len, &back, &n, &err) == 0, "%s", err.msg);
+    CHECK(n == 1 && back[0].index == UINT64_MAX);
+    char *line = gt_sample_line(&s);
+    CHECK(line && strstr(line, "\"index\":\"18446744073709551615\""));
+    free(line);
+    s.index = 7; /* an index jansson holds stays a JSON integer: sample lines keep their bytes */
+    line = gt_sample_line(&s);
+    CHECK(line && strstr(line, "\"index\":7,"));
+    free(line);
+    gt_samples_free(back, n);
+    gt_buf_free(&b);
+}
+
 /* A batch holds at most GT_JOB_MAX_BATCH samples, however its last line ends
  * (one more without a final newline got past the line count). */
 static void test_batch_sample_limit(void) {
@@ -417,5 +439,6 @@ int main(void) {
     RUN(test_dedup_and_judge);
     RUN(test_batch_refusals);
     RUN(test_batch_sample_limit);
+    RUN(test_sample_line_index);
     return gt_test_finish();
 }

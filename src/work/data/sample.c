@@ -37,7 +37,7 @@ json_t *gt_sample_to_json(const gt_sample *s) {
     json_t *o = json_object();
     if (!o) return NULL;
     int bad = json_object_set_new(o, "job", json_string(job)) ||
-              json_object_set_new(o, "index", json_integer((json_int_t)s->index)) ||
+              json_object_set_new(o, "index", gt_json_u64(s->index)) ||
               json_object_set_new(o, "seed", json_string(seed)) ||
               json_object_set_new(o, "contributor", json_string(addr)) ||
               json_object_set_new(o, "model", json_string(model)) ||
