@@ -159,6 +159,17 @@ static int parse_lists(const json_t *j, const json_t *g, gt_card *out, gt_err *e
     return 0;
 }
 
+/* The card's base URL in place: http(s), a host, no trailing slash (every
+ * one cut: a path is appended to it, and its card must write back as it was
+ * read). */
+static int card_url(char *url, gt_err *err) {
+    size_t scheme = !strncmp(url, "http://", 7) ? 7 : !strncmp(url, "https://", 8) ? 8 : 0, ul = strlen(url);
+    while (ul > scheme && url[ul - 1] == '/') url[--ul] = 0;
+    if (!scheme || ul == scheme || url[scheme] == '/')
+        return gt_err_set(err, GT_EINVAL, "card.url: expected an http:// or https:// URL with a host");
+    return 0;
+}
+
 int gt_card_parse(const char *text, size_t len, gt_card *out, gt_err *err) {
     memset(out, 0, sizeof *out);
     json_t *j = NULL;
@@ -167,10 +178,7 @@ int gt_card_parse(const char *text, size_t len, gt_card *out, gt_err *err) {
     if (!rc && !json_is_object(g)) rc = gt_err_set(err, GT_EINVAL, "card.gotong: missing (not a gotong agent)");
     if (!rc) rc = copy_str(j, "name", GT_CARD_NAME_MAX, out->name, err);
     if (!rc) rc = copy_str(j, "url", GT_CARD_URL_MAX, out->url, err);
-    if (!rc && strncmp(out->url, "http://", 7) && strncmp(out->url, "https://", 8))
-        rc = gt_err_set(err, GT_EINVAL, "card.url: expected an http:// or https:// URL");
-    size_t ul = rc ? 0 : strlen(out->url);
-    if (ul && out->url[ul - 1] == '/') out->url[ul - 1] = 0;
+    if (!rc) rc = card_url(out->url, err);
     if (!rc) rc = parse_addr(g, "wallet", &out->wallet, err);
     if (!rc) rc = parse_addr(g, "escrow", &out->escrow, err);
     if (!rc) rc = parse_addr(g, "registry", &out->registry, err);
