@@ -86,7 +86,7 @@ static json_t *card_registration_fields(const gt_card *card, const char *registr
     char card_url[GT_CARD_URL_MAX + 32], agent_registry[64];
     snprintf(card_url, sizeof card_url, "%s" GT_CARD_PATH, card->url);
     snprintf(agent_registry, sizeof agent_registry, "eip155:%llu:%s", (unsigned long long)card->chain_id, registry);
-    json_t *regs = card->agent_id ? json_pack("[{s:I,s:s}]", "agentId", (json_int_t)card->agent_id, "agentRegistry",
+    json_t *regs = card->agent_id ? json_pack("[{s:o,s:s}]", "agentId", gt_json_u64(card->agent_id), "agentRegistry",
                                               agent_registry)
                                   : json_array();
     /* | not ||: each call takes its value, so none is left unowned when one fails */
@@ -112,9 +112,10 @@ json_t *gt_card_to_json(const gt_card *card) {
                                                 "tags", "gotong"));
     if (card->roles & GT_CARD_ROLE_WORKER) json_array_append_new(roles, json_string("worker"));
     if (card->roles & GT_CARD_ROLE_EVALUATOR) json_array_append_new(roles, json_string("evaluator"));
-    json_t *g = json_pack("{s:s,s:I,s:s,s:s,s:I,s:I,s:o}", "wallet", wallet, "chainId", (json_int_t)card->chain_id,
-                          "escrow", escrow, "registry", registry, "agentId", (json_int_t)card->agent_id, "price",
-                          (json_int_t)card->price, "roles", roles);
+    /* past INT64_MAX a number is a decimal string (gt_json_u64), as gt_card_parse reads it */
+    json_t *g = json_pack("{s:s,s:o,s:s,s:s,s:o,s:o,s:o}", "wallet", wallet, "chainId", gt_json_u64(card->chain_id),
+                          "escrow", escrow, "registry", registry, "agentId", gt_json_u64(card->agent_id), "price",
+                          gt_json_u64(card->price), "roles", roles);
     json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:{},s:[s],s:[s],s:o,s:o}", "protocolVersion", "0.3.0", "name",
                           card->name, "description",
                           "a gotong agent: hired through the job escrow, paid when its work is verified", "url",

@@ -1,6 +1,7 @@
-/* test_card.c: agent cards (chain/registry.h) without a chain: a
- * card's URL is read as a base URL (http or https, a host, no trailing
- * slash). Cases found by fuzz_agent_card. */
+/* test_card.c: agent cards (chain/registry.h) without a chain: the card a
+ * node serves parses back to the same card, and a card's URL is read as a
+ * base URL (http or https, a host, no trailing slash). Cases found by
+ * fuzz_agent_card. */
 #include <stdlib.h>
 
 #include "../test.h"
@@ -17,6 +18,29 @@ static gt_card sample_card(void) {
     memset(c.wallet.b, 0x11, 20), memset(c.escrow.b, 0x22, 20), memset(c.registry.b, 0x33, 20);
     c.chain_id = 31337, c.agent_id = 3, c.price = 1000, c.roles = GT_CARD_ROLE_WORKER;
     return c;
+}
+
+/* The card's JSON text, parsed; 0 or the parser's error code. */
+static int reparse(const gt_card *c, gt_card *back, gt_err *err) {
+    json_t *j = gt_card_to_json(c);
+    char *t = j ? gt_json_dump(j) : NULL;
+    int rc = t ? gt_card_parse(t, strlen(t), back, err) : GT_ENOMEM;
+    free(t);
+    json_decref(j);
+    return rc;
+}
+
+/* Numbers past INT64_MAX (a price in base units) write back as the parser
+ * reads them: they were written as negative integers, and refused. */
+static void test_card_u64(void) {
+    gt_card c = sample_card(), back;
+    gt_err err = {0};
+    c.price = UINT64_MAX, c.chain_id = (uint64_t)INT64_MAX + 1, c.agent_id = UINT64_MAX - 1;
+    CHECK_MSG(reparse(&c, &back, &err) == 0, "%s", err.msg);
+    CHECK(!memcmp(&c, &back, sizeof c));
+    c = sample_card();
+    CHECK_MSG(reparse(&c, &back, &err) == 0, "%s", err.msg);
+    CHECK(!memcmp(&c, &back, sizeof c));
 }
 
 /* The card's url with `url` in place of the sample's; the parse's code, back filled. */
@@ -49,6 +73,7 @@ static void test_card_url(void) {
 }
 
 int main(void) {
+    RUN(test_card_u64);
     RUN(test_card_url);
     return gt_test_finish();
 }
