@@ -69,7 +69,7 @@ static const char fund_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS fd_issuer_slashes(issuer BLOB NOT NULL, first BLOB NOT NULL, second BLOB NOT NULL,"
     " amount INTEGER NOT NULL, height INTEGER NOT NULL, PRIMARY KEY(issuer, first, second)) WITHOUT ROWID;";
 
-static const gt_ledger_module fund_module = {"fund", fund_schema_sql, NULL, gt_fund_check, NULL, NULL};
+static const gt_ledger_module fund_module = {"fund", fund_schema_sql, NULL, gt_fund_check, NULL, NULL, NULL};
 
 int gt_fund_register(gt_err *err) {
     static gt_action_kind *const kinds[] = {

@@ -54,7 +54,7 @@ static const char label_schema_sql[] =
     " commitment BLOB NOT NULL, choice INTEGER NOT NULL, reason TEXT NOT NULL,"
     " PRIMARY KEY(task, item, labeller)) WITHOUT ROWID;";
 
-static const gt_ledger_module label_module = {"fund_label", label_schema_sql, NULL, NULL, NULL, NULL};
+static const gt_ledger_module label_module = {"fund_label", label_schema_sql, NULL, NULL, NULL, NULL, NULL};
 
 int gt_fund_label_register(gt_err *err) {
     static gt_action_kind *const kinds[] = {&gt_kind_label_task_post, &gt_kind_label_rank_post,

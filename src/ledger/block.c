@@ -23,6 +23,13 @@ int gt_ledger_register_module(const gt_ledger_module *m, gt_err *err) {
     return 0;
 }
 
+int gt_ledger_modules_connect(sqlite3 *db, gt_err *err) {
+    int rc = 0;
+    for (int i = 0; !rc && i < n_modules; i++)
+        if (modules[i]->connect) rc = modules[i]->connect(db, err);
+    return rc;
+}
+
 int gt_ledger_n_modules(void) { return n_modules; }
 const gt_ledger_module *gt_ledger_module_at(int i) { return i >= 0 && i < n_modules ? modules[i] : NULL; }
 

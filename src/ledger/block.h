@@ -70,14 +70,23 @@ typedef struct gt_ledger_module {
      * a scan would fold, so the digest's value does not depend on which. */
     const char *const *digest_self_folded;
     /* Optional: SQL the writer runs once, after schema_sql, when it opens a
-     * store of the previous format (GT_LEDGER_FORMAT_PREV, ledger_impl.h),
+     * store of an older format (GT_LEDGER_FORMAT_OLDEST on, ledger_impl.h),
      * in the transaction that moves it to this one: dropping what that
      * format had and this one does not. Indexes only: the rows, and so the
      * state digest, are the same in both. */
     const char *upgrade_sql;
+    /* Optional: registers on a connection the SQL functions the module's
+     * schema names (an index on an expression: SQLite computes it at every
+     * write of the table, so a connection without the function cannot write
+     * it). Called for every store the ledger opens, before schema_sql: the
+     * writer's and readers' (gt_ledger_open), a new ledger's, and the
+     * replay store of `ledger verify`. 0 or GT_EDB. */
+    int (*connect)(sqlite3 *db, gt_err *err);
 } gt_ledger_module;
 
 int gt_ledger_register_module(const gt_ledger_module *m, gt_err *err);
+/* Runs every registered module's connect on db (0, or the first error). */
+int gt_ledger_modules_connect(sqlite3 *db, gt_err *err);
 int gt_ledger_n_modules(void);
 const gt_ledger_module *gt_ledger_module_at(int i);
 

@@ -121,20 +121,22 @@ fail:
 }
 
 /* Reads the genesis parameters from meta, refusing another format (but the
- * previous one read-only: a writer's open upgraded it already) or a window
- * out of bounds. */
+ * older ones a writer's open upgrades, read-only: for writing it upgraded
+ * them already) or a window out of bounds. */
 int gt_ledger_load_genesis(gt_ledger *l, gt_genesis *g, gt_err *err) {
     int rc;
     uint64_t version;
     if ((rc = gt_ledger_meta_get(l, "version", &version, NULL, 0, err))) return rc;
-    if (version != GT_LEDGER_FORMAT && !(l->readonly && version == GT_LEDGER_FORMAT_PREV))
+    int older = version >= GT_LEDGER_FORMAT_OLDEST && version < GT_LEDGER_FORMAT;
+    if (version != GT_LEDGER_FORMAT && !(l->readonly && older))
         return gt_err_set(err, GT_EUNSUPPORTED,
-                          "ledger format version %llu is not supported (expected %d, or %d which opening it for "
-                          "writing upgrades: format 7 keeps the index of action ids in sorted runs; format 6 "
-                          "dropped two of the market's indexes, format 5 changed the market's index of slot "
-                          "deadlines, format 4 fixed the dispute, vote and reveal windows at genesis; create a new "
-                          "ledger with `gotong init`)",
-                          (unsigned long long)version, GT_LEDGER_FORMAT, GT_LEDGER_FORMAT_PREV);
+                          "ledger format version %llu is not supported (expected %d, or %d to %d which opening it "
+                          "for writing upgrades: format 8 indexes agents by the look of their names; format 7 "
+                          "keeps the index of action ids in sorted runs; format 6 dropped two of the market's "
+                          "indexes, format 5 changed the market's index of slot deadlines, format 4 fixed the "
+                          "dispute, vote and reveal windows at genesis; create a new ledger with `gotong init`)",
+                          (unsigned long long)version, GT_LEDGER_FORMAT, GT_LEDGER_FORMAT_OLDEST,
+                          GT_LEDGER_FORMAT - 1);
     if ((rc = gt_ledger_meta_get(l, "chain_id", &g->chain_id, NULL, 0, err)) ||
         (rc = gt_ledger_meta_get(l, "unbonding_blocks", &g->unbonding_blocks, NULL, 0, err)) ||
         (rc = gt_ledger_meta_get(l, "genesis_time", &g->time_s, NULL, 0, err)) ||

@@ -84,15 +84,16 @@ int gt_ledger_create_schema(sqlite3 *db, gt_err *err) {
     return 0;
 }
 
-/* Moves a store of the previous format to this one (a writer's open, after
- * gt_ledger_create_schema made what this format adds): the id index's runs
- * (ids_upgrade_sql), each module's upgrade_sql and the new version in meta,
- * one transaction. A store of any other version is left for
- * gt_ledger_load_genesis to refuse. */
+/* Moves a store of an older format (GT_LEDGER_FORMAT_OLDEST on) to this
+ * one (a writer's open, after gt_ledger_create_schema made what this format
+ * adds, the market's index of name keys among it): the id index's runs
+ * (ids_upgrade_sql, format 6 only), each module's upgrade_sql and the new
+ * version in meta, one transaction. A store of any other version is left
+ * for gt_ledger_load_genesis to refuse. */
 static int upgrade_format(gt_ledger *l, gt_err *err) {
     uint64_t version;
     int rc = gt_ledger_meta_get(l, "version", &version, NULL, 0, err);
-    if (rc || version != GT_LEDGER_FORMAT_PREV) return rc;
+    if (rc || version < GT_LEDGER_FORMAT_OLDEST || version >= GT_LEDGER_FORMAT) return rc;
     if ((rc = gt_ledger_exec(l->db, "BEGIN IMMEDIATE", err))) return rc;
     int columns = -1; /* of action_ids: 2 (id, seq) in format 6 */
     sqlite3_stmt *q;
@@ -103,8 +104,8 @@ static int upgrade_format(gt_ledger *l, gt_err *err) {
     if (columns < 0) rc = gt_err_set(err, GT_EDB, "ledger store: action_ids' columns: %s", sqlite3_errmsg(l->db));
     else if (columns == 2) {
         /* One copy of the whole index in this open: say so before a long wait. */
-        GT_INFO("ledger %s: format %d to %d: rewriting the index of action ids as one sorted run (once)", l->path,
-                GT_LEDGER_FORMAT_PREV, GT_LEDGER_FORMAT);
+        GT_INFO("ledger %s: format %llu to %d: rewriting the index of action ids as one sorted run (once)", l->path,
+                (unsigned long long)version, GT_LEDGER_FORMAT);
         rc = gt_ledger_exec(l->db, ids_upgrade_sql, err);
     }
     for (int i = 0; !rc && i < gt_ledger_n_modules(); i++) {
@@ -114,7 +115,7 @@ static int upgrade_format(gt_ledger *l, gt_err *err) {
     if (!rc) rc = gt_ledger_meta_put_u64(l->db, "version", GT_LEDGER_FORMAT, err);
     if (!rc) rc = gt_ledger_exec(l->db, "COMMIT", err);
     if (rc) gt_ledger_exec(l->db, "ROLLBACK", NULL);
-    else GT_INFO("ledger %s: format %d upgraded to %d", l->path, GT_LEDGER_FORMAT_PREV, GT_LEDGER_FORMAT);
+    else GT_INFO("ledger %s: format %llu upgraded to %d", l->path, (unsigned long long)version, GT_LEDGER_FORMAT);
     return rc;
 }
 
@@ -132,6 +133,7 @@ int gt_ledger_open_db(const char *path, int readonly, sqlite3 **out, gt_err *err
     sqlite3_busy_timeout(db, 5000);
     int rc = gt_ledger_exec(db, readonly ? "PRAGMA query_only=1;" :
                             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;", err);
+    if (!rc) rc = gt_ledger_modules_connect(db, err);
     if (rc) { sqlite3_close(db); return rc; }
     *out = db;
     return 0;

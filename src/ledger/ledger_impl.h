@@ -41,8 +41,17 @@
  * its first round and 0.42 in its last). Only the index differs: a format 6
  * store opens read-only as it is, and for writing is upgraded in place (its
  * index becomes one run). */
-#define GT_LEDGER_FORMAT 7
-#define GT_LEDGER_FORMAT_PREV 6
+/* Format 8: the market indexes agents by the impersonation key of their
+ * name (market.c's mk_agents_name_key, an index on an expression), so that
+ * registering checks a name with one lookup instead of reading every card.
+ * An index only, outside the state digest: the rows are those of format 7.
+ * Formats 6 and 7 open read-only as they are; for writing they are upgraded
+ * in place (the index built from the stored cards, format 6's id index made
+ * one run). An older binary refuses a format 8 store: its writer could not
+ * keep that index (it lacks the index's SQL function). */
+#define GT_LEDGER_FORMAT 8
+/* The oldest format a writer's open upgrades and a reader opens as it is. */
+#define GT_LEDGER_FORMAT_OLDEST 6
 
 /* Actions the id index may lag behind the log (bounds the scan in
  * gt_ledger_find_action to this many recent rows): each batch becomes one

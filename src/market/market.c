@@ -4,7 +4,8 @@
  *
  * Tables (all prefixed mk_, all WITHOUT ROWID keyed by what identifies a row,
  * so replay into a fresh store produces identical rows):
- *   mk_agents(addr) cards; mk_agent_skills(skill, addr) for lookups;
+ *   mk_agents(addr) cards, indexed by their name's impersonation key
+ *   (mk_agents_name_key); mk_agent_skills(skill, addr) for lookups;
  *   mk_tasks(id) terms and status; mk_slots(task, slot) the current attempt;
  *   mk_task_workers(task, worker) claims each worker ever made on a task;
  *   mk_votes(task, slot, attempt, round, voter); mk_commits(task, slot,
@@ -34,6 +35,20 @@ static const char market_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS mk_agents(addr BLOB PRIMARY KEY, name TEXT NOT NULL, skills TEXT NOT NULL,"
     " model BLOB NOT NULL, endpoint TEXT NOT NULL, price INTEGER NOT NULL, status INTEGER NOT NULL,"
     " card_id BLOB NOT NULL, registered_height INTEGER NOT NULL, updated_height INTEGER NOT NULL) WITHOUT ROWID;"
+    /* Cards by the impersonation key of their name (registry.c: name_key),
+     * for the check that a new name looks like no other agent's: one search
+     * instead of a read of every card (registering is free, so that read was
+     * a cost anyone could make the writer pay per action, O(agents)).
+     * A derived index, not state: the key is a function of the name alone,
+     * which the digest already commits to, and SQLite keeps the index in the
+     * same transaction as the card, so it is never out of step with it (a
+     * refused action's rollback included). Folding it into the digest too
+     * would change the state roots of every block already committed with a
+     * card in it. Ledgers of formats 6 and 7 get it from this statement at a
+     * writer's open (the backfill: SQLite computes every stored card's key);
+     * `ledger verify` checks it against the cards (verify.c). A connection
+     * must have mk_name_key (mk_connect) to write mk_agents. */
+    "CREATE INDEX IF NOT EXISTS mk_agents_name_key ON mk_agents(mk_name_key(name));"
     "CREATE TABLE IF NOT EXISTS mk_agent_skills(skill TEXT NOT NULL, addr BLOB NOT NULL,"
     " PRIMARY KEY(skill, addr)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS mk_tasks(id BLOB PRIMARY KEY, poster BLOB NOT NULL, kind TEXT NOT NULL,"
@@ -111,9 +126,10 @@ _Static_assert(GT_AGENT_ACTIVE == 0 && GT_AGENT_RETIRED == 1, "the registry's SQ
 static const char *const self_folded[] = {"mk_tasks",      "mk_slots",     "mk_disputes",     "mk_task_workers",
                                           "mk_reputation", "mk_rep_flows", "mk_rep_units", NULL};
 /* No upgrade_sql: format 7 (ledger_impl.h) changed the core's id index
- * only; the market's tables and indexes are those of format 6. */
+ * only, and format 8 adds mk_agents_name_key, which schema_sql's CREATE INDEX
+ * IF NOT EXISTS builds at a writer's open; nothing of formats 6 and 7 goes. */
 static const gt_ledger_module market_module = {"market", market_schema_sql, mk_begin_block, mk_check_books,
-                                               self_folded, NULL};
+                                               self_folded, NULL, mk_connect};
 
 /* The market's kinds: what gt_market_register registers, and what
  * gt_market_kind answers for (one list, so the two cannot drift apart). */

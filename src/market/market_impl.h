@@ -177,6 +177,17 @@ typedef int (*mk_vote_fn)(void *arg, const gt_addr *voter, int accept, uint64_t 
 int mk_votes_each(gt_tx *tx, const uint8_t task[32], uint64_t slot, uint64_t attempt, int round, mk_vote_fn fn,
                   void *arg, gt_err *err);
 
+/* Registers on a connection the SQL function the market's schema names:
+ * mk_name_key(name), the impersonation key the index mk_agents_name_key is
+ * built on (registry.c; gt_ledger_module.connect). */
+int mk_connect(sqlite3 *db, gt_err *err);
+/* Another agent (?2 the sender, left out) whose name has the key ?1: one
+ * search of mk_agents_name_key, the first by address. The expression must be
+ * the index's, word for word, or SQLite would compute it for every card
+ * (test_market_rows checks the plan). */
+#define MK_SQL_NAME_TAKEN \
+    "SELECT addr, name FROM mk_agents WHERE mk_name_key(name)=?1 AND addr<>?2 ORDER BY addr LIMIT 1"
+
 /* Agents (registry.c): 0 if addr has an active card listing skill, else
  * GT_EPERM with a message saying why not (or GT_EDB). */
 int mk_agent_can_work(gt_tx *tx, const gt_addr *addr, const char *skill, gt_err *err);

@@ -14,7 +14,9 @@
  *  - A name shows what it is: no bidirectional control, invisible or odd
  *    space character, and none that looks like another agent's name (UTS
  *    #39 confusables skeleton, case folded: "PaypaI" cannot sit beside
- *    "Paypal").
+ *    "Paypal"). The check is one lookup in the index of cards by that key
+ *    (market.c's mk_agents_name_key): registering is free, so a check that
+ *    read every card let anyone make each block cost the writer O(agents).
  *  - Skills are a closed, short alphabet ([a-z0-9._:-], at most 16 of 64
  *    bytes): lookups by skill are exact, no homoglyph or case games. */
 #include <assert.h>
@@ -134,45 +136,75 @@ static int name_key(const gt_ucps *cps, gt_buf *key) {
     return rc ? GT_ENOMEM : 0;
 }
 
+/* mk_name_key(name): the SQL function of the index mk_agents_name_key
+ * (market.c): name_key of the text's code points, as a blob. Deterministic
+ * (SQLite keeps an index on it only so): the same bytes give the same key
+ * on every node and in every open, as long as name_key and the Unicode
+ * tables it reads stay as they are. Changing either changes which names the
+ * rules refuse (consensus) and the keys stored in that index, so it needs a
+ * new ledger format whose upgrade_sql runs REINDEX mk_agents_name_key. Any
+ * text is accepted (bytes that are not UTF-8 decode as GT_UNI_RAW); NULL
+ * gives NULL. */
+static void name_key_sql(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+    assert(argc == 1);
+    const char *s = (const char *)sqlite3_value_text(argv[0]);
+    if (!s) {
+        if (sqlite3_value_type(argv[0]) == SQLITE_NULL) sqlite3_result_null(ctx);
+        else sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    gt_ucps cps = GT_UCPS_INIT;
+    gt_buf key = GT_BUF_INIT;
+    if (gt_uni_decode(s, (size_t)sqlite3_value_bytes(argv[0]), &cps) || name_key(&cps, &key) ||
+        key.len > INT32_MAX)
+        sqlite3_result_error_nomem(ctx);
+    else
+        sqlite3_result_blob(ctx, key.len ? (const void *)key.data : (const void *)"", (int)key.len, SQLITE_TRANSIENT);
+    gt_ucps_free(&cps);
+    gt_buf_free(&key);
+}
+
+int mk_connect(sqlite3 *db, gt_err *err) {
+    /* INNOCUOUS: allowed in the schema even where trusted_schema is off. */
+    if (sqlite3_create_function_v2(db, "mk_name_key", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+                                   name_key_sql, NULL, NULL, NULL) != SQLITE_OK)
+        return gt_err_set(err, GT_EDB, "market store: registering mk_name_key: %s", sqlite3_errmsg(db));
+    return 0;
+}
+
 /* Checks that name (its code points cps) does not look like the name of
  * another agent, active or retired (a retired card's history stays): its
- * impersonation key is not theirs. Registration is rare and names are
- * short, so the cards are read in full rather than indexed. 0, GT_EEXIST
- * naming the agent it looks like, GT_EDB or GT_ENOMEM. */
+ * impersonation key is not theirs. One search of the index of cards by key
+ * (MK_SQL_NAME_TAKEN); the first such agent by address is named, as when
+ * every card was read in address order. 0, GT_EEXIST naming the agent it
+ * looks like, GT_EDB or GT_ENOMEM. */
 static int name_unique(gt_tx *tx, const gt_addr *self, const gt_ucps *cps, gt_err *err) {
-    gt_buf key = GT_BUF_INIT, other = GT_BUF_INIT;
-    gt_ucps ocps = GT_UCPS_INIT;
+    gt_buf key = GT_BUF_INIT;
     sqlite3_stmt *q;
     int rc = name_key(cps, &key) ? gt_err_set(err, GT_ENOMEM, "out of memory") : 0;
-    if (!rc) rc = gt_tx_stmt(tx, "SELECT addr, name FROM mk_agents WHERE addr<>?", &q, err);
+    if (!rc) rc = gt_tx_stmt(tx, MK_SQL_NAME_TAKEN, &q, err);
     if (rc) {
         gt_buf_free(&key);
         return rc;
     }
-    sqlite3_bind_blob(q, 1, self->b, 20, SQLITE_STATIC);
-    int step;
-    while (!rc && (step = sqlite3_step(q)) == SQLITE_ROW) {
+    sqlite3_bind_blob(q, 1, key.len ? (const void *)key.data : (const void *)"", (int)key.len, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 2, self->b, 20, SQLITE_STATIC);
+    int step = sqlite3_step(q);
+    if (step == SQLITE_ROW) {
         gt_addr addr;
         char name[GT_MARKET_NAME_MAX + 1], as[43];
-        if ((rc = gt_row_blob(q, 0, addr.b, 20, "mk_agents", err)) ||
-            (rc = gt_row_text(q, 1, name, sizeof name, "mk_agents", err)))
-            break;
-        other.len = 0;
-        if (gt_uni_decode(name, strlen(name), &ocps) || name_key(&ocps, &other)) {
-            rc = gt_err_set(err, GT_ENOMEM, "out of memory");
-        } else if (other.len == key.len && !memcmp(other.data, key.data, key.len)) {
+        if (!(rc = gt_row_blob(q, 0, addr.b, 20, "mk_agents", err)) &&
+            !(rc = gt_row_text(q, 1, name, sizeof name, "mk_agents", err)))
             rc = gt_err_set(err, GT_EEXIST,
                             "name: looks like the name \"%s\" of agent %s (the same letters once look-alikes such as "
                             "I and l, or Cyrillic а and Latin a, and case are folded: UTS #39 confusables), so one "
                             "could pass for the other; choose a name that looks different",
                             name, mk_addr(&addr, as));
-        }
+    } else if (step != SQLITE_DONE) {
+        rc = gt_err_set(err, GT_EDB, "reading agents: %s", sqlite3_errmsg(tx->db));
     }
-    if (!rc && step != SQLITE_DONE) rc = gt_err_set(err, GT_EDB, "reading agents: %s", sqlite3_errmsg(tx->db));
     gt_tx_stmt_done(tx, q);
     gt_buf_free(&key);
-    gt_buf_free(&other);
-    gt_ucps_free(&ocps);
     return rc;
 }
 
@@ -234,6 +266,9 @@ static int card_store(mk_ctx *c, const gt_action *a, int status, uint64_t regist
     sqlite3_bind_int64(q, 10, (int64_t)tx->height);
     rc = sqlite3_step(q);
     gt_tx_stmt_done(tx, q);
+    /* The write computes the name's key for its index (mk_name_key), which
+     * allocates: out of memory there is ours, not the store's. */
+    if (rc == SQLITE_NOMEM) return gt_err_set(err, GT_ENOMEM, "out of memory");
     if (rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "writing agent: %s", sqlite3_errmsg(tx->db));
     /* The skills index: derived from the card, so only the card is committed. */
     if ((rc = gt_tx_stmt(tx, "DELETE FROM mk_agent_skills WHERE addr=?", &q, err))) return rc;
@@ -264,8 +299,8 @@ static int card_store(mk_ctx *c, const gt_action *a, int status, uint64_t regist
 
 MK_APPLY(apply_register)
 static int apply_register_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
-    /* The status first: card_check reads every other card (name_unique), so
-     * a refusal that costs the sender nothing must not cost the writer that. */
+    /* The status first: a refusal that costs the sender nothing should cost
+     * the writer as little (card_check decodes and folds the name). */
     int st = agent_status(c->tx, &a->from, NULL, err);
     if (st < 0) return st;
     char s[43];

@@ -54,7 +54,7 @@ static const char work_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS wk_datasets(job BLOB PRIMARY KEY, task BLOB NOT NULL, publisher BLOB NOT NULL,"
     " root BLOB NOT NULL, rows INTEGER NOT NULL, manifest BLOB NOT NULL, height INTEGER NOT NULL) WITHOUT ROWID;";
 
-static const gt_ledger_module work_module = {"work", work_schema_sql, NULL, NULL, NULL, NULL};
+static const gt_ledger_module work_module = {"work", work_schema_sql, NULL, NULL, NULL, NULL, NULL};
 
 /* The work layer's own kinds: what gt_work_register adds to the market's,
  * and what gt_work_kind answers for. */

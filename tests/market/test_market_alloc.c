@@ -127,16 +127,17 @@ static void store_hash(sqlite3 *db, uint8_t out[32]) {
     gt_keccak_final(&k, out);
 }
 
-/* A fresh copy of the base store with a writer's tx over it, inside BEGIN. */
+/* A fresh copy of the base store with a writer's tx over it, inside BEGIN
+ * (both connections with the market's SQL function, which its index needs). */
 static gt_tx copy_tx(sqlite3 **db) {
     static int n;
     char copy[192], vac[256];
     snprintf(copy, sizeof copy, "%s/alloc%d.db", dir, n++);
-    if (sqlite3_open(base_path, db)) abort();
+    if (sqlite3_open(base_path, db) || mk_connect(*db, NULL)) abort();
     snprintf(vac, sizeof vac, "VACUUM INTO '%s'", copy);
     if (sqlite3_exec(*db, vac, NULL, NULL, NULL)) abort();
     sqlite3_close(*db);
-    if (sqlite3_open(copy, db) || sqlite3_exec(*db, "BEGIN", NULL, NULL, NULL)) abort();
+    if (sqlite3_open(copy, db) || mk_connect(*db, NULL) || sqlite3_exec(*db, "BEGIN", NULL, NULL, NULL)) abort();
     gt_tx tx;
     memset(&tx, 0, sizeof tx);
     tx.db = *db;

@@ -1,0 +1,165 @@
+/* test_market_registry.c: the registry's check that a new name does not look
+ * like another agent's, made through the index of cards by impersonation key
+ * (market.c's mk_agents_name_key, ledger format 8): the same refusals and
+ * messages as when every card was read (Cyrillic а for Latin a, capital I
+ * for l), a card's own key never blocking its update, a name change freeing
+ * the old key, a retired card's name kept; a ledger of format 7 (no index)
+ * read as it is, then given the index from its stored cards at a writer's
+ * open with its blocks unchanged and its replay passing; and `ledger verify`
+ * failing on an index that disagrees with the cards. */
+#include "market_util.h"
+
+#include "ledger/ledger_impl.h"
+
+/* Latin "Paypal" with its two a's Cyrillic (U+0430). */
+#define CYRILLIC_PAYPAL "P\xd0\xb0yp\xd0\xb0l"
+
+/* Sends agent_register or agent_update of `name` from who; the result code
+ * (the message into r). */
+static int card(gt_ledger *l, int who, const char *type, const char *name, gt_result *r) {
+    return act(l, who, NULL, r, type, "{\"name\":\"%s\",\"skills\":\"code\"}", name);
+}
+
+/* who's `type` with `name` is refused: it looks like `shown`, owner's name. */
+static void expect_taken(gt_ledger *l, int who, const char *type, const char *name, const char *shown, int owner) {
+    gt_result r;
+    CHECK_EQ_INT(card(l, who, type, name, &r), GT_EEXIST);
+    char want[160], as[43];
+    gt_addr_to_str(&A[owner], as);
+    snprintf(want, sizeof want, "name: looks like the name \"%s\" of agent %s (the same letters", shown, as);
+    CHECK_CONTAINS(r.msg, want);
+}
+
+/* who's `type` with `name` is accepted. */
+static void expect_ok(gt_ledger *l, int who, const char *type, const char *name) {
+    gt_result r;
+    CHECK_EQ_INT(card(l, who, type, name, &r), 0);
+    if (r.code) fprintf(stderr, "%s \"%s\": %s\n", type, name, r.msg);
+}
+
+/* Registration, update and retirement decide as before through the index. */
+static void test_lookalikes(void) {
+    gt_ledger *l = fresh();
+    setup(l, 5 * UNIT);
+    expect_ok(l, ALICE, "agent_register", "Paypal");
+    expect_taken(l, V1, "agent_register", "PaypaI", "Paypal", ALICE);
+    expect_taken(l, V1, "agent_register", CYRILLIC_PAYPAL, "Paypal", ALICE);
+    expect_ok(l, V1, "agent_register", "Paypal fan club");
+    expect_taken(l, V1, "agent_update", "PAYPAL", "Paypal", ALICE);
+    /* a card's own key does not block it: its own look-alikes are fine */
+    expect_ok(l, ALICE, "agent_update", "PaypaI");
+    expect_ok(l, ALICE, "agent_update", CYRILLIC_PAYPAL);
+    expect_taken(l, V1, "agent_update", "Paypal", CYRILLIC_PAYPAL, ALICE);
+    /* a name change moves the key: the old one is free, the new one taken */
+    expect_ok(l, ALICE, "agent_update", "Alice Corp");
+    expect_ok(l, V2, "agent_register", "Paypal");
+    expect_taken(l, ALICE, "agent_update", "paypaI", "Paypal", V2);
+    expect_taken(l, V3, "agent_register", "alice corp", "Alice Corp", ALICE);
+    /* a retired card keeps its name; its own agent may come back under it */
+    CHECK_EQ_INT(act(l, V2, NULL, NULL, "agent_retire", "{}"), 0);
+    expect_taken(l, V3, "agent_register", "PAYPAL", "Paypal", V2);
+    expect_ok(l, V2, "agent_register", "PaypaI");
+    done(l);
+}
+
+/* Runs sql on the store at path with no market function (as an older
+ * binary or the sqlite3 shell would). */
+static void raw_exec(const char *sql) {
+    sqlite3 *db;
+    CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+    char *msg = NULL;
+    CHECK_EQ_INT(sqlite3_exec(db, sql, NULL, NULL, &msg), SQLITE_OK);
+    if (msg) fprintf(stderr, "%s: %s\n", sql, msg);
+    sqlite3_free(msg);
+    sqlite3_close(db);
+}
+
+/* The integer the first row of sql gives on the store at path (with the
+ * market's function, so that integrity_check can compute the keys). */
+static long long raw_int(const char *sql) {
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    long long v = -1;
+    CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+    CHECK_EQ_INT(mk_connect(db, NULL), 0);
+    CHECK_EQ_INT(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+    if (sqlite3_step(q) == SQLITE_ROW) v = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return v;
+}
+
+#define SQL_HAS_INDEX "SELECT count(*) FROM sqlite_master WHERE type='index' AND name='mk_agents_name_key'"
+#define SQL_VERSION "SELECT value FROM meta WHERE key='version'"
+#define SQL_INDEX_OK "SELECT count(*) FROM pragma_integrity_check('mk_agents') WHERE integrity_check='ok'"
+
+/* A ledger as format 7 left it (cards, a renamed and a retired one, no
+ * index) is verified as it is, then upgraded at a writer's open: the index
+ * built from the stored cards answers the check, no committed root moves,
+ * and the whole log replays. */
+static void test_format7_backfilled(void) {
+    gt_ledger *l = fresh();
+    setup(l, 5 * UNIT);
+    expect_ok(l, ALICE, "agent_register", "Paypal");
+    expect_ok(l, V1, "agent_register", "first");
+    expect_ok(l, V1, "agent_update", "Renamed");
+    expect_ok(l, V2, "agent_register", "Ghost");
+    CHECK_EQ_INT(act(l, V2, NULL, NULL, "agent_retire", "{}"), 0);
+    gt_block before, after;
+    CHECK_EQ_INT(gt_ledger_head(l, &before, NULL), 0);
+    gt_ledger_close(l);
+    raw_exec("DROP INDEX mk_agents_name_key; UPDATE meta SET value=7 WHERE key='version'");
+    CHECK_EQ_INT((int)raw_int(SQL_HAS_INDEX), 0);
+    gt_verify_report rep;
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &err), 0); /* read-only: as it is */
+    CHECK_EQ_INT((int)raw_int(SQL_VERSION), 7);
+    CHECK_EQ_INT(gt_ledger_open(path, 0, &l, &err), 0);
+    CHECK_EQ_INT((int)raw_int(SQL_VERSION), GT_LEDGER_FORMAT);
+    CHECK_EQ_INT((int)raw_int(SQL_HAS_INDEX), 1);
+    CHECK_EQ_INT((int)raw_int(SQL_INDEX_OK), 1);
+    CHECK_EQ_INT(gt_ledger_head(l, &after, NULL), 0);
+    CHECK(!memcmp(before.hash, after.hash, 32) && !memcmp(before.state_digest, after.state_digest, 32));
+    expect_taken(l, V3, "agent_register", "PaypaI", "Paypal", ALICE);
+    expect_taken(l, V3, "agent_register", "GHOST", "Ghost", V2);
+    expect_taken(l, V3, "agent_register", "renamed", "Renamed", V1);
+    expect_ok(l, V3, "agent_register", "first"); /* V1's old name: its key moved */
+    expect_ok(l, ALICE, "agent_update", CYRILLIC_PAYPAL);
+    done(l);
+}
+
+/* mk_name_key as a damaged or foreign binary might compute it: one key for
+ * every name. */
+static void wrong_key(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+    (void)argc, (void)argv;
+    sqlite3_result_blob(ctx, "x", 1, SQLITE_STATIC);
+}
+
+/* `ledger verify` fails, naming the table, when the index disagrees with the
+ * cards: rebuilt with another key function, it would let "PaypaI" in. */
+static void test_damaged_index_fails_verify(void) {
+    gt_ledger *l = fresh();
+    setup(l, 5 * UNIT);
+    expect_ok(l, ALICE, "agent_register", "Paypal");
+    gt_ledger_close(l);
+    gt_verify_report rep;
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &err), 0);
+    sqlite3 *db;
+    CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_create_function(db, "mk_name_key", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, wrong_key,
+                                         NULL, NULL), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_exec(db, "REINDEX mk_agents_name_key", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "the stored table mk_agents or an index of it is damaged");
+    CHECK_CONTAINS(err.msg, "mk_agents_name_key");
+}
+
+int main(void) {
+    make_keys();
+    RUN(test_lookalikes);
+    RUN(test_format7_backfilled);
+    RUN(test_damaged_index_fails_verify);
+    return gt_test_finish();
+}
