@@ -43,8 +43,10 @@
  * index becomes one run). */
 /* Format 8: the market indexes agents by the impersonation key of their
  * name (market.c's mk_agents_name_key, an index on an expression), so that
- * registering checks a name with one lookup instead of reading every card.
- * An index only, outside the state digest: the rows are those of format 7.
+ * registering checks a name with one lookup instead of reading every card,
+ * and agents' skills by agent (mk_agent_skills_addr), so that writing a card
+ * does not read every agent's skills. Indexes only, outside the state
+ * digest: the rows are those of format 7.
  * Formats 6 and 7 open read-only as they are; for writing they are upgraded
  * in place (the index built from the stored cards, format 6's id index made
  * one run). An older binary refuses a format 8 store: its writer could not

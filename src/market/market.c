@@ -5,7 +5,8 @@
  * Tables (all prefixed mk_, all WITHOUT ROWID keyed by what identifies a row,
  * so replay into a fresh store produces identical rows):
  *   mk_agents(addr) cards, indexed by their name's impersonation key
- *   (mk_agents_name_key); mk_agent_skills(skill, addr) for lookups;
+ *   (mk_agents_name_key); mk_agent_skills(skill, addr) for lookups, also
+ *   indexed by addr;
  *   mk_tasks(id) terms and status; mk_slots(task, slot) the current attempt;
  *   mk_task_workers(task, worker) claims each worker ever made on a task;
  *   mk_votes(task, slot, attempt, round, voter); mk_commits(task, slot,
@@ -51,6 +52,10 @@ static const char market_schema_sql[] =
     "CREATE INDEX IF NOT EXISTS mk_agents_name_key ON mk_agents(mk_name_key(name));"
     "CREATE TABLE IF NOT EXISTS mk_agent_skills(skill TEXT NOT NULL, addr BLOB NOT NULL,"
     " PRIMARY KEY(skill, addr)) WITHOUT ROWID;"
+    /* An agent's skills, for card_store's DELETE ... WHERE addr=? when a card
+     * is written: the key starts with the skill, so without this that
+     * delete read every agent's skills at every (free) registration. */
+    "CREATE INDEX IF NOT EXISTS mk_agent_skills_addr ON mk_agent_skills(addr);"
     "CREATE TABLE IF NOT EXISTS mk_tasks(id BLOB PRIMARY KEY, poster BLOB NOT NULL, kind TEXT NOT NULL,"
     " spec BLOB NOT NULL, parent BLOB NOT NULL, slots INTEGER NOT NULL, bounty INTEGER NOT NULL,"
     " stake INTEGER NOT NULL, verifier BLOB NOT NULL, fee INTEGER NOT NULL, quorum INTEGER NOT NULL,"
@@ -126,8 +131,9 @@ _Static_assert(GT_AGENT_ACTIVE == 0 && GT_AGENT_RETIRED == 1, "the registry's SQ
 static const char *const self_folded[] = {"mk_tasks",      "mk_slots",     "mk_disputes",     "mk_task_workers",
                                           "mk_reputation", "mk_rep_flows", "mk_rep_units", NULL};
 /* No upgrade_sql: format 7 (ledger_impl.h) changed the core's id index
- * only, and format 8 adds mk_agents_name_key, which schema_sql's CREATE INDEX
- * IF NOT EXISTS builds at a writer's open; nothing of formats 6 and 7 goes. */
+ * only, and format 8 adds mk_agents_name_key and mk_agent_skills_addr, which
+ * schema_sql's CREATE INDEX IF NOT EXISTS builds at a writer's open; nothing
+ * of formats 6 and 7 goes. */
 static const gt_ledger_module market_module = {"market", market_schema_sql, mk_begin_block, mk_check_books,
                                                self_folded, NULL, mk_connect};
 

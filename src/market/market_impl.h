@@ -188,6 +188,10 @@ int mk_connect(sqlite3 *db, gt_err *err);
 #define MK_SQL_NAME_TAKEN \
     "SELECT addr, name FROM mk_agents WHERE mk_name_key(name)=?1 AND addr<>?2 ORDER BY addr LIMIT 1"
 
+/* Deletes the skills rows of agent ?1 (a card being written): one search of
+ * mk_agent_skills_addr (test_market_rows checks the plan). */
+#define MK_SQL_SKILLS_DELETE "DELETE FROM mk_agent_skills WHERE addr=?1"
+
 /* Agents (registry.c): 0 if addr has an active card listing skill, else
  * GT_EPERM with a message saying why not (or GT_EDB). */
 int mk_agent_can_work(gt_tx *tx, const gt_addr *addr, const char *skill, gt_err *err);

@@ -270,8 +270,9 @@ static int card_store(mk_ctx *c, const gt_action *a, int status, uint64_t regist
      * allocates: out of memory there is ours, not the store's. */
     if (rc == SQLITE_NOMEM) return gt_err_set(err, GT_ENOMEM, "out of memory");
     if (rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "writing agent: %s", sqlite3_errmsg(tx->db));
-    /* The skills index: derived from the card, so only the card is committed. */
-    if ((rc = gt_tx_stmt(tx, "DELETE FROM mk_agent_skills WHERE addr=?", &q, err))) return rc;
+    /* The skills rows: derived from the card, so only the card goes into the
+     * action's record (the rows reach the state digest through its triggers). */
+    if ((rc = gt_tx_stmt(tx, MK_SQL_SKILLS_DELETE, &q, err))) return rc;
     sqlite3_bind_blob(q, 1, a->from.b, 20, SQLITE_STATIC);
     rc = sqlite3_step(q);
     gt_tx_stmt_done(tx, q);

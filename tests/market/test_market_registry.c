@@ -89,12 +89,14 @@ static long long raw_int(const char *sql) {
     return v;
 }
 
-#define SQL_HAS_INDEX "SELECT count(*) FROM sqlite_master WHERE type='index' AND name='mk_agents_name_key'"
+/* Format 8's two indexes (0, 1 or 2 of them). */
+#define SQL_HAS_INDEX \
+    "SELECT count(*) FROM sqlite_master WHERE type='index' AND name IN ('mk_agents_name_key','mk_agent_skills_addr')"
 #define SQL_VERSION "SELECT value FROM meta WHERE key='version'"
 #define SQL_INDEX_OK "SELECT count(*) FROM pragma_integrity_check('mk_agents') WHERE integrity_check='ok'"
 
 /* A ledger as format 7 left it (cards, a renamed and a retired one, no
- * index) is verified as it is, then upgraded at a writer's open: the index
+ * indexes) is verified as it is, then upgraded at a writer's open: the index
  * built from the stored cards answers the check, no committed root moves,
  * and the whole log replays. */
 static void test_format7_backfilled(void) {
@@ -108,7 +110,8 @@ static void test_format7_backfilled(void) {
     gt_block before, after;
     CHECK_EQ_INT(gt_ledger_head(l, &before, NULL), 0);
     gt_ledger_close(l);
-    raw_exec("DROP INDEX mk_agents_name_key; UPDATE meta SET value=7 WHERE key='version'");
+    raw_exec("DROP INDEX mk_agents_name_key; DROP INDEX mk_agent_skills_addr;"
+             "UPDATE meta SET value=7 WHERE key='version'");
     CHECK_EQ_INT((int)raw_int(SQL_HAS_INDEX), 0);
     gt_verify_report rep;
     gt_err err = {0};
@@ -116,7 +119,7 @@ static void test_format7_backfilled(void) {
     CHECK_EQ_INT((int)raw_int(SQL_VERSION), 7);
     CHECK_EQ_INT(gt_ledger_open(path, 0, &l, &err), 0);
     CHECK_EQ_INT((int)raw_int(SQL_VERSION), GT_LEDGER_FORMAT);
-    CHECK_EQ_INT((int)raw_int(SQL_HAS_INDEX), 1);
+    CHECK_EQ_INT((int)raw_int(SQL_HAS_INDEX), 2);
     CHECK_EQ_INT((int)raw_int(SQL_INDEX_OK), 1);
     CHECK_EQ_INT(gt_ledger_head(l, &after, NULL), 0);
     CHECK(!memcmp(before.hash, after.hash, 32) && !memcmp(before.state_digest, after.state_digest, 32));
