@@ -96,6 +96,13 @@ int gt_chain_wait(gt_chain *c, const uint8_t hash[32], gt_chain_receipt *r, gt_e
 int gt_chain_transact(gt_chain *c, gt_chain_account *a, const gt_addr *to, const uint8_t *data, size_t len,
                       gt_chain_receipt *r, gt_err *err);
 void gt_chain_receipt_free(gt_chain_receipt *r);
+/* What gt_chain_receipt_get and gt_chain_get_logs make of the node's
+ * result, on their own (no connection; fuzzing, tests): res is the
+ * eth_getTransactionReceipt result for hash (null: not mined, *found 0), or
+ * the eth_getLogs result (an array of logs) into out->logs. On an error r
+ * and out are left empty. */
+int gt_chain_receipt_read(const json_t *res, const uint8_t hash[32], gt_chain_receipt *r, int *found, gt_err *err);
+int gt_chain_logs_read(const json_t *res, gt_chain_receipt *out, gt_err *err);
 /* The first log of r emitted by address with topic 0 = topic0, or NULL. */
 const gt_chain_log *gt_chain_find_log(const gt_chain_receipt *r, const gt_addr *address, const uint8_t topic0[32]);
 /* The hash of the canonical block at height n (GT_ENOTFOUND past the head). */

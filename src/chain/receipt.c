@@ -51,6 +51,13 @@ static int parse_logs(const json_t *logs, gt_chain_receipt *r, gt_err *err) {
     return 0;
 }
 
+int gt_chain_logs_read(const json_t *res, gt_chain_receipt *out, gt_err *err) {
+    memset(out, 0, sizeof *out);
+    int rc = parse_logs(res, out, err);
+    if (rc) gt_chain_receipt_free(out);
+    return rc;
+}
+
 /* A receipt object into r (r zeroed first). */
 static int parse_receipt(const json_t *o, gt_chain_receipt *r, gt_err *err) {
     uint64_t status = 0;
@@ -70,19 +77,29 @@ static int parse_receipt(const json_t *o, gt_chain_receipt *r, gt_err *err) {
     return rc;
 }
 
+int gt_chain_receipt_read(const json_t *res, const uint8_t hash[32], gt_chain_receipt *r, int *found, gt_err *err) {
+    memset(r, 0, sizeof *r);
+    *found = 0;
+    if (json_is_null(res)) return 0;
+    int rc;
+    if (!json_is_object(res)) rc = gt_err_set(err, GT_EINVAL, "eth_getTransactionReceipt: not an object");
+    else if (!(rc = parse_receipt(res, r, err))) *found = 1;
+    if (!rc && memcmp(r->tx_hash, hash, 32))
+        rc = gt_err_set(err, GT_ECHAIN, "the node answered the receipt of another transaction");
+    if (rc) {
+        gt_chain_receipt_free(r);
+        *found = 0;
+    }
+    return rc;
+}
+
 int gt_chain_receipt_get(gt_chain *c, const uint8_t hash[32], gt_chain_receipt *r, int *found, gt_err *err) {
     memset(r, 0, sizeof *r);
     *found = 0;
     json_t *res = NULL;
     int rc = gt_rpc_call(c->rpc, "eth_getTransactionReceipt", json_pack("[o]", gt_rpc_data(hash, 32)), &res, err);
-    if (!rc && !json_is_null(res)) {
-        if (!json_is_object(res)) rc = gt_err_set(err, GT_EINVAL, "eth_getTransactionReceipt: not an object");
-        else if (!(rc = parse_receipt(res, r, err))) *found = 1;
-        if (!rc && memcmp(r->tx_hash, hash, 32))
-            rc = gt_err_set(err, GT_ECHAIN, "the node answered the receipt of another transaction");
-    }
+    if (!rc) rc = gt_chain_receipt_read(res, hash, r, found, err);
     json_decref(res);
-    if (rc) gt_chain_receipt_free(r);
     return rc;
 }
 
@@ -182,9 +199,8 @@ int gt_chain_get_logs(gt_chain *c, const gt_addr *addrs, size_t n, uint64_t from
     json_object_set_new(filter, "fromBlock", gt_rpc_u64(from));
     json_object_set_new(filter, "toBlock", gt_rpc_u64(to));
     int rc = gt_rpc_call(c->rpc, "eth_getLogs", json_pack("[o]", filter), &res, err);
-    if (!rc) rc = parse_logs(res, out, err);
+    if (!rc) rc = gt_chain_logs_read(res, out, err);
     json_decref(res);
-    if (rc) gt_chain_receipt_free(out);
     return rc ? gt_err_wrap(err, "eth_getLogs of blocks %llu..%llu", (unsigned long long)from,
                             (unsigned long long)to) : 0;
 }

@@ -106,13 +106,14 @@ static int post(gt_rpc *r, const char *body, gt_buf *resp, gt_err *err) {
     return 0;
 }
 
-/* Turns a JSON-RPC error object into err; a revert's data is decoded. */
-static int rpc_error(gt_rpc *r, const char *method, const json_t *e, gt_err *err) {
+/* Turns a JSON-RPC error object into err and *code (-1 when it has none);
+ * a revert's data is decoded. */
+static int rpc_error(const char *method, const json_t *e, long *code_out, gt_err *err) {
     json_int_t code = json_integer_value(json_object_get(e, "code"));
     const char *msg = json_string_value(json_object_get(e, "message"));
     const char *data = json_string_value(json_object_get(e, "data"));
     char reason[256] = "";
-    r->last_code = code ? (long)code : -1;
+    *code_out = code ? (long)code : -1;
     if (data) {
         gt_buf raw = GT_BUF_INIT;
         if (!gt_rpc_to_data(json_object_get(e, "data"), 4096, &raw, "revert data", NULL))
@@ -121,6 +122,21 @@ static int rpc_error(gt_rpc *r, const char *method, const json_t *e, gt_err *err
     }
     return gt_err_set(err, GT_ECHAIN, "%s: node error %lld: %.200s%s%s", method, (long long)code,
                       msg ? msg : "(no message)", reason[0] ? "; reason: " : "", reason);
+}
+
+int gt_rpc_answer(const char *method, const void *body, size_t len, json_t **result, long *code, gt_err *err) {
+    assert(method && result && code);
+    *result = NULL;
+    *code = 0;
+    json_t *j = NULL;
+    int rc = gt_json_parse((const char *)body, len, GT_RPC_MAX_BYTES, &j, err);
+    if (rc) return gt_err_wrap(err, "%s: the node's answer is not JSON", method);
+    json_t *e = json_object_get(j, "error"), *res = json_object_get(j, "result");
+    if (e) rc = rpc_error(method, e, code, err);
+    else if (!res) rc = gt_err_set(err, GT_EINVAL, "%s: the node's answer has neither result nor error", method);
+    else *result = json_incref(res);
+    json_decref(j);
+    return rc;
 }
 
 int gt_rpc_call(gt_rpc *r, const char *method, json_t *params, json_t **result, gt_err *err) {
@@ -137,15 +153,8 @@ int gt_rpc_call(gt_rpc *r, const char *method, json_t *params, json_t **result, 
     int rc = post(r, text, &resp, err);
     free(text);
     if (rc) return gt_err_wrap(err, "%s", method);
-    json_t *j = NULL;
-    rc = gt_json_parse((const char *)resp.data, resp.len, GT_RPC_MAX_BYTES, &j, err);
+    rc = gt_rpc_answer(method, resp.data, resp.len, result, &r->last_code, err);
     gt_buf_free(&resp);
-    if (rc) return gt_err_wrap(err, "%s: the node's answer is not JSON", method);
-    json_t *e = json_object_get(j, "error"), *res = json_object_get(j, "result");
-    if (e) rc = rpc_error(r, method, e, err);
-    else if (!res) rc = gt_err_set(err, GT_EINVAL, "%s: the node's answer has neither result nor error", method);
-    else *result = json_incref(res);
-    json_decref(j);
     return rc;
 }
 

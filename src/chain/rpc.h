@@ -28,6 +28,13 @@ void gt_rpc_close(gt_rpc *r);
 /* Calls method with params (a JSON array; the call takes the reference) and
  * returns the result (caller decrefs; JSON null is returned as json_null()). */
 int gt_rpc_call(gt_rpc *r, const char *method, json_t *params, json_t **result, gt_err *err);
+/* Reads the node's answer (len bytes of body) to a call of method: what
+ * gt_rpc_call does with the bytes, on its own (no connection; fuzzing, tests).
+ * The answer's result (JSON null as json_null(); caller decrefs), or
+ * GT_ECHAIN with the node's message and *code its error code (-1 when it
+ * gives none), or GT_EINVAL when the body is not JSON or holds neither result
+ * nor error. *code is 0 unless the node answered an error. */
+int gt_rpc_answer(const char *method, const void *body, size_t len, json_t **result, long *code, gt_err *err);
 /* The last JSON-RPC error's code (0 if the last call did not fail that way). */
 long gt_rpc_last_code(const gt_rpc *r);
 

@@ -3,7 +3,8 @@
  * points outside the data or holds more than its type is refused, by
  * reason; revert data decodes to its reason (JobEscrow's custom errors to the
  * message above each declaration in contracts/JobEscrow.sol, every one of
- * them); quantities are canonical. */
+ * them); quantities are canonical; a node's answer body, receipt and logs
+ * read without a connection (gt_rpc_answer, gt_chain_receipt_read). */
 #include <ctype.h>
 #include <jansson.h>
 
@@ -12,6 +13,7 @@
 #include "base/file.h"
 #include "chain/abi.h"
 #include "chain/abi_decode.h"
+#include "chain/client.h"
 #include "chain/escrow_errors.h"
 #include "chain/rpc.h"
 #include "crypto/addr.h"
@@ -230,6 +232,72 @@ static void test_quantities(void) {
     CHECK_CONTAINS(err.msg, "http://");
 }
 
+/* A node's answer bodies: a result (null included), an error with its code
+ * and revert reason, and the malformed ones, each refused saying why. */
+static void test_answers(void) {
+    json_t *res = NULL;
+    long code = 7;
+    gt_err err = {0};
+    const char *ok = "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"0x7a69\"}";
+    CHECK_EQ_INT(gt_rpc_answer("eth_chainId", ok, strlen(ok), &res, &code, &err), 0);
+    CHECK(json_is_string(res) && code == 0);
+    json_decref(res);
+    const char *null = "{\"result\":null}";
+    CHECK_EQ_INT(gt_rpc_answer("m", null, strlen(null), &res, &code, &err), 0);
+    CHECK(json_is_null(res));
+    json_decref(res);
+    /* Error("no") as revert data */
+    const char *revert = "{\"error\":{\"code\":3,\"message\":\"execution reverted\",\"data\":\"0x08c379a0"
+                         "0000000000000000000000000000000000000000000000000000000000000020"
+                         "0000000000000000000000000000000000000000000000000000000000000002"
+                         "6e6f000000000000000000000000000000000000000000000000000000000000\"}}";
+    CHECK_EQ_INT(gt_rpc_answer("eth_call", revert, strlen(revert), &res, &code, &err), GT_ECHAIN);
+    CHECK(res == NULL && code == 3);
+    CHECK_CONTAINS(err.msg, "eth_call: node error 3: execution reverted; reason: no");
+    const char *nocode = "{\"error\":{}}";
+    CHECK_EQ_INT(gt_rpc_answer("m", nocode, strlen(nocode), &res, &code, &err), GT_ECHAIN);
+    CHECK_EQ_INT((int)code, -1);
+    CHECK_EQ_INT(gt_rpc_answer("m", "{\"id\":1}", 8, &res, &code, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "neither result nor error");
+    CHECK_EQ_INT(gt_rpc_answer("m", "<html>", 6, &res, &code, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "m: the node's answer is not JSON");
+    CHECK_EQ_INT(gt_rpc_answer("m", "", 0, &res, &code, &err), GT_EINVAL);
+}
+
+/* A receipt read from its JSON: found, its fields and log; another
+ * transaction's refused; null is "not mined"; logs over the cap refused. */
+static void test_receipt_read(void) {
+    uint8_t hash[32];
+    memset(hash, 0x11, 32);
+    char text[1024];
+    snprintf(text, sizeof text, "{\"transactionHash\":\"0x%s\",\"blockHash\":\"0x%s\",\"blockNumber\":\"0x5\","
+             "\"gasUsed\":\"0x5208\",\"status\":\"0x1\",\"contractAddress\":null,\"logs\":[{\"address\":\"0x%s\","
+             "\"topics\":[\"0x%s\"],\"data\":\"0xc0ffee\",\"logIndex\":\"0x2\"}]}",
+             "1111111111111111111111111111111111111111111111111111111111111111",
+             "2222222222222222222222222222222222222222222222222222222222222222",
+             "3333333333333333333333333333333333333333", "4444444444444444444444444444444444444444444444444444444444444444");
+    json_t *j = json_loads(text, 0, NULL);
+    gt_chain_receipt r;
+    int found = 0;
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_chain_receipt_read(j, hash, &r, &found, &err), 0);
+    CHECK(found == 1 && r.status == 1 && r.block_number == 5 && r.gas_used == 21000 && r.n_logs == 1);
+    CHECK(r.n_logs == 1 && r.logs[0].data_len == 3 && r.logs[0].log_index == 2 && r.logs[0].n_topics == 1);
+    gt_chain_receipt_free(&r);
+    hash[0] = 0x12;
+    CHECK_EQ_INT(gt_chain_receipt_read(j, hash, &r, &found, &err), GT_ECHAIN);
+    CHECK(found == 0 && r.n_logs == 0 && r.logs == NULL);
+    json_decref(j);
+    CHECK_EQ_INT(gt_chain_receipt_read(j = json_null(), hash, &r, &found, &err), 0);
+    CHECK_EQ_INT(found, 0);
+    json_decref(j);
+    j = json_array();
+    for (int i = 0; i <= GT_CHAIN_MAX_LOGS; i++) json_array_append_new(j, json_object());
+    CHECK_EQ_INT(gt_chain_logs_read(j, &r, &err), GT_ELIMIT);
+    CHECK(r.n_logs == 0 && r.logs == NULL);
+    json_decref(j);
+}
+
 int main(void) {
     RUN(test_round_trip);
     RUN(test_hostile_data);
@@ -237,5 +305,7 @@ int main(void) {
     RUN(test_custom_error_reason);
     RUN(test_escrow_errors_declared);
     RUN(test_quantities);
+    RUN(test_answers);
+    RUN(test_receipt_read);
     return gt_test_finish();
 }
