@@ -373,7 +373,11 @@ void gt_act_free(gt_act *a) {
 
 /* Quantizes one block of 32 floats: scale amax/127 (rounded to f16), values
  * rounded to nearest even (the SIMD paths round the same way); returns the
- * sum of the quants. */
+ * sum of the quants. A value that is not finite after scaling (a NaN or an
+ * infinity in the activations: a model file's weights can make them)
+ * becomes -128, as the SIMD paths' conversion (the integer indefinite value)
+ * saturates to: no float-to-int conversion out of range, the same quants
+ * and sum on every path. */
 int32_t gt_kern_quant_block(const float *x, int8_t *q, float *d) {
     float amax = 0.0f;
     for (int i = 0; i < GT_QK; i++) {
@@ -384,7 +388,8 @@ int32_t gt_kern_quant_block(const float *x, int8_t *q, float *d) {
     *d = gt_f16_to_f32(gt_f32_to_f16(amax / 127.0f));
     int32_t sum = 0;
     for (int i = 0; i < GT_QK; i++) {
-        q[i] = (int8_t)(int)nearbyintf(x[i] * id);
+        float r = nearbyintf(x[i] * id);
+        q[i] = fabsf(r) <= 127.0f ? (int8_t)r : (int8_t)-128;
         sum += q[i];
     }
     return sum;

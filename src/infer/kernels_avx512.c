@@ -55,6 +55,11 @@ static inline float tree16(__m512 v) {
     return _mm_cvtss_f32(d);
 }
 
+/* v's lanes clamped to int8's range, as _mm512_cvtsepi32_epi8 stores them. */
+static inline __m512i sat8_512(__m512i v) {
+    return _mm512_max_epi32(_mm512_min_epi32(v, _mm512_set1_epi32(127)), _mm512_set1_epi32(-128));
+}
+
 /* Copies columns [col0, col1) of token t and (quant) quantizes their blocks,
  * exactly as the scalar path (gt_kern_quant_block). */
 static void act_set_512(gt_act *a, int t, const float *x, int col0, int col1, int quant) {
@@ -74,7 +79,9 @@ static void act_set_512(gt_act *a, int t, const float *x, int col0, int col1, in
         __m512 vid = _mm512_set1_ps(id);
         __m512i i0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, vid)); /* round to nearest even */
         __m512i i1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, vid));
-        sum[b] = _mm512_reduce_add_epi32(_mm512_add_epi32(i0, i1)); /* exact integers */
+        /* the sum of the quants as stored (saturated: a NaN's integer indefinite
+         * is -128 there, and summing it unclamped overflowed) */
+        sum[b] = _mm512_reduce_add_epi32(_mm512_add_epi32(sat8_512(i0), sat8_512(i1))); /* exact integers */
         _mm_storeu_si128((__m128i *)(q + b * GT_QK), _mm512_cvtsepi32_epi8(i0));
         _mm_storeu_si128((__m128i *)(q + b * GT_QK + 16), _mm512_cvtsepi32_epi8(i1));
     }

@@ -841,6 +841,38 @@ static void test_refusals(void) {
     fprintf(stderr, "  best kernels here: %s\n", best ? best->name : "?");
 }
 
+/* Activations holding NaN, infinities and huge values (a model file's
+ * weights can make them): every path stores the same quants, scales and
+ * block sums, each sum that of its quants; no path converts a float out of
+ * int range or overflows an int summing (the AVX-512 path did: UBSan). */
+static void test_act_nonfinite(void) {
+    enum { COLS = 128 };
+    float x[COLS];
+    for (int i = 0; i < COLS; i++) x[i] = rndf();
+    x[3] = NAN, x[40] = INFINITY, x[41] = -INFINITY, x[70] = 3e38f, x[71] = -3e38f, x[100] = NAN, x[101] = NAN;
+    gt_act ref = {0};
+    CHECK_EQ_INT(gt_act_init(&ref, 1, COLS), 0);
+    gt_kern_isa(GT_ISA_SCALAR)->act_set(&ref, 0, x, 0, COLS, 1);
+    for (int b = 0; b < COLS / 32; b++) {
+        int32_t s = 0;
+        for (int i = 0; i < 32; i++) s += ref.qs[b * 32 + i];
+        CHECK_MSG(s == ref.sum[b], "block %d: sum %d, quants sum to %d", b, (int)ref.sum[b], (int)s);
+    }
+    CHECK_EQ_INT(ref.qs[3], -128); /* a NaN's quant, as the SIMD conversions saturate it */
+    for (int isa = 1; isa < GT_ISA_COUNT; isa++) {
+        const gt_kern *k = gt_kern_isa((gt_isa)isa);
+        if (!k) continue;
+        gt_act a = {0};
+        CHECK_EQ_INT(gt_act_init(&a, 1, COLS), 0);
+        k->act_set(&a, 0, x, 0, COLS, 1);
+        CHECK_MSG(!memcmp(a.qs, ref.qs, COLS), "isa %d: quants differ from the scalar path", isa);
+        CHECK_MSG(!memcmp(a.sum, ref.sum, COLS / 32 * sizeof(int32_t)), "isa %d: block sums differ", isa);
+        CHECK_MSG(!memcmp(a.d, ref.d, COLS / 32 * sizeof(float)), "isa %d: scales differ", isa);
+        gt_act_free(&a);
+    }
+    gt_act_free(&ref);
+}
+
 int main(void) {
     RUN(test_f16);
     RUN(test_matmul);
@@ -848,6 +880,7 @@ int main(void) {
     RUN(test_kq_tiles);
     RUN(test_matmul_kquant);
     RUN(test_act_cache);
+    RUN(test_act_nonfinite);
     RUN(test_dot_axpy);
     RUN(test_attention);
     RUN(test_elementwise);
