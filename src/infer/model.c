@@ -577,6 +577,18 @@ static int load_rope_factors(const gt_gguf *g, gt_model *m, gt_err *err) {
     return rc;
 }
 
+/* The file's vocabulary (tokenizer.ggml.tokens, when it has one) must be
+ * as long as the embedding: a token id of the one must be a row of the
+ * other (llama.cpp refuses such a file the same way). A longer vocabulary
+ * gives ids the model cannot evaluate, a shorter one logits the tokenizer
+ * has no text for (the grammar index asserted on that). */
+static int check_vocab_size(const gt_gguf *g, int n_vocab, gt_err *err) {
+    const gt_gguf_kv *tk = gt_gguf_find(g, "tokenizer.ggml.tokens");
+    if (!tk || tk->type != GT_GGUF_ARRAY || tk->arr_len == (uint64_t)n_vocab) return 0;
+    return gt_err_set(err, GT_EINVAL, "tokenizer.ggml.tokens has %llu tokens but token_embd.weight %d rows: "
+                      "the vocabulary and the model disagree", (unsigned long long)tk->arr_len, n_vocab);
+}
+
 int gt_model_from_gguf(gt_gguf *g, gt_model **out, gt_err *err) {
     *out = NULL;
     gt_model *m = gt_calloc(1, sizeof *m);
@@ -599,7 +611,8 @@ int gt_model_from_gguf(gt_gguf *g, gt_model **out, gt_err *err) {
         goto fail;
     }
     hp->n_vocab = (int)te->ne[1];
-    if ((rc = find_tensor(g, "token_embd.weight", hp->n_embd, hp->n_vocab, 0, &m->tok_embd, err)))
+    if ((rc = find_tensor(g, "token_embd.weight", hp->n_embd, hp->n_vocab, 0, &m->tok_embd, err)) ||
+        (rc = check_vocab_size(g, hp->n_vocab, err)))
         goto fail;
     m->layers = gt_calloc((size_t)hp->n_layer, sizeof *m->layers);
     if (!m->layers) {

@@ -4,7 +4,8 @@
  * scripts/fixtures.sh) with one change: an architecture gotong does not run,
  * a weight type the kernels do not have, a tensor the forward pass would
  * ignore, a rope scaling it does not implement, a per-layer window pattern.
- * Loading must fail with GT_EUNSUPPORTED and a message naming the thing; the
+ * Loading must fail with GT_EUNSUPPORTED and a message naming the thing (a
+ * vocabulary one token shorter than the embedding: GT_EINVAL); the
  * unchanged copy must load (so the failure is the change's). `gotong run -m`
  * on the first case exits non-zero with the same name on stderr. */
 #include <stdio.h>
@@ -29,7 +30,27 @@ typedef struct edit {
     const char *extra;         /* an f32 tensor of n_embd to add */
     const char *str_key, *str_val; /* a string key to set */
     const char *arr_key;       /* a u32 key to turn into an array of bools */
+    int vocab_less;            /* drop the last token (tokens, scores, types alike) */
 } edit;
+
+/* Writes kv, an array of the vocabulary (tokenizer.ggml.tokens, scores or
+ * token_type), without its last element. */
+static void write_shorter(gt_gguf_writer *w, const char *key, const gt_gguf_kv *kv) {
+    uint64_t n = kv->arr_len - 1;
+    if (kv->arr_type != GT_GGUF_STRING) {
+        gt_gguf_writer_set_arr(w, key, kv->arr_type, kv->data, n);
+        return;
+    }
+    char **s = gt_calloc(n, sizeof *s);
+    for (uint64_t i = 0; i < n; i++) {
+        gt_gguf_str t = gt_gguf_arr_str(kv, i);
+        s[i] = gt_calloc(1, t.len + 1);
+        memcpy(s[i], t.ptr, t.len);
+    }
+    gt_gguf_writer_set_arr_str(w, key, (const char *const *)s, n);
+    for (uint64_t i = 0; i < n; i++) gt_free(s[i]);
+    gt_free(s);
+}
 
 /* Copies g's keys into w, applying e to them. */
 static void copy_keys(gt_gguf_writer *w, const gt_gguf *g, const edit *e) {
@@ -41,7 +62,10 @@ static void copy_keys(gt_gguf_writer *w, const gt_gguf *g, const edit *e) {
         else if (e->arr_key && !strcmp(key, e->arr_key)) {
             uint8_t pattern[2] = {1, 0};
             gt_gguf_writer_set_arr(w, key, GT_GGUF_BOOL, pattern, 2);
-        } else gt_gguf_writer_copy_kv(w, kv);
+        } else if (e->vocab_less && (!strcmp(key, "tokenizer.ggml.tokens") || !strcmp(key, "tokenizer.ggml.scores") ||
+                                     !strcmp(key, "tokenizer.ggml.token_type")))
+            write_shorter(w, key, kv);
+        else gt_gguf_writer_copy_kv(w, kv);
     }
     if (e->str_key) gt_gguf_writer_set_str(w, e->str_key, e->str_val);
 }
@@ -107,6 +131,8 @@ static void test_refusals(void) {
            "tensor rope_freqs.weight is not supported by gotong's gemma3");
     expect("rope scaling", &(edit){.str_key = "gemma3.rope.scaling.type", .str_val = "yarn"}, GT_EUNSUPPORTED,
            "gemma3.rope.scaling.type \"yarn\" is not supported");
+    expect("vocabulary shorter than the embedding", &(edit){.vocab_less = 1}, GT_EINVAL,
+           "tokenizer.ggml.tokens has");
     expect("window pattern array", &(edit){.arr_key = "gemma3.attention.sliding_window_pattern"}, GT_EUNSUPPORTED,
            "sliding_window_pattern as a per-layer array is not supported");
 }
