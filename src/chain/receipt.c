@@ -44,7 +44,8 @@ static int parse_logs(const json_t *logs, gt_chain_receipt *r, gt_err *err) {
     if (n > GT_CHAIN_MAX_LOGS)
         return gt_err_set(err, GT_ELIMIT, "receipt of %zu logs, at most %d", n, GT_CHAIN_MAX_LOGS);
     if (n && !(r->logs = gt_calloc(n, sizeof *r->logs))) return gt_err_set(err, GT_ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++, r->n_logs++) {
+    for (size_t i = 0; i < n; i++) {
+        r->n_logs++; /* counted before it is read: a log refused half-read (its data copied) is freed too */
         int rc = parse_log(json_array_get(logs, i), &r->logs[i], err);
         if (rc) return gt_err_wrap(err, "log %zu", i);
     }

@@ -291,6 +291,13 @@ static void test_receipt_read(void) {
     CHECK_EQ_INT(gt_chain_receipt_read(j = json_null(), hash, &r, &found, &err), 0);
     CHECK_EQ_INT(found, 0);
     json_decref(j);
+    /* a log refused after its data was copied (a bad logIndex) leaves nothing allocated (ASan: it leaked) */
+    j = json_loads("[{\"address\":\"0x3333333333333333333333333333333333333333\",\"topics\":[],\"data\":\"0xc0ffee\","
+                   "\"logIndex\":\"0x01\"}]", 0, NULL);
+    CHECK_EQ_INT(gt_chain_logs_read(j, &r, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "log 0: log logIndex");
+    CHECK(r.n_logs == 0 && r.logs == NULL);
+    json_decref(j);
     j = json_array();
     for (int i = 0; i <= GT_CHAIN_MAX_LOGS; i++) json_array_append_new(j, json_object());
     CHECK_EQ_INT(gt_chain_logs_read(j, &r, &err), GT_ELIMIT);
