@@ -208,6 +208,8 @@ int gt_rpc_to_data(const json_t *d, size_t cap, gt_buf *out, const char *what, g
 int gt_rpc_to_fixed(const json_t *d, uint8_t *out, size_t n, const char *what, gt_err *err) {
     const char *h = hex_body(d, what, err);
     if (!h) return GT_EINVAL;
+    /* exactly the digits: gt_hex_decode would also take a second "0x" ("0x0x12..") */
+    if (strlen(h) != 2 * n) return gt_err_set(err, GT_EINVAL, "%s: expected 0x and %zu hex digits", what, 2 * n);
     return gt_hex_decode(h, out, n, what, err);
 }
 

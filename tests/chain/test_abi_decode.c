@@ -218,6 +218,14 @@ static void test_quantities(void) {
     json_decref(j);
     CHECK(b.len == 3 && b.data[0] == 0xc0 && b.data[2] == 0xee);
     gt_buf_free(&b);
+    /* an address or hash: exactly its digits after one 0x (a second "0x" was read as a prefix) */
+    gt_addr addr;
+    CHECK_EQ_INT(gt_rpc_to_fixed(Q("0x0x3333333333333333333333333333333333333333"), addr.b, 20, "a", &err), GT_EINVAL);
+    json_decref(j);
+    CHECK_CONTAINS(err.msg, "a: expected 0x and 40 hex digits");
+    CHECK_EQ_INT(gt_rpc_to_fixed(Q("0x3333333333333333333333333333333333333333"), addr.b, 20, "a", &err), 0);
+    json_decref(j);
+    CHECK(addr.b[0] == 0x33 && addr.b[19] == 0x33);
     uint8_t be[32] = {0};
     be[30] = 0x7a, be[31] = 0x69;
     j = gt_rpc_u256(be);
