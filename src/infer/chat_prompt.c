@@ -173,7 +173,8 @@ static size_t placeholder_at(const char *p, const char *end, size_t n_messages, 
 /* Puts the real texts in place of the placeholders of rendered r: text gets
  * the prompt, spans the [start, end) pairs (size_t) of message texts. */
 static int substitute(const gt_buf *r, const json_t *messages, gt_buf *text, gt_buf *spans, gt_err *err) {
-    const char *p = (const char *)r->data, *end = p + r->len;
+    /* an empty rendering has no buffer: no arithmetic on its NULL (UB) */
+    const char *p = r->len ? (const char *)r->data : "", *end = p + r->len;
     size_t plen = strlen(TMPL_PREFIX);
     gt_buf msg = GT_BUF_INIT;
     int oom = 0;

@@ -293,6 +293,16 @@ static void test_refusals_and_shapes(void) {
     m = json_loads("[{\"role\":\"user\",\"content\":\"hello\"}]", 0, NULL);
     CHECK_EQ_INT(prompt_of(&s, m, &ids, &err), GT_EINVAL);
     CHECK_CONTAINS(err.msg, "altered a message's text");
+    /* A template that renders nothing (a model file's may): an empty prompt
+     * but the BOS the vocabulary asks for (UBSan, clang: arithmetic on the
+     * empty rendering's NULL buffer) */
+    gt_chat_prompt_free(s.p);
+    gt_chat_tmpl_free(s.tmpl);
+    CHECK(gt_chat_tmpl_parse("", 0, &s.tmpl, &err) == 0);
+    CHECK(gt_chat_prompt_new(s.tmpl, s.tok, &s.p, &err) == 0);
+    gt_buf_reset(&ids);
+    CHECK_MSG(prompt_of(&s, m, &ids, &err) == 0, "%s", err.msg);
+    CHECK_EQ_INT((int)n_ids(&ids), gt_tokenizer_add_bos(s.tok) ? 1 : 0);
     json_decref(m);
     gt_buf_free(&ids);
     gt_buf_free(&want);
