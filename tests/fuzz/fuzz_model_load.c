@@ -16,10 +16,11 @@
  * tensor reshaped, retyped, renamed, dropped or its bytes set, a key or a
  * tensor added.
  *
- * Oracles: a refusal has a message; a model that loads has hyperparameters
- * its tensors' shapes agree with and a vocabulary the size of its
- * tokenizer's, and evaluates three tokens (a batch of two, then one) without
- * an error; the tokenizer's and the template's ids are inside the vocabulary.
+ * Oracles: a base rewritten without edits loads; a refusal has a message; a
+ * model that loads has hyperparameters its tensors' shapes agree with and a
+ * vocabulary the size of its tokenizer's, and evaluates three tokens (a
+ * batch of two, then one) without an error; the tokenizer's and the
+ * template's ids are inside the vocabulary.
  *
  * GT_FUZZ_MODEL_SEEDS=DIR writes the seed corpus (the bases as files,
  * recipes, near-miss files) into DIR. */
@@ -433,25 +434,32 @@ static void check_model(const gt_model *m, const gt_tokenizer *tok) {
     gt_ctx_free(c);
 }
 
-/* One file through everything loading it does. */
-static void check_file(const uint8_t *data, size_t size) {
+/* One file through everything loading it does; must_load (a base without
+ * edits): the tokenizer and the model must load. */
+static void check_file(const uint8_t *data, size_t size, int must_load) {
     gt_gguf *g = NULL;
     gt_err err = {0};
     if (gt_gguf_parse(data, size, &g, &err)) {
         refused(&err);
+        if (must_load) __builtin_trap();
         return;
     }
     gt_tokenizer *tok = NULL;
     if (gt_tokenizer_load(g, &tok, &err)) {
         refused(&err);
+        if (must_load) __builtin_trap();
     } else {
         check_tokenizer(tok);
         check_template(g, tok);
     }
     gt_model *m = NULL;
     gt_err merr = {0};
-    if (gt_model_from_gguf(g, &m, &merr)) refused(&merr); /* g is the model's now, closed on failure */
-    else check_model(m, tok);
+    if (gt_model_from_gguf(g, &m, &merr)) { /* g is the model's now, closed on failure */
+        refused(&merr);
+        if (must_load) __builtin_trap();
+    } else {
+        check_model(m, tok);
+    }
     gt_model_free(m);
     gt_tokenizer_free(tok);
 }
@@ -581,7 +589,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static int seeds_written;
     if (!seeds_written++ && getenv("GT_FUZZ_MODEL_SEEDS")) write_seeds(getenv("GT_FUZZ_MODEL_SEEDS"));
     if (size >= 4 && !memcmp(data, "GGUF", 4)) {
-        check_file(data, size);
+        check_file(data, size, 0);
         return 0;
     }
     if (size < 1) return 0;
@@ -589,7 +597,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     uint8_t *file = NULL;
     size_t len = 0;
     read_recipe(data, size, &r);
-    if (!apply_recipe(&r, &file, &len)) check_file(file, len);
+    if (!apply_recipe(&r, &file, &len)) check_file(file, len, r.n == 0);
+    else if (r.n == 0) __builtin_trap(); /* a base rewritten unchanged */
     gt_free(file);
     return 0;
 }
