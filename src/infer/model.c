@@ -350,6 +350,22 @@ static int load_mat(const gt_gguf *g, const char *name, int n_rows, int n_cols, 
     return load_mat_rows(g, name, n_rows, 0, n_rows, n_cols, m, ar, err);
 }
 
+/* A layer with the fused attn_qkv.weight must not also hold attn_q, attn_k
+ * or attn_v: the fused one is what runs, so another would be ignored (as
+ * check_no_unknown_tensors refuses any tensor the forward pass would not
+ * use), whatever its shape. */
+static int check_no_split_qkv(const gt_gguf *g, int il, gt_err *err) {
+    static const char *const split[] = {"attn_q.weight", "attn_k.weight", "attn_v.weight"};
+    char name[96];
+    for (size_t i = 0; i < sizeof split / sizeof split[0]; i++) {
+        snprintf(name, sizeof name, "blk.%d.%s", il, split[i]);
+        if (gt_gguf_find_tensor(g, name))
+            return gt_err_set(err, GT_EUNSUPPORTED, "tensor %s is not supported beside blk.%d.attn_qkv.weight (it "
+                              "would be ignored and the results would differ from the model's)", name, il);
+    }
+    return 0;
+}
+
 /* The attention and FFN matrices of layer il: separate (attn_q/k/v,
  * ffn_gate/up), or fused as phi3 stores them: attn_qkv (q, k, v rows one
  * after the other) and ffn_up of 2 n_ff rows (gate first, as ggml's SwiGLU
@@ -360,6 +376,8 @@ static int load_layer_mats(const gt_gguf *g, const gt_hparams *hp, int il, gt_la
 #define NAME(suffix) (snprintf(name, sizeof name, "blk.%d.%s", il, suffix), name)
     if (gt_gguf_find_tensor(g, NAME("attn_qkv.weight"))) {
         int R = Q + 2 * kvd;
+        if ((rc = check_no_split_qkv(g, il, err))) return rc;
+        NAME("attn_qkv.weight");
         if ((rc = load_mat_rows(g, name, R, 0, Q, E, &L->wq, ar, err)) ||
             (rc = load_mat_rows(g, name, R, Q, kvd, E, &L->wk, ar, err)) ||
             (rc = load_mat_rows(g, name, R, Q + kvd, kvd, E, &L->wv, ar, err)))

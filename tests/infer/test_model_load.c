@@ -3,7 +3,8 @@
  * Each case rewrites a fixture model that loads (tiny-gemma3-f16, written by
  * scripts/fixtures.sh) with one change: an architecture gotong does not run,
  * a weight type the kernels do not have, a tensor the forward pass would
- * ignore, a rope scaling it does not implement, a per-layer window pattern.
+ * ignore (tiny-phi3's attn_k beside its fused attn_qkv among them), a rope
+ * scaling it does not implement, a per-layer window pattern.
  * Loading must fail with GT_EUNSUPPORTED and a message naming the thing (a
  * vocabulary one token shorter than the embedding: GT_EINVAL); the
  * unchanged copy must load (so the failure is the change's). `gotong run -m`
@@ -24,6 +25,7 @@
 
 /* One change to the copied file. */
 typedef struct edit {
+    const char *src;           /* the fixture to copy (NULL: SRC_MODEL) */
     const char *arch;          /* new general.architecture */
     const char *retype;        /* tensor to store as type new_type (zero bytes) */
     uint32_t new_type;
@@ -74,7 +76,7 @@ static void copy_keys(gt_gguf_writer *w, const gt_gguf *g, const edit *e) {
 static int write_variant(const char *path, const edit *e) {
     gt_gguf *g;
     gt_err err = {0};
-    if (gt_gguf_open(gt_fixture(SRC_MODEL), &g, &err)) {
+    if (gt_gguf_open(gt_fixture(e->src ? e->src : SRC_MODEL), &g, &err)) {
         CHECK_MSG(0, "%s", err.msg);
         return -1;
     }
@@ -129,6 +131,9 @@ static void test_refusals(void) {
            "tensor blk.0.attn_output.bias is not supported by gotong's gemma3");
     expect("unused global tensor", &(edit){.extra = "rope_freqs.weight"}, GT_EUNSUPPORTED,
            "tensor rope_freqs.weight is not supported by gotong's gemma3");
+    expect("split attention beside the fused one",
+           &(edit){.src = "models/tiny-phi3-q8_0-tied.gguf", .extra = "blk.0.attn_k.weight"}, GT_EUNSUPPORTED,
+           "tensor blk.0.attn_k.weight is not supported beside blk.0.attn_qkv.weight");
     expect("rope scaling", &(edit){.str_key = "gemma3.rope.scaling.type", .str_val = "yarn"}, GT_EUNSUPPORTED,
            "gemma3.rope.scaling.type \"yarn\" is not supported");
     expect("vocabulary shorter than the embedding", &(edit){.vocab_less = 1}, GT_EINVAL,
