@@ -71,7 +71,9 @@ static void act_set_avx2(gt_act *a, int t, const float *x, int col0, int col1, i
         __m256 m = _mm256_setzero_ps();
         for (int i = 0; i < 4; i++) {
             v[i] = _mm256_loadu_ps(x + b * GT_QK + 8 * i);
-            m = _mm256_max_ps(m, _mm256_andnot_ps(sign, v[i]));
+            /* |v| first: vmaxps returns its second operand when one is NaN,
+             * so a NaN is passed over, as the scalar path's comparison does */
+            m = _mm256_max_ps(_mm256_andnot_ps(sign, v[i]), m);
         }
         float amax = hmax8(m);
         float id = amax != 0.0f ? 127.0f / amax : 0.0f;

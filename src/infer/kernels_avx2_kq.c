@@ -234,11 +234,14 @@ void gt_kq6_tile_avx2(const uint8_t *sb, int nk, const gt_kq_acts *A, int nt, fl
 /* gt_kq_quant_act's Q8_K in vectors: the largest magnitude by vmaxps, its
  * first holder (whose sign sets the scale's) by a scan, then each value
  * times iscale rounded to nearest even by vroundps (the same integer as the
- * scalar rounding for |v| <= 127), capped at 127, packed to bytes. */
+ * scalar rounding for |v| <= 127), capped at 127, packed to bytes; NaNs as
+ * the scalar path treats them. */
 float gt_kq_quant_act_avx2(const float *x, int8_t q[256]) {
     const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
     __m256 vmax = _mm256_setzero_ps();
-    for (int i = 0; i < 256; i += 8) vmax = _mm256_max_ps(vmax, _mm256_and_ps(_mm256_loadu_ps(x + i), absmask));
+    /* |x| first: vmaxps returns its second operand when one is NaN, so a NaN
+     * is passed over, as the scalar path's comparison does */
+    for (int i = 0; i < 256; i += 8) vmax = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(x + i), absmask), vmax);
     __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(vmax), _mm256_extractf128_ps(vmax, 1));
     m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
     m4 = _mm_max_ss(m4, _mm_shuffle_ps(m4, m4, 1));
@@ -263,6 +266,7 @@ float gt_kq_quant_act_avx2(const float *x, int8_t q[256]) {
         for (int j = 0; j < 4; j++) {
             __m256 r = _mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i + 8 * j), vs),
                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            r = _mm256_and_ps(r, _mm256_cmp_ps(r, r, _CMP_ORD_Q)); /* a NaN product is 0, as in the scalar path */
             v[j] = _mm256_min_epi32(_mm256_cvtps_epi32(r), cap);
         }
         /* packs work per 128-bit lane: put the bytes back in order */

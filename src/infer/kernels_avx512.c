@@ -72,8 +72,11 @@ static void act_set_512(gt_act *a, int t, const float *x, int col0, int col1, in
     int32_t *sum = a->sum + (size_t)a->n_blocks * (size_t)t;
     for (int b = col0 / GT_QK; b < col1 / GT_QK; b++) {
         __m512 v0 = _mm512_loadu_ps(x + b * GT_QK), v1 = _mm512_loadu_ps(x + b * GT_QK + 16);
-        __m512 m = _mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1));
-        float amax = _mm512_reduce_max_ps(m); /* max is exact in any order */
+        /* vmaxps returns its second operand when one is NaN: with |v| first
+         * and a running max that is never NaN second, a NaN is passed over,
+         * as the scalar path's comparison does */
+        __m512 m = _mm512_max_ps(_mm512_abs_ps(v1), _mm512_max_ps(_mm512_abs_ps(v0), _mm512_setzero_ps()));
+        float amax = _mm512_reduce_max_ps(m); /* max is exact in any order (no NaN left) */
         float id = amax != 0.0f ? 127.0f / amax : 0.0f;
         d[b] = gt_f16_to_f32(gt_f32_to_f16(amax / 127.0f));
         __m512 vid = _mm512_set1_ps(id);

@@ -82,7 +82,12 @@ void gt_kq_row_scalar(uint32_t type, const uint8_t *blocks, int nk, const gt_kq_
 /* Quantizes the 256 activations of one super-block as llama.cpp's Q8_K
  * does: with max the value of largest magnitude, iscale = -127 / max,
  * q = min(127, round-to-even(iscale * x)), scale 1 / iscale (kept in f32).
- * Returns the scale (0 for an all-zero block, whose quants are then 0). */
+ * Returns the scale (0 for an all-zero block, whose quants are then 0). Not
+ * finite activations (a model file's weights can make them) are defined, so
+ * every path gives the same bytes: a NaN is passed over in finding max, and
+ * a product that is NaN (a NaN, or an infinity times the zero iscale of an
+ * infinite max) quantizes to 0 (llama.cpp's rounding gives 0 for the
+ * default NaN too, but another payload's mantissa bits would leak in). */
 float gt_kq_quant_act(const float *x, int8_t q[GT_QK_K]) {
     float max = 0, amax = 0;
     for (int i = 0; i < GT_QK_K; i++)
@@ -96,7 +101,12 @@ float gt_kq_quant_act(const float *x, int8_t q[GT_QK_K]) {
     }
     float iscale = -127.f / max;
     for (int i = 0; i < GT_QK_K; i++) {
-        float v = iscale * x[i] + 12582912.0f; /* round to nearest even through the mantissa */
+        float p = iscale * x[i];
+        if (p != p) { /* a NaN, or an infinity times the zero iscale of an infinite max */
+            q[i] = 0;
+            continue;
+        }
+        float v = p + 12582912.0f; /* round to nearest even through the mantissa */
         uint32_t bits;
         memcpy(&bits, &v, 4);
         int l = (int)(bits & 0x7fffffu) - 0x400000;

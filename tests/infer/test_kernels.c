@@ -873,6 +873,46 @@ static void test_act_nonfinite(void) {
     gt_act_free(&ref);
 }
 
+/* A NaN or an infinity at every position of a block: every path must give
+ * the scalar path's scale, quants and sums (a SIMD max returns its second
+ * operand when one is NaN, so a NaN in a later lane could become the
+ * block's scale on one path and be passed over on another), for Q8_0's
+ * blocks of 32 and Q8_K's super-blocks of 256. A model file can make such
+ * activations, and verification re-runs on whatever CPU the verifier has. */
+static void test_act_nonfinite_positions(void) {
+    static const float bad[] = {NAN, -NAN, INFINITY, -INFINITY};
+    float x[256];
+    int diff_q8_0 = 0, diff_q8_k = 0, checked_k = 0;
+    for (int vi = 0; vi < 4; vi++)
+        for (int pos = 0; pos < 256; pos++) {
+            for (int i = 0; i < 256; i++) x[i] = rndf();
+            x[pos] = bad[vi];
+            gt_act ref = {0};
+            CHECK_EQ_INT(gt_act_init(&ref, 1, 256), 0);
+            gt_kern_isa(GT_ISA_SCALAR)->act_set(&ref, 0, x, 0, 256, 1);
+            for (int isa = 1; isa < GT_ISA_COUNT; isa++) {
+                const gt_kern *k = gt_kern_isa((gt_isa)isa);
+                if (!k) continue;
+                gt_act a = {0};
+                CHECK_EQ_INT(gt_act_init(&a, 1, 256), 0);
+                k->act_set(&a, 0, x, 0, 256, 1);
+                diff_q8_0 += memcmp(a.qs, ref.qs, 256) || memcmp(a.sum, ref.sum, 8 * sizeof(int32_t)) ||
+                             memcmp(a.d, ref.d, 8 * sizeof(float));
+                gt_act_free(&a);
+            }
+            gt_act_free(&ref);
+            int8_t q1[256], q2[256];
+            int16_t s1[16], s2[16];
+            if (!gt_kern_isa(GT_ISA_AVX2)) continue;
+            float d1 = gt_kq_quant_sb(x, q1, s1), d2 = gt_kq_quant_sb_avx2(x, q2, s2);
+            diff_q8_k += memcmp(q1, q2, 256) || memcmp(s1, s2, sizeof s1) || f32_bits(d1) != f32_bits(d2);
+            checked_k++;
+        }
+    CHECK_MSG(diff_q8_0 == 0, "%d of 1024 placements quantize to Q8_0 differently on some path", diff_q8_0);
+    CHECK_MSG(diff_q8_k == 0, "%d of %d placements quantize to Q8_K differently on AVX2", diff_q8_k, checked_k);
+    if (!checked_k) fprintf(stderr, "  (no avx2 on this CPU: its Q8_K quantizer skipped)\n");
+}
+
 int main(void) {
     RUN(test_f16);
     RUN(test_matmul);
@@ -881,6 +921,7 @@ int main(void) {
     RUN(test_matmul_kquant);
     RUN(test_act_cache);
     RUN(test_act_nonfinite);
+    RUN(test_act_nonfinite_positions);
     RUN(test_dot_axpy);
     RUN(test_attention);
     RUN(test_elementwise);
