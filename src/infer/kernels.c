@@ -373,11 +373,12 @@ void gt_act_free(gt_act *a) {
 
 /* Quantizes one block of 32 floats: scale amax/127 (rounded to f16), values
  * rounded to nearest even (the SIMD paths round the same way); returns the
- * sum of the quants. A value that is not finite after scaling (a NaN or an
- * infinity in the activations: a model file's weights can make them)
- * becomes -128, as the SIMD paths' conversion (the integer indefinite value)
- * saturates to: no float-to-int conversion out of range, the same quants
- * and sum on every path. */
+ * sum of the quants. A value whose scaled quant is not in [-127, 127] (not
+ * finite: a NaN or an infinity in the activations, which a model file's
+ * weights can make, or a finite value times the infinite id of a subnormal
+ * block) becomes 0 on every path: no float-to-int conversion out of range,
+ * and no -128, which the AVX2 dot's sign trick cannot negate (it would give
+ * another product there than here); a NaN is passed over in amax. */
 int32_t gt_kern_quant_block(const float *x, int8_t *q, float *d) {
     float amax = 0.0f;
     for (int i = 0; i < GT_QK; i++) {
@@ -389,7 +390,7 @@ int32_t gt_kern_quant_block(const float *x, int8_t *q, float *d) {
     int32_t sum = 0;
     for (int i = 0; i < GT_QK; i++) {
         float r = nearbyintf(x[i] * id);
-        q[i] = fabsf(r) <= 127.0f ? (int8_t)r : (int8_t)-128;
+        q[i] = fabsf(r) <= 127.0f ? (int8_t)r : (int8_t)0;
         sum += q[i];
     }
     return sum;

@@ -49,9 +49,11 @@ static inline float hmax8(__m256 v) {
     return _mm_cvtss_f32(m);
 }
 
-/* v's lanes clamped to int8's range, as the packs store them. */
-static inline __m256i sat8(__m256i v) {
-    return _mm256_max_epi32(_mm256_min_epi32(v, _mm256_set1_epi32(127)), _mm256_set1_epi32(-128));
+/* v's lanes with the integer indefinite value (what vcvtps2dq gives a NaN,
+ * an infinity or a value out of range; a quant is otherwise in [-127, 127])
+ * as 0, as the scalar path's quant of such a value (gt_kern_quant_block). */
+static inline __m256i finite_quants(__m256i v) {
+    return _mm256_andnot_si256(_mm256_cmpeq_epi32(v, _mm256_set1_epi32(INT32_MIN)), v);
 }
 
 /* Copies columns [col0, col1) of token t and (quant) quantizes their blocks
@@ -79,12 +81,11 @@ static void act_set_avx2(gt_act *a, int t, const float *x, int col0, int col1, i
         float id = amax != 0.0f ? 127.0f / amax : 0.0f;
         d[b] = gt_f16_to_f32(gt_f32_to_f16(amax / 127.0f));
         __m256 vid = _mm256_set1_ps(id);
-        __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(v[0], vid));
-        __m256i i1 = _mm256_cvtps_epi32(_mm256_mul_ps(v[1], vid));
-        __m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(v[2], vid));
-        __m256i i3 = _mm256_cvtps_epi32(_mm256_mul_ps(v[3], vid));
-        /* the sum of the quants as stored (saturated: a NaN's integer indefinite is -128 there) */
-        sum[b] = hsum8(_mm256_add_epi32(_mm256_add_epi32(sat8(i0), sat8(i1)), _mm256_add_epi32(sat8(i2), sat8(i3))));
+        __m256i i0 = finite_quants(_mm256_cvtps_epi32(_mm256_mul_ps(v[0], vid)));
+        __m256i i1 = finite_quants(_mm256_cvtps_epi32(_mm256_mul_ps(v[1], vid)));
+        __m256i i2 = finite_quants(_mm256_cvtps_epi32(_mm256_mul_ps(v[2], vid)));
+        __m256i i3 = finite_quants(_mm256_cvtps_epi32(_mm256_mul_ps(v[3], vid)));
+        sum[b] = hsum8(_mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3)));
         /* packs work within 128-bit lanes; the permute restores element order. */
         __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
         _mm256_storeu_si256((__m256i *)(q + b * GT_QK), _mm256_permutevar8x32_epi32(p, perm));

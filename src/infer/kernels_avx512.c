@@ -55,9 +55,11 @@ static inline float tree16(__m512 v) {
     return _mm_cvtss_f32(d);
 }
 
-/* v's lanes clamped to int8's range, as _mm512_cvtsepi32_epi8 stores them. */
-static inline __m512i sat8_512(__m512i v) {
-    return _mm512_max_epi32(_mm512_min_epi32(v, _mm512_set1_epi32(127)), _mm512_set1_epi32(-128));
+/* v's lanes with the integer indefinite value (what vcvtps2dq gives a NaN,
+ * an infinity or a value out of range; a quant is otherwise in [-127, 127])
+ * as 0, as the scalar path's quant of such a value (gt_kern_quant_block). */
+static inline __m512i finite_quants_512(__m512i v) {
+    return _mm512_maskz_mov_epi32(_mm512_cmpneq_epi32_mask(v, _mm512_set1_epi32(INT32_MIN)), v);
 }
 
 /* Copies columns [col0, col1) of token t and (quant) quantizes their blocks,
@@ -80,11 +82,10 @@ static void act_set_512(gt_act *a, int t, const float *x, int col0, int col1, in
         float id = amax != 0.0f ? 127.0f / amax : 0.0f;
         d[b] = gt_f16_to_f32(gt_f32_to_f16(amax / 127.0f));
         __m512 vid = _mm512_set1_ps(id);
-        __m512i i0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, vid)); /* round to nearest even */
-        __m512i i1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, vid));
-        /* the sum of the quants as stored (saturated: a NaN's integer indefinite
-         * is -128 there, and summing it unclamped overflowed) */
-        sum[b] = _mm512_reduce_add_epi32(_mm512_add_epi32(sat8_512(i0), sat8_512(i1))); /* exact integers */
+        /* round to nearest even */
+        __m512i i0 = finite_quants_512(_mm512_cvtps_epi32(_mm512_mul_ps(v0, vid)));
+        __m512i i1 = finite_quants_512(_mm512_cvtps_epi32(_mm512_mul_ps(v1, vid)));
+        sum[b] = _mm512_reduce_add_epi32(_mm512_add_epi32(i0, i1)); /* exact integers */
         _mm_storeu_si128((__m128i *)(q + b * GT_QK), _mm512_cvtsepi32_epi8(i0));
         _mm_storeu_si128((__m128i *)(q + b * GT_QK + 16), _mm512_cvtsepi32_epi8(i1));
     }
