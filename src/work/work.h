@@ -76,16 +76,18 @@ int gt_work_kind(const gt_action_kind *k);
  * verdict yet), "disputed", "rejected" (the verdict went against it),
  * "unverified" (paid with nobody's verdict on an old ledger, or accepted
  * only by the task's own poster, who may be the attester's sybil).
- * backed: agreeing co-signs by co-signers other than the task's poster who
- * hold at least GT_MARKET_VALIDATOR_MIN_STAKE staked now (a stake unstaked
- * and passed on backs only its current holder's co-signs). Without `all`,
- * rejected attestations are not ranked and each (bench, model) appears once:
- * its best-standing attestation (accepted first, then most backed, then
- * most agreeing co-signs; on a tie the earlier stands, so a later one
- * replaces it only by being better backed); every other attestation of the
- * (bench, model) is listed in its `others` ({attestation, attester,
- * scorePpm, status, backed}). Sorted by bench, then score (highest first);
- * rank counts within a bench. bench NULL: all. */
+ * backed: agreeing co-signs that were also accepting votes of a drawn,
+ * bonded judging panel on the slot (leaderboard.c, att_backed). Without `all`,
+ * rejected attestations are not ranked and each (bench, items, model)
+ * appears once: its best-standing attestation (accepted first, then most
+ * backed, then most agreeing co-signs; on a tie the earlier stands, so a
+ * later one replaces it only by being better backed); every other
+ * attestation of the (bench, items, model) is listed in its `others`
+ * ({attestation, attester, scorePpm, status, backed}). Sorted by bench, then
+ * items (most first), then score (highest first); rank counts within a
+ * (bench, items): a run of the first N items is compared only with runs of
+ * the same N (a poster picks N, so a best prefix must not outrank a longer
+ * run). bench NULL: all. */
 json_t *gt_work_leaderboard(sqlite3 *db, const char *bench, int all, gt_err *err);
 /* One attestation with its co-signs (cosignList: cosigner, itemsChecked,
  * agree, evidence, height, role: "cosign"|"verdict"|"dispute-vote"). */

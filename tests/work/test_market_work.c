@@ -22,7 +22,9 @@
  * others of eve's entry). A later attestation with more staked co-signs
  * does not replace eve's (it is listed beside it): plain co-signs back
  * nothing. Only bonded votes of a drawn panel back a score, and a wrong one
- * is slashed (test_eval_bonded). Books, supply and
+ * is slashed (test_eval_bonded). A model's best prefix of a bench (the
+ * spec's `limit`, chosen by the poster) ranks only against runs of as many
+ * items (test_eval_cherry_pick). Books, supply and
  * replay verification are checked at the end, and a tampered attestation
  * row is caught by the replay. */
 #include <stdio.h>
@@ -506,6 +508,134 @@ static void test_eval_quorum_seal(const gt_work_eval_spec *es, const gt_bench *b
     CHECK_EQ_INT(agree, 1);
 }
 
+/* Posts a quorum eval task (quorum 2) for spec es, has `who` attest its run
+ * by llm, and w1 and v2 (the panel) re-execute and co-sign. Returns the
+ * attested score in ppm (att), the slot accepted on their votes. */
+static void quorum_eval(int who, const gt_work_eval_spec *es, const gt_bench *b, gt_llm *llm, gt_work_attestation *att) {
+    gt_err err = {0};
+    char *spec_text = gt_work_eval_spec_json(es);
+    uint8_t spec_hash[32], task[32], att_id[32];
+    put_blob(spec_text, strlen(spec_text), spec_hash);
+    free(spec_text);
+    gt_action a;
+    init(&a, &gt_kind_task_post, ALICE);
+    gt_action_set_str(&a, "kind", GT_WORK_KIND_EVAL, strlen(GT_WORK_KIND_EVAL), NULL);
+    gt_action_set_b32(&a, "spec", spec_hash);
+    gt_action_set_u64(&a, "slots", 1);
+    gt_action_set_u64(&a, "bounty", TOK(1));
+    gt_action_set_u64(&a, "stake", TOK(1));
+    gt_action_set_u64(&a, "quorum", 2);
+    gt_action_set_u64(&a, "claimSeconds", 60);
+    gt_action_set_u64(&a, "submitSeconds", 20);
+    gt_action_set_u64(&a, "verifySeconds", 20);
+    CHECK_EQ_INT(submit(ALICE, &a, NULL, 0), 0);
+    memcpy(task, a.id, 32);
+    gt_buf res = GT_BUF_INIT;
+    CHECK_EQ_INT(gt_work_eval_attest(es, b, llm, &res, att, &err), 0);
+    uint8_t h[32];
+    put_blob(res.data, res.len, h);
+    gt_buf_free(&res);
+    CHECK_EQ_INT(attest(who, task, 0, att, att_id), 0);
+    for (int i = 0; i <= GT_MARKET_DRAW_DELAY_BLOCKS; i++) gt_ledger_tick(L, &err); /* the panel is drawn */
+    int agree = -1;
+    CHECK_EQ_INT(check_and_cosign(W1, es, b, llm, att_id, 21, &agree), 0);
+    CHECK_EQ_INT(agree, 1);
+    CHECK_EQ_INT(check_and_cosign(V2, es, b, llm, att_id, 22, &agree), 0);
+    CHECK_EQ_INT(agree, 1);
+    json_t *tv = view(0, task, NULL, 0);
+    const char *st = json_string_value(json_object_get(json_array_get(json_object_get(tv, "slotList"), 0), "state"));
+    CHECK_MSG(st && (!strcmp(st, "accepted") || !strcmp(st, "paid")), "quorum eval slot: %s", st ? st : "?");
+    json_decref(tv);
+}
+
+/* The items of model's run of the first 12 items of b right (acc 1), one
+ * flag each into right[]: what an attester sees offline, from which it
+ * knows the score of every prefix (the spec's `limit` takes the first N). */
+static void run_flags(const gt_bench *b, gt_llm *llm, int right[12]) {
+    gt_err err = {0};
+    gt_work_eval_spec es = {.limit = 12, .check = 1};
+    memcpy(es.model, llm->id, 32);
+    memcpy(es.bench_hash, b->hash, 32);
+    snprintf(es.bench, sizeof es.bench, "%s", b->name);
+    gt_buf res = GT_BUF_INIT;
+    gt_work_attestation att;
+    CHECK_EQ_INT(gt_work_eval_attest(&es, b, llm, &res, &att, &err), 0);
+    size_t k = 0;
+    for (size_t i = 0; i < res.len && k < 12; k++) {
+        size_t e = i;
+        while (e < res.len && res.data[e] != '\n') e++;
+        json_t *o = json_loadb((const char *)res.data + i, e - i, 0, NULL);
+        right[k] = json_integer_value(json_object_get(o, "acc")) == 1;
+        json_decref(o);
+        i = e + 1;
+    }
+    CHECK_EQ_U64(k, 12);
+    gt_buf_free(&res);
+}
+
+/* Cherry-picking the items (the attack): an eval spec's `limit` takes the
+ * first N items, and the poster chooses N. Model B (tiny-qwen2) scores less
+ * than model A (the test's model) on logic-v1's first 12 items, but its
+ * promoter, having run it offline, posts a task for the prefix on which it
+ * scores best, and B's honest, panel-accepted run of that prefix is ranked
+ * against A's 12 items. Cost: one quorum task's bounty and fees; the panel
+ * agrees, since the run is honest. On the old board B ranked 1 above A; now
+ * a rank compares only runs of the same items (bench, items), so each leads
+ * its own board and B's few items are shown as what they are. */
+static void test_eval_cherry_pick(gt_llm *llm_a) {
+    gt_err err = {0};
+    gt_llm *llm_b = NULL;
+    gt_bench *b = NULL;
+    CHECK_EQ_INT(gt_llm_open(gt_fixture("models/tiny-qwen2-q8_0.gguf"), 1, 512, &llm_b, &err), 0);
+    CHECK_EQ_INT(gt_bench_open("logic-v1", &b, &err), 0);
+    if (!llm_b || !b) goto out;
+    int ra[12], rb[12];
+    run_flags(b, llm_a, ra);
+    run_flags(b, llm_b, rb);
+    uint64_t a12 = 0, b12 = 0, best = 0, pick = 12, right = 0;
+    for (uint64_t n = 1; n <= 12; n++) {
+        a12 += (uint64_t)ra[n - 1], right += (uint64_t)rb[n - 1];
+        if (right * 1000000 / n > best) best = right * 1000000 / n, pick = n;
+    }
+    b12 = right * 1000000 / 12, a12 = a12 * 1000000 / 12;
+    CHECK_MSG(b12 < a12 && best > a12, "premise: B %llu < A %llu on 12 items, B's best prefix (%llu) %llu above",
+              (unsigned long long)b12, (unsigned long long)a12, (unsigned long long)pick, (unsigned long long)best);
+    gt_work_eval_spec ea = {.limit = 12, .check = 3}, eb = {.limit = pick, .check = 1};
+    memcpy(ea.model, llm_a->id, 32);
+    memcpy(eb.model, llm_b->id, 32);
+    memcpy(ea.bench_hash, b->hash, 32);
+    memcpy(eb.bench_hash, b->hash, 32);
+    snprintf(ea.bench, sizeof ea.bench, "%s", b->name);
+    snprintf(eb.bench, sizeof eb.bench, "%s", b->name);
+    gt_work_attestation att_a, att_b;
+    quorum_eval(EVE, &ea, b, llm_a, &att_a);
+    quorum_eval(MALLORY, &eb, b, llm_b, &att_b);
+    CHECK(att_b.score_ppm > att_a.score_ppm); /* B's few items outscore A's 12 */
+    json_t *lb = view(1, NULL, "logic-v1", 0);
+    json_t *ents = json_object_get(lb, "entries"), *e;
+    size_t i;
+    int seen = 0;
+    json_array_foreach(ents, i, e) {
+        CHECK(json_is_true(json_object_get(e, "ranked")));
+        json_int_t items = json_integer_value(json_object_get(e, "items"));
+        json_int_t rank = json_integer_value(json_object_get(e, "rank"));
+        if (items == 12) {
+            seen |= 1;
+            CHECK_MSG(rank == 1, "A's 12 items rank %lld (a run of %llu items above it)", (long long)rank,
+                      (unsigned long long)pick);
+        }
+        if (items == (json_int_t)pick) {
+            seen |= 2;
+            CHECK_EQ_INT(rank, 1); /* first among the runs of its few items */
+        }
+    }
+    CHECK_EQ_INT(seen, 3);
+    json_decref(lb);
+out:
+    gt_bench_free(b);
+    gt_llm_free(llm_b);
+}
+
 static void test_eval(gt_llm *llm) {
     gt_err err = {0};
     gt_bench *b = NULL;
@@ -679,6 +809,7 @@ static void test_eval(gt_llm *llm) {
     json_decref(lb);
     test_eval_bonded(&es, b, llm, task, &att);
     test_eval_quorum_seal(&es, b, llm, &att, spec_hash);
+    test_eval_cherry_pick(llm);
     gt_buf_free(&forged);
     gt_buf_free(&res);
     gt_bench_free(b);

@@ -2,7 +2,12 @@
  * node: models ranked by attested score with who attested and how many
  * re-executions agreed (only scores that drawn, bonded judges accepted are
  * ranked; the others are listed unranked with their status), one attestation with its co-signs, and a job's
- * published dataset. Only SELECTs: they run on a read-only connection beside
+ * published dataset. A score is ranked only against scores of the same
+ * items: a board per (bench, items), fullest first. An eval spec's `limit`
+ * takes the first N items and the poster chooses N, so a model's promoter
+ * who ran it offline could post the prefix on which it scores best (one
+ * right item: 100%) and, with an honest run the panel accepts, rank above a
+ * better model's run of more items. Only SELECTs: they run on a read-only connection beside
  * the ledger's writer. An attestation's standing comes from its eval task's
  * slot in the market (gt_market_slot_ref_get), so the leaderboard shows what
  * the market decided, not what the attester claims. */
@@ -118,9 +123,9 @@ typedef struct entry {
     json_t *obj;
     char bench[GT_WORK_BENCH_NAME_MAX + 1];
     uint8_t model[32];
-    uint64_t score, agreed, backed, backed_stake, height;
+    uint64_t score, items, agreed, backed, backed_stake, height;
     int status;
-    json_t *others; /* the other attestations of the same (bench, model) */
+    json_t *others; /* the other attestations of the same (bench, items, model) */
 } entry;
 
 /* Ranked: accepted, and backed by the bonded stake of drawn judges that
@@ -149,10 +154,13 @@ static json_t *other_json(const entry *e) {
                      status_names[e->status], "backed", (json_int_t)e->backed, "backedStake", (json_int_t)e->backed_stake);
 }
 
+/* Board order: by bench, then its boards by items (the fullest run
+ * first), then ranked entries by score. */
 static int by_rank(const void *pa, const void *pb) {
     const entry *a = pa, *b = pb;
     int c = strcmp(a->bench, b->bench);
     if (c) return c;
+    if (a->items != b->items) return a->items > b->items ? -1 : 1;
     if (is_ranked(a) != is_ranked(b)) return is_ranked(a) ? -1 : 1;
     if (a->score != b->score) return a->score > b->score ? -1 : 1;
     if (a->status != b->status) return a->status - b->status;
@@ -199,7 +207,7 @@ static int att_entry(sqlite3 *db, const att_view *r, entry *e, gt_err *err) {
     memset(e, 0, sizeof *e);
     memcpy(e->bench, r->bench, sizeof e->bench);
     memcpy(e->model, r->model, 32);
-    e->score = r->score, e->height = r->height, e->agreed = r->agreed;
+    e->score = r->score, e->items = r->items, e->height = r->height, e->agreed = r->agreed;
     gt_addr poster;
     int rc = att_status(db, r->task, r->slot, r->attempt, r->results, &poster, &e->status, err);
     return rc ? rc : att_backed(db, r->id, &e->backed, &e->backed_stake, err);
@@ -259,8 +267,8 @@ json_t *gt_work_leaderboard(sqlite3 *db, const char *bench, int all, gt_err *err
         size_t k = n;
         if (!all)
             for (k = 0; k < n; k++)
-                if (!strcmp(v[k].bench, e.bench) && !memcmp(v[k].model, e.model, 32)) break;
-        if (k < n) { /* the same (bench, model): the better-standing one stands, the other is listed */
+                if (!strcmp(v[k].bench, e.bench) && v[k].items == e.items && !memcmp(v[k].model, e.model, 32)) break;
+        if (k < n) { /* the same (bench, items, model): the better-standing one stands, the other is listed */
             if (better(&e, &v[k])) {
                 e.others = v[k].others;
                 json_array_append_new(e.others, other_json(&v[k]));
@@ -288,17 +296,17 @@ json_t *gt_work_leaderboard(sqlite3 *db, const char *bench, int all, gt_err *err
         if (n) qsort(v, n, sizeof *v, by_rank);
         json_t *arr = json_array();
         uint64_t rank = 0;
-        const char *prev = NULL;
+        const entry *prev = NULL;
         for (size_t i = 0; i < n; i++) {
             /* A rejected attestation is never ranked; without `all` it is
-             * seen only in the others of its (bench, model). One no bonded
+             * seen only in the others of its (bench, items, model). One no bonded
              * verifier accepted is listed after the ranked ones, rank null. */
             if (!all && v[i].status == ST_REJECTED) continue;
             if (json_array_size(arr) >= GT_WORK_LEADERBOARD_MAX) break;
             int ranked = is_ranked(&v[i]);
             if (ranked) {
-                rank = prev && !strcmp(v[i].bench, prev) ? rank + 1 : 1;
-                prev = v[i].bench;
+                rank = prev && !strcmp(v[i].bench, prev->bench) && v[i].items == prev->items ? rank + 1 : 1;
+                prev = &v[i];
             }
             json_object_set_new(v[i].obj, "rank", ranked ? j_u64(rank) : json_null());
             json_object_set_new(v[i].obj, "ranked", json_boolean(ranked));
