@@ -332,6 +332,62 @@ static int fill_post(void *arg, gt_action *a, gt_err *err) {
     return 0;
 }
 
+/* The first of a page of a spec's generate tasks, by (postedHeight, id),
+ * folded into *first (height) and first_id / owner; 0 or GT_EINVAL. */
+static int first_of_page(const json_t *tasks, uint64_t *first, char first_id[67], gt_addr *owner, gt_err *err) {
+    size_t i;
+    json_t *o;
+    json_array_foreach(tasks, i, o) {
+        const char *id = json_string_value(json_object_get(o, "id"));
+        const char *who = json_string_value(json_object_get(o, "poster"));
+        json_t *hj = json_object_get(o, "postedHeight");
+        if (!id || strlen(id) != 66 || !who || !json_is_integer(hj) || json_integer_value(hj) < 0)
+            return gt_err_set(err, GT_EINVAL, "the node's task list has a task without id, poster or height");
+        uint64_t h = (uint64_t)json_integer_value(hj);
+        if (h > *first || (h == *first && first_id[0] && strcmp(id, first_id) >= 0)) continue;
+        if (gt_addr_parse(who, owner, err)) return gt_err_wrap(err, "the node's task list");
+        *first = h;
+        memcpy(first_id, id, 67);
+    }
+    return 0;
+}
+
+/* A data job belongs to the poster of its first generate task (work.c's
+ * dataset_publish rule: lowest posted height, then id). Refuses (GT_EEXIST,
+ * naming the owner) to post a generate task of a job whose first task is
+ * someone else's: its dataset would be theirs alone to publish, and the
+ * work paid here could never be published by this poster. A spec copied from
+ * a README or a shared file may have been posted by anyone before (by a
+ * squatter on purpose: a post and an expiry cost it a fee); better to learn
+ * it before paying. Reads every page of GET /v1/tasks?kind=generate&spec=. */
+static int job_free_or_mine(gt_client *c, const gt_addr *me, const uint8_t spec_id[32], gt_err *err) {
+    char q[160] = "kind=" GT_WORK_KIND_GENERATE "&limit=200&spec=0x", first_id[67] = "";
+    size_t base = strlen(q);
+    gt_hex_encode(spec_id, 32, q + base);
+    base += 64;
+    uint64_t first = UINT64_MAX, cursor = 0;
+    gt_addr owner;
+    for (;;) {
+        json_t *page = NULL;
+        snprintf(q + base, sizeof q - base, "&cursor=%llu", (unsigned long long)cursor);
+        int rc = gt_client_tasks(c, q, &page, err);
+        if (!rc) rc = first_of_page(json_object_get(page, "tasks"), &first, first_id, &owner, err);
+        json_t *next = json_object_get(page, "next");
+        int more = json_is_integer(next) && (uint64_t)json_integer_value(next) > cursor;
+        if (more) cursor = (uint64_t)json_integer_value(next);
+        json_decref(page);
+        if (rc) return gt_err_wrap(err, "looking up the job's first task");
+        if (!more) break;
+    }
+    if (!first_id[0] || gt_addr_eq(&owner, me)) return 0;
+    char who[43];
+    gt_addr_to_str(&owner, who);
+    return gt_err_set(err, GT_EEXIST,
+                      "job sha256:%.16s… is %s's: it posted the job's first task %.18s… at height %llu, so only it may "
+                      "publish the job's dataset; change the spec's name or seed for a job of your own",
+                      q + base - 64, who, first_id, (unsigned long long)first);
+}
+
 int gt_agent_post(gt_agent *a, const gt_task_terms *t, const void *spec, size_t spec_len, uint8_t task_id[32],
                   gt_err *err) {
     if (!t->kind) return gt_err_set(err, GT_EINVAL, "a task needs a kind");
@@ -341,6 +397,11 @@ int gt_agent_post(gt_agent *a, const gt_task_terms *t, const void *spec, size_t 
     gt_client *c = NULL;
     int rc = gt_client_new(gt_client_url(a->client), &c, err);
     if (!rc) gt_client_set_signer(c, &a->key);
+    if (!rc && !strcmp(t->kind, GT_WORK_KIND_GENERATE)) {
+        uint8_t job[32];
+        gt_sha256(spec, spec_len, job);
+        rc = job_free_or_mine(c, &a->addr, job, err);
+    }
     if (!rc) rc = gt_client_blob_put(c, spec, spec_len, sid, err);
     if (!rc) rc = gt_blob_id_parse(sid, p.spec, err);
     if (!rc) rc = gt_client_act(c, &a->key, &gt_kind_task_post, fill_post, &p, task_id, NULL, err);

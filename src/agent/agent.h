@@ -239,7 +239,10 @@ typedef struct gt_task_terms {
 
 /* Uploads the spec blob and posts the task from this agent's wallet;
  * task_id gets its id. May be called from any thread (it uses a client of
- * its own), e.g. by a script directing a running agent. */
+ * its own), e.g. by a script directing a running agent. A `generate` task
+ * (a data job) whose job's first task another address posted is refused
+ * before anything is uploaded or paid (GT_EEXIST, naming that address): the
+ * job and its dataset are that address's (work.c's dataset_publish). */
 int gt_agent_post(gt_agent *a, const gt_task_terms *t, const void *spec, size_t spec_len, uint8_t task_id[32],
                   gt_err *err);
 

@@ -19,16 +19,18 @@ static int paging(gt_req *r, uint64_t *limit, uint64_t *cursor, gt_err *err) {
     return 0;
 }
 
-/* GET /v1/tasks?status=&kind=&poster=&worker=&parent=&limit=&cursor= */
+/* GET /v1/tasks?status=&kind=&poster=&worker=&parent=&spec=&limit=&cursor= */
 void gt_h_tasks(gt_req *r, gt_resp *o) {
-    static const char *const allowed[] = {"status", "kind", "poster", "worker", "parent", "limit", "cursor", NULL};
+    static const char *const allowed[] = {"status", "kind", "poster", "worker", "parent", "spec", "limit", "cursor",
+                                          NULL};
     gt_err err = {0};
     gt_market_task_filter f = {.status = -1};
     gt_addr poster, worker;
-    uint8_t parent[32];
+    uint8_t parent[32], spec[32];
     uint64_t limit, cursor;
     const char *status = gt_req_query(r, "status"), *kind = gt_req_query(r, "kind");
     const char *ps = gt_req_query(r, "poster"), *ws = gt_req_query(r, "worker"), *pa = gt_req_query(r, "parent");
+    const char *sp = gt_req_query(r, "spec");
     gt_reader *rd;
     if (gt_req_only_query(r, allowed, &err) || paging(r, &limit, &cursor, &err)) goto bad;
     if (status) {
@@ -56,6 +58,10 @@ void gt_h_tasks(gt_req *r, gt_resp *o) {
     if (pa) {
         if (gt_param_hash(pa, "parent", 0, parent, &err)) goto bad;
         f.parent = parent;
+    }
+    if (sp) {
+        if (gt_param_hash(sp, "spec", 1, spec, &err)) goto bad;
+        f.spec = spec;
     }
     if (!(rd = gt_req_reader(r, &err))) goto bad;
     json_t *j = gt_market_tasks_list(rd->db, &f, cursor, limit, &err);

@@ -200,6 +200,7 @@ typedef struct gt_market_task_filter {
     const gt_addr *poster; /* NULL: any */
     const gt_addr *worker; /* NULL: any; tasks where it holds or held a slot */
     const uint8_t *parent; /* NULL: any; 32 bytes: sub-tasks of that task */
+    const uint8_t *spec;   /* NULL: any; 32 bytes: tasks posted with that spec (a data job's tasks) */
 } gt_market_task_filter;
 /* Tasks matching f, newest first: {"tasks":[...summaries...],"next":offset|null}.
  * limit is capped at GT_MARKET_PAGE_MAX. */

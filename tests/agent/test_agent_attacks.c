@@ -17,6 +17,9 @@
  *    post; a per-unit verdict claiming 1,000,000 (or any total but the
  *    batch's real size) is refused; the worker's reputation counts only the
  *    samples its batches really hold;
+ *  - front-running a shared spec: a user posting a job whose first task
+ *    is another's is stopped by its runtime before it pays (the job, and
+ *    its dataset, would be the other's);
  *  - name impersonation: agents whose names display like a registered
  *    agent's ("Paypal": a capital I, a Cyrillic а, a digit 1, full-width
  *    letters, another case, a bidi override, a zero-width joiner) cannot
@@ -190,6 +193,66 @@ static void squatter_tries(gt_agent *squatter, const uint8_t honest[32], const g
     json_decref(pub);
 }
 
+typedef struct raw_args {
+    const gt_task_terms *t;
+    const uint8_t *spec;
+} raw_args;
+
+/* A task_post of terms t for spec, as any key may sign it (no client check). */
+static int fill_raw_post(void *arg, gt_action *a, gt_err *err) {
+    const raw_args *r = arg;
+    int rc = gt_action_set_str(a, "kind", r->t->kind, strlen(r->t->kind), err);
+    gt_action_set_b32(a, "spec", r->spec);
+    gt_action_set_u64(a, "slots", r->t->slots);
+    gt_action_set_u64(a, "bounty", r->t->bounty_units);
+    gt_action_set_u64(a, "stake", r->t->stake_units);
+    gt_action_set_addr(a, "verifier", &r->t->verifier);
+    gt_action_set_u64(a, "fee", r->t->fee_units);
+    gt_action_set_u64(a, "claimSeconds", 600);
+    gt_action_set_u64(a, "submitSeconds", 300);
+    gt_action_set_u64(a, "verifySeconds", 300);
+    gt_action_set_u64(a, "batchItems", r->t->batch_items);
+    gt_action_set_u64(a, "lastBatchItems", r->t->last_batch_items);
+    return rc;
+}
+
+/* Front-running a shared spec (the attack): a job is its first generate
+ * task's poster's, and a spec from a README or a shared file has the same id
+ * for everyone. A squatter posts it first (a one-slot task it may let
+ * expire: a fee); a user posting the same spec later used to be let through,
+ * paid every batch, and only at publication learnt that the dataset was
+ * the squatter's to publish. Now the poster's runtime refuses the post
+ * (EEXIST, naming the owner) before any money moves; the job's own poster
+ * may still post more tasks of it. */
+static void test_job_front_run(void) {
+    gt_agent *front = make("q-front", "generate", GT_ROLE_POSTER, NULL);
+    gt_agent *user = make("q-user", "generate", GT_ROLE_POSTER, NULL);
+    gt_agent *v = make("q-judge", "validate", GT_ROLE_EVALUATOR, NULL);
+    if (!front || !user || !v) return;
+    char *spec = job_spec(gt_agent_model_id(model), "readme-notes");
+    gt_job_spec js;
+    gt_task_terms t = job_terms(spec, v, &js), one = t;
+    one.slots = 1, one.last_batch_items = 0;
+    uint8_t id[32];
+    gt_err err = {0};
+    CHECK_MSG(gt_agent_post(front, &one, spec, strlen(spec), id, &err) == 0, "front post: %s", err.msg);
+    gt_client_acct before, after;
+    CHECK(gt_client_account(dir, gt_agent_address(user), &before, &err) == 0);
+    CHECK_MSG(gt_agent_post(user, &t, spec, strlen(spec), id, &err) == GT_EEXIST,
+              "the user's post of another's job was let through (%s)", err.msg);
+    char fs[43];
+    gt_addr_to_str(gt_agent_address(front), fs);
+    CHECK_CONTAINS(err.msg, fs);
+    CHECK(gt_client_account(dir, gt_agent_address(user), &after, &err) == 0);
+    CHECK_EQ_U64(after.balance_units, before.balance_units); /* nothing paid, nothing locked */
+    err = (gt_err){0};
+    CHECK_MSG(gt_agent_post(front, &one, spec, strlen(spec), id, &err) == 0, "the owner's second task: %s", err.msg);
+    free(spec);
+    gt_job_spec_free(&js);
+    gt_agent *all[] = {front, user, v};
+    for (int i = 0; i < 3; i++) gt_agent_free(all[i]);
+}
+
 static void test_dataset_squat(void) {
     char datasets[128], sq_datasets[128];
     snprintf(datasets, sizeof datasets, "%s/datasets", home);
@@ -206,8 +269,12 @@ static void test_dataset_squat(void) {
     uint8_t ids[2][32];
     gt_err err = {0};
     CHECK_MSG(gt_agent_post(poster, &t, spec, strlen(spec), ids[0], &err) == 0, "post: %s", err.msg);
-    /* The squatter posts the same spec: a task of the same job. */
-    CHECK_MSG(gt_agent_post(squatter, &t, spec, strlen(spec), ids[1], &err) == 0, "squat post: %s", err.msg);
+    /* The squatter posts the same spec: a task of the same job. Its own
+     * runtime would refuse (the job is the poster's), so it signs the
+     * task_post itself. */
+    raw_args r = {&t, js.id};
+    CHECK_MSG(gt_agent_act(squatter, &gt_kind_task_post, fill_raw_post, &r, ids[1], &err) == 0, "squat post: %s",
+              err.msg);
     free(spec);
     /* Both tasks are worked and judged; neither poster agent steps yet. */
     gt_agent *workers[] = {w0, w1, v};
@@ -405,6 +472,7 @@ int main(void) {
     RUN(test_name_impersonation);
     RUN(test_partial_wash);
     RUN(test_dataset_squat);
+    RUN(test_job_front_run);
     tnet_stop(home, node_pid, dir);
     gt_agent_model_free(model);
     return gt_test_finish();

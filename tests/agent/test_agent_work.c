@@ -136,9 +136,12 @@ static void test_fits_refusals(void) {
 
 /* ---- a data job ---- */
 
-static char *job_spec(const char *model_id) {
+/* A job of 8 samples in batches of 4 named `name`: each test's poster its
+ * own job (a spec another address posted first is that address's job, and
+ * gt_agent_post refuses it). */
+static char *job_spec(const char *model_id, const char *name) {
     json_t *o = json_pack("{s:i,s:s,s:s,s:{s:[s,s,s,s]},s:i,s:i,s:i,s:s,s:s,s:s,s:s,s:{s:i,s:f},s:{s:b,s:f}}", "version",
-                          1, "name", "test-notes", "template", "Write one line about {topic}.\n", "variables", "topic",
+                          1, "name", name, "template", "Write one line about {topic}.\n", "variables", "topic",
                           "rice terraces", "a ferry crossing", "the monsoon", "a night market", "seed", 7, "samples", 8,
                           "batch", 4, "reward", "0.5", "stake", "0.25", "license", "cc-by-4.0", "model", model_id,
                           "generation", "max_tokens", 8, "temp", 0.0, "pipeline", "near_dedup", 0, "spot_check", 0.5);
@@ -161,7 +164,7 @@ static void test_data_job(void) {
     gt_agent *w1 = make("d-worker1", "generate", GT_ROLE_WORKER, 0, NULL);
     gt_agent *v = make("d-validator", "validate", GT_ROLE_EVALUATOR, 0, NULL);
     if (!poster || !w0 || !w1 || !v) return;
-    char *spec = job_spec(gt_agent_model_id(model));
+    char *spec = job_spec(gt_agent_model_id(model), "test-notes");
     gt_job_spec js;
     gt_work_terms terms;
     gt_err err = {0};
@@ -224,7 +227,7 @@ static void test_stuck_slot(void) {
     gt_agent *v = make("s-validator", "validate", GT_ROLE_EVALUATOR, 0, NULL);
     gt_agent *sybil = make("s-sybil", "generate", 0, 0, NULL);
     if (!poster || !w1 || !v || !sybil) return;
-    char *spec = job_spec(gt_agent_model_id(model));
+    char *spec = job_spec(gt_agent_model_id(model), "stuck-notes");
     gt_job_spec js;
     gt_work_terms terms;
     gt_err err = {0};
@@ -266,7 +269,7 @@ static void test_wrong_batch_size(void) {
     gt_agent *w = make("b-worker", "generate", GT_ROLE_WORKER, 0, NULL);
     gt_agent *v = make("b-validator", "validate", GT_ROLE_EVALUATOR, 0, NULL);
     if (!poster || !w || !v) return;
-    char *spec = job_spec(gt_agent_model_id(model));
+    char *spec = job_spec(gt_agent_model_id(model), "batch-notes");
     gt_job_spec js;
     gt_work_terms terms;
     gt_err err = {0};

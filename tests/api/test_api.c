@@ -766,6 +766,22 @@ static void test_lifecycle_and_events(unsigned threads) {
     CHECK_EQ_INT(tget(c, port, path, &h), 200);
     CHECK_CONTAINS(h.body, "\"tasks\":[]");
     thttp_free(&h);
+    /* by spec (a data job's tasks): the task's spec lists it, another lists nothing, junk is refused */
+    uint64_t seq1 = 1;
+    uint8_t spec1[32];
+    gt_keccak256(&seq1, sizeof seq1, spec1);
+    strcpy(path, "/v1/tasks?spec=0x");
+    gt_hex_encode(spec1, 32, path + strlen(path));
+    CHECK_EQ_INT(tget(c, port, path, &h), 200);
+    CHECK_CONTAINS(h.body, tid);
+    thttp_free(&h);
+    char *last = path + strlen(path) - 1;
+    *last = *last == '0' ? '1' : '0'; /* another spec */
+    CHECK_EQ_INT(tget(c, port, path, &h), 200);
+    CHECK_CONTAINS(h.body, "\"tasks\":[]");
+    thttp_free(&h);
+    CHECK_EQ_INT(tget(c, port, "/v1/tasks?spec=0x12", &h), 400);
+    thttp_free(&h);
     /* claim, submit, verify, settle */
     uint8_t result[32];
     memset(result, 0x5a, 32);
