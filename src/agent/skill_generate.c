@@ -16,6 +16,8 @@
 #include "base/hex.h"
 #include "base/json.h"
 #include "crypto/addr.h"
+#include "crypto/keccak.h"
+#include "crypto/sha256.h"
 #include "store/blob.h"
 #include "work/data/batch.h"
 #include "work/data/export.h"
@@ -291,6 +293,25 @@ static int slot_worker(const gt_job *job, gt_addr *w, gt_err *err) {
     return 0;
 }
 
+/* What a voter's spot draw is seeded from (with its secret): the task, the
+ * slot, the attempt and the batch's bytes, so every attempt and every
+ * result gets a fresh draw. Seeded by (task, slot) alone, a voter re-ran the
+ * same samples on every attempt of the slot: a worker (or its sybil, on the
+ * reopened slot) whose batch with one made-up sample was voted down learnt
+ * that the sample's position is in that voter's draw (the votes are public)
+ * and an accepted one that it is not, and could then fake every sample
+ * outside the draw and be paid in full. */
+static void vote_draw_what(const gt_job *job, const uint8_t *result, size_t len, uint8_t what[32]) {
+    const json_t *sl = ag_job_slot(job);
+    uint64_t attempt = sl ? (uint64_t)json_integer_value(json_object_get(sl, "attempt")) : 0;
+    uint8_t in[32 + 8 + 8 + 32];
+    memcpy(in, job->task_id, 32);
+    for (int i = 0; i < 8; i++) in[32 + i] = (uint8_t)(job->slot >> (56 - 8 * i));
+    for (int i = 0; i < 8; i++) in[40 + i] = (uint8_t)(attempt >> (56 - 8 * i));
+    gt_sha256(result, len, in + 48);
+    gt_keccak256(in, sizeof in, what);
+}
+
 /* Quorum voters and dispute voters: the whole batch is good or it is not. */
 static int gen_verify(gt_agent *a, const gt_job *job, const uint8_t *result, size_t len, gt_skill_verdict *v,
                       gt_err *err) {
@@ -298,9 +319,8 @@ static int gen_verify(gt_agent *a, const gt_job *job, const uint8_t *result, siz
     gt_work_batch_verdict bv;
     gt_buf reason = GT_BUF_INIT;
     int rc = slot_worker(job, &w, err);
-    uint8_t h[32] = {0};
-    memcpy(h, job->task_id, 32);
-    h[31] ^= (uint8_t)job->slot;
+    uint8_t h[32];
+    vote_draw_what(job, result, len, h);
     if (!rc) rc = validate(a, job, &w, result, len, gt_agent_secret_seed(a, h), &bv, &reason, err);
     if (!rc) describe(&bv, v);
     gt_buf_free(&reason);

@@ -11,6 +11,8 @@
  *  - a stuck slot holds nothing up: batch 1 submitted while batch 0 is
  *    claimed and never worked on is judged at once (it used to wait for
  *    batch 0, past its own verify deadline, and be paid unverified);
+ *  - a voter's spot draw is fresh on every attempt of a slot (it was fixed
+ *    per slot, so a prober learnt which samples a voter re-runs);
  *  - evaluation: an honest attestation accepted by the verifier's co-sign and
  *    co-signed by a staked validator; a forged score rejected, disputed by
  *    its author and lost on the validator's vote; the leaderboard. */
@@ -27,6 +29,7 @@
 #include "agent_net.h"
 #include "agent/agent.h"
 #include "agent/skill_generate.h"
+#include "base/json.h"
 #include "crypto/keccak.h"
 #include "ledger/ledger.h"
 #include "ledger/rules.h"
@@ -260,6 +263,89 @@ static void test_stuck_slot(void) {
     gt_agent_free(sybil);
 }
 
+/* The batch of blob with sample p's output made up (every other byte kept). */
+static void fake_sample(const gt_buf *blob, int p, gt_buf *out) {
+    int k = 0;
+    for (size_t i = 0; i < blob->len; k++) {
+        size_t e = i;
+        while (e < blob->len && blob->data[e] != '\n') e++;
+        json_t *o = json_loadb((const char *)blob->data + i, e - i, 0, NULL);
+        if (k == p) json_object_set_new(o, "output", json_string("a line nobody's model wrote"));
+        char *line = gt_json_dump(o);
+        json_decref(o);
+        gt_buf_append_str(out, line);
+        gt_buf_putc(out, '\n');
+        free(line);
+        i = e + 1;
+    }
+}
+
+/* A voter's spot draw (the attack): a quorum or dispute voter re-generates
+ * a secret draw of each batch's samples. It was seeded by (task, slot)
+ * only, so the same voter re-ran the same samples on every attempt of the
+ * slot: a worker, or its sybil on the reopened slot, probing with one
+ * made-up sample learnt from the public votes which positions a voter
+ * checks, then faked every other one. Cost: a slashed stake per probe
+ * voted down. Here the voter judges batches of one slot, each with one
+ * made-up sample, over eight attempts: with a draw fixed per slot its
+ * verdict on each batch never changes; now every attempt draws anew. */
+static void test_vote_draw(void) {
+    gt_agent *poster = make("r-poster", "generate", GT_ROLE_POSTER, 0, NULL);
+    gt_agent *w = make("r-worker", "generate", GT_ROLE_WORKER, 0, NULL);
+    gt_agent *voter = make("r-voter", "generate", GT_ROLE_VALIDATOR, 0, NULL);
+    if (!poster || !w || !voter) return;
+    char *spec = job_spec(gt_agent_model_id(model), "vote-notes");
+    gt_job_spec js;
+    gt_work_terms terms;
+    gt_err err = {0};
+    CHECK(gt_job_spec_parse(spec, strlen(spec), &js, &err) == 0);
+    CHECK(gt_work_job_terms(&js, &terms, &err) == 0);
+    gt_task_terms t = {.kind = GT_WORK_KIND_GENERATE, .slots = terms.slots, .bounty_units = terms.bounty_units,
+                       .stake_units = terms.stake_units, .batch_items = terms.batch_items,
+                       .last_batch_items = terms.last_batch_items};
+    uint8_t id[32];
+    CHECK_MSG(gt_agent_post(poster, &t, spec, strlen(spec), id, &err) == 0, "post: %s", err.msg);
+    gt_key kw;
+    tnet_key("r-worker", &kw);
+    CHECK(gt_client_act(dir, &kw, &gt_kind_task_claim, fill_claim, id, NULL, NULL, &err) == 0);
+    gt_buf blob = GT_BUF_INIT;
+    gt_llm *llm = gt_agent_llm(w, &err);
+    CHECK_MSG(llm && gt_work_generate_batch(&js, llm, gt_agent_address(w), 0, &blob, &err) == 0, "batch: %s", err.msg);
+    json_t *task = task_get(id), *spec_json = json_loads(spec, 0, NULL);
+    const gt_skill *sk = gt_skill_find(GT_WORK_KIND_GENERATE);
+    int varied = 0, judged = 0;
+    for (int p = 0; p < 4 && task && sk; p++) {
+        gt_buf faked = GT_BUF_INIT;
+        fake_sample(&blob, p, &faked);
+        int first = -1;
+        for (uint64_t attempt = 0; attempt < 8; attempt++) {
+            json_t *tj = json_deep_copy(task);
+            json_t *sl = json_array_get(json_object_get(tj, "slotList"), 0);
+            json_object_set_new(sl, "attempt", json_integer((json_int_t)attempt));
+            gt_job job = {.slot = 0, .task = tj, .spec = spec_json};
+            memcpy(job.task_id, id, 32);
+            gt_skill_verdict v = {0};
+            int rc = sk->verify(voter, &job, faked.data, faked.len, &v, &err);
+            CHECK_MSG(rc == 0, "vote: %s", err.msg);
+            judged += rc == 0;
+            if (first < 0) first = v.accept;
+            varied |= v.accept != first;
+            json_decref(tj);
+        }
+        gt_buf_free(&faked);
+    }
+    CHECK_EQ_INT(judged, 32);
+    CHECK_MSG(varied, "each made-up batch got the same verdict on all 8 attempts: the draw is fixed per slot");
+    json_decref(task);
+    json_decref(spec_json);
+    gt_buf_free(&blob);
+    free(spec);
+    gt_job_spec_free(&js);
+    gt_agent_free(poster);
+    gt_agent_free(w);
+    gt_agent_free(voter);
+}
+
 /* A poster commits twice the job's real batch size (batchItems): its
  * evaluator could then judge every sample good and still pay half and slash
  * half the stake (accepted 4 of 8). The worker checks the committed size
@@ -419,6 +505,7 @@ int main(void) {
     RUN(test_data_job);
     RUN(test_stuck_slot);
     RUN(test_wrong_batch_size);
+    RUN(test_vote_draw);
     RUN(test_eval);
     tnet_stop(home, node_pid, dir);
     gt_agent_model_free(model);
