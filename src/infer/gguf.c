@@ -133,8 +133,8 @@ static int rd_str(cursor *c, gt_gguf_str *s, uint64_t max_len, const char *what)
     return 0;
 }
 
-/* Size of a scalar metadata value; 0 for strings, arrays and unknown types. */
-static size_t vtype_size(uint32_t t) {
+/* See gguf.h: what a value of each scalar type takes in the file. */
+size_t gt_gguf_value_bytes(uint32_t t) {
     switch (t) {
     case GT_GGUF_U8: case GT_GGUF_I8: case GT_GGUF_BOOL: return 1;
     case GT_GGUF_U16: case GT_GGUF_I16: return 2;
@@ -179,7 +179,7 @@ static int read_kv(cursor *c, uint64_t i, gt_gguf_kv *kv) {
         return 0;
     }
     if (kv->type != GT_GGUF_ARRAY) {
-        size_t sz = vtype_size(kv->type);
+        size_t sz = gt_gguf_value_bytes(kv->type);
         if (!sz)
             return gt_err_set(c->err, GT_EINVAL,
                               "GGUF key \"%.*s\" has value type %" PRIu32 "; expected 0..12",
@@ -217,7 +217,7 @@ static int read_kv(cursor *c, uint64_t i, gt_gguf_kv *kv) {
         }
         return 0;
     }
-    size_t esz = vtype_size(kv->arr_type);
+    size_t esz = gt_gguf_value_bytes(kv->arr_type);
     if (!esz)
         return gt_err_set(c->err, GT_EUNSUPPORTED,
                           "GGUF key \"%.*s\" is an array of type %" PRIu32

@@ -130,6 +130,9 @@ void gt_gguf_read(const gt_gguf *g, const void *p, size_t n, void *dst);
 /* Lookups; NULL / -1 when absent. Key comparison is exact. */
 const gt_gguf_kv *gt_gguf_find(const gt_gguf *g, const char *key);
 const gt_gguf_tensor *gt_gguf_find_tensor(const gt_gguf *g, const char *name);
+/* Bytes of one scalar metadata value (or array element) of GGUF type t; 0 for
+ * strings, arrays and unknown types. */
+size_t gt_gguf_value_bytes(uint32_t t);
 
 /* Typed getters: 0 on success; GT_ENOTFOUND when absent; GT_EINVAL with a
  * message when the key holds another type. Integers of any width convert when

@@ -137,20 +137,9 @@ int gt_gguf_writer_set_str(gt_gguf_writer *w, const char *key, const char *v) {
     return set_raw(w, key, GT_GGUF_STRING, val, 8 + (size_t)n);
 }
 
-/* Size of one scalar metadata element; 0 for strings, arrays, unknown. */
-static size_t scalar_size(uint32_t t) {
-    switch (t) {
-    case GT_GGUF_U8: case GT_GGUF_I8: case GT_GGUF_BOOL: return 1;
-    case GT_GGUF_U16: case GT_GGUF_I16: return 2;
-    case GT_GGUF_U32: case GT_GGUF_I32: case GT_GGUF_F32: return 4;
-    case GT_GGUF_U64: case GT_GGUF_I64: case GT_GGUF_F64: return 8;
-    default: return 0;
-    }
-}
-
 int gt_gguf_writer_set_arr(gt_gguf_writer *w, const char *key, uint32_t arr_type,
                            const void *data, size_t n) {
-    size_t es = scalar_size(arr_type);
+    size_t es = gt_gguf_value_bytes(arr_type);
     if (!es || n > GT_GGUF_MAX_ARRAY) return fail(w, es ? GT_ELIMIT : GT_EINVAL);
     uint64_t n64 = n;
     uint8_t *val = gt_malloc(12 + n * es);
@@ -198,7 +187,7 @@ int gt_gguf_writer_copy_kv(gt_gguf_writer *w, const gt_gguf_kv *kv) {
     if (kv->type == GT_GGUF_STRING) {
         len = 8 + (size_t)kv->str.len;
     } else if (kv->type != GT_GGUF_ARRAY) {
-        len = scalar_size(kv->type);
+        len = gt_gguf_value_bytes(kv->type);
         if (!len) return fail(w, GT_EINVAL);
     } else if (kv->arr_type == GT_GGUF_STRING) {
         len = 0;
@@ -207,7 +196,7 @@ int gt_gguf_writer_copy_kv(gt_gguf_writer *w, const gt_gguf_kv *kv) {
             len = (size_t)(last.ptr + last.len - (const char *)kv->data);
         }
     } else {
-        size_t es = scalar_size(kv->arr_type);
+        size_t es = gt_gguf_value_bytes(kv->arr_type);
         if (!es) return fail(w, GT_EINVAL);
         len = (size_t)kv->arr_len * es;
     }

@@ -136,17 +136,6 @@ static const op *op_for(const recipe *r, int lo, int hi, uint64_t i, uint64_t n)
     return NULL;
 }
 
-/* Bytes of one element of a numeric array type; 0 for strings and arrays. */
-static size_t elem_bytes(uint32_t t) {
-    switch (t) {
-    case GT_GGUF_U8: case GT_GGUF_I8: case GT_GGUF_BOOL: return 1;
-    case GT_GGUF_U16: case GT_GGUF_I16: return 2;
-    case GT_GGUF_U32: case GT_GGUF_I32: case GT_GGUF_F32: return 4;
-    case GT_GGUF_U64: case GT_GGUF_I64: case GT_GGUF_F64: return 8;
-    default: return 0;
-    }
-}
-
 /* Element i of a string array as a NUL-terminated copy (gt_free). */
 static char *arr_str_dup(const gt_gguf_kv *kv, uint64_t i) {
     gt_gguf_str s = gt_gguf_arr_str(kv, i);
@@ -178,7 +167,7 @@ static void rewrite_array(gt_gguf_writer *w, const char *key, const gt_gguf_kv *
         gt_free(s);
         return;
     }
-    size_t eb = elem_bytes(kv->arr_type);
+    size_t eb = gt_gguf_value_bytes(kv->arr_type);
     if (!eb) {
         gt_gguf_writer_copy_kv(w, kv);
         return;
