@@ -107,6 +107,9 @@ typedef struct ag_head {
 int ag_poster_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt_err *err);
 int ag_evaluator_task(gt_agent *a, const json_t *summary, void *arg, int *acted, gt_err *err);
 int ag_validator_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt_err *err);
+/* The worker role's pass (agent_worker.c): the slots it holds, then, with the
+ * role on and nothing in flight, one claim. */
+int ag_worker_step(gt_agent *a, int *acted, gt_err *err);
 /* Sealed votes (agent_seal.c). Sends vote_commit of `accept` on the round
  * (GT_MARKET_ROUND_VERIFY: a quorum slot; _DISPUTE: a dispute). */
 int ag_seal_commit(gt_agent *a, const uint8_t task[32], uint64_t slot, uint64_t attempt, int round,

@@ -1,0 +1,289 @@
+/* agent_worker.c: the agent's worker role: on each pass it sees to the slots
+ * it holds (runs the work of a claimed slot, uploads and submits the result,
+ * answers a rejection by re-running the work and disputing when the re-run
+ * reproduces what it submitted, else conceding) and, when it holds none in
+ * flight and the role is on, claims an open slot worth it that it can do. Every move is a signed action through the
+ * node's API, as a remote agent's would be (agent.c has the loop). */
+#include <stdio.h>
+#include <string.h>
+
+#include "agent/agent_impl.h"
+#include "base/alloc.h"
+#include "base/amount.h"
+#include "base/hex.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "base/progress.h"
+#include "crypto/addr.h"
+#include "crypto/sha256.h"
+#include "store/blob.h"
+#include "market/market.h"
+#include "work/work.h"
+
+/* A field's amount in tokens for a log line ("?" when absent). */
+static const char *ag_tokens(const json_t *o, const char *field, char out[GT_AMOUNT_STR_MAX]) {
+    uint64_t u;
+    return gt_agent_json_units(o, field, &u, NULL) ? "?" : gt_amount_format(u, out);
+}
+
+/* Runs the work for a claimed slot, uploads the result and submits it. */
+static int do_work(gt_agent *a, const json_t *task, uint64_t slot, uint64_t attempt, int *acted) {
+    gt_err e = {0};
+    gt_job job;
+    json_t *spec = NULL;
+    gt_buf out = GT_BUF_INIT;
+    char h[16], rid[72];
+    uint8_t result[32];
+    double t0 = gt_now_s();
+    int rc = ag_load_job(a, task, slot, &job, &spec, &e);
+    const gt_skill *sk = rc ? NULL : ag_my_skill(a, json_string_value(json_object_get(task, "kind")));
+    if (!rc && !sk) rc = gt_err_set(&e, GT_EUNSUPPORTED, "no skill for this kind");
+    size_t len = 0;
+    if (!rc && sk->submit && !(a->faults & GT_FAULT_GARBAGE)) {
+        /* The skill's own action is the submission (eval: the attestation). */
+        rc = sk->submit(a, &job, rid, &len, &e);
+        if (!rc) rc = gt_blob_id_parse(rid, result, &e);
+    } else if (!rc) {
+        if (a->faults & GT_FAULT_GARBAGE) {
+            const char *garbage = "{\"garbage\":\"this worker did not run the model\"}";
+            rc = gt_buf_append_str(&out, garbage);
+        } else {
+            rc = sk->work(a, &job, &out, &e);
+        }
+        len = out.len;
+        if (!rc) rc = gt_client_blob_put(a->client, out.data ? out.data : (const uint8_t *)"", out.len, rid, &e);
+        if (!rc) rc = gt_blob_id_parse(rid, result, &e);
+        if (!rc) {
+            slot_args s = {job.task_id, slot, result, NULL, 0, 0};
+            rc = gt_agent_act(a, &gt_kind_task_submit, ag_fill_slot, &s, NULL, &e);
+        }
+    }
+    if (rc) {
+        uint8_t id[32] = {0};
+        gt_agent_json_hash(task, "id", id, NULL);
+        ag_action_failed(a, "work", id, slot, &e);
+        ag_memo_put(a, id, slot, attempt, MEMO_WORK, 0);
+    } else {
+        /* What the skill's own work produced: a rejection of it is disputed
+         * without running it all again (the work is deterministic). */
+        gt_agent_memo *m = ag_memo_put(a, job.task_id, slot, attempt, MEMO_SUBMITTED, 0);
+        uint64_t took_ms = (uint64_t)((gt_now_s() - t0) * 1000.0);
+        if (took_ms > a->job_ms_max) a->job_ms_max = took_ms;
+        memcpy(m->ref, result, 32);
+        m->value = !(a->faults & GT_FAULT_GARBAGE);
+        (*acted)++;
+        ag_count(a, &a->stats.submitted);
+        gt_agent_logf(a, "submitted %s (%zu bytes) for task %s slot %llu%s", rid, len, ag_short_id(job.task_id, h),
+                      (unsigned long long)slot, (a->faults & GT_FAULT_GARBAGE) ? " [garbage: did not run the model]" : "");
+    }
+    gt_buf_free(&out);
+    json_decref(spec);
+    return 0;
+}
+
+/* A rejected result: re-run the work honestly; dispute when the re-run
+ * reproduces what was submitted, else concede (settle). */
+static void react_rejected(gt_agent *a, const json_t *task, const json_t *sl, uint64_t slot, uint64_t attempt,
+                           int *acted) {
+    uint8_t id[32], submitted[32], again[32];
+    gt_err e = {0};
+    char h[16];
+    if (gt_agent_json_hash(task, "id", id, &e) || gt_agent_json_hash(sl, "result", submitted, &e)) return;
+    if (ag_memo_find(a, id, slot, attempt, MEMO_REACT)) return;
+    ag_memo_put(a, id, slot, attempt, MEMO_REACT, 0);
+    gt_job job;
+    json_t *spec = NULL;
+    gt_buf out = GT_BUF_INIT;
+    const gt_skill *sk = ag_my_skill(a, json_string_value(json_object_get(task, "kind")));
+    int reproduces = 0, remembered = 0;
+    gt_agent_memo *mine = ag_memo_find(a, id, slot, attempt, MEMO_SUBMITTED);
+    if (sk && !sk->stands_by && mine && mine->value && !memcmp(mine->ref, submitted, 32)) {
+        reproduces = remembered = 1;
+    } else if (sk && sk->stands_by && !ag_load_job(a, task, slot, &job, &spec, &e)) {
+        /* The skill's own judgement of its result (generate: validate the batch). */
+        char rid[72];
+        uint8_t *bytes = NULL;
+        size_t len = 0;
+        gt_blob_id_format(submitted, rid);
+        if (!gt_client_blob_get(a->client, rid, GT_AGENT_RESULT_MAX_BYTES, &bytes, &len, &e) &&
+            sk->stands_by(a, &job, bytes, len, &reproduces, &e))
+            reproduces = 0;
+        gt_free(bytes);
+    } else if (sk && !ag_load_job(a, task, slot, &job, &spec, &e) && !sk->work(a, &job, &out, &e)) {
+        gt_sha256(out.data ? out.data : (const uint8_t *)"", out.len, again);
+        reproduces = !memcmp(again, submitted, 32);
+    }
+    gt_buf_free(&out);
+    json_decref(spec);
+    int rc;
+    if (reproduces) {
+        slot_args s = {id, slot, submitted, NULL, 0, 0};
+        rc = gt_agent_act(a, &gt_kind_task_dispute, ag_fill_slot, &s, NULL, &e);
+        if (!rc) {
+            ag_count(a, &a->stats.disputes_opened);
+            gt_agent_logf(a, "result for task %s slot %llu was rejected, but %s: disputing (bond locked)",
+                          ag_short_id(id, h), (unsigned long long)slot,
+                          sk->stands_by ? "it checked its result again and stands by all of it"
+                          : remembered  ? "it made this result by running the work itself (deterministic)"
+                                        : "a re-run reproduces it byte for byte");
+            (*acted)++;
+            return;
+        }
+        ag_action_failed(a, "dispute", id, slot, &e);
+    }
+    /* Cannot stand behind the result (or the dispute was refused): concede. */
+    if ((rc = gt_agent_settle(a, id, slot, &e))) {
+        ag_action_failed(a, "settle (concede)", id, slot, &e);
+        return;
+    }
+    ag_count(a, &a->stats.conceded);
+    ag_memo_put(a, id, UINT64_MAX, 0, MEMO_SKIP, 0); /* no second try at a task it could not do */
+    (*acted)++;
+    gt_agent_logf(a, "result for task %s slot %llu was rejected and %s: conceding (the rejected share of the stake "
+                     "goes to the poster)", ag_short_id(id, h), (unsigned long long)slot,
+                  sk && sk->stands_by ? "its own check agrees that not all of it was good"
+                                      : "a re-run does not reproduce it");
+}
+
+typedef struct worker_pass {
+    int in_flight;
+} worker_pass;
+
+/* My slots in a task I work on. */
+static int worker_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt_err *err) {
+    worker_pass *wp = arg;
+    size_t i;
+    json_t *sl;
+    uint8_t id[32];
+    char h[16];
+    if (gt_agent_json_hash(task, "id", id, NULL)) return 0;
+    json_array_foreach(json_object_get(task, "slotList"), i, sl) {
+        if (!ag_is_me(a, json_object_get(sl, "worker"))) continue;
+        const char *state = json_string_value(json_object_get(sl, "state"));
+        uint64_t slot = (uint64_t)json_integer_value(json_object_get(sl, "slot"));
+        uint64_t attempt = (uint64_t)json_integer_value(json_object_get(sl, "attempt"));
+        if (!state) continue;
+        if (!strcmp(state, "claimed")) {
+            wp->in_flight++;
+            if (!ag_memo_find(a, id, slot, attempt, MEMO_WORK)) do_work(a, task, slot, attempt, acted);
+        } else if (!strcmp(state, "submitted") || !strcmp(state, "disputed")) {
+            wp->in_flight++;
+        } else if (!strcmp(state, "accepted")) {
+            if (ag_memo_find(a, id, slot, attempt, MEMO_SETTLE)) continue;
+            gt_err e = {0};
+            if (gt_agent_settle(a, id, slot, &e)) {
+                ag_memo_put(a, id, slot, attempt, MEMO_SETTLE, 0);
+                ag_action_failed(a, "settle", id, slot, &e);
+                continue;
+            }
+            (*acted)++;
+            ag_count(a, &a->stats.settled);
+            gt_agent_logf(a, "accepted: settled task %s slot %llu (bounty %s paid, stake back)", ag_short_id(id, h),
+                          (unsigned long long)slot, ag_tokens(task, "bounty", (char[GT_AMOUNT_STR_MAX]){0}));
+        } else if (!strcmp(state, "rejected")) {
+            react_rejected(a, task, sl, slot, attempt, acted);
+        }
+    }
+    return 0;
+}
+
+typedef struct claim_pass {
+    int claimed;
+} claim_pass;
+
+/* An open task of one of my kinds: claim it if it is worth it and I can do it. */
+static int maybe_claim(gt_agent *a, const json_t *summary, void *arg, int *acted, gt_err *err) {
+    claim_pass *cp = arg;
+    if (cp->claimed) return 0;
+    uint8_t id[32];
+    uint64_t bounty = 0;
+    char h[16];
+    if (gt_agent_json_hash(summary, "id", id, NULL) || gt_agent_json_units(summary, "bounty", &bounty, NULL)) return 0;
+    if (bounty < a->price_units || ag_is_me(a, json_object_get(summary, "poster")) ||
+        ag_is_me(a, json_object_get(summary, "verifier")) || ag_memo_find(a, id, UINT64_MAX, 0, MEMO_SKIP))
+        return 0;
+    json_t *task = NULL;
+    gt_err e = {0};
+    if (gt_client_task(a->client, id, &task, &e)) return 0;
+    /* An open slot, and none held by me (one slot per worker per task). */
+    size_t i;
+    json_t *sl;
+    int open = 0, mine = 0;
+    json_array_foreach(json_object_get(task, "slotList"), i, sl) {
+        const char *state = json_string_value(json_object_get(sl, "state"));
+        if (state && !strcmp(state, "open")) open++;
+        if (ag_is_me(a, json_object_get(sl, "worker"))) mine++;
+    }
+    const gt_skill *sk = ag_my_skill(a, json_string_value(json_object_get(task, "kind")));
+    if (!open || mine || !sk) {
+        json_decref(task);
+        return 0;
+    }
+    /* Never claim a window it cannot meet: the submit window is seconds of
+     * block time, which no traffic shortens; a poster who sets it too short
+     * for this agent's measured speed gets no claim (and no stake). */
+    json_int_t submit_s = json_integer_value(json_object_get(task, "submitSeconds"));
+    uint64_t window_ms = submit_s > 0 && submit_s <= GT_MARKET_MAX_WINDOW_S ? (uint64_t)submit_s * 1000 : 0;
+    uint64_t need_ms = 2 * a->job_ms_max + GT_AGENT_SUBMIT_MARGIN_MS;
+    if (need_ms < GT_AGENT_CLAIM_MIN_MS) need_ms = GT_AGENT_CLAIM_MIN_MS;
+    if (window_ms < need_ms) {
+        ag_memo_put(a, id, UINT64_MAX, 0, MEMO_SKIP, 0);
+        gt_agent_logf(a, "skips task %s: its submit window is sure to last only %llu ms; this agent needs %llu ms "
+                      "(twice its longest job, %llu ms, plus a margin)", ag_short_id(id, h),
+                      (unsigned long long)window_ms, (unsigned long long)need_ms, (unsigned long long)a->job_ms_max);
+        json_decref(task);
+        return 0;
+    }
+    gt_job job;
+    json_t *spec = NULL;
+    int rc = ag_load_job(a, task, 0, &job, &spec, &e);
+    if (!rc && sk->fits) rc = sk->fits(a, &job, &e);
+    json_decref(spec);
+    if (rc) {
+        ag_memo_put(a, id, UINT64_MAX, 0, MEMO_SKIP, 0);
+        gt_agent_logf(a, "skips task %s: %s", ag_short_id(id, h), e.msg);
+        json_decref(task);
+        return 0;
+    }
+    slot_args s = {id, 0, NULL, NULL, 0, 0};
+    if (gt_agent_act(a, &gt_kind_task_claim, ag_fill_slot, &s, NULL, &e)) {
+        ag_memo_put(a, id, UINT64_MAX, 0, MEMO_SKIP, 0);
+        gt_agent_logf(a, "could not claim task %s: %s", ag_short_id(id, h), e.msg);
+        json_decref(task);
+        return 0;
+    }
+    json_decref(task);
+    cp->claimed = 1;
+    (*acted)++;
+    ag_count(a, &a->stats.claimed);
+    gt_agent_logf(a, "claimed task %s (%s, bounty %s, stake %s locked)", ag_short_id(id, h),
+                  json_string_value(json_object_get(summary, "kind")), ag_tokens(summary, "bounty", (char[GT_AMOUNT_STR_MAX]){0}),
+                  ag_tokens(summary, "stake", (char[GT_AMOUNT_STR_MAX]){0}));
+    /* Work at once: the claim's submit window is running. */
+    if ((rc = gt_client_task(a->client, id, &task, &e))) return 0;
+    worker_pass wp = {0};
+    worker_task(a, task, &wp, acted, err);
+    json_decref(task);
+    return 0;
+}
+
+int ag_worker_step(gt_agent *a, int *acted, gt_err *err) {
+    char q[160];
+    worker_pass wp = {0};
+    int rc = 0;
+    for (int k = 0; k < 2 && !rc; k++) {
+        snprintf(q, sizeof q, "worker=%s&status=%s", a->addr_s, k ? "expired" : "open");
+        rc = ag_each_task(a, q, 1, worker_task, &wp, acted, err);
+    }
+    if (rc || wp.in_flight) return rc;
+    if (!(atomic_load(&a->roles) & GT_ROLE_WORKER)) return 0;
+    gt_agent_stats st;
+    gt_agent_stats_get(a, &st);
+    if (a->max_tasks && st.submitted >= a->max_tasks) return 0;
+    claim_pass cp = {0};
+    for (int i = 0; i < a->n_skills && !rc && !cp.claimed; i++) {
+        snprintf(q, sizeof q, "status=open&kind=%s", a->skill_tab[i]->name);
+        rc = ag_each_task(a, q, 0, maybe_claim, &cp, acted, err);
+    }
+    return rc;
+}
