@@ -100,8 +100,12 @@
 //     reject as the job's evaluator: final, no dispute), the escrow pays the
 //     fee here, and the fee and the losing voters' bonds go to the winning
 //     voters by weight (remainder to the client);
-//   - no decision by the verify deadline: the escrow's timeout refunds and
-//     anyone calls closeUnjudged here to free the voters' bonds;
+//   - no decision before the verify deadline: at it anyone calls
+//     closeUnjudged, which tallies the votes: a side holding more than half
+//     of the panel's weight (not of the votes cast), with `quorum` voters,
+//     decides, so members holding a third cannot withhold a majority's
+//     verdict by staying silent; else the voters' bonds are freed and the
+//     court times the job out at the escrow (everyone refunded);
 //   - a reopened job's next claim opens a fresh round: a round's case, seats
 //     and events are keyed jobId | round << 160 (caseKey; a dispute's by its
 //     jobId), and the calls taking a jobId act on its latest round;
@@ -114,9 +118,9 @@
 //     committed or voted, before the reveal deadline; the reveal that leaves
 //     nothing sealed decides the round when a side decides. At the reveal
 //     deadline anyone calls closeUnjudged: the revealed votes are tallied
-//     (a side deciding settles the round, an unrevealed commitment absent
-//     and its bond paid to the winners like a losing vote's), else the court
-//     times the job out at the escrow (everyone refunded, bonds freed).
+//     as above (a side deciding settles the round, an unrevealed commitment
+//     absent and its bond paid to the winners like a losing vote's), else the
+//     court times the job out at the escrow (everyone refunded, bonds freed).
 pragma solidity 0.8.37;
 
 interface IERC20Court {
@@ -406,12 +410,12 @@ contract DisputeCourt {
         c.revealEnd = uint64(endS);
     }
 
-    // Anyone, after a quorum round's vote closed with no decision: the
-    // voters' bonds are freed. An open round closes at the verify deadline
-    // (the escrow's timeout refunds the job). A sealed one closes at its
-    // reveal deadline, its revealed votes tallied first (the ledger's
-    // verify_deadline): a side that decides settles the round; else the
-    // court times the job out at the escrow, which left it the deadline.
+    // Anyone, once a quorum round's vote is over (an open round's at the
+    // verify deadline, a sealed one's at its reveal deadline): the votes are
+    // tallied (the ledger's verify_deadline) and a side holding more than
+    // half of the panel's weight, with `quorum` voters, settles the round;
+    // else the voters' bonds are freed and the court times the job out at
+    // the escrow, which leaves a quorum job's deadline to it.
     function closeUnjudged(uint256 jobId) external {
         noSeedPending();
         jobId = caseKey(jobId);
@@ -419,14 +423,18 @@ contract DisputeCourt {
         require(c.quorum != 0 && (c.state == CaseState.Voting || c.state == CaseState.Drawing),
                 "court: no open quorum round");
         require(c.commitEnd != 0 && block.timestamp >= c.revealEnd, "court: the round's vote is still open");
-        if (c.isSealed && decideRound(jobId, c)) return;
+        uint256 job = jobId & JOB_MASK;
+        if (quorumSide(c, true) >= 0) {
+            // An open round's verdict comes after the escrow's verify window: the escrow takes it.
+            if (!c.isSealed) IEscrowCourt(escrow).setVerifyDue(job, type(uint40).max);
+            decideRound(jobId, c, true);
+            return;
+        }
         c.state = CaseState.Resolved;
         emit RoundClosedUnjudged(jobId);
         releaseAll(jobId);
-        if (c.isSealed) {
-            IEscrowCourt(escrow).setVerifyDue(jobId & JOB_MASK, block.timestamp);
-            IEscrowCourt(escrow).timeout(jobId & JOB_MASK);
-        }
+        IEscrowCourt(escrow).setVerifyDue(job, block.timestamp);
+        IEscrowCourt(escrow).timeout(job);
     }
 
     // Anyone: draws the panel once its seed link is revealed (see the header).
@@ -489,7 +497,7 @@ contract DisputeCourt {
         emit VoteCommitted(jobId, msg.sender, bytes32(0), bond);
         count(jobId, c, s, accept);
         if (c.quorum != 0) {
-            decideRound(jobId, c);
+            decideRound(jobId, c, false);
         } else if (decided(c)) {
             noSeedPending();
             settle(jobId, c);
@@ -511,7 +519,7 @@ contract DisputeCourt {
         require(commitmentOf(accept, salt, msg.sender, jobId) == s.commitment,
                 "court: accept and salt do not open your commitment");
         count(jobId, c, s, accept);
-        if (jobId > JOB_MASK && c.reveals == c.commits) decideRound(jobId, c); // (a quorum round's key)
+        if (jobId > JOB_MASK && c.reveals == c.commits) decideRound(jobId, c, false); // (a quorum round's key)
     }
 
     // Anyone, once the case can close: settles judges and parties. A dispute
@@ -720,21 +728,27 @@ contract DisputeCourt {
         return uint256(c.acceptW) * 3 > t2 || uint256(c.rejectW) * 3 > t2 || c.acceptW + c.rejectW == c.total;
     }
 
-    // mk_quorum_tally: the side mk_panel_decided gives (more than two thirds,
-    // or the most once the whole panel voted), if it has at least `quorum`
-    // voters; -1 when undecided.
-    function quorumSide(Case storage c) private view returns (int256) {
+    // mk_quorum_tally: before the deadline the side mk_panel_decided gives
+    // (more than two thirds, or the most once the whole panel voted), at it
+    // (atDeadline) the side holding more than half of the panel's weight
+    // (mk_panel_majority), if it has at least `quorum` voters; -1 when undecided.
+    function quorumSide(Case storage c, bool atDeadline) private view returns (int256) {
         uint256 t2 = uint256(c.total) * 2;
-        int256 d = uint256(c.acceptW) * 3 > t2 ? int256(1) : uint256(c.rejectW) * 3 > t2 ? int256(0)
-                 : c.acceptW + c.rejectW < c.total ? -1 : c.acceptW > c.rejectW ? int256(1)
-                 : c.rejectW > c.acceptW ? int256(0) : -1;
+        int256 d;
+        if (atDeadline) {
+            d = uint256(c.acceptW) * 2 > c.total ? int256(1) : uint256(c.rejectW) * 2 > c.total ? int256(0) : -1;
+        } else {
+            d = uint256(c.acceptW) * 3 > t2 ? int256(1) : uint256(c.rejectW) * 3 > t2 ? int256(0)
+              : c.acceptW + c.rejectW < c.total ? -1 : c.acceptW > c.rejectW ? int256(1)
+              : c.rejectW > c.acceptW ? int256(0) : -1;
+        }
         if (d < 0 || (d == 1 ? c.acceptN : c.rejectN) < c.quorum) return -1;
         return d;
     }
 
     // Settles a quorum round when a side decides it (quorumSide); false when none does.
-    function decideRound(uint256 jobId, Case storage c) private returns (bool) {
-        int256 side = quorumSide(c);
+    function decideRound(uint256 jobId, Case storage c, bool atDeadline) private returns (bool) {
+        int256 side = quorumSide(c, atDeadline);
         if (side < 0) return false;
         noSeedPending();
         settleRound(jobId, c, side == 1);

@@ -73,9 +73,11 @@
 //     while the claim window (expiredAt) is open the job reopens to other
 //     workers with its escrowed fee for the next round (the ledger's slot
 //     reopening), else it ends with budget and fee back to the client.
-//     A sealed round (the court's commit and reveal) runs past the verify
-//     deadline: the court moves it (setVerifyDue) and gives the verdict, or
-//     the timeout, itself at the reveal deadline. A quorum task of several
+//     The verify deadline is the court's: its closeUnjudged tallies the
+//     votes (a side holding more than half of the panel's weight decides)
+//     and gives the verdict, or the timeout (refused from anyone else),
+//     itself; a sealed round (the court's commit and reveal) runs past the
+//     verify deadline to its reveal deadline (setVerifyDue). A quorum task of several
 //     slots (postQuorumSlots) is a task whose every slot is such a job, and
 //     no worker the task ever had sits on a panel of its slots (hadSeat).
 //   - per-unit verdicts (verifyUnits, the embedded ledger's
@@ -344,6 +346,8 @@ contract JobEscrow {
     error JobNotWaitingOnPhase();
     /// escrow: only the court, on a submitted quorum job
     error OnlyCourtOnSubmittedQuorumJob();
+    /// escrow: a submitted quorum job's deadline is the court's (closeUnjudged)
+    error QuorumDeadlineIsCourts();
     /// escrow: only the client sets the phases
     error OnlyClientSetsPhases();
     /// escrow: the job is not funded and unclaimed
@@ -709,6 +713,9 @@ contract JobEscrow {
         require(isSet(j, TIMED), JobHasNoPhases());
         require(j.due != 0 && block.timestamp >= j.due, NoPhaseDeadlinePassed());
         if (j.status == Status.Submitted) {
+            // A quorum round's votes are tallied at its deadline first (a side holding more than half of the
+            // panel decides), so only the court, finding no such side, times the job out.
+            require(!isSet(j, QUORUM) || msg.sender == address(court), QuorumDeadlineIsCourts());
             j.status = Status.Expired;
             emit VerifyMissed(jobId, j.evaluator);
             unwind(jobId, j, false, false);

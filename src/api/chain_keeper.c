@@ -167,9 +167,10 @@ static plan plan_dispute(keeper *k, const gt_escrow_job *j, const gt_court_case 
 }
 
 /* A quorum job (the court its evaluator) with a round open: its draw once the round's seed link is out (the client
- * at once, the worker too, a refusal then not counted); once its vote is over undecided (its reveal deadline, an open
- * round's being the verify deadline), closeUnjudged before the escrow's timeout, which would leave the voters' bonds
- * locked. *p (the escrow's plan) is left as it is when nothing is due here, or looked at again sooner. */
+ * at once, the worker too, a refusal then not counted); once its vote is over (its reveal deadline, an open round's
+ * being the verify deadline), closeUnjudged, which tallies the votes and gives the verdict or times the job out (the
+ * escrow refuses a quorum job's timeout from anyone but the court). *p (the escrow's plan) is left as it is when
+ * nothing is due here, or looked at again sooner. */
 static int plan_round(keeper *k, uint64_t id, const gt_escrow_job *j, plan *p, gt_err *err) {
     gt_court_case cs;
     uint64_t need = 0;
@@ -195,7 +196,7 @@ static int plan_round(keeper *k, uint64_t id, const gt_escrow_job *j, plan *p, g
         return 0;
     }
     *p = call_court(GT_COURT_CLOSE_UNJUDGED, grace != 0, "quorum round closed unjudged: its vote is over");
-    p->again = 1; /* the escrow's timeout follows, if the job is still open */
+    p->again = 1; /* the job's next step (a rejection reopened, its next claim) follows */
     return 0;
 }
 

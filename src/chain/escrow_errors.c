@@ -54,6 +54,7 @@ static const gt_escrow_error ERRORS[] = {
     {"NoPhaseDeadlinePassed()", "escrow: no phase deadline has passed"},
     {"JobNotWaitingOnPhase()", "escrow: the job is not waiting on a phase"},
     {"OnlyCourtOnSubmittedQuorumJob()", "escrow: only the court, on a submitted quorum job"},
+    {"QuorumDeadlineIsCourts()", "escrow: a submitted quorum job's deadline is the court's (closeUnjudged)"},
     {"OnlyClientSetsPhases()", "escrow: only the client sets the phases"},
     {"JobNotFundedAndUnclaimed()", "escrow: the job is not funded and unclaimed"},
     {"OnlyClientSetsSeats()", "escrow: only the client sets the seats"},

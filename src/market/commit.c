@@ -23,8 +23,8 @@
  * side like a losing vote's; with no winning side it goes back to the
  * committer's stake, as every bond does then. A quorum round sealed and not
  * decided by its last reveal is tallied at its deadline (a side holding more
- * than two thirds of the panel's weight decides), else it times out as an
- * unjudged result does.
+ * than half of the panel's weight decides, as in an unsealed round), else it
+ * times out as an unjudged result does.
  *
  * What it defends against: a lazy judge that waits for a diligent one's vote
  * and copies it. A commitment reveals nothing (the salt is 32 secret bytes),
@@ -446,7 +446,7 @@ static int reveal_quorum(mk_ctx *c, sealed_at *s, gt_err *err) {
     uint64_t sealed = 0;
     int side = -1;
     int rc = mk_commits_count(c->tx, &s->sl, MK_ROUND_VERIFY, 1, &sealed, err);
-    if (rc || sealed || (rc = mk_quorum_tally(c->tx, &s->t, &s->sl, &side, err)) || side < 0) return rc;
+    if (rc || sealed || (rc = mk_quorum_tally(c->tx, &s->t, &s->sl, 0, &side, err)) || side < 0) return rc;
     return mk_quorum_decide(c, &s->t, &s->sl, side, err);
 }
 

@@ -236,6 +236,9 @@ void mk_panel_draw_seats(const uint8_t seed[32], const uint64_t *stakes, size_t 
  * whole panel has voted and that side holds more; -2 when the whole panel
  * voted to a tie; -1 while it stays open. */
 int mk_panel_decided(uint64_t total, uint64_t yes, uint64_t no);
+/* Is a quorum round decided at its deadline? 1 or 0 when that side holds
+ * more than half of the panel's weight (not of the votes cast), else -1. */
+int mk_panel_majority(uint64_t total, uint64_t yes, uint64_t no);
 /* A member's weight (who != NULL) or the panel's total (who == NULL).
  * GT_ENOTFOUND, with no message, when who is not on the panel. */
 int mk_panel_weight(gt_tx *tx, const mk_slot *sl, int round, const gt_addr *who, uint64_t *weight, gt_err *err);
@@ -268,10 +271,11 @@ int mk_commits_settle(mk_ctx *c, const mk_slot *sl, int round, int side, const g
 /* Is a round sealed (a commitment landed)? *sealed 1 or 0; *commit_end_s
  * (when sealed) the block time its commit window closed or closes. */
 int mk_round_sealed(gt_tx *tx, const mk_slot *sl, int round, int *sealed, uint64_t *commit_end_s, gt_err *err);
-/* Quorum rounds (verdict.c). *side: the side the votes cast so far decide
- * (more than two thirds of the panel's weight, or the most once the whole
- * panel voted, with at least `quorum` voters), or -1. */
-int mk_quorum_tally(gt_tx *tx, const mk_task *t, const mk_slot *sl, int *side, gt_err *err);
+/* Quorum rounds (verdict.c). *side: the side the votes cast so far decide,
+ * or -1. Before the deadline (at_deadline 0): more than two thirds of the
+ * panel's weight, or the most once the whole panel voted; at it: more than
+ * half of the panel's weight. Either way with at least `quorum` voters. */
+int mk_quorum_tally(gt_tx *tx, const mk_task *t, const mk_slot *sl, int at_deadline, int *side, gt_err *err);
 /* Gives a quorum slot the panel's verdict `side`: unrevealed commitments and
  * the losing side's bonds to the winners, the slot accepted or rejected. */
 int mk_quorum_decide(mk_ctx *c, const mk_task *t, mk_slot *sl, int side, gt_err *err);

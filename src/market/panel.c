@@ -425,6 +425,16 @@ int mk_panel_decided(uint64_t total, uint64_t yes, uint64_t no) {
     return yes > no ? 1 : no > yes ? 0 : -2;
 }
 
+int mk_panel_majority(uint64_t total, uint64_t yes, uint64_t no) {
+    assert(yes <= total && no <= total - yes);
+    /* Half of the panel, not of the votes cast: with honest members offline,
+     * a minority that voted must not decide; and members holding a third
+     * (who need not vote) must not keep a majority from deciding. */
+    if (yes > total - yes) return 1;
+    if (no > total - no) return 0;
+    return -1;
+}
+
 int mk_panel_weight(gt_tx *tx, const mk_slot *sl, int round, const gt_addr *who, uint64_t *weight, gt_err *err) {
     uint64_t stake;
     return mk_panel_member(tx, sl, round, who, weight, &stake, err);

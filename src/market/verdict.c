@@ -226,7 +226,7 @@ int mk_settle_rejected(mk_ctx *c, mk_task *t, mk_slot *sl, gt_err *err) {
 
 /* ---- task_verify ---- */
 
-int mk_quorum_tally(gt_tx *tx, const mk_task *t, const mk_slot *sl, int *side, gt_err *err) {
+int mk_quorum_tally(gt_tx *tx, const mk_task *t, const mk_slot *sl, int at_deadline, int *side, gt_err *err) {
     uint64_t total = 0, yes_w = 0, yes_n = 0, no_w = 0, no_n = 0;
     int rc;
     *side = -1;
@@ -234,7 +234,7 @@ int mk_quorum_tally(gt_tx *tx, const mk_task *t, const mk_slot *sl, int *side, g
         (rc = mk_votes_side(tx, sl, MK_ROUND_VERIFY, 1, &yes_w, &yes_n, err)) ||
         (rc = mk_votes_side(tx, sl, MK_ROUND_VERIFY, 0, &no_w, &no_n, err)))
         return rc;
-    int d = mk_panel_decided(total, yes_w, no_w);
+    int d = at_deadline ? mk_panel_majority(total, yes_w, no_w) : mk_panel_decided(total, yes_w, no_w);
     if (d >= 0 && (d ? yes_n : no_n) >= t->quorum) *side = d;
     return 0;
 }
@@ -283,7 +283,7 @@ static int quorum_vote(mk_ctx *c, mk_task *t, mk_slot *sl, const gt_action *a, g
     int accept = (int)a->f[V_ACCEPT].u64;
     if ((rc = mk_vote_insert(c, t->id, sl->slot, sl->attempt, MK_ROUND_VERIFY, &a->from, accept, w, err)) ||
         (rc = mk_judge_bond(c, sl, MK_ROUND_VERIFY, &a->from, w, stake, err)) ||
-        (rc = mk_quorum_tally(tx, t, sl, &side, err)) || side < 0)
+        (rc = mk_quorum_tally(tx, t, sl, 0, &side, err)) || side < 0)
         return rc;
     /* The deciding vote's score and reason stand for the panel's (another
      * side can decide on this vote only once the whole panel has voted). */
@@ -462,14 +462,14 @@ static int mk_verify_timeout(mk_ctx *c, mk_task *t, mk_slot *sl, gt_err *err) {
     return mk_task_maybe_complete(c, t, err);
 }
 
-/* A submitted slot's verify deadline. A sealed quorum round is tallied
- * first: the votes revealed may decide (an unrevealed commitment is absent
- * and pays the winners); otherwise no verdict came in time. */
+/* A submitted slot's verify deadline. A quorum round is tallied first: a
+ * side holding more than half of the panel's weight decides (a sealed
+ * round's unrevealed commitments are absent and pay the winners), so
+ * members holding a third who stay silent cannot keep a majority's verdict
+ * from standing; otherwise no verdict came in time. */
 static int verify_deadline(mk_ctx *c, mk_task *t, mk_slot *sl, gt_err *err) {
-    int sealed = 0, side = -1, rc = 0;
-    if (t->policy == GT_POLICY_QUORUM && (rc = mk_round_sealed(c->tx, sl, MK_ROUND_VERIFY, &sealed, NULL, err)))
-        return rc;
-    if (sealed && (rc = mk_quorum_tally(c->tx, t, sl, &side, err))) return rc;
+    int side = -1, rc = 0;
+    if (t->policy == GT_POLICY_QUORUM && (rc = mk_quorum_tally(c->tx, t, sl, 1, &side, err))) return rc;
     return side >= 0 ? mk_quorum_decide(c, t, sl, side, err) : mk_verify_timeout(c, t, sl, err);
 }
 

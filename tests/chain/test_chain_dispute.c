@@ -1078,8 +1078,9 @@ static void test_undrawn_dispute_deadline(void) {
     CHECK_EQ_U64(balance(&WORKER.addr), w0 + 1000);
 }
 
-/* A quorum round whose seed link never comes: the worker submits, nobody can draw; at the verify deadline anyone
- * closes the undrawn round (closeUnjudged) and the escrow's timeout refunds everyone. */
+/* A quorum round whose seed link never comes: the worker submits, nobody can draw; at the verify deadline the
+ * escrow refuses anyone's timeout (a quorum job's deadline is the court's) and anyone closes the undrawn round
+ * (closeUnjudged), which times the job out: everyone refunded. */
 static void test_undrawn_quorum_round(void) {
     uint8_t desc[32], tag[32];
     gt_keccak256("an undrawn quorum job", 21, desc);
@@ -1096,10 +1097,11 @@ static void test_undrawn_quorum_round(void) {
     CHECK(cs.reveal_end > anvil_now(&C));
     REFUSED(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_CLOSE_UNJUDGED, id, NULL, &e_), "still open");
     CHECK_EQ_INT(anvil_advance(&C, 601), 0);
+    REFUSED(gt_escrow_do(&C, &ESCROW, &CLIENT, GT_ESCROW_TIMEOUT, id, NULL, NULL, &e_), "deadline is the court's");
     OK(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_CLOSE_UNJUDGED, id, NULL, &e_));
     OK(gt_court_get(&C, &COURT, id, &cs, &e_));
     CHECK_EQ_INT(cs.state, GT_COURT_RESOLVED);
-    OK(gt_escrow_do(&C, &ESCROW, &CLIENT, GT_ESCROW_TIMEOUT, id, NULL, NULL, &e_));
+    REFUSED(gt_escrow_do(&C, &ESCROW, &CLIENT, GT_ESCROW_TIMEOUT, id, NULL, NULL, &e_), "not waiting on a phase");
     gt_escrow_job j;
     OK(gt_escrow_get(&C, &ESCROW, id, &j, &e_));
     CHECK_EQ_INT(j.status, GT_ESCROW_EXPIRED);

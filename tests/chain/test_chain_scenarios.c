@@ -61,9 +61,9 @@
  * deadline (stake slashed, job reopened to other workers) or a submission's
  * verify deadline (everyone refunded) passes, and resolve when a dispute's
  * vote window (the court's commit window) closes with no decision; with
- * timeout, closeUnjudged frees the bonds of a quorum round left undecided;
- * a sealed quorum round's deadline is its reveal window's end, where
- * closeUnjudged alone tallies the revealed votes or times the job out.
+ * at a quorum round's deadline (the verify deadline, or once sealed its
+ * reveal window's end) closeUnjudged alone tallies the votes or times the
+ * job out.
  * Views: expectBalances compares balance (the token), locked (what the escrow
  * holds for the account, plus its court bonds), staked and unbonding (the
  * court); expectTask compares status, escrow, and each slot's state, worker
@@ -303,20 +303,23 @@ static int round_closed(run *r, job *jb, gt_err *err) {
     return rc;
 }
 
-/* A sealed quorum round's deadline at scenario time t: the ledger's verify
- * deadline moved by the reveal window (the court's revealEnd). The ledger
- * tallies the revealed votes, else times the slot out; the court's
- * closeUnjudged does both (the escrow left it the deadline). Returns 1 when
- * it fired. */
-static int sealed_round_deadline(run *r, job *jb, uint64_t t) {
+/* A quorum round's deadline at scenario time t: the ledger's verify deadline
+ * (moved by the reveal window once sealed: the court's revealEnd, which is
+ * the verify deadline for an open round). The ledger tallies the votes (a
+ * side holding more than half of the panel decides), else times the slot
+ * out; the court's closeUnjudged does both (the escrow leaves it a quorum
+ * job's deadline). Returns 1 when it fired. */
+static int round_deadline(run *r, job *jb, uint64_t t) {
     gt_court_case cs;
     gt_err err;
     if (gt_court_get(&C, &r->court, jb->id, &cs, &err)) { FAIL(r, "getCase: %s", err.msg); return 0; }
-    if (cs.state != GT_COURT_VOTING || r->base + (t - GENESIS_TIME) < cs.reveal_end) return 0;
+    if ((cs.state != GT_COURT_VOTING && cs.state != GT_COURT_DRAWING) || !cs.commit_end ||
+        r->base + (t - GENESIS_TIME) < cs.reveal_end)
+        return 0;
     chain_at(r, t);
     if (gt_court_do(&C, &r->court, &r->deployer, GT_COURT_CLOSE_UNJUDGED, jb->id, NULL, &err) ||
         round_closed(r, jb, &err))
-        FAIL(r, "closeUnjudged of %s's sealed quorum round at its reveal deadline: %s", jb->tag, err.msg);
+        FAIL(r, "closeUnjudged of %s's quorum round at its deadline: %s", jb->tag, err.msg);
     return 1;
 }
 
@@ -340,12 +343,10 @@ static int deadlines(run *r, uint64_t t) {
             fired++;
         } else if (j.status == GT_ESCROW_FUNDED && j.claimed && t >= jb->claim_t + jb->submit_s && jb->timed) {
             time_out(r, jb, t), fired++;
-        } else if (j.status == GT_ESCROW_SUBMITTED && jb->quorum && jb->sealed) {
-            fired += sealed_round_deadline(r, jb, t);
+        } else if (j.status == GT_ESCROW_SUBMITTED && jb->quorum) {
+            fired += round_deadline(r, jb, t);
         } else if (j.status == GT_ESCROW_SUBMITTED && t >= jb->submit_t + jb->verify_s && jb->timed) {
             time_out(r, jb, t), fired++;
-            if (jb->quorum && gt_court_do(&C, &r->court, &r->deployer, GT_COURT_CLOSE_UNJUDGED, jb->id, NULL, &err))
-                FAIL(r, "closeUnjudged of %s's quorum round: %s", jb->tag, err.msg);
         } else if (j.status == GT_ESCROW_DISPUTED) {
             fired += vote_deadline(r, jb, t);
         } else if (j.status == GT_ESCROW_FUNDED && j.claimed && t >= jb->claim_t + jb->submit_s) {
