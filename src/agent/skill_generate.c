@@ -293,23 +293,28 @@ static int slot_worker(const gt_job *job, gt_addr *w, gt_err *err) {
     return 0;
 }
 
-/* What a voter's spot draw is seeded from (with its secret): the task, the
- * slot, the attempt and the batch's bytes, so every attempt and every
- * result gets a fresh draw. Seeded by (task, slot) alone, a voter re-ran the
- * same samples on every attempt of the slot: a worker (or its sybil, on the
- * reopened slot) whose batch with one made-up sample was voted down learnt
- * that the sample's position is in that voter's draw (the votes are public)
- * and an accepted one that it is not, and could then fake every sample
- * outside the draw and be paid in full. */
-static void vote_draw_what(const gt_job *job, const uint8_t *result, size_t len, uint8_t what[32]) {
-    const json_t *sl = ag_job_slot(job);
+/* What a secret spot draw on one result of slot `sl` is seeded from (with
+ * the drawing agent's secret): the task, the slot, the attempt, the batch's
+ * bytes and a tag naming who draws ("" for a voter, whose draw this was
+ * first; "publish" for the poster's re-validation, so that an agent in both
+ * roles does not re-run the same samples twice and learn nothing new).
+ * Every attempt and every result gets a fresh draw. Seeded by (task, slot)
+ * alone, a voter re-ran the same samples on every attempt of the slot: a
+ * worker (or its sybil, on the reopened slot) whose batch with one made-up
+ * sample was voted down learnt that the sample's position is in that
+ * voter's draw (the votes are public) and an accepted one that it is not,
+ * and could then fake every sample outside the draw and be paid in full. */
+static void draw_what(const uint8_t task[32], const json_t *sl, uint64_t slot, const uint8_t *result, size_t len,
+                      const char *tag, uint8_t what[32]) {
     uint64_t attempt = sl ? (uint64_t)json_integer_value(json_object_get(sl, "attempt")) : 0;
-    uint8_t in[32 + 8 + 8 + 32];
-    memcpy(in, job->task_id, 32);
-    for (int i = 0; i < 8; i++) in[32 + i] = (uint8_t)(job->slot >> (56 - 8 * i));
+    uint8_t in[32 + 8 + 8 + 32 + 16];
+    size_t tag_len = strnlen(tag, 16);
+    memcpy(in, task, 32);
+    for (int i = 0; i < 8; i++) in[32 + i] = (uint8_t)(slot >> (56 - 8 * i));
     for (int i = 0; i < 8; i++) in[40 + i] = (uint8_t)(attempt >> (56 - 8 * i));
     gt_sha256(result, len, in + 48);
-    gt_keccak256(in, sizeof in, what);
+    memcpy(in + 80, tag, tag_len);
+    gt_keccak256(in, 80 + tag_len, what);
 }
 
 /* Quorum voters and dispute voters: the whole batch is good or it is not. */
@@ -320,7 +325,7 @@ static int gen_verify(gt_agent *a, const gt_job *job, const uint8_t *result, siz
     gt_buf reason = GT_BUF_INIT;
     int rc = slot_worker(job, &w, err);
     uint8_t h[32];
-    vote_draw_what(job, result, len, h);
+    draw_what(job->task_id, ag_job_slot(job), job->slot, result, len, "", h);
     if (!rc) rc = validate(a, job, &w, result, len, gt_agent_secret_seed(a, h), &bv, &reason, err);
     if (!rc) describe(&bv, v);
     gt_buf_free(&reason);
@@ -398,6 +403,7 @@ static int fill_publish(void *arg, gt_action *act, gt_err *err) {
 /* A paid batch to re-validate, and the slots its verdict was judged
  * against that still hold the result they held then (sorted). */
 typedef struct paid_batch {
+    const uint8_t *task_id;
     const json_t *sl;
     uint64_t slot;
     uint64_t *against;
@@ -459,20 +465,30 @@ static int paid_against(gt_agent *a, const json_t *task, paid_batch *b, gt_err *
 
 /* Re-validates one paid batch with p (which holds what its verdict was
  * judged against) and moves its accepted samples onto acc; the count must
- * be the one the ledger paid. */
+ * be the one the ledger paid. The samples it re-runs are drawn from this
+ * poster's secret over the task, slot, attempt and batch (the same draw on
+ * every re-run). A draw anyone could compute (it was seeded by the slot
+ * number) let a worker keep made-up samples out of it, so that once a
+ * validator's draw missed them they were published under this poster's
+ * root, or put one in it, so that a batch the validator paid made this
+ * poster refuse the whole dataset for sure (now only if its draw finds it). */
 static int revalidate(gt_agent *a, const gt_job_spec *spec, gt_llm *llm, gt_pipeline *p, const paid_batch *b,
                       gt_sample **acc, size_t *n, gt_err *err) {
     const char *rid = json_string_value(json_object_get(b->sl, "result"));
     gt_addr w;
     if (gt_addr_parse(json_string_value(json_object_get(b->sl, "worker")), &w, NULL))
         return gt_err_set(err, GT_EINVAL, "batch %" PRIu64 " has no worker", b->slot);
-    uint8_t *blob = NULL;
+    uint8_t *blob = NULL, what[32];
     size_t len = 0, ns = 0;
     gt_sample *s = NULL;
     gt_work_batch_verdict v;
     gt_buf reason = GT_BUF_INIT;
-    gt_pipeline_opts o = {.judge = spec->judge ? llm : NULL, .regen = llm, .spot_seed = b->slot};
+    gt_pipeline_opts o = {.judge = spec->judge ? llm : NULL, .regen = llm};
     int rc = gt_client_blob_get(gt_agent_client(a), rid, GT_AGENT_RESULT_MAX_BYTES, &blob, &len, err);
+    if (!rc) {
+        draw_what(b->task_id, b->sl, b->slot, blob, len, "publish", what);
+        o.spot_seed = gt_agent_secret_seed(a, what);
+    }
     if (!rc) rc = gt_work_validate_batch(p, spec, &o, b->slot, &w, blob, len, &v, &reason, &s, &ns, err);
     const json_t *units = json_object_get(b->sl, "units");
     uint64_t paid = units ? (uint64_t)json_integer_value(json_object_get(units, "accepted"))
@@ -502,8 +518,8 @@ static int revalidate(gt_agent *a, const gt_job_spec *spec, gt_llm *llm, gt_pipe
  * order they were judged: one pipeline grows while each batch was judged
  * against all the earlier ones (one validator judging in turn), and is
  * rebuilt from the listed batches when not. */
-static int collect_accepted(gt_agent *a, const json_t *task, const gt_job_spec *spec, gt_llm *llm, gt_sample **out,
-                            size_t *n_out, gt_err *err) {
+static int collect_accepted(gt_agent *a, const json_t *task, const uint8_t task_id[32], const gt_job_spec *spec,
+                            gt_llm *llm, gt_sample **out, size_t *n_out, gt_err *err) {
     size_t n_slots = json_array_size(json_object_get(task, "slotList")), nb = 0, n = 0, i;
     paid_batch *b = gt_calloc(n_slots + 1, sizeof *b);
     uint64_t *have = gt_malloc(sizeof(uint64_t) * (n_slots + 1)); /* the slots in p, sorted */
@@ -515,6 +531,7 @@ static int collect_accepted(gt_agent *a, const json_t *task, const gt_job_spec *
     json_array_foreach(json_object_get(task, "slotList"), i, sl) {
         const char *state = json_string_value(json_object_get(sl, "state"));
         if (rc || !state || strcmp(state, "paid") || !json_is_string(json_object_get(sl, "result"))) continue;
+        b[nb].task_id = task_id;
         b[nb].sl = sl;
         b[nb].slot = (uint64_t)json_integer_value(json_object_get(sl, "slot"));
         rc = paid_against(a, task, &b[nb], err);
@@ -568,7 +585,7 @@ int ag_data_publish(gt_agent *a, const json_t *task, int *published, gt_err *err
     if (!llm) return err->code;
     int rc = gt_agent_json_hash(task, "id", tid, err);
     if (rc || (rc = load_spec(a, task, &spec, err))) return rc;
-    rc = collect_accepted(a, task, &spec, llm, &s, &n, err);
+    rc = collect_accepted(a, task, tid, &spec, llm, &s, &n, err);
     if (!rc && n == 0) {
         gt_agent_logf(a, "data job %s: no sample was accepted, so there is no dataset to publish", spec.name);
         goto out;

@@ -13,7 +13,9 @@
  *   a rejected worker         validates its own batch the same way; it
  *       disputes only when it finds every sample good, else concedes at once.
  *   poster                    once every slot is settled, re-validates the
- *       batches, checks its counts against the paid verdicts, exports the
+ *       batches (re-running a draw of samples seeded by its own secret, which
+ *       no worker can know to keep made-up samples out of), checks its counts
+ *       against the paid verdicts, exports the
  *       accepted samples (work/data/export.h) under its datasets directory and
  *       records the dataset's Merkle root on the ledger (dataset_publish).
  * Dedup is order-dependent, so batches are judged in index order: batch b

@@ -13,6 +13,9 @@
  *    batch 0, past its own verify deadline, and be paid unverified);
  *  - a voter's spot draw is fresh on every attempt of a slot (it was fixed
  *    per slot, so a prober learnt which samples a voter re-runs);
+ *  - the poster's re-validation before publishing draws the samples it
+ *    re-runs from its own secret (the draw was the slot number's, so a
+ *    worker kept its made-up samples out of it and they were published);
  *  - evaluation: an honest attestation accepted by the verifier's co-sign and
  *    co-signed by a staked validator; a forged score rejected, disputed by
  *    its author and lost on the validator's vote; the leaderboard. */
@@ -30,6 +33,7 @@
 #include "agent/agent.h"
 #include "agent/skill_generate.h"
 #include "base/json.h"
+#include "crypto/addr.h"
 #include "crypto/keccak.h"
 #include "ledger/ledger.h"
 #include "ledger/rules.h"
@@ -37,6 +41,7 @@
 #include "market/market.h"
 #include "work/data/batch.h"
 #include "work/data/export.h"
+#include "work/data/rng.h"
 #include "work/eval/check.h"
 #include "work/work.h"
 
@@ -263,14 +268,15 @@ static void test_stuck_slot(void) {
     gt_agent_free(sybil);
 }
 
-/* The batch of blob with sample p's output made up (every other byte kept). */
-static void fake_sample(const gt_buf *blob, int p, gt_buf *out) {
+/* The batch of blob with the output of every sample whose bit is set in
+ * `made_up` replaced by `text` (every other byte kept). */
+static void fake_sample(const gt_buf *blob, uint64_t made_up, const char *text, gt_buf *out) {
     int k = 0;
     for (size_t i = 0; i < blob->len; k++) {
         size_t e = i;
         while (e < blob->len && blob->data[e] != '\n') e++;
         json_t *o = json_loadb((const char *)blob->data + i, e - i, 0, NULL);
-        if (k == p) json_object_set_new(o, "output", json_string("a line nobody's model wrote"));
+        if (k < 64 && (made_up >> k & 1)) json_object_set_new(o, "output", json_string(text));
         char *line = gt_json_dump(o);
         json_decref(o);
         gt_buf_append_str(out, line);
@@ -316,7 +322,7 @@ static void test_vote_draw(void) {
     int varied = 0, judged = 0;
     for (int p = 0; p < 4 && task && sk; p++) {
         gt_buf faked = GT_BUF_INIT;
-        fake_sample(&blob, p, &faked);
+        fake_sample(&blob, 1ull << p, "a line nobody's model wrote", &faked);
         int first = -1;
         for (uint64_t attempt = 0; attempt < 8; attempt++) {
             json_t *tj = json_deep_copy(task);
@@ -344,6 +350,130 @@ static void test_vote_draw(void) {
     gt_agent_free(poster);
     gt_agent_free(w);
     gt_agent_free(voter);
+}
+
+/* A job of 16 samples in one batch of 16, half of it re-run by every spot
+ * check, and no dedup: every sample of an honest batch is accepted, and so
+ * is a made-up one that no draw re-runs. */
+static char *reval_spec(const char *model_id) {
+    json_t *o = json_pack("{s:i,s:s,s:s,s:{s:[s,s]},s:i,s:i,s:i,s:s,s:s,s:s,s:s,s:{s:i,s:f},s:{s:b,s:b,s:f}}",
+                          "version", 1, "name", "reval-notes", "template", "Write one line about {topic}.\n",
+                          "variables", "topic", "rice terraces", "a ferry crossing", "seed", 7, "samples", 16, "batch",
+                          16, "reward", "0.5", "stake", "0.25", "license", "cc-by-4.0", "model", model_id,
+                          "generation", "max_tokens", 8, "temp", 0.0, "pipeline", "dedup", 0, "near_dedup", 0,
+                          "spot_check", 0.5);
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return s;
+}
+
+/* The positions of a batch of n that a draw seeded (seed, stream) re-runs
+ * first m of, as bits: stage_spot's partial Fisher-Yates, which the old
+ * re-validation ran with seed = stream = the slot, numbers anyone knows. */
+static uint64_t public_draw(uint64_t slot, size_t n, size_t m) {
+    size_t order[64];
+    gt_rng r;
+    gt_rng_seed(&r, slot, slot);
+    for (size_t i = 0; i < n; i++) order[i] = i;
+    uint64_t bits = 0;
+    for (size_t i = 0; i < m; i++) {
+        size_t j = i + (size_t)gt_rng_below(&r, n - i), t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+        bits |= 1ull << order[i];
+    }
+    return bits;
+}
+
+/* Has the poster publish `task` (a copy of the open task whose slot 0 is
+ * made paid in full to worker w for `batch`, which w uploads through its
+ * client wc): 1 when it refused because
+ * its re-validation of the batch accepted less than was paid, 0 when it
+ * went on to export and publish (which the ledger refuses: the task is not
+ * complete), -1 on any other failure (in err). */
+static int publish_refused(gt_agent *poster, const json_t *task, const gt_agent *w, gt_client *wc,
+                           const gt_buf *batch, gt_err *err) {
+    char rid[72], wa[43];
+    if (gt_client_blob_put(wc, batch->data, batch->len, rid, err)) return -1;
+    gt_addr_to_str(gt_agent_address(w), wa);
+    json_t *tj = json_deep_copy(task);
+    json_t *sl = json_array_get(json_object_get(tj, "slotList"), 0);
+    json_object_set_new(sl, "state", json_string("paid"));
+    json_object_set_new(sl, "accept", json_true());
+    json_object_set_new(sl, "worker", json_string(wa));
+    json_object_set_new(sl, "result", json_string(rid));
+    int published = 0;
+    int rc = ag_data_publish(poster, tj, &published, err);
+    json_decref(tj);
+    if (rc && strstr(err->msg, "this re-validation accepts 0 samples but the verdict paid 16")) return 1;
+    return rc && strstr(err->msg, "is not complete") ? 0 : -1;
+}
+
+/* The poster's re-validation draw (the attack): before publishing, the
+ * poster re-runs a spot draw of every paid batch and refuses to publish
+ * when it accepts other than was paid. The draw was seeded by the slot
+ * number, so a worker knew which samples it re-runs: made-up samples kept
+ * out of it passed (and, paid by a validator's draw that missed them, were
+ * published under the poster's root), and one put in it made the poster
+ * refuse a dataset a validator had paid. Here the worker fakes the 8 of 16
+ * samples outside that public draw, in 4 batches: the old re-validation
+ * accepted all 4 (and exported them); the poster's secret draw misses all 8
+ * with probability 1/C(16,8) = 1/12870 a batch. An honest batch still
+ * passes. */
+static void test_publish_draw(void) {
+    char datasets[128];
+    snprintf(datasets, sizeof datasets, "%s/reval-datasets", home);
+    gt_agent *poster = make("p-poster", "generate", GT_ROLE_POSTER, 0, datasets);
+    gt_agent *w = make("p-worker", "generate", GT_ROLE_WORKER, 0, NULL);
+    gt_client *wc = NULL;
+    gt_key kw;
+    gt_err err = {0};
+    tnet_key("p-worker", &kw);
+    CHECK_MSG(gt_client_new(url, &wc, &err) == 0, "client: %s", err.msg);
+    if (!poster || !w || !wc) return;
+    gt_client_set_signer(wc, &kw);
+    char *spec = reval_spec(gt_agent_model_id(model));
+    gt_job_spec js;
+    gt_work_terms terms;
+    CHECK(gt_job_spec_parse(spec, strlen(spec), &js, &err) == 0);
+    CHECK(gt_work_job_terms(&js, &terms, &err) == 0);
+    CHECK_EQ_U64(terms.slots, 1);
+    gt_task_terms t = {.kind = GT_WORK_KIND_GENERATE, .slots = terms.slots, .bounty_units = terms.bounty_units,
+                       .stake_units = terms.stake_units, .batch_items = terms.batch_items,
+                       .last_batch_items = terms.last_batch_items};
+    uint8_t id[32];
+    CHECK_MSG(gt_agent_post(poster, &t, spec, strlen(spec), id, &err) == 0, "post: %s", err.msg);
+    free(spec);
+    gt_buf blob = GT_BUF_INIT;
+    gt_llm *llm = gt_agent_llm(w, &err);
+    CHECK_MSG(llm && gt_work_generate_batch(&js, llm, gt_agent_address(w), 0, &blob, &err) == 0, "batch: %s", err.msg);
+    json_t *task = task_get(id);
+    CHECK(task != NULL);
+    int honest = task ? publish_refused(poster, task, w, wc, &blob, &err) : -1;
+    CHECK_MSG(honest == 0, "an honest batch: %d (%s)", honest, err.msg);
+    uint64_t outside = ~public_draw(0, 16, 8) & 0xffff;
+    int refused = 0;
+    for (int round = 0; round < 4 && task; round++) {
+        char text[64];
+        snprintf(text, sizeof text, "a line nobody's model wrote, round %d", round);
+        gt_buf faked = GT_BUF_INIT;
+        fake_sample(&blob, outside, text, &faked);
+        int r = publish_refused(poster, task, w, wc, &faked, &err);
+        CHECK_MSG(r >= 0, "round %d: %s", round, err.msg);
+        refused += r == 1;
+        gt_buf_free(&faked);
+    }
+    /* The task id (so the draw) differs from run to run: at least 3 of 4
+     * fails once in about 27 million runs (6 / 12870^2); the old draw let
+     * all 4 through. */
+    CHECK_MSG(refused >= 3, "the poster's re-validation refused %d of 4 batches faked outside the public draw",
+              refused);
+    json_decref(task);
+    gt_buf_free(&blob);
+    gt_job_spec_free(&js);
+    gt_client_free(wc);
+    gt_agent_free(poster);
+    gt_agent_free(w);
 }
 
 /* A poster commits twice the job's real batch size (batchItems): its
@@ -506,6 +636,7 @@ int main(void) {
     RUN(test_stuck_slot);
     RUN(test_wrong_batch_size);
     RUN(test_vote_draw);
+    RUN(test_publish_draw);
     RUN(test_eval);
     tnet_stop(home, node_pid, dir);
     gt_agent_model_free(model);
