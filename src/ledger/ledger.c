@@ -84,12 +84,26 @@ int gt_ledger_create_schema(sqlite3 *db, gt_err *err) {
     return 0;
 }
 
+/* Records in meta that format 9's rules start at the block after the head
+ * (gt_genesis.format9_height): the blocks before were made under the older
+ * rules, which a replay must apply to them. Inside the upgrade's transaction. */
+static int put_format9_height(sqlite3 *db, gt_err *err) {
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(db, "SELECT max(height) FROM blocks", -1, &q, NULL) != SQLITE_OK)
+        return gt_err_set(err, GT_EDB, "ledger store: blocks: %s", sqlite3_errmsg(db));
+    int s = sqlite3_step(q);
+    int64_t head = s == SQLITE_ROW ? sqlite3_column_int64(q, 0) : -1;
+    sqlite3_finalize(q);
+    if (s != SQLITE_ROW || head < 0) return gt_err_set(err, GT_EDB, "ledger store: no head block to upgrade from");
+    return gt_ledger_meta_put_u64(db, "format9_height", (uint64_t)head + 1, err);
+}
+
 /* Moves a store of an older format (GT_LEDGER_FORMAT_OLDEST on) to this
  * one (a writer's open, after gt_ledger_create_schema made what this format
- * adds, the market's index of name keys among it): the id index's runs
- * (ids_upgrade_sql, format 6 only), each module's upgrade_sql and the new
- * version in meta, one transaction. A store of any other version is left
- * for gt_ledger_load_genesis to refuse. */
+ * adds, the market's indexes of name keys among it): the id index's runs
+ * (ids_upgrade_sql, format 6 only), each module's upgrade_sql, the height
+ * format 9's rules start at and the new version in meta, one transaction.
+ * A store of any other version is left for gt_ledger_load_genesis to refuse. */
 static int upgrade_format(gt_ledger *l, gt_err *err) {
     uint64_t version;
     int rc = gt_ledger_meta_get(l, "version", &version, NULL, 0, err);
@@ -112,6 +126,7 @@ static int upgrade_format(gt_ledger *l, gt_err *err) {
         const gt_ledger_module *m = gt_ledger_module_at(i);
         if (m->upgrade_sql) rc = gt_ledger_exec(l->db, m->upgrade_sql, err);
     }
+    if (!rc) rc = put_format9_height(l->db, err);
     if (!rc) rc = gt_ledger_meta_put_u64(l->db, "version", GT_LEDGER_FORMAT, err);
     if (!rc) rc = gt_ledger_exec(l->db, "COMMIT", err);
     if (rc) gt_ledger_exec(l->db, "ROLLBACK", NULL);
@@ -387,7 +402,7 @@ int gt_ledger_read(gt_ledger *l, int (*fn)(void *arg, gt_tx *tx, gt_err *err), v
     pthread_mutex_lock(&l->state_mu);
     gt_tx tx = {.state = l->state, .db = l->db, .domain = l->dom, .height = l->head.height,
                 .time_s = l->head.time_s, .unbonding_blocks = l->g.unbonding_blocks, .windows = l->g.windows,
-                .authority = l->g.authority};
+                .authority = l->g.authority, .format9_height = l->g.format9_height};
     memcpy(tx.seed, l->head.seed, 32);
     if (l->readonly) gt_state_reset(l->state); /* another process writes: read fresh rows */
     int rc = fn(arg, &tx, err);

@@ -49,6 +49,15 @@ typedef struct gt_genesis {
      * never shown. gt_genesis_domain needs the real one (the genesis hash
      * commits to the chain's anchors); gt_ledger_genesis gives it as zero. */
     uint8_t seed_secret[32];
+    /* Not a genesis parameter (gt_ledger_create ignores it): the first height
+     * whose block was made under format 9's rules, which refuse more agent
+     * names than format 8's (the market's case-folded look-alike key), read
+     * from meta at open: 0 for a ledger created at format 9, the block after
+     * the head for one a writer's open upgraded, UINT64_MAX for an older
+     * store opened read-only as it is. The rules apply the stricter check
+     * from it on (gt_tx.format9_height), so a replay decides every earlier
+     * block as it was decided, where names legal then may now collide. */
+    uint64_t format9_height;
 } gt_genesis;
 
 #define GT_DEFAULT_CHAIN_ID 1337

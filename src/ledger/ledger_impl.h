@@ -51,7 +51,19 @@
  * in place (the index built from the stored cards, format 6's id index made
  * one run). An older binary refuses a format 8 store: its writer could not
  * keep that index (it lacks the index's SQL function). */
-#define GT_LEDGER_FORMAT 8
+/* Format 9: the market also indexes agents by a second key of their name,
+ * case folded before the look-alike skeleton (mk_agents_name_case_key), and
+ * refuses a name whose second key is another agent's: format 8's key takes
+ * the skeleton first, so a capital I became l and "ALICE" passed beside
+ * "Alice". A stricter rule, so it applies from a height, format9_height in
+ * meta (gt_genesis): 0 for a new ledger; for one upgraded, the block after
+ * its head then, so names registered legally before stay, and a replay
+ * accepts them. An index and a meta row only, outside the state digest:
+ * the rows are those of format 8. Formats 6 to 8 open read-only as they are
+ * (no height: the new check never applies); for writing they are upgraded in
+ * place (the index built from the stored cards). An older binary refuses a
+ * format 9 store (its writer lacks the index's SQL function and the rule). */
+#define GT_LEDGER_FORMAT 9
 /* The oldest format a writer's open upgrades and a reader opens as it is. */
 #define GT_LEDGER_FORMAT_OLDEST 6
 

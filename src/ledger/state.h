@@ -63,6 +63,10 @@ typedef struct gt_tx {
     uint64_t unbonding_blocks;
     gt_windows windows;   /* the network's, from genesis */
     gt_addr authority;    /* may mint */
+    /* The first height under format 9's rules (ledger.h: gt_genesis), where
+     * rules that format made stricter start: 0 (what a zeroed tx says) for a
+     * ledger made at format 9. A replay decides older blocks as they were. */
+    uint64_t format9_height;
     uint64_t action_seq;  /* sequence number of the action being applied */
     gt_keccak diff;       /* modules feed the bytes of rows they change (see gt_tx_commit) */
 } gt_tx;

@@ -4,9 +4,9 @@
  *
  * Tables (all prefixed mk_, all WITHOUT ROWID keyed by what identifies a row,
  * so replay into a fresh store produces identical rows):
- *   mk_agents(addr) cards, indexed by their name's impersonation key
- *   (mk_agents_name_key); mk_agent_skills(skill, addr) for lookups, also
- *   indexed by addr;
+ *   mk_agents(addr) cards, indexed by their name's two impersonation keys
+ *   (mk_agents_name_key, mk_agents_name_case_key); mk_agent_skills(skill,
+ *   addr) for lookups, also indexed by addr;
  *   mk_tasks(id) terms and status; mk_slots(task, slot) the current attempt;
  *   mk_task_workers(task, worker) claims each worker ever made on a task;
  *   mk_votes(task, slot, attempt, round, voter); mk_commits(task, slot,
@@ -36,7 +36,7 @@ static const char market_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS mk_agents(addr BLOB PRIMARY KEY, name TEXT NOT NULL, skills TEXT NOT NULL,"
     " model BLOB NOT NULL, endpoint TEXT NOT NULL, price INTEGER NOT NULL, status INTEGER NOT NULL,"
     " card_id BLOB NOT NULL, registered_height INTEGER NOT NULL, updated_height INTEGER NOT NULL) WITHOUT ROWID;"
-    /* Cards by the impersonation key of their name (registry.c: name_key),
+    /* Cards by the impersonation key of their name (registry.c: name_key_of),
      * for the check that a new name looks like no other agent's: one search
      * instead of a read of every card (registering is free, so that read was
      * a cost anyone could make the writer pay per action, O(agents)).
@@ -50,6 +50,12 @@ static const char market_schema_sql[] =
      * `ledger verify` checks it against the cards (verify.c). A connection
      * must have mk_name_key (mk_connect) to write mk_agents. */
     "CREATE INDEX IF NOT EXISTS mk_agents_name_key ON mk_agents(mk_name_key(name));"
+    /* The same for the name's second key, case folded before the skeleton
+     * (registry.c: name_key_of; format 9): "ALICE" beside "Alice". A
+     * format 6 to 8 store gets it, computed from its cards, at a writer's
+     * open, as format 8's index above. A connection must have
+     * mk_name_case_key too to write mk_agents. */
+    "CREATE INDEX IF NOT EXISTS mk_agents_name_case_key ON mk_agents(mk_name_case_key(name));"
     "CREATE TABLE IF NOT EXISTS mk_agent_skills(skill TEXT NOT NULL, addr BLOB NOT NULL,"
     " PRIMARY KEY(skill, addr)) WITHOUT ROWID;"
     /* An agent's skills, for card_store's DELETE ... WHERE addr=? when a card
@@ -131,9 +137,10 @@ _Static_assert(GT_AGENT_ACTIVE == 0 && GT_AGENT_RETIRED == 1, "the registry's SQ
 static const char *const self_folded[] = {"mk_tasks",      "mk_slots",     "mk_disputes",     "mk_task_workers",
                                           "mk_reputation", "mk_rep_flows", "mk_rep_units", NULL};
 /* No upgrade_sql: format 7 (ledger_impl.h) changed the core's id index
- * only, and format 8 adds mk_agents_name_key and mk_agent_skills_addr, which
- * schema_sql's CREATE INDEX IF NOT EXISTS builds at a writer's open; nothing
- * of formats 6 and 7 goes. */
+ * only, format 8 adds mk_agents_name_key and mk_agent_skills_addr and
+ * format 9 mk_agents_name_case_key, which schema_sql's CREATE INDEX IF NOT
+ * EXISTS builds at a writer's open; nothing of formats 6 to 8 goes, and
+ * format 8's key function is unchanged, so its index stays as it is. */
 static const gt_ledger_module market_module = {"market", market_schema_sql, mk_begin_block, mk_check_books,
                                                self_folded, NULL, mk_connect};
 

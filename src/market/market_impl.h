@@ -177,9 +177,10 @@ typedef int (*mk_vote_fn)(void *arg, const gt_addr *voter, int accept, uint64_t 
 int mk_votes_each(gt_tx *tx, const uint8_t task[32], uint64_t slot, uint64_t attempt, int round, mk_vote_fn fn,
                   void *arg, gt_err *err);
 
-/* Registers on a connection the SQL function the market's schema names:
- * mk_name_key(name), the impersonation key the index mk_agents_name_key is
- * built on (registry.c; gt_ledger_module.connect). */
+/* Registers on a connection the SQL functions the market's schema names:
+ * mk_name_key(name) and mk_name_case_key(name), the impersonation keys the
+ * indexes mk_agents_name_key and mk_agents_name_case_key are built on
+ * (registry.c; gt_ledger_module.connect). */
 int mk_connect(sqlite3 *db, gt_err *err);
 /* Another agent (?2 the sender, left out) whose name has the key ?1: one
  * search of mk_agents_name_key, the first by address. The expression must be
@@ -187,6 +188,9 @@ int mk_connect(sqlite3 *db, gt_err *err);
  * (test_market_rows checks the plan). */
 #define MK_SQL_NAME_TAKEN \
     "SELECT addr, name FROM mk_agents WHERE mk_name_key(name)=?1 AND addr<>?2 ORDER BY addr LIMIT 1"
+/* The same for the second key, through mk_agents_name_case_key (format 9). */
+#define MK_SQL_NAME_CASE_TAKEN \
+    "SELECT addr, name FROM mk_agents WHERE mk_name_case_key(name)=?1 AND addr<>?2 ORDER BY addr LIMIT 1"
 
 /* Deletes the skills rows of agent ?1 (a card being written): one search of
  * mk_agent_skills_addr (test_market_rows checks the plan). */

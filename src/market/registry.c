@@ -14,9 +14,10 @@
  *  - A name shows what it is: no bidirectional control, invisible or odd
  *    space character, and none that looks like another agent's name (UTS
  *    #39 confusables skeleton, case folded: "PaypaI" cannot sit beside
- *    "Paypal"). The check is one lookup in the index of cards by that key
- *    (market.c's mk_agents_name_key): registering is free, so a check that
- *    read every card let anyone make each block cost the writer O(agents).
+ *    "Paypal", nor "ALICE" beside "Alice"). The check is a lookup in each of
+ *    the indexes of cards by those keys (market.c's mk_agents_name_key and
+ *    mk_agents_name_case_key): registering is free, so a check that read
+ *    every card let anyone make each block cost the writer O(agents).
  *  - Skills are a closed, short alphabet ([a-z0-9._:-], at most 16 of 64
  *    bytes): lookups by skill are exact, no homoglyph or case games. */
 #include <assert.h>
@@ -122,29 +123,50 @@ static int name_check(const char *name, gt_ucps *cps, gt_err *err) {
     return 0;
 }
 
-/* The impersonation key of a name (code points in, UTF-8 bytes out): NFKC
- * (full-width and compatibility forms fold), UTS #39's confusables skeleton
- * ("PaypaI" -> "Paypal", Cyrillic а -> Latin a), case folding, and the
- * skeleton again. Two names with one key display alike, so one agent could
- * pass for the other. 0 or GT_ENOMEM. */
-static int name_key(const gt_ucps *cps, gt_buf *key) {
+/* The impersonation keys of a name (code points in, UTF-8 bytes out). Both
+ * are NFKC (full-width and compatibility forms fold), then UTS #39's
+ * confusables skeleton ("PaypaI" -> "Paypal", Cyrillic а -> Latin a), case
+ * folding and the skeleton again; the second folds case first too.
+ *  - fold_first 0 (mk_name_key, format 8): what the name looks like. A
+ *    capital I becomes l before its case is folded: "AI" keys as "al".
+ *  - fold_first 1 (mk_name_case_key, format 9): what it reads as, case
+ *    aside: "ALICE" keys as "alice", where the first key says "allce".
+ * No one key can do both: "AI" looks like "al" and reads as "ai", and "al"
+ * and "ai" must stay apart. So a name is refused when either of its keys is
+ * that key of another agent's name (name_unique). Under the first key 309
+ * code points (of U+0020..U+2FFFF) key apart from their case fold: I and its
+ * accented forms, Greek Η Ι Ν Υ, Cyrillic І Н В Г and others; under the
+ * second, none. Two names with one key look or read alike, so one agent
+ * could pass for the other. 0 or GT_ENOMEM. */
+static int name_key_of(const gt_ucps *cps, int fold_first, gt_buf *key) {
     gt_ucps a = GT_UCPS_INIT, b = GT_UCPS_INIT;
-    int rc = gt_uni_normalize(GT_UNI_NFKC, cps->cp, cps->len, &a) || gt_uni_skeleton(a.cp, a.len, &b) ||
-             gt_uni_casefold(b.cp, b.len, &a) || gt_uni_skeleton(a.cp, a.len, &b) || gt_uni_encode(b.cp, b.len, key);
+    int rc = gt_uni_normalize(GT_UNI_NFKC, cps->cp, cps->len, &a);
+    if (!rc && fold_first) {
+        rc = gt_uni_casefold(a.cp, a.len, &b);
+        gt_ucps t = a; /* the folded text goes on as a */
+        a = b, b = t;
+    }
+    rc = rc || gt_uni_skeleton(a.cp, a.len, &b) || gt_uni_casefold(b.cp, b.len, &a) ||
+         gt_uni_skeleton(a.cp, a.len, &b) || gt_uni_encode(b.cp, b.len, key);
     gt_ucps_free(&a);
     gt_ucps_free(&b);
     return rc ? GT_ENOMEM : 0;
 }
 
-/* mk_name_key(name): the SQL function of the index mk_agents_name_key
- * (market.c): name_key of the text's code points, as a blob. Deterministic
- * (SQLite keeps an index on it only so): the same bytes give the same key
- * on every node and in every open, as long as name_key and the Unicode
- * tables it reads stay as they are. Changing either changes which names the
- * rules refuse (consensus) and the keys stored in that index, so it needs a
- * new ledger format whose upgrade_sql runs REINDEX mk_agents_name_key. Any
- * text is accepted (bytes that are not UTF-8 decode as GT_UNI_RAW); NULL
- * gives NULL. */
+/* What each SQL function's user data points at: its fold_first. */
+static const int key_looks = 0, key_reads = 1;
+
+/* mk_name_key(name) and mk_name_case_key(name): the SQL functions of the
+ * indexes mk_agents_name_key and mk_agents_name_case_key (market.c):
+ * name_key_of the text's code points (fold_first from the user data), as a
+ * blob. Deterministic (SQLite keeps an index on it only so): the same bytes
+ * give the same key on every node and in every open, as long as
+ * name_key_of and the Unicode tables it reads stay as they are. Changing
+ * either changes which names the rules refuse (consensus) and the keys
+ * stored in that index, so it needs a new ledger format whose upgrade runs
+ * REINDEX on it, and a height from which the new rule applies (format 9
+ * added a key and left this one as it was). Any text is accepted (bytes
+ * that are not UTF-8 decode as GT_UNI_RAW); NULL gives NULL. */
 static void name_key_sql(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     assert(argc == 1);
     const char *s = (const char *)sqlite3_value_text(argv[0]);
@@ -153,9 +175,10 @@ static void name_key_sql(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
         else sqlite3_result_error_nomem(ctx);
         return;
     }
+    int fold_first = *(const int *)sqlite3_user_data(ctx);
     gt_ucps cps = GT_UCPS_INIT;
     gt_buf key = GT_BUF_INIT;
-    if (gt_uni_decode(s, (size_t)sqlite3_value_bytes(argv[0]), &cps) || name_key(&cps, &key) ||
+    if (gt_uni_decode(s, (size_t)sqlite3_value_bytes(argv[0]), &cps) || name_key_of(&cps, fold_first, &key) ||
         key.len > INT32_MAX)
         sqlite3_result_error_nomem(ctx);
     else
@@ -166,23 +189,27 @@ static void name_key_sql(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
 
 int mk_connect(sqlite3 *db, gt_err *err) {
     /* INNOCUOUS: allowed in the schema even where trusted_schema is off. */
-    if (sqlite3_create_function_v2(db, "mk_name_key", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
-                                   name_key_sql, NULL, NULL, NULL) != SQLITE_OK)
-        return gt_err_set(err, GT_EDB, "market store: registering mk_name_key: %s", sqlite3_errmsg(db));
+    const int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
+    if (sqlite3_create_function_v2(db, "mk_name_key", 1, flags, (void *)&key_looks, name_key_sql, NULL, NULL,
+                                   NULL) != SQLITE_OK ||
+        sqlite3_create_function_v2(db, "mk_name_case_key", 1, flags, (void *)&key_reads, name_key_sql, NULL, NULL,
+                                   NULL) != SQLITE_OK)
+        return gt_err_set(err, GT_EDB, "market store: registering mk_name_key and mk_name_case_key: %s",
+                          sqlite3_errmsg(db));
     return 0;
 }
 
-/* Checks that name (its code points cps) does not look like the name of
- * another agent, active or retired (a retired card's history stays): its
- * impersonation key is not theirs. One search of the index of cards by key
- * (MK_SQL_NAME_TAKEN); the first such agent by address is named, as when
- * every card was read in address order. 0, GT_EEXIST naming the agent it
- * looks like, GT_EDB or GT_ENOMEM. */
-static int name_unique(gt_tx *tx, const gt_addr *self, const gt_ucps *cps, gt_err *err) {
+/* Checks that no agent but self has a name whose key (fold_first: which
+ * one) is the key of cps: one search of that key's index (sql:
+ * MK_SQL_NAME_TAKEN or MK_SQL_NAME_CASE_TAKEN); the first such agent by
+ * address is named. 0, GT_EEXIST naming the agent it looks like, GT_EDB or
+ * GT_ENOMEM. */
+static int name_taken(gt_tx *tx, const gt_addr *self, const gt_ucps *cps, int fold_first, const char *sql,
+                      gt_err *err) {
     gt_buf key = GT_BUF_INIT;
     sqlite3_stmt *q;
-    int rc = name_key(cps, &key) ? gt_err_set(err, GT_ENOMEM, "out of memory") : 0;
-    if (!rc) rc = gt_tx_stmt(tx, MK_SQL_NAME_TAKEN, &q, err);
+    int rc = name_key_of(cps, fold_first, &key) ? gt_err_set(err, GT_ENOMEM, "out of memory") : 0;
+    if (!rc) rc = gt_tx_stmt(tx, sql, &q, err);
     if (rc) {
         gt_buf_free(&key);
         return rc;
@@ -197,8 +224,9 @@ static int name_unique(gt_tx *tx, const gt_addr *self, const gt_ucps *cps, gt_er
             !(rc = gt_row_text(q, 1, name, sizeof name, "mk_agents", err)))
             rc = gt_err_set(err, GT_EEXIST,
                             "name: looks like the name \"%s\" of agent %s (the same letters once look-alikes such as "
-                            "I and l, or Cyrillic а and Latin a, and case are folded: UTS #39 confusables), so one "
-                            "could pass for the other; choose a name that looks different",
+                            "I and l, or Cyrillic а and Latin a, and case are folded: UTS #39 confusables; a capital "
+                            "I counts as l and as i), so one could pass for the other; choose a name that looks "
+                            "different",
                             name, mk_addr(&addr, as));
     } else if (step != SQLITE_DONE) {
         rc = gt_err_set(err, GT_EDB, "reading agents: %s", sqlite3_errmsg(tx->db));
@@ -208,13 +236,45 @@ static int name_unique(gt_tx *tx, const gt_addr *self, const gt_ucps *cps, gt_er
     return rc;
 }
 
+/* 1 when self's card (any status) already has exactly this name, 0 when not,
+ * or GT_EDB. */
+static int name_is_own(gt_tx *tx, const gt_addr *self, const char *name, gt_err *err) {
+    sqlite3_stmt *q;
+    int rc = gt_tx_stmt(tx, "SELECT 1 FROM mk_agents WHERE addr=?1 AND name=?2", &q, err);
+    if (rc) return rc;
+    sqlite3_bind_blob(q, 1, self->b, 20, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
+    int step = sqlite3_step(q);
+    gt_tx_stmt_done(tx, q);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return gt_err_set(err, GT_EDB, "reading agent: %s", sqlite3_errmsg(tx->db));
+    return step == SQLITE_ROW;
+}
+
+/* Checks that name (its code points cps) does not look like the name of
+ * another agent, active or retired (a retired card's history stays): neither
+ * of its keys (name_key_of) is that key of theirs. The second key only from
+ * format 9's height (gt_tx.format9_height), so a replay accepts the names
+ * registered before, and only for a name the sender's card does not have
+ * already: two agents whose names collide under it only, both registered
+ * before it applied, keep their names and may update their cards (a rename
+ * is checked). 0, GT_EEXIST naming the agent it looks like, GT_EDB or
+ * GT_ENOMEM. */
+static int name_unique(gt_tx *tx, const gt_addr *self, const char *name, const gt_ucps *cps, gt_err *err) {
+    int rc = name_taken(tx, self, cps, 0, MK_SQL_NAME_TAKEN, err);
+    if (rc || tx->height < tx->format9_height) return rc;
+    int own = name_is_own(tx, self, name, err);
+    if (own) return own < 0 ? own : 0;
+    return name_taken(tx, self, cps, 1, MK_SQL_NAME_CASE_TAKEN, err);
+}
+
 /* Checks a card's fields (name visible and not looking like another
  * agent's, skills, endpoint http(s) URL). */
 static int card_check(gt_tx *tx, const gt_action *a, gt_err *err) {
     const char *name = gt_action_str(a, F_NAME), *ep = gt_action_str(a, F_ENDPOINT);
     gt_ucps cps = GT_UCPS_INIT;
     int rc = name_check(name, &cps, err);
-    if (!rc) rc = name_unique(tx, &a->from, &cps, err);
+    if (!rc) rc = name_unique(tx, &a->from, name, &cps, err);
     gt_ucps_free(&cps);
     if (rc) return rc;
     rc = skills_check(gt_action_str(a, F_SKILLS), err);

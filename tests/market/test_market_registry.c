@@ -5,8 +5,10 @@
  * for l), a card's own key never blocking its update, a name change freeing
  * the old key, a retired card's name kept; a ledger of format 7 (no index)
  * read as it is, then given the index from its stored cards at a writer's
- * open with its blocks unchanged and its replay passing; and `ledger verify`
- * failing on an index that disagrees with the cards. */
+ * open with its blocks unchanged and its replay passing; format 9's second
+ * key (case folded first: "ALICE" beside "Alice"), and a format 8 ledger
+ * holding such a pair upgraded with both kept; and `ledger verify` failing
+ * on an index that disagrees with the cards. */
 #include "market_util.h"
 
 #include "ledger/ledger_impl.h"
@@ -59,6 +61,34 @@ static void test_lookalikes(void) {
     CHECK_EQ_INT(act(l, V2, NULL, NULL, "agent_retire", "{}"), 0);
     expect_taken(l, V3, "agent_register", "PAYPAL", "Paypal", V2);
     expect_ok(l, V2, "agent_register", "PaypaI");
+    done(l);
+}
+
+/* Format 9's second key: a name that reads as another's once case is
+ * folded is refused though its letters look different (in "ALICE" the
+ * capital I shows as l to the first key), in Latin, Greek and Cyrillic;
+ * names only one of the two readings of a capital I would join stay apart
+ * ("ai" and "al"), and the first key's refusals stand. */
+static void test_case_lookalikes(void) {
+    gt_ledger *l = fresh();
+    setup(l, 5 * UNIT);
+    expect_ok(l, ALICE, "agent_register", "Alice");
+    expect_taken(l, V1, "agent_register", "ALICE", "Alice", ALICE);
+    expect_taken(l, V1, "agent_register", "ALIce", "Alice", ALICE);
+    expect_ok(l, V1, "agent_register", "ai");
+    expect_taken(l, V2, "agent_register", "AI", "ai", V1);
+    expect_ok(l, V2, "agent_register", "al");
+    expect_taken(l, V3, "agent_register", "AI", "al", V2); /* the first key: I looks like l */
+    expect_ok(l, V3, "agent_register", "fail");
+    expect_ok(l, V4, "agent_register", "fall");
+    /* Greek capital eta, iota, sigma; Cyrillic capital ve */
+    expect_ok(l, V5, "agent_register", "\xce\xb7\xce\xbb\xce\xb9\xce\xbf\xcf\x82");
+    expect_taken(l, BOB, "agent_update", "\xce\x97\xce\x9b\xce\x99\xce\x9f\xce\xa3",
+                 "\xce\xb7\xce\xbb\xce\xb9\xce\xbf\xcf\x82", V5);
+    expect_ok(l, BOB, "agent_update", "\xd0\xb2\xd0\xb5\xd1\x80\xd0\xb0");
+    expect_taken(l, CAROL, "agent_update", "\xd0\x92\xd0\x95\xd0\xa0\xd0\x90",
+                 "\xd0\xb2\xd0\xb5\xd1\x80\xd0\xb0", BOB);
+    expect_ok(l, ALICE, "agent_update", "ALICE"); /* its own name's case: still its own */
     done(l);
 }
 
@@ -131,6 +161,67 @@ static void test_format7_backfilled(void) {
     done(l);
 }
 
+#define SQL_HAS_CASE_INDEX "SELECT count(*) FROM sqlite_master WHERE type='index' AND name='mk_agents_name_case_key'"
+#define SQL_FORMAT9_HEIGHT "SELECT value FROM meta WHERE key='format9_height'"
+
+/* Sets meta's format9_height on the store at path. */
+static void set_format9_height(long long height) {
+    char sql[96];
+    snprintf(sql, sizeof sql, "UPDATE meta SET value=%lld WHERE key='format9_height'", height);
+    raw_exec(sql);
+    CHECK_EQ_INT((int)raw_int(SQL_FORMAT9_HEIGHT), (int)height);
+}
+
+/* A ledger as format 8 left it: "Alice" and "ALICE", legal under its key
+ * alone (made here by a writer whose format 9 height lies far ahead, then
+ * stripped of the second index and that height). It is verified and read as
+ * it is; a writer's open upgrades it: the second index built from the cards,
+ * the new rule from the next block on, both old cards kept (and "ALICE"
+ * still updates under its name), a new look-alike refused, no committed
+ * root moved, and the log replays, but only because the replay applies the
+ * rule from that height: moved to the genesis, the replay refuses "ALICE". */
+static void test_format8_upgraded(void) {
+    gt_ledger *l = fresh();
+    gt_ledger_close(l);
+    set_format9_height(1000000);
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_ledger_open(path, 0, &l, &err), 0);
+    setup(l, 5 * UNIT);
+    expect_ok(l, ALICE, "agent_register", "Alice");
+    expect_ok(l, V1, "agent_register", "ALICE");
+    expect_ok(l, V2, "agent_register", "Mia");
+    gt_block before, after;
+    CHECK_EQ_INT(gt_ledger_head(l, &before, NULL), 0);
+    gt_ledger_close(l);
+    raw_exec("DROP INDEX mk_agents_name_case_key; DELETE FROM meta WHERE key='format9_height';"
+             "UPDATE meta SET value=8 WHERE key='version'");
+    gt_verify_report rep;
+    CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &err), 0);
+    CHECK_EQ_INT(gt_ledger_open(path, GT_LEDGER_READONLY, &l, &err), 0);
+    CHECK(gt_ledger_genesis(l)->format9_height == UINT64_MAX);
+    gt_ledger_close(l);
+    CHECK_EQ_INT((int)raw_int(SQL_VERSION), 8);
+    CHECK_EQ_INT((int)raw_int(SQL_HAS_CASE_INDEX), 0);
+    CHECK_EQ_INT(gt_ledger_open(path, 0, &l, &err), 0);
+    CHECK_EQ_INT((int)raw_int(SQL_VERSION), GT_LEDGER_FORMAT);
+    CHECK_EQ_INT((int)raw_int(SQL_HAS_CASE_INDEX), 1);
+    CHECK_EQ_INT((int)raw_int(SQL_INDEX_OK), 1);
+    CHECK_EQ_INT((int)raw_int(SQL_FORMAT9_HEIGHT), (int)before.height + 1);
+    CHECK_EQ_INT(gt_ledger_head(l, &after, NULL), 0);
+    CHECK(!memcmp(before.hash, after.hash, 32) && !memcmp(before.state_digest, after.state_digest, 32));
+    CHECK_EQ_INT((int)raw_int("SELECT count(*) FROM mk_agents WHERE name IN ('Alice','ALICE')"), 2);
+    expect_taken(l, V3, "agent_register", "MIA", "Mia", V2);
+    expect_ok(l, V1, "agent_update", "ALICE");
+    expect_taken(l, V1, "agent_update", "ALIce", "Alice", ALICE);
+    gt_ledger_close(l);
+    CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &err), 0);
+    set_format9_height(0);
+    CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &err), GT_EEXIST);
+    CHECK_CONTAINS(err.msg, "looks like the name \"Alice\"");
+    set_format9_height((long long)before.height + 1);
+    done(NULL);
+}
+
 /* mk_name_key as a damaged or foreign binary might compute it: one key for
  * every name. */
 static void wrong_key(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
@@ -162,7 +253,9 @@ static void test_damaged_index_fails_verify(void) {
 int main(void) {
     make_keys();
     RUN(test_lookalikes);
+    RUN(test_case_lookalikes);
     RUN(test_format7_backfilled);
+    RUN(test_format8_upgraded);
     RUN(test_damaged_index_fails_verify);
     return gt_test_finish();
 }

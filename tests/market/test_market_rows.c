@@ -435,7 +435,7 @@ static void test_sweep_plans(void) {
     }
 }
 
-/* The name check searches the index of cards by key, never reads every card,
+/* The name check searches the indexes of cards by key, never reads every card,
  * and writing a card deletes its old skills through the index by agent,
  * never reads every agent's (registering is free: a scan would let anyone
  * make the writer pay for every card at every registration); on the base
@@ -451,6 +451,9 @@ static void test_name_check_plan(void) {
         plan_of(db, MK_SQL_NAME_TAKEN, plan, sizeof plan);
         CHECK_CONTAINS(plan, "SEARCH mk_agents USING INDEX mk_agents_name_key (<expr>=?)");
         CHECK(!strstr(plan, "SCAN") && !strstr(plan, "TEMP B-TREE")); /* nor a sort for its ORDER BY */
+        plan_of(db, MK_SQL_NAME_CASE_TAKEN, plan, sizeof plan);
+        CHECK_CONTAINS(plan, "SEARCH mk_agents USING INDEX mk_agents_name_case_key (<expr>=?)");
+        CHECK(!strstr(plan, "SCAN") && !strstr(plan, "TEMP B-TREE"));
         plan_of(db, MK_SQL_SKILLS_DELETE, plan, sizeof plan);
         CHECK_CONTAINS(plan, "SEARCH mk_agent_skills USING COVERING INDEX mk_agent_skills_addr (addr=?)");
         CHECK(!strstr(plan, "SCAN"));
