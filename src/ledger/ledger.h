@@ -51,7 +51,8 @@ typedef struct gt_genesis {
     uint8_t seed_secret[32];
     /* Not a genesis parameter (gt_ledger_create ignores it): the first height
      * whose block was made under format 9's rules, which refuse more agent
-     * names than format 8's (the market's case-folded look-alike key), read
+     * names than format 8's (the market's case-folded look-alike key) and
+     * tally a quorum round at its deadline (a majority of the panel), read
      * from meta at open: 0 for a ledger created at format 9, the block after
      * the head for one a writer's open upgraded, UINT64_MAX for an older
      * store opened read-only as it is. The rules apply the stricter check

@@ -58,7 +58,11 @@
  * "Alice". A stricter rule, so it applies from a height, format9_height in
  * meta (gt_genesis): 0 for a new ledger; for one upgraded, the block after
  * its head then, so names registered legally before stay, and a replay
- * accepts them. An index and a meta row only, outside the state digest:
+ * accepts them. From the same height a quorum round is tallied at its
+ * deadline (market/verdict.c: a side holding more than half of the panel's
+ * weight decides, where format 8 timed an unsealed round out), so a silent
+ * third of a panel cannot withhold a verdict; older blocks replay as they
+ * were decided. An index and a meta row only, outside the state digest:
  * the rows are those of format 8. Formats 6 to 8 open read-only as they are
  * (no height: the new check never applies); for writing they are upgraded in
  * place (the index built from the stored cards). An older binary refuses a

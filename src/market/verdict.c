@@ -462,14 +462,25 @@ static int mk_verify_timeout(mk_ctx *c, mk_task *t, mk_slot *sl, gt_err *err) {
     return mk_task_maybe_complete(c, t, err);
 }
 
-/* A submitted slot's verify deadline. A quorum round is tallied first: a
- * side holding more than half of the panel's weight decides (a sealed
- * round's unrevealed commitments are absent and pay the winners), so
+/* The side a quorum round's votes decide at its deadline, or -1. Format 9's
+ * rule: a side holding more than half of the panel's weight decides (a
+ * sealed round's unrevealed commitments are absent and pay the winners), so
  * members holding a third who stay silent cannot keep a majority's verdict
- * from standing; otherwise no verdict came in time. */
+ * from standing. Blocks made before format 9's height replay under the rule
+ * that made them: only a sealed round was tallied, as before its deadline. */
+static int quorum_deadline_side(gt_tx *tx, const mk_task *t, const mk_slot *sl, int *side, gt_err *err) {
+    *side = -1;
+    if (tx->height >= tx->format9_height) return mk_quorum_tally(tx, t, sl, 1, side, err);
+    int sealed = 0;
+    int rc = mk_round_sealed(tx, sl, MK_ROUND_VERIFY, &sealed, NULL, err);
+    return rc || !sealed ? rc : mk_quorum_tally(tx, t, sl, 0, side, err);
+}
+
+/* A submitted slot's verify deadline: a quorum round's verdict, if its votes
+ * give one (quorum_deadline_side); otherwise no verdict came in time. */
 static int verify_deadline(mk_ctx *c, mk_task *t, mk_slot *sl, gt_err *err) {
     int side = -1, rc = 0;
-    if (t->policy == GT_POLICY_QUORUM && (rc = mk_quorum_tally(c->tx, t, sl, 1, &side, err))) return rc;
+    if (t->policy == GT_POLICY_QUORUM && (rc = quorum_deadline_side(c->tx, t, sl, &side, err))) return rc;
     return side >= 0 ? mk_quorum_decide(c, t, sl, side, err) : mk_verify_timeout(c, t, sl, err);
 }
 

@@ -78,6 +78,71 @@ static void test_quorum_reject(void) {
     done(l);
 }
 
+/* Sets meta's format9_height of the ledger at path (closed). */
+static void put_format9_height(unsigned long long height) {
+    sqlite3 *db;
+    char sql[96];
+    snprintf(sql, sizeof sql, "UPDATE meta SET value=%llu WHERE key='format9_height'", height);
+    CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_changes(db), 1);
+    sqlite3_close(db);
+}
+
+/* A quorum round where V1..V3 of the panel V1..V5 (5 staked each: 25)
+ * accept BOB's result, 15: not more than two thirds, so it stays open; V4
+ * and V5 stay silent (the poster's, say) until the verify deadline passes. */
+static void withheld_round(gt_ledger *l) {
+    uint8_t t[32];
+    CHECK_EQ_INT(act(l, ALICE, t, NULL, "task_post",
+                     "{\"kind\":\"eval\",\"spec\":\"%s\",\"slots\":1,\"bounty\":%llu,\"stake\":%llu,\"fee\":%llu,"
+                     "\"quorum\":2,\"claimSeconds\":50,\"submitSeconds\":5,\"verifySeconds\":5}",
+                     blob("spec"), 10 * UNIT, 4 * UNIT, 3 * UNIT), 0);
+    claim_submit(l, t, BOB, "good");
+    const char *yes = "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\",\"accept\":true,\"score\":90}";
+    for (int v = V1; v <= V3; v++) CHECK_EQ_INT(act(l, v, NULL, NULL, "task_verify", yes, hx(t), blob("good")), 0);
+    CHECK_EQ_U64(acc_of(l, BOB).locked, 4 * UNIT); /* still submitted: the stake held */
+    for (int i = 0; i < 5; i++) CHECK_EQ_INT(tick(l, NULL), 0);
+    CHECK_EQ_INT(act(l, CAROL, NULL, NULL, "task_settle", "{\"task\":\"%s\",\"slot\":0}", hx(t)),
+                 gt_ledger_genesis(l)->format9_height ? GT_ESTATE : 0); /* a timeout leaves nothing to settle */
+    CHECK_EQ_U64(acc_of(l, BOB).locked, 0);
+    audit_ok(l);
+}
+
+/* At a quorum round's deadline a side holding more than half of the panel's
+ * weight decides (format 9's rule: members holding a third who stay silent
+ * no longer withhold the worker's pay), from format 9's height on; a round
+ * whose deadline came before it was timed out and replays so, and the
+ * replay fails if the rule is moved under it. */
+static void test_quorum_deadline_majority(void) {
+    gt_ledger *l = fresh();
+    setup(l, 5 * UNIT);
+    withheld_round(l);
+    CHECK_EQ_U64(acc_of(l, BOB).balance, 110 * UNIT); /* accepted at the deadline: bounty 10, stake back */
+    CHECK_EQ_U64(acc_of(l, ALICE).balance, 87 * UNIT);
+    CHECK_EQ_U64(acc_of(l, V1).balance, 96 * UNIT); /* a third of the fee of 3 each */
+    CHECK_EQ_U64(acc_of(l, V4).balance, 95 * UNIT);
+    done(l);
+
+    l = fresh();
+    gt_ledger_close(l);
+    put_format9_height(1000000); /* as if upgraded from format 8 far ahead */
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_ledger_open(path, 0, &l, &err), 0);
+    setup(l, 5 * UNIT);
+    withheld_round(l);
+    CHECK_EQ_U64(acc_of(l, BOB).balance, 100 * UNIT); /* format 8's rule: timed out, everyone refunded */
+    CHECK_EQ_U64(acc_of(l, ALICE).balance, 100 * UNIT);
+    CHECK_EQ_U64(acc_of(l, V1).balance, 95 * UNIT);
+    gt_ledger_close(l);
+    gt_verify_report rep;
+    CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &err), 0);
+    put_format9_height(0);
+    CHECK(gt_ledger_verify(path, &rep, NULL, NULL, &err) != 0); /* replayed under the new rule: another state */
+    put_format9_height(1000000);
+    done(NULL);
+}
+
 /* A dispute nobody votes on: the rejection stands, nobody's bond is taken. */
 static void test_dispute_no_votes(void) {
     gt_ledger *l = fresh();
@@ -552,6 +617,7 @@ int main(void) {
     if (gt_market_register(NULL)) return 1;
     RUN(test_register_idempotent);
     RUN(test_quorum_reject);
+    RUN(test_quorum_deadline_majority);
     RUN(test_dispute_no_votes);
     RUN(test_dispute_early_close_weights);
     RUN(test_unbonding_floor);
