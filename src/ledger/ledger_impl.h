@@ -132,6 +132,12 @@ struct gt_ledger {
     gt_ledger_pending *s_head, *s_tail; /* committed, not yet synced */
     int sync_stop, has_syncer;
     int syncing;              /* the syncer is in an fsync (under mu) */
+    /* The syncer's counters, under mu, which it takes anyway to wake the
+     * callers: under state_mu, held while the writer builds a block, each
+     * acknowledgment waited for the next block's build (the path from a
+     * block's commit to its callers takes no state_mu). */
+    uint64_t syncs;
+    double sync_s;
     int sync_failed;          /* __atomic: a sync failed, the writer refuses everything */
     char sync_msg[GT_ERR_MSG_MAX]; /* why (under mu) */
     pthread_t syncer;

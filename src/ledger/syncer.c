@@ -117,11 +117,13 @@ static void recount_refused(gt_ledger *l, gt_ledger_pending *list) {
     pthread_mutex_unlock(&l->state_mu);
 }
 
-/* One sync of the WAL for the batches in list (l->mu not held). After a
- * failed sync, none: the kernel reports a write-back error once, so a later
- * fsync may succeed over pages it dropped, and a block on top of a lost one
- * is lost with it (the WAL is replayed in order); such lists are refused. */
-static void sync_list(gt_ledger *l, gt_ledger_pending *list) {
+/* One sync of the WAL for the batches in list (l->mu not held): 1 when it
+ * synced (*took_s its seconds, failed or not), 0 when it did not try. After
+ * a failed sync, none: the kernel reports a write-back error once, so a
+ * later fsync may succeed over pages it dropped, and a block on top of a
+ * lost one is lost with it (the WAL is replayed in order); such lists are
+ * refused. */
+static int sync_list(gt_ledger *l, gt_ledger_pending *list, double *took_s) {
     if (__atomic_load_n(&l->sync_failed, __ATOMIC_ACQUIRE)) {
         char msg[GT_ERR_MSG_MAX];
         pthread_mutex_lock(&l->mu);
@@ -129,16 +131,12 @@ static void sync_list(gt_ledger *l, gt_ledger_pending *list) {
         pthread_mutex_unlock(&l->mu);
         recount_refused(l, list);
         refuse_applied(list, msg);
-        return;
+        return 0;
     }
     double t0 = gt_now_s();
     int rc = l->wal->pMethods->xSync(l->wal, SQLITE_SYNC_NORMAL);
-    double t1 = gt_now_s();
-    pthread_mutex_lock(&l->state_mu);
-    l->stats.syncs++;
-    l->stats.sync_s += t1 - t0;
-    pthread_mutex_unlock(&l->state_mu);
-    if (rc == SQLITE_OK) return;
+    *took_s = gt_now_s() - t0;
+    if (rc == SQLITE_OK) return 1;
     char msg[GT_ERR_MSG_MAX];
     snprintf(msg, sizeof msg,
              "the block holding this action was written but the disk did not confirm it (sync of %.160s failed, "
@@ -152,6 +150,7 @@ static void sync_list(gt_ledger *l, gt_ledger_pending *list) {
     pthread_mutex_unlock(&l->mu);
     recount_refused(l, list);
     refuse_applied(list, msg);
+    return 1;
 }
 
 /* The syncer thread: takes every batch the writer handed over, syncs once
@@ -167,9 +166,12 @@ void *gt_ledger_syncer_main(void *arg) {
         l->s_head = l->s_tail = NULL;
         l->syncing = 1;
         pthread_mutex_unlock(&l->mu);
-        sync_list(l, list);
+        double took_s = 0;
+        int synced = sync_list(l, list, &took_s);
         pthread_mutex_lock(&l->mu);
         l->syncing = 0;
+        l->syncs += (uint64_t)synced;
+        l->sync_s += took_s;
         gt_ledger_finish(l, list);
     }
     pthread_mutex_unlock(&l->mu);

@@ -244,26 +244,19 @@ static int reserve_ids(gt_ledger *l, gt_ledger_pending *list, size_t total) {
     return 0;
 }
 
-/* Builds, writes and commits one block from a list of pending batches.
- * Called by the writer only, without l->mu held. Returns 1 when a block was
- * committed (its applied actions wait for the syncer), 0 when none was (every
- * action has its answer). */
-static int write_block(gt_ledger *l, gt_ledger_pending *list) {
+/* Builds, writes and commits one block from a list of pending batches
+ * (state_mu held, l->mu not). Returns 1 when a block was committed (its
+ * applied actions wait for the syncer), 0 when none was (every action has
+ * its answer). */
+static int build_block(gt_ledger *l, gt_ledger_pending *list) {
     gt_err err = {0};
     size_t total = 0;
     int tick = 0;
     for (gt_ledger_pending *p = list; p; p = p->next) total += p->n, tick |= p->tick;
-    pthread_mutex_lock(&l->state_mu);
-    if (reserve_ids(l, list, total)) {
-        pthread_mutex_unlock(&l->state_mu);
-        return 0;
-    }
+    if (reserve_ids(l, list, total)) return 0;
     double t_start = gt_now_s();
     uint64_t now = clock_s(l);
-    if (clock_behind(l, list, now)) {
-        pthread_mutex_unlock(&l->state_mu);
-        return 0;
-    }
+    if (clock_behind(l, list, now)) return 0;
     gt_tx tx = {.state = l->state, .db = l->db, .domain = l->dom, .height = l->head.height + 1,
                 .time_s = now > l->head.time_s ? now : l->head.time_s,
                 .unbonding_blocks = l->g.unbonding_blocks, .windows = l->g.windows, .authority = l->g.authority,
@@ -281,7 +274,6 @@ static int write_block(gt_ledger *l, gt_ledger_pending *list) {
     if (!rc && k == 0 && changes == 0 && !tick) {
         /* Nothing was applied: no block. Every change was rolled back already. */
         gt_ledger_exec(l->db, "ROLLBACK", NULL);
-        pthread_mutex_unlock(&l->state_mu);
         return 0;
     }
     if (!rc) {
@@ -301,8 +293,20 @@ static int write_block(gt_ledger *l, gt_ledger_pending *list) {
     sqlite3_db_status(l->db, SQLITE_DBSTATUS_CACHE_WRITE, &pages, &hi, 1);
     l->stats.pages_written += (uint64_t)pages;
     settle_block(l, list, &b, rc, &err);
-    pthread_mutex_unlock(&l->state_mu);
     return rc == 0;
+}
+
+/* build_block under state_mu, its CPU counted in the stats before the lock
+ * is let go: the writer then hands the block to the syncer without taking
+ * state_mu again, which a reader (or nobody, usually) may hold. Called by
+ * the writer only, without l->mu held. */
+static int write_block(gt_ledger *l, gt_ledger_pending *list) {
+    pthread_mutex_lock(&l->state_mu);
+    double c0 = thread_cpu_s();
+    int committed = build_block(l, list);
+    l->stats.cpu_s += thread_cpu_s() - c0;
+    pthread_mutex_unlock(&l->state_mu);
+    return committed;
 }
 
 void gt_ledger_set_id_batch(gt_ledger *l, uint32_t n) {
@@ -316,6 +320,10 @@ void gt_ledger_stats_get(gt_ledger *l, gt_ledger_stats *out) {
     pthread_mutex_lock(&l->state_mu);
     *out = l->stats;
     pthread_mutex_unlock(&l->state_mu);
+    pthread_mutex_lock(&l->mu); /* the syncer's counters (taken apart: neither lock is held under the other) */
+    out->syncs = l->syncs;
+    out->sync_s = l->sync_s;
+    pthread_mutex_unlock(&l->mu);
 }
 
 /* Marks every batch of list done and wakes the threads waiting (l->mu
@@ -383,12 +391,7 @@ void *gt_ledger_writer_main(void *arg) {
         }
         l->writer_active = 1;
         pthread_mutex_unlock(&l->mu);
-        double c0 = thread_cpu_s();
         int committed = write_block(l, list);
-        double used = thread_cpu_s() - c0;
-        pthread_mutex_lock(&l->state_mu);
-        l->stats.cpu_s += used;
-        pthread_mutex_unlock(&l->state_mu);
         pthread_mutex_lock(&l->mu);
         l->writer_active = 0;
         /* A refusal (a nonce, funds) may rest on a block not yet on disk:

@@ -55,6 +55,7 @@ static struct {
      * later one succeeds, as on Linux, which reports a failed write-back
      * once (and has dropped the pages it could not write). */
     int fail_syncs, sync_delay_ms;
+    int slow_sync_ms; /* a slow disk (cvfs_slow_syncs): every other sync of a tracked file takes this long */
 } cvfs = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 /* Counts one mutating call; returns 1 when the power is (now) off. */
@@ -154,9 +155,10 @@ static int cvfs_truncate(sqlite3_file *pf, sqlite3_int64 size) {
 static int cvfs_sync(sqlite3_file *pf, int flags) {
     cvfs_file *f = (cvfs_file *)pf;
     pthread_mutex_lock(&cvfs.mu);
-    int failing = f->t && cvfs.fail_syncs > 0, delay_ms = cvfs.sync_delay_ms;
+    int failing = f->t && cvfs.fail_syncs > 0;
+    int delay_ms = !f->t ? 0 : failing ? cvfs.sync_delay_ms : cvfs.slow_sync_ms;
     pthread_mutex_unlock(&cvfs.mu);
-    if (failing && delay_ms) { /* a slow failure: the other threads write meanwhile */
+    if (delay_ms) { /* a slow sync (failing or not): the other threads go on meanwhile */
         struct timespec ts = {delay_ms / 1000, (long)(delay_ms % 1000) * 1000000L};
         nanosleep(&ts, NULL);
     }
@@ -178,6 +180,13 @@ static void cvfs_fail_syncs(int n, int delay_ms) {
     pthread_mutex_lock(&cvfs.mu);
     cvfs.fail_syncs = n;
     cvfs.sync_delay_ms = delay_ms;
+    pthread_mutex_unlock(&cvfs.mu);
+}
+/* Every sync of a tracked file that does not fail takes delay_ms more (0:
+ * none), and succeeds. */
+static void cvfs_slow_syncs(int delay_ms) {
+    pthread_mutex_lock(&cvfs.mu);
+    cvfs.slow_sync_ms = delay_ms;
     pthread_mutex_unlock(&cvfs.mu);
 }
 static int cvfs_file_size(sqlite3_file *pf, sqlite3_int64 *size) {

@@ -289,11 +289,86 @@ static void test_sync_failure_refuses(void) {
     trm(dir);
 }
 
+/* A submit in its own thread, and whether it was answered yet. */
+typedef struct ack_job {
+    gt_ledger *l;
+    gt_action a;
+    gt_result r;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int answered;
+} ack_job;
+
+/* The job's thread: submits, then says it was answered. */
+static void *ack_submit(void *arg) {
+    ack_job *j = arg;
+    tsubmit(j->l, &j->a, &j->r);
+    pthread_mutex_lock(&j->mu);
+    j->answered = 1;
+    pthread_cond_signal(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+    return NULL;
+}
+
+/* gt_ledger_read's callback: holds the ledger's state, as the writer does
+ * while it builds a block, until the job is answered or 5 s have passed. */
+static int hold_state(void *arg, gt_tx *tx, gt_err *err) {
+    (void)tx;
+    (void)err;
+    ack_job *j = arg;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 5;
+    pthread_mutex_lock(&j->mu);
+    while (!j->answered && pthread_cond_timedwait(&j->cv, &j->mu, &until) == 0) {}
+    pthread_mutex_unlock(&j->mu);
+    return 0;
+}
+
+/* A committed block's callers wait for its sync, not for the state: with a
+ * slow disk, the block committed and its sync under way, a holder of the
+ * state (the writer building the next block, a reader) does not hold up
+ * the answer. The syncer's counters were kept under the state's lock, so
+ * each answer waited for the block being built after it. */
+static void test_answer_not_held_by_state(void) {
+    char dir[64], path[128];
+    gt_domain dom;
+    gt_ledger *l = funded(dir, path, &dom);
+    gt_block h0, h;
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_ledger_head(l, &h0, &err), 0);
+    cvfs_slow_syncs(200);
+    ack_job j = {.l = l, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    tsign(&j.a, &gt_kind_transfer, &dom, &K[1], 0, &A[2], 5);
+    pthread_t th;
+    pthread_create(&th, NULL, ack_submit, &j);
+    /* The block is committed (the head moves under the state's lock, after
+     * the commit); its sync takes 200 ms more. */
+    for (int i = 0; i < 5000 && gt_ledger_head(l, &h, &err) == 0 && h.height == h0.height; i++) usleep(1000);
+    CHECK_MSG(h.height == h0.height + 1, "no block in 5 s: height %llu", (unsigned long long)h.height);
+    CHECK_EQ_INT(gt_ledger_read(l, hold_state, &j, &err), 0);
+    pthread_mutex_lock(&j.mu);
+    int answered = j.answered;
+    pthread_mutex_unlock(&j.mu);
+    CHECK_MSG(answered, "the submit was not answered in 5 s while the state was held (its block was committed)");
+    pthread_join(th, NULL);
+    CHECK_EQ_INT(j.r.code, 0);
+    cvfs_slow_syncs(0);
+    gt_ledger_stats st;
+    gt_ledger_stats_get(l, &st);
+    CHECK_MSG(st.syncs >= 1 && st.syncs <= st.blocks && st.sync_s >= 0.2,
+              "stats: %llu syncs for %llu blocks, %.3f s syncing (one took 200 ms)", (unsigned long long)st.syncs,
+              (unsigned long long)st.blocks, st.sync_s);
+    gt_ledger_close(l);
+    trm(dir);
+}
+
 int main(void) {
     for (int i = 0; i < 3; i++) tkey(i, &K[i], &A[i]);
     cvfs_install();
     RUN(test_shim_has_teeth);
     RUN(test_sync_failure_refuses);
+    RUN(test_answer_not_held_by_state);
     RUN(test_power_loss);
     return gt_test_finish();
 }
