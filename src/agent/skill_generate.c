@@ -464,8 +464,12 @@ static int paid_against(gt_agent *a, const json_t *task, paid_batch *b, gt_err *
 }
 
 /* Re-validates one paid batch with p (which holds what its verdict was
- * judged against) and moves its accepted samples onto acc; the count must
- * be the one the ledger paid. The samples it re-runs are drawn from this
+ * judged against) and moves its accepted samples onto acc when the count is
+ * the one the ledger paid; a batch whose count is not is left out of the
+ * dataset (logged; *left_out counts it) and the others go on: when any such
+ * batch stopped the whole publication, a worker whose made-up sample a
+ * validator's draw missed and this poster's caught could keep the job from
+ * ever being published. The samples it re-runs are drawn from this
  * poster's secret over the task, slot, attempt and batch (the same draw on
  * every re-run). A draw anyone could compute (it was seeded by the slot
  * number) let a worker keep made-up samples out of it, so that once a
@@ -473,7 +477,7 @@ static int paid_against(gt_agent *a, const json_t *task, paid_batch *b, gt_err *
  * root, or put one in it, so that a batch the validator paid made this
  * poster refuse the whole dataset for sure (now only if its draw finds it). */
 static int revalidate(gt_agent *a, const gt_job_spec *spec, gt_llm *llm, gt_pipeline *p, const paid_batch *b,
-                      gt_sample **acc, size_t *n, gt_err *err) {
+                      gt_sample **acc, size_t *n, size_t *left_out, gt_err *err) {
     const char *rid = json_string_value(json_object_get(b->sl, "result"));
     gt_addr w;
     if (gt_addr_parse(json_string_value(json_object_get(b->sl, "worker")), &w, NULL))
@@ -493,10 +497,14 @@ static int revalidate(gt_agent *a, const gt_job_spec *spec, gt_llm *llm, gt_pipe
     const json_t *units = json_object_get(b->sl, "units");
     uint64_t paid = units ? (uint64_t)json_integer_value(json_object_get(units, "accepted"))
                           : json_is_true(json_object_get(b->sl, "accept")) ? v.total : 0;
-    if (!rc && paid != v.accepted)
-        rc = gt_err_set(err, GT_ESTATE, "batch %" PRIu64 ": this re-validation accepts %" PRIu64
-                        " samples but the verdict paid %" PRIu64 "; not publishing", b->slot, v.accepted, paid);
-    for (size_t k = 0; !rc && k < ns; k++) {
+    int keep = !rc && paid == v.accepted;
+    if (!rc && !keep) {
+        gt_agent_logf(a, "data job %s: batch %" PRIu64 ": this re-validation accepts %" PRIu64 " samples but the "
+                      "verdict paid %" PRIu64 "; the batch is left out of the dataset", spec->name, b->slot,
+                      v.accepted, paid);
+        (*left_out)++;
+    }
+    for (size_t k = 0; keep && k < ns; k++) {
         if (!s[k].accepted) continue;
         gt_sample *nv = gt_realloc(*acc, (*n + 1) * sizeof *nv);
         if (!nv) {
@@ -519,7 +527,7 @@ static int revalidate(gt_agent *a, const gt_job_spec *spec, gt_llm *llm, gt_pipe
  * against all the earlier ones (one validator judging in turn), and is
  * rebuilt from the listed batches when not. */
 static int collect_accepted(gt_agent *a, const json_t *task, const uint8_t task_id[32], const gt_job_spec *spec,
-                            gt_llm *llm, gt_sample **out, size_t *n_out, gt_err *err) {
+                            gt_llm *llm, gt_sample **out, size_t *n_out, size_t *left_out, gt_err *err) {
     size_t n_slots = json_array_size(json_object_get(task, "slotList")), nb = 0, n = 0, i;
     paid_batch *b = gt_calloc(n_slots + 1, sizeof *b);
     uint64_t *have = gt_malloc(sizeof(uint64_t) * (n_slots + 1)); /* the slots in p, sorted */
@@ -549,7 +557,7 @@ static int collect_accepted(gt_agent *a, const json_t *task, const uint8_t task_
             memcpy(have, b[k].against, b[k].n_against * sizeof(uint64_t));
             n_have = b[k].n_against;
         }
-        if (!rc) rc = revalidate(a, spec, llm, p, &b[k], &acc, &n, err);
+        if (!rc) rc = revalidate(a, spec, llm, p, &b[k], &acc, &n, left_out, err);
         /* p now holds b[k] too */
         size_t at = n_have;
         while (at > 0 && have[at - 1] > b[k].slot) at--;
@@ -565,7 +573,7 @@ static int collect_accepted(gt_agent *a, const json_t *task, const uint8_t task_
         gt_samples_free(acc, n);
         return rc;
     }
-    qsort(acc, n, sizeof *acc, by_index);
+    if (n) qsort(acc, n, sizeof *acc, by_index); /* acc is NULL when every batch was left out */
     *out = acc, *n_out = n;
     return 0;
 }
@@ -577,7 +585,7 @@ int ag_data_publish(gt_agent *a, const json_t *task, int *published, gt_err *err
     uint8_t tid[32], root[32], manifest[32];
     gt_job_spec spec;
     gt_sample *s = NULL;
-    size_t n = 0;
+    size_t n = 0, left_out = 0;
     char dir[PATH_MAX], path[PATH_MAX + 32], mid[72], h[16];
     uint8_t *prov = NULL;
     size_t plen = 0;
@@ -585,9 +593,10 @@ int ag_data_publish(gt_agent *a, const json_t *task, int *published, gt_err *err
     if (!llm) return err->code;
     int rc = gt_agent_json_hash(task, "id", tid, err);
     if (rc || (rc = load_spec(a, task, &spec, err))) return rc;
-    rc = collect_accepted(a, task, tid, &spec, llm, &s, &n, err);
+    rc = collect_accepted(a, task, tid, &spec, llm, &s, &n, &left_out, err);
     if (!rc && n == 0) {
-        gt_agent_logf(a, "data job %s: no sample was accepted, so there is no dataset to publish", spec.name);
+        gt_agent_logf(a, "data job %s: no sample was accepted%s, so there is no dataset to publish", spec.name,
+                      left_out ? " in a batch this re-validation agrees with" : "");
         goto out;
     }
     gt_agent_dataset_dir(dsdir, spec.id, dir, sizeof dir);
@@ -603,8 +612,9 @@ int ag_data_publish(gt_agent *a, const json_t *task, int *published, gt_err *err
         char rh[67] = "0x";
         gt_hex_encode(root, 32, rh + 2);
         *published = 1;
-        gt_agent_logf(a, "data job %s (task %s): exported %zu accepted samples to %s; published Merkle root %s", spec.name,
-                      ag_short_id(tid, h), n, dir, rh);
+        gt_agent_logf(a, "data job %s (task %s): exported %zu accepted samples to %s (%zu paid batch%s left out); "
+                      "published Merkle root %s", spec.name, ag_short_id(tid, h), n, dir, left_out,
+                      left_out == 1 ? "" : "es", rh);
     }
 out:
     gt_free(prov);

@@ -15,7 +15,8 @@
  *   poster                    once every slot is settled, re-validates the
  *       batches (re-running a draw of samples seeded by its own secret, which
  *       no worker can know to keep made-up samples out of), checks its counts
- *       against the paid verdicts, exports the
+ *       against the paid verdicts (a batch whose count differs is left out,
+ *       logged), exports the
  *       accepted samples (work/data/export.h) under its datasets directory and
  *       records the dataset's Merkle root on the ledger (dataset_publish).
  * Dedup is order-dependent, so batches are judged in index order: batch b

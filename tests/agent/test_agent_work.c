@@ -352,13 +352,13 @@ static void test_vote_draw(void) {
     gt_agent_free(voter);
 }
 
-/* A job of 16 samples in one batch of 16, half of it re-run by every spot
- * check, and no dedup: every sample of an honest batch is accepted, and so
- * is a made-up one that no draw re-runs. */
-static char *reval_spec(const char *model_id) {
+/* A job of `samples` samples in batches of 16, half of each re-run by every
+ * spot check, and no dedup: every sample of an honest batch is accepted,
+ * and so is a made-up one that no draw re-runs. */
+static char *reval_spec(const char *model_id, int samples) {
     json_t *o = json_pack("{s:i,s:s,s:s,s:{s:[s,s]},s:i,s:i,s:i,s:s,s:s,s:s,s:s,s:{s:i,s:f},s:{s:b,s:b,s:f}}",
                           "version", 1, "name", "reval-notes", "template", "Write one line about {topic}.\n",
-                          "variables", "topic", "rice terraces", "a ferry crossing", "seed", 7, "samples", 16, "batch",
+                          "variables", "topic", "rice terraces", "a ferry crossing", "seed", 7, "samples", samples, "batch",
                           16, "reward", "0.5", "stake", "0.25", "license", "cc-by-4.0", "model", model_id,
                           "generation", "max_tokens", 8, "temp", 0.0, "pipeline", "dedup", 0, "near_dedup", 0,
                           "spot_check", 0.5);
@@ -385,28 +385,39 @@ static uint64_t public_draw(uint64_t slot, size_t n, size_t m) {
     return bits;
 }
 
-/* Has the poster publish `task` (a copy of the open task whose slot 0 is
- * made paid in full to worker w for `batch`, which w uploads through its
- * client wc): 1 when it refused because
- * its re-validation of the batch accepted less than was paid, 0 when it
- * went on to export and publish (which the ledger refuses: the task is not
- * complete), -1 on any other failure (in err). */
-static int publish_refused(gt_agent *poster, const json_t *task, const gt_agent *w, gt_client *wc,
-                           const gt_buf *batch, gt_err *err) {
+/* Has the poster publish `task` (a copy of the open task whose slots 0 to
+ * n-1 are made paid in full to worker w for batches[0..n-1], which w uploads
+ * through its client wc): 1 when it left every batch out (its
+ * re-validation accepted other than was paid: nothing to publish), 0 when
+ * it went on to export and publish (which the ledger refuses: the task is
+ * not complete), -1 on any other failure (in err). */
+static int publish_batches(gt_agent *poster, const json_t *task, const gt_agent *w, gt_client *wc,
+                           const gt_buf *batches, size_t n, gt_err *err) {
     char rid[72], wa[43];
-    if (gt_client_blob_put(wc, batch->data, batch->len, rid, err)) return -1;
     gt_addr_to_str(gt_agent_address(w), wa);
     json_t *tj = json_deep_copy(task);
-    json_t *sl = json_array_get(json_object_get(tj, "slotList"), 0);
-    json_object_set_new(sl, "state", json_string("paid"));
-    json_object_set_new(sl, "accept", json_true());
-    json_object_set_new(sl, "worker", json_string(wa));
-    json_object_set_new(sl, "result", json_string(rid));
+    for (size_t k = 0; k < n; k++) {
+        if (gt_client_blob_put(wc, batches[k].data, batches[k].len, rid, err)) {
+            json_decref(tj);
+            return -1;
+        }
+        json_t *sl = json_array_get(json_object_get(tj, "slotList"), k);
+        json_object_set_new(sl, "state", json_string("paid"));
+        json_object_set_new(sl, "accept", json_true());
+        json_object_set_new(sl, "worker", json_string(wa));
+        json_object_set_new(sl, "result", json_string(rid));
+    }
     int published = 0;
     int rc = ag_data_publish(poster, tj, &published, err);
     json_decref(tj);
-    if (rc && strstr(err->msg, "this re-validation accepts 0 samples but the verdict paid 16")) return 1;
+    if (!rc && !published) return 1;
     return rc && strstr(err->msg, "is not complete") ? 0 : -1;
+}
+
+/* The one-batch case of publish_batches. */
+static int publish_refused(gt_agent *poster, const json_t *task, const gt_agent *w, gt_client *wc,
+                           const gt_buf *batch, gt_err *err) {
+    return publish_batches(poster, task, w, wc, batch, 1, err);
 }
 
 /* The poster's re-validation draw (the attack): before publishing, the
@@ -432,7 +443,7 @@ static void test_publish_draw(void) {
     CHECK_MSG(gt_client_new(url, &wc, &err) == 0, "client: %s", err.msg);
     if (!poster || !w || !wc) return;
     gt_client_set_signer(wc, &kw);
-    char *spec = reval_spec(gt_agent_model_id(model));
+    char *spec = reval_spec(gt_agent_model_id(model), 16);
     gt_job_spec js;
     gt_work_terms terms;
     CHECK(gt_job_spec_parse(spec, strlen(spec), &js, &err) == 0);
@@ -470,6 +481,70 @@ static void test_publish_draw(void) {
               refused);
     json_decref(task);
     gt_buf_free(&blob);
+    gt_job_spec_free(&js);
+    gt_client_free(wc);
+    gt_agent_free(poster);
+    gt_agent_free(w);
+}
+
+/* Lines of the file at path, -1 when it cannot be read. */
+static long file_lines(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    long n = 0;
+    for (int c; (c = fgetc(f)) != EOF;) n += c == '\n';
+    fclose(f);
+    return n;
+}
+
+/* One paid batch that fails the poster's re-validation is left out, and the
+ * others are published: it used to stop the whole publication, so a worker
+ * whose made-up sample a validator's draw missed and the poster's caught
+ * kept the job's dataset from ever being published (the poster publishes
+ * once). Here batch 0 is honest and batch 1 made up in all 16 samples: the
+ * dataset holds batch 0's 16 (the ledger then refuses the publication, the
+ * task being left open by the test). */
+static void test_publish_left_out(void) {
+    char datasets[128], ds_dir[512], path[560];
+    snprintf(datasets, sizeof datasets, "%s/leftout-datasets", home);
+    gt_agent *poster = make("l-poster", "generate", GT_ROLE_POSTER, 0, datasets);
+    gt_agent *w = make("l-worker", "generate", GT_ROLE_WORKER, 0, NULL);
+    gt_client *wc = NULL;
+    gt_key kw;
+    gt_err err = {0};
+    tnet_key("l-worker", &kw);
+    CHECK_MSG(gt_client_new(url, &wc, &err) == 0, "client: %s", err.msg);
+    if (!poster || !w || !wc) return;
+    gt_client_set_signer(wc, &kw);
+    char *spec = reval_spec(gt_agent_model_id(model), 32);
+    gt_job_spec js;
+    gt_work_terms terms;
+    CHECK(gt_job_spec_parse(spec, strlen(spec), &js, &err) == 0);
+    CHECK(gt_work_job_terms(&js, &terms, &err) == 0);
+    CHECK_EQ_U64(terms.slots, 2);
+    gt_task_terms t = {.kind = GT_WORK_KIND_GENERATE, .slots = terms.slots, .bounty_units = terms.bounty_units,
+                       .stake_units = terms.stake_units, .batch_items = terms.batch_items,
+                       .last_batch_items = terms.last_batch_items};
+    uint8_t id[32];
+    CHECK_MSG(gt_agent_post(poster, &t, spec, strlen(spec), id, &err) == 0, "post: %s", err.msg);
+    free(spec);
+    gt_buf b[2] = {GT_BUF_INIT, GT_BUF_INIT}, honest1 = GT_BUF_INIT;
+    gt_llm *llm = gt_agent_llm(w, &err);
+    CHECK_MSG(llm && gt_work_generate_batch(&js, llm, gt_agent_address(w), 0, &b[0], &err) == 0 &&
+                  gt_work_generate_batch(&js, llm, gt_agent_address(w), 1, &honest1, &err) == 0,
+              "batch: %s", err.msg);
+    fake_sample(&honest1, 0xffff, "a line nobody's model wrote", &b[1]);
+    json_t *task = task_get(id);
+    CHECK(task != NULL);
+    int r = task ? publish_batches(poster, task, w, wc, b, 2, &err) : -1;
+    CHECK_MSG(r == 0, "publication with one batch made up: %d (%s)", r, err.msg);
+    gt_agent_dataset_dir(datasets, js.id, ds_dir, sizeof ds_dir);
+    snprintf(path, sizeof path, "%s/data.jsonl", ds_dir);
+    CHECK_EQ_INT((int)file_lines(path), 16); /* batch 0's samples only */
+    json_decref(task);
+    gt_buf_free(&b[0]);
+    gt_buf_free(&b[1]);
+    gt_buf_free(&honest1);
     gt_job_spec_free(&js);
     gt_client_free(wc);
     gt_agent_free(poster);
@@ -637,6 +712,7 @@ int main(void) {
     RUN(test_wrong_batch_size);
     RUN(test_vote_draw);
     RUN(test_publish_draw);
+    RUN(test_publish_left_out);
     RUN(test_eval);
     tnet_stop(home, node_pid, dir);
     gt_agent_model_free(model);
