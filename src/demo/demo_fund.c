@@ -38,6 +38,7 @@
 #include "fund/fund.h"
 #include "fund/label.h"
 #include "ledger/ledger.h"
+#include "market/market.h"
 #include "work/work.h"
 
 #define DF_TOKEN 1000000u
@@ -151,8 +152,9 @@ static int humans(demo_fund *f, gt_err *err) {
 }
 
 /* Up to DF_MAX_PROJECTS published works (two datasets, then two evaluations
- * the market accepted, as fund_round_enter requires: a forged evaluation is
- * not put forward) and their owners, from the ledger. */
+ * a drawn, bonded panel accepted, as fund_round_enter requires: a forged
+ * evaluation, and one only the task's evaluator accepted, are not put
+ * forward) and their owners, from the ledger. */
 typedef struct df_projects {
     int n;
     int kind[DF_MAX_PROJECTS];
@@ -162,7 +164,7 @@ typedef struct df_projects {
 
 static int find_projects(const demo_fund *f, df_projects *p, gt_err *err) {
     static const char *const sql[2] = {"SELECT job, publisher FROM wk_datasets ORDER BY height, job LIMIT 2",
-                                       "SELECT id, attester FROM wk_attestations ORDER BY id"};
+                                       "SELECT id, attester, task, slot FROM wk_attestations ORDER BY id"};
     char path[PATH_MAX + 16];
     sqlite3 *db = NULL;
     snprintf(path, sizeof path, "%s/ledger.db", f->home);
@@ -179,8 +181,12 @@ static int find_projects(const demo_fund *f, df_projects *p, gt_err *err) {
             if (sqlite3_column_bytes(q, 0) != 32 || sqlite3_column_bytes(q, 1) != 20) continue;
             const char *status = NULL;
             gt_err ignored = {0};
+            int panel = 0;
             if (k && (gt_work_attestation_status(db, sqlite3_column_blob(q, 0), &status, &ignored) ||
-                      strcmp(status, "accepted")))
+                      strcmp(status, "accepted") || sqlite3_column_bytes(q, 2) != 32 ||
+                      gt_market_slot_panel_accepted(db, sqlite3_column_blob(q, 2), (uint64_t)sqlite3_column_int64(q, 3),
+                                                    &panel, &ignored) ||
+                      !panel))
                 continue;
             memcpy(p->ref[p->n], sqlite3_column_blob(q, 0), 32);
             memcpy(p->owner[p->n].b, sqlite3_column_blob(q, 1), 20);

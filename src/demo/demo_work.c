@@ -20,10 +20,13 @@
  * Evaluation. ayu posts an eval task (the demo model on the built-in
  * logic-v1, or worker-arith-v1 with the worker model: its questions in its
  * own format, judged by the arith checker; 8 items, 12 with the worker
- * model, 4 re-executed per check) verified by val-1 for a fee.
- * fajar attests its run; val-1 re-executes items and co-signs (its co-sign
- * is the verdict), val-2 and val-3 co-sign too. Then gita, who forges a
- * perfect score over honest results, takes a second such task: val-1's
+ * model, 4 re-executed per check) verified by a quorum: the panel drawn
+ * from the staked validators (val-1, val-2, val-3) when fajar claims it.
+ * fajar attests its run; each validator re-executes items and co-signs (on
+ * a quorum task the co-sign is its bonded panel vote), so the evaluation
+ * stands on a panel's verdict, which a funding round requires
+ * (fund/fund_round.c). Then gita, who forges a perfect score over honest
+ * results, takes a second such task, verified by val-1 for a fee: val-1's
  * check recomputes the score from gita's own lines and disagrees (rejected);
  * gita's re-run reproduces its results, so it disputes; val-2 and val-3
  * vote against it with their co-signs; gita loses stake and bond, the slot
@@ -174,8 +177,9 @@ int demo_data_round(demo *d, int r, gt_err *err) {
     return 0;
 }
 
-/* Posts an eval task of the demo model from ayu, verified by val-1. */
-static int post_eval(demo *d, const char *who_for, uint8_t id[32], gt_err *err) {
+/* Posts an eval task of the demo model from ayu, verified by val-1 for a
+ * fee, or (quorum) by a quorum of the drawn panel of validators. */
+static int post_eval(demo *d, int quorum, const char *who_for, uint8_t id[32], gt_err *err) {
     int limit = d->worker_model ? DEMO_EVAL_WORKER_LIMIT : DEMO_EVAL_LIMIT;
     gt_work_eval_spec s = {.limit = (uint64_t)limit, .check = DEMO_EVAL_CHECK};
     gt_bench *b = NULL;
@@ -190,13 +194,14 @@ static int post_eval(demo *d, const char *who_for, uint8_t id[32], gt_err *err) 
     if (!spec) return gt_err_set(err, GT_ENOMEM, "out of memory");
     gt_task_terms t = {.kind = GT_WORK_KIND_EVAL, .slots = 1, .bounty_units = DEMO_EVAL_BOUNTY_UNITS,
                        .stake_units = DEMO_EVAL_STAKE_UNITS, .fee_units = DEMO_EVAL_FEE_UNITS};
-    t.verifier = *gt_agent_address(d->ag[P_V1]);
+    if (quorum) t.quorum = 2; /* the three validators sit; a side decides past two thirds: all three */
+    else t.verifier = *gt_agent_address(d->ag[P_V1]);
     rc = gt_agent_post(d->ag[P_AYU], &t, spec, strlen(spec), id, err);
     free(spec);
     if (rc) return gt_err_wrap(err, "ayu posting an eval task");
     demo_say("  %6.1fs  ayu    posted eval task 0x%02x%02x%02x%02x… (%s, %d items, %d re-executed per check; bounty 2, "
-             "stake 1, verified by val-1) %s", demo_elapsed(), id[0], id[1], id[2], id[3], bench, limit,
-             DEMO_EVAL_CHECK, who_for);
+             "stake 1, verified by %s) %s", demo_elapsed(), id[0], id[1], id[2], id[3], bench, limit,
+             DEMO_EVAL_CHECK, quorum ? "a quorum of the validators' drawn panel" : "val-1", who_for);
     return 0;
 }
 
@@ -207,9 +212,10 @@ int demo_eval_round(demo *d, int r, gt_err *err) {
      * (before or during the dispute) and fajar's redo of gita's slot. */
     uint64_t want = 3 * (uint64_t)(r - 1);
     demo_say("\n== round %d.6: an evaluation: attested, re-executed by validators, co-signed ==", r);
-    demo_say("   on line: fajar (model evaluator); val-1 verifies by re-executing items, val-2 and val-3 co-sign");
+    demo_say("   on line: fajar (model evaluator); val-1, val-2 and val-3, the task's drawn panel, re-execute items "
+             "and co-sign: their votes");
     demo_online(d, P_FAJAR, 1);
-    if ((rc = post_eval(d, "for fajar", id, err)) ||
+    if ((rc = post_eval(d, 1, "for fajar", id, err)) ||
         (rc = demo_wait_task(d->dir, id, demo_pred_complete, NULL, "eval round: fajar's attestation", err)))
         return rc;
     demo_online(d, P_FAJAR, 0);
@@ -220,7 +226,7 @@ int demo_eval_round(demo *d, int r, gt_err *err) {
     demo_say("\n== round %d.7: a forged score: caught, disputed, slashed ==", r);
     demo_say("   on line: gita (attests a perfect score over its honest results); later fajar");
     demo_online(d, P_GITA, 1);
-    if ((rc = post_eval(d, "for gita", id, err)) ||
+    if ((rc = post_eval(d, 0, "for gita", id, err)) ||
         (rc = demo_wait_task(d->dir, id, demo_pred_submitted_by, gt_agent_address(d->ag[P_GITA]),
                              "forged round: gita attests", err)))
         return rc;

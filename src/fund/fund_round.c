@@ -13,22 +13,27 @@
  *    task's manifest, the same bytes from every slot, since training is
  *    byte-identical). Anyone entering someone else's work to collect its
  *    matches is refused; a project is entered once per round.
- *  - A model is eligible only when the market accepted a run of it: a slot
- *    of its train task accepted or paid on the verdict of an evaluator, a
- *    quorum or a dispute, who re-executed stretches of the run
- *    (work/train_task.h). A task with no such slot is refused, and so is one
- *    accepted only by its own poster: the poster is the model's owner, and
- *    its own word that its sybil's made-up checkpoints are a trained model
- *    would make anything a project.
- *  - An evaluation is eligible only when the market accepted it: its eval
- *    slot accepted or paid, on this attestation's attempt and results, by an
- *    evaluator's, a quorum's or a dispute's verdict -- the leaderboard's
- *    "accepted" (gt_work_attestation_status). A forged score that its
- *    verifier rejected, one still pending or disputed, and one accepted only
- *    by the eval task's own poster (who may be the attester's sybil) are
- *    refused. Counting co-signs instead would not do: any address with the
- *    validator minimum staked may co-sign, so a forger's two sybils agreeing
- *    would outvote the verifier's one rejection. An accepted slot only ever
+ *  - A model is eligible only when a drawn, bonded panel accepted a run of
+ *    it: a slot of its train task accepted by the panel of a quorum task, or
+ *    paid after its worker won a dispute (gt_market_slot_panel_accepted),
+ *    whose members re-executed stretches of the run (work/train_task.h). A
+ *    task with no such slot is refused, and so is one accepted only by its
+ *    own poster or by an evaluator: the poster is the model's owner and names
+ *    the evaluator, so a poster naming its own sybil could have made-up
+ *    checkpoints accepted and collect matching funds for them. (Format 9's
+ *    rule, from format9_height; blocks before it replay under the old one,
+ *    which took an evaluator's verdict too.)
+ *  - An evaluation is eligible only when a drawn, bonded panel accepted it:
+ *    its eval slot accepted or paid, on this attestation's attempt and
+ *    results (the leaderboard's "accepted", gt_work_attestation_status), on
+ *    a quorum's verdict or after a dispute the attester won. A forged score
+ *    that its verifier rejected, one still pending or disputed, one accepted
+ *    only by the eval task's own poster and one accepted by the evaluator the
+ *    poster named (either may be the attester's sybil) are refused (the
+ *    evaluator's verdict: from format 9, as above). Counting co-signs
+ *    instead would not do: any address with the validator minimum staked
+ *    may co-sign, so a forger's two sybils agreeing would outvote the
+ *    verifier's one rejection. An accepted slot only ever
  *    becomes paid, so the standing cannot be lost after the entry.
  *  - Contributions count only inside [startS, endS) of block time (the only
  *    clock): one after the window is refused, so nobody tops up a project
@@ -195,19 +200,52 @@ static int project_owner(sqlite3 *db, uint64_t kind, const uint8_t ref[32], gt_a
     return rc;
 }
 
-/* 0 when evaluation attestation ref is one the market accepted; GT_EPERM
- * naming its standing otherwise (see the rules above). */
-static int eval_accepted(sqlite3 *db, const uint8_t ref[32], gt_err *err) {
+/* Format 9's rule: whether the tx's block takes only a bonded panel's
+ * verdict as the market's acceptance (gt_market_slot_panel_accepted).
+ * Blocks before format9_height replay under the rule that made them. */
+static int panel_rule(const gt_tx *tx) { return tx->height >= tx->format9_height; }
+
+/* 0 when the eval slot that attestation ref names stands accepted on a
+ * bonded panel's verdict (a quorum's, or a dispute its attester won);
+ * GT_EPERM saying what is required otherwise. Assumes the attestation is
+ * "accepted", so the slot's current attempt is the attestation's. */
+static int eval_panel_accepted(sqlite3 *db, const uint8_t ref[32], gt_err *err) {
+    sqlite3_stmt *q;
+    uint8_t task[32];
+    uint64_t slot = 0;
+    int rc = gt_fund_prepare(db, "SELECT task, slot FROM wk_attestations WHERE id=?", &q, err), yes = 0;
+    if (rc) return rc;
+    sqlite3_bind_blob(q, 1, ref, 32, SQLITE_STATIC);
+    if (sqlite3_step(q) != SQLITE_ROW)
+        rc = gt_err_set(err, GT_EDB, "reading attestation: %s", sqlite3_errmsg(db));
+    else if (!(rc = gt_row_blob(q, 0, task, 32, "wk_attestations", err)))
+        rc = gt_row_amount(q, 1, &slot, "wk_attestations", err);
+    sqlite3_finalize(q);
+    if (rc || (rc = gt_market_slot_panel_accepted(db, task, slot, &yes, err)) || yes) return rc;
+    char h[19];
+    return gt_err_set(err, GT_EPERM,
+                      "evaluation attestation %s… was accepted by its task's evaluator or poster, whom the poster"
+                      " chose: only an evaluation a drawn, bonded panel accepted (an eval task verified by a quorum,"
+                      " or a dispute its attester won) can be entered",
+                      gt_fund_short(ref, h));
+}
+
+/* 0 when evaluation attestation ref is one the market accepted (from
+ * format 9, on a bonded panel's verdict: panel); GT_EPERM naming its
+ * standing otherwise (see the rules above). */
+static int eval_accepted(sqlite3 *db, const uint8_t ref[32], int panel, gt_err *err) {
     const char *status = NULL;
     int rc = gt_work_attestation_status(db, ref, &status, err);
     if (rc) return rc;
     assert(status != NULL);
-    if (!strcmp(status, "accepted")) return 0;
+    if (!strcmp(status, "accepted")) return panel ? eval_panel_accepted(db, ref, err) : 0;
     char h[19];
     return gt_err_set(err, GT_EPERM,
                       "evaluation attestation %s… is %s: only an evaluation the market accepted (its eval slot"
-                      " accepted or paid on an evaluator's, a quorum's or a dispute's verdict) can be entered",
-                      gt_fund_short(ref, h), status);
+                      " accepted or paid on %s) can be entered",
+                      gt_fund_short(ref, h), status,
+                      panel ? "a drawn, bonded panel's verdict: a quorum's, or a dispute its attester won"
+                            : "an evaluator's, a quorum's or a dispute's verdict");
 }
 
 /* Whether slot r of a train task stands accepted on someone's verdict other
@@ -220,8 +258,10 @@ static int slot_verified(const gt_market_slot_ref *r) {
 }
 
 /* The owner (the poster) of the model trained by train task ref; GT_ENOTFOUND
- * when ref is no train task, GT_EPERM when no run of it was verified. */
-static int model_owner(sqlite3 *db, const uint8_t ref[32], gt_addr *owner, gt_err *err) {
+ * when ref is no train task, GT_EPERM when no run of it was verified: from
+ * format 9 (panel) on a drawn, bonded panel's verdict, before it on anyone's
+ * but the poster's own (slot_verified). */
+static int model_owner(sqlite3 *db, const uint8_t ref[32], int panel, gt_addr *owner, gt_err *err) {
     gt_market_slot_ref r;
     char h[19];
     int rc = gt_market_slot_ref_get(db, ref, 0, &r, err);
@@ -235,9 +275,19 @@ static int model_owner(sqlite3 *db, const uint8_t ref[32], gt_addr *owner, gt_er
     *owner = r.poster;
     uint64_t slots = r.slots;
     for (uint64_t i = 0; i < slots; i++) {
+        int yes = 0;
+        if (panel && (rc = gt_market_slot_panel_accepted(db, ref, i, &yes, err))) return rc;
+        if (panel && yes) return 0;
+        if (panel) continue;
         if (i && (rc = gt_market_slot_ref_get(db, ref, i, &r, err))) return rc;
         if (slot_verified(&r)) return 0;
     }
+    if (panel)
+        return gt_err_set(err, GT_EPERM,
+                          "the model of train task %s… has no run a bonded panel accepted: only a slot accepted by"
+                          " the drawn panel of a quorum task, or one whose worker won a dispute, counts; an"
+                          " evaluator's or the poster's own acceptance does not (the poster chose them)",
+                          gt_fund_short(ref, h));
     return gt_err_set(err, GT_EPERM,
                       "the model of train task %s… has no run the market accepted: a slot accepted or paid on an"
                       " evaluator's, a quorum's or a dispute's verdict (re-executed), not on its poster's own word",
@@ -262,12 +312,13 @@ static int enter_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
                           (unsigned long long)kind);
     if (r.projects >= GT_FUND_ROUND_MAX_PROJECTS)
         return gt_err_set(err, GT_ELIMIT, "round %s… already has %d projects", h, GT_FUND_ROUND_MAX_PROJECTS);
-    rc = kind == GT_FUND_PROJECT_MODEL ? model_owner(tx->db, a->f[RE_REF].b32, &owner, err)
+    rc = kind == GT_FUND_PROJECT_MODEL ? model_owner(tx->db, a->f[RE_REF].b32, panel_rule(tx), &owner, err)
                                        : project_owner(tx->db, kind, a->f[RE_REF].b32, &owner, err);
     if (rc) return rc;
     if (!gt_addr_eq(&owner, &a->from))
         return gt_err_set(err, GT_EPERM, "only its owner %s may enter this work in a round", gt_fund_addr(&owner, s));
-    if (kind == GT_FUND_PROJECT_EVAL && (rc = eval_accepted(tx->db, a->f[RE_REF].b32, err))) return rc;
+    if (kind == GT_FUND_PROJECT_EVAL && (rc = eval_accepted(tx->db, a->f[RE_REF].b32, panel_rule(tx), err)))
+        return rc;
     sqlite3_stmt *q;
     if ((rc = gt_fund_prepare(tx->db, "SELECT idx FROM fd_projects WHERE round=? AND ref=?", &q, err))) return rc;
     sqlite3_bind_blob(q, 1, a->f[RE_ROUND].b32, 32, SQLITE_STATIC);

@@ -52,7 +52,10 @@ typedef struct gt_genesis {
     /* Not a genesis parameter (gt_ledger_create ignores it): the first height
      * whose block was made under format 9's rules, which refuse more agent
      * names than format 8's (the market's case-folded look-alike key) and
-     * tally a quorum round at its deadline (a majority of the panel), read
+     * tally a quorum round at its deadline (a majority of the panel), and
+     * enter a model or an evaluation in a funding round only on a bonded
+     * panel's verdict (fund/fund_round.c: a quorum's, or a dispute the worker
+     * won; not an evaluator's or the poster's own acceptance), read
      * from meta at open: 0 for a ledger created at format 9, the block after
      * the head for one a writer's open upgraded, UINT64_MAX for an older
      * store opened read-only as it is. The rules apply the stricter check

@@ -61,7 +61,10 @@
  * accepts them. From the same height a quorum round is tallied at its
  * deadline (market/verdict.c: a side holding more than half of the panel's
  * weight decides, where format 8 timed an unsealed round out), so a silent
- * third of a panel cannot withhold a verdict; older blocks replay as they
+ * third of a panel cannot withhold a verdict; and a funding round takes a
+ * model or an evaluation only when a drawn, bonded panel accepted it (a
+ * quorum's verdict or a dispute the worker won; fund/fund_round.c), not on
+ * an evaluator of the poster's choosing; older blocks replay as they
  * were decided. An index and a meta row only, outside the state digest:
  * the rows are those of format 8. Formats 6 to 8 open read-only as they are
  * (no height: the new check never applies); for writing they are upgraded in

@@ -237,6 +237,14 @@ typedef struct gt_market_slot_ref {
     gt_addr verdict_by;
 } gt_market_slot_ref;
 int gt_market_slot_ref_get(sqlite3 *db, const uint8_t task_id[32], uint64_t slot, gt_market_slot_ref *out, gt_err *err);
+/* Whether slot `slot` of task_id stands accepted on the verdict of a drawn,
+ * bonded panel (*yes = 1): a quorum task's panel accepted its current
+ * attempt, or its worker won a dispute of it (paid on the dispute panel's
+ * verdict). An evaluator's or the poster's own acceptance is not a panel's:
+ * the poster picks the evaluator, and may be the worker's sybil (*yes = 0).
+ * For rules that let accepted work count for more than its bounty (a
+ * funding round's projects, fund_round.c). 0, GT_ENOTFOUND or GT_EDB. */
+int gt_market_slot_panel_accepted(sqlite3 *db, const uint8_t task_id[32], uint64_t slot, int *yes, gt_err *err);
 
 /* Checks the market's books against the ledger's escrow locks: every task's
  * escrow holds exactly (bounty + fee) for each unfinished slot, every claim's

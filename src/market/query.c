@@ -636,6 +636,27 @@ int gt_market_slot_ref_get(sqlite3 *db, const uint8_t task_id[32], uint64_t slot
     return 0;
 }
 
+/* market.h: a quorum's accept, or a dispute the worker won, on the current attempt. */
+int gt_market_slot_panel_accepted(sqlite3 *db, const uint8_t task_id[32], uint64_t slot, int *yes, gt_err *err) {
+    gt_tx tx = read_tx(db);
+    mk_task t;
+    mk_slot sl;
+    mk_dispute d;
+    *yes = 0;
+    int rc = mk_task_load(&tx, task_id, &t, err);
+    if (rc || (rc = mk_slot_load(&tx, task_id, slot, &sl, err))) return rc;
+    if (sl.state != GT_SLOT_ACCEPTED && sl.state != GT_SLOT_PAID) return 0;
+    /* A quorum's accept: the slot's verdict is the drawn panel's. A quorum
+     * slot paid with accept unset was paid on no verdict (old ledgers). */
+    if (t.policy == GT_POLICY_QUORUM) return *yes = sl.accept != 0, 0;
+    /* Otherwise only a dispute of this attempt that the worker won: the
+     * poster's or evaluator's own accept never went to a panel. */
+    rc = mk_dispute_load(&tx, task_id, slot, sl.attempt, &d, err);
+    if (rc == GT_ENOTFOUND) return 0;
+    if (!rc) *yes = sl.state == GT_SLOT_PAID && sl.accept && d.outcome == MK_DISPUTE_WORKER_WON;
+    return rc;
+}
+
 /* ---- audit ---- */
 
 /* Expects the lock id to hold exactly want; marks it seen. */

@@ -84,13 +84,13 @@ static void publish_dataset(gt_ledger *l, int poster, int worker, const char *jo
                  0);
 }
 
-/* A ledger with money for everyone, BOB and CAROL as agents that generate,
- * V1 and V2 staked 20 tokens, and two published datasets: BOB's (job_b,
- * worked by CAROL) and CAROL's (job_c, worked by BOB). */
+/* On ledger l (fresh), a world with money for everyone, BOB and CAROL as
+ * agents that generate, V1 and V2 staked 20 tokens, and two published
+ * datasets: BOB's (job_b, worked by CAROL) and CAROL's (job_c, worked by
+ * BOB). */
 static uint8_t job_b[32], job_c[32], task_b[32], task_c[32];
-static gt_ledger *world(void) {
+static gt_ledger *world_on(gt_ledger *l) {
     skew = 0;
-    gt_ledger *l = fresh();
     for (int i = 1; i < X0 + N_EXTRA; i++)
         CHECK_EQ_INT(fa(l, AUTH, NULL, NULL, "mint", "{\"to\":\"%s\",\"amount\":%llu}", ad(i),
                         (i == ALICE ? 1000 : 100) * TOKEN),
@@ -103,6 +103,8 @@ static gt_ledger *world(void) {
     publish_dataset(l, CAROL, BOB, "job-c", job_c, task_c);
     return l;
 }
+/* The world above on a fresh ledger. */
+static gt_ledger *world(void) { return world_on(fresh()); }
 
 /* Opens a round by ALICE: [now, now + window) and returns its id. */
 static void round_open(gt_ledger *l, int rule, uint64_t pool, uint64_t m, uint64_t window, uint8_t id[32]) {

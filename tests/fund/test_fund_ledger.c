@@ -185,13 +185,17 @@ static gt_work_eval_spec eval_spec(uint8_t spec_hash[32]) {
     return es;
 }
 
+enum { EV_POSTER = -1, EV_QUORUM = -2 };
+
 /* poster posts an eval task of 3 slots, verified by the evaluator verifier
- * (or, verifier < 0, by the poster itself). */
+ * (or, EV_POSTER, by the poster itself; EV_QUORUM, by a quorum of 2 of the
+ * panel drawn from the staked validators). */
 static void eval_task(gt_ledger *l, int poster, int verifier, uint8_t task[32]) {
     uint8_t spec[32];
     eval_spec(spec);
     char v[128] = "";
     if (verifier >= 0) snprintf(v, sizeof v, "\"verifier\":\"%s\",\"fee\":%llu,", ad(verifier), TOKEN / 10);
+    if (verifier == EV_QUORUM) snprintf(v, sizeof v, "\"quorum\":2,\"fee\":%llu,", TOKEN / 10);
     CHECK_EQ_INT(fa(l, poster, task, NULL, "task_post",
                     "{\"kind\":\"eval\",\"spec\":\"%s\",\"slots\":3,\"bounty\":%llu,\"stake\":%llu,%s"
                     "\"claimSeconds\":500,\"submitSeconds\":500,\"verifySeconds\":500}",
@@ -227,14 +231,19 @@ static int enter_eval(gt_ledger *l, int who, const uint8_t round[32], const uint
               hx(round), hx(att));
 }
 
-/* Only an evaluation the market accepted is a project. V3 attests honestly
- * and V1, the task's evaluator, accepts: it enters (and still does once
- * paid). V4 forges a score: pending, it is refused; V1 rejects it; V4's two
- * sybils (staked the validator minimum) co-sign it agreeing, so more
- * co-signers agree (2) than disagree (1): still refused -- on the old rule
- * (any attestation row) it entered, and could collect contributions and a
- * match. V5 posts its own eval task verified by itself and accepts its
- * sybil X0+5's attestation: "unverified", refused. */
+/* Only an evaluation a drawn, bonded panel accepted is a project. V3
+ * attests honestly on a quorum task and V1 and V2, its drawn panel, accept
+ * by co-signing: it enters (and still does once paid). V3's same honest
+ * score on a task whose evaluator V1 accepted is refused (format 9: the
+ * poster names the evaluator). V4 forges a score: pending, it is refused;
+ * V1 rejects it; V4's two sybils (staked the validator minimum) co-sign it
+ * agreeing, so more co-signers agree (2) than disagree (1): still refused
+ * -- on the old rule (any attestation row) it entered, and could collect
+ * contributions and a match. V5 posts its own eval task verified by itself
+ * and accepts its sybil X0+5's attestation: "unverified", refused. V5 posts
+ * another naming its sybil X0+8 as the evaluator, which accepts X0+5's
+ * made-up score: "accepted" on the leaderboard, and entered by format 8's
+ * rule (the attack), refused by format 9's. */
 static void test_eval_projects(void) {
     gt_ledger *l = world();
     gt_result res;
@@ -242,11 +251,14 @@ static void test_eval_projects(void) {
     for (size_t i = 0; i < sizeof evals / sizeof evals[0]; i++)
         CHECK_EQ_INT(fa(l, evals[i], NULL, NULL, "agent_register", "{\"name\":\"e%zu\",\"skills\":\"eval\"}", i), 0);
     for (int i = X0 + 6; i < X0 + 8; i++) CHECK_EQ_INT(fa(l, i, NULL, NULL, "stake", "{\"amount\":%llu}", TOKEN), 0);
-    uint8_t task[32], own_task[32], honest[32], forged[32], self[32], r[32];
+    uint8_t task[32], qtask[32], own_task[32], syb_task[32], honest[32], judged[32], forged[32], self[32], syb[32],
+        r[32];
     eval_task(l, ALICE, V1, task);
+    eval_task(l, ALICE, EV_QUORUM, qtask);
     CHECK_EQ_INT(eval_attest(l, V3, task, 0, "honest lines", honest), 0);
     CHECK_EQ_INT(eval_cosign(l, V1, honest, 1), 0); /* the evaluator's verdict: accept */
     CHECK_EQ_INT(eval_cosign(l, V2, honest, 1), 0);
+    CHECK_EQ_INT(eval_attest(l, V3, qtask, 0, "honest lines", judged), 0);
     CHECK_EQ_INT(eval_attest(l, V4, task, 1, "every item marked right", forged), 0);
     round_open(l, GT_FUND_QF, 10 * TOKEN, 0, 400, r);
     CHECK_EQ_INT(enter_eval(l, V4, r, forged, &res), GT_EPERM);
@@ -257,7 +269,7 @@ static void test_eval_projects(void) {
     CHECK_EQ_INT(enter_eval(l, V4, r, forged, &res), GT_EPERM);
     CHECK_CONTAINS(res.msg, "is rejected");
     CHECK_CONTAINS(res.msg, "only an evaluation the market accepted");
-    eval_task(l, V5, -1, own_task);
+    eval_task(l, V5, EV_POSTER, own_task);
     CHECK_EQ_INT(eval_attest(l, X0 + 5, own_task, 0, "made up", self), 0);
     CHECK_EQ_INT(fa(l, V5, NULL, NULL, "task_verify",
                     "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\",\"accept\":true,\"score\":100}", hx(own_task),
@@ -265,14 +277,23 @@ static void test_eval_projects(void) {
                  0);
     CHECK_EQ_INT(enter_eval(l, X0 + 5, r, self, &res), GT_EPERM);
     CHECK_CONTAINS(res.msg, "is unverified");
-    CHECK_EQ_INT(enter_eval(l, V4, r, honest, &res), GT_EPERM); /* not its owner */
-    CHECK_EQ_INT(enter_eval(l, V3, r, honest, &res), 0);
-    CHECK_EQ_INT(enter_eval(l, V3, r, honest, &res), GT_EEXIST);
+    eval_task(l, V5, X0 + 8, syb_task);
+    CHECK_EQ_INT(eval_attest(l, X0 + 5, syb_task, 0, "made up too", syb), 0);
+    CHECK_EQ_INT(eval_cosign(l, X0 + 8, syb, 1), 0); /* the sybil evaluator's verdict: accept */
+    CHECK_EQ_INT(enter_eval(l, X0 + 5, r, syb, &res), GT_EPERM);
+    CHECK_CONTAINS(res.msg, "only an evaluation a drawn, bonded panel accepted");
+    CHECK_EQ_INT(enter_eval(l, V3, r, honest, &res), GT_EPERM); /* its evaluator's word only */
+    CHECK_CONTAINS(res.msg, "accepted by its task's evaluator or poster");
+    for (int v = V1; v <= V2; v++) CHECK_EQ_INT(eval_cosign(l, v, judged, 1), 0); /* the panel's votes */
+    CHECK_EQ_INT(enter_eval(l, V4, r, judged, &res), GT_EPERM); /* not its owner */
+    CHECK_CONTAINS(res.msg, "only its owner");
+    CHECK_EQ_INT(enter_eval(l, V3, r, judged, &res), 0);
+    CHECK_EQ_INT(enter_eval(l, V3, r, judged, &res), GT_EEXIST);
     /* paid, it stays accepted: a second round takes it */
-    CHECK_EQ_INT(fa(l, V3, NULL, NULL, "task_settle", "{\"task\":\"%s\",\"slot\":0}", hx(task)), 0);
+    CHECK_EQ_INT(fa(l, V3, NULL, NULL, "task_settle", "{\"task\":\"%s\",\"slot\":0}", hx(qtask)), 0);
     uint8_t r2[32];
     round_open(l, GT_FUND_QF, 10 * TOKEN, 0, 400, r2);
-    CHECK_EQ_INT(enter_eval(l, V3, r2, honest, &res), 0);
+    CHECK_EQ_INT(enter_eval(l, V3, r2, judged, &res), 0);
     skew += 2;
     CHECK_EQ_INT(give(l, X0, r, 2, TOKEN), 0);
     CHECK_EQ_INT(give(l, X0 + 1, r, 2, TOKEN), 0);

@@ -72,9 +72,11 @@ export async function fundingChecks(ctx, t, env) {
     const r = await t.rawGet(base, `/v1/datasets/${tk.spec}`);
     if (r.status === 200) dataset = JSON.parse(r.body);
   }
-  // Only an evaluation the market accepted can be a round's project (fund_round_enter): not the forged
-  // score the leaderboard's `all` lists first.
-  const evals = (await api(base, '/v1/leaderboard?all=true')).entries.filter((e) => e.status === 'accepted');
+  // Only an evaluation a drawn, bonded panel accepted can be a round's project (fund_round_enter): not the
+  // forged score the leaderboard's `all` lists first, nor one accepted by its task's evaluator alone
+  // (unranked: no bonded vote backs it); the demo's quorum-verified evaluation is ranked.
+  const evals = (await api(base, '/v1/leaderboard?all=true')).entries.filter(
+    (e) => e.status === 'accepted' && e.ranked === true);
   check(dataset !== null && evals.length > 0, 'the demo published a dataset and an accepted evaluation');
   const evaluation = evals[0];
   const job = '0x' + dataset.job.replace(/^(sha256:|0x)/, '');
