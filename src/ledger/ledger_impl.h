@@ -65,10 +65,12 @@
  * model or an evaluation only when a drawn, bonded panel accepted it (a
  * quorum's verdict or a dispute the worker won; fund/fund_round.c), not on
  * an evaluator of the poster's choosing; older blocks replay as they
- * were decided. An index and a meta row only, outside the state digest:
- * the rows are those of format 8. Formats 6 to 8 open read-only as they are
- * (no height: the new check never applies); for writing they are upgraded in
- * place (the index built from the stored cards). An older binary refuses a
+ * were decided. It also indexes tasks by spec (mk_tasks_spec), so that
+ * GET /v1/tasks?spec= is one search, not a read of every task. Indexes and a
+ * meta row only, outside the state digest: the rows are those of format 8.
+ * Formats 6 to 8 open read-only as they are (no height: the new check never
+ * applies); for writing they are upgraded in place (the indexes built from
+ * the stored cards and tasks). An older binary refuses a
  * format 9 store (its writer lacks the index's SQL function and the rule). */
 #define GT_LEDGER_FORMAT 9
 /* The oldest format a writer's open upgrades and a reader opens as it is. */

@@ -7,7 +7,8 @@
  *   mk_agents(addr) cards, indexed by their name's two impersonation keys
  *   (mk_agents_name_key, mk_agents_name_case_key); mk_agent_skills(skill,
  *   addr) for lookups, also indexed by addr;
- *   mk_tasks(id) terms and status; mk_slots(task, slot) the current attempt;
+ *   mk_tasks(id) terms and status, also indexed by spec (mk_tasks_spec);
+ *   mk_slots(task, slot) the current attempt;
  *   mk_task_workers(task, worker) claims each worker ever made on a task;
  *   mk_votes(task, slot, attempt, round, voter); mk_commits(task, slot,
  *   attempt, round, voter) sealed votes (commit.c); mk_panels(task, slot, attempt,
@@ -76,6 +77,13 @@ static const char market_schema_sql[] =
      * repeats the predicate (MK_SQL_HAS_PARENT). */
     "CREATE INDEX IF NOT EXISTS mk_subtasks ON mk_tasks(parent, posted_height) WHERE " MK_SQL_HAS_PARENT ";"
     "CREATE INDEX IF NOT EXISTS mk_tasks_posted ON mk_tasks(posted_height);"
+    /* Tasks by spec, in the task list's order (newest first, then by id):
+     * GET /v1/tasks?spec= (an agent asks it before posting a data job, and
+     * anyone may ask any node) is one search that stops at the page's end,
+     * where it read every task (bench_task_spec, a listing at 100,000
+     * tasks: 346 ms before, 0.07 to 0.18 ms with it). Format 9; a format 6 to 8 store gets it from this statement at
+     * a writer's open. An index, outside the state digest. */
+    "CREATE INDEX IF NOT EXISTS mk_tasks_spec ON mk_tasks(spec, posted_height DESC, id);"
     "CREATE TABLE IF NOT EXISTS mk_slots(task BLOB NOT NULL, slot INTEGER NOT NULL, state INTEGER NOT NULL,"
     " attempt INTEGER NOT NULL, worker BLOB NOT NULL, claimed_height INTEGER NOT NULL,"
     " deadline INTEGER NOT NULL, result BLOB NOT NULL, accept INTEGER NOT NULL, score INTEGER NOT NULL,"
@@ -138,8 +146,8 @@ static const char *const self_folded[] = {"mk_tasks",      "mk_slots",     "mk_d
                                           "mk_reputation", "mk_rep_flows", "mk_rep_units", NULL};
 /* No upgrade_sql: format 7 (ledger_impl.h) changed the core's id index
  * only, format 8 adds mk_agents_name_key and mk_agent_skills_addr and
- * format 9 mk_agents_name_case_key, which schema_sql's CREATE INDEX IF NOT
- * EXISTS builds at a writer's open; nothing of formats 6 to 8 goes, and
+ * format 9 mk_agents_name_case_key and mk_tasks_spec, which schema_sql's
+ * CREATE INDEX IF NOT EXISTS builds at a writer's open; nothing of formats 6 to 8 goes, and
  * format 8's key function is unchanged, so its index stays as it is. */
 static const gt_ledger_module market_module = {"market", market_schema_sql, mk_begin_block, mk_check_books,
                                                self_folded, NULL, mk_connect};

@@ -349,6 +349,22 @@ int mk_begin_block(gt_tx *tx, gt_err *err);
 #define MK_SQL_SUBTASKS \
     "SELECT id FROM mk_tasks WHERE parent=?1 AND " MK_SQL_HAS_PARENT " ORDER BY posted_height, id LIMIT ?2"
 
+/* The task list (query.c's tasks_list, GET /v1/tasks): ?1 status (-1 any),
+ * ?2 kind, ?3 poster, ?4 parent, ?5 a worker who held a slot (each NULL:
+ * any), ?6 the limit, ?7 the offset; newest first. A filter written
+ * `?N IS NULL OR col=?N` cannot use an index (SQLite plans the statement
+ * before it sees the value), so the spec filter has its own statement whose
+ * `spec=?8` searches mk_tasks_spec, which also gives the order, so no sort
+ * and no row past the page is read (test_market_rows checks the plan). */
+#define MK_SQL_TASKS_WHERE                                                                        \
+    "(?1 < 0 OR status=?1) AND (?2 IS NULL OR kind=?2) AND (?3 IS NULL OR poster=?3) AND "        \
+    "(?4 IS NULL OR parent=?4) AND "                                                              \
+    "(?5 IS NULL OR EXISTS (SELECT 1 FROM mk_slots s WHERE s.task=t.id AND s.worker=?5)) "
+#define MK_SQL_TASKS_ORDER "ORDER BY posted_height DESC, id LIMIT ?6 OFFSET ?7"
+#define MK_SQL_TASKS_LIST "SELECT id FROM mk_tasks t WHERE " MK_SQL_TASKS_WHERE MK_SQL_TASKS_ORDER
+/* The same with ?8 the spec (32 bytes). */
+#define MK_SQL_TASKS_BY_SPEC "SELECT id FROM mk_tasks t WHERE spec=?8 AND " MK_SQL_TASKS_WHERE MK_SQL_TASKS_ORDER
+
 /* Messages: "task 0x1234abcd" / short hex of an id, an address. */
 const char *mk_short(const uint8_t id[32], char out[19]);
 const char *mk_addr(const gt_addr *a, char out[43]);

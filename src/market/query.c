@@ -433,20 +433,14 @@ static json_t *tasks_list(sqlite3 *db, const gt_market_task_filter *f, uint64_t 
     if (limit == 0 || limit > GT_MARKET_PAGE_MAX) limit = GT_MARKET_PAGE_MAX;
     if (offset > INT64_MAX) offset = INT64_MAX;
     sqlite3_stmt *q;
-    if (mk_prepare(db,
-                   "SELECT id FROM mk_tasks t WHERE (?1 < 0 OR status=?1) AND (?2 IS NULL OR kind=?2) "
-                   "AND (?3 IS NULL OR poster=?3) AND (?4 IS NULL OR parent=?4) "
-                   "AND (?5 IS NULL OR EXISTS (SELECT 1 FROM mk_slots s WHERE s.task=t.id AND s.worker=?5)) "
-                   "AND (?8 IS NULL OR spec=?8) "
-                   "ORDER BY posted_height DESC, id LIMIT ?6 OFFSET ?7",
-                   &q, err))
-        return NULL;
+    /* With a spec, the statement that searches mk_tasks_spec (market_impl.h). */
+    if (mk_prepare(db, f && f->spec ? MK_SQL_TASKS_BY_SPEC : MK_SQL_TASKS_LIST, &q, err)) return NULL;
     sqlite3_bind_int(q, 1, f ? f->status : -1);
     if (f && f->kind) sqlite3_bind_text(q, 2, f->kind, -1, SQLITE_STATIC); else sqlite3_bind_null(q, 2);
     if (f && f->poster) sqlite3_bind_blob(q, 3, f->poster->b, 20, SQLITE_STATIC); else sqlite3_bind_null(q, 3);
     if (f && f->parent) sqlite3_bind_blob(q, 4, f->parent, 32, SQLITE_STATIC); else sqlite3_bind_null(q, 4);
     if (f && f->worker) sqlite3_bind_blob(q, 5, f->worker->b, 20, SQLITE_STATIC); else sqlite3_bind_null(q, 5);
-    if (f && f->spec) sqlite3_bind_blob(q, 8, f->spec, 32, SQLITE_STATIC); else sqlite3_bind_null(q, 8);
+    if (f && f->spec) sqlite3_bind_blob(q, 8, f->spec, 32, SQLITE_STATIC);
     sqlite3_bind_int64(q, 6, (int64_t)limit + 1); /* one more tells whether a next page exists */
     sqlite3_bind_int64(q, 7, (int64_t)offset);
     json_t *arr = json_array();

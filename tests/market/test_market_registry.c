@@ -162,6 +162,10 @@ static void test_format7_backfilled(void) {
 }
 
 #define SQL_HAS_CASE_INDEX "SELECT count(*) FROM sqlite_master WHERE type='index' AND name='mk_agents_name_case_key'"
+/* The spec of the task test_format8_upgraded posts. */
+#define TASK_SPEC_HEX "abababababababababababababababababababababababababababababababab"
+#define SQL_HAS_SPEC_INDEX "SELECT count(*) FROM sqlite_master WHERE type='index' AND name='mk_tasks_spec'"
+#define SQL_SPEC_INDEX_OK "SELECT count(*) FROM pragma_integrity_check('mk_tasks') WHERE integrity_check='ok'"
 #define SQL_FORMAT9_HEIGHT "SELECT value FROM meta WHERE key='format9_height'"
 
 /* Sets meta's format9_height on the store at path. */
@@ -179,7 +183,9 @@ static void set_format9_height(long long height) {
  * the new rule from the next block on, both old cards kept (and "ALICE"
  * still updates under its name), a new look-alike refused, no committed
  * root moved, and the log replays, but only because the replay applies the
- * rule from that height: moved to the genesis, the replay refuses "ALICE". */
+ * rule from that height: moved to the genesis, the replay refuses "ALICE".
+ * Format 9's index of tasks by spec is built there too, from the stored
+ * tasks. */
 static void test_format8_upgraded(void) {
     gt_ledger *l = fresh();
     gt_ledger_close(l);
@@ -190,10 +196,15 @@ static void test_format8_upgraded(void) {
     expect_ok(l, ALICE, "agent_register", "Alice");
     expect_ok(l, V1, "agent_register", "ALICE");
     expect_ok(l, V2, "agent_register", "Mia");
+    CHECK_EQ_INT(act(l, ALICE, NULL, NULL, "task_post",
+                     "{\"kind\":\"generate\",\"spec\":\"0x" TASK_SPEC_HEX "\",\"slots\":1,\"bounty\":%llu,"
+                     "\"stake\":%llu,\"claimSeconds\":50,\"submitSeconds\":5,\"verifySeconds\":10}",
+                     UNIT, UNIT),
+                 0);
     gt_block before, after;
     CHECK_EQ_INT(gt_ledger_head(l, &before, NULL), 0);
     gt_ledger_close(l);
-    raw_exec("DROP INDEX mk_agents_name_case_key; DELETE FROM meta WHERE key='format9_height';"
+    raw_exec("DROP INDEX mk_agents_name_case_key; DROP INDEX mk_tasks_spec; DELETE FROM meta WHERE key='format9_height';"
              "UPDATE meta SET value=8 WHERE key='version'");
     gt_verify_report rep;
     CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &err), 0);
@@ -202,10 +213,15 @@ static void test_format8_upgraded(void) {
     gt_ledger_close(l);
     CHECK_EQ_INT((int)raw_int(SQL_VERSION), 8);
     CHECK_EQ_INT((int)raw_int(SQL_HAS_CASE_INDEX), 0);
+    CHECK_EQ_INT((int)raw_int(SQL_HAS_SPEC_INDEX), 0);
     CHECK_EQ_INT(gt_ledger_open(path, 0, &l, &err), 0);
     CHECK_EQ_INT((int)raw_int(SQL_VERSION), GT_LEDGER_FORMAT);
     CHECK_EQ_INT((int)raw_int(SQL_HAS_CASE_INDEX), 1);
     CHECK_EQ_INT((int)raw_int(SQL_INDEX_OK), 1);
+    CHECK_EQ_INT((int)raw_int(SQL_HAS_SPEC_INDEX), 1);
+    CHECK_EQ_INT((int)raw_int(SQL_SPEC_INDEX_OK), 1); /* the posted task is in it */
+    CHECK_EQ_INT((int)raw_int("SELECT count(*) FROM mk_tasks INDEXED BY mk_tasks_spec WHERE spec=x'" TASK_SPEC_HEX "'"),
+                 1);
     CHECK_EQ_INT((int)raw_int(SQL_FORMAT9_HEIGHT), (int)before.height + 1);
     CHECK_EQ_INT(gt_ledger_head(l, &after, NULL), 0);
     CHECK(!memcmp(before.hash, after.hash, 32) && !memcmp(before.state_digest, after.state_digest, 32));

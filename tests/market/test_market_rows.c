@@ -461,6 +461,28 @@ static void test_name_check_plan(void) {
     }
 }
 
+/* The task list filtered by spec (GET /v1/tasks?spec=, which anyone may ask
+ * any node) is one search of mk_tasks_spec that also gives the list's order:
+ * no scan of every task, no sort of the matches (a spec any number of tasks
+ * share would otherwise be sorted whole for each page). The list without a
+ * spec is unchanged: it walks mk_tasks_posted. On the base ledger and an
+ * empty one. */
+static void test_task_list_plans(void) {
+    char plan[2048], empty[192];
+    snprintf(empty, sizeof empty, "%s/empty.db", dir); /* test_sweep_plans made it */
+    const char *paths[2] = {base_path, empty};
+    for (int i = 0; i < 2; i++) {
+        sqlite3 *db;
+        if (sqlite3_open(paths[i], &db)) abort();
+        plan_of(db, MK_SQL_TASKS_BY_SPEC, plan, sizeof plan);
+        CHECK_CONTAINS(plan, "SEARCH t USING INDEX mk_tasks_spec (spec=?)");
+        CHECK(!strstr(plan, "SCAN t") && !strstr(plan, "TEMP B-TREE"));
+        plan_of(db, MK_SQL_TASKS_LIST, plan, sizeof plan);
+        CHECK_CONTAINS(plan, "SCAN t USING INDEX mk_tasks_posted");
+        sqlite3_close(db);
+    }
+}
+
 /* The opcodes of sql's program on db, one name a line, into out. */
 static void opcodes_of(sqlite3 *db, const char *sql, char *out, size_t cap) { explain_into(db, "EXPLAIN", 1, sql, out, cap); }
 
@@ -495,6 +517,7 @@ int main(void) {
     RUN(test_stmt_keys);
     RUN(test_sweep_plans);
     RUN(test_name_check_plan);
+    RUN(test_task_list_plans);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0) abort();

@@ -46,6 +46,7 @@ else
 fi
 run bench_market_pages '^market pages/block: [0-9.]+$' 2 1
 run bench_registry '^ms per registration at [0-9]+ agents: [0-9.]+$' 2 3 6
+run bench_task_spec '^ms per spec listing at [0-9]+ tasks: [0-9.]+$' 2 3 6
 run bench_work '^pipeline/raw: [0-9.]+$' "$models/tiny-llama-q8_0.gguf" 2 1
 run bench_infer '"tg_tok_s":[0-9.]+' "$models/tiny-llama-q4_k_m.gguf" -p 8 -n 4 -r 1
 run bench_infer_kern '"mac_per_ns":[0-9.]+' q4_k 64 256 4 1
