@@ -81,6 +81,18 @@ export async function datasetPage(page, job) {
   );
 }
 
+// How much re-execution stands behind a score: the items each judge re-executes
+// under the eval task's spec (its poster chooses, as few as 1; '?' where the
+// ledger cannot tell), then the drawn judges whose votes back it and the items
+// their co-signs re-executed.
+function checkedBy(e) {
+  const judges = e.cosigns.backed;
+  return (
+    `${e.check ?? '?'} per judge; ${judges} judge${judges === 1 ? '' : 's'}, ` +
+    `${e.cosigns.backedItemsChecked} item${e.cosigns.backedItemsChecked === 1 ? '' : 's'}`
+  );
+}
+
 // One evaluation attestation: the model's score on a benchmark, who attested
 // it, its co-signs and votes, and the funding rounds it entered.
 export async function evaluationPage(page, id) {
@@ -103,6 +115,7 @@ export async function evaluationPage(page, id) {
       ['Model', h('span', { class: 'mono', title: a.model }, short(a.model))],
       ['Score', a.score],
       ['Items', a.items],
+      ['Checked', checkedBy(a)],
       ['Status', a.status ? badge(a.status, a.status === 'accepted' ? 'ok' : a.status === 'rejected' ? 'bad' : 'open') : '—'],
       ['Attester', addrLink(a.attester)],
       ['Task', taskLink(a.task)],
@@ -124,6 +137,7 @@ export async function leaderboardPage() {
     h('span', { class: 'mono', title: e.model }, short(e.model)),
     e.score,
     e.items,
+    checkedBy(e),
     badge(e.status, e.status === 'accepted' ? 'ok' : e.status === 'rejected' ? 'bad' : 'open'),
     `${e.cosigns.agreed} agree / ${e.cosigns.disagreed} disagree`,
     tokens(e.cosigns.backedStake),
@@ -139,10 +153,15 @@ export async function leaderboardPage() {
       'p',
       { class: 'muted' },
       'Models ranked by attested score per benchmark; only agreeing votes of drawn, bonded ' +
-        'panels back a score. Rejected and pending attestations are listed too.',
+        'panels back a score. Checked: the items each judge re-executes under the task\'s spec ' +
+        '(its poster chooses, as few as 1), then the judges behind the score and the items they ' +
+        're-executed. Rejected and pending attestations are listed too.',
     ),
     rows.length
-      ? table(['Rank', 'Bench', 'Model', 'Score', 'Items', 'Status', 'Co-signs', 'Backed by', 'Attester', 'Task', 'Attestation'], rows)
+      ? table(
+          ['Rank', 'Bench', 'Model', 'Score', 'Items', 'Checked', 'Status', 'Co-signs', 'Backed by', 'Attester', 'Task', 'Attestation'],
+          rows,
+        )
       : h('p', {}, 'no attestations yet'),
   );
 }

@@ -45,8 +45,36 @@ static void usage(FILE *f) {
             "  --ctx N               context positions (default 2048)\n"
             "  --json                print the summary as JSON\n\n"
             "leaderboard: models ranked by attested score (attestations on HOME/ledger.db), with\n"
-            "the attester, the market's standing and the validators' co-signs agreed/disagreed;\n"
+            "the items each judge re-executes under the task's spec (check), the attester, the\n"
+            "market's standing, the drawn judges whose votes back it and the items they\n"
+            "re-executed, and the validators' co-signs agreed/disagreed;\n"
             "--all also lists rejected attestations and every attestation of a model.\n");
+}
+
+/* The integer at key of o, or 0 (the board's counts are always there). */
+static long long int_at(const json_t *o, const char *key) {
+    return (long long)json_integer_value(json_object_get(o, key));
+}
+
+/* One leaderboard entry as a row of the table cmd_eval_leaderboard heads. */
+static void print_entry(const json_t *e) {
+    json_t *cs = json_object_get(e, "cosigns");
+    const char *model = json_string_value(json_object_get(e, "model"));
+    const char *att = json_string_value(json_object_get(e, "attester"));
+    /* An entry no bonded judge accepted is listed, never ranked: "-". */
+    json_t *rank = json_object_get(e, "rank");
+    char rank_s[24] = "-";
+    if (json_is_integer(rank)) snprintf(rank_s, sizeof rank_s, "%lld", (long long)json_integer_value(rank));
+    /* Items each judge re-executes under the spec ("?": not known on this ledger). */
+    json_t *check = json_object_get(e, "check");
+    char check_s[24] = "?", judges_s[48];
+    if (json_is_integer(check)) snprintf(check_s, sizeof check_s, "%lld", (long long)json_integer_value(check));
+    snprintf(judges_s, sizeof judges_s, "%lld (%lld)", int_at(cs, "backed"), int_at(cs, "backedItemsChecked"));
+    printf("%-4s %-12.12s %-10s %6lld %5s  %.18s %.13s %-11s %-14s %lld/%lld (%lld)\n", rank_s,
+           json_string_value(json_object_get(e, "bench")), json_string_value(json_object_get(e, "score")),
+           int_at(e, "items"), check_s, model ? model : "?", att ? att : "?",
+           json_string_value(json_object_get(e, "status")), judges_s, int_at(cs, "agreed"), int_at(cs, "disagreed"),
+           int_at(cs, "itemsChecked"));
 }
 
 /* `gotong eval leaderboard`: prints gt_work_leaderboard over HOME/ledger.db. */
@@ -89,25 +117,11 @@ static int cmd_eval_leaderboard(int argc, char **argv) {
     } else if (json_array_size(ents) == 0) {
         printf("no attestations%s%s on this ledger\n", bench ? " for " : "", bench ? bench : "");
     } else {
-        printf("%-4s %-12s %-10s %6s  %-18s %-13s %-11s %s\n", "rank", "bench", "score", "items", "model", "attester",
-               "status", "co-signs agreed/disagreed (items re-executed)");
+        printf("%-4s %-12s %-10s %6s %5s  %-18s %-13s %-11s %-14s %s\n", "rank", "bench", "score", "items", "check",
+               "model", "attester", "status", "judges (items)", "co-signs agreed/disagreed (items re-executed)");
         size_t i;
         json_t *e;
-        json_array_foreach(ents, i, e) {
-            json_t *cs = json_object_get(e, "cosigns");
-            const char *model = json_string_value(json_object_get(e, "model")), *att = json_string_value(json_object_get(e, "attester"));
-            /* An entry no bonded judge accepted is listed, never ranked: "-". */
-            json_t *rank = json_object_get(e, "rank");
-            char rank_s[24] = "-";
-            if (json_is_integer(rank)) snprintf(rank_s, sizeof rank_s, "%lld", (long long)json_integer_value(rank));
-            printf("%-4s %-12.12s %-10s %6lld  %.18s %.13s %-11s %lld/%lld (%lld)\n", rank_s,
-                   json_string_value(json_object_get(e, "bench")),
-                   json_string_value(json_object_get(e, "score")), (long long)json_integer_value(json_object_get(e, "items")),
-                   model ? model : "?", att ? att : "?", json_string_value(json_object_get(e, "status")),
-                   (long long)json_integer_value(json_object_get(cs, "agreed")),
-                   (long long)json_integer_value(json_object_get(cs, "disagreed")),
-                   (long long)json_integer_value(json_object_get(cs, "itemsChecked")));
-        }
+        json_array_foreach(ents, i, e) print_entry(e);
     }
     json_decref(lb);
     return 0;

@@ -68,9 +68,17 @@ int gt_work_kind(const gt_action_kind *k);
 
 /* Models ranked by attested score:
  *   {"bench": NAME|null, "entries": [{rank, bench, benchHash, model,
- *     scorePpm, score, items, attester, attestation, task, slot, height,
- *     status, results, resultsRoot, cosigns: {agreed, backed, disagreed,
- *     itemsChecked}, others (without `all`)}]}
+ *     scorePpm, score, items, check, attester, attestation, task, slot,
+ *     height, status, results, resultsRoot, cosigns: {agreed, backed,
+ *     backedStake, backedItemsChecked, disagreed, itemsChecked}, others
+ *     (without `all`)}]}
+ * check: the items each validator re-executes under the eval task's spec
+ * (its poster chose 1 to GT_WORK_EVAL_MAX_CHECK; null when the task is gone
+ * or the ledger predates the rule binding attestations to specs);
+ * backedItemsChecked: the items the backing judges' co-signs say they
+ * re-executed, summed; itemsChecked: the same over every co-sign. A score
+ * backed by one judge's one item is shown as that, beside one backed by
+ * several judges' eight.
  * status: "accepted" (the eval task's slot was accepted or paid on an
  * evaluator's, a quorum's or a dispute's verdict), "pending" (submitted, no
  * verdict yet), "disputed", "rejected" (the verdict went against it),

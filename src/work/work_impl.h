@@ -12,6 +12,7 @@
 #include "base/buf.h"
 #include "ledger/action.h"
 #include "ledger/state.h"
+#include "work/eval/bench.h"
 
 typedef struct wk_ctx {
     gt_tx *tx;
@@ -47,5 +48,15 @@ int wk_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **q, gt_err *err);
 int wk_is_zero32(const uint8_t b[32]);
 /* "0x1234abcd" short form of an id. */
 const char *wk_short(const uint8_t id[32], char out[19]);
+
+/* The `check` (items each validator re-executes) of the eval spec whose
+ * sha256 is spec, given what an attestation of it carries: the canonical
+ * spec JSON (check.h) of model, bench, bench_hash and a `limit` giving
+ * `items` of reg's (items, or 0 when that is all of them), for each check
+ * 1..GT_WORK_EVAL_MAX_CHECK in turn. 0 when none matches. The attest rule
+ * binds an attestation to its task's spec with it; the leaderboard shows
+ * the check a score was judged under with it (attest.c). */
+uint64_t wk_eval_spec_check(const uint8_t model[32], const char *bench, const uint8_t bench_hash[32], uint64_t items,
+                            const gt_bench_ref *reg, const uint8_t spec[32]);
 
 #endif

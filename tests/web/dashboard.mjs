@@ -253,6 +253,27 @@ async function liveBoard(ctx, base, home, ayu) {
   await page.close();
 }
 
+// The leaderboard says how much re-execution stands behind each score (an
+// eval spec's check may be 1): the items each judge re-executes under the
+// task's spec, then the drawn judges that back it and the items they re-ran.
+async function leaderboardChecked(ctx, base) {
+  const page = await ctx.newPage();
+  const errors = await open(page, base, 'leaderboard', 'leaderboard');
+  check(errors.length === 0, `the leaderboard loads${errors.length ? ': ' + errors.join('; ') : ''}`);
+  const lb = await api(base, '/v1/leaderboard?all=true');
+  const text = await page.$eval('main', (el) => el.textContent);
+  check(
+    lb.entries.some((e) => Number.isInteger(e.check)),
+    "the demo's evaluations carry their spec's check (API: /v1/leaderboard)",
+  );
+  for (const e of lb.entries) {
+    const judges = `${e.cosigns.backed} judge${e.cosigns.backed === 1 ? '' : 's'}`;
+    const want = `${e.check ?? '?'} per judge; ${judges}, ${e.cosigns.backedItemsChecked} item`;
+    check(text.includes(want), `the leaderboard shows "${want}" for ${e.attestation}`);
+  }
+  await page.close();
+}
+
 async function disputeShown(ctx, base, disputed) {
   const page = await ctx.newPage();
   const t = await api(base, `/v1/tasks/${disputed}`);
@@ -585,6 +606,7 @@ async function main() {
     await pagesLoad(browser, base, pages, 'laptop');
     await liveBoard(browser, base, home, ayu);
     await disputeShown(browser, base, disputed);
+    await leaderboardChecked(browser, base);
     await signedTransfer(browser, base, home, ayu);
     await postedFromPage(browser, base, home, ayu);
     await injectedWallet(browser, base, home, ayu);

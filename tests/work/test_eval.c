@@ -6,16 +6,21 @@
  * weights: scores are near chance; this tests mechanics, not accuracy.)
  * family_check (worker-logic-v1) is scored with a scripted model: the
  * family's own worked solution scores, the same with a wrong answer does
- * not, and the output stops after the answer's line. */
+ * not, and the output stops after the answer's line. The search that finds
+ * an eval spec's check from its hash (the attest rule, the leaderboard). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../test.h"
+#include "base/hex.h"
 #include "crypto/keccak.h"
 #include "crypto/merkle.h"
+#include "crypto/sha256.h"
+#include "work/eval/check.h"
 #include "work/eval/eval.h"
+#include "work/work_impl.h"
 
 static void test_builtins(void) {
     gt_err err = {0};
@@ -120,6 +125,52 @@ static void test_parse_check(void) {
                  "\"until\":[\"x\"]}",
                  "{}", "until is for generate_until");
     refuse_check("{\"name\":\"w\",\"type\":\"family_check\",\"family\":\"logic\"}", "{}", "max_tokens");
+}
+
+/* The sha256 of the canonical eval spec of s (the task's spec hash). */
+static void spec_hash(const gt_work_eval_spec *s, uint8_t out[32]) {
+    char *t = gt_work_eval_spec_json(s);
+    CHECK(t != NULL);
+    if (t) gt_sha256(t, strlen(t), out);
+    free(t);
+}
+
+/* wk_eval_spec_check (the attest rule's binding, and the leaderboard's
+ * `check`) finds the check of the spec the poster hashed, through its fast
+ * search that rewrites only the check's digits: at each count of digits
+ * (1, 9, 10, 99, 100, 999, 1000, the most), for a prefix of the bench and
+ * for all of it (limit 0); nothing for a check out of range, another
+ * model, or limit 0 when the attestation holds fewer than all items. */
+static void test_spec_check(void) {
+    const gt_bench_ref *reg = gt_bench_registry_find("arith-v1");
+    CHECK(reg != NULL);
+    if (!reg) return;
+    gt_work_eval_spec s = {.limit = 6};
+    snprintf(s.bench, sizeof s.bench, "%s", reg->name);
+    gt_err err = {0};
+    char hx[67] = "0x";
+    memcpy(hx + 2, reg->hash_hex, 65);
+    CHECK_EQ_INT(gt_hex_decode(hx, s.bench_hash, 32, "hash", &err), 0);
+    memset(s.model, 0x4d, 32);
+    static const uint64_t checks[] = {1, 2, 9, 10, 11, 99, 100, 101, 999, GT_WORK_EVAL_MAX_CHECK};
+    uint8_t h[32], other[32];
+    memset(other, 0x4e, 32);
+    for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
+        s.check = checks[i];
+        s.limit = 6;
+        spec_hash(&s, h);
+        CHECK_EQ_U64(wk_eval_spec_check(s.model, s.bench, s.bench_hash, 6, reg, h), checks[i]);
+        CHECK_EQ_U64(wk_eval_spec_check(other, s.bench, s.bench_hash, 6, reg, h), 0);
+        CHECK_EQ_U64(wk_eval_spec_check(s.model, s.bench, s.bench_hash, 7, reg, h), 0);
+        s.limit = 0;
+        spec_hash(&s, h);
+        CHECK_EQ_U64(wk_eval_spec_check(s.model, s.bench, s.bench_hash, reg->items, reg, h), checks[i]);
+        CHECK_EQ_U64(wk_eval_spec_check(s.model, s.bench, s.bench_hash, 6, reg, h), 0);
+    }
+    s.check = GT_WORK_EVAL_MAX_CHECK + 1; /* a spec the rule never binds */
+    s.limit = 6;
+    spec_hash(&s, h);
+    CHECK_EQ_U64(wk_eval_spec_check(s.model, s.bench, s.bench_hash, 6, reg, h), 0);
 }
 
 /* Runs a benchmark with n threads and returns the results bytes. */
@@ -284,6 +335,7 @@ int main(void) {
     RUN(test_builtins);
     RUN(test_parse);
     RUN(test_parse_check);
+    RUN(test_spec_check);
     RUN(test_family_check);
     RUN(test_runs);
     RUN(test_mc_lines);

@@ -456,6 +456,9 @@ static void test_eval_bonded(const gt_work_eval_spec *es, const gt_bench *b, gt_
         CHECK_STR(json_string_value(json_object_get(e0, "attester")), eve_s);
         CHECK_EQ_INT(json_integer_value(json_object_get(cs, "backed")), 2);
         CHECK_EQ_INT(json_integer_value(json_object_get(cs, "backedStake")), (json_int_t)TOK(10));
+        /* the spec's check, and what the two judges re-executed (w1's co-sign says 1 and backs nothing) */
+        CHECK_EQ_INT(json_integer_value(json_object_get(e0, "check")), (json_int_t)es->check);
+        CHECK_EQ_INT(json_integer_value(json_object_get(cs, "backedItemsChecked")), 2 * (json_int_t)es->check);
         CHECK_EQ_INT(json_integer_value(json_object_get(cs, "disagreed")), 2); /* val's verdict and w1's vote, shown */
         CHECK_EQ_INT(json_array_size(json_object_get(e0, "others")), 3);
         json_decref(lb);
@@ -619,14 +622,21 @@ static void test_eval_cherry_pick(gt_llm *llm_a) {
         CHECK(json_is_true(json_object_get(e, "ranked")));
         json_int_t items = json_integer_value(json_object_get(e, "items"));
         json_int_t rank = json_integer_value(json_object_get(e, "rank"));
+        /* Each shows the check its spec set and what its judges (w1 and v2) re-executed. */
+        json_t *cs = json_object_get(e, "cosigns");
+        json_int_t check = json_integer_value(json_object_get(e, "check"));
+        CHECK_EQ_INT(json_integer_value(json_object_get(cs, "backed")), 2);
+        CHECK_EQ_INT(json_integer_value(json_object_get(cs, "backedItemsChecked")), 2 * check);
         if (items == 12) {
             seen |= 1;
             CHECK_MSG(rank == 1, "A's 12 items rank %lld (a run of %llu items above it)", (long long)rank,
                       (unsigned long long)pick);
+            CHECK_EQ_INT(check, 3);
         }
         if (items == (json_int_t)pick) {
             seen |= 2;
             CHECK_EQ_INT(rank, 1); /* first among the runs of its few items */
+            CHECK_EQ_INT(check, 1); /* one item a judge: shown, not hidden behind the rank */
         }
     }
     CHECK_EQ_INT(seen, 3);
@@ -694,6 +704,13 @@ static void test_eval(gt_llm *llm) {
     gt_action_set_b32(&a, "task", task);
     gt_action_set_u64(&a, "slot", 0);
     CHECK_EQ_INT(submit(EVE, &a, NULL, 0), 0);
+    /* The attestation's page shows the spec's check; its two co-signs
+     * re-executed 3 items each, but neither was a drawn judge's vote. */
+    json_t *ev = view(2, att_eve, NULL, 0);
+    CHECK_EQ_INT(json_integer_value(json_object_get(ev, "check")), 3);
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(ev, "cosigns"), "itemsChecked")), 6);
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(ev, "cosigns"), "backedItemsChecked")), 0);
+    json_decref(ev);
 
     /* mallory: the same run with every item marked correct, and the root
      * and score recomputed so that only re-execution can tell. */

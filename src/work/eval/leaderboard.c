@@ -7,10 +7,14 @@
  * takes the first N items and the poster chooses N, so a model's promoter
  * who ran it offline could post the prefix on which it scores best (one
  * right item: 100%) and, with an honest run the panel accepts, rank above a
- * better model's run of more items. Only SELECTs: they run on a read-only connection beside
- * the ledger's writer. An attestation's standing comes from its eval task's
- * slot in the market (gt_market_slot_ref_get), so the leaderboard shows what
- * the market decided, not what the attester claims. */
+ * better model's run of more items. Each entry also shows the spec's
+ * `check` (items each validator re-executes, which the poster chooses and
+ * may set to 1) and the items its backing judges re-executed, so a score
+ * one re-executed item stands behind is not read as one many do. Only
+ * SELECTs: they run on a read-only connection beside the ledger's writer.
+ * An attestation's standing comes from its eval task's slot in the market
+ * (gt_market_slot_ref_get), so the leaderboard shows what the market
+ * decided, not what the attester claims. */
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,19 +61,22 @@ enum { ST_ACCEPTED = 0, ST_PENDING = 1, ST_DISPUTED = 2, ST_UNVERIFIED = 3, ST_R
 static const char *const status_names[] = {"accepted", "pending", "disputed", "unverified", "rejected"};
 
 /* The standing of an attestation of (task, slot, attempt, results) into
- * *status; *poster gets the task's poster (zero when the task is gone). An
+ * *status; *poster gets the task's poster and, when spec is not NULL, spec
+ * the task's spec (both zero when the task is gone). An
  * acceptance by a poster-verified task's own poster is "unverified": a
  * poster can be the attester's sybil, so only an evaluator, a quorum or a
  * dispute accepts. A task that is gone rejects; a damaged market row is an
  * error (GT_EDB), not a rejection that hides it. */
 static int att_status(sqlite3 *db, const uint8_t task[32], uint64_t slot, uint64_t attempt, const uint8_t results[32],
-                      gt_addr *poster, int *status, gt_err *err) {
+                      gt_addr *poster, uint8_t *spec, int *status, gt_err *err) {
     gt_market_slot_ref ref;
     memset(poster, 0, sizeof *poster);
+    if (spec) memset(spec, 0, 32);
     *status = ST_REJECTED;
     int rc = gt_market_slot_ref_get(db, task, slot, &ref, err);
     if (rc) return rc == GT_ENOTFOUND ? 0 : rc;
     *poster = ref.poster;
+    if (spec) memcpy(spec, ref.spec, 32);
     if (ref.attempt != attempt || memcmp(ref.result, results, 32)) return 0; /* the slot moved on */
     int own = ref.policy == GT_POLICY_POSTER && gt_addr_eq(&ref.verdict_by, &ref.poster);
     switch (ref.state) {
@@ -92,8 +99,11 @@ static int att_status(sqlite3 *db, const uint8_t task[32], uint64_t slot, uint64
  * cast an accepting vote of a drawn judging panel on its slot and attempt
  * (the quorum's verify panel, where the co-sign is the vote, or a dispute
  * panel, where the co-sign is the vote or, as agents do, a plain co-sign is
- * followed by a dispute_vote), counted (*n) and weighed by the panel weight
- * each vote bonded (*stake, base units). Such a vote locked
+ * followed by a dispute_vote), counted (*n), weighed by the panel weight
+ * each vote bonded (*stake, base units), and the items their co-signs say
+ * they re-executed, summed (*items: what stands behind the score; one
+ * judge's one item is a check a forged run passes with the odds of its
+ * honest lines). Such a vote locked
  * GT_MARKET_JUDGE_SLASH_PCT percent of its weight as a judge bond while the
  * judgement was open and lost it if the panel decided the other way
  * (panel.c); its weight was fixed from stake when the panel opened, one seat
@@ -102,11 +112,13 @@ static int att_status(sqlite3 *db, const uint8_t task[32], uint64_t slot, uint64
  * evaluator's verdict (chosen by the poster, not drawn, not bonded) are shown
  * but back nothing. 0, or GT_EDB: a read that fails is an error, so nothing
  * ranks on it. */
-static int att_backed(sqlite3 *db, const uint8_t id[32], uint64_t *n, uint64_t *stake, gt_err *err) {
+static int att_backed(sqlite3 *db, const uint8_t id[32], uint64_t *n, uint64_t *stake, uint64_t *items, gt_err *err) {
     sqlite3_stmt *q;
-    *n = *stake = 0;
+    *n = *stake = *items = 0;
+    /* One co-sign per (attestation, cosigner): max() only names its count. */
     int rc = wk_prepare(db,
-                        "SELECT count(*), coalesce(sum(w),0) FROM (SELECT max(v.weight) AS w FROM wk_cosigns c "
+                        "SELECT count(*), coalesce(sum(w),0), coalesce(sum(k),0) FROM (SELECT max(v.weight) AS w, "
+                        "max(c.items_checked) AS k FROM wk_cosigns c "
                         "JOIN wk_attestations a ON a.id=c.attestation JOIN mk_votes v ON v.task=a.task AND v.slot=a.slot "
                         "AND v.attempt=a.attempt AND v.voter=c.cosigner AND v.accept=1 "
                         "WHERE c.attestation=? AND c.agree=1 GROUP BY c.cosigner)",
@@ -114,7 +126,8 @@ static int att_backed(sqlite3 *db, const uint8_t id[32], uint64_t *n, uint64_t *
     if (rc) return rc;
     sqlite3_bind_blob(q, 1, id, 32, SQLITE_STATIC);
     if ((rc = sqlite3_step(q)) != SQLITE_ROW) rc = gt_err_set(err, GT_EDB, "reading co-signs: %s", sqlite3_errmsg(db));
-    else if (!(rc = gt_row_amount(q, 0, n, "wk_cosigns", err))) rc = gt_row_amount(q, 1, stake, "mk_votes", err);
+    else if (!(rc = gt_row_amount(q, 0, n, "wk_cosigns", err)) && !(rc = gt_row_amount(q, 1, stake, "mk_votes", err)))
+        rc = gt_row_amount(q, 2, items, "wk_cosigns", err);
     sqlite3_finalize(q);
     return rc;
 }
@@ -122,8 +135,8 @@ static int att_backed(sqlite3 *db, const uint8_t id[32], uint64_t *n, uint64_t *
 typedef struct entry {
     json_t *obj;
     char bench[GT_WORK_BENCH_NAME_MAX + 1];
-    uint8_t model[32];
-    uint64_t score, items, agreed, backed, backed_stake, height;
+    uint8_t model[32], bench_hash[32], spec[32]; /* spec: the task's (zero when it is gone) */
+    uint64_t score, items, agreed, backed, backed_stake, backed_items, height;
     int status;
     json_t *others; /* the other attestations of the same (bench, items, model) */
 } entry;
@@ -207,10 +220,24 @@ static int att_entry(sqlite3 *db, const att_view *r, entry *e, gt_err *err) {
     memset(e, 0, sizeof *e);
     memcpy(e->bench, r->bench, sizeof e->bench);
     memcpy(e->model, r->model, 32);
+    memcpy(e->bench_hash, r->bench_hash, 32);
     e->score = r->score, e->items = r->items, e->height = r->height, e->agreed = r->agreed;
     gt_addr poster;
-    int rc = att_status(db, r->task, r->slot, r->attempt, r->results, &poster, &e->status, err);
-    return rc ? rc : att_backed(db, r->id, &e->backed, &e->backed_stake, err);
+    int rc = att_status(db, r->task, r->slot, r->attempt, r->results, &poster, e->spec, &e->status, err);
+    return rc ? rc : att_backed(db, r->id, &e->backed, &e->backed_stake, &e->backed_items, err);
+}
+
+/* Sets "check" on e's object: the items each validator re-executes under
+ * the eval task's spec (the poster chose it, 1 to GT_WORK_EVAL_MAX_CHECK),
+ * found as the attest rule found it; null when it cannot be (the task is
+ * gone, or the ledger predates the rule that bound attestations to specs).
+ * Set only on what is shown: up to GT_WORK_EVAL_MAX_CHECK hashes each. */
+static void entry_check_set(const entry *e) {
+    const gt_bench_ref *reg = gt_bench_registry_find(e->bench);
+    uint64_t check = reg && !wk_is_zero32(e->spec)
+                         ? wk_eval_spec_check(e->model, e->bench, e->bench_hash, e->items, reg, e->spec)
+                         : 0;
+    json_object_set_new(e->obj, "check", check ? j_u64(check) : json_null());
 }
 
 /* One attestation row (ATT_COLS) as JSON; fills e's sort keys. NULL (err
@@ -239,6 +266,7 @@ static json_t *att_json(sqlite3 *db, sqlite3_stmt *q, entry *e, gt_err *err) {
     json_object_set_new(cs, "agreed", j_u64(e->agreed));
     json_object_set_new(cs, "backed", j_u64(e->backed));
     json_object_set_new(cs, "backedStake", j_u64(e->backed_stake));
+    json_object_set_new(cs, "backedItemsChecked", j_u64(e->backed_items));
     json_object_set_new(cs, "disagreed", j_u64(r.disagreed));
     json_object_set_new(cs, "itemsChecked", j_u64(r.checked));
     json_object_set_new(o, "cosigns", cs);
@@ -310,6 +338,7 @@ json_t *gt_work_leaderboard(sqlite3 *db, const char *bench, int all, gt_err *err
             }
             json_object_set_new(v[i].obj, "rank", ranked ? j_u64(rank) : json_null());
             json_object_set_new(v[i].obj, "ranked", json_boolean(ranked));
+            entry_check_set(&v[i]);
             if (!all) json_object_set(v[i].obj, "others", v[i].others);
             json_array_append(arr, v[i].obj);
         }
@@ -391,6 +420,8 @@ json_t *gt_work_attestation_get(sqlite3 *db, const uint8_t id[32], gt_err *err) 
     if (rc == SQLITE_DONE) gt_err_set(err, GT_ENOTFOUND, "no attestation %s… on this ledger", wk_short(id, h));
     else if (rc != SQLITE_ROW) gt_err_set(err, GT_EDB, "reading attestation: %s", sqlite3_errmsg(db));
     if (!o) return NULL;
+    e.obj = o;
+    entry_check_set(&e);
     json_t *arr = cosigns_json(db, id, err);
     if (!arr) {
         json_decref(o);
@@ -410,7 +441,8 @@ int gt_work_attestation_status(sqlite3 *db, const uint8_t id[32], const char **s
     int st = ST_REJECTED, rc = sqlite3_step(q);
     char h[19];
     if (rc == SQLITE_ROW) {
-        if (!(rc = att_read(q, &r, err))) rc = att_status(db, r.task, r.slot, r.attempt, r.results, &poster, &st, err);
+        rc = att_read(q, &r, err);
+        if (!rc) rc = att_status(db, r.task, r.slot, r.attempt, r.results, &poster, NULL, &st, err);
     } else if (rc == SQLITE_DONE) {
         rc = gt_err_set(err, GT_ENOTFOUND, "no attestation %s… on this ledger", wk_short(id, h));
     } else {
