@@ -117,7 +117,9 @@ static const gt_field_def publish_fields[] = {
 enum { DP_TASK, DP_JOB, DP_ROOT, DP_ROWS, DP_MANIFEST };
 
 /* The job's poster: the poster of the first generate task whose spec is
- * job (the market's table, read only; publishing is rare, so no index). */
+ * job (the market's table, read only): a search of mk_tasks_spec (format 9)
+ * and a sort of that spec's tasks alone, where it read every task posted
+ * before the job's first. */
 static int job_poster(sqlite3 *db, const uint8_t job[32], gt_addr *out, gt_err *err) {
     sqlite3_stmt *q;
     int rc = wk_prepare(db, "SELECT poster FROM mk_tasks WHERE spec=? AND kind=? ORDER BY posted_height, id LIMIT 1",
