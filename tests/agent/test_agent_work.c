@@ -420,6 +420,53 @@ static int publish_refused(gt_agent *poster, const json_t *task, const gt_agent 
     return publish_batches(poster, task, w, wc, batch, 1, err);
 }
 
+/* A poster (exporting under HOME/<tag>-datasets), a worker with its own
+ * signed client, and a reval_spec job of `samples` posted by the poster. */
+typedef struct reval_job {
+    gt_agent *poster, *w;
+    gt_client *wc;
+    gt_job_spec js;
+    uint8_t id[32];
+    char datasets[128];
+} reval_job;
+
+/* Sets up r (names "<tag>-poster", "<tag>-worker"); 0 when every part is
+ * there, the failure checked. reval_job_free undoes it either way. */
+static int reval_job_new(reval_job *r, const char *tag, int samples, uint64_t slots) {
+    char pn[32], wn[32];
+    gt_key kw;
+    gt_err err = {0};
+    memset(r, 0, sizeof *r);
+    snprintf(r->datasets, sizeof r->datasets, "%s/%s-datasets", home, tag);
+    snprintf(pn, sizeof pn, "%s-poster", tag);
+    snprintf(wn, sizeof wn, "%s-worker", tag);
+    r->poster = make(pn, "generate", GT_ROLE_POSTER, 0, r->datasets);
+    r->w = make(wn, "generate", GT_ROLE_WORKER, 0, NULL);
+    tnet_key(wn, &kw);
+    CHECK_MSG(gt_client_new(url, &r->wc, &err) == 0, "client: %s", err.msg);
+    if (!r->poster || !r->w || !r->wc) return -1;
+    gt_client_set_signer(r->wc, &kw);
+    char *spec = reval_spec(gt_agent_model_id(model), samples);
+    gt_work_terms terms;
+    CHECK(gt_job_spec_parse(spec, strlen(spec), &r->js, &err) == 0);
+    CHECK(gt_work_job_terms(&r->js, &terms, &err) == 0);
+    CHECK_EQ_U64(terms.slots, slots);
+    gt_task_terms t = {.kind = GT_WORK_KIND_GENERATE, .slots = terms.slots, .bounty_units = terms.bounty_units,
+                       .stake_units = terms.stake_units, .batch_items = terms.batch_items,
+                       .last_batch_items = terms.last_batch_items};
+    int rc = gt_agent_post(r->poster, &t, spec, strlen(spec), r->id, &err);
+    CHECK_MSG(rc == 0, "post: %s", err.msg);
+    free(spec);
+    return rc;
+}
+
+static void reval_job_free(reval_job *r) {
+    gt_job_spec_free(&r->js);
+    gt_client_free(r->wc);
+    gt_agent_free(r->poster);
+    gt_agent_free(r->w);
+}
+
 /* The poster's re-validation draw (the attack): before publishing, the
  * poster re-runs a spot draw of every paid batch and refuses to publish
  * when it accepts other than was paid. The draw was seeded by the slot
@@ -432,29 +479,16 @@ static int publish_refused(gt_agent *poster, const json_t *task, const gt_agent 
  * with probability 1/C(16,8) = 1/12870 a batch. An honest batch still
  * passes. */
 static void test_publish_draw(void) {
-    char datasets[128];
-    snprintf(datasets, sizeof datasets, "%s/reval-datasets", home);
-    gt_agent *poster = make("p-poster", "generate", GT_ROLE_POSTER, 0, datasets);
-    gt_agent *w = make("p-worker", "generate", GT_ROLE_WORKER, 0, NULL);
-    gt_client *wc = NULL;
-    gt_key kw;
+    reval_job r;
     gt_err err = {0};
-    tnet_key("p-worker", &kw);
-    CHECK_MSG(gt_client_new(url, &wc, &err) == 0, "client: %s", err.msg);
-    if (!poster || !w || !wc) return;
-    gt_client_set_signer(wc, &kw);
-    char *spec = reval_spec(gt_agent_model_id(model), 16);
-    gt_job_spec js;
-    gt_work_terms terms;
-    CHECK(gt_job_spec_parse(spec, strlen(spec), &js, &err) == 0);
-    CHECK(gt_work_job_terms(&js, &terms, &err) == 0);
-    CHECK_EQ_U64(terms.slots, 1);
-    gt_task_terms t = {.kind = GT_WORK_KIND_GENERATE, .slots = terms.slots, .bounty_units = terms.bounty_units,
-                       .stake_units = terms.stake_units, .batch_items = terms.batch_items,
-                       .last_batch_items = terms.last_batch_items};
-    uint8_t id[32];
-    CHECK_MSG(gt_agent_post(poster, &t, spec, strlen(spec), id, &err) == 0, "post: %s", err.msg);
-    free(spec);
+    if (reval_job_new(&r, "p", 16, 1)) {
+        reval_job_free(&r);
+        return;
+    }
+    gt_agent *poster = r.poster, *w = r.w;
+    gt_client *wc = r.wc;
+    const gt_job_spec js = r.js;
+    const uint8_t *id = r.id;
     gt_buf blob = GT_BUF_INIT;
     gt_llm *llm = gt_agent_llm(w, &err);
     CHECK_MSG(llm && gt_work_generate_batch(&js, llm, gt_agent_address(w), 0, &blob, &err) == 0, "batch: %s", err.msg);
@@ -469,9 +503,9 @@ static void test_publish_draw(void) {
         snprintf(text, sizeof text, "a line nobody's model wrote, round %d", round);
         gt_buf faked = GT_BUF_INIT;
         fake_sample(&blob, outside, text, &faked);
-        int r = publish_refused(poster, task, w, wc, &faked, &err);
-        CHECK_MSG(r >= 0, "round %d: %s", round, err.msg);
-        refused += r == 1;
+        int got = publish_refused(poster, task, w, wc, &faked, &err);
+        CHECK_MSG(got >= 0, "round %d: %s", round, err.msg);
+        refused += got == 1;
         gt_buf_free(&faked);
     }
     /* The task id (so the draw) differs from run to run: at least 3 of 4
@@ -481,10 +515,7 @@ static void test_publish_draw(void) {
               refused);
     json_decref(task);
     gt_buf_free(&blob);
-    gt_job_spec_free(&js);
-    gt_client_free(wc);
-    gt_agent_free(poster);
-    gt_agent_free(w);
+    reval_job_free(&r);
 }
 
 /* Lines of the file at path, -1 when it cannot be read. */
@@ -505,50 +536,32 @@ static long file_lines(const char *path) {
  * dataset holds batch 0's 16 (the ledger then refuses the publication, the
  * task being left open by the test). */
 static void test_publish_left_out(void) {
-    char datasets[128], ds_dir[512], path[560];
-    snprintf(datasets, sizeof datasets, "%s/leftout-datasets", home);
-    gt_agent *poster = make("l-poster", "generate", GT_ROLE_POSTER, 0, datasets);
-    gt_agent *w = make("l-worker", "generate", GT_ROLE_WORKER, 0, NULL);
-    gt_client *wc = NULL;
-    gt_key kw;
+    char ds_dir[512], path[560];
+    reval_job r;
     gt_err err = {0};
-    tnet_key("l-worker", &kw);
-    CHECK_MSG(gt_client_new(url, &wc, &err) == 0, "client: %s", err.msg);
-    if (!poster || !w || !wc) return;
-    gt_client_set_signer(wc, &kw);
-    char *spec = reval_spec(gt_agent_model_id(model), 32);
-    gt_job_spec js;
-    gt_work_terms terms;
-    CHECK(gt_job_spec_parse(spec, strlen(spec), &js, &err) == 0);
-    CHECK(gt_work_job_terms(&js, &terms, &err) == 0);
-    CHECK_EQ_U64(terms.slots, 2);
-    gt_task_terms t = {.kind = GT_WORK_KIND_GENERATE, .slots = terms.slots, .bounty_units = terms.bounty_units,
-                       .stake_units = terms.stake_units, .batch_items = terms.batch_items,
-                       .last_batch_items = terms.last_batch_items};
-    uint8_t id[32];
-    CHECK_MSG(gt_agent_post(poster, &t, spec, strlen(spec), id, &err) == 0, "post: %s", err.msg);
-    free(spec);
+    if (reval_job_new(&r, "l", 32, 2)) {
+        reval_job_free(&r);
+        return;
+    }
+    gt_agent *w = r.w;
     gt_buf b[2] = {GT_BUF_INIT, GT_BUF_INIT}, honest1 = GT_BUF_INIT;
     gt_llm *llm = gt_agent_llm(w, &err);
-    CHECK_MSG(llm && gt_work_generate_batch(&js, llm, gt_agent_address(w), 0, &b[0], &err) == 0 &&
-                  gt_work_generate_batch(&js, llm, gt_agent_address(w), 1, &honest1, &err) == 0,
+    CHECK_MSG(llm && gt_work_generate_batch(&r.js, llm, gt_agent_address(w), 0, &b[0], &err) == 0 &&
+                  gt_work_generate_batch(&r.js, llm, gt_agent_address(w), 1, &honest1, &err) == 0,
               "batch: %s", err.msg);
     fake_sample(&honest1, 0xffff, "a line nobody's model wrote", &b[1]);
-    json_t *task = task_get(id);
+    json_t *task = task_get(r.id);
     CHECK(task != NULL);
-    int r = task ? publish_batches(poster, task, w, wc, b, 2, &err) : -1;
-    CHECK_MSG(r == 0, "publication with one batch made up: %d (%s)", r, err.msg);
-    gt_agent_dataset_dir(datasets, js.id, ds_dir, sizeof ds_dir);
+    int got = task ? publish_batches(r.poster, task, w, r.wc, b, 2, &err) : -1;
+    CHECK_MSG(got == 0, "publication with one batch made up: %d (%s)", got, err.msg);
+    gt_agent_dataset_dir(r.datasets, r.js.id, ds_dir, sizeof ds_dir);
     snprintf(path, sizeof path, "%s/data.jsonl", ds_dir);
     CHECK_EQ_INT((int)file_lines(path), 16); /* batch 0's samples only */
     json_decref(task);
     gt_buf_free(&b[0]);
     gt_buf_free(&b[1]);
     gt_buf_free(&honest1);
-    gt_job_spec_free(&js);
-    gt_client_free(wc);
-    gt_agent_free(poster);
-    gt_agent_free(w);
+    reval_job_free(&r);
 }
 
 /* A poster commits twice the job's real batch size (batchItems): its
