@@ -132,7 +132,8 @@ export async function leaderboardPage() {
   await loadNames();
   const lb = await get('/v1/leaderboard?all=true');
   const rows = lb.entries.map((e) => [
-    e.rank ?? '—',
+    // unranked: why (its status, no bonded backing, or a check under min(items, 16))
+    e.rank ?? h('span', { title: e.unranked || '' }, '—'),
     e.bench,
     h('span', { class: 'mono', title: e.model }, short(e.model)),
     e.score,
@@ -155,7 +156,8 @@ export async function leaderboardPage() {
       'Models ranked by attested score per benchmark; only agreeing votes of drawn, bonded ' +
         'panels back a score. Checked: the items each judge re-executes under the task\'s spec ' +
         '(its poster chooses, as few as 1), then the judges behind the score and the items they ' +
-        're-executed. Rejected and pending attestations are listed too.',
+        're-executed; a score checked by fewer than min(items, 16) items a judge is listed unranked. ' +
+        'Rejected and pending attestations are listed too.',
     ),
     rows.length
       ? table(

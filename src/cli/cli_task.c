@@ -22,6 +22,7 @@
 #include "crypto/keystore.h"
 #include "store/blob.h"
 #include "market/market.h"
+#include "work/eval/check.h"
 
 #define TASK_MAX_PROMPTS 64
 
@@ -168,6 +169,18 @@ static const char *js(const json_t *o, const char *k) {
     return s ? s : "-";
 }
 
+/* An eval task's spec that would not rank: refused (GT_EINVAL, err says
+ * the check expected) before anything is posted. The ledger would take it,
+ * but the leaderboard ranks no score judged under a check below
+ * min(items, GT_WORK_EVAL_CHECK_FLOOR), so posting it pays for a score
+ * nobody can rank. 0 for any other kind, whose spec is not read here. */
+static int eval_floor_ok(const char *kind, const uint8_t *spec, size_t len, gt_err *err) {
+    if (strcmp(kind, GT_WORK_KIND_EVAL)) return 0;
+    gt_work_eval_spec s;
+    int rc = gt_work_eval_spec_parse((const char *)spec, len, &s, err);
+    return rc ? rc : gt_work_eval_spec_floor_ok(&s, err);
+}
+
 /* `task post` */
 static int t_post(gt_client *c, const topts *o) {
     gt_err err = {0};
@@ -192,8 +205,8 @@ static int t_post(gt_client *c, const topts *o) {
     gt_task_terms t = {.kind = o->kind ? o->kind : "complete", .slots = o->slots ? o->slots : 1,
                        .bounty_units = o->bounty, .stake_units = o->stake, .fee_units = o->fee, .quorum = o->quorum,
                        .claim_s = o->claim_s, .submit_s = o->submit_s, .verify_s = o->verify_s};
-    int rc = 0;
-    if (o->verifier && gt_addr_parse(o->verifier, &t.verifier, &err)) rc = gt_err_wrap(&err, "--verifier");
+    int rc = eval_floor_ok(t.kind, spec, len, &err);
+    if (!rc && o->verifier && gt_addr_parse(o->verifier, &t.verifier, &err)) rc = gt_err_wrap(&err, "--verifier");
     if (!rc && o->parent && gt_hex_decode(o->parent, t.parent, 32, "--parent", &err)) rc = GT_EINVAL;
     gt_key key;
     if (!rc) rc = load_key(o, &key, &err);

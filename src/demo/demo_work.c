@@ -19,8 +19,10 @@
  *
  * Evaluation. ayu posts an eval task (the demo model on the built-in
  * logic-v1, or worker-arith-v1 with the worker model: its questions in its
- * own format, judged by the arith checker; 8 items, 12 with the worker
- * model, 4 re-executed per check) verified by a quorum: the panel drawn
+ * own format, judged by the arith checker; 8 items, 15 with the worker
+ * model, each judge re-executing all of them: the check floor
+ * min(items, GT_WORK_EVAL_CHECK_FLOOR) below which the leaderboard ranks no
+ * score) verified by a quorum: the panel drawn
  * from the staked validators (val-1, val-2, val-3) when fajar claims it.
  * fajar attests its run; each validator re-executes items and co-signs (on
  * a quorum task the co-sign is its bonded panel vote), so the evaluation
@@ -63,7 +65,6 @@
 #define DEMO_EVAL_WORKER_BENCH "worker-arith-v1"
 #define DEMO_EVAL_WORKER_LIMIT 15
 #define DEMO_EVAL_LIMIT 8
-#define DEMO_EVAL_CHECK 4
 #define DEMO_STATS_WAIT_S 120
 
 /* Slot `slot` is held (or was submitted) by addr. */
@@ -181,7 +182,7 @@ int demo_data_round(demo *d, int r, gt_err *err) {
  * fee, or (quorum) by a quorum of the drawn panel of validators. */
 static int post_eval(demo *d, int quorum, const char *who_for, uint8_t id[32], gt_err *err) {
     int limit = d->worker_model ? DEMO_EVAL_WORKER_LIMIT : DEMO_EVAL_LIMIT;
-    gt_work_eval_spec s = {.limit = (uint64_t)limit, .check = DEMO_EVAL_CHECK};
+    gt_work_eval_spec s = {.limit = (uint64_t)limit, .check = gt_work_eval_check_floor((uint64_t)limit)};
     gt_bench *b = NULL;
     const char *bench = d->worker_model ? DEMO_EVAL_WORKER_BENCH : DEMO_EVAL_BENCH;
     int rc = gt_bench_open(bench, &b, err);
@@ -201,7 +202,7 @@ static int post_eval(demo *d, int quorum, const char *who_for, uint8_t id[32], g
     if (rc) return gt_err_wrap(err, "ayu posting an eval task");
     demo_say("  %6.1fs  ayu    posted eval task 0x%02x%02x%02x%02x… (%s, %d items, %d re-executed per check; bounty 2, "
              "stake 1, verified by %s) %s", demo_elapsed(), id[0], id[1], id[2], id[3], bench, limit,
-             DEMO_EVAL_CHECK, quorum ? "a quorum of the validators' drawn panel" : "val-1", who_for);
+             (int)s.check, quorum ? "a quorum of the validators' drawn panel" : "val-1", who_for);
     return 0;
 }
 
@@ -359,7 +360,8 @@ static void print_evals(FILE *f, const json_t *all, const json_t *board, uint64_
                 (long long)json_integer_value(json_object_get(c, "itemsChecked")));
     }
     fprintf(f, "leaderboard     models ranked by the scores drawn, bonded judges accepted (rank -: listed, no bonded "
-               "verifier accepted it; rejected attestations left out):\n");
+               "verifier accepted it or its check is under min(items,%d); rejected attestations left out):\n",
+            GT_WORK_EVAL_CHECK_FLOOR);
     fprintf(f, "  %-4s %-10s %-26s %7s %6s  %-8s %s\n", "rank", "bench", "model", "score", "items", "attester",
             "co-signs agreeing (items re-executed)");
     json_array_foreach(json_object_get(board, "entries"), i, t) {

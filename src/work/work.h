@@ -51,6 +51,18 @@
 #define GT_WORK_BENCH_NAME_MAX 64         /* = GT_BENCH_NAME_MAX */
 #define GT_WORK_DATASET_MAX_ROWS (1u << 24) /* = GT_DATASET_MAX_ROWS */
 #define GT_WORK_LEADERBOARD_MAX 1000      /* entries returned */
+/* The least `check` (items each judge re-executes under an eval task's
+ * spec) under which the leaderboard ranks a score: min(items,
+ * GT_WORK_EVAL_CHECK_FLOOR). The poster picks check (1 to 1000) and the
+ * ledger takes any, so a promoter who makes up 10 of 50 result lines and
+ * posts with check 1 survives a quorum of 2 with probability 0.90 (computed
+ * from the voting rule; docs/security.md): 0.056 at check 8, 0.0005 at 16.
+ * At 16 it is below one in a thousand while a judge still re-executes a
+ * small share of a large run (16 of up to 100000 items); a run of fewer
+ * items is re-executed whole. A read-side rule: the ledger's rules are unchanged, an
+ * entry under it is listed unranked with the reason, and `gotong task post`
+ * refuses such an eval spec (gt_work_eval_spec_floor_ok, check.h). */
+#define GT_WORK_EVAL_CHECK_FLOOR 16
 
 extern gt_action_kind gt_kind_eval_attest, gt_kind_eval_cosign, gt_kind_dataset_publish;
 
@@ -67,7 +79,7 @@ int gt_work_kind(const gt_action_kind *k);
  * returns a new reference (caller json_decref's) or NULL with err set. */
 
 /* Models ranked by attested score:
- *   {"bench": NAME|null, "entries": [{rank, bench, benchHash, model,
+ *   {"bench": NAME|null, "entries": [{rank, ranked, unranked, bench, benchHash, model,
  *     scorePpm, score, items, check, attester, attestation, task, slot,
  *     height, status, results, resultsRoot, cosigns: {agreed, backed,
  *     backedStake, backedItemsChecked, disagreed, itemsChecked}, others
@@ -78,7 +90,11 @@ int gt_work_kind(const gt_action_kind *k);
  * backedItemsChecked: the items the backing judges' co-signs say they
  * re-executed, summed; itemsChecked: the same over every co-sign. A score
  * backed by one judge's one item is shown as that, beside one backed by
- * several judges' eight.
+ * several judges' eight; it ranks only when check is at least
+ * gt_work_eval_check_floor(items), otherwise (or with check null) it is
+ * listed unranked. unranked: null on a ranked entry, else why it is not
+ * ranked ("check 1 is below the floor min(items,16)=16", "status pending",
+ * "no drawn, bonded judge's vote backs it").
  * status: "accepted" (the eval task's slot was accepted or paid on an
  * evaluator's, a quorum's or a dispute's verdict), "pending" (submitted, no
  * verdict yet), "disputed", "rejected" (the verdict went against it),
@@ -97,6 +113,9 @@ int gt_work_kind(const gt_action_kind *k);
  * the same N (a poster picks N, so a best prefix must not outrank a longer
  * run). bench NULL: all. */
 json_t *gt_work_leaderboard(sqlite3 *db, const char *bench, int all, gt_err *err);
+/* The least check under which an attestation of `items` items ranks:
+ * min(items, GT_WORK_EVAL_CHECK_FLOOR), and 1 at the least. */
+uint64_t gt_work_eval_check_floor(uint64_t items);
 /* One attestation with its co-signs (cosignList: cosigner, itemsChecked,
  * agree, evidence, height, role: "cosign"|"verdict"|"dispute-vote"). */
 json_t *gt_work_attestation_get(sqlite3 *db, const uint8_t id[32], gt_err *err);

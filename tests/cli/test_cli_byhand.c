@@ -250,6 +250,33 @@ static void test_data_job_post_fee(void) {
     CHECK_CONTAINS(out_s, "posted job");
 }
 
+/* `task post --kind eval` refuses a spec whose check is under the floor
+ * min(items, 16) (the leaderboard would rank no score of it), saying what
+ * it expects, and posts one at the floor. */
+static void test_eval_post_floor(void) {
+    char spec[300], args[1024];
+    snprintf(spec, sizeof spec, "%s/eval.json", cli_tmp);
+    for (int check = 1; check <= 16; check += 15) {
+        char s[512];
+        snprintf(s, sizeof s,
+                 "{\"bench\":\"arith-v1\",\"benchHash\":\"sha256:3b636edc394370315e4e2ac08f761ca8a7ce7e12b8dfa7f09461c4f"
+                 "982fab211\",\"check\":%d,\"limit\":50,\"model\":\"sha256:9372c470eeadd5ecd9c3c74c2b3cb633f8e2f2fad79925"
+                 "0a0f70d652b6b825e4\",\"type\":\"eval\",\"version\":1}",
+                 check);
+        CHECK_EQ_INT(gt_file_write_atomic(spec, s, strlen(s), 0600, NULL), 0);
+        if (check == 16) {
+            ok("task post --kind eval --spec %s --bounty 1 --stake 1 --from %s", spec, poster);
+            CHECK_CONTAINS(out_s, "posted task");
+            continue;
+        }
+        snprintf(args, sizeof args, "task post --kind eval --spec %s --bounty 1 --stake 1 --from %s --node %s "
+                 "--password-file %s", spec, poster, url, cli_pwfile);
+        CHECK(gotong(args) != 0);
+        CHECK_CONTAINS(err_s, "eval spec.check: expected at least min(items,16)=16");
+        CHECK_CONTAINS(err_s, "got 1");
+    }
+}
+
 int main(void) {
     if (cli_setup("gt-cli-byhand")) return 1;
     setup();
@@ -261,6 +288,7 @@ int main(void) {
         RUN(test_disputed_by_hand);
         RUN(test_sealed_vote_by_hand);
         RUN(test_data_job_post_fee);
+        RUN(test_eval_post_floor);
     }
     gt_test_node_stop(pid);
     if (cli_cleanup()) return 1;

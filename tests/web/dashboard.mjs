@@ -271,6 +271,14 @@ async function leaderboardChecked(ctx, base) {
     const want = `${e.check ?? '?'} per judge; ${judges}, ${e.cosigns.backedItemsChecked} item`;
     check(text.includes(want), `the leaderboard shows "${want}" for ${e.attestation}`);
   }
+  // Each entry without a rank says why (API: unranked), on its rank cell;
+  // the demo's quorum-verified run, checked at the floor min(items, 16), ranks.
+  const titles = await page.$$eval('td span[title]', (els) => els.map((el) => el.title));
+  for (const e of lb.entries) {
+    if (e.ranked) check(e.unranked === null, `a ranked entry has no unranked reason (${e.attestation})`);
+    else check(titles.includes(e.unranked), `the leaderboard says why ${e.attestation} is unranked: ${e.unranked}`);
+  }
+  check(lb.entries.some((e) => e.ranked && e.check === e.items), "the demo's panel-accepted run ranks at the floor");
   await page.close();
 }
 

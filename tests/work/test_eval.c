@@ -173,6 +173,34 @@ static void test_spec_check(void) {
     CHECK_EQ_U64(wk_eval_spec_check(s.model, s.bench, s.bench_hash, 6, reg, h), 0);
 }
 
+/* The check floor a poster is held to (gt_work_eval_spec_floor_ok):
+ * min(items, 16), items being the limit or, with limit 0, the registered
+ * bench's; the leaderboard's rank uses the same floor of an attestation's
+ * items. A spec under it is refused saying what is expected. */
+static void test_check_floor(void) {
+    CHECK_EQ_U64(gt_work_eval_check_floor(50), GT_WORK_EVAL_CHECK_FLOOR);
+    CHECK_EQ_U64(gt_work_eval_check_floor(8), 8);
+    CHECK_EQ_U64(gt_work_eval_check_floor(0), 1);
+    gt_work_eval_spec s = {.limit = 50, .check = 1};
+    snprintf(s.bench, sizeof s.bench, "arith-v1");
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_work_eval_spec_floor_ok(&s, &err), GT_EINVAL);
+    CHECK_MSG(strstr(err.msg, "expected at least min(items,16)=16") && strstr(err.msg, "got 1"), "%s", err.msg);
+    s.check = 15;
+    CHECK_EQ_INT(gt_work_eval_spec_floor_ok(&s, &err), GT_EINVAL);
+    s.check = 16;
+    CHECK_EQ_INT(gt_work_eval_spec_floor_ok(&s, &err), 0);
+    s.limit = 8, s.check = 7; /* a run of 8 items: each judge re-executes all 8 */
+    CHECK_EQ_INT(gt_work_eval_spec_floor_ok(&s, &err), GT_EINVAL);
+    CHECK(strstr(err.msg, "min(items,16)=8") != NULL);
+    s.check = 8;
+    CHECK_EQ_INT(gt_work_eval_spec_floor_ok(&s, &err), 0);
+    s.limit = 0, s.check = 15; /* every one of arith-v1's items */
+    CHECK_EQ_INT(gt_work_eval_spec_floor_ok(&s, &err), GT_EINVAL);
+    s.check = GT_WORK_EVAL_DEFAULT_CHECK; /* a spec that leaves check out ranks */
+    CHECK_EQ_INT(gt_work_eval_spec_floor_ok(&s, &err), 0);
+}
+
 /* Runs a benchmark with n threads and returns the results bytes. */
 static void run(const char *model, const char *bench, int threads, size_t limit, gt_buf *out, gt_eval_summary *sum) {
     gt_err err = {0};
@@ -336,6 +364,7 @@ int main(void) {
     RUN(test_parse);
     RUN(test_parse_check);
     RUN(test_spec_check);
+    RUN(test_check_floor);
     RUN(test_family_check);
     RUN(test_runs);
     RUN(test_mc_lines);

@@ -603,7 +603,8 @@ static void test_eval_cherry_pick(gt_llm *llm_a) {
     b12 = right * 1000000 / 12, a12 = a12 * 1000000 / 12;
     CHECK_MSG(b12 < a12 && best > a12, "premise: B %llu < A %llu on 12 items, B's best prefix (%llu) %llu above",
               (unsigned long long)b12, (unsigned long long)a12, (unsigned long long)pick, (unsigned long long)best);
-    gt_work_eval_spec ea = {.limit = 12, .check = 3}, eb = {.limit = pick, .check = 1};
+    /* Each judge re-executes every item (the check floor, min(items, 16)), so both rank. */
+    gt_work_eval_spec ea = {.limit = 12, .check = 12}, eb = {.limit = pick, .check = pick};
     memcpy(ea.model, llm_a->id, 32);
     memcpy(eb.model, llm_b->id, 32);
     memcpy(ea.bench_hash, b->hash, 32);
@@ -631,12 +632,12 @@ static void test_eval_cherry_pick(gt_llm *llm_a) {
             seen |= 1;
             CHECK_MSG(rank == 1, "A's 12 items rank %lld (a run of %llu items above it)", (long long)rank,
                       (unsigned long long)pick);
-            CHECK_EQ_INT(check, 3);
+            CHECK_EQ_INT(check, 12);
         }
         if (items == (json_int_t)pick) {
             seen |= 2;
             CHECK_EQ_INT(rank, 1); /* first among the runs of its few items */
-            CHECK_EQ_INT(check, 1); /* one item a judge: shown, not hidden behind the rank */
+            CHECK_EQ_INT(check, (json_int_t)pick); /* shown beside the rank */
         }
     }
     CHECK_EQ_INT(seen, 3);
@@ -646,12 +647,58 @@ out:
     gt_llm_free(llm_b);
 }
 
+/* The check floor (GT_WORK_EVAL_CHECK_FLOOR): two honest, panel-accepted
+ * runs of units-v1's first 50 items, one posted with check 1 (a made-up run
+ * of 10 lines in 50 passes a quorum of 2 so with probability 0.90) and one
+ * with check 16. The board (all) lists the first unranked, saying why, and
+ * ranks the second; on the old board both ranked. */
+static void test_eval_check_floor(gt_llm *llm) {
+    gt_err err = {0};
+    gt_bench *b = NULL;
+    CHECK_EQ_INT(gt_bench_open("units-v1", &b, &err), 0);
+    if (!b) return;
+    gt_work_eval_spec lo = {.limit = 50, .check = 1}, hi = {.limit = 50, .check = 16};
+    gt_work_eval_spec *sp[2] = {&lo, &hi};
+    for (int i = 0; i < 2; i++) {
+        memcpy(sp[i]->model, llm->id, 32);
+        memcpy(sp[i]->bench_hash, b->hash, 32);
+        snprintf(sp[i]->bench, sizeof sp[i]->bench, "%s", b->name);
+    }
+    gt_work_attestation att;
+    quorum_eval(EVE, &lo, b, llm, &att);
+    quorum_eval(MALLORY, &hi, b, llm, &att);
+    json_t *lb = view(1, NULL, "units-v1", 1), *e;
+    size_t i;
+    int seen = 0;
+    json_array_foreach(json_object_get(lb, "entries"), i, e) {
+        json_int_t check = json_integer_value(json_object_get(e, "check"));
+        const char *why = json_string_value(json_object_get(e, "unranked"));
+        CHECK_STR(json_string_value(json_object_get(e, "status")), "accepted");
+        CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(e, "cosigns"), "backed")), 2);
+        if (check == 1) {
+            seen |= 1;
+            CHECK(json_is_false(json_object_get(e, "ranked")));
+            CHECK(json_is_null(json_object_get(e, "rank")));
+            CHECK_STR(why ? why : "(none)", "check 1 is below the floor min(items,16)=16");
+        } else if (check == 16) {
+            seen |= 2;
+            CHECK(json_is_true(json_object_get(e, "ranked")));
+            CHECK_EQ_INT(json_integer_value(json_object_get(e, "rank")), 1);
+            CHECK(json_is_null(json_object_get(e, "unranked")));
+        }
+    }
+    CHECK_EQ_INT(seen, 3);
+    json_decref(lb);
+    gt_bench_free(b);
+}
+
 static void test_eval(gt_llm *llm) {
     gt_err err = {0};
     gt_bench *b = NULL;
     CHECK_EQ_INT(gt_bench_open("arith-v1", &b, &err), 0);
     if (!b) return;
-    gt_work_eval_spec es = {.limit = 6, .check = 3};
+    /* check 6: every item, the floor min(items, 16) under which a score ranks */
+    gt_work_eval_spec es = {.limit = 6, .check = 6};
     memcpy(es.model, llm->id, 32);
     memcpy(es.bench_hash, b->hash, 32);
     snprintf(es.bench, sizeof es.bench, "%s", b->name);
@@ -705,10 +752,10 @@ static void test_eval(gt_llm *llm) {
     gt_action_set_u64(&a, "slot", 0);
     CHECK_EQ_INT(submit(EVE, &a, NULL, 0), 0);
     /* The attestation's page shows the spec's check; its two co-signs
-     * re-executed 3 items each, but neither was a drawn judge's vote. */
+     * re-executed 6 items each, but neither was a drawn judge's vote. */
     json_t *ev = view(2, att_eve, NULL, 0);
-    CHECK_EQ_INT(json_integer_value(json_object_get(ev, "check")), 3);
-    CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(ev, "cosigns"), "itemsChecked")), 6);
+    CHECK_EQ_INT(json_integer_value(json_object_get(ev, "check")), 6);
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(ev, "cosigns"), "itemsChecked")), 12);
     CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(ev, "cosigns"), "backedItemsChecked")), 0);
     json_decref(ev);
 
@@ -827,6 +874,7 @@ static void test_eval(gt_llm *llm) {
     test_eval_bonded(&es, b, llm, task, &att);
     test_eval_quorum_seal(&es, b, llm, &att, spec_hash);
     test_eval_cherry_pick(llm);
+    test_eval_check_floor(llm);
     gt_buf_free(&forged);
     gt_buf_free(&res);
     gt_bench_free(b);

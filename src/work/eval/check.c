@@ -83,6 +83,18 @@ char *gt_work_eval_spec_json(const gt_work_eval_spec *s) {
     return t;
 }
 
+int gt_work_eval_spec_floor_ok(const gt_work_eval_spec *s, gt_err *err) {
+    const gt_bench_ref *reg = gt_bench_registry_find(s->bench);
+    uint64_t items = s->limit ? s->limit : reg ? reg->items : GT_WORK_EVAL_CHECK_FLOOR;
+    if (reg && items > reg->items) items = reg->items;
+    uint64_t floor_n = gt_work_eval_check_floor(items);
+    if (s->check >= floor_n) return 0;
+    return gt_err_set(err, GT_EINVAL,
+                      "eval spec.check: expected at least min(items,%d)=%llu (the items each judge re-executes; the "
+                      "leaderboard ranks no score checked by fewer), got %llu",
+                      GT_WORK_EVAL_CHECK_FLOOR, (unsigned long long)floor_n, (unsigned long long)s->check);
+}
+
 int gt_work_eval_attest(const gt_work_eval_spec *spec, const gt_bench *b, gt_llm *llm, gt_buf *results,
                         gt_work_attestation *att, gt_err *err) {
     char want[72], have[72];

@@ -10,7 +10,8 @@
  *    "bench": "arith-v1",            a built-in name or the bench's own name
  *    "benchHash": "sha256:<hex>",    the benchmark file's sha256 (bench.h)
  *    "limit": 50,                    items 0..limit-1 (0: every item)
- *    "check": 8}                     items each validator re-executes (1..GT_WORK_EVAL_MAX_CHECK)
+ *    "check": 16}                    items each validator re-executes (1..GT_WORK_EVAL_MAX_CHECK;
+ *                                    ranked only at min(items, GT_WORK_EVAL_CHECK_FLOOR) or more)
  *
  * An agent's flow (the demo and the agent runtime call these):
  *   poster     gt_work_eval_spec_json -> blob -> task_post kind "eval"
@@ -35,7 +36,7 @@
 
 #define GT_WORK_EVAL_SPEC_MAX_BYTES 4096
 #define GT_WORK_EVAL_MAX_CHECK 1000
-#define GT_WORK_EVAL_DEFAULT_CHECK 8
+#define GT_WORK_EVAL_DEFAULT_CHECK GT_WORK_EVAL_CHECK_FLOOR /* what ranks on the leaderboard (work.h) */
 #define GT_WORK_RESULTS_MAX_BYTES (64 * 1024 * 1024) /* a results blob a validator reads */
 
 typedef struct gt_work_eval_spec {
@@ -51,6 +52,14 @@ int gt_work_eval_spec_parse(const char *text, size_t len, gt_work_eval_spec *out
 /* The spec's canonical JSON (compact, keys sorted): the blob a poster stores.
  * Caller frees with free(); NULL when out of memory. */
 char *gt_work_eval_spec_json(const gt_work_eval_spec *s);
+/* 0 when s's check is at least gt_work_eval_check_floor(items) (work.h),
+ * items being its limit, or its registered bench's items with limit 0 (or
+ * GT_WORK_EVAL_CHECK_FLOOR when the bench is not registered); else
+ * GT_EINVAL saying what is expected. A poster's check, not the ledger's
+ * rule: the ledger takes any check 1..GT_WORK_EVAL_MAX_CHECK, but the
+ * leaderboard ranks no score judged under less, so a poster that means its
+ * task to rank calls this before posting (`gotong task post --kind eval`). */
+int gt_work_eval_spec_floor_ok(const gt_work_eval_spec *s, gt_err *err);
 
 /* What an eval_attest carries (besides task and slot). */
 typedef struct gt_work_attestation {

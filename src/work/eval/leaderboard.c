@@ -10,7 +10,10 @@
  * better model's run of more items. Each entry also shows the spec's
  * `check` (items each validator re-executes, which the poster chooses and
  * may set to 1) and the items its backing judges re-executed, so a score
- * one re-executed item stands behind is not read as one many do. Only
+ * one re-executed item stands behind is not read as one many do; a score
+ * judged under a check below min(items, GT_WORK_EVAL_CHECK_FLOOR) is listed
+ * unranked, saying so (a made-up run passes one re-executed item with the
+ * odds of its honest lines). Only
  * SELECTs: they run on a read-only connection beside the ledger's writer.
  * An attestation's standing comes from its eval task's slot in the market
  * (gt_market_slot_ref_get), so the leaderboard shows what the market
@@ -137,15 +140,28 @@ typedef struct entry {
     char bench[GT_WORK_BENCH_NAME_MAX + 1];
     uint8_t model[32], bench_hash[32], spec[32]; /* spec: the task's (zero when it is gone) */
     uint64_t score, items, agreed, backed, backed_stake, backed_items, height;
-    int status;
+    uint64_t check; /* the spec's check, 0 when unknown; found only when check_done */
+    int status, check_done;
     json_t *others; /* the other attestations of the same (bench, items, model) */
 } entry;
 
-/* Ranked: accepted, and backed by the bonded stake of drawn judges that
- * re-executed and agreed. An evaluator's or the poster's own acceptance, a
- * pending or unverified slot back nothing a bonded verifier accepted: such
- * an attestation is listed with its status, unranked (issue 12). */
-static int is_ranked(const entry *e) { return e->status == ST_ACCEPTED && e->backed_stake > 0; }
+/* min(items, GT_WORK_EVAL_CHECK_FLOOR), at least 1 (a spec's check is). */
+uint64_t gt_work_eval_check_floor(uint64_t items) {
+    return items < 1 ? 1 : items < GT_WORK_EVAL_CHECK_FLOOR ? items : GT_WORK_EVAL_CHECK_FLOOR;
+}
+
+/* Accepted and backed by the bonded stake of drawn judges that re-executed
+ * and agreed: what ranks if its check is at the floor. An evaluator's or the
+ * poster's own acceptance, a pending or unverified slot back nothing a bonded
+ * verifier accepted (issue 12). */
+static int is_backed(const entry *e) { return e->status == ST_ACCEPTED && e->backed_stake > 0; }
+
+/* Ranked: backed (is_backed) under a spec whose check is at least
+ * gt_work_eval_check_floor(items); assumes att_entry found the check of a
+ * backed entry. Any other is listed with its status, unranked. */
+static int is_ranked(const entry *e) {
+    return is_backed(e) && e->check_done && e->check >= gt_work_eval_check_floor(e->items);
+}
 
 /* Better standing first: ranked, then status, then the bonded stake of the drawn judges
  * that re-executed and agreed, then their number; on a tie the one already
@@ -214,8 +230,23 @@ static int att_read(sqlite3_stmt *q, att_view *r, gt_err *err) {
     return rc;
 }
 
-/* An attestation's standing and backing into e (its sort keys too). 0 or
- * the error of a damaged row. */
+/* Finds e's check (once): the items each validator re-executes under the
+ * eval task's spec (the poster chose it, 1 to GT_WORK_EVAL_MAX_CHECK), as
+ * the attest rule found it; 0 when it cannot be (the task is gone, or the
+ * ledger predates the rule that bound attestations to specs). Up to
+ * GT_WORK_EVAL_MAX_CHECK hashes, so only for a backed or shown entry. */
+static void entry_check_find(entry *e) {
+    if (e->check_done) return;
+    const gt_bench_ref *reg = gt_bench_registry_find(e->bench);
+    e->check = reg && !wk_is_zero32(e->spec)
+                   ? wk_eval_spec_check(e->model, e->bench, e->bench_hash, e->items, reg, e->spec)
+                   : 0;
+    e->check_done = 1;
+}
+
+/* An attestation's standing and backing into e (its sort keys too, the
+ * check of a backed one: whether it ranks turns on it). 0 or the error of
+ * a damaged row. */
 static int att_entry(sqlite3 *db, const att_view *r, entry *e, gt_err *err) {
     memset(e, 0, sizeof *e);
     memcpy(e->bench, r->bench, sizeof e->bench);
@@ -224,20 +255,36 @@ static int att_entry(sqlite3 *db, const att_view *r, entry *e, gt_err *err) {
     e->score = r->score, e->items = r->items, e->height = r->height, e->agreed = r->agreed;
     gt_addr poster;
     int rc = att_status(db, r->task, r->slot, r->attempt, r->results, &poster, e->spec, &e->status, err);
-    return rc ? rc : att_backed(db, r->id, &e->backed, &e->backed_stake, &e->backed_items, err);
+    if (!rc) rc = att_backed(db, r->id, &e->backed, &e->backed_stake, &e->backed_items, err);
+    if (!rc && is_backed(e)) entry_check_find(e);
+    return rc;
 }
 
-/* Sets "check" on e's object: the items each validator re-executes under
- * the eval task's spec (the poster chose it, 1 to GT_WORK_EVAL_MAX_CHECK),
- * found as the attest rule found it; null when it cannot be (the task is
- * gone, or the ledger predates the rule that bound attestations to specs).
- * Set only on what is shown: up to GT_WORK_EVAL_MAX_CHECK hashes each. */
-static void entry_check_set(const entry *e) {
-    const gt_bench_ref *reg = gt_bench_registry_find(e->bench);
-    uint64_t check = reg && !wk_is_zero32(e->spec)
-                         ? wk_eval_spec_check(e->model, e->bench, e->bench_hash, e->items, reg, e->spec)
-                         : 0;
-    json_object_set_new(e->obj, "check", check ? j_u64(check) : json_null());
+/* Sets "check" on e's object (null when unknown, entry_check_find). */
+static void entry_check_set(entry *e) {
+    entry_check_find(e);
+    json_object_set_new(e->obj, "check", e->check ? j_u64(e->check) : json_null());
+}
+
+/* Sets "unranked" on e's object: null when it ranks, else the first reason
+ * it does not (its status, no bonded backing, or its check under the floor),
+ * so a score listed without a rank says why. Assumes entry_check_set ran. */
+static void entry_unranked_set(const entry *e) {
+    char why[128];
+    unsigned long long floor_n = (unsigned long long)gt_work_eval_check_floor(e->items);
+    if (is_ranked(e)) {
+        json_object_set_new(e->obj, "unranked", json_null());
+        return;
+    }
+    if (e->status != ST_ACCEPTED) snprintf(why, sizeof why, "status %s", status_names[e->status]);
+    else if (!e->backed_stake) snprintf(why, sizeof why, "no drawn, bonded judge's vote backs it");
+    else if (!e->check)
+        snprintf(why, sizeof why, "check unknown (the task's spec is not found), the floor is min(items,%d)=%llu",
+                 GT_WORK_EVAL_CHECK_FLOOR, floor_n);
+    else
+        snprintf(why, sizeof why, "check %llu is below the floor min(items,%d)=%llu", (unsigned long long)e->check,
+                 GT_WORK_EVAL_CHECK_FLOOR, floor_n);
+    json_object_set_new(e->obj, "unranked", json_string(why));
 }
 
 /* One attestation row (ATT_COLS) as JSON; fills e's sort keys. NULL (err
@@ -271,6 +318,15 @@ static json_t *att_json(sqlite3 *db, sqlite3_stmt *q, entry *e, gt_err *err) {
     json_object_set_new(cs, "itemsChecked", j_u64(r.checked));
     json_object_set_new(o, "cosigns", cs);
     return o;
+}
+
+/* Sets what e's object says of its place: rank (null when 0, unranked),
+ * ranked, check and unranked (the reason, entry_unranked_set). */
+static void entry_rank_set(entry *e, uint64_t rank) {
+    json_object_set_new(e->obj, "rank", rank ? j_u64(rank) : json_null());
+    json_object_set_new(e->obj, "ranked", json_boolean(rank != 0));
+    entry_check_set(e);
+    entry_unranked_set(e);
 }
 
 json_t *gt_work_leaderboard(sqlite3 *db, const char *bench, int all, gt_err *err) {
@@ -336,9 +392,7 @@ json_t *gt_work_leaderboard(sqlite3 *db, const char *bench, int all, gt_err *err
                 rank = prev && !strcmp(v[i].bench, prev->bench) && v[i].items == prev->items ? rank + 1 : 1;
                 prev = &v[i];
             }
-            json_object_set_new(v[i].obj, "rank", ranked ? j_u64(rank) : json_null());
-            json_object_set_new(v[i].obj, "ranked", json_boolean(ranked));
-            entry_check_set(&v[i]);
+            entry_rank_set(&v[i], ranked ? rank : 0);
             if (!all) json_object_set(v[i].obj, "others", v[i].others);
             json_array_append(arr, v[i].obj);
         }
