@@ -58,8 +58,8 @@ static const char usage_text[] =
     "  --stream-idle-ms MS  a held stream whose client has read nothing for MS is cancelled and its slot\n"
     "                       freed (default 10000)\n"
     "  --request-max-s S    a request not all in S seconds after its first byte, or a kept-alive\n"
-    "                       connection idle as long, is cut (default 60); at most 64 connections,\n"
-    "                       32 from one address (the others are told 429 and closed)\n"
+    "                       connection idle as long, is cut (default 60); at most 128 connections,\n"
+    "                       64 from one address (the others are told 429 and closed)\n"
     "Stops on SIGINT or SIGTERM. Prints \"listening on http://HOST:PORT\" once ready.\n";
 
 /* The usage, then what the engine runs. */
