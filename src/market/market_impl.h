@@ -62,6 +62,11 @@ int mk_check_books(gt_tx *tx, gt_err *err);
  * (a finished task's locks are empty and stay so; the totals still cover
  * them): the check run after every block. */
 int mk_audit(sqlite3 *db, int live_only, uint64_t *locked_units, gt_err *err);
+/* Readers' helpers (query.c). A gt_tx good for the row loaders on a plain
+ * connection: they only use tx->db. */
+gt_tx mk_read_tx(sqlite3 *db);
+/* The amount lock id holds on db (0: no such lock). 0 or GT_EDB. */
+int mk_lock_amount(sqlite3 *db, const uint8_t id[32], uint64_t *amount, gt_err *err);
 /* Aborts naming the invariant when mk_check_action finds one broken. */
 void mk_invariants_after(gt_tx *tx, const gt_action *a);
 #ifdef GT_INVARIANTS
