@@ -144,6 +144,19 @@ static void test_fits_refusals(void) {
 
 /* ---- a data job ---- */
 
+
+/* Parses the job spec text into *js (checked) and returns the terms of its
+ * generate task as the poster posts them (the job's slots, bounty, stake and
+ * batch sizes; no verifier, no fee). */
+static gt_task_terms job_task_terms(const char *spec, gt_job_spec *js) {
+    gt_work_terms terms = {0};
+    gt_err err = {0};
+    CHECK_MSG(gt_job_spec_parse(spec, strlen(spec), js, &err) == 0, "spec: %s", err.msg);
+    CHECK_MSG(gt_work_job_terms(js, &terms, &err) == 0, "terms: %s", err.msg);
+    return (gt_task_terms){.kind = GT_WORK_KIND_GENERATE, .slots = terms.slots, .bounty_units = terms.bounty_units,
+                           .stake_units = terms.stake_units, .batch_items = terms.batch_items,
+                           .last_batch_items = terms.last_batch_items};
+}
 /* A job of 8 samples in batches of 4 named `name`: each test's poster its
  * own job (a spec another address posted first is that address's job, and
  * gt_agent_post refuses it). */
@@ -174,14 +187,10 @@ static void test_data_job(void) {
     if (!poster || !w0 || !w1 || !v) return;
     char *spec = job_spec(gt_agent_model_id(model), "test-notes");
     gt_job_spec js;
-    gt_work_terms terms;
     gt_err err = {0};
-    CHECK(gt_job_spec_parse(spec, strlen(spec), &js, &err) == 0);
-    CHECK(gt_work_job_terms(&js, &terms, &err) == 0);
-    CHECK_EQ_U64(terms.slots, 2);
-    gt_task_terms t = {.kind = GT_WORK_KIND_GENERATE, .slots = terms.slots, .bounty_units = terms.bounty_units,
-                       .stake_units = terms.stake_units, .fee_units = 100000,
-                       .batch_items = terms.batch_items, .last_batch_items = terms.last_batch_items};
+    gt_task_terms t = job_task_terms(spec, &js);
+    CHECK_EQ_U64(t.slots, 2);
+    t.fee_units = 100000;
     t.verifier = *gt_agent_address(v);
     uint8_t id[32];
     CHECK_MSG(gt_agent_post(poster, &t, spec, strlen(spec), id, &err) == 0, "post: %s", err.msg);
@@ -237,13 +246,9 @@ static void test_stuck_slot(void) {
     if (!poster || !w1 || !v || !sybil) return;
     char *spec = job_spec(gt_agent_model_id(model), "stuck-notes");
     gt_job_spec js;
-    gt_work_terms terms;
     gt_err err = {0};
-    CHECK(gt_job_spec_parse(spec, strlen(spec), &js, &err) == 0);
-    CHECK(gt_work_job_terms(&js, &terms, &err) == 0);
-    gt_task_terms t = {.kind = GT_WORK_KIND_GENERATE, .slots = terms.slots, .bounty_units = terms.bounty_units,
-                       .stake_units = terms.stake_units, .fee_units = 100000,
-                       .batch_items = terms.batch_items, .last_batch_items = terms.last_batch_items};
+    gt_task_terms t = job_task_terms(spec, &js);
+    t.fee_units = 100000;
     t.verifier = *gt_agent_address(v);
     uint8_t id[32];
     CHECK_MSG(gt_agent_post(poster, &t, spec, strlen(spec), id, &err) == 0, "post: %s", err.msg);
@@ -302,13 +307,8 @@ static void test_vote_draw(void) {
     if (!poster || !w || !voter) return;
     char *spec = job_spec(gt_agent_model_id(model), "vote-notes");
     gt_job_spec js;
-    gt_work_terms terms;
     gt_err err = {0};
-    CHECK(gt_job_spec_parse(spec, strlen(spec), &js, &err) == 0);
-    CHECK(gt_work_job_terms(&js, &terms, &err) == 0);
-    gt_task_terms t = {.kind = GT_WORK_KIND_GENERATE, .slots = terms.slots, .bounty_units = terms.bounty_units,
-                       .stake_units = terms.stake_units, .batch_items = terms.batch_items,
-                       .last_batch_items = terms.last_batch_items};
+    gt_task_terms t = job_task_terms(spec, &js);
     uint8_t id[32];
     CHECK_MSG(gt_agent_post(poster, &t, spec, strlen(spec), id, &err) == 0, "post: %s", err.msg);
     gt_key kw;
@@ -447,13 +447,8 @@ static int reval_job_new(reval_job *r, const char *tag, int samples, uint64_t sl
     if (!r->poster || !r->w || !r->wc) return -1;
     gt_client_set_signer(r->wc, &kw);
     char *spec = reval_spec(gt_agent_model_id(model), samples);
-    gt_work_terms terms;
-    CHECK(gt_job_spec_parse(spec, strlen(spec), &r->js, &err) == 0);
-    CHECK(gt_work_job_terms(&r->js, &terms, &err) == 0);
-    CHECK_EQ_U64(terms.slots, slots);
-    gt_task_terms t = {.kind = GT_WORK_KIND_GENERATE, .slots = terms.slots, .bounty_units = terms.bounty_units,
-                       .stake_units = terms.stake_units, .batch_items = terms.batch_items,
-                       .last_batch_items = terms.last_batch_items};
+    gt_task_terms t = job_task_terms(spec, &r->js);
+    CHECK_EQ_U64(t.slots, slots);
     int rc = gt_agent_post(r->poster, &t, spec, strlen(spec), r->id, &err);
     CHECK_MSG(rc == 0, "post: %s", err.msg);
     free(spec);
@@ -575,13 +570,11 @@ static void test_wrong_batch_size(void) {
     if (!poster || !w || !v) return;
     char *spec = job_spec(gt_agent_model_id(model), "batch-notes");
     gt_job_spec js;
-    gt_work_terms terms;
     gt_err err = {0};
-    CHECK(gt_job_spec_parse(spec, strlen(spec), &js, &err) == 0);
-    CHECK(gt_work_job_terms(&js, &terms, &err) == 0);
-    gt_task_terms t = {.kind = GT_WORK_KIND_GENERATE, .slots = terms.slots, .bounty_units = terms.bounty_units,
-                       .stake_units = terms.stake_units, .fee_units = 100000,
-                       .batch_items = 2 * terms.batch_items, .last_batch_items = 2 * terms.last_batch_items};
+    gt_task_terms t = job_task_terms(spec, &js);
+    t.fee_units = 100000;
+    t.batch_items *= 2; /* twice the job's real batch size */
+    t.last_batch_items *= 2;
     t.verifier = *gt_agent_address(v);
     uint8_t id[32];
     CHECK_MSG(gt_agent_post(poster, &t, spec, strlen(spec), id, &err) == 0, "post: %s", err.msg);

@@ -321,6 +321,16 @@ static void test_data_job(gt_llm *llm) {
     gt_job_spec_free(&spec);
 }
 
+/* An eval spec of llm's model on bench b: its first `limit` items, `check`
+ * of them re-executed by each judge. */
+static gt_work_eval_spec eval_spec_of(const gt_llm *llm, const gt_bench *b, uint64_t limit, uint64_t check) {
+    gt_work_eval_spec es = {.limit = limit, .check = check};
+    memcpy(es.model, llm->id, 32);
+    memcpy(es.bench_hash, b->hash, 32);
+    snprintf(es.bench, sizeof es.bench, "%s", b->name);
+    return es;
+}
+
 /* Posts, claims and attests one slot of the eval task; returns the attestation id. */
 static int attest(int who, const uint8_t task[32], uint64_t slot, const gt_work_attestation *att, uint8_t id[32]) {
     gt_action a;
@@ -556,10 +566,7 @@ static void quorum_eval(int who, const gt_work_eval_spec *es, const gt_bench *b,
  * knows the score of every prefix (the spec's `limit` takes the first N). */
 static void run_flags(const gt_bench *b, gt_llm *llm, int right[12]) {
     gt_err err = {0};
-    gt_work_eval_spec es = {.limit = 12, .check = 1};
-    memcpy(es.model, llm->id, 32);
-    memcpy(es.bench_hash, b->hash, 32);
-    snprintf(es.bench, sizeof es.bench, "%s", b->name);
+    gt_work_eval_spec es = eval_spec_of(llm, b, 12, 1);
     gt_buf res = GT_BUF_INIT;
     gt_work_attestation att;
     CHECK_EQ_INT(gt_work_eval_attest(&es, b, llm, &res, &att, &err), 0);
@@ -604,13 +611,7 @@ static void test_eval_cherry_pick(gt_llm *llm_a) {
     CHECK_MSG(b12 < a12 && best > a12, "premise: B %llu < A %llu on 12 items, B's best prefix (%llu) %llu above",
               (unsigned long long)b12, (unsigned long long)a12, (unsigned long long)pick, (unsigned long long)best);
     /* Each judge re-executes every item (the check floor, min(items, 16)), so both rank. */
-    gt_work_eval_spec ea = {.limit = 12, .check = 12}, eb = {.limit = pick, .check = pick};
-    memcpy(ea.model, llm_a->id, 32);
-    memcpy(eb.model, llm_b->id, 32);
-    memcpy(ea.bench_hash, b->hash, 32);
-    memcpy(eb.bench_hash, b->hash, 32);
-    snprintf(ea.bench, sizeof ea.bench, "%s", b->name);
-    snprintf(eb.bench, sizeof eb.bench, "%s", b->name);
+    gt_work_eval_spec ea = eval_spec_of(llm_a, b, 12, 12), eb = eval_spec_of(llm_b, b, pick, pick);
     gt_work_attestation att_a, att_b;
     quorum_eval(EVE, &ea, b, llm_a, &att_a);
     quorum_eval(MALLORY, &eb, b, llm_b, &att_b);
@@ -657,13 +658,7 @@ static void test_eval_check_floor(gt_llm *llm) {
     gt_bench *b = NULL;
     CHECK_EQ_INT(gt_bench_open("units-v1", &b, &err), 0);
     if (!b) return;
-    gt_work_eval_spec lo = {.limit = 50, .check = 1}, hi = {.limit = 50, .check = 16};
-    gt_work_eval_spec *sp[2] = {&lo, &hi};
-    for (int i = 0; i < 2; i++) {
-        memcpy(sp[i]->model, llm->id, 32);
-        memcpy(sp[i]->bench_hash, b->hash, 32);
-        snprintf(sp[i]->bench, sizeof sp[i]->bench, "%s", b->name);
-    }
+    gt_work_eval_spec lo = eval_spec_of(llm, b, 50, 1), hi = eval_spec_of(llm, b, 50, 16);
     gt_work_attestation att;
     quorum_eval(EVE, &lo, b, llm, &att);
     quorum_eval(MALLORY, &hi, b, llm, &att);
@@ -698,10 +693,7 @@ static void test_eval(gt_llm *llm) {
     CHECK_EQ_INT(gt_bench_open("arith-v1", &b, &err), 0);
     if (!b) return;
     /* check 6: every item, the floor min(items, 16) under which a score ranks */
-    gt_work_eval_spec es = {.limit = 6, .check = 6};
-    memcpy(es.model, llm->id, 32);
-    memcpy(es.bench_hash, b->hash, 32);
-    snprintf(es.bench, sizeof es.bench, "%s", b->name);
+    gt_work_eval_spec es = eval_spec_of(llm, b, 6, 6);
     char *spec_text = gt_work_eval_spec_json(&es);
     gt_work_eval_spec back;
     CHECK_EQ_INT(gt_work_eval_spec_parse(spec_text, strlen(spec_text), &back, &err), 0);
