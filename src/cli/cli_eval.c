@@ -75,6 +75,10 @@ static void print_entry(const json_t *e) {
            int_at(e, "items"), check_s, model ? model : "?", att ? att : "?",
            json_string_value(json_object_get(e, "status")), judges_s, int_at(cs, "agreed"), int_at(cs, "disagreed"),
            int_at(cs, "itemsChecked"));
+    /* Why an entry is listed and not ranked, on a line of its own (the row is
+     * already wide): the same words as the JSON's "unranked". */
+    const char *why = json_string_value(json_object_get(e, "unranked"));
+    if (why) printf("     not ranked: %s\n", why);
 }
 
 /* `gotong eval leaderboard`: prints gt_work_leaderboard over HOME/ledger.db. */

@@ -1016,6 +1016,8 @@ int main(void) {
         /* eve's evaluator-accepted entry is listed unranked: its rank reads "-", not 0. */
         CHECK(strstr(out, "\n-    ") != NULL);
         CHECK(strstr(out, "\n0    ") == NULL);
+        /* ...and the table says why, as the JSON's "unranked" does. */
+        CHECK_CONTAINS(out, "\n     not ranked: no drawn, bonded judge's vote backs it");
         snprintf(cmd, sizeof cmd, "%s eval leaderboard --home %s/nowhere 2>&1", GT_CLI, dir);
         pf = popen(cmd, "r");
         n = pf ? fread(out, 1, sizeof out - 1, pf) : 0;
