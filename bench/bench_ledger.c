@@ -221,6 +221,10 @@ int main(int argc, char **argv) {
            st.apply_s / (double)st.actions_applied * 1e6, st.commit_s / (double)st.blocks * 1e3,
            st.cpu_s / (double)st.actions_applied * 1e6, (double)st.pages_written / (double)st.blocks,
            st.block_max_s * 1e3, st.sync_s / (double)(st.syncs ? st.syncs : 1) * 1e3);
+    printf("  checkpointer: %llu cycles, %.1f ms each; %llu held the writer off, %.2f ms in all; WAL at most %llu "
+           "frames\n", (unsigned long long)st.checkpoints,
+           st.checkpoint_s / (double)(st.checkpoints ? st.checkpoints : 1) * 1e3,
+           (unsigned long long)st.checkpoint_holds, st.checkpoint_hold_s * 1e3, (unsigned long long)st.wal_frames_max);
     /* CPU time per action does not suffer from a busy neighbour the way wall
      * time does: when the two ratios differ, the machine was contended. */
     double n_all = (double)(per * THREADS * ROUNDS);

@@ -225,6 +225,24 @@ static int check_on_open(gt_ledger *l, gt_err *err) {
     return gt_digest_track(l->db, gt_state_digest_acc(l->state), err);
 }
 
+/* A writer's open, once the store is checked: the syncer's handle on the
+ * WAL and the checkpointer's connection, then the checkpointer, syncer and
+ * writer threads. On failure gt_ledger_close undoes what was done. */
+static int start_threads(gt_ledger *l, gt_err *err) {
+    int rc;
+    if ((rc = gt_ledger_sync_open(l, err)) || (rc = gt_ledger_ckpt_open(l, err))) return rc;
+    if (pthread_create(&l->ckpt, NULL, gt_ledger_ckpt_main, l) != 0)
+        return gt_err_set(err, GT_ENOMEM, "cannot start the ledger's checkpointer thread");
+    l->has_ckpt = 1;
+    if (pthread_create(&l->syncer, NULL, gt_ledger_syncer_main, l) != 0)
+        return gt_err_set(err, GT_ENOMEM, "cannot start the ledger's syncer thread");
+    l->has_syncer = 1;
+    if (pthread_create(&l->writer, NULL, gt_ledger_writer_main, l) != 0)
+        return gt_err_set(err, GT_ENOMEM, "cannot start the ledger's writer thread");
+    l->has_writer = 1;
+    return 0;
+}
+
 int gt_ledger_open(const char *path, int flags, gt_ledger **out, gt_err *err) {
     *out = NULL;
     int rc = gt_rules_register(err);
@@ -242,6 +260,9 @@ int gt_ledger_open(const char *path, int flags, gt_ledger **out, gt_err *err) {
     pthread_cond_init(&l->done_cv, NULL);
     pthread_cond_init(&l->sync_cv, NULL);
     pthread_mutex_init(&l->state_mu, NULL);
+    pthread_mutex_init(&l->ck_hold, NULL);
+    pthread_mutex_init(&l->ck_mu, NULL);
+    pthread_cond_init(&l->ck_cv, NULL);
     if (!l->readonly) {
         char lock_path[4200];
         snprintf(lock_path, sizeof lock_path, "%s.lock", path);
@@ -285,17 +306,7 @@ int gt_ledger_open(const char *path, int flags, gt_ledger **out, gt_err *err) {
             max_seq = (uint64_t)sqlite3_column_int64(q, 0);
         sqlite3_finalize(q);
         l->unindexed = max_seq > ids_seq ? max_seq - ids_seq : 0;
-        if ((rc = gt_ledger_sync_open(l, err))) goto fail;
-        if (pthread_create(&l->syncer, NULL, gt_ledger_syncer_main, l) != 0) {
-            rc = gt_err_set(err, GT_ENOMEM, "cannot start the ledger's syncer thread");
-            goto fail;
-        }
-        l->has_syncer = 1;
-        if (pthread_create(&l->writer, NULL, gt_ledger_writer_main, l) != 0) {
-            rc = gt_err_set(err, GT_ENOMEM, "cannot start the ledger's writer thread");
-            goto fail;
-        }
-        l->has_writer = 1;
+        if ((rc = start_threads(l, err))) goto fail;
     }
     *out = l;
     return 0;
@@ -323,6 +334,8 @@ void gt_ledger_close(gt_ledger *l) {
         l->has_syncer = 0;
     }
     assert(!l->s_head);
+    gt_ledger_ckpt_stop(l); /* the writer has stopped: nothing more to copy */
+    gt_ledger_ckpt_close(l);
     gt_ledger_sync_close(l);
     sqlite3_finalize(l->ins_action);
     sqlite3_finalize(l->ins_block);
@@ -340,6 +353,9 @@ void gt_ledger_close(gt_ledger *l) {
     pthread_cond_destroy(&l->done_cv);
     pthread_cond_destroy(&l->sync_cv);
     pthread_mutex_destroy(&l->state_mu);
+    pthread_mutex_destroy(&l->ck_hold);
+    pthread_mutex_destroy(&l->ck_mu);
+    pthread_cond_destroy(&l->ck_cv);
     gt_free(l->ids);
     gt_free(l);
 }

@@ -17,6 +17,11 @@
  * crash points). At most one fsync per block, fewer when blocks come faster
  * than the disk syncs; the fsync overlaps the building of the next block.
  * Other connections may read a block up to one fsync before it is durable.
+ * The writer's commits never checkpoint: a checkpointer thread copies the
+ * WAL into the database file on its own connection (checkpoint.c; each
+ * checkpoint syncs the WAL before it copies and the database file before
+ * the WAL restarts), holding the writer off between two blocks only to
+ * copy the last few frames, so that the WAL restarts at about 1000 frames.
  *
  * Integrity: a writer's open checks the ledger first (check.h) and refuses
  * one changed outside the rules; gt_ledger_verify replays it in full.
@@ -159,6 +164,11 @@ typedef struct gt_ledger_stats {
     double cpu_s;     /* CPU the writer thread used in all (not waiting: load on the machine barely moves it) */
     uint64_t pages_written; /* database pages the writer's commits wrote to the WAL (each one 4 KiB + a frame header) */
     double block_max_s; /* the longest block, from its BEGIN to the end of its COMMIT (merges of the id index) */
+    uint64_t checkpoints;     /* checkpointer cycles: the WAL copied into the database file, off the writer's path */
+    double checkpoint_s;      /* the checkpointer's time in them */
+    uint64_t checkpoint_holds; /* cycles that held the writer off to copy the WAL's last frames (so that it restarts) */
+    double checkpoint_hold_s; /* the time the writer was held off in them */
+    uint64_t wal_frames_max;  /* the most frames the WAL held after a commit */
 } gt_ledger_stats;
 void gt_ledger_stats_get(gt_ledger *l, gt_ledger_stats *out);
 

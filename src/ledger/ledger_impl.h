@@ -7,7 +7,9 @@
  *   writer.c   the writer thread: the queue of submitted batches, building
  *              and committing one block per turn (group commit), ticks;
  *   syncer.c   the syncer thread: syncs the WAL under the blocks the writer
- *              committed, then wakes their callers. */
+ *              committed, then wakes their callers;
+ *   checkpoint.c  the checkpointer thread: copies the WAL into the database
+ *              file on its own connection, never the writer's. */
 #ifndef GT_LEDGER_LEDGER_IMPL_H
 #define GT_LEDGER_LEDGER_IMPL_H
 
@@ -89,6 +91,16 @@
 #define GT_LEDGER_ID_FANOUT 8
 #define GT_LEDGER_ID_LEVEL_TOP 2
 
+/* The checkpointer (checkpoint.c) starts a cycle once the WAL holds this
+ * many frames (SQLite's own automatic checkpoint starts at 1000): about
+ * 4 MiB, a hundred market blocks. */
+#define GT_LEDGER_CKPT_FRAMES 1000
+/* Past this many cycles' worth of frames (40 MiB), which only a reader
+ * holding a snapshot lets the WAL reach, a cycle waits for readers, at most
+ * GT_LEDGER_CKPT_READER_WAIT_MS, with the writer held off. */
+#define GT_LEDGER_WAL_MAX_CYCLES 10
+#define GT_LEDGER_CKPT_READER_WAIT_MS 1000
+
 /* A caller's batch waiting for the writer. */
 typedef struct gt_ledger_pending {
     gt_action *acts;
@@ -161,6 +173,21 @@ struct gt_ledger {
     uint8_t (*ids)[32];       /* scratch: ids of the block being built */
     size_t ids_cap;
     gt_seed_chain seed;       /* writer only: the draw seeds this node reveals */
+    /* The checkpointer (checkpoint.c). ck_hold is held by the writer for
+     * each block (BEGIN to COMMIT) and by the checkpointer to copy the
+     * WAL's last frames between two blocks; order: ck_hold, state_mu, ck_mu. */
+    pthread_t ckpt;
+    int has_ckpt;
+    sqlite3 *ck_db;           /* its own connection: the writer's never checkpoints */
+    pthread_mutex_t ck_hold;
+    pthread_mutex_t ck_mu;    /* the fields below */
+    pthread_cond_t ck_cv;     /* a cycle is due, or stop */
+    int ck_stop;
+    uint32_t ck_frames;       /* GT_LEDGER_CKPT_FRAMES but in tests */
+    int wal_frames;           /* frames in the WAL after the writer's last commit */
+    int ck_base;              /* the WAL's frames when the last cycle ended (0 once the WAL restarted) */
+    int ck_restart_at;        /* frames from which a cycle waits for readers (SQLITE_CHECKPOINT_RESTART) */
+    gt_ledger_stats ck_stats; /* its counters: checkpoints, checkpoint_holds, checkpoint_s, _hold_s, wal_frames_max */
 };
 
 /* ledger.c: the store. */
@@ -210,5 +237,19 @@ void gt_ledger_sync_close(gt_ledger *l);
 void gt_ledger_sync_push(gt_ledger *l, gt_ledger_pending *list);
 /* The syncer thread (started by gt_ledger_open with l as arg). */
 void *gt_ledger_syncer_main(void *arg);
+
+/* checkpoint.c: opens the checkpointer's connection on a writer's store and
+ * hooks the writer's commits (which stop checkpointing), before the threads
+ * start. */
+int gt_ledger_ckpt_open(gt_ledger *l, gt_err *err);
+/* The checkpointer thread (started by gt_ledger_open with l as arg). */
+void *gt_ledger_ckpt_main(void *arg);
+/* Stops the checkpointer thread (a cycle under way ends first); then
+ * gt_ledger_ckpt_close closes its connection, before the writer's. */
+void gt_ledger_ckpt_stop(gt_ledger *l);
+void gt_ledger_ckpt_close(gt_ledger *l);
+/* For tests: start a cycle every `frames` frames (GT_LEDGER_CKPT_FRAMES by
+ * default), so that cycles and restarts come after a few blocks. */
+void gt_ledger_set_ckpt_frames(gt_ledger *l, uint32_t frames);
 
 #endif

@@ -298,14 +298,18 @@ static int build_block(gt_ledger *l, gt_ledger_pending *list) {
 
 /* build_block under state_mu, its CPU counted in the stats before the lock
  * is let go: the writer then hands the block to the syncer without taking
- * state_mu again, which a reader (or nobody, usually) may hold. Called by
- * the writer only, without l->mu held. */
+ * state_mu again, which a reader (or nobody, usually) may hold. Under
+ * ck_hold too, which the checkpointer takes to copy the WAL's last frames
+ * between two blocks (checkpoint.c). Called by the writer only, without
+ * l->mu held. */
 static int write_block(gt_ledger *l, gt_ledger_pending *list) {
+    pthread_mutex_lock(&l->ck_hold);
     pthread_mutex_lock(&l->state_mu);
     double c0 = thread_cpu_s();
     int committed = build_block(l, list);
     l->stats.cpu_s += thread_cpu_s() - c0;
     pthread_mutex_unlock(&l->state_mu);
+    pthread_mutex_unlock(&l->ck_hold);
     return committed;
 }
 
@@ -324,6 +328,13 @@ void gt_ledger_stats_get(gt_ledger *l, gt_ledger_stats *out) {
     out->syncs = l->syncs;
     out->sync_s = l->sync_s;
     pthread_mutex_unlock(&l->mu);
+    pthread_mutex_lock(&l->ck_mu); /* the checkpointer's (checkpoint.c) */
+    out->checkpoints = l->ck_stats.checkpoints;
+    out->checkpoint_s = l->ck_stats.checkpoint_s;
+    out->checkpoint_holds = l->ck_stats.checkpoint_holds;
+    out->checkpoint_hold_s = l->ck_stats.checkpoint_hold_s;
+    out->wal_frames_max = l->ck_stats.wal_frames_max;
+    pthread_mutex_unlock(&l->ck_mu);
 }
 
 /* Marks every batch of list done and wakes the threads waiting (l->mu

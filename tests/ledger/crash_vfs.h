@@ -11,6 +11,10 @@
  * hold them after the power came back. File creation and deletion are taken
  * as durable at once; the -shm file is not durable and is removed.
  *
+ * It also counts the writes to main database files by the name of the
+ * thread making them (cvfs_db_writes_by): which connection copies the WAL
+ * into the database, the ledger's checkpointer or its writer.
+ *
  * Single process; the shim's own state is under one mutex (the ledger's
  * writer thread and the test thread both do I/O). */
 #ifndef GT_TESTS_CRASH_VFS_H
@@ -21,9 +25,11 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #define CVFS_MAX_FILES 8
+#define CVFS_MAX_THREADS 16
 
 typedef struct cvfs_undo {
     sqlite3_int64 off, size_before; /* size_before: the file's size before this change */
@@ -36,6 +42,7 @@ typedef struct cvfs_track {
     cvfs_undo *log;
     int n, cap;
     int used;
+    int is_db; /* a main database file (not a WAL) */
 } cvfs_track;
 
 typedef struct cvfs_file {
@@ -56,6 +63,7 @@ static struct {
      * once (and has dropped the pages it could not write). */
     int fail_syncs, sync_delay_ms;
     int slow_sync_ms; /* a slow disk (cvfs_slow_syncs): every other sync of a tracked file takes this long */
+    struct { char name[16]; long writes; } db_writers[CVFS_MAX_THREADS]; /* writes to main databases, by thread */
 } cvfs = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 /* Counts one mutating call; returns 1 when the power is (now) off. */
@@ -126,9 +134,35 @@ static int cvfs_read(sqlite3_file *pf, void *buf, int n, sqlite3_int64 off) {
     cvfs_file *f = (cvfs_file *)pf;
     return f->real->pMethods->xRead(f->real, buf, n, off);
 }
+/* Counts a write to a main database file under the calling thread's name
+ * (cvfs.mu held). */
+static void cvfs_count_db_write(void) {
+    char name[16] = {0};
+    prctl(PR_GET_NAME, name, 0, 0, 0);
+    for (int i = 0; i < CVFS_MAX_THREADS; i++) {
+        if (!cvfs.db_writers[i].name[0]) snprintf(cvfs.db_writers[i].name, sizeof cvfs.db_writers[i].name, "%s", name);
+        if (!strcmp(cvfs.db_writers[i].name, name)) {
+            cvfs.db_writers[i].writes++;
+            return;
+        }
+    }
+}
+
+/* Writes to main database files since the last cvfs_revert by threads
+ * named `thread` (as prctl/pthread_setname_np name them). */
+static inline long cvfs_db_writes_by(const char *thread) {
+    long n = 0;
+    pthread_mutex_lock(&cvfs.mu);
+    for (int i = 0; i < CVFS_MAX_THREADS; i++)
+        if (!strcmp(cvfs.db_writers[i].name, thread)) n = cvfs.db_writers[i].writes;
+    pthread_mutex_unlock(&cvfs.mu);
+    return n;
+}
+
 static int cvfs_write(sqlite3_file *pf, const void *buf, int n, sqlite3_int64 off) {
     cvfs_file *f = (cvfs_file *)pf;
     pthread_mutex_lock(&cvfs.mu);
+    if (f->t && f->t->is_db) cvfs_count_db_write();
     int rc = SQLITE_OK;
     if (f->t) {
         if (cvfs_tick()) rc = SQLITE_IOERR_WRITE;
@@ -176,7 +210,7 @@ static int cvfs_sync(sqlite3_file *pf, int flags) {
 }
 
 /* The next n syncs of tracked files fail, each after delay_ms. */
-static void cvfs_fail_syncs(int n, int delay_ms) {
+static inline void cvfs_fail_syncs(int n, int delay_ms) {
     pthread_mutex_lock(&cvfs.mu);
     cvfs.fail_syncs = n;
     cvfs.sync_delay_ms = delay_ms;
@@ -184,7 +218,7 @@ static void cvfs_fail_syncs(int n, int delay_ms) {
 }
 /* Every sync of a tracked file that does not fail takes delay_ms more (0:
  * none), and succeeds. */
-static void cvfs_slow_syncs(int delay_ms) {
+static inline void cvfs_slow_syncs(int delay_ms) {
     pthread_mutex_lock(&cvfs.mu);
     cvfs.slow_sync_ms = delay_ms;
     pthread_mutex_unlock(&cvfs.mu);
@@ -245,6 +279,7 @@ static int cvfs_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *pf, int f
     if (name && (flags & (SQLITE_OPEN_MAIN_DB | SQLITE_OPEN_WAL))) {
         pthread_mutex_lock(&cvfs.mu);
         f->t = cvfs_track_for(name);
+        f->t->is_db = (flags & SQLITE_OPEN_MAIN_DB) != 0;
         pthread_mutex_unlock(&cvfs.mu);
     }
     f->base.pMethods = &cvfs_methods;
@@ -288,7 +323,7 @@ static void cvfs_install(void) {
 }
 
 /* Arms the crash after `after_ops` more mutating calls (0: never). */
-static void cvfs_arm(long after_ops) {
+static inline void cvfs_arm(long after_ops) {
     pthread_mutex_lock(&cvfs.mu);
     cvfs.ops = 0;
     cvfs.crash_at = after_ops;
@@ -296,7 +331,7 @@ static void cvfs_arm(long after_ops) {
     pthread_mutex_unlock(&cvfs.mu);
 }
 
-static int cvfs_crashed(void) {
+static inline int cvfs_crashed(void) {
     pthread_mutex_lock(&cvfs.mu);
     int c = cvfs.crashed;
     pthread_mutex_unlock(&cvfs.mu);
@@ -329,6 +364,7 @@ static long cvfs_revert(void) {
     }
     cvfs.crash_at = 0;
     cvfs.crashed = 0;
+    memset(cvfs.db_writers, 0, sizeof cvfs.db_writers);
     pthread_mutex_unlock(&cvfs.mu);
     return undone;
 }

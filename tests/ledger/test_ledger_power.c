@@ -3,7 +3,9 @@
  * A kill -9 leaves the OS page cache intact, so it proves atomicity only.
  * Here the SQLite VFS shim of crash_vfs.h drops every write not yet synced
  * at a random crash point (the I/O call after which the power is off), 100
- * trials, some crashes landing inside WAL checkpoints: the ledger is then
+ * trials, some crashes landing inside WAL checkpoints (the ledger's own
+ * checkpointer's, at a cycle of CKPT_FRAMES frames so that a trial holds
+ * several, and a second connection's): the ledger is then
  * reopened from what a disk that honours fsync would hold. Proven, with the ledger's journal_mode=WAL and
  * its syncer: every action whose submit returned success is in the
  * recovered ledger, which passes the open check and a full replay.
@@ -20,11 +22,13 @@
 #include "crash_vfs.h"
 #include "ledger_util.h"
 #include "base/amount.h"
+#include "ledger/ledger_impl.h"
 
 #define TRIALS 100
 #define SUBMITS 40    /* batches per trial (one block each) */
 #define BATCH_MAX 4
 #define SEED 0x10ca5eedull
+#define CKPT_FRAMES 24 /* the checkpointer's cycle (checkpoint.c): a trial writes about 200 frames */
 
 static gt_key K[3];
 static gt_addr A[3];
@@ -100,6 +104,7 @@ static gt_ledger *funded(char dir[64], char path[128], gt_domain *dom) {
     CHECK_EQ_INT(gt_ledger_create(path, &g, &err), 0);
     gt_ledger *l = NULL;
     CHECK_EQ_INT(gt_ledger_open(path, 0, &l, &err), 0);
+    gt_ledger_set_ckpt_frames(l, CKPT_FRAMES);
     *dom = *gt_ledger_domain(l);
     gt_action a;
     gt_result r;
@@ -204,6 +209,13 @@ static void test_power_loss(void) {
     cvfs_arm(0);
     size_t n = run_until_crash(l, path, &dom, acked);
     long total_ops = cvfs.ops;
+    /* The checkpointer's cycles are among the I/O calls a crash may land in. */
+    gt_ledger_stats st;
+    gt_ledger_stats_get(l, &st);
+    long ckpt_writes = cvfs_db_writes_by("gt-ledger-ckpt");
+    fprintf(stderr, "  pilot: %ld I/O calls, %llu checkpointer cycles writing the database %ld times\n", total_ops,
+            (unsigned long long)st.checkpoints, ckpt_writes);
+    CHECK(st.checkpoints >= 2 && ckpt_writes > 0);
     gt_ledger_close(l);
     cvfs_revert();
     CHECK(n >= SUBMITS); /* every batch acknowledged with the power on */
