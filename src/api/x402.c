@@ -183,16 +183,24 @@ static void answer_402(const gt_x402_req *req, gt_node *node, const char *why, g
         o->extra_name = "PAYMENT-REQUIRED";
 }
 
-/* On the ledger: a payment it would refuse now (a nonce already used, a
- * payer short of the price) is refused before the handler runs, so a
- * replayed payment costs the node no work (a model's answer); the
- * settlement checks again, whatever this saw. */
+/* On the ledger: a payment it would refuse now (a nonce already used, one
+ * that skips ahead of the payer's next, a payer short of the price) is
+ * refused before the handler runs, so a replayed payment costs the node no
+ * work (a model's answer). A nonce ahead of the payer's next can never
+ * settle while the server holds it (the ledger takes nonces in order and
+ * the payer alone makes the ones between): let through, one signature
+ * bought the route's work on every request until its window closed, each
+ * answer withheld. The settlement checks again, whatever this saw. */
 static int ledger_precheck(gt_req *r, const gt_action *a, uint64_t amount, gt_err *err) {
     gt_account acct;
     gt_reader *rd = gt_req_reader(r, err);
     if (!rd || gt_ledger_account(rd->ro, &a->from, &acct, err)) return err->code ? err->code : GT_EIO;
     if (a->nonce < acct.nonce)
         return gt_err_set(err, GT_ENONCE, "the ledger refused the payment: nonce %llu already used; next is %llu",
+                          (unsigned long long)a->nonce, (unsigned long long)acct.nonce);
+    if (a->nonce > acct.nonce)
+        return gt_err_set(err, GT_ENONCE, "the ledger would refuse the payment: nonce %llu skips ahead of the "
+                          "payer's next, %llu (sign the payment with the next nonce)",
                           (unsigned long long)a->nonce, (unsigned long long)acct.nonce);
     if (acct.balance < amount)
         return gt_err_set(err, GT_EFUNDS, "the ledger refused the payment: the payer holds %llu base units, the "

@@ -8,10 +8,11 @@
  * ledger refuses the used nonce), a payment of less than the price, one to
  * another payee, one signed by another key, a plain transfer (no validity
  * window), a payment already expired, one not yet valid, one valid for longer
- * than maxTimeoutSeconds, an honest payment presented after its window closed
- * (held), a price over the budget (refused before anything is signed), a payer
+ * than maxTimeoutSeconds, one whose nonce skips ahead (refused before the route
+ * runs), an honest payment presented after its window closed (held), a price over the budget (refused before anything is signed), a payer
  * without funds; a request for a blob the node lacks is not charged. A config
  * of the ledger mode with chain fields is refused at start. */
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include "../test.h"
@@ -171,6 +172,52 @@ static void test_windows(const char *url, const char *required, gt_client *cl) {
     CHECK_EQ_U64(balance_of(cl, MERCHANT), 2 * PRICE);
 }
 
+/* pay_with, with the node's log (stderr) caught in a file: *tried says
+ * whether the node ran the route and then tried to settle (and failed). */
+static long pay_logged(const char *url, const char *sig, char why[256], int *tried) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/node-stderr.log", dir);
+    fflush(stderr);
+    int saved = dup(2), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    CHECK(saved >= 0 && fd >= 0);
+    dup2(fd, 2);
+    close(fd);
+    long st = pay_with(url, sig, why);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    gt_buf log = GT_BUF_INIT;
+    FILE *f = fopen(path, "r");
+    char chunk[512];
+    size_t n;
+    while (f && (n = fread(chunk, 1, sizeof chunk, f)) > 0) gt_buf_append(&log, chunk, n);
+    if (f) fclose(f);
+    gt_buf_putc(&log, 0);
+    *tried = strstr((const char *)log.data, "settlement failed") != NULL;
+    gt_buf_free(&log);
+    unlink(path);
+    return st;
+}
+
+/* A payment whose nonce skips ahead of the payer's next can never settle
+ * (the ledger takes nonces in order): it is refused before the route runs,
+ * so one such signature does not buy the node's work again and again until
+ * its window closes (the old check let it through to the handler, whose
+ * answer was then withheld when the settlement failed). */
+static void test_skip_ahead(const char *url, const char *required, gt_client *cl) {
+    char why[256];
+    int tried = -1;
+    char *sig = forged(required, PAYER, MERCHANT, PRICE, 9);
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ_INT(pay_logged(url, sig, why, &tried), 402);
+        CHECK_CONTAINS(why, "nonce 9 skips ahead");
+        CHECK_MSG(tried == 0, "attempt %d: the route ran for a payment that could not settle", i);
+    }
+    gt_free(sig);
+    CHECK_EQ_U64(balance_of(cl, PAYER), MINTED - 2 * PRICE);
+    CHECK_EQ_U64(balance_of(cl, MERCHANT), 2 * PRICE);
+}
+
 /* The agent's honest payment, presented after its window closed (the node's
  * clock moved past validBefore): refused, nothing moved. */
 static void test_held(gt_node *n, const char *url, const char *required, gt_client *cl) {
@@ -255,6 +302,7 @@ static void test_paid_blob(void) {
     gt_free(sig);
     CHECK_EQ_U64(balance_of(cl, PAYER), MINTED - 2 * PRICE);
     test_windows(url, required, cl);
+    test_skip_ahead(url, required, cl);
     /* Over the budget: refused before anything is signed or sent. */
     body.len = 0;
     CHECK_EQ_INT(gt_agent_pay_get(&p, url, &status, &body, &paid, &err), GT_EFUNDS);
