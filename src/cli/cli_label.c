@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "agent/client.h"
+#include "base/amount.h"
 #include "base/file.h"
 #include "base/hex.h"
 #include "base/json.h"
@@ -22,12 +23,19 @@
 #include "crypto/keystore.h"
 
 #define LABEL_FILE_MAX (4u * 1024u * 1024u) /* an items file or a saved-labels file */
+/* The shortest window `label join` accepts by default, to label every item
+ * and to reveal: five minutes, half of a person's window on a network
+ * `gotong init` makes (ledger.h's GT_DEFAULT_PERSON_WINDOW_S), so a task
+ * posted with those windows can be joined a while after it was posted. */
+#define GT_LABEL_JOIN_MIN_WINDOW_S 300
 
 static const char *usage_text =
     "usage: gotong label 0xTASK [options]        label a task's items (keys 1-4 choose or order; a reason optional)\n"
     "       gotong label COMMAND [options]       (talks to a node: --node URL, default " GT_CLIENT_DEFAULT_URL ")\n\n"
     "labellers (an attested human: gotong fund human 0xADDR):\n"
-    "  join    0xTASK     take a seat, staking the task's bond\n"
+    "  join    0xTASK     take a seat, staking the task's bond; refused when the time left to label or the\n"
+    "                     reveal window is under --min-window S (300), or the bond is over --max-bond AMT (twice\n"
+    "                     the seat's pay): a seat that misses either window loses its bond\n"
     "  0xTASK             label the next items: on a terminal one screen per item (a key 1-4 chooses, then\n"
     "                     type a reason or Enter; q quits); else one line per item from stdin:\n"
     "                     \"N [reason]\" or \"q\". On a ranking task the keys give the answers best first\n"
@@ -50,6 +58,7 @@ int gt_label_parse(int argc, char **argv, gt_label_opts *o) {
     memset(o, 0, sizeof *o);
     o->labellers = 3, o->pay = 10000, o->gold_bar = 100, o->min_gold = 1, o->min_labels = 1;
     o->commit_window_s = 3600, o->reveal_window_s = 3600, o->format = "dpo";
+    o->min_window_s = GT_LABEL_JOIN_MIN_WINDOW_S;
     const gt_cli_opt opts[] = {
         {"--json", NULL, GT_CLI_OPT_FLAG, &o->json, 0, 0, NULL},
         {"--ranking", NULL, GT_CLI_OPT_FLAG, &o->ranking, 0, 0, NULL},
@@ -68,6 +77,8 @@ int gt_label_parse(int argc, char **argv, gt_label_opts *o) {
         {"--min-labels", NULL, GT_CLI_OPT_U64, &o->min_labels, 1, GT_AGREE_MAX_RATERS, NULL},
         {"--commit-window", NULL, GT_CLI_OPT_U64, &o->commit_window_s, 1, GT_LABEL_MAX_WINDOW_S / 2, NULL},
         {"--reveal-window", NULL, GT_CLI_OPT_U64, &o->reveal_window_s, 1, GT_LABEL_MAX_WINDOW_S / 2, NULL},
+        {"--min-window", NULL, GT_CLI_OPT_U64, &o->min_window_s, 1, GT_LABEL_MAX_WINDOW_S, NULL},
+        {"--max-bond", NULL, GT_CLI_OPT_AMOUNT, &o->max_bond, 0, 0, NULL},
         {NULL, NULL, 0, NULL, 0, 0, NULL}};
     int n_pos = 0;
     int rc = gt_cli_parse_text("label", argc, argv, 1, opts, &o->pos, 1, &n_pos, usage_text);
@@ -174,6 +185,55 @@ static int need_task(const gt_label_opts *o, const char *sub) {
     return -1;
 }
 
+/* A task's amount field (base units as a decimal string) into *v; 0 or GT_EIO. */
+static int task_amount(const json_t *t, const char *key, uint64_t *v, gt_err *err) {
+    const char *s = json_string_value(json_object_get(t, key));
+    char *end = NULL;
+    errno = 0;
+    *v = s ? strtoull(s, &end, 10) : 0;
+    if (!s || !*s || *end || errno) return gt_err_set(err, GT_EIO, "the node sent no %s for the task", key);
+    return 0;
+}
+
+/* The terms of a seat, checked before its bond is staked. The rules let a
+ * poster choose windows of a second: a seat that cannot label every item
+ * before commitEndS, or reveal them in the window after it (unless every
+ * seat labels early, reveals open only at commitEndS), is incomplete -- its
+ * bond burned, its pay back to the poster, and whatever it revealed public
+ * -- so a poster gains by windows a person cannot meet. A bond far over the
+ * seat's pay is what a false gold burns. Refused unless the labeller lowers
+ * --min-window or raises --max-bond. */
+static int join_terms_check(gt_client *c, const gt_label_opts *o, gt_err *err) {
+    char path[160], bond_s[GT_AMOUNT_TOKENS_MAX], max_s[GT_AMOUNT_TOKENS_MAX];
+    json_t *t = NULL;
+    uint64_t height, now, bond, pay;
+    snprintf(path, sizeof path, "/v1/label/tasks/%s", o->pos);
+    int rc = gt_client_get_json(c, path, &t, err) || gt_client_head(c, &height, &now, err) ||
+             task_amount(t, "bond", &bond, err) || task_amount(t, "payPerLabel", &pay, err);
+    json_int_t items = json_integer_value(json_object_get(t, "items"));
+    json_int_t ce = json_integer_value(json_object_get(t, "commitEndS"));
+    json_int_t re = json_integer_value(json_object_get(t, "revealEndS"));
+    json_decref(t);
+    if (rc) return err->code;
+    if (items < 1 || ce < 1 || re <= ce) return gt_err_set(err, GT_EIO, "the node sent a task without its terms");
+    uint64_t seat_pay = pay * (uint64_t)items, max_bond = o->max_bond ? o->max_bond : 2 * seat_pay;
+    if (now < (uint64_t)ce && (uint64_t)ce - now < o->min_window_s)
+        return gt_err_set(err, GT_ESTATE, "not joined: %llu s are left to label the task's %lld items (commitEndS"
+                          " %lld), under --min-window %llu; a seat that misses an item loses its bond",
+                          (unsigned long long)((uint64_t)ce - now), (long long)items, (long long)ce,
+                          (unsigned long long)o->min_window_s);
+    if ((uint64_t)(re - ce) < o->min_window_s)
+        return gt_err_set(err, GT_ESTATE, "not joined: the reveal window is %lld s (commitEndS %lld to revealEndS"
+                          " %lld), under --min-window %llu; unless every seat labels early, labels are revealed only"
+                          " in it, and a seat that misses it loses its bond", (long long)(re - ce), (long long)ce,
+                          (long long)re, (unsigned long long)o->min_window_s);
+    if (bond > max_bond)
+        return gt_err_set(err, GT_ESTATE, "not joined: the task's bond is %s, over --max-bond %s (by default"
+                          " twice the seat's pay of %lld items)", gt_amount_tokens(bond, bond_s),
+                          gt_amount_tokens(max_bond, max_s), (long long)items);
+    return 0;
+}
+
 /* `label join`. */
 static int l_join(gt_client *c, const gt_label_opts *o) {
     int rc = need_task(o, "join");
@@ -182,6 +242,7 @@ static int l_join(gt_client *c, const gt_label_opts *o) {
     gt_key key;
     gt_label_fields f = {0};
     memcpy(f.task, o->task, 32);
+    if (join_terms_check(c, o, &err)) return gt_cli_fail(&err);
     if (gt_cli_load_key(o->home, o->from, o->password_file, &key, NULL, &err)) return gt_cli_fail(&err);
     rc = gt_label_send(c, &key, &gt_kind_label_join, &f, 0, NULL, &err);
     gt_key_wipe(&key);

@@ -13,6 +13,7 @@
 typedef struct gt_label_opts {
     const char *home, *node, *from, *password_file, *file, *format, *out, *pos;
     uint64_t labellers, pay, bond, gold_bar, min_gold, min_labels, commit_window_s, reveal_window_s;
+    uint64_t min_window_s, max_bond; /* join: the shortest windows and the largest bond a labeller accepts */
     int json, have_task, ranking;
     uint8_t task[32];
 } gt_label_opts;

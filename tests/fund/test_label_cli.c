@@ -5,7 +5,8 @@
  * not a terminal), one after a bad line and one after quitting once; both
  * reveal, the poster closes, and the export is rebuilt by the CLI, checked
  * against the ledger's root and loadable as DPO data; the API's refusals of
- * bad parameters. The ledger is prepared in process (an issuer and its
+ * bad parameters; `label join` refusing terms a person cannot meet (a short
+ * window, a bond far over the pay) unless the labeller accepts them. The ledger is prepared in process (an issuer and its
  * attestations), then the node takes it over. */
 #include <sys/stat.h>
 
@@ -143,6 +144,42 @@ static void rank_flow(void) {
     CHECK_CONTAINS(out, "Krippendorff's alpha (ordinal, over each answer's position): 1.000000");
 }
 
+/* Posts items with ALICE and the options given; the task's id into id. */
+static void post_task(const char *items, char id[67], const char *opts) {
+    char out[16384];
+    id[0] = 0;
+    CHECK_EQ_INT(label_cli(ALICE, NULL, out, sizeof out, "post --file %s --labellers 2 --pay 0.01 %s", items, opts), 0);
+    const char *p = strstr(out, "task 0x");
+    if (p) snprintf(id, 67, "%.66s", p + 5);
+    CHECK_EQ_INT((int)strlen(id), 66);
+}
+
+/* A poster's traps for `label join`: a reveal window of 5 s (unless every
+ * seat labels early, a person must reveal in those 5 s after commitEndS or
+ * lose the bond, the pay going back to the poster), 120 s to label, and a
+ * bond of 5 GOT on a seat paid 0.03: each refused before anything is staked
+ * (the old join staked the bond on any terms), each accepted once the
+ * labeller says so (--min-window, --max-bond). */
+static void terms_flow(const char *items) {
+    char out[16384], id[67];
+    post_task(items, id, "--reveal-window 5");
+    CHECK_EQ_INT(label_cli(X0, NULL, out, sizeof out, "join %s", id), 1);
+    CHECK_CONTAINS(out, "not joined: the reveal window is 5 s");
+    CHECK_CONTAINS(out, "under --min-window 300");
+    CHECK_EQ_INT(label_cli(X0, NULL, out, sizeof out, "show %s", id), 0);
+    CHECK_CONTAINS(out, "\"joined\":0");
+    CHECK_EQ_INT(label_cli(X0, NULL, out, sizeof out, "join %s --min-window 5", id), 0);
+    post_task(items, id, "--commit-window 120");
+    CHECK_EQ_INT(label_cli(X0, NULL, out, sizeof out, "join %s", id), 1);
+    CHECK_CONTAINS(out, "s are left to label the task's 3 items");
+    post_task(items, id, "--bond 5");
+    CHECK_EQ_INT(label_cli(X0, NULL, out, sizeof out, "join %s", id), 1);
+    CHECK_CONTAINS(out, "not joined: the task's bond is 5");
+    CHECK_EQ_INT(label_cli(X0, NULL, out, sizeof out, "show %s", id), 0);
+    CHECK_CONTAINS(out, "\"joined\":0");
+    CHECK_EQ_INT(label_cli(X0, NULL, out, sizeof out, "join %s --max-bond 5", id), 0);
+}
+
 /* The ledger before the node: money, V1 staked to issue attestations (it
  * attests through `gotong fund` once the node runs: an attestation must be
  * valid at the node's clock, today). */
@@ -217,6 +254,7 @@ static void test_label_cli(void) {
         fprintf(stderr, "  (no curl binary: the raw HTTP checks were skipped)\n");
     }
     rank_flow();
+    terms_flow(items);
     CHECK_EQ_INT(gt_test_node_stop(node), 0);
     done(NULL); /* replays the whole log */
 }
