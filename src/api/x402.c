@@ -70,6 +70,15 @@ static int load_prices(gt_api_x402 *x, const json_t *prices, gt_api_x402_known_f
             return gt_err_set(err, GT_EINVAL, "prices: the node has no route %.80s", key);
         if (!strcmp(p->pattern, "/v1/events")) /* an answer that never ends cannot be settled before it is sent */
             return gt_err_set(err, GT_EINVAL, "prices: %.80s is an event stream and cannot be priced", key);
+        /* The node's own routes other than GET change its state (an action
+         * applied, a blob stored) in the handler, before the payment settles:
+         * a payer that spends its nonce or its balance in between, or sends
+         * one signature on several requests at once, keeps the change unpaid
+         * (only the answer is withheld). An extension's routes compute. */
+        if (strcmp(p->method, "GET") && gt_api_route_known(p->method, p->pattern))
+            return gt_err_set(err, GT_EINVAL, "prices: %.80s changes the node's state before its payment settles, so a "
+                              "payer could keep the change unpaid: only GET routes (and the extension's) are priced",
+                              key);
         if (!s || gt_parse_u64(s, key, 1, UINT64_MAX, &p->amount, err))
             return gt_err_set(err, GT_EINVAL, "prices: %.80s: expected base units as a decimal string", key);
         x->n_prices++;

@@ -11,7 +11,9 @@
  * than maxTimeoutSeconds, one whose nonce skips ahead (refused before the route
  * runs), an honest payment presented after its window closed (held), a price over the budget (refused before anything is signed), a payer
  * without funds; a request for a blob the node lacks is not charged. A config
- * of the ledger mode with chain fields is refused at start. */
+ * of the ledger mode with chain fields is refused at start, and so is one
+ * pricing a route that changes the node's state (POST /v1/blobs, /v1/actions,
+ * a job's input): its change is made before the payment settles. */
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -38,7 +40,9 @@ static int has_data(const gt_buf *b) {
     return 0;
 }
 
-static void write_config(const char *home, const char *extra) {
+/* HOME/x402.json settling on the ledger, pricing route at PRICE; extra
+ * is appended to its fields. */
+static void write_config_route(const char *home, const char *route, const char *extra) {
     char path[128], to[GT_ADDR_STR_BYTES];
     gt_key k;
     gt_addr a;
@@ -49,9 +53,11 @@ static void write_config(const char *home, const char *extra) {
     CHECK(f != NULL);
     if (!f) return;
     fprintf(f, "{\"settle\": \"ledger\", \"payTo\": \"%s\", \"maxTimeoutSeconds\": 300%s, "
-               "\"prices\": {\"GET /v1/blobs/{}\": \"%d\"}}\n", to, extra, PRICE);
+               "\"prices\": {\"%s\": \"%d\"}}\n", to, extra, route, PRICE);
     fclose(f);
 }
+
+static void write_config(const char *home, const char *extra) { write_config_route(home, "GET /v1/blobs/{}", extra); }
 
 static uint64_t balance_of(gt_client *cl, int key) {
     gt_key k;
@@ -125,6 +131,17 @@ static void test_config_refused(void) {
     gt_err err = {0};
     CHECK(gt_node_start(&c, &n, &err) != 0);
     CHECK_CONTAINS(err.msg, "rpc");
+    /* Routes that change the node's state do it before the payment settles:
+     * never priced (an upload stored, an action applied, a job's input kept,
+     * each kept by a payer that spends its nonce first). */
+    static const char *const writes[] = {"POST /v1/blobs", "POST /v1/actions", "POST /v1/chain/jobs/{}/input"};
+    for (size_t i = 0; i < sizeof writes / sizeof writes[0]; i++) {
+        write_config_route(home, writes[i], "");
+        n = NULL;
+        CHECK_MSG(gt_node_start(&c, &n, &err) != 0, "a node pricing %s started", writes[i]);
+        if (n) gt_node_stop(n);
+        CHECK_CONTAINS(err.msg, "changes the node's state before its payment settles");
+    }
     trm(home);
 }
 
