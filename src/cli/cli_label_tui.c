@@ -171,8 +171,41 @@ static json_t *next_item(gt_client *c, const gt_label_opts *o, const gt_addr *wh
     return gt_client_get_json(c, path, &j, err) ? NULL : j;
 }
 
+/* What the ledger holds for who's label of item (GET .../labels): 1 the
+ * commitment mine, 0 none, -1 another one or no answer. */
+static int ledger_holds(gt_client *c, const gt_label_opts *o, const gt_addr *who, uint64_t item,
+                        const uint8_t mine[32]) {
+    char path[200];
+    json_t *j = NULL, *l;
+    size_t i;
+    int held = 0;
+    gt_err ignored = {0};
+    snprintf(path, sizeof path, "/v1/label/tasks/%s/labels", o->pos);
+    if (gt_client_get_json(c, path, &j, &ignored)) return -1;
+    json_array_foreach(json_object_get(j, "labels"), i, l) {
+        gt_addr a;
+        uint8_t h[32];
+        const char *addr = json_string_value(json_object_get(l, "labeller"));
+        const char *hex = json_string_value(json_object_get(l, "commitment"));
+        if (json_integer_value(json_object_get(l, "item")) != (json_int_t)item || !addr ||
+            gt_addr_parse(addr, &a, &ignored) || !gt_addr_eq(&a, who))
+            continue;
+        held = hex && !strncmp(hex, "0x", 2) && !gt_hex_decode(hex, h, 32, "commitment", &ignored) &&
+                       !memcmp(h, mine, 32)
+                   ? 1
+                   : -1;
+    }
+    json_decref(j);
+    return held;
+}
+
 /* Commits one label: saves its opening under the item's index, then sends
- * the commitment; takes the saved entry back when the node refuses it. */
+ * the commitment. When sending fails the ledger is asked what it holds: an
+ * answer lost after the node applied the commit (a dropped connection, a
+ * timeout; libcurl's resend on a fresh connection then reads "already
+ * labelled") must not throw the opening away -- it is the only way to
+ * reveal that item, and a seat that cannot reveal one loses its bond. The
+ * saved entry is taken back only when the ledger holds no label there. */
 static int commit_one(gt_client *c, const gt_label_opts *o, const gt_key *key, const gt_addr *who, json_t *saved,
                       const char *path, uint64_t item, int choice, const char *reason, gt_err *err) {
     gt_label_fields f = {0};
@@ -185,12 +218,17 @@ static int commit_one(gt_client *c, const gt_label_opts *o, const gt_key *key, c
     snprintf(idx, sizeof idx, "%llu", (unsigned long long)item);
     json_object_set_new(saved, idx, json_pack("{s:i,s:s,s:s}", "choice", choice, "reason", reason, "salt", salt_hex));
     int rc = gt_label_save(path, saved, err);
-    if (!rc && (rc = gt_label_send(c, key, &gt_kind_label_commit, &f, 1, NULL, err))) {
+    if (rc || !(rc = gt_label_send(c, key, &gt_kind_label_commit, &f, 1, NULL, err))) return rc;
+    int held = ledger_holds(c, o, who, item, f.commitment);
+    if (held == 1) return 0; /* committed: only the answer was lost */
+    if (held == 0) {
         gt_err ignored = {0};
         json_object_del(saved, idx);
         gt_label_save(path, saved, &ignored);
+        return rc;
     }
-    return rc;
+    return gt_err_wrap(err, "item %llu: the label may be committed; its opening stays in %s",
+                       (unsigned long long)item + 1, path);
 }
 
 /* The labelling loop: the node's next item, a choice, a commit; until the

@@ -6,8 +6,15 @@
  * reveal, the poster closes, and the export is rebuilt by the CLI, checked
  * against the ledger's root and loadable as DPO data; the API's refusals of
  * bad parameters; `label join` refusing terms a person cannot meet (a short
- * window, a bond far over the pay) unless the labeller accepts them. The ledger is prepared in process (an issuer and its
+ * window, a bond far over the pay) unless the labeller accepts them; a
+ * commit whose answer is lost (a proxy drops it) keeps its opening. The ledger is prepared in process (an issuer and its
  * attestations), then the node takes it over. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memmem, strcasestr */
+#endif
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "fund_util.h"
@@ -148,7 +155,7 @@ static void rank_flow(void) {
 static void post_task(const char *items, char id[67], const char *opts) {
     char out[16384];
     id[0] = 0;
-    CHECK_EQ_INT(label_cli(ALICE, NULL, out, sizeof out, "post --file %s --labellers 2 --pay 0.01 %s", items, opts), 0);
+    CHECK_EQ_INT(label_cli(ALICE, NULL, out, sizeof out, "post --file %s --pay 0.01 %s", items, opts), 0);
     const char *p = strstr(out, "task 0x");
     if (p) snprintf(id, 67, "%.66s", p + 5);
     CHECK_EQ_INT((int)strlen(id), 66);
@@ -178,6 +185,107 @@ static void terms_flow(const char *items) {
     CHECK_EQ_INT(label_cli(X0, NULL, out, sizeof out, "show %s", id), 0);
     CHECK_CONTAINS(out, "\"joined\":0");
     CHECK_EQ_INT(label_cli(X0, NULL, out, sizeof out, "join %s --max-bond 5", id), 0);
+}
+
+/* Reads one HTTP message (headers and a Content-Length body) from fd into
+ * buf; its length, or -1 when the peer closed or it does not fit. */
+static ssize_t read_message(int fd, char *buf, size_t cap) {
+    size_t got = 0, want = 0;
+    for (;;) {
+        char *end = got ? memmem(buf, got, "\r\n\r\n", 4) : NULL;
+        if (end && !want) {
+            const char *cl = strcasestr(buf, "\r\ncontent-length:");
+            want = (size_t)(end + 4 - buf) + (cl && cl < end ? strtoul(cl + 17, NULL, 10) : 0);
+        }
+        if (want && got >= want) return (ssize_t)got;
+        if (got == cap - 1) return -1;
+        ssize_t n = read(fd, buf + got, cap - 1 - got);
+        if (n <= 0) return -1;
+        got += (size_t)n;
+        buf[got] = 0;
+    }
+}
+
+/* A listening socket on a free port of 127.0.0.1; its port into *port. */
+static int listen_any(int *port) {
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) || listen(s, 4) ||
+        getsockname(s, (struct sockaddr *)&a, &len))
+        return -1;
+    *port = ntohs(a.sin_port);
+    return s;
+}
+
+/* The proxy's loop (a child process): each request to the node at
+ * node_port, one connection each; the first POST /v1/actions is applied by
+ * the node but its answer never reaches the client (the connection is
+ * closed): a reply lost after the ledger took the action. */
+static void proxy_loop(int ls, int node_port) {
+    static char req[65536], resp[65536];
+    int dropped = 0;
+    for (;;) {
+        int c = accept(ls, NULL, NULL);
+        ssize_t n;
+        while (c >= 0 && (n = read_message(c, req, sizeof req)) > 0) {
+            struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+                                    .sin_port = htons((uint16_t)node_port)};
+            int u = socket(AF_INET, SOCK_STREAM, 0);
+            ssize_t m = u >= 0 && !connect(u, (struct sockaddr *)&a, sizeof a) && write(u, req, (size_t)n) == n
+                            ? read_message(u, resp, sizeof resp)
+                            : -1;
+            if (u >= 0) close(u);
+            int drop = !dropped && !strncmp(req, "POST /v1/actions ", 17);
+            dropped |= drop;
+            if (m <= 0 || drop || write(c, resp, (size_t)m) != m) break;
+        }
+        if (c >= 0) close(c);
+    }
+}
+
+/* A labeller whose commit reaches the ledger but whose answer is lost (the
+ * proxy drops it; libcurl sends it again on a fresh connection and reads
+ * "already labelled") keeps the label's opening: the CLI asks the ledger,
+ * finds its commitment there and goes on. The old one threw the opening
+ * away on any error, and the seat could then never reveal that item: it
+ * revealed 2 of 3, could not be closed before revealEndS, and its bond
+ * would burn. With the opening kept, it labels the rest, reveals all three
+ * and is paid. */
+static void lost_reply_flow(const char *items) {
+    char out[16384], id[67], saved_url[160], file[512];
+    int port = 0, node_port = atoi(strrchr(url, ':') + 1), ls = listen_any(&port);
+    CHECK(ls >= 0);
+    if (ls < 0) return;
+    pid_t proxy = fork();
+    if (proxy == 0) proxy_loop(ls, node_port), _exit(0);
+    close(ls);
+    post_task(items, id, "--labellers 1");
+    CHECK_EQ_INT(label_cli(X0 + 1, NULL, out, sizeof out, "join %s", id), 0);
+    snprintf(saved_url, sizeof saved_url, "%s", url);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+    CHECK_EQ_INT(label_cli(X0 + 1, "1 lost reply\\n", out, sizeof out, "%s", id), 0);
+    CHECK_CONTAINS(out, "item 1: answer 1 committed");
+    snprintf(url, sizeof url, "%s", saved_url);
+    kill(proxy, SIGTERM);
+    waitpid(proxy, NULL, 0);
+    CHECK_EQ_INT(label_cli(X0 + 1, NULL, out, sizeof out, "show %s", id), 0);
+    CHECK_CONTAINS(out, "\"commits\":1"); /* the ledger took the label */
+    gt_addr who;
+    char a[43];
+    CHECK_EQ_INT(gt_key_address(&K[X0 + 1], &who), 0);
+    gt_addr_to_str(&who, a);
+    snprintf(file, sizeof file, "%s/labels/%s-%s.json", dir, id + 2, a);
+    FILE *f = fopen(file, "r");
+    size_t n = f ? fread(out, 1, sizeof out - 1, f) : 0;
+    out[n] = 0;
+    if (f) fclose(f);
+    CHECK_CONTAINS(out, "\"0\":"); /* its opening kept */
+    CHECK_EQ_INT(label_cli(X0 + 1, "1\\n2\\n", out, sizeof out, "%s", id), 0);
+    CHECK_EQ_INT(label_cli(X0 + 1, NULL, out, sizeof out, "reveal %s", id), 0);
+    CHECK_CONTAINS(out, "3 label(s) revealed, 0 refused");
+    CHECK_EQ_INT(label_cli(ALICE, NULL, out, sizeof out, "close %s", id), 0);
+    CHECK_CONTAINS(out, "closed: 1 accepted, 0 careless, 0 incomplete");
 }
 
 /* The ledger before the node: money, V1 staked to issue attestations (it
@@ -255,6 +363,7 @@ static void test_label_cli(void) {
     }
     rank_flow();
     terms_flow(items);
+    lost_reply_flow(items);
     CHECK_EQ_INT(gt_test_node_stop(node), 0);
     done(NULL); /* replays the whole log */
 }
