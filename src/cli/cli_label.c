@@ -35,7 +35,8 @@ static const char *usage_text =
     "labellers (an attested human: gotong fund human 0xADDR):\n"
     "  join    0xTASK     take a seat, staking the task's bond; refused when the time left to label or the\n"
     "                     reveal window is under --min-window S (300), or the bond is over --max-bond AMT (twice\n"
-    "                     the seat's pay): a seat that misses either window loses its bond\n"
+    "                     the seat's pay), or when your proof of human expires before commitEndS: a seat that\n"
+    "                     misses a label loses its bond\n"
     "  0xTASK             label the next items: on a terminal one screen per item (a key 1-4 chooses, then\n"
     "                     type a reason or Enter; q quits); else one line per item from stdin:\n"
     "                     \"N [reason]\" or \"q\". On a ranking task the keys give the answers best first\n"
@@ -195,6 +196,32 @@ static int task_amount(const json_t *t, const char *key, uint64_t *v, gt_err *er
     return 0;
 }
 
+/* Refuses a seat whose labeller's proof of human ends before commitEndS:
+ * every commit checks it again, so a labeller whose attestations all expire
+ * (or are revoked) mid-task cannot label the rest, and the seat is
+ * incomplete. Without an unrevoked attestation the node refuses the join
+ * itself, saying why. */
+static int attest_check(gt_client *c, const gt_addr *who, uint64_t commit_end_s, gt_err *err) {
+    char path[96], a[43];
+    json_t *j = NULL, *at;
+    size_t i;
+    uint64_t until = 0;
+    gt_addr_to_str(who, a);
+    snprintf(path, sizeof path, "/v1/fund/humans/%s", a);
+    if (gt_client_get_json(c, path, &j, err)) return err->code;
+    json_array_foreach(json_object_get(j, "attestations"), i, at) {
+        json_int_t exp = json_integer_value(json_object_get(at, "expiresS"));
+        if (!json_is_true(json_object_get(at, "revoked")) && exp > 0 && (uint64_t)exp > until) until = (uint64_t)exp;
+    }
+    json_decref(j);
+    if (until && until < commit_end_s)
+        return gt_err_set(err, GT_ESTATE, "not joined: this address's proof of human expires at %llu, before the task"
+                          " takes its last label (commitEndS %llu): each label is committed only while it is valid,"
+                          " and a seat that misses one loses its bond; renew it first", (unsigned long long)until,
+                          (unsigned long long)commit_end_s);
+    return 0;
+}
+
 /* The terms of a seat, checked before its bond is staked. The rules let a
  * poster choose windows of a second: a seat that cannot label every item
  * before commitEndS, or reveal them in the window after it (unless every
@@ -203,7 +230,7 @@ static int task_amount(const json_t *t, const char *key, uint64_t *v, gt_err *er
  * -- so a poster gains by windows a person cannot meet. A bond far over the
  * seat's pay is what a false gold burns. Refused unless the labeller lowers
  * --min-window or raises --max-bond. */
-static int join_terms_check(gt_client *c, const gt_label_opts *o, gt_err *err) {
+static int join_terms_check(gt_client *c, const gt_label_opts *o, const gt_addr *who, gt_err *err) {
     char path[160], bond_s[GT_AMOUNT_TOKENS_MAX], max_s[GT_AMOUNT_TOKENS_MAX];
     json_t *t = NULL;
     uint64_t height, now, bond, pay;
@@ -231,7 +258,7 @@ static int join_terms_check(gt_client *c, const gt_label_opts *o, gt_err *err) {
         return gt_err_set(err, GT_ESTATE, "not joined: the task's bond is %s, over --max-bond %s (by default"
                           " twice the seat's pay of %lld items)", gt_amount_tokens(bond, bond_s),
                           gt_amount_tokens(max_bond, max_s), (long long)items);
-    return 0;
+    return attest_check(c, who, (uint64_t)ce, err);
 }
 
 /* `label join`. */
@@ -240,10 +267,14 @@ static int l_join(gt_client *c, const gt_label_opts *o) {
     if (rc >= 0) return rc;
     gt_err err = {0};
     gt_key key;
+    gt_addr who;
     gt_label_fields f = {0};
     memcpy(f.task, o->task, 32);
-    if (join_terms_check(c, o, &err)) return gt_cli_fail(&err);
-    if (gt_cli_load_key(o->home, o->from, o->password_file, &key, NULL, &err)) return gt_cli_fail(&err);
+    if (gt_cli_load_key(o->home, o->from, o->password_file, &key, &who, &err)) return gt_cli_fail(&err);
+    if (join_terms_check(c, o, &who, &err)) {
+        gt_key_wipe(&key);
+        return gt_cli_fail(&err);
+    }
     rc = gt_label_send(c, &key, &gt_kind_label_join, &f, 0, NULL, &err);
     gt_key_wipe(&key);
     return rc ? gt_cli_fail(&err) : 0;

@@ -166,7 +166,8 @@ static void post_task(const char *items, char id[67], const char *opts) {
  * lose the bond, the pay going back to the poster), 120 s to label, and a
  * bond of 5 GOT on a seat paid 0.03: each refused before anything is staked
  * (the old join staked the bond on any terms), each accepted once the
- * labeller says so (--min-window, --max-bond). */
+ * labeller says so (--min-window, --max-bond); and a labeller whose proof of
+ * human expires before the task's last label is refused a seat. */
 static void terms_flow(const char *items) {
     char out[16384], id[67];
     post_task(items, id, "--reveal-window 5");
@@ -185,6 +186,13 @@ static void terms_flow(const char *items) {
     CHECK_EQ_INT(label_cli(X0, NULL, out, sizeof out, "show %s", id), 0);
     CHECK_CONTAINS(out, "\"joined\":0");
     CHECK_EQ_INT(label_cli(X0, NULL, out, sizeof out, "join %s --max-bond 5", id), 0);
+    /* An attestation that expires in 60 s, on a task taking labels for an
+     * hour: the seat could commit for a minute, then lose its bond. */
+    CHECK_EQ_INT(run_cli("fund", V1, NULL, out, sizeof out, "attest %s --person p2 --expires-in 60", ad(X0 + 2)), 0);
+    post_task(items, id, "");
+    CHECK_EQ_INT(label_cli(X0 + 2, NULL, out, sizeof out, "join %s", id), 1);
+    CHECK_CONTAINS(out, "not joined: this address's proof of human expires at");
+    CHECK_EQ_INT(label_cli(X0, NULL, out, sizeof out, "join %s", id), 0); /* attested for 30 days */
 }
 
 /* Reads one HTTP message (headers and a Content-Length body) from fd into
