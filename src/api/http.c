@@ -542,6 +542,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         r->responded = r->status != 0;
         if (c && c->ext_req == r) c->ext_req = NULL;
     }
+    gt_api_x402_release(n->x402, r->ext_pay); /* one the extension never answered: free for another request */
     gt_free(r->ext_pay); /* a payment never settled is never submitted: the payer keeps it */
     if (r->early_resp) {
         gt_free(r->early_resp->body);

@@ -28,6 +28,13 @@ struct gt_api_x402 {
     gt_x402_req base; /* chain, token, payTo, timeout, domain; amount and url per route */
     x402_price prices[GT_API_X402_MAX_PRICES];
     int n_prices;
+    /* The payments checked and not yet settled or released: a second
+     * request carrying one of them is refused at once. Without this, one
+     * signature sent on many connections at once ran the route on each (a
+     * model's answer apiece) for a single settlement. */
+    pthread_mutex_t held_mu;
+    uint8_t held[GT_API_X402_HELD_MAX][GT_API_X402_HELD_KEY];
+    int n_held;
 };
 
 /* The facilitator's secret from a 0600 file of hex (a relative path is under home). */
@@ -149,6 +156,7 @@ int gt_api_x402_open(const char *home, gt_api_x402_known_fn known, void *cls, gt
     gt_api_x402 *x = gt_calloc(1, sizeof *x);
     if (!x) return gt_err_set(err, GT_ENOMEM, "out of memory");
     pthread_mutex_init(&x->mu, NULL);
+    pthread_mutex_init(&x->held_mu, NULL);
     int rc = gt_file_read(path, GT_API_X402_CONFIG_MAX, &text, &len, err);
     if (!rc) rc = gt_json_parse((const char *)text, len, GT_API_X402_CONFIG_MAX, &j, err);
     if (!rc) rc = load_config(x, home, j, known, cls, err);
@@ -172,6 +180,7 @@ void gt_api_x402_close(gt_api_x402 *x) {
     if (x->chain.rpc) gt_chain_close(&x->chain);
     gt_chain_account_wipe(&x->facilitator);
     pthread_mutex_destroy(&x->mu);
+    pthread_mutex_destroy(&x->held_mu);
     gt_free(x);
 }
 
@@ -217,11 +226,50 @@ static int ledger_precheck(gt_req *r, const gt_action *a, uint64_t amount, gt_er
     return 0;
 }
 
+/* Puts p's payment (its payer and nonce) among those in flight; GT_EEXIST
+ * when another request holds it now. A full table holds nothing more (it
+ * has room for twice the node's connections). */
+static int held_take(gt_api_x402 *x, gt_api_x402_pay *p, gt_err *err) {
+    uint8_t *k = p->held_key;
+    memset(k, 0, GT_API_X402_HELD_KEY);
+    if (p->node) {
+        memcpy(k, p->act.from.b, 20);
+        for (int i = 0; i < 8; i++) k[20 + 24 + i] = (uint8_t)(p->act.nonce >> (56 - 8 * i));
+    } else {
+        memcpy(k, p->auth.from.b, 20);
+        memcpy(k + 20, p->auth.nonce, 32);
+    }
+    int rc = 0;
+    pthread_mutex_lock(&x->held_mu);
+    for (int i = 0; !rc && i < x->n_held; i++)
+        if (!memcmp(x->held[i], k, GT_API_X402_HELD_KEY))
+            rc = gt_err_set(err, GT_EEXIST, "this payment is being used by another request now: one payment pays "
+                                            "for one request");
+    if (!rc && x->n_held < GT_API_X402_HELD_MAX) {
+        memcpy(x->held[x->n_held++], k, GT_API_X402_HELD_KEY);
+        p->held = 1;
+    }
+    pthread_mutex_unlock(&x->held_mu);
+    return rc;
+}
+
+void gt_api_x402_release(gt_api_x402 *x, gt_api_x402_pay *p) {
+    if (!x || !p || !p->held) return;
+    pthread_mutex_lock(&x->held_mu);
+    for (int i = 0; i < x->n_held; i++)
+        if (!memcmp(x->held[i], p->held_key, GT_API_X402_HELD_KEY)) {
+            memcpy(x->held[i], x->held[--x->n_held], GT_API_X402_HELD_KEY);
+            break;
+        }
+    pthread_mutex_unlock(&x->held_mu);
+    p->held = 0;
+}
+
 int gt_api_x402_check(gt_api_x402 *x, gt_req *r, const char *method, const char *pattern, gt_api_x402_pay *p,
                       gt_resp *o) {
     /* Only what an unpriced request reads is cleared: p holds a whole action
      * (26 KB), and clearing it cost every request as much as routing it. */
-    p->priced = 0, p->node = NULL;
+    p->priced = 0, p->node = NULL, p->held = 0;
     for (int i = 0; x && i < x->n_prices; i++) {
         if (strcmp(x->prices[i].method, method) || strcmp(x->prices[i].pattern, pattern)) continue;
         memset(p, 0, sizeof *p);
@@ -236,15 +284,17 @@ int gt_api_x402_check(gt_api_x402 *x, gt_req *r, const char *method, const char 
                                               gt_ledger_now_s(node->ledger), &p->act, &err)
                       : gt_x402_verify(sig, &p->req, (uint64_t)time(NULL), &p->auth, &err);
         if (!rc && node) rc = ledger_precheck(r, &p->act, p->req.amount, &err);
-        if (rc) return answer_402(&p->req, node, err.msg, o), 1;
         p->node = node;
+        if (!rc) rc = held_take(x, p, &err);
+        if (rc) return answer_402(&p->req, node, err.msg, o), 1;
         p->priced = 1;
         return 0;
     }
     return 0;
 }
 
-int gt_api_x402_settle_status(gt_api_x402 *x, gt_api_x402_pay *p, int status, char **hdr, gt_resp *o) {
+/* gt_api_x402_settle_status without releasing the payment. */
+static int settle_held(gt_api_x402 *x, gt_api_x402_pay *p, int status, char **hdr, gt_resp *o) {
     *hdr = NULL;
     if (!p->priced || status / 100 != 2) return 0; /* nothing served: nothing settled, the authorization unused */
     uint8_t tx[32];
@@ -267,6 +317,15 @@ int gt_api_x402_settle_status(gt_api_x402 *x, gt_api_x402_pay *p, int status, ch
     memset(o, 0, sizeof *o);
     answer_402(&p->req, p->node, err.msg, o);
     return 1;
+}
+
+/* The payment leaves those in flight only once settled (or not): a second
+ * request with it then meets the used nonce, or, when nothing was
+ * charged, may use it. */
+int gt_api_x402_settle_status(gt_api_x402 *x, gt_api_x402_pay *p, int status, char **hdr, gt_resp *o) {
+    int rc = settle_held(x, p, status, hdr, o);
+    gt_api_x402_release(x, p);
+    return rc;
 }
 
 void gt_api_x402_settle(gt_api_x402 *x, gt_api_x402_pay *p, gt_resp *o) {

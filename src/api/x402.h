@@ -43,9 +43,14 @@
 
 typedef struct gt_api_x402 gt_api_x402; /* struct gt_api_x402 in api_impl.h */
 
+#define GT_API_X402_HELD_MAX 256 /* payments in flight at once (connections are fewer) */
+#define GT_API_X402_HELD_KEY 52  /* a payment in flight: its payer (20 bytes) and nonce (32) */
+
 /* One request's payment, between the check and the settlement. */
 typedef struct gt_api_x402_pay {
     int priced;
+    int held; /* its key is among the payments in flight (gt_api_x402_release takes it out) */
+    uint8_t held_key[GT_API_X402_HELD_KEY];
     gt_x402_req req;
     gt_x402_auth auth; /* on an EVM chain */
     gt_node *node;     /* on the embedded ledger: its ledger settles act */
@@ -65,6 +70,9 @@ int gt_api_x402_check(gt_api_x402 *x, gt_req *r, const char *method, const char 
 /* After the handler, for a priced request: settles a 2xx answer and adds
  * PAYMENT-RESPONSE, or replaces o with a 402. */
 void gt_api_x402_settle(gt_api_x402 *x, gt_api_x402_pay *p, gt_resp *o);
+/* Takes a checked payment out of those in flight (settling does it too):
+ * for a request that ends without being settled. Accepts x NULL. */
+void gt_api_x402_release(gt_api_x402 *x, gt_api_x402_pay *p);
 /* The same for an answer the node did not build (an extension's) whose
  * status is `status`: 0 to send it, with *hdr (gt_free; NULL when nothing
  * was settled) as PAYMENT-RESPONSE; 1 when o holds the 402 to send instead

@@ -17,7 +17,9 @@
  * (agent/oai.h) rents a completion within its budget and is refused over
  * it, nothing signed; an agent renting its `complete` work (model_url with
  * model_budget_units) pays each request from its ledger account and submits
- * the in-process bytes, and fails the work where its budget runs out. */
+ * the in-process bytes, and fails the work where its budget runs out; one
+ * payment sent on two requests at once buys one: the second is refused as
+ * it arrives. */
 #include <signal.h>
 #include <strings.h>
 
@@ -40,6 +42,7 @@
 #define POOR 4
 #define SPENDER 5
 #define RENTER 6
+#define TWICE 7
 #define MINTED 5000000
 
 static const char *const CHAT =
@@ -361,6 +364,66 @@ static void test_settle_fails(world *w) {
     gt_free(sig), gt_free(spend);
 }
 
+/* The PAYMENT-REQUIRED error of the answer read from fd within timeout_ms
+ * into why ("" when none came); its status line into status. */
+static void read_refusal(int fd, int timeout_ms, char status[16], char why[256]) {
+    char buf[16384] = "", req[GT_X402_HEADER_MAX + 1] = "";
+    size_t len = 0;
+    int eof = 0;
+    if (fd >= 0) tread_until(fd, buf, sizeof buf, &len, "\r\n\r\n{", timeout_ms, &eof);
+    snprintf(status, 16, "%.12s", buf);
+    const char *v = strstr(buf, "PAYMENT-REQUIRED:");
+    if (v) sscanf(v + 17, " %8192[^\r\n]", req);
+    why[0] = 0;
+    if (req[0]) gt_x402_refusal(req, why, 256);
+}
+
+/* One payment sent on two requests at once: the second is refused as it
+ * arrives, before the model sees it, while the first waits for the model's
+ * one slot (held by a paid stream its client does not read). The old node
+ * queued both for the model and refused the second only after generating
+ * its answer (the settlement then found the nonce used): one signature sent
+ * on N connections bought N answers' work for one payment. */
+static void test_twice_at_once(world *w) {
+    gt_key k;
+    gt_addr auth, a;
+    gt_client_acct acc;
+    gt_err err;
+    tkey(0, &k, &auth);
+    CHECK_MSG(gt_client_account(w->cl, &auth, &acc, &err) == 0, "%s", err.msg);
+    CHECK_EQ_INT(tmint(w->c, w->port, acc.nonce, TWICE, 2 * CHAT_PRICE), 200);
+    tkey(TWICE, &k, &a);
+    gt_agent_payer p = {.key = &k, .budget = 2 * CHAT_PRICE, .ledger = w->cl};
+    gt_agent_paid paid;
+    char *hold = NULL, *sig = NULL, status[16], why[256], hb[4096] = "";
+    size_t hlen = 0;
+    xhttp x;
+    CHECK_EQ_INT((int)xpost(w->c, w->port, "/v1/chat/completions", CHAT, NULL, NULL, &x), 402);
+    CHECK_MSG(gt_agent_pay_sign(&p, x.x.required, &hold, &paid, &err) == 0, "%s", err.msg);
+    int held = send_paid(w->port, CHAT_LONG_STREAM, hold);
+    if (held >= 0) tread_until(held, hb, sizeof hb, &hlen, "\r\n\r\n", 120000, NULL); /* settled: nonce 0 used */
+    CHECK_MSG(!strncmp(hb, "HTTP/1.1 200", 12), "held stream: %.80s", hb);
+    wait_queue(w, "running", 1);
+    CHECK_MSG(gt_agent_pay_sign(&p, x.x.required, &sig, &paid, &err) == 0, "%s", err.msg);
+    thttp_free(&x.h);
+    int first = sig ? send_paid(w->port, CHAT, sig) : -1;
+    wait_queue(w, "waiting", 1); /* verified, waiting for the slot */
+    int second = sig ? send_paid(w->port, CHAT, sig) : -1;
+    read_refusal(second, 10000, status, why);
+    CHECK_MSG(!strncmp(status, "HTTP/1.1 402", 12), "the second request: %s", status);
+    CHECK_CONTAINS(why, "being used by another request");
+    CHECK_EQ_INT((int)queue_count(w, "waiting"), 1); /* it never reached the model */
+    if (held >= 0) close(held);
+    char buf[16384] = "";
+    size_t len = 0;
+    if (first >= 0) tread_until(first, buf, sizeof buf, &len, "\"choices\"", 120000, NULL);
+    CHECK_MSG(!strncmp(buf, "HTTP/1.1 200", 12) && strstr(buf, "PAYMENT-RESPONSE:"), "the first: %.80s", buf);
+    if (first >= 0) close(first);
+    if (second >= 0) close(second);
+    CHECK_EQ_U64(balance_of(w->cl, TWICE), 0); /* two payments, two answers */
+    gt_free(hold), gt_free(sig);
+}
+
 /* Unpriced routes answer without payment, with the node's request id. */
 static void test_free_routes(world *w) {
     xhttp a;
@@ -510,6 +573,7 @@ static void test_node_x402(void) {
         test_free_routes(&w);
         test_oai_rent(&w);
         test_agent_rents(&w);
+        test_twice_at_once(&w);
         gt_client_free(w.cl);
         curl_easy_cleanup(w.c);
     }
