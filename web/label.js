@@ -515,8 +515,21 @@ function itemForm(ctx, t, next) {
   return form;
 }
 
-// Commits one label: saves its opening here, then sends the commitment; takes
-// the saved opening back when the node refuses it.
+// What the ledger holds for addr's label of item: 1 the commitment given, 0
+// none, -1 another one (or the node did not answer).
+async function ledgerHolds(task, addr, item, commitment) {
+  const { labels } = await get(`/v1/label/tasks/${task}/labels`);
+  const l = labels.find((x) => x.item === item && x.labeller.toLowerCase() === addr.toLowerCase());
+  if (!l) return 0;
+  return l.commitment.toLowerCase() === commitment.toLowerCase() ? 1 : -1;
+}
+
+// Commits one label: saves its opening here, then sends the commitment. When
+// sending fails the ledger is asked what it holds: an answer lost after the
+// node applied the commit (a dropped connection) leaves the commitment on the
+// ledger and this opening the only way to reveal it -- thrown away, the seat
+// could not reveal that item and its bond would burn. The saved opening is
+// taken back only when the ledger holds no label there.
 async function commitLabel(ctx, t, item, choice, reason, n) {
   if (enc.encode(reason).length > REASON_MAX) throw new Error(`the reason is over ${REASON_MAX} bytes; shorten it`);
   const addr = ctx.st.signer.address;
@@ -531,10 +544,14 @@ async function commitLabel(ctx, t, item, choice, reason, n) {
     const said = labelText(t, choice, n);
     return [`item ${item + 1}: ${said} committed in block `, blockLink(res.height), ' (secret until revealed)'];
   } catch (e) {
-    const now = loadSaved(t.id, addr);
-    now[item] = (now[item] || []).filter((x) => x.salt !== salt);
-    if (!now[item].length) delete now[item];
-    storeSaved(t.id, addr, now);
+    const held = await ledgerHolds(t.id, addr, item, commitment).catch(() => -1);
+    if (held === 1) return [`item ${item + 1}: ${labelText(t, choice, n)} committed (the node's answer was lost; the ledger holds it)`];
+    if (held === 0) {
+      const now = loadSaved(t.id, addr);
+      now[item] = (now[item] || []).filter((x) => x.salt !== salt);
+      if (!now[item].length) delete now[item];
+      storeSaved(t.id, addr, now);
+    }
     throw e;
   }
 }

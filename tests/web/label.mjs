@@ -9,7 +9,10 @@
 //   - ayu, keyboard only (typing the key, Enter, digits, a reason, Enter),
 //     joins and commits both labels from the page: the ledger holds her seat
 //     and two sealed commitments; the openings are in this browser's
-//     localStorage, the key in no request;
+//     localStorage, the key in no request; the answer to her first commit is
+//     lost on the way (the node applied it): the page finds it on the ledger
+//     and keeps its opening (the old page threw it away, and she could then
+//     reveal only one of two labels);
 //   - budi labels through the CLI (`gotong label`, plain lines), so every
 //     seat has labelled and reveals open;
 //   - ayu, on a fresh load of the page, reveals from it: the ledger holds her
@@ -144,6 +147,15 @@ async function keyboardLabels(ctx, t, env, task, ayu) {
     ['2', 'seven has no divisors but 1 and itself'],
     ['1', 'polite and says what happens'],
   ];
+  // The first commit's answer is lost: the node applies it, the page hears
+  // nothing (the connection reset). Its opening must stay in this browser.
+  let dropped = false;
+  await page.route('**/v1/actions', async (route) => {
+    if (dropped || route.request().method() !== 'POST') return route.continue();
+    dropped = true;
+    await route.fetch();
+    await route.abort('connectionreset');
+  });
   for (const [i, [digit, reason]] of picks.entries()) {
     await page.keyboard.press(digit);
     const picked = await page.$eval('#label-item input[name="choice"]:checked', (el) => el.value).catch(() => null);
@@ -159,7 +171,9 @@ async function keyboardLabels(ctx, t, env, task, ayu) {
     await page.waitForSelector(i === 0 ? '#label-item[data-item="1"]' : '#label-waiting', { timeout: t.WAIT_MS });
     const [ok, text] = await page.$eval('#label-result', (el) => [el.dataset.ok, el.textContent]);
     check(ok === '1', `item ${i + 1} committed from the keyboard: ${text}`);
+    if (i === 0) check(dropped && /answer was lost; the ledger holds it/.test(text), `item 1's lost answer was found on the ledger: ${text}`);
   }
+  await page.unroute('**/v1/actions');
   const { labels } = await t.api(env.base, `/v1/label/tasks/${task}/labels`);
   const mine = labels.filter((l) => l.labeller === ayu);
   check(
