@@ -195,18 +195,31 @@ int gt_ledger_meta_get(gt_ledger *l, const char *key, uint64_t *u, uint8_t *blob
     return rc;
 }
 
-/* A writer reveals the seeds of its secret: it must be the secret the
- * chain so far was made from, or the next block could not be checked. */
-static int load_seed(gt_ledger *l, gt_err *err) {
-    int rc = gt_ledger_meta_get(l, "seed_secret", NULL, l->seed.secret, 32, err);
+/* Reads the seed secret from meta into c and checks that it makes head's
+ * draw seed and anchor (c then holds the segment the next block reads). */
+static int seed_matches(gt_ledger *l, gt_seed_chain *c, const gt_block *head, gt_err *err) {
+    int rc = gt_ledger_meta_get(l, "seed_secret", NULL, c->secret, 32, err);
     if (rc) return rc;
     uint8_t seed[32], anchor[32];
-    gt_seed_for_block(&l->seed, l->head.height, seed, anchor); /* loads the segment the next block reads */
-    if (memcmp(seed, l->head.seed, 32) || memcmp(anchor, l->head.seed_anchor, 32))
+    gt_seed_for_block(c, head->height, seed, anchor);
+    if (memcmp(seed, head->seed, 32) || memcmp(anchor, head->seed_anchor, 32))
         return gt_err_set(err, GT_EINVAL, "the ledger %s: its seed secret does not make the draw seed of block %llu "
                           "(the head), so this node cannot extend its seed chain", l->path,
-                          (unsigned long long)l->head.height);
+                          (unsigned long long)head->height);
     return 0;
+}
+
+/* A writer reveals the seeds of its secret: it must be the secret the
+ * chain so far was made from, or the next block could not be checked. */
+static int load_seed(gt_ledger *l, gt_err *err) { return seed_matches(l, &l->seed, &l->head, err); }
+
+int gt_ledger_seed_check(gt_ledger *l, gt_err *err) {
+    gt_block head;
+    gt_seed_chain *c = gt_calloc(1, sizeof *c); /* 32 KiB: not on the stack */
+    int rc = c ? gt_ledger_head(l, &head, err) : gt_err_set(err, GT_ENOMEM, "out of memory");
+    if (!rc) rc = seed_matches(l, c, &head, err);
+    gt_free(c);
+    return rc;
 }
 
 /* A writer refuses to build on a ledger that was changed outside the rules

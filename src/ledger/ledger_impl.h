@@ -205,6 +205,11 @@ int gt_ledger_meta_put_u64(sqlite3 *db, const char *key, uint64_t v, gt_err *err
 /* Reads meta[key] as an integer into *u and/or as a blob of exactly
  * blob_len bytes into blob (either may be NULL). GT_EDB when missing. */
 int gt_ledger_meta_get(gt_ledger *l, const char *key, uint64_t *u, uint8_t *blob, int blob_len, gt_err *err);
+/* What a writer's open checks of the seed secret in meta (it is there, 32
+ * bytes, and makes the head block's draw seed and anchor), for `ledger
+ * verify`, which must refuse whatever a writer's open would. Reads the
+ * secret into a scratch copy, never shown. 0, GT_EDB or GT_EINVAL. */
+int gt_ledger_seed_check(gt_ledger *l, gt_err *err);
 
 /* genesis.c: the genesis parameters. */
 

@@ -14,6 +14,7 @@
 #include "base/hex.h"
 #include "ledger/digest.h"
 #include "ledger/ledger.h"
+#include "ledger/ledger_impl.h"
 #include "ledger/rules.h"
 #include "ledger/seed.h"
 
@@ -367,6 +368,7 @@ int gt_ledger_verify(const char *path, gt_verify_report *rep, gt_verify_progress
     if ((rc = replay_log(&r, &head, progress, progress_arg, err))) goto done;
     if ((rc = check_id_index_now(&r, err))) goto done;
     if ((rc = compare_state(&r, err))) goto done;
+    if ((rc = gt_ledger_seed_check(r.src, err))) goto done;
     memcpy(rep->head_hash, head.hash, 32);
     rep->supply = gt_state_supply(r.st);
 done:

@@ -211,13 +211,25 @@ static void test_wrong_reveal(void) {
     flip_blob("blocks", "seed_anchor", "height=2", 31);
     rehash_from(2);
     expect_refused("next anchor", "block 2: its next seed anchor differs", "block 2: its next seed anchor");
-    /* Another secret: the chain checks, but this node cannot extend it. */
+    /* Another secret: the chain checks, but this node cannot extend it; nor
+     * can it with none. `ledger verify` refuses both too: it must refuse
+     * whatever a writer's open would (it passed them, and a random byte
+     * flip in the secret's key was a verified ledger that would not open). */
     flip_blob("meta", "value", "key='seed_secret'", 3);
-    gt_err err = {0};
+    gt_err err = {0}, verr = {0};
     gt_ledger *l = NULL;
+    gt_verify_report rep;
     CHECK(gt_ledger_open(path, 0, &l, &err) != 0);
     gt_ledger_close(l);
     CHECK_CONTAINS(err.msg, "seed secret does not make the draw seed of block 4");
+    CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &verr), GT_EINVAL);
+    CHECK_CONTAINS(verr.msg, "seed secret does not make the draw seed of block 4");
+    restore();
+    edit("DELETE FROM meta WHERE key='seed_secret'");
+    CHECK(gt_ledger_open(path, 0, &l, &err) != 0);
+    gt_ledger_close(l);
+    CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &verr), GT_EDB);
+    CHECK_CONTAINS(verr.msg, "no \"seed_secret\"");
     restore();
 }
 
