@@ -72,6 +72,7 @@ static int put_genesis_meta(sqlite3 *db, const gt_genesis *g, const gt_windows *
         {"genesis_time", g->time_s}, {"supply", 0}, {"dispute_window_s", w->dispute_s},
         {"vote_window_s", w->vote_s}, {"reveal_window_s", w->reveal_s}, {"ids_seq", 0},
         {"format9_height", 0}, /* format 9's rules from the first block (gt_genesis) */
+        {"format10_height", 0}, /* and format 10's */
     };
     int rc;
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
@@ -121,12 +122,14 @@ fail:
     return rc;
 }
 
-/* The first height under format 9's rules (gt_genesis.format9_height) of a
- * store of `version`: from meta for format 9 on (0, or the block after the
- * head when a writer upgraded it), none (UINT64_MAX) for an older store. */
-static int load_format9_height(gt_ledger *l, uint64_t version, uint64_t *out, gt_err *err) {
+/* The first height under format `format`'s rules (gt_genesis.format9_height,
+ * format10_height; meta key `key`) of a store of `version`: from meta for
+ * that format on (0, or the block after the head when a writer upgraded it),
+ * none (UINT64_MAX) for an older store, opened read-only as it is. */
+static int load_format_height(gt_ledger *l, uint64_t version, uint64_t format, const char *key, uint64_t *out,
+                              gt_err *err) {
     *out = UINT64_MAX;
-    return version >= 9 ? gt_ledger_meta_get(l, "format9_height", out, NULL, 0, err) : 0;
+    return version >= format ? gt_ledger_meta_get(l, key, out, NULL, 0, err) : 0;
 }
 
 /* Reads the genesis parameters from meta, refusing another format (but the
@@ -140,8 +143,8 @@ int gt_ledger_load_genesis(gt_ledger *l, gt_genesis *g, gt_err *err) {
     if (version != GT_LEDGER_FORMAT && !(l->readonly && older))
         return gt_err_set(err, GT_EUNSUPPORTED,
                           "ledger format version %llu is not supported (expected %d, or %d to %d which opening it "
-                          "for writing upgrades: format 9 also compares agents' names with case folded first; "
-                          "format 8 indexes agents by the look of their names; format 7 "
+                          "for writing upgrades: format 10 holds evals to a check floor, datasets to a panel; "
+                          "format 9 folds names' case; format 8 indexes names by their look; format 7 "
                           "keeps the index of action ids in sorted runs; format 6 dropped two of the market's "
                           "indexes, format 5 changed the market's index of slot deadlines, format 4 fixed the "
                           "dispute, vote and reveal windows at genesis; create a new ledger with `gotong init`)",
@@ -154,7 +157,8 @@ int gt_ledger_load_genesis(gt_ledger *l, gt_genesis *g, gt_err *err) {
         (rc = gt_ledger_meta_get(l, "vote_window_s", &g->windows.vote_s, NULL, 0, err)) ||
         (rc = gt_ledger_meta_get(l, "reveal_window_s", &g->windows.reveal_s, NULL, 0, err)) ||
         (rc = gt_ledger_meta_get(l, "authority", NULL, g->authority.b, 20, err)) ||
-        (rc = load_format9_height(l, version, &g->format9_height, err)))
+        (rc = load_format_height(l, version, 9, "format9_height", &g->format9_height, err)) ||
+        (rc = load_format_height(l, version, 10, "format10_height", &g->format10_height, err)))
         return rc;
     return windows_check(&g->windows, "the ledger's stored ", err);
 }

@@ -67,6 +67,15 @@ typedef struct gt_genesis {
      * from it on (gt_tx.format9_height), so a replay decides every earlier
      * block as it was decided, where names legal then may now collide. */
     uint64_t format9_height;
+    /* The same for format 10's rules: an eval attestation is refused when
+     * its task's spec has each judge re-execute fewer than min(items,
+     * GT_WORK_EVAL_CHECK_FLOOR) items (work/eval/attest.c), and a dataset
+     * enters a funding round only when a drawn, bonded panel accepted a
+     * batch of its task (fund/fund_round.c). 0 for a ledger created at
+     * format 10; the block after the head for one a writer's open upgraded
+     * (from format 9, or from an older one in one go, format9_height then
+     * the same); UINT64_MAX for an older store opened read-only. */
+    uint64_t format10_height;
 } gt_genesis;
 
 #define GT_DEFAULT_CHAIN_ID 1337

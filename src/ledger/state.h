@@ -67,6 +67,8 @@ typedef struct gt_tx {
      * rules that format made stricter start: 0 (what a zeroed tx says) for a
      * ledger made at format 9. A replay decides older blocks as they were. */
     uint64_t format9_height;
+    /* The same for format 10's rules (ledger.h: gt_genesis.format10_height). */
+    uint64_t format10_height;
     uint64_t action_seq;  /* sequence number of the action being applied */
     gt_keccak diff;       /* modules feed the bytes of rows they change (see gt_tx_commit) */
 } gt_tx;

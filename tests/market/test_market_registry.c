@@ -7,7 +7,8 @@
  * read as it is, then given the index from its stored cards at a writer's
  * open with its blocks unchanged and its replay passing; format 9's second
  * key (case folded first: "ALICE" beside "Alice"), and a format 8 ledger
- * holding such a pair upgraded with both kept; and `ledger verify` failing
+ * holding such a pair upgraded with both kept; a format 9 ledger given
+ * format 10's height at a writer's open; and `ledger verify` failing
  * on an index that disagrees with the cards. */
 #include "market_util.h"
 
@@ -167,6 +168,7 @@ static void test_format7_backfilled(void) {
 #define SQL_HAS_SPEC_INDEX "SELECT count(*) FROM sqlite_master WHERE type='index' AND name='mk_tasks_spec'"
 #define SQL_SPEC_INDEX_OK "SELECT count(*) FROM pragma_integrity_check('mk_tasks') WHERE integrity_check='ok'"
 #define SQL_FORMAT9_HEIGHT "SELECT value FROM meta WHERE key='format9_height'"
+#define SQL_FORMAT10_HEIGHT "SELECT value FROM meta WHERE key='format10_height'"
 
 /* Sets meta's format9_height on the store at path. */
 static void set_format9_height(long long height) {
@@ -185,7 +187,7 @@ static void set_format9_height(long long height) {
  * root moved, and the log replays, but only because the replay applies the
  * rule from that height: moved to the genesis, the replay refuses "ALICE".
  * Format 9's index of tasks by spec is built there too, from the stored
- * tasks. */
+ * tasks; format 10's rules start at the same height (one upgrade). */
 static void test_format8_upgraded(void) {
     gt_ledger *l = fresh();
     gt_ledger_close(l);
@@ -204,12 +206,13 @@ static void test_format8_upgraded(void) {
     gt_block before, after;
     CHECK_EQ_INT(gt_ledger_head(l, &before, NULL), 0);
     gt_ledger_close(l);
-    raw_exec("DROP INDEX mk_agents_name_case_key; DROP INDEX mk_tasks_spec; DELETE FROM meta WHERE key='format9_height';"
-             "UPDATE meta SET value=8 WHERE key='version'");
+    raw_exec("DROP INDEX mk_agents_name_case_key; DROP INDEX mk_tasks_spec;"
+             "DELETE FROM meta WHERE key IN ('format9_height','format10_height'); UPDATE meta SET value=8 WHERE key='version'");
     gt_verify_report rep;
     CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &err), 0);
     CHECK_EQ_INT(gt_ledger_open(path, GT_LEDGER_READONLY, &l, &err), 0);
     CHECK(gt_ledger_genesis(l)->format9_height == UINT64_MAX);
+    CHECK(gt_ledger_genesis(l)->format10_height == UINT64_MAX);
     gt_ledger_close(l);
     CHECK_EQ_INT((int)raw_int(SQL_VERSION), 8);
     CHECK_EQ_INT((int)raw_int(SQL_HAS_CASE_INDEX), 0);
@@ -223,6 +226,8 @@ static void test_format8_upgraded(void) {
     CHECK_EQ_INT((int)raw_int("SELECT count(*) FROM mk_tasks INDEXED BY mk_tasks_spec WHERE spec=x'" TASK_SPEC_HEX "'"),
                  1);
     CHECK_EQ_INT((int)raw_int(SQL_FORMAT9_HEIGHT), (int)before.height + 1);
+    CHECK_EQ_INT((int)raw_int(SQL_FORMAT10_HEIGHT), (int)before.height + 1);
+    CHECK(gt_ledger_genesis(l)->format10_height == before.height + 1);
     CHECK_EQ_INT(gt_ledger_head(l, &after, NULL), 0);
     CHECK(!memcmp(before.hash, after.hash, 32) && !memcmp(before.state_digest, after.state_digest, 32));
     CHECK_EQ_INT((int)raw_int("SELECT count(*) FROM mk_agents WHERE name IN ('Alice','ALICE')"), 2);
@@ -235,6 +240,45 @@ static void test_format8_upgraded(void) {
     CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &err), GT_EEXIST);
     CHECK_CONTAINS(err.msg, "looks like the name \"Alice\"");
     set_format9_height((long long)before.height + 1);
+    done(NULL);
+}
+
+/* A ledger as format 9 left it (no format10_height; its format9_height 0,
+ * as for one created at format 9): read as it is with no format 10 height
+ * (read-only, and by `ledger verify`); a writer's open makes it format 10,
+ * format 10's rules from the block after its head, format 9's height kept,
+ * no block touched; a fresh ledger says 0 for both. */
+static void test_format9_upgraded(void) {
+    gt_ledger *l = fresh();
+    CHECK_EQ_U64(gt_ledger_genesis(l)->format10_height, 0);
+    CHECK_EQ_INT((int)raw_int(SQL_FORMAT10_HEIGHT), 0);
+    setup(l, 5 * UNIT);
+    expect_ok(l, ALICE, "agent_register", "Alice");
+    gt_block before, after;
+    CHECK_EQ_INT(gt_ledger_head(l, &before, NULL), 0);
+    CHECK(before.height > 1);
+    gt_ledger_close(l);
+    raw_exec("DELETE FROM meta WHERE key='format10_height'; UPDATE meta SET value=9 WHERE key='version'");
+    gt_verify_report rep;
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &err), 0);
+    CHECK_EQ_INT(gt_ledger_open(path, GT_LEDGER_READONLY, &l, &err), 0);
+    CHECK_EQ_U64(gt_ledger_genesis(l)->format9_height, 0);
+    CHECK(gt_ledger_genesis(l)->format10_height == UINT64_MAX);
+    gt_ledger_close(l);
+    CHECK_EQ_INT((int)raw_int(SQL_VERSION), 9);
+    CHECK_EQ_INT((int)raw_int(SQL_FORMAT10_HEIGHT), -1);
+    CHECK_EQ_INT(gt_ledger_open(path, 0, &l, &err), 0);
+    CHECK_EQ_INT((int)raw_int(SQL_VERSION), GT_LEDGER_FORMAT);
+    CHECK_EQ_INT((int)raw_int(SQL_FORMAT9_HEIGHT), 0);
+    CHECK_EQ_INT((int)raw_int(SQL_FORMAT10_HEIGHT), (int)before.height + 1);
+    CHECK_EQ_U64(gt_ledger_genesis(l)->format9_height, 0);
+    CHECK(gt_ledger_genesis(l)->format10_height == before.height + 1);
+    CHECK_EQ_INT(gt_ledger_head(l, &after, NULL), 0);
+    CHECK(!memcmp(before.hash, after.hash, 32) && !memcmp(before.state_digest, after.state_digest, 32));
+    expect_ok(l, V1, "agent_register", "Nadia");
+    gt_ledger_close(l);
+    CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &err), 0);
     done(NULL);
 }
 
@@ -272,6 +316,7 @@ int main(void) {
     RUN(test_case_lookalikes);
     RUN(test_format7_backfilled);
     RUN(test_format8_upgraded);
+    RUN(test_format9_upgraded);
     RUN(test_damaged_index_fails_verify);
     return gt_test_finish();
 }
