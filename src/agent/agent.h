@@ -111,6 +111,11 @@ typedef struct gt_skill {
     const char *name; /* the task kind it serves */
     /* 0 if this agent can do the job (model, size...); else an error saying why. May be NULL. */
     int (*fits)(gt_agent *a, const gt_job *job, gt_err *err);
+    /* 0 if this agent would stake on a claim of the job, beyond fits (which
+     * judging asks too); else an error saying why the task is skipped. May be
+     * NULL. eval: a spec under the check floor, whose attestation the ledger
+     * refuses from format 10 (a claimant would lose its stake). */
+    int (*claimable)(gt_agent *a, const gt_job *job, gt_err *err);
     /* Does the work; appends the result blob's bytes to out. */
     int (*work)(gt_agent *a, const gt_job *job, gt_buf *out, gt_err *err);
     /* Judges result[0..len): fills v. Returns an error only when it could not

@@ -238,6 +238,7 @@ static int maybe_claim(gt_agent *a, const json_t *summary, void *arg, int *acted
     json_t *spec = NULL;
     int rc = ag_load_job(a, task, 0, &job, &spec, &e);
     if (!rc && sk->fits) rc = sk->fits(a, &job, &e);
+    if (!rc && sk->claimable) rc = sk->claimable(a, &job, &e);
     json_decref(spec);
     if (rc) {
         ag_memo_put(a, id, UINT64_MAX, 0, MEMO_SKIP, 0);

@@ -78,6 +78,25 @@ static int eval_fits(gt_agent *a, const gt_job *job, gt_err *err) {
     return rc;
 }
 
+/* Whether a worker claims the eval task: only when its spec's check is at
+ * least the floor min(items, GT_WORK_EVAL_CHECK_FLOOR). The ledger refuses
+ * the attestation of a spec under it from format 10 (work/eval/attest.c),
+ * so the claimant's stake would be lost at the submit deadline; the agent
+ * skips such a task on any ledger (`gotong task post` does not post one). */
+static int eval_claimable(gt_agent *a, const gt_job *job, gt_err *err) {
+    (void)a;
+    gt_work_eval_spec s;
+    int rc = eval_spec(job, &s, err);
+    if (rc || !gt_work_eval_spec_floor_ok(&s, NULL)) return rc;
+    const gt_bench_ref *reg = gt_bench_registry_find(s.bench);
+    uint64_t items = s.limit ? s.limit : reg ? reg->items : 0;
+    return gt_err_set(err, GT_EUNSUPPORTED,
+                      "its spec has each judge re-execute check %" PRIu64 " of %" PRIu64 " items, below the floor "
+                      "min(items,%d)=%" PRIu64 ": the ledger refuses such an attestation (format 10), and the "
+                      "claim's stake would be lost", s.check, items, GT_WORK_EVAL_CHECK_FLOOR,
+                      gt_work_eval_check_floor(items));
+}
+
 /* Runs the benchmark: results appended to out, the attestation in att. */
 static int run_eval(gt_agent *a, const gt_job *job, gt_buf *out, gt_work_attestation *att, gt_err *err) {
     gt_work_eval_spec s;
@@ -333,6 +352,7 @@ int ag_eval_cosign_slot(gt_agent *a, const json_t *task, const json_t *sl, int *
 const gt_skill gt_skill_eval = {
     .name = "eval",
     .fits = eval_fits,
+    .claimable = eval_claimable,
     .work = eval_work,
     .submit = eval_submit,
     .judge = eval_judge,

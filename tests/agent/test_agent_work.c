@@ -16,6 +16,8 @@
  *  - the poster's re-validation before publishing draws the samples it
  *    re-runs from its own secret (the draw was the slot number's, so a
  *    worker kept its made-up samples out of it and they were published);
+ *  - an honest worker skips an eval task whose spec's check is under the
+ *    floor (its attestation would be refused, format 10), saying why;
  *  - evaluation: an honest attestation accepted by the verifier's co-sign and
  *    co-signed by a staked validator; a forged score rejected, disputed by
  *    its author and lost on the validator's vote; the leaderboard. */
@@ -52,12 +54,24 @@ static gt_client *dir;
 
 
 
+/* The agents' progress lines, kept (the last 16 KiB) so a test can check
+ * what an agent did and why, and echoed to stderr. */
+static char agent_log[16384];
+
+static void log_line(void *arg, const char *agent_name, const char *line) {
+    (void)arg;
+    size_t n = strlen(agent_log), add = strlen(agent_name) + strlen(line) + 3;
+    if (n + add >= sizeof agent_log) n = 0, agent_log[0] = 0;
+    snprintf(agent_log + n, sizeof agent_log - n, "%s: %s\n", agent_name, line);
+    fprintf(stderr, "%s: %s\n", agent_name, line);
+}
+
 /* An agent funded with 20 tokens (and staked 2 when it validates). */
 static gt_agent *make(const char *name, const char *skills, int roles, int faults, const char *datasets) {
     gt_key k;
     tnet_key(name, &k);
     gt_agent_config c = {.name = name, .skills = skills, .price_units = 1, .roles = roles, .faults = faults,
-                         .model = model, .poll_ms = 50, .datasets_dir = datasets};
+                         .model = model, .poll_ms = 50, .datasets_dir = datasets, .log = log_line};
     gt_agent *a = NULL;
     gt_err err = {0};
     CHECK_MSG(gt_agent_new(&c, &k, url, &a, &err) == 0, "agent: %s", err.msg);
@@ -595,8 +609,10 @@ static void test_wrong_batch_size(void) {
 
 /* ---- evaluation ---- */
 
-static char *eval_spec(void) {
-    gt_work_eval_spec s = {.limit = 4, .check = 2};
+/* An eval spec of the fixture model on logic-v1's first 4 items, `check`
+ * of them re-executed by each judge (4: all of them, the floor). */
+static char *eval_spec_checked(uint64_t check) {
+    gt_work_eval_spec s = {.limit = 4, .check = check};
     gt_bench *b = NULL;
     gt_err err = {0};
     if (gt_bench_open("logic-v1", &b, &err)) return NULL;
@@ -605,6 +621,47 @@ static char *eval_spec(void) {
     snprintf(s.bench, sizeof s.bench, "logic-v1");
     gt_bench_free(b);
     return gt_work_eval_spec_json(&s);
+}
+
+static char *eval_spec(void) { return eval_spec_checked(4); }
+
+/* An eval task whose spec has each judge re-execute 2 of its 4 items, below
+ * the floor min(items, 16) = 4: the node's ledger (format 10) refuses its
+ * attestation, so an honest worker that claimed it would lose its stake.
+ * The worker skips it, saying why, and never claims (on the old agent it
+ * claimed: claimed 1, the slot claimed). The skill's claimable hook takes
+ * the same spec at check 4. */
+static void test_eval_under_floor(void) {
+    gt_agent *poster = make("f-poster", "eval", GT_ROLE_POSTER, 0, NULL);
+    gt_agent *w = make("f-worker", "eval", GT_ROLE_WORKER, 0, NULL);
+    if (!poster || !w) return;
+    char *spec = eval_spec_checked(2);
+    CHECK(spec != NULL);
+    gt_task_terms t = {.kind = GT_WORK_KIND_EVAL, .slots = 1, .bounty_units = 2000000, .stake_units = 1000000};
+    uint8_t id[32];
+    gt_err err = {0};
+    agent_log[0] = 0;
+    CHECK_MSG(gt_agent_post(poster, &t, spec, strlen(spec), id, &err) == 0, "post: %s", err.msg);
+    gt_agent *all[] = {poster, w};
+    for (int i = 0; i < 20; i++) tnet_step(all, 2);
+    char st[32];
+    CHECK_STR(slot_state(id, 0, st, sizeof st), "open");
+    gt_agent_stats ws;
+    gt_agent_stats_get(w, &ws);
+    CHECK_EQ_U64(ws.claimed, 0);
+    CHECK_CONTAINS(agent_log, "f-worker: skips task");
+    CHECK_CONTAINS(agent_log, "its spec has each judge re-execute check 2 of 4 items, below the floor min(items,16)=4");
+    const gt_skill *ev = gt_skill_find("eval");
+    char *ok = eval_spec_checked(4);
+    json_t *js = ok ? json_loads(ok, 0, NULL) : NULL;
+    gt_job job = {.spec = js};
+    CHECK(ev && ev->claimable && js);
+    if (ev && ev->claimable && js) CHECK_EQ_INT(ev->claimable(w, &job, &err), 0);
+    json_decref(js);
+    free(ok);
+    free(spec);
+    gt_agent_free(poster);
+    gt_agent_free(w);
 }
 
 static void test_eval(void) {
@@ -719,6 +776,7 @@ int main(void) {
     RUN(test_vote_draw);
     RUN(test_publish_draw);
     RUN(test_publish_left_out);
+    RUN(test_eval_under_floor);
     RUN(test_eval);
     tnet_stop(home, node_pid, dir);
     gt_agent_model_free(model);

@@ -62,6 +62,7 @@ static gt_key keys[N_ACC];
 static gt_addr addrs[N_ACC];
 static gt_ledger *L;
 static char blobs[256];
+static char ledger_path[128]; /* L's store */
 
 /* Signs and submits one action of `who`; returns the outcome code. */
 static int submit(int who, gt_action *a, char *msg, size_t cap) {
@@ -648,19 +649,91 @@ out:
     gt_llm_free(llm_b);
 }
 
-/* The check floor (GT_WORK_EVAL_CHECK_FLOOR): two honest, panel-accepted
- * runs of units-v1's first 50 items, one posted with check 1 (a made-up run
- * of 10 lines in 50 passes a quorum of 2 so with probability 0.90) and one
- * with check 16. The board (all) lists the first unranked, saying why, and
- * ranks the second; on the old board both ranked. */
+/* Closes L, sets meta's format10_height of its store to height (as an
+ * upgrade from format 9 at that height would have), reopens L. */
+static void reopen_format10_at(uint64_t height) {
+    gt_err err = {0};
+    gt_ledger_close(L);
+    L = NULL;
+    sqlite3 *db;
+    char sql[96];
+    snprintf(sql, sizeof sql, "UPDATE meta SET value=%llu WHERE key='format10_height'", (unsigned long long)height);
+    CHECK_EQ_INT(sqlite3_open(ledger_path, &db), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_changes(db), 1);
+    sqlite3_close(db);
+    CHECK_EQ_INT(gt_ledger_open(ledger_path, 0, &L, &err), 0);
+    gt_ledger_set_time(L, 1700000000);
+}
+
+/* Posts an eval task for es (quorum 2); `who` claims it and attests its run,
+ * which the ledger refuses from format 10 (the check floor): the refusal's
+ * message into msg, the slot left claimed. */
+static void floor_refused(int who, const gt_work_eval_spec *es, const gt_bench *b, gt_llm *llm, char msg[256]) {
+    gt_err err = {0};
+    char *spec_text = gt_work_eval_spec_json(es);
+    uint8_t spec_hash[32];
+    put_blob(spec_text, strlen(spec_text), spec_hash);
+    free(spec_text);
+    gt_action a;
+    init(&a, &gt_kind_task_post, ALICE);
+    gt_action_set_str(&a, "kind", GT_WORK_KIND_EVAL, strlen(GT_WORK_KIND_EVAL), NULL);
+    gt_action_set_b32(&a, "spec", spec_hash);
+    gt_action_set_u64(&a, "slots", 1);
+    gt_action_set_u64(&a, "bounty", TOK(1));
+    gt_action_set_u64(&a, "stake", TOK(1));
+    gt_action_set_u64(&a, "quorum", 2);
+    gt_action_set_u64(&a, "claimSeconds", 60);
+    gt_action_set_u64(&a, "submitSeconds", 20);
+    gt_action_set_u64(&a, "verifySeconds", 20);
+    CHECK_EQ_INT(submit(ALICE, &a, NULL, 0), 0);
+    uint8_t task[32];
+    memcpy(task, a.id, 32);
+    gt_buf res = GT_BUF_INIT;
+    gt_work_attestation att;
+    CHECK_EQ_INT(gt_work_eval_attest(es, b, llm, &res, &att, &err), 0);
+    gt_buf_free(&res);
+    init(&a, &gt_kind_task_claim, who);
+    gt_action_set_b32(&a, "task", task);
+    CHECK_EQ_INT(submit(who, &a, NULL, 0), 0);
+    init(&a, &gt_kind_eval_attest, who);
+    gt_work_attest_fill(&a, task, 0, &att);
+    CHECK_EQ_INT(submit(who, &a, msg, 256), GT_EINVAL);
+    json_t *tv = view(0, task, NULL, 0);
+    CHECK_STR(json_string_value(json_object_get(json_array_get(json_object_get(tv, "slotList"), 0), "state")),
+              "claimed");
+    json_decref(tv);
+}
+
+/* The check floor (GT_WORK_EVAL_CHECK_FLOOR): honest, panel-accepted runs of
+ * units-v1's first 50 items posted with check 1 (a made-up run of 10 lines
+ * in 50 passes a quorum of 2 so with probability 0.90) and with check 16.
+ * Below format10_height (a ledger upgraded from format 9 ahead of this
+ * block) the check-1 run is attested and accepted, as it was; from it on
+ * the same attestation is refused, naming the check, the items and the
+ * floor, and so is check 8 (0.056), while check 16 is taken. The board
+ * (all) lists the old check-1 run unranked, saying why, and ranks the 16.
+ * The log replays, and fails to once format 10's height is moved under the
+ * old attestation. On the old rules the check-1 and check-8 attestations
+ * from format 10 were taken (3 checks fail). */
 static void test_eval_check_floor(gt_llm *llm) {
     gt_err err = {0};
     gt_bench *b = NULL;
     CHECK_EQ_INT(gt_bench_open("units-v1", &b, &err), 0);
     if (!b) return;
-    gt_work_eval_spec lo = eval_spec_of(llm, b, 50, 1), hi = eval_spec_of(llm, b, 50, 16);
+    gt_work_eval_spec lo = eval_spec_of(llm, b, 50, 1), mid = eval_spec_of(llm, b, 50, 8),
+                      hi = eval_spec_of(llm, b, 50, 16);
     gt_work_attestation att;
+    reopen_format10_at(1000000); /* as if upgraded from format 9 far ahead */
     quorum_eval(EVE, &lo, b, llm, &att);
+    gt_block head;
+    CHECK_EQ_INT(gt_ledger_head(L, &head, &err), 0);
+    reopen_format10_at(head.height + 1); /* format 10's rules from the next block */
+    char msg[256] = "";
+    floor_refused(EVE, &lo, b, llm, msg);
+    CHECK_CONTAINS(msg, "spec has each judge re-execute check 1 of its 50 items, below the floor min(items,16)=16");
+    floor_refused(EVE, &mid, b, llm, msg);
+    CHECK_CONTAINS(msg, "check 8 of its 50 items, below the floor min(items,16)=16");
     quorum_eval(MALLORY, &hi, b, llm, &att);
     json_t *lb = view(1, NULL, "units-v1", 1), *e;
     size_t i;
@@ -685,6 +758,17 @@ static void test_eval_check_floor(gt_llm *llm) {
     CHECK_EQ_INT(seen, 3);
     json_decref(lb);
     gt_bench_free(b);
+    /* The replay: as decided, and not with format 10 from the genesis. */
+    gt_ledger_close(L);
+    L = NULL;
+    gt_verify_report rep;
+    CHECK_EQ_INT(gt_ledger_verify(ledger_path, &rep, NULL, NULL, &err), 0);
+    reopen_format10_at(0);
+    gt_ledger_close(L);
+    L = NULL;
+    CHECK_EQ_INT(gt_ledger_verify(ledger_path, &rep, NULL, NULL, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "below the floor min(items,16)=16");
+    reopen_format10_at(head.height + 1);
 }
 
 static void test_eval(gt_llm *llm) {
@@ -940,6 +1024,7 @@ int main(void) {
     char dir[] = "/tmp/gt_marketworkXXXXXX", path[128];
     if (!mkdtemp(dir)) return 1;
     snprintf(path, sizeof path, "%s/ledger.db", dir);
+    snprintf(ledger_path, sizeof ledger_path, "%s", path);
     snprintf(blobs, sizeof blobs, "%s/blobs", dir);
     gt_key auth;
     uint8_t priv[32];

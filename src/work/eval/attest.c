@@ -33,6 +33,13 @@
  *    check.h, for the spec's `limit` (items, or 0 for all) and each `check`
  *    1..GT_WORK_EVAL_MAX_CHECK it may have). Without this a perfect score
  *    for a model nobody ran could be attested on any eval task.
+ *  - From format 10 (format10_height), the spec's check must be at least
+ *    min(items, GT_WORK_EVAL_CHECK_FLOOR) (attest_floor): under it a run
+ *    with a fifth of its lines made up passed a quorum of 2 nine times in
+ *    ten, and the judge who caught it, outvoted, lost its bond. Refused
+ *    at the attestation, before any judge stakes on it: such a task's
+ *    claimant cannot submit, so honest agents do not claim it
+ *    (agent/skill_eval.c), and `gotong task post` does not post it.
  *  - The attestation names the exact results bytes (results) and their
  *    Merkle root: validators re-execute against those bytes, the root lets
  *    a dispute point at single items, and the score is recomputable from
@@ -164,8 +171,26 @@ uint64_t wk_eval_spec_check(const uint8_t model[32], const char *bench, const ui
     return found;
 }
 
-/* The attestation against the registry and its task's spec. */
-static int attest_bound(const gt_action *a, const gt_market_slot_ref *ref, gt_err *err) {
+/* Format 10's rule: an attestation under a spec whose check (the items each
+ * judge re-executes) is below min(items, GT_WORK_EVAL_CHECK_FLOOR) is
+ * refused, from format10_height (older blocks replay as they were decided).
+ * A made-up run of 10 lines in 50 survived a quorum of 2 with probability
+ * 0.90 at check 1, and an honest judge who caught it but was outvoted lost
+ * its bond; at 16, 0.0005. The leaderboard already ranked no such score. */
+static int attest_floor(const gt_tx *tx, const gt_action *a, uint64_t check, gt_err *err) {
+    uint64_t items = a->f[EA_ITEMS].u64, floor_n = gt_work_eval_check_floor(items);
+    if (tx->height < tx->format10_height || check >= floor_n) return 0;
+    char h[19];
+    return gt_err_set(err, GT_EINVAL,
+                      "task %s…'s spec has each judge re-execute check %llu of its %llu items, below the floor "
+                      "min(items,%d)=%llu: a made-up run would pass its judges too often to be attested",
+                      wk_short(a->f[EA_TASK].b32, h), (unsigned long long)check, (unsigned long long)items,
+                      GT_WORK_EVAL_CHECK_FLOOR, (unsigned long long)floor_n);
+}
+
+/* The attestation against the registry and its task's spec (and, from
+ * format 10, the spec's check floor). */
+static int attest_bound(const gt_tx *tx, const gt_action *a, const gt_market_slot_ref *ref, gt_err *err) {
     const char *bench = gt_action_str(a, EA_BENCH);
     const gt_bench_ref *reg = gt_bench_registry_find(bench);
     char h[19];
@@ -178,10 +203,12 @@ static int attest_bound(const gt_action *a, const gt_market_slot_ref *ref, gt_er
     if (a->f[EA_ITEMS].u64 > reg->items)
         return gt_err_set(err, GT_EINVAL, "items: %s has %llu items, got %llu", reg->name, (unsigned long long)reg->items,
                           (unsigned long long)a->f[EA_ITEMS].u64);
-    if (!wk_eval_spec_check(a->f[EA_MODEL].b32, bench, a->f[EA_BENCH_HASH].b32, a->f[EA_ITEMS].u64, reg, ref->spec))
+    uint64_t check = wk_eval_spec_check(a->f[EA_MODEL].b32, bench, a->f[EA_BENCH_HASH].b32, a->f[EA_ITEMS].u64, reg,
+                                        ref->spec);
+    if (!check)
         return gt_err_set(err, GT_EINVAL, "model, bench, benchHash and items are not those of task %s…'s spec",
                           wk_short(a->f[EA_TASK].b32, h));
-    return 0;
+    return attest_floor(tx, a, check, err);
 }
 
 /* eval_attest: checks the fields and the task's kind, records the
@@ -210,7 +237,7 @@ static int attest_rule(wk_ctx *c, const gt_action *a, gt_err *err) {
     /* The binding costs up to 2 x GT_WORK_EVAL_MAX_CHECK hashes: only for the
      * slot's claimant (whose stake is locked); anyone else is refused by the
      * market's submit rule below, with its own message. */
-    if (ref.state == GT_SLOT_CLAIMED && gt_addr_eq(&a->from, &ref.worker) && (rc = attest_bound(a, &ref, err))) return rc;
+    if (ref.state == GT_SLOT_CLAIMED && gt_addr_eq(&a->from, &ref.worker) && (rc = attest_bound(tx, a, &ref, err))) return rc;
     sqlite3_stmt *q;
     if ((rc = wk_prepare(tx->db, "INSERT INTO wk_attestations VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,0,0,0)", &q, err))) return rc;
     sqlite3_bind_blob(q, 1, a->id, 32, SQLITE_STATIC);
