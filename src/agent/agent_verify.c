@@ -65,9 +65,12 @@ static int64_t copied_from(const json_t *task, const json_t *spec, const json_t 
 }
 
 /* Runs the skill on the slot's result: v gets the verdict, *sent is 1 when
- * the skill's judge sent it itself. 0, GT_SKILL_LATER or an error. */
-static int check_slot(gt_agent *a, const json_t *task, const json_t *sl, const uint8_t result[32], gt_skill_verdict *v,
-                      int *sent, gt_err *e) {
+ * the skill's judge sent it itself. A quorum panel's member (panel) votes
+ * yes or no on the whole result, sealed: the skill's verify decides, never
+ * its judge, whose verdict (generate: a per-sample count) the ledger refuses
+ * on a quorum task. 0, GT_SKILL_LATER or an error. */
+static int check_slot(gt_agent *a, const json_t *task, const json_t *sl, const uint8_t result[32], int panel,
+                      gt_skill_verdict *v, int *sent, gt_err *e) {
     uint64_t slot = (uint64_t)json_integer_value(json_object_get(sl, "slot"));
     const gt_skill *sk = gt_skill_find(json_string_value(json_object_get(task, "kind")));
     gt_job job;
@@ -78,7 +81,8 @@ static int check_slot(gt_agent *a, const json_t *task, const json_t *sl, const u
     int rc = 0;
     *sent = 0;
     gt_blob_id_format(result, rid);
-    if (!sk || (!sk->verify && !sk->judge)) rc = gt_err_set(e, GT_EUNSUPPORTED, "no skill to verify this kind");
+    if (!sk || (!sk->verify && (panel || !sk->judge)))
+        rc = gt_err_set(e, GT_EUNSUPPORTED, "no skill to verify this kind");
     if (!rc) rc = ag_load_job(a, task, slot, &job, &spec, e);
     int64_t first = rc ? -1 : copied_from(task, spec, sl);
     if (first >= 0) {
@@ -93,7 +97,7 @@ static int check_slot(gt_agent *a, const json_t *task, const json_t *sl, const u
     /* The same limit the node accepts blobs under: whatever a worker could
      * upload, a verifier can download and judge. */
     if (!rc) rc = gt_client_blob_get(a->client, rid, GT_AGENT_RESULT_MAX_BYTES, &bytes, &len, e);
-    if (!rc && sk->judge) {
+    if (!rc && sk->judge && !panel) {
         /* The skill sends its own verdict (a per-sample count, a co-sign). */
         rc = sk->judge(a, &job, result, bytes, len, v, e);
         *sent = rc == 0;
@@ -123,7 +127,7 @@ static void verify_slot(gt_agent *a, const json_t *task, const json_t *sl, int h
         v.accept = 0;
         v.score = 0;
         snprintf(v.reason, sizeof v.reason, "the output looks wrong to me");
-    } else if ((rc = check_slot(a, task, sl, result, &v, &sent, &e))) {
+    } else if ((rc = check_slot(a, task, sl, result, honest_only, &v, &sent, &e))) {
         if (rc == GT_SKILL_LATER) return; /* asked again next pass */
         switch (verify_failure(rc, honest_only)) {
         case VF_RETRY:

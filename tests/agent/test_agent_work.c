@@ -8,6 +8,8 @@
  *    and slash pro rata, workers conceding, the poster's dataset exported
  *    (re-validated in the order the batches were judged) and its root on
  *    the ledger equal to the files' root;
+ *  - a data job verified by a quorum: the panel member votes on the whole
+ *    batch (sealed), the worker is paid, the dataset published;
  *  - a stuck slot holds nothing up: batch 1 submitted while batch 0 is
  *    claimed and never worked on is judged at once (it used to wait for
  *    batch 0, past its own verify deadline, and be paid unverified);
@@ -174,16 +176,18 @@ static gt_task_terms job_task_terms(const char *spec, gt_job_spec *js) {
 /* A job of 8 samples in batches of 4 named `name`: each test's poster its
  * own job (a spec another address posted first is that address's job, and
  * gt_agent_post refuses it). */
-static char *job_spec(const char *model_id, const char *name) {
+static char *job_spec_of(const char *model_id, const char *name, int seed, int samples) {
     json_t *o = json_pack("{s:i,s:s,s:s,s:{s:[s,s,s,s]},s:i,s:i,s:i,s:s,s:s,s:s,s:s,s:{s:i,s:f},s:{s:b,s:f}}", "version",
                           1, "name", name, "template", "Write one line about {topic}.\n", "variables", "topic",
-                          "rice terraces", "a ferry crossing", "the monsoon", "a night market", "seed", 7, "samples", 8,
+                          "rice terraces", "a ferry crossing", "the monsoon", "a night market", "seed", seed, "samples",
+                          samples,
                           "batch", 4, "reward", "0.5", "stake", "0.25", "license", "cc-by-4.0", "model", model_id,
                           "generation", "max_tokens", 8, "temp", 0.0, "pipeline", "near_dedup", 0, "spot_check", 0.5);
     char *s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return s;
 }
+static char *job_spec(const char *model_id, const char *name) { return job_spec_of(model_id, name, 7, 8); }
 
 static int published(void *arg) {
     gt_agent_stats st;
@@ -247,6 +251,57 @@ static void test_data_job(void) {
     sqlite3_close(h);
     gt_job_spec_free(&js);
     for (int i = 0; i < 4; i++) gt_agent_free(all[i]);
+}
+
+/* A data job verified by a quorum (quorum 1: a panel of one, drawn from the
+ * staked validators, here q-validator alone): one batch of 4 samples whose
+ * topics the seed (20) draws once each. The panel member re-runs the batch
+ * and votes on the whole of it, sealed; the worker is paid in full and the
+ * poster publishes the dataset, which a drawn, bonded panel accepted (what
+ * a funding round requires from format 10). The old agent judged it with
+ * the skill's per-sample verdict, which the ledger refuses on a quorum task
+ * ("use task_verify"), and so voted against every honest batch ("the result
+ * cannot be verified"): the slot was rejected and nothing was published. */
+static void test_quorum_data_job(void) {
+    char datasets[128];
+    snprintf(datasets, sizeof datasets, "%s/datasets", home);
+    gt_agent *poster = make("q-poster", "generate", GT_ROLE_POSTER, 0, datasets);
+    gt_agent *w = make("q-worker", "generate", GT_ROLE_WORKER, 0, NULL);
+    gt_agent *v = make("q-validator", "validate", GT_ROLE_VALIDATOR, 0, NULL);
+    if (!poster || !w || !v) return;
+    char *spec = job_spec_of(gt_agent_model_id(model), "quorum-notes", 20, 4);
+    gt_job_spec js;
+    gt_err err = {0};
+    gt_task_terms t = job_task_terms(spec, &js);
+    CHECK_EQ_U64(t.slots, 1);
+    t.fee_units = 100000;
+    t.quorum = 1;
+    uint8_t id[32];
+    CHECK_MSG(gt_agent_post(poster, &t, spec, strlen(spec), id, &err) == 0, "post: %s", err.msg);
+    free(spec);
+    uint64_t w_before = balance(w);
+    gt_agent *all[] = {poster, w, v};
+    CHECK(run_until(all, 3, id, published, poster));
+    json_t *task = task_get(id);
+    json_t *sl = json_array_get(json_object_get(task, "slotList"), 0);
+    CHECK_STR(json_string_value(json_object_get(sl, "state")), "paid");
+    CHECK(json_is_true(json_object_get(sl, "accept")));
+    json_decref(task);
+    CHECK_EQ_U64(balance(w), w_before + 2000000); /* the bounty, its stake back */
+    char db[128];
+    snprintf(db, sizeof db, "%s/ledger.db", home);
+    sqlite3 *h = NULL;
+    CHECK(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    json_t *pub = gt_work_dataset_get(h, js.id, &err);
+    CHECK_MSG(pub != NULL, "dataset: %s", err.msg);
+    CHECK_EQ_INT(json_integer_value(json_object_get(pub, "rows")), 4);
+    json_decref(pub);
+    int yes = 0;
+    CHECK_EQ_INT(gt_market_slot_panel_accepted(h, id, 0, &yes, &err), 0);
+    CHECK_EQ_INT(yes, 1);
+    sqlite3_close(h);
+    gt_job_spec_free(&js);
+    for (int i = 0; i < 3; i++) gt_agent_free(all[i]);
 }
 
 /* A sybil claims batch 0 of a job and never submits: batch 1 is judged
@@ -770,6 +825,7 @@ int main(void) {
         return 1;
     }
     RUN(test_fits_refusals);
+    RUN(test_quorum_data_job); /* first: its panel is drawn from the only staked validator */
     RUN(test_data_job);
     RUN(test_stuck_slot);
     RUN(test_wrong_batch_size);
