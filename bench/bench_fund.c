@@ -1,7 +1,8 @@
 /* bench_fund.c: a funding round of 10,000 contributors finalized on the
  * ledger (issue 17: "a round with 10,000 contributors computed in under a
  * second"). A fresh ledger gets P published datasets (the market's whole
- * flow: post, claim, submit, verify, settle, publish), N contributors minted
+ * flow: post, claim, submit, verify, settle, publish; each task verified by
+ * a quorum, the only datasets a round takes), N contributors minted
  * and attested as humans by one staked issuer, and two rounds over the same
  * projects: plain QF and the pairwise rule weighted by proof of human. Each
  * contributor gives to one project in each round. The time printed is the
@@ -141,6 +142,7 @@ static void f_post(gt_action *a, int i) {
     gt_action_set_u64(a, "slots", 1);
     gt_action_set_u64(a, "bounty", TOKEN);
     gt_action_set_u64(a, "stake", TOKEN);
+    gt_action_set_u64(a, "quorum", 1); /* a panel of one, drawn from the staked: the issuer */
     gt_action_set_u64(a, "claimSeconds", 1000);
     gt_action_set_u64(a, "submitSeconds", 1000);
     gt_action_set_u64(a, "verifySeconds", 1000);
@@ -243,7 +245,11 @@ static void setup(const char *path) {
     for (int i = 0; i < n_proj; i++) memcpy(task[i], acts[i].id, 32);
     each(0, n_proj, "task_claim", by_worker, f_task);
     each(0, n_proj, "task_submit", by_worker, f_submit);
-    each(0, n_proj, "task_verify", poster_of, f_verify);
+    for (int i = 0; i < GT_MARKET_DRAW_DELAY_BLOCKS; i++) { /* the panels are drawn */
+        gt_ledger_set_time(L, ++clock_s);
+        if (gt_ledger_tick(L, &err) < 0) die("tick", err.msg);
+    }
+    each(0, n_proj, "task_verify", by_issuer, f_verify);
     each(0, n_proj, "task_settle", by_worker, f_task);
     each(0, n_proj, "dataset_publish", poster_of, f_publish);
 }

@@ -153,8 +153,9 @@ static int humans(demo_fund *f, gt_err *err) {
 
 /* Up to DF_MAX_PROJECTS published works (two datasets, then two evaluations
  * a drawn, bonded panel accepted, as fund_round_enter requires: a forged
- * evaluation, and one only the task's evaluator accepted, are not put
- * forward) and their owners, from the ledger. */
+ * evaluation, one only the task's evaluator accepted, and a dataset whose
+ * batches the evaluator the poster named judged, are not put forward) and
+ * their owners, from the ledger. */
 typedef struct df_projects {
     int n;
     int kind[DF_MAX_PROJECTS];
@@ -163,7 +164,7 @@ typedef struct df_projects {
 } df_projects;
 
 static int find_projects(const demo_fund *f, df_projects *p, gt_err *err) {
-    static const char *const sql[2] = {"SELECT job, publisher FROM wk_datasets ORDER BY height, job LIMIT 2",
+    static const char *const sql[2] = {"SELECT job, publisher FROM wk_datasets ORDER BY height, job",
                                        "SELECT id, attester, task, slot FROM wk_attestations ORDER BY id"};
     char path[PATH_MAX + 16];
     sqlite3 *db = NULL;
@@ -182,6 +183,7 @@ static int find_projects(const demo_fund *f, df_projects *p, gt_err *err) {
             const char *status = NULL;
             gt_err ignored = {0};
             int panel = 0;
+            if (!k && gt_fund_dataset_panel_accepted(db, sqlite3_column_blob(q, 0), &ignored)) continue;
             if (k && (gt_work_attestation_status(db, sqlite3_column_blob(q, 0), &status, &ignored) ||
                       strcmp(status, "accepted") || sqlite3_column_bytes(q, 2) != 32 ||
                       gt_market_slot_panel_accepted(db, sqlite3_column_blob(q, 2), (uint64_t)sqlite3_column_int64(q, 3),

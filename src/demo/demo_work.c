@@ -15,7 +15,13 @@
  * the same repeats, concedes instead of disputing. ayu then re-validates the
  * batches, exports the accepted samples to HOME/datasets/ and records the
  * dataset's Merkle root on the ledger; the summary checks the exported
- * files against that root.
+ * files against that root. A second job of ayu's, one batch of 4 samples
+ * whose topics do not repeat, is verified by a quorum of the validators'
+ * drawn panel (val-1, val-2, val-3 re-run samples and vote on the whole
+ * batch): ana generates it, the panel accepts, ayu publishes it. Only that
+ * dataset may enter the funding round (fund/fund_round.c, format 10: a
+ * dataset stands on a drawn, bonded panel's verdicts, not on an evaluator
+ * its poster named, as eko is).
  *
  * Evaluation. ayu posts an eval task (the demo model on the built-in
  * logic-v1, or worker-arith-v1 with the worker model: its questions in its
@@ -106,11 +112,13 @@ static int wait_stat(gt_agent *a, uint64_t (*get)(const gt_agent_stats *), uint6
 static uint64_t st_published(const gt_agent_stats *s) { return s->datasets_published; }
 static uint64_t st_cosigns(const gt_agent_stats *s) { return s->cosigns; }
 
-/* The job spec of round r (its name makes each round's job a new one).
- * With the recipe's worker model the four topics are questions of its task
- * families, asked as it was trained ("Q: ...\nA: "), and a sample is its
- * worked solution; the repeats, and so the outcome, are the same. */
-static char *data_spec(const demo *d, int r) {
+/* The job spec of round r named demo-`what`-r<r> (its name makes each
+ * round's job a new one), `samples` samples in batches of 4 whose topics
+ * the seed draws. With the recipe's worker model the four topics are
+ * questions of its task families, asked as it was trained ("Q: ...\nA: "),
+ * and a sample is its worked solution; the repeats, and so the outcome, are
+ * the same. */
+static char *data_spec(const demo *d, int r, const char *what, int seed, int samples) {
     json_t *topics =
         d->worker_model
             ? json_pack("[s,s,s,s]", "What is 436 - 481?", "Sort these numbers in ascending order: 392, 61.",
@@ -118,16 +126,62 @@ static char *data_spec(const demo *d, int r) {
             : json_pack("[s,s,s,s]", "rice terraces", "a ferry crossing", "the monsoon", "a night market");
     const char *tmpl = d->worker_model ? "Q: {topic}\nA: " : "Write one line about {topic}.\n";
     char name[32];
-    snprintf(name, sizeof name, "demo-notes-r%d", r);
+    snprintf(name, sizeof name, "demo-%s-r%d", what, r);
     json_t *o = json_pack("{s:i,s:s,s:s,s:{s:o},s:i,s:i,s:i,s:s,s:s,s:s,s:s,s:{s:i,s:f},s:{s:b,s:f}}", "version", 1,
-                          "name", name, "template", tmpl,
-                          "variables", "topic", topics, "seed", 7, "samples", 8, "batch", 4, "reward", "0.5", "stake",
-                          "0.25", "license", "cc-by-4.0", "model", d->model_id, "generation", "max_tokens",
+                          "name", name, "template", tmpl, "variables", "topic", topics, "seed", seed, "samples",
+                          samples, "batch", 4, "reward", "0.5", "stake", "0.25", "license", "cc-by-4.0", "model",
+                          d->model_id, "generation", "max_tokens",
                           d->worker_model ? DEMO_WORKER_N_PREDICT : 16, "temp", 0.0, "pipeline", "near_dedup", 0,
                           "spot_check", 0.5);
     char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(o);
     return s;
+}
+
+/* The seed of the panel's job: its one batch draws the four topics once
+ * each (seed 7 repeats one in each batch), so every sample is new. */
+#define DEMO_PANEL_JOB_SEED 20
+
+/* A second data job of ayu's, one batch of 4 samples without repeats,
+ * verified by a quorum of the validators' drawn panel (val-1, val-2, val-3
+ * each re-run samples and vote on the whole batch): ana generates it, the
+ * panel accepts, ayu publishes. Only a dataset whose batches a drawn,
+ * bonded panel accepted may enter a funding round (fund/fund_round.c,
+ * format 10); eko's per-sample verdicts are the evaluator ayu named. */
+static int panel_data_job(demo *d, int r, gt_err *err) {
+    demo_say("   a second job, one batch of 4 new samples, verified by a quorum of the validators' drawn panel\n"
+             "   (a dataset enters a funding round only on a panel's verdict): ana generates it");
+    char *spec = data_spec(d, r, "panel", DEMO_PANEL_JOB_SEED, 4);
+    if (!spec) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    gt_job_spec js;
+    gt_work_terms terms;
+    int rc = gt_job_spec_parse(spec, strlen(spec), &js, err);
+    if (rc) {
+        free(spec);
+        return gt_err_wrap(err, "the demo's panel job spec");
+    }
+    rc = gt_work_job_terms(&js, &terms, err);
+    gt_job_spec_free(&js);
+    gt_task_terms t = {.kind = GT_WORK_KIND_GENERATE, .slots = terms.slots, .bounty_units = terms.bounty_units,
+                       .stake_units = terms.stake_units, .fee_units = DEMO_DATA_FEE_UNITS, .quorum = 2,
+                       .batch_items = terms.batch_items, .last_batch_items = terms.last_batch_items};
+    uint8_t id[32];
+    gt_agent_stats before;
+    gt_agent_stats_get(d->ag[P_AYU], &before);
+    demo_online(d, P_ANA, 1);
+    if (!rc) rc = gt_agent_post(d->ag[P_AYU], &t, spec, strlen(spec), id, err);
+    free(spec);
+    if (rc) return gt_err_wrap(err, "ayu posting the panel's data job");
+    demo_say("  %6.1fs  ayu    posted data job task 0x%02x%02x%02x%02x… (1 batch, verified by a quorum of the "
+             "validators' drawn panel)", demo_elapsed(), id[0], id[1], id[2], id[3]);
+    slot_by s0 = {0, gt_agent_address(d->ag[P_ANA])};
+    if ((rc = demo_wait_task(d->dir, id, pred_slot_claimed_by, &s0, "panel job: ana claims its batch", err))) return rc;
+    demo_online(d, P_ANA, 0);
+    if ((rc = demo_wait_task(d->dir, id, demo_pred_complete, NULL, "panel job: its batch settled", err)) ||
+        (rc = wait_stat(d->ag[P_AYU], st_published, before.datasets_published + 1, "panel job: dataset published",
+                        err)))
+        return rc;
+    return 0;
 }
 
 int demo_data_round(demo *d, int r, gt_err *err) {
@@ -136,7 +190,7 @@ int demo_data_round(demo *d, int r, gt_err *err) {
              "   topic is a repeated sample: dedup rejects those, whatever the model says. On line: ana for\n"
              "   batch 0, then (once it is judged) citra for batch 1; eko validates for 0.2 a batch; ayu\n"
              "   publishes the dataset");
-    char *spec = data_spec(d, r);
+    char *spec = data_spec(d, r, "notes", 7, 8);
     if (!spec) return gt_err_set(err, GT_ENOMEM, "out of memory");
     gt_job_spec js;
     gt_work_terms terms;
@@ -175,7 +229,7 @@ int demo_data_round(demo *d, int r, gt_err *err) {
     if ((rc = demo_wait_task(d->dir, id, demo_pred_complete, NULL, "data round: both batches settled", err)) ||
         (rc = wait_stat(d->ag[P_AYU], st_published, before.datasets_published + 1, "data round: dataset published", err)))
         return rc;
-    return 0;
+    return panel_data_job(d, r, err);
 }
 
 /* Posts an eval task of the demo model from ayu, verified by val-1 for a
@@ -250,6 +304,16 @@ static uint64_t share(uint64_t v, uint64_t num, uint64_t den) {
     return den ? (uint64_t)((unsigned __int128)v * num / den) : 0;
 }
 
+/* The samples slot i of a data task holds (its batchItems, lastBatchItems
+ * for the last when set; 1 for a task posted without them): what a
+ * whole-slot verdict, a quorum's, accepts. */
+static uint64_t whole_slot_units(const json_t *task, size_t i) {
+    size_t last = json_array_size(json_object_get(task, "slotList")) - 1;
+    uint64_t n = i == last ? (uint64_t)json_integer_value(json_object_get(task, "lastBatchItems")) : 0;
+    if (!n) n = (uint64_t)json_integer_value(json_object_get(task, "batchItems"));
+    return n ? n : 1;
+}
+
 /* One data job: its batches' verdicts, what they paid and slashed, and its
  * dataset checked against the root on the ledger. Adds to the totals. */
 static json_t *data_job(sqlite3 *db, const char *home, const json_t *task, uint64_t tot[4], int *ok, FILE *f,
@@ -268,7 +332,7 @@ static json_t *data_job(sqlite3 *db, const char *home, const json_t *task, uint6
         const json_t *u = json_object_get(sl, "units");
         uint64_t a = (uint64_t)json_integer_value(json_object_get(u, "accepted"));
         uint64_t t = (uint64_t)json_integer_value(json_object_get(u, "total"));
-        if (!u && json_is_true(json_object_get(sl, "accept"))) a = t = 1; /* a whole-slot verdict */
+        if (!u && json_is_true(json_object_get(sl, "accept"))) a = t = whole_slot_units(task, i); /* a quorum's */
         acc += a, rej += t - a;
         uint64_t p = share(bounty, a, t), s = share(stake, t - a, t);
         paid += p, slashed += s;

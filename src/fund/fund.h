@@ -111,6 +111,13 @@ json_t *gt_fund_epoch_get(sqlite3 *db, uint64_t epoch, gt_err *err);
  * 0x hex) and the proof string an airdrop_claim takes, and whether claimed. */
 json_t *gt_fund_claim_get(sqlite3 *db, uint64_t epoch, const gt_addr *account, gt_err *err);
 
+/* 0 when the dataset published for job may enter a funding round under
+ * format 10's rule (fund_round.c): every batch of the task it was published
+ * through that was accepted or paid stands accepted on a drawn, bonded
+ * panel's verdict, and one at the least; GT_EPERM saying which batch (or
+ * that none) otherwise. What a node's owners check before entering one. */
+int gt_fund_dataset_panel_accepted(sqlite3 *db, const uint8_t job[32], gt_err *err);
+
 /* The module's invariants (fund_invariants.c: fund-round-escrow,
  * fund-round-books, fund-epoch-escrow) over the whole store: 0, GT_EINVAL
  * naming the broken one, or GT_EDB. The ledger runs it after every block's

@@ -23,6 +23,19 @@
  *    checkpoints accepted and collect matching funds for them. (Format 9's
  *    rule, from format9_height; blocks before it replay under the old one,
  *    which took an evaluator's verdict too.)
+ *  - A dataset is eligible only when a drawn, bonded panel accepted the
+ *    batches it was made of: every slot of the task it was published
+ *    through (wk_datasets.task: its rows are that task's paid batches) that
+ *    was accepted or paid stands accepted on a panel's verdict (a quorum
+ *    task's, or a dispute its worker won), and at least one does. Before,
+ *    a complete task was enough, even one whose slots all expired unclaimed
+ *    (a "1000 rows" dataset of nothing), and batches were bought on the
+ *    poster's word or an evaluator's it named, so a poster with a sybil
+ *    evaluator collected matching funds for garbage. Every paid batch, not
+ *    one: one honest batch won in a dispute must not carry a hundred its
+ *    sybil accepted; an honest quorum task passes, since its panel gave
+ *    every verdict that paid a batch. (Format 10's rule, from
+ *    format10_height; earlier blocks replay under the old one.)
  *  - An evaluation is eligible only when a drawn, bonded panel accepted it:
  *    its eval slot accepted or paid, on this attestation's attempt and
  *    results (the leaderboard's "accepted", gt_work_attestation_status), on
@@ -205,6 +218,55 @@ static int project_owner(sqlite3 *db, uint64_t kind, const uint8_t ref[32], gt_a
  * Blocks before format9_height replay under the rule that made them. */
 static int panel_rule(const gt_tx *tx) { return tx->height >= tx->format9_height; }
 
+/* Format 10's rule: whether the tx's block enters a dataset only when a
+ * bonded panel accepted its task's batches (gt_fund_dataset_panel_accepted).
+ * Blocks before format10_height replay under the rule that made them. */
+static int dataset_panel_rule(const gt_tx *tx) { return tx->height >= tx->format10_height; }
+
+/* The task dataset_publish recorded for the dataset of job (its rows are
+ * that task's paid batches). */
+static int dataset_task(sqlite3 *db, const uint8_t job[32], uint8_t task[32], gt_err *err) {
+    sqlite3_stmt *q;
+    int rc = gt_fund_prepare(db, "SELECT task FROM wk_datasets WHERE job=?", &q, err);
+    if (rc) return rc;
+    sqlite3_bind_blob(q, 1, job, 32, SQLITE_STATIC);
+    if (sqlite3_step(q) == SQLITE_ROW) rc = gt_row_blob(q, 0, task, 32, "wk_datasets", err);
+    else rc = gt_err_set(err, GT_EDB, "reading the dataset: %s", sqlite3_errmsg(db));
+    sqlite3_finalize(q);
+    return rc;
+}
+
+/* The data task of the dataset of job has a batch a drawn, bonded panel
+ * accepted and no batch bought on anyone else's word: every slot accepted
+ * or paid stands accepted on a panel's verdict (a quorum's, or a dispute its
+ * worker won; gt_market_slot_panel_accepted), and one at the least (fund.h). */
+int gt_fund_dataset_panel_accepted(sqlite3 *db, const uint8_t job[32], gt_err *err) {
+    uint8_t task[32];
+    gt_market_slot_ref r;
+    int rc = dataset_task(db, job, task, err), panel = 0;
+    if (rc || (rc = gt_market_slot_ref_get(db, task, 0, &r, err))) return rc;
+    char h[19], t[19];
+    for (uint64_t i = 0, slots = r.slots; i < slots; i++) {
+        int yes = 0;
+        if ((i && (rc = gt_market_slot_ref_get(db, task, i, &r, err))) ||
+            (rc = gt_market_slot_panel_accepted(db, task, i, &yes, err)))
+            return rc;
+        if (yes) panel++;
+        else if (r.state == GT_SLOT_ACCEPTED || r.state == GT_SLOT_PAID)
+            return gt_err_set(err, GT_EPERM,
+                              "the dataset of job %s…: batch %llu of its task %s… was accepted by the task's poster"
+                              " or the evaluator it named, not by a drawn, bonded panel: only a dataset whose every"
+                              " paid batch a panel accepted (a task verified by a quorum, or a dispute its worker"
+                              " won) can be entered",
+                              gt_fund_short(job, h), (unsigned long long)i, gt_fund_short(task, t));
+    }
+    if (panel) return 0;
+    return gt_err_set(err, GT_EPERM,
+                      "the dataset of job %s…: no batch of its task %s… was accepted by a drawn, bonded panel (a"
+                      " quorum's verdict, or a dispute its worker won): only such a dataset can be entered",
+                      gt_fund_short(job, h), gt_fund_short(task, t));
+}
+
 /* 0 when the eval slot that attestation ref names stands accepted on a
  * bonded panel's verdict (a quorum's, or a dispute its attester won);
  * GT_EPERM saying what is required otherwise. Assumes the attestation is
@@ -318,6 +380,9 @@ static int enter_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
     if (!gt_addr_eq(&owner, &a->from))
         return gt_err_set(err, GT_EPERM, "only its owner %s may enter this work in a round", gt_fund_addr(&owner, s));
     if (kind == GT_FUND_PROJECT_EVAL && (rc = eval_accepted(tx->db, a->f[RE_REF].b32, panel_rule(tx), err)))
+        return rc;
+    if (kind == GT_FUND_PROJECT_DATASET && dataset_panel_rule(tx) &&
+        (rc = gt_fund_dataset_panel_accepted(tx->db, a->f[RE_REF].b32, err)))
         return rc;
     sqlite3_stmt *q;
     if ((rc = gt_fund_prepare(tx->db, "SELECT idx FROM fd_projects WHERE round=? AND ref=?", &q, err))) return rc;

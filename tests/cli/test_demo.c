@@ -3,6 +3,7 @@
  * summary (accepted work, a rejection with slashing, a dispute decided by the
  * validators' votes, a subcontract, a data job paid and slashed sample by
  * sample with its dataset's root published and matching the exported files,
+ * a second one verified by a quorum, whose dataset enters the funding round,
  * an evaluation co-signed by validators and a forged one disputed and lost,
  * the leaderboard, supply conserved, the market's books audited, the log
  * replayed), `gotong ledger verify` on the result, the same outcomes on a
@@ -109,8 +110,9 @@ static uint64_t units_of(const json_t *o, const char *key) {
 }
 
 /* The funding act in the --json summary: the round over the agents'
- * published work (the dataset, fajar's evaluation its drawn panel accepted:
- * his other, accepted by the task's evaluator alone, may not enter), its books
+ * published work (the dataset of the job a drawn panel verified, fajar's
+ * evaluation its drawn panel accepted: the other dataset and his other
+ * evaluation, accepted by an evaluator alone, may not enter), its books
  * (matched + remainder = pool, the matches summing to matched); the
  * feedback task as demo_fund.c works it out by hand (alpha 0.444444, kappa
  * 0.4, two DPO lines, wati careless); the points and the airdrop claimed
@@ -134,7 +136,7 @@ static void check_fund(json_t *f) {
         datasets += kind && !strcmp(kind, "dataset");
         evals += kind && owner && !strcmp(kind, "evaluation") && !strcmp(owner, "fajar");
     }
-    CHECK_EQ_INT(datasets, 1); /* the demo's one data job */
+    CHECK_EQ_INT(datasets, 1); /* the panel's data job: eko, whom ayu named, judged the other */
     CHECK_EQ_INT(evals, 1);
     CHECK(sum == units_of(r, "matched"));
     CHECK(units_of(json_array_get(ps, 0), "match") > 0); /* sari and tono together */
@@ -176,8 +178,8 @@ static void test_demo_run(void) {
     CHECK(json_is_true(json_object_get(s, "ok")));
     CHECK(json_is_false(json_object_get(json_object_get(s, "model"), "randomWeights")));
     /* Outcomes. */
-    CHECK(int_at(s, "tasks", "total") == 8); /* 4 scenes + a sub-task, a data job, two eval tasks */
-    CHECK(int_at(s, "tasks", "complete") == 8);
+    CHECK(int_at(s, "tasks", "total") == 9); /* 4 scenes + a sub-task, two data jobs, two eval tasks */
+    CHECK(int_at(s, "tasks", "complete") == 9);
     CHECK(int_at(s, "tasks", "subcontracts") >= 1);
     CHECK(int_at(s, "tasks", "accepted") >= 1);
     CHECK(int_at(s, "tasks", "rejected") >= 1);
@@ -207,20 +209,24 @@ static void test_demo_run(void) {
         CHECK_EQ_INT(json_integer_value(json_object_get(rd, "disputesLost")), 1);
         CHECK_STR(json_string_value(json_object_get(rd, "slashed")), "2");
         CHECK_EQ_INT(json_integer_value(json_object_get(ra, "disputesWon")), 1);
-        CHECK_EQ_INT(json_integer_value(json_object_get(ra, "accepted")), 4); /* rounds 1, 2, 3, and the sub-task */
+        /* rounds 1, 2, 3, the sub-task, and the batch of the panel's data job */
+        CHECK_EQ_INT(json_integer_value(json_object_get(ra, "accepted")), 5);
         CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(citra, "reputation"), "accepted")), 1);
         /* The evaluator's fee 0.5, and 0.2 for each data batch it validated. */
         CHECK_STR(str_at(eko, "after", "balance"), "5.9");
         /* 5 + a third of dewi's bond + 2 eval verdict fees of 0.2 (one from gita's slashed stake) + a
-         * third of the quorum's fee of 0.2 (0.066666; the rounding's 0.000002 to the poster). */
-        CHECK_STR(str_at(v1, "after", "balance"), "6.133332");
+         * third of each quorum's fee of 0.2, the eval task's and the panel's data job's (0.066666 each;
+         * the rounding's 0.000002 to the poster). */
+        CHECK_STR(str_at(v1, "after", "balance"), "6.199998");
         CHECK_STR(str_at(v1, "after", "staked"), "5");
         /* Data: ana's batch had 3 of 4 samples accepted (paid 1.5 of 2, 0.25 of
-         * her stake of 1 slashed), citra's 1 of 4 (paid 0.5, slashed 0.75). */
+         * her stake of 1 slashed), citra's 1 of 4 (paid 0.5, slashed 0.75);
+         * ana's batch of the panel's job all 4 (paid 2: a whole-batch verdict,
+         * which counts no units). */
         CHECK_STR(json_string_value(json_object_get(ra, "slashed")), "0.25");
         CHECK_EQ_INT(json_integer_value(json_object_get(ra, "unitsAccepted")), 3);
         CHECK_EQ_INT(json_integer_value(json_object_get(ra, "unitsRejected")), 1);
-        CHECK_STR(str_at(ana, "after", "balance"), "30.250002");
+        CHECK_STR(str_at(ana, "after", "balance"), "32.250002");
         json_t *rc_ = json_object_get(citra, "reputation");
         CHECK_EQ_INT(json_integer_value(json_object_get(rc_, "unitsAccepted")), 1);
         CHECK_EQ_INT(json_integer_value(json_object_get(rc_, "unitsRejected")), 3);
@@ -234,21 +240,24 @@ static void test_demo_run(void) {
         json_array_foreach(json_object_get(s, "agents"), i, a) CHECK_STR(
             str_at(a, "after", "locked"), strcmp(json_string_value(json_object_get(a, "name")), "faucet") ? "0" : "13");
     }
-    /* The data job as the summary reads it from the ledger, and its dataset:
-     * the root published on the ledger is the root of the exported files. */
+    /* The data jobs as the summary reads them from the ledger (eko's, 4 of 8
+     * samples accepted; the panel's, all 4), and their datasets: the root
+     * published on the ledger is the root of the exported files. */
     json_t *data = json_object_get(s, "data");
-    CHECK_EQ_INT(json_integer_value(json_object_get(data, "samplesAccepted")), 4);
+    CHECK_EQ_INT(json_integer_value(json_object_get(data, "samplesAccepted")), 8);
     CHECK_EQ_INT(json_integer_value(json_object_get(data, "samplesRejected")), 4);
-    CHECK_STR(str_at(s, "data", "paid"), "2");
+    CHECK_STR(str_at(s, "data", "paid"), "4");
     CHECK_STR(str_at(s, "data", "slashed"), "1");
-    CHECK_EQ_INT(json_array_size(json_object_get(data, "jobs")), 1);
-    json_t *ds = json_object_get(json_array_get(json_object_get(data, "jobs"), 0), "dataset");
-    CHECK(json_is_true(json_object_get(ds, "published")));
-    CHECK(json_is_true(json_object_get(ds, "matches")));
-    CHECK_EQ_INT(json_integer_value(json_object_get(ds, "rows")), 4);
-    CHECK_EQ_INT(json_integer_value(json_object_get(ds, "exportedRows")), 4);
-    CHECK(str_at(ds, "root", NULL) && strlen(str_at(ds, "root", NULL)) == 66);
-    CHECK_STR(str_at(ds, "root", NULL), str_at(ds, "exportedRoot", NULL));
+    CHECK_EQ_INT(json_array_size(json_object_get(data, "jobs")), 2);
+    for (size_t j = 0; j < 2; j++) {
+        json_t *ds = json_object_get(json_array_get(json_object_get(data, "jobs"), j), "dataset");
+        CHECK(json_is_true(json_object_get(ds, "published")));
+        CHECK(json_is_true(json_object_get(ds, "matches")));
+        CHECK_EQ_INT(json_integer_value(json_object_get(ds, "rows")), 4);
+        CHECK_EQ_INT(json_integer_value(json_object_get(ds, "exportedRows")), 4);
+        CHECK(str_at(ds, "root", NULL) && strlen(str_at(ds, "root", NULL)) == 66);
+        CHECK_STR(str_at(ds, "root", NULL), str_at(ds, "exportedRoot", NULL));
+    }
     /* Evaluation: fajar's attestations co-signed by all three validators;
      * gita's forged one rejected by all three, disputed and lost. */
     json_t *ev = json_object_get(s, "eval");
@@ -468,7 +477,7 @@ static void test_cli_on_demo_home(void) {
     snprintf(cmd, sizeof cmd, "%s task list --node %s --json", GT_CLI, url);
     CHECK(run(cmd, &out, &err) == 0);
     json_t *list = json_loads(out, 0, NULL);
-    CHECK_EQ_INT(json_array_size(json_object_get(list, "tasks")), 8);
+    CHECK_EQ_INT(json_array_size(json_object_get(list, "tasks")), 9); /* test_demo_run's total */
     const char *id = NULL;
     size_t k;
     json_t *tk;

@@ -58,25 +58,42 @@ static void extra_keys(void) {
 
 static uint64_t bal(gt_ledger *l, int who) { return acc_of(l, who).balance; }
 
-/* Poster posts a generate task of job `job_name`, worker works it and is
- * paid, the poster publishes the dataset: returns the job id (the project
- * ref) and the task. */
-static void publish_dataset(gt_ledger *l, int poster, int worker, const char *job_name, uint8_t job[32],
-                            uint8_t task[32]) {
+/* Writes a block with no action at the skewed clock (a panel is drawn at
+ * the start of a block after the one that opened it). */
+static void idle_block(gt_ledger *l) {
+    set_clock(l);
+    CHECK(gt_ledger_tick(l, NULL) >= 0);
+}
+
+enum { DS_POSTER = -1, DS_QUORUM = -2 };
+
+/* Poster posts a generate task of job `job_name`, verified by `verifier`
+ * (by the poster itself when DS_POSTER; by a quorum of 2 of the drawn panel,
+ * V1 and V2, the world's staked validators, when DS_QUORUM); worker works
+ * its one slot, is accepted and paid, and the poster publishes the dataset:
+ * returns the job id (the project ref) and the task. */
+static void publish_dataset_by(gt_ledger *l, int poster, int verifier, int worker, const char *job_name,
+                               uint8_t job[32], uint8_t task[32]) {
+    char v[128] = "";
+    if (verifier >= 0) snprintf(v, sizeof v, "\"verifier\":\"%s\",\"fee\":%llu,", ad(verifier), TOKEN / 10);
+    if (verifier == DS_QUORUM) snprintf(v, sizeof v, "\"quorum\":2,\"fee\":%llu,", TOKEN / 10);
     CHECK_EQ_INT(gt_hex_decode(blob(job_name), job, 32, "job", NULL), 0);
     CHECK_EQ_INT(fa(l, poster, task, NULL, "task_post",
-                    "{\"kind\":\"generate\",\"spec\":\"%s\",\"slots\":1,\"bounty\":%llu,\"stake\":%llu,"
+                    "{\"kind\":\"generate\",\"spec\":\"%s\",\"slots\":1,\"bounty\":%llu,\"stake\":%llu,%s"
                     "\"claimSeconds\":50,\"submitSeconds\":50,\"verifySeconds\":50}",
-                    hx(job), 3 * TOKEN, 1 * TOKEN),
+                    hx(job), 3 * TOKEN, 1 * TOKEN, v),
                  0);
     CHECK_EQ_INT(fa(l, worker, NULL, NULL, "task_claim", "{\"task\":\"%s\"}", hx(task)), 0);
     CHECK_EQ_INT(fa(l, worker, NULL, NULL, "task_submit", "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\"}", hx(task),
                     blob(job_name)),
                  0);
-    CHECK_EQ_INT(fa(l, poster, NULL, NULL, "task_verify",
-                    "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\",\"accept\":true,\"score\":90}", hx(task),
-                    blob(job_name)),
-                 0);
+    int from = verifier == DS_QUORUM ? V1 : verifier == DS_POSTER ? poster : verifier;
+    if (verifier == DS_QUORUM) idle_block(l), idle_block(l);
+    for (int who = from; who <= (verifier == DS_QUORUM ? V2 : from); who++)
+        CHECK_EQ_INT(fa(l, who, NULL, NULL, "task_verify",
+                        "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\",\"accept\":true,\"score\":90}", hx(task),
+                        blob(job_name)),
+                     0);
     CHECK_EQ_INT(fa(l, worker, NULL, NULL, "task_settle", "{\"task\":\"%s\",\"slot\":0}", hx(task)), 0);
     CHECK_EQ_INT(fa(l, poster, NULL, NULL, "dataset_publish",
                     "{\"task\":\"%s\",\"job\":\"%s\",\"root\":\"%s\",\"rows\":7,\"manifest\":\"%s\"}", hx(task),
@@ -84,10 +101,16 @@ static void publish_dataset(gt_ledger *l, int poster, int worker, const char *jo
                  0);
 }
 
+/* The same, verified by a quorum: a dataset that may enter a funding round. */
+static void publish_dataset(gt_ledger *l, int poster, int worker, const char *job_name, uint8_t job[32],
+                            uint8_t task[32]) {
+    publish_dataset_by(l, poster, DS_QUORUM, worker, job_name, job, task);
+}
+
 /* On ledger l (fresh), a world with money for everyone, BOB and CAROL as
  * agents that generate, V1 and V2 staked 20 tokens, and two published
- * datasets: BOB's (job_b, worked by CAROL) and CAROL's (job_c, worked by
- * BOB). */
+ * datasets, each task verified by a quorum (V1 and V2, its drawn panel):
+ * BOB's (job_b, worked by CAROL) and CAROL's (job_c, worked by BOB). */
 static uint8_t job_b[32], job_c[32], task_b[32], task_c[32];
 static gt_ledger *world_on(gt_ledger *l) {
     skew = 0;

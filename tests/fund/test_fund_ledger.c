@@ -168,6 +168,101 @@ static void test_round_rules(void) {
     done(l);
 }
 
+/* ---- datasets as projects ---- */
+
+enum { DS_SYBIL = X0 + 12, DS_WORKER = X0 + 13 };
+
+static int enter_dataset(gt_ledger *l, int who, const uint8_t round[32], const uint8_t job[32], gt_result *res) {
+    return fa(l, who, NULL, res, "fund_round_enter", "{\"round\":\"%s\",\"projectKind\":1,\"ref\":\"%s\"}",
+              hx(round), hx(job));
+}
+
+/* V5 posts a one-slot generate task of job `name` that nobody claims; once
+ * it expires the task is complete and V5 publishes a dataset of 1000 rows
+ * of it: a dataset of nothing. */
+static void publish_unworked(gt_ledger *l, const char *name, uint8_t job[32]) {
+    uint8_t task[32];
+    CHECK_EQ_INT(gt_hex_decode(blob(name), job, 32, "job", NULL), 0);
+    CHECK_EQ_INT(fa(l, V5, task, NULL, "task_post",
+                    "{\"kind\":\"generate\",\"spec\":\"%s\",\"slots\":1,\"bounty\":%llu,\"stake\":%llu,"
+                    "\"claimSeconds\":2,\"submitSeconds\":50,\"verifySeconds\":50}",
+                    hx(job), TOKEN, TOKEN),
+                 0);
+    skew += 5;
+    idle_block(l);
+    CHECK_EQ_INT(fa(l, V5, NULL, NULL, "dataset_publish",
+                    "{\"task\":\"%s\",\"job\":\"%s\",\"root\":\"%s\",\"rows\":1000,\"manifest\":\"%s\"}",
+                    hx(task), hx(job), blob("root"), blob("manifest")),
+                 0);
+}
+
+/* A dataset enters a round only when a drawn, bonded panel accepted its
+ * task's batches (format 10): the world's two, verified by a quorum, enter;
+ * one whose batch its poster accepted, one whose batch the evaluator the
+ * poster named (its sybil) accepted -- the attack: garbage bought on a
+ * sybil's word, then matched -- and one of a task nobody worked are
+ * refused, saying what is required. On the old rule all three entered
+ * (0 != GT_EPERM, 3 checks, and their messages). */
+static void test_dataset_projects(void) {
+    gt_ledger *l = world();
+    gt_result res;
+    uint8_t r[32], own[32], sybil[32], empty[32], task[32];
+    CHECK_EQ_INT(fa(l, DS_WORKER, NULL, NULL, "agent_register", "{\"name\":\"dsw\",\"skills\":\"generate\"}"), 0);
+    publish_dataset_by(l, V5, DS_POSTER, DS_WORKER, "job-own", own, task);
+    publish_dataset_by(l, V5, DS_SYBIL, DS_WORKER, "job-sybil", sybil, task);
+    publish_unworked(l, "job-empty", empty);
+    round_open(l, GT_FUND_QF, 10 * TOKEN, 0, 400, r); /* job_b and job_c enter: quorum-verified */
+    CHECK_EQ_INT(enter_dataset(l, V5, r, own, &res), GT_EPERM);
+    CHECK_CONTAINS(res.msg, "batch 0 of its task");
+    CHECK_CONTAINS(res.msg, "accepted by the task's poster or the evaluator it named, not by a drawn, bonded panel");
+    CHECK_EQ_INT(enter_dataset(l, V5, r, sybil, &res), GT_EPERM);
+    CHECK_CONTAINS(res.msg, "only a dataset whose every paid batch a panel accepted");
+    CHECK_EQ_INT(enter_dataset(l, V5, r, empty, &res), GT_EPERM);
+    CHECK_CONTAINS(res.msg, "no batch of its task");
+    json_t *rv = round_view(l, r);
+    CHECK_EQ_INT(json_array_size(json_object_get(rv, "projects")), 2);
+    json_decref(rv);
+    done(l);
+}
+
+/* Sets meta's format10_height of the ledger at path (closed). */
+static void put_format10_height(unsigned long long height) {
+    sqlite3 *db;
+    char sql[96];
+    snprintf(sql, sizeof sql, "UPDATE meta SET value=%llu WHERE key='format10_height'", height);
+    CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_changes(db), 1);
+    sqlite3_close(db);
+}
+
+/* A ledger upgraded to format 10 far ahead of its blocks: they are format
+ * 9's, whose rule took any complete task, so the poster-accepted dataset
+ * enters as it did then; the replay agrees, and fails once the height is
+ * moved under those blocks (the new rule refuses the entry). */
+static void test_dataset_before_format10(void) {
+    gt_ledger *l = fresh();
+    gt_err err = {0};
+    gt_ledger_close(l);
+    put_format10_height(1000000);
+    CHECK_EQ_INT(gt_ledger_open(path, 0, &l, &err), 0);
+    world_on(l);
+    gt_result res;
+    uint8_t r[32], own[32], task[32];
+    CHECK_EQ_INT(fa(l, DS_WORKER, NULL, NULL, "agent_register", "{\"name\":\"dsw\",\"skills\":\"generate\"}"), 0);
+    publish_dataset_by(l, V5, DS_POSTER, DS_WORKER, "job-own", own, task);
+    round_open(l, GT_FUND_QF, 10 * TOKEN, 0, 400, r);
+    CHECK_EQ_INT(enter_dataset(l, V5, r, own, &res), 0);
+    gt_ledger_close(l);
+    gt_verify_report rep;
+    CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &err), 0);
+    put_format10_height(0);
+    CHECK(gt_ledger_verify(path, &rep, NULL, NULL, &err) != 0);
+    CHECK_CONTAINS(err.msg, "was accepted by the task's poster or the evaluator it named");
+    put_format10_height(1000000);
+    done(NULL);
+}
+
 /* ---- evaluations as projects ---- */
 
 /* The arith-v1 eval spec the tests' eval tasks name (6 items, all 6 checked: the floor;
@@ -648,6 +743,8 @@ int main(void) {
     }
     RUN(test_plain_by_hand);
     RUN(test_round_rules);
+    RUN(test_dataset_projects);
+    RUN(test_dataset_before_format10);
     RUN(test_eval_projects);
     RUN(test_issuers);
     RUN(test_sybil_split);

@@ -46,13 +46,6 @@ static int verdict(gt_ledger *l, int who, const uint8_t task[32], const char *ma
               blob(manifest), accept ? "true" : "false", accept ? 100 : 0, reason);
 }
 
-/* Writes a block with no action at the skewed clock (a panel is drawn at
- * the start of a block after the one that opened it). */
-static void idle_block(gt_ledger *l) {
-    set_clock(l);
-    CHECK(gt_ledger_tick(l, NULL) >= 0);
-}
-
 /* worker, rejected by the poster of task, disputes; V1 and V2 (the dispute's
  * panel: the world's staked validators) re-run and vote accept: the worker
  * wins and is paid on the panel's verdict. */

@@ -65,10 +65,12 @@ export async function fundingChecks(ctx, t, env) {
   const agent = (name) => env.demo.agents.find((a) => a.name === name).address;
   const ayu = agent('ayu');
 
-  // Who owns the work: a published dataset's publisher, an evaluation's attester.
+  // Who owns the work: a published dataset's publisher, an evaluation's attester. Only a dataset whose
+  // batches a drawn, bonded panel accepted can be a round's project (format 10): the demo's quorum-verified
+  // job's, not the one eko (the evaluator its poster named) judged.
   const tasks = (await api(base, '/v1/tasks?limit=200')).tasks;
   let dataset = null;
-  for (const tk of tasks.filter((x) => x.kind === 'generate')) {
+  for (const tk of tasks.filter((x) => x.kind === 'generate' && x.policy === 'quorum')) {
     const r = await t.rawGet(base, `/v1/datasets/${tk.spec}`);
     if (r.status === 200) dataset = JSON.parse(r.body);
   }
