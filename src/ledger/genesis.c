@@ -4,6 +4,7 @@
  * parameters back from meta at open and checking them against what the
  * genesis block commits to, and the signing domain they fix. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
@@ -132,6 +133,45 @@ static int load_format_height(gt_ledger *l, uint64_t version, uint64_t format, c
     return version >= format ? gt_ledger_meta_get(l, key, out, NULL, 0, err) : 0;
 }
 
+/* Refuses a store of `version`, saying what to do first and then what each
+ * later format changed, oldest first, as many as the message holds (the
+ * formats a writer's open upgrades need no new ledger). */
+static int format_refused(uint64_t version, gt_err *err) {
+    static const char *const changed[] = {
+        [4] = "format 4 fixed the dispute, vote and reveal windows at genesis",
+        [5] = "format 5 changed the index of slot deadlines",
+        [6] = "format 6 dropped two market indexes",
+        [7] = "format 7 keeps action ids in sorted runs",
+        [8] = "format 8 indexes names by their look",
+        [9] = "format 9 folds case in look-alike names",
+        [10] = "format 10 adds an eval check floor and panels for funded datasets",
+    };
+    _Static_assert(sizeof changed / sizeof changed[0] == GT_LEDGER_FORMAT + 1, "one line per format");
+    if (version > GT_LEDGER_FORMAT)
+        return gt_err_set(err, GT_EUNSUPPORTED,
+                          "ledger format %llu is newer than this gotong's (format %d): open it with the gotong "
+                          "that made it, or a newer one",
+                          (unsigned long long)version, GT_LEDGER_FORMAT);
+    char msg[GT_ERR_MSG_MAX];
+    size_t n = (size_t)snprintf(msg, sizeof msg,
+                                "ledger format %llu is not supported (this gotong writes format %d and upgrades %d to "
+                                "%d in place; make a new ledger with `gotong init`)",
+                                (unsigned long long)version, GT_LEDGER_FORMAT, GT_LEDGER_FORMAT_OLDEST,
+                                GT_LEDGER_FORMAT - 1);
+    const char *sep = "; since: ";
+    for (uint64_t f = version + 1; f <= GT_LEDGER_FORMAT; f++) {
+        if (!changed[f]) continue;
+        size_t len = strlen(sep) + strlen(changed[f]);
+        if (n + len + 4 >= sizeof msg) { /* room kept for the mark that more formats followed */
+            snprintf(msg + n, sizeof msg - n, ", ...");
+            break;
+        }
+        n += (size_t)snprintf(msg + n, sizeof msg - n, "%s%s", sep, changed[f]);
+        sep = ", ";
+    }
+    return gt_err_set(err, GT_EUNSUPPORTED, "%s", msg);
+}
+
 /* Reads the genesis parameters from meta, refusing another format (but the
  * older ones a writer's open upgrades, read-only: for writing it upgraded
  * them already) or a window out of bounds. */
@@ -140,16 +180,7 @@ int gt_ledger_load_genesis(gt_ledger *l, gt_genesis *g, gt_err *err) {
     uint64_t version;
     if ((rc = gt_ledger_meta_get(l, "version", &version, NULL, 0, err))) return rc;
     int older = version >= GT_LEDGER_FORMAT_OLDEST && version < GT_LEDGER_FORMAT;
-    if (version != GT_LEDGER_FORMAT && !(l->readonly && older))
-        return gt_err_set(err, GT_EUNSUPPORTED,
-                          "ledger format version %llu is not supported (expected %d, or %d to %d which opening it "
-                          "for writing upgrades: format 10 holds evals to a check floor, datasets to a panel; "
-                          "format 9 folds names' case; format 8 indexes names by their look; format 7 "
-                          "keeps the index of action ids in sorted runs; format 6 dropped two of the market's "
-                          "indexes, format 5 changed the market's index of slot deadlines, format 4 fixed the "
-                          "dispute, vote and reveal windows at genesis; create a new ledger with `gotong init`)",
-                          (unsigned long long)version, GT_LEDGER_FORMAT, GT_LEDGER_FORMAT_OLDEST,
-                          GT_LEDGER_FORMAT - 1);
+    if (version != GT_LEDGER_FORMAT && !(l->readonly && older)) return format_refused(version, err);
     if ((rc = gt_ledger_meta_get(l, "chain_id", &g->chain_id, NULL, 0, err)) ||
         (rc = gt_ledger_meta_get(l, "unbonding_blocks", &g->unbonding_blocks, NULL, 0, err)) ||
         (rc = gt_ledger_meta_get(l, "genesis_time", &g->time_s, NULL, 0, err)) ||

@@ -225,7 +225,8 @@ static void test_upgrade_from_format6(void) {
         snprintf(sql, sizeof sql, "UPDATE meta SET value=%d WHERE key='version'", v);
         CHECK_EQ_INT(tledger_exec(path, sql), 0);
         CHECK_EQ_INT(gt_ledger_open(path, 0, &l, &err), GT_EUNSUPPORTED);
-        CHECK_CONTAINS(err.msg, "format 7 keeps the index of action ids in sorted runs");
+        CHECK_CONTAINS(err.msg,
+                       v > GT_LEDGER_FORMAT ? "is newer than this gotong's" : "format 7 keeps action ids in sorted runs");
         CHECK_EQ_INT(gt_ledger_open(path, GT_LEDGER_READONLY, &l, &err), GT_EUNSUPPORTED);
     }
     trm(dir);
