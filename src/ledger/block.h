@@ -90,7 +90,8 @@ int gt_ledger_modules_connect(sqlite3 *db, gt_err *err);
 int gt_ledger_n_modules(void);
 const gt_ledger_module *gt_ledger_module_at(int i);
 
-/* Runs the block-start rules (unbonding, modules) for tx->height. Returns the
+/* Runs the block-start rules (unbonding, modules) for tx->height, after
+ * feeding the rules' heights to the commitment from format 10 on. Returns the
  * number of changes (>= 0) or a negative code. */
 int gt_block_begin(gt_tx *tx, gt_err *err);
 

@@ -511,6 +511,32 @@ static void test_digest_many(void) {
     CHECK_EQ_INT(bad, 0);
 }
 
+/* Verify (only) must refuse the edited file, saying `verify_says`. */
+static void expect_verify_refuses(const char *what, const char *verify_says) {
+    gt_verify_report rep;
+    gt_err verr = {0};
+    CHECK_MSG(gt_ledger_verify(path, &rep, NULL, NULL, &verr) != 0, "%s: verify passed", what);
+    CHECK_CONTAINS(verr.msg, verify_says);
+    restore();
+}
+
+/* The heights where format 9's and 10's rules start sit in meta; from
+ * format 10's height every block's state root commits to both, so moving
+ * either under the ledger makes the replay's roots differ (this ledger was
+ * made at format 10: both are 0 and every block commits them). */
+static void test_rule_heights_moved(void) {
+    /* format9_height moved up: no rule of this ledger's blocks reads it (a
+     * transfer, a stake), so only the commitment can tell. */
+    edit("UPDATE meta SET value = 3 WHERE key = 'format9_height'");
+    expect_verify_refuses("format9_height 3", "block 1: replayed state root");
+    /* format10_height moved up: block 1 committed the heights, its replay not. */
+    edit("UPDATE meta SET value = 2 WHERE key = 'format10_height'");
+    expect_verify_refuses("format10_height 2", "block 1: replayed state root");
+    /* Both moved together past the head: blocks 1-4 replay without them. */
+    edit("UPDATE meta SET value = 9 WHERE key IN ('format9_height', 'format10_height')");
+    expect_verify_refuses("both 9", "block 1: replayed state root");
+}
+
 static void test_old_format_refused(void) {
     edit("UPDATE meta SET value = 1 WHERE key = 'version'");
     gt_err err = {0};
@@ -532,6 +558,7 @@ int main(void) {
     RUN(test_seed_segments);
     RUN(test_sqlite_error_fails);
     RUN(test_old_format_refused);
+    RUN(test_rule_heights_moved);
     RUN(test_account_h_four_abreast);
     RUN(test_module_rows_h_four_abreast);
     RUN(test_actions_root_four_abreast);
