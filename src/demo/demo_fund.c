@@ -456,31 +456,56 @@ static int feedback(demo_fund *f, gt_err *err) {
     return task_outcome(f, task, err);
 }
 
-/* Every paid slot's worker records its points; the faucet funds today's epoch. */
+/* The faucet, as the demo's issuer, attests the human behind the posting
+ * agent `poster` (its operator; a person id of its own), once: points come
+ * only from work a human-attested poster paid for (fund_points.c). */
+static int attest_poster(demo_fund *f, const gt_addr *poster, gt_err *err) {
+    for (int i = 0; i < f->n_payers; i++)
+        if (gt_addr_eq(&f->payer[i], poster)) return 0;
+    if (f->n_payers == DF_MAX_PAYERS) return 0; /* the demo posts from a handful of agents */
+    char a[43], person[67], tag[80];
+    uint8_t pid[32];
+    uint64_t h, now;
+    gt_addr_to_str(poster, a);
+    snprintf(tag, sizeof tag, "gotong demo operator of %s", a);
+    gt_keccak256(tag, strlen(tag), pid);
+    int rc = gt_client_head(f->d->dir, &h, &now, err);
+    if (!rc)
+        rc = act(f, f->faucet, "human_attest", NULL, err,
+                 "{\"subject\":\"%s\",\"person\":\"%s\",\"weightPpm\":1000000,\"expiresS\":%llu}", a,
+                 hex32(pid, person), (unsigned long long)now + 30 * 86400);
+    if (!rc) f->payer[f->n_payers++] = *poster;
+    return rc;
+}
+
+/* Every paid slot's worker records its points (its poster's operator
+ * attested first); the faucet funds today's epoch. */
 static int points(demo_fund *f, gt_err *err) {
     char path[PATH_MAX + 16], h[67];
     sqlite3 *db = NULL;
     sqlite3_stmt *q = NULL;
-    int rc = 0, n = 0;
+    int rc = 0, n = 0, refused = 0;
     snprintf(path, sizeof path, "%s/ledger.db", f->home);
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db,
-                           "SELECT s.task, s.slot, s.worker FROM mk_slots s JOIN mk_tasks t ON t.id=s.task"
+                           "SELECT s.task, s.slot, s.worker, t.poster FROM mk_slots s JOIN mk_tasks t ON t.id=s.task"
                            " WHERE s.state=6 AND s.worker<>t.poster ORDER BY s.task, s.slot",
                            -1, &q, NULL) != SQLITE_OK)
         rc = gt_err_set(err, GT_EDB, "reading paid slots: %s", sqlite3_errmsg(db));
     while (!rc && sqlite3_step(q) == SQLITE_ROW) {
-        gt_addr w;
-        if (sqlite3_column_bytes(q, 0) != 32 || sqlite3_column_bytes(q, 2) != 20) continue;
+        gt_addr w, poster;
+        if (sqlite3_column_bytes(q, 0) != 32 || sqlite3_column_bytes(q, 2) != 20 || sqlite3_column_bytes(q, 3) != 20)
+            continue;
         memcpy(w.b, sqlite3_column_blob(q, 2), 20);
+        memcpy(poster.b, sqlite3_column_blob(q, 3), 20);
         const gt_key *k = key_of(f, &w);
-        if (!k) continue;
+        if (!k || (rc = attest_poster(f, &poster, err))) continue;
         gt_err one = {0};
         if (!act(f, k, "points_record", NULL, &one, "{\"task\":\"%s\",\"slot\":%lld}",
                  hex32(sqlite3_column_blob(q, 0), h), (long long)sqlite3_column_int64(q, 1)))
             n++;
         else
-            demo_say("    (points of a slot refused: %s)", one.msg);
+            refused++, demo_say("    (points of a slot refused: %s)", one.msg);
     }
     sqlite3_finalize(q);
     sqlite3_close(db);
@@ -491,10 +516,13 @@ static int points(demo_fund *f, gt_err *err) {
              3 * DF_TOKEN);
     if (!rc) f->have_epoch = n > 0;
     if (!rc)
-        report(f, "points", json_pack("{s:I,s:i,s:o}", "epoch", (json_int_t)f->epoch, "slotsRecorded", n,
-                                      "airdropPool", demo_json_tokens(3 * DF_TOKEN)));
-    demo_say("\n  points: %d paid slots recorded by their workers in epoch %llu; the faucet funds its airdrop with 3",
-             n, (unsigned long long)f->epoch);
+        report(f, "points",
+               json_pack("{s:I,s:i,s:i,s:i,s:o}", "epoch", (json_int_t)f->epoch, "slotsRecorded", n, "slotsRefused",
+                         refused, "payersAttested", f->n_payers, "airdropPool", demo_json_tokens(3 * DF_TOKEN)));
+    demo_say("\n  points: the faucet attested the humans behind the %d posting agents (points come only from work\n"
+             "  a human-attested poster paid for, at most 100 tokens' worth a person a day); %d paid slots recorded\n"
+             "  by their workers in epoch %llu; the faucet funds its airdrop with 3",
+             f->n_payers, n, (unsigned long long)f->epoch);
     return rc;
 }
 

@@ -9,6 +9,7 @@
 #include "demo/demo_int.h"
 
 #define DF_HUMANS 3
+#define DF_MAX_PAYERS 16 /* posting agents whose operators the faucet attests for points */
 
 typedef struct demo_fund {
     demo *d;
@@ -21,6 +22,8 @@ typedef struct demo_fund {
     gt_key faucet_key, claimer_key; /* copies for demo_fund_airdrop, wiped by demo_fund_done */
     uint64_t epoch;
     int have_epoch;
+    gt_addr payer[DF_MAX_PAYERS]; /* posters attested for points (attest_poster) */
+    int n_payers;
 } demo_fund;
 
 /* Stops the agents (the act needs no market any more, and their keys sign

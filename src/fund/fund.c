@@ -16,6 +16,7 @@
  *   fd_issuer_slashes(issuer, first, second)  an issuer slashed for a proven duplicate pair
  *   fd_slot_points(task, slot)         paid slots already counted for points
  *   fd_points(epoch, account)          points per epoch
+ *   fd_payer_points(epoch, payer)      points a poster's paid work gave in an epoch (format 10)
  *   fd_epochs(epoch)                   an epoch's airdrop pool, root and state
  *   fd_leaves(epoch, idx)              a closed epoch's claims */
 #include "fund/fund.h"
@@ -59,6 +60,8 @@ static const char fund_schema_sql[] =
     " epoch INTEGER NOT NULL, points INTEGER NOT NULL, PRIMARY KEY(task, slot)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS fd_points(epoch INTEGER NOT NULL, account BLOB NOT NULL, points INTEGER NOT NULL,"
     " PRIMARY KEY(epoch, account)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS fd_payer_points(epoch INTEGER NOT NULL, payer BLOB NOT NULL,"
+    " points INTEGER NOT NULL, PRIMARY KEY(epoch, payer)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS fd_epochs(epoch INTEGER PRIMARY KEY, funder BLOB NOT NULL, pool INTEGER NOT NULL,"
     " status INTEGER NOT NULL, root BLOB NOT NULL, total_points INTEGER NOT NULL, leaves INTEGER NOT NULL,"
     " claimed INTEGER NOT NULL) WITHOUT ROWID;"

@@ -79,6 +79,7 @@
 #define GT_FUND_SYBIL_SLASH GT_FUND_ISSUER_MIN_STAKE /* burned from an issuer per proven duplicate pair */
 #define GT_FUND_EPOCH_S 86400u                /* a points epoch: one day of block time */
 #define GT_FUND_EPOCH_MAX_ACCOUNTS 65536u     /* leaves of one epoch's tree */
+#define GT_FUND_POINTS_PER_PAYER 100000000ull /* points one person's paid work gives an epoch (100 tokens) */
 #define GT_FUND_PROOF_MAX 24                  /* siblings in a claim's proof (2^24 leaves) */
 
 enum { GT_FUND_PROJECT_DATASET = 1, GT_FUND_PROJECT_EVAL = 2, GT_FUND_PROJECT_MODEL = 3 };

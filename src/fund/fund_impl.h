@@ -31,7 +31,8 @@ enum {
     FD_REC_LEAF = 0x69,
     FD_REC_SAME = 0x70, /* a human_same statement */
     FD_REC_SYBIL = 0x71, /* an issuer slashed for a duplicate pair */
-    FD_REC_EXIT = 0x72   /* an issuer leaving, or withdrawing its bond */
+    FD_REC_EXIT = 0x72,  /* an issuer leaving, or withdrawing its bond */
+    FD_REC_PAYER = 0x73  /* what a poster has paid for points in an epoch (format 10) */
 };
 
 /* Appends v (be64) / n bytes to the commitment; nonzero when out of memory. */

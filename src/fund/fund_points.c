@@ -21,13 +21,28 @@
  *  - airdrop_claim(epoch, index, amount, proof): the leaf's account only,
  *    once, with a proof that folds (index, sender, amount) to the root --
  *    the same check the on-chain distributor makes. Another's proof does
- *    not fold with the sender's address; a second claim is refused. */
+ *    not fold with the sender's address; a second claim is refused.
+ *  - From ledger format 10 (gt_tx.format10_height) points come only from
+ *    demand a human backs, at most GT_FUND_POINTS_PER_PAYER an epoch per
+ *    person: the task's poster must hold a valid proof of human at the
+ *    block (gt_fund_human_weight > 0), must not be attested as the same
+ *    human as the worker (one issuer's person id, or a human_same pair), and
+ *    one person pays for points from one address an epoch (its nullifiers
+ *    in the epoch's scope, as a contributor's in a round). A slot's points
+ *    are cut to what is left of its poster's budget, and refused once none
+ *    is. Before, a poster paying a second wallet of its own (verifying the
+ *    work itself, fee 0) minted points for free and as many as the bounty
+ *    it moved between its own wallets: an epoch's pool went to whoever
+ *    cycled the most tokens. Now such a ring earns at most the budget per
+ *    attested person, each costing an issuer's bonded word. */
 #include <assert.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "base/alloc.h"
 #include "base/hex.h"
 #include "crypto/addr.h"
+#include "crypto/keccak.h"
 #include "fund/airdrop.h"
 #include "fund/fund.h"
 #include "fund/fund_impl.h"
@@ -91,6 +106,91 @@ static int add_points(sqlite3 *db, uint64_t epoch, const gt_addr *who, uint64_t 
     return gt_fund_exec_done(db, q, "adding points", err);
 }
 
+/* The scope of an epoch's payer nullifiers: keccak256("gotong.fund.points" ‖ epoch, big-endian). */
+static void payer_scope(uint64_t epoch, uint8_t out[32]) {
+    static const char tag[] = "gotong.fund.points";
+    uint8_t b[sizeof tag - 1 + 8];
+    memcpy(b, tag, sizeof tag - 1);
+    for (int i = 0; i < 8; i++) b[sizeof tag - 1 + (size_t)i] = (uint8_t)(epoch >> (56 - 8 * i));
+    gt_keccak256(b, sizeof b, out);
+}
+
+/* Is the worker attested as the same human as the poster, now: the same
+ * issuer's person id on valid attestations of both, or a human_same pair
+ * both signed? *same 1 or 0. */
+static int same_human(gt_tx *tx, const gt_addr *worker, const gt_addr *poster, int *same, gt_err *err) {
+    sqlite3_stmt *q;
+    int rc = gt_fund_prepare(tx->db,
+                             "SELECT EXISTS(SELECT 1 FROM fd_humans w JOIN fd_humans p"
+                             " ON p.issuer=w.issuer AND p.person=w.person WHERE w.subject=?1 AND p.subject=?2"
+                             " AND w.revoked=0 AND p.revoked=0 AND w.expires_s>?3 AND p.expires_s>?3)"
+                             " OR EXISTS(SELECT 1 FROM fd_human_same a JOIN fd_human_same b"
+                             " ON b.addr=a.other AND b.other=a.addr WHERE a.addr=?1 AND a.other=?2)",
+                             &q, err);
+    if (rc) return rc;
+    sqlite3_bind_blob(q, 1, worker->b, 20, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 2, poster->b, 20, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, (int64_t)tx->time_s);
+    if (sqlite3_step(q) == SQLITE_ROW) *same = sqlite3_column_int(q, 0) != 0;
+    else rc = gt_err_set(err, GT_EDB, "fund store: %s", sqlite3_errmsg(tx->db));
+    sqlite3_finalize(q);
+    return rc;
+}
+
+/* Format 10's payer rule (see the top of the file): checks the slot's
+ * poster may pay for points and cuts *pts to what is left of its budget in
+ * epoch, recording what it gave. */
+static int payer_budget(fd_ctx *c, const gt_market_slot_ref *ref, uint64_t epoch, uint64_t *pts, gt_err *err) {
+    gt_tx *tx = c->tx;
+    char who[43];
+    uint32_t weight = 0;
+    int rc = gt_fund_human_weight_tx(tx, tx->db, &ref->poster, tx->time_s, &weight, err), same = 0;
+    if (rc) return rc;
+    if (weight == 0)
+        return gt_err_set(err, GT_EPERM,
+                          "the task's poster %s holds no valid proof of human: points come only from work a "
+                          "human-attested poster paid for",
+                          gt_fund_addr(&ref->poster, who));
+    if ((rc = same_human(tx, &ref->worker, &ref->poster, &same, err))) return rc;
+    if (same) return gt_err_set(err, GT_EPERM, "the worker is attested as the same human as the task's poster");
+    uint8_t scope[32];
+    payer_scope(epoch, scope);
+    if ((rc = gt_fund_use_nullifiers(c, scope, &ref->poster, "pays for points in epoch scope",
+                                     "one person pays for points from one address an epoch", err)))
+        return rc;
+    sqlite3_stmt *q;
+    if ((rc = gt_fund_prepare(tx->db, "SELECT points FROM fd_payer_points WHERE epoch=? AND payer=?", &q, err)))
+        return rc;
+    sqlite3_bind_int64(q, 1, (int64_t)epoch);
+    sqlite3_bind_blob(q, 2, ref->poster.b, 20, SQLITE_STATIC);
+    uint64_t given = 0;
+    if (sqlite3_step(q) == SQLITE_ROW) rc = gt_row_amount(q, 0, &given, "fd_payer_points", err);
+    sqlite3_finalize(q);
+    if (!rc && given > GT_FUND_POINTS_PER_PAYER)
+        rc = gt_err_set(err, GT_EINVAL, "fund store: fd_payer_points holds more than the budget");
+    if (rc) return rc;
+    if (given == GT_FUND_POINTS_PER_PAYER)
+        return gt_err_set(err, GT_ELIMIT,
+                          "the task's poster %s has paid for its %llu points of epoch %llu (one person's budget "
+                          "an epoch): record this slot's in a later epoch's work",
+                          gt_fund_addr(&ref->poster, who), (unsigned long long)GT_FUND_POINTS_PER_PAYER,
+                          (unsigned long long)epoch);
+    if (*pts > GT_FUND_POINTS_PER_PAYER - given) *pts = GT_FUND_POINTS_PER_PAYER - given;
+    if ((rc = gt_fund_prepare(tx->db,
+                              "INSERT INTO fd_payer_points VALUES(?,?,?) ON CONFLICT(epoch, payer)"
+                              " DO UPDATE SET points=excluded.points",
+                              &q, err)))
+        return rc;
+    sqlite3_bind_int64(q, 1, (int64_t)epoch);
+    sqlite3_bind_blob(q, 2, ref->poster.b, 20, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, (int64_t)(given + *pts));
+    if ((rc = gt_fund_exec_done(tx->db, q, "recording the payer's points", err))) return rc;
+    if (gt_buf_putc(&c->diff, FD_REC_PAYER) || gt_fund_rec_u64(c, epoch) || gt_fund_rec_bytes(c, ref->poster.b, 20) ||
+        gt_fund_rec_u64(c, given + *pts))
+        return gt_err_set(err, GT_ENOMEM, "out of memory");
+    return 0;
+}
+
 static int record_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
     gt_tx *tx = c->tx;
     const uint8_t *task = a->f[0].b32;
@@ -115,6 +215,8 @@ static int record_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
     if (rc || (rc = slot_points(tx->db, task, slot, &ref, &pts, err))) return rc;
     assert(pts <= ref.bounty);
     if (pts == 0) return gt_err_set(err, GT_EINVAL, "the slot was paid nothing: no points");
+    if (tx->height >= tx->format10_height && (rc = payer_budget(c, &ref, epoch, &pts, err))) return rc;
+    assert(pts > 0);
     if ((rc = gt_fund_prepare(tx->db, "INSERT INTO fd_slot_points VALUES(?,?,?,?,?)", &q, err))) return rc;
     sqlite3_bind_blob(q, 1, task, 32, SQLITE_STATIC);
     sqlite3_bind_int64(q, 2, (int64_t)slot);

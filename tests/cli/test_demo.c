@@ -148,6 +148,9 @@ static void check_fund(json_t *f) {
     CHECK_STR(str_at(json_array_get(json_object_get(fb, "seats"), 2), "outcome", NULL), "careless");
     CHECK(str_at(fb, "dpoRoot", NULL) && strlen(str_at(fb, "dpoRoot", NULL)) == 66);
     CHECK(json_integer_value(json_object_get(pts, "slotsRecorded")) > 0);
+    /* every paid slot's points counted: its poster's operator attested first (format 10) */
+    CHECK_EQ_INT(json_integer_value(json_object_get(pts, "slotsRefused")), 0);
+    CHECK(json_integer_value(json_object_get(pts, "payersAttested")) > 0);
     CHECK_EQ_INT(json_integer_value(json_object_get(ad, "epoch")), json_integer_value(json_object_get(pts, "epoch")));
     CHECK(units_of(ad, "claimed") > 0 && units_of(ad, "claimed") <= units_of(pts, "airdropPool"));
     CHECK(json_is_true(json_object_get(ad, "secondClaimRefused")));

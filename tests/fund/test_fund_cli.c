@@ -100,6 +100,16 @@ static void test_fund_cli(void) {
     uint8_t model[32];
     trained_model(l, model);
     uint64_t e = gt_fund_epoch_of(now_of(l));
+    /* points come from work human-attested posters paid for (format 10):
+     * an issuer of its own (X0+2, 10 tokens bonded) attests BOB and CAROL */
+    const int issuer = X0 + 2, posters[] = {BOB, CAROL};
+    CHECK_EQ_INT(fa(l, issuer, NULL, NULL, "stake", "{\"amount\":%llu}", 10 * TOKEN), 0);
+    CHECK_EQ_INT(fa(l, issuer, NULL, NULL, "human_issuer_register", "{\"name\":\"posters\"}"), 0);
+    for (int i = 0; i < 2; i++)
+        CHECK_EQ_INT(fa(l, issuer, NULL, NULL, "human_attest",
+                        "{\"subject\":\"%s\",\"person\":\"%s\",\"weightPpm\":1000000,\"expiresS\":%llu}",
+                        ad(posters[i]), blob(posters[i] == BOB ? "bob" : "carol"), now_of(l) + 86400),
+                     0);
     CHECK_EQ_INT(fa(l, CAROL, NULL, NULL, "points_record", "{\"task\":\"%s\",\"slot\":0}", hx(task_b)), 0);
     CHECK_EQ_INT(fa(l, BOB, NULL, NULL, "points_record", "{\"task\":\"%s\",\"slot\":0}", hx(task_c)), 0);
     CHECK_EQ_INT(fa(l, ALICE, NULL, NULL, "airdrop_fund", "{\"epoch\":%llu,\"amount\":%llu}", e, 6 * TOKEN), 0);

@@ -622,6 +622,12 @@ static void test_points_airdrop(void) {
     gt_ledger *l = world();
     gt_result res;
     uint64_t e = gt_fund_epoch_of(now_of(l));
+    /* points come only from work a human-attested poster paid for */
+    CHECK_EQ_INT(fa(l, CAROL, NULL, &res, "points_record", "{\"task\":\"%s\",\"slot\":0}", hx(task_b)), GT_EPERM);
+    CHECK_CONTAINS(res.msg, "holds no valid proof of human");
+    CHECK_EQ_INT(fa(l, V1, NULL, NULL, "human_issuer_register", "{\"name\":\"v1\"}"), 0);
+    const int posters[] = {BOB, CAROL};
+    attest_all(l, V1, posters, 2, now_of(l) + 10 * GT_FUND_EPOCH_S);
     CHECK_EQ_INT(fa(l, ALICE, NULL, NULL, "airdrop_fund", "{\"epoch\":%llu,\"amount\":%llu}", e, 7 * TOKEN), 0);
     CHECK_EQ_INT(fa(l, BOB, NULL, &res, "airdrop_fund", "{\"epoch\":%llu,\"amount\":%llu}", e, TOKEN), GT_EPERM);
     CHECK_EQ_INT(fa(l, BOB, NULL, &res, "airdrop_fund", "{\"epoch\":%llu,\"amount\":%llu}", e - 1, TOKEN), GT_ESTATE);
@@ -684,6 +690,114 @@ static void test_points_airdrop(void) {
     CHECK_EQ_INT(fa(l, BOB, NULL, NULL, "airdrop_close", "{\"epoch\":%llu}", e2), 0);
     CHECK_EQ_U64(bal(l, ALICE), a0);
     audit_ok(l);
+    done(l);
+}
+
+/* poster posts a generate task of one slot with `bounty`, worker works it,
+ * the poster accepts and the worker is paid; returns the task. */
+static void paid_slot(gt_ledger *l, int poster, int worker, uint64_t bounty, const char *name, uint8_t task[32]) {
+    CHECK_EQ_INT(fa(l, poster, task, NULL, "task_post",
+                    "{\"kind\":\"generate\",\"spec\":\"%s\",\"slots\":1,\"bounty\":%llu,\"stake\":%llu,"
+                    "\"claimSeconds\":50,\"submitSeconds\":50,\"verifySeconds\":50}",
+                    blob(name), bounty, TOKEN),
+                 0);
+    CHECK_EQ_INT(fa(l, worker, NULL, NULL, "task_claim", "{\"task\":\"%s\"}", hx(task)), 0);
+    CHECK_EQ_INT(fa(l, worker, NULL, NULL, "task_submit", "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\"}",
+                    hx(task), blob(name)),
+                 0);
+    CHECK_EQ_INT(fa(l, poster, NULL, NULL, "task_verify",
+                    "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\",\"accept\":true,\"score\":90}", hx(task),
+                    blob(name)),
+                 0);
+    CHECK_EQ_INT(fa(l, worker, NULL, NULL, "task_settle", "{\"task\":\"%s\",\"slot\":0}", hx(task)), 0);
+}
+
+static int record(gt_ledger *l, int who, const uint8_t task[32], gt_result *res) {
+    return fa(l, who, NULL, res, "points_record", "{\"task\":\"%s\",\"slot\":0}", hx(task));
+}
+
+/* The points (fd_slot_points) recorded for task's slot 0, -1 when none. */
+static long long slot_points_of(gt_ledger *l, const uint8_t task[32]) {
+    (void)l;
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    long long v = -1;
+    CHECK_EQ_INT(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_prepare_v2(db, "SELECT points FROM fd_slot_points WHERE task=? AND slot=0", -1, &q, NULL),
+                 SQLITE_OK);
+    sqlite3_bind_blob(q, 1, task, 32, SQLITE_STATIC);
+    if (sqlite3_step(q) == SQLITE_ROW) v = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return v;
+}
+
+/* Format 10's payer rule, as an attacker farming an airdrop meets it: a
+ * poster paying its own second wallet (attested as the same human, or
+ * under the same person by the issuer) earns it nothing; one person's paid
+ * work gives at most GT_FUND_POINTS_PER_PAYER an epoch, the slot that
+ * crosses it cut, the next refused; a second address of the same person
+ * cannot pay for more in that epoch; the next epoch has a fresh budget. */
+static void test_points_payers(void) {
+    gt_ledger *l = world();
+    gt_result res;
+    uint8_t t[6][32];
+    const uint64_t half = GT_FUND_POINTS_PER_PAYER * 3 / 5; /* 60 tokens: two cross the budget */
+    CHECK_EQ_INT(fa(l, V1, NULL, NULL, "human_issuer_register", "{\"name\":\"v1\"}"), 0);
+    const int humans[] = {ALICE, CAROL};
+    uint64_t until = now_of(l) + 10 * GT_FUND_EPOCH_S;
+    attest_all(l, V1, humans, 2, until);
+    /* BOB is ALICE's second wallet, and the issuer knows it: the same person */
+    CHECK_EQ_INT(fa(l, V1, NULL, NULL, "human_attest",
+                    "{\"subject\":\"%s\",\"person\":\"%s\",\"weightPpm\":1000000,\"expiresS\":%llu}", ad(BOB),
+                    person_of(ALICE), until),
+                 0);
+    paid_slot(l, ALICE, BOB, half, "self-paid", t[0]);
+    CHECK_EQ_INT(record(l, BOB, t[0], &res), GT_EPERM);
+    CHECK_CONTAINS(res.msg, "same human as the task's poster");
+    /* honest work for ALICE: 60, then 40 of 60 (the budget of 100), then none */
+    paid_slot(l, ALICE, CAROL, half, "work-1", t[1]);
+    paid_slot(l, ALICE, CAROL, half, "work-2", t[2]);
+    paid_slot(l, ALICE, CAROL, TOKEN, "work-3", t[3]);
+    uint64_t e = gt_fund_epoch_of(now_of(l));
+    CHECK_EQ_INT(record(l, CAROL, t[1], NULL), 0);
+    CHECK_EQ_INT(record(l, CAROL, t[2], NULL), 0);
+    CHECK_EQ_INT(slot_points_of(l, t[1]), (long long)half);
+    CHECK_EQ_INT(slot_points_of(l, t[2]), (long long)(GT_FUND_POINTS_PER_PAYER - half));
+    CHECK_EQ_INT(record(l, CAROL, t[3], &res), GT_ELIMIT);
+    CHECK_CONTAINS(res.msg, "one person's budget an epoch");
+    /* V2, attested as ALICE's person too, pays CAROL in the same epoch */
+    CHECK_EQ_INT(fa(l, V1, NULL, NULL, "human_attest",
+                    "{\"subject\":\"%s\",\"person\":\"%s\",\"weightPpm\":1000000,\"expiresS\":%llu}", ad(V2),
+                    person_of(ALICE), until),
+                 0);
+    paid_slot(l, V2, CAROL, TOKEN, "work-4", t[4]);
+    CHECK_EQ_INT(record(l, CAROL, t[4], &res), GT_EPERM);
+    CHECK_CONTAINS(res.msg, "one person pays for points from one address an epoch");
+    CHECK_EQ_INT(gt_fund_epoch_of(now_of(l)), (long long)e); /* all of it within one epoch */
+    /* the next epoch: ALICE's budget is whole again */
+    skew += (e + 1) * GT_FUND_EPOCH_S - now_of(l) + 10;
+    CHECK_EQ_INT(record(l, CAROL, t[3], NULL), 0);
+    CHECK_EQ_INT(slot_points_of(l, t[3]), (long long)TOKEN);
+    audit_ok(l);
+    done(l);
+}
+
+/* Below format 10's height the old rule holds: an unattested poster's
+ * paid slot earns its worker the whole bounty, and the replay agrees. */
+static void test_points_before_format10(void) {
+    gt_ledger *l = fresh();
+    gt_err err = {0};
+    gt_ledger_close(l);
+    sqlite3 *db;
+    CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_exec(db, "UPDATE meta SET value=1000000 WHERE key='format10_height'", NULL, NULL, NULL),
+                 SQLITE_OK);
+    sqlite3_close(db);
+    CHECK_EQ_INT(gt_ledger_open(path, 0, &l, &err), 0);
+    world_on(l);
+    CHECK_EQ_INT(record(l, CAROL, task_b, NULL), 0);
+    CHECK_EQ_INT(slot_points_of(l, task_b), (long long)(3 * TOKEN));
     done(l);
 }
 
@@ -752,6 +866,8 @@ int main(void) {
     RUN(test_weights_by_hand);
     RUN(test_hand_edit_refused);
     RUN(test_points_airdrop);
+    RUN(test_points_payers);
+    RUN(test_points_before_format10);
     RUN(test_invariants);
     return gt_test_finish();
 }
