@@ -144,7 +144,7 @@ static int format_refused(uint64_t version, gt_err *err) {
         [7] = "format 7 keeps action ids in sorted runs",
         [8] = "format 8 indexes names by their look",
         [9] = "format 9 folds case in look-alike names",
-        [10] = "format 10 adds an eval check floor and panels for funded datasets",
+        [10] = "format 10 adds an eval check floor, panels for funded datasets, points paid by humans",
     };
     _Static_assert(sizeof changed / sizeof changed[0] == GT_LEDGER_FORMAT + 1, "one line per format");
     if (version > GT_LEDGER_FORMAT)

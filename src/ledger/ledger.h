@@ -69,9 +69,11 @@ typedef struct gt_genesis {
     uint64_t format9_height;
     /* The same for format 10's rules: an eval attestation is refused when
      * its task's spec has each judge re-execute fewer than min(items,
-     * GT_WORK_EVAL_CHECK_FLOOR) items (work/eval/attest.c), and a dataset
-     * enters a funding round only when a drawn, bonded panel accepted a
-     * batch of its task (fund/fund_round.c). 0 for a ledger created at
+     * GT_WORK_EVAL_CHECK_FLOOR) items (work/eval/attest.c), a dataset
+     * enters a funding round only when a drawn, bonded panel accepted every
+     * paid batch of its task (fund/fund_round.c), and points come only from
+     * work a human-attested poster paid for (fund/fund_points.c); every block
+     * from it commits both heights (ledger/block.c). 0 for a ledger created at
      * format 10; the block after the head for one a writer's open upgraded
      * (from format 9, or from an older one in one go, format9_height then
      * the same); UINT64_MAX for an older store opened read-only. */

@@ -74,19 +74,24 @@
  * applies); for writing they are upgraded in place (the indexes built from
  * the stored cards and tasks). An older binary refuses a
  * format 9 store (its writer lacks the index's SQL function and the rule). */
-/* Format 10: two stricter rules from a height, format10_height in meta
+/* Format 10: stricter rules from a height, format10_height in meta
  * (gt_genesis): an eval attestation is refused when its task's spec has each
  * judge re-execute fewer than min(items, GT_WORK_EVAL_CHECK_FLOOR) items
  * (work/eval/attest.c: a promoter making up 10 of 50 lines survived a quorum
- * of 2 with probability 0.90 at check 1), and a dataset enters a funding
- * round only when a drawn, bonded panel accepted a batch of its task
- * (fund/fund_round.c: not on the poster's or its named evaluator's word).
+ * of 2 with probability 0.90 at check 1); a dataset enters a funding
+ * round only when a drawn, bonded panel accepted every paid batch of its
+ * task (fund/fund_round.c: not on the poster's or its named evaluator's
+ * word); and airdrop points come only from work a human-attested poster
+ * paid for, at most GT_FUND_POINTS_PER_PAYER a person an epoch
+ * (fund/fund_points.c, its table fd_payer_points). From that height every
+ * block's state root also commits format 9's and 10's heights
+ * (ledger/block.c), so neither can be moved under a ledger unseen.
  * 0 for a new ledger; for one upgraded, the block after its head then (from
  * format 8 or older in one go, format9_height the same), so a replay decides
- * older blocks as they were decided. A meta row only: the tables are those
- * of format 9. Formats 6 to 9 open read-only as they are (no format 10
- * height); for writing they are upgraded in place. An older binary refuses a
- * format 10 store (it lacks the rules). */
+ * older blocks as they were decided. A meta row and one new, empty table:
+ * the other tables are those of format 9. Formats 6 to 9 open read-only as
+ * they are (no format 10 height); for writing they are upgraded in place.
+ * An older binary refuses a format 10 store (it lacks the rules). */
 #define GT_LEDGER_FORMAT 10
 /* The oldest format a writer's open upgrades and a reader opens as it is. */
 #define GT_LEDGER_FORMAT_OLDEST 6
