@@ -45,7 +45,8 @@ static const char *usage_text =
     "posters:\n"
     "  post    --file ITEMS.json [--labellers K (3)] [--pay AMT (0.01)] [--bond AMT (pay * items)]\n"
     "          [--gold-bar PCT (100)] [--min-gold N (1)] [--min-labels N (1)] [--commit-window S (3600)]\n"
-    "          [--reveal-window S (3600)]    ITEMS.json: {\"name\": \"...\", \"items\": [{\"prompt\": \"...\",\n"
+    "          [--reveal-window S (3600)] (each window 300 s at least)\n"
+    "          ITEMS.json: {\"name\": \"...\", \"items\": [{\"prompt\": \"...\",\n"
     "          \"answers\": [\"...\", \"...\"], \"gold\": 0}, ...]} (\"gold\" only on the hidden gold items)\n"
     "          [--ranking]  labellers order the answers; a gold is then the right order, \"gold\": \"201\"\n"
     "                       (answer indexes 0.., best first)\n"
@@ -76,8 +77,11 @@ int gt_label_parse(int argc, char **argv, gt_label_opts *o) {
         {"--gold-bar", NULL, GT_CLI_OPT_U64, &o->gold_bar, 0, 100, NULL},
         {"--min-gold", NULL, GT_CLI_OPT_U64, &o->min_gold, 1, GT_LABEL_MAX_ITEMS, NULL},
         {"--min-labels", NULL, GT_CLI_OPT_U64, &o->min_labels, 1, GT_AGREE_MAX_RATERS, NULL},
-        {"--commit-window", NULL, GT_CLI_OPT_U64, &o->commit_window_s, 1, GT_LABEL_MAX_WINDOW_S / 2, NULL},
-        {"--reveal-window", NULL, GT_CLI_OPT_U64, &o->reveal_window_s, 1, GT_LABEL_MAX_WINDOW_S / 2, NULL},
+        /* the ledger refuses a window under GT_LABEL_MIN_WINDOW_S (format 10) */
+        {"--commit-window", NULL, GT_CLI_OPT_U64, &o->commit_window_s, GT_LABEL_MIN_WINDOW_S,
+         GT_LABEL_MAX_WINDOW_S / 2, NULL},
+        {"--reveal-window", NULL, GT_CLI_OPT_U64, &o->reveal_window_s, GT_LABEL_MIN_WINDOW_S,
+         GT_LABEL_MAX_WINDOW_S / 2, NULL},
         {"--min-window", NULL, GT_CLI_OPT_U64, &o->min_window_s, 1, GT_LABEL_MAX_WINDOW_S, NULL},
         {"--max-bond", NULL, GT_CLI_OPT_AMOUNT, &o->max_bond, 0, 0, NULL},
         {NULL, NULL, 0, NULL, 0, 0, NULL}};
@@ -222,12 +226,14 @@ static int attest_check(gt_client *c, const gt_addr *who, uint64_t commit_end_s,
     return 0;
 }
 
-/* The terms of a seat, checked before its bond is staked. The rules let a
- * poster choose windows of a second: a seat that cannot label every item
- * before commitEndS, or reveal them in the window after it (unless every
- * seat labels early, reveals open only at commitEndS), is incomplete -- its
- * bond burned, its pay back to the poster, and whatever it revealed public
- * -- so a poster gains by windows a person cannot meet. A bond far over the
+/* The terms of a seat, checked before its bond is staked. The rules before
+ * ledger format 10 let a poster choose windows of a second (from format 10
+ * each is GT_LABEL_MIN_WINDOW_S at least; a labeller may want more): a seat
+ * that cannot label every item before commitEndS, or reveal them in the
+ * window after it (unless every seat labels early, reveals open only at
+ * commitEndS), is incomplete -- its bond burned, its pay back to the poster
+ * (before format 10), and whatever it revealed public -- so a poster gains
+ * by windows a person cannot meet. A bond far over the
  * seat's pay is what a false gold burns. Refused unless the labeller lowers
  * --min-window or raises --max-bond. */
 static int join_terms_check(gt_client *c, const gt_label_opts *o, const gt_addr *who, gt_err *err) {

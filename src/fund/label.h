@@ -9,7 +9,9 @@
  * units; the task's id is the id of its label_task_post action):
  *   label_task_post  name, items, labellers, payPerLabel, bond, goldBarPct,
  *                    minGold, minLabels, commitEndS, revealEndS, goldCommit
- *       escrows payPerLabel * items * labellers from the poster. goldCommit =
+ *       escrows payPerLabel * items * labellers from the poster. From ledger
+ *       format 10 each window (the block's time to commitEndS, commitEndS to
+ *       revealEndS) is at least GT_LABEL_MIN_WINDOW_S. goldCommit =
  *       gt_fund_label_gold_commit(salt, gold): which items are gold and their
  *       right answers stay hidden until close.
  *   label_rank_post  the same fields: a ranking task. A label is then an
@@ -54,7 +56,10 @@
  *              nothing by committing wrong gold);
  *   incomplete missed a commit or a reveal: bond burned, its pay back to the
  *              poster (a seat is a promise to label every item: a labeller
- *              that reveals only what suits it gains nothing).
+ *              that reveals only what suits it gains nothing); from ledger
+ *              format 10 the pay of an incomplete seat that revealed a label
+ *              is burned instead (the poster read those labels: it must not
+ *              also get their pay back for the seat's failure).
  * Empty seats' pay goes back to the poster. The tally counts accepted
  * labellers only. */
 #ifndef GT_FUND_LABEL_H
@@ -75,6 +80,10 @@
 #define GT_LABEL_ANSWER_MAX 4096              /* bytes of one answer (an item at its bounds fits one action) */
 #define GT_LABEL_REASON_MAX 280               /* bytes of a labeller's reason */
 #define GT_LABEL_MAX_WINDOW_S (30u * 86400u)  /* post to revealEndS at most */
+/* The commit window (post to commitEndS) and the reveal window (commitEndS to
+ * revealEndS) at least, from ledger format 10: a person's time to label and
+ * to reveal (a poster choosing seconds made honest seats fail). */
+#define GT_LABEL_MIN_WINDOW_S 300u
 #define GT_LABEL_CLOSE_GRACE_S (2u * 86400u)  /* the poster's time to close after revealEndS */
 #define GT_LABEL_MIN_PAY 1000u                /* base units per label */
 

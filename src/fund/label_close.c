@@ -13,7 +13,8 @@
  *    outcome; the export's lines are rebuilt from the same rows and their
  *    Merkle roots recorded, so a published file can be checked line by line.
  *  - Money: see label.h (accepted paid and bond back; careless bond and pay
- *    burned; incomplete bond burned, pay refunded; empty seats refunded). */
+ *    burned; incomplete bond burned, pay refunded -- from format 10 burned
+ *    when the seat revealed a label; empty seats refunded). */
 #include <assert.h>
 #include <stdio.h>
 #include <string.h>
@@ -344,11 +345,24 @@ static int close_compute(sqlite3 *db, const uint8_t task[32], const fd_ltask *t,
     return export_roots(o, t->ranking, err);
 }
 
-/* Settles one seat's bond and pay; adds to the task's totals. */
-static int settle_seat(gt_tx *tx, const uint8_t task[32], const fd_ltask *t, const gt_addr *who, int outcome,
-                       uint64_t *paid, uint64_t *burned, gt_err *err) {
+/* Whether the escrowed pay of a seat that failed is burned rather than
+ * refunded: a careless seat's always (a false gold gains its poster
+ * nothing); from format 10 an incomplete seat's too once it revealed a label
+ * -- the poster read that label, and a refund paid it for the seat's failure
+ * (a poster whose windows made seats miss got their labels for free).
+ * Blocks before format10_height replay as they were decided. */
+static int seat_pay_burns(const gt_tx *tx, int outcome, uint64_t reveals) {
+    if (outcome == GT_LABEL_CARELESS) return 1;
+    return outcome == GT_LABEL_INCOMPLETE && reveals > 0 && tx->height >= tx->format10_height;
+}
+
+/* Settles seat l's bond and pay by its outcome; adds to the task's totals. */
+static int settle_seat(gt_tx *tx, const uint8_t task[32], const fd_ltask *t, const lc_seats *s, int l, uint64_t *paid,
+                       uint64_t *burned, gt_err *err) {
     uint8_t lock[32];
     uint64_t seat_pay = t->pay * t->n_items;
+    const gt_addr *who = &s->addr[l];
+    int outcome = s->outcome[l];
     gt_fund_label_bond_lock(task, who, lock);
     int rc;
     if (outcome == GT_LABEL_ACCEPTED) {
@@ -360,7 +374,7 @@ static int settle_seat(gt_tx *tx, const uint8_t task[32], const fd_ltask *t, con
     }
     if ((rc = gt_state_slash(tx, lock, NULL, t->bond, err))) return rc;
     *burned += t->bond;
-    if (outcome == GT_LABEL_CARELESS) {
+    if (seat_pay_burns(tx, outcome, s->reveals[l])) {
         if ((rc = gt_state_slash(tx, task, NULL, seat_pay, err))) return rc;
         *burned += seat_pay;
     }
@@ -408,7 +422,7 @@ static int close_settle(gt_tx *tx, const uint8_t task[32], const fd_ltask *t, co
     int rc = 0;
     for (int l = 0; !rc && l < o->s.n; l++) {
         uint64_t before = paid;
-        rc = settle_seat(tx, task, t, &o->s.addr[l], o->s.outcome[l], &paid, &burned, err);
+        rc = settle_seat(tx, task, t, &o->s, l, &paid, &burned, err);
         if (!rc) rc = seat_write(tx->db, task, o, l, paid - before, err);
     }
     if (rc || (rc = items_write(tx->db, task, o, err))) return rc;

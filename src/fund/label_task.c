@@ -12,6 +12,9 @@
  *  - The bond is at least the pay of every item of a seat: a labeller that
  *    takes a seat and then labels only part of it loses more than it could
  *    be paid.
+ *  - From format 10 the commit and reveal windows are GT_LABEL_MIN_WINDOW_S
+ *    each at least: a poster cannot make honest seats fail by a window no
+ *    person meets (an incomplete seat's bond burns).
  *  - Items go in before anyone labels (joining waits for the last item): no
  *    item is added after a labeller saw the others.
  *  - Only an attested human takes a seat (a valid attestation from a
@@ -189,6 +192,28 @@ static int post_check_counts(const gt_action *a, gt_err *err) {
     return 0;
 }
 
+/* From format 10 (format10_height; older blocks replay as they were
+ * decided): each window a person's time at least. A poster choosing a
+ * second to reveal (or to label) made honest seats incomplete -- bond
+ * burned, pay back to the poster, their revealed labels read. Assumes
+ * time_s < commitEndS < revealEndS. */
+static int post_check_min_windows(const gt_tx *tx, uint64_t ce, uint64_t re, gt_err *err) {
+    if (tx->height < tx->format10_height) return 0;
+    if (ce - tx->time_s < GT_LABEL_MIN_WINDOW_S)
+        return gt_err_set(err, GT_EINVAL,
+                          "commitEndS: the commit window is %llu s (block time %llu to commitEndS %llu), under the"
+                          " minimum of %u s a person needs to label",
+                          (unsigned long long)(ce - tx->time_s), (unsigned long long)tx->time_s,
+                          (unsigned long long)ce, GT_LABEL_MIN_WINDOW_S);
+    if (re - ce < GT_LABEL_MIN_WINDOW_S)
+        return gt_err_set(err, GT_EINVAL,
+                          "revealEndS: the reveal window is %llu s (commitEndS %llu to revealEndS %llu), under the"
+                          " minimum of %u s a person needs to reveal",
+                          (unsigned long long)(re - ce), (unsigned long long)ce, (unsigned long long)re,
+                          GT_LABEL_MIN_WINDOW_S);
+    return 0;
+}
+
 /* Checks the task's deadlines against the block's time. */
 static int post_check_times(const gt_tx *tx, const gt_action *a, gt_err *err) {
     uint64_t ce = a->f[LP_COMMIT_END].u64, re = a->f[LP_REVEAL_END].u64;
@@ -198,7 +223,7 @@ static int post_check_times(const gt_tx *tx, const gt_action *a, gt_err *err) {
                           " got %llu and %llu",
                           (unsigned long long)tx->time_s, GT_LABEL_MAX_WINDOW_S, (unsigned long long)ce,
                           (unsigned long long)re);
-    return 0;
+    return post_check_min_windows(tx, ce, re, err);
 }
 
 /* label_task_post and label_rank_post: ranking says which. */

@@ -161,24 +161,28 @@ static void post_task(const char *items, char id[67], const char *opts) {
     CHECK_EQ_INT((int)strlen(id), 66);
 }
 
-/* A poster's traps for `label join`: a reveal window of 5 s (unless every
- * seat labels early, a person must reveal in those 5 s after commitEndS or
- * lose the bond, the pay going back to the poster), 120 s to label, and a
- * bond of 5 GOT on a seat paid 0.03: each refused before anything is staked
- * (the old join staked the bond on any terms), each accepted once the
- * labeller says so (--min-window, --max-bond); and a labeller whose proof of
- * human expires before the task's last label is refused a seat. */
+/* A poster's traps for `label join`: the ledger refuses windows under 300 s
+ * from format 10 (a reveal window of 5 s: unless every seat labels early, a
+ * person had to reveal in those 5 s or lose the bond), and so does `label
+ * post`; a labeller that wants more than 300 s says so (--min-window 600):
+ * a reveal window of 400 s, or 400 s to label, is then refused before
+ * anything is staked, and taken at the default. A bond of 5 GOT on a seat
+ * paid 0.03 is refused unless the labeller accepts it (--max-bond); and a
+ * labeller whose proof of human expires before the task's last label is
+ * refused a seat. */
 static void terms_flow(const char *items) {
     char out[16384], id[67];
-    post_task(items, id, "--reveal-window 5");
-    CHECK_EQ_INT(label_cli(X0, NULL, out, sizeof out, "join %s", id), 1);
-    CHECK_CONTAINS(out, "not joined: the reveal window is 5 s");
-    CHECK_CONTAINS(out, "under --min-window 300");
+    CHECK(label_cli(ALICE, NULL, out, sizeof out, "post --file %s --pay 0.01 --reveal-window 5", items) != 0);
+    CHECK_CONTAINS(out, "--reveal-window");
+    post_task(items, id, "--reveal-window 400");
+    CHECK_EQ_INT(label_cli(X0, NULL, out, sizeof out, "join %s --min-window 600", id), 1);
+    CHECK_CONTAINS(out, "not joined: the reveal window is 400 s");
+    CHECK_CONTAINS(out, "under --min-window 600");
     CHECK_EQ_INT(label_cli(X0, NULL, out, sizeof out, "show %s", id), 0);
     CHECK_CONTAINS(out, "\"joined\":0");
-    CHECK_EQ_INT(label_cli(X0, NULL, out, sizeof out, "join %s --min-window 5", id), 0);
-    post_task(items, id, "--commit-window 120");
-    CHECK_EQ_INT(label_cli(X0, NULL, out, sizeof out, "join %s", id), 1);
+    CHECK_EQ_INT(label_cli(X0, NULL, out, sizeof out, "join %s", id), 0);
+    post_task(items, id, "--commit-window 400");
+    CHECK_EQ_INT(label_cli(X0, NULL, out, sizeof out, "join %s --min-window 600", id), 1);
     CHECK_CONTAINS(out, "s are left to label the task's 3 items");
     post_task(items, id, "--bond 5");
     CHECK_EQ_INT(label_cli(X0, NULL, out, sizeof out, "join %s", id), 1);

@@ -25,9 +25,8 @@ static uint8_t gold_salt[32];
  * the same person as X0, X5 not attested. V1 is the issuer. */
 enum { H0 = X0, H1 = X0 + 1, H2 = X0 + 2, H3 = X0 + 3, SYBIL = X0 + 4, NOBODY = X0 + 5 };
 
-static gt_ledger *label_world(void) {
-    skew = 0;
-    gt_ledger *l = fresh();
+/* The label world on ledger l (fresh): money, an issuer, the attestations. */
+static gt_ledger *label_world_on(gt_ledger *l) {
     for (int i = 1; i < X0 + N_EXTRA; i++)
         CHECK_EQ_INT(fa(l, AUTH, NULL, NULL, "mint", "{\"to\":\"%s\",\"amount\":%llu}", ad(i), 100 * TOKEN), 0);
     CHECK_EQ_INT(fa(l, V1, NULL, NULL, "stake", "{\"amount\":%llu}", 20 * TOKEN), 0);
@@ -43,6 +42,28 @@ static gt_ledger *label_world(void) {
     }
     gt_keccak256("gold salt", 9, gold_salt);
     return l;
+}
+static gt_ledger *label_world(void) {
+    skew = 0;
+    return label_world_on(fresh());
+}
+
+/* The label world on a ledger whose format 10 starts far ahead, set before
+ * its first block: every block is decided by the rules before format 10 (as
+ * an upgraded ledger's older blocks were), and the replay agrees. */
+static gt_ledger *label_world_before_format10(void) {
+    gt_err err = {0};
+    sqlite3 *db;
+    skew = 0;
+    gt_ledger *l = fresh();
+    gt_ledger_close(l);
+    CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_exec(db, "UPDATE meta SET value=1000000 WHERE key='format10_height'", NULL, NULL, NULL),
+                 SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_changes(db), 1);
+    sqlite3_close(db);
+    CHECK_EQ_INT(gt_ledger_open(path, 0, &l, &err), 0);
+    return label_world_on(l);
 }
 
 /* ALICE posts a task of N_ITEMS items for k labellers (commit window 1000 s,
@@ -227,7 +248,8 @@ static void test_task_by_hand(void) {
 /* A copier: H3 copies H0's commitment of item 0 from the ledger. It cannot
  * open it -- not before H0 reveals (it has no salt), nor after with H0's
  * salt and choice (the hash binds H0's address) -- so its seat is
- * incomplete: bond burned, its pay back to the poster. A false gold opening
+ * incomplete: bond burned, and its pay too (format 10: it revealed five
+ * labels the poster read). A false gold opening
  * and a stranger's close are refused. */
 static void test_copier_and_gold(void) {
     gt_ledger *l = label_world();
@@ -263,8 +285,8 @@ static void test_copier_and_gold(void) {
     CHECK_STR(seat_outcome(v, 2), "incomplete");
     CHECK_EQ_INT(jint(v, "kappaPpm"), 1000000);
     json_decref(v);
-    CHECK_EQ_U64(bal(l, ALICE) - alice0, 6 * PAY); /* H3's seat's pay */
-    CHECK_EQ_U64(bal(l, H3), h3);                  /* its bond is gone */
+    CHECK_EQ_U64(bal(l, ALICE), alice0); /* H3 revealed 5 labels: its seat's pay burns (format 10) */
+    CHECK_EQ_U64(bal(l, H3), h3);        /* its bond is gone */
     CHECK_EQ_U64(acc_of(l, H3).locked, 0);
     done(l);
 }
@@ -282,7 +304,7 @@ static void test_seats(void) {
                     "{\"name\":\"bare\",\"items\":2,\"labellers\":1,\"payPerLabel\":%llu,\"bond\":%llu,"
                     "\"goldBarPct\":50,\"minGold\":1,\"minLabels\":1,\"commitEndS\":%llu,\"revealEndS\":%llu,"
                     "\"goldCommit\":\"%s\"}",
-                    PAY, 2 * PAY, t + 100, t + 200, hx(gc)),
+                    PAY, 2 * PAY, t + 1000, t + 2000, hx(gc)),
                  0);
     CHECK_EQ_INT(join(l, H0, bare, &res), GT_ESTATE);
     CHECK_CONTAINS(res.msg, "0 of its 2 items");
@@ -314,7 +336,8 @@ static void test_seats(void) {
 /* The poster never closes: until the grace period ends nobody else may;
  * then anyone closes by rule, without gold (nobody judged careless, H1's
  * wrong gold answers included). H1 revealed every item: paid. H0 hid one
- * label: its bond is burned and its seat's pay goes back to the poster. */
+ * label: its bond is burned, and its seat's pay too (format 10: it revealed
+ * five). */
 static void test_poster_never_closes(void) {
     gt_ledger *l = label_world();
     uint8_t task[32];
@@ -345,7 +368,7 @@ static void test_poster_never_closes(void) {
     json_decref(v);
     CHECK_EQ_U64(bal(l, H1) - h1, BOND + 6 * PAY);
     CHECK_EQ_U64(bal(l, H0), h0);
-    CHECK_EQ_U64(bal(l, ALICE) - alice0, 6 * PAY);
+    CHECK_EQ_U64(bal(l, ALICE), alice0);
     char *dpo = export_of(l, task, 0);
     CHECK(dpo && dpo_lines_ok(dpo) == 9); /* 3 items of 2 answers, 3 of 3 */
     free(dpo);
@@ -369,10 +392,10 @@ static void test_terms(void) {
     CHECK_CONTAINS(res.msg, "items must be 2 to 64");
     CHECK_EQ_INT(fa(l, ALICE, NULL, &res, "label_task_post", fmt, 6, PAY, 6 * PAY, t + 30, t + 20, hx(gc)), GT_EINVAL);
     CHECK_CONTAINS(res.msg, "commitEndS < revealEndS");
-    CHECK_EQ_INT(fa(l, NOBODY, NULL, &res, "label_task_post", fmt, 6, 100 * TOKEN, 600 * TOKEN, t + 10, t + 20,
+    CHECK_EQ_INT(fa(l, NOBODY, NULL, &res, "label_task_post", fmt, 6, 100 * TOKEN, 600 * TOKEN, t + 1000, t + 2000,
                     hx(gc)),
                  GT_EFUNDS); /* the pay must be held */
-    CHECK_EQ_INT(fa(l, ALICE, task, NULL, "label_task_post", fmt, 2, PAY, 2 * PAY, t + 100, t + 200, hx(gc)), 0);
+    CHECK_EQ_INT(fa(l, ALICE, task, NULL, "label_task_post", fmt, 2, PAY, 2 * PAY, t + 1000, t + 2000, hx(gc)), 0);
     const char *item = "{\"task\":\"%s\",\"prompt\":\"p\",\"answers\":%d,\"answer0\":\"x\",\"answer1\":\"y\","
                        "\"answer2\":\"%s\"}";
     CHECK_EQ_INT(fa(l, BOB, NULL, &res, "label_item_add", item, hx(task), 2, ""), GT_EPERM);
@@ -386,9 +409,82 @@ static void test_terms(void) {
     /* a reveal naming an answer the item lacks */
     CHECK_EQ_INT(join(l, H0, task, NULL), 0);
     CHECK_EQ_INT(commit(l, H0, task, 0, 2, NULL), 0);
-    skew += 100;
+    skew += 1000;
     CHECK_EQ_INT(reveal(l, H0, task, 0, 2, &res), GT_EINVAL);
     CHECK_CONTAINS(res.msg, "choice must be 0 to 1");
+    done(l);
+}
+
+/* Posts a task of N_ITEMS for 1 labeller whose commit window is commit_s
+ * (from the post's block time) and reveal window reveal_s; the refusal's
+ * message into r. */
+static int post_windows(gt_ledger *l, uint64_t commit_s, uint64_t reveal_s, gt_result *r) {
+    uint8_t gc[32];
+    gt_fund_label_gold_commit(gold_salt, GOLD, strlen(GOLD), gc);
+    uint64_t t = now_of(l) + 1; /* the post's block time (set_clock) */
+    return fa(l, ALICE, NULL, r, "label_task_post",
+              "{\"name\":\"w\",\"items\":%d,\"labellers\":1,\"payPerLabel\":%llu,\"bond\":%llu,\"goldBarPct\":100,"
+              "\"minGold\":1,\"minLabels\":1,\"commitEndS\":%llu,\"revealEndS\":%llu,\"goldCommit\":\"%s\"}",
+              N_ITEMS, PAY, BOND, t + commit_s, t + commit_s + reveal_s, hx(gc));
+}
+
+/* From format 10 a poster cannot choose windows no person meets: a commit
+ * or a reveal window under GT_LABEL_MIN_WINDOW_S is refused, naming the
+ * field, the window and the minimum; 300 s each is taken. Below format 10's
+ * height a 1-second reveal window and a 10-second commit window are still
+ * taken (the old rule, as those blocks were decided). The old rule took
+ * them on every ledger (5 checks fail with the rule off). */
+static void test_min_windows(void) {
+    gt_ledger *l = label_world();
+    gt_result res;
+    CHECK_EQ_INT(post_windows(l, GT_LABEL_MIN_WINDOW_S, 1, &res), GT_EINVAL);
+    CHECK_CONTAINS(res.msg, "revealEndS: the reveal window is 1 s");
+    CHECK_CONTAINS(res.msg, "under the minimum of 300 s");
+    CHECK_EQ_INT(post_windows(l, GT_LABEL_MIN_WINDOW_S - 1, 3600, &res), GT_EINVAL);
+    CHECK_CONTAINS(res.msg, "commitEndS: the commit window is 299 s");
+    CHECK_EQ_INT(post_windows(l, GT_LABEL_MIN_WINDOW_S, GT_LABEL_MIN_WINDOW_S, &res), 0);
+    done(l);
+    l = label_world_before_format10();
+    CHECK_EQ_INT(post_windows(l, GT_LABEL_MIN_WINDOW_S, 1, &res), 0);
+    CHECK_EQ_INT(post_windows(l, 10, 10, &res), 0);
+    done(l);
+}
+
+/* Three seats: H0 labels and reveals everything; H1 commits everything and
+ * reveals 5 of 6 labels (a reveal window it could not meet); H2 commits
+ * everything and reveals none. The poster closes after revealEndS; returns
+ * what came back to it. */
+static uint64_t incomplete_seats(gt_ledger *l) {
+    uint8_t task[32];
+    static const int c[N_ITEMS] = {0, 1, 0, 1, 2, 0};
+    post_task(l, 3, task);
+    for (int who = H0; who <= H2; who++) CHECK_EQ_INT(join(l, who, task, NULL), 0);
+    for (int who = H0; who <= H2; who++) commit_all(l, who, task, c);
+    reveal_all(l, H0, task, c);
+    for (int i = 0; i < N_ITEMS - 1; i++) CHECK_EQ_INT(reveal(l, H1, task, i, c[i], NULL), 0);
+    skew += 2000;
+    uint64_t alice0 = bal(l, ALICE), h1 = bal(l, H1);
+    CHECK_EQ_INT(close_task(l, ALICE, task, GOLD, NULL), 0);
+    json_t *v = task_view(l, task);
+    CHECK_STR(seat_outcome(v, 1), "incomplete");
+    CHECK_STR(seat_outcome(v, 2), "incomplete");
+    json_decref(v);
+    CHECK_EQ_U64(bal(l, H1), h1); /* its bond is burned either way */
+    CHECK_EQ_U64(acc_of(l, ALICE).locked, 0);
+    return bal(l, ALICE) - alice0;
+}
+
+/* From format 10 the pay of an incomplete seat that revealed a label burns:
+ * the poster, who read H1's five labels, gets back H2's pay only (H2
+ * revealed nothing); the old rule gave it H1's pay too (12 labels' pay, the
+ * check that fails with the rule off), as it still does below format 10's
+ * height. */
+static void test_incomplete_pay(void) {
+    gt_ledger *l = label_world();
+    CHECK_EQ_U64(incomplete_seats(l), N_ITEMS * PAY);
+    done(l);
+    l = label_world_before_format10();
+    CHECK_EQ_U64(incomplete_seats(l), 2 * N_ITEMS * PAY);
     done(l);
 }
 
@@ -604,7 +700,7 @@ static void test_item_bounds(void) {
                     "{\"name\":\"long\",\"items\":2,\"labellers\":1,\"payPerLabel\":%llu,\"bond\":%llu,"
                     "\"goldBarPct\":50,\"minGold\":1,\"minLabels\":1,\"commitEndS\":%llu,\"revealEndS\":%llu,"
                     "\"goldCommit\":\"%s\"}",
-                    PAY, 2 * PAY, t + 100, t + 200, hx(gc)),
+                    PAY, 2 * PAY, t + 1000, t + 2000, hx(gc)),
                  0);
     CHECK_EQ_INT(add_long_item(l, task, GT_LABEL_PROMPT_MAX + 1, 10, &res), GT_ELIMIT);
     CHECK_CONTAINS(res.msg, "\"prompt\" is 4097 bytes; at most 4096 accepted");
@@ -635,7 +731,7 @@ static void test_unfilled(void) {
                     "{\"name\":\"unfilled\",\"items\":2,\"labellers\":2,\"payPerLabel\":%llu,\"bond\":%llu,"
                     "\"goldBarPct\":50,\"minGold\":1,\"minLabels\":1,\"commitEndS\":%llu,\"revealEndS\":%llu,"
                     "\"goldCommit\":\"%s\"}",
-                    PAY, 2 * PAY, t + 100, t + 200, hx(gc)),
+                    PAY, 2 * PAY, t + 1000, t + 2000, hx(gc)),
                  0);
     CHECK_EQ_INT(fa(l, ALICE, NULL, NULL, "label_item_add",
                     "{\"task\":\"%s\",\"prompt\":\"p\",\"answers\":2,\"answer0\":\"x\",\"answer1\":\"y\"}", hx(task)),
@@ -643,7 +739,7 @@ static void test_unfilled(void) {
     CHECK_EQ_U64(acc_of(l, ALICE).locked, 4 * PAY);
     CHECK_EQ_INT(join(l, H0, task, &res), GT_ESTATE);
     CHECK_EQ_INT(close_task(l, ALICE, task, "", &res), GT_ESTATE); /* the window is not over */
-    skew += 200;
+    skew += 2000;
     CHECK_EQ_INT(close_task(l, BOB, task, "", &res), GT_EPERM); /* the poster's grace */
     CHECK_EQ_INT(close_task(l, ALICE, task, "", &res), 0);
     CHECK_EQ_U64(bal(l, ALICE), alice0);
@@ -672,6 +768,8 @@ int main(void) {
     RUN(test_seats);
     RUN(test_poster_never_closes);
     RUN(test_terms);
+    RUN(test_min_windows);
+    RUN(test_incomplete_pay);
     RUN(test_ranking);
     RUN(test_ranking_attacks);
     RUN(test_gold_parse);
