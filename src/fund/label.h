@@ -11,7 +11,8 @@
  *                    minGold, minLabels, commitEndS, revealEndS, goldCommit
  *       escrows payPerLabel * items * labellers from the poster. From ledger
  *       format 10 each window (the block's time to commitEndS, commitEndS to
- *       revealEndS) is at least GT_LABEL_MIN_WINDOW_S. goldCommit =
+ *       revealEndS) is at least GT_LABEL_MIN_WINDOW_S, and the bond at most
+ *       2 * payPerLabel * items (it is at least payPerLabel * items). goldCommit =
  *       gt_fund_label_gold_commit(salt, gold): which items are gold and their
  *       right answers stay hidden until close.
  *   label_rank_post  the same fields: a ranking task. A label is then an

@@ -11,7 +11,8 @@
  *    with care. The commitment is fixed before anyone labels.
  *  - The bond is at least the pay of every item of a seat: a labeller that
  *    takes a seat and then labels only part of it loses more than it could
- *    be paid.
+ *    be paid. From format 10 it is at most twice that pay: a false gold
+ *    burns honest seats' bonds, so the poster must not set the stake.
  *  - From format 10 the commit and reveal windows are GT_LABEL_MIN_WINDOW_S
  *    each at least: a poster cannot make honest seats fail by a window no
  *    person meets (an incomplete seat's bond burns).
@@ -226,11 +227,26 @@ static int post_check_times(const gt_tx *tx, const gt_action *a, gt_err *err) {
     return post_check_min_windows(tx, ce, re, err);
 }
 
+/* From format 10 (format10_height; older blocks replay as they were
+ * decided) the bond is at most twice a seat's pay: what a seat risks on the
+ * poster's gold is bounded by what it is offered. A false gold (a wrong
+ * answer committed as right) makes honest seats careless and burns their
+ * bonds at no cost to the poster (their pay burns, it is not refunded), so
+ * an unbounded bond made the trap as costly to a labeller as the poster
+ * chose. Assumes post_check_counts passed (pay * items within the supply). */
+static int post_check_bond_cap(const gt_tx *tx, const gt_action *a, gt_err *err) {
+    uint64_t seat_pay = a->f[LP_PAY].u64 * a->f[LP_ITEMS].u64;
+    if (tx->height < tx->format10_height || a->f[LP_BOND].u64 <= 2 * seat_pay) return 0;
+    return gt_err_set(err, GT_EINVAL,
+                      "bond must be at most 2 * payPerLabel * items = %llu (twice a seat's pay), got %llu",
+                      (unsigned long long)(2 * seat_pay), (unsigned long long)a->f[LP_BOND].u64);
+}
+
 /* label_task_post and label_rank_post: ranking says which. */
 static int post_rule(fd_ctx *c, const gt_action *a, int ranking, gt_err *err) {
     gt_tx *tx = c->tx;
     int rc = post_check_counts(a, err);
-    if (rc || (rc = post_check_times(tx, a, err))) return rc;
+    if (rc || (rc = post_check_bond_cap(tx, a, err)) || (rc = post_check_times(tx, a, err))) return rc;
     uint64_t escrow = a->f[LP_PAY].u64 * a->f[LP_ITEMS].u64 * a->f[LP_K].u64;
     if ((rc = gt_state_lock(tx, &a->from, a->id, escrow, err))) return rc;
     sqlite3_stmt *q;

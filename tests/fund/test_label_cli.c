@@ -167,9 +167,10 @@ static void post_task(const char *items, char id[67], const char *opts) {
  * post`; a labeller that wants more than 300 s says so (--min-window 600):
  * a reveal window of 400 s, or 400 s to label, is then refused before
  * anything is staked, and taken at the default. A bond of 5 GOT on a seat
- * paid 0.03 is refused unless the labeller accepts it (--max-bond); and a
- * labeller whose proof of human expires before the task's last label is
- * refused a seat. */
+ * paid 0.03 is refused by the ledger from format 10 (at most twice the
+ * pay); one of 0.06 is refused by a labeller asking less (--max-bond 0.04)
+ * and taken at the default; and a labeller whose proof of human expires
+ * before the task's last label is refused a seat. */
 static void terms_flow(const char *items) {
     char out[16384], id[67];
     CHECK(label_cli(ALICE, NULL, out, sizeof out, "post --file %s --pay 0.01 --reveal-window 5", items) != 0);
@@ -184,12 +185,14 @@ static void terms_flow(const char *items) {
     post_task(items, id, "--commit-window 400");
     CHECK_EQ_INT(label_cli(X0, NULL, out, sizeof out, "join %s --min-window 600", id), 1);
     CHECK_CONTAINS(out, "s are left to label the task's 3 items");
-    post_task(items, id, "--bond 5");
-    CHECK_EQ_INT(label_cli(X0, NULL, out, sizeof out, "join %s", id), 1);
-    CHECK_CONTAINS(out, "not joined: the task's bond is 5");
+    CHECK(label_cli(ALICE, NULL, out, sizeof out, "post --file %s --pay 0.01 --bond 5", items) != 0);
+    CHECK_CONTAINS(out, "bond must be at most 2 * payPerLabel * items = 60000");
+    post_task(items, id, "--bond 0.06");
+    CHECK_EQ_INT(label_cli(X0, NULL, out, sizeof out, "join %s --max-bond 0.04", id), 1);
+    CHECK_CONTAINS(out, "not joined: the task's bond is 0.06");
     CHECK_EQ_INT(label_cli(X0, NULL, out, sizeof out, "show %s", id), 0);
     CHECK_CONTAINS(out, "\"joined\":0");
-    CHECK_EQ_INT(label_cli(X0, NULL, out, sizeof out, "join %s --max-bond 5", id), 0);
+    CHECK_EQ_INT(label_cli(X0, NULL, out, sizeof out, "join %s", id), 0); /* twice the pay: the default's bound */
     /* An attestation that expires in 60 s, on a task taking labels for an
      * hour: the seat could commit for a minute, then lose its bond. */
     CHECK_EQ_INT(run_cli("fund", V1, NULL, out, sizeof out, "attest %s --person p2 --expires-in 60", ad(X0 + 2)), 0);

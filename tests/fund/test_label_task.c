@@ -450,6 +450,35 @@ static void test_min_windows(void) {
     done(l);
 }
 
+/* Posts a task of N_ITEMS for 1 labeller with the bond given; the refusal's
+ * message into r. */
+static int post_bond(gt_ledger *l, uint64_t bond, gt_result *r) {
+    uint8_t gc[32];
+    gt_fund_label_gold_commit(gold_salt, GOLD, strlen(GOLD), gc);
+    uint64_t t = now_of(l);
+    return fa(l, ALICE, NULL, r, "label_task_post",
+              "{\"name\":\"b\",\"items\":%d,\"labellers\":1,\"payPerLabel\":%llu,\"bond\":%llu,\"goldBarPct\":100,"
+              "\"minGold\":1,\"minLabels\":1,\"commitEndS\":%llu,\"revealEndS\":%llu,\"goldCommit\":\"%s\"}",
+              N_ITEMS, PAY, bond, t + 1000, t + 2000, hx(gc));
+}
+
+/* From format 10 the bond is at most twice a seat's pay (a false gold burns
+ * honest seats' bonds: the poster must not set their stake): one base unit
+ * over is refused, saying so; twice is taken. Below format 10's height a
+ * bond of ten times the pay is still taken. The old rule took it on every
+ * ledger (2 checks fail with the rule off). */
+static void test_bond_cap(void) {
+    gt_ledger *l = label_world();
+    gt_result res;
+    CHECK_EQ_INT(post_bond(l, 2 * BOND + 1, &res), GT_EINVAL);
+    CHECK_CONTAINS(res.msg, "bond must be at most 2 * payPerLabel * items = 120000 (twice a seat's pay), got 120001");
+    CHECK_EQ_INT(post_bond(l, 2 * BOND, &res), 0);
+    done(l);
+    l = label_world_before_format10();
+    CHECK_EQ_INT(post_bond(l, 10 * BOND, &res), 0);
+    done(l);
+}
+
 /* Three seats: H0 labels and reveals everything; H1 commits everything and
  * reveals 5 of 6 labels (a reveal window it could not meet); H2 commits
  * everything and reveals none. The poster closes after revealEndS; returns
@@ -770,6 +799,7 @@ int main(void) {
     RUN(test_terms);
     RUN(test_min_windows);
     RUN(test_incomplete_pay);
+    RUN(test_bond_cap);
     RUN(test_ranking);
     RUN(test_ranking_attacks);
     RUN(test_gold_parse);
