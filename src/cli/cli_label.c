@@ -201,10 +201,12 @@ static int task_amount(const json_t *t, const char *key, uint64_t *v, gt_err *er
 }
 
 /* Refuses a seat whose labeller's proof of human ends before commitEndS:
- * every commit checks it again, so a labeller whose attestations all expire
- * (or are revoked) mid-task cannot label the rest, and the seat is
- * incomplete. Without an unrevoked attestation the node refuses the join
- * itself, saying why. */
+ * before ledger format 10 every commit checks it again, so a labeller whose
+ * attestations all expire (or are revoked) mid-task cannot label the rest,
+ * and the seat is incomplete. From format 10 only the join checks it, but
+ * the node does not say which rule its ledger is under, so the check stays
+ * (renewing first costs the labeller nothing). Without an unrevoked
+ * attestation the node refuses the join itself, saying why. */
 static int attest_check(gt_client *c, const gt_addr *who, uint64_t commit_end_s, gt_err *err) {
     char path[96], a[43];
     json_t *j = NULL, *at;

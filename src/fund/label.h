@@ -32,7 +32,9 @@
  *       is not the poster takes one of the `labellers` seats, staking `bond`;
  *       records its nullifiers for the task (one human, one seat).
  *   label_commit     task, item, commitment
- *       a seated labeller, before commitEndS, once per item: commitment =
+ *       a seated labeller, before commitEndS, once per item (before ledger
+ *       format 10 only while its attestation is still valid; from format 10
+ *       the join's check stands for the seat): commitment =
  *       gt_fund_label_commitment(task, item, labeller, choice, reason, secret).
  *   label_reveal     task, item, choice, reason, secret
  *       choice: an answer (0..answers-1), or on a ranking task a rank code

@@ -23,7 +23,9 @@
  *    knows the gold), once per address; and the seat records the human's
  *    nullifiers for the task (fund_round.c's, with the task as scope): the
  *    same person from a second address is refused. An address without an
- *    attestation is refused. */
+ *    attestation is refused. From format 10 this is the seat's only check of
+ *    the attestation (label_vote.c: a later revocation or expiry does not
+ *    make the seat fail). */
 #include <assert.h>
 #include <stdio.h>
 #include <string.h>

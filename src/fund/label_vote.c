@@ -7,9 +7,17 @@
  *    a labeller who waits to copy the others' labels sees only hashes, and
  *    copying a hash is useless -- it binds the address that made it, and
  *    opening it needs the salt.
- *  - A commit needs a seat and a still valid attestation (one revoked or
- *    expired since the seat was taken stops its holder labelling), once per
- *    item; a reveal must open the labeller's own commitment exactly, with a
+ *  - A commit needs a seat, once per item. Before ledger format 10 it also
+ *    needed a still valid attestation (one revoked or expired since the
+ *    seat was taken stopped its holder labelling): an issuer revoking, or
+ *    letting lapse, a seated labeller's attestation made the seat
+ *    incomplete -- bond burned, pay back to the poster. From format 10 the
+ *    attestation is checked at join only (label_task.c): the seat, bound to
+ *    one person by its nullifiers there, is that person's until close,
+ *    bonded and judged on the gold like any other. A seat released without
+ *    its bond on a lapse instead would be a free exit for a labeller with a
+ *    complicit issuer (or an attestation chosen to expire mid-task). A
+ *    reveal must open the labeller's own commitment exactly, with a
  *    choice among the item's answers -- on a ranking task an order of all of
  *    them, each once (rank.h): a digit twice, one missing, one the item
  *    lacks or one too many is refused, and the seat, unable to reveal that
@@ -60,13 +68,25 @@ static const gt_field_def commit_fields[] = {
     {"task", GT_F_BYTES32, 0}, {"item", GT_F_U64, 0}, {"commitment", GT_F_BYTES32, 0}};
 enum { LC_TASK, LC_ITEM, LC_COMMITMENT };
 
+/* Before format 10 (blocks below format10_height replay as they were
+ * decided) a commit needed the labeller's attestation valid at the block's
+ * time; from format 10 the join's check stands for the seat (see above). */
+static int still_human(gt_tx *tx, const gt_addr *who, gt_err *err) {
+    uint32_t w = 0;
+    if (tx->height >= tx->format10_height) return 0;
+    int rc = gt_fund_human_weight_tx(tx, tx->db, who, tx->time_s, &w, err);
+    if (rc) return rc;
+    if (w == 0)
+        return gt_err_set(err, GT_EPERM, "this address's proof of human is no longer valid (revoked or expired)");
+    return 0;
+}
+
 static int commit_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
     gt_tx *tx = c->tx;
     const uint8_t *task = a->f[LC_TASK].b32;
     uint64_t item = a->f[LC_ITEM].u64;
     fd_ltask t;
     char h[19];
-    uint32_t w = 0;
     int rc = gt_fund_ltask_load(tx->db, task, &t, err);
     if (rc || (rc = seat_check(tx->db, task, &a->from, err))) return rc;
     if (t.status != GT_LABEL_OPEN || tx->time_s >= t.commit_end_s)
@@ -77,9 +97,7 @@ static int commit_rule(fd_ctx *c, const gt_action *a, gt_err *err) {
                           (unsigned long long)item);
     if (gt_fund_is_zero32(a->f[LC_COMMITMENT].b32))
         return gt_err_set(err, GT_EINVAL, "commitment: expected the label's hash, got zero");
-    if ((rc = gt_fund_human_weight_tx(tx, tx->db, &a->from, tx->time_s, &w, err))) return rc;
-    if (w == 0)
-        return gt_err_set(err, GT_EPERM, "this address's proof of human is no longer valid (revoked or expired)");
+    if ((rc = still_human(tx, &a->from, err))) return rc;
     sqlite3_stmt *q;
     if ((rc = gt_fund_prepare(tx->db, "INSERT OR IGNORE INTO fd_label_votes VALUES(?,?,?,?,-1,'')", &q, err)))
         return rc;
