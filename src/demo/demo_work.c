@@ -138,6 +138,22 @@ static char *data_spec(const demo *d, int r, const char *what, int seed, int sam
     return s;
 }
 
+/* The terms of a data job's generate task from its spec text (slots,
+ * bounty, stake and batch sizes as the job sets them, the demo's
+ * validator fee); the caller names the verifier or the quorum. */
+static int spec_task_terms(const char *spec, const char *what, gt_task_terms *t, gt_err *err) {
+    gt_job_spec js;
+    gt_work_terms terms;
+    if (gt_job_spec_parse(spec, strlen(spec), &js, err)) return gt_err_wrap(err, what);
+    int rc = gt_work_job_terms(&js, &terms, err);
+    gt_job_spec_free(&js);
+    if (rc) return gt_err_wrap(err, what);
+    *t = (gt_task_terms){.kind = GT_WORK_KIND_GENERATE, .slots = terms.slots, .bounty_units = terms.bounty_units,
+                         .stake_units = terms.stake_units, .fee_units = DEMO_DATA_FEE_UNITS,
+                         .batch_items = terms.batch_items, .last_batch_items = terms.last_batch_items};
+    return 0;
+}
+
 /* The seed of the panel's job: its one batch draws the four topics once
  * each (seed 7 repeats one in each batch), so every sample is new. */
 #define DEMO_PANEL_JOB_SEED 20
@@ -153,18 +169,13 @@ static int panel_data_job(demo *d, int r, gt_err *err) {
              "   (a dataset enters a funding round only on a panel's verdict): ana generates it");
     char *spec = data_spec(d, r, "panel", DEMO_PANEL_JOB_SEED, 4);
     if (!spec) return gt_err_set(err, GT_ENOMEM, "out of memory");
-    gt_job_spec js;
-    gt_work_terms terms;
-    int rc = gt_job_spec_parse(spec, strlen(spec), &js, err);
+    gt_task_terms t;
+    int rc = spec_task_terms(spec, "the demo's panel job spec", &t, err);
     if (rc) {
         free(spec);
-        return gt_err_wrap(err, "the demo's panel job spec");
+        return rc;
     }
-    rc = gt_work_job_terms(&js, &terms, err);
-    gt_job_spec_free(&js);
-    gt_task_terms t = {.kind = GT_WORK_KIND_GENERATE, .slots = terms.slots, .bounty_units = terms.bounty_units,
-                       .stake_units = terms.stake_units, .fee_units = DEMO_DATA_FEE_UNITS, .quorum = 2,
-                       .batch_items = terms.batch_items, .last_batch_items = terms.last_batch_items};
+    t.quorum = 2;
     uint8_t id[32];
     gt_agent_stats before;
     gt_agent_stats_get(d->ag[P_AYU], &before);
@@ -192,18 +203,12 @@ int demo_data_round(demo *d, int r, gt_err *err) {
              "   publishes the dataset");
     char *spec = data_spec(d, r, "notes", 7, 8);
     if (!spec) return gt_err_set(err, GT_ENOMEM, "out of memory");
-    gt_job_spec js;
-    gt_work_terms terms;
-    int rc = gt_job_spec_parse(spec, strlen(spec), &js, err);
+    gt_task_terms t;
+    int rc = spec_task_terms(spec, "the demo's job spec", &t, err);
     if (rc) {
         free(spec);
-        return gt_err_wrap(err, "the demo's job spec");
+        return rc;
     }
-    rc = gt_work_job_terms(&js, &terms, err);
-    gt_job_spec_free(&js);
-    gt_task_terms t = {.kind = GT_WORK_KIND_GENERATE, .slots = terms.slots, .bounty_units = terms.bounty_units,
-                       .stake_units = terms.stake_units, .fee_units = DEMO_DATA_FEE_UNITS,
-                       .batch_items = terms.batch_items, .last_batch_items = terms.last_batch_items};
     t.verifier = *gt_agent_address(d->ag[P_EKO]);
     uint8_t id[32];
     gt_agent_stats before;
@@ -214,8 +219,8 @@ int demo_data_round(demo *d, int r, gt_err *err) {
     if (rc) return gt_err_wrap(err, "ayu posting the data job");
     char a1[GT_AMOUNT_STR_MAX], a2[GT_AMOUNT_STR_MAX];
     demo_say("  %6.1fs  ayu    posted data job task 0x%02x%02x%02x%02x… (%" PRIu64 " batches, bounty %s and stake %s a "
-             "batch, verified by eko)", demo_elapsed(), id[0], id[1], id[2], id[3], terms.slots,
-             gt_amount_format(terms.bounty_units, a1), gt_amount_format(terms.stake_units, a2));
+             "batch, verified by eko)", demo_elapsed(), id[0], id[1], id[2], id[3], t.slots,
+             gt_amount_format(t.bounty_units, a1), gt_amount_format(t.stake_units, a2));
     slot_by s0 = {0, gt_agent_address(d->ag[P_ANA])}, s1 = {1, gt_agent_address(d->ag[P_CITRA])};
     if ((rc = demo_wait_task(d->dir, id, pred_slot_claimed_by, &s0, "data round: ana claims batch 0", err))) return rc;
     demo_online(d, P_ANA, 0);

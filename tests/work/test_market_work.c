@@ -522,13 +522,11 @@ static void test_eval_quorum_seal(const gt_work_eval_spec *es, const gt_bench *b
     CHECK_EQ_INT(agree, 1);
 }
 
-/* Posts a quorum eval task (quorum 2) for spec es, has `who` attest its run
- * by llm, and w1 and v2 (the panel) re-execute and co-sign. Returns the
- * attested score in ppm (att), the slot accepted on their votes. */
-static void quorum_eval(int who, const gt_work_eval_spec *es, const gt_bench *b, gt_llm *llm, gt_work_attestation *att) {
-    gt_err err = {0};
+/* ALICE posts a one-slot eval task for spec es (its text put in the blob
+ * store), verified by a quorum of 2 of the drawn panel; its id into task. */
+static void post_quorum_eval(const gt_work_eval_spec *es, uint8_t task[32]) {
     char *spec_text = gt_work_eval_spec_json(es);
-    uint8_t spec_hash[32], task[32], att_id[32];
+    uint8_t spec_hash[32];
     put_blob(spec_text, strlen(spec_text), spec_hash);
     free(spec_text);
     gt_action a;
@@ -544,6 +542,15 @@ static void quorum_eval(int who, const gt_work_eval_spec *es, const gt_bench *b,
     gt_action_set_u64(&a, "verifySeconds", 20);
     CHECK_EQ_INT(submit(ALICE, &a, NULL, 0), 0);
     memcpy(task, a.id, 32);
+}
+
+/* Posts a quorum eval task (quorum 2) for spec es, has `who` attest its run
+ * by llm, and w1 and v2 (the panel) re-execute and co-sign. Returns the
+ * attested score in ppm (att), the slot accepted on their votes. */
+static void quorum_eval(int who, const gt_work_eval_spec *es, const gt_bench *b, gt_llm *llm, gt_work_attestation *att) {
+    gt_err err = {0};
+    uint8_t task[32], att_id[32];
+    post_quorum_eval(es, task);
     gt_buf res = GT_BUF_INIT;
     CHECK_EQ_INT(gt_work_eval_attest(es, b, llm, &res, att, &err), 0);
     uint8_t h[32];
@@ -671,24 +678,9 @@ static void reopen_format10_at(uint64_t height) {
  * message into msg, the slot left claimed. */
 static void floor_refused(int who, const gt_work_eval_spec *es, const gt_bench *b, gt_llm *llm, char msg[256]) {
     gt_err err = {0};
-    char *spec_text = gt_work_eval_spec_json(es);
-    uint8_t spec_hash[32];
-    put_blob(spec_text, strlen(spec_text), spec_hash);
-    free(spec_text);
-    gt_action a;
-    init(&a, &gt_kind_task_post, ALICE);
-    gt_action_set_str(&a, "kind", GT_WORK_KIND_EVAL, strlen(GT_WORK_KIND_EVAL), NULL);
-    gt_action_set_b32(&a, "spec", spec_hash);
-    gt_action_set_u64(&a, "slots", 1);
-    gt_action_set_u64(&a, "bounty", TOK(1));
-    gt_action_set_u64(&a, "stake", TOK(1));
-    gt_action_set_u64(&a, "quorum", 2);
-    gt_action_set_u64(&a, "claimSeconds", 60);
-    gt_action_set_u64(&a, "submitSeconds", 20);
-    gt_action_set_u64(&a, "verifySeconds", 20);
-    CHECK_EQ_INT(submit(ALICE, &a, NULL, 0), 0);
     uint8_t task[32];
-    memcpy(task, a.id, 32);
+    post_quorum_eval(es, task);
+    gt_action a;
     gt_buf res = GT_BUF_INIT;
     gt_work_attestation att;
     CHECK_EQ_INT(gt_work_eval_attest(es, b, llm, &res, &att, &err), 0);
