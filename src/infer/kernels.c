@@ -224,42 +224,94 @@ int gt_qmat_pack(gt_qmat *m, uint32_t type, const void *data, int n_rows, int n_
     return rc;
 }
 
-/* Puts block b of a GGUF row of a block-32 quantized type (src, NULL for
- * a padding row) at row r of tile `tile` (layout in kernels.h). A padding
- * row gets value 0 and scale 0 (stored 128 for Q8_0, nibble 8 for Q4_0;
- * the other types' zero scales and mins make any value add exact zeros). */
-static void qt_pack_block(gt_qmat *m, int tile, int r, int b, const uint8_t *src) {
-    const int R = GT_KERN_TILE_ROWS, ns = gt_qt_scales(m->type);
-    const size_t bb = gt_ggml_block_bytes(m->type);
-    uint8_t *dst = m->qs + (size_t)tile * m->qs_tile_bytes + (size_t)b * gt_qt_blk_bytes(m->type);
-    gt_f16 *td = m->d + (size_t)tile * (m->d_tile_bytes / sizeof(gt_f16)) + (size_t)b * (size_t)ns;
-    uint8_t blk[34] = {0}; /* the largest block (Q8_0) */
-    assert(bb <= sizeof blk);
-    if (m->type == GT_TYPE_Q4_0) memset(blk + 2, 0x88, 16);
-    if (src) memcpy(blk, src + (size_t)b * bb, bb);
+/* Puts one GGUF block of a block-32 quantized type (src, NULL for a padding
+ * row) at row r of a tile block: dst the block's quants, td its scales (layout
+ * in kernels.h). A padding row gets value 0 and scale 0 (stored 128 for Q8_0,
+ * nibble 8 for Q4_0; the other types' zero scales and mins make any value add
+ * exact zeros). The quants move in groups of 4 bytes (one lane's dword): group
+ * g of the row goes to bytes g * 64 + r * 4 of the tile block. */
+static void qt_pack_block(uint32_t type, uint8_t *dst, gt_f16 *td, int r, const uint8_t *src) {
+    /* Padding: all-zero blocks (the largest is Q8_0's 34 bytes), Q4_0's nibbles 8. */
+    static const uint8_t zero_blk[34] = {0};
+    static const uint8_t q4_0_zero_blk[18] = {0, 0, 0x88, 0x88, 0x88, 0x88, 0x88, 0x88, 0x88, 0x88,
+                                              0x88, 0x88, 0x88, 0x88, 0x88, 0x88, 0x88, 0x88};
+    const int R = GT_KERN_TILE_ROWS;
+    assert(gt_ggml_block_bytes(type) <= sizeof zero_blk);
+    const uint8_t *blk = src ? src : type == GT_TYPE_Q4_0 ? q4_0_zero_blk : zero_blk;
     memcpy(&td[r], blk, 2);
-    if (m->type == GT_TYPE_Q8_0) {
-        for (int e = 0; e < GT_QK; e++) dst[(e / 4) * 64 + r * 4 + e % 4] = (uint8_t)(blk[2 + e] + 128);
+    uint32_t v;
+    if (type == GT_TYPE_Q8_0) { /* int8 q stored as q + 128 (a byte's top bit flipped) */
+        for (int g = 0; g < GT_QK / 4; g++) {
+            memcpy(&v, blk + 2 + 4 * g, 4);
+            v ^= 0x80808080u;
+            memcpy(dst + g * 64 + r * 4, &v, 4);
+        }
         return;
     }
-    if (gt_qt_has_min(m->type)) memcpy(&td[R + r], blk + 2, 2);
-    size_t qs_off = m->type == GT_TYPE_Q4_1 ? 4 : m->type == GT_TYPE_Q5_0 ? 6 : m->type == GT_TYPE_Q5_1 ? 8 : 2;
-    for (int i = 0; i < GT_QK / 2; i++) dst[(i / 4) * 64 + r * 4 + i % 4] = blk[qs_off + i];
-    if (gt_qt_has_qh(m->type)) {
-        uint32_t qh;
-        memcpy(&qh, blk + qs_off - 4, 4);
-        qh = gt_qt_qh_tile(qh);
-        memcpy(dst + GT_QT_QH_OFF + 4 * r, &qh, 4);
+    if (gt_qt_has_min(type)) memcpy(&td[R + r], blk + 2, 2);
+    size_t qs_off = type == GT_TYPE_Q4_1 ? 4 : type == GT_TYPE_Q5_0 ? 6 : type == GT_TYPE_Q5_1 ? 8 : 2;
+    for (int g = 0; g < GT_QK / 8; g++) memcpy(dst + g * 64 + r * 4, blk + qs_off + 4 * g, 4);
+    if (gt_qt_has_qh(type)) {
+        memcpy(&v, blk + qs_off - 4, 4);
+        v = gt_qt_qh_tile(v);
+        memcpy(dst + GT_QT_QH_OFF + 4 * r, &v, 4);
     }
 }
 
-/* Packs into the caller's zeroed, 64-byte aligned memory (see kernels.h). */
+/* Packs tile `tile` of a block-32 quantized matrix: its nr real rows (from
+ * rows, row_bytes apart) and padding rows up to the tile's 16, block by
+ * block, so the tile's bytes are written in order. */
+static void qt_pack_tile(gt_qmat *m, int tile, const uint8_t *rows, size_t row_bytes, int nr) {
+    const int R = GT_KERN_TILE_ROWS, ns = gt_qt_scales(m->type);
+    const size_t bb = gt_ggml_block_bytes(m->type), qb = gt_qt_blk_bytes(m->type);
+    uint8_t *tq = m->qs + (size_t)tile * m->qs_tile_bytes;
+    gt_f16 *td = m->d + (size_t)tile * (m->d_tile_bytes / sizeof(gt_f16));
+    if (m->type == GT_TYPE_Q8_0 && nr == R) { /* the bulk of Q8_0 files, as qt_pack_block does it */
+        for (int b = 0; b < m->n_blocks; b++)
+            for (int r = 0; r < R; r++) {
+                const uint8_t *src = rows + (size_t)r * row_bytes + (size_t)b * 34;
+                uint8_t *dst = tq + (size_t)b * 512 + (size_t)r * 4;
+                memcpy(&td[(size_t)b * (size_t)ns + (size_t)r], src, 2);
+                for (int g = 0; g < GT_QK / 4; g++) {
+                    uint32_t v;
+                    memcpy(&v, src + 2 + 4 * g, 4);
+                    v ^= 0x80808080u;
+                    memcpy(dst + g * 64, &v, 4);
+                }
+            }
+        return;
+    }
+    for (int b = 0; b < m->n_blocks; b++)
+        for (int r = 0; r < R; r++)
+            qt_pack_block(m->type, tq + (size_t)b * qb, td + (size_t)b * (size_t)ns, r,
+                          r < nr ? rows + (size_t)r * row_bytes + (size_t)b * bb : NULL);
+}
+
+/* Packs tile `tile` of an F32/F16/BF16 matrix: element c of row r goes to
+ * (c * 16 + r) of the tile, written in order; padding rows stay zero (the
+ * memory comes zeroed). */
+static void float_pack_tile(gt_qmat *m, int tile, const uint8_t *rows, size_t row_bytes, int nr) {
+    const int R = GT_KERN_TILE_ROWS;
+    const size_t eb = elem_bytes(m->type);
+    uint8_t *tq = m->qs + (size_t)tile * m->qs_tile_bytes;
+    for (int c = 0; c < m->n_cols; c++)
+        for (int r = 0; r < nr; r++) {
+            uint8_t *dst = tq + ((size_t)c * R + (size_t)r) * eb;
+            const uint8_t *src = rows + (size_t)r * row_bytes + (size_t)c * eb;
+            if (eb == 2) /* sizes the compiler knows: moves, not a library call per element */
+                memcpy(dst, src, 2);
+            else
+                memcpy(dst, src, 4);
+        }
+}
+
 /* Tells progress (if any) that n source bytes at src are read for good. */
 static void pack_consumed(const gt_pack_progress *progress, const void *src, size_t n) {
     if (progress && progress->consumed && n) progress->consumed(progress->ctx, src, n);
 }
 
 
+/* Packs into the caller's zeroed, 64-byte aligned memory (see kernels.h). */
 int gt_qmat_pack_into(gt_qmat *m, uint32_t type, const void *data, int n_rows, int n_cols,
                       void *mem, const gt_pack_progress *progress, gt_err *err) {
     int rc = qmat_shape(m, type, n_rows, n_cols, err);
@@ -270,36 +322,18 @@ int gt_qmat_pack_into(gt_qmat *m, uint32_t type, const void *data, int n_rows, i
     m->qs = mem;
     m->d = quant ? (gt_f16 *)(m->qs + qmat_d_off(m)) : NULL;
     size_t row_bytes = gt_ggml_row_bytes(type, (uint64_t)n_cols);
-    if (gt_kq_is_k(type)) { /* tiles of 16 rows (kernels_impl.h); padding rows stay zero */
-        for (int tile = 0; tile < m->n_tiles; tile++) {
-            int nr = n_rows - tile * R < R ? n_rows - tile * R : R;
-            const uint8_t *rows = (const uint8_t *)data + row_bytes * (size_t)tile * R;
-            uint8_t *dst = m->qs + (size_t)tile * m->qs_tile_bytes;
-            gt_kq_layouts[gt_kq_index(type)].pack(rows, row_bytes, nr, n_cols / GT_QK_K, dst);
-            pack_consumed(progress, rows, row_bytes * (size_t)nr);
-        }
-        return 0;
-    }
-    for (int row = 0; row < m->n_tiles * R; row++) {
-        int tile = row / R, r = row % R;
-        uint8_t *tq = m->qs + (size_t)tile * m->qs_tile_bytes;
-        if (!quant) {
-            /* Padding rows stay zero (the memory comes zeroed). */
-            if (row >= n_rows) continue;
-            const uint8_t *src = (const uint8_t *)data + (size_t)row * row_bytes;
-            size_t eb = elem_bytes(type);
-            for (int c = 0; c < n_cols; c++)
-                memcpy(tq + ((size_t)c * R + r) * eb, src + (size_t)c * eb, eb);
-            if (r == R - 1 || row == n_rows - 1) /* the tile's real rows are done */
-                pack_consumed(progress, (const uint8_t *)data + (size_t)tile * R * row_bytes,
-                              (size_t)(row - tile * R + 1) * row_bytes);
-            continue;
-        }
-        const uint8_t *src = row < n_rows ? (const uint8_t *)data + (size_t)row * row_bytes : NULL;
-        for (int b = 0; b < m->n_blocks; b++) qt_pack_block(m, tile, r, b, src);
-        if (row < n_rows && (r == R - 1 || row == n_rows - 1))
-            pack_consumed(progress, (const uint8_t *)data + (size_t)tile * R * row_bytes,
-                          (size_t)(row - tile * R + 1) * row_bytes);
+    /* Tile by tile, each tile's bytes written in order (kernels.h, kernels_impl.h). */
+    for (int tile = 0; tile < m->n_tiles; tile++) {
+        int nr = n_rows - tile * R < R ? n_rows - tile * R : R;
+        const uint8_t *rows = (const uint8_t *)data + row_bytes * (size_t)tile * R;
+        if (gt_kq_is_k(type)) /* padding rows stay zero */
+            gt_kq_layouts[gt_kq_index(type)].pack(rows, row_bytes, nr, n_cols / GT_QK_K,
+                                                  m->qs + (size_t)tile * m->qs_tile_bytes);
+        else if (quant)
+            qt_pack_tile(m, tile, rows, row_bytes, nr);
+        else
+            float_pack_tile(m, tile, rows, row_bytes, nr);
+        pack_consumed(progress, rows, row_bytes * (size_t)nr);
     }
     return 0;
 }
