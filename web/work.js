@@ -72,6 +72,12 @@ export async function datasetPage(page, job) {
       ['Publisher', addrLink(d.publisher)],
       ['Published', blockLink(d.height)],
       ['Task', taskLink(d.task)],
+      [
+        'Funding rounds',
+        d.fundable
+          ? badge('fundable', 'ok')
+          : h('span', {}, badge('not fundable', 'bad'), ' ', h('span', { class: 'muted' }, d.notFundable || '')),
+      ],
       ['Spec', blobLink(t.spec)],
       ['Paid per batch', tokens(t.bounty)],
     ]),

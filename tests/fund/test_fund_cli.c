@@ -14,10 +14,13 @@
 
 #include "fund_util.h"
 
+#include <curl/curl.h>
+
 #include "../node_child.h"
 #include "crypto/keystore.h"
 
 static char url[160], pwfile[128];
+static uint8_t job_own[32]; /* a dataset its poster accepted itself: published, not fundable */
 
 /* Runs `gotong fund ARGS --node URL --home DIR --password-file F` as key
  * `who`'s address (--from); returns the exit code, output (both streams) in out. */
@@ -46,17 +49,36 @@ static void printed_id(const char *out, char id[67]) {
     if (p) snprintf(id, 67, "%.66s", p + 1);
 }
 
-/* The HTTP status of GET path (curl), or 0 when curl is not there. */
-static int http_status(const char *route) {
-    char cmd[512], out[16] = "";
-    snprintf(cmd, sizeof cmd, "curl -s -o /dev/null -w '%%{http_code}' '%s%s' 2>/dev/null", url, route);
-    FILE *f = popen(cmd, "r");
-    if (!f) return 0;
-    size_t n = fread(out, 1, sizeof out - 1, f);
-    out[n] = 0;
-    pclose(f);
-    return atoi(out);
+/* curl write callback: appends to a bounded buffer (a longer answer is cut). */
+static size_t body_write(char *p, size_t size, size_t n, void *arg) {
+    char *out = arg;
+    size_t have = strlen(out), add = size * n, room = 8191 - have;
+    memcpy(out + have, p, add < room ? add : room);
+    out[have + (add < room ? add : room)] = 0;
+    return size * n;
 }
+
+/* GETs route from the node (libcurl): the HTTP status, the body (up to 8191
+ * bytes) in body when not NULL; 0 when the request failed. */
+static long http_get(const char *route, char body[8192]) {
+    char u[512], sink[8192] = "";
+    snprintf(u, sizeof u, "%s%s", url, route);
+    CURL *c = curl_easy_init();
+    CHECK(c != NULL);
+    if (!c) return 0;
+    long status = 0;
+    if (body) body[0] = 0;
+    curl_easy_setopt(c, CURLOPT_URL, u);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, body ? body : sink);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(c);
+    return status;
+}
+
+/* The HTTP status of GET route. */
+static long http_status(const char *route) { return http_get(route, NULL); }
 
 /* Keys of the cast in HOME/keystore (geth's light scrypt: a test's speed). */
 static void save_keys(void) {
@@ -97,8 +119,9 @@ static void trained_model(gt_ledger *l, uint8_t task[32]) {
 
 static void test_fund_cli(void) {
     gt_ledger *l = world();
-    uint8_t model[32];
+    uint8_t model[32], task_own[32];
     trained_model(l, model);
+    publish_dataset_by(l, CAROL, DS_POSTER, BOB, "job-own", job_own, task_own); /* accepted on its poster's word */
     uint64_t e = gt_fund_epoch_of(now_of(l));
     /* points come from work human-attested posters paid for (format 10):
      * an issuer of its own (X0+2, 10 tokens bonded) attests BOB and CAROL */
@@ -144,6 +167,8 @@ static void test_fund_cli(void) {
     CHECK_EQ_INT(fund_cli(CAROL, out, sizeof out, "round-enter %s --dataset %s", id, hx(job_b)), 1);
     CHECK_CONTAINS(out, "only its owner");
     CHECK_EQ_INT(fund_cli(BOB, out, sizeof out, "round-enter %s --dataset %s", id, hx(job_b)), 0);
+    CHECK_EQ_INT(fund_cli(CAROL, out, sizeof out, "round-enter %s --dataset %s", id, hx(job_own)), 1);
+    CHECK_CONTAINS(out, "not by a drawn, bonded panel"); /* the rule behind the datasets view's notFundable */
     CHECK_EQ_INT(fund_cli(CAROL, out, sizeof out, "round-enter %s --model %s", id, hx(model)), 1);
     CHECK_CONTAINS(out, "only its owner");
     CHECK_EQ_INT(fund_cli(ALICE, out, sizeof out, "round-enter %s --model %s --eval %s", id, hx(model), hx(model)), 2);
@@ -195,18 +220,23 @@ static void test_fund_cli(void) {
     CHECK_EQ_INT(fund_cli(X0, out, sizeof out, "contribute %s", id), 2);
     CHECK_EQ_INT(fund_cli(X0, out, sizeof out, "round-show 0x12"), 2);
     CHECK_EQ_INT(fund_cli(X0, out, sizeof out, "round-create --pool 1 --window 5 --name x --rule cubic"), 2);
-    if (http_status("/v1/head")) {
-        CHECK_EQ_INT(http_status("/v1/fund/epochs/abc"), 400);
-        CHECK_EQ_INT(http_status("/v1/fund/rounds/0x12"), 400);
-        CHECK_EQ_INT(http_status("/v1/fund/humans/0xnothex"), 400);
-        CHECK_EQ_INT(http_status("/v1/fund/rounds?limit=1000"), 400);
-        CHECK_EQ_INT(http_status("/v1/fund/rounds?color=red"), 400);
-        char p[160];
-        snprintf(p, sizeof p, "/v1/fund/rounds/%s", hx(job_b));
-        CHECK_EQ_INT(http_status(p), 404);
-    } else {
-        fprintf(stderr, "  (no curl binary: the raw HTTP checks were skipped)\n");
-    }
+    CHECK_EQ_INT(http_status("/v1/fund/epochs/abc"), 400);
+    CHECK_EQ_INT(http_status("/v1/fund/rounds/0x12"), 400);
+    CHECK_EQ_INT(http_status("/v1/fund/humans/0xnothex"), 400);
+    CHECK_EQ_INT(http_status("/v1/fund/rounds?limit=1000"), 400);
+    CHECK_EQ_INT(http_status("/v1/fund/rounds?color=red"), 400);
+    char p[160], body[8192];
+    snprintf(p, sizeof p, "/v1/fund/rounds/%s", hx(job_b));
+    CHECK_EQ_INT(http_status(p), 404);
+    /* a dataset's standing for rounds: job_b's panel-accepted batches enter; CAROL's own-verified job does not */
+    snprintf(p, sizeof p, "/v1/datasets/%s", hx(job_b));
+    CHECK_EQ_INT(http_get(p, body), 200);
+    CHECK_CONTAINS(body, "\"fundable\":true");
+    CHECK(strstr(body, "notFundable") == NULL);
+    snprintf(p, sizeof p, "/v1/datasets/%s", hx(job_own));
+    CHECK_EQ_INT(http_get(p, body), 200);
+    CHECK_CONTAINS(body, "\"fundable\":false");
+    CHECK_CONTAINS(body, "accepted by the task's poster or the evaluator it named, not by a drawn, bonded panel");
     CHECK_EQ_INT(gt_test_node_stop(node), 0);
     done(NULL); /* replays the whole log: the node's blocks too */
 }

@@ -70,10 +70,19 @@ export async function fundingChecks(ctx, t, env) {
   // job's, not the one eko (the evaluator its poster named) judged.
   const tasks = (await api(base, '/v1/tasks?limit=200')).tasks;
   let dataset = null;
-  for (const tk of tasks.filter((x) => x.kind === 'generate' && x.policy === 'quorum')) {
+  let unfundable = null;
+  for (const tk of tasks.filter((x) => x.kind === 'generate')) {
     const r = await t.rawGet(base, `/v1/datasets/${tk.spec}`);
-    if (r.status === 200) dataset = JSON.parse(r.body);
+    if (r.status !== 200) continue;
+    if (tk.policy === 'quorum') dataset = JSON.parse(r.body);
+    else unfundable = JSON.parse(r.body);
   }
+  // The datasets view says which a round takes, and why not (the rule's own refusal).
+  check(dataset !== null && dataset.fundable === true && dataset.notFundable === undefined,
+    'the quorum-verified dataset is shown fundable');
+  check(unfundable !== null && unfundable.fundable === false &&
+    /not by a drawn, bonded panel/.test(unfundable.notFundable || ''),
+    `the dataset its poster's evaluator accepted is shown not fundable (${unfundable && unfundable.notFundable})`);
   // Only an evaluation a drawn, bonded panel accepted can be a round's project (fund_round_enter): not the
   // forged score the leaderboard's `all` lists first, nor one accepted by its task's evaluator alone
   // (unranked: no bonded vote backs it); the demo's quorum-verified evaluation is ranked.
