@@ -33,12 +33,12 @@
 #       models (gotong model random) and llama.cpp's quantization of them
 #       (tests/ref/llama_quantize_ref.c: llama_model_quantize, one thread)
 #
-# The models are rewritten on every run (well under a second) so they always
-# come from the gotong being tested; a reference is recomputed only when its
-# key changes: the model's sha256, the generator's source, the prompts and
-# libllama's version. So the references cannot drift from llama.cpp, and a
-# second run costs nothing. Run by ctest (the "fixtures" test) before the
-# tests that read them.
+# The models are rewritten whenever the gotong binary (or another input, see
+# STAMP below) changed, so they always come from the gotong being tested; a
+# reference is recomputed only when its key changes: the model's sha256, the
+# generator's source, the prompts and libllama's version. So the references
+# cannot drift from llama.cpp, and a second run with the same binary costs
+# nothing. Run by ctest (the "fixtures" test) before the tests that read them.
 set -euo pipefail
 
 GOTONG=${1:?usage: scripts/fixtures.sh GOTONG_BINARY}
@@ -59,6 +59,26 @@ done
   || die "libllama missing in $LIB: run scripts/setup.sh test (it fetches llama.cpp's prebuilt library from npm)"
 [ -x "$GOTONG" ] || die "$GOTONG is not an executable gotong"
 mkdir -p "$OUT"
+
+# Every output is a function of the gotong binary, this script, the reference
+# generators and their inputs, and libllama: when none of those changed and
+# every file a finished run left is still there as it left it (path, size,
+# modification time), the run has nothing to do. Regenerating under
+# AddressSanitizer on a busy 2-core machine took 2-3 minutes, paid by every
+# `ctest -R` (each test needs this fixture). A run that fails leaves no stamp.
+STAMP="$CACHE/fixtures/.stamp"
+inputs_key() {
+  { sha256sum "$GOTONG" "$0" "$ROOT"/tests/ref/* "$ROOT"/tests/infer/tokenizer_gemma3.inp \
+      "$ROOT"/tests/infer/chat_templates/* | cut -d' ' -f1
+    readlink "$LIB/lib/libllama.so"; } | sha256sum | cut -d' ' -f1
+}
+fixture_files() { (cd "$CACHE/fixtures" && find . -type f ! -name .stamp ! -name .stamp.tmp -printf '%p %s %T@\n' | sort); }
+KEY=$(inputs_key)
+if [ -f "$STAMP" ] && [ "$(head -n 1 "$STAMP")" = "$KEY" ] && [ "$(tail -n +2 "$STAMP")" = "$(fixture_files)" ]; then
+  echo "fixtures: $OUT up to date (written by this gotong from these inputs; $STAMP)" >&2
+  exit 0
+fi
+rm -f "$STAMP"
 
 # The reference generator, rebuilt when its source is newer.
 REF_BIN="$LIB/llama_ref"
@@ -250,4 +270,6 @@ if [ ! -f "$G3/llama_ref.txt" ] || [ "$(cat "$G3/llama_ref.key" 2>/dev/null)" !=
   mv "$G3/llama_ref.txt.tmp" "$G3/llama_ref.txt"
   echo "$tr_key" >"$G3/llama_ref.key"
 fi
+{ echo "$KEY"; fixture_files; } >"$STAMP.tmp"
+mv "$STAMP.tmp" "$STAMP"
 echo "fixtures: $OUT ready (${#MODELS[@]} models with llama.cpp references)" >&2
