@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "agent/client.h"
 #include "base/amount.h"
@@ -173,6 +174,13 @@ int gt_label_save(const char *path, const json_t *j, gt_err *err) {
     return rc;
 }
 
+int gt_label_now_s(gt_client *c, uint64_t *now_s, gt_err *err) {
+    uint64_t height, head_s, clock_s = (uint64_t)time(NULL);
+    if (gt_client_head(c, &height, &head_s, err)) return err->code;
+    *now_s = head_s > clock_s ? head_s : clock_s;
+    return 0;
+}
+
 /* `label show` / `label tasks`: the node's JSON. */
 static int l_show(gt_client *c, const gt_label_opts *o) {
     char path[160];
@@ -241,9 +249,9 @@ static int attest_check(gt_client *c, const gt_addr *who, uint64_t commit_end_s,
 static int join_terms_check(gt_client *c, const gt_label_opts *o, const gt_addr *who, gt_err *err) {
     char path[160], bond_s[GT_AMOUNT_TOKENS_MAX], max_s[GT_AMOUNT_TOKENS_MAX];
     json_t *t = NULL;
-    uint64_t height, now, bond, pay;
+    uint64_t now, bond, pay;
     snprintf(path, sizeof path, "/v1/label/tasks/%s", o->pos);
-    int rc = gt_client_get_json(c, path, &t, err) || gt_client_head(c, &height, &now, err) ||
+    int rc = gt_client_get_json(c, path, &t, err) || gt_label_now_s(c, &now, err) ||
              task_amount(t, "bond", &bond, err) || task_amount(t, "payPerLabel", &pay, err);
     json_int_t items = json_integer_value(json_object_get(t, "items"));
     json_int_t ce = json_integer_value(json_object_get(t, "commitEndS"));

@@ -31,6 +31,13 @@ typedef struct gt_label_fields {
 int gt_label_send(gt_client *c, const gt_key *key, const gt_action_kind *kind, gt_label_fields *f, int quiet,
                   uint8_t id_out[32], gt_err *err);
 int gt_label_random32(uint8_t out[32], gt_err *err);
+/* The time the node's next block will carry, as near as the CLI can tell:
+ * the later of this machine's clock and the head block's time. A node
+ * stamps a block with the later of its clock and the head's time
+ * (ledger.h), and an idle network's head can be hours old: a deadline
+ * counted from the head had passed when the post landed, and a window
+ * left counted from it looked longer than it was. */
+int gt_label_now_s(gt_client *c, uint64_t *now_s, gt_err *err);
 /* HOME/labels/<task hex>-<who>.json (a labeller's saved labels) or, with
  * who NULL, HOME/labels/<task hex><what>.json (".gold": the poster's gold);
  * creates HOME/labels (0700). */

@@ -100,9 +100,9 @@ static int read_items(const gt_label_opts *o, json_t **root, post_items *p, gt_e
 /* Sends the task and its items; saves the gold opening. */
 static int post_send(gt_client *c, const gt_label_opts *o, const gt_key *key, const post_items *p, gt_err *err) {
     gt_label_fields f = {0};
-    uint64_t height, now;
+    uint64_t now;
     char path[640], salt_hex[67] = "0x";
-    if (gt_client_head(c, &height, &now, err) || gt_label_random32(f.salt, err)) return err->code;
+    if (gt_label_now_s(c, &now, err) || gt_label_random32(f.salt, err)) return err->code;
     gt_fund_label_gold_commit(f.salt, p->gold, p->gold_len, f.gold_commit);
     f.name = p->name, f.items = p->n, f.labellers = o->labellers, f.pay = o->pay;
     f.bond = o->bond ? o->bond : o->pay * p->n;

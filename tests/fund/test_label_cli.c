@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "fund_util.h"
 
@@ -59,6 +60,20 @@ static int http_status(const char *route) {
     out[n] = 0;
     pclose(f);
     return atoi(out);
+}
+
+/* The node's head block's time (GET /v1/head through curl), or 0 when curl
+ * is not there. */
+static long long head_time_s(void) {
+    char cmd[256], out[256] = "";
+    snprintf(cmd, sizeof cmd, "curl -s '%s/v1/head' 2>/dev/null", url);
+    FILE *f = popen(cmd, "r");
+    if (!f) return 0;
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    out[n] = 0;
+    pclose(f);
+    const char *t = strstr(out, "\"time\":");
+    return t ? atoll(t + 7) : 0;
 }
 
 static void save_keys(void) {
@@ -383,6 +398,39 @@ static void test_label_cli(void) {
     done(NULL); /* replays the whole log */
 }
 
+/* A node on an idle network: no empty blocks (--block-interval-ms 0), its
+ * head the prepared ledger's, stamped in 2023. A block made now carries the
+ * node's clock (block times are max(clock, head time)), so deadlines
+ * counted from the head's time had passed before the post landed: the old
+ * `label post` was refused at its defaults ("expected the block's time ...
+ * < commitEndS") whenever the head was over 55 minutes old. Counted from
+ * this machine's clock (the later of it and the head's), the default post
+ * is taken; and `label join` counts the time left to label the same way (a
+ * commit window of 400 s is under --min-window 600; counted from the old
+ * head it looked like years). */
+static void test_label_old_head(void) {
+    prepare();
+    save_keys();
+    char items[256], out[16384], id[67] = "";
+    write_items(items, sizeof items);
+    const char *const args[] = {"--quiet", "--block-interval-ms", "0", NULL};
+    pid_t node = gt_test_node_start_args(dir, args, NULL, url, sizeof url);
+    CHECK(node > 0);
+    if (node <= 0) return;
+    long long head_s = head_time_s();
+    if (head_s) CHECK(head_s + 3600 < (long long)time(NULL)); /* the head is over an hour old */
+    CHECK_EQ_INT(label_cli(ALICE, NULL, out, sizeof out, "post --file %s", items), 0);
+    CHECK_CONTAINS(out, "3 items added");
+    CHECK_EQ_INT(label_cli(ALICE, NULL, out, sizeof out, "post --file %s --commit-window 400", items), 0);
+    const char *p = strstr(out, "task 0x");
+    if (p) snprintf(id, sizeof id, "%.66s", p + 5);
+    CHECK_EQ_INT((int)strlen(id), 66);
+    CHECK_EQ_INT(label_cli(X0, NULL, out, sizeof out, "join %s --min-window 600", id), 1);
+    CHECK_CONTAINS(out, "s are left to label the task's 3 items");
+    CHECK_EQ_INT(gt_test_node_stop(node), 0);
+    done(NULL);
+}
+
 int main(void) {
     make_keys();
     extra_keys();
@@ -392,5 +440,6 @@ int main(void) {
         return 1;
     }
     RUN(test_label_cli);
+    RUN(test_label_old_head);
     return gt_test_finish();
 }
