@@ -301,8 +301,35 @@ int gt_client_submit(gt_client *c, const gt_action *a, uint64_t *height, gt_err 
     return 0;
 }
 
+/* Whether the node's ledger holds action a (GET /v1/actions/{id}); its
+ * block's height into *height (may be NULL). Asked after a send whose
+ * answer was lost (a transport error) or refused for its nonce: libcurl
+ * sends a request again on a fresh connection when a kept-alive one died
+ * before any answer, and an action the node applied the first time is then
+ * refused for its own nonce. Re-signed with the next nonce it would be
+ * applied twice (a second task posted, a second transfer). 0 when the
+ * ledger does not hold it or the node does not answer. */
+static int applied(gt_client *c, const gt_action *a, uint64_t *height) {
+    char path[96] = "/v1/actions/0x";
+    json_t *j = NULL;
+    gt_err ignored = {0};
+    uint64_t h = 0;
+    gt_hex_encode(a->id, 32, path + 14);
+    if (gt_client_get_json(c, path, &j, &ignored)) return 0;
+    int held = !gt_json_get_u64(j, "height", &h, &ignored);
+    json_decref(j);
+    if (held && height) *height = h;
+    return held;
+}
+
 int gt_client_act(gt_client *c, const gt_key *key, const gt_action_kind *kind, gt_client_fill_fn fill, void *arg,
                   uint8_t id_out[32], uint64_t *height, gt_err *err) {
+    return gt_client_act_keep(c, key, kind, fill, arg, NULL, NULL, id_out, height, err);
+}
+
+int gt_client_act_keep(gt_client *c, const gt_key *key, const gt_action_kind *kind, gt_client_fill_fn fill,
+                       void *arg, gt_client_keep_fn keep, void *keep_arg, uint8_t id_out[32], uint64_t *height,
+                       gt_err *err) {
     gt_domain dom;
     gt_addr from;
     int rc = gt_client_domain(c, &dom, err);
@@ -315,8 +342,9 @@ int gt_client_act(gt_client *c, const gt_key *key, const gt_action_kind *kind, g
         if ((rc = gt_client_account(c, &from, &acc, err))) break;
         gt_action_init(a, kind, &dom, &from, acc.nonce);
         if (fill && (rc = fill(arg, a, err))) break;
-        if ((rc = gt_action_sign(a, key, err))) break;
+        if ((rc = gt_action_sign(a, key, err)) || (keep && (rc = keep(keep_arg, a, err)))) break;
         rc = gt_client_submit(c, a, height, err);
+        if ((rc == GT_ENONCE || rc == GT_EIO) && applied(c, a, height)) rc = 0;
         if (rc != GT_ENONCE || attempt + 1 >= GT_CLIENT_NONCE_RETRIES) break;
     }
     if (!rc && id_out) memcpy(id_out, a->id, 32);

@@ -81,9 +81,22 @@ typedef int (*gt_client_fill_fn)(void *arg, gt_action *a, gt_err *err);
  * re-reads the nonce and tries again (GT_CLIENT_NONCE_RETRIES). On success
  * id_out (may be NULL) gets the action id (for task_post: the task id) and
  * *height (may be NULL) the block it landed in. A refusal is an error with
- * the rule's message. */
+ * the rule's message. When the answer is lost (a transport error) or the
+ * send is refused for its nonce, the ledger is asked whether it holds the
+ * action (GET /v1/actions/{id}): if it does, that is success (a resent
+ * action the node had applied reads "nonce already used"; signed again it
+ * would be applied twice). */
 int gt_client_act(gt_client *c, const gt_key *key, const gt_action_kind *kind, gt_client_fill_fn fill, void *arg,
                   uint8_t id_out[32], uint64_t *height, gt_err *err);
+/* Called with each signed action just before it is sent, its id final: a
+ * caller saves there what it must not lose whether or not an answer comes
+ * back (a label task's gold, kept under the task's id). An error stops the
+ * send. */
+typedef int (*gt_client_keep_fn)(void *arg, const gt_action *a, gt_err *err);
+/* gt_client_act calling keep (may be NULL) before each send. */
+int gt_client_act_keep(gt_client *c, const gt_key *key, const gt_action_kind *kind, gt_client_fill_fn fill,
+                       void *arg, gt_client_keep_fn keep, void *keep_arg, uint8_t id_out[32], uint64_t *height,
+                       gt_err *err);
 /* Submits one already signed action as is (no retry). */
 int gt_client_submit(gt_client *c, const gt_action *a, uint64_t *height, gt_err *err);
 

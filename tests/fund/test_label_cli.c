@@ -248,11 +248,18 @@ static int listen_any(int *port) {
     return s;
 }
 
+/* How the proxy loses the first POST /v1/actions answer: PROXY_DROP closes
+ * the connection before any of it (libcurl sends the action again on a
+ * fresh connection), PROXY_CUT sends its headers and the body's first byte
+ * and closes (libcurl reports the transfer cut short and sends nothing
+ * again). */
+enum { PROXY_DROP = 0, PROXY_CUT = 1 };
+
 /* The proxy's loop (a child process): each request to the node at
  * node_port, one connection each; the first POST /v1/actions is applied by
- * the node but its answer never reaches the client (the connection is
- * closed): a reply lost after the ledger took the action. */
-static void proxy_loop(int ls, int node_port) {
+ * the node but its answer never reaches the client whole (mode): a reply
+ * lost after the ledger took the action. */
+static void proxy_loop(int ls, int node_port, int mode) {
     static char req[65536], resp[65536];
     int dropped = 0;
     for (;;) {
@@ -268,6 +275,9 @@ static void proxy_loop(int ls, int node_port) {
             if (u >= 0) close(u);
             int drop = !dropped && !strncmp(req, "POST /v1/actions ", 17);
             dropped |= drop;
+            const char *body = m > 0 ? memmem(resp, (size_t)m, "\r\n\r\n", 4) : NULL;
+            ssize_t cut = body ? body + 5 - resp : 0; /* the headers and the body's first byte */
+            if (drop && mode == PROXY_CUT && cut < m && write(c, resp, (size_t)cut) != cut) break;
             if (m <= 0 || drop || write(c, resp, (size_t)m) != m) break;
         }
         if (c >= 0) close(c);
@@ -282,23 +292,36 @@ static void proxy_loop(int ls, int node_port) {
  * revealed 2 of 3, could not be closed before revealEndS, and its bond
  * would burn. With the opening kept, it labels the rest, reveals all three
  * and is paid. */
-static void lost_reply_flow(const char *items) {
-    char out[16384], id[67], saved_url[160], file[512];
+/* Starts the proxy (mode) in front of the node and points the CLI at it;
+ * its pid, or -1. proxy_end points the CLI back and stops it. */
+static char node_url[160];
+static pid_t proxy_start(int mode) {
     int port = 0, node_port = atoi(strrchr(url, ':') + 1), ls = listen_any(&port);
     CHECK(ls >= 0);
-    if (ls < 0) return;
+    if (ls < 0) return -1;
     pid_t proxy = fork();
-    if (proxy == 0) proxy_loop(ls, node_port), _exit(0);
+    if (proxy == 0) proxy_loop(ls, node_port, mode), _exit(0);
     close(ls);
-    post_task(items, id, "--labellers 1");
-    CHECK_EQ_INT(label_cli(X0 + 1, NULL, out, sizeof out, "join %s", id), 0);
-    snprintf(saved_url, sizeof saved_url, "%s", url);
+    snprintf(node_url, sizeof node_url, "%s", url);
     snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
-    CHECK_EQ_INT(label_cli(X0 + 1, "1 lost reply\\n", out, sizeof out, "%s", id), 0);
-    CHECK_CONTAINS(out, "item 1: answer 1 committed");
-    snprintf(url, sizeof url, "%s", saved_url);
+    return proxy;
+}
+
+static void proxy_end(pid_t proxy) {
+    snprintf(url, sizeof url, "%s", node_url);
     kill(proxy, SIGTERM);
     waitpid(proxy, NULL, 0);
+}
+
+static void lost_reply_flow(const char *items) {
+    char out[16384], id[67], file[512];
+    post_task(items, id, "--labellers 1");
+    CHECK_EQ_INT(label_cli(X0 + 1, NULL, out, sizeof out, "join %s", id), 0);
+    pid_t proxy = proxy_start(PROXY_DROP);
+    if (proxy < 0) return;
+    CHECK_EQ_INT(label_cli(X0 + 1, "1 lost reply\\n", out, sizeof out, "%s", id), 0);
+    CHECK_CONTAINS(out, "item 1: answer 1 committed");
+    proxy_end(proxy);
     CHECK_EQ_INT(label_cli(X0 + 1, NULL, out, sizeof out, "show %s", id), 0);
     CHECK_CONTAINS(out, "\"commits\":1"); /* the ledger took the label */
     gt_addr who;
@@ -314,6 +337,56 @@ static void lost_reply_flow(const char *items) {
     CHECK_EQ_INT(label_cli(X0 + 1, "1\\n2\\n", out, sizeof out, "%s", id), 0);
     CHECK_EQ_INT(label_cli(X0 + 1, NULL, out, sizeof out, "reveal %s", id), 0);
     CHECK_CONTAINS(out, "3 label(s) revealed, 0 refused");
+    CHECK_EQ_INT(label_cli(ALICE, NULL, out, sizeof out, "close %s", id), 0);
+    CHECK_CONTAINS(out, "closed: 1 accepted, 0 careless, 0 incomplete");
+}
+
+/* The label tasks on the ledger (`label tasks`: one "poster" a task). */
+static int count_tasks(void) {
+    char out[65536];
+    int n = 0;
+    CHECK_EQ_INT(label_cli(ALICE, NULL, out, sizeof out, "tasks"), 0);
+    for (const char *p = out; (p = strstr(p, "\"poster\":")); p++) n++;
+    return n;
+}
+
+/* The text of a file into out ("" when it cannot be read). */
+static void read_text(const char *file, char *out, size_t cap) {
+    FILE *f = fopen(file, "r");
+    size_t n = f ? fread(out, 1, cap - 1, f) : 0;
+    out[n] = 0;
+    if (f) fclose(f);
+}
+
+/* A poster whose task_post reaches the ledger but whose answer is lost
+ * (mode: dropped, and libcurl sends it again on a fresh connection; or cut
+ * short). The client asks the ledger whether it holds the action
+ * (GET /v1/actions/{id}) and goes on: the old one, on a dropped answer,
+ * read "nonce already used" on the second send, signed the post again with
+ * the next nonce and posted a second task (its pay escrowed too); on a cut
+ * one it failed, leaving a task on the ledger with no items and its gold
+ * never saved. Now exactly one task is posted, its gold saved under its id
+ * and its items added, and it closes with the gold, its seat paid. */
+static void lost_post_flow(const char *items, int mode) {
+    char out[16384], id[67] = "", file[512];
+    int before = count_tasks();
+    pid_t proxy = proxy_start(mode);
+    if (proxy < 0) return;
+    int rc = label_cli(ALICE, NULL, out, sizeof out, "post --file %s --pay 0.01 --labellers 1", items);
+    proxy_end(proxy);
+    CHECK_EQ_INT(rc, 0);
+    const char *p = strstr(out, "task 0x");
+    if (p) snprintf(id, sizeof id, "%.66s", p + 5);
+    CHECK_EQ_INT((int)strlen(id), 66);
+    CHECK_EQ_INT(count_tasks(), before + 1); /* one task, not two */
+    snprintf(file, sizeof file, "%s/labels/%s.gold.json", dir, id + 2);
+    read_text(file, out, sizeof out);
+    CHECK_CONTAINS(out, "\"gold\":\"-0-\""); /* item 1 is the gold one, answer 0 */
+    CHECK_EQ_INT(label_cli(X0 + 1, NULL, out, sizeof out, "show %s", id), 0);
+    CHECK_CONTAINS(out, "\"itemsAdded\":3");
+    CHECK_EQ_INT(label_cli(X0 + 1, NULL, out, sizeof out, "join %s", id), 0);
+    CHECK_EQ_INT(label_cli(X0 + 1, "1\\n1\\n2\\n", out, sizeof out, "%s", id), 0);
+    CHECK_EQ_INT(label_cli(X0 + 1, NULL, out, sizeof out, "reveal %s", id), 0);
     CHECK_EQ_INT(label_cli(ALICE, NULL, out, sizeof out, "close %s", id), 0);
     CHECK_CONTAINS(out, "closed: 1 accepted, 0 careless, 0 incomplete");
 }
@@ -394,6 +467,8 @@ static void test_label_cli(void) {
     rank_flow();
     terms_flow(items);
     lost_reply_flow(items);
+    lost_post_flow(items, PROXY_DROP);
+    lost_post_flow(items, PROXY_CUT);
     CHECK_EQ_INT(gt_test_node_stop(node), 0);
     done(NULL); /* replays the whole log */
 }
