@@ -51,6 +51,8 @@ static const char *usage_text =
     "          \"answers\": [\"...\", \"...\"], \"gold\": 0}, ...]} (\"gold\" only on the hidden gold items)\n"
     "          [--ranking]  labellers order the answers; a gold is then the right order, \"gold\": \"201\"\n"
     "                       (answer indexes 0.., best first)\n"
+    "          the gold is saved in DIR/labels before the post is sent; a post cut short after the task\n"
+    "          landed is finished with: post --file ITEMS.json 0xTASK (adds the items it lacks)\n"
     "  close   0xTASK     open the gold, tally, pay; anyone may close by rule after the poster's grace period\n"
     "anyone:\n"
     "  tasks | show 0xTASK | export 0xTASK [--format dpo|hh|card] [--out FILE]\n\n"
@@ -123,7 +125,7 @@ int gt_label_send(gt_client *c, const gt_key *key, const gt_action_kind *kind, g
                   uint8_t id_out[32], gt_err *err) {
     uint8_t id[32];
     uint64_t height = 0;
-    int rc = gt_client_act(c, key, kind, fill, f, id, &height, err);
+    int rc = gt_client_act_keep(c, key, kind, fill, f, f->keep, f->keep_arg, id, &height, err);
     if (rc) return rc;
     if (id_out) memcpy(id_out, id, 32);
     char hex[67] = "0x";

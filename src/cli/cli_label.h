@@ -24,6 +24,8 @@ typedef struct gt_label_fields {
     uint64_t items, labellers, pay, bond, gold_bar, min_gold, min_labels, commit_end, reveal_end, answers, item,
         choice;
     const char *name, *prompt, *reason, *gold, *answer[GT_PREF_MAX_ANSWERS];
+    gt_client_keep_fn keep; /* called with the signed action before each send (may be NULL) */
+    void *keep_arg;
 } gt_label_fields;
 
 /* Signs f as kind with key and submits it; prints "kind 0x.. applied in

@@ -1,5 +1,6 @@
 /* cli_label_post.c: the poster's side of `gotong label` -- post a task from
- * an items file (the gold kept in HOME/labels/<task>.gold.json until close),
+ * an items file (the gold kept in HOME/labels/<task>.gold.json until close,
+ * saved before the post is sent), add the items a post cut short lacks,
  * close it (opening the gold) -- and `export`, which rebuilds a closed task's
  * DPO / HH-RLHF lines from the node's items and refuses them unless their
  * Merkle root is the one the ledger recorded. */
@@ -97,45 +98,126 @@ static int read_items(const gt_label_opts *o, json_t **root, post_items *p, gt_e
     return 0;
 }
 
-/* Sends the task and its items; saves the gold opening. */
+/* The task's JSON from the node (a new reference) or NULL. */
+static json_t *task_get(gt_client *c, const gt_label_opts *o, gt_err *err) {
+    char path[160];
+    snprintf(path, sizeof path, "/v1/label/tasks/%s", o->pos);
+    json_t *j = NULL;
+    return gt_client_get_json(c, path, &j, err) ? NULL : j;
+}
+
+/* What keep_gold saves before the post is sent, and where it put it. */
+typedef struct gold_keep {
+    const gt_label_opts *o;
+    const char *gold;
+    char salt_hex[67], path[640];
+    uint8_t task[32];
+} gold_keep;
+
+/* The post's keep hook: saves the gold's opening (HOME/labels/<task>.gold.json,
+ * atomically) under the signed post's id, the task's, before it is sent.
+ * Saved after the answer, an answer lost once the node had applied the post
+ * lost the gold: the poster could not open it at close, and the seats were
+ * judged with none. A post signed again for its nonce leaves its first
+ * file: one file too many costs nothing. */
+static int keep_gold(void *arg, const gt_action *a, gt_err *err) {
+    gold_keep *k = arg;
+    gt_label_opts at = *k->o;
+    memcpy(at.task, a->id, 32);
+    memcpy(k->task, a->id, 32);
+    json_t *g = json_pack("{s:s,s:s}", "gold", k->gold, "salt", k->salt_hex);
+    int rc = !g ? gt_err_set(err, GT_ENOMEM, "out of memory")
+             : gt_label_path(&at, ".gold", NULL, k->path, sizeof k->path, err) || gt_label_save(k->path, g, err)
+                 ? err->code
+                 : 0;
+    json_decref(g);
+    return rc ? gt_err_wrap(err, "not posted: its gold must be saved first") : 0;
+}
+
+/* Adds items from.. of p to the task; a failure says how to add the rest. */
+static int add_items(gt_client *c, const gt_label_opts *o, const gt_key *key, const uint8_t task[32],
+                     const post_items *p, size_t from, gt_err *err) {
+    char hex[67] = "0x";
+    gt_hex_encode(task, 32, hex + 2);
+    for (size_t i = from; i < p->n; i++) {
+        gt_label_fields it = {0};
+        const json_t *ans = json_object_get(p->item[i], "answers");
+        memcpy(it.task, task, 32);
+        it.prompt = json_string_value(json_object_get(p->item[i], "prompt"));
+        it.answers = json_array_size(ans);
+        for (size_t k = 0; k < it.answers; k++) it.answer[k] = json_string_value(json_array_get(ans, k));
+        if (gt_label_send(c, key, &gt_kind_label_item_add, &it, 1, NULL, err)) {
+            fprintf(stderr, "task %s is posted with %zu of its %zu items; add the rest with:\n  gotong label post"
+                    " --file %s %s\n", hex, i, p->n, o->file, hex);
+            return err->code;
+        }
+    }
+    printf("task %s: %zu items added%s, %llu seats; labellers join with: gotong label join %s\n", hex, p->n - from,
+           o->ranking ? " (a ranking task)" : "", (unsigned long long)o->labellers, hex);
+    return 0;
+}
+
+/* After a post that failed: a refusal (the node did not apply it) takes the
+ * saved gold back; a lost answer the ledger could not be asked about (the
+ * node gone: GT_EIO), or the node's own failure, keeps it and says how to
+ * go on. */
+static int post_failed(const gold_keep *k, gt_err *err) {
+    if (!k->path[0]) return err->code; /* never sent */
+    if (err->code != GT_EIO && err->code != GT_EDB && err->code != GT_ENOMEM) {
+        remove(k->path);
+        return err->code;
+    }
+    char hex[67] = "0x";
+    gt_hex_encode(k->task, 32, hex + 2);
+    fprintf(stderr, "the post's answer was lost and the node could not be asked whether it holds task %s; its gold"
+            " is kept in %s.\nOnce `gotong label show %s` finds the task, add its items with:\n  gotong label post"
+            " --file %s %s\n", hex, k->path, hex, k->o->file, hex);
+    return err->code;
+}
+
+/* Sends the task, its gold saved first, and its items. */
 static int post_send(gt_client *c, const gt_label_opts *o, const gt_key *key, const post_items *p, gt_err *err) {
     gt_label_fields f = {0};
+    gold_keep k = {.o = o, .gold = p->gold, .salt_hex = "0x"};
     uint64_t now;
-    char path[640], salt_hex[67] = "0x";
     if (gt_label_now_s(c, &now, err) || gt_label_random32(f.salt, err)) return err->code;
+    gt_hex_encode(f.salt, 32, k.salt_hex + 2);
     gt_fund_label_gold_commit(f.salt, p->gold, p->gold_len, f.gold_commit);
     f.name = p->name, f.items = p->n, f.labellers = o->labellers, f.pay = o->pay;
     f.bond = o->bond ? o->bond : o->pay * p->n;
     f.gold_bar = o->gold_bar, f.min_gold = o->min_gold, f.min_labels = o->min_labels;
     f.commit_end = now + o->commit_window_s, f.reveal_end = f.commit_end + o->reveal_window_s;
-    gt_label_opts at = *o;
-    if (gt_label_send(c, key, o->ranking ? &gt_kind_label_rank_post : &gt_kind_label_task_post, &f, 0, at.task, err))
-        return err->code;
-    gt_hex_encode(f.salt, 32, salt_hex + 2);
-    json_t *g = json_pack("{s:s,s:s}", "gold", p->gold, "salt", salt_hex);
-    if (gt_label_path(&at, ".gold", NULL, path, sizeof path, err) || gt_label_save(path, g, err))
-        fprintf(stderr, "could not save the gold (%s): keep it to close the task: gold %s salt %s\n", err->msg,
-                p->gold, salt_hex);
+    f.keep = keep_gold, f.keep_arg = &k;
+    if (gt_label_send(c, key, o->ranking ? &gt_kind_label_rank_post : &gt_kind_label_task_post, &f, 0, NULL, err))
+        return post_failed(&k, err);
+    return add_items(c, o, key, k.task, p, 0, err);
+}
+
+/* `label post --file ITEMS.json 0xTASK`: adds the items that a task this
+ * home posted lacks (a post cut short after the task landed). The gold
+ * saved for it must be this file's: it shows this home made the post, and
+ * another file's items would not be the ones its gold describes. */
+static int post_resume(gt_client *c, const gt_label_opts *o, const gt_key *key, const post_items *p, gt_err *err) {
+    char path[640];
+    if (gt_label_path(o, ".gold", NULL, path, sizeof path, err)) return err->code;
+    json_t *g = gt_label_load_saved(path, err), *t = g ? task_get(c, o, err) : NULL;
+    const char *gold = json_string_value(json_object_get(g, "gold"));
+    json_int_t added = json_integer_value(json_object_get(t, "itemsAdded"));
+    int rc = !t      ? err->code
+             : !gold ? gt_err_set(err, GT_ENOTFOUND, "no gold saved for this task in %s: it was not posted from this"
+                                  " home", path)
+             : strcmp(gold, p->gold) || json_integer_value(json_object_get(t, "items")) != (json_int_t)p->n ||
+                     added < 0 || (size_t)added > p->n
+                 ? gt_err_set(err, GT_EINVAL, "%s: not the items this task was posted with (its gold or its"
+                              " number of items differ)", o->file)
+                 : 0;
     json_decref(g);
-    for (size_t i = 0; i < p->n; i++) {
-        gt_label_fields it = {0};
-        const json_t *ans = json_object_get(p->item[i], "answers");
-        memcpy(it.task, at.task, 32);
-        it.prompt = json_string_value(json_object_get(p->item[i], "prompt"));
-        it.answers = json_array_size(ans);
-        for (size_t k = 0; k < it.answers; k++) it.answer[k] = json_string_value(json_array_get(ans, k));
-        if (gt_label_send(c, key, &gt_kind_label_item_add, &it, 1, NULL, err)) return err->code;
-    }
-    char hex[67] = "0x";
-    gt_hex_encode(at.task, 32, hex + 2);
-    printf("task %s: %zu items added%s, %llu seats; labellers join with: gotong label join %s\n", hex, p->n,
-           o->ranking ? " (a ranking task)" : "", (unsigned long long)o->labellers, hex);
-    return 0;
+    json_decref(t);
+    return rc ? rc : add_items(c, o, key, o->task, p, (size_t)added, err);
 }
 
 int gt_label_post(gt_client *c, const gt_label_opts *o) {
     if (!o->file) return gt_cli_usage_error("label", "post: give --file ITEMS.json");
-    if (o->have_task) return gt_cli_usage_error("label", "post: takes no task id (it makes one)");
     gt_err err = {0};
     json_t *root = NULL;
     post_items p;
@@ -145,18 +227,10 @@ int gt_label_post(gt_client *c, const gt_label_opts *o) {
         json_decref(root);
         return gt_cli_fail(&err);
     }
-    int rc = post_send(c, o, &key, &p, &err);
+    int rc = o->have_task ? post_resume(c, o, &key, &p, &err) : post_send(c, o, &key, &p, &err);
     gt_key_wipe(&key);
     json_decref(root);
     return rc ? gt_cli_fail(&err) : 0;
-}
-
-/* The task's JSON from the node (a new reference) or NULL. */
-static json_t *task_get(gt_client *c, const gt_label_opts *o, gt_err *err) {
-    char path[160];
-    snprintf(path, sizeof path, "/v1/label/tasks/%s", o->pos);
-    json_t *j = NULL;
-    return gt_client_get_json(c, path, &j, err) ? NULL : j;
 }
 
 /* Prints a closed task's outcome. */

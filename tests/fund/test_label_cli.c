@@ -252,8 +252,10 @@ static int listen_any(int *port) {
  * the connection before any of it (libcurl sends the action again on a
  * fresh connection), PROXY_CUT sends its headers and the body's first byte
  * and closes (libcurl reports the transfer cut short and sends nothing
- * again). */
-enum { PROXY_DROP = 0, PROXY_CUT = 1 };
+ * again), PROXY_DIE exits once the node has applied it (no answer, and
+ * nothing more reaches the node: not even the question whether it holds
+ * the action). */
+enum { PROXY_DROP = 0, PROXY_CUT = 1, PROXY_DIE = 2 };
 
 /* The proxy's loop (a child process): each request to the node at
  * node_port, one connection each; the first POST /v1/actions is applied by
@@ -275,6 +277,7 @@ static void proxy_loop(int ls, int node_port, int mode) {
             if (u >= 0) close(u);
             int drop = !dropped && !strncmp(req, "POST /v1/actions ", 17);
             dropped |= drop;
+            if (drop && mode == PROXY_DIE) _exit(0);
             const char *body = m > 0 ? memmem(resp, (size_t)m, "\r\n\r\n", 4) : NULL;
             ssize_t cut = body ? body + 5 - resp : 0; /* the headers and the body's first byte */
             if (drop && mode == PROXY_CUT && cut < m && write(c, resp, (size_t)cut) != cut) break;
@@ -391,6 +394,45 @@ static void lost_post_flow(const char *items, int mode) {
     CHECK_CONTAINS(out, "closed: 1 accepted, 0 careless, 0 incomplete");
 }
 
+/* A post whose answer never comes and whose node cannot be reached after
+ * it (PROXY_DIE): the task is on the ledger without items. The CLI fails
+ * saying so, keeps the gold under the task's id and names the command that
+ * finishes the post; that command adds the three items, and the task closes
+ * with the gold. The old CLI kept no gold and had no way to add the items:
+ * the task could only be closed by rule, its pay locked until then. */
+static void lost_node_flow(const char *items) {
+    char out[16384], id[67] = "", file[512], other[512];
+    pid_t proxy = proxy_start(PROXY_DIE);
+    if (proxy < 0) return;
+    int rc = label_cli(ALICE, NULL, out, sizeof out, "post --file %s --pay 0.01 --labellers 1", items);
+    proxy_end(proxy);
+    CHECK_EQ_INT(rc, 1);
+    CHECK_CONTAINS(out, "the post's answer was lost");
+    const char *p = strstr(out, "gotong label post --file ");
+    p = p ? strstr(p, " 0x") : NULL;
+    if (p) snprintf(id, sizeof id, "%.66s", p + 1);
+    CHECK_EQ_INT((int)strlen(id), 66);
+    snprintf(file, sizeof file, "%s/labels/%s.gold.json", dir, id + 2);
+    read_text(file, out, sizeof out);
+    CHECK_CONTAINS(out, "\"gold\":\"-0-\"");
+    CHECK_EQ_INT(label_cli(ALICE, NULL, out, sizeof out, "show %s", id), 0);
+    CHECK_CONTAINS(out, "\"itemsAdded\":0");
+    snprintf(other, sizeof other, "%s/other.json", dir); /* another file's items (gold on item 0) are refused */
+    FILE *f = fopen(other, "w");
+    CHECK(f != NULL);
+    if (f) fputs("{\"name\":\"other\",\"items\":[{\"prompt\":\"a\",\"answers\":[\"x\",\"y\"],\"gold\":1},"
+                 "{\"prompt\":\"b\",\"answers\":[\"x\",\"y\"]},{\"prompt\":\"c\",\"answers\":[\"x\",\"y\"]}]}\n", f), fclose(f);
+    CHECK_EQ_INT(label_cli(ALICE, NULL, out, sizeof out, "post --file %s %s", other, id), 1);
+    CHECK_CONTAINS(out, "not the items this task was posted with");
+    CHECK_EQ_INT(label_cli(ALICE, NULL, out, sizeof out, "post --file %s %s", items, id), 0);
+    CHECK_CONTAINS(out, "3 items added");
+    CHECK_EQ_INT(label_cli(X0 + 1, NULL, out, sizeof out, "join %s", id), 0);
+    CHECK_EQ_INT(label_cli(X0 + 1, "1\\n1\\n2\\n", out, sizeof out, "%s", id), 0);
+    CHECK_EQ_INT(label_cli(X0 + 1, NULL, out, sizeof out, "reveal %s", id), 0);
+    CHECK_EQ_INT(label_cli(ALICE, NULL, out, sizeof out, "close %s", id), 0);
+    CHECK_CONTAINS(out, "closed: 1 accepted, 0 careless, 0 incomplete");
+}
+
 /* The ledger before the node: money, V1 staked to issue attestations (it
  * attests through `gotong fund` once the node runs: an attestation must be
  * valid at the node's clock, today). */
@@ -469,6 +511,7 @@ static void test_label_cli(void) {
     lost_reply_flow(items);
     lost_post_flow(items, PROXY_DROP);
     lost_post_flow(items, PROXY_CUT);
+    lost_node_flow(items);
     CHECK_EQ_INT(gt_test_node_stop(node), 0);
     done(NULL); /* replays the whole log */
 }
