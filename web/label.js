@@ -11,11 +11,17 @@
 // On a ranking task (label_rank_post) the person types the answers' numbers
 // best first ("312"; the last may be left out) and the label is the order's
 // rank code (src/work/label/rank.h: the 0-based digits read as a number).
-import { get, post, h, tokens, when, short, table, facts, badge, addrLink, blockLink, loadNames } from './api.js';
+// Before a seat is taken the page checks the terms `gotong label join` checks
+// (joinRefusal): enough time left to label and to reveal, a bond within what
+// the labeller accepts, a proof of human valid until the last label.
+import {
+  get, post, h, tokens, toUnits, when, short, table, facts, badge, addrLink, blockLink, loadNames, SYMBOL,
+} from './api.js';
 import { keySigner, walletSigner, signAction, keccakBytes, hexToBytes, concat, bytesToHex } from './sign.js';
 
 const PPM = 1000000;
 const REASON_MAX = 280; // GT_LABEL_REASON_MAX (src/fund/label.h), bytes
+const JOIN_MIN_WINDOW_S = 300; // `gotong label join --min-window`'s default (src/cli/cli_label.c)
 const enc = new TextEncoder();
 
 const errText = (r) =>
@@ -94,6 +100,49 @@ function loadSaved(task, addr) {
 
 function storeSaved(task, addr, saved) {
   localStorage.setItem(storeKey(task, addr), JSON.stringify(saved));
+}
+
+// ---- A seat's terms, checked before its bond is staked (as `gotong label join` does).
+
+// The time the node's next block will carry, as near as the page can tell:
+// the later of this computer's clock and the head's time. A node stamps a
+// block with the later of its clock and the head's, and an idle network's
+// head can be hours old: the time left counted from it looks longer than it is.
+export const nextBlockS = (headS, clockMs = Date.now()) => Math.max(Math.floor(clockMs / 1000), Number(headS));
+
+// When addr's proof of human ends: the latest expiry of its unrevoked
+// attestations (GET /v1/fund/humans/{addr}), 0 without one (the node then
+// refuses the seat itself, saying why).
+export function proofUntil(human) {
+  const live = (human.attestations || []).filter((a) => !a.revoked && a.expiresS > 0);
+  return live.reduce((m, a) => Math.max(m, Number(a.expiresS)), 0);
+}
+
+// Why a seat in task t should not be taken at block time nowS, or null when
+// its terms are met: minWindowS, the least time to label and to reveal the
+// labeller accepts; maxBond (base units, a BigInt), the largest bond; until,
+// when its proof of human ends. A poster may choose windows a person cannot
+// meet (before ledger format 10 of a second) or a bond far over the pay (a
+// false gold burns it): a seat that misses a label or a reveal loses its
+// bond. Before format 10 each commit checks the proof of human again, and
+// the node does not say which rule it is under, so its expiry is checked too.
+export function joinRefusal(t, nowS, minWindowS, maxBond, until) {
+  const ce = Number(t.commitEndS);
+  const re = Number(t.revealEndS);
+  if (nowS < ce && ce - nowS < minWindowS)
+    return `not joined: ${ce - nowS} s are left to label the task's ${t.items} items (until ${when(ce)}), under ` +
+      `the ${minWindowS} s you accept; a seat that misses an item loses its bond`;
+  if (re - ce < minWindowS)
+    return `not joined: the reveal window is ${re - ce} s, under the ${minWindowS} s you accept; unless every seat ` +
+      'labels early, labels are revealed only in it, and a seat that misses it loses its bond';
+  if (BigInt(t.bond) > maxBond)
+    return `not joined: the task's bond is ${tokens(t.bond)}, over the largest bond you accept, ` +
+      `${tokens(maxBond.toString())}; by default twice the seat's pay for its ${t.items} items`;
+  if (until && until < ce)
+    return `not joined: this address's proof of human expires at ${when(until)}, before the task takes its last ` +
+      `label (${when(ce)}): each label is committed only while it is valid, and a seat that misses one loses ` +
+      'its bond; renew it first';
+  return null;
 }
 
 // ---- How a task stands at block time now_s.
@@ -426,24 +475,66 @@ async function step(ctx, act) {
   await ctx.refresh(true).catch((e) => ctx.say(false, e.message));
 }
 
+// The terms typed into the join form: [least window in seconds, largest bond in base units (BigInt)].
+function typedTerms(minText, bondText) {
+  if (!/^\s*\d{1,7}\s*$/.test(minText) || Number(minText) < 1)
+    throw new Error(`"${minText}": expected the least time to label and to reveal as whole seconds, like 300`);
+  return [Number(minText), BigInt(toUnits(bondText))];
+}
+
+// Takes a seat once the task (read again) meets the labeller's terms.
+async function joinChecked(ctx, t, minText, bondText) {
+  const [minWindowS, maxBond] = typedTerms(minText, bondText);
+  const addr = ctx.st.signer.address;
+  const [tk, head, human] = await Promise.all([
+    get(`/v1/label/tasks/${t.id}`),
+    get('/v1/head'),
+    get(`/v1/fund/humans/${addr}`),
+  ]);
+  const why = joinRefusal(tk, nextBlockS(head.time), minWindowS, maxBond, proofUntil(human));
+  if (why) throw new Error(why);
+  const res = await submit(ctx.st.signer, 'label_join', { task: t.id });
+  return [`seat taken, ${tokens(tk.bond)} bonded, in block `, blockLink(res.height)];
+}
+
+// The seat's button and the labeller's terms (kept in ctx.st while the page is open).
 function joinButton(ctx, t) {
+  const seatPay = BigInt(t.payPerLabel) * BigInt(t.items);
+  const plain = (units) => tokens(units.toString()).replace(` ${SYMBOL}`, '').replace(/,/g, '');
+  const terms = (ctx.st.terms ||= { min: String(JOIN_MIN_WINDOW_S), bond: null });
+  const field = (id, size, value) => h('input', { id, size, autocomplete: 'off', value });
+  const min = field('label-min-window', 6, terms.min);
+  const bond = field('label-max-bond', 10, terms.bond ?? plain(2n * seatPay));
+  min.addEventListener('input', () => (terms.min = min.value));
+  bond.addEventListener('input', () => (terms.bond = bond.value));
   return h(
-    'p',
+    'div',
     {},
     h(
-      'button',
-      {
-        type: 'button',
-        id: 'label-join',
-        onclick: () =>
-          step(ctx, async () => {
-            const res = await submit(ctx.st.signer, 'label_join', { task: t.id });
-            return [`seat taken, ${tokens(t.bond)} bonded, in block `, blockLink(res.height)];
-          }),
-      },
-      `Take a seat (stakes ${tokens(t.bond)})`,
+      'p',
+      {},
+      h(
+        'button',
+        {
+          type: 'button',
+          id: 'label-join',
+          onclick: () => step(ctx, () => joinChecked(ctx, t, min.value, bond.value)),
+        },
+        `Take a seat (stakes ${tokens(t.bond)})`,
+      ),
+      ` ${t.labellers - t.joined} of ${t.labellers} seats free; ${t.items} items at ${tokens(t.payPerLabel)} each.`,
     ),
-    ` ${t.labellers - t.joined} of ${t.labellers} seats free; ${t.items} items at ${tokens(t.payPerLabel)} each.`,
+    h(
+      'p',
+      { class: 'muted' },
+      'A seat that misses a label or a reveal loses its bond, so it is taken only when there are at least ',
+      min,
+      h('label', { for: 'label-min-window' }, ' s left to label and to reveal'),
+      ', the bond is at most ',
+      bond,
+      h('label', { for: 'label-max-bond' }, ` ${SYMBOL} (twice the seat's pay by default)`),
+      ' and your proof of human lasts until the last label.',
+    ),
   );
 }
 

@@ -627,7 +627,7 @@ async function main() {
     base = node.url;
     const helpers = { check, cli, api, open, rawGet, SHOTS, WAIT_MS, exportKey: (a) => exportKey(home, a) };
     const fundPages = await fundingChecks(browser, helpers, { base, home, clock: node.clock, demo });
-    fundPages.push(...(await labelChecks(browser, helpers, { base, home, demo, gotong })));
+    fundPages.push(...(await labelChecks(browser, helpers, { base, home, clock: node.clock, demo, gotong })));
     fundPages.push(...(await fundActChecks(browser, helpers, { base, home, clock: node.clock, demo })));
     await pagesLoad(browser, base, fundPages, 'laptop');
     await supplyShown(browser, base);

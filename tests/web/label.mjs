@@ -20,6 +20,15 @@
 //   - budi reveals and citra closes through the CLI; the page then shows the
 //     task closed, its agreement as the API gives it and export links that
 //     the node serves (the DPO lines as many as the task says).
+// Then the terms the page checks before a seat is taken, as `gotong label
+// join` does (joinTermsChecks), each refused with the page's reason and no
+// join sent (the old page sent each one and the node seated it):
+//   - a task with 300 s to label, block time moved on 120 s: under the 300 s
+//     a labeller accepts by default; with the least window typed as 1 s the
+//     seat is taken;
+//   - a bond of 0.02 GOT, the largest accepted typed as 0.01;
+//   - a labeller whose proof of human expires in 600 s, before the task's
+//     last label (its commit window is an hour).
 // Then the ranking form (rankingChecks), on a ranking task citra posts with
 // `gotong label post --ranking` (two items of three answers, one gold):
 //   - ayu, keyboard only, takes a seat and orders each item's answers by
@@ -92,6 +101,7 @@ export async function labelChecks(ctx, t, env) {
   await closedShown(ctx, t, env, task);
   await closedShown(ctx, t, env, demoTask.id);
   await rankingChecks(ctx, t, env, label, { ayu, budi, citra });
+  await joinTermsChecks(ctx, t, env, label, { ayu, budi, citra, stranger: stranger.address });
   return [
     ['label-tasks', 'label'],
     ['label-task', `label/${task}`],
@@ -246,6 +256,57 @@ async function closedShown(ctx, t, env, task) {
   check(card.status === 200 && card.body.includes(tk.dpoRoot), 'its dataset card link serves the card with the DPO root');
   await page.screenshot({ path: path.join(t.SHOTS, `label-closed-${task.slice(2, 8)}.png`), fullPage: true });
   await page.close();
+}
+
+// Opens task's page as addr, types terms into the join form (fields:
+// {selector: text}) and takes a seat; returns [ok, text] and whether the
+// ledger seated addr.
+async function tryJoin(ctx, t, env, task, addr, fields) {
+  const page = await ctx.newPage();
+  await t.open(page, env.base, `label/${task}`, `label/${task}`);
+  await unlock(page, t, t.exportKey(addr), '#label-join');
+  for (const [sel, text] of Object.entries(fields)) await page.fill(sel, text);
+  await page.click('#label-join');
+  const [ok, text] = await outcome(page, t);
+  await page.close();
+  const tk = await t.api(env.base, `/v1/label/tasks/${task}`);
+  return [ok, text, tk.seats.some((s) => s.address === addr)];
+}
+
+async function joinTermsChecks(ctx, t, env, label, { ayu, budi, citra, stranger }) {
+  const { check } = t;
+  const file = path.join(env.home, 'web-test-items.json');
+  const post = (args) => {
+    const out = label(citra, ['post', '--file', file, '--labellers', '2', ...args]);
+    return (/task (0x[0-9a-f]{64})/.exec(out) || [])[1];
+  };
+  const shortTask = post(['--commit-window', '300']);
+  await env.clock((await t.api(env.base, '/v1/head')).time + 120);
+  let [ok, text, seated] = await tryJoin(ctx, t, env, shortTask, ayu, {});
+  const left = /not joined: \d+ s are left to label the task's 2 items .*under the 300 s you accept/;
+  check(
+    ok === '0' && !seated && left.test(text),
+    `a seat with under 300 s left to label is refused by the page, no join sent: "${text}"`,
+  );
+  [ok, text, seated] = await tryJoin(ctx, t, env, shortTask, ayu, { '#label-min-window': '1' });
+  check(ok === '1' && seated, `with the least window typed as 1 s the page takes the seat: "${text}"`);
+  const task = post([]);
+  [ok, text, seated] = await tryJoin(ctx, t, env, task, budi, { '#label-max-bond': '0.01' });
+  const over = /not joined: the task's bond is 0\.02 GOT, over the largest bond you accept, 0\.01 GOT/;
+  check(
+    ok === '0' && !seated && over.test(text),
+    `a bond over the largest typed is refused by the page, no join sent: "${text}"`,
+  );
+  const pw = path.join(env.home, 'password.txt');
+  const dewi = env.demo.agents.find((a) => a.name === 'dewi').address; // funding.mjs registered it as an issuer
+  t.cli(['fund', 'attest', stranger, '--person', 'web test short proof', '--expires-in', '600', '--home', env.home,
+    '--from', dewi, '--password-file', pw, '--node', env.base]);
+  [ok, text, seated] = await tryJoin(ctx, t, env, task, stranger, {});
+  const expires = /not joined: this address's proof of human expires at .* before the task takes its last label/;
+  check(
+    ok === '0' && !seated && expires.test(text),
+    `a labeller whose proof of human ends before the last label is refused by the page, no join sent: "${text}"`,
+  );
 }
 
 const RANKS = {
