@@ -37,7 +37,9 @@
 #   of the best read, 0.85 of the read in its round; peak memory R.RRx: our peak
 #   resident MiB over llama.cpp's, prefill runs; load R.RRx: our model load's
 #   ms over llama.cpp's in the same runs, medians; llama.cpp reads its
-#   weights into memory there, as above)
+#   weights into memory there, as above; against its mmap L.LLx: the same
+#   over llama.cpp's default load, which maps the file and reads no weight
+#   until it runs: one more llama.cpp run a round, -p 1 -n 1 -mmap 1)
 # Everything lands in the ignored .cache/: models in .cache/bench, each
 # run's JSON lines and the peer's stderr in .cache/bench/results.
 set -eu
@@ -170,7 +172,7 @@ for n in $NAMES; do
         echo "$n $ty: best configurations: llama.cpp prefill $PP_ARGS, decode $TG_ARGS;" \
             "gotong prefill $OPP_ARGS, decode $OTG_ARGS" >&2
         BW=$(fmax "$BW" "$(jfield "$("$BUILD/bench_infer_bw" "$THREADS")" read_gb_s)")
-        ops="" lps="" ots="" lts="" oms="" lms="" ols="" lls="" rbs="" wb=0
+        ops="" lps="" ots="" lts="" oms="" lms="" ols="" lls="" lmms="" rbs="" wb=0
         r=0
         while [ "$r" -lt "$ROUNDS" ]; do
             RB=$(jfield "$("$BUILD/bench_infer_bw" "$THREADS")" read_gb_s)
@@ -189,6 +191,9 @@ for n in $NAMES; do
             lps="$lps $(jfield "$LP" pp_tok_s)" lts="$lts $(jfield "$LT" tg_tok_s)"
             oms="$oms $(jfield "$O" max_rss_mb)" lms="$lms $(jfield "$LP" max_rss_mb)"
             ols="$ols $(jfield "$O" load_ms)" lls="$lls $(jfield "$LP" load_ms)"
+            LM=$("$PEER" "$f" -t "$THREADS" -p 1 -n 1 -r 1 -mmap 1 2>>"$ERR") || die "infer_peer -mmap 1 failed on $f"
+            printf '%s\n' "$LM" >>"$LOG"
+            lmms="$lmms $(jfield "$LM" load_ms)"
             wb=$(jfield "$O" weight_bytes)
             rbs="$rbs $(awk -v t="$(jfield "$OT" tg_tok_s)" -v w="$wb" -v bw="$RB" \
                 'BEGIN { print t * w / (bw * 1e9) }')"
@@ -199,17 +204,18 @@ for n in $NAMES; do
         done
         med() { printf '%s\n' $1 | median; }
         mrb=$(med "$rbs")
-        ROWS="$ROWS$n $ty $(med "$ops") $(med "$lps") $(med "$ots") $(med "$lts") $wb $(med "$oms") $(med "$lms") $mrb $(med "$ols") $(med "$lls")
+        ROWS="$ROWS$n $ty $(med "$ops") $(med "$lps") $(med "$ots") $(med "$lts") $wb $(med "$oms") $(med "$lms") $mrb $(med "$ols") $(med "$lls") $(med "$lmms")
 "
     done
 done
 BW=$(fmax "$BW" "$(jfield "$("$BUILD/bench_infer_bw" "$THREADS")" read_gb_s)")
 echo "load average at end: $(loadavg); read bandwidth $BW GB/s (best seen), $THREADS threads" >&2
-printf '%s' "$ROWS" | while read -r n ty opp lpp otg ltg wb oms lms rb ols lls; do
+printf '%s' "$ROWS" | while read -r n ty opp lpp otg ltg wb oms lms rb ols lls lmm; do
     awk -v n="$n" -v ty="$ty" -v opp="$opp" -v lpp="$lpp" -v otg="$otg" -v ltg="$ltg" -v bw="$BW" -v w="$wb" \
-        -v oms="$oms" -v lms="$lms" -v rounds="$ROUNDS" -v rb="$rb" -v ols="$ols" -v lls="$lls" 'BEGIN { b = bw * 1e9 / w
+        -v oms="$oms" -v lms="$lms" -v rounds="$ROUNDS" -v rb="$rb" -v ols="$ols" -v lls="$lls" -v lmm="$lmm" 'BEGIN { b = bw * 1e9 / w
         printf "%s %s: prefill %.2fx decode %.2fx (median of %d: ours %.1f / %.2f t/s, llama.cpp %.1f / %.2f t/s;" \
                " decode bound %.2f of %.1f t/s at the best read, %.2f of the read in its round (median);" \
-               " peak memory %.2fx: %.0f / %.0f MiB; load %.2fx: %.0f / %.0f ms)\n", n, ty, opp / lpp, otg / ltg,
-               rounds, opp, otg, lpp, ltg, otg / b, b, rb, oms / lms, oms, lms, ols / lls, ols, lls }'
+               " peak memory %.2fx: %.0f / %.0f MiB; load %.2fx: %.0f / %.0f ms, against its mmap %.2fx: %.0f ms)\n",
+               n, ty, opp / lpp, otg / ltg, rounds, opp, otg, lpp, ltg, otg / b, b, rb, oms / lms, oms, lms,
+               ols / lls, ols, lls, ols / lmm, lmm }'
 done
