@@ -17,6 +17,12 @@ import {
 } from './api.js';
 import { fundingSection } from './fund.js';
 
+// Whether a funding round takes a published dataset (the node's view says why not).
+const fundBadge = (d) =>
+  d.fundable
+    ? badge('fundable', 'ok')
+    : h('span', { title: d.notFundable || '' }, badge('not fundable', 'bad'));
+
 // Data jobs are the market's "generate" tasks; a job's id is its spec's hash.
 export async function datasetsPage() {
   await loadNames();
@@ -38,6 +44,7 @@ export async function datasetsPage() {
     d ? h('span', { class: 'mono', title: d.root }, short(d.root)) : badge('unpublished', 'open'),
     d ? addrLink(d.publisher) : addrLink(t.poster),
     d ? blockLink(d.height) : '—',
+    d ? fundBadge(d) : '—',
   ]);
   return h(
     'section',
@@ -50,7 +57,7 @@ export async function datasetsPage() {
         'with a Merkle root that anyone can recompute from the exported rows (gotong data).',
     ),
     rows.length
-      ? table(['Job', 'Task', 'Rows', 'Merkle root', 'Publisher', 'Published'], rows)
+      ? table(['Job', 'Task', 'Rows', 'Merkle root', 'Publisher', 'Published', 'Funding rounds'], rows)
       : h('p', {}, 'no data jobs yet'),
   );
 }
@@ -75,8 +82,8 @@ export async function datasetPage(page, job) {
       [
         'Funding rounds',
         d.fundable
-          ? badge('fundable', 'ok')
-          : h('span', {}, badge('not fundable', 'bad'), ' ', h('span', { class: 'muted' }, d.notFundable || '')),
+          ? fundBadge(d)
+          : h('span', {}, fundBadge(d), ' ', h('span', { class: 'muted' }, d.notFundable || '')),
       ],
       ['Spec', blobLink(t.spec)],
       ['Paid per batch', tokens(t.bounty)],

@@ -83,6 +83,7 @@ export async function fundingChecks(ctx, t, env) {
   check(unfundable !== null && unfundable.fundable === false &&
     /not by a drawn, bonded panel/.test(unfundable.notFundable || ''),
     `the dataset its poster's evaluator accepted is shown not fundable (${unfundable && unfundable.notFundable})`);
+  await datasetsFundable(ctx, t, base);
   // Only an evaluation a drawn, bonded panel accepted can be a round's project (fund_round_enter): not the
   // forged score the leaderboard's `all` lists first, nor one accepted by its task's evaluator alone
   // (unranked: no bonded vote backs it); the demo's quorum-verified evaluation is ranked.
@@ -212,6 +213,20 @@ export function tokensOf(units) {
   const whole = s.slice(0, -6).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
   const frac = s.slice(-6).replace(/0+$/, '');
   return `${whole}${frac ? '.' + frac : ''} GOT`;
+}
+
+// The datasets page marks each published dataset fundable or not, the reason as the badge's title.
+async function datasetsFundable(ctx, t, base) {
+  const page = await ctx.newPage();
+  const errors = await t.open(page, base, 'datasets', 'datasets');
+  t.check(errors.length === 0, `the datasets page loads${errors.length ? ': ' + errors.join('; ') : ''}`);
+  const badges = await page.$$eval('.badge', (l) => l.map((e) => e.textContent));
+  const why = await page.$$eval('span[title]', (l) => l.map((e) => e.title).filter((x) => x));
+  t.check(
+    badges.includes('fundable') && badges.includes('not fundable') && why.some((x) => /bonded panel/.test(x)),
+    `the datasets page marks one dataset fundable and one not, saying why (${badges.join(', ')})`,
+  );
+  await page.close();
 }
 
 async function matchesShown(ctx, t, env, round) {
