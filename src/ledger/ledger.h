@@ -78,6 +78,16 @@ typedef struct gt_genesis {
      * (from format 9, or from an older one in one go, format9_height then
      * the same); UINT64_MAX for an older store opened read-only. */
     uint64_t format10_height;
+    /* The same for format 11's rule: the panel votes of an eval task's
+     * judging rounds (a quorum's verify round, a dispute) are sealed-only, a
+     * vote_commit and then a reveal (market/commit.c, work/eval/attest.c's
+     * eval_reveal), so a lazy judge cannot copy a diligent one's co-sign;
+     * every block from it commits the three heights (ledger/block.c). 0 for
+     * a ledger created at format 11; the block after the head for one a
+     * writer's open upgraded (format9_height and format10_height the same
+     * when it came from before them); UINT64_MAX for an older store opened
+     * read-only. */
+    uint64_t format11_height;
 } gt_genesis;
 
 #define GT_DEFAULT_CHAIN_ID 1337

@@ -92,7 +92,21 @@
  * the other tables are those of format 9. Formats 6 to 9 open read-only as
  * they are (no format 10 height); for writing they are upgraded in place.
  * An older binary refuses a format 10 store (it lacks the rules). */
-#define GT_LEDGER_FORMAT 10
+/* Format 11: one stricter rule from a height, format11_height in meta
+ * (gt_genesis): the panel votes of an eval task's judging rounds (a
+ * quorum's verify round, a dispute) are sealed-only: vote_commit, then a
+ * reveal (eval_reveal carries the co-sign's content), where format 10 took
+ * them as co-signs in the clear, so a lazy seated judge could wait for a
+ * diligent one's co-sign and copy it (market/commit.c, work/eval/attest.c).
+ * From that height every block's state root commits format 11's height
+ * beside format 9's and 10's (ledger/block.c). 0 for a new ledger; for one
+ * upgraded, the block after its head then (from format 9 or older in one
+ * go, the older heights the same), so a replay decides older blocks as they
+ * were decided. A meta row only: the tables are those of format 10.
+ * Formats 6 to 10 open read-only as they are (no format 11 height); for
+ * writing they are upgraded in place. An older binary refuses a format 11
+ * store (it lacks the rule and the eval_reveal kind). */
+#define GT_LEDGER_FORMAT 11
 /* The oldest format a writer's open upgrades and a reader opens as it is. */
 #define GT_LEDGER_FORMAT_OLDEST 6
 

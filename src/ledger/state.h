@@ -69,6 +69,8 @@ typedef struct gt_tx {
     uint64_t format9_height;
     /* The same for format 10's rules (ledger.h: gt_genesis.format10_height). */
     uint64_t format10_height;
+    /* The same for format 11's rule (ledger.h: gt_genesis.format11_height). */
+    uint64_t format11_height;
     uint64_t action_seq;  /* sequence number of the action being applied */
     gt_keccak diff;       /* modules feed the bytes of rows they change (see gt_tx_commit) */
 } gt_tx;

@@ -260,7 +260,8 @@ static int build_block(gt_ledger *l, gt_ledger_pending *list) {
     gt_tx tx = {.state = l->state, .db = l->db, .domain = l->dom, .height = l->head.height + 1,
                 .time_s = now > l->head.time_s ? now : l->head.time_s,
                 .unbonding_blocks = l->g.unbonding_blocks, .windows = l->g.windows, .authority = l->g.authority,
-                .format9_height = l->g.format9_height, .format10_height = l->g.format10_height};
+                .format9_height = l->g.format9_height, .format10_height = l->g.format10_height,
+                .format11_height = l->g.format11_height};
     gt_block b = {.height = tx.height, .time_s = tx.time_s};
     memcpy(b.prev, l->head.hash, 32);
     memcpy(tx.prev_hash, l->head.hash, 32);

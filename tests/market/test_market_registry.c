@@ -127,14 +127,17 @@ static long long raw_int(const char *sql) {
 #define SQL_INDEX_OK "SELECT count(*) FROM pragma_integrity_check('mk_agents') WHERE integrity_check='ok'"
 
 /* A writer's ledger at path whose blocks are made as an older format made
- * them: its format 10 height (and format 9's too when `nine`) put far ahead
- * before the first block, so no block commits the rules' heights (from
- * format 10 on every block's state root does) nor runs the newer rules. */
-static gt_ledger *fresh_as_older(int nine) {
+ * them: its format 11 height, format 10's unless `older` is 10, and format
+ * 9's too when it is 8, put far ahead before the first block, so no block
+ * commits the rules' heights (from format 10 on every block's state root
+ * does) nor runs the newer rules. */
+static gt_ledger *fresh_as_older(int older) {
     gt_ledger *l = fresh();
     gt_ledger_close(l);
-    raw_exec(nine ? "UPDATE meta SET value=1000000 WHERE key IN ('format9_height','format10_height')"
-                  : "UPDATE meta SET value=1000000 WHERE key='format10_height'");
+    raw_exec(older == 8 ? "UPDATE meta SET value=1000000 WHERE key IN ('format9_height','format10_height',"
+                          "'format11_height')"
+             : older == 9 ? "UPDATE meta SET value=1000000 WHERE key IN ('format10_height','format11_height')"
+                          : "UPDATE meta SET value=1000000 WHERE key='format11_height'");
     gt_err err = {0};
     CHECK_EQ_INT(gt_ledger_open(path, 0, &l, &err), 0);
     gt_ledger_set_time(l, 1700000000); /* as fresh() set it */
@@ -146,7 +149,7 @@ static gt_ledger *fresh_as_older(int nine) {
  * built from the stored cards answers the check, no committed root moves,
  * and the whole log replays. */
 static void test_format7_backfilled(void) {
-    gt_ledger *l = fresh_as_older(1);
+    gt_ledger *l = fresh_as_older(8);
     setup(l, 5 * UNIT);
     expect_ok(l, ALICE, "agent_register", "Paypal");
     expect_ok(l, V1, "agent_register", "first");
@@ -184,6 +187,7 @@ static void test_format7_backfilled(void) {
 #define SQL_SPEC_INDEX_OK "SELECT count(*) FROM pragma_integrity_check('mk_tasks') WHERE integrity_check='ok'"
 #define SQL_FORMAT9_HEIGHT "SELECT value FROM meta WHERE key='format9_height'"
 #define SQL_FORMAT10_HEIGHT "SELECT value FROM meta WHERE key='format10_height'"
+#define SQL_FORMAT11_HEIGHT "SELECT value FROM meta WHERE key='format11_height'"
 
 /* Sets meta's format9_height on the store at path. */
 static void set_format9_height(long long height) {
@@ -204,7 +208,7 @@ static void set_format9_height(long long height) {
  * Format 9's index of tasks by spec is built there too, from the stored
  * tasks; format 10's rules start at the same height (one upgrade). */
 static void test_format8_upgraded(void) {
-    gt_ledger *l = fresh_as_older(1);
+    gt_ledger *l = fresh_as_older(8);
     gt_err err = {0};
     setup(l, 5 * UNIT);
     expect_ok(l, ALICE, "agent_register", "Alice");
@@ -219,12 +223,14 @@ static void test_format8_upgraded(void) {
     CHECK_EQ_INT(gt_ledger_head(l, &before, NULL), 0);
     gt_ledger_close(l);
     raw_exec("DROP INDEX mk_agents_name_case_key; DROP INDEX mk_tasks_spec;"
-             "DELETE FROM meta WHERE key IN ('format9_height','format10_height'); UPDATE meta SET value=8 WHERE key='version'");
+             "DELETE FROM meta WHERE key IN ('format9_height','format10_height','format11_height');"
+             "UPDATE meta SET value=8 WHERE key='version'");
     gt_verify_report rep;
     CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &err), 0);
     CHECK_EQ_INT(gt_ledger_open(path, GT_LEDGER_READONLY, &l, &err), 0);
     CHECK(gt_ledger_genesis(l)->format9_height == UINT64_MAX);
     CHECK(gt_ledger_genesis(l)->format10_height == UINT64_MAX);
+    CHECK(gt_ledger_genesis(l)->format11_height == UINT64_MAX);
     gt_ledger_close(l);
     CHECK_EQ_INT((int)raw_int(SQL_VERSION), 8);
     CHECK_EQ_INT((int)raw_int(SQL_HAS_CASE_INDEX), 0);
@@ -239,7 +245,9 @@ static void test_format8_upgraded(void) {
                  1);
     CHECK_EQ_INT((int)raw_int(SQL_FORMAT9_HEIGHT), (int)before.height + 1);
     CHECK_EQ_INT((int)raw_int(SQL_FORMAT10_HEIGHT), (int)before.height + 1);
+    CHECK_EQ_INT((int)raw_int(SQL_FORMAT11_HEIGHT), (int)before.height + 1);
     CHECK(gt_ledger_genesis(l)->format10_height == before.height + 1);
+    CHECK(gt_ledger_genesis(l)->format11_height == before.height + 1);
     CHECK_EQ_INT(gt_ledger_head(l, &after, NULL), 0);
     CHECK(!memcmp(before.hash, after.hash, 32) && !memcmp(before.state_digest, after.state_digest, 32));
     CHECK_EQ_INT((int)raw_int("SELECT count(*) FROM mk_agents WHERE name IN ('Alice','ALICE')"), 2);
@@ -255,30 +263,33 @@ static void test_format8_upgraded(void) {
     done(NULL);
 }
 
-/* A ledger as format 9 left it (no format10_height; its format9_height 0,
- * as for one created at format 9): read as it is with no format 10 height
- * (read-only, and by `ledger verify`); a writer's open makes it format 10,
- * format 10's rules from the block after its head, format 9's height kept,
- * no block touched; a fresh ledger says 0 for both. */
+/* A ledger as format 9 left it (no format10_height nor format11_height; its
+ * format9_height 0, as for one created at format 9): read as it is with no
+ * format 10 or 11 height (read-only, and by `ledger verify`); a writer's
+ * open makes it format 11, format 10's and 11's rules from the block after
+ * its head, format 9's height kept, no block touched; a fresh ledger says 0
+ * for both. */
 static void test_format9_upgraded(void) {
     gt_ledger *l = fresh();
     CHECK_EQ_U64(gt_ledger_genesis(l)->format10_height, 0);
     CHECK_EQ_INT((int)raw_int(SQL_FORMAT10_HEIGHT), 0);
     gt_ledger_close(l);
-    l = fresh_as_older(0);
+    l = fresh_as_older(9);
     setup(l, 5 * UNIT);
     expect_ok(l, ALICE, "agent_register", "Alice");
     gt_block before, after;
     CHECK_EQ_INT(gt_ledger_head(l, &before, NULL), 0);
     CHECK(before.height > 1);
     gt_ledger_close(l);
-    raw_exec("DELETE FROM meta WHERE key='format10_height'; UPDATE meta SET value=9 WHERE key='version'");
+    raw_exec("DELETE FROM meta WHERE key IN ('format10_height','format11_height');"
+             "UPDATE meta SET value=9 WHERE key='version'");
     gt_verify_report rep;
     gt_err err = {0};
     CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &err), 0);
     CHECK_EQ_INT(gt_ledger_open(path, GT_LEDGER_READONLY, &l, &err), 0);
     CHECK_EQ_U64(gt_ledger_genesis(l)->format9_height, 0);
     CHECK(gt_ledger_genesis(l)->format10_height == UINT64_MAX);
+    CHECK(gt_ledger_genesis(l)->format11_height == UINT64_MAX);
     gt_ledger_close(l);
     CHECK_EQ_INT((int)raw_int(SQL_VERSION), 9);
     CHECK_EQ_INT((int)raw_int(SQL_FORMAT10_HEIGHT), -1);
@@ -288,11 +299,65 @@ static void test_format9_upgraded(void) {
     CHECK_EQ_INT((int)raw_int(SQL_FORMAT10_HEIGHT), (int)before.height + 1);
     CHECK_EQ_U64(gt_ledger_genesis(l)->format9_height, 0);
     CHECK(gt_ledger_genesis(l)->format10_height == before.height + 1);
+    CHECK(gt_ledger_genesis(l)->format11_height == before.height + 1);
     CHECK_EQ_INT(gt_ledger_head(l, &after, NULL), 0);
     CHECK(!memcmp(before.hash, after.hash, 32) && !memcmp(before.state_digest, after.state_digest, 32));
     expect_ok(l, V1, "agent_register", "Nadia");
     gt_ledger_close(l);
     CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &err), 0);
+    done(NULL);
+}
+
+/* A ledger as format 10 left it (no format11_height; format 9's and 10's
+ * heights 0, as for one created at format 10, so its blocks commit those
+ * two heights): read as it is with no format 11 height (read-only, and by
+ * `ledger verify`); a writer's open makes it format 11, format 11's rule
+ * from the block after its head, the older heights kept, no block touched;
+ * the blocks after it commit format 11's height too and the whole log
+ * replays, but not once format 11's height is moved under a block that
+ * committed it. A fresh ledger says 0. On format 10's code the version stays
+ * 10 and no format11_height row is written (the field does not exist, so
+ * this does not build there). */
+static void test_format10_upgraded(void) {
+    gt_ledger *l = fresh();
+    CHECK_EQ_U64(gt_ledger_genesis(l)->format11_height, 0);
+    CHECK_EQ_INT((int)raw_int(SQL_FORMAT11_HEIGHT), 0);
+    gt_ledger_close(l);
+    l = fresh_as_older(10);
+    setup(l, 5 * UNIT);
+    expect_ok(l, ALICE, "agent_register", "Alice");
+    gt_block before, after;
+    CHECK_EQ_INT(gt_ledger_head(l, &before, NULL), 0);
+    CHECK(before.height > 1);
+    gt_ledger_close(l);
+    raw_exec("DELETE FROM meta WHERE key='format11_height'; UPDATE meta SET value=10 WHERE key='version'");
+    gt_verify_report rep;
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &err), 0);
+    CHECK_EQ_INT(gt_ledger_open(path, GT_LEDGER_READONLY, &l, &err), 0);
+    CHECK_EQ_U64(gt_ledger_genesis(l)->format10_height, 0);
+    CHECK(gt_ledger_genesis(l)->format11_height == UINT64_MAX);
+    gt_ledger_close(l);
+    CHECK_EQ_INT((int)raw_int(SQL_VERSION), 10);
+    CHECK_EQ_INT((int)raw_int(SQL_FORMAT11_HEIGHT), -1);
+    CHECK_EQ_INT(gt_ledger_open(path, 0, &l, &err), 0);
+    CHECK_EQ_INT((int)raw_int(SQL_VERSION), GT_LEDGER_FORMAT);
+    CHECK_EQ_INT((int)raw_int(SQL_FORMAT9_HEIGHT), 0);
+    CHECK_EQ_INT((int)raw_int(SQL_FORMAT10_HEIGHT), 0);
+    CHECK_EQ_INT((int)raw_int(SQL_FORMAT11_HEIGHT), (int)before.height + 1);
+    CHECK(gt_ledger_genesis(l)->format11_height == before.height + 1);
+    CHECK_EQ_INT(gt_ledger_head(l, &after, NULL), 0);
+    CHECK(!memcmp(before.hash, after.hash, 32) && !memcmp(before.state_digest, after.state_digest, 32));
+    expect_ok(l, V1, "agent_register", "Nadia");
+    gt_ledger_close(l);
+    CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &err), 0);
+    raw_exec("UPDATE meta SET value=1 WHERE key='format11_height'");
+    CHECK(gt_ledger_verify(path, &rep, NULL, NULL, &err) != 0);
+    CHECK_CONTAINS(err.msg, "block 1: replayed state root");
+    char sql[96];
+    snprintf(sql, sizeof sql, "UPDATE meta SET value=%llu WHERE key='format11_height'",
+             (unsigned long long)before.height + 1);
+    raw_exec(sql);
     done(NULL);
 }
 
@@ -331,6 +396,7 @@ int main(void) {
     RUN(test_format7_backfilled);
     RUN(test_format8_upgraded);
     RUN(test_format9_upgraded);
+    RUN(test_format10_upgraded);
     RUN(test_damaged_index_fails_verify);
     return gt_test_finish();
 }
