@@ -38,10 +38,19 @@
  * votes in the clear chooses to be copyable. The salt may be derived from the
  * judge's key and the judgement (the agent does so), so no storage is needed
  * between commit and reveal.
- * Not sealable: rounds of a task of kind GT_MARKET_KIND_COSIGNED (eval), whose
- * votes are co-signs in the clear carrying the re-executed evidence; there a
- * commitment would only refuse the honest co-signs after it (the round then
- * decided by the committers alone, or timing out), so it is refused. */
+ * Eval tasks (kind GT_MARKET_KIND_COSIGNED). Before ledger format 11
+ * (format11_height) their rounds are not sealable: their votes are co-signs
+ * in the clear carrying the re-executed evidence, and a commitment would only
+ * refuse the honest co-signs after it (the round then decided by the
+ * committers alone, or timing out), so it is refused; the price was that a
+ * lazy seated judge could wait for a diligent one's eval_cosign and copy
+ * it. From format11_height they are sealed-only (mk_round_sealed_only): a
+ * plain vote (dispute_vote, a panel's task_verify, and so an eval_cosign
+ * that would be one) is refused even before any commitment, so every honest
+ * judge commits and no commitment can strand a clear co-sign; the reveal is
+ * the work layer's eval_reveal (work/eval/attest.c: the co-sign's fields and
+ * the salt; its vote_reveal opens the same commitment, over accept = agree)
+ * or a plain vote_reveal (a judge whose co-sign is already on record). */
 #include <string.h>
 
 #include "base/alloc.h"
@@ -285,10 +294,11 @@ static int sealed_round(gt_tx *tx, const gt_action *a, sealed_at *s, gt_err *err
     mk_task *t = &s->t;
     mk_slot *sl = &s->sl;
     char h[19], x[43];
-    if (!strcmp(t->kind, GT_MARKET_KIND_COSIGNED))
-        return gt_err_set(err, GT_EPERM, "task %s… is of kind %s: its votes are co-signs carrying re-executed "
-                          "evidence, cast in the clear; send eval_cosign (or a plain vote), not vote_commit",
-                          mk_short(t->id, h), t->kind);
+    if (!strcmp(t->kind, GT_MARKET_KIND_COSIGNED) && !mk_round_sealed_only(tx, t))
+        return gt_err_set(err, GT_EPERM, "task %s… is of kind %s: before ledger format 11 (block %llu) its votes are "
+                          "co-signs carrying re-executed evidence, cast in the clear; send eval_cosign (or a plain "
+                          "vote), not vote_commit", mk_short(t->id, h), t->kind,
+                          (unsigned long long)tx->format11_height);
     if (sl->state == GT_SLOT_DISPUTED) {
         s->round = MK_ROUND_DISPUTE;
         s->reveal_s = tx->windows.reveal_s;
@@ -342,6 +352,10 @@ static int sealed_load(mk_ctx *c, const gt_action *a, sealed_at *s, gt_err *err)
     if (s->round == MK_ROUND_VERIFY)
         s->commit_end_s = s->sl.deadline_s - (s->commits ? s->reveal_s : 0);
     return 0;
+}
+
+int mk_round_sealed_only(const gt_tx *tx, const mk_task *t) {
+    return !strcmp(t->kind, GT_MARKET_KIND_COSIGNED) && tx->height >= tx->format11_height;
 }
 
 int mk_round_sealed(gt_tx *tx, const mk_slot *sl, int round, int *sealed, uint64_t *commit_end_s, gt_err *err) {

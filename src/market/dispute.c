@@ -146,6 +146,10 @@ static int apply_vote_rule(mk_ctx *c, const gt_action *a, gt_err *err) {
         return gt_err_set(err, GT_ESTATE, "this dispute's votes are sealed (a vote_commit landed): commit with "
                           "vote_commit before block time %llu, then reveal with vote_reveal",
                           (unsigned long long)d.deadline);
+    if (mk_round_sealed_only(tx, &t))
+        return gt_err_set(err, GT_ESTATE, "this dispute's votes are sealed (an eval task's are, from ledger format "
+                          "11): commit with vote_commit before block time %llu, then reveal with eval_reveal "
+                          "(or vote_reveal)", (unsigned long long)d.deadline);
     int accept = (int)a->f[3].u64;
     if ((rc = mk_vote_insert(c, t.id, sl.slot, sl.attempt, MK_ROUND_DISPUTE, &a->from, accept, w, err)) ||
         (rc = mk_judge_bond(c, &sl, MK_ROUND_DISPUTE, &a->from, w, stake, err)))

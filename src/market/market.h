@@ -78,12 +78,15 @@
  * A network made by `gotong init` gives people ten minutes
  * (GT_DEFAULT_PERSON_WINDOW_S); tests and the demo make networks of 5 s
  * (GT_LEDGER_SHORT_WINDOW_S). */
-/* Tasks of this kind are judged in the clear: their votes are the work
- * layer's co-signs (an eval attestation's re-executed evidence, whose inner
- * task_verify / dispute_vote is the vote), so vote_commit is refused on them.
- * Were a round of theirs sealable, one panel member's commitment would refuse
- * every honest co-sign after it. The work layer posts evaluations under this
- * kind (GT_WORK_KIND_EVAL). */
+/* Tasks of this kind are judged by the work layer's co-signs (an eval
+ * attestation's re-executed evidence). Before ledger format 11 their votes
+ * are co-signs in the clear (the inner task_verify / dispute_vote is the
+ * vote) and vote_commit is refused on them: were a round sealable while
+ * clear votes were the rule, one panel member's commitment would refuse
+ * every honest co-sign after it. From format11_height their panel votes are
+ * sealed-only (commit.c: mk_round_sealed_only): vote_commit, then a reveal
+ * (the work layer's eval_reveal, carrying the co-sign). The work layer posts
+ * evaluations under this kind (GT_WORK_KIND_EVAL). */
 #define GT_MARKET_KIND_COSIGNED "eval"
 /* Judging panels (panel.c): a panel has at most this many seats. When no
  * more validators are eligible they all sit; otherwise the seats are drawn by

@@ -280,6 +280,10 @@ int mk_commits_settle(mk_ctx *c, const mk_slot *sl, int round, int side, const g
 /* Is a round sealed (a commitment landed)? *sealed 1 or 0; *commit_end_s
  * (when sealed) the block time its commit window closed or closes. */
 int mk_round_sealed(gt_tx *tx, const mk_slot *sl, int round, int *sealed, uint64_t *commit_end_s, gt_err *err);
+/* 1 when t's panel votes may only be sealed (commit, then reveal) in this
+ * block: a task of kind GT_MARKET_KIND_COSIGNED (eval) from format 11's
+ * height on; a plain vote is then refused as in a sealed round. */
+int mk_round_sealed_only(const gt_tx *tx, const mk_task *t);
 /* Quorum rounds (verdict.c). *side: the side the votes cast so far decide,
  * or -1. Before the deadline (at_deadline 0): more than two thirds of the
  * panel's weight, or the most once the whole panel voted; at it: more than

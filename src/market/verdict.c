@@ -280,6 +280,10 @@ static int quorum_vote(mk_ctx *c, mk_task *t, mk_slot *sl, const gt_action *a, g
         return gt_err_set(err, GT_ESTATE, "this result's votes are sealed (a vote_commit landed): commit with "
                           "vote_commit before block time %llu, then reveal with vote_reveal",
                           (unsigned long long)end_s);
+    if (mk_round_sealed_only(tx, t))
+        return gt_err_set(err, GT_ESTATE, "this result's votes are sealed (an eval task's are, from ledger format "
+                          "11): commit with vote_commit before block time %llu, then reveal with eval_reveal "
+                          "(or vote_reveal)", (unsigned long long)sl->deadline_s);
     int accept = (int)a->f[V_ACCEPT].u64;
     if ((rc = mk_vote_insert(c, t->id, sl->slot, sl->attempt, MK_ROUND_VERIFY, &a->from, accept, w, err)) ||
         (rc = mk_judge_bond(c, sl, MK_ROUND_VERIFY, &a->from, w, stake, err)) ||

@@ -58,7 +58,8 @@ static const gt_ledger_module work_module = {"work", work_schema_sql, NULL, NULL
 
 /* The work layer's own kinds: what gt_work_register adds to the market's,
  * and what gt_work_kind answers for. */
-static gt_action_kind *const work_kinds[] = {&gt_kind_eval_attest, &gt_kind_eval_cosign, &gt_kind_dataset_publish};
+static gt_action_kind *const work_kinds[] = {&gt_kind_eval_attest, &gt_kind_eval_cosign, &gt_kind_eval_reveal,
+                                             &gt_kind_dataset_publish};
 #define N_WORK_KINDS (sizeof work_kinds / sizeof work_kinds[0])
 
 int gt_work_register(gt_err *err) {

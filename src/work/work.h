@@ -15,13 +15,20 @@
  *       disagrees). When the co-signer is the one who verifies the task slot
  *       (the poster, the evaluator, or any staked validator of a quorum), the
  *       co-sign is also the verdict; while the slot is under dispute, it is
- *       also the validator's dispute vote. Rules in eval/attest.c.
+ *       also the validator's dispute vote (from ledger format 11 a panel's
+ *       vote is refused in the clear: see eval_reveal). Rules in
+ *       eval/attest.c.
+ *   eval_reveal      attestation, itemsChecked, agree, evidence, voteSalt
+ *       From format 11: the reveal of a panel member's sealed vote on an
+ *       eval task (a quorum's verify round or a dispute), which is also its
+ *       co-sign; it opens the sender's vote_commit over accept = agree with
+ *       voteSalt (the market's vote_reveal). Rules in eval/attest.c.
  *   dataset_publish  task, job, root, rows, manifest
  *       The poster of a data-job task records the Merkle root of the dataset
  *       exported from its accepted samples (export.h), once per job. Rules in
  *       work.c.
  * Types: task, model, benchHash, resultsRoot, results, attestation,
- * evidence, job, root, manifest bytes32 (model/results/evidence/job/
+ * evidence, voteSalt, job, root, manifest bytes32 (model/results/evidence/job/
  * manifest: sha256 of a file or blob; resultsRoot/root: keccak Merkle roots);
  * bench string; agree bool; the rest uint64.
  *
@@ -64,7 +71,7 @@
  * refuses such an eval spec (gt_work_eval_spec_floor_ok, check.h). */
 #define GT_WORK_EVAL_CHECK_FLOOR 16
 
-extern gt_action_kind gt_kind_eval_attest, gt_kind_eval_cosign, gt_kind_dataset_publish;
+extern gt_action_kind gt_kind_eval_attest, gt_kind_eval_cosign, gt_kind_eval_reveal, gt_kind_dataset_publish;
 
 /* Registers the market (gt_market_register, which registers the core
  * rules), the work kinds and the work module's tables. Call before

@@ -322,14 +322,44 @@ static int eval_cosign(gt_ledger *l, int who, const uint8_t att[32], int agree) 
               agree ? "true" : "false", blob("re-executed lines"));
 }
 
+/* who's sealed vote `agree` on slot 0 of quorum eval task (its result the
+ * blob of `results`): from ledger format 11 an eval panel votes only sealed.
+ * The salt is the sha256 of "salt" and who's address. */
+static void eval_salt(int who, uint8_t salt[32]) {
+    char t[64];
+    snprintf(t, sizeof t, "salt %s", ad(who));
+    gt_sha256(t, strlen(t), salt);
+}
+static int eval_commit(gt_ledger *l, int who, const uint8_t task[32], const char *results, int agree) {
+    uint8_t salt[32], cm[32];
+    eval_salt(who, salt);
+    gt_market_vote_commitment(agree, salt, &A[who], task, 0, 0, GT_MARKET_ROUND_VERIFY, cm);
+    char c[67];
+    snprintf(c, sizeof c, "%s", hx(cm));
+    return fa(l, who, NULL, NULL, "vote_commit", "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\",\"commitment\":\"%s\"}",
+              hx(task), blob(results), c);
+}
+
+/* who opens its sealed vote with eval_reveal: its co-sign of att. */
+static int eval_reveal(gt_ledger *l, int who, const uint8_t att[32], int agree) {
+    uint8_t salt[32];
+    eval_salt(who, salt);
+    char sa[67];
+    snprintf(sa, sizeof sa, "%s", hx(salt));
+    return fa(l, who, NULL, NULL, "eval_reveal",
+              "{\"attestation\":\"%s\",\"itemsChecked\":3,\"agree\":%s,\"evidence\":\"%s\",\"voteSalt\":\"%s\"}",
+              hx(att), agree ? "true" : "false", blob("re-executed lines"), sa);
+}
+
 static int enter_eval(gt_ledger *l, int who, const uint8_t round[32], const uint8_t att[32], gt_result *res) {
     return fa(l, who, NULL, res, "fund_round_enter", "{\"round\":\"%s\",\"projectKind\":2,\"ref\":\"%s\"}",
               hx(round), hx(att));
 }
 
 /* Only an evaluation a drawn, bonded panel accepted is a project. V3
- * attests honestly on a quorum task and V1 and V2, its drawn panel, accept
- * by co-signing: it enters (and still does once paid). V3's same honest
+ * attests honestly on a quorum task and V1 and V2, its drawn panel (with
+ * V4's sybils), accept by sealed votes opened with their co-signs (format
+ * 11): it enters (and still does once paid). V3's same honest
  * score on a task whose evaluator V1 accepted is refused (format 9: the
  * poster names the evaluator). V4 forges a score: pending, it is refused;
  * V1 rejects it; V4's two sybils (staked the validator minimum) co-sign it
@@ -380,7 +410,11 @@ static void test_eval_projects(void) {
     CHECK_CONTAINS(res.msg, "only an evaluation a drawn, bonded panel accepted");
     CHECK_EQ_INT(enter_eval(l, V3, r, honest, &res), GT_EPERM); /* its evaluator's word only */
     CHECK_CONTAINS(res.msg, "accepted by its task's evaluator or poster");
-    for (int v = V1; v <= V2; v++) CHECK_EQ_INT(eval_cosign(l, v, judged, 1), 0); /* the panel's votes */
+    /* The panel's votes, sealed (format 11): V1, V2 and V4's two sybils (all
+     * seated) commit, so the reveals need not wait for the commit window. */
+    static const int panel[] = {V1, V2, X0 + 6, X0 + 7};
+    for (size_t i = 0; i < 4; i++) CHECK_EQ_INT(eval_commit(l, panel[i], qtask, "honest lines", 1), 0);
+    for (size_t i = 0; i < 4; i++) CHECK_EQ_INT(eval_reveal(l, panel[i], judged, 1), 0);
     CHECK_EQ_INT(enter_eval(l, V4, r, judged, &res), GT_EPERM); /* not its owner */
     CHECK_CONTAINS(res.msg, "only its owner");
     CHECK_EQ_INT(enter_eval(l, V3, r, judged, &res), 0);

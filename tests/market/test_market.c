@@ -25,7 +25,7 @@ static void test_quorum_reject(void) {
     uint8_t t[32];
     gt_result r;
     CHECK_EQ_INT(act(l, ALICE, t, &r, "task_post",
-                     "{\"kind\":\"eval\",\"spec\":\"%s\",\"slots\":1,\"bounty\":%llu,\"stake\":%llu,\"fee\":%llu,"
+                     "{\"kind\":\"code\",\"spec\":\"%s\",\"slots\":1,\"bounty\":%llu,\"stake\":%llu,\"fee\":%llu,"
                      "\"quorum\":2,\"claimSeconds\":50,\"submitSeconds\":5,\"verifySeconds\":10}",
                      blob("spec"), 10 * UNIT, 4 * UNIT, 3 * UNIT), 0);
     claim_submit(l, t, BOB, "bad");
@@ -95,7 +95,7 @@ static void put_format9_height(unsigned long long height) {
 static void withheld_round(gt_ledger *l) {
     uint8_t t[32];
     CHECK_EQ_INT(act(l, ALICE, t, NULL, "task_post",
-                     "{\"kind\":\"eval\",\"spec\":\"%s\",\"slots\":1,\"bounty\":%llu,\"stake\":%llu,\"fee\":%llu,"
+                     "{\"kind\":\"code\",\"spec\":\"%s\",\"slots\":1,\"bounty\":%llu,\"stake\":%llu,\"fee\":%llu,"
                      "\"quorum\":2,\"claimSeconds\":50,\"submitSeconds\":5,\"verifySeconds\":5}",
                      blob("spec"), 10 * UNIT, 4 * UNIT, 3 * UNIT), 0);
     claim_submit(l, t, BOB, "good");

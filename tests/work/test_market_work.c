@@ -24,7 +24,10 @@
  * nothing. Only bonded votes of a drawn panel back a score, and a wrong one
  * is slashed (test_eval_bonded). A model's best prefix of a bench (the
  * spec's `limit`, chosen by the poster) ranks only against runs of as many
- * items (test_eval_cherry_pick). Books, supply and
+ * items (test_eval_cherry_pick). From ledger format 11's height an eval
+ * panel's votes are sealed-only: a clear co-sign that would be a vote is
+ * refused, a commitment is opened by eval_reveal (the co-sign), and a lazy
+ * judge cannot copy another's (test_eval_sealed). Books, supply and
  * replay verification are checked at the end, and a tampered attestation
  * row is caught by the replay. */
 #include <stdio.h>
@@ -345,9 +348,17 @@ static int attest(int who, const uint8_t task[32], uint64_t slot, const gt_work_
     return rc;
 }
 
-/* A validator checks an attestation (read back from the ledger) and co-signs. */
-static int check_and_cosign(int who, const gt_work_eval_spec *es, const gt_bench *b, gt_llm *llm, const uint8_t att_id[32],
-                            uint64_t seed, int *agree) {
+/* What a validator's check of an attestation found: a co-sign's content. */
+typedef struct cosign_c {
+    uint64_t checked;
+    int agree;
+    uint8_t evidence[32];
+} cosign_c;
+
+/* A validator checks an attestation (read back from the ledger) with its
+ * seed, uploading the evidence: the co-sign's content into *c. 0 or -1. */
+static int check_att(const gt_work_eval_spec *es, const gt_bench *b, gt_llm *llm, const uint8_t att_id[32],
+                     uint64_t seed, cosign_c *c) {
     gt_err err = {0};
     json_t *v = view(2, att_id, NULL, 0);
     gt_work_attestation att;
@@ -358,18 +369,27 @@ static int check_and_cosign(int who, const gt_work_eval_spec *es, const gt_bench
     uint8_t *res;
     size_t len;
     if (gt_blob_get(blobs, id, &res, &len, &err)) return -1;
-    gt_work_check c;
+    gt_work_check chk;
     gt_buf ev = GT_BUF_INIT;
-    int rc = gt_work_eval_check(es, b, llm, &att, res, len, seed, &c, &ev, &err);
+    int rc = gt_work_eval_check(es, b, llm, &att, res, len, seed, &chk, &ev, &err);
     gt_free(res);
     if (rc) { fprintf(stderr, "check: %s\n", err.msg); gt_buf_free(&ev); return -1; }
-    uint8_t evh[32];
-    put_blob(ev.data, ev.len, evh);
+    put_blob(ev.data, ev.len, c->evidence);
     gt_buf_free(&ev);
+    c->agree = chk.agree;
+    c->checked = chk.items_checked;
+    return 0;
+}
+
+/* A validator checks an attestation (check_att) and co-signs. */
+static int check_and_cosign(int who, const gt_work_eval_spec *es, const gt_bench *b, gt_llm *llm, const uint8_t att_id[32],
+                            uint64_t seed, int *agree) {
+    cosign_c c;
+    if (check_att(es, b, llm, att_id, seed, &c)) return -1;
     *agree = c.agree;
     gt_action a;
     init(&a, &gt_kind_eval_cosign, who);
-    gt_work_cosign_fill(&a, att_id, c.items_checked, c.agree, evh);
+    gt_work_cosign_fill(&a, att_id, c.checked, c.agree, c.evidence);
     return submit(who, &a, NULL, 0);
 }
 
@@ -391,7 +411,10 @@ static uint64_t holdings(int who) {
     return a.balance + a.locked + a.staked;
 }
 
-/* Scores backed by bonded judges (slot 2 of the eval task): val wrongly
+/* Below format 11's height (L is made as a format 9 ledger; test_eval_sealed
+ * moves format11_height to the block after its head, as an upgrade does):
+ * the old rule, the round voted in the clear.
+ * Scores backed by bonded judges (slot 2 of the eval task): val wrongly
  * rejects eve's honest run, eve disputes, and the dispute panel (v1, v2 and
  * w1, all staked 5, all seated) judges: v1 had co-signed before the dispute
  * and votes what it found (dispute_vote, as agents do), v2 re-executes and
@@ -480,7 +503,8 @@ static void test_eval_bonded(const gt_work_eval_spec *es, const gt_bench *b, gt_
     }
 }
 
-/* A quorum eval task: its verify round cannot be sealed either. w1, a
+/* Below format 11's height: a quorum eval task's verify round cannot be
+ * sealed either. w1, a
  * seated validator (staked in test_eval_bonded; v1 has unstaked), tries
  * vote_commit on eve's submitted attestation before anyone co-signs (on main
  * it was accepted and sealed the round, and the honest co-signs after it
@@ -656,15 +680,16 @@ out:
     gt_llm_free(llm_b);
 }
 
-/* Closes L, sets meta's format10_height of its store to height (as an
- * upgrade from format 9 at that height would have), reopens L. */
-static void reopen_format10_at(uint64_t height) {
+/* Closes L, sets meta's format<format>_height of its store to height (as
+ * an upgrade to that format at that height would have), reopens L. */
+static void reopen_format_at(int format, uint64_t height) {
     gt_err err = {0};
     gt_ledger_close(L);
     L = NULL;
     sqlite3 *db;
     char sql[96];
-    snprintf(sql, sizeof sql, "UPDATE meta SET value=%llu WHERE key='format10_height'", (unsigned long long)height);
+    snprintf(sql, sizeof sql, "UPDATE meta SET value=%llu WHERE key='format%d_height'", (unsigned long long)height,
+             format);
     CHECK_EQ_INT(sqlite3_open(ledger_path, &db), SQLITE_OK);
     CHECK_EQ_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
     CHECK_EQ_INT(sqlite3_changes(db), 1);
@@ -716,11 +741,11 @@ static void test_eval_check_floor(gt_llm *llm) {
     gt_work_eval_spec lo = eval_spec_of(llm, b, 50, 1), mid = eval_spec_of(llm, b, 50, 8),
                       hi = eval_spec_of(llm, b, 50, 16);
     gt_work_attestation att;
-    reopen_format10_at(1000000); /* as main made L: a format 9 ledger, to be upgraded */
+    reopen_format_at(10, 1000000); /* as main made L: a format 9 ledger, to be upgraded */
     quorum_eval(EVE, &lo, b, llm, &att);
     gt_block head;
     CHECK_EQ_INT(gt_ledger_head(L, &head, &err), 0);
-    reopen_format10_at(head.height + 1); /* format 10's rules from the next block */
+    reopen_format_at(10, head.height + 1); /* format 10's rules from the next block */
     char msg[256] = "";
     floor_refused(EVE, &lo, b, llm, msg);
     CHECK_CONTAINS(msg, "spec has each judge re-execute check 1 of its 50 items, below the floor min(items,16)=16");
@@ -755,12 +780,240 @@ static void test_eval_check_floor(gt_llm *llm) {
     L = NULL;
     gt_verify_report rep;
     CHECK_EQ_INT(gt_ledger_verify(ledger_path, &rep, NULL, NULL, &err), 0);
-    reopen_format10_at(0);
+    reopen_format_at(10, 0);
     gt_ledger_close(L);
     L = NULL;
     CHECK_EQ_INT(gt_ledger_verify(ledger_path, &rep, NULL, NULL, &err), GT_EINVAL);
     CHECK_CONTAINS(err.msg, "block 1: replayed state root"); /* the heights moved under committed blocks */
-    reopen_format10_at(head.height + 1);
+    reopen_format_at(10, head.height + 1);
+}
+
+/* A salt of `who`'s for a sealed vote (any 32 secret bytes do). */
+static void salt_of(int who, uint8_t salt[32]) {
+    char t[16];
+    snprintf(t, sizeof t, "salt %d", who);
+    gt_keccak256(t, strlen(t), salt);
+}
+
+/* `who` sends vote_commit of `commitment` on slot 0 of task (result r);
+ * the outcome code. */
+static int commit_as(int who, const uint8_t task[32], uint64_t slot, const uint8_t r[32], const uint8_t commitment[32]) {
+    gt_action a;
+    init(&a, &gt_kind_vote_commit, who);
+    gt_action_set_b32(&a, "task", task);
+    gt_action_set_u64(&a, "slot", slot);
+    gt_action_set_b32(&a, "result", r);
+    gt_action_set_b32(&a, "commitment", commitment);
+    return submit(who, &a, NULL, 0);
+}
+
+/* `who` opens a sealed vote `agree` with eval_reveal carrying co-sign c and
+ * salt; the outcome code, the refusal into why. */
+static int eval_reveal_as(int who, const uint8_t att_id[32], const cosign_c *c, int agree, const uint8_t salt[32],
+                          char why[256]) {
+    gt_action a;
+    init(&a, &gt_kind_eval_reveal, who);
+    gt_work_cosign_fill(&a, att_id, c->checked, agree, c->evidence);
+    gt_action_set_b32(&a, "voteSalt", salt);
+    return submit(who, &a, why, 256);
+}
+
+/* A plain panel vote on slot 0 of task: task_verify (quorum) or
+ * dispute_vote; the outcome code, the refusal into why. */
+static int plain_vote(int who, const gt_action_kind *k, const uint8_t task[32], const uint8_t r[32], char why[256]) {
+    gt_action a;
+    init(&a, k, who);
+    gt_action_set_b32(&a, "task", task);
+    gt_action_set_u64(&a, "slot", 0);
+    gt_action_set_b32(&a, "result", r);
+    gt_action_set_u64(&a, "accept", 1);
+    return submit(who, &a, why, 256);
+}
+
+/* The state of slot 0 of task ("?" when unreadable), into out. */
+static void slot0_state(const uint8_t task[32], char out[16]) {
+    json_t *tv = view(0, task, NULL, 0);
+    const char *st = json_string_value(json_object_get(json_array_get(json_object_get(tv, "slotList"), 0), "state"));
+    snprintf(out, 16, "%s", st ? st : "?");
+    json_decref(tv);
+}
+
+/* How many co-signs of attestation id have role `role`. */
+static int cosigns_with_role(const uint8_t id[32], const char *role) {
+    json_t *av = view(2, id, NULL, 0), *c;
+    size_t i;
+    int n = 0;
+    json_array_foreach(json_object_get(av, "cosignList"), i, c) {
+        const char *r = json_string_value(json_object_get(c, "role"));
+        n += r && !strcmp(r, role);
+    }
+    json_decref(av);
+    return n;
+}
+
+/* A quorum eval task from format 11's height (the round sealed-only), its
+ * panel w1, v2 and w2 (the lazy judge): a clear co-sign (the copyable vote)
+ * and a plain task_verify are refused before any commitment; w1 commits; its
+ * eval_reveal before the commit window is refused; w2 copies w1's
+ * commitment byte for byte and v2 commits; w2 cannot open the copy with
+ * w1's reveal, v2 cannot reveal another answer than it committed; w1 and
+ * v2 open theirs with eval_reveal (co-signs recorded with the verdict role,
+ * votes counted), and at the deadline their two thirds of the panel's stake
+ * decide: accepted, w2's unrevealed commitment losing its bond (20% of its
+ * panel weight, locked at the commitment) to them. */
+static void eval_sealed_quorum(const gt_work_eval_spec *es, const gt_bench *b, gt_llm *llm,
+                               const gt_work_attestation *att) {
+    gt_err err = {0};
+    uint8_t task[32], att_id[32], salt[3][32], cm[32];
+    enum { S_W1, S_V2, S_W2 };
+    char why[256] = "", st[16];
+    post_quorum_eval(es, task);
+    CHECK_EQ_INT(attest(EVE, task, 0, att, att_id), 0);
+    for (int i = 0; i <= GT_MARKET_DRAW_DELAY_BLOCKS; i++) gt_ledger_tick(L, &err); /* the panel is drawn */
+    cosign_c c1, c2;
+    CHECK_EQ_INT(check_att(es, b, llm, att_id, 31, &c1), 0);
+    CHECK_EQ_INT(check_att(es, b, llm, att_id, 32, &c2), 0);
+    CHECK_EQ_INT(c1.agree, 1);
+    CHECK_EQ_INT(c2.agree, 1);
+    gt_action a;
+    init(&a, &gt_kind_eval_cosign, W1);
+    gt_work_cosign_fill(&a, att_id, c1.checked, 1, c1.evidence);
+    CHECK_EQ_INT(submit(W1, &a, why, sizeof why), GT_ESTATE);
+    CHECK_CONTAINS(why, "sealed (an eval task's are, from ledger format 11)");
+    CHECK_EQ_INT(plain_vote(V2, &gt_kind_task_verify, task, att->results, why), GT_ESTATE);
+    CHECK_CONTAINS(why, "sealed");
+    salt_of(W1, salt[S_W1]), salt_of(V2, salt[S_V2]), salt_of(W2, salt[S_W2]);
+    uint64_t w1_locked = locked(W1);
+    gt_market_vote_commitment(1, salt[S_W1], &addrs[W1], task, 0, 0, GT_MARKET_ROUND_VERIFY, cm);
+    CHECK_EQ_INT(commit_as(W1, task, 0, att->results, cm), 0);
+    CHECK(locked(W1) > w1_locked); /* the judge bond, at the commitment */
+    CHECK_EQ_INT(eval_reveal_as(W1, att_id, &c1, 1, salt[S_W1], why), GT_ESTATE);
+    CHECK_CONTAINS(why, "only after the commit window closes");
+    uint64_t w2_0 = holdings(W2), w2_locked = locked(W2);
+    CHECK_EQ_INT(commit_as(W2, task, 0, att->results, cm), 0); /* w1's commitment, copied */
+    uint64_t w2_bond = locked(W2) - w2_locked;
+    CHECK(w2_bond > 0);
+    gt_market_vote_commitment(1, salt[S_V2], &addrs[V2], task, 0, 0, GT_MARKET_ROUND_VERIFY, cm);
+    CHECK_EQ_INT(commit_as(V2, task, 0, att->results, cm), 0);
+    CHECK_EQ_INT(eval_reveal_as(W2, att_id, &c1, 1, salt[S_W1], why), GT_EPERM); /* every member acted: reveals open */
+    CHECK_CONTAINS(why, "does not open the commitment");
+    CHECK_EQ_INT(eval_reveal_as(V2, att_id, &c2, 0, salt[S_V2], why), GT_EPERM);
+    CHECK_CONTAINS(why, "does not open the commitment");
+    CHECK_EQ_INT(eval_reveal_as(W1, att_id, &c1, 1, salt[S_W1], why), 0);
+    CHECK_EQ_INT(eval_reveal_as(V2, att_id, &c2, 1, salt[S_V2], why), 0);
+    slot0_state(task, st);
+    CHECK_STR(st, "submitted"); /* w2's commitment is still sealed: decided at the deadline */
+    /* This test's clock stands still: step it to the reveal deadline. */
+    for (int i = 0; i < 60 && !strcmp(st, "submitted"); i++) {
+        gt_ledger_set_time(L, gt_ledger_now_s(L) + 1);
+        gt_ledger_tick(L, &err);
+        slot0_state(task, st);
+    }
+    CHECK_STR(st, "accepted");
+    CHECK_EQ_U64(w2_0 - holdings(W2), w2_bond); /* the unrevealed commitment's bond, to the winners */
+    CHECK_EQ_INT(cosigns_with_role(att_id, "verdict"), 2); /* w1's and v2's co-signs, with their votes */
+}
+
+/* An eval dispute from format 11's height: val (the evaluator, its verdict
+ * in the clear as before) rejects eve's honest run, eve disputes; w1's clear
+ * co-sign and v2's dispute_vote are refused; w1, v2 and w2 commit, w1 and v2
+ * open theirs with eval_reveal (dispute-vote co-signs) and w2 with a plain
+ * vote_reveal (its vote counts, no co-sign), and the last reveal decides:
+ * eve wins. */
+static void eval_sealed_dispute(const gt_work_eval_spec *es, const gt_bench *b, gt_llm *llm,
+                                const gt_work_attestation *att, const uint8_t spec_hash[32]) {
+    gt_err err = {0};
+    gt_action a;
+    init(&a, &gt_kind_task_post, ALICE);
+    gt_action_set_str(&a, "kind", GT_WORK_KIND_EVAL, strlen(GT_WORK_KIND_EVAL), NULL);
+    gt_action_set_b32(&a, "spec", spec_hash);
+    gt_action_set_u64(&a, "slots", 1);
+    gt_action_set_u64(&a, "bounty", TOK(1));
+    gt_action_set_u64(&a, "stake", TOK(1));
+    gt_action_set_addr(&a, "verifier", &addrs[VAL]);
+    gt_action_set_u64(&a, "claimSeconds", 60);
+    gt_action_set_u64(&a, "submitSeconds", 20);
+    gt_action_set_u64(&a, "verifySeconds", 20);
+    CHECK_EQ_INT(submit(ALICE, &a, NULL, 0), 0);
+    uint8_t task[32], att_id[32], salt[32], cm[32];
+    char why[256] = "", st[16];
+    memcpy(task, a.id, 32);
+    CHECK_EQ_INT(attest(EVE, task, 0, att, att_id), 0);
+    CHECK_EQ_INT(cosign_as(VAL, att_id, 0), 0); /* the evaluator's verdict: a clear co-sign, as before */
+    init(&a, &gt_kind_task_dispute, EVE);
+    gt_action_set_b32(&a, "task", task);
+    gt_action_set_u64(&a, "slot", 0);
+    gt_action_set_b32(&a, "result", att->results);
+    CHECK_EQ_INT(submit(EVE, &a, NULL, 0), 0);
+    for (int i = 0; i <= GT_MARKET_DRAW_DELAY_BLOCKS; i++) gt_ledger_tick(L, &err); /* the panel is drawn */
+    cosign_c c1, c2;
+    CHECK_EQ_INT(check_att(es, b, llm, att_id, 41, &c1), 0);
+    CHECK_EQ_INT(check_att(es, b, llm, att_id, 42, &c2), 0);
+    init(&a, &gt_kind_eval_cosign, W1);
+    gt_work_cosign_fill(&a, att_id, c1.checked, c1.agree, c1.evidence);
+    CHECK_EQ_INT(submit(W1, &a, why, sizeof why), GT_ESTATE);
+    CHECK_CONTAINS(why, "dispute's votes are sealed (an eval task's are, from ledger format 11)");
+    CHECK_EQ_INT(plain_vote(V2, &gt_kind_dispute_vote, task, att->results, why), GT_ESTATE);
+    const int who[3] = {W1, V2, W2};
+    for (int i = 0; i < 3; i++) {
+        salt_of(who[i], salt);
+        gt_market_vote_commitment(1, salt, &addrs[who[i]], task, 0, 0, GT_MARKET_ROUND_DISPUTE, cm);
+        CHECK_EQ_INT(commit_as(who[i], task, 0, att->results, cm), 0);
+    }
+    salt_of(W1, salt);
+    CHECK_EQ_INT(eval_reveal_as(W1, att_id, &c1, 1, salt, why), 0);
+    salt_of(V2, salt);
+    CHECK_EQ_INT(eval_reveal_as(V2, att_id, &c2, 1, salt, why), 0);
+    slot0_state(task, st);
+    CHECK_STR(st, "disputed"); /* w2's commitment still sealed */
+    init(&a, &gt_kind_vote_reveal, W2);
+    gt_action_set_b32(&a, "task", task);
+    gt_action_set_u64(&a, "slot", 0);
+    gt_action_set_b32(&a, "result", att->results);
+    gt_action_set_u64(&a, "accept", 1);
+    salt_of(W2, salt);
+    gt_action_set_b32(&a, "voteSalt", salt);
+    CHECK_EQ_INT(submit(W2, &a, NULL, 0), 0);
+    slot0_state(task, st);
+    CHECK_MSG(!strcmp(st, "accepted") || !strcmp(st, "paid"), "disputed slot after the last reveal: %s", st);
+    CHECK_EQ_INT(cosigns_with_role(att_id, "dispute-vote"), 2);
+}
+
+/* Format 11 (issue 10, item 2): from format11_height (moved here to the
+ * block after L's head, as the upgrade does) an eval task's panel votes are
+ * sealed-only, and a lazy seated judge cannot copy a diligent one's co-sign
+ * (eval_sealed_quorum, eval_sealed_dispute); below it test_eval_bonded and
+ * test_eval_quorum_seal decided as before (clear co-signs, vote_commit
+ * refused). w2 stakes 5 to sit as the lazy judge. The log replays with
+ * format 11 from that height, and not with it from the genesis (block 1
+ * commits the heights). On the old rules the first clear co-sign was taken
+ * and every vote_commit refused (EPERM). */
+static void test_eval_sealed(const gt_work_eval_spec *es, const gt_bench *b, gt_llm *llm,
+                             const gt_work_attestation *att) {
+    gt_err err = {0};
+    gt_block head;
+    CHECK_EQ_INT(gt_ledger_head(L, &head, &err), 0);
+    reopen_format_at(11, head.height + 1);
+    gt_action a;
+    init(&a, &gt_kind_stake, W2);
+    gt_action_set_u64(&a, "amount", TOK(5));
+    CHECK_EQ_INT(submit(W2, &a, NULL, 0), 0);
+    gt_ledger_tick(L, &err); /* w2's stake is in the accounts table before the panels open */
+    eval_sealed_quorum(es, b, llm, att);
+    char *spec_text = gt_work_eval_spec_json(es);
+    uint8_t spec_hash[32];
+    put_blob(spec_text, strlen(spec_text), spec_hash);
+    free(spec_text);
+    eval_sealed_dispute(es, b, llm, att, spec_hash);
+    gt_ledger_close(L);
+    L = NULL;
+    gt_verify_report rep;
+    CHECK_EQ_INT(gt_ledger_verify(ledger_path, &rep, NULL, NULL, &err), 0);
+    reopen_format_at(11, 0);
+    gt_ledger_close(L);
+    L = NULL;
+    CHECK(gt_ledger_verify(ledger_path, &rep, NULL, NULL, &err) != 0);
+    reopen_format_at(11, head.height + 1);
 }
 
 static void test_eval(gt_llm *llm) {
@@ -943,6 +1196,7 @@ static void test_eval(gt_llm *llm) {
     test_eval_quorum_seal(&es, b, llm, &att, spec_hash);
     test_eval_cherry_pick(llm);
     test_eval_check_floor(llm);
+    test_eval_sealed(&es, b, llm, &att);
     gt_buf_free(&forged);
     gt_buf_free(&res);
     gt_bench_free(b);
@@ -1031,13 +1285,15 @@ int main(void) {
     }
     CHECK_EQ_INT(gt_ledger_create(path, &g, &err), 0);
     /* L is made as a format 9 ledger that a writer will upgrade: format 10's
-     * height far ahead, until test_eval_check_floor moves it to the block
-     * after its head, as the upgrade does (from format 10 every block's state
-     * root commits the heights, so they cannot be moved under blocks made
-     * with them). */
+     * and 11's heights far ahead, until test_eval_check_floor moves format
+     * 10's to the block after its head, as the upgrade does, and
+     * test_eval_sealed format 11's (from format 10 every block's state root
+     * commits the heights, so they cannot be moved under blocks made with
+     * them). */
     sqlite3 *mdb;
     CHECK_EQ_INT(sqlite3_open(path, &mdb), SQLITE_OK);
-    CHECK_EQ_INT(sqlite3_exec(mdb, "UPDATE meta SET value=1000000 WHERE key='format10_height'", NULL, NULL, NULL),
+    CHECK_EQ_INT(sqlite3_exec(mdb, "UPDATE meta SET value=1000000 WHERE key IN ('format10_height','format11_height')",
+                              NULL, NULL, NULL),
                  SQLITE_OK);
     sqlite3_close(mdb);
     CHECK_EQ_INT(gt_ledger_open(path, 0, &L, &err), 0);

@@ -19,6 +19,7 @@
  *
  *   eval_attest  task, slot, model, bench, benchHash, resultsRoot, scorePpm, items, results
  *   eval_cosign  attestation, itemsChecked, agree, evidence
+ *   eval_reveal  attestation, itemsChecked, agree, evidence, voteSalt   (format 11)
  *
  * Rules and what they answer:
  *  - An attestation is a submission to a claimed slot of an eval task (the
@@ -77,6 +78,27 @@
  *  - A co-sign carries a verdict only when its attestation is the slot's
  *    current submission (same attempt, same result): a co-sign of an old,
  *    rejected attempt can never settle a new one.
+ *  - From format 11 (format11_height) a panel's votes are sealed-only
+ *    (market/commit.c): a co-sign that would be one (a quorum task's verify
+ *    vote, a dispute vote) is refused in the clear, before any commitment
+ *    as after. A seated validator commits with vote_commit (the market's
+ *    commitment, over accept = agree) and, once the commit window is over
+ *    or every member acted, sends eval_reveal: the co-sign's fields and the
+ *    salt. It is checked and recorded as eval_cosign is, with the role the
+ *    co-sign would have had, and then the market's vote_reveal opens the
+ *    sender's commitment and counts the vote. It defends against a lazy
+ *    seated validator that waits for a diligent one's eval_cosign and
+ *    copies it (as format 10 allowed): until the reveals nothing public says
+ *    how anyone voted, a copied commitment cannot be opened by the copier
+ *    (the voter is in its preimage), and an unrevealed one loses its bond
+ *    when the round decides. A new kind, not a salt in eval_cosign: its
+ *    fields are in its signed type (old co-signs must still verify), and a
+ *    commitment with no salt over one bit (agree) would be guessed.
+ *    itemsChecked and evidence are not committed: they are published with
+ *    the reveal, when every vote is already fixed. Where the validator's
+ *    co-sign is on the ledger already (it co-signed before the dispute) it
+ *    reveals with a plain vote_reveal. The evaluator's verdict and the
+ *    co-signs that are no vote are as before.
  * The market's rule is always the last step that can fail in these rules,
  * since it feeds the block's state commitment as soon as it succeeds. */
 #include <stdio.h>
@@ -110,7 +132,15 @@ static const gt_field_def cosign_fields[] = {
     {"agree", GT_F_BOOL, 0},
     {"evidence", GT_F_BYTES32, 0},
 };
-enum { EC_ATT, EC_CHECKED, EC_AGREE, EC_EVIDENCE };
+/* eval_reveal: a co-sign's fields, then the salt of the sealed vote it opens. */
+static const gt_field_def reveal_fields[] = {
+    {"attestation", GT_F_BYTES32, 0},
+    {"itemsChecked", GT_F_U64, 0},
+    {"agree", GT_F_BOOL, 0},
+    {"evidence", GT_F_BYTES32, 0},
+    {"voteSalt", GT_F_BYTES32, 0},
+};
+enum { EC_ATT, EC_CHECKED, EC_AGREE, EC_EVIDENCE, EC_SALT };
 
 enum { ROLE_COSIGN = 0, ROLE_VERDICT = 1, ROLE_VOTE = 2 };
 
@@ -331,45 +361,43 @@ static int cosign_role(const gt_market_slot_ref *ref, const att_row *r, const gt
     return ROLE_COSIGN;
 }
 
-/* eval_cosign: checks the co-signer and fields, records the co-sign and the
- * attestation's counters, then (last) applies the verdict or dispute vote it
- * also is. */
-static int cosign_rule(wk_ctx *c, const gt_action *a, gt_err *err) {
-    gt_tx *tx = c->tx;
+/* A co-sign's own refusals (eval_cosign and eval_reveal alike) against its
+ * attestation r: not the attester's, itemsChecked 1..items, evidence when
+ * disagreeing, and the first co-sign of this address on it. */
+static int cosign_check(gt_tx *tx, const gt_action *a, const att_row *r, gt_err *err) {
     const uint8_t *att_id = a->f[EC_ATT].b32;
-    att_row r;
-    int rc = att_load(tx, att_id, &r, err);
-    if (rc) return rc;
     char h[19], s[43];
-    if (gt_addr_eq(&a->from, &r.attester)) return gt_err_set(err, GT_EPERM, "an attester cannot co-sign its own attestation");
+    if (gt_addr_eq(&a->from, &r->attester)) return gt_err_set(err, GT_EPERM, "an attester cannot co-sign its own attestation");
     uint64_t checked = a->f[EC_CHECKED].u64;
-    int agree = (int)a->f[EC_AGREE].u64;
-    if (checked < 1 || checked > r.items)
+    if (checked < 1 || checked > r->items)
         return gt_err_set(err, GT_EINVAL, "itemsChecked must be 1 to %llu (the attestation's items), got %llu",
-                          (unsigned long long)r.items, (unsigned long long)checked);
-    if (!agree && wk_is_zero32(a->f[EC_EVIDENCE].b32))
+                          (unsigned long long)r->items, (unsigned long long)checked);
+    if (!a->f[EC_AGREE].u64 && wk_is_zero32(a->f[EC_EVIDENCE].b32))
         return gt_err_set(err, GT_EINVAL, "evidence: disagreeing needs the sha256 of a blob with the re-executed lines");
     sqlite3_stmt *q;
-    if ((rc = wk_prepare(tx->db, "SELECT 1 FROM wk_cosigns WHERE attestation=? AND cosigner=?", &q, err))) return rc;
+    int rc = wk_prepare(tx->db, "SELECT 1 FROM wk_cosigns WHERE attestation=? AND cosigner=?", &q, err);
+    if (rc) return rc;
     sqlite3_bind_blob(q, 1, att_id, 32, SQLITE_STATIC);
     sqlite3_bind_blob(q, 2, a->from.b, 20, SQLITE_STATIC);
     int dup = sqlite3_step(q) == SQLITE_ROW;
     sqlite3_finalize(q);
     if (dup)
-        return gt_err_set(err, GT_EEXIST, "%s already co-signed attestation %s…", (gt_addr_to_str(&a->from, s), s),
-                          wk_short(att_id, h));
-    gt_market_slot_ref ref;
-    if ((rc = gt_market_slot_ref_get(tx->db, r.task, r.slot, &ref, err))) return rc;
-    int role = cosign_role(&ref, &r, &a->from);
-    if (role == ROLE_COSIGN) {
-        gt_account acc;
-        if ((rc = gt_state_account(tx, &a->from, &acc, err))) return rc;
-        if (acc.staked < GT_MARKET_VALIDATOR_MIN_STAKE)
-            return gt_err_set(err, GT_EPERM, "only validators with at least %llu base units staked may co-sign; %s has %llu",
-                              (unsigned long long)GT_MARKET_VALIDATOR_MIN_STAKE, (gt_addr_to_str(&a->from, s), s),
-                              (unsigned long long)acc.staked);
-    }
-    if ((rc = wk_prepare(tx->db, "INSERT INTO wk_cosigns VALUES(?,?,?,?,?,?,?)", &q, err))) return rc;
+        return gt_err_set(err, GT_EEXIST, "%s already co-signed attestation %s…%s", (gt_addr_to_str(&a->from, s), s),
+                          wk_short(att_id, h),
+                          a->kind == &gt_kind_eval_reveal ? " (its sealed vote opens with vote_reveal)" : "");
+    return 0;
+}
+
+/* Records the co-sign of a (checked by cosign_check) with its role: its row,
+ * the attestation's counters, and their bytes for the block commitment. */
+static int cosign_record(wk_ctx *c, const gt_action *a, att_row *r, int role, gt_err *err) {
+    gt_tx *tx = c->tx;
+    const uint8_t *att_id = a->f[EC_ATT].b32;
+    uint64_t checked = a->f[EC_CHECKED].u64;
+    int agree = (int)a->f[EC_AGREE].u64;
+    sqlite3_stmt *q;
+    int rc = wk_prepare(tx->db, "INSERT INTO wk_cosigns VALUES(?,?,?,?,?,?,?)", &q, err);
+    if (rc) return rc;
     sqlite3_bind_blob(q, 1, att_id, 32, SQLITE_STATIC);
     sqlite3_bind_blob(q, 2, a->from.b, 20, SQLITE_STATIC);
     sqlite3_bind_int64(q, 3, (int64_t)checked);
@@ -381,12 +409,12 @@ static int cosign_rule(wk_ctx *c, const gt_action *a, gt_err *err) {
     sqlite3_finalize(q);
     if (rc != SQLITE_DONE) return gt_err_set(err, GT_EDB, "writing co-sign: %s", sqlite3_errmsg(tx->db));
     /* Counters saturate far beyond any real count: items <= 1e5 per co-sign. */
-    if (agree) r.agreed++; else r.disagreed++;
-    r.checked += checked;
+    if (agree) r->agreed++; else r->disagreed++;
+    r->checked += checked;
     if ((rc = wk_prepare(tx->db, "UPDATE wk_attestations SET agreed=?, disagreed=?, checked=? WHERE id=?", &q, err))) return rc;
-    sqlite3_bind_int64(q, 1, (int64_t)r.agreed);
-    sqlite3_bind_int64(q, 2, (int64_t)r.disagreed);
-    sqlite3_bind_int64(q, 3, (int64_t)r.checked);
+    sqlite3_bind_int64(q, 1, (int64_t)r->agreed);
+    sqlite3_bind_int64(q, 2, (int64_t)r->disagreed);
+    sqlite3_bind_int64(q, 3, (int64_t)r->checked);
     sqlite3_bind_blob(q, 4, att_id, 32, SQLITE_STATIC);
     rc = sqlite3_step(q);
     sqlite3_finalize(q);
@@ -394,9 +422,32 @@ static int cosign_rule(wk_ctx *c, const gt_action *a, gt_err *err) {
     if (gt_buf_putc(&c->diff, WK_REC_COSIGN) || wk_rec_bytes(c, att_id, 32) || wk_rec_bytes(c, a->from.b, 20) ||
         wk_rec_u64(c, checked) || wk_rec_u64(c, (uint64_t)agree) || wk_rec_bytes(c, a->f[EC_EVIDENCE].b32, 32) ||
         wk_rec_u64(c, tx->height) || wk_rec_u64(c, (uint64_t)role) || gt_buf_putc(&c->diff, WK_REC_ATTEST) ||
-        wk_rec_bytes(c, att_id, 32) || wk_rec_u64(c, r.agreed) || wk_rec_u64(c, r.disagreed) || wk_rec_u64(c, r.checked))
+        wk_rec_bytes(c, att_id, 32) || wk_rec_u64(c, r->agreed) || wk_rec_u64(c, r->disagreed) || wk_rec_u64(c, r->checked))
         return gt_err_set(err, GT_ENOMEM, "out of memory");
-    if (role == ROLE_COSIGN) return 0;
+    return 0;
+}
+
+/* eval_cosign: checks the co-signer and fields, records the co-sign and the
+ * attestation's counters, then (last) applies the verdict or dispute vote it
+ * also is (from format 11, on a panel, refused by the market: sealed-only). */
+static int cosign_rule(wk_ctx *c, const gt_action *a, gt_err *err) {
+    gt_tx *tx = c->tx;
+    att_row r;
+    char s[43];
+    int rc = att_load(tx, a->f[EC_ATT].b32, &r, err);
+    if (rc || (rc = cosign_check(tx, a, &r, err))) return rc;
+    gt_market_slot_ref ref;
+    if ((rc = gt_market_slot_ref_get(tx->db, r.task, r.slot, &ref, err))) return rc;
+    int role = cosign_role(&ref, &r, &a->from), agree = (int)a->f[EC_AGREE].u64;
+    if (role == ROLE_COSIGN) {
+        gt_account acc;
+        if ((rc = gt_state_account(tx, &a->from, &acc, err))) return rc;
+        if (acc.staked < GT_MARKET_VALIDATOR_MIN_STAKE)
+            return gt_err_set(err, GT_EPERM, "only validators with at least %llu base units staked may co-sign; %s has %llu",
+                              (unsigned long long)GT_MARKET_VALIDATOR_MIN_STAKE, (gt_addr_to_str(&a->from, s), s),
+                              (unsigned long long)acc.staked);
+    }
+    if ((rc = cosign_record(c, a, &r, role, err)) || role == ROLE_COSIGN) return rc;
     gt_action m;
     if (role == ROLE_VERDICT) {
         gt_action_init(&m, &gt_kind_task_verify, &tx->domain, &a->from, 0);
@@ -413,11 +464,51 @@ static int cosign_rule(wk_ctx *c, const gt_action *a, gt_err *err) {
     return wk_apply_market(tx, &m, err);
 }
 
+/* eval_reveal (format 11): the reveal of a sealed panel vote on an eval
+ * task, carrying the co-sign it is. Refused unless the co-sign would be a
+ * panel vote (a non-party's on a quorum task's submitted result, or any
+ * while it is disputed, of the slot's current attestation); it is recorded
+ * as eval_cosign records one, with that role, and then (last) the market's
+ * vote_reveal (accept = agree, voteSalt) opens the sender's commitment and
+ * counts the vote: that rule refuses a reveal before the commit window
+ * closes (unless every member acted), a commitment that is not the
+ * sender's, or an agree it was not made over. */
+static int reveal_rule(wk_ctx *c, const gt_action *a, gt_err *err) {
+    gt_tx *tx = c->tx;
+    att_row r;
+    char h[19];
+    int rc = att_load(tx, a->f[EC_ATT].b32, &r, err);
+    if (rc || (rc = cosign_check(tx, a, &r, err))) return rc;
+    gt_market_slot_ref ref;
+    if ((rc = gt_market_slot_ref_get(tx->db, r.task, r.slot, &ref, err))) return rc;
+    int role = cosign_role(&ref, &r, &a->from);
+    if (role != ROLE_VOTE && !(role == ROLE_VERDICT && ref.policy == GT_POLICY_QUORUM))
+        return gt_err_set(err, GT_ESTATE, "attestation %s… is not being judged by a panel (a quorum task's submitted "
+                          "result, or a dispute, of its slot's current attempt): there is no sealed vote to reveal; "
+                          "send eval_cosign", wk_short(a->f[EC_ATT].b32, h));
+    if ((rc = cosign_record(c, a, &r, role, err))) return rc;
+    gt_action m;
+    gt_action_init(&m, &gt_kind_vote_reveal, &tx->domain, &a->from, 0);
+    gt_action_set_b32(&m, "task", r.task);
+    gt_action_set_u64(&m, "slot", r.slot);
+    gt_action_set_b32(&m, "result", r.results);
+    gt_action_set_u64(&m, "accept", a->f[EC_AGREE].u64);
+    gt_action_set_b32(&m, "voteSalt", a->f[EC_SALT].b32);
+    return wk_apply_market(tx, &m, err);
+}
+
 /* The kind's apply: runs the rule, keeps its commitment bytes only on success. */
 static int apply_cosign(gt_tx *tx, const gt_action *a, gt_err *err) {
     wk_ctx c = {tx, GT_BUF_INIT};
     return wk_finish(&c, cosign_rule(&c, a, err));
 }
 
+/* The kind's apply: runs the rule, keeps its commitment bytes only on success. */
+static int apply_reveal(gt_tx *tx, const gt_action *a, gt_err *err) {
+    wk_ctx c = {tx, GT_BUF_INIT};
+    return wk_finish(&c, reveal_rule(&c, a, err));
+}
+
 gt_action_kind gt_kind_eval_attest = {"eval_attest", "EvalAttest", attest_fields, 9, apply_attest, 1, {0}, {0}, 0};
 gt_action_kind gt_kind_eval_cosign = {"eval_cosign", "EvalCosign", cosign_fields, 4, apply_cosign, 1, {0}, {0}, 0};
+gt_action_kind gt_kind_eval_reveal = {"eval_reveal", "EvalReveal", reveal_fields, 5, apply_reveal, 1, {0}, {0}, 0};
