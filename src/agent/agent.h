@@ -15,7 +15,8 @@
  *   validator  re-executes disputed work and votes on it, and votes on
  *              quorum tasks, both sealed (vote_commit in the commit window,
  *              vote_reveal after it; agent_seal.c); co-signs evaluation attestations
- *              (skill_eval.h); re-runs rejected work while the worker may still
+ *              (skill_eval.h; a panel's co-sign is its vote, sealed from ledger
+ *              format 11 and sent with the reveal, eval_reveal); re-runs rejected work while the worker may still
  *              dispute, so its vote is ready the moment a dispute opens (the
  *              vote stays open only the network's vote window); needs stake.
  *   poster     also exports the datasets of its finished data jobs and
@@ -139,7 +140,9 @@ typedef struct gt_skill {
     int (*stands_by)(gt_agent *a, const gt_job *job, const uint8_t *result, size_t len, int *stand, gt_err *err);
     /* A validator's vote on a dispute of job->slot: sends it itself, in the
      * clear (default: verify, then a sealed vote: vote_commit, later
-     * vote_reveal). eval: co-sign (which is the vote). */
+     * vote_reveal). eval: co-sign (which is the vote), before ledger format
+     * 11 only: from its height an eval panel's vote is sealed too, the
+     * co-sign sent with the reveal (agent_verify.c, skill_eval.h). */
     int (*vote)(gt_agent *a, const gt_job *job, const uint8_t result_id[32], const uint8_t *result, size_t len,
                 gt_skill_verdict *v, gt_err *err);
 } gt_skill;

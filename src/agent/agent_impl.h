@@ -29,9 +29,10 @@ typedef struct gt_agent_memo {
     int what;     /* MEMO_* below */
     uint64_t until_height; /* retry once the head reaches this (0: never) */
     int value;    /* what was decided (MEMO_COSIGNED: 1 agree, 0 disagree; MEMO_PRECHECK: 2 accept,
-                     1 reject, 0 none yet; MEMO_SUBMITTED: 1 when the skill's own work made it) */
+                     1 reject, 0 none yet; MEMO_SUBMITTED: 1 when the skill's own work made it;
+                     MEMO_SEALED: itemsChecked * 2 + agree of a sealed eval vote's co-sign) */
     uint8_t ref[32]; /* what it refers to (MEMO_ATTEST: the attestation's id; MEMO_PRECHECK and
-                        MEMO_SUBMITTED: the result) */
+                        MEMO_SUBMITTED: the result; MEMO_SEALED: the co-sign's evidence blob) */
 } gt_agent_memo;
 
 struct gt_agent {
@@ -71,7 +72,7 @@ void ag_llm_free(struct gt_llm *l);
 
 /* ---- Shared by agent.c and agent_verify.c. */
 enum { MEMO_SKIP = 1, MEMO_VERIFY, MEMO_VOTE, MEMO_REACT, MEMO_SETTLE, MEMO_WORK, MEMO_CHECK, MEMO_PUBLISH,
-       MEMO_ATTEST, MEMO_COSIGNED, MEMO_PRECHECK, MEMO_SUBMITTED };
+       MEMO_ATTEST, MEMO_COSIGNED, MEMO_PRECHECK, MEMO_SUBMITTED, MEMO_SEALED };
 
 /* The fields of every slot action: each is set when the kind has it. */
 typedef struct slot_args {

@@ -13,12 +13,23 @@
  * until it lands or the window closes, and an agent restarted between commit
  * and reveal reveals all the same. An unrevealed commitment is slashed like
  * a losing vote: the only way this agent leaves one is to be stopped for the
- * whole reveal window (the network's, fixed at genesis: gt_windows). */
+ * whole reveal window (the network's, fixed at genesis: gt_windows).
+ *
+ * Eval tasks (from ledger format 11, whose rule makes their panel votes
+ * sealed-only): the vote is committed the same way, and the reveal is
+ * eval_reveal, carrying the co-sign the agent kept in memory when it checked
+ * the attestation (skill_eval.c), so the co-sign is published only once
+ * nobody can copy it any more. With no co-sign kept (a restarted agent, or
+ * one whose co-sign is already on the ledger) or one the ledger refuses for
+ * good, it reveals with a plain vote_reveal: the vote still counts and its
+ * bond comes back; only the co-sign's record is missing. */
 #include <assert.h>
 #include <string.h>
 
 #include "agent/agent_impl.h"
+#include "agent/skill_eval.h"
 #include "base/hex.h"
+#include "work/work.h"
 
 /* The fields of vote_commit and vote_reveal. */
 typedef struct seal_args {
@@ -120,7 +131,15 @@ int ag_seal_reveal(gt_agent *a, const json_t *task, const json_t *sl, const json
         return 0;
     }
     seal_args s = {id, result, NULL, salt, slot, accept};
-    if (gt_agent_act(a, &gt_kind_vote_reveal, fill_seal, &s, NULL, &e)) {
+    const char *kind = json_string_value(json_object_get(task, "kind"));
+    int rc = kind && !strcmp(kind, GT_WORK_KIND_EVAL) ? ag_eval_reveal(a, id, slot, attempt, accept, salt, &e)
+                                                      : GT_ENOTFOUND;
+    /* Not yet (the window), or the node unreachable: the same try next pass. */
+    if (rc && rc != GT_ESTATE && rc != GT_EIO && rc != GT_ENONCE) {
+        e = (gt_err){0};
+        rc = gt_agent_act(a, &gt_kind_vote_reveal, fill_seal, &s, NULL, &e);
+    }
+    if (rc) {
         ag_action_failed(a, "reveal (will retry)", id, slot, &e);
         return 0;
     }

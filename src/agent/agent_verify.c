@@ -3,7 +3,11 @@
  * passed), the evaluator judging tasks that name it, and the validator
  * re-running disputed work and quorum tasks and voting. Every verdict is a
  * skill's verify function (re-execution for `complete`), unless the agent
- * was told to misbehave (GT_FAULT_REJECT_ALL). */
+ * was told to misbehave (GT_FAULT_REJECT_ALL). A panel member's vote is
+ * always sealed (agent_seal.c); on an eval task it was a co-sign in the
+ * clear until ledger format 11, whose rule takes an eval panel's votes only
+ * sealed: from that height (GET /v1/chain's format11Height) the agent checks
+ * the attestation, commits, and sends the co-sign with the reveal. */
 #include <stdio.h>
 #include <string.h>
 
@@ -331,9 +335,11 @@ static int dispute_verdict(gt_agent *a, const json_t *task, const json_t *sl, co
 }
 
 /* A disputed slot: re-run, then commit a sealed vote (revealed later by
- * ag_seal_reveal). A transient failure is tried again next pass. */
+ * ag_seal_reveal); an eval task's from format 11 (sealed_eval) too, its
+ * attestation checked by ag_eval_seal_verdict, where before the skill's vote
+ * hook co-signed in the clear. A transient failure is tried again next pass. */
 static void dispute_slot(gt_agent *a, const json_t *task, const json_t *sl, const gt_skill *sk,
-                         const uint8_t id[32], const uint8_t result[32], int *acted) {
+                         const uint8_t id[32], const uint8_t result[32], int sealed_eval, int *acted) {
     uint64_t slot = (uint64_t)json_integer_value(json_object_get(sl, "slot"));
     uint64_t attempt = (uint64_t)json_integer_value(json_object_get(sl, "attempt"));
     json_t *d = json_object_get(sl, "dispute");
@@ -344,7 +350,8 @@ static void dispute_slot(gt_agent *a, const json_t *task, const json_t *sl, cons
     ag_memo_put(a, id, slot, attempt, MEMO_VOTE, 0);
     gt_skill_verdict v = {0};
     gt_err e = {0};
-    int sent = 0, rc = dispute_verdict(a, task, sl, sk, id, result, &v, &sent, &e);
+    int sent = 0, rc = sealed_eval ? ag_eval_seal_verdict(a, task, sl, &v, &e)
+                                   : dispute_verdict(a, task, sl, sk, id, result, &v, &sent, &e);
     /* A skill whose vote hook sent the vote (eval: the co-sign) voted in the clear. */
     if (!rc && !sent) rc = ag_seal_commit(a, id, slot, attempt, GT_MARKET_ROUND_DISPUTE, result, v.accept, &e);
     if (rc == GT_SKILL_LATER || (rc && verify_failure(rc, 1) == VF_RETRY)) {
@@ -370,10 +377,50 @@ static void dispute_slot(gt_agent *a, const json_t *task, const json_t *sl, cons
                       v.reason, v.accept ? "for the worker" : "against the worker", (long long)json_integer_value(dl));
 }
 
+/* Does the node's ledger take an eval task's panel votes only sealed in the
+ * block after head (format 11's rule)? Not when the node names no height. */
+static int eval_sealed(gt_agent *a, const ag_head *head) {
+    uint64_t from = UINT64_MAX;
+    gt_client_format11_height(a->client, &from, NULL);
+    return from != UINT64_MAX && head->height + 1 >= from;
+}
+
+/* A quorum eval task's submitted result with this agent on its panel, from
+ * format 11: checks the attestation (the co-sign kept for the reveal) and
+ * commits the vote sealed. Tried again next pass after a transient failure;
+ * once per attempt otherwise, as a co-sign is. */
+static void eval_seal_slot(gt_agent *a, const json_t *task, const json_t *sl, int *acted) {
+    uint64_t slot = (uint64_t)json_integer_value(json_object_get(sl, "slot"));
+    uint64_t attempt = (uint64_t)json_integer_value(json_object_get(sl, "attempt"));
+    uint8_t id[32], result[32];
+    char h[16];
+    if (gt_agent_json_hash(task, "id", id, NULL) || gt_agent_json_hash(sl, "result", result, NULL) ||
+        ag_memo_find(a, id, slot, attempt, MEMO_CHECK))
+        return;
+    ag_memo_put(a, id, slot, attempt, MEMO_CHECK, 0);
+    gt_skill_verdict v = {0};
+    gt_err e = {0};
+    int rc = ag_eval_seal_verdict(a, task, sl, &v, &e);
+    if (!rc) rc = ag_seal_commit(a, id, slot, attempt, GT_MARKET_ROUND_VERIFY, result, v.accept, &e);
+    if (rc) {
+        gt_agent_memo *m = ag_memo_find(a, id, slot, attempt, MEMO_CHECK); /* NULL if the ring forgot it */
+        if (m && verify_failure(rc, 1) == VF_RETRY) m->what = 0; /* again next pass */
+        ag_action_failed(a, "sealed eval vote", id, slot, &e);
+        return;
+    }
+    (*acted)++;
+    ag_count(a, &a->stats.verified);
+    ag_count(a, v.accept ? &a->stats.accepted_given : &a->stats.rejected_given);
+    gt_agent_logf(a, "attestation on task %s slot %llu: %s; committed a sealed vote (co-signed with the reveal)",
+                  ag_short_id(id, h), (unsigned long long)slot, v.reason);
+}
+
 /* Disputes: re-run and commit a sealed vote on whether the result is
  * reproduced. Quorum tasks: re-run and commit a sealed verdict as one of the
  * panel. Either way, reveal this agent's commitments once their commit
- * window closes. arg: the head (ag_head). */
+ * window closes. Eval tasks: co-sign attestations; a panel's vote is a
+ * co-sign in the clear before format 11 and sealed from it (eval_sealed).
+ * arg: the head (ag_head). */
 int ag_validator_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt_err *err) {
     const ag_head *head = arg;
     uint8_t id[32], result[32];
@@ -382,6 +429,7 @@ int ag_validator_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt
     const char *policy = json_string_value(json_object_get(task, "policy"));
     const char *kind = json_string_value(json_object_get(task, "kind"));
     int is_eval = kind && !strcmp(kind, GT_WORK_KIND_EVAL), quorum = policy && !strcmp(policy, "quorum");
+    int sealed_eval = is_eval && eval_sealed(a, head);
     size_t i;
     json_t *sl;
     json_array_foreach(json_object_get(task, "slotList"), i, sl) {
@@ -395,6 +443,12 @@ int ag_validator_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt
         if (!(atomic_load(&a->roles) & GT_ROLE_VALIDATOR)) continue; /* only reveals when off duty */
         /* Attestations are co-signed by every validator who checks them (on
          * a quorum task the co-sign of a submitted one is the panel vote). */
+        if (sealed_eval && quorum && !strcmp(state, "submitted")) {
+            /* The co-sign of a submitted result is a panel vote: sealed. */
+            if (!voted(a, json_object_get(sl, "votes")) && !ag_seal_has(a, sl) && on_panel(a, sl))
+                eval_seal_slot(a, task, sl, acted);
+            continue;
+        }
         if (is_eval && strcmp(state, "disputed")) {
             ag_eval_cosign_slot(a, task, sl, acted);
             continue;
@@ -408,7 +462,7 @@ int ag_validator_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt
         const gt_skill *sk = gt_skill_find(kind);
         if (!sk || gt_agent_json_hash(sl, "result", result, NULL)) continue;
         if (!strcmp(state, "rejected")) precheck_slot(a, task, sl, sk, id, result);
-        else if (!strcmp(state, "disputed")) dispute_slot(a, task, sl, sk, id, result, acted);
+        else if (!strcmp(state, "disputed")) dispute_slot(a, task, sl, sk, id, result, sealed_eval, acted);
     }
     return 0;
 }

@@ -31,6 +31,7 @@ struct gt_client {
     long timeout_ms;
     gt_domain dom;
     int have_chain;
+    uint64_t format11_height; /* from /v1/chain with the domain; UINT64_MAX: none (an older node or ledger) */
     int has_signer;
     gt_key signer; /* signs upload permits (gt_client_set_signer) */
     char curl_err[CURL_ERROR_SIZE];
@@ -243,11 +244,21 @@ int gt_client_domain(gt_client *c, gt_domain *dom, gt_err *err) {
     if (!rc && !json_is_object(d)) rc = gt_err_set(err, GT_EINVAL, "no \"domain\" object");
     if (!rc) rc = gt_json_get_str(d, "salt", 66, &salt, err);
     if (!rc) rc = gt_hex_decode(salt, c->dom.salt, 32, "domain.salt", err);
+    json_t *f11 = json_object_get(j, "format11Height");
+    c->format11_height = json_is_integer(f11) && json_integer_value(f11) >= 0 ? (uint64_t)json_integer_value(f11)
+                                                                              : UINT64_MAX;
     json_decref(j);
     if (rc) return gt_err_wrap(err, "GET /v1/chain");
     c->have_chain = 1;
     *dom = c->dom;
     return 0;
+}
+
+int gt_client_format11_height(gt_client *c, uint64_t *height, gt_err *err) {
+    gt_domain dom;
+    int rc = gt_client_domain(c, &dom, err);
+    *height = rc ? UINT64_MAX : c->format11_height;
+    return rc;
 }
 
 int gt_client_account(gt_client *c, const gt_addr *a, gt_client_acct *out, gt_err *err) {

@@ -58,6 +58,11 @@ int gt_client_post_json(gt_client *c, const char *path, const json_t *body, int 
 /* The signing domain of the node's network: chain id and salt (its genesis
  * hash), read once from GET /v1/chain, then cached. */
 int gt_client_domain(gt_client *c, gt_domain *dom, gt_err *err);
+/* The first block of the node's ledger under format 11's rule (eval panel
+ * votes sealed-only), read with the domain (GET /v1/chain's format11Height):
+ * UINT64_MAX when the node names none (an older node, or an older ledger
+ * read as it is), and on an error. */
+int gt_client_format11_height(gt_client *c, uint64_t *height, gt_err *err);
 
 typedef struct gt_client_acct {
     uint64_t balance_units, staked_units, locked_units, unbonding_units;

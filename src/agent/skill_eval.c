@@ -349,6 +349,87 @@ int ag_eval_cosign_slot(gt_agent *a, const json_t *task, const json_t *sl, int *
     return 0;
 }
 
+/* The verdict of a sealed vote from a co-sign's content (agree, items). */
+static void sealed_reason(gt_skill_verdict *v, int agree, uint64_t checked, const char *why) {
+    v->accept = agree;
+    if (agree)
+        snprintf(v->reason, sizeof v->reason, "checked AGREE (sealed): root and score recomputed, %" PRIu64
+                 " random item%s re-executed, each matched byte for byte", checked, checked == 1 ? "" : "s");
+    else
+        snprintf(v->reason, sizeof v->reason, "checked DISAGREE (sealed): %.400s", why);
+}
+
+int ag_eval_seal_verdict(gt_agent *a, const json_t *task, const json_t *sl, gt_skill_verdict *v, gt_err *err) {
+    uint64_t slot = (uint64_t)json_integer_value(json_object_get(sl, "slot"));
+    uint64_t attempt = (uint64_t)json_integer_value(json_object_get(sl, "attempt"));
+    uint8_t id[32], result[32];
+    int rc = gt_agent_json_hash(task, "id", id, err);
+    if (!rc) rc = gt_agent_json_hash(sl, "result", result, err);
+    if (rc) return rc;
+    gt_agent_memo *m = ag_memo_find(a, id, slot, attempt, MEMO_COSIGNED);
+    if (m) { /* on the ledger already: the reveal is a plain vote_reveal */
+        v->accept = m->value;
+        snprintf(v->reason, sizeof v->reason, "had co-signed it before (%s)", m->value ? "agree" : "disagree");
+        return 0;
+    }
+    if ((m = ag_memo_find(a, id, slot, attempt, MEMO_SEALED))) { /* checked for an earlier round of this attempt */
+        sealed_reason(v, m->value & 1, (uint64_t)(m->value >> 1), "as found in the earlier round");
+        return 0;
+    }
+    gt_job job;
+    json_t *spec = NULL;
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    char rid[72];
+    check_out co;
+    gt_blob_id_format(result, rid);
+    rc = ag_load_job(a, task, slot, &job, &spec, err);
+    if (!rc) rc = eval_fits(a, &job, err);
+    if (!rc) rc = gt_client_blob_get(gt_agent_client(a), rid, GT_WORK_RESULTS_MAX_BYTES < GT_AGENT_RESULT_MAX_BYTES
+                                                                ? GT_WORK_RESULTS_MAX_BYTES
+                                                                : GT_AGENT_RESULT_MAX_BYTES,
+                                     &bytes, &len, err);
+    if (!rc) rc = check_slot(a, &job, sl, bytes, len, &co, err);
+    gt_free(bytes);
+    json_decref(spec);
+    if (rc) return rc;
+    m = ag_memo_put(a, id, slot, attempt, MEMO_SEALED, 0);
+    m->value = (int)(co.checked << 1) | (co.agree ? 1 : 0); /* checked <= GT_WORK_ATTEST_MAX_ITEMS */
+    memcpy(m->ref, co.evidence, 32);
+    sealed_reason(v, co.agree, co.checked, co.why);
+    return 0;
+}
+
+/* The fields of eval_reveal. */
+typedef struct reveal_args {
+    const uint8_t *att, *evidence, *salt;
+    uint64_t checked;
+    int agree;
+} reveal_args;
+
+static int fill_reveal(void *arg, gt_action *act, gt_err *err) {
+    const reveal_args *x = arg;
+    (void)err;
+    gt_work_cosign_fill(act, x->att, x->checked, x->agree, x->evidence);
+    gt_action_set_b32(act, "voteSalt", x->salt);
+    return 0;
+}
+
+int ag_eval_reveal(gt_agent *a, const uint8_t task[32], uint64_t slot, uint64_t attempt, int accept,
+                   const uint8_t salt[32], gt_err *err) {
+    gt_agent_memo *ms = ag_memo_find(a, task, slot, attempt, MEMO_SEALED);
+    gt_agent_memo *ma = ag_memo_find(a, task, slot, attempt, MEMO_ATTEST);
+    if (!ms || !ma || (ms->value & 1) != accept || ag_memo_find(a, task, slot, attempt, MEMO_COSIGNED))
+        return GT_ENOTFOUND;
+    reveal_args x = {ma->ref, ms->ref, salt, (uint64_t)(ms->value >> 1), accept};
+    int rc = gt_agent_act(a, &gt_kind_eval_reveal, fill_reveal, &x, NULL, err);
+    if (!rc) {
+        ag_memo_put(a, task, slot, attempt, MEMO_COSIGNED, 0)->value = accept; /* on the ledger now */
+        ag_count(a, &a->stats.cosigns);
+    }
+    return rc;
+}
+
 const gt_skill gt_skill_eval = {
     .name = "eval",
     .fits = eval_fits,

@@ -31,13 +31,14 @@
  * score) verified by a quorum: the panel drawn
  * from the staked validators (val-1, val-2, val-3) when fajar claims it.
  * fajar attests its run; each validator re-executes items and co-signs (on
- * a quorum task the co-sign is its bonded panel vote), so the evaluation
+ * a quorum task the co-sign is its bonded panel vote: from ledger format 11
+ * committed sealed first and sent with the reveal, eval_reveal), so the evaluation
  * stands on a panel's verdict, which a funding round requires
  * (fund/fund_round.c). Then gita, who forges a perfect score over honest
  * results, takes a second such task, verified by val-1 for a fee: val-1's
  * check recomputes the score from gita's own lines and disagrees (rejected);
  * gita's re-run reproduces its results, so it disputes; val-2 and val-3
- * vote against it with their co-signs; gita loses stake and bond, the slot
+ * vote against it, sealed, with what their co-signs found; gita loses stake and bond, the slot
  * reopens and fajar does it honestly. */
 #include <inttypes.h>
 #include <stdio.h>

@@ -22,7 +22,11 @@
  *    floor (its attestation would be refused, format 10), saying why;
  *  - evaluation: an honest attestation accepted by the verifier's co-sign and
  *    co-signed by a staked validator; a forged score rejected, disputed by
- *    its author and lost on the validator's vote; the leaderboard. */
+ *    its author and lost on the validator's vote (sealed: ledger format 11);
+ *    the leaderboard;
+ *  - a quorum eval task from ledger format 11: the seated validators check
+ *    the attestation and commit sealed votes (nothing public to copy), then
+ *    reveal with eval_reveal, their co-signs recorded as the panel's votes. */
 #include <jansson.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -36,6 +40,7 @@
 #include "agent_net.h"
 #include "agent/agent.h"
 #include "agent/skill_generate.h"
+#include "base/hex.h"
 #include "base/json.h"
 #include "crypto/addr.h"
 #include "crypto/keccak.h"
@@ -813,6 +818,81 @@ static void test_eval(void) {
     for (int k = 0; k < 5; k++) gt_agent_free(all[k]);
 }
 
+/* The view of slot 0 of task id while its verify round is sealed: 1 when it
+ * shows `commits` commitments and no public vote yet. */
+static int sealed_unvoted(const uint8_t id[32], size_t commits) {
+    json_t *t = task_get(id);
+    json_t *sl = json_array_get(json_object_get(t, "slotList"), 0);
+    int yes = json_array_size(json_object_get(sl, "commits")) == commits &&
+              json_array_size(json_object_get(sl, "votes")) == 0;
+    json_decref(t);
+    return yes;
+}
+
+/* A quorum eval task (quorum 2) on a ledger made at format 11 (the node's
+ * format11Height is 0): its panel, two validators staked above every earlier
+ * one so they alone are eligible, may only vote sealed. Real agents check
+ * the attestation and commit (the view shows two commitments and no vote:
+ * a lazy judge has nothing to copy), then open their votes with eval_reveal;
+ * the slot is accepted and paid, and the attestation is backed
+ * by both judges (their co-signs, recorded at the reveal, agree with their
+ * accepting votes). On format 10's code the agents co-signed in the clear
+ * (each co-sign its public vote) and no commitment was ever seen. */
+static void test_eval_quorum_sealed(void) {
+    gt_agent *poster = make("s-poster", "eval", GT_ROLE_POSTER, 0, NULL);
+    gt_agent *worker = make("s-worker", "eval", GT_ROLE_WORKER, 0, NULL);
+    gt_agent *v1 = make("s-val1", "eval", GT_ROLE_VALIDATOR, 0, NULL);
+    gt_agent *v2 = make("s-val2", "eval", GT_ROLE_VALIDATOR, 0, NULL);
+    if (!poster || !worker || !v1 || !v2) return;
+    gt_err err = {0};
+    gt_key k;
+    for (int i = 0; i < 2; i++) { /* 4 tokens staked: over the task's stake (3), which no earlier validator has */
+        tnet_key(i ? "s-val2" : "s-val1", &k);
+        CHECK(tnet_stake(dir, &k, 2000000, &err) == 0);
+    }
+    char *spec = eval_spec();
+    gt_task_terms t = {.kind = GT_WORK_KIND_EVAL, .slots = 1, .bounty_units = 2000000, .stake_units = 3000000,
+                       .fee_units = 100000, .quorum = 2};
+    uint8_t id[32];
+    CHECK(spec && gt_agent_post(poster, &t, spec, strlen(spec), id, &err) == 0);
+    gt_agent *all[] = {poster, worker, v1, v2};
+    int seen_sealed = 0;
+    for (int pass = 0; pass < 600; pass++) {
+        tnet_step(all, 4);
+        seen_sealed |= sealed_unvoted(id, 2);
+        json_t *tv = task_get(id);
+        int done = tv && !strcmp(json_string_value(json_object_get(tv, "status")) ?: "", "complete");
+        json_decref(tv);
+        if (done) break;
+        usleep(20000);
+    }
+    CHECK_MSG(seen_sealed, "no view showed the two sealed votes before any was public");
+    char st[32];
+    CHECK_STR(slot_state(id, 0, st, sizeof st), "paid");
+    gt_agent_stats s1, s2;
+    gt_agent_stats_get(v1, &s1);
+    gt_agent_stats_get(v2, &s2);
+    CHECK_EQ_U64(s1.reveals + s2.reveals, 2);
+    char db[128], me[67] = "0x"; /* the task's id, as the board names it */
+    snprintf(db, sizeof db, "%s/ledger.db", home);
+    gt_hex_encode(id, 32, me + 2);
+    sqlite3 *h = NULL;
+    CHECK(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    json_t *board = gt_work_leaderboard(h, "logic-v1", 1, &err), *e;
+    size_t i;
+    int found = 0;
+    json_array_foreach(json_object_get(board, "entries"), i, e) {
+        if (strcmp(json_string_value(json_object_get(e, "task")) ?: "", me)) continue;
+        found = 1;
+        CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(e, "cosigns"), "backed")), 2);
+    }
+    CHECK(found);
+    json_decref(board);
+    sqlite3_close(h);
+    free(spec);
+    for (int j = 0; j < 4; j++) gt_agent_free(all[j]);
+}
+
 int main(void) {
     gt_err err = {0};
     signal(SIGPIPE, SIG_IGN);
@@ -834,6 +914,7 @@ int main(void) {
     RUN(test_publish_left_out);
     RUN(test_eval_under_floor);
     RUN(test_eval);
+    RUN(test_eval_quorum_sealed);
     tnet_stop(home, node_pid, dir);
     gt_agent_model_free(model);
     return gt_test_finish();
