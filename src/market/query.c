@@ -161,14 +161,28 @@ static int commits_json(sqlite3 *db, const mk_slot *sl, int round, json_t *arr, 
     return rc;
 }
 
+/* The network's reveal window from meta (fixed at genesis): a view's tx
+ * (mk_read_tx) carries no windows. 0 or GT_EDB. */
+static int reveal_window(sqlite3 *db, uint64_t *reveal_s, gt_err *err) {
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key='reveal_window_s'", -1, &q, NULL) != SQLITE_OK)
+        return gt_err_set(err, GT_EDB, "reading meta: %s", sqlite3_errmsg(db));
+    int rc = sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) == SQLITE_INTEGER ? 0 : GT_EDB;
+    if (!rc) *reveal_s = (uint64_t)sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    return rc ? gt_err_set(err, GT_EDB, "meta: no reveal_window_s") : 0;
+}
+
 /* A sealed round's commitments and the block time its commit window closes
- * (commitDeadline), into the round's object; nothing when unsealed. 0 or an
- * error. */
+ * (commitDeadline: the round's deadline less the network's reveal window,
+ * which agents wait for before they reveal), into the round's object;
+ * nothing when unsealed. 0 or an error. */
 static int sealed_json(sqlite3 *db, const mk_slot *sl, int round, json_t *into, gt_err *err) {
     gt_tx tx = mk_read_tx(db);
     int sealed = 0;
     uint64_t end_s = 0;
-    int rc = mk_round_sealed(&tx, sl, round, &sealed, &end_s, err);
+    int rc = reveal_window(db, &tx.windows.reveal_s, err);
+    if (!rc) rc = mk_round_sealed(&tx, sl, round, &sealed, &end_s, err);
     if (rc || !sealed) return rc;
     json_t *arr = json_array();
     if ((rc = commits_json(db, sl, round, arr, err))) {

@@ -173,6 +173,39 @@ static int read_task(void *arg, gt_tx *tx, gt_err *err) {
     return 0;
 }
 
+/* A sealed round's view says when its commit window closes (commitDeadline):
+ * agents reveal from then on (agent_seal.c), so it must be the round's
+ * deadline less the network's reveal window, on the slot (a quorum round)
+ * as on its dispute. The view was read with no windows (mk_read_tx), so
+ * it said the round's end: an agent whose panel had a silent member
+ * revealed in the reveal window's last second, and a block a second late
+ * left its commitment unrevealed and its bond slashed. */
+static void test_commit_deadline_view(void) {
+    gt_ledger *l = fresh();
+    setup(l, 5 * UNIT);
+    uint8_t t[32], salt[32] = {1}, cm[32];
+    CHECK_EQ_INT(act(l, ALICE, t, NULL, "task_post",
+                     "{\"kind\":\"code\",\"spec\":\"%s\",\"slots\":1,\"bounty\":%llu,\"stake\":%llu,\"fee\":%llu,"
+                     "\"quorum\":2,\"claimSeconds\":50,\"submitSeconds\":5,\"verifySeconds\":10}",
+                     blob("spec"), 10 * UNIT, 4 * UNIT, 3 * UNIT), 0);
+    claim_submit(l, t, BOB, "good");
+    gt_market_vote_commitment(1, salt, &A[V1], t, 0, 0, GT_MARKET_ROUND_VERIFY, cm);
+    char c[67];
+    snprintf(c, sizeof c, "%s", hx(cm));
+    CHECK_EQ_INT(act(l, V1, NULL, NULL, "vote_commit", "{\"task\":\"%s\",\"slot\":0,\"result\":\"%s\",\"commitment\":\"%s\"}",
+                     hx(t), blob("good"), c), 0);
+    void *a[2] = {t, NULL};
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_ledger_read(l, read_task, a, &err), 0);
+    json_t *sl = json_array_get(json_object_get(a[1], "slotList"), 0);
+    json_int_t end = json_integer_value(json_object_get(sl, "deadline"));
+    json_int_t commit_end = json_integer_value(json_object_get(sl, "commitDeadline"));
+    CHECK(json_is_integer(json_object_get(sl, "commitDeadline")));
+    CHECK_EQ_U64((uint64_t)(end - commit_end), gt_ledger_genesis(l)->windows.reveal_s);
+    json_decref(a[1]);
+    done(l);
+}
+
 static void test_dispute_early_close_weights(void) {
     gt_ledger *l = fresh();
     setup(l, 2 * UNIT);
@@ -620,6 +653,7 @@ int main(void) {
     RUN(test_quorum_deadline_majority);
     RUN(test_dispute_no_votes);
     RUN(test_dispute_early_close_weights);
+    RUN(test_commit_deadline_view);
     RUN(test_unbonding_floor);
     RUN(test_split_stake_no_gain);
     RUN(test_panel_drawn);
