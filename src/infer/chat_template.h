@@ -26,8 +26,9 @@
  *               strftime_now(fmt) (at the time the caller passes, in UTC)
  *
  * Anything else is refused with its name and its line and column. Rendering
- * is bounded by named limits (output size, loop iterations, call depth), so a
- * hostile template cannot hang or exhaust the process. Values are JSON
+ * is bounded by named limits (output size, loop iterations, call depth, the
+ * work of one render, the nesting of values it makes), so a hostile template
+ * (it comes inside a model file) cannot hang, exhaust or crash the process. Values are JSON
  * (jansson): the caller's variables (messages, tools, add_generation_prompt,
  * bos_token, ...) are read as they are and never changed. */
 #ifndef GT_INFER_CHAT_TEMPLATE_H
@@ -45,6 +46,21 @@
 #define GT_CHAT_TMPL_MAX_ITERATIONS 1000000    /* loop iterations in one render, all loops together */
 #define GT_CHAT_TMPL_MAX_DEPTH 64              /* nesting of expressions and blocks; macro call depth */
 #define GT_CHAT_TMPL_MAX_LIST 100000           /* elements of a list made by the template (range, split) */
+/* Work of one render, in units of about a byte touched: 1 per expression or
+ * statement evaluated, 1 per byte of a string made, scanned or written out,
+ * GT_CHAT_TMPL_ELEM_WORK per element of a list or dict made or walked (a
+ * macro call or a loop iteration makes a few). The iteration and output
+ * limits alone let a template copy an 8 MiB string a million times, or call
+ * a macro 2^60 times without looping. The fixture templates rendering 256
+ * messages of 4 KB (1 MiB of text, serve's body limit) with 64 tools use
+ * 4.2-7.4 Mi units; serve and chat render placeholders, not the texts, so
+ * far fewer (tests/infer/test_chat_template.c). */
+#define GT_CHAT_TMPL_MAX_WORK (64u << 20)
+#define GT_CHAT_TMPL_ELEM_WORK 16
+/* Nesting of a list or dict the template makes ([x], {'k': x}, namespace
+ * attributes): values are walked recursively (printed, compared, and freed
+ * by jansson), so a list nested a million deep crashed the process. */
+#define GT_CHAT_TMPL_MAX_NESTING 1024
 
 typedef struct gt_chat_tmpl gt_chat_tmpl;
 

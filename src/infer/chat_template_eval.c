@@ -2,6 +2,7 @@
  * statements, scopes, loops, macros and the operators. Values are jansson
  * references; NULL stands for Jinja's undefined. Every function that yields
  * a value hands out a new reference the caller releases. */
+#define _GNU_SOURCE /* memmem */
 #include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +22,68 @@ int gt_ct_fail(gt_ct_ev *ev, const gt_ct_node *at, int code, const char *fmt, ..
 }
 
 static int oom(gt_ct_ev *ev) { return gt_err_set(ev->err, GT_ENOMEM, "out of memory rendering the chat template"); }
+
+/* ---- work and nesting ---- */
+
+int gt_ct_charge(gt_ct_ev *ev, const gt_ct_node *at, size_t units) {
+    ev->work += units;
+    if (ev->over) return GT_ELIMIT; /* the error is set already */
+    if (ev->work <= GT_CHAT_TMPL_MAX_WORK) return 0;
+    ev->over = 1;
+    return gt_ct_fail(ev, at, GT_ELIMIT, "over the limit of %u units of work in one render (GT_CHAT_TMPL_MAX_WORK: "
+                      "expressions evaluated, bytes and elements made or scanned)", GT_CHAT_TMPL_MAX_WORK);
+}
+
+/* Charges the making of *out; over the limit, *out is released. */
+static int charge_made(gt_ct_ev *ev, const gt_ct_node *at, json_t **out) {
+    int rc = gt_ct_charge(ev, at, gt_ct_work_of(*out));
+    if (rc) json_decref(*out), *out = NULL;
+    return rc;
+}
+
+size_t gt_ct_work_of(const json_t *v) {
+    if (json_is_string(v)) return json_string_length(v);
+    if (json_is_array(v)) return json_array_size(v) * GT_CHAT_TMPL_ELEM_WORK;
+    if (json_is_object(v)) return json_object_size(v) * GT_CHAT_TMPL_ELEM_WORK;
+    return 1;
+}
+
+/* The nesting of v (0 for a scalar) up to a cap past the limit, noting
+ * whether a namespace() is in it; each element walked is charged. */
+static int nest_walk(gt_ct_ev *ev, const json_t *v, int level, int *has_ns) {
+    if (!json_is_array(v) && !json_is_object(v)) return 0;
+    char key[32];
+    snprintf(key, sizeof key, "%p", (const void *)v);
+    if (ev->ns_index && json_object_get(ev->ns_index, key)) *has_ns = 1;
+    ev->work += gt_ct_work_of(v);
+    if (level > GT_CHAT_TMPL_MAX_NESTING || ev->work > GT_CHAT_TMPL_MAX_WORK) return 1; /* deep enough to refuse */
+    int deepest = 0;
+    if (json_is_array(v)) {
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            int d = nest_walk(ev, json_array_get(v, i), level + 1, has_ns);
+            deepest = d > deepest ? d : deepest;
+        }
+    } else {
+        const char *k;
+        json_t *e;
+        json_object_foreach((json_t *)v, k, e) {
+            int d = nest_walk(ev, e, level + 1, has_ns);
+            deepest = d > deepest ? d : deepest;
+        }
+    }
+    return deepest + 1;
+}
+
+int gt_ct_check_nest(gt_ct_ev *ev, const gt_ct_node *at, const json_t *v, int no_namespace) {
+    int has_ns = 0, depth = nest_walk(ev, v, 0, &has_ns);
+    if (gt_ct_charge(ev, at, 0)) return GT_ELIMIT;
+    if (depth >= GT_CHAT_TMPL_MAX_NESTING)
+        return gt_ct_fail(ev, at, GT_ELIMIT, "a list or dict nested deeper than the limit of %d",
+                          GT_CHAT_TMPL_MAX_NESTING);
+    if (no_namespace && has_ns)
+        return gt_ct_fail(ev, at, GT_EINVAL, "a namespace() cannot hold a namespace(), nor a list or dict holding one");
+    return 0;
+}
 
 /* ---- scopes ---- */
 
@@ -68,9 +131,10 @@ static int eval_args(gt_ct_ev *ev, gt_ct_scope *sc, const gt_ct_node *n, gt_ct_a
 static int call_macro(gt_ct_ev *ev, const gt_ct_node *at, const gt_ct_node *m, const gt_ct_args *a, json_t **out) {
     if (ev->depth >= GT_CHAT_TMPL_MAX_DEPTH)
         return gt_ct_fail(ev, at, GT_ELIMIT, "macro calls nested deeper than the limit of %d", GT_CHAT_TMPL_MAX_DEPTH);
+    int rc = gt_ct_charge(ev, at, 4 * GT_CHAT_TMPL_ELEM_WORK); /* its scope and its output's string */
+    if (rc) return rc;
     gt_ct_scope sc = {json_object(), ev->top};
     if (!sc.vars) return oom(ev);
-    int rc = 0;
     for (size_t i = 0; i < a->n && rc == 0; i++)
         if (!a->kw[i] && i >= m->n_kids)
             rc = gt_ct_fail(ev, at, GT_EINVAL, "too many arguments to macro '%s'", m->name);
@@ -100,12 +164,16 @@ static int eval_call(gt_ct_ev *ev, gt_ct_scope *sc, const gt_ct_node *n, json_t 
     if (n->a->kind == CT_ATTR) rc = eval(ev, sc, n->a->a, &obj);
     else if (n->a->kind != CT_NAME) return gt_ct_fail(ev, n, GT_EUNSUPPORTED, "unsupported call of an expression");
     if (rc || (rc = eval_args(ev, sc, n, &a))) return json_decref(obj), rc;
-    if (n->a->kind == CT_ATTR) {
+    size_t in_work = gt_ct_work_of(obj);
+    for (size_t i = 0; i < a.n; i++) in_work += gt_ct_work_of(a.v[i]);
+    if ((rc = gt_ct_charge(ev, n, in_work))) {
+    } else if (n->a->kind == CT_ATTR) {
         rc = gt_ct_method(ev, n->a, obj, &a, out);
     } else {
         const gt_ct_node *m = find_macro(ev, n->a->name);
         rc = m ? call_macro(ev, n, m, &a, out) : gt_ct_global(ev, n, &a, out);
     }
+    if (rc == 0) rc = charge_made(ev, n, out);
     free_args(&a);
     json_decref(obj);
     return rc;
@@ -137,13 +205,12 @@ static int contains(gt_ct_ev *ev, const gt_ct_node *at, const json_t *x, const j
         if (!json_is_string(x)) return gt_ct_fail(ev, at, GT_EINVAL, "'in <string>' needs a string on the left");
         const char *h = json_string_value(c), *nd = json_string_value(x);
         size_t hl = json_string_length(c), nl = json_string_length(x);
-        *res = nl == 0;
-        for (size_t i = 0; !*res && i + nl <= hl; i++) *res = !memcmp(h + i, nd, nl);
+        *res = memmem(h, hl, nd, nl) != NULL; /* linear; a compare at every byte is hl * nl */
         return 0;
     }
     *res = 0;
     if (json_is_array(c)) {
-        for (size_t i = 0; i < json_array_size(c) && !*res; i++) *res = gt_ct_equal(json_array_get(c, i), x);
+        for (size_t i = 0; i < json_array_size(c) && !*res; i++) *res = gt_ct_equal(ev, json_array_get(c, i), x);
         return 0;
     }
     if (json_is_object(c)) return *res = json_is_string(x) && json_object_get(c, json_string_value(x)), 0;
@@ -210,11 +277,11 @@ static int op_arith(gt_ct_ev *ev, const gt_ct_node *at, json_t *a, json_t *b, js
 }
 
 /* a ~ b: both as text. */
-static int op_concat(gt_ct_ev *ev, json_t *a, json_t *b, json_t **out) {
+static int op_concat(gt_ct_ev *ev, const gt_ct_node *at, json_t *a, json_t *b, json_t **out) {
     gt_buf s = GT_BUF_INIT;
-    int rc = gt_ct_str(a, &s) || gt_ct_str(b, &s) ? oom(ev) : 0;
-    if (rc == 0 && s.len > GT_CHAT_TMPL_MAX_OUTPUT)
-        rc = gt_err_set(ev->err, GT_ELIMIT, "chat template: string over the limit of %u bytes", GT_CHAT_TMPL_MAX_OUTPUT);
+    int rc = gt_ct_str(a, &s);
+    if (rc == 0) rc = gt_ct_str(b, &s);
+    if (rc) rc = gt_ct_text_fail(ev, at, rc);
     if (rc == 0 && !(*out = json_stringn(s.data ? (const char *)s.data : "", s.len))) rc = oom(ev);
     gt_buf_free(&s);
     return rc;
@@ -225,12 +292,13 @@ static int eval_bin(gt_ct_ev *ev, gt_ct_scope *sc, const gt_ct_node *n, json_t *
     int rc = eval(ev, sc, n->a, &a), r = 0, cmp = 0;
     if (rc == 0) rc = eval(ev, sc, n->b, &b);
     *out = NULL;
+    if (rc == 0) rc = gt_ct_charge(ev, n, gt_ct_work_of(a) + gt_ct_work_of(b)); /* read, copied or compared */
     if (rc == 0) switch (n->op) {
         case OP_ADD: rc = op_add(ev, n, a, b, out); break;
         case OP_SUB: case OP_MUL: case OP_DIV: case OP_FLOORDIV: case OP_MOD: rc = op_arith(ev, n, a, b, out); break;
-        case OP_CONCAT: rc = op_concat(ev, a, b, out); break;
+        case OP_CONCAT: rc = op_concat(ev, n, a, b, out); break;
         case OP_EQ: case OP_NE:
-            r = gt_ct_equal(a, b) == (n->op == OP_EQ);
+            r = gt_ct_equal(ev, a, b) == (n->op == OP_EQ);
             break;
         case OP_IN: case OP_NOTIN:
             if ((rc = contains(ev, n, a, b, &r)) == 0) r = r == (n->op == OP_IN);
@@ -240,11 +308,22 @@ static int eval_bin(gt_ct_ev *ev, gt_ct_scope *sc, const gt_ct_node *n, json_t *
                 r = n->op == OP_LT ? cmp < 0 : n->op == OP_LE ? cmp <= 0 : n->op == OP_GT ? cmp > 0 : cmp >= 0;
     }
     if (rc == 0 && !*out) *out = json_boolean(r);
+    if (rc == 0) rc = charge_made(ev, n, out);
     json_decref(a), json_decref(b);
     return rc;
 }
 
 /* ---- subscripts ---- */
+
+/* The byte offset of each code point of s[0..n), and n after the last (a
+ * new array; NULL out of memory). */
+static size_t *cp_starts(const char *s, size_t n) {
+    size_t *r = gt_malloc((gt_ct_utf8_len(s, n) + 1) * sizeof *r), k = 0;
+    for (size_t i = 0; r && i < n; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80) r[k++] = i;
+    if (r) r[k] = n;
+    return r;
+}
 
 /* Byte offset of code point k of s[0..n) (n when k is past the end). */
 static size_t cp_offset(const char *s, size_t n, size_t k) {
@@ -267,7 +346,7 @@ static int eval_index(gt_ct_ev *ev, gt_ct_scope *sc, const gt_ct_node *n, json_t
         json_int_t i = json_integer_value(k);
         if (i < 0) i += (json_int_t)len;
         if (i >= 0 && (size_t)i < len && json_is_array(a)) *out = json_incref(json_array_get(a, (size_t)i));
-        else if (i >= 0 && (size_t)i < len) {
+        else if (i >= 0 && (size_t)i < len && (rc = gt_ct_charge(ev, n, json_string_length(a))) == 0) {
             const char *s = json_string_value(a);
             size_t l = json_string_length(a), from = cp_offset(s, l, (size_t)i), to = cp_offset(s, l, (size_t)i + 1);
             if (!(*out = json_stringn(s + from, to - from))) rc = oom(ev);
@@ -305,22 +384,23 @@ static int eval_slice(gt_ct_ev *ev, gt_ct_scope *sc, const gt_ct_node *n, json_t
     int is_str = json_is_string(a);
     if (rc == 0 && (step == 0 || !(is_str || json_is_array(a))))
         rc = gt_ct_fail(ev, n, GT_EINVAL, step ? "only lists and strings can be sliced" : "slice step of 0");
+    if (rc == 0) rc = gt_ct_charge(ev, n, gt_ct_work_of(a));
     if (rc == 0) {
         const char *s = is_str ? json_string_value(a) : NULL;
         size_t sl = is_str ? json_string_length(a) : 0;
+        size_t *cp = is_str ? cp_starts(s, sl) : NULL; /* each code point's offset: the slice is linear */
         json_int_t len = (json_int_t)(is_str ? gt_ct_utf8_len(s, sl) : json_array_size(a));
         slice_bounds(len, p[0], p[1], step, &lo, &hi);
         json_t *arr = json_array();
         gt_buf b = GT_BUF_INIT;
-        for (json_int_t i = lo; arr && (step > 0 ? i < hi : i > hi); i += step) {
+        if (is_str && !cp) rc = oom(ev);
+        for (json_int_t i = lo; rc == 0 && arr && (step > 0 ? i < hi : i > hi); i += step) {
             if (!is_str) json_array_append(arr, json_array_get(a, (size_t)i));
-            else {
-                size_t f = cp_offset(s, sl, (size_t)i), t = cp_offset(s, sl, (size_t)i + 1);
-                if (gt_buf_append(&b, s + f, t - f)) rc = oom(ev);
-            }
+            else if (gt_buf_append(&b, s + cp[i], cp[i + 1] - cp[i])) rc = oom(ev);
         }
-        *out = is_str ? json_stringn(b.data ? (const char *)b.data : "", b.len) : json_incref(arr);
+        if (rc == 0) *out = is_str ? json_stringn(b.data ? (const char *)b.data : "", b.len) : json_incref(arr);
         if (rc == 0 && !*out) rc = oom(ev);
+        gt_free(cp);
         json_decref(arr);
         gt_buf_free(&b);
     }
@@ -340,14 +420,19 @@ static int eval_collection(gt_ct_ev *ev, gt_ct_scope *sc, const gt_ct_node *n, j
         if (n->kind == CT_DICT && (rc = eval(ev, sc, n->kids[i++], &k)) == 0 && !json_is_string(k))
             rc = gt_ct_fail(ev, n->kids[i - 1], GT_EUNSUPPORTED, "dict keys must be strings");
         if (rc == 0) rc = eval(ev, sc, n->kids[i], &v);
+        if (rc == 0 && v) rc = gt_ct_check_nest(ev, n, v, 0);
         if (rc == 0 && !v) v = json_null();
-        if (rc == 0 && n->kind == CT_LIST && json_array_append_new(c, v)) rc = oom(ev);
-        else if (rc == 0 && n->kind == CT_DICT && json_object_set_new(c, json_string_value(k), v)) rc = oom(ev);
+        if (rc == 0) {
+            int bad = n->kind == CT_LIST ? json_array_append_new(c, v)
+                                         : json_object_set_new(c, json_string_value(k), v);
+            v = NULL; /* stolen, even when it failed */
+            if (bad) rc = oom(ev);
+        }
         json_decref(k);
-        if (rc) return json_decref(c), rc;
+        if (rc) return json_decref(v), json_decref(c), rc;
     }
     *out = c;
-    return 0;
+    return charge_made(ev, n, out);
 }
 
 static int eval_filter_or_test(gt_ct_ev *ev, gt_ct_scope *sc, const gt_ct_node *n, json_t **out) {
@@ -355,8 +440,12 @@ static int eval_filter_or_test(gt_ct_ev *ev, gt_ct_scope *sc, const gt_ct_node *
     gt_ct_args a;
     int rc = eval(ev, sc, n->a, &v), r = 0;
     if (rc == 0 && (rc = eval_args(ev, sc, n, &a)) == 0) {
-        if (n->kind == CT_FILTER) rc = gt_ct_filter(ev, n, v, &a, out);
+        size_t in_work = gt_ct_work_of(v);
+        for (size_t i = 0; i < a.n; i++) in_work += gt_ct_work_of(a.v[i]);
+        if ((rc = gt_ct_charge(ev, n, in_work))) {
+        } else if (n->kind == CT_FILTER) rc = gt_ct_filter(ev, n, v, &a, out);
         else if ((rc = gt_ct_test(ev, n, v, &a, &r)) == 0) *out = json_boolean(r != n->negate);
+        if (rc == 0) rc = charge_made(ev, n, out);
         free_args(&a);
     }
     json_decref(v);
@@ -367,6 +456,7 @@ static int eval(gt_ct_ev *ev, gt_ct_scope *sc, const gt_ct_node *n, json_t **out
     json_t *a = NULL;
     int rc;
     *out = NULL;
+    if ((rc = gt_ct_charge(ev, n, 1))) return rc;
     switch (n->kind) {
     case CT_LIT: *out = json_incref(n->lit); return 0;
     case CT_NAME: *out = lookup(ev, sc, n->name); return 0;
@@ -406,10 +496,12 @@ static int eval(gt_ct_ev *ev, gt_ct_scope *sc, const gt_ct_node *n, json_t **out
 /* ---- statements ---- */
 
 static int emit(gt_ct_ev *ev, const gt_ct_node *at, gt_buf *out, const json_t *v) {
-    if (gt_ct_str(v, out)) return oom(ev);
-    if (out->len > GT_CHAT_TMPL_MAX_OUTPUT)
+    size_t before = out->len;
+    int rc = gt_ct_str(v, out);
+    if (rc == GT_ELIMIT || (rc == 0 && out->len > GT_CHAT_TMPL_MAX_OUTPUT))
         return gt_ct_fail(ev, at, GT_ELIMIT, "output over the limit of %u bytes", GT_CHAT_TMPL_MAX_OUTPUT);
-    return 0;
+    if (rc) return oom(ev);
+    return gt_ct_charge(ev, at, out->len - before); /* a {% set %} block or a macro may write it many times */
 }
 
 /* {% set %}: a variable of the innermost scope, or an attribute of a
@@ -428,6 +520,7 @@ static int exec_set(gt_ct_ev *ev, gt_ct_scope *sc, const gt_ct_node *n) {
     if (rc) return rc;
     if (!v) v = json_null(); /* set x = undefined: keep it falsy and printable */
     if (!n->name2) return json_object_set_new(sc->vars, n->name, v) ? oom(ev) : 0;
+    if ((rc = gt_ct_check_nest(ev, n, v, 1))) return json_decref(v), rc; /* no cycle through namespaces */
     json_t *ns = lookup(ev, sc, n->name);
     size_t i = 0;
     while (i < ev->n_namespaces && ev->namespaces[i] != ns) i++;
@@ -466,6 +559,7 @@ static int exec_for(gt_ct_ev *ev, gt_ct_scope *sc, const gt_ct_node *n, gt_buf *
             rc = gt_ct_fail(ev, n, GT_ELIMIT, "over the limit of %d loop iterations", GT_CHAT_TMPL_MAX_ITERATIONS);
             break;
         }
+        if ((rc = gt_ct_charge(ev, n, GT_CHAT_TMPL_ELEM_WORK))) break; /* its scope and loop object */
         json_t *item = json_array_get(items, i);
         if (!(inner.vars = json_object())) rc = oom(ev);
         else if (json_object_set_new(inner.vars, "loop", loop_object(items, i, len))) rc = oom(ev);
@@ -491,6 +585,7 @@ static int exec_for(gt_ct_ev *ev, gt_ct_scope *sc, const gt_ct_node *n, gt_buf *
 static int exec_stmt(gt_ct_ev *ev, gt_ct_scope *sc, const gt_ct_node *n, gt_buf *out) {
     json_t *v = NULL;
     int rc;
+    if ((rc = gt_ct_charge(ev, n, 1))) return rc;
     switch (n->kind) {
     case CT_TEXT: return emit(ev, n, out, n->lit);
     case CT_OUT:
@@ -541,13 +636,16 @@ static int loop_items(gt_ct_ev *ev, gt_ct_scope *sc, const gt_ct_node *n, json_t
         json_t *v;
         all = json_array();
         json_object_foreach(seq, k, v) if (all) json_array_append_new(all, json_string(k));
-    } else if (json_is_string(seq)) {
+    } else if (json_is_string(seq)) { /* a list of its characters, made in one pass and bounded as lists are */
         const char *s = json_string_value(seq);
-        size_t len = json_string_length(seq), cps = gt_ct_utf8_len(s, len);
+        size_t len = json_string_length(seq);
+        if (gt_ct_utf8_len(s, len) > GT_CHAT_TMPL_MAX_LIST)
+            return gt_ct_fail(ev, n, GT_ELIMIT, "a loop over a string of more than %d characters",
+                              GT_CHAT_TMPL_MAX_LIST);
         all = json_array();
-        for (size_t i = 0; all && i < cps; i++) {
-            size_t f = cp_offset(s, len, i), t = cp_offset(s, len, i + 1);
-            json_array_append_new(all, json_stringn(s + f, t - f));
+        for (size_t i = 0, j; all && i < len; i = j) {
+            for (j = i + 1; j < len && ((unsigned char)s[j] & 0xC0) == 0x80; j++) {}
+            json_array_append_new(all, json_stringn(s + i, j - i));
         }
     } else {
         return gt_ct_fail(ev, n, GT_EINVAL, "cannot loop over this value (a list, dict or string expected)");
@@ -577,7 +675,9 @@ int gt_chat_tmpl_render(const gt_chat_tmpl *t, const json_t *vars, int64_t now_u
     gt_ct_ev ev = {.t = t, .globals = vars, .top = &top, .now_unix = now_unix, .err = err};
     size_t start = out->len;
     int rc = top.vars ? exec_block(&ev, &top, t->root, out) : oom(&ev);
+    if (rc == 0) rc = gt_ct_charge(&ev, NULL, 0); /* a comparison cut short by the work limit answered 0 */
     for (size_t i = 0; i < ev.n_namespaces; i++) json_decref(ev.namespaces[i]);
+    json_decref(ev.ns_index);
     gt_free(ev.namespaces);
     gt_free(ev.macros);
     json_decref(top.vars);

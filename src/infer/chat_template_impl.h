@@ -65,6 +65,10 @@ struct gt_chat_tmpl {
  * methods and globals is chat_template_lib.c) ---- */
 
 #define GT_CT_MAX_ARGS 8 /* arguments of one call, filter or test */
+/* Nesting a recursive walk of a value follows: a request's JSON nests up to
+ * 2048 deep (jansson's parser), a namespace's attribute up to
+ * GT_CHAT_TMPL_MAX_NESTING, inside a list that nests as deep. */
+#define GT_CT_MAX_WALK (2048 + 2 * GT_CHAT_TMPL_MAX_NESTING + 8)
 
 typedef struct gt_ct_scope {
     json_t *vars; /* an object, owned */
@@ -81,6 +85,9 @@ typedef struct gt_ct_ev {
     size_t n_namespaces;
     int64_t now_unix;
     size_t iterations;
+    size_t work;              /* units spent (GT_CHAT_TMPL_MAX_WORK) */
+    json_t *ns_index;         /* "%p" of each namespace(): found in O(1) when values are checked */
+    int over;                 /* a limit was hit where only NULL could be returned (err says which) */
     int depth;
     int ctl;                  /* 1 after break, 2 after continue, until the loop takes it */
     gt_err *err;
@@ -96,10 +103,29 @@ typedef struct gt_ct_args {
 
 int gt_ct_fail(gt_ct_ev *ev, const gt_ct_node *at, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Adds units to the render's work: 0, or GT_ELIMIT (set in ev->err) once
+ * it is over GT_CHAT_TMPL_MAX_WORK. */
+int gt_ct_charge(gt_ct_ev *ev, const gt_ct_node *at, size_t units);
+/* The work of making or scanning v once: its bytes, or its elements times
+ * GT_CHAT_TMPL_ELEM_WORK (1 for a number or undefined). */
+size_t gt_ct_work_of(const json_t *v);
+/* Checks v before a new list, dict or namespace attribute holds it: it
+ * nests less than GT_CHAT_TMPL_MAX_NESTING deep and, with no_namespace, holds
+ * no namespace() (so no namespace can reach itself: values stay acyclic).
+ * Walking v is charged to the work. 0 or GT_ELIMIT / GT_EINVAL. */
+int gt_ct_check_nest(gt_ct_ev *ev, const gt_ct_node *at, const json_t *v, int no_namespace);
+/* An error of gt_ct_str / gt_ct_tojson as the template's: GT_ELIMIT (the
+ * text is over the output limit, or the value nests too deep) or out of
+ * memory. Returns the code. */
+int gt_ct_text_fail(gt_ct_ev *ev, const gt_ct_node *at, int rc);
 int gt_ct_truthy(const json_t *v);
-/* Python's str() of v (undefined: ""), appended. 0 or GT_ENOMEM. */
+/* Python's str() of v (undefined: ""), appended. 0, GT_ENOMEM, or GT_ELIMIT
+ * when out grows over GT_CHAT_TMPL_MAX_OUTPUT or v nests deeper than
+ * GT_CT_MAX_WALK (checked as it goes: a list holding one list many times
+ * over is far bigger printed than in memory). */
 int gt_ct_str(const json_t *v, gt_buf *out);
-/* json.dumps(v, indent=indent (< 0: none), ensure_ascii=False), appended. */
+/* json.dumps(v, indent=indent (< 0: none), ensure_ascii=False), appended;
+ * 0, GT_ENOMEM or GT_ELIMIT as gt_ct_str. */
 int gt_ct_tojson(const json_t *v, int indent, int level, gt_buf *out);
 size_t gt_ct_utf8_len(const char *s, size_t n); /* code points */
 /* The positional argument i, else the keyword argument name, else NULL. */
@@ -113,7 +139,9 @@ int gt_ct_global(gt_ct_ev *ev, const gt_ct_node *at, const gt_ct_args *a, json_t
 /* Whether a filter / test of that name exists (the parser refuses others). */
 int gt_ct_known_filter(const char *name);
 int gt_ct_known_test(const char *name);
-/* Deep equality as Python's == (1 == 1.0). */
-int gt_ct_equal(const json_t *a, const json_t *b);
+/* Deep equality as Python's == (1 == 1.0), each element compared charged to
+ * ev's work; once the work is over its limit the answer is 0 and the render
+ * fails at its next charge or at its end (gt_chat_tmpl_render). */
+int gt_ct_equal(gt_ct_ev *ev, const json_t *a, const json_t *b);
 
 #endif

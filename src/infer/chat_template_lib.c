@@ -11,7 +11,12 @@
 #include "base/alloc.h"
 #include "infer/chat_template_impl.h"
 
-static int oom(gt_ct_ev *ev) { return gt_err_set(ev->err, GT_ENOMEM, "out of memory rendering the chat template"); }
+/* Out of memory, unless a limit was hit on the way (as_list, as_string set
+ * ev->over with their own message). */
+static int oom(gt_ct_ev *ev) {
+    if (ev->over) return GT_ELIMIT;
+    return gt_err_set(ev->err, GT_ENOMEM, "out of memory rendering the chat template");
+}
 
 /* ---- values ---- */
 
@@ -25,14 +30,34 @@ int gt_ct_truthy(const json_t *v) {
     return 1;
 }
 
-int gt_ct_equal(const json_t *a, const json_t *b) {
+/* Deep equality below a (for gt_ct_equal): every pair of elements compared
+ * is charged; 0 once the work is over its limit (the render fails then). */
+static int equal_walk(gt_ct_ev *ev, const json_t *a, const json_t *b, int level) {
     if (!a || !b) return a == b;
+    ev->work += GT_CHAT_TMPL_ELEM_WORK;
+    if (ev->work > GT_CHAT_TMPL_MAX_WORK || level > GT_CT_MAX_WALK) return ev->work = GT_CHAT_TMPL_MAX_WORK + 1, 0;
     if ((json_is_integer(a) || json_is_real(a)) && (json_is_integer(b) || json_is_real(b))) {
         if (json_is_integer(a) && json_is_integer(b)) return json_integer_value(a) == json_integer_value(b);
         return json_number_value(a) == json_number_value(b);
     }
-    return json_equal(a, b);
+    if (json_is_array(a) && json_is_array(b)) {
+        if (json_array_size(a) != json_array_size(b)) return 0;
+        for (size_t i = 0; i < json_array_size(a); i++)
+            if (!equal_walk(ev, json_array_get(a, i), json_array_get(b, i), level + 1)) return 0;
+        return 1;
+    }
+    if (json_is_object(a) && json_is_object(b)) {
+        const char *k;
+        json_t *x;
+        if (json_object_size(a) != json_object_size(b)) return 0;
+        json_object_foreach((json_t *)a, k, x) if (!equal_walk(ev, x, json_object_get(b, k), level + 1)) return 0;
+        return 1;
+    }
+    if (json_is_string(a) && json_is_string(b)) ev->work += json_string_length(a);
+    return json_equal(a, b); /* scalars: strings, booleans, null */
 }
+
+int gt_ct_equal(gt_ct_ev *ev, const json_t *a, const json_t *b) { return equal_walk(ev, a, b, 0); }
 
 size_t gt_ct_utf8_len(const char *s, size_t n) {
     size_t k = 0;
@@ -75,9 +100,11 @@ static int put_repr_str(const char *s, size_t n, gt_buf *out) {
     return rc || gt_buf_putc(out, (uint8_t)q);
 }
 
-/* Python's str() (repr for strings inside containers when repr is set). */
-static int put_value(const json_t *v, int repr, gt_buf *out) {
+/* Python's str() (repr for strings inside containers when repr is set);
+ * nonzero on failure, GT_ELIMIT over the output or walk limit. */
+static int put_value(const json_t *v, int repr, int level, gt_buf *out) {
     if (!v) return 0;
+    if (out->len > GT_CHAT_TMPL_MAX_OUTPUT || level > GT_CT_MAX_WALK) return GT_ELIMIT;
     if (json_is_string(v))
         return repr ? put_repr_str(json_string_value(v), json_string_length(v), out)
                     : gt_buf_append(out, json_string_value(v), json_string_length(v));
@@ -88,20 +115,32 @@ static int put_value(const json_t *v, int repr, gt_buf *out) {
     int rc = gt_buf_putc(out, json_is_array(v) ? '[' : '{');
     if (json_is_array(v)) {
         for (size_t i = 0; i < json_array_size(v) && rc == 0; i++)
-            rc = (i && gt_buf_append_str(out, ", ")) || put_value(json_array_get(v, i), 1, out);
+            if (!(rc = i ? gt_buf_append_str(out, ", ") : 0)) rc = put_value(json_array_get(v, i), 1, level + 1, out);
     } else {
         const char *k;
         json_t *e;
         size_t i = 0;
         json_object_foreach((json_t *)v, k, e) {
             if (rc == 0) rc = (i++ && gt_buf_append_str(out, ", ")) || put_repr_str(k, strlen(k), out) ||
-                              gt_buf_append_str(out, ": ") || put_value(e, 1, out);
+                              gt_buf_append_str(out, ": ");
+            if (rc == 0) rc = put_value(e, 1, level + 1, out);
         }
     }
-    return rc || gt_buf_putc(out, json_is_array(v) ? ']' : '}');
+    if (rc) return rc;
+    return gt_buf_putc(out, json_is_array(v) ? ']' : '}');
 }
 
-int gt_ct_str(const json_t *v, gt_buf *out) { return put_value(v, 0, out) ? GT_ENOMEM : 0; }
+int gt_ct_str(const json_t *v, gt_buf *out) {
+    int rc = put_value(v, 0, 0, out);
+    if (rc == 0 && out->len > GT_CHAT_TMPL_MAX_OUTPUT) rc = GT_ELIMIT;
+    return rc == 0 || rc == GT_ELIMIT ? rc : GT_ENOMEM;
+}
+
+int gt_ct_text_fail(gt_ct_ev *ev, const gt_ct_node *at, int rc) {
+    if (rc != GT_ELIMIT) return oom(ev);
+    return gt_ct_fail(ev, at, GT_ELIMIT, "a value's text is over the limit of %u bytes, or nests deeper than %d",
+                      GT_CHAT_TMPL_MAX_OUTPUT, GT_CT_MAX_WALK);
+}
 
 /* A JSON string as json.dumps writes it with ensure_ascii=False. */
 static int put_json_str(const char *s, size_t n, gt_buf *out) {
@@ -125,28 +164,32 @@ static int newline_indent(int indent, int level, gt_buf *out) {
 }
 
 int gt_ct_tojson(const json_t *v, int indent, int level, gt_buf *out) {
+    if (out->len > GT_CHAT_TMPL_MAX_OUTPUT || level > GT_CT_MAX_WALK) return GT_ELIMIT;
     if (!v || json_is_null(v)) return gt_buf_append_str(out, "null") ? GT_ENOMEM : 0;
     if (json_is_boolean(v)) return gt_buf_append_str(out, json_is_true(v) ? "true" : "false") ? GT_ENOMEM : 0;
     if (json_is_string(v)) return put_json_str(json_string_value(v), json_string_length(v), out) ? GT_ENOMEM : 0;
-    if (!json_is_array(v) && !json_is_object(v)) return put_value(v, 0, out) ? GT_ENOMEM : 0;
+    if (!json_is_array(v) && !json_is_object(v)) return put_value(v, 0, level, out) ? GT_ENOMEM : 0;
     size_t n = json_is_array(v) ? json_array_size(v) : json_object_size(v), i = 0;
     const char *sep = indent < 0 ? ", " : ",";
     int rc = gt_buf_putc(out, json_is_array(v) ? '[' : '{');
     if (json_is_array(v)) {
-        for (i = 0; i < n && rc == 0; i++)
-            rc = (i && gt_buf_append_str(out, sep)) || newline_indent(indent, level + 1, out) ||
-                 gt_ct_tojson(json_array_get(v, i), indent, level + 1, out);
+        for (i = 0; i < n && rc == 0; i++) {
+            rc = (i && gt_buf_append_str(out, sep)) || newline_indent(indent, level + 1, out) ? GT_ENOMEM : 0;
+            if (rc == 0) rc = gt_ct_tojson(json_array_get(v, i), indent, level + 1, out);
+        }
     } else {
         const char *k;
         json_t *e;
         json_object_foreach((json_t *)v, k, e) {
-            if (rc == 0) rc = (i++ && gt_buf_append_str(out, sep)) || newline_indent(indent, level + 1, out) ||
-                              put_json_str(k, strlen(k), out) || gt_buf_append_str(out, ": ") ||
-                              gt_ct_tojson(e, indent, level + 1, out);
+            if (rc == 0 && ((i++ && gt_buf_append_str(out, sep)) || newline_indent(indent, level + 1, out) ||
+                            put_json_str(k, strlen(k), out) || gt_buf_append_str(out, ": ")))
+                rc = GT_ENOMEM;
+            if (rc == 0) rc = gt_ct_tojson(e, indent, level + 1, out);
         }
     }
-    if (rc == 0 && n) rc = newline_indent(indent, level, out);
-    return rc || gt_buf_putc(out, json_is_array(v) ? ']' : '}') ? GT_ENOMEM : 0;
+    if (rc == 0 && n) rc = newline_indent(indent, level, out) ? GT_ENOMEM : 0;
+    if (rc) return rc;
+    return gt_buf_putc(out, json_is_array(v) ? ']' : '}') ? GT_ENOMEM : 0;
 }
 
 /* ---- strings ---- */
@@ -190,9 +233,7 @@ static int split(gt_ct_ev *ev, const gt_ct_node *at, const json_t *v, const json
             return json_decref(arr), gt_ct_fail(ev, at, GT_ELIMIT, "split: over %d pieces", GT_CHAT_TMPL_MAX_LIST);
         int room = max < 0 || (json_int_t)json_array_size(arr) < max;
         if (d) {
-            const char *hit = NULL;
-            for (size_t k = i; room && k + dl <= n && !hit; k++)
-                if (!memcmp(s + k, d, dl)) hit = s + k;
+            const char *hit = room ? memmem(s + i, n - i, d, dl) : NULL; /* linear: a naive scan is n * dl */
             size_t end = hit ? (size_t)(hit - s) : n;
             json_array_append_new(arr, str_new(s + i, end - i));
             i = hit ? end + dl : n + 1;
@@ -277,12 +318,12 @@ int gt_ct_method(gt_ct_ev *ev, const gt_ct_node *at, json_t *obj, const gt_ct_ar
 /* ---- tests ---- */
 
 /* x in c for the "in" test. */
-static int test_in(const json_t *x, const json_t *c) {
+static int test_in(gt_ct_ev *ev, const json_t *x, const json_t *c) {
     if (json_is_string(c) && json_is_string(x))
         return memmem(json_string_value(c), json_string_length(c), json_string_value(x), json_string_length(x)) != NULL;
     if (json_is_object(c)) return json_is_string(x) && json_object_get(c, json_string_value(x)) != NULL;
     for (size_t i = 0; i < json_array_size(c); i++)
-        if (gt_ct_equal(json_array_get(c, i), x)) return 1;
+        if (gt_ct_equal(ev, json_array_get(c, i), x)) return 1;
     return 0;
 }
 
@@ -315,9 +356,9 @@ int gt_ct_test(gt_ct_ev *ev, const gt_ct_node *at, json_t *v, const gt_ct_args *
         json_int_t d = t[0] == 'd' ? (json_is_integer(x) ? json_integer_value(x) : 0) : 2;
         if (!json_is_integer(v) || d == 0) return gt_ct_fail(ev, at, GT_EINVAL, "test '%s' needs integers (not 0)", t);
         *r = (json_integer_value(v) % d == 0) == (t[0] != 'o');
-    } else if (!strcmp(t, "eq") || !strcmp(t, "equalto") || !strcmp(t, "sameas")) *r = gt_ct_equal(v, x);
-    else if (!strcmp(t, "ne")) *r = !gt_ct_equal(v, x);
-    else if (!strcmp(t, "in")) *r = test_in(v, x);
+    } else if (!strcmp(t, "eq") || !strcmp(t, "equalto") || !strcmp(t, "sameas")) *r = gt_ct_equal(ev, v, x);
+    else if (!strcmp(t, "ne")) *r = !gt_ct_equal(ev, v, x);
+    else if (!strcmp(t, "in")) *r = test_in(ev, v, x);
     else return gt_ct_fail(ev, at, GT_EUNSUPPORTED, "unsupported test '%s'", t);
     return 0;
 }
@@ -327,17 +368,25 @@ int gt_ct_test(gt_ct_ev *ev, const gt_ct_node *at, json_t *v, const gt_ct_args *
 typedef int (*filter_fn)(gt_ct_ev *ev, const gt_ct_node *at, json_t *v, const gt_ct_args *a, json_t **out);
 
 /* str(v) as a new string value. */
-static json_t *as_string(const json_t *v) {
+static json_t *as_string(gt_ct_ev *ev, const gt_ct_node *at, const json_t *v) {
     if (json_is_string(v)) return json_incref((json_t *)v);
     gt_buf b = GT_BUF_INIT;
-    json_t *r = gt_ct_str(v, &b) ? NULL : str_new(b.data ? (const char *)b.data : "", b.len);
+    int rc = gt_ct_str(v, &b);
+    json_t *r = rc ? NULL : str_new(b.data ? (const char *)b.data : "", b.len);
+    if (rc == GT_ELIMIT) gt_ct_text_fail(ev, at, rc), ev->over = 1;
     gt_buf_free(&b);
     return r;
 }
 
 /* A list of what iterating v gives (list items, dict keys, characters). */
-static json_t *as_list(const json_t *v) {
+static json_t *as_list(gt_ct_ev *ev, const gt_ct_node *at, const json_t *v) {
     if (json_is_array(v)) return json_incref((json_t *)v);
+    if (json_is_string(v) && gt_ct_utf8_len(json_string_value(v), json_string_length(v)) > GT_CHAT_TMPL_MAX_LIST) {
+        gt_ct_fail(ev, at, GT_ELIMIT, "a string of more than %d characters cannot be made a list",
+                   GT_CHAT_TMPL_MAX_LIST);
+        ev->over = 1;
+        return NULL;
+    }
     json_t *l = json_array();
     const char *k;
     json_t *e;
@@ -356,7 +405,7 @@ static json_t *as_list(const json_t *v) {
 }
 
 static int f_trim(gt_ct_ev *ev, const gt_ct_node *at, json_t *v, const gt_ct_args *a, json_t **out) {
-    json_t *s = as_string(v);
+    json_t *s = as_string(ev, at, v);
     (void)at;
     *out = s ? strip(s, gt_ct_arg(a, 0, "chars"), 1, 1) : NULL;
     json_decref(s);
@@ -368,8 +417,9 @@ static int f_tojson(gt_ct_ev *ev, const gt_ct_node *at, json_t *v, const gt_ct_a
     int indent = json_is_integer(ind) ? (int)json_integer_value(ind) : -1;
     if (indent > 16) return gt_ct_fail(ev, at, GT_ELIMIT, "tojson: indent over 16");
     gt_buf b = GT_BUF_INIT;
-    int rc = gt_ct_tojson(v, indent, 0, &b) ? oom(ev) : 0;
-    if (rc == 0 && b.len > GT_CHAT_TMPL_MAX_OUTPUT) rc = gt_ct_fail(ev, at, GT_ELIMIT, "tojson: over the output limit");
+    int rc = gt_ct_tojson(v, indent, 0, &b);
+    if (rc == 0 && b.len > GT_CHAT_TMPL_MAX_OUTPUT) rc = GT_ELIMIT;
+    if (rc) rc = gt_ct_text_fail(ev, at, rc);
     if (rc == 0 && !(*out = str_new(b.data ? (const char *)b.data : "", b.len))) rc = oom(ev);
     gt_buf_free(&b);
     return rc;
@@ -403,7 +453,7 @@ static int f_default(gt_ct_ev *ev, const gt_ct_node *at, json_t *v, const gt_ct_
 }
 
 static int f_case(gt_ct_ev *ev, const gt_ct_node *at, json_t *v, const gt_ct_args *a, json_t **out) {
-    json_t *s = as_string(v);
+    json_t *s = as_string(ev, at, v);
     const char *m = at->name;
     (void)a;
     *out = s ? map_case(s, m[0] == 'u' ? 0 : m[0] == 'l' ? 1 : m[0] == 'c' ? 2 : 3) : NULL;
@@ -412,7 +462,7 @@ static int f_case(gt_ct_ev *ev, const gt_ct_node *at, json_t *v, const gt_ct_arg
 }
 
 static int f_first_last(gt_ct_ev *ev, const gt_ct_node *at, json_t *v, const gt_ct_args *a, json_t **out) {
-    json_t *l = as_list(v);
+    json_t *l = as_list(ev, at, v);
     size_t n = json_array_size(l);
     (void)a;
     if (!l) return oom(ev);
@@ -422,16 +472,15 @@ static int f_first_last(gt_ct_ev *ev, const gt_ct_node *at, json_t *v, const gt_
 }
 
 static int f_join(gt_ct_ev *ev, const gt_ct_node *at, json_t *v, const gt_ct_args *a, json_t **out) {
-    json_t *sep = gt_ct_arg(a, 0, "d"), *attr = gt_ct_arg(a, 1, "attribute"), *l = as_list(v);
+    json_t *sep = gt_ct_arg(a, 0, "d"), *attr = gt_ct_arg(a, 1, "attribute"), *l = as_list(ev, at, v);
     gt_buf b = GT_BUF_INIT;
     int rc = l ? 0 : oom(ev);
     for (size_t i = 0; rc == 0 && i < json_array_size(l); i++) {
         json_t *e = json_array_get(l, i);
         if (json_is_string(attr)) e = json_object_get(e, json_string_value(attr));
-        if ((i && json_is_string(sep) && gt_buf_append(&b, json_string_value(sep), json_string_length(sep))) ||
-            gt_ct_str(e, &b))
+        if (i && json_is_string(sep) && gt_buf_append(&b, json_string_value(sep), json_string_length(sep)))
             rc = oom(ev);
-        else if (b.len > GT_CHAT_TMPL_MAX_OUTPUT) rc = gt_ct_fail(ev, at, GT_ELIMIT, "join: over the output limit");
+        else if ((rc = gt_ct_str(e, &b))) rc = gt_ct_text_fail(ev, at, rc);
     }
     if (rc == 0 && !(*out = str_new(b.data ? (const char *)b.data : "", b.len))) rc = oom(ev);
     gt_buf_free(&b);
@@ -441,13 +490,13 @@ static int f_join(gt_ct_ev *ev, const gt_ct_node *at, json_t *v, const gt_ct_arg
 
 static int f_list(gt_ct_ev *ev, const gt_ct_node *at, json_t *v, const gt_ct_args *a, json_t **out) {
     (void)at, (void)a;
-    *out = as_list(v);
+    *out = as_list(ev, at, v);
     return *out ? 0 : oom(ev);
 }
 
 static int f_string(gt_ct_ev *ev, const gt_ct_node *at, json_t *v, const gt_ct_args *a, json_t **out) {
     (void)at, (void)a;
-    *out = as_string(v);
+    *out = as_string(ev, at, v);
     return *out ? 0 : oom(ev);
 }
 
@@ -477,7 +526,7 @@ static int f_abs(gt_ct_ev *ev, const gt_ct_node *at, json_t *v, const gt_ct_args
 
 static int f_replace(gt_ct_ev *ev, const gt_ct_node *at, json_t *v, const gt_ct_args *a, json_t **out) {
     json_t *old = gt_ct_arg(a, 0, "old"), *new = gt_ct_arg(a, 1, "new"), *cnt = gt_ct_arg(a, 2, "count");
-    json_t *s = as_string(v);
+    json_t *s = as_string(ev, at, v);
     if (!s) return oom(ev);
     if (!json_is_string(old) || !json_is_string(new) || !json_string_length(old)) {
         json_decref(s);
@@ -488,13 +537,12 @@ static int f_replace(gt_ct_ev *ev, const gt_ct_node *at, json_t *v, const gt_ct_
     json_int_t left = json_is_integer(cnt) ? json_integer_value(cnt) : -1;
     gt_buf b = GT_BUF_INIT;
     int rc = 0;
-    for (size_t i = 0; i < n && rc == 0;) {
-        if (left != 0 && i + ol <= n && !memcmp(p + i, o, ol)) {
-            rc = gt_buf_append(&b, json_string_value(new), json_string_length(new));
-            i += ol, left -= left > 0;
-        } else {
-            rc = gt_buf_putc(&b, (uint8_t)p[i++]);
-        }
+    for (size_t i = 0; i < n && rc == 0;) { /* memmem: linear, where a compare at every byte is n * ol */
+        const char *hit = left != 0 ? memmem(p + i, n - i, o, ol) : NULL;
+        size_t end = hit ? (size_t)(hit - p) : n;
+        rc = gt_buf_append(&b, p + i, end - i);
+        if (rc == 0 && hit) rc = gt_buf_append(&b, json_string_value(new), json_string_length(new));
+        i = hit ? end + ol : n, left -= hit && left > 0;
         if (rc == 0 && b.len > GT_CHAT_TMPL_MAX_OUTPUT) rc = GT_ELIMIT;
     }
     if (rc == 0) *out = str_new(b.data ? (const char *)b.data : "", b.len);
@@ -505,8 +553,8 @@ static int f_replace(gt_ct_ev *ev, const gt_ct_node *at, json_t *v, const gt_ct_
 }
 
 static int f_reverse(gt_ct_ev *ev, const gt_ct_node *at, json_t *v, const gt_ct_args *a, json_t **out) {
-    json_t *l = as_list(v), *r = json_array();
-    (void)at, (void)a;
+    json_t *l = as_list(ev, at, v), *r = l ? json_array() : NULL;
+    (void)a;
     for (size_t i = json_array_size(l); r && i-- > 0;) json_array_append(r, json_array_get(l, i));
     json_decref(l);
     if (r && json_is_string(v)) {
@@ -521,10 +569,10 @@ static int f_reverse(gt_ct_ev *ev, const gt_ct_node *at, json_t *v, const gt_ct_
 }
 
 static int f_unique(gt_ct_ev *ev, const gt_ct_node *at, json_t *v, const gt_ct_args *a, json_t **out) {
-    json_t *l = as_list(v), *r = json_array();
-    (void)at, (void)a;
+    json_t *l = as_list(ev, at, v), *r = l ? json_array() : NULL;
+    (void)a;
     for (size_t i = 0; l && r && i < json_array_size(l); i++)
-        if (!test_in(json_array_get(l, i), r)) json_array_append(r, json_array_get(l, i));
+        if (!test_in(ev, json_array_get(l, i), r)) json_array_append(r, json_array_get(l, i));
     json_decref(l);
     *out = r;
     return r ? 0 : oom(ev);
@@ -534,7 +582,7 @@ static int f_unique(gt_ct_ev *ev, const gt_ct_node *at, json_t *v, const gt_ct_a
  * attribute of items; no test: truthiness). */
 static int f_select(gt_ct_ev *ev, const gt_ct_node *at, json_t *v, const gt_ct_args *a, json_t **out) {
     int by_attr = strstr(at->name, "attr") != NULL, keep = at->name[0] == 's';
-    json_t *attr = by_attr ? gt_ct_arg(a, 0, NULL) : NULL, *test = gt_ct_arg(a, by_attr, NULL), *l = as_list(v);
+    json_t *attr = by_attr ? gt_ct_arg(a, 0, NULL) : NULL, *test = gt_ct_arg(a, by_attr, NULL), *l = as_list(ev, at, v);
     gt_ct_node tn = *at;
     gt_ct_args targs = {.n = 0};
     int rc = l && (*out = json_array()) ? 0 : oom(ev);
@@ -583,7 +631,7 @@ static filter_fn find_filter(const char *name) {
 
 /* map(attribute="x") or map("filter"). */
 static int f_map(gt_ct_ev *ev, const gt_ct_node *at, json_t *v, const gt_ct_args *a, json_t **out) {
-    json_t *attr = gt_ct_arg(a, 99, "attribute"), *fname = gt_ct_arg(a, 0, NULL), *l = as_list(v);
+    json_t *attr = gt_ct_arg(a, 99, "attribute"), *fname = gt_ct_arg(a, 0, NULL), *l = as_list(ev, at, v);
     filter_fn fn = json_is_string(fname) ? find_filter(json_string_value(fname)) : NULL;
     gt_ct_node fn_node = *at;
     gt_ct_args none = {.n = 0};
@@ -619,10 +667,16 @@ static int g_namespace(gt_ct_ev *ev, const gt_ct_node *at, const gt_ct_args *a, 
     if (!ns || !list) return json_decref(ns), oom(ev);
     ev->namespaces = list;
     for (size_t i = 0; i < a->n; i++) {
+        int rc = a->v[i] ? gt_ct_check_nest(ev, at, a->v[i], 1) : 0; /* no namespace in a namespace: no cycle */
+        if (rc) return json_decref(ns), rc;
         if (a->kw[i]) json_object_set(ns, a->kw[i], a->v[i] ? a->v[i] : json_null());
         else if (json_is_object(a->v[i])) json_object_update(ns, a->v[i]);
         else return json_decref(ns), gt_ct_fail(ev, at, GT_EINVAL, "namespace() takes name=value arguments");
     }
+    char key[32];
+    snprintf(key, sizeof key, "%p", (void *)ns);
+    if (!ev->ns_index && !(ev->ns_index = json_object())) return json_decref(ns), oom(ev);
+    if (json_object_set_new(ev->ns_index, key, json_true())) return json_decref(ns), oom(ev);
     list[ev->n_namespaces++] = json_incref(ns);
     *out = ns;
     return 0;

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "../test.h"
 #include "base/alloc.h"
@@ -309,7 +311,94 @@ static void test_refusals(void) {
     test_positions_far_in();
 }
 
+/* A conversation as big as a request may make it: 256 messages of ~4 KB
+ * (1 MiB, serve's body limit), alternating user and assistant, with the
+ * 64 tools serve allows. */
+static char *big_conversation(int with_tools) {
+    gt_buf b = GT_BUF_INIT;
+    gt_buf_append_str(&b, "{\"add_generation_prompt\":true,\"bos_token\":\"<s>\",\"eos_token\":\"</s>\",\"messages\":[");
+    for (int i = 0; i < 256; i++) {
+        gt_buf_printf(&b, "%s{\"role\":\"%s\",\"content\":\"", i ? "," : "", i % 2 ? "assistant" : "user");
+        for (int k = 0; k < 400; k++) gt_buf_append_str(&b, "some text ");
+        gt_buf_append_str(&b, "\"}");
+    }
+    gt_buf_append_str(&b, "]");
+    if (with_tools) {
+        gt_buf_append_str(&b, ",\"tools\":[");
+        for (int i = 0; i < 64; i++)
+            gt_buf_printf(&b, "%s{\"type\":\"function\",\"function\":{\"name\":\"f%d\",\"description\":\"d\","
+                          "\"parameters\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}}}}}",
+                          i ? "," : "", i);
+        gt_buf_append_str(&b, "]");
+    }
+    gt_buf_append_str(&b, "}");
+    gt_buf_putc(&b, 0);
+    return (char *)b.data;
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A template from a model file is outside input: each of these hung the
+ * process for hours (copies of an 8 MiB string, macro calls doubling with
+ * no loop, quadratic scans of long strings) or crashed it (a namespace
+ * holding itself printed; a million-deep list freed by jansson's recursive
+ * delete). Each must now be refused, by its limit, in seconds. The alarm
+ * turns the old hang into a failure. */
+static void test_work_limits(void) {
+    static const struct { const char *src, *want; } hostile[] = {
+        {"{% set ns = namespace(a=0) %}{% set ns.a = [ns] %}{{ ns }}", "cannot hold a namespace()"},
+        {"{% set a = namespace(x=0) %}{% set b = namespace(y=[a]) %}", "cannot hold a namespace()"},
+        {"{% macro f(n) %}{% if n > 0 %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(60) }}",
+         "units of work"},
+        {"{% for i in range(100000) %}{% set x = 'a' * 8000000 %}{% endfor %}", "units of work"},
+        {"{% set ns = namespace(l=[0]) %}{% for i in range(60) %}{% set ns.l = [ns.l, ns.l] %}{% endfor %}",
+         "units of work"},
+        {"{% set ns = namespace(l=0) %}{% for j in range(9) %}{% for i in range(100000) %}"
+         "{% set ns.l = [ns.l] %}{% endfor %}{% endfor %}",
+         "nested deeper than the limit of 1024"},
+        {"{% for c in 'a' * 4000000 %}{% break %}{% endfor %}", "more than 100000 characters"},
+        {"{{ ('a' * 4000000) | list | length }}", "more than 100000 characters"},
+    };
+    alarm(600);
+    for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
+        double t0 = now_s();
+        expect_error(hostile[i].src, "{}", hostile[i].want);
+        printf("  refused in %.2f s: %.60s...\n", now_s() - t0, hostile[i].src);
+        fflush(stdout);
+    }
+    /* Linear now, quadratic before (8 MiB: ~10^13 compares); rendered, not refused. */
+    expect_render("{% set s = 'a' * 4000000 %}{{ (s ~ 'b') in (s ~ s) }}", "{}", "False");
+    expect_render("{% set s = 'a' * 4000000 %}{{ (s ~ s).split(s ~ 'b') | length }}", "{}", "1");
+    expect_render("{% set s = 'a' * 4000000 %}{{ (s ~ s) | replace(s ~ 'b', 'x') | length }}", "{}", "8000000");
+    expect_render("{{ ('ab' * 500000)[::-1][:4] }}", "{}", "baba");
+    /* Real templates on the biggest conversation a request makes stay well within the work limit. */
+    static const char *const real[] = {"Qwen-Qwen2.5-7B-Instruct", "Qwen-Qwen3-0.6B",
+                                       "HuggingFaceTB-SmolLM2-Instruct", "meta-llama-Llama-3.1-8B-Instruct",
+                                       "meta-llama-Llama-3.2-3B-Instruct", "meta-llama-Meta-Llama-3-8B-Instruct",
+                                       "microsoft-Phi-3.5-mini-instruct", "google-gemma-3-it"};
+    for (int tools = 0; tools < 2; tools++) {
+        char *vars = big_conversation(tools);
+        for (size_t i = 0; i < sizeof real / sizeof real[0]; i++) {
+            gt_err err = {0};
+            double t0 = now_s();
+            char *got = render_fixture(real[i], vars, &err);
+            CHECK_MSG(got != NULL, "%s on 256 messages%s: %s", real[i], tools ? " and 64 tools" : "", err.msg);
+            printf("  %s, 256 messages%s: %zu bytes in %.3f s\n", real[i], tools ? ", 64 tools" : "",
+                   got ? strlen(got) : 0, now_s() - t0);
+            fflush(stdout);
+            free(got);
+        }
+        free(vars);
+    }
+    alarm(0);
+}
+
 int main(void) {
+    test_work_limits();
     test_semantics();
     test_refusals();
     test_models_plain();
