@@ -230,7 +230,8 @@ int gt_qmat_pack(gt_qmat *m, uint32_t type, const void *data, int n_rows, int n_
  * nibble 8 for Q4_0; the other types' zero scales and mins make any value add
  * exact zeros). The quants move in groups of 4 bytes (one lane's dword): group
  * g of the row goes to bytes g * 64 + r * 4 of the tile block. */
-static void qt_pack_block(uint32_t type, uint8_t *dst, gt_f16 *td, int r, const uint8_t *src) {
+static inline __attribute__((always_inline)) void qt_pack_block(uint32_t type, uint8_t *dst, gt_f16 *td, int r,
+                                                                 const uint8_t *src) {
     /* Padding: all-zero blocks (the largest is Q8_0's 34 bytes), Q4_0's nibbles 8. */
     static const uint8_t zero_blk[34] = {0};
     static const uint8_t q4_0_zero_blk[18] = {0, 0, 0x88, 0x88, 0x88, 0x88, 0x88, 0x88, 0x88, 0x88,
@@ -266,21 +267,6 @@ static void qt_pack_tile(gt_qmat *m, int tile, const uint8_t *rows, size_t row_b
     const size_t bb = gt_ggml_block_bytes(m->type), qb = gt_qt_blk_bytes(m->type);
     uint8_t *tq = m->qs + (size_t)tile * m->qs_tile_bytes;
     gt_f16 *td = m->d + (size_t)tile * (m->d_tile_bytes / sizeof(gt_f16));
-    if (m->type == GT_TYPE_Q8_0 && nr == R) { /* the bulk of Q8_0 files, as qt_pack_block does it */
-        for (int b = 0; b < m->n_blocks; b++)
-            for (int r = 0; r < R; r++) {
-                const uint8_t *src = rows + (size_t)r * row_bytes + (size_t)b * 34;
-                uint8_t *dst = tq + (size_t)b * 512 + (size_t)r * 4;
-                memcpy(&td[(size_t)b * (size_t)ns + (size_t)r], src, 2);
-                for (int g = 0; g < GT_QK / 4; g++) {
-                    uint32_t v;
-                    memcpy(&v, src + 2 + 4 * g, 4);
-                    v ^= 0x80808080u;
-                    memcpy(dst + g * 64, &v, 4);
-                }
-            }
-        return;
-    }
     for (int b = 0; b < m->n_blocks; b++)
         for (int r = 0; r < R; r++)
             qt_pack_block(m->type, tq + (size_t)b * qb, td + (size_t)b * (size_t)ns, r,
