@@ -159,6 +159,27 @@ static int spec_task_terms(const char *spec, const char *what, gt_task_terms *t,
  * each (seed 7 repeats one in each batch), so every sample is new. */
 #define DEMO_PANEL_JOB_SEED 20
 
+/* Posts one of ayu's data jobs (data_spec's seed and samples; verified by
+ * `verifier`, or by a quorum of 2 of the drawn panel when it is NULL) with
+ * ana on line to claim the first batch: the task id into id, terms into *t
+ * and ayu's counters before it into *before (to wait for the publication). */
+static int post_data_job(demo *d, int r, const char *what, int seed, int samples, const gt_addr *verifier,
+                         gt_task_terms *t, uint8_t id[32], gt_agent_stats *before, gt_err *err) {
+    char *spec = data_spec(d, r, what, seed, samples);
+    if (!spec) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    int rc = spec_task_terms(spec, "the demo's data job spec", t, err);
+    if (verifier) t->verifier = *verifier;
+    else t->quorum = 2;
+    gt_agent_stats_get(d->ag[P_AYU], before);
+    if (!rc) {
+        demo_online(d, P_ANA, 1);
+        rc = gt_agent_post(d->ag[P_AYU], t, spec, strlen(spec), id, err);
+        if (rc) gt_err_wrap(err, "ayu posting the %s data job", what);
+    }
+    free(spec);
+    return rc;
+}
+
 /* A second data job of ayu's, one batch of 4 samples without repeats,
  * verified by a quorum of the validators' drawn panel (val-1, val-2, val-3
  * each re-run samples and vote on the whole batch): ana generates it, the
@@ -168,22 +189,11 @@ static int spec_task_terms(const char *spec, const char *what, gt_task_terms *t,
 static int panel_data_job(demo *d, int r, gt_err *err) {
     demo_say("   a second job, one batch of 4 new samples, verified by a quorum of the validators' drawn panel\n"
              "   (a dataset enters a funding round only on a panel's verdict): ana generates it");
-    char *spec = data_spec(d, r, "panel", DEMO_PANEL_JOB_SEED, 4);
-    if (!spec) return gt_err_set(err, GT_ENOMEM, "out of memory");
     gt_task_terms t;
-    int rc = spec_task_terms(spec, "the demo's panel job spec", &t, err);
-    if (rc) {
-        free(spec);
-        return rc;
-    }
-    t.quorum = 2;
     uint8_t id[32];
     gt_agent_stats before;
-    gt_agent_stats_get(d->ag[P_AYU], &before);
-    demo_online(d, P_ANA, 1);
-    if (!rc) rc = gt_agent_post(d->ag[P_AYU], &t, spec, strlen(spec), id, err);
-    free(spec);
-    if (rc) return gt_err_wrap(err, "ayu posting the panel's data job");
+    int rc = post_data_job(d, r, "panel", DEMO_PANEL_JOB_SEED, 4, NULL, &t, id, &before, err);
+    if (rc) return rc;
     demo_say("  %6.1fs  ayu    posted data job task 0x%02x%02x%02x%02x… (1 batch, verified by a quorum of the "
              "validators' drawn panel)", demo_elapsed(), id[0], id[1], id[2], id[3]);
     slot_by s0 = {0, gt_agent_address(d->ag[P_ANA])};
@@ -202,22 +212,11 @@ int demo_data_round(demo *d, int r, gt_err *err) {
              "   topic is a repeated sample: dedup rejects those, whatever the model says. On line: ana for\n"
              "   batch 0, then (once it is judged) citra for batch 1; eko validates for 0.2 a batch; ayu\n"
              "   publishes the dataset");
-    char *spec = data_spec(d, r, "notes", 7, 8);
-    if (!spec) return gt_err_set(err, GT_ENOMEM, "out of memory");
     gt_task_terms t;
-    int rc = spec_task_terms(spec, "the demo's job spec", &t, err);
-    if (rc) {
-        free(spec);
-        return rc;
-    }
-    t.verifier = *gt_agent_address(d->ag[P_EKO]);
     uint8_t id[32];
     gt_agent_stats before;
-    gt_agent_stats_get(d->ag[P_AYU], &before);
-    demo_online(d, P_ANA, 1);
-    if (!rc) rc = gt_agent_post(d->ag[P_AYU], &t, spec, strlen(spec), id, err);
-    free(spec);
-    if (rc) return gt_err_wrap(err, "ayu posting the data job");
+    int rc = post_data_job(d, r, "notes", 7, 8, gt_agent_address(d->ag[P_EKO]), &t, id, &before, err);
+    if (rc) return rc;
     char a1[GT_AMOUNT_STR_MAX], a2[GT_AMOUNT_STR_MAX];
     demo_say("  %6.1fs  ayu    posted data job task 0x%02x%02x%02x%02x… (%" PRIu64 " batches, bounty %s and stake %s a "
              "batch, verified by eko)", demo_elapsed(), id[0], id[1], id[2], id[3], t.slots,
