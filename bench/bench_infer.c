@@ -3,9 +3,12 @@
  * n_prompt random tokens evaluated as one batch from an empty cache (pp), and
  * n_gen tokens evaluated one at a time from an empty cache (tg); tokens per
  * second averaged over repetitions. Prints one JSON line, with the
- * process's peak resident memory (max_rss_mb: load, cache and buffers).
+ * process's peak resident memory (max_rss_mb: load, cache and buffers) and
+ * the K-quant decode prefetch the run used (kq_prefetch: infer/pf_tune.h;
+ * the warm-up's decode steps time it unless -P fixes it).
  *
- * usage: bench_infer MODEL.gguf [-t THREADS] [-p N_PROMPT] [-n N_GEN] [-r REPS] */
+ * usage: bench_infer MODEL.gguf [-t THREADS] [-p N_PROMPT] [-n N_GEN] [-r REPS]
+ *                   [-P on|off|auto] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +19,7 @@
 #include "infer/generate.h"
 #include "infer/kernels.h"
 #include "infer/model.h"
+#include "infer/pf_tune.h"
 
 /* The process's peak resident memory so far, in MiB. */
 static double max_rss_mb(void) {
@@ -33,13 +37,21 @@ static void stats(const double *v, int n, double *mean, double *sd) {
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: bench_infer MODEL.gguf [-t THREADS] [-p N_PROMPT] [-n N_GEN] [-r REPS]\n");
+        fprintf(stderr, "usage: bench_infer MODEL.gguf [-t THREADS] [-p N_PROMPT] [-n N_GEN] [-r REPS] "
+                        "[-P on|off|auto]\n");
         return 2;
     }
     int threads = 2, n_prompt = 128, n_gen = 64, reps = 3;
     for (int i = 2; i + 1 < argc; i += 2) {
         int v = atoi(argv[i + 1]);
-        if (!strcmp(argv[i], "-t")) threads = v;
+        if (!strcmp(argv[i], "-P")) {
+            if (!strcmp(argv[i + 1], "on") || !strcmp(argv[i + 1], "off")) {
+                gt_pf_fix(!strcmp(argv[i + 1], "on"));
+            } else if (strcmp(argv[i + 1], "auto")) {
+                fprintf(stderr, "bench_infer: -P takes on, off or auto, not %s\n", argv[i + 1]);
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "-t")) threads = v;
         else if (!strcmp(argv[i], "-p")) n_prompt = v;
         else if (!strcmp(argv[i], "-n")) n_gen = v;
         else if (!strcmp(argv[i], "-r")) reps = v;
@@ -85,13 +97,15 @@ int main(int argc, char **argv) {
         if (r >= 0) pp[r] = n_prompt / ((b - a) / 1e3), tg[r] = n_gen / ((e - b) / 1e3);
     }
     double pm, ps, tm, ts;
+    const char *pf_how;
+    int pf_on = gt_pf_state(&pf_how);
     stats(pp, reps, &pm, &ps);
     stats(tg, reps, &tm, &ts);
     printf("{\"model\":\"%s\",\"kernels\":\"%s\",\"threads\":%d,\"n_params\":%llu,\"weight_bytes\":%zu,"
            "\"load_ms\":%.1f,\"pp\":%d,\"pp_tok_s\":%.3f,\"pp_sd\":%.3f,\"tg\":%d,\"tg_tok_s\":%.3f,\"tg_sd\":%.3f,"
-           "\"max_rss_mb\":%.1f}\n",
+           "\"max_rss_mb\":%.1f,\"kq_prefetch\":\"%s\",\"kq_prefetch_how\":\"%s\"}\n",
            argv[1], gt_kern_best()->name, threads, (unsigned long long)gt_model_n_params(m), gt_model_weight_bytes(m),
-           load_ms, n_prompt, pm, ps, n_gen, tm, ts, max_rss_mb());
+           load_ms, n_prompt, pm, ps, n_gen, tm, ts, max_rss_mb(), pf_on ? "on" : "off", pf_how);
     gt_free(toks);
     gt_free(logits);
     gt_ctx_free(c);

@@ -144,6 +144,23 @@ static void act_q8_flags(gt_ctx *c) {
     c->a_embd.q8 = embd, c->a_attn.q8 = attn, c->a_ff.q8 = ff;
 }
 
+/* 1 when a matrix of m is of a type whose one-token tiles prefetch their
+ * stream (Q4_K, Q5_K, Q6_K, IQ4_XS: pf_tune.h), so decode steps may tune it. */
+static int type_prefetches(uint32_t t) {
+    return t == GT_TYPE_Q4_K || t == GT_TYPE_Q5_K || t == GT_TYPE_Q6_K || t == GT_TYPE_IQ4_XS;
+}
+
+static int model_prefetches(const gt_model *m) {
+    int any = type_prefetches(m->out.type);
+    for (int il = 0; il < m->hp.n_layer; il++) {
+        const gt_layer *L = &m->layers[il];
+        any |= type_prefetches(L->wq.type) | type_prefetches(L->wk.type) | type_prefetches(L->wv.type) |
+               type_prefetches(L->wo.type) | type_prefetches(L->wgate.type) | type_prefetches(L->wup.type) |
+               type_prefetches(L->wdown.type);
+    }
+    return any;
+}
+
 int gt_ctx_new(const gt_model *m, const gt_ctx_params *p, gt_ctx **out, gt_err *err) {
     const gt_hparams *hp = &m->hp;
     gt_ctx_params def = {0};
@@ -165,6 +182,7 @@ int gt_ctx_new(const gt_model *m, const gt_ctx_params *p, gt_ctx **out, gt_err *
     if (!c) return gt_err_set(err, GT_ENOMEM, "out of memory");
     c->m = m;
     c->k = p->kern ? p->kern : gt_kern_best();
+    c->kq_decode = c->k != gt_kern_isa(GT_ISA_SCALAR) && model_prefetches(m);
     c->n_ctx = n_ctx, c->n_batch = n_batch, c->n_threads = n_threads, c->n_seq = n_seq;
     /* LongRoPE: a context longer than the original one takes the long
      * factors, as llama.cpp picks them (by context size, not by how far a

@@ -34,6 +34,7 @@ struct gt_ctx {
     float *scratch;         /* per thread: max(n_ctx, GT_CTX_NORM_ROWS * n_embd) floats */
     size_t scratch_len;
     gt_act a_embd, a_attn, a_ff;
+    int kq_decode;          /* 1: one-token steps run prefetching K-quant tiles, timed for pf_tune.h */
 };
 
 /* Where the keys (or values) of sequence seq, layer il, KV head g start. */

@@ -39,11 +39,13 @@
 #include <math.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 
 #include "infer/ctx_impl.h"
 #include "infer/dmath.h"
 #include "infer/gelu.h"
 #include "infer/kquant.h"
+#include "infer/pf_tune.h"
 
 #define NORM_ROWS GT_CTX_NORM_ROWS /* each thread's scratch holds this many rows (ctx_impl.h) */
 
@@ -626,8 +628,8 @@ static int forward_layer(gt_ctx *c, job *j, int il, int normed) {
     return next_normed;
 }
 
-/* See ctx_impl.h. */
-void gt_ctx_forward(gt_ctx *c, const int32_t *tokens, int n, const int *rows, int n_out, float *out, int hidden) {
+/* gt_ctx_forward's work; the caller times one-token steps. */
+static void forward(gt_ctx *c, const int32_t *tokens, int n, const int *rows, int n_out, float *out, int hidden) {
     const gt_hparams *hp = &c->m->hp;
     embed_batch(c, tokens, n);
     c->a_embd.n_tok = c->a_attn.n_tok = c->a_ff.n_tok = n;
@@ -640,3 +642,17 @@ void gt_ctx_forward(gt_ctx *c, const int32_t *tokens, int n, const int *rows, in
     if (n_out > 0 && out) output_rows(c, &j, rows, n_out, out, hidden);
 }
 
+static uint64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* See ctx_impl.h. One-token steps (decode) are timed for the K-quant
+ * prefetch's choice (pf_tune.h); the bytes do not depend on it. */
+void gt_ctx_forward(gt_ctx *c, const int32_t *tokens, int n, const int *rows, int n_out, float *out, int hidden) {
+    int arm = n == 1 && c->kq_decode ? gt_pf_tune_begin() : -1;
+    uint64_t t0_ns = arm >= 0 ? now_ns() : 0;
+    forward(c, tokens, n, rows, n_out, out, hidden);
+    if (arm >= 0) gt_pf_tune_end(arm, now_ns() - t0_ns);
+}

@@ -18,6 +18,7 @@
 #include "infer/kernels_avx2_impl.h"
 #include "infer/kernels_impl.h"
 #include "infer/kquant.h"
+#include "infer/pf_tune.h"
 #include "infer/quantize_q32.h"
 
 static inline __m256i shr16(__m256i v, int n) { return _mm256_srl_epi16(v, _mm_cvtsi32_si128(n)); }
@@ -76,9 +77,10 @@ static inline __attribute__((always_inline)) void kq45_finish8(const uint8_t *sb
 
 /* Decode streams a tile's super-blocks from memory, one after the other:
  * ask ahead, as the AVX-512 tiles do (kq_prefetch there). */
-#define PF_KQ_BYTES 4096
 static inline __attribute__((always_inline)) void kq_prefetch(const uint8_t *sb, size_t sbb) {
-    for (size_t c = 0; c < sbb; c += 64) _mm_prefetch((const char *)(sb + PF_KQ_BYTES + c), _MM_HINT_T0);
+    const size_t ahead = gt_pf_kq_bytes(); /* 0 or GT_PF_KQ_BYTES: pf_tune.h */
+    if (!ahead) return;
+    for (size_t c = 0; c < sbb; c += 64) _mm_prefetch((const char *)(sb + ahead + c), _MM_HINT_T0);
 }
 
 /* Tiled Q4_K and Q5_K (gt_kq4_tile_fn) in two halves of 8 rows (lane r =

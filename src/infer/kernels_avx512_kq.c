@@ -20,6 +20,7 @@
 #include "infer/kernels_avx512_impl.h"
 #include "infer/kernels_impl.h"
 #include "infer/kquant.h"
+#include "infer/pf_tune.h"
 #include "infer/quantize_q32.h"
 
 /* Keeps a loaded vector in a register: otherwise the compiler folds the
@@ -30,8 +31,6 @@
  * multiply-adds a ns; Q6_K, with its high bits moved by one shift, 77
  * against 68. */
 #define KQ_IN_REG(v) __asm__("" : "+v"(v))
-
-#define PF_KQ_BYTES 4096 /* how far ahead decode prefetches a K-quant tile's one stream of super-blocks */
 
 /* Tiled Q4_K and Q5_K (gt_kq4_tile_fn): lane r = row r, as for Q4_0. Per
  * 64 columns (chunk c) the 8 groups of bytes give the low nibbles
@@ -82,9 +81,13 @@ static inline __attribute__((always_inline)) void kq45_chunk(const uint8_t *sb, 
 
 /* Decode streams a tile's super-blocks from memory, one after the other
  * (the next tile follows): the hardware prefetcher alone leaves K-quant
- * decode at a third of Q4_0's bandwidth (measured), so ask ahead. */
+ * decode at a third of Q4_0's bandwidth on some hosts and is best alone
+ * on others (measured), so ask ahead where this process's timed steps say
+ * it pays (pf_tune.h). */
 static inline __attribute__((always_inline)) void kq_prefetch(const uint8_t *sb, size_t sbb) {
-    for (size_t c = 0; c < sbb; c += 64) _mm_prefetch((const char *)(sb + PF_KQ_BYTES + c), _MM_HINT_T0);
+    const size_t ahead = gt_pf_kq_bytes(); /* 0 or GT_PF_KQ_BYTES: pf_tune.h */
+    if (!ahead) return;
+    for (size_t c = 0; c < sbb; c += 64) _mm_prefetch((const char *)(sb + ahead + c), _MM_HINT_T0);
 }
 
 /* The lanes' mins of sub-blocks 2i and 2i + 1 as int16 pairs (lane r's

@@ -10,6 +10,7 @@
 #include "infer/gguf.h"
 #include "infer/kernels.h"
 #include "infer/kquant.h"
+#include "infer/pf_tune.h"
 #include "infer/quantize_q32.h"
 #include "infer/quantize.h"
 #include "infer/kernels_impl.h" /* gt_kern_expf */
@@ -389,14 +390,20 @@ static void check_paths_rowwise(const gt_qmat *m, const float *x, int n_tok, con
         k->matmul(m, mid, m->n_tiles, &a, y, (size_t)n_rows);
         CHECK_MSG(memcmp(y, y_ref, ny * sizeof(float)) == 0, "%s matmul %s %dx%d x %d tok", k->name,
                   gt_ggml_type_name(m->type), n_rows, n_cols, n_tok);
-        int tok_bad = 0;
-        for (int t = 0; t < n_tok; t++) {
-            k->act_set(&one, 0, x + (size_t)t * n_cols, 0, n_cols, 1);
-            k->matmul(m, 0, m->n_tiles, &one, y1, (size_t)n_rows);
-            tok_bad += memcmp(y1, y_ref + (size_t)t * n_rows, (size_t)n_rows * sizeof(float)) != 0;
+        /* One token at a time, with the K-quant tiles' prefetch on and off
+         * (pf_tune.h chooses by timing: a hint, never the bytes). */
+        for (int pf = 1; pf >= 0; pf--) {
+            gt_pf_fix(pf);
+            int tok_bad = 0;
+            for (int t = 0; t < n_tok; t++) {
+                k->act_set(&one, 0, x + (size_t)t * n_cols, 0, n_cols, 1);
+                k->matmul(m, 0, m->n_tiles, &one, y1, (size_t)n_rows);
+                tok_bad += memcmp(y1, y_ref + (size_t)t * n_rows, (size_t)n_rows * sizeof(float)) != 0;
+            }
+            CHECK_MSG(tok_bad == 0, "%s %s one token at a time, prefetch %s: %d tokens differ", k->name,
+                      gt_ggml_type_name(m->type), pf ? "on" : "off", tok_bad);
         }
-        CHECK_MSG(tok_bad == 0, "%s %s one token at a time: %d tokens differ", k->name,
-                  gt_ggml_type_name(m->type), tok_bad);
+        gt_pf_fix(1);
     }
     gt_act_free(&one);
     gt_act_free(&a);
