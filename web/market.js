@@ -314,7 +314,10 @@ const VERBS = {
   vote_commit: 'sealed a vote (bond locked)',
   vote_reveal: 'revealed a vote',
   eval_attest: 'attested an evaluation',
+  eval_cosign: 'co-signed the evaluation',
+  eval_reveal: 'revealed a sealed co-sign',
   dataset_publish: 'published the dataset',
+  points_record: "recorded the slot's points (airdrop)",
 };
 
 function timelineEntry(a, b, t) {
@@ -325,6 +328,7 @@ function timelineEntry(a, b, t) {
   if (a.slot !== undefined) bits.push(`slot ${a.slot}`);
   if (a.type === 'task_verify' || a.type === 'dispute_vote' || a.type === 'vote_reveal')
     bits.push(badge(a.accept ? 'accept' : 'reject'));
+  if (a.type === 'eval_cosign' || a.type === 'eval_reveal') bits.push(badge(a.agree ? 'agree' : 'disagree'));
   if (a.type === 'task_verify_partial') bits.push(`${a.accepted}/${a.total} units accepted`);
   if (a.result) bits.push('result', blobLink(`sha256:${a.result.slice(2)}`));
   return h(

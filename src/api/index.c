@@ -36,30 +36,57 @@ struct gt_index {
     uint64_t height;    /* every block up to here is indexed */
     /* Kept prepared: the watcher indexes a round for every block or two */
     sqlite3_stmt *ins, *put_height;
+    sqlite3_stmt *put_att, *get_att; /* an attestation's task: att */
     int failed; /* an insert of the open round failed: the round rolls back */
 };
+
+/* Version 2 files also map attestations to their tasks (att), so an
+ * evaluation's co-signs and reveals join its task's timeline; an older file
+ * is rebuilt from the log. */
+#define GT_INDEX_VERSION 2
 
 static const char index_schema[] =
     "CREATE TABLE IF NOT EXISTS refs(key BLOB NOT NULL, height INTEGER NOT NULL, idx INTEGER NOT NULL,"
     " PRIMARY KEY(key, height, idx)) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID;";
+    "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS att(id BLOB PRIMARY KEY, task BLOB NOT NULL) WITHOUT ROWID;";
 
-/* Opens (creating) path and reads its height; a file SQLite cannot use is
- * removed and made anew, as its content can always be rebuilt. */
+/* Reads the file's height and version; a new file takes this version.
+ * GT_ESTATE for a file of another version (made by an older node). */
+static int index_read_meta(gt_index *ix) {
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(ix->db, "SELECT (SELECT v FROM meta WHERE k='height'), (SELECT v FROM meta WHERE "
+                           "k='version')", -1, &st, NULL) != SQLITE_OK)
+        return GT_EDB;
+    int rc = sqlite3_step(st) == SQLITE_ROW ? 0 : GT_EDB;
+    int has_height = !rc && sqlite3_column_type(st, 0) != SQLITE_NULL;
+    int64_t version = rc ? 0 : sqlite3_column_int64(st, 1);
+    if (has_height) ix->height = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (rc || version == GT_INDEX_VERSION) return rc;
+    if (has_height) return GT_ESTATE;
+    char sql[96];
+    snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO meta(k, v) VALUES('version', %d)", GT_INDEX_VERSION);
+    return sqlite3_exec(ix->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : GT_EDB;
+}
+
+/* Opens (creating) path and reads its height; a file SQLite cannot use, or
+ * one of an older version, is removed and made anew, as its content can
+ * always be rebuilt. */
 static int index_open_db(gt_index *ix, const char *path, gt_err *err) {
     for (int attempt = 0; attempt < 2; attempt++) {
-        sqlite3_stmt *st = NULL;
         int ok = sqlite3_open_v2(path, &ix->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) == SQLITE_OK &&
                  sqlite3_exec(ix->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, NULL) ==
                      SQLITE_OK &&
-                 sqlite3_exec(ix->db, index_schema, NULL, NULL, NULL) == SQLITE_OK &&
-                 sqlite3_prepare_v2(ix->db, "SELECT v FROM meta WHERE k='height'", -1, &st, NULL) == SQLITE_OK;
-        int step = ok ? sqlite3_step(st) : SQLITE_ERROR;
-        if (step == SQLITE_ROW) ix->height = (uint64_t)sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-        if (step == SQLITE_ROW || step == SQLITE_DONE) return 0;
-        GT_WARN("node: the action index %s is unreadable (%s): rebuilding it from the log", path,
-                ix->db ? sqlite3_errmsg(ix->db) : "cannot open");
+                 sqlite3_exec(ix->db, index_schema, NULL, NULL, NULL) == SQLITE_OK;
+        int rc = ok ? index_read_meta(ix) : GT_EDB;
+        if (!rc) return 0;
+        if (rc == GT_ESTATE)
+            GT_WARN("node: the action index %s is of an older version (not %d): rebuilding it from the log", path,
+                    GT_INDEX_VERSION);
+        else
+            GT_WARN("node: the action index %s is unreadable (%s): rebuilding it from the log", path,
+                    ix->db ? sqlite3_errmsg(ix->db) : "cannot open");
         sqlite3_close(ix->db);
         ix->db = NULL, ix->height = 0;
         char side[4300];
@@ -79,7 +106,11 @@ int gt_index_open(const char *path, gt_index **out, gt_err *err) {
     if (!rc && (sqlite3_prepare_v2(ix->db, "INSERT OR IGNORE INTO refs(key, height, idx) VALUES(?, ?, ?)", -1,
                                    &ix->ins, NULL) != SQLITE_OK ||
                 sqlite3_prepare_v2(ix->db, "INSERT OR REPLACE INTO meta(k, v) VALUES('height', ?)", -1,
-                                   &ix->put_height, NULL) != SQLITE_OK))
+                                   &ix->put_height, NULL) != SQLITE_OK ||
+                sqlite3_prepare_v2(ix->db, "INSERT OR IGNORE INTO att(id, task) VALUES(?, ?)", -1, &ix->put_att,
+                                   NULL) != SQLITE_OK ||
+                sqlite3_prepare_v2(ix->db, "SELECT task FROM att WHERE id = ?", -1, &ix->get_att, NULL) !=
+                    SQLITE_OK))
         rc = gt_err_set(err, GT_EDB, "action index %s: %s", path, sqlite3_errmsg(ix->db));
     if (rc) {
         gt_index_close(ix);
@@ -93,6 +124,8 @@ void gt_index_close(gt_index *ix) {
     if (!ix) return;
     sqlite3_finalize(ix->ins);
     sqlite3_finalize(ix->put_height);
+    sqlite3_finalize(ix->put_att);
+    sqlite3_finalize(ix->get_att);
     sqlite3_close(ix->db);
     pthread_mutex_destroy(&ix->mu);
     gt_free(ix);
@@ -133,12 +166,42 @@ static void index_field(gt_index *ix, const gt_action *a, const char *name, int 
         index_put(ix, kind, a->f[i].addr.b, height, index);
 }
 
+/* An evaluation (eval_attest) names its task; its co-signs and their
+ * sealed reveals name only the attestation: the index keeps the
+ * attestation's task (blocks are indexed in log order, so an attestation
+ * is known before anything that names it) and files them under it too. */
+static void index_attestation(gt_index *ix, const gt_action *a, uint64_t height, uint32_t index) {
+    if (!strcmp(a->kind->name, "eval_attest")) {
+        int i = gt_action_field(a->kind, "task");
+        assert(i >= 0 && a->kind->fields[i].type == GT_F_BYTES32);
+        sqlite3_reset(ix->put_att);
+        sqlite3_bind_blob(ix->put_att, 1, a->id, 32, SQLITE_TRANSIENT);
+        sqlite3_bind_blob(ix->put_att, 2, a->f[i].b32, 32, SQLITE_TRANSIENT);
+        if (sqlite3_step(ix->put_att) != SQLITE_DONE) ix->failed = 1;
+        return;
+    }
+    int i = gt_action_field(a->kind, "attestation");
+    if (i < 0 || a->kind->fields[i].type != GT_F_BYTES32) return;
+    sqlite3_reset(ix->get_att);
+    sqlite3_bind_blob(ix->get_att, 1, a->f[i].b32, 32, SQLITE_TRANSIENT);
+    int step = sqlite3_step(ix->get_att);
+    if (step == SQLITE_ROW && sqlite3_column_bytes(ix->get_att, 0) == 32) {
+        uint8_t task[32];
+        memcpy(task, sqlite3_column_blob(ix->get_att, 0), 32);
+        index_put(ix, INDEX_TASK, task, height, index);
+    } else if (step != SQLITE_DONE) {
+        ix->failed = 1;
+    }
+    sqlite3_reset(ix->get_att);
+}
+
 /* See api_impl.h: the keys one action names. */
 int gt_index_round_action(void *arg, uint64_t height, uint32_t index, const gt_action *a) {
     gt_index *ix = arg;
     assert(height > ix->height);
     if (!strcmp(a->kind->name, "task_post")) index_put(ix, INDEX_TASK, a->id, height, index);
     index_field(ix, a, "task", INDEX_TASK, height, index);
+    index_attestation(ix, a, height, index);
     index_field(ix, a, "parent", INDEX_TASK, height, index);
     index_put(ix, INDEX_ADDR, a->from.b, height, index);
     index_field(ix, a, "to", INDEX_ADDR, height, index);

@@ -12,6 +12,7 @@
 #include "api_util.h"
 #include "api/api_impl.h"
 #include "crypto/sha256.h"
+#include "work/work.h"
 
 static char dir[64];
 static gt_key K[8];
@@ -1442,6 +1443,84 @@ static void test_action_index(void) {
     trm(dir);
 }
 
+/* Refs the index file at path holds for task id task (a key of kind 't'). */
+static int task_refs(const char *path, const uint8_t task[32]) {
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    uint8_t key[33] = {'t'};
+    memcpy(key + 1, task, 32);
+    int n = -1;
+    if (sqlite3_open(path, &db) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "SELECT count(*) FROM refs WHERE key = ?", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_blob(st, 1, key, 33, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return n;
+}
+
+/* An action of kind k with id byte `id` and its bytes32 field `name` set to
+ * `value` bytes (enough for the index, which reads no signature). */
+static void att_action(gt_action *a, gt_action_kind *k, uint8_t id, const char *name, uint8_t value) {
+    memset(a, 0, sizeof *a);
+    a->kind = k;
+    memset(a->id, id, 32);
+    a->from = A[3];
+    int i = gt_action_field(k, name);
+    CHECK(i >= 0);
+    if (i >= 0) memset(a->f[i].b32, value, 32);
+}
+
+/* An evaluation's co-signs and sealed reveals name only its attestation:
+ * the index files them under the attestation's task too, so the task's
+ * timeline shows them; an index file of the version before is rebuilt. */
+static void test_index_attestations(void) {
+    thome(dir);
+    char path[128];
+    snprintf(path, sizeof path, "%s/index.db", dir);
+    gt_index *ix;
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_index_open(path, &ix, &err), 0);
+    if (!ix) return;
+    const uint8_t task = 0x77, other = 0x78;
+    gt_action a;
+    CHECK_EQ_INT(gt_index_round_begin(ix, 0, &err), 0);
+    att_action(&a, &gt_kind_eval_attest, 0xa1, "task", task);
+    CHECK_EQ_INT(gt_index_round_action(ix, 1, 0, &a), 0);
+    att_action(&a, &gt_kind_eval_cosign, 0xa2, "attestation", 0xa1);
+    CHECK_EQ_INT(gt_index_round_action(ix, 1, 1, &a), 0);
+    att_action(&a, &gt_kind_eval_reveal, 0xa3, "attestation", 0xa1);
+    CHECK_EQ_INT(gt_index_round_action(ix, 2, 0, &a), 0);
+    att_action(&a, &gt_kind_eval_cosign, 0xa4, "attestation", 0xee); /* no such attestation: no task */
+    CHECK_EQ_INT(gt_index_round_action(ix, 2, 1, &a), 0);
+    att_action(&a, &gt_kind_eval_attest, 0xa5, "task", other);
+    CHECK_EQ_INT(gt_index_round_action(ix, 2, 2, &a), 0);
+    CHECK_EQ_INT(gt_index_round_end(ix, 2, 1, &err), 0);
+    gt_index_close(ix);
+    uint8_t t[32], o[32];
+    memset(t, task, 32), memset(o, other, 32);
+    CHECK_EQ_INT(task_refs(path, t), 3); /* the attestation, its co-sign, its reveal */
+    CHECK_EQ_INT(task_refs(path, o), 1);
+    /* The version before had no attestations: its file is rebuilt. */
+    sqlite3 *db;
+    CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_exec(db, "DELETE FROM meta WHERE k='version'", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    CHECK_EQ_INT(gt_index_open(path, &ix, &err), 0);
+    if (ix) CHECK(gt_index_height(ix) == 0);
+    gt_index_close(ix);
+    CHECK_EQ_INT(task_refs(path, t), 0);
+    /* A current file is kept. */
+    CHECK_EQ_INT(gt_index_open(path, &ix, &err), 0);
+    if (ix && gt_index_round_begin(ix, 0, &err) == 0) CHECK_EQ_INT(gt_index_round_end(ix, 5, 1, &err), 0);
+    gt_index_close(ix);
+    CHECK_EQ_INT(gt_index_open(path, &ix, &err), 0);
+    if (ix) CHECK(gt_index_height(ix) == 5);
+    gt_index_close(ix);
+    trm(dir);
+}
+
 int main(void) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     for (int i = 0; i < 8; i++) {
@@ -1466,6 +1545,7 @@ int main(void) {
     RUN(test_stop_while_busy);
     RUN(test_block_action_unparsable);
     RUN(test_action_index);
+    RUN(test_index_attestations);
     RUN(test_block_seed);
     curl_global_cleanup();
     return gt_test_finish();

@@ -323,6 +323,25 @@ async function disputeShown(ctx, base, disputed) {
   await page.close();
 }
 
+// An evaluation's timeline names every action in words, the sealed
+// co-signs' reveals (eval_reveal) too, each with its agree / disagree.
+async function evalTimeline(ctx, base, evalTask) {
+  const page = await ctx.newPage();
+  const errors = await open(page, base, `task/${evalTask}`, `task/${evalTask}`);
+  check(errors.length === 0, `the evaluation's page loads${errors.length ? ': ' + errors.join('; ') : ''}`);
+  const entries = await page.$$eval('#timeline li', (l) =>
+    l.map((li) => [li.className, li.querySelector('strong').textContent, li.textContent]),
+  );
+  const raw = entries.filter(([, verb]) => /_/.test(verb)).map(([c]) => c);
+  check(raw.length === 0, `every timeline entry is named in words${raw.length ? ': not ' + raw.join(', ') : ''}`);
+  const reveals = entries.filter(([c]) => c.includes('eval_reveal'));
+  check(
+    reveals.length > 0 && reveals.every(([, verb, text]) => verb === 'revealed a sealed co-sign' && /agree/.test(text)),
+    `the timeline shows the ${reveals.length} sealed co-signs revealed, each with its vote`,
+  );
+  await page.close();
+}
+
 async function signedTransfer(ctx, base, home, ayu) {
   const key = cli([
     'wallet',
@@ -561,11 +580,17 @@ async function main() {
     const tasks = (await api(base, '/v1/tasks?limit=200')).tasks;
     let disputed = null;
     let data = null;
+    let evalTask = null;
     for (const t of tasks) {
       const full = await api(base, `/v1/tasks/${t.id}`);
       if (!disputed && full.slotList.some((s) => s.dispute)) disputed = t.id;
       if (!data && t.kind === 'generate') data = t.spec;
+      if (!evalTask && t.kind === 'eval') {
+        const acts = (await api(base, `/v1/actions?task=${t.id}&limit=200`)).actions;
+        if (acts.some((e) => e.action.type === 'eval_reveal')) evalTask = t.id;
+      }
     }
+    check(evalTask !== null, 'the demo made an evaluation with sealed co-signs revealed');
     check(disputed !== null && data !== null, 'the demo made a disputed task and a data job');
     const agent = (await api(base, '/v1/agents?limit=1')).agents[0].address;
     const dewi = demo.agents.find((a) => a.name === 'dewi').address;
@@ -614,6 +639,7 @@ async function main() {
     await pagesLoad(browser, base, pages, 'laptop');
     await liveBoard(browser, base, home, ayu);
     await disputeShown(browser, base, disputed);
+    if (evalTask) await evalTimeline(browser, base, evalTask);
     await leaderboardChecked(browser, base);
     await signedTransfer(browser, base, home, ayu);
     await postedFromPage(browser, base, home, ayu);
