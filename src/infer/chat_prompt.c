@@ -200,21 +200,32 @@ static int substitute(const gt_buf *r, const json_t *messages, gt_buf *text, gt_
     return oom ? gt_err_set(err, GT_ENOMEM, "out of memory") : 0;
 }
 
-/* Appends the tokens of text[0..len) with special parsing off. */
-static int add_plain(const gt_tokenizer *tok, const char *text, size_t len, gt_buf *ids, gt_err *err) {
+/* How many tokens a prompt may have in all (max_n, counting what ids held
+ * before), and at least how many it has once found to have more (over, a
+ * lower bound: tokenizing stopped there; 0 until then). */
+typedef struct tok_budget {
+    size_t max_n, over;
+} tok_budget;
+
+/* Appends the tokens of text[0..len) with special parsing off, ids holding
+ * at most b->max_n in all: past that, GT_ELIMIT with b->over set,
+ * tokenizing stopped early (gt_tokenize_max). */
+static int add_plain(const gt_tokenizer *tok, const char *text, size_t len, gt_buf *ids, tok_budget *b, gt_err *err) {
+    size_t have = ids->len / sizeof(int32_t), n = 0;
+    if (have > b->max_n) { /* a control token went past it */
+        b->over = have;
+        return gt_err_set(err, GT_ELIMIT, "the conversation is more than %zu tokens", b->max_n);
+    }
     if (len == 0) return 0;
     if (len > GT_TOKENIZER_MAX_TEXT_BYTES)
         return gt_err_set(err, GT_ELIMIT, "the conversation is too long (a piece over %u bytes)",
                           GT_TOKENIZER_MAX_TEXT_BYTES);
-    size_t n = len + 2;
-    int rc = GT_ELIMIT;
-    for (int pass = 0; pass < 2 && rc == GT_ELIMIT; pass++) { /* a second pass when the first guess was short */
-        if (gt_buf_reserve(ids, n * sizeof(int32_t))) return gt_err_set(err, GT_ENOMEM, "out of memory");
-        rc = gt_tokenize(tok, text, len, 0, 0, (int32_t *)(void *)(ids->data + ids->len), n, &n, err);
+    int rc = gt_tokenize_max(tok, text, len, 0, 0, b->max_n - have, ids, &n, err);
+    if (rc == GT_ELIMIT && n) {
+        b->over = have + n;
+        return gt_err_set(err, GT_ELIMIT, "the conversation is more than %zu tokens", b->max_n);
     }
-    if (rc) return rc;
-    ids->len += n * sizeof(int32_t);
-    return 0;
+    return rc;
 }
 
 /* The control token whose text starts at t[at] (longest), or NULL. */
@@ -230,7 +241,7 @@ static const chat_special *special_at(const gt_chat_prompt *p, const char *t, si
  * white space after one marked rstrip is dropped (as special parsing drops
  * it, message text included: white space forges nothing). */
 static int tokenize_prompt(const gt_chat_prompt *p, const gt_buf *text, const gt_buf *spans, gt_buf *ids,
-                           gt_err *err) {
+                           tok_budget *b, gt_err *err) {
     const char *t = text->data ? (const char *)text->data : "";
     const size_t *sp = (const size_t *)(const void *)spans->data;
     size_t n_spans = spans->len / (2 * sizeof(size_t)), next = 0, frag = 0, at = 0;
@@ -245,13 +256,18 @@ static int tokenize_prompt(const gt_chat_prompt *p, const gt_buf *text, const gt
             at++;
             continue;
         }
-        if (!(rc = add_plain(p->tok, t + frag, at - frag, ids, err)))
+        if (!(rc = add_plain(p->tok, t + frag, at - frag, ids, b, err)))
             rc = gt_buf_append(ids, &m->id, sizeof m->id) ? gt_err_set(err, GT_ENOMEM, "out of memory") : 0;
         at += m->len;
         while (gt_token_rstrip(p->tok, m->id) && at < text->len && strchr(" \t\n\v\f\r", t[at]) && t[at]) at++;
         frag = at;
     }
-    return rc ? rc : add_plain(p->tok, t + frag, text->len - frag, ids, err);
+    if (!rc) rc = add_plain(p->tok, t + frag, text->len - frag, ids, b, err);
+    if (!rc && ids->len / sizeof(int32_t) > b->max_n) { /* a last control token went past it */
+        b->over = ids->len / sizeof(int32_t);
+        rc = gt_err_set(err, GT_ELIMIT, "the conversation is more than %zu tokens", b->max_n);
+    }
+    return rc;
 }
 
 /* Whether a control token's text appears in t (len bytes). */
@@ -294,8 +310,17 @@ static int add_bos(const gt_chat_prompt *p, const gt_buf *text, const gt_buf *sp
 
 int gt_chat_prompt_tokens(const gt_chat_prompt *p, const json_t *messages, const json_t *tools, int64_t now_unix,
                           gt_buf *ids, gt_err *err) {
-    assert(p && ids);
+    size_t over;
+    return gt_chat_prompt_tokens_max(p, messages, tools, now_unix, SIZE_MAX, ids, &over, err);
+}
+
+int gt_chat_prompt_tokens_max(const gt_chat_prompt *p, const json_t *messages, const json_t *tools, int64_t now_unix,
+                              size_t max_tokens, gt_buf *ids, size_t *n_over, gt_err *err) {
+    assert(p && ids && n_over);
+    *n_over = 0;
     gt_buf r = GT_BUF_INIT, text = GT_BUF_INIT, spans = GT_BUF_INIT;
+    size_t have = ids->len / sizeof(int32_t);
+    tok_budget b = {.max_n = max_tokens > SIZE_MAX - have ? SIZE_MAX : have + max_tokens};
     int rc = check_messages(messages, err);
     json_t *vars = rc ? NULL : template_vars(p, messages, tools);
     if (!rc && !vars) rc = gt_err_set(err, GT_ENOMEM, "out of memory");
@@ -303,8 +328,17 @@ int gt_chat_prompt_tokens(const gt_chat_prompt *p, const json_t *messages, const
     if (!rc && (rc = gt_chat_tmpl_render(p->tmpl, vars, now_unix, &r, err)))
         rc = rc == GT_ENOMEM ? rc : GT_EINVAL; /* the template refused this conversation */
     if (!rc) rc = substitute(&r, messages, &text, &spans, err);
+    /* The rendered text's length alone may show it cannot fit: its control
+     * tokens are vocabulary texts, and the pieces between them are
+     * tokenized as they stand, so gt_tokenize_min_tokens bounds the whole. */
+    size_t least = rc ? 0 : gt_tokenize_min_tokens(p->tok, text.data ? (const char *)text.data : "", text.len);
+    if (least > max_tokens) {
+        b.over = have + least;
+        rc = gt_err_set(err, GT_ELIMIT, "the conversation is more than %zu tokens (at least %zu)", max_tokens, least);
+    }
     if (!rc) rc = add_bos(p, &text, &spans, ids, err);
-    if (!rc) rc = tokenize_prompt(p, &text, &spans, ids, err);
+    if (!rc) rc = tokenize_prompt(p, &text, &spans, ids, &b, err);
+    if (rc == GT_ELIMIT && b.over) *n_over = b.over - have;
     json_decref(vars);
     gt_buf_free(&r);
     gt_buf_free(&text);

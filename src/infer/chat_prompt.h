@@ -47,5 +47,13 @@ void gt_chat_prompt_free(gt_chat_prompt *p); /* accepts NULL */
  * when the conversation is too long to tokenize; GT_ENOMEM. */
 int gt_chat_prompt_tokens(const gt_chat_prompt *p, const json_t *messages, const json_t *tools, int64_t now_unix,
                           gt_buf *ids, gt_err *err);
+/* The same for a prompt from outside, with a budget: a conversation of more
+ * than max_tokens tokens fails with GT_ELIMIT and *n_over set to a count
+ * over max_tokens that it has at least (a lower bound), tokenizing stopped
+ * early: not at all when the rendered text's length alone shows it cannot
+ * fit (gt_tokenize_min_tokens), else after the piece that passed the
+ * budget. *n_over is 0 on success and on every other error. */
+int gt_chat_prompt_tokens_max(const gt_chat_prompt *p, const json_t *messages, const json_t *tools, int64_t now_unix,
+                              size_t max_tokens, gt_buf *ids, size_t *n_over, gt_err *err);
 
 #endif

@@ -394,6 +394,43 @@ static int load_vocab(gt_tokenizer *tok, const gt_gguf *g, gt_err *err) {
     return 0;
 }
 
+/* The most bytes one token of gt_tokenize's output can stand for
+ * (gt_tokenize_min_tokens), counted in input bytes for SentencePiece and in
+ * bytes of BPE's byte-level alphabet (gt_tok_bpe_mapped_len) for BPE:
+ *   - a special token cut out of the text stands for its text and, when
+ *     marked rstrip, for white space after it (any amount: the bound then
+ *     counts only the other bytes);
+ *   - SentencePiece: a token's vocabulary text is the escaped input it
+ *     covers, and escaping only lengthens text (a space becomes 3 bytes, a
+ *     prefix space is added), so a token covers at most the longest
+ *     vocabulary text in input bytes; byte fallback covers one byte per
+ *     token, or none when the byte has no token and there is no unknown
+ *     token: then no bound holds (0);
+ *   - BPE: a merged token covers its vocabulary text, which is in the
+ *     byte-level alphabet already; a special token covers its text mapped
+ *     to it; the fallback to single-byte tokens covers one byte each, but
+ *     drops bytes unless every byte's code point and every merge's result
+ *     is a token (else 0).
+ * BOS/EOS only add tokens, so they are left out. */
+static void set_cover(gt_tokenizer *tok) {
+    size_t longest = 1;
+    for (int32_t id = 0; id < tok->n_vocab; id++) {
+        size_t n = tok->text_len[id];
+        if (tok->type == GT_TOK_BPE && tok->attr[id] != GT_TOKEN_NORMAL) { /* cut out of raw text: mapped */
+            size_t mapped = gt_tok_bpe_mapped_len(tok, tok->text + tok->text_off[id], n, 0);
+            n = mapped > n ? mapped : n; /* and as itself, should a merge spell it */
+        }
+        if (n > longest) longest = n;
+        tok->any_rstrip |= tok->rstrip[id];
+    }
+    int lossless = 1;
+    if (tok->type == GT_TOK_SPM)
+        for (int b = 0; b < 256 && lossless; b++) lossless = tok->byte_token[b] >= 0 || tok->unk >= 0;
+    else
+        lossless = gt_tok_bpe_lossless(tok);
+    tok->max_cover = lossless ? longest : 0;
+}
+
 int gt_tokenizer_load(const gt_gguf *g, gt_tokenizer **out, gt_err *err) {
     *out = NULL;
     gt_gguf_str model, pre = {"default", 7};
@@ -433,6 +470,7 @@ int gt_tokenizer_load(const gt_gguf *g, gt_tokenizer **out, gt_err *err) {
         rc = gt_err_set(err, GT_ENOMEM, "out of memory");
         goto fail;
     }
+    set_cover(tok);
     *out = tok;
     return 0;
 fail:
@@ -603,6 +641,47 @@ static int spm_escape(const char *s, size_t n, int prefix_space, gt_buf *buf) {
 
 /* ---- the public entry points -------------------------------------------- */
 
+size_t gt_tokenize_min_tokens(const gt_tokenizer *tok, const char *text, size_t len) {
+    if (!tok->max_cover) return 0;
+    size_t counted = len; /* set_cover's unit: input bytes, or BPE's mapped bytes */
+    if (tok->type == GT_TOK_BPE) counted = gt_tok_bpe_mapped_len(tok, text, len, tok->any_rstrip);
+    else if (tok->any_rstrip) /* white space may vanish after a special token (set_cover) */
+        for (size_t i = 0; i < len; i++) counted -= text[i] && strchr(" \t\n\v\f\r", text[i]) != NULL;
+    return (counted + tok->max_cover - 1) / tok->max_cover;
+}
+
+/* Tokenizes text into tv (as gt_tokenize), stopping with GT_ELIMIT once tv
+ * holds more than max ids (after the fragment or BPE word that passed it). */
+static int tokenize_vec(const gt_tokenizer *tok, const char *text, size_t len, int add_special, int parse_special,
+                        size_t max, gt_tokvec *tv, gt_err *err) {
+    fragvec fv = {0};
+    gt_buf esc = GT_BUF_INIT;
+    int rc = 0;
+    if (add_special && tok->add_bos && tok->bos >= 0) rc = gt_tokvec_push(tv, tok->bos);
+    if (!rc && len) rc = partition(tok, text, len, parse_special, &fv);
+    int prev_special = 1; /* SentencePiece: a space goes before the first text */
+    for (size_t i = 0; i < fv.n && !rc; i++) {
+        frag f = fv.v[i];
+        if (f.id >= 0) {
+            rc = gt_tokvec_push(tv, f.id);
+            prev_special = 1;
+        } else if (tok->type == GT_TOK_SPM) {
+            rc = spm_escape(text + f.off, f.len, tok->add_space_prefix && prev_special, &esc);
+            if (!rc) rc = spm_encode(tok, (const char *)esc.data, esc.len, tv);
+            prev_special = 0;
+        } else {
+            rc = gt_tok_bpe_encode(tok, text + f.off, f.len, max, tv, err);
+        }
+        if (!rc && tv->n > max) rc = GT_ELIMIT;
+    }
+    if (!rc && add_special && tok->add_eos && tok->eos >= 0) rc = gt_tokvec_push(tv, tok->eos);
+    if (!rc && tv->n > max) rc = GT_ELIMIT;
+    gt_free(fv.v);
+    gt_buf_free(&esc);
+    if (rc == GT_ENOMEM) return gt_err_set(err, rc, "out of memory tokenizing %zu bytes", len);
+    return rc;
+}
+
 int gt_tokenize(const gt_tokenizer *tok, const char *text, size_t len, int add_special,
                 int parse_special, int32_t *out, size_t cap, size_t *n_out, gt_err *err) {
     *n_out = 0;
@@ -610,31 +689,9 @@ int gt_tokenize(const gt_tokenizer *tok, const char *text, size_t len, int add_s
         return gt_err_set(err, GT_ELIMIT, "text to tokenize is %zu bytes; at most %u accepted",
                           len, (unsigned)GT_TOKENIZER_MAX_TEXT_BYTES);
     gt_tokvec tv = {0};
-    fragvec fv = {0};
-    gt_buf esc = GT_BUF_INIT;
-    int rc = 0;
-    if (add_special && tok->add_bos && tok->bos >= 0) rc = gt_tokvec_push(&tv, tok->bos);
-    if (!rc && len) rc = partition(tok, text, len, parse_special, &fv);
-    int prev_special = 1; /* SentencePiece: a space goes before the first text */
-    for (size_t i = 0; i < fv.n && !rc; i++) {
-        frag f = fv.v[i];
-        if (f.id >= 0) {
-            rc = gt_tokvec_push(&tv, f.id);
-            prev_special = 1;
-        } else if (tok->type == GT_TOK_SPM) {
-            rc = spm_escape(text + f.off, f.len, tok->add_space_prefix && prev_special, &esc);
-            if (!rc) rc = spm_encode(tok, (const char *)esc.data, esc.len, &tv);
-            prev_special = 0;
-        } else {
-            rc = gt_tok_bpe_encode(tok, text + f.off, f.len, &tv, err);
-        }
-    }
-    if (!rc && add_special && tok->add_eos && tok->eos >= 0) rc = gt_tokvec_push(&tv, tok->eos);
-    gt_free(fv.v);
-    gt_buf_free(&esc);
+    int rc = tokenize_vec(tok, text, len, add_special, parse_special, SIZE_MAX, &tv, err);
     if (rc) {
         gt_free(tv.v);
-        if (rc == GT_ENOMEM) return gt_err_set(err, rc, "out of memory tokenizing %zu bytes", len);
         return rc;
     }
     *n_out = tv.n;
@@ -645,6 +702,33 @@ int gt_tokenize(const gt_tokenizer *tok, const char *text, size_t len, int add_s
     if (tv.n) memcpy(out, tv.v, tv.n * sizeof *out);
     gt_free(tv.v);
     return 0;
+}
+
+int gt_tokenize_max(const gt_tokenizer *tok, const char *text, size_t len, int add_special, int parse_special,
+                    size_t max_tokens, gt_buf *ids, size_t *n_out, gt_err *err) {
+    *n_out = 0;
+    if (len > GT_TOKENIZER_MAX_TEXT_BYTES)
+        return gt_err_set(err, GT_ELIMIT, "text to tokenize is %zu bytes; at most %u accepted",
+                          len, (unsigned)GT_TOKENIZER_MAX_TEXT_BYTES);
+    size_t least = gt_tokenize_min_tokens(tok, text, len);
+    if (least > max_tokens) { /* too long whatever its tokens: nothing tokenized */
+        *n_out = least;
+        return gt_err_set(err, GT_ELIMIT, "the text is at least %zu tokens; at most %zu allowed", least, max_tokens);
+    }
+    gt_tokvec tv = {0};
+    int rc = tokenize_vec(tok, text, len, add_special, parse_special, max_tokens, &tv, err);
+    if (rc == GT_ELIMIT) {
+        assert(tv.n > max_tokens);
+        *n_out = tv.n;
+        gt_free(tv.v);
+        return gt_err_set(err, GT_ELIMIT, "the text is more than %zu tokens; at most %zu allowed", max_tokens,
+                          max_tokens);
+    }
+    if (!rc && tv.n && gt_buf_append(ids, tv.v, tv.n * sizeof *tv.v))
+        rc = gt_err_set(err, GT_ENOMEM, "out of memory tokenizing %zu bytes", len);
+    if (!rc) *n_out = tv.n;
+    gt_free(tv.v);
+    return rc;
 }
 
 const char *gt_token_to_piece(const gt_tokenizer *tok, int32_t id, int special, size_t *len) {

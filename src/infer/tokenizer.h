@@ -63,6 +63,24 @@ void gt_tokenizer_free(gt_tokenizer *tok); /* accepts NULL */
 int gt_tokenize(const gt_tokenizer *tok, const char *text, size_t len, int add_special,
                 int parse_special, int32_t *out, size_t cap, size_t *n_out, gt_err *err);
 
+/* gt_tokenize for text from outside, with a budget: appends the ids to ids
+ * (int32_t each) and sets *n_out to their count when there are at most
+ * max_tokens of them. A text with more fails with GT_ELIMIT, nothing
+ * appended and *n_out set to a count over max_tokens that the whole text
+ * has at least (a lower bound, not its full count), having
+ * done as little work as it could: none when its length alone shows it
+ * cannot fit (gt_tokenize_min_tokens), else it stops after the fragment (or
+ * BPE word) whose tokens passed the budget. */
+int gt_tokenize_max(const gt_tokenizer *tok, const char *text, size_t len, int add_special, int parse_special,
+                    size_t max_tokens, gt_buf *ids, size_t *n_out, gt_err *err);
+/* A lower bound on the number of tokens gt_tokenize makes of text, from its
+ * length alone (O(len), no tokenizing): every token stands for at most as
+ * many bytes as the longest vocabulary text (input bytes for SentencePiece,
+ * bytes of the byte-level alphabet for BPE), white space after an rstrip
+ * special token aside; 0 for a vocabulary that can drop input bytes (a byte
+ * with no token and no unknown token). */
+size_t gt_tokenize_min_tokens(const gt_tokenizer *tok, const char *text, size_t len);
+
 /* The bytes a token stands for in generated text (not NUL-terminated; *len
  * gets the length; owned by tok). Control and unknown tokens give "" unless
  * special is set, then their text. NULL for an id out of range. A piece may

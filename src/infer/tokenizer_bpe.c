@@ -315,7 +315,39 @@ static int bpe_word(const gt_tokenizer *tok, const char *w, size_t n, gt_tok_sym
     return 0;
 }
 
-int gt_tok_bpe_encode(const gt_tokenizer *tok, const char *text, size_t len, gt_tokvec *out,
+size_t gt_tok_bpe_mapped_len(const gt_tokenizer *tok, const char *text, size_t len, int skip_space) {
+    const uint8_t *s = (const uint8_t *)text;
+    size_t total = 0;
+    for (size_t i = 0; i < len;) { /* gt_utf8_sanitize's steps, counted instead of written */
+        uint32_t cp;
+        size_t k = gt_utf8_decode(s + i, len - i, &cp);
+        if (k == 0) cp = GT_UNICODE_REPLACEMENT, k = 1;
+        else if ((cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) cp = GT_UNICODE_REPLACEMENT;
+        if (!(skip_space && cp < 0x80 && strchr(" \t\n\v\f\r", (int)cp) && cp)) {
+            uint8_t enc[4], mapped[4];
+            size_t n = gt_utf8_encode(cp, enc);
+            for (size_t j = 0; j < n; j++) total += gt_utf8_encode(tok->byte_cp[enc[j]], mapped);
+        }
+        i += k;
+    }
+    return total;
+}
+
+/* Whether bpe_word's fallback (single bytes that are tokens) can be
+ * reached with a byte that is not one: only when a byte's code point or a
+ * merge's result is missing from the vocabulary. */
+int gt_tok_bpe_lossless(const gt_tokenizer *tok) {
+    for (int b = 0; b < 256; b++) {
+        uint8_t enc[4];
+        size_t k = gt_utf8_encode(tok->byte_cp[b], enc);
+        if (gt_tok_find(tok, (const char *)enc, k) < 0) return 0;
+    }
+    for (int32_t m = 0; m < tok->n_merges; m++)
+        if (gt_tok_find(tok, tok->merge_text + tok->merge_off[m], tok->merge_len[m]) < 0) return 0;
+    return 1;
+}
+
+int gt_tok_bpe_encode(const gt_tokenizer *tok, const char *text, size_t len, size_t max, gt_tokvec *out,
                       gt_err *err) {
     gt_buf s = GT_BUF_INIT, word = GT_BUF_INIT;
     spanvec a = {0}, b = {0};
@@ -341,6 +373,10 @@ int gt_tok_bpe_encode(const gt_tokenizer *tok, const char *text, size_t len, gt_
             if (gt_buf_append(&word, enc, k)) goto done;
         }
         if (bpe_word(tok, (const char *)word.data, word.len, &sym, &sym_cap, &h, out)) goto done;
+        if (out->n > max) { /* over the caller's budget: the rest would not change that */
+            rc = GT_ELIMIT;
+            goto done;
+        }
     }
     rc = 0;
 done:

@@ -63,6 +63,11 @@ struct gt_tokenizer {
     size_t n_specials;
     int32_t *eog;
     size_t n_eog;
+    /* The most input bytes one emitted token can stand for (gt_tokenize_min_tokens;
+     * 0: this vocabulary can drop input bytes, so no bound holds), and
+     * whether any special token drops the white space after it. */
+    size_t max_cover;
+    int any_rstrip;
 };
 
 /* Vocabulary lookup: id of an exact text, -1 when none. */
@@ -71,9 +76,17 @@ int32_t gt_tok_find(const gt_tokenizer *tok, const char *s, size_t n);
 /* BPE: loads merges and the pre-tokenizer named by tok->pre (tokenizer_bpe.c). */
 int gt_tok_bpe_load(gt_tokenizer *tok, const gt_gguf *g, gt_err *err);
 void gt_tok_bpe_free(gt_tokenizer *tok);
-/* BPE-tokenizes one fragment of raw text, appending ids to out. */
-int gt_tok_bpe_encode(const gt_tokenizer *tok, const char *text, size_t len, gt_tokvec *out,
+/* BPE-tokenizes one fragment of raw text, appending ids to out; stops
+ * with GT_ELIMIT (err untouched) once out holds more than max ids. */
+int gt_tok_bpe_encode(const gt_tokenizer *tok, const char *text, size_t len, size_t max, gt_tokvec *out,
                       gt_err *err);
+/* The bytes text becomes in the byte-level alphabet that BPE merges (after
+ * gt_utf8_sanitize): what the words of gt_tok_bpe_encode add up to. With
+ * skip_space, ASCII white space is left out of the count. */
+size_t gt_tok_bpe_mapped_len(const gt_tokenizer *tok, const char *text, size_t len, int skip_space);
+/* 1 when every byte's code point and every merge's result is a token, so
+ * the encoder never drops an input byte (tokenizer.c's max_cover). */
+int gt_tok_bpe_lossless(const gt_tokenizer *tok);
 
 /* A min-heap of candidate merges, shared by both algorithms: key ascending,
  * then left ascending (SentencePiece pushes -score, BPE the rank). */

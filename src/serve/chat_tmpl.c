@@ -31,9 +31,15 @@ int gt_serve_chat_prompt(const gt_serve *s, const json_t *messages, gt_buf *ids,
 
 int gt_serve_chat_prompt_tools(const gt_serve *s, const json_t *messages, const json_t *tools, gt_buf *ids,
                                const char **extra_stop, gt_err *err) {
-    if (!s->tmpl) return gt_serve_chat_tokens_tools(s->tok, messages, tools, ids, extra_stop, err);
+    size_t over;
+    return gt_serve_chat_prompt_max(s, messages, tools, SIZE_MAX, ids, &over, extra_stop, err);
+}
+
+int gt_serve_chat_prompt_max(const gt_serve *s, const json_t *messages, const json_t *tools, size_t max_tokens,
+                             gt_buf *ids, size_t *n_over, const char **extra_stop, gt_err *err) {
+    if (!s->tmpl) return gt_serve_chat_tokens_max(s->tok, messages, tools, max_tokens, ids, n_over, extra_stop, err);
     *extra_stop = NULL; /* the vocabulary's end-of-generation tokens end the turn */
-    return render_tokens(s, messages, tools, ids, err);
+    return gt_chat_prompt_tokens_max(s->prompt, messages, tools, (int64_t)time(NULL), max_tokens, ids, n_over, err);
 }
 
 /* The template's text: the config's file, else the GGUF's key; *src NULL

@@ -115,17 +115,47 @@ static int completion_ids(gen *g, gt_err *err) {
 }
 
 /* Prompt tokens of a completion: BOS as the vocabulary asks, control-token
- * texts parsed (the client writes the whole prompt, as with llama-server). */
-static int completion_tokens(gen *g, gt_err *err) {
+ * texts parsed (the client writes the whole prompt, as with llama-server).
+ * At most max_tokens: a prompt with more fails with GT_ELIMIT and *n_over
+ * set to a count over max_tokens that it has at least, not tokenized whole
+ * (gt_tokenize_max: a prompt of a megabyte is refused without making its
+ * hundreds of thousands of tokens). */
+static int completion_tokens(gen *g, size_t max_tokens, size_t *n_over, gt_err *err) {
+    *n_over = 0;
     if (g->p.prompt_ids) return completion_ids(g, err);
-    const gt_tokenizer *tok = g->srv->tok;
     size_t n = 0;
-    int rc = gt_tokenize(tok, g->p.prompt, g->p.prompt_len, 1, 1, NULL, 0, &n, err);
-    if (rc && rc != GT_ELIMIT) return rc;
-    if (gt_buf_reserve(&g->ids, n * sizeof(int32_t) + 1)) return gt_err_set(err, GT_ENOMEM, "out of memory");
-    rc = gt_tokenize(tok, g->p.prompt, g->p.prompt_len, 1, 1, (int32_t *)(void *)g->ids.data, n, &n, err);
-    if (!rc) g->ids.len = n * sizeof(int32_t);
+    int rc = gt_tokenize_max(g->srv->tok, g->p.prompt, g->p.prompt_len, 1, 1, max_tokens, &g->ids, &n, err);
+    if (rc == GT_ELIMIT && n) *n_over = n;
     return rc;
+}
+
+/* The most prompt tokens the request may have: the context less room for
+ * one generated token (an echo, only scored, may fill it), or
+ * --max-prompt-tokens when that is lower (*by_server then set). */
+static size_t prompt_budget(const gen *g, int *by_server) {
+    int n_ctx = gt_ctx_n_ctx(g->srv->bctx), max_prompt = g->srv->cfg.max_prompt_tokens;
+    int most = g->p.echo ? n_ctx : n_ctx - 1;
+    assert(most >= 0);
+    *by_server = max_prompt > 0 && max_prompt < most;
+    return (size_t)(*by_server ? max_prompt : most);
+}
+
+/* The refusal of a prompt found to have at least n_over tokens, over the
+ * budget of prompt_budget: the same status, param and code as a prompt
+ * counted whole, its count given as a lower bound. */
+static int refuse_long(gen *g, size_t n_over, int by_server, gt_serve_error *e) {
+    const char *input = g->p.kind == GT_SERVE_CHAT ? "messages" : "prompt";
+    int n_ctx = gt_ctx_n_ctx(g->srv->bctx);
+    if (by_server)
+        return gt_serve_fail(e, 400, input, "invalid_value",
+                             "the prompt is at least %zu tokens; this server takes at most %d per request "
+                             "(--max-prompt-tokens)", n_over, g->srv->cfg.max_prompt_tokens);
+    if (g->p.echo)
+        return gt_serve_fail(e, 400, "prompt", "context_length_exceeded",
+                             "the prompt is at least %zu tokens; this model's context holds %d", n_over, n_ctx);
+    return gt_serve_fail(e, 400, input, "context_length_exceeded",
+                         "the prompt is at least %zu tokens; this model's context holds %d, with room for at least "
+                         "one generated token", n_over, n_ctx);
 }
 
 /* The server's per-request limits: the prompt's n tokens and max_tokens (a
@@ -161,9 +191,14 @@ static int gen_prepare(gen *g, gt_serve_req *r, gt_serve_kind kind, gt_serve_err
     if (strcmp(g->p.model, g->srv->model_id))
         return gt_serve_fail(e, 404, "model", "model_not_found", "model \"%s\" does not exist; this server serves \"%s\"",
                              g->p.model, g->srv->model_id);
-    int rc = kind == GT_SERVE_CHAT
-                 ? gt_serve_chat_prompt_tools(g->srv, g->p.messages, g->p.tools, &g->ids, &g->extra_stop, &err)
-                 : completion_tokens(g, &err);
+    /* Tokenized against the budget, so a prompt far over it is refused
+     * before it costs its whole tokenization. */
+    int by_server = 0;
+    size_t budget = prompt_budget(g, &by_server), n_over = 0;
+    int rc = kind == GT_SERVE_CHAT ? gt_serve_chat_prompt_max(g->srv, g->p.messages, g->p.tools, budget, &g->ids,
+                                                              &n_over, &g->extra_stop, &err)
+                                   : completion_tokens(g, budget, &n_over, &err);
+    if (rc == GT_ELIMIT && n_over) return refuse_long(g, n_over, by_server, e);
     if (rc == GT_ELIMIT || rc == GT_EINVAL)
         return gt_serve_fail(e, 400, kind == GT_SERVE_CHAT ? "messages" : "prompt", "invalid_value", "%s", err.msg);
     if (rc) return gt_serve_fail(e, 500, NULL, NULL, "%s", err.msg);

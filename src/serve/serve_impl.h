@@ -107,6 +107,15 @@ int gt_serve_chat_prompt_tools(const gt_serve *s, const json_t *messages, const 
                                const char **extra_stop, gt_err *err);
 int gt_serve_chat_tokens_tools(const gt_tokenizer *tok, const json_t *messages, const json_t *tools, gt_buf *ids,
                                const char **extra_stop, gt_err *err);
+/* For a request: the prompt (with the server's template, or the built-in
+ * one) of at most max_tokens tokens. One with more fails with GT_ELIMIT and
+ * *n_over set to a count over max_tokens that it has at least, without
+ * tokenizing it whole (infer/chat_prompt.h, gt_tokenize_max); *n_over is 0
+ * otherwise. */
+int gt_serve_chat_prompt_max(const gt_serve *s, const json_t *messages, const json_t *tools, size_t max_tokens,
+                             gt_buf *ids, size_t *n_over, const char **extra_stop, gt_err *err);
+int gt_serve_chat_tokens_max(const gt_tokenizer *tok, const json_t *messages, const json_t *tools, size_t max_tokens,
+                             gt_buf *ids, size_t *n_over, const char **extra_stop, gt_err *err);
 
 /* Tool calls (tools.c). Checks tools, tool_choice and parallel_tool_calls
  * of body into p. */

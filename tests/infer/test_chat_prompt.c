@@ -309,11 +309,57 @@ static void test_refusals_and_shapes(void) {
     close_setup(&s);
 }
 
+/* gt_chat_prompt_tokens_max on one template: a conversation whose last
+ * message is most of a megabyte is refused over a budget of 100 tokens
+ * with a count over it but far under its real count (refused from the
+ * rendered text's length, or tokenizing stopped early), nothing of it
+ * tokenized whole; the harmless conversation gets the same ids within a
+ * budget of exactly its count, and is refused one under it with a count
+ * no more than its own. */
+static void check_budget(const char *tmpl_name, const char *vocab) {
+    setup s;
+    if (open_setup(&s, tmpl_name, vocab)) return close_setup(&s);
+    gt_buf text = GT_BUF_INIT, ids = GT_BUF_INIT, want = GT_BUF_INIT;
+    gt_err err = {0};
+    for (int i = 0; i < 150000; i++) gt_buf_append_str(&text, "word ");
+    gt_buf_putc(&text, 0);
+    json_t *big = conversation((const char *)text.data), *small = conversation("2+2?");
+    size_t over = 0;
+    CHECK_MSG(prompt_of(&s, big, &want, &err) == 0, "%s", err.msg);
+    CHECK_EQ_INT(gt_chat_prompt_tokens_max(s.p, big, NULL, NOW_UNIX, 100, &ids, &over, &err), GT_ELIMIT);
+    CHECK_MSG(over > 100 && over < n_ids(&want) / 4, "%s: %zu tokens refused as at least %zu", tmpl_name,
+              n_ids(&want), over);
+    CHECK_MSG(prompt_of(&s, small, &want, &err) == 0, "%s", err.msg);
+    size_t n = n_ids(&want);
+    gt_buf_reset(&ids);
+    CHECK_EQ_INT(gt_chat_prompt_tokens_max(s.p, small, NULL, NOW_UNIX, n, &ids, &over, &err), 0);
+    CHECK(over == 0 && ids.len == want.len && !memcmp(ids.data, want.data, ids.len));
+    gt_buf_reset(&ids);
+    CHECK_EQ_INT(gt_chat_prompt_tokens_max(s.p, small, NULL, NOW_UNIX, n - 1, &ids, &over, &err), GT_ELIMIT);
+    CHECK_MSG(over > n - 1 && over <= n, "%s: %zu tokens over a budget of %zu, refused as at least %zu", tmpl_name,
+              n, n - 1, over);
+    json_decref(big);
+    json_decref(small);
+    gt_buf_free(&text);
+    gt_buf_free(&ids);
+    gt_buf_free(&want);
+    close_setup(&s);
+}
+
+/* A budget on the prompt, on byte-level BPE and on SentencePiece with
+ * Phi-3's rstrip markers. */
+static void test_budget(void) {
+    check_budget("Qwen-Qwen2.5-7B-Instruct", QWEN2);
+    check_budget("meta-llama-Llama-3.1-8B-Instruct", LLAMA3);
+    check_budget("microsoft-Phi-3.5-mini-instruct", "tokenizer/ggml-vocab-phi-3.gguf");
+}
+
 int main(void) {
     RUN(test_chatml_templates);
     RUN(test_llama3_templates);
     RUN(test_phi3_template);
     RUN(test_gemma3_template);
     RUN(test_refusals_and_shapes);
+    RUN(test_budget);
     return gt_test_finish();
 }

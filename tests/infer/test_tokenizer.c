@@ -23,6 +23,28 @@ static gt_tokenizer *load(const char *rel, gt_gguf **gp) {
     return tok;
 }
 
+/* gt_tokenize_max and gt_tokenize_min_tokens on a text of n tokens: the
+ * bound from its length is never above n; a budget of n gives the same ids
+ * as gt_tokenize; a budget of n - 1 fails with a count over it and no more
+ * than n (tokenizing stopped where it passed the budget), appending nothing. */
+static void check_bounded(const gt_tokenizer *tok, const char *vocab, int c, const char *text, size_t len,
+                          size_t n) {
+    size_t least = gt_tokenize_min_tokens(tok, text, len), got = 0;
+    CHECK_MSG(least <= n, "%s case %d: %zu tokens, but its length says at least %zu", vocab, c, n, least);
+    gt_buf ids = GT_BUF_INIT;
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_tokenize_max(tok, text, len, 0, 0, n, &ids, &got, &err), 0);
+    CHECK_MSG(got == n && ids.len == n * sizeof(int32_t), "%s case %d: %zu tokens within a budget of %zu", vocab, c,
+              got, n);
+    if (n > 0) {
+        gt_buf_reset(&ids);
+        CHECK_EQ_INT(gt_tokenize_max(tok, text, len, 0, 0, n - 1, &ids, &got, &err), GT_ELIMIT);
+        CHECK_MSG(got > n - 1 && got <= n && ids.len == 0, "%s case %d: over a budget of %zu with %zu tokens, "
+                  "reported %zu", vocab, c, n - 1, n, got);
+    }
+    gt_buf_free(&ids);
+}
+
 /* Runs the llama.cpp test cases of one vocabulary; returns cases checked. */
 static int run_cases(const char *vocab) {
     char rel[256];
@@ -70,6 +92,7 @@ static int run_cases(const char *vocab) {
             fprintf(stderr, "\n");
         }
         CHECK(same);
+        check_bounded(tok, vocab, cases, p, len, n);
         /* and back to the same text */
         gt_buf back = GT_BUF_INIT;
         CHECK_EQ_INT(gt_detokenize(tok, ids, n, 0, 0, &back, &err), 0);
@@ -278,6 +301,49 @@ static int tiny_vocab(const char *model, const char *pre, int with_merges, gt_to
     return rc;
 }
 
+/* Long texts made to defeat the bound from length (white space, invalid
+ * and overlong UTF-8, which BPE's clean-up shrinks up to 4 to 1; control
+ * tokens; a text repeated): in every vocabulary gt_tokenize_min_tokens stays
+ * at or under the full count, and a budget far under it is refused with a
+ * count over the budget and not over the full count. */
+static void test_bounded_long(void) {
+    static const char *const vocabs[] = {"ggml-vocab-llama-spm.gguf", "ggml-vocab-gpt-2.gguf",
+                                         "ggml-vocab-llama-bpe.gguf", "ggml-vocab-qwen2.gguf",
+                                         "ggml-vocab-phi-3.gguf"};
+    static const char *const units[] = {"word ", " ", "\n\t ", "\xf0\x80\x80\x81", "\xff", "<|im_end|> ",
+                                        "</s>  ", "<s>", "\xe4\xbd\xa0\xe5\xa5\xbd"};
+    enum { TEXT_BYTES = 64 * 1024, BUDGET = 100 };
+    char *text = gt_malloc(TEXT_BYTES);
+    int32_t *ids = gt_malloc(TEXT_BYTES * 4 * sizeof *ids);
+    CHECK(text && ids);
+    for (size_t v = 0; text && ids && v < sizeof vocabs / sizeof vocabs[0]; v++) {
+        char rel[128];
+        snprintf(rel, sizeof rel, "tokenizer/%s", vocabs[v]);
+        gt_tokenizer *tok = load(rel, NULL);
+        for (size_t u = 0; tok && u < sizeof units / sizeof units[0]; u++) {
+            size_t ul = strlen(units[u]), len = 0;
+            while (len + ul <= TEXT_BYTES) memcpy(text + len, units[u], ul), len += ul;
+            for (int special = 0; special < 2; special++) {
+                size_t n = 0, got = 0;
+                gt_err err = {0};
+                CHECK_EQ_INT(gt_tokenize(tok, text, len, 1, special, ids, TEXT_BYTES * 4, &n, &err), 0);
+                size_t least = gt_tokenize_min_tokens(tok, text, len);
+                CHECK_MSG(least <= n, "%s, \"%s\" x %zu: %zu tokens, but its length says at least %zu", vocabs[v],
+                          units[u], len / ul, n, least);
+                if (n <= BUDGET) continue;
+                gt_buf out = GT_BUF_INIT;
+                CHECK_EQ_INT(gt_tokenize_max(tok, text, len, 1, special, BUDGET, &out, &got, &err), GT_ELIMIT);
+                CHECK_MSG(got > BUDGET && got <= n && out.len == 0, "%s, \"%s\": %zu tokens, reported %zu over %d",
+                          vocabs[v], units[u], n, got, BUDGET);
+                gt_buf_free(&out);
+            }
+        }
+        gt_tokenizer_free(tok);
+    }
+    gt_free(text);
+    gt_free(ids);
+}
+
 static void test_malformed_vocab(void) {
     gt_tokenizer *tok = NULL;
     gt_err err = {0};
@@ -326,5 +392,6 @@ int main(void) {
     RUN(test_specials_spm);
     RUN(test_specials_bpe);
     RUN(test_malformed_vocab);
+    RUN(test_bounded_long);
     return gt_test_finish();
 }

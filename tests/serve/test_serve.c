@@ -830,6 +830,80 @@ static void test_request_limits(void) {
     gt_serve_stop(s);
 }
 
+/* The count in a refusal "the prompt is at least N tokens; ...", or 0. */
+static size_t refused_at_least(const json_t *j) {
+    const char *m = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
+    unsigned long long n = 0;
+    return m && sscanf(m, "the prompt is at least %llu tokens", &n) == 1 ? (size_t)n : 0;
+}
+
+/* A prompt far past the context (most of the 1 MiB body: hundreds of
+ * thousands of tokens), as a completion and as a chat message, on both
+ * vocabularies: refused with the context-length error, its count given as
+ * a lower bound well under its real count, so it was not tokenized whole:
+ * the bound from its length alone (gt_tokenize_min_tokens: nothing
+ * tokenized), or where tokenizing stopped once past the budget (a prompt
+ * that the bound from length lets through). The server before this
+ * tokenized all of it, then refused it with its full count ("the prompt is
+ * N tokens"). */
+static void test_long_prompt_refused_early(void) {
+    static const char *const models[] = {QWEN, LLAMA};
+    for (size_t m = 0; m < 2; m++) {
+        gt_serve *s = start(models[m], 1, 64);
+        if (!s) return;
+        uint16_t p = gt_serve_port(s);
+        const char *id = gt_serve_model_id(s);
+        /* Huge: refused from its length. Long: as many words as the length
+         * bound lets through, so tokenizing starts and must stop. */
+        gt_buf huge = GT_BUF_INIT;
+        for (size_t i = 0; i < 190000; i++) gt_buf_append_str(&huge, "word ");
+        size_t lo = 0, hi = 190000; /* the most words the length bound lets through: lo */
+        while (lo + 1 < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (gt_tokenize_min_tokens(s->tok, (const char *)huge.data, 5 * mid) <= 63) lo = mid;
+            else hi = mid;
+        }
+        size_t sizes[2] = {190000, lo};
+        for (int k = 0; k < 2; k++) {
+            gt_buf text = GT_BUF_INIT, body = GT_BUF_INIT;
+            gt_buf_append(&text, huge.data, 5 * sizes[k]);
+            size_t full = 0;
+            gt_err err = {0};
+            int32_t one;
+            int rc = gt_tokenize(s->tok, (const char *)text.data, text.len, 1, 1, &one, 1, &full, &err);
+            CHECK(rc == GT_ELIMIT && full > 64);
+            size_t least = gt_tokenize_min_tokens(s->tok, (const char *)text.data, text.len);
+            for (int chat = 0; chat < 2; chat++) {
+                gt_buf_reset(&body);
+                gt_buf_printf(&body, chat ? "{\"model\":\"%s\",\"messages\":[{\"role\":\"user\",\"content\":\""
+                                          : "{\"model\":\"%s\",\"prompt\":\"", id);
+                gt_buf_append(&body, text.data, text.len);
+                gt_buf_append_str(&body, chat ? "\"}]}" : "\"}");
+                gt_buf_putc(&body, 0);
+                CHECK(body.len <= GT_SERVE_MAX_BODY_BYTES);
+                check_error(p, chat ? "/v1/chat/completions" : "/v1/completions", (const char *)body.data, 400,
+                            chat ? "messages" : "prompt", "context_length_exceeded");
+                int st;
+                json_t *j = post(p, chat ? "/v1/chat/completions" : "/v1/completions", &st, (const char *)body.data);
+                size_t said = refused_at_least(j);
+                /* SentencePiece merges a fragment whole (no early stop within
+                 * it): its long prompt, within the length bound, is counted. */
+                size_t most = k == 1 && m == 1 ? full + 16 : full / 4; /* + the turn markers of chat */
+                CHECK_MSG(said > 63 && said <= most, "%s, %zu words (%zu tokens), chat %d: refused as at least "
+                          "%zu tokens: %s", models[m], sizes[k], full, chat, said,
+                          json_string_value(json_object_get(json_object_get(j, "error"), "message")));
+                if (k == 0 && !chat) CHECK_EQ_INT((int)said, (int)least); /* from its length: nothing tokenized */
+                if (k == 1) CHECK_MSG(least <= 63, "the long prompt's length alone refuses it (%zu)", least);
+                json_decref(j);
+            }
+            gt_buf_free(&text);
+            gt_buf_free(&body);
+        }
+        gt_buf_free(&huge);
+        gt_serve_stop(s);
+    }
+}
+
 /* Opens a connection and sends a generation request; returns the socket. */
 static int send_request(uint16_t port, const char *path, const char *body) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -1030,6 +1104,7 @@ int main(void) {
     RUN(test_stream_and_stop);
     RUN(test_determinism_threads);
     RUN(test_errors);
+    RUN(test_long_prompt_refused_early);
     RUN(test_templates);
     RUN(test_logprobs);
     RUN(test_concurrent_same_bytes);
