@@ -31,6 +31,15 @@
  * whose reading thread is starved for a while) is slowed, never cut off,
  * while one that stopped reading frees its slot.
  *
+ * Logprobs: a step that samples a token of a job asking for logprobs
+ * leaves its entry (a log-softmax over the vocabulary, as costly as a good
+ * part of a forward pass) to the logprob thread, which computes it from the
+ * job's logits while the batch goes on; the job is left out of the batches
+ * until it is in (its logits must stay), and its text is not handed out
+ * before it. So a request asking for logprobs slows itself, not the
+ * streams sharing its batch; its bytes are the same (the same function of
+ * the same logits).
+ *
  * Locking: the server's mutex guards the queue, the slots and every job's
  * batched fields and text; the batcher drops it only around the forward
  * pass (which touches the batch context alone). */
@@ -91,6 +100,19 @@ static void unqueue(gt_serve *s, gt_serve_job *j) {
     j->active = 0;
 }
 
+/* Removes j from the logprob thread's queue (it is there, lp_state 1). */
+static void unqueue_lp(gt_serve *s, gt_serve_job *j) {
+    gt_serve_job **pp = &s->lp_head, *prev = NULL;
+    while (*pp != j) {
+        assert(*pp);
+        prev = *pp;
+        pp = &(*pp)->next_lp;
+    }
+    *pp = j->next_lp;
+    if (s->lp_tail == j) s->lp_tail = prev;
+    j->lp_state = 0;
+}
+
 int gt_serve_withdraw(gt_serve *s, gt_serve_job *j) {
     pthread_mutex_lock(&s->mu);
     /* Counted here, under the lock and before the batcher frees the slot, so
@@ -103,6 +125,10 @@ int gt_serve_withdraw(gt_serve *s, gt_serve_job *j) {
         pthread_cond_signal(&s->bcv);
         while (j->active) pthread_cond_wait(&s->pcv, &s->mu);
     }
+    /* Nor may the logprob thread touch it any more. */
+    if (j->lp_state == 1) unqueue_lp(s, j);
+    while (j->lp_state == 2) pthread_cond_wait(&s->pcv, &s->mu);
+    j->lp_want = 0;
     pthread_mutex_unlock(&s->mu);
     return stopped;
 }
@@ -113,12 +139,13 @@ int gt_serve_wait(gt_serve *s, gt_serve_job *j, int *n_gen_seen, int fd) {
      * not the job progressed: a job that makes a token faster than the poll
      * interval, or a batch that wakes everyone at each step, must not hide a
      * client that left (one non-blocking recv, far cheaper than a step). */
-    while (!j->done) {
+    /* A token whose logprobs are not in yet is not there yet. */
+    while (!j->done || j->lp_state) {
         if (gt_serve_client_gone(fd)) {
             pthread_mutex_unlock(&s->mu);
             return 1;
         }
-        if (j->n_gen != *n_gen_seen) break;
+        if (j->n_gen != *n_gen_seen && !j->lp_state) break;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_nsec += GT_SERVE_POLL_MS * 1000000L;
@@ -225,7 +252,7 @@ static int build_batch(gt_serve *s) {
     int n = 0, cap = gt_ctx_n_batch(s->bctx), n_logits = 0;
     for (int i = 0; i < s->n_slots; i++) {
         gt_serve_job *j = s->slots[i].job;
-        if (!j || !j->need_eval || n >= cap || gt_serve_held(s, j)) continue; /* held: no step */
+        if (!j || !j->need_eval || n >= cap || gt_serve_held(s, j) || j->lp_state) continue; /* held: no step */
         add_item(s, &n, j, j->next_tok, j->pos, 1), n_logits++;
     }
     for (int i = 0; i < s->n_slots && n < cap; i++) {
@@ -298,6 +325,53 @@ static void batcher_wait(gt_serve *s, int64_t ms) {
     pthread_cond_timedwait(&s->bcv, &s->mu, &ts);
 }
 
+/* Hands j's last token's logprobs (lp_want) to the logprob thread; a
+ * failed job's are dropped (nobody reads them). */
+static void queue_lp(gt_serve *s, gt_serve_job *j) {
+    assert(j->lp_want && !j->lp_state);
+    j->lp_want = 0;
+    if (j->failed || j->cancel) return;
+    j->lp_state = 1;
+    j->next_lp = NULL;
+    if (s->lp_tail) s->lp_tail->next_lp = j;
+    else s->lp_head = j;
+    s->lp_tail = j;
+    pthread_cond_signal(&s->lcv);
+}
+
+/* The logprob thread's loop: takes the queued jobs in turn and computes
+ * each one's waiting entry without the lock (the job's logits and fields it
+ * reads do not change while lp_state is set: the batcher leaves the job out
+ * of its batches, withdraw waits), then appends it and lets the job go on. */
+static void *lp_main(void *arg) {
+    gt_serve *s = arg;
+    pthread_mutex_lock(&s->mu);
+    while (!s->stopping) {
+        gt_serve_job *j = s->lp_head;
+        if (!j) {
+            pthread_cond_wait(&s->lcv, &s->mu);
+            continue;
+        }
+        s->lp_head = j->next_lp;
+        if (!s->lp_head) s->lp_tail = NULL;
+        j->lp_state = 2;
+        pthread_mutex_unlock(&s->mu);
+        gt_serve_logprob e;
+        gt_serve_job_logprob(j, j->lp_token, j->lp_start, &e);
+        pthread_mutex_lock(&s->mu);
+        if (gt_buf_append(&j->lps, &e, sizeof e) && !j->done) {
+            gt_err_set(&j->err, GT_ENOMEM, "out of memory");
+            j->failed = 1, j->done = 1;
+        }
+        j->lp_state = 0;
+        s->n_lp_rows++;
+        pthread_cond_broadcast(&s->pcv); /* its request, or a withdraw, waits for this */
+        pthread_cond_signal(&s->bcv);    /* it may step again */
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
 /* After the forward pass: the slots' caches, prompt progress, and a sampled
  * token for every job that got logits. A failed pass fails its jobs. */
 static void after_batch(gt_serve *s, int n, int rc, const gt_err *err) {
@@ -320,6 +394,7 @@ static void after_batch(gt_serve *s, int n, int rc, const gt_err *err) {
         row += V;
         if (j->n_fed == j->n_prompt && j->pos < j->n_prompt) j->pos = j->n_prompt;
         if (!j->cancel && gt_serve_job_step(j, &j->err)) j->failed = 1, j->done = 1;
+        if (j->lp_want) queue_lp(s, j);
     }
     s->n_steps++;
     s->n_step_tokens += (uint64_t)n;
@@ -369,16 +444,21 @@ int gt_serve_batch_start(gt_serve *s, gt_err *err) {
     if (pthread_create(&s->batcher, NULL, batcher_main, s))
         return gt_err_set(err, GT_EIO, "cannot start the batcher thread");
     s->batcher_started = 1;
+    if (pthread_create(&s->lp_thread, NULL, lp_main, s))
+        return gt_err_set(err, GT_EIO, "cannot start the logprob thread");
+    s->lp_started = 1;
     return 0;
 }
 
 void gt_serve_batch_stop(gt_serve *s) {
-    if (s->batcher_started) {
+    if (s->batcher_started || s->lp_started) {
         pthread_mutex_lock(&s->mu);
         s->stopping = 1;
         pthread_cond_signal(&s->bcv);
+        pthread_cond_signal(&s->lcv);
         pthread_mutex_unlock(&s->mu);
-        pthread_join(s->batcher, NULL);
+        if (s->batcher_started) pthread_join(s->batcher, NULL);
+        if (s->lp_started) pthread_join(s->lp_thread, NULL);
     }
     for (int i = 0; s->slots && i < s->n_slots; i++) gt_free(s->slots[i].hist);
     gt_free(s->slots), gt_free(s->items), gt_free(s->item_job), gt_free(s->blogits);

@@ -90,19 +90,33 @@ int gt_serve_top_k(const float *l, int n, int k, int32_t *out) {
     return m;
 }
 
-/* Records token t's log-probability and the top alternatives, from the
- * logits it was sampled from: log-softmax in double, summed in index order
- * (the same bytes on every run and thread count). */
-static int record_logprob(gt_serve_job *j, int32_t t, size_t start, gt_err *err) {
+/* Token t's log-probability and the top alternatives, from the logits it
+ * was sampled from: log-softmax in double, summed in index order (the same
+ * bytes on every run and thread count, and on whichever thread runs it). */
+void gt_serve_job_logprob(const gt_serve_job *j, int32_t t, size_t start, gt_serve_logprob *out) {
     const float *l = j->logits;
     double mx = l[0], sum = 0;
     for (int i = 1; i < j->n_vocab; i++) mx = l[i] > mx ? l[i] : mx;
     for (int i = 0; i < j->n_vocab; i++) sum += gt_dmath_exp((double)l[i] - mx);
     double lse = mx + gt_dmath_log(sum);
-    gt_serve_logprob e = {.token = t, .start = start, .logprob = (float)((double)l[t] - lse)};
+    *out = (gt_serve_logprob){.token = t, .start = start, .logprob = (float)((double)l[t] - lse)};
     assert(j->top_logprobs <= GT_SERVE_MAX_TOP_LOGPROBS);
-    e.n_top = gt_serve_top_k(l, j->n_vocab, j->top_logprobs, e.top_ids);
-    for (int k = 0; k < e.n_top; k++) e.top_lps[k] = (float)((double)l[e.top_ids[k]] - lse);
+    out->n_top = gt_serve_top_k(l, j->n_vocab, j->top_logprobs, out->top_ids);
+    for (int k = 0; k < out->n_top; k++) out->top_lps[k] = (float)((double)l[out->top_ids[k]] - lse);
+}
+
+/* Records token t's entry of lps: now when alone, or (batched) asks the
+ * batcher to have it computed off its thread (lp_want): a row of logprobs
+ * costs a pass of exp over the vocabulary, which every stream sharing the
+ * batch would otherwise wait for. */
+static int record_logprob(gt_serve_job *j, int32_t t, size_t start, gt_err *err) {
+    if (!j->ctx) {
+        assert(!j->lp_want && !j->lp_state); /* the job steps only once its last entry is in */
+        j->lp_want = 1, j->lp_token = t, j->lp_start = start;
+        return 0;
+    }
+    gt_serve_logprob e;
+    gt_serve_job_logprob(j, t, start, &e);
     return gt_buf_append(&j->lps, &e, sizeof e) ? gt_err_set(err, GT_ENOMEM, "out of memory") : 0;
 }
 

@@ -22,14 +22,15 @@
 /* Status, the queue now and the counts of refused and cancelled requests. */
 json_t *gt_serve_health_json(gt_serve *s) {
     pthread_mutex_lock(&s->mu);
-    json_t *j = json_pack("{s:s,s:s,s:{s:i,s:i,s:i,s:i,s:i},s:{s:I,s:I,s:I,s:I},s:{s:I,s:I},s:{s:I,s:I}}", "status",
+    json_t *j = json_pack("{s:s,s:s,s:{s:i,s:i,s:i,s:i,s:i},s:{s:I,s:I,s:I,s:I},s:{s:I,s:I},s:{s:I,s:I,s:I}}", "status",
                           "ok", "model", s->model_id, "queue", "running", s->n_running + s->busy, "waiting",
                           s->waiting + s->n_pending, "max_waiting", s->cfg.max_queue, "slots", s->n_slots, "held",
                           gt_serve_n_held(s), "requests",
                           "rejected", (json_int_t)s->n_rejected, "cancelled", (json_int_t)s->n_cancelled,
                           "cancelled_tokens", (json_int_t)s->cancelled_tokens, "lagging", (json_int_t)s->n_lagging,
                           "prefix_cache", "hits", (json_int_t)s->prefix_hits, "tokens", (json_int_t)s->prefix_tokens,
-                          "batch", "steps", (json_int_t)s->n_steps, "tokens", (json_int_t)s->n_step_tokens);
+                          "batch", "steps", (json_int_t)s->n_steps, "tokens", (json_int_t)s->n_step_tokens,
+                          "logprob_rows", (json_int_t)s->n_lp_rows);
     pthread_mutex_unlock(&s->mu);
     return j;
 }
@@ -414,6 +415,9 @@ static int sse_chunk(gen *g, const char *text, size_t len, int role, const char 
  * server's lock: the batcher appends to it meanwhile). */
 static int stream_text(gen *g) {
     pthread_mutex_lock(&g->srv->mu);
+    /* Not before the last token's logprobs are in (batch.c): its chunk
+     * carries them. The job takes no step meanwhile. */
+    while (g->job.lp_state) pthread_cond_wait(&g->srv->pcv, &g->srv->mu);
     if (gt_serve_held(g->srv, &g->job)) pthread_cond_signal(&g->srv->bcv); /* it may go on (batch.c) */
     g->job.n_taken = g->job.n_gen; /* the client keeps up (back-pressure, batch.c) */
     g->job.taken_ms = gt_serve_now_ms(), g->job.held_ms = 0; /* the idle window starts again when held */

@@ -397,6 +397,7 @@ int gt_serve_open(const gt_serve_config *c, gt_serve **out, gt_err *err) {
     pthread_cond_init(&s->cv, NULL);
     pthread_cond_init(&s->bcv, NULL);
     pthread_cond_init(&s->pcv, NULL);
+    pthread_cond_init(&s->lcv, NULL);
     s->created = (uint64_t)time(NULL);
     if ((rc = load(s, err))) {
         gt_serve_stop(s);
@@ -494,5 +495,6 @@ void gt_serve_stop(gt_serve *s) {
     pthread_cond_destroy(&s->cv);
     pthread_cond_destroy(&s->bcv);
     pthread_cond_destroy(&s->pcv);
+    pthread_cond_destroy(&s->lcv);
     gt_free(s);
 }

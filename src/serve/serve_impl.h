@@ -195,6 +195,15 @@ typedef struct gt_serve_job {
     size_t marks_sent;
     int logprobs, top_logprobs;  /* from the request */
     gt_buf lps;                  /* gt_serve_logprob per generated token */
+    /* Batched with logprobs: the last token's entry of lps is computed off
+     * the batcher's thread (batch.c), from logits, which stay as they are
+     * meanwhile: lp_want set by a step, then lp_state 1 (queued for the
+     * logprob thread) or 2 (being computed); 0 when none waits. The job
+     * takes no step while one does, and its text is not handed out. */
+    int lp_want, lp_state;
+    int32_t lp_token;
+    size_t lp_start;
+    struct gt_serve_job *next_lp; /* the logprob thread's queue */
     gt_buf toks;                 /* int32_t per generated token (after a stop string too) */
     int n_stops;
     const char *stops[GT_SERVE_MAX_STOPS + 1];
@@ -227,6 +236,12 @@ const char *gt_serve_job_ready(gt_serve_job *j, size_t *len);
  * none is left. */
 const char *gt_serve_job_chunk(gt_serve_job *j, size_t *len);
 void gt_serve_job_free(gt_serve_job *j);
+
+/* Token t's entry (sampled from j's logits, its text at start): its
+ * log-probability and the job's top_logprobs alternatives. Reads only the
+ * logits and the request's fields, so it may run off the batcher's thread
+ * while the job waits (lp_state). */
+void gt_serve_job_logprob(const gt_serve_job *j, int32_t t, size_t start, gt_serve_logprob *out);
 
 
 /* ---- The server and one request (serve.c, routes.c). */
@@ -275,6 +290,12 @@ struct gt_serve {
     float *blogits;               /* logits of the items that ask */
     pthread_cond_t bcv;           /* wakes the batcher */
     pthread_cond_t pcv;           /* jobs progressed */
+    /* The logprob thread (batch.c): jobs whose last token's logprobs wait. */
+    gt_serve_job *lp_head, *lp_tail;
+    pthread_cond_t lcv;           /* wakes it */
+    pthread_t lp_thread;
+    int lp_started;
+    uint64_t n_lp_rows;           /* logprob entries it computed (/health batch.logprob_rows) */
     int batcher_started, stopping;
     pthread_t batcher;
     uint64_t slot_clock;

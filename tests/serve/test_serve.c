@@ -436,6 +436,15 @@ static void test_logprobs(void) {
     long long n_gen = json_integer_value(json_object_get(json_object_get(j, "usage"), "completion_tokens"));
     CHECK(n_gen > 0);
     CHECK_EQ_INT(json_array_size(content), n_gen);
+    /* Each entry made off the batcher's thread (batch.c: the logprob
+     * thread), so a request asking for them slows no other in its batch;
+     * the server before this computed them in the batcher's step. */
+    gt_buf hb = GT_BUF_INIT;
+    CHECK_EQ_INT(http(gt_serve_port(s), "GET", "/health", NULL, &hb), 200);
+    json_t *h = json_loads(hb.data ? (const char *)hb.data : "", 0, NULL);
+    CHECK_EQ_INT((int)json_integer_value(json_object_get(json_object_get(h, "batch"), "logprob_rows")), (int)n_gen);
+    json_decref(h);
+    gt_buf_free(&hb);
     gt_buf joined = GT_BUF_INIT;
     size_t i;
     const json_t *e;
