@@ -252,6 +252,63 @@ static void test_stuck_stream(void) {
     gt_serve_stop(s);
 }
 
+/* The only slot taken by a stream whose client never reads: requests
+ * queued behind it are not held up for ever. Once the stuck stream is held
+ * (/health queue.held: it stopped generating) the others wait for its slot
+ * only until it is cancelled for lagging (--stream-idle-ms), then each is
+ * answered whole: a completion, and a stream read to [DONE]. The stuck
+ * client, reading at last, gets the error event saying why it stopped. */
+static void test_stuck_only_slot(void) {
+    gt_serve_config c = gt_serve_defaults();
+    c.model_path = gt_fixture(MODEL);
+    c.model_id = "m";
+    c.listen = "127.0.0.1:0";
+    c.n_ctx = 1024;
+    c.n_parallel = 1;
+    c.stream_lag_tokens = LAG_TOKENS;
+    c.stream_idle_ms = 500; /* short: the others wait this long once it is held */
+    c.stream_sndbuf_bytes = 4096;
+    gt_serve *s = NULL;
+    gt_err err = {0};
+    CHECK_MSG(gt_serve_start(&c, &s, &err) == 0, "%s", err.msg);
+    if (!s) return;
+    uint16_t port = gt_serve_port(s);
+    int stuck = dial(port, 2048);
+    CHECK(stuck >= 0);
+    char body[256];
+    snprintf(body, sizeof body, "{\"model\":\"m\",\"prompt\":\"Once upon a time\",\"max_tokens\":%d,\"stream\":true,"
+             "\"logprobs\":5,\"temperature\":0}", STUCK_MAX_TOKENS);
+    CHECK(stuck >= 0 && send_req(stuck, "POST", "/v1/completions", body) == 0);
+    /* Until it holds the slot, held (or already cancelled: a slow machine
+     * may take longer to get here than the idle window). */
+    for (;;) {
+        json_t *h = health(port);
+        CHECK(h != NULL);
+        long long held = count(h, "queue", "held"), lagging = count(h, "requests", "lagging");
+        long long running = count(h, "queue", "running"), steps = count(h, "batch", "steps");
+        json_decref(h);
+        if (!h || held == 1 || lagging == 1) break;
+        if (running == 0 && steps > 0) {
+            CHECK_MSG(0, "the stuck stream ended without being held");
+            break;
+        }
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    serve_others(port); /* queued behind it: answered once its slot is freed */
+    json_t *h = health(port);
+    CHECK_EQ_INT((int)count(h, "requests", "lagging"), 1);
+    CHECK_EQ_INT((int)count(h, "queue", "held"), 0);
+    json_decref(h);
+    gt_buf all = GT_BUF_INIT;
+    CHECK_EQ_INT(stuck >= 0 ? read_all(stuck, &all) : -1, 200);
+    CHECK_CONTAINS((const char *)all.data, "the client took nothing for");
+    CHECK_CONTAINS((const char *)all.data, "data: [DONE]");
+    gt_buf_free(&all);
+    if (stuck >= 0) close(stuck);
+    gt_serve_stop(s);
+}
+
 /* Bad settings are refused with their names. */
 static void test_settings(void) {
     gt_serve_config c = gt_serve_defaults();
@@ -274,5 +331,6 @@ int main(void) {
     signal(SIGPIPE, SIG_IGN);
     RUN(test_settings);
     RUN(test_stuck_stream);
+    RUN(test_stuck_only_slot);
     return gt_test_finish();
 }
