@@ -64,20 +64,33 @@ static int add_input(gt_serve *s, embed_req *q, size_t off, size_t i, gt_serve_e
 }
 
 /* A text input: its tokens as a completion prompt's (BOS as the vocabulary
- * asks), with control-token texts left as text. */
+ * asks), with control-token texts left as text. Tokenized within the
+ * tightest of the limits add_input checks (the context, --max-prompt-tokens,
+ * what is left of the request's total), so an input far over one is
+ * refused without being tokenized whole (gt_tokenize_max), its count given
+ * as a lower bound. */
 static int add_text(gt_serve *s, embed_req *q, const json_t *v, size_t i, gt_serve_error *e) {
     gt_err err = {0};
     size_t n = 0, off = q->ids.len / sizeof(int32_t), len = json_string_length(v);
     const char *text = json_string_value(v);
-    int rc = gt_tokenize(s->tok, text, len, 1, 0, NULL, 0, &n, &err);
-    if (rc && rc != GT_ELIMIT) return gt_serve_fail(e, 400, "input", "invalid_value", "input[%zu]: %s", i, err.msg);
-    if (n > (size_t)GT_SERVE_MAX_EMBED_TOKENS)
-        return gt_serve_fail(e, 400, "input", "invalid_value", "input[%zu]: over %d tokens", i,
+    int n_ctx = gt_ctx_n_ctx(s->bctx), max_prompt = s->cfg.max_prompt_tokens;
+    int by = 0; /* which limit is the budget: 0 the context, 1 the server's, 2 the request's total */
+    assert(q->total_tokens <= GT_SERVE_MAX_EMBED_TOKENS);
+    size_t budget = (size_t)n_ctx, left = (size_t)(GT_SERVE_MAX_EMBED_TOKENS - q->total_tokens);
+    if (max_prompt > 0 && (size_t)max_prompt < budget) budget = (size_t)max_prompt, by = 1;
+    if (left < budget) budget = left, by = 2;
+    int rc = gt_tokenize_max(s->tok, text, len, 1, 0, budget, &q->ids, &n, &err);
+    if (rc == GT_ELIMIT && n && by == 0)
+        return gt_serve_fail(e, 400, "input", "context_length_exceeded",
+                             "input[%zu] is at least %zu tokens; this model's context holds %d", i, n, n_ctx);
+    if (rc == GT_ELIMIT && n && by == 1)
+        return gt_serve_fail(e, 400, "input", "invalid_value",
+                             "input[%zu] is at least %zu tokens; this server takes at most %d per input "
+                             "(--max-prompt-tokens)", i, n, max_prompt);
+    if (rc == GT_ELIMIT && n)
+        return gt_serve_fail(e, 400, "input", "invalid_value", "input: over %d tokens in all (split the request)",
                              GT_SERVE_MAX_EMBED_TOKENS);
-    if (gt_buf_reserve(&q->ids, (n + 1) * sizeof(int32_t))) return gt_serve_fail(e, 500, NULL, NULL, "out of memory");
-    rc = gt_tokenize(s->tok, text, len, 1, 0, (int32_t *)(void *)(q->ids.data + q->ids.len), n, &n, &err);
     if (rc) return gt_serve_fail(e, 400, "input", "invalid_value", "input[%zu]: %s", i, err.msg);
-    q->ids.len += n * sizeof(int32_t);
     return add_input(s, q, off, i, e);
 }
 

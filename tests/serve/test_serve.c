@@ -722,6 +722,23 @@ static void test_embedding_errors(void) {
     check_error(p, path, "{\"model\":\"tiny-qwen2-q8_0\",\"input\":\"a\",\"temperature\":1}", 400, "temperature",
                 "unsupported_parameter");
     check_error(p, path, "{\"model\":\"gpt\",\"input\":\"a\"}", 404, "model", "model_not_found");
+    /* An input of most of the body (190,000 tokens): refused with a count
+     * far under its own, so not tokenized whole (the server before this
+     * tokenized it twice, then refused it with its full count). */
+    gt_buf huge = GT_BUF_INIT;
+    gt_buf_append_str(&huge, "{\"model\":\"tiny-qwen2-q8_0\",\"input\":\"");
+    for (int i = 0; i < 190000; i++) gt_buf_append_str(&huge, "word ");
+    gt_buf_append_str(&huge, "\"}");
+    gt_buf_putc(&huge, 0);
+    check_error(p, path, (const char *)huge.data, 400, "input", "context_length_exceeded");
+    int st;
+    json_t *j = post(p, path, &st, (const char *)huge.data);
+    const char *m = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
+    unsigned long long said = 0;
+    CHECK_MSG(m && sscanf(m, "input[0] is at least %llu tokens", &said) == 1 && said > 16 && said < 190000 / 4,
+              "refused as: %s", m ? m : "(none)");
+    json_decref(j);
+    gt_buf_free(&huge);
     gt_buf many = GT_BUF_INIT;
     gt_buf_printf(&many, "{\"model\":\"tiny-qwen2-q8_0\",\"input\":[");
     for (int i = 0; i <= GT_SERVE_MAX_EMBED_INPUTS; i++) gt_buf_printf(&many, "%s\"a\"", i ? "," : "");
