@@ -13,6 +13,13 @@ double gt_dmath_exp(double x); /* 0 below -700, +inf above 700 */
 double gt_dmath_log(double x); /* x > 0 finite; NaN otherwise */
 double gt_dmath_sin(double x);
 double gt_dmath_cos(double x);
+/* y[i] = gt_dmath_exp(x[i]) for i < n, the same bits, 8 or 4 at a time
+ * where the CPU has AVX-512 or AVX2 (dmath_vec.c); y may be x. */
+void gt_dmath_exp_n(const double *x, double *y, int n);
+/* The same by one path (0 scalar, 1 AVX2, 2 AVX-512) for tests, where
+ * gt_dmath_exp_path_ok(path) says this CPU has it. */
+int gt_dmath_exp_path_ok(int path);
+void gt_dmath_exp_path(int path, const double *x, double *y, int n);
 /* base^e for base > 0, as exp(e * log(base)). */
 double gt_dmath_pow(double base, double e);
 

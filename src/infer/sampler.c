@@ -5,8 +5,8 @@
  * max + log(min_p) before anything is sorted, so the sort only sees the few
  * tokens that can still be drawn. With neither (an OpenAI client's default:
  * temperature 1, nothing cut) the whole vocabulary is a candidate: it is
- * sorted by radix, each exp taken once, so a 151,936-token draw takes
- * 13-15 ms instead of 46-64 (Release, this file's measurements, session
+ * sorted by radix, each exp taken once and 8 at a time (gt_dmath_exp_n),
+ * so a 151,936-token draw takes 4.7-4.9 ms instead of 43-64 (Release, session
  * 50), with the same draws. */
 #include "infer/sampler.h"
 
@@ -222,7 +222,9 @@ int32_t gt_sampler_sample(gt_sampler *s, const float *logits) {
     /* Probabilities at temperature 1 for top-p (as llama.cpp orders it);
      * each exp once, kept for the passes below. */
     double *e = s->e, sum = 0;
-    for (int i = 0; i < m; i++) sum += e[i] = gt_dmath_exp((double)s->c[i].logit - s->c[0].logit);
+    for (int i = 0; i < m; i++) e[i] = (double)s->c[i].logit - s->c[0].logit;
+    gt_dmath_exp_n(e, e, m);
+    for (int i = 0; i < m; i++) sum += e[i];
     if (s->p.top_p < 1.0f) {
         double cum = 0;
         int keep = m;
@@ -237,8 +239,10 @@ int32_t gt_sampler_sample(gt_sampler *s, const float *logits) {
     }
     /* Temperature, then one draw. At temperature 1 the division is exact,
      * so the kept exps are the same numbers. */
-    if (s->p.temp != 1.0f)
-        for (int i = 0; i < m; i++) e[i] = gt_dmath_exp(((double)s->c[i].logit - s->c[0].logit) / s->p.temp);
+    if (s->p.temp != 1.0f) {
+        for (int i = 0; i < m; i++) e[i] = ((double)s->c[i].logit - s->c[0].logit) / s->p.temp;
+        gt_dmath_exp_n(e, e, m);
+    }
     double tsum = 0;
     for (int i = 0; i < m; i++) tsum += e[i];
     double r = next_unit(s) * tsum, acc = 0;

@@ -97,7 +97,13 @@ void gt_serve_job_logprob(const gt_serve_job *j, int32_t t, size_t start, gt_ser
     const float *l = j->logits;
     double mx = l[0], sum = 0;
     for (int i = 1; i < j->n_vocab; i++) mx = l[i] > mx ? l[i] : mx;
-    for (int i = 0; i < j->n_vocab; i++) sum += gt_dmath_exp((double)l[i] - mx);
+    double e[1024]; /* 8 exps at a time (gt_dmath_exp_n), the same bits, summed in index order */
+    for (int i0 = 0; i0 < j->n_vocab; i0 += 1024) {
+        int n = j->n_vocab - i0 < 1024 ? j->n_vocab - i0 : 1024;
+        for (int i = 0; i < n; i++) e[i] = (double)l[i0 + i] - mx;
+        gt_dmath_exp_n(e, e, n);
+        for (int i = 0; i < n; i++) sum += e[i];
+    }
     double lse = mx + gt_dmath_log(sum);
     *out = (gt_serve_logprob){.token = t, .start = start, .logprob = (float)((double)l[t] - lse)};
     assert(j->top_logprobs <= GT_SERVE_MAX_TOP_LOGPROBS);
