@@ -281,6 +281,7 @@ int gt_ledger_open(const char *path, int flags, gt_ledger **out, gt_err *err) {
     pthread_mutex_init(&l->ck_hold, NULL);
     pthread_mutex_init(&l->ck_mu, NULL);
     pthread_cond_init(&l->ck_cv, NULL);
+    pthread_mutex_init(&l->resv_mu, NULL);
     if (!l->readonly) {
         char lock_path[4200];
         snprintf(lock_path, sizeof lock_path, "%s.lock", path);
@@ -374,6 +375,7 @@ void gt_ledger_close(gt_ledger *l) {
     pthread_mutex_destroy(&l->ck_hold);
     pthread_mutex_destroy(&l->ck_mu);
     pthread_cond_destroy(&l->ck_cv);
+    pthread_mutex_destroy(&l->resv_mu);
     gt_free(l->ids);
     gt_free(l);
 }

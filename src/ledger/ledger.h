@@ -150,6 +150,42 @@ int gt_ledger_submit_cb(gt_ledger *l, gt_action *acts, size_t n, gt_result *res,
 /* Makes a block with no actions (lets deadlines pass when nothing else happens). */
 int gt_ledger_tick(gt_ledger *l, gt_err *err);
 
+/* Nonce reservations: what lets a server run a paid route between checking a
+ * signed payment (x402 on the embedded ledger, api/x402.h) and submitting
+ * it, without the payer voiding it in between by spending its nonce on
+ * something else. Nonces are taken in order, so only an action of the
+ * payer's with the payment's own nonce can get in ahead of it.
+ *
+ * gt_ledger_reserve queues the reservation of (from, nonce) for the action
+ * id through the writer's queue and waits for the writer's answer: when the
+ * writer reaches it, every action queued before it has been applied (in an
+ * earlier block or in the block being built), and it checks from's next
+ * nonce in that state. Not nonce: GT_ENONCE. The same (from, nonce)
+ * reserved already: GT_EEXIST. GT_LEDGER_RESERVE_MAX standing: GT_ELIMIT
+ * (fail closed: the caller does not run what the payment pays for). Else it
+ * stands, and the writer refuses every other action of from's with that
+ * nonce (GT_ENONCE, "nonce N of 0x… is reserved by an x402 payment in
+ * flight") and lets the action with that id through, until
+ * gt_ledger_unreserve, or until a block's time reaches until_s (the
+ * payment's validBefore: it can never apply from then on, and a reservation
+ * its holder failed to release blocks nothing longer; 0: no such end).
+ * GT_EPERM on a read-only ledger; a block that fails to commit fails the
+ * reservations queued with it (the store's message).
+ *
+ * Reservations are the writer's, in memory only: not a rule, not in any
+ * block, never read by a replay (gt_ledger_verify) or the open check, and
+ * gone at a restart (the node runs nothing for a payment it has not
+ * reserved since, and an unreserved payment is just an action). */
+#define GT_LEDGER_RESERVE_MAX 256
+int gt_ledger_reserve(gt_ledger *l, const gt_addr *from, uint64_t nonce, const uint8_t id[32], uint64_t until_s,
+                      gt_err *err);
+/* Ends the reservation of (from, nonce) for id, if it stands (idempotent:
+ * one that lapsed or was never made is no error). Thread-safe. */
+void gt_ledger_unreserve(gt_ledger *l, const gt_addr *from, uint64_t nonce, const uint8_t id[32]);
+/* Reservations standing now (lapsed ones included until the writer next
+ * meets them): for tests and /metrics. */
+size_t gt_ledger_reservations(gt_ledger *l);
+
 /* Block time. Each block's time is max(the writer's clock, the previous
  * block's time): monotonic, and never ahead of the clock of the node that
  * made it. Traffic cannot move it: a thousand self-transfers in a second

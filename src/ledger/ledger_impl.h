@@ -133,12 +133,24 @@
 #define GT_LEDGER_WAL_MAX_CYCLES 10
 #define GT_LEDGER_CKPT_READER_WAIT_MS 1000
 
+/* A nonce reservation (gt_ledger_reserve): the request the writer answers
+ * in res, and, once it stands, an entry of the ledger's table. */
+typedef struct gt_ledger_resv {
+    gt_addr from;
+    uint64_t nonce;
+    uint64_t until_s; /* lapses in a block of this time or later (0: never) */
+    uint8_t id[32];   /* the one action with (from, nonce) let through */
+    gt_result res;    /* the writer's answer (a request only) */
+    int held;         /* a request only: the writer put it in the table */
+} gt_ledger_resv;
+
 /* A caller's batch waiting for the writer. */
 typedef struct gt_ledger_pending {
     gt_action *acts;
     gt_result *res;
     size_t n;
     int tick, done;
+    gt_ledger_resv *resv; /* a reservation to make at this point of the queue (n == 0) */
     struct gt_ledger_ticket *ticket; /* the submit it is part of (NULL: a tick) */
     struct gt_ledger_pending *next;
 } gt_ledger_pending;
@@ -220,6 +232,15 @@ struct gt_ledger {
     int ck_base;              /* the WAL's frames when the last cycle ended (0 once the WAL restarted) */
     int ck_restart_at;        /* frames from which a cycle waits for readers (SQLITE_CHECKPOINT_RESTART) */
     gt_ledger_stats ck_stats; /* its counters: checkpoints, checkpoint_holds, checkpoint_s, _hold_s, wal_frames_max */
+    /* Nonce reservations standing (gt_ledger_reserve): added by the writer
+     * only, in queue order; removed by gt_ledger_unreserve from any thread
+     * or by the writer once lapsed. resv_mu is a leaf lock (taken under
+     * state_mu by the writer, alone by others). n_resv is also read
+     * without it (__atomic) by the writer, which alone adds: 0 then means
+     * none stands. */
+    pthread_mutex_t resv_mu;
+    gt_ledger_resv resv[GT_LEDGER_RESERVE_MAX];
+    size_t n_resv;
 };
 
 /* ledger.c: the store. */
@@ -261,6 +282,11 @@ void gt_ledger_set_id_batch(gt_ledger *l, uint32_t n);
  * callbacks of the submits this completed; l->mu held on entry and on
  * return (released around the callbacks). */
 void gt_ledger_finish(gt_ledger *l, gt_ledger_pending *list);
+
+/* Fails the reservation request rq with code and msg unless it failed
+ * already, taking it out of the table when the writer had put it there
+ * (its block was not committed, or not synced). */
+void gt_ledger_resv_fail(gt_ledger *l, gt_ledger_resv *rq, int code, const char *msg);
 
 /* syncer.c: opens the syncer's handle on the WAL of a writer's store, syncs
  * the folder once and switches the connection to synchronous=NORMAL (the

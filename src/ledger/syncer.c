@@ -96,14 +96,17 @@ void gt_ledger_sync_push(gt_ledger *l, gt_ledger_pending *list) {
 }
 
 /* Refuses every action of the list that was applied: its block may not be
- * on disk, and its caller must not count on it. */
-static void refuse_applied(gt_ledger_pending *list, const char *msg) {
-    for (gt_ledger_pending *p = list; p; p = p->next)
+ * on disk, and its caller must not count on it. A reservation made with it
+ * fails too: the ledger takes nothing more, so its payment could not settle. */
+static void refuse_applied(gt_ledger *l, gt_ledger_pending *list, const char *msg) {
+    for (gt_ledger_pending *p = list; p; p = p->next) {
+        if (p->resv) gt_ledger_resv_fail(l, p->resv, GT_EIO, msg);
         for (size_t i = 0; i < p->n; i++)
             if (!p->res[i].code) {
                 p->res[i].code = GT_EIO;
                 snprintf(p->res[i].msg, sizeof p->res[i].msg, "%s", msg);
             }
+    }
 }
 
 /* Counts the applied actions of list as refused after all (takes state_mu). */
@@ -130,7 +133,7 @@ static int sync_list(gt_ledger *l, gt_ledger_pending *list, double *took_s) {
         snprintf(msg, sizeof msg, "%s", l->sync_msg);
         pthread_mutex_unlock(&l->mu);
         recount_refused(l, list);
-        refuse_applied(list, msg);
+        refuse_applied(l, list, msg);
         return 0;
     }
     double t0 = gt_now_s();
@@ -149,7 +152,7 @@ static int sync_list(gt_ledger *l, gt_ledger_pending *list, double *took_s) {
     __atomic_store_n(&l->sync_failed, 1, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&l->mu);
     recount_refused(l, list);
-    refuse_applied(list, msg);
+    refuse_applied(l, list, msg);
     return 1;
 }
 

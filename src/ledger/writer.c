@@ -6,6 +6,7 @@
  * the block is on disk; batches that made no block are answered at once. */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include <assert.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -13,6 +14,7 @@
 #include "base/alloc.h"
 #include "base/limits.h"
 #include "base/progress.h"
+#include "crypto/addr.h"
 #include "ledger/block_rows.h"
 #include "ledger/ledger_impl.h"
 
@@ -32,15 +34,127 @@ uint64_t gt_ledger_now_s(gt_ledger *l) {
     return now;
 }
 
-/* Refuses every action of a batch list with the same code and message. */
-static void refuse_all(gt_ledger_pending *list, int code, const char *msg) {
-    for (gt_ledger_pending *p = list; p; p = p->next)
+/* Refuses every action of a batch list with the same code and message, and
+ * fails its reservation requests. */
+static void refuse_all(gt_ledger *l, gt_ledger_pending *list, int code, const char *msg) {
+    for (gt_ledger_pending *p = list; p; p = p->next) {
+        if (p->resv) gt_ledger_resv_fail(l, p->resv, code, msg);
         for (size_t i = 0; i < p->n; i++)
             if (!p->res[i].code) {
                 p->res[i].code = code;
                 snprintf(p->res[i].msg, sizeof p->res[i].msg, "%s", msg);
             }
+    }
 }
+
+/* Takes entry i out of the reservation table (resv_mu held). */
+static void resv_drop(gt_ledger *l, size_t i) {
+    assert(i < l->n_resv && l->n_resv <= GT_LEDGER_RESERVE_MAX);
+    l->resv[i] = l->resv[l->n_resv - 1];
+    __atomic_store_n(&l->n_resv, l->n_resv - 1, __ATOMIC_RELEASE);
+}
+
+/* Sets rq's answer (code, printf message). */
+static void resv_answer(gt_ledger_resv *rq, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void resv_answer(gt_ledger_resv *rq, int code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    rq->res.code = code;
+    vsnprintf(rq->res.msg, sizeof rq->res.msg, fmt, ap);
+    va_end(ap);
+}
+
+/* Makes the reservation rq at its point of the queue: every action queued
+ * before it is applied in tx's state (earlier blocks committed, this one's
+ * so far), so its payer's next nonce there is exact; every action after it
+ * meets the table in resv_refuses. Answers rq. state_mu held (writer). */
+static void resv_take(gt_ledger *l, gt_tx *tx, gt_ledger_resv *rq) {
+    assert(!rq->held && !rq->res.code);
+    gt_account acct;
+    gt_err err = {0};
+    char who[GT_ADDR_STR_BYTES];
+    gt_addr_to_str(&rq->from, who);
+    if (gt_state_account(tx, &rq->from, &acct, &err)) {
+        resv_answer(rq, err.code ? err.code : GT_EDB, "nonce %llu of %s not reserved: %s",
+                    (unsigned long long)rq->nonce, who, err.msg);
+        return;
+    }
+    if (acct.nonce != rq->nonce) {
+        resv_answer(rq, GT_ENONCE, "nonce %llu of %s cannot be reserved: the account's next nonce is %llu%s",
+                    (unsigned long long)rq->nonce, who, (unsigned long long)acct.nonce,
+                    acct.nonce > rq->nonce ? " (an action of the account's used it first)" : "");
+        return;
+    }
+    if (rq->until_s && tx->time_s >= rq->until_s) {
+        resv_answer(rq, GT_ESTATE, "nonce %llu of %s not reserved: the action it is for is valid before %llu only, "
+                    "and the next block's time is %llu", (unsigned long long)rq->nonce, who,
+                    (unsigned long long)rq->until_s, (unsigned long long)tx->time_s);
+        return;
+    }
+    pthread_mutex_lock(&l->resv_mu);
+    for (size_t i = 0; i < l->n_resv;) /* lapsed ones make room: they block nothing any more */
+        if (l->resv[i].until_s && tx->time_s >= l->resv[i].until_s) resv_drop(l, i);
+        else i++;
+    for (size_t i = 0; i < l->n_resv && !rq->res.code; i++)
+        if (l->resv[i].nonce == rq->nonce && gt_addr_eq(&l->resv[i].from, &rq->from))
+            resv_answer(rq, GT_EEXIST, "nonce %llu of %s is reserved by an x402 payment in flight already",
+                        (unsigned long long)rq->nonce, who);
+    if (!rq->res.code && l->n_resv == GT_LEDGER_RESERVE_MAX)
+        resv_answer(rq, GT_ELIMIT, "nonce %llu of %s not reserved: %d payments are in flight, the most this "
+                    "ledger reserves at once; try again once one ends", (unsigned long long)rq->nonce, who,
+                    GT_LEDGER_RESERVE_MAX);
+    if (!rq->res.code) {
+        gt_ledger_resv *e = &l->resv[l->n_resv];
+        *e = (gt_ledger_resv){.from = rq->from, .nonce = rq->nonce, .until_s = rq->until_s};
+        memcpy(e->id, rq->id, 32);
+        __atomic_store_n(&l->n_resv, l->n_resv + 1, __ATOMIC_RELEASE);
+        rq->held = 1;
+    }
+    pthread_mutex_unlock(&l->resv_mu);
+}
+
+/* 1 when a reservation stands against a: another action than the one
+ * reserved, with its payer's reserved nonce (then r says so). A lapsed one
+ * (the block's time at its until_s) stands against nothing. Only the
+ * writer's own submissions meet this: no replay calls it. state_mu held. */
+static int resv_refuses(gt_ledger *l, const gt_tx *tx, const gt_action *a, gt_result *r) {
+    if (!__atomic_load_n(&l->n_resv, __ATOMIC_ACQUIRE)) return 0; /* only the writer adds: none stands */
+    int hit = 0;
+    pthread_mutex_lock(&l->resv_mu);
+    for (size_t i = 0; i < l->n_resv && !hit; i++) {
+        const gt_ledger_resv *e = &l->resv[i];
+        hit = e->nonce == a->nonce && gt_addr_eq(&e->from, &a->from) && memcmp(e->id, a->id, 32) != 0 &&
+              (!e->until_s || tx->time_s < e->until_s);
+    }
+    pthread_mutex_unlock(&l->resv_mu);
+    if (!hit) return 0;
+    char who[GT_ADDR_STR_BYTES];
+    gt_addr_to_str(&a->from, who);
+    r->code = GT_ENONCE;
+    snprintf(r->msg, sizeof r->msg, "nonce %llu of %s is reserved by an x402 payment in flight: the payment takes "
+             "it once the route it pays for has answered (or the reservation ends); sign the next action after it",
+             (unsigned long long)a->nonce, who);
+    return 1;
+}
+
+void gt_ledger_resv_fail(gt_ledger *l, gt_ledger_resv *rq, int code, const char *msg) {
+    if (rq->res.code) return;
+    if (rq->held) gt_ledger_unreserve(l, &rq->from, rq->nonce, rq->id);
+    rq->held = 0;
+    resv_answer(rq, code, "nonce %llu not reserved: %s", (unsigned long long)rq->nonce, msg);
+}
+
+void gt_ledger_unreserve(gt_ledger *l, const gt_addr *from, uint64_t nonce, const uint8_t id[32]) {
+    pthread_mutex_lock(&l->resv_mu);
+    for (size_t i = 0; i < l->n_resv; i++)
+        if (l->resv[i].nonce == nonce && gt_addr_eq(&l->resv[i].from, from) && !memcmp(l->resv[i].id, id, 32)) {
+            resv_drop(l, i);
+            break; /* (from, nonce) stands once at most */
+        }
+    pthread_mutex_unlock(&l->resv_mu);
+}
+
+size_t gt_ledger_reservations(gt_ledger *l) { return __atomic_load_n(&l->n_resv, __ATOMIC_ACQUIRE); }
 
 /* Runs the writer's statement *q (prepared from sql on first use and kept:
  * one block per action is common, and parsing BEGIN and COMMIT each time was
@@ -161,7 +275,7 @@ static int clock_behind(gt_ledger *l, gt_ledger_pending *list, uint64_t now) {
              "the %d s a block time may be ahead of the clock that makes it; fix the node's clock",
              (unsigned long long)now, (unsigned long long)(l->head.time_s - now),
              (unsigned long long)l->head.time_s, GT_LEDGER_MAX_CLOCK_DRIFT_S);
-    refuse_all(list, GT_ESTATE, msg);
+    refuse_all(l, list, GT_ESTATE, msg);
     count_refused(l, list);
     return 1;
 }
@@ -175,10 +289,12 @@ static int apply_list(gt_ledger *l, gt_tx *tx, gt_ledger_pending *list, uint32_t
     uint32_t k = 0;
     int rc = 0;
     for (gt_ledger_pending *p = list; p && !rc; p = p->next) {
+        if (p->resv) resv_take(l, tx, p->resv);
         for (size_t i = 0; i < p->n; i++) {
             gt_result *r = &p->res[i];
             if (r->code) continue; /* refused before queueing (signature) */
             gt_action *a = &p->acts[i];
+            if (resv_refuses(l, tx, a, r)) continue;
             gt_err aerr = {0};
             tx->action_seq = k;
             int arc = gt_block_apply_action(tx, a, &aerr);
@@ -211,12 +327,16 @@ static void settle_block(gt_ledger *l, gt_ledger_pending *list, const gt_block *
         uint64_t supply = 0;
         gt_ledger_meta_get(l, "supply", &supply, NULL, 0, NULL);
         gt_state_set_supply(l->state, supply);
-        for (gt_ledger_pending *p = list; p; p = p->next)
+        char msg[GT_ERR_MSG_MAX];
+        snprintf(msg, sizeof msg, "block not committed: %.400s", err->msg);
+        for (gt_ledger_pending *p = list; p; p = p->next) {
+            if (p->resv) gt_ledger_resv_fail(l, p->resv, rc, msg); /* its state is gone: not exact any more */
             for (size_t i = 0; i < p->n; i++)
                 if (!p->res[i].code) {
                     p->res[i].code = rc;
-                    snprintf(p->res[i].msg, sizeof p->res[i].msg, "block not committed: %.400s", err->msg);
+                    snprintf(p->res[i].msg, sizeof p->res[i].msg, "%s", msg);
                 }
+        }
     } else {
         uint32_t k = b->n_actions;
         l->head = *b;
@@ -233,10 +353,7 @@ static int reserve_ids(gt_ledger *l, gt_ledger_pending *list, size_t total) {
     if (total <= l->ids_cap) return 0;
     void *ids = gt_realloc(l->ids, total * 32);
     if (!ids) {
-        gt_err err = {0};
-        for (gt_ledger_pending *p = list; p; p = p->next)
-            for (size_t i = 0; i < p->n; i++)
-                if (!p->res[i].code) p->res[i].code = gt_err_set(&err, GT_ENOMEM, "out of memory");
+        refuse_all(l, list, GT_ENOMEM, "out of memory");
         return GT_ENOMEM;
     }
     l->ids = ids;
@@ -397,7 +514,7 @@ void *gt_ledger_writer_main(void *arg) {
         if (!l->q_head) l->q_tail = NULL;
         last->next = NULL;
         if (l->sync_failed) {
-            refuse_all(list, GT_EIO, l->sync_msg);
+            refuse_all(l, list, GT_EIO, l->sync_msg);
             gt_ledger_finish(l, list);
             continue;
         }
@@ -528,6 +645,21 @@ size_t gt_ledger_submit(gt_ledger *l, gt_action *acts, size_t n, gt_result *res)
     size_t ok = 0;
     for (size_t i = 0; i < n; i++) ok += res[i].code == 0;
     return ok;
+}
+
+int gt_ledger_reserve(gt_ledger *l, const gt_addr *from, uint64_t nonce, const uint8_t id[32], uint64_t until_s,
+                      gt_err *err) {
+    if (l->readonly) return gt_err_set(err, GT_EPERM, "ledger is open read-only");
+    gt_ledger_resv rq = {.from = *from, .nonce = nonce, .until_s = until_s};
+    memcpy(rq.id, id, 32);
+    gt_ledger_pending me = {.resv = &rq};
+    enqueue(l, &me); /* behind everything queued now: the writer checks the nonce after applying it */
+    pthread_mutex_lock(&l->mu);
+    while (!me.done) pthread_cond_wait(&l->done_cv, &l->mu);
+    pthread_mutex_unlock(&l->mu);
+    assert(rq.held == (rq.res.code == 0));
+    if (!rq.res.code) return 0;
+    return gt_err_set(err, rq.res.code, "%s", rq.res.msg);
 }
 
 int gt_ledger_tick(gt_ledger *l, gt_err *err) {
