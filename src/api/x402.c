@@ -1,6 +1,7 @@
 /* x402.c: the node's paid routes (see x402.h). */
 #include "api/x402.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -253,8 +254,27 @@ static int held_take(gt_api_x402 *x, gt_api_x402_pay *p, gt_err *err) {
     return rc;
 }
 
+/* Reserves p's nonce for its payment on the node's ledger (see
+ * gt_api_x402_check), until the payment's validBefore at most: it cannot
+ * settle later, so a reservation never released blocks nothing longer. */
+static int ledger_reserve(gt_api_x402_pay *p, gt_err *err) {
+    assert(p->node && !p->reserved);
+    int fb = gt_action_field(p->act.kind, "validBefore");
+    assert(fb >= 0); /* a payment: gt_x402_ledger_verify checked its kind */
+    if (gt_ledger_reserve(p->node->ledger, &p->act.from, p->act.nonce, p->act.id, p->act.f[fb].u64, err))
+        return gt_err_wrap(err, "the payment could not be reserved for this request");
+    p->reserved = 1;
+    return 0;
+}
+
 void gt_api_x402_release(gt_api_x402 *x, gt_api_x402_pay *p) {
-    if (!x || !p || !p->held) return;
+    if (!x || !p) return;
+    if (p->reserved) { /* once its settlement has been answered: the nonce is used, or free again */
+        assert(p->node);
+        gt_ledger_unreserve(p->node->ledger, &p->act.from, p->act.nonce, p->act.id);
+        p->reserved = 0;
+    }
+    if (!p->held) return;
     pthread_mutex_lock(&x->held_mu);
     for (int i = 0; i < x->n_held; i++)
         if (!memcmp(x->held[i], p->held_key, GT_API_X402_HELD_KEY)) {
@@ -269,7 +289,7 @@ int gt_api_x402_check(gt_api_x402 *x, gt_req *r, const char *method, const char 
                       gt_resp *o) {
     /* Only what an unpriced request reads is cleared: p holds a whole action
      * (26 KB), and clearing it cost every request as much as routing it. */
-    p->priced = 0, p->node = NULL, p->held = 0;
+    p->priced = 0, p->node = NULL, p->held = 0, p->reserved = 0;
     for (int i = 0; x && i < x->n_prices; i++) {
         if (strcmp(x->prices[i].method, method) || strcmp(x->prices[i].pattern, pattern)) continue;
         memset(p, 0, sizeof *p);
@@ -286,6 +306,10 @@ int gt_api_x402_check(gt_api_x402 *x, gt_req *r, const char *method, const char 
         if (!rc && node) rc = ledger_precheck(r, &p->act, p->req.amount, &err);
         p->node = node;
         if (!rc) rc = held_take(x, p, &err);
+        /* After the precheck (which reads a snapshot, maybe behind the
+         * writer's queue) and before the route: exact against everything
+         * queued before it. */
+        if (!rc && node && (rc = ledger_reserve(p, &err))) gt_api_x402_release(x, p);
         if (rc) return answer_402(&p->req, node, err.msg, o), 1;
         p->priced = 1;
         return 0;

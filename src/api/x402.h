@@ -50,6 +50,7 @@ typedef struct gt_api_x402 gt_api_x402; /* struct gt_api_x402 in api_impl.h */
 typedef struct gt_api_x402_pay {
     int priced;
     int held; /* its key is among the payments in flight (gt_api_x402_release takes it out) */
+    int reserved; /* on the embedded ledger: its nonce is reserved for it (gt_api_x402_release ends that) */
     uint8_t held_key[GT_API_X402_HELD_KEY];
     gt_x402_req req;
     gt_x402_auth auth; /* on an EVM chain */
@@ -64,14 +65,22 @@ typedef int (*gt_api_x402_known_fn)(void *cls, const char *method, const char *p
 int gt_api_x402_open(const char *home, gt_api_x402_known_fn known, void *cls, gt_api_x402 **out, gt_err *err);
 void gt_api_x402_close(gt_api_x402 *x); /* accepts NULL */
 /* Before the handler: 0 to run it (p->priced says whether a verified
- * payment waits), 1 when o holds the 402 to send instead. */
+ * payment waits), 1 when o holds the 402 to send instead. On the embedded
+ * ledger a payment is run for only once its payer's nonce is reserved for
+ * it (gt_ledger_reserve): from then until it is settled or released, the
+ * ledger refuses any other action of the payer's with that nonce, so the
+ * payer cannot void a payment whose route has run (nonces go in order:
+ * only that nonce could get in ahead of it). A reservation refused (the
+ * nonce used meanwhile, the ledger's table full) is a 402 saying why, the
+ * route not run. */
 int gt_api_x402_check(gt_api_x402 *x, gt_req *r, const char *method, const char *pattern, gt_api_x402_pay *p,
                       gt_resp *o);
 /* After the handler, for a priced request: settles a 2xx answer and adds
  * PAYMENT-RESPONSE, or replaces o with a 402. */
 void gt_api_x402_settle(gt_api_x402 *x, gt_api_x402_pay *p, gt_resp *o);
-/* Takes a checked payment out of those in flight (settling does it too):
- * for a request that ends without being settled. Accepts x NULL. */
+/* Takes a checked payment out of those in flight and ends its nonce's
+ * reservation (settling does both too): for a request that ends without
+ * being settled. Idempotent; accepts x and p NULL. */
 void gt_api_x402_release(gt_api_x402 *x, gt_api_x402_pay *p);
 /* The same for an answer the node did not build (an extension's) whose
  * status is `status`: 0 to send it, with *hdr (gt_free; NULL when nothing

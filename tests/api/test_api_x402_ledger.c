@@ -13,14 +13,26 @@
  * without funds; a request for a blob the node lacks is not charged. A config
  * of the ledger mode with chain fields is refused at start, and so is one
  * pricing a route that changes the node's state (POST /v1/blobs, /v1/actions,
- * a job's input): its change is made before the payment settles. */
+ * a job's input): its change is made before the payment settles.
+ * While a paid route runs (an extension's route the test holds), its
+ * payment's nonce is reserved: the payer's own action with that nonce sent
+ * meanwhile is refused (409, "reserved by an x402 payment in flight"), and a
+ * second payment with it is refused before its route runs; the held route's answer
+ * is then settled and delivered. The old node applied the payer's action and
+ * withheld the answer it had already computed (the settlement found the
+ * nonce used): the payer voided its payment after the route ran, as often as
+ * it liked. A route that answers 404 is not charged and its reservation is
+ * released: the payer's action with the nonce then applies. */
 #include <fcntl.h>
+#include <pthread.h>
+#include <semaphore.h>
 #include <sys/stat.h>
 
 #include "../test.h"
 #include "agent/pay.h"
 #include "api_util.h"
 #include "api/api_impl.h"
+#include "api/ext.h"
 #include "api/x402_ledger.h"
 #include "base/hex.h"
 #include "crypto/addr.h"
@@ -353,10 +365,203 @@ static void test_paid_blob(void) {
     trm(home);
 }
 
+/* ---- A paid route the test holds: the extension (api/ext.h) route GET
+ * /v1/held posts `entered` when it runs (its payment checked) and answers
+ * `status` once the test posts `go`. */
+typedef struct held_route {
+    sem_t entered, go;
+    int status;
+} held_route;
+static held_route H;
+static const gt_route held_routes[] = {{"GET", "/v1/held", 0}};
+
+/* The extension's request callback: headers, then the end, where it waits. */
+static enum MHD_Result held_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                    const char *version, const char *upload_data, size_t *upload_data_size,
+                                    void **con_cls) {
+    held_route *h = cls;
+    (void)url, (void)method, (void)version, (void)upload_data;
+    if (!*con_cls) { /* the headers */
+        *con_cls = h;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    sem_post(&h->entered);
+    while (sem_wait(&h->go) != 0) continue; /* EINTR */
+    static const char body[] = "{\"held\": \"an answer worth paying for\"}";
+    struct MHD_Response *resp = MHD_create_response_from_buffer(sizeof body - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
+    enum MHD_Result rc = gt_api_ext_respond(conn, (unsigned)h->status, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+static int held_completed(void *cls, void **con_cls, enum MHD_RequestTerminationCode toe) {
+    held_route *h = cls;
+    int answered = *con_cls != NULL && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK;
+    *con_cls = NULL;
+    return answered ? h->status : 0;
+}
+
+/* A node over home with the held route (a thread per connection, as the
+ * extension's blocking handlers need). */
+static gt_node *held_node(const char *home) {
+    static gt_api_ext ext;
+    ext = (gt_api_ext){.routes = held_routes, .n_routes = 1, .cls = &H, .on_request = held_request,
+                       .on_completed = held_completed};
+    gt_node_config c;
+    gt_node_config_default(&c);
+    c.home = home;
+    c.listen = "127.0.0.1:0";
+    c.threads = 0;
+    c.block_interval_ms = 0;
+    c.access_log = 0;
+    c.ext = &ext;
+    gt_node *n = NULL;
+    gt_err err = {0};
+    CHECK_MSG(gt_node_start(&c, &n, &err) == 0, "%s", err.msg);
+    return n;
+}
+
+/* Sends GET /v1/held paid with sig on a new connection (closed by the node
+ * once answered); returns the socket. */
+static int send_held(uint16_t port, const char *sig) {
+    int fd = tconnect(port);
+    CHECK(fd >= 0);
+    if (fd < 0) return -1;
+    size_t cap = strlen(sig) + 128;
+    char *req = malloc(cap);
+    int n = snprintf(req, cap, "GET /v1/held HTTP/1.1\r\nHost: x\r\nConnection: close\r\nPAYMENT-SIGNATURE: %s\r\n\r\n",
+                     sig);
+    CHECK(n > 0 && (size_t)n < cap && write(fd, req, (size_t)n) == n);
+    free(req);
+    return fd;
+}
+
+/* Reads the whole answer on fd (the node closes it) into buf, closes fd;
+ * why gets its PAYMENT-REQUIRED's error ("" when none). */
+static void read_answer(int fd, char *buf, size_t cap, char why[256]) {
+    size_t len = 0;
+    int eof = 0;
+    buf[0] = 0;
+    if (fd >= 0) tread_until(fd, buf, cap, &len, NULL, 120000, &eof); /* the bound only stops a hang */
+    CHECK_MSG(eof, "the answer did not end: %.80s", buf);
+    if (fd >= 0) close(fd);
+    char req[GT_X402_HEADER_MAX + 1] = "";
+    const char *v = strstr(buf, "PAYMENT-REQUIRED:");
+    if (v) sscanf(v + 17, " %8192[^\r\n]", req);
+    why[0] = 0;
+    if (req[0]) gt_x402_refusal(req, why, 256);
+}
+
+/* The payer's self-transfer of 1 with nonce, posted to /v1/actions: the
+ * status; h keeps the answer. */
+static long post_void(CURL *c, uint16_t port, uint64_t nonce, thttp *h) {
+    gt_key k;
+    gt_addr a;
+    gt_action v;
+    tkey(PAYER, &k, &a);
+    tcore(&v, &gt_kind_transfer, PAYER, nonce, &a, 1);
+    char *body = tjson(&v);
+    long st = tpost(c, port, "/v1/actions", body, h);
+    free(body);
+    return st;
+}
+
+static uint64_t nonce_of(gt_client *cl, int key) {
+    gt_key k;
+    gt_addr a;
+    gt_client_acct acct = {0};
+    gt_err err;
+    tkey(key, &k, &a);
+    CHECK_MSG(gt_client_account(cl, &a, &acct, &err) == 0, "%s", err.msg);
+    return acct.nonce;
+}
+
+/* The payer tries to void its payment while the route it pays for runs:
+ * refused, and the answer is settled and delivered. */
+static void test_reserved_in_flight(void) {
+    const char *home = thome(dir);
+    write_config_route(home, "GET /v1/held", "");
+    CHECK_EQ_INT(sem_init(&H.entered, 0, 0), 0);
+    CHECK_EQ_INT(sem_init(&H.go, 0, 0), 0);
+    H.status = 200;
+    gt_node *n = held_node(home);
+    if (!n) return;
+    uint16_t port = gt_node_port(n);
+    CURL *c = curl_easy_init();
+    char url[100], base[64], why[256], *ans = calloc(1, 65536);
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/v1/held", port);
+    snprintf(base, sizeof base, "http://127.0.0.1:%u", port);
+    CHECK_EQ_INT(tmint(c, port, 0, PAYER, MINTED), 200);
+    gt_client *cl = NULL;
+    gt_err err;
+    CHECK_EQ_INT(gt_client_new(base, &cl, &err), 0);
+    gt_buf body = GT_BUF_INIT;
+    char *required = offer_of(url, &body); /* answered by the node: the route never ran */
+    uint64_t now = (uint64_t)time(NULL);
+    char *sig = forged(required, PAYER, MERCHANT, PRICE, 0);
+    int fd = send_held(port, sig);
+    while (sem_wait(&H.entered) != 0) continue; /* the route runs: its payment was checked */
+    /* Another payment with the same nonce (another id: another window) is
+     * refused before its route runs (the node's payments in flight are
+     * keyed by payer and nonce; the ledger's reservation would refuse it
+     * too). */
+    char *other = forged_at(required, PAYER, MERCHANT, PRICE, 0, now - 61, now + 299);
+    read_answer(send_held(port, other), ans, 65536, why);
+    CHECK_MSG(!strncmp(ans, "HTTP/1.1 402", 12), "the second payment: %.80s", ans);
+    CHECK_CONTAINS(why, "being used by another request");
+    /* The payer's own action with the nonce: refused, nothing applied. */
+    thttp h;
+    CHECK_EQ_INT(post_void(c, port, 0, &h), 409);
+    CHECK_CONTAINS(h.body, "is reserved by an x402 payment in flight");
+    thttp_free(&h);
+    CHECK_EQ_U64(nonce_of(cl, PAYER), 0);
+    sem_post(&H.go);
+    read_answer(fd, ans, 65536, why);
+    CHECK_MSG(!strncmp(ans, "HTTP/1.1 200", 12) && strstr(ans, "PAYMENT-RESPONSE:") &&
+              strstr(ans, "an answer worth paying for"), "the paid answer: %.200s (%s)", ans, why);
+    CHECK_EQ_U64(balance_of(cl, PAYER), MINTED - PRICE);
+    CHECK_EQ_U64(balance_of(cl, MERCHANT), PRICE);
+    CHECK_EQ_U64(nonce_of(cl, PAYER), 1);
+    /* A route that fails (404) is not charged, and its nonce is released:
+     * the payer's action with it applies afterwards. */
+    H.status = 404;
+    gt_free(sig);
+    sig = forged(required, PAYER, MERCHANT, PRICE, 1);
+    fd = send_held(port, sig);
+    while (sem_wait(&H.entered) != 0) continue;
+    CHECK_EQ_INT(post_void(c, port, 1, &h), 409);
+    CHECK_CONTAINS(h.body, "is reserved by an x402 payment in flight");
+    thttp_free(&h);
+    sem_post(&H.go);
+    read_answer(fd, ans, 65536, why);
+    CHECK_MSG(!strncmp(ans, "HTTP/1.1 404", 12) && !strstr(ans, "PAYMENT-RESPONSE:"), "the failed route: %.200s", ans);
+    CHECK_EQ_INT(post_void(c, port, 1, &h), 200);
+    thttp_free(&h);
+    CHECK_EQ_U64(nonce_of(cl, PAYER), 2);
+    CHECK_EQ_U64(balance_of(cl, PAYER), MINTED - PRICE); /* the self-transfer moved nothing */
+    CHECK_EQ_U64(balance_of(cl, MERCHANT), PRICE);
+    gt_free(sig);
+    gt_free(other);
+    free(required);
+    free(ans);
+    gt_buf_free(&body);
+    gt_client_free(cl);
+    curl_easy_cleanup(c);
+    gt_node_stop(n);
+    sem_destroy(&H.entered);
+    sem_destroy(&H.go);
+    trm(home);
+}
+
 int main(void) {
     gt_err err;
     if (gt_client_global_init(&err)) return 1;
     RUN(test_config_refused);
     RUN(test_paid_blob);
+    RUN(test_reserved_in_flight);
     return gt_test_finish();
 }
