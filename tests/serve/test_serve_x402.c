@@ -5,10 +5,13 @@
  * node and never reaches the model; a paid one is answered with
  * PAYMENT-RESPONSE naming the payment, which is in the ledger; a replayed
  * payment is refused (the ledger's used nonce) and serves nothing; a
- * streamed chat completion is paid before its first byte; a stream whose
- * payment was good when it arrived but cannot settle by its first token
- * (its payer spent the nonce while it waited for the model) gets a 402 in
- * place of the stream; a request the
+ * streamed chat completion is paid before its first byte; a payer that
+ * tries to spend its payment's nonce while its paid stream waits for the
+ * model is refused (the nonce is reserved for the payment: the old node
+ * applied the transfer and withheld the stream, its work done for free),
+ * and the stream is served and paid; a stream whose payment was good when
+ * it arrived but cannot settle by its first token (its window closed while
+ * it waited for the model) gets a 402 in place of the stream; a request the
  * model refuses (an unknown model, a bad field) is not charged, so the same
  * payment still buys a good request after it; a payer without funds gets a
  * 402 instead of the answer (stream or not); an unpriced route (embeddings,
@@ -43,6 +46,8 @@
 #define SPENDER 5
 #define RENTER 6
 #define TWICE 7
+#define HOLDER 8
+#define LATE 9
 #define MINTED 5000000
 
 static const char *const CHAT =
@@ -309,14 +314,17 @@ static int wait_queue(world *w, const char *key, long long want) {
     return 0;
 }
 
-/* A stream whose payment verifies when it arrives but no longer settles
- * when its first token is made: the node's 402 goes out in its place. The
- * model's one slot is held by a paid stream its client does not read; the
- * spender's paid stream waits for it; the spender then uses its payment's
- * nonce; the held stream's client leaves (after its paid status came). */
-static void test_settle_fails(world *w) {
+/* A payer that spends its payment's nonce while the paid stream waits for
+ * the model: its transfer is refused (the nonce is reserved for the
+ * payment), and the stream is served and paid. The model's one slot is held
+ * by a paid stream its client does not read; the spender's paid stream
+ * waits for it; the spender then sends a transfer with its payment's nonce;
+ * the held stream's client leaves (after its paid status came). The old node
+ * applied the transfer and, at the first token, sent a 402 in place of the
+ * stream: the payer voided its payment after the model had run. */
+static void test_spend_refused(world *w) {
     CHECK_EQ_INT(tmint(w->c, w->port, 1, SPENDER, CHAT_PRICE), 200);
-    char *sig = unpaid_chat(w), *spend = NULL, buf[16384], why[256];
+    char *sig = unpaid_chat(w), *spend = NULL, buf[16384];
     int held = send_paid(w->port, CHAT_LONG_STREAM, sig);
     /* Its status (settled: PAYMENT-RESPONSE) goes out once its first token
      * is made. Waiting for it, not for queue.running alone: a client that
@@ -341,27 +349,89 @@ static void test_settle_fails(world *w) {
     wait_queue(w, "waiting", 1); /* verified, waiting for the slot */
     gt_action t;
     tkey(MERCHANT, &sk, &to);
-    tcore(&t, &gt_kind_transfer, SPENDER, 0, &to, 1); /* the payment's nonce, spent */
+    tcore(&t, &gt_kind_transfer, SPENDER, 0, &to, 1); /* the payment's nonce, to be spent */
     char *body = tjson(&t);
     thttp h;
-    CHECK_EQ_INT((int)tpost(w->c, w->port, "/v1/actions", body, &h), 200);
+    CHECK_EQ_INT((int)tpost(w->c, w->port, "/v1/actions", body, &h), 409);
+    CHECK_CONTAINS(h.body, "is reserved by an x402 payment in flight");
     free(body), thttp_free(&h);
     if (held >= 0) close(held);
     size_t len = 0;
     int eof = 0;
     buf[0] = 0;
+    if (fd >= 0) tread_until(fd, buf, sizeof buf, &len, "data: [DONE]", 120000, &eof);
+    CHECK_MSG(!strncmp(buf, "HTTP/1.1 200", 12) && strstr(buf, "PAYMENT-RESPONSE:") &&
+              strstr(buf, "chat.completion.chunk") && strstr(buf, "data: [DONE]"), "got: %.120s", buf);
+    if (fd >= 0) close(fd);
+    CHECK_EQ_U64(balance_of(w->cl, SPENDER), 0);
+    CHECK_EQ_U64(balance_of(w->cl, MERCHANT), 4 * CHAT_PRICE); /* the held stream made tokens: it paid too */
+    gt_free(sig), gt_free(spend);
+}
+
+/* A paid long stream from p that holds the model's one slot (its client
+ * does not read): its socket, once its paid status came (its first token
+ * made: waiting for that, not for queue.running alone, since a client that
+ * left before the first token would pay nothing). */
+static int hold_slot(world *w, gt_agent_payer *p) {
+    xhttp a;
+    char *sig = NULL, hb[4096] = "";
+    size_t hlen = 0;
+    gt_agent_paid paid;
+    gt_err err;
+    CHECK_EQ_INT((int)xpost(w->c, w->port, "/v1/chat/completions", CHAT, NULL, NULL, &a), 402);
+    CHECK_MSG(gt_agent_pay_sign(p, a.x.required, &sig, &paid, &err) == 0, "%s", err.msg);
+    thttp_free(&a.h);
+    int held = sig ? send_paid(w->port, CHAT_LONG_STREAM, sig) : -1;
+    if (held >= 0) tread_until(held, hb, sizeof hb, &hlen, "\r\n\r\n", 120000, NULL);
+    CHECK_MSG(!strncmp(hb, "HTTP/1.1 200", 12) && strstr(hb, "PAYMENT-RESPONSE:"), "held stream: %.80s", hb);
+    wait_queue(w, "running", 1);
+    gt_free(sig);
+    return held;
+}
+
+/* A stream whose payment verifies when it arrives but no longer settles
+ * when its first token is made: its window closed while it waited for the
+ * model's slot (the node's clock moved past its validBefore). The node's 402
+ * goes out in its place, and nothing moves. Last of the tests on the node:
+ * its block time then stays ahead of the clock later payments are signed by. */
+static void test_settle_fails(world *w) {
+    gt_key k, hk, lk;
+    gt_addr auth, a;
+    gt_client_acct acc;
+    gt_err err;
+    tkey(0, &k, &auth);
+    CHECK_MSG(gt_client_account(w->cl, &auth, &acc, &err) == 0, "%s", err.msg);
+    CHECK_EQ_INT(tmint(w->c, w->port, acc.nonce, HOLDER, CHAT_PRICE), 200);
+    CHECK_EQ_INT(tmint(w->c, w->port, acc.nonce + 1, LATE, CHAT_PRICE), 200);
+    tkey(HOLDER, &hk, &a);
+    tkey(LATE, &lk, &a);
+    gt_agent_payer hp = {.key = &hk, .budget = CHAT_PRICE, .ledger = w->cl};
+    gt_agent_payer lp = {.key = &lk, .budget = CHAT_PRICE, .ledger = w->cl};
+    uint64_t m0 = balance_of(w->cl, MERCHANT);
+    int held = hold_slot(w, &hp);
+    xhttp x;
+    char *sig = NULL, buf[16384] = "", why[256], req[GT_X402_HEADER_MAX + 1] = "";
+    gt_agent_paid paid;
+    CHECK_EQ_INT((int)xpost(w->c, w->port, "/v1/chat/completions", CHAT_STREAM, NULL, NULL, &x), 402);
+    CHECK_MSG(gt_agent_pay_sign(&lp, x.x.required, &sig, &paid, &err) == 0, "%s", err.msg);
+    thttp_free(&x.h);
+    int fd = sig ? send_paid(w->port, CHAT_STREAM, sig) : -1;
+    wait_queue(w, "waiting", 1); /* verified and reserved, waiting for the slot */
+    gt_node_set_time(w->n, (uint64_t)time(NULL) + 300 + 1); /* past its validBefore (signed for 300 s) */
+    if (held >= 0) close(held);
+    size_t len = 0;
+    int eof = 0;
     if (fd >= 0) tread_until(fd, buf, sizeof buf, &len, "\r\n\r\n{", 120000, &eof);
     CHECK_MSG(!strncmp(buf, "HTTP/1.1 402", 12), "got: %.80s", buf);
     CHECK(strstr(buf, "data:") == NULL && strstr(buf, "PAYMENT-REQUIRED:") != NULL);
     const char *v = strstr(buf, "PAYMENT-REQUIRED:");
-    char req[GT_X402_HEADER_MAX + 1] = "";
     if (v) sscanf(v + 17, " %8192[^\r\n]", req);
     gt_x402_refusal(req, why, sizeof why);
-    CHECK_CONTAINS(why, "nonce 0 already used");
+    CHECK_CONTAINS(why, "payment expired");
     if (fd >= 0) close(fd);
-    CHECK_EQ_U64(balance_of(w->cl, SPENDER), CHAT_PRICE - 1);
-    CHECK_EQ_U64(balance_of(w->cl, MERCHANT), 3 * CHAT_PRICE + 1); /* the held stream made tokens: it paid */
-    gt_free(sig), gt_free(spend);
+    CHECK_EQ_U64(balance_of(w->cl, LATE), CHAT_PRICE);
+    CHECK_EQ_U64(balance_of(w->cl, MERCHANT), m0 + CHAT_PRICE); /* the held stream made tokens: it paid */
+    gt_free(sig);
 }
 
 /* The PAYMENT-REQUIRED error of the answer read from fd within timeout_ms
@@ -463,12 +533,12 @@ static void test_oai_rent(world *w) {
     const gt_agent_paid *paid = gt_oai_last_paid(o);
     CHECK(paid->paid && paid->amount == COMPLETION_PRICE && p.spent == COMPLETION_PRICE);
     CHECK_STR(paid->network, "gotong:1337");
-    CHECK_EQ_U64(balance_of(w->cl, MERCHANT), 3 * CHAT_PRICE + 1 + COMPLETION_PRICE);
+    CHECK_EQ_U64(balance_of(w->cl, MERCHANT), 4 * CHAT_PRICE + COMPLETION_PRICE);
     toks.len = 0;
     CHECK_EQ_INT(gt_oai_complete_ids(o, prompt, 4, 4, 32000, &toks, &err), GT_EFUNDS);
     CHECK_CONTAINS(err.msg, "budget has 250 left");
     CHECK(toks.len == 0 && p.spent == COMPLETION_PRICE && !gt_oai_last_paid(o)->paid);
-    CHECK_EQ_U64(balance_of(w->cl, MERCHANT), 3 * CHAT_PRICE + 1 + COMPLETION_PRICE);
+    CHECK_EQ_U64(balance_of(w->cl, MERCHANT), 4 * CHAT_PRICE + COMPLETION_PRICE);
     gt_buf_free(&toks);
     gt_oai_free(o);
 }
@@ -547,7 +617,7 @@ static void test_node_x402(void) {
     write_config(home);
     world w = {0};
     gt_serve_config sc = gt_serve_defaults();
-    sc.model_path = gt_fixture(MODEL), sc.model_id = "m", sc.n_parallel = 1; /* one slot: test_settle_fails */
+    sc.model_path = gt_fixture(MODEL), sc.model_id = "m", sc.n_parallel = 1; /* one slot: test_spend_refused */
     sc.stream_lag_tokens = 4, sc.stream_idle_ms = 600000, sc.stream_sndbuf_bytes = 4096; /* a held stream stays */
     gt_err err = {0};
     CHECK_MSG(gt_serve_open(&sc, &w.s, &err) == 0, "%s", err.msg);
@@ -569,11 +639,12 @@ static void test_node_x402(void) {
         test_paid_and_replay(&w);
         test_refused_then_stream(&w);
         test_poor(&w);
-        test_settle_fails(&w);
+        test_spend_refused(&w);
         test_free_routes(&w);
         test_oai_rent(&w);
         test_agent_rents(&w);
         test_twice_at_once(&w);
+        test_settle_fails(&w); /* last: it moves the node's clock ahead */
         gt_client_free(w.cl);
         curl_easy_cleanup(w.c);
     }
