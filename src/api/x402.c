@@ -254,6 +254,10 @@ static int held_take(gt_api_x402 *x, gt_api_x402_pay *p, gt_err *err) {
     return rc;
 }
 
+/* The ledger reserves as many nonces as the node holds payments in flight:
+ * a full table refuses (fail closed), so it must not be the smaller. */
+_Static_assert(GT_API_X402_HELD_MAX <= GT_LEDGER_RESERVE_MAX, "the ledger's reservations hold every payment in flight");
+
 /* Reserves p's nonce for its payment on the node's ledger (see
  * gt_api_x402_check), until the payment's validBefore at most: it cannot
  * settle later, so a reservation never released blocks nothing longer. */

@@ -21,7 +21,10 @@
  *   PAYMENT-RESPONSE  {success, transaction (the action's id), network, payer,
  *                     amount}
  * Within its window the payer can still void a payment by sending any
- * action with its nonce. */
+ * action with its nonce, but not while the node runs the route it pays
+ * for: the node reserves the nonce for the payment from its check to its
+ * settlement (api/x402.h, gt_ledger_reserve), and the ledger's writer
+ * refuses the payer's other actions with that nonce meanwhile. */
 #ifndef GT_API_X402_LEDGER_H
 #define GT_API_X402_LEDGER_H
 #include "chain/x402.h"
