@@ -128,7 +128,8 @@ static int chatml(const gt_tokenizer *tok, const json_t *ms, const json_t *tools
         int sys = !strcmp(role, "developer") || !strcmp(role, "system");
         if ((rc = chatml_tool_text(m, tools, sys && !told, text, err))) return rc;
         told = told || sys;
-        if ((rc = chatml_turn(tok, sys ? "system" : !strcmp(role, "tool") ? "user" : role, text, ids, b, err))) return rc;
+        const char *as = sys ? "system" : !strcmp(role, "tool") ? "user" : role;
+        if ((rc = chatml_turn(tok, as, text, ids, b, err))) return rc;
     }
     if ((rc = add_marker(tok, "<|im_start|>", ids, b, err))) return rc;
     return add_text(tok, "assistant\n", 10, ids, b, err);
