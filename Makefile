@@ -41,11 +41,12 @@ test:
 # The tests that run threads, under ThreadSanitizer, in a build of their own
 # (TSan excludes ASan, so this is not part of `make test`): the thread pool,
 # the kernels and the parallel model load, the same bytes at 1 and 3 threads,
-# the ledger's writer, syncer and checkpointer, the node's HTTP server and uploads,
+# the K-quant prefetch's tuner, the ledger's writer (its nonce reservations
+# too), syncer and checkpointer, the node's HTTP server, uploads and x402,
 # serving with continuous batching and its OpenAI clients, the agents and
 # the market scenarios.
 TSAN_BUILD ?= build-tsan
-TSAN_TESTS ?= fixtures|test_base|test_kernels|test_model_load|infer_same_bytes|test_ledger|test_ledger_ckpt|test_ledger_crash|test_ledger_faults|test_api|test_api_limits|test_api_uploads|test_serve|test_serve_node|test_serve_batch|test_serve_stream|test_serve_agent|test_serve_openai|test_agent|test_market|test_scenarios|test_work_scenarios
+TSAN_TESTS ?= fixtures|test_base|test_kernels|test_pf_tune|test_model_load|infer_same_bytes|test_ledger|test_ledger_reserve|test_ledger_ckpt|test_ledger_crash|test_ledger_faults|test_api|test_api_limits|test_api_x402_ledger|test_serve_x402|test_api_uploads|test_serve|test_serve_node|test_serve_batch|test_serve_stream|test_serve_agent|test_serve_openai|test_agent|test_market|test_scenarios|test_work_scenarios
 tsan:
 	@./scripts/setup.sh test
 	@cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGT_TSAN=ON >/dev/null
