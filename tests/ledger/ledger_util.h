@@ -34,6 +34,21 @@ static inline const char *tledger_path(char dir[64]) {
     return path;
 }
 
+/* A new ledger in a new temp dir (its path into path), opened for writing:
+ * chain 5, authority, genesis time t0_s, 2 unbonding blocks. NULL, with a
+ * message, when it cannot be made. */
+static inline gt_ledger *tledger_fresh(char dir[64], char path[128], const gt_addr *authority, uint64_t t0_s) {
+    snprintf(path, 128, "%s", tledger_path(dir));
+    gt_genesis g = {.chain_id = 5, .authority = *authority, .unbonding_blocks = 2, .time_s = t0_s};
+    gt_err err = {0};
+    gt_ledger *l = NULL;
+    if (gt_ledger_create(path, &g, &err) || gt_ledger_open(path, 0, &l, &err)) {
+        fprintf(stderr, "tledger_fresh: %s\n", err.msg);
+        return NULL;
+    }
+    return l;
+}
+
 static inline void trm(const char *dir) {
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

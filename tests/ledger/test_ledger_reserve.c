@@ -27,13 +27,8 @@ static char dir[64], path[128];
 
 /* A fresh ledger at block time T0 + 1 where key 1 holds MINTED. */
 static gt_ledger *fresh(void) {
-    tledger_path(dir);
-    snprintf(path, sizeof path, "%s/ledger.db", dir);
-    gt_genesis g = {.chain_id = 5, .authority = A[0], .unbonding_blocks = 2, .time_s = T0};
-    gt_err err = {0};
-    CHECK_EQ_INT(gt_ledger_create(path, &g, &err), 0);
-    gt_ledger *l = NULL;
-    CHECK_EQ_INT(gt_ledger_open(path, 0, &l, &err), 0);
+    gt_ledger *l = tledger_fresh(dir, path, &A[0], T0);
+    CHECK(l != NULL);
     gt_ledger_set_time(l, T0 + 1);
     gt_action a;
     gt_result r;
