@@ -11,7 +11,7 @@ enum { TUNE_RUNNING, TUNE_MEASURED, TUNE_FIXED };
 
 static pthread_mutex_t tune_mu = PTHREAD_MUTEX_INITIALIZER;
 static int tune_state = TUNE_RUNNING;
-static int tune_steps;                                 /* one-token steps begun */
+static int tune_steps; /* one-token steps begun: while timing, since it began; after, since the choice */
 static int tune_n[2];                                  /* samples per arm */
 static uint64_t tune_ns[2][GT_PF_TUNE_PAIRS];          /* step times per arm */
 
@@ -39,6 +39,11 @@ static uint64_t median_ns(const uint64_t *v, int n) {
 int gt_pf_tune_begin(void) {
     pthread_mutex_lock(&tune_mu);
     int arm = -1;
+    if (tune_state == TUNE_MEASURED && ++tune_steps >= GT_PF_RETUNE_STEPS) {
+        /* Time both arms again, without a warm-up: the caches are warm. */
+        tune_state = TUNE_RUNNING, tune_steps = GT_PF_TUNE_WARM_STEPS;
+        memset(tune_n, 0, sizeof tune_n);
+    }
     if (tune_state == TUNE_RUNNING) {
         int i = tune_steps++ - GT_PF_TUNE_WARM_STEPS;
         if (i >= 0 && i < 2 * GT_PF_TUNE_PAIRS) set_arm(arm = arm_of(i));
@@ -57,7 +62,7 @@ void gt_pf_tune_end(int arm, uint64_t step_ns) {
     if (tune_state == TUNE_RUNNING && tune_n[0] == GT_PF_TUNE_PAIRS && tune_n[1] == GT_PF_TUNE_PAIRS) {
         /* Ties keep prefetch: the arm every earlier measurement chose. */
         set_arm(median_ns(tune_ns[1], GT_PF_TUNE_PAIRS) <= median_ns(tune_ns[0], GT_PF_TUNE_PAIRS));
-        tune_state = TUNE_MEASURED;
+        tune_state = TUNE_MEASURED, tune_steps = 0;
     }
     pthread_mutex_unlock(&tune_mu);
 }

@@ -13,7 +13,9 @@
  * GT_PF_TUNE_PAIRS pairs of steps alternate the two arms in the order
  * on, off, off, on, on, off... (each arm goes first as often as last, so a
  * slow drift favours neither), then the arm with the lower median step
- * time stays for the life of the process. */
+ * time stays for the next GT_PF_RETUNE_STEPS one-token steps; then the
+ * timing runs again (a long-lived server outlives the state of the host it
+ * chose on: the second arm then costs at most 4 steps in 4,096). */
 #ifndef GT_INFER_PF_TUNE_H
 #define GT_INFER_PF_TUNE_H
 
@@ -23,6 +25,7 @@
 #define GT_PF_KQ_BYTES 4096       /* how far ahead an "on" arm asks */
 #define GT_PF_TUNE_WARM_STEPS 2   /* one-token steps not timed */
 #define GT_PF_TUNE_PAIRS 4        /* timed steps per arm */
+#define GT_PF_RETUNE_STEPS 4096   /* one-token steps a measured choice stands */
 
 /* The arm in force; read by the kernels once per super-block (relaxed). */
 extern int gt_pf_kq_bytes_now;

@@ -1,7 +1,7 @@
 /* test_pf_tune.c: the K-quant decode prefetch's choice (infer/pf_tune.h):
  * the order of the timed steps, the choice by median, fixing it, and a
  * real model's decode steps reaching a choice, with logits that do not
- * depend on it. */
+ * depend on it, and timing again after GT_PF_RETUNE_STEPS steps. */
 #include "../test.h"
 
 #include "base/alloc.h"
@@ -50,6 +50,26 @@ static void test_choice(void) {
     CHECK_EQ_INT(gt_pf_state(&how), 1);
 }
 
+/* A measured choice stands GT_PF_RETUNE_STEPS one-token steps; then both
+ * arms are timed again (no warm-up) and the choice may change. */
+static void test_retune(void) {
+    const char *how;
+    feed(1000, 900); /* off */
+    CHECK_EQ_INT(gt_pf_state(&how), 0);
+    int timed = 0;
+    for (int i = 0; i < GT_PF_RETUNE_STEPS - 1; i++) timed += gt_pf_tune_begin() >= 0;
+    CHECK_EQ_INT(timed, 0);
+    CHECK(gt_pf_kq_bytes() == 0);
+    static const int want[2 * GT_PF_TUNE_PAIRS] = {1, 0, 0, 1, 1, 0, 0, 1};
+    for (int i = 0; i < 2 * GT_PF_TUNE_PAIRS; i++) {
+        int arm = gt_pf_tune_begin();
+        CHECK_EQ_INT(arm, want[i]);
+        gt_pf_tune_end(arm, arm ? 800 : 900); /* the host changed: on is faster now */
+    }
+    CHECK_EQ_INT(gt_pf_state(&how), 1);
+    CHECK(!strcmp(how, "measured"));
+}
+
 /* A fix ends tuning at once; a step begun before it no longer counts. */
 static void test_fix(void) {
     const char *how;
@@ -62,6 +82,9 @@ static void test_fix(void) {
     CHECK_EQ_INT(gt_pf_state(&how), 0);
     CHECK(!strcmp(how, "fixed"));
     CHECK_EQ_INT(gt_pf_tune_begin(), -1);
+    int timed = 0;
+    for (int i = 0; i < GT_PF_RETUNE_STEPS + 16; i++) timed += gt_pf_tune_begin() >= 0; /* fixed: never timed again */
+    CHECK_EQ_INT(timed, 0);
     gt_pf_fix(1);
     CHECK_EQ_INT(gt_pf_state(&how), 1);
 }
@@ -122,6 +145,7 @@ static void test_model(void) {
 
 int main(void) {
     RUN(test_choice);
+    RUN(test_retune);
     RUN(test_fix);
     RUN(test_model);
     return gt_test_finish();
