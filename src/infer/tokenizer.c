@@ -1,13 +1,12 @@
-/* tokenizer.c: loading a vocabulary from GGUF metadata, cutting special
- * tokens out of text, SentencePiece-style tokenization, pieces and
- * detokenization (byte-level BPE is in tokenizer_bpe.c).
+/* tokenizer.c: loading a vocabulary from GGUF metadata, SentencePiece-style
+ * tokenization, pieces and detokenization (special tokens are cut out of
+ * text in tokenizer_special.c, byte-level BPE is in tokenizer_bpe.c).
  *
  * The rules follow llama.cpp's tokenizer so that a prompt gives the same ids
  * (the tests hold us to llama.cpp's own test cases): which tokens count as
  * special, the order they are cut out in, where the SentencePiece space
  * prefix goes, how merges are ordered and how ties break, and what the
  * defaults for BOS/EOS are when the file does not say. */
-#define _GNU_SOURCE /* memmem */
 #include <assert.h>
 #include <ctype.h>
 #include <stdio.h>
@@ -497,75 +496,6 @@ void gt_tokenizer_free(gt_tokenizer *tok) {
     gt_free(tok);
 }
 
-/* ---- special tokens in text ----------------------------------------------- */
-
-/* A fragment of the input: raw text [off, off+len) or a token (id >= 0). */
-typedef struct frag {
-    int32_t id;
-    size_t off, len;
-} frag;
-
-typedef struct fragvec {
-    frag *v;
-    size_t n, cap;
-} fragvec;
-
-static int frag_push(fragvec *fv, frag f) {
-    if (fv->n == fv->cap) {
-        size_t cap = fv->cap ? 2 * fv->cap : 16;
-        frag *v = gt_realloc(fv->v, cap * sizeof *v);
-        if (!v) return GT_ENOMEM;
-        fv->v = v;
-        fv->cap = cap;
-    }
-    fv->v[fv->n++] = f;
-    return 0;
-}
-
-/* Cuts special tokens out of the text, longest first, each left to right
- * through every raw fragment (llama.cpp's order). User-defined tokens are
- * always cut; control and unknown ones only with parse_special. White space
- * after a token marked rstrip goes with it (load_rstrip). */
-static int partition(const gt_tokenizer *tok, const char *text, size_t len, int parse_special,
-                     fragvec *out) {
-    fragvec a = {0}, b = {0};
-    if (frag_push(&a, (frag){-1, 0, len})) return GT_ENOMEM;
-    for (size_t si = 0; si < tok->n_specials; si++) {
-        int32_t id = tok->specials[si];
-        if (!parse_special && tok->attr[id] != GT_TOKEN_USER_DEFINED) continue;
-        const char *st = tok->text + tok->text_off[id];
-        size_t sl = tok->text_len[id];
-        b.n = 0;
-        for (size_t fi = 0; fi < a.n; fi++) {
-            frag f = a.v[fi];
-            if (f.id >= 0 || f.len < sl) {
-                if (frag_push(&b, f)) goto oom;
-                continue;
-            }
-            size_t pos = f.off, end = f.off + f.len;
-            const char *p;
-            while (pos < end && (p = memmem(text + pos, end - pos, st, sl))) {
-                size_t at = (size_t)(p - text);
-                if (at > pos && frag_push(&b, (frag){-1, pos, at - pos})) goto oom;
-                if (frag_push(&b, (frag){id, at, sl})) goto oom;
-                pos = at + sl;
-                while (tok->rstrip[id] && pos < end && strchr(" \t\n\v\f\r", text[pos]) && text[pos]) pos++;
-            }
-            if (pos < end && frag_push(&b, (frag){-1, pos, end - pos})) goto oom;
-        }
-        fragvec t = a;
-        a = b;
-        b = t;
-    }
-    gt_free(b.v);
-    *out = a;
-    return 0;
-oom:
-    gt_free(a.v);
-    gt_free(b.v);
-    return GT_ENOMEM;
-}
-
 /* ---- SentencePiece-style ------------------------------------------------- */
 
 /* Queues the merge of symbols left and right when their text is a token. */
@@ -654,14 +584,14 @@ size_t gt_tokenize_min_tokens(const gt_tokenizer *tok, const char *text, size_t 
  * holds more than max ids (after the fragment or BPE word that passed it). */
 static int tokenize_vec(const gt_tokenizer *tok, const char *text, size_t len, int add_special, int parse_special,
                         size_t max, gt_tokvec *tv, gt_err *err) {
-    fragvec fv = {0};
+    gt_tok_fragvec fv = {0};
     gt_buf esc = GT_BUF_INIT;
     int rc = 0;
     if (add_special && tok->add_bos && tok->bos >= 0) rc = gt_tokvec_push(tv, tok->bos);
-    if (!rc && len) rc = partition(tok, text, len, parse_special, &fv);
+    if (!rc && len) rc = gt_tok_partition(tok, text, len, parse_special, &fv);
     int prev_special = 1; /* SentencePiece: a space goes before the first text */
     for (size_t i = 0; i < fv.n && !rc; i++) {
-        frag f = fv.v[i];
+        gt_tok_frag f = fv.v[i];
         if (f.id >= 0) {
             rc = gt_tokvec_push(tv, f.id);
             prev_special = 1;

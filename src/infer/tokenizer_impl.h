@@ -73,6 +73,23 @@ struct gt_tokenizer {
 /* Vocabulary lookup: id of an exact text, -1 when none. */
 int32_t gt_tok_find(const gt_tokenizer *tok, const char *s, size_t n);
 
+/* A fragment of the input: raw text [off, off+len) or a token (id >= 0). */
+typedef struct gt_tok_frag {
+    int32_t id;
+    size_t off, len;
+} gt_tok_frag;
+
+typedef struct gt_tok_fragvec {
+    gt_tok_frag *v;
+    size_t n, cap;
+} gt_tok_fragvec;
+
+/* Cuts special tokens out of text into *out (tokenizer_special.c): user-
+ * defined ones always, control and unknown ones only with parse_special,
+ * white space after an rstrip one with it. Caller frees out->v. */
+int gt_tok_partition(const gt_tokenizer *tok, const char *text, size_t len, int parse_special,
+                     gt_tok_fragvec *out);
+
 /* BPE: loads merges and the pre-tokenizer named by tok->pre (tokenizer_bpe.c). */
 int gt_tok_bpe_load(gt_tokenizer *tok, const gt_gguf *g, gt_err *err);
 void gt_tok_bpe_free(gt_tokenizer *tok);
