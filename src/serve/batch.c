@@ -210,13 +210,63 @@ static void place(gt_serve *s, gt_serve_job *j) {
     if (reuse > 0) s->prefix_hits++, s->prefix_tokens += (uint64_t)reuse;
 }
 
+/* Slots held now by jobs of client address ip. */
+static int slots_of(const gt_serve *s, uint32_t ip) {
+    int n = 0;
+    for (int i = 0; i < s->n_slots; i++) n += s->slots[i].job && s->slots[i].job->client_ip == ip;
+    return n;
+}
+
+/* When client address ip last got a slot (admit_seq; 0: not that we
+ * remember). */
+static uint64_t last_admitted(const gt_serve *s, uint32_t ip) {
+    for (int i = 0; i < GT_SERVE_MAX_CONNECTIONS; i++)
+        if (s->admitted[i].seq && s->admitted[i].ip == ip) return s->admitted[i].seq;
+    return 0;
+}
+
+/* Records that client address ip got a slot now, in its entry or in the
+ * least recent one. */
+static void note_admitted(gt_serve *s, uint32_t ip) {
+    int k = 0;
+    for (int i = 0; i < GT_SERVE_MAX_CONNECTIONS; i++) {
+        if (s->admitted[i].seq && s->admitted[i].ip == ip) {
+            k = i;
+            break;
+        }
+        if (s->admitted[i].seq < s->admitted[k].seq) k = i;
+    }
+    s->admitted[k].ip = ip;
+    s->admitted[k].seq = ++s->admit_seq;
+}
+
+/* The queued job to admit next: of the client addresses holding the fewest
+ * slots, the one that got a slot least recently, and its oldest job. So a
+ * client that queues many requests (or streams it never reads, each held
+ * until --stream-idle-ms cancels it) takes turns with the others instead
+ * of taking every slot freed before them. Who runs when changes no byte of
+ * an answer. */
+static gt_serve_job *pick_pending(const gt_serve *s) {
+    gt_serve_job *best = NULL;
+    int best_held = 0;
+    uint64_t best_seq = 0;
+    for (gt_serve_job *j = s->pending_head; j; j = j->next_pending) {
+        int held = slots_of(s, j->client_ip);
+        uint64_t seq = last_admitted(s, j->client_ip);
+        if (best && (held > best_held || (held == best_held && seq >= best_seq))) continue;
+        best = j, best_held = held, best_seq = seq;
+    }
+    return best;
+}
+
 /* Admits queued jobs while slots are free (none while the model is held). */
 static void admit(gt_serve *s) {
     while (s->pending_head && !s->busy && s->n_running < s->n_slots) {
-        gt_serve_job *j = s->pending_head;
-        s->pending_head = j->next_pending;
-        if (!s->pending_head) s->pending_tail = NULL;
-        s->n_pending--;
+        gt_serve_job *j = pick_pending(s);
+        assert(j);
+        unqueue(s, j);
+        j->active = 1; /* unqueue marks it withdrawn; it is going into a slot */
+        note_admitted(s, j->client_ip);
         place(s, j);
     }
 }

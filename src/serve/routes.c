@@ -5,6 +5,7 @@
  * before it waits for the model, so a bad request never holds anyone up. */
 #include <assert.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,6 +219,15 @@ static int gen_prepare(gen *g, gt_serve_req *r, gt_serve_kind kind, gt_serve_err
     return 0;
 }
 
+/* The IPv4 address of the client on socket fd (network order), 0 when it
+ * has none (another family, or the socket is gone). */
+static uint32_t peer_ip(int fd) {
+    struct sockaddr_storage a;
+    socklen_t len = sizeof a;
+    if (fd < 0 || getpeername(fd, (struct sockaddr *)&a, &len) != 0 || a.ss_family != AF_INET) return 0;
+    return ((const struct sockaddr_in *)(const void *)&a)->sin_addr.s_addr;
+}
+
 /* Prepares the job and hands it to the batcher (or answers 429). */
 static int gen_start(gen *g, gt_serve_error *e) {
     gt_err err = {0};
@@ -228,6 +238,7 @@ static int gen_start(gen *g, gt_serve_error *e) {
     }
     g->job.stream = g->p.stream;
     g->job.taken_ms = gt_serve_now_ms(); /* the stream idle rule counts from here (batch.c) */
+    g->job.client_ip = peer_ip(g->fd);
     if (gt_serve_submit(g->srv, &g->job, e)) {
         gt_serve_job_free(&g->job);
         return -1;

@@ -182,6 +182,7 @@ typedef struct gt_serve_job {
     int failed;                  /* evaluation failed (err says why); done is set too */
     gt_err err;
     struct gt_serve_job *next_pending; /* the queue of jobs waiting for a slot */
+    uint32_t client_ip;          /* its client's IPv4 address (network order; 0: unknown), for fair admission */
     const gt_tokenizer *tok;
     gt_sampler *smp;
     float *logits;
@@ -285,6 +286,10 @@ struct gt_serve {
     int n_slots, n_running, n_pending;
     gt_serve_slot *slots;
     gt_serve_job *pending_head, *pending_tail;
+    /* Fair admission (batch.c): when each client address last got a slot,
+     * by admit_seq; the least recent entry gives way to a new address. */
+    struct { uint32_t ip; uint64_t seq; } admitted[GT_SERVE_MAX_CONNECTIONS];
+    uint64_t admit_seq;
     gt_ctx_item *items;           /* the batch being evaluated */
     gt_serve_job **item_job;      /* whose each item is */
     float *blogits;               /* logits of the items that ask */

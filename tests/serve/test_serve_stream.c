@@ -45,12 +45,18 @@
 #define SLOW_POLL_MS 20
 #define SLOW_READ_BYTES 4096
 
-/* Connects to the server; rcvbuf > 0 sets the socket's receive buffer
- * first (so the window the server sees is small). */
-static int dial(uint16_t port, int rcvbuf) {
+/* Connects to the server from loopback address src (NULL: the kernel's
+ * choice, 127.0.0.1); rcvbuf > 0 sets the socket's receive buffer first
+ * (so the window the server sees is small). */
+static int dial_from(uint16_t port, int rcvbuf, const char *src) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) return -1;
     if (rcvbuf > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    struct sockaddr_in from = {.sin_family = AF_INET};
+    if (src && (inet_pton(AF_INET, src, &from.sin_addr) != 1 || bind(fd, (struct sockaddr *)&from, sizeof from))) {
+        close(fd);
+        return -1;
+    }
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
     inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
     if (connect(fd, (struct sockaddr *)&a, sizeof a)) {
@@ -59,6 +65,8 @@ static int dial(uint16_t port, int rcvbuf) {
     }
     return fd;
 }
+
+static int dial(uint16_t port, int rcvbuf) { return dial_from(port, rcvbuf, NULL); }
 
 /* Sends an HTTP/1.0 request (the server closes the connection after the
  * answer, so a read to EOF is the whole answer). */
@@ -309,6 +317,72 @@ static void test_stuck_only_slot(void) {
     gt_serve_stop(s);
 }
 
+/* Polls /health until queue.waiting reaches n (no deadline of its own:
+ * the requests it waits for are sent before). */
+static void wait_waiting(uint16_t port, long long n) {
+    for (;;) {
+        json_t *h = health(port);
+        CHECK(h != NULL);
+        long long waiting = count(h, "queue", "waiting");
+        json_decref(h);
+        if (!h || waiting >= n) return;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* Fair admission: one client address (127.0.0.1) opens three streams it
+ * never reads on a server with one slot; the first takes the slot and the
+ * other two queue. Another address (127.0.0.2) then asks for a short
+ * completion. When the first stream is cancelled for lagging, the freed
+ * slot goes to the other address, which got no slot yet, not to the next
+ * stream of the one that just had it: the completion is answered while
+ * only that one stream has been cancelled. First come, first served (the
+ * old queue) answered it only after all three streams had each held the
+ * slot for the idle window (lagging 3). */
+static void test_fair_admission(void) {
+    gt_serve_config c = gt_serve_defaults();
+    c.model_path = gt_fixture(MODEL);
+    c.model_id = "m";
+    c.listen = "127.0.0.1:0";
+    c.n_ctx = 1024;
+    c.n_parallel = 1;
+    c.stream_lag_tokens = LAG_TOKENS;
+    c.stream_idle_ms = 1000;
+    c.stream_sndbuf_bytes = 4096;
+    gt_serve *s = NULL;
+    gt_err err = {0};
+    CHECK_MSG(gt_serve_start(&c, &s, &err) == 0, "%s", err.msg);
+    if (!s) return;
+    uint16_t port = gt_serve_port(s);
+    char body[256];
+    snprintf(body, sizeof body, "{\"model\":\"m\",\"prompt\":\"Once upon a time\",\"max_tokens\":%d,\"stream\":true,"
+             "\"logprobs\":5,\"temperature\":0}", STUCK_MAX_TOKENS);
+    int stuck[3];
+    for (int i = 0; i < 3; i++) {
+        stuck[i] = dial_from(port, 2048, "127.0.0.1");
+        CHECK(stuck[i] >= 0 && send_req(stuck[i], "POST", "/v1/completions", body) == 0);
+        wait_waiting(port, i); /* in order: the first runs, the others wait */
+    }
+    int other = dial_from(port, 0, "127.0.0.2");
+    CHECK_MSG(other >= 0, "cannot connect from 127.0.0.2");
+    CHECK(other >= 0 && send_req(other, "POST", "/v1/completions",
+                                 "{\"model\":\"m\",\"prompt\":\"Hello\",\"max_tokens\":6,\"temperature\":0}") == 0);
+    gt_buf out = GT_BUF_INIT;
+    CHECK_EQ_INT(other >= 0 ? read_all(other, &out) : -1, 200);
+    CHECK_CONTAINS((const char *)out.data, "\"completion_tokens\":6");
+    json_t *h = health(port);
+    long long lagging = count(h, "requests", "lagging");
+    CHECK_MSG(lagging == 1, "the other client was answered after %lld streams of the first were cancelled for "
+              "lagging (expected 1: it takes the first freed slot)", lagging);
+    json_decref(h);
+    gt_buf_free(&out);
+    if (other >= 0) close(other);
+    for (int i = 0; i < 3; i++)
+        if (stuck[i] >= 0) close(stuck[i]); /* hung up: their requests are cancelled */
+    gt_serve_stop(s);
+}
+
 /* Bad settings are refused with their names. */
 static void test_settings(void) {
     gt_serve_config c = gt_serve_defaults();
@@ -332,5 +406,6 @@ int main(void) {
     RUN(test_settings);
     RUN(test_stuck_stream);
     RUN(test_stuck_only_slot);
+    RUN(test_fair_admission);
     return gt_test_finish();
 }
