@@ -415,7 +415,11 @@ static void kq_block(const gt_qmat *w, int row0, int nr, const gt_act *a, int t0
     const int R = GT_KERN_TILE_ROWS, by_tile = fns->tile[gt_kq_index(w->type)] != NULL;
     float acc[KQ_NR][KQ_NT], da[KQ_NT][KQ_KC];
     float tacc[KQ_NR / GT_KERN_TILE_ROWS][KQ_NT * GT_KERN_TILE_ROWS];
-    if (by_tile) memset(tacc, 0, (size_t)((nr + R - 1) / R) * sizeof tacc[0]);
+    /* A tile's accumulators for nt tokens are the first nt * R of its row:
+     * clearing whole rows cost decoding (nt = 1) 12 KiB of stores a block,
+     * 1.4 % of a qwen3-0.6b Q4_K_M step (perf). */
+    if (by_tile)
+        for (int i = 0; i * R < nr; i++) memset(tacc[i], 0, (size_t)nt * R * sizeof tacc[0][0]);
     else memset(acc, 0, (size_t)nr * sizeof acc[0]);
     int8_t aq[KQ_NT][KQ_KC * GT_QK_K];
     int16_t bs[KQ_NT][KQ_KC * GT_KQ_BS_N];
