@@ -38,6 +38,12 @@
 #define MODEL "models/tiny-llama-q8_0.gguf"
 #define STUCK_MAX_TOKENS 900
 #define SLOW_MAX_TOKENS 300
+#define STR_(x) #x
+#define STR(x) STR_(x)
+/* A long streamed completion with logprobs: every token is hundreds of bytes of events. */
+#define STUCK_BODY                                                                                                     \
+    "{\"model\":\"m\",\"prompt\":\"Once upon a time\",\"max_tokens\":" STR(STUCK_MAX_TOKENS) ",\"stream\":true,"        \
+    "\"logprobs\":5,\"temperature\":0}"
 #define LAG_TOKENS 16
 /* Far longer than the slow reader takes to notice it is held (a /health
  * poll every SLOW_POLL_MS), so it reads well within each idle window. */
@@ -207,32 +213,37 @@ static int slow_reader(uint16_t port) {
     return holds;
 }
 
-static void test_stuck_stream(void) {
+/* A server for the stuck-stream tests: n_parallel slots, LAG_TOKENS and
+ * idle_ms for back-pressure, small send buffers (so a stream that is not
+ * read fills them soon). NULL (a failed check) when it cannot start. */
+static gt_serve *start_stuck(int n_parallel, int idle_ms) {
     gt_serve_config c = gt_serve_defaults();
     c.model_path = gt_fixture(MODEL);
     c.model_id = "m";
     c.listen = "127.0.0.1:0";
     c.n_ctx = 1024;
-    c.n_parallel = 2;
+    c.n_parallel = n_parallel;
     c.stream_lag_tokens = LAG_TOKENS;
-    c.stream_idle_ms = IDLE_MS;
+    c.stream_idle_ms = idle_ms;
     c.stream_sndbuf_bytes = 4096;
     gt_serve *s = NULL;
     gt_err err = {0};
     CHECK_MSG(gt_serve_start(&c, &s, &err) == 0, "%s", err.msg);
+    return s;
+}
+
+static void test_stuck_stream(void) {
+    gt_serve *s = start_stuck(2, IDLE_MS);
     if (!s) return;
     uint16_t port = gt_serve_port(s);
     int stuck = dial(port, 2048);
     CHECK(stuck >= 0);
-    char body[256];
-    snprintf(body, sizeof body, "{\"model\":\"m\",\"prompt\":\"Once upon a time\",\"max_tokens\":%d,\"stream\":true,"
-             "\"logprobs\":5,\"temperature\":0}", STUCK_MAX_TOKENS);
     int holds = slow_reader(port); /* first, alone: the /health it watches is its own */
     CHECK_MSG(holds >= 2, "the slow reader was held %d times", holds);
     json_t *h0 = health(port);
     CHECK_EQ_INT((int)count(h0, "requests", "cancelled"), 0);
     json_decref(h0);
-    CHECK(stuck >= 0 && send_req(stuck, "POST", "/v1/completions", body) == 0);
+    CHECK(stuck >= 0 && send_req(stuck, "POST", "/v1/completions", STUCK_BODY) == 0);
     serve_others(port);
     if (stuck >= 0 && wait_lagging(port) == 0) {
         json_t *h = health(port);
@@ -267,26 +278,12 @@ static void test_stuck_stream(void) {
  * answered whole: a completion, and a stream read to [DONE]. The stuck
  * client, reading at last, gets the error event saying why it stopped. */
 static void test_stuck_only_slot(void) {
-    gt_serve_config c = gt_serve_defaults();
-    c.model_path = gt_fixture(MODEL);
-    c.model_id = "m";
-    c.listen = "127.0.0.1:0";
-    c.n_ctx = 1024;
-    c.n_parallel = 1;
-    c.stream_lag_tokens = LAG_TOKENS;
-    c.stream_idle_ms = 500; /* short: the others wait this long once it is held */
-    c.stream_sndbuf_bytes = 4096;
-    gt_serve *s = NULL;
-    gt_err err = {0};
-    CHECK_MSG(gt_serve_start(&c, &s, &err) == 0, "%s", err.msg);
+    gt_serve *s = start_stuck(1, 500); /* short: the others wait this long once it is held */
     if (!s) return;
     uint16_t port = gt_serve_port(s);
     int stuck = dial(port, 2048);
     CHECK(stuck >= 0);
-    char body[256];
-    snprintf(body, sizeof body, "{\"model\":\"m\",\"prompt\":\"Once upon a time\",\"max_tokens\":%d,\"stream\":true,"
-             "\"logprobs\":5,\"temperature\":0}", STUCK_MAX_TOKENS);
-    CHECK(stuck >= 0 && send_req(stuck, "POST", "/v1/completions", body) == 0);
+    CHECK(stuck >= 0 && send_req(stuck, "POST", "/v1/completions", STUCK_BODY) == 0);
     /* Until it holds the slot, held (or already cancelled: a slow machine
      * may take longer to get here than the idle window). */
     for (;;) {
@@ -341,27 +338,13 @@ static void wait_waiting(uint16_t port, long long n) {
  * old queue) answered it only after all three streams had each held the
  * slot for the idle window (lagging 3). */
 static void test_fair_admission(void) {
-    gt_serve_config c = gt_serve_defaults();
-    c.model_path = gt_fixture(MODEL);
-    c.model_id = "m";
-    c.listen = "127.0.0.1:0";
-    c.n_ctx = 1024;
-    c.n_parallel = 1;
-    c.stream_lag_tokens = LAG_TOKENS;
-    c.stream_idle_ms = 1000;
-    c.stream_sndbuf_bytes = 4096;
-    gt_serve *s = NULL;
-    gt_err err = {0};
-    CHECK_MSG(gt_serve_start(&c, &s, &err) == 0, "%s", err.msg);
+    gt_serve *s = start_stuck(1, 1000);
     if (!s) return;
     uint16_t port = gt_serve_port(s);
-    char body[256];
-    snprintf(body, sizeof body, "{\"model\":\"m\",\"prompt\":\"Once upon a time\",\"max_tokens\":%d,\"stream\":true,"
-             "\"logprobs\":5,\"temperature\":0}", STUCK_MAX_TOKENS);
     int stuck[3];
     for (int i = 0; i < 3; i++) {
         stuck[i] = dial_from(port, 2048, "127.0.0.1");
-        CHECK(stuck[i] >= 0 && send_req(stuck[i], "POST", "/v1/completions", body) == 0);
+        CHECK(stuck[i] >= 0 && send_req(stuck[i], "POST", "/v1/completions", STUCK_BODY) == 0);
         wait_waiting(port, i); /* in order: the first runs, the others wait */
     }
     int other = dial_from(port, 0, "127.0.0.2");
