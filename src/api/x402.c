@@ -273,6 +273,8 @@ static int ledger_reserve(gt_api_x402_pay *p, gt_err *err) {
 
 void gt_api_x402_release(gt_api_x402 *x, gt_api_x402_pay *p) {
     if (!x || !p) return;
+    gt_free(p->paid_first); /* a payment settled first whose answer never went out: paid all the same */
+    p->paid_first = NULL;
     if (p->reserved) { /* once its settlement has been answered: the nonce is used, or free again */
         assert(p->node);
         gt_ledger_unreserve(p->node->ledger, &p->act.from, p->act.nonce, p->act.id);
@@ -289,11 +291,71 @@ void gt_api_x402_release(gt_api_x402 *x, gt_api_x402_pay *p) {
     p->held = 0;
 }
 
+/* Submits p's payment (on its ledger, or on the chain, waited for) and
+ * encodes its PAYMENT-RESPONSE into *hdr (gt_free); p is settled at most
+ * once, whatever happens (p->priced cleared first). */
+static int settle_payment(gt_api_x402 *x, gt_api_x402_pay *p, char **hdr, gt_err *err) {
+    assert(p->priced && !p->paid_first);
+    uint8_t tx[32];
+    int rc;
+    *hdr = NULL;
+    p->priced = 0;
+    if (p->node) {
+        if (!(rc = gt_x402_ledger_settle(p->node->ledger, &p->act, err))) gt_node_kick(p->node);
+        if (!rc) rc = gt_x402_ledger_response(&p->req, &p->act, hdr, err);
+    } else {
+        pthread_mutex_lock(&x->mu);
+        rc = gt_x402_settle(&x->chain, &x->facilitator, &p->req, &p->auth, tx, err);
+        pthread_mutex_unlock(&x->mu);
+        if (!rc) rc = gt_x402_response_header(&p->req, &p->auth, tx, hdr, err);
+    }
+    if (rc) {
+        gt_free(*hdr);
+        *hdr = NULL;
+    }
+    return rc;
+}
+
+/* The seconds p's payment stays valid from now (the node's time: its
+ * ledger's, or the wall clock against a chain), 0 once it has ended. */
+static uint64_t window_left_s(const gt_api_x402_pay *p) {
+    uint64_t before = p->auth.valid_before, now = (uint64_t)time(NULL);
+    if (p->node) {
+        int fb = gt_action_field(p->act.kind, "validBefore");
+        assert(fb >= 0); /* a payment: gt_x402_ledger_verify checked its kind */
+        before = p->act.f[fb].u64, now = gt_ledger_now_s(p->node->ledger);
+    }
+    return before > now ? before - now : 0;
+}
+
+/* Pay first (x402.h): a payment whose window may end before its route
+ * has run and its settlement landed is settled now, before the route;
+ * settled after, it could expire meanwhile, the work done and the answer
+ * withheld, its nonce left unused for the payer to sign again (free work
+ * as often as it liked). The bound: the node's request_max_s (the longest
+ * a request should take), the settlement's own wait on a chain, a margin.
+ * A failed settlement is an error saying why; the route must not run. */
+static int pay_first(gt_api_x402 *x, gt_req *r, gt_api_x402_pay *p, gt_err *err) {
+    assert(p->priced && !p->paid_first);
+    uint64_t left = window_left_s(p), bound = (uint64_t)r->node->cfg.request_max_s + GT_API_X402_SETTLE_MARGIN_S;
+    if (!x->ledger) bound += GT_API_X402_WAIT_MS / 1000;
+    if (left >= bound) return 0; /* settled after the route: nothing paid for a route that fails */
+    gt_err e;
+    char *hdr = NULL;
+    if (settle_payment(x, p, &hdr, &e))
+        return gt_err_set(err, e.code, "the payment's window ends in %llu s, before this route may finish (up to "
+                          "%llu s), so it is settled before the route runs, and that failed: %s (a payment valid "
+                          "for %llu s or more is settled after the route, only if it succeeds)",
+                          (unsigned long long)left, (unsigned long long)bound, e.msg, (unsigned long long)bound);
+    p->paid_first = hdr;
+    return 0;
+}
+
 int gt_api_x402_check(gt_api_x402 *x, gt_req *r, const char *method, const char *pattern, gt_api_x402_pay *p,
                       gt_resp *o) {
     /* Only what an unpriced request reads is cleared: p holds a whole action
      * (26 KB), and clearing it cost every request as much as routing it. */
-    p->priced = 0, p->node = NULL, p->held = 0, p->reserved = 0;
+    p->priced = 0, p->node = NULL, p->held = 0, p->reserved = 0, p->paid_first = NULL;
     for (int i = 0; x && i < x->n_prices; i++) {
         if (strcmp(x->prices[i].method, method) || strcmp(x->prices[i].pattern, pattern)) continue;
         memset(p, 0, sizeof *p);
@@ -314,6 +376,9 @@ int gt_api_x402_check(gt_api_x402 *x, gt_req *r, const char *method, const char 
          * writer's queue) and before the route: exact against everything
          * queued before it. */
         if (!rc && node && (rc = ledger_reserve(p, &err))) gt_api_x402_release(x, p);
+        p->priced = !rc;
+        /* Still held and reserved when paid first: released with the request. */
+        if (!rc && (rc = pay_first(x, r, p, &err))) gt_api_x402_release(x, p);
         if (rc) return answer_402(&p->req, node, err.msg, o), 1;
         p->priced = 1;
         return 0;
@@ -324,24 +389,16 @@ int gt_api_x402_check(gt_api_x402 *x, gt_req *r, const char *method, const char 
 /* gt_api_x402_settle_status without releasing the payment. */
 static int settle_held(gt_api_x402 *x, gt_api_x402_pay *p, int status, char **hdr, gt_resp *o) {
     *hdr = NULL;
-    if (!p->priced || status / 100 != 2) return 0; /* nothing served: nothing settled, the authorization unused */
-    uint8_t tx[32];
-    gt_err err;
-    int rc;
-    p->priced = 0; /* settled at most once, whatever happens */
-    if (p->node) {
-        if (!(rc = gt_x402_ledger_settle(p->node->ledger, &p->act, &err))) gt_node_kick(p->node);
-        if (!rc) rc = gt_x402_ledger_response(&p->req, &p->act, hdr, &err);
-    } else {
-        pthread_mutex_lock(&x->mu);
-        rc = gt_x402_settle(&x->chain, &x->facilitator, &p->req, &p->auth, tx, &err);
-        pthread_mutex_unlock(&x->mu);
-        if (!rc) rc = gt_x402_response_header(&p->req, &p->auth, tx, hdr, &err);
+    if (p->paid_first) { /* settled before the route ran: never again, and said whatever the answer */
+        *hdr = p->paid_first;
+        p->paid_first = NULL;
+        p->priced = 0;
+        return 0;
     }
-    if (!rc) return 0;
+    if (!p->priced || status / 100 != 2) return 0; /* nothing served: nothing settled, the authorization unused */
+    gt_err err;
+    if (!settle_payment(x, p, hdr, &err)) return 0;
     GT_WARN("node: x402 settlement failed, answer withheld: %s", err.msg);
-    gt_free(*hdr);
-    *hdr = NULL;
     memset(o, 0, sizeof *o);
     answer_402(&p->req, p->node, err.msg, o);
     return 1;

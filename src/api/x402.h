@@ -23,6 +23,22 @@
  * settlement that fails turns the answer into a 402 and its body is dropped.
  * Settlements go one at a time (one facilitator nonce stream).
  *
+ * Pay first: a payment whose window (validBefore - the node's time when it
+ * is checked) is shorter than the longest its request may take from then to
+ * its settlement after the route (the node's request_max_s, +
+ * GT_API_X402_SETTLE_MARGIN_S, + GT_API_X402_WAIT_MS on a chain) is settled
+ * before the route runs, and the route runs only once it applied; it is
+ * answered with PAYMENT-RESPONSE whatever its status (a route that then
+ * fails was paid for), and is not settled again. Settled after the route,
+ * such a payment could expire while the route ran: the answer was withheld
+ * but the work done, and the payment's nonce (or, on a chain, its
+ * authorization) stayed unused, so the payer signed it again for the next
+ * request, free work as often as it liked. A floor on the window would
+ * refuse honest clients whose clocks lag the node's by up to
+ * GT_X402_CLOCK_SKEW_S. A settlement first that fails is a 402 saying why,
+ * the route not run. A longer payment keeps the order above: nothing is
+ * paid for a route that fails.
+ *
  * An extension's routes (api/ext.h: the OpenAI routes of `gotong node -m`)
  * are priced the same way ("POST /v1/chat/completions": "1000", per
  * request): the payment is verified from the headers, before the extension
@@ -40,6 +56,11 @@
 #define GT_API_X402_MAX_PRICES 16
 #define GT_API_X402_CONFIG_MAX (16u << 10)
 #define GT_API_X402_WAIT_MS 30000 /* a settlement's receipt, at most: then the answer is a 402 */
+/* Added to the node's request_max_s for the time a payment must stay valid
+ * to be settled after its route (else it is settled first): the settlement's
+ * own time (a block of the node's ledger; a chain's receipt, GT_API_X402_WAIT_MS)
+ * and the request's queueing around the route. */
+#define GT_API_X402_SETTLE_MARGIN_S 5
 
 typedef struct gt_api_x402 gt_api_x402; /* struct gt_api_x402 in api_impl.h */
 
@@ -55,6 +76,7 @@ typedef struct gt_api_x402_pay {
     gt_x402_req req;
     gt_x402_auth auth; /* on an EVM chain */
     gt_node *node;     /* on the embedded ledger: its ledger settles act */
+    char *paid_first;  /* settled before the route ran (x402.h, pay first): its PAYMENT-RESPONSE, else NULL */
     gt_action act;
 } gt_api_x402_pay;
 
@@ -72,11 +94,13 @@ void gt_api_x402_close(gt_api_x402 *x); /* accepts NULL */
  * payer cannot void a payment whose route has run (nonces go in order:
  * only that nonce could get in ahead of it). A reservation refused (the
  * nonce used meanwhile, the ledger's table full) is a 402 saying why, the
- * route not run. */
+ * route not run. A payment whose window ends before the route may finish is
+ * settled here (pay first, above); its settlement failing is a 402 too. */
 int gt_api_x402_check(gt_api_x402 *x, gt_req *r, const char *method, const char *pattern, gt_api_x402_pay *p,
                       gt_resp *o);
 /* After the handler, for a priced request: settles a 2xx answer and adds
- * PAYMENT-RESPONSE, or replaces o with a 402. */
+ * PAYMENT-RESPONSE, or replaces o with a 402; a payment settled first adds
+ * its PAYMENT-RESPONSE to any answer. */
 void gt_api_x402_settle(gt_api_x402 *x, gt_api_x402_pay *p, gt_resp *o);
 /* Takes a checked payment out of those in flight and ends its nonce's
  * reservation (settling does both too): for a request that ends without
@@ -84,7 +108,7 @@ void gt_api_x402_settle(gt_api_x402 *x, gt_api_x402_pay *p, gt_resp *o);
 void gt_api_x402_release(gt_api_x402 *x, gt_api_x402_pay *p);
 /* The same for an answer the node did not build (an extension's) whose
  * status is `status`: 0 to send it, with *hdr (gt_free; NULL when nothing
- * was settled) as PAYMENT-RESPONSE; 1 when o holds the 402 to send instead
- * (the settlement failed). */
+ * was settled) as PAYMENT-RESPONSE (a payment settled first: whatever the
+ * status); 1 when o holds the 402 to send instead (the settlement failed). */
 int gt_api_x402_settle_status(gt_api_x402 *x, gt_api_x402_pay *p, int status, char **hdr, gt_resp *o);
 #endif

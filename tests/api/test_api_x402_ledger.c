@@ -22,7 +22,13 @@
  * withheld the answer it had already computed (the settlement found the
  * nonce used): the payer voided its payment after the route ran, as often as
  * it liked. A route that answers 404 is not charged and its reservation is
- * released: the payer's action with the nonce then applies. */
+ * released: the payer's action with the nonce then applies. A payment whose
+ * window ends before the route may finish (1 s) is settled before the route
+ * runs: the route, held past validBefore, is delivered and paid once, and
+ * the same nonce signed again is refused (the old node withheld the answer
+ * at the expired settlement and left the nonce for the payer to sign again:
+ * free work); such a payment is charged for a route that then fails, one
+ * with a long window is not. */
 #include <fcntl.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -79,6 +85,16 @@ static uint64_t balance_of(gt_client *cl, int key) {
     tkey(key, &k, &a);
     CHECK_MSG(gt_client_account(cl, &a, &acct, &err) == 0, "%s", err.msg);
     return acct.balance_units;
+}
+
+static uint64_t nonce_of(gt_client *cl, int key) {
+    gt_key k;
+    gt_addr a;
+    gt_client_acct acct = {0};
+    gt_err err;
+    tkey(key, &k, &a);
+    CHECK_MSG(gt_client_account(cl, &a, &acct, &err) == 0, "%s", err.msg);
+    return acct.nonce;
 }
 
 /* A PAYMENT-SIGNATURE carrying a payment from key `from` of amount to key
@@ -266,6 +282,27 @@ static void test_held(gt_node *n, const char *url, const char *required, gt_clie
     CHECK_EQ_U64(balance_of(cl, MERCHANT), 2 * PRICE);
 }
 
+/* A payment of a node's own route whose window ends before the route may
+ * finish is settled before the handler runs: a blob the node lacks (404) is
+ * then paid, and the answer says so with PAYMENT-RESPONSE (the old node ran
+ * the handler first and charged nothing for the 404). */
+static void test_paid_first_404(gt_node *n, const char *missing, const char *required, gt_client *cl) {
+    uint64_t t = gt_node_now_s(n), nonce = nonce_of(cl, PAYER), paid = MINTED - balance_of(cl, PAYER);
+    gt_node_set_time(n, t);
+    char *sig = forged_at(required, PAYER, MERCHANT, PRICE, nonce, t - 60, t + 1);
+    gt_buf body = GT_BUF_INIT;
+    gt_x402_answer *a = calloc(1, sizeof *a);
+    a->body = &body;
+    CHECK_EQ_INT(gt_x402_exchange(missing, sig, a, NULL), 0);
+    CHECK_MSG(a->status == 404 && a->response[0], "paid first, missing: %ld", a->status);
+    CHECK_EQ_U64(balance_of(cl, PAYER), MINTED - paid - PRICE);
+    CHECK_EQ_U64(nonce_of(cl, PAYER), nonce + 1);
+    gt_node_set_time(n, 0);
+    free(a);
+    gt_buf_free(&body);
+    gt_free(sig);
+}
+
 static void test_paid_blob(void) {
     const char *home = thome(dir);
     write_config(home, "");
@@ -357,6 +394,7 @@ static void test_paid_blob(void) {
     CHECK_EQ_U64(balance_of(cl, PAYER), MINTED - 2 * PRICE);
     CHECK_EQ_U64(balance_of(cl, MERCHANT), 2 * PRICE);
     test_held(n, url, required, cl);
+    test_paid_first_404(n, missing, required, cl);
     free(required);
     gt_buf_free(&body);
     gt_client_free(cl);
@@ -470,16 +508,6 @@ static long post_void(CURL *c, uint16_t port, uint64_t nonce, thttp *h) {
     return st;
 }
 
-static uint64_t nonce_of(gt_client *cl, int key) {
-    gt_key k;
-    gt_addr a;
-    gt_client_acct acct = {0};
-    gt_err err;
-    tkey(key, &k, &a);
-    CHECK_MSG(gt_client_account(cl, &a, &acct, &err) == 0, "%s", err.msg);
-    return acct.nonce;
-}
-
 /* The payer tries to void its payment while the route it pays for runs:
  * refused, and the answer is settled and delivered. */
 static void test_reserved_in_flight(void) {
@@ -557,11 +585,107 @@ static void test_reserved_in_flight(void) {
     trm(home);
 }
 
+/* Sends sig on GET /v1/held while no route may run: `go` is posted first,
+ * so a route that runs anyway answers at once instead of hanging the test;
+ * returns whether it ran (and drains the unused `go` when it did not). */
+static int held_ran(uint16_t port, const char *sig, char *ans, size_t cap, char why[256]) {
+    sem_post(&H.go);
+    read_answer(send_held(port, sig), ans, cap, why);
+    int ran = sem_trywait(&H.entered) == 0;
+    if (!ran) CHECK_EQ_INT(sem_trywait(&H.go), 0);
+    return ran;
+}
+
+/* A paid route held while the node's clock runs past the payment's
+ * validBefore: held_request answers `status` then. */
+static void held_past_window(gt_node *n, uint16_t port, const char *sig, uint64_t past, char *ans, char why[256]) {
+    int fd = send_held(port, sig);
+    while (sem_wait(&H.entered) != 0) continue; /* the route runs */
+    gt_node_set_time(n, past);
+    sem_post(&H.go);
+    read_answer(fd, ans, 65536, why);
+}
+
+/* A payment whose window ends before its route may finish (1 s here; the
+ * node's request_max_s is 120) is settled before the route runs, so a
+ * route that outlasts the window is paid, once, and its answer delivered;
+ * the same nonce then buys nothing more. The old node ran the route, found
+ * the payment expired at the settlement, withheld the answer and left the
+ * nonce unused: the payer signed it again, for free work as often as it
+ * liked. Pay-first charges a route that then fails (404, with
+ * PAYMENT-RESPONSE); a payment with a long window still pays only for a
+ * route that succeeds. */
+static void test_short_window(void) {
+    const char *home = thome(dir);
+    write_config_route(home, "GET /v1/held", "");
+    CHECK_EQ_INT(sem_init(&H.entered, 0, 0), 0);
+    CHECK_EQ_INT(sem_init(&H.go, 0, 0), 0);
+    H.status = 200;
+    gt_node *n = held_node(home);
+    if (!n) return;
+    uint16_t port = gt_node_port(n);
+    CURL *c = curl_easy_init();
+    char url[100], base[64], why[256], *ans = calloc(1, 65536);
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/v1/held", port);
+    snprintf(base, sizeof base, "http://127.0.0.1:%u", port);
+    CHECK_EQ_INT(tmint(c, port, 0, PAYER, MINTED), 200);
+    gt_client *cl = NULL;
+    gt_err err;
+    CHECK_EQ_INT(gt_client_new(base, &cl, &err), 0);
+    gt_buf body = GT_BUF_INIT;
+    char *required = offer_of(url, &body);
+    uint64_t t = gt_node_now_s(n);
+    gt_node_set_time(n, t); /* the node's clock stands still until the test moves it */
+    char *sig = forged_at(required, PAYER, MERCHANT, PRICE, 0, t - 60, t + 1);
+    int fd = send_held(port, sig);
+    while (sem_wait(&H.entered) != 0) continue;
+    CHECK_EQ_U64(balance_of(cl, PAYER), MINTED - PRICE); /* paid before the route ran */
+    gt_node_set_time(n, t + 5); /* the route outlasts the payment's window */
+    sem_post(&H.go);
+    read_answer(fd, ans, 65536, why);
+    CHECK_MSG(!strncmp(ans, "HTTP/1.1 200", 12) && strstr(ans, "PAYMENT-RESPONSE:") &&
+              strstr(ans, "an answer worth paying for"), "the paid answer: %.200s (%s)", ans, why);
+    CHECK_EQ_U64(nonce_of(cl, PAYER), 1);
+    /* The same nonce signed again, valid at the node's new time: refused, the route not run. */
+    char *again = forged_at(required, PAYER, MERCHANT, PRICE, 0, t - 55, t + 6);
+    CHECK_MSG(!held_ran(port, again, ans, 65536, why), "the route ran for a used nonce");
+    CHECK_MSG(!strncmp(ans, "HTTP/1.1 402", 12), "the same nonce again: %.80s", ans);
+    CHECK_CONTAINS(why, "nonce 0 already used");
+    CHECK_EQ_U64(balance_of(cl, PAYER), MINTED - PRICE); /* debited exactly once */
+    CHECK_EQ_U64(balance_of(cl, MERCHANT), PRICE);
+    /* Pay-first on a route that fails: charged, and told so. */
+    H.status = 404;
+    gt_free(sig);
+    sig = forged_at(required, PAYER, MERCHANT, PRICE, 1, t - 55, t + 6);
+    held_past_window(n, port, sig, t + 10, ans, why);
+    CHECK_MSG(!strncmp(ans, "HTTP/1.1 404", 12) && strstr(ans, "PAYMENT-RESPONSE:"), "paid first, failed: %.200s",
+              ans);
+    CHECK_EQ_U64(balance_of(cl, PAYER), MINTED - 2 * PRICE);
+    /* A long window (300 s) on a route that fails: settled after the route, so not charged. */
+    gt_free(sig);
+    uint64_t next = nonce_of(cl, PAYER); /* 2 (the old node, which charged nothing above: 1) */
+    sig = forged_at(required, PAYER, MERCHANT, PRICE, next, t - 50, t + 300);
+    held_past_window(n, port, sig, t + 11, ans, why);
+    CHECK_MSG(!strncmp(ans, "HTTP/1.1 404", 12) && !strstr(ans, "PAYMENT-RESPONSE:"), "the failed route: %.200s", ans);
+    CHECK_EQ_U64(balance_of(cl, PAYER), MINTED - 2 * PRICE);
+    CHECK_EQ_U64(balance_of(cl, MERCHANT), 2 * PRICE);
+    CHECK_EQ_U64(nonce_of(cl, PAYER), next);
+    gt_free(sig), gt_free(again);
+    free(required), free(ans);
+    gt_buf_free(&body);
+    gt_client_free(cl);
+    curl_easy_cleanup(c);
+    gt_node_stop(n);
+    sem_destroy(&H.entered), sem_destroy(&H.go);
+    trm(home);
+}
+
 int main(void) {
     gt_err err;
     if (gt_client_global_init(&err)) return 1;
     RUN(test_config_refused);
     RUN(test_paid_blob);
     RUN(test_reserved_in_flight);
+    RUN(test_short_window);
     return gt_test_finish();
 }
