@@ -22,7 +22,10 @@
  * model_budget_units) pays each request from its ledger account and submits
  * the in-process bytes, and fails the work where its budget runs out; one
  * payment sent on two requests at once buys one: the second is refused as
- * it arrives. */
+ * it arrives; a completion paid with a 1-s window that waits for the model
+ * past it is paid as it arrives (before the model runs), delivered, and its
+ * nonce cannot be signed again (the old node generated, withheld the answer
+ * at the expired settlement and left the nonce unused: free work). */
 #include <signal.h>
 #include <strings.h>
 
@@ -48,6 +51,8 @@
 #define TWICE 7
 #define HOLDER 8
 #define LATE 9
+#define SLOT_HOLDER 10
+#define BRIEF 11
 #define MINTED 5000000
 
 static const char *const CHAT =
@@ -494,6 +499,83 @@ static void test_twice_at_once(world *w) {
     gt_free(hold), gt_free(sig);
 }
 
+/* A PAYMENT-SIGNATURE for the offer of `required`: key's payment of price to
+ * MERCHANT with nonce, valid in [after, before). */
+static char *sign_window(const char *required, int key, uint64_t price, uint64_t nonce, uint64_t after,
+                         uint64_t before) {
+    json_t *j = NULL;
+    gt_key k;
+    gt_addr from, to;
+    gt_action *act = calloc(1, sizeof *act);
+    char *sig = NULL;
+    CHECK_EQ_INT(gt_x402_b64_decode(required, "PAYMENT-REQUIRED", &j, NULL), 0);
+    tkey(MERCHANT, &k, &to);
+    tkey(key, &k, &from);
+    gt_action_init(act, &gt_kind_payment, TCHAIN, &from, nonce);
+    gt_action_set_addr(act, "to", &to);
+    gt_action_set_u64(act, "amount", price);
+    gt_action_set_u64(act, "validAfter", after);
+    gt_action_set_u64(act, "validBefore", before);
+    CHECK_EQ_INT(gt_action_sign(act, &k, NULL), 0);
+    json_t *offer = json_array_get(json_object_get(j, "accepts"), 0);
+    CHECK_EQ_INT(gt_x402_b64_encode(json_pack("{s:i,s:O,s:{s:o}}", "x402Version", 2, "accepted", offer, "payload",
+                                              "action", gt_action_to_json(act, 1)),
+                                    &sig, NULL),
+                 0);
+    json_decref(j);
+    free(act);
+    return sig;
+}
+
+/* A completion paid with a 1-s window that waits for the model past it
+ * (the model's one slot held; the node's clock moved on): the payment is
+ * settled as the request arrives (its window ends before the route may
+ * finish), so the answer is delivered and paid once, and the same nonce
+ * signed again buys nothing. The old node generated the answer, found the
+ * payment expired, sent a 402 and left the nonce unused: signed again, it
+ * bought the model's work as often as the payer liked, for nothing. */
+static void test_short_window(world *w) {
+    gt_key k;
+    gt_addr auth, a;
+    gt_client_acct acc;
+    gt_err err;
+    tkey(0, &k, &auth);
+    CHECK_MSG(gt_client_account(w->cl, &auth, &acc, &err) == 0, "%s", err.msg);
+    CHECK_EQ_INT(tmint(w->c, w->port, acc.nonce, SLOT_HOLDER, CHAT_PRICE), 200);
+    CHECK_EQ_INT(tmint(w->c, w->port, acc.nonce + 1, BRIEF, 2 * CHAT_PRICE), 200);
+    tkey(SLOT_HOLDER, &k, &a);
+    gt_agent_payer hp = {.key = &k, .budget = CHAT_PRICE, .ledger = w->cl};
+    uint64_t m0 = balance_of(w->cl, MERCHANT);
+    int held = hold_slot(w, &hp);
+    xhttp x;
+    char status[16], why[256], buf[16384] = "";
+    CHECK_EQ_INT((int)xpost(w->c, w->port, "/v1/chat/completions", CHAT, NULL, NULL, &x), 402);
+    uint64_t t = gt_node_now_s(w->n);
+    gt_node_set_time(w->n, t); /* the node's clock stands still until the test moves it */
+    char *sig = sign_window(x.x.required, BRIEF, CHAT_PRICE, 0, t - 60, t + 1);
+    int fd = send_paid(w->port, CHAT, sig);
+    wait_queue(w, "waiting", 1); /* checked, waiting for the slot */
+    CHECK_EQ_U64(balance_of(w->cl, BRIEF), CHAT_PRICE); /* paid before the model ran */
+    gt_node_set_time(w->n, t + 5); /* the payment's window closes while it waits */
+    if (held >= 0) close(held);
+    size_t len = 0;
+    if (fd >= 0) tread_until(fd, buf, sizeof buf, &len, "\r\n\r\n{", 120000, NULL);
+    CHECK_MSG(!strncmp(buf, "HTTP/1.1 200", 12) && strstr(buf, "PAYMENT-RESPONSE:"), "the answer: %.80s", buf);
+    if (fd >= 0) close(fd);
+    /* The same nonce signed again, valid at the node's new time: refused as it arrives. */
+    char *again = sign_window(x.x.required, BRIEF, CHAT_PRICE, 0, t - 55, t + 6);
+    fd = send_paid(w->port, CHAT, again);
+    read_refusal(fd, 120000, status, why);
+    CHECK_MSG(!strncmp(status, "HTTP/1.1 402", 12), "the same nonce again: %s", status);
+    CHECK_CONTAINS(why, "nonce 0 already used");
+    if (fd >= 0) close(fd);
+    CHECK_EQ_U64(balance_of(w->cl, BRIEF), CHAT_PRICE); /* debited exactly once */
+    CHECK_EQ_U64(balance_of(w->cl, MERCHANT), m0 + 2 * CHAT_PRICE); /* and the held stream's */
+    gt_node_set_time(w->n, 0); /* the wall clock again (block times stay ahead of it a few seconds) */
+    thttp_free(&x.h);
+    gt_free(sig), gt_free(again);
+}
+
 /* Unpriced routes answer without payment, with the node's request id. */
 static void test_free_routes(world *w) {
     xhttp a;
@@ -644,6 +726,7 @@ static void test_node_x402(void) {
         test_oai_rent(&w);
         test_agent_rents(&w);
         test_twice_at_once(&w);
+        test_short_window(&w);
         test_settle_fails(&w); /* last: it moves the node's clock ahead */
         gt_client_free(w.cl);
         curl_easy_cleanup(w.c);
