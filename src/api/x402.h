@@ -36,8 +36,14 @@
  * request, free work as often as it liked. A floor on the window would
  * refuse honest clients whose clocks lag the node's by up to
  * GT_X402_CLOCK_SKEW_S. A settlement first that fails is a 402 saying why,
- * the route not run. A longer payment keeps the order above: nothing is
- * paid for a route that fails.
+ * the route not run. A longer payment keeps the order above (nothing is
+ * paid for a route that fails), and is watched: request_max_s bounds how
+ * long a request takes to come in, not how long its route runs (a model's
+ * long answer, a queue), so a thread settles a payment whose window ends
+ * within GT_API_X402_SETTLE_MARGIN_S (+ the receipt's wait on a chain)
+ * while its route still runs; its answer then carries PAYMENT-RESPONSE
+ * whatever its status, like a payment settled first. Either way the route's
+ * work is paid for once its window could end before the settlement.
  *
  * An extension's routes (api/ext.h: the OpenAI routes of `gotong node -m`)
  * are priced the same way ("POST /v1/chat/completions": "1000", per
@@ -45,8 +51,9 @@
  * sees the request; its answer is settled when the extension hands it to
  * gt_api_ext_respond, before a byte of it leaves, and only when it is 2xx: a
  * request refused (400, 404, 429) or failing before it generated is not
- * charged. A stream (stream: true) is answered once its first token is
- * made (serve/routes.c), so it is settled then, with its status. */
+ * charged (unless its payment was settled first or by the watch, above).
+ * A stream (stream: true) is answered once its first token is made
+ * (serve/routes.c), so it is settled then, with its status. */
 #ifndef GT_API_X402_H
 #define GT_API_X402_H
 #include "api/api_impl.h"
@@ -61,6 +68,7 @@
  * own time (a block of the node's ledger; a chain's receipt, GT_API_X402_WAIT_MS)
  * and the request's queueing around the route. */
 #define GT_API_X402_SETTLE_MARGIN_S 5
+#define GT_API_X402_WATCH_MS 250 /* how often the watch looks for windows about to end */
 
 typedef struct gt_api_x402 gt_api_x402; /* struct gt_api_x402 in api_impl.h */
 
@@ -76,7 +84,11 @@ typedef struct gt_api_x402_pay {
     gt_x402_req req;
     gt_x402_auth auth; /* on an EVM chain */
     gt_node *node;     /* on the embedded ledger: its ledger settles act */
-    char *paid_first;  /* settled before the route ran (x402.h, pay first): its PAYMENT-RESPONSE, else NULL */
+    char *paid_first;  /* settled before its route ended (pay first, the watch): its PAYMENT-RESPONSE, else NULL */
+    uint64_t valid_before; /* its window's end, on the node's clock (x402_now_s) */
+    int watched;       /* in the watch's table (the request's own flag: the watcher reads the table) */
+    int settling;      /* the watcher is settling it now (the watch's lock) */
+    int watch_failed;  /* the watcher tried and failed (then settled as if unwatched) */
     gt_action act;
 } gt_api_x402_pay;
 

@@ -606,6 +606,44 @@ static void held_past_window(gt_node *n, uint16_t port, const char *sig, uint64_
     read_answer(fd, ans, 65536, why);
 }
 
+/* Polls the payer's balance until it is want (a bound on the polls only
+ * so a broken node fails the test instead of hanging it). */
+static int balance_reaches(gt_client *cl, uint64_t want) {
+    for (int i = 0; i < 400; i++) {
+        if (balance_of(cl, PAYER) == want) return 1;
+        struct timespec ts = {0, 25 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
+/* A payment with a long window (300 s) whose route outlasts it: settled by
+ * the node's watch as the window is about to end (the node's clock moved
+ * to 3 s before validBefore while the route runs), so the answer, once the
+ * clock has passed validBefore, is delivered and paid once. The old node,
+ * and one that only paid first, withheld it at the expired settlement and
+ * left the nonce unused. Returns the signature (gt_free). */
+static char *test_watched(gt_node *n, uint16_t port, const char *required, gt_client *cl) {
+    char why[256], *ans = calloc(1, 65536);
+    uint64_t t = gt_node_now_s(n), nonce = nonce_of(cl, PAYER), before = balance_of(cl, PAYER);
+    H.status = 200;
+    char *sig = forged_at(required, PAYER, MERCHANT, PRICE, nonce, t - 60, t + 300);
+    int fd = send_held(port, sig);
+    while (sem_wait(&H.entered) != 0) continue;
+    CHECK_EQ_U64(balance_of(cl, PAYER), before); /* a long window: not paid first */
+    gt_node_set_time(n, t + 297);
+    CHECK_MSG(balance_reaches(cl, before - PRICE), "the watch did not settle a payment 3 s from its end");
+    gt_node_set_time(n, t + 301);
+    sem_post(&H.go);
+    read_answer(fd, ans, 65536, why);
+    CHECK_MSG(!strncmp(ans, "HTTP/1.1 200", 12) && strstr(ans, "PAYMENT-RESPONSE:") &&
+              strstr(ans, "an answer worth paying for"), "the watched answer: %.200s (%s)", ans, why);
+    CHECK_EQ_U64(balance_of(cl, PAYER), before - PRICE);
+    CHECK_EQ_U64(nonce_of(cl, PAYER), nonce + 1);
+    free(ans);
+    return sig;
+}
+
 /* A payment whose window ends before its route may finish (1 s here; the
  * node's request_max_s is 120) is settled before the route runs, so a
  * route that outlasts the window is paid, once, and its answer delivered;
@@ -670,6 +708,8 @@ static void test_short_window(void) {
     CHECK_EQ_U64(balance_of(cl, PAYER), MINTED - 2 * PRICE);
     CHECK_EQ_U64(balance_of(cl, MERCHANT), 2 * PRICE);
     CHECK_EQ_U64(nonce_of(cl, PAYER), next);
+    gt_free(sig);
+    sig = test_watched(n, port, required, cl);
     gt_free(sig), gt_free(again);
     free(required), free(ans);
     gt_buf_free(&body);

@@ -25,7 +25,9 @@
  * it arrives; a completion paid with a 1-s window that waits for the model
  * past it is paid as it arrives (before the model runs), delivered, and its
  * nonce cannot be signed again (the old node generated, withheld the answer
- * at the expired settlement and left the nonce unused: free work). */
+ * at the expired settlement and left the nonce unused: free work); one paid
+ * with a long window that waits until it is about to end is settled then by
+ * the node's watch, and delivered. */
 #include <signal.h>
 #include <strings.h>
 
@@ -53,6 +55,8 @@
 #define LATE 9
 #define SLOT_HOLDER 10
 #define BRIEF 11
+#define SLOT_KEEPER 12
+#define PATIENT 13
 #define MINTED 5000000
 
 static const char *const CHAT =
@@ -576,6 +580,58 @@ static void test_short_window(world *w) {
     gt_free(sig), gt_free(again);
 }
 
+/* A completion paid with a long window (300 s) that waits for the model
+ * until its window is about to end (the node's clock moved to 3 s before
+ * validBefore while the model's one slot is held): the node's watch
+ * settles it then, so once the clock has passed validBefore and the model
+ * answers, the answer is delivered, paid once. The old node (and one that
+ * only paid short windows first) withheld it at the expired settlement and
+ * left the nonce unused: free work for a payer whose request waits long.
+ * After test_settle_fails: its payments are signed on the node's clock,
+ * which that test moved ahead, and it moves it 300 s further. */
+static void test_long_wait(world *w) {
+    gt_key k;
+    gt_addr auth;
+    gt_client_acct acc;
+    gt_err err;
+    tkey(0, &k, &auth);
+    CHECK_MSG(gt_client_account(w->cl, &auth, &acc, &err) == 0, "%s", err.msg);
+    CHECK_EQ_INT(tmint(w->c, w->port, acc.nonce, SLOT_KEEPER, CHAT_PRICE), 200);
+    CHECK_EQ_INT(tmint(w->c, w->port, acc.nonce + 1, PATIENT, CHAT_PRICE), 200);
+    xhttp x;
+    char buf[16384] = "", hb[4096] = "";
+    size_t hlen = 0;
+    CHECK_EQ_INT((int)xpost(w->c, w->port, "/v1/chat/completions", CHAT, NULL, NULL, &x), 402);
+    uint64_t t = gt_node_now_s(w->n);
+    gt_node_set_time(w->n, t);
+    /* The model's one slot held by a paid stream its client does not read
+     * (hold_slot, signed on the node's clock: test_settle_fails moved it). */
+    char *hold = sign_window(x.x.required, SLOT_KEEPER, CHAT_PRICE, 0, t - 60, t + 300);
+    int held = send_paid(w->port, CHAT_LONG_STREAM, hold);
+    if (held >= 0) tread_until(held, hb, sizeof hb, &hlen, "\r\n\r\n", 120000, NULL);
+    CHECK_MSG(!strncmp(hb, "HTTP/1.1 200", 12) && strstr(hb, "PAYMENT-RESPONSE:"), "held stream: %.80s", hb);
+    wait_queue(w, "running", 1);
+    char *sig = sign_window(x.x.required, PATIENT, CHAT_PRICE, 0, t - 60, t + 300);
+    int fd = send_paid(w->port, CHAT, sig);
+    wait_queue(w, "waiting", 1);
+    CHECK_EQ_U64(balance_of(w->cl, PATIENT), CHAT_PRICE); /* a long window: not paid first */
+    gt_node_set_time(w->n, t + 297);
+    for (int i = 0; i < 400 && balance_of(w->cl, PATIENT) != 0; i++) {
+        struct timespec ts = {0, 25 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    CHECK_MSG(balance_of(w->cl, PATIENT) == 0, "the watch did not settle a payment 3 s from its end");
+    gt_node_set_time(w->n, t + 301);
+    if (held >= 0) close(held);
+    size_t len = 0;
+    if (fd >= 0) tread_until(fd, buf, sizeof buf, &len, "\r\n\r\n{", 120000, NULL);
+    CHECK_MSG(!strncmp(buf, "HTTP/1.1 200", 12) && strstr(buf, "PAYMENT-RESPONSE:"), "the answer: %.80s", buf);
+    if (fd >= 0) close(fd);
+    CHECK_EQ_U64(balance_of(w->cl, PATIENT), 0); /* paid once */
+    thttp_free(&x.h);
+    gt_free(sig), gt_free(hold);
+}
+
 /* Unpriced routes answer without payment, with the node's request id. */
 static void test_free_routes(world *w) {
     xhttp a;
@@ -727,7 +783,8 @@ static void test_node_x402(void) {
         test_agent_rents(&w);
         test_twice_at_once(&w);
         test_short_window(&w);
-        test_settle_fails(&w); /* last: it moves the node's clock ahead */
+        test_settle_fails(&w); /* last but one: it moves the node's clock ahead */
+        test_long_wait(&w);
         gt_client_free(w.cl);
         curl_easy_cleanup(w.c);
     }
