@@ -255,8 +255,7 @@ static int ledger_precheck(gt_req *r, const gt_action *a, uint64_t amount, gt_er
 }
 
 /* Puts p's payment (its payer and nonce) among those in flight; GT_EEXIST
- * when another request holds it now. A full table holds nothing more (it
- * has room for twice the node's connections). */
+ * when another request holds it now, GT_ELIMIT when the table is full. */
 static int held_take(gt_api_x402 *x, gt_api_x402_pay *p, gt_err *err) {
     uint8_t *k = p->held_key;
     memset(k, 0, GT_API_X402_HELD_KEY);
@@ -273,7 +272,13 @@ static int held_take(gt_api_x402 *x, gt_api_x402_pay *p, gt_err *err) {
         if (!memcmp(x->held[i], k, GT_API_X402_HELD_KEY))
             rc = gt_err_set(err, GT_EEXIST, "this payment is being used by another request now: one payment pays "
                                             "for one request");
-    if (!rc && x->n_held < GT_API_X402_HELD_MAX) {
+    /* Full, the payment is refused: let through unheld, a copy of it could
+     * run its route beside it (on a chain nothing else stops that), one of
+     * the two then withheld unpaid with its work done. */
+    if (!rc && x->n_held == GT_API_X402_HELD_MAX)
+        rc = gt_err_set(err, GT_ELIMIT, "the node has %d payments in flight, the most it holds; retry shortly",
+                        GT_API_X402_HELD_MAX);
+    if (!rc) {
         memcpy(x->held[x->n_held++], k, GT_API_X402_HELD_KEY);
         p->held = 1;
     }
@@ -443,21 +448,17 @@ static void *watcher_main(void *arg) {
     return NULL;
 }
 
-/* Pay first (x402.h): a payment whose window may end before its route
- * has run and its settlement landed is settled now, before the route;
- * settled after, it could expire meanwhile, the work done and the answer
- * withheld, its nonce left unused for the payer to sign again (free work
- * as often as it liked). The bound: the node's request_max_s (the longest
- * a request should take), the settlement's own time, a margin. A longer
- * one is watched, so a route that outlasts even that bound (a model's long
- * answer) is settled as its window ends (watcher_main); with the watch
- * table full it is settled now too. A failed settlement is an error saying
- * why; the route must not run. */
-static int pay_first(gt_api_x402 *x, gt_req *r, gt_api_x402_pay *p, gt_err *err) {
+/* Pay first (x402.h): a payment too short to be watched (a window under
+ * twice the watch's margin: the watch might look too late) is settled now,
+ * before the route; so is one the full watch table cannot take. A longer
+ * one is watched (watcher_main) and settled after its route, so a route
+ * that fails before its window nears its end pays nothing. A failed
+ * settlement is an error saying why; the route must not run. */
+static int pay_first(gt_api_x402 *x, gt_api_x402_pay *p, gt_err *err) {
     assert(p->priced && !p->paid_first && !p->watched);
     uint64_t now = p->node ? gt_ledger_now_s(p->node->ledger) : (uint64_t)time(NULL);
     uint64_t left = p->valid_before > now ? p->valid_before - now : 0;
-    uint64_t bound = (uint64_t)r->node->cfg.request_max_s + watch_margin_s(x);
+    uint64_t bound = 2 * watch_margin_s(x);
     if (left >= bound && watch_add(x, p)) return 0; /* settled after the route: nothing paid for one that fails */
     gt_err e;
     char *hdr = NULL;
@@ -468,10 +469,10 @@ static int pay_first(gt_api_x402 *x, gt_req *r, gt_api_x402_pay *p, gt_err *err)
     if (left >= bound)
         return gt_err_set(err, e.code, "the node watches as many payments as it can, so this one is settled "
                           "before the route runs, and that failed: %s", e.msg);
-    return gt_err_set(err, e.code, "the payment's window ends in %llu s, before this route may finish (up to %llu "
-                      "s), so it is settled before the route runs, and that failed: %s (a payment valid for %llu s "
-                      "or more is settled after the route, only if it succeeds)",
-                      (unsigned long long)left, (unsigned long long)bound, e.msg, (unsigned long long)bound);
+    return gt_err_set(err, e.code, "the payment's window ends in %llu s, too soon to settle it after the route, so "
+                      "it is settled before the route runs, and that failed: %s (a payment valid for %llu s or more is "
+                      "settled after the route, only if it succeeds or is still running near its window's end)",
+                      (unsigned long long)left, e.msg, (unsigned long long)bound);
 }
 
 int gt_api_x402_check(gt_api_x402 *x, gt_req *r, const char *method, const char *pattern, gt_api_x402_pay *p,
@@ -504,7 +505,7 @@ int gt_api_x402_check(gt_api_x402 *x, gt_req *r, const char *method, const char 
             p->valid_before = node ? p->act.f[gt_action_field(p->act.kind, "validBefore")].u64 : p->auth.valid_before;
         if (node) __atomic_store_n(&x->clock_node, node, __ATOMIC_RELEASE);
         /* Still held and reserved when paid first or watched: released with the request. */
-        if (!rc && (rc = pay_first(x, r, p, &err))) p->priced = 0, gt_api_x402_release(x, p);
+        if (!rc && (rc = pay_first(x, p, &err))) p->priced = 0, gt_api_x402_release(x, p);
         if (rc) return answer_402(&p->req, node, err.msg, o), 1;
         return 0;
     }

@@ -23,27 +23,22 @@
  * settlement that fails turns the answer into a 402 and its body is dropped.
  * Settlements go one at a time (one facilitator nonce stream).
  *
- * Pay first: a payment whose window (validBefore - the node's time when it
- * is checked) is shorter than the longest its request may take from then to
- * its settlement after the route (the node's request_max_s, +
- * GT_API_X402_SETTLE_MARGIN_S, + GT_API_X402_WAIT_MS on a chain) is settled
- * before the route runs, and the route runs only once it applied; it is
- * answered with PAYMENT-RESPONSE whatever its status (a route that then
- * fails was paid for), and is not settled again. Settled after the route,
- * such a payment could expire while the route ran: the answer was withheld
- * but the work done, and the payment's nonce (or, on a chain, its
- * authorization) stayed unused, so the payer signed it again for the next
- * request, free work as often as it liked. A floor on the window would
- * refuse honest clients whose clocks lag the node's by up to
- * GT_X402_CLOCK_SKEW_S. A settlement first that fails is a 402 saying why,
- * the route not run. A longer payment keeps the order above (nothing is
- * paid for a route that fails), and is watched: request_max_s bounds how
- * long a request takes to come in, not how long its route runs (a model's
- * long answer, a queue), so a thread settles a payment whose window ends
- * within GT_API_X402_SETTLE_MARGIN_S (+ the receipt's wait on a chain)
- * while its route still runs; its answer then carries PAYMENT-RESPONSE
- * whatever its status, like a payment settled first. Either way the route's
- * work is paid for once its window could end before the settlement.
+ * The watch and pay first: a payment settled after its route could expire
+ * while the route ran (a model's long answer, a queue: nothing bounds how
+ * long a handler runs once its request is in), the answer withheld but the
+ * work done, and the payment's nonce (or, on a chain, its authorization)
+ * left unused for the payer to sign again: free work as often as it liked.
+ * So every payment settled after its route is watched: a thread settles one
+ * whose window ends within GT_API_X402_SETTLE_MARGIN_S (+ the receipt's
+ * wait on a chain) while its route still runs, and its answer then carries
+ * PAYMENT-RESPONSE whatever its status. A payment too short to be watched
+ * (a window under twice that margin when it is checked, or the watch's
+ * table full) is settled before the route runs, which runs only once it
+ * applied; a failed settlement is a 402 saying why. A floor on the window
+ * would refuse honest clients whose clocks lag the node's by up to
+ * GT_X402_CLOCK_SKEW_S. Either way the route's work is paid for, once, as
+ * soon as its window could end before the settlement; a payment with a
+ * longer window whose route fails early pays nothing.
  *
  * An extension's routes (api/ext.h: the OpenAI routes of `gotong node -m`)
  * are priced the same way ("POST /v1/chat/completions": "1000", per
@@ -63,16 +58,16 @@
 #define GT_API_X402_MAX_PRICES 16
 #define GT_API_X402_CONFIG_MAX (16u << 10)
 #define GT_API_X402_WAIT_MS 30000 /* a settlement's receipt, at most: then the answer is a 402 */
-/* Added to the node's request_max_s for the time a payment must stay valid
- * to be settled after its route (else it is settled first): the settlement's
- * own time (a block of the node's ledger; a chain's receipt, GT_API_X402_WAIT_MS)
- * and the request's queueing around the route. */
+/* How long before a watched payment's window ends it is settled (+ a
+ * chain's receipt, GT_API_X402_WAIT_MS): the settlement's own time (a block
+ * of the node's ledger) and the watch's lateness on a loaded machine. A
+ * window under twice this (+ the receipt) is settled before its route. */
 #define GT_API_X402_SETTLE_MARGIN_S 5
 #define GT_API_X402_WATCH_MS 250 /* how often the watch looks for windows about to end */
 
 typedef struct gt_api_x402 gt_api_x402; /* struct gt_api_x402 in api_impl.h */
 
-#define GT_API_X402_HELD_MAX 256 /* payments in flight at once (connections are fewer) */
+#define GT_API_X402_HELD_MAX 256 /* payments in flight at once; one more is refused (402) until one ends */
 #define GT_API_X402_HELD_KEY 52  /* a payment in flight: its payer (20 bytes) and nonce (32) */
 
 /* One request's payment, between the check and the settlement. */
