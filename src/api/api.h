@@ -74,7 +74,7 @@ typedef struct gt_node_config {
     unsigned sse_keepalive_ms;
     int access_log;                /* 1: one info line per request (JSON with gt_log_set_format) */
     unsigned max_connections_per_ip;
-    unsigned request_max_s;        /* a whole request; past it the connection is cut */
+    unsigned request_max_s;        /* reading a whole request; past it the connection is cut (not the handler) */
     uint64_t blob_quota_bytes;     /* new blob bytes per uploading account */
     uint64_t blob_min_funds_units; /* balance + stake an uploader must hold */
     unsigned index_round_blocks;   /* blocks the action index takes per round while catching up; 0: default */

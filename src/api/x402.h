@@ -65,7 +65,7 @@
 #define GT_API_X402_SETTLE_MARGIN_S 5
 #define GT_API_X402_WATCH_MS 250 /* how often the watch looks for windows about to end */
 
-typedef struct gt_api_x402 gt_api_x402; /* struct gt_api_x402 in api_impl.h */
+typedef struct gt_api_x402 gt_api_x402; /* defined in x402.c */
 
 #define GT_API_X402_HELD_MAX 256 /* payments in flight at once; one more is refused (402) until one ends */
 #define GT_API_X402_HELD_KEY 52  /* a payment in flight: its payer (20 bytes) and nonce (32) */
