@@ -4,6 +4,7 @@
  * close it (opening the gold) -- and `export`, which rebuilds a closed task's
  * DPO / HH-RLHF lines from the node's items and refuses them unless their
  * Merkle root is the one the ledger recorded. */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "cli/cli.h"
 #include "cli/cli_label.h"
 #include "crypto/keystore.h"
+#include "crypto/sha256.h"
 #include "work/label/rank.h"
 
 #define LABEL_ITEMS_FILE_MAX (4u << 20) /* an items file (64 items of up to 20 KiB of text) */
@@ -25,6 +27,7 @@ typedef struct post_items {
     const json_t *item[GT_LABEL_MAX_ITEMS];
     char gold[GT_LABEL_GOLD_MAX + 1];
     size_t gold_len;
+    char items_hex[65]; /* sha256 of the items' JSON (keys sorted, compact): which file a saved gold is for */
 } post_items;
 
 /* Appends item i's gold to p->gold: '-' without one, the answer's digit, or
@@ -90,6 +93,12 @@ static int read_items(const gt_label_opts *o, json_t **root, post_items *p, gt_e
         if (check_item(p->item[i], i, o->ranking, p, err)) return err->code;
         answers[i] = (int)json_array_size(json_object_get(p->item[i], "answers"));
     }
+    char *canon = json_dumps(items, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!canon) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    uint8_t h[32];
+    gt_sha256(canon, strlen(canon), h);
+    free(canon);
+    gt_hex_encode(h, 32, p->items_hex);
     if (gt_fund_label_gold_parse(p->gold, p->gold_len, o->ranking, answers, p->n, parsed, &gold, err))
         return gt_err_wrap(err, "%s", o->file);
     if (gold < o->min_gold || gold == p->n)
@@ -109,7 +118,7 @@ static json_t *task_get(gt_client *c, const gt_label_opts *o, gt_err *err) {
 /* What keep_gold saves before the post is sent, and where it put it. */
 typedef struct gold_keep {
     const gt_label_opts *o;
-    const char *gold;
+    const char *gold, *items_hex;
     char salt_hex[67], path[640];
     uint8_t task[32];
 } gold_keep;
@@ -125,7 +134,7 @@ static int keep_gold(void *arg, const gt_action *a, gt_err *err) {
     gt_label_opts at = *k->o;
     memcpy(at.task, a->id, 32);
     memcpy(k->task, a->id, 32);
-    json_t *g = json_pack("{s:s,s:s}", "gold", k->gold, "salt", k->salt_hex);
+    json_t *g = json_pack("{s:s,s:s,s:s}", "gold", k->gold, "salt", k->salt_hex, "items", k->items_hex);
     int rc = !g ? gt_err_set(err, GT_ENOMEM, "out of memory")
              : gt_label_path(&at, ".gold", NULL, k->path, sizeof k->path, err) || gt_label_save(k->path, g, err)
                  ? err->code
@@ -175,10 +184,56 @@ static int post_failed(const gold_keep *k, gt_err *err) {
     return err->code;
 }
 
+/* Whether the task whose gold is saved in `name` (HOME/labels/<task>.gold.json)
+ * was posted with these items and lacks some of them: then GT_EEXIST, and
+ * err names the command that adds them. A task the node does not hold (a
+ * post never applied) or holds whole is no reason to refuse. */
+static int saved_cut_short(gt_client *c, const gt_label_opts *o, const post_items *p, const char *dir, const char *name,
+                           gt_err *err) {
+    char path[1024], pos[67] = "0x";
+    if (strlen(name) != 64 + strlen(".gold.json") || strcmp(name + 64, ".gold.json")) return 0;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    gt_err ignored;
+    json_t *g = gt_label_load_saved(path, &ignored);
+    const char *items = json_string_value(json_object_get(g, "items")); /* NULL: another file, or saved before */
+    int same = items && !strcmp(items, p->items_hex);
+    json_decref(g);
+    if (!same) return 0;
+    memcpy(pos + 2, name, 64);
+    pos[66] = 0;
+    gt_label_opts at = *o;
+    at.pos = pos;
+    json_t *t = task_get(c, &at, &ignored);
+    json_int_t added = json_integer_value(json_object_get(t, "itemsAdded"));
+    int cut = t && added < json_integer_value(json_object_get(t, "items"));
+    json_decref(t);
+    if (!cut) return 0;
+    return gt_err_set(err, GT_EEXIST, "%s: these items were posted as task %s, which holds %lld of its %zu items (its "
+                      "post was cut short); add the rest with:\n  gotong label post --file %s %s\n(or, to post them "
+                      "as a new task all the same, remove %s first)", o->file, pos, (long long)added, p->n, o->file,
+                      pos, path);
+}
+
+/* Refuses to post items whose earlier post from this home was cut short
+ * (HOME/labels holds its gold, the node the task without all its items):
+ * posting again would escrow a second task's pay for the same items. */
+static int refuse_cut_short(gt_client *c, const gt_label_opts *o, const post_items *p, gt_err *err) {
+    char home[512], dir[600];
+    if (gt_cli_home(o->home, home, sizeof home, err)) return err->code;
+    snprintf(dir, sizeof dir, "%s/labels", home);
+    DIR *d = opendir(dir);
+    if (!d) return 0; /* nothing saved */
+    int rc = 0;
+    for (struct dirent *e; !rc && (e = readdir(d));) rc = saved_cut_short(c, o, p, dir, e->d_name, err);
+    closedir(d);
+    return rc;
+}
+
 /* Sends the task, its gold saved first, and its items. */
 static int post_send(gt_client *c, const gt_label_opts *o, const gt_key *key, const post_items *p, gt_err *err) {
     gt_label_fields f = {0};
-    gold_keep k = {.o = o, .gold = p->gold, .salt_hex = "0x"};
+    gold_keep k = {.o = o, .gold = p->gold, .items_hex = p->items_hex, .salt_hex = "0x"};
+    if (refuse_cut_short(c, o, p, err)) return err->code;
     uint64_t now;
     if (gt_label_now_s(c, &now, err) || gt_label_random32(f.salt, err)) return err->code;
     gt_hex_encode(f.salt, 32, k.salt_hex + 2);

@@ -424,6 +424,13 @@ static void lost_node_flow(const char *items) {
                  "{\"prompt\":\"b\",\"answers\":[\"x\",\"y\"]},{\"prompt\":\"c\",\"answers\":[\"x\",\"y\"]}]}\n", f), fclose(f);
     CHECK_EQ_INT(label_cli(ALICE, NULL, out, sizeof out, "post --file %s %s", other, id), 1);
     CHECK_CONTAINS(out, "not the items this task was posted with");
+    /* The same items posted again without the task: refused, naming the command that finishes the post (the old
+     * CLI posted a second task, escrowing its pay too). */
+    int before = count_tasks();
+    CHECK_EQ_INT(label_cli(ALICE, NULL, out, sizeof out, "post --file %s --pay 0.01 --labellers 1", items), 1);
+    CHECK_CONTAINS(out, "holds 0 of its 3 items (its post was cut short)");
+    CHECK_CONTAINS(out, id);
+    CHECK_EQ_INT(count_tasks(), before);
     CHECK_EQ_INT(label_cli(ALICE, NULL, out, sizeof out, "post --file %s %s", items, id), 0);
     CHECK_CONTAINS(out, "3 items added");
     CHECK_EQ_INT(label_cli(X0 + 1, NULL, out, sizeof out, "join %s", id), 0);
