@@ -145,6 +145,14 @@ typedef struct gt_skill {
      * co-sign sent with the reveal (agent_verify.c, skill_eval.h). */
     int (*vote)(gt_agent *a, const gt_job *job, const uint8_t result_id[32], const uint8_t *result, size_t len,
                 gt_skill_verdict *v, gt_err *err);
+    /* 1 when each slot of a task asks for its own work (generate: slot b is
+     * batch b, samples name their contributor); 0 (complete, eval, train)
+     * when every slot asks for the same deterministic result, so honest
+     * results of two slots are the same bytes and every one after the first
+     * is rejected as a copy (agent_verify.c): the agent then claims no slot
+     * of such a task of several slots unless its spec allows identical
+     * results ("sameResults": true). */
+    int own_slot_work;
 } gt_skill;
 
 /* The skills this build knows (skills.c), and lookup by name (NULL if none). */

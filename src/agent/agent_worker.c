@@ -4,6 +4,7 @@
  * reproduces what it submitted, else conceding) and, when it holds none in
  * flight and the role is on, claims an open slot worth it that it can do. Every move is a signed action through the
  * node's API, as a remote agent's would be (agent.c has the loop). */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -191,6 +192,27 @@ typedef struct claim_pass {
     int claimed;
 } claim_pass;
 
+/* 0 when a slot of task (spec: its spec) may be claimed for the skill's
+ * work; else EUNSUPPORTED saying why. The verifier and dispute voters reject
+ * a result identical to another slot's that came first (agent_verify.c,
+ * copied_from), so on a task of several slots that all ask for one
+ * deterministic result (sk->own_slot_work 0) an honest result is paid only
+ * if it is first: two honest workers claimed such a task's two slots and the
+ * later lost its stake to the poster (tests/agent/test_agent.c
+ * same_work_trap), a profit for a poster posting a stake above the bounty.
+ * Coming first is not in the worker's hands (the poster can run the work
+ * itself and submit in another slot), so it claims no slot of such a task
+ * unless the spec allows identical results. */
+static int same_work_ok(const gt_skill *sk, const json_t *task, const json_t *spec, gt_err *err) {
+    assert(sk);
+    size_t slots = json_array_size(json_object_get(task, "slotList"));
+    if (sk->own_slot_work || slots < 2 || json_is_true(json_object_get(spec, "sameResults"))) return 0;
+    return gt_err_set(err, GT_EUNSUPPORTED,
+                      "its %zu slots all ask for the same %s result and its spec does not allow identical results "
+                      "(\"sameResults\": true): every result after the first is rejected as a copy, its stake lost",
+                      slots, sk->name);
+}
+
 /* An open task of one of my kinds: claim it if it is worth it and I can do it. */
 static int maybe_claim(gt_agent *a, const json_t *summary, void *arg, int *acted, gt_err *err) {
     claim_pass *cp = arg;
@@ -237,6 +259,7 @@ static int maybe_claim(gt_agent *a, const json_t *summary, void *arg, int *acted
     gt_job job;
     json_t *spec = NULL;
     int rc = ag_load_job(a, task, 0, &job, &spec, &e);
+    if (!rc) rc = same_work_ok(sk, task, spec, &e);
     if (!rc && sk->fits) rc = sk->fits(a, &job, &e);
     if (!rc && sk->claimable) rc = sk->claimable(a, &job, &e);
     json_decref(spec);

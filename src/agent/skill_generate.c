@@ -630,6 +630,7 @@ const gt_skill gt_skill_generate = {
     .verify = gen_verify,
     .judge = gen_judge,
     .stands_by = gen_stands_by,
+    .own_slot_work = 1,
 };
 
 /* A validator's trade on its card: it serves `generate` tasks as their

@@ -18,7 +18,10 @@
  *    blob says why, and the attacker is not paid; a copy of an honest
  *    worker's result submitted to another slot of the task is rejected;
  *    a verdict that fails for a transient reason (no funds for the
- *    rejection bond) is retried every pass and sent once it can be. */
+ *    rejection bond) is retried every pass and sent once it can be;
+ *  - honest workers claim no slot of a task whose slots all ask for one
+ *    deterministic result (unless its spec allows identical results), where
+ *    the later identical result was rejected as a copy and its stake lost. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -597,6 +600,74 @@ static void forged_cites(gt_agent *poster, gt_client *c, const gt_key *ak, const
     CHECK_CONTAINS(why, "not the accepted or paid result of a sub-task");
 }
 
+/* Steps the agents (up to `passes` times) until every slot of task id is
+ * past submitted; the slots' states in st0 and st1. */
+static void step_slots(gt_agent **ag, int n, gt_client *c, const uint8_t id[32], int passes, char st0[32],
+                       char st1[32]) {
+    for (int pass = 0; pass < passes; pass++) {
+        for (int i = 0; i < n; i++) gt_agent_step(ag[i], NULL, &(gt_err){0});
+        json_t *task = NULL;
+        if (gt_client_task(c, id, &task, NULL)) continue;
+        json_t *sl = json_object_get(task, "slotList");
+        snprintf(st0, 32, "%s", json_string_value(json_object_get(json_array_get(sl, 0), "state")) ?: "?");
+        snprintf(st1, 32, "%s", json_string_value(json_object_get(json_array_get(sl, 1), "state")) ?: "?");
+        json_decref(task);
+        int settled = 1;
+        for (const char *s2[] = {st0, st1}, **p = s2; p < s2 + 2; p++)
+            settled &= !strcmp(*p, "accepted") || !strcmp(*p, "paid") || !strcmp(*p, "rejected") ||
+                       !strcmp(*p, "disputed");
+        if (settled) return;
+        usleep(20000);
+    }
+}
+
+/* A task of two slots that ask for the same deterministic work (one
+ * `complete` spec) pays only the first result: the verifier and dispute
+ * voters reject every identical later one as a copy (agent_verify.c). Two
+ * honest workers used to claim both slots; the later was rejected and its
+ * stake went to the poster, so a poster posting a stake above the bounty
+ * got the work and profited from the second worker's loss. Now an honest
+ * worker claims no such slot: no stake lost, nothing claimed. A spec that
+ * allows identical results ("sameResults": true) is still worked and both
+ * workers are paid. */
+static void same_work_trap(gt_agent *poster, gt_client *c, const char *url) {
+    gt_err err = {0};
+    gt_key fk;
+    key_for("faucet", &fk);
+    amount_args m = {*gt_agent_address(poster), 10000000};
+    CHECK(gt_client_act(c, &fk, &gt_kind_mint, fill_mint, &m, NULL, NULL, &err) == 0);
+    gt_agent *w[2] = {make_agent("t-w1", url, GT_ROLE_WORKER, 0, 1), make_agent("t-w2", url, GT_ROLE_WORKER, 0, 1)};
+    for (int i = 0; i < 2; i++) {
+        amount_args wm = {*gt_agent_address(w[i]), 20000000};
+        CHECK(gt_client_act(c, &fk, &gt_kind_mint, fill_mint, &wm, NULL, NULL, &err) == 0);
+        CHECK_MSG(gt_agent_register(w[i], &err) == 0, "register: %s", err.msg);
+    }
+    const char *ps[] = {"Trap"};
+    char *spec = gt_complete_spec(gt_agent_model_id(model), ps, 1, 4);
+    gt_task_terms t = {.kind = "complete", .slots = 2, .bounty_units = 1000000, .stake_units = 5000000};
+    uint8_t id[32];
+    CHECK_MSG(gt_agent_post(poster, &t, spec, strlen(spec), id, &err) == 0, "post: %s", err.msg);
+    gt_agent *all[] = {w[0], w[1], poster};
+    char st0[32] = "?", st1[32] = "?";
+    step_slots(all, 3, c, id, 60, st0, st1);
+    CHECK_MSG(!strcmp(st0, "open") && !strcmp(st1, "open"), "an honest worker claimed a slot of a task whose slots all "
+              "ask for the same result (slots: %s, %s): the later identical result is rejected as a copy and its "
+              "stake goes to the poster", st0, st1);
+    /* Allowed identical results: both slots worked, accepted and paid. */
+    json_t *sj = json_loads(spec, 0, NULL);
+    json_object_set_new(sj, "sameResults", json_true());
+    char *same = gt_json_dump(sj);
+    CHECK_MSG(gt_agent_post(poster, &t, same, strlen(same), id, &err) == 0, "post: %s", err.msg);
+    step_slots(all, 3, c, id, 200, st0, st1);
+    CHECK_MSG((!strcmp(st0, "accepted") || !strcmp(st0, "paid")) && (!strcmp(st1, "accepted") || !strcmp(st1, "paid")),
+              "a task allowing identical results: slots %s, %s, expected both accepted or paid", st0, st1);
+    free(same);
+    json_decref(sj);
+    free(spec);
+    gt_agent_free(w[0]);
+    gt_agent_free(w[1]);
+}
+
 static void test_unverifiable_results(void) {
     char home[] = "/tmp/gt-test-agent-XXXXXX", url[128];
     if (!mkdtemp(home)) return;
@@ -657,24 +728,29 @@ static void test_unverifiable_results(void) {
     CHECK_EQ_U64(acc.balance_units, 20000000 - 3 * 1000000);
 
     /* A copy of an honest worker's public result in another slot of the same
-     * task (it used to pass the re-run and be paid): refused. */
+     * task (it used to pass the re-run and be paid): refused. The worker
+     * agent runs the spec on a task of one slot (it claims no slot of a task
+     * whose slots all ask for the same result: same_work_trap), and its key
+     * submits those bytes to slot 0 of the task of two. */
     gt_agent *worker = make_agent("u-worker", url, GT_ROLE_WORKER, 0, 1);
     amount_args wm = {*gt_agent_address(worker), 20000000};
     CHECK(gt_client_act(c, &fk, &gt_kind_mint, fill_mint, &wm, NULL, NULL, &err) == 0);
     CHECK_MSG(gt_agent_register(worker, &err) == 0, "register: %s", err.msg);
+    amount_args pm = {*gt_agent_address(poster), 10000000}; /* the task of one slot's bounty, and more */
+    CHECK(gt_client_act(c, &fk, &gt_kind_mint, fill_mint, &pm, NULL, NULL, &err) == 0);
     const char *ps[] = {"Hello"};
     char *spec = gt_complete_spec(gt_agent_model_id(model), ps, 1, 4);
+    gt_task_terms t1 = {.kind = "complete", .slots = 1, .bounty_units = 3000000, .stake_units = 1000000};
     gt_task_terms t2 = {.kind = "complete", .slots = 2, .bounty_units = 3000000, .stake_units = 1000000};
-    uint8_t id2[32];
-    CHECK_MSG(gt_agent_post(poster, &t2, spec, strlen(spec), id2, &err) == 0, "post: %s", err.msg);
-    free(spec);
+    uint8_t id1[32], id2[32];
+    CHECK_MSG(gt_agent_post(poster, &t1, spec, strlen(spec), id1, &err) == 0, "post: %s", err.msg);
     json_t *task = NULL;
     const char *st0 = "";
     for (int pass = 0; pass < 40 && strcmp(st0, "submitted"); pass++) {
         gt_agent_step(worker, NULL, &err);
         json_decref(task);
         task = NULL;
-        gt_client_task(c, id2, &task, NULL);
+        gt_client_task(c, id1, &task, NULL);
         st0 = json_string_value(json_object_get(json_array_get(json_object_get(task, "slotList"), 0), "state")) ?: "";
     }
     gt_agent_set_roles(worker, 0);
@@ -682,7 +758,15 @@ static void test_unverifiable_results(void) {
     uint8_t honest[32];
     CHECK(gt_agent_json_hash(json_array_get(json_object_get(task, "slotList"), 0), "result", honest, &err) == 0);
     json_decref(task);
-    submit_args x = {id2, honest, 1};
+    CHECK_MSG(gt_agent_post(poster, &t2, spec, strlen(spec), id2, &err) == 0, "post: %s", err.msg);
+    free(spec);
+    gt_key wk;
+    key_for("u-worker", &wk);
+    submit_args x = {id2, honest, 0};
+    CHECK(gt_client_act(c, &wk, &gt_kind_task_claim, fill_task, id2, NULL, NULL, &err) == 0);
+    CHECK_MSG(gt_client_act(c, &wk, &gt_kind_task_submit, fill_submit, &x, NULL, NULL, &err) == 0, "submit: %s",
+              err.msg);
+    x.slot = 1;
     CHECK(gt_client_act(c, &ak, &gt_kind_task_claim, fill_task, id2, NULL, NULL, &err) == 0);
     CHECK_MSG(gt_client_act(c, &ak, &gt_kind_task_submit, fill_submit, &x, NULL, NULL, &err) == 0, "submit: %s", err.msg);
     char st1[32] = "submitted";
@@ -702,6 +786,7 @@ static void test_unverifiable_results(void) {
     json_decref(task);
     forged_cites(poster, c, &ak, honest);
     verify_retry(url, c, &ak);
+    same_work_trap(poster, c, url);
     gt_agent_free(worker);
     gt_agent_free(poster);
     gt_agent_free(attacker);
