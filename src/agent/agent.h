@@ -115,7 +115,8 @@ typedef struct gt_skill {
     /* 0 if this agent would stake on a claim of the job, beyond fits (which
      * judging asks too); else an error saying why the task is skipped. May be
      * NULL. eval: a spec under the check floor, whose attestation the ledger
-     * refuses from format 10 (a claimant would lose its stake). */
+     * refuses from format 10 (a claimant would lose its stake); generate: a
+     * job naming no model (its validators re-run with their own). */
     int (*claimable)(gt_agent *a, const gt_job *job, gt_err *err);
     /* Does the work; appends the result blob's bytes to out. */
     int (*work)(gt_agent *a, const gt_job *job, gt_buf *out, gt_err *err);

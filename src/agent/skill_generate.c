@@ -76,6 +76,29 @@ static int gen_fits(gt_agent *a, const gt_job *job, gt_err *err) {
     return rc;
 }
 
+/* Whether a worker claims the job: only when its spec names the model
+ * ("model": "sha256:..."). Validators re-run samples with the job's model;
+ * a job naming none is re-run with whatever model its validator runs, and
+ * a batch made with another is refused whole by the spot check ("sample N
+ * names model X, not the model this job is re-run with"), its stake lost,
+ * and dispute voters running yet another model vote against it too (they
+ * abstain only on a job naming a model they lack). So a poster naming no
+ * model and a validator of another model than the workers' (an honest one
+ * will do) took every batch's stake (test_agent_work test_model_less_job). */
+static int gen_claimable(gt_agent *a, const gt_job *job, gt_err *err) {
+    gt_job_spec spec;
+    int rc = load_spec(a, job->task, &spec, err);
+    if (rc) return rc;
+    if (!spec.has_model)
+        rc = gt_err_set(err, GT_EUNSUPPORTED,
+                        "job %s names no model: its validators re-run samples with whatever model they run and refuse "
+                        "a batch made with another, so its stake could be lost for honest work (a job to be worked "
+                        "names its model: \"model\": \"sha256:<hex of the GGUF file>\")",
+                        spec.name);
+    gt_job_spec_free(&spec);
+    return rc;
+}
+
 static int gen_work(gt_agent *a, const gt_job *job, gt_buf *out, gt_err *err) {
     gt_job_spec spec;
     int rc = gen_fits(a, job, err);
@@ -626,6 +649,7 @@ out:
 const gt_skill gt_skill_generate = {
     .name = GT_WORK_KIND_GENERATE,
     .fits = gen_fits,
+    .claimable = gen_claimable,
     .work = gen_work,
     .verify = gen_verify,
     .judge = gen_judge,

@@ -19,7 +19,9 @@
  *    re-runs from its own secret (the draw was the slot number's, so a
  *    worker kept its made-up samples out of it and they were published);
  *  - an honest worker skips an eval task whose spec's check is under the
- *    floor (its attestation would be refused, format 10), saying why;
+ *    floor (its attestation would be refused, format 10), saying why, and
+ *    a data job naming no model (a validator of another model refused its
+ *    honest batch whole);
  *  - evaluation: an honest attestation accepted by the verifier's co-sign and
  *    co-signed by a staked validator; a forged score rejected, disputed by
  *    its author and lost on the validator's vote (sealed: ledger format 11);
@@ -74,11 +76,13 @@ static void log_line(void *arg, const char *agent_name, const char *line) {
 }
 
 /* An agent funded with 20 tokens (and staked 2 when it validates). */
-static gt_agent *make(const char *name, const char *skills, int roles, int faults, const char *datasets) {
+/* An agent running model m, funded and registered on the test node. */
+static gt_agent *make_m(const char *name, const char *skills, int roles, int faults, const char *datasets,
+                        gt_agent_model *m) {
     gt_key k;
     tnet_key(name, &k);
     gt_agent_config c = {.name = name, .skills = skills, .price_units = 1, .roles = roles, .faults = faults,
-                         .model = model, .poll_ms = 50, .datasets_dir = datasets, .log = log_line};
+                         .model = m, .poll_ms = 50, .datasets_dir = datasets, .log = log_line};
     gt_agent *a = NULL;
     gt_err err = {0};
     CHECK_MSG(gt_agent_new(&c, &k, url, &a, &err) == 0, "agent: %s", err.msg);
@@ -87,6 +91,11 @@ static gt_agent *make(const char *name, const char *skills, int roles, int fault
     if (roles & GT_ROLE_VALIDATOR) CHECK(tnet_stake(dir, &k, 2000000, &err) == 0);
     CHECK_MSG(gt_agent_register(a, &err) == 0, "register: %s", err.msg);
     return a;
+}
+
+/* An agent running the fixture model. */
+static gt_agent *make(const char *name, const char *skills, int roles, int faults, const char *datasets) {
+    return make_m(name, skills, roles, faults, datasets, model);
 }
 
 static int fill_claim(void *arg, gt_action *a, gt_err *err) {
@@ -667,6 +676,55 @@ static void test_wrong_batch_size(void) {
     gt_agent_free(v);
 }
 
+/* A data job whose spec names no model: validators re-run samples with the
+ * model they run. On the old agent the worker (tiny-llama-q8_0) claimed it
+ * and its named evaluator, an honest validator running tiny-llama-f16,
+ * refused the batch whole (the spot check's sample names another model than
+ * the one it re-runs with): the worker lost its stake for honest work, the
+ * poster took it. Now the worker skips the job, saying it names no model. */
+static void test_model_less_job(void) {
+    gt_agent_model *other = NULL;
+    gt_err err = {0};
+    CHECK_MSG(gt_agent_model_load(gt_fixture("models/tiny-llama-f16.gguf"), &other, &err) == 0, "model: %s", err.msg);
+    gt_agent *poster = make("m-poster", "generate", GT_ROLE_POSTER, 0, NULL);
+    gt_agent *w = make("m-worker", "generate", GT_ROLE_WORKER, 0, NULL);
+    gt_agent *v = other ? make_m("m-validator", "validate", GT_ROLE_EVALUATOR, 0, NULL, other) : NULL;
+    if (!poster || !w || !v) return;
+    char *full = job_spec(gt_agent_model_id(model), "any-model-notes");
+    json_t *o = json_loads(full, 0, NULL);
+    free(full);
+    json_object_del(o, "model");
+    char *spec = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    gt_job_spec js;
+    gt_task_terms t = job_task_terms(spec, &js);
+    t.fee_units = 100000;
+    t.verifier = *gt_agent_address(v);
+    uint8_t id[32];
+    CHECK_MSG(gt_agent_post(poster, &t, spec, strlen(spec), id, &err) == 0, "post: %s", err.msg);
+    free(spec);
+    gt_agent *all[] = {w, v, poster};
+    char st[32] = "open";
+    for (int pass = 0; pass < 100 && (!strcmp(st, "open") || !strcmp(st, "claimed") || !strcmp(st, "submitted"));
+         pass++) {
+        tnet_step(all, 3);
+        slot_state(id, 0, st, sizeof st);
+        if (pass >= 10 && !strcmp(st, "open")) break; /* nobody claimed it */
+        usleep(20000);
+    }
+    gt_agent_stats ws;
+    gt_agent_stats_get(w, &ws);
+    CHECK_MSG(ws.claimed == 0 && !strcmp(st, "open"), "the worker claimed a job naming no model (claimed %llu, slot "
+              "0 %s): a validator of another model refuses its honest batch", (unsigned long long)ws.claimed, st);
+    CHECK_MSG(balance(w) == 20000000, "the worker holds %llu base units of the 20000000 minted",
+              (unsigned long long)balance(w));
+    gt_job_spec_free(&js);
+    gt_agent_free(poster);
+    gt_agent_free(w);
+    gt_agent_free(v);
+    gt_agent_model_free(other);
+}
+
 /* ---- evaluation ---- */
 
 /* An eval spec of the fixture model on logic-v1's first 4 items, `check`
@@ -909,6 +967,7 @@ int main(void) {
     RUN(test_data_job);
     RUN(test_stuck_slot);
     RUN(test_wrong_batch_size);
+    RUN(test_model_less_job);
     RUN(test_vote_draw);
     RUN(test_publish_draw);
     RUN(test_publish_left_out);
