@@ -540,6 +540,11 @@ static int cmd_post(data_opts *o) {
     if (have_key) gt_key_wipe(&key);
     /* The task's spec blob is the job spec itself: its sha256 is the job id. */
     if (!rc) rc = gt_agent_post(a, &t, text, len, id, &err);
+    /* Posted all the same (the poster may run its own workers), but said. */
+    if (!rc && !s.has_model)
+        fprintf(stderr, "warning: job %.16s names no model, so worker agents skip it: its validators would re-run "
+                "samples with whatever model they run and refuse a batch made with another; add \"model\": "
+                "\"sha256:<sha256sum of the GGUF file>\" to the spec\n", hex);
     gt_agent_free(a);
     gt_free(text);
     gt_job_spec_free(&s);

@@ -52,6 +52,7 @@ static void test_job_post(void) {
         CHECK_CONTAINS(out_s, "\"slots\":2");
         CHECK_CONTAINS(out_s, "\"bounty\":\"2000000\"");
         CHECK_CONTAINS(out_s, "\"stake\":\"1000000\"");
+        CHECK_CONTAINS(err_s, "names no model, so worker agents skip it"); /* the spec above names none */
         /* money commands: refused on the node's ledger file, fine through the node */
         snprintf(args, sizeof args, "send --to 0x000000000000000000000000000000000000dEaD 1 --password-file %s", cli_pwfile);
         CHECK_EQ_INT(gotong(args), 1);
