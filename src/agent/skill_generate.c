@@ -210,20 +210,26 @@ static int remember_listed(gt_agent *a, const json_t *task, const json_t *agains
     return 0;
 }
 
-/* The "against" list of the verdict on `sl` (a new reference), or NULL when
- * it has no verdict with one. */
-static json_t *verdict_against(gt_agent *a, const json_t *sl, gt_err *err) {
+/* The "against" list of the verdict on `sl` into *out (a new reference),
+ * or NULL when it has no verdict with one. A verdict whose reason blob
+ * cannot be fetched is an error: judging against another set than the
+ * judge did (every slot judged by now) could vote against an honest batch
+ * on a passing network fault; the vote is tried again later instead. */
+static int verdict_against(gt_agent *a, const json_t *sl, json_t **out, gt_err *err) {
     const char *why = json_string_value(json_object_get(sl, "reason"));
     uint8_t *bytes = NULL;
     size_t len = 0;
-    json_t *r = NULL, *out = NULL;
-    if (!why || gt_client_blob_get(gt_agent_client(a), why, GT_AGENT_RESULT_MAX_BYTES, &bytes, &len, err)) return NULL;
+    json_t *r = NULL;
+    *out = NULL;
+    if (!why) return 0;
+    if (gt_client_blob_get(gt_agent_client(a), why, GT_AGENT_RESULT_MAX_BYTES, &bytes, &len, err))
+        return gt_err_wrap(err, "the verdict's reason %s (the batches it was judged against)", why);
     if (!gt_json_parse((const char *)bytes, len, GT_AGENT_RESULT_MAX_BYTES, &r, NULL) &&
         json_is_array(json_object_get(r, "against")))
-        out = json_incref(json_object_get(r, "against"));
+        *out = json_incref(json_object_get(r, "against"));
     json_decref(r);
     gt_free(bytes);
-    return out;
+    return 0;
 }
 
 /* Feeds p for judging job->slot: what its verdict was judged against when
@@ -231,9 +237,10 @@ static json_t *verdict_against(gt_agent *a, const json_t *sl, gt_err *err) {
  * array, when that is not NULL). */
 static int remember_for(gt_agent *a, const gt_job *job, gt_pipeline *p, json_t **against_out, gt_err *err) {
     const json_t *sl = ag_job_slot(job);
-    json_t *listed = sl && slot_judged(json_string_value(json_object_get(sl, "state"))) ? verdict_against(a, sl, NULL)
-                                                                                          : NULL;
-    int rc;
+    json_t *listed = NULL;
+    int rc = sl && slot_judged(json_string_value(json_object_get(sl, "state"))) ? verdict_against(a, sl, &listed, err)
+                                                                                : 0;
+    if (rc) return rc;
     if (listed) {
         rc = remember_listed(a, job->task, listed, p, err);
     } else {
@@ -454,9 +461,10 @@ static int by_index(const void *x, const void *y) {
  * verdict's reason blob, or (a verdict without one, e.g. a quorum's) every
  * paid slot below it; only those that still hold the result listed. */
 static int paid_against(gt_agent *a, const json_t *task, paid_batch *b, gt_err *err) {
-    json_t *l = verdict_against(a, b->sl, NULL);
+    json_t *l = NULL;
     size_t i;
     json_t *x;
+    if (verdict_against(a, b->sl, &l, err)) return err->code;
     if (!l) {
         l = json_array();
         json_array_foreach(json_object_get(task, "slotList"), i, x) {

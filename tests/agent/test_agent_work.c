@@ -425,6 +425,20 @@ static void test_vote_draw(void) {
     }
     CHECK_EQ_INT(judged, 32);
     CHECK_MSG(varied, "each made-up batch got the same verdict on all 8 attempts: the draw is fixed per slot");
+    /* A disputed slot whose verdict's reason (the batches its judge dedup'ed it against) cannot be fetched: no
+     * vote (tried again later), not one judged against every slot judged by now, which could differ from the
+     * judge's set and vote against an honest batch on a passing network fault (the old voter voted). */
+    json_t *tj = task ? json_deep_copy(task) : NULL;
+    json_t *sl = json_array_get(json_object_get(tj, "slotList"), 0);
+    json_object_set_new(sl, "state", json_string("disputed"));
+    json_object_set_new(sl, "reason", json_string("sha256:00000000000000000000000000000000000000000000000000000000"
+                                                  "00000000"));
+    gt_job job = {.slot = 0, .task = tj, .spec = spec_json};
+    memcpy(job.task_id, id, 32);
+    gt_skill_verdict v = {0};
+    CHECK_MSG(sk && sk->verify(voter, &job, blob.data, blob.len, &v, &err) != 0, "voted without the judge's set");
+    CHECK_CONTAINS(err.msg, "the verdict's reason");
+    json_decref(tj);
     json_decref(task);
     json_decref(spec_json);
     gt_buf_free(&blob);
