@@ -32,6 +32,7 @@ struct gt_client {
     gt_domain dom;
     int have_chain;
     uint64_t format11_height; /* from /v1/chain with the domain; UINT64_MAX: none (an older node or ledger) */
+    uint64_t format12_height; /* the same, format12Height */
     int has_signer;
     gt_key signer; /* signs upload permits (gt_client_set_signer) */
     char curl_err[CURL_ERROR_SIZE];
@@ -230,6 +231,13 @@ static int units_field(const json_t *o, const char *name, uint64_t *out, gt_err 
     return 0;
 }
 
+/* GET /v1/chain's height `name`: UINT64_MAX when absent or null (an older
+ * node, or an older ledger read as it is). */
+static uint64_t chain_height(const json_t *j, const char *name) {
+    json_t *h = json_object_get(j, name);
+    return json_is_integer(h) && json_integer_value(h) >= 0 ? (uint64_t)json_integer_value(h) : UINT64_MAX;
+}
+
 int gt_client_domain(gt_client *c, gt_domain *dom, gt_err *err) {
     if (c->have_chain) {
         *dom = c->dom;
@@ -244,9 +252,8 @@ int gt_client_domain(gt_client *c, gt_domain *dom, gt_err *err) {
     if (!rc && !json_is_object(d)) rc = gt_err_set(err, GT_EINVAL, "no \"domain\" object");
     if (!rc) rc = gt_json_get_str(d, "salt", 66, &salt, err);
     if (!rc) rc = gt_hex_decode(salt, c->dom.salt, 32, "domain.salt", err);
-    json_t *f11 = json_object_get(j, "format11Height");
-    c->format11_height = json_is_integer(f11) && json_integer_value(f11) >= 0 ? (uint64_t)json_integer_value(f11)
-                                                                              : UINT64_MAX;
+    c->format11_height = chain_height(j, "format11Height");
+    c->format12_height = chain_height(j, "format12Height");
     json_decref(j);
     if (rc) return gt_err_wrap(err, "GET /v1/chain");
     c->have_chain = 1;
@@ -258,6 +265,13 @@ int gt_client_format11_height(gt_client *c, uint64_t *height, gt_err *err) {
     gt_domain dom;
     int rc = gt_client_domain(c, &dom, err);
     *height = rc ? UINT64_MAX : c->format11_height;
+    return rc;
+}
+
+int gt_client_format12_height(gt_client *c, uint64_t *height, gt_err *err) {
+    gt_domain dom;
+    int rc = gt_client_domain(c, &dom, err);
+    *height = rc ? UINT64_MAX : c->format12_height;
     return rc;
 }
 

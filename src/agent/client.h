@@ -63,6 +63,9 @@ int gt_client_domain(gt_client *c, gt_domain *dom, gt_err *err);
  * UINT64_MAX when the node names none (an older node, or an older ledger
  * read as it is), and on an error. */
 int gt_client_format11_height(gt_client *c, uint64_t *height, gt_err *err);
+/* The same for format 12's rule (an eval_cosign in the clear waits until
+ * its slot can no longer be disputed): GET /v1/chain's format12Height. */
+int gt_client_format12_height(gt_client *c, uint64_t *height, gt_err *err);
 
 typedef struct gt_client_acct {
     uint64_t balance_units, staked_units, locked_units, unbonding_units;

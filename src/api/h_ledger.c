@@ -467,9 +467,11 @@ void gt_h_block(gt_req *r, gt_resp *o) {
 
 /* GET /v1/chain: what a client needs to sign actions: chain id, the EIP-712
  * domain (with the network's genesis hash as salt) and every action kind's
- * fields and type string; the head block's draw seed; and format11Height,
- * the first block whose eval panel votes must be sealed (null when never:
- * an older ledger read as it is), which agents read to seal theirs. */
+ * fields and type string; the head block's draw seed; format11Height,
+ * the first block whose eval panel votes must be sealed, and format12Height,
+ * the first whose clear eval co-signs wait until their slot can no longer
+ * be disputed (each null when never: an older ledger read as it is), which
+ * agents read to seal their votes and hold their co-signs. */
 void gt_h_chain(gt_req *r, gt_resp *o) {
     static const char *const allowed[] = {NULL};
     gt_err err = {0};
@@ -511,12 +513,13 @@ void gt_h_chain(gt_req *r, gt_resp *o) {
     json_t *seed_j = json_pack("{s:I,s:I,s:s,s:s}", "segmentBlocks", (json_int_t)GT_SEED_CHAIN_BLOCKS, "height",
                                (json_int_t)head.height, "seed", seed, "anchor", anchor);
     json_t *f11 = g->format11_height == UINT64_MAX ? json_null() : json_integer((json_int_t)g->format11_height);
+    json_t *f12 = g->format12_height == UINT64_MAX ? json_null() : json_integer((json_int_t)g->format12_height);
     gt_resp_json(o, 200,
-                 json_pack("{s:I,s:s,s:s,s:I,s:I,s:{s:I,s:I,s:I},s:{s:s,s:s,s:I,s:s},s:o,s:o,s:o}", "chainId",
+                 json_pack("{s:I,s:s,s:s,s:I,s:I,s:{s:I,s:I,s:I},s:{s:s,s:s,s:I,s:s},s:o,s:o,s:o,s:o}", "chainId",
                            (json_int_t)g->chain_id, "genesisHash", salt, "authority", auth, "unbondingBlocks",
                            (json_int_t)g->unbonding_blocks, "genesisTime", (json_int_t)g->time_s, "windows",
                            "disputeS", (json_int_t)g->windows.dispute_s, "voteS", (json_int_t)g->windows.vote_s,
                            "revealS", (json_int_t)g->windows.reveal_s, "domain", "name", "gotong", "version", "1",
                            "chainId", (json_int_t)g->chain_id, "salt", salt, "kinds", kinds, "seed", seed_j,
-                           "format11Height", f11));
+                           "format11Height", f11, "format12Height", f12));
 }

@@ -75,6 +75,7 @@ static int put_genesis_meta(sqlite3 *db, const gt_genesis *g, const gt_windows *
         {"format9_height", 0}, /* format 9's rules from the first block (gt_genesis) */
         {"format10_height", 0}, /* and format 10's */
         {"format11_height", 0}, /* and format 11's */
+        {"format12_height", 0}, /* and format 12's */
     };
     int rc;
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
@@ -125,7 +126,7 @@ fail:
 }
 
 /* The first height under format `format`'s rules (gt_genesis.format9_height,
- * format10_height, format11_height; meta key `key`) of a store of `version`: from meta for
+ * format10_height, format11_height, format12_height; meta key `key`) of a store of `version`: from meta for
  * that format on (0, or the block after the head when a writer upgraded it),
  * none (UINT64_MAX) for an older store, opened read-only as it is. */
 static int load_format_height(gt_ledger *l, uint64_t version, uint64_t format, const char *key, uint64_t *out,
@@ -136,17 +137,19 @@ static int load_format_height(gt_ledger *l, uint64_t version, uint64_t format, c
 
 /* Refuses a store of `version`, saying what to do first and then what each
  * later format changed, oldest first, as many as the message holds (the
- * formats a writer's open upgrades need no new ledger). */
+ * formats a writer's open upgrades need no new ledger). Each line kept short:
+ * the whole list from format 4 on must fit GT_ERR_MSG_MAX (test_ledger_genesis). */
 static int format_refused(uint64_t version, gt_err *err) {
     static const char *const changed[] = {
         [4] = "format 4 fixed the dispute, vote and reveal windows at genesis",
-        [5] = "format 5 changed the index of slot deadlines",
-        [6] = "format 6 dropped two market indexes",
+        [5] = "format 5 reindexed slot deadlines",
+        [6] = "format 6 dropped 2 indexes",
         [7] = "format 7 keeps action ids in sorted runs",
-        [8] = "format 8 indexes names by their look",
-        [9] = "format 9 folds case in look-alike names",
-        [10] = "format 10 adds an eval check floor, dataset panels, human-paid points",
+        [8] = "format 8 indexes names by look",
+        [9] = "format 9 folds case in look-alikes",
+        [10] = "format 10 adds an eval check floor, dataset panels, human points",
         [11] = "format 11 seals eval votes",
+        [12] = "format 12 holds clear co-signs",
     };
     _Static_assert(sizeof changed / sizeof changed[0] == GT_LEDGER_FORMAT + 1, "one line per format");
     if (version > GT_LEDGER_FORMAT)
@@ -192,7 +195,8 @@ int gt_ledger_load_genesis(gt_ledger *l, gt_genesis *g, gt_err *err) {
         (rc = gt_ledger_meta_get(l, "authority", NULL, g->authority.b, 20, err)) ||
         (rc = load_format_height(l, version, 9, "format9_height", &g->format9_height, err)) ||
         (rc = load_format_height(l, version, 10, "format10_height", &g->format10_height, err)) ||
-        (rc = load_format_height(l, version, 11, "format11_height", &g->format11_height, err)))
+        (rc = load_format_height(l, version, 11, "format11_height", &g->format11_height, err)) ||
+        (rc = load_format_height(l, version, 12, "format12_height", &g->format12_height, err)))
         return rc;
     return windows_check(&g->windows, "the ledger's stored ", err);
 }

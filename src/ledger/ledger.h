@@ -88,6 +88,16 @@ typedef struct gt_genesis {
      * when it came from before them); UINT64_MAX for an older store opened
      * read-only. */
     uint64_t format11_height;
+    /* The same for format 12's rule: an eval_cosign in the clear of a
+     * slot's current attestation is refused while the slot can still come
+     * before a panel (submitted, or rejected within its dispute window;
+     * work/eval/attest.c), so a validator's clear co-sign made before a
+     * dispute cannot be copied by a lazy member of that dispute's panel;
+     * every block from it commits the four heights (ledger/block.c). 0 for
+     * a ledger created at format 12; the block after the head for one a
+     * writer's open upgraded (the older heights the same when it came from
+     * before them); UINT64_MAX for an older store opened read-only. */
+    uint64_t format12_height;
 } gt_genesis;
 
 #define GT_DEFAULT_CHAIN_ID 1337

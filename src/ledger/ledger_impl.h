@@ -106,7 +106,21 @@
  * Formats 6 to 10 open read-only as they are (no format 11 height); for
  * writing they are upgraded in place. An older binary refuses a format 11
  * store (it lacks the rule and the eval_reveal kind). */
-#define GT_LEDGER_FORMAT 11
+/* Format 12: one stricter rule from a height, format12_height in meta
+ * (gt_genesis): an eval_cosign in the clear of a slot's current
+ * attestation is refused while the slot can still come before a panel
+ * (submitted, so it may be rejected and disputed; or rejected, before its
+ * dispute window closes), where format 11 took it as a plain co-sign that
+ * backs nothing, so a lazy validator later drawn onto the dispute's panel
+ * could copy it into its sealed vote (work/eval/attest.c). From that
+ * height every block's state root commits format 12's height beside the
+ * older three (ledger/block.c). 0 for a new ledger; for one upgraded, the
+ * block after its head then (from format 10 or older in one go, the older
+ * heights the same). A meta row only: the tables are those of format 11.
+ * Formats 6 to 11 open read-only as they are (no format 12 height); for
+ * writing they are upgraded in place. An older binary refuses a format 12
+ * store (it lacks the rule). */
+#define GT_LEDGER_FORMAT 12
 /* The oldest format a writer's open upgrades and a reader opens as it is. */
 #define GT_LEDGER_FORMAT_OLDEST 6
 

@@ -71,6 +71,8 @@ typedef struct gt_tx {
     uint64_t format10_height;
     /* The same for format 11's rule (ledger.h: gt_genesis.format11_height). */
     uint64_t format11_height;
+    /* The same for format 12's rule (ledger.h: gt_genesis.format12_height). */
+    uint64_t format12_height;
     uint64_t action_seq;  /* sequence number of the action being applied */
     gt_keccak diff;       /* modules feed the bytes of rows they change (see gt_tx_commit) */
 } gt_tx;

@@ -216,11 +216,12 @@ static void test_old_format_refused(void) {
             CHECK_CONTAINS(err.msg, "ledger format 99 is newer than this gotong's");
         } else {
             CHECK_CONTAINS(err.msg, "gotong init");
-            CHECK_CONTAINS(err.msg, "format 5 changed the index of slot deadlines");
+            CHECK_CONTAINS(err.msg, "format 5 reindexed slot deadlines");
             int says_4 = strstr(err.msg, "format 4 fixed the dispute, vote and reveal windows at genesis") != NULL;
             CHECK_EQ_INT(says_4, v == 3);
             CHECK_CONTAINS(err.msg, "format 10 adds an eval check floor");
-            CHECK_CONTAINS(err.msg, "format 11 seals eval votes"); /* the whole list fits */
+            CHECK_CONTAINS(err.msg, "format 11 seals eval votes");
+            CHECK_CONTAINS(err.msg, "format 12 holds clear co-signs"); /* the whole list fits */
         }
         restore();
     }

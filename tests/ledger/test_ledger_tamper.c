@@ -520,12 +520,13 @@ static void expect_verify_refuses(const char *what, const char *verify_says) {
     restore();
 }
 
-/* The heights where format 9's, 10's and 11's rules start sit in meta; from
+/* The heights where format 9's to 12's rules start sit in meta; from
  * format 10's height every block's state root commits to them (format 11's
- * from its own height), so moving one under the ledger makes the replay's
- * roots differ (this ledger was made at format 11: all are 0 and every
- * block commits them). On format 10's code format11_height was committed
- * nowhere: moving it passed verify. */
+ * and 12's from their own heights), so moving one under the ledger makes
+ * the replay's roots differ (this ledger was made at format 12: all are 0
+ * and every block commits them). On format 10's code format11_height was
+ * committed nowhere, and on format 11's format12_height: moving either
+ * passed verify. */
 static void test_rule_heights_moved(void) {
     /* format9_height moved up: no rule of this ledger's blocks reads it (a
      * transfer, a stake), so only the commitment can tell. */
@@ -538,6 +539,10 @@ static void test_rule_heights_moved(void) {
      * only the two older heights (and another value of it anywhere else). */
     edit("UPDATE meta SET value = 2 WHERE key = 'format11_height'");
     expect_verify_refuses("format11_height 2", "block 1: replayed state root");
+    /* format12_height moved up: block 1 committed it, its replay commits
+     * only the three older heights. */
+    edit("UPDATE meta SET value = 2 WHERE key = 'format12_height'");
+    expect_verify_refuses("format12_height 2", "block 1: replayed state root");
     /* Both moved together past the head: blocks 1-4 replay without them. */
     edit("UPDATE meta SET value = 9 WHERE key IN ('format9_height', 'format10_height')");
     expect_verify_refuses("both 9", "block 1: replayed state root");
