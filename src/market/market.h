@@ -234,6 +234,7 @@ typedef struct gt_market_slot_ref {
     uint64_t bounty, stake, fee, quorum, slots;
     int state;               /* gt_slot_state */
     uint64_t attempt, deadline; /* deadline: block time (seconds), 0 when none */
+    uint64_t deadline_height;   /* its height floor: it has passed once both have (mk_past) */
     gt_addr worker;          /* zero when open */
     uint8_t result[32];      /* zero before a submission */
     int accept;              /* the verdict, once there is one */

@@ -638,6 +638,7 @@ int gt_market_slot_ref_get(sqlite3 *db, const uint8_t task_id[32], uint64_t slot
     out->state = sl.state;
     out->attempt = sl.attempt;
     out->deadline = sl.deadline_s;
+    out->deadline_height = sl.deadline;
     out->worker = sl.worker;
     memcpy(out->result, sl.result, 32);
     out->accept = sl.accept;

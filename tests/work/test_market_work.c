@@ -1016,6 +1016,84 @@ static void test_eval_sealed(const gt_work_eval_spec *es, const gt_bench *b, gt_
     reopen_format_at(11, head.height + 1);
 }
 
+/* Posts an eval task for spec_hash of `slots` slots verified by val (the
+ * evaluator policy): a rejection there may be disputed. */
+static void post_evaluator_eval(const uint8_t spec_hash[32], uint64_t slots, uint8_t task[32]) {
+    gt_action a;
+    init(&a, &gt_kind_task_post, ALICE);
+    gt_action_set_str(&a, "kind", GT_WORK_KIND_EVAL, strlen(GT_WORK_KIND_EVAL), NULL);
+    gt_action_set_b32(&a, "spec", spec_hash);
+    gt_action_set_u64(&a, "slots", slots);
+    gt_action_set_u64(&a, "bounty", TOK(1));
+    gt_action_set_u64(&a, "stake", TOK(1));
+    gt_action_set_addr(&a, "verifier", &addrs[VAL]);
+    gt_action_set_u64(&a, "claimSeconds", 60);
+    gt_action_set_u64(&a, "submitSeconds", 20);
+    gt_action_set_u64(&a, "verifySeconds", 20);
+    CHECK_EQ_INT(submit(ALICE, &a, NULL, 0), 0);
+    memcpy(task, a.id, 32);
+}
+
+/* Format 12: from format12_height (moved here to the block after L's head,
+ * as the upgrade does) a clear co-sign that is no verdict nor vote waits
+ * while its slot can still come before a panel. On an evaluator's task w1's
+ * co-sign of eve's submitted attestation is refused (the verdict may be a
+ * rejection that eve disputes, and w1 may be drawn), val's verdict is
+ * taken, and once the slot is accepted w1's co-sign is too. On mallory's
+ * slot val rejects: w1 is refused until the dispute window closes, then
+ * taken. Below the height test_eval's plain co-signs of submitted slots
+ * were taken as before. The log replays with format 12 from that height,
+ * and not with it from the genesis. On format 11's rules w1's first
+ * co-sign was taken (and format12_height does not exist). */
+static void test_eval_held(const gt_work_eval_spec *es, const gt_work_attestation *att) {
+    gt_err err = {0};
+    gt_block head;
+    CHECK_EQ_INT(gt_ledger_head(L, &head, &err), 0);
+    reopen_format_at(12, head.height + 1);
+    char *spec_text = gt_work_eval_spec_json(es);
+    uint8_t spec_hash[32], task[32], att_eve[32], att_mal[32];
+    put_blob(spec_text, strlen(spec_text), spec_hash);
+    free(spec_text);
+    post_evaluator_eval(spec_hash, 1, task);
+    CHECK_EQ_INT(attest(EVE, task, 0, att, att_eve), 0);
+    char why[512] = "", st[16];
+    gt_action a;
+    init(&a, &gt_kind_eval_cosign, W1);
+    gt_work_cosign_fill(&a, att_eve, 1, 1, att->results);
+    CHECK_EQ_INT(submit(W1, &a, why, sizeof why), GT_ESTATE);
+    CHECK_CONTAINS(why, "eval_cosign in the clear is refused while slot 0 of task");
+    CHECK_CONTAINS(why, "can still be judged by a panel (ledger format 12");
+    CHECK_CONTAINS(why, "it is submitted: its verdict, due by block time");
+    CHECK_CONTAINS(why, "vote sealed (vote_commit, then eval_reveal)");
+    CHECK_EQ_INT(cosign_as(VAL, att_eve, 1), 0); /* the evaluator's verdict: in the clear, as before */
+    slot0_state(task, st);
+    CHECK_STR(st, "accepted");
+    CHECK_EQ_INT(cosign_as(W1, att_eve, 1), 0); /* no panel can judge it now */
+    post_evaluator_eval(spec_hash, 1, task);
+    CHECK_EQ_INT(attest(MALLORY, task, 0, att, att_mal), 0);
+    CHECK_EQ_INT(cosign_as(VAL, att_mal, 0), 0);
+    CHECK_EQ_INT(cosign_as(W1, att_mal, 0), GT_ESTATE);
+    init(&a, &gt_kind_eval_cosign, W1);
+    gt_work_cosign_fill(&a, att_mal, 1, 0, att->results);
+    CHECK_EQ_INT(submit(W1, &a, why, sizeof why), GT_ESTATE);
+    CHECK_CONTAINS(why, "it is rejected and its worker may dispute it until block time");
+    for (int i = 0; i <= GT_LEDGER_SHORT_WINDOW_S; i++) { /* this test's clock stands still: step it */
+        gt_ledger_set_time(L, gt_ledger_now_s(L) + 1);
+        gt_ledger_tick(L, &err);
+    }
+    CHECK_EQ_INT(cosign_as(W1, att_mal, 0), 0); /* the window closed: no dispute can open */
+    CHECK_EQ_INT(cosigns_with_role(att_mal, "cosign"), 1);
+    gt_ledger_close(L);
+    L = NULL;
+    gt_verify_report rep;
+    CHECK_EQ_INT(gt_ledger_verify(ledger_path, &rep, NULL, NULL, &err), 0);
+    reopen_format_at(12, 0);
+    gt_ledger_close(L);
+    L = NULL;
+    CHECK(gt_ledger_verify(ledger_path, &rep, NULL, NULL, &err) != 0);
+    reopen_format_at(12, head.height + 1);
+}
+
 static void test_eval(gt_llm *llm) {
     gt_err err = {0};
     gt_bench *b = NULL;
@@ -1197,6 +1275,7 @@ static void test_eval(gt_llm *llm) {
     test_eval_cherry_pick(llm);
     test_eval_check_floor(llm);
     test_eval_sealed(&es, b, llm, &att);
+    test_eval_held(&es, &att);
     gt_buf_free(&forged);
     gt_buf_free(&res);
     gt_bench_free(b);
@@ -1285,15 +1364,15 @@ int main(void) {
     }
     CHECK_EQ_INT(gt_ledger_create(path, &g, &err), 0);
     /* L is made as a format 9 ledger that a writer will upgrade: format 10's
-     * and 11's heights far ahead, until test_eval_check_floor moves format
-     * 10's to the block after its head, as the upgrade does, and
-     * test_eval_sealed format 11's (from format 10 every block's state root
+     * to 12's heights far ahead, until test_eval_check_floor moves format
+     * 10's to the block after its head, as the upgrade does, test_eval_sealed
+     * format 11's and test_eval_held format 12's (from format 10 every block's state root
      * commits the heights, so they cannot be moved under blocks made with
      * them). */
     sqlite3 *mdb;
     CHECK_EQ_INT(sqlite3_open(path, &mdb), SQLITE_OK);
-    CHECK_EQ_INT(sqlite3_exec(mdb, "UPDATE meta SET value=1000000 WHERE key IN ('format10_height','format11_height')",
-                              NULL, NULL, NULL),
+    CHECK_EQ_INT(sqlite3_exec(mdb, "UPDATE meta SET value=1000000 WHERE key IN ('format10_height','format11_height',"
+                              "'format12_height')", NULL, NULL, NULL),
                  SQLITE_OK);
     sqlite3_close(mdb);
     CHECK_EQ_INT(gt_ledger_open(path, 0, &L, &err), 0);

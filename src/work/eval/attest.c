@@ -96,9 +96,24 @@
  *    commitment with no salt over one bit (agree) would be guessed.
  *    itemsChecked and evidence are not committed: they are published with
  *    the reveal, when every vote is already fixed. Where the validator's
- *    co-sign is on the ledger already (it co-signed before the dispute) it
- *    reveals with a plain vote_reveal. The evaluator's verdict and the
+ *    co-sign is on the ledger already (it co-signed before the dispute,
+ *    which format 12 refuses) it reveals with a plain vote_reveal. The evaluator's verdict and the
  *    co-signs that are no vote are as before.
+ *  - From format 12 (format12_height) a co-sign in the clear of the slot's
+ *    current attestation that is no verdict is refused while the slot can
+ *    still come before a panel (cosign_held): while it is submitted (a
+ *    quorum's panel judges it now; an evaluator's or poster's verdict may
+ *    reject it, and the worker dispute that), and while it is rejected
+ *    before its dispute window closes (the dispute rule's own condition:
+ *    not a quorum task's rejection, the deadline not passed). Format 11
+ *    took it as a plain co-sign that backs nothing, but it was public: a
+ *    lazy validator drawn onto the dispute's panel later copied its agree
+ *    into its own sealed vote without re-executing anything. Nothing is
+ *    lost by waiting: a plain co-sign backs no score, and raises no dispute
+ *    (only the worker disputes a rejection, dispute.c); a validator who
+ *    finds a forged score keeps what it found, votes it sealed if drawn
+ *    (vote_commit, then eval_reveal), and may co-sign in the clear once
+ *    the slot is accepted, settled or past its dispute window.
  * The market's rule is always the last step that can fail in these rules,
  * since it feeds the block's state commitment as soon as it succeeds. */
 #include <stdio.h>
@@ -427,9 +442,38 @@ static int cosign_record(wk_ctx *c, const gt_action *a, att_row *r, int role, gt
     return 0;
 }
 
+/* Format 12's rule for a co-sign in the clear of r that is no verdict nor
+ * vote (ROLE_COSIGN): refused from format12_height while r is its slot's
+ * current attestation and the slot can still come before a panel:
+ * submitted, or rejected (not by a quorum) before the dispute window
+ * closes, as task_dispute decides it. The refusal says when it may be sent
+ * instead, and how to vote if drawn. */
+static int cosign_held(const gt_tx *tx, const gt_market_slot_ref *ref, const att_row *r, gt_err *err) {
+    int current = ref->attempt == r->attempt && !memcmp(ref->result, r->results, 32);
+    if (tx->height < tx->format12_height || !current) return 0;
+    int past = tx->height >= ref->deadline_height && tx->time_s >= ref->deadline;
+    int disputable = ref->state == GT_SLOT_REJECTED && ref->policy != GT_POLICY_QUORUM && !past;
+    if (ref->state != GT_SLOT_SUBMITTED && !disputable) return 0;
+    char h[19];
+    const char *why = ref->state == GT_SLOT_REJECTED ? "it is rejected and its worker may dispute it until block time"
+                      : ref->policy == GT_POLICY_QUORUM ? "it is submitted and its panel votes on it until block time"
+                                                        : "it is submitted: its verdict, due by block time";
+    return gt_err_set(err, GT_ESTATE,
+                      "eval_cosign in the clear is refused while slot %llu of task %s… can still be judged by a panel "
+                      "(ledger format 12, from block %llu): %s %llu%s; a clear co-sign would show that panel your "
+                      "vote. Co-sign once the slot is accepted or past its dispute window; if drawn onto its panel, "
+                      "vote sealed (vote_commit, then eval_reveal)",
+                      (unsigned long long)r->slot, wk_short(r->task, h), (unsigned long long)tx->format12_height, why,
+                      (unsigned long long)ref->deadline,
+                      ref->state == GT_SLOT_SUBMITTED && ref->policy != GT_POLICY_QUORUM
+                          ? ", may reject it and its worker dispute that" : "");
+}
+
 /* eval_cosign: checks the co-signer and fields, records the co-sign and the
  * attestation's counters, then (last) applies the verdict or dispute vote it
- * also is (from format 11, on a panel, refused by the market: sealed-only). */
+ * also is (from format 11, on a panel, refused by the market: sealed-only;
+ * from format 12 a plain co-sign waits while a panel may still judge the
+ * slot, cosign_held). */
 static int cosign_rule(wk_ctx *c, const gt_action *a, gt_err *err) {
     gt_tx *tx = c->tx;
     att_row r;
@@ -446,6 +490,7 @@ static int cosign_rule(wk_ctx *c, const gt_action *a, gt_err *err) {
             return gt_err_set(err, GT_EPERM, "only validators with at least %llu base units staked may co-sign; %s has %llu",
                               (unsigned long long)GT_MARKET_VALIDATOR_MIN_STAKE, (gt_addr_to_str(&a->from, s), s),
                               (unsigned long long)acc.staked);
+        if ((rc = cosign_held(tx, &ref, &r, err))) return rc;
     }
     if ((rc = cosign_record(c, a, &r, role, err)) || role == ROLE_COSIGN) return rc;
     gt_action m;
