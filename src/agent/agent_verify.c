@@ -7,7 +7,10 @@
  * always sealed (agent_seal.c); on an eval task it was a co-sign in the
  * clear until ledger format 11, whose rule takes an eval panel's votes only
  * sealed: from that height (GET /v1/chain's format11Height) the agent checks
- * the attestation, commits, and sends the co-sign with the reveal. */
+ * the attestation, commits, and sends the co-sign with the reveal. From
+ * format 12 (format12Height) a co-sign in the clear waits while the slot can
+ * still come before a panel (eval_held): were it drawn onto a dispute's
+ * panel later, its public co-sign would be a vote a lazy member could copy. */
 #include <stdio.h>
 #include <string.h>
 
@@ -385,6 +388,24 @@ static int eval_sealed(gt_agent *a, const ag_head *head) {
     return from != UINT64_MAX && head->height + 1 >= from;
 }
 
+/* Does format 12's rule hold back a clear co-sign of eval slot sl in the
+ * block after head? It does from that height while the slot is submitted,
+ * or rejected (not by a quorum) before its dispute window closes (the
+ * ledger's test also wants the deadline's height floor, which is never
+ * later than the block after the rejection's). Held, the agent asks again
+ * next pass: it co-signs once the slot is accepted or past its window, and
+ * votes sealed if a dispute seats it. Not when the node names no height. */
+static int eval_held(gt_agent *a, const ag_head *head, const json_t *sl, int quorum) {
+    uint64_t from = UINT64_MAX;
+    gt_client_format12_height(a->client, &from, NULL);
+    if (from == UINT64_MAX || head->height + 1 < from) return 0;
+    const char *state = json_string_value(json_object_get(sl, "state"));
+    json_int_t deadline = json_integer_value(json_object_get(sl, "deadline"));
+    if (!state) return 0;
+    return !strcmp(state, "submitted") ||
+           (!quorum && !strcmp(state, "rejected") && deadline >= 0 && head->time_s < (uint64_t)deadline);
+}
+
 /* A quorum eval task's submitted result with this agent on its panel, from
  * format 11: checks the attestation (the co-sign kept for the reveal) and
  * commits the vote sealed. Tried again next pass after a transient failure;
@@ -419,7 +440,9 @@ static void eval_seal_slot(gt_agent *a, const json_t *task, const json_t *sl, in
  * reproduced. Quorum tasks: re-run and commit a sealed verdict as one of the
  * panel. Either way, reveal this agent's commitments once their commit
  * window closes. Eval tasks: co-sign attestations; a panel's vote is a
- * co-sign in the clear before format 11 and sealed from it (eval_sealed).
+ * co-sign in the clear before format 11 and sealed from it (eval_sealed);
+ * from format 12 a plain co-sign waits while a panel may still judge the
+ * slot (eval_held).
  * arg: the head (ag_head). */
 int ag_validator_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt_err *err) {
     const ag_head *head = arg;
@@ -450,7 +473,7 @@ int ag_validator_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt
             continue;
         }
         if (is_eval && strcmp(state, "disputed")) {
-            ag_eval_cosign_slot(a, task, sl, acted);
+            if (!eval_held(a, head, sl, quorum)) ag_eval_cosign_slot(a, task, sl, acted);
             continue;
         }
         if (!strcmp(state, "submitted") && quorum) {

@@ -38,8 +38,12 @@
  * results, takes a second such task, verified by val-1 for a fee: val-1's
  * check recomputes the score from gita's own lines and disagrees (rejected);
  * gita's re-run reproduces its results, so it disputes; val-2 and val-3
- * vote against it, sealed, with what their co-signs found; gita loses stake and bond, the slot
- * reopens and fajar does it honestly. */
+ * vote against it, sealed, with what their checks found (from ledger format
+ * 12 they hold their co-signs while the slot can still be disputed, so
+ * their co-signs come with the reveals, eval_reveal; before it they
+ * co-signed in the clear first); gita loses stake and bond, the slot
+ * reopens and fajar does it honestly (val-2 and val-3 co-sign it once val-1
+ * accepted it). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -268,8 +272,11 @@ static int post_eval(demo *d, int quorum, const char *who_for, uint8_t id[32], g
 int demo_eval_round(demo *d, int r, gt_err *err) {
     uint8_t id[32];
     int rc;
-    /* Each validator co-signs three attestations a round: fajar's, gita's
-     * (before or during the dispute) and fajar's redo of gita's slot. */
+    /* Each validator co-signs three attestations a round: fajar's (its
+     * sealed panel vote's reveal), gita's (from format 12 its sealed dispute
+     * vote's reveal; before it a clear co-sign, before or during the
+     * dispute) and fajar's redo of gita's slot (once accepted, from format
+     * 12). */
     uint64_t want = 3 * (uint64_t)(r - 1);
     demo_say("\n== round %d.6: an evaluation: attested, re-executed by validators, co-signed ==", r);
     demo_say("   on line: fajar (model evaluator); val-1, val-2 and val-3, the task's drawn panel, re-execute items "

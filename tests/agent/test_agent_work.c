@@ -23,8 +23,9 @@
  *    a data job naming no model (a validator of another model refused its
  *    honest batch whole);
  *  - evaluation: an honest attestation accepted by the verifier's co-sign and
- *    co-signed by a staked validator; a forged score rejected, disputed by
- *    its author and lost on the validator's vote (sealed: ledger format 11);
+ *    co-signed by a staked validator, who holds its clear co-sign while the
+ *    slot is submitted (ledger format 12); a forged score rejected, disputed
+ *    by its author and lost on the validator's vote (sealed: format 11);
  *    the leaderboard;
  *  - a quorum eval task from ledger format 11: the seated validators check
  *    the attestation and commit sealed votes (nothing public to copy), then
@@ -796,6 +797,32 @@ static void test_eval_under_floor(void) {
     gt_agent_free(w);
 }
 
+/* The slot of eval task id submitted and its verifier (all[3]) off line:
+ * the validator (all[4]) passes over it several times and, from format 12
+ * (the node's format12Height is 0), sends no clear co-sign, which would be
+ * refused while a rejection could still be disputed (and show a future
+ * panel its vote): no action failed, no co-sign. The verifier comes back on
+ * line. On format 11's agents the validator co-signed at once, the ledger
+ * refused it, and the agent, which tries once per attempt, never co-signed
+ * the accepted slot (test_eval's wait for its co-sign fails). */
+static void held_until_verdict(gt_agent **all, const uint8_t id[32]) {
+    char st[32] = "";
+    gt_agent_stats before, after;
+    gt_agent_stats_get(all[4], &before);
+    gt_agent_set_roles(all[3], 0);
+    for (int i = 0; i < 200 && strcmp(slot_state(id, 0, st, sizeof st), "submitted"); i++) {
+        tnet_step(all, 5);
+        usleep(20000);
+    }
+    CHECK_STR(st, "submitted");
+    for (int i = 0; i < 10; i++) tnet_step(all, 5);
+    gt_agent_stats_get(all[4], &after);
+    CHECK_EQ_U64(after.errors, before.errors);
+    CHECK_EQ_U64(after.cosigns, before.cosigns);
+    CHECK_STR(slot_state(id, 0, st, sizeof st), "submitted");
+    gt_agent_set_roles(all[3], GT_ROLE_EVALUATOR | GT_ROLE_VALIDATOR);
+}
+
 static void test_eval(void) {
     gt_agent *poster = make("e-poster", "eval", GT_ROLE_POSTER, 0, NULL);
     gt_agent *honest = make("e-honest", "eval", GT_ROLE_WORKER, 0, NULL);
@@ -812,14 +839,17 @@ static void test_eval(void) {
     gt_err err = {0};
     CHECK(gt_agent_post(poster, &t, spec, strlen(spec), a_id, &err) == 0);
     gt_agent *all[] = {poster, honest, forger, verifier, val};
+    held_until_verdict(all, a_id);
     CHECK(run_until(all, 5, a_id, NULL, NULL));
-    /* The validator co-signs even after the task is complete. */
+    /* The validator co-signs even after the task is complete (from format
+     * 12 only then: no panel can judge the slot any more). */
+    gt_agent_stats vst = {0};
     for (int i = 0; i < 50; i++) {
-        gt_agent_stats st;
-        gt_agent_stats_get(val, &st);
-        if (st.cosigns >= 1) break;
+        gt_agent_stats_get(val, &vst);
+        if (vst.cosigns >= 1) break;
         tnet_step(all, 5);
     }
+    CHECK_EQ_U64(vst.cosigns, 1);
     /* The forger takes the next one alone. */
     gt_agent_set_roles(honest, 0);
     gt_agent_set_roles(forger, GT_ROLE_WORKER);
