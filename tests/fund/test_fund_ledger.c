@@ -363,7 +363,8 @@ static int enter_eval(gt_ledger *l, int who, const uint8_t round[32], const uint
  * score on a task whose evaluator V1 accepted is refused (format 9: the
  * poster names the evaluator). V4 forges a score: pending, it is refused;
  * V1 rejects it; V4's two sybils (staked the validator minimum) co-sign it
- * agreeing, so more co-signers agree (2) than disagree (1): still refused
+ * agreeing (from format 12 only once V4's dispute window closed), so more
+ * co-signers agree (2) than disagree (1): still refused
  * -- on the old rule (any attestation row) it entered, and could collect
  * contributions and a match. V5 posts its own eval task verified by itself
  * and accepts its sybil X0+5's attestation: "unverified", refused. V5 posts
@@ -390,6 +391,9 @@ static void test_eval_projects(void) {
     CHECK_EQ_INT(enter_eval(l, V4, r, forged, &res), GT_EPERM);
     CHECK_CONTAINS(res.msg, "is pending");
     CHECK_EQ_INT(eval_cosign(l, V1, forged, 0), 0); /* the verdict: reject */
+    /* From format 12 a clear co-sign waits while V4 may still dispute. */
+    CHECK_EQ_INT(eval_cosign(l, X0 + 6, forged, 1), GT_ESTATE);
+    for (int i = 0; i <= GT_LEDGER_SHORT_WINDOW_S; i++) idle_block(l);
     CHECK_EQ_INT(eval_cosign(l, X0 + 6, forged, 1), 0);
     CHECK_EQ_INT(eval_cosign(l, X0 + 7, forged, 1), 0);
     CHECK_EQ_INT(enter_eval(l, V4, r, forged, &res), GT_EPERM);

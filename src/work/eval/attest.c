@@ -116,6 +116,7 @@
  *    the slot is accepted, settled or past its dispute window.
  * The market's rule is always the last step that can fail in these rules,
  * since it feeds the block's state commitment as soon as it succeeds. */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -450,6 +451,7 @@ static int cosign_record(wk_ctx *c, const gt_action *a, att_row *r, int role, gt
  * instead, and how to vote if drawn. */
 static int cosign_held(const gt_tx *tx, const gt_market_slot_ref *ref, const att_row *r, gt_err *err) {
     int current = ref->attempt == r->attempt && !memcmp(ref->result, r->results, 32);
+    assert(!current || ref->state != GT_SLOT_DISPUTED); /* a current co-sign of a disputed slot is a vote */
     if (tx->height < tx->format12_height || !current) return 0;
     int past = tx->height >= ref->deadline_height && tx->time_s >= ref->deadline;
     int disputable = ref->state == GT_SLOT_REJECTED && ref->policy != GT_POLICY_QUORUM && !past;
