@@ -97,8 +97,8 @@
  *    itemsChecked and evidence are not committed: they are published with
  *    the reveal, when every vote is already fixed. Where the validator's
  *    co-sign is on the ledger already (it co-signed before the dispute,
- *    which format 12 refuses) it reveals with a plain vote_reveal. The evaluator's verdict and the
- *    co-signs that are no vote are as before.
+ *    which format 12 refuses) it reveals with a plain vote_reveal. The
+ *    evaluator's verdict and the co-signs that are no vote are as before.
  *  - From format 12 (format12_height) a co-sign in the clear of the slot's
  *    current attestation that is no verdict is refused while the slot can
  *    still come before a panel (cosign_held): while it is submitted (a
