@@ -113,6 +113,9 @@ static void test_submit_and_read(void) {
     CHECK_CONTAINS(h.body, AS[0]);
     CHECK_CONTAINS(h.body, "Transfer(address from,uint64 nonce,address to,uint64 amount)");
     CHECK_CONTAINS(h.body, "\"type\":\"task_post\"");
+    /* the first blocks under format 11's and 12's rules: 0 on a new ledger */
+    CHECK_CONTAINS(h.body, "\"format11Height\":0");
+    CHECK_CONTAINS(h.body, "\"format12Height\":0");
     thttp_free(&h);
     /* a batch: two transfers, the second over the balance: per-action results */
     gt_action b[2];
