@@ -717,6 +717,7 @@ static void test_model_less_job(void) {
     t.verifier = *gt_agent_address(v);
     uint8_t id[32];
     CHECK_MSG(gt_agent_post(poster, &t, spec, strlen(spec), id, &err) == 0, "post: %s", err.msg);
+    json_t *spec_json = json_loads(spec, 0, NULL);
     free(spec);
     gt_agent *all[] = {w, v, poster};
     char st[32] = "open";
@@ -733,6 +734,26 @@ static void test_model_less_job(void) {
               "0 %s): a validator of another model refuses its honest batch", (unsigned long long)ws.claimed, st);
     CHECK_MSG(balance(w) == 20000000, "the worker holds %llu base units of the 20000000 minted",
               (unsigned long long)balance(w));
+    /* Its validator, of another model, given an honest batch made with the workers' model: it cannot re-run
+     * it, and says so, rather than refusing it (the old spot check's verdict: "0 of 4 samples good"); so a
+     * worker that is not an agent, or a dispute voter's batch, is not slashed for the job's missing model. */
+    gt_buf blob = GT_BUF_INIT;
+    gt_llm *llm = gt_agent_llm(w, &err);
+    CHECK_MSG(llm && gt_work_generate_batch(&js, llm, gt_agent_address(w), 0, &blob, &err) == 0, "batch: %s", err.msg);
+    json_t *task = task_get(id);
+    char wa[43];
+    gt_addr_to_str(gt_agent_address(w), wa);
+    json_object_set_new(json_array_get(json_object_get(task, "slotList"), 0), "worker", json_string(wa)); /* as if */
+    gt_job job = {.slot = 0, .task = task, .spec = spec_json};
+    memcpy(job.task_id, id, 32);
+    gt_skill_verdict verdict = {0};
+    const gt_skill *sk = gt_skill_find(GT_WORK_KIND_GENERATE);
+    CHECK_MSG(sk && task && sk->verify(v, &job, blob.data, blob.len, &verdict, &err) == GT_EUNSUPPORTED,
+              "the validator of another model judged a model-less job's batch (%s)", err.msg);
+    CHECK_CONTAINS(err.msg, "names no model");
+    json_decref(task);
+    json_decref(spec_json);
+    gt_buf_free(&blob);
     gt_job_spec_free(&js);
     gt_agent_free(poster);
     gt_agent_free(w);

@@ -195,12 +195,22 @@ static int stage_spot(gt_pipeline *p, const gt_pipeline_opts *o, uint64_t batch,
         gt_sample *x = &s[order[k]];
         rep->stage[GT_STAGE_SPOT].checked++;
         if (memcmp(x->model, o->regen->id, 32)) {
+            char named[72];
+            gt_llm_id_str(x->model, named);
+            /* A job naming no model takes any: a sample of another model
+             * than the validator's is one it cannot re-run, not a fault, so
+             * it says so (an error, no verdict; the slot times out unpaid,
+             * the stake returned) instead of refusing an honest batch. */
+            if (!p->spec->has_model) {
+                rc = gt_err_set(err, GT_EUNSUPPORTED, "job %s names no model and sample %llu was made with %.71s, "
+                                "which this validator does not run: it cannot re-run it", p->spec->name,
+                                (unsigned long long)x->index, named);
+                break;
+            }
             /* The validator re-runs with the job's model; a sample naming
              * another one cannot be reproduced, which is the worker's
              * failure (a verdict), not the validator's (an error that left
              * the result with no verdict at all). */
-            char named[72];
-            gt_llm_id_str(x->model, named);
             snprintf(rep->spot_reason, sizeof rep->spot_reason,
                      "spot: sample %llu names model %.71s, not the model this job is re-run with",
                      (unsigned long long)x->index, named);
