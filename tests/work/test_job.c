@@ -236,12 +236,22 @@ static void test_generate_and_validate(void) {
     CHECK_EQ_INT(c[2].verdict[GT_STAGE_SPOT], GT_VERDICT_SKIPPED);
     gt_samples_free(c, nc);
 
-    /* A batch naming a model the validator does not run: a spot-check
-     * failure (a verdict against the batch), not an error that left the
-     * result with no verdict, which the verify deadline then paid. */
+    /* A batch naming another model than the one the job names: a
+     * spot-check failure (a verdict against the batch), not an error that
+     * left the result with no verdict. A job naming no model takes any, so
+     * there a sample of another model than the validator's is one it cannot
+     * re-run: an error saying so (no verdict: the slot times out unpaid,
+     * the stake returned), not a verdict against an honest batch. */
     CHECK_EQ_INT(gt_batch_parse((const char *)ja.data, ja.len, &c, &nc, &err), 0);
     for (size_t i = 0; i < nc; i++) c[i].model[0] ^= 0x5a;
     s.spot_fraction = 0.5;
+    gt_pipeline_free(p);
+    CHECK_EQ_INT(gt_pipeline_new(&s, &p, &err), 0);
+    CHECK(!s.has_model);
+    CHECK_EQ_INT(gt_pipeline_run(p, &o, 0, c, nc, &rep, &err), GT_EUNSUPPORTED);
+    CHECK_CONTAINS(err.msg, "names no model");
+    s.has_model = 1;
+    memcpy(s.model, o.regen->id, 32);
     gt_pipeline_free(p);
     CHECK_EQ_INT(gt_pipeline_new(&s, &p, &err), 0);
     CHECK_EQ_INT(gt_pipeline_run(p, &o, 0, c, nc, &rep, &err), 0);
@@ -249,7 +259,7 @@ static void test_generate_and_validate(void) {
     CHECK_CONTAINS(rep.spot_reason, "not the model this job is re-run with");
     CHECK_EQ_U64(rep.accepted, 0);
     gt_samples_free(c, nc);
-    s.spot_fraction = 0;
+    s.spot_fraction = 0, s.has_model = 0;
 
     /* Provenance: wrong prompt, wrong seed, wrong index, wrong job. */
     CHECK_EQ_INT(gt_batch_parse((const char *)ja.data, ja.len, &c, &nc, &err), 0);
