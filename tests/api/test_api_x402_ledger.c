@@ -508,27 +508,61 @@ static long post_void(CURL *c, uint16_t port, uint64_t nonce, thttp *h) {
     return st;
 }
 
-/* The payer tries to void its payment while the route it pays for runs:
- * refused, and the answer is settled and delivered. */
-static void test_reserved_in_flight(void) {
-    const char *home = thome(dir);
-    write_config_route(home, "GET /v1/held", "");
+/* A node whose GET /v1/held is priced (held_node), PAYER minted, a client
+ * of it and the route's offer (answered by the node: the route never ran). */
+typedef struct held_env {
+    const char *home;
+    gt_node *n;
+    uint16_t port;
+    CURL *c;
+    gt_client *cl;
+    gt_buf body;
+    char *required, *ans; /* ans: 64 KiB for read_answer */
+} held_env;
+
+/* Starts e (H answering 200); 0 when the node runs, the failure checked. */
+static int held_env_start(held_env *e) {
+    memset(e, 0, sizeof *e);
+    e->home = thome(dir);
+    write_config_route(e->home, "GET /v1/held", "");
     CHECK_EQ_INT(sem_init(&H.entered, 0, 0), 0);
     CHECK_EQ_INT(sem_init(&H.go, 0, 0), 0);
     H.status = 200;
-    gt_node *n = held_node(home);
-    if (!n) return;
-    uint16_t port = gt_node_port(n);
-    CURL *c = curl_easy_init();
-    char url[100], base[64], why[256], *ans = calloc(1, 65536);
-    snprintf(url, sizeof url, "http://127.0.0.1:%u/v1/held", port);
-    snprintf(base, sizeof base, "http://127.0.0.1:%u", port);
-    CHECK_EQ_INT(tmint(c, port, 0, PAYER, MINTED), 200);
-    gt_client *cl = NULL;
+    if (!(e->n = held_node(e->home))) return -1;
+    e->port = gt_node_port(e->n);
+    e->c = curl_easy_init();
+    e->ans = calloc(1, 65536);
+    char url[100], base[64];
     gt_err err;
-    CHECK_EQ_INT(gt_client_new(base, &cl, &err), 0);
-    gt_buf body = GT_BUF_INIT;
-    char *required = offer_of(url, &body); /* answered by the node: the route never ran */
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/v1/held", e->port);
+    snprintf(base, sizeof base, "http://127.0.0.1:%u", e->port);
+    CHECK_EQ_INT(tmint(e->c, e->port, 0, PAYER, MINTED), 200);
+    CHECK_EQ_INT(gt_client_new(base, &e->cl, &err), 0);
+    e->required = offer_of(url, &e->body);
+    return 0;
+}
+
+static void held_env_end(held_env *e) {
+    free(e->required);
+    free(e->ans);
+    gt_buf_free(&e->body);
+    gt_client_free(e->cl);
+    curl_easy_cleanup(e->c);
+    gt_node_stop(e->n);
+    sem_destroy(&H.entered);
+    sem_destroy(&H.go);
+    trm(e->home);
+}
+
+/* The payer tries to void its payment while the route it pays for runs:
+ * refused, and the answer is settled and delivered. */
+static void test_reserved_in_flight(void) {
+    held_env e;
+    if (held_env_start(&e)) return;
+    uint16_t port = e.port;
+    CURL *c = e.c;
+    gt_client *cl = e.cl;
+    char why[256], *ans = e.ans, *required = e.required;
     uint64_t now = (uint64_t)time(NULL);
     char *sig = forged(required, PAYER, MERCHANT, PRICE, 0);
     int fd = send_held(port, sig);
@@ -574,15 +608,7 @@ static void test_reserved_in_flight(void) {
     CHECK_EQ_U64(balance_of(cl, MERCHANT), PRICE);
     gt_free(sig);
     gt_free(other);
-    free(required);
-    free(ans);
-    gt_buf_free(&body);
-    gt_client_free(cl);
-    curl_easy_cleanup(c);
-    gt_node_stop(n);
-    sem_destroy(&H.entered);
-    sem_destroy(&H.go);
-    trm(home);
+    held_env_end(&e);
 }
 
 /* Sends sig on GET /v1/held while no route may run: `go` is posted first,
@@ -644,8 +670,8 @@ static char *test_watched(gt_node *n, uint16_t port, const char *required, gt_cl
     return sig;
 }
 
-/* A payment whose window ends before its route may finish (1 s here; the
- * node's request_max_s is 120) is settled before the route runs, so a
+/* A payment whose window is too short to watch (1 s here, under twice the
+ * watch's 5-s margin) is settled before the route runs, so a
  * route that outlasts the window is paid, once, and its answer delivered;
  * the same nonce then buys nothing more. The old node ran the route, found
  * the payment expired at the settlement, withheld the answer and left the
@@ -654,24 +680,12 @@ static char *test_watched(gt_node *n, uint16_t port, const char *required, gt_cl
  * PAYMENT-RESPONSE); a payment with a long window still pays only for a
  * route that succeeds. */
 static void test_short_window(void) {
-    const char *home = thome(dir);
-    write_config_route(home, "GET /v1/held", "");
-    CHECK_EQ_INT(sem_init(&H.entered, 0, 0), 0);
-    CHECK_EQ_INT(sem_init(&H.go, 0, 0), 0);
-    H.status = 200;
-    gt_node *n = held_node(home);
-    if (!n) return;
-    uint16_t port = gt_node_port(n);
-    CURL *c = curl_easy_init();
-    char url[100], base[64], why[256], *ans = calloc(1, 65536);
-    snprintf(url, sizeof url, "http://127.0.0.1:%u/v1/held", port);
-    snprintf(base, sizeof base, "http://127.0.0.1:%u", port);
-    CHECK_EQ_INT(tmint(c, port, 0, PAYER, MINTED), 200);
-    gt_client *cl = NULL;
-    gt_err err;
-    CHECK_EQ_INT(gt_client_new(base, &cl, &err), 0);
-    gt_buf body = GT_BUF_INIT;
-    char *required = offer_of(url, &body);
+    held_env e;
+    if (held_env_start(&e)) return;
+    gt_node *n = e.n;
+    uint16_t port = e.port;
+    gt_client *cl = e.cl;
+    char why[256], *ans = e.ans, *required = e.required;
     uint64_t t = gt_node_now_s(n);
     gt_node_set_time(n, t); /* the node's clock stands still until the test moves it */
     char *sig = forged_at(required, PAYER, MERCHANT, PRICE, 0, t - 60, t + 1);
@@ -711,13 +725,7 @@ static void test_short_window(void) {
     gt_free(sig);
     sig = test_watched(n, port, required, cl);
     gt_free(sig), gt_free(again);
-    free(required), free(ans);
-    gt_buf_free(&body);
-    gt_client_free(cl);
-    curl_easy_cleanup(c);
-    gt_node_stop(n);
-    sem_destroy(&H.entered), sem_destroy(&H.go);
-    trm(home);
+    held_env_end(&e);
 }
 
 int main(void) {

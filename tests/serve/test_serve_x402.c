@@ -533,8 +533,8 @@ static char *sign_window(const char *required, int key, uint64_t price, uint64_t
 
 /* A completion paid with a 1-s window that waits for the model past it
  * (the model's one slot held; the node's clock moved on): the payment is
- * settled as the request arrives (its window ends before the route may
- * finish), so the answer is delivered and paid once, and the same nonce
+ * settled as the request arrives (its window is too short to watch), so
+ * the answer is delivered and paid once, and the same nonce
  * signed again buys nothing. The old node generated the answer, found the
  * payment expired, sent a 402 and left the nonce unused: signed again, it
  * bought the model's work as often as the payer liked, for nothing. */
