@@ -61,10 +61,40 @@ int gt_serve_queued(const gt_serve *s) {
     return q > 0 ? q : 0;
 }
 
+/* Waiting jobs of client address ip. */
+static int queued_of(const gt_serve *s, uint32_t ip) {
+    int n = 0;
+    for (const gt_serve_job *q = s->pending_head; q; q = q->next_pending) n += q->client_ip == ip;
+    return n;
+}
+
+static void unqueue(gt_serve *s, gt_serve_job *j);
+
+/* A full queue shared: when the address holding the most waiting jobs
+ * holds at least two more than ip would with its new one, its newest
+ * waiting job is refused (evicted: its request answers 429) to make room;
+ * 1 when one was. Else one address could keep the queue full and every
+ * other client refused at once. */
+static int evict_for(gt_serve *s, uint32_t ip) {
+    gt_serve_job *victim = NULL;
+    int most = 0;
+    for (gt_serve_job *q = s->pending_head; q; q = q->next_pending) {
+        int n = queued_of(s, q->client_ip);
+        if (n > most || (n == most && victim && q->client_ip == victim->client_ip)) most = n, victim = q;
+    }
+    if (!victim || most < queued_of(s, ip) + 2) return 0;
+    unqueue(s, victim);
+    victim->evicted = victim->failed = victim->done = 1;
+    gt_err_set(&victim->err, GT_ELIMIT, "evicted from the full queue for another client's request");
+    s->n_rejected++;
+    pthread_cond_broadcast(&s->pcv);
+    return 1;
+}
+
 int gt_serve_submit(gt_serve *s, gt_serve_job *j, gt_serve_error *e) {
     pthread_mutex_lock(&s->mu);
     int full = s->busy || s->n_running + s->n_pending >= s->n_slots;
-    if (full && gt_serve_queued(s) + s->waiting >= s->cfg.max_queue) {
+    if (full && gt_serve_queued(s) + s->waiting >= s->cfg.max_queue && !evict_for(s, j->client_ip)) {
         s->n_rejected++;
         int running = s->n_running, waiting = gt_serve_queued(s) + s->waiting;
         pthread_mutex_unlock(&s->mu);

@@ -247,6 +247,17 @@ static int gen_start(gen *g, gt_serve_error *e) {
     return 0;
 }
 
+/* The answer to a request evicted from the full queue (batch.c): 429, as a
+ * request refused on arrival would have been, with why. Returns -1. */
+static int evicted(gt_serve_error *e) {
+    gt_serve_fail(e, 429, NULL, "rate_limit_exceeded",
+                  "the server is busy and its queue was full: this request, the newest of the client address "
+                  "holding the most waiting requests, gave way to another client's; retry after %d s",
+                  GT_SERVE_RETRY_AFTER_S);
+    e->type = "requests";
+    return -1;
+}
+
 /* Waits for the job to progress: 0, 2 when done, 1 when the client left
  * (the job is then withdrawn and counted cancelled). */
 static int gen_wait(gen *g) {
@@ -374,7 +385,8 @@ static void run_whole(gen *g, gt_serve_resp *o) {
     }
     /* Done: the batcher has let go of the job. */
     if (g->job.failed) {
-        gt_serve_fail(&e, 500, NULL, NULL, "generation failed: %s", g->job.err.msg);
+        if (g->job.evicted) evicted(&e);
+        else gt_serve_fail(&e, 500, NULL, NULL, "generation failed: %s", g->job.err.msg);
         gt_serve_resp_error(o, &e);
         return;
     }
@@ -516,6 +528,7 @@ static void stream_free(void *cls) { gen_free(cls); }
 static int stream_first(gen *g, gt_serve_error *e) {
     int r = gen_wait(g);
     if (r == 1) return gt_serve_fail(e, 499, NULL, "client_closed_request", "the client closed the connection");
+    if (r == 2 && g->job.evicted) return evicted(e);
     if (r == 2 && g->job.failed) /* done: the batcher has let go of the job */
         return gt_serve_fail(e, 500, NULL, NULL, "generation failed: %s", g->job.err.msg);
     g->first_seen = 1, g->first_r = r;

@@ -180,6 +180,7 @@ typedef struct gt_serve_job {
     uint64_t taken_ms;           /* streamed: when it last took some (or started), gt_serve_now_ms */
     uint64_t held_ms;            /* streamed: when the batcher first saw it held since then (0: not yet) */
     int failed;                  /* evaluation failed (err says why); done is set too */
+    int evicted;                 /* refused while it waited (its address held most of a full queue): 429 */
     gt_err err;
     struct gt_serve_job *next_pending; /* the queue of jobs waiting for a slot */
     uint32_t client_ip;          /* its client's IPv4 address (network order; 0: unknown), for fair admission */

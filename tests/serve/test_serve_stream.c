@@ -366,6 +366,55 @@ static void test_fair_admission(void) {
     gt_serve_stop(s);
 }
 
+/* A full queue is shared: with one slot and --max-queue 2, one address
+ * (127.0.0.1) holds the slot with a stream it never reads and fills the
+ * queue with two more. Another address (127.0.0.2) asking then is not
+ * refused: the first address's newest waiting request gives way (its
+ * client gets 429 with Retry-After, counted in requests.rejected), and the
+ * other address is answered once the slot frees. The old server refused
+ * the other address at once (429) while one client kept its queue full. */
+static void test_queue_shared(void) {
+    gt_serve_config c = gt_serve_defaults();
+    c.model_path = gt_fixture(MODEL);
+    c.model_id = "m";
+    c.listen = "127.0.0.1:0";
+    c.n_ctx = 1024;
+    c.n_parallel = 1;
+    c.max_queue = 2;
+    c.stream_lag_tokens = LAG_TOKENS;
+    c.stream_idle_ms = 1000;
+    c.stream_sndbuf_bytes = 4096;
+    gt_serve *s = NULL;
+    gt_err err = {0};
+    CHECK_MSG(gt_serve_start(&c, &s, &err) == 0, "%s", err.msg);
+    if (!s) return;
+    uint16_t port = gt_serve_port(s);
+    int stuck[3];
+    for (int i = 0; i < 3; i++) {
+        stuck[i] = dial_from(port, 2048, "127.0.0.1");
+        CHECK(stuck[i] >= 0 && send_req(stuck[i], "POST", "/v1/completions", STUCK_BODY) == 0);
+        wait_waiting(port, i);
+    }
+    int other = dial_from(port, 0, "127.0.0.2");
+    CHECK(other >= 0 && send_req(other, "POST", "/v1/completions",
+                                 "{\"model\":\"m\",\"prompt\":\"Hello\",\"max_tokens\":6,\"temperature\":0}") == 0);
+    gt_buf out = GT_BUF_INIT;
+    CHECK_EQ_INT(stuck[2] >= 0 ? read_all(stuck[2], &out) : -1, 429); /* the newest of the full address */
+    CHECK_CONTAINS((const char *)out.data, "Retry-After: 1");
+    CHECK_CONTAINS((const char *)out.data, "gave way to another client's");
+    gt_buf_reset(&out);
+    CHECK_EQ_INT(other >= 0 ? read_all(other, &out) : -1, 200);
+    CHECK_CONTAINS((const char *)out.data, "\"completion_tokens\":6");
+    json_t *h = health(port);
+    CHECK_EQ_INT((int)count(h, "requests", "rejected"), 1);
+    json_decref(h);
+    gt_buf_free(&out);
+    if (other >= 0) close(other);
+    for (int i = 0; i < 3; i++)
+        if (stuck[i] >= 0) close(stuck[i]);
+    gt_serve_stop(s);
+}
+
 /* Bad settings are refused with their names. */
 static void test_settings(void) {
     gt_serve_config c = gt_serve_defaults();
@@ -390,5 +439,6 @@ int main(void) {
     RUN(test_stuck_stream);
     RUN(test_stuck_only_slot);
     RUN(test_fair_admission);
+    RUN(test_queue_shared);
     return gt_test_finish();
 }
