@@ -215,9 +215,11 @@ static int slow_reader(uint16_t port) {
 
 /* A server for the stuck-stream tests: n_parallel slots, LAG_TOKENS and
  * idle_ms for back-pressure, small send buffers (so a stream that is not
- * read fills them soon). NULL (a failed check) when it cannot start. */
-static gt_serve *start_stuck(int n_parallel, int idle_ms) {
+ * read fills them soon), max_queue. NULL (a failed check) when it cannot
+ * start. */
+static gt_serve *start_stuck(int n_parallel, int idle_ms, int max_queue) {
     gt_serve_config c = gt_serve_defaults();
+    c.max_queue = max_queue; /* 0: the default */
     c.model_path = gt_fixture(MODEL);
     c.model_id = "m";
     c.listen = "127.0.0.1:0";
@@ -233,7 +235,7 @@ static gt_serve *start_stuck(int n_parallel, int idle_ms) {
 }
 
 static void test_stuck_stream(void) {
-    gt_serve *s = start_stuck(2, IDLE_MS);
+    gt_serve *s = start_stuck(2, IDLE_MS, 0);
     if (!s) return;
     uint16_t port = gt_serve_port(s);
     int stuck = dial(port, 2048);
@@ -278,7 +280,7 @@ static void test_stuck_stream(void) {
  * answered whole: a completion, and a stream read to [DONE]. The stuck
  * client, reading at last, gets the error event saying why it stopped. */
 static void test_stuck_only_slot(void) {
-    gt_serve *s = start_stuck(1, 500); /* short: the others wait this long once it is held */
+    gt_serve *s = start_stuck(1, 500, 0); /* short: the others wait this long once it is held */
     if (!s) return;
     uint16_t port = gt_serve_port(s);
     int stuck = dial(port, 2048);
@@ -328,6 +330,16 @@ static void wait_waiting(uint16_t port, long long n) {
     }
 }
 
+/* Three streams it never reads from 127.0.0.1, sent in order: the first
+ * takes the one slot, the others wait (fds in stuck[]). */
+static void stuck_from_one(uint16_t port, int stuck[3]) {
+    for (int i = 0; i < 3; i++) {
+        stuck[i] = dial_from(port, 2048, "127.0.0.1");
+        CHECK(stuck[i] >= 0 && send_req(stuck[i], "POST", "/v1/completions", STUCK_BODY) == 0);
+        wait_waiting(port, i);
+    }
+}
+
 /* Fair admission: one client address (127.0.0.1) opens three streams it
  * never reads on a server with one slot; the first takes the slot and the
  * other two queue. Another address (127.0.0.2) then asks for a short
@@ -338,15 +350,11 @@ static void wait_waiting(uint16_t port, long long n) {
  * old queue) answered it only after all three streams had each held the
  * slot for the idle window (lagging 3). */
 static void test_fair_admission(void) {
-    gt_serve *s = start_stuck(1, 1000);
+    gt_serve *s = start_stuck(1, 1000, 0);
     if (!s) return;
     uint16_t port = gt_serve_port(s);
     int stuck[3];
-    for (int i = 0; i < 3; i++) {
-        stuck[i] = dial_from(port, 2048, "127.0.0.1");
-        CHECK(stuck[i] >= 0 && send_req(stuck[i], "POST", "/v1/completions", STUCK_BODY) == 0);
-        wait_waiting(port, i); /* in order: the first runs, the others wait */
-    }
+    stuck_from_one(port, stuck);
     int other = dial_from(port, 0, "127.0.0.2");
     CHECK_MSG(other >= 0, "cannot connect from 127.0.0.2");
     CHECK(other >= 0 && send_req(other, "POST", "/v1/completions",
@@ -374,27 +382,11 @@ static void test_fair_admission(void) {
  * other address is answered once the slot frees. The old server refused
  * the other address at once (429) while one client kept its queue full. */
 static void test_queue_shared(void) {
-    gt_serve_config c = gt_serve_defaults();
-    c.model_path = gt_fixture(MODEL);
-    c.model_id = "m";
-    c.listen = "127.0.0.1:0";
-    c.n_ctx = 1024;
-    c.n_parallel = 1;
-    c.max_queue = 2;
-    c.stream_lag_tokens = LAG_TOKENS;
-    c.stream_idle_ms = 1000;
-    c.stream_sndbuf_bytes = 4096;
-    gt_serve *s = NULL;
-    gt_err err = {0};
-    CHECK_MSG(gt_serve_start(&c, &s, &err) == 0, "%s", err.msg);
+    gt_serve *s = start_stuck(1, 1000, 2);
     if (!s) return;
     uint16_t port = gt_serve_port(s);
     int stuck[3];
-    for (int i = 0; i < 3; i++) {
-        stuck[i] = dial_from(port, 2048, "127.0.0.1");
-        CHECK(stuck[i] >= 0 && send_req(stuck[i], "POST", "/v1/completions", STUCK_BODY) == 0);
-        wait_waiting(port, i);
-    }
+    stuck_from_one(port, stuck);
     int other = dial_from(port, 0, "127.0.0.2");
     CHECK(other >= 0 && send_req(other, "POST", "/v1/completions",
                                  "{\"model\":\"m\",\"prompt\":\"Hello\",\"max_tokens\":6,\"temperature\":0}") == 0);
