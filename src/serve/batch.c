@@ -71,8 +71,9 @@ static int queued_of(const gt_serve *s, uint32_t ip) {
 static void unqueue(gt_serve *s, gt_serve_job *j);
 
 /* A full queue shared: when the address holding the most waiting jobs
- * holds at least two more than ip would with its new one, its newest
- * waiting job is refused (evicted: its request answers 429) to make room;
+ * holds at least two more than ip does (so still as many as ip once each
+ * has given or taken one), its newest waiting job is refused (evicted: its
+ * request answers 429) to make room;
  * 1 when one was. Else one address could keep the queue full and every
  * other client refused at once. */
 static int evict_for(gt_serve *s, uint32_t ip) {
