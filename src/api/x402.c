@@ -456,7 +456,7 @@ static void *watcher_main(void *arg) {
  * settlement is an error saying why; the route must not run. */
 static int pay_first(gt_api_x402 *x, gt_api_x402_pay *p, gt_err *err) {
     assert(p->priced && !p->paid_first && !p->watched);
-    uint64_t now = p->node ? gt_ledger_now_s(p->node->ledger) : (uint64_t)time(NULL);
+    uint64_t now = x402_now_s(x);
     uint64_t left = p->valid_before > now ? p->valid_before - now : 0;
     uint64_t bound = 2 * watch_margin_s(x);
     if (left >= bound && watch_add(x, p)) return 0; /* settled after the route: nothing paid for one that fails */
