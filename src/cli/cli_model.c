@@ -697,18 +697,30 @@ static json_t *model_entry(const char *path) {
     return o;
 }
 
-/* Appends the *.gguf files of dir (sorted) to arr; a missing dir is an error. */
-static int list_dir(const char *dir, json_t *arr, gt_err *err) {
+/* Appends the *.gguf files of dir (sorted) to arr. A missing dir is an
+ * error, except the default one (optional: a new home has none), which
+ * lists nothing. Past MODEL_LIST_MAX files the rest are left out, said on
+ * stderr, so a listing never passes for whole when it is not. */
+static int list_dir(const char *dir, int optional, json_t *arr, gt_err *err) {
     DIR *d = opendir(dir);
-    if (!d) return gt_err_set(err, GT_ENOTFOUND, "cannot list %s: %s", dir, strerror(errno));
+    if (!d && optional && errno == ENOENT) return 0;
+    if (!d)
+        return gt_err_set(err, GT_ENOTFOUND, "cannot list %s: %s (expected a directory of GGUF files)", dir,
+                          strerror(errno));
     char *names[MODEL_LIST_MAX];
-    size_t n = 0;
+    size_t n = 0, more = 0;
     struct dirent *e;
-    while ((e = readdir(d)) && n < MODEL_LIST_MAX) {
+    while ((e = readdir(d))) {
         size_t len = strlen(e->d_name);
-        if (len > 5 && !strcmp(e->d_name + len - 5, ".gguf")) names[n++] = gt_strdup(e->d_name);
+        if (len <= 5 || strcmp(e->d_name + len - 5, ".gguf")) continue;
+        char *name = n < MODEL_LIST_MAX ? gt_strdup(e->d_name) : NULL;
+        if (name) names[n++] = name;
+        else more++;
     }
     closedir(d);
+    if (more)
+        fprintf(stderr, "warning: %zu *.gguf files of %s left out: at most %d are listed\n", more, dir,
+                MODEL_LIST_MAX);
     qsort(names, n, sizeof names[0], by_str);
     for (size_t i = 0; i < n; i++) {
         char path[4400];
@@ -737,8 +749,8 @@ static int cmd_list(int argc, char **argv) {
         dirs[n_dirs++] = models;
     }
     json_t *arr = json_array();
-    for (int i = 0; i < n_dirs; i++)
-        if (list_dir(dirs[i], arr, &err)) return json_decref(arr), gt_cli_fail(&err);
+    for (int i = 0; i < n_dirs; i++) /* dirs[0] is the default one when no DIR was named */
+        if (list_dir(dirs[i], dirs[i] == models, arr, &err)) return json_decref(arr), gt_cli_fail(&err);
     if (json) return gt_cli_json_out(arr);
     size_t i;
     json_t *m;

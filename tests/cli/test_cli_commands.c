@@ -92,13 +92,20 @@ static void test_model_list(void) {
     CHECK_STR(json_string_value(json_object_get(good, "architecture")), "llama");
     CHECK(json_integer_value(json_object_get(good, "params")) > 0);
     json_decref(j);
-    /* default: HOME/models */
+    /* default: HOME/models; a home without one lists nothing, not an error */
+    snprintf(args, sizeof args, "rm -rf %s/models", cli_home);
+    CHECK_EQ_INT(system(args), 0);
+    CHECK_EQ_INT(gotong("model list"), 0);
+    CHECK_CONTAINS(out_s, "no models (*.gguf) in ");
+    CHECK_EQ_INT(gotong("model list --json"), 0);
+    CHECK_CONTAINS(out_s, "[]");
     snprintf(args, sizeof args, "mkdir -p %s/models && cp %s %s/models/", cli_home, model, cli_home);
     CHECK_EQ_INT(system(args), 0);
     CHECK_EQ_INT(gotong("model list"), 0);
     CHECK_CONTAINS(out_s, "m.gguf  llama");
-    snprintf(args, sizeof args, "model list %s/none", cli_tmp);
+    snprintf(args, sizeof args, "model list %s/none", cli_tmp); /* a named directory must be there */
     CHECK_EQ_INT(gotong(args), 1);
+    CHECK_CONTAINS(err_s, "expected a directory of GGUF files");
 }
 
 /* The path of cast when scripts/setup.sh installed it, else NULL. */
