@@ -3,6 +3,7 @@
  * secret): creating a ledger file with its genesis block, loading the
  * parameters back from meta at open and checking them against what the
  * genesis block commits to, and the signing domain they fix. */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -76,6 +77,7 @@ static int put_genesis_meta(sqlite3 *db, const gt_genesis *g, const gt_windows *
         {"format10_height", 0}, /* and format 10's */
         {"format11_height", 0}, /* and format 11's */
         {"format12_height", 0}, /* and format 12's */
+        {"format13_height", 0}, /* and format 13's */
     };
     int rc;
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
@@ -126,7 +128,7 @@ fail:
 }
 
 /* The first height under format `format`'s rules (gt_genesis.format9_height,
- * format10_height, format11_height, format12_height; meta key `key`) of a store of `version`: from meta for
+ * format10_height to format13_height; meta key `key`) of a store of `version`: from meta for
  * that format on (0, or the block after the head when a writer upgraded it),
  * none (UINT64_MAX) for an older store, opened read-only as it is. */
 static int load_format_height(gt_ledger *l, uint64_t version, uint64_t format, const char *key, uint64_t *out,
@@ -135,28 +137,29 @@ static int load_format_height(gt_ledger *l, uint64_t version, uint64_t format, c
     return version >= format ? gt_ledger_meta_get(l, key, out, NULL, 0, err) : 0;
 }
 
-/* Refuses a store of `version`, saying what to do first and then what each
- * later format changed, oldest first, as many as the message holds (the
- * formats a writer's open upgrades need no new ledger). Each line kept short:
- * the whole list from format 4 on must fit GT_ERR_MSG_MAX (test_ledger_genesis). */
+/* Refuses a store of `version`: what the file is, what this gotong writes
+ * and how to proceed, then what each format up to GT_LEDGER_FORMAT_OLDEST
+ * changed after it (the changes no writer's open can make, which are why a
+ * new ledger is needed), then the later formats up to this one by number
+ * only, pointing to the README's list: a line for each grew the message
+ * past GT_ERR_MSG_MAX by format 13, and what they changed is no reason to
+ * make a new ledger (a store of one of them is upgraded in place). The
+ * message is the same length whatever format comes next (test_ledger_genesis
+ * checks it whole). */
 static int format_refused(uint64_t version, gt_err *err) {
     static const char *const changed[] = {
         [4] = "format 4 fixed the dispute, vote and reveal windows at genesis",
         [5] = "format 5 reindexed slot deadlines",
-        [6] = "format 6 dropped 2 indexes",
-        [7] = "format 7 keeps action ids in sorted runs",
-        [8] = "format 8 indexes names by look",
-        [9] = "format 9 folds case in look-alikes",
-        [10] = "format 10 adds an eval check floor, dataset panels, human points",
-        [11] = "format 11 seals eval votes",
-        [12] = "format 12 holds clear co-signs",
+        [6] = "format 6 dropped the market's index of slots by worker",
     };
-    _Static_assert(sizeof changed / sizeof changed[0] == GT_LEDGER_FORMAT + 1, "one line per format");
+    _Static_assert(sizeof changed / sizeof changed[0] == GT_LEDGER_FORMAT_OLDEST + 1, "one line per format no "
+                   "writer's open upgrades to");
     if (version > GT_LEDGER_FORMAT)
         return gt_err_set(err, GT_EUNSUPPORTED,
                           "ledger format %llu is newer than this gotong's (format %d): open it with the gotong "
                           "that made it, or a newer one",
                           (unsigned long long)version, GT_LEDGER_FORMAT);
+    assert(version < GT_LEDGER_FORMAT_OLDEST);
     char msg[GT_ERR_MSG_MAX];
     size_t n = (size_t)snprintf(msg, sizeof msg,
                                 "ledger format %llu is not supported (this gotong writes format %d and upgrades %d to "
@@ -164,16 +167,13 @@ static int format_refused(uint64_t version, gt_err *err) {
                                 (unsigned long long)version, GT_LEDGER_FORMAT, GT_LEDGER_FORMAT_OLDEST,
                                 GT_LEDGER_FORMAT - 1);
     const char *sep = "; since: ";
-    for (uint64_t f = version + 1; f <= GT_LEDGER_FORMAT; f++) {
+    for (uint64_t f = version + 1; f <= GT_LEDGER_FORMAT_OLDEST; f++) {
         if (!changed[f]) continue;
-        size_t len = strlen(sep) + strlen(changed[f]);
-        if (n + len + 4 >= sizeof msg) { /* room kept for the mark that more formats followed */
-            snprintf(msg + n, sizeof msg - n, ", ...");
-            break;
-        }
         n += (size_t)snprintf(msg + n, sizeof msg - n, "%s%s", sep, changed[f]);
         sep = ", ";
     }
+    snprintf(msg + n, sizeof msg - n, "; then formats %d to %d (README.md lists what each changed)",
+             GT_LEDGER_FORMAT_OLDEST + 1, GT_LEDGER_FORMAT);
     return gt_err_set(err, GT_EUNSUPPORTED, "%s", msg);
 }
 
@@ -196,7 +196,8 @@ int gt_ledger_load_genesis(gt_ledger *l, gt_genesis *g, gt_err *err) {
         (rc = load_format_height(l, version, 9, "format9_height", &g->format9_height, err)) ||
         (rc = load_format_height(l, version, 10, "format10_height", &g->format10_height, err)) ||
         (rc = load_format_height(l, version, 11, "format11_height", &g->format11_height, err)) ||
-        (rc = load_format_height(l, version, 12, "format12_height", &g->format12_height, err)))
+        (rc = load_format_height(l, version, 12, "format12_height", &g->format12_height, err)) ||
+        (rc = load_format_height(l, version, 13, "format13_height", &g->format13_height, err)))
         return rc;
     return windows_check(&g->windows, "the ledger's stored ", err);
 }

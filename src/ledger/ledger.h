@@ -98,6 +98,16 @@ typedef struct gt_genesis {
      * writer's open upgraded (the older heights the same when it came from
      * before them); UINT64_MAX for an older store opened read-only. */
     uint64_t format12_height;
+    /* The same for format 13's rule: a dataset_publish's rows are at most
+     * the samples its task's paid batches hold (work/work.c: a batch paid
+     * whole holds its batchItems, one settled pro rata the units its
+     * per-unit verdict accepted), so a poster cannot claim a million rows
+     * for a job that paid for 16 samples; every block from it commits the
+     * five heights (ledger/block.c). 0 for a ledger created at format 13;
+     * the block after the head for one a writer's open upgraded (the older
+     * heights the same when it came from before them); UINT64_MAX for an
+     * older store opened read-only. */
+    uint64_t format13_height;
 } gt_genesis;
 
 #define GT_DEFAULT_CHAIN_ID 1337

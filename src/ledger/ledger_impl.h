@@ -120,7 +120,19 @@
  * Formats 6 to 11 open read-only as they are (no format 12 height); for
  * writing they are upgraded in place. An older binary refuses a format 12
  * store (it lacks the rule). */
-#define GT_LEDGER_FORMAT 12
+/* Format 13: one stricter rule from a height, format13_height in meta
+ * (gt_genesis): a dataset_publish's rows are at most the samples its
+ * task's paid batches hold (a batch paid whole: its batchItems, the last
+ * one lastBatchItems; one settled pro rata: the units its verdict
+ * accepted), where format 12 took any 1 to GT_WORK_DATASET_MAX_ROWS
+ * (work/work.c). From that height every block's state root commits format
+ * 13's height beside the older four (ledger/block.c). 0 for a new ledger;
+ * for one upgraded, the block after its head then (from format 11 or older
+ * in one go, the older heights the same). A meta row only: the tables are
+ * those of format 12. Formats 6 to 12 open read-only as they are (no format
+ * 13 height); for writing they are upgraded in place. An older binary
+ * refuses a format 13 store (it lacks the rule). */
+#define GT_LEDGER_FORMAT 13
 /* The oldest format a writer's open upgrades and a reader opens as it is. */
 #define GT_LEDGER_FORMAT_OLDEST 6
 

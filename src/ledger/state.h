@@ -73,6 +73,8 @@ typedef struct gt_tx {
     uint64_t format11_height;
     /* The same for format 12's rule (ledger.h: gt_genesis.format12_height). */
     uint64_t format12_height;
+    /* The same for format 13's rule (ledger.h: gt_genesis.format13_height). */
+    uint64_t format13_height;
     uint64_t action_seq;  /* sequence number of the action being applied */
     gt_keccak diff;       /* modules feed the bytes of rows they change (see gt_tx_commit) */
 } gt_tx;

@@ -116,6 +116,7 @@ static void test_submit_and_read(void) {
     /* the first blocks under format 11's and 12's rules: 0 on a new ledger */
     CHECK_CONTAINS(h.body, "\"format11Height\":0");
     CHECK_CONTAINS(h.body, "\"format12Height\":0");
+    CHECK_CONTAINS(h.body, "\"format13Height\":0");
     thttp_free(&h);
     /* a batch: two transfers, the second over the balance: per-action results */
     gt_action b[2];

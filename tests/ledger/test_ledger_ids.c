@@ -39,11 +39,11 @@ static gt_ledger *fresh_at(int older) {
     gt_ledger *l = NULL;
     gt_err err = {0};
     CHECK_EQ_INT(gt_ledger_create(path, &g, &err), 0);
-    /* Blocks made as an older format made them: format 9's to 12's rules
+    /* Blocks made as an older format made them: format 9's to 13's rules
      * (and, from format 10, the commitment to their heights) far ahead. */
     if (older)
         CHECK_EQ_INT(tledger_exec(path, "UPDATE meta SET value=1000000 WHERE key IN ('format9_height',"
-                                        "'format10_height','format11_height','format12_height')"),
+                                        "'format10_height','format11_height','format12_height','format13_height')"),
                      0);
     CHECK_EQ_INT(gt_ledger_open(path, 0, &l, &err), 0);
     DOM = *gt_ledger_domain(l);
@@ -234,7 +234,8 @@ static void test_upgrade_from_format6(void) {
         CHECK_EQ_INT(tledger_exec(path, sql), 0);
         CHECK_EQ_INT(gt_ledger_open(path, 0, &l, &err), GT_EUNSUPPORTED);
         CHECK_CONTAINS(err.msg,
-                       v > GT_LEDGER_FORMAT ? "is newer than this gotong's" : "format 7 keeps action ids in sorted runs");
+                       v > GT_LEDGER_FORMAT ? "is newer than this gotong's"
+                                            : "format 6 dropped the market's index of slots by worker; then formats 7 to");
         CHECK_EQ_INT(gt_ledger_open(path, GT_LEDGER_READONLY, &l, &err), GT_EUNSUPPORTED);
     }
     trm(dir);

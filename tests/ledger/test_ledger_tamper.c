@@ -520,13 +520,13 @@ static void expect_verify_refuses(const char *what, const char *verify_says) {
     restore();
 }
 
-/* The heights where format 9's to 12's rules start sit in meta; from
+/* The heights where format 9's to 13's rules start sit in meta; from
  * format 10's height every block's state root commits to them (format 11's
- * and 12's from their own heights), so moving one under the ledger makes
- * the replay's roots differ (this ledger was made at format 12: all are 0
+ * to 13's from their own heights), so moving one under the ledger makes
+ * the replay's roots differ (this ledger was made at format 13: all are 0
  * and every block commits them). On format 10's code format11_height was
- * committed nowhere, and on format 11's format12_height: moving either
- * passed verify. */
+ * committed nowhere, on format 11's format12_height and on format 12's
+ * format13_height: moving any of them passed verify. */
 static void test_rule_heights_moved(void) {
     /* format9_height moved up: no rule of this ledger's blocks reads it (a
      * transfer, a stake), so only the commitment can tell. */
@@ -543,6 +543,10 @@ static void test_rule_heights_moved(void) {
      * only the three older heights. */
     edit("UPDATE meta SET value = 2 WHERE key = 'format12_height'");
     expect_verify_refuses("format12_height 2", "block 1: replayed state root");
+    /* format13_height moved up: block 1 committed it, its replay commits
+     * only the four older heights. */
+    edit("UPDATE meta SET value = 2 WHERE key = 'format13_height'");
+    expect_verify_refuses("format13_height 2", "block 1: replayed state root");
     /* Both moved together past the head: blocks 1-4 replay without them. */
     edit("UPDATE meta SET value = 9 WHERE key IN ('format9_height', 'format10_height')");
     expect_verify_refuses("both 9", "block 1: replayed state root");

@@ -127,16 +127,17 @@ static long long raw_int(const char *sql) {
 #define SQL_INDEX_OK "SELECT count(*) FROM pragma_integrity_check('mk_agents') WHERE integrity_check='ok'"
 
 /* A writer's ledger at path whose blocks are made as format `older` (8 to
- * 11) made them: the heights of the formats after it put far ahead before
+ * 12) made them: the heights of the formats after it put far ahead before
  * the first block, so no block commits the rules' heights (from format 10
  * on every block's state root does) nor runs the newer rules. */
 static gt_ledger *fresh_as_older(int older) {
-    assert(older >= 8 && older <= 11);
+    assert(older >= 8 && older <= 12);
     gt_ledger *l = fresh();
     gt_ledger_close(l);
-    static const char *const keys[] = {"format9_height", "format10_height", "format11_height", "format12_height"};
+    static const char *const keys[] = {"format9_height", "format10_height", "format11_height", "format12_height",
+                                       "format13_height"};
     char sql[160];
-    for (int f = older + 1; f <= 12; f++) {
+    for (int f = older + 1; f <= 13; f++) {
         snprintf(sql, sizeof sql, "UPDATE meta SET value=1000000 WHERE key='%s'", keys[f - 9]);
         raw_exec(sql);
     }
@@ -191,6 +192,7 @@ static void test_format7_backfilled(void) {
 #define SQL_FORMAT10_HEIGHT "SELECT value FROM meta WHERE key='format10_height'"
 #define SQL_FORMAT11_HEIGHT "SELECT value FROM meta WHERE key='format11_height'"
 #define SQL_FORMAT12_HEIGHT "SELECT value FROM meta WHERE key='format12_height'"
+#define SQL_FORMAT13_HEIGHT "SELECT value FROM meta WHERE key='format13_height'"
 
 /* Sets meta's format9_height on the store at path. */
 static void set_format9_height(long long height) {
@@ -227,7 +229,7 @@ static void test_format8_upgraded(void) {
     gt_ledger_close(l);
     raw_exec("DROP INDEX mk_agents_name_case_key; DROP INDEX mk_tasks_spec;"
              "DELETE FROM meta WHERE key IN ('format9_height','format10_height','format11_height',"
-             "'format12_height'); UPDATE meta SET value=8 WHERE key='version'");
+             "'format12_height','format13_height'); UPDATE meta SET value=8 WHERE key='version'");
     gt_verify_report rep;
     CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &err), 0);
     CHECK_EQ_INT(gt_ledger_open(path, GT_LEDGER_READONLY, &l, &err), 0);
@@ -235,6 +237,7 @@ static void test_format8_upgraded(void) {
     CHECK(gt_ledger_genesis(l)->format10_height == UINT64_MAX);
     CHECK(gt_ledger_genesis(l)->format11_height == UINT64_MAX);
     CHECK(gt_ledger_genesis(l)->format12_height == UINT64_MAX);
+    CHECK(gt_ledger_genesis(l)->format13_height == UINT64_MAX);
     gt_ledger_close(l);
     CHECK_EQ_INT((int)raw_int(SQL_VERSION), 8);
     CHECK_EQ_INT((int)raw_int(SQL_HAS_CASE_INDEX), 0);
@@ -253,6 +256,7 @@ static void test_format8_upgraded(void) {
     CHECK(gt_ledger_genesis(l)->format10_height == before.height + 1);
     CHECK(gt_ledger_genesis(l)->format11_height == before.height + 1);
     CHECK(gt_ledger_genesis(l)->format12_height == before.height + 1);
+    CHECK(gt_ledger_genesis(l)->format13_height == before.height + 1);
     CHECK_EQ_INT(gt_ledger_head(l, &after, NULL), 0);
     CHECK(!memcmp(before.hash, after.hash, 32) && !memcmp(before.state_digest, after.state_digest, 32));
     CHECK_EQ_INT((int)raw_int("SELECT count(*) FROM mk_agents WHERE name IN ('Alice','ALICE')"), 2);
@@ -271,7 +275,7 @@ static void test_format8_upgraded(void) {
 /* A ledger as format 9 left it (no format10_height nor format11_height; its
  * format9_height 0, as for one created at format 9): read as it is with no
  * format 10 or 11 height (read-only, and by `ledger verify`); a writer's
- * open makes it format 12, format 10's to 12's rules from the block after
+ * open makes it format 13, format 10's to 13's rules from the block after
  * its head, format 9's height kept, no block touched; a fresh ledger says 0
  * for both. */
 static void test_format9_upgraded(void) {
@@ -286,8 +290,8 @@ static void test_format9_upgraded(void) {
     CHECK_EQ_INT(gt_ledger_head(l, &before, NULL), 0);
     CHECK(before.height > 1);
     gt_ledger_close(l);
-    raw_exec("DELETE FROM meta WHERE key IN ('format10_height','format11_height','format12_height');"
-             "UPDATE meta SET value=9 WHERE key='version'");
+    raw_exec("DELETE FROM meta WHERE key IN ('format10_height','format11_height','format12_height',"
+             "'format13_height'); UPDATE meta SET value=9 WHERE key='version'");
     gt_verify_report rep;
     gt_err err = {0};
     CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &err), 0);
@@ -296,6 +300,7 @@ static void test_format9_upgraded(void) {
     CHECK(gt_ledger_genesis(l)->format10_height == UINT64_MAX);
     CHECK(gt_ledger_genesis(l)->format11_height == UINT64_MAX);
     CHECK(gt_ledger_genesis(l)->format12_height == UINT64_MAX);
+    CHECK(gt_ledger_genesis(l)->format13_height == UINT64_MAX);
     gt_ledger_close(l);
     CHECK_EQ_INT((int)raw_int(SQL_VERSION), 9);
     CHECK_EQ_INT((int)raw_int(SQL_FORMAT10_HEIGHT), -1);
@@ -307,6 +312,7 @@ static void test_format9_upgraded(void) {
     CHECK(gt_ledger_genesis(l)->format10_height == before.height + 1);
     CHECK(gt_ledger_genesis(l)->format11_height == before.height + 1);
     CHECK(gt_ledger_genesis(l)->format12_height == before.height + 1);
+    CHECK(gt_ledger_genesis(l)->format13_height == before.height + 1);
     CHECK_EQ_INT(gt_ledger_head(l, &after, NULL), 0);
     CHECK(!memcmp(before.hash, after.hash, 32) && !memcmp(before.state_digest, after.state_digest, 32));
     expect_ok(l, V1, "agent_register", "Nadia");
@@ -318,7 +324,7 @@ static void test_format9_upgraded(void) {
 /* A ledger as format 10 left it (no format11_height; format 9's and 10's
  * heights 0, as for one created at format 10, so its blocks commit those
  * two heights): read as it is with no format 11 height (read-only, and by
- * `ledger verify`); a writer's open makes it format 12, format 11's and 12's rules
+ * `ledger verify`); a writer's open makes it format 13, format 11's to 13's rules
  * from the block after its head, the older heights kept, no block touched;
  * the blocks after it commit format 11's height too and the whole log
  * replays, but not once format 11's height is moved under a block that
@@ -337,7 +343,7 @@ static void test_format10_upgraded(void) {
     CHECK_EQ_INT(gt_ledger_head(l, &before, NULL), 0);
     CHECK(before.height > 1);
     gt_ledger_close(l);
-    raw_exec("DELETE FROM meta WHERE key IN ('format11_height','format12_height');"
+    raw_exec("DELETE FROM meta WHERE key IN ('format11_height','format12_height','format13_height');"
              "UPDATE meta SET value=10 WHERE key='version'");
     gt_verify_report rep;
     gt_err err = {0};
@@ -355,6 +361,7 @@ static void test_format10_upgraded(void) {
     CHECK_EQ_INT((int)raw_int(SQL_FORMAT11_HEIGHT), (int)before.height + 1);
     CHECK(gt_ledger_genesis(l)->format11_height == before.height + 1);
     CHECK(gt_ledger_genesis(l)->format12_height == before.height + 1);
+    CHECK(gt_ledger_genesis(l)->format13_height == before.height + 1);
     CHECK_EQ_INT(gt_ledger_head(l, &after, NULL), 0);
     CHECK(!memcmp(before.hash, after.hash, 32) && !memcmp(before.state_digest, after.state_digest, 32));
     expect_ok(l, V1, "agent_register", "Nadia");
@@ -373,8 +380,8 @@ static void test_format10_upgraded(void) {
 /* A ledger as format 11 left it (no format12_height; the older heights 0,
  * as for one created at format 11, so its blocks commit three heights):
  * read as it is with no format 12 height (read-only, and by `ledger
- * verify`); a writer's open makes it format 12, format 12's rule from the
- * block after its head, the older heights kept, no block touched; the
+ * verify`); a writer's open makes it format 13, format 12's and 13's rules
+ * from the block after its head, the older heights kept, no block touched; the
  * blocks after it commit format 12's height too and the whole log replays,
  * but not once format 12's height is moved under a block that committed
  * it. A fresh ledger says 0. On format 11's code this does not build (no
@@ -392,7 +399,8 @@ static void test_format11_upgraded(void) {
     CHECK_EQ_INT(gt_ledger_head(l, &before, NULL), 0);
     CHECK(before.height > 1);
     gt_ledger_close(l);
-    raw_exec("DELETE FROM meta WHERE key='format12_height'; UPDATE meta SET value=11 WHERE key='version'");
+    raw_exec("DELETE FROM meta WHERE key IN ('format12_height','format13_height');"
+             "UPDATE meta SET value=11 WHERE key='version'");
     gt_verify_report rep;
     gt_err err = {0};
     CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &err), 0);
@@ -408,6 +416,7 @@ static void test_format11_upgraded(void) {
     CHECK_EQ_INT((int)raw_int(SQL_FORMAT11_HEIGHT), 0);
     CHECK_EQ_INT((int)raw_int(SQL_FORMAT12_HEIGHT), (int)before.height + 1);
     CHECK(gt_ledger_genesis(l)->format12_height == before.height + 1);
+    CHECK(gt_ledger_genesis(l)->format13_height == before.height + 1);
     CHECK_EQ_INT(gt_ledger_head(l, &after, NULL), 0);
     CHECK(!memcmp(before.hash, after.hash, 32) && !memcmp(before.state_digest, after.state_digest, 32));
     expect_ok(l, V1, "agent_register", "Nadia");
@@ -418,6 +427,59 @@ static void test_format11_upgraded(void) {
     CHECK_CONTAINS(err.msg, "block 1: replayed state root");
     char sql[96];
     snprintf(sql, sizeof sql, "UPDATE meta SET value=%llu WHERE key='format12_height'",
+             (unsigned long long)before.height + 1);
+    raw_exec(sql);
+    done(NULL);
+}
+
+/* A ledger as format 12 left it (no format13_height; the older heights 0,
+ * as for one created at format 12, so its blocks commit four heights):
+ * read as it is with no format 13 height (read-only, and by `ledger
+ * verify`); a writer's open makes it format 13, format 13's rule from the
+ * block after its head, the older heights kept, no block touched; the
+ * blocks after it commit format 13's height too and the whole log replays,
+ * but not once format 13's height is moved under a block that committed
+ * it. A fresh ledger says 0. On format 12's code this does not build (no
+ * format13_height field), and there the version stayed 12 with no
+ * format13_height row. */
+static void test_format12_upgraded(void) {
+    gt_ledger *l = fresh();
+    CHECK_EQ_U64(gt_ledger_genesis(l)->format13_height, 0);
+    CHECK_EQ_INT((int)raw_int(SQL_FORMAT13_HEIGHT), 0);
+    gt_ledger_close(l);
+    l = fresh_as_older(12);
+    setup(l, 5 * UNIT);
+    expect_ok(l, ALICE, "agent_register", "Alice");
+    gt_block before, after;
+    CHECK_EQ_INT(gt_ledger_head(l, &before, NULL), 0);
+    CHECK(before.height > 1);
+    gt_ledger_close(l);
+    raw_exec("DELETE FROM meta WHERE key='format13_height'; UPDATE meta SET value=12 WHERE key='version'");
+    gt_verify_report rep;
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &err), 0);
+    CHECK_EQ_INT(gt_ledger_open(path, GT_LEDGER_READONLY, &l, &err), 0);
+    CHECK_EQ_U64(gt_ledger_genesis(l)->format12_height, 0);
+    CHECK(gt_ledger_genesis(l)->format13_height == UINT64_MAX);
+    gt_ledger_close(l);
+    CHECK_EQ_INT((int)raw_int(SQL_VERSION), 12);
+    CHECK_EQ_INT((int)raw_int(SQL_FORMAT13_HEIGHT), -1);
+    CHECK_EQ_INT(gt_ledger_open(path, 0, &l, &err), 0);
+    CHECK_EQ_INT((int)raw_int(SQL_VERSION), GT_LEDGER_FORMAT);
+    CHECK_EQ_INT((int)raw_int(SQL_FORMAT11_HEIGHT), 0);
+    CHECK_EQ_INT((int)raw_int(SQL_FORMAT12_HEIGHT), 0);
+    CHECK_EQ_INT((int)raw_int(SQL_FORMAT13_HEIGHT), (int)before.height + 1);
+    CHECK(gt_ledger_genesis(l)->format13_height == before.height + 1);
+    CHECK_EQ_INT(gt_ledger_head(l, &after, NULL), 0);
+    CHECK(!memcmp(before.hash, after.hash, 32) && !memcmp(before.state_digest, after.state_digest, 32));
+    expect_ok(l, V1, "agent_register", "Nadia");
+    gt_ledger_close(l);
+    CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &err), 0);
+    raw_exec("UPDATE meta SET value=1 WHERE key='format13_height'");
+    CHECK(gt_ledger_verify(path, &rep, NULL, NULL, &err) != 0);
+    CHECK_CONTAINS(err.msg, "block 1: replayed state root");
+    char sql[96];
+    snprintf(sql, sizeof sql, "UPDATE meta SET value=%llu WHERE key='format13_height'",
              (unsigned long long)before.height + 1);
     raw_exec(sql);
     done(NULL);
@@ -460,6 +522,7 @@ int main(void) {
     RUN(test_format9_upgraded);
     RUN(test_format10_upgraded);
     RUN(test_format11_upgraded);
+    RUN(test_format12_upgraded);
     RUN(test_damaged_index_fails_verify);
     return gt_test_finish();
 }
