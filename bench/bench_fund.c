@@ -143,6 +143,7 @@ static void f_post(gt_action *a, int i) {
     gt_action_set_u64(a, "bounty", TOKEN);
     gt_action_set_u64(a, "stake", TOKEN);
     gt_action_set_u64(a, "quorum", 1); /* a panel of one, drawn from the staked: the issuer */
+    gt_action_set_u64(a, "batchItems", 10); /* the 10 rows f_publish claims (ledger format 13) */
     gt_action_set_u64(a, "claimSeconds", 1000);
     gt_action_set_u64(a, "submitSeconds", 1000);
     gt_action_set_u64(a, "verifySeconds", 1000);

@@ -249,6 +249,17 @@ int gt_market_slot_ref_get(sqlite3 *db, const uint8_t task_id[32], uint64_t slot
  * For rules that let accepted work count for more than its bounty (a
  * funding round's projects, fund_round.c). 0, GT_ENOTFOUND or GT_EDB. */
 int gt_market_slot_panel_accepted(sqlite3 *db, const uint8_t task_id[32], uint64_t slot, int *yes, gt_err *err);
+/* The units (a data job's samples) task_id's paid slots bought, into
+ * *units: a slot settled pro rata (a per-unit verdict that accepted some of
+ * its units, upheld) the units that verdict accepted; any other paid slot
+ * (accepted whole, a dispute won, or paid on an older rule) the units the
+ * poster committed at post time (batchItems, lastBatchItems for the last
+ * slot: 0 when it committed none). Slots not paid hold none. For rules that
+ * bound what a poster may claim of the work it bought (work.c's
+ * dataset_publish, ledger format 13): one search of the task's own slots
+ * (at most GT_MARKET_MAX_SLOTS) by key, each verdict's units by key.
+ * 0, GT_ENOTFOUND or GT_EDB. */
+int gt_market_task_paid_units(sqlite3 *db, const uint8_t task_id[32], uint64_t *units, gt_err *err);
 
 /* Checks the market's books against the ledger's escrow locks: every task's
  * escrow holds exactly (bounty + fee) for each unfinished slot, every claim's

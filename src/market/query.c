@@ -646,6 +646,40 @@ int gt_market_slot_ref_get(sqlite3 *db, const uint8_t task_id[32], uint64_t slot
     return 0;
 }
 
+/* market.h: the units the task's paid slots bought. A paid slot has a
+ * per-unit verdict's row of its attempt with accept unset only when it was
+ * settled pro rata (partial.c); the units are bounded at post time, so the
+ * sum of at most GT_MARKET_MAX_SLOTS of them cannot overflow. */
+int gt_market_task_paid_units(sqlite3 *db, const uint8_t task_id[32], uint64_t *units, gt_err *err) {
+    assert(db && task_id && units);
+    gt_tx tx = mk_read_tx(db);
+    mk_task t;
+    sqlite3_stmt *q;
+    *units = 0;
+    int rc = mk_task_load(&tx, task_id, &t, err);
+    if (rc || (rc = gt_tx_stmt(&tx, "SELECT s.slot, s.accept, p.accepted FROM mk_slots s LEFT JOIN mk_partials p"
+                                    " ON p.task=s.task AND p.slot=s.slot AND p.attempt=s.attempt"
+                                    " WHERE s.task=? AND s.state=?", &q, err)))
+        return rc;
+    sqlite3_bind_blob(q, 1, task_id, 32, SQLITE_STATIC);
+    sqlite3_bind_int(q, 2, GT_SLOT_PAID);
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        uint64_t slot = (uint64_t)sqlite3_column_int64(q, 0);
+        int pro_rata = !sqlite3_column_int(q, 1) && sqlite3_column_type(q, 2) != SQLITE_NULL;
+        uint64_t u = pro_rata ? (uint64_t)sqlite3_column_int64(q, 2) : mk_slot_units(&t, slot);
+        if (slot >= t.slots || u > GT_MARKET_MAX_UNITS) { /* a damaged row: no sum of it */
+            rc = SQLITE_CORRUPT;
+            break;
+        }
+        *units += u;
+    }
+    gt_tx_stmt_done(&tx, q);
+    if (rc != SQLITE_DONE)
+        return gt_err_set(err, GT_EDB, "reading the task's paid slots: %s",
+                          rc == SQLITE_CORRUPT ? "a slot or its verdict is damaged" : sqlite3_errmsg(db));
+    return 0;
+}
+
 /* market.h: a quorum's accept, or a dispute the worker won, on the current attempt. */
 int gt_market_slot_panel_accepted(sqlite3 *db, const uint8_t task_id[32], uint64_t slot, int *yes, gt_err *err) {
     gt_tx tx = mk_read_tx(db);

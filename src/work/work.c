@@ -26,10 +26,22 @@
  *    is a new job.
  *  - root, job and manifest non-zero, 1 <= rows <= GT_WORK_DATASET_MAX_ROWS
  *    (the Merkle tree's leaf limit): a record must be checkable.
- * The ledger cannot see the rows, so it records the poster's claim; what
- * makes it trustworthy is that the manifest (provenance.json) names every
- * row's contributor, model, seed and validators' verdicts with its Merkle
- * proof, and every sample's batch was paid on the ledger. */
+ *  - From ledger format 13 (format13_height), rows <= the samples the
+ *    task's paid batches hold (gt_market_task_paid_units: a batch paid
+ *    whole its batchItems, one settled pro rata the samples its verdict
+ *    accepted; none for a task posted without batchItems). Listings, the
+ *    leaderboard, funding rounds and users read `rows`; before, a poster
+ *    could claim 1,000,000 rows for a task that paid for 16 samples. Every
+ *    row an honest export holds is an accepted sample of a paid batch (the
+ *    agent's publication re-validates each paid batch and keeps a batch
+ *    only when it accepts as many samples as the verdict paid for), so the
+ *    bound never refuses one. Blocks before that height replay under the
+ *    old rule.
+ * The ledger cannot see the rows, so it records the poster's claim, bounded
+ * by what was paid; what makes it trustworthy is that the manifest
+ * (provenance.json) names every row's contributor, model, seed and
+ * validators' verdicts with its Merkle proof, and every sample's batch was
+ * paid on the ledger. */
 #include "work/work.h"
 
 #include <assert.h>
@@ -138,8 +150,29 @@ static int job_poster(sqlite3 *db, const uint8_t job[32], gt_addr *out, gt_err *
     return 0;
 }
 
+/* From format 13: refuses rows beyond the samples the task's paid batches
+ * hold (see the file comment). A read of the task's own slots by key (at
+ * most GT_MARKET_MAX_SLOTS), after the poster's checks, so nobody else can
+ * make the writer do it. Blocks before format13_height replay without it. */
+static int rows_paid_check(gt_tx *tx, const gt_action *a, gt_err *err) {
+    if (tx->height < tx->format13_height) return 0;
+    uint64_t rows = a->f[DP_ROWS].u64, paid = 0;
+    int rc = gt_market_task_paid_units(tx->db, a->f[DP_TASK].b32, &paid, err);
+    if (rc || rows <= paid) return rc;
+    char h[19];
+    wk_short(a->f[DP_TASK].b32, h);
+    if (!paid)
+        return gt_err_set(err, GT_EINVAL, "rows: task %s… paid for no sample the ledger can count (no batch of it "
+                          "was paid, or it was posted without batchItems), so it has no rows to publish (ledger "
+                          "format 13)", h);
+    return gt_err_set(err, GT_EINVAL, "rows: %llu is more than the %llu samples task %s…'s paid batches hold "
+                      "(ledger format 13: a dataset's rows are accepted samples of its task's paid batches)",
+                      (unsigned long long)rows, (unsigned long long)paid, h);
+}
+
 /* dataset_publish: checks the fields, the poster and the job, refuses a
- * second root for the job, records the row. */
+ * second root for the job and (format 13) more rows than were paid for,
+ * records the row. */
 static int publish_rule(wk_ctx *c, const gt_action *a, gt_err *err) {
     gt_tx *tx = c->tx;
     char h[19], s[43];
@@ -186,7 +219,7 @@ static int publish_rule(wk_ctx *c, const gt_action *a, gt_err *err) {
                         wk_short(a->f[DP_JOB].b32, h), (long long)sqlite3_column_int64(q, 0), root);
     }
     sqlite3_finalize(q);
-    if (rc) return rc;
+    if (rc || (rc = rows_paid_check(tx, a, err))) return rc;
     if ((rc = wk_prepare(tx->db, "INSERT INTO wk_datasets VALUES(?,?,?,?,?,?,?)", &q, err))) return rc;
     sqlite3_bind_blob(q, 1, a->f[DP_JOB].b32, 32, SQLITE_STATIC);
     sqlite3_bind_blob(q, 2, a->f[DP_TASK].b32, 32, SQLITE_STATIC);

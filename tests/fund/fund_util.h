@@ -70,8 +70,9 @@ enum { DS_POSTER = -1, DS_QUORUM = -2 };
 /* Poster posts a generate task of job `job_name`, verified by `verifier`
  * (by the poster itself when DS_POSTER; by a quorum of 2 of the drawn panel,
  * V1 and V2, the world's staked validators, when DS_QUORUM); worker works
- * its one slot, is accepted and paid, and the poster publishes the dataset:
- * returns the job id (the project ref) and the task. */
+ * its one slot, a batch of 7 samples, is accepted and paid, and the poster
+ * publishes the dataset of those 7 rows (from ledger format 13 no more than
+ * the paid batches hold): returns the job id (the project ref) and the task. */
 static void publish_dataset_by(gt_ledger *l, int poster, int verifier, int worker, const char *job_name,
                                uint8_t job[32], uint8_t task[32]) {
     char v[128] = "";
@@ -80,7 +81,7 @@ static void publish_dataset_by(gt_ledger *l, int poster, int verifier, int worke
     CHECK_EQ_INT(gt_hex_decode(blob(job_name), job, 32, "job", NULL), 0);
     CHECK_EQ_INT(fa(l, poster, task, NULL, "task_post",
                     "{\"kind\":\"generate\",\"spec\":\"%s\",\"slots\":1,\"bounty\":%llu,\"stake\":%llu,%s"
-                    "\"claimSeconds\":50,\"submitSeconds\":50,\"verifySeconds\":50}",
+                    "\"batchItems\":7,\"claimSeconds\":50,\"submitSeconds\":50,\"verifySeconds\":50}",
                     hx(job), 3 * TOKEN, 1 * TOKEN, v),
                  0);
     CHECK_EQ_INT(fa(l, worker, NULL, NULL, "task_claim", "{\"task\":\"%s\"}", hx(task)), 0);

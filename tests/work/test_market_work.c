@@ -30,6 +30,7 @@
  * judge cannot copy another's (test_eval_sealed). Books, supply and
  * replay verification are checked at the end, and a tampered attestation
  * row is caught by the replay. */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1094,6 +1095,118 @@ static void test_eval_held(const gt_work_eval_spec *es, const gt_work_attestatio
     reopen_format_at(12, head.height + 1);
 }
 
+/* Posts ALICE's data job `name` as one task of 2 batches of 4 samples,
+ * verified by VAL sample by sample: W1's batch accepted whole, W2's `acc2`
+ * of 4 (settled pro rata at once); the task is complete and paid for
+ * 4 + acc2 samples. task and job get its ids. */
+static void paid_job(const char *name, uint64_t acc2, uint8_t task[32], uint8_t job[32]) {
+    assert(acc2 >= 1 && acc2 < 4);
+    put_blob(name, strlen(name), job);
+    gt_action a;
+    init(&a, &gt_kind_task_post, ALICE);
+    gt_action_set_str(&a, "kind", GT_WORK_KIND_GENERATE, strlen(GT_WORK_KIND_GENERATE), NULL);
+    gt_action_set_b32(&a, "spec", job);
+    gt_action_set_u64(&a, "slots", 2);
+    gt_action_set_u64(&a, "bounty", TOK(1) / 2);
+    gt_action_set_u64(&a, "stake", TOK(1) / 5);
+    gt_action_set_addr(&a, "verifier", &addrs[VAL]);
+    gt_action_set_u64(&a, "fee", TOK(1) / 10);
+    gt_action_set_u64(&a, "claimSeconds", 50);
+    gt_action_set_u64(&a, "submitSeconds", 20);
+    gt_action_set_u64(&a, "verifySeconds", 20);
+    gt_action_set_u64(&a, "batchItems", 4);
+    CHECK_EQ_INT(submit(ALICE, &a, NULL, 0), 0);
+    memcpy(task, a.id, 32);
+    for (int k = 0; k < 2; k++) {
+        int w = k ? W2 : W1;
+        uint8_t result[32], reason[32];
+        put_blob(names[w], strlen(names[w]), result); /* the ledger judges no batch: any blob */
+        put_blob("report", 6, reason);
+        init(&a, &gt_kind_task_claim, w);
+        gt_action_set_b32(&a, "task", task);
+        CHECK_EQ_INT(submit(w, &a, NULL, 0), 0);
+        init(&a, &gt_kind_task_submit, w);
+        gt_action_set_b32(&a, "task", task);
+        gt_action_set_u64(&a, "slot", (uint64_t)k);
+        gt_action_set_b32(&a, "result", result);
+        CHECK_EQ_INT(submit(w, &a, NULL, 0), 0);
+        init(&a, &gt_kind_task_verify_partial, VAL);
+        gt_action_set_b32(&a, "task", task);
+        gt_action_set_u64(&a, "slot", (uint64_t)k);
+        gt_action_set_b32(&a, "result", result);
+        gt_action_set_u64(&a, "accepted", k ? acc2 : 4);
+        gt_action_set_u64(&a, "total", 4);
+        gt_action_set_u64(&a, "score", 80);
+        gt_action_set_b32(&a, "reason", reason);
+        CHECK_EQ_INT(submit(VAL, &a, NULL, 0), 0);
+        init(&a, &gt_kind_task_settle, w);
+        gt_action_set_b32(&a, "task", task);
+        gt_action_set_u64(&a, "slot", (uint64_t)k);
+        CHECK_EQ_INT(submit(w, &a, NULL, 0), 0);
+    }
+    json_t *t = view(0, task, NULL, 0);
+    CHECK_STR(json_string_value(json_object_get(t, "status")), "complete");
+    json_decref(t);
+}
+
+/* ALICE publishes the dataset of job through task claiming `rows`; the
+ * outcome code, the refusal's message into why. */
+static int publish_rows(const uint8_t task[32], const uint8_t job[32], uint64_t rows, char why[256]) {
+    gt_action a;
+    uint8_t root[32];
+    put_blob("a root", 6, root);
+    init(&a, &gt_kind_dataset_publish, ALICE);
+    gt_action_set_b32(&a, "task", task);
+    gt_action_set_b32(&a, "job", job);
+    gt_action_set_b32(&a, "root", root);
+    gt_action_set_u64(&a, "rows", rows);
+    gt_action_set_b32(&a, "manifest", root);
+    why[0] = 0;
+    return submit(ALICE, &a, why, 256);
+}
+
+/* Format 13: from format13_height (moved here to the block after L's head,
+ * as the upgrade does) a dataset's rows are at most the samples its task's
+ * paid batches hold. Below it, as format 12 took it, a job that paid for 5
+ * samples (4, and 1 of 4 settled pro rata) is published claiming 1,000,000
+ * rows; from it the same claim is refused, naming the 5, and so is 6 (the
+ * 8 the batches held are not what was paid), while 5 is taken. test_data_job's
+ * honest export (7 rows, 4 + 3 paid) is the bound exactly. The log replays
+ * with format 13 from that height, and not with it from the genesis (the
+ * old claim is refused there, or the heights committed differ). On format
+ * 12's rules the claims were taken (format13_height does not exist). */
+static void test_dataset_rows(void) {
+    uint8_t task[32], job[32];
+    char why[256];
+    paid_job("old over-claimed job", 1, task, job);
+    CHECK_EQ_INT(publish_rows(task, job, 1000000, why), 0); /* format 12's rule: any 1 to 2^24 */
+    json_t *d = view(3, job, NULL, 0);
+    CHECK_EQ_INT(json_integer_value(json_object_get(d, "rows")), 1000000);
+    json_decref(d);
+    gt_err err = {0};
+    gt_block head;
+    CHECK_EQ_INT(gt_ledger_head(L, &head, &err), 0);
+    reopen_format_at(13, head.height + 1);
+    paid_job("bounded job", 1, task, job);
+    CHECK_EQ_INT(publish_rows(task, job, 1000000, why), GT_EINVAL);
+    CHECK_CONTAINS(why, "rows: 1000000 is more than the 5 samples task");
+    CHECK_CONTAINS(why, "paid batches hold (ledger format 13");
+    CHECK_EQ_INT(publish_rows(task, job, 6, why), GT_EINVAL);
+    CHECK_EQ_INT(publish_rows(task, job, 5, why), 0);
+    d = view(3, job, NULL, 0);
+    CHECK_EQ_INT(json_integer_value(json_object_get(d, "rows")), 5);
+    json_decref(d);
+    gt_ledger_close(L);
+    L = NULL;
+    gt_verify_report rep;
+    CHECK_EQ_INT(gt_ledger_verify(ledger_path, &rep, NULL, NULL, &err), 0);
+    reopen_format_at(13, 0);
+    gt_ledger_close(L);
+    L = NULL;
+    CHECK(gt_ledger_verify(ledger_path, &rep, NULL, NULL, &err) != 0);
+    reopen_format_at(13, head.height + 1);
+}
+
 static void test_eval(gt_llm *llm) {
     gt_err err = {0};
     gt_bench *b = NULL;
@@ -1364,15 +1477,16 @@ int main(void) {
     }
     CHECK_EQ_INT(gt_ledger_create(path, &g, &err), 0);
     /* L is made as a format 9 ledger that a writer will upgrade: format 10's
-     * to 12's heights far ahead, until test_eval_check_floor moves format
+     * to 13's heights far ahead, until test_eval_check_floor moves format
      * 10's to the block after its head, as the upgrade does, test_eval_sealed
-     * format 11's and test_eval_held format 12's (from format 10 every block's state root
+     * format 11's, test_eval_held format 12's and test_dataset_rows format
+     * 13's (from format 10 every block's state root
      * commits the heights, so they cannot be moved under blocks made with
      * them). */
     sqlite3 *mdb;
     CHECK_EQ_INT(sqlite3_open(path, &mdb), SQLITE_OK);
     CHECK_EQ_INT(sqlite3_exec(mdb, "UPDATE meta SET value=1000000 WHERE key IN ('format10_height','format11_height',"
-                              "'format12_height')", NULL, NULL, NULL),
+                              "'format12_height','format13_height')", NULL, NULL, NULL),
                  SQLITE_OK);
     sqlite3_close(mdb);
     CHECK_EQ_INT(gt_ledger_open(path, 0, &L, &err), 0);
@@ -1407,6 +1521,7 @@ int main(void) {
     }
     test_data_job(llm);
     test_eval(llm);
+    test_dataset_rows();
     /* Books: supply is what was minted, the market's locks add up. */
     CHECK_EQ_U64(gt_ledger_supply(L), TOK(50) * N_ACC);
     view_arg va = {9, NULL, NULL, 0, {{0}}, NULL};
