@@ -1,7 +1,11 @@
 /* merkle.h: keccak-256 Merkle trees that OpenZeppelin's MerkleProof.verify
  * accepts: each parent is keccak(min(a,b) || max(a,b)) (sorted pairs, so a
  * proof needs no left/right flags), and an odd node at the end of a level is
- * promoted unchanged to the next. Used for airdrops and dataset roots. */
+ * promoted unchanged to the next. Used for airdrops and dataset roots.
+ * Leaves and inner nodes are hashed with no prefix to tell them apart: a
+ * leaf hashed from exactly 64 bytes could be the preimage of an inner node,
+ * so a caller must keep such leaves out (airdrop leaves hash 84 bytes;
+ * dataset rows of 64 bytes are refused, work/data/export.h). */
 #ifndef GT_CRYPTO_MERKLE_H
 #define GT_CRYPTO_MERKLE_H
 

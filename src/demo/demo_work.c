@@ -370,6 +370,10 @@ static json_t *data_job(sqlite3 *db, const char *home, const json_t *task, uint6
         snprintf(root_hex, sizeof root_hex, "%s", json_string_value(json_object_get(pub, "root")));
         int have_root = !gt_agent_json_hash(pub, "root", root, &e);
         int verified = have_root && !gt_dataset_verify(dir, root, exported, &rows, &e);
+        json_int_t claimed = json_integer_value(json_object_get(pub, "rows"));
+        if (verified && (json_int_t)rows != claimed) /* the root commits to the count; the ledger's claim must too */
+            verified = 0, snprintf(e.msg, sizeof e.msg, "the export has %zu rows; the ledger records %lld", rows,
+                                   (long long)claimed);
         if (verified) {
             exported_hex[0] = '0', exported_hex[1] = 'x';
             gt_hex_encode(exported, 32, exported_hex + 2);

@@ -2,7 +2,14 @@
  * (work/data/export.h: data.jsonl, one compact JSON object per line), read
  * for `gotong train --dataset FILE --root 0x...` only when the file's Merkle
  * root -- keccak256 of each line without its newline, in file order, in the
- * sorted-pair tree of crypto/merkle.h -- is the root the caller expects. */
+ * sorted-pair tree of crypto/merkle.h -- is the root the caller expects.
+ * Unlike gt_dataset_verify (work/data/export.h) this takes a 64-byte line:
+ * a line that stands for a subtree (the 64 bytes of two node hashes) must
+ * also parse as an object with "prompt" and "completion" strings, which
+ * fixes at least 29 of its 64 bytes (the rest valid UTF-8 text), past any
+ * search of keccak's outputs; and a
+ * market `train` task names its dataset's bytes by sha256 beside the root.
+ * Sibling rows swapped keep the root (sorted pairs): the same rows. */
 #ifndef GT_TRAIN_DATASET_H
 #define GT_TRAIN_DATASET_H
 

@@ -1,6 +1,8 @@
 /* test_export.c: dataset export round trip: write data.jsonl, README.md and
  * provenance.json, re-read the JSONL, recompute the Merkle root, check every
- * row's proof from provenance.json, and see a one-byte change detected. */
+ * row's proof from provenance.json, see a one-byte change detected, and
+ * copies made to share the root (a 64-byte line standing for a subtree,
+ * sibling rows swapped) refused. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,84 @@
 #include "crypto/keccak.h"
 #include "crypto/merkle.h"
 #include "work/data/export.h"
+
+/* Writes len bytes as dir's data.jsonl. */
+static void put_data(const char *dir, const void *bytes, size_t len) {
+    char path[512];
+    gt_err err = {0};
+    snprintf(path, sizeof path, "%s/data.jsonl", dir);
+    CHECK_EQ_INT(gt_file_write_atomic(path, bytes, len, 0644, &err), 0);
+}
+
+/* Copies of dir's 7 rows (data[0..len), root `root`) that differ from them
+ * under the same Merkle root, each refused by gt_dataset_verify:
+ *  - the second preimage: the tree hashes a node from its children's 64
+ *    bytes with no prefix, so the line "min(L,R) ‖ max(L,R)" of the root's
+ *    two children L, R hashes to the root: a data.jsonl of that one line
+ *    (binary, none of the rows) has the rows' root; or two such lines, the
+ *    children's own children (if a line would hold a newline byte, the
+ *    other form serves). Before, gt_dataset_verify took it (1 or 2 rows).
+ *  - sibling rows swapped (sorted pairs): rows 1 and 2 exchanged keep the
+ *    root. Before, taken; now provenance.json's leaf hashes pin the order.
+ * A row repeated is no forgery: the tree promotes a lone node, never
+ * duplicates it, so the root differs. */
+static void forgeries(const char *dir, const uint8_t *data, size_t len, const uint8_t root[32]) {
+    uint8_t leaves[8][32], got[32], l4[32], r3[32], ll[32], lr[32], rl[32];
+    size_t n = 0, rows = 0;
+    gt_err err = {0};
+    for (size_t a = 0; a < len && n < 8; n++) {
+        const uint8_t *nl = memchr(data + a, '\n', len - a);
+        size_t b = nl ? (size_t)(nl - data) : len;
+        gt_keccak256(data + a, b - a, leaves[n]);
+        a = b + 1;
+    }
+    CHECK_EQ_INT(n, 7);
+    /* 7 leaves: root = pair(pair(pair(0,1), pair(2,3)), pair(pair(4,5), 6)). */
+    gt_merkle_hash_pair(leaves[0], leaves[1], ll);
+    gt_merkle_hash_pair(leaves[2], leaves[3], lr);
+    gt_merkle_hash_pair(leaves[4], leaves[5], rl);
+    gt_merkle_hash_pair(ll, lr, l4);
+    gt_merkle_hash_pair(rl, leaves[6], r3);
+    uint8_t one[64], two[129];
+    memcpy(one, memcmp(l4, r3, 32) <= 0 ? l4 : r3, 32), memcpy(one + 32, memcmp(l4, r3, 32) <= 0 ? r3 : l4, 32);
+    memcpy(two, memcmp(ll, lr, 32) <= 0 ? ll : lr, 32), memcpy(two + 32, memcmp(ll, lr, 32) <= 0 ? lr : ll, 32);
+    two[64] = '\n';
+    memcpy(two + 65, memcmp(rl, leaves[6], 32) <= 0 ? rl : leaves[6], 32);
+    memcpy(two + 97, memcmp(rl, leaves[6], 32) <= 0 ? leaves[6] : rl, 32);
+    int one_ok = !memchr(one, '\n', 64), two_ok = !memchr(two, '\n', 64) && !memchr(two + 65, '\n', 64);
+    CHECK(one_ok || two_ok);
+    uint8_t leaf_one[32], forged[2][32];
+    gt_keccak256(one, 64, leaf_one);
+    gt_keccak256(two, 64, forged[0]);
+    gt_keccak256(two + 65, 64, forged[1]);
+    gt_merkle_root((const uint8_t(*)[32])forged, 2, got);
+    CHECK(!memcmp(leaf_one, root, 32) && !memcmp(got, root, 32)); /* the same root, none of the rows */
+    put_data(dir, one_ok ? one : two, one_ok ? 64 : 129);
+    CHECK_EQ_INT(gt_dataset_verify(dir, root, got, &rows, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "line 1 is 64 bytes, the length of a Merkle node's two hashes");
+    /* Rows 1 and 2 swapped: the same root, another order. */
+    const uint8_t *nl = memchr(data, '\n', len), *nl2 = memchr(nl + 1, '\n', len - (size_t)(nl + 1 - data));
+    size_t r1 = (size_t)(nl - data) + 1, r2 = (size_t)(nl2 - nl);
+    uint8_t *swapped = gt_malloc(len);
+    memcpy(swapped, nl + 1, r2), memcpy(swapped + r2, data, r1), memcpy(swapped + r1 + r2, nl2 + 1, len - r1 - r2);
+    uint8_t sl[8][32];
+    memcpy(sl, leaves, sizeof sl);
+    memcpy(sl[0], leaves[1], 32), memcpy(sl[1], leaves[0], 32);
+    gt_merkle_root((const uint8_t(*)[32])sl, 7, got);
+    CHECK(!memcmp(got, root, 32));
+    put_data(dir, swapped, len);
+    CHECK_EQ_INT(gt_dataset_verify(dir, root, got, &rows, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "data.jsonl row 1 is not the row provenance.json lists there");
+    gt_free(swapped);
+    /* The last row repeated: another root (a lone node is promoted, not paired with itself). */
+    memcpy(sl, leaves, sizeof sl);
+    memcpy(sl[7], leaves[6], 32);
+    gt_merkle_root((const uint8_t(*)[32])sl, 8, got);
+    CHECK(memcmp(got, root, 32) != 0);
+    put_data(dir, data, len);
+    CHECK_EQ_INT(gt_dataset_verify(dir, root, got, &rows, &err), 0);
+    CHECK_EQ_INT(rows, 7);
+}
 
 static void test_round_trip(void) {
     gt_err err = {0};
@@ -108,6 +188,8 @@ static void test_round_trip(void) {
     CHECK_CONTAINS((const char *)card, "num_examples: 7\n---\n");
     CHECK_CONTAINS((const char *)card, "  - name: reference\n    dtype: string\n");
     gt_free(card);
+
+    forgeries(sub, data, len, root);
 
     /* One byte changed in data.jsonl: the root no longer matches. */
     data[10] ^= 1;

@@ -2,6 +2,7 @@
  * and their verification by Merkle root (see export.h). */
 #include "work/data/export.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,6 +130,9 @@ int gt_dataset_export(const gt_job_spec *spec, const gt_sample *samples, size_t 
     for (size_t i = 0; i < n && !rc; i++) {
         char *line = gt_dataset_row(spec, &samples[i]);
         if (!line || gt_buf_append_str(&data, line) || gt_buf_putc(&data, '\n')) rc = gt_err_set(err, GT_ENOMEM, "out of memory");
+        else if (strlen(line) == GT_DATASET_NODE_BYTES) /* a row names a 42-character address: never this short */
+            rc = gt_err_set(err, GT_EINVAL, "row %zu is %d bytes, which no dataset row may be", i + 1,
+                            GT_DATASET_NODE_BYTES);
         else gt_keccak256(line, strlen(line), leaves[i]);
         free(line);
     }
@@ -186,43 +190,78 @@ out:
     return rc;
 }
 
+/* The keccak256 leaves of data[0..len)'s lines (a last line without a
+ * newline counts) into *out (caller frees with gt_free), *n of them.
+ * Refuses a line of GT_DATASET_NODE_BYTES (export.h): it could stand for a
+ * subtree of other rows. */
+static int line_leaves(const uint8_t *data, size_t len, uint8_t (**out)[32], size_t *n, gt_err *err) {
+    size_t k = 0, lines = 0;
+    for (size_t i = 0; i < len; i++) lines += data[i] == '\n';
+    if (len && data[len - 1] != '\n') lines++;
+    uint8_t (*leaves)[32] = gt_malloc(sizeof *leaves * (lines ? lines : 1));
+    if (!leaves) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    for (size_t a = 0; a < len; k++) {
+        size_t b = a;
+        while (b < len && data[b] != '\n') b++;
+        if (b - a == GT_DATASET_NODE_BYTES) {
+            gt_free(leaves);
+            return gt_err_set(err, GT_EINVAL, "data.jsonl line %zu is %d bytes, the length of a Merkle node's two "
+                              "hashes: such a line could stand for other rows under the same root, so no dataset "
+                              "row has it", k + 1, GT_DATASET_NODE_BYTES);
+        }
+        gt_keccak256(data + a, b - a, leaves[k]);
+        a = b + 1;
+    }
+    assert(k == lines);
+    *out = leaves, *n = k;
+    return 0;
+}
+
+/* Checks provenance.json (parsed: o) against the n leaves of data.jsonl and
+ * their root: its merkle_root, its row count, and each sample's leaf hash
+ * in file order (the sorted-pair tree would take sibling rows swapped). */
+static int provenance_matches(const json_t *o, const uint8_t (*leaves)[32], size_t n, const uint8_t root[32],
+                              gt_err *err) {
+    uint8_t recorded[32];
+    const char *r = json_string_value(json_object_get(o, "merkle_root"));
+    int rc = r ? gt_hex_decode(r, recorded, 32, "provenance.json merkle_root", err)
+               : gt_err_set(err, GT_EINVAL, "provenance.json: no merkle_root");
+    if (rc) return rc;
+    if (memcmp(recorded, root, 32)) return gt_err_set(err, GT_EINVAL, "data.jsonl does not match provenance.json's Merkle root");
+    const json_t *rows = json_object_get(o, "rows"), *samples = json_object_get(o, "samples");
+    if (!json_is_integer(rows) || json_integer_value(rows) != (json_int_t)n || json_array_size(samples) != n)
+        return gt_err_set(err, GT_EINVAL, "data.jsonl has %zu rows; provenance.json says %lld and lists %zu samples",
+                          n, json_is_integer(rows) ? (long long)json_integer_value(rows) : -1LL,
+                          json_array_size(samples));
+    for (size_t i = 0; i < n; i++) {
+        uint8_t h[32];
+        const char *hs = json_string_value(json_object_get(json_array_get(samples, i), "hash"));
+        if (!hs || gt_hex_decode(hs, h, 32, "provenance.json sample hash", NULL) || memcmp(h, leaves[i], 32))
+            return gt_err_set(err, GT_EINVAL, "data.jsonl row %zu is not the row provenance.json lists there", i + 1);
+    }
+    return 0;
+}
+
 int gt_dataset_verify(const char *dir, const uint8_t *expect, uint8_t root[32], size_t *rows, gt_err *err) {
     char path[4096];
     uint8_t *data = NULL, *prov = NULL;
-    size_t len = 0, plen = 0;
-    int rc;
+    uint8_t (*leaves)[32] = NULL;
+    size_t len = 0, plen = 0, n = 0;
     gt_path_join(path, sizeof path, dir, "data.jsonl");
-    if ((rc = gt_file_read(path, (size_t)1 << 34, &data, &len, err))) return rc;
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++) n += data[i] == '\n';
-    if (len && data[len - 1] != '\n') n++;
-    uint8_t (*leaves)[32] = gt_malloc(sizeof *leaves * (n ? n : 1));
-    if (!leaves) {
-        gt_free(data);
-        return gt_err_set(err, GT_ENOMEM, "out of memory");
-    }
-    size_t k = 0;
-    for (size_t a = 0; a < len;) {
-        size_t b = a;
-        while (b < len && data[b] != '\n') b++;
-        gt_keccak256(data + a, b - a, leaves[k++]);
-        a = b + 1;
-    }
-    gt_merkle_root((const uint8_t(*)[32])leaves, k, root);
-    gt_free(leaves);
+    int rc = gt_file_read(path, (size_t)1 << 34, &data, &len, err);
+    if (!rc) rc = line_leaves(data, len, &leaves, &n, err);
     gt_free(data);
-    *rows = k;
-    gt_path_join(path, sizeof path, dir, "provenance.json");
-    if ((rc = gt_file_read(path, (size_t)1 << 34, &prov, &plen, err))) return rc;
-    json_t *o = json_loadb((const char *)prov, plen, 0, NULL);
-    gt_free(prov);
-    uint8_t recorded[32];
-    const char *r = json_string_value(json_object_get(o, "merkle_root"));
-    rc = r ? gt_hex_decode(r, recorded, 32, "provenance.json merkle_root", err)
-           : gt_err_set(err, GT_EINVAL, "provenance.json: no merkle_root");
-    json_decref(o);
     if (rc) return rc;
-    if (memcmp(recorded, root, 32)) return gt_err_set(err, GT_EINVAL, "data.jsonl does not match provenance.json's Merkle root");
+    gt_merkle_root((const uint8_t(*)[32])leaves, n, root);
+    *rows = n;
+    gt_path_join(path, sizeof path, dir, "provenance.json");
+    rc = gt_file_read(path, (size_t)1 << 34, &prov, &plen, err);
+    json_t *o = rc ? NULL : json_loadb((const char *)prov, plen, 0, NULL);
+    gt_free(prov);
+    if (!rc) rc = provenance_matches(o, (const uint8_t(*)[32])leaves, n, root, err);
+    json_decref(o);
+    gt_free(leaves);
+    if (rc) return rc;
     if (expect && memcmp(expect, root, 32)) return gt_err_set(err, GT_EINVAL, "data.jsonl does not match the expected Merkle root");
     return 0;
 }

@@ -13,7 +13,23 @@
  * The Merkle root is over keccak256 of each data.jsonl line (without its
  * newline), in file order, as crypto/merkle.h builds it (OpenZeppelin
  * compatible), so a copy is checked by recomputing it (gt_dataset_verify)
- * and comparing with the root recorded on the ledger. */
+ * and comparing with the root recorded on the ledger.
+ *
+ * No row is GT_DATASET_NODE_BYTES long. The tree hashes a leaf from the
+ * line's bytes and an inner node from the 64 bytes of its two children,
+ * with no prefix to tell them apart, so a 64-byte line holding the sorted
+ * hashes of two nodes has the hash of their parent: a data.jsonl of that
+ * one line (or of such lines in place of any subtrees) has the same root as
+ * the rows it replaces, fewer rows and none of their data (a second
+ * preimage). With no 64-byte line, leaves and inner nodes are hashed from
+ * inputs of different lengths and the root commits to the rows and their
+ * number (a row names a 42-character address, so an export's rows are far
+ * longer; OpenZeppelin's MerkleProof documents the same rule for leaves).
+ * The tree is kept as it is: roots already on ledgers stay valid, and the
+ * airdrop trees that share it stay OpenZeppelin's (their leaves are 84
+ * bytes). Sorted pairs also let sibling rows swap under the same root, so
+ * gt_dataset_verify pins each row to the leaf hash provenance.json lists at
+ * its place. */
 #ifndef GT_WORK_EXPORT_H
 #define GT_WORK_EXPORT_H
 
@@ -26,6 +42,7 @@
 #include "work/data/pipeline.h"
 
 #define GT_DATASET_MAX_ROWS (1u << 24) /* the Merkle tree's leaf limit */
+#define GT_DATASET_NODE_BYTES 64       /* the length no row may have: an inner node's preimage (above) */
 
 /* The dataset row of an accepted sample (compact, sorted keys); caller frees with free(). */
 char *gt_dataset_row(const gt_job_spec *spec, const gt_sample *s);
@@ -43,7 +60,10 @@ int gt_dataset_export(const gt_job_spec *spec, const gt_sample *samples, size_t 
                       uint8_t root[32], gt_err *err);
 
 /* Re-reads dir/data.jsonl, recomputes the root and compares it with
- * provenance.json's (and with `expect` when not NULL). *rows gets the count. */
+ * provenance.json's (and with `expect` when not NULL); refuses a line of
+ * GT_DATASET_NODE_BYTES, a row count other than provenance.json's, and a
+ * row whose leaf is not the hash provenance.json lists at its place. *rows
+ * gets the count. */
 int gt_dataset_verify(const char *dir, const uint8_t *expect, uint8_t root[32], size_t *rows, gt_err *err);
 
 #endif
