@@ -335,6 +335,13 @@ int mk_settle_partial(mk_ctx *c, mk_task *t, mk_slot *sl, const mk_partial *p, g
 int mk_rep_units_add(mk_ctx *c, const gt_addr *addr, const char *skill, uint64_t accepted, uint64_t rejected,
                      gt_err *err);
 
+/* The paid slots of a task (?1) and the units a per-unit verdict of their
+ * attempt accepted (NULL when none): gt_market_task_paid_units. Searches
+ * the slots' and the verdicts' primary keys (test_market_plans). */
+#define MK_SQL_PAID_UNITS                                                                      \
+    "SELECT s.slot, s.accept, p.accepted FROM mk_slots s LEFT JOIN mk_partials p"              \
+    " ON p.task=s.task AND p.slot=s.slot AND p.attempt=s.attempt WHERE s.task=?1 AND s.state=?2"
+
 /* Block-start sweeps (verdict.c): timeouts due at tx->height. */
 int mk_begin_block(gt_tx *tx, gt_err *err);
 /* The sweeps' queries (?1 the block's height, ?2 its time). Each names its

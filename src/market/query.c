@@ -657,10 +657,7 @@ int gt_market_task_paid_units(sqlite3 *db, const uint8_t task_id[32], uint64_t *
     sqlite3_stmt *q;
     *units = 0;
     int rc = mk_task_load(&tx, task_id, &t, err);
-    if (rc || (rc = gt_tx_stmt(&tx, "SELECT s.slot, s.accept, p.accepted FROM mk_slots s LEFT JOIN mk_partials p"
-                                    " ON p.task=s.task AND p.slot=s.slot AND p.attempt=s.attempt"
-                                    " WHERE s.task=? AND s.state=?", &q, err)))
-        return rc;
+    if (rc || (rc = gt_tx_stmt(&tx, MK_SQL_PAID_UNITS, &q, err))) return rc;
     sqlite3_bind_blob(q, 1, task_id, 32, SQLITE_STATIC);
     sqlite3_bind_int(q, 2, GT_SLOT_PAID);
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {

@@ -1,7 +1,8 @@
 /* test_market_plans.c: the market's queries that name a worker or a parent
  * use the indexes format 6 left (ledger_impl.h): the sub-task list searches
  * the partial index mk_subtasks in its order (no sort), and the queries
- * that name a worker search the slots' primary key by task, never scan --
+ * that name a worker search the slots' primary key by task, never scan, as
+ * does the read of a task's paid units (dataset_publish, format 13) --
  * on a store with tasks, sub-tasks and a paid task, and on a new one.
  * (Format 5 stores, which had full indexes of slots by worker and of tasks
  * by parent, are refused since format 7: test_ledger_ids.) */
@@ -75,6 +76,9 @@ static void test_plans(void) {
         plan_of(paths[i], "SELECT id FROM mk_tasks t WHERE (?1 IS NULL OR EXISTS (SELECT 1 FROM mk_slots s "
                 "WHERE s.task=t.id AND s.worker=?1)) ORDER BY posted_height DESC, id", plan, sizeof plan);
         CHECK_CONTAINS(plan, "SEARCH s USING PRIMARY KEY (task=?)");
+        plan_of(paths[i], MK_SQL_PAID_UNITS, plan, sizeof plan);
+        CHECK_CONTAINS(plan, "SEARCH s USING PRIMARY KEY (task=?)");
+        CHECK_CONTAINS(plan, "SEARCH p USING PRIMARY KEY (task=? AND slot=? AND attempt=?)");
     }
 }
 
