@@ -25,8 +25,9 @@
  *       voteSalt (the market's vote_reveal). Rules in eval/attest.c.
  *   dataset_publish  task, job, root, rows, manifest
  *       The poster of a data-job task records the Merkle root of the dataset
- *       exported from its accepted samples (export.h), once per job. Rules in
- *       work.c.
+ *       exported from its accepted samples (export.h), once per job; from
+ *       ledger format 13 rows are at most the samples the task's paid
+ *       batches hold. Rules in work.c.
  * Types: task, model, benchHash, resultsRoot, results, attestation,
  * evidence, voteSalt, job, root, manifest bytes32 (model/results/evidence/job/
  * manifest: sha256 of a file or blob; resultsRoot/root: keccak Merkle roots);
