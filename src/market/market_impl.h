@@ -327,7 +327,8 @@ typedef struct mk_partial {
     uint8_t task[32];
     uint64_t slot, attempt, accepted, total;
 } mk_partial;
-/* 0, GT_ENOTFOUND when the attempt had no per-unit verdict, or GT_EDB. */
+/* 0; GT_ENOTFOUND when the attempt had no per-unit verdict, which is no
+ * failure, so err is left as it was; or GT_EDB (err set). */
 int mk_partial_load(gt_tx *tx, const uint8_t task[32], uint64_t slot, uint64_t attempt, mk_partial *p, gt_err *err);
 /* Settles a slot whose per-unit verdict accepted some but not all units. */
 int mk_settle_partial(mk_ctx *c, mk_task *t, mk_slot *sl, const mk_partial *p, gt_err *err);

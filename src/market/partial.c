@@ -100,7 +100,9 @@ int mk_partial_load(gt_tx *tx, const uint8_t task[32], uint64_t slot, uint64_t a
     }
     gt_tx_stmt_done(tx, q);
     if (rc == SQLITE_ROW) return 0;
-    if (rc == SQLITE_DONE) return gt_err_set(err, GT_ENOTFOUND, "no partial verdict");
+    /* Absent is the common case, not an error: a message left in err would
+     * outlive a call that succeeds (ledger verify printed it). */
+    if (rc == SQLITE_DONE) return GT_ENOTFOUND;
     return gt_err_set(err, GT_EDB, "reading partial verdict: %s", sqlite3_errmsg(tx->db));
 }
 

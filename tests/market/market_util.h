@@ -93,6 +93,7 @@ static void done(gt_ledger *l) {
     gt_err err = {0};
     CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &err), 0);
     if (err.code) fprintf(stderr, "verify: %s\n", err.msg);
+    CHECK_EQ_INT(err.code, 0); /* a verify that passes leaves no message behind */
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0) abort();
