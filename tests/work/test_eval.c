@@ -48,6 +48,62 @@ static void test_builtins(void) {
     CHECK_CONTAINS(err.msg, "arith-v1");
 }
 
+/* The built-ins' bytes are pinned here as well as in the registry: a change
+ * to a generator, or to how a built-in draws its items (bench.c's
+ * builtin_family_item, shared with the questions data jobs avoid), that
+ * updated the registry with it would still fail here. A result names the
+ * benchmark by hash; these must never change (a new built-in is a new name). */
+static void test_builtins_pinned(void) {
+    static const char *const pinned[][2] = {
+        {"arith-v1", "3b636edc394370315e4e2ac08f761ca8a7ce7e12b8dfa7f09461c4f982fab211"},
+        {"units-v1", "f898fecb57e788b65b5dbaf024ae2b6e76ec3a3c04ecaafe7030d1aa61d68aac"},
+        {"sort-v1", "bcb8e27c5dab717882e3b1f6b8073ac89755295ed8c8b9474d26892096bb61ab"},
+        {"logic-v1", "6e0d929d1c944ab0c7def7b965060b0eaef3912469d9e173b5a4655e099c15ab"},
+        {"strings-v1", "ed10d1e66332a3cad9e486f92fc942c52604f9cc9a6dfde22cca3bb87355ba5d"},
+        {"worker-arith-v1", "a49b572d7e7e6588addf5888d6cca05c23fd0070cc577878316ce8dd5dea3ff5"},
+        {"worker-logic-v1", "f42b8ce697f6d36709034b8febee75a2c855f854b24e36084835f5321ee85ff8"},
+        {"worker-sort-v1", "1b02f60baf1cac9199baca843eadbb849640cd914dba231b991ac3bbcd6581e6"},
+    };
+    int n = 0;
+    for (size_t i = 0; i < sizeof pinned / sizeof pinned[0]; i++) {
+        gt_err err = {0};
+        gt_bench *b = NULL;
+        char hex[65];
+        CHECK_EQ_INT(gt_bench_open(pinned[i][0], &b, &err), 0);
+        if (!b) continue;
+        gt_hex_encode(b->hash, 32, hex);
+        CHECK_MSG(!strcmp(hex, pinned[i][1]), "%s: items hash %s, pinned %s", pinned[i][0], hex, pinned[i][1]);
+        gt_bench_free(b);
+    }
+    while (gt_bench_builtins[n]) n++;
+    CHECK_EQ_INT(n, (int)(sizeof pinned / sizeof pinned[0]));
+}
+
+/* gt_bench_builtin_asks knows each built-in's own questions, and only its
+ * own: worker-arith-v1's level-1 questions are not arith-v1's. */
+static void test_builtin_asks(void) {
+    for (int i = 0; gt_bench_builtins[i]; i++) {
+        gt_err err = {0};
+        gt_bench *b = NULL;
+        CHECK_EQ_INT(gt_bench_open(gt_bench_builtins[i], &b, &err), 0);
+        int asked = 0, other = 0;
+        for (size_t k = 0; b && k < b->n_items; k++) {
+            char q[GT_FAMILY_QUESTION_MAX];
+            gt_family_item it;
+            if (b->type == GT_BENCH_CHECK) gt_bench_family_item(b, k, &it), snprintf(q, sizeof q, "%s", it.question);
+            else snprintf(q, sizeof q, "%s", b->items[k].prompt + strlen("Question: "));
+            if (b->type != GT_BENCH_CHECK) *strstr(q, "\nAnswer:") = 0;
+            asked += gt_bench_builtin_asks(gt_bench_builtins[i], q);
+            other += gt_bench_builtin_asks(strcmp(gt_bench_builtins[i], "sort-v1") ? "sort-v1" : "arith-v1", q);
+        }
+        CHECK_MSG(asked == GT_BENCH_BUILTIN_ITEMS && other == 0, "%s: %d asked, %d asked by another", gt_bench_builtins[i],
+                  asked, other);
+        gt_bench_free(b);
+    }
+    CHECK(!gt_bench_builtin_asks("arith-v1", "What is 1 + 1?"));
+    CHECK(!gt_bench_builtin_asks("arith-v1", ""));
+}
+
 static void refuse(const char *text, const char *msg) {
     gt_err err = {0};
     gt_bench *b = NULL;
@@ -361,6 +417,8 @@ static void test_mc_lines(void) {
 
 int main(void) {
     RUN(test_builtins);
+    RUN(test_builtins_pinned);
+    RUN(test_builtin_asks);
     RUN(test_parse);
     RUN(test_parse_check);
     RUN(test_spec_check);

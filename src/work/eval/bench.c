@@ -4,7 +4,9 @@
 
 #include <assert.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -106,21 +108,36 @@ static json_t *builtin_mc_item(size_t k, const gt_family_item *it, const char *p
     return json_pack("{s:s,s:o,s:i}", "prompt", prompt, "choices", arr, "gold", gold);
 }
 
+/* The family item that item i of built-in k asks: family_check items,
+ * seed GT_BENCH_WORKER_SEED, cycle through the family's levels from its
+ * lowest; the others are the level-0 mix of seed GT_BENCH_BUILTIN_SEED. The
+ * one source of both a built-in's lines and the questions data jobs must
+ * not render (gt_bench_builtin_asks). */
+static void builtin_family_item(size_t k, const gt_family *f, int i, gt_family_item *it) {
+    assert(k < sizeof builtins / sizeof builtins[0] && i >= 0 && i < GT_BENCH_BUILTIN_ITEMS);
+    if (builtins[k].type != GT_BENCH_CHECK) {
+        gt_family_generate(f, GT_BENCH_BUILTIN_SEED, (uint64_t)i, it);
+        return;
+    }
+    int hi = builtins[k].max_level;
+    assert(f->min_level >= 1 && hi >= f->min_level && hi <= f->max_level);
+    int rc = gt_family_generate_level(f, GT_BENCH_WORKER_SEED, (uint64_t)i, f->min_level + i % (hi - f->min_level + 1),
+                                      it);
+    assert(rc == 0); /* the level is in the family's range (asserted above) */
+    (void)rc;
+}
+
 /* Item i of built-in k as a JSON object (a new reference; NULL when out of
- * memory). family_check items cycle through the family's levels. */
+ * memory). */
 static json_t *builtin_item(size_t k, const gt_family *f, int i) {
     gt_family_item it;
     char prompt[GT_FAMILY_QUESTION_MAX + 32], t[GT_FAMILY_ANSWER_MAX + 2];
+    builtin_family_item(k, f, i, &it);
     if (builtins[k].type == GT_BENCH_CHECK) {
-        int hi = builtins[k].max_level;
-        assert(f->min_level >= 1 && hi >= f->min_level && hi <= f->max_level);
-        int level = f->min_level + i % (hi - f->min_level + 1);
-        if (gt_family_generate_level(f, GT_BENCH_WORKER_SEED, (uint64_t)i, level, &it)) return NULL;
         gt_bench_worker_prompt(it.question, prompt, sizeof prompt);
         return json_pack("{s:s,s:s,s:i,s:i,s:i}", "prompt", prompt, "target", it.answer, "seed",
-                         GT_BENCH_WORKER_SEED, "index", i, "level", level);
+                         GT_BENCH_WORKER_SEED, "index", i, "level", it.level);
     }
-    gt_family_generate(f, GT_BENCH_BUILTIN_SEED, (uint64_t)i, &it);
     snprintf(prompt, sizeof prompt, "Question: %s\nAnswer:", it.question);
     if (builtins[k].type == GT_BENCH_MC) return builtin_mc_item(k, &it, prompt);
     snprintf(t, sizeof t, " %s", it.answer);
@@ -146,6 +163,67 @@ int gt_bench_builtin_text(const char *name, gt_buf *out, gt_err *err) {
         return rc ? gt_err_set(err, GT_ENOMEM, "out of memory") : 0;
     }
     return gt_err_set(err, GT_ENOTFOUND, "no built-in benchmark \"%.64s\" (built in: " BENCH_BUILTIN_LIST ")", name);
+}
+
+/* The questions the built-ins ask, as 64-bit keys (the first 8 bytes of
+ * the question's SHA-256) tagged with the built-in, sorted by key: made once
+ * (8 x 200 items, a few milliseconds) on the first look-up, from any thread. */
+#define N_BUILTINS (sizeof builtins / sizeof builtins[0])
+typedef struct asked_row {
+    uint64_t key;
+    size_t bench; /* index into builtins[] */
+} asked_row;
+static asked_row asked[N_BUILTINS * GT_BENCH_BUILTIN_ITEMS];
+static pthread_once_t asked_once = PTHREAD_ONCE_INIT;
+
+/* The key of a question: 64 bits of its SHA-256, read little-endian. */
+static uint64_t question_key(const char *q) {
+    uint8_t h[32];
+    gt_sha256(q, strlen(q), h);
+    uint64_t k = 0;
+    for (int i = 7; i >= 0; i--) k = k << 8 | h[i];
+    return k;
+}
+
+/* qsort's order of asked rows: by key (rows of equal keys in any order; a
+ * look-up scans them all). */
+static int asked_cmp(const void *a, const void *b) {
+    uint64_t x = ((const asked_row *)a)->key, y = ((const asked_row *)b)->key;
+    return x < y ? -1 : x > y;
+}
+
+/* Fills and sorts asked[] (pthread_once: the first look-up of any thread). */
+static void asked_build(void) {
+    size_t n = 0;
+    for (size_t k = 0; k < N_BUILTINS; k++) {
+        const gt_family *f = gt_family_by_name(builtins[k].family);
+        assert(f);
+        for (int i = 0; i < GT_BENCH_BUILTIN_ITEMS; i++) {
+            gt_family_item it;
+            builtin_family_item(k, f, i, &it);
+            asked[n++] = (asked_row){question_key(it.question), k};
+        }
+    }
+    assert(n == sizeof asked / sizeof asked[0]);
+    qsort(asked, n, sizeof asked[0], asked_cmp);
+}
+
+int gt_bench_builtin_asks(const char *bench, const char *question) {
+    size_t k = 0;
+    while (k < N_BUILTINS && strcmp(builtins[k].name, bench)) k++;
+    assert(k < N_BUILTINS); /* callers name built-ins (job.c's pinned list) */
+    if (k == N_BUILTINS) return 1; /* fail closed: a data job then refuses to render rather than risk one */
+    pthread_once(&asked_once, asked_build);
+    uint64_t key = question_key(question);
+    size_t lo = 0, hi = sizeof asked / sizeof asked[0];
+    while (lo < hi) { /* the first row whose key is >= key */
+        size_t mid = lo + (hi - lo) / 2;
+        if (asked[mid].key < key) lo = mid + 1;
+        else hi = mid;
+    }
+    for (; lo < sizeof asked / sizeof asked[0] && asked[lo].key == key; lo++)
+        if (asked[lo].bench == k) return 1;
+    return 0;
 }
 
 void gt_bench_free(gt_bench *b) {

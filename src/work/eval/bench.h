@@ -99,6 +99,14 @@ void gt_bench_worker_prompt(const char *question, char *out, size_t cap);
 int gt_bench_builtin_text(const char *name, gt_buf *out, gt_err *err);
 /* Names of the built-ins, NULL-terminated. */
 extern const char *const gt_bench_builtins[];
+/* 1 when built-in `bench` (a name of gt_bench_builtins; anything else is a
+ * bug) asks `question` in one of its items: a family item's question text as
+ * the family writes it. Compared by 64 bits of SHA-256, so another question
+ * may rarely be taken for one it asks (never the reverse): data jobs use it
+ * to stay clear of the benchmarks (job.c), where a false alarm costs one
+ * redraw. Thread-safe; the first call builds the table. An unknown name
+ * (asserted against) answers 1, failing closed. */
+int gt_bench_builtin_asks(const char *bench, const char *question);
 
 /* The registry of benchmarks the ledger ranks scores on: each built-in's
  * name, SHA-256 and item count as constants, so a ledger rule never depends
