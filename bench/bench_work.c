@@ -39,7 +39,7 @@ int main(int argc, char **argv) {
     gt_err err = {0};
     char spec_text[1024];
     snprintf(spec_text, sizeof spec_text,
-             "{\"version\":1,\"name\":\"bench\",\"family\":\"arith\",\"template\":\"Question: {question}\\n"
+             "{\"version\":2,\"name\":\"bench\",\"family\":\"arith\",\"template\":\"Question: {question}\\n"
              "Think step by step and end with 'Answer: {answer_hint}'.\\n\",\"seed\":5,\"samples\":%d,\"batch\":%d,"
              "\"reward\":\"0.01\",\"stake\":\"0.005\",\"license\":\"cc-by-4.0\",\"generation\":{\"max_tokens\":64},"
              "\"pipeline\":{\"spot_check\":0.01,\"verify\":false}}",

@@ -239,7 +239,7 @@ static void test_sealed_vote_by_hand(void) {
 static void test_data_job_post_fee(void) {
     char spec[300], args[1024], job[80];
     snprintf(spec, sizeof spec, "%s/spec.json", cli_tmp);
-    const char *s = "{\"version\":1,\"name\":\"t\",\"family\":\"arith\",\"template\":\"Q: {question}\\n\",\"seed\":7,"
+    const char *s = "{\"version\":2,\"name\":\"t\",\"family\":\"arith\",\"template\":\"Q: {question}\\n\",\"seed\":7,"
                     "\"samples\":8,\"batch\":4,\"reward\":\"0.5\",\"stake\":\"0.25\",\"license\":\"cc-by-4.0\"}";
     CHECK_EQ_INT(gt_file_write_atomic(spec, s, strlen(s), 0600, NULL), 0);
     snprintf(args, sizeof args, "data job new %s --json", spec);

@@ -26,7 +26,7 @@ static void test_job_post(void) {
     snprintf(args, sizeof args, "mint --to %s 100 --password-file %s", auth, cli_pwfile);
     CHECK_EQ_INT(gotong(args), 0);
     const char *job =
-        "{\"version\":1,\"name\":\"t\",\"family\":\"arith\",\"template\":\"Q: {question}\\n\",\"seed\":7,"
+        "{\"version\":2,\"name\":\"t\",\"family\":\"arith\",\"template\":\"Q: {question}\\n\",\"seed\":7,"
         "\"samples\":8,\"batch\":4,\"reward\":\"0.5\",\"stake\":\"0.25\",\"license\":\"cc-by-4.0\"}";
     CHECK_EQ_INT(gt_file_write_atomic(spec, job, strlen(job), 0600, NULL), 0);
     snprintf(args, sizeof args, "data job new %s", spec);

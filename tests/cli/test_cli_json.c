@@ -133,7 +133,7 @@ static void test_data_and_eval(void) {
     char args[1024], spec[300], out_dir[300];
     snprintf(spec, sizeof spec, "%s/spec.json", cli_tmp);
     snprintf(out_dir, sizeof out_dir, "%s/export", cli_tmp);
-    const char *job = "{\"version\":1,\"name\":\"t\",\"family\":\"arith\",\"template\":\"Q: {question}\\n\",\"seed\":7,"
+    const char *job = "{\"version\":2,\"name\":\"t\",\"family\":\"arith\",\"template\":\"Q: {question}\\n\",\"seed\":7,"
                       "\"samples\":4,\"batch\":2,\"reward\":\"0.5\",\"stake\":\"0.25\",\"license\":\"cc-by-4.0\","
                       "\"generation\":{\"max_tokens\":8}}";
     CHECK_EQ_INT(gt_file_write_atomic(spec, job, strlen(job), 0600, NULL), 0);

@@ -97,7 +97,7 @@ static void forgeries(const char *dir, const uint8_t *data, size_t len, const ui
 static void test_round_trip(void) {
     gt_err err = {0};
     const char *spec =
-        "{\"version\":1,\"name\":\"sort-traces\",\"family\":\"sort\",\"template\":\"{question}\\nAnswer:\","
+        "{\"version\":2,\"name\":\"sort-traces\",\"family\":\"sort\",\"template\":\"{question}\\nAnswer:\","
         "\"seed\":11,\"samples\":7,\"batch\":7,\"reward\":\"0.02\",\"stake\":\"0.01\",\"license\":\"cc-by-4.0\"}";
     gt_job_spec s;
     CHECK_EQ_INT(gt_job_spec_parse(spec, strlen(spec), &s, &err), 0);

@@ -10,14 +10,17 @@
 
 #include "../test.h"
 #include "base/alloc.h"
+#include "base/hex.h"
 #include "crypto/addr.h"
+#include "crypto/sha256.h"
 #include "work/data/job.h"
 #include "work/data/pipeline.h"
+#include "work/eval/bench.h"
 
 #define MODEL "models/tiny-llama-q8_0.gguf"
 
 static const char *SPEC_ARITH =
-    "{\"version\":1,\"name\":\"arith-traces\",\"family\":\"arith\","
+    "{\"version\":2,\"name\":\"arith-traces\",\"family\":\"arith\","
     "\"template\":\"Question: {question}\\nThink {tone}, then end with 'Answer: {answer_hint}'.\\n\","
     "\"variables\":{\"tone\":[\"briefly\",\"carefully\"]},\"seed\":7,\"samples\":10,\"batch\":4,"
     "\"reward\":\"0.01\",\"stake\":\"0.005\",\"license\":\"cc-by-4.0\","
@@ -103,7 +106,9 @@ static void refuse(const char *text, const char *msg) {
 static void test_spec_refusals(void) {
     refuse("{", "malformed JSON");
     refuse("[]", "expected a JSON object");
-    refuse(variant("\"version\":1", "\"version\":2"), "job.version: 2 is out of range");
+    refuse(variant("\"version\":2", "\"version\":3"), "job.version: 3 is out of range");
+    /* Version 1 took the family's items from the seed as written: seed 1 was arith-v1's. */
+    refuse(variant("\"version\":2", "\"version\":1"), "job.version 1 with a \"family\"");
     refuse(variant("\"name\":\"arith-traces\"", "\"name\":\"Bad Name\""), "job.name");
     refuse(variant("\"family\":\"arith\"", "\"family\":\"calculus\""), "no such family (built in: arith, units");
     refuse(variant("\"seed\":7", "\"sneed\":7"), "unknown field \"sneed\"");
@@ -212,7 +217,7 @@ static void test_generate_and_validate(void) {
     CHECK_EQ_INT(gt_batch_parse((const char *)ja.data, ja.len, &c, &nc, &err), 0);
     gt_free(c[2].output);
     gt_family_item it;
-    gt_family_generate(s.family, s.seed, c[2].index, &it);
+    CHECK_EQ_INT(gt_job_item(&s, c[2].index, &it, &err), 0);
     char fake[300];
     snprintf(fake, sizeof fake, "Answer: %s", it.answer);
     c[2].output = gt_strdup(fake);
@@ -442,6 +447,143 @@ static void test_batch_sample_limit(void) {
     gt_buf_free(&b);
 }
 
+/* Every question a built-in benchmark asks, from its own items: "Question:
+ * %s\nAnswer:" (generate_until, multiple_choice) or the family item of a
+ * family_check line. Caller frees each string and the array. */
+static char **bench_questions(size_t *n) {
+    char **qs = NULL;
+    *n = 0;
+    for (int b = 0; gt_bench_builtins[b]; b++) {
+        gt_bench *bench;
+        gt_err err = {0};
+        CHECK_EQ_INT(gt_bench_open(gt_bench_builtins[b], &bench, &err), 0);
+        qs = realloc(qs, (*n + bench->n_items) * sizeof *qs);
+        for (size_t i = 0; i < bench->n_items; i++) {
+            gt_family_item it;
+            const char *p = bench->items[i].prompt;
+            if (bench->type == GT_BENCH_CHECK) gt_bench_family_item(bench, i, &it), p = it.question;
+            else p += strlen("Question: ");
+            qs[*n] = strdup(p);
+            if (bench->type != GT_BENCH_CHECK) *strstr(qs[*n], "\nAnswer:") = 0;
+            (*n)++;
+        }
+        gt_bench_free(bench);
+    }
+    return qs;
+}
+
+/* The attack of the red-team pass: a data job with the family and seed of a
+ * built-in benchmark ("family":"arith","seed":1 rendered exactly arith-v1's
+ * 200 items), or any seed of a family whose items are few (a quarter of
+ * logic's items are logic-v1's or worker-logic-v1's), had the market make and
+ * pay for a benchmark's test set. Whatever the version, family and seed, a
+ * job is either refused or renders none of the questions any built-in asks. */
+static void test_no_bench_items(void) {
+    size_t nq;
+    char **qs = bench_questions(&nq);
+    CHECK(nq == 8 * GT_BENCH_BUILTIN_ITEMS);
+    static const char *const fams[] = {"arith", "units", "sort", "logic", "strings"};
+    static const int seeds[] = {GT_BENCH_BUILTIN_SEED, GT_BENCH_WORKER_SEED, 7};
+    char spec[512];
+    for (int v = 1; v <= 2; v++)
+        for (size_t f = 0; f < sizeof fams / sizeof fams[0]; f++)
+            for (size_t k = 0; k < sizeof seeds / sizeof seeds[0]; k++) {
+                snprintf(spec, sizeof spec, "{\"version\":%d,\"name\":\"t\",\"family\":\"%s\",\"template\":"
+                         "\"{question}\",\"seed\":%d,\"samples\":1000,\"reward\":1,\"stake\":0,\"license\":\"mit\"}",
+                         v, fams[f], seeds[k]);
+                gt_err err = {0};
+                gt_job_spec s;
+                if (parse(spec, &s, &err)) continue; /* refused: nothing rendered */
+                int same = 0;
+                for (uint64_t i = 0; i < 1000; i++) {
+                    gt_buf b = GT_BUF_INIT;
+                    CHECK_EQ_INT(gt_job_render(&s, i, &b, NULL, &err), 0);
+                    size_t q = 0;
+                    while (q < nq && b.data && strcmp((const char *)b.data, qs[q])) q++;
+                    same += q < nq;
+                    gt_buf_free(&b);
+                }
+                CHECK_MSG(same == 0, "version %d, %s, seed %d: %d of 1000 items are built-in benchmark items", v,
+                          fams[f], seeds[k], same);
+                gt_job_spec_free(&s);
+            }
+    for (size_t q = 0; q < nq; q++) free(qs[q]);
+    free(qs);
+}
+
+/* SHA-256 (hex) of the prompts of samples 0..n-1 of a spec, each followed by
+ * a NUL, parsed afresh: what a worker and a validator both compute. */
+static void render_hash(const char *spec, uint64_t n, char hex[65]) {
+    gt_err err = {0};
+    gt_job_spec s;
+    CHECK_MSG(parse(spec, &s, &err) == 0, "%s", err.msg);
+    gt_buf all = GT_BUF_INIT;
+    for (uint64_t i = 0; i < n; i++) {
+        CHECK_EQ_INT(gt_job_render(&s, i, &all, NULL, &err), 0);
+        CHECK_EQ_INT(gt_buf_putc(&all, 0), 0);
+    }
+    uint8_t h[32];
+    gt_sha256(all.data, all.len, h);
+    gt_hex_encode(h, 32, hex);
+    gt_buf_free(&all);
+    gt_job_spec_free(&s);
+}
+
+/* A spec renders the same bytes every time and on every machine: the
+ * hashes below were computed once and are pinned (a change to the item
+ * derivation, the families or the benchmarks a version-2 job avoids breaks
+ * every posted job, so it must come with a new version). logic redraws
+ * about one item in five (its items are few), so its pin covers redraws. */
+static void test_render_pinned(void) {
+    static const char *const fam[] = {"arith", "logic", "strings"};
+    static const char *const want[] = {
+        "b1664a33dc5ed54c3b04f9a474a4226970aebe62c53b5dca9bf5b230e2b6b57b",
+        "da640dc9ded3a89ff5d3beed149ae3d70567995ee5562c92777f033793f50a11",
+        "e5cd0b6090bb84d671ad1f8fb5ecd1cb607fa8818bfc9c6d908cfbe2f39d36b5"};
+    char spec[512], a[65], b[65];
+    for (int f = 0; f < 3; f++) {
+        snprintf(spec, sizeof spec, "{\"version\":2,\"name\":\"t\",\"family\":\"%s\",\"template\":\"{question} "
+                 "({answer_hint}) #{index}\",\"seed\":1,\"samples\":256,\"reward\":1,\"stake\":0,\"license\":\"mit\"}",
+                 fam[f]);
+        render_hash(spec, 256, a);
+        render_hash(spec, 256, b);
+        CHECK_STR(a, b);
+        CHECK_MSG(!strcmp(a, want[f]), "%s: rendered %s", fam[f], a);
+    }
+    /* The redraws happen: some logic items are not the job's first draw. */
+    gt_err err = {0};
+    gt_job_spec s;
+    CHECK_EQ_INT(parse(variant("\"arith\"", "\"logic\""), &s, &err), 0);
+    gt_family_item first, it;
+    int redrawn = 0;
+    CHECK_EQ_INT(gt_job_item(&s, 0, &first, &err), 0);
+    for (uint64_t i = 1; i < 64; i++) {
+        CHECK_EQ_INT(gt_job_item(&s, i, &it, &err), 0);
+        redrawn += it.seed != first.seed;
+    }
+    CHECK(redrawn > 0 && redrawn < 63);
+    gt_job_spec_free(&s);
+    /* A free-form spec renders the same in version 1 and 2. */
+    const char *ff = "{\"version\":1,\"name\":\"t\",\"template\":\"About {topic} #{index}\",\"variables\":{\"topic\":"
+                     "[\"rivers\",\"hills\",\"rain\"]},\"seed\":1,\"samples\":64,\"reward\":1,\"stake\":0,\"license\":\"mit\"}";
+    render_hash(ff, 64, a);
+    char ff2[512];
+    snprintf(ff2, sizeof ff2, "{\"version\":2,%s", ff + strlen("{\"version\":1,"));
+    render_hash(ff2, 64, b);
+    CHECK_STR(a, b);
+}
+
+/* The built-ins a version-2 job avoids are pinned with the version; a new
+ * built-in needs a new version that avoids it too. */
+static void test_v2_benches_cover_builtins(void) {
+    for (int b = 0; gt_bench_builtins[b]; b++) {
+        int found = 0;
+        for (int k = 0; gt_job_v2_benches[k]; k++) found |= !strcmp(gt_job_v2_benches[k], gt_bench_builtins[b]);
+        CHECK_MSG(found, "built-in %s is not avoided by version-%d jobs: add a job version that avoids it",
+                  gt_bench_builtins[b], GT_JOB_VERSION);
+    }
+}
+
 int main(void) {
     RUN(test_spec_ok);
     RUN(test_spec_refusals);
@@ -450,5 +592,8 @@ int main(void) {
     RUN(test_batch_refusals);
     RUN(test_batch_sample_limit);
     RUN(test_sample_line_index);
+    RUN(test_no_bench_items);
+    RUN(test_render_pinned);
+    RUN(test_v2_benches_cover_builtins);
     return gt_test_finish();
 }

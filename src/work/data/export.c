@@ -24,7 +24,10 @@ char *gt_dataset_row(const gt_job_spec *spec, const gt_sample *s) {
     if (!o) return NULL;
     if (spec->family) {
         gt_family_item it;
-        gt_family_generate(spec->family, spec->seed, s->index, &it);
+        if (gt_job_item(spec, s->index, &it, NULL)) { /* such a sample was refused when validated */
+            json_decref(o);
+            return NULL;
+        }
         json_object_set_new(o, "family", json_string(spec->family->name));
         json_object_set_new(o, "question", json_string(it.question));
         json_object_set_new(o, "reference", json_string(it.answer));

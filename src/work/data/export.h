@@ -44,7 +44,9 @@
 #define GT_DATASET_MAX_ROWS (1u << 24) /* the Merkle tree's leaf limit */
 #define GT_DATASET_NODE_BYTES 64       /* the length no row may have: an inner node's preimage (above) */
 
-/* The dataset row of an accepted sample (compact, sorted keys); caller frees with free(). */
+/* The dataset row of an accepted sample (compact, sorted keys); caller frees
+ * with free(). NULL when out of memory, or when the sample's family item
+ * cannot be drawn (gt_job_item; never so for a sample validation accepted). */
 char *gt_dataset_row(const gt_job_spec *spec, const gt_sample *s);
 
 /* A stored record of a validated sample: its JSON line plus "verdicts"

@@ -14,6 +14,7 @@
 #include "base/json.h"
 #include "crypto/sha256.h"
 #include "work/data/rng.h"
+#include "work/eval/bench.h"
 
 const char gt_job_default_judge_prompt[] =
     "You review synthetic training data.\nTask given to the writer:\n{prompt}\nWriter's response:\n{output}\n"
@@ -267,7 +268,8 @@ int gt_job_spec_parse(const char *text, size_t len, gt_job_spec *s, gt_err *err)
     uint64_t version = 0;
     const char *fam = NULL;
     if (gt_json_only_fields(o, keys, "job", err)) goto bad;
-    if (get_int(o, "job", "version", 1, 1, 1, &version, err)) goto bad;
+    if (get_int(o, "job", "version", 1, GT_JOB_VERSION, 1, &version, err)) goto bad;
+    s->version = (int)version;
     if (gt_json_get_str(o, "name", GT_JOB_NAME_MAX, &s->name, NULL) || !name_ok(s->name)) {
         gt_err_set(err, GT_EINVAL, "job.name: expected a string of 1..%d bytes of [a-z0-9._-]", GT_JOB_NAME_MAX);
         goto bad;
@@ -284,6 +286,12 @@ int gt_job_spec_parse(const char *text, size_t len, gt_job_spec *s, gt_err *err)
             goto bad;
         }
         s->verify = 1;
+        if (version < 2) {
+            gt_err_set(err, GT_EINVAL, "job.version 1 with a \"family\": its items came from the seed as given, so a "
+                                       "job could render a built-in benchmark's (seed 1: arith-v1); write "
+                                       "\"version\": %d", GT_JOB_VERSION);
+            goto bad;
+        }
     }
     if (gt_json_get_str(o, "template", GT_JOB_TEMPLATE_MAX, &s->tmpl, err)) goto wrap;
     if (!*s->tmpl) {
@@ -351,6 +359,50 @@ uint64_t gt_job_sample_seed(const gt_job_spec *s, uint64_t index) {
     return gt_mix64(gt_mix64(s->seed ^ 0x73616d706c65ull /* "sample" */) + index);
 }
 
+const char *const gt_job_v2_benches[] = {"arith-v1",        "units-v1",        "sort-v1",
+                                         "logic-v1",        "strings-v1",      "worker-arith-v1",
+                                         "worker-logic-v1", "worker-sort-v1", NULL};
+
+/* The family seed of draw `draw` of a version-2 job: 64 bits of
+ * SHA-256(label, seed, draw), each number as 8 bytes little-endian so every
+ * machine derives the same. The hash puts the job's items on streams of their
+ * own: no seed a poster may write is a benchmark's seed, and none can be
+ * found that is (it would take a preimage). */
+static uint64_t item_seed(uint64_t seed, uint64_t draw) {
+    static const char label[] = "gotong data job items v2";
+    uint8_t msg[sizeof label + 16], h[32];
+    memcpy(msg, label, sizeof label); /* with its NUL: the label ends where the numbers begin */
+    for (int i = 0; i < 8; i++) {
+        msg[sizeof label + i] = (uint8_t)(seed >> (8 * i));
+        msg[sizeof label + 8 + i] = (uint8_t)(draw >> (8 * i));
+    }
+    gt_sha256(msg, sizeof msg, h);
+    uint64_t x = 0;
+    for (int i = 7; i >= 0; i--) x = x << 8 | h[i];
+    return x;
+}
+
+/* 1 when a pinned built-in asks the question (gt_job_v2_benches). */
+static int bench_asks(const char *question) {
+    for (int b = 0; gt_job_v2_benches[b]; b++)
+        if (gt_bench_builtin_asks(gt_job_v2_benches[b], question)) return 1;
+    return 0;
+}
+
+int gt_job_item(const gt_job_spec *s, uint64_t index, gt_family_item *out, gt_err *err) {
+    assert(s->family && s->version >= 2); /* parsing refuses a version-1 job with a family */
+    /* Families with few items (logic, strings) ask a benchmark's question in
+     * a quarter of their draws at most; GT_JOB_ITEM_DRAWS of them all asked
+     * is beyond any chance, so running out means something is wrong: the
+     * sample cannot be made or checked, rather than be one of theirs. */
+    for (uint64_t d = 0; d < GT_JOB_ITEM_DRAWS; d++) {
+        gt_family_generate(s->family, item_seed(s->seed, d), index, out);
+        if (!bench_asks(out->question)) return 0;
+    }
+    return gt_err_set(err, GT_ELIMIT, "job item %llu: %d draws of %s were all built-in benchmark items",
+                      (unsigned long long)index, GT_JOB_ITEM_DRAWS, s->family->name);
+}
+
 uint64_t gt_job_batches(const gt_job_spec *s) { return (s->samples + s->batch - 1) / s->batch; }
 
 /* Expands {name} from a lookup; the template was checked at parse time. */
@@ -407,7 +459,8 @@ int gt_job_render(const gt_job_spec *s, uint64_t index, gt_buf *out, gt_family_i
     gt_family_item local;
     render_arg r = {.s = s, .index = index, .item = item ? item : &local};
     snprintf(r.index_str, sizeof r.index_str, "%llu", (unsigned long long)index);
-    if (s->family) gt_family_generate(s->family, s->seed, index, item ? item : &local);
+    int rc = s->family ? gt_job_item(s, index, item ? item : &local, err) : 0;
+    if (rc) return rc;
     return expand(s->tmpl, render_lookup, &r, out, err);
 }
 

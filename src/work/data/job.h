@@ -5,7 +5,7 @@
  * field's path and what was expected.
  *
  *   {
- *     "version": 1,
+ *     "version": 2,                           2 (1: free-form jobs only, see below)
  *     "name": "arith-traces",                 1..64 bytes [a-z0-9._-]
  *     "family": "arith",                      optional: a procedural family
  *     "template": "Question: {question}\nEnd with 'Answer: {answer_hint}'.\n",
@@ -32,7 +32,17 @@
  * from the seed); "{{" and "}}" are literal braces; any other {name} is an
  * error. "generation" and "pipeline" fields are optional with the defaults
  * shown; "verify" needs a family. The judge prompt may use {prompt} and
- * {output}. */
+ * {output}.
+ *
+ * A family's items (gt_job_item) never are a built-in benchmark's: version 2
+ * draws item i from the family under a seed hashed from the job's seed
+ * (never the seed as written, which could be a benchmark's: seed 1 was
+ * arith-v1), and redraws, deterministically, any item whose question one of
+ * the benchmarks of gt_job_v2_benches asks (families with few items, logic
+ * and strings, meet theirs by chance under any seed). Version 1 used the
+ * seed as written; a version-1 spec with a family is refused, so neither a
+ * worker nor a validator renders one. Free-form specs render the same in
+ * either version. */
 #ifndef GT_WORK_JOB_H
 #define GT_WORK_JOB_H
 
@@ -46,6 +56,8 @@
 #include "work/data/minhash.h"
 
 #define GT_JOB_SPEC_MAX_BYTES (64 * 1024)
+#define GT_JOB_VERSION 2            /* the newest spec version */
+#define GT_JOB_ITEM_DRAWS 64        /* draws of one item before giving up (gt_job_item) */
 #define GT_JOB_NAME_MAX 64
 #define GT_JOB_LICENSE_MAX 64
 #define GT_JOB_TEMPLATE_MAX 8192
@@ -72,6 +84,7 @@ typedef struct gt_job_var {
 typedef struct gt_job_spec {
     json_t *json;                 /* the parsed document; strings below point into it */
     uint8_t id[32];               /* sha256 of the spec's bytes */
+    int version;                  /* 1 or 2; 1 has no family */
     const char *name, *license, *tmpl;
     const gt_family *family;      /* NULL: free-form */
     gt_job_var vars[GT_JOB_MAX_VARS];
@@ -104,6 +117,15 @@ extern const char gt_job_default_judge_prompt[];
 /* Renders the generator prompt of sample `index` into out (appended). The
  * family item, when there is one, is written to *item (may be NULL). */
 int gt_job_render(const gt_job_spec *s, uint64_t index, gt_buf *out, gt_family_item *item, gt_err *err);
+/* The family item of sample `index` (the spec has a family): the first of
+ * the job's draws for that index that no benchmark of gt_job_v2_benches
+ * asks (see above). GT_ELIMIT when GT_JOB_ITEM_DRAWS draws all were. */
+int gt_job_item(const gt_job_spec *s, uint64_t index, gt_family_item *out, gt_err *err);
+/* The built-ins whose questions a version-2 job never renders: pinned with
+ * the version (a validator must render what the worker rendered, whatever
+ * built-ins its build has), so a built-in added later comes with a new
+ * version; test_job checks that the newest covers every built-in. */
+extern const char *const gt_job_v2_benches[];
 /* The sampling seed of sample `index`: a pure function of the job seed. */
 uint64_t gt_job_sample_seed(const gt_job_spec *s, uint64_t index);
 /* Renders the judge prompt for a sample into out. */

@@ -135,7 +135,8 @@ static void stage_schema(gt_pipeline *p, uint64_t first, uint64_t count, gt_samp
 static void stage_verify(gt_pipeline *p, gt_sample *s, gt_batch_report *rep) {
     const gt_job_spec *spec = p->spec;
     gt_family_item it;
-    gt_family_generate(spec->family, spec->seed, s->index, &it);
+    if (gt_job_item(spec, s->index, &it, NULL)) /* the schema stage's render failed the same way first */
+        return verdict(s, rep, GT_STAGE_VERIFY, 0, "no item for index %llu", (unsigned long long)s->index);
     gt_verdict v;
     json_t *o = spec->output_json ? output_object(s->output) : NULL;
     json_t *ans = o ? json_object_get(o, "answer") : NULL;
