@@ -1,4 +1,4 @@
-/* test_agent_attacks.c: three attacks on the work layer, made by real agents
+/* test_agent_attacks.c: attacks on the work layer, made by real agents
  * (the agent runtime: keys, cards, posting, the generate and validate skills,
  * the poster's dataset publication) against a real node (`gotong node` in a
  * child process) with the tiny fixture model. The ledger-level scenarios
@@ -20,6 +20,10 @@
  *  - front-running a shared spec: a user posting a job whose first task
  *    is another's is stopped by its runtime before it pays (the job, and
  *    its dataset, would be the other's);
+ *  - benchmark laundering: a poster posts a data job with a built-in
+ *    benchmark's family and seed (its items were the benchmark's): as spec
+ *    version 1 a worker skips it, unclaimed; as version 2 it is worked and
+ *    no prompt of the batch is a question any built-in asks;
  *  - name impersonation: agents whose names display like a registered
  *    agent's ("Paypal": a capital I, a Cyrillic а, a digit 1, full-width
  *    letters, another case, a bidi override, a zero-width joiner) cannot
@@ -36,6 +40,8 @@
 #include "agent_net.h"
 #include "agent/agent.h"
 #include "agent/skill_generate.h"
+#include "base/alloc.h"
+#include "base/hex.h"
 #include "crypto/addr.h"
 #include "crypto/keccak.h"
 #include "ledger/ledger.h"
@@ -43,6 +49,7 @@
 #include "market/market.h"
 #include "work/data/batch.h"
 #include "work/data/export.h"
+#include "work/eval/bench.h"
 #include "work/work.h"
 
 static gt_agent_model *model;
@@ -127,7 +134,10 @@ static char *job_spec(const char *model_id, const char *name) {
 static gt_task_terms job_terms(const char *spec, const gt_agent *v, gt_job_spec *js) {
     gt_work_terms terms;
     gt_err err = {0};
-    CHECK_MSG(gt_job_spec_parse(spec, strlen(spec), js, &err) == 0, "spec: %s", err.msg);
+    if (gt_job_spec_parse(spec, strlen(spec), js, &err)) { /* no terms: a spec of zeros would divide by 0 */
+        CHECK_MSG(0, "spec: %s", err.msg);
+        return (gt_task_terms){0};
+    }
     CHECK(gt_work_job_terms(js, &terms, &err) == 0);
     gt_task_terms t = {.kind = GT_WORK_KIND_GENERATE, .slots = terms.slots, .bounty_units = terms.bounty_units,
                        .stake_units = terms.stake_units, .fee_units = 100000,
@@ -458,6 +468,88 @@ static void test_name_impersonation(void) {
     gt_agent_free(alice);
 }
 
+/* ---- benchmark laundering ---- */
+
+/* A job of 4 samples of family arith under seed 1 (arith-v1's family and
+ * seed), each prompt the bare question, in spec version `version`; with
+ * family NULL the free-form job of the same terms. */
+static char *bench_job_spec(const char *model_id, int version, const char *family) {
+    json_t *o = json_pack("{s:i,s:s,s:s,s:i,s:i,s:i,s:s,s:s,s:s,s:s,s:{s:i,s:f},s:{s:b,s:f}}", "version", version,
+                          "name", "arith-traces", "template", family ? "{question}" : "{index}", "seed", 1, "samples",
+                          4, "batch", 4, "reward", "0.5", "stake", "0.25", "license", "cc-by-4.0", "model", model_id,
+                          "generation", "max_tokens", 8, "temp", 0.0, "pipeline", "near_dedup", 0, "spot_check", 0.5);
+    if (family) json_object_set_new(o, "family", json_string(family));
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return s;
+}
+
+/* The number of samples of result blob `result` whose prompt a built-in
+ * benchmark asks; -1 when the blob cannot be read. */
+static int bench_prompts(const uint8_t result[32]) {
+    char id[72] = "0x";
+    gt_hex_encode(result, 32, id + 2);
+    uint8_t *blob = NULL;
+    size_t len = 0, n = 0;
+    gt_sample *smp = NULL;
+    gt_err err = {0};
+    if (gt_client_blob_get(dir, id, 1 << 20, &blob, &len, &err) ||
+        gt_batch_parse((const char *)blob, len, &smp, &n, &err)) {
+        gt_free(blob);
+        return -1;
+    }
+    int asked = 0;
+    for (size_t i = 0; i < n; i++)
+        for (int b = 0; gt_bench_builtins[b]; b++) asked += gt_bench_builtin_asks(gt_bench_builtins[b], smp[i].prompt);
+    gt_samples_free(smp, n);
+    gt_free(blob);
+    return n == 4 ? asked : -1;
+}
+
+/* Benchmark laundering (the attack): a data job with a built-in
+ * benchmark's family and seed ("family":"arith","seed":1) rendered that
+ * benchmark's items, so a poster could pay the market for its test set,
+ * train on it and top the leaderboard. The market takes any spec blob, so
+ * the refusal is the workers' and validators': a version-1 spec with a
+ * family does not parse, and the worker skips the task, never claiming it;
+ * the same job as version 2 is worked, and none of its prompts is a
+ * question any built-in asks. */
+static void test_bench_laundering(void) {
+    gt_agent *poster = make("b-poster", "generate", GT_ROLE_POSTER, NULL);
+    gt_agent *v = make("b-judge", "validate", GT_ROLE_EVALUATOR, NULL);
+    gt_agent *w = make("b-worker", "generate", GT_ROLE_WORKER, NULL);
+    if (!poster || !v || !w) return;
+    char *v1 = bench_job_spec(gt_agent_model_id(model), 1, "arith");
+    char *v2 = bench_job_spec(gt_agent_model_id(model), 2, "arith");
+    char *ff = bench_job_spec(gt_agent_model_id(model), 1, NULL);
+    gt_job_spec js;
+    gt_task_terms t = job_terms(ff, v, &js); /* the terms of all three (a free-form spec parses in any version) */
+    gt_job_spec_free(&js);
+    free(ff);
+    uint8_t old[32], id[32], result[32];
+    gt_err err = {0};
+    CHECK_MSG(gt_agent_post(poster, &t, v1, strlen(v1), old, &err) == 0, "post: %s", err.msg);
+    agent_log[0] = 0;
+    gt_agent *one[] = {w};
+    for (int i = 0; i < 10; i++) tnet_step(one, 1);
+    CHECK_CONTAINS(agent_log, "job.version 1 with a \"family\"");
+    json_t *task = NULL;
+    CHECK(gt_client_task(dir, old, &task, &err) == 0);
+    json_t *sl = json_array_get(json_object_get(task, "slotList"), 0);
+    CHECK_STR(json_string_value(json_object_get(sl, "state")) ?: "", "open");
+    json_decref(task);
+    CHECK_MSG(gt_job_spec_parse(v2, strlen(v2), &js, &err) == 0, "version 2: %s", err.msg);
+    CHECK_MSG(gt_agent_post(poster, &t, v2, strlen(v2), id, &err) == 0, "post: %s", err.msg);
+    CHECK(submitted(w, id, result));
+    CHECK_EQ_INT(bench_prompts(result), 0);
+    free(v1);
+    free(v2);
+    gt_job_spec_free(&js);
+    gt_agent_free(poster);
+    gt_agent_free(v);
+    gt_agent_free(w);
+}
+
 int main(void) {
     gt_err err = {0};
     signal(SIGPIPE, SIG_IGN);
@@ -470,6 +562,8 @@ int main(void) {
         return 1;
     }
     RUN(test_name_impersonation);
+    /* Before the tests that leave tasks open: its worker takes the first task it can. */
+    RUN(test_bench_laundering);
     RUN(test_partial_wash);
     RUN(test_dataset_squat);
     RUN(test_job_front_run);
