@@ -488,7 +488,7 @@ static int cmd_export(data_opts *o) {
     uint8_t root[32], again[32];
     size_t rows = 0;
     int rc = gt_dataset_export(&s, rec, k, o->out, root, &err);
-    if (!rc) rc = gt_dataset_verify(o->out, root, again, &rows, &err);
+    if (!rc) rc = gt_dataset_verify(o->out, root, NULL, again, &rows, &err);
     gt_samples_free(rec, n);
     gt_job_spec_free(&s);
     if (rc) return gt_cli_fail(&err);

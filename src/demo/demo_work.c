@@ -368,8 +368,10 @@ static json_t *data_job(sqlite3 *db, const char *home, const json_t *task, uint6
         *ok = 0;
     } else {
         snprintf(root_hex, sizeof root_hex, "%s", json_string_value(json_object_get(pub, "root")));
-        int have_root = !gt_agent_json_hash(pub, "root", root, &e);
-        int verified = have_root && !gt_dataset_verify(dir, root, exported, &rows, &e);
+        uint8_t manifest[32];
+        int have_root = !gt_agent_json_hash(pub, "root", root, &e) &&
+                        !gt_agent_json_hash(pub, "manifest", manifest, &e); /* provenance.json's sha256 */
+        int verified = have_root && !gt_dataset_verify(dir, root, manifest, exported, &rows, &e);
         json_int_t claimed = json_integer_value(json_object_get(pub, "rows"));
         if (verified && (json_int_t)rows != claimed) /* the root commits to the count; the ledger's claim must too */
             verified = 0, snprintf(e.msg, sizeof e.msg, "the export has %zu rows; the ledger records %lld", rows,

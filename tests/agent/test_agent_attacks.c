@@ -304,8 +304,10 @@ static void test_dataset_squat(void) {
     char ddir[256];
     size_t rows = 0;
     CHECK(pub && gt_agent_json_hash(pub, "root", root, &err) == 0);
+    uint8_t manifest[32]; /* provenance.json's sha256, as the ledger records it */
+    CHECK(pub && gt_agent_json_hash(pub, "manifest", manifest, &err) == 0);
     gt_agent_dataset_dir(datasets, js.id, ddir, sizeof ddir);
-    CHECK_MSG(gt_dataset_verify(ddir, root, got, &rows, &err) == 0, "verify: %s", err.msg);
+    CHECK_MSG(gt_dataset_verify(ddir, root, manifest, got, &rows, &err) == 0, "verify: %s", err.msg);
     CHECK(rows >= 1);
     json_decref(pub);
     gt_job_spec_free(&js);

@@ -258,9 +258,11 @@ static void test_data_job(void) {
     uint8_t root[32], got[32];
     size_t rows = 0;
     CHECK(pub && gt_agent_json_hash(pub, "root", root, &err) == 0);
+    uint8_t manifest[32]; /* provenance.json's sha256, as the ledger records it */
+    CHECK(pub && gt_agent_json_hash(pub, "manifest", manifest, &err) == 0);
     CHECK_EQ_INT(json_integer_value(json_object_get(pub, "rows")), 4);
     gt_agent_dataset_dir(datasets, js.id, ddir, sizeof ddir);
-    CHECK_MSG(gt_dataset_verify(ddir, root, got, &rows, &err) == 0, "verify: %s", err.msg);
+    CHECK_MSG(gt_dataset_verify(ddir, root, manifest, got, &rows, &err) == 0, "verify: %s", err.msg);
     CHECK_EQ_INT((long long)rows, 4);
     json_decref(pub);
     sqlite3_close(h);

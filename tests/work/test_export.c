@@ -2,7 +2,7 @@
  * provenance.json, re-read the JSONL, recompute the Merkle root, check every
  * row's proof from provenance.json, see a one-byte change detected, and
  * copies made to share the root (a 64-byte line standing for a subtree,
- * sibling rows swapped) refused. */
+ * sibling rows swapped, provenance.json rewritten to match) refused. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +14,7 @@
 #include "base/hex.h"
 #include "crypto/keccak.h"
 #include "crypto/merkle.h"
+#include "crypto/sha256.h"
 #include "work/data/export.h"
 
 /* Writes len bytes as dir's data.jsonl. */
@@ -68,7 +69,7 @@ static void forgeries(const char *dir, const uint8_t *data, size_t len, const ui
     gt_merkle_root((const uint8_t(*)[32])forged, 2, got);
     CHECK(!memcmp(leaf_one, root, 32) && !memcmp(got, root, 32)); /* the same root, none of the rows */
     put_data(dir, one_ok ? one : two, one_ok ? 64 : 129);
-    CHECK_EQ_INT(gt_dataset_verify(dir, root, got, &rows, &err), GT_EINVAL);
+    CHECK_EQ_INT(gt_dataset_verify(dir, root, NULL, got, &rows, &err), GT_EINVAL);
     CHECK_CONTAINS(err.msg, "line 1 is 64 bytes, the length of a Merkle node's two hashes");
     /* Rows 1 and 2 swapped: the same root, another order. */
     const uint8_t *nl = memchr(data, '\n', len), *nl2 = memchr(nl + 1, '\n', len - (size_t)(nl + 1 - data));
@@ -81,7 +82,7 @@ static void forgeries(const char *dir, const uint8_t *data, size_t len, const ui
     gt_merkle_root((const uint8_t(*)[32])sl, 7, got);
     CHECK(!memcmp(got, root, 32));
     put_data(dir, swapped, len);
-    CHECK_EQ_INT(gt_dataset_verify(dir, root, got, &rows, &err), GT_EINVAL);
+    CHECK_EQ_INT(gt_dataset_verify(dir, root, NULL, got, &rows, &err), GT_EINVAL);
     CHECK_CONTAINS(err.msg, "data.jsonl row 1 is not the row provenance.json lists there");
     gt_free(swapped);
     /* The last row repeated: another root (a lone node is promoted, not paired with itself). */
@@ -90,8 +91,76 @@ static void forgeries(const char *dir, const uint8_t *data, size_t len, const ui
     gt_merkle_root((const uint8_t(*)[32])sl, 8, got);
     CHECK(memcmp(got, root, 32) != 0);
     put_data(dir, data, len);
-    CHECK_EQ_INT(gt_dataset_verify(dir, root, got, &rows, &err), 0);
+    CHECK_EQ_INT(gt_dataset_verify(dir, root, NULL, got, &rows, &err), 0);
     CHECK_EQ_INT(rows, 7);
+}
+
+/* data[0..len) with its first two lines exchanged (caller frees). */
+static uint8_t *first_rows_swapped(const uint8_t *data, size_t len) {
+    const uint8_t *nl = memchr(data, '\n', len), *nl2 = memchr(nl + 1, '\n', len - (size_t)(nl + 1 - data));
+    size_t r1 = (size_t)(nl - data) + 1, r2 = (size_t)(nl2 - nl);
+    uint8_t *out = gt_malloc(len);
+    CHECK(out != NULL && r1 + r2 <= len);
+    memcpy(out, nl + 1, r2), memcpy(out + r2, data, r1), memcpy(out + r1 + r2, nl2 + 1, len - r1 - r2);
+    return out;
+}
+
+/* Writes o as dir's provenance.json, as the export lays it out. */
+static void put_provenance(const char *dir, const json_t *o) {
+    char path[512], *text = json_dumps(o, JSON_INDENT(1) | JSON_SORT_KEYS);
+    gt_err err = {0};
+    snprintf(path, sizeof path, "%s/provenance.json", dir);
+    CHECK(text != NULL);
+    CHECK_EQ_INT(gt_file_write_atomic(path, text, strlen(text), 0644, &err), 0);
+    free(text);
+}
+
+/* provenance.json is the copy's own file, so the order check and the rows'
+ * provenance hold only when it is the one published: its sha256 is the
+ * ledger's manifest (dataset_publish). Forged copies under the same root:
+ *  - rows 1 and 2 swapped (sibling leaves: the same root) and provenance.json
+ *    listing their hashes swapped to match;
+ *  - data.jsonl as published, provenance.json crediting row 1 to another
+ *    contributor.
+ * Each passes a check against the root alone (the copy vouches for itself)
+ * and is refused against the root and the manifest; before, a check could
+ * not name the manifest, and the swapped copy verified against the ledger. */
+static void forged_provenance(const char *dir, const uint8_t *data, size_t len, const uint8_t root[32]) {
+    char path[512];
+    uint8_t *prov, manifest[32], got[32];
+    size_t plen, rows = 0;
+    gt_err err = {0};
+    snprintf(path, sizeof path, "%s/provenance.json", dir);
+    CHECK_EQ_INT(gt_file_read(path, 1 << 20, &prov, &plen, &err), 0);
+    gt_sha256(prov, plen, manifest);
+    CHECK_EQ_INT(gt_dataset_verify(dir, root, manifest, got, &rows, &err), 0); /* the published copy */
+    json_t *o = json_loadb((const char *)prov, plen, 0, NULL), *smp = json_object_get(o, "samples");
+    CHECK(o != NULL && json_array_size(smp) == 7);
+    json_t *h0 = json_deep_copy(json_object_get(json_array_get(smp, 0), "hash"));
+    json_object_set(json_array_get(smp, 0), "hash", json_object_get(json_array_get(smp, 1), "hash"));
+    json_object_set_new(json_array_get(smp, 1), "hash", h0);
+    uint8_t *swapped = first_rows_swapped(data, len);
+    put_data(dir, swapped, len);
+    put_provenance(dir, o);
+    CHECK_EQ_INT(gt_dataset_verify(dir, root, NULL, got, &rows, &err), 0); /* the copy vouches for itself */
+    CHECK_EQ_INT(rows, 7);
+    CHECK_EQ_INT(gt_dataset_verify(dir, root, manifest, got, &rows, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "provenance.json is not the manifest the ledger records");
+    gt_free(swapped);
+    json_decref(o);
+    /* The rows as published, another contributor credited for row 1. */
+    o = json_loadb((const char *)prov, plen, 0, NULL);
+    json_object_set_new(json_array_get(json_object_get(o, "samples"), 0), "contributor",
+                        json_string("0x00000000000000000000000000000000000000ff"));
+    put_data(dir, data, len);
+    put_provenance(dir, o);
+    json_decref(o);
+    CHECK_EQ_INT(gt_dataset_verify(dir, root, NULL, got, &rows, &err), 0);
+    CHECK_EQ_INT(gt_dataset_verify(dir, root, manifest, got, &rows, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "provenance.json is not the manifest the ledger records");
+    CHECK_EQ_INT(gt_file_write_atomic(path, prov, plen, 0644, &err), 0); /* as published again */
+    CHECK_EQ_INT(gt_dataset_verify(dir, root, manifest, got, &rows, &err), 0);
+    gt_free(prov);
 }
 
 static void test_round_trip(void) {
@@ -127,7 +196,7 @@ static void test_round_trip(void) {
     uint8_t root[32], root2[32];
     CHECK_EQ_INT(gt_dataset_export(&s, smp, 7, sub, root, &err), 0);
     size_t rows = 0;
-    CHECK_EQ_INT(gt_dataset_verify(sub, root, root2, &rows, &err), 0);
+    CHECK_EQ_INT(gt_dataset_verify(sub, root, NULL, root2, &rows, &err), 0);
     CHECK_EQ_INT(rows, 7);
     CHECK(!memcmp(root, root2, 32));
 
@@ -190,12 +259,13 @@ static void test_round_trip(void) {
     gt_free(card);
 
     forgeries(sub, data, len, root);
+    forged_provenance(sub, data, len, root);
 
     /* One byte changed in data.jsonl: the root no longer matches. */
     data[10] ^= 1;
     snprintf(path, sizeof path, "%s/data.jsonl", sub);
     CHECK_EQ_INT(gt_file_write_atomic(path, data, len, 0644, &err), 0);
-    CHECK(gt_dataset_verify(sub, NULL, root2, &rows, &err) == GT_EINVAL);
+    CHECK(gt_dataset_verify(sub, NULL, NULL, root2, &rows, &err) == GT_EINVAL);
     CHECK_CONTAINS(err.msg, "does not match");
     CHECK(memcmp(root, root2, 32) != 0);
     gt_free(data);

@@ -302,12 +302,13 @@ static void test_data_job(gt_llm *llm) {
     gt_action_set_b32(&a, "manifest", manifest);
     CHECK_EQ_INT(submit(ALICE, &a, NULL, 0), 0);
     json_t *d = view(3, spec.id, NULL, 0);
-    uint8_t ledger_root[32];
+    uint8_t ledger_root[32], ledger_manifest[32];
     CHECK_EQ_INT(gt_hex_decode(json_string_value(json_object_get(d, "root")), ledger_root, 32, "root", &err), 0);
+    CHECK_EQ_INT(gt_blob_id_parse(json_string_value(json_object_get(d, "manifest")), ledger_manifest, &err), 0);
     CHECK_EQ_INT(json_integer_value(json_object_get(d, "rows")), 7);
     json_decref(d);
     size_t rows = 0;
-    CHECK_EQ_INT(gt_dataset_verify(dir, ledger_root, again, &rows, &err), 0);
+    CHECK_EQ_INT(gt_dataset_verify(dir, ledger_root, ledger_manifest, again, &rows, &err), 0);
     CHECK_EQ_U64(rows, 7);
     /* A copy with one byte changed no longer matches the ledger's root. */
     char data[400];
@@ -321,7 +322,7 @@ static void test_data_job(gt_llm *llm) {
         fputc(ch == 'x' ? 'y' : 'x', f);
         fclose(f);
     }
-    CHECK(gt_dataset_verify(dir, ledger_root, again, &rows, &err) != 0);
+    CHECK(gt_dataset_verify(dir, ledger_root, ledger_manifest, again, &rows, &err) != 0);
     for (int k = 0; k < 2; k++) gt_buf_free(&blob[k]);
     gt_job_spec_free(&spec);
 }

@@ -14,6 +14,7 @@
 #include "crypto/addr.h"
 #include "crypto/keccak.h"
 #include "crypto/merkle.h"
+#include "crypto/sha256.h"
 
 char *gt_dataset_row(const gt_job_spec *spec, const gt_sample *s) {
     char model[72], addr[43];
@@ -245,7 +246,21 @@ static int provenance_matches(const json_t *o, const uint8_t (*leaves)[32], size
     return 0;
 }
 
-int gt_dataset_verify(const char *dir, const uint8_t *expect, uint8_t root[32], size_t *rows, gt_err *err) {
+/* 0 when prov[0..len) is the provenance.json whose sha256 the ledger
+ * records (manifest; NULL: no record to compare with). The file is the
+ * copy's, so only this ties its per-row hashes (the order check) and its
+ * contributors and verdicts to what was published. */
+static int manifest_matches(const uint8_t *prov, size_t len, const uint8_t *manifest, gt_err *err) {
+    if (!manifest) return 0;
+    uint8_t h[32];
+    gt_sha256(prov, len, h);
+    if (!memcmp(h, manifest, 32)) return 0;
+    return gt_err_set(err, GT_EINVAL, "provenance.json is not the manifest the ledger records for this dataset (its "
+                      "sha256 differs): the rows' order and provenance it lists are not the published ones");
+}
+
+int gt_dataset_verify(const char *dir, const uint8_t *expect, const uint8_t *manifest, uint8_t root[32], size_t *rows,
+                      gt_err *err) {
     char path[4096];
     uint8_t *data = NULL, *prov = NULL;
     uint8_t (*leaves)[32] = NULL;
@@ -259,6 +274,7 @@ int gt_dataset_verify(const char *dir, const uint8_t *expect, uint8_t root[32], 
     *rows = n;
     gt_path_join(path, sizeof path, dir, "provenance.json");
     rc = gt_file_read(path, (size_t)1 << 34, &prov, &plen, err);
+    if (!rc) rc = manifest_matches(prov, plen, manifest, err);
     json_t *o = rc ? NULL : json_loadb((const char *)prov, plen, 0, NULL);
     gt_free(prov);
     if (!rc) rc = provenance_matches(o, (const uint8_t(*)[32])leaves, n, root, err);

@@ -65,7 +65,14 @@ int gt_dataset_export(const gt_job_spec *spec, const gt_sample *samples, size_t 
  * provenance.json's (and with `expect` when not NULL); refuses a line of
  * GT_DATASET_NODE_BYTES, a row count other than provenance.json's, and a
  * row whose leaf is not the hash provenance.json lists at its place. *rows
- * gets the count. */
-int gt_dataset_verify(const char *dir, const uint8_t *expect, uint8_t root[32], size_t *rows, gt_err *err);
+ * gets the count. `manifest`, when not NULL, is the sha256 the ledger
+ * records for provenance.json (dataset_publish's manifest), and a
+ * provenance.json of other bytes is refused: without it the order check
+ * and every row's provenance are only what the copy's own provenance.json
+ * says, which whoever made the copy can rewrite (rows swapped under the
+ * same root, hashes listed to match). A copy checked against a ledger
+ * passes both its root and its manifest. */
+int gt_dataset_verify(const char *dir, const uint8_t *expect, const uint8_t *manifest, uint8_t root[32], size_t *rows,
+                      gt_err *err);
 
 #endif
