@@ -285,7 +285,32 @@ static void test_round_trip(void) {
     gt_job_spec_free(&s);
 }
 
+/* A copy of more lines than a dataset may have rows is refused before its
+ * lines are hashed (before, 2^24 + 1 empty lines took 512 MiB of leaves and
+ * 2^24 hashes, then failed on provenance.json for another reason). */
+static void test_too_many_lines(void) {
+    char dir[] = "/tmp/gt-export-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    size_t len = (size_t)GT_DATASET_MAX_ROWS + 1;
+    uint8_t *nl = gt_malloc(len), root[32];
+    CHECK(nl != NULL);
+    memset(nl, '\n', len);
+    put_data(dir, nl, len);
+    gt_free(nl);
+    char path[512];
+    gt_err err = {0};
+    snprintf(path, sizeof path, "%s/provenance.json", dir);
+    CHECK_EQ_INT(gt_file_write_atomic(path, "{}", 2, 0644, &err), 0);
+    size_t rows = 0;
+    CHECK_EQ_INT(gt_dataset_verify(dir, NULL, NULL, root, &rows, &err), GT_ELIMIT);
+    CHECK_CONTAINS(err.msg, "data.jsonl has 16777217 lines; a dataset has at most 16777216 rows");
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK_EQ_INT(system(cmd), 0);
+}
+
 int main(void) {
     RUN(test_round_trip);
+    RUN(test_too_many_lines);
     return gt_test_finish();
 }

@@ -197,11 +197,16 @@ out:
 /* The keccak256 leaves of data[0..len)'s lines (a last line without a
  * newline counts) into *out (caller frees with gt_free), *n of them.
  * Refuses a line of GT_DATASET_NODE_BYTES (export.h): it could stand for a
- * subtree of other rows. */
+ * subtree of other rows; and more lines than a dataset may have rows,
+ * before hashing or allocating for them (a copy of 2^30 empty lines would
+ * otherwise ask for 32 GiB of leaves, for a tree no ledger records). */
 static int line_leaves(const uint8_t *data, size_t len, uint8_t (**out)[32], size_t *n, gt_err *err) {
     size_t k = 0, lines = 0;
     for (size_t i = 0; i < len; i++) lines += data[i] == '\n';
     if (len && data[len - 1] != '\n') lines++;
+    if (lines > GT_DATASET_MAX_ROWS)
+        return gt_err_set(err, GT_ELIMIT, "data.jsonl has %zu lines; a dataset has at most %u rows", lines,
+                          GT_DATASET_MAX_ROWS);
     uint8_t (*leaves)[32] = gt_malloc(sizeof *leaves * (lines ? lines : 1));
     if (!leaves) return gt_err_set(err, GT_ENOMEM, "out of memory");
     for (size_t a = 0; a < len; k++) {
