@@ -108,6 +108,15 @@ static int gen_work(gt_agent *a, const gt_job *job, gt_buf *out, gt_err *err) {
     return rc;
 }
 
+uint64_t gt_agent_slot_paid(const json_t *sl, uint64_t total) {
+    /* "units" stays the per-sample verdict's even when a dispute overturned
+     * it, so "accept" is read first. */
+    if (json_is_true(json_object_get(sl, "accept"))) return total;
+    const json_t *units = json_object_get(sl, "units");
+    uint64_t accepted = units ? (uint64_t)json_integer_value(json_object_get(units, "accepted")) : 0;
+    return accepted < total ? accepted : total;
+}
+
 /* Adds the accepted samples of one judged slot (its batch blob and the
  * reason blob of its verdict) to p's dedup indexes. */
 static int remember_slot(gt_agent *a, gt_pipeline *p, const json_t *sl, gt_err *err) {
@@ -124,7 +133,7 @@ static int remember_slot(gt_agent *a, gt_pipeline *p, const json_t *sl, gt_err *
     /* A batch that does not parse was refused whole: nothing to remember. */
     if (!rc && gt_batch_parse((const char *)blob, blen, &s, &n, NULL)) goto out;
     if (!rc && reason) rc = gt_json_parse((const char *)reason, rlen, GT_AGENT_RESULT_MAX_BYTES, &r, err);
-    int all = json_is_true(json_object_get(sl, "accept")) && !json_object_get(sl, "units");
+    int all = json_is_true(json_object_get(sl, "accept")); /* paid in full: gt_agent_slot_paid */
     for (size_t i = 0; !rc && i < n; i++) {
         int ok = all;
         size_t k;
@@ -523,9 +532,7 @@ static int revalidate(gt_agent *a, const gt_job_spec *spec, gt_llm *llm, gt_pipe
         o.spot_seed = gt_agent_secret_seed(a, what);
     }
     if (!rc) rc = gt_work_validate_batch(p, spec, &o, b->slot, &w, blob, len, &v, &reason, &s, &ns, err);
-    const json_t *units = json_object_get(b->sl, "units");
-    uint64_t paid = units ? (uint64_t)json_integer_value(json_object_get(units, "accepted"))
-                          : json_is_true(json_object_get(b->sl, "accept")) ? v.total : 0;
+    uint64_t paid = rc ? 0 : gt_agent_slot_paid(b->sl, v.total);
     int keep = !rc && paid == v.accepted;
     if (!rc && !keep) {
         gt_agent_logf(a, "data job %s: batch %" PRIu64 ": this re-validation accepts %" PRIu64 " samples but the "

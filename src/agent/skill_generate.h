@@ -38,6 +38,13 @@ extern const gt_skill gt_skill_generate, gt_skill_validate;
  * DIR/<first 16 hex digits of the job id>. */
 void gt_agent_dataset_dir(const char *datasets_dir, const uint8_t job[32], char *out, size_t cap);
 
+/* How many of a judged batch's `total` samples its slot's verdict paid for
+ * (sl: the node's view of the slot): all of them when the slot was paid in
+ * full ("accept": true: every sample accepted, or a dispute the worker won,
+ * whatever the per-sample verdict it overturned counted), the per-sample
+ * verdict's accepted count when it settled pro rata, none when rejected. */
+uint64_t gt_agent_slot_paid(const json_t *sl, uint64_t total);
+
 /* Poster: exports and publishes the dataset of a complete generate task
  * (task: the node's detail view). *published gets 1 when it sent
  * dataset_publish. */

@@ -341,10 +341,11 @@ static json_t *data_job(sqlite3 *db, const char *home, const json_t *task, uint6
     size_t i;
     json_t *sl;
     json_array_foreach(json_object_get(task, "slotList"), i, sl) {
+        /* A per-sample verdict's counts, or a quorum's whole-slot acceptance. */
         const json_t *u = json_object_get(sl, "units");
-        uint64_t a = (uint64_t)json_integer_value(json_object_get(u, "accepted"));
-        uint64_t t = (uint64_t)json_integer_value(json_object_get(u, "total"));
-        if (!u && json_is_true(json_object_get(sl, "accept"))) a = t = whole_slot_units(task, i); /* a quorum's */
+        uint64_t t = u ? (uint64_t)json_integer_value(json_object_get(u, "total"))
+                       : json_is_true(json_object_get(sl, "accept")) ? whole_slot_units(task, i) : 0;
+        uint64_t a = gt_agent_slot_paid(sl, t);
         acc += a, rej += t - a;
         uint64_t p = share(bounty, a, t), s = share(stake, t - a, t);
         paid += p, slashed += s;

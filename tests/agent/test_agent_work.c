@@ -659,6 +659,48 @@ static void test_publish_left_out(void) {
     reval_job_free(&r);
 }
 
+/* A batch whose per-sample verdict accepted 1 of 8 and whose worker won
+ * the dispute was paid in full: the node's view keeps the verdict's "units"
+ * (1 of 8) beside "accept": true. The old poster took the paid count from
+ * units, so its re-validation (8 good) differed and the batch it paid for
+ * in full was left out of the dataset. gt_agent_slot_paid reads accept
+ * first; checked on its own too. */
+static void test_publish_dispute_won(void) {
+    json_t *sl = json_pack("{s:b,s:{s:i,s:i}}", "accept", 1, "units", "accepted", 1, "total", 16);
+    CHECK_EQ_U64(gt_agent_slot_paid(sl, 16), 16);
+    json_object_set_new(sl, "accept", json_false()); /* settled pro rata */
+    CHECK_EQ_U64(gt_agent_slot_paid(sl, 16), 1);
+    json_object_del(sl, "units"); /* rejected whole */
+    CHECK_EQ_U64(gt_agent_slot_paid(sl, 16), 0);
+    json_object_set_new(sl, "accept", json_true()); /* accepted whole (a quorum) */
+    CHECK_EQ_U64(gt_agent_slot_paid(sl, 16), 16);
+    json_decref(sl);
+    char ds_dir[512], path[560];
+    reval_job r;
+    gt_err err = {0};
+    if (reval_job_new(&r, "dw", 8, 1)) { /* 8: another job than test_publish_draw's 16 */
+        reval_job_free(&r);
+        return;
+    }
+    gt_buf b = GT_BUF_INIT;
+    gt_llm *llm = gt_agent_llm(r.w, &err);
+    CHECK_MSG(llm && gt_work_generate_batch(&r.js, llm, gt_agent_address(r.w), 0, &b, &err) == 0, "batch: %s",
+              err.msg);
+    json_t *task = task_get(r.id);
+    CHECK(task != NULL);
+    if (task)
+        json_object_set_new(json_array_get(json_object_get(task, "slotList"), 0), "units",
+                            json_pack("{s:i,s:i}", "accepted", 1, "total", 8));
+    int got = task ? publish_batches(r.poster, task, r.w, r.wc, &b, 1, &err) : -1;
+    CHECK_MSG(got == 0, "publication after a dispute won: %d (%s)", got, err.msg);
+    gt_agent_dataset_dir(r.datasets, r.js.id, ds_dir, sizeof ds_dir);
+    snprintf(path, sizeof path, "%s/data.jsonl", ds_dir);
+    CHECK_EQ_INT((int)file_lines(path), 8); /* the whole batch, as paid */
+    json_decref(task);
+    gt_buf_free(&b);
+    reval_job_free(&r);
+}
+
 /* A poster commits twice the job's real batch size (batchItems): its
  * evaluator could then judge every sample good and still pay half and slash
  * half the stake (accepted 4 of 8). The worker checks the committed size
@@ -1038,6 +1080,7 @@ int main(void) {
     RUN(test_vote_draw);
     RUN(test_publish_draw);
     RUN(test_publish_left_out);
+    RUN(test_publish_dispute_won);
     RUN(test_eval_under_floor);
     RUN(test_eval);
     RUN(test_eval_quorum_sealed);
