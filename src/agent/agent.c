@@ -25,6 +25,7 @@
 #include "crypto/sha256.h"
 #include "store/blob.h"
 #include "market/market.h"
+#include "work/data/job.h"
 #include "work/work.h"
 
 
@@ -382,6 +383,18 @@ static int job_free_or_mine(gt_client *c, const gt_addr *me, const uint8_t spec_
                       q + base - 64, who, first_id, (unsigned long long)first);
 }
 
+/* A data job's spec as workers and validators read it (gt_job_spec_parse):
+ * the ledger stores any blob, so a spec they refuse (a version-1 spec with a
+ * family, a malformed one) would lock the bounty in a task nobody claims
+ * until it expires. Refused here instead, saying why. */
+static int spec_workable(const void *spec, size_t spec_len, gt_err *err) {
+    gt_job_spec js;
+    if (gt_job_spec_parse(spec, spec_len, &js, err))
+        return gt_err_wrap(err, "not posted: workers and validators would refuse this data job's spec");
+    gt_job_spec_free(&js);
+    return 0;
+}
+
 int gt_agent_post(gt_agent *a, const gt_task_terms *t, const void *spec, size_t spec_len, uint8_t task_id[32],
                   gt_err *err) {
     if (!t->kind) return gt_err_set(err, GT_EINVAL, "a task needs a kind");
@@ -394,7 +407,8 @@ int gt_agent_post(gt_agent *a, const gt_task_terms *t, const void *spec, size_t 
     if (!rc && !strcmp(t->kind, GT_WORK_KIND_GENERATE)) {
         uint8_t job[32];
         gt_sha256(spec, spec_len, job);
-        rc = job_free_or_mine(c, &a->addr, job, err);
+        rc = spec_workable(spec, spec_len, err);
+        if (!rc) rc = job_free_or_mine(c, &a->addr, job, err);
     }
     if (!rc) rc = gt_client_blob_put(c, spec, spec_len, sid, err);
     if (!rc) rc = gt_blob_id_parse(sid, p.spec, err);
