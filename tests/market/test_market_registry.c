@@ -321,6 +321,30 @@ static void test_format9_upgraded(void) {
     done(NULL);
 }
 
+/* The end of a format upgrade test (l: the upgraded writer, before: its head
+ * before the upgrade): the upgrade touched no block, a block after it
+ * applies and the log replays, but not once `key` (the new format's height)
+ * is moved under a block that committed it; then key restored and the
+ * ledger verified by done. */
+static void upgraded_tail(gt_ledger *l, const gt_block *before, const char *key) {
+    gt_block after;
+    gt_verify_report rep;
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_ledger_head(l, &after, NULL), 0);
+    CHECK(!memcmp(before->hash, after.hash, 32) && !memcmp(before->state_digest, after.state_digest, 32));
+    expect_ok(l, V1, "agent_register", "Nadia");
+    gt_ledger_close(l);
+    CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &err), 0);
+    char sql[96];
+    snprintf(sql, sizeof sql, "UPDATE meta SET value=1 WHERE key='%s'", key);
+    raw_exec(sql);
+    CHECK(gt_ledger_verify(path, &rep, NULL, NULL, &err) != 0);
+    CHECK_CONTAINS(err.msg, "block 1: replayed state root");
+    snprintf(sql, sizeof sql, "UPDATE meta SET value=%llu WHERE key='%s'", (unsigned long long)before->height + 1, key);
+    raw_exec(sql);
+    done(NULL);
+}
+
 /* A ledger as format 10 left it (no format11_height; format 9's and 10's
  * heights 0, as for one created at format 10, so its blocks commit those
  * two heights): read as it is with no format 11 height (read-only, and by
@@ -339,7 +363,7 @@ static void test_format10_upgraded(void) {
     l = fresh_as_older(10);
     setup(l, 5 * UNIT);
     expect_ok(l, ALICE, "agent_register", "Alice");
-    gt_block before, after;
+    gt_block before;
     CHECK_EQ_INT(gt_ledger_head(l, &before, NULL), 0);
     CHECK(before.height > 1);
     gt_ledger_close(l);
@@ -362,19 +386,7 @@ static void test_format10_upgraded(void) {
     CHECK(gt_ledger_genesis(l)->format11_height == before.height + 1);
     CHECK(gt_ledger_genesis(l)->format12_height == before.height + 1);
     CHECK(gt_ledger_genesis(l)->format13_height == before.height + 1);
-    CHECK_EQ_INT(gt_ledger_head(l, &after, NULL), 0);
-    CHECK(!memcmp(before.hash, after.hash, 32) && !memcmp(before.state_digest, after.state_digest, 32));
-    expect_ok(l, V1, "agent_register", "Nadia");
-    gt_ledger_close(l);
-    CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &err), 0);
-    raw_exec("UPDATE meta SET value=1 WHERE key='format11_height'");
-    CHECK(gt_ledger_verify(path, &rep, NULL, NULL, &err) != 0);
-    CHECK_CONTAINS(err.msg, "block 1: replayed state root");
-    char sql[96];
-    snprintf(sql, sizeof sql, "UPDATE meta SET value=%llu WHERE key='format11_height'",
-             (unsigned long long)before.height + 1);
-    raw_exec(sql);
-    done(NULL);
+    upgraded_tail(l, &before, "format11_height");
 }
 
 /* A ledger as format 11 left it (no format12_height; the older heights 0,
@@ -395,7 +407,7 @@ static void test_format11_upgraded(void) {
     l = fresh_as_older(11);
     setup(l, 5 * UNIT);
     expect_ok(l, ALICE, "agent_register", "Alice");
-    gt_block before, after;
+    gt_block before;
     CHECK_EQ_INT(gt_ledger_head(l, &before, NULL), 0);
     CHECK(before.height > 1);
     gt_ledger_close(l);
@@ -417,19 +429,7 @@ static void test_format11_upgraded(void) {
     CHECK_EQ_INT((int)raw_int(SQL_FORMAT12_HEIGHT), (int)before.height + 1);
     CHECK(gt_ledger_genesis(l)->format12_height == before.height + 1);
     CHECK(gt_ledger_genesis(l)->format13_height == before.height + 1);
-    CHECK_EQ_INT(gt_ledger_head(l, &after, NULL), 0);
-    CHECK(!memcmp(before.hash, after.hash, 32) && !memcmp(before.state_digest, after.state_digest, 32));
-    expect_ok(l, V1, "agent_register", "Nadia");
-    gt_ledger_close(l);
-    CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &err), 0);
-    raw_exec("UPDATE meta SET value=1 WHERE key='format12_height'");
-    CHECK(gt_ledger_verify(path, &rep, NULL, NULL, &err) != 0);
-    CHECK_CONTAINS(err.msg, "block 1: replayed state root");
-    char sql[96];
-    snprintf(sql, sizeof sql, "UPDATE meta SET value=%llu WHERE key='format12_height'",
-             (unsigned long long)before.height + 1);
-    raw_exec(sql);
-    done(NULL);
+    upgraded_tail(l, &before, "format12_height");
 }
 
 /* A ledger as format 12 left it (no format13_height; the older heights 0,
@@ -450,7 +450,7 @@ static void test_format12_upgraded(void) {
     l = fresh_as_older(12);
     setup(l, 5 * UNIT);
     expect_ok(l, ALICE, "agent_register", "Alice");
-    gt_block before, after;
+    gt_block before;
     CHECK_EQ_INT(gt_ledger_head(l, &before, NULL), 0);
     CHECK(before.height > 1);
     gt_ledger_close(l);
@@ -470,19 +470,7 @@ static void test_format12_upgraded(void) {
     CHECK_EQ_INT((int)raw_int(SQL_FORMAT12_HEIGHT), 0);
     CHECK_EQ_INT((int)raw_int(SQL_FORMAT13_HEIGHT), (int)before.height + 1);
     CHECK(gt_ledger_genesis(l)->format13_height == before.height + 1);
-    CHECK_EQ_INT(gt_ledger_head(l, &after, NULL), 0);
-    CHECK(!memcmp(before.hash, after.hash, 32) && !memcmp(before.state_digest, after.state_digest, 32));
-    expect_ok(l, V1, "agent_register", "Nadia");
-    gt_ledger_close(l);
-    CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &err), 0);
-    raw_exec("UPDATE meta SET value=1 WHERE key='format13_height'");
-    CHECK(gt_ledger_verify(path, &rep, NULL, NULL, &err) != 0);
-    CHECK_CONTAINS(err.msg, "block 1: replayed state root");
-    char sql[96];
-    snprintf(sql, sizeof sql, "UPDATE meta SET value=%llu WHERE key='format13_height'",
-             (unsigned long long)before.height + 1);
-    raw_exec(sql);
-    done(NULL);
+    upgraded_tail(l, &before, "format13_height");
 }
 
 /* mk_name_key as a damaged or foreign binary might compute it: one key for
