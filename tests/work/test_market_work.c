@@ -700,6 +700,24 @@ static void reopen_format_at(int format, uint64_t height) {
     gt_ledger_set_time(L, 1700000000);
 }
 
+/* The replay of L's store: as decided with format `format`'s rules from
+ * `height` (then L reopened there), and refused with them from the genesis
+ * (why, when not NULL: in the refusal's message): a block decided under the
+ * old rule, or one committing the height, no longer replays. */
+static void replays_only_from(uint64_t height, int format, const char *why) {
+    gt_err err = {0};
+    gt_verify_report rep;
+    gt_ledger_close(L);
+    L = NULL;
+    CHECK_MSG(gt_ledger_verify(ledger_path, &rep, NULL, NULL, &err) == 0, "verify: %s", err.msg);
+    reopen_format_at(format, 0);
+    gt_ledger_close(L);
+    L = NULL;
+    CHECK(gt_ledger_verify(ledger_path, &rep, NULL, NULL, &err) != 0);
+    if (why) CHECK_CONTAINS(err.msg, why);
+    reopen_format_at(format, height);
+}
+
 /* Posts an eval task for es (quorum 2); `who` claims it and attests its run,
  * which the ledger refuses from format 10 (the check floor): the refusal's
  * message into msg, the slot left claimed. */
@@ -778,16 +796,7 @@ static void test_eval_check_floor(gt_llm *llm) {
     json_decref(lb);
     gt_bench_free(b);
     /* The replay: as decided, and not with format 10 from the genesis. */
-    gt_ledger_close(L);
-    L = NULL;
-    gt_verify_report rep;
-    CHECK_EQ_INT(gt_ledger_verify(ledger_path, &rep, NULL, NULL, &err), 0);
-    reopen_format_at(10, 0);
-    gt_ledger_close(L);
-    L = NULL;
-    CHECK_EQ_INT(gt_ledger_verify(ledger_path, &rep, NULL, NULL, &err), GT_EINVAL);
-    CHECK_CONTAINS(err.msg, "block 1: replayed state root"); /* the heights moved under committed blocks */
-    reopen_format_at(10, head.height + 1);
+    replays_only_from(head.height + 1, 10, "block 1: replayed state root"); /* heights moved under blocks */
 }
 
 /* A salt of `who`'s for a sealed vote (any 32 secret bytes do). */
@@ -1007,15 +1016,7 @@ static void test_eval_sealed(const gt_work_eval_spec *es, const gt_bench *b, gt_
     put_blob(spec_text, strlen(spec_text), spec_hash);
     free(spec_text);
     eval_sealed_dispute(es, b, llm, att, spec_hash);
-    gt_ledger_close(L);
-    L = NULL;
-    gt_verify_report rep;
-    CHECK_EQ_INT(gt_ledger_verify(ledger_path, &rep, NULL, NULL, &err), 0);
-    reopen_format_at(11, 0);
-    gt_ledger_close(L);
-    L = NULL;
-    CHECK(gt_ledger_verify(ledger_path, &rep, NULL, NULL, &err) != 0);
-    reopen_format_at(11, head.height + 1);
+    replays_only_from(head.height + 1, 11, NULL);
 }
 
 /* Posts an eval task for spec_hash of `slots` slots verified by val (the
@@ -1085,15 +1086,7 @@ static void test_eval_held(const gt_work_eval_spec *es, const gt_work_attestatio
     }
     CHECK_EQ_INT(cosign_as(W1, att_mal, 0), 0); /* the window closed: no dispute can open */
     CHECK_EQ_INT(cosigns_with_role(att_mal, "cosign"), 1);
-    gt_ledger_close(L);
-    L = NULL;
-    gt_verify_report rep;
-    CHECK_EQ_INT(gt_ledger_verify(ledger_path, &rep, NULL, NULL, &err), 0);
-    reopen_format_at(12, 0);
-    gt_ledger_close(L);
-    L = NULL;
-    CHECK(gt_ledger_verify(ledger_path, &rep, NULL, NULL, &err) != 0);
-    reopen_format_at(12, head.height + 1);
+    replays_only_from(head.height + 1, 12, NULL);
 }
 
 /* Posts ALICE's data job `name` as one task of 2 batches of 4 samples,
@@ -1197,15 +1190,7 @@ static void test_dataset_rows(void) {
     d = view(3, job, NULL, 0);
     CHECK_EQ_INT(json_integer_value(json_object_get(d, "rows")), 5);
     json_decref(d);
-    gt_ledger_close(L);
-    L = NULL;
-    gt_verify_report rep;
-    CHECK_EQ_INT(gt_ledger_verify(ledger_path, &rep, NULL, NULL, &err), 0);
-    reopen_format_at(13, 0);
-    gt_ledger_close(L);
-    L = NULL;
-    CHECK(gt_ledger_verify(ledger_path, &rep, NULL, NULL, &err) != 0);
-    reopen_format_at(13, head.height + 1);
+    replays_only_from(head.height + 1, 13, NULL);
 }
 
 static void test_eval(gt_llm *llm) {
