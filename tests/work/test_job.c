@@ -163,6 +163,49 @@ static gt_addr worker_addr(int n) {
     return a;
 }
 
+/* A job whose prompt cannot be rendered (100 placeholders of a 1,024-byte
+ * value: 100 KiB, over GT_JOB_PROMPT_MAX): every render fails the same way,
+ * so the schema stage rejects a sample saying so, and the run succeeds with
+ * no message left in err (the old stage passed the run's err to the render,
+ * so a run that succeeded carried "rendered prompt is over ..." and the
+ * sample read "prompt differs"). */
+static void test_unrenderable_prompt(void) {
+    char value[1025], *spec = gt_malloc(4 * 1024 + 2048);
+    memset(value, 'x', 1024);
+    value[1024] = 0;
+    int n = snprintf(spec, 2048, "{\"version\":2,\"name\":\"too-long\",\"template\":\"");
+    for (int i = 0; i < 100; i++) n += snprintf(spec + n, 8, "{v}");
+    snprintf(spec + n, 4 * 1024 + 2048 - (size_t)n,
+             "\",\"variables\":{\"v\":[\"%s\"]},\"seed\":1,\"samples\":1,\"reward\":\"0.01\","
+             "\"stake\":\"0.005\",\"license\":\"cc-by-4.0\"}", value);
+    gt_err err = {0};
+    gt_job_spec s;
+    CHECK_MSG(parse(spec, &s, &err) == 0, "spec: %s", err.msg);
+    gt_free(spec);
+    if (err.code) return;
+    gt_buf out = GT_BUF_INIT;
+    CHECK_EQ_INT(gt_job_render(&s, 0, &out, NULL, &err), GT_ELIMIT);
+    gt_buf_free(&out);
+    err = (gt_err){0};
+    gt_sample *smp = gt_calloc(1, sizeof *smp);
+    memcpy(smp->job, s.id, 32);
+    smp->seed = gt_job_sample_seed(&s, 0);
+    smp->prompt = gt_strdup("x");
+    smp->output = gt_strdup("y");
+    s.spot_fraction = 0;
+    gt_pipeline *p = NULL;
+    gt_pipeline_opts o = {0};
+    gt_batch_report rep;
+    CHECK_EQ_INT(gt_pipeline_new(&s, &p, &err), 0);
+    CHECK_EQ_INT(gt_pipeline_run(p, &o, 0, smp, 1, &rep, &err), 0);
+    CHECK_EQ_INT(err.code, 0);
+    CHECK_EQ_INT(smp->accepted, 0);
+    CHECK_CONTAINS(smp->reason, "the job's prompt for this index cannot be made: rendered prompt is over");
+    gt_pipeline_free(p);
+    gt_samples_free(smp, 1);
+    gt_job_spec_free(&s);
+}
+
 static void test_generate_and_validate(void) {
     gt_err err = {0};
     gt_job_spec s;
@@ -587,6 +630,7 @@ static void test_v2_benches_cover_builtins(void) {
 int main(void) {
     RUN(test_spec_ok);
     RUN(test_spec_refusals);
+    RUN(test_unrenderable_prompt);
     RUN(test_generate_and_validate);
     RUN(test_dedup_and_judge);
     RUN(test_batch_refusals);

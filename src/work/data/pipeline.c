@@ -98,38 +98,50 @@ static json_t *output_object(const char *out) {
     return o;
 }
 
-static void stage_schema(gt_pipeline *p, uint64_t first, uint64_t count, gt_sample *s, gt_batch_report *rep,
-                         gt_err *err) {
+/* The schema stage of sample s (a verdict in s and rep). 0, or GT_ENOMEM
+ * (err set) when the job's prompt could not be rendered for want of memory:
+ * the validator's own failure, which must not reject an honest sample. A
+ * prompt the job itself cannot render (over GT_JOB_PROMPT_MAX, or no draw
+ * left that is not a benchmark's) fails every worker's render the same way:
+ * a rejection saying so, err untouched. */
+static int stage_schema(gt_pipeline *p, uint64_t first, uint64_t count, gt_sample *s, gt_batch_report *rep,
+                        gt_err *err) {
     const gt_job_spec *spec = p->spec;
-    if (memcmp(s->job, spec->id, 32)) return verdict(s, rep, GT_STAGE_SCHEMA, 0, "sample is for another job");
+    if (memcmp(s->job, spec->id, 32)) return verdict(s, rep, GT_STAGE_SCHEMA, 0, "sample is for another job"), 0;
     if (s->index < first || s->index >= first + count)
         return verdict(s, rep, GT_STAGE_SCHEMA, 0, "index %llu is outside this batch (%llu..%llu)",
                        (unsigned long long)s->index, (unsigned long long)first,
-                       (unsigned long long)(first + count - 1));
+                       (unsigned long long)(first + count - 1)), 0;
     if (s->seed != gt_job_sample_seed(spec, s->index))
         return verdict(s, rep, GT_STAGE_SCHEMA, 0, "seed is not the job's seed for index %llu",
-                       (unsigned long long)s->index);
+                       (unsigned long long)s->index), 0;
     if (spec->has_model && memcmp(s->model, spec->model, 32))
-        return verdict(s, rep, GT_STAGE_SCHEMA, 0, "model is not the one the job requires");
+        return verdict(s, rep, GT_STAGE_SCHEMA, 0, "model is not the one the job requires"), 0;
     gt_buf want = GT_BUF_INIT;
-    int rc = gt_job_render(spec, s->index, &want, NULL, err);
+    gt_err re = {0};
+    int rc = gt_job_render(spec, s->index, &want, NULL, &re);
     int same = !rc && want.len == strlen(s->prompt) && !memcmp(want.data, s->prompt, want.len);
     gt_buf_free(&want);
-    if (!same) return verdict(s, rep, GT_STAGE_SCHEMA, 0, "prompt differs from the job's template for this index");
-    if (!s->output[0]) return verdict(s, rep, GT_STAGE_SCHEMA, 0, "empty output");
+    if (rc == GT_ENOMEM) return gt_err_set(err, GT_ENOMEM, "rendering the job's prompt %llu: %s",
+                                           (unsigned long long)s->index, re.msg);
+    if (rc) return verdict(s, rep, GT_STAGE_SCHEMA, 0, "the job's prompt for this index cannot be made: %s", re.msg), 0;
+    if (!same) return verdict(s, rep, GT_STAGE_SCHEMA, 0, "prompt differs from the job's template for this index"), 0;
+    if (!s->output[0]) return verdict(s, rep, GT_STAGE_SCHEMA, 0, "empty output"), 0;
     if (spec->output_json) {
         json_t *o = output_object(s->output);
-        if (!o) return verdict(s, rep, GT_STAGE_SCHEMA, 0, "output has no JSON object");
+        if (!o) return verdict(s, rep, GT_STAGE_SCHEMA, 0, "output has no JSON object"), 0;
         for (int i = 0; i < spec->n_fields; i++) {
             json_t *v = json_object_get(o, spec->fields[i]);
             if (!json_is_string(v)) {
                 json_decref(o);
-                return verdict(s, rep, GT_STAGE_SCHEMA, 0, "output field \"%s\" missing or not a string", spec->fields[i]);
+                verdict(s, rep, GT_STAGE_SCHEMA, 0, "output field \"%s\" missing or not a string", spec->fields[i]);
+                return 0;
             }
         }
         json_decref(o);
     }
     verdict(s, rep, GT_STAGE_SCHEMA, 1, "ok");
+    return 0;
 }
 
 static void stage_verify(gt_pipeline *p, gt_sample *s, gt_batch_report *rep) {
@@ -283,7 +295,7 @@ int gt_pipeline_run(gt_pipeline *p, const gt_pipeline_opts *o, uint64_t batch, g
         gt_sample *s = &samples[i];
         double t = gt_now_s();
         /* Schema and provenance always run when enabled: later stages trust it. */
-        if (spec->schema) stage_schema(p, first, count, s, rep, err);
+        if (spec->schema && stage_schema(p, first, count, s, rep, err)) return err->code;
         double t1 = gt_now_s();
         rep->seconds[GT_STAGE_SCHEMA] += t1 - t;
         if (!s->reason[0] && spec->verify) stage_verify(p, s, rep);
