@@ -272,6 +272,27 @@ static void test_format8_upgraded(void) {
     done(NULL);
 }
 
+/* Leaves at `path` a ledger as format `older`'s writer left it: a few
+ * blocks (before: its head), then the meta rows of the formats after it
+ * deleted and its version set back; `ledger verify` passes on it. */
+static void as_left_by(int older, gt_block *before) {
+    gt_ledger *l = fresh_as_older(older);
+    setup(l, 5 * UNIT);
+    expect_ok(l, ALICE, "agent_register", "Alice");
+    CHECK_EQ_INT(gt_ledger_head(l, before, NULL), 0);
+    CHECK(before->height > 1);
+    gt_ledger_close(l);
+    char sql[512];
+    int n = 0;
+    for (int f = older + 1; f <= GT_LEDGER_FORMAT; f++)
+        n += snprintf(sql + n, sizeof sql - (size_t)n, "DELETE FROM meta WHERE key='format%d_height';", f);
+    snprintf(sql + n, sizeof sql - (size_t)n, "UPDATE meta SET value=%d WHERE key='version'", older);
+    raw_exec(sql);
+    gt_verify_report rep;
+    gt_err err = {0};
+    CHECK_MSG(gt_ledger_verify(path, &rep, NULL, NULL, &err) == 0, "verify: %s", err.msg);
+}
+
 /* A ledger as format 9 left it (no format10_height nor format11_height; its
  * format9_height 0, as for one created at format 9): read as it is with no
  * format 10 or 11 height (read-only, and by `ledger verify`); a writer's
@@ -283,18 +304,10 @@ static void test_format9_upgraded(void) {
     CHECK_EQ_U64(gt_ledger_genesis(l)->format10_height, 0);
     CHECK_EQ_INT((int)raw_int(SQL_FORMAT10_HEIGHT), 0);
     gt_ledger_close(l);
-    l = fresh_as_older(9);
-    setup(l, 5 * UNIT);
-    expect_ok(l, ALICE, "agent_register", "Alice");
     gt_block before, after;
-    CHECK_EQ_INT(gt_ledger_head(l, &before, NULL), 0);
-    CHECK(before.height > 1);
-    gt_ledger_close(l);
-    raw_exec("DELETE FROM meta WHERE key IN ('format10_height','format11_height','format12_height',"
-             "'format13_height'); UPDATE meta SET value=9 WHERE key='version'");
+    as_left_by(9, &before);
     gt_verify_report rep;
     gt_err err = {0};
-    CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &err), 0);
     CHECK_EQ_INT(gt_ledger_open(path, GT_LEDGER_READONLY, &l, &err), 0);
     CHECK_EQ_U64(gt_ledger_genesis(l)->format9_height, 0);
     CHECK(gt_ledger_genesis(l)->format10_height == UINT64_MAX);
@@ -360,18 +373,9 @@ static void test_format10_upgraded(void) {
     CHECK_EQ_U64(gt_ledger_genesis(l)->format11_height, 0);
     CHECK_EQ_INT((int)raw_int(SQL_FORMAT11_HEIGHT), 0);
     gt_ledger_close(l);
-    l = fresh_as_older(10);
-    setup(l, 5 * UNIT);
-    expect_ok(l, ALICE, "agent_register", "Alice");
     gt_block before;
-    CHECK_EQ_INT(gt_ledger_head(l, &before, NULL), 0);
-    CHECK(before.height > 1);
-    gt_ledger_close(l);
-    raw_exec("DELETE FROM meta WHERE key IN ('format11_height','format12_height','format13_height');"
-             "UPDATE meta SET value=10 WHERE key='version'");
-    gt_verify_report rep;
+    as_left_by(10, &before);
     gt_err err = {0};
-    CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &err), 0);
     CHECK_EQ_INT(gt_ledger_open(path, GT_LEDGER_READONLY, &l, &err), 0);
     CHECK_EQ_U64(gt_ledger_genesis(l)->format10_height, 0);
     CHECK(gt_ledger_genesis(l)->format11_height == UINT64_MAX);
@@ -404,18 +408,9 @@ static void test_format11_upgraded(void) {
     CHECK_EQ_U64(gt_ledger_genesis(l)->format12_height, 0);
     CHECK_EQ_INT((int)raw_int(SQL_FORMAT12_HEIGHT), 0);
     gt_ledger_close(l);
-    l = fresh_as_older(11);
-    setup(l, 5 * UNIT);
-    expect_ok(l, ALICE, "agent_register", "Alice");
     gt_block before;
-    CHECK_EQ_INT(gt_ledger_head(l, &before, NULL), 0);
-    CHECK(before.height > 1);
-    gt_ledger_close(l);
-    raw_exec("DELETE FROM meta WHERE key IN ('format12_height','format13_height');"
-             "UPDATE meta SET value=11 WHERE key='version'");
-    gt_verify_report rep;
+    as_left_by(11, &before);
     gt_err err = {0};
-    CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &err), 0);
     CHECK_EQ_INT(gt_ledger_open(path, GT_LEDGER_READONLY, &l, &err), 0);
     CHECK_EQ_U64(gt_ledger_genesis(l)->format11_height, 0);
     CHECK(gt_ledger_genesis(l)->format12_height == UINT64_MAX);
@@ -447,17 +442,9 @@ static void test_format12_upgraded(void) {
     CHECK_EQ_U64(gt_ledger_genesis(l)->format13_height, 0);
     CHECK_EQ_INT((int)raw_int(SQL_FORMAT13_HEIGHT), 0);
     gt_ledger_close(l);
-    l = fresh_as_older(12);
-    setup(l, 5 * UNIT);
-    expect_ok(l, ALICE, "agent_register", "Alice");
     gt_block before;
-    CHECK_EQ_INT(gt_ledger_head(l, &before, NULL), 0);
-    CHECK(before.height > 1);
-    gt_ledger_close(l);
-    raw_exec("DELETE FROM meta WHERE key='format13_height'; UPDATE meta SET value=12 WHERE key='version'");
-    gt_verify_report rep;
+    as_left_by(12, &before);
     gt_err err = {0};
-    CHECK_EQ_INT(gt_ledger_verify(path, &rep, NULL, NULL, &err), 0);
     CHECK_EQ_INT(gt_ledger_open(path, GT_LEDGER_READONLY, &l, &err), 0);
     CHECK_EQ_U64(gt_ledger_genesis(l)->format12_height, 0);
     CHECK(gt_ledger_genesis(l)->format13_height == UINT64_MAX);
