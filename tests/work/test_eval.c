@@ -94,6 +94,7 @@ static void test_builtin_asks(void) {
             else snprintf(q, sizeof q, "%s", b->items[k].prompt + strlen("Question: "));
             if (b->type != GT_BENCH_CHECK) *strstr(q, "\nAnswer:") = 0;
             asked += gt_bench_builtin_asks(gt_bench_builtins[i], q);
+            CHECK(gt_bench_builtins_ask(gt_bench_builtins, q)); /* the list's answer: any of them */
             other += gt_bench_builtin_asks(strcmp(gt_bench_builtins[i], "sort-v1") ? "sort-v1" : "arith-v1", q);
         }
         CHECK_MSG(asked == GT_BENCH_BUILTIN_ITEMS && other == 0, "%s: %d asked, %d asked by another", gt_bench_builtins[i],
@@ -102,6 +103,7 @@ static void test_builtin_asks(void) {
     }
     CHECK(!gt_bench_builtin_asks("arith-v1", "What is 1 + 1?"));
     CHECK(!gt_bench_builtin_asks("arith-v1", ""));
+    CHECK(!gt_bench_builtins_ask(gt_bench_builtins, "What is 1 + 1?"));
 }
 
 static void refuse(const char *text, const char *msg) {

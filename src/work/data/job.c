@@ -382,13 +382,6 @@ static uint64_t item_seed(uint64_t seed, uint64_t draw) {
     return x;
 }
 
-/* 1 when a pinned built-in asks the question (gt_job_v2_benches). */
-static int bench_asks(const char *question) {
-    for (int b = 0; gt_job_v2_benches[b]; b++)
-        if (gt_bench_builtin_asks(gt_job_v2_benches[b], question)) return 1;
-    return 0;
-}
-
 int gt_job_item(const gt_job_spec *s, uint64_t index, gt_family_item *out, gt_err *err) {
     assert(s->family && s->version >= 2); /* parsing refuses a version-1 job with a family */
     /* Families with few items (logic, strings) ask a benchmark's question in
@@ -397,7 +390,7 @@ int gt_job_item(const gt_job_spec *s, uint64_t index, gt_family_item *out, gt_er
      * sample cannot be made or checked, rather than be one of theirs. */
     for (uint64_t d = 0; d < GT_JOB_ITEM_DRAWS; d++) {
         gt_family_generate(s->family, item_seed(s->seed, d), index, out);
-        if (!bench_asks(out->question)) return 0;
+        if (!gt_bench_builtins_ask(gt_job_v2_benches, out->question)) return 0;
     }
     return gt_err_set(err, GT_ELIMIT, "job item %llu: %d draws of %s were all built-in benchmark items",
                       (unsigned long long)index, GT_JOB_ITEM_DRAWS, s->family->name);

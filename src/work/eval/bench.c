@@ -208,13 +208,15 @@ static void asked_build(void) {
     qsort(asked, n, sizeof asked[0], asked_cmp);
 }
 
-int gt_bench_builtin_asks(const char *bench, const char *question) {
+/* Whether built-in `bench` asks a question of key `key`; an unknown name
+ * (asserted against: callers name built-ins, job.c's pinned list) answers
+ * 1, failing closed: a data job then refuses to render rather than risk one. */
+static int asks_key(const char *bench, uint64_t key) {
     size_t k = 0;
     while (k < N_BUILTINS && strcmp(builtins[k].name, bench)) k++;
-    assert(k < N_BUILTINS); /* callers name built-ins (job.c's pinned list) */
-    if (k == N_BUILTINS) return 1; /* fail closed: a data job then refuses to render rather than risk one */
+    assert(k < N_BUILTINS);
+    if (k == N_BUILTINS) return 1;
     pthread_once(&asked_once, asked_build);
-    uint64_t key = question_key(question);
     size_t lo = 0, hi = sizeof asked / sizeof asked[0];
     while (lo < hi) { /* the first row whose key is >= key */
         size_t mid = lo + (hi - lo) / 2;
@@ -223,6 +225,17 @@ int gt_bench_builtin_asks(const char *bench, const char *question) {
     }
     for (; lo < sizeof asked / sizeof asked[0] && asked[lo].key == key; lo++)
         if (asked[lo].bench == k) return 1;
+    return 0;
+}
+
+int gt_bench_builtin_asks(const char *bench, const char *question) {
+    return asks_key(bench, question_key(question));
+}
+
+int gt_bench_builtins_ask(const char *const *benches, const char *question) {
+    uint64_t key = question_key(question); /* hashed once for all of them */
+    for (size_t b = 0; benches[b]; b++)
+        if (asks_key(benches[b], key)) return 1;
     return 0;
 }
 

@@ -107,6 +107,9 @@ extern const char *const gt_bench_builtins[];
  * redraw. Thread-safe; the first call builds the table. An unknown name
  * (asserted against) answers 1, failing closed. */
 int gt_bench_builtin_asks(const char *bench, const char *question);
+/* 1 when any built-in of the NULL-terminated list benches asks `question`
+ * (gt_bench_builtin_asks of each, the question hashed once). */
+int gt_bench_builtins_ask(const char *const *benches, const char *question);
 
 /* The registry of benchmarks the ledger ranks scores on: each built-in's
  * name, SHA-256 and item count as constants, so a ledger rule never depends
