@@ -63,6 +63,13 @@
  * the store, and must hold at least this much (balance + stake) to upload. */
 #define GT_API_BLOB_QUOTA_BYTES (256ull * 1024 * 1024)
 #define GT_API_BLOB_MIN_FUNDS_UNITS 1000000ull /* one token */
+/* The whole store: uploads together may bring in at most this many bytes of
+ * new blobs (a token moved between accounts buys each a fresh quota, so the
+ * quotas alone do not bound the disk), and an upload must leave at least
+ * this much free on the filesystem holding the store: ledger.db and its WAL
+ * live beside it, and a full disk would stop every block. */
+#define GT_API_BLOB_STORE_MAX_BYTES (16ull * 1024 * 1024 * 1024)
+#define GT_API_BLOB_MIN_FREE_BYTES (256ull * 1024 * 1024)
 
 typedef struct gt_node_config {
     const char *home;              /* data directory holding ledger.db (and blobs/) */
@@ -77,6 +84,8 @@ typedef struct gt_node_config {
     unsigned request_max_s;        /* reading a whole request; past it the connection is cut (not the handler) */
     uint64_t blob_quota_bytes;     /* new blob bytes per uploading account */
     uint64_t blob_min_funds_units; /* balance + stake an uploader must hold */
+    uint64_t blob_store_max_bytes; /* new blob bytes all uploads together (the store's usage files) */
+    uint64_t blob_min_free_bytes;  /* bytes an upload must leave free on the store's filesystem */
     unsigned index_round_blocks;   /* blocks the action index takes per round while catching up; 0: default */
     /* --chain (chain_market.h): settle the market on gotong's contracts. */
     const char *chain_url;            /* JSON-RPC endpoint; NULL: no chain */

@@ -98,6 +98,11 @@ struct gt_node {
     uint16_t port;
     pthread_mutex_t readers_mu;
     gt_reader *free_readers;
+    /* The blob store's cap (cfg.blob_store_max_bytes) and free-space floor:
+     * bytes new blobs brought in (the usage files' sum at start, then each
+     * commit's) and bytes reserved by uploads still arriving; blob_mu. */
+    pthread_mutex_t blob_mu;
+    uint64_t blob_used, blob_in_flight;
     gt_events *events;
     gt_metrics metrics;
     _Atomic uint64_t next_req_id;
@@ -166,6 +171,7 @@ typedef struct gt_req {
     /* A blob upload streamed to disk (h_blobs.c). */
     struct gt_blob_writer *upload;
     gt_addr uploader;
+    uint64_t upload_reserved; /* bytes of node->blob_in_flight this upload holds */
     gt_err upload_err;        /* the first failure while the body arrived */
     /* A request on one of the extension's routes (api/ext.h): route is then
      * the node's table size plus the extension's index. */

@@ -11,10 +11,14 @@
  * its permit named. Before a byte of body is read, the upload must show a
  * permit (store/permit.h) signed by an account that holds at least
  * blob_min_funds_units and has room in its quota of blob_quota_bytes; a blob
- * already in the store costs no quota. */
+ * already in the store costs no quota. The whole store has a cap too
+ * (blob_store_max_bytes of new blobs) and a floor of free disk
+ * (blob_min_free_bytes), both counting the uploads still arriving, since
+ * quotas alone are per account and accounts are free to make. */
 #include <assert.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,8 +53,8 @@ static int upload_permit(gt_req *r, uint64_t content_length, gt_blob_permit *p, 
 }
 
 /* The uploader's standing: funds held (403) and room in its quota (429),
- * unless the blob is already stored. Returns 0 or the status. */
-static int upload_standing(gt_req *r, const gt_blob_permit *p, gt_err *err) {
+ * unless the blob is already stored (*known 1). Returns 0 or the status. */
+static int upload_standing(gt_req *r, const gt_blob_permit *p, int *known, gt_err *err) {
     const gt_node_config *cfg = &r->node->cfg;
     gt_reader *rd = gt_req_reader(r, err);
     gt_account acc;
@@ -65,7 +69,7 @@ static int upload_standing(gt_req *r, const gt_blob_permit *p, gt_err *err) {
                    need);
         return 403;
     }
-    if (gt_blob_exists_hash(r->node->blob_dir, p->hash)) return 0;
+    if ((*known = gt_blob_exists_hash(r->node->blob_dir, p->hash))) return 0;
     uint64_t used;
     if (gt_blob_usage(r->node->blob_dir, &p->uploader, &used, err)) return 500;
     if (used > cfg->blob_quota_bytes || p->size > cfg->blob_quota_bytes - used) {
@@ -77,11 +81,67 @@ static int upload_standing(gt_req *r, const gt_blob_permit *p, gt_err *err) {
     return 0;
 }
 
+/* Bytes free to unprivileged users on the filesystem holding dir, or
+ * UINT64_MAX when it cannot be asked (the floor is then not checked: the
+ * home exists while the node runs, so only an odd filesystem says no). */
+static uint64_t free_bytes(const char *dir) {
+    struct statvfs v;
+    if (statvfs(dir, &v) != 0) return UINT64_MAX;
+    return (uint64_t)v.f_bavail > UINT64_MAX / (uint64_t)v.f_frsize ? UINT64_MAX
+                                                                     : (uint64_t)v.f_bavail * (uint64_t)v.f_frsize;
+}
+
+/* The whole store's room for an upload of size bytes, counting the uploads
+ * still arriving: the cap on new bytes (unless the blob is known: storing
+ * it again brings nothing new) and the free-space floor (507 either way).
+ * On success the size is reserved until gt_blob_upload_release, so a hundred
+ * uploads that begin together cannot each count the same room. */
+static int store_room(gt_req *r, uint64_t size, int known, gt_err *err) {
+    gt_node *n = r->node;
+    const gt_node_config *cfg = &n->cfg;
+    uint64_t free_b = free_bytes(n->home); /* ledger.db's and blobs/' (made at the first upload) */
+    int status = 0;
+    pthread_mutex_lock(&n->blob_mu);
+    uint64_t pending = n->blob_in_flight, held = n->blob_used;
+    if (!known && (held > cfg->blob_store_max_bytes || pending > cfg->blob_store_max_bytes - held ||
+                   size > cfg->blob_store_max_bytes - held - pending)) {
+        gt_err_set(err, GT_ELIMIT, "the node's blob store is full: uploads hold %llu bytes and %llu more are arriving, "
+                   "of the %llu it takes (--blob-store-max-bytes); %llu more do not fit",
+                   (unsigned long long)held, (unsigned long long)pending,
+                   (unsigned long long)cfg->blob_store_max_bytes, (unsigned long long)size);
+        status = 507;
+    } else if (free_b < cfg->blob_min_free_bytes || pending > free_b - cfg->blob_min_free_bytes ||
+               size > free_b - cfg->blob_min_free_bytes - pending) {
+        gt_err_set(err, GT_ELIMIT, "the disk holding the node's home (its ledger and blobs) has %llu bytes free "
+                   "and %llu are being uploaded; %llu more would leave under the %llu it keeps free for its ledger "
+                   "(--blob-min-free-bytes)", (unsigned long long)free_b, (unsigned long long)pending,
+                   (unsigned long long)size, (unsigned long long)cfg->blob_min_free_bytes);
+        status = 507;
+    } else {
+        n->blob_in_flight += size;
+        r->upload_reserved = size;
+    }
+    pthread_mutex_unlock(&n->blob_mu);
+    return status;
+}
+
+/* Gives back what the request's upload reserved (none: nothing). */
+static void upload_release(gt_req *r) {
+    if (!r->upload_reserved) return;
+    gt_node *n = r->node;
+    pthread_mutex_lock(&n->blob_mu);
+    assert(n->blob_in_flight >= r->upload_reserved);
+    n->blob_in_flight -= r->upload_reserved;
+    pthread_mutex_unlock(&n->blob_mu);
+    r->upload_reserved = 0;
+}
+
 int gt_blob_upload_begin(gt_req *r, uint64_t content_length, gt_err *err) {
     assert(!r->upload && content_length <= GT_LIMIT_BLOB_BYTES); /* http.c checked the route's limit */
     gt_blob_permit p;
-    int status = upload_permit(r, content_length, &p, err);
-    if (!status) status = upload_standing(r, &p, err);
+    int known = 0, status = upload_permit(r, content_length, &p, err);
+    if (!status) status = upload_standing(r, &p, &known, err);
+    if (!status) status = store_room(r, p.size, known, err);
     /* The reader goes back now: an upload may last minutes, and a hundred
      * of them must not hold a hundred SQLite connections and their caches. */
     gt_node_reader_put(r->node, r->rd);
@@ -103,6 +163,7 @@ void gt_blob_upload_chunk(gt_req *r, const void *data, size_t len) {
 void gt_blob_upload_abort(gt_req *r) {
     gt_blob_writer_abort(r->upload);
     r->upload = NULL;
+    upload_release(r);
 }
 
 /* gt_blob_writer_commit's admit: charges the quota for a new blob, checking
@@ -119,7 +180,11 @@ static int charge_quota(void *arg, const uint8_t hash[32], uint64_t size, int is
     if (used > quota || size > quota - used)
         return gt_err_set(err, GT_ELIMIT, "%llu more bytes would pass the uploader's quota of %llu bytes",
                           (unsigned long long)size, (unsigned long long)quota);
-    return gt_blob_usage_add(r->node->blob_dir, &r->uploader, size, err);
+    if ((rc = gt_blob_usage_add(r->node->blob_dir, &r->uploader, size, err))) return rc;
+    pthread_mutex_lock(&r->node->blob_mu); /* the store's count; its reservation goes back after the commit */
+    r->node->blob_used = r->node->blob_used > UINT64_MAX - size ? UINT64_MAX : r->node->blob_used + size;
+    pthread_mutex_unlock(&r->node->blob_mu);
+    return 0;
 }
 
 /* POST /v1/blobs, at the end of the body: commits the streamed upload. */
@@ -139,7 +204,9 @@ void gt_h_blob_post(gt_req *r, gt_resp *o) {
     uint64_t len = gt_blob_writer_len(r->upload);
     gt_blob_writer *w = r->upload;
     r->upload = NULL; /* commit frees it whatever happens */
-    if (gt_blob_writer_commit(w, charge_quota, r, id, &is_new, &err)) {
+    int rc = gt_blob_writer_commit(w, charge_quota, r, id, &is_new, &err);
+    upload_release(r); /* committed (counted in blob_used) or dropped */
+    if (rc) {
         gt_resp_error(o, err.code == GT_ELIMIT ? 429 : gt_http_status(err.code), err.code, "%s", err.msg);
         return;
     }

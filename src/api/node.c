@@ -21,6 +21,7 @@
 #include "crypto/addr.h"
 #include "market/market.h"
 #include "store/blob.h"
+#include "store/quota.h"
 #include "fund/fund.h"
 #include "work/work.h"
 
@@ -38,6 +39,8 @@ void gt_node_config_default(gt_node_config *c) {
     c->request_max_s = GT_API_REQUEST_MAX_S;
     c->blob_quota_bytes = GT_API_BLOB_QUOTA_BYTES;
     c->blob_min_funds_units = GT_API_BLOB_MIN_FUNDS_UNITS;
+    c->blob_store_max_bytes = GT_API_BLOB_STORE_MAX_BYTES;
+    c->blob_min_free_bytes = GT_API_BLOB_MIN_FREE_BYTES;
     c->index_round_blocks = GT_API_INDEX_ROUND_BLOCKS;
     c->chain_confirmations = GT_API_CHAIN_CONFIRMATIONS;
 }
@@ -377,6 +380,18 @@ static void raise_open_files(unsigned max_connections) {
                 (unsigned long long)rl.rlim_cur, (unsigned long long)need, max_connections);
 }
 
+/* The blob store at start: the temp files of uploads a crash cut short are
+ * nobody's, and the store's cap counts from the usage files' sum. */
+static int blob_store_open(gt_node *n, gt_err *err) {
+    int rc = gt_blob_clean_tmp(n->blob_dir, err);
+    if (rc < 0) return rc;
+    if (rc > 0) GT_INFO("node: removed %d unfinished upload(s) from %s/tmp", rc, n->blob_dir);
+    if ((rc = gt_blob_usage_total(n->blob_dir, &n->blob_used, err)))
+        return gt_err_wrap(err, "the blob store's usage (fix or remove the damaged file; its account's quota then "
+                           "starts again from 0)");
+    return 0;
+}
+
 int gt_node_start(const gt_node_config *c, gt_node **out, gt_err *err) {
     *out = NULL;
     if (!c->home) return gt_err_set(err, GT_EINVAL, "the node needs a home directory");
@@ -400,6 +415,7 @@ int gt_node_start(const gt_node_config *c, gt_node **out, gt_err *err) {
     snprintf(n->blob_dir, sizeof n->blob_dir, "%s/blobs", n->home);
     pthread_mutex_init(&n->readers_mu, NULL);
     pthread_mutex_init(&n->watch_mu, NULL);
+    pthread_mutex_init(&n->blob_mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -417,9 +433,7 @@ int gt_node_start(const gt_node_config *c, gt_node **out, gt_err *err) {
     if ((rc = gt_fund_register(err))) goto fail;
     if ((rc = node_lock(n, err))) goto fail;
     if ((rc = gt_ledger_open(n->db_path, 0, &n->ledger, err))) goto fail;
-    /* Uploads a crash cut short: their temp files are nobody's. */
-    if ((rc = gt_blob_clean_tmp(n->blob_dir, err)) < 0) goto fail;
-    if (rc > 0) GT_INFO("node: removed %d unfinished upload(s) from %s/tmp", rc, n->blob_dir);
+    if ((rc = blob_store_open(n, err))) goto fail;
     n->genesis = *gt_ledger_genesis(n->ledger);
     n->domain = *gt_ledger_domain(n->ledger);
     gt_block head;
@@ -481,6 +495,7 @@ void gt_node_stop(gt_node *n) {
     pthread_mutex_destroy(&n->readers_mu);
     gt_conns_stop(&n->conns); /* if the HTTP side never stopped */
     pthread_mutex_destroy(&n->watch_mu);
+    pthread_mutex_destroy(&n->blob_mu);
     pthread_cond_destroy(&n->watch_cv);
     node_unlock(n); /* last: a next node may start once the ledger is closed */
     GT_INFO("node: stopped");

@@ -40,6 +40,8 @@ static void usage(FILE *f) {
             "                           (default %d)\n"
             "  --blob-quota-bytes N     bytes of new blobs each account may upload (default %llu)\n"
             "  --blob-min-funds UNITS   balance + stake an uploader must hold, base units (default %llu)\n"
+            "  --blob-store-max-bytes N bytes of new blobs all uploads together may bring in (default %llu)\n"
+            "  --blob-min-free-bytes N  free disk an upload must leave for the ledger (default %llu)\n"
             "settling on a chain (HOME/chain.json from `gotong chain deploy`, copied to each node's home):\n"
             "  --chain URL              the chain's JSON-RPC endpoint: index the escrow's and the agent\n"
             "                           registry's events into HOME/chain_index.db (GET /v1/chain/jobs, /agents)\n"
@@ -63,6 +65,7 @@ static void usage(FILE *f) {
             GT_API_DEFAULT_LISTEN, GT_API_DEFAULT_THREADS, GT_API_DEFAULT_BLOCK_INTERVAL_MS, GT_API_MAX_CONNECTIONS,
             GT_API_TIMEOUT_S, GT_API_MAX_CONNECTIONS_PER_IP, GT_API_REQUEST_MAX_S,
             (unsigned long long)GT_API_BLOB_QUOTA_BYTES, (unsigned long long)GT_API_BLOB_MIN_FUNDS_UNITS,
+            (unsigned long long)GT_API_BLOB_STORE_MAX_BYTES, (unsigned long long)GT_API_BLOB_MIN_FREE_BYTES,
             GT_API_CHAIN_CONFIRMATIONS);
 }
 
@@ -119,6 +122,8 @@ static int parse_node(int argc, char **argv, node_args *a) {
         {"--request-max-s", NULL, GT_CLI_OPT_U64, &request_max_s, 1, 86400, NULL},
         {"--blob-quota-bytes", NULL, GT_CLI_OPT_U64, &cfg->blob_quota_bytes, 0, UINT64_MAX, NULL},
         {"--blob-min-funds", NULL, GT_CLI_OPT_U64, &cfg->blob_min_funds_units, 0, UINT64_MAX, NULL},
+        {"--blob-store-max-bytes", NULL, GT_CLI_OPT_U64, &cfg->blob_store_max_bytes, 0, UINT64_MAX, NULL},
+        {"--blob-min-free-bytes", NULL, GT_CLI_OPT_U64, &cfg->blob_min_free_bytes, 0, UINT64_MAX, NULL},
         {"--chain", NULL, GT_CLI_OPT_STR, &cfg->chain_url, 0, 0, NULL},
         {"--chain-confirmations", NULL, GT_CLI_OPT_U64, &cfg->chain_confirmations, 1, 1000, NULL},
         {"--chain-wallet", NULL, GT_CLI_OPT_STR, &a->wallet, 0, 0, NULL},

@@ -1,6 +1,8 @@
 /* quota.c: bytes stored per account (see quota.h). */
 #include "store/quota.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,6 +21,38 @@ static int usage_path(const char *dir, const gt_addr *a, char *sub, size_t sub_c
     if (n1 < 0 || (size_t)n1 >= sub_cap || n2 < 0 || (size_t)n2 >= cap)
         return gt_err_set(err, GT_ELIMIT, "blob directory path is too long: %.200s", dir);
     return 0;
+}
+
+/* Is name an account's usage file name: 40 lowercase hex digits? */
+static int usage_name(const char *name) {
+    size_t n = strlen(name);
+    if (n != 40) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f'))) return 0;
+    return 1;
+}
+
+int gt_blob_usage_total(const char *dir, uint64_t *bytes, gt_err *err) {
+    char sub[4200];
+    *bytes = 0;
+    int n = snprintf(sub, sizeof sub, "%s/usage", dir);
+    if (n < 0 || (size_t)n >= sizeof sub)
+        return gt_err_set(err, GT_ELIMIT, "blob directory path is too long: %.200s", dir);
+    DIR *d = opendir(sub);
+    if (!d) return errno == ENOENT ? 0 : gt_err_set(err, GT_EIO, "cannot read %s: %s", sub, strerror(errno));
+    int rc = 0;
+    struct dirent *e;
+    while (!rc && (e = readdir(d))) {
+        if (!usage_name(e->d_name)) continue; /* ".", "..", an atomic write's temp file */
+        gt_addr a;
+        uint64_t used = 0;
+        rc = gt_hex_decode(e->d_name, a.b, 20, "usage file name", err);
+        if (!rc) rc = gt_blob_usage(dir, &a, &used, err);
+        if (!rc && used > UINT64_MAX - *bytes) rc = gt_err_set(err, GT_EOVERFLOW, "blob usage in %s overflows", sub);
+        if (!rc) *bytes += used;
+    }
+    closedir(d);
+    return rc;
 }
 
 int gt_blob_usage(const char *dir, const gt_addr *account, uint64_t *bytes, gt_err *err) {

@@ -19,6 +19,10 @@
 /* *bytes gets the account's usage (0 when it has none). A damaged file is
  * GT_EINVAL naming it, never read as zero. */
 int gt_blob_usage(const char *dir, const gt_addr *account, uint64_t *bytes, gt_err *err);
+/* *bytes gets the sum of every account's usage: the bytes uploads brought
+ * into the store (a node's cap on the whole store, api.h). A damaged file is
+ * GT_EINVAL naming it. */
+int gt_blob_usage_total(const char *dir, uint64_t *bytes, gt_err *err);
 /* Adds `bytes` to the account's usage (GT_EOVERFLOW past 2^64 - 1). */
 int gt_blob_usage_add(const char *dir, const gt_addr *account, uint64_t bytes, gt_err *err);
 

@@ -289,6 +289,127 @@ static void test_partial_upload_leaves_no_file(void) {
     trm(dir);
 }
 
+/* A node on home dir (made by thome first) with a quota of 1000 bytes an
+ * account and the store's own cap and free-disk floor. */
+static gt_node *store_node(uint64_t store_max, uint64_t min_free) {
+    gt_node_config c;
+    gt_node_config_default(&c);
+    c.home = dir;
+    c.listen = "127.0.0.1:0";
+    c.block_interval_ms = 0;
+    c.access_log = 0;
+    c.blob_quota_bytes = 1000;
+    c.blob_store_max_bytes = store_max;
+    c.blob_min_free_bytes = min_free;
+    gt_node *n = NULL;
+    gt_err err = {0};
+    if (gt_node_start(&c, &n, &err)) {
+        fprintf(stderr, "node: %s\n", err.msg);
+        abort();
+    }
+    return n;
+}
+
+/* Waits (up to 5 s) until no upload holds a reservation: a cut upload gives
+ * its back when MHD completes the request, after the client has gone. */
+static int wait_none_arriving(gt_node *n) {
+    for (int i = 0; i < 500; i++) {
+        pthread_mutex_lock(&n->blob_mu);
+        uint64_t pending = n->blob_in_flight;
+        pthread_mutex_unlock(&n->blob_mu);
+        if (!pending) return 0;
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    }
+    return -1;
+}
+
+/* The whole store has a cap, whatever the accounts' quotas: funded accounts
+ * are free to make, so quotas alone would not bound the disk. The count
+ * survives a restart (the usage files' sum), a known blob costs nothing, and
+ * an upload still arriving holds its room. */
+static void test_store_cap(void) {
+    thome(dir);
+    gt_node *n = store_node(1500, 0);
+    uint16_t port = gt_node_port(n);
+    CURL *c = curl_easy_init();
+    thttp h;
+    char a[800], b[800], d[200];
+    memset(a, 'a', sizeof a);
+    memset(b, 'b', sizeof b);
+    memset(d, 'd', sizeof d);
+    for (int k = 1; k <= 3; k++) CHECK_EQ_INT(tmint(c, port, (uint64_t)k - 1, k, 5000000), 200); /* nonce, key */
+    CHECK_EQ_INT(tupload(c, port, 1, a, sizeof a, &h), 201);
+    thttp_free(&h);
+    CHECK_EQ_INT(tupload(c, port, 2, b, sizeof b, &h), 507); /* 1600 > 1500, within account 2's quota */
+    CHECK_CONTAINS(h.body, "the node's blob store is full");
+    CHECK_CONTAINS(h.body, "--blob-store-max-bytes");
+    thttp_free(&h);
+    CHECK(!stored(b, sizeof b));
+    CHECK_EQ_INT(tupload(c, port, 2, b, 600, &h), 201); /* 1400 */
+    thttp_free(&h);
+    CHECK_EQ_INT(tupload(c, port, 3, a, sizeof a, &h), 201); /* known: nothing new */
+    CHECK_CONTAINS(h.body, "\"new\":false");
+    thttp_free(&h);
+    curl_easy_cleanup(c);
+    gt_node_stop(n);
+    n = store_node(1500, 0); /* counted again from the usage files */
+    port = gt_node_port(n);
+    c = curl_easy_init();
+    CHECK_EQ_INT(tupload(c, port, 3, d, sizeof d, &h), 507);
+    CHECK_CONTAINS(h.body, "uploads hold 1400 bytes");
+    thttp_free(&h);
+    CHECK_EQ_INT(tupload(c, port, 3, d, 100, &h), 201); /* 1500: full to the byte */
+    thttp_free(&h);
+    curl_easy_cleanup(c);
+    gt_node_stop(n);
+    n = store_node(1750, 0); /* 250 left */
+    port = gt_node_port(n);
+    c = curl_easy_init();
+    char e[150]; /* partial_upload's account 1 has 200 of its quota left */
+    for (size_t i = 0; i < sizeof e; i++) e[i] = (char)(i * 7 + 3);
+    int fd = partial_upload(port, e, sizeof e, 10); /* holds 150 of the 250 left */
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    CHECK_EQ_INT(poll(&p, 1, 200), 0); /* no answer yet: the body is still arriving */
+    CHECK_EQ_INT(tupload(c, port, 2, d, sizeof d, &h), 507);
+    CHECK_CONTAINS(h.body, "150 more are arriving");
+    thttp_free(&h);
+    close(fd);
+    CHECK_EQ_INT(wait_none_arriving(n), 0);
+    CHECK_EQ_INT(tupload(c, port, 2, d, sizeof d, &h), 201); /* the cut upload's room came back */
+    thttp_free(&h);
+    curl_easy_cleanup(c);
+    gt_node_stop(n);
+    trm(dir);
+}
+
+/* An upload must leave the disk's floor free for the ledger, even when the
+ * blob is known (it is written to a temp file first). */
+static void test_store_free_floor(void) {
+    thome(dir);
+    gt_node *n = store_node(GT_API_BLOB_STORE_MAX_BYTES, UINT64_MAX / 2);
+    uint16_t port = gt_node_port(n);
+    CURL *c = curl_easy_init();
+    thttp h;
+    char a[300];
+    memset(a, 'f', sizeof a);
+    CHECK_EQ_INT(tmint(c, port, 0, 1, 5000000), 200);
+    CHECK_EQ_INT(tupload(c, port, 1, a, sizeof a, &h), 507);
+    CHECK_CONTAINS(h.body, "it keeps free for its ledger (--blob-min-free-bytes)");
+    thttp_free(&h);
+    CHECK(!stored(a, sizeof a));
+    char blobs[128];
+    snprintf(blobs, sizeof blobs, "%s/blobs", dir);
+    gt_key k;
+    gt_addr who;
+    uint64_t used = 1;
+    tkey(1, &k, &who);
+    CHECK_EQ_INT(gt_blob_usage(blobs, &who, &used, NULL), 0);
+    CHECK_EQ_U64(used, 0); /* refused before a byte was charged */
+    curl_easy_cleanup(c);
+    gt_node_stop(n);
+    trm(dir);
+}
+
 /* Over the per-address limit a connection is told 429 (JSON) and closed;
  * once others close, new connections are served again. */
 static void test_connection_limit(void) {
@@ -774,6 +895,8 @@ int main(void) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     RUN(test_upload_authorisation);
     RUN(test_upload_quota);
+    RUN(test_store_cap);
+    RUN(test_store_free_floor);
     RUN(test_upload_oversize);
     RUN(test_partial_upload_leaves_no_file);
     RUN(test_connection_limit);

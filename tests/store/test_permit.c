@@ -126,6 +126,19 @@ static void test_usage(void) {
     CHECK_EQ_INT(gt_blob_usage(dir, &a, &used, &err), 0);
     CHECK_EQ_U64(used, 650);
     CHECK_EQ_INT(gt_blob_usage_add(dir, &a, UINT64_MAX, &err), GT_EOVERFLOW);
+    /* the store's total sums every account's file and skips other names */
+    gt_key k2;
+    gt_addr b;
+    key("permit-b", &k2, &b);
+    CHECK_EQ_INT(gt_blob_usage_add(dir, &b, 7, &err), 0);
+    char other[256];
+    snprintf(other, sizeof other, "%s/usage/not-an-account.tmp", dir);
+    FILE *o = fopen(other, "w");
+    fputs("1000000\n", o);
+    fclose(o);
+    uint64_t total = 0;
+    CHECK_EQ_INT(gt_blob_usage_total(dir, &total, &err), 0);
+    CHECK_EQ_U64(total, 657);
     char path[256], hex[41];
     gt_hex_encode(a.b, 20, hex);
     snprintf(path, sizeof path, "%s/usage/%s", dir, hex);
@@ -134,6 +147,9 @@ static void test_usage(void) {
     fclose(f);
     CHECK_EQ_INT(gt_blob_usage(dir, &a, &used, &err), GT_EINVAL);
     CHECK_CONTAINS(err.msg, "damaged");
+    memset(&err, 0, sizeof err);
+    CHECK_EQ_INT(gt_blob_usage_total(dir, &total, &err), GT_EINVAL); /* never read as zero */
+    CHECK_CONTAINS(err.msg, hex);
 }
 
 /* Files in dir/tmp. */
