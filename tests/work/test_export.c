@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../test.h"
@@ -309,8 +310,138 @@ static void test_too_many_lines(void) {
     CHECK_EQ_INT(system(cmd), 0);
 }
 
+/* Writes dir's provenance.json as an export would list data[0..len)'s
+ * lines (root, row count, each row's leaf hash), from the whole buffer
+ * hashed at once, as gt_dataset_verify hashed it before it read in pieces;
+ * root gets that root, *n the rows. */
+static void put_provenance_of(const char *dir, const uint8_t *data, size_t len, uint8_t root[32], size_t *n) {
+    size_t k = 0, cap = 16;
+    uint8_t (*leaves)[32] = gt_malloc(cap * 32);
+    json_t *samples = json_array();
+    for (size_t a = 0; a < len; k++) {
+        const uint8_t *nl = memchr(data + a, '\n', len - a);
+        size_t b = nl ? (size_t)(nl - data) : len;
+        if (k == cap) leaves = gt_realloc(leaves, (cap *= 2) * 32);
+        gt_keccak256(data + a, b - a, leaves[k]);
+        char h[67] = "0x";
+        gt_hex_encode(leaves[k], 32, h + 2);
+        json_array_append_new(samples, json_pack("{s:s}", "hash", h));
+        a = b + 1;
+    }
+    gt_merkle_root((const uint8_t(*)[32])leaves, k, root);
+    char r[67] = "0x";
+    gt_hex_encode(root, 32, r + 2);
+    json_t *o = json_pack("{s:s,s:I,s:o}", "merkle_root", r, "rows", (json_int_t)k, "samples", samples);
+    put_provenance(dir, o);
+    json_decref(o);
+    gt_free(leaves);
+    *n = k;
+}
+
+/* Checks dir holding data[0..len) as data.jsonl: gt_dataset_verify takes
+ * it with the rows and root of the buffer hashed whole (the old reading). */
+static void same_as_whole(const char *dir, const uint8_t *data, size_t len) {
+    uint8_t want[32], got[32];
+    size_t n = 0, rows = 0;
+    gt_err err = {0};
+    put_data(dir, data, len);
+    put_provenance_of(dir, data, len, want, &n);
+    CHECK_MSG(gt_dataset_verify(dir, want, NULL, got, &rows, &err) == 0, "%zu bytes: %s", len, err.msg);
+    CHECK_EQ_INT(rows, n);
+    CHECK(!memcmp(got, want, 32));
+}
+
+/* data.jsonl is read in pieces of GT_DATASET_READ_BYTES with no bound on
+ * a line: lines one byte under, at and over a piece, one of two pieces and
+ * more, empty lines, a last line without its newline, a file of exactly a
+ * piece with and without its newline: the same rows and root as the whole
+ * buffer hashed at once; and a 64-byte line across a piece's end is still
+ * refused, by its number. */
+static void test_pieces(void) {
+    char dir[] = "/tmp/gt-export-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    const size_t R = GT_DATASET_READ_BYTES, sizes[] = {R - 1, R, R + 1, 0, 2 * R + 1, 5, 0, 3 * R, 100};
+    size_t cap = 9 * R, len = 0;
+    uint8_t *data = gt_malloc(cap);
+    CHECK(data != NULL);
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        for (size_t j = 0; j < sizes[i]; j++) data[len++] = (uint8_t)('a' + (i + j) % 26);
+        data[len++] = '\n';
+    }
+    same_as_whole(dir, data, len);
+    same_as_whole(dir, data, len - 1);            /* the last line without its newline */
+    same_as_whole(dir, data, R);                  /* exactly one piece, ending in a newline */
+    same_as_whole(dir, data + 1, R);              /* a piece and one byte: a last line of one byte */
+    same_as_whole(dir, data + 1, R - 1);          /* one byte short of a piece, ending in a newline */
+    same_as_whole(dir, (const uint8_t *)"", 0);   /* no row */
+    same_as_whole(dir, (const uint8_t *)"\n\n", 2); /* two empty rows */
+    /* A 64-byte third line that starts 10 bytes before the first piece ends. */
+    len = 0;
+    memset(data, 'x', R - 100), data[R - 101] = '\n', len = R - 100;
+    memset(data + len, 'y', 89), len += 89, data[len++] = '\n';
+    CHECK_EQ_INT(len, R - 10);
+    memset(data + len, 'z', 64), len += 64, data[len++] = '\n';
+    memcpy(data + len, "{}\n", 3), len += 3;
+    put_data(dir, data, len);
+    uint8_t got[32];
+    size_t rows = 0;
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_dataset_verify(dir, NULL, NULL, got, &rows, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "data.jsonl line 3 is 64 bytes, the length of a Merkle node's two hashes");
+    gt_free(data);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK_EQ_INT(system(cmd), 0);
+}
+
+/* A field of /proc/self/status in kB ("VmHWM": the peak resident set). */
+static long self_kb(const char *field) {
+    char line[256];
+    long kb = -1;
+    size_t n = strlen(field);
+    FILE *f = fopen("/proc/self/status", "r");
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, field, n) && line[n] == ':') kb = atol(line + n + 1);
+    if (f) fclose(f);
+    return kb;
+}
+
+/* Memory of a check is the leaves and one piece, not the file: a 32 MiB
+ * data.jsonl of 32 rows (written in pieces, never held here) raises the
+ * peak resident set by less than 8 MiB. Before, data.jsonl was read whole
+ * (up to 2^34 bytes): the peak rose by the file's size. Run first, while
+ * the process's peak is its start's. */
+static void test_memory(void) {
+    char dir[] = "/tmp/gt-export-XXXXXX", path[512];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/data.jsonl", dir);
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL);
+    static uint8_t row[1 << 20];
+    memset(row, 'r', sizeof row - 1), row[sizeof row - 1] = '\n';
+    for (int i = 0; f && i < 32; i++) CHECK_EQ_INT(fwrite(row, 1, sizeof row, f), sizeof row);
+    if (f) CHECK_EQ_INT(fclose(f), 0);
+    gt_err err = {0};
+    snprintf(path, sizeof path, "%s/provenance.json", dir);
+    CHECK_EQ_INT(gt_file_write_atomic(path, "{}", 2, 0644, &err), 0);
+    long before = self_kb("VmHWM");
+    uint8_t root[32];
+    size_t rows = 0;
+    CHECK_EQ_INT(gt_dataset_verify(dir, NULL, NULL, root, &rows, &err), GT_EINVAL); /* "{}" lists no root */
+    CHECK_CONTAINS(err.msg, "provenance.json: no merkle_root");
+    CHECK_EQ_INT(rows, 32);
+    long after = self_kb("VmHWM");
+    CHECK(before > 0 && after > 0);
+    CHECK_MSG(after - before < 8 * 1024, "the peak rose by %ld kB reading a 32 MiB data.jsonl", after - before);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK_EQ_INT(system(cmd), 0);
+}
+
 int main(void) {
+    RUN(test_memory);
     RUN(test_round_trip);
+    RUN(test_pieces);
     RUN(test_too_many_lines);
     return gt_test_finish();
 }

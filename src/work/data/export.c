@@ -3,9 +3,13 @@
 #include "work/data/export.h"
 
 #include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/alloc.h"
 #include "base/file.h"
@@ -194,35 +198,136 @@ out:
     return rc;
 }
 
-/* The keccak256 leaves of data[0..len)'s lines (a last line without a
- * newline counts) into *out (caller frees with gt_free), *n of them.
- * Refuses a line of GT_DATASET_NODE_BYTES (export.h): it could stand for a
- * subtree of other rows; and more lines than a dataset may have rows,
- * before hashing or allocating for them (a copy of 2^30 empty lines would
- * otherwise ask for 32 GiB of leaves, for a tree no ledger records). */
-static int line_leaves(const uint8_t *data, size_t len, uint8_t (**out)[32], size_t *n, gt_err *err) {
-    size_t k = 0, lines = 0;
-    for (size_t i = 0; i < len; i++) lines += data[i] == '\n';
-    if (len && data[len - 1] != '\n') lines++;
-    if (lines > GT_DATASET_MAX_ROWS)
-        return gt_err_set(err, GT_ELIMIT, "data.jsonl has %zu lines; a dataset has at most %u rows", lines,
-                          GT_DATASET_MAX_ROWS);
-    uint8_t (*leaves)[32] = gt_malloc(sizeof *leaves * (lines ? lines : 1));
-    if (!leaves) return gt_err_set(err, GT_ENOMEM, "out of memory");
-    for (size_t a = 0; a < len; k++) {
-        size_t b = a;
-        while (b < len && data[b] != '\n') b++;
-        if (b - a == GT_DATASET_NODE_BYTES) {
-            gt_free(leaves);
-            return gt_err_set(err, GT_EINVAL, "data.jsonl line %zu is %d bytes, the length of a Merkle node's two "
-                              "hashes: such a line could stand for other rows under the same root, so no dataset "
-                              "row has it", k + 1, GT_DATASET_NODE_BYTES);
-        }
-        gt_keccak256(data + a, b - a, leaves[k]);
-        a = b + 1;
+/* data.jsonl open for reading in pieces of GT_DATASET_READ_BYTES (buf),
+ * with its path for messages. */
+typedef struct line_reader {
+    FILE *f;
+    const char *path;
+    uint8_t *buf;
+} line_reader;
+
+/* Opens path as gt_file_read does (the same refusals and messages: a
+ * missing file is GT_ENOTFOUND, anything but a regular file GT_EIO) with a
+ * read buffer; on an error nothing is left open. */
+static int reader_open(line_reader *r, const char *path, gt_err *err) {
+    memset(r, 0, sizeof *r);
+    r->path = path;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return gt_err_set(err, errno == ENOENT ? GT_ENOTFOUND : GT_EIO, "cannot open %s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return gt_err_set(err, GT_EIO, "%s is not a regular file", path);
     }
-    assert(k == lines);
-    *out = leaves, *n = k;
+    if (!(r->f = fdopen(fd, "rb"))) {
+        close(fd);
+        return gt_err_set(err, GT_EIO, "cannot open %s: %s", path, strerror(errno));
+    }
+    if (!(r->buf = gt_malloc(GT_DATASET_READ_BYTES))) {
+        fclose(r->f);
+        return gt_err_set(err, GT_ENOMEM, "out of memory reading %s", path);
+    }
+    return 0;
+}
+
+static void reader_close(line_reader *r) {
+    if (r->f) fclose(r->f);
+    gt_free(r->buf);
+    memset(r, 0, sizeof *r);
+}
+
+/* The next piece of the file into r->buf: its length, 0 at the end, -1
+ * (err set) when reading failed. */
+static long reader_next(line_reader *r, gt_err *err) {
+    size_t got = fread(r->buf, 1, GT_DATASET_READ_BYTES, r->f);
+    if (!got && ferror(r->f)) return gt_err_set(err, GT_EIO, "read %s: %s", r->path, strerror(errno)), -1;
+    assert(got <= GT_DATASET_READ_BYTES);
+    return (long)got;
+}
+
+/* The file's number of lines (a last line without a newline counts), read
+ * through once without hashing or keeping any. */
+static int count_lines(line_reader *r, size_t *lines, gt_err *err) {
+    size_t n = 0;
+    uint8_t last = '\n'; /* an empty file has no line */
+    long got;
+    while ((got = reader_next(r, err)) > 0) {
+        const uint8_t *p = r->buf, *end = r->buf + got;
+        while ((p = memchr(p, '\n', (size_t)(end - p)))) n++, p++;
+        last = r->buf[got - 1];
+    }
+    if (got < 0) return err->code;
+    *lines = n + (last != '\n');
+    return 0;
+}
+
+/* Ends line k (0-based; len bytes, absorbed into h) as leaves[k] and starts
+ * the next hash. Refuses a line of GT_DATASET_NODE_BYTES (export.h): it
+ * could stand for a subtree of other rows; and a line past the count the
+ * first pass found (the file grew while it was read: leaves has no room). */
+static int end_line(gt_keccak *h, size_t len, size_t k, size_t lines, uint8_t (*leaves)[32], gt_err *err) {
+    if (len == GT_DATASET_NODE_BYTES)
+        return gt_err_set(err, GT_EINVAL, "data.jsonl line %zu is %d bytes, the length of a Merkle node's two "
+                          "hashes: such a line could stand for other rows under the same root, so no dataset "
+                          "row has it", k + 1, GT_DATASET_NODE_BYTES);
+    if (k >= lines) return gt_err_set(err, GT_EIO, "data.jsonl changed while it was read (it had %zu lines)", lines);
+    gt_keccak_final(h, leaves[k]);
+    gt_keccak_init(h);
+    return 0;
+}
+
+/* Hashes the file's lines from its start into leaves[0..lines), each piece
+ * absorbed as it comes: no line is held whole, however long it is. */
+static int hash_lines(line_reader *r, size_t lines, uint8_t (*leaves)[32], gt_err *err) {
+    gt_keccak h;
+    size_t k = 0, len = 0; /* the line being hashed, and its bytes so far */
+    long got = 0;
+    int rc = 0;
+    rewind(r->f);
+    gt_keccak_init(&h);
+    while (!rc && (got = reader_next(r, err)) > 0) {
+        for (size_t a = 0; !rc && a < (size_t)got;) {
+            const uint8_t *nl = memchr(r->buf + a, '\n', (size_t)got - a);
+            size_t b = nl ? (size_t)(nl - r->buf) : (size_t)got;
+            gt_keccak_update(&h, r->buf + a, b - a);
+            len += b - a;
+            if (nl) rc = end_line(&h, len, k++, lines, leaves, err), len = 0;
+            a = b + 1;
+        }
+    }
+    if (!rc && got < 0) rc = err->code;
+    if (!rc && len) rc = end_line(&h, len, k++, lines, leaves, err); /* a last line without its newline */
+    if (!rc && k != lines)
+        rc = gt_err_set(err, GT_EIO, "data.jsonl changed while it was read (%zu lines, then %zu)", lines, k);
+    return rc;
+}
+
+/* The keccak256 leaves of path's lines (data.jsonl) into *out (caller frees
+ * with gt_free), *n of them, read in pieces: memory is the leaves and one
+ * piece, not the file. The lines are counted first, so more than a dataset
+ * may have rows are refused before any is hashed or allocated for (a copy
+ * of 2^30 empty lines would otherwise ask for 32 GiB of leaves, for a tree
+ * no ledger records); then hashed (hash_lines). */
+static int line_leaves(const char *path, uint8_t (**out)[32], size_t *n, gt_err *err) {
+    line_reader r;
+    size_t lines = 0;
+    uint8_t (*leaves)[32] = NULL;
+    int rc = reader_open(&r, path, err);
+    if (rc) return rc;
+    rc = count_lines(&r, &lines, err);
+    if (!rc && lines > GT_DATASET_MAX_ROWS)
+        rc = gt_err_set(err, GT_ELIMIT, "data.jsonl has %zu lines; a dataset has at most %u rows", lines,
+                        GT_DATASET_MAX_ROWS);
+    if (!rc && !(leaves = gt_malloc(sizeof *leaves * (lines ? lines : 1))))
+        rc = gt_err_set(err, GT_ENOMEM, "out of memory");
+    if (!rc) rc = hash_lines(&r, lines, leaves, err);
+    reader_close(&r);
+    if (rc) {
+        gt_free(leaves);
+        return rc;
+    }
+    *out = leaves, *n = lines;
     return 0;
 }
 
@@ -267,13 +372,11 @@ static int manifest_matches(const uint8_t *prov, size_t len, const uint8_t *mani
 int gt_dataset_verify(const char *dir, const uint8_t *expect, const uint8_t *manifest, uint8_t root[32], size_t *rows,
                       gt_err *err) {
     char path[4096];
-    uint8_t *data = NULL, *prov = NULL;
+    uint8_t *prov = NULL;
     uint8_t (*leaves)[32] = NULL;
-    size_t len = 0, plen = 0, n = 0;
+    size_t plen = 0, n = 0;
     gt_path_join(path, sizeof path, dir, "data.jsonl");
-    int rc = gt_file_read(path, (size_t)1 << 34, &data, &len, err);
-    if (!rc) rc = line_leaves(data, len, &leaves, &n, err);
-    gt_free(data);
+    int rc = line_leaves(path, &leaves, &n, err);
     if (rc) return rc;
     gt_merkle_root((const uint8_t(*)[32])leaves, n, root);
     *rows = n;

@@ -43,6 +43,10 @@
 
 #define GT_DATASET_MAX_ROWS (1u << 24) /* the Merkle tree's leaf limit */
 #define GT_DATASET_NODE_BYTES 64       /* the length no row may have: an inner node's preimage (above) */
+/* gt_dataset_verify reads data.jsonl in pieces of this many bytes, hashing
+ * each line as its pieces come: no bound on a line's length, and memory is
+ * 32 bytes a row plus one piece, whatever the file's size. */
+#define GT_DATASET_READ_BYTES (64 * 1024)
 
 /* The dataset row of an accepted sample (compact, sorted keys); caller frees
  * with free(). NULL when out of memory, or when the sample's family item
@@ -61,8 +65,9 @@ int gt_sample_record_verdicts(const json_t *rec, gt_sample *s, gt_err *err);
 int gt_dataset_export(const gt_job_spec *spec, const gt_sample *samples, size_t n, const char *dir,
                       uint8_t root[32], gt_err *err);
 
-/* Re-reads dir/data.jsonl, recomputes the root and compares it with
- * provenance.json's (and with `expect` when not NULL); refuses a line of
+/* Re-reads dir/data.jsonl (in pieces of GT_DATASET_READ_BYTES, never held
+ * whole; provenance.json is read whole), recomputes the root and compares
+ * it with provenance.json's (and with `expect` when not NULL); refuses a line of
  * GT_DATASET_NODE_BYTES, a row count other than provenance.json's, and a
  * row whose leaf is not the hash provenance.json lists at its place. *rows
  * gets the count. `manifest`, when not NULL, is the sha256 the ledger
