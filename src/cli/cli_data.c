@@ -7,6 +7,8 @@
  *                                            generate the next batches as a worker and run the
  *                                            validation pipeline on them as a validator
  *   gotong data export JOB -o DIR            data.jsonl + README.md card + provenance.json
+ *   gotong data verify DIR --job JOB [--node URL] | --root 0xHEX --manifest HASH
+ *                                            a copy checked against the ledger's record
  *
  * Files: HOME/blobs/<spec blob>, HOME/jobs/<job hex>/spec.json (the spec's
  * bytes), records.jsonl (every validated sample with its verdicts) and
@@ -28,6 +30,7 @@
 #include "base/progress.h"
 #include "cli/cli.h"
 #include "agent/agent.h"
+#include "agent/client.h"
 #include "crypto/addr.h"
 #include "store/blob.h"
 #include "work/data/batch.h"
@@ -46,7 +49,8 @@ static void usage(FILE *f) {
             "                               [--judge MODEL.gguf]\n"
             "       gotong data job post JOB --validator ADDR [--fee AMT] [--node URL] [--from ADDR]\n"
             "                                [--password-file F]\n"
-            "       gotong data export JOB -o|--output DIR\n\n"
+            "       gotong data export JOB -o|--output DIR\n"
+            "       gotong data verify DIR (--job JOB [--node URL] | --root 0xHEX --manifest HASH)\n\n"
             "Synthetic data jobs: a spec (JSON) says what to generate, how many samples, the reward\n"
             "and stake per sample, the validation pipeline and the licence. Options of every command:\n"
             "  --home DIR    data directory (default $GOTONG_HOME or ~/.gotong)\n"
@@ -54,12 +58,19 @@ static void usage(FILE *f) {
             "`job post` puts the job on a node's market as one task of kind generate: one slot per\n"
             "batch, bounty = reward x batch, stake = stake x batch, judged sample by sample by the\n"
             "validator agent (skill validate) for --fee per batch. Workers with skill generate\n"
-            "claim the batches (gotong agent --skills generate).\n");
+            "claim the batches (gotong agent --skills generate).\n"
+            "`verify` checks a copy of a dataset (a folder with data.jsonl and provenance.json) against\n"
+            "the ledger's record: the Merkle root of its rows and the sha256 of its provenance.json\n"
+            "(the manifest, which pins the rows' order and provenance). --job reads both, and the row\n"
+            "count, from the node (GET /v1/datasets/JOB; JOB as the node prints it, sha256:<hex> or\n"
+            "0x<hex>, or a prefix of a job in this home); --root and --manifest give them by hand\n"
+            "(0x<hex> or sha256:<hex>; both are required). Exit 0 only when every check passed.\n");
 }
 
 typedef struct data_opts {
     const char *home_opt, *model, *judge, *out;
     const char *node, *from, *password_file, *validator, *fee;
+    const char *job, *root, *manifest; /* verify */
     long batches, threads;
     int json, help;
     char home[4096];
@@ -85,6 +96,9 @@ static int parse_opts(int argc, char **argv, int from, data_opts *o) {
         {"--validator", NULL, GT_CLI_OPT_STR, &o->validator, 0, 0, NULL},
         {"--fee", NULL, GT_CLI_OPT_STR, &o->fee, 0, 0, NULL},
         {"--output", "-o", GT_CLI_OPT_STR, &o->out, 0, 0, NULL},
+        {"--job", NULL, GT_CLI_OPT_STR, &o->job, 1, 0, NULL},
+        {"--root", NULL, GT_CLI_OPT_STR, &o->root, 1, 0, NULL},
+        {"--manifest", NULL, GT_CLI_OPT_STR, &o->manifest, 1, 0, NULL},
         {"--batches", NULL, GT_CLI_OPT_U64, &batches, 1, DATA_MAX_BATCHES, NULL},
         {"--threads", "-t", GT_CLI_OPT_U64, &threads, 1, GT_POOL_MAX_THREADS, NULL},
         {"--json", NULL, GT_CLI_OPT_FLAG, &o->json, 0, 0, NULL},
@@ -565,16 +579,120 @@ static int cmd_post(data_opts *o) {
     return 0;
 }
 
+/* A 32-byte hash given as 0x<64 hex> or sha256:<64 hex> (the node writes a
+ * root the first way and a manifest the second) into out, or the usage
+ * error's exit code naming the option. */
+static int parse_hash_opt(const char *opt, const char *s, uint8_t out[32]) {
+    const char *hex = !strncmp(s, "0x", 2) ? s + 2 : !strncmp(s, "sha256:", 7) ? s + 7 : NULL;
+    if (!hex || strlen(hex) != 64 || gt_hex_decode(hex, out, 32, opt, NULL))
+        return gt_cli_usage_error("data", "%s: expected 0x or sha256: and 64 hex digits, got \"%.80s\"", opt, s);
+    return 0;
+}
+
+/* The job id of --job: a whole id (sha256:<hex>, 0x<hex> or 64 hex digits)
+ * as it is, since the node's job need not be in this home; a shorter prefix
+ * resolved among this home's jobs, as every other data command does. */
+static int verify_job_id(const data_opts *o, uint8_t job[32], gt_err *err) {
+    const char *p = !strncmp(o->job, "sha256:", 7) ? o->job + 7 : !strncmp(o->job, "0x", 2) ? o->job + 2 : o->job;
+    char hex[65];
+    if (strlen(p) == 64) return gt_hex_decode(p, job, 32, "--job", err);
+    if (resolve_job(o, o->job, hex, err)) return err->code;
+    return gt_hex_decode(hex, job, 32, "--job", err);
+}
+
+/* The ledger's record of job's dataset, read from the node: its root, its
+ * manifest and its row count (*pub keeps the view for the output; caller
+ * json_decref's). Fails closed: an unreachable node, a job with no dataset
+ * and a view without a well-formed root, manifest or rows are errors. */
+static int ledger_record(const data_opts *o, const uint8_t job[32], uint8_t root[32], uint8_t manifest[32],
+                         uint64_t *rows, json_t **pub, gt_err *err) {
+    char path[96] = "/v1/datasets/0x";
+    gt_hex_encode(job, 32, path + strlen(path));
+    gt_client *c = NULL;
+    *pub = NULL;
+    int rc = gt_client_new(gt_cli_node(o->node), &c, err);
+    if (!rc && (rc = gt_client_get_json(c, path, pub, err)))
+        gt_err_wrap(err, "the ledger's record of job %.80s (node %s)", o->job, gt_client_url(c));
+    gt_client_free(c);
+    json_t *n = rc ? NULL : json_object_get(*pub, "rows");
+    if (!rc) rc = gt_agent_json_hash(*pub, "root", root, err);
+    if (!rc) rc = gt_agent_json_hash(*pub, "manifest", manifest, err);
+    if (rc && *pub) gt_err_wrap(err, "the node's record of job %.80s", o->job);
+    if (!rc && (!json_is_integer(n) || json_integer_value(n) < 1))
+        rc = gt_err_set(err, GT_EINVAL, "the node's record of job %.80s has no row count", o->job);
+    if (!rc) *rows = (uint64_t)json_integer_value(n);
+    return rc;
+}
+
+/* What `data verify` prints once every check passed: rows, root and
+ * manifest, and the record they were checked against (job: the node's
+ * view; NULL: the command line's). */
+static int verify_ok(const data_opts *o, size_t rows, const uint8_t root[32], const uint8_t manifest[32],
+                     const json_t *pub) {
+    char r[67] = "0x", m[72] = "sha256:";
+    gt_hex_encode(root, 32, r + 2);
+    gt_hex_encode(manifest, 32, m + 7);
+    const char *job = json_string_value(json_object_get(pub, "job"));
+    json_int_t height = json_integer_value(json_object_get(pub, "height"));
+    if (o->json)
+        return gt_cli_json_out(json_pack("{s:b,s:o,s:I,s:s,s:s,s:o,s:o}", "ok", 1, "dir",
+                                         gt_json_text_lossy(o->pos[0], strlen(o->pos[0])), "rows", (json_int_t)rows,
+                                         "merkle_root", r, "manifest", m, "job", job ? json_string(job) : json_null(),
+                                         "height", pub ? json_integer(height) : json_null()));
+    printf("ok: %zu rows, Merkle root %s, provenance.json %s\n", rows, r, m);
+    if (job) printf("  the dataset of job %s published at height %lld\n", job, (long long)height);
+    else printf("  the root and manifest given (--root, --manifest)\n");
+    return 0;
+}
+
+/* `data verify DIR`: the copy in DIR against the ledger's record of its
+ * dataset (--job, read from the node) or the root and manifest given by
+ * hand; exit 0 only when its root, its provenance.json's sha256 and (with
+ * --job) its row count are the record's. Both the root and the manifest are
+ * required: a root alone leaves the rows' order and provenance to the
+ * copy's own provenance.json, which whoever made the copy can rewrite. */
+static int cmd_verify(data_opts *o) {
+    if (o->n_pos != 1) return gt_cli_usage_error("data", "verify needs DIR, the dataset's folder");
+    if (o->job && (o->root || o->manifest))
+        return gt_cli_usage_error("data", "verify takes --job or --root and --manifest, not both");
+    if (!o->job && (!o->root || !o->manifest))
+        return gt_cli_usage_error("data", "verify needs --job JOB, or both --root and --manifest (%s): a root "
+                                  "alone leaves the rows' order and provenance unchecked",
+                                  o->root ? "--manifest is missing" : o->manifest ? "--root is missing" : "none given");
+    gt_err err = {0};
+    uint8_t root[32], manifest[32], got[32];
+    uint64_t want_rows = 0;
+    size_t rows = 0;
+    json_t *pub = NULL;
+    int rc = 0;
+    if (!o->job && (rc = parse_hash_opt("--root", o->root, root))) return rc;
+    if (!o->job && (rc = parse_hash_opt("--manifest", o->manifest, manifest))) return rc;
+    if (o->job) {
+        uint8_t job[32];
+        rc = verify_job_id(o, job, &err);
+        if (!rc) rc = ledger_record(o, job, root, manifest, &want_rows, &pub, &err);
+    }
+    if (!rc && (rc = gt_dataset_verify(o->pos[0], root, manifest, got, &rows, &err)))
+        gt_err_wrap(&err, "%.200s refused against %s", o->pos[0],
+                    o->job ? "the ledger's record" : "--root and --manifest");
+    if (!rc && o->job && rows != want_rows)
+        rc = gt_err_set(&err, GT_EINVAL, "%.200s has %zu rows; the ledger records %llu for job %.80s", o->pos[0], rows,
+                        (unsigned long long)want_rows, o->job);
+    rc = rc ? gt_cli_fail(&err) : verify_ok(o, rows, root, manifest, pub);
+    json_decref(pub);
+    return rc;
+}
+
 static int cmd_data(int argc, char **argv) {
-    static const char *const subs[] = {"job", "export", NULL};
+    static const char *const subs[] = {"job", "export", "verify", NULL};
     static const char *const job_subs[] = {"new", "list", "show", "run", "post", NULL};
     static int (*const job_fns[])(data_opts *) = {cmd_new, cmd_list, cmd_show, cmd_run, cmd_post};
     data_opts o;
     int which, rc = gt_cli_subcommand("data", argc, argv, subs, usage, &which);
     if (rc >= 0) return rc;
-    if (which == 1) { /* export */
+    if (which >= 1) { /* export, verify */
         if ((rc = parse_opts(argc, argv, 2, &o))) return rc;
-        return o.help ? (usage(stdout), 0) : cmd_export(&o);
+        return o.help ? (usage(stdout), 0) : which == 1 ? cmd_export(&o) : cmd_verify(&o);
     }
     if ((rc = gt_cli_subcommand("data job", argc - 1, argv + 1, job_subs, usage, &which)) >= 0) return rc;
     if ((rc = parse_opts(argc, argv, 3, &o))) return rc;

@@ -61,7 +61,7 @@ has task gotong ""
 # subcommands, at every depth
 expect "export import list new show sign verify" gotong wallet ""
 expect "sign" gotong wallet si
-expect "export job" gotong data ""
+expect "export job verify" gotong data ""
 expect "post" gotong data job po
 expect "claim" gotong task cl
 expect "register" gotong agent reg
@@ -72,6 +72,7 @@ expect "--model" gotong run --mo
 expect "--temp" gotong run -m model.gguf -p hi --te
 expect "--top-k --top-logits --top-p" gotong run --top
 expect "--batches" gotong data job post --ba
+expect "--manifest" gotong data verify ds/ --root 0xabc --ma
 expect "--slot --slots" gotong task submit 0xabc --slo
 expect "--stake" gotong agent register --st
 expect "--from" gotong ledger log --fr

@@ -29,7 +29,7 @@ static const char *commands[] = {
     "agent", "agents", "balance", "chat", "demo", "init", "mint", "node", "run", "send", "stake", "unstake",
     "wallet", "wallet new", "wallet list", "wallet show", "wallet import", "wallet export", "wallet sign", "wallet verify",
     "data", "data job", "data job new", "data job list", "data job show", "data job run", "data job post",
-    "data export", "eval", "eval run", "eval benches", "eval leaderboard", "task", "task post", "task list",
+    "data export", "data verify", "eval", "eval run", "eval benches", "eval leaderboard", "task", "task post", "task list",
     "task show", "task claim", "task submit", "task verify", "task settle", "task dispute", "task vote",
     "ledger", "ledger log", "ledger head", "ledger verify", "ledger submit", "model", "model info", "model list",
     "model random", "model quantize", "serve", "train", "completion", "completion bash",
