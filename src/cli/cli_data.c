@@ -14,6 +14,7 @@
  * bytes), records.jsonl (every validated sample with its verdicts) and
  * reports.jsonl (one report per batch). JOB is the job id ("sha256:<hex>") or
  * a unique prefix of its hex (8 characters or more). */
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -614,11 +615,11 @@ static int ledger_record(const data_opts *o, const uint8_t job[32], uint8_t root
     if (!rc && (rc = gt_client_get_json(c, path, pub, err)))
         gt_err_wrap(err, "the ledger's record of job %.80s (node %s)", o->job, gt_client_url(c));
     gt_client_free(c);
-    json_t *n = rc ? NULL : json_object_get(*pub, "rows");
-    if (!rc) rc = gt_agent_json_hash(*pub, "root", root, err);
-    if (!rc) rc = gt_agent_json_hash(*pub, "manifest", manifest, err);
-    if (rc && *pub) gt_err_wrap(err, "the node's record of job %.80s", o->job);
-    if (!rc && (!json_is_integer(n) || json_integer_value(n) < 1))
+    if (rc) return rc;
+    json_t *n = json_object_get(*pub, "rows");
+    if (!(rc = gt_agent_json_hash(*pub, "root", root, err))) rc = gt_agent_json_hash(*pub, "manifest", manifest, err);
+    if (rc) return gt_err_wrap(err, "the node's record of job %.80s", o->job);
+    if (!json_is_integer(n) || json_integer_value(n) < 1)
         rc = gt_err_set(err, GT_EINVAL, "the node's record of job %.80s has no row count", o->job);
     if (!rc) *rows = (uint64_t)json_integer_value(n);
     return rc;
@@ -629,6 +630,7 @@ static int ledger_record(const data_opts *o, const uint8_t job[32], uint8_t root
  * view; NULL: the command line's). */
 static int verify_ok(const data_opts *o, size_t rows, const uint8_t root[32], const uint8_t manifest[32],
                      const json_t *pub) {
+    assert(o->n_pos == 1 && rows <= GT_DATASET_MAX_ROWS); /* cmd_verify's checks passed */
     char r[67] = "0x", m[72] = "sha256:";
     gt_hex_encode(root, 32, r + 2);
     gt_hex_encode(manifest, 32, m + 7);

@@ -469,7 +469,8 @@ static pid_t start_clock_node(char *url, size_t url_cap, FILE **in) {
 }
 
 /* The people's CLI on what the demo left: a node over the demo home, then
- * `gotong task list|show|post|claim|submit|verify|dispute` and `gotong agents`. */
+ * `gotong task list|show|post|claim|submit|verify|dispute`, `gotong agents`
+ * and `gotong data verify` of the datasets the demo published. */
 static void test_cli_on_demo_home(void) {
     if (!first_summary) return;
     char cmd[4096], *out = NULL, *err = NULL, url[128] = "";
@@ -505,6 +506,18 @@ static void test_cli_on_demo_home(void) {
     json_decref(ag);
     free(out);
     free(err);
+    /* The datasets the agents exported and published, checked against the node's record. */
+    int verified = 0;
+    json_array_foreach(json_object_get(json_object_get(first_summary, "data"), "jobs"), k, tk) {
+        const char *ds = str_at(tk, "dataset", "dir"), *job = str_at(tk, "job", NULL);
+        snprintf(cmd, sizeof cmd, "%s data verify %s --job %s --node %s", GT_CLI, ds ? ds : "-", job ? job : "-", url);
+        CHECK(run(cmd, &out, &err) == 0);
+        CHECK_CONTAINS(out, "ok: 4 rows, Merkle root 0x");
+        verified += !strncmp(out, "ok: ", 4);
+        free(out);
+        free(err);
+    }
+    CHECK_EQ_INT(verified, 2);
     /* A task by hand: ayu posts, ana claims and submits, ayu rejects, ana disputes. */
     json_t *ayu = agent_named(first_summary, "ayu"), *ana = agent_named(first_summary, "ana");
     const char *ayu_a = str_at(ayu, "address", NULL), *ana_a = str_at(ana, "address", NULL);
