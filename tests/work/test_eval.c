@@ -22,19 +22,47 @@
 #include "work/eval/eval.h"
 #include "work/work_impl.h"
 
+/* A block seed for the draws here: 32 bytes of x. */
+static const uint8_t *seed_of(uint8_t x) {
+    static uint8_t s[32];
+    memset(s, x, 32);
+    return s;
+}
+
+/* The built-in `name`, drawn from seed_of(x) when it is a drawn one. */
+static gt_bench *open_drawn(const char *name, uint8_t x) {
+    gt_err err = {0};
+    gt_bench *spec = NULL, *b = NULL;
+    CHECK_MSG(gt_bench_open(name, &spec, &err) == 0, "%s", err.msg);
+    if (spec && !spec->drawn) return spec;
+    if (spec) CHECK_MSG(gt_bench_draw(spec, seed_of(x), &b, &err) == 0, "%s", err.msg);
+    gt_bench_free(spec);
+    return b;
+}
+
 static void test_builtins(void) {
     gt_err err = {0};
     for (int i = 0; gt_bench_builtins[i]; i++) {
         gt_bench *b = NULL, *b2 = NULL;
         CHECK_EQ_INT(gt_bench_open(gt_bench_builtins[i], &b, &err), 0);
         CHECK_EQ_INT(gt_bench_open(gt_bench_builtins[i], &b2, &err), 0);
-        CHECK_EQ_INT(b->n_items, GT_BENCH_BUILTIN_ITEMS);
+        CHECK_EQ_INT(gt_bench_items(b), GT_BENCH_BUILTIN_ITEMS);
+        CHECK_EQ_INT(b->drawn, gt_bench_builtin_drawn(gt_bench_builtins[i]));
+        CHECK_EQ_INT(b->drawn, !strncmp(gt_bench_builtins[i], "held-", 5));
         CHECK_STR(b->name, gt_bench_builtins[i]);
         CHECK(!memcmp(b->hash, b2->hash, 32));
         /* The ledger's registry (constants) is what the generator makes. */
         const gt_bench_ref *r = gt_bench_registry_find(gt_bench_builtins[i]);
-        CHECK_MSG(r && gt_bench_registry_hash_is(r, b->hash) && r->items == b->n_items,
+        CHECK_MSG(r && gt_bench_registry_hash_is(r, b->hash) && r->items == gt_bench_items(b),
                   "registry row of %s differs from the generated benchmark", gt_bench_builtins[i]);
+        if (b->drawn) { /* the spec alone: its items are the draw's */
+            CHECK_EQ_INT(b->n_items, 0);
+            gt_bench_free(b);
+            b = open_drawn(gt_bench_builtins[i], 7);
+            if (!b) continue;
+            CHECK_EQ_INT(b->n_items, GT_BENCH_BUILTIN_ITEMS);
+            CHECK(!memcmp(b->hash, b2->hash, 32) && b->seeded && !memcmp(b->draw_seed, seed_of(7), 32));
+        }
         CHECK_CONTAINS(b->items[0].prompt, b->type == GT_BENCH_CHECK ? "Q: " : "Question: ");
         if (b->type == GT_BENCH_MC) CHECK(b->items[0].n_choices >= 2 && b->items[0].gold < b->items[0].n_choices);
         else if (b->type == GT_BENCH_GEN) CHECK(b->items[0].target[0] == ' ' && b->n_until == 1 && b->max_tokens > 0);
@@ -63,6 +91,9 @@ static void test_builtins_pinned(void) {
         {"worker-arith-v1", "a49b572d7e7e6588addf5888d6cca05c23fd0070cc577878316ce8dd5dea3ff5"},
         {"worker-logic-v1", "f42b8ce697f6d36709034b8febee75a2c855f854b24e36084835f5321ee85ff8"},
         {"worker-sort-v1", "1b02f60baf1cac9199baca843eadbb849640cd914dba231b991ac3bbcd6581e6"},
+        {"held-arith-v1", "1f7f53f6f08ffbc0688af60abbea58482cdaff64283f497d54f8ca890ca16d73"},
+        {"held-logic-v1", "74456b6754ae6ee0777fb3b0ce6a27b86d33b495366452cdc125ab3a2a61bce2"},
+        {"held-sort-v1", "a95fa48a9a44c37fb358ce92975d91e2a34024266414de7c254bec9ab797ff99"},
     };
     int n = 0;
     for (size_t i = 0; i < sizeof pinned / sizeof pinned[0]; i++) {
@@ -97,8 +128,8 @@ static void test_builtin_asks(void) {
             CHECK(gt_bench_builtins_ask(gt_bench_builtins, q)); /* the list's answer: any of them */
             other += gt_bench_builtin_asks(strcmp(gt_bench_builtins[i], "sort-v1") ? "sort-v1" : "arith-v1", q);
         }
-        CHECK_MSG(asked == GT_BENCH_BUILTIN_ITEMS && other == 0, "%s: %d asked, %d asked by another", gt_bench_builtins[i],
-                  asked, other);
+        int want = b && b->drawn ? 0 : GT_BENCH_BUILTIN_ITEMS; /* a drawn spec has no fixed questions */
+        CHECK_MSG(asked == want && other == 0, "%s: %d asked, %d asked by another", gt_bench_builtins[i], asked, other);
         gt_bench_free(b);
     }
     CHECK(!gt_bench_builtin_asks("arith-v1", "What is 1 + 1?"));
@@ -417,6 +448,139 @@ static void test_mc_lines(void) {
     gt_buf_free(&a);
 }
 
+/* The items of b as one text: each item's doc_hash (its line's sha256). */
+static void items_digest(const gt_bench *b, uint8_t out[32]) {
+    gt_buf t = GT_BUF_INIT;
+    for (size_t i = 0; i < b->n_items; i++) CHECK(gt_buf_append(&t, b->items[i].doc_hash, 32) == 0);
+    gt_sha256(t.data, t.len, out);
+    gt_buf_free(&t);
+}
+
+/* A drawn built-in: the same block seed draws the same items byte for byte
+ * (pinned: a change to the draw changes what validators re-execute), another
+ * seed other items; no item asks a fixed built-in's question; levels cycle
+ * from the family's lowest; the hash is the spec's whatever the seed; a run
+ * of the spec alone is refused. */
+static void test_draw(void) {
+    static const char *const pinned[][2] = {
+        {"held-arith-v1", "1f04a3b03074de9b1b7f4c7ac3f7f087d8dbf369b02362863d14677f7ab4f4aa"},
+        {"held-logic-v1", "54bf3fa77a0794ee0d565fe9b7fca6394bdbab0cc473bc815971b743974691cf"},
+        {"held-sort-v1", "d2a8dbe553ed370d13ed6db9170bc6f4c9f83d0a0fb4612c2a9fc7460993eec7"},
+    };
+    for (size_t k = 0; k < sizeof pinned / sizeof pinned[0]; k++) {
+        gt_bench *a = open_drawn(pinned[k][0], 0xa5), *a2 = open_drawn(pinned[k][0], 0xa5);
+        gt_bench *c = open_drawn(pinned[k][0], 0x5a);
+        if (!a || !a2 || !c) continue;
+        uint8_t da[32], da2[32], dc[32];
+        char hex[65];
+        items_digest(a, da), items_digest(a2, da2), items_digest(c, dc);
+        gt_hex_encode(da, 32, hex);
+        CHECK_MSG(!strcmp(hex, pinned[k][1]), "%s: draw of 0xa5.. %s, pinned %s", pinned[k][0], hex, pinned[k][1]);
+        CHECK(!memcmp(da, da2, 32) && memcmp(da, dc, 32));
+        CHECK(!memcmp(a->hash, c->hash, 32));
+        size_t differ = 0;
+        for (size_t i = 0; i < a->n_items; i++) {
+            gt_family_item fi;
+            gt_bench_family_item(a, i, &fi);
+            CHECK_EQ_INT(fi.level, a->draw_lo + (int)(i % (size_t)(a->draw_hi - a->draw_lo + 1)));
+            CHECK_MSG(!gt_bench_builtins_ask(gt_bench_draw_v1_avoid, fi.question), "%s item %zu is a built-in's",
+                      pinned[k][0], i);
+            differ += strcmp(a->items[i].prompt, c->items[i].prompt) != 0;
+        }
+        CHECK_MSG(differ > a->n_items / 2, "%s: only %zu of %zu items differ between two seeds", pinned[k][0], differ,
+                  a->n_items);
+        gt_bench_free(a), gt_bench_free(a2), gt_bench_free(c);
+    }
+    /* Every fixed built-in is avoided by the draw (a new one needs a new draw version). */
+    for (int i = 0; gt_bench_builtins[i]; i++) {
+        int found = gt_bench_builtin_drawn(gt_bench_builtins[i]);
+        for (int k = 0; gt_bench_draw_v1_avoid[k]; k++) found |= !strcmp(gt_bench_draw_v1_avoid[k], gt_bench_builtins[i]);
+        CHECK_MSG(found, "fixed built-in %s is not avoided by draw v1", gt_bench_builtins[i]);
+    }
+    gt_err err = {0};
+    gt_llm *l = NULL;
+    gt_bench *spec = NULL;
+    gt_buf out = GT_BUF_INIT;
+    gt_eval_summary sum;
+    CHECK_EQ_INT(gt_llm_open(gt_fixture("models/tiny-llama-q8_0.gguf"), 1, 512, &l, &err), 0);
+    CHECK_EQ_INT(gt_bench_open("held-logic-v1", &spec, &err), 0);
+    if (l && spec) CHECK_EQ_INT(gt_eval_run(spec, l, 1, NULL, NULL, &out, &sum, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "held-logic-v1 is a drawn benchmark");
+    CHECK_EQ_INT(out.len, 0);
+    gt_bench_free(spec);
+    gt_llm_free(l);
+}
+
+/* Draw specs: what parses, and each refusal saying what is expected. */
+static void test_parse_draw(void) {
+    const char *ok = "{\"name\":\"mine\",\"type\":\"family_check\",\"family\":\"sort\",\"max_tokens\":64,"
+                     "\"draw\":{\"items\":12,\"levels\":[3,4],\"delay\":5}}\n";
+    gt_err err = {0};
+    gt_bench *b = NULL, *d = NULL;
+    uint8_t h[32];
+    CHECK_MSG(gt_bench_parse(ok, strlen(ok), &b, &err) == 0, "%s", err.msg);
+    if (!b) return;
+    gt_sha256(ok, strlen(ok), h);
+    CHECK(b->drawn && !b->seeded && b->n_items == 0 && gt_bench_items(b) == 12 && !memcmp(b->hash, h, 32));
+    CHECK(b->draw_lo == 3 && b->draw_hi == 4 && b->draw_delay == 5);
+    CHECK_EQ_INT(gt_bench_draw(b, seed_of(1), &d, &err), 0);
+    CHECK(d && d->n_items == 12 && !memcmp(d->hash, h, 32) && d->max_tokens == 64);
+    CHECK(d && d->items[1].level == 4 && d->items[2].level == 3 && !strcmp(d->name, "mine"));
+    gt_bench_free(d);
+    gt_bench_free(b);
+#define DSPEC(fam, draw) "{\"name\":\"m\",\"type\":\"family_check\",\"family\":\"" fam "\",\"max_tokens\":64,\"draw\":" draw "}"
+    refuse(DSPEC("arith", "{\"items\":10,\"levels\":[1,3]}"), "draw.delay: expected 1..1024");
+    refuse(DSPEC("arith", "{\"items\":10,\"levels\":[1,3],\"delay\":0}"), "draw.delay: expected 1..1024");
+    refuse(DSPEC("arith", "{\"items\":10,\"levels\":[1,3],\"delay\":1025}"), "draw.delay: expected 1..1024");
+    refuse(DSPEC("arith", "{\"items\":0,\"levels\":[1,3],\"delay\":2}"), "draw.items: expected 1..10000");
+    refuse(DSPEC("arith", "{\"items\":10001,\"levels\":[1,3],\"delay\":2}"), "draw.items: expected 1..10000");
+    refuse(DSPEC("arith", "{\"levels\":[1,3],\"delay\":2}"), "draw.items: expected 1..10000");
+    refuse(DSPEC("arith", "{\"items\":10,\"levels\":[0,3],\"delay\":2}"), "draw.levels: expected [lo, hi] in 1..");
+    refuse(DSPEC("arith", "{\"items\":10,\"levels\":[3,1],\"delay\":2}"), "draw.levels");
+    refuse(DSPEC("arith", "{\"items\":10,\"delay\":2}"), "draw.levels");
+    refuse(DSPEC("arith", "{\"items\":10,\"levels\":[1,3],\"delay\":2,\"seedHeight\":9}"),
+           "unknown field \"seedHeight\"");
+    refuse(DSPEC("arith", "7"), "draw: expected an object");
+    refuse(DSPEC("nope", "{\"items\":10,\"levels\":[1,3],\"delay\":2}"), "family \"nope\": expected a family with levels");
+    refuse("{\"name\":\"m\",\"type\":\"generate_until\",\"max_tokens\":5,\"draw\":{\"items\":1,\"levels\":[1,1],"
+           "\"delay\":2}}\n", "draw is for family_check");
+    refuse(DSPEC("logic", "{\"items\":10,\"levels\":[1,3],\"delay\":2}") "\n{\"prompt\":\"x\",\"target\":\"y\"}",
+           "line 2: a drawn benchmark (its spec has a draw) has no item lines");
+#undef DSPEC
+}
+
+/* An evaluator and a validator agree on a held-out run only when both drew
+ * from the same block seed: the validator's re-executed items of another
+ * seed's draw are other items (their doc_hash differs), so it disagrees. */
+static void test_draw_check(void) {
+    gt_err err = {0};
+    gt_llm *l = NULL;
+    gt_bench *w = open_drawn("held-arith-v1", 3), *same = open_drawn("held-arith-v1", 3);
+    gt_bench *other = open_drawn("held-arith-v1", 4);
+    CHECK_EQ_INT(gt_llm_open(gt_fixture("models/tiny-llama-q8_0.gguf"), 1, 512, &l, &err), 0);
+    if (!l || !w || !same || !other) goto out;
+    gt_work_eval_spec es = {.limit = 2, .check = 2};
+    memcpy(es.model, l->id, 32);
+    memcpy(es.bench_hash, w->hash, 32);
+    snprintf(es.bench, sizeof es.bench, "held-arith-v1");
+    gt_buf res = GT_BUF_INIT, ev = GT_BUF_INIT;
+    gt_work_attestation att;
+    gt_work_check chk;
+    CHECK_MSG(gt_work_eval_attest(&es, w, l, &res, &att, &err) == 0, "%s", err.msg);
+    CHECK_EQ_INT(att.items, 2);
+    CHECK_STR(att.bench, "held-arith-v1");
+    CHECK_EQ_INT(gt_work_eval_check(&es, same, l, &att, res.data, res.len, 9, &chk, &ev, &err), 0);
+    CHECK_MSG(chk.agree && chk.items_checked == 2, "same seed: %s", chk.why);
+    ev.len = 0;
+    CHECK_EQ_INT(gt_work_eval_check(&es, other, l, &att, res.data, res.len, 9, &chk, &ev, &err), 0);
+    CHECK_MSG(!chk.agree, "a validator of another seed's draw agreed");
+    gt_buf_free(&res);
+    gt_buf_free(&ev);
+out:
+    gt_llm_free(l);
+    gt_bench_free(w), gt_bench_free(same), gt_bench_free(other);
+}
+
 int main(void) {
     RUN(test_builtins);
     RUN(test_builtins_pinned);
@@ -428,5 +592,8 @@ int main(void) {
     RUN(test_family_check);
     RUN(test_runs);
     RUN(test_mc_lines);
+    RUN(test_draw);
+    RUN(test_parse_draw);
+    RUN(test_draw_check);
     return gt_test_finish();
 }

@@ -617,10 +617,12 @@ static void test_render_pinned(void) {
 }
 
 /* The built-ins a version-2 job avoids are pinned with the version; a new
- * built-in needs a new version that avoids it too. */
+ * built-in needs a new version that avoids it too. A drawn built-in
+ * (held-*) has no fixed questions: its items come from a block seed that
+ * did not exist when the job was posted. */
 static void test_v2_benches_cover_builtins(void) {
     for (int b = 0; gt_bench_builtins[b]; b++) {
-        int found = 0;
+        int found = gt_bench_builtin_drawn(gt_bench_builtins[b]);
         for (int k = 0; gt_job_v2_benches[k]; k++) found |= !strcmp(gt_job_v2_benches[k], gt_bench_builtins[b]);
         CHECK_MSG(found, "built-in %s is not avoided by version-%d jobs: add a job version that avoids it",
                   gt_bench_builtins[b], GT_JOB_VERSION);

@@ -33,7 +33,12 @@
  *    sha256 is the task's spec: the rule rebuilds the canonical spec JSON,
  *    check.h, for the spec's `limit` (items, or 0 for all) and each `check`
  *    1..GT_WORK_EVAL_MAX_CHECK it may have). Without this a perfect score
- *    for a model nobody ran could be attested on any eval task.
+ *    for a model nobody ran could be attested on any eval task. A drawn
+ *    (held-out) built-in's row is its spec's hash, the same for every
+ *    draw: the rule does not know which block's seed drew the items; the
+ *    judges re-executing them do (each draws from the block the task's
+ *    posted height and the spec's delay name, agent/skill_eval.c), and a
+ *    line of any other draw names another doc_hash.
  *  - From format 10 (format10_height), the spec's check must be at least
  *    min(items, GT_WORK_EVAL_CHECK_FLOOR) (attest_floor): under it a run
  *    with a fifth of its lines made up passed a quorum of 2 nine times in
@@ -242,7 +247,8 @@ static int attest_bound(const gt_tx *tx, const gt_action *a, const gt_market_slo
     char h[19];
     if (!reg)
         return gt_err_set(err, GT_EINVAL, "bench \"%.64s\" is not a registered benchmark (arith-v1, units-v1, sort-v1, "
-                          "logic-v1, strings-v1, worker-arith-v1, worker-logic-v1, worker-sort-v1)",
+                          "logic-v1, strings-v1, worker-arith-v1, worker-logic-v1, worker-sort-v1, held-arith-v1, "
+                          "held-logic-v1, held-sort-v1)",
                           bench);
     if (!gt_bench_registry_hash_is(reg, a->f[EA_BENCH_HASH].b32))
         return gt_err_set(err, GT_EINVAL, "benchHash is not the registered hash of %s (sha256:%s)", reg->name, reg->hash_hex);

@@ -16,11 +16,17 @@
 #include "crypto/sha256.h"
 #include "work/data/families.h"
 
-const char *const gt_bench_builtins[] = {"arith-v1",        "units-v1",        "sort-v1",
-                                         "logic-v1",        "strings-v1",      "worker-arith-v1",
-                                         "worker-logic-v1", "worker-sort-v1", NULL};
+const char *const gt_bench_builtins[] = {"arith-v1",        "units-v1",       "sort-v1",       "logic-v1",
+                                         "strings-v1",      "worker-arith-v1", "worker-logic-v1", "worker-sort-v1",
+                                         "held-arith-v1",   "held-logic-v1",  "held-sort-v1",  NULL};
 #define BENCH_BUILTIN_LIST                                                                                             \
-    "arith-v1, units-v1, sort-v1, logic-v1, strings-v1, worker-arith-v1, worker-logic-v1, worker-sort-v1"
+    "arith-v1, units-v1, sort-v1, logic-v1, strings-v1, worker-arith-v1, worker-logic-v1, worker-sort-v1, "           \
+    "held-arith-v1, held-logic-v1, held-sort-v1"
+
+/* Pinned with the draw's version (bench.h): the fixed built-ins of its day. */
+const char *const gt_bench_draw_v1_avoid[] = {"arith-v1",        "units-v1",        "sort-v1",
+                                              "logic-v1",        "strings-v1",      "worker-arith-v1",
+                                              "worker-logic-v1", "worker-sort-v1", NULL};
 
 static const gt_bench_ref registry[] = {
     {"arith-v1", "3b636edc394370315e4e2ac08f761ca8a7ce7e12b8dfa7f09461c4f982fab211", GT_BENCH_BUILTIN_ITEMS},
@@ -31,6 +37,9 @@ static const gt_bench_ref registry[] = {
     {"worker-arith-v1", "a49b572d7e7e6588addf5888d6cca05c23fd0070cc577878316ce8dd5dea3ff5", GT_BENCH_BUILTIN_ITEMS},
     {"worker-logic-v1", "f42b8ce697f6d36709034b8febee75a2c855f854b24e36084835f5321ee85ff8", GT_BENCH_BUILTIN_ITEMS},
     {"worker-sort-v1", "1b02f60baf1cac9199baca843eadbb849640cd914dba231b991ac3bbcd6581e6", GT_BENCH_BUILTIN_ITEMS},
+    {"held-arith-v1", "1f7f53f6f08ffbc0688af60abbea58482cdaff64283f497d54f8ca890ca16d73", GT_BENCH_BUILTIN_ITEMS},
+    {"held-logic-v1", "74456b6754ae6ee0777fb3b0ce6a27b86d33b495366452cdc125ab3a2a61bce2", GT_BENCH_BUILTIN_ITEMS},
+    {"held-sort-v1", "a95fa48a9a44c37fb358ce92975d91e2a34024266414de7c254bec9ab797ff99", GT_BENCH_BUILTIN_ITEMS},
 };
 
 const gt_bench_ref *gt_bench_registry_find(const char *name) {
@@ -46,20 +55,31 @@ int gt_bench_registry_hash_is(const gt_bench_ref *r, const uint8_t hash[32]) {
 }
 
 /* Each built-in: the family, the type, for generate_until and
- * family_check the token budget, and for family_check the highest level
- * asked (levels min_level..max_level in turn). */
+ * family_check the token budget, for family_check the highest level asked
+ * (levels min_level..max_level in turn), and whether it is drawn (held-*:
+ * its spec line only, the items drawn from a block's seed). */
 static const struct {
     const char *name, *family;
     gt_bench_type type;
-    int max_tokens, n_choices, max_level;
+    int max_tokens, n_choices, max_level, drawn;
 } builtins[] = {
-    {"arith-v1", "arith", GT_BENCH_GEN, 24, 0, 0},  {"units-v1", "units", GT_BENCH_MC, 0, 4, 0},
-    {"sort-v1", "sort", GT_BENCH_GEN, 96, 0, 0},    {"logic-v1", "logic", GT_BENCH_MC, 0, 2, 0},
-    {"strings-v1", "strings", GT_BENCH_GEN, 24, 0, 0},
-    {"worker-arith-v1", "arith", GT_BENCH_CHECK, GT_BENCH_WORKER_TOKENS, 0, 3},
-    {"worker-logic-v1", "logic", GT_BENCH_CHECK, GT_BENCH_WORKER_TOKENS, 0, 3},
-    {"worker-sort-v1", "sort", GT_BENCH_CHECK, GT_BENCH_WORKER_TOKENS, 0, 5},
+    {"arith-v1", "arith", GT_BENCH_GEN, 24, 0, 0, 0},  {"units-v1", "units", GT_BENCH_MC, 0, 4, 0, 0},
+    {"sort-v1", "sort", GT_BENCH_GEN, 96, 0, 0, 0},    {"logic-v1", "logic", GT_BENCH_MC, 0, 2, 0, 0},
+    {"strings-v1", "strings", GT_BENCH_GEN, 24, 0, 0, 0},
+    {"worker-arith-v1", "arith", GT_BENCH_CHECK, GT_BENCH_WORKER_TOKENS, 0, 3, 0},
+    {"worker-logic-v1", "logic", GT_BENCH_CHECK, GT_BENCH_WORKER_TOKENS, 0, 3, 0},
+    {"worker-sort-v1", "sort", GT_BENCH_CHECK, GT_BENCH_WORKER_TOKENS, 0, 5, 0},
+    {"held-arith-v1", "arith", GT_BENCH_CHECK, GT_BENCH_WORKER_TOKENS, 0, 3, 1},
+    {"held-logic-v1", "logic", GT_BENCH_CHECK, GT_BENCH_WORKER_TOKENS, 0, 3, 1},
+    {"held-sort-v1", "sort", GT_BENCH_CHECK, GT_BENCH_WORKER_TOKENS, 0, 5, 1},
 };
+#define N_BUILTINS (sizeof builtins / sizeof builtins[0])
+
+int gt_bench_builtin_drawn(const char *name) {
+    for (size_t k = 0; name && k < N_BUILTINS; k++)
+        if (!strcmp(builtins[k].name, name)) return builtins[k].drawn;
+    return 0;
+}
 
 const char *gt_bench_type_name(gt_bench_type t) {
     return t == GT_BENCH_MC ? "multiple_choice" : t == GT_BENCH_GEN ? "generate_until" : "family_check";
@@ -81,12 +101,22 @@ void gt_bench_family_item(const gt_bench *b, size_t i, gt_family_item *out) {
     (void)rc;
 }
 
-/* The spec line of built-in k (a new reference; NULL when out of memory). */
+/* The spec line of built-in k (a new reference; NULL when out of memory):
+ * a drawn one's with its draw (the family's lowest level up). */
 static json_t *builtin_spec(size_t k, const char *name) {
     if (builtins[k].type == GT_BENCH_MC) return json_pack("{s:s,s:s}", "name", name, "type", "multiple_choice");
+    json_t *o = NULL;
     if (builtins[k].type == GT_BENCH_CHECK)
-        return json_pack("{s:s,s:s,s:s,s:i}", "name", name, "type", "family_check", "family", builtins[k].family,
-                         "max_tokens", builtins[k].max_tokens);
+        o = json_pack("{s:s,s:s,s:s,s:i}", "name", name, "type", "family_check", "family", builtins[k].family,
+                      "max_tokens", builtins[k].max_tokens);
+    if (o && builtins[k].drawn) {
+        const gt_family *f = gt_family_by_name(builtins[k].family);
+        assert(f && f->min_level >= 1 && builtins[k].max_level <= f->max_level);
+        json_object_set_new(o, "draw", json_pack("{s:i,s:i,s:[i,i]}", "delay", GT_BENCH_DRAW_DELAY, "items",
+                                                 GT_BENCH_BUILTIN_ITEMS, "levels", f->min_level,
+                                                 builtins[k].max_level));
+    }
+    if (builtins[k].type == GT_BENCH_CHECK) return o;
     return json_pack("{s:s,s:s,s:[s],s:i}", "name", name, "type", "generate_until", "until", "\n", "max_tokens",
                      builtins[k].max_tokens);
 }
@@ -159,21 +189,23 @@ int gt_bench_builtin_text(const char *name, gt_buf *out, gt_err *err) {
         const gt_family *f = gt_family_by_name(builtins[k].family);
         assert(f);
         int rc = append_line(out, builtin_spec(k, name));
-        for (int i = 0; i < GT_BENCH_BUILTIN_ITEMS && !rc; i++) rc = append_line(out, builtin_item(k, f, i));
+        for (int i = 0; i < GT_BENCH_BUILTIN_ITEMS && !rc && !builtins[k].drawn; i++)
+            rc = append_line(out, builtin_item(k, f, i));
         return rc ? gt_err_set(err, GT_ENOMEM, "out of memory") : 0;
     }
     return gt_err_set(err, GT_ENOTFOUND, "no built-in benchmark \"%.64s\" (built in: " BENCH_BUILTIN_LIST ")", name);
 }
 
-/* The questions the built-ins ask, as 64-bit keys (the first 8 bytes of
- * the question's SHA-256) tagged with the built-in, sorted by key: made once
- * (8 x 200 items, a few milliseconds) on the first look-up, from any thread. */
-#define N_BUILTINS (sizeof builtins / sizeof builtins[0])
+/* The questions the fixed built-ins ask, as 64-bit keys (the first 8 bytes
+ * of the question's SHA-256) tagged with the built-in, sorted by key: made
+ * once (8 x 200 items, a few milliseconds) on the first look-up, from any
+ * thread. A drawn built-in has no rows (no fixed questions). */
 typedef struct asked_row {
     uint64_t key;
     size_t bench; /* index into builtins[] */
 } asked_row;
 static asked_row asked[N_BUILTINS * GT_BENCH_BUILTIN_ITEMS];
+static size_t asked_n;
 static pthread_once_t asked_once = PTHREAD_ONCE_INIT;
 
 /* The key of a question: 64 bits of its SHA-256, read little-endian. */
@@ -198,13 +230,14 @@ static void asked_build(void) {
     for (size_t k = 0; k < N_BUILTINS; k++) {
         const gt_family *f = gt_family_by_name(builtins[k].family);
         assert(f);
-        for (int i = 0; i < GT_BENCH_BUILTIN_ITEMS; i++) {
+        for (int i = 0; i < GT_BENCH_BUILTIN_ITEMS && !builtins[k].drawn; i++) {
             gt_family_item it;
             builtin_family_item(k, f, i, &it);
             asked[n++] = (asked_row){question_key(it.question), k};
         }
     }
-    assert(n == sizeof asked / sizeof asked[0]);
+    assert(n <= sizeof asked / sizeof asked[0]);
+    asked_n = n;
     qsort(asked, n, sizeof asked[0], asked_cmp);
 }
 
@@ -217,13 +250,13 @@ static int asks_key(const char *bench, uint64_t key) {
     assert(k < N_BUILTINS);
     if (k == N_BUILTINS) return 1;
     pthread_once(&asked_once, asked_build);
-    size_t lo = 0, hi = sizeof asked / sizeof asked[0];
+    size_t lo = 0, hi = asked_n;
     while (lo < hi) { /* the first row whose key is >= key */
         size_t mid = lo + (hi - lo) / 2;
         if (asked[mid].key < key) lo = mid + 1;
         else hi = mid;
     }
-    for (; lo < sizeof asked / sizeof asked[0] && asked[lo].key == key; lo++)
+    for (; lo < asked_n && asked[lo].key == key; lo++)
         if (asked[lo].bench == k) return 1;
     return 0;
 }
@@ -270,8 +303,33 @@ static int parse_check_spec(const json_t *o, gt_bench *b, gt_err *err) {
     return 0;
 }
 
+/* A draw spec's "draw" object (family_check only): items, the levels
+ * asked and the delay of its seed's block, each in range. */
+static int parse_draw(const json_t *d, gt_bench *b, gt_err *err) {
+    static const char *const keys[] = {"items", "levels", "delay", NULL};
+    if (b->type != GT_BENCH_CHECK)
+        return gt_err_set(err, GT_EINVAL, "benchmark spec: draw is for family_check (its items are a family's)");
+    if (!json_is_object(d)) return gt_err_set(err, GT_EINVAL, "benchmark spec: draw: expected an object");
+    if (gt_json_only_fields(d, keys, "benchmark spec: draw", err)) return GT_EINVAL;
+    if (gt_json_get_u64(d, "items", &b->draw_items, NULL) || b->draw_items < 1 ||
+        b->draw_items > GT_BENCH_DRAW_MAX_ITEMS)
+        return gt_err_set(err, GT_EINVAL, "benchmark spec: draw.items: expected 1..%d", GT_BENCH_DRAW_MAX_ITEMS);
+    if (gt_json_get_u64(d, "delay", &b->draw_delay, NULL) || b->draw_delay < 1 ||
+        b->draw_delay > GT_BENCH_DRAW_MAX_DELAY)
+        return gt_err_set(err, GT_EINVAL, "benchmark spec: draw.delay: expected 1..%d (blocks after the eval task's "
+                                          "post whose seed draws the items)", GT_BENCH_DRAW_MAX_DELAY);
+    const json_t *lv = json_object_get(d, "levels");
+    json_int_t lo = json_integer_value(json_array_get(lv, 0)), hi = json_integer_value(json_array_get(lv, 1));
+    if (!json_is_array(lv) || json_array_size(lv) != 2 || !json_is_integer(json_array_get(lv, 0)) ||
+        !json_is_integer(json_array_get(lv, 1)) || lo < b->family->min_level || hi < lo || hi > b->family->max_level)
+        return gt_err_set(err, GT_EINVAL, "benchmark spec: draw.levels: expected [lo, hi] in %d..%d for %s",
+                          b->family->min_level, b->family->max_level, b->family->name);
+    b->draw_lo = (int)lo, b->draw_hi = (int)hi, b->drawn = 1;
+    return 0;
+}
+
 static int parse_spec(const json_t *o, gt_bench *b, gt_err *err) {
-    static const char *const keys[] = {"name", "type", "until", "max_tokens", "family", NULL};
+    static const char *const keys[] = {"name", "type", "until", "max_tokens", "family", "draw", NULL};
     const char *name, *type;
     if (gt_json_only_fields(o, keys, "benchmark spec (line 1)", err)) return GT_EINVAL;
     if (gt_json_get_str(o, "name", GT_BENCH_NAME_MAX, &name, err) || gt_json_get_str(o, "type", 32, &type, err))
@@ -279,7 +337,13 @@ static int parse_spec(const json_t *o, gt_bench *b, gt_err *err) {
     snprintf(b->name, sizeof b->name, "%s", name);
     if (strcmp(type, "family_check") && json_object_get(o, "family"))
         return gt_err_set(err, GT_EINVAL, "benchmark spec: family is for family_check");
-    if (!strcmp(type, "family_check")) return b->type = GT_BENCH_CHECK, parse_check_spec(o, b, err);
+    if (strcmp(type, "family_check") && json_object_get(o, "draw"))
+        return gt_err_set(err, GT_EINVAL, "benchmark spec: draw is for family_check (its items are a family's)");
+    if (!strcmp(type, "family_check")) {
+        b->type = GT_BENCH_CHECK;
+        int rc = parse_check_spec(o, b, err);
+        return rc || !json_object_get(o, "draw") ? rc : parse_draw(json_object_get(o, "draw"), b, err);
+    }
     if (!strcmp(type, "multiple_choice")) {
         b->type = GT_BENCH_MC;
         if (json_object_get(o, "until") || json_object_get(o, "max_tokens"))
@@ -390,6 +454,9 @@ int gt_bench_parse(const char *text, size_t len, gt_bench **out, gt_err *err) {
             if (rc) gt_err_wrap(err, "benchmark line %zu", line);
             else if (json_array_append_new(all, o)) rc = gt_err_set(err, GT_ENOMEM, "out of memory");
             else if (!have_spec) rc = parse_spec(o, b, err), have_spec = 1;
+            else if (b->drawn)
+                rc = gt_err_set(err, GT_EINVAL, "benchmark line %zu: a drawn benchmark (its spec has a draw) has no "
+                                                "item lines: its items are drawn from a block's seed", line);
             else {
                 gt_bench_item *it = &b->items[b->n_items];
                 rc = parse_item(o, b, it, line, err);
@@ -398,7 +465,7 @@ int gt_bench_parse(const char *text, size_t len, gt_bench **out, gt_err *err) {
         }
         a = e + 1;
     }
-    if (!rc && !b->n_items) rc = gt_err_set(err, GT_EINVAL, "benchmark has no items (line 1 is the spec, then one item a line)");
+    if (!rc && !b->n_items && !b->drawn) rc = gt_err_set(err, GT_EINVAL, "benchmark has no items (line 1 is the spec, then one item a line)");
     if (rc) {
         gt_bench_free(b);
         return rc;
@@ -427,4 +494,77 @@ int gt_bench_open(const char *name_or_path, gt_bench **out, gt_err *err) {
     rc = gt_bench_parse((const char *)data, len, out, err);
     gt_free(data);
     return rc;
+}
+
+size_t gt_bench_items(const gt_bench *b) {
+    return b->drawn && !b->seeded ? (size_t)b->draw_items : b->n_items;
+}
+
+/* The family seed of draw `d` from block seed `seed`: 53 bits of
+ * SHA-256(label with its NUL, seed, d as 8 bytes little-endian), so every
+ * build draws the same items from the same block; 53 so the item line's
+ * "seed" is a number every JSON tool reads exactly. */
+static uint64_t draw_family_seed(const uint8_t seed[32], uint64_t d) {
+    static const char label[] = "gotong drawn bench items v1";
+    uint8_t msg[sizeof label + 32 + 8], h[32];
+    memcpy(msg, label, sizeof label);
+    memcpy(msg + sizeof label, seed, 32);
+    for (int i = 0; i < 8; i++) msg[sizeof label + 32 + i] = (uint8_t)(d >> (8 * i));
+    gt_sha256(msg, sizeof msg, h);
+    uint64_t x = 0;
+    for (int i = 7; i >= 0; i--) x = x << 8 | h[i];
+    return x & ((1ull << 53) - 1);
+}
+
+/* Item i of spec's draw from seed as a family_check line's object (a new
+ * reference, NULL when out of memory, into *none when every draw asked a
+ * fixed built-in's question). */
+static json_t *draw_item(const gt_bench *spec, const uint8_t seed[32], uint64_t i, int *none) {
+    int level = spec->draw_lo + (int)(i % (uint64_t)(spec->draw_hi - spec->draw_lo + 1));
+    gt_family_item it;
+    for (uint64_t d = 0; d < GT_BENCH_DRAW_TRIES; d++) {
+        uint64_t fs = draw_family_seed(seed, d);
+        int rc = gt_family_generate_level(spec->family, fs, i, level, &it);
+        assert(rc == 0); /* the levels were checked against the family's when the spec was parsed */
+        (void)rc;
+        if (gt_bench_builtins_ask(gt_bench_draw_v1_avoid, it.question)) continue;
+        char prompt[GT_FAMILY_QUESTION_MAX + 32];
+        gt_bench_worker_prompt(it.question, prompt, sizeof prompt);
+        return json_pack("{s:s,s:s,s:I,s:I,s:i}", "prompt", prompt, "target", it.answer, "seed", (json_int_t)fs,
+                         "index", (json_int_t)i, "level", level);
+    }
+    *none = 1;
+    return NULL;
+}
+
+/* Appends the JSONL of spec's draw from seed to out: its spec line without
+ * the draw, then draw_items family_check item lines. */
+static int draw_text(const gt_bench *spec, const uint8_t seed[32], gt_buf *out, gt_err *err) {
+    int none = 0, rc = append_line(out, json_pack("{s:s,s:s,s:s,s:i}", "name", spec->name, "type", "family_check",
+                                                  "family", spec->family->name, "max_tokens", spec->max_tokens));
+    for (uint64_t i = 0; i < spec->draw_items && !rc; i++) {
+        json_t *o = draw_item(spec, seed, i, &none);
+        if (none)
+            return gt_err_set(err, GT_ELIMIT, "%s item %llu: %d draws of %s were all built-in benchmark items",
+                              spec->name, (unsigned long long)i, GT_BENCH_DRAW_TRIES, spec->family->name);
+        rc = append_line(out, o);
+    }
+    return rc ? gt_err_set(err, GT_ENOMEM, "out of memory") : 0;
+}
+
+int gt_bench_draw(const gt_bench *spec, const uint8_t seed[32], gt_bench **out, gt_err *err) {
+    assert(spec->drawn && !spec->seeded && spec->type == GT_BENCH_CHECK && spec->family);
+    *out = NULL;
+    gt_buf t = GT_BUF_INIT;
+    int rc = draw_text(spec, seed, &t, err);
+    if (!rc) rc = gt_bench_parse((const char *)t.data, t.len, out, err);
+    gt_buf_free(&t);
+    if (rc) return rc;
+    gt_bench *b = *out;
+    memcpy(b->hash, spec->hash, 32); /* the spec's: what the registry and the attestation name */
+    b->drawn = b->seeded = 1;
+    b->draw_lo = spec->draw_lo, b->draw_hi = spec->draw_hi;
+    b->draw_items = spec->draw_items, b->draw_delay = spec->draw_delay;
+    memcpy(b->draw_seed, seed, 32);
+    return 0;
 }

@@ -29,7 +29,25 @@
  * worker-sort-v1 (family_check) ask arith, logic and sort items of seed
  * GT_BENCH_WORKER_SEED (the worker recipe's held-out seed, never trained
  * on), levels in turn from the family's lowest: + - * of 1..3 digits (the
- * goals' range), logic of depth 1..3, lists of 2..5 items. */
+ * goals' range), logic of depth 1..3, lists of 2..5 items.
+ *
+ * Drawn (held-out) benchmarks: a family_check spec line with a "draw"
+ * object and no item lines,
+ *   {"draw":{"delay":2,"items":200,"levels":[1,3]},"family":"arith","max_tokens":192,
+ *    "name":"held-arith-v1","type":"family_check"}
+ * whose items nobody knows when a model is committed to an eval of it: they
+ * are drawn (gt_bench_draw) from the draw seed of the ledger block `delay`
+ * blocks after the one that posted the eval task (the task's spec names the
+ * model), a seed no party but the block-making node knows before that block
+ * (ledger/seed.h). Parsing takes the spec alone (n_items 0, drawn 1); the
+ * draw makes a bench of draw_items family_check items, item i the family's
+ * item i at level lo + i % (hi - lo + 1) under a family seed hashed from
+ * the block seed, redrawn while a fixed built-in of gt_bench_draw_v1_avoid
+ * asks its question. The hash of either is the SHA-256 of the spec's bytes
+ * (the same for every draw: what the registry and an attestation name);
+ * each results line's doc_hash names the item drawn. Built in: held-arith-v1,
+ * held-logic-v1, held-sort-v1 (the worker-* benchmarks' families, levels
+ * and token budget, GT_BENCH_DRAW_DELAY, GT_BENCH_BUILTIN_ITEMS items). */
 #ifndef GT_WORK_BENCH_H
 #define GT_WORK_BENCH_H
 
@@ -52,6 +70,10 @@
 #define GT_BENCH_BUILTIN_SEED 1
 #define GT_BENCH_WORKER_SEED 99       /* worker-* built-ins: the recipe's held-out seed */
 #define GT_BENCH_WORKER_TOKENS 192    /* worker-* built-ins: a worked solution's token budget */
+#define GT_BENCH_DRAW_DELAY 2         /* held-* built-ins: the seed's block is the post's + 2 (as panel draws) */
+#define GT_BENCH_DRAW_MAX_DELAY 1024  /* a draw spec's delay: 1..this blocks */
+#define GT_BENCH_DRAW_MAX_ITEMS 10000 /* a draw spec's items: 1..this */
+#define GT_BENCH_DRAW_TRIES 64        /* draws of one item before giving up (a built-in's question each time) */
 
 typedef enum gt_bench_type { GT_BENCH_MC = 0, GT_BENCH_GEN = 1, GT_BENCH_CHECK = 2 } gt_bench_type;
 
@@ -75,6 +97,11 @@ typedef struct gt_bench {
     size_t n_items;
     uint8_t hash[32];
     void *json; /* the parsed lines (strings above point into them) */
+    /* A drawn benchmark: its spec's draw (items, levels lo..hi, delay) and,
+     * once drawn (seeded 1), the block seed its items were drawn from. */
+    int drawn, seeded, draw_lo, draw_hi;
+    uint64_t draw_items, draw_delay;
+    uint8_t draw_seed[32];
 } gt_bench;
 
 /* Parses a benchmark file's text. Free with gt_bench_free. */
@@ -82,6 +109,21 @@ int gt_bench_parse(const char *text, size_t len, gt_bench **out, gt_err *err);
 /* A built-in by name, or a file path. */
 int gt_bench_open(const char *name_or_path, gt_bench **out, gt_err *err);
 void gt_bench_free(gt_bench *b); /* accepts NULL */
+
+/* Draws a drawn benchmark's items from a block's draw seed (spec: parsed,
+ * drawn, not seeded): a new bench of spec's name, hash and draw fields with
+ * seeded 1, the same items byte for byte for the same seed on any build of
+ * this version. GT_ELIMIT if GT_BENCH_DRAW_TRIES draws of an item were all
+ * built-in questions (beyond chance: something is wrong). */
+int gt_bench_draw(const gt_bench *spec, const uint8_t seed[32], gt_bench **out, gt_err *err);
+/* The items a run of b asks: a drawn spec's draw_items before its draw. */
+size_t gt_bench_items(const gt_bench *b);
+/* The fixed built-ins whose questions a draw never asks: pinned with the
+ * draw's version (a validator must draw what the worker drew, whatever
+ * built-ins its build has); test_eval checks it covers the fixed ones. */
+extern const char *const gt_bench_draw_v1_avoid[];
+/* 1 when `name` is a built-in drawn benchmark (held-*). */
+int gt_bench_builtin_drawn(const char *name);
 
 /* The spec's type as written ("multiple_choice", "generate_until",
  * "family_check") and the metric a result line carries ("acc",

@@ -214,6 +214,9 @@ static void mean_se(const uint8_t *x, size_t n, double *mean, double *se) {
 int gt_eval_run(const gt_bench *b, gt_llm *llm, size_t limit, gt_eval_progress progress, void *arg, gt_buf *results,
                 gt_eval_summary *sum, gt_err *err) {
     memset(sum, 0, sizeof *sum);
+    if (b->drawn && !b->seeded)
+        return gt_err_set(err, GT_EINVAL, "%s is a drawn benchmark: its items are drawn from a ledger block's seed "
+                                          "(gt_bench_draw; `gotong eval run --draw-seed`)", b->name);
     size_t n = limit && limit < b->n_items ? limit : b->n_items;
     uint8_t(*leaves)[32] = gt_malloc(sizeof *leaves * n);
     uint8_t *acc = gt_malloc(n), *accn = gt_malloc(n);
@@ -266,6 +269,11 @@ json_t *gt_eval_summary_json(const gt_bench *b, const gt_eval_summary *sum) {
                           "n", (json_int_t)sum->n, "metric", sum->metric, "score", sum->score, "stderr", sum->stderr_,
                           "score_ppm", (json_int_t)gt_eval_score_ppm(sum->score), "results_root", root, "seconds",
                           sum->seconds);
+    if (o && b->seeded) { /* a held-out draw: the block seed its items came from */
+        char ds[67] = "0x";
+        gt_hex_encode(b->draw_seed, 32, ds + 2);
+        json_object_set_new(o, "draw_seed", json_string(ds));
+    }
     if (o && b->type == GT_BENCH_MC) {
         json_object_set_new(o, "acc_norm", json_real(sum->acc_norm));
         json_object_set_new(o, "acc_norm_stderr", json_real(sum->acc_norm_stderr));
