@@ -116,7 +116,9 @@ typedef struct gt_skill {
      * judging asks too); else an error saying why the task is skipped. May be
      * NULL. eval: a spec under the check floor, whose attestation the ledger
      * refuses from format 10 (a claimant would lose its stake); generate: a
-     * job naming no model (its validators re-run with their own). */
+     * job naming no model (its validators re-run with their own).
+     * GT_SKILL_LATER (err saying why): not yet, asked again next pass (eval:
+     * a held-out draw whose block is not on the ledger yet). */
     int (*claimable)(gt_agent *a, const gt_job *job, gt_err *err);
     /* Does the work; appends the result blob's bytes to out. */
     int (*work)(gt_agent *a, const gt_job *job, gt_buf *out, gt_err *err);

@@ -72,7 +72,7 @@ void ag_llm_free(struct gt_llm *l);
 
 /* ---- Shared by agent.c and agent_verify.c. */
 enum { MEMO_SKIP = 1, MEMO_VERIFY, MEMO_VOTE, MEMO_REACT, MEMO_SETTLE, MEMO_WORK, MEMO_CHECK, MEMO_PUBLISH,
-       MEMO_ATTEST, MEMO_COSIGNED, MEMO_PRECHECK, MEMO_SUBMITTED, MEMO_SEALED };
+       MEMO_ATTEST, MEMO_COSIGNED, MEMO_PRECHECK, MEMO_SUBMITTED, MEMO_SEALED, MEMO_WAIT };
 
 /* The fields of every slot action: each is set when the kind has it. */
 typedef struct slot_args {

@@ -213,6 +213,19 @@ static int same_work_ok(const gt_skill *sk, const json_t *task, const json_t *sp
                       slots, sk->name);
 }
 
+/* Whether skill sk would claim the task (its spec loaded): 0, an error
+ * saying why not, or GT_SKILL_LATER (not yet; claimable's answer). */
+static int claim_fits(gt_agent *a, const gt_skill *sk, const json_t *task, gt_err *e) {
+    gt_job job;
+    json_t *spec = NULL;
+    int rc = ag_load_job(a, task, 0, &job, &spec, e);
+    if (!rc) rc = same_work_ok(sk, task, spec, e);
+    if (!rc && sk->fits) rc = sk->fits(a, &job, e);
+    if (!rc && sk->claimable) rc = sk->claimable(a, &job, e);
+    json_decref(spec);
+    return rc;
+}
+
 /* An open task of one of my kinds: claim it if it is worth it and I can do it. */
 static int maybe_claim(gt_agent *a, const json_t *summary, void *arg, int *acted, gt_err *err) {
     claim_pass *cp = arg;
@@ -256,13 +269,15 @@ static int maybe_claim(gt_agent *a, const json_t *summary, void *arg, int *acted
         json_decref(task);
         return 0;
     }
-    gt_job job;
-    json_t *spec = NULL;
-    int rc = ag_load_job(a, task, 0, &job, &spec, &e);
-    if (!rc) rc = same_work_ok(sk, task, spec, &e);
-    if (!rc && sk->fits) rc = sk->fits(a, &job, &e);
-    if (!rc && sk->claimable) rc = sk->claimable(a, &job, &e);
-    json_decref(spec);
+    int rc = claim_fits(a, sk, task, &e);
+    if (rc == GT_SKILL_LATER) { /* not yet (a held-out eval's block): asked again next pass, said once */
+        if (!ag_memo_find(a, id, UINT64_MAX, 0, MEMO_WAIT)) {
+            ag_memo_put(a, id, UINT64_MAX, 0, MEMO_WAIT, 0);
+            gt_agent_logf(a, "waits to claim task %s: %s", ag_short_id(id, h), e.msg);
+        }
+        json_decref(task);
+        return 0;
+    }
     if (rc) {
         ag_memo_put(a, id, UINT64_MAX, 0, MEMO_SKIP, 0);
         gt_agent_logf(a, "skips task %s: %s", ag_short_id(id, h), e.msg);

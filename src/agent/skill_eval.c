@@ -2,7 +2,10 @@
  * run as an eval task's submission, and checking and co-signing other
  * evaluators' attestations as their verifier, as a validator, or as a voter
  * in a dispute. Benchmarks are the built-in ones only: a spec from the
- * network must never make an agent open a path on its own disk. */
+ * network must never make an agent open a path on its own disk. A drawn
+ * (held-out) built-in's items are drawn from the draw seed of the block
+ * `delay` after the one that posted the task (bench.h): an agent neither
+ * claims, runs nor checks one before that block is on its node's ledger. */
 #include "agent/skill_eval.h"
 
 #include <inttypes.h>
@@ -28,9 +31,62 @@ static int eval_spec(const gt_job *job, gt_work_eval_spec *s, gt_err *err) {
     return rc;
 }
 
+/* The block whose draw seed draws drawn bench b's items for the job's
+ * task (its posted height + the draw's delay) into *h, and the head's
+ * height into *head. */
+static int draw_block(gt_agent *a, const gt_job *job, const gt_bench *b, uint64_t *h, uint64_t *head, gt_err *err) {
+    json_t *ph = job->task ? json_object_get(job->task, "postedHeight") : NULL;
+    if (!json_is_integer(ph) || json_integer_value(ph) < 0)
+        return gt_err_set(err, GT_EINVAL, "the task has no postedHeight: cannot tell which block draws %s's items",
+                          b->name);
+    *h = (uint64_t)json_integer_value(ph) + b->draw_delay;
+    return gt_client_head_height(gt_agent_client(a), head, err);
+}
+
+/* GT_SKILL_LATER, err saying that drawn bench `name`'s block h is not yet
+ * on the ledger (whose head is head). */
+static int draw_later(const char *name, uint64_t h, uint64_t head, gt_err *err) {
+    gt_err_set(err, GT_EINVAL, "%s's held-out items are drawn from block %" PRIu64 "'s seed; the head is block "
+               "%" PRIu64, name, h, head);
+    return GT_SKILL_LATER;
+}
+
+/* The draw seed of the block that draws drawn bench b's items for the job,
+ * from the node's block view; GT_SKILL_LATER (err saying why) while that
+ * block is not on the ledger: nobody knew the items when the task (and its
+ * model) was posted, and nobody may run them before they are drawn. */
+static int draw_seed(gt_agent *a, const gt_job *job, const gt_bench *b, uint8_t seed[32], gt_err *err) {
+    uint64_t h = 0, head = 0;
+    char path[48];
+    json_t *blk = NULL;
+    int rc = draw_block(a, job, b, &h, &head, err);
+    if (rc) return rc;
+    if (head < h) return draw_later(b->name, h, head, err);
+    snprintf(path, sizeof path, "/v1/blocks/%" PRIu64, h);
+    if ((rc = gt_client_get_json(gt_agent_client(a), path, &blk, err))) return rc;
+    const char *hex = json_string_value(json_object_get(blk, "seed"));
+    rc = hex ? gt_hex_decode(hex, seed, 32, "the block's seed", err)
+             : gt_err_set(err, GT_EINVAL, "block %" PRIu64 " shows no draw seed", h);
+    json_decref(blk);
+    return rc;
+}
+
+/* Replaces drawn bench *b (its spec alone) with its draw for the job. */
+static int open_draw(gt_agent *a, const gt_job *job, gt_bench **b, gt_err *err) {
+    uint8_t seed[32];
+    gt_bench *d = NULL;
+    int rc = draw_seed(a, job, *b, seed, err);
+    if (!rc) rc = gt_bench_draw(*b, seed, &d, err);
+    gt_bench_free(*b);
+    *b = d;
+    return rc;
+}
+
 /* Opens the spec's benchmark: a built-in of that name whose bytes hash to
- * the spec's benchHash. Caller frees *b with gt_bench_free. */
-static int open_bench(const gt_work_eval_spec *s, gt_bench **b, gt_err *err) {
+ * the spec's benchHash; a drawn one drawn for the job when draw is 1 (else
+ * its spec alone). Caller frees *b with gt_bench_free. */
+static int open_bench(gt_agent *a, const gt_job *job, const gt_work_eval_spec *s, int draw, gt_bench **b,
+                      gt_err *err) {
     *b = NULL;
     int builtin = 0;
     for (int i = 0; gt_bench_builtins[i]; i++) builtin |= !strcmp(gt_bench_builtins[i], s->bench);
@@ -43,7 +99,21 @@ static int open_bench(const gt_work_eval_spec *s, gt_bench **b, gt_err *err) {
         *b = NULL;
         return gt_err_set(err, GT_EUNSUPPORTED, "this build's %s has another hash than the task's benchHash", s->bench);
     }
-    return 0;
+    return draw && (*b)->drawn ? open_draw(a, job, b, err) : 0;
+}
+
+/* 0 when the job's bench is no drawn one or its draw's block is on the
+ * ledger; GT_SKILL_LATER (err saying why) while it is not. */
+static int draw_ready(gt_agent *a, const gt_job *job, gt_err *err) {
+    gt_work_eval_spec s;
+    gt_bench *b = NULL;
+    uint64_t h = 0, head = 0;
+    int rc = eval_spec(job, &s, err);
+    if (rc || !gt_bench_builtin_drawn(s.bench)) return rc;
+    if (!(rc = open_bench(a, job, &s, 0, &b, err))) rc = draw_block(a, job, b, &h, &head, err);
+    if (!rc && head < h) rc = draw_later(s.bench, h, head, err);
+    gt_bench_free(b);
+    return rc;
 }
 
 static int eval_fits(gt_agent *a, const gt_job *job, gt_err *err) {
@@ -56,13 +126,13 @@ static int eval_fits(gt_agent *a, const gt_job *job, gt_err *err) {
     if (memcmp(s.model, gt_agent_model_hash(m), 32))
         return gt_err_set(err, GT_EUNSUPPORTED, "the task evaluates another model than this agent runs (%.20s…)",
                           gt_agent_model_id(m));
-    rc = open_bench(&s, &b, err);
+    rc = open_bench(a, job, &s, 0, &b, err);
     /* The ledger takes an attestation only for a spec it can rebuild from
      * the attestation (attest.c): the canonical JSON, with a limit of 0 or
      * at most the bench's items. Refuse others before staking on them. */
-    if (!rc && s.limit > b->n_items)
+    if (!rc && s.limit > gt_bench_items(b))
         rc = gt_err_set(err, GT_EUNSUPPORTED, "spec.limit %" PRIu64 " is over %s's %zu items", s.limit, s.bench,
-                        b->n_items);
+                        gt_bench_items(b));
     gt_bench_free(b);
     char *canon = rc ? NULL : gt_work_eval_spec_json(&s), want[72];
     uint8_t h[32];
@@ -82,12 +152,14 @@ static int eval_fits(gt_agent *a, const gt_job *job, gt_err *err) {
  * least the floor min(items, GT_WORK_EVAL_CHECK_FLOOR). The ledger refuses
  * the attestation of a spec under it from format 10 (work/eval/attest.c),
  * so the claimant's stake would be lost at the submit deadline; the agent
- * skips such a task on any ledger (`gotong task post` does not post one). */
+ * skips such a task on any ledger (`gotong task post` does not post one).
+ * A drawn bench's task not before its draw's block (GT_SKILL_LATER: asked
+ * again next pass), so no stake waits on a block nobody can hurry. */
 static int eval_claimable(gt_agent *a, const gt_job *job, gt_err *err) {
-    (void)a;
     gt_work_eval_spec s;
     int rc = eval_spec(job, &s, err);
-    if (rc || !gt_work_eval_spec_floor_ok(&s, NULL)) return rc;
+    if (!rc && !gt_work_eval_spec_floor_ok(&s, NULL)) return draw_ready(a, job, err);
+    if (rc) return rc;
     const gt_bench_ref *reg = gt_bench_registry_find(s.bench);
     uint64_t items = s.limit ? s.limit : reg ? reg->items : 0;
     return gt_err_set(err, GT_EUNSUPPORTED,
@@ -104,7 +176,7 @@ static int run_eval(gt_agent *a, const gt_job *job, gt_buf *out, gt_work_attesta
     gt_llm *llm = NULL;
     int rc = eval_fits(a, job, err);
     if (!rc) rc = eval_spec(job, &s, err);
-    if (!rc) rc = open_bench(&s, &b, err);
+    if (!rc) rc = open_bench(a, job, &s, 1, &b, err);
     if (!rc && !(llm = gt_agent_llm(a, err))) rc = err && err->code ? err->code : GT_ENOMEM;
     if (!rc) rc = gt_work_eval_attest(&s, b, llm, out, att, err);
     gt_bench_free(b);
@@ -226,7 +298,7 @@ static int check_slot(gt_agent *a, const gt_job *job, const json_t *sl, const ui
     int rc = eval_spec(job, &s, err);
     if (!rc) rc = find_attestation(a, job->task_id, sl, co->att, &view, err);
     if (!rc) rc = gt_work_attestation_from_json(view, &att, err);
-    if (!rc) rc = open_bench(&s, &b, err);
+    if (!rc) rc = open_bench(a, job, &s, 1, &b, err);
     if (!rc && !(llm = gt_agent_llm(a, err))) rc = err && err->code ? err->code : GT_ENOMEM;
     /* Which items to re-execute: chosen now, after the results were
      * committed, from a seed the attester cannot compute. */
@@ -321,7 +393,6 @@ int ag_eval_cosign_slot(gt_agent *a, const json_t *task, const json_t *sl, int *
         ag_is_me(a, json_object_get(task, "verifier")))
         return 0;
     if (ag_memo_find(a, id, slot, attempt, MEMO_COSIGNED) || ag_memo_find(a, id, slot, attempt, MEMO_CHECK)) return 0;
-    ag_memo_put(a, id, slot, attempt, MEMO_CHECK, 0); /* one try per attempt, whatever happens */
     gt_job job;
     json_t *spec = NULL;
     uint8_t *bytes = NULL;
@@ -331,6 +402,11 @@ int ag_eval_cosign_slot(gt_agent *a, const json_t *task, const json_t *sl, int *
     gt_skill_verdict v = {0};
     gt_blob_id_format(result, rid);
     int rc = ag_load_job(a, task, slot, &job, &spec, &e);
+    if (!rc && draw_ready(a, &job, &e) == GT_SKILL_LATER) { /* a held-out draw not drawn yet: next pass */
+        json_decref(spec);
+        return 0;
+    }
+    ag_memo_put(a, id, slot, attempt, MEMO_CHECK, 0); /* one try per attempt, whatever happens */
     if (!rc) rc = eval_fits(a, &job, &e);
     if (!rc) rc = gt_client_blob_get(gt_agent_client(a), rid, GT_WORK_RESULTS_MAX_BYTES < GT_AGENT_RESULT_MAX_BYTES
                                                                 ? GT_WORK_RESULTS_MAX_BYTES

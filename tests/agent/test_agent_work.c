@@ -29,7 +29,11 @@
  *    the leaderboard;
  *  - a quorum eval task from ledger format 11: the seated validators check
  *    the attestation and commit sealed votes (nothing public to copy), then
- *    reveal with eval_reveal, their co-signs recorded as the panel's votes. */
+ *    reveal with eval_reveal, their co-signs recorded as the panel's votes;
+ *  - a held-out eval (held-arith-v1): the worker waits, unclaimed, until the
+ *    block whose seed draws the items (posted + 2) is on the ledger, then
+ *    runs the items that seed draws; its verifier draws the same and agrees;
+ *    the leaderboard ranks it under held-arith-v1. */
 #include <jansson.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -43,6 +47,7 @@
 #include "agent_net.h"
 #include "agent/agent.h"
 #include "agent/skill_generate.h"
+#include "base/alloc.h"
 #include "base/hex.h"
 #include "base/json.h"
 #include "crypto/addr.h"
@@ -1060,6 +1065,121 @@ static void test_eval_quorum_sealed(void) {
     for (int j = 0; j < 4; j++) gt_agent_free(all[j]);
 }
 
+/* The seed block `h` of the test node reveals. */
+static void block_seed(uint64_t h, uint8_t seed[32]) {
+    char path[48];
+    json_t *blk = NULL;
+    gt_err err = {0};
+    memset(seed, 0, 32);
+    snprintf(path, sizeof path, "/v1/blocks/%llu", (unsigned long long)h);
+    CHECK_MSG(gt_client_get_json(dir, path, &blk, &err) == 0, "%s", err.msg);
+    const char *hex = json_string_value(json_object_get(blk, "seed"));
+    CHECK(hex && gt_hex_decode(hex, seed, 32, "seed", &err) == 0);
+    json_decref(blk);
+}
+
+/* The doc_hash of the first line of the slot's results blob, as item 0 of
+ * held-arith-v1 drawn from block h's seed would have it: 1 when they match. */
+static int results_drawn_from(const char *rid, uint64_t h) {
+    uint8_t seed[32], *bytes = NULL;
+    size_t len = 0;
+    gt_bench *spec = NULL, *b = NULL;
+    gt_err err = {0};
+    char want[67] = "0x";
+    block_seed(h, seed);
+    CHECK_MSG(gt_client_blob_get(dir, rid, 1 << 20, &bytes, &len, &err) == 0, "%s", err.msg);
+    CHECK(gt_bench_open("held-arith-v1", &spec, &err) == 0 && gt_bench_draw(spec, seed, &b, &err) == 0);
+    int same = 0;
+    if (b && bytes) {
+        gt_hex_encode(b->items[0].doc_hash, 32, want + 2);
+        json_t *o = json_loadb((const char *)bytes, (size_t)((uint8_t *)memchr(bytes, '\n', len) - bytes), 0, NULL);
+        same = o && !strcmp(json_string_value(json_object_get(o, "doc_hash")) ?: "", want);
+        json_decref(o);
+    }
+    gt_free(bytes);
+    gt_bench_free(spec);
+    gt_bench_free(b);
+    return same;
+}
+
+/* An eval spec of the fixture model on held-arith-v1's first 2 items. */
+static char *held_spec(void) {
+    gt_work_eval_spec s = {.limit = 2, .check = 2};
+    gt_bench *b = NULL;
+    gt_err err = {0};
+    if (gt_bench_open("held-arith-v1", &b, &err)) return NULL;
+    memcpy(s.model, gt_agent_model_hash(model), 32);
+    memcpy(s.bench_hash, b->hash, 32);
+    snprintf(s.bench, sizeof s.bench, "held-arith-v1");
+    gt_bench_free(b);
+    return gt_work_eval_spec_json(&s);
+}
+
+/* A held-out eval task: nobody knows its items when it is posted. The
+ * worker does not claim it while the block that draws them (posted + 2) is
+ * not on the ledger, and says why once; then it claims, runs the items
+ * block posted + 2's seed draws (item 0's doc_hash is that draw's, not the
+ * block before's), and the verifier, drawing the same, agrees; the
+ * leaderboard ranks the score under held-arith-v1. The old agent had no
+ * drawn benchmarks: it skipped the task ("not a built-in benchmark"). */
+static void test_eval_held_out(void) {
+    gt_agent *poster = make("h-poster", "eval", GT_ROLE_POSTER, 0, NULL);
+    gt_agent *w = make("h-worker", "eval", GT_ROLE_WORKER, 0, NULL);
+    gt_agent *verifier = make("h-verifier", "eval", GT_ROLE_EVALUATOR | GT_ROLE_VALIDATOR, 0, NULL);
+    char *spec = held_spec();
+    if (!poster || !w || !verifier || !spec) goto out;
+    gt_task_terms t = {.kind = GT_WORK_KIND_EVAL, .slots = 1, .bounty_units = 2000000, .stake_units = 1000000};
+    t.verifier = *gt_agent_address(verifier);
+    uint8_t id[32];
+    gt_err err = {0};
+    agent_log[0] = 0;
+    CHECK_MSG(gt_agent_post(poster, &t, spec, strlen(spec), id, &err) == 0, "post: %s", err.msg);
+    json_t *task = task_get(id);
+    uint64_t posted = (uint64_t)json_integer_value(json_object_get(task, "postedHeight")), head = 0;
+    json_decref(task);
+    gt_agent *all[] = {poster, w, verifier};
+    char st[32], want[160];
+    for (int i = 0; i < 10; i++) {
+        tnet_step(all, 2); /* not the verifier: it co-signs the tasks of the tests before, which makes blocks */
+        CHECK(gt_client_head_height(dir, &head, &err) == 0);
+        if (head >= posted + 2) break;
+        CHECK_STR(slot_state(id, 0, st, sizeof st), "open");
+    }
+    CHECK_MSG(head < posted + 2, "blocks were made while the task waited: head %llu", (unsigned long long)head);
+    gt_agent_stats ws;
+    gt_agent_stats_get(w, &ws);
+    CHECK_EQ_U64(ws.claimed, 0);
+    snprintf(want, sizeof want, "h-worker: waits to claim task");
+    CHECK_CONTAINS(agent_log, want);
+    snprintf(want, sizeof want, "held-arith-v1's held-out items are drawn from block %llu's seed",
+             (unsigned long long)(posted + 2));
+    CHECK_CONTAINS(agent_log, want);
+    for (int k = 0; k < 2; k++) CHECK(tnet_mint(dir, gt_agent_address(poster), 1, &err) == 0); /* two blocks */
+    CHECK(run_until(all, 3, id, NULL, NULL));
+    slot_state(id, 0, st, sizeof st);
+    CHECK_MSG(!strcmp(st, "accepted") || !strcmp(st, "paid"), "slot %s", st);
+    task = task_get(id);
+    const char *rid = json_string_value(json_object_get(json_array_get(json_object_get(task, "slotList"), 0), "result"));
+    CHECK(rid && results_drawn_from(rid, posted + 2) && !results_drawn_from(rid, posted + 1));
+    json_decref(task);
+    char db[128];
+    snprintf(db, sizeof db, "%s/ledger.db", home);
+    sqlite3 *h = NULL;
+    CHECK(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    json_t *board = gt_work_leaderboard(h, "held-arith-v1", 0, &err);
+    json_t *e0 = json_array_get(json_object_get(board, "entries"), 0);
+    CHECK_EQ_INT(json_array_size(json_object_get(board, "entries")), 1);
+    CHECK_STR(json_string_value(json_object_get(e0, "status")), "accepted");
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(e0, "cosigns"), "agreed")), 1);
+    json_decref(board);
+    sqlite3_close(h);
+out:
+    free(spec);
+    gt_agent_free(poster);
+    gt_agent_free(w);
+    gt_agent_free(verifier);
+}
+
 int main(void) {
     gt_err err = {0};
     signal(SIGPIPE, SIG_IGN);
@@ -1084,6 +1204,7 @@ int main(void) {
     RUN(test_eval_under_floor);
     RUN(test_eval);
     RUN(test_eval_quorum_sealed);
+    RUN(test_eval_held_out);
     tnet_stop(home, node_pid, dir);
     gt_agent_model_free(model);
     return gt_test_finish();
