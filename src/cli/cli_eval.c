@@ -1,7 +1,7 @@
 /* cli_eval.c: `gotong eval`: run a benchmark on a local model.
  *
  *   gotong eval run -m MODEL.gguf --bench NAME|FILE [--threads K] [--limit N]
- *                   [-o results.jsonl] [--json]
+ *                   [--draw-seed 0xSEED] [-o results.jsonl] [--json]
  *   gotong eval benches
  *   gotong eval leaderboard [--home DIR] [--bench NAME] [--all] [--json]
  *
@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "base/file.h"
+#include "base/hex.h"
 #include "base/json.h"
 #include "base/pool.h"
 #include "base/progress.h"
@@ -35,12 +36,16 @@ static void usage(FILE *f) {
             "generate-until by exact match, family-check by the task family's checker on the\n"
             "worked solution. Built-in benchmarks: arith-v1 units-v1 sort-v1 logic-v1 strings-v1,\n"
             "and in the worker model's format (\"Q: ...\\nA: \") worker-arith-v1 worker-logic-v1\n"
-            "worker-sort-v1 (200 items each, generated from the verifiable task families).\n\n"
+            "worker-sort-v1 (200 items each, generated from the verifiable task families), and\n"
+            "held out: held-arith-v1 held-logic-v1 held-sort-v1, whose 200 items are drawn from the\n"
+            "draw seed of the ledger block 2 after the one that posted their eval task (give it\n"
+            "with --draw-seed: the \"seed\" of GET /v1/blocks/H, H the task's postedHeight + 2).\n\n"
             "options:\n"
             "  -m, --model FILE      the model (GGUF)\n"
             "  --bench NAME|FILE     a built-in name or a benchmark JSONL file\n"
             "  -t, --threads K       threads (default: number of CPUs; results do not depend on it)\n"
             "  --limit N             only the first N items\n"
+            "  --draw-seed 0xSEED    a drawn (held-out) benchmark's block seed (32 bytes, hex)\n"
             "  -o, --output FILE     write the per-item results (JSONL) to FILE\n"
             "  --ctx N               context positions (default 2048)\n"
             "  --json                print the summary as JSON\n\n"
@@ -136,8 +141,26 @@ static void on_progress(void *arg, size_t done, size_t total) {
     gt_progress_update(arg, done);
 }
 
+/* Opens bench (a built-in name or a file); a drawn one drawn from the
+ * block seed draw_seed (hex), which only a drawn one takes. */
+static int open_bench(const char *bench, const char *draw_seed, gt_bench **b, gt_err *err) {
+    uint8_t seed[32];
+    gt_bench *d = NULL;
+    int rc = gt_bench_open(bench, b, err);
+    if (rc || (!(*b)->drawn && !draw_seed)) return rc;
+    if (!(*b)->drawn) rc = gt_err_set(err, GT_EINVAL, "--draw-seed: %s is not a drawn benchmark", (*b)->name);
+    else if (!draw_seed)
+        rc = gt_err_set(err, GT_EINVAL, "%s is a drawn (held-out) benchmark: give --draw-seed, the seed of the block "
+                        "its eval task names (postedHeight + %llu)", (*b)->name, (unsigned long long)(*b)->draw_delay);
+    else if (!(rc = gt_hex_decode(draw_seed, seed, 32, "--draw-seed", err)))
+        rc = gt_bench_draw(*b, seed, &d, err);
+    gt_bench_free(*b);
+    *b = d;
+    return rc;
+}
+
 static int cmd_eval_run(int argc, char **argv) {
-    const char *model = NULL, *bench = NULL, *out = NULL;
+    const char *model = NULL, *bench = NULL, *out = NULL, *draw_seed = NULL;
     uint64_t threads = (uint64_t)gt_cpu_count(), limit = 0, n_ctx = 0;
     const char *home = NULL; /* no home is used here; accepted as everywhere */
     int rc, json = 0;
@@ -147,6 +170,7 @@ static int cmd_eval_run(int argc, char **argv) {
         {"--output", "-o", GT_CLI_OPT_STR, &out, 0, 0, NULL},
         {"--threads", "-t", GT_CLI_OPT_U64, &threads, 1, GT_POOL_MAX_THREADS, NULL},
         {"--limit", NULL, GT_CLI_OPT_U64, &limit, 1, GT_BENCH_MAX_ITEMS, NULL},
+        {"--draw-seed", NULL, GT_CLI_OPT_STR, &draw_seed, 0, 0, NULL},
         {"--ctx", NULL, GT_CLI_OPT_U64, &n_ctx, 16, 1 << 20, NULL},
         {"--home", NULL, GT_CLI_OPT_STR, &home, 0, 0, NULL},
         {"--json", NULL, GT_CLI_OPT_FLAG, &json, 0, 0, NULL},
@@ -160,7 +184,7 @@ static int cmd_eval_run(int argc, char **argv) {
     gt_buf res = GT_BUF_INIT;
     gt_eval_summary sum;
     int code = 1;
-    if (gt_bench_open(bench, &b, &err) || gt_llm_open(model, (int)threads, (int)n_ctx, &l, &err)) goto fail;
+    if (open_bench(bench, draw_seed, &b, &err) || gt_llm_open(model, (int)threads, (int)n_ctx, &l, &err)) goto fail;
     gt_progress pr;
     size_t total = limit && (size_t)limit < b->n_items ? (size_t)limit : b->n_items;
     gt_progress_start(&pr, b->name, total);
@@ -210,10 +234,11 @@ static int cmd_eval_benches(int argc, char **argv) {
         gt_llm_id_str(b->hash, h);
         const char *type = gt_bench_type_name(b->type);
         if (arr)
-            json_array_append_new(arr, json_pack("{s:s,s:s,s:I,s:s}", "name", b->name, "type", type, "items",
-                                                 (json_int_t)b->n_items, "hash", h));
+            json_array_append_new(arr, json_pack("{s:s,s:s,s:I,s:s,s:b}", "name", b->name, "type", type, "items",
+                                                 (json_int_t)gt_bench_items(b), "hash", h, "drawn", b->drawn));
         else
-            printf("%-15s %-16s %4zu items  %s\n", b->name, type, b->n_items, h);
+            printf("%-15s %-16s %4zu items  %s%s\n", b->name, type, gt_bench_items(b), h,
+                   b->drawn ? "  (held out: drawn from a block's seed)" : "");
         gt_bench_free(b);
     }
     return arr ? gt_cli_json_out(arr) : 0;

@@ -56,6 +56,31 @@ static const char *str(const json_t *j, const char *k) {
     return s ? s : "";
 }
 
+/* A held-out benchmark from the CLI: `eval benches` marks it drawn with its
+ * 200 items; `eval run` refuses it without the block seed that draws it,
+ * and with one runs its draw (the summary names the seed). benches: the
+ * --json list; the model is the file's global one. */
+static void held_bench_cli(const json_t *benches) {
+    char args[1024];
+    int drawn = 0;
+    size_t i;
+    json_t *b;
+    json_array_foreach(benches, i, b) {
+        if (strcmp(json_string_value(json_object_get(b, "name")) ?: "", "held-arith-v1")) continue;
+        drawn = json_is_true(json_object_get(b, "drawn")) && json_integer_value(json_object_get(b, "items")) == 200;
+    }
+    CHECK_MSG(drawn, "eval benches: held-arith-v1 is not listed drawn with 200 items");
+    snprintf(args, sizeof args, "eval run -m %s --bench held-arith-v1 --limit 1 --threads 1 --json", model);
+    CHECK(gotong(args) != 0);
+    CHECK_CONTAINS(err_s, "held-arith-v1 is a drawn (held-out) benchmark: give --draw-seed");
+    snprintf(args, sizeof args, "eval run -m %s --bench held-arith-v1 --limit 1 --threads 1 --json --draw-seed 0x%s",
+             model, "1111111111111111111111111111111111111111111111111111111111111111");
+    json_t *j = run_json(args);
+    CHECK_STR(str(j, "draw_seed"), "0x1111111111111111111111111111111111111111111111111111111111111111");
+    CHECK_STR(str(j, "bench_hash"), "sha256:1f7f53f6f08ffbc0688af60abbea58482cdaff64283f497d54f8ca890ca16d73");
+    json_decref(j);
+}
+
 /* 1 when the bytes are valid UTF-8 (strict: no overlongs, surrogates). */
 static int utf8_valid(const unsigned char *p, size_t n) {
     for (size_t i = 0; i < n;) {
@@ -154,6 +179,7 @@ static void test_data_and_eval(void) {
     json_decref(run_json(args));
     j = run_json("eval benches --json");
     CHECK(json_array_size(j) >= 5);
+    held_bench_cli(j);
     json_decref(j);
     snprintf(args, sizeof args, "eval run -m %s --bench arith-v1 --limit 2 --threads 1 --json", model);
     json_decref(run_json(args));
