@@ -239,6 +239,7 @@ typedef struct gt_market_slot_ref {
     uint8_t result[32];      /* zero before a submission */
     int accept;              /* the verdict, once there is one */
     gt_addr verdict_by;
+    uint64_t posted_height;  /* the block that posted the task */
 } gt_market_slot_ref;
 int gt_market_slot_ref_get(sqlite3 *db, const uint8_t task_id[32], uint64_t slot, gt_market_slot_ref *out, gt_err *err);
 /* Whether slot `slot` of task_id stands accepted on the verdict of a drawn,

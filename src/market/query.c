@@ -643,6 +643,7 @@ int gt_market_slot_ref_get(sqlite3 *db, const uint8_t task_id[32], uint64_t slot
     memcpy(out->result, sl.result, 32);
     out->accept = sl.accept;
     out->verdict_by = sl.verdict_by;
+    out->posted_height = t.posted_height;
     return 0;
 }
 

@@ -89,9 +89,12 @@ int gt_work_kind(const gt_action_kind *k);
 /* Models ranked by attested score:
  *   {"bench": NAME|null, "entries": [{rank, ranked, unranked, bench, benchHash, model,
  *     scorePpm, score, items, check, attester, attestation, task, slot,
- *     height, status, results, resultsRoot, cosigns: {agreed, backed,
+ *     height, status, results, resultsRoot, drawBlock, cosigns: {agreed, backed,
  *     backedStake, backedItemsChecked, disagreed, itemsChecked}, others
  *     (without `all`)}]}
+ * drawBlock: a held-out (drawn) benchmark's score, the block whose draw
+ * seed drew its items (the task's postedHeight + GT_BENCH_DRAW_DELAY);
+ * null for a fixed benchmark or when the task is gone;
  * check: the items each validator re-executes under the eval task's spec
  * (its poster chose 1 to GT_WORK_EVAL_MAX_CHECK; null when the task is gone
  * or the ledger predates the rule binding attestations to specs);

@@ -33,7 +33,7 @@
  *  - a held-out eval (held-arith-v1): the worker waits, unclaimed, until the
  *    block whose seed draws the items (posted + 2) is on the ledger, then
  *    runs the items that seed draws; its verifier draws the same and agrees;
- *    the leaderboard ranks it under held-arith-v1. */
+ *    the leaderboard ranks it under held-arith-v1, naming the block (drawBlock). */
 #include <jansson.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -1120,7 +1120,8 @@ static char *held_spec(void) {
  * not on the ledger, and says why once; then it claims, runs the items
  * block posted + 2's seed draws (item 0's doc_hash is that draw's, not the
  * block before's), and the verifier, drawing the same, agrees; the
- * leaderboard ranks the score under held-arith-v1. The old agent had no
+ * leaderboard ranks the score under held-arith-v1 with drawBlock posted +
+ * 2 (null on a fixed benchmark's entry). The old agent had no
  * drawn benchmarks: it skipped the task ("not a built-in benchmark"). */
 static void test_eval_held_out(void) {
     gt_agent *poster = make("h-poster", "eval", GT_ROLE_POSTER, 0, NULL);
@@ -1171,6 +1172,10 @@ static void test_eval_held_out(void) {
     CHECK_EQ_INT(json_array_size(json_object_get(board, "entries")), 1);
     CHECK_STR(json_string_value(json_object_get(e0, "status")), "accepted");
     CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(e0, "cosigns"), "agreed")), 1);
+    CHECK_EQ_INT(json_integer_value(json_object_get(e0, "drawBlock")), (json_int_t)(posted + 2));
+    json_decref(board);
+    board = gt_work_leaderboard(h, "logic-v1", 1, &err); /* a fixed benchmark's: no draw */
+    CHECK(json_is_null(json_object_get(json_array_get(json_object_get(board, "entries"), 0), "drawBlock")));
     json_decref(board);
     sqlite3_close(h);
 out:

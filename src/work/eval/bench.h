@@ -122,7 +122,9 @@ size_t gt_bench_items(const gt_bench *b);
  * draw's version (a validator must draw what the worker drew, whatever
  * built-ins its build has); test_eval checks it covers the fixed ones. */
 extern const char *const gt_bench_draw_v1_avoid[];
-/* 1 when `name` is a built-in drawn benchmark (held-*). */
+/* 1 when `name` is a built-in drawn benchmark (held-*); every one draws
+ * GT_BENCH_DRAW_DELAY blocks after its task's post (the leaderboard's
+ * drawBlock counts on it: a built-in of another delay is a new constant). */
 int gt_bench_builtin_drawn(const char *name);
 
 /* The spec's type as written ("multiple_choice", "generate_until",

@@ -65,21 +65,22 @@ static const char *const status_names[] = {"accepted", "pending", "disputed", "u
 
 /* The standing of an attestation of (task, slot, attempt, results) into
  * *status; *poster gets the task's poster and, when spec is not NULL, spec
- * the task's spec (both zero when the task is gone). An
+ * the task's spec and *posted the block that posted it (all zero when the
+ * task is gone). An
  * acceptance by a poster-verified task's own poster is "unverified": a
  * poster can be the attester's sybil, so only an evaluator, a quorum or a
  * dispute accepts. A task that is gone rejects; a damaged market row is an
  * error (GT_EDB), not a rejection that hides it. */
 static int att_status(sqlite3 *db, const uint8_t task[32], uint64_t slot, uint64_t attempt, const uint8_t results[32],
-                      gt_addr *poster, uint8_t *spec, int *status, gt_err *err) {
+                      gt_addr *poster, uint8_t *spec, uint64_t *posted, int *status, gt_err *err) {
     gt_market_slot_ref ref;
     memset(poster, 0, sizeof *poster);
-    if (spec) memset(spec, 0, 32);
+    if (spec) memset(spec, 0, 32), *posted = 0;
     *status = ST_REJECTED;
     int rc = gt_market_slot_ref_get(db, task, slot, &ref, err);
     if (rc) return rc == GT_ENOTFOUND ? 0 : rc;
     *poster = ref.poster;
-    if (spec) memcpy(spec, ref.spec, 32);
+    if (spec) memcpy(spec, ref.spec, 32), *posted = ref.posted_height;
     if (ref.attempt != attempt || memcmp(ref.result, results, 32)) return 0; /* the slot moved on */
     int own = ref.policy == GT_POLICY_POSTER && gt_addr_eq(&ref.verdict_by, &ref.poster);
     switch (ref.state) {
@@ -140,6 +141,7 @@ typedef struct entry {
     char bench[GT_WORK_BENCH_NAME_MAX + 1];
     uint8_t model[32], bench_hash[32], spec[32]; /* spec: the task's (zero when it is gone) */
     uint64_t score, items, agreed, backed, backed_stake, backed_items, height;
+    uint64_t posted; /* the block that posted the task (0 when it is gone) */
     uint64_t check; /* the spec's check, 0 when unknown; found only when check_done */
     int status, check_done;
     json_t *others; /* the other attestations of the same (bench, items, model) */
@@ -254,7 +256,7 @@ static int att_entry(sqlite3 *db, const att_view *r, entry *e, gt_err *err) {
     memcpy(e->bench_hash, r->bench_hash, 32);
     e->score = r->score, e->items = r->items, e->height = r->height, e->agreed = r->agreed;
     gt_addr poster;
-    int rc = att_status(db, r->task, r->slot, r->attempt, r->results, &poster, e->spec, &e->status, err);
+    int rc = att_status(db, r->task, r->slot, r->attempt, r->results, &poster, e->spec, &e->posted, &e->status, err);
     if (!rc) rc = att_backed(db, r->id, &e->backed, &e->backed_stake, &e->backed_items, err);
     if (!rc && is_backed(e)) entry_check_find(e);
     return rc;
@@ -309,6 +311,10 @@ static json_t *att_json(sqlite3 *db, sqlite3_stmt *q, entry *e, gt_err *err) {
     json_object_set_new(o, "status", json_string(status_names[e->status]));
     json_object_set_new(o, "results", j_sha(r.results));
     json_object_set_new(o, "resultsRoot", j_hex(r.results_root, 32));
+    /* A held-out score: the block whose draw seed drew its items (every
+     * drawn built-in draws GT_BENCH_DRAW_DELAY after the task's post). */
+    json_object_set_new(o, "drawBlock", gt_bench_builtin_drawn(e->bench) && e->posted
+                                            ? j_u64(e->posted + GT_BENCH_DRAW_DELAY) : json_null());
     json_t *cs = json_object();
     json_object_set_new(cs, "agreed", j_u64(e->agreed));
     json_object_set_new(cs, "backed", j_u64(e->backed));
@@ -496,7 +502,7 @@ int gt_work_attestation_status(sqlite3 *db, const uint8_t id[32], const char **s
     char h[19];
     if (rc == SQLITE_ROW) {
         rc = att_read(q, &r, err);
-        if (!rc) rc = att_status(db, r.task, r.slot, r.attempt, r.results, &poster, NULL, &st, err);
+        if (!rc) rc = att_status(db, r.task, r.slot, r.attempt, r.results, &poster, NULL, NULL, &st, err);
     } else if (rc == SQLITE_DONE) {
         rc = gt_err_set(err, GT_ENOTFOUND, "no attestation %s… on this ledger", wk_short(id, h));
     } else {
