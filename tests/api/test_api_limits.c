@@ -26,28 +26,38 @@
 
 static char dir[64];
 
+/* The defaults, on home, a free port, no empty blocks, no access log. */
+static void base_config(gt_node_config *c, const char *home) {
+    gt_node_config_default(c);
+    c->home = home;
+    c->listen = "127.0.0.1:0";
+    c->block_interval_ms = 0;
+    c->access_log = 0;
+}
+
+/* Starts a node on c, or aborts the test saying why. */
+static gt_node *start_or_die(const gt_node_config *c) {
+    gt_node *n = NULL;
+    gt_err err = {0};
+    if (gt_node_start(c, &n, &err)) {
+        fprintf(stderr, "node: %s\n", err.msg);
+        abort();
+    }
+    return n;
+}
+
 /* A node over a fresh home with `threads` HTTP threads and the given limits
  * (0 keeps a default). */
 static gt_node *threads_node(unsigned threads, uint64_t quota, unsigned per_ip, unsigned timeout_s,
                              unsigned request_max_s) {
     gt_node_config c;
-    gt_node_config_default(&c);
-    c.home = thome(dir);
-    c.listen = "127.0.0.1:0";
+    base_config(&c, thome(dir));
     c.threads = threads;
-    c.block_interval_ms = 0;
-    c.access_log = 0;
     if (quota) c.blob_quota_bytes = quota;
     if (per_ip) c.max_connections_per_ip = per_ip;
     if (timeout_s) c.timeout_s = timeout_s;
     if (request_max_s) c.request_max_s = request_max_s;
-    gt_node *n = NULL;
-    gt_err err = {0};
-    if (gt_node_start(&c, &n, &err)) {
-        fprintf(stderr, "node: %s\n", err.msg);
-        abort();
-    }
-    return n;
+    return start_or_die(&c);
 }
 
 /* The same with two threads. */
@@ -293,21 +303,11 @@ static void test_partial_upload_leaves_no_file(void) {
  * account and the store's own cap and free-disk floor. */
 static gt_node *store_node(uint64_t store_max, uint64_t min_free) {
     gt_node_config c;
-    gt_node_config_default(&c);
-    c.home = dir;
-    c.listen = "127.0.0.1:0";
-    c.block_interval_ms = 0;
-    c.access_log = 0;
+    base_config(&c, dir);
     c.blob_quota_bytes = 1000;
     c.blob_store_max_bytes = store_max;
     c.blob_min_free_bytes = min_free;
-    gt_node *n = NULL;
-    gt_err err = {0};
-    if (gt_node_start(&c, &n, &err)) {
-        fprintf(stderr, "node: %s\n", err.msg);
-        abort();
-    }
-    return n;
+    return start_or_die(&c);
 }
 
 /* Waits (up to 5 s) until no upload holds a reservation: a cut upload gives
