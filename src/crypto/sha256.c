@@ -14,6 +14,14 @@ void gt_sha256(const void *data, size_t len, uint8_t out[32]) {
     (void)ok;
 }
 
+uint64_t gt_sha256_u64(const void *data, size_t len) {
+    uint8_t h[32];
+    gt_sha256(data, len, h);
+    uint64_t x = 0;
+    for (int i = 7; i >= 0; i--) x = x << 8 | h[i];
+    return x;
+}
+
 /* Starts an incremental hash; -1 when OpenSSL cannot allocate its state. */
 int gt_sha256_init(gt_sha256_ctx *c) {
     EVP_MD_CTX *m = EVP_MD_CTX_new();

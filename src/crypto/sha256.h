@@ -8,6 +8,9 @@
 
 /* One-shot SHA-256 of len bytes of data into out. */
 void gt_sha256(const void *data, size_t len, uint8_t out[32]);
+/* The first 8 bytes of SHA-256(data) read as a little-endian number: a
+ * seed or key that every machine derives alike. */
+uint64_t gt_sha256_u64(const void *data, size_t len);
 
 /* Incremental SHA-256, for bytes that arrive in pieces (a streamed blob
  * upload): init, any number of updates, final (which frees the state; a

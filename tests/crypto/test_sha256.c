@@ -15,6 +15,7 @@ static const char *sha_hex(const void *d, size_t n) {
 static void test_vectors(void) {
     CHECK_STR(sha_hex("", 0), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     CHECK_STR(sha_hex("abc", 3), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    CHECK_EQ_U64(gt_sha256_u64("abc", 3), 0xeacf018fbf1678baull); /* its first 8 bytes, little-endian */
     const char *m = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
     CHECK_STR(sha_hex(m, strlen(m)),
               "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");

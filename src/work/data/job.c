@@ -370,16 +370,13 @@ const char *const gt_job_v2_benches[] = {"arith-v1",        "units-v1",        "
  * found that is (it would take a preimage). */
 static uint64_t item_seed(uint64_t seed, uint64_t draw) {
     static const char label[] = "gotong data job items v2";
-    uint8_t msg[sizeof label + 16], h[32];
+    uint8_t msg[sizeof label + 16];
     memcpy(msg, label, sizeof label); /* with its NUL: the label ends where the numbers begin */
     for (int i = 0; i < 8; i++) {
         msg[sizeof label + i] = (uint8_t)(seed >> (8 * i));
         msg[sizeof label + 8 + i] = (uint8_t)(draw >> (8 * i));
     }
-    gt_sha256(msg, sizeof msg, h);
-    uint64_t x = 0;
-    for (int i = 7; i >= 0; i--) x = x << 8 | h[i];
-    return x;
+    return gt_sha256_u64(msg, sizeof msg);
 }
 
 int gt_job_item(const gt_job_spec *s, uint64_t index, gt_family_item *out, gt_err *err) {

@@ -209,13 +209,7 @@ static size_t asked_n;
 static pthread_once_t asked_once = PTHREAD_ONCE_INIT;
 
 /* The key of a question: 64 bits of its SHA-256, read little-endian. */
-static uint64_t question_key(const char *q) {
-    uint8_t h[32];
-    gt_sha256(q, strlen(q), h);
-    uint64_t k = 0;
-    for (int i = 7; i >= 0; i--) k = k << 8 | h[i];
-    return k;
-}
+static uint64_t question_key(const char *q) { return gt_sha256_u64(q, strlen(q)); }
 
 /* qsort's order of asked rows: by key (rows of equal keys in any order; a
  * look-up scans them all). */
@@ -506,14 +500,11 @@ size_t gt_bench_items(const gt_bench *b) {
  * "seed" is a number every JSON tool reads exactly. */
 static uint64_t draw_family_seed(const uint8_t seed[32], uint64_t d) {
     static const char label[] = "gotong drawn bench items v1";
-    uint8_t msg[sizeof label + 32 + 8], h[32];
+    uint8_t msg[sizeof label + 32 + 8];
     memcpy(msg, label, sizeof label);
     memcpy(msg + sizeof label, seed, 32);
     for (int i = 0; i < 8; i++) msg[sizeof label + 32 + i] = (uint8_t)(d >> (8 * i));
-    gt_sha256(msg, sizeof msg, h);
-    uint64_t x = 0;
-    for (int i = 7; i >= 0; i--) x = x << 8 | h[i];
-    return x & ((1ull << 53) - 1);
+    return gt_sha256_u64(msg, sizeof msg) & ((1ull << 53) - 1);
 }
 
 /* Item i of spec's draw from seed as a family_check line's object (a new
