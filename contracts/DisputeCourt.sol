@@ -18,7 +18,10 @@
 //     whose panel is drawn from link seedCount + DRAW_DELAY_LINKS of the
 //     court's seed chain (below), unknown when the dispute was opened;
 //   - eligible: validators with at least MIN_STAKE, the job's client, worker
-//     and evaluator left out, each weighing its stake at the draw. At most
+//     and evaluator left out, each weighing the smaller of its stake when the
+//     case opened and its stake at the draw (the ledger's mk_draw_cands):
+//     stake bonded or raised after the opening buys nothing in that case, and
+//     a validator first staked after it is not eligible (see stakeAt). At most
 //     PANEL_SEATS eligible: all sit with their stake as weight. More: 63
 //     seats, each to a validator with probability proportional to its stake
 //     (keccak(seed ‖ seat) mod total, walked over the validators in list
@@ -50,6 +53,8 @@
 //   - no stake moves while a case's seed link is revealed and its panel not
 //     yet drawn (stake, requestExit and resolve are refused until someone
 //     calls draw): nobody can reshape the stake a known seed is applied to.
+//     Stake lowered after the opening (an exit, a slash) weighs what is left;
+//     stake added then weighs nothing in the case.
 //     A panel not drawn within SEED_WALK_MAX links of its own is rescheduled
 //     on the next draw call (draw walks back from the latest link).
 // The seed chain (the ledger's draw seed, src/ledger/seed.h, on chain):
@@ -162,6 +167,7 @@ contract DisputeCourt {
         uint96 active;   // weighs in draws; bonds come out of it
         uint96 locked;   // judge bonds of open cases (part of active)
         uint32 index1;   // 1 + place in `validators`, 0 when not listed
+        uint32 changedIn; // `openings` at active's last change while a case waited (in slot 0: a draw reads it)
         uint96 leaving;  // requested out, paid after leaveAt
         uint64 leaveAt;
     }
@@ -173,6 +179,7 @@ contract DisputeCourt {
         bool isSealed;       // a commitment was made: open votes are refused (in slot 0, which commit reads)
         address provider;    // slot 1
         uint64 commitEnd;
+        uint32 openedIn;     // `openings` counted this case's opening (its stake records: stakeAt)
         address evaluator;   // slot 2
         uint64 revealEnd;
         uint96 total;        // slot 3: the panel's weight
@@ -206,11 +213,15 @@ contract DisputeCourt {
     uint64 public seedCount; // links revealed after the anchor
     uint64 public seedNeed;  // the link the latest scheduled draw waits for (reveal up to it)
     uint64 public seedBase;  // links revealed before the current segment's first
+    uint32 public openings;  // cases opened so far (in the slot an opening writes anyway)
     bytes32 public seedNext; // the next segment's anchor (0: not committed yet)
     bytes32 private seedBaseLink; // link seedBase: the last of the previous segment (draw walks back across it)
 
     address[] public validators;
-    mapping(address => Validator) public validatorOf;
+    mapping(address => Validator) private vals; // (validatorOf reads it)
+    // Per validator, what its active stake was before its first change after an opening, noted only while a
+    // case waits for its draw: (openings at the change) << 96 | stake before; opening counts increasing.
+    mapping(address => uint256[]) private stakeNotes;
     mapping(uint256 => Case) private cases;
     mapping(uint256 => mapping(address => Seat)) private seats;
     mapping(uint256 => address[]) private committers;
@@ -298,12 +309,12 @@ contract DisputeCourt {
 
     function stake(uint256 amount) external {
         noSeedPending();
-        Validator storage v = validatorOf[msg.sender];
+        Validator storage v = vals[msg.sender];
         uint256 active = uint256(v.active) + amount;
         require(amount > 0, "court: amount is zero");
         require(active >= MIN_STAKE, "court: a validator stakes at least 1 token (1000000 base units)");
         require(active <= type(uint96).max, "court: stake over 2^96 - 1");
-        v.active = uint96(active);
+        setActive(msg.sender, v, active);
         if (v.index1 == 0)
             require(list(msg.sender, v),
                     "court: the validator list is full (128): stake more than its smallest stake (smallestStake())");
@@ -314,12 +325,12 @@ contract DisputeCourt {
     // Moves amount of free stake out; withdraw() pays it after unbondingS.
     function requestExit(uint256 amount) external {
         noSeedPending();
-        Validator storage v = validatorOf[msg.sender];
+        Validator storage v = vals[msg.sender];
         require(amount > 0 && amount + v.locked <= v.active, "court: amount is zero or over the free stake");
         require(v.leaving == 0, "court: an exit is already under way (withdraw it first)");
         uint256 rest = v.active - amount;
         require(rest == 0 || rest >= MIN_STAKE, "court: what stays staked must be 0 or at least 1 token");
-        v.active = uint96(rest);
+        setActive(msg.sender, v, rest);
         v.leaving = uint96(amount);
         v.leaveAt = uint64(block.timestamp + unbondingS);
         if (rest == 0 && v.index1 != 0) unlist(v); // an evicted validator is not listed
@@ -327,13 +338,20 @@ contract DisputeCourt {
     }
 
     function withdraw() external {
-        Validator storage v = validatorOf[msg.sender];
+        Validator storage v = vals[msg.sender];
         uint256 amount = v.leaving;
         require(amount > 0, "court: nothing to withdraw");
         require(block.timestamp >= v.leaveAt, "court: still unbonding");
         v.leaving = 0;
         emit Withdrawn(msg.sender, amount);
         require(token.transfer(msg.sender, amount), "court: token transfer failed");
+    }
+
+    // A validator's record (the getter a public mapping had: the same words).
+    function validatorOf(address who) external view returns (uint96 active, uint96 locked, uint32 index1,
+                                                              uint96 leaving, uint64 leaveAt) {
+        Validator storage v = vals[who];
+        return (v.active, v.locked, v.index1, v.leaving, v.leaveAt);
     }
 
     function validatorCount() external view returns (uint256) {
@@ -359,6 +377,7 @@ contract DisputeCourt {
         c.provider = provider;
         c.evaluator = evaluator;
         c.revealEnd = uint64(block.timestamp + commitWindowS + revealWindowS); // undrawn by then: closes undecided
+        opening(c);
         schedule(jobId, c);
         emit CaseOpened(jobId, c.drawLink);
     }
@@ -396,6 +415,7 @@ contract DisputeCourt {
         c.evaluator = address(this);
         c.minStake = uint96(minStake);
         c.quorum = quorumOf[jobId];
+        opening(c);
         schedule(key, c);
         emit RoundOpened(key, c.drawLink, minStake, c.quorum);
     }
@@ -612,7 +632,7 @@ contract DisputeCourt {
         require(s.vote == Vote.None, "court: already committed");
         bond = uint256(s.weight) * JUDGE_SLASH_PCT / 100;
         if (bond > s.stakeAtDraw) bond = s.stakeAtDraw;
-        Validator storage v = validatorOf[msg.sender];
+        Validator storage v = vals[msg.sender];
         require(uint256(v.locked) + bond <= v.active, "court: a vote bonds 20% of the judge's weight from its free stake");
         v.locked += uint96(bond);
         c.commits++;
@@ -630,6 +650,57 @@ contract DisputeCourt {
         }
         c.reveals++;
         emit VoteRevealed(jobId, msg.sender, accept, s.weight);
+    }
+
+    // Counts case c's opening: stake changes from now on are after it (setActive, stakeAt).
+    function opening(Case storage c) private {
+        uint32 n = openings;
+        require(n < type(uint32).max, "court: too many cases opened");
+        openings = c.openedIn = n + 1;
+    }
+
+    // Sets a validator's active stake. While a case may be waiting for its draw (one queued at or after
+    // drawHead, which noSeedPending, run first on every path here, moved past the drawn ones; a stale head only
+    // notes more), its first change since the latest opening notes the stake it replaces, which that case's draw
+    // reads (stakeAt). With no case waiting nothing is noted, nor changedIn moved: every case opened later
+    // opens after this change.
+    function setActive(address who, Validator storage v, uint256 to) private {
+        if (drawHead < drawQueue.length) {
+            uint32 n = openings;
+            if (v.changedIn != n) {
+                stakeNotes[who].push(uint256(n) << 96 | v.active);
+                v.changedIn = n;
+            }
+        }
+        v.active = uint96(to);
+    }
+
+    // who's weight in a case opened as opening number `opened`: the smaller of its stake then and now. Unchanged
+    // since (changedIn < opened): now. Else its first change after the opening noted the stake before it (the
+    // case was waiting: setActive), the first note numbered `opened` or more: found galloping back from the
+    // newest (the notes after an opening are the validator's own changes while the case waits: few), then
+    // halving. A validator not staked at the opening weighs 0.
+    function stakeAt(address who, Validator storage v, uint32 opened) private view returns (uint256 s) {
+        s = v.active;
+        if (v.changedIn < opened) return s;
+        uint256[] storage h = stakeNotes[who];
+        assert(h.length > 0); // the change after the opening was noted
+        uint256 hi = h.length - 1; // h[hi] is numbered `opened` or more; so is every note after the answer
+        uint256 lo = 0;
+        for (uint256 step = 1; step <= hi; step <<= 1) {
+            if (uint32(h[hi - step] >> 96) < opened) {
+                lo = hi - step + 1;
+                break;
+            }
+            hi -= step;
+        }
+        while (lo < hi) {
+            uint256 mid = (lo + hi) / 2;
+            if (uint32(h[mid] >> 96) < opened) lo = mid + 1;
+            else hi = mid;
+        }
+        uint256 before = uint96(h[hi]);
+        if (before < s) s = before;
     }
 
     // The case waits for link seedCount + DRAW_DELAY_LINKS (the queue stays in
@@ -672,7 +743,7 @@ contract DisputeCourt {
         uint256 i = v.index1 - 1;
         address last = validators[validators.length - 1];
         validators[i] = last;
-        validatorOf[last].index1 = uint32(i + 1);
+        vals[last].index1 = uint32(i + 1);
         validators.pop();
         v.index1 = 0;
     }
@@ -685,12 +756,13 @@ contract DisputeCourt {
                                                                          uint256 n, uint256 total) {
         uint256 len = validators.length;
         uint256 least = c.minStake < MIN_STAKE ? MIN_STAKE : c.minStake;
+        uint32 opened = c.openedIn;
         who = new address[](len);
         w = new uint256[](len);
         for (uint256 i = 0; i < len; i++) {
             address a = validators[i];
             if (a == c.client || a == c.provider || a == c.evaluator) continue;
-            uint256 s = validatorOf[a].active;
+            uint256 s = stakeAt(a, vals[a], opened);
             if (s < least || IEscrowCourt(escrow).hadSeat(job, a) != 0) continue;
             who[n] = a;
             w[n++] = s;
@@ -763,7 +835,7 @@ contract DisputeCourt {
 
     function releaseAll(uint256 jobId) private {
         address[] storage l = committers[jobId];
-        for (uint256 i = 0; i < l.length; i++) validatorOf[l[i]].locked -= uint96(bondOf(jobId, l[i]));
+        for (uint256 i = 0; i < l.length; i++) vals[l[i]].locked -= uint96(bondOf(jobId, l[i]));
     }
 
     // Losing and unrevealed judges' bonds leave their stake; returns their sum.
@@ -772,10 +844,10 @@ contract DisputeCourt {
         for (uint256 i = 0; i < l.length; i++) {
             address a = l[i];
             uint256 bond = bondOf(jobId, a);
-            Validator storage v = validatorOf[a];
+            Validator storage v = vals[a];
             v.locked -= uint96(bond);
             if (seats[jobId][a].vote == win || bond == 0) continue;
-            v.active -= uint96(bond);
+            setActive(a, v, v.active - bond);
             taken += bond;
             emit JudgeSlashed(jobId, a, bond);
             if (v.active == 0 && v.index1 != 0) unlist(v);
@@ -810,7 +882,7 @@ contract DisputeCourt {
         (uint256 i, uint256 least) = smallest();
         if (v.active <= least) return false;
         address out = validators[i];
-        validatorOf[out].index1 = 0;
+        vals[out].index1 = 0;
         validators[i] = who;
         v.index1 = uint32(i + 1);
         emit ValidatorEvicted(out, who, least);
@@ -821,7 +893,7 @@ contract DisputeCourt {
     function smallest() private view returns (uint256 place, uint256 least) {
         least = type(uint256).max;
         for (uint256 i = 0; i < validators.length; i++) {
-            uint256 a = validatorOf[validators[i]].active;
+            uint256 a = vals[validators[i]].active;
             if (a < least) (place, least) = (i, a);
         }
     }

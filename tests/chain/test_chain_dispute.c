@@ -15,6 +15,10 @@
  *     to another worker;
  *   - while a drawn block's hash is known and the panel not drawn, no stake
  *     moves (nobody reshapes what a known seed is applied to);
+ *   - stake bonded or raised after a case opened buys no weight in it (a
+ *     newcomer not eligible, a raise weighing its stake at the opening, an
+ *     exit weighing what is left; a quorum round's minimum stake held at the
+ *     opening): the court's stake notes, the ledger's mk_draw_cands;
  *   - a quorum job (postQuorum): its claim opens the court's round, drawn
  *     from the validators with at least its stake (the client and worker
  *     left out); open votes decide once a side holds more than two thirds
@@ -1015,6 +1019,120 @@ static void test_no_stake_moves_on_a_known_seed(void) {
     OK(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_RESOLVE, id, NULL, &e_));
 }
 
+/* The seat of a validator on job id's panel: its weight (0: none). */
+static uint64_t seat_weight(uint64_t id, const gt_addr *who) {
+    uint64_t w = UINT64_MAX;
+    gt_court_vote v;
+    OK(gt_court_seat(&C, &COURT, id, who, &w, &v, &e_));
+    return w;
+}
+
+/* The disputes of test_late_stake_no_weight closed undecided (nobody votes) at their deadline. */
+static void close_unvoted(const uint64_t *ids, int n) {
+    CHECK_EQ_INT(anvil_advance(&C, WINDOWS.commit_s + WINDOWS.reveal_s), 0);
+    for (int i = 0; i < n; i++) OK(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_RESOLVE, ids[i], NULL, &e_));
+}
+
+/* Stake bought for a case after it opened (scenario attack_late_stake's
+ * window, on a dispute): three disputes open one after another, nothing
+ * revealed. After the first, `late` (a newcomer) stakes 50 tokens, `early`
+ * (staked 4 before) takes 2 out; after each opening J1 raises its stake by a
+ * token. Drawn once the links are out, each case weighs every validator at
+ * the smaller of its stake at that case's opening and now (the ledger's
+ * mk_draw_cands): late is not on the first case's panel (not staked when it
+ * opened) and sits with its 50 on the next two; J1 weighs what it had at each
+ * case's opening (its notes searched: three changes after the first); early
+ * weighs the 2 it kept. The old court weighed everyone's stake at the draw:
+ * late 50 and J1 its raised stake on every panel. */
+static void test_late_stake_no_weight(void) {
+    gt_chain_account late, early;
+    CHECK_EQ_INT(anvil_account(&C, "late staker", &late), 0);
+    CHECK_EQ_INT(anvil_account(&C, "early staker", &early), 0);
+    fund(&late, 50 * TOKEN_UNIT, &COURT);
+    fund(&early, 4 * TOKEN_UNIT, &COURT);
+    OK(gt_court_do(&C, &COURT, &early, GT_COURT_STAKE, 4 * TOKEN_UNIT, NULL, &e_));
+    uint64_t j1 = validator(&J[1].addr, 0), others = 0, n_others = 0, ids[3], draw_gas[3] = {0};
+    for (int i = 0; i < N_JUDGES; i += 2) { /* J0 and J2, as earlier tests left them (slashed under a token: out) */
+        uint64_t s = validator(&J[i].addr, 0);
+        if (s >= TOKEN_UNIT) others += s, n_others++;
+    }
+    CHECK(j1 >= TOKEN_UNIT);
+    steps g = {0};
+    for (int k = 0; k < 3; k++) {
+        ids[k] = open_dispute(&ESCROW, &COURT, 10, 2000, &g);
+        if (k == 0) {
+            OK(gt_court_do(&C, &COURT, &late, GT_COURT_STAKE, 50 * TOKEN_UNIT, NULL, &e_));
+            OK(gt_court_do(&C, &COURT, &early, GT_COURT_EXIT, 2 * TOKEN_UNIT, NULL, &e_));
+        }
+        OK(gt_court_do(&C, &COURT, &J[1], GT_COURT_STAKE, TOKEN_UNIT, NULL, &e_));
+    }
+    SEED_UP();
+    for (int k = 0; k < 3; k++) {
+        OK(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_DRAW, ids[k], &draw_gas[k], &e_));
+        uint64_t want_late = k == 0 ? 0 : 50 * TOKEN_UNIT, want_j1 = j1 + (uint64_t)k * TOKEN_UNIT;
+        CHECK_EQ_U64(seat_weight(ids[k], &late.addr), want_late);
+        CHECK_EQ_U64(seat_weight(ids[k], &J[1].addr), want_j1);
+        CHECK_EQ_U64(seat_weight(ids[k], &early.addr), 2 * TOKEN_UNIT);
+        gt_court_case cs;
+        OK(gt_court_get(&C, &COURT, ids[k], &cs, &e_));
+        CHECK_EQ_U64(cs.members, n_others + (k == 0 ? 2 : 3));
+        CHECK_EQ_U64(cs.total, others + want_j1 + 2 * TOKEN_UNIT + want_late);
+    }
+    printf("gas of 3 draws whose validators changed stake after the openings (J1 after each): %llu (J1's stake "
+           "found among 3 notes), %llu, %llu\n", (unsigned long long)draw_gas[0], (unsigned long long)draw_gas[1],
+           (unsigned long long)draw_gas[2]);
+    close_unvoted(ids, 3);
+    /* Out again, so the tests after see the stakes they had (early's second exit after its first's unbonding). */
+    OK(gt_court_do(&C, &COURT, &late, GT_COURT_EXIT, 50 * TOKEN_UNIT, NULL, &e_));
+    OK(gt_court_do(&C, &COURT, &J[1], GT_COURT_EXIT, 3 * TOKEN_UNIT, NULL, &e_));
+    CHECK_EQ_INT(anvil_advance(&C, WINDOWS.unbonding_s), 0);
+    OK(gt_court_do(&C, &COURT, &early, GT_COURT_WITHDRAW, 0, NULL, &e_));
+    OK(gt_court_do(&C, &COURT, &early, GT_COURT_EXIT, 2 * TOKEN_UNIT, NULL, &e_));
+    CHECK_EQ_U64(validator(&early.addr, 2), 0); /* unlisted */
+    CHECK_EQ_U64(validator(&J[1].addr, 0), j1);
+    gt_chain_account_wipe(&late);
+    gt_chain_account_wipe(&early);
+}
+
+/* A quorum round drawn among validators with at least the job's stake (3
+ * tokens): `mid`, staked 2 when the claim opens the round, raises its stake
+ * to 4 before the draw. It is not eligible (under the job's stake at the
+ * opening); the panel is the judges and the verifier who had the stake then.
+ * The old court seated mid. Nobody votes: the round times out unjudged. */
+static void test_late_stake_quorum_round(void) {
+    uint8_t desc[32], tag[32];
+    gt_keccak256("a late stake quorum job", 23, desc);
+    gt_keccak256("result", 6, tag);
+    gt_chain_account mid;
+    CHECK_EQ_INT(anvil_account(&C, "mid staker", &mid), 0);
+    fund(&mid, 4 * TOKEN_UNIT, &COURT);
+    OK(gt_court_do(&C, &COURT, &mid, GT_COURT_STAKE, 2 * TOKEN_UNIT, NULL, &e_));
+    gt_chain_account *v[] = {&J[0], &J[1], &J[2], &VERIFIER}; /* (the client sits out) */
+    uint64_t id = 0, members = 0, total = 0;
+    for (int i = 0; i < 4; i++) {
+        uint64_t s = validator(&v[i]->addr, 0);
+        if (s >= 3 * TOKEN_UNIT) members++, total += s;
+    }
+    gt_escrow_terms tm = {.expired_at = anvil_now(&C) + 86400, .budget = 1000, .stake = 3 * TOKEN_UNIT, .fee = 0};
+    memcpy(tm.desc_hash, desc, 32);
+    OK(gt_escrow_post_quorum(&C, &ESCROW, &CLIENT, &tm, 600, 600, 1, &id, NULL, &e_));
+    OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_CLAIM, id, NULL, NULL, &e_));
+    OK(gt_court_do(&C, &COURT, &mid, GT_COURT_STAKE, 2 * TOKEN_UNIT, NULL, &e_));
+    SEED_UP();
+    OK(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_DRAW, id, NULL, &e_));
+    CHECK_EQ_U64(seat_weight(id, &mid.addr), 0);
+    gt_court_case cs;
+    OK(gt_court_get(&C, &COURT, id, &cs, &e_));
+    CHECK_EQ_U64(cs.members, members);
+    CHECK_EQ_U64(cs.total, total);
+    OK(gt_escrow_do(&C, &ESCROW, &WORKER, GT_ESCROW_SUBMIT, id, tag, NULL, &e_));
+    REFUSED(gt_court_vote_open(&C, &COURT, &mid, id, 1, NULL, &e_), "not on this dispute's panel");
+    CHECK_EQ_INT(anvil_advance(&C, 601), 0);
+    OK(gt_court_do(&C, &COURT, &CLIENT, GT_COURT_CLOSE_UNJUDGED, id, NULL, &e_));
+    OK(gt_court_do(&C, &COURT, &mid, GT_COURT_EXIT, 4 * TOKEN_UNIT, NULL, &e_));
+    gt_chain_account_wipe(&mid);
+}
+
 /* The attack of a stalled deployer: it never reveals a dispute's seed link, so no panel can be drawn. The case
  * has a deadline of its own (its opening + the commit and reveal windows): before it resolve is refused, after it
  * anyone closes the case undecided, as the ledger's dispute that ends with no decision: the rejection stands (the
@@ -1335,6 +1453,8 @@ int main(void) {
     RUN(test_quorum_sealed_copy);
     RUN(test_quorum_sealed_early_and_timeout);
     RUN(test_no_stake_moves_on_a_known_seed);
+    RUN(test_late_stake_no_weight);
+    RUN(test_late_stake_quorum_round);
     RUN(test_undrawn_dispute_deadline);
     RUN(test_undrawn_quorum_round);
     RUN(test_seed_segments);
