@@ -26,7 +26,11 @@
  *   task_claim -> claim (claimTask of a task of several slots: the contract
  *   picks the lowest open slot); task_submit -> submit(result) of the slot's
  *   job (a quorum task's claim opens the court's round: the runner, the
- *   court's deployer, reveals the seed links its draw waits for, and draws);
+ *   court's deployer, reveals the seed links its draw waits for, and draws,
+ *   at the start of the block the ledger draws it in, the claim's + 2, or
+ *   before a court call on the round if one comes first, so the scenario's
+ *   stake in the blocks between lands between the opening and the draw, as
+ *   attack_late_stake's sybil's does);
  *   task_verify_partial -> verifyUnits
  *   (accepted, total, reason; part accepted: a rejection settled pro rata
  *   once it stands); task_verify -> complete
@@ -94,6 +98,7 @@
 #include "chain/escrow.h"
 #include "crypto/addr.h"
 #include "crypto/sha256.h"
+#include "market/market.h"
 
 #define MAX_ACC 96
 #define MAX_JOBS 64 /* slots of all the file's tasks */
@@ -118,6 +123,7 @@ typedef struct job {
     int decided;      /* a quorum round decided the slot (paid at once; the ledger's settle follows) */
     int task;         /* posted with postSlots (several slots, or units): claimed with claimTask, cancelTask */
     char opened[80];  /* anvil's snapshot right after the job's latest judgement opened (a grind starts there) */
+    uint64_t draw_h;  /* a quorum round waiting for its draw: the ledger's height that draws it (0: none waits) */
 } job;
 
 typedef struct run {
@@ -590,6 +596,29 @@ static int seed_and_draw(run *r, job *jb, gt_err *err) {
     return rc ? rc : gt_court_do(&C, &r->court, &r->deployer, GT_COURT_DRAW, jb->id, NULL, err);
 }
 
+/* Every quorum round waiting for its draw drawn now (seed_and_draw): its
+ * claim's block + GT_MARKET_DRAW_DELAY_BLOCKS came, when due_h is the block
+ * being made, or a court call on one of them needs its panel (due_h
+ * UINT64_MAX). All of them, not only those due: the reveal covers every
+ * waiting link, and while a revealed one is undrawn no stake may move. */
+static int draw_waiting(run *r, uint64_t due_h, gt_err *err) {
+    int due = 0, rc = 0;
+    for (int i = 0; i < r->n_jobs; i++) due |= r->jobs[i].draw_h && r->jobs[i].draw_h <= due_h;
+    for (int i = 0; due && !rc && i < r->n_jobs; i++) {
+        if (!r->jobs[i].draw_h) continue;
+        r->jobs[i].draw_h = 0;
+        rc = seed_and_draw(r, &r->jobs[i], err);
+    }
+    return rc;
+}
+
+/* The draws due at the start of ledger block h (draw_waiting), as a keeper makes them. */
+static void draws_due(run *r, uint64_t h) {
+    gt_err err;
+    if (draw_waiting(r, h, &err)) FAIL(r, "the draw of a quorum round at block %llu: %s", (unsigned long long)h,
+                                       err.msg);
+}
+
 /* A dispute: the ledger fixes its panel when the dispute opens; the court
  * draws it from its seed chain's link two after the opening, and until then
  * no stake may move. The runner reveals the links and draws (seed_and_draw),
@@ -663,9 +692,10 @@ static int do_claim(run *r, party *a, job *jb, uint64_t t, gt_err *err) {
         int rc = gt_escrow_do(&C, &r->escrow, &a->ca, GT_ESCROW_CLAIM, jb->id, NULL, NULL, err);
         if (!rc) jb->claim_t = t, jb->sealed = 0; /* a quorum job's claim opens a fresh round */
         if (rc || !jb->quorum) return rc;
-        /* The claim opened the court's round: its panel is drawn from the seed link two after (the
-         * ledger draws it two blocks after the claim); the runner reveals and draws, as keepers would. */
-        return (rc = snapshot(jb, err)) ? rc : seed_and_draw(r, jb, err);
+        /* The claim opened the court's round: its panel is drawn from the seed link two after; the
+         * runner reveals and draws, as keepers would, when the ledger draws it (draw_waiting). */
+        jb->draw_h = r->height + 1 + GT_MARKET_DRAW_DELAY_BLOCKS;
+        return snapshot(jb, err);
     }
     int rc = gt_escrow_task_do(&C, &r->escrow, &a->ca, 0, jb->id, NULL, err);
     for (int i = 0; !rc && i < jb->slots; i++) {
@@ -674,9 +704,19 @@ static int do_claim(run *r, party *a, job *jb, uint64_t t, gt_err *err) {
         if (!(j.status == GT_ESCROW_FUNDED && j.claimed && gt_addr_eq(&j.provider, &a->ca.addr))) continue;
         jb[i].claim_t = t, jb[i].sealed = 0;
         /* a quorum task's slot: its claim opened the court's round, drawn as a quorum job's is */
-        return !jb[i].quorum ? 0 : (rc = snapshot(&jb[i], err)) ? rc : seed_and_draw(r, &jb[i], err);
+        if (jb[i].quorum) jb[i].draw_h = r->height + 1 + GT_MARKET_DRAW_DELAY_BLOCKS;
+        return !jb[i].quorum ? 0 : snapshot(&jb[i], err);
     }
     return rc ? rc : gt_err_set(err, GT_ECHAIN, "claimTask: no slot of the task is claimed by the worker");
+}
+
+/* A court call (a vote, a commitment, a reveal) on a quorum round still
+ * waiting for its draw: the waiting rounds drawn first (the ledger's panel
+ * sits at once when the eligible fit in its seats). 0 or the failure. */
+static int panel_first(run *r, const char *type, job *jb, gt_err *err) {
+    int court_call = !strcmp(type, "task_verify") || !strcmp(type, "dispute_vote") || !strcmp(type, "vote_commit") ||
+                     !strcmp(type, "vote_reveal");
+    return jb && jb->draw_h && court_call ? draw_waiting(r, UINT64_MAX, err) : 0;
 }
 
 /* Plays one mapped action at scenario time t; 0 or the chain's refusal. */
@@ -689,6 +729,8 @@ static int play(run *r, json_t *it, uint64_t t, gt_err *err) {
     job *jb = find_slot(r, task, get_u64(spec, "slot"));
     uint8_t tag[32];
     if (!a) return gt_err_set(err, GT_EINVAL, "an action without a known \"as\"");
+    int undrawn = panel_first(r, type, jb, err);
+    if (undrawn) return undrawn;
     if (!strcmp(type, "task_post")) return do_post(r, a, spec, t, json_string_value(json_object_get(it, "save")), err);
     if (!strcmp(type, "stake")) return do_court(r, a, GT_COURT_STAKE, spec, err);
     if (!strcmp(type, "unstake")) return do_court(r, a, GT_COURT_EXIT, spec, err);
@@ -772,6 +814,7 @@ static void run_block(run *r, json_t *items, int64_t extra_s) {
         if (expects_ok(it)) makes = 1;
     }
     uint64_t t = next_time(r, extra_s);
+    draws_due(r, r->height + 1);
     if (deadlines(r, t)) makes = 1; /* the ledger's block holds what its deadlines did */
     for (size_t i = 0; i < n && !r->stop[0]; i++) {
         json_t *it = json_array_get(items, i), *spec = json_object_get(it, "action");
@@ -796,6 +839,7 @@ static void run_block(run *r, json_t *items, int64_t extra_s) {
 static void run_ticks(run *r, json_int_t n, int64_t extra_s) {
     for (json_int_t k = 0; k < n && !r->stop[0] && !r->failed; k++) {
         uint64_t t = next_time(r, extra_s);
+        draws_due(r, r->height + 1);
         (void)deadlines(r, t);
         if (r->stop[0]) return;
         chain_at(r, t);
@@ -1275,6 +1319,7 @@ static void grind(run *r, json_t *spec) {
         else PASS();
     }
     uint64_t b0;
+    jb->draw_h = 0; /* drawn here (the chain back to the opening) */
     if (!r->failed && (back_to_opening(r, jb, &b0, &err) || seed_and_draw(r, jb, &err)))
         FAIL(r, "grind: back to the scenario: %s", err.msg);
 }
