@@ -1051,7 +1051,7 @@ static void test_late_stake_no_weight(void) {
     fund(&late, 50 * TOKEN_UNIT, &COURT);
     fund(&early, 4 * TOKEN_UNIT, &COURT);
     OK(gt_court_do(&C, &COURT, &early, GT_COURT_STAKE, 4 * TOKEN_UNIT, NULL, &e_));
-    uint64_t j1 = validator(&J[1].addr, 0), others = 0, n_others = 0, ids[3], draw_gas[3] = {0};
+    uint64_t j1 = validator(&J[1].addr, 0), others = 0, n_others = 0, ids[3], draw_gas[3] = {0}, raise_gas[4] = {0};
     for (int i = 0; i < N_JUDGES; i += 2) { /* J0 and J2, as earlier tests left them (slashed under a token: out) */
         uint64_t s = validator(&J[i].addr, 0);
         if (s >= TOKEN_UNIT) others += s, n_others++;
@@ -1061,10 +1061,10 @@ static void test_late_stake_no_weight(void) {
     for (int k = 0; k < 3; k++) {
         ids[k] = open_dispute(&ESCROW, &COURT, 10, 2000, &g);
         if (k == 0) {
-            OK(gt_court_do(&C, &COURT, &late, GT_COURT_STAKE, 50 * TOKEN_UNIT, NULL, &e_));
+            OK(gt_court_do(&C, &COURT, &late, GT_COURT_STAKE, 50 * TOKEN_UNIT, &raise_gas[3], &e_));
             OK(gt_court_do(&C, &COURT, &early, GT_COURT_EXIT, 2 * TOKEN_UNIT, NULL, &e_));
         }
-        OK(gt_court_do(&C, &COURT, &J[1], GT_COURT_STAKE, TOKEN_UNIT, NULL, &e_));
+        OK(gt_court_do(&C, &COURT, &J[1], GT_COURT_STAKE, TOKEN_UNIT, &raise_gas[k], &e_));
     }
     SEED_UP();
     for (int k = 0; k < 3; k++) {
@@ -1081,6 +1081,9 @@ static void test_late_stake_no_weight(void) {
     printf("gas of 3 draws whose validators changed stake after the openings (J1 after each): %llu (J1's stake "
            "found among 3 notes), %llu, %llu\n", (unsigned long long)draw_gas[0], (unsigned long long)draw_gas[1],
            (unsigned long long)draw_gas[2]);
+    printf("gas of a stake while cases wait for their draws: J1's raises after each opening %llu, %llu, %llu; a "
+           "newcomer's first stake %llu\n", (unsigned long long)raise_gas[0], (unsigned long long)raise_gas[1],
+           (unsigned long long)raise_gas[2], (unsigned long long)raise_gas[3]);
     close_unvoted(ids, 3);
     /* Out again, so the tests after see the stakes they had (early's second exit after its first's unbonding). */
     OK(gt_court_do(&C, &COURT, &late, GT_COURT_EXIT, 50 * TOKEN_UNIT, NULL, &e_));
