@@ -87,14 +87,15 @@ static int upload_standing(gt_req *r, const gt_blob_permit *p, int *known, gt_er
 static uint64_t free_bytes(const char *dir) {
     struct statvfs v;
     if (statvfs(dir, &v) != 0) return UINT64_MAX;
-    return (uint64_t)v.f_bavail > UINT64_MAX / (uint64_t)v.f_frsize ? UINT64_MAX
-                                                                     : (uint64_t)v.f_bavail * (uint64_t)v.f_frsize;
+    uint64_t unit = v.f_frsize ? (uint64_t)v.f_frsize : (uint64_t)v.f_bsize;
+    if (!unit) return UINT64_MAX;
+    return (uint64_t)v.f_bavail > UINT64_MAX / unit ? UINT64_MAX : (uint64_t)v.f_bavail * unit;
 }
 
 /* The whole store's room for an upload of size bytes, counting the uploads
  * still arriving: the cap on new bytes (unless the blob is known: storing
  * it again brings nothing new) and the free-space floor (507 either way).
- * On success the size is reserved until gt_blob_upload_release, so a hundred
+ * On success the size is reserved until upload_release, so a hundred
  * uploads that begin together cannot each count the same room. */
 static int store_room(gt_req *r, uint64_t size, int known, gt_err *err) {
     gt_node *n = r->node;
