@@ -100,9 +100,11 @@ struct gt_node {
     gt_reader *free_readers;
     /* The blob store's cap (cfg.blob_store_max_bytes) and free-space floor:
      * bytes new blobs brought in (the usage files' sum at start, then each
-     * commit's) and bytes reserved by uploads still arriving; blob_mu. */
+     * commit's), bytes reserved by uploads still arriving (the floor's) and
+     * the part of those whose blob was not known at their start (the
+     * cap's: a known blob brings nothing new); blob_mu. */
     pthread_mutex_t blob_mu;
-    uint64_t blob_used, blob_in_flight;
+    uint64_t blob_used, blob_in_flight, blob_in_flight_new;
     gt_events *events;
     gt_metrics metrics;
     _Atomic uint64_t next_req_id;
@@ -172,6 +174,7 @@ typedef struct gt_req {
     struct gt_blob_writer *upload;
     gt_addr uploader;
     uint64_t upload_reserved; /* bytes of node->blob_in_flight this upload holds */
+    int upload_new;           /* and of blob_in_flight_new too (its blob was not known at the start) */
     gt_err upload_err;        /* the first failure while the body arrived */
     /* A request on one of the extension's routes (api/ext.h): route is then
      * the node's table size plus the extension's index. */

@@ -94,7 +94,9 @@ static uint64_t free_bytes(const char *dir) {
 
 /* The whole store's room for an upload of size bytes, counting the uploads
  * still arriving: the cap on new bytes (unless the blob is known: storing
- * it again brings nothing new) and the free-space floor (507 either way).
+ * it again brings nothing new, so neither does it count against the cap
+ * while it arrives) and the free-space floor, which every upload's temp
+ * file counts against (507 either way).
  * On success the size is reserved until upload_release, so a hundred
  * uploads that begin together cannot each count the same room. */
 static int store_room(gt_req *r, uint64_t size, int known, gt_err *err) {
@@ -103,12 +105,13 @@ static int store_room(gt_req *r, uint64_t size, int known, gt_err *err) {
     uint64_t free_b = free_bytes(n->home); /* ledger.db's and blobs/' (made at the first upload) */
     int status = 0;
     pthread_mutex_lock(&n->blob_mu);
-    uint64_t pending = n->blob_in_flight, held = n->blob_used;
-    if (!known && (held > cfg->blob_store_max_bytes || pending > cfg->blob_store_max_bytes - held ||
-                   size > cfg->blob_store_max_bytes - held - pending)) {
+    uint64_t pending = n->blob_in_flight, pending_new = n->blob_in_flight_new, held = n->blob_used;
+    assert(pending_new <= pending);
+    if (!known && (held > cfg->blob_store_max_bytes || pending_new > cfg->blob_store_max_bytes - held ||
+                   size > cfg->blob_store_max_bytes - held - pending_new)) {
         gt_err_set(err, GT_ELIMIT, "the node's blob store is full: uploads hold %llu bytes and %llu more are arriving, "
                    "of the %llu it takes (--blob-store-max-bytes); %llu more do not fit",
-                   (unsigned long long)held, (unsigned long long)pending,
+                   (unsigned long long)held, (unsigned long long)pending_new,
                    (unsigned long long)cfg->blob_store_max_bytes, (unsigned long long)size);
         status = 507;
     } else if (free_b < cfg->blob_min_free_bytes || pending > free_b - cfg->blob_min_free_bytes ||
@@ -120,7 +123,9 @@ static int store_room(gt_req *r, uint64_t size, int known, gt_err *err) {
         status = 507;
     } else {
         n->blob_in_flight += size;
+        if (!known) n->blob_in_flight_new += size;
         r->upload_reserved = size;
+        r->upload_new = !known;
     }
     pthread_mutex_unlock(&n->blob_mu);
     return status;
@@ -131,10 +136,11 @@ static void upload_release(gt_req *r) {
     if (!r->upload_reserved) return;
     gt_node *n = r->node;
     pthread_mutex_lock(&n->blob_mu);
-    assert(n->blob_in_flight >= r->upload_reserved);
+    assert(n->blob_in_flight >= r->upload_reserved && (!r->upload_new || n->blob_in_flight_new >= r->upload_reserved));
     n->blob_in_flight -= r->upload_reserved;
+    if (r->upload_new) n->blob_in_flight_new -= r->upload_reserved;
     pthread_mutex_unlock(&n->blob_mu);
-    r->upload_reserved = 0;
+    r->upload_reserved = 0, r->upload_new = 0;
 }
 
 int gt_blob_upload_begin(gt_req *r, uint64_t content_length, gt_err *err) {

@@ -382,6 +382,34 @@ static void test_store_cap(void) {
     trm(dir);
 }
 
+/* An upload of a known blob brings nothing new, so while it arrives it
+ * holds no room under the cap (only under the disk's floor): a funded
+ * account slowly re-uploading a public blob, which costs it no quota, must
+ * not make every new upload 507. */
+static void test_store_cap_known_arriving(void) {
+    thome(dir);
+    gt_node *n = store_node(1000, 0);
+    uint16_t port = gt_node_port(n);
+    CURL *c = curl_easy_init();
+    thttp h;
+    char a[800], d[200];
+    memset(a, 'k', sizeof a);
+    memset(d, 'n', sizeof d);
+    for (int k = 1; k <= 2; k++) CHECK_EQ_INT(tmint(c, port, (uint64_t)k - 1, k, 5000000), 200);
+    CHECK_EQ_INT(tupload(c, port, 1, a, sizeof a, &h), 201); /* 800 of 1000 */
+    thttp_free(&h);
+    int fd = partial_upload(port, a, sizeof a, 10); /* the known blob again, 790 bytes still to come */
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    CHECK_EQ_INT(poll(&p, 1, 200), 0);
+    CHECK_EQ_INT(tupload(c, port, 2, d, sizeof d, &h), 201); /* 1000: fits; was 507 ("800 more are arriving") */
+    thttp_free(&h);
+    close(fd);
+    CHECK_EQ_INT(wait_none_arriving(n), 0);
+    curl_easy_cleanup(c);
+    gt_node_stop(n);
+    trm(dir);
+}
+
 /* An upload must leave the disk's floor free for the ledger, even when the
  * blob is known (it is written to a temp file first). */
 static void test_store_free_floor(void) {
@@ -896,6 +924,7 @@ int main(void) {
     RUN(test_upload_authorisation);
     RUN(test_upload_quota);
     RUN(test_store_cap);
+    RUN(test_store_cap_known_arriving);
     RUN(test_store_free_floor);
     RUN(test_upload_oversize);
     RUN(test_partial_upload_leaves_no_file);
