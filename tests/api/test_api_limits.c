@@ -410,6 +410,49 @@ static void test_store_cap_known_arriving(void) {
     trm(dir);
 }
 
+/* Every way an upload ends gives its room back: refused by its query,
+ * bytes that are not the permit's, cut half-way, its temp file not made
+ * (500 after the room was reserved). The store is then full to the byte. */
+static void test_store_reservations_return(void) {
+    thome(dir);
+    gt_node *n = store_node(1500, 0);
+    uint16_t port = gt_node_port(n);
+    CURL *c = curl_easy_init();
+    thttp h;
+    char a[1000], b[1000], auth[TPERMIT_MAX];
+    memset(a, 'r', sizeof a);
+    memset(b, 's', sizeof b);
+    for (int k = 1; k <= 2; k++) CHECK_EQ_INT(tmint(c, port, (uint64_t)k - 1, k, 5000000), 200);
+    tpermit(1, a, sizeof a, 600, auth);
+    treq_hdr(c, port, "POST", "/v1/blobs?x=1", a, sizeof a, auth, &h);
+    CHECK_EQ_INT(h.status, 400);
+    thttp_free(&h);
+    CHECK_EQ_INT(wait_none_arriving(n), 0);
+    treq_hdr(c, port, "POST", "/v1/blobs", b, sizeof b, auth, &h); /* a's permit, b's bytes */
+    CHECK_EQ_INT(h.status, 400);
+    thttp_free(&h);
+    CHECK_EQ_INT(wait_none_arriving(n), 0);
+    for (int i = 0; i < 8; i++) close(partial_upload(port, a, sizeof a, 10));
+    CHECK_EQ_INT(wait_none_arriving(n), 0);
+    char tmp[128];
+    snprintf(tmp, sizeof tmp, "%s/blobs/tmp", dir);
+    CHECK_EQ_INT(rmdir(tmp), 0);
+    FILE *f = fopen(tmp, "w"); /* mkstemp's folder cannot be made */
+    fclose(f);
+    CHECK_EQ_INT(tupload(c, port, 1, a, sizeof a, &h), 500);
+    thttp_free(&h);
+    CHECK_EQ_INT(wait_none_arriving(n), 0);
+    CHECK_EQ_INT(unlink(tmp), 0);
+    CHECK_EQ_INT(tupload(c, port, 1, a, sizeof a, &h), 201);
+    thttp_free(&h);
+    CHECK_EQ_INT(tupload(c, port, 2, b, 500, &h), 201); /* 1500 */
+    thttp_free(&h);
+    CHECK_EQ_INT(wait_none_arriving(n), 0);
+    curl_easy_cleanup(c);
+    gt_node_stop(n);
+    trm(dir);
+}
+
 /* An upload must leave the disk's floor free for the ledger, even when the
  * blob is known (it is written to a temp file first). */
 static void test_store_free_floor(void) {
@@ -925,6 +968,7 @@ int main(void) {
     RUN(test_upload_quota);
     RUN(test_store_cap);
     RUN(test_store_cap_known_arriving);
+    RUN(test_store_reservations_return);
     RUN(test_store_free_floor);
     RUN(test_upload_oversize);
     RUN(test_partial_upload_leaves_no_file);
