@@ -603,8 +603,10 @@ static int verify_job_id(const data_opts *o, uint8_t job[32], gt_err *err) {
 
 /* The ledger's record of job's dataset, read from the node: its root, its
  * manifest and its row count (*pub keeps the view for the output; caller
- * json_decref's). Fails closed: an unreachable node, a job with no dataset
- * and a view without a well-formed root, manifest or rows are errors. */
+ * json_decref's). Fails closed: an unreachable node, a job with no dataset,
+ * a view of another job (the output would name it: a wrong route, a
+ * proxy's cache) and a view without a well-formed root, manifest or rows
+ * are errors. */
 static int ledger_record(const data_opts *o, const uint8_t job[32], uint8_t root[32], uint8_t manifest[32],
                          uint64_t *rows, json_t **pub, gt_err *err) {
     char path[96] = "/v1/datasets/0x";
@@ -617,7 +619,11 @@ static int ledger_record(const data_opts *o, const uint8_t job[32], uint8_t root
     gt_client_free(c);
     if (rc) return rc;
     json_t *n = json_object_get(*pub, "rows");
-    if (!(rc = gt_agent_json_hash(*pub, "root", root, err))) rc = gt_agent_json_hash(*pub, "manifest", manifest, err);
+    uint8_t named[32];
+    if (!(rc = gt_agent_json_hash(*pub, "job", named, err)) && memcmp(named, job, 32))
+        rc = gt_err_set(err, GT_EINVAL, "it is job %.80s", json_string_value(json_object_get(*pub, "job")));
+    if (!rc && !(rc = gt_agent_json_hash(*pub, "root", root, err)))
+        rc = gt_agent_json_hash(*pub, "manifest", manifest, err);
     if (rc) return gt_err_wrap(err, "the node's record of job %.80s", o->job);
     if (!json_is_integer(n) || json_integer_value(n) < 1)
         rc = gt_err_set(err, GT_EINVAL, "the node's record of job %.80s has no row count", o->job);

@@ -10,6 +10,9 @@
  * node and a wrong root or manifest given by hand are refused, each with
  * its message and exit 1; --root without --manifest, both forms at once and
  * no DIR are usage errors (exit 2). */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "../fund/fund_util.h"
@@ -139,6 +142,54 @@ static void refused_copies(const char *ds, const char *j) {
     CHECK_CONTAINS(err_s, "provenance.json is not the manifest the ledger records for this dataset");
 }
 
+/* A node of one answer: a child that takes one connection on 127.0.0.1,
+ * reads its request's headers and answers 200 with body (JSON). Its URL
+ * into u; returns its pid (gt_test_node_stop-free: it exits by itself). */
+static pid_t canned_node(const char *body, char *u, size_t cap) {
+    int ls = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof a;
+    if (ls < 0 || bind(ls, (struct sockaddr *)&a, sizeof a) || listen(ls, 4) ||
+        getsockname(ls, (struct sockaddr *)&a, &alen))
+        abort();
+    snprintf(u, cap, "http://127.0.0.1:%u", (unsigned)ntohs(a.sin_port));
+    pid_t pid = fork();
+    if (pid) {
+        close(ls);
+        return pid;
+    }
+    int fd = accept(ls, NULL, NULL);
+    char req[4096];
+    size_t got = 0;
+    ssize_t k;
+    while (fd >= 0 && got < sizeof req - 1 && (k = read(fd, req + got, sizeof req - 1 - got)) > 0) {
+        req[got += (size_t)k] = 0;
+        if (strstr(req, "\r\n\r\n")) break;
+    }
+    char head[256];
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+                     "Connection: close\r\n\r\n", strlen(body));
+    if (fd < 0 || write(fd, head, (size_t)n) != n || write(fd, body, strlen(body)) != (ssize_t)strlen(body)) _exit(1);
+    _exit(0);
+}
+
+/* A node whose record of job is another job's (a wrong route, a proxy's
+ * cache): refused, though the root, manifest and rows are the copy's. */
+static void wrong_job_answer(const char *ds, const uint8_t job[32], const char *other_job, const uint8_t root[32],
+                             const uint8_t manifest[32]) {
+    char body[600], u[80], m[72] = "sha256:";
+    gt_hex_encode(manifest, 32, m + 7);
+    snprintf(body, sizeof body, "{\"job\":\"%s\",\"root\":\"%s\",\"manifest\":\"%s\",\"rows\":7,\"height\":3}",
+             other_job, hx(root), m);
+    pid_t pid = canned_node(body, u, sizeof u);
+    CHECK_EQ_INT(verify("%s --job %s --node %s", ds, hx(job), u), 1);
+    CHECK_CONTAINS(err_s, "the node's record of job");
+    CHECK_CONTAINS(err_s, "is job");
+    CHECK(!strstr(out_s, "ok"));
+    CHECK_EQ_INT(waitpid(pid, NULL, 0), pid);
+}
+
 /* Refusals that are not about the copy: no dataset published for the job,
  * the ledger's row count not the copy's, an unreachable node, a root or a
  * manifest given by hand that are not the copy's, and the usage errors. */
@@ -225,6 +276,7 @@ static void test_verify(void) {
     if (node > 0) {
         honest(ds, spec_path, s.id, root, manifest);
         refusals(ds, other_ds, other_job, root, manifest);
+        wrong_job_answer(ds, s.id, other_job, root, manifest);
     }
     gt_test_node_stop(node);
     gt_job_spec_free(&s);
