@@ -15,7 +15,9 @@
 int gt_file_read(const char *path, size_t max_bytes, uint8_t **out, size_t *len, gt_err *err) {
     *out = NULL;
     if (len) *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO's open would wait for a writer before fstat could
+     * refuse it; on the regular file that is read it changes nothing. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         int code = errno == ENOENT ? GT_ENOTFOUND : GT_EIO;
         return gt_err_set(err, code, "cannot open %s: %s", path, strerror(errno));

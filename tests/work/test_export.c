@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../test.h"
@@ -438,10 +440,52 @@ static void test_memory(void) {
     CHECK_EQ_INT(system(cmd), 0);
 }
 
+/* 0 when gt_dataset_verify(dir) fails within 10 s saying a file is not a
+ * regular one; run in a child, so a hang fails the check instead of
+ * stalling the test. */
+static int refused_soon(const char *dir) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        uint8_t root[32];
+        size_t rows = 0;
+        gt_err err = {0};
+        int rc = gt_dataset_verify(dir, NULL, NULL, root, &rows, &err);
+        _exit(rc == GT_EIO && strstr(err.msg, "is not a regular file") ? 0 : 1);
+    }
+    int st = -1, waited = 0;
+    for (; waited < 1000 && waitpid(pid, &st, WNOHANG) == 0; waited++) usleep(10 * 1000);
+    if (waited == 1000) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &st, 0);
+        return -1;
+    }
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1;
+}
+
+/* A data.jsonl or provenance.json that is a FIFO is refused at once, never
+ * waited on: opening a FIFO to read waits for a writer, which a copy under
+ * check never has (the command hung). */
+static void test_fifo_refused(void) {
+    char dir[] = "/tmp/gt-export-XXXXXX", path[512];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/data.jsonl", dir);
+    CHECK_EQ_INT(mkfifo(path, 0600), 0);
+    CHECK_EQ_INT(refused_soon(dir), 0);
+    CHECK_EQ_INT(unlink(path), 0);
+    put_data(dir, "{}\n", 3);
+    snprintf(path, sizeof path, "%s/provenance.json", dir);
+    CHECK_EQ_INT(mkfifo(path, 0600), 0);
+    CHECK_EQ_INT(refused_soon(dir), 0);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK_EQ_INT(system(cmd), 0);
+}
+
 int main(void) {
     RUN(test_memory);
     RUN(test_round_trip);
     RUN(test_pieces);
     RUN(test_too_many_lines);
+    RUN(test_fifo_refused);
     return gt_test_finish();
 }

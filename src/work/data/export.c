@@ -212,7 +212,7 @@ typedef struct line_reader {
 static int reader_open(line_reader *r, const char *path, gt_err *err) {
     memset(r, 0, sizeof *r);
     r->path = path;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO is refused below, not waited on */
     if (fd < 0)
         return gt_err_set(err, errno == ENOENT ? GT_ENOTFOUND : GT_EIO, "cannot open %s: %s", path, strerror(errno));
     struct stat st;
