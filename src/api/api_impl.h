@@ -105,6 +105,7 @@ struct gt_node {
      * cap's: a known blob brings nothing new); blob_mu. */
     pthread_mutex_t blob_mu;
     uint64_t blob_used, blob_in_flight, blob_in_flight_new;
+    struct gt_req *blob_new_uploads; /* the requests holding blob_in_flight_new: each account's quota counts its own */
     gt_events *events;
     gt_metrics metrics;
     _Atomic uint64_t next_req_id;
@@ -175,6 +176,7 @@ typedef struct gt_req {
     gt_addr uploader;
     uint64_t upload_reserved; /* bytes of node->blob_in_flight this upload holds */
     int upload_new;           /* and of blob_in_flight_new too (its blob was not known at the start) */
+    struct gt_req *up_prev, *up_next; /* upload_new: in node->blob_new_uploads (blob_mu) */
     gt_err upload_err;        /* the first failure while the body arrived */
     /* A request on one of the extension's routes (api/ext.h): route is then
      * the node's table size plus the extension's index. */

@@ -53,8 +53,10 @@ static int upload_permit(gt_req *r, uint64_t content_length, gt_blob_permit *p, 
 }
 
 /* The uploader's standing: funds held (403) and room in its quota (429),
- * unless the blob is already stored (*known 1). Returns 0 or the status. */
-static int upload_standing(gt_req *r, const gt_blob_permit *p, int *known, gt_err *err) {
+ * unless the blob is already stored (*known 1); *used gets the bytes it has
+ * stored (store_room counts its uploads still arriving on top). Returns 0 or
+ * the status. */
+static int upload_standing(gt_req *r, const gt_blob_permit *p, int *known, uint64_t *used_out, gt_err *err) {
     const gt_node_config *cfg = &r->node->cfg;
     gt_reader *rd = gt_req_reader(r, err);
     gt_account acc;
@@ -69,9 +71,11 @@ static int upload_standing(gt_req *r, const gt_blob_permit *p, int *known, gt_er
                    need);
         return 403;
     }
+    *used_out = 0;
     if ((*known = gt_blob_exists_hash(r->node->blob_dir, p->hash))) return 0;
     uint64_t used;
     if (gt_blob_usage(r->node->blob_dir, &p->uploader, &used, err)) return 500;
+    *used_out = used;
     if (used > cfg->blob_quota_bytes || p->size > cfg->blob_quota_bytes - used) {
         gt_err_set(err, GT_ELIMIT, "%s has stored %llu bytes of blobs; %llu more would pass its quota of %llu bytes",
                    addr, (unsigned long long)used, (unsigned long long)p->size,
@@ -92,22 +96,42 @@ static uint64_t free_bytes(const char *dir) {
     return (uint64_t)v.f_bavail > UINT64_MAX / unit ? UINT64_MAX : (uint64_t)v.f_bavail * unit;
 }
 
-/* The whole store's room for an upload of size bytes, counting the uploads
- * still arriving: the cap on new bytes (unless the blob is known: storing
- * it again brings nothing new, so neither does it count against the cap
- * while it arrives) and the free-space floor, which every upload's temp
- * file counts against (507 either way).
+/* Bytes of new blobs account a is still uploading (blob_mu held): a walk
+ * of the uploads arriving, at most one a connection. */
+static uint64_t arriving_of(const gt_node *n, const gt_addr *a) {
+    uint64_t sum = 0;
+    for (const gt_req *q = n->blob_new_uploads; q; q = q->up_next)
+        if (gt_addr_eq(&q->uploader, a)) sum += q->upload_reserved;
+    return sum;
+}
+
+/* The room for p's upload of size bytes, counting the uploads still
+ * arriving: the uploader's quota (429; used: what it has stored), then the
+ * store's cap on new bytes (unless the blob is known: storing it again
+ * brings nothing new, so neither does it count against the quota or the
+ * cap while it arrives) and the free-space floor, which every upload's temp
+ * file counts against (507 either way). Without its own arriving uploads in
+ * the quota, one funded account could hold 16 MiB a connection of the cap
+ * until each upload ended and was refused.
  * On success the size is reserved until upload_release, so a hundred
  * uploads that begin together cannot each count the same room. */
-static int store_room(gt_req *r, uint64_t size, int known, gt_err *err) {
+static int store_room(gt_req *r, const gt_blob_permit *p, int known, uint64_t used, gt_err *err) {
     gt_node *n = r->node;
     const gt_node_config *cfg = &n->cfg;
-    uint64_t free_b = free_bytes(n->home); /* ledger.db's and blobs/' (made at the first upload) */
+    uint64_t free_b = free_bytes(n->home), size = p->size; /* ledger.db's and blobs/' (made at the first upload) */
     int status = 0;
     pthread_mutex_lock(&n->blob_mu);
     uint64_t pending = n->blob_in_flight, pending_new = n->blob_in_flight_new, held = n->blob_used;
-    assert(pending_new <= pending);
-    if (!known && (held > cfg->blob_store_max_bytes || pending_new > cfg->blob_store_max_bytes - held ||
+    uint64_t mine = known ? 0 : arriving_of(n, &p->uploader); /* this account's new uploads still arriving */
+    assert(pending_new <= pending && used <= cfg->blob_quota_bytes);
+    if (!known && (mine > cfg->blob_quota_bytes - used || size > cfg->blob_quota_bytes - used - mine)) {
+        char addr[43];
+        gt_addr_to_str(&p->uploader, addr);
+        gt_err_set(err, GT_ELIMIT, "%s has stored %llu bytes of blobs and %llu more are arriving; %llu more would "
+                   "pass its quota of %llu bytes", addr, (unsigned long long)used, (unsigned long long)mine,
+                   (unsigned long long)size, (unsigned long long)cfg->blob_quota_bytes);
+        status = 429;
+    } else if (!known && (held > cfg->blob_store_max_bytes || pending_new > cfg->blob_store_max_bytes - held ||
                    size > cfg->blob_store_max_bytes - held - pending_new)) {
         gt_err_set(err, GT_ELIMIT, "the node's blob store is full: uploads hold %llu bytes and %llu more are arriving, "
                    "of the %llu it takes (--blob-store-max-bytes); %llu more do not fit",
@@ -123,9 +147,15 @@ static int store_room(gt_req *r, uint64_t size, int known, gt_err *err) {
         status = 507;
     } else {
         n->blob_in_flight += size;
-        if (!known) n->blob_in_flight_new += size;
         r->upload_reserved = size;
         r->upload_new = !known;
+        r->uploader = p->uploader;
+        if (!known) {
+            n->blob_in_flight_new += size;
+            r->up_prev = NULL, r->up_next = n->blob_new_uploads;
+            if (r->up_next) r->up_next->up_prev = r;
+            n->blob_new_uploads = r;
+        }
     }
     pthread_mutex_unlock(&n->blob_mu);
     return status;
@@ -138,7 +168,13 @@ static void upload_release(gt_req *r) {
     pthread_mutex_lock(&n->blob_mu);
     assert(n->blob_in_flight >= r->upload_reserved && (!r->upload_new || n->blob_in_flight_new >= r->upload_reserved));
     n->blob_in_flight -= r->upload_reserved;
-    if (r->upload_new) n->blob_in_flight_new -= r->upload_reserved;
+    if (r->upload_new) {
+        n->blob_in_flight_new -= r->upload_reserved;
+        if (r->up_prev) r->up_prev->up_next = r->up_next;
+        else n->blob_new_uploads = r->up_next;
+        if (r->up_next) r->up_next->up_prev = r->up_prev;
+        r->up_prev = r->up_next = NULL;
+    }
     pthread_mutex_unlock(&n->blob_mu);
     r->upload_reserved = 0, r->upload_new = 0;
 }
@@ -147,14 +183,15 @@ int gt_blob_upload_begin(gt_req *r, uint64_t content_length, gt_err *err) {
     assert(!r->upload && content_length <= GT_LIMIT_BLOB_BYTES); /* http.c checked the route's limit */
     gt_blob_permit p;
     int known = 0, status = upload_permit(r, content_length, &p, err);
-    if (!status) status = upload_standing(r, &p, &known, err);
-    if (!status) status = store_room(r, p.size, known, err);
+    uint64_t used = 0;
+    if (!status) status = upload_standing(r, &p, &known, &used, err);
+    if (!status) status = store_room(r, &p, known, used, err);
     /* The reader goes back now: an upload may last minutes, and a hundred
      * of them must not hold a hundred SQLite connections and their caches. */
     gt_node_reader_put(r->node, r->rd);
     r->rd = NULL;
     if (status) return status;
-    r->uploader = p.uploader;
+    assert(gt_addr_eq(&r->uploader, &p.uploader)); /* store_room set it with the reservation */
     if (gt_blob_writer_open(r->node->blob_dir, p.size, p.hash, &r->upload, err)) return 500;
     return 0;
 }

@@ -410,6 +410,42 @@ static void test_store_cap_known_arriving(void) {
     trm(dir);
 }
 
+/* An account's quota counts its own new uploads still arriving: without
+ * it, one funded account held 16 MiB of the store's cap a connection until
+ * each upload had arrived and was refused at its end. */
+static void test_quota_counts_arriving(void) {
+    thome(dir);
+    gt_node *n = store_node(GT_API_BLOB_STORE_MAX_BYTES, 0); /* quota 1000 an account */
+    uint16_t port = gt_node_port(n);
+    CURL *c = curl_easy_init();
+    thttp h;
+    char a[600], b[600], k[300];
+    memset(a, 'p', sizeof a);
+    memset(b, 'q', sizeof b);
+    memset(k, 'z', sizeof k);
+    for (int key = 1; key <= 2; key++) CHECK_EQ_INT(tmint(c, port, (uint64_t)key - 1, key, 5000000), 200);
+    CHECK_EQ_INT(tupload(c, port, 2, k, sizeof k, &h), 201); /* a blob the store knows */
+    thttp_free(&h);
+    int fd = partial_upload(port, a, sizeof a, 10); /* account 1: 600 new bytes arriving */
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    CHECK_EQ_INT(poll(&p, 1, 200), 0);
+    CHECK_EQ_INT(tupload(c, port, 1, b, sizeof b, &h), 429); /* 600 + 600 > 1000: refused before its body */
+    CHECK_CONTAINS(h.body, "600 more are arriving");
+    thttp_free(&h);
+    CHECK(!stored(b, sizeof b));
+    CHECK_EQ_INT(tupload(c, port, 1, k, sizeof k, &h), 201); /* a known blob costs no quota */
+    thttp_free(&h);
+    CHECK_EQ_INT(tupload(c, port, 2, b, sizeof b, &h), 201); /* another account's quota is its own: 900 */
+    thttp_free(&h);
+    close(fd);
+    CHECK_EQ_INT(wait_none_arriving(n), 0);
+    CHECK_EQ_INT(tupload(c, port, 1, a, sizeof a, &h), 201); /* the cut upload's share came back */
+    thttp_free(&h);
+    curl_easy_cleanup(c);
+    gt_node_stop(n);
+    trm(dir);
+}
+
 /* Every way an upload ends gives its room back: refused by its query,
  * bytes that are not the permit's, cut half-way, its temp file not made
  * (500 after the room was reserved). The store is then full to the byte. */
@@ -968,6 +1004,7 @@ int main(void) {
     RUN(test_upload_quota);
     RUN(test_store_cap);
     RUN(test_store_cap_known_arriving);
+    RUN(test_quota_counts_arriving);
     RUN(test_store_reservations_return);
     RUN(test_store_free_floor);
     RUN(test_upload_oversize);
