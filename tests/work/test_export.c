@@ -440,6 +440,35 @@ static void test_memory(void) {
     CHECK_EQ_INT(system(cmd), 0);
 }
 
+/* A provenance.json that is not the published one is refused from its
+ * hash, read in pieces, before it is held whole or parsed: a copy's 48 MiB
+ * of padding costs the verifier no 48 MiB. */
+static void test_wrong_manifest_streamed(void) {
+    char dir[] = "/tmp/gt-export-XXXXXX", path[512];
+    CHECK(mkdtemp(dir) != NULL);
+    gt_err err = {0};
+    snprintf(path, sizeof path, "%s/data.jsonl", dir);
+    CHECK_EQ_INT(gt_file_write_atomic(path, "{\"a\":1}\n", 8, 0644, &err), 0);
+    snprintf(path, sizeof path, "%s/provenance.json", dir);
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL);
+    static uint8_t pad[1 << 20];
+    memset(pad, ' ', sizeof pad);
+    for (int i = 0; f && i < 48; i++) CHECK_EQ_INT(fwrite(pad, 1, sizeof pad, f), sizeof pad);
+    if (f) CHECK_EQ_INT(fclose(f), 0);
+    uint8_t manifest[32] = {1}, root[32];
+    size_t rows = 0;
+    long before = self_kb("VmHWM");
+    CHECK_EQ_INT(gt_dataset_verify(dir, NULL, manifest, root, &rows, &err), GT_EINVAL);
+    CHECK_CONTAINS(err.msg, "is not the manifest the ledger records");
+    long after = self_kb("VmHWM");
+    CHECK(before > 0 && after > 0);
+    CHECK_MSG(after - before < 8 * 1024, "the peak rose by %ld kB refusing a 48 MiB provenance.json", after - before);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK_EQ_INT(system(cmd), 0);
+}
+
 /* 0 when gt_dataset_verify(dir) fails within 10 s saying a file is not a
  * regular one; run in a child, so a hang fails the check instead of
  * stalling the test. */
@@ -483,6 +512,7 @@ static void test_fifo_refused(void) {
 
 int main(void) {
     RUN(test_memory);
+    RUN(test_wrong_manifest_streamed);
     RUN(test_round_trip);
     RUN(test_pieces);
     RUN(test_too_many_lines);

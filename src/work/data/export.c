@@ -356,33 +356,61 @@ static int provenance_matches(const json_t *o, const uint8_t (*leaves)[32], size
     return 0;
 }
 
-/* 0 when prov[0..len) is the provenance.json whose sha256 the ledger
- * records (manifest; NULL: no record to compare with). The file is the
+/* 0 when prov[0..len) (or the file whose sha256 is hashed, when not NULL)
+ * is the provenance.json whose sha256 the ledger records (manifest; NULL:
+ * no record to compare with). The file is the
  * copy's, so only this ties its per-row hashes (the order check) and its
  * contributors and verdicts to what was published. */
-static int manifest_matches(const uint8_t *prov, size_t len, const uint8_t *manifest, gt_err *err) {
+static int manifest_matches(const uint8_t *prov, size_t len, const uint8_t *hashed, const uint8_t *manifest,
+                            gt_err *err) {
     if (!manifest) return 0;
     uint8_t h[32];
-    gt_sha256(prov, len, h);
+    if (hashed) memcpy(h, hashed, 32);
+    else gt_sha256(prov, len, h);
     if (!memcmp(h, manifest, 32)) return 0;
     return gt_err_set(err, GT_EINVAL, "provenance.json is not the manifest the ledger records for this dataset (its "
                       "sha256 differs): the rows' order and provenance it lists are not the published ones");
 }
 
+/* The SHA-256 of the file at path, read through in pieces (no more of it
+ * in memory than one piece). */
+static int file_sha256(const char *path, uint8_t out[32], gt_err *err) {
+    line_reader r;
+    gt_sha256_ctx h;
+    int rc = reader_open(&r, path, err);
+    if (rc) return rc;
+    if (gt_sha256_init(&h) != 0) {
+        reader_close(&r);
+        return gt_err_set(err, GT_ENOMEM, "out of memory hashing %s", path);
+    }
+    long got;
+    while ((got = reader_next(&r, err)) > 0) gt_sha256_update(&h, r.buf, (size_t)got);
+    if (got < 0) gt_sha256_free(&h);
+    else gt_sha256_final(&h, out);
+    reader_close(&r);
+    return got < 0 ? err->code : 0;
+}
+
 int gt_dataset_verify(const char *dir, const uint8_t *expect, const uint8_t *manifest, uint8_t root[32], size_t *rows,
                       gt_err *err) {
     char path[4096];
-    uint8_t *prov = NULL;
+    uint8_t *prov = NULL, ph[32];
     uint8_t (*leaves)[32] = NULL;
     size_t plen = 0, n = 0;
+    int rc;
+    /* The manifest first, hashed as it is read: a provenance.json that is not
+     * the published one is refused before it is held or parsed whole. */
+    gt_path_join(path, sizeof path, dir, "provenance.json");
+    if (manifest && ((rc = file_sha256(path, ph, err)) || (rc = manifest_matches(NULL, 0, ph, manifest, err))))
+        return rc;
     gt_path_join(path, sizeof path, dir, "data.jsonl");
-    int rc = line_leaves(path, &leaves, &n, err);
+    rc = line_leaves(path, &leaves, &n, err);
     if (rc) return rc;
     gt_merkle_root((const uint8_t(*)[32])leaves, n, root);
     *rows = n;
     gt_path_join(path, sizeof path, dir, "provenance.json");
     rc = gt_file_read(path, (size_t)1 << 34, &prov, &plen, err);
-    if (!rc) rc = manifest_matches(prov, plen, manifest, err);
+    if (!rc) rc = manifest_matches(prov, plen, NULL, manifest, err); /* again: the bytes parsed are the ones hashed */
     json_t *o = rc ? NULL : json_loadb((const char *)prov, plen, 0, NULL);
     gt_free(prov);
     if (!rc) rc = provenance_matches(o, (const uint8_t(*)[32])leaves, n, root, err);
