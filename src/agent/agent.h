@@ -130,7 +130,8 @@ typedef struct gt_skill {
      * (each NULL: the default in parentheses). */
     /* Does the work and submits it with the skill's own action; rid gets the
      * result blob's id, *len its size (default: work, upload, task_submit).
-     * eval: the attestation is the submission. */
+     * eval: the attestation is the submission; GT_SKILL_LATER (err saying
+     * why) before a held-out draw's block: worked again next pass. */
     int (*submit)(gt_agent *a, const gt_job *job, char rid[72], size_t *len, gt_err *err);
     /* Judges the submitted result[0..len) of job->slot (blob id `result`) and
      * sends the verdict itself; v gets what to log (default: verify, then

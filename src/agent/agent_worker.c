@@ -27,7 +27,11 @@ static const char *ag_tokens(const json_t *o, const char *field, char out[GT_AMO
     return gt_agent_json_units(o, field, &u, NULL) ? "?" : gt_amount_format(u, out);
 }
 
-/* Runs the work for a claimed slot, uploads the result and submits it. */
+/* Runs the work for a claimed slot, uploads the result and submits it. A
+ * skill's "not yet" (GT_SKILL_LATER: a held-out eval's draw block is not on
+ * the ledger, the slot claimed before it by hand or by another process with
+ * this key) is no failure: the slot is worked on a later pass, not given up
+ * until its submit deadline takes the stake. */
 static int do_work(gt_agent *a, const json_t *task, uint64_t slot, uint64_t attempt, int *acted) {
     gt_err e = {0};
     gt_job job;
@@ -59,7 +63,13 @@ static int do_work(gt_agent *a, const json_t *task, uint64_t slot, uint64_t atte
             rc = gt_agent_act(a, &gt_kind_task_submit, ag_fill_slot, &s, NULL, &e);
         }
     }
-    if (rc) {
+    if (rc == GT_SKILL_LATER) { /* not yet (a held-out eval's draw block): next pass, said once */
+        if (!ag_memo_find(a, job.task_id, slot, attempt, MEMO_WAIT)) {
+            ag_memo_put(a, job.task_id, slot, attempt, MEMO_WAIT, 0);
+            gt_agent_logf(a, "waits to work task %s slot %llu: %s", ag_short_id(job.task_id, h),
+                          (unsigned long long)slot, e.msg);
+        }
+    } else if (rc) {
         uint8_t id[32] = {0};
         gt_agent_json_hash(task, "id", id, NULL);
         ag_action_failed(a, "work", id, slot, &e);

@@ -1185,6 +1185,56 @@ out:
     gt_agent_free(verifier);
 }
 
+/* A held-out eval task claimed for the worker's key before its draw's block
+ * (by hand, `gotong task claim`, or a second process with the same key):
+ * the agent finds its slot claimed while the head is below posted + 2, and
+ * its run cannot draw the items yet. It waits (says so once) and runs them
+ * once the block is on the ledger: the slot is accepted, its results block
+ * posted + 2's draw. The old agent took "not yet" for a failed run,
+ * remembered it and never worked the slot: it missed the submit deadline
+ * and lost its stake (the slot stayed "claimed"). */
+static void test_eval_held_out_early_claim(void) {
+    gt_agent *poster = make("hc-poster", "eval", GT_ROLE_POSTER, 0, NULL);
+    gt_agent *w = make("hc-worker", "eval", GT_ROLE_WORKER, 0, NULL);
+    gt_agent *verifier = make("hc-verifier", "eval", GT_ROLE_EVALUATOR | GT_ROLE_VALIDATOR, 0, NULL);
+    char *spec = held_spec();
+    if (!poster || !w || !verifier || !spec) goto out;
+    gt_task_terms t = {.kind = GT_WORK_KIND_EVAL, .slots = 1, .bounty_units = 2000000, .stake_units = 1000000};
+    t.verifier = *gt_agent_address(verifier);
+    uint8_t id[32];
+    gt_err err = {0};
+    gt_key kw;
+    tnet_key("hc-worker", &kw);
+    agent_log[0] = 0;
+    CHECK_MSG(gt_agent_post(poster, &t, spec, strlen(spec), id, &err) == 0, "post: %s", err.msg);
+    json_t *task = task_get(id);
+    uint64_t posted = (uint64_t)json_integer_value(json_object_get(task, "postedHeight")), head = 0;
+    json_decref(task);
+    CHECK_MSG(gt_client_act(dir, &kw, &gt_kind_task_claim, fill_claim, id, NULL, NULL, &err) == 0, "%s", err.msg);
+    gt_agent *all[] = {poster, w, verifier};
+    char st[32], want[160];
+    for (int i = 0; i < 5; i++) tnet_step(&w, 1); /* the worker alone: its waiting makes no block */
+    CHECK(gt_client_head_height(dir, &head, &err) == 0);
+    CHECK_MSG(head < posted + 2, "head %llu reached the draw's block", (unsigned long long)head);
+    CHECK_STR(slot_state(id, 0, st, sizeof st), "claimed");
+    snprintf(want, sizeof want, "held-arith-v1's held-out items are drawn from block %llu's seed",
+             (unsigned long long)(posted + 2));
+    CHECK_CONTAINS(agent_log, want);
+    for (int k = 0; k < 2; k++) CHECK(tnet_mint(dir, gt_agent_address(poster), 1, &err) == 0); /* two blocks */
+    CHECK(run_until(all, 3, id, NULL, NULL));
+    slot_state(id, 0, st, sizeof st);
+    CHECK_MSG(!strcmp(st, "accepted") || !strcmp(st, "paid"), "slot %s", st);
+    task = task_get(id);
+    const char *rid = json_string_value(json_object_get(json_array_get(json_object_get(task, "slotList"), 0), "result"));
+    CHECK(rid && results_drawn_from(rid, posted + 2));
+    json_decref(task);
+out:
+    free(spec);
+    gt_agent_free(poster);
+    gt_agent_free(w);
+    gt_agent_free(verifier);
+}
+
 int main(void) {
     gt_err err = {0};
     signal(SIGPIPE, SIG_IGN);
@@ -1210,6 +1260,7 @@ int main(void) {
     RUN(test_eval);
     RUN(test_eval_quorum_sealed);
     RUN(test_eval_held_out);
+    RUN(test_eval_held_out_early_claim);
     tnet_stop(home, node_pid, dir);
     gt_agent_model_free(model);
     return gt_test_finish();
