@@ -408,8 +408,9 @@ static int eval_held(gt_agent *a, const ag_head *head, const json_t *sl, int quo
 
 /* A quorum eval task's submitted result with this agent on its panel, from
  * format 11: checks the attestation (the co-sign kept for the reveal) and
- * commits the vote sealed. Tried again next pass after a transient failure;
- * once per attempt otherwise, as a co-sign is. */
+ * commits the vote sealed. Tried again next pass after a transient failure
+ * or before a held-out draw's block; once per attempt otherwise, as a
+ * co-sign is. */
 static void eval_seal_slot(gt_agent *a, const json_t *task, const json_t *sl, int *acted) {
     uint64_t slot = (uint64_t)json_integer_value(json_object_get(sl, "slot"));
     uint64_t attempt = (uint64_t)json_integer_value(json_object_get(sl, "attempt"));
@@ -425,8 +426,10 @@ static void eval_seal_slot(gt_agent *a, const json_t *task, const json_t *sl, in
     if (!rc) rc = ag_seal_commit(a, id, slot, attempt, GT_MARKET_ROUND_VERIFY, result, v.accept, &e);
     if (rc) {
         gt_agent_memo *m = ag_memo_find(a, id, slot, attempt, MEMO_CHECK); /* NULL if the ring forgot it */
-        if (m && verify_failure(rc, 1) == VF_RETRY) m->what = 0; /* again next pass */
-        ag_action_failed(a, "sealed eval vote", id, slot, &e);
+        /* Not yet (a held-out draw's block: the panel is seated at the claim,
+         * which may come before it) or a transient failure: next pass. */
+        if (m && (rc == GT_SKILL_LATER || verify_failure(rc, 1) == VF_RETRY)) m->what = 0;
+        if (rc != GT_SKILL_LATER) ag_action_failed(a, "sealed eval vote", id, slot, &e);
         return;
     }
     (*acted)++;

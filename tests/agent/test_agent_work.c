@@ -1235,6 +1235,110 @@ out:
     gt_agent_free(verifier);
 }
 
+/* Signs and sends a claim of slot 0 of task id and the eval_attest att in
+ * one batch from key k: one block. 0 when both were applied. */
+static int claim_and_attest(const gt_key *k, const uint8_t id[32], const gt_work_attestation *att) {
+    gt_domain dom;
+    gt_addr from;
+    gt_client_acct acc;
+    gt_err err = {0};
+    gt_action *a = gt_calloc(2, sizeof *a);
+    json_t *arr = json_array(), *resp = NULL;
+    int status = 0, rc = gt_client_domain(dir, &dom, &err);
+    if (!rc && gt_key_address(k, &from)) rc = GT_EINVAL;
+    if (!rc) rc = gt_client_account(dir, &from, &acc, &err);
+    if (!rc) {
+        gt_action_init(&a[0], &gt_kind_task_claim, &dom, &from, acc.nonce);
+        gt_action_set_b32(&a[0], "task", id);
+        gt_action_init(&a[1], &gt_kind_eval_attest, &dom, &from, acc.nonce + 1);
+        gt_work_attest_fill(&a[1], id, 0, att);
+    }
+    for (int i = 0; i < 2 && !rc; i++)
+        if (!(rc = gt_action_sign(&a[i], k, &err))) json_array_append_new(arr, gt_action_to_json(&a[i], 1));
+    if (!rc) rc = gt_client_post_json(dir, "/v1/actions", arr, &status, &resp, &err);
+    CHECK_MSG(rc == 0, "batch: %s", err.msg);
+    if (!rc) rc = json_integer_value(json_object_get(resp, "accepted")) != 2;
+    json_decref(arr);
+    json_decref(resp);
+    gt_free(a);
+    return rc;
+}
+
+/* A quorum held-out eval task, its panel seated at the claim (fewer
+ * validators than seats), attested in the block after the post, before its
+ * draw's block: the worker ran block posted's draw, not posted + 2's. The
+ * panel cannot check it yet; it waits for the block, then finds the wrong
+ * items and rejects (sealed votes): the worker loses its stake. The old
+ * agent took "not yet" for a failure it never retried, the panel never
+ * voted, and the slot was refunded at its verify deadline: the worker's
+ * stake back and the slot closed to honest workers. */
+static void test_eval_held_out_quorum_early(void) {
+    gt_agent *poster = make("hq-poster", "eval", GT_ROLE_POSTER, 0, NULL);
+    gt_agent *x = make("hq-worker", "eval", 0, 0, NULL); /* not run: its actions are sent by hand */
+    gt_agent *v1 = make("hq-val1", "eval", GT_ROLE_VALIDATOR, 0, NULL);
+    gt_agent *v2 = make("hq-val2", "eval", GT_ROLE_VALIDATOR, 0, NULL);
+    char *spec = held_spec();
+    gt_err err = {0};
+    gt_key k;
+    if (!poster || !x || !v1 || !v2 || !spec) goto out;
+    for (int i = 0; i < 2; i++) { /* 6 tokens: over the task's stake (5), which no earlier validator has */
+        tnet_key(i ? "hq-val2" : "hq-val1", &k);
+        CHECK(tnet_stake(dir, &k, 4000000, &err) == 0);
+    }
+    gt_task_terms t = {.kind = GT_WORK_KIND_EVAL, .slots = 1, .bounty_units = 2000000, .stake_units = 5000000,
+                       .fee_units = 100000, .quorum = 2};
+    uint8_t id[32], seed[32];
+    CHECK_MSG(gt_agent_post(poster, &t, spec, strlen(spec), id, &err) == 0, "post: %s", err.msg);
+    json_t *task = task_get(id);
+    uint64_t posted = (uint64_t)json_integer_value(json_object_get(task, "postedHeight")), head = 0;
+    json_decref(task);
+    gt_work_eval_spec es = {.limit = 2, .check = 2};
+    CHECK(gt_work_eval_spec_parse(spec, strlen(spec), &es, &err) == 0);
+    gt_bench *sb = NULL, *b = NULL;
+    gt_buf res = GT_BUF_INIT;
+    gt_work_attestation att;
+    char rid[72], st[32];
+    block_seed(posted, seed); /* the one a worker knows before the draw */
+    gt_llm *l = gt_agent_llm(x, &err);
+    CHECK(l && gt_bench_open("held-arith-v1", &sb, &err) == 0 && gt_bench_draw(sb, seed, &b, &err) == 0);
+    CHECK_MSG(b && gt_work_eval_attest(&es, b, l, &res, &att, &err) == 0, "%s", err.msg);
+    CHECK(gt_client_blob_put(gt_agent_client(x), res.data, res.len, rid, &err) == 0);
+    gt_bench_free(sb), gt_bench_free(b), gt_buf_free(&res);
+    tnet_key("hq-worker", &k);
+    uint64_t before = balance(x);
+    CHECK(claim_and_attest(&k, id, &att) == 0);
+    CHECK(gt_client_head_height(dir, &head, &err) == 0);
+    CHECK_MSG(head < posted + 2, "head %llu reached the draw's block", (unsigned long long)head);
+    CHECK_STR(slot_state(id, 0, st, sizeof st), "submitted");
+    gt_agent *all[] = {poster, v1, v2};
+    tnet_step(all, 3);
+    CHECK(tnet_mint(dir, gt_agent_address(poster), 1, &err) == 0); /* block posted + 2 */
+    for (int pass = 0; pass < 300; pass++) {
+        tnet_step(all, 3);
+        json_t *tv = task_get(id);
+        json_t *sl = json_array_get(json_object_get(tv, "slotList"), 0);
+        int moved = json_integer_value(json_object_get(sl, "attempt")) >= 1 ||
+                    strcmp(json_string_value(json_object_get(sl, "state")) ?: "", "submitted");
+        json_decref(tv);
+        if (moved) break;
+        usleep(20000);
+    }
+    json_t *tv = task_get(id);
+    json_t *sl = json_array_get(json_object_get(tv, "slotList"), 0);
+    const char *state = json_string_value(json_object_get(sl, "state")) ?: "?";
+    CHECK_MSG(json_integer_value(json_object_get(sl, "attempt")) >= 1 || !strcmp(state, "rejected"),
+              "slot %s, attempt %lld", state, (long long)json_integer_value(json_object_get(sl, "attempt")));
+    json_decref(tv);
+    CHECK_MSG(balance(x) + 5000000 <= before, "the worker kept its stake: %llu of %llu",
+              (unsigned long long)balance(x), (unsigned long long)before);
+out:
+    free(spec);
+    gt_agent_free(poster);
+    gt_agent_free(x);
+    gt_agent_free(v1);
+    gt_agent_free(v2);
+}
+
 int main(void) {
     gt_err err = {0};
     signal(SIGPIPE, SIG_IGN);
@@ -1261,6 +1365,7 @@ int main(void) {
     RUN(test_eval_quorum_sealed);
     RUN(test_eval_held_out);
     RUN(test_eval_held_out_early_claim);
+    RUN(test_eval_held_out_quorum_early);
     tnet_stop(home, node_pid, dir);
     gt_agent_model_free(model);
     return gt_test_finish();
