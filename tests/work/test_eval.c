@@ -574,6 +574,16 @@ static void test_draw_check(void) {
     ev.len = 0;
     CHECK_EQ_INT(gt_work_eval_check(&es, other, l, &att, res.data, res.len, 9, &chk, &ev, &err), 0);
     CHECK_MSG(!chk.agree, "a validator of another seed's draw agreed");
+    /* A validator holding the spec alone (no draw) cannot judge: an error,
+     * no co-sign, not a DISAGREE on the honest attestation's item count. */
+    gt_bench *undrawn = NULL;
+    CHECK_EQ_INT(gt_bench_open("held-arith-v1", &undrawn, &err), 0);
+    ev.len = 0;
+    if (undrawn) {
+        CHECK_EQ_INT(gt_work_eval_check(&es, undrawn, l, &att, res.data, res.len, 9, &chk, &ev, &err), GT_EINVAL);
+        CHECK_CONTAINS(err.msg, "drawn benchmark");
+    }
+    gt_bench_free(undrawn);
     gt_buf_free(&res);
     gt_buf_free(&ev);
 out:

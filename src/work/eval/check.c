@@ -226,6 +226,11 @@ int gt_work_eval_check(const gt_work_eval_spec *spec, const gt_bench *b, gt_llm 
         sha_str(spec->bench_hash, want), sha_str(b->hash, have);
         return gt_err_set(err, GT_EINVAL, "cannot re-execute: the task's bench is %s, this validator has %s", want, have);
     }
+    /* The spec alone has no items (the draw's hash is the spec's): judged
+     * against it every honest attestation would read as covering too many. */
+    if (b->drawn && !b->seeded)
+        return gt_err_set(err, GT_EINVAL, "cannot check: %s is a drawn benchmark and this is its spec, not its draw "
+                                          "(gt_bench_draw)", b->name);
     if (len > GT_WORK_RESULTS_MAX_BYTES)
         return gt_err_set(err, GT_ELIMIT, "results of %zu bytes are over the limit of %d", len, GT_WORK_RESULTS_MAX_BYTES);
     uint8_t h[32];

@@ -98,8 +98,9 @@ typedef struct gt_work_check {
  * committed) and compares each line byte for byte. Fills out and appends the
  * evidence blob (JSON: what was checked, and on a mismatch the attested and
  * the re-executed line) to evidence. Returns an error only when it cannot
- * judge: the validator's own model or bench is not the one attested, the
- * blob is not the attested one (a bad download), out of memory. */
+ * judge: the validator's own model or bench is not the one attested, b is
+ * a drawn bench's spec and not its draw (GT_EINVAL), the blob is not the
+ * attested one (a bad download), out of memory. */
 int gt_work_eval_check(const gt_work_eval_spec *spec, const gt_bench *b, gt_llm *llm, const gt_work_attestation *att,
                        const void *results, size_t len, uint64_t seed, gt_work_check *out, gt_buf *evidence, gt_err *err);
 
