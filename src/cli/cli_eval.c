@@ -1,7 +1,7 @@
 /* cli_eval.c: `gotong eval`: run a benchmark on a local model.
  *
  *   gotong eval run -m MODEL.gguf --bench NAME|FILE [--threads K] [--limit N]
- *                   [--draw-seed 0xSEED] [-o results.jsonl] [--json]
+ *                   [--draw-seed 0xSEED | --draw-block H [--node URL]] [-o results.jsonl] [--json]
  *   gotong eval benches
  *   gotong eval leaderboard [--home DIR] [--bench NAME] [--all] [--json]
  *
@@ -23,6 +23,7 @@
 #include "base/json.h"
 #include "base/pool.h"
 #include "base/progress.h"
+#include "agent/client.h"
 #include "cli/cli.h"
 #include "work/eval/eval.h"
 #include "work/work.h"
@@ -39,13 +40,16 @@ static void usage(FILE *f) {
             "worker-sort-v1 (200 items each, generated from the verifiable task families), and\n"
             "held out: held-arith-v1 held-logic-v1 held-sort-v1, whose 200 items are drawn from the\n"
             "draw seed of the ledger block 2 after the one that posted their eval task (give it\n"
-            "with --draw-seed: the \"seed\" of GET /v1/blocks/H, H the task's postedHeight + 2).\n\n"
+            "with --draw-seed: the \"seed\" of GET /v1/blocks/H, H the task's postedHeight + 2; or\n"
+            "give --draw-block H and the node is asked for it).\n\n"
             "options:\n"
             "  -m, --model FILE      the model (GGUF)\n"
             "  --bench NAME|FILE     a built-in name or a benchmark JSONL file\n"
             "  -t, --threads K       threads (default: number of CPUs; results do not depend on it)\n"
             "  --limit N             only the first N items\n"
             "  --draw-seed 0xSEED    a drawn (held-out) benchmark's block seed (32 bytes, hex)\n"
+            "  --draw-block H        the same, read from block H on the node (--node URL, default\n"
+            "                        $GOTONG_NODE or http://127.0.0.1:8645)\n"
             "  -o, --output FILE     write the per-item results (JSONL) to FILE\n"
             "  --ctx N               context positions (default 2048)\n"
             "  --json                print the summary as JSON\n\n"
@@ -151,7 +155,8 @@ static int open_bench(const char *bench, const char *draw_seed, gt_bench **b, gt
     if (!(*b)->drawn) rc = gt_err_set(err, GT_EINVAL, "--draw-seed: %s is not a drawn benchmark", (*b)->name);
     else if (!draw_seed)
         rc = gt_err_set(err, GT_EINVAL, "%s is a drawn (held-out) benchmark: give --draw-seed, the seed of the block "
-                        "its eval task names (postedHeight + %llu)", (*b)->name, (unsigned long long)(*b)->draw_delay);
+                        "its eval task names (postedHeight + %llu), or --draw-block with that height", (*b)->name,
+                        (unsigned long long)(*b)->draw_delay);
     else if (!(rc = gt_hex_decode(draw_seed, seed, 32, "--draw-seed", err)))
         rc = gt_bench_draw(*b, seed, &d, err);
     gt_bench_free(*b);
@@ -159,9 +164,32 @@ static int open_bench(const char *bench, const char *draw_seed, gt_bench **b, gt
     return rc;
 }
 
+/* The draw seed of block h as the node shows it (GET /v1/blocks/h) into
+ * hex (0x + 64 digits): what the agents draw a held-out task's items from. */
+static int node_block_seed(const char *node, uint64_t h, char hex[67], gt_err *err) {
+    char path[48];
+    uint8_t seed[32];
+    gt_client *c = NULL;
+    json_t *blk = NULL;
+    snprintf(path, sizeof path, "/v1/blocks/%llu", (unsigned long long)h);
+    int rc = gt_client_new(gt_cli_node(node), &c, err);
+    if (!rc && (rc = gt_client_get_json(c, path, &blk, err)))
+        gt_err_wrap(err, "--draw-block %llu (node %s)", (unsigned long long)h, gt_client_url(c));
+    gt_client_free(c);
+    const char *s = rc ? NULL : json_string_value(json_object_get(blk, "seed"));
+    if (!rc && !s) rc = gt_err_set(err, GT_EINVAL, "block %llu shows no draw seed", (unsigned long long)h);
+    if (!rc) rc = gt_hex_decode(s, seed, 32, "the block's seed", err);
+    json_decref(blk);
+    if (rc) return rc;
+    hex[0] = '0', hex[1] = 'x';
+    gt_hex_encode(seed, 32, hex + 2);
+    return 0;
+}
+
 static int cmd_eval_run(int argc, char **argv) {
-    const char *model = NULL, *bench = NULL, *out = NULL, *draw_seed = NULL;
-    uint64_t threads = (uint64_t)gt_cpu_count(), limit = 0, n_ctx = 0;
+    const char *model = NULL, *bench = NULL, *out = NULL, *draw_seed = NULL, *node = NULL;
+    uint64_t threads = (uint64_t)gt_cpu_count(), limit = 0, n_ctx = 0, draw_block = 0;
+    char block_seed[67];
     const char *home = NULL; /* no home is used here; accepted as everywhere */
     int rc, json = 0;
     const gt_cli_opt opts[] = {
@@ -171,6 +199,8 @@ static int cmd_eval_run(int argc, char **argv) {
         {"--threads", "-t", GT_CLI_OPT_U64, &threads, 1, GT_POOL_MAX_THREADS, NULL},
         {"--limit", NULL, GT_CLI_OPT_U64, &limit, 1, GT_BENCH_MAX_ITEMS, NULL},
         {"--draw-seed", NULL, GT_CLI_OPT_STR, &draw_seed, 0, 0, NULL},
+        {"--draw-block", NULL, GT_CLI_OPT_U64, &draw_block, 1, INT64_MAX, NULL},
+        {"--node", NULL, GT_CLI_OPT_STR, &node, 0, 0, NULL},
         {"--ctx", NULL, GT_CLI_OPT_U64, &n_ctx, 16, 1 << 20, NULL},
         {"--home", NULL, GT_CLI_OPT_STR, &home, 0, 0, NULL},
         {"--json", NULL, GT_CLI_OPT_FLAG, &json, 0, 0, NULL},
@@ -178,12 +208,15 @@ static int cmd_eval_run(int argc, char **argv) {
     if ((rc = gt_cli_parse("eval", argc, argv, 2, opts, NULL, 0, NULL, usage)) >= 0) return rc;
     if (!model) return gt_cli_usage_error("eval", "no model: give -m MODEL.gguf");
     if (!bench) return gt_cli_usage_error("eval", "no benchmark: give --bench NAME|FILE");
+    if (draw_seed && draw_block) return gt_cli_usage_error("eval", "give --draw-seed or --draw-block, not both");
     gt_err err = {0};
     gt_bench *b = NULL;
     gt_llm *l = NULL;
     gt_buf res = GT_BUF_INIT;
     gt_eval_summary sum;
     int code = 1;
+    if (draw_block && node_block_seed(node, draw_block, block_seed, &err)) goto fail;
+    if (draw_block) draw_seed = block_seed;
     if (open_bench(bench, draw_seed, &b, &err) || gt_llm_open(model, (int)threads, (int)n_ctx, &l, &err)) goto fail;
     gt_progress pr;
     size_t total = limit && (size_t)limit < b->n_items ? (size_t)limit : b->n_items;

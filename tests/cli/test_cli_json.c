@@ -186,6 +186,36 @@ static void test_data_and_eval(void) {
     json_decref(run_json("eval leaderboard --json"));
 }
 
+/* eval run --draw-block H asks the node for block H's draw seed: the same
+ * draw as --draw-seed with that seed, another block another seed, a block
+ * not on the ledger an error, and both options at once a usage error. */
+static void held_draw_from_node(const char *url) {
+    char args[1024], seed[80], root[80];
+    const char *run = "eval run -m %s --bench held-arith-v1 --limit 2 --threads 1 --json";
+    char base[512];
+    snprintf(base, sizeof base, run, model);
+    snprintf(args, sizeof args, "%s --draw-block 1 --node %s", base, url);
+    json_t *j = run_json(args);
+    snprintf(seed, sizeof seed, "%s", str(j, "draw_seed"));
+    snprintf(root, sizeof root, "%s", str(j, "results_root"));
+    json_decref(j);
+    CHECK_EQ_INT(strlen(seed), 66);
+    snprintf(args, sizeof args, "%s --draw-seed %s", base, seed);
+    j = run_json(args);
+    CHECK_STR(str(j, "results_root"), root);
+    json_decref(j);
+    snprintf(args, sizeof args, "%s --draw-block 2 --node %s", base, url);
+    j = run_json(args);
+    CHECK(strcmp(str(j, "draw_seed"), seed) != 0);
+    json_decref(j);
+    snprintf(args, sizeof args, "%s --draw-block 999999 --node %s", base, url);
+    CHECK_EQ_INT(gotong(args), 1);
+    CHECK_CONTAINS(err_s, "--draw-block 999999");
+    snprintf(args, sizeof args, "%s --draw-block 1 --draw-seed %s --node %s", base, seed, url);
+    CHECK_EQ_INT(gotong(args), 2);
+    CHECK_CONTAINS(err_s, "not both");
+}
+
 static void test_through_node(void) {
     char url[256], args[1024];
     pid_t pid = gt_test_node_start(cli_home, "0", url, sizeof url);
@@ -213,6 +243,7 @@ static void test_through_node(void) {
     snprintf(args, sizeof args, "agent --model %s --once --node %s --password-file %s --json --from %s", model, url,
              cli_pwfile, addr);
     json_decref(run_json(args));
+    held_draw_from_node(url);
     gt_test_node_stop(pid);
     snprintf(args, sizeof args, "wallet new --light --password-file %s --json", cli_pwfile);
     json_decref(run_json(args));
