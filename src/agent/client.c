@@ -305,6 +305,19 @@ int gt_client_head(gt_client *c, uint64_t *height, uint64_t *time_s, gt_err *err
     return rc ? gt_err_wrap(err, "GET /v1/head") : 0;
 }
 
+int gt_client_block_seed(gt_client *c, uint64_t height, uint8_t seed[32], gt_err *err) {
+    char path[48];
+    json_t *blk = NULL;
+    snprintf(path, sizeof path, "/v1/blocks/%llu", (unsigned long long)height);
+    int rc = gt_client_get_json(c, path, &blk, err);
+    if (rc) return rc;
+    const char *hex = json_string_value(json_object_get(blk, "seed"));
+    rc = hex ? gt_hex_decode(hex, seed, 32, "the block's seed", err)
+             : gt_err_set(err, GT_EINVAL, "block %llu shows no draw seed", (unsigned long long)height);
+    json_decref(blk);
+    return rc;
+}
+
 int gt_client_submit(gt_client *c, const gt_action *a, uint64_t *height, gt_err *err) {
     json_t *body = gt_action_to_json(a, 1), *resp = NULL;
     if (!body) return gt_err_set(err, GT_ENOMEM, "out of memory");

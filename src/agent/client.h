@@ -77,6 +77,10 @@ int gt_client_head_height(gt_client *c, uint64_t *height, gt_err *err);
 /* Height and time (seconds since the epoch: the clock deadlines count in) of
  * the newest block. */
 int gt_client_head(gt_client *c, uint64_t *height, uint64_t *time_s, gt_err *err);
+/* The draw seed of block `height` (GET /v1/blocks/{height}'s "seed"):
+ * what a held-out benchmark's items are drawn from. GT_ENOTFOUND when the
+ * block is not on the ledger yet. */
+int gt_client_block_seed(gt_client *c, uint64_t height, uint8_t seed[32], gt_err *err);
 
 /* ---- Actions. */
 

@@ -57,18 +57,10 @@ static int draw_later(const char *name, uint64_t h, uint64_t head, gt_err *err) 
  * model) was posted, and nobody may run them before they are drawn. */
 static int draw_seed(gt_agent *a, const gt_job *job, const gt_bench *b, uint8_t seed[32], gt_err *err) {
     uint64_t h = 0, head = 0;
-    char path[48];
-    json_t *blk = NULL;
     int rc = draw_block(a, job, b, &h, &head, err);
     if (rc) return rc;
     if (head < h) return draw_later(b->name, h, head, err);
-    snprintf(path, sizeof path, "/v1/blocks/%" PRIu64, h);
-    if ((rc = gt_client_get_json(gt_agent_client(a), path, &blk, err))) return rc;
-    const char *hex = json_string_value(json_object_get(blk, "seed"));
-    rc = hex ? gt_hex_decode(hex, seed, 32, "the block's seed", err)
-             : gt_err_set(err, GT_EINVAL, "block %" PRIu64 " shows no draw seed", h);
-    json_decref(blk);
-    return rc;
+    return gt_client_block_seed(gt_agent_client(a), h, seed, err);
 }
 
 /* Replaces drawn bench *b (its spec alone) with its draw for the job. */

@@ -167,19 +167,12 @@ static int open_bench(const char *bench, const char *draw_seed, gt_bench **b, gt
 /* The draw seed of block h as the node shows it (GET /v1/blocks/h) into
  * hex (0x + 64 digits): what the agents draw a held-out task's items from. */
 static int node_block_seed(const char *node, uint64_t h, char hex[67], gt_err *err) {
-    char path[48];
     uint8_t seed[32];
     gt_client *c = NULL;
-    json_t *blk = NULL;
-    snprintf(path, sizeof path, "/v1/blocks/%llu", (unsigned long long)h);
     int rc = gt_client_new(gt_cli_node(node), &c, err);
-    if (!rc && (rc = gt_client_get_json(c, path, &blk, err)))
+    if (!rc && (rc = gt_client_block_seed(c, h, seed, err)))
         gt_err_wrap(err, "--draw-block %llu (node %s)", (unsigned long long)h, gt_client_url(c));
     gt_client_free(c);
-    const char *s = rc ? NULL : json_string_value(json_object_get(blk, "seed"));
-    if (!rc && !s) rc = gt_err_set(err, GT_EINVAL, "block %llu shows no draw seed", (unsigned long long)h);
-    if (!rc) rc = gt_hex_decode(s, seed, 32, "the block's seed", err);
-    json_decref(blk);
     if (rc) return rc;
     hex[0] = '0', hex[1] = 'x';
     gt_hex_encode(seed, 32, hex + 2);
