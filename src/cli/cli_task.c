@@ -18,11 +18,13 @@
 #include "base/hex.h"
 #include "base/limits.h"
 #include "cli/cli.h"
+#include "cli/cli_task.h"
 #include "crypto/addr.h"
 #include "crypto/keystore.h"
 #include "store/blob.h"
 #include "market/market.h"
 #include "work/eval/check.h"
+#include "work/train_task.h"
 
 #define TASK_MAX_PROMPTS 64
 
@@ -36,6 +38,7 @@ typedef struct topts {
     uint64_t bounty, stake, fee, slots, quorum, claim_s, submit_s, verify_s, slot, score, limit;
     uint64_t n_predict;
     int have_bounty, have_stake, have_slot;
+    gt_task_train_opts train; /* post --kind train's spec from options */
     const char *id; /* the positional task id */
 } topts;
 
@@ -44,6 +47,7 @@ static const char *usage_text =
     "  post    --bounty AMT --stake AMT (--spec FILE | --prompt TEXT... --model M.gguf [--n-predict N])\n"
     "          [--kind K (complete)] [--slots N] [--verifier ADDR --fee AMT | --quorum K]\n"
     "          [--claim-seconds S] [--submit-seconds S] [--verify-seconds S] [--parent 0xTASK]\n"
+    GT_TASK_TRAIN_USAGE
     "  list    [--status open|expired|cancelled|complete] [--kind K] [--poster ADDR] [--worker ADDR] [--limit N]\n"
     "  show    0xTASK\n"
     "  claim   0xTASK                                  takes the lowest open slot, locking the stake\n"
@@ -69,6 +73,7 @@ static int parse(int argc, char **argv, const char *cmd, topts *o) {
     o->limit = 20;
     o->n_predict = 16;
     const uint64_t W = GT_MARKET_MAX_WINDOW_S;
+    gt_task_train_opts *tr = &o->train;
     const gt_cli_opt opts[] = {
         {"--json", NULL, GT_CLI_OPT_FLAG, &o->json, 0, 0, NULL},
         {"--accept", NULL, GT_CLI_OPT_FLAG, &o->accept, 0, 0, NULL},
@@ -103,6 +108,20 @@ static int parse(int argc, char **argv, const char *cmd, topts *o) {
         {"--score", NULL, GT_CLI_OPT_U64, &o->score, 0, GT_MARKET_SCORE_MAX, NULL},
         {"--limit", NULL, GT_CLI_OPT_U64, &o->limit, 0, GT_MARKET_PAGE_MAX, NULL},
         {"--n-predict", NULL, GT_CLI_OPT_U64, &o->n_predict, 0, GT_AGENT_MAX_PREDICT, NULL},
+        {"--base", NULL, GT_CLI_OPT_STR, &tr->base, 1, 0, NULL},
+        {"--vocab", NULL, GT_CLI_OPT_STR, &tr->vocab, 1, 0, NULL},
+        {"--dataset", NULL, GT_CLI_OPT_STR, &tr->dataset, 1, 0, NULL},
+        {"--root", NULL, GT_CLI_OPT_STR, &tr->root, 1, 0, NULL},
+        {"--steps", NULL, GT_CLI_OPT_U64, &tr->steps, 1, GT_TRAIN_TASK_MAX_STEPS, NULL},
+        {"--every", NULL, GT_CLI_OPT_U64, &tr->every, 1, GT_TRAIN_TASK_MAX_STEPS, NULL},
+        {"--checks", NULL, GT_CLI_OPT_U64, &tr->checks, 1, GT_TRAIN_TASK_MAX_CHECKS, NULL},
+        {"--accum", NULL, GT_CLI_OPT_U64, &tr->accum, 1, GT_TRAIN_TASK_MAX_ACCUM, NULL},
+        {"--warmup", NULL, GT_CLI_OPT_U64, &tr->warmup, 0, GT_TRAIN_TASK_MAX_STEPS, &tr->have_warmup},
+        {"--total-steps", NULL, GT_CLI_OPT_U64, &tr->total_steps, 1, 1u << 30, &tr->have_total_steps},
+        {"--lr", NULL, GT_CLI_OPT_FLOAT, &tr->lr, 0, 0, &tr->have_lr},
+        {"--min-lr", NULL, GT_CLI_OPT_FLOAT, &tr->min_lr, 0, 0, &tr->have_min_lr},
+        {"--wd", NULL, GT_CLI_OPT_FLOAT, &tr->wd, 0, 0, &tr->have_wd},
+        {"--clip", NULL, GT_CLI_OPT_FLOAT, &tr->clip, 0, 0, &tr->have_clip},
         {NULL, NULL, 0, NULL, 0, 0, NULL}};
     int n_pos = 0;
     return gt_cli_parse_text(cmd, argc, argv, 1, opts, &o->id, 1, &n_pos, usage_text);
@@ -181,33 +200,77 @@ static int eval_floor_ok(const char *kind, const uint8_t *spec, size_t len, gt_e
     return rc ? rc : gt_work_eval_spec_floor_ok(&s, err);
 }
 
+/* A train spec from options (cli_task_train.c): made and checked first,
+ * then its inputs uploaded with a permit signed by the --from key. */
+static int train_spec(gt_client *c, const topts *o, uint8_t **spec, size_t *len, gt_err *err) {
+    gt_task_train_prep p;
+    int rc = gt_task_train_prepare(&o->train, &p, err);
+    gt_key key;
+    if (!rc) rc = load_key(o, &key, err);
+    if (!rc) {
+        gt_client_set_signer(c, &key);
+        gt_key_wipe(&key);
+        rc = gt_task_train_upload(c, &p, err);
+        gt_client_set_signer(c, NULL);
+    }
+    if (!rc) *spec = p.spec, *len = p.spec_len, p.spec = NULL;
+    gt_task_train_free(&p);
+    return rc;
+}
+
+/* The spec being posted: --spec's file, a complete spec of --prompt and
+ * --model, or a train spec of its options. Returns -1 when *spec holds it,
+ * else the exit code (a usage error, or a failure told). */
+static int post_spec(gt_client *c, const topts *o, uint8_t **spec, size_t *len) {
+    gt_err err = {0};
+    int train = gt_task_train_given(&o->train), rc;
+    if (!!o->spec_file + !!o->n_prompts + train != 1)
+        return gt_cli_usage_error("task post", "give the spec as --spec FILE, as --prompt TEXT (with --model), or "
+                                  "for --kind train as --base, --vocab, --dataset, --root and --steps");
+    if (train) {
+        if (o->kind && strcmp(o->kind, GT_WORK_KIND_TRAIN))
+            return gt_cli_usage_error("task post", "--base, --vocab, --dataset ... make a train spec: --kind is "
+                                      "train, not %s", o->kind);
+        if ((rc = gt_task_train_check(&o->train)) >= 0) return rc;
+        return train_spec(c, o, spec, len, &err) ? gt_cli_fail(&err) : -1;
+    }
+    if (o->spec_file)
+        return gt_file_read(o->spec_file, GT_AGENT_SPEC_MAX_BYTES, spec, len, &err) ? gt_cli_fail(&err) : -1;
+    if (!o->model) return gt_cli_usage_error("task post", "--prompt needs --model M.gguf (the spec names its id)");
+    char id[72];
+    if (gt_agent_file_id(o->model, id, &err)) return gt_cli_fail(&err);
+    char *s = gt_complete_spec(id, o->prompts, o->n_prompts, (int)o->n_predict);
+    *spec = s ? (uint8_t *)gt_strdup(s) : NULL;
+    free(s);
+    if (!*spec) return gt_cli_fail(NULL);
+    *len = strlen((char *)*spec);
+    return -1;
+}
+
+/* The terms of `task post` from o: kind, slots, amounts, windows, the
+ * named verifier and the parent (the last two checked here, before any
+ * upload). */
+static int post_terms(const topts *o, gt_task_terms *t, gt_err *err) {
+    const char *kind = o->kind ? o->kind : gt_task_train_given(&o->train) ? GT_WORK_KIND_TRAIN : "complete";
+    *t = (gt_task_terms){.kind = kind, .slots = o->slots ? o->slots : 1, .bounty_units = o->bounty,
+                         .stake_units = o->stake, .fee_units = o->fee, .quorum = o->quorum, .claim_s = o->claim_s,
+                         .submit_s = o->submit_s, .verify_s = o->verify_s};
+    if (o->verifier && gt_addr_parse(o->verifier, &t->verifier, err)) return gt_err_wrap(err, "--verifier");
+    if (o->parent && gt_hex_decode(o->parent, t->parent, 32, "--parent", err)) return GT_EINVAL;
+    return 0;
+}
+
 /* `task post` */
 static int t_post(gt_client *c, const topts *o) {
     gt_err err = {0};
     if (!o->have_bounty || !o->have_stake) return gt_cli_usage_error("task post", "--bounty and --stake are required");
-    if (!o->spec_file == !o->n_prompts)
-        return gt_cli_usage_error("task post", "give the spec as --spec FILE or as --prompt TEXT (with --model)");
+    gt_task_terms t;
+    if (post_terms(o, &t, &err)) return gt_cli_fail(&err);
     uint8_t *spec = NULL;
     size_t len = 0;
-    if (o->spec_file) {
-        if (gt_file_read(o->spec_file, GT_AGENT_SPEC_MAX_BYTES, &spec, &len, &err)) return gt_cli_fail(&err);
-    } else {
-        if (!o->model) return gt_cli_usage_error("task post", "--prompt needs --model M.gguf (the spec names its id)");
-        char id[72];
-        if (gt_agent_file_id(o->model, id, &err)) return gt_cli_fail(&err);
-        char *s = gt_complete_spec(id, o->prompts, o->n_prompts, (int)o->n_predict);
-        if (!s) return gt_cli_fail(NULL);
-        spec = (uint8_t *)gt_strdup(s);
-        free(s);
-        if (!spec) return gt_cli_fail(NULL);
-        len = strlen((char *)spec);
-    }
-    gt_task_terms t = {.kind = o->kind ? o->kind : "complete", .slots = o->slots ? o->slots : 1,
-                       .bounty_units = o->bounty, .stake_units = o->stake, .fee_units = o->fee, .quorum = o->quorum,
-                       .claim_s = o->claim_s, .submit_s = o->submit_s, .verify_s = o->verify_s};
+    int got = post_spec(c, o, &spec, &len);
+    if (got >= 0) return got;
     int rc = eval_floor_ok(t.kind, spec, len, &err);
-    if (!rc && o->verifier && gt_addr_parse(o->verifier, &t.verifier, &err)) rc = gt_err_wrap(&err, "--verifier");
-    if (!rc && o->parent && gt_hex_decode(o->parent, t.parent, 32, "--parent", &err)) rc = GT_EINVAL;
     gt_key key;
     if (!rc) rc = load_key(o, &key, &err);
     gt_agent *a = NULL;
