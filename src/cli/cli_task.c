@@ -23,6 +23,7 @@
 #include "crypto/keystore.h"
 #include "store/blob.h"
 #include "market/market.h"
+#include "work/eval/bench.h"
 #include "work/eval/check.h"
 #include "work/train_task.h"
 
@@ -32,12 +33,12 @@
 typedef struct topts {
     const char *home, *node, *from, *password_file;
     const char *kind, *spec_file, *model, *result_file, *result_text, *reason, *verifier, *parent;
-    const char *status, *poster, *worker, *skill;
+    const char *status, *poster, *worker, *skill, *bench;
     const char *prompts[TASK_MAX_PROMPTS];
     int n_prompts, json, accept, reject, commit, reveal;
     uint64_t bounty, stake, fee, slots, quorum, claim_s, submit_s, verify_s, slot, score, limit;
-    uint64_t n_predict;
-    int have_bounty, have_stake, have_slot;
+    uint64_t n_predict, check;
+    int have_bounty, have_stake, have_slot, have_limit;
     gt_task_train_opts train; /* post --kind train's spec from options */
     const char *id; /* the positional task id */
 } topts;
@@ -47,6 +48,9 @@ static const char *usage_text =
     "  post    --bounty AMT --stake AMT (--spec FILE | --prompt TEXT... --model M.gguf [--n-predict N])\n"
     "          [--kind K (complete)] [--slots N] [--verifier ADDR --fee AMT | --quorum K]\n"
     "          [--claim-seconds S] [--submit-seconds S] [--verify-seconds S] [--parent 0xTASK]\n"
+    "  post    --kind eval --bench NAME --model M.gguf [--limit N (all)] [--check C (min(items,16))]\n"
+    "          --bounty AMT --stake AMT [...]       a score of M.gguf on a built-in benchmark (gotong eval\n"
+    "                                                  benches), attested and re-executed by judges\n"
     GT_TASK_TRAIN_USAGE
     "  list    [--status open|expired|cancelled|complete] [--kind K] [--poster ADDR] [--worker ADDR] [--limit N]\n"
     "  show    0xTASK\n"
@@ -106,7 +110,9 @@ static int parse(int argc, char **argv, const char *cmd, topts *o) {
         {"--verify-seconds", NULL, GT_CLI_OPT_U64, &o->verify_s, 0, W, NULL},
         {"--slot", NULL, GT_CLI_OPT_U64, &o->slot, 0, GT_MARKET_MAX_SLOTS - 1, &o->have_slot},
         {"--score", NULL, GT_CLI_OPT_U64, &o->score, 0, GT_MARKET_SCORE_MAX, NULL},
-        {"--limit", NULL, GT_CLI_OPT_U64, &o->limit, 0, GT_MARKET_PAGE_MAX, NULL},
+        {"--limit", NULL, GT_CLI_OPT_U64, &o->limit, 0, GT_MARKET_PAGE_MAX, &o->have_limit},
+        {"--bench", NULL, GT_CLI_OPT_STR, &o->bench, 1, 0, NULL},
+        {"--check", NULL, GT_CLI_OPT_U64, &o->check, 1, GT_WORK_EVAL_MAX_CHECK, NULL},
         {"--n-predict", NULL, GT_CLI_OPT_U64, &o->n_predict, 0, GT_AGENT_MAX_PREDICT, NULL},
         {"--base", NULL, GT_CLI_OPT_STR, &tr->base, 1, 0, NULL},
         {"--vocab", NULL, GT_CLI_OPT_STR, &tr->vocab, 1, 0, NULL},
@@ -218,15 +224,50 @@ static int train_spec(gt_client *c, const topts *o, uint8_t **spec, size_t *len,
     return rc;
 }
 
+/* An eval spec from options: --bench (a registered benchmark: the ledger
+ * attests no other), the sha256 of --model's file, --limit items (0: all)
+ * and --check (default the leaderboard's floor for those items). Returns -1
+ * when *spec holds its canonical JSON, else the exit code. */
+static int eval_spec(const topts *o, uint8_t **spec, size_t *len) {
+    gt_err err = {0};
+    const gt_bench_ref *r = gt_bench_registry_find(o->bench);
+    if (!r) return gt_cli_usage_error("task post", "--bench %s is not a built-in benchmark (see gotong eval benches)",
+                                      o->bench);
+    if (!o->model) return gt_cli_usage_error("task post", "--bench needs --model M.gguf, the model to score");
+    gt_work_eval_spec s = {.limit = o->have_limit ? o->limit : 0};
+    if (s.limit > r->items)
+        return gt_cli_usage_error("task post", "--limit %llu: %s has %llu items", (unsigned long long)s.limit,
+                                  r->name, (unsigned long long)r->items);
+    s.check = o->check ? o->check : gt_work_eval_check_floor(s.limit ? s.limit : r->items);
+    snprintf(s.bench, sizeof s.bench, "%s", r->name);
+    char id[72];
+    int rc = gt_hex_decode(r->hash_hex, s.bench_hash, 32, "bench hash", &err);
+    if (!rc) rc = gt_agent_file_id(o->model, id, &err);
+    if (!rc) rc = gt_blob_id_parse(id, s.model, &err);
+    char *j = rc ? NULL : gt_work_eval_spec_json(&s);
+    if (!rc && !j) rc = gt_err_set(&err, GT_ENOMEM, "out of memory");
+    if (!rc && !(*spec = (uint8_t *)gt_strdup(j))) rc = gt_err_set(&err, GT_ENOMEM, "out of memory");
+    free(j);
+    if (rc) return gt_cli_fail(&err);
+    *len = strlen((char *)*spec);
+    return -1;
+}
+
 /* The spec being posted: --spec's file, a complete spec of --prompt and
  * --model, or a train spec of its options. Returns -1 when *spec holds it,
  * else the exit code (a usage error, or a failure told). */
 static int post_spec(gt_client *c, const topts *o, uint8_t **spec, size_t *len) {
     gt_err err = {0};
     int train = gt_task_train_given(&o->train), rc;
-    if (!!o->spec_file + !!o->n_prompts + train != 1)
-        return gt_cli_usage_error("task post", "give the spec as --spec FILE, as --prompt TEXT (with --model), or "
-                                  "for --kind train as --base, --vocab, --dataset, --root and --steps");
+    if (!!o->spec_file + !!o->n_prompts + train + !!o->bench != 1)
+        return gt_cli_usage_error("task post", "give the spec as --spec FILE, as --prompt TEXT (with --model), for "
+                                  "--kind eval as --bench NAME (with --model), or for --kind train as --base, --vocab, "
+                                  "--dataset, --root and --steps");
+    if (o->bench) {
+        if (o->kind && strcmp(o->kind, GT_WORK_KIND_EVAL))
+            return gt_cli_usage_error("task post", "--bench makes an eval spec: --kind is eval, not %s", o->kind);
+        return eval_spec(o, spec, len);
+    }
     if (train) {
         if (o->kind && strcmp(o->kind, GT_WORK_KIND_TRAIN))
             return gt_cli_usage_error("task post", "--base, --vocab, --dataset ... make a train spec: --kind is "
@@ -251,7 +292,10 @@ static int post_spec(gt_client *c, const topts *o, uint8_t **spec, size_t *len) 
  * named verifier and the parent (the last two checked here, before any
  * upload). */
 static int post_terms(const topts *o, gt_task_terms *t, gt_err *err) {
-    const char *kind = o->kind ? o->kind : gt_task_train_given(&o->train) ? GT_WORK_KIND_TRAIN : "complete";
+    const char *kind = o->kind                              ? o->kind
+                       : gt_task_train_given(&o->train) ? GT_WORK_KIND_TRAIN
+                       : o->bench                       ? GT_WORK_KIND_EVAL
+                                                        : "complete";
     *t = (gt_task_terms){.kind = kind, .slots = o->slots ? o->slots : 1, .bounty_units = o->bounty,
                          .stake_units = o->stake, .fee_units = o->fee, .quorum = o->quorum, .claim_s = o->claim_s,
                          .submit_s = o->submit_s, .verify_s = o->verify_s};

@@ -21,6 +21,8 @@
 #include "../node_child.h"
 #include "base/alloc.h"
 #include "base/file.h"
+#include "base/hex.h"
+#include "crypto/sha256.h"
 #include "agent/client.h"
 #include "ledger/ledger.h"
 #include "cli_util.h"
@@ -277,6 +279,45 @@ static void test_eval_post_floor(void) {
     }
 }
 
+/* `task post --bench NAME --model M.gguf` writes the eval spec itself: the
+ * built-in's hash, the model file's sha256 and the floor's check; the posted
+ * spec is that canonical JSON. Unknown benches, a missing model and a check
+ * under the floor are refused before anything is posted. */
+static void test_eval_post_bench(void) {
+    char args[2048], spec_id[80], want[512];
+    snprintf(args, sizeof args, "task post --bench nope-v1 --model %s --bounty 1 --stake 1 --from %s --node %s "
+             "--password-file %s", model, poster, url, cli_pwfile);
+    CHECK_EQ_INT(gotong(args), 2);
+    CHECK_CONTAINS(err_s, "--bench nope-v1 is not a built-in benchmark");
+    snprintf(args, sizeof args, "task post --bench arith-v1 --bounty 1 --stake 1 --from %s --node %s", poster, url);
+    CHECK_EQ_INT(gotong(args), 2);
+    CHECK_CONTAINS(err_s, "--bench needs --model");
+    snprintf(args, sizeof args, "task post --bench arith-v1 --model %s --limit 50 --check 8 --bounty 1 --stake 1 "
+             "--from %s --node %s --password-file %s", model, poster, url, cli_pwfile);
+    CHECK_EQ_INT(gotong(args), 1);
+    CHECK_CONTAINS(err_s, "expected at least min(items,16)=16");
+    ok("task post --bench arith-v1 --model %s --limit 50 --bounty 1 --stake 1 --from %s --json", model, poster);
+    char task[80];
+    field("task", task, sizeof task);
+    ok("task show %s --json", task);
+    CHECK_CONTAINS(out_s, "\"kind\":\"eval\"");
+    field("spec", spec_id, sizeof spec_id);
+    uint8_t *b = NULL, *m = NULL, h[32];
+    size_t n = 0, mn = 0;
+    gt_client *c = NULL;
+    CHECK(gt_client_new(url, &c, NULL) == 0 && gt_client_blob_get(c, spec_id, 4096, &b, &n, NULL) == 0);
+    CHECK(gt_file_read(model, 1u << 26, &m, &mn, NULL) == 0);
+    gt_sha256(m, mn, h);
+    char hex[65];
+    gt_hex_encode(h, 32, hex);
+    snprintf(want, sizeof want, "{\"bench\":\"arith-v1\",\"benchHash\":\"sha256:3b636edc394370315e4e2ac08f761ca8a7ce7e"
+             "12b8dfa7f09461c4f982fab211\",\"check\":16,\"limit\":50,\"model\":\"sha256:%s\",\"type\":\"eval\","
+             "\"version\":1}", hex);
+    CHECK(b && n == strlen(want) && !memcmp(b, want, n));
+    gt_free(b), gt_free(m);
+    gt_client_free(c);
+}
+
 int main(void) {
     if (cli_setup("gt-cli-byhand")) return 1;
     setup();
@@ -289,6 +330,7 @@ int main(void) {
         RUN(test_sealed_vote_by_hand);
         RUN(test_data_job_post_fee);
         RUN(test_eval_post_floor);
+        RUN(test_eval_post_bench);
     }
     gt_test_node_stop(pid);
     if (cli_cleanup()) return 1;
