@@ -263,6 +263,8 @@ static int post_spec(gt_client *c, const topts *o, uint8_t **spec, size_t *len) 
         return gt_cli_usage_error("task post", "give the spec as --spec FILE, as --prompt TEXT (with --model), for "
                                   "--kind eval as --bench NAME (with --model), or for --kind train as --base, --vocab, "
                                   "--dataset, --root and --steps");
+    if ((o->check || o->have_limit) && !o->bench)
+        return gt_cli_usage_error("task post", "--check and --limit go with --bench (a --spec file sets its own)");
     if (o->bench) {
         if (o->kind && strcmp(o->kind, GT_WORK_KIND_EVAL))
             return gt_cli_usage_error("task post", "--bench makes an eval spec: --kind is eval, not %s", o->kind);

@@ -292,6 +292,10 @@ static void test_eval_post_bench(void) {
     snprintf(args, sizeof args, "task post --bench arith-v1 --bounty 1 --stake 1 --from %s --node %s", poster, url);
     CHECK_EQ_INT(gotong(args), 2);
     CHECK_CONTAINS(err_s, "--bench needs --model");
+    snprintf(args, sizeof args, "task post --spec x.json --check 20 --bounty 1 --stake 1 --from %s --node %s", poster,
+             url);
+    CHECK_EQ_INT(gotong(args), 2);
+    CHECK_CONTAINS(err_s, "--check and --limit go with --bench");
     snprintf(args, sizeof args, "task post --bench arith-v1 --model %s --limit 50 --check 8 --bounty 1 --stake 1 "
              "--from %s --node %s --password-file %s", model, poster, url, cli_pwfile);
     CHECK_EQ_INT(gotong(args), 1);
