@@ -1,6 +1,7 @@
 /* test_cli_ledger.c: the money commands end to end, driving the `gotong`
  * binary: init, mint, send, stake, unstake, balance, ledger log / head /
  * verify / submit, and their refusals and usage errors. */
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -177,10 +178,32 @@ static void test_log_verify_submit(void) {
     CHECK_CONTAINS(err_s, "accounts differ");
 }
 
+/* `ledger backup OUT`: a checked copy, mode 0600, that a home restored
+ * from it replays in full; never over a file; OUT is needed. */
+static void test_backup(void) {
+    char args[2048], out[320], home2[320];
+    snprintf(out, sizeof out, "%s/backup.db", cli_tmp);
+    snprintf(args, sizeof args, "ledger backup %s", out);
+    CHECK_EQ_INT(gotong(args), 0);
+    CHECK_CONTAINS(out_s, "block 4, hash 0x");
+    CHECK_CONTAINS(out_s, "keep it private");
+    struct stat st;
+    CHECK(stat(out, &st) == 0 && (st.st_mode & 0777) == 0600);
+    CHECK_EQ_INT(gotong(args), 1);
+    CHECK_CONTAINS(err_s, "never overwrites");
+    CHECK_EQ_INT(gotong("ledger backup"), 2);
+    CHECK_CONTAINS(err_s, "backup needs OUT");
+    snprintf(home2, sizeof home2, "%s/restored", cli_tmp);
+    snprintf(args, sizeof args, "mkdir %s && cp %s %s/ledger.db && %s ledger verify --home %s >/dev/null", home2, out,
+             home2, GT_CLI, home2);
+    CHECK_EQ_INT(system(args), 0);
+}
+
 int main(void) {
     if (cli_setup("gt-cli-ledger")) return 1;
     RUN(test_init_mint_send);
     RUN(test_head_seed);
+    RUN(test_backup);
     RUN(test_log_verify_submit);
     if (cli_cleanup()) return 1;
     return gt_test_finish();

@@ -1,0 +1,146 @@
+/* test_ledger_backup.c: gt_ledger_backup, a copy of a ledger taken while its
+ * writer runs. Backups are taken over and over while a thread applies
+ * transfers block after block (and the checkpointer copies the WAL, every
+ * 24 frames here so that many cycles land under a backup): each is one
+ * snapshot, whole and checked — its blocks are the source's blocks at the
+ * same heights, its head at most the source's, a full replay passes, and a
+ * writer opens it. A backup is mode 0600, never overwrites a file, leaves
+ * no file behind when it fails, and refuses a source edited by hand (its
+ * copy fails the open check) without making the file. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
+
+#include "../test.h"
+#include "ledger_util.h"
+#include "base/amount.h"
+#include "base/file.h"
+#include "ledger/ledger_impl.h"
+
+#define SENDERS 4
+#define BACKUPS 6
+
+static gt_key K[SENDERS + 1];
+static gt_addr A[SENDERS + 1];
+static char dir[64], path[128];
+static gt_ledger *L;
+static _Atomic int stop, sent;
+
+/* Applies transfers one block at a time until stop is set. */
+static void *writer(void *arg) {
+    (void)arg;
+    const gt_domain *d = gt_ledger_domain(L);
+    for (uint64_t nonce = 0; !atomic_load(&stop); nonce++) {
+        gt_action a[SENDERS];
+        gt_result r[SENDERS];
+        for (int i = 0; i < SENDERS; i++) tsign(&a[i], &gt_kind_transfer, d, &K[1 + i], nonce, &A[0], 1);
+        if (gt_ledger_submit(L, a, SENDERS, r) != SENDERS) break;
+        atomic_fetch_add(&sent, SENDERS);
+    }
+    return NULL;
+}
+
+/* The source's block at the backup's height has the backup's head hash. */
+static void same_block(const gt_block *head) {
+    gt_block b;
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_ledger_block(L, head->height, &b, &err), 0);
+    CHECK(!memcmp(b.hash, head->hash, 32));
+}
+
+/* A backup at out is a ledger: a full replay passes, a writer opens it
+ * (its open check again), and its head is the one the backup reported. */
+static void is_whole(const char *out, const gt_block *head) {
+    struct stat st;
+    CHECK_EQ_INT(stat(out, &st), 0);
+    CHECK_EQ_INT(st.st_mode & 0777, 0600);
+    gt_verify_report rep;
+    gt_err err = {0};
+    CHECK_MSG(gt_ledger_verify(out, &rep, NULL, NULL, &err) == 0, "verify %s: %s", out, err.msg);
+    CHECK(!memcmp(rep.head_hash, head->hash, 32));
+    gt_ledger *c = NULL;
+    CHECK_MSG(gt_ledger_open(out, 0, &c, &err) == 0, "open %s: %s", out, err.msg);
+    gt_ledger_close(c);
+}
+
+static void test_backups_under_writes(void) {
+    L = tledger_fresh(dir, path, &A[0], 1700000000);
+    if (!L) return;
+    gt_ledger_set_ckpt_frames(L, 24);
+    const gt_domain *d = gt_ledger_domain(L);
+    gt_action a;
+    gt_result r;
+    for (int i = 0; i < SENDERS; i++) {
+        tsign(&a, &gt_kind_mint, d, &K[0], (uint64_t)i, &A[1 + i], 1000000 * GT_AMOUNT_UNIT);
+        CHECK_EQ_INT(tsubmit(L, &a, &r), 0);
+    }
+    pthread_t th;
+    CHECK_EQ_INT(pthread_create(&th, NULL, writer, NULL), 0);
+    uint64_t last = 0;
+    for (int b = 0; b < BACKUPS; b++) {
+        while (atomic_load(&sent) < 40 * SENDERS * (b + 1)) usleep(1000); /* blocks in between */
+        char out[160];
+        snprintf(out, sizeof out, "%s/b%d.db", dir, b);
+        gt_block head;
+        gt_err err = {0};
+        CHECK_MSG(gt_ledger_backup(path, out, &head, &err) == 0, "backup %d: %s", b, err.msg);
+        CHECK(head.height >= last);
+        last = head.height;
+        same_block(&head);
+    }
+    atomic_store(&stop, 1);
+    pthread_join(th, NULL);
+    fprintf(stderr, "  %d backups taken while %d transfers were applied, the last at block %llu\n", BACKUPS,
+            atomic_load(&sent), (unsigned long long)last);
+    for (int b = 0; b < BACKUPS; b++) {
+        char out[160];
+        snprintf(out, sizeof out, "%s/b%d.db", dir, b);
+        gt_block head;
+        gt_err err = {0};
+        gt_ledger *c = NULL;
+        CHECK_EQ_INT(gt_ledger_open(out, GT_LEDGER_READONLY, &c, &err), 0);
+        CHECK_EQ_INT(gt_ledger_head(c, &head, &err), 0);
+        gt_ledger_close(c);
+        is_whole(out, &head);
+    }
+}
+
+/* No file at out, nor its temp file, after a failed backup. */
+static void nothing_left(const char *out) {
+    char cmd[256];
+    CHECK(!gt_file_exists(out));
+    snprintf(cmd, sizeof cmd, "ls %s.tmp-* >/dev/null 2>&1", out);
+    CHECK(system(cmd) != 0);
+}
+
+static void test_refusals(void) {
+    char out[160], bad[160];
+    gt_block head;
+    gt_err err = {0};
+    snprintf(out, sizeof out, "%s/b0.db", dir);
+    CHECK_EQ_INT(gt_ledger_backup(path, out, &head, &err), GT_EEXIST);
+    CHECK_CONTAINS(err.msg, "never overwrites");
+    snprintf(out, sizeof out, "%s/missing.db", dir);
+    snprintf(bad, sizeof bad, "%s/none/ledger.db", dir);
+    CHECK_EQ_INT(gt_ledger_backup(bad, out, &head, &err), GT_ENOTFOUND);
+    nothing_left(out);
+    gt_ledger_close(L); /* the source edited by hand: a balance raised */
+    L = NULL;
+    snprintf(bad, sizeof bad, "%s/edited.db", dir);
+    CHECK_EQ_INT(tledger_copy(path, bad), 0);
+    CHECK_EQ_INT(tledger_exec(bad, "UPDATE accounts SET balance = balance + 1 WHERE addr = (SELECT min(addr) FROM accounts)"), 0);
+    snprintf(out, sizeof out, "%s/of-edited.db", dir);
+    err = (gt_err){0};
+    CHECK(gt_ledger_backup(bad, out, &head, &err) != 0);
+    CHECK_CONTAINS(err.msg, "the backup did not pass the ledger's open check");
+    nothing_left(out);
+}
+
+int main(void) {
+    for (int i = 0; i <= SENDERS; i++) tkey(i, &K[i], &A[i]);
+    RUN(test_backups_under_writes);
+    RUN(test_refusals);
+    gt_ledger_close(L);
+    trm(dir);
+    return gt_test_finish();
+}
