@@ -21,18 +21,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 
 #include "base/alloc.h"
 #include "base/amount.h"
 #include "base/file.h"
 #include "base/hex.h"
 #include "base/json.h"
+#include "base/limits.h"
 #include "base/pool.h"
 #include "base/progress.h"
 #include "cli/cli.h"
 #include "agent/agent.h"
 #include "agent/client.h"
 #include "crypto/addr.h"
+#include "crypto/sha256.h"
 #include "store/blob.h"
 #include "work/data/batch.h"
 #include "work/work.h"
@@ -65,7 +68,9 @@ static void usage(FILE *f) {
             "(the manifest, which pins the rows' order and provenance). --job reads both, and the row\n"
             "count, from the node (GET /v1/datasets/JOB; JOB as the node prints it, sha256:<hex> or\n"
             "0x<hex>, or a prefix of a job in this home); --root and --manifest give them by hand\n"
-            "(0x<hex> or sha256:<hex>; both are required). Exit 0 only when every check passed.\n");
+            "(0x<hex> or sha256:<hex>; both are required). With --job, a copy without provenance.json\n"
+            "gets the published one from the node (the blob its publisher uploaded, checked by its\n"
+            "hash) before it is checked. Exit 0 only when every check passed.\n");
 }
 
 typedef struct data_opts {
@@ -631,6 +636,35 @@ static int ledger_record(const data_opts *o, const uint8_t job[32], uint8_t root
     return rc;
 }
 
+/* A copy without provenance.json (--job): the file the publisher uploaded,
+ * fetched from the node by the manifest's hash and written into DIR, so the
+ * copy is checked whole. Only the published bytes are written (their sha256
+ * is the ledger's manifest); a node without the blob, or with other bytes,
+ * is an error and DIR is left as it was. 0 when DIR had the file. */
+static int fetch_provenance(const data_opts *o, const uint8_t manifest[32], gt_err *err) {
+    char path[4300], id[72] = "sha256:";
+    struct stat st;
+    gt_path_join(path, sizeof path, o->pos[0], "provenance.json");
+    if (!lstat(path, &st) || errno != ENOENT) return 0; /* there (or unreadable: the verify says so) */
+    gt_hex_encode(manifest, 32, id + 7);
+    gt_client *c = NULL;
+    uint8_t *b = NULL, h[32];
+    size_t n = 0;
+    int rc = gt_client_new(gt_cli_node(o->node), &c, err);
+    if (!rc && (rc = gt_client_blob_get(c, id, GT_LIMIT_BLOB_BYTES, &b, &n, err)))
+        gt_err_wrap(err, "%.200s has no provenance.json, and the published one (%s) could not be had from the node",
+                    o->pos[0], id);
+    gt_client_free(c);
+    if (!rc) gt_sha256(b, n, h);
+    if (!rc && memcmp(h, manifest, 32))
+        rc = gt_err_set(err, GT_EINVAL, "the node's blob %s is not those bytes: nothing written", id);
+    if (!rc) rc = gt_file_write_atomic(path, b, n, 0644, err);
+    if (!rc) fprintf(stderr, "%s had no provenance.json: wrote the published one (%zu bytes, %s) from the node\n",
+                     o->pos[0], n, id);
+    gt_free(b);
+    return rc;
+}
+
 /* What `data verify` prints once every check passed: rows, root and
  * manifest, and the record they were checked against (job: the node's
  * view; NULL: the command line's). */
@@ -679,6 +713,7 @@ static int cmd_verify(data_opts *o) {
         uint8_t job[32];
         rc = verify_job_id(o, job, &err);
         if (!rc) rc = ledger_record(o, job, root, manifest, &want_rows, &pub, &err);
+        if (!rc) rc = fetch_provenance(o, manifest, &err);
     }
     if (!rc && (rc = gt_dataset_verify(o->pos[0], root, manifest, got, &rows, &err)))
         gt_err_wrap(&err, "%.200s refused against %s", o->pos[0],

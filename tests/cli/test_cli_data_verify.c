@@ -20,6 +20,7 @@
 #include "../node_child.h"
 #include "base/alloc.h"
 #include "base/file.h"
+#include "store/blob.h"
 #include "work/data/export.h"
 
 static char url[160];
@@ -248,6 +249,32 @@ static void honest(const char *ds, const char *spec_path, const uint8_t job[32],
     refused_copies(ds, j);
 }
 
+/* A copy of ds without provenance.json, checked with --job: refused while
+ * the node lacks the published file; once the node holds it (the blob its
+ * publisher uploaded: put straight into the node's store here), the file is
+ * written into the copy and the copy verifies. */
+static void fetched_provenance(const char *ds, const uint8_t job[32]) {
+    char copy[400], p[512], cmd[2048], blobs[200], id[GT_BLOB_ID_BYTES], j[72] = "sha256:";
+    uint8_t *prov = NULL;
+    size_t plen = 0;
+    gt_hex_encode(job, 32, j + 7);
+    snprintf(copy, sizeof copy, "%s/bare", cli_tmp);
+    snprintf(cmd, sizeof cmd, "rm -rf %s && cp -r %s %s && rm %s/provenance.json", copy, ds, copy, copy);
+    CHECK_EQ_INT(system(cmd), 0);
+    CHECK_EQ_INT(verify("%s --job %s --node %s", copy, j, url), 1);
+    CHECK_CONTAINS(err_s, "has no provenance.json, and the published one");
+    snprintf(p, sizeof p, "%s/bare/provenance.json", cli_tmp);
+    CHECK(!gt_file_exists(p));
+    snprintf(p, sizeof p, "%s/provenance.json", ds);
+    CHECK_EQ_INT(gt_file_read(p, 1 << 20, &prov, &plen, NULL), 0);
+    snprintf(blobs, sizeof blobs, "%s/blobs", dir);
+    CHECK_EQ_INT(gt_blob_put(blobs, prov, plen, id, NULL), 0);
+    CHECK_EQ_INT(verify("%s --job %s --node %s", copy, j, url), 0);
+    CHECK_CONTAINS(err_s, "had no provenance.json: wrote the published one");
+    CHECK_CONTAINS(out_s, "ok: 7 rows");
+    gt_free(prov);
+}
+
 static void test_verify(void) {
     char spec[1024], spec_path[400], ds[400], other_ds[400], other_job[72] = "sha256:";
     gt_job_spec s, t;
@@ -275,6 +302,7 @@ static void test_verify(void) {
     CHECK(node > 0);
     if (node > 0) {
         honest(ds, spec_path, s.id, root, manifest);
+        fetched_provenance(ds, s.id);
         refusals(ds, other_ds, other_job, root, manifest);
         wrong_job_answer(ds, s.id, other_job, root, manifest);
     }
