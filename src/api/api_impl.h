@@ -71,8 +71,10 @@ typedef struct gt_index gt_index;
 int gt_index_open(const char *path, gt_index **out, gt_err *err);
 void gt_index_close(gt_index *ix); /* accepts NULL */
 /* Indexes up to max_blocks more blocks of the log read through ro, toward
- * head, in one transaction; an index ahead of head (a ledger made anew)
- * starts over. The watcher calls it round after round until caught up. */
+ * head, in one transaction. At the first call an index made from another
+ * log starts over: one ahead of head (a ledger made anew, or restored from
+ * an older backup) or whose last block's hash is not the log's at that
+ * height. The watcher calls it round after round until caught up. */
 int gt_index_catch_up(gt_index *ix, gt_ledger *ro, uint64_t head, unsigned max_blocks, gt_err *err);
 uint64_t gt_index_height(gt_index *ix); /* every block up to here is indexed */
 /* A round fed by the caller, who decodes the blocks anyway (the watcher, for
@@ -80,11 +82,11 @@ uint64_t gt_index_height(gt_index *ix); /* every block up to here is indexed */
  * GT_ESTATE, and nothing is held), then gt_index_round_action for every
  * action of the blocks after it in order (gt_ledger_each_decoded's callback
  * shape, arg the index; nonzero once an insert failed), then end with the
- * last block fed: committed, or rolled back when ok is 0 or an insert
+ * last block fed and its hash: committed, or rolled back when ok is 0 or an insert
  * failed. The index is locked from begin to end. */
 int gt_index_round_begin(gt_index *ix, uint64_t after, gt_err *err);
 int gt_index_round_action(void *arg, uint64_t height, uint32_t index, const gt_action *a);
-int gt_index_round_end(gt_index *ix, uint64_t to, int ok, gt_err *err);
+int gt_index_round_end(gt_index *ix, uint64_t to, const uint8_t to_hash[32], int ok, gt_err *err);
 
 /* ---- The node. */
 struct gt_node {

@@ -34,8 +34,13 @@ struct gt_index {
     pthread_mutex_t mu; /* one connection: the watcher writes, requests read */
     sqlite3 *db;
     uint64_t height;    /* every block up to here is indexed */
+    /* The first 8 bytes of block `height`'s hash as the log had it (meta
+     * 'hash8'; has_hash8 0 in a file made before it was kept), and whether
+     * the first catch-up compared it with the log under the index. */
+    int64_t hash8;
+    int has_hash8, checked;
     /* Kept prepared: the watcher indexes a round for every block or two */
-    sqlite3_stmt *ins, *put_height;
+    sqlite3_stmt *ins, *put_height, *put_hash8;
     sqlite3_stmt *put_att, *get_att; /* an attestation's task: att */
     int failed; /* an insert of the open round failed: the round rolls back */
 };
@@ -56,12 +61,14 @@ static const char index_schema[] =
 static int index_read_meta(gt_index *ix) {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(ix->db, "SELECT (SELECT v FROM meta WHERE k='height'), (SELECT v FROM meta WHERE "
-                           "k='version')", -1, &st, NULL) != SQLITE_OK)
+                           "k='version'), (SELECT v FROM meta WHERE k='hash8')", -1, &st, NULL) != SQLITE_OK)
         return GT_EDB;
     int rc = sqlite3_step(st) == SQLITE_ROW ? 0 : GT_EDB;
     int has_height = !rc && sqlite3_column_type(st, 0) != SQLITE_NULL;
     int64_t version = rc ? 0 : sqlite3_column_int64(st, 1);
     if (has_height) ix->height = (uint64_t)sqlite3_column_int64(st, 0);
+    ix->has_hash8 = !rc && sqlite3_column_type(st, 2) != SQLITE_NULL;
+    if (ix->has_hash8) ix->hash8 = sqlite3_column_int64(st, 2);
     sqlite3_finalize(st);
     if (rc || version == GT_INDEX_VERSION) return rc;
     if (has_height) return GT_ESTATE;
@@ -103,10 +110,13 @@ int gt_index_open(const char *path, gt_index **out, gt_err *err) {
     if (!ix) return gt_err_set(err, GT_ENOMEM, "out of memory");
     pthread_mutex_init(&ix->mu, NULL);
     int rc = index_open_db(ix, path, err);
+    ix->checked = ix->height == 0; /* an empty index holds nothing to be stale */
     if (!rc && (sqlite3_prepare_v2(ix->db, "INSERT OR IGNORE INTO refs(key, height, idx) VALUES(?, ?, ?)", -1,
                                    &ix->ins, NULL) != SQLITE_OK ||
                 sqlite3_prepare_v2(ix->db, "INSERT OR REPLACE INTO meta(k, v) VALUES('height', ?)", -1,
                                    &ix->put_height, NULL) != SQLITE_OK ||
+                sqlite3_prepare_v2(ix->db, "INSERT OR REPLACE INTO meta(k, v) VALUES('hash8', ?)", -1,
+                                   &ix->put_hash8, NULL) != SQLITE_OK ||
                 sqlite3_prepare_v2(ix->db, "INSERT OR IGNORE INTO att(id, task) VALUES(?, ?)", -1, &ix->put_att,
                                    NULL) != SQLITE_OK ||
                 sqlite3_prepare_v2(ix->db, "SELECT task FROM att WHERE id = ?", -1, &ix->get_att, NULL) !=
@@ -124,6 +134,7 @@ void gt_index_close(gt_index *ix) {
     if (!ix) return;
     sqlite3_finalize(ix->ins);
     sqlite3_finalize(ix->put_height);
+    sqlite3_finalize(ix->put_hash8);
     sqlite3_finalize(ix->put_att);
     sqlite3_finalize(ix->get_att);
     sqlite3_close(ix->db);
@@ -215,57 +226,89 @@ static int round_open(gt_index *ix, gt_err *err) {
     return gt_err_set(err, GT_EDB, "action index: %s", sqlite3_errmsg(ix->db));
 }
 
-/* Commits the round with the index's height `to`, or rolls it back when ok
- * is 0 or one of its inserts failed (ix->mu held). */
-static int round_close(gt_index *ix, uint64_t to, int ok, gt_err *err) {
+/* The first 8 bytes of a block hash as one integer (meta 'hash8'). */
+static int64_t hash8_of(const uint8_t hash[32]) {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v = v << 8 | hash[i];
+    return (int64_t)v;
+}
+
+/* Commits the round with the index's height `to` (whose block hash is
+ * to_hash), or rolls it back when ok is 0 or one of its inserts failed
+ * (ix->mu held). */
+static int round_close(gt_index *ix, uint64_t to, const uint8_t to_hash[32], int ok, gt_err *err) {
     assert(to >= ix->height);
     sqlite3_reset(ix->put_height);
     sqlite3_bind_int64(ix->put_height, 1, (sqlite3_int64)to);
+    sqlite3_reset(ix->put_hash8);
+    sqlite3_bind_int64(ix->put_hash8, 1, hash8_of(to_hash));
     ok = ok && !ix->failed && sqlite3_step(ix->put_height) == SQLITE_DONE &&
-         sqlite3_exec(ix->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
+         sqlite3_step(ix->put_hash8) == SQLITE_DONE && sqlite3_exec(ix->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
     if (!ok) {
         if (!err->code) gt_err_set(err, GT_EDB, "action index: %s", sqlite3_errmsg(ix->db));
         sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
         return err->code;
     }
     ix->height = to;
+    ix->hash8 = hash8_of(to_hash), ix->has_hash8 = 1;
     return 0;
 }
 
 /* See api_impl.h. */
 int gt_index_round_begin(gt_index *ix, uint64_t after, gt_err *err) {
     pthread_mutex_lock(&ix->mu);
-    int rc = ix->height != after ? gt_err_set(err, GT_ESTATE, "the action index is at block %llu, not %llu",
-                                              (unsigned long long)ix->height, (unsigned long long)after)
-                                 : round_open(ix, err);
+    int rc = !ix->checked         ? gt_err_set(err, GT_ESTATE, "the action index is not yet checked against the log")
+             : ix->height != after ? gt_err_set(err, GT_ESTATE, "the action index is at block %llu, not %llu",
+                                                (unsigned long long)ix->height, (unsigned long long)after)
+                                   : round_open(ix, err);
     if (rc) pthread_mutex_unlock(&ix->mu);
     return rc;
 }
 
 /* See api_impl.h. */
-int gt_index_round_end(gt_index *ix, uint64_t to, int ok, gt_err *err) {
-    int rc = round_close(ix, to, ok, err);
+int gt_index_round_end(gt_index *ix, uint64_t to, const uint8_t to_hash[32], int ok, gt_err *err) {
+    int rc = round_close(ix, to, to_hash, ok, err);
     pthread_mutex_unlock(&ix->mu);
     return rc;
 }
 
 /* Indexes blocks (height, to] from the ledger ro in one round (ix->mu held). */
 static int index_blocks(gt_index *ix, gt_ledger *ro, uint64_t to, gt_err *err) {
-    int rc = round_open(ix, err);
+    gt_block b;
+    int rc = gt_ledger_block(ro, to, &b, err);
+    if (!rc) rc = round_open(ix, err);
     if (rc) return rc;
     int ok = !gt_ledger_each_decoded(ro, ix->height + 1, to, gt_index_round_action, ix, err);
-    return round_close(ix, to, ok, err);
+    return round_close(ix, to, b.hash, ok, err);
+}
+
+/* Whether the log under the index is not the one it was made from: the
+ * index is ahead of its head (a ledger made anew, or restored from an older
+ * backup), or the log's block at the index's height has another hash (a
+ * ledger.db of another network, or one restored over by hand). The first
+ * catch-up asks (ix->mu held). */
+static int index_stale(gt_index *ix, gt_ledger *ro, uint64_t head) {
+    if (ix->height > head) return 1;
+    gt_block b;
+    gt_err err = {0};
+    if (!ix->height || !ix->has_hash8 || gt_ledger_block(ro, ix->height, &b, &err)) return 0;
+    return hash8_of(b.hash) != ix->hash8;
 }
 
 int gt_index_catch_up(gt_index *ix, gt_ledger *ro, uint64_t head, unsigned max_blocks, gt_err *err) {
     assert(max_blocks > 0);
     pthread_mutex_lock(&ix->mu);
     int rc = 0;
-    if (ix->height > head) { /* a ledger made anew under an old index */
-        rc = sqlite3_exec(ix->db, "DELETE FROM refs; DELETE FROM meta;", NULL, NULL, NULL) == SQLITE_OK
-                 ? 0 : gt_err_set(err, GT_EDB, "action index: %s", sqlite3_errmsg(ix->db));
-        ix->height = 0;
+    if (!ix->checked && index_stale(ix, ro, head)) {
+        GT_WARN("node: the action index was made from another log (it is at block %llu, the ledger's head is %llu): "
+                "rebuilding it", (unsigned long long)ix->height, (unsigned long long)head);
+        rc = sqlite3_exec(ix->db, "DELETE FROM refs; DELETE FROM att; DELETE FROM meta;", NULL, NULL, NULL) ==
+                     SQLITE_OK
+                 ? 0
+                 : gt_err_set(err, GT_EDB, "action index: %s", sqlite3_errmsg(ix->db));
+        ix->height = 0, ix->has_hash8 = 0;
     }
+    ix->checked = !rc;
     if (!rc && ix->height < head) {
         uint64_t to = head - ix->height > max_blocks ? ix->height + max_blocks : head;
         rc = index_blocks(ix, ro, to, err);

@@ -208,8 +208,8 @@ static int publish_new(gt_node *n) {
     publish_round p = {n, NULL};
     if (n->index && head.height > before && !gt_index_round_begin(n->index, before, &ierr)) p.index = n->index;
     int index_ok = 1;
+    gt_block b = {0}; /* the last block read: its hash ends the index's round */
     for (uint64_t h = n->published_height + 1; h <= head.height; h++) {
-        gt_block b;
         if (gt_ledger_block(rd->ro, h, &b, &err)) {
             GT_WARN("node: block %llu: %s", (unsigned long long)h, err.msg);
             break;
@@ -225,7 +225,8 @@ static int publish_new(gt_node *n) {
         atomic_fetch_add(&n->metrics.blocks_written, 1);
         atomic_store(&n->metrics.head_height, h);
     }
-    if (p.index && gt_index_round_end(n->index, n->published_height, index_ok, &ierr))
+    index_ok = index_ok && n->published_height > before && b.height == n->published_height; /* else rolled back */
+    if (p.index && gt_index_round_end(n->index, n->published_height, b.hash, index_ok, &ierr))
         GT_WARN("node: the action index: %s (it catches up from the log)", ierr.msg);
     int more = index_new(n, rd, n->published_height);
     gt_node_reader_put(n, rd);
