@@ -5,7 +5,10 @@
 #ifndef GT_TESTS_CLI_UTIL_H
 #define GT_TESTS_CLI_UTIL_H
 
+#include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -42,6 +45,45 @@ static inline int gotong(const char *args) {
     if (gt_file_read(cli_out_path, 1 << 22, (uint8_t **)&out_s, &n, NULL)) out_s = gt_strdup("");
     if (gt_file_read(cli_err_path, 1 << 22, (uint8_t **)&err_s, &n, NULL)) err_s = gt_strdup("");
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Runs `gotong ARGS --node URL --password-file PW` (the password file of
+ * cli_setup), ARGS from fmt and ap; returns its exit code. */
+static inline int cli_at_node_v(const char *url, const char *fmt, va_list ap) {
+    char args[2048], line[3000];
+    vsnprintf(args, sizeof args, fmt, ap);
+    snprintf(line, sizeof line, "%s --node %s --password-file %s", args, url, cli_pwfile);
+    return gotong(line);
+}
+
+/* The same with ARGS from fmt and what follows it. */
+static inline int cli_at_node(const char *url, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static inline int cli_at_node(const char *url, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = cli_at_node_v(url, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* The string after `"key":"` in the last stdout, into out ("" when absent). */
+static inline void cli_field(const char *key, char *out, size_t cap) {
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":\"", key);
+    const char *p = strstr(out_s, pat);
+    out[0] = 0;
+    if (p) snprintf(out, cap, "%.*s", (int)strcspn(p + strlen(pat), "\""), p + strlen(pat));
+}
+
+/* Slot 0's state of task on the node at url (`task show --json`) into out;
+ * "" when the task cannot be read, "?" when the answer has no state. */
+static inline void cli_slot0_state(const char *url, const char *task, char *out, size_t cap) {
+    out[0] = 0;
+    if (cli_at_node(url, "task show %s --json", task)) return;
+    json_t *j = json_loads(out_s, 0, NULL);
+    const char *s = json_string_value(json_object_get(json_array_get(json_object_get(j, "slotList"), 0), "state"));
+    snprintf(out, cap, "%s", s ? s : "?");
+    json_decref(j);
 }
 
 /* Removes the temp directory and the captured output. */

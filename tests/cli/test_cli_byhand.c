@@ -32,24 +32,12 @@ static char url[256], poster[64], worker[64], validator[64], model[300];
 /* Runs `gotong ARGS --node URL --password-file PW` and expects exit 0. */
 static int ok(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int ok(const char *fmt, ...) {
-    char args[2048], line[3000];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
+    int rc = cli_at_node_v(url, fmt, ap);
     va_end(ap);
-    snprintf(line, sizeof line, "%s --node %s --password-file %s", args, url, cli_pwfile);
-    int rc = gotong(line);
-    CHECK_MSG(rc == 0, "gotong %s: exit %d: %s", args, rc, err_s);
+    CHECK_MSG(rc == 0, "gotong %s: exit %d: %s", fmt, rc, err_s);
     return rc;
-}
-
-/* The address after `"key":"` in the last stdout, into out (43 bytes). */
-static void field(const char *key, char *out, size_t cap) {
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\":\"", key);
-    const char *p = strstr(out_s, pat);
-    out[0] = 0;
-    if (p) snprintf(out, cap, "%.*s", (int)strcspn(p + strlen(pat), "\""), p + strlen(pat));
 }
 
 /* An amount of addr's account (balance --json, read beside the node), in
@@ -63,16 +51,6 @@ static long long units(const char *addr, const char *what) {
     long long v = s ? atoll(s) : -1;
     json_decref(j);
     return v;
-}
-
-/* Slot 0's status of a task, from `task show --json`. */
-static void slot_status(const char *task, char *out, size_t cap) {
-    out[0] = 0;
-    if (ok("task show %s --json", task)) return;
-    json_t *j = json_loads(out_s, 0, NULL);
-    const char *s = json_string_value(json_object_get(json_array_get(json_object_get(j, "slotList"), 0), "state"));
-    snprintf(out, cap, "%s", s ? s : "?");
-    json_decref(j);
 }
 
 /* Windows out of bounds are usage errors naming the bounds; nothing is made. */
@@ -100,9 +78,9 @@ static void setup(void) {
     json_decref(j);
     snprintf(args, sizeof args, "wallet new --light --password-file %s --json", cli_pwfile);
     CHECK_EQ_INT(gotong(args), 0);
-    field("address", worker, sizeof worker);
+    cli_field("address", worker, sizeof worker);
     CHECK_EQ_INT(gotong(args), 0);
-    field("address", validator, sizeof validator);
+    cli_field("address", validator, sizeof validator);
     CHECK(strlen(poster) == 42 && strlen(worker) == 42);
     snprintf(model, sizeof model, "%s/m.gguf", cli_tmp);
     snprintf(args, sizeof args,
@@ -120,7 +98,7 @@ static void test_paid_by_hand(void) {
     /* without a card, a claim is refused and says what to do */
     ok("task post --prompt 'Say hi' --model %s --bounty 5 --stake 1 --from %s --json", model, poster);
     char task[80], st[32];
-    field("task", task, sizeof task);
+    cli_field("task", task, sizeof task);
     char line[1024];
     snprintf(line, sizeof line, "task claim %s --from %s --node %s --password-file %s", task, worker, url, cli_pwfile);
     CHECK_EQ_INT(gotong(line), 1);
@@ -133,14 +111,14 @@ static void test_paid_by_hand(void) {
     CHECK_CONTAINS(out_s, "\"endpoint\":\"https://alice.example\"");
     long long before = units(worker, "balance");
     ok("task claim %s --from %s", task, worker);
-    slot_status(task, st, sizeof st);
+    cli_slot0_state(url, task, st, sizeof st);
     CHECK_STR(st, "claimed");
     ok("task submit %s --slot 0 --result-text 'hi there' --from %s", task, worker);
-    slot_status(task, st, sizeof st);
+    cli_slot0_state(url, task, st, sizeof st);
     CHECK_STR(st, "submitted");
     ok("task verify %s --slot 0 --accept --score 90 --from %s", task, poster);
     ok("task settle %s --slot 0 --from %s", task, worker);
-    slot_status(task, st, sizeof st);
+    cli_slot0_state(url, task, st, sizeof st);
     CHECK_STR(st, "paid");
     /* paid the bounty (5 tokens), its stake back */
     CHECK_EQ_U64((uint64_t)(units(worker, "balance") - before), 5000000);
@@ -167,13 +145,13 @@ static void test_chain_windows(void) {
 static void test_disputed_by_hand(void) {
     ok("task post --prompt 'Say no' --model %s --bounty 5 --stake 2 --from %s --json", model, poster);
     char task[80], st[32];
-    field("task", task, sizeof task);
+    cli_field("task", task, sizeof task);
     ok("task claim %s --from %s", task, worker);
     ok("task submit %s --slot 0 --result-text 'no' --from %s", task, worker);
     ok("task verify %s --slot 0 --reject --reason 'not what I asked' --from %s", task, poster);
     CHECK_CONTAINS(out_s, "the worker may dispute until block time "); /* the poster learns when it may settle */
     CHECK_CONTAINS(out_s, "settle the slot after that");
-    slot_status(task, st, sizeof st);
+    cli_slot0_state(url, task, st, sizeof st);
     CHECK_STR(st, "rejected");
     /* a validator stakes before the dispute opens: the panel is seated from
      * the validators staked at that moment (docs/security.md) */
@@ -182,7 +160,7 @@ static void test_disputed_by_hand(void) {
      * stamped with the node's clock, past the old 5 s window. */
     sleep(GT_LEDGER_SHORT_WINDOW_S + 2);
     ok("task dispute %s --slot 0 --from %s", task, worker);
-    slot_status(task, st, sizeof st);
+    cli_slot0_state(url, task, st, sizeof st);
     CHECK_STR(st, "disputed");
     CHECK_CONTAINS(out_s, "\"bond\":\"2000000\""); /* the API's unit: base units */
     ok("task show %s", task);
@@ -196,7 +174,7 @@ static void test_disputed_by_hand(void) {
     /* the staked validator re-runs the work by hand and votes it good; as
      * the whole panel has voted, the dispute closes at once */
     ok("task vote %s --slot 0 --accept --from %s", task, validator);
-    slot_status(task, st, sizeof st);
+    cli_slot0_state(url, task, st, sizeof st);
     CHECK_STR(st, "paid"); /* the worker won the dispute: paid as if accepted */
     CHECK_EQ_INT((int)units(validator, "balance"), (100 - 20 + 2) * 1000000); /* the rejecter's bond (= stake 2) is its */
 }
@@ -208,7 +186,7 @@ static void test_disputed_by_hand(void) {
 static void test_sealed_vote_by_hand(void) {
     ok("task post --prompt 'Say yes' --model %s --bounty 5 --stake 2 --from %s --json", model, poster);
     char task[80], st[32], line[1024];
-    field("task", task, sizeof task);
+    cli_field("task", task, sizeof task);
     ok("task claim %s --from %s", task, worker);
     ok("task submit %s --slot 0 --result-text 'yes' --from %s", task, worker);
     ok("task verify %s --slot 0 --reject --reason 'no' --from %s", task, poster);
@@ -233,7 +211,7 @@ static void test_sealed_vote_by_hand(void) {
         rc = gotong(line);
     }
     CHECK_MSG(rc == 0, "reveal: exit %d: %s", rc, err_s);
-    slot_status(task, st, sizeof st);
+    cli_slot0_state(url, task, st, sizeof st);
     CHECK_STR(st, "paid"); /* the whole panel revealed: decided at once, for the worker */
 }
 
@@ -246,7 +224,7 @@ static void test_data_job_post_fee(void) {
     CHECK_EQ_INT(gt_file_write_atomic(spec, s, strlen(s), 0600, NULL), 0);
     snprintf(args, sizeof args, "data job new %s --json", spec);
     CHECK_EQ_INT(gotong(args), 0);
-    field("job", job, sizeof job);
+    cli_field("job", job, sizeof job);
     CHECK(strlen(job) == 71);
     ok("data job post %.15s --validator %s --fee 0.1 --from %s", job + 7, worker, poster);
     CHECK_CONTAINS(out_s, "posted job");
@@ -302,10 +280,10 @@ static void test_eval_post_bench(void) {
     CHECK_CONTAINS(err_s, "expected at least min(items,16)=16");
     ok("task post --bench arith-v1 --model %s --limit 50 --bounty 1 --stake 1 --from %s --json", model, poster);
     char task[80];
-    field("task", task, sizeof task);
+    cli_field("task", task, sizeof task);
     ok("task show %s --json", task);
     CHECK_CONTAINS(out_s, "\"kind\":\"eval\"");
-    field("spec", spec_id, sizeof spec_id);
+    cli_field("spec", spec_id, sizeof spec_id);
     uint8_t *b = NULL, *m = NULL, h[32];
     size_t n = 0, mn = 0;
     gt_client *c = NULL;

@@ -33,27 +33,6 @@
 static char url[256], poster[64], worker[64], root[67] = "0x", data_path[300], vocab_path[300], vocab2_path[300],
                                                  base_path[300];
 
-/* Runs `gotong ARGS --node URL --password-file PW`; returns its exit code. */
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int run(const char *fmt, ...) {
-    char args[2048], line[3000];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(line, sizeof line, "%s --node %s --password-file %s", args, url, cli_pwfile);
-    return gotong(line);
-}
-
-/* The string after `"key":"` in the last stdout, into out. */
-static void field(const char *key, char *out, size_t cap) {
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\":\"", key);
-    const char *p = strstr(out_s, pat);
-    out[0] = 0;
-    if (p) snprintf(out, cap, "%.*s", (int)strcspn(p + strlen(pat), "\""), p + strlen(pat));
-}
-
 /* Sums as a data job exports them, and their Merkle root (keccak256 of each line). */
 static void write_dataset(void) {
     gt_buf d = GT_BUF_INIT;
@@ -86,7 +65,7 @@ static void setup(void) {
     json_decref(j);
     snprintf(args, sizeof args, "wallet new --light --password-file %s --json", cli_pwfile);
     CHECK_EQ_INT(gotong(args), 0);
-    field("address", worker, sizeof worker);
+    cli_field("address", worker, sizeof worker);
     write_dataset();
     snprintf(vocab_path, sizeof vocab_path, "%s/v.gguf", cli_tmp);
     snprintf(vocab2_path, sizeof vocab2_path, "%s/v2.gguf", cli_tmp);
@@ -120,7 +99,7 @@ static int node_has(const char *path) {
 /* A post with these train options (after the common ones) fails with exit
  * code want and a message holding expect. */
 static void refused(int want, const char *expect, const char *opts) {
-    int rc = run("task post --bounty 2 --stake 1 --from %s %s", poster, opts);
+    int rc = cli_at_node(url, "task post --bounty 2 --stake 1 --from %s %s", poster, opts);
     CHECK_MSG(rc == want, "exit %d (expected %d) for %s: %s", rc, want, opts, err_s);
     CHECK_CONTAINS(err_s, expect);
 }
@@ -160,8 +139,8 @@ static void test_refusals(void) {
 /* The spec the node holds for task (its `task show`), parsed. */
 static int posted_spec(const char *task, gt_train_task *t) {
     char spec_id[80];
-    if (run("task show %s --json", task)) return -1;
-    field("spec", spec_id, sizeof spec_id);
+    if (cli_at_node(url, "task show %s --json", task)) return -1;
+    cli_field("spec", spec_id, sizeof spec_id);
     CHECK_CONTAINS(out_s, "\"kind\":\"train\"");
     gt_client *c = NULL;
     uint8_t *b = NULL;
@@ -200,16 +179,6 @@ static pid_t spawn_agent(const char *name, const char *args) {
     return pid;
 }
 
-/* Slot 0's state of task (from `task show --json`) into out. */
-static void slot0_state(const char *task, char *out, size_t cap) {
-    out[0] = 0;
-    if (run("task show %s --json", task)) return;
-    json_t *j = json_loads(out_s, 0, NULL);
-    const char *s = json_string_value(json_object_get(json_array_get(json_object_get(j, "slotList"), 0), "state"));
-    snprintf(out, cap, "%s", s ? s : "?");
-    json_decref(j);
-}
-
 /* `gotong agent` processes work task: a worker with skill train, and the
  * poster verifying by re-execution. Returns once slot 0 is paid (or after
  * two minutes), the agents stopped; the worker is then paid the bounty. */
@@ -222,7 +191,7 @@ static void work_it(const char *task) {
     pid_t p = spawn_agent("poster", args);
     for (int i = 0; i < 600 && strcmp(state, "paid"); i++) {
         usleep(200000);
-        slot0_state(task, state, sizeof state);
+        cli_slot0_state(url, task, state, sizeof state);
     }
     CHECK_STR(state, "paid");
     kill(w, SIGTERM), kill(p, SIGTERM);
@@ -238,12 +207,12 @@ static void work_it(const char *task) {
 /* Posted from options; the agents train, verify and pay it. */
 static void test_posted_and_paid(void) {
     char task[80];
-    CHECK_EQ_INT(run("mint --to %s 100 --from %s", poster, poster), 0);
-    CHECK_EQ_INT(run("mint --to %s 10 --from %s", worker, poster), 0);
-    CHECK_MSG(run("task post --bounty 2 --stake 1 --from %s --base %s --vocab %s --dataset %s/ds --root %s --steps 4 "
+    CHECK_EQ_INT(cli_at_node(url, "mint --to %s 100 --from %s", poster, poster), 0);
+    CHECK_EQ_INT(cli_at_node(url, "mint --to %s 10 --from %s", worker, poster), 0);
+    CHECK_MSG(cli_at_node(url, "task post --bounty 2 --stake 1 --from %s --base %s --vocab %s --dataset %s/ds --root %s --steps 4 "
                   "--every 2 --lr 0.003 --json", poster, base_path, vocab_path, cli_tmp, root) == 0, "post: %s", err_s);
     CHECK_CONTAINS(err_s, "base checkpoint at step 1: the task trains steps 2..5 of a schedule ending at 5");
-    field("task", task, sizeof task);
+    cli_field("task", task, sizeof task);
     gt_train_task t;
     if (posted_spec(task, &t)) return;
     CHECK_EQ_INT(t.steps, 4);
