@@ -36,6 +36,10 @@ int gt_serve_job_init(gt_serve_job *j, const gt_ctx *ctx, const gt_tokenizer *to
     }
     j->logits = gt_malloc((size_t)j->n_vocab * sizeof(float));
     if (!j->logits) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    /* A grammar's mask sets -inf in logits; logprobs are of the raw ones
+     * (the documented contract), so they keep a copy from before it. */
+    if (p->grammar && p->logprobs && !(j->raw = gt_malloc((size_t)j->n_vocab * sizeof(float))))
+        return gt_err_set(err, GT_ENOMEM, "out of memory");
     for (int i = 0; i < n_prompt; i++) gt_sampler_accept(j->smp, prompt[i]);
     return 0;
 }
@@ -90,11 +94,13 @@ int gt_serve_top_k(const float *l, int n, int k, int32_t *out) {
     return m;
 }
 
-/* Token t's log-probability and the top alternatives, from the logits it
- * was sampled from: log-softmax in double, summed in index order (the same
- * bytes on every run and thread count, and on whichever thread runs it). */
+/* Token t's log-probability and the top alternatives, from the raw logits
+ * it was sampled from (before a grammar's mask: j->raw then holds them, so
+ * no alternative is a -inf the JSON cannot carry): log-softmax in double,
+ * summed in index order (the same bytes on every run and thread count, and
+ * on whichever thread runs it). */
 void gt_serve_job_logprob(const gt_serve_job *j, int32_t t, size_t start, gt_serve_logprob *out) {
-    const float *l = j->logits;
+    const float *l = j->raw ? j->raw : j->logits;
     double mx = l[0], sum = 0;
     for (int i = 1; i < j->n_vocab; i++) mx = l[i] > mx ? l[i] : mx;
     double e[1024]; /* 8 exps at a time (gt_dmath_exp_n), the same bits, summed in index order */
@@ -158,6 +164,7 @@ static int step(gt_serve_job *j, gt_err *err) {
         j->done = 1, j->finish_reason = "length";
         return 0;
     }
+    if (j->raw) memcpy(j->raw, j->logits, (size_t)j->n_vocab * sizeof(float));
     if (j->grammar && mask_logits(j, err)) return err ? err->code : GT_EINVAL;
     int32_t t = gt_sampler_sample(j->smp, j->logits);
     if (j->grammar) { /* the sampler never picks a -inf token; checked all the same */
@@ -265,6 +272,7 @@ void gt_serve_job_free(gt_serve_job *j) {
     gt_free(j->match);
     gt_gmask_free(j->gmask);
     gt_free(j->logits);
+    gt_free(j->raw);
     gt_buf_free(&j->text);
     gt_buf_free(&j->lps);
     gt_buf_free(&j->toks);

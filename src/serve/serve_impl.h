@@ -187,6 +187,7 @@ typedef struct gt_serve_job {
     const gt_tokenizer *tok;
     gt_sampler *smp;
     float *logits;
+    float *raw;                  /* with a grammar and logprobs: the logits before the mask (logprobs read them) */
     int n_vocab;
     int n_prompt, n_gen, max_gen, pos;
     int done;

@@ -1,0 +1,99 @@
+/* test_serve_hostile.c: requests a careless or hostile client sends, and
+ * what the server must still get right with them:
+ *   - logprobs under structured output: of the raw logits, as documented
+ *     (the grammar's -inf mask neither changes them nor shortens
+ *     top_logprobs, whose -inf entries JSON cannot carry). */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../test.h"
+#include "base/buf.h"
+#include "serve/serve_impl.h"
+
+#define QWEN "models/tiny-qwen2-q8_0.gguf"
+#define MODEL_ID "tiny-qwen2-q8_0"
+
+/* One POST of body to path; returns the status, *out the body. */
+static int post(uint16_t port, const char *path, const char *body, gt_buf *out) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a)) return -1;
+    gt_buf req = GT_BUF_INIT;
+    gt_buf_printf(&req, "POST %s HTTP/1.0\r\nContent-Length: %zu\r\n\r\n%s", path, strlen(body), body);
+    CHECK(write(fd, req.data, req.len) == (ssize_t)req.len);
+    gt_buf_free(&req);
+    gt_buf all = GT_BUF_INIT;
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0) gt_buf_append(&all, buf, (size_t)n);
+    close(fd);
+    gt_buf_putc(&all, 0);
+    const char *sep = strstr((const char *)all.data, "\r\n\r\n");
+    gt_buf_reset(out);
+    gt_buf_append_str(out, sep ? sep + 4 : "");
+    gt_buf_putc(out, 0);
+    int st = all.len > 12 ? atoi((const char *)all.data + 9) : -1;
+    gt_buf_free(&all);
+    return st;
+}
+
+static gt_serve *start(void) {
+    gt_serve_config c = gt_serve_defaults();
+    c.model_path = gt_fixture(QWEN);
+    c.listen = "127.0.0.1:0";
+    c.access_log = 0;
+    gt_serve *s = NULL;
+    gt_err err = {0};
+    CHECK_MSG(gt_serve_start(&c, &s, &err) == 0, "%s", err.msg);
+    return s;
+}
+
+/* The chat answer's logprobs.content of a greedy 4-token request, with rf
+ * (a response_format, or "" for none) and top_logprobs 5 (a new reference). */
+static json_t *chat_logprobs(uint16_t port, const char *rf) {
+    char body[1024];
+    snprintf(body, sizeof body, "{\"model\":\"" MODEL_ID "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+             "\"max_tokens\":4,\"temperature\":0,\"logprobs\":true,\"top_logprobs\":5%s}", rf);
+    gt_buf out = GT_BUF_INIT;
+    CHECK_EQ_INT(post(port, "/v1/chat/completions", body, &out), 200);
+    json_t *j = json_loads((const char *)out.data, 0, NULL);
+    json_t *lp = json_object_get(json_object_get(json_array_get(json_object_get(j, "choices"), 0), "logprobs"),
+                                 "content");
+    CHECK_MSG(json_array_size(lp) > 0, "no logprobs: %s", (const char *)out.data);
+    json_incref(lp);
+    json_decref(j), gt_buf_free(&out);
+    return lp;
+}
+
+/* Structured output with logprobs: every token has its 5 alternatives, and
+ * the first token's (the same logits with or without the grammar) are the
+ * unconstrained request's, bit for bit. Before the fix the mask's -inf
+ * made them the renormalized masked distribution, and -inf alternatives
+ * were dropped from the JSON (2 of 5 for the first token on this model). */
+static void test_grammar_logprobs(void) {
+    gt_serve *s = start();
+    if (!s) return;
+    json_t *free_lp = chat_logprobs(gt_serve_port(s), "");
+    json_t *con_lp = chat_logprobs(gt_serve_port(s), ",\"response_format\":{\"type\":\"json_object\"}");
+    size_t i;
+    const json_t *e;
+    json_array_foreach(con_lp, i, e) {
+        CHECK_MSG(json_array_size(json_object_get(e, "top_logprobs")) == 5, "token %zu has %zu alternatives, not 5",
+                  i, json_array_size(json_object_get(e, "top_logprobs")));
+    }
+    char *a = json_dumps(json_object_get(json_array_get(free_lp, 0), "top_logprobs"), JSON_COMPACT);
+    char *b = json_dumps(json_object_get(json_array_get(con_lp, 0), "top_logprobs"), JSON_COMPACT);
+    CHECK_MSG(a && b && !strcmp(a, b), "the first token's alternatives differ under the grammar:\n  free: %s\n  json: %s",
+              a, b);
+    free(a), free(b);
+    json_decref(free_lp), json_decref(con_lp);
+    gt_serve_stop(s);
+}
+
+int main(void) {
+    RUN(test_grammar_logprobs);
+    return gt_test_finish();
+}
