@@ -133,26 +133,45 @@ int gt_serve_tool_calls_check(const json_t *calls, size_t i, gt_serve_error *e) 
     return 0;
 }
 
-/* The schema of the forced call: {"name": const, "arguments": parameters}
- * of the named tool, or of any tool (name an enum, arguments anyOf). */
+/* One tool's call as a schema: {"name": its name, "arguments": its
+ * parameters (any object when it has none)}. */
+static json_t *one_call_schema(const json_t *f) {
+    const json_t *ps = json_object_get(f, "parameters");
+    json_t *args = json_is_object(ps) ? json_deep_copy(ps) : json_pack("{s:s}", "type", "object");
+    return json_pack("{s:s,s:{s:{s:O},s:o},s:[s,s]}", "type", "object", "properties", "name", "const",
+                     json_object_get(f, "name"), "arguments", args, "required", "name", "arguments");
+}
+
+/* The schema of the forced call: the named tool's call, or any one tool's
+ * call (an anyOf of them, so each tool's name goes with its own arguments,
+ * never another tool's). */
 static json_t *call_schema(const gt_serve_params *p) {
-    json_t *names = json_array(), *args = json_array();
+    json_t *alts = json_array();
     size_t i;
     const json_t *t;
     json_array_foreach(p->tools, i, t) {
-        const json_t *f = json_object_get(t, "function"), *ps = json_object_get(f, "parameters");
+        const json_t *f = json_object_get(t, "function");
         const char *name = json_string_value(json_object_get(f, "name"));
         if (p->tool_name && strcmp(name, p->tool_name)) continue;
-        json_array_append_new(names, json_string(name));
-        json_array_append_new(args, json_is_object(ps) ? json_deep_copy(ps) : json_pack("{s:s}", "type", "object"));
+        json_array_append_new(alts, one_call_schema(f));
     }
-    json_t *arg = json_array_size(args) == 1 ? json_incref(json_array_get(args, 0)) : json_pack("{s:O}", "anyOf", args);
-    json_decref(args);
-    return json_pack("{s:s,s:{s:{s:o},s:o},s:[s,s]}", "type", "object", "properties", "name", "enum", names,
-                     "arguments", arg, "required", "name", "arguments");
+    if (json_array_size(alts) == 1) {
+        json_t *one = json_incref(json_array_get(alts, 0));
+        json_decref(alts);
+        return one;
+    }
+    return json_pack("{s:s,s:o}", "type", "object", "anyOf", alts);
 }
 
 int gt_serve_tools_grammar(const gt_serve_params *p, gt_grammar **out, gt_serve_error *e) {
+    *out = NULL;
+    /* Each tool is an alternative of the call's grammar, which follows at
+     * most GT_GRAMMAR_ALTS at once. */
+    if (!p->tool_name && json_array_size(p->tools) > GT_GRAMMAR_ALTS)
+        return gt_serve_fail(e, 400, "tool_choice", "invalid_value",
+                             "tool_choice \"required\": at most %d tools can be forced at once, got %zu; name one "
+                             "({\"type\":\"function\",\"function\":{\"name\":NAME}}) or send fewer tools",
+                             GT_GRAMMAR_ALTS, json_array_size(p->tools));
     json_t *rf = json_pack("{s:s,s:{s:s,s:o}}", "type", "json_schema", "json_schema", "name", "tool_call", "schema",
                            call_schema(p));
     if (!rf) return gt_serve_fail(e, 500, NULL, NULL, "out of memory");

@@ -2,7 +2,9 @@
  * what the server must still get right with them:
  *   - logprobs under structured output: of the raw logits, as documented
  *     (the grammar's -inf mask neither changes them nor shortens
- *     top_logprobs, whose -inf entries JSON cannot carry). */
+ *     top_logprobs, whose -inf entries JSON cannot carry);
+ *   - tool_choice "required" over several tools: each tool's name goes with
+ *     its own arguments' schema, never another tool's. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -93,7 +95,61 @@ static void test_grammar_logprobs(void) {
     gt_serve_stop(s);
 }
 
+/* 1 when text is a whole document under g, 0 a proper prefix, -1 refused. */
+static int match(const gt_grammar *g, const char *text) {
+    gt_gmatch m;
+    gt_grammar_start(g, &m);
+    if (!gt_grammar_feed(g, &m, text, strlen(text))) return -1;
+    return gt_grammar_done(&m);
+}
+
+static const char *const TOOLS =
+    "[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"parameters\":{\"type\":\"object\","
+    "\"required\":[\"city\"],\"properties\":{\"city\":{\"type\":\"string\"}}}}},"
+    "{\"type\":\"function\",\"function\":{\"name\":\"noop\",\"parameters\":{\"type\":\"object\","
+    "\"properties\":{}}}}]";
+
+/* The grammar of tool_choice "required" over TOOLS: each name with its own
+ * arguments only (before the fix the arguments were an anyOf of every
+ * tool's, apart from the name, so noop could be called with get_weather's
+ * city and get_weather without it). */
+static void test_forced_tools_binding(void) {
+    char buf[1024];
+    snprintf(buf, sizeof buf, "{\"model\":\"m\",\"tools\":%s,\"tool_choice\":\"required\",\"messages\":"
+             "[{\"role\":\"user\",\"content\":\"hi\"}]}", TOOLS);
+    json_t *body = json_loads(buf, 0, NULL);
+    gt_serve_params p;
+    gt_serve_error e = {0};
+    CHECK(gt_serve_parse(body, GT_SERVE_CHAT, &p, &e) == 0);
+    gt_grammar *g = NULL;
+    CHECK_MSG(gt_serve_tools_grammar(&p, &g, &e) == 0, "%s", e.message);
+    if (g) {
+        CHECK_EQ_INT(match(g, "{\"name\":\"get_weather\",\"arguments\":{\"city\":\"Oslo\"}}"), 1);
+        CHECK_EQ_INT(match(g, "{\"name\":\"noop\",\"arguments\":{}}"), 1);
+        CHECK_EQ_INT(match(g, "{\"name\":\"noop\",\"arguments\":{\"city\":\"Oslo\"}}"), -1);
+        CHECK_EQ_INT(match(g, "{\"name\":\"get_weather\",\"arguments\":{}}"), -1);
+    }
+    gt_grammar_free(g);
+    json_decref(body);
+    /* More tools than the grammar follows at once: refused up front, saying so. */
+    json_t *many = json_array();
+    for (int i = 0; i < GT_GRAMMAR_ALTS + 1; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "t%d", i);
+        json_array_append_new(many, json_pack("{s:s,s:{s:s}}", "type", "function", "function", "name", name));
+    }
+    body = json_pack("{s:s,s:o,s:s,s:[{s:s,s:s}]}", "model", "m", "tools", many, "tool_choice", "required",
+                     "messages", "role", "user", "content", "hi");
+    CHECK(gt_serve_parse(body, GT_SERVE_CHAT, &p, &e) == 0);
+    CHECK(gt_serve_tools_grammar(&p, &g, &e) != 0 && g == NULL);
+    CHECK_EQ_INT(e.status, 400);
+    CHECK_STR(e.param, "tool_choice");
+    CHECK_CONTAINS(e.message, "at most 16 tools");
+    json_decref(body);
+}
+
 int main(void) {
+    RUN(test_forced_tools_binding);
     RUN(test_grammar_logprobs);
     return gt_test_finish();
 }
