@@ -14,13 +14,14 @@
 #include <assert.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/alloc.h"
 #include "serve/serve_impl.h"
 
 enum { N_OBJ, N_ARR, N_STR, N_INT, N_NUM, N_BOOL, N_NULL, N_ENUM, N_ANYOF, N_ANY, N_ANYOBJ };
-enum { F_VALUE, F_OBJ, F_ARR, F_STR, F_NUM, F_LIT, F_GOBJ };
+enum { F_VALUE, F_OBJ, F_ARR, F_STR, F_NUM, F_LIT, F_GOBJ, F_ENUM, F_KEY };
 
 #define MAX_KIDS (GT_GRAMMAR_MAX_NODES * 4)
 #define MAX_NUM_DIGITS 15
@@ -107,7 +108,12 @@ static int set_lit(gt_grammar *g, int k, const char *text, gt_serve_error *e) {
     return 0;
 }
 
-/* enum / const: each value as compact JSON, the only texts allowed. */
+/* Byte order of two literals (qsort). */
+static int lit_cmp(const void *x, const void *y) { return strcmp(*(char *const *)x, *(char *const *)y); }
+
+/* enum / const: each value as compact JSON, the only texts allowed; sorted,
+ * so the values that begin with the bytes matched so far are a run (F_ENUM
+ * follows an enum as one reading whatever its size). */
 static int compile_enum(gt_grammar *g, const json_t *vals, int *out, gt_serve_error *e) {
     size_t n = json_array_size(vals), i;
     if (n == 0 || n > GT_GRAMMAR_MAX_ENUM)
@@ -128,6 +134,7 @@ static int compile_enum(gt_grammar *g, const json_t *vals, int *out, gt_serve_er
         free(s);
         if (rc) return rc;
     }
+    qsort(g->lits + g->nodes[*out].first, n, sizeof(char *), lit_cmp);
     return 0;
 }
 
@@ -396,10 +403,8 @@ static void step_value(const gt_grammar *g, gt_gstack *s, int node, int c, gt_gm
         }
         return;
     case N_ENUM:
-        for (int k = 0; k < n->n; k++) {
-            f = frame(F_LIT, node, 0), f.a = n->first + k;
-            step_as(g, s, f, c, out);
-        }
+        f = frame(F_ENUM, node, 0), f.a = n->first;
+        step_as(g, s, f, c, out);
         return;
     case N_ANYOF:
         for (int k = 0; k < n->n; k++)
@@ -497,16 +502,66 @@ static void step_obj(const gt_grammar *g, gt_gstack *s, gt_gframe *f, int c, gt_
         if (rest_optional(g, n, f->a) && pop_done(g, s)) emit(out, s);
     } else if (f->phase == 4 && c == ',') {
         if (f->a < n->n) f->phase = 5, emit(out, s);
-    } else if ((f->phase == 1 || f->phase == 5) && c == '"') {
-        for (int j = f->a; j < n->n; j++) { /* any property from a on, skipping only optional ones */
-            gt_gstack t = *s;
-            gt_gframe key = frame(F_LIT, f->node, 0);
-            t.f[t.depth - 1].b = j, t.f[t.depth - 1].phase = 2;
-            key.a = n->first + j, key.b = 1;
-            if (push(&t, key)) emit(out, &t);
-            if (g->req[n->first + j]) break;
-        }
+    } else if ((f->phase == 1 || f->phase == 5) && c == '"' && f->a < n->n) {
+        /* any property from a on, skipping only optional ones: one reading (step_key) */
+        gt_gframe key = frame(F_KEY, f->node, 0);
+        key.a = n->first + f->a, key.b = 1;
+        f->phase = 2;
+        if (push(s, key)) emit(out, s);
     }
+}
+
+/* Whether literals x and y share their first n bytes. */
+static int same_prefix(const char *x, const char *y, int n) { return !strncmp(x, y, (size_t)n); }
+
+/* An enum's value as one reading, however many values it has (sorted at
+ * compile, so those beginning with the bytes so far are a run): a is the
+ * first of the run, b the bytes matched. A value complete while a longer
+ * one goes on (1 and 12) forks: the value ends, or the longer one goes on.
+ * Forking per value instead dropped every value past GT_GRAMMAR_ALTS. */
+static void step_enum(const gt_grammar *g, gt_gstack *s, gt_gframe *f, int c, gt_gmatch *out) {
+    const gnode *n = &g->nodes[f->node];
+    const char *cur = g->lits[f->a];
+    int k = f->a, end = n->first + n->n;
+    while (k < end && same_prefix(g->lits[k], cur, f->b) && (unsigned char)g->lits[k][f->b] != c) k++;
+    if (k == end || !same_prefix(g->lits[k], cur, f->b)) return;
+    f->a = k, f->b++;
+    if (g->lits[k][f->b]) {
+        emit(out, s);
+        return;
+    }
+    int next = k + 1; /* a longer value with this one as its prefix (equal ones skipped) */
+    while (next < end && !strcmp(g->lits[next], g->lits[k])) next++;
+    if (next < end && same_prefix(g->lits[next], g->lits[k], f->b)) {
+        gt_gstack t = *s;
+        t.f[t.depth - 1].a = next;
+        emit(out, &t);
+    }
+    if (pop_done(g, s)) emit(out, s);
+}
+
+/* A property's key as one reading over every property it may still be
+ * (in schema order, from the object's next one to its first required one):
+ * a is the first whose key takes the bytes so far, b the bytes matched.
+ * No key is a prefix of another (each ends with ":), so on its last byte
+ * the object learns which property it is. Forking per property instead
+ * dropped every optional property past GT_GRAMMAR_ALTS. */
+static void step_key(const gt_grammar *g, gt_gstack *s, gt_gframe *f, int c, gt_gmatch *out) {
+    const gnode *n = &g->nodes[f->node];
+    const char *cur = g->lits[f->a];
+    int k = f->a;
+    for (; k < n->first + n->n; k++) {
+        if (same_prefix(g->lits[k], cur, f->b) && (unsigned char)g->lits[k][f->b] == c) break;
+        if (g->req[k]) return; /* a required property is not skipped */
+    }
+    if (k == n->first + n->n) return;
+    f->a = k, f->b++;
+    if (!g->lits[k][f->b]) {
+        assert(s->depth >= 2 && s->f[s->depth - 2].type == F_OBJ);
+        s->f[s->depth - 2].b = k - n->first;
+        if (!pop_done(g, s)) return;
+    }
+    emit(out, s);
 }
 
 static void step_arr(const gt_grammar *g, gt_gstack *s, gt_gframe *f, int c, gt_gmatch *out) {
@@ -562,6 +617,8 @@ static void step(const gt_grammar *g, gt_gstack *s, int c, gt_gmatch *out) {
     case F_NUM: step_num(g, s, f, c, out); return;
     case F_OBJ: step_obj(g, s, f, c, out); return;
     case F_ARR: step_arr(g, s, f, c, out); return;
+    case F_ENUM: step_enum(g, s, f, c, out); return;
+    case F_KEY: step_key(g, s, f, c, out); return;
     default: step_gobj(g, s, f, c, out); return;
     }
 }

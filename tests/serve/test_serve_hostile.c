@@ -4,7 +4,9 @@
  *     (the grammar's -inf mask neither changes them nor shortens
  *     top_logprobs, whose -inf entries JSON cannot carry);
  *   - tool_choice "required" over several tools: each tool's name goes with
- *     its own arguments' schema, never another tool's. */
+ *     its own arguments' schema, never another tool's;
+ *   - enums with more values than the matcher's readings: every value can
+ *     be generated. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -148,7 +150,54 @@ static void test_forced_tools_binding(void) {
     json_decref(body);
 }
 
+/* A json_schema response_format of schema text (compiled; NULL on failure). */
+static gt_grammar *compile_schema(const char *schema) {
+    char rf[8192];
+    snprintf(rf, sizeof rf, "{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"t\",\"schema\":%s}}", schema);
+    json_t *j = json_loads(rf, 0, NULL);
+    gt_grammar *g = NULL;
+    gt_serve_error e = {0};
+    CHECK_MSG(j && gt_grammar_compile(j, &g, &e) == 0, "%s", e.message);
+    json_decref(j);
+    return g;
+}
+
+/* An enum of 40 values and an object of 40 optional properties, both over
+ * GT_GRAMMAR_ALTS: every value and every property can be written (before
+ * the fix the matcher forked a reading per value or property and dropped
+ * those past the 16th: "v16".."v39" and p16..p39 were refused). Values
+ * that prefix others (1, 12, 123) end or go on. */
+static void test_wide_enum_and_keys(void) {
+    gt_buf sc = GT_BUF_INIT;
+    gt_buf_append_str(&sc, "{\"type\":\"object\",\"required\":[\"e\"],\"properties\":{\"e\":{\"enum\":[");
+    for (int i = 0; i < 40; i++) gt_buf_printf(&sc, "%s\"v%d\"", i ? "," : "", i);
+    gt_buf_append_str(&sc, "]},\"n\":{\"type\":\"array\",\"items\":{\"enum\":[123,1,12,12]}}");
+    for (int i = 0; i < 40; i++) gt_buf_printf(&sc, ",\"p%d\":{\"type\":\"integer\"}", i);
+    gt_buf_append_str(&sc, "}}");
+    gt_buf_putc(&sc, 0);
+    gt_grammar *g = compile_schema((const char *)sc.data);
+    gt_buf_free(&sc);
+    if (!g) return;
+    for (int i = 0; i < 40; i++) {
+        char doc[64];
+        snprintf(doc, sizeof doc, "{\"e\":\"v%d\"}", i);
+        CHECK_MSG(match(g, doc) == 1, "%s refused", doc);
+        snprintf(doc, sizeof doc, "{\"e\":\"v0\",\"p%d\":%d}", i, i);
+        CHECK_MSG(match(g, doc) == 1, "%s refused", doc);
+    }
+    CHECK_EQ_INT(match(g, "{\"e\":\"v40\"}"), -1);
+    CHECK_EQ_INT(match(g, "{\"e\":\"v3"), 0);
+    CHECK_EQ_INT(match(g, "{\"e\":\"v1\",\"n\":[1,12,123,12],\"p3\":1,\"p39\":2}"), 1);
+    CHECK_EQ_INT(match(g, "{\"e\":\"v1\",\"n\":[2]}"), -1);
+    CHECK_EQ_INT(match(g, "{\"e\":\"v1\",\"n\":[1234]}"), -1);
+    CHECK_EQ_INT(match(g, "{\"e\":\"v1\",\"p39\":1,\"p3\":1}"), -1); /* properties in the schema's order */
+    CHECK_EQ_INT(match(g, "{\"p1\":1,\"e\":\"v1\"}"), -1);            /* e is required, and first */
+    CHECK_EQ_INT(match(g, "{\"e\":\"v1\",\"p\":1}"), -1);
+    gt_grammar_free(g);
+}
+
 int main(void) {
+    RUN(test_wide_enum_and_keys);
     RUN(test_forced_tools_binding);
     RUN(test_grammar_logprobs);
     return gt_test_finish();
