@@ -27,6 +27,10 @@
 
 /* Grace for requests in flight at stop. */
 #define GT_SERVE_STOP_GRACE_MS 5000
+/* A chunked body over its limit is read and dropped up to this many bytes
+ * past it, so its 413 can still be delivered (MHD cannot answer in the
+ * middle of a body); beyond that the connection is cut (as api/http.c). */
+#define GT_SERVE_DISCARD_MAX (1024 * 1024)
 
 static const gt_route routes[] = {
     {"GET", "/health", 0},         {"GET", "/v1/models", 1},
@@ -230,6 +234,17 @@ static enum MHD_Result on_headers(gt_serve *s, gt_serve_req *r, struct MHD_Conne
     return MHD_YES;
 }
 
+/* The answer to a chunked body found over its route's limit once all in:
+ * what a Content-Length over it gets from the headers (on_headers). */
+static enum MHD_Result send_too_big(gt_serve_req *r, struct MHD_Connection *conn, const char *method,
+                                    const char *url) {
+    gt_serve_error e;
+    size_t limit = body_limits[r->route];
+    if (limit == 0) gt_serve_fail(&e, 400, NULL, "invalid_request", "%s %s takes no request body", method, url);
+    else gt_serve_fail(&e, 413, NULL, "request_too_large", "request body is over the limit of %zu bytes", limit);
+    return send_error(r, conn, &e);
+}
+
 /* MHD's request callback, on our port (on_node 0) or a node's: headers,
  * then body pieces, then the end. */
 static enum MHD_Result serve_request(gt_serve *s, int on_node, struct MHD_Connection *conn, const char *url,
@@ -253,15 +268,17 @@ static enum MHD_Result serve_request(gt_serve *s, int on_node, struct MHD_Connec
         size_t sz = *upload_data_size;
         *upload_data_size = 0;
         if (r->responded || r->has_early) return MHD_YES;
-        if (r->too_big || r->body.len + sz > body_limits[r->route]) {
+        if (r->too_big || r->body.len + sz > body_limits[r->route]) { /* chunked: no length said up front */
             r->too_big = 1;
-            return MHD_NO; /* a chunked body over the limit: cut the connection */
+            r->discarded = r->discarded + sz < r->discarded ? SIZE_MAX : r->discarded + sz;
+            return r->discarded > GT_SERVE_DISCARD_MAX ? MHD_NO : MHD_YES;
         }
         return gt_buf_append(&r->body, upload_data, sz) ? MHD_NO : MHD_YES;
     }
     if (!on_node) gt_conns_reading(conn, 0); /* all in: the reaper leaves it be (a generation may take long) */
     if (r->responded) return MHD_YES;
     if (r->has_early) return send_error(r, conn, &r->early);
+    if (r->too_big) return send_too_big(r, conn, method, url);
     gt_serve_resp o = {0};
     handlers[r->route](s, r, &o);
     return send_resp(r, conn, &o);

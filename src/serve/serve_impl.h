@@ -327,6 +327,7 @@ typedef struct gt_serve_req {
     uint64_t id;
     gt_buf body;
     int too_big, responded, status;
+    size_t discarded;             /* bytes of a chunked body past its limit, read and dropped (serve.c) */
     gt_serve_error early;         /* an error known from the headers alone */
     int has_early;
     gt_route_match m;             /* captures, and Allow for a 405 */

@@ -6,7 +6,8 @@
  *   - tool_choice "required" over several tools: each tool's name goes with
  *     its own arguments' schema, never another tool's;
  *   - enums with more values than the matcher's readings: every value can
- *     be generated. */
+ *     be generated;
+ *   - a chunked body over the limit: answered 413, not cut. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -196,7 +197,69 @@ static void test_wide_enum_and_keys(void) {
     gt_grammar_free(g);
 }
 
+/* Sends method path with a chunked body of n bytes (64 KiB chunks); returns
+ * the status answered (-1: none, the connection was cut), *out the body. */
+static int send_chunked(uint16_t port, const char *method, const char *path, size_t n, gt_buf *out) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a)) return -1;
+    gt_buf req = GT_BUF_INIT;
+    gt_buf_printf(&req, "%s %s HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+                  method, path);
+    static char chunk[65536];
+    memset(chunk, ' ', sizeof chunk);
+    for (size_t sent = 0; sent < n; sent += sizeof chunk) {
+        size_t k = n - sent < sizeof chunk ? n - sent : sizeof chunk;
+        gt_buf_printf(&req, "%zx\r\n", k);
+        gt_buf_append(&req, chunk, k);
+        gt_buf_append_str(&req, "\r\n");
+    }
+    gt_buf_append_str(&req, "0\r\n\r\n");
+    for (size_t off = 0; off < req.len;) { /* MSG_NOSIGNAL: a server that cuts us must not kill the test */
+        ssize_t w = send(fd, req.data + off, req.len - off, MSG_NOSIGNAL);
+        if (w <= 0) break;
+        off += (size_t)w;
+    }
+    gt_buf_free(&req);
+    gt_buf all = GT_BUF_INIT;
+    char buf[4096];
+    ssize_t r;
+    while ((r = read(fd, buf, sizeof buf)) > 0) gt_buf_append(&all, buf, (size_t)r);
+    close(fd);
+    gt_buf_putc(&all, 0);
+    const char *sep = strstr((const char *)all.data, "\r\n\r\n");
+    gt_buf_reset(out);
+    gt_buf_append_str(out, sep ? sep + 4 : "");
+    gt_buf_putc(out, 0);
+    int st = all.len > 12 ? atoi((const char *)all.data + 9) : -1;
+    gt_buf_free(&all);
+    return st;
+}
+
+/* A chunked body over the 1 MiB limit (no length up front) is answered 413
+ * with OpenAI's error body, as one with a Content-Length over it is (before
+ * the fix the connection was cut, the client left with no answer), and a
+ * chunked body on a route that takes none is answered 400. */
+static void test_chunked_too_big(void) {
+    gt_serve *s = start();
+    if (!s) return;
+    gt_buf out = GT_BUF_INIT;
+    size_t over = GT_SERVE_MAX_BODY_BYTES + 200000;
+    CHECK_EQ_INT(send_chunked(gt_serve_port(s), "POST", "/v1/chat/completions", over, &out), 413);
+    CHECK_CONTAINS((const char *)out.data, "\"code\":\"request_too_large\"");
+    CHECK_CONTAINS((const char *)out.data, "over the limit of 1048576 bytes");
+    CHECK_EQ_INT(send_chunked(gt_serve_port(s), "GET", "/v1/models", 10, &out), 400);
+    CHECK_CONTAINS((const char *)out.data, "takes no request body");
+    /* The server still answers. */
+    CHECK_EQ_INT(post(gt_serve_port(s), "/v1/completions", "{\"model\":\"" MODEL_ID "\",\"prompt\":\"a\","
+                      "\"max_tokens\":1}", &out), 200);
+    gt_buf_free(&out);
+    gt_serve_stop(s);
+}
+
 int main(void) {
+    RUN(test_chunked_too_big);
     RUN(test_wide_enum_and_keys);
     RUN(test_forced_tools_binding);
     RUN(test_grammar_logprobs);
