@@ -110,7 +110,9 @@ int gt_serve_tools_parse(const json_t *b, gt_serve_params *p, gt_serve_error *e)
         p->tools = tools;
     }
     if (get_choice(b, p, e)) return -1;
-    if (p->tool_forced && p->response_format)
+    /* {"type":"text"} asks for no grammar (what some clients send by default): it goes with a forced call. */
+    const char *rf_type = json_string_value(json_object_get(p->response_format, "type"));
+    if (p->tool_forced && p->response_format && !(rf_type && !strcmp(rf_type, "text")))
         return gt_serve_fail(e, 400, "response_format", "invalid_value",
                              "response_format: not with tool_choice \"required\" or a named function (the call is "
                              "the structured output)");

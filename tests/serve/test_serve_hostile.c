@@ -134,6 +134,12 @@ static void test_forced_tools_binding(void) {
     }
     gt_grammar_free(g);
     json_decref(body);
+    /* response_format {"type":"text"} (no grammar, some clients' default) goes with a forced call. */
+    snprintf(buf, sizeof buf, "{\"model\":\"m\",\"tools\":%s,\"tool_choice\":\"required\",\"response_format\":"
+             "{\"type\":\"text\"},\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", TOOLS);
+    body = json_loads(buf, 0, NULL);
+    CHECK_MSG(gt_serve_parse(body, GT_SERVE_CHAT, &p, &e) == 0, "refused: %s", e.message);
+    json_decref(body);
     /* More tools than the grammar follows at once: refused up front, saying so. */
     json_t *many = json_array();
     for (int i = 0; i < GT_GRAMMAR_ALTS + 1; i++) {
