@@ -233,8 +233,10 @@ static json_t *vector_json(const float *v, int E, int base64) {
     return a;
 }
 
-/* Evaluates every input (holding the model) into data[]. */
-static int run(gt_serve *s, embed_req *q, json_t *data, gt_serve_error *e) {
+/* Evaluates every input (holding the model) into data[]; stops between
+ * inputs once the client on fd has gone (up to 65,536 tokens, during which
+ * no generation is admitted: not for nobody). */
+static int run(gt_serve *s, int fd, embed_req *q, json_t *data, gt_serve_error *e) {
     int E = gt_model_hparams(s->model)->n_embd, n_ctx = gt_ctx_n_ctx(s->bctx);
     float *h = gt_malloc((size_t)n_ctx * (size_t)E * sizeof(float)), *v = gt_malloc((size_t)E * sizeof(float));
     double *acc = gt_malloc((size_t)E * sizeof(double));
@@ -250,6 +252,10 @@ static int run(gt_serve *s, embed_req *q, json_t *data, gt_serve_error *e) {
     if (!ctx) rc = gt_serve_fail(e, 500, NULL, NULL, "%s", cerr.msg);
     for (size_t i = 0; i < n_in && !rc; i++) {
         gt_err err = {0};
+        if (gt_serve_held_gone(s, fd, "an embeddings request")) {
+            rc = gt_serve_fail(e, 499, NULL, "client_closed_request", "the client closed the connection");
+            break;
+        }
         const int32_t *ids = (const int32_t *)(const void *)q->ids.data + in[i].off;
         if (gt_ctx_eval(ctx, ids, in[i].n, 0, h, GT_EVAL_HIDDEN, &err)) {
             rc = gt_serve_fail(e, 500, NULL, NULL, "evaluation failed: %s", err.msg);
@@ -275,7 +281,7 @@ void gt_serve_h_embeddings(gt_serve *s, gt_serve_req *r, gt_serve_resp *o) {
     if (gt_json_parse(r->body.data ? (const char *)r->body.data : "", r->body.len, GT_SERVE_MAX_BODY_BYTES, &q.body,
                       &err))
         gt_serve_fail(&e, 400, NULL, "invalid_json", "the request body is not valid JSON: %s", err.msg);
-    else if (!parse(s, &q, &e) && (data = json_array()) && !run(s, &q, data, &e)) {
+    else if (!parse(s, &q, &e) && (data = json_array()) && !run(s, r->fd, &q, data, &e)) {
         o->json =
             json_pack("{s:s,s:o,s:s,s:{s:I,s:I}}", "object", "list", "data", data, "model", s->model_id, "usage",
                       "prompt_tokens", (json_int_t)q.total_tokens, "total_tokens", (json_int_t)q.total_tokens);

@@ -404,7 +404,8 @@ static void run_echo(gen *g, gt_serve_resp *o) {
     gt_serve_error e;
     json_t *lp = NULL, *text = NULL;
     int n = (int)(g->ids.len / sizeof(int32_t));
-    if (gt_serve_score(g->srv, (const int32_t *)(void *)g->ids.data, n, g->p.top_logprobs, &lp, &text, &e)) {
+    if (gt_serve_score(g->srv, g->fd, (const int32_t *)(void *)g->ids.data, n, g->p.top_logprobs, &lp, &text,
+                           &e)) {
         gt_serve_resp_error(o, &e);
         return;
     }

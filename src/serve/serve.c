@@ -99,6 +99,16 @@ void gt_serve_note_cancel(const char *id, int n_gen) {
     GT_INFO("serve: %s cancelled after %d generated tokens: the client went away", id, n_gen);
 }
 
+int gt_serve_held_gone(gt_serve *s, int fd, const char *what) {
+    if (!gt_serve_client_gone(fd)) return 0;
+    pthread_mutex_lock(&s->mu);
+    assert(s->busy); /* counted while it still holds the model: /health never shows it done and not counted */
+    s->n_cancelled++;
+    pthread_mutex_unlock(&s->mu);
+    GT_INFO("serve: %s stopped: the client went away", what);
+    return 1;
+}
+
 gt_ctx *gt_serve_ctx(gt_serve *s, gt_err *err) {
     pthread_mutex_lock(&s->lazy_mu);
     gt_ctx_params cp = {.n_ctx = s->cfg.n_ctx, .n_threads = s->cfg.n_threads};

@@ -156,8 +156,10 @@ int gt_serve_top_k(const float *l, int n, int k, int32_t *out);
  * the model (429 in e when it is busy and the queue is full). *logprobs
  * gets a completion's {"tokens","token_logprobs","top_logprobs",
  * "text_offset"} (the first token's entries null), with top alternatives
- * at each position; *text the prompt's text. */
-int gt_serve_score(gt_serve *s, const int32_t *ids, int n, int top, json_t **logprobs, json_t **text,
+ * at each position; *text the prompt's text. Stopped between passes, with
+ * a 499 in e, once the client on fd has gone (gt_serve_held_gone; fd -1:
+ * never). */
+int gt_serve_score(gt_serve *s, int fd, const int32_t *ids, int n, int top, json_t **logprobs, json_t **text,
                    gt_serve_error *e);
 
 /* A generation in progress, stepped one token at a time: alone on a context
@@ -385,6 +387,11 @@ uint64_t gt_serve_now_ms(void);
 int gt_serve_client_gone(int fd);
 /* Logs a generation stopped after n_gen tokens because its client left. */
 void gt_serve_note_cancel(const char *id, int n_gen);
+/* For work done holding the model (embeddings, prompt scoring), looked at
+ * between its passes: 1 when the client on fd has gone, then counted
+ * cancelled in /health and logged as what (the caller stops and lets the
+ * model go, as a generation's slot is freed). */
+int gt_serve_held_gone(gt_serve *s, int fd, const char *what);
 
 /* Route handlers (routes.c). */
 void gt_serve_h_health(gt_serve *s, gt_serve_req *r, gt_serve_resp *o);

@@ -7,10 +7,13 @@
  *     its own arguments' schema, never another tool's;
  *   - enums with more values than the matcher's readings: every value can
  *     be generated;
- *   - a chunked body over the limit: answered 413, not cut. */
+ *   - a chunked body over the limit: answered 413, not cut;
+ *   - embeddings and prompt scoring (which hold the model) stop when their
+ *     client hangs up. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../test.h"
@@ -264,7 +267,86 @@ static void test_chunked_too_big(void) {
     gt_serve_stop(s);
 }
 
+/* /health's requests.cancelled and queue.running (the model held counts). */
+static void health_counts(uint16_t port, long long *cancelled, long long *running) {
+    gt_buf out = GT_BUF_INIT;
+    CHECK_EQ_INT(send_chunked(port, "GET", "/health", 0, &out), 200);
+    json_t *j = json_loads((const char *)out.data, 0, NULL);
+    *cancelled = json_integer_value(json_object_get(json_object_get(j, "requests"), "cancelled"));
+    *running = json_integer_value(json_object_get(json_object_get(j, "queue"), "running"));
+    json_decref(j), gt_buf_free(&out);
+}
+
+/* Sends body to path and hangs up at once; then waits (polling /health)
+ * until the server counts the request cancelled (1), or fails when it ran
+ * to its end without (the model let go, nothing cancelled: 0). */
+static int hangup_cancels(uint16_t port, const char *path, const char *body) {
+    long long c0, c, running;
+    health_counts(port, &c0, &running);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    CHECK(fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
+    gt_buf req = GT_BUF_INIT;
+    gt_buf_printf(&req, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s", path, strlen(body), body);
+    CHECK(write(fd, req.data, req.len) == (ssize_t)req.len);
+    gt_buf_free(&req);
+    close(fd);
+    int seen = 0;
+    for (int waited_ms = 0; waited_ms < 60000; waited_ms += 5) {
+        health_counts(port, &c, &running);
+        if (c > c0) return 1;
+        if (seen && running == 0) return 0; /* done, for nobody */
+        seen |= running > 0;
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
+/* Work that holds the model stops when its client hangs up: an
+ * embeddings request of 256 inputs (51,200 tokens) and the scoring of an
+ * echoed 2,000-token prompt are counted cancelled, and the model is free
+ * again (before the fix both ran to their end for nobody, no generation
+ * admitted meanwhile). */
+static void test_held_work_hangup(void) {
+    gt_serve_config c = gt_serve_defaults();
+    c.model_path = gt_fixture(QWEN);
+    c.listen = "127.0.0.1:0";
+    c.access_log = 0;
+    c.n_ctx = 2048;
+    gt_serve *s = NULL;
+    gt_err err = {0};
+    CHECK_MSG(gt_serve_start(&c, &s, &err) == 0, "%s", err.msg);
+    if (!s) return;
+    gt_buf b = GT_BUF_INIT;
+    gt_buf_append_str(&b, "{\"model\":\"" MODEL_ID "\",\"input\":[");
+    for (int i = 0; i < 256; i++) {
+        gt_buf_append_str(&b, i ? ",[" : "[");
+        for (int t = 0; t < 200; t++) gt_buf_printf(&b, "%s%d", t ? "," : "", 100 + (i * 7 + t) % 1000);
+        gt_buf_append_str(&b, "]");
+    }
+    gt_buf_append_str(&b, "]}");
+    gt_buf_putc(&b, 0);
+    CHECK_MSG(hangup_cancels(gt_serve_port(s), "/v1/embeddings", (const char *)b.data),
+              "the embeddings ran to their end after their client left");
+    gt_buf_reset(&b);
+    gt_buf_append_str(&b, "{\"model\":\"" MODEL_ID "\",\"echo\":true,\"max_tokens\":0,\"logprobs\":5,\"prompt\":[");
+    for (int t = 0; t < 2000; t++) gt_buf_printf(&b, "%s%d", t ? "," : "", 100 + t % 1000);
+    gt_buf_append_str(&b, "]}");
+    gt_buf_putc(&b, 0);
+    CHECK_MSG(hangup_cancels(gt_serve_port(s), "/v1/completions", (const char *)b.data),
+              "the scoring ran to its end after its client left");
+    gt_buf_free(&b);
+    gt_buf out = GT_BUF_INIT; /* the model is free: a generation runs */
+    CHECK_EQ_INT(post(gt_serve_port(s), "/v1/completions", "{\"model\":\"" MODEL_ID "\",\"prompt\":\"a\","
+                      "\"max_tokens\":1}", &out), 200);
+    gt_buf_free(&out);
+    gt_serve_stop(s);
+}
+
 int main(void) {
+    RUN(test_held_work_hangup);
     RUN(test_chunked_too_big);
     RUN(test_wide_enum_and_keys);
     RUN(test_forced_tools_binding);
