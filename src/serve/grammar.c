@@ -282,6 +282,26 @@ static int compile_node(gt_grammar *g, const json_t *s, const char *type, int de
     return compile_typed(g, s, ts, depth, out, e);
 }
 
+/* The most readings a value of node is followed by at once (capped past
+ * GT_GRAMMAR_ALTS): an anyOf's alternatives add up, an object's properties
+ * (one after another: their readings meet again, emit) do not, and an enum
+ * with a value that prefixes another (1 and 12) forks once. */
+static int width(const gt_grammar *g, int node) {
+    const gnode *n = &g->nodes[node];
+    int w = n->kind == N_ANYOF ? 0 : 1;
+    for (int k = 0; k < n->n; k++) {
+        char *const *lit = g->lits + n->first + k; /* an enum's values, sorted */
+        if (n->kind == N_ENUM) {
+            if (k && !strncmp(lit[-1], lit[0], strlen(lit[-1]))) w = 2;
+            continue;
+        }
+        int kw = width(g, g->kids[n->first + k]); /* anyOf, object and array kids are nodes */
+        w = n->kind == N_ANYOF ? w + kw : kw > w ? kw : w;
+        if (w > GT_GRAMMAR_ALTS) return GT_GRAMMAR_ALTS + 1;
+    }
+    return w;
+}
+
 int gt_grammar_compile(const json_t *rf, gt_grammar **out, gt_serve_error *e) {
     *out = NULL;
     const char *type = json_string_value(json_object_get(rf, "type"));
@@ -306,8 +326,11 @@ int gt_grammar_compile(const json_t *rf, gt_grammar **out, gt_serve_error *e) {
         else if (!json_is_string(t) || strcmp(json_string_value(t), "object"))
             rc = gt_serve_fail(e, 400, "response_format", "invalid_value",
                                "json_schema: the root must be {\"type\": \"object\", ...}");
-        else
-            rc = compile_node(g, schema, NULL, 0, &g->root, e);
+        else if (!(rc = compile_node(g, schema, NULL, 0, &g->root, e)) && width(g, g->root) > GT_GRAMMAR_ALTS)
+            /* else readings past GT_GRAMMAR_ALTS would be dropped: text the schema accepts, refused */
+            rc = gt_serve_fail(e, 400, "response_format", "invalid_value",
+                               "json_schema: anyOf alternatives (and type arrays), nested ones counted in, may be "
+                               "followed %d at once at most: this schema has more", GT_GRAMMAR_ALTS);
     } else {
         rc = gt_serve_fail(e, 400, "response_format", "invalid_value",
                            "response_format.type: expected \"text\", \"json_object\" or \"json_schema\"");
@@ -345,8 +368,14 @@ static int push(gt_gstack *s, gt_gframe f) {
     return 1;
 }
 
+/* Adds reading s to out, unless out has it already: readings that meet
+ * again (an anyOf's alternatives once their value is done) are one, so
+ * readings grow with an anyOf's width, never with how many came one after
+ * another (gt_grammar_compile bounds the width by GT_GRAMMAR_ALTS). */
 static void emit(gt_gmatch *out, const gt_gstack *s) {
-    if (out->n >= GT_GRAMMAR_ALTS) return; /* dropped: refuses, never admits */
+    for (int k = 0; k < out->n; k++)
+        if (out->s[k].depth == s->depth && !memcmp(out->s[k].f, s->f, (size_t)s->depth * sizeof s->f[0])) return;
+    if (out->n >= GT_GRAMMAR_ALTS) return; /* dropped (only past a stack's depth): refuses, never admits */
     gt_gstack *d = &out->s[out->n++];
     d->depth = s->depth;
     memcpy(d->f, s->f, (size_t)s->depth * sizeof s->f[0]);

@@ -6,7 +6,7 @@
  *   - tool_choice "required" over several tools: each tool's name goes with
  *     its own arguments' schema, never another tool's;
  *   - enums with more values than the matcher's readings: every value can
- *     be generated;
+ *     be generated; anyOf alternatives past them are refused, not dropped;
  *   - a chunked body over the limit: answered 413, not cut;
  *   - embeddings and prompt scoring (which hold the model) stop when their
  *     client hangs up. */
@@ -206,6 +206,60 @@ static void test_wide_enum_and_keys(void) {
     gt_grammar_free(g);
 }
 
+/* A property a of anyOf: n strings of at most 1 character (nested in an
+ * anyOf of their own), and one of 3 or more (the request's response_format). */
+static json_t *wide_anyof(int n) {
+    json_t *narrow = json_array();
+    for (int i = 0; i < n; i++) json_array_append_new(narrow, json_pack("{s:s,s:i}", "type", "string", "maxLength", 1));
+    json_t *a = json_pack("{s:[{s:o},{s:s,s:i}]}", "anyOf", "anyOf", narrow, "type", "string", "minLength", 3);
+    json_t *schema = json_pack("{s:s,s:{s:o},s:[s]}", "type", "object", "properties", "a", a, "required", "a");
+    return json_pack("{s:s,s:{s:s,s:o}}", "type", "json_schema", "json_schema", "name", "t", "schema", schema);
+}
+
+/* anyOf alternatives followed at once: up to GT_GRAMMAR_ALTS every one of
+ * them can be written; past it the schema is refused, saying so (before,
+ * it was accepted and the readings past the 16th dropped: with 16 narrow
+ * strings and one long, "abc" was refused though the schema takes it).
+ * Properties one after another do not count (their readings meet again). */
+static void test_anyof_width(void) {
+    json_t *rf = wide_anyof(GT_GRAMMAR_ALTS - 1);
+    gt_grammar *g = NULL;
+    gt_serve_error e = {0};
+    CHECK_MSG(gt_grammar_compile(rf, &g, &e) == 0, "%s", e.message);
+    if (g) {
+        CHECK_EQ_INT(match(g, "{\"a\":\"x\"}"), 1);
+        CHECK_EQ_INT(match(g, "{\"a\":\"abc\"}"), 1);
+        CHECK_EQ_INT(match(g, "{\"a\":\"ab\"}"), -1);
+    }
+    gt_grammar_free(g), json_decref(rf);
+    rf = wide_anyof(GT_GRAMMAR_ALTS);
+    g = NULL;
+    CHECK_MSG(gt_grammar_compile(rf, &g, &e) != 0 && g == NULL, "accepted %d+1 alternatives", GT_GRAMMAR_ALTS);
+    CHECK_EQ_INT(e.status, 400);
+    CHECK_STR(e.param, "response_format");
+    CHECK_CONTAINS(e.message, "followed 16 at once at most");
+    gt_grammar_free(g), json_decref(rf);
+    /* Eight properties of four overlapping alternatives each: 4, not 4^8. */
+    gt_buf sc = GT_BUF_INIT;
+    gt_buf_append_str(&sc, "{\"type\":\"object\",\"properties\":{");
+    for (int i = 0; i < 8; i++)
+        gt_buf_printf(&sc, "%s\"p%d\":{\"anyOf\":[{\"type\":\"string\"},{\"type\":\"string\",\"maxLength\":%d},"
+                      "{\"type\":[\"string\",\"null\"]}]}", i ? "," : "", i, 2 + i);
+    gt_buf_append_str(&sc, "}}");
+    gt_buf_putc(&sc, 0);
+    g = compile_schema((const char *)sc.data);
+    gt_buf_free(&sc);
+    if (g) {
+        gt_gmatch m;
+        gt_grammar_start(g, &m);
+        const char *doc = "{\"p0\":\"a\",\"p1\":\"b\",\"p2\":null,\"p3\":\"d\",\"p4\":\"e\",\"p5\":\"f\",\"p6\":\"g\","
+                          "\"p7\":\"h\"}";
+        CHECK_EQ_INT(gt_grammar_feed(g, &m, doc, strlen(doc)), 1);
+        CHECK(gt_grammar_done(&m));
+    }
+    gt_grammar_free(g);
+}
+
 /* Sends method path with a chunked body of n bytes (64 KiB chunks); returns
  * the status answered (-1: none, the connection was cut), *out the body. */
 static int send_chunked(uint16_t port, const char *method, const char *path, size_t n, gt_buf *out) {
@@ -349,6 +403,7 @@ int main(void) {
     RUN(test_held_work_hangup);
     RUN(test_chunked_too_big);
     RUN(test_wide_enum_and_keys);
+    RUN(test_anyof_width);
     RUN(test_forced_tools_binding);
     RUN(test_grammar_logprobs);
     return gt_test_finish();
