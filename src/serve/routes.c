@@ -87,11 +87,15 @@ typedef struct gen {
     size_t lp_sent;             /* logprob entries already handed out */
 } gen;
 
+/* Frees a request: its job first taken back from the batcher, and only then
+ * what the job borrows (its grammar; its stop strings, in the body), which
+ * the batcher reads at each step until then. */
 static void gen_free(gen *g) {
-    gt_grammar_free(g->grammar);
-    /* A job still running when its request is freed: the client left (MHD gave up on a stream). */
+    /* A job still running when its request is freed: the client left (MHD gave up on a stream), or the server
+     * stops. */
     if (g->running && gt_serve_withdraw(g->srv, &g->job)) gt_serve_note_cancel(g->id, g->job.n_gen);
     if (g->running) gt_serve_job_free(&g->job);
+    gt_grammar_free(g->grammar);
     json_decref(g->body);
     gt_buf_free(&g->ids);
     gt_buf_free(&g->out);

@@ -9,9 +9,12 @@
  *     be generated; anyOf alternatives past them are refused, not dropped;
  *   - a chunked body over the limit: answered 413, not cut;
  *   - embeddings and prompt scoring (which hold the model) stop when their
- *     client hangs up. */
+ *     client hangs up;
+ *   - a structured stream reset by its client while the server sends is
+ *     taken back from the batch before the grammar it reads is freed. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -399,7 +402,76 @@ static void test_held_work_hangup(void) {
     gt_serve_stop(s);
 }
 
+/* A client of one structured stream that stops reading once it has begun,
+ * lets the server's send fill its buffers, then resets the connection. */
+static void *structured_reset(void *arg) {
+    const int *k = arg; /* k[0] the port, k[1] this client's index (its reset comes that many 23-ms later) */
+    uint16_t port = (uint16_t)k[0];
+    const char *body = "{\"model\":\"" MODEL_ID "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+                       "\"stream\":true,\"logprobs\":true,\"top_logprobs\":20,\"response_format\":{\"type\":"
+                       "\"json_schema\",\"json_schema\":{\"name\":\"x\",\"schema\":{\"type\":\"object\","
+                       "\"properties\":{\"s\":{\"type\":\"string\","
+                       "\"minLength\":4096}},\"required\":[\"s\"]}}}}";
+    int fd = socket(AF_INET, SOCK_STREAM, 0), small = 2048;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a)) return NULL;
+    char req[1024], buf[512];
+    snprintf(req, sizeof req, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s",
+             strlen(body), body);
+    CHECK(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
+    CHECK(read(fd, buf, sizeof buf) > 0); /* the stream has begun */
+    struct timespec ts = {2, (long)k[1] * 23 * 1000 * 1000};
+    nanosleep(&ts, NULL); /* not reading: the server's send waits, the job goes on */
+    struct linger l = {.l_onoff = 1, .l_linger = 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    close(fd); /* a reset: the server's send fails, MHD frees the stream */
+    return NULL;
+}
+
+/* Structured streams whose clients reset the connection while the server
+ * waits to send (not while it waits for a token, where it sees the client
+ * gone and takes the job back first): MHD frees each request with its job
+ * still in the batch, which must be taken back before the grammar it
+ * borrows is freed. Before the fix the grammar went first, and a step
+ * under way in the batcher read it freed (heap-use-after-free under ASan).
+ * The lag limit is set out of reach, so the streams keep generating. */
+static void test_reset_structured_streams(void) {
+    enum { N = 4 };
+    gt_serve_config c = gt_serve_defaults();
+    c.model_path = gt_fixture(QWEN);
+    c.listen = "127.0.0.1:0";
+    c.access_log = 0;
+    c.n_ctx = 2048;
+    c.n_parallel = N;
+    c.stream_lag_tokens = GT_SERVE_MAX_STREAM_LAG;
+    c.stream_sndbuf_bytes = 4096;
+    gt_serve *s = NULL;
+    gt_err err = {0};
+    CHECK_MSG(gt_serve_start(&c, &s, &err) == 0, "%s", err.msg);
+    if (!s) return;
+    uint16_t port = gt_serve_port(s);
+    pthread_t th[N];
+    int arg[N][2];
+    for (int i = 0; i < N; i++) {
+        arg[i][0] = port, arg[i][1] = i;
+        CHECK(pthread_create(&th[i], NULL, structured_reset, arg[i]) == 0);
+    }
+    for (int i = 0; i < N; i++) pthread_join(th[i], NULL);
+    long long cancelled, running;
+    for (int waited_ms = 0; waited_ms < 30000; waited_ms += 10) { /* each freed, its job taken back */
+        health_counts(port, &cancelled, &running);
+        if (running == 0) break;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    CHECK_EQ_INT(running, 0);
+    gt_serve_stop(s);
+}
+
 int main(void) {
+    RUN(test_reset_structured_streams);
     RUN(test_held_work_hangup);
     RUN(test_chunked_too_big);
     RUN(test_wide_enum_and_keys);
