@@ -282,22 +282,61 @@ static int compile_node(gt_grammar *g, const json_t *s, const char *type, int de
     return compile_typed(g, s, ts, depth, out, e);
 }
 
+/* Whether a value of node may begin with byte c. */
+static int may_begin(const gt_grammar *g, int node, int c) {
+    const gnode *n = &g->nodes[node];
+    switch (n->kind) {
+    case N_OBJ: return c == '{';
+    case N_ARR: return c == '[';
+    case N_STR: return c == '"';
+    case N_INT:
+    case N_NUM: return c == '-' || (c >= '0' && c <= '9');
+    case N_BOOL: return c == 't' || c == 'f';
+    case N_NULL: return c == 'n';
+    case N_ENUM:
+    case N_ANYOF:
+        for (int k = n->first; k < n->first + n->n; k++)
+            if (n->kind == N_ENUM ? (unsigned char)g->lits[k][0] == c : may_begin(g, g->kids[k], c)) return 1;
+        return 0;
+    default: return 1; /* any value (json_object mode) */
+    }
+}
+
+static int width(const gt_grammar *g, int node);
+
+/* An anyOf's width: on a value's first byte, the alternatives that may begin
+ * with it are followed together (each with its own width), the others are
+ * dropped for good; the worst first byte counts. */
+static int anyof_width(const gt_grammar *g, const gnode *n) {
+    static const char firsts[] = "{[\"-0123456789tfn"; /* every byte a JSON value (compact) begins with */
+    int kw[GT_GRAMMAR_ALTS], w = 0;
+    assert(n->n <= GT_GRAMMAR_ALTS);
+    for (int k = 0; k < n->n; k++) kw[k] = width(g, g->kids[n->first + k]);
+    for (const char *c = firsts; *c; c++) {
+        int sum = 0;
+        for (int k = 0; k < n->n; k++) sum += may_begin(g, g->kids[n->first + k], *c) ? kw[k] : 0;
+        if (sum > w) w = sum;
+    }
+    return w > GT_GRAMMAR_ALTS ? GT_GRAMMAR_ALTS + 1 : w;
+}
+
 /* The most readings a value of node is followed by at once (capped past
- * GT_GRAMMAR_ALTS): an anyOf's alternatives add up, an object's properties
- * (one after another: their readings meet again, emit) do not, and an enum
- * with a value that prefixes another (1 and 12) forks once. */
+ * GT_GRAMMAR_ALTS): an anyOf's alternatives that begin alike add up, an
+ * object's properties (one after another: their readings meet again, emit)
+ * do not, and an enum with a value that prefixes another (1 and 12) forks
+ * once. */
 static int width(const gt_grammar *g, int node) {
     const gnode *n = &g->nodes[node];
-    int w = n->kind == N_ANYOF ? 0 : 1;
+    if (n->kind == N_ANYOF) return anyof_width(g, n);
+    int w = 1;
     for (int k = 0; k < n->n; k++) {
         char *const *lit = g->lits + n->first + k; /* an enum's values, sorted */
         if (n->kind == N_ENUM) {
             if (k && !strncmp(lit[-1], lit[0], strlen(lit[-1]))) w = 2;
             continue;
         }
-        int kw = width(g, g->kids[n->first + k]); /* anyOf, object and array kids are nodes */
-        w = n->kind == N_ANYOF ? w + kw : kw > w ? kw : w;
-        if (w > GT_GRAMMAR_ALTS) return GT_GRAMMAR_ALTS + 1;
+        int kw = width(g, g->kids[n->first + k]); /* object and array kids are nodes */
+        w = kw > w ? kw : w;
     }
     return w;
 }
@@ -329,8 +368,8 @@ int gt_grammar_compile(const json_t *rf, gt_grammar **out, gt_serve_error *e) {
         else if (!(rc = compile_node(g, schema, NULL, 0, &g->root, e)) && width(g, g->root) > GT_GRAMMAR_ALTS)
             /* else readings past GT_GRAMMAR_ALTS would be dropped: text the schema accepts, refused */
             rc = gt_serve_fail(e, 400, "response_format", "invalid_value",
-                               "json_schema: anyOf alternatives (and type arrays), nested ones counted in, may be "
-                               "followed %d at once at most: this schema has more", GT_GRAMMAR_ALTS);
+                               "json_schema: anyOf alternatives (and type arrays) that begin alike, nested ones "
+                               "counted in, may be followed %d at once at most: this schema has more", GT_GRAMMAR_ALTS);
     } else {
         rc = gt_serve_fail(e, 400, "response_format", "invalid_value",
                            "response_format.type: expected \"text\", \"json_object\" or \"json_schema\"");
@@ -375,7 +414,7 @@ static int push(gt_gstack *s, gt_gframe f) {
 static void emit(gt_gmatch *out, const gt_gstack *s) {
     for (int k = 0; k < out->n; k++)
         if (out->s[k].depth == s->depth && !memcmp(out->s[k].f, s->f, (size_t)s->depth * sizeof s->f[0])) return;
-    if (out->n >= GT_GRAMMAR_ALTS) return; /* dropped (only past a stack's depth): refuses, never admits */
+    if (out->n >= GT_GRAMMAR_ALTS) return; /* dropped (a schema's width is bounded at compile): refuses only */
     gt_gstack *d = &out->s[out->n++];
     d->depth = s->depth;
     memcpy(d->f, s->f, (size_t)s->depth * sizeof s->f[0]);

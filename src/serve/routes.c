@@ -91,8 +91,8 @@ typedef struct gen {
  * what the job borrows (its grammar; its stop strings, in the body), which
  * the batcher reads at each step until then. */
 static void gen_free(gen *g) {
-    /* A job still running when its request is freed: the client left (MHD gave up on a stream), or the server
-     * stops. */
+    /* A job still running when its request is freed: MHD gave up on a stream (its client reset the connection
+     * while a send waited, or the server stops). */
     if (g->running && gt_serve_withdraw(g->srv, &g->job)) gt_serve_note_cancel(g->id, g->job.n_gen);
     if (g->running) gt_serve_job_free(&g->job);
     gt_grammar_free(g->grammar);
@@ -408,8 +408,8 @@ static void run_echo(gen *g, gt_serve_resp *o) {
     gt_serve_error e;
     json_t *lp = NULL, *text = NULL;
     int n = (int)(g->ids.len / sizeof(int32_t));
-    if (gt_serve_score(g->srv, g->fd, (const int32_t *)(void *)g->ids.data, n, g->p.top_logprobs, &lp, &text,
-                           &e)) {
+    const int32_t *ids = (const int32_t *)(void *)g->ids.data;
+    if (gt_serve_score(g->srv, g->fd, ids, n, g->p.top_logprobs, &lp, &text, &e)) {
         gt_serve_resp_error(o, &e);
         return;
     }

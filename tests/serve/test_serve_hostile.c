@@ -223,7 +223,8 @@ static json_t *wide_anyof(int n) {
  * them can be written; past it the schema is refused, saying so (before,
  * it was accepted and the readings past the 16th dropped: with 16 narrow
  * strings and one long, "abc" was refused though the schema takes it).
- * Properties one after another do not count (their readings meet again). */
+ * Properties one after another do not count (their readings meet again),
+ * nor alternatives that never begin alike. */
 static void test_anyof_width(void) {
     json_t *rf = wide_anyof(GT_GRAMMAR_ALTS - 1);
     gt_grammar *g = NULL;
@@ -242,8 +243,24 @@ static void test_anyof_width(void) {
     CHECK_STR(e.param, "response_format");
     CHECK_CONTAINS(e.message, "followed 16 at once at most");
     gt_grammar_free(g), json_decref(rf);
-    /* Eight properties of four overlapping alternatives each: 4, not 4^8. */
+    /* A union of 12 variants, each with an optional field (string or null): 12 readings at most, not 24 (a
+     * field's string and null never begin alike), so accepted, and every variant can be written. */
     gt_buf sc = GT_BUF_INIT;
+    gt_buf_append_str(&sc, "{\"type\":\"object\",\"properties\":{\"v\":{\"anyOf\":[");
+    for (int i = 0; i < 12; i++)
+        gt_buf_printf(&sc, "%s{\"type\":\"object\",\"properties\":{\"kind\":{\"const\":\"k%d\"},\"note\":"
+                      "{\"type\":[\"string\",\"null\"]}},\"required\":[\"kind\",\"note\"]}", i ? "," : "", i);
+    gt_buf_append_str(&sc, "]}},\"required\":[\"v\"]}");
+    gt_buf_putc(&sc, 0);
+    g = compile_schema((const char *)sc.data);
+    gt_buf_reset(&sc);
+    if (g) {
+        CHECK_EQ_INT(match(g, "{\"v\":{\"kind\":\"k11\",\"note\":null}}"), 1);
+        CHECK_EQ_INT(match(g, "{\"v\":{\"kind\":\"k0\",\"note\":\"x\"}}"), 1);
+        CHECK_EQ_INT(match(g, "{\"v\":{\"kind\":\"k12\",\"note\":null}}"), -1);
+    }
+    gt_grammar_free(g);
+    /* Eight properties of four overlapping alternatives each: 4, not 4^8. */
     gt_buf_append_str(&sc, "{\"type\":\"object\",\"properties\":{");
     for (int i = 0; i < 8; i++)
         gt_buf_printf(&sc, "%s\"p%d\":{\"anyOf\":[{\"type\":\"string\"},{\"type\":\"string\",\"maxLength\":%d},"
