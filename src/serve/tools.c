@@ -56,6 +56,13 @@ static int check_tool(const json_t *t, size_t i, gt_serve_error *e) {
     if (p && !json_is_object(p) && !json_is_null(p))
         return gt_serve_fail(e, 400, "tools", "invalid_type", "tools[%zu].function.parameters: expected a JSON schema",
             i);
+    /* A call's arguments are a JSON object (OpenAI's rule): a schema of another type would have a forced call
+     * generate arguments no client can parse as one. */
+    const char *pt = json_string_value(json_object_get(p, "type"));
+    if (json_is_object(p) && json_object_get(p, "type") && (!pt || strcmp(pt, "object")))
+        return gt_serve_fail(e, 400, "tools", "invalid_value",
+                             "tools[%zu].function.parameters: expected an object schema ({\"type\": \"object\", "
+                             "...}), got type %s", i, pt ? pt : "(not a string)");
     return 0;
 }
 

@@ -75,7 +75,9 @@ static void test_params(void) {
     static const char *const bad[] = {"[]", "[{\"type\":\"function\"}]",
         "[{\"type\":\"x\",\"function\":{\"name\":\"f\"}}]",
                                       "[{\"type\":\"function\",\"function\":{\"name\":\"\"}}]",
-                                      "[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":3}}]"};
+                                      "[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":3}}]",
+                                      "[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":"
+                                      "{\"type\":\"string\"}}}]"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char buf[512];
         snprintf(buf, sizeof buf,
