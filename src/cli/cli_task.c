@@ -254,8 +254,9 @@ static int eval_spec(const topts *o, uint8_t **spec, size_t *len) {
 }
 
 /* The spec being posted: --spec's file, a complete spec of --prompt and
- * --model, or a train spec of its options. Returns -1 when *spec holds it,
- * else the exit code (a usage error, or a failure told). */
+ * --model, an eval spec of --bench and --model, or a train spec of its
+ * options. Returns -1 when *spec holds it, else the exit code (a usage
+ * error, or a failure told). */
 static int post_spec(gt_client *c, const topts *o, uint8_t **spec, size_t *len) {
     gt_err err = {0};
     int train = gt_task_train_given(&o->train), rc;
