@@ -510,6 +510,11 @@ int ag_each_task(gt_agent *a, const char *query, int detail, ag_task_fn fn, void
     return 0;
 }
 
+/* A transport failure (GT_EIO: no answer, or a 5xx), a nonce lost to a race
+ * (GT_ENONCE), the node's store failing (GT_EDB) or memory short (GT_ENOMEM)
+ * says nothing about the action itself: the same action may land later. */
+int ag_transient(int rc) { return rc == GT_EIO || rc == GT_ENONCE || rc == GT_EDB || rc == GT_ENOMEM; }
+
 /* Reports a failed action on a slot: logged and counted, not fatal. */
 void ag_action_failed(gt_agent *a, const char *what, const uint8_t task[32], uint64_t slot, const gt_err *e) {
     char h[16];

@@ -94,6 +94,9 @@ gt_agent_memo *ag_memo_put(gt_agent *a, const uint8_t task[32], uint64_t slot, u
                            uint64_t until);
 /* Fetches and parses the task's spec blob into job (caller json_decref's *spec). */
 int ag_load_job(gt_agent *a, const json_t *task, uint64_t slot, gt_job *job, json_t **spec, gt_err *err);
+/* 1 when a failure may pass by itself (the node unreachable or restarting, an answer lost, a nonce race,
+ * the node's store busy): what failed is tried again on a later pass, never given up or conceded. */
+int ag_transient(int rc);
 /* Logs and counts a failed action on a slot. */
 void ag_action_failed(gt_agent *a, const char *what, const uint8_t task[32], uint64_t slot, const gt_err *e);
 void ag_count(gt_agent *a, uint64_t *field);

@@ -27,42 +27,53 @@ static const char *ag_tokens(const json_t *o, const char *field, char out[GT_AMO
     return gt_agent_json_units(o, field, &u, NULL) ? "?" : gt_amount_format(u, out);
 }
 
+/* Makes the result of a loaded job and submits it: the skill's own action
+ * (sk->submit), or its work uploaded and sent with task_submit. rid gets the
+ * result blob's id, result its bytes, *len its size. 0 or an error. */
+static int make_and_submit(gt_agent *a, const gt_skill *sk, const gt_job *job, char rid[72], uint8_t result[32],
+                           size_t *len, gt_err *e) {
+    gt_buf out = GT_BUF_INIT;
+    int rc;
+    if (sk->submit && !(a->faults & GT_FAULT_GARBAGE)) {
+        /* The skill's own action is the submission (eval: the attestation). */
+        rc = sk->submit(a, job, rid, len, e);
+        return rc ? rc : gt_blob_id_parse(rid, result, e);
+    }
+    if (a->faults & GT_FAULT_GARBAGE)
+        rc = gt_buf_append_str(&out, "{\"garbage\":\"this worker did not run the model\"}");
+    else
+        rc = sk->work(a, job, &out, e);
+    *len = out.len;
+    if (!rc) rc = gt_client_blob_put(a->client, out.data ? out.data : (const uint8_t *)"", out.len, rid, e);
+    if (!rc) rc = gt_blob_id_parse(rid, result, e);
+    if (!rc) {
+        slot_args s = {job->task_id, job->slot, result, NULL, 0, 0};
+        rc = gt_agent_act(a, &gt_kind_task_submit, ag_fill_slot, &s, NULL, e);
+    }
+    gt_buf_free(&out);
+    return rc;
+}
+
 /* Runs the work for a claimed slot, uploads the result and submits it. A
  * skill's "not yet" (GT_SKILL_LATER: a held-out eval's draw block is not on
  * the ledger, the slot claimed before it by hand or by another process with
  * this key) is no failure: the slot is worked on a later pass, not given up
- * until its submit deadline takes the stake. */
+ * until its submit deadline takes the stake. Nor is a transient failure (the
+ * node restarting between the claim and the submit, a lost answer the node
+ * does not hold): marked failed for good, the slot sat claimed until its
+ * deadline slashed the stake (tests/agent/test_agent_faults.c). */
 static int do_work(gt_agent *a, const json_t *task, uint64_t slot, uint64_t attempt, int *acted) {
     gt_err e = {0};
     gt_job job;
     json_t *spec = NULL;
-    gt_buf out = GT_BUF_INIT;
     char h[16], rid[72];
     uint8_t result[32];
     double t0 = gt_now_s();
+    size_t len = 0;
     int rc = ag_load_job(a, task, slot, &job, &spec, &e);
     const gt_skill *sk = rc ? NULL : ag_my_skill(a, json_string_value(json_object_get(task, "kind")));
     if (!rc && !sk) rc = gt_err_set(&e, GT_EUNSUPPORTED, "no skill for this kind");
-    size_t len = 0;
-    if (!rc && sk->submit && !(a->faults & GT_FAULT_GARBAGE)) {
-        /* The skill's own action is the submission (eval: the attestation). */
-        rc = sk->submit(a, &job, rid, &len, &e);
-        if (!rc) rc = gt_blob_id_parse(rid, result, &e);
-    } else if (!rc) {
-        if (a->faults & GT_FAULT_GARBAGE) {
-            const char *garbage = "{\"garbage\":\"this worker did not run the model\"}";
-            rc = gt_buf_append_str(&out, garbage);
-        } else {
-            rc = sk->work(a, &job, &out, &e);
-        }
-        len = out.len;
-        if (!rc) rc = gt_client_blob_put(a->client, out.data ? out.data : (const uint8_t *)"", out.len, rid, &e);
-        if (!rc) rc = gt_blob_id_parse(rid, result, &e);
-        if (!rc) {
-            slot_args s = {job.task_id, slot, result, NULL, 0, 0};
-            rc = gt_agent_act(a, &gt_kind_task_submit, ag_fill_slot, &s, NULL, &e);
-        }
-    }
+    if (!rc) rc = make_and_submit(a, sk, &job, rid, result, &len, &e);
     if (rc == GT_SKILL_LATER) { /* not yet (a held-out eval's draw block): next pass, said once */
         if (!ag_memo_find(a, job.task_id, slot, attempt, MEMO_WAIT)) {
             ag_memo_put(a, job.task_id, slot, attempt, MEMO_WAIT, 0);
@@ -72,8 +83,8 @@ static int do_work(gt_agent *a, const json_t *task, uint64_t slot, uint64_t atte
     } else if (rc) {
         uint8_t id[32] = {0};
         gt_agent_json_hash(task, "id", id, NULL);
-        ag_action_failed(a, "work", id, slot, &e);
-        ag_memo_put(a, id, slot, attempt, MEMO_WORK, 0);
+        ag_action_failed(a, ag_transient(rc) ? "work (will retry)" : "work", id, slot, &e);
+        if (!ag_transient(rc)) ag_memo_put(a, id, slot, attempt, MEMO_WORK, 0);
     } else {
         /* What the skill's own work produced: a rejection of it is disputed
          * without running it all again (the work is deterministic). */
@@ -87,47 +98,82 @@ static int do_work(gt_agent *a, const json_t *task, uint64_t slot, uint64_t atte
         gt_agent_logf(a, "submitted %s (%zu bytes) for task %s slot %llu%s", rid, len, ag_short_id(job.task_id, h),
                       (unsigned long long)slot, (a->faults & GT_FAULT_GARBAGE) ? " [garbage: did not run the model]" : "");
     }
-    gt_buf_free(&out);
     json_decref(spec);
     return 0;
 }
 
-/* A rejected result: re-run the work honestly; dispute when the re-run
- * reproduces what was submitted, else concede (settle). */
-static void react_rejected(gt_agent *a, const json_t *task, const json_t *sl, uint64_t slot, uint64_t attempt,
-                           int *acted) {
-    uint8_t id[32], submitted[32], again[32];
+/* Concedes a rejected result it cannot stand behind (or whose dispute was
+ * refused): settles, the rejected share of the stake going to the poster,
+ * and claims no more of the task. */
+static void concede(gt_agent *a, const gt_skill *sk, const uint8_t id[32], uint64_t slot, int *acted) {
     gt_err e = {0};
     char h[16];
-    if (gt_agent_json_hash(task, "id", id, &e) || gt_agent_json_hash(sl, "result", submitted, &e)) return;
-    if (ag_memo_find(a, id, slot, attempt, MEMO_REACT)) return;
-    ag_memo_put(a, id, slot, attempt, MEMO_REACT, 0);
+    if (gt_agent_settle(a, id, slot, &e)) {
+        ag_action_failed(a, "settle (concede)", id, slot, &e);
+        return;
+    }
+    ag_count(a, &a->stats.conceded);
+    ag_memo_put(a, id, UINT64_MAX, 0, MEMO_SKIP, 0); /* no second try at a task it could not do */
+    (*acted)++;
+    gt_agent_logf(a, "result for task %s slot %llu was rejected and %s: conceding (the rejected share of the stake "
+                     "goes to the poster)", ag_short_id(id, h), (unsigned long long)slot,
+                  sk && sk->stands_by ? "its own check agrees that not all of it was good"
+                                      : "a re-run does not reproduce it");
+}
+
+/* Whether the worker stands behind its rejected result `submitted`: *stand
+ * 1 when its memo says its own work made it, the skill's own check holds
+ * (stands_by) or a re-run reproduces it byte for byte; *remembered 1 when
+ * the memo said so. 0, or the error that kept it from telling (a transient
+ * one: it asks again on a later pass rather than concede). */
+static int judge_own(gt_agent *a, const json_t *task, const gt_skill *sk, const uint8_t id[32], uint64_t slot,
+                     uint64_t attempt, const uint8_t submitted[32], int *stand, int *remembered, gt_err *e) {
     gt_job job;
     json_t *spec = NULL;
     gt_buf out = GT_BUF_INIT;
-    const gt_skill *sk = ag_my_skill(a, json_string_value(json_object_get(task, "kind")));
-    int reproduces = 0, remembered = 0;
+    uint8_t again[32];
+    int rc = 0;
+    *stand = *remembered = 0;
     gt_agent_memo *mine = ag_memo_find(a, id, slot, attempt, MEMO_SUBMITTED);
-    if (sk && !sk->stands_by && mine && mine->value && !memcmp(mine->ref, submitted, 32)) {
-        reproduces = remembered = 1;
-    } else if (sk && sk->stands_by && !ag_load_job(a, task, slot, &job, &spec, &e)) {
+    if (!sk) return 0;
+    if (!sk->stands_by && mine && mine->value && !memcmp(mine->ref, submitted, 32)) {
+        *stand = *remembered = 1;
+    } else if (sk->stands_by && !(rc = ag_load_job(a, task, slot, &job, &spec, e))) {
         /* The skill's own judgement of its result (generate: validate the batch). */
         char rid[72];
         uint8_t *bytes = NULL;
         size_t len = 0;
         gt_blob_id_format(submitted, rid);
-        if (!gt_client_blob_get(a->client, rid, GT_AGENT_RESULT_MAX_BYTES, &bytes, &len, &e) &&
-            sk->stands_by(a, &job, bytes, len, &reproduces, &e))
-            reproduces = 0;
+        rc = gt_client_blob_get(a->client, rid, GT_AGENT_RESULT_MAX_BYTES, &bytes, &len, e);
+        if (!rc && (rc = sk->stands_by(a, &job, bytes, len, stand, e))) *stand = 0;
         gt_free(bytes);
-    } else if (sk && !ag_load_job(a, task, slot, &job, &spec, &e) && !sk->work(a, &job, &out, &e)) {
+    } else if (!sk->stands_by && !(rc = ag_load_job(a, task, slot, &job, &spec, e)) &&
+               !(rc = sk->work(a, &job, &out, e))) {
         gt_sha256(out.data ? out.data : (const uint8_t *)"", out.len, again);
-        reproduces = !memcmp(again, submitted, 32);
+        *stand = !memcmp(again, submitted, 32);
     }
     gt_buf_free(&out);
     json_decref(spec);
-    int rc;
-    if (reproduces) {
+    return rc;
+}
+
+/* A rejected result: re-run the work honestly; dispute when the re-run
+ * reproduces what was submitted, else concede (settle). A transient failure
+ * on the way (the spec or result unreadable, the dispute not delivered)
+ * concedes nothing: it is tried again on a later pass (it used to concede,
+ * handing an honest worker's stake to the poster, tests/agent/test_agent_faults.c). */
+static void react_rejected(gt_agent *a, const json_t *task, const json_t *sl, uint64_t slot, uint64_t attempt,
+                           int *acted) {
+    uint8_t id[32], submitted[32];
+    gt_err e = {0};
+    char h[16];
+    if (gt_agent_json_hash(task, "id", id, &e) || gt_agent_json_hash(sl, "result", submitted, &e)) return;
+    if (ag_memo_find(a, id, slot, attempt, MEMO_REACT)) return;
+    ag_memo_put(a, id, slot, attempt, MEMO_REACT, 0);
+    const gt_skill *sk = ag_my_skill(a, json_string_value(json_object_get(task, "kind")));
+    int reproduces = 0, remembered = 0;
+    int rc = judge_own(a, task, sk, id, slot, attempt, submitted, &reproduces, &remembered, &e);
+    if (!rc && reproduces) {
         slot_args s = {id, slot, submitted, NULL, 0, 0};
         rc = gt_agent_act(a, &gt_kind_task_dispute, ag_fill_slot, &s, NULL, &e);
         if (!rc) {
@@ -140,20 +186,16 @@ static void react_rejected(gt_agent *a, const json_t *task, const json_t *sl, ui
             (*acted)++;
             return;
         }
-        ag_action_failed(a, "dispute", id, slot, &e);
     }
-    /* Cannot stand behind the result (or the dispute was refused): concede. */
-    if ((rc = gt_agent_settle(a, id, slot, &e))) {
-        ag_action_failed(a, "settle (concede)", id, slot, &e);
+    if (rc && ag_transient(rc)) {
+        gt_agent_memo *m = ag_memo_find(a, id, slot, attempt, MEMO_REACT); /* NULL if the ring forgot it */
+        if (m) m->what = 0;
+        ag_action_failed(a, reproduces ? "dispute (will retry)" : "checking its rejected result (will retry)", id,
+                         slot, &e);
         return;
     }
-    ag_count(a, &a->stats.conceded);
-    ag_memo_put(a, id, UINT64_MAX, 0, MEMO_SKIP, 0); /* no second try at a task it could not do */
-    (*acted)++;
-    gt_agent_logf(a, "result for task %s slot %llu was rejected and %s: conceding (the rejected share of the stake "
-                     "goes to the poster)", ag_short_id(id, h), (unsigned long long)slot,
-                  sk && sk->stands_by ? "its own check agrees that not all of it was good"
-                                      : "a re-run does not reproduce it");
+    if (rc && reproduces) ag_action_failed(a, "dispute", id, slot, &e);
+    concede(a, sk, id, slot, acted);
 }
 
 typedef struct worker_pass {
@@ -182,9 +224,11 @@ static int worker_task(gt_agent *a, const json_t *task, void *arg, int *acted, g
         } else if (!strcmp(state, "accepted")) {
             if (ag_memo_find(a, id, slot, attempt, MEMO_SETTLE)) continue;
             gt_err e = {0};
-            if (gt_agent_settle(a, id, slot, &e)) {
-                ag_memo_put(a, id, slot, attempt, MEMO_SETTLE, 0);
-                ag_action_failed(a, "settle", id, slot, &e);
+            int src = gt_agent_settle(a, id, slot, &e);
+            if (src) {
+                /* Refused for good: not again this run; a transient failure: next pass. */
+                if (!ag_transient(src)) ag_memo_put(a, id, slot, attempt, MEMO_SETTLE, 0);
+                ag_action_failed(a, ag_transient(src) ? "settle (will retry)" : "settle", id, slot, &e);
                 continue;
             }
             (*acted)++;

@@ -1,0 +1,172 @@
+/* test_agent_faults.c: an honest agent under the faults a deployment meets,
+ * from its side: it never loses its stake and never loses an acknowledged
+ * action. Real agents against a real node (`gotong node` in a child
+ * process), the worker behind fault_proxy.h, which breaks the network on
+ * the test's word:
+ *  - a transient failure between the claim and the submit (the submit
+ *    refused on its way, the node unreachable) is tried again next pass:
+ *    the slot is submitted and paid (it used to be marked as failed for
+ *    good, so the slot sat claimed until its deadline took the stake);
+ *  - a settle of accepted work refused on its way is tried again (it used to
+ *    be given up for the run, the bounty left unpaid);
+ *  - an answer lost after the node applied the action (claim, submit) is
+ *    found on the ledger: no second action, no nonce wedge;
+ *  - a dispute of a wrongly rejected result that fails for a transient
+ *    reason is tried again, never turned into a concession (it used to
+ *    settle at once: the honest worker's stake went to the poster). */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../test.h"
+#include "agent_net.h"
+#include "fault_proxy.h"
+#include "agent/skill_complete.h"
+
+static gt_agent_model *model;
+static char home[64], url[128];
+static pid_t node_pid;
+static gt_client *dir;
+static fpx proxy;
+
+/* An agent of the complete skill on node_url (the proxy's for the worker). */
+static gt_agent *make(const char *name, const char *node_url, int roles, int faults) {
+    gt_key k;
+    tnet_key(name, &k);
+    gt_agent_config c = {.name = name, .skills = "complete", .price_units = 1000000, .roles = roles,
+                         .faults = faults, .model = model, .n_threads = 1, .poll_ms = 20};
+    gt_agent *a = NULL;
+    gt_err err = {0};
+    CHECK_MSG(gt_agent_new(&c, &k, node_url, &a, &err) == 0, "agent %s: %s", name, err.msg);
+    CHECK_MSG(a && tnet_mint(dir, gt_agent_address(a), 50000000, &err) == 0, "mint: %s", err.msg);
+    CHECK_MSG(a && gt_agent_register(a, &err) == 0, "register %s: %s", name, err.msg);
+    return a;
+}
+
+static uint64_t balance(const gt_agent *a) {
+    gt_client_acct acc = {0};
+    gt_client_account(dir, gt_agent_address(a), &acc, NULL);
+    return acc.balance_units;
+}
+
+static uint64_t nonce(const gt_agent *a) {
+    gt_client_acct acc = {0};
+    gt_client_account(dir, gt_agent_address(a), &acc, NULL);
+    return acc.nonce;
+}
+
+/* Slot 0's state of task id into out ("" when unreadable). */
+static const char *slot0(const uint8_t id[32], char out[32]) {
+    json_t *t = NULL;
+    out[0] = 0;
+    if (gt_client_task(dir, id, &t, NULL)) return out;
+    const char *s = json_string_value(json_object_get(json_array_get(json_object_get(t, "slotList"), 0), "state"));
+    snprintf(out, 32, "%s", s ? s : "");
+    json_decref(t);
+    return out;
+}
+
+/* Steps the agents until slot 0 of id is in state want (or 300 passes); its last state. */
+static const char *step_until(gt_agent **ag, int n, const uint8_t id[32], const char *want) {
+    static char st[32];
+    for (int pass = 0; pass < 300 && strcmp(slot0(id, st), want); pass++) {
+        tnet_step(ag, n);
+        usleep(20000);
+    }
+    return st;
+}
+
+/* Posts a one-slot complete task of poster's (bounty 3, stake 1 token). */
+static void post(gt_agent *poster, uint8_t id[32]) {
+    const char *ps[] = {"Hello"};
+    char *spec = gt_complete_spec(gt_agent_model_id(model), ps, 1, 8);
+    gt_task_terms t = {.kind = "complete", .slots = 1, .bounty_units = 3000000, .stake_units = 1000000};
+    gt_err err = {0};
+    CHECK_MSG(gt_agent_post(poster, &t, spec, strlen(spec), id, &err) == 0, "post: %s", err.msg);
+    free(spec);
+}
+
+/* The submit refused on its way once, then the settle once: each is sent
+ * again on a later pass; the worker is paid its bounty and keeps its stake. */
+static void test_submit_retried(void) {
+    gt_agent *poster = make("fposter", url, GT_ROLE_POSTER, 0);
+    gt_agent *worker = make("fworker", proxy.url, GT_ROLE_WORKER, 0);
+    gt_agent *all[] = {poster, worker};
+    uint8_t id[32];
+    uint64_t before = balance(worker);
+    post(poster, id);
+    atomic_store(&proxy.hits, 0);
+    fpx_break(&proxy, "\"task_submit\"|\"task_settle\"", FPX_REFUSE, 2);
+    CHECK_STR(step_until(all, 2, id, "paid"), "paid");
+    CHECK_EQ_INT(atomic_load(&proxy.hits), 2);
+    CHECK_EQ_U64(balance(worker), before + 3000000);
+    gt_agent_free(poster);
+    gt_agent_free(worker);
+}
+
+/* The answers to the claim and the submit lost after the node applied them:
+ * the worker finds them on the ledger; three actions in all (claim, submit,
+ * settle), none twice. */
+static void test_lost_answers(void) {
+    gt_agent *poster = make("lposter", url, GT_ROLE_POSTER, 0);
+    gt_agent *worker = make("lworker", proxy.url, GT_ROLE_WORKER, 0);
+    gt_agent *all[] = {poster, worker};
+    uint8_t id[32];
+    uint64_t before = balance(worker), n0 = nonce(worker);
+    post(poster, id);
+    atomic_store(&proxy.hits, 0);
+    fpx_break(&proxy, "\"task_claim\"|\"task_submit\"", FPX_LOSE, 2);
+    CHECK_STR(step_until(all, 2, id, "paid"), "paid");
+    CHECK_EQ_INT(atomic_load(&proxy.hits), 2);
+    CHECK_EQ_U64(nonce(worker), n0 + 3);
+    CHECK_EQ_U64(balance(worker), before + 3000000);
+    gt_agent_stats st;
+    gt_agent_stats_get(worker, &st);
+    CHECK_EQ_U64(st.claimed, 1);
+    CHECK_EQ_U64(st.submitted, 1);
+    gt_agent_free(poster);
+    gt_agent_free(worker);
+}
+
+/* A poster rejecting everything; the worker's dispute refused on its way
+ * once: it disputes on a later pass and never concedes. */
+static void test_dispute_retried(void) {
+    gt_agent *poster = make("dposter", url, GT_ROLE_POSTER, GT_FAULT_REJECT_ALL);
+    gt_agent *worker = make("dworker", proxy.url, GT_ROLE_WORKER, 0);
+    gt_agent *all[] = {poster, worker};
+    uint8_t id[32];
+    post(poster, id);
+    atomic_store(&proxy.hits, 0);
+    fpx_break(&proxy, "\"task_dispute\"", FPX_REFUSE, 1);
+    CHECK_STR(step_until(all, 2, id, "disputed"), "disputed");
+    CHECK_EQ_INT(atomic_load(&proxy.hits), 1);
+    gt_agent_stats s;
+    gt_agent_stats_get(worker, &s);
+    CHECK_EQ_U64(s.conceded, 0);
+    CHECK_EQ_U64(s.disputes_opened, 1);
+    gt_agent_free(poster);
+    gt_agent_free(worker);
+}
+
+int main(void) {
+    gt_err err = {0};
+    signal(SIGPIPE, SIG_IGN);
+    if (gt_agent_model_load(gt_fixture("models/tiny-llama-q8_0.gguf"), &model, &err)) {
+        fprintf(stderr, "fixture model: %s\n", err.msg);
+        return 1;
+    }
+    if (tnet_start("faults", gt_market_register, "200", home, sizeof home, url, sizeof url, &node_pid, &dir) ||
+        fpx_start(&proxy, url)) {
+        fprintf(stderr, "could not start the node or the proxy\n");
+        return 1;
+    }
+    RUN(test_submit_retried);
+    RUN(test_lost_answers);
+    RUN(test_dispute_retried);
+    fpx_stop(&proxy);
+    tnet_stop(home, node_pid, dir);
+    gt_agent_model_free(model);
+    return gt_test_finish();
+}
