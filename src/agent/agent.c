@@ -560,8 +560,43 @@ int gt_agent_step(gt_agent *a, int *acted_out, gt_err *err) {
     return rc;
 }
 
+/* Sleeps ms in small pieces so a stop (gt_agent_stop or *stop_flag) is noticed quickly. */
+static void nap(gt_agent *a, uint64_t ms, const volatile int *stop_flag) {
+    for (uint64_t t = 0; t < ms && !gt_agent_stopping(a) && !(stop_flag && *stop_flag); t += 20)
+        sleep_ms(ms - t < 20 ? ms - t : 20);
+}
+
+/* After the failures-th failure in a row (rc, e) of a pass or of the
+ * registration: says so once, then waits poll_ms doubled per failure up to
+ * GT_AGENT_RETRY_MAX_MS. 1 to try again, 0 to give up. A transient failure
+ * never gives up: the node restarting or unreachable for a while is what a
+ * deployment meets, and an agent that left held claimed slots and sealed
+ * votes to be slashed (it used to leave after 20 failed passes, 10 s at the
+ * default poll). Any other failure gives up after 20 in a row. */
+static int retry_after(gt_agent *a, int rc, const gt_err *e, int failures, const volatile int *stop_flag) {
+    assert(failures >= 1);
+    if (failures == 1) gt_agent_logf(a, "cannot reach the node: %s (retrying)", e->msg);
+    if (!ag_transient(rc) && failures > 20) return 0;
+    uint64_t ms = a->poll_ms;
+    for (int i = 1; i < failures && ms < GT_AGENT_RETRY_MAX_MS; i++) ms *= 2;
+    nap(a, ms < GT_AGENT_RETRY_MAX_MS ? ms : GT_AGENT_RETRY_MAX_MS, stop_flag);
+    return 1;
+}
+
+/* Registers the card, waiting out a node that cannot be reached yet (an
+ * agent restarted before its node). 0 or the error that ended it. */
+static int register_waiting(gt_agent *a, const volatile int *stop_flag, gt_err *err) {
+    gt_err e = {0};
+    int rc, failures = 0;
+    while ((rc = gt_agent_register(a, &e)) && ag_transient(rc) && !gt_agent_stopping(a) &&
+           !(stop_flag && *stop_flag) && retry_after(a, rc, &e, ++failures, stop_flag))
+        e = (gt_err){0};
+    if (rc && err) *err = e;
+    return rc;
+}
+
 int gt_agent_run(gt_agent *a, const volatile int *stop_flag, gt_err *err) {
-    int rc = gt_agent_register(a, err);
+    int rc = register_waiting(a, stop_flag, err);
     if (rc) return rc;
     int failures = 0;
     while (!gt_agent_stopping(a) && !(stop_flag && *stop_flag)) {
@@ -569,24 +604,16 @@ int gt_agent_run(gt_agent *a, const volatile int *stop_flag, gt_err *err) {
         gt_err e = {0};
         rc = gt_agent_step(a, &acted, &e);
         if (rc) {
-            /* The node may be restarting: keep trying for a while, say so once. */
-            if (failures++ == 0) gt_agent_logf(a, "cannot reach the node: %s (retrying)", e.msg);
-            if (failures > 20) {
-                if (err) *err = e;
-                return rc;
-            }
-            sleep_ms(a->poll_ms);
-            continue;
+            if (retry_after(a, rc, &e, ++failures, stop_flag)) continue;
+            if (err) *err = e;
+            return rc;
         }
+        if (failures) gt_agent_logf(a, "reached the node again after %d failed passes", failures);
         failures = 0;
         gt_agent_stats st;
         gt_agent_stats_get(a, &st);
         if (a->max_tasks && st.submitted >= a->max_tasks && !acted) break;
-        if (!acted) {
-            /* Sleep in small pieces so a stop is noticed quickly. */
-            for (uint64_t t = 0; t < a->poll_ms && !gt_agent_stopping(a) && !(stop_flag && *stop_flag); t += 20)
-                sleep_ms(a->poll_ms - t < 20 ? a->poll_ms - t : 20);
-        }
+        if (!acted) nap(a, a->poll_ms, stop_flag);
     }
     return 0;
 }

@@ -56,6 +56,7 @@
 #define GT_AGENT_TASKS_PAGE 100                   /* tasks read per listing */
 #define GT_AGENT_MEMO 256                         /* remembered (task, slot, attempt) decisions */
 #define GT_AGENT_DEFAULT_POLL_MS 500
+#define GT_AGENT_RETRY_MAX_MS 5000               /* longest wait between tries while the node cannot be reached */
 #define GT_AGENT_SUB_WAIT_MS 120000               /* longest wait for a subcontracted result */
 
 enum {
@@ -230,7 +231,9 @@ int gt_agent_register(gt_agent *a, gt_err *err);
 int gt_agent_step(gt_agent *a, int *acted, gt_err *err);
 /* Registers, then steps until gt_agent_stop, max_tasks, or *stop_flag (may be
  * NULL; for signal handlers) becomes non-zero; sleeps poll_ms between passes
- * that did nothing. Returns 0, or the error that ended it. */
+ * that did nothing. A node it cannot reach (at the start or later) is waited
+ * out, however long, trying again every GT_AGENT_RETRY_MAX_MS at most; other
+ * failures end it after 20 passes in a row. Returns 0, or the error that ended it. */
 int gt_agent_run(gt_agent *a, const volatile int *stop_flag, gt_err *err);
 void gt_agent_stop(gt_agent *a);
 int gt_agent_stopping(const gt_agent *a);

@@ -13,7 +13,12 @@
  *    found on the ledger: no second action, no nonce wedge;
  *  - a dispute of a wrongly rejected result that fails for a transient
  *    reason is tried again, never turned into a concession (it used to
- *    settle at once: the honest worker's stake went to the poster). */
+ *    settle at once: the honest worker's stake went to the poster);
+ *  - gt_agent_run outlasts the node being unreachable for a while, at its
+ *    start (it used to exit at once) or later (it used to give up after 20
+ *    failed passes, 10 s at the default poll), leaving a claimed slot to be
+ *    slashed; it finishes its work when the node is back. */
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,6 +155,73 @@ static void test_dispute_retried(void) {
     gt_agent_free(worker);
 }
 
+typedef struct runner {
+    gt_agent *a;
+    volatile int stop;
+    _Atomic int returned;
+    int rc;
+} runner;
+
+static void *run_agent(void *arg) {
+    runner *r = arg;
+    gt_err err = {0};
+    r->rc = gt_agent_run(r->a, &r->stop, &err);
+    if (r->rc) fprintf(stderr, "gt_agent_run: %s\n", err.msg);
+    atomic_store(&r->returned, 1);
+    return NULL;
+}
+
+/* Steps poster until slot 0 of id is in state want (or 12 s); its last state in st. */
+static const char *wait_slot(gt_agent *poster, const uint8_t id[32], const char *want, char st[32]) {
+    for (int pass = 0; pass < 600 && strcmp(slot0(id, st), want); pass++) {
+        tnet_step(&poster, 1);
+        usleep(20000);
+    }
+    return st;
+}
+
+/* gt_agent_run driving a worker that holds a claim, with the node out of
+ * reach: started while it is (1.5 s: the registration waits it out), then
+ * unreachable for 3 s (150 polls of 20 ms) between a second claim and its
+ * submit. Each time the loop waits the outage out and then submits; both
+ * results are accepted and paid. */
+static void test_run_outlasts_outage(void) {
+    gt_agent *poster = make("oposter", url, GT_ROLE_POSTER, 0);
+    gt_agent *worker = make("oworker", proxy.url, GT_ROLE_WORKER, 0);
+    uint8_t id[32];
+    char st[32];
+    uint64_t before = balance(worker);
+    post(poster, id);
+    /* Claimed by the worker's pass, its submit held back by the outage. */
+    fpx_break(&proxy, "\"task_submit\"", FPX_REFUSE, 1);
+    for (int i = 0; i < 50 && strcmp(slot0(id, st), "claimed"); i++) tnet_step(&worker, 1);
+    CHECK_STR(slot0(id, st), "claimed");
+    atomic_store(&proxy.down, 1);
+    runner r = {.a = worker};
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, run_agent, &r) == 0);
+    usleep(1500000);
+    CHECK_EQ_INT(atomic_load(&r.returned), 0);
+    atomic_store(&proxy.down, 0);
+    CHECK_STR(wait_slot(poster, id, "paid", st), "paid");
+    /* The second: every submit refused until the outage, which starts once it is claimed. */
+    fpx_break(&proxy, "\"task_submit\"", FPX_REFUSE, 1000000);
+    post(poster, id);
+    CHECK_STR(wait_slot(poster, id, "claimed", st), "claimed");
+    atomic_store(&proxy.down, 1);
+    sleep(3);
+    CHECK_EQ_INT(atomic_load(&r.returned), 0);
+    fpx_break(&proxy, "", 0, 0);
+    atomic_store(&proxy.down, 0);
+    CHECK_STR(wait_slot(poster, id, "paid", st), "paid");
+    CHECK_EQ_U64(balance(worker), before + 2 * 3000000);
+    r.stop = 1;
+    pthread_join(th, NULL);
+    CHECK_EQ_INT(r.rc, 0);
+    gt_agent_free(poster);
+    gt_agent_free(worker);
+}
+
 int main(void) {
     gt_err err = {0};
     signal(SIGPIPE, SIG_IGN);
@@ -165,6 +237,7 @@ int main(void) {
     RUN(test_submit_retried);
     RUN(test_lost_answers);
     RUN(test_dispute_retried);
+    RUN(test_run_outlasts_outage);
     fpx_stop(&proxy);
     tnet_stop(home, node_pid, dir);
     gt_agent_model_free(model);
