@@ -2,10 +2,14 @@
  * until SIGINT/SIGTERM: its wallet from the --home keystore, its model from
  * a GGUF file, its skills, price and roles from the command line. Progress
  * lines go to stderr, one per thing the agent does. */
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "agent/agent.h"
 #include "agent/oai.h"
@@ -37,7 +41,8 @@ static void usage(FILE *f) {
             "with its model, uploads and submits the result, settles what was accepted, and\n"
             "disputes a rejection its own re-run reproduces; as a poster verifies results of\n"
             "its tasks by re-running them; as an evaluator verifies tasks naming it; as a\n"
-            "validator re-runs disputed work and votes. Stops on SIGINT/SIGTERM.\n\n"
+            "validator re-runs disputed work and votes. Stops on SIGINT/SIGTERM. One agent runs\n"
+            "per key and home: a second is refused while the first holds HOME/agent-ADDR.lock.\n\n"
             "options:\n"
             "  --home DIR            keystore location (default ~/.gotong or $GOTONG_HOME)\n"
             "  --from ADDR           which key (when the keystore holds several)\n"
@@ -171,10 +176,39 @@ static int parse_agent_opts(int argc, char **argv, int first, agent_opts *o) {
     return check_agent_opts(o, roles, faults, n_faults);
 }
 
+/* Takes HOME/agent-<address>.lock for the life of the process, its pid
+ * written in it; *fd_out keeps it. flock: the kernel drops it when the
+ * process ends, however it ends (kill -9 included), so no stale lock is
+ * left behind. Two agents on one key would race each other's nonces and
+ * claims, and work (and stake on) the same slots twice: the second is
+ * refused (GT_EEXIST), naming the first's pid. 0 or an error. */
+static int lock_key(const char *home, const char *as, int *fd_out, gt_err *err) {
+    char path[4200], pid[32] = "";
+    snprintf(path, sizeof path, "%s/agent-%s.lock", home, as);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return gt_err_set(err, GT_EIO, "%s: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB)) {
+        int busy = errno == EWOULDBLOCK;
+        ssize_t n = busy ? pread(fd, pid, sizeof pid - 1, 0) : -1;
+        pid[n > 0 ? strcspn(pid, "\n") : 0] = 0;
+        close(fd);
+        if (!busy) return gt_err_set(err, GT_EIO, "%s: %s", path, strerror(errno));
+        return gt_err_set(err, GT_EEXIST,
+                          "another `gotong agent` (pid %s) is running with key %s (lock %s): two agents on one key "
+                          "race each other's claims and nonces; stop it first", pid[0] ? pid : "?", as, path);
+    }
+    int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    /* The pid is for a second agent's message only: a failed write is no reason to stop. */
+    if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)len, 0) != len) pid[0] = 0;
+    *fd_out = fd;
+    return 0;
+}
+
 /* Loads the key and (when given) the model, and makes the agent: card name
- * from --name or the address. as gets the address. 0 or an error. */
+ * from --name or the address. as gets the address. With lock_fd (a run),
+ * first takes the key's lock in the home (lock_key). 0 or an error. */
 static int make_agent(agent_opts *o, char as[43], char *card_name, size_t name_cap, gt_agent_model **model,
-                      gt_agent **agent, gt_err *err) {
+                      gt_agent **agent, int *lock_fd, gt_err *err) {
     char home[4096], datasets[4096 + 16];
     gt_addr addr;
     gt_key key;
@@ -183,6 +217,10 @@ static int make_agent(agent_opts *o, char as[43], char *card_name, size_t name_c
     snprintf(datasets, sizeof datasets, "%s/datasets", home);
     if ((rc = gt_cli_load_key(o->home_opt, o->from, o->pwfile, &key, &addr, err))) return rc;
     gt_addr_to_str(&addr, as);
+    if (lock_fd && (rc = lock_key(home, as, lock_fd, err))) {
+        gt_key_wipe(&key);
+        return rc;
+    }
     if (o->name) snprintf(card_name, name_cap, "%s", o->name);
     else snprintf(card_name, name_cap, "agent-%.8s", as + 2);
     o->cfg.name = card_name;
@@ -225,7 +263,7 @@ static int cmd_agent_register(agent_opts *o) {
     gt_agent_model *model = NULL;
     gt_agent *agent = NULL;
     json_t *card = NULL;
-    int rc = make_agent(o, as, card_name, sizeof card_name, &model, &agent, &err);
+    int rc = make_agent(o, as, card_name, sizeof card_name, &model, &agent, NULL, &err);
     if (!rc) rc = gt_agent_register(agent, &err);
     if (!rc && o->have_stake && o->stake_units)
         rc = gt_agent_act(agent, &gt_kind_stake, fill_stake, &o->stake_units, NULL, &err);
@@ -277,8 +315,12 @@ static int cmd_agent_run(agent_opts *o) {
     char as[43], card_name[GT_MARKET_NAME_MAX + 1];
     gt_agent_model *model = NULL;
     gt_agent *agent = NULL;
-    int rc = make_agent(o, as, card_name, sizeof card_name, &model, &agent, &err);
-    if (rc) return gt_cli_fail(&err);
+    int lock_fd = -1; /* held until the process ends */
+    int rc = make_agent(o, as, card_name, sizeof card_name, &model, &agent, &lock_fd, &err);
+    if (rc) {
+        if (lock_fd >= 0) close(lock_fd);
+        return gt_cli_fail(&err);
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -297,6 +339,7 @@ static int cmd_agent_run(agent_opts *o) {
     gt_free((void *)o->cfg.datasets_dir);
     gt_agent_free(agent);
     gt_agent_model_free(model);
+    close(lock_fd);
     return rc ? gt_cli_fail(&err) : json_bad;
 }
 

@@ -17,12 +17,15 @@
  *  - gt_agent_run outlasts the node being unreachable for a while, at its
  *    start (it used to exit at once) or later (it used to give up after 20
  *    failed passes, 10 s at the default poll), leaving a claimed slot to be
- *    slashed; it finishes its work when the node is back. */
+ *    slashed; it finishes its work when the node is back;
+ *  - two `gotong agent`s on one home and key: the second is refused while
+ *    the first runs (a lock file; none left stale by a kill -9). */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../test.h"
@@ -222,6 +225,72 @@ static void test_run_outlasts_outage(void) {
     gt_agent_free(worker);
 }
 
+/* Runs `gotong --home tmp ARGS` with stderr into tmp/err (read into errbuf); its exit code. */
+static int cli(const char *tmp, const char *args, char *errbuf, size_t cap) {
+    char cmd[2048], path[256];
+    snprintf(cmd, sizeof cmd, "%s --home %s/home %s >/dev/null 2>%s/err </dev/null", GT_CLI, tmp, args, tmp);
+    int st = system(cmd);
+    snprintf(path, sizeof path, "%s/err", tmp);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(errbuf, 1, cap - 1, f) : 0;
+    errbuf[n] = 0;
+    if (f) fclose(f);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Starts `gotong agent` on tmp's home in the background, its stderr into
+ * tmp/first; waits (10 s at most) for its "on http" line, printed once it
+ * holds its key's lock. Its pid, or -1. */
+static pid_t agent_start(const char *tmp, const char *args) {
+    char cmd[2048], path[256], buf[4096];
+    snprintf(cmd, sizeof cmd, "exec %s --home %s/home %s >/dev/null 2>%s/first </dev/null", GT_CLI, tmp, args, tmp);
+    snprintf(path, sizeof path, "%s/first", tmp);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; pid > 0 && i < 200; i++, usleep(50000)) {
+        FILE *f = fopen(path, "r");
+        size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+        buf[n] = 0;
+        if (f) fclose(f);
+        if (strstr(buf, " on http")) return pid;
+    }
+    return -1;
+}
+
+/* Two `gotong agent`s on one home and key: the second is refused while the
+ * first runs, naming it (it used to run too: two agents racing each other's
+ * claims and nonces, working the same slots twice); once the first is
+ * killed (-9: no clean-up ran) the key is free again, no stale lock left. */
+static void test_one_agent_per_key(void) {
+    char tmp[] = "/tmp/gt-test-lock-XXXXXX", args[1100], err[8192], pw[128], run[1024];
+    CHECK(mkdtemp(tmp) != NULL);
+    snprintf(pw, sizeof pw, "%s/pw", tmp);
+    FILE *f = fopen(pw, "w");
+    if (f) fputs("secret\n", f), fclose(f);
+    snprintf(args, sizeof args, "wallet new --light --password-file %s", pw);
+    CHECK_EQ_INT(cli(tmp, args, err, sizeof err), 0);
+    snprintf(run, sizeof run, "agent --model %s --node %s --password-file %s --poll-ms 50",
+             gt_fixture("models/tiny-llama-q8_0.gguf"), url, pw);
+    pid_t first = agent_start(tmp, run);
+    CHECK(first > 0);
+    snprintf(args, sizeof args, "%s --once", run);
+    CHECK(cli(tmp, args, err, sizeof err) != 0);
+    CHECK_CONTAINS(err, "another `gotong agent` (pid ");
+    CHECK_CONTAINS(err, "is running with key");
+    if (first > 0) {
+        kill(first, SIGKILL);
+        waitpid(first, NULL, 0);
+    }
+    cli(tmp, args, err, sizeof err);
+    CHECK(strstr(err, "is running with key") == NULL);
+    CHECK_CONTAINS(err, " on http");
+    snprintf(args, sizeof args, "rm -rf %s", tmp);
+    CHECK_EQ_INT(system(args), 0);
+}
+
 int main(void) {
     gt_err err = {0};
     signal(SIGPIPE, SIG_IGN);
@@ -238,6 +307,7 @@ int main(void) {
     RUN(test_lost_answers);
     RUN(test_dispute_retried);
     RUN(test_run_outlasts_outage);
+    RUN(test_one_agent_per_key);
     fpx_stop(&proxy);
     tnet_stop(home, node_pid, dir);
     gt_agent_model_free(model);
