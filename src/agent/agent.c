@@ -124,6 +124,7 @@ int gt_agent_new(const gt_agent_config *cfg, const gt_key *key, const char *node
     gt_agent *a = gt_calloc(1, sizeof *a);
     if (!a) return gt_err_set(err, GT_ENOMEM, "out of memory");
     pthread_mutex_init(&a->stats_mu, NULL);
+    atomic_store(&a->seals_open, 1); /* unknown until a pass has looked (agent_impl.h) */
     snprintf(a->name, sizeof a->name, "%s", name);
     snprintf(a->skills, sizeof a->skills, "%s", skills);
     snprintf(a->endpoint, sizeof a->endpoint, "%s", endpoint);
@@ -525,6 +526,26 @@ void ag_action_failed(gt_agent *a, const char *what, const uint8_t task[32], uin
 
 /* ---- the loop ---- */
 
+/* The validator's pass, or with the role off the reveals of this key's
+ * sealed votes while any may be open (seals_open): a judge restarted off
+ * duty still opens what its run before committed (it used to look only for
+ * the commitments of its own run, and lost the vote's stake,
+ * tests/agent/test_agent_seal.c). A full pass counts them again. */
+static int judge_pass(gt_agent *a, int roles, int *acted, gt_err *err) {
+    /* Validators also see finished eval tasks: an attestation is worth
+     * co-signing (the leaderboard counts agreeing checks) after it was paid.
+     * Commitments are only in open and expired tasks. */
+    static const char *const vq[] = {"status=open", "status=expired", "status=complete&kind=" GT_WORK_KIND_EVAL};
+    int on = (roles & GT_ROLE_VALIDATOR) != 0;
+    if (!on && atomic_load(&a->seals_open) <= 0) return 0;
+    ag_head head = {0, 0};
+    int rc = gt_client_head(a->client, &head.height, &head.time_s, err);
+    a->seals_seen = 0;
+    for (int k = 0; k < (on ? 3 : 2) && !rc; k++) rc = ag_each_task(a, vq[k], 1, ag_validator_task, &head, acted, err);
+    if (!rc && !gt_agent_stopping(a)) atomic_store(&a->seals_open, a->seals_seen);
+    return rc;
+}
+
 int gt_agent_step(gt_agent *a, int *acted_out, gt_err *err) {
     int acted = 0, rc = 0;
     int roles = atomic_load(&a->roles);
@@ -546,16 +567,7 @@ int gt_agent_step(gt_agent *a, int *acted_out, gt_err *err) {
     }
     for (int k = 0; k < 2 && !rc && (roles & GT_ROLE_EVALUATOR); k++)
         rc = ag_each_task(a, k ? "status=expired" : "status=open", 0, ag_evaluator_task, NULL, &acted, err);
-    /* Validators also see finished eval tasks: an attestation is worth
-     * co-signing (the leaderboard counts agreeing checks) after it was paid. */
-    static const char *const vq[] = {"status=open", "status=expired", "status=complete&kind=" GT_WORK_KIND_EVAL};
-    /* Sealed votes this run committed are revealed even with the role off
-     * (an unrevealed commitment is slashed). */
-    int judging = (roles & GT_ROLE_VALIDATOR) || atomic_load(&a->seals_open) > 0;
-    ag_head vhead = {0, 0};
-    if (!rc && judging) rc = gt_client_head(a->client, &vhead.height, &vhead.time_s, err);
-    for (int k = 0; k < 3 && !rc && judging; k++)
-        rc = ag_each_task(a, vq[k], 1, ag_validator_task, &vhead, &acted, err);
+    if (!rc) rc = judge_pass(a, roles, &acted, err);
     if (acted_out) *acted_out = acted;
     return rc;
 }

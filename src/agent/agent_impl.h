@@ -58,7 +58,11 @@ struct gt_agent {
     struct gt_llm *llm;    /* the work layer's view of model, made on first use (gt_agent_llm) */
     char datasets_dir[1024];
     _Atomic int roles, stop;
-    _Atomic int seals_open; /* commitments sent and not yet revealed (this run): reveals run whatever the roles */
+    /* This key's sealed votes to reveal: those the last full pass saw unrevealed on the ledger plus those sent
+     * since; from 1 at the start (a restarted agent may hold commitments of its run before: the first pass
+     * looks). While above 0 the reveals run whatever the roles: an unrevealed commitment is slashed. */
+    _Atomic int seals_open;
+    int seals_seen; /* this pass's count of them (the agent's thread only) */
     uint64_t job_ms_max; /* longest job so far, from its start to its submission: the claim policy's measure */
     pthread_mutex_t stats_mu;
     gt_agent_stats stats;

@@ -11,7 +11,8 @@
  * open sends the reveal, so a failed reveal (node down, a nonce race, a
  * block not yet past the commit window) is tried again on the next pass
  * until it lands or the window closes, and an agent restarted between commit
- * and reveal reveals all the same. An unrevealed commitment is slashed like
+ * and reveal reveals all the same, whatever its roles (its first pass looks
+ * for its commitments: agent.c judge_pass). An unrevealed commitment is slashed like
  * a losing vote: the only way this agent leaves one is to be stopped for the
  * whole reveal window (the network's, fixed at genesis: gt_windows).
  *
@@ -66,7 +67,10 @@ int ag_seal_commit(gt_agent *a, const uint8_t task[32], uint64_t slot, uint64_t 
     my_commitment(a, task, slot, attempt, round, accept, salt, c);
     seal_args s = {task, result, c, NULL, slot, accept};
     int rc = gt_agent_act(a, &gt_kind_vote_commit, fill_seal, &s, NULL, err);
-    if (!rc) atomic_fetch_add(&a->seals_open, 1);
+    if (!rc) {
+        atomic_fetch_add(&a->seals_open, 1);
+        a->seals_seen++; /* this pass's count (agent.c judge_pass) */
+    }
     return rc;
 }
 
@@ -118,7 +122,9 @@ int ag_seal_reveal(gt_agent *a, const json_t *task, const json_t *sl, const json
                    const ag_head *head, int *acted) {
     const json_t *entry = my_entry(a, round_obj);
     uint8_t id[32], result[32], salt[32];
-    if (!entry || json_is_true(json_object_get(entry, "revealed")) || !reveal_due(round_obj, head)) return 0;
+    if (!entry || json_is_true(json_object_get(entry, "revealed"))) return 0;
+    a->seals_seen++; /* one more to reveal, unless it lands below */
+    if (!reveal_due(round_obj, head)) return 0;
     if (gt_agent_json_hash(task, "id", id, NULL) || gt_agent_json_hash(sl, "result", result, NULL)) return 0;
     uint64_t slot = (uint64_t)json_integer_value(json_object_get(sl, "slot"));
     uint64_t attempt = (uint64_t)json_integer_value(json_object_get(sl, "attempt"));
@@ -143,6 +149,7 @@ int ag_seal_reveal(gt_agent *a, const json_t *task, const json_t *sl, const json
         ag_action_failed(a, "reveal (will retry)", id, slot, &e);
         return 0;
     }
+    a->seals_seen--;
     if (atomic_load(&a->seals_open) > 0) atomic_fetch_sub(&a->seals_open, 1);
     (*acted)++;
     ag_count(a, &a->stats.reveals);

@@ -7,7 +7,8 @@
  *    reveals; the worker wins, is paid, the judges get the rejection bond;
  *    one validator is freed right after its commitment landed and a new
  *    agent with the same key (a restart: no memory of what it voted) still
- *    reveals it and is not slashed;
+ *    reveals it and is not slashed, also when restarted with no roles (off
+ *    duty: it still opens what its run before committed);
  *  - a quorum task: three validators commit, then reveal; the slot is
  *    accepted by the revealed votes, the worker is paid, the fee shared;
  *  - afterwards the ledger replays (`gt_ledger_verify`), the market's books
@@ -145,26 +146,31 @@ static int post(gt_agent *poster, uint64_t fee, uint64_t quorum, uint8_t id[32])
 static gt_agent *val[3]; /* honest validators, shared: every staked validator sits on every panel */
 
 /* A dispute judged by sealed votes, one judge restarted between its commit
- * and its reveal. */
-static void test_dispute_sealed(void) {
-    gt_agent *poster = make("s-poster", GT_ROLE_POSTER, GT_FAULT_REJECT_ALL);
-    gt_agent *worker = make("s-worker", GT_ROLE_WORKER, 0);
+ * and its reveal with roles `roles` (the parties' names start with tag). */
+static void dispute_sealed(const char *tag, int roles) {
+    char pn[32], wn[32];
+    snprintf(pn, sizeof pn, "%s-poster", tag);
+    snprintf(wn, sizeof wn, "%s-worker", tag);
+    gt_agent *poster = make(pn, GT_ROLE_POSTER, GT_FAULT_REJECT_ALL);
+    gt_agent *worker = make(wn, GT_ROLE_WORKER, 0);
     gt_agent *ag[] = {poster, worker, val[0], val[1], val[2]};
     uint64_t before[5];
     for (int i = 0; i < 5; i++) before[i] = total_of(ag[i]);
     uint8_t id[32];
     if (post(poster, 0, 0, id)) return;
     int restarted = 0, saw_sealed = 0, complete = 0;
+    gt_agent_stats base; /* the judge's counts from a test before */
+    gt_agent_stats_get(ag[4], &base);
     for (int pass = 0; pass < 1200 && !complete; pass++) {
         step_all(ag, 5);
         gt_agent_stats st;
         gt_agent_stats_get(ag[4], &st);
-        if (!restarted && st.votes == 1) {
+        if (!restarted && st.votes == base.votes + 1) {
             /* Its commitment is on the ledger (the node answers once applied),
              * its reveal not yet sent: stop it, start it again from the key. */
-            CHECK_EQ_U64(st.reveals, 0);
+            CHECK_EQ_U64(st.reveals, base.reveals);
             gt_agent_free(ag[4]);
-            ag[4] = val[2] = agent_for("s-v3", GT_ROLE_VALIDATOR, 0);
+            ag[4] = val[2] = agent_for("s-v3", roles, 0);
             restarted = 1;
         }
         json_t *task = NULL, *sl = slot0(id, &task);
@@ -195,9 +201,19 @@ static void test_dispute_sealed(void) {
     CHECK_EQ_U64(total_of(worker), before[1] + 3000000 + 1);
     CHECK_EQ_U64(total_of(poster), before[0] - 3000000 - 1000000);
     for (int i = 2; i < 5; i++) CHECK_EQ_U64(total_of(ag[i]), before[i] + 333333);
+    gt_agent_set_roles(val[2], GT_ROLE_VALIDATOR);
     gt_agent_free(poster);
     gt_agent_free(worker);
 }
+
+static void test_dispute_sealed(void) { dispute_sealed("s", GT_ROLE_VALIDATOR); }
+
+/* The judge restarted off duty (no roles: its operator stops it validating)
+ * between its commit and its reveal still reveals what the run before
+ * committed, and is not slashed: it used to scan for its commitments only
+ * with the validator role on or after a commit of its own run, so the
+ * restarted agent never looked and lost its vote's stake. */
+static void test_dispute_restart_off_duty(void) { dispute_sealed("r", 0); }
 
 /* A quorum task judged by sealed votes. */
 static void test_quorum_sealed(void) {
@@ -287,6 +303,7 @@ int main(void) {
     val[1] = make("s-v2", GT_ROLE_VALIDATOR, 0);
     val[2] = make("s-v3", GT_ROLE_VALIDATOR, 0);
     RUN(test_dispute_sealed);
+    RUN(test_dispute_restart_off_duty);
     RUN(test_quorum_sealed);
     for (int i = 0; i < 3; i++) gt_agent_free(val[i]);
     gt_client_free(dir);
