@@ -540,9 +540,14 @@ static int judge_pass(gt_agent *a, int roles, int *acted, gt_err *err) {
     if (!on && atomic_load(&a->seals_open) <= 0) return 0;
     ag_head head = {0, 0};
     int rc = gt_client_head(a->client, &head.height, &head.time_s, err);
-    a->seals_seen = 0;
+    uint64_t sent = a->seals_sent;
+    a->seals_seen = 0, a->reveal_by_seen = 0;
     for (int k = 0; k < (on ? 3 : 2) && !rc; k++) rc = ag_each_task(a, vq[k], 1, ag_validator_task, &head, acted, err);
-    if (!rc && !gt_agent_stopping(a)) atomic_store(&a->seals_open, a->seals_seen);
+    if (!rc && !gt_agent_stopping(a)) {
+        atomic_store(&a->seals_open, a->seals_seen);
+        a->reveal_by_s = a->reveal_by_seen;
+        a->reveal_unknown = a->seals_sent != sent; /* sent during the pass: after its reveal check */
+    }
     return rc;
 }
 

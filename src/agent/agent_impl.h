@@ -63,6 +63,12 @@ struct gt_agent {
      * looks). While above 0 the reveals run whatever the roles: an unrevealed commitment is slashed. */
     _Atomic int seals_open;
     int seals_seen; /* this pass's count of them (the agent's thread only) */
+    /* The block time by which the earliest of them must be revealed, as the last full pass saw (0: none);
+     * seals_sent counts commitments sent, so a pass knows one landed whose deadline it has not read. */
+    uint64_t reveal_by_s, reveal_by_seen;
+    uint64_t seals_sent;
+    int reveal_unknown; /* a commitment sent since the last full pass read the deadlines */
+    int claim_held;     /* the last claim pass was held back for a reveal (said once) */
     uint64_t job_ms_max; /* longest job so far, from its start to its submission: the claim policy's measure */
     pthread_mutex_t stats_mu;
     gt_agent_stats stats;

@@ -70,6 +70,7 @@ int ag_seal_commit(gt_agent *a, const uint8_t task[32], uint64_t slot, uint64_t 
     if (!rc) {
         atomic_fetch_add(&a->seals_open, 1);
         a->seals_seen++; /* this pass's count (agent.c judge_pass) */
+        a->seals_sent++;
     }
     return rc;
 }
@@ -122,8 +123,12 @@ int ag_seal_reveal(gt_agent *a, const json_t *task, const json_t *sl, const json
                    const ag_head *head, int *acted) {
     const json_t *entry = my_entry(a, round_obj);
     uint8_t id[32], result[32], salt[32];
-    if (!entry || json_is_true(json_object_get(entry, "revealed"))) return 0;
+    json_int_t by = json_integer_value(json_object_get(round_obj, "deadline")); /* the reveal's last second */
+    /* Past its deadline a commitment can no longer be opened: nothing to wait for (agent_worker.c). */
+    if (!entry || json_is_true(json_object_get(entry, "revealed")) || (by > 0 && (uint64_t)by < head->time_s))
+        return 0;
     a->seals_seen++; /* one more to reveal, unless it lands below */
+    if (by > 0 && (!a->reveal_by_seen || (uint64_t)by < a->reveal_by_seen)) a->reveal_by_seen = (uint64_t)by;
     if (!reveal_due(round_obj, head)) return 0;
     if (gt_agent_json_hash(task, "id", id, NULL) || gt_agent_json_hash(sl, "result", result, NULL)) return 0;
     uint64_t slot = (uint64_t)json_integer_value(json_object_get(sl, "slot"));

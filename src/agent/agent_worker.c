@@ -280,6 +280,26 @@ static int claim_fits(gt_agent *a, const gt_skill *sk, const json_t *task, gt_er
     return rc;
 }
 
+/* How long a job may take as the claim policy reckons it: twice the longest
+ * so far plus a margin, at least GT_AGENT_CLAIM_MIN_MS. */
+static uint64_t claim_need_ms(const gt_agent *a) {
+    uint64_t need_ms = 2 * a->job_ms_max + GT_AGENT_SUBMIT_MARGIN_MS;
+    return need_ms < GT_AGENT_CLAIM_MIN_MS ? GT_AGENT_CLAIM_MIN_MS : need_ms;
+}
+
+/* 1 when a claim now could make this agent miss a reveal of its sealed
+ * votes: one thread works a claimed job in the pass of its claim and reveals
+ * after it, so a job running past the earliest reveal deadline (the block
+ * time the last judging pass read) left the commitment to be slashed. Also
+ * while that deadline is unknown (a commitment sent since, or none read
+ * yet). The claim waits for the reveal; held slots are worked all the same. */
+static int reveal_at_risk(gt_agent *a) {
+    uint64_t height, now_s;
+    if (atomic_load(&a->seals_open) <= 0) return 0;
+    if (a->reveal_unknown || !a->reveal_by_s || gt_client_head(a->client, &height, &now_s, NULL)) return 1;
+    return now_s + (claim_need_ms(a) + 999) / 1000 >= a->reveal_by_s;
+}
+
 /* An open task of one of my kinds: claim it if it is worth it and I can do it. */
 static int maybe_claim(gt_agent *a, const json_t *summary, void *arg, int *acted, gt_err *err) {
     claim_pass *cp = arg;
@@ -313,8 +333,7 @@ static int maybe_claim(gt_agent *a, const json_t *summary, void *arg, int *acted
      * for this agent's measured speed gets no claim (and no stake). */
     json_int_t submit_s = json_integer_value(json_object_get(task, "submitSeconds"));
     uint64_t window_ms = submit_s > 0 && submit_s <= GT_MARKET_MAX_WINDOW_S ? (uint64_t)submit_s * 1000 : 0;
-    uint64_t need_ms = 2 * a->job_ms_max + GT_AGENT_SUBMIT_MARGIN_MS;
-    if (need_ms < GT_AGENT_CLAIM_MIN_MS) need_ms = GT_AGENT_CLAIM_MIN_MS;
+    uint64_t need_ms = claim_need_ms(a);
     if (window_ms < need_ms) {
         ag_memo_put(a, id, UINT64_MAX, 0, MEMO_SKIP, 0);
         gt_agent_logf(a, "skips task %s: its submit window is sure to last only %llu ms; this agent needs %llu ms "
@@ -373,6 +392,12 @@ int ag_worker_step(gt_agent *a, int *acted, gt_err *err) {
     gt_agent_stats st;
     gt_agent_stats_get(a, &st);
     if (a->max_tasks && st.submitted >= a->max_tasks) return 0;
+    int held = reveal_at_risk(a);
+    if (held && !a->claim_held)
+        gt_agent_logf(a, "claims nothing until its sealed votes are revealed: a job of up to %llu ms could run past "
+                      "the reveal", (unsigned long long)claim_need_ms(a));
+    a->claim_held = held;
+    if (held) return 0;
     claim_pass cp = {0};
     for (int i = 0; i < a->n_skills && !rc && !cp.claimed; i++) {
         snprintf(q, sizeof q, "status=open&kind=%s", a->skill_tab[i]->name);

@@ -21,7 +21,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-enum { FPX_REFUSE = 1, FPX_LOSE = 2 }; /* what a matching request meets */
+/* What a matching request meets: closed unsent, answer dropped, or held delay_ms before it is sent (a slow agent:
+ * its pass is held up as long). */
+enum { FPX_REFUSE = 1, FPX_LOSE = 2, FPX_DELAY = 3 };
 
 typedef struct fpx {
     int lfd;
@@ -32,6 +34,7 @@ typedef struct fpx {
     pthread_mutex_t mu;       /* guards the rule below */
     char match[64];           /* a request holding one of these '|'-separated strings... */
     int action, times;        /* ...meets action, this many more times */
+    int delay_ms;             /* FPX_DELAY's */
     _Atomic int hits;         /* requests the rule broke */
 } fpx;
 
@@ -112,7 +115,7 @@ static inline int fpx_matches(const char *req, const char *match) {
     return 0;
 }
 
-/* What the rule does to this request: 0 (pass), FPX_REFUSE or FPX_LOSE. */
+/* What the rule does to this request: 0 (pass) or an FPX_ action. */
 static inline int fpx_rule(fpx *p, const char *req) {
     pthread_mutex_lock(&p->mu);
     int act = 0;
@@ -133,6 +136,7 @@ static inline void fpx_serve(fpx *p, int cfd) {
     if (len) {
         req[len] = 0;
         int act = fpx_rule(p, req);
+        if (act == FPX_DELAY) usleep((useconds_t)p->delay_ms * 1000);
         size_t ulen = act == FPX_REFUSE ? 0 : fpx_rewrite(req, len, up, CAP + 64);
         size_t rlen = ulen ? fpx_forward(p, up, ulen, resp, CAP) : 0;
         if (rlen && act != FPX_LOSE && write(cfd, resp, rlen) != (ssize_t)rlen) fprintf(stderr, "proxy: short write\n");
@@ -174,7 +178,7 @@ static inline int fpx_start(fpx *p, const char *node_url) {
     return pthread_create(&p->th, NULL, fpx_main, p) ? -1 : 0;
 }
 
-/* The next `times` requests holding `match` (strings separated by '|') meet action (FPX_REFUSE, FPX_LOSE). */
+/* The next `times` requests holding `match` (strings separated by '|') meet action (an FPX_ action). */
 static inline void fpx_break(fpx *p, const char *match, int action, int times) {
     pthread_mutex_lock(&p->mu);
     snprintf(p->match, sizeof p->match, "%s", match);

@@ -11,6 +11,8 @@
  *    duty: it still opens what its run before committed);
  *  - a quorum task: three validators commit, then reveal; the slot is
  *    accepted by the revealed votes, the worker is paid, the fee shared;
+ *  - a judge that also works, with slow jobs, claims nothing between its
+ *    commit and its reveal (the job would run past the reveal deadline);
  *  - afterwards the ledger replays (`gt_ledger_verify`), the market's books
  *    balance (gt_market_audit) and every account adds up to what was minted:
  *    supply conserved. */
@@ -23,6 +25,7 @@
 
 #include "../test.h"
 #include "../node_child.h"
+#include "fault_proxy.h"
 #include "agent/agent.h"
 #include "agent/skill_complete.h"
 #include "crypto/keccak.h"
@@ -255,6 +258,83 @@ static void test_quorum_sealed(void) {
     gt_agent_free(worker);
 }
 
+static fpx proxy; /* in front of the node for the slow judge (test_slow_judge_claims_after_reveal) */
+
+/* Steps the agents until task id is complete (or 60 s); 1 if it is. */
+static int until_complete(gt_agent **ag, int n, const uint8_t id[32]) {
+    int complete = 0;
+    for (int pass = 0; pass < 1200 && !complete; pass++) {
+        step_all(ag, n);
+        json_t *task = NULL;
+        slot0(id, &task);
+        complete = !strcmp(json_string_value(json_object_get(task, "status")) ?: "", "complete");
+        json_decref(task);
+        usleep(50000);
+    }
+    return complete;
+}
+
+/* A judge that also works, and whose jobs are slow (11 s: its submits held
+ * by the proxy), commits a sealed vote on a dispute while a task it could
+ * claim is open: it claims nothing until it has revealed (twice its longest
+ * job would run past the reveal deadline, 10 s of windows away), then
+ * works. It used to claim at once, work through the reveal window and be
+ * slashed (one thread works the claim before the reveals). */
+static void test_slow_judge_claims_after_reveal(void) {
+    gt_key k;
+    key_for("s-v3", &k);
+    gt_agent_config c = {.name = "s-v3", .skills = "complete", .price_units = 1, .roles = GT_ROLE_WORKER,
+                         .model = model, .poll_ms = 50};
+    gt_agent *slow = NULL;
+    gt_err err = {0};
+    CHECK_MSG(gt_agent_new(&c, &k, proxy.url, &slow, &err) == 0, "agent: %s", err.msg);
+    gt_agent *honest = make("w-poster", GT_ROLE_POSTER, 0);
+    gt_agent *rejecter = make("w-rejecter", GT_ROLE_POSTER, GT_FAULT_REJECT_ALL);
+    gt_agent *worker = make("w-worker", 0, 0);
+    if (!slow) return;
+    gt_agent_free(val[2]);
+    val[2] = slow;
+    gt_agent *ag[] = {honest, rejecter, worker, val[0], val[1], slow};
+    uint8_t first[32], disputed[32], second[32];
+    /* Its first job, slow: it learns how long its jobs take. */
+    proxy.delay_ms = 11000;
+    fpx_break(&proxy, "\"task_submit\"", FPX_DELAY, 1);
+    if (post(honest, 0, 0, first)) return;
+    CHECK(until_complete(ag, 6, first));
+    gt_agent_set_roles(slow, GT_ROLE_VALIDATOR);
+    gt_agent_set_roles(worker, GT_ROLE_WORKER);
+    uint64_t before = total_of(slow);
+    gt_agent_stats base, st;
+    gt_agent_stats_get(slow, &base);
+    if (post(rejecter, 0, 0, disputed)) return;
+    int posted = 0;
+    for (int pass = 0; pass < 1200 && !posted; pass++) {
+        step_all(ag, 6);
+        gt_agent_stats_get(slow, &st);
+        if (st.votes == base.votes + 1) { /* committed: now a task to claim, and a slow job for it */
+            gt_agent_set_roles(worker, 0);
+            gt_agent_set_roles(slow, GT_ROLE_VALIDATOR | GT_ROLE_WORKER);
+            fpx_break(&proxy, "\"task_submit\"", FPX_DELAY, 1);
+            posted = post(honest, 0, 0, second) == 0;
+        }
+        usleep(50000);
+    }
+    CHECK(posted);
+    CHECK(until_complete(ag, 6, disputed));
+    json_t *task = NULL, *sl = slot0(disputed, &task);
+    CHECK_MSG(all_accept(json_object_get(json_object_get(sl, "dispute"), "votes"), 3), "votes: %s",
+              json_dumps(sl, JSON_COMPACT));
+    json_decref(task);
+    gt_agent_stats_get(slow, &st);
+    CHECK_EQ_U64(st.reveals, base.reveals + 1);
+    CHECK_EQ_U64(total_of(slow), before + 333333); /* its share of the rejection bond, no slash */
+    CHECK(until_complete(ag, 6, second));
+    fpx_break(&proxy, "", 0, 0);
+    gt_agent_free(honest);
+    gt_agent_free(rejecter);
+    gt_agent_free(worker);
+}
+
 /* The ledger replays, the market's books balance, supply is what was minted. */
 static void check_ledger(void) {
     char db[128];
@@ -298,14 +378,16 @@ int main(void) {
         return 1;
     }
     node_pid = gt_test_node_start(home, "200", url, sizeof url);
-    if (node_pid < 0 || gt_client_new(url, &dir, &err)) return 1;
+    if (node_pid < 0 || gt_client_new(url, &dir, &err) || fpx_start(&proxy, url)) return 1;
     val[0] = make("s-v1", GT_ROLE_VALIDATOR, 0);
     val[1] = make("s-v2", GT_ROLE_VALIDATOR, 0);
     val[2] = make("s-v3", GT_ROLE_VALIDATOR, 0);
     RUN(test_dispute_sealed);
     RUN(test_dispute_restart_off_duty);
     RUN(test_quorum_sealed);
+    RUN(test_slow_judge_claims_after_reveal);
     for (int i = 0; i < 3; i++) gt_agent_free(val[i]);
+    fpx_stop(&proxy);
     gt_client_free(dir);
     gt_test_node_stop(node_pid);
     RUN(check_ledger);
