@@ -494,24 +494,29 @@ int ag_validator_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt
 }
 
 
-/* A complete task of the poster's: a data job's dataset to publish. */
+/* A complete task of the poster's: a data job's dataset to publish. One
+ * try per job: a refusal (already published) or a mismatch is final; a
+ * transient failure (the node unreachable, an answer lost) is tried again
+ * next pass (it used to be final too: the dataset stayed unpublished until
+ * the agent restarted, tests/agent/test_agent_work.c test_data_job). */
 int ag_poster_done_task(gt_agent *a, const json_t *summary, void *arg, int *acted, gt_err *err) {
     uint8_t id[32];
     json_t *task = NULL;
     gt_err e = {0};
-    int published = 0;
+    int published = 0, rc;
     const char *kind = json_string_value(json_object_get(summary, "kind"));
     if (!kind || strcmp(kind, GT_WORK_KIND_GENERATE) || gt_agent_json_hash(summary, "id", id, NULL)) return 0;
     if (ag_memo_find(a, id, UINT64_MAX, 0, MEMO_PUBLISH)) return 0;
-    /* One try per job: a refusal (already published) or a mismatch is final. */
-    ag_memo_put(a, id, UINT64_MAX, 0, MEMO_PUBLISH, 0);
     if (gt_client_task(a->client, id, &task, err)) return err ? err->code : GT_EIO;
-    if (ag_data_publish(a, task, &published, &e)) {
+    if ((rc = ag_data_publish(a, task, &published, &e)) && ag_transient(rc)) {
+        ag_action_failed(a, "dataset publish (will retry)", id, 0, &e);
+    } else if (rc) {
+        ag_memo_put(a, id, UINT64_MAX, 0, MEMO_PUBLISH, 0);
         if (e.code == GT_EEXIST) gt_agent_logf(a, "dataset already published: %s", e.msg);
         else ag_action_failed(a, "dataset publish", id, 0, &e);
-    } else if (published) {
-        (*acted)++;
-        ag_count(a, &a->stats.datasets_published);
+    } else {
+        ag_memo_put(a, id, UINT64_MAX, 0, MEMO_PUBLISH, 0);
+        if (published) (*acted)++, ag_count(a, &a->stats.datasets_published);
     }
     json_decref(task);
     return 0;

@@ -7,7 +7,8 @@
  *    repeated greedy prompts are duplicates of the batch judged first), pay
  *    and slash pro rata, workers conceding, the poster's dataset exported
  *    (re-validated in the order the batches were judged) and its root on
- *    the ledger equal to the files' root;
+ *    the ledger equal to the files' root, its first dataset_publish refused
+ *    on the way (fault_proxy.h) and sent again on a later pass;
  *  - a data job verified by a quorum: the panel member votes on the whole
  *    batch (sealed), the worker is paid, the dataset published;
  *  - a stuck slot holds nothing up: batch 1 submitted while batch 0 is
@@ -45,6 +46,7 @@
 
 #include "../test.h"
 #include "agent_net.h"
+#include "fault_proxy.h"
 #include "agent/agent.h"
 #include "agent/skill_generate.h"
 #include "base/alloc.h"
@@ -66,6 +68,8 @@ static gt_agent_model *model;
 static char home[64], url[128];
 static pid_t node_pid;
 static gt_client *dir;
+static fpx proxy;                 /* in front of the node for agents made while via_proxy is set */
+static int via_proxy;
 
 
 
@@ -91,7 +95,7 @@ static gt_agent *make_m(const char *name, const char *skills, int roles, int fau
                          .model = m, .poll_ms = 50, .datasets_dir = datasets, .log = log_line};
     gt_agent *a = NULL;
     gt_err err = {0};
-    CHECK_MSG(gt_agent_new(&c, &k, url, &a, &err) == 0, "agent: %s", err.msg);
+    CHECK_MSG(gt_agent_new(&c, &k, via_proxy ? proxy.url : url, &a, &err) == 0, "agent: %s", err.msg);
     if (!a) return NULL;
     CHECK(tnet_mint(dir, gt_agent_address(a), 20000000, &err) == 0);
     if (roles & GT_ROLE_VALIDATOR) CHECK(tnet_stake(dir, &k, 2000000, &err) == 0);
@@ -218,7 +222,10 @@ static int published(void *arg) {
 static void test_data_job(void) {
     char datasets[128];
     snprintf(datasets, sizeof datasets, "%s/datasets", home);
+    via_proxy = 1; /* its first dataset_publish is refused on the way: it publishes on a later pass */
     gt_agent *poster = make("d-poster", "generate", GT_ROLE_POSTER, 0, datasets);
+    via_proxy = 0;
+    fpx_break(&proxy, "\"dataset_publish\"", FPX_REFUSE, 1);
     gt_agent *w0 = make("d-worker0", "generate", GT_ROLE_WORKER, 0, NULL);
     gt_agent *w1 = make("d-worker1", "generate", GT_ROLE_WORKER, 0, NULL);
     gt_agent *v = make("d-validator", "validate", GT_ROLE_EVALUATOR, 0, NULL);
@@ -239,6 +246,7 @@ static void test_data_job(void) {
     uint64_t w0_before = balance(w0), w1_before = balance(w1);
     gt_agent *all[] = {poster, w0, w1, v};
     CHECK(run_until(all, 4, id, published, poster));
+    CHECK_EQ_INT(atomic_load(&proxy.hits), 1);
     json_t *task = task_get(id);
     json_t *u0 = json_object_get(json_array_get(json_object_get(task, "slotList"), 0), "units");
     json_t *u1 = json_object_get(json_array_get(json_object_get(task, "slotList"), 1), "units");
@@ -1346,7 +1354,7 @@ int main(void) {
         fprintf(stderr, "fixture model: %s\n", err.msg);
         return 1;
     }
-    if (start_node()) {
+    if (start_node() || fpx_start(&proxy, url)) {
         fprintf(stderr, "could not start %s node\n", GT_CLI);
         return 1;
     }
@@ -1366,6 +1374,7 @@ int main(void) {
     RUN(test_eval_held_out);
     RUN(test_eval_held_out_early_claim);
     RUN(test_eval_held_out_quorum_early);
+    fpx_stop(&proxy);
     tnet_stop(home, node_pid, dir);
     gt_agent_model_free(model);
     return gt_test_finish();
