@@ -11,6 +11,8 @@
  *    be given up for the run, the bounty left unpaid);
  *  - an answer lost after the node applied the action (claim, submit) is
  *    found on the ledger: no second action, no nonce wedge;
+ *  - a worker killed right after its claim and started again from its key
+ *    (nothing kept) works, submits and is paid;
  *  - a dispute of a wrongly rejected result that fails for a transient
  *    reason is tried again, never turned into a concession (it used to
  *    settle at once: the honest worker's stake went to the poster);
@@ -154,6 +156,29 @@ static void test_dispute_retried(void) {
     gt_agent_stats_get(worker, &s);
     CHECK_EQ_U64(s.conceded, 0);
     CHECK_EQ_U64(s.disputes_opened, 1);
+    gt_agent_free(poster);
+    gt_agent_free(worker);
+}
+
+/* The worker killed right after its claim (its submit never sent: the
+ * proxy refuses it; the agent freed, nothing of it kept) and started again
+ * from its key: the new agent finds the slot it holds on the ledger, works
+ * and submits it, and is paid. Nothing on disk is needed. */
+static void test_restart_after_claim(void) {
+    gt_agent *poster = make("kposter", url, GT_ROLE_POSTER, 0);
+    gt_agent *worker = make("kworker", proxy.url, GT_ROLE_WORKER, 0);
+    uint8_t id[32];
+    char st[32];
+    uint64_t before = balance(worker);
+    post(poster, id);
+    fpx_break(&proxy, "\"task_submit\"", FPX_REFUSE, 1);
+    for (int i = 0; i < 50 && strcmp(slot0(id, st), "claimed"); i++) tnet_step(&worker, 1);
+    CHECK_STR(slot0(id, st), "claimed");
+    gt_agent_free(worker);
+    worker = make("kworker", proxy.url, 0, 0); /* restarted off duty: held slots are worked all the same */
+    gt_agent *all[] = {poster, worker};
+    CHECK_STR(step_until(all, 2, id, "paid"), "paid");
+    CHECK_EQ_U64(balance(worker), before + 50000000 + 3000000); /* make minted 50 again */
     gt_agent_free(poster);
     gt_agent_free(worker);
 }
@@ -306,6 +331,7 @@ int main(void) {
     RUN(test_submit_retried);
     RUN(test_lost_answers);
     RUN(test_dispute_retried);
+    RUN(test_restart_after_claim);
     RUN(test_run_outlasts_outage);
     RUN(test_one_agent_per_key);
     fpx_stop(&proxy);
