@@ -538,7 +538,7 @@ static int judge_pass(gt_agent *a, int roles, int *acted, gt_err *err) {
     static const char *const vq[] = {"status=open", "status=expired", "status=complete&kind=" GT_WORK_KIND_EVAL};
     int on = (roles & GT_ROLE_VALIDATOR) != 0;
     if (!on && atomic_load(&a->seals_open) <= 0) return 0;
-    ag_head head = {0, 0};
+    ag_head head = {0, 0, !on};
     int rc = gt_client_head(a->client, &head.height, &head.time_s, err);
     uint64_t sent = a->seals_sent;
     a->seals_seen = 0, a->reveal_by_seen = 0;
@@ -547,6 +547,7 @@ static int judge_pass(gt_agent *a, int roles, int *acted, gt_err *err) {
         atomic_store(&a->seals_open, a->seals_seen);
         a->reveal_by_s = a->reveal_by_seen;
         a->reveal_unknown = a->seals_sent != sent; /* sent during the pass: after its reveal check */
+        a->seals_known = 1;
     }
     return rc;
 }
@@ -555,11 +556,14 @@ int gt_agent_step(gt_agent *a, int *acted_out, gt_err *err) {
     int acted = 0, rc = 0;
     int roles = atomic_load(&a->roles);
     char q[160];
+    /* A new agent first reveals what a run before it may have left sealed,
+     * and learns the deadlines, so its first claim knows what to wait for. */
+    if (!a->seals_known) rc = judge_pass(a, 0, &acted, err); /* roles 0: reveals only */
     /* Slots already held are seen to even when the worker role is off, so
      * going off line never strands a claimed slot (and its stake). */
-    rc = ag_worker_step(a, &acted, err);
+    if (!rc) rc = ag_worker_step(a, &acted, err);
     if (!rc && (roles & GT_ROLE_POSTER)) {
-        ag_head head = {0, 0};
+        ag_head head = {0, 0, 0};
         rc = gt_client_head(a->client, &head.height, &head.time_s, err);
         for (int k = 0; k < 2 && !rc; k++) {
             snprintf(q, sizeof q, "poster=%s&status=%s", a->addr_s, k ? "expired" : "open");

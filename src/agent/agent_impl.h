@@ -69,6 +69,7 @@ struct gt_agent {
     uint64_t seals_sent;
     int reveal_unknown; /* a commitment sent since the last full pass read the deadlines */
     int claim_held;     /* the last claim pass was held back for a reveal (said once) */
+    int seals_known;    /* a full judging pass has counted them (the first step runs one before it claims) */
     uint64_t job_ms_max; /* longest job so far, from its start to its submission: the claim policy's measure */
     pthread_mutex_t stats_mu;
     gt_agent_stats stats;
@@ -116,6 +117,7 @@ int ag_each_task(gt_agent *a, const char *query, int detail, ag_task_fn fn, void
 /* The newest block as the poster pass sees it (deadlines are block times). */
 typedef struct ag_head {
     uint64_t height, time_s;
+    int reveal_only; /* the validator pass only opens this key's sealed votes (agent.c judge_pass) */
 } ag_head;
 /* The roles' per-task passes (agent_verify.c); poster_task's arg is an ag_head. */
 int ag_poster_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt_err *err);

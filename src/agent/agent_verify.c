@@ -466,7 +466,7 @@ int ag_validator_task(gt_agent *a, const json_t *task, void *arg, int *acted, gt
             ag_seal_reveal(a, task, sl, sl, GT_MARKET_ROUND_VERIFY, head, acted);
         else if (!strcmp(state, "disputed"))
             ag_seal_reveal(a, task, sl, json_object_get(sl, "dispute"), GT_MARKET_ROUND_DISPUTE, head, acted);
-        if (!(atomic_load(&a->roles) & GT_ROLE_VALIDATOR)) continue; /* only reveals when off duty */
+        if (head->reveal_only || !(atomic_load(&a->roles) & GT_ROLE_VALIDATOR)) continue; /* off duty: reveals */
         /* Attestations are co-signed by every validator who checks them (on
          * a quorum task the co-sign of a submitted one is the panel vote). */
         if (sealed_eval && quorum && !strcmp(state, "submitted")) {

@@ -172,7 +172,7 @@ static void test_restart_after_claim(void) {
     uint64_t before = balance(worker);
     post(poster, id);
     fpx_break(&proxy, "\"task_submit\"", FPX_REFUSE, 1);
-    for (int i = 0; i < 50 && strcmp(slot0(id, st), "claimed"); i++) tnet_step(&worker, 1);
+    tnet_step(&worker, 1); /* a new agent's first pass claims (it reads its sealed votes first: none) */
     CHECK_STR(slot0(id, st), "claimed");
     gt_agent_free(worker);
     worker = make("kworker", proxy.url, 0, 0); /* restarted off duty: held slots are worked all the same */
