@@ -227,6 +227,18 @@ struct gt_chain;
 int gt_cli_chain_open(const char *home_path, const char *rpc, struct gt_chain *c, struct gt_addr *token,
                       struct gt_addr *escrow, struct gt_addr *registry, gt_err *err);
 
+/* An input file of a command, for gt_cli_check_out: its option (or
+ * "IN") and its path (NULL: not given). */
+typedef struct gt_cli_input {
+    const char *opt, *path;
+} gt_cli_input;
+
+/* Checks an output path (named opt in messages) before any work: not empty,
+ * not a directory, in an existing directory this process may write in, and
+ * not the same file as any of the n_in inputs. 0, or prints a usage error
+ * and returns its exit code (2). */
+int gt_cli_check_out(const char *cmd, const char *opt, const char *out, const gt_cli_input *in, size_t n_in);
+
 /* Prints a usage error ("error: ...; see gotong CMD --help") and returns 2. */
 int gt_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -411,6 +411,8 @@ static int check_random_opts(random_opts *o) {
     if (!o->like || !o->arch || !o->outp || !o->dim || !o->layers || !o->heads || !o->ff)
         return gt_cli_usage_error("model random", "--like, --arch, --dim, --layers, --heads, --ff "
                                   "and -o are required");
+    const gt_cli_input in[] = {{"--like", o->like}};
+    if (gt_cli_check_out("model random", "-o", o->outp, in, 1)) return GT_CLI_EXIT_USAGE;
     o->qwen2 = !strcmp(o->arch, "qwen2");
     o->qwen3 = !strcmp(o->arch, "qwen3");
     o->gemma3 = !strcmp(o->arch, "gemma3");

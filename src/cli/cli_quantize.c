@@ -41,8 +41,10 @@ int gt_cli_model_quantize(int argc, char **argv) {
     const gt_qpreset *p = gt_qpreset_find(type);
     if (!p)
         return gt_cli_usage_error("model quantize", "--type must be one of %s, not \"%s\"", gt_qpreset_names(), type);
+    const gt_cli_input ins[] = {{"IN", in}};
     if (!strcmp(in, out))
         return gt_cli_usage_error("model quantize", "OUT must differ from IN (IN is read while OUT is written)");
+    if ((rc = gt_cli_check_out("model quantize", "OUT", out, ins, 1))) return rc;
     gt_err err = {0};
     double t0 = gt_now_s();
     if (gt_quantize_model(in, out, p, (int)threads, &err)) return gt_cli_fail(&err);

@@ -92,6 +92,8 @@ static int cmd_import(int argc, char **argv) {
     int rc = gt_cli_parse_text("tokenizer import", argc - 1, argv + 1, 1, opts, NULL, 0, NULL, usage_text);
     if (rc >= 0) return rc;
     if (!json || !out) return gt_cli_usage_error("tokenizer import", "--tokenizer-json and -o are required");
+    const gt_cli_input ins[] = {{"--tokenizer-json", json}, {"--config", config}};
+    if ((rc = gt_cli_check_out("tokenizer import", "-o", out, ins, 2))) return rc;
     gt_err err = {0};
     gt_tokenizer_hf_info in;
     if (gt_tokenizer_hf_write(json, config, name, out, &in, &err)) return gt_cli_fail(&err);
@@ -122,6 +124,8 @@ static int cmd_tokenizer(int argc, char **argv) {
     rc = gt_cli_parse_text("tokenizer train", argc - 1, argv + 1, 1, opts, NULL, 0, NULL, usage_text);
     if (rc >= 0) return rc;
     if (!corpus || !out) return gt_cli_usage_error("tokenizer train", "--corpus and -o are required");
+    const gt_cli_input ins[] = {{"--corpus", corpus}};
+    if ((rc = gt_cli_check_out("tokenizer train", "-o", out, ins, 1))) return rc;
     gt_err err = {0};
     if (run(corpus, out, name, (int)n_vocab, &err)) return gt_cli_fail(&err);
     return GT_CLI_EXIT_OK;

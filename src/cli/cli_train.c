@@ -153,6 +153,20 @@ static void num_opts(train_opts *o, int *seed, num_opt *n) {
     memcpy(n, s, sizeof s);
 }
 
+/* Checks -o and --checkpoint before training, so that hours of steps are
+ * not lost to a path that cannot be written at the end, and neither replaces
+ * an input (--resume may be --checkpoint: a run continues its own file).
+ * -1 to go on, else the exit code. */
+static int check_paths(const train_opts *o) {
+    const gt_cli_input in[] = {{"--data", o->data}, {"--dataset", o->dataset}, {"--vocab", o->vocab},
+                               {"--from", o->from}, {"--resume", o->resume}, {"--checkpoint", o->checkpoint}};
+    int rc = gt_cli_check_out("train", "-o", o->out, in, sizeof in / sizeof *in);
+    if (!rc && o->checkpoint) rc = gt_cli_check_out("train", "--checkpoint", o->checkpoint, in, 4);
+    if (!rc && o->checkpoint && !strcmp(o->checkpoint, o->out))
+        rc = gt_cli_usage_error("train", "--checkpoint and -o are both %s: expected two files", o->out);
+    return rc ? rc : -1;
+}
+
 /* Checks the options together and fills in the defaults that depend on
  * others; -1 to go on, else the exit code. */
 static int check_opts(train_opts *o) {
@@ -174,7 +188,7 @@ static int check_opts(train_opts *o) {
     if (o->min_lr < 0) o->min_lr = o->lr / 10;
     if (o->min_lr > o->lr)
         return gt_cli_usage_error("train", "--min-lr %g is above --lr %g", (double)o->min_lr, (double)o->lr);
-    return -1;
+    return check_paths(o);
 }
 
 /* Parses argv into o with defaults, on the CLI's one parser (its table is

@@ -223,11 +223,39 @@ static void test_bad_arguments(void) {
     CHECK_EQ_INT(run("model frobnicate"), 2);
 }
 
+/* An output path is checked before any work: one spelled apart from its
+ * input ("DIR/./m.gguf") is still refused (quantize once replaced its f32
+ * input so), and one in a missing directory is refused with what is wrong. */
+static void test_output_paths(void) {
+    char args[2048];
+    const char *v = gt_fixture("tokenizer/ggml-vocab-llama-spm.gguf");
+    snprintf(args, sizeof args, "model random --like %s --arch llama --dim 64 --layers 1 --heads 4 --ff 64 "
+             "--type f32 -o %s", v, tmp("in.gguf"));
+    CHECK_EQ_INT(run(args), 0);
+    snprintf(args, sizeof args, "model quantize %s %s/./in.gguf --type q8_0", tmp("in.gguf"), tmpdir);
+    CHECK_EQ_INT(run(args), 2);
+    CHECK_CONTAINS(out_buf, "is the same file as IN");
+    gt_gguf *g = NULL;
+    gt_err err = {0};
+    CHECK_MSG(gt_gguf_open(tmp("in.gguf"), &g, &err) == 0, "%s", err.msg);
+    const gt_gguf_tensor *t = g ? gt_gguf_find_tensor(g, "blk.0.attn_q.weight") : NULL;
+    CHECK(t && t->type == GT_TYPE_F32); /* still the f32 input */
+    gt_gguf_close(g);
+    snprintf(args, sizeof args, "model quantize %s %s --type q8_0", tmp("in.gguf"), tmp("nodir/q.gguf"));
+    CHECK_EQ_INT(run(args), 2);
+    CHECK_CONTAINS(out_buf, "does not exist: expected a file in an existing directory");
+    snprintf(args, sizeof args, "model random --like %s --arch llama --dim 64 --layers 1 --heads 4 --ff 64 -o %s", v,
+             tmpdir);
+    CHECK_EQ_INT(run(args), 2);
+    CHECK_CONTAINS(out_buf, "is a directory: expected a file path");
+}
+
 int main(void) {
     if (!mkdtemp(tmpdir)) return 1;
     RUN(test_random_llama);
     RUN(test_random_qwen2);
     RUN(test_bad_arguments);
+    RUN(test_output_paths);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);

@@ -146,6 +146,40 @@ static void test_train_refuses(void) {
     CHECK(!gt_file_exists(DIR "/x.gguf"));
 }
 
+/* -o and --checkpoint are checked before training: an output that is an
+ * input under another spelling is refused and the input kept (train and
+ * tokenizer train once wrote over their text), and one in a missing
+ * directory is refused at once, not after the last step. */
+static void test_train_refuses_paths(void) {
+    char args[2048], *log = NULL;
+    const char *vocab = gt_fixture("tokenizer/ggml-vocab-llama-spm.gguf");
+    write_text(DIR "/keep.txt", 20);
+    snprintf(args, sizeof args, "--data %s/keep.txt --vocab %s " SMALL "-o %s/./keep.txt", DIR, vocab, DIR);
+    CHECK_EQ_INT(run_train(args, &log), 2);
+    CHECK_CONTAINS(log, "is the same file as --data");
+    gt_free(log);
+    snprintf(args, sizeof args, "tokenizer train --corpus %s/keep.txt -o %s/./keep.txt", DIR, DIR);
+    CHECK_EQ_INT(run_gotong(args, &log), 2);
+    CHECK_CONTAINS(log, "is the same file as --corpus");
+    gt_free(log);
+    uint8_t *text = NULL;
+    size_t len = 0;
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_file_read(DIR "/keep.txt", 1 << 20, &text, &len, &err), 0);
+    CHECK(text && len > 4 && !memcmp(text, "The ", 4)); /* the text, not a GGUF */
+    gt_free(text);
+    snprintf(args, sizeof args, "--data %s/keep.txt --vocab %s " SMALL "-o %s/nodir/m.gguf", DIR, vocab, DIR);
+    CHECK_EQ_INT(run_train(args, &log), 2);
+    CHECK_CONTAINS(log, "nodir does not exist: expected a file in an existing directory");
+    CHECK(!strstr(log, "step 1/")); /* refused before training */
+    gt_free(log);
+    snprintf(args, sizeof args, "--data %s/keep.txt --vocab %s " SMALL "-o %s/never.gguf --checkpoint %s/never.gguf",
+             DIR, vocab, DIR, DIR);
+    CHECK_EQ_INT(run_train(args, &log), 2);
+    CHECK_CONTAINS(log, "--checkpoint and -o are both");
+    gt_free(log);
+}
+
 /* llama.cpp (tests/ref/llama_ref.c, built by scripts/fixtures.sh) loads
  * model; its tokens of prompt equal our tokenizer's and its 16 greedy tokens
  * equal our engine's, whose text (prompt included) holds expect. */
@@ -512,6 +546,7 @@ int main(void) {
     RUN(test_train_writes_a_model);
     RUN(test_resume);
     RUN(test_train_refuses);
+    RUN(test_train_refuses_paths);
     RUN(test_llama_cpp_agrees);
     RUN(test_finetune);
     RUN(test_finetune_refuses);
