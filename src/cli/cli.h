@@ -239,6 +239,12 @@ typedef struct gt_cli_input {
  * and returns its exit code (2). */
 int gt_cli_check_out(const char *cmd, const char *opt, const char *out, const gt_cli_input *in, size_t n_in);
 
+/* Refuses text that holds a NUL byte or is not UTF-8 (a training text, a corpus): the
+ * tokenizers read such a byte as U+FFFD, so it would be trained on as
+ * something else, and a binary file is most likely the wrong file. 0, or
+ * GT_EINVAL with the first bad byte, its offset and line, named by what. */
+int gt_cli_check_text(const char *what, const uint8_t *text, size_t len, gt_err *err);
+
 /* Prints a usage error ("error: ...; see gotong CMD --help") and returns 2. */
 int gt_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -1,7 +1,7 @@
-/* cli_out.c: the check every command that writes a file (a model, a
- * vocabulary) runs on its output path before any work, so that a long run
- * is not lost to a missing directory at the end, and an input is never
- * replaced by the output written over it. */
+/* cli_out.c: the checks of a command's files before any work: its output
+ * path (a model, a vocabulary), so that a long run is not lost to a missing
+ * directory at the end and an input is never replaced by the output written
+ * over it; and its input text, which must be UTF-8. */
 #include <assert.h>
 #include <errno.h>
 #include <stdio.h>
@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "infer/unicode.h"
 
 /* The directory a path's file is in: "." for a bare name, "/" for a file in
  * the root. out has cap bytes; 0, or -1 when the path does not fit. */
@@ -49,4 +50,17 @@ int gt_cli_check_out(const char *cmd, const char *opt, const char *out, const gt
             return gt_cli_usage_error(cmd, "%s %s is the same file as %s %s: expected another path (the output "
                                       "would replace the input)", opt, out, in[i].opt, in[i].path);
     return 0;
+}
+
+int gt_cli_check_text(const char *what, const uint8_t *text, size_t len, gt_err *err) {
+    const uint8_t *nul = len ? memchr(text, 0, len) : NULL;
+    if (nul)
+        return gt_err_set(err, GT_EINVAL, "%s holds a NUL byte at offset %zu: expected text", what,
+                          (size_t)(nul - text));
+    size_t bad = gt_utf8_first_invalid(text, len);
+    if (bad == len) return 0;
+    size_t line = 1;
+    for (size_t i = 0; i < bad; i++) line += text[i] == '\n';
+    return gt_err_set(err, GT_EINVAL, "%s: byte 0x%02x at offset %zu (line %zu) is not UTF-8: expected UTF-8 text "
+                      "(convert it, e.g. with iconv -t UTF-8)", what, text[bad], bad, line);
 }

@@ -4,8 +4,10 @@
  * that gotong's tokenizer and llama.cpp both read; `gotong tokenizer import`:
  * the same kind of file from a Hugging Face tokenizer.json
  * (infer/tokenizer_hf.h), for `gotong model random --like`. */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/alloc.h"
 #include "base/file.h"
@@ -36,11 +38,12 @@ static const char usage_text[] =
     "Defaults: --name tokenizer-json.\n";
 
 /* Tokenizes the corpus with the written vocabulary, line by line, as a
- * check that it loads and to tell the compression; *tokens gets the count. */
+ * check that it loads and to tell the compression; *tokens gets the count.
+ * The ids go to a buffer that grows as it must (no bound of tokens a byte). */
 static int count_tokens(const char *path, const uint8_t *text, size_t len, size_t *tokens, gt_err *err) {
     gt_gguf *g = NULL;
     gt_tokenizer *tok = NULL;
-    int32_t *ids = NULL;
+    gt_buf ids = GT_BUF_INIT;
     int rc = gt_gguf_open(path, &g, err);
     if (!rc) rc = gt_tokenizer_load(g, &tok, err);
     *tokens = 0;
@@ -48,12 +51,11 @@ static int count_tokens(const char *path, const uint8_t *text, size_t len, size_
         const uint8_t *nl = memchr(text + at, '\n', len - at);
         size_t line = nl ? (size_t)(nl - (text + at)) + 1 : len - at, n = 0;
         if (line > GT_TOKENIZER_MAX_TEXT_BYTES) line = GT_TOKENIZER_MAX_TEXT_BYTES;
-        int32_t *p = gt_realloc(ids, (line + 2) * sizeof(int32_t));
-        if (!p) rc = gt_err_set(err, GT_ENOMEM, "out of memory");
-        else ids = p, rc = gt_tokenize(tok, (const char *)text + at, line, 0, 0, ids, line + 2, &n, err);
+        gt_buf_reset(&ids);
+        rc = gt_tokenize_max(tok, (const char *)text + at, line, 0, 0, SIZE_MAX, &ids, &n, err);
         *tokens += n, at += line;
     }
-    gt_free(ids);
+    gt_buf_free(&ids);
     gt_tokenizer_free(tok);
     gt_gguf_close(g);
     return rc;
@@ -67,9 +69,10 @@ static int run(const char *corpus, const char *out, const char *name, int n_voca
     double t0 = gt_now_s();
     int rc = gt_file_read(corpus, GT_BPE_MAX_CORPUS, &text, &len, err);
     if (!rc && !len) rc = gt_err_set(err, GT_EINVAL, "%s is empty: expected text to learn from", corpus);
+    if (!rc) rc = gt_cli_check_text(corpus, text, len, err);
     if (!rc) rc = gt_bpe_train(text, len, n_vocab, &v, err);
     if (!rc) rc = gt_bpe_write_gguf(&v, name, out, err);
-    if (!rc) rc = count_tokens(out, text, len, &tokens, err);
+    if (!rc && (rc = count_tokens(out, text, len, &tokens, err))) unlink(out); /* not a vocabulary to keep */
     if (!rc)
         printf("wrote %s: %d tokens (256 bytes, %d merges, <|endoftext|>); %s: %zu bytes in %zu tokens "
                "(%.2f bytes a token), %.1f s\n", out, v.n_tokens, v.n_merges, corpus, len, tokens,

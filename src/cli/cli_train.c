@@ -234,6 +234,7 @@ static int tokenize_input(const train_opts *o, const gt_tokenizer *tok, int32_t 
         uint8_t *text = NULL;
         size_t len = 0;
         rc = gt_file_read(o->data, TRAIN_MAX_DATA_BYTES, &text, &len, err);
+        if (!rc) rc = gt_cli_check_text(o->data, text, len, err);
         if (!rc) rc = gt_train_text_tokenize(text, len, tok, o->data, out, n_out, err);
         gt_free(text);
     }

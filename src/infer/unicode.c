@@ -73,6 +73,16 @@ int gt_utf8_sanitize(const uint8_t *s, size_t n, gt_buf *out) {
     return 0;
 }
 
+size_t gt_utf8_first_invalid(const uint8_t *s, size_t n) {
+    for (size_t i = 0; i < n;) {
+        uint32_t cp = 0;
+        size_t k = gt_utf8_decode(s + i, n - i, &cp);
+        if (!k || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) return i; /* as gt_utf8_sanitize */
+        i += k;
+    }
+    return n;
+}
+
 /* Bytes that stand for themselves: '!'..'~', U+00A1..U+00AC, U+00AE..U+00FF. */
 static int byte_is_printable(unsigned b) {
     return (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae);

@@ -31,6 +31,11 @@ size_t gt_utf8_encode(uint32_t cp, uint8_t *out);
  * (as llama.cpp does before a BPE pre-tokenizer). Returns 0 or GT_ENOMEM. */
 int gt_utf8_sanitize(const uint8_t *s, size_t n, gt_buf *out);
 
+/* The offset of the first byte of s[0..n) that gt_utf8_sanitize would
+ * replace with U+FFFD (an undecodable byte, a surrogate, past U+10FFFF), or
+ * n when s is UTF-8 as the tokenizers read it. */
+size_t gt_utf8_first_invalid(const uint8_t *s, size_t n);
+
 /* GPT-2's byte-level alphabet: each byte maps to a printable code point
  * (printable Latin-1 bytes to themselves, the rest to U+0100 and up). */
 uint32_t gt_unicode_byte_to_cp(uint8_t b);

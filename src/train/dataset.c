@@ -137,22 +137,35 @@ typedef struct token_stream {
     size_t n, cap;
 } token_stream;
 
+/* Makes room in s for k more ids. */
+static int stream_reserve(token_stream *s, size_t k, gt_err *err) {
+    if (s->n + k <= s->cap) return 0;
+    size_t ncap = (s->n + k) * 2;
+    int32_t *p = gt_realloc(s->ids, ncap * sizeof(int32_t));
+    if (!p) return gt_err_set(err, GT_ENOMEM, "out of memory for %zu tokens", ncap);
+    s->ids = p, s->cap = ncap;
+    return 0;
+}
+
 /* Appends the tokens of text[0..len) (BOS and EOS as the vocabulary asks
  * when special), then eos when it is >= 0. what and at name the text in a
- * message. A byte makes at most one token, so len + 16 slots are room. */
+ * message. Most texts make at most a token a byte, so len + 16 slots are
+ * tried first; a byte that is not UTF-8 becomes U+FFFD (up to 3 byte-level
+ * tokens), so a text that needs more is tokenized again with the room its
+ * count asks for. */
 static int stream_add(token_stream *s, const gt_tokenizer *tok, const uint8_t *text, size_t len, int special,
                       int32_t eos, const char *what, size_t at, gt_err *err) {
     if (len > GT_TOKENIZER_MAX_TEXT_BYTES)
         return gt_err_set(err, GT_ELIMIT, "%s: a text of %zu bytes at %zu; expected up to %u bytes", what, len, at,
                           GT_TOKENIZER_MAX_TEXT_BYTES);
-    if (s->n + len + 16 > s->cap) {
-        size_t ncap = (s->n + len + 16) * 2;
-        int32_t *p = gt_realloc(s->ids, ncap * sizeof(int32_t));
-        if (!p) return gt_err_set(err, GT_ENOMEM, "out of memory for %zu tokens", ncap);
-        s->ids = p, s->cap = ncap;
-    }
     size_t got = 0;
-    int rc = gt_tokenize(tok, (const char *)text, len, special, 0, s->ids + s->n, s->cap - s->n - 1, &got, err);
+    int rc = stream_reserve(s, len + 16, err);
+    if (!rc) rc = gt_tokenize(tok, (const char *)text, len, special, 0, s->ids + s->n, s->cap - s->n - 1, &got, err);
+    if (rc == GT_ELIMIT && got > s->cap - s->n - 1) { /* more tokens than bytes: room for the count */
+        rc = stream_reserve(s, got + 1, err);
+        if (!rc) rc = gt_tokenize(tok, (const char *)text, len, special, 0, s->ids + s->n, s->cap - s->n - 1, &got,
+                                  err);
+    }
     if (rc) return rc;
     s->n += got;
     if (eos >= 0) s->ids[s->n++] = eos;

@@ -16,6 +16,7 @@
 #include "infer/gguf.h"
 #include "infer/model.h"
 #include "infer/tokenizer.h"
+#include "train/dataset.h"
 
 #define DIR GT_BINARY_DIR "/test_train_cli.d"
 
@@ -144,6 +145,61 @@ static void test_train_refuses(void) {
     CHECK_CONTAINS(log, "multiples of 32");
     gt_free(log);
     CHECK(!gt_file_exists(DIR "/x.gguf"));
+}
+
+/* A text that is not UTF-8 (or holds NUL) is refused by train --data and
+ * tokenizer train with the byte and line it fails at, and nothing is
+ * written (train once failed with "the text is 27 tokens; room for 21",
+ * tokenizer train after leaving a vocabulary at -o). */
+static void test_refuses_non_utf8(void) {
+    char args[2048], *log = NULL;
+    remove(DIR "/latin1.gguf"); /* an older build's leftover */
+    FILE *f = fopen(DIR "/latin1.txt", "w");
+    CHECK(f != NULL);
+    if (!f) return;
+    for (int i = 0; i < 40; i++) fprintf(f, "line %d\ncaf\xe9 na\xefve \xff\xfe text\n", i);
+    fclose(f);
+    const char *gpt2 = gt_fixture("tokenizer/ggml-vocab-gpt-2.gguf");
+    snprintf(args, sizeof args, "--data %s/latin1.txt --vocab %s " SMALL "-o %s/latin1.gguf", DIR, gpt2, DIR);
+    CHECK_EQ_INT(run_train(args, &log), 1);
+    CHECK_CONTAINS(log, "latin1.txt: byte 0xe9 at offset 10 (line 2) is not UTF-8: expected UTF-8 text");
+    gt_free(log);
+    snprintf(args, sizeof args, "tokenizer train --corpus %s/latin1.txt --vocab-size 300 -o %s/latin1.gguf", DIR, DIR);
+    CHECK_EQ_INT(run_gotong(args, &log), 1);
+    CHECK_CONTAINS(log, "is not UTF-8: expected UTF-8 text");
+    gt_free(log);
+    CHECK(!gt_file_exists(DIR "/latin1.gguf"));
+    snprintf(args, sizeof args, "tokenizer train --corpus %s -o %s/latin1.gguf", GT_CLI, DIR);
+    CHECK_EQ_INT(run_gotong(args, &log), 1);
+    CHECK_CONTAINS(log, "holds a NUL byte at offset");
+    gt_free(log);
+    CHECK(!gt_file_exists(DIR "/latin1.gguf"));
+}
+
+/* gt_train_text_tokenize takes a text with more tokens than bytes: a
+ * byte-level BPE reads each undecodable byte as U+FFFD, three tokens when
+ * no merge joins them (the room of a token a byte failed with GT_ELIMIT). */
+static void test_text_tokenize_room(void) {
+    gt_gguf *g = NULL;
+    gt_tokenizer *tok = NULL;
+    gt_err err = {0};
+    char *log = NULL;
+    write_text(DIR "/ascii.txt", 2);
+    CHECK_EQ_INT(run_gotong("tokenizer train --corpus " DIR "/ascii.txt --vocab-size 257 -o " DIR "/bytes.gguf",
+                            &log), 0);
+    gt_free(log);
+    CHECK_MSG(gt_gguf_open(DIR "/bytes.gguf", &g, &err) == 0, "%s", err.msg);
+    if (g) CHECK_MSG(gt_tokenizer_load(g, &tok, &err) == 0, "%s", err.msg);
+    if (!tok) return gt_gguf_close(g);
+    uint8_t text[64];
+    memset(text, 0xff, sizeof text); /* 64 bytes, each U+FFFD */
+    int32_t *ids = NULL;
+    size_t n = 0;
+    CHECK_MSG(gt_train_text_tokenize(text, sizeof text, tok, "ff.txt", &ids, &n, &err) == 0, "%s", err.msg);
+    CHECK(n > sizeof text + 16);
+    gt_free(ids);
+    gt_tokenizer_free(tok);
+    gt_gguf_close(g);
 }
 
 /* -o and --checkpoint are checked before training: an output that is an
@@ -547,6 +603,8 @@ int main(void) {
     RUN(test_resume);
     RUN(test_train_refuses);
     RUN(test_train_refuses_paths);
+    RUN(test_refuses_non_utf8);
+    RUN(test_text_tokenize_room);
     RUN(test_llama_cpp_agrees);
     RUN(test_finetune);
     RUN(test_finetune_refuses);
