@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,6 +262,43 @@ static void progress_line(const train_opts *o, int step, double loss, double t0_
     fflush(stderr);
 }
 
+#define TRAIN_EXIT_INTERRUPTED 130 /* 128 + SIGINT, as a shell reports a Ctrl-C */
+
+static volatile sig_atomic_t stop_asked; /* a SIGINT or SIGTERM came during the steps */
+
+/* The handler of the first SIGINT/SIGTERM: the loop stops after its step. */
+static void on_stop(int sig) {
+    (void)sig;
+    stop_asked = 1;
+}
+
+/* Catches SIGINT and SIGTERM for the steps: the first ends the run after
+ * the step under way (and its checkpoint); SA_RESETHAND makes a second one
+ * end the process at once, as before, for a step that takes too long. */
+static void catch_stop(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* Ends an interrupted run after step: its checkpoint written (unless it
+ * was at this step already) and told how to go on; -o is not written, so no
+ * file there looks like the model asked for. Returns GT_ESTATE with that. */
+static int interrupted(const train_opts *o, const gt_trainer *t, int step, int saved, gt_err *err) {
+    if (isatty(2)) fputc('\n', stderr); /* after the redrawn progress line */
+    int rc = o->checkpoint && !saved ? gt_trainer_save_checkpoint(t, o->checkpoint, err) : 0;
+    if (rc) return rc;
+    if (o->checkpoint)
+        return gt_err_set(err, GT_ESTATE, "interrupted after step %d of %d: %s holds it (go on with --resume %s); "
+                          "%s not written", step, o->steps, o->checkpoint, o->checkpoint, o->out);
+    return gt_err_set(err, GT_ESTATE, "interrupted after step %d of %d: nothing written (--checkpoint FILE keeps "
+                      "a run's steps to --resume)", step, o->steps);
+}
+
 /* Runs the steps; *first and *last get the first and last step's loss. */
 static int train_loop(const train_opts *o, gt_trainer *t, const int32_t *ids, size_t n, int32_t bos, double *first,
                       double *last, gt_err *err) {
@@ -276,13 +314,15 @@ static int train_loop(const train_opts *o, gt_trainer *t, const int32_t *ids, si
     int rc = o->row_windows ? gt_train_row_starts(ids, n, o->seq, bos, &starts, &run.n_starts, err) : 0;
     run.starts = starts;
     int s0 = gt_trainer_step_count(t), end = o->stop_after && o->stop_after < o->steps ? o->stop_after : o->steps;
+    catch_stop();
     for (int s = s0; s < end && !rc; s++) {
         if ((rc = gt_train_run_step(t, &run, ids, n, tok, tgt, last, err))) break;
         if (s == s0) *first = *last;
         progress_line(o, s + 1, *last, t0);
         int every = o->checkpoint_every ? o->checkpoint_every : o->steps;
-        if (o->checkpoint && ((s + 1) % every == 0 || s + 1 == end))
-            rc = gt_trainer_save_checkpoint(t, o->checkpoint, err);
+        int save = o->checkpoint && ((s + 1) % every == 0 || s + 1 == end);
+        if (save) rc = gt_trainer_save_checkpoint(t, o->checkpoint, err);
+        if (!rc && stop_asked) rc = interrupted(o, t, s + 1, save, err);
     }
     gt_free(tok), gt_free(tgt), gt_free(starts);
     return rc;
@@ -368,7 +408,7 @@ static int cmd_train(int argc, char **argv) {
     int rc = parse_opts(argc, argv, &o);
     if (rc >= 0) return rc;
     gt_err err = {0};
-    if (run_train(&o, &err)) return gt_cli_fail(&err);
+    if (run_train(&o, &err)) return gt_cli_fail(&err), stop_asked ? TRAIN_EXIT_INTERRUPTED : GT_CLI_EXIT_FAILED;
     return GT_CLI_EXIT_OK;
 }
 

@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -17,6 +20,7 @@
 #include "infer/model.h"
 #include "infer/tokenizer.h"
 #include "train/dataset.h"
+#include "train/trainer.h"
 
 #define DIR GT_BINARY_DIR "/test_train_cli.d"
 
@@ -200,6 +204,67 @@ static void test_text_tokenize_room(void) {
     gt_free(ids);
     gt_tokenizer_free(tok);
     gt_gguf_close(g);
+}
+
+/* Starts `gotong train ARGS` with its output into DIR/log; its pid. */
+static pid_t start_train(const char *args) {
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "exec %s train %s > %s/log 2>&1", GT_CLI, args, DIR);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Waits up to secs for pid; SIGKILL after (a run that ignored SIGINT).
+ * Its wait status, or -1. */
+static int wait_for(pid_t pid, int secs) {
+    int st = 0;
+    for (int i = 0; i < secs * 10; i++) {
+        if (waitpid(pid, &st, WNOHANG) == pid) return st;
+        nanosleep(&(struct timespec){0, 100000000}, NULL);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    return -1;
+}
+
+/* A SIGINT during training ends it after the step under way with exit 130
+ * and a message: the checkpoint is written at that step (a resume goes on
+ * from it), -o is not written. It used to kill the run where it stood. */
+static void test_interrupt(void) {
+    const char *vocab = gt_fixture("tokenizer/ggml-vocab-llama-spm.gguf");
+    char args[2048], *log = NULL;
+    remove(DIR "/int.ckpt"), remove(DIR "/int.gguf");
+    write_text(DIR "/int.txt", 20);
+    snprintf(args, sizeof args, "--data %s/int.txt --vocab %s --dim 32 --layers 1 --heads 2 --seq 8 --batch 2 "
+             "--steps 10000000 --checkpoint-every 10000000 --checkpoint %s/int.ckpt -o %s/int.gguf", DIR, vocab, DIR,
+             DIR);
+    pid_t pid = start_train(args);
+    CHECK(pid > 0);
+    size_t len = 0;
+    gt_err err = {0};
+    for (int i = 0; i < 600 && !(log && strstr(log, "training ")); i++) { /* until the steps begin */
+        gt_free(log), log = NULL;
+        nanosleep(&(struct timespec){0, 100000000}, NULL);
+        if (gt_file_read(DIR "/log", 1 << 20, (uint8_t **)&log, &len, &err)) log = NULL;
+    }
+    gt_free(log), log = NULL;
+    nanosleep(&(struct timespec){1, 0}, NULL);
+    kill(pid, SIGINT);
+    int st = wait_for(pid, 60);
+    CHECK_MSG(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 130, "wait status %d", st);
+    CHECK_EQ_INT(gt_file_read(DIR "/log", 1 << 20, (uint8_t **)&log, &len, &err), 0);
+    CHECK_CONTAINS(log, "interrupted after step ");
+    CHECK_CONTAINS(log, "(go on with --resume " DIR "/int.ckpt); " DIR "/int.gguf not written");
+    gt_free(log);
+    CHECK(!gt_file_exists(DIR "/int.gguf"));
+    gt_trainer *t = NULL;
+    CHECK_MSG(gt_trainer_load_checkpoint(DIR "/int.ckpt", 1, &t, &err) == 0, "%s", err.msg);
+    CHECK(t && gt_trainer_step_count(t) >= 1);
+    gt_trainer_free(t);
 }
 
 /* -o and --checkpoint are checked before training: an output that is an
@@ -605,6 +670,7 @@ int main(void) {
     RUN(test_train_refuses_paths);
     RUN(test_refuses_non_utf8);
     RUN(test_text_tokenize_room);
+    RUN(test_interrupt);
     RUN(test_llama_cpp_agrees);
     RUN(test_finetune);
     RUN(test_finetune_refuses);
