@@ -247,15 +247,21 @@ static int tokenize_input(const train_opts *o, const gt_tokenizer *tok, int32_t 
     return rc;
 }
 
+#define TRAIN_PIPE_PROGRESS_S 5.0 /* the longest a pipe waits for a progress line */
+
 /* The progress line: step, loss, tokens/s and time left. A terminal gets it
- * redrawn every step; a pipe every ~5% of the steps and at the end. */
+ * redrawn every step; a pipe every ~5% of the steps, at the end, and at least
+ * every TRAIN_PIPE_PROGRESS_S seconds (5% of a long run can be hours). */
 static void progress_line(const train_opts *o, int step, double loss, double t0_s) {
     static int first_step = -1; /* the step this process started at (a resume starts later) */
-    if (first_step < 0) first_step = step - 1;
+    static double last_s;       /* when the last line was printed */
+    if (first_step < 0) first_step = step - 1, last_s = t0_s;
     int tty = isatty(2), every = o->steps / 20 > 0 ? o->steps / 20 : 1;
-    if (!tty && step % every && step != o->steps) return;
+    double now = gt_now_s();
+    if (!tty && step % every && step != o->steps && now - last_s < TRAIN_PIPE_PROGRESS_S) return;
+    last_s = now;
     int done = step - first_step;
-    double el = gt_now_s() - t0_s, tps = el > 0 ? (double)done * o->accum * o->batch * o->seq / el : 0;
+    double el = now - t0_s, tps = el > 0 ? (double)done * o->accum * o->batch * o->seq / el : 0;
     double left = done ? el / done * (o->steps - step) : 0;
     fprintf(stderr, "%sstep %d/%d  loss %.4f  %.0f tokens/s  %d:%02d left%s", tty ? "\r" : "", step, o->steps,
             loss, tps, (int)left / 60, (int)left % 60, tty && step != o->steps ? "" : "\n");
