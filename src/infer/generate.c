@@ -1,6 +1,7 @@
 /* generate.c: the generation loop of generate.h. */
 #include "infer/generate.h"
 
+#include <math.h>
 #include <string.h>
 #include <time.h>
 
@@ -21,6 +22,18 @@ void gt_gen_result_free(gt_gen_result *res) {
     if (!res) return;
     gt_free(res->tokens);
     memset(res, 0, sizeof *res);
+}
+
+/* Refuses logits that hold a NaN: a sampler would pick from them as if
+ * they meant something and print garbage as a model's answer (a NaN or an
+ * inf in the file's weights, or one the computation made). pos names the
+ * position evaluated. */
+static int check_logits(const float *logits, int n_vocab, int pos, gt_err *err) {
+    for (int i = 0; i < n_vocab; i++)
+        if (isnan(logits[i]))
+            return gt_err_set(err, GT_EINVAL, "the model's logits at position %d hold NaN (token %d): expected "
+                              "numbers; its weights hold a NaN or inf, or overflow", pos, i);
+    return 0;
 }
 
 int gt_generate(gt_ctx *ctx, const gt_tokenizer *tok, const int32_t *prompt, int n_prompt,
@@ -50,6 +63,7 @@ int gt_generate(gt_ctx *ctx, const gt_tokenizer *tok, const int32_t *prompt, int
     rc = gt_ctx_eval(ctx, prompt, n_prompt, 0, logits, GT_EVAL_LAST, err);
     double t1 = gt_gen_now_ms();
     res->prompt_ms = t1 - t0;
+    if (!rc) rc = check_logits(logits, hp->n_vocab, n_prompt - 1, err);
     if (rc) goto done;
     int pos = n_prompt;
     for (int i = 0; i < p->n_predict; i++) {
@@ -68,6 +82,7 @@ int gt_generate(gt_ctx *ctx, const gt_tokenizer *tok, const int32_t *prompt, int
         }
         if (i + 1 == p->n_predict || pos >= gt_ctx_n_ctx(ctx)) break;
         if ((rc = gt_ctx_eval(ctx, &t, 1, pos, logits, GT_EVAL_LAST, err))) break;
+        if ((rc = check_logits(logits, hp->n_vocab, pos, err))) break;
         pos++;
     }
     res->gen_ms = gt_gen_now_ms() - t1;

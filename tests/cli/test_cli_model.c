@@ -250,12 +250,34 @@ static void test_output_paths(void) {
     CHECK_CONTAINS(out_buf, "is a directory: expected a file path");
 }
 
+/* A model whose weights hold NaN is refused by `gotong run` with what is
+ * wrong, not sampled from: it printed garbage as the model's answer. The
+ * NaNs go over the last 4000 bytes of an f32 file, its last tensor's data. */
+static void test_run_refuses_nan(void) {
+    char args[2048];
+    const char *v = gt_fixture("tokenizer/ggml-vocab-llama-spm.gguf");
+    snprintf(args, sizeof args, "model random --like %s --arch llama --dim 64 --layers 1 --heads 4 --ff 64 "
+             "--type f32 -o %s", v, tmp("nan.gguf"));
+    CHECK_EQ_INT(run(args), 0);
+    FILE *f = fopen(tmp("nan.gguf"), "r+b");
+    CHECK(f != NULL);
+    if (!f) return;
+    const float nan = NAN;
+    CHECK(fseek(f, -4000, SEEK_END) == 0);
+    for (int i = 0; i < 1000; i++) CHECK(fwrite(&nan, sizeof nan, 1, f) == 1);
+    fclose(f);
+    snprintf(args, sizeof args, "run -m %s -p hello -n 4 --temp 0", tmp("nan.gguf"));
+    CHECK_EQ_INT(run(args), 1);
+    CHECK_CONTAINS(out_buf, "hold NaN");
+}
+
 int main(void) {
     if (!mkdtemp(tmpdir)) return 1;
     RUN(test_random_llama);
     RUN(test_random_qwen2);
     RUN(test_bad_arguments);
     RUN(test_output_paths);
+    RUN(test_run_refuses_nan);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
