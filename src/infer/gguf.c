@@ -431,7 +431,10 @@ int gt_gguf_parse(const void *data, size_t size, gt_gguf **out, gt_err *err) {
 
 int gt_gguf_open(const char *path, gt_gguf **out, gt_err *err) {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO named *.gguf (in a directory `model list` reads)
+     * is refused below, not waited on for a writer forever; a regular
+     * file's reads are not affected. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return gt_err_set(err, errno == ENOENT ? GT_ENOTFOUND : GT_EIO, "cannot open %s: %s",
                           path, strerror(errno));

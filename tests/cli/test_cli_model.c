@@ -5,6 +5,7 @@
  * and have weights of the intended scale; `model info` reports their shapes;
  * bad arguments are refused with a message and exit code 2. */
 #include <math.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -271,6 +272,32 @@ static void test_run_refuses_nan(void) {
     CHECK_CONTAINS(out_buf, "hold NaN");
 }
 
+/* run() under timeout(1): a command that hangs exits 124 instead. */
+static int run_limited(const char *args) {
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "timeout 20 %s %s 2>&1", GT_CLI, args);
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    size_t n = fread(out_buf, 1, sizeof out_buf - 1, p);
+    out_buf[n] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* A FIFO named *.gguf is listed as not a regular file by `model list` and
+ * refused by `model info`: both waited forever for a writer (124 here). */
+static void test_fifo_refused(void) {
+    char args[2048];
+    CHECK(mkdir(tmp("fifo"), 0755) == 0);
+    CHECK(mkfifo(tmp("fifo/x.gguf"), 0644) == 0);
+    snprintf(args, sizeof args, "model list %s", tmp("fifo"));
+    CHECK_EQ_INT(run_limited(args), 0);
+    CHECK_CONTAINS(out_buf, "x.gguf is not a regular file");
+    snprintf(args, sizeof args, "model info %s", tmp("fifo/x.gguf"));
+    CHECK_EQ_INT(run_limited(args), 1);
+    CHECK_CONTAINS(out_buf, "is not a regular file");
+}
+
 int main(void) {
     if (!mkdtemp(tmpdir)) return 1;
     RUN(test_random_llama);
@@ -278,6 +305,7 @@ int main(void) {
     RUN(test_bad_arguments);
     RUN(test_output_paths);
     RUN(test_run_refuses_nan);
+    RUN(test_fifo_refused);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
