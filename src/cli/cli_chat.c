@@ -29,6 +29,7 @@
 #include "infer/generate.h"
 #include "infer/model.h"
 #include "infer/tokenizer.h"
+#include "infer/unicode.h"
 
 #define CHAT_MAX_LINE 65536       /* bytes of one typed line */
 #define CHAT_MAX_HISTORY_LINES 100 /* lines the editor's up/down arrows walk through */
@@ -184,8 +185,16 @@ static int chat_reset(chat *c) {
     return 0;
 }
 
+/* Appends a message to the conversation. JSON strings are UTF-8, so a text
+ * that is not (an answer cut inside a character, byte tokens that make no
+ * character) goes in with U+FFFD for each bad byte, as a terminal shows it;
+ * jansson refused it and the turn failed as "out of memory". */
 static int add_message(chat *c, const char *role, const char *text, size_t len) {
-    json_t *m = json_pack("{s:s,s:s%}", "role", role, "content", text, len);
+    gt_buf valid = GT_BUF_INIT;
+    if (gt_utf8_sanitize((const uint8_t *)text, len, &valid)) return GT_ENOMEM;
+    json_t *m = json_pack("{s:s,s:s%}", "role", role, "content", valid.data ? (const char *)valid.data : "",
+                          valid.len);
+    gt_buf_free(&valid);
     return m && !json_array_append_new(c->messages, m) ? 0 : GT_ENOMEM;
 }
 
@@ -219,6 +228,10 @@ static int stream_piece(void *user, const gt_gen_step *st) {
 static int chat_turn(chat *c, const char *text, size_t len, gt_err *err) {
     gt_buf ids = GT_BUF_INIT, answer = GT_BUF_INIT;
     gt_gen_result res = {0};
+    size_t bad = gt_utf8_first_invalid((const uint8_t *)text, len);
+    if (bad < len) /* a terminal in another encoding: say so rather than send U+FFFD */
+        return gt_err_set(err, GT_EINVAL, "byte 0x%02x at %zu of the line is not UTF-8: expected UTF-8 text (the "
+                          "terminal's encoding?)", (unsigned char)text[bad], bad);
     int rc = add_message(c, "user", text, len) ? gt_err_set(err, GT_ENOMEM, "out of memory") : 0;
     if (rc == 0) rc = tokenize_turn(c, &ids, err);
     if (rc == 0)

@@ -181,6 +181,36 @@ static void test_typed_markers_stay_text(const char *model) {
     gt_tokenizer_free(tok);
 }
 
+/* An answer that is not UTF-8 (a byte-level vocabulary's byte tokens cut
+ * inside a character) joins the conversation with U+FFFD: every turn was
+ * refused as "out of memory" (JSON strings are UTF-8). A typed line that is
+ * not UTF-8 is refused with what is wrong and the chat goes on. The model:
+ * random weights over the 256 bytes, sampled hot, so about half the one-token
+ * answers are a byte 0x80 and up. */
+static void test_answers_not_utf8(void) {
+    char args[1024], input[256] = "";
+    FILE *f = NULL;
+    snprintf(args, sizeof args, "%s/ascii.txt", tmp);
+    CHECK((f = fopen(args, "w")) != NULL);
+    if (!f) return;
+    fputs("plain ascii text for a vocabulary of bytes\n", f);
+    fclose(f);
+    snprintf(args, sizeof args, "tokenizer train --corpus %s/ascii.txt --vocab-size 257 -o %s/bytes.gguf", tmp, tmp);
+    CHECK_EQ_INT(run(args, ""), 0);
+    snprintf(args, sizeof args, "model random --like %s/bytes.gguf --arch llama --dim 32 --layers 1 --heads 2 "
+             "--ff 64 --type f32 -o %s/bytes-model.gguf", tmp, tmp);
+    CHECK_EQ_INT(run(args, ""), 0);
+    for (int i = 0; i < 8; i++) strcat(input, "hi\n");
+    strcat(input, "caf\xe9\n/save ");
+    strcat(input, tmp);
+    strcat(input, "/bytes.json\n");
+    snprintf(args, sizeof args, "chat -m %s/bytes-model.gguf -n 1 --temp 50 --top-k 0 --top-p 1 --seed 3", tmp);
+    CHECK_EQ_INT(run(args, input), 0);
+    CHECK_MSG(!strstr(err_s, "out of memory"), "%s", err_s);
+    CHECK_CONTAINS(err_s, "byte 0xe9 at 3 of the line is not UTF-8: expected UTF-8 text");
+    CHECK_CONTAINS(err_s, "saved 16 messages");
+}
+
 int main(void) {
     snprintf(tmp, sizeof tmp, "/tmp/gt-chat-XXXXXX");
     if (!mkdtemp(tmp)) return 1;
@@ -190,6 +220,7 @@ int main(void) {
     test_template_file(model);
     snprintf(model, sizeof model, "%s", gt_fixture("models/tiny-qwen3-f16.gguf")); /* <|im_start|> a control token */
     test_typed_markers_stay_text(model);
+    test_answers_not_utf8();
     gt_free(out_s), gt_free(err_s);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
