@@ -227,12 +227,32 @@ static int plan(const gt_gguf *g, const gt_qpreset *p, qm_tensor *qs, gt_err *er
     return 0;
 }
 
+/* Refuses a file that is no model: no tensors (a vocabulary from `gotong
+ * tokenizer`), no general.architecture, or a training checkpoint (its
+ * weights are written as a model by the run that resumes it). These were
+ * "quantized" into a file named like a model that nothing loads as one. */
+static int check_model(const gt_gguf *g, gt_err *err) {
+    gt_gguf_str arch = {0};
+    gt_err e2 = {0};
+    if (!g->n_tensors) return gt_err_set(err, GT_EINVAL, "no tensors: expected a model (a vocabulary has none)");
+    if (gt_gguf_get_str(g, "general.architecture", &arch, &e2))
+        return gt_err_set(err, GT_EINVAL, "no general.architecture: expected a model");
+    if (arch.len == 23 && !memcmp(arch.ptr, "gotong-train-checkpoint", 23))
+        return gt_err_set(err, GT_EINVAL, "a training checkpoint, not a model: expected the model a run wrote "
+                          "(gotong train --resume it to write one)");
+    return 0;
+}
+
 int gt_quantize_model(const char *in_path, const char *out_path, const gt_qpreset *p, int n_threads,
                       gt_err *err) {
     assert(p && n_threads >= 1);
     gt_gguf *g = NULL;
     int rc = gt_gguf_open(in_path, &g, err);
     if (rc) return rc;
+    if ((rc = check_model(g, err))) {
+        gt_gguf_close(g);
+        return gt_err_wrap(err, "%s", in_path);
+    }
     qm_tensor *qs = gt_calloc(g->n_tensors ? g->n_tensors : 1, sizeof *qs);
     gt_pool *pool = gt_pool_new(n_threads);
     gt_gguf_writer *w = gt_gguf_writer_new();

@@ -272,6 +272,17 @@ static void test_run_refuses_nan(void) {
     CHECK_CONTAINS(out_buf, "hold NaN");
 }
 
+/* `model quantize` refuses a file that is no model (a vocabulary): it wrote
+ * one out, named like a model, that nothing loads as one. */
+static void test_quantize_refuses_non_model(void) {
+    char args[2048];
+    snprintf(args, sizeof args, "model quantize %s %s --type q8_0", gt_fixture("tokenizer/ggml-vocab-llama-spm.gguf"),
+             tmp("vq.gguf"));
+    CHECK_EQ_INT(run(args), 1);
+    CHECK_CONTAINS(out_buf, "ggml-vocab-llama-spm.gguf: no tensors: expected a model");
+    CHECK(!gt_file_exists(tmp("vq.gguf")));
+}
+
 /* run() under timeout(1): a command that hangs exits 124 instead. */
 static int run_limited(const char *args) {
     char cmd[4096];
@@ -306,6 +317,7 @@ int main(void) {
     RUN(test_output_paths);
     RUN(test_run_refuses_nan);
     RUN(test_fifo_refused);
+    RUN(test_quantize_refuses_non_model);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
