@@ -338,7 +338,7 @@ static int train_loop(const train_opts *o, gt_trainer *t, const int32_t *ids, si
  * into o; its vocabulary must be the tokenizer's. */
 static int resume_from(train_opts *o, const gt_tokenizer *tk, gt_trainer **t, gt_err *err) {
     int rc = gt_trainer_load_checkpoint(o->resume, o->threads, t, err);
-    if (rc) return rc;
+    if (rc) return gt_err_wrap(err, "--resume %s", o->resume);
     const gt_train_hparams *hp = gt_trainer_hparams(*t);
     const char *vocab = o->from ? o->from : o->vocab;
     if (hp->n_vocab != gt_tokenizer_n_vocab(tk))
@@ -384,7 +384,8 @@ static int run_train(const train_opts *o_in, gt_err *err) {
     train_opts ro = *o_in; /* a resume takes shapes and seed from its checkpoint */
     const train_opts *o = &ro;
     int rc = gt_gguf_open(o->from ? o->from : o->vocab, &vg, err);
-    if (!rc) rc = gt_tokenizer_load(vg, &tk, err);
+    if (!rc && (rc = gt_tokenizer_load(vg, &tk, err))) /* say which file: a checkpoint has no tokenizer */
+        gt_err_wrap(err, "%s %s", o->from ? "--from" : "--vocab", o->from ? o->from : o->vocab);
     if (!rc && o->resume) rc = resume_from(&ro, tk, &t, err);
     if (!rc) rc = tokenize_input(o, tk, &ids, &n, err);
     if (!rc) rc = make_trainer(o, vg, tk, &t, err);

@@ -119,7 +119,12 @@ static void test_resume(void) {
     /* A model file is not a checkpoint; a finished checkpoint is refused. */
     snprintf(args, sizeof args, "--data %s/data.txt --vocab %s --steps 4 --resume %s/a.gguf -o %s/x.gguf", DIR, vocab, DIR, DIR);
     CHECK_EQ_INT(run_train(args, &log), 1);
-    CHECK_CONTAINS(log, "not a training checkpoint");
+    CHECK_CONTAINS(log, "--resume " DIR "/a.gguf: not a training checkpoint"); /* the message names the file */
+    gt_free(log);
+    /* A checkpoint is no vocabulary: the message names the option and file. */
+    snprintf(args, sizeof args, "--data %s/data.txt --vocab %s/c.ckpt -o %s/x.gguf", DIR, DIR, DIR);
+    CHECK_EQ_INT(run_train(args, &log), 1);
+    CHECK_CONTAINS(log, "--vocab " DIR "/c.ckpt: no tokenizer");
     gt_free(log);
     snprintf(args, sizeof args, "--data %s/data.txt --vocab %s --steps 2 --resume %s/c.ckpt -o %s/x.gguf", DIR, vocab, DIR, DIR);
     CHECK_EQ_INT(run_train(args, &log), 1);
