@@ -58,9 +58,13 @@ int gt_trainer_save_gguf_like(const gt_trainer *t, const gt_gguf *base, const ch
     for (uint64_t i = 0; i < base->n_kv; i++)
         if (!key_has_prefix(&base->kv[i], "general.file_type")) gt_gguf_writer_copy_kv(w, &base->kv[i]);
     /* The shapes are the trainer's (the tensors' own), whatever the base
-     * says; its context length stays, being no shape of a tensor. */
+     * says; its context length stays, being no shape of a tensor, unless
+     * the run trained on longer windows: then those (a base of 16
+     * positions tuned on 64 said 16, and engines cut prompts there). */
     set_shape_keys(w, &t->hp);
-    const gt_gguf_kv *ctx = gt_gguf_find(base, "llama.context_length");
-    if (ctx) gt_gguf_writer_copy_kv(w, ctx);
+    uint32_t ctx = 0;
+    gt_err e2 = {0};
+    if (!gt_gguf_get_u32(base, "llama.context_length", &ctx, &e2) && ctx > (uint32_t)t->hp.seq_len)
+        gt_gguf_writer_set_u32(w, "llama.context_length", ctx);
     return write_tensors(t, w, path, err);
 }

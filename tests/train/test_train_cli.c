@@ -434,6 +434,38 @@ static void test_finetune(void) {
                            "The verifier re-executes the work and compares the bytes");
 }
 
+/* The u32 key of the GGUF at path, or 0. */
+static uint32_t gguf_u32(const char *path, const char *key) {
+    gt_gguf *g = NULL;
+    gt_err err = {0};
+    uint32_t v = 0;
+    CHECK_MSG(gt_gguf_open(path, &g, &err) == 0, "%s", err.msg);
+    if (g && gt_gguf_get_u32(g, key, &v, &err)) v = 0;
+    gt_gguf_close(g);
+    return v;
+}
+
+/* A fine-tune keeps its base's context length, unless it trained on longer
+ * windows: a base of 16 positions tuned on 24 said 16 (engines cut there). */
+static void test_finetune_context(void) {
+    char args[2048], *log = NULL;
+    const char *vocab = gt_fixture("tokenizer/ggml-vocab-llama-spm.gguf");
+    snprintf(args, sizeof args, "model random --like %s --arch llama --dim 32 --layers 1 --heads 2 --ff 64 --type f32 "
+             "--ctx 16 -o %s/ctx16.gguf", vocab, DIR);
+    CHECK_EQ_INT(run_gotong(args, &log), 0);
+    gt_free(log);
+    snprintf(args, sizeof args, "--from %s/ctx16.gguf --data %s/same.txt --seq 24 --batch 1 --steps 2 -o %s/ctx24.gguf",
+             DIR, DIR, DIR);
+    CHECK_EQ_INT(run_train(args, &log), 0);
+    gt_free(log);
+    CHECK_EQ_INT((int)gguf_u32(DIR "/ctx24.gguf", "llama.context_length"), 24);
+    snprintf(args, sizeof args, "--from %s/ctx24.gguf --data %s/same.txt --seq 8 --batch 1 --steps 2 -o %s/ctx8.gguf",
+             DIR, DIR, DIR);
+    CHECK_EQ_INT(run_train(args, &log), 0);
+    gt_free(log);
+    CHECK_EQ_INT((int)gguf_u32(DIR "/ctx8.gguf", "llama.context_length"), 24); /* the base's, longer */
+}
+
 /* A copy of the GGUF at from with one string key set (tensors and other
  * keys as they are) at to. */
 static void gguf_with_key(const char *from, const char *to, const char *key, const char *value) {
@@ -680,6 +712,7 @@ int main(void) {
     RUN(test_interrupt);
     RUN(test_llama_cpp_agrees);
     RUN(test_finetune);
+    RUN(test_finetune_context);
     RUN(test_finetune_refuses);
     RUN(test_dataset);
     RUN(test_tokenizer_train);
