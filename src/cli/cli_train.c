@@ -186,6 +186,9 @@ static int check_opts(train_opts *o) {
     if (!o->kv_heads) o->kv_heads = o->heads;
     if (!o->ff) o->ff = (o->dim * 8 / 3 + 31) / 32 * 32;
     if (o->warmup < 0) o->warmup = o->steps / 20;
+    if (o->warmup > o->steps) /* the whole run would creep up to a rate it never reaches */
+        return gt_cli_usage_error("train", "--warmup %d is longer than --steps %d: expected at most the steps",
+                                  o->warmup, o->steps);
     if (o->min_lr < 0) o->min_lr = o->lr / 10;
     if (o->min_lr > o->lr)
         return gt_cli_usage_error("train", "--min-lr %g is above --lr %g", (double)o->min_lr, (double)o->lr);

@@ -141,6 +141,9 @@ static void test_train_refuses(void) {
     CHECK_EQ_INT(run_train("--data x --vocab y -o z --dim 33x", &log), 2);
     CHECK_CONTAINS(log, "--dim: expected an integer");
     gt_free(log);
+    CHECK_EQ_INT(run_train("--data x --vocab y -o z --steps 10 --warmup 11", &log), 2); /* trained silently */
+    CHECK_CONTAINS(log, "--warmup 11 is longer than --steps 10");
+    gt_free(log);
     CHECK_EQ_INT(run_train("--data x --vocab y -o z --dimm 32", &log), 2);
     CHECK_CONTAINS(log, "unknown option");
     gt_free(log);
