@@ -8,6 +8,8 @@
  * alignment, then each tensor's data padded to the alignment. */
 #include <assert.h>
 #include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -398,10 +400,52 @@ int gt_gguf_writer_to_mem(gt_gguf_writer *w, uint8_t **out, size_t *len, gt_err 
     return 0;
 }
 
-int gt_gguf_writer_write(gt_gguf_writer *w, const char *path, gt_err *err) {
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-        return gt_err_set(err, GT_ELIMIT, "path too long: %s", path);
+/* The temp file being written while a SIGINT/SIGTERM would end the process
+ * (their disposition the default): the handler removes it before the
+ * process ends as it would have, so a Ctrl-C during `model quantize` or
+ * `tokenizer train` leaves no OUT.tmp.PID beside OUT. One writer at a time
+ * owns it (tmp_owner); others write without. */
+static char sig_tmp[4096];
+static atomic_int tmp_owner;
+static struct sigaction old_int, old_term;
+
+/* Removes the temp file and ends the process by the same signal. */
+static void unlink_and_end(int sig) {
+    unlink(sig_tmp);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* Takes the signals for tmp when they would end the process; 1 if taken. */
+static int guard_tmp(const char *tmp) {
+    struct sigaction cur_int, cur_term;
+    if (atomic_exchange(&tmp_owner, 1)) return 0;
+    sigaction(SIGINT, NULL, &cur_int);
+    sigaction(SIGTERM, NULL, &cur_term);
+    if (cur_int.sa_handler != SIG_DFL || cur_term.sa_handler != SIG_DFL) { /* the program has its own say */
+        atomic_store(&tmp_owner, 0);
+        return 0;
+    }
+    snprintf(sig_tmp, sizeof sig_tmp, "%s", tmp);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = unlink_and_end;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    return 1;
+}
+
+/* Gives the signals back as guard_tmp found them. */
+static void unguard_tmp(int taken) {
+    if (!taken) return;
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    atomic_store(&tmp_owner, 0);
+}
+
+/* Writes the file to path.tmp.PID, then renames it over path. */
+static int write_via_tmp(gt_gguf_writer *w, const char *path, const char *tmp, gt_err *err) {
     FILE *f = fopen(tmp, "wb");
     if (!f) return gt_err_set(err, GT_EIO, "cannot create %s: %s", tmp, strerror(errno));
     sink s = {f, NULL, 0};
@@ -413,5 +457,15 @@ int gt_gguf_writer_write(gt_gguf_writer *w, const char *path, gt_err *err) {
     if (!rc && rename(tmp, path) != 0)
         rc = gt_err_set(err, GT_EIO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
     if (rc) unlink(tmp);
+    return rc;
+}
+
+int gt_gguf_writer_write(gt_gguf_writer *w, const char *path, gt_err *err) {
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
+        return gt_err_set(err, GT_ELIMIT, "path too long: %s", path);
+    int taken = guard_tmp(tmp);
+    int rc = write_via_tmp(w, path, tmp, err);
+    unguard_tmp(taken);
     return rc;
 }
