@@ -324,6 +324,10 @@ static int load_template(chat *c, gt_err *err) {
         uint8_t *text = NULL;
         size_t n = 0;
         int rc = gt_file_read(c->o.template_file, CHAT_MAX_TEMPLATE_FILE, &text, &n, err);
+        size_t k = 0;
+        while (rc == 0 && k < n && strchr(" \t\r\n", text[k])) k++;
+        if (rc == 0 && k == n) /* it renders every conversation as nothing: the messages would vanish */
+            rc = gt_err_set(err, GT_EINVAL, "the file is empty: expected a Jinja chat template");
         if (rc == 0) rc = gt_chat_tmpl_parse((const char *)text, n, &c->tmpl, err);
         gt_free(text);
         if (rc) gt_err_wrap(err, "%s", c->o.template_file);

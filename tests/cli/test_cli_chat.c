@@ -181,6 +181,17 @@ static void test_typed_markers_stay_text(const char *model) {
     gt_tokenizer_free(tok);
 }
 
+/* An empty --template file is refused at start: it rendered every
+ * conversation as nothing (the prompt was BOS alone) without a word. */
+static void test_empty_template(const char *model) {
+    char args[1024], path[128];
+    snprintf(path, sizeof path, "%s/empty.jinja", tmp);
+    CHECK_EQ_INT(gt_file_write_atomic(path, "\n  \n", 4, 0600, NULL), 0);
+    snprintf(args, sizeof args, "chat -m %s --template %s -n 2 --temp 0", model, path);
+    CHECK_EQ_INT(run(args, "hi\n"), 1);
+    CHECK_CONTAINS(err_s, "empty.jinja: the file is empty: expected a Jinja chat template");
+}
+
 /* An answer that is not UTF-8 (a byte-level vocabulary's byte tokens cut
  * inside a character) joins the conversation with U+FFFD: every turn was
  * refused as "out of memory" (JSON strings are UTF-8). A typed line that is
@@ -218,6 +229,7 @@ int main(void) {
     snprintf(model, sizeof model, "%s", gt_fixture("models/tiny-qwen2-f16.gguf"));
     test_chatml_history_and_commands(model);
     test_template_file(model);
+    test_empty_template(model);
     snprintf(model, sizeof model, "%s", gt_fixture("models/tiny-qwen3-f16.gguf")); /* <|im_start|> a control token */
     test_typed_markers_stay_text(model);
     test_answers_not_utf8();
