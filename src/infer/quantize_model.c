@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/progress.h"
 #include "base/pool.h"
 #include "infer/gguf.h"
 #include "infer/kernels.h"
@@ -54,6 +55,8 @@ typedef struct qm_tensor {
     size_t src_row, dst_row;
     float *scratch; /* per thread: one row */
     gt_pool *pool;
+    gt_progress *progress; /* tensors written, on a terminal */
+    uint64_t index;
 } qm_tensor;
 
 /* Name tests on a tensor name (not NUL-terminated in the file). */
@@ -171,6 +174,7 @@ static void fill_rows(void *arg, int ith, int nth) {
 /* The writer's callback: produces one tensor into dst. */
 static int fill_tensor(void *ctx, void *dst, size_t nbytes, gt_err *err) {
     qm_tensor *q = ctx;
+    gt_progress_update(q->progress, q->index); /* the tensors before this one: the writer fills them in order */
     if (q->type == q->src->type) {
         assert(nbytes == q->src->nbytes);
         memcpy(dst, q->src->data, nbytes);
@@ -253,6 +257,7 @@ int gt_quantize_model(const char *in_path, const char *out_path, const gt_qprese
         gt_gguf_close(g);
         return gt_err_wrap(err, "%s", in_path);
     }
+    gt_progress progress = {0};
     qm_tensor *qs = gt_calloc(g->n_tensors ? g->n_tensors : 1, sizeof *qs);
     gt_pool *pool = gt_pool_new(n_threads);
     gt_gguf_writer *w = gt_gguf_writer_new();
@@ -268,12 +273,14 @@ int gt_quantize_model(const char *in_path, const char *out_path, const gt_qprese
         const gt_gguf_tensor *t = &g->tensors[i];
         char name[QM_MAX_NAME];
         snprintf(name, sizeof name, "%.*s", (int)t->name.len, t->name.ptr);
-        qs[i].pool = pool;
+        qs[i].pool = pool, qs[i].progress = &progress, qs[i].index = i;
         qs[i].src_row = gt_ggml_row_bytes(t->type, t->ne[0]);
         qs[i].dst_row = gt_ggml_row_bytes(qs[i].type, t->ne[0]);
         gt_gguf_writer_add_tensor_fill(w, name, t->n_dims, t->ne, qs[i].type, fill_tensor, &qs[i]);
     }
+    gt_progress_start(&progress, "quantizing tensors", g->n_tensors); /* minutes for a large model */
     rc = gt_gguf_writer_write(w, out_path, err);
+    gt_progress_finish(&progress);
 done:
     gt_gguf_writer_free(w);
     gt_pool_free(pool);

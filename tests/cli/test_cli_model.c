@@ -312,6 +312,24 @@ static void test_quantize_interrupted(void) {
     CHECK_MSG(system(cmd) == 0, "%s holds a file after the interrupt", tmp("int"));
 }
 
+/* `model quantize` on a terminal draws its progress (it was silent for the
+ * minutes a large model takes). The terminal is script(1)'s; without it
+ * the check is skipped. */
+static void test_quantize_progress(void) {
+    char cmd[2048];
+    if (system("command -v script >/dev/null 2>&1") != 0) return;
+    snprintf(cmd, sizeof cmd, "script -qec '%s model quantize %s %s --type q8_0 --threads 1' /dev/null 2>&1", GT_CLI,
+             gt_fixture("models/tiny-llama-f16.gguf"), tmp("prog.gguf"));
+    FILE *p = popen(cmd, "r");
+    CHECK(p != NULL);
+    if (!p) return;
+    size_t n = fread(out_buf, 1, sizeof out_buf - 1, p);
+    out_buf[n] = 0;
+    CHECK_EQ_INT(pclose(p), 0);
+    CHECK_CONTAINS(out_buf, "quantizing tensors [");
+    CHECK_CONTAINS(out_buf, "wrote ");
+}
+
 /* run() under timeout(1): a command that hangs exits 124 instead. */
 static int run_limited(const char *args) {
     char cmd[4096];
@@ -348,6 +366,7 @@ int main(void) {
     RUN(test_fifo_refused);
     RUN(test_quantize_refuses_non_model);
     RUN(test_quantize_interrupted);
+    RUN(test_quantize_progress);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
