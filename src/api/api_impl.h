@@ -76,7 +76,7 @@ void gt_index_close(gt_index *ix); /* accepts NULL */
  * an older backup) or whose last block's hash is not the log's at that
  * height. The watcher calls it round after round until caught up. */
 int gt_index_catch_up(gt_index *ix, gt_ledger *ro, uint64_t head, unsigned max_blocks, gt_err *err);
-uint64_t gt_index_height(gt_index *ix); /* every block up to here is indexed */
+uint64_t gt_index_height(gt_index *ix); /* every block up to here is indexed (0 until checked against the log) */
 /* A round fed by the caller, who decodes the blocks anyway (the watcher, for
  * its task events): begin when the index is at block `after` (else
  * GT_ESTATE, and nothing is held), then gt_index_round_action for every

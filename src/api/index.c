@@ -142,9 +142,12 @@ void gt_index_close(gt_index *ix) {
     gt_free(ix);
 }
 
+/* 0 while the index is not yet checked against the log: until then its
+ * refs may be of another log, and a 0 here is also what sends the watcher to
+ * its first catch-up (that check) when no new block comes. */
 uint64_t gt_index_height(gt_index *ix) {
     pthread_mutex_lock(&ix->mu);
-    uint64_t h = ix->height;
+    uint64_t h = ix->checked ? ix->height : 0;
     pthread_mutex_unlock(&ix->mu);
     return h;
 }
@@ -285,13 +288,14 @@ static int index_blocks(gt_index *ix, gt_ledger *ro, uint64_t to, gt_err *err) {
 /* Whether the log under the index is not the one it was made from: the
  * index is ahead of its head (a ledger made anew, or restored from an older
  * backup), or the log's block at the index's height has another hash (a
- * ledger.db of another network, or one restored over by hand). The first
- * catch-up asks (ix->mu held). */
+ * ledger.db of another network, or one restored over by hand). A file
+ * without hash8 (made before it was kept) cannot be told apart, so it is
+ * taken as stale: rebuilt once. The first catch-up asks (ix->mu held). */
 static int index_stale(gt_index *ix, gt_ledger *ro, uint64_t head) {
-    if (ix->height > head) return 1;
+    if (ix->height > head || (ix->height && !ix->has_hash8)) return 1;
     gt_block b;
     gt_err err = {0};
-    if (!ix->height || !ix->has_hash8 || gt_ledger_block(ro, ix->height, &b, &err)) return 0;
+    if (!ix->height || gt_ledger_block(ro, ix->height, &b, &err)) return 0;
     return hash8_of(b.hash) != ix->hash8;
 }
 
@@ -300,10 +304,11 @@ int gt_index_catch_up(gt_index *ix, gt_ledger *ro, uint64_t head, unsigned max_b
     pthread_mutex_lock(&ix->mu);
     int rc = 0;
     if (!ix->checked && index_stale(ix, ro, head)) {
-        GT_WARN("node: the action index was made from another log (it is at block %llu, the ledger's head is %llu): "
-                "rebuilding it", (unsigned long long)ix->height, (unsigned long long)head);
-        rc = sqlite3_exec(ix->db, "DELETE FROM refs; DELETE FROM att; DELETE FROM meta;", NULL, NULL, NULL) ==
-                     SQLITE_OK
+        GT_WARN("node: the action index was made from another log, or keeps no block hash (it is at block %llu, "
+                "the ledger's head is %llu): rebuilding it", (unsigned long long)ix->height, (unsigned long long)head);
+        /* the version row stays: without it the next start would take the file as older and rebuild it again */
+        rc = sqlite3_exec(ix->db, "DELETE FROM refs; DELETE FROM att; DELETE FROM meta WHERE k <> 'version';", NULL,
+                          NULL, NULL) == SQLITE_OK
                  ? 0
                  : gt_err_set(err, GT_EDB, "action index: %s", sqlite3_errmsg(ix->db));
         ix->height = 0, ix->has_hash8 = 0;
@@ -327,10 +332,12 @@ static int index_page(gt_index *ix, const uint8_t *key, size_t key_len, int desc
         "LIMIT ?4"};
     sqlite3_stmt *st = NULL;
     pthread_mutex_lock(&ix->mu);
-    *at = ix->height;
+    *at = ix->checked ? ix->height : 0; /* unchecked refs may be another log's: none are answered */
     int rc = sqlite3_prepare_v2(ix->db, sql[desc], -1, &st, NULL), step = SQLITE_ERROR;
     *n = 0;
-    if (rc == SQLITE_OK) {
+    if (rc == SQLITE_OK && !ix->checked) {
+        step = SQLITE_DONE;
+    } else if (rc == SQLITE_OK) {
         sqlite3_bind_blob(st, 1, key, (int)key_len, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, (sqlite3_int64)c_height);
         sqlite3_bind_int64(st, 3, (sqlite3_int64)c_index);
