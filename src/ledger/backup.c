@@ -11,9 +11,12 @@
  * every stored action against its block, the state against what the head
  * commits to, supply), and only then renamed to its name: a file at the
  * backup's name is a whole, checked ledger. The meta table holds the node's
- * draw seed secret, so the copy is made mode 0600. */
+ * draw seed secret, so the copy is made mode 0600, and an interrupted
+ * backup removes its temp file. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -79,26 +82,108 @@ static int check_copy(const char *tmp, gt_block *head, gt_err *err) {
     return rc;
 }
 
-int gt_ledger_backup(const char *path, const char *out, gt_block *head, gt_err *err) {
+/* Whether out's last part is a name SQLite gives a database's side files
+ * (DB-wal, DB-shm, DB-journal): the next open of DB takes such a file over
+ * or deletes it, so a backup there is lost (a stopped node's
+ * HOME/ledger.db-wal does not exist: a backup made there was deleted by the
+ * node's next start, after it had been reported whole). */
+static int sidecar_name(const char *out) {
+    static const char *const ends[] = {"-wal", "-shm", "-journal"};
+    size_t n = strlen(out);
+    for (size_t i = 0; i < sizeof ends / sizeof *ends; i++) {
+        size_t e = strlen(ends[i]);
+        if (n >= e && !strcmp(out + n - e, ends[i])) return 1;
+    }
+    return 0;
+}
+
+static int refuse_existing(const char *out, gt_err *err) {
+    return gt_err_set(err, GT_EEXIST, "%s exists: a backup never overwrites a file (give a new name)", out);
+}
+
+/* Gives the checked copy at tmp the name out without ever replacing a file
+ * there: a hard link fails on a name that exists (a rename would replace a
+ * file made at out since the check at the start); where the filesystem has
+ * no hard links, a rename after one more check. */
+static int name_copy(const char *tmp, const char *out, gt_err *err) {
     struct stat st;
-    if (!lstat(out, &st))
-        return gt_err_set(err, GT_EEXIST, "%s exists: a backup never overwrites a file (give a new name)", out);
-    char tmp[4200], dir[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", out, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) return gt_err_set(err, GT_EIO, "cannot create %s: %s", tmp, strerror(errno));
-    close(fd);
+    if (!link(tmp, out)) {
+        unlink(tmp);
+        return 0;
+    }
+    if (errno == EEXIST || !lstat(out, &st)) return refuse_existing(out, err);
+    if (rename(tmp, out)) return gt_err_set(err, GT_EIO, "cannot rename %s to %s: %s", tmp, out, strerror(errno));
+    return 0;
+}
+
+/* The temp file an interrupted backup removes (one backup a process at a
+ * time: the CLI's), and the dispositions it replaced. */
+static char g_tmp[4200];
+static const int g_sigs[] = {SIGINT, SIGTERM, SIGHUP};
+static struct sigaction g_old[3];
+
+/* SIGINT, SIGTERM or SIGHUP during a backup: the temp file (a copy of the
+ * draw seed secret) goes, then the signal does what it did before. */
+static void on_signal(int sig) {
+    unlink(g_tmp);
+    for (int i = 0; i < 3; i++)
+        if (g_sigs[i] == sig) sigaction(sig, &g_old[i], NULL);
+    raise(sig); /* blocked in the handler: delivered as it returns */
+}
+
+/* Installs (on 1) or removes (on 0) on_signal for the signals whose
+ * disposition is the default (an ignored SIGHUP, under nohup, stays ignored). */
+static void guard_tmp(int on) {
+    static int installed[3];
+    for (int i = 0; i < 3; i++) {
+        if (!on) {
+            if (installed[i]) sigaction(g_sigs[i], &g_old[i], NULL);
+            installed[i] = 0;
+            continue;
+        }
+        struct sigaction sa = {0};
+        sa.sa_handler = on_signal;
+        sigemptyset(&sa.sa_mask);
+        installed[i] = !sigaction(g_sigs[i], NULL, &g_old[i]) && g_old[i].sa_handler == SIG_DFL &&
+                       !(g_old[i].sa_flags & SA_SIGINFO) && !sigaction(g_sigs[i], &sa, NULL);
+    }
+}
+
+/* Makes the snapshot of path in the temp file g_tmp (made already) and
+ * checks it; *head gets its head block. */
+static int copy_into_tmp(const char *path, gt_block *head, gt_err *err) {
     gt_ledger *src = NULL; /* opened first for its checks: a gotong ledger, of a format this build reads */
     int rc = gt_ledger_open(path, GT_LEDGER_READONLY, &src, err);
     gt_ledger_close(src);
-    if (!rc) rc = vacuum_into(path, tmp, err);
-    if (!rc) rc = sync_path(tmp, 0, err);
-    if (!rc) rc = check_copy(tmp, head, err);
-    if (!rc && rename(tmp, out)) rc = gt_err_set(err, GT_EIO, "cannot rename %s to %s: %s", tmp, out, strerror(errno));
-    if (rc) {
-        unlink(tmp);
-        return rc;
-    }
+    if (!rc) rc = vacuum_into(path, g_tmp, err);
+    if (!rc) rc = sync_path(g_tmp, 0, err);
+    if (!rc) rc = check_copy(g_tmp, head, err);
+    return rc;
+}
+
+int gt_ledger_backup(const char *path, const char *out, gt_block *head, gt_err *err) {
+    struct stat st;
+    if (!lstat(out, &st)) return refuse_existing(out, err);
+    if (sidecar_name(out))
+        return gt_err_set(err, GT_EINVAL, "%s: a name ending -wal, -shm or -journal is a database's side file, "
+                          "which SQLite takes over or deletes (give another name)", out);
+    char dir[4200];
+    if ((size_t)snprintf(g_tmp, sizeof g_tmp, "%s.tmp-%ld", out, (long)getpid()) >= sizeof g_tmp)
+        return gt_err_set(err, GT_EINVAL, "%s: the name is too long", out);
+    sigset_t block, was; /* held from the temp file's creation to its guard: no moment it is left unguarded */
+    sigemptyset(&block);
+    for (int i = 0; i < 3; i++) sigaddset(&block, g_sigs[i]);
+    pthread_sigmask(SIG_BLOCK, &block, &was);
+    int fd = open(g_tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600), open_errno = errno;
+    if (fd >= 0) guard_tmp(1);
+    pthread_sigmask(SIG_SETMASK, &was, NULL);
+    if (fd < 0) return gt_err_set(err, GT_EIO, "cannot create %s: %s", g_tmp, strerror(open_errno));
+    close(fd);
+    int rc = copy_into_tmp(path, head, err);
+    if (!rc) rc = name_copy(g_tmp, out, err);
+    if (rc) unlink(g_tmp);
+    guard_tmp(0);
+    if (rc) return rc;
     dir_of(out, dir, sizeof dir);
     return sync_path(dir, 1, err);
 }

@@ -285,11 +285,14 @@ typedef void (*gt_verify_progress)(void *arg, uint64_t done, uint64_t total);
 int gt_ledger_verify(const char *path, gt_verify_report *rep, gt_verify_progress progress,
                      void *progress_arg, gt_err *err);
 
-/* Copies the ledger at path to the new file out (refused if out exists) as
- * one consistent snapshot, safely while a node writes it: the copy is a
- * single SQLite file (no WAL) of mode 0600 (it holds the draw seed secret),
- * fsynced and put through a writer's open check (check.h) before it takes
- * its name; *head gets the copy's head block (backup.c). */
+/* Copies the ledger at path to the new file out (refused if out exists,
+ * or if its name ends -wal, -shm or -journal) as one consistent snapshot,
+ * safely while a node writes it: the copy is a single SQLite file (no WAL)
+ * of mode 0600 (it holds the draw seed secret), fsynced and put through a
+ * writer's open check (check.h) before it takes its name, which it never
+ * takes over a file made meanwhile; SIGINT, SIGTERM or SIGHUP on the way
+ * removes the temp file. One backup a process at a time. *head gets the
+ * copy's head block (backup.c). */
 int gt_ledger_backup(const char *path, const char *out, gt_block *head, gt_err *err);
 
 #endif

@@ -6,10 +6,15 @@
  * same heights, its head at most the source's, a full replay passes, and a
  * writer opens it. A backup is mode 0600, never overwrites a file, leaves
  * no file behind when it fails, and refuses a source edited by hand (its
- * copy fails the open check) without making the file. */
+ * copy fails the open check) without making the file; a file made at its
+ * name meanwhile is kept, SIGINT leaves no temp file, and a name SQLite
+ * gives a side file (-wal, -shm, -journal) is refused. */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "../test.h"
 #include "ledger_util.h"
@@ -136,10 +141,85 @@ static void test_refusals(void) {
     nothing_left(out);
 }
 
+/* A stopped ledger has no -wal file: a backup at that name would be
+ * deleted by the ledger's next open (the old code made it, said it was
+ * whole, and the next writer removed it). The same for -shm and -journal. */
+static void test_sidecar_names(void) {
+    static const char *const ends[] = {"-wal", "-shm", "-journal"};
+    char out[200];
+    gt_block head;
+    for (size_t i = 0; i < sizeof ends / sizeof *ends; i++) {
+        gt_err err = {0};
+        snprintf(out, sizeof out, "%s%s", path, ends[i]);
+        CHECK_EQ_INT(gt_ledger_backup(path, out, &head, &err), GT_EINVAL);
+        CHECK_CONTAINS(err.msg, "side file");
+        nothing_left(out);
+    }
+}
+
+static char race_out[160], race_tmp[200];
+
+/* Waits (5 s at most) for the backup's temp file, then makes a file at the
+ * backup's name, as another program could while the copy is made. */
+static void *make_out_meanwhile(void *arg) {
+    (void)arg;
+    for (int i = 0; i < 5000000 && !gt_file_exists(race_tmp); i++) usleep(1);
+    FILE *f = fopen(race_out, "wx");
+    if (f) fputs("precious", f), fclose(f);
+    return NULL;
+}
+
+/* A file made at out while the copy is made is kept, and the backup fails
+ * (the old code's rename replaced it). */
+static void test_no_replace_race(void) {
+    snprintf(race_out, sizeof race_out, "%s/raced.db", dir);
+    snprintf(race_tmp, sizeof race_tmp, "%s.tmp-%ld", race_out, (long)getpid());
+    pthread_t th;
+    CHECK_EQ_INT(pthread_create(&th, NULL, make_out_meanwhile, NULL), 0);
+    gt_block head;
+    gt_err err = {0};
+    CHECK_EQ_INT(gt_ledger_backup(path, race_out, &head, &err), GT_EEXIST);
+    pthread_join(th, NULL);
+    uint8_t *got = NULL;
+    size_t n = 0;
+    CHECK_EQ_INT(gt_file_read(race_out, 64, &got, &n, &err), 0);
+    CHECK_MSG(got && n == 8 && !memcmp(got, "precious", 8), "the file made meanwhile was replaced (%zu bytes)", n);
+    free(got);
+    CHECK(!gt_file_exists(race_tmp));
+}
+
+/* SIGINT while the copy is made: the process ends as it would have, and no
+ * temp file (a copy of the draw seed secret) is left. Tried until the signal
+ * lands while the temp file exists (a small ledger's copy is quick). */
+static void test_interrupted(void) {
+    int landed = 0;
+    for (int t = 0; t < 20 && !landed; t++) {
+        char out[160], tmp[200];
+        snprintf(out, sizeof out, "%s/int%d.db", dir, t);
+        pid_t pid = fork();
+        if (pid == 0) {
+            gt_block head;
+            gt_err err = {0};
+            _exit(gt_ledger_backup(path, out, &head, &err) ? 1 : 0);
+        }
+        snprintf(tmp, sizeof tmp, "%s.tmp-%ld", out, (long)pid);
+        int status = 0, done = 0;
+        for (int i = 0; i < 2000000 && !gt_file_exists(tmp) && !done; i++) done = waitpid(pid, &status, WNOHANG) == pid;
+        if (!done && gt_file_exists(tmp)) kill(pid, SIGINT);
+        if (!done) CHECK_EQ_INT(waitpid(pid, &status, 0), pid);
+        CHECK_MSG(!gt_file_exists(tmp), "%s left after SIGINT", tmp);
+        landed = WIFSIGNALED(status) && WTERMSIG(status) == SIGINT && !gt_file_exists(out); /* else it had ended */
+    }
+    CHECK_MSG(landed, "no SIGINT landed during a backup in 20 tries");
+}
+
 int main(void) {
     for (int i = 0; i <= SENDERS; i++) tkey(i, &K[i], &A[i]);
     RUN(test_backups_under_writes);
+    RUN(test_no_replace_race);
+    RUN(test_interrupted);
     RUN(test_refusals);
+    RUN(test_sidecar_names);
     gt_ledger_close(L);
     trm(dir);
     return gt_test_finish();
