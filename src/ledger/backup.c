@@ -101,12 +101,15 @@ static int refuse_existing(const char *out, gt_err *err) {
     return gt_err_set(err, GT_EEXIST, "%s exists: a backup never overwrites a file (give a new name)", out);
 }
 
+void (*gt_ledger_backup_before_name)(const char *out);
+
 /* Gives the checked copy at tmp the name out without ever replacing a file
  * there: a hard link fails on a name that exists (a rename would replace a
  * file made at out since the check at the start); where the filesystem has
  * no hard links, a rename after one more check. */
 static int name_copy(const char *tmp, const char *out, gt_err *err) {
     struct stat st;
+    if (gt_ledger_backup_before_name) gt_ledger_backup_before_name(out);
     if (!link(tmp, out)) {
         unlink(tmp);
         return 0;
@@ -149,6 +152,23 @@ static void guard_tmp(int on) {
     }
 }
 
+/* Creates the empty temp file g_tmp, mode 0600 whatever the umask (one of
+ * 0277 made it 0400, which SQLite's VACUUM INTO cannot write but as root),
+ * and guards it from SIGINT/SIGTERM/SIGHUP: those are held from its
+ * creation to its guard, so there is no moment it would be left behind. */
+static int make_tmp(gt_err *err) {
+    sigset_t block, was;
+    sigemptyset(&block);
+    for (int i = 0; i < 3; i++) sigaddset(&block, g_sigs[i]);
+    pthread_sigmask(SIG_BLOCK, &block, &was);
+    int fd = open(g_tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600), e = fd < 0 ? errno : 0;
+    if (fd >= 0 && fchmod(fd, 0600)) e = errno, unlink(g_tmp);
+    if (fd >= 0 && !e) guard_tmp(1);
+    if (fd >= 0) close(fd);
+    pthread_sigmask(SIG_SETMASK, &was, NULL);
+    return e ? gt_err_set(err, GT_EIO, "cannot create %s mode 0600: %s", g_tmp, strerror(e)) : 0;
+}
+
 /* Makes the snapshot of path in the temp file g_tmp (made already) and
  * checks it; *head gets its head block. */
 static int copy_into_tmp(const char *path, gt_block *head, gt_err *err) {
@@ -163,23 +183,16 @@ static int copy_into_tmp(const char *path, gt_block *head, gt_err *err) {
 
 int gt_ledger_backup(const char *path, const char *out, gt_block *head, gt_err *err) {
     struct stat st;
-    if (!lstat(out, &st)) return refuse_existing(out, err);
     if (sidecar_name(out))
         return gt_err_set(err, GT_EINVAL, "%s: a name ending -wal, -shm or -journal is a database's side file, "
                           "which SQLite takes over or deletes (give another name)", out);
+    if (!lstat(out, &st)) return refuse_existing(out, err);
     char dir[4200];
     if ((size_t)snprintf(g_tmp, sizeof g_tmp, "%s.tmp-%ld", out, (long)getpid()) >= sizeof g_tmp)
         return gt_err_set(err, GT_EINVAL, "%s: the name is too long", out);
-    sigset_t block, was; /* held from the temp file's creation to its guard: no moment it is left unguarded */
-    sigemptyset(&block);
-    for (int i = 0; i < 3; i++) sigaddset(&block, g_sigs[i]);
-    pthread_sigmask(SIG_BLOCK, &block, &was);
-    int fd = open(g_tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600), open_errno = errno;
-    if (fd >= 0) guard_tmp(1);
-    pthread_sigmask(SIG_SETMASK, &was, NULL);
-    if (fd < 0) return gt_err_set(err, GT_EIO, "cannot create %s: %s", g_tmp, strerror(open_errno));
-    close(fd);
-    int rc = copy_into_tmp(path, head, err);
+    int rc = make_tmp(err);
+    if (rc) return rc;
+    rc = copy_into_tmp(path, head, err);
     if (!rc) rc = name_copy(g_tmp, out, err);
     if (rc) unlink(g_tmp);
     guard_tmp(0);

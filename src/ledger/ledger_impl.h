@@ -340,5 +340,9 @@ void gt_ledger_ckpt_close(gt_ledger *l);
 /* For tests: start a cycle every `frames` frames (GT_LEDGER_CKPT_FRAMES by
  * default), so that cycles and restarts come after a few blocks. */
 void gt_ledger_set_ckpt_frames(gt_ledger *l, uint32_t frames);
+/* For tests: called by gt_ledger_backup once its copy is checked, just
+ * before the copy takes the name out (NULL: nothing), so a test can make a
+ * file there in between as another program could. */
+extern void (*gt_ledger_backup_before_name)(const char *out);
 
 #endif

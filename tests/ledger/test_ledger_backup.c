@@ -110,12 +110,17 @@ static void test_backups_under_writes(void) {
     }
 }
 
-/* No file at out, nor its temp file, after a failed backup. */
-static void nothing_left(const char *out) {
+/* No temp file of a backup to out is left. */
+static void no_tmp_left(const char *out) {
     char cmd[256];
-    CHECK(!gt_file_exists(out));
     snprintf(cmd, sizeof cmd, "ls %s.tmp-* >/dev/null 2>&1", out);
     CHECK(system(cmd) != 0);
+}
+
+/* No file at out, nor its temp file, after a failed backup. */
+static void nothing_left(const char *out) {
+    CHECK(!gt_file_exists(out));
+    no_tmp_left(out);
 }
 
 static void test_refusals(void) {
@@ -141,51 +146,48 @@ static void test_refusals(void) {
     nothing_left(out);
 }
 
-/* A stopped ledger has no -wal file: a backup at that name would be
- * deleted by the ledger's next open (the old code made it, said it was
- * whole, and the next writer removed it). The same for -shm and -journal. */
+/* A ledger no connection has open has no -wal file (b0.db, a backup a
+ * writer last opened and closed): a backup at that name would be deleted by
+ * the ledger's next open (the old code made it, said it was whole, and the
+ * next writer removed it). The same for -shm and -journal. */
 static void test_sidecar_names(void) {
     static const char *const ends[] = {"-wal", "-shm", "-journal"};
     char out[200];
     gt_block head;
     for (size_t i = 0; i < sizeof ends / sizeof *ends; i++) {
         gt_err err = {0};
-        snprintf(out, sizeof out, "%s%s", path, ends[i]);
+        snprintf(out, sizeof out, "%s/b0.db%s", dir, ends[i]);
         CHECK_EQ_INT(gt_ledger_backup(path, out, &head, &err), GT_EINVAL);
         CHECK_CONTAINS(err.msg, "side file");
         nothing_left(out);
     }
 }
 
-static char race_out[160], race_tmp[200];
-
-/* Waits (5 s at most) for the backup's temp file, then makes a file at the
- * backup's name, as another program could while the copy is made. */
-static void *make_out_meanwhile(void *arg) {
-    (void)arg;
-    for (int i = 0; i < 5000000 && !gt_file_exists(race_tmp); i++) usleep(1);
-    FILE *f = fopen(race_out, "wx");
+/* gt_ledger_backup_before_name: makes a file at the backup's name after
+ * the check at its start, as another program could while the copy is made. */
+static void make_out_meanwhile(const char *out) {
+    FILE *f = fopen(out, "wx");
+    CHECK(f != NULL);
     if (f) fputs("precious", f), fclose(f);
-    return NULL;
 }
 
 /* A file made at out while the copy is made is kept, and the backup fails
  * (the old code's rename replaced it). */
 static void test_no_replace_race(void) {
-    snprintf(race_out, sizeof race_out, "%s/raced.db", dir);
-    snprintf(race_tmp, sizeof race_tmp, "%s.tmp-%ld", race_out, (long)getpid());
-    pthread_t th;
-    CHECK_EQ_INT(pthread_create(&th, NULL, make_out_meanwhile, NULL), 0);
+    char out[160], tmp[200];
+    snprintf(out, sizeof out, "%s/raced.db", dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", out, (long)getpid());
+    gt_ledger_backup_before_name = make_out_meanwhile;
     gt_block head;
     gt_err err = {0};
-    CHECK_EQ_INT(gt_ledger_backup(path, race_out, &head, &err), GT_EEXIST);
-    pthread_join(th, NULL);
+    CHECK_EQ_INT(gt_ledger_backup(path, out, &head, &err), GT_EEXIST);
+    gt_ledger_backup_before_name = NULL;
     uint8_t *got = NULL;
     size_t n = 0;
-    CHECK_EQ_INT(gt_file_read(race_out, 64, &got, &n, &err), 0);
+    CHECK_EQ_INT(gt_file_read(out, 64, &got, &n, &err), 0);
     CHECK_MSG(got && n == 8 && !memcmp(got, "precious", 8), "the file made meanwhile was replaced (%zu bytes)", n);
     free(got);
-    CHECK(!gt_file_exists(race_tmp));
+    CHECK(!gt_file_exists(tmp));
 }
 
 /* SIGINT while the copy is made: the process ends as it would have, and no
@@ -213,12 +215,28 @@ static void test_interrupted(void) {
     CHECK_MSG(landed, "no SIGINT landed during a backup in 20 tries");
 }
 
+/* Mode 0600 under any umask: 0277 made the old copy 0400 (and, not as
+ * root, a copy SQLite could not write). */
+static void test_umask(void) {
+    char out[160];
+    snprintf(out, sizeof out, "%s/masked.db", dir);
+    mode_t was = umask(0277);
+    gt_block head;
+    gt_err err = {0};
+    CHECK_MSG(gt_ledger_backup(path, out, &head, &err) == 0, "%s", err.msg);
+    umask(was);
+    struct stat st;
+    CHECK_EQ_INT(stat(out, &st), 0);
+    CHECK_EQ_INT(st.st_mode & 0777, 0600);
+}
+
 int main(void) {
     for (int i = 0; i <= SENDERS; i++) tkey(i, &K[i], &A[i]);
     RUN(test_backups_under_writes);
+    RUN(test_refusals); /* closes L: no writer's threads are running when test_interrupted forks */
     RUN(test_no_replace_race);
     RUN(test_interrupted);
-    RUN(test_refusals);
+    RUN(test_umask);
     RUN(test_sidecar_names);
     gt_ledger_close(L);
     trm(dir);
