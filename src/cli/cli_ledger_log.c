@@ -32,7 +32,8 @@ static const char ledger_usage[] =
     "                            node checks a ledger it opens. It holds the draw seed secret: mode\n"
     "                            0600, keep it private. To restore: stop the node, move ledger.db,\n"
     "                            ledger.db-wal and ledger.db-shm aside, copy OUT to HOME/ledger.db,\n"
-    "                            start the node; what was applied after the backup is gone\n";
+    "                            start the node; what was applied after the backup is gone. OUT may\n"
+    "                            not end -wal, -shm or -journal (SQLite's side files of a database)\n";
 
 static void hex32(const uint8_t *b, char out[67]) {
     out[0] = '0', out[1] = 'x';
