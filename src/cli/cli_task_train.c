@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "api/api.h"
 #include "base/alloc.h"
 #include "base/file.h"
 #include "base/hex.h"
@@ -112,6 +113,20 @@ static int check_as_worker(const gt_task_train_opts *o, gt_train_task *t, const 
     return 0;
 }
 
+/* The worker uploads N / K checkpoints of the base's size (the same shapes)
+ * as blobs: more bytes than an account may ever bring to a node of default
+ * settings (GT_API_BLOB_QUOTA_BYTES, counted over its whole life) and no
+ * honest worker could submit, after staking and training. */
+static int fits_quota(const gt_train_task *t, const gt_task_train_input *base, gt_err *err) {
+    assert(t->every > 0 && t->steps % t->every == 0);
+    uint64_t n = (uint64_t)(t->steps / t->every), bytes = n * (uint64_t)base->len;
+    if (bytes <= GT_API_BLOB_QUOTA_BYTES) return 0;
+    return gt_err_set(err, GT_ELIMIT, "--steps %d / --every %d = %llu checkpoints of --base's %zu bytes: %llu bytes "
+                      "for the worker to upload, over an account's whole blob upload quota (%llu by default): no "
+                      "worker could submit it (raise --every)", t->steps, t->every, (unsigned long long)n, base->len,
+                      (unsigned long long)bytes, (unsigned long long)GT_API_BLOB_QUOTA_BYTES);
+}
+
 /* The spec's JSON of t, read back by the rule's own parser (what the worker
  * and the verifier will read) before it goes out. */
 static int spec_text(const gt_train_task *t, uint8_t **spec, size_t *len, gt_err *err) {
@@ -134,6 +149,7 @@ int gt_task_train_prepare(const gt_task_train_opts *o, gt_task_train_prep *p, gt
     fill_task(o, &t);
     int rc = gt_hex_decode(o->root, t.root, 32, "--root", err);
     if (!rc) rc = read_inputs(o, p->in, err);
+    if (!rc) rc = fits_quota(&t, &p->in[0], err);
     if (!rc) {
         memcpy(t.base, p->in[0].hash, 32), memcpy(t.vocab, p->in[1].hash, 32), memcpy(t.dataset, p->in[2].hash, 32);
         rc = check_as_worker(o, &t, p->in, err);

@@ -5,7 +5,8 @@
  * could do is refused before anything is uploaded: rows whose Merkle root is
  * not --root, a schedule that ends before the run does, a vocabulary that is
  * not the base's, steps not a multiple of --every, settings out of range, a
- * file that is not a checkpoint. Then it is posted: the spec on the node is
+ * file that is not a checkpoint, more checkpoints of the base's size than a
+ * worker's whole blob quota. Then it is posted: the spec on the node is
  * the options', its blobs the files' bytes, and `gotong agent` processes (a
  * worker with skill train, the poster verifying by re-execution) train it,
  * verify a stretch byte for byte and pay the worker. */
@@ -31,7 +32,7 @@
 
 #define ROWS 64
 static char url[256], poster[64], worker[64], root[67] = "0x", data_path[300], vocab_path[300], vocab2_path[300],
-                                                 base_path[300];
+                                                 base_path[300], big_path[300];
 
 /* Sums as a data job exports them, and their Merkle root (keccak256 of each line). */
 static void write_dataset(void) {
@@ -70,6 +71,7 @@ static void setup(void) {
     snprintf(vocab_path, sizeof vocab_path, "%s/v.gguf", cli_tmp);
     snprintf(vocab2_path, sizeof vocab2_path, "%s/v2.gguf", cli_tmp);
     snprintf(base_path, sizeof base_path, "%s/base.ckpt", cli_tmp);
+    snprintf(big_path, sizeof big_path, "%s/big.ckpt", cli_tmp);
     snprintf(args, sizeof args, "tokenizer train --corpus %s --vocab-size 300 -o %s", data_path, vocab_path);
     CHECK_EQ_INT(gotong(args), 0);
     snprintf(args, sizeof args, "tokenizer train --corpus %s --vocab-size 270 -o %s", data_path, vocab2_path);
@@ -129,6 +131,15 @@ static void test_refusals(void) {
     snprintf(o, sizeof o, "--kind complete --base %s --vocab %s --dataset %s --root %s --steps 4", base_path,
              vocab_path, data_path, root);
     refused(2, "--kind is train, not complete", o);
+    /* A 6 MB base and 64 checkpoints: 384 MB to upload, over a worker's whole blob quota (256 MiB) */
+    snprintf(o, sizeof o, "train --dataset %s --root %s --vocab %s -o %s/big.gguf --dim 128 --layers 2 --heads 2 "
+             "--ff 384 --seq 16 --batch 2 --steps 8 --threads 1 --checkpoint %s --stop-after 1", data_path, root,
+             vocab_path, cli_tmp, big_path);
+    CHECK_MSG(gotong(o) == 0, "train: %s", err_s);
+    snprintf(o, sizeof o, "--base %s --vocab %s --dataset %s --root %s --steps 64 --every 1", big_path, vocab_path,
+             data_path, root);
+    refused(1, "over an account's whole blob upload quota", o);
+    CHECK(!node_has(big_path));
     snprintf(o, sizeof o, "--base %s --steps 4", base_path);
     refused(2, "a train spec needs --base CKPT, --vocab V.gguf, --dataset DIR, --root 0xROOT and --steps N", o);
     CHECK(!node_has(base_path));
