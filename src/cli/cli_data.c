@@ -638,12 +638,15 @@ static int ledger_record(const data_opts *o, const uint8_t job[32], uint8_t root
 
 /* A copy without provenance.json (--job): the file the publisher uploaded,
  * fetched from the node by the manifest's hash and written into DIR, so the
- * copy is checked whole. Only the published bytes are written (their sha256
+ * copy is checked whole; only into a DIR holding data.jsonl (another
+ * directory, named by mistake, is not written to: its verify fails). Only the published bytes are written (their sha256
  * is the ledger's manifest); a node without the blob, or with other bytes,
  * is an error and DIR is left as it was. 0 when DIR had the file. */
 static int fetch_provenance(const data_opts *o, const uint8_t manifest[32], gt_err *err) {
     char path[4300], id[72] = "sha256:";
     struct stat st;
+    gt_path_join(path, sizeof path, o->pos[0], "data.jsonl");
+    if (stat(path, &st) || !S_ISREG(st.st_mode)) return 0; /* no dataset's copy (a typo, $HOME): nothing written */
     gt_path_join(path, sizeof path, o->pos[0], "provenance.json");
     if (!lstat(path, &st) || errno != ENOENT) return 0; /* there (or unreadable: the verify says so) */
     gt_hex_encode(manifest, 32, id + 7);

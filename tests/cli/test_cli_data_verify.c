@@ -269,6 +269,13 @@ static void fetched_provenance(const char *ds, const uint8_t job[32]) {
     CHECK_EQ_INT(gt_file_read(p, 1 << 20, &prov, &plen, NULL), 0);
     snprintf(blobs, sizeof blobs, "%s/blobs", dir);
     CHECK_EQ_INT(gt_blob_put(blobs, prov, plen, id, NULL), 0);
+    /* a directory without data.jsonl (named by mistake) gets nothing written */
+    snprintf(cmd, sizeof cmd, "mkdir -p %s/not-a-copy", cli_tmp);
+    CHECK_EQ_INT(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s/not-a-copy", cli_tmp);
+    CHECK_EQ_INT(verify("%s --job %s --node %s", cmd, j, url), 1);
+    snprintf(p, sizeof p, "%s/not-a-copy/provenance.json", cli_tmp);
+    CHECK_MSG(!gt_file_exists(p), "%s written into a directory that is no dataset's copy", p);
     CHECK_EQ_INT(verify("%s --job %s --node %s", copy, j, url), 0);
     CHECK_CONTAINS(err_s, "had no provenance.json: wrote the published one");
     CHECK_CONTAINS(out_s, "ok: 7 rows");
