@@ -23,6 +23,7 @@
 #include "base/progress.h"
 #include "crypto/addr.h"
 #include "crypto/sha256.h"
+#include "ledger/ledger.h"
 #include "store/blob.h"
 #include "market/market.h"
 #include "work/data/job.h"
@@ -159,6 +160,7 @@ int gt_agent_new(const gt_agent_config *cfg, const gt_key *key, const char *node
     }
     a->price_units = cfg->price_units;
     a->poll_ms = cfg->poll_ms ? cfg->poll_ms : GT_AGENT_DEFAULT_POLL_MS;
+    a->list_pages = cfg->list_pages > 0 ? cfg->list_pages : GT_AGENT_LIST_PAGES;
     a->max_tasks = cfg->max_tasks;
     a->faults = cfg->faults;
     a->n_threads = cfg->n_threads > 0 ? cfg->n_threads : 1;
@@ -477,7 +479,11 @@ const gt_skill *ag_my_skill(const gt_agent *a, const char *kind) {
  * task's details when detail is set, else the summary. */
 int ag_each_task(gt_agent *a, const char *query, int detail, ag_task_fn fn, void *arg, int *acted, gt_err *err) {
     uint64_t cursor = 0;
-    for (int page = 0; page < 10 && !gt_agent_stopping(a); page++) {
+    for (int page = 0; !gt_agent_stopping(a); page++) {
+        if (page == a->list_pages) {
+            a->list_capped = 1; /* tasks left unread: judge_pass looks up its own seals instead */
+            break;
+        }
         char q[512];
         snprintf(q, sizeof q, "%s&limit=%d&cursor=%llu", query, GT_AGENT_TASKS_PAGE, (unsigned long long)cursor);
         json_t *list;
@@ -526,6 +532,50 @@ void ag_action_failed(gt_agent *a, const char *what, const uint8_t task[32], uin
 
 /* ---- the loop ---- */
 
+/* Opens the sealed votes this key committed on tasks the listings did not
+ * reach: its own vote_commit actions, from the node's index of its
+ * actions (newest first, GT_AGENT_OWN_PAGES pages of 200, back to two
+ * windows' worth of block time), each task looked at for reveals only. Why:
+ * a listing reads list_pages pages, so in a market with more open or
+ * expired tasks than that a commitment past them was never revealed and
+ * its stake was slashed. A node without the index says so: the listings
+ * are then all there is, as before. */
+static int own_seals(gt_agent *a, const ag_head *head, int *acted, gt_err *err) {
+    char addr[43], path[256], cursor[48] = "";
+    gt_addr_to_str(gt_agent_address(a), addr);
+    ag_head ro = *head;
+    ro.reveal_only = 1;
+    uint8_t last[32] = {0}; /* a task's commits come together: looked at once */
+    int rc = 0, done = 0;
+    for (int page = 0; page < GT_AGENT_OWN_PAGES && !done && !rc && !gt_agent_stopping(a); page++) {
+        snprintf(path, sizeof path, "/v1/actions?address=%s&order=desc&limit=200%s%s", addr,
+                 cursor[0] ? "&cursor=" : "", cursor);
+        json_t *r = NULL, *e;
+        if ((rc = gt_client_get_json(a->client, path, &r, err))) break;
+        size_t i;
+        json_array_foreach(json_object_get(r, "actions"), i, e) {
+            json_t *act = json_object_get(e, "action"), *task = NULL;
+            uint64_t t = (uint64_t)json_integer_value(json_object_get(e, "time"));
+            uint8_t id[32];
+            if ((done = t + 2 * GT_LEDGER_WINDOW_MAX_S < head->time_s)) break; /* older than any open vote */
+            if (strcmp(json_string_value(json_object_get(act, "type")) ?: "", "vote_commit") ||
+                !ag_is_me(a, json_object_get(act, "from")) || gt_agent_json_hash(act, "task", id, NULL) ||
+                !memcmp(id, last, 32))
+                continue;
+            memcpy(last, id, 32);
+            if ((rc = gt_client_task(a->client, id, &task, err))) break;
+            rc = ag_validator_task(a, task, &ro, acted, err);
+            json_decref(task);
+            if (rc) break;
+        }
+        const char *next = json_string_value(json_object_get(r, "next"));
+        if (next) snprintf(cursor, sizeof cursor, "%s", next);
+        done = done || !next;
+        json_decref(r);
+    }
+    return rc;
+}
+
 /* The validator's pass, or with the role off the reveals of this key's
  * sealed votes while any may be open (seals_open): a judge restarted off
  * duty still opens what its run before committed (it used to look only for
@@ -542,7 +592,9 @@ static int judge_pass(gt_agent *a, int roles, int *acted, gt_err *err) {
     int rc = gt_client_head(a->client, &head.height, &head.time_s, err);
     uint64_t sent = a->seals_sent;
     a->seals_seen = 0, a->reveal_by_seen = 0;
+    a->list_capped = 0;
     for (int k = 0; k < (on ? 3 : 2) && !rc; k++) rc = ag_each_task(a, vq[k], 1, ag_validator_task, &head, acted, err);
+    if (!rc && a->list_capped) rc = own_seals(a, &head, acted, err);
     if (!rc && !gt_agent_stopping(a)) {
         atomic_store(&a->seals_open, a->seals_seen);
         a->reveal_by_s = a->reveal_by_seen;

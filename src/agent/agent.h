@@ -54,6 +54,8 @@
 #define GT_AGENT_CTX_POSITIONS 1024               /* KV cache of an agent's context */
 #define GT_AGENT_REASON_MAX 512                   /* a verdict's reason text */
 #define GT_AGENT_TASKS_PAGE 100                   /* tasks read per listing */
+#define GT_AGENT_LIST_PAGES 10                    /* pages a listing reads a pass */
+#define GT_AGENT_OWN_PAGES 10                     /* pages of 200 of its own actions it reads for its seals */
 #define GT_AGENT_MEMO 256                         /* remembered (task, slot, attempt) decisions */
 #define GT_AGENT_DEFAULT_POLL_MS 500
 #define GT_AGENT_RETRY_MAX_MS 5000               /* longest wait between tries while the node cannot be reached */
@@ -196,6 +198,8 @@ typedef struct gt_agent_config {
      * agent's account on its own node's ledger, at most this many base units in all (agent/pay.h);
      * 0: nothing is paid, a priced server's 402 is an error and the work fails. */
     uint64_t model_budget_units;
+    int list_pages;            /* for tests: pages of GT_AGENT_TASKS_PAGE each task listing reads a pass
+                                  (0: GT_AGENT_LIST_PAGES) */
 } gt_agent_config;
 
 typedef struct gt_agent_stats {

@@ -36,6 +36,8 @@ typedef struct gt_agent_memo {
 } gt_agent_memo;
 
 struct gt_agent {
+    int list_pages;  /* pages a task listing reads (gt_agent_config.list_pages) */
+    int list_capped; /* a listing of this pass stopped at list_pages with tasks left */
     char name[GT_MARKET_NAME_MAX + 1];
     char skills[GT_MARKET_SKILLS_BYTES + 1];
     char endpoint[GT_MARKET_ENDPOINT_MAX + 1];

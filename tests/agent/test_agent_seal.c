@@ -16,6 +16,7 @@
  *  - afterwards the ledger replays (`gt_ledger_verify`), the market's books
  *    balance (gt_market_audit) and every account adds up to what was minted:
  *    supply conserved. */
+#include <assert.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -59,12 +60,14 @@ static int fill_amount(void *arg, gt_action *a, gt_err *err) {
     return 0;
 }
 
+static int list_pages; /* gt_agent_config.list_pages of the agents made next (0: the default) */
+
 /* An agent on the node (no funding). */
 static gt_agent *agent_for(const char *name, int roles, int faults) {
     gt_key k;
     key_for(name, &k);
     gt_agent_config c = {.name = name, .skills = "complete", .price_units = 1, .roles = roles, .faults = faults,
-                         .model = model, .poll_ms = 50};
+                         .model = model, .poll_ms = 50, .list_pages = list_pages};
     gt_agent *a = NULL;
     gt_err err = {0};
     CHECK_MSG(gt_agent_new(&c, &k, url, &a, &err) == 0, "agent: %s", err.msg);
@@ -148,9 +151,45 @@ static int post(gt_agent *poster, uint64_t fee, uint64_t quorum, uint8_t id[32])
 
 static gt_agent *val[3]; /* honest validators, shared: every staked validator sits on every panel */
 
+#define MAX_FILLERS (GT_AGENT_TASKS_PAGE + 1)
+static uint8_t filler_ids[MAX_FILLERS][32];
+
+/* n open tasks of a kind nobody works ("filler"), from poster; ids in filler_ids. */
+static void post_fillers(gt_agent *poster, int n) {
+    assert(n <= MAX_FILLERS);
+    char *spec = gt_complete_spec(gt_agent_model_id(model), prompts, 1, 8);
+    gt_task_terms t = {.kind = "filler", .slots = 1, .bounty_units = 10000, .stake_units = 1};
+    for (int i = 0; i < n; i++) {
+        gt_err err = {0};
+        CHECK_MSG(gt_agent_post(poster, &t, spec, strlen(spec), filler_ids[i], &err) == 0, "filler %d: %s", i,
+                  err.msg);
+    }
+    free(spec);
+}
+
+static int fill_task(void *arg, gt_action *a, gt_err *err) {
+    (void)err;
+    gt_action_set_b32(a, "task", arg);
+    return 0;
+}
+
+/* Cancels the n fillers (their escrow back to the poster named name). */
+static void cancel_fillers(const char *name, int n) {
+    gt_key k;
+    key_for(name, &k);
+    for (int i = 0; i < n; i++) {
+        gt_err err = {0};
+        CHECK_MSG(gt_client_act(dir, &k, &gt_kind_task_cancel, fill_task, filler_ids[i], NULL, NULL, &err) == 0,
+                  "cancel filler %d: %s", i, err.msg);
+    }
+}
+
 /* A dispute judged by sealed votes, one judge restarted between its commit
- * and its reveal with roles `roles` (the parties' names start with tag). */
-static void dispute_sealed(const char *tag, int roles) {
+ * and its reveal with roles `roles` (the parties' names start with tag);
+ * with fillers, that many open tasks are posted after its commit and the
+ * restarted judge lists one page of tasks (listings are newest first: it
+ * cannot see the task it committed on in them). */
+static void dispute_sealed(const char *tag, int roles, int fillers) {
     char pn[32], wn[32];
     snprintf(pn, sizeof pn, "%s-poster", tag);
     snprintf(wn, sizeof wn, "%s-worker", tag);
@@ -173,7 +212,10 @@ static void dispute_sealed(const char *tag, int roles) {
              * its reveal not yet sent: stop it, start it again from the key. */
             CHECK_EQ_U64(st.reveals, base.reveals);
             gt_agent_free(ag[4]);
+            post_fillers(poster, fillers); /* newer tasks: the listings (newest first) now begin with them */
+            list_pages = fillers ? 1 : 0;
             ag[4] = val[2] = agent_for("s-v3", roles, 0);
+            list_pages = 0;
             restarted = 1;
         }
         json_t *task = NULL, *sl = slot0(id, &task);
@@ -205,18 +247,26 @@ static void dispute_sealed(const char *tag, int roles) {
     CHECK_EQ_U64(total_of(poster), before[0] - 3000000 - 1000000);
     for (int i = 2; i < 5; i++) CHECK_EQ_U64(total_of(ag[i]), before[i] + 333333);
     gt_agent_set_roles(val[2], GT_ROLE_VALIDATOR);
+    cancel_fillers(pn, fillers);
     gt_agent_free(poster);
     gt_agent_free(worker);
 }
 
-static void test_dispute_sealed(void) { dispute_sealed("s", GT_ROLE_VALIDATOR); }
+static void test_dispute_sealed(void) { dispute_sealed("s", GT_ROLE_VALIDATOR, 0); }
 
 /* The judge restarted off duty (no roles: its operator stops it validating)
  * between its commit and its reveal still reveals what the run before
  * committed, and is not slashed: it used to scan for its commitments only
  * with the validator role on or after a commit of its own run, so the
  * restarted agent never looked and lost its vote's stake. */
-static void test_dispute_restart_off_duty(void) { dispute_sealed("r", 0); }
+static void test_dispute_restart_off_duty(void) { dispute_sealed("r", 0, 0); }
+
+/* The restarted judge's listings stop before the task it committed on (a
+ * market with more open tasks than its pages: GT_AGENT_LIST_PAGES of
+ * GT_AGENT_TASKS_PAGE, one page here, 101 newer tasks): it still reveals,
+ * finding its commitment among its own actions (the node's index), and is
+ * not slashed; it used to look only through the listings. */
+static void test_dispute_commit_past_listing(void) { dispute_sealed("p", GT_ROLE_VALIDATOR, GT_AGENT_TASKS_PAGE + 1); }
 
 /* A quorum task judged by sealed votes. */
 static void test_quorum_sealed(void) {
@@ -384,6 +434,7 @@ int main(void) {
     val[2] = make("s-v3", GT_ROLE_VALIDATOR, 0);
     RUN(test_dispute_sealed);
     RUN(test_dispute_restart_off_duty);
+    RUN(test_dispute_commit_past_listing);
     RUN(test_quorum_sealed);
     RUN(test_slow_judge_claims_after_reveal);
     for (int i = 0; i < 3; i++) gt_agent_free(val[i]);
