@@ -26,16 +26,9 @@
 #define QWEN "models/tiny-qwen2-q8_0.gguf"
 #define MODEL_ID "tiny-qwen2-q8_0"
 
-/* One POST of body to path; returns the status, *out the body. */
-static int post(uint16_t port, const char *path, const char *body, gt_buf *out) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
-    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a)) return -1;
-    gt_buf req = GT_BUF_INIT;
-    gt_buf_printf(&req, "POST %s HTTP/1.0\r\nContent-Length: %zu\r\n\r\n%s", path, strlen(body), body);
-    CHECK(write(fd, req.data, req.len) == (ssize_t)req.len);
-    gt_buf_free(&req);
+/* Reads the answer on fd to its end and closes fd: the body into out
+ * (NUL-ended), the status returned (-1 without one). */
+static int read_answer(int fd, gt_buf *out) {
     gt_buf all = GT_BUF_INIT;
     char buf[4096];
     ssize_t n;
@@ -49,6 +42,19 @@ static int post(uint16_t port, const char *path, const char *body, gt_buf *out) 
     int st = all.len > 12 ? atoi((const char *)all.data + 9) : -1;
     gt_buf_free(&all);
     return st;
+}
+
+/* One POST of body to path; returns the status, *out the body. */
+static int post(uint16_t port, const char *path, const char *body, gt_buf *out) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a)) return -1;
+    gt_buf req = GT_BUF_INIT;
+    gt_buf_printf(&req, "POST %s HTTP/1.0\r\nContent-Length: %zu\r\n\r\n%s", path, strlen(body), body);
+    CHECK(write(fd, req.data, req.len) == (ssize_t)req.len);
+    gt_buf_free(&req);
+    return read_answer(fd, out);
 }
 
 static gt_serve *start(void) {
@@ -305,19 +311,7 @@ static int send_chunked(uint16_t port, const char *method, const char *path, siz
         off += (size_t)w;
     }
     gt_buf_free(&req);
-    gt_buf all = GT_BUF_INIT;
-    char buf[4096];
-    ssize_t r;
-    while ((r = read(fd, buf, sizeof buf)) > 0) gt_buf_append(&all, buf, (size_t)r);
-    close(fd);
-    gt_buf_putc(&all, 0);
-    const char *sep = strstr((const char *)all.data, "\r\n\r\n");
-    gt_buf_reset(out);
-    gt_buf_append_str(out, sep ? sep + 4 : "");
-    gt_buf_putc(out, 0);
-    int st = all.len > 12 ? atoi((const char *)all.data + 9) : -1;
-    gt_buf_free(&all);
-    return st;
+    return read_answer(fd, out);
 }
 
 /* A chunked body over the 1 MiB limit (no length up front) is answered 413
