@@ -323,6 +323,21 @@ static int wait_none_arriving(gt_node *n) {
     return -1;
 }
 
+/* Waits (up to 5 s) until uploads hold at least want bytes of room: a
+ * partial upload's headers are read by the node when it gets to them, which
+ * under load can be after the client has sent them, or closed (a fixed
+ * pause raced it). */
+static int wait_arriving(gt_node *n, uint64_t want) {
+    for (int i = 0; i < 500; i++) {
+        pthread_mutex_lock(&n->blob_mu);
+        uint64_t pending = n->blob_in_flight;
+        pthread_mutex_unlock(&n->blob_mu);
+        if (pending >= want) return 0;
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    }
+    return -1;
+}
+
 /* The whole store has a cap, whatever the accounts' quotas: funded accounts
  * are free to make, so quotas alone would not bound the disk. The count
  * survives a restart (the usage files' sum), a known blob costs nothing, and
@@ -368,6 +383,7 @@ static void test_store_cap(void) {
     char e[150]; /* partial_upload's account 1 has 200 of its quota left */
     for (size_t i = 0; i < sizeof e; i++) e[i] = (char)(i * 7 + 3);
     int fd = partial_upload(port, e, sizeof e, 10); /* holds 150 of the 250 left */
+    CHECK_EQ_INT(wait_arriving(n, sizeof e), 0);
     struct pollfd p = {.fd = fd, .events = POLLIN};
     CHECK_EQ_INT(poll(&p, 1, 200), 0); /* no answer yet: the body is still arriving */
     CHECK_EQ_INT(tupload(c, port, 2, d, sizeof d, &h), 507);
@@ -399,6 +415,7 @@ static void test_store_cap_known_arriving(void) {
     CHECK_EQ_INT(tupload(c, port, 1, a, sizeof a, &h), 201); /* 800 of 1000 */
     thttp_free(&h);
     int fd = partial_upload(port, a, sizeof a, 10); /* the known blob again, 790 bytes still to come */
+    CHECK_EQ_INT(wait_arriving(n, sizeof a), 0);
     struct pollfd p = {.fd = fd, .events = POLLIN};
     CHECK_EQ_INT(poll(&p, 1, 200), 0);
     CHECK_EQ_INT(tupload(c, port, 2, d, sizeof d, &h), 201); /* 1000: fits; was 507 ("800 more are arriving") */
@@ -427,6 +444,7 @@ static void test_quota_counts_arriving(void) {
     CHECK_EQ_INT(tupload(c, port, 2, k, sizeof k, &h), 201); /* a blob the store knows */
     thttp_free(&h);
     int fd = partial_upload(port, a, sizeof a, 10); /* account 1: 600 new bytes arriving */
+    CHECK_EQ_INT(wait_arriving(n, sizeof a), 0);
     struct pollfd p = {.fd = fd, .events = POLLIN};
     CHECK_EQ_INT(poll(&p, 1, 200), 0);
     CHECK_EQ_INT(tupload(c, port, 1, b, sizeof b, &h), 429); /* 600 + 600 > 1000: refused before its body */
@@ -468,8 +486,12 @@ static void test_store_reservations_return(void) {
     CHECK_EQ_INT(h.status, 400);
     thttp_free(&h);
     CHECK_EQ_INT(wait_none_arriving(n), 0);
-    for (int i = 0; i < 8; i++) close(partial_upload(port, a, sizeof a, 10));
-    CHECK_EQ_INT(wait_none_arriving(n), 0);
+    for (int i = 0; i < 8; i++) { /* each seen arriving before it is cut, then given back */
+        int fd = partial_upload(port, a, sizeof a, 10);
+        CHECK_EQ_INT(wait_arriving(n, sizeof a), 0);
+        close(fd);
+        CHECK_EQ_INT(wait_none_arriving(n), 0);
+    }
     char tmp[128];
     snprintf(tmp, sizeof tmp, "%s/blobs/tmp", dir);
     CHECK_EQ_INT(rmdir(tmp), 0);
