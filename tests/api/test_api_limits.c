@@ -310,33 +310,25 @@ static gt_node *store_node(uint64_t store_max, uint64_t min_free) {
     return start_or_die(&c);
 }
 
-/* Waits (up to 5 s) until no upload holds a reservation: a cut upload gives
- * its back when MHD completes the request, after the client has gone. */
-static int wait_none_arriving(gt_node *n) {
+/* Waits (up to 5 s) until the room uploads hold is none (at_least 0) or
+ * at least at_least bytes. None: a cut upload gives its room back when MHD
+ * completes the request, after the client has gone. At least: a partial
+ * upload's headers are read by the node when it gets to them, which under
+ * load can be after the client has sent them, or closed (a fixed pause
+ * raced it). */
+static int wait_held(gt_node *n, uint64_t at_least) {
     for (int i = 0; i < 500; i++) {
         pthread_mutex_lock(&n->blob_mu);
         uint64_t pending = n->blob_in_flight;
         pthread_mutex_unlock(&n->blob_mu);
-        if (!pending) return 0;
+        if (at_least ? pending >= at_least : !pending) return 0;
         nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
     }
     return -1;
 }
 
-/* Waits (up to 5 s) until uploads hold at least want bytes of room: a
- * partial upload's headers are read by the node when it gets to them, which
- * under load can be after the client has sent them, or closed (a fixed
- * pause raced it). */
-static int wait_arriving(gt_node *n, uint64_t want) {
-    for (int i = 0; i < 500; i++) {
-        pthread_mutex_lock(&n->blob_mu);
-        uint64_t pending = n->blob_in_flight;
-        pthread_mutex_unlock(&n->blob_mu);
-        if (pending >= want) return 0;
-        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
-    }
-    return -1;
-}
+static int wait_none_arriving(gt_node *n) { return wait_held(n, 0); }
+static int wait_arriving(gt_node *n, uint64_t want) { return wait_held(n, want); }
 
 /* The whole store has a cap, whatever the accounts' quotas: funded accounts
  * are free to make, so quotas alone would not bound the disk. The count
