@@ -92,7 +92,11 @@ static const char *step_until(gt_agent **ag, int n, const uint8_t id[32], const 
 static void post(gt_agent *poster, uint8_t id[32]) {
     const char *ps[] = {"Hello"};
     char *spec = gt_complete_spec(gt_agent_model_id(model), ps, 1, 8);
-    gt_task_terms t = {.kind = "complete", .slots = 1, .bounty_units = 3000000, .stake_units = 1000000};
+    /* A submit window longer than any outage here plus the agent's retry wait (up to 5 s): with the
+     * test network's 5 s, a loaded machine saw the 3 s outage's slot time out (the stake slashed, the slot
+     * worked again: 55 tokens, not 56), which is the window's doing, not the agent's. */
+    gt_task_terms t = {.kind = "complete", .slots = 1, .bounty_units = 3000000, .stake_units = 1000000,
+                       .submit_s = 60};
     gt_err err = {0};
     CHECK_MSG(gt_agent_post(poster, &t, spec, strlen(spec), id, &err) == 0, "post: %s", err.msg);
     free(spec);
