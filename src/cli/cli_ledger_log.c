@@ -27,13 +27,16 @@ static const char ledger_usage[] =
     "                            nonce, rule, root and hash, and the stored state\n"
     "  submit FILE|-             apply signed actions (JSON objects, one per line or an array),\n"
     "                            e.g. made by `gotong wallet sign --typed-data` or any EIP-712 wallet\n"
-    "  backup OUT                a consistent copy of HOME/ledger.db in the new file OUT, safe while\n"
+    "  backup OUT [--no-secret]  a consistent copy of HOME/ledger.db in the new file OUT, safe while\n"
     "                            the node runs (a cp of ledger.db and its WAL is not); checked as a\n"
     "                            node checks a ledger it opens. It holds the draw seed secret: mode\n"
     "                            0600, keep it private. To restore: stop the node, move ledger.db,\n"
     "                            ledger.db-wal and ledger.db-shm aside, copy OUT to HOME/ledger.db,\n"
     "                            start the node; what was applied after the backup is gone. OUT may\n"
-    "                            not end -wal, -shm or -journal (SQLite's side files of a database)\n";
+    "                            not end -wal, -shm or -journal (SQLite's side files of a database).\n"
+    "                            --no-secret: a copy to give someone who verifies, without the\n"
+    "                            secret (whoever reads it knows every future draw); `ledger verify`\n"
+    "                            reads it, no node will write on it\n";
 
 static void hex32(const uint8_t *b, char out[67]) {
     out[0] = '0', out[1] = 'x';
@@ -145,7 +148,7 @@ static int read_actions(const char *file, gt_action **out, size_t *n_out, gt_err
 /* What the ledger subcommands take. */
 typedef struct ledger_opts {
     const char *home, *file; /* file: submit's FILE or - */
-    int json;
+    int json, no_secret; /* no_secret: backup's --no-secret */
     uint64_t from, to;
     char db[4200];
 } ledger_opts;
@@ -165,12 +168,17 @@ static int ledger_verify(ledger_opts *o) {
     char h[67];
     hex32(rep.head_hash, h);
     if (o->json)
-        printf("{\"ok\":true,\"blocks\":%llu,\"actions\":%llu,\"head\":\"%s\",\"supply\":%llu}\n",
-               (unsigned long long)rep.blocks, (unsigned long long)rep.actions, h, (unsigned long long)rep.supply);
+        printf("{\"ok\":true,\"blocks\":%llu,\"actions\":%llu,\"head\":\"%s\",\"supply\":%llu,\"seedSecret\":%s}\n",
+               (unsigned long long)rep.blocks, (unsigned long long)rep.actions, h, (unsigned long long)rep.supply,
+               rep.secret_absent ? "false" : "true");
     else
         printf("ok: replayed %llu blocks and %llu actions from genesis; every signature, root and hash checks;\n"
-               "stored state equals the replay. head %s\n",
-               (unsigned long long)rep.blocks, (unsigned long long)rep.actions, h);
+               "stored state equals the replay. head %s\n%s",
+               (unsigned long long)rep.blocks, (unsigned long long)rep.actions, h,
+               rep.secret_absent ? "This copy holds no draw seed secret (made with `ledger backup --no-secret`): each "
+                                   "block's seed is checked against the next, not against the secret; no node will "
+                                   "write on it.\n"
+                                 : "");
     return 0;
 }
 
@@ -241,15 +249,18 @@ static int ledger_backup(ledger_opts *o) {
     if (!o->file) return gt_cli_usage_error("ledger", "backup needs OUT, the new file to write");
     gt_err err = {0};
     gt_block head;
-    if (gt_ledger_backup(o->db, o->file, &head, &err)) return gt_cli_fail(&err);
+    if (gt_ledger_backup(o->db, o->file, o->no_secret ? GT_BACKUP_NO_SECRET : 0, &head, &err))
+        return gt_cli_fail(&err);
     char h[67];
     hex32(head.hash, h);
     if (o->json)
-        return gt_cli_json_out(json_pack("{s:b,s:s,s:I,s:s}", "ok", 1, "file", o->file, "height",
-                                         (json_int_t)head.height, "hash", h));
-    printf("backup %s: block %llu, hash %s; its block hashes, actions, state and supply check.\n"
-           "It holds the node's draw seed secret (mode 0600): keep it private.\n",
-           o->file, (unsigned long long)head.height, h);
+        return gt_cli_json_out(json_pack("{s:b,s:s,s:I,s:s,s:b}", "ok", 1, "file", o->file, "height",
+                                         (json_int_t)head.height, "hash", h, "secret", !o->no_secret));
+    printf("backup %s: block %llu, hash %s; its block hashes, actions, state and supply check.\n%s\n", o->file,
+           (unsigned long long)head.height, h,
+           o->no_secret ? "It holds no draw seed secret: a copy for `gotong ledger verify`, which no node will "
+                          "write on."
+                        : "It holds the node's draw seed secret (mode 0600): keep it private.");
     return 0;
 }
 
@@ -268,10 +279,13 @@ static int cmd_ledger(int argc, char **argv) {
         {"--json", NULL, GT_CLI_OPT_FLAG, &o.json, 0, 0, NULL},
         {"--from", NULL, GT_CLI_OPT_U64, &o.from, 0, INT64_MAX, NULL}, /* block heights */
         {"--to", NULL, GT_CLI_OPT_U64, &o.to, 0, INT64_MAX, NULL},
+        {"--no-secret", NULL, GT_CLI_OPT_FLAG, &o.no_secret, 0, 0, NULL},
         {NULL, NULL, 0, NULL, 0, 0, NULL}};
     int n_pos = 0;
     rc = gt_cli_parse_text("ledger", argc - 1, argv + 1, 1, opts, &o.file, which >= 3, &n_pos, ledger_usage);
     if (rc >= 0) return rc;
+    if (o.no_secret && fns[which] != ledger_backup)
+        return gt_cli_usage_error("ledger", "--no-secret is an option of backup only");
     gt_err err = {0};
     char home_path[4096];
     if (gt_cli_home(o.home, home_path, sizeof home_path, &err)) return gt_cli_fail(&err);

@@ -12,12 +12,24 @@
  * commits to, supply), and only then renamed to its name: a file at the
  * backup's name is a whole, checked ledger. The meta table holds the node's
  * draw seed secret, so the copy is made mode 0600, and an interrupted
- * backup removes its temp file. */
+ * backup removes its temp file.
+ *
+ * A copy for a verifier (GT_BACKUP_NO_SECRET) leaves the secret out: whoever
+ * reads it would know every future draw, and `ledger verify` does not need
+ * it (the meta row seed_secret_removed marks such a copy: a secret missing
+ * without it is damage, which a node and `ledger verify` refuse). SQLite's
+ * DELETE only unlinks a row, so the row is deleted with
+ * secure_delete (its bytes zeroed), the file rebuilt by VACUUM with no
+ * journal (no page holding it is copied anywhere), and the result read back
+ * byte for byte: a copy in which the 32 bytes still appear is refused. */
+#define _GNU_SOURCE /* memmem */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -169,19 +181,80 @@ static int make_tmp(gt_err *err) {
     return e ? gt_err_set(err, GT_EIO, "cannot create %s mode 0600: %s", g_tmp, strerror(e)) : 0;
 }
 
-/* Makes the snapshot of path in the temp file g_tmp (made already) and
- * checks it; *head gets its head block. */
-static int copy_into_tmp(const char *path, gt_block *head, gt_err *err) {
+/* Reads the 32-byte seed secret of the ledger file at path into out, with a
+ * connection of its own (db, left open for the caller). */
+static int read_secret(sqlite3 *db, const char *path, uint8_t out[32], gt_err *err) {
+    sqlite3_stmt *q = NULL;
+    int rc = GT_EDB;
+    if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key='seed_secret'", -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW && sqlite3_column_bytes(q, 0) == 32) {
+        memcpy(out, sqlite3_column_blob(q, 0), 32);
+        rc = 0;
+    }
+    sqlite3_finalize(q);
+    return rc ? gt_err_set(err, GT_EDB, "the copy %s has no 32-byte seed secret to remove", path) : 0;
+}
+
+/* Whether the file at path holds the 32 bytes of secret anywhere: read
+ * through in 1 MiB pieces that overlap by 31 bytes. -1 on a read error. */
+static int file_holds(const char *path, const uint8_t secret[32]) {
+    enum { PIECE = 1 << 20 };
+    FILE *f = fopen(path, "rb");
+    uint8_t *buf = f ? malloc(PIECE + 31) : NULL;
+    int found = f && buf ? 0 : -1;
+    size_t kept = 0, n;
+    while (!found && (n = fread(buf + kept, 1, PIECE, f)) > 0) {
+        size_t len = kept + n;
+        found = memmem(buf, len, secret, 32) != NULL;
+        kept = len < 31 ? len : 31;
+        memmove(buf, buf + len - kept, kept);
+    }
+    if (!found && f && ferror(f)) found = -1;
+    free(buf);
+    if (f) fclose(f);
+    return found;
+}
+
+/* Takes the seed secret out of the copy at path (GT_BACKUP_NO_SECRET, at the
+ * top of this file) and checks that its bytes are nowhere in the file. */
+static int strip_secret(const char *path, gt_err *err) {
+    sqlite3 *db = NULL;
+    uint8_t secret[32];
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK ? 0
+             : gt_err_set(err, GT_EDB, "cannot open the copy %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+    if (!rc) rc = gt_ledger_modules_connect(db, err); /* VACUUM rebuilds indexes on their SQL functions */
+    if (!rc) rc = read_secret(db, path, secret, err);
+    if (!rc && sqlite3_exec(db,
+                            "PRAGMA journal_mode=OFF; PRAGMA secure_delete=ON;"
+                            "DELETE FROM meta WHERE key='seed_secret';"
+                            "INSERT INTO meta VALUES('seed_secret_removed', 1); VACUUM;",
+                            NULL, NULL, NULL) != SQLITE_OK)
+        rc = gt_err_set(err, GT_EDB, "removing the seed secret from %s: %s", path, sqlite3_errmsg(db));
+    sqlite3_close(db);
+    int held = rc ? 0 : file_holds(path, secret);
+    memset(secret, 0, sizeof secret);
+    if (held < 0) return gt_err_set(err, GT_EIO, "cannot read the copy %s back: %s", path, strerror(errno));
+    if (held) return gt_err_set(err, GT_EINVAL, "the copy %s still holds the seed secret's bytes after its removal, so "
+                                "it is not written (a copy with the secret: backup without --no-secret)", path);
+    return rc;
+}
+
+/* Makes the snapshot of path in the temp file g_tmp (made already), takes
+ * the seed secret out of it when flags say so, and checks it; *head gets
+ * its head block. */
+static int copy_into_tmp(const char *path, int flags, gt_block *head, gt_err *err) {
     gt_ledger *src = NULL; /* opened first for its checks: a gotong ledger, of a format this build reads */
     int rc = gt_ledger_open(path, GT_LEDGER_READONLY, &src, err);
     gt_ledger_close(src);
     if (!rc) rc = vacuum_into(path, g_tmp, err);
+    if (!rc && (flags & GT_BACKUP_NO_SECRET)) rc = strip_secret(g_tmp, err);
     if (!rc) rc = sync_path(g_tmp, 0, err);
     if (!rc) rc = check_copy(g_tmp, head, err);
     return rc;
 }
 
-int gt_ledger_backup(const char *path, const char *out, gt_block *head, gt_err *err) {
+int gt_ledger_backup(const char *path, const char *out, int flags, gt_block *head, gt_err *err) {
+    assert(!(flags & ~GT_BACKUP_NO_SECRET));
     struct stat st;
     if (sidecar_name(out))
         return gt_err_set(err, GT_EINVAL, "%s: a name ending -wal, -shm or -journal is a database's side file, "
@@ -192,7 +265,7 @@ int gt_ledger_backup(const char *path, const char *out, gt_block *head, gt_err *
         return gt_err_set(err, GT_EINVAL, "%s: the name is too long", out);
     int rc = make_tmp(err);
     if (rc) return rc;
-    rc = copy_into_tmp(path, head, err);
+    rc = copy_into_tmp(path, flags, head, err);
     if (!rc) rc = name_copy(g_tmp, out, err);
     if (rc) unlink(g_tmp);
     guard_tmp(0);

@@ -202,10 +202,27 @@ int gt_ledger_meta_get(gt_ledger *l, const char *key, uint64_t *u, uint8_t *blob
     return rc;
 }
 
+/* Whether meta has a row for key: 1, 0, or -1 when it cannot be read. */
+static int meta_has(gt_ledger *l, const char *key) {
+    sqlite3_stmt *q = NULL;
+    int s = sqlite3_prepare_v2(l->db, "SELECT 1 FROM meta WHERE key=?", -1, &q, NULL);
+    if (s == SQLITE_OK) s = sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+    if (s == SQLITE_OK) s = sqlite3_step(q);
+    sqlite3_finalize(q);
+    return s == SQLITE_ROW ? 1 : s == SQLITE_DONE ? 0 : -1;
+}
+
 /* Reads the seed secret from meta into c and checks that it makes head's
- * draw seed and anchor (c then holds the segment the next block reads). */
+ * draw seed and anchor (c then holds the segment the next block reads).
+ * GT_ENOTFOUND for a copy made without it (backup.c marks one with the meta
+ * row seed_secret_removed); a secret missing from any other ledger is
+ * damage, GT_EDB. */
 static int seed_matches(gt_ledger *l, gt_seed_chain *c, const gt_block *head, gt_err *err) {
     int rc = gt_ledger_meta_get(l, "seed_secret", NULL, c->secret, 32, err);
+    if (rc && meta_has(l, "seed_secret") == 0 && meta_has(l, "seed_secret_removed") == 1)
+        return gt_err_set(err, GT_ENOTFOUND, "the ledger %s has no draw seed secret: it is a copy made for verifying "
+                          "(`gotong ledger backup --no-secret`), which `ledger verify` reads but no node may extend "
+                          "(restore from a backup made without --no-secret)", l->path);
     if (rc) return rc;
     uint8_t seed[32], anchor[32];
     gt_seed_for_block(c, head->height, seed, anchor);

@@ -280,6 +280,7 @@ typedef struct gt_verify_report {
     uint64_t blocks, actions;
     uint8_t head_hash[32];
     uint64_t supply;
+    int secret_absent; /* a copy without the seed secret (GT_BACKUP_NO_SECRET): seeds checked block to block only */
 } gt_verify_report;
 typedef void (*gt_verify_progress)(void *arg, uint64_t done, uint64_t total);
 int gt_ledger_verify(const char *path, gt_verify_report *rep, gt_verify_progress progress,
@@ -292,7 +293,10 @@ int gt_ledger_verify(const char *path, gt_verify_report *rep, gt_verify_progress
  * writer's open check (check.h) before it takes its name, which it never
  * takes over a file made meanwhile; SIGINT, SIGTERM or SIGHUP on the way
  * removes the temp file. One backup a process at a time. *head gets the
- * copy's head block (backup.c). */
-int gt_ledger_backup(const char *path, const char *out, gt_block *head, gt_err *err);
+ * copy's head block (backup.c). With GT_BACKUP_NO_SECRET the copy is for
+ * someone who verifies: the secret is overwritten and removed, and the copy
+ * is refused unless its bytes hold it nowhere; a node will not write on it. */
+#define GT_BACKUP_NO_SECRET 1
+int gt_ledger_backup(const char *path, const char *out, int flags, gt_block *head, gt_err *err);
 
 #endif

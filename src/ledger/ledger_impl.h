@@ -287,7 +287,8 @@ int gt_ledger_meta_get(gt_ledger *l, const char *key, uint64_t *u, uint8_t *blob
 /* What a writer's open checks of the seed secret in meta (it is there, 32
  * bytes, and makes the head block's draw seed and anchor), for `ledger
  * verify`, which must refuse whatever a writer's open would. Reads the
- * secret into a scratch copy, never shown. 0, GT_EDB or GT_EINVAL. */
+ * secret into a scratch copy, never shown. 0, GT_EDB or GT_EINVAL; GT_ENOTFOUND
+ * when meta has no secret (a copy made by GT_BACKUP_NO_SECRET). */
 int gt_ledger_seed_check(gt_ledger *l, gt_err *err);
 
 /* genesis.c: the genesis parameters. */

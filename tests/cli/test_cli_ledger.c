@@ -180,6 +180,31 @@ static void test_log_verify_submit(void) {
 
 /* `ledger backup OUT`: a checked copy, mode 0600, that a home restored
  * from it replays in full; never over a file; OUT is needed. */
+/* `ledger backup --no-secret`: a copy that verifies (saying it holds no
+ * secret) and that no writer takes; the option belongs to backup only. */
+static void test_backup_no_secret(void) {
+    char args[2048], out[320], home3[320];
+    snprintf(out, sizeof out, "%s/for-verify.db", cli_tmp);
+    snprintf(args, sizeof args, "ledger backup %s --no-secret --json", out);
+    CHECK_EQ_INT(gotong(args), 0);
+    CHECK_CONTAINS(out_s, "\"secret\":false");
+    CHECK_EQ_INT(gotong("ledger head --no-secret"), 2);
+    CHECK_CONTAINS(err_s, "--no-secret is an option of backup only");
+    snprintf(home3, sizeof home3, "%s/verifier", cli_tmp);
+    snprintf(args, sizeof args, "mkdir %s && cp %s %s/ledger.db && cp -r %s/keystore %s/", home3, out, home3, cli_home,
+             home3);
+    CHECK_EQ_INT(system(args), 0);
+    snprintf(args, sizeof args, "ledger verify --home %s", home3);
+    CHECK_EQ_INT(gotong(args), 0);
+    CHECK_CONTAINS(out_s, "holds no draw seed secret");
+    snprintf(args, sizeof args, "ledger verify --home %s --json", home3);
+    CHECK_EQ_INT(gotong(args), 0);
+    CHECK_CONTAINS(out_s, "\"seedSecret\":false");
+    snprintf(args, sizeof args, "--home %s send --to %s 1 --password-file %s", home3, DEAD, cli_pwfile);
+    CHECK_EQ_INT(gotong(args), 1);
+    CHECK_CONTAINS(err_s, "has no draw seed secret");
+}
+
 static void test_backup(void) {
     char args[2048], out[320], home2[320];
     snprintf(out, sizeof out, "%s/backup.db", cli_tmp);
@@ -197,6 +222,7 @@ static void test_backup(void) {
     snprintf(args, sizeof args, "mkdir %s && cp %s %s/ledger.db && %s ledger verify --home %s >/dev/null", home2, out,
              home2, GT_CLI, home2);
     CHECK_EQ_INT(system(args), 0);
+    test_backup_no_secret();
 }
 
 int main(void) {

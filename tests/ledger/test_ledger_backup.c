@@ -8,7 +8,10 @@
  * no file behind when it fails, and refuses a source edited by hand (its
  * copy fails the open check) without making the file; a file made at its
  * name meanwhile is kept, SIGINT leaves no temp file, and a name SQLite
- * gives a side file (-wal, -shm, -journal) is refused. */
+ * gives a side file (-wal, -shm, -journal) is refused. A copy made for a
+ * verifier (GT_BACKUP_NO_SECRET) holds the seed secret's bytes nowhere,
+ * verifies, and a writer refuses it saying why. */
+#define _GNU_SOURCE /* memmem */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <signal.h>
@@ -88,7 +91,7 @@ static void test_backups_under_writes(void) {
         snprintf(out, sizeof out, "%s/b%d.db", dir, b);
         gt_block head;
         gt_err err = {0};
-        CHECK_MSG(gt_ledger_backup(path, out, &head, &err) == 0, "backup %d: %s", b, err.msg);
+        CHECK_MSG(gt_ledger_backup(path, out, 0, &head, &err) == 0, "backup %d: %s", b, err.msg);
         CHECK(head.height >= last);
         last = head.height;
         same_block(&head);
@@ -128,11 +131,11 @@ static void test_refusals(void) {
     gt_block head;
     gt_err err = {0};
     snprintf(out, sizeof out, "%s/b0.db", dir);
-    CHECK_EQ_INT(gt_ledger_backup(path, out, &head, &err), GT_EEXIST);
+    CHECK_EQ_INT(gt_ledger_backup(path, out, 0, &head, &err), GT_EEXIST);
     CHECK_CONTAINS(err.msg, "never overwrites");
     snprintf(out, sizeof out, "%s/missing.db", dir);
     snprintf(bad, sizeof bad, "%s/none/ledger.db", dir);
-    CHECK_EQ_INT(gt_ledger_backup(bad, out, &head, &err), GT_ENOTFOUND);
+    CHECK_EQ_INT(gt_ledger_backup(bad, out, 0, &head, &err), GT_ENOTFOUND);
     nothing_left(out);
     gt_ledger_close(L); /* the source edited by hand: a balance raised */
     L = NULL;
@@ -141,7 +144,7 @@ static void test_refusals(void) {
     CHECK_EQ_INT(tledger_exec(bad, "UPDATE accounts SET balance = balance + 1 WHERE addr = (SELECT min(addr) FROM accounts)"), 0);
     snprintf(out, sizeof out, "%s/of-edited.db", dir);
     err = (gt_err){0};
-    CHECK(gt_ledger_backup(bad, out, &head, &err) != 0);
+    CHECK(gt_ledger_backup(bad, out, 0, &head, &err) != 0);
     CHECK_CONTAINS(err.msg, "the backup did not pass the ledger's open check");
     nothing_left(out);
 }
@@ -157,7 +160,7 @@ static void test_sidecar_names(void) {
     for (size_t i = 0; i < sizeof ends / sizeof *ends; i++) {
         gt_err err = {0};
         snprintf(out, sizeof out, "%s/b0.db%s", dir, ends[i]);
-        CHECK_EQ_INT(gt_ledger_backup(path, out, &head, &err), GT_EINVAL);
+        CHECK_EQ_INT(gt_ledger_backup(path, out, 0, &head, &err), GT_EINVAL);
         CHECK_CONTAINS(err.msg, "side file");
         nothing_left(out);
     }
@@ -180,7 +183,7 @@ static void test_no_replace_race(void) {
     gt_ledger_backup_before_name = make_out_meanwhile;
     gt_block head;
     gt_err err = {0};
-    CHECK_EQ_INT(gt_ledger_backup(path, out, &head, &err), GT_EEXIST);
+    CHECK_EQ_INT(gt_ledger_backup(path, out, 0, &head, &err), GT_EEXIST);
     gt_ledger_backup_before_name = NULL;
     uint8_t *got = NULL;
     size_t n = 0;
@@ -202,7 +205,7 @@ static void test_interrupted(void) {
         if (pid == 0) {
             gt_block head;
             gt_err err = {0};
-            _exit(gt_ledger_backup(path, out, &head, &err) ? 1 : 0);
+            _exit(gt_ledger_backup(path, out, 0, &head, &err) ? 1 : 0);
         }
         snprintf(tmp, sizeof tmp, "%s.tmp-%ld", out, (long)pid);
         int status = 0, done = 0;
@@ -223,11 +226,61 @@ static void test_umask(void) {
     mode_t was = umask(0277);
     gt_block head;
     gt_err err = {0};
-    CHECK_MSG(gt_ledger_backup(path, out, &head, &err) == 0, "%s", err.msg);
+    CHECK_MSG(gt_ledger_backup(path, out, 0, &head, &err) == 0, "%s", err.msg);
     umask(was);
     struct stat st;
     CHECK_EQ_INT(stat(out, &st), 0);
     CHECK_EQ_INT(st.st_mode & 0777, 0600);
+}
+
+/* Whether the file at p holds the 32 bytes of s anywhere. */
+static int holds(const char *p, const uint8_t s[32]) {
+    FILE *f = fopen(p, "rb");
+    if (!f) return -1;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    rewind(f);
+    uint8_t *b = malloc((size_t)n + 1);
+    int found = b && fread(b, 1, (size_t)n, f) == (size_t)n ? memmem(b, (size_t)n, s, 32) != NULL : -1;
+    free(b);
+    fclose(f);
+    return found;
+}
+
+/* --no-secret: the copy verifies to the same head, a reader opens it, a
+ * writer refuses it naming the reason, and the secret's 32 bytes (which a
+ * plain backup holds, so the search can find them) are nowhere in it. */
+static void test_no_secret(void) {
+    char out[160], plain[160];
+    snprintf(out, sizeof out, "%s/for-verify.db", dir);
+    snprintf(plain, sizeof plain, "%s/with-secret.db", dir);
+    gt_block head, head2;
+    gt_err err = {0};
+    uint8_t secret[32];
+    gt_ledger *c = NULL;
+    CHECK_EQ_INT(gt_ledger_open(path, GT_LEDGER_READONLY, &c, &err), 0);
+    CHECK_EQ_INT(gt_ledger_meta_get(c, "seed_secret", NULL, secret, 32, &err), 0);
+    gt_ledger_close(c);
+    CHECK_MSG(gt_ledger_backup(path, plain, 0, &head, &err) == 0, "%s", err.msg);
+    CHECK_EQ_INT(holds(plain, secret), 1);
+    CHECK_MSG(gt_ledger_backup(path, out, GT_BACKUP_NO_SECRET, &head2, &err) == 0, "%s", err.msg);
+    CHECK_EQ_INT(holds(out, secret), 0);
+    CHECK(!memcmp(head.hash, head2.hash, 32));
+    no_tmp_left(out);
+    gt_verify_report rep;
+    CHECK_MSG(gt_ledger_verify(out, &rep, NULL, NULL, &err) == 0, "verify %s: %s", out, err.msg);
+    CHECK(!memcmp(rep.head_hash, head2.hash, 32));
+    CHECK_EQ_INT(rep.secret_absent, 1);
+    CHECK_EQ_INT(gt_ledger_verify(plain, &rep, NULL, NULL, &err), 0);
+    CHECK_EQ_INT(rep.secret_absent, 0);
+    c = NULL;
+    CHECK_EQ_INT(gt_ledger_open(out, GT_LEDGER_READONLY, &c, &err), 0);
+    gt_ledger_close(c);
+    c = NULL;
+    CHECK_EQ_INT(gt_ledger_open(out, 0, &c, &err), GT_ENOTFOUND);
+    CHECK_CONTAINS(err.msg, "has no draw seed secret");
+    CHECK_CONTAINS(err.msg, "--no-secret");
+    CHECK(c == NULL);
 }
 
 int main(void) {
@@ -238,6 +291,7 @@ int main(void) {
     RUN(test_interrupted);
     RUN(test_umask);
     RUN(test_sidecar_names);
+    RUN(test_no_secret);
     gt_ledger_close(L);
     trm(dir);
     return gt_test_finish();
