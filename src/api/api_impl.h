@@ -107,6 +107,7 @@ struct gt_node {
      * cap's: a known blob brings nothing new); blob_mu. */
     pthread_mutex_t blob_mu;
     uint64_t blob_used, blob_in_flight, blob_in_flight_new;
+    uint64_t blob_known_arriving; /* uploads of blobs stored whole, only hashed as they arrive (no room held) */
     struct gt_req *blob_new_uploads; /* the requests holding blob_in_flight_new: each account's quota counts its own */
     gt_events *events;
     gt_metrics metrics;
@@ -178,6 +179,7 @@ typedef struct gt_req {
     gt_addr uploader;
     uint64_t upload_reserved; /* bytes of node->blob_in_flight this upload holds */
     int upload_new;           /* and of blob_in_flight_new too (its blob was not known at the start) */
+    int upload_known;         /* counted in node->blob_known_arriving (the blob was stored whole at the start) */
     struct gt_req *up_prev, *up_next; /* upload_new: in node->blob_new_uploads (blob_mu) */
     gt_err upload_err;        /* the first failure while the body arrived */
     /* A request on one of the extension's routes (api/ext.h): route is then

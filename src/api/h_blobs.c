@@ -161,6 +161,17 @@ static int store_room(gt_req *r, const gt_blob_permit *p, int known, uint64_t us
     return status;
 }
 
+/* Counts a known blob's upload in (on 1) or out (on 0) of the node's
+ * blob_known_arriving, once each way. */
+static void known_count(gt_req *r, int in) {
+    if (r->upload_known == in) return;
+    pthread_mutex_lock(&r->node->blob_mu);
+    assert(in || r->node->blob_known_arriving > 0);
+    r->node->blob_known_arriving += in ? 1 : (uint64_t)-1;
+    pthread_mutex_unlock(&r->node->blob_mu);
+    r->upload_known = in;
+}
+
 /* Gives back what the request's upload reserved (none: nothing). */
 static void upload_release(gt_req *r) {
     if (!r->upload_reserved) return;
@@ -185,12 +196,25 @@ int gt_blob_upload_begin(gt_req *r, uint64_t content_length, gt_err *err) {
     int known = 0, status = upload_permit(r, content_length, &p, err);
     uint64_t used = 0;
     if (!status) status = upload_standing(r, &p, &known, &used, err);
-    if (!status) status = store_room(r, &p, known, used, err);
+    /* A blob stored whole at its size is only hashed as it arrives: it holds
+     * no temp file, so no room under the disk's floor either (slow
+     * re-uploads of known blobs held up to 16 MiB of it each). One whose
+     * file has another size is damaged: it is written and replaces it. */
+    uint64_t stored_size = 0;
+    int intact = !status && known && gt_blob_stored_size(r->node->blob_dir, p.hash, &stored_size) &&
+                 stored_size == p.size;
+    if (!status && !intact) status = store_room(r, &p, known, used, err);
     /* The reader goes back now: an upload may last minutes, and a hundred
      * of them must not hold a hundred SQLite connections and their caches. */
     gt_node_reader_put(r->node, r->rd);
     r->rd = NULL;
     if (status) return status;
+    if (intact) {
+        r->uploader = p.uploader;
+        if (gt_blob_writer_open_known(r->node->blob_dir, p.size, p.hash, &r->upload, err)) return 500;
+        known_count(r, 1);
+        return 0;
+    }
     assert(gt_addr_eq(&r->uploader, &p.uploader)); /* store_room set it with the reservation */
     if (gt_blob_writer_open(r->node->blob_dir, p.size, p.hash, &r->upload, err)) return 500;
     return 0;
@@ -208,6 +232,7 @@ void gt_blob_upload_abort(gt_req *r) {
     gt_blob_writer_abort(r->upload);
     r->upload = NULL;
     upload_release(r);
+    known_count(r, 0);
 }
 
 /* gt_blob_writer_commit's admit: charges the quota for a new blob, checking
@@ -250,6 +275,7 @@ void gt_h_blob_post(gt_req *r, gt_resp *o) {
     r->upload = NULL; /* commit frees it whatever happens */
     int rc = gt_blob_writer_commit(w, charge_quota, r, id, &is_new, &err);
     upload_release(r); /* committed (counted in blob_used) or dropped */
+    known_count(r, 0);
     if (rc) {
         gt_resp_error(o, err.code == GT_ELIMIT ? 429 : gt_http_status(err.code), err.code, "%s", err.msg);
         return;

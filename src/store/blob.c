@@ -30,7 +30,7 @@ static pthread_mutex_t commit_mu = PTHREAD_MUTEX_INITIALIZER;
 
 struct gt_blob_writer {
     char dir[BLOB_PATH_MAX], tmp[BLOB_PATH_MAX];
-    int fd;
+    int fd; /* -1 for a known blob's writer (gt_blob_writer_open_known): the bytes are hashed, not kept */
     gt_sha256_ctx sha;
     uint64_t size, written; /* size: GT_BLOB_SIZE_ANY or the exact size promised */
     int has_hash;
@@ -102,14 +102,38 @@ int gt_blob_writer_open(const char *dir, uint64_t size, const uint8_t hash[32], 
     return 0;
 }
 
+int gt_blob_writer_open_known(const char *dir, uint64_t size, const uint8_t hash[32], gt_blob_writer **out,
+                              gt_err *err) {
+    assert(hash && size != GT_BLOB_SIZE_ANY);
+    *out = NULL;
+    if (size > GT_LIMIT_BLOB_BYTES)
+        return gt_err_set(err, GT_ELIMIT, "blob of %llu bytes is over the limit of %d bytes",
+                          (unsigned long long)size, GT_LIMIT_BLOB_BYTES);
+    gt_blob_writer *w = gt_calloc(1, sizeof *w);
+    if (!w) return gt_err_set(err, GT_ENOMEM, "out of memory");
+    w->fd = -1;
+    w->size = size;
+    memcpy(w->hash, hash, 32), w->has_hash = 1;
+    int n = snprintf(w->dir, sizeof w->dir, "%s", dir), rc = 0;
+    if (n < 0 || (size_t)n >= sizeof w->dir)
+        rc = gt_err_set(err, GT_ELIMIT, "blob directory path is too long: %.200s", dir);
+    if (!rc && gt_sha256_init(&w->sha)) rc = gt_err_set(err, GT_ENOMEM, "out of memory (sha256)");
+    if (rc) {
+        gt_blob_writer_abort(w);
+        return rc;
+    }
+    *out = w;
+    return 0;
+}
+
 int gt_blob_writer_write(gt_blob_writer *w, const void *data, size_t len, gt_err *err) {
-    assert(w && w->fd >= 0);
+    assert(w);
     uint64_t cap = w->size == GT_BLOB_SIZE_ANY ? GT_LIMIT_BLOB_BYTES : w->size;
     if (len > cap - w->written)
         return gt_err_set(err, GT_ELIMIT, "blob is longer than the %llu bytes announced",
                           (unsigned long long)cap);
     const uint8_t *p = data;
-    size_t done = 0;
+    size_t done = w->fd < 0 ? len : 0; /* a known blob's bytes are only hashed */
     while (done < len) {
         ssize_t k = write(w->fd, p + done, len - done);
         if (k < 0 && errno == EINTR) continue;
@@ -148,17 +172,53 @@ static int writer_check(gt_blob_writer *w, uint8_t hash[32], gt_err *err) {
         gt_blob_id_format(w->hash, want);
         return gt_err_set(err, GT_EINVAL, "the bytes hash to %s, not to the announced %s", got, want);
     }
-    if (fchmod(w->fd, 0644) != 0 || fsync(w->fd) != 0)
+    if (w->fd >= 0 && (fchmod(w->fd, 0644) != 0 || fsync(w->fd) != 0))
         return gt_err_set(err, GT_EIO, "cannot sync %s: %s", w->tmp, strerror(errno));
     return 0;
 }
 
+static int check_fd(int fd, const char *path, const uint8_t hash[32], uint64_t *size, gt_err *err);
+
+/* Commit of a known blob's writer (its bytes checked by writer_check): the
+ * stored copy must be whole. A damaged or missing one cannot be replaced
+ * from bytes that were not kept, so a damaged file is moved into dir/tmp
+ * (gone at the next start, gt_blob_clean_tmp) and the uploader told to
+ * send it again, which stores it as a new blob. */
+static int commit_known(gt_blob_writer *w, const uint8_t hash[32], const char *path, gt_err *err) {
+    char canon[GT_BLOB_ID_BYTES], aside[BLOB_PATH_MAX + 80];
+    gt_blob_id_format(hash, canon);
+    pthread_mutex_lock(&commit_mu);
+    int f = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
+    uint64_t size = 0;
+    gt_err why = {0};
+    if (f < 0) rc = gt_err_set(err, GT_ESTATE, "the node's copy of blob %s went missing during the upload, whose "
+                               "bytes were not kept (the blob was known at its start): upload it again", canon);
+    else if (check_fd(f, path, hash, &size, &why)) {
+        snprintf(aside, sizeof aside, "%s/tmp/damaged-%.24s", w->dir, canon + 7);
+        (void)rename(path, aside);
+        rc = gt_err_set(err, GT_ESTATE, "the node's copy of blob %s is damaged (%s) and was set aside; this upload's "
+                        "bytes were not kept (the blob was known at its start): upload it again to store it", canon,
+                        why.msg);
+    }
+    pthread_mutex_unlock(&commit_mu);
+    if (f >= 0) close(f);
+    return rc;
+}
+
 int gt_blob_writer_commit(gt_blob_writer *w, gt_blob_admit_fn admit, void *arg, char id_out[GT_BLOB_ID_BYTES],
                           int *is_new, gt_err *err) {
-    assert(w && w->fd >= 0);
+    assert(w);
     uint8_t hash[32];
     char sub[BLOB_PATH_MAX], path[BLOB_PATH_MAX + 80];
     int rc = writer_check(w, hash, err);
+    if (!rc && w->fd < 0) { /* a known blob's writer: nothing to store, nothing new to charge */
+        rc = blob_path(w->dir, hash, sub, sizeof sub, path, sizeof path, err);
+        if (!rc) rc = commit_known(w, hash, path, err);
+        if (!rc) gt_blob_id_format(hash, id_out);
+        if (!rc && is_new) *is_new = 0;
+        gt_blob_writer_abort(w);
+        return rc;
+    }
     if (!rc) rc = blob_path(w->dir, hash, sub, sizeof sub, path, sizeof path, err);
     if (!rc) rc = gt_mkdir_p(sub, 0755, err);
     if (rc) {
@@ -302,6 +362,15 @@ int gt_blob_exists_hash(const char *dir, const uint8_t hash[32]) {
     char sub[BLOB_PATH_MAX], path[BLOB_PATH_MAX + 80];
     if (blob_path(dir, hash, sub, sizeof sub, path, sizeof path, NULL)) return 0;
     return gt_file_exists(path);
+}
+
+int gt_blob_stored_size(const char *dir, const uint8_t hash[32], uint64_t *size) {
+    char sub[BLOB_PATH_MAX], path[BLOB_PATH_MAX + 80];
+    struct stat st;
+    if (blob_path(dir, hash, sub, sizeof sub, path, sizeof path, NULL) || stat(path, &st) || !S_ISREG(st.st_mode))
+        return 0;
+    *size = (uint64_t)st.st_size;
+    return 1;
 }
 
 int gt_blob_exists(const char *dir, const char *id) {

@@ -53,6 +53,9 @@ int gt_blob_open(const char *dir, const char *id, int *fd, uint64_t *size, gt_er
 int gt_blob_exists(const char *dir, const char *id);
 /* The same by hash. */
 int gt_blob_exists_hash(const char *dir, const uint8_t hash[32]);
+/* 1 and *size its file's length if a regular file for hash exists under
+ * dir (not verified), else 0. */
+int gt_blob_stored_size(const char *dir, const uint8_t hash[32], uint64_t *size);
 
 /* ---- Streaming writes. */
 typedef struct gt_blob_writer gt_blob_writer;
@@ -67,6 +70,14 @@ typedef int (*gt_blob_admit_fn)(void *arg, const uint8_t hash[32], uint64_t size
  * (GT_BLOB_SIZE_ANY: any size up to GT_LIMIT_BLOB_BYTES) that must hash to
  * `hash` (NULL: whatever it hashes to). Caller ends it with commit or abort. */
 int gt_blob_writer_open(const char *dir, uint64_t size, const uint8_t hash[32], gt_blob_writer **out, gt_err *err);
+/* A writer for a blob the store holds already (size bytes hashing to hash):
+ * the bytes are hashed, never written, so a re-upload holds no disk. Its
+ * commit checks them as any writer's and then the stored copy (its file is
+ * read through); a damaged or missing copy is GT_ESTATE (the damaged file
+ * set aside: the next upload stores it anew), since these bytes were not
+ * kept. */
+int gt_blob_writer_open_known(const char *dir, uint64_t size, const uint8_t hash[32], gt_blob_writer **out,
+                              gt_err *err);
 /* Appends len bytes to the file and the hash. GT_ELIMIT when they would take
  * the blob past its size; GT_EIO when the disk refuses them. */
 int gt_blob_writer_write(gt_blob_writer *w, const void *data, size_t len, gt_err *err);

@@ -22,6 +22,7 @@
 #include "api/api_impl.h"
 #include "store/blob.h"
 #include "store/quota.h"
+#include "base/file.h"
 #include "base/limits.h"
 
 static char dir[64];
@@ -390,6 +391,32 @@ static void test_store_cap(void) {
     trm(dir);
 }
 
+/* Whether the store holds data's blob whole (its file hashes to its id). */
+static int stored_whole(const void *data, size_t len) {
+    uint8_t h[32];
+    char blobs[128], id[GT_BLOB_ID_BYTES];
+    gt_sha256(data, len, h);
+    gt_blob_id_format(h, id);
+    snprintf(blobs, sizeof blobs, "%s/blobs", dir);
+    int fd;
+    uint64_t size;
+    if (gt_blob_open(blobs, id, &fd, &size, NULL)) return 0;
+    close(fd);
+    return size == len;
+}
+
+/* Waits (up to 5 s) until want uploads of known blobs are arriving. */
+static int wait_known_arriving(gt_node *n, uint64_t want) {
+    for (int i = 0; i < 500; i++) {
+        pthread_mutex_lock(&n->blob_mu);
+        uint64_t k = n->blob_known_arriving;
+        pthread_mutex_unlock(&n->blob_mu);
+        if (k == want) return 0;
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    }
+    return -1;
+}
+
 /* An upload of a known blob brings nothing new, so while it arrives it
  * holds no room under the cap (only under the disk's floor): a funded
  * account slowly re-uploading a public blob, which costs it no quota, must
@@ -407,13 +434,78 @@ static void test_store_cap_known_arriving(void) {
     CHECK_EQ_INT(tupload(c, port, 1, a, sizeof a, &h), 201); /* 800 of 1000 */
     thttp_free(&h);
     int fd = partial_upload(port, a, sizeof a, 10); /* the known blob again, 790 bytes still to come */
-    CHECK_EQ_INT(wait_arriving(n, sizeof a), 0);
+    CHECK_EQ_INT(wait_known_arriving(n, 1), 0);
     struct pollfd p = {.fd = fd, .events = POLLIN};
     CHECK_EQ_INT(poll(&p, 1, 200), 0);
     CHECK_EQ_INT(tupload(c, port, 2, d, sizeof d, &h), 201); /* 1000: fits; was 507 ("800 more are arriving") */
     thttp_free(&h);
     close(fd);
-    CHECK_EQ_INT(wait_none_arriving(n), 0);
+    CHECK_EQ_INT(wait_known_arriving(n, 0), 0);
+    curl_easy_cleanup(c);
+    gt_node_stop(n);
+    trm(dir);
+}
+
+/* An upload of a blob stored whole is hashed as it arrives, not written: it
+ * holds no temp file and no room under the disk's floor, where each slow
+ * re-upload of a known blob held its size (one funded account with a
+ * thousand of them held 16 GiB of the floor). Its bytes are still checked
+ * (a wrong body is refused), a copy of another size is replaced by a
+ * written upload, and a copy damaged at the same size is set aside with a
+ * 422 so the next upload stores it. */
+static void test_known_reupload_holds_nothing(void) {
+    thome(dir);
+    gt_node *n = store_node(GT_API_BLOB_STORE_MAX_BYTES, 0);
+    uint16_t port = gt_node_port(n);
+    CURL *c = curl_easy_init();
+    thttp h;
+    char a[800], path[256], hex[65];
+    for (size_t i = 0; i < sizeof a; i++) a[i] = (char)(i * 13 + 1);
+    for (int k = 1; k <= 3; k++) CHECK_EQ_INT(tmint(c, port, (uint64_t)k - 1, k, 5000000), 200);
+    CHECK_EQ_INT(tupload(c, port, 1, a, sizeof a, &h), 201);
+    thttp_free(&h);
+    int fd = partial_upload(port, a, sizeof a, 10);
+    CHECK_EQ_INT(wait_known_arriving(n, 1), 0);
+    pthread_mutex_lock(&n->blob_mu);
+    uint64_t held = n->blob_in_flight;
+    pthread_mutex_unlock(&n->blob_mu);
+    CHECK_EQ_U64(held, 0); /* was 800: the size, under the floor */
+    CHECK_EQ_INT(count_files("tmp"), 0);
+    if (write(fd, a + 10, sizeof a - 10) != (ssize_t)(sizeof a - 10)) abort();
+    char ans[2048] = {0};
+    ssize_t got = read(fd, ans, sizeof ans - 1);
+    CHECK(got > 0);
+    CHECK_CONTAINS(ans, " 201 ");
+    CHECK_CONTAINS(ans, "\"new\":false");
+    close(fd);
+    char other[sizeof a];
+    memset(other, 'w', sizeof other);
+    fd = partial_upload(port, a, sizeof a, 0); /* the known blob's permit, other bytes: still checked */
+    if (write(fd, other, sizeof other) != (ssize_t)sizeof other) abort();
+    memset(ans, 0, sizeof ans);
+    CHECK(read(fd, ans, sizeof ans - 1) > 0);
+    CHECK_CONTAINS(ans, " 400 ");
+    CHECK_CONTAINS(ans, "the bytes hash to");
+    close(fd);
+    CHECK_EQ_INT(wait_known_arriving(n, 0), 0);
+    uint8_t hash[32];
+    gt_sha256(a, sizeof a, hash);
+    gt_hex_encode(hash, 32, hex);
+    snprintf(path, sizeof path, "%s/blobs/%.2s/%s", dir, hex, hex + 2);
+    FILE *f = fopen(path, "r+b"); /* damaged at the same size */
+    CHECK(f && fputc('X', f) != EOF && fclose(f) == 0);
+    CHECK_EQ_INT(tupload(c, port, 1, a, sizeof a, &h), 422);
+    CHECK_CONTAINS(h.body, "is damaged");
+    CHECK_CONTAINS(h.body, "upload it again");
+    thttp_free(&h);
+    CHECK(!gt_file_exists(path));
+    CHECK_EQ_INT(tupload(c, port, 2, a, sizeof a, &h), 201); /* stored again, new: charged to account 2 */
+    thttp_free(&h);
+    CHECK(stored_whole(a, sizeof a));
+    CHECK_EQ_INT(truncate(path, 100), 0); /* damaged at another size: written, and replaces it */
+    CHECK_EQ_INT(tupload(c, port, 3, a, sizeof a, &h), 201);
+    thttp_free(&h);
+    CHECK(stored_whole(a, sizeof a));
     curl_easy_cleanup(c);
     gt_node_stop(n);
     trm(dir);
@@ -1021,6 +1113,7 @@ int main(void) {
     RUN(test_quota_counts_arriving);
     RUN(test_store_reservations_return);
     RUN(test_store_free_floor);
+    RUN(test_known_reupload_holds_nothing);
     RUN(test_upload_oversize);
     RUN(test_partial_upload_leaves_no_file);
     RUN(test_connection_limit);
