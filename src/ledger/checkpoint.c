@@ -80,10 +80,26 @@ static int on_commit(void *arg, sqlite3 *db, const char *name, int frames) {
  * at every block). ck_mu held. */
 static int cycle_due(const gt_ledger *l) { return l->wal_frames >= l->ck_base + (int)l->ck_frames; }
 
+/* The size the WAL file is cut back to when the writer starts it over:
+ * GT_LEDGER_WAL_MAX_CYCLES cycles of frames, which it reaches only while a
+ * long reader (a backup, a `ledger verify` through another connection)
+ * held its snapshot. Without it SQLite keeps the file at the largest size
+ * it ever had and writes it over: a backup of a large ledger under load
+ * left the disk that much fuller for good. Normal cycles stay far below it,
+ * so the file is still written over, not extended. */
+static void wal_size_limit(gt_ledger *l, uint32_t frames) {
+    char sql[80];
+    snprintf(sql, sizeof sql, "PRAGMA journal_size_limit=%lld",
+             (long long)frames * GT_LEDGER_WAL_MAX_CYCLES * GT_LEDGER_WAL_FRAME_BYTES);
+    if (sqlite3_exec(l->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        GT_WARN("ledger %s: cannot bound the WAL's size: %s", l->path, sqlite3_errmsg(l->db));
+}
+
 int gt_ledger_ckpt_open(gt_ledger *l, gt_err *err) {
     assert(!l->readonly && !l->ck_db);
     l->ck_frames = GT_LEDGER_CKPT_FRAMES;
     l->ck_restart_at = GT_LEDGER_CKPT_FRAMES * GT_LEDGER_WAL_MAX_CYCLES;
+    wal_size_limit(l, GT_LEDGER_CKPT_FRAMES);
     sqlite3_vfs *vfs = NULL; /* the writer's VFS: a test's shim sees the checkpoints' writes and syncs */
     if (sqlite3_file_control(l->db, "main", SQLITE_FCNTL_VFS_POINTER, &vfs) != SQLITE_OK || !vfs)
         return gt_err_set(err, GT_EDB, "ledger %s: cannot find its SQLite VFS", l->path);
@@ -187,7 +203,7 @@ static void run_cycle(gt_ledger *l, int cycle, int restart_at) {
     if (restart && rc == SQLITE_BUSY)
         GT_WARN("ledger %s: the WAL holds %d frames (%d MiB): a reader's snapshot keeps it from being copied and "
                 "started over; it grows until that reader ends",
-                l->path, log, (int)((int64_t)log * 4120 / (1 << 20)));
+                l->path, log, (int)((int64_t)log * GT_LEDGER_WAL_FRAME_BYTES / (1 << 20)));
     pthread_mutex_lock(&l->ck_mu);
     /* The next cycle waits for a cycle's frames more than this one saw (on
      * failure too: no retry at every block); a RESTART that readers held
@@ -225,4 +241,5 @@ void gt_ledger_set_ckpt_frames(gt_ledger *l, uint32_t frames) {
     l->ck_frames = frames;
     l->ck_restart_at = (int)(frames * GT_LEDGER_WAL_MAX_CYCLES);
     pthread_mutex_unlock(&l->ck_mu);
+    wal_size_limit(l, frames);
 }

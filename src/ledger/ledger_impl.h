@@ -158,6 +158,8 @@
  * GT_LEDGER_CKPT_READER_WAIT_MS, with the writer held off. */
 #define GT_LEDGER_WAL_MAX_CYCLES 10
 #define GT_LEDGER_CKPT_READER_WAIT_MS 1000
+/* Bytes of a WAL frame: a 4 KiB page and its 24-byte header. */
+#define GT_LEDGER_WAL_FRAME_BYTES 4120
 
 /* A nonce reservation (gt_ledger_reserve): the request the writer answers
  * in res, and, once it stands, an entry of the ledger's table. */

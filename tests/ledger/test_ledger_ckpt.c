@@ -166,6 +166,12 @@ static void test_reader_holds_snapshot(void) {
             "the reader ended\n", grown, b, slowest_s, after);
     CHECK_MSG(wal_frames(l) < CYCLE, "the WAL still holds %d frames 200 blocks after the reader ended",
               wal_frames(l));
+    /* The file is cut back too (journal_size_limit), not kept at its peak. */
+    long limit = (long)CYCLE * GT_LEDGER_WAL_MAX_CYCLES * GT_LEDGER_WAL_FRAME_BYTES;
+    fprintf(stderr, "  reader: the WAL file peaked at %ld bytes, %ld after the restart (limit %ld)\n", wal_max,
+            wal_bytes(path), limit);
+    CHECK(wal_max > limit);
+    CHECK_MSG(wal_bytes(path) <= limit, "the WAL file is %ld bytes after the restart", wal_bytes(path));
     gt_ledger_close(l);
     cvfs_revert();
     trm(dir);
